@@ -1,0 +1,38 @@
+"""ember: the PyTorch programming model in pure Python, on NumPy (CPU) and CuPy (CUDA).
+
+`import ember as torch` runs ordinary PyTorch programs with PyTorch's numbers."""
+__version__ = "0.1.0"
+
+from . import _dtype
+from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, bfloat16,
+                     float32, float64, complex64, complex128, dtype, finfo, iinfo,
+                     promote_types, can_cast, set_default_dtype, get_default_dtype)
+from ._tensor import Tensor, Size
+from .backends import device
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
+                                 is_grad_enabled, is_inference_mode_enabled)
+from . import _bind
+from ._bind import OP_MODULES as _OP_MODULES, public_functions as _public_functions
+from .ops import creation as _creation
+from .ops.random import (Generator, manual_seed, seed, initial_seed, get_rng_state,
+                         set_rng_state, default_generator)
+
+half, float, double, long, int, short = float16, float32, float64, int64, int32, int16
+cfloat, cdouble, chalf = complex64, complex128, None
+uint16 = uint32 = uint64 = None
+strided = "torch.strided"
+contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
+
+
+def _export():
+    g = globals()
+    for module in _OP_MODULES + (_creation,):
+        for name, fn in _public_functions(module):
+            if name not in g or name in ("float", "int", "bool"):
+                g[name] = fn
+    g["range"] = _creation.range_
+
+
+_export()
+from ._dtype import result_type  # noqa: E402  (needs the Tensor class)
+from . import autograd, backends  # noqa: E402,F401

@@ -1,0 +1,140 @@
+"""The one place Tensor gets its op methods, in-place variants and operators (run at import)."""
+import types
+
+from ._tensor import Tensor
+from .ops import creation, elementwise as E, index, linalg, reduce as R, shape as S
+from .ops._apply import inplace
+
+OP_MODULES = (E, R, S, index, linalg)
+
+# method name -> function; methods share the function object users call as ember.<name>
+_SKIP = {"is_tensor", "numel", "broadcast_shapes", "broadcast_tensors", "cat", "concat",
+         "concatenate", "stack", "hstack", "vstack", "dstack", "row_stack", "column_stack",
+         "where", "index_add_at", "rdiv", "rpow", "is_tensor_like", "infer_shape", "return_type",
+         "getitem", "setitem", "as_tensor_like_pair", "allclose_", "zeros_like_"}
+
+
+def public_functions(module):
+    for name, fn in vars(module).items():
+        if name.startswith("_") or not callable(fn) or isinstance(fn, type):
+            continue
+        if getattr(fn, "__module__", None) is None and not hasattr(fn, "__name__"):
+            continue
+        if isinstance(fn, types.ModuleType):
+            continue
+        mod = getattr(fn, "__module__", "")
+        if mod and not mod.startswith("ember."):
+            continue
+        yield name, fn
+
+
+def _method_where(self, condition, y):
+    return E.where(condition, self, y)
+
+
+def _bind():
+    for module in OP_MODULES:
+        for name, fn in public_functions(module):
+            if name not in _SKIP and not hasattr(Tensor, name):
+                setattr(Tensor, name, fn)
+    Tensor.where = _method_where
+    Tensor.__getitem__ = index.getitem
+    Tensor.__setitem__ = index.setitem
+    for name in INPLACE:
+        setattr(Tensor, name + "_", inplace(getattr(Tensor, name), name))
+    for name in ("uniform_", "normal_", "bernoulli_", "random_", "exponential_", "geometric_",
+                 "log_normal_", "cauchy_", "zero_", "fill_"):
+        setattr(Tensor, name, getattr(creation, name))
+    Tensor.index_put_ = index.index_put_
+    for dunder, fn in DUNDERS.items():
+        setattr(Tensor, dunder, fn)
+    Tensor.__hash__ = object.__hash__
+
+
+INPLACE = """abs neg exp exp2 expm1 log log2 log10 log1p sqrt rsqrt sin cos tan asin acos atan
+    sinh cosh tanh asinh acosh atanh sigmoid logit erf erfc erfinv reciprocal square sign floor
+    ceil trunc frac relu clamp clip clamp_min clamp_max lerp addcmul addcdiv nan_to_num round
+    add sub mul div true_divide floor_divide remainder fmod hypot atan2 pow maximum minimum
+    eq ne lt le gt ge logical_and logical_or logical_xor logical_not bitwise_and bitwise_or
+    bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift subtract multiply divide
+    cumsum""".split()
+
+
+def _reflected(fn):
+    def r(self, other):
+        return fn(other, self)
+    return r
+
+
+def _rsub(self, other):
+    return E.rsub(self, other)
+
+
+def _invert(self):
+    if self.arr.dtype.kind == "b":
+        return E.logical_not(self)
+    return E.bitwise_not(self)
+
+
+def _eq(self, other):
+    if other is None or not isinstance(other, (Tensor, int, float, complex, bool)) and \
+            not hasattr(other, "dtype"):
+        return False
+    return E.eq(self, other)
+
+
+def _ne(self, other):
+    if other is None or not isinstance(other, (Tensor, int, float, complex, bool)) and \
+            not hasattr(other, "dtype"):
+        return True
+    return E.ne(self, other)
+
+
+def _rpow(self, other):
+    return E.rpow(self, other)
+
+
+def _rtruediv(self, other):
+    return E.rdiv(self, other)
+
+
+def _rfloordiv(self, other):
+    from .ops.elementwise import _scalar_like
+    return E.floor_divide(_scalar_like(other, self), self)
+
+
+def _rmod(self, other):
+    from .ops.elementwise import _scalar_like
+    return E.remainder(_scalar_like(other, self), self)
+
+
+def _rmatmul(self, other):
+    return linalg.matmul(other, self)
+
+
+DUNDERS = {
+    "__add__": E.add, "__radd__": E.add, "__sub__": E.sub, "__rsub__": _rsub,
+    "__mul__": E.mul, "__rmul__": E.mul, "__truediv__": E.div, "__rtruediv__": _rtruediv,
+    "__floordiv__": E.floor_divide, "__rfloordiv__": _rfloordiv, "__mod__": E.remainder,
+    "__rmod__": _rmod, "__pow__": E.pow, "__rpow__": _rpow, "__matmul__": linalg.matmul,
+    "__rmatmul__": _rmatmul, "__neg__": E.neg, "__pos__": lambda self: self,
+    "__abs__": E.abs, "__invert__": _invert,
+    "__and__": E.bitwise_and, "__rand__": E.bitwise_and, "__or__": E.bitwise_or,
+    "__ror__": E.bitwise_or, "__xor__": E.bitwise_xor, "__rxor__": E.bitwise_xor,
+    "__lshift__": E.bitwise_left_shift, "__rshift__": E.bitwise_right_shift,
+    "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge, "__eq__": _eq,
+    "__ne__": _ne,
+}
+
+
+def _bind_inplace_dunders():
+    for op_name, name in (("add", "__iadd__"), ("sub", "__isub__"), ("mul", "__imul__"),
+                          ("div", "__itruediv__"), ("floor_divide", "__ifloordiv__"),
+                          ("remainder", "__imod__"), ("pow", "__ipow__"),
+                          ("bitwise_and", "__iand__"), ("bitwise_or", "__ior__"),
+                          ("bitwise_xor", "__ixor__")):
+        setattr(Tensor, name, getattr(Tensor, op_name + "_"))
+
+
+_bind()
+_bind_inplace_dunders()

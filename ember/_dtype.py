@@ -1,0 +1,247 @@
+"""ember dtypes, their NumPy twins, and torch's type-promotion rules."""
+import numpy as np
+
+__all__ = ["dtype", "result_type", "promote_types", "can_cast", "set_default_dtype",
+           "get_default_dtype", "finfo", "iinfo"]
+
+_BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
+
+
+class dtype:
+    """A torch-like dtype: `ember.float32` prints as `torch.float32`."""
+    __slots__ = ("name", "np", "itemsize", "kind", "is_floating_point", "is_complex", "is_signed",
+                 "_rank", "__weakref__")
+
+    def __init__(self, name, np_dtype, kind, rank):
+        self.name, self.np, self.kind, self._rank = name, np.dtype(np_dtype), kind, rank
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = kind == _FLOAT
+        self.is_complex = kind == _COMPLEX
+        self.is_signed = name not in ("bool", "uint8")
+
+    def __repr__(self):
+        return "torch." + self.name
+
+    def __reduce__(self):
+        return (_dtype_by_name, (self.name,))
+
+    def to_real(self):
+        return {"complex64": float32, "complex128": float64}.get(self.name, self)
+
+    def to_complex(self):
+        return {"float64": complex128, "float16": complex64}.get(self.name, complex64)
+
+
+def _dtype_by_name(name):
+    return _BY_NAME[name]
+
+
+bool_ = dtype("bool", np.bool_, _BOOL, 0)
+uint8 = dtype("uint8", np.uint8, _INT, 1)
+int8 = dtype("int8", np.int8, _INT, 2)
+int16 = dtype("int16", np.int16, _INT, 3)
+int32 = dtype("int32", np.int32, _INT, 4)
+int64 = dtype("int64", np.int64, _INT, 5)
+float16 = dtype("float16", np.float16, _FLOAT, 6)
+float32 = dtype("float32", np.float32, _FLOAT, 8)
+float64 = dtype("float64", np.float64, _FLOAT, 9)
+complex64 = dtype("complex64", np.complex64, _COMPLEX, 10)
+complex128 = dtype("complex128", np.complex128, _COMPLEX, 11)
+ALL = [bool_, uint8, int8, int16, int32, int64, float16, float32, float64, complex64, complex128]
+try:  # bfloat16 is an optional extra (ml_dtypes); everything else works without it
+    import ml_dtypes as _ml
+    bfloat16 = dtype("bfloat16", _ml.bfloat16, _FLOAT, 7)
+    ALL.insert(7, bfloat16)
+except ImportError:  # pragma: no cover - exercised only without the extra
+    bfloat16 = None
+
+_BY_NAME = {d.name: d for d in ALL}
+# NumPy dtype -> ember dtype, keyed by the NumPy type number (a fast int lookup on the hot path)
+OF_NP = {d.np.num: d for d in ALL}
+OF_NP[np.dtype(np.longlong).num] = int64
+OF_NP[np.dtype(np.intc).num] = int32
+ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
+           "short": int16, "cfloat": complex64, "cdouble": complex128, "bool": bool_,
+           "float32": float32, "float64": float64, "float16": float16, "int64": int64,
+           "int32": int32, "int16": int16, "int8": int8, "uint8": uint8,
+           "complex64": complex64, "complex128": complex128}
+if bfloat16 is not None:
+    ALIASES["bfloat16"] = bfloat16
+
+
+class _Default:
+    __slots__ = ("float", "complex")
+
+
+DEFAULT = _Default()
+DEFAULT.float, DEFAULT.complex = float32, complex64
+
+
+def set_default_dtype(d):
+    d = to_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    DEFAULT.float = d
+    DEFAULT.complex = complex128 if d is float64 else complex64
+
+
+def get_default_dtype():
+    return DEFAULT.float
+
+
+def to_dtype(d):
+    """ember dtype from an ember dtype, a NumPy dtype/type, a name, or a Python type."""
+    if type(d) is dtype:
+        return d
+    if d is float:
+        return DEFAULT.float
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    if d is complex:
+        return DEFAULT.complex
+    if isinstance(d, str):
+        name = d[6:] if d.startswith("torch.") else d
+        if name in ALIASES:
+            return ALIASES[name]
+        raise TypeError(f"invalid dtype {d!r}")
+    try:
+        return OF_NP[np.dtype(d).num]
+    except (TypeError, KeyError):
+        raise TypeError(f"cannot interpret {d!r} as a dtype") from None
+
+
+def _promote_pair(a, b):
+    if a is b:
+        return a
+    if a.kind != b.kind:
+        hi, lo = (a, b) if a.kind > b.kind else (b, a)
+        if hi.kind == _COMPLEX and lo is float64:
+            return complex128
+        return hi
+    if a.kind == _FLOAT and {a.name, b.name} == {"float16", "bfloat16"}:
+        return float32
+    if a.kind == _INT and "uint8" in (a.name, b.name):
+        other = b if a is uint8 else a
+        return int16 if other is int8 else other
+    return a if a._rank > b._rank else b
+
+
+PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL for b in ALL}
+
+
+def promote_types(a, b):
+    return PROMOTE[to_dtype(a), to_dtype(b)]
+
+
+def scalar_kind(s):
+    t = type(s)
+    if t is bool:
+        return _BOOL
+    if t is int:
+        return _INT
+    if t is float:
+        return _FLOAT
+    if t is complex:
+        return _COMPLEX
+    if isinstance(s, (np.bool_, bool)):
+        return _BOOL
+    if isinstance(s, (np.integer, int)):
+        return _INT
+    if isinstance(s, (np.floating, float)):
+        return _FLOAT
+    if isinstance(s, (np.complexfloating, complex)):
+        return _COMPLEX
+    raise TypeError(f"unsupported scalar type {type(s).__name__}")
+
+
+def _default_for_kind(kind):
+    return (bool_, int64, DEFAULT.float, DEFAULT.complex)[kind]
+
+
+def _combine(higher, lower):
+    """c10's combine_categories: a lower tier wins only through a higher kind."""
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == _COMPLEX:
+        return higher
+    if lower.kind == _COMPLEX:
+        return higher.to_complex() if higher.kind == _FLOAT else lower
+    if higher.kind == _FLOAT:
+        return higher
+    if higher is bool_ or lower.kind == _FLOAT:
+        return PROMOTE[higher, lower]
+    return higher
+
+
+def _tier(dts):
+    out = None
+    for d in dts:
+        out = d if out is None else PROMOTE[out, d]
+    return out
+
+
+def result_type_of(dims, zero_dims, scalars):
+    """torch's three tiers: dimensioned tensors, then 0-d tensors, then Python scalars."""
+    wrapped = _tier(_default_for_kind(scalar_kind(s)) for s in scalars)
+    return _combine(_tier(dims), _combine(_tier(zero_dims), wrapped))
+
+
+def _dims_zero_scalars(args):
+    from ._tensor import Tensor
+    dims, zeros, scalars = [], [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            (zeros if a.arr.ndim == 0 else dims).append(a.dtype)
+        else:
+            scalars.append(a)
+    return dims, zeros, scalars
+
+
+def result_type(a, b):
+    return result_type_of(*_dims_zero_scalars((a, b)))
+
+
+def can_cast(from_, to):
+    """torch.can_cast: no float->int, complex->real, or non-bool->bool casts."""
+    f, t = to_dtype(from_), to_dtype(to)
+    if f.kind == _COMPLEX and t.kind != _COMPLEX:
+        return False
+    if f.kind == _FLOAT and t.kind < _FLOAT:
+        return False
+    return not (f.kind != _BOOL and t.kind == _BOOL)
+
+
+class finfo:
+    __slots__ = ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype")
+
+    def __init__(self, type=None):
+        d = DEFAULT.float if type is None else to_dtype(type)
+        if not (d.is_floating_point or d.is_complex):
+            raise TypeError("torch.finfo() requires a floating point input type.")
+        d = d.to_real()
+        fi = np.finfo(d.np) if d.name != "bfloat16" else _ml.finfo(d.np)
+        self.bits, self.dtype = fi.bits, d.name
+        self.eps, self.max, self.min = float(fi.eps), float(fi.max), float(fi.min)
+        self.tiny = self.smallest_normal = float(fi.tiny)
+        self.resolution = float(fi.resolution)
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution}, min={self.min:e}, max={self.max:e}, "
+                f"eps={self.eps}, smallest_normal={self.smallest_normal}, tiny={self.tiny}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    __slots__ = ("bits", "max", "min", "dtype")
+
+    def __init__(self, type):
+        d = to_dtype(type)
+        if d.kind not in (_INT, _BOOL):
+            raise TypeError("torch.iinfo() requires an integer input type.")
+        ii = np.iinfo(d.np) if d is not bool_ else np.iinfo(np.uint8)
+        self.bits, self.max, self.min, self.dtype = ii.bits, int(ii.max), int(ii.min), d.name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

@@ -1,0 +1,506 @@
+"""The Tensor: a NumPy/CuPy array, its backend, and its place in the autograd graph."""
+import numpy as np
+
+from . import _dtype
+from ._dtype import OF_NP, to_dtype
+from .autograd.grad_mode import STATE as _grad
+from .autograd.node import CLOCK, Leaf
+from .backends import CPU, get_backend
+
+__all__ = ["Tensor", "Size"]
+
+
+class Size(tuple):
+    """torch.Size: a tuple that prints as `torch.Size([2, 3])`."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+class Tensor:
+    # `arr` is the backing ndarray; `_vc` is the version counter [version, clock stamp], shared
+    # with views and created lazily; `_leaf` the AccumulateGrad node of a leaf tensor.
+    __slots__ = ("arr", "be", "requires_grad", "grad", "grad_fn", "_leaf", "_vc", "_base",
+                 "_retain", "__weakref__")
+    __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
+    __array_ufunc__ = None
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+    layout = "torch.strided"
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, device=None, dtype=None):
+        # legacy torch.Tensor(...) constructor: Tensor(2, 3) -> uninitialised float, Tensor([..])
+        from .ops.creation import tensor as _tensor_fn, empty
+        if len(args) == 1 and not isinstance(args[0], int):
+            src = _tensor_fn(args[0], dtype=dtype or _dtype.DEFAULT.float, device=device)
+        else:
+            src = empty(*args, dtype=dtype, device=device)
+        _init_from(self, src.arr, src.be)
+
+    # ---- metadata -------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self.arr.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self.arr.shape)
+        return self.arr.shape[_wrap_dim(dim, self.arr.ndim)]
+
+    @property
+    def dtype(self):
+        return OF_NP[self.arr.dtype.num]
+
+    @property
+    def device(self):
+        return self.be.device
+
+    @property
+    def is_cuda(self):
+        return self.be.name == "cuda"
+
+    @property
+    def is_cpu(self):
+        return self.be.name == "cpu"
+
+    @property
+    def ndim(self):
+        return self.arr.ndim
+
+    def dim(self):
+        return self.arr.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return self.arr.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self.arr.itemsize
+
+    @property
+    def itemsize(self):
+        return self.arr.itemsize
+
+    @property
+    def nbytes(self):
+        return self.arr.nbytes
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def _version(self):
+        return 0 if self._vc is None else self._vc[0]
+
+    def is_floating_point(self):
+        return self.arr.dtype.kind == "f" or self.arr.dtype.name == "bfloat16"
+
+    def is_complex(self):
+        return self.arr.dtype.kind == "c"
+
+    def is_signed(self):
+        return self.dtype.is_signed
+
+    def get_device(self):
+        return -1 if self.be.name == "cpu" else (self.be.device.index or 0)
+
+    def stride(self, dim=None):
+        st = tuple(s // self.arr.itemsize for s in self.arr.strides)
+        return st if dim is None else st[_wrap_dim(dim, self.arr.ndim)]
+
+    def storage_offset(self):
+        a = self.arr
+        base = a
+        while getattr(base, "base", None) is not None and hasattr(base.base, "__array_interface__"):
+            base = base.base
+        if base is a:
+            return 0
+        return (_ptr(a) - _ptr(base)) // a.itemsize
+
+    def data_ptr(self):
+        return _ptr(self.arr)
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self.arr.flags.c_contiguous)
+
+    # ---- data access ----------------------------------------------------------------------
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, other):
+        self.arr, self.be, self._vc = other.arr, other.be, other._vc
+
+    @property
+    def T(self):
+        if self.arr.ndim not in (0, 2):
+            import warnings
+            warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their "
+                          "shape is deprecated", UserWarning, stacklevel=2)
+        return self.permute(*range(self.arr.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        if self.arr.ndim < 2:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                               f"Got {self.arr.ndim}-D tensor.")
+        return self.transpose(-2, -1)
+
+    @property
+    def H(self):
+        return self.T.conj()
+
+    @property
+    def mH(self):
+        return self.mT.conj()
+
+    def numpy(self, *, force=False):
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if self.be.name == "cuda":
+            if not force:
+                raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "
+                                "Tensor.cpu() to copy the tensor to host memory first.")
+            return self.arr.get()
+        return self.arr
+
+    def _host(self):
+        return self.be.to_host(self.arr)
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def item(self):
+        if self.arr.size != 1:
+            raise RuntimeError(f"a Tensor with {self.arr.size} elements cannot be converted to "
+                               "Scalar")
+        return self._host().reshape(()).item()
+
+    def __array__(self, dtype=None, copy=None):
+        a = self._host()
+        return a if dtype is None else a.astype(dtype)
+
+    def __len__(self):
+        if self.arr.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.arr.shape[0]
+
+    def __iter__(self):
+        if self.arr.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self):
+        if self.arr.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._host().reshape(()))
+
+    def __float__(self):
+        if self.arr.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return float(self._host().reshape(()))
+
+    def __int__(self):
+        if self.arr.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return int(self._host().reshape(()))
+
+    def __complex__(self):
+        return complex(self._host().reshape(()))
+
+    def __index__(self):
+        if self.arr.dtype.kind not in "iub" or self.arr.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._host().reshape(()))
+
+    __hash__ = object.__hash__
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    def __format__(self, spec):
+        if self.arr.ndim == 0 and spec:
+            return self.item().__format__(spec)
+        return object.__format__(self, "") if not spec else repr(self)
+
+    def __dlpack__(self, stream=None, **kwargs):
+        return self.arr.__dlpack__(**({} if stream is None else {"stream": stream}), **kwargs)
+
+    def __dlpack_device__(self):
+        return self.arr.__dlpack_device__()
+
+    def __reduce_ex__(self, proto):
+        return (_rebuild, (self._host(), str(self.device), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        t = type(self).__new__(type(self))
+        _init_from(t, self.arr.copy(), self.be)
+        t.requires_grad = self.requires_grad
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        if hasattr(self, "__dict__"):
+            import copy
+            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        memo[id(self)] = t
+        return t
+
+    # ---- autograd -------------------------------------------------------------------------
+    def _leaf_node(self):
+        leaf = self._leaf
+        if leaf is None:
+            leaf = self._leaf = Leaf(self)
+        return leaf
+
+    def _edge(self):
+        return self.grad_fn or self._leaf_node()
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd.functions import backward
+        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
+                 inputs=inputs)
+
+    def detach(self):
+        t = _new(self.arr, self.be)
+        if self._vc is None:
+            self._vc = [0, 0]
+        t._vc = self._vc
+        return t
+
+    def detach_(self):
+        self.grad_fn, self.requires_grad = None, False
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
+                               "want to use a computed variable in a subgraph that doesn't require "
+                               "differentiation use var_no_grad = var.detach().")
+        if requires_grad and not (self.is_floating_point() or self.is_complex()):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self):
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retain:
+            return
+        self._retain = True
+        ref = __import__("weakref").ref(self)
+
+        def hook(g):
+            t = ref()
+            if t is not None:
+                t.grad = g.detach().clone() if t.grad is None else t.grad + g
+        self.grad_fn.register_prehook(hook)
+
+    @property
+    def retains_grad(self):
+        return bool(self._retain)
+
+    def register_hook(self, hook):
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return self._edge().register_prehook(hook) if self.grad_fn is not None else \
+            _leaf_hook(self._leaf_node(), hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        return _leaf_hook(self._leaf_node(), hook, post=True)
+
+    # ---- conversion -----------------------------------------------------------------------
+    def to(self, *args, **kwargs):
+        from .ops.creation import _to
+        return _to(self, *args, **kwargs)
+
+    def type(self, dtype=None, non_blocking=False):
+        if dtype is None:
+            return _TYPE_NAMES.get(self.dtype.name, "torch.Tensor")
+        if isinstance(dtype, str) and dtype in _TYPE_OF_NAME:
+            dtype = _TYPE_OF_NAME[dtype]
+        return self.to(to_dtype(dtype))
+
+    def cpu(self, memory_format=None):
+        return self if self.be is CPU else self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        dev = "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int)
+                                             else device)
+        return self.to(dev, non_blocking=non_blocking)
+
+    def float(self, memory_format=None):
+        return self.to(_dtype.float32)
+
+    def double(self, memory_format=None):
+        return self.to(_dtype.float64)
+
+    def half(self, memory_format=None):
+        return self.to(_dtype.float16)
+
+    def bfloat16(self, memory_format=None):
+        return self.to(_dtype.bfloat16)
+
+    def long(self, memory_format=None):
+        return self.to(_dtype.int64)
+
+    def int(self, memory_format=None):
+        return self.to(_dtype.int32)
+
+    def short(self, memory_format=None):
+        return self.to(_dtype.int16)
+
+    def char(self, memory_format=None):
+        return self.to(_dtype.int8)
+
+    def byte(self, memory_format=None):
+        return self.to(_dtype.uint8)
+
+    def bool(self, memory_format=None):
+        return self.to(_dtype.bool_)
+
+    def cfloat(self):
+        return self.to(_dtype.complex64)
+
+    def cdouble(self):
+        return self.to(_dtype.complex128)
+
+    def pin_memory(self, device=None):
+        return self
+
+    def is_pinned(self, device=None):
+        return False
+
+    def share_memory_(self):
+        return self
+
+    def is_shared(self):
+        return False
+
+    def untyped_storage(self):
+        from ._storage import UntypedStorage
+        return UntypedStorage._of(self)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .ops.creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def _new_factory(name):
+        def fn(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+            from .ops import creation
+            return getattr(creation, name)(*size, dtype=dtype or self.dtype,
+                                           device=device or self.device,
+                                           requires_grad=requires_grad, **kw)
+        fn.__name__ = "new_" + name
+        return fn
+
+    new_zeros = _new_factory("zeros")
+    new_ones = _new_factory("ones")
+    new_empty = _new_factory("empty")
+    new_full = _new_factory("full")
+    del _new_factory
+
+
+def _leaf_hook(leaf, hook, post=False):
+    from .autograd.node import _HookHandle
+    if post:
+        fn = _PostAcc(hook)
+        leaf.hooks = (leaf.hooks or []) + [fn]
+        return _HookHandle(leaf, fn)
+    leaf.hooks = (leaf.hooks or []) + [hook]
+    return _HookHandle(leaf, hook)
+
+
+class _PostAcc:
+    """Marks a leaf hook that runs after accumulation, with the tensor as argument."""
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+_TYPE_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
+               "float16": "torch.HalfTensor", "bfloat16": "torch.BFloat16Tensor",
+               "int64": "torch.LongTensor", "int32": "torch.IntTensor",
+               "int16": "torch.ShortTensor", "int8": "torch.CharTensor",
+               "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor",
+               "complex64": "torch.ComplexFloatTensor", "complex128": "torch.ComplexDoubleTensor"}
+_TYPE_OF_NAME = {v: k for k, v in _TYPE_NAMES.items()}
+
+
+def _ptr(a):
+    if hasattr(a, "__array_interface__"):
+        return a.__array_interface__["data"][0]
+    return a.data.ptr
+
+
+def _wrap_dim(dim, ndim):
+    n = ndim if ndim > 0 else 1
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def _new(arr, be):
+    """Every op output is built here, never through __init__."""
+    t = object.__new__(Tensor)
+    t.arr, t.be, t.requires_grad = arr, be, False
+    t.grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
+    return t
+
+
+def _init_from(t, arr, be):
+    t.arr, t.be, t.requires_grad = arr, be, False
+    t.grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
+
+
+def _rebuild(arr, dev, requires_grad):
+    t = _new(get_backend(dev).from_host(arr), get_backend(dev))
+    t.requires_grad = requires_grad
+    return t
+
+
+def bump_version(t):
+    """Record an in-place write to `t` (and every view of its storage)."""
+    CLOCK[0] += 1
+    vc = t._vc
+    if vc is None:
+        t._vc = [1, CLOCK[0]]
+    else:
+        vc[0] += 1
+        vc[1] = CLOCK[0]

@@ -1,0 +1,256 @@
+"""Tensor printing: the text of torch's `repr(tensor)`, character for character.
+
+The algorithm is the one of torch/_tensor_str.py, written on NumPy host arrays:
+a `_Formatter` scans the (summarised) values once to choose integer / fixed / scientific notation
+and a common width, then the array is laid out recursively, rows wrapped at `linewidth`, and the
+`dtype=`, `device=`, `grad_fn=` ... suffixes are appended.  Elements are formatted as the Python
+numbers that `tolist()` gives (exact widenings of the stored values), as torch does via `item()`.
+"""
+import contextlib
+import dataclasses
+import math
+
+import numpy as np
+
+from ._dtype import DEFAULT
+
+__all__ = ["set_printoptions", "get_printoptions", "printoptions", "format_tensor",
+           "tensor_repr"]
+
+
+@dataclasses.dataclass
+class _PrinterOptions:
+    precision: int = 4
+    threshold: float = 1000
+    edgeitems: int = 3
+    linewidth: int = 80
+    sci_mode: bool | None = None
+
+
+PRINT_OPTS = _PrinterOptions()
+
+# profile -> (precision, threshold, edgeitems, linewidth); unknown profiles are ignored, as in torch
+_PROFILES = {
+    "default": (4, 1000, 3, 80),
+    "short": (2, 1000, 2, 80),
+    "full": (4, math.inf, 3, 80),
+}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None):
+    """torch.set_printoptions: `sci_mode` is always reset (None lets the formatter choose)."""
+    if profile in _PROFILES:
+        (PRINT_OPTS.precision, PRINT_OPTS.threshold, PRINT_OPTS.edgeitems,
+         PRINT_OPTS.linewidth) = _PROFILES[profile]
+    if precision is not None:
+        PRINT_OPTS.precision = precision
+    if threshold is not None:
+        PRINT_OPTS.threshold = threshold
+    if edgeitems is not None:
+        PRINT_OPTS.edgeitems = edgeitems
+    if linewidth is not None:
+        PRINT_OPTS.linewidth = linewidth
+    PRINT_OPTS.sci_mode = sci_mode
+
+
+def get_printoptions():
+    """The current options, as keyword arguments for set_printoptions()."""
+    return dataclasses.asdict(PRINT_OPTS)
+
+
+@contextlib.contextmanager
+def printoptions(**kwargs):
+    """Temporarily change the print options (same arguments as set_printoptions)."""
+    old = get_printoptions()
+    set_printoptions(**kwargs)
+    try:
+        yield
+    finally:
+        set_printoptions(**old)
+
+
+class _Formatter:
+    """Chooses the notation and the common width of every element of one real array."""
+
+    def __init__(self, values, floating):
+        self.floating = floating
+        self.int_mode = True
+        self.sci_mode = False
+        self.max_width = 1
+        if not floating:
+            self.max_width = max([1] + [len(str(v)) for v in values.ravel().tolist()])
+            return
+        flat = values.ravel()
+        finite = flat[np.isfinite(flat) & (flat != 0)]
+        if finite.size == 0:
+            return
+        magnitudes = np.abs(finite)
+        lo, hi = float(magnitudes.min()), float(magnitudes.max())
+        self.int_mode = bool(np.all(finite == np.ceil(finite)))
+        if PRINT_OPTS.sci_mode is None:
+            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+        else:
+            self.sci_mode = PRINT_OPTS.sci_mode
+        precision = PRINT_OPTS.precision
+        finite = finite.tolist()
+        if self.sci_mode:
+            widths = [len(f"{v:.{precision}e}") for v in finite]
+        elif self.int_mode:  # room for the trailing "." that marks a float
+            widths = [len(f"{v:.0f}") + 1 for v in finite]
+        else:
+            widths = [len(f"{v:.{precision}f}") for v in finite]
+        self.max_width = max([self.max_width] + widths)
+
+    def format(self, value):
+        precision = PRINT_OPTS.precision
+        if not self.floating:
+            text = f"{value}"
+        elif self.sci_mode:
+            text = f"{value:.{precision}e}"
+        elif self.int_mode:
+            text = f"{value:.0f}"
+            if math.isfinite(value):
+                text += "."
+        else:
+            text = f"{value:.{precision}f}"
+        return text.rjust(self.max_width)
+
+
+def _element_str(value, real_fmt, imag_fmt):
+    if imag_fmt is None:
+        return real_fmt.format(value)
+    real = real_fmt.format(value.real)
+    imag = (imag_fmt.format(value.imag) + "j").lstrip()
+    return real + imag if imag[0] in "+-" else real + "+" + imag
+
+
+def _vector_str(vec, indent, summarize, real_fmt, imag_fmt):
+    element_length = real_fmt.max_width + 2  # with ", "
+    if imag_fmt is not None:
+        element_length += imag_fmt.max_width + 1  # with "j"
+    per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / element_length))
+    edge = PRINT_OPTS.edgeitems
+
+    def fmt(values):
+        return [_element_str(v, real_fmt, imag_fmt) for v in values.tolist()]
+
+    if summarize and not edge:
+        data = ["..."]
+    elif summarize and vec.shape[0] > 2 * edge:
+        data = fmt(vec[:edge]) + [" ..."] + fmt(vec[-edge:])
+    else:
+        data = fmt(vec)
+    lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
+    return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _array_str(arr, indent, summarize, real_fmt, imag_fmt):
+    if arr.ndim == 0:
+        return _element_str(arr.item(), real_fmt, imag_fmt)
+    if arr.ndim == 1:
+        return _vector_str(arr, indent, summarize, real_fmt, imag_fmt)
+    n, edge = arr.shape[0], PRINT_OPTS.edgeitems
+    if summarize and n > 2 * edge:
+        rows = [*range(edge), None, *range(n - edge, n)]
+    else:
+        rows = range(n)
+    slices = ["..." if i is None else
+              _array_str(arr[i], indent + 1, summarize, real_fmt, imag_fmt) for i in rows]
+    return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(slices) + "]"
+
+
+def _summarized_data(arr):
+    """The elements that a summarised print shows (the formatter only looks at these)."""
+    edge = PRINT_OPTS.edgeitems
+    if arr.ndim == 0:
+        return arr
+    if arr.ndim == 1:
+        if arr.shape[0] > 2 * edge:
+            return np.concatenate((arr[:edge], arr[-edge:]))
+        return arr
+    if not edge:
+        return np.empty((0,) * arr.ndim, arr.dtype)
+    n = arr.shape[0]
+    rows = [*range(edge), *range(n - edge, n)] if n > 2 * edge else range(n)
+    return np.stack([_summarized_data(arr[i]) for i in rows])
+
+
+def _tensor_str(arr, indent, kind):
+    summarize = arr.size > PRINT_OPTS.threshold
+    shown = _summarized_data(arr) if summarize else arr
+    if kind == "complex":
+        real_fmt = _Formatter(shown.real, True)
+        imag_fmt = _Formatter(shown.imag, True)
+    else:
+        real_fmt, imag_fmt = _Formatter(shown, kind == "float"), None
+    return _array_str(arr, indent, summarize, real_fmt, imag_fmt)
+
+
+def _add_suffixes(text, suffixes, indent):
+    parts = [text]
+    last_line_len = len(text) - text.rfind("\n") + 1  # torch's count, off by two on line 1
+    for suffix in suffixes:
+        if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+            parts.append(",\n" + " " * indent + suffix)
+            last_line_len = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last_line_len += len(suffix) + 2
+    parts.append(")")
+    return "".join(parts)
+
+
+def _dtype_kind(name):
+    if name.startswith("complex"):
+        return "complex"
+    if name.startswith(("float", "bfloat")):
+        return "float"
+    return "int" if name != "bool" else "bool"
+
+
+def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_name=None,
+                  is_parameter=False):
+    """repr() of a tensor holding the host array `arr`, of ember dtype `dtype` (or its name)."""
+    if isinstance(dtype, str):
+        name, dtype_str = dtype, "torch." + dtype
+    else:
+        name, dtype_str = dtype.name, repr(dtype)
+    arr = np.asarray(arr)
+    prefix = "tensor("
+    indent = len(prefix)
+    suffixes = []
+    if device_str != "cpu":
+        suffixes.append(f"device='{device_str}'")
+    default_float = DEFAULT.float.name
+    if arr.size == 0:
+        if arr.ndim != 1:
+            suffixes.append(f"size={tuple(arr.shape)}")
+        if name != default_float:  # no element shows the kind, so even int64 is spelled out
+            suffixes.append("dtype=" + dtype_str)
+        body = "[]"
+    else:
+        if not PRINT_OPTS.edgeitems:
+            suffixes.append(f"size={tuple(arr.shape)}")
+        if name not in (default_float, DEFAULT.complex.name, "int64", "bool"):
+            suffixes.append("dtype=" + dtype_str)
+        body = _tensor_str(arr, indent, _dtype_kind(name))
+    if grad_fn_name is not None:
+        suffixes.append(f"grad_fn=<{grad_fn_name}>")
+    elif requires_grad:
+        suffixes.append("requires_grad=True")
+    text = _add_suffixes(prefix + body, suffixes, indent)
+    return "Parameter containing:\n" + text if is_parameter else text
+
+
+def tensor_repr(t):
+    """repr() of an ember Tensor (bound as Tensor.__repr__ / __str__)."""
+    grad_fn = t.grad_fn
+    return format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
+                         requires_grad=t.requires_grad,
+                         grad_fn_name=None if grad_fn is None else grad_fn.name(),
+                         is_parameter=_is_parameter(t))
+
+
+def _is_parameter(t):
+    return any(cls.__name__ == "Parameter" for cls in type(t).__mro__)

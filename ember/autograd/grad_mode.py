@@ -1,0 +1,104 @@
+"""Grad modes: one module-level flag read by the hot path."""
+import functools
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "is_inference_mode_enabled"]
+
+
+class _State:
+    __slots__ = ("enabled", "inference", "anomaly", "anomaly_nan")
+
+
+STATE = _State()
+STATE.enabled, STATE.inference, STATE.anomaly, STATE.anomaly_nan = True, False, False, True
+
+
+def is_grad_enabled():
+    return STATE.enabled
+
+
+def is_inference_mode_enabled():
+    return STATE.inference
+
+
+class _Mode:
+    """Base for grad-mode context managers that also work as decorators."""
+    _value = True
+
+    def __enter__(self):
+        self._prev = STATE.enabled
+        STATE.enabled = self._value
+
+    def __exit__(self, *exc):
+        STATE.enabled = self._prev
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+    def clone(self):
+        return self.__class__()
+
+
+class _NoParamMode(_Mode):
+    """Also usable as a bare decorator: `@no_grad` as well as `@no_grad()`."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamMode):
+    _value = False
+
+
+class enable_grad(_NoParamMode):
+    _value = True
+
+
+class set_grad_enabled(_Mode):
+    def __init__(self, mode):
+        self._value = bool(mode)
+        self._prev = STATE.enabled
+        STATE.enabled = self._value      # torch applies it at construction, like a function call
+
+    def __enter__(self):
+        pass
+
+    def __call__(self, fn):
+        STATE.enabled = self._prev
+        mode = self._value
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class inference_mode(_Mode):
+    def __init__(self, mode=True):
+        self._mode = bool(mode)
+
+    def __enter__(self):
+        self._prev, self._prev_inf = STATE.enabled, STATE.inference
+        if self._mode:
+            STATE.enabled, STATE.inference = False, True
+
+    def __exit__(self, *exc):
+        STATE.enabled, STATE.inference = self._prev, self._prev_inf
+
+    def __call__(self, fn):
+        if not callable(fn) or isinstance(fn, bool):
+            return inference_mode(fn)
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+        return wrapper

@@ -1,0 +1,114 @@
+"""Graph nodes. A Node holds the op's backward rule, what it saved, and edges to its inputs'
+nodes; a Leaf (torch's AccumulateGrad) is the edge into a leaf tensor; an OutSlot routes the
+gradient of one output of a multi-output op into its parent node."""
+import weakref
+
+# The in-place clock: every in-place op ticks it and stamps the modified storage's version
+# counter, so backward can tell whether a saved tensor changed after its node was recorded.
+CLOCK = [0]
+
+
+class Node:
+    __slots__ = ("op", "bwd", "xp", "saved", "next", "inputs", "static", "epoch", "out_vc",
+                 "hooks", "outs", "meta", "__weakref__")
+
+    def __init__(self, op, bwd, xp, saved, next, inputs, static):
+        self.op, self.bwd, self.xp, self.saved = op, bwd, xp, saved
+        self.next, self.inputs, self.static = next, inputs, static
+        self.epoch = CLOCK[0]
+        self.out_vc = self.hooks = self.outs = self.meta = None
+
+    def name(self):
+        return self.op.node_name
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self):
+        return tuple((n.public(), 0) if n is not None else (None, 0) for n in self.next)
+
+    def public(self):
+        return self
+
+    def register_hook(self, fn):
+        """Post-hook on the node, called as fn(grad_inputs, grad_outputs): not supported yet."""
+        raise NotImplementedError("Node.register_hook is not supported; use Tensor.register_hook")
+
+    def register_prehook(self, fn):
+        self.hooks = (self.hooks or []) + [fn]
+        return _HookHandle(self, fn)
+
+    @property
+    def metadata(self):
+        if self.meta is None:
+            self.meta = {}
+        return self.meta
+
+
+class Leaf:
+    """AccumulateGrad: the gradient sink of a leaf tensor (held weakly: no tensor<->node cycle)."""
+    __slots__ = ("ref", "hooks", "__weakref__")
+    next = ()
+
+    def __init__(self, t):
+        self.ref, self.hooks = weakref.ref(t), None
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+    def public(self):
+        return self
+
+    next_functions = ()
+
+    @property
+    def variable(self):
+        return self.ref()
+
+
+class OutSlot:
+    """Edge to output `index` of a multi-output node; shows itself as the parent node."""
+    __slots__ = ("parent", "index", "next", "hooks", "__weakref__")
+
+    def __init__(self, parent, index):
+        self.parent, self.index, self.next, self.hooks = parent, index, (parent,), None
+
+    def name(self):
+        return self.parent.name()
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self.parent))}>"
+
+    @property
+    def next_functions(self):
+        return self.parent.next_functions
+
+    def public(self):
+        return self.parent
+
+    def register_prehook(self, fn):
+        self.hooks = (self.hooks or []) + [fn]
+        return _HookHandle(self, fn)
+
+
+class _HookHandle:
+    __slots__ = ("owner", "fn")
+
+    def __init__(self, owner, fn):
+        self.owner, self.fn = owner, fn
+
+    def remove(self):
+        hooks = self.owner.hooks
+        if hooks and self.fn in hooks:
+            hooks = [h for h in hooks if h is not self.fn]
+            self.owner.hooks = hooks or None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()

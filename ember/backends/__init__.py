@@ -1,0 +1,105 @@
+"""Backends are array namespaces: NumPy on the CPU, CuPy on CUDA, NumPy under a `mock` device.
+
+A tensor keeps its Backend record (`t.be`) for life; ops read `be.xp` and never ask per call."""
+import numpy
+
+__all__ = ["Backend", "device", "CPU", "MOCK", "get_backend"]
+
+
+class device:
+    """torch.device: `device('cuda', 0)`, `device('cuda:0')`, `device('cpu')`."""
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        elif isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type
+        elif not isinstance(type, str):
+            raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
+        elif ":" in type:
+            if index is not None:
+                raise ValueError(f"type (string) must not include an index because index was "
+                                 f"passed explicitly: {type}")
+            type, _, idx = type.partition(":")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}:{idx}'")
+            index = int(idx)
+        if type not in _KNOWN:
+            raise RuntimeError(
+                "Expected one of cpu, cuda, mock device type at start of device string: " + type)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "index", index)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("device objects are immutable")
+
+    def __repr__(self):
+        return f"device(type='{self.type}'" + ("" if self.index is None else
+                                                 f", index={self.index}") + ")"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
+
+_KNOWN = ("cpu", "cuda", "mock", "meta")
+
+
+class Backend:
+    """One per device: `xp` is the array namespace, `idx` indexes per-backend op overrides."""
+    __slots__ = ("name", "idx", "xp", "device", "kernels")
+
+    def __init__(self, name, idx, xp, dev):
+        self.name, self.idx, self.xp, self.device, self.kernels = name, idx, xp, dev, {}
+
+    def __repr__(self):
+        return f"Backend({self.device})"
+
+    def from_host(self, a):
+        return self.xp.asarray(a)
+
+    def to_host(self, a):
+        return a if self.xp is numpy else a.get()
+
+
+CPU = Backend("cpu", 0, numpy, device("cpu"))
+MOCK = Backend("mock", 2, numpy, device("mock", 0))
+_CUDA = {}
+
+
+def get_backend(dev):
+    """Backend for a device spec (str, int, device or None = cpu)."""
+    if dev is None:
+        return CPU
+    if type(dev) is str:
+        if dev == "cpu":
+            return CPU
+        dev = device(dev)
+    elif type(dev) is not device:
+        if isinstance(dev, Backend):
+            return dev
+        dev = device(dev)
+    t = dev.type
+    if t == "cpu":
+        return CPU
+    if t == "mock":
+        return MOCK
+    if t == "cuda":
+        idx = 0 if dev.index is None else dev.index
+        be = _CUDA.get(idx)
+        if be is None:
+            from .cuda import make_backend
+            be = _CUDA[idx] = make_backend(idx)
+        return be
+    raise RuntimeError(f"unsupported device {dev}")

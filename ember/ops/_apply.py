@@ -1,0 +1,305 @@
+"""The hot path: turn a registered Op into the function users call.
+
+`ember.exp`, `Tensor.exp` and `F.exp` are one object made here; no extra frame, no keyword
+parsing, no graph recording unless an input requires grad and grad mode is on."""
+import numpy as np
+
+from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine
+from .._tensor import Tensor, _new, bump_version
+from ..autograd.grad_mode import STATE as _grad
+from ..autograd.node import CLOCK, Node, OutSlot
+
+_FLOAT_KINDS = "fc"
+
+
+def _not_tensor(name, x):
+    return TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                     f"{type(x).__name__}")
+
+
+def make_unary(op):
+    impl = op.impl
+
+    def fn(x, *static):
+        try:
+            be = x.be
+        except AttributeError:
+            raise _not_tensor(op.name, x) from None
+        fwd, bwd = impl[be.idx]
+        out, saved = fwd(be.xp, x.arr, *static)
+        t = _new(out, be)
+        if x.requires_grad and _grad.enabled:
+            t.requires_grad = True
+            node = t.grad_fn = Node(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
+                                    static)
+            if op.saves_out:
+                t._vc = node.out_vc = [0, 0]
+        return t
+    fn.__name__ = fn.__qualname__ = op.name
+    return fn
+
+
+def make_view(op):
+    """Like make_unary, but the output shares the input's storage and version counter."""
+    impl = op.impl
+
+    def fn(x, *static):
+        try:
+            be = x.be
+        except AttributeError:
+            raise _not_tensor(op.name, x) from None
+        fwd, bwd = impl[be.idx]
+        out, saved = fwd(be.xp, x.arr, *static)
+        t = _new(out, be)
+        vc = x._vc
+        if vc is None:
+            vc = x._vc = [0, 0]
+        t._vc, t._base = vc, x._base or x
+        if x.requires_grad and _grad.enabled:
+            t.requires_grad = True
+            t.grad_fn = Node(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,), static)
+        return t
+    fn.__name__ = fn.__qualname__ = op.name
+    return fn
+
+
+def promote_arrays(xa, ya):
+    """Cast two arrays to torch's result dtype (0-d arrays do not promote dimensioned ones)."""
+    dx, dy = OF_NP[xa.dtype.num], OF_NP[ya.dtype.num]
+    if xa.ndim == 0 and ya.ndim:
+        rt = _combine(dy, dx)
+    elif ya.ndim == 0 and xa.ndim:
+        rt = _combine(dx, dy)
+    else:
+        rt = PROMOTE[dx, dy]
+    if dx is not rt:
+        xa = xa.astype(rt.np)
+    if dy is not rt:
+        ya = ya.astype(rt.np)
+    return xa, ya
+
+
+def scalar_operand(xa, s):
+    """Weak Python-scalar promotion (NumPy 2 already keeps array dtypes for int/float scalars;
+    torch differs for int tensors with float/complex scalars and for NumPy scalars)."""
+    ts = type(s)
+    if ts is float:
+        if xa.dtype.kind in "biu":
+            xa = xa.astype(DEFAULT.float.np)
+        return xa, s
+    if ts is int or ts is bool:
+        return xa, s
+    if ts is complex:
+        if xa.dtype.kind not in "c":
+            xa = xa.astype(np.complex128 if xa.dtype == np.float64 else DEFAULT.complex.np)
+        return xa, s
+    if isinstance(s, np.generic):
+        return scalar_operand(xa, s.item())
+    for base in (bool, int, float, complex):      # subclasses such as IntEnum
+        if isinstance(s, base):
+            return scalar_operand(xa, base(s))
+    raise TypeError(f"unsupported operand type(s): 'Tensor' and '{ts.__name__}'")
+
+
+def _cross_device(op, a, b):
+    return RuntimeError(
+        f"Expected all tensors to be on the same device, but found at least two devices, "
+        f"{a.device} and {b.device}! (when checking argument for argument other in method "
+        f"wrapper_{op.name})")
+
+
+def make_binary(op):
+    impl = op.impl
+
+    def fn(x, y, *static):
+        try:
+            be, xa = x.be, x.arr
+        except AttributeError:
+            if isinstance(y, Tensor):       # e.g. ember.add(2, t): torch accepts a scalar self
+                x = _new(y.be.xp.asarray(x, dtype=_scalar_dtype(x, y)), y.be)
+                be, xa = x.be, x.arr
+            else:
+                raise _not_tensor(op.name, x) from None
+        if type(y) is Tensor or isinstance(y, Tensor):
+            ya = y.arr
+            if y.be is not be:
+                if ya.ndim == 0 and y.be.name == "cpu":
+                    ya = be.xp.asarray(ya)
+                elif xa.ndim == 0 and be.name == "cpu":
+                    be, xa = y.be, y.be.xp.asarray(xa)
+                else:
+                    raise _cross_device(op, x, y)
+            if xa.dtype is not ya.dtype and xa.dtype != ya.dtype:
+                xa, ya = promote_arrays(xa, ya)
+            y_rg = y.requires_grad
+        else:
+            xa, ya = scalar_operand(xa, y)
+            y_rg = False
+        fwd, bwd = impl[be.idx]
+        out, saved = fwd(be.xp, xa, ya, *static)
+        t = _new(out, be)
+        if (x.requires_grad or y_rg) and _grad.enabled and op.differentiable:
+            t.requires_grad = True
+            nx = (x.grad_fn or x._leaf_node()) if x.requires_grad else None
+            ny = (y.grad_fn or y._leaf_node()) if y_rg else None
+            node = t.grad_fn = Node(op, bwd, be.xp, saved, (nx, ny), (x, y), static)
+            if op.saves_out:
+                t._vc = node.out_vc = [0, 0]
+        return t
+    fn.__name__ = fn.__qualname__ = op.name
+    return fn
+
+
+def _scalar_dtype(s, like):
+    k = type(s)
+    if k is float:
+        return like.arr.dtype if like.arr.dtype.kind in "fc" else DEFAULT.float.np
+    if k is bool:
+        return np.bool_
+    if k is int:
+        return like.arr.dtype if like.arr.dtype.kind in "biu" and like.arr.dtype != np.bool_ \
+            else (np.int64 if like.arr.dtype == np.bool_ else like.arr.dtype)
+    return None
+
+
+def apply(op, args, static=(), view_of=None):
+    """General apply: `args` is a tuple of Tensors / None / scalars (passed to fwd as arrays /
+    None / scalars). Multi-output ops return a tuple; outputs of integer or bool dtype never
+    require grad. `view_of` makes the (single) output share that tensor's version counter."""
+    be = None
+    arrays = []
+    rg = False
+    for a in args:
+        if isinstance(a, Tensor):
+            if be is None:
+                be = a.be
+            elif a.be is not be:
+                if a.arr.ndim == 0 and a.be.name == "cpu":
+                    arrays.append(be.xp.asarray(a.arr))
+                    rg = rg or a.requires_grad
+                    continue
+                raise _cross_device(op, _first_tensor(args), a)
+            arrays.append(a.arr)
+            rg = rg or a.requires_grad
+        else:
+            arrays.append(a)
+    if be is None:
+        raise TypeError(f"{op.name}(): expected at least one Tensor argument")
+    fwd, bwd = op.impl[be.idx]
+    out, saved = fwd(be.xp, *arrays, *static)
+    record = rg and _grad.enabled and op.differentiable
+    if op.n_out == 1:
+        t = _new(out, be)
+        if view_of is not None:
+            _share_version(t, view_of)
+        if record:
+            t.requires_grad = True
+            node = t.grad_fn = _node(op, bwd, be, saved, args, static)
+            if op.saves_out:
+                if t._vc is None:
+                    t._vc = [0, 0]
+                node.out_vc = t._vc
+        return t
+    outs = tuple(_new(o, be) for o in out)
+    if view_of is not None:
+        for o in outs:
+            _share_version(o, view_of)
+    if record:
+        node = _node(op, bwd, be, saved, args, static)
+        node.outs = tuple((o.shape, o.dtype) for o in out)
+        for i, o in enumerate(outs):
+            if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.name == "bfloat16":
+                o.requires_grad = True
+                o.grad_fn = OutSlot(node, i)
+    return outs
+
+
+def _share_version(t, base):
+    vc = base._vc
+    if vc is None:
+        vc = base._vc = [0, 0]
+    t._vc, t._base = vc, base._base or base
+
+
+def _first_tensor(args):
+    return next(a for a in args if isinstance(a, Tensor))
+
+
+def _node(op, bwd, be, saved, args, static):
+    nxt = tuple((a.grad_fn or a._leaf_node()) if isinstance(a, Tensor) and a.requires_grad
+                else None for a in args)
+    return Node(op, bwd, be.xp, saved, nxt, args, static)
+
+
+def inplace(public_fn, name):
+    """Tensor.<name>_: compute out of place, write the result into self's storage, bump its
+    version, and (when recording) move self onto the new node, as torch's in-place ops do."""
+    def fn(self, *args, **kwargs):
+        recording = _grad.enabled and (self.requires_grad or _any_rg(args, kwargs))
+        if recording:
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            base = self._base
+            if base is not None and base.requires_grad:
+                if base.grad_fn is None:
+                    raise RuntimeError(
+                        "a view of a leaf Variable that requires grad is being used in an "
+                        "in-place operation.")
+                raise NotImplementedError(
+                    f"{name}_: in-place modification of a view of a tensor that requires grad "
+                    "is not supported yet; modify a clone instead")
+            src = _new(self.arr.copy(), self.be)       # backward must see the old values
+            src.requires_grad, src.grad_fn, src._leaf = self.requires_grad, self.grad_fn, \
+                self._leaf
+            out = public_fn(src, *args, **kwargs)
+        else:
+            out = public_fn(self, *args, **kwargs)
+        write_into(self, out.arr, name)
+        if recording and out.requires_grad:
+            self.requires_grad, self.grad_fn = True, out.grad_fn
+            out.grad_fn.epoch = CLOCK[0]
+        return self
+    fn.__name__ = fn.__qualname__ = name + "_"
+    return fn
+
+
+def write_into(self, arr, name="copy"):
+    """Copy `arr` into self's storage with torch's in-place casting and shape rules."""
+    dst = self.arr
+    if arr.shape != dst.shape:
+        try:
+            ok = np.broadcast_shapes(arr.shape, dst.shape) == dst.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast "
+                               f"shape {list(arr.shape)}")
+    if arr.dtype != dst.dtype and not _can_write(arr.dtype, dst.dtype) and name != "copy":
+        raise RuntimeError(f"result type {_tname(arr.dtype)} can't be cast to the desired output "
+                           f"type {_tname(dst.dtype)}")
+    self.be.xp.copyto(dst, arr, casting="unsafe")
+    bump_version(self)
+
+
+def _can_write(src, dst):
+    from .._dtype import can_cast
+    return can_cast(OF_NP[src.num], OF_NP[dst.num])
+
+
+def _tname(d):
+    n = OF_NP[d.num].name
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+            "bool": "Bool", "float16": "Half", "int16": "Short", "int8": "Char",
+            "uint8": "Byte", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+            "bfloat16": "BFloat16"}[n]
+
+
+def _any_rg(args, kwargs):
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad:
+            return True
+    for a in kwargs.values():
+        if isinstance(a, Tensor) and a.requires_grad:
+            return True
+    return False

@@ -1,0 +1,56 @@
+"""The op registry: each op is a forward on raw arrays plus its vjp, registered once.
+
+Contract for every op file:
+- `fwd(xp, *arrays, *static) -> (out, saved)`: raw arrays in, raw array (or tuple) out; `saved`
+  is exactly what backward needs; static arguments arrive already normalised.
+- `bwd(xp, g, *saved) -> tuple`: one gradient per tensor input (None allowed). Gradients may have
+  the broadcast shape: the engine sums them down. Never write into `g` or `saved`.
+- `saves`: which tensors backward reads ("in", "out", "both", None), so that an in-place change
+  of them after the forward is caught, as torch's version counters do.
+"""
+
+N_BACKENDS = 3          # cpu=0, cuda=1, mock=2
+OPS = {}
+
+
+class Op:
+    __slots__ = ("name", "impl", "amp", "differentiable", "saves_in", "saves_out", "node_name",
+                 "n_out", "needs_mask")
+
+    def __init__(self, name, fwd, amp, differentiable, saves, node_name, n_out, needs_mask):
+        self.name, self.amp, self.differentiable = name, amp, differentiable
+        self.saves_in = saves in ("in", "both")
+        self.saves_out = saves in ("out", "both")
+        self.node_name = node_name or _default_node_name(name)
+        self.n_out, self.needs_mask = n_out, needs_mask
+        self.impl = [(fwd, None)] * N_BACKENDS
+
+    def vjp(self, bwd):
+        """Decorator: the backward rule for every backend slot not overridden."""
+        self.impl = [(f, bwd if b is None else b) for f, b in self.impl]
+        return self
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+def _default_node_name(name):
+    return "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+
+
+def op(name, amp=None, differentiable=True, saves="in", node=None, n_out=1, needs_mask=False):
+    """Register `fwd` as op `name`; returns the Op (use `.vjp` to add its backward).
+
+    With `needs_mask`, backward receives a last argument: a tuple of booleans saying which
+    inputs need a gradient (derivatives.yaml's grad_input_mask), to skip expensive ones."""
+    def register(fwd):
+        assert name not in OPS, f"duplicate op {name}"
+        OPS[name] = o = Op(name, fwd, amp, differentiable, saves, node, n_out, needs_mask)
+        return o
+    return register
+
+
+def override(o, idx, fwd=None, bwd=None):
+    """Backend-specific kernels (fused CUDA) keep the generic `saved` layout."""
+    f0, b0 = o.impl[idx]
+    o.impl[idx] = (fwd or f0, bwd or b0)

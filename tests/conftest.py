@@ -1,0 +1,37 @@
+import os
+
+import numpy as np
+import pytest
+
+
+def _cuda_usable():
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", action="append", default=None,
+                     help="restrict device-parametrised tests to these devices (cpu, mock, cuda)")
+
+
+def _devices(config):
+    chosen = config.getoption("--device") or os.environ.get("EMBER_TEST_DEVICES", "").split(",")
+    chosen = [d for d in chosen if d]
+    devs = ["cpu", "mock"] + (["cuda"] if _cuda_usable() else [])
+    return [d for d in devs if d in chosen] if chosen else devs
+
+
+def pytest_generate_tests(metafunc):
+    if "device" in metafunc.fixturenames:
+        metafunc.parametrize("device", _devices(metafunc.config))
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    import ember
+    ember.manual_seed(0)
+    np.random.seed(0)
+    yield
