@@ -210,14 +210,17 @@ def _dtype_kind(name):
 
 
 def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_name=None,
-                  is_parameter=False):
-    """repr() of a tensor holding the host array `arr`, of ember dtype `dtype` (or its name)."""
+                  is_parameter=False, type_name=None):
+    """repr() of a tensor holding the host array `arr`, of ember dtype `dtype` (or its name).
+
+    `is_parameter` gives nn.Parameter's repr; `type_name` names a Tensor subclass, which torch
+    prints in place of `tensor`."""
     if isinstance(dtype, str):
         name, dtype_str = dtype, "torch." + dtype
     else:
         name, dtype_str = dtype.name, repr(dtype)
     arr = np.asarray(arr)
-    prefix = "tensor("
+    prefix = ("tensor" if type_name is None else type_name) + "("
     indent = len(prefix)
     suffixes = []
     if device_str != "cpu":
@@ -240,17 +243,20 @@ def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_
     elif requires_grad:
         suffixes.append("requires_grad=True")
     text = _add_suffixes(prefix + body, suffixes, indent)
-    return "Parameter containing:\n" + text if is_parameter else text
+    if not is_parameter:
+        return text
+    return "Parameter containing:\n" + (text if type_name is None else f"Parameter({text})")
 
 
 def tensor_repr(t):
-    """repr() of an ember Tensor (bound as Tensor.__repr__ / __str__)."""
+    """repr() of an ember Tensor (bound as Tensor.__repr__; also serves nn.Parameter)."""
+    from ._tensor import Tensor
+    cls = type(t)
+    is_parameter = any(c.__name__ == "Parameter" and c.__module__.startswith("ember")
+                       for c in cls.__mro__)
+    plain = cls is Tensor or (is_parameter and cls.__name__ == "Parameter")
     grad_fn = t.grad_fn
     return format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
                          grad_fn_name=None if grad_fn is None else grad_fn.name(),
-                         is_parameter=_is_parameter(t))
-
-
-def _is_parameter(t):
-    return any(cls.__name__ == "Parameter" for cls in type(t).__mro__)
+                         is_parameter=is_parameter, type_name=None if plain else cls.__name__)

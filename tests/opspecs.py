@@ -147,3 +147,19 @@ def _mod(x):
     """The library (ember or torch) a tensor comes from."""
     import sys
     return sys.modules[type(x).__module__.split(".")[0]]
+
+
+def _all_specs():
+    """SPECS from this file plus every tests/opspecs_*.py module (one per op family/owner)."""
+    import importlib
+    import pathlib
+    specs = list(SPECS)
+    for path in sorted(pathlib.Path(__file__).parent.glob("opspecs_*.py")):
+        specs += importlib.import_module(path.stem).SPECS
+    names = [s.name for s in specs]
+    dup = {n for n in names if names.count(n) > 1}
+    assert not dup, f"duplicate op spec names: {dup}"
+    return specs
+
+
+ALL_SPECS = _all_specs()

@@ -338,3 +338,72 @@ def test_random_arrays_with_options(a, options):
     finally:
         torch.set_printoptions(profile="default")
         set_printoptions(profile="default")
+
+
+# ---------------------------------------------------------------- through ember tensors
+
+def _leaf(lib):
+    return lib.tensor([1.0, -2.5, 3.0], requires_grad=True)
+
+
+EMBER_CASES = {
+    "vector": lambda lib: lib.tensor([1.0, 2, 3]),
+    "arange": lambda lib: lib.arange(10),
+    "int32": lambda lib: lib.zeros(2, 3, dtype=lib.int32),
+    "uint8": lambda lib: lib.tensor([1, 255], dtype=lib.uint8),
+    "float64": lambda lib: lib.tensor([[1.5, -2], [3, 4]], dtype=lib.float64),
+    "bool": lambda lib: lib.tensor([True, False]),
+    "scalar": lambda lib: lib.tensor(3.5),
+    "empty_int64": lambda lib: lib.tensor([], dtype=lib.int64),
+    "empty_2d": lambda lib: lib.zeros(0, 3),
+    "complex64": lambda lib: lib.tensor([1 + 2j, -0.5j], dtype=lib.complex64),
+    "complex128": lambda lib: lib.tensor([1 + 2j], dtype=lib.complex128),
+    "float16": lambda lib: lib.ones(5, dtype=lib.float16) / 3,
+    "bfloat16": lambda lib: lib.ones(3, dtype=lib.bfloat16) / 3,
+    "summarized": lambda lib: lib.arange(2000.0).reshape(40, 50),
+    "linspace": lambda lib: lib.linspace(-3, 3, 7),
+    "leaf": _leaf,
+    "mul": lambda lib: _leaf(lib) * 2,
+    "rsub": lambda lib: 2 - _leaf(lib),
+    "rdiv": lambda lib: 2 / _leaf(lib),
+    "sum": lambda lib: _leaf(lib).sum(),
+    "exp": lambda lib: _leaf(lib).exp(),
+    "mean": lambda lib: (_leaf(lib) * _leaf(lib)).mean(),
+    "view": lambda lib: _leaf(lib).view(3, 1),
+    "slice": lambda lib: _leaf(lib)[1:],
+    "detach": lambda lib: _leaf(lib).detach(),
+    "wrapped_suffix": lambda lib: lib.linspace(0, 1, 30, requires_grad=True) * 3,
+    "float64_grad": lambda lib: lib.ones(2, dtype=lib.float64, requires_grad=True) + 1,
+}
+
+
+@pytest.mark.parametrize("name", EMBER_CASES)
+def test_ember_tensor_repr(name):
+    import ember
+    make = EMBER_CASES[name]
+    got = make(ember)
+    assert repr(got) == repr(make(torch))
+    assert str(got) == repr(got)
+
+
+def test_ember_print_options():
+    import ember
+    t = ember.arange(30.0) / 7
+    with printoptions(precision=2, linewidth=40), \
+            torch._tensor_str.printoptions(precision=2, linewidth=40):
+        assert repr(t) == repr(torch.arange(30.0) / 7)
+
+
+def test_ember_device_suffix():
+    import ember
+    t = ember.tensor([1.0, 2.0], device="mock")
+    assert repr(t) == "tensor([1., 2.], device='mock:0')"
+
+
+def test_ember_subclass_prefix():
+    import ember
+    ours = type("MyTensor", (ember.Tensor,), {})
+    theirs = type("MyTensor", (torch.Tensor,), {})
+    got = repr(ours(list(range(30))))
+    assert got == repr(theirs(list(range(30))))
+    assert got.startswith("MyTensor([ 0.,  1.,")

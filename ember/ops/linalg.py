@@ -50,6 +50,8 @@ def _rows(a):
 @_matmul.vjp
 def _(xp, g, a, b, needs):
     ga = gb = None
+    if not g.flags.c_contiguous:      # e.g. a broadcast from sum(): BLAS needs real strides
+        g = xp.ascontiguousarray(g)
     if a.ndim == 1 and b.ndim == 1:
         return (g * b if needs[0] else None, g * a if needs[1] else None)
     if a.ndim == 1:                       # (k) @ (..., k, n) -> (..., n)

@@ -1,0 +1,75 @@
+"""Per-op overhead (a chain of 100 small ops, forward+backward and under no_grad) and a
+1024x1024 float32 matmul forward+backward: ember against torch in the same run."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+import ember  # noqa: E402
+from _common import HEADER, have_torch, median_time, row  # noqa: E402
+
+N_OPS = 100
+
+
+def chain(lib, x):
+    y = x
+    for i in range(N_OPS // 4):
+        y = lib.tanh(y * 0.5 + 0.1) - y * 0.01    # 4 ops each round (mul, add, tanh, mul, sub)
+    return y
+
+
+def chain_ops(lib, x):
+    """Exactly N_OPS recorded ops."""
+    y = x
+    for _ in range(N_OPS // 2):
+        y = (y * 0.9).tanh()
+    return y
+
+
+def bench_lib(lib):
+    x = lib.tensor(np.random.default_rng(0).standard_normal(16).astype(np.float32),
+                   requires_grad=True)
+
+    def fwd_bwd():
+        x.grad = None
+        chain_ops(lib, x).sum().backward()
+
+    def no_grad():
+        with lib.no_grad():
+            chain_ops(lib, x)
+
+    a = lib.tensor(np.random.default_rng(1).standard_normal((1024, 1024)).astype(np.float32),
+                   requires_grad=True)
+    b = lib.tensor(np.random.default_rng(2).standard_normal((1024, 1024)).astype(np.float32),
+                   requires_grad=True)
+
+    def matmul():
+        a.grad = b.grad = None
+        (a @ b).sum().backward()
+
+    return {
+        "per-op fwd+bwd (100 ops, 16 elem)": median_time(fwd_bwd) / N_OPS,
+        "per-op no_grad (100 ops, 16 elem)": median_time(no_grad) / N_OPS,
+        "matmul 1024x1024 f32 fwd+bwd": median_time(matmul, repeat=5, number=3),
+    }
+
+
+def main():
+    e = bench_lib(ember)
+    t = None
+    if have_torch():
+        import torch
+        torch.set_num_threads(os.cpu_count())
+        t = bench_lib(torch)
+    print(HEADER)
+    for k, v in e.items():
+        unit, scale = ("ms", 1e3) if "matmul" in k else ("us", 1e6)
+        print(row(k, v, None if t is None else t[k], unit, scale))
+    return e, t
+
+
+if __name__ == "__main__":
+    main()

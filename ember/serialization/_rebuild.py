@@ -1,0 +1,266 @@
+"""What torch's pickles name, made of ember objects: storages, tensors, parameters, dtypes.
+
+A storage is one flat array (the root buffer); every tensor that torch saved as a view of it
+comes back as a NumPy/CuPy view of that array, with storage offsets and strides in elements."""
+import warnings
+
+import numpy as np
+
+from ._errors import EmberLoadError
+
+# torch's legacy typed-storage class names (what `torch.save` writes) -> dtype names
+STORAGE_DTYPES = {
+    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16", "CharStorage": "int8", "ByteStorage": "uint8",
+    "ShortStorage": "int16", "IntStorage": "int32", "LongStorage": "int64",
+    "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128",
+}
+STORAGE_OF_DTYPE = {v: k for k, v in STORAGE_DTYPES.items()}
+# every dtype name torch's weights-only unpickler accepts as a global `torch.<name>`
+TORCH_DTYPE_NAMES = (
+    "float32", "float64", "float16", "bfloat16", "int8", "uint8", "int16", "int32", "int64",
+    "bool", "complex64", "complex128", "complex32", "uint16", "uint32", "uint64",
+    "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu",
+    "qint8", "quint8", "qint32", "quint4x2", "quint2x4", "bits8", "bits16", "int1", "int2",
+    "int3", "int4", "int5", "int6", "int7", "uint1", "uint2", "uint3", "uint4", "uint5",
+    "uint6", "uint7",
+)
+
+
+class StorageType:
+    """Stands for `torch.FloatStorage` & co. (and `torch.storage.UntypedStorage`) in a pickle."""
+    __slots__ = ("dtype_name",)
+
+    def __init__(self, dtype_name):
+        self.dtype_name = dtype_name
+
+    def __repr__(self):
+        return f"StorageType(dtype=torch.{self.dtype_name})"
+
+
+def ember_dtype(name):
+    """The ember dtype called `name`, or an EmberLoadError naming what ember lacks."""
+    from .._dtype import _BY_NAME
+    d = _BY_NAME.get(name)
+    if d is None:
+        raise EmberLoadError(f"the checkpoint uses dtype torch.{name}, which ember does not "
+                             "support")
+    return d
+
+
+class Storage:
+    """A flat array of raw bytes on one device; what `map_location` callables receive."""
+    __slots__ = ("raw", "be", "_typed")
+
+    def __init__(self, raw, be):
+        self.raw, self.be, self._typed = raw, be, {}
+
+    @property
+    def device(self):
+        return self.be.device
+
+    def nbytes(self):
+        return self.raw.size
+
+    def typed(self, np_dtype):
+        arr = self._typed.get(np_dtype)
+        if arr is None:
+            if self.raw.size % np_dtype.itemsize:
+                raise EmberLoadError(f"storage of {self.raw.size} bytes cannot hold "
+                                     f"{np_dtype} elements")
+            arr = self._typed[np_dtype] = self.raw.view(np_dtype)
+        return arr
+
+    def to(self, device):
+        from ..backends import get_backend
+        be = get_backend(device)
+        if be is self.be:
+            return self
+        return Storage(be.from_host(self.be.to_host(self.raw)), be)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{int(device)}")
+
+
+class TypedStorage:
+    """What a persistent id resolves to: a storage read as one dtype (torch's TypedStorage)."""
+    __slots__ = ("storage", "dtype")
+
+    def __init__(self, storage, np_dtype):
+        self.storage, self.dtype = storage, np_dtype
+
+
+def restore_location(map_location):
+    """torch's `_get_restore_location`: (cpu Storage, location tag) -> Storage on its device."""
+    if map_location is None:
+        return _default_restore
+    if isinstance(map_location, dict):
+        return lambda s, loc: _default_restore(s, _tag(map_location.get(loc, loc)))
+    if callable(map_location):
+        return lambda s, loc: _call_map_location(map_location, s, loc)
+    tag = _tag(map_location)
+    return lambda s, loc: _default_restore(s, tag)
+
+
+def _tag(place):
+    if isinstance(place, bytes):
+        return place.decode("ascii")
+    return str(place)
+
+
+def _call_map_location(fn, storage, location):
+    result = fn(storage, location)
+    if result is None:
+        return _default_restore(storage, location)
+    if not isinstance(result, Storage):
+        raise TypeError(f"map_location must return None or a storage, not {type(result)}")
+    return result
+
+
+def _default_restore(storage, location):
+    from ..backends import get_backend
+    try:
+        be = get_backend(location)
+    except Exception as e:      # a missing CuPy, a bad tag: torch's wording for both
+        if location.startswith("cuda"):
+            raise RuntimeError(
+                "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() "
+                "is False. If you are running on a CPU-only machine, please use torch.load with "
+                "map_location=torch.device('cpu') to map your storages to the CPU.") from e
+        raise RuntimeError(f"don't know how to restore data location of "
+                           f"torch.storage.UntypedStorage (tagged with {location})") from e
+    return storage if be is storage.be else storage.to(be.device)
+
+
+# ---- tensors ------------------------------------------------------------------------------
+
+def _check_ints(name, values):
+    if type(values) not in (tuple, list) or any(type(v) is not int or v < 0 for v in values):
+        raise EmberLoadError(f"corrupt checkpoint: tensor {name} {values!r} is not a tuple of "
+                             "non-negative ints")
+
+
+def _view(typed, offset, size, stride, np_dtype=None):
+    """The array a (storage, offset, size, stride) tensor describes, as a view of the storage."""
+    if not isinstance(typed, TypedStorage):
+        raise EmberLoadError(f"corrupt checkpoint: expected a storage, got {type(typed)}")
+    storage, np_dtype = typed.storage, np_dtype or typed.dtype
+    _check_ints("size", size)
+    _check_ints("stride", stride)
+    if type(offset) is not int or offset < 0 or len(size) != len(stride):
+        raise EmberLoadError("corrupt checkpoint: bad storage offset or size/stride lengths")
+    flat, xp = storage.typed(np_dtype), storage.be.xp
+    size, numel = tuple(size), 1
+    for n in size:
+        numel *= n
+    if numel == 0:
+        return flat[:0].reshape(size)
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    if last >= flat.size:
+        raise EmberLoadError(f"corrupt checkpoint: a tensor of size {list(size)} and stride "
+                             f"{list(stride)} at offset {offset} runs past its storage of "
+                             f"{flat.size} elements")
+    if tuple(stride) == _contiguous_strides(size):
+        return flat[offset:offset + numel].reshape(size)
+    item = np_dtype.itemsize
+    return xp.lib.stride_tricks.as_strided(flat[offset:], size, tuple(s * item for s in stride))
+
+
+def _contiguous_strides(size):
+    strides, acc = [], 1
+    for n in reversed(size):
+        strides.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+def _tensor(typed, arr, requires_grad):
+    from .._dtype import OF_NP
+    from .._tensor import _new
+    if arr.dtype.num not in OF_NP:
+        raise EmberLoadError(f"the checkpoint uses dtype {arr.dtype}, which ember does not "
+                             "support")
+    t = _new(arr, typed.storage.be)
+    if requires_grad:
+        if arr.dtype.kind not in "fc" and arr.dtype.name != "bfloat16":
+            raise EmberLoadError("corrupt checkpoint: only floating point and complex tensors "
+                                 "can require gradients")
+        t.requires_grad = True
+    return t
+
+
+def rebuild_tensor(storage, storage_offset, size, stride):
+    arr = _view(storage, storage_offset, size, stride)
+    return _tensor(storage, arr, False)
+
+
+def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                      metadata=None):
+    arr = _view(storage, storage_offset, size, stride)
+    return _tensor(storage, arr, requires_grad is True)
+
+
+def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                      dtype, metadata=None):
+    from .._dtype import dtype as ember_dtype_type
+    if type(dtype) is not ember_dtype_type:
+        raise EmberLoadError(f"corrupt checkpoint: expected a dtype, got {type(dtype)}")
+    arr = _view(storage, storage_offset, size, stride, dtype.np)
+    return _tensor(storage, arr, requires_grad is True)
+
+
+def rebuild_parameter(data, requires_grad, backward_hooks):
+    from .._tensor import Tensor
+    if not isinstance(data, Tensor):
+        raise EmberLoadError(f"corrupt checkpoint: a Parameter of {type(data)}")
+    return make_parameter(data, requires_grad is True)
+
+
+def rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
+    param = rebuild_parameter(data, requires_grad, backward_hooks)
+    _set_state(param, state)
+    return param
+
+
+def rebuild_from_type_v2(func, new_type, args, state):
+    """torch's wrapper for tensors that carry Python attributes (and for subclasses)."""
+    if func not in (rebuild_tensor_v2, rebuild_tensor_v3, rebuild_tensor, rebuild_parameter,
+                    rebuild_parameter_with_state) or type(args) is not tuple:
+        raise EmberLoadError(f"corrupt checkpoint: _rebuild_from_type_v2 of {func!r}")
+    result = func(*args)
+    _set_state(result, state)
+    return result
+
+
+def _set_state(obj, state):
+    """Python attributes saved with a tensor; never the slots that make it a tensor."""
+    from .._tensor import Tensor
+    if not state:
+        return
+    if isinstance(state, tuple) and len(state) == 2:
+        state = {**(state[0] or {}), **(state[1] or {})}
+    if type(state) is not dict:
+        raise EmberLoadError(f"corrupt checkpoint: tensor state of {type(state)}")
+    try:
+        for k, v in state.items():
+            if type(k) is not str or k in Tensor.__slots__ or k.startswith("__"):
+                raise AttributeError(k)
+            setattr(obj, k, v)
+    except (AttributeError, TypeError):
+        warnings.warn(f"ember tensors cannot carry the Python attributes {sorted(state)!r} "
+                      "saved with this tensor; they were dropped", stacklevel=4)
+
+
+def make_parameter(data, requires_grad):
+    """ember.nn.Parameter(data, requires_grad) once it exists; until then a leaf tensor."""
+    try:
+        from ..nn import Parameter
+    except ImportError:
+        if requires_grad:
+            data.requires_grad = True
+        return data
+    return Parameter(data, requires_grad)

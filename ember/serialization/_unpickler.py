@@ -1,0 +1,517 @@
+"""The weights-only unpickler: an opcode interpreter whose GLOBALs resolve through an allowlist.
+
+Pickle is a stack machine whose GLOBAL opcode imports any `module.name` and whose REDUCE, NEWOBJ
+and BUILD opcodes call what is on the stack, so loading an untrusted pickle can run any code.
+Like `torch/_weights_only_unpickler.py`, this interpreter never imports anything: a GLOBAL is
+looked up in a short allowlist of ember objects (tensor rebuild functions, storages, dtypes,
+containers) plus what the user registers with `add_safe_globals`; REDUCE and NEWOBJ call only
+allowlisted objects; APPEND, SETITEM and BUILD act only on the container types they were made
+for. Denylists keep being bypassed (fickling#210), which is why there is none beyond torch's
+four always-blocked modules."""
+import _compat_pickle
+import codecs
+import pickle
+import struct
+from collections import Counter, OrderedDict
+from pickle import UnpicklingError
+
+from . import _rebuild
+from ._errors import EmberLoadError
+
+BLOCKED_MODULES = ("sys", "os", "posix", "nt")
+# torch rebuild functions for tensor kinds ember has no equivalent of
+_UNSUPPORTED = ("_rebuild_sparse_tensor", "_rebuild_qtensor", "_rebuild_nested_tensor",
+                "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
+                "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor")
+
+# ---- user allowlist (torch.serialization's API) --------------------------------------------
+
+_user_globals = set()
+
+
+def add_safe_globals(safe_globals):
+    """Allow these functions/classes (or `(obj, "module.qualname")` pairs) in weights-only loads."""
+    global _user_globals
+    _user_globals = _user_globals | set(safe_globals)
+
+
+def get_safe_globals():
+    """The user-added globals allowed in weights-only loads."""
+    return list(_user_globals)
+
+
+def clear_safe_globals():
+    """Forget every global added with `add_safe_globals`."""
+    global _user_globals
+    _user_globals = set()
+
+
+class safe_globals:
+    """Context manager that allows `safe_globals` for weights-only loads inside its block."""
+
+    def __init__(self, safe_globals):
+        self.safe_globals = safe_globals
+
+    def __enter__(self):
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc):
+        global _user_globals
+        _user_globals = _user_globals - set(self.safe_globals)
+
+
+def _user_table():
+    table = {}
+    for g in _user_globals:
+        if isinstance(g, tuple):
+            if len(g) != 2:
+                raise ValueError("Expected tuple of length 2 (global, str of callable full "
+                                 f"path), but got tuple of length: {len(g)}")
+            if type(g[1]) is not str:
+                raise TypeError("Expected second item in tuple to be str of callable full path, "
+                                f"but got: {type(g[1])}")
+            table[g[1]] = g[0]
+        else:
+            table[f"{g.__module__}.{g.__qualname__}"] = g
+    return table
+
+
+# ---- the default allowlist -----------------------------------------------------------------
+
+def _encode(obj, encoding="utf-8", errors="strict"):
+    # protocol 2 pickles bytes as _codecs.encode(str, "latin1"); text codecs only
+    if type(obj) is not str or codecs.lookup(encoding).name not in ("latin-1", "utf-8",
+                                                                     "ascii", "iso8859-1"):
+        raise UnpicklingError(f"_codecs.encode is only allowed on str with a text encoding, "
+                              f"got {type(obj).__name__} and {encoding!r}")
+    return codecs.encode(obj, encoding, errors)
+
+
+def _bytearray(*args):
+    # bytearray(n) would allocate n bytes: only accept existing bytes (memory amplification)
+    if args and not isinstance(args[0], (bytes, bytearray, str)):
+        raise UnpicklingError("bytearray is only allowed from bytes or str")
+    return bytearray(*args)
+
+
+def _parameter(data=None, requires_grad=True):
+    return _rebuild.make_parameter(data, requires_grad is True)
+
+
+_DEFAULTS = None
+
+
+def default_globals():
+    """`module.name` -> ember object, for every global a torch weights-only load accepts."""
+    global _DEFAULTS
+    if _DEFAULTS is None:
+        from .._dtype import _BY_NAME
+        from .._tensor import Size, Tensor
+        from ..backends import device
+        table = {
+            "collections.OrderedDict": OrderedDict, "collections.Counter": Counter,
+            "torch.nn.parameter.Parameter": _parameter, "torch.Size": Size,
+            "torch.Tensor": Tensor, "torch.device": device, "_codecs.encode": _encode,
+            "builtins.bytearray": _bytearray, "builtins.set": set,
+            "builtins.frozenset": frozenset, "builtins.complex": complex,
+            "torch._utils._rebuild_tensor": _rebuild.rebuild_tensor,
+            "torch._utils._rebuild_tensor_v2": _rebuild.rebuild_tensor_v2,
+            "torch._utils._rebuild_tensor_v3": _rebuild.rebuild_tensor_v3,
+            "torch._utils._rebuild_parameter": _rebuild.rebuild_parameter,
+            "torch._utils._rebuild_parameter_with_state": _rebuild.rebuild_parameter_with_state,
+            "torch._tensor._rebuild_from_type_v2": _rebuild.rebuild_from_type_v2,
+            "torch.storage.UntypedStorage": _rebuild.StorageType("uint8"),
+        }
+        for cls, name in _rebuild.STORAGE_DTYPES.items():
+            table["torch." + cls] = _rebuild.StorageType(name)
+        for name in _rebuild.TORCH_DTYPE_NAMES:
+            if name in _BY_NAME:
+                table["torch." + name] = _BY_NAME[name]
+        _DEFAULTS = table
+    return _DEFAULTS
+
+
+def _refuse_global(module, name):
+    full = f"{module}.{name}"
+    if module in BLOCKED_MODULES:
+        return UnpicklingError(f"Trying to load unsupported GLOBAL {full} whose module {module} "
+                               "is blocked.")
+    if module == "torch" and name in _rebuild.TORCH_DTYPE_NAMES:
+        return EmberLoadError(f"the checkpoint uses dtype torch.{name}, which ember does not "
+                              "support")
+    if module == "torch._utils" and name in _UNSUPPORTED:
+        return EmberLoadError(f"the checkpoint holds a tensor kind ember does not support "
+                              f"({full})")
+    shown = full[len("builtins."):] if module == "builtins" else full
+    return UnpicklingError(
+        f"Unsupported global: GLOBAL {shown} was not an allowed global by default. Please use "
+        f"`ember.serialization.add_safe_globals([{shown}])` or the "
+        f"`ember.serialization.safe_globals([{shown}])` context manager to allowlist this "
+        "global if you trust this class/function.")
+
+
+def map_name(module, name):
+    """Python 2 names (`__builtin__.set`, `copy_reg`...) as Python 3 spells them."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+# ---- the interpreter -----------------------------------------------------------------------
+
+class Buffer:
+    """A bytes-like object read as a file: bounds-checked reads, no copies of what follows."""
+    __slots__ = ("data", "pos", "end")
+
+    def __init__(self, data, pos=0):
+        self.data, self.pos, self.end = data, pos, len(data)
+
+    def read(self, n=-1):
+        start = self.pos
+        stop = self.end if n < 0 else min(start + n, self.end)
+        self.pos = stop
+        return bytes(self.data[start:stop])
+
+    def readline(self):
+        i = self.data.find(b"\n", self.pos, self.end)
+        stop = self.end if i < 0 else i + 1
+        line, self.pos = bytes(self.data[self.pos:stop]), stop
+        return line
+
+    def peek(self, n=1):
+        return bytes(self.data[self.pos:self.pos + n])
+
+
+def _truncated():
+    return EmberLoadError("corrupt checkpoint: the pickle data is truncated")
+
+
+class WeightsUnpickler:
+    """Reads one pickle from a Buffer, admitting only allowlisted globals and operations."""
+
+    def __init__(self, buffer, persistent_load, encoding="utf-8"):
+        self.buf, self.persistent_load, self.encoding = buffer, persistent_load, encoding
+        self.allowed = {**default_globals(), **_user_table()}
+        self.user_types = tuple(v for v in _user_table().values() if isinstance(v, type))
+        # classes and markers in the table are arguments, never callees: `torch.Tensor(10**10)`
+        # would allocate at will, and a StorageType or dtype is not callable anyway
+        self.callable_ids = {id(v) for k, v in self.allowed.items() if callable(v) and
+                             k != "torch.Tensor" and not isinstance(v, _rebuild.StorageType)}
+        self.newobj_ids = {id(c) for c in (OrderedDict, Counter, set, frozenset,
+                                           self.allowed["torch.Size"])}
+        self.newobj_ids.update(id(c) for c in self.user_types)
+        self.stack, self.metastack, self.memo = [], [], {}
+
+    def load(self):
+        read, ops = self.buf.read, _OPS
+        while True:
+            key = read(1)
+            if not key:
+                raise _truncated()
+            op = ops.get(key[0])
+            if op is None:
+                raise UnpicklingError(f"Unsupported operand {key[0]} "
+                                      f"({_OPNAMES.get(key[0], 'unknown opcode')})")
+            if op(self):
+                return self.stack.pop()
+
+    # -- reading helpers
+    def take(self, n):
+        data = self.buf.read(n)
+        if len(data) != n:
+            raise _truncated()
+        return data
+
+    def unpack(self, fmt):
+        s = struct.Struct(fmt)
+        return s.unpack(self.take(s.size))[0]
+
+    def line(self):
+        data = self.buf.readline()
+        if not data.endswith(b"\n"):
+            raise _truncated()
+        return data[:-1]
+
+    def push(self, value):
+        self.stack.append(value)
+
+    def pop_mark(self):
+        items = self.stack
+        self.stack = self.metastack.pop()
+        return items
+
+    def decode(self, data):
+        return data if self.encoding == "bytes" else data.decode(self.encoding, "strict")
+
+    # -- globals and calls
+    def find_global(self, module, name):
+        module, name = map_name(module, name)
+        full = f"{module}.{name}"
+        if module not in BLOCKED_MODULES and full in self.allowed:
+            return self.allowed[full]
+        raise _refuse_global(module, name)
+
+    def call(self, func, args):
+        if id(func) not in self.callable_ids:
+            msg = f"Trying to call reduce for unrecognized function {func}"
+            if hasattr(func, "__self__"):
+                msg += f" which belongs to {func.__self__}"
+            raise UnpicklingError(msg)
+        if type(args) is not tuple:
+            raise EmberLoadError("corrupt checkpoint: REDUCE arguments are not a tuple")
+        return func(*args)
+
+    def new_object(self, cls, args, kwargs):
+        if cls is _parameter:
+            return _parameter(*args, **kwargs)
+        if id(cls) not in self.newobj_ids:
+            raise UnpicklingError("Can only create new object for nn.Parameter or classes "
+                                  f"allowlisted via `add_safe_globals` but got {cls}")
+        if type(args) is not tuple or type(kwargs) is not dict:
+            raise EmberLoadError("corrupt checkpoint: NEWOBJ arguments are malformed")
+        return cls.__new__(cls, *args, **kwargs)
+
+    def build(self, inst, state):
+        from .._tensor import Tensor
+        if type(inst) is OrderedDict and type(state) is dict:
+            inst.__dict__.update(state)         # e.g. a state_dict's `_metadata`
+        elif isinstance(inst, Tensor):
+            _rebuild._set_state(inst, state)
+        elif self.user_types and type(inst) in self.user_types:
+            setstate = getattr(inst, "__setstate__", None)
+            if setstate is not None and not isinstance(inst, type):
+                setstate(state)
+                return
+            slotstate = None
+            if isinstance(state, tuple) and len(state) == 2:
+                state, slotstate = state
+            if state:
+                inst.__dict__.update(state)
+            for k, v in (slotstate or {}).items():
+                setattr(inst, k, v)
+        else:
+            raise UnpicklingError("Can only build Tensor, Parameter, OrderedDict or types "
+                                  f"allowlisted via `add_safe_globals`, but got {type(inst)}")
+
+
+def _set_target(u, opcode):
+    target = u.stack[-1]
+    if type(target) not in (dict, OrderedDict, Counter):
+        raise UnpicklingError(f"Can only {opcode} for dict, collections.OrderedDict, "
+                              f"collections.Counter, but got {type(target)}")
+    return target
+
+
+def _op_proto(u):
+    proto = u.take(1)[0]
+    if proto > pickle.HIGHEST_PROTOCOL:
+        raise UnpicklingError(f"unsupported pickle protocol: {proto}")
+
+
+def _op_stop(u):
+    if len(u.stack) != 1 or u.metastack:
+        raise EmberLoadError("corrupt checkpoint: the pickle stack is unbalanced at STOP")
+    return True
+
+
+def _op_pop(u):
+    if u.stack:
+        u.stack.pop()
+    else:
+        u.pop_mark()
+
+
+def _op_mark(u):
+    u.metastack.append(u.stack)
+    u.stack = []
+
+
+def _op_global(u):
+    module, name = u.line().decode("utf-8"), u.line().decode("utf-8")
+    u.push(u.find_global(module, name))
+
+
+def _op_stack_global(u):
+    name, module = u.stack.pop(), u.stack.pop()
+    if type(name) is not str or type(module) is not str:
+        raise UnpicklingError("STACK_GLOBAL requires str")
+    u.push(u.find_global(module, name))
+
+
+def _op_reduce(u):
+    args = u.stack.pop()
+    u.stack[-1] = u.call(u.stack[-1], args)
+
+
+def _op_newobj(u):
+    args = u.stack.pop()
+    u.stack[-1] = u.new_object(u.stack[-1], args, {})
+
+
+def _op_newobj_ex(u):
+    kwargs, args = u.stack.pop(), u.stack.pop()
+    u.stack[-1] = u.new_object(u.stack[-1], args, kwargs)
+
+
+def _op_build(u):
+    state = u.stack.pop()
+    u.build(u.stack[-1], state)
+
+
+def _op_append(u):
+    item = u.stack.pop()
+    if type(u.stack[-1]) is not list:
+        raise UnpicklingError(f"Can only append to lists, but got {type(u.stack[-1])}")
+    u.stack[-1].append(item)
+
+
+def _op_appends(u):
+    items = u.pop_mark()
+    if type(u.stack[-1]) is not list:
+        raise UnpicklingError(f"Can only extend lists, but got {type(u.stack[-1])}")
+    u.stack[-1].extend(items)
+
+
+def _op_setitem(u):
+    value, key = u.stack.pop(), u.stack.pop()
+    _set_target(u, "SETITEM")[key] = value
+
+
+def _op_setitems(u):
+    items = u.pop_mark()
+    target = _set_target(u, "SETITEMS")
+    if len(items) % 2:
+        raise EmberLoadError("corrupt checkpoint: odd number of SETITEMS items")
+    for i in range(0, len(items), 2):
+        target[items[i]] = items[i + 1]
+
+
+def _op_additems(u):
+    items = u.pop_mark()
+    if type(u.stack[-1]) is not set:
+        raise UnpicklingError(f"Can only add items to sets, but got {type(u.stack[-1])}")
+    u.stack[-1].update(items)
+
+
+def _op_dict(u):
+    items = u.pop_mark()
+    if len(items) % 2:
+        raise EmberLoadError("corrupt checkpoint: odd number of DICT items")
+    u.push({items[i]: items[i + 1] for i in range(0, len(items), 2)})
+
+
+def _op_binpersid(u):
+    pid = u.stack.pop()
+    if type(pid) is not tuple and type(pid) is not int:
+        raise UnpicklingError(f"persistent_load id must be tuple or int, but got {type(pid)}")
+    if type(pid) is tuple and (not pid or pid[0] not in ("storage", b"storage")):
+        raise UnpicklingError("Only persistent_load of storage is allowed, but got "
+                              f"{type(pid[0]) if pid else 'an empty tuple'}")
+    u.push(u.persistent_load(pid))
+
+
+def _op_get(u, index):
+    if index not in u.memo:
+        raise EmberLoadError(f"corrupt checkpoint: memo value not found at index {index}")
+    u.push(u.memo[index])
+
+
+def _op_put(u, index):
+    if index < 0:
+        raise EmberLoadError("corrupt checkpoint: negative memo index")
+    u.memo[index] = u.stack[-1]
+
+
+def _text_int(u):
+    data = u.line()
+    if data in (b"00", b"01"):
+        return data == b"01"
+    return int(data)
+
+
+def _string(u):
+    data = u.line().rstrip()
+    if len(data) < 2 or data[0] != data[-1] or data[:1] not in b"\"'":
+        raise EmberLoadError("corrupt checkpoint: the STRING opcode argument must be quoted")
+    return u.decode(codecs.escape_decode(data[1:-1])[0])
+
+
+def _long4(u):
+    n = u.unpack("<i")
+    if n < 0:
+        raise EmberLoadError("corrupt checkpoint: LONG pickle has negative byte count")
+    return pickle.decode_long(u.take(n))
+
+
+def _sized(fmt, convert):
+    def op(u):
+        n = u.unpack(fmt)
+        if n < 0:
+            raise EmberLoadError("corrupt checkpoint: negative length in the pickle")
+        u.push(convert(u, u.take(n)))
+    return op
+
+
+def _push(fn):
+    return lambda u: u.push(fn(u))
+
+
+def _utf8(u, data):
+    return str(data, "utf-8", "surrogatepass")
+
+
+_OPS = {
+    0x80: _op_proto, 0x95: lambda u: u.take(8) and None, ord("."): _op_stop,
+    ord("("): _op_mark, ord("0"): _op_pop, ord("1"): lambda u: u.pop_mark() and None,
+    ord("2"): lambda u: u.push(u.stack[-1]),
+    ord("c"): _op_global, 0x93: _op_stack_global, ord("R"): _op_reduce, 0x81: _op_newobj,
+    0x92: _op_newobj_ex, ord("b"): _op_build, ord("Q"): _op_binpersid,
+    ord("a"): _op_append, ord("e"): _op_appends, ord("s"): _op_setitem,
+    ord("u"): _op_setitems, 0x90: _op_additems, ord("d"): _op_dict,
+    ord("N"): _push(lambda u: None), 0x88: _push(lambda u: True), 0x89: _push(lambda u: False),
+    ord("I"): _push(_text_int), ord("J"): _push(lambda u: u.unpack("<i")),
+    ord("K"): _push(lambda u: u.take(1)[0]), ord("M"): _push(lambda u: u.unpack("<H")),
+    ord("L"): _push(lambda u: int(u.line().rstrip(b"L"))),
+    0x8A: _push(lambda u: pickle.decode_long(u.take(u.take(1)[0]))), 0x8B: _push(_long4),
+    ord("F"): _push(lambda u: float(u.line())), ord("G"): _push(lambda u: u.unpack(">d")),
+    ord("S"): _push(_string), ord("T"): _sized("<i", lambda u, d: u.decode(d)),
+    ord("U"): _sized("<B", lambda u, d: u.decode(d)),
+    ord("V"): _push(lambda u: str(u.line(), "raw-unicode-escape")),
+    ord("X"): _sized("<I", _utf8), 0x8C: _sized("<B", _utf8), 0x8D: _sized("<Q", _utf8),
+    ord("B"): _sized("<I", lambda u, d: d), ord("C"): _sized("<B", lambda u, d: d),
+    0x8E: _sized("<Q", lambda u, d: d), 0x96: _sized("<Q", lambda u, d: bytearray(d)),
+    ord(")"): _push(lambda u: ()), ord("t"): _push(lambda u: tuple(u.pop_mark())),
+    0x85: lambda u: u.stack.__setitem__(-1, (u.stack[-1],)),
+    0x86: lambda u: u.stack.__setitem__(slice(-2, None), [tuple(u.stack[-2:])]),
+    0x87: lambda u: u.stack.__setitem__(slice(-3, None), [tuple(u.stack[-3:])]),
+    ord("]"): _push(lambda u: []), ord("l"): _push(lambda u: u.pop_mark()),
+    ord("}"): _push(lambda u: {}), 0x8F: _push(lambda u: set()),
+    0x91: _push(lambda u: frozenset(u.pop_mark())),
+    ord("g"): lambda u: _op_get(u, int(u.line())), ord("h"): lambda u: _op_get(u, u.take(1)[0]),
+    ord("j"): lambda u: _op_get(u, u.unpack("<I")),
+    ord("p"): lambda u: _op_put(u, int(u.line())), ord("q"): lambda u: _op_put(u, u.take(1)[0]),
+    ord("r"): lambda u: _op_put(u, u.unpack("<I")), 0x94: lambda u: _op_put(u, len(u.memo)),
+}
+_OPNAMES = {op.code.encode("latin-1")[0]: op.name for op in __import__("pickletools").opcodes}
+# errors a corrupt pickle raises inside the interpreter (stack underflow, bad types, ...)
+CORRUPTION = (IndexError, KeyError, TypeError, ValueError, AttributeError, struct.error,
+              OverflowError, UnicodeError, EOFError)
+
+
+def unsafe_globals(data):
+    """Globals named in the pickle `data` that a weights-only load would refuse."""
+    import pickletools
+    allowed = {**default_globals(), **_user_table()}
+    found, strings = set(), []
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if op.name in ("GLOBAL", "INST"):
+                module, name = arg.split(" ", 1)
+                found.add("{}.{}".format(*map_name(module, name)))
+            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                found.add("{}.{}".format(*map_name(strings[-2], strings[-1])))
+            elif isinstance(arg, str) and "UNICODE" in op.name:
+                strings.append(arg)
+    except (ValueError, EOFError, UnicodeDecodeError) as e:
+        raise EmberLoadError(f"corrupt checkpoint: {e}") from None
+    return sorted(g for g in found if g not in allowed or g.split(".")[0] in BLOCKED_MODULES)

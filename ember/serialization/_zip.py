@@ -1,0 +1,171 @@
+"""torch's checkpoint container: an uncompressed zip whose records start on 64-byte boundaries.
+
+The writer produces the bytes that torch's miniz writer produces (local headers without sizes,
+an "FB" padding extra field, data descriptors, a ZIP64 end record), so `torch.load` and tools
+that compute record offsets the way torch does agree with it. It only needs `write`, so it can
+stream into any binary file object. The reader takes the central directory from `zipfile`,
+then checks every record against the file before any byte of data is used."""
+import struct
+import zipfile
+import zlib
+
+from ._errors import EmberLoadError
+
+ALIGNMENT = 64
+ZIP64_LIMIT = 0xFFFFFFFF        # module constant so tests can force the ZIP64 layout cheaply
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_FLAGS = 0x0808                 # bit 3: sizes in a data descriptor; bit 11: UTF-8 names
+
+
+class ZipWriter:
+    """Streams records `<archive>/<name>` into `file`, tracking offsets itself."""
+
+    def __init__(self, file, archive_name):
+        self.file, self.prefix = file, archive_name + "/"
+        self.pos, self.entries = 0, []
+
+    def _emit(self, data):
+        self.file.write(data)
+        self.pos += len(data)
+
+    def write_record(self, name, data):
+        """Write one record; `data` is bytes or a C-contiguous buffer (written without a copy)."""
+        view = memoryview(data).cast("B")
+        full, n, offset = (self.prefix + name).encode("utf-8"), view.nbytes, self.pos
+        zip64 = n >= ZIP64_LIMIT or offset >= ZIP64_LIMIT
+        extra = struct.pack("<HHQQ", 1, 16, 0, 0) if zip64 else b""
+        pad = -(offset + _LOCAL.size + len(full) + len(extra) + 4) % ALIGNMENT
+        extra += struct.pack("<HH", 0x4246, pad) + b"Z" * pad          # "FB" + padding
+        self._emit(_LOCAL.pack(0x04034B50, 45 if zip64 else 0, _FLAGS, 0, 0, 0, 0, 0, 0,
+                               len(full), len(extra)) + full + extra)
+        crc = zlib.crc32(view)
+        self._emit(view)
+        if zip64:
+            self._emit(struct.pack("<IIQQ", 0x08074B50, crc, n, n))
+        else:
+            self._emit(struct.pack("<IIII", 0x08074B50, crc, n, n))
+        self.entries.append((full, offset, n, crc))
+
+    def finish(self):
+        """Write the central directory and the (ZIP64 and classic) end records."""
+        start, parts = self.pos, []
+        for full, offset, n, crc in self.entries:
+            big = [v for v in (n, n) if n >= ZIP64_LIMIT] + [offset] * (offset >= ZIP64_LIMIT)
+            extra = struct.pack(f"<HH{len(big)}Q", 1, 8 * len(big), *big) if big else b""
+            parts.append(_CENTRAL.pack(
+                0x02014B50, 45 if big else 0, 45 if big else 0, _FLAGS, 0, 0, 0, crc,
+                min(n, ZIP64_LIMIT), min(n, ZIP64_LIMIT), len(full), len(extra), 0, 0, 0, 0,
+                min(offset, ZIP64_LIMIT)) + full + extra)
+        self._emit(b"".join(parts))
+        count, size, end64 = len(self.entries), self.pos - start, self.pos
+        self._emit(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, size,
+                               start))
+        self._emit(struct.pack("<IIQI", 0x07064B50, 0, end64, 1))
+        self._emit(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, min(count, 0xFFFF),
+                               min(count, 0xFFFF), min(size, ZIP64_LIMIT),
+                               min(start, ZIP64_LIMIT), 0))
+
+
+class ZipReader:
+    """Records of a torch checkpoint archive: name (without the archive folder) -> Record."""
+
+    def __init__(self, file):
+        self.file = file
+        file.seek(0, 2)
+        self.size = file.tell()
+        try:
+            archive = zipfile.ZipFile(file)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error,
+                NotImplementedError, OverflowError, UnicodeDecodeError) as e:
+            raise EmberLoadError(f"not a valid checkpoint: truncated or corrupt zip archive "
+                                 f"({e})") from None
+        infos = archive.infolist()
+        if not infos or "/" not in infos[0].filename:
+            raise EmberLoadError("not a valid checkpoint: the zip archive has no archive folder")
+        self.prefix = infos[0].filename.split("/", 1)[0] + "/"
+        self.records = {}
+        for info in infos:
+            self._add(info)
+        self._check_layout(getattr(archive, "start_dir", self.size))
+
+    def _add(self, info):
+        name = info.filename
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1:
+            raise EmberLoadError(f"not a valid checkpoint: record {name!r} is compressed or "
+                                 "encrypted (torch writes stored records only)")
+        if name.startswith(self.prefix):
+            key = name[len(self.prefix):]
+            if key in self.records:
+                raise EmberLoadError(f"not a valid checkpoint: duplicate record {name!r}")
+            self.records[key] = Record(self, info)
+
+    def _check_layout(self, directory_start):
+        """Every record lies before the central directory and no two records overlap."""
+        spans = sorted((r.data_offset, r.data_offset + r.size, r.name)
+                       for r in self.records.values())
+        limit = min(directory_start, self.size)
+        for (_, stop, name), nxt in zip(spans, spans[1:] + [(limit, limit, None)]):
+            if stop > nxt[0]:
+                raise EmberLoadError(f"not a valid checkpoint: record {name!r} overlaps another "
+                                     "record or runs past its end of the file")
+
+    def get(self, name):
+        return self.records.get(name)
+
+    def read(self, name):
+        """The whole record as bytes, CRC-checked."""
+        rec = self.records.get(name)
+        if rec is None:
+            raise EmberLoadError(f"not a valid checkpoint: record {self.prefix}{name} is missing")
+        return bytes(rec.read_into(bytearray(rec.size)))
+
+
+class Record:
+    __slots__ = ("reader", "name", "size", "crc", "data_offset")
+
+    def __init__(self, reader, info):
+        self.reader, self.name, self.size, self.crc = reader, info.filename, info.file_size, \
+            info.CRC
+        self.data_offset = self._locate(info)
+
+    def _locate(self, info):
+        f, head = self.reader.file, info.header_offset
+        f.seek(head)
+        local = f.read(_LOCAL.size)
+        if len(local) != _LOCAL.size or local[:4] != b"PK\x03\x04":
+            raise EmberLoadError(f"not a valid checkpoint: bad local header for {self.name!r}")
+        n_name, n_extra = _LOCAL.unpack(local)[9:]
+        raw = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+        if f.read(n_name) != raw:
+            raise EmberLoadError(f"not a valid checkpoint: local header of {self.name!r} does "
+                                 "not match the central directory")
+        return head + _LOCAL.size + n_name + n_extra
+
+    def read_into(self, buf, check_crc=True):
+        """Fill the writable buffer `buf` (exactly `size` bytes) from the file."""
+        f, view = self.reader.file, memoryview(buf).cast("B")
+        f.seek(self.data_offset)
+        got = _read_into(f, view)
+        if got != self.size:
+            raise EmberLoadError(f"not a valid checkpoint: record {self.name!r} is truncated")
+        if check_crc and zlib.crc32(view) != self.crc:
+            raise EmberLoadError(f"not a valid checkpoint: CRC-32 mismatch in {self.name!r} "
+                                 "(the file is corrupt)")
+        return buf
+
+
+def _read_into(f, view):
+    """readinto until `view` is full or the file ends (raw files may return short reads)."""
+    n, readinto = 0, getattr(f, "readinto", None)
+    while n < len(view):
+        if readinto is not None:
+            got = readinto(view[n:])
+        else:
+            chunk = f.read(len(view) - n)
+            got = len(chunk)
+            view[n:n + got] = chunk
+        if not got:
+            break
+        n += got
+    return n
