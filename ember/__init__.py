@@ -35,4 +35,5 @@ def _export():
 
 _export()
 from ._dtype import result_type  # noqa: E402  (needs the Tensor class)
-from . import autograd, backends, cuda  # noqa: E402,F401
+from . import amp, autograd, backends, cuda  # noqa: E402,F401
+from .amp import autocast  # noqa: E402

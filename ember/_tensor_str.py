@@ -213,8 +213,8 @@ def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_
                   is_parameter=False, type_name=None):
     """repr() of a tensor holding the host array `arr`, of ember dtype `dtype` (or its name).
 
-    `is_parameter` gives nn.Parameter's repr; `type_name` names a Tensor subclass, which torch
-    prints in place of `tensor`."""
+    `is_parameter` gives nn.Parameter's repr (the "Parameter containing:" line); `type_name`
+    names a Tensor subclass, which torch prints in place of `tensor`."""
     if isinstance(dtype, str):
         name, dtype_str = dtype, "torch." + dtype
     else:
@@ -243,20 +243,20 @@ def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_
     elif requires_grad:
         suffixes.append("requires_grad=True")
     text = _add_suffixes(prefix + body, suffixes, indent)
-    if not is_parameter:
-        return text
-    return "Parameter containing:\n" + (text if type_name is None else f"Parameter({text})")
+    return "Parameter containing:\n" + text if is_parameter else text
 
 
 def tensor_repr(t):
-    """repr() of an ember Tensor (bound as Tensor.__repr__; also serves nn.Parameter)."""
-    from ._tensor import Tensor
+    """Tensor.__repr__ of an ember Tensor (nn.Parameter.__repr__ adds its own first line)."""
     cls = type(t)
-    is_parameter = any(c.__name__ == "Parameter" and c.__module__.startswith("ember")
-                       for c in cls.__mro__)
-    plain = cls is Tensor or (is_parameter and cls.__name__ == "Parameter")
+    plain = cls.__module__.startswith("ember.")  # Tensor, Parameter, ...: torch's `tensor(`
     grad_fn = t.grad_fn
-    return format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
+    text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
                          grad_fn_name=None if grad_fn is None else grad_fn.name(),
-                         is_parameter=is_parameter, type_name=None if plain else cls.__name__)
+                         type_name=None if plain else cls.__name__)
+    if not plain:
+        from .nn.parameter import Parameter
+        if isinstance(t, Parameter):
+            text = f"Parameter({text})"
+    return text

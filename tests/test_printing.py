@@ -256,20 +256,26 @@ def test_parameter():
         assert format_tensor(a, ember_name(a), is_parameter=True) == repr(p)
 
 
-def test_device_suffix():
-    # torch's CPU wheel cannot make CUDA tensors; these are torch's documented outputs
-    assert format_tensor(np.array([1.0, 2.0], np.float32), "float32", device_str="cuda:0") == (
-        "tensor([1., 2.], device='cuda:0')")
-    assert format_tensor(np.array([1, 2]), "int32", device_str="cuda:1",
-                         requires_grad=False) == "tensor([1, 2], device='cuda:1', dtype=torch.int32)"
-    got = format_tensor(np.array([1.5], np.float32), "float32", device_str="cuda:0",
-                        grad_fn_name="AddBackward0")
-    assert got == "tensor([1.5000], device='cuda:0', grad_fn=<AddBackward0>)"
-    wide = np.arange(16.0, dtype=np.float32) * 1.5
-    got = format_tensor(wide, "float16", device_str="cuda:0", requires_grad=True)
-    assert got == ("tensor([ 0.0000,  1.5000,  3.0000,  4.5000,  6.0000,  7.5000,  9.0000, 10.5000,\n"
-                   "        12.0000, 13.5000, 15.0000, 16.5000, 18.0000, 19.5000, 21.0000, 22.5000],\n"
-                   "       device='cuda:0', dtype=torch.float16, requires_grad=True)")
+def torch_with_suffixes(t, suffixes):
+    """torch's own layout of a CPU tensor plus suffixes (its CPU wheel has no CUDA tensors)."""
+    tstr = torch._tensor_str
+    return tstr._add_suffixes("tensor(" + tstr._tensor_str(t, 7), suffixes, 7, False)
+
+
+@pytest.mark.parametrize("a,dtype,kwargs,suffixes", [
+    (np.array([1.0, 2.0], np.float32), "float32", {}, []),
+    (np.array([1, 2], np.int32), "int32", {}, ["dtype=torch.int32"]),
+    (np.array([1.5], np.float32), "float32", dict(grad_fn_name="AddBackward0"),
+     ["grad_fn=<AddBackward0>"]),
+    (np.arange(16.0, dtype=np.float16) * 1.5, "float16", dict(requires_grad=True),
+     ["dtype=torch.float16", "requires_grad=True"]),
+    (np.arange(15.0).reshape(3, 5) * 1e7, "float64", dict(requires_grad=True),
+     ["dtype=torch.float64", "requires_grad=True"]),
+], ids=str)
+def test_device_suffix(a, dtype, kwargs, suffixes):
+    for device in ["cuda:0", "cuda:1"]:
+        got = format_tensor(a, dtype, device_str=device, **kwargs)
+        assert got == torch_with_suffixes(to_torch(a), [f"device='{device}'"] + suffixes)
 
 
 @pytest.mark.parametrize("default", [torch.float64, torch.float16, torch.bfloat16])
@@ -407,3 +413,17 @@ def test_ember_subclass_prefix():
     got = repr(ours(list(range(30))))
     assert got == repr(theirs(list(range(30))))
     assert got.startswith("MyTensor([ 0.,  1.,")
+
+
+def test_ember_parameter_and_buffer():
+    from ember import ones
+    from ember.nn.parameter import Buffer, Parameter
+    for make in [lambda lib, P: P(lib.ones(2, 3)),
+                 lambda lib, P: P(lib.arange(4.0) / 3, requires_grad=False),
+                 lambda lib, P: P(lib.ones(2, dtype=lib.float64))]:
+        import ember
+        assert repr(make(ember, Parameter)) == repr(make(torch, torch.nn.Parameter))
+    assert repr(Buffer(ones(3))) == repr(torch.nn.Buffer(torch.ones(3)))
+    ours = type("MyParam", (Parameter,), {})
+    theirs = type("MyParam", (torch.nn.Parameter,), {})
+    assert repr(ours(ones(2))) == repr(theirs(torch.ones(2)))

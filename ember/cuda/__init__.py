@@ -43,3 +43,226 @@ def synchronize(device=None):
 
 def is_initialized():
     return bool(_CUPY)
+
+
+def _require():
+    cp = _cupy()
+    if not cp:
+        from ..backends.cuda import _EXTRA_HINT
+        raise RuntimeError(f"CUDA is not available: {_EXTRA_HINT}")
+    return cp
+
+
+_CURRENT = [0]
+
+
+def current_device():
+    _require()
+    return _CURRENT[0]
+
+
+def set_device(device):
+    cp = _require()
+    idx = _index(device)
+    cp.cuda.Device(idx).use()
+    _CURRENT[0] = idx
+
+
+def _index(device):
+    if device is None:
+        return _CURRENT[0]
+    if isinstance(device, int):
+        return device
+    from ..backends import device as _dev
+    d = _dev(device) if not isinstance(device, _dev) else device
+    return d.index or 0
+
+
+class device:
+    """Context manager that changes the current CUDA device."""
+
+    def __init__(self, device):
+        self.idx = _index(device) if device is not None and device != -1 else None
+
+    def __enter__(self):
+        self.prev = _CURRENT[0]
+        if self.idx is not None:
+            set_device(self.idx)
+
+    def __exit__(self, *exc):
+        if self.idx is not None:
+            set_device(self.prev)
+
+
+def get_device_name(device=None):
+    return get_device_properties(device).name
+
+
+class _Properties:
+    def __init__(self, props):
+        name = props["name"]
+        self.name = name.decode() if isinstance(name, bytes) else name
+        self.total_memory = props["totalGlobalMem"]
+        self.major, self.minor = props["major"], props["minor"]
+        self.multi_processor_count = props["multiProcessorCount"]
+
+    def __repr__(self):
+        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, "
+                f"minor={self.minor}, total_memory={self.total_memory // 2 ** 20}MB, "
+                f"multi_processor_count={self.multi_processor_count})")
+
+
+def get_device_properties(device=None):
+    cp = _require()
+    return _Properties(cp.cuda.runtime.getDeviceProperties(_index(device)))
+
+
+def get_device_capability(device=None):
+    p = get_device_properties(device)
+    return p.major, p.minor
+
+
+def is_bf16_supported(including_emulation=True):
+    return is_available() and get_device_capability()[0] >= 8
+
+
+_PEAK = {"peak": 0, "hook": None}
+
+
+def _pool():
+    return _require().get_default_memory_pool()
+
+
+def memory_allocated(device=None):
+    used = _pool().used_bytes() if is_available() else 0
+    _PEAK["peak"] = max(_PEAK["peak"], used)
+    return used
+
+
+def memory_reserved(device=None):
+    return _pool().total_bytes() if is_available() else 0
+
+
+def max_memory_allocated(device=None):
+    """Exact since the last reset_peak_memory_stats() (which installs an allocation hook);
+    before the first reset, the largest value observed by memory_allocated()."""
+    memory_allocated(device)
+    return _PEAK["peak"]
+
+
+def reset_peak_memory_stats(device=None):
+    cp = _require()
+    if _PEAK["hook"] is None:
+        class _PeakHook(cp.cuda.MemoryHook):
+            name = "ember_peak"
+
+            def alloc_postprocess(self, **kw):
+                used = cp.get_default_memory_pool().used_bytes()
+                if used > _PEAK["peak"]:
+                    _PEAK["peak"] = used
+        _PEAK["hook"] = _PeakHook()
+        _PEAK["hook"].__enter__()
+    _PEAK["peak"] = _pool().used_bytes()
+
+
+reset_max_memory_allocated = reset_peak_memory_stats
+
+
+def memory_summary(device=None, abbreviated=False):
+    a, r, p = memory_allocated(), memory_reserved(), max_memory_allocated()
+    mb = 2 ** 20
+    return ("|  ember CUDA memory summary (CuPy memory pool)  |\n"
+            f"|  allocated: {a / mb:10.1f} MiB   peak: {p / mb:10.1f} MiB   reserved: "
+            f"{r / mb:10.1f} MiB  |")
+
+
+def manual_seed(seed):
+    from ..ops.random import default_generator
+    default_generator.manual_seed(seed)
+
+
+manual_seed_all = manual_seed
+
+
+def seed():
+    from ..ops.random import default_generator
+    return default_generator.seed()
+
+
+seed_all = seed
+
+
+class Stream:
+    """A CUDA stream (CuPy's); usable as a context manager like torch.cuda.Stream."""
+
+    def __init__(self, device=None, priority=0, **kwargs):
+        self._s = _require().cuda.Stream(non_blocking=True)
+
+    def synchronize(self):
+        self._s.synchronize()
+
+    def wait_stream(self, other):
+        self._s.wait_event(other._s.record())
+
+    def wait_event(self, event):
+        self._s.wait_event(event._e)
+
+    def record_event(self, event=None):
+        event = event or Event()
+        event.record(self)
+        return event
+
+    def query(self):
+        return self._s.done
+
+    def __enter__(self):
+        self._s.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._s.__exit__(*exc)
+
+
+def current_stream(device=None):
+    s = Stream.__new__(Stream)
+    s._s = _require().cuda.get_current_stream()
+    return s
+
+
+default_stream = current_stream
+
+
+class stream:
+    """Context manager selecting a stream (None is a no-op, as in torch)."""
+
+    def __init__(self, s):
+        self.s = s
+
+    def __enter__(self):
+        if self.s is not None:
+            self.s.__enter__()
+        return self.s
+
+    def __exit__(self, *exc):
+        if self.s is not None:
+            self.s.__exit__(*exc)
+
+
+class Event:
+    def __init__(self, enable_timing=False, blocking=False, interprocess=False):
+        self._e = _require().cuda.Event(block=blocking, disable_timing=not enable_timing)
+
+    def record(self, stream=None):
+        self._e.record(None if stream is None else stream._s)
+
+    def synchronize(self):
+        self._e.synchronize()
+
+    def query(self):
+        return self._e.done
+
+    def wait(self, stream=None):
+        (stream or current_stream())._s.wait_event(self._e)
+
+    def elapsed_time(self, end_event):
+        return _require().cuda.get_elapsed_time(self._e, end_event._e)

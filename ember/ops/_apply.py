@@ -6,6 +6,7 @@ import numpy as np
 
 from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine
 from .._tensor import Tensor, _new, bump_version
+from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import CLOCK, Node, OutSlot
 
@@ -165,7 +166,11 @@ def _scalar_dtype(s, like):
 def apply(op, args, static=(), view_of=None):
     """General apply: `args` is a tuple of Tensors / None / scalars (passed to fwd as arrays /
     None / scalars). Multi-output ops return a tuple; outputs of integer or bool dtype never
-    require grad. `view_of` makes the (single) output share that tensor's version counter."""
+    require grad. `view_of` makes the (single) output share that tensor's version counter.
+    Under autocast, ops with an amp policy get their floating inputs cast first."""
+    if _amp.enabled and op.amp is not None:
+        from ..amp.autocast import cast_args
+        args = cast_args(op, args)
     be = None
     arrays = []
     rg = False

@@ -1,0 +1,6 @@
+"""Automatic mixed precision: `autocast` (an op policy table read by the apply path) and
+`GradScaler` (dynamic loss scaling)."""
+from .autocast import autocast, is_autocast_enabled, get_autocast_dtype
+from .grad_scaler import GradScaler
+
+__all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype"]

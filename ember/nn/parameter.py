@@ -1,0 +1,152 @@
+"""Parameter, Buffer and the uninitialised (lazy) variants: torch.nn.parameter."""
+from .._tensor import Tensor, _init_from
+
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
+
+
+def _share(dst, src):
+    """Make `dst` an alias of `src`'s storage (and version counter), as _make_subclass does."""
+    _init_from(dst, src.arr, src.be)
+    if src._vc is None:
+        src._vc = [0, 0]
+    dst._vc = src._vc
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a parameter when assigned as an attribute."""
+
+    def __new__(cls, data=None, requires_grad=True):
+        if data is None:
+            from ..ops.creation import empty
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Parameter.__new__(): argument 'data' (position 1) must be Tensor, "
+                            f"not {type(data).__name__}")
+        self = object.__new__(cls)
+        _share(self, data)
+        if requires_grad:
+            self.requires_grad_(True)
+        return self
+
+    def __init__(self, data=None, requires_grad=True):
+        pass
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        result = type(self)(self.data.clone(), self.requires_grad)
+        memo[id(self)] = result
+        return result
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, proto):
+        return (_rebuild_parameter, (self.detach(), self.requires_grad, type(self)))
+
+
+def _rebuild_parameter(data, requires_grad, cls=Parameter):
+    return cls(data, requires_grad)
+
+
+class _BufferMeta(type):
+    def __instancecheck__(cls, instance):
+        if cls is Buffer:
+            return isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False)
+        return super().__instancecheck__(instance)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """torch.nn.Buffer: a marker; assigning one to a Module registers a buffer.
+
+    Like torch, `Buffer(t)` returns a plain detached Tensor flagged as a buffer."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            from ..ops.creation import empty
+            data = empty(0)
+        t = _FlaggedTensor.__new__(_FlaggedTensor)
+        _share(t, data.detach())
+        t._is_buffer, t.persistent = True, persistent
+        return t
+
+
+class _FlaggedTensor(Tensor):
+    """A plain Tensor that can carry the `_is_buffer`/`persistent` flags (Tensor has slots)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __repr__(self):
+        return Tensor.__repr__(self)
+
+    def __reduce_ex__(self, proto):
+        return Tensor.__reduce_ex__(self, proto)
+
+
+class UninitializedTensorMixin:
+    """Shape-less placeholder of the lazy modules; `materialize` turns it into a real tensor."""
+    cls_to_become = None
+
+    def materialize(self, shape, device=None, dtype=None):
+        from ..ops.creation import empty
+        if device is None:
+            device = self.device
+        if dtype is None:
+            dtype = self.dtype
+        t = empty(*((shape,) if isinstance(shape, int) else tuple(shape)), device=device,
+                  dtype=dtype)
+        _share(self, t)
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self):
+        raise RuntimeError(
+            "Can't access the shape of an uninitialized parameter or buffer. This error usually "
+            "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
+            "initialized one. Call `forward` to initialize the parameters before accessing their "
+            "attributes.")
+
+    def numel(self):
+        raise RuntimeError(
+            "Can't access the shape of an uninitialized parameter or buffer. This error usually "
+            "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
+            "initialized one. Call `forward` to initialize the parameters before accessing their "
+            "attributes.")
+
+    def __repr__(self):
+        return f"<{self.__class__.__name__}>"
+
+    def __reduce_ex__(self, proto):
+        return (self.__class__, (self.requires_grad,))
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad=True, device=None, dtype=None):
+        from ..ops.creation import empty
+        return Parameter.__new__(cls, empty(0, device=device, dtype=dtype), requires_grad)
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        result = type(self)(self.requires_grad, self.device, self.dtype)
+        memo[id(self)] = result
+        return result
+
+
+class UninitializedBuffer(UninitializedTensorMixin, _FlaggedTensor):
+    cls_to_become = _FlaggedTensor
+
+    def __new__(cls, requires_grad=False, device=None, dtype=None, persistent=True):
+        from ..ops.creation import empty
+        t = object.__new__(cls)
+        _share(t, empty(0, device=device, dtype=dtype))
+        t.requires_grad = requires_grad
+        t._is_buffer, t.persistent = True, persistent
+        return t
+
+
+def is_lazy(param):
+    return isinstance(param, UninitializedTensorMixin)

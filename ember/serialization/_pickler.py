@@ -1,0 +1,201 @@
+"""Writing ember objects as torch pickles them, without importing torch.
+
+A subclass of the pure-Python `pickle._Pickler` writes tensors as
+`torch._utils._rebuild_tensor_v2(<storage persistent id>, offset, size, stride, requires_grad,
+OrderedDict())`, parameters as `torch._utils._rebuild_parameter(...)`, dtypes, devices and
+sizes as `torch.<name>` globals, all emitted by name. A storage is the flat root buffer of a
+tensor's NumPy/CuPy array, so tensors that view one buffer share one record, written once."""
+import pickle
+import sys
+from collections import OrderedDict
+from pickle import BINPERSID, GLOBAL, MARK, REDUCE, TUPLE
+
+import numpy as np
+
+from ._rebuild import STORAGE_OF_DTYPE
+from ._zip import ZipWriter
+
+MAGIC_NUMBER = 0x1950A86A20F9469CFC6C        # torch's legacy (pre-1.6) format header
+PROTOCOL_VERSION = 1001
+
+
+class TorchName:
+    """A torch global written as `GLOBAL module name`; torch is never imported."""
+    __slots__ = ("module", "name")
+    _cache = {}
+
+    def __new__(cls, module, name):
+        key = (module, name)
+        obj = cls._cache.get(key)       # one object per name, so the pickle memo reuses it
+        if obj is None:
+            obj = cls._cache[key] = object.__new__(cls)
+            obj.module, obj.name = module, name
+        return obj
+
+
+REBUILD_V2 = TorchName("torch._utils", "_rebuild_tensor_v2")
+REBUILD_PARAMETER = TorchName("torch._utils", "_rebuild_parameter")
+
+
+def _save_torch_name(self, obj):
+    self.write(GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
+    self.memoize(obj)
+
+
+def _save_dtype(self, d):
+    self.save(TorchName("torch", d.name))
+
+
+def _save_size(self, s):
+    self.save_reduce(TorchName("torch", "Size"), (tuple(s),), obj=s)
+
+
+def _save_device(self, d):
+    args = (d.type,) if d.index is None else (d.type, d.index)
+    self.save_reduce(TorchName("torch", "device"), args, obj=d)
+
+
+class TorchPickler(pickle._Pickler):
+    """Pickles `obj` as torch would; collects the storages to write in `self.storages`."""
+
+    def __init__(self, file, protocol=2, legacy=False):
+        from .._dtype import dtype
+        from .._tensor import Size, Tensor
+        from ..backends import device
+        super().__init__(file, protocol)
+        self.dispatch = {**pickle._Pickler.dispatch, TorchName: _save_torch_name,
+                         dtype: _save_dtype, Size: _save_size, device: _save_device}
+        self.tensor_type, self.parameter_type = Tensor, _parameter_type()
+        self.legacy = legacy
+        self.storages = {}          # key -> (flat array, backend)
+        self._keys = {}             # (id(flat root), dtype) -> key
+
+    def save(self, obj, save_persistent_id=True):
+        if isinstance(obj, self.tensor_type):
+            memo = self.memo.get(id(obj))
+            if memo is not None:
+                self.write(self.get(memo[0]))
+            else:
+                self._save_tensor(obj)
+            return
+        super().save(obj, save_persistent_id)
+
+    def _save_tensor(self, t):
+        param = self.parameter_type is not None and isinstance(t, self.parameter_type)
+        if param:
+            self.save(REBUILD_PARAMETER)
+            self.write(MARK)
+        self.save(REBUILD_V2)
+        self.write(MARK)
+        key, dtype_name, location, numel, offset, size, stride = self._storage_of(t)
+        pid = ("storage", TorchName("torch", STORAGE_OF_DTYPE[dtype_name]), key, location,
+               numel) + ((None,) if self.legacy else ())
+        self.save(pid, save_persistent_id=False)
+        self.write(BINPERSID)
+        for value in (offset, size, stride, bool(t.requires_grad) and not param,
+                      OrderedDict()):
+            self.save(value)
+        self.write(TUPLE + REDUCE)
+        if param:
+            for value in (bool(t.requires_grad), OrderedDict()):
+                self.save(value)
+            self.write(TUPLE + REDUCE)
+        self.memoize(t)
+
+    def _storage_of(self, t):
+        """(key, dtype, location, numel, offset, size, stride) of the storage `t` views."""
+        arr, be = t.arr, t.be
+        root, flat, offset, stride = _flat_root(arr, be.xp)
+        ident = (id(root), arr.dtype.str)
+        key = self._keys.get(ident) if root is not None else None
+        if key is None:
+            key = str(len(self.storages))
+            self.storages[key] = (flat, be, root)     # root kept alive: its id is the key
+            if root is not None:
+                self._keys[ident] = key
+        dev = be.device
+        location = "cpu" if dev.type == "cpu" else f"{dev.type}:{dev.index or 0}"
+        name = "bool" if arr.dtype == np.bool_ else arr.dtype.name
+        return key, name, location, flat.size, offset, arr.shape, stride
+
+
+def _parameter_type():
+    try:
+        from ..nn import Parameter
+    except ImportError:
+        return None
+    return Parameter
+
+
+def _flat_root(arr, xp):
+    """(root, 1-D array over the root's whole buffer, offset, strides), all in elements.
+
+    Falls back to a contiguous copy when `arr` cannot be described that way (negative strides,
+    a dtype that does not tile the root buffer, an exotic non-contiguous root)."""
+    item = arr.itemsize
+    root = arr
+    while isinstance(root.base, xp.ndarray):
+        root = root.base
+    flags = root.flags
+    usable = arr.size > 0 and (flags.c_contiguous or flags.f_contiguous) and \
+        root.nbytes % item == 0 and all(s >= 0 and s % item == 0 for s in arr.strides)
+    if usable:
+        from .._tensor import _ptr
+        offset = _ptr(arr) - _ptr(root)
+        usable = offset >= 0 and offset % item == 0
+    if not usable:
+        return None, xp.ascontiguousarray(arr).reshape(-1), 0, _contiguous_strides(arr.shape)
+    flat = (root if flags.c_contiguous else root.T).reshape(-1)
+    if flat.dtype != arr.dtype:
+        flat = flat.view(arr.dtype)
+    return root, flat, offset // item, tuple(s // item for s in arr.strides)
+
+
+def _contiguous_strides(shape):
+    strides, acc = [], 1
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+def _host_bytes(flat, be):
+    """The storage as a host uint8 array (a view for CPU arrays, a copy from the GPU)."""
+    host = be.to_host(flat)
+    return np.ascontiguousarray(host).view(np.uint8)
+
+
+def write_zip(obj, file, archive_name, protocol):
+    """torch.save's zip layout: data.pkl, version records, then every storage once."""
+    import io
+    import secrets
+    data = io.BytesIO()
+    pickler = TorchPickler(data, protocol)
+    pickler.dump(obj)
+    writer = ZipWriter(file, archive_name)
+    writer.write_record("data.pkl", data.getbuffer())
+    writer.write_record(".format_version", b"1")
+    writer.write_record(".storage_alignment", b"64")
+    writer.write_record("byteorder", sys.byteorder.encode("ascii"))
+    for key, (flat, be, _) in pickler.storages.items():
+        writer.write_record(f"data/{key}", _host_bytes(flat, be))
+    writer.write_record("version", b"3\n")
+    writer.write_record(".data/serialization_id",
+                        str(secrets.randbits(128)).zfill(40).encode("ascii"))
+    writer.finish()
+
+
+def write_legacy(obj, file, protocol):
+    """torch's pre-1.6 layout (`_use_new_zipfile_serialization=False`)."""
+    sys_info = {"protocol_version": PROTOCOL_VERSION, "little_endian": sys.byteorder == "little",
+                "type_sizes": {"short": 2, "int": 4, "long": 4}}
+    for header in (MAGIC_NUMBER, PROTOCOL_VERSION, sys_info):
+        pickle.dump(header, file, protocol=protocol)
+    pickler = TorchPickler(file, protocol, legacy=True)
+    pickler.dump(obj)
+    keys = sorted(pickler.storages)
+    pickle.dump(keys, file, protocol=protocol)
+    for key in keys:
+        flat, be, _ = pickler.storages[key]
+        file.write(np.int64(flat.size).astype("<i8").tobytes())
+        file.write(memoryview(_host_bytes(flat, be)))
