@@ -37,3 +37,4 @@ _export()
 from ._dtype import result_type  # noqa: E402  (needs the Tensor class)
 from . import amp, autograd, backends, cuda  # noqa: E402,F401
 from .amp import autocast  # noqa: E402
+from ._tensor_str import set_printoptions  # noqa: E402

@@ -189,7 +189,7 @@ def _tensor_str(arr, indent, kind):
 
 def _add_suffixes(text, suffixes, indent):
     parts = [text]
-    last_line_len = len(text) - text.rfind("\n") + 1  # torch's count, off by two on line 1
+    last_line_len = len(text) - text.rfind("\n") + 1  # torch's count: 2 over the true length
     for suffix in suffixes:
         if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
@@ -206,7 +206,7 @@ def _dtype_kind(name):
         return "complex"
     if name.startswith(("float", "bfloat")):
         return "float"
-    return "int" if name != "bool" else "bool"
+    return "integral"  # bool and the integer dtypes
 
 
 def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_name=None,

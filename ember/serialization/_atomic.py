@@ -8,8 +8,8 @@ import re
 import stat
 
 
-def atomic_write(path, write):
-    """Call `write(file)` on `<path>.tmp-<pid>`, then rename it over `path`."""
+def atomic_write(path, produce):
+    """Call `produce(tmp_path)` for `<path>.tmp-<pid>`, fsync it, then rename it over `path`."""
     path = os.path.realpath(os.fspath(path))     # write through symlinks, as open() would
     directory, base = os.path.split(path)
     if os.path.isdir(path):
@@ -20,10 +20,8 @@ def atomic_write(path, write):
     remove_stale_temps(directory, base)
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+        produce(tmp)
+        _fsync(tmp, os.O_RDONLY)
         if old is not None:
             _copy_owner_and_mode(old, tmp)
         os.replace(tmp, path)
@@ -33,7 +31,7 @@ def atomic_write(path, write):
         except OSError:
             pass
         raise
-    _fsync_directory(directory)
+    _fsync(directory or ".", os.O_RDONLY, quiet=True)
 
 
 def remove_stale_temps(directory, base):
@@ -77,14 +75,17 @@ def _copy_owner_and_mode(old, tmp):
     os.chmod(tmp, stat.S_IMODE(old.st_mode))
 
 
-def _fsync_directory(directory):
+def _fsync(path, flags, quiet=False):
     try:
-        fd = os.open(directory or ".", os.O_RDONLY)
+        fd = os.open(path, flags)
     except OSError:
-        return
+        if quiet:
+            return
+        raise
     try:
         os.fsync(fd)
     except OSError:
-        pass
+        if not quiet:           # a directory fsync may be unsupported; a file fsync may not fail
+            raise
     finally:
         os.close(fd)

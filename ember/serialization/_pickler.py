@@ -8,7 +8,7 @@ tensor's NumPy/CuPy array, so tensors that view one buffer share one record, wri
 import pickle
 import sys
 from collections import OrderedDict
-from pickle import BINPERSID, GLOBAL, MARK, REDUCE, TUPLE
+from pickle import BINPERSID, GLOBAL, MARK, REDUCE, TUPLE, TUPLE3
 
 import numpy as np
 
@@ -81,10 +81,22 @@ class TorchPickler(pickle._Pickler):
         super().save(obj, save_persistent_id)
 
     def _save_tensor(self, t):
-        param = self.parameter_type is not None and isinstance(t, self.parameter_type)
-        if param:
+        # byte for byte what torch writes: the memo slots torch spends on argument tuples are
+        # spent on placeholders, so BINPUT/BINGET indices match a torch-written data.pkl
+        if self.parameter_type is not None and isinstance(t, self.parameter_type):
             self.save(REBUILD_PARAMETER)
-            self.write(MARK)
+            self._save_rebuild_v2(t, False)
+            self.memoize(object())                      # torch's `param.data`
+            self.save(bool(t.requires_grad))
+            self.save(OrderedDict())
+            self.write(TUPLE3)
+            self.memoize(object())
+            self.write(REDUCE)
+        else:
+            self._save_rebuild_v2(t, bool(t.requires_grad))
+        self.memoize(t)
+
+    def _save_rebuild_v2(self, t, requires_grad):
         self.save(REBUILD_V2)
         self.write(MARK)
         key, dtype_name, location, numel, offset, size, stride = self._storage_of(t)
@@ -92,15 +104,11 @@ class TorchPickler(pickle._Pickler):
                numel) + ((None,) if self.legacy else ())
         self.save(pid, save_persistent_id=False)
         self.write(BINPERSID)
-        for value in (offset, size, stride, bool(t.requires_grad) and not param,
-                      OrderedDict()):
+        for value in (offset, size, stride, requires_grad, OrderedDict()):
             self.save(value)
-        self.write(TUPLE + REDUCE)
-        if param:
-            for value in (bool(t.requires_grad), OrderedDict()):
-                self.save(value)
-            self.write(TUPLE + REDUCE)
-        self.memoize(t)
+        self.write(TUPLE)
+        self.memoize(object())
+        self.write(REDUCE)
 
     def _storage_of(self, t):
         """(key, dtype, location, numel, offset, size, stride) of the storage `t` views."""
@@ -121,7 +129,7 @@ class TorchPickler(pickle._Pickler):
 
 def _parameter_type():
     try:
-        from ..nn import Parameter
+        from ..nn.parameter import Parameter
     except ImportError:
         return None
     return Parameter

@@ -258,7 +258,7 @@ def _set_state(obj, state):
 def make_parameter(data, requires_grad):
     """ember.nn.Parameter(data, requires_grad) once it exists; until then a leaf tensor."""
     try:
-        from ..nn import Parameter
+        from ..nn.parameter import Parameter
     except ImportError:
         if requires_grad:
             data.requires_grad = True

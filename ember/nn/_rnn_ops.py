@@ -1,0 +1,114 @@
+"""Fused recurrent layers: one primitive runs a whole layer's time loop in the forward and
+backpropagates through time in its vjp, so autograd records one node per layer and direction,
+not a dozen per time step. The input-to-hidden projection for all steps is a single matmul
+done before (by `linear`), so each step costs one matmul plus fused elementwise updates.
+
+Shapes: xw (T, B, G*H) = x @ W_ih.T + b_ih; h0 (B, H_out); c0 (B, H) for LSTM; w_hh (G*H, H_out);
+b_hh (G*H) or None; w_hr (H_out, H) (LSTM projections) or None. `batch_sizes` (packed input):
+at step t only the first batch_sizes[t] rows advance; the others keep their state, so after the
+loop each row holds the state of its own last step."""
+from ..ops._registry import op
+
+
+def _sig(xp, x):
+    return 1 / (1 + xp.exp(-x))
+
+
+def _steps(T, reverse):
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def _active(batch_sizes, t, B):
+    return B if batch_sizes is None else int(batch_sizes[t])
+
+
+@op("rnn_layer", saves="in", n_out=3, node="RnnBackward0")
+def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
+    T, B = xw.shape[0], xw.shape[1]
+    h = h0.copy()
+    c = None if c0 is None else c0.copy()
+    out = xp.zeros((T, B, h0.shape[1]), xw.dtype)
+    saved_steps = [None] * T
+    for t in _steps(T, reverse):
+        b = _active(batch_sizes, t, B)
+        hp = h[:b]
+        gh = hp @ w_hh.T
+        if b_hh is not None:
+            gh = gh + b_hh
+        gx = xw[t, :b]
+        if mode == "LSTM":
+            H = c.shape[1]
+            gates = gx + gh
+            i, f = _sig(xp, gates[:, :H]), _sig(xp, gates[:, H:2 * H])
+            g, o = xp.tanh(gates[:, 2 * H:3 * H]), _sig(xp, gates[:, 3 * H:])
+            cp = c[:b].copy()
+            c[:b] = f * cp + i * g
+            tc = xp.tanh(c[:b])
+            m = o * tc
+            h[:b] = m @ w_hr.T if w_hr is not None else m
+            saved_steps[t] = (hp.copy(), cp, i, f, g, o, tc, m)
+        elif mode == "GRU":
+            H = h.shape[1]
+            r = _sig(xp, gx[:, :H] + gh[:, :H])
+            z = _sig(xp, gx[:, H:2 * H] + gh[:, H:2 * H])
+            ghn = gh[:, 2 * H:]
+            n = xp.tanh(gx[:, 2 * H:] + r * ghn)
+            hp = hp.copy()
+            h[:b] = (1 - z) * n + z * hp
+            saved_steps[t] = (hp, r, z, n, ghn)
+        else:
+            pre = gx + gh
+            hp = hp.copy()
+            h[:b] = xp.tanh(pre) if mode == "RNN_TANH" else xp.maximum(pre, 0)
+            saved_steps[t] = (hp, h[:b].copy())
+        out[t, :b] = h[:b]
+    return (out, h, c if c is not None else xp.zeros((0,), xw.dtype)), (
+        saved_steps, w_hh, w_hr, b_hh is not None, mode, batch_sizes, reverse, xw.shape,
+        c0 is not None)
+
+
+@rnn_layer.vjp
+def _(xp, grads, saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse, xw_shape, has_c):
+    g_out, g_h, g_c = grads
+    T, B = xw_shape[0], xw_shape[1]
+    dxw = xp.zeros(xw_shape, g_out.dtype)
+    dw_hh = xp.zeros_like(w_hh)
+    db_hh = xp.zeros(w_hh.shape[0], g_out.dtype) if has_b else None
+    dw_hr = xp.zeros_like(w_hr) if w_hr is not None else None
+    dh = g_h.copy()
+    dc = g_c.copy() if has_c else None
+    for t in _steps(T, not reverse):
+        b = _active(batch_sizes, t, B)
+        dht = dh[:b] + g_out[t, :b]
+        if mode == "LSTM":
+            hp, cp, i, f, g, o, tc, m = saved_steps[t]
+            if w_hr is not None:
+                dw_hr += dht.T @ m
+                dm = dht @ w_hr
+            else:
+                dm = dht
+            dct = dc[:b] + dm * o * (1 - tc * tc)
+            dgates = xp.concatenate([dct * g * i * (1 - i), dct * cp * f * (1 - f),
+                                     dct * i * (1 - g * g), dm * tc * o * (1 - o)], axis=1)
+            dc[:b] = dct * f
+            dgh = dgates
+            dh_direct = 0
+        elif mode == "GRU":
+            hp, r, z, n, ghn = saved_steps[t]
+            dn = dht * (1 - z) * (1 - n * n)
+            dr = dn * ghn * r * (1 - r)
+            dz = dht * (hp - n) * z * (1 - z)
+            dgates = xp.concatenate([dr, dz, dn], axis=1)
+            dgh = xp.concatenate([dr, dz, dn * r], axis=1)
+            dh_direct = dht * z
+        else:
+            hp, ht = saved_steps[t]
+            dgates = dht * (1 - ht * ht) if mode == "RNN_TANH" else dht * (ht > 0)
+            dgh = dgates
+            dh_direct = 0
+        dxw[t, :b] = dgates
+        dw_hh += dgh.T @ hp
+        if has_b:
+            db_hh += dgh.sum(0)
+        dh[:b] = dh_direct + dgh @ w_hh
+    return dxw, dh, dc, dw_hh, db_hh, dw_hr

@@ -1,0 +1,200 @@
+"""Hook plumbing for Module: removable handles, global module hooks, full backward hooks.
+
+Full backward hooks follow torch's BackwardHook: the module's tensor inputs and outputs pass
+through one identity node each side; the output node's backward sees grad_output (and runs the
+backward pre-hooks), the input node's backward sees grad_input and runs the full hooks."""
+import weakref
+from collections import OrderedDict
+
+from ..._tensor import Tensor, _new
+from ...autograd.grad_mode import STATE as _grad
+from ...ops._apply import apply
+from ...ops._registry import Op
+
+__all__ = ["RemovableHandle", "BackwardHook"]
+
+
+class RemovableHandle:
+    """torch.utils.hooks.RemovableHandle: `remove()` deletes the hook from its dict(s)."""
+    next_id = 0
+
+    def __init__(self, hooks_dict, *, extra_dict=None):
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
+        self.extra_dict_ref = ()
+        if isinstance(extra_dict, dict):
+            self.extra_dict_ref = (weakref.ref(extra_dict),)
+        elif isinstance(extra_dict, list):
+            self.extra_dict_ref = tuple(weakref.ref(d) for d in extra_dict)
+
+    def remove(self):
+        hooks_dict = self.hooks_dict_ref()
+        if hooks_dict is not None and self.id in hooks_dict:
+            del hooks_dict[self.id]
+        for ref in self.extra_dict_ref:
+            extra = ref()
+            if extra is not None and self.id in extra:
+                del extra[self.id]
+
+    def __getstate__(self):
+        return (self.hooks_dict_ref(), self.id, tuple(ref() for ref in self.extra_dict_ref))
+
+    def __setstate__(self, state):
+        self.hooks_dict_ref = weakref.ref(OrderedDict() if state[0] is None else state[0])
+        self.id = state[1]
+        RemovableHandle.next_id = max(RemovableHandle.next_id, self.id + 1)
+        extra = state[2] if len(state) > 2 and state[2] is not None else ()
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in extra)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+# ---- identity node carrying a callback ------------------------------------------------------
+_IDENTITY = {}
+
+
+def _identity_op(n):
+    """An unregistered n-output identity op whose backward calls `saved[0]` with the grads."""
+    o = _IDENTITY.get(n)
+    if o is None:
+        def fwd(xp, *arrays_and_cb):
+            *arrays, cb = arrays_and_cb
+            outs = tuple(a.view() for a in arrays)
+            return (outs[0] if n == 1 else outs), (cb,)
+
+        def bwd(xp, g, cb):
+            return cb(g if n > 1 else (g,))
+        o = _IDENTITY[n] = Op("backward_hook", fwd, None, True, None,
+                              "BackwardHookFunctionBackward", n, False)
+        o.vjp(bwd)
+    return o
+
+
+def _wrap(tensors, callback):
+    """Pass `tensors` through one identity node; returns the new tensors (a tuple)."""
+    out = apply(_identity_op(len(tensors)), tuple(tensors) + (callback,))
+    return out if isinstance(out, tuple) else (out,)
+
+
+class BackwardHook:
+    """Runs a module's full backward hooks and backward pre-hooks (torch.utils.hooks)."""
+
+    def __init__(self, module, user_hooks, user_pre_hooks):
+        self.module_ref = weakref.ref(module)
+        self.user_hooks, self.user_pre_hooks = user_hooks, user_pre_hooks
+        self.grad_outputs = None
+        self.n_inputs = -1
+        self.input_tensors_index = None
+
+    def _module(self):
+        return self.module_ref()
+
+    def _pack(self, grads, index, size):
+        full = [None] * size
+        for i, g in zip(index, grads):
+            full[i] = g
+        return tuple(full)
+
+    def _call_user_hooks(self, grad_inputs):
+        module = self._module()
+        for hook in self.user_hooks:
+            out = hook(module, grad_inputs, self.grad_outputs)
+            if out is None:
+                continue
+            if isinstance(out, Tensor):
+                out = (out,)
+            if len(out) != len(grad_inputs):
+                raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got "
+                                   f"{len(out)}, but expected {len(grad_inputs)}")
+            grad_inputs = tuple(out)
+        return grad_inputs
+
+    def setup_input_hook(self, args):
+        if not _grad.enabled:
+            return args
+        index = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        self.n_inputs = len(args)
+        self.input_tensors_index = index
+        if not index:
+            return args
+        tensors = [args[i] for i in index]
+        be = tensors[0].be
+
+        def on_grad(grads):
+            packed = self._pack([_new(g, be) for g in grads], index, len(args))
+            if self.user_hooks:
+                packed = self._call_user_hooks(packed)
+            self.grad_outputs = None
+            return tuple(None if packed[i] is None else packed[i].arr for i in index)
+        new = _wrap(tensors, on_grad)
+        args = list(args)
+        for i, t in zip(index, new):
+            args[i] = t
+        return tuple(args)
+
+    def setup_output_hook(self, result):
+        if not _grad.enabled:
+            return result
+        single = isinstance(result, Tensor)
+        outs = (result,) if single else result
+        if not isinstance(outs, tuple):
+            return result
+        index = [i for i, a in enumerate(outs) if isinstance(a, Tensor) and a.requires_grad]
+        if not index:
+            return result
+        tensors = [outs[i] for i in index]
+        be = tensors[0].be
+
+        def on_grad(grads):
+            packed = self._pack([_new(g, be) for g in grads], index, len(outs))
+            module = self._module()
+            for hook in self.user_pre_hooks:
+                out = hook(module, packed)
+                if out is None:
+                    continue
+                if isinstance(out, Tensor):
+                    out = (out,)
+                if len(out) != len(packed):
+                    raise RuntimeError(f"Backward pre hook returned an invalid number of "
+                                       f"grad_output, got {len(out)}, but expected "
+                                       f"{len(packed)}")
+                packed = tuple(out)
+            self.grad_outputs = packed
+            if not self.input_tensors_index and self.user_hooks:
+                self._call_user_hooks((None,) * max(self.n_inputs, 0))
+            return tuple(None if packed[i] is None else packed[i].arr for i in index)
+        new = _wrap(tensors, on_grad)
+        if single:
+            return new[0]
+        outs = list(outs)
+        for i, t in zip(index, new):
+            outs[i] = t
+        return tuple(outs)
+
+
+# ---- global hooks (torch.nn.modules.module.register_module_*) -------------------------------
+class _Globals:
+    """Global module hooks; `any` is checked once per module call."""
+
+    def __init__(self):
+        self.forward_pre = OrderedDict()
+        self.forward = OrderedDict()
+        self.forward_always_called = OrderedDict()
+        self.forward_with_kwargs = OrderedDict()
+        self.backward = OrderedDict()
+        self.backward_pre = OrderedDict()
+        self.is_full_backward = None
+        self.buffer_registration = OrderedDict()
+        self.module_registration = OrderedDict()
+        self.parameter_registration = OrderedDict()
+
+    def any(self):
+        return bool(self.forward_pre or self.forward or self.backward or self.backward_pre)
+
+
+GLOBAL = _Globals()

@@ -1,0 +1,334 @@
+"""RNN, LSTM, GRU and their cells, with torch's parameter names, shapes, init and outputs."""
+import math
+import numbers
+
+from ...ops._apply import apply
+from .. import functional as F
+from .._rnn_ops import rnn_layer
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+class RNNBase(Module):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
+                 device=None, dtype=None):
+        super().__init__()
+        if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or \
+                isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError("hidden_size must be an integer greater than zero" if
+                             isinstance(hidden_size, int) else
+                             f"hidden_size should be of type int, got: {type(hidden_size).__name__}")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than zero")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
+        if dropout > 0 and num_layers == 1:
+            import warnings
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          "non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}")
+        gate = _GATES[mode] * hidden_size
+        real_h = proj_size or hidden_size
+        dirs = 2 if bidirectional else 1
+        kw = {"device": device, "dtype": dtype}
+        self._flat_weights_names = []
+        for layer in range(num_layers):
+            for d in range(dirs):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                in_size = input_size if layer == 0 else real_h * dirs
+                names = [f"weight_ih{sfx}", f"weight_hh{sfx}"]
+                shapes = [(gate, in_size), (gate, real_h)]
+                if bias:
+                    names += [f"bias_ih{sfx}", f"bias_hh{sfx}"]
+                    shapes += [(gate,), (gate,)]
+                if proj_size:
+                    names.append(f"weight_hr{sfx}")
+                    shapes.append((proj_size, hidden_size))
+                for n, s in zip(names, shapes):
+                    from ...ops.creation import empty
+                    setattr(self, n, Parameter(empty(*s, **kw)))
+                self._flat_weights_names += names
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for w in self.parameters():
+            w.data.uniform_(-stdv, stdv)
+
+    def flatten_parameters(self):
+        pass
+
+    @property
+    def _flat_weights(self):
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    @property
+    def all_weights(self):
+        per = len(self._flat_weights_names) // (self.num_layers * (2 if self.bidirectional else 1))
+        w = self._flat_weights
+        return [w[i:i + per] for i in range(0, len(w), per)]
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if self.proj_size != 0:
+            s += ", proj_size={proj_size}"
+        if self.num_layers != 1:
+            s += ", num_layers={num_layers}"
+        if self.bias is not True:
+            s += ", bias={bias}"
+        if self.batch_first is not False:
+            s += ", batch_first={batch_first}"
+        if self.dropout != 0:
+            s += ", dropout={dropout}"
+        if self.bidirectional is not False:
+            s += ", bidirectional={bidirectional}"
+        return s.format(**self.__dict__)
+
+    def _layer_params(self, layer, d):
+        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        g = self.__dict__
+        return (g[f"weight_ih{sfx}"], g[f"weight_hh{sfx}"], g.get(f"bias_ih{sfx}"),
+                g.get(f"bias_hh{sfx}"), g.get(f"weight_hr{sfx}"))
+
+    def forward(self, input, hx=None):
+        from ..utils.rnn import PackedSequence, _packed_to_padded, _padded_to_packed
+        packed = isinstance(input, PackedSequence)
+        batch_sizes = None
+        if packed:
+            x, batch_sizes = _packed_to_padded(input)
+            bs = batch_sizes.tolist()
+            batch_sizes = bs
+            B = bs[0]
+            if hx is not None:
+                hx = self._permute_hidden(hx, input.sorted_indices)
+        else:
+            x = input
+            if x.dim() not in (2, 3):
+                raise ValueError(f"{self.mode.split('_')[0]}: Expected input to be 2D or 3D, got "
+                                 f"{x.dim()}D tensor instead")
+            unbatched = x.dim() == 2
+            if unbatched:
+                x = x.unsqueeze(1)
+                if hx is not None:
+                    hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else \
+                        hx.unsqueeze(1)
+            elif self.batch_first:
+                x = x.transpose(0, 1)
+            B = x.shape[1]
+        if x.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {x.shape[-1]}")
+        h0, c0 = self._initial_state(hx, B, x)
+        out, hn, cn = self._run(x, h0, c0, batch_sizes)
+        if packed:
+            out = _padded_to_packed(out, input)
+            hn = self._permute_hidden(hn, input.unsorted_indices)
+            cn = None if cn is None else self._permute_hidden(cn, input.unsorted_indices)
+        else:
+            if unbatched:
+                out, hn = out.squeeze(1), hn.squeeze(1)
+                cn = None if cn is None else cn.squeeze(1)
+            elif self.batch_first:
+                out = out.transpose(0, 1)
+        return out, ((hn, cn) if self.mode == "LSTM" else hn)
+
+    @staticmethod
+    def _permute_hidden(hx, idx):
+        if idx is None:
+            return hx
+        if isinstance(hx, tuple):
+            return tuple(h.index_select(1, idx) for h in hx)
+        return hx.index_select(1, idx)
+
+    def _initial_state(self, hx, B, x):
+        dirs = 2 if self.bidirectional else 1
+        n = self.num_layers * dirs
+        real_h = self.proj_size or self.hidden_size
+        if hx is None:
+            from ...ops.creation import zeros
+            h0 = zeros(n, B, real_h, dtype=x.dtype, device=x.device)
+            c0 = zeros(n, B, self.hidden_size, dtype=x.dtype, device=x.device) \
+                if self.mode == "LSTM" else None
+            return h0, c0
+        if self.mode == "LSTM":
+            if not isinstance(hx, tuple) or len(hx) != 2:
+                raise RuntimeError("LSTM expects hx as a tuple (h_0, c_0)")
+            h0, c0 = hx
+            self._check_hidden(h0, (n, B, real_h), "Expected hidden[0] size")
+            self._check_hidden(c0, (n, B, self.hidden_size), "Expected hidden[1] size")
+            return h0, c0
+        self._check_hidden(hx, (n, B, real_h), "Expected hidden size")
+        return hx, None
+
+    @staticmethod
+    def _check_hidden(h, shape, msg):
+        if tuple(h.shape) != shape:
+            raise RuntimeError(f"{msg} {shape}, got {list(h.shape)}")
+
+    def _run(self, x, h0, c0, batch_sizes):
+        dirs = 2 if self.bidirectional else 1
+        hns, cns = [], []
+        layer_in = x
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, d)
+                k = layer * dirs + d
+                xw = F.linear(layer_in, w_ih, b_ih)
+                out, hn, cn = apply(rnn_layer, (xw, h0[k], None if c0 is None else c0[k], w_hh,
+                                                b_hh, w_hr),
+                                    (self.mode, batch_sizes, d == 1))
+                outs.append(out)
+                hns.append(hn)
+                cns.append(cn)
+            layer_in = outs[0] if dirs == 1 else _cat(outs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+        hn = _stack(hns)
+        cn = _stack(cns) if self.mode == "LSTM" else None
+        return layer_in, hn, cn
+
+
+def _cat(ts, dim):
+    from ...ops.shape import cat
+    return cat(ts, dim)
+
+
+def _stack(ts):
+    from ...ops.shape import stack
+    return stack(ts, 0)
+
+
+class RNN(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                             "'relu'.")
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
+
+    def extra_repr(self):
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity}"
+
+
+class LSTM(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, device=device, dtype=dtype)
+
+
+class GRU(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device=device, dtype=dtype)
+
+
+class RNNCellBase(Module):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        super().__init__()
+        from ...ops.creation import empty
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        kw = {"device": device, "dtype": dtype}
+        self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, **kw))
+        self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, **kw))
+        if bias:
+            self.bias_ih = Parameter(empty(num_chunks * hidden_size, **kw))
+            self.bias_hh = Parameter(empty(num_chunks * hidden_size, **kw))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for w in self.parameters():
+            w.data.uniform_(-stdv, stdv)
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if "bias" in self.__dict__ and self.bias is not True:
+            s += ", bias={bias}"
+        if "nonlinearity" in self.__dict__ and self.nonlinearity != "tanh":
+            s += ", nonlinearity={nonlinearity}"
+        return s.format(**self.__dict__)
+
+    def _step(self, mode, input, h, c):
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got "
+                             f"{input.dim()}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} "
+                               f"expected {self.input_size}")
+        unbatched = input.dim() == 1
+        x = input.unsqueeze(0) if unbatched else input
+        B = x.shape[0]
+        from ...ops.creation import zeros
+        if h is None:
+            h = zeros(B, self.hidden_size, dtype=x.dtype, device=x.device)
+        elif unbatched:
+            h = h.unsqueeze(0)
+        if mode == "LSTM":
+            if c is None:
+                c = zeros(B, self.hidden_size, dtype=x.dtype, device=x.device)
+            elif unbatched:
+                c = c.unsqueeze(0)
+        xw = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)
+        _, hn, cn = apply(rnn_layer, (xw, h, c, self.weight_hh, self.bias_hh, None),
+                          (mode, None, False))
+        if unbatched:
+            hn = hn.squeeze(0)
+            cn = cn.squeeze(0) if mode == "LSTM" else cn
+        return (hn, cn) if mode == "LSTM" else hn
+
+
+class RNNCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        if self.nonlinearity not in ("tanh", "relu"):
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+        mode = "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU"
+        return self._step(mode, input, hx, None)
+
+
+class LSTMCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input, hx=None):
+        h, c = (None, None) if hx is None else hx
+        return self._step("LSTM", input, h, c)
+
+
+class GRUCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input, hx=None):
+        return self._step("GRU", input, hx, None)
+

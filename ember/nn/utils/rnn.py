@@ -1,0 +1,165 @@
+"""Packed and padded sequences, as torch.nn.utils.rnn."""
+from collections import namedtuple
+
+import numpy as np
+
+from ...backends import CPU
+from ..._tensor import Tensor, _new
+
+__all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
+           "pack_sequence", "unpad_sequence", "unpack_sequence", "invert_permutation"]
+
+
+class PackedSequence(namedtuple("PackedSequence",
+                                ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
+    """Time-major concatenation of the active rows of each step; batch_sizes[t] rows at step t."""
+
+    def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
+        if unsorted_indices is None and sorted_indices is not None:
+            unsorted_indices = invert_permutation(sorted_indices)
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+
+    def to(self, *args, **kwargs):
+        data = self.data.to(*args, **kwargs)
+        if data is self.data:
+            return self
+        dev = data.device
+        idx = [None if i is None else i.to(dev) for i in (self.sorted_indices,
+                                                          self.unsorted_indices)]
+        return type(self)(data, self.batch_sizes, *idx)
+
+    def cuda(self, *args, **kwargs):
+        return self.to("cuda")
+
+    def cpu(self):
+        return self.to("cpu")
+
+    @property
+    def is_cuda(self):
+        return self.data.is_cuda
+
+    def is_pinned(self):
+        return False
+
+
+def invert_permutation(permutation):
+    if permutation is None:
+        return None
+    xp = permutation.be.xp
+    out = xp.empty_like(permutation.arr)
+    out[permutation.arr] = xp.arange(permutation.arr.size)
+    return _new(out, permutation.be)
+
+
+def _index_arrays(batch_sizes):
+    """(time, batch) positions of each packed row."""
+    t_idx = np.concatenate([np.full(b, t) for t, b in enumerate(batch_sizes)]).astype(np.int64)
+    b_idx = np.concatenate([np.arange(b) for b in batch_sizes]).astype(np.int64)
+    return t_idx, b_idx
+
+
+def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+    lengths = np.asarray(lengths.tolist() if isinstance(lengths, Tensor) else lengths,
+                         dtype=np.int64)
+    if enforce_sorted:
+        if (np.diff(lengths) > 0).any():
+            raise RuntimeError("`lengths` array must be sorted in decreasing order when "
+                               "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
+                               "to pack_padded_sequence and/or pack_sequence to sidestep this "
+                               "requirement if you do not need ONNX exportability.")
+        sorted_indices = None
+    else:
+        order = np.argsort(-lengths, kind="stable")
+        lengths = lengths[order]
+        sorted_indices = _new(input.be.xp.asarray(order), input.be)
+        input = input.index_select(0 if batch_first else 1, sorted_indices)
+    if lengths.size and lengths[-1] <= 0:
+        raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
+                           "in 'lengths' that is <= 0")
+    if batch_first:
+        input = input.transpose(0, 1)
+    T = int(lengths[0]) if lengths.size else 0
+    batch_sizes = np.array([(lengths > t).sum() for t in range(T)], dtype=np.int64)
+    t_idx, b_idx = _index_arrays(batch_sizes)
+    xp = input.be.xp
+    data = input[_new(xp.asarray(t_idx), input.be), _new(xp.asarray(b_idx), input.be)]
+    return PackedSequence(data, _new(batch_sizes, CPU), sorted_indices)
+
+
+def _packed_to_padded(seq, padding_value=0.0, total_length=None):
+    """Padded (T, B, *) in sorted batch order, and the batch sizes."""
+    bs = seq.batch_sizes.arr if seq.batch_sizes.be is CPU else seq.batch_sizes._host()
+    T = len(bs) if total_length is None else total_length
+    B = int(bs[0]) if len(bs) else 0
+    data = seq.data
+    from ...ops.creation import full
+    out = full((T, B) + tuple(data.shape[1:]), padding_value, dtype=data.dtype,
+               device=data.device)
+    t_idx, b_idx = _index_arrays(bs)
+    xp = data.be.xp
+    out[_new(xp.asarray(t_idx), data.be), _new(xp.asarray(b_idx), data.be)] = data
+    return out, seq.batch_sizes
+
+
+def _padded_to_packed(padded, like):
+    bs = like.batch_sizes._host()
+    t_idx, b_idx = _index_arrays(bs)
+    xp = padded.be.xp
+    data = padded[_new(xp.asarray(t_idx), padded.be), _new(xp.asarray(b_idx), padded.be)]
+    return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
+
+
+def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+    bs = sequence.batch_sizes._host()
+    if total_length is not None and total_length < len(bs):
+        raise ValueError(f"Expected total_length to be at least the length of the longest "
+                         f"sequence in input, but got total_length={total_length} and max "
+                         f"sequence length being {len(bs)}")
+    out, _ = _packed_to_padded(sequence, padding_value, total_length)
+    B = int(bs[0]) if len(bs) else 0
+    lengths = np.array([(bs > b).sum() for b in range(B)], dtype=np.int64)
+    if sequence.unsorted_indices is not None:
+        out = out.index_select(1, sequence.unsorted_indices)
+        lengths = lengths[sequence.unsorted_indices._host()]
+    if batch_first:
+        out = out.transpose(0, 1)
+    return out, _new(lengths, CPU)
+
+
+def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+    if isinstance(sequences, Tensor):
+        sequences = list(sequences.unbind(0))
+    sequences = list(sequences)
+    if not sequences:
+        raise RuntimeError("received an empty list of sequences")
+    T = max(s.shape[0] for s in sequences)
+    ref = sequences[0]
+    from ...ops.creation import full
+    from ...ops.shape import stack
+    rows = []
+    for s in sequences:
+        pad = T - s.shape[0]
+        if pad:
+            filler = full((pad,) + tuple(s.shape[1:]), padding_value, dtype=ref.dtype,
+                          device=ref.device)
+            from ...ops.shape import cat
+            s = cat([s, filler] if padding_side == "right" else [filler, s], 0)
+        rows.append(s)
+    return stack(rows, 0 if batch_first else 1)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    if not batch_first:
+        padded_sequences = padded_sequences.transpose(0, 1)
+    return [padded_sequences[i, :int(n)] for i, n in enumerate(
+        lengths.tolist() if isinstance(lengths, Tensor) else lengths)]
+
+
+def pack_sequence(sequences, enforce_sorted=True):
+    lengths = [s.shape[0] for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpack_sequence(packed_sequences):
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)

@@ -1,0 +1,449 @@
+"""The Optimizer base class: param groups, per-parameter state, hooks and torch's state_dict layout.
+
+Every optimizer's `step` walks its param groups and, for each parameter with a gradient, runs one
+per-parameter update on the backing arrays (`p.arr`, `p.grad.arr`, NumPy or CuPy) in place. The
+state dict has torch's layout, `{"state": {index: {...}}, "param_groups": [{..., "params":
+[indices]}]}`, with ember tensors as state values, so torch's state dicts load into ember and back
+once their tensors are converted."""
+import functools
+import warnings
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
+from copy import deepcopy
+from itertools import chain
+
+from .. import _dtype
+from .._tensor import Tensor, _new, bump_version
+from ..autograd.grad_mode import STATE as _grad
+
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
+
+_global_optimizer_pre_hooks = OrderedDict()
+_global_optimizer_post_hooks = OrderedDict()
+
+
+class _RequiredParameter:
+    """Singleton marking a hyper-parameter with no default."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _handle(hooks):
+    from ..nn.modules._hooks import RemovableHandle
+    return RemovableHandle(hooks)
+
+
+def register_optimizer_step_pre_hook(hook):
+    """A pre hook run by every optimizer's step: `hook(optimizer, args, kwargs)`."""
+    handle = _handle(_global_optimizer_pre_hooks)
+    _global_optimizer_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook):
+    """A post hook run by every optimizer's step: `hook(optimizer, args, kwargs)`."""
+    handle = _handle(_global_optimizer_post_hooks)
+    _global_optimizer_post_hooks[handle.id] = hook
+    return handle
+
+
+def _hooked(step):
+    """Wrap a subclass's `step` with the global and per-instance pre/post hooks."""
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        for pre_hook in chain(_global_optimizer_pre_hooks.values(),
+                              self._optimizer_step_pre_hooks.values()):
+            result = pre_hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(f"{step} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {result}.")
+        out = step(self, *args, **kwargs)
+        for post_hook in chain(self._optimizer_step_post_hooks.values(),
+                               _global_optimizer_post_hooks.values()):
+            post_hook(self, args, kwargs)
+        return out
+    wrapper.hooked = True
+    return wrapper
+
+
+def _use_grad_for_differentiable(step):
+    """Run `step` with grad mode = the `differentiable` default (False: no graph is recorded)."""
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        prev = _grad.enabled
+        _grad.enabled = bool(self.defaults.get("differentiable", False))
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            _grad.enabled = prev
+    return wrapper
+
+
+def _eval_closure(closure):
+    """Evaluate the closure (if any) with grad enabled, as every torch optimizer does."""
+    if closure is None:
+        return None
+    prev = _grad.enabled
+    _grad.enabled = True
+    try:
+        return closure()
+    finally:
+        _grad.enabled = prev
+
+
+def _typename(obj):
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    qualname = getattr(obj, "__qualname__", None)
+    if qualname is None:
+        module, qualname = obj.__class__.__module__ or "", obj.__class__.__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+
+
+class Optimizer:
+    """Base class for all optimizers (torch.optim.Optimizer).
+
+    `params` is an iterable of tensors, of (name, tensor) pairs, or of dicts defining parameter
+    groups; `defaults` holds the options used by groups that do not set them."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "hooked", False):
+            cls.step = _hooked(step)
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self._optimizer_step_pre_hooks = OrderedDict()
+        self._optimizer_step_post_hooks = OrderedDict()
+        self._optimizer_state_dict_pre_hooks = OrderedDict()
+        self._optimizer_state_dict_post_hooks = OrderedDict()
+        self._optimizer_load_state_dict_pre_hooks = OrderedDict()
+        self._optimizer_load_state_dict_post_hooks = OrderedDict()
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got " + _typename(params))
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
+                     "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
+                     "_optimizer_load_state_dict_pre_hooks",
+                     "_optimizer_load_state_dict_post_hooks"):
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+        self.defaults.setdefault("differentiable", False)
+
+    def __repr__(self):
+        s = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            s += f"\nParameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    s += f"    {key}: {group[key]}\n"
+        return s + ")"
+
+    # ---- param groups ---------------------------------------------------------------------
+    def add_param_group(self, param_group):
+        """Add a group of parameters (with its own options) to `param_groups`."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        param_group["params"] = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some "
+                                 "param names are missing")
+            param_group["param_names"] = names
+        for param in param_group["params"]:
+            if not isinstance(param, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                + _typename(param))
+            if not self.defaults.get("differentiable", None) and \
+                    not (param.is_leaf or param.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(f"parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+        params = param_group["params"]
+        if len(params) != len(set(params)):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
+                          "future, this will cause an error; see github.com/pytorch/pytorch/"
+                          "issues/40967 for more information", stacklevel=3)
+        param_set = set()
+        for group in self.param_groups:
+            param_set.update(group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                txt = "with names" if "param_names" in param_group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {txt} to the optimizer")
+        if not param_set.isdisjoint(params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all optimized tensors (to None by default)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                    continue
+                if g.grad_fn is not None:
+                    g.detach_()
+                else:
+                    g.requires_grad = False
+                g.zero_()
+
+    def step(self, closure=None):
+        raise NotImplementedError
+
+    # ---- hooks ----------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook):
+        handle = _handle(self._optimizer_step_pre_hooks)
+        self._optimizer_step_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook):
+        handle = _handle(self._optimizer_step_post_hooks)
+        self._optimizer_step_post_hooks[handle.id] = hook
+        return handle
+
+    def _register(self, hooks, hook, prepend):
+        handle = _handle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        return self._register(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        return self._register(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        return self._register(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        return self._register(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
+    # ---- state dict -----------------------------------------------------------------------
+    def state_dict(self):
+        """`{"state": {index: per-param state}, "param_groups": [options + param indices]}`.
+
+        The state tensors are returned as they are (not copied), as torch does."""
+        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
+            pre_hook(self)
+        mapping = {}
+        start = 0
+        param_groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            mapping.update({id(p): i for i, p in enumerate(group["params"], start)
+                            if id(p) not in mapping})
+            packed["params"] = [mapping[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            param_groups.append(packed)
+        packed_state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v
+                        for k, v in self.state.items()}
+        state_dict = {"state": packed_state, "param_groups": param_groups}
+        for post_hook in self._optimizer_state_dict_post_hooks.values():
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
+
+    @staticmethod
+    def _process_value_according_to_param_policy(param, value, param_id, param_groups,
+                                                 key=None):
+        fused = capturable = False
+        for pg in param_groups:
+            if param_id in pg["params"]:
+                fused, capturable = pg.get("fused", False), pg.get("capturable", False)
+                break
+        if key == "step":
+            if capturable or fused:
+                return value.to(dtype=_dtype.float32, device=param.device)
+            return value
+        if param.is_floating_point():
+            return value.to(dtype=param.dtype, device=param.device)
+        return value.to(device=param.device)
+
+    def load_state_dict(self, state_dict):
+        """Load a state dict made by `state_dict()` (ember's or torch's, tensors converted)."""
+        state_dict = state_dict.copy()
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        groups = self.param_groups
+        saved_groups = deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             "the size of optimizer's group")
+        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+
+        def cast(param, value, param_id=None, key=None):
+            if isinstance(value, Tensor):
+                return Optimizer._process_value_according_to_param_policy(
+                    param, value, param_id, state_dict["param_groups"], key)
+            if isinstance(value, dict):
+                return {k: cast(param, v, param_id, k) for k, v in value.items()}
+            if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+                return type(value)(cast(param, v, param_id) for v in value)
+            return value
+
+        state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                param = id_map[k]
+                state[param] = cast(param, v, k)
+            else:
+                state[k] = v
+
+        def update_group(group, new_group):
+            new_group["params"] = group["params"]
+            if "param_names" in group and "param_names" not in new_group:
+                new_group["param_names"] = group["param_names"]
+            return new_group
+
+        param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
+        self.__setstate__({"state": state, "param_groups": param_groups})
+        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
+            post_hook(self)
+
+
+# ---- helpers shared by the update rules ---------------------------------------------------------
+def _get_scalar_dtype(is_fused=None):
+    """dtype of scalar state (`step`, `mu_product`): float32 unless the default is float64."""
+    if is_fused:
+        return _dtype.float32
+    return _dtype.float64 if _dtype.get_default_dtype() is _dtype.float64 else _dtype.float32
+
+
+def _scalar_state(value, p=None, on_param_device=False, is_fused=None):
+    """A 0-d state tensor (torch keeps `step` on the CPU unless capturable or fused)."""
+    from ..ops.creation import tensor
+    dev = p.device if on_param_device else "cpu"
+    return tensor(float(value), dtype=_get_scalar_dtype(is_fused), device=dev)
+
+
+def _zeros_like(p):
+    return _new(p.be.xp.zeros_like(p.arr), p.be)
+
+
+def _full_like(p, value):
+    return _new(p.be.xp.full_like(p.arr, value), p.be)
+
+
+def _incr(step_t):
+    """`step_t += 1` on a 0-d state tensor; returns the new value as a Python float."""
+    a = step_t.arr
+    a += 1
+    return float(a)
+
+
+def _value(x):
+    """A hyper-parameter as a Python number (torch allows 1-element tensors for lr, betas)."""
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def _real(a):
+    """View a complex array as real pairs (torch.view_as_real); real arrays pass through."""
+    if a.dtype.kind == "c":
+        return a.view(a.real.dtype)
+    return a
+
+
+def _grad_array(p, group):
+    """The gradient array of `p`, negated for `maximize` (a new array then: grads stay intact)."""
+    g = p.grad.arr
+    if g.shape != p.arr.shape:
+        raise RuntimeError(f"gradient shape {tuple(g.shape)} does not match parameter shape "
+                           f"{tuple(p.arr.shape)}")
+    return -g if group.get("maximize", False) else g
+
+
+def _add_weight_decay(g, param, weight_decay):
+    """`grad.add(param, alpha=weight_decay)`: always a new array."""
+    return g + weight_decay * param
+
+
+def _lerp_(xp, start, end, weight, tmp=None):
+    """start.lerp_(end, weight) with torch's two-branch formula (exact at weight 0 and 1)."""
+    tmp = xp.subtract(end, start, out=tmp)
+    if weight < 0.5:
+        tmp *= weight
+        start += tmp
+    else:
+        tmp *= 1 - weight
+        xp.subtract(end, tmp, out=start)
+    return start
+
+
+def _addcmul_(xp, dst, t1, t2, value, tmp=None):
+    """dst.addcmul_(t1, t2, value=value): dst + value * t1 * t2."""
+    tmp = xp.multiply(t1, value, out=tmp)
+    tmp *= t2
+    dst += tmp
+    return dst
+
+
+def _addcdiv_(xp, dst, t1, t2, value, tmp=None):
+    """dst.addcdiv_(t1, t2, value=value): dst + value * (t1 / t2)."""
+    tmp = xp.divide(t1, t2, out=tmp)
+    tmp *= value
+    dst += tmp
+    return dst
+
+
+def _finish(p):
+    """Record the in-place update of a parameter (its version counter), as torch does."""
+    bump_version(p)
+
+
+def _dense_only(p, name):
+    if getattr(p.grad, "is_sparse", False):
+        raise RuntimeError(f"{name} does not support sparse gradients")
+
+
+def _params_with_grad(group):
+    return [p for p in group["params"] if p.grad is not None]

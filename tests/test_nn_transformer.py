@@ -1,0 +1,108 @@
+"""MultiheadAttention and Transformer layers against torch, weights copied from torch."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from oracle import assert_close
+
+TOL = dict(rtol=1e-9, atol=1e-10)
+
+
+def _pair(cls_name, *args, **kw):
+    torch.manual_seed(0)
+    t = getattr(torch.nn, cls_name)(*args, **kw).double()
+    e = getattr(ember.nn, cls_name)(*args, **kw).double()
+    assert list(e.state_dict()) == list(t.state_dict())
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    t.eval()
+    e.eval()
+    return e, t
+
+
+def _x(shape, seed=0, grad=True):
+    a = np.random.default_rng(seed).standard_normal(shape)
+    return ember.tensor(a, requires_grad=grad), torch.tensor(a, requires_grad=grad)
+
+
+def _grads_equal(e_mod, t_mod, pairs):
+    for (n, pe), (_, pt) in zip(e_mod.named_parameters(), t_mod.named_parameters()):
+        if pt.grad is None:
+            assert pe.grad is None, n
+            continue
+        assert_close(pe.grad, pt.grad, **TOL)
+    for a, b in pairs:
+        assert_close(a.grad, b.grad, **TOL)
+
+
+MHA = [dict(), dict(batch_first=True), dict(kdim=3, vdim=5), dict(add_bias_kv=True),
+       dict(add_zero_attn=True), dict(bias=False)]
+
+
+@pytest.mark.parametrize("kw", MHA, ids=str)
+@pytest.mark.parametrize("average", [True, False])
+def test_multihead_attention(kw, average):
+    e, t = _pair("MultiheadAttention", 8, 2, **kw)
+    L, S, N = 4, 6, 3
+    q_shape = (N, L, 8) if kw.get("batch_first") else (L, N, 8)
+    k_shape = (N, S, kw.get("kdim", 8)) if kw.get("batch_first") else (S, N, kw.get("kdim", 8))
+    v_shape = k_shape[:-1] + (kw.get("vdim", 8),)
+    (qe, qt), (ke, kt), (ve, vt) = _x(q_shape, 0), _x(k_shape, 1), _x(v_shape, 2)
+    kpm = np.zeros((N, S), bool)
+    kpm[0, -2:] = True
+    attn = np.triu(np.ones((L, S), bool), 1)
+    oe, we = e(qe, ke, ve, key_padding_mask=ember.tensor(kpm), attn_mask=ember.tensor(attn),
+               average_attn_weights=average)
+    ot, wt = t(qt, kt, vt, key_padding_mask=torch.tensor(kpm), attn_mask=torch.tensor(attn),
+               average_attn_weights=average)
+    assert_close(oe, ot, **TOL)
+    assert_close(we, wt, **TOL)
+    (oe.sum() + (we * we).sum()).backward()
+    (ot.sum() + (wt * wt).sum()).backward()
+    _grads_equal(e, t, [(qe, qt), (ke, kt), (ve, vt)])
+
+
+def test_mha_float_mask_self_attention_no_weights():
+    e, t = _pair("MultiheadAttention", 8, 4)
+    xe, xt = _x((5, 2, 8))
+    mask = np.random.default_rng(3).standard_normal((2 * 4, 5, 5))
+    oe, we = e(xe, xe, xe, attn_mask=ember.tensor(mask), need_weights=False)
+    ot, wt = t(xt, xt, xt, attn_mask=torch.tensor(mask), need_weights=False)
+    assert we is None and wt is None
+    assert_close(oe, ot, **TOL)
+    oe.sum().backward()
+    ot.sum().backward()
+    _grads_equal(e, t, [(xe, xt)])
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_encoder_decoder_layers(norm_first, activation):
+    kw = dict(dim_feedforward=16, dropout=0.0, norm_first=norm_first, activation=activation,
+              batch_first=True)
+    e, t = _pair("TransformerEncoderLayer", 8, 2, **kw)
+    xe, xt = _x((2, 5, 8))
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(5, dtype=torch.float64)
+    emask = ember.nn.Transformer.generate_square_subsequent_mask(5, dtype=ember.float64)
+    assert_close(emask, mask)
+    oe, ot = e(xe, src_mask=emask, is_causal=True), t(xt, src_mask=mask, is_causal=True)
+    assert_close(oe, ot, **TOL)
+    oe.sum().backward()
+    ot.sum().backward()
+    _grads_equal(e, t, [(xe, xt)])
+    d_e, d_t = _pair("TransformerDecoderLayer", 8, 2, **kw)
+    me, mt = _x((2, 3, 8), seed=5)
+    oe, ot = d_e(xe, me, tgt_mask=emask), d_t(xt, mt, tgt_mask=mask)
+    assert_close(oe, ot, **TOL)
+
+
+def test_full_transformer():
+    e, t = _pair("Transformer", d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=1,
+                 dim_feedforward=16, dropout=0.0)
+    (se, st), (te, tt) = _x((5, 2, 8)), _x((4, 2, 8), seed=1)
+    oe, ot = e(se, te), t(st, tt)
+    assert_close(oe, ot, **TOL)
+    oe.sum().backward()
+    ot.sum().backward()
+    _grads_equal(e, t, [(se, st), (te, tt)])
+    assert repr(e).replace("ember", "torch") == repr(t)
