@@ -36,5 +36,20 @@ def _export():
 _export()
 from ._dtype import result_type  # noqa: E402  (needs the Tensor class)
 from . import amp, autograd, backends, cuda  # noqa: E402,F401
+from . import linalg  # noqa: E402,F401
 from .amp import autocast  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
+
+_LAZY_MODULES = {"nn", "optim", "utils", "linalg", "serialization", "testing", "special", "fft"}
+_LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
+                   "cdist": "nn.functional"}
+
+
+def __getattr__(name):
+    """Subpackages import on first use, so `import ember` stays fast."""
+    import importlib
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY_FUNCTIONS[name]}"), name)
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")

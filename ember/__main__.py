@@ -1,53 +1,34 @@
-"""The `ember` command line: `ember demo` (default), `ember info`, `ember bench`."""
+"""The `ember` command line: `ember demo` (the default), `ember info`, `ember bench`."""
 import argparse
+import importlib
 import sys
 
-
-def _tutorial():
-    import ember as torch
-    x = torch.tensor([1.0, 2, 3])
-    print(x)
-    a = torch.tensor([1.0, 2, 3], requires_grad=True)
-    print(a)
-    b = a * 2
-    out = b.mean()
-    out.backward()
-    print(a.grad)
-    torch.cuda.empty_cache()
+COMMANDS = {
+    "demo": "run the PyTorch tutorial, then train a CNN on handwritten digits (the default)",
+    "info": "print versions, BLAS and GPUs, for bug reports",
+    "bench": "run the benchmarks in the repository's bench/ folder (against torch if installed)",
+}
 
 
-def _tiny_training_loop():
-    """Fit y = 3x - 1 with a hand-written gradient-descent loop on autograd."""
-    import ember as torch
-    torch.manual_seed(0)
-    x = torch.linspace(-1, 1, 64).reshape(-1, 1)
-    y = 3 * x - 1
-    w = torch.zeros(1, 1, requires_grad=True)
-    b = torch.zeros(1, requires_grad=True)
-    for step in range(200):
-        loss = ((x @ w + b - y) ** 2).mean()
-        loss.backward()
-        with torch.no_grad():
-            w -= 0.1 * w.grad
-            b -= 0.1 * b.grad
-        w.grad = b.grad = None
-    print(f"fitted w={w.item():.4f} b={b.item():.4f} loss={loss.item():.2e}")
-
-
-def demo(args):
-    print("== the PyTorch tutorial, run by ember ==")
-    _tutorial()
-    print("== a tiny training loop ==")
-    _tiny_training_loop()
-    return 0
+def build_parser():
+    import ember
+    parser = argparse.ArgumentParser(
+        prog="ember", description="ember: the PyTorch programming model on NumPy and CuPy. "
+        "With no command, runs `ember demo`.")
+    parser.add_argument("--version", action="version", version=f"ember {ember.__version__}")
+    sub = parser.add_subparsers(dest="cmd", metavar="{" + ",".join(COMMANDS) + "}")
+    for name, help_text in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(f"ember._cli.{name}").add_arguments(p)
+    return parser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="ember", description=__doc__)
-    sub = parser.add_subparsers(dest="cmd")
-    sub.add_parser("demo", help="run the tutorial and train a small network")
-    args = parser.parse_args(argv)
-    return demo(args)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "demo")          # `ember` and `ember --epochs 3` run the demo
+    args = build_parser().parse_args(argv)
+    return importlib.import_module(f"ember._cli.{args.cmd}").run(args)
 
 
 if __name__ == "__main__":

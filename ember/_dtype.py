@@ -145,13 +145,16 @@ def scalar_kind(s):
         return _FLOAT
     if t is complex:
         return _COMPLEX
-    if isinstance(s, (np.bool_, bool)):
+    if isinstance(s, np.generic):
+        # torch reads NumPy bool and complex scalars as Python floats (the latter with a warning)
+        return _INT if isinstance(s, np.integer) else _FLOAT
+    if isinstance(s, bool):
         return _BOOL
-    if isinstance(s, (np.integer, int)):
+    if isinstance(s, int):
         return _INT
-    if isinstance(s, (np.floating, float)):
+    if isinstance(s, float):
         return _FLOAT
-    if isinstance(s, (np.complexfloating, complex)):
+    if isinstance(s, complex):
         return _COMPLEX
     raise TypeError(f"unsupported scalar type {type(s).__name__}")
 
@@ -199,8 +202,13 @@ def _dims_zero_scalars(args):
     return dims, zeros, scalars
 
 
-def result_type(a, b):
-    return result_type_of(*_dims_zero_scalars((a, b)))
+def result_type(tensor1, tensor2):
+    return result_type_of(*_dims_zero_scalars((tensor1, tensor2)))
+
+
+def result_type_n(*args):
+    """torch's result type of any number of tensors and scalars (None entries are ignored)."""
+    return result_type_of(*_dims_zero_scalars([a for a in args if a is not None]))
 
 
 def can_cast(from_, to):

@@ -151,7 +151,8 @@ class Tensor:
     # ---- data access ----------------------------------------------------------------------
     @property
     def data(self):
-        return self.detach()
+        # torch: shares storage but NOT the version counter (writes through .data are unseen)
+        return _new(self.arr, self.be)
 
     @data.setter
     def data(self, other):
@@ -296,6 +297,11 @@ class Tensor:
             self._vc = [0, 0]
         t._vc = self._vc
         return t
+
+    def sum_to_size(self, *size):
+        from .autograd.engine import sum_to_size
+        return sum_to_size(self, size[0] if len(size) == 1 and not isinstance(size[0], int)
+                           else size)
 
     def detach_(self):
         self.grad_fn, self.requires_grad = None, False

@@ -1,7 +1,27 @@
 """ember.autograd: tape-based reverse-mode automatic differentiation (torch.autograd's API)."""
+from . import anomaly_mode, functional, grad_mode, graph
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
+from .function import Function, once_differentiable
 from .functions import backward, grad
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
+from .gradcheck import gradcheck, gradgradcheck
 
-__all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "is_grad_enabled"]
+__all__ = ["backward", "grad", "Function", "once_differentiable", "gradcheck", "gradgradcheck",
+           "functional", "graph", "detect_anomaly", "set_detect_anomaly", "no_grad",
+           "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Variable"]
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, other):
+        from .._tensor import Tensor
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """Legacy torch.autograd.Variable: Variable(t) is t (with requires_grad applied)."""
+
+    def __new__(cls, data, requires_grad=False, volatile=False):
+        if requires_grad:
+            data.requires_grad_(True)
+        return data

@@ -1,4 +1,6 @@
 """The backward engine: iterative reverse-topological walk, gradients freed as consumed."""
+import re
+
 from .grad_mode import STATE
 from .node import CLOCK as _clock, Leaf, OutSlot
 
@@ -15,6 +17,22 @@ def sum_to(xp, g, shape):
     if lead or g.shape != tuple(shape):
         g = g.reshape(shape)
     return g
+
+
+def sum_to_size(t, size):
+    """Tensor.sum_to_size: sum a Tensor down to `size` with recorded (differentiable) ops."""
+    shape = tuple(t.shape)
+    size = tuple(size)
+    lead = len(shape) - len(size)
+    if lead < 0 or any(s != 1 and s != shape[lead + i] for i, s in enumerate(size)):
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(size)
+                                      if s == 1 and shape[i + lead] != 1)
+    if axes:
+        t = t.sum(axes, keepdim=True)
+    if lead:
+        t = t.reshape(size)
+    return t
 
 
 def _reverse_topo(roots):
@@ -36,38 +54,115 @@ def _reverse_topo(roots):
     return post
 
 
+def _prune(order, capture):
+    """Only nodes on a path to a captured node run (torch's exec_info). Returns that order and
+    the set of nodes whose backward must run (a captured node with nothing needed below it
+    only records its gradient)."""
+    needed, below = set(), set()
+    for node in reversed(order):          # producers first
+        if any(c in needed for c in node.next if c is not None):
+            below.add(node)
+            needed.add(node)
+        elif node in capture:
+            needed.add(node)
+    return [n for n in order if n in needed], below
+
+
+# ---- version counters ------------------------------------------------------------------------
+def _cross(node):
+    """mul/matmul save input i only for the gradient of the other input (derivatives.yaml)."""
+    return tuple(i for i in (0, 1) if node.next[1 - i] is not None)
+
+
+# op name -> indices of the inputs its backward actually reads (default: every input)
+_SAVED_INPUTS = {
+    "mul": _cross,
+    "matmul": _cross,
+    "div": lambda node: (0, 1) if node.next[1] is not None else (1,),
+    "linear": lambda node: tuple(i for i, other in ((0, 1), (1, 0))
+                                 if node.next[other] is not None),
+    "where": lambda node: (0,),
+}
+
+
 def _check_versions(node):
     op, epoch = node.op, node.epoch
     if op.saves_in:
-        for i, t in enumerate(node.inputs):
-            vc = getattr(t, "_vc", None)
+        which = _SAVED_INPUTS.get(op.name)
+        inputs = node.inputs
+        for i in (range(len(inputs)) if which is None else which(node)):
+            vc = getattr(inputs[i], "_vc", None)
             if vc is not None and vc[1] > epoch:
-                _raise_modified(node, t, vc)
+                raise modified_error(inputs[i], vc[0], vc[0] - 1)
     if op.saves_out and node.out_vc is not None and node.out_vc[1] > epoch:
-        _raise_modified(node, None, node.out_vc)
+        shape, dtype = _output_meta(node)
+        v = node.out_vc[0]
+        raise modified_error(None, v, v - 1, shape=shape, dtype=dtype, creator=node)
 
 
-def _raise_modified(node, t, vc):
-    what = "a tensor" if t is None else f"[torch.FloatTensor {list(t.shape)}]"
-    raise RuntimeError(
+def _output_meta(node):
+    """Shape and dtype of a single-output node's result: the saved array that is no input."""
+    ins = [getattr(a, "arr", None) for a in node.inputs]
+    saved = node.saved if type(node.saved) is tuple else ()
+    for s in saved:
+        if hasattr(s, "shape") and hasattr(s, "dtype") and all(s is not a for a in ins):
+            return s.shape, s.dtype
+    a = next(a for a in ins if a is not None)
+    return a.shape, a.dtype
+
+
+def strip_backward(name):
+    return re.sub(r"Backward\d*$", "", name)
+
+
+def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
+    """torch's error for a saved tensor changed in place after it was saved."""
+    from .._dtype import OF_NP
+    from .._tensor import _TYPE_NAMES
+    if t is not None:
+        shape, dtype, creator = t.shape, t.arr.dtype, t.grad_fn
+    kind = _TYPE_NAMES.get(OF_NP[dtype.num].name, "torch.Tensor")
+    what = f"[{kind} {list(shape)}]"
+    if creator is not None:
+        what += (f", which is output {getattr(creator, 'index', 0)} of "
+                 f"{strip_backward(creator.name())}")
+    return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: {what}, which is output 0 of {node.name()}, is at version {vc[0]}; "
-        f"expected version {vc[0] - 1} instead. Hint: enable anomaly detection to find the "
-        "operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly"
-        "(True).")
+        f"operation: {what}, is at version {version}; expected version {expected} instead. "
+        "Hint: enable anomaly detection to find the operation that failed to compute its "
+        "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+        if creator is not None else
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {what} is at version {version}; expected version {expected} instead. "
+        "Hint: enable anomaly detection to find the operation that failed to compute its "
+        "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward.")
+
+
+# ---- the walk --------------------------------------------------------------------------------
 def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True):
     """Backpropagate `root_grads` (raw arrays, or Tensors when create_graph) from root nodes.
 
     With `capture` (a dict node -> None) the gradients arriving at those nodes are returned
-    instead of being accumulated into leaves (autograd.grad)."""
+    instead of being accumulated into leaves (autograd.grad); only nodes on a path to a
+    captured node run."""
     grads = {}
     for node, g in zip(roots, root_grads):
         prev = grads.get(node)
         grads[node] = g if prev is None else prev + g
+    order = _reverse_topo(list(grads))
+    if capture is not None:
+        order, below = _prune(order, capture)
+    run_node = _run_node_anomaly if STATE.anomaly else _run_node
     handed = set()
-    for node in _reverse_topo(list(grads)):
+    for node in order:
         g = grads.pop(node, None)
         if g is None:
             continue
@@ -75,7 +170,7 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=
             g = _run_prehooks(node, g, create_graph)
         if capture is not None and node in capture:
             capture[node] = g if capture[node] is None else capture[node] + g
-            if not accumulate:
+            if node not in below:
                 continue
         tn = type(node)
         if tn is Leaf:
@@ -87,20 +182,17 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=
             slots = grads.get(parent)
             if slots is None:
                 slots = grads[parent] = [None] * len(parent.outs)
-            slots[node.index] = g
+            prev = slots[node.index]
+            slots[node.index] = g if prev is None else prev + g
             continue
-        _run_node(node, g, grads, retain_graph, create_graph)
+        run_node(node, g, grads, retain_graph, create_graph)
 
 
 def _run_node(node, g, grads, retain_graph, create_graph):
     saved = node.saved
     if saved is _FREED:
-        raise RuntimeError(
-            "Trying to backward through the graph a second time (or directly access saved "
-            "tensors after they have already been freed). Saved intermediate values of the graph "
-            "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "
-            "you need to backward through the graph a second time or if you need to access saved "
-            "tensors after calling backward.")
+        raise RuntimeError(FREED_MESSAGE)
+    op = node.op
     if node.epoch < _clock[0]:
         _check_versions(node)
     if node.outs is not None:
@@ -108,37 +200,55 @@ def _run_node(node, g, grads, retain_graph, create_graph):
     if create_graph:
         from .higher_order import differentiable_vjp
         gins = differentiable_vjp(node, g)
-    elif node.op.needs_mask:
+    elif op.needs_mask:
         gins = node.bwd(node.xp, g, *saved, tuple(n is not None for n in node.next))
     else:
         gins = node.bwd(node.xp, g, *saved)
-    if STATE.anomaly:
-        from .anomaly import check_grads
+    if STATE.anomaly and STATE.anomaly_nan:
+        from .anomaly_mode import check_grads
         check_grads(node, gins)
-    if not retain_graph and saved:
+    if not retain_graph and saved and (op.saves_in or op.saves_out):
         node.saved = _FREED
     xp = node.xp
     for nxt, gi, inp in zip(node.next, gins, node.inputs):
         if nxt is None or gi is None:
             continue
         a = inp.arr
-        if gi.shape != a.shape:
-            gi = sum_to(xp, gi, a.shape) if not create_graph else gi.sum_to_size(a.shape)
-        if gi.dtype != a.dtype:
-            gi = gi.astype(a.dtype) if not create_graph else gi.to(inp.dtype)
+        if create_graph:
+            if tuple(gi.shape) != a.shape:
+                gi = gi.sum_to_size(a.shape)
+            if gi.arr.dtype != a.dtype:
+                gi = gi.to(inp.dtype)
+        else:
+            if gi.shape != a.shape:
+                gi = sum_to(xp, gi, a.shape)
+            if gi.dtype != a.dtype:
+                gi = gi.astype(a.dtype)
         prev = grads.get(nxt)
         grads[nxt] = gi if prev is None else prev + gi
 
 
+def _run_node_anomaly(node, g, grads, retain_graph, create_graph):
+    """Under detect_anomaly: any error in a node's backward first shows its forward trace."""
+    try:
+        _run_node(node, g, grads, retain_graph, create_graph)
+    except Exception:
+        from .anomaly_mode import warn_forward_trace
+        warn_forward_trace(node)
+        raise
+
+
 def _fill_outputs(node, slots, create_graph):
-    """Outputs that received no gradient contribute zeros (torch materialises them)."""
+    """Outputs that received no gradient contribute zeros (torch materialises them), unless
+    an autograd.Function turned that off with ctx.set_materialize_grads(False)."""
+    materialize = getattr(node, "materialize_grads", True)
     out = []
     for g, (shape, dt) in zip(slots, node.outs):
-        if g is None:
+        if g is None and materialize:
             g = node.xp.zeros(shape, dt)
             if create_graph:
                 from .._tensor import _new
-                g = _new(g, node.inputs[0].be)
+                g = _new(g, _backend_of(node))
         out.append(g)
     return tuple(out)
 
@@ -165,7 +275,8 @@ def _backend_of(node):
         return node.ref().be
     if type(node) is OutSlot:
         node = node.parent
-    return node.inputs[0].be if node.inputs else None
+    from .._tensor import Tensor
+    return next(a.be for a in node.inputs if isinstance(a, Tensor))
 
 
 def _accumulate(leaf, g, handed, create_graph):
@@ -174,6 +285,8 @@ def _accumulate(leaf, g, handed, create_graph):
     if t is None:
         return
     if create_graph:
+        if g.arr.dtype != t.arr.dtype:
+            g = g.to(t.dtype)
         t.grad = g if t.grad is None else t.grad + g
     else:
         if g.dtype != t.arr.dtype:
@@ -200,4 +313,3 @@ def _accumulate(leaf, g, handed, create_graph):
 def _owned(a):
     f = a.flags
     return f.owndata and getattr(f, "writeable", True) and f.c_contiguous
-

@@ -8,15 +8,29 @@ import weakref
 CLOCK = [0]
 
 
+def _init(self, op, bwd, xp, saved, next, inputs, static):
+    self.op, self.bwd, self.xp, self.saved = op, bwd, xp, saved
+    self.next, self.inputs, self.static = next, inputs, static
+    self.epoch = CLOCK[0]
+    self.out_vc = self.hooks = self.outs = self.meta = None
+
+
+def _init_traced(self, op, bwd, xp, saved, next, inputs, static):
+    _init(self, op, bwd, xp, saved, next, inputs, static)
+    from .anomaly_mode import forward_trace
+    self.meta = {"traceback_": forward_trace()}
+
+
+def set_tracing(on):
+    """Anomaly mode: every new Node records the forward traceback (no cost while off)."""
+    Node.__init__ = _init_traced if on else _init
+
+
 class Node:
     __slots__ = ("op", "bwd", "xp", "saved", "next", "inputs", "static", "epoch", "out_vc",
                  "hooks", "outs", "meta", "__weakref__")
 
-    def __init__(self, op, bwd, xp, saved, next, inputs, static):
-        self.op, self.bwd, self.xp, self.saved = op, bwd, xp, saved
-        self.next, self.inputs, self.static = next, inputs, static
-        self.epoch = CLOCK[0]
-        self.out_vc = self.hooks = self.outs = self.meta = None
+    __init__ = _init
 
     def name(self):
         return self.op.node_name
@@ -26,7 +40,8 @@ class Node:
 
     @property
     def next_functions(self):
-        return tuple((n.public(), 0) if n is not None else (None, 0) for n in self.next)
+        return tuple((n.public(), getattr(n, "index", 0)) if n is not None else (None, 0)
+                     for n in self.next)
 
     def public(self):
         return self
@@ -89,6 +104,11 @@ class OutSlot:
 
     def public(self):
         return self.parent
+
+    def __getattr__(self, name):
+        # ctx attributes of an autograd.Function (saved_tensors, needs_input_grad, ...) and
+        # the node API (metadata, register_hook) are the parent's
+        return getattr(self.parent, name)
 
     def register_prehook(self, fn):
         self.hooks = (self.hooks or []) + [fn]

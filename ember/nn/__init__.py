@@ -1,3 +1,6 @@
 """ember.nn: torch.nn's modules, parameters, functional ops, init and utils."""
-from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter  # noqa
-from .modules.module import Module  # noqa: F401
+from .parameter import (Buffer, Parameter, UninitializedBuffer,  # noqa: F401
+                        UninitializedParameter)
+from .modules import *  # noqa: F401,F403
+from .modules import LazyModuleMixin, Module  # noqa: F401
+from . import functional, init, utils  # noqa: F401,E402

@@ -31,7 +31,7 @@ def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
     saved_steps = [None] * T
     for t in _steps(T, reverse):
         b = _active(batch_sizes, t, B)
-        hp = h[:b]
+        hp = h[:b].copy()        # h is updated in place below; backward needs the old rows
         gh = hp @ w_hh.T
         if b_hh is not None:
             gh = gh + b_hh
@@ -46,19 +46,17 @@ def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
             tc = xp.tanh(c[:b])
             m = o * tc
             h[:b] = m @ w_hr.T if w_hr is not None else m
-            saved_steps[t] = (hp.copy(), cp, i, f, g, o, tc, m)
+            saved_steps[t] = (hp, cp, i, f, g, o, tc, m)
         elif mode == "GRU":
             H = h.shape[1]
             r = _sig(xp, gx[:, :H] + gh[:, :H])
             z = _sig(xp, gx[:, H:2 * H] + gh[:, H:2 * H])
             ghn = gh[:, 2 * H:]
             n = xp.tanh(gx[:, 2 * H:] + r * ghn)
-            hp = hp.copy()
             h[:b] = (1 - z) * n + z * hp
             saved_steps[t] = (hp, r, z, n, ghn)
         else:
             pre = gx + gh
-            hp = hp.copy()
             h[:b] = xp.tanh(pre) if mode == "RNN_TANH" else xp.maximum(pre, 0)
             saved_steps[t] = (hp, h[:b].copy())
         out[t, :b] = h[:b]

@@ -55,7 +55,7 @@ def make_view(op):
         vc = x._vc
         if vc is None:
             vc = x._vc = [0, 0]
-        t._vc, t._base = vc, x._base or x
+        t._vc, t._base = vc, x if x._base is None else x._base
         if x.requires_grad and _grad.enabled:
             t.requires_grad = True
             t.grad_fn = Node(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,), static)
@@ -80,26 +80,72 @@ def promote_arrays(xa, ya):
     return xa, ya
 
 
+# int dtype num -> (min, max): Python ints outside wrap around like torch's scalar casts
+_IBOUNDS = {np.dtype(d).num: (int(np.iinfo(d).min), int(np.iinfo(d).max))
+            for d in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.intc, np.longlong)}
+
+
+def _wrap_int(s, dt):
+    if not -2 ** 63 <= s < 2 ** 64:
+        raise OverflowError("int too big to convert")
+    return np.array(s if s < 2 ** 63 else s - 2 ** 64, np.int64).astype(dt)[()]
+
+
 def scalar_operand(xa, s):
-    """Weak Python-scalar promotion (NumPy 2 already keeps array dtypes for int/float scalars;
-    torch differs for int tensors with float/complex scalars and for NumPy scalars)."""
+    """Weak Python-scalar promotion: torch's wrapped-number rules on top of NumPy 2's (which
+    already keep the array dtype for in-kind int/float scalars)."""
     ts = type(s)
     if ts is float:
-        if xa.dtype.kind in "biu":
+        k = xa.dtype.kind
+        if k in "biu":
             xa = xa.astype(DEFAULT.float.np)
+        elif k == "V":                      # bfloat16: NumPy would promote to float32
+            s = np.asarray(s, xa.dtype)
         return xa, s
     if ts is int or ts is bool:
+        k = xa.dtype.kind
+        if k in "iu":
+            lo, hi = _IBOUNDS[xa.dtype.num]
+            if not lo <= s <= hi:
+                s = _wrap_int(s, xa.dtype)
+        elif k == "b":
+            if ts is int:
+                xa = xa.astype(np.int64)
+        elif k == "V":
+            s = np.asarray(s, xa.dtype)
         return xa, s
     if ts is complex:
-        if xa.dtype.kind not in "c":
-            xa = xa.astype(np.complex128 if xa.dtype == np.float64 else DEFAULT.complex.np)
+        k = xa.dtype.kind
+        if k != "c":
+            d = OF_NP[xa.dtype.num]
+            xa = xa.astype((d.to_complex() if k in "fV" else DEFAULT.complex).np)
         return xa, s
     if isinstance(s, np.generic):
-        return scalar_operand(xa, s.item())
+        # torch reads NumPy bool and complex scalars as Python floats
+        return scalar_operand(xa, int(s) if isinstance(s, np.integer) else float(s))
+    if isinstance(s, np.ndarray):
+        if s.dtype.num not in OF_NP:
+            raise TypeError(f"can't convert np.ndarray of type numpy.{s.dtype.name}")
+        return promote_arrays(xa, s)
     for base in (bool, int, float, complex):      # subclasses such as IntEnum
         if isinstance(s, base):
             return scalar_operand(xa, base(s))
     raise TypeError(f"unsupported operand type(s): 'Tensor' and '{ts.__name__}'")
+
+
+# ops whose `self` may be a Python scalar (torch.add(2, t)); the rest raise TypeError
+SCALAR_SELF = set()
+
+
+def _scalar_self(op, x, y):
+    """torch.add(2, t): a wrapped-number `self` becomes a 0-d tensor of the result dtype."""
+    if not isinstance(y, Tensor) or op.name not in SCALAR_SELF:
+        raise _not_tensor(op.name, x)
+    from .._dtype import result_type
+    if isinstance(x, np.generic):
+        x = int(x) if isinstance(x, np.integer) else float(x)
+    rt = result_type(x, y)
+    return _new(y.be.xp.asarray(np.array(x).astype(rt.np)), y.be)
 
 
 def _cross_device(op, a, b):
@@ -116,11 +162,8 @@ def make_binary(op):
         try:
             be, xa = x.be, x.arr
         except AttributeError:
-            if isinstance(y, Tensor):       # e.g. ember.add(2, t): torch accepts a scalar self
-                x = _new(y.be.xp.asarray(x, dtype=_scalar_dtype(x, y)), y.be)
-                be, xa = x.be, x.arr
-            else:
-                raise _not_tensor(op.name, x) from None
+            x = _scalar_self(op, x, y)      # e.g. ember.add(2, t): torch accepts a scalar self
+            be, xa = x.be, x.arr
         if type(y) is Tensor or isinstance(y, Tensor):
             ya = y.arr
             if y.be is not be:
@@ -149,18 +192,6 @@ def make_binary(op):
         return t
     fn.__name__ = fn.__qualname__ = op.name
     return fn
-
-
-def _scalar_dtype(s, like):
-    k = type(s)
-    if k is float:
-        return like.arr.dtype if like.arr.dtype.kind in "fc" else DEFAULT.float.np
-    if k is bool:
-        return np.bool_
-    if k is int:
-        return like.arr.dtype if like.arr.dtype.kind in "biu" and like.arr.dtype != np.bool_ \
-            else (np.int64 if like.arr.dtype == np.bool_ else like.arr.dtype)
-    return None
 
 
 def apply(op, args, static=(), view_of=None):
@@ -223,7 +254,7 @@ def _share_version(t, base):
     vc = base._vc
     if vc is None:
         vc = base._vc = [0, 0]
-    t._vc, t._base = vc, base._base or base
+    t._vc, t._base = vc, base if base._base is None else base._base
 
 
 def _first_tensor(args):
@@ -236,9 +267,16 @@ def _node(op, bwd, be, saved, args, static):
     return Node(op, bwd, be.xp, saved, nxt, args, static)
 
 
+# name -> check(self, args, kwargs) run when an in-place op fails, to raise torch's error for
+# an output that cannot hold the result (dtype or shape) before any kernel error
+INPLACE_CHECKS = {}
+
+
 def inplace(public_fn, name):
     """Tensor.<name>_: compute out of place, write the result into self's storage, bump its
     version, and (when recording) move self onto the new node, as torch's in-place ops do."""
+    precheck = INPLACE_CHECKS.get(name)
+
     def fn(self, *args, **kwargs):
         recording = _grad.enabled and (self.requires_grad or _any_rg(args, kwargs))
         if recording:
@@ -246,24 +284,31 @@ def inplace(public_fn, name):
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")
             base = self._base
-            if base is not None and base.requires_grad:
-                if base.grad_fn is None:
+            if base is not None:
+                if base.requires_grad and base.grad_fn is None:
                     raise RuntimeError(
                         "a view of a leaf Variable that requires grad is being used in an "
                         "in-place operation.")
-                raise NotImplementedError(
-                    f"{name}_: in-place modification of a view of a tensor that requires grad "
-                    "is not supported yet; modify a clone instead")
+                from ._views import check_inplace_view
+                check_inplace_view(self)
             src = _new(self.arr.copy(), self.be)       # backward must see the old values
             src.requires_grad, src.grad_fn, src._leaf = self.requires_grad, self.grad_fn, \
                 self._leaf
-            out = public_fn(src, *args, **kwargs)
         else:
-            out = public_fn(self, *args, **kwargs)
+            src = self
+        try:
+            out = public_fn(src, *args, **kwargs)
+        except (RuntimeError, NotImplementedError):
+            if precheck is not None:        # torch checks the output first: report that
+                precheck(self, args, kwargs)
+            raise
         write_into(self, out.arr, name)
         if recording and out.requires_grad:
             self.requires_grad, self.grad_fn = True, out.grad_fn
             out.grad_fn.epoch = CLOCK[0]
+            if self._base is not None:          # torch's CopySlices: rebase the view's base
+                from ._views import rebase_view
+                rebase_view(self, out)
         return self
     fn.__name__ = fn.__qualname__ = name + "_"
     return fn

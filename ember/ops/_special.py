@@ -24,7 +24,12 @@ def _scipy_special(xp):
 
 
 def _vectorized(fn, x):
-    return np.frompyfunc(fn, 1, 1)(x).astype(x.dtype)
+    return np.asarray(np.frompyfunc(fn, 1, 1)(x)).astype(x.dtype)
+
+
+def _as_array(xp, y):
+    return y if hasattr(y, "astype") and getattr(y, "ndim", 1) else xp.asarray(y)
+
 
 
 def _erfinv_scalar(y):
@@ -67,11 +72,24 @@ def _digamma_scalar(x):
         1 / 240 - f / 132))))
 
 
+def _trigamma_scalar(x):
+    if x == math.floor(x) and x <= 0:
+        return math.inf
+    if x < 0.5:        # reflection: psi1(1 - x) + psi1(x) = pi^2 / sin^2(pi x)
+        return (math.pi / math.sin(math.pi * x)) ** 2 - _trigamma_scalar(1.0 - x)
+    r = 0.0
+    while x < 6.0:
+        r += 1.0 / (x * x)
+        x += 1.0
+    f = 1.0 / (x * x)
+    return r + 1 / x + f / 2 + f / x * (1 / 6 - f * (1 / 30 - f * (1 / 42 - f / 30)))
+
+
 def _special(name, scalar):
     def fn(xp, x):
         sp = _scipy_special(xp)
         if sp is not None:
-            return getattr(sp, name)(x).astype(x.dtype, copy=False)
+            return _as_array(xp, getattr(sp, name)(x)).astype(x.dtype, copy=False)
         if xp is not np:
             raise RuntimeError(f"{name} on this device needs cupyx.scipy.special")
         return _vectorized(scalar, x)
@@ -84,3 +102,12 @@ erfc = _special("erfc", math.erfc)
 erfinv = _special("erfinv", _erfinv_scalar)
 lgamma = _special("gammaln", math.lgamma)
 digamma = _special("psi", _digamma_scalar)
+
+
+def trigamma(xp, x):
+    sp = _scipy_special(xp)
+    if sp is not None:
+        return _as_array(xp, sp.polygamma(1, x)).astype(x.dtype, copy=False)
+    if xp is not np:
+        raise RuntimeError("trigamma on this device needs cupyx.scipy.special")
+    return _vectorized(_trigamma_scalar, x)

@@ -1,141 +1,292 @@
-"""Pointwise ops: forward on raw arrays, the vjp beside it (see _registry for the contract)."""
+"""Pointwise ops: forward on raw arrays, the vjp beside it (see _registry for the contract).
+
+dtype rules follow torch. Binary forwards receive operands already promoted to the common dtype
+by the apply path (`a` always carries it; `b` is an array of that dtype or a Python scalar), so a
+forward only looks at `a.dtype.kind` and takes a slow path for the kinds it treats specially:
+'b' bool, 'i'/'u' integers, 'f' float16/32/64, 'V' bfloat16 (ml_dtypes), 'c' complex."""
+import builtins
+import cmath
 import math
 
 import numpy as np
 
-from .._dtype import DEFAULT
+from .. import _dtype as _dt
+from .._dtype import DEFAULT, result_type as _result_type, result_type_n
+from .._tensor import Tensor, _new
 from . import _special
-from ._apply import apply, make_binary, make_unary
+from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _not_tensor, _tname, apply, make_binary,
+                     make_unary)
 from ._registry import op
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_F32 = np.dtype(np.float32)
 
 
-def _fl(x):
-    """Integer and bool inputs of float-valued ops compute in the default float dtype."""
-    return x.astype(DEFAULT.float.np) if x.dtype.kind in "biu" else x
+def _ni(name, dt):
+    return NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(dt)}'")
 
 
-def _out(xp, x, y):
-    """NumPy turns 0-d results into scalars: keep them arrays."""
-    if type(y) is not type(x):
-        y = xp.asarray(y)
-    return y
+def _bool_sub():
+    return RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If "
+                        "you are trying to invert a mask, use the `~` or `logical_not()` operator "
+                        "instead.")
 
 
-def _unary(name, f, grad, saves="in", floating=True, differentiable=True, node=None):
-    """Define an elementwise op from its forward `f(xp, x)` and `grad(xp, g, x, y)`."""
-    @op(name, saves=saves, differentiable=differentiable, node=node)
+def _float_input(x, name, complex_ok):
+    """Slow path of float-valued ops: ints and bool compute in the default float dtype."""
+    k = x.dtype.kind
+    if k in "biu":
+        return x.astype(DEFAULT.float.np)
+    if k == "c" and complex_ok is not True:
+        if complex_ok is RuntimeError:
+            raise RuntimeError(f"{name} is not supported for complex tensors.")
+        raise _ni(name, x.dtype)
+    return x
+
+
+def _as_array(xp, y, like):
+    """NumPy turns 0-d results into scalars: keep them arrays of the computed dtype."""
+    return y if type(y) is type(like) else xp.asarray(y)
+
+
+# ---- unary ops -------------------------------------------------------------------------------
+def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None):
+    """A float-valued op (exp, sin, ...): integer and bool inputs give the default float dtype;
+    bfloat16 computes in float32 and rounds once, as torch's CPU kernels do."""
+    @op(name, saves=saves, node=node)
     def fwd(xp, x):
-        if floating:
-            x = _fl(x)
+        k = x.dtype.kind
+        if k != "f":
+            if k == "V":
+                y = f(xp, x.astype(_F32)).astype(x.dtype)
+                return y, (x, y)
+            x = _float_input(x, name, complex_ok)
         y = f(xp, x)
+        if type(y) is not type(x):
+            y = xp.asarray(y)
         return y, (x, y)
 
-    if grad is not None:
-        fwd.vjp(lambda xp, g, x, y: (grad(xp, g, x, y),))
+    fwd.vjp(lambda xp, g, x, y: (grad(xp, g, x, y),))
     return make_unary(fwd)
 
 
-exp = _unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, x, y: g * y, saves="out")
-exp2 = _unary("exp2", lambda xp, x: xp.exp2(x), lambda xp, g, x, y: g * y * _LN2, saves="out")
-expm1 = _unary("expm1", lambda xp, x: xp.expm1(x), lambda xp, g, x, y: g * (y + 1), saves="out")
-log = _unary("log", lambda xp, x: xp.log(x), lambda xp, g, x, y: g / x)
-log2 = _unary("log2", lambda xp, x: xp.log2(x), lambda xp, g, x, y: g / (x * _LN2))
-log10 = _unary("log10", lambda xp, x: xp.log10(x), lambda xp, g, x, y: g / (x * _LN10))
-log1p = _unary("log1p", lambda xp, x: xp.log1p(x), lambda xp, g, x, y: g / (x + 1))
-sqrt = _unary("sqrt", lambda xp, x: xp.sqrt(x), lambda xp, g, x, y: g / (2 * y), saves="out")
-rsqrt = _unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x), lambda xp, g, x, y: -0.5 * g * y * y * y,
-               saves="out")
-sin = _unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
-cos = _unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
-tan = _unary("tan", lambda xp, x: xp.tan(x), lambda xp, g, x, y: g * (1 + y * y), saves="out")
-asin = _unary("asin", lambda xp, x: xp.arcsin(x), lambda xp, g, x, y: g / xp.sqrt(1 - x * x))
-acos = _unary("acos", lambda xp, x: xp.arccos(x), lambda xp, g, x, y: -g / xp.sqrt(1 - x * x))
-atan = _unary("atan", lambda xp, x: xp.arctan(x), lambda xp, g, x, y: g / (1 + x * x))
-sinh = _unary("sinh", lambda xp, x: xp.sinh(x), lambda xp, g, x, y: g * xp.cosh(x))
-cosh = _unary("cosh", lambda xp, x: xp.cosh(x), lambda xp, g, x, y: g * xp.sinh(x))
-tanh = _unary("tanh", lambda xp, x: xp.tanh(x), lambda xp, g, x, y: g * (1 - y * y), saves="out")
-asinh = _unary("asinh", lambda xp, x: xp.arcsinh(x), lambda xp, g, x, y: g / xp.sqrt(x * x + 1))
-acosh = _unary("acosh", lambda xp, x: xp.arccosh(x), lambda xp, g, x, y: g / xp.sqrt(x * x - 1))
-atanh = _unary("atanh", lambda xp, x: xp.arctanh(x), lambda xp, g, x, y: g / (1 - x * x))
-erf = _unary("erf", lambda xp, x: _special.erf(xp, x),
-             lambda xp, g, x, y: g * _TWO_OVER_SQRT_PI * xp.exp(-x * x))
-erfc = _unary("erfc", lambda xp, x: _special.erfc(xp, x),
-              lambda xp, g, x, y: -g * _TWO_OVER_SQRT_PI * xp.exp(-x * x))
-erfinv = _unary("erfinv", lambda xp, x: _special.erfinv(xp, x),
-                lambda xp, g, x, y: g * (math.sqrt(math.pi) / 2) * xp.exp(y * y), saves="out")
-lgamma = _unary("lgamma", lambda xp, x: _special.lgamma(xp, x),
-                lambda xp, g, x, y: g * _special.digamma(xp, x))
-digamma = _unary("digamma", lambda xp, x: _special.digamma(xp, x), None)
-reciprocal = _unary("reciprocal", lambda xp, x: _out(xp, x, 1 / x),
-                    lambda xp, g, x, y: -g * y * y, saves="out")
-square = _unary("square", lambda xp, x: x * x, lambda xp, g, x, y: 2 * g * x, floating=False,
-                node="PowBackward0")
-neg = _unary("neg", lambda xp, x: _neg(xp, x), lambda xp, g, x, y: -g, floating=False, saves=None)
-abs = _unary("abs", lambda xp, x: xp.abs(x), lambda xp, g, x, y: g * xp.sign(x), floating=False)
-sign = _unary("sign", lambda xp, x: _sign(xp, x), lambda xp, g, x, y: g * 0, floating=False,
-              saves=None)
-sgn = sign
-floor = _unary("floor", lambda xp, x: x if x.dtype.kind in "biu" else xp.floor(x),
-               lambda xp, g, x, y: g * 0, floating=False, saves=None)
-ceil = _unary("ceil", lambda xp, x: x if x.dtype.kind in "biu" else xp.ceil(x),
-              lambda xp, g, x, y: g * 0, floating=False, saves=None)
-trunc = _unary("trunc", lambda xp, x: x if x.dtype.kind in "biu" else xp.trunc(x),
-               lambda xp, g, x, y: g * 0, floating=False, saves=None)
-fix = trunc
-frac = _unary("frac", lambda xp, x: x - xp.trunc(x), lambda xp, g, x, y: g, saves=None)
-sigmoid = _unary("sigmoid", lambda xp, x: _sigmoid(xp, x), lambda xp, g, x, y: g * y * (1 - y),
-                 saves="out")
-relu = _unary("relu", lambda xp, x: xp.maximum(x, 0), lambda xp, g, x, y: g * (y > 0),
-              floating=False, saves="out")
-isnan = _unary("isnan", lambda xp, x: xp.isnan(x), None, floating=False, differentiable=False)
-isinf = _unary("isinf", lambda xp, x: xp.isinf(x), None, floating=False, differentiable=False)
-isfinite = _unary("isfinite", lambda xp, x: xp.isfinite(x), None, floating=False,
-                  differentiable=False)
-isposinf = _unary("isposinf", lambda xp, x: xp.isposinf(x), None, floating=False,
-                  differentiable=False)
-isneginf = _unary("isneginf", lambda xp, x: xp.isneginf(x), None, floating=False,
-                  differentiable=False)
-logical_not = _unary("logical_not", lambda xp, x: xp.logical_not(x), None, floating=False,
-                     differentiable=False)
-signbit = _unary("signbit", lambda xp, x: xp.signbit(x), None, floating=False,
-                 differentiable=False)
+def _same_unary(name, f, grad, saves="in", deny=None, node=None):
+    """A dtype-preserving op; `deny` maps a dtype kind to the exception torch raises for it."""
+    deny = deny or {}
+
+    @op(name, saves=saves, node=node)
+    def fwd(xp, x):
+        if x.dtype.kind in deny:
+            raise deny[x.dtype.kind](name, x.dtype)
+        y = f(xp, x)
+        if type(y) is not type(x):
+            y = xp.asarray(y)
+        return y, (x, y)
+
+    fwd.vjp(lambda xp, g, x, y: (grad(xp, g, x, y),))
+    return make_unary(fwd)
 
 
-def _neg(xp, x):
-    if x.dtype == np.bool_:
-        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you "
-                           "are trying to invert a mask, use the `~` or `logical_not()` operator "
-                           "instead.")
-    return -x
+def _nograd_unary(name, f, deny=None):
+    """An op without a derivative (predicates, bitwise_not): its output never requires grad."""
+    deny = deny or {}
+
+    def fn(input):
+        try:
+            be, x = input.be, input.arr
+        except AttributeError:
+            raise _not_tensor(name, input) from None
+        if x.dtype.kind in deny:
+            raise deny[x.dtype.kind](name, x.dtype)
+        y = f(be.xp, x)
+        if type(y) is not type(x):
+            y = be.xp.asarray(y)
+        return _new(y, be)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
 
 
-def _sign(xp, x):
-    return x.copy() if x.dtype == np.bool_ else xp.sign(x)
+def _re(msg):
+    return lambda name, dt: RuntimeError(msg.format(name=name, dtype=_tname(dt)))
+
+
+_NO_BOOL = {"b": _ni}
+_NO_COMPLEX = {"c": _ni}
+_REAL_ONLY = {"b": _ni, "c": _ni}
+
+exp = _float_unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, x, y: g * y, saves="out")
+exp2 = _float_unary("exp2", lambda xp, x: xp.exp2(x), lambda xp, g, x, y: g * y * _LN2,
+                    saves="out")
+expm1 = _float_unary("expm1", lambda xp, x: xp.expm1(x), lambda xp, g, x, y: g * (y + 1),
+                     saves="out")
+log = _float_unary("log", lambda xp, x: xp.log(x), lambda xp, g, x, y: g / x)
+log2 = _float_unary("log2", lambda xp, x: xp.log2(x), lambda xp, g, x, y: g / (x * _LN2))
+log10 = _float_unary("log10", lambda xp, x: xp.log10(x), lambda xp, g, x, y: g / (x * _LN10))
+log1p = _float_unary("log1p", lambda xp, x: xp.log1p(x), lambda xp, g, x, y: g / (x + 1))
+sqrt = _float_unary("sqrt", lambda xp, x: xp.sqrt(x), lambda xp, g, x, y: g / (2 * y),
+                    saves="out")
+rsqrt = _float_unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
+                     lambda xp, g, x, y: -0.5 * g * y * y * y, saves="out")
+reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x, lambda xp, g, x, y: -g * y * y,
+                          saves="out")
+sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
+cos = _float_unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
+tan = _float_unary("tan", lambda xp, x: xp.tan(x), lambda xp, g, x, y: g * (1 + y * y),
+                   saves="out")
+asin = _float_unary("asin", lambda xp, x: xp.arcsin(x),
+                    lambda xp, g, x, y: g / xp.sqrt(1 - x * x))
+acos = _float_unary("acos", lambda xp, x: xp.arccos(x),
+                    lambda xp, g, x, y: -g / xp.sqrt(1 - x * x))
+atan = _float_unary("atan", lambda xp, x: xp.arctan(x), lambda xp, g, x, y: g / (1 + x * x))
+sinh = _float_unary("sinh", lambda xp, x: xp.sinh(x), lambda xp, g, x, y: g * xp.cosh(x))
+cosh = _float_unary("cosh", lambda xp, x: xp.cosh(x), lambda xp, g, x, y: g * xp.sinh(x))
+tanh = _float_unary("tanh", lambda xp, x: xp.tanh(x), lambda xp, g, x, y: g * (1 - y * y),
+                    saves="out")
+asinh = _float_unary("asinh", lambda xp, x: xp.arcsinh(x),
+                     lambda xp, g, x, y: g / xp.sqrt(x * x + 1))
+acosh = _float_unary("acosh", lambda xp, x: xp.arccosh(x),
+                     lambda xp, g, x, y: g / xp.sqrt(x * x - 1))
+atanh = _float_unary("atanh", lambda xp, x: xp.arctanh(x), lambda xp, g, x, y: g / (1 - x * x))
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
 
 def _sigmoid(xp, x):
     # exp(-|x|) never overflows; both branches agree in the middle
+    if x.dtype.kind == "c":
+        return 1 / (1 + xp.exp(-x))
     e = xp.exp(-xp.abs(x))
-    return _out(xp, x, xp.where(x >= 0, 1 / (1 + e), e / (1 + e)))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+sigmoid = _float_unary("sigmoid", _sigmoid, lambda xp, g, x, y: g * y * (1 - y), saves="out")
+erf = _float_unary("erf", _special.erf,
+                   lambda xp, g, x, y: g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
+erfc = _float_unary("erfc", _special.erfc,
+                    lambda xp, g, x, y: -g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
+erfinv = _float_unary("erfinv", _special.erfinv,
+                      lambda xp, g, x, y: g * (math.sqrt(math.pi) / 2) * xp.exp(y * y),
+                      saves="out", complex_ok=False)
+def _lgamma(xp, x):
+    y = _special.lgamma(xp, x)
+    return xp.where(x == -math.inf, math.inf, y).astype(y.dtype)   # torch: lgamma(-inf) = inf
+
+
+lgamma = _float_unary("lgamma", _lgamma,
+                      lambda xp, g, x, y: g * _special.digamma(xp, x), complex_ok=False)
+digamma = _float_unary("digamma", _special.digamma,
+                       lambda xp, g, x, y: g * _special.trigamma(xp, x), complex_ok=False)
+deg2rad = _float_unary("deg2rad", lambda xp, x: x * (math.pi / 180),
+                       lambda xp, g, x, y: g * (math.pi / 180), saves=None,
+                       complex_ok=RuntimeError)
+rad2deg = _float_unary("rad2deg", lambda xp, x: x * (180 / math.pi),
+                       lambda xp, g, x, y: g * (180 / math.pi), saves=None,
+                       complex_ok=RuntimeError)
+
+
+def _neg(xp, x):
+    return -x
+
+
+def _sign(xp, x):
+    if x.dtype.kind == "b":
+        return x.copy()
+    s = xp.sign(x)
+    return xp.where(s != s, 0, s).astype(x.dtype) if x.dtype.kind in "fV" else s   # sign(nan)=0
+
+
+def _sgn(xp, x):
+    if x.dtype.kind != "c":
+        return _sign(xp, x)
+    a = xp.abs(x)
+    return xp.where(a == 0, 0, x / xp.where(a == 0, 1, a)).astype(x.dtype)
+
+
+def _zero_grad(xp, g, x, y):
+    return g * 0
+
+
+_NEG_BOOL = _re("Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+neg = _same_unary("neg", _neg, lambda xp, g, x, y: -g, saves=None, deny={"b": _NEG_BOOL})
+negative = neg
+abs = _same_unary("abs", lambda xp, x: xp.abs(x), lambda xp, g, x, y: g * xp.sign(x),
+                  deny=_NO_BOOL)
+absolute = abs
+sign = _same_unary("sign", _sign, _zero_grad, saves=None, deny=_NO_COMPLEX)
+sgn = _same_unary("sgn", _sgn, _zero_grad, saves=None)
+
+
+def _square(xp, x):
+    if x.dtype.kind == "b":
+        x = x.astype(np.int64)
+    return x * x
+
+
+square = _same_unary("square", _square, lambda xp, g, x, y: 2 * g * x, node="PowBackward0")
+
+
+def _int_identity(f):
+    return lambda xp, x: x.copy() if x.dtype.kind in "iu" else f(x)
+
+
+floor = _same_unary("floor", _int_identity(np.floor), _zero_grad, saves=None,
+                    deny=_REAL_ONLY)
+ceil = _same_unary("ceil", _int_identity(np.ceil), _zero_grad, saves=None, deny=_REAL_ONLY)
+trunc = _same_unary("trunc", _int_identity(np.trunc), _zero_grad, saves=None, deny=_REAL_ONLY)
+fix = trunc
+frac = _same_unary("frac", lambda xp, x: x - xp.trunc(x), lambda xp, g, x, y: g, saves=None,
+                   deny={"b": _ni, "i": _ni, "u": _ni, "c": _ni})
+_RELU_BOOL = _re("\"clamp_min_scalar_cpu\" not implemented for 'Bool'")
+relu = _same_unary("relu", lambda xp, x: xp.maximum(x, x.dtype.type(0)),
+                   lambda xp, g, x, y: g * (y > 0), saves="out",
+                   deny={"b": _RELU_BOOL, "c": _ni})
+
+
+def positive(input):
+    if input.arr.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def _isposinf(xp, x):
+    return xp.isposinf(x) if x.dtype.kind in "fV" else xp.zeros(x.shape, bool)
+
+
+def _isneginf(xp, x):
+    return xp.isneginf(x) if x.dtype.kind in "fV" else xp.zeros(x.shape, bool)
 
 
 def _bitwise_not(xp, x):
-    if x.dtype.kind == "f":
-        raise TypeError("bitwise_not is only supported for integer and boolean tensors")
     return ~x
 
 
-bitwise_not = _unary("bitwise_not", _bitwise_not, None, floating=False, differentiable=False)
+_INF_COMPLEX = _re("{name} does not support complex inputs.")
+isnan = _nograd_unary("isnan", lambda xp, x: x != x)
+isinf = _nograd_unary("isinf", lambda xp, x: xp.isinf(x) if x.dtype.kind in "fcV"
+                      else xp.zeros(x.shape, bool))
+isfinite = _nograd_unary("isfinite", lambda xp, x: xp.isfinite(x) if x.dtype.kind in "fcV"
+                         else xp.ones(x.shape, bool))
+isposinf = _nograd_unary("isposinf", _isposinf, deny={"c": _INF_COMPLEX})
+isneginf = _nograd_unary("isneginf", _isneginf, deny={"c": _INF_COMPLEX})
+isreal = _nograd_unary("isreal", lambda xp, x: xp.isreal(x) if x.dtype.kind == "c"
+                       else xp.ones(x.shape, bool))
+signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x) if x.dtype.kind != "b"
+                        else xp.zeros(x.shape, bool), deny=_NO_COMPLEX)
+logical_not = _nograd_unary("logical_not", lambda xp, x: xp.logical_not(x))
+bitwise_not = _nograd_unary("bitwise_not", _bitwise_not,
+                            deny={"f": _ni, "V": _ni, "c": _ni})
 
 
 @op("logit", saves="in")
 def _logit(xp, x, eps):
-    x = _fl(x)
+    k = x.dtype.kind
+    lowp = k == "V"
+    if k != "f":
+        x = x.astype(_F32) if lowp else _float_input(x, "logit", False)
     z = x if eps is None else xp.clip(x, eps, 1 - eps)
-    return _out(xp, x, xp.log(z / (1 - z))), (x, eps)
+    y = _as_array(xp, xp.log(z / (1 - z)), x)
+    return (y.astype(np.dtype("bfloat16")) if lowp else y), (x, eps)
 
 
 @_logit.vjp
@@ -153,317 +304,43 @@ def logit(input, eps=None):
     return _logit_fn(input, eps)
 
 
-# ---- binary ----------------------------------------------------------------------------------
-def _binary(name, f, grad, saves="in", differentiable=True, node=None):
-    @op(name, saves=saves, differentiable=differentiable, node=node)
-    def fwd(xp, a, b):
-        return _out(xp, a, f(xp, a, b)), (a, b)
-    if grad is not None:
-        fwd.vjp(grad)
-    return make_binary(fwd)
-
-
-def _scalar_g(g, b):
-    return None if not hasattr(b, "shape") else g
-
-
-_add = _binary("add", lambda xp, a, b: a + b, lambda xp, g, a, b: (g, _scalar_g(g, b)),
-               saves=None)
-_sub = _binary("sub", lambda xp, a, b: _sub_arr(a, b), lambda xp, g, a, b: (g, -g), saves=None)
-mul = _binary("mul", lambda xp, a, b: a * b, lambda xp, g, a, b: (g * b, g * a))
-_rsub = _binary("rsub", lambda xp, a, b: _sub_arr(b, a), lambda xp, g, a, b: (-g, g), saves=None,
-                node="RsubBackward1")
-
-
-def _sub_arr(a, b):
-    if getattr(a, "dtype", None) == np.bool_ and getattr(b, "dtype", None) == np.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
-    return a - b
-
-
-def _true_div(xp, a, b):
-    if a.dtype.kind in "biu" and getattr(b, "dtype", np.dtype(type(b))).kind in "biu":
-        a = a.astype(DEFAULT.float.np)
-    return a / b
-
-
-_div = _binary("div", _true_div, lambda xp, g, a, b: (g / b, -g * a / (b * b)))
-
-
-def _floor_div(xp, a, b):
-    if a.dtype.kind in "iu" and getattr(b, "dtype", np.dtype(type(b))).kind in "iu":
-        if (xp.asarray(b) == 0).any():
-            raise ZeroDivisionError("ZeroDivisionError")
-    return xp.floor_divide(a, b)
-
-
-def _trunc_div(xp, a, b):
-    if a.dtype.kind in "iu" and getattr(b, "dtype", np.dtype(type(b))).kind in "iu":
-        if (xp.asarray(b) == 0).any():
-            raise ZeroDivisionError("ZeroDivisionError")
-        q = xp.abs(a) // xp.abs(b)
-        return _out(xp, a, xp.where((a < 0) != (xp.asarray(b) < 0), -q, q).astype(
-            xp.result_type(a, b)))
-    return xp.trunc(a / b)
-
-
-floor_divide = _binary("floor_divide", _floor_div, None, differentiable=False)
-_div_trunc = _binary("div_trunc", _trunc_div, None, differentiable=False, node="DivBackward1")
-remainder = _binary("remainder", lambda xp, a, b: xp.remainder(a, b),
-                    lambda xp, g, a, b: (g, _scalar_g(-g * xp.floor(a / b), b)))
-fmod = _binary("fmod", lambda xp, a, b: xp.fmod(a, b),
-               lambda xp, g, a, b: (g, _scalar_g(-g * xp.trunc(a / b), b)))
-atan2 = _binary("atan2", lambda xp, a, b: xp.arctan2(_fl(a), b),
-                lambda xp, g, a, b: (g * b / (a * a + b * b), -g * a / (a * a + b * b)))
-arctan2 = atan2
-hypot = _binary("hypot", lambda xp, a, b: xp.hypot(a, b),
-                lambda xp, g, a, b: (g * a / xp.hypot(a, b), g * b / xp.hypot(a, b)))
-
-
-def _tie_grads(xp, g, a, b, pick_a):
-    # torch splits the gradient evenly between equal inputs of maximum/minimum
-    half = (a == b) * 0.5
-    wa = pick_a + half
-    return g * wa, g * (1 - wa)
-
-
-maximum = _binary("maximum", lambda xp, a, b: xp.maximum(a, b),
-                  lambda xp, g, a, b: _tie_grads(xp, g, a, b, a > b))
-minimum = _binary("minimum", lambda xp, a, b: xp.minimum(a, b),
-                  lambda xp, g, a, b: _tie_grads(xp, g, a, b, a < b))
-fmax = _binary("fmax", lambda xp, a, b: xp.fmax(a, b),
-               lambda xp, g, a, b: _tie_grads(xp, g, a, b, (a > b) | xp.isnan(b)))
-fmin = _binary("fmin", lambda xp, a, b: xp.fmin(a, b),
-               lambda xp, g, a, b: _tie_grads(xp, g, a, b, (a < b) | xp.isnan(b)))
-
-
-def _pow_fwd(xp, a, b):
-    if a.dtype.kind in "iu" and getattr(b, "dtype", np.dtype(type(b))).kind in "iu":
-        if (xp.asarray(b) < 0).any():
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return a ** b
-
-
-def _pow_grad(xp, g, a, b):
-    ga = g * b * a ** (b - 1) if not (type(b) in (int, float) and b == 0) else g * 0
-    if not hasattr(b, "shape"):
-        return ga, None
-    # torch: the exponent's gradient is 0 where the base is 0 and the exponent >= 0
-    y = a ** b
-    gb = g * xp.where((a == 0) & (b >= 0), 0, y * xp.log(xp.where(a == 0, 1, a)))
-    return ga, gb
-
-
-_pow = _binary("pow", _pow_fwd, _pow_grad)
-
-
-def _cmp(name, f):
-    return _binary(name, f, None, differentiable=False)
-
-
-eq = _cmp("eq", lambda xp, a, b: a == b)
-ne = _cmp("ne", lambda xp, a, b: a != b)
-lt = _cmp("lt", lambda xp, a, b: a < b)
-le = _cmp("le", lambda xp, a, b: a <= b)
-gt = _cmp("gt", lambda xp, a, b: a > b)
-ge = _cmp("ge", lambda xp, a, b: a >= b)
-greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-logical_and = _cmp("logical_and", lambda xp, a, b: xp.logical_and(a, b))
-logical_or = _cmp("logical_or", lambda xp, a, b: xp.logical_or(a, b))
-logical_xor = _cmp("logical_xor", lambda xp, a, b: xp.logical_xor(a, b))
-
-
-def _bitwise(name, f):
-    def checked(xp, a, b):
-        if a.dtype.kind in "fc" or getattr(b, "dtype", np.dtype(type(b))).kind in "fc":
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
-        return f(a, b)
-    return _binary(name, checked, None, differentiable=False)
-
-
-bitwise_and = _bitwise("bitwise_and", lambda a, b: a & b)
-bitwise_or = _bitwise("bitwise_or", lambda a, b: a | b)
-bitwise_xor = _bitwise("bitwise_xor", lambda a, b: a ^ b)
-bitwise_left_shift = _bitwise("bitwise_left_shift", lambda a, b: a << b)
-bitwise_right_shift = _bitwise("bitwise_right_shift", lambda a, b: a >> b)
-
-
-# ---- public signatures with torch's keywords ---------------------------------------------------
-def add(input, other, *, alpha=1, out=None):
-    if alpha != 1:
-        other = mul(other, alpha) if hasattr(other, "arr") else other * alpha
-    return _finish(_add(input, other), out)
-
-
-def sub(input, other, *, alpha=1, out=None):
-    if alpha != 1:
-        other = mul(other, alpha) if hasattr(other, "arr") else other * alpha
-    return _finish(_sub(input, other), out)
-
-
-subtract = sub
-
-
-def rsub(input, other, *, alpha=1):
-    return _rsub(input, other * alpha if alpha != 1 else other)
-
-
-def div(input, other, *, rounding_mode=None, out=None):
-    if rounding_mode is None:
-        r = _div(input, other)
-    elif rounding_mode == "floor":
-        r = floor_divide(input, other)
-    elif rounding_mode == "trunc":
-        r = _div_trunc(input, other)
-    else:
-        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
-                           f"but found '{rounding_mode}'")
-    return _finish(r, out)
-
-
-divide = true_divide = div
-multiply = mul
-
-
-def rdiv(input, other):
-    # torch computes `2 / x` as reciprocal(x) * 2 (grad_fn MulBackward0)
-    return mul(reciprocal(input), other)
-
-
-def pow(input, exponent):
-    if not hasattr(input, "arr"):
-        return _pow(_scalar_like(input, exponent), exponent)
-    return _pow(input, exponent)
-
-
-def _scalar_like(s, like):
-    from .creation import full
-    from .._dtype import result_type
-    return full((), s, dtype=result_type(s, like), device=like.device)
-
-
-def rpow(input, other):
-    return pow(_scalar_like(other, input), input)
-
-
-def float_power(input, exponent):
-    b = exponent.double() if hasattr(exponent, "arr") else exponent
-    return pow(input.double(), b)
-
-
-def _finish(result, out):
-    if out is None:
-        return result
-    from ._apply import write_into
-    out.arr = out.arr if out.shape == result.shape else out.be.xp.empty(result.shape,
-                                                                        out.arr.dtype)
-    write_into(out, result.arr)
-    return out
-
-
-# ---- ternary and clamping ----------------------------------------------------------------------
-@op("where", saves="in")
-def _where(xp, cond, a, b):
-    return xp.where(cond, a, b), (cond,)
-
-
-@_where.vjp
-def _(xp, g, cond):
-    zero = xp.zeros((), g.dtype)
-    return None, xp.where(cond, g, zero), xp.where(cond, zero, g)
-
-
-def where(condition, input=None, other=None, *, out=None):
-    if input is None and other is None:
-        from .index import nonzero
-        return nonzero(condition, as_tuple=True)
-    from .creation import as_tensor_like_pair
-    a, b = as_tensor_like_pair(input, other, condition)
-    if condition.arr.dtype != np.bool_:
-        if condition.arr.dtype != np.uint8:
-            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
-                               f"tensor with dtype {condition.dtype}")
-        condition = condition.bool()
-    return _finish(apply(_where, (condition, a, b)), out)
-
-
-@op("clamp", saves="in")
-def _clamp(xp, x, lo, hi):
-    if x.dtype.kind in "biu" and (type(lo) is float or type(hi) is float):
-        x = x.astype(DEFAULT.float.np)
-    y = x
-    if lo is not None:
-        y = xp.maximum(y, lo)
-    if hi is not None:
-        y = xp.minimum(y, hi)
-    return _out(xp, x, y), (x, lo, hi)
-
-
-@_clamp.vjp
-def _(xp, g, x, lo, hi):
-    # torch passes the gradient at the bounds (inclusive) and for NaN inputs
-    keep = xp.ones(x.shape, bool)
-    if lo is not None:
-        keep &= ~(x < lo)
-    if hi is not None:
-        keep &= ~(x > hi)
-    return g * keep, _bound_grad(xp, g, x, lo, True), _bound_grad(xp, g, x, hi, False)
-
-
-def _bound_grad(xp, g, x, bound, is_lo):
-    if bound is None or not hasattr(bound, "shape"):
-        return None
-    return g * ((x < bound) if is_lo else (x > bound))
-
-
-def clamp(input, min=None, max=None, *, out=None):
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    if isinstance(min, np.generic):
-        min = min.item()
-    if isinstance(max, np.generic):
-        max = max.item()
-    if hasattr(min, "arr") or hasattr(max, "arr"):
-        args = [input, min, max]
-        from .._tensor import Tensor
-        for i in (1, 2):
-            if args[i] is not None and not isinstance(args[i], Tensor):
-                args[i] = _scalar_like(args[i], input)
-        return _finish(apply(_clamp, tuple(args)), out)
-    return _finish(apply(_clamp, (input,), (min, max)), out)
-
-
-clip = clamp
-
-
-def clamp_min(input, min):
-    return clamp(input, min=min)
-
-
-def clamp_max(input, max):
-    return clamp(input, max=max)
-
-
-def lerp(input, end, weight):
-    return input + weight * (end - input)
-
-
-def addcmul(input, tensor1, tensor2, *, value=1):
-    prod = tensor1 * tensor2
-    return input + (prod if value == 1 else prod * value)
-
-
-def addcdiv(input, tensor1, tensor2, *, value=1):
-    q = tensor1 / tensor2
-    return input + (q if value == 1 else q * value)
+@op("round_decimals", saves=None, node="RoundBackward1")
+def _round_dec(xp, x, decimals):
+    if x.dtype.kind in "bc" or x.dtype.kind in "iu" and decimals:
+        raise _ni("round", x.dtype)
+    if x.dtype.kind in "iu":
+        return x.copy(), ()
+    if x.dtype.kind == "V":
+        return xp.round(x.astype(_F32), decimals).astype(x.dtype), ()
+    return _as_array(xp, xp.round(x, decimals), x), ()
+
+
+_round_dec.vjp(lambda xp, g: (g * 0,))
+_round0 = _same_unary("round", lambda xp, x: x.copy() if x.dtype.kind in "iu" else xp.round(x),
+                      _zero_grad, saves=None, deny=_REAL_ONLY, node="RoundBackward0")
+
+
+def round(input, *, decimals=0):
+    if decimals == 0:
+        return _round0(input)
+    return apply(_round_dec, (input,), (decimals,))
 
 
 @op("nan_to_num", saves="in")
 def _nan_to_num(xp, x, nan, posinf, neginf):
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcV":
         return x.copy(), (x,)
-    return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf), (x,)
+    if x.dtype.kind == "V":
+        fi = _finfo(x.dtype)
+        y = xp.nan_to_num(x.astype(_F32), nan=nan, posinf=fi.max if posinf is None else posinf,
+                          neginf=fi.min if neginf is None else neginf)
+        return y.astype(x.dtype), (x,)
+    return _as_array(xp, xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf), x), (x,)
+
+
+def _finfo(dt):
+    import ml_dtypes
+    return ml_dtypes.finfo(dt)
 
 
 @_nan_to_num.vjp
@@ -471,32 +348,736 @@ def _(xp, g, x):
     return (g * xp.isfinite(x),)
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
-    return apply(_nan_to_num, (input,), (nan, posinf, neginf))
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    return _finish(apply(_nan_to_num, (input,), (nan, posinf, neginf)), out)
 
 
-@op("round", saves=None)
-def _round(xp, x, decimals):
-    if x.dtype.kind in "biu":
-        return x.copy(), ()
-    return xp.round(x, decimals), ()
+# ---- binary ops ------------------------------------------------------------------------------
+def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None):
+    """`check(a, b) -> (a, b)` runs when the common dtype's kind is not in `fast`: it casts
+    (int -> float for float-valued ops) or raises torch's error for unsupported dtypes."""
+    @op(name, saves=saves, node=node, differentiable=grad is not None)
+    def fwd(xp, a, b):
+        if check is not None and a.dtype.kind not in fast:
+            a, b = check(a, b)
+        y = f(xp, a, b)
+        if type(y) is not type(a):
+            y = xp.asarray(y)
+        return y, (a, b)
+    if grad is not None:
+        fwd.vjp(grad)
+    return make_binary(fwd)
 
 
-_round.vjp(lambda xp, g: (g * 0,))
+def _has_shape(b):
+    return hasattr(b, "shape")
 
 
-def round(input, *, decimals=0):
-    return apply(_round, (input,), (decimals,))
+def _scalar_g(g, b):
+    return g if hasattr(b, "shape") else None
 
 
+def _to_float_pair(name, complex_ok=True):
+    def check(a, b):
+        k = a.dtype.kind
+        if k in "biu":
+            fl = DEFAULT.float.np
+            return a.astype(fl), (b.astype(fl) if _has_shape(b) else b)
+        if k == "c" and not complex_ok:
+            raise _ni(name, a.dtype)
+        return a, b
+    return check
+
+
+def _deny(name, kinds, zero_div=False):
+    """Raise NotImplementedError for the dtype kinds in `kinds`; integer division by zero
+    raises RuntimeError('ZeroDivisionError') as torch does."""
+    def check(a, b):
+        k = a.dtype.kind
+        if k in kinds:
+            raise _ni(name, a.dtype)
+        if zero_div and k in "iu" and not (b != 0 if not _has_shape(b) else (b != 0).all()):
+            raise RuntimeError("ZeroDivisionError")
+        return a, b
+    return check
+
+
+_add = _binary("add", lambda xp, a, b: a + b, lambda xp, g, a, b: (g, _scalar_g(g, b)),
+               saves=None)
+_sub = _binary("sub", lambda xp, a, b: a - b, lambda xp, g, a, b: (g, _scalar_g(-g, b)),
+               saves=None)
+_rsub = _binary("rsub", lambda xp, a, b: b - a, lambda xp, g, a, b: (-g, _scalar_g(g, b)),
+                saves=None, node="RsubBackward1")
+mul = _binary("mul", lambda xp, a, b: a * b, lambda xp, g, a, b: (g * b, _scalar_g(g * a, b)))
+multiply = mul
+SCALAR_SELF.update(("add", "sub", "mul", "div", "pow", "remainder", "floor_divide",
+                    "div_trunc", "div_floor"))
+
+
+def _div_grad(xp, g, a, b):
+    ga = g / b
+    return ga, (-ga * a / b if _has_shape(b) else None)
+
+
+_div = _binary("div", lambda xp, a, b: a / b, _div_grad, check=_to_float_pair("div"))
+floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None,
+                       check=_deny("div_floor", "bc", zero_div=True))
+_div_floor = _binary("div_floor", lambda xp, a, b: xp.floor_divide(a, b),
+                     lambda xp, g, a, b: (g * 0, _scalar_g(g * 0, b)), saves=None,
+                     node="DivBackward2", check=_deny("div_floor", "bc", zero_div=True))
+
+
+def _trunc_div(xp, a, b):
+    if a.dtype.kind in "iu":
+        q = xp.floor_divide(a, b)
+        # floor and trunc differ where the division is inexact and the signs differ
+        fix = (q < 0) & (q * b != a)
+        return q + fix.astype(q.dtype)
+    return xp.trunc(a / b)
+
+
+_div_trunc = _binary("div_trunc", _trunc_div, lambda xp, g, a, b: (g * 0, _scalar_g(g * 0, b)),
+                     saves=None, node="DivBackward2", check=_deny("div_trunc", "bc",
+                                                                  zero_div=True))
+remainder = _binary("remainder", lambda xp, a, b: xp.remainder(a, b),
+                    lambda xp, g, a, b: (g, _scalar_g(-g * xp.floor(a / b), b)),
+                    check=_deny("remainder", "bc", zero_div=True))
+fmod = _binary("fmod", lambda xp, a, b: xp.fmod(a, b),
+               lambda xp, g, a, b: (g, _scalar_g(-g * xp.trunc(a / b), b)),
+               check=_deny("fmod", "bc", zero_div=True))
+
+
+def _tensor_only(fn, name):
+    """torch's tensor-only binary ops reject Python scalars for `other`."""
+    def checked(input, other, *, out=None):
+        if not isinstance(other, Tensor):
+            if not isinstance(input, Tensor):
+                raise _not_tensor(name, input)
+            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
+                            f"{type(other).__name__}")
+        return _finish(fn(input, other), out)
+    checked.__name__ = checked.__qualname__ = name
+    return checked
+
+
+def _atan2_grad(xp, g, a, b):
+    d = g / (a * a + b * b)
+    return d * b, -d * a
+
+
+def _hypot_grad(xp, g, a, b):
+    h = xp.hypot(a, b)
+    return g * a / h, g * b / h
+
+
+atan2 = _tensor_only(_binary("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_grad,
+                             check=_to_float_pair("atan2", complex_ok=False)), "atan2")
+arctan2 = atan2
+hypot = _tensor_only(_binary("hypot", lambda xp, a, b: xp.hypot(a, b), _hypot_grad,
+                             check=_deny("hypot", "biuc")), "hypot")
+
+
+def _copysign_grad(xp, g, a, b):
+    return g * xp.where(a == 0, 0, xp.sign(a) * xp.where(xp.signbit(b), -1, 1)), \
+        _scalar_g(g * 0, b)
+
+
+_copysign = _binary("copysign", lambda xp, a, b: xp.copysign(a, b), _copysign_grad,
+                   check=_to_float_pair("copysign", complex_ok=False))
+
+
+def _max_grads(xp, g, a, b, a_wins):
+    """maximum/minimum: ties split the gradient; NaN sends it to both inputs (torch)."""
+    gt = xp.where(a == b, g / 2, g)
+    zero = g * 0
+    return xp.where(a_wins(b, a), zero, gt), xp.where(a_wins(a, b), zero, gt)
+
+
+def _fmax_grads(xp, g, a, b, keep_a):
+    ka = keep_a(a, b) | (b != b)
+    zero = g * 0
+    return xp.where(ka, g, zero), xp.where(ka, zero, g)
+
+
+_NO_COMPLEX_MAX = _re("{name} not implemented for complex tensors.")
+
+
+def _real_only(name):
+    def check(a, b):
+        if a.dtype.kind == "c":
+            raise RuntimeError(f"{name}() not implemented for complex tensors.")
+        return a, b
+    return check
+
+
+maximum = _tensor_only(_binary("maximum", lambda xp, a, b: xp.maximum(a, b),
+                               lambda xp, g, a, b: _max_grads(xp, g, a, b, lambda p, q: p > q),
+                               fast="biufV", check=_real_only("maximum")), "maximum")
+minimum = _tensor_only(_binary("minimum", lambda xp, a, b: xp.minimum(a, b),
+                               lambda xp, g, a, b: _max_grads(xp, g, a, b, lambda p, q: p < q),
+                               fast="biufV", check=_real_only("minimum")), "minimum")
+fmax = _tensor_only(_binary("fmax", lambda xp, a, b: xp.fmax(a, b),
+                            lambda xp, g, a, b: _fmax_grads(xp, g, a, b, lambda p, q: p >= q),
+                            fast="biufV", check=_real_only("fmax")), "fmax")
+fmin = _tensor_only(_binary("fmin", lambda xp, a, b: xp.fmin(a, b),
+                            lambda xp, g, a, b: _fmax_grads(xp, g, a, b, lambda p, q: p <= q),
+                            fast="biufV", check=_real_only("fmin")), "fmin")
+
+
+# pow: three torch overloads (Tensor ** Scalar, Tensor ** Tensor, Scalar ** Tensor)
+def _int_pow(xp, a, b):
+    """Integer powers with torch's semantics for negative exponents (1, -1 or 0)."""
+    neg = b < 0
+    if not (neg.any() if _has_shape(b) else neg):
+        return a ** b
+    if not _has_shape(b):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    pos = a ** xp.where(neg, 0, b)
+    odd = (b % 2) != 0
+    inv = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0)).astype(pos.dtype)
+    return xp.where(neg, inv, pos)
+
+
+def _pow_fwd(xp, a, b):
+    k = a.dtype.kind
+    if k == "f" or k == "c":
+        y = a ** b
+    elif k == "b":
+        if type(b) is not bool:
+            raise _ni("pow", a.dtype)
+        y = a | (not b)
+    elif k == "V":
+        y = (a.astype(_F32) ** (b.astype(_F32) if _has_shape(b) else b)).astype(a.dtype)
+    else:
+        y = _int_pow(xp, a, b)
+    return _as_array(xp, y, a), (a, b)
+
+
+def _pow_base_grad(xp, g, a, b):
+    # torch: zero where the exponent is 0 (even at a == 0, where b * a ** (b - 1) is nan)
+    if not _has_shape(b):
+        return g * 0 if b == 0 else g * b * a ** (b - 1)
+    return xp.where(b == 0, 0, g * b * a ** (b - 1))
+
+
+def _pow_exp_grad(xp, g, a, b, y):
+    # torch: zero where the base is 0 and the exponent >= 0
+    return g * xp.where((a == 0) & (b >= 0), 0, y * xp.log(xp.where(a == 0, 1, a)))
+
+
+@op("pow", saves="in", node="PowBackward0")
+def _pow_scalar(xp, a, b):
+    return _pow_fwd(xp, a, b)
+
+
+@_pow_scalar.vjp
+def _(xp, g, a, b):
+    return _pow_base_grad(xp, g, a, b), None
+
+
+@op("pow_tensor", saves="both", node="PowBackward1")
+def _pow_tensor(xp, a, b):
+    y, _ = _pow_fwd(xp, a, b)
+    return y, (a, b, y)
+
+
+@_pow_tensor.vjp
+def _(xp, g, a, b, y):
+    return _pow_base_grad(xp, g, a, b), _pow_exp_grad(xp, g, a, b, y)
+
+
+@op("rpow", saves="both", node="PowBackward2")
+def _rpow(xp, x, base):
+    y, _ = _pow_fwd(xp, xp.asarray(base, x.dtype), x)
+    return y, (x, base, y)
+
+
+@_rpow.vjp
+def _(xp, g, x, base, y):
+    if base == 0:      # torch: zero where the base is 0 and the exponent >= 0
+        return (xp.where(x >= 0, 0, g * y * -math.inf),)
+    return (g * y * (cmath.log(base) if isinstance(base, complex) else math.log(base)),)
+
+
+_pow_s = make_binary(_pow_scalar)
+_pow_t = make_binary(_pow_tensor)
+_rpow_fn = make_binary(_rpow)
+
+
+def pow(input, exponent, *, out=None):
+    if not isinstance(input, Tensor):
+        if not isinstance(exponent, Tensor):
+            raise _not_tensor("pow", input)
+        if type(input) is bool and exponent.arr.dtype.kind == "b":
+            raise _ni("pow", exponent.arr.dtype)
+        return _finish(_rpow_fn(exponent, input), out)
+    if isinstance(exponent, Tensor):
+        return _finish(_pow_t(input, exponent), out)
+    return _finish(_pow_s(input, exponent), out)
+
+
+def rpow(input, other):
+    return pow(other, input)
+
+
+def float_power(input, exponent, *, out=None):
+    """pow in double precision: float64, or complex128 if any operand is complex."""
+    cplx = any(isinstance(v, complex) or isinstance(v, Tensor) and v.arr.dtype.kind == "c"
+               for v in (input, exponent))
+    dt = _dt.complex128 if cplx else _dt.float64
+
+    def up(v):
+        if isinstance(v, Tensor):
+            return v if v.dtype is dt else v.to(dt)
+        return complex(v) if cplx else v
+    return pow(up(input), up(exponent), out=out)
+
+
+def _xlogy_fwd(xp, a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = xp.where(a == 0, 0, a * xp.log(b))
+    return xp.where(b != b, b, y).astype(a.dtype)
+
+
+def _xlogy_grad(xp, g, a, b):
+    # torch: xlogy(grad, other), zeroed where self == 0 and other <= 0
+    ga = xp.where(g == 0, 0, g * xp.log(b))
+    ga = xp.where(b != b, b, xp.where((a == 0) & (b <= 0), 0, ga))
+    return ga, _scalar_g(g * a / b, b)
+
+
+_xlogy = _binary("xlogy", _xlogy_fwd, _xlogy_grad, fast="",
+                 check=_to_float_pair("xlogy", complex_ok=False))
+
+
+def xlogy(input, other, *, out=None):
+    return _finish(_xlogy(input, _int_as_float(input, other)), out)
+
+
+def copysign(input, other, *, out=None):
+    return _finish(_copysign(input, _int_as_float(input, other)), out)
+SCALAR_SELF.add("xlogy")
+
+
+# comparisons, logical and bitwise ops (no gradient)
+def _cmp(name, f, fast="biufc"):
+    return _binary(name, f, None, fast=fast, check=_deny(name, "c"))
+
+
+eq = _cmp("eq", lambda xp, a, b: a == b, fast="biufcV")
+ne = _cmp("ne", lambda xp, a, b: a != b, fast="biufcV")
+lt = _cmp("lt", lambda xp, a, b: a < b, fast="biufV")
+le = _cmp("le", lambda xp, a, b: a <= b, fast="biufV")
+gt = _cmp("gt", lambda xp, a, b: a > b, fast="biufV")
+ge = _cmp("ge", lambda xp, a, b: a >= b, fast="biufV")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+logical_and = _tensor_only(_binary("logical_and", lambda xp, a, b: xp.logical_and(a, b)),
+                           "logical_and")
+logical_or = _tensor_only(_binary("logical_or", lambda xp, a, b: xp.logical_or(a, b)),
+                          "logical_or")
+logical_xor = _tensor_only(_binary("logical_xor", lambda xp, a, b: xp.logical_xor(a, b)),
+                           "logical_xor")
+
+
+def _shift_left(xp, a, b):
+    bits = a.dtype.itemsize * 8
+    y = a << xp.where(b >= bits, 0, b) if _has_shape(b) else a << min(b, bits - 1)
+    return xp.where(b >= bits, 0, y).astype(a.dtype) if _has_shape(b) or b >= bits else y
+
+
+def _shift_right(xp, a, b):
+    bits = a.dtype.itemsize * 8
+    return a >> (xp.minimum(b, bits - 1).astype(a.dtype) if _has_shape(b)
+                 else min(b, bits - 1))
+
+
+bitwise_and = _binary("bitwise_and", lambda xp, a, b: a & b, fast="biu",
+                      check=_deny("bitwise_and", "fcV"))
+bitwise_or = _binary("bitwise_or", lambda xp, a, b: a | b, fast="biu",
+                     check=_deny("bitwise_or", "fcV"))
+bitwise_xor = _binary("bitwise_xor", lambda xp, a, b: a ^ b, fast="biu",
+                      check=_deny("bitwise_xor", "fcV"))
+bitwise_left_shift = _binary("bitwise_left_shift", _shift_left, fast="iu",
+                             check=_deny("lshift", "bfcV"))
+bitwise_right_shift = _binary("bitwise_right_shift", _shift_right, fast="iu",
+                              check=_deny("rshift", "bfcV"))
+SCALAR_SELF.update(("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+                    "bitwise_right_shift"))
+
+
+# ---- public signatures with torch's keywords ---------------------------------------------------
+def _has_bool(v):
+    return type(v) is bool or getattr(getattr(v, "arr", None), "dtype", None) == np.bool_
+
+
+def _scaled(input, other, alpha):
+    """other * alpha for add/sub: alpha is cast to the result dtype, as in torch's kernels."""
+    rt = result_type_n(input, other)
+    if isinstance(alpha, bool) and rt.kind != 0:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if not (rt.is_floating_point or rt.is_complex):
+        if isinstance(alpha, float):
+            raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                               "point number.")
+        alpha = bool(alpha) if rt.kind == 0 else alpha
+    if isinstance(other, Tensor):
+        return mul(other if other.dtype is rt else other.to(rt), alpha)
+    other = other * alpha
+    return bool(other) if rt.kind == 0 else other
+
+
+def add(input, other, *, alpha=1, out=None):
+    if alpha != 1:
+        other = _scaled(input, other, alpha)
+    r = _add(input, other)
+    return r if out is None else _finish(r, out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    if _has_bool(input) or _has_bool(other):
+        raise _bool_sub()
+    if alpha != 1:
+        other = _scaled(input, other, alpha)
+    r = _sub(input, other)
+    return r if out is None else _finish(r, out)
+
+
+subtract = sub
+
+
+def rsub(input, other, *, alpha=1):
+    if _has_bool(input) or _has_bool(other):
+        raise _bool_sub()
+    if isinstance(other, Tensor):
+        return sub(other, input, alpha=alpha)
+    return _rsub(_scaled(other, input, alpha) if alpha != 1 else input, other)
+
+
+def _int_as_float(input, other):
+    """For float-valued ops an integer scalar must not wrap to the tensor's integer dtype."""
+    if isinstance(other, (int, np.integer)) and not isinstance(other, bool) and \
+            getattr(input, "arr", None) is not None and input.arr.dtype.kind in "biu":
+        return float(other)
+    return other
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    if rounding_mode is None:
+        r = _div(input, _int_as_float(input, other))
+    elif rounding_mode == "floor":
+        r = _div_floor(input, other)
+    elif rounding_mode == "trunc":
+        r = _div_trunc(input, other)
+    else:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+    return r if out is None else _finish(r, out)
+
+
+divide = true_divide = div
+
+
+def rdiv(input, other):
+    # torch computes `2 / x` as reciprocal(x) * 2 (grad_fn MulBackward0)
+    if isinstance(other, Tensor):
+        return div(other, input)
+    return mul(reciprocal(input), other)
+
+
+def _scalar_like(s, like):
+    """A Python scalar as a 0-d tensor of the dtype it would promote to against `like`."""
+    from .creation import full
+    return full((), s, dtype=_result_type(s, like), device=like.device)
+
+
+def _finish(result, out):
+    if out is None:
+        return result
+    from ._apply import write_into
+    if out.shape != result.shape:
+        if out.arr.size:
+            import warnings
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out.shape)}, which does not match the required output shape "
+                          f"{list(result.shape)}.", UserWarning, stacklevel=3)
+        out.arr = out.be.xp.empty(result.shape, out.arr.dtype)
+    write_into(out, result.arr, "out")
+    return out
+
+
+# ---- ternary and clamping ----------------------------------------------------------------------
+@op("where", saves="in")
+def _where(xp, cond, a, b, dtype):
+    if a.dtype != dtype:
+        a = a.astype(dtype)
+    if b.dtype != dtype:
+        b = b.astype(dtype)
+    y = xp.where(cond, a, b)
+    if y.dtype != dtype:
+        y = y.astype(dtype)
+    return y, (cond,)
+
+
+@_where.vjp
+def _(xp, g, cond):
+    zero = g * 0
+    return None, xp.where(cond, g, zero), xp.where(cond, zero, g)
+
+
+def _tensor_pair(a, b, ref):
+    """Scalar operands of ternary ops become 0-d tensors of the promoted dtype."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a, b
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        from .creation import full
+        d = _result_type(a, b)
+        return (full((), a, dtype=d, device=ref.device), full((), b, dtype=d, device=ref.device))
+    if not isinstance(a, Tensor):
+        return _scalar_like(a, b), b
+    return a, _scalar_like(b, a)
+
+
+def where(condition, input=None, other=None, *, out=None):
+    if input is None and other is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not "
+                        f"{type(condition).__name__}")
+    if condition.arr.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {_tname(condition.arr.dtype)}")
+    dt = _result_type(input, other)
+    a, b = _tensor_pair(input, other, condition)
+    return _finish(apply(_where, (condition, a, b), (dt.np,)), out)
+
+
+@op("clamp", saves="in", node="ClampBackward1")
+def _clamp(xp, x, lo, hi, dtype):
+    if dtype.kind == "b":
+        raise _ni("clamp_scalar", dtype)
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
+
+
+def _clamp_arrays(xp, x, lo, hi):
+    if x.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
+    y = x
+    if lo is not None:
+        y = xp.maximum(y, lo)       # NaN input stays NaN: maximum propagates it
+    if hi is not None:
+        y = xp.minimum(y, hi)
+    if y.dtype != x.dtype:
+        y = y.astype(x.dtype)
+    return _as_array(xp, y, x)
+
+
+@_clamp.vjp
+def _(xp, g, x, lo, hi):
+    # torch: the gradient passes where lo <= x <= hi (inclusive); NaN inputs get none
+    keep = x == x
+    if lo is not None:
+        keep = keep & (x >= lo)
+    if hi is not None:
+        keep = keep & (x <= hi)
+    return (xp.where(keep, g, g * 0),)
+
+
+@op("clamp_tensor", saves="in", node="ClampBackward0")
+def _clamp_t(xp, x, lo, hi):
+    return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
+
+
+@_clamp_t.vjp
+def _(xp, g, x, lo, hi):
+    keep = x == x
+    zero = g * 0
+    glo = ghi = None
+    if lo is not None:
+        keep = keep & (x >= lo)
+        glo = xp.where(x < lo, g, zero)
+    if hi is not None:
+        keep = keep & (x <= hi)
+        ghi = xp.where(x > hi, g, zero)
+        if lo is not None:      # where lo > hi the result is hi
+            glo = xp.where(lo > hi, zero, glo)
+    return xp.where(keep, g, zero), glo, ghi
+
+
+def _bound(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _need_tensor(name, x, what="input", pos=1):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    _need_tensor("clamp", input)
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    min, max = _bound(min), _bound(max)
+    dt = result_type_n(input, min, max)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        lo, hi = (None if v is None else _as_dtype(v, dt, input) for v in (min, max))
+        return _finish(apply(_clamp_t, (_as_dtype(input, dt, input), lo, hi)), out)
+    if input.arr.dtype.kind in "fV" and (isinstance(min, complex) or isinstance(max, complex)):
+        raise RuntimeError(f"value cannot be converted to type {_cname(input.arr.dtype)} without "
+                           "overflow")
+    return _finish(apply(_clamp, (input,), (min, max, dt.np)), out)
+
+
+def _as_dtype(v, dt, like):
+    if not isinstance(v, Tensor):
+        from .creation import full
+        return full((), v, dtype=dt, device=like.device)
+    return v if v.dtype is dt else v.to(dt)
+
+
+clip = clamp
+
+
+def clamp_min(input, min, *, out=None):
+    if isinstance(min, complex):
+        raise NotImplementedError("clamp is not supported for complex types")
+    return clamp(input, min=min, out=out)
+
+
+def clamp_max(input, max, *, out=None):
+    if isinstance(max, complex):
+        raise NotImplementedError("clamp is not supported for complex types")
+    return clamp(input, max=max, out=out)
+
+
+def _same_dtype(name, what, ref, other):
+    if isinstance(other, Tensor) and other.arr.dtype != ref.arr.dtype:
+        raise RuntimeError(f"expected dtype {_cname(ref.arr.dtype)} for `{what}` but got dtype "
+                           f"{_cname(other.arr.dtype)}")
+
+
+def _cname(d):
+    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "float16": "c10::Half", "bfloat16": "c10::BFloat16", "bool": "bool",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "complex64": "c10::complex<float>",
+            "complex128": "c10::complex<double>"}.get(d.name, d.name)
+
+
+@op("lerp", saves="in", node="LerpBackward0")
+def _lerp(xp, a, b, w):
+    if a.dtype.kind not in "fcV":
+        raise _ni("lerp_kernel_scalar", a.dtype)
+    d = b - a
+    # torch's two-sided formula keeps lerp exact at both ends
+    y = a + w * d if builtins.abs(w) < 0.5 else b - d * (1 - w)
+    return _as_array(xp, y.astype(a.dtype, copy=False), a), (w,)
+
+
+@_lerp.vjp
+def _(xp, g, w):
+    return g * (1 - w), g * w
+
+
+@op("lerp_tensor", saves="in", node="LerpBackward1")
+def _lerp_t(xp, a, b, w):
+    if a.dtype.kind not in "fcV":
+        raise _ni("lerp_kernel_tensor", a.dtype)
+    d = b - a
+    y = xp.where(xp.abs(w) < 0.5, a + w * d, b - d * (1 - w))
+    return _as_array(xp, y, a), (a, b, w)
+
+
+@_lerp_t.vjp
+def _(xp, g, a, b, w):
+    return g * (1 - w), g * w, g * (b - a)
+
+
+def lerp(input, end, weight, *, out=None):
+    _need_tensor("lerp", input)
+    _need_tensor("lerp", end, "end", 2)
+    _same_dtype("lerp", "end", input, end)
+    if isinstance(weight, Tensor):
+        _same_dtype("lerp", "weight", input, weight)
+        return _finish(apply(_lerp_t, (input, end, weight)), out)
+    return _finish(apply(_lerp, (input, end), (_bound(weight),)), out)
+
+
+@op("addcmul", saves="in", node="AddcmulBackward0")
+def _addcmul(xp, x, t1, t2, value, dtype):
+    x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
+    y = x + value * (t1 * t2)
+    return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
+
+
+@_addcmul.vjp
+def _(xp, g, t1, t2, value):
+    return g, g * value * t2, g * value * t1
+
+
+@op("addcdiv", saves="in", node="AddcdivBackward0")
+def _addcdiv(xp, x, t1, t2, value, dtype):
+    x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
+    y = x + value * (t1 / t2)
+    return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
+
+
+@_addcdiv.vjp
+def _(xp, g, t1, t2, value):
+    q = g * value / t2
+    return g, q, -q * t1 / t2
+
+
+def _ternary_dtype(input, tensor1, tensor2, value):
+    dt = result_type_n(input, tensor1, tensor2)
+    if not (dt.is_floating_point or dt.is_complex) and isinstance(value, float):
+        value = int(value)       # torch casts `value` to an integral result dtype
+    return dt, value
+
+
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
+    return _finish(apply(_addcmul, (input, tensor1, tensor2), (value, dt.np)), out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    if tensor1.arr.dtype.kind in "biu" and tensor2.arr.dtype.kind in "biu":
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
+                           "release addcdiv will perform a true division of tensor1 and tensor2. "
+                           "The historic addcdiv behavior can be implemented as "
+                           "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
+                           "integer inputs and as (input + value * tensor1 / tensor2) for float "
+                           "inputs. The future addcdiv behavior is just the latter implementation: "
+                           "(input + value * tensor1 / tensor2), for all dtypes.")
+    dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
+    return _finish(apply(_addcdiv, (input, tensor1, tensor2), (value, dt.np)), out)
+
+
+# ---- comparisons of whole tensors --------------------------------------------------------------
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    from .creation import as_tensor_like_pair
-    a, b = as_tensor_like_pair(input, other, input)
-    if a.dtype is not b.dtype:
-        raise RuntimeError(f"{a.dtype} did not match {b.dtype}")
-    xp = a.be.xp
-    from .._tensor import _new
-    return _new(xp.isclose(a.arr, b.arr, rtol=rtol, atol=atol, equal_nan=equal_nan), a.be)
+    _need_tensor("isclose", input)
+    _need_tensor("isclose", other, "other", 2)
+    a, b = input.arr, other.arr
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"{_tname(a.dtype)} did not match {_tname(b.dtype)}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+    from .shape import broadcast_shapes
+    broadcast_shapes(input.shape, other.shape)
+    xp = input.be.xp
+    if a.dtype.kind == "b":
+        return _new(_as_array(xp, a == b, a), input.be)
+    if a.dtype.kind == "V":
+        a, b = a.astype(_F32), b.astype(_F32)
+    if a.dtype.kind in "iu":
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    return _new(_as_array(xp, xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan), a),
+                input.be)
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -504,17 +1085,54 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def equal(input, other):
-    return input.shape == other.shape and bool((input.arr == other.arr).all())
+    _need_tensor("equal", input)
+    _need_tensor("equal", other, "other", 2)
+    if input.shape != other.shape:
+        return False
+    a, b = input.arr, other.arr
+    if a.dtype != b.dtype:
+        a, b = a.astype(_result_type(input, other).np), b.astype(_result_type(input, other).np)
+    return bool((a == b).all())
 
 
-def xlogy(input, other):
-    from .creation import as_tensor_like_pair
-    a, b = as_tensor_like_pair(input, other, input)
-    return where(a == 0, zeros_like_(a, b), a * log(b))
+# ---- in-place variants: when the computation fails, torch has already rejected the output -----
+def _inplace_check(n, names=("other",), cast=True, complex_scalars=True):
+    """A check of `self` against the first `n` positional operands (or the keyword ones)."""
+    def check(self, args, kwargs):
+        ops = [a for a in args[:n] + tuple(kwargs.get(k) for k in names) if a is not None]
+        if not complex_scalars:
+            ops = [a for a in ops if not isinstance(a, complex)]
+        if cast:
+            from .._dtype import can_cast
+            rt = result_type_n(self, *ops)
+            if not can_cast(rt, self.dtype):
+                raise RuntimeError(f"result type {_tname(rt.np)} can't be cast to the desired "
+                                   f"output type {_tname(self.arr.dtype)}")
+        shape = tuple(self.shape)
+        for t in ops:
+            if isinstance(t, Tensor) and tuple(t.shape) != shape:
+                try:
+                    full = np.broadcast_shapes(shape, tuple(t.shape))
+                except ValueError:
+                    return          # the op's own shape error is the right one
+                if full != shape:
+                    raise RuntimeError(f"output with shape {list(shape)} doesn't match the "
+                                       f"broadcast shape {list(full)}")
+    return check
 
 
-def zeros_like_(a, b):
-    from .creation import zeros
-    from .._dtype import result_type
-    return zeros((), dtype=result_type(a, b) if not a.dtype.is_floating_point else a.dtype,
-                 device=a.device)
+_BINARY_CHECK = _inplace_check(1, ("other", "exponent"))
+_CMP_CHECK = _inplace_check(1, cast=False)
+INPLACE_CHECKS.update((n, _BINARY_CHECK) for n in """add sub mul div true_divide floor_divide
+    remainder fmod pow float_power atan2 arctan2 hypot copysign xlogy bitwise_and bitwise_or
+    bitwise_xor bitwise_left_shift bitwise_right_shift subtract multiply divide fmax
+    fmin""".split())
+INPLACE_CHECKS.update((n, _CMP_CHECK) for n in """eq ne lt le gt ge greater greater_equal less
+    less_equal not_equal logical_and logical_or logical_xor""".split())
+INPLACE_CHECKS.update(clamp=_inplace_check(2, ("min", "max"), complex_scalars=False),
+                      clip=_inplace_check(2, ("min", "max"), complex_scalars=False),
+                      clamp_min=_inplace_check(1, ("min",), complex_scalars=False),
+                      clamp_max=_inplace_check(1, ("max",), complex_scalars=False),
+                      lerp=_inplace_check(1, ("end",)),
+                      addcmul=_inplace_check(2, ("tensor1", "tensor2")),
+                      addcdiv=_inplace_check(2, ("tensor1", "tensor2")))

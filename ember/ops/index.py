@@ -1,190 +1,1183 @@
-"""Indexing: __getitem__/__setitem__ and the gather/scatter family."""
+"""Indexing: __getitem__/__setitem__, the gather/scatter family, sorting and searching.
+
+Contract (see _registry.py): `fwd(xp, *arrays, *static) -> (out, saved)`, `bwd(xp, g, *saved)`.
+torch applies integer and slice indices first (views), then advanced (tensor) indices on the
+result; `_parse` splits an index the same way, so advanced dims move exactly as in torch."""
+import builtins
+
 import numpy as np
 
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import apply, inplace, make_view
+from ._apply import apply, inplace
+from ._dims import wrap_dim
 from ._registry import op
+from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, _finish, \
+    _check_broadcast_into
 
 
-def index_add_at(xp, out, idx, g):
+def _index_add_at(xp, out, idx, g):
     """out[idx] += g, accumulating over repeated indices."""
     if xp is np:
         np.add.at(out, idx, g)
+    elif hasattr(xp, "add_at"):     # autograd's differentiable namespace (create_graph=True)
+        xp.add_at(out, idx, g)
     else:
         import cupyx
         cupyx.scatter_add(out, idx, g)
 
 
-def _convert_index(idx, x, be):
-    """Turn a torch-style index into a NumPy one; report whether it is basic (a view)."""
-    if not isinstance(idx, tuple):
-        idx = (idx,)
-    out, basic, dim = [], True, 0
-    n_real = sum(1 for i in idx if i is not None and i is not Ellipsis and not (
-        isinstance(i, Tensor) and i.arr.dtype == np.bool_) and not isinstance(i, bool))
-    n_real += sum(i.arr.ndim for i in idx if isinstance(i, Tensor) and i.arr.dtype == np.bool_)
-    if n_real > x.ndim:
-        raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
-    for i in idx:
-        if isinstance(i, Tensor):
-            a = i.arr
-            if i.be is not be and not (i.be.name == "cpu"):
-                raise RuntimeError("indices should be either on cpu or on the same device as the "
-                                   "indexed tensor")
-            if i.be is not be:
-                a = be.xp.asarray(a)
-            if a.dtype.kind == "f":
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            if a.dtype == np.uint8:
-                a = a.astype(bool)
-            _check_bounds(a, x, dim)
-            out.append(a)
-            basic = False
-            dim += a.ndim if a.dtype == np.bool_ else 1
-        elif isinstance(i, slice):
-            if i.step is not None and _int(i.step) <= 0:
-                raise ValueError("step must be greater than zero")
-            out.append(slice(_opt(i.start), _opt(i.stop), _opt(i.step)))
-            dim += 1
-        elif i is None or i is Ellipsis:
-            out.append(i)
-            if i is Ellipsis:
-                dim = x.ndim - (n_real - dim)
-        elif isinstance(i, bool):
-            out.append(i)
-            basic = False
-        elif isinstance(i, (int, np.integer)):
-            n = x.shape[dim]
-            if not -n <= i < n:
-                raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {n}")
-            out.append(int(i))
-            dim += 1
-        elif isinstance(i, (list, tuple, np.ndarray)):
-            a = np.asarray(i)
-            if a.dtype.kind == "f":
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            if a.dtype == object:
-                raise IndexError("only integers, slices, ellipsis, None, and integer or boolean "
-                                 "tensors are valid indices")
-            _check_bounds(a, x, dim)
-            out.append(be.xp.asarray(a) if be.xp is not np else a)
-            basic = False
-            dim += a.ndim if a.dtype == np.bool_ else 1
-        elif hasattr(i, "__index__"):
-            out.append(i.__index__())
-            dim += 1
-        else:
-            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
-                             "byte Variables are valid indices (got "
-                             f"{type(i).__name__})")
-    return tuple(out), basic
-
-
-def _int(v):
-    return v.__index__() if not isinstance(v, int) else v
-
-
-def _opt(v):
-    return None if v is None else _int(v)
-
-
-def _check_bounds(a, x, dim):
-    if a.dtype == np.bool_:
-        shp = x.shape[dim:dim + a.ndim]
-        if a.shape != shp:
-            raise IndexError(f"The shape of the mask {list(a.shape)} at index {dim} does not "
-                             f"match the shape of the indexed tensor {list(shp)} at index {dim}")
+def _ufunc_at(xp, name, out, idx, vals):
+    """out[idx] = name(out[idx], vals), unbuffered (repeated indices combine)."""
+    if xp is not np and name in ("add", "maximum", "minimum"):
+        import cupyx
+        getattr(cupyx, {"add": "scatter_add", "maximum": "scatter_max",
+                        "minimum": "scatter_min"}[name])(out, idx, vals)
         return
-    if a.size and dim < x.ndim:
-        n = x.shape[dim]
+    getattr(xp, name).at(out, idx, vals)
+
+
+# ---- parsing torch indices --------------------------------------------------------------------
+_BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+              "are valid indices (got {})")
+
+
+def _seq_as_tuple(idx):
+    """torch's treatSequenceAsTuple (NumPy's old heuristic for non-tuple sequences)."""
+    if isinstance(idx, (Tensor, np.ndarray, str)) or not isinstance(idx, (list, range)):
+        return False
+    if len(idx) >= 32:
+        return False
+    return builtins.any(isinstance(o, (Tensor, list, tuple, range, slice, np.ndarray)) or
+                        o is None or o is Ellipsis for o in idx)
+
+
+def _as_index_array(a):
+    """A NumPy array for a list/ndarray index: bool stays a mask, floats truncate like torch."""
+    if a.dtype == object:
+        raise IndexError(_BAD_INDEX.format("list"))
+    if a.dtype.kind == "f":
+        a = a.astype(np.int64)
+    elif a.dtype.kind in "iu":
+        a = a.astype(np.int64, copy=False)
+    elif a.dtype.kind != "b":
+        raise IndexError(_BAD_INDEX.format(a.dtype.name))
+    return a
+
+
+def _classify(i, be):
+    """One index element -> (kind, value). Kinds: int, slice, none, ell, arr, mask, bool."""
+    if type(i) is int:
+        return "int", i
+    if isinstance(i, slice):
+        return "slice", i
+    if i is None:
+        return "none", None
+    if i is Ellipsis:
+        return "ell", None
+    if isinstance(i, Tensor):
+        a = i.arr
+        k = a.dtype.kind
+        if k == "f" or k == "c":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if a.dtype == np.uint8:
+            a = a.astype(bool)
+        if i.be is not be:
+            if i.be.name != "cpu" and be.name != "cpu":
+                raise RuntimeError("indices should be either on cpu or on the same device as the "
+                                   "indexed tensor (cpu)")
+            a = be.xp.asarray(i.be.to_host(a))
+        if a.dtype == np.bool_:
+            return ("mask", a) if a.ndim else ("bool", bool(a))
+        return ("int", int(a)) if a.ndim == 0 else ("arr", a)
+    if isinstance(i, (bool, np.bool_)):
+        return "bool", bool(i)
+    if isinstance(i, (list, tuple, range, np.ndarray)):
+        a = _as_index_array(np.asarray(i))
+        if a.ndim == 0 and a.dtype != np.bool_:
+            return "int", int(a)
+        a = a if be.xp is np else be.xp.asarray(a)
+        if a.dtype == np.bool_:
+            return ("mask", a) if a.ndim else ("bool", bool(a))
+        return "arr", a
+    if isinstance(i, str):
+        raise TypeError(f"new(): invalid data type '{type(i).__name__}'")
+    if hasattr(i, "__index__"):
+        return "int", i.__index__()
+    raise IndexError(_BAD_INDEX.format(type(i).__name__))
+
+
+def _slice(s):
+    step = None if s.step is None else s.step.__index__()
+    if step is not None and step <= 0:
+        raise ValueError("step must be greater than zero")
+    return slice(None if s.start is None else s.start.__index__(),
+                 None if s.stop is None else s.stop.__index__(), step)
+
+
+def _parse(idx, shape, be):
+    """Split a torch index into (basic, adv, last): `basic` is a NumPy basic index (a view,
+    applied first), `adv` None or the advanced index for the result of `basic`, and `last` the
+    kind of the last basic op (for torch's grad_fn names)."""
+    if type(idx) is not tuple:
+        idx = tuple(idx) if _seq_as_tuple(idx) else (idx,)
+    items = [_classify(i, be) for i in idx]
+    ndim = len(shape)
+    used = 0
+    n_ell = 0
+    for kind, v in items:
+        if kind in ("int", "slice", "arr"):
+            used += 1
+        elif kind == "mask":
+            used += v.ndim
+        elif kind == "ell":
+            n_ell += 1
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if used > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    basic, adv = [], []
+    d = p = 0                 # dim in the input, dim in the result of `basic`
+    last = None
+    for kind, v in items:
+        if kind == "int":
+            n = shape[d]
+            if not -n <= v < n:
+                raise IndexError(f"index {v} is out of bounds for dimension {d} with size {n}")
+            basic.append(v + n if v < 0 else v)
+            d += 1
+            last = "select"
+        elif kind == "slice":
+            basic.append(_slice(v))
+            d += 1
+            p += 1
+            last = "slice"
+        elif kind == "none":
+            basic.append(None)
+            p += 1
+            last = "unsqueeze"
+        elif kind == "ell":
+            k = ndim - used
+            basic += [slice(None)] * k
+            d += k
+            p += k
+        elif kind == "arr":
+            _check_bounds(v, shape[d], d)
+            basic.append(slice(None))
+            adv.append((p, v))
+            d += 1
+            p += 1
+        elif kind == "mask":
+            k = v.ndim
+            if v.shape != shape[d:d + k]:
+                raise IndexError(f"The shape of the mask {list(v.shape)} at index {d} does not "
+                                 f"match the shape of the indexed tensor {list(shape[d:d + k])} "
+                                 f"at index {d}")
+            basic += [slice(None)] * k
+            adv.append((p, v))
+            d += k
+            p += k
+        else:                                   # a Python bool: a new dim of size 1 or 0
+            adv.append((p, np.asarray(v) if be.xp is np else be.xp.asarray(v)))
+    basic = tuple(basic) + (Ellipsis,)          # Ellipsis: NumPy returns a 0-d view, not a scalar
+    if not adv:
+        return basic, None, last or "alias"
+    st2, cur = [], 0
+    for pos, a in adv:
+        st2 += [slice(None)] * (pos - cur)
+        st2.append(a)
+        cur = pos + (a.ndim if a.dtype == np.bool_ else 1)
+    return basic, tuple(st2), last
+
+
+def _check_bounds(a, n, dim):
+    if a.size:
         lo, hi = int(a.min()), int(a.max())
         if hi >= n or lo < -n:
-            bad = hi if hi >= n else lo
-            raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
+            raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for dimension "
+                             f"{dim} with size {n}")
 
 
-@op("getitem", saves=None, node="SliceBackward0")
-def _getitem_view(xp, x, idx):
-    return x[idx], (x.shape, idx)
+def _trivial(basic):
+    return builtins.all(b is Ellipsis or (type(b) is slice and b == slice(None))
+                        for b in basic)
 
 
-@op("index", saves=None, node="IndexBackward0")
-def _getitem_copy(xp, x, idx):
-    return x[idx], (x.shape, idx)
+_BASIC = {"select": _select_fn, "slice": _slice_fn, "unsqueeze": _unsqueeze_idx_fn}
 
 
-def _getitem_back(xp, g, shape, idx):
-    out = xp.zeros(shape, g.dtype)
-    index_add_at(xp, out, idx, g)
-    return (out,)
+@op("index", saves=None)
+def _index(xp, x, idx):
+    try:
+        out = x[idx]
+    except IndexError as e:
+        raise IndexError(str(e).replace("arrays", "tensors")) from None
+    return xp.asarray(out), (x.shape, idx)
 
 
-@_getitem_view.vjp
+@_index.vjp
 def _(xp, g, shape, idx):
     out = xp.zeros(shape, g.dtype)
-    out[idx] = g
+    _index_add_at(xp, out, idx, g)
     return (out,)
-
-
-_getitem_copy.vjp(_getitem_back)
-_view_fn = make_view(_getitem_view)
 
 
 def getitem(self, idx):
-    np_idx, basic = _convert_index(idx, self.arr, self.be)
-    if basic:
-        return _view_fn(self, np_idx)
-    return apply(_getitem_copy, (self,), (np_idx,))
+    if type(idx) is int:                        # fast path: x[i]
+        a = self.arr
+        if a.ndim == 0:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        n = a.shape[0]
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {n}")
+        return _select_fn(self, (idx + n if idx < 0 else idx, Ellipsis))
+    basic, adv, last = _parse(idx, self.arr.shape, self.be)
+    if adv is None:
+        if last == "alias":
+            return _alias_fn(self, ())
+        return _BASIC[last](self, basic)
+    x = self if _trivial(basic) else _slice_fn(self, basic)
+    return apply(_index, (x,), (adv,))
 
 
-@op("index_put", saves=None, node="IndexPutBackward0")
+# ---- setitem / index_put ----------------------------------------------------------------------
+@op("index_put", saves=None)
 def _index_put(xp, x, v, idx, accumulate):
     out = x.copy()
-    if accumulate:
-        index_add_at(xp, out, idx, xp.broadcast_to(v, out[idx].shape))
-    else:
-        out[idx] = v
-    return out, (idx, accumulate, getattr(v, "shape", ()))
+    try:
+        if accumulate:
+            _index_add_at(xp, out, idx, xp.broadcast_to(v, out[idx].shape))
+        else:
+            out[idx] = v
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
+                           f"broadcast to indexing result of shape {list(out[idx].shape)}") \
+            from None
+    return out, (idx, accumulate)
 
 
 @_index_put.vjp
-def _(xp, g, idx, accumulate, vshape):
-    gx = g if accumulate else g.copy()
+def _(xp, g, idx, accumulate):
+    gx = g
     if not accumulate:
+        gx = g.copy()
         gx[idx] = 0
-    gv = g[idx]
-    return gx, gv
+    return gx, g[idx]
+
+
+_SETITEM = inplace(lambda x, v, idx, acc: apply(_index_put, (x, v), (idx, acc)), "index_put")
 
 
 def _value_for(self, value):
     if isinstance(value, Tensor):
         if value.be is not self.be:
             value = value.to(self.device)
+        if value.arr.dtype != self.arr.dtype:
+            value = value.to(self.dtype)
         return value
     from .creation import tensor
-    return tensor(value, dtype=self.dtype, device=self.device)
+    try:
+        return tensor(value, dtype=self.dtype, device=self.device)
+    except (TypeError, ValueError):
+        raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}") from None
+
+
+def _tname(x):
+    from ._apply import _tname as name
+    return f"torch.{name(x.arr.dtype)}Tensor"
 
 
 def setitem(self, idx, value):
-    np_idx, basic = _convert_index(idx, self.arr, self.be)
-    recording = _grad.enabled and (self.requires_grad or (isinstance(value, Tensor) and
-                                                          value.requires_grad))
-    if not recording:
-        self.arr[np_idx] = value.arr if isinstance(value, Tensor) else value
+    basic, adv, _ = _parse(idx, self.arr.shape, self.be)
+    v_rg = isinstance(value, Tensor) and value.requires_grad
+    if not (_grad.enabled and (self.requires_grad or v_rg)):
+        v = value
+        if isinstance(value, Tensor):
+            v = value.arr if value.be is self.be else self.be.from_host(value.be.to_host(
+                value.arr))
+        elif not isinstance(value, (int, float, bool, complex, np.generic)):
+            v = _value_for(self, value).arr
+        target = self.arr[basic]
+        try:
+            if adv is None:
+                target[...] = v
+            else:
+                target[adv] = v
+        except ValueError:
+            shp = target.shape if adv is None else target[adv].shape
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} "
+                               f"cannot be broadcast to indexing result of shape {list(shp)}") \
+                from None
         bump_version(self)
         return
-    _SETITEM(self, _value_for(self, value), np_idx, False)
+    value = _value_for(self, value)
+    if adv is None:
+        _SETITEM(self, value, basic, False)
+    elif _trivial(basic):
+        _SETITEM(self, value, adv, False)
+    else:       # torch: a view, then index_put_ on it (the base is rebased: CopySlices)
+        _SETITEM(_slice_fn(self, basic), value, adv, False)
+
+
+def _put_indices(input, indices):
+    """index_put's `indices` (a tuple of index tensors, None = all) -> NumPy advanced index."""
+    out = []
+    d = 0
+    for i in indices:
+        if i is None:
+            out.append(slice(None))
+            d += 1
+            continue
+        if not isinstance(i, Tensor):
+            raise TypeError("index_put_(): argument 'indices' must be tuple of Tensors")
+        kind, a = _classify(i, input.be)
+        if kind == "int":
+            a = input.be.xp.asarray(a)
+            kind = "arr"
+        if kind == "bool":
+            a = input.be.xp.asarray(a)
+        if kind == "mask":
+            out.append(a)
+            d += a.ndim
+            continue
+        if d >= input.ndim:
+            raise IndexError(f"too many indices for tensor of dimension {input.ndim}")
+        _check_bounds(a, input.shape[d], d)
+        out.append(a)
+        d += 1
+    return tuple(out)
 
 
 def index_put(input, indices, values, accumulate=False):
-    np_idx, _ = _convert_index(tuple(indices), input.arr, input.be)
-    return apply(_index_put, (input, _value_for(input, values)), (np_idx, accumulate))
+    return apply(_index_put, (input, _value_for(input, values)),
+                 (_put_indices(input, indices), accumulate))
 
 
 def index_put_(input, indices, values, accumulate=False):
-    np_idx, _ = _convert_index(tuple(indices), input.arr, input.be)
-    return _SETITEM(input, _value_for(input, values), np_idx, accumulate)
+    return _SETITEM(input, _value_for(input, values), _put_indices(input, indices), accumulate)
 
 
-_SETITEM = inplace(lambda x, v, idx, acc: apply(_index_put, (x, v), (idx, acc)), "index_put")
+# ---- index_select / index_add / index_copy / index_fill ---------------------------------------
+def _index_vector(index, name, allow_int32=True):
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index.arr.dtype not in (np.int64, np.int32) or (not allow_int32 and
+                                                       index.arr.dtype != np.int64):
+        raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index" if allow_int32
+                           else f"{name}(): Expected dtype int64 for index")
+    if index.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    return index.arr.reshape(-1)
+
+
+def _along(dim, idx):
+    return (slice(None),) * dim + (idx,)
+
+
+@op("index_select", saves=None)
+def _index_select(xp, x, idx, dim):
+    if x.ndim == 0:
+        return x.copy(), ((), idx, 0)
+    return xp.take(x, idx, axis=dim), (x.shape, idx, dim)
+
+
+@_index_select.vjp
+def _(xp, g, shape, idx, dim):
+    if not shape:
+        return (g.sum(),)
+    out = xp.zeros(shape, g.dtype)
+    _index_add_at(xp, out, _along(dim, idx), g)
+    return (out,)
+
+
+def index_select(input, dim, index, *, out=None):
+    d = wrap_dim(dim, input.ndim)
+    idx = _index_vector(index, "index_select")
+    n = input.shape[d] if input.ndim else 1
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise IndexError("index out of range in self")
+    return _finish(apply(_index_select, (input, index), (d,)), out)
+
+
+def _index_check(input, d, idx, source, name):
+    n = input.shape[d] if input.ndim else 1
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        bad = int(idx.max()) if int(idx.max()) >= n else int(idx.min())
+        raise (RuntimeError if name == "index_add" else IndexError)(
+            f"{'index_copy_(): ' if name == 'index_copy' else ''}index {bad} is out of bounds "
+            f"for dimension {d} with size {n}")
+    if source is None:
+        return
+    if source.ndim and input.ndim and (source.ndim != input.ndim or builtins.any(
+            source.shape[i] != (idx.size if i == d else input.shape[i])
+            for i in range(input.ndim))):
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(input.shape)} "
+                           f"source.shape = {list(source.shape)}")
+
+
+@op("index_add", saves=None)
+def _index_add(xp, x, idx, src, dim, alpha):
+    out = x.copy()
+    s = src * alpha if alpha != 1 else src
+    if x.ndim == 0:
+        out += s.sum()
+    else:
+        _index_add_at(xp, out, _along(dim, idx), s.astype(x.dtype, copy=False))
+    return out, (idx, dim, alpha, src.shape)
+
+
+@_index_add.vjp
+def _(xp, g, idx, dim, alpha, sshape):
+    gs = xp.take(g, idx, axis=dim) if g.ndim else xp.broadcast_to(g, sshape)
+    return g, None, (gs * alpha if alpha != 1 else gs).reshape(sshape)
+
+
+def index_add(input, dim, index, source, *, alpha=1, out=None):
+    d = wrap_dim(dim, input.ndim)
+    idx = _index_vector(index, "index_add")
+    _index_check(input, d, idx, source, "index_add")
+    return _finish(apply(_index_add, (input, index, source), (d, alpha)), out)
+
+
+@op("index_copy", saves=None)
+def _index_copy(xp, x, idx, src, dim):
+    out = x.copy()
+    if x.ndim == 0:
+        out[...] = src.reshape(())
+    else:
+        out[_along(dim, idx)] = src
+    return out, (idx, dim, src.shape)
+
+
+@_index_copy.vjp
+def _(xp, g, idx, dim, sshape):
+    if not g.ndim:
+        return xp.zeros_like(g), None, g.reshape(sshape)
+    gx = g.copy()
+    gx[_along(dim, idx)] = 0
+    return gx, None, xp.take(g, idx, axis=dim).reshape(sshape)
+
+
+def index_copy(input, dim, index, source):
+    d = wrap_dim(dim, input.ndim)
+    idx = _index_vector(index, "index_copy", allow_int32=False)
+    _index_check(input, d, idx, source, "index_copy")
+    return apply(_index_copy, (input, index, _same_dtype(source, input, "index_copy_")), (d,))
+
+
+def _same_dtype(src, input, name):
+    if src.arr.dtype != input.arr.dtype:
+        raise RuntimeError(f"{name}(): self and source expected to have the same dtype, but got "
+                           f"(self) {input.dtype} and (source) {src.dtype}")
+    return src
+
+
+@op("index_fill", saves=None)
+def _index_fill(xp, x, idx, value, dim):
+    out = x.copy()
+    if x.ndim == 0:
+        out[...] = value
+    else:
+        out[_along(dim, idx)] = value
+    return out, (idx, dim, x.ndim)
+
+
+@_index_fill.vjp
+def _(xp, g, idx, dim, nd):
+    gx = g.copy()
+    sel = _along(dim, idx) if nd else ...
+    gx[sel] = 0
+    gv = g[sel].sum() if nd else g
+    return gx, None, gv
+
+
+def index_fill(input, dim, index, value):
+    d = wrap_dim(dim, input.ndim)
+    idx = _index_vector(index, "index_fill", allow_int32=False)
+    _index_check(input, d, idx, None, "index_fill")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
+        value = value.to(input.dtype)
+    return apply(_index_fill, (input, index, value), (d,))
+
+
+# ---- gather / scatter -------------------------------------------------------------------------
+def _grid(xp, index, dim):
+    """Open-grid NumPy index addressing x[..., index[...], ...] along `dim` (gather/scatter)."""
+    nd = index.ndim
+    out = []
+    for i, n in enumerate(index.shape):
+        if i == dim:
+            out.append(index)
+        else:
+            out.append(xp.arange(n).reshape((n,) + (1,) * (nd - i - 1)))
+    return tuple(out)
+
+
+def _check_gather(input, dim, index, name, src=None):
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index.arr.dtype != np.int64 and not (name == "gather" and index.arr.dtype == np.int32):
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    nd = builtins.max(input.ndim, 1)
+    d = wrap_dim(dim, input.ndim)
+    if index.ndim != input.ndim and index.arr.size and input.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor"
+                           if name == "gather" else "Index tensor must have the same number of "
+                           "dimensions as self tensor")
+    ishape = input.shape if input.ndim else (1,)
+    xshape = index.shape if index.ndim else (1,)
+    for i in range(builtins.min(nd, len(xshape))):
+        if i != d and xshape[i] > ishape[i]:
+            raise RuntimeError(f"Size does not match at dimension {i} expected index "
+                               f"{list(index.shape)} to be no larger than self "
+                               f"{list(input.shape)} apart from dimension {d}")
+        if src is not None and src.ndim and xshape[i] > src.shape[i]:
+            raise RuntimeError(f"Size does not match at dimension {i} expected index "
+                               f"{list(index.shape)} to be no larger than src "
+                               f"{list(src.shape)}")
+    a = index.arr
+    if a.size:
+        n = ishape[d]
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi >= n:
+            raise RuntimeError(f"index {lo if lo < 0 else hi} is out of bounds for dimension "
+                               f"{d} with size {n}")
+    return d
+
+
+def _fit(xp, a, shape):
+    """`a` cut to `shape` (index may be smaller than input/src apart from the scatter dim)."""
+    if a.shape == tuple(shape):
+        return a
+    return a[tuple(slice(0, n) for n in shape)]
+
+
+@op("gather", saves=None)
+def _gather(xp, x, index, dim):
+    if x.ndim == 0:
+        return x.reshape(index.shape).copy(), (x.shape, index, dim)
+    return x[_grid(xp, index, dim)], (x.shape, index, dim)
+
+
+@_gather.vjp
+def _(xp, g, shape, index, dim):
+    out = xp.zeros(shape, g.dtype)
+    if not shape:
+        return (g.sum().reshape(()),)
+    _index_add_at(xp, out, _grid(xp, index, dim), g)
+    return (out,)
+
+
+def gather(input, dim, index, *, sparse_grad=False, out=None):
+    d = _check_gather(input, dim, index, "gather")
+    return _finish(apply(_gather, (input, index), (d,)), out)
+
+
+@op("scatter", saves=None)
+def _scatter(xp, x, index, src, dim, reduce):
+    out = x.copy()
+    if not index.size:
+        return out, (index, dim, False)
+    if x.ndim == 0:
+        out[...] = src if not hasattr(src, "shape") else src.reshape(-1)[0]
+        return out, (index, dim, True)
+    grid = _grid(xp, index, dim)
+    s = _fit(xp, src, index.shape) if hasattr(src, "shape") and src.ndim else src
+    if reduce is None:
+        out[grid] = s
+    else:
+        _ufunc_at(xp, {"add": "add", "multiply": "multiply"}[reduce], out, grid,
+                  xp.broadcast_to(xp.asarray(s, dtype=x.dtype), index.shape))
+    return out, (index, dim, x.ndim == 0)
+
+
+@_scatter.vjp
+def _(xp, g, index, dim, zero_d):
+    gx = g.copy()
+    if zero_d:
+        gx[...] = 0
+        return gx, None, g.reshape(1)
+    if index.size:
+        gx[_grid(xp, index, dim)] = 0
+    return gx, None, g[_grid(xp, index, dim)] if index.size else xp.zeros(index.shape, g.dtype)
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
+    if src is None:
+        src = value
+    if isinstance(src, Tensor):
+        d = _check_gather(input, dim, index, "scatter", src)
+        if src.arr.dtype != input.arr.dtype:
+            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    else:
+        d = _check_gather(input, dim, index, "scatter")
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    if reduce is not None and _grad.enabled and (input.requires_grad or
+                                                 getattr(src, "requires_grad", False)):
+        raise RuntimeError("the derivative for 'scatter' with `reduce` is not implemented")
+    return _finish(apply(_scatter, (input, index, src), (d, reduce)), out)
+
+
+def scatter_add(input, dim, index, src):
+    return scatter_reduce(input, dim, index, src, "sum")
+
+
+@op("scatter_reduce", saves=None)
+def _scatter_reduce(xp, x, index, src, dim, reduce, include_self):
+    res = _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self)
+    return res, (x, index, src, res, dim, reduce, include_self)
+
+
+def _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self):
+    out = x.copy()
+    if not index.size:
+        return out
+    if x.ndim == 0:
+        x, out, index, src = x.reshape(1), out.reshape(1), index.reshape(1), src.reshape(1)
+    grid = _grid(xp, index, dim)
+    s = _fit(xp, src, index.shape)
+    if reduce in ("sum", "mean"):
+        if not include_self:
+            out[grid] = 0
+        _ufunc_at(xp, "add", out, grid, s)
+        if reduce == "mean":
+            count = xp.ones(x.shape, np.int64) if include_self else xp.zeros(x.shape, np.int64)
+            if not include_self:
+                count[grid] = 0
+            _ufunc_at(xp, "add", count, grid, xp.ones(index.shape, np.int64))
+            count = xp.maximum(count, 1)
+            out = out // count.astype(out.dtype) if out.dtype.kind in "iub" else \
+                (out / count).astype(out.dtype)
+    else:
+        name = {"prod": "multiply", "amax": "maximum", "amin": "minimum"}[reduce]
+        if not include_self:
+            out[grid] = _identity(xp, name, x.dtype)
+        _ufunc_at(xp, name, out, grid, s)
+    return out.reshape(x.shape) if out.shape != x.shape else out
+
+
+def _identity(xp, name, dtype):
+    if name == "multiply":
+        return 1
+    big = np.inf if dtype.kind == "f" else np.iinfo(dtype).max if dtype.kind in "iu" else True
+    return -big if name == "maximum" and dtype.kind != "b" else big if name == "minimum" else \
+        False
+
+
+@_scatter_reduce.vjp
+def _(xp, g, x, index, src, res, dim, reduce, include_self):
+    if x.ndim == 0:
+        g0 = g.reshape(1)
+        gx, gs = _scatter_reduce_grads(xp, g0, x.reshape(1), index.reshape(-1), src.reshape(-1),
+                                       res.reshape(1), 0, reduce, include_self)
+        return gx.reshape(()), None, gs.reshape(src.shape)
+    gx, gs = _scatter_reduce_grads(xp, g, x, index, src, res, dim, reduce, include_self)
+    if gs.shape != src.shape:            # src may be larger than index: pad the gradient
+        full = xp.zeros(src.shape, gs.dtype)
+        full[tuple(slice(0, n) for n in gs.shape)] = gs
+        gs = full
+    return gx, None, gs
+
+
+def _scatter_reduce_grads(xp, g, x, index, src, res, dim, reduce, include_self):
+    """torch's scatter_reduce_backward (FunctionsManual.cpp), on arrays."""
+    if not index.size:
+        return g, xp.zeros(src.shape, g.dtype)
+    grid = _grid(xp, index, dim)
+    s = _fit(xp, src, index.shape)
+    if reduce == "sum":
+        gx, gs = g, g[grid]
+    elif reduce == "mean":
+        n = xp.ones(x.shape, g.dtype) if include_self else xp.zeros(x.shape, g.dtype)
+        _ufunc_at(xp, "add", n, grid, xp.ones(index.shape, g.dtype))
+        n = xp.where(n == 0, 1, n)
+        gx = g / n
+        gs = gx[grid]
+    elif reduce == "prod":
+        masked_self = xp.where(x == 0, 1, x)
+        masked_res = _scatter_reduce_arr(xp, masked_self, index, src, dim, "prod", include_self)
+        gx = g * masked_res / masked_self
+        src_zero = s == 0
+        nz = xp.zeros(x.shape, g.dtype)
+        _ufunc_at(xp, "add", nz, grid, src_zero.astype(g.dtype))
+        nz = nz[grid]
+        single = src_zero & (nz == 1)
+        masked_src = xp.where(single, 1, s)
+        masked_src_res = _scatter_reduce_arr(xp, x, index, masked_src, dim, "prod", include_self)
+        gs = xp.where(single, (g * masked_src_res)[grid],
+                      (g * res)[grid] / xp.where(src_zero, 1, s))
+        gs = xp.where(nz > 1, 0, gs)
+    else:                                  # amax / amin: split evenly among the ties
+        value = res[grid]
+        self_is = (x == res).astype(g.dtype)
+        src_is = (s == value).astype(g.dtype)
+        n = self_is.copy() if include_self else xp.zeros(x.shape, g.dtype)
+        _ufunc_at(xp, "add", n, grid, src_is)
+        dist = g / xp.where(n == 0, 1, n)
+        gx = self_is * dist
+        gs = src_is * dist[grid]
+    if not include_self:
+        gx = gx.copy()
+        gx[grid] = 0
+    return gx, gs
+
+
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    if reduce not in _REDUCES:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    d = _check_gather(input, dim, index, "scatter_reduce" if reduce != "sum" or not include_self
+                      else "scatter_add", src)
+    if src.arr.dtype != input.arr.dtype:
+        raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+    node = _scatter_add if reduce == "sum" and include_self else _scatter_reduce
+    if node is _scatter_add:
+        return apply(_scatter_add, (input, index, src), (d,))
+    return apply(_scatter_reduce, (input, index, src), (d, reduce, include_self))
+
+
+@op("scatter_add", saves=None)
+def _scatter_add(xp, x, index, src, dim):
+    return _scatter_reduce_arr(xp, x, index, src, dim, "sum", True), (index, dim, src.shape)
+
+
+@_scatter_add.vjp
+def _(xp, g, index, dim, sshape):
+    if not index.size:
+        return g, None, xp.zeros(sshape, g.dtype)
+    if g.ndim == 0:
+        return g, None, xp.broadcast_to(g, sshape)
+    gs = g[_grid(xp, index, dim)]
+    if gs.shape != sshape:
+        full = xp.zeros(sshape, g.dtype)
+        full[tuple(slice(0, n) for n in gs.shape)] = gs
+        gs = full
+    return g, None, gs
+
+
+# ---- masked ops -------------------------------------------------------------------------------
+def _check_mask(mask, name):
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{name}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    if mask.arr.dtype != np.bool_:
+        raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype "
+                           f"{_short(mask)}")
+
+
+def _short(t):
+    return {"uint8": "unsigned char", "float32": "float", "float64": "double", "int64": "long int",
+            "int32": "int"}.get(t.dtype.name, t.dtype.name)
+
+
+@op("masked_fill", saves=None)
+def _masked_fill(xp, x, mask, value):
+    return xp.where(mask, xp.asarray(value, dtype=x.dtype), x), (mask, value is not None and
+                                                               hasattr(value, "shape"))
+
+
+@_masked_fill.vjp
+def _(xp, g, mask, tensor_value):
+    zero = xp.zeros((), g.dtype)
+    gx = xp.where(mask, zero, g)
+    gv = xp.where(mask, g, zero).sum() if tensor_value else None
+    return gx, None, gv
+
+
+def masked_fill(input, mask, value):
+    _check_mask(mask, "masked_fill_")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
+        if value.be is not input.be:
+            value = value.to(input.device)
+    return apply(_masked_fill, (input, mask, value))
+
+
+@op("masked_select", saves=None)
+def _masked_select(xp, x, mask):
+    shape = np.broadcast_shapes(x.shape, mask.shape)
+    m = xp.broadcast_to(mask, shape)
+    return xp.broadcast_to(x, shape)[m], (shape, m)
+
+
+@_masked_select.vjp
+def _(xp, g, shape, m):
+    out = xp.zeros(shape, g.dtype)
+    out[m] = g
+    return (out,)
+
+
+def masked_select(input, mask, *, out=None):
+    _check_mask(mask, "masked_select")
+    _broadcastable(input.shape, mask.shape)
+    return _finish(apply(_masked_select, (input, mask)), out)
+
+
+def _broadcastable(a, b):
+    for i in range(1, builtins.min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
+            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b "
+                               f"({b[-i]}) at non-singleton dimension {len(a) - i}")
+
+
+@op("masked_scatter", saves=None)
+def _masked_scatter(xp, x, mask, src):
+    m = xp.broadcast_to(mask, x.shape) if mask.shape != x.shape else mask
+    out = x.copy()
+    n = int(m.sum())
+    out[m] = src.reshape(-1)[:n]
+    return out, (m, n, src.shape)
+
+
+@_masked_scatter.vjp
+def _(xp, g, m, n, sshape):
+    gx = xp.where(m, xp.zeros((), g.dtype), g)
+    gs = xp.zeros(int(np.prod(sshape)), g.dtype)
+    gs[:n] = g[m]
+    return gx, None, gs.reshape(sshape)
+
+
+def masked_scatter(input, mask, source):
+    _check_mask(mask, "masked_scatter_")
+    _broadcastable(input.shape, mask.shape)
+    if source.arr.dtype != input.arr.dtype:
+        raise RuntimeError(f"masked_scatter_: expected self and source to have same dtypes but "
+                           f"got {input.dtype} and {source.dtype}")
+    shape = np.broadcast_shapes(input.shape, mask.shape)
+    if shape != input.shape:
+        from .shape import expand
+        input = expand(input, shape)
+    if int(mask.arr.sum()) > source.numel():
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    return apply(_masked_scatter, (input, mask, source))
+
+
+# ---- take / take_along_dim / put --------------------------------------------------------------
+@op("take", saves=None)
+def _take(xp, x, index):
+    return x.reshape(-1)[index], (x.shape, index)
+
+
+@_take.vjp
+def _(xp, g, shape, index):
+    out = xp.zeros(int(np.prod(shape)), g.dtype)
+    _index_add_at(xp, out, index, g)
+    return (out.reshape(shape),)
+
+
+def take(input, index):
+    if index.arr.dtype != np.int64:
+        raise RuntimeError("take(): Expected a long tensor for index, but got " +
+                           str(index.dtype).replace("torch.", "").capitalize())
+    n = input.numel()
+    a = index.arr
+    if a.size and (int(a.min()) < -n or int(a.max()) >= n):
+        bad = int(a.max()) if int(a.max()) >= n else int(a.min())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         "elements.")
+    return apply(_take, (input, index))
+
+
+def take_along_dim(input, indices, dim=None, *, out=None):
+    from .shape import broadcast_tensors, reshape, expand
+    if dim is None:
+        return take(reshape(input, (-1,)), reshape(indices, (-1,)))
+    if input.ndim != indices.ndim:
+        raise RuntimeError("torch.take_along_dim(): input and indices should have the same "
+                           f"number of dimensions, but got {input.ndim} dimensions for input, "
+                           f"and {indices.ndim} dimensions for indices")
+    d = wrap_dim(dim, input.ndim)
+    shp_i, shp_x = list(indices.shape), list(input.shape)
+    shp_i[d] = shp_x[d] = 1
+    bshape = list(np.broadcast_shapes(tuple(shp_i), tuple(shp_x)))
+    xs, ix = list(bshape), list(bshape)
+    xs[d], ix[d] = input.shape[d], indices.shape[d]
+    x = input if tuple(xs) == input.shape else expand(input, xs)
+    i = indices if tuple(ix) == indices.shape else expand(indices, ix)
+    return _finish(gather(x, d, i), out)
+
+
+def put(input, index, source, accumulate=False):
+    from .shape import reshape
+    flat = apply(_index_put, (reshape(input, (-1,)), _value_for(input, source)),
+                 (_flat_index(input, index), accumulate))
+    return reshape(flat, input.shape)
+
+
+def _flat_index(input, index):
+    a = index.arr.reshape(-1)
+    n = input.numel()
+    if a.size and (int(a.min()) < -n or int(a.max()) >= n):
+        raise IndexError(f"out of range: tried to access index {int(a.max())} on a tensor of "
+                         f"{n} elements.")
+    return a
+
+
+# ---- nonzero / sorting / searching ------------------------------------------------------------
+def nonzero(input, *, out=None, as_tuple=False):
+    a = input.arr
+    xp = input.be.xp
+    if a.ndim == 0:
+        idx = (xp.zeros(int(bool(a)), np.int64),)
+        if as_tuple:
+            return tuple(_new(i, input.be) for i in idx)
+        return _new(xp.zeros((int(bool(a)), 0), np.int64), input.be)
+    idx = xp.nonzero(a)
+    if as_tuple:
+        return tuple(_new(i.astype(np.int64), input.be) for i in idx)
+    return _finish(_new(xp.stack(idx, axis=1).astype(np.int64) if idx else
+                        xp.zeros((0, 0), np.int64), input.be), out)
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+def _return_type(name, fields=("values", "indices")):
+    import collections
+    cls = collections.namedtuple(name, fields)
+    cls.__module__ = "torch.return_types"
+
+    def rep(self):
+        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
+        return f"torch.return_types.{name}(\n{body})"
+    cls.__repr__ = rep
+    return cls
+
+
+SORT, TOPK, KTHVALUE = _return_type("sort"), _return_type("topk"), _return_type("kthvalue")
+
+
+def _argsort(xp, x, axis, descending):
+    """Stable argsort; descending keeps equal elements in their original order, NaN first."""
+    if not descending:
+        return xp.argsort(x, axis=axis, kind="stable")
+    n = x.shape[axis]
+    rev = xp.flip(x, axis)
+    i = xp.argsort(rev, axis=axis, kind="stable")
+    return xp.flip(n - 1 - i, axis)
+
+
+def _put_along(xp, shape, idx, g, dim):
+    out = xp.zeros(shape, g.dtype)
+    xp.put_along_axis(out, idx, g, dim)
+    return out
+
+
+@op("sort", saves=None, n_out=2)
+def _sort(xp, x, dim, descending):
+    if x.ndim == 0:
+        return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
+    i = _argsort(xp, x, dim, descending)
+    return (xp.take_along_axis(x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
+
+
+@_sort.vjp
+def _(xp, g, shape, i, dim):
+    if i is None:
+        return (g[0],)
+    return (_put_along(xp, shape, i, g[0], dim),)
+
+
+def sort(input, dim=-1, descending=False, stable=False, *, out=None):
+    d = wrap_dim(dim, input.ndim)
+    return SORT(*apply(_sort, (input,), (d, bool(descending))))
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    d = wrap_dim(dim, input.ndim)
+    a = input.arr
+    if a.ndim == 0:
+        return _new(input.be.xp.zeros((), np.int64), input.be)
+    return _new(_argsort(input.be.xp, a, d, descending).astype(np.int64), input.be)
+
+
+def msort(input):
+    return sort(input, 0).values
+
+
+@op("topk", saves=None, n_out=2)
+def _topk(xp, x, k, dim, largest, sorted_):
+    if x.ndim == 0:
+        return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
+    i = _argsort(xp, x, dim, largest)
+    i = xp.take(i, xp.arange(k), axis=dim)
+    return (xp.take_along_axis(x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
+
+
+_topk.vjp(lambda xp, g, shape, i, dim: (g[0],) if i is None else
+          (_put_along(xp, shape, i, g[0], dim),))
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
+    d = wrap_dim(dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    return TOPK(*apply(_topk, (input,), (int(k), d, bool(largest), bool(sorted))))
+
+
+@op("kthvalue", saves=None, n_out=2)
+def _kthvalue(xp, x, k, dim, keepdim):
+    if x.ndim == 0:
+        return (x.copy(), xp.zeros((), np.int64)), ((), None, 0, True)
+    i = xp.take(_argsort(xp, x, dim, False), xp.asarray([k - 1]), axis=dim)
+    v = xp.take_along_axis(x, i, dim)
+    if not keepdim:
+        v, i2 = v.squeeze(dim), i.squeeze(dim)
+    else:
+        i2 = i
+    return (v, i2.astype(np.int64)), (x.shape, i, dim, keepdim)
+
+
+@_kthvalue.vjp
+def _(xp, g, shape, i, dim, keepdim):
+    if i is None:
+        return (g[0],)
+    gv = g[0] if keepdim else xp.expand_dims(g[0], dim)
+    return (_put_along(xp, shape, i, gv, dim),)
+
+
+def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+    d = wrap_dim(dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    return KTHVALUE(*apply(_kthvalue, (input,), (int(k), d, bool(keepdim))))
+
+
+@op("unique2", differentiable=True, saves=None, n_out=3)
+def _unique(xp, x, dim, consecutive):
+    if dim is None:
+        flat = x.reshape(-1)
+        if consecutive:
+            keep = xp.ones(flat.shape[0], bool)
+            if flat.shape[0]:
+                keep[1:] = flat[1:] != flat[:-1]
+            starts = xp.nonzero(keep)[0]
+            vals = flat[starts]
+            inv = (xp.cumsum(keep) - 1).reshape(x.shape)
+            counts = xp.diff(xp.append(starts, flat.shape[0]))
+        else:
+            vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True)
+            inv = inv.reshape(x.shape)
+        return (vals, inv.astype(np.int64), counts.astype(np.int64)), ()
+    moved = xp.moveaxis(x, dim, 0)
+    rows = moved.reshape(moved.shape[0], -1)
+    if consecutive:
+        n = rows.shape[0]
+        keep = xp.ones(n, bool)
+        if n:
+            keep[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+        starts = xp.nonzero(keep)[0]
+        vals = moved[starts]
+        inv = xp.cumsum(keep) - 1
+        counts = xp.diff(xp.append(starts, n))
+    else:
+        _, first, inv, counts = np.unique(_host(xp, rows), axis=0, return_index=True,
+                                          return_inverse=True, return_counts=True)
+        vals = moved[xp.asarray(first)]
+        inv, counts = xp.asarray(inv.reshape(-1)), xp.asarray(counts)
+    return (xp.moveaxis(vals, 0, dim), inv.astype(np.int64), counts.astype(np.int64)), ()
+
+
+def _host(xp, a):
+    return a if xp is np else a.get()
+
+
+@_unique.vjp
+def _(xp, g):
+    raise RuntimeError("the derivative for '_unique2' is not implemented.")
+
+
+def _unique_out(res, return_inverse, return_counts):
+    vals, inv, counts = res
+    if not return_inverse and not return_counts:
+        return vals
+    out = (vals,)
+    if return_inverse:
+        out += (inv,)
+    if return_counts:
+        out += (counts,)
+    return out
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    d = None if dim is None else wrap_dim(dim, input.ndim)
+    return _unique_out(apply(_unique, (input,), (d, False)), return_inverse, return_counts)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    d = None if dim is None else wrap_dim(dim, input.ndim)
+    return _unique_out(apply(_unique, (input,), (d, True)), return_inverse, return_counts)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
+                 sorter=None, out=None):
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
+                               f"got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
+                               "got side of left while right was True")
+        right = side == "right"
+    seq = sorted_sequence
+    xp = seq.be.xp
+    scalar = not isinstance(input, Tensor)
+    vals = xp.asarray(input) if scalar else input.arr
+    s = seq.arr
+    if sorter is not None:
+        s = xp.take_along_axis(s, sorter.arr, -1)
+    side_ = "right" if right else "left"
+    if s.ndim == 1:
+        res = xp.searchsorted(s, vals, side=side_)
+    else:
+        if scalar or vals.shape[:-1] != s.shape[:-1]:
+            raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or "
+                               "the first N-1 dimensions of boundaries tensor and input value "
+                               "tensor must match, but we got boundaries tensor "
+                               f"{list(s.shape)} and input value tensor {list(vals.shape)}")
+        s2, v2 = s.reshape(-1, s.shape[-1]), vals.reshape(-1, vals.shape[-1])
+        res = xp.stack([xp.searchsorted(a, b, side=side_) for a, b in zip(s2, v2)]) \
+            if s2.shape[0] else xp.zeros(v2.shape, np.int64)
+        res = res.reshape(vals.shape)
+    res = xp.asarray(res).astype(np.int32 if out_int32 else np.int64)
+    return _finish(_new(res, seq.be), out)
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
+                           f"{boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
+
+
+# ---- in-place variants ------------------------------------------------------------------------
+index_add_ = inplace(index_add, "index_add")
+index_copy_ = inplace(index_copy, "index_copy")
+index_fill_ = inplace(index_fill, "index_fill")
+scatter_ = inplace(scatter, "scatter")
+scatter_add_ = inplace(scatter_add, "scatter_add")
+scatter_reduce_ = inplace(scatter_reduce, "scatter_reduce")
+masked_scatter_ = inplace(masked_scatter, "masked_scatter")
+put_ = inplace(put, "put")
+
+
+def masked_fill_(input, mask, value):
+    _check_mask(mask, "masked_fill_")
+    _check_broadcast_into(mask.shape, input.shape)
+    return _masked_fill_inplace(input, mask, value)
+
+
+_masked_fill_inplace = inplace(masked_fill, "masked_fill")

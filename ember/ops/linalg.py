@@ -1,9 +1,21 @@
-"""Matrix products. The engine sums batch-broadcast gradients; vjps skip unneeded inputs."""
+"""Linear algebra: matrix products, einsum, decompositions and their gradients.
+
+Contract (see _registry.py): `fwd(xp, *arrays, *static) -> (out, saved)`, `bwd(xp, g, *saved)`.
+Only xp (NumPy/CuPy) functions are used. The engine sums batch-broadcast gradients; vjps skip
+unneeded inputs (`needs_mask`). Decomposition gradients follow torch's FunctionsManual.cpp."""
+import builtins
+
 import numpy as np
 
 from .._tensor import Tensor
 from ._apply import apply
+from ._dims import wrap_dim
 from ._registry import op
+
+
+class LinAlgError(RuntimeError):
+    """torch.linalg.LinAlgError: a RuntimeError raised when a matrix is singular or not
+    positive-definite."""
 
 
 def _check_same_dtype(a, b, name="m1", other="m2"):
@@ -22,8 +34,12 @@ def _swap(a):
     return a.swapaxes(-1, -2)
 
 
-@op("matmul", amp="lower", saves="in", node="MmBackward0", needs_mask=True)
-def _matmul(xp, a, b):
+def _mH(a):
+    return a.swapaxes(-1, -2).conj() if a.dtype.kind == "c" else a.swapaxes(-1, -2)
+
+
+# ---- matmul family ----------------------------------------------------------------------------
+def _matmul_fwd(xp, a, b):
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{a.ndim}D and {b.ndim}D")
@@ -34,6 +50,9 @@ def _matmul(xp, a, b):
             raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
                                f"[{b.shape[0]}] to have the same number of elements, but got "
                                f"{a.shape[0]} and {b.shape[0]} elements respectively")
+        if a.ndim == 2 and b.ndim == 1:
+            raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{ka})"
+                               f", vec ({b.shape[0]})")
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ("
                            f"{_rows(a)}x{ka} and {kb}x{b.shape[-1] if b.ndim > 1 else 1})")
     _check_same_dtype(a, b)
@@ -47,76 +66,134 @@ def _rows(a):
     return int(np.prod(a.shape[:-1])) if a.ndim > 1 else 1
 
 
-@_matmul.vjp
-def _(xp, g, a, b, needs):
+def _matmul_bwd(xp, g, a, b, needs):
     ga = gb = None
-    if not g.flags.c_contiguous:      # e.g. a broadcast from sum(): BLAS needs real strides
-        g = xp.ascontiguousarray(g)
     if a.ndim == 1 and b.ndim == 1:
-        return (g * b if needs[0] else None, g * a if needs[1] else None)
+        return (g * b.conj() if needs[0] else None, g * a.conj() if needs[1] else None)
     if a.ndim == 1:                       # (k) @ (..., k, n) -> (..., n)
         if needs[0]:
-            ga = xp.matmul(g[..., None, :], _swap(b))[..., 0, :]
+            ga = xp.matmul(g[..., None, :], _mH(b))[..., 0, :]
         if needs[1]:
-            gb = a[:, None] * g[..., None, :]
+            gb = a.conj()[:, None] * g[..., None, :]
         return ga, gb
     if b.ndim == 1:                       # (..., m, k) @ (k) -> (..., m)
         if needs[0]:
-            ga = g[..., :, None] * b
+            ga = g[..., :, None] * b.conj()
         if needs[1]:
-            gb = xp.matmul(_swap(a), g[..., :, None])[..., 0]
+            gb = xp.matmul(_mH(a), g[..., :, None])[..., 0]
         return ga, gb
     if needs[0]:
-        ga = xp.matmul(g, _swap(b))
+        ga = xp.matmul(g, _mH(b))
     if needs[1]:
-        gb = xp.matmul(_swap(a), g)
+        gb = xp.matmul(_mH(a), g)
     return ga, gb
 
 
+def _product_op(name, node):
+    o = op(name, amp="lower", saves="in", node=node, needs_mask=True)(_matmul_fwd)
+    return o.vjp(_matmul_bwd)
+
+
+_matmul = _product_op("matmul", "UnsafeViewBackward0")
+_mm = _product_op("mm", "MmBackward0")
+_mv = _product_op("mv", "MvBackward0")
+_dot = _product_op("dot", "DotBackward0")
+_vm = _product_op("vm", "SqueezeBackward4")
+_bmm = _product_op("bmm", "BmmBackward0")
+_BY_RANK = {(2, 2): _mm, (2, 1): _mv, (1, 1): _dot, (1, 2): _vm}
+
+
 def matmul(input, other, *, out=None):
-    return apply(_matmul, (input, other))
+    try:
+        o = _BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul)
+    except AttributeError:
+        raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
+                        f"{type(other).__name__}") from None
+    return _finish(apply(o, (input, other)), out)
+
+
+def _finish(result, out):
+    from .shape import _finish as finish
+    return finish(result, out)
 
 
 def mm(input, mat2, *, out=None):
-    if input.ndim != 2 or mat2.ndim != 2:
-        raise RuntimeError(f"{'self' if input.ndim != 2 else 'mat2'} must be a matrix")
-    return matmul(input, mat2)
+    if input.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    return _finish(apply(_mm, (input, mat2)), out)
 
 
 def bmm(input, mat2, *, out=None):
-    if input.ndim != 3 or mat2.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor" if input.ndim != 3 else
-                           "batch2 must be a 3D tensor")
-    if input.shape[0] != mat2.shape[0]:
+    if input.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
                            f"{mat2.shape[1]}].")
-    return matmul(input, mat2)
+    return _finish(apply(_bmm, (input, mat2)), out)
 
 
 def mv(input, vec, *, out=None):
     if input.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
-    return matmul(input, vec)
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}, "
+                           f"{vec.ndim}")
+    return _finish(apply(_mv, (input, vec)), out)
 
 
 def dot(input, other, *, out=None):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
-    _check_same_dtype(input, other, "self", "other")
-    return matmul(input, other)
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{_tn(input)} and {_tn(other)}")
+    return _finish(apply(_dot, (input, other)), out)
 
 
-inner_1d = dot
+def _tn(t):
+    from ._apply import _tname
+    return _tname(t.arr.dtype)
+
+
+@op("vdot", saves="in")
+def _vdot(xp, a, b):
+    return xp.asarray(xp.vdot(a, b)), (a, b)
+
+
+_vdot.vjp(lambda xp, g, a, b: (xp.conj(g) * b if a.dtype.kind == "c" else g * b, g * a))
 
 
 def vdot(input, other, *, out=None):
-    return dot(input.conj(), other)
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"vdot : expected both vectors to have same dtype, but found "
+                           f"{_tn(input)} and {_tn(other)}")
+    if input.shape != other.shape:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and "
+                           f"src [{other.shape[0]}] to have the same number of elements, but got "
+                           f"{input.shape[0]} and {other.shape[0]} elements respectively")
+    return apply(_vdot, (input, other))
+
+
+def inner(input, other, *, out=None):
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got "
+                           f"shapes {list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
 
 
 def outer(input, vec2, *, out=None):
     from .shape import unsqueeze
-    return unsqueeze(input, 1) * unsqueeze(vec2, 0)
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
+    return _finish(unsqueeze(input, 1) * vec2, out)
 
 
 ger = outer
@@ -150,38 +227,966 @@ def linear(input, weight, bias=None):
     return apply(_linear, (input, weight, bias))
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
-    prod = mm(mat1, mat2)
+# ---- add + product (addmm, addmv, baddbmm, addbmm, addr) --------------------------------------
+def _addprod_fwd(xp, c, a, b, beta, alpha, kind):
+    p = xp.matmul(a, b)
+    if kind == "addbmm":
+        p = p.sum(0)
     if alpha != 1:
-        prod = prod * alpha
+        p = p * alpha
     if beta == 0:
-        return prod
-    return (input if beta == 1 else input * beta) + prod
+        out = xp.broadcast_to(p, np.broadcast_shapes(p.shape, c.shape)).copy()
+    else:
+        out = (c * beta if beta != 1 else c) + p
+    return out.astype(c.dtype, copy=False), (a, b, beta, alpha, kind)
+
+
+def _addprod_bwd(xp, g, a, b, beta, alpha, kind, needs):
+    gc = (g * beta if beta != 1 else g) if needs[0] else None
+    ga = gb = None
+    if kind == "addbmm":
+        g = xp.broadcast_to(g, (a.shape[0],) + g.shape)
+    if alpha != 1:
+        g = g * alpha
+    if needs[1]:
+        ga = g[..., :, None] * b.conj() if kind == "addmv" else xp.matmul(g, _mH(b))
+    if needs[2]:
+        gb = xp.matmul(_mH(a), g[..., :, None])[..., 0] if kind == "addmv" else \
+            xp.matmul(_mH(a), g)
+    return gc, ga, gb
+
+
+def _addprod_op(kind, node):
+    o = op(kind, amp="lower", saves="in", node=node, needs_mask=True)(_addprod_fwd)
+    return o.vjp(_addprod_bwd)
+
+
+_ADDPROD = {k: _addprod_op(k, n) for k, n in (
+    ("addmm", "AddmmBackward0"), ("addmv", "AddmvBackward0"), ("baddbmm", "BaddbmmBackward0"),
+    ("addbmm", "AddbmmBackward0"))}
+
+
+def _addprod(kind, input, a, b, beta, alpha, out):
+    _check_same_dtype(a, b)
+    ka, kb = a.shape[-1], b.shape[0 if kind == "addmv" else -2]
+    if ka != kb:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[-2]}x{ka} and "
+                           f"{kb}x{b.shape[-1] if b.ndim > 1 else 1})")
+    if input.dtype != a.dtype:
+        raise RuntimeError(f"expected scalar type {input.dtype} but found {a.dtype}")
+    shape = (a.shape[-2],) if kind == "addmv" else (a.shape[-2], b.shape[-1])
+    if kind == "baddbmm":
+        shape = (a.shape[0],) + shape
+    try:
+        ok = np.broadcast_shapes(input.shape, shape) == shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"The expanded size of the tensor ({shape[-1]}) must match the "
+                           f"existing size ({input.shape[-1]}) at non-singleton dimension "
+                           f"{len(shape) - 1}.  Target sizes: {list(shape)}.  Tensor sizes: "
+                           f"{list(input.shape)}")
+    return _finish(apply(_ADDPROD[kind], (input, a, b), (beta, alpha, kind)), out)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"{'mat1' if mat1.ndim != 2 else 'mat2'} must be a matrix, got "
+                           f"{mat1.ndim if mat1.ndim != 2 else mat2.ndim}-D tensor")
+    return _addprod("addmm", input, mat1, mat2, beta, alpha, out)
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
-    prod = mv(mat, vec)
-    return (input if beta == 1 else input * beta) + (prod if alpha == 1 else prod * alpha)
+    if mat.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, "
+                           f"{vec.ndim}")
+    return _addprod("addmv", input, mat, vec, beta, alpha, out)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
-    prod = bmm(batch1, batch2)
-    if alpha != 1:
-        prod = prod * alpha
-    if beta == 0:
-        return prod
-    return (input if beta == 1 else input * beta) + prod
+    _check_batches(batch1, batch2)
+    return _addprod("baddbmm", input, batch1, batch2, beta, alpha, out)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
-    prod = bmm(batch1, batch2).sum(0)
-    return (input if beta == 1 else input * beta) + (prod if alpha == 1 else prod * alpha)
+    _check_batches(batch1, batch2)
+    return _addprod("addbmm", input, batch1, batch2, beta, alpha, out)
 
 
-def addr(input, vec1, vec2, *, beta=1, alpha=1):
+def _check_batches(b1, b2):
+    if b1.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if b1.shape[0] != b2.shape[0]:
+        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got "
+                           f"{b1.shape[0]} and {b2.shape[0]}")
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     prod = outer(vec1, vec2)
-    return (input if beta == 1 else input * beta) + (prod if alpha == 1 else prod * alpha)
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:
+        return _finish(prod + input * 0, out)
+    return _finish((input if beta == 1 else input * beta) + prod, out)
+
+
+def chain_matmul(*matrices, out=None):
+    from .. import linalg
+    return _finish(linalg.multi_dot(matrices), out)
+
+
+# ---- einsum -----------------------------------------------------------------------------------
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _parse_einsum(equation, shapes):
+    """Normalise an equation: explicit output, ellipses replaced by letters, and for each
+    operand the shape it is broadcast to. Returns (in_subs, out_sub, full_shapes, sizes)."""
+    eq = equation.replace(" ", "")
+    if "->" in eq:
+        lhs, rhs = eq.split("->")
+    else:
+        lhs, rhs = eq, None
+    subs = lhs.split(",")
+    if len(subs) != len(shapes):
+        raise RuntimeError(f"einsum(): more operands were provided than specified in the "
+                           f"equation" if len(subs) < len(shapes) else
+                           "einsum(): fewer operands were provided than specified in the "
+                           "equation")
+    used = set(c for c in eq if c.isalpha())
+    free = [c for c in _LETTERS if c not in used]
+    n_ell = 0
+    for i, (s, shp) in enumerate(zip(subs, shapes)):
+        for c in s.replace("...", ""):
+            if not c.isalpha():
+                raise RuntimeError(f"einsum(): invalid subscript given at index "
+                                   f"{eq.index(c)} in the equation string, subscripts must be "
+                                   "in [a-zA-Z]")
+        nl = len(s.replace("...", ""))
+        if "..." in s:
+            n_ell = builtins.max(n_ell, len(shp) - nl)
+        elif nl != len(shp):
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({nl}) does "
+                               f"not match the number of dimensions ({len(shp)}) for operand {i}"
+                               " and no ellipsis was given")
+    ell = "".join(free[:n_ell])
+    new_subs, full = [], []
+    for s, shp in zip(subs, shapes):
+        if "..." in s:
+            k = len(shp) - len(s.replace("...", ""))
+            pre = s.index("...")
+            s = s[:pre] + ell[n_ell - k:] + s[pre + 3:]
+        new_subs.append(s)
+    sizes = {}
+    for i, (s, shp) in enumerate(zip(new_subs, shapes)):
+        for c, n in zip(s, shp):
+            prev = sizes.get(c, 1)
+            if n != 1 and prev != 1 and n != prev:
+                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes "
+                                   f"(original->remapped)" if c in ell else
+                                   f"einsum(): subscript {c} has size {n} for operand {i} which "
+                                   f"does not broadcast with previously seen size {prev}")
+            sizes[c] = builtins.max(prev, n) if n != 1 else prev
+    if rhs is None:
+        counts = {}
+        for s in new_subs:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c in counts if counts[c] == 1 and c not in ell))
+    else:
+        if "..." in rhs:
+            rhs = rhs.replace("...", ell)
+        elif ell and n_ell:
+            pass
+        for c in rhs:
+            if not c.isalpha():
+                raise RuntimeError("einsum(): invalid subscript given in the output")
+            if c not in sizes:
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
+                                   "equation for any input operand")
+            if rhs.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in "
+                                   "the output")
+        out = rhs
+    full = [tuple(sizes.get(c, 1) if n == 1 else n for c, n in zip(s, shp))
+            for s, shp in zip(new_subs, shapes)]
+    return tuple(new_subs), out, tuple(full), sizes
+
+
+@op("einsum", saves="in", needs_mask=True)
+def _einsum(xp, *arrays_and_static):
+    *arrays, subs, out_sub, full = arrays_and_static
+    ops_ = [a if a.shape == f else xp.broadcast_to(a, f) for a, f in zip(arrays, full)]
+    eq = ",".join(subs) + "->" + out_sub
+    res = xp.einsum(eq, *ops_, optimize=len(ops_) > 2)
+    return xp.asarray(res), (tuple(arrays), subs, out_sub, full)
+
+
+@_einsum.vjp
+def _(xp, g, arrays, subs, out_sub, full, needs):
+    grads = []
+    ops_ = [a if a.shape == f else xp.broadcast_to(a, f) for a, f in zip(arrays, full)]
+    for k, (a, s) in enumerate(zip(arrays, subs)):
+        if not needs[k]:
+            grads.append(None)
+            continue
+        others = [(o.conj() if o.dtype.kind == "c" else o, t)
+                  for j, (o, t) in enumerate(zip(ops_, subs)) if j != k]
+        uniq = "".join(dict.fromkeys(s))
+        present = set(out_sub).union(*[set(t) for _, t in others])
+        keep = "".join(c for c in uniq if c in present)
+        eq = ",".join([out_sub] + [t for _, t in others]) + "->" + keep
+        gk = xp.einsum(eq, g, *[o for o, _ in others], optimize=len(others) > 1)
+        gk = xp.asarray(gk)
+        sizes = dict(zip(s, full[k]))
+        if keep != uniq:                # letters only in this operand: broadcast over them
+            shape = tuple(sizes[c] if c in keep else 1 for c in uniq)
+            gk = xp.broadcast_to(gk.reshape(shape), tuple(sizes[c] for c in uniq))
+        if len(uniq) != len(s):         # repeated letters: the gradient lives on a diagonal
+            gfull = xp.zeros(full[k], gk.dtype)
+            strides = tuple(builtins.sum(gfull.strides[i] for i, c in enumerate(s) if c == u)
+                            for u in uniq)
+            from .shape import _as_strided_arr
+            _as_strided_arr(xp, gfull, gk.shape, strides)[...] = gk
+            gk = gfull
+        grads.append(_unbroadcast(xp, gk, a.shape))
+    return tuple(grads)
+
+
+def _unbroadcast(xp, g, shape):
+    """Sum a gradient over the dims an operand was broadcast along (same rank)."""
+    axes = tuple(i for i, (n, m) in enumerate(zip(shape, g.shape)) if n == 1 and m != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def einsum(*args):
+    if len(args) < 1 or not isinstance(args[0], str):
+        if len(args) >= 2 and isinstance(args[0], Tensor):      # sublist format
+            return _einsum_sublist(args)
+        raise TypeError("einsum(): argument 'equation' must be str")
+    equation, operands = args[0], args[1:]
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    from .shape import _common
+    operands = _common(operands, "einsum")
+    subs, out_sub, full, _ = _parse_einsum(equation, [t.arr.shape for t in operands])
+    return apply(_einsum, tuple(operands), (subs, out_sub, full))
+
+
+def _einsum_sublist(args):
+    args = list(args)
+    out = args.pop() if len(args) % 2 else None
+    ops_, parts = args[0::2], []
+    for sub in args[1::2]:
+        parts.append("".join("..." if s is Ellipsis else _LETTERS[s] for s in sub))
+    eq = ",".join(parts)
+    if out is not None:
+        eq += "->" + "".join("..." if s is Ellipsis else _LETTERS[s] for s in out)
+    return einsum(eq, *ops_)
+
+
+def tensordot(a, b, dims=2, out=None):
+    from .shape import permute, reshape
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+    if len(da) != len(db):
+        raise RuntimeError(f"both dimension lists should have same length")
+    da = [wrap_dim(d, a.ndim) for d in da]
+    db = [wrap_dim(d, b.ndim) for d in db]
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{a.shape[x]} in dim {x} and second has size {b.shape[y]} in dim "
+                               f"{y}")
+    fa = [d for d in range(a.ndim) if d not in da]
+    fb = [d for d in range(b.ndim) if d not in db]
+    k = int(np.prod([a.shape[d] for d in da]))
+    am = reshape(permute(a, fa + da), (-1, k))
+    bm = reshape(permute(b, db + fb), (k, -1))
+    res = reshape(mm(am, bm), [a.shape[d] for d in fa] + [b.shape[d] for d in fb])
+    return _finish(res, out)
+
+
+def kron(input, other, *, out=None):
+    from .shape import reshape
+    nd = builtins.max(input.ndim, other.ndim)
+    a = reshape(input, (1,) * (nd - input.ndim) + tuple(input.shape))
+    b = reshape(other, (1,) * (nd - other.ndim) + tuple(other.shape))
+    sa, sb = [], []
+    for i in range(nd):
+        sa += [a.shape[i], 1]
+        sb += [1, b.shape[i]]
+    prod = reshape(a, sa) * reshape(b, sb)
+    return _finish(reshape(prod, [a.shape[i] * b.shape[i] for i in range(nd)]), out)
+
+
+@op("linalg_cross", saves="in")
+def _cross(xp, a, b, dim):
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    a, b = xp.broadcast_to(a, shape), xp.broadcast_to(b, shape)
+    return xp.cross(a, b, axis=dim), (a, b, dim)
+
+
+@_cross.vjp
+def _(xp, g, a, b, dim):
+    return xp.cross(b.conj(), g, axis=dim), xp.cross(g, a.conj(), axis=dim)
+
+
+def _cross_dims(input, other, dim, name):
+    if input.ndim != other.ndim:
+        raise RuntimeError(f"{name}: inputs must have the same number of dimensions.")
+    d = wrap_dim(dim, input.ndim)
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"{name}: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[d]} and {other.shape[d]}")
+    try:
+        np.broadcast_shapes(input.shape, other.shape)
+    except ValueError:
+        raise RuntimeError(f"{name}: the size of tensor a must match the size of tensor b") \
+            from None
+    return d
+
+
+def cross(input, other, dim=None, *, out=None):
+    if dim is None:
+        import warnings
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
+                      "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
+                      "default value of dim will change to agree with that of linalg.cross in a "
+                      "future release.", UserWarning, stacklevel=2)
+        shape = np.broadcast_shapes(input.shape, other.shape)
+        dim = next((i for i, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    return _finish(_linalg_cross(input, other, dim=dim), out)
+
+
+def _linalg_cross(input, other, *, dim=-1):
+    d = _cross_dims(input, other, dim, "linalg.cross")
+    if input.dtype != other.dtype:
+        from .._dtype import PROMOTE
+        dt = PROMOTE[input.dtype, other.dtype]
+        input, other = input.to(dt), other.to(dt)
+    return apply(_cross, (input, other), (d,))
+
+
+# ---- decompositions and solvers (public in ember.linalg; torch.* aliases below) ---------------
+def _square(A, name):
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    _floating(A, name)
+
+
+def _floating(A, name):
+    if A.arr.dtype.kind not in "fc" or A.arr.dtype.itemsize < 4:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{_tn(A)}")
+
+
+def _lapack(fn, name, what):
+    """Run a NumPy/CuPy linalg call, turning its LinAlgError into torch's."""
+    try:
+        return fn()
+    except np.linalg.LinAlgError:
+        raise LinAlgError(f"{name}: {what}") from None
+
+
+def _is_cupy(xp):
+    return xp is not np and getattr(xp, "__name__", "") == "cupy"
+
+
+def _check_finite_result(xp, r, name, what):
+    """CuPy returns NaNs instead of raising for singular input."""
+    if _is_cupy(xp) and not bool(xp.isfinite(r).all()):
+        raise LinAlgError(f"{name}: {what}")
+
+
+_SINGULAR = ("The diagonal element is zero, the inversion could not be completed because the "
+             "input matrix is singular.")
+
+
+@op("linalg_inv_ex", saves="out", node="LinAlgInvExBackward0")
+def _inv(xp, a):
+    y = _lapack(lambda: xp.linalg.inv(a), "linalg.inv", _SINGULAR)
+    _check_finite_result(xp, y, "linalg.inv", _SINGULAR)
+    return y, (y,)
+
+
+@_inv.vjp
+def _(xp, g, y):
+    yh = _mH(y)
+    return (-xp.matmul(yh, xp.matmul(g, yh)),)
+
+
+_inv.node_name = "LinalgInvExBackward0"
+
+
+def _linalg_inv(A, *, out=None):
+    _square(A, "linalg.inv")
+    return _finish(apply(_inv, (A,)), out)
+
+
+
+
+@op("linalg_det", saves="both")
+def _det(xp, a):
+    d = xp.asarray(xp.linalg.det(a))
+    return d, (a, d)
+
+
+@_det.vjp
+def _(xp, g, a, d):
+    return (_det_grad(xp, g, a, d),)
+
+
+def _det_grad(xp, g, a, d):
+    """d det(A) / dA = det(A) A^{-H}; through the SVD where A is singular (adjugate)."""
+    if a.shape[-1] == 0:
+        return xp.zeros(a.shape, g.dtype)
+    gd = (g * d.conj())[..., None, None]
+    if bool((d != 0).all()):
+        try:
+            return gd * _mH(xp.linalg.inv(a))
+        except np.linalg.LinAlgError:
+            pass
+    u, s, vh = xp.linalg.svd(a)
+    n = s.shape[-1]
+    # adj(A)^H = det(U V^H)^* U diag(prod_{j != i} s_j) V^H
+    prods = xp.stack([xp.prod(xp.concatenate([s[..., :i], s[..., i + 1:]], axis=-1), axis=-1)
+                      for i in range(n)], axis=-1)
+    sign = (xp.linalg.det(u) * xp.linalg.det(vh)).conj()
+    adj_h = xp.matmul(u * prods[..., None, :], vh) * sign[..., None, None]
+    return g[..., None, None] * adj_h
+
+
+def _linalg_det(A, *, out=None):
+    _square(A, "linalg.det")
+    return _finish(apply(_det, (A,)), out)
+
+
+@op("linalg_slogdet", saves="in", n_out=2)
+def _slogdet(xp, a):
+    sign, lad = xp.linalg.slogdet(a)
+    return (xp.asarray(sign), xp.asarray(lad)), (a,)
+
+
+@_slogdet.vjp
+def _(xp, g, a):
+    g_lad = g[1]
+    if a.shape[-1] == 0:
+        return (xp.zeros(a.shape, g_lad.dtype),)
+    return (g_lad[..., None, None] * _mH(_lapack(lambda: xp.linalg.inv(a), "linalg.slogdet",
+                                                _SINGULAR)),)
+
+
+def _linalg_slogdet(A, *, out=None):
+    _square(A, "linalg.slogdet")
+    return SLOGDET(*apply(_slogdet, (A,)))
+
+
+def logdet(input):
+    from .elementwise import where
+    sign, lad = _linalg_slogdet(input)
+    return where(sign < 0, float("nan"), lad)
+
+
+def _is_vector_rhs(A, B):
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+
+
+@op("linalg_solve_ex", saves="both")
+def _solve(xp, a, b, vector, left):
+    if not left:                        # X A = B  <=>  A^T X^T = B^T
+        x = _swap(_lapack(lambda: xp.linalg.solve(_swap(a), _swap(b)), "torch.linalg.solve",
+                          "The solver failed because the input matrix is singular."))
+    elif vector:
+        x = _lapack(lambda: xp.linalg.solve(a, b[..., None]), "torch.linalg.solve",
+                    "The solver failed because the input matrix is singular.")[..., 0]
+    else:
+        x = _lapack(lambda: xp.linalg.solve(a, b), "torch.linalg.solve",
+                    "The solver failed because the input matrix is singular.")
+    _check_finite_result(xp, x, "torch.linalg.solve",
+                         "The solver failed because the input matrix is singular.")
+    return x, (a, x, vector, left)
+
+
+@_solve.vjp
+def _(xp, g, a, x, vector, left):
+    if not left:                        # X = B A^{-1}: gB = g A^{-H}, gA = -X^H gB
+        gb = _swap(xp.linalg.solve(_swap(_mH(a)), _swap(g)))
+        return -xp.matmul(_mH(x), gb), gb
+    if vector:
+        gb = xp.linalg.solve(_mH(a), g[..., None])[..., 0]
+        return -gb[..., :, None] * x.conj()[..., None, :], gb
+    gb = xp.linalg.solve(_mH(a), g)
+    return -xp.matmul(gb, _mH(x)), gb
+
+
+def _linalg_solve(A, B, *, left=True, out=None):
+    _square(A, "linalg.solve")
+    if A.dtype != B.dtype:
+        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A "
+                           f"of type {_tn(A)} and B of type {_tn(B)} instead")
+    vector = _is_vector_rhs(A, B)
+    n = A.shape[-1]
+    k = B.shape[-1] if vector or not left else B.shape[-2]
+    if B.ndim == 0 or k != n:
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and "
+                           f"{'x'.join(str(s) for s in B.shape[-2:])})")
+    return _finish(apply(_solve, (A, B), (vector and left, left)), out)
+
+
+_NOT_PD = ("The factorization could not be completed because the input is not "
+           "positive-definite (the leading minor of order {} is not positive-definite).")
+
+
+def _not_pd_order(a):
+    """Order of the first leading minor that is not positive-definite (torch's message)."""
+    a = np.asarray(a if isinstance(a, np.ndarray) else a.get())
+    a = a.reshape((-1,) + a.shape[-2:])
+    for m in a:
+        for k in range(1, m.shape[-1] + 1):
+            try:
+                np.linalg.cholesky(m[:k, :k])
+            except np.linalg.LinAlgError:
+                return k
+    return 1
+
+
+@op("linalg_cholesky_ex", saves="out")
+def _cholesky(xp, a, upper):
+    try:
+        L = xp.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        raise LinAlgError("linalg.cholesky: " + _NOT_PD.format(_not_pd_order(a))) from None
+    _check_finite_result(xp, L, "linalg.cholesky", _NOT_PD.format(_not_pd_order(a)))
+    return (_mH(L) if upper else L), (L, upper)
+
+
+@_cholesky.vjp
+def _(xp, g, L, upper):
+    gl = _mH(g) if upper else g
+    p = xp.tril(xp.matmul(_mH(L), gl))
+    p = 0.5 * (p + _mH(xp.tril(p, -1)))
+    # gA = L^{-H} P L^{-1}
+    t = xp.linalg.solve(_mH(L), p)
+    return (_mH(xp.linalg.solve(_mH(L), _mH(t))),)
+
+
+def _linalg_cholesky(A, *, upper=False, out=None):
+    _square(A, "linalg.cholesky")
+    return _finish(apply(_cholesky, (A,), (bool(upper),)), out)
+
+
+@op("linalg_qr", saves="out", n_out=2)
+def _qr(xp, a, mode):
+    if mode == "r":
+        r = xp.linalg.qr(a, mode="r")
+        return (xp.zeros((0,), a.dtype), r), (None, None, mode)
+    q, r = xp.linalg.qr(a, mode=mode)
+    return (q, r), (q, r, mode)
+
+
+@_qr.vjp
+def _(xp, g, q, r, mode):
+    if q is None:
+        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when "
+                           "mode='r'. Please use linalg.qr(A, mode='reduced') if you are going "
+                           "to differentiate through linalg.qr.")
+    gq, gr = g
+    m, n = q.shape[-2], r.shape[-1]
+    if mode == "complete" and m > n:
+        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and "
+                           "nrows > ncols.")
+    if m >= n:
+        return (_qr_grad_tall(xp, gq, gr, q, r),)
+    # A = Q [R1 | R2] with A1 = Q R1 square: R2 = Q^H A2
+    r1, gr1, gr2 = r[..., :, :m], gr[..., :, :m], gr[..., :, m:]
+    a2 = xp.matmul(q, r[..., :, m:])
+    gq2 = gq + xp.matmul(a2, _mH(gr2))
+    ga1 = _qr_grad_tall(xp, gq2, gr1, q, r1)
+    return (xp.concatenate([ga1, xp.matmul(q, gr2)], axis=-1),)
+
+
+def _qr_grad_tall(xp, gq, gr, q, r):
+    """gA = (gQ + Q syminvadj(triu(gR R^H - Q^H gQ))) R^{-H}   (m >= n)."""
+    m_ = xp.matmul(gr, _mH(r)) - xp.matmul(_mH(q), gq)
+    m_ = xp.triu(m_)
+    s = m_ + _mH(m_)
+    n = s.shape[-1]
+    idx = xp.arange(n)
+    s[..., idx, idx] *= 0.5
+    ga = xp.matmul(q, s) + gq
+    # right-solve with R^H: X R^H = ga  <=>  R X^H = ga^H
+    return _mH(xp.linalg.solve(r, _mH(ga)))
+
+
+def _linalg_qr(A, mode="reduced", *, out=None):
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions.")
+    _floating(A, "linalg.qr")
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           "'reduced' (default), 'r', or 'complete'")
+    return QR(*apply(_qr, (A,), (mode,)))
+
+
+@op("linalg_svd", saves="out", n_out=3)
+def _svd(xp, a, full_matrices):
+    u, s, vh = _lapack(lambda: xp.linalg.svd(a, full_matrices=full_matrices),
+                       "linalg.svd", "The algorithm failed to converge because the input matrix "
+                       "is ill-conditioned or has too many repeated singular values.")
+    return (u, s, vh), (u, s, vh, full_matrices)
+
+
+@_svd.vjp
+def _(xp, g, u, s, vh, full_matrices):
+    gu, gs, gvh = g
+    k = s.shape[-1]
+    if full_matrices and (u.shape[-1] != k or vh.shape[-2] != k):
+        if bool(gu[..., k:].any()) or bool(gvh[..., k:, :].any()):
+            raise RuntimeError("linalg_svd_backward: The singular vectors in the complex case "
+                               "are specified up to multiplication by e^{i phi}... (not "
+                               "differentiable for full_matrices=True with m != n)")
+        u, gu, vh, gvh = u[..., :k], gu[..., :k], vh[..., :k, :], gvh[..., :k, :]
+    return (_svd_grad(xp, gu, gs, gvh, u, s, vh),)
+
+
+def _svd_grad(xp, gu, gs, gvh, u, s, vh):
+    """torch's svd_backward (real and complex, full_matrices=False)."""
+    m, n = u.shape[-2], vh.shape[-1]
+    if gu is None and gvh is None:
+        return xp.matmul(u * gs[..., None, :], vh)
+    v, gv = _mH(vh), _mH(gvh)
+    uhgu = xp.matmul(_mH(u), gu)
+    vhgv = xp.matmul(vh, gv)
+    uhgu = uhgu - _mH(uhgu)
+    vhgv = vhgv - _mH(vhgv)
+    s2 = s * s
+    e = s2[..., None, :] - s2[..., :, None]
+    idx = xp.arange(s.shape[-1])
+    e[..., idx, idx] = 1
+    ga = (uhgu * s[..., None, :] + s[..., :, None] * vhgv) / e
+    ga[..., idx, idx] = ga[..., idx, idx] + gs
+    if m > n:
+        ga = xp.matmul(u, ga)
+        gusinv = gu / s[..., None, :]
+        ga = ga + gusinv - xp.matmul(u, xp.matmul(_mH(u), gusinv))
+        return xp.matmul(ga, vh)
+    if m < n:
+        ga = xp.matmul(ga, vh)
+        sinvgvh = _mH(gv) / s[..., :, None]
+        ga = ga + sinvgvh - xp.matmul(xp.matmul(sinvgvh, v), vh)
+        return xp.matmul(u, ga)
+    return xp.matmul(u, xp.matmul(ga, vh))
+
+
+def _linalg_svd(A, full_matrices=True, *, driver=None, out=None):
+    if A.ndim < 2:
+        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
+    _floating(A, "linalg.svd")
+    return SVD(*apply(_svd, (A,), (bool(full_matrices),)))
+
+
+@op("linalg_svdvals", saves="out", node="LinalgSvdBackward0")
+def _svdvals(xp, a):
+    u, s, vh = _lapack(lambda: xp.linalg.svd(a, full_matrices=False), "linalg.svd",
+                       "The algorithm failed to converge.")
+    return s, (u, vh)
+
+
+_svdvals.vjp(lambda xp, g, u, vh: (xp.matmul(u * g[..., None, :], vh),))
+
+
+def _linalg_svdvals(A, *, driver=None, out=None):
+    if A.ndim < 2:
+        raise RuntimeError("linalg.svdvals: The input tensor A must have at least 2 dimensions.")
+    _floating(A, "linalg.svdvals")
+    return _finish(apply(_svdvals, (A,)), out)
+
+
+@op("linalg_eigh", saves="out", n_out=2)
+def _eigh(xp, a, uplo):
+    L, V = _lapack(lambda: xp.linalg.eigh(a, UPLO=uplo), "linalg.eigh",
+                   "The algorithm failed to converge because the input matrix is ill-conditioned "
+                   "or has too many repeated eigenvalues.")
+    return (L, V), (L, V)
+
+
+@_eigh.vjp
+def _(xp, g, L, V):
+    gl, gv = g
+    return (_eigh_grad(xp, gl, gv, L, V),)
+
+
+def _eigh_grad(xp, gl, gv, L, V):
+    """torch's linalg_eig_backward for Hermitian input."""
+    if gv is None:
+        return xp.matmul(V * gl[..., None, :], _mH(V))
+    vhgv = xp.matmul(_mH(V), gv)
+    vhgv = 0.5 * (vhgv - _mH(vhgv))
+    e = L[..., None, :] - L[..., :, None]
+    idx = xp.arange(L.shape[-1])
+    e[..., idx, idx] = 1
+    ga = vhgv / e
+    ga[..., idx, idx] = gl
+    return xp.matmul(V, xp.matmul(ga, _mH(V)))
+
+
+def _linalg_eigh(A, UPLO="L", *, out=None):
+    _square(A, "linalg.eigh")
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return EIGH(*apply(_eigh, (A,), (UPLO,)))
+
+
+@op("linalg_eigvalsh", saves="out", node="LinalgEighBackward0")
+def _eigvalsh(xp, a, uplo):
+    L, V = xp.linalg.eigh(a, UPLO=uplo)
+    return L, (V,)
+
+
+_eigvalsh.vjp(lambda xp, g, V: (xp.matmul(V * g[..., None, :], _mH(V)),))
+
+
+def _linalg_eigvalsh(A, UPLO="L", *, out=None):
+    _square(A, "linalg.eigvalsh")
+    return _finish(apply(_eigvalsh, (A,), (UPLO,)), out)
+
+
+@op("linalg_pinv", saves="both")
+def _pinv(xp, a, atol, rtol, hermitian):
+    if a.shape[-1] == 0 or a.shape[-2] == 0:
+        p = xp.zeros(a.shape[:-2] + (a.shape[-1], a.shape[-2]), a.dtype)
+        return p, (a, p)
+    if hermitian:
+        L, V = xp.linalg.eigh(a)
+        absl = xp.abs(L)
+        smax = absl.max(axis=-1, keepdims=True)
+        tol = xp.maximum(atol, rtol * smax)
+        linv = xp.where(absl > tol, 1 / xp.where(absl > tol, L, 1), 0).astype(L.dtype)
+        p = xp.matmul(V * linv[..., None, :], _mH(V))
+    else:
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        smax = s.max(axis=-1, keepdims=True)
+        tol = xp.maximum(atol, rtol * smax)
+        sinv = xp.where(s > tol, 1 / xp.where(s > tol, s, 1), 0).astype(s.dtype)
+        p = xp.matmul(_mH(vh) * sinv[..., None, :], _mH(u))
+    return p.astype(a.dtype, copy=False), (a, p)
+
+
+@_pinv.vjp
+def _(xp, g, a, p):
+    """torch's pinv_backward."""
+    m, n = a.shape[-2], a.shape[-1]
+    ph, gh = _mH(p), _mH(g)
+    mm_ = xp.matmul
+    if m <= n:
+        k = mm_(gh, p)
+        kph = mm_(k, ph)
+        return (-_mH(mm_(p, k)) + kph - mm_(mm_(a, p), kph) + mm_(mm_(ph, p), gh - mm_(k, a)),)
+    k = mm_(p, gh)
+    phk = mm_(ph, k)
+    return (-_mH(mm_(k, p)) + mm_(mm_(gh - mm_(a, k), p), ph) + phk - mm_(mm_(phk, p), a),)
+
+
+def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    if A.ndim < 2:
+        raise RuntimeError("linalg.pinv(" + _tn(A) + "{" + str(list(A.shape)) + "}): expected a "
+                           "tensor with 2 or more dimensions of float, double, cfloat or cdouble "
+                           "types")
+    _floating(A, "linalg.pinv")
+    if isinstance(atol, Tensor) or isinstance(rtol, Tensor):
+        raise NotImplementedError("linalg.pinv: tensor atol/rtol are not supported")
+    eps = np.finfo(A.arr.dtype).eps
+    if rtol is None:
+        rtol = 0.0 if (atol is not None and atol > 0) else builtins.max(A.shape[-2:]) * eps
+    atol = 0.0 if atol is None else float(atol)
+    return _finish(apply(_pinv, (A,), (atol, float(rtol), bool(hermitian))), out)
+
+
+def pinverse(input, rcond=1e-15):
+    return _linalg_pinv(input, rtol=rcond)
+
+
+def _linalg_matrix_power(A, n, *, out=None):
+    _square(A, "linalg.matrix_power") if A.arr.dtype.kind in "fc" else \
+        _square_shape(A, "linalg.matrix_power")
+    n = n.__index__()
+    if n == 0:
+        from .creation import eye
+        from .shape import expand
+        ident = eye(A.shape[-1], dtype=A.dtype, device=A.device)
+        return _finish(expand(ident, A.shape).clone(), out)
+    if n < 0:
+        A = _linalg_inv(A)
+        n = -n
+    result, z = None, A
+    while n:
+        if n & 1:
+            result = z if result is None else matmul(result, z)
+        n >>= 1
+        if n:
+            z = matmul(z, z)
+    return _finish(result, out)
+
+
+def _square_shape(A, name):
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2] if A.ndim > 1 else 1} by {A.shape[-1]} matrices")
+
+
+# ---- vector norm (the primitive behind linalg.norm / matrix_norm 'fro') -----------------------
+@op("linalg_vector_norm", saves="both")
+def _vector_norm(xp, x, ord, dims, keepdim):
+    a = xp.abs(x)
+    if ord == 2:
+        r = xp.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
+    elif ord == float("inf"):
+        r = a.max(axis=dims, keepdims=keepdim) if a.size else xp.zeros(
+            _kept_shape(a.shape, dims, keepdim), a.dtype)
+    elif ord == -float("inf"):
+        r = a.min(axis=dims, keepdims=keepdim)
+    elif ord == 0:
+        r = (a != 0).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
+    elif ord == 1:
+        r = a.sum(axis=dims, keepdims=keepdim)
+    else:
+        r = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
+    r = xp.asarray(r).astype(a.dtype, copy=False)
+    return r, (x, r, ord, dims, keepdim)
+
+
+def _kept_shape(shape, dims, keepdim):
+    dims = range(len(shape)) if dims is None else dims
+    return tuple(1 if i in dims else s for i, s in enumerate(shape) if keepdim or i not in dims)
+
+
+@_vector_norm.vjp
+def _(xp, g, x, r, p, dims, keepdim):
+    """torch's linalg_vector_norm_backward."""
+    if not keepdim and x.ndim:
+        axes = tuple(range(x.ndim)) if dims is None else dims
+        g, r = xp.expand_dims(g, axes), xp.expand_dims(r, axes)
+    sgn = xp.sign(x) if x.dtype.kind != "c" else x / xp.where(x == 0, 1, xp.abs(x))
+    zero = xp.zeros((), g.dtype)
+    if p == 0:
+        return (xp.zeros(x.shape, g.dtype),)
+    if p == 1:
+        return (sgn * g,)
+    if p == 2:
+        return (g * xp.where(r == 0, zero, x / xp.where(r == 0, 1, r)),)
+    if p in (float("inf"), -float("inf")):
+        a = xp.abs(x)
+        mask = ((a == r) | xp.isnan(a)).astype(g.dtype)
+        count = mask.sum(axis=dims, keepdims=True)
+        return (sgn * (g / count) * mask,)
+    a = xp.abs(x)
+    if p < 1:
+        scaled = sgn * xp.where(x == 0, zero, a ** (p - 1))
+        return (scaled * g * r ** (1 - p),)
+    scaled = sgn * a ** (p - 1) if p < 2 else x * a ** (p - 2)
+    scale = xp.where(r == 0, zero, g / xp.where(r == 0, 1, r ** (p - 1)))
+    return (scaled * scale,)
+
+
+def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
+    _floating(x, "linalg.vector_norm")
+    if dtype is not None:
+        x = x.to(dtype)
+    if isinstance(dim, int):
+        dim = (dim,)
+    dims = None if dim is None else tuple(sorted(wrap_dim(d, x.ndim) for d in dim)) \
+        if x.ndim else None
+    if dims is not None and not dims:
+        dims = None
+    if x.numel() == 0 and ord < 0 or (x.numel() == 0 and ord == float("inf") and dims is None):
+        if ord < 0 or dims is None:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty "
+                               "tensor because the operation does not have an identity")
+    ord = float(ord)
+    return _finish(apply(_vector_norm, (x,), (ord, dims, bool(keepdim))), out)
+
+
+def _return_type(name, fields):
+    import collections
+    cls = collections.namedtuple(name, fields)
+    cls.__module__ = "torch.return_types"
+
+    def rep(self):
+        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
+        return f"torch.return_types.{name}(\n{body})"
+    cls.__repr__ = rep
+    return cls
+
+
+SLOGDET = _return_type("linalg_slogdet", ("sign", "logabsdet"))
+QR = _return_type("linalg_qr", ("Q", "R"))
+SVD = _return_type("linalg_svd", ("U", "S", "Vh"))
+EIGH = _return_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
+_TORCH_SVD = _return_type("svd", ("U", "S", "V"))
+_TORCH_QR = _return_type("qr", ("Q", "R"))
+_TORCH_SLOGDET = _return_type("slogdet", ("sign", "logabsdet"))
 
 
 def is_tensor_like(x):
     return isinstance(x, Tensor)
+
+
+# ---- torch.* and Tensor.* spellings (ember.linalg holds the torch.linalg ones) --------------
+def inverse(input, *, out=None):
+    return _linalg_inv(input, out=out)
+
+
+def det(input):
+    return _linalg_det(input)
+
+
+def slogdet(input):
+    return _TORCH_SLOGDET(*_linalg_slogdet(input))
+
+
+def cholesky(input, upper=False, *, out=None):
+    return _linalg_cholesky(input, upper=upper, out=out)
+
+
+def qr(input, some=True, *, out=None):
+    return _TORCH_QR(*_linalg_qr(input, "reduced" if some else "complete"))
+
+
+def svd(input, some=True, compute_uv=True, *, out=None):
+    if not compute_uv:
+        from .creation import zeros
+        s = _linalg_svdvals(input)
+        m, n = input.shape[-2:]
+        z = input.shape[:-2]
+        return _TORCH_SVD(zeros(*z, m, m, dtype=input.dtype, device=input.device), s,
+                          zeros(*z, n, n, dtype=input.dtype, device=input.device))
+    u, s, vh = _linalg_svd(input, full_matrices=not some)
+    from .shape import transpose
+    v = transpose(vh, -2, -1)
+    return _TORCH_SVD(u, s, v.conj() if v.is_complex() else v)
+
+
+def matrix_power(input, n):
+    return _linalg_matrix_power(input, n)

@@ -1,16 +1,22 @@
-"""Shape and view ops. Views share storage and the version counter with their base."""
+"""Shape and view ops. Views share storage and the version counter with their base.
+
+Contract (see _registry.py): `fwd(xp, *arrays, *static) -> (out, saved)`, `bwd(xp, g, *saved)`.
+View ops are wrapped by `make_view` (the output aliases the input's storage); everything else
+copies, as torch does (flip, roll, repeat, cat, tril ...)."""
 import builtins
 
 import numpy as np
 
 from .._dtype import PROMOTE
-from .._tensor import Size, Tensor, _new
-from ._apply import _share_version, apply, make_unary, make_view
+from .._tensor import Size, Tensor, _new, bump_version
+from ..autograd.grad_mode import STATE as _grad
+from ._apply import _share_version, apply, inplace, make_unary, make_view, write_into
 from ._dims import wrap_dim
 from ._registry import op
 
 
-def _shape_arg(shape):
+# ---- helpers ----------------------------------------------------------------------------------
+def _shape_arg(shape, name="view"):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
     out = []
@@ -18,9 +24,15 @@ def _shape_arg(shape):
         try:
             out.append(s.__index__())
         except AttributeError:
-            raise TypeError(f"view(): argument 'size' must be tuple of ints, but found element "
+            raise TypeError(f"{name}(): argument 'size' must be tuple of ints, but found element "
                             f"of type {type(s).__name__}") from None
     return tuple(out)
+
+
+def _dims_arg(dims):
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list, Size)):
+        dims = tuple(dims[0])
+    return tuple(d.__index__() for d in dims)
 
 
 def infer_shape(shape, numel):
@@ -34,7 +46,11 @@ def infer_shape(shape, numel):
                 raise RuntimeError(f"invalid shape dimension {s}")
             known *= s
     if neg:
-        if known == 0 or numel % known:
+        if known == 0:
+            raise RuntimeError(f"cannot reshape tensor of {numel} elements into shape "
+                               f"{list(shape)} because the unspecified dimension size -1 can be "
+                               "any value and is ambiguous")
+        if numel % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
         shape = shape[:neg[0]] + (numel // known,) + shape[neg[0] + 1:]
     elif known != numel:
@@ -42,29 +58,58 @@ def infer_shape(shape, numel):
     return shape
 
 
-@op("view", saves=None)
-def _view(xp, x, shape):
-    r = x.reshape(shape)
-    if x.size and r.size and (r.flags.owndata if hasattr(r.flags, "owndata") else False):
-        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
-                           "least one dimension spans across two contiguous subspaces). Use "
-                           ".reshape(...) instead.")
-    return r, (x.shape,)
+def _reshape_nocopy(xp, a, shape):
+    """`a` reshaped without copying, or None when its strides do not allow it."""
+    if xp is np:
+        try:
+            return np.reshape(a, shape, copy=False)
+        except ValueError:
+            return None
+    r = a.view()
+    try:
+        r.shape = shape
+    except AttributeError:
+        return None
+    return r
 
 
-@op("reshape", saves=None, node="ViewBackward0")
-def _reshape(xp, x, shape):
-    return x.reshape(shape), (x.shape,)
+def _as_strided_arr(xp, a, shape, strides_bytes):
+    """A writable strided view over `a`'s memory, starting at `a`'s first element."""
+    if xp is np:
+        return np.lib.stride_tricks.as_strided(a, shape, strides_bytes, writeable=True)
+    return xp.lib.stride_tricks.as_strided(a, shape, strides_bytes)
 
 
 def _reshape_back(xp, g, shape):
     return (g.reshape(shape),)
 
 
-_view.vjp(_reshape_back)
-_reshape.vjp(_reshape_back)
-_view_fn = make_view(_view)
-_reshape_fn = make_view(_reshape)
+def _view_op(name, fwd, bwd, node=None):
+    o = op(name, saves=None, node=node)(fwd)
+    o.vjp(bwd)
+    return make_view(o)
+
+
+# ---- view / reshape ---------------------------------------------------------------------------
+def _view_fwd(xp, x, shape):
+    r = _reshape_nocopy(xp, x, shape)
+    if r is None:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.")
+    return r, (x.shape,)
+
+
+_view_fn = _view_op("view", _view_fwd, _reshape_back)
+
+
+@op("reshape_copy", saves=None, node="UnsafeViewBackward0")
+def _reshape_copy(xp, x, shape):
+    return x.reshape(shape), (x.shape,)
+
+
+_reshape_copy.vjp(_reshape_back)
+_reshape_copy_fn = make_unary(_reshape_copy)
 
 
 def view(input, *shape):
@@ -76,13 +121,20 @@ def view(input, *shape):
 
 def _view_dtype(input, dtype):
     from .._dtype import to_dtype
-    t = _new(input.arr.view(to_dtype(dtype).np), input.be)
+    dt = to_dtype(dtype)
+    a = input.arr
+    if dt.np.itemsize != a.itemsize and a.ndim and a.strides[-1] != a.itemsize:
+        raise RuntimeError("self.stride(-1) must be 1 to view Float as Int")
+    t = _new(a.view(dt.np), input.be)
     _share_version(t, input)
     return t
 
 
 def reshape(input, *shape):
-    return _reshape_fn(input, infer_shape(_shape_arg(shape), input.arr.size))
+    shape = infer_shape(_shape_arg(shape, "reshape"), input.arr.size)
+    if _reshape_nocopy(input.be.xp, input.arr, shape) is not None:
+        return _view_fn(input, shape)
+    return _reshape_copy_fn(input, shape)
 
 
 def view_as(input, other):
@@ -112,30 +164,25 @@ def ravel(input):
 
 def unflatten(input, dim, sizes):
     d = wrap_dim(dim, input.ndim)
-    sizes = tuple(sizes)
+    sizes = _shape_arg((sizes,), "unflatten")
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
     n = input.shape[d]
-    sizes = infer_shape(sizes, n) if -1 in sizes else sizes
-    if int(np.prod(sizes)) != n:
+    if -1 in sizes:
+        sizes = infer_shape(sizes, n)
+    elif int(np.prod(sizes)) != n:
         raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
                            f"size of dim {dim} ({n}) in the input tensor")
-    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
+    return view(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
 
-@op("permute", saves=None)
-def _permute(xp, x, dims):
-    return x.transpose(dims), (dims,)
-
-
-@_permute.vjp
-def _(xp, g, dims):
-    return (g.transpose(np.argsort(dims)),)
-
-
-_permute_fn = make_view(_permute)
+# ---- permutations -----------------------------------------------------------------------------
+_permute_fn = _view_op("permute", lambda xp, x, dims: (x.transpose(dims), (dims,)),
+                       lambda xp, g, dims: (g.transpose(tuple(np.argsort(dims))),))
 
 
 def permute(input, *dims):
-    dims = _shape_arg(dims)
+    dims = _dims_arg(dims)
     nd = input.ndim
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
@@ -147,13 +194,16 @@ def permute(input, *dims):
     return _permute_fn(input, dims)
 
 
-@op("transpose", saves=None)
-def _transpose(xp, x, d0, d1):
-    return xp.swapaxes(x, d0, d1), (d0, d1)
+def _swap_fwd(xp, x, d0, d1):
+    return x.swapaxes(d0, d1), (d0, d1)
 
 
-_transpose.vjp(lambda xp, g, d0, d1: (xp.swapaxes(g, d0, d1),))
-_transpose_fn = make_view(_transpose)
+def _swap_bwd(xp, g, d0, d1):
+    return (g.swapaxes(d0, d1),)
+
+
+_transpose_fn = _view_op("transpose", _swap_fwd, _swap_bwd)
+_t_fn = _view_op("t", _swap_fwd, _swap_bwd, node="TBackward0")
 
 
 def transpose(input, dim0, dim1):
@@ -165,10 +215,11 @@ swapaxes = swapdims = transpose
 
 
 def t(input):
-    if input.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
-                           f"{input.ndim}D")
-    return transpose(input, 0, 1) if input.ndim == 2 else view(input, input.shape)
+    nd = input.ndim
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return _t_fn(input, 0, 1) if nd == 2 else _t_fn(input, 0, 0) if nd == 1 else \
+        _alias_fn(input, ())
 
 
 def adjoint(input):
@@ -185,67 +236,65 @@ def movedim(input, source, destination):
                            f"({list(dst)} dims)")
     src = [wrap_dim(d, nd) for d in src]
     dst = [wrap_dim(d, nd) for d in dst]
-    order = [d for d in range(nd) if d not in src]
-    for d, s in sorted(zip(dst, src)):
-        order.insert(d, s)
+    if len(set(src)) != len(src):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({list(source)})")
+    if len(set(dst)) != len(dst):
+        raise RuntimeError(f"movedim: repeated dim in `destination` ({list(destination)})")
+    order = [None] * nd
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(d for d in range(nd) if d not in src)
+    order = [next(rest) if o is None else o for o in order]
     return permute(input, order)
 
 
 moveaxis = movedim
 
 
-@op("squeeze", saves=None)
-def _squeeze(xp, x, dims):
+# ---- squeeze / unsqueeze / expand ------------------------------------------------------------
+def _squeeze_fwd(xp, x, dims):
     return x.reshape(tuple(s for i, s in enumerate(x.shape) if i not in dims)), (x.shape,)
 
 
-_squeeze.vjp(_reshape_back)
-_squeeze_fn = make_view(_squeeze)
+_squeeze_all = _view_op("squeeze", _squeeze_fwd, _reshape_back)
+_squeeze_dim = _view_op("squeeze_dim", _squeeze_fwd, _reshape_back, node="SqueezeBackward1")
+_squeeze_dims = _view_op("squeeze_dims", _squeeze_fwd, _reshape_back, node="SqueezeBackward2")
 
 
 def squeeze(input, dim=None):
-    nd = input.ndim
+    nd, shp = input.ndim, input.arr.shape
     if dim is None:
-        dims = tuple(i for i, s in enumerate(input.shape) if s == 1)
-    else:
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        dims = tuple(wrap_dim(d, nd) for d in dims) if nd else ()
-        dims = tuple(d for d in dims if input.shape[d] == 1)
-    return _squeeze_fn(input, dims)
+        return _squeeze_all(input, tuple(i for i, s in enumerate(shp) if s == 1))
+    if isinstance(dim, (tuple, list)):
+        dims = tuple(wrap_dim(d, nd) for d in dim) if nd else ()
+        return _squeeze_dims(input, tuple(d for d in dims if shp[d] == 1))
+    d = wrap_dim(dim, nd)
+    return _squeeze_dim(input, (d,) if nd and shp[d] == 1 else ())
 
 
-@op("unsqueeze", saves=None)
-def _unsqueeze(xp, x, dim):
-    return xp.expand_dims(x, dim), (x.shape,)
-
-
-_unsqueeze.vjp(_reshape_back)
-_unsqueeze_fn = make_view(_unsqueeze)
+_unsqueeze_fn = _view_op("unsqueeze", lambda xp, x, d: (xp.expand_dims(x, d), (x.shape,)),
+                         _reshape_back)
 
 
 def unsqueeze(input, dim):
     return _unsqueeze_fn(input, wrap_dim(dim, input.ndim + 1))
 
 
-@op("expand", saves=None)
-def _expand(xp, x, shape):
-    return xp.broadcast_to(x, shape), ()
-
-
-_expand.vjp(lambda xp, g: (g,))        # the engine sums the gradient back to the input shape
-_expand_fn = make_view(_expand)
+# the engine sums the gradient back to the input's shape
+_expand_fn = _view_op("expand", lambda xp, x, shape: (xp.broadcast_to(x, shape), ()),
+                      lambda xp, g: (g,))
 
 
 def expand(input, *sizes):
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, "expand")
     nd = input.ndim
     if len(sizes) < nd:
-        raise RuntimeError(f"expand(torch.FloatTensor{{{list(input.shape)}}}, size={list(sizes)}"
+        raise RuntimeError(f"expand({_tname(input)}{{{list(input.shape)}}}, size={list(sizes)}"
                            f"): the number of sizes provided ({len(sizes)}) must be greater or "
                            f"equal to the number of dimensions in the tensor ({nd})")
     lead = len(sizes) - nd
     out = list(sizes)
-    for i, s in enumerate(input.shape):
+    for i, s in enumerate(input.arr.shape):
         want = sizes[lead + i]
         if want == -1:
             out[lead + i] = s
@@ -253,10 +302,16 @@ def expand(input, *sizes):
             raise RuntimeError(f"The expanded size of the tensor ({want}) must match the "
                                f"existing size ({s}) at non-singleton dimension {lead + i}.  "
                                f"Target sizes: {list(sizes)}.  Tensor sizes: {list(input.shape)}")
-    if any(s < 0 for s in out[:lead]):
-        raise RuntimeError("The expanded size of the tensor (-1) isn't allowed in a leading, "
-                           "non-existing dimension 0")
+    for i, s in enumerate(out[:lead]):
+        if s < 0:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
+                               f"leading, non-existing dimension {i}")
     return _expand_fn(input, tuple(out))
+
+
+def _tname(x):
+    from ._apply import _tname as name
+    return f"torch.{name(x.arr.dtype)}Tensor"
 
 
 def expand_as(input, other):
@@ -268,24 +323,52 @@ def broadcast_to(input, size):
 
 
 def broadcast_shapes(*shapes):
-    try:
-        return Size(np.broadcast_shapes(*[tuple(s) if not isinstance(s, int) else (s,)
-                                          for s in shapes]))
-    except ValueError:
-        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape") \
-            from None
+    shapes = [(s,) if isinstance(s, int) else tuple(s) for s in shapes]
+    nd = builtins.max((len(s) for s in shapes), default=0)
+    out = [1] * nd
+    for s in shapes:
+        for i, n in enumerate(s, nd - len(s)):
+            if n < 0:
+                raise RuntimeError("Trying to create tensor with negative dimension "
+                                   f"{n}: {list(s)}")
+            if out[i] == 1:
+                out[i] = n
+            elif n != 1 and n != out[i]:
+                raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single "
+                                   "shape.  Mismatch is between arg 0 and arg 1.")
+    return Size(out)
 
 
 def broadcast_tensors(*tensors):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    shape = broadcast_shapes(*[t.shape for t in tensors])
-    return tuple(expand(t, shape) for t in tensors)
+    shapes = [t.arr.shape for t in tensors]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({shapes[0]}) must match the size of tensor b "
+                           "at non-singleton dimension") from None
+    return tuple(t if t.arr.shape == shape else _expand_fn(t, shape) for t in tensors)
+
+
+# ---- copies -----------------------------------------------------------------------------------
+def _dense_order(a):
+    """'K' when `a` is non-overlapping and dense in some order (torch's preserve_format keeps
+    such strides), else 'C'."""
+    if a.flags.c_contiguous or a.flags.f_contiguous:
+        return "K"
+    pairs = sorted((abs(st), n) for st, n in zip(a.strides, a.shape) if n != 1)
+    expect = a.itemsize
+    for st, n in pairs:
+        if st != expect:
+            return "C"
+        expect *= n
+    return "K"
 
 
 @op("clone", saves=None)
-def _clone(xp, x):
-    return x.copy(), ()
+def _clone(xp, x, order):
+    return x.copy(order=order), ()
 
 
 _clone.vjp(lambda xp, g: (g,))
@@ -293,20 +376,71 @@ _clone_fn = make_unary(_clone)
 
 
 def clone(input, *, memory_format=None):
-    return _clone_fn(input)
+    a = input.arr
+    order = _dense_order(a) if memory_format is None else "C"
+    return _clone_fn(input, order)
 
 
 def contiguous(input, memory_format=None):
-    return input if input.arr.flags.c_contiguous else _clone_fn(input)
+    return input if input.arr.flags.c_contiguous else _clone_fn(input, "C")
 
 
+def is_contiguous(input, memory_format=None):
+    return bool(input.arr.flags.c_contiguous)
+
+
+@op("copy", saves=None, node="CopyBackwards")
+def _copy(xp, x, src):
+    return xp.broadcast_to(src, x.shape).astype(x.dtype, copy=True), (src.dtype,)
+
+
+@_copy.vjp
+def _(xp, g, src_dtype):
+    return None, g.astype(src_dtype, copy=False)
+
+
+def _copy_out(input, src, non_blocking=False):
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not "
+                        f"{type(src).__name__}")
+    if src.be is not input.be:
+        from .creation import _to_device
+        src = _to_device(src, input.be)
+    _check_broadcast_into(src.arr.shape, input.arr.shape)
+    return apply(_copy, (input, src))
+
+
+def _check_broadcast_into(src, dst):
+    """torch's error when `src` does not broadcast to `dst` (copy_, setitem)."""
+    for i in range(1, len(src) + 1):
+        a, b = (dst[-i] if i <= len(dst) else 1), src[-i]
+        if b != 1 and a != b:
+            raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b "
+                               f"({b}) at non-singleton dimension {len(dst) - i}")
+
+
+_copy_inplace = inplace(_copy_out, "copy")
+
+
+def copy_(input, src, non_blocking=False):
+    """Tensor.copy_: write `src` (broadcast, cast, moved) into input's storage."""
+    if not (_grad.enabled and (input.requires_grad or src.requires_grad)):
+        arr = src.arr
+        if src.be is not input.be:
+            arr = input.be.from_host(src.be.to_host(arr))
+        write_into(input, arr, "copy")
+        return input
+    return _copy_inplace(input, src, non_blocking)
+
+
+# ---- cat / stack ------------------------------------------------------------------------------
 @op("cat", saves=None)
 def _cat(xp, *arrays_and_dim):
     *arrays, dim = arrays_and_dim
-    sizes = [a.shape[dim] if a.ndim else 0 for a in arrays]
-    kept = [a for a in arrays if not (a.ndim == 1 and a.shape[0] == 0)] or arrays[:1]
-    return xp.concatenate(kept, axis=dim), (sizes, [a.ndim == 1 and a.shape[0] == 0
-                                                    for a in arrays], dim)
+    skipped = [a.ndim == 1 and a.shape[0] == 0 for a in arrays]
+    sizes = [0 if s else a.shape[dim] for a, s in zip(arrays, skipped)]
+    kept = [a for a, s in zip(arrays, skipped) if not s] or arrays[:1]
+    return xp.concatenate(kept, axis=dim), (sizes, skipped, dim)
 
 
 @_cat.vjp
@@ -316,9 +450,8 @@ def _(xp, g, sizes, skipped, dim):
         if skip:
             out.append(None)
             continue
-        idx = [slice(None)] * g.ndim
-        idx[dim] = slice(start, start + n)
-        out.append(g[tuple(idx)])
+        idx = (slice(None),) * dim + (slice(start, start + n),)
+        out.append(g[idx])
         start += n
     return tuple(out)
 
@@ -330,20 +463,27 @@ def _common(tensors, name):
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{name}(): expected a non-empty list of Tensors")
-    dt = None
-    for t in tensors:
+    dt = be = None
+    for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
-            raise TypeError(f"expected Tensor as element {tensors.index(t)} in argument 0, but "
-                            f"got {type(t).__name__}")
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
         dt = t.dtype if dt is None else PROMOTE[dt, t.dtype]
+        if be is None:
+            be = t.be
+        elif t.be is not be:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
+                               f"least two devices, {be.device} and {t.be.device}!")
     return [t if t.dtype is dt else t.to(dt) for t in tensors]
 
 
 def cat(tensors, dim=0, *, out=None):
     tensors = _common(tensors, "cat")
     ref = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), tensors[0])
-    if ref.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
     d = wrap_dim(dim, ref.ndim)
     for i, t in enumerate(tensors):
         if t.ndim == 1 and t.shape[0] == 0:
@@ -356,10 +496,30 @@ def cat(tensors, dim=0, *, out=None):
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
                                    f"Expected size {ref.shape[j]} but got size {t.shape[j]} for "
                                    f"tensor number {i} in the list.")
-    return apply(_cat, tuple(tensors), (d,))
+    return _finish(apply(_cat, tuple(tensors), (d,)), out)
 
 
 concat = concatenate = cat
+
+
+def _finish(result, out):
+    if out is None:
+        return result
+    if out.arr.shape != result.arr.shape:
+        out.arr = result.be.xp.empty(result.arr.shape, out.arr.dtype)
+    write_into(out, result.arr, "copy")
+    return out
+
+
+@op("stack", saves=None)
+def _stack(xp, *arrays_and_dim):
+    *arrays, dim = arrays_and_dim
+    return xp.stack(arrays, axis=dim), (dim, len(arrays))
+
+
+@_stack.vjp
+def _(xp, g, dim, n):
+    return tuple(g[(slice(None),) * dim + (i,)] for i in range(n))
 
 
 def stack(tensors, dim=0, *, out=None):
@@ -370,63 +530,127 @@ def stack(tensors, dim=0, *, out=None):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
     d = wrap_dim(dim, len(shape) + 1)
-    return cat([unsqueeze(t, d) for t in tensors], d)
+    return _finish(apply(_stack, tuple(tensors), (d,)), out)
 
 
-def hstack(tensors):
-    tensors = list(tensors)
-    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+def atleast_1d(*tensors):
+    return _atleast(tensors, _up1)
 
 
-def vstack(tensors):
-    return cat([t if t.ndim >= 2 else reshape(t, (1, -1)) for t in tensors], 0)
+def atleast_2d(*tensors):
+    return _atleast(tensors, _up2)
+
+
+def atleast_3d(*tensors):
+    return _atleast(tensors, _up3)
+
+
+def _up1(t):
+    return t if t.ndim >= 1 else reshape(t, (1,))
+
+
+def _up2(t):
+    return t if t.ndim >= 2 else reshape(t, (1, -1))
+
+
+def _up3(t):
+    if t.ndim >= 3:
+        return t
+    return reshape(t, (1, 1, 1)) if t.ndim == 0 else reshape(t, (1, -1, 1)) if t.ndim == 1 \
+        else unsqueeze(t, 2)
+
+
+def _atleast(tensors, up):
+    if len(tensors) == 1 and isinstance(tensors[0], Tensor):
+        return up(tensors[0])
+    seq = tensors[0] if len(tensors) == 1 else tensors
+    return tuple(up(t) for t in seq)
+
+
+def hstack(tensors, *, out=None):
+    tensors = [_up1(t) for t in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1, out=out)
+
+
+def vstack(tensors, *, out=None):
+    return cat([_up2(t) for t in tensors], 0, out=out)
 
 
 row_stack = vstack
 
 
-def dstack(tensors):
-    out = []
-    for t in tensors:
-        if t.ndim == 0:
-            t = reshape(t, (1, 1, 1))
-        elif t.ndim == 1:
-            t = reshape(t, (1, -1, 1))
-        elif t.ndim == 2:
-            t = unsqueeze(t, 2)
-        out.append(t)
-    return cat(out, 2)
+def dstack(tensors, *, out=None):
+    return cat([_up3(t) for t in tensors], 2, out=out)
 
 
-def column_stack(tensors):
-    return cat([reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors], 1)
+def column_stack(tensors, *, out=None):
+    return cat([reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors], 1, out=out)
 
 
-@op("narrow", saves=None, node="SliceBackward0")
-def _narrow(xp, x, dim, start, length):
-    idx = (slice(None),) * dim + (slice(start, start + length),)
-    return x[idx], (x.shape, x.dtype, idx)
+# ---- slicing views ----------------------------------------------------------------------------
+def _idx_fwd(xp, x, idx):
+    return x[idx], (x.shape, idx)
 
 
-@_narrow.vjp
-def _(xp, g, shape, dtype, idx):
+def _idx_bwd(xp, g, shape, idx):
     out = xp.zeros(shape, g.dtype)
     out[idx] = g
     return (out,)
 
 
-_narrow_fn = make_view(_narrow)
+# Basic indexing views, one op per torch node name (the backward is the same).
+_slice_fn = _view_op("slice", _idx_fwd, _idx_bwd)
+_select_fn = _view_op("select", _idx_fwd, _idx_bwd)
+_unsqueeze_idx_fn = _view_op("unsqueeze_index", _idx_fwd, _idx_bwd, node="UnsqueezeBackward0")
+_alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,))
 
 
 def narrow(input, dim, start, length):
     d = wrap_dim(dim, input.ndim)
     n = input.shape[d]
-    start = int(start)
+    start, length = int(start), int(length)
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
+                         f"{start})")
     if start < 0:
         start += n
-    if not 0 <= start <= n or length < 0 or start + length > n:
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > n:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    return _narrow_fn(input, d, start, length)
+    return _slice_fn(input, (slice(None),) * d + (slice(start, start + length),))
+
+
+def select(input, dim, index):
+    d = wrap_dim(dim, input.ndim)
+    n = input.shape[d]
+    index = index.__index__()
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {d}")
+    return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index,))
+
+
+@op("split", saves=None, n_out=-1)   # n_out=-1: as many outputs as the call makes
+def _split(xp, x, dim, sizes):
+    out, start = [], 0
+    for s in sizes:
+        out.append(x[(slice(None),) * dim + (slice(start, start + s),)])
+        start += s
+    return tuple(out), (dim,)
+
+
+@_split.vjp
+def _(xp, g, dim):
+    return (xp.concatenate(g, axis=dim),)
+
+
+@op("unbind", saves=None, n_out=-1)
+def _unbind(xp, x, dim):
+    return tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim])), (dim,)
+
+
+_unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
 
 
 def split(tensor, split_size_or_sections, dim=0):
@@ -434,78 +658,211 @@ def split(tensor, split_size_or_sections, dim=0):
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
-        if step <= 0 and n:
+        if step < 0 or (step == 0 and n):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
-                               f"dimension size of {n}")
+                               f"dimension size of {n}" if step == 0 else
+                               f"split expects split_size be non-negative, but got "
+                               f"split_size={step}")
         sizes = [builtins.min(step, n - s) for s in range(0, n, step)] if n else [0]
     else:
-        sizes = list(split_size_or_sections)
-        if builtins.sum(sizes) != n:
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != n or builtins.min(sizes, default=0) < 0:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got split_sizes="
                                f"{sizes}")
-    out, start = [], 0
-    for s in sizes:
-        out.append(_narrow_fn(tensor, d, start, s))
-        start += s
-    return tuple(out)
+    return _multi_out(_split, tensor, (d, tuple(sizes)))
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    return split(input, list(split_sizes), dim)
+
+
+def _multi_out(o, input, static):
+    return apply(o, (input,), static, view_of=input)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
     d = wrap_dim(dim, input.ndim)
     n = input.shape[d]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
         q, r = divmod(n, k)
         sizes = [q + 1] * r + [q] * (k - r)
     else:
-        bounds = [0] + [builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections]
-        bounds.append(n)
-        sizes = [builtins.max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
-    out, start = [], 0
-    for s in sizes:
-        out.append(_narrow_fn(input, d, start, s))
-        start += s
-    return tuple(out)
+        bounds = [0] + [builtins.min(builtins.max(int(i) + (n if int(i) < 0 else 0), 0), n)
+                        for i in indices_or_sections] + [n]
+        bounds = [builtins.max(b, a) for a, b in zip([0] + bounds, bounds)]
+        sizes = [b - a for a, b in zip(bounds, bounds[1:])]
+    return _multi_out(_split, input, (d, tuple(sizes)))
 
 
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    n = input.shape[wrap_dim(dim, input.ndim)]
-    step = -(-n // chunks) if n else 1
-    return split(input, step, dim)
-
-
-@op("select", saves=None)
-def _select(xp, x, dim, index):
-    return x[(slice(None),) * dim + (index,)], (x.shape, dim, index)
-
-
-@_select.vjp
-def _(xp, g, shape, dim, index):
-    out = xp.zeros(shape, g.dtype)
-    out[(slice(None),) * dim + (index,)] = g
-    return (out,)
-
-
-_select_fn = make_view(_select)
-
-
-def select(input, dim, index):
     d = wrap_dim(dim, input.ndim)
     n = input.shape[d]
-    if not -n <= index < n:
-        raise IndexError(f"select(): index {index} out of range for tensor of size "
-                         f"{list(input.shape)} at dimension {d}")
-    return _select_fn(input, d, index + n if index < 0 else index)
+    if n == 0:
+        return _multi_out(_split, input, (d, (0,) * chunks))
+    return split(input, -(-n // chunks), d)
 
 
 def unbind(input, dim=0):
     d = wrap_dim(dim, input.ndim)
-    return tuple(_select_fn(input, d, i) for i in range(input.shape[d]))
+    return _multi_out(_unbind, input, (d,))
 
 
+def hsplit(input, indices_or_sections):
+    if input.ndim == 0:
+        raise RuntimeError("torch.hsplit requires a tensor with at least 1 dimension, but got "
+                           "a tensor with 0 dimensions!")
+    return _nsplit(input, indices_or_sections, 1 if input.ndim > 1 else 0, "hsplit")
+
+
+def vsplit(input, indices_or_sections):
+    return _nsplit(input, indices_or_sections, 0, "vsplit")
+
+
+def dsplit(input, indices_or_sections):
+    return _nsplit(input, indices_or_sections, 2, "dsplit")
+
+
+def _nsplit(input, sections, dim, name):
+    if isinstance(sections, int) and input.shape[dim] % sections:
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size "
+                           f"of the dimension {input.shape[dim]} is not divisible by the split_"
+                           f"size {sections}!")
+    return tensor_split(input, sections, dim)
+
+
+# ---- diagonal family --------------------------------------------------------------------------
+def _diag_view(xp, a, offset, d1, d2):
+    """The (writable) diagonal view of `a` over dims d1, d2, as a new last dim."""
+    n1, n2 = a.shape[d1], a.shape[d2]
+    if offset >= 0:
+        length = builtins.max(builtins.min(n1, n2 - offset), 0)
+        start = (slice(None),) * d2 + (slice(builtins.min(offset, n2), None),)
+    else:
+        length = builtins.max(builtins.min(n1 + offset, n2), 0)
+        start = (slice(None),) * d1 + (slice(builtins.min(-offset, n1), None),)
+    b = a[start]
+    keep = [i for i in range(a.ndim) if i not in (d1, d2)]
+    shape = tuple(a.shape[i] for i in keep) + (length,)
+    strides = tuple(b.strides[i] for i in keep) + (b.strides[d1] + b.strides[d2],)
+    return _as_strided_arr(xp, b, shape, strides)
+
+
+def _diagonal_fwd(xp, x, offset, d1, d2):
+    return _diag_view(xp, x, offset, d1, d2), (x.shape, offset, d1, d2)
+
+
+def _diagonal_bwd(xp, g, shape, offset, d1, d2):
+    out = xp.zeros(shape, g.dtype)
+    _diag_view(xp, out, offset, d1, d2)[...] = g
+    return (out,)
+
+
+_diagonal_fn = _view_op("diagonal", _diagonal_fwd, _diagonal_bwd)
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    nd = input.ndim
+    d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return _diagonal_fn(input, int(offset), d1, d2)
+
+
+@op("diag_embed", saves=None)
+def _diag_embed(xp, x, offset, d1, d2):
+    n = x.shape[-1] + abs(offset)
+    nd = x.ndim + 1
+    rest = list(x.shape[:-1])
+    shape = [0] * nd
+    it = iter(rest)
+    for i in range(nd):
+        shape[i] = n if i in (d1, d2) else next(it)
+    out = xp.zeros(shape, x.dtype)
+    _diag_view(xp, out, offset, d1, d2)[...] = x
+    return out, (offset, d1, d2)
+
+
+@_diag_embed.vjp
+def _(xp, g, offset, d1, d2):
+    return (_diag_view(xp, g, offset, d1, d2),)
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    nd = input.ndim + 1
+    d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return apply(_diag_embed, (input,), (int(offset), d1, d2))
+
+
+@op("diag_copy", saves=None, node="DiagonalBackward0")
+def _diag_copy(xp, x, offset):
+    return _diag_view(xp, x, offset, 0, 1).copy(), (x.shape, offset)
+
+
+_diag_copy.vjp(lambda xp, g, shape, offset: _diagonal_bwd(xp, g, shape, offset, 0, 1))
+
+
+def diag(input, diagonal=0):
+    if input.ndim == 1:
+        return apply(_diag_embed, (input,), (int(diagonal), 0, 1))
+    if input.ndim == 2:
+        return apply(_diag_copy, (input,), (int(diagonal),))
+    raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.ndim}D")
+
+
+def diagflat(input, offset=0):
+    return diag(reshape(input, (-1,)), offset)
+
+
+def _tri(name, f):
+    o = op(name, saves=None)(lambda xp, x, k: (getattr(xp, f)(x, k), (k,)))
+    o.vjp(lambda xp, g, k: (getattr(xp, f)(g, k),))
+    fn = make_unary(o)
+
+    def public(input, diagonal=0, *, out=None):
+        if input.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        return _finish(fn(input, int(diagonal)), out)
+    public.__name__ = public.__qualname__ = name
+    return public
+
+
+tril = _tri("tril", "tril")
+triu = _tri("triu", "triu")
+
+
+def trace(input):
+    if input.ndim != 2:
+        raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
+    return apply(_trace, (input,))
+
+
+@op("trace", saves=None)
+def _trace(xp, x):
+    return xp.asarray(xp.trace(x), dtype=_sum_dtype(x.dtype)), (x.shape,)
+
+
+@_trace.vjp
+def _(xp, g, shape):
+    out = xp.zeros(shape, g.dtype)
+    _diag_view(xp, out, 0, 0, 1)[...] = g
+    return (out,)
+
+
+def _sum_dtype(dt):
+    return np.int64 if dt.kind in "biu" else dt
+
+
+# ---- flip / roll / repeat ---------------------------------------------------------------------
 @op("flip", saves=None)
 def _flip(xp, x, dims):
     return xp.flip(x, dims).copy(), (dims,)      # torch's flip copies
@@ -515,22 +872,414 @@ _flip.vjp(lambda xp, g, dims: (xp.flip(g, dims),))
 _flip_fn = make_unary(_flip)
 
 
+def _unique_dims(dims, nd, name):
+    out = tuple(wrap_dim(d, nd) for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dims has duplicates, original flip dims size={len(out)}, but unique "
+                           f"flip dims size={len(set(out))}" if name == "flip" else
+                           f"dim {out[0]} appears multiple times in the list of dims")
+    return out
+
+
 def flip(input, *dims):
-    dims = _shape_arg(dims)
-    return _flip_fn(input, tuple(wrap_dim(d, input.ndim) for d in dims))
+    return _flip_fn(input, _unique_dims(_dims_arg(dims), input.ndim, "flip"))
 
 
 def fliplr(input):
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
     return flip(input, 1)
 
 
 def flipud(input):
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
     return flip(input, 0)
 
 
+def rot90(input, k=1, dims=(0, 1)):
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    d0, d1 = wrap_dim(dims[0], input.ndim), wrap_dim(dims[1], input.ndim)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
+                           f"dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, d1), d0, d1)
+    if k == 2:
+        return flip(input, d0, d1)
+    if k == 3:
+        return flip(transpose(input, d0, d1), d1)
+    return clone(input)
+
+
+@op("roll", saves=None)
+def _roll(xp, x, shifts, dims):
+    return xp.roll(x, shifts, dims), (shifts, dims)
+
+
+_roll.vjp(lambda xp, g, shifts, dims: (xp.roll(g, tuple(-s for s in shifts), dims),))
+_roll_fn = make_unary(_roll)
+
+
+def roll(input, shifts, dims=None):
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"`shifts` required to be of size 1 when `dims` is not provided, "
+                               f"but got shifts with length {len(shifts)}")
+        if input.ndim <= 1:
+            return _roll_fn(input, shifts, (0,)) if input.ndim else clone(input)
+        return view(_roll_fn(reshape(input, (-1,)), shifts, (0,)), input.shape)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(dims) != len(shifts):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
+                           f"{len(dims)}")
+    return _roll_fn(input, shifts, tuple(wrap_dim(d, input.ndim) for d in dims))
+
+
+@op("repeat", saves=None)
+def _repeat(xp, x, reps):
+    lead = len(reps) - x.ndim
+    shape = (1,) * lead + x.shape
+    return xp.tile(x.reshape(shape), reps), (shape, reps)
+
+
+@_repeat.vjp
+def _(xp, g, shape, reps):
+    split = []
+    for r, s in zip(reps, shape):
+        split += [r, s]
+    g = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+    return (g,)
+
+
+def repeat(input, *sizes):
+    reps = _shape_arg(sizes, "repeat")
+    if len(reps) < input.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    if builtins.min(reps, default=0) < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{builtins.min(reps)}: {list(reps)}")
+    return apply(_repeat, (input,), (reps,))
+
+
+def tile(input, dims):
+    dims = _shape_arg((dims,), "tile")
+    if len(dims) < input.ndim:
+        dims = (1,) * (input.ndim - len(dims)) + dims
+    return repeat(input, dims)
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    if repeats is None:             # torch.repeat_interleave(repeats): repeats the indices
+        rep = input
+        if rep.ndim != 1 or rep.arr.dtype.kind not in "iu":
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        from .creation import arange
+        return repeat_interleave(arange(rep.arr.shape[0], device=rep.device), rep, 0)
+    if dim is None:
+        input = reshape(input, (-1,))
+        dim = 0
+    d = wrap_dim(dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if isinstance(repeats, Tensor) and repeats.ndim == 1 and repeats.arr.shape[0] != 1:
+        if repeats.arr.dtype.kind not in "iu":
+            raise RuntimeError("repeats has to be Long or Int tensor")
+        if repeats.arr.shape[0] != n:
+            raise RuntimeError("repeats must have the same size as input along dim, but got "
+                               f"repeats.size(0) = {repeats.arr.shape[0]} and input.size({d}) "
+                               f"= {n}")
+        reps = repeats.be.to_host(repeats.arr)
+        if (reps < 0).any():
+            raise RuntimeError("repeats can not be negative")
+        xp = input.be.xp
+        idx = _new(xp.asarray(np.repeat(np.arange(n), reps)), input.be)
+        from .index import index_select
+        return index_select(input, d, idx)
+    r = int(repeats.item() if isinstance(repeats, Tensor) else repeats)
+    if r < 0:
+        raise RuntimeError("repeats can not be negative")
+    if input.ndim == 0:
+        input = reshape(input, (1,))
+    shp = input.shape
+    x = unsqueeze(input, d + 1)
+    x = expand(x, shp[:d + 1] + (r,) + shp[d + 1:])
+    return view(contiguous(x), shp[:d] + (shp[d] * r,) + shp[d + 1:])
+
+
+# ---- strided views ----------------------------------------------------------------------------
+def _storage_root(a):
+    """(root, byte_offset): the outermost array owning `a`'s memory and `a`'s offset in it.
+    (NumPy's as_strided puts a non-array wrapper in the `base` chain: look through it.)"""
+    kind, root, cur = type(a), a, a
+    while getattr(cur, "base", None) is not None:
+        cur = cur.base
+        if isinstance(cur, kind):
+            root = cur
+    return root, _ptr(a) - _ptr(root)
+
+
+def _ptr(a):
+    if hasattr(a, "__array_interface__"):
+        return a.__array_interface__["data"][0]
+    return a.data.ptr
+
+
+def _storage_flat(a):
+    """A 1-D byte view of the whole storage behind `a`, and a's byte offset in it."""
+    root, off = _storage_root(a)
+    if not root.flags.c_contiguous:
+        raise RuntimeError("as_strided: the storage of this tensor is not contiguous")
+    return root.reshape(-1).view(np.uint8), off
+
+
+@op("as_strided", saves=None)
+def _as_strided(xp, x, size, stride, offset):
+    flat, xoff = _storage_flat(x)
+    item = x.itemsize
+    start = xoff if offset is None else offset * item
+    span = (builtins.sum((n - 1) * s for n, s in zip(size, stride)) + 1) * item \
+        if all(size) else 0
+    if start < 0 or start + span > flat.shape[0]:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
+                           f"offset {start // item}, and itemsize {item} requiring a storage "
+                           f"size of {start + span} are out of bounds for storage of size "
+                           f"{flat.shape[0]}")
+    base = flat[start:start + builtins.max(span, item)].view(x.dtype)
+    out = _as_strided_arr(xp, base, size, tuple(s * item for s in stride))
+    in_off = (xoff - start) // item
+    return out, (x.shape, tuple(s // item for s in x.strides), in_off, size, stride)
+
+
+@_as_strided.vjp
+def _(xp, g, shape, strides, in_off, size, stride):
+    # Scatter the gradient onto the storage the output reads, then read it back the way the
+    # input is laid out (averaging over input elements that share a memory location).
+    out_idx = _element_offsets(xp, size, stride, 0).reshape(-1)
+    in_idx = _element_offsets(xp, shape, strides, in_off).reshape(-1)
+    if not out_idx.size or not in_idx.size:
+        return (xp.zeros(shape, g.dtype),)
+    lo = builtins.min(0, int(in_idx.min()))
+    n = builtins.max(int(out_idx.max()), int(in_idx.max())) - lo + 1
+    storage = xp.zeros(n, g.dtype)
+    _index_add_flat(xp, storage, out_idx - lo, g.reshape(-1))
+    counts = xp.bincount(in_idx - lo, minlength=n)
+    gi = storage[in_idx - lo]
+    if int(counts.max()) > 1:
+        gi = gi / counts[in_idx - lo]
+    return (gi.reshape(shape),)
+
+
+def _element_offsets(xp, shape, strides, base):
+    off = xp.full(shape, base, np.int64)
+    for i, (n, s) in enumerate(zip(shape, strides)):
+        off = off + (xp.arange(n, dtype=np.int64) * s).reshape((n,) + (1,) * (len(shape) - i - 1))
+    return off
+
+
+def _index_add_flat(xp, out, idx, vals):
+    if xp is np:
+        np.add.at(out, idx, vals)
+    else:
+        import cupyx
+        cupyx.scatter_add(out, idx, vals)
+
+
+_as_strided_fn = make_view(_as_strided)
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    size, stride = _shape_arg((size,), "as_strided"), _shape_arg((stride,), "as_strided")
+    if len(size) != len(stride):
+        raise RuntimeError(f"mismatch in length of strides and shape")
+    if builtins.min(stride, default=0) < 0:
+        raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
+                           f"strides: {list(stride)}")
+    return _as_strided_fn(input, size, stride, storage_offset)
+
+
+def _unfold_fwd(xp, x, dim, size, step):
+    if x.ndim == 0:
+        return x.reshape(1), (x.shape, dim, size, step, 1)
+    n = (x.shape[dim] - size) // step + 1
+    shape = x.shape[:dim] + (n,) + x.shape[dim + 1:] + (size,)
+    st = x.strides
+    strides = st[:dim] + (st[dim] * step,) + st[dim + 1:] + (st[dim],)
+    return _as_strided_arr(xp, x, shape, strides), (x.shape, dim, size, step, n)
+
+
+def _unfold_bwd(xp, g, shape, dim, size, step, n):
+    if len(shape) == 0:
+        return (g.reshape(()),)
+    out = xp.zeros(shape, g.dtype)
+    gm = xp.moveaxis(g, dim, -2)             # (..., n, size)
+    om = xp.moveaxis(out, dim, -1)           # (..., N) view of out
+    for k in range(size):
+        om[..., k:k + step * (n - 1) + 1:step] += gm[..., :, k]
+    return (out,)
+
+
+_unfold_fn = _view_op("unfold", _unfold_fwd, _unfold_bwd)
+
+
+def unfold(input, dimension, size, step):
+    nd = input.ndim
+    d = wrap_dim(dimension, nd)
+    n = input.shape[d] if nd else 1
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    return _unfold_fn(input, d, size, step)
+
+
+# ---- in-place shape ops (metadata changes of `self`) ------------------------------------------
+def _meta_inplace(self, fn, *args):
+    if _grad.enabled and self.requires_grad and self.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    src = _new(self.arr, self.be)       # the node keeps the old shape through this alias
+    src.requires_grad, src.grad_fn, src._leaf, src._vc = self.requires_grad, self.grad_fn, \
+        self._leaf, self._vc
+    out = fn(src, *args)
+    self.arr = out.arr
+    if out.requires_grad:
+        self.grad_fn = out.grad_fn
+    bump_version(self)
+    return self
+
+
+def t_(input):
+    return _meta_inplace(input, t)
+
+
+def transpose_(input, dim0, dim1):
+    return _meta_inplace(input, transpose, dim0, dim1)
+
+
+swapaxes_ = swapdims_ = transpose_
+
+
+def squeeze_(input, dim=None):
+    return _meta_inplace(input, squeeze, dim)
+
+
+def unsqueeze_(input, dim):
+    return _meta_inplace(input, unsqueeze, dim)
+
+
+def as_strided_(input, size, stride, storage_offset=None):
+    return _meta_inplace(input, as_strided, size, stride, storage_offset)
+
+
+def resize_(input, *sizes, memory_format=None):
+    shape = _shape_arg(sizes, "resize_")
+    if input.requires_grad and _grad.enabled:
+        raise RuntimeError("cannot resize variables that require grad")
+    n = int(np.prod(shape))
+    a = input.arr
+    xp = input.be.xp
+    if n <= a.size and a.flags.c_contiguous:
+        input.arr = a.reshape(-1)[:n].reshape(shape)
+    else:
+        new = xp.zeros(shape, a.dtype)
+        keep = builtins.min(n, a.size)
+        new.reshape(-1)[:keep] = a.reshape(-1)[:keep]
+        input.arr = new
+    bump_version(input)
+    return input
+
+
+def resize_as_(input, other, memory_format=None):
+    return resize_(input, other.shape)
+
+
+# ---- misc -------------------------------------------------------------------------------------
 def numel(input):
     return input.numel()
 
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
+
+
+def meshgrid(*tensors, indexing=None):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        import warnings
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                           f"received: {indexing}")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
+                               f"got: {t}")
+    ts = [reshape(t, (-1,)) for t in tensors]
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t.shape[0] for t in ts)
+    out = []
+    for i, t in enumerate(ts):
+        s = [1] * len(ts)
+        s[i] = -1
+        out.append(expand(view(t, s), shape))
+    if swap:
+        out = [transpose(o, 0, 1) for o in out]
+    return tuple(out)
+
+
+def block_diag(*tensors):
+    mats = [reshape(t, (1, -1)) if t.ndim <= 1 else t for t in tensors]
+    for i, m in enumerate(tensors):
+        if m.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. "
+                               f"Input {i} has {m.ndim} dimensions")
+    if not mats:
+        from .creation import empty
+        return empty(1, 0)
+    rows = []
+    total = builtins.sum(m.shape[1] for m in mats)
+    start = 0
+    from .creation import zeros
+    mats = _common(mats, "block_diag")
+    for m in mats:
+        r, c = m.shape
+        parts = [zeros(r, start, dtype=m.dtype, device=m.device), m,
+                 zeros(r, total - start - c, dtype=m.dtype, device=m.device)]
+        rows.append(cat(parts, 1))
+        start += c
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors):
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, (-1,)) for g in grids], 1)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    return _tri_indices(np.tril_indices(row, offset, col), dtype, device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    return _tri_indices(np.triu_indices(row, offset, col), dtype, device)
+
+
+def _tri_indices(ij, dtype, device):
+    from .creation import tensor
+    from .._dtype import int64
+    arr = np.stack(ij).astype(np.int64) if ij[0].size else np.zeros((2, 0), np.int64)
+    return tensor(arr, dtype=dtype or int64, device=device)
+
+

@@ -61,7 +61,8 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL,
 
 
 def _write_path(path, write):
-    with open(path, "wb") as file:
+    from ._atomic import SyncingWriter
+    with SyncingWriter(path) as file:
         write(file)
 
 

@@ -6,6 +6,7 @@ import errno
 import os
 import re
 import stat
+import threading
 
 
 def atomic_write(path, produce):
@@ -24,7 +25,7 @@ def atomic_write(path, produce):
         _fsync(tmp, os.O_RDONLY)
         if old is not None:
             _copy_owner_and_mode(old, tmp)
-        os.replace(tmp, path)
+        _replace(tmp, path, old is not None and old.st_size >= _ASYNC_DELETE)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -34,9 +35,68 @@ def atomic_write(path, produce):
     _fsync(directory or ".", os.O_RDONLY, quiet=True)
 
 
+_ASYNC_DELETE = 64 << 20
+
+
+class SyncingWriter:
+    """A binary file that starts flushing its pages to disk (in a thread) while it is still
+    being written, so the fsync that makes the checkpoint durable has little left to do."""
+    STEP = 32 << 20
+
+    def __init__(self, path):
+        self.file, self.pending, self.worker = open(path, "wb"), 0, None
+
+    def write(self, data):
+        n = self.file.write(data)
+        self.pending += n
+        if self.pending >= self.STEP and (self.worker is None or not self.worker.is_alive()):
+            self.file.flush()
+            self.worker = threading.Thread(target=_sync_quietly, args=(self.file.fileno(),))
+            self.worker.start()
+            self.pending = 0
+        return n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.worker is not None:
+            self.worker.join()
+        self.file.close()
+
+
+def _sync_quietly(fd):
+    try:
+        os.fdatasync(fd)
+    except OSError:
+        pass                    # the final fsync reports real failures
+
+
+def _replace(tmp, path, big_old_file):
+    """os.replace; for a big old file, its deletion (freeing its blocks takes ~20 ms per 100 MB
+    on ext4) runs in a thread: a second link keeps the old inode alive through the rename."""
+    old = f"{tmp}.old"
+    try:
+        if not big_old_file:
+            raise OSError
+        os.link(path, old)
+    except OSError:             # no old file, or hard links unsupported: a plain replace
+        os.replace(tmp, path)
+        return
+    os.replace(tmp, path)
+    threading.Thread(target=_unlink_quietly, args=(old,), name="ember-save-cleanup").start()
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def remove_stale_temps(directory, base):
-    """Delete `<base>.tmp-<pid>` files whose writer process no longer exists (SIGKILL, OOM)."""
-    pattern = re.compile(re.escape(base) + r"\.tmp-(\d+)$")
+    """Delete `<base>.tmp-<pid>[.old]` files whose process no longer exists (SIGKILL, OOM)."""
+    pattern = re.compile(re.escape(base) + r"\.tmp-(\d+)(\.old)?$")
     try:
         names = os.listdir(directory or ".")
     except OSError:

@@ -81,6 +81,10 @@ def load_zip(reader, restore, weights_only, encoding, pickle_module, mm=None):
                            "load TorchScript")
     data = reader.read("data.pkl")
     swap = _byteorder(reader) != sys.byteorder
+    for name, rec in reader.records.items():        # the small records: their CRCs too
+        if not name.startswith("data/") and name not in ("data.pkl", "byteorder") and \
+                rec.size <= 4096:
+            reader.read(name)
     storages = {}
 
     def persistent_load(pid):
@@ -115,6 +119,7 @@ def _read_storage(reader, key, nbytes, mm):
     if nbytes == 0:
         return np.empty(0, np.uint8)
     if mm is not None:          # lazy: pages are read when the tensor is first touched
+        rec.check_stored()
         return np.frombuffer(mm, np.uint8, nbytes, rec.data_offset)
     return rec.read_into(np.empty(nbytes, np.uint8))
 

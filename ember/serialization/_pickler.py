@@ -32,6 +32,9 @@ class TorchName:
             obj.module, obj.name = module, name
         return obj
 
+    def __call__(self, *args):      # pickle's save_reduce insists on a callable
+        raise TypeError(f"{self.module}.{self.name} is a torch name, only written to pickles")
+
 
 REBUILD_V2 = TorchName("torch._utils", "_rebuild_tensor_v2")
 REBUILD_PARAMETER = TorchName("torch._utils", "_rebuild_parameter")
@@ -140,6 +143,8 @@ def _flat_root(arr, xp):
 
     Falls back to a contiguous copy when `arr` cannot be described that way (negative strides,
     a dtype that does not tile the root buffer, an exotic non-contiguous root)."""
+    if xp is not np:
+        return _device_root(arr, xp)
     item = arr.itemsize
     root = arr
     while isinstance(root.base, xp.ndarray):
@@ -157,6 +162,17 @@ def _flat_root(arr, xp):
     if flat.dtype != arr.dtype:
         flat = flat.view(arr.dtype)
     return root, flat, offset // item, tuple(s // item for s in arr.strides)
+
+
+def _device_root(arr, xp):
+    """`_flat_root` for CuPy: the storage is the whole allocation the array points into."""
+    mem, item = arr.data.mem, arr.itemsize
+    offset = arr.data.ptr - mem.ptr
+    if arr.size == 0 or offset % item or mem.size % item or \
+            any(s < 0 or s % item for s in arr.strides):
+        return None, xp.ascontiguousarray(arr).reshape(-1), 0, _contiguous_strides(arr.shape)
+    flat = xp.ndarray((mem.size // item,), arr.dtype, memptr=xp.cuda.MemoryPointer(mem, 0))
+    return mem, flat, offset // item, tuple(s // item for s in arr.strides)
 
 
 def _contiguous_strides(shape):

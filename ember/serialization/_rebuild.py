@@ -164,18 +164,13 @@ def _view(typed, offset, size, stride, np_dtype=None):
         raise EmberLoadError(f"corrupt checkpoint: a tensor of size {list(size)} and stride "
                              f"{list(stride)} at offset {offset} runs past its storage of "
                              f"{flat.size} elements")
-    if tuple(stride) == _contiguous_strides(size):
-        return flat[offset:offset + numel].reshape(size)
     item = np_dtype.itemsize
-    return xp.lib.stride_tricks.as_strided(flat[offset:], size, tuple(s * item for s in stride))
-
-
-def _contiguous_strides(size):
-    strides, acc = [], 1
-    for n in reversed(size):
-        strides.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(strides))
+    strides = tuple(s * item for s in stride)
+    # a view whose base chain ends at the storage's buffer, so saving it again finds the storage
+    if xp is np:
+        return np.ndarray(size, np_dtype, buffer=storage.raw, offset=offset * item,
+                          strides=strides)
+    return xp.ndarray(size, np_dtype, memptr=storage.raw.data + offset * item, strides=strides)
 
 
 def _tensor(typed, arr, requires_grad):

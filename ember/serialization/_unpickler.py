@@ -78,10 +78,14 @@ def _user_table():
 
 # ---- the default allowlist -----------------------------------------------------------------
 
+_TEXT_CODECS = ("latin1", "latin-1", "iso-8859-1", "utf-8", "utf8", "ascii")
+
+
 def _encode(obj, encoding="utf-8", errors="strict"):
-    # protocol 2 pickles bytes as _codecs.encode(str, "latin1"); text codecs only
-    if type(obj) is not str or codecs.lookup(encoding).name not in ("latin-1", "utf-8",
-                                                                     "ascii", "iso8859-1"):
+    # protocol 2 pickles bytes as _codecs.encode(str, "latin1"); only text codecs, named
+    # without `codecs.lookup`, which would import whatever encodings.* module the file names
+    if type(obj) is not str or type(encoding) is not str or \
+            encoding.lower().replace("_", "-") not in _TEXT_CODECS or errors != "strict":
         raise UnpicklingError(f"_codecs.encode is only allowed on str with a text encoding, "
                               f"got {type(obj).__name__} and {encoding!r}")
     return codecs.encode(obj, encoding, errors)
@@ -305,7 +309,7 @@ def _set_target(u, opcode):
 def _op_proto(u):
     proto = u.take(1)[0]
     if proto > pickle.HIGHEST_PROTOCOL:
-        raise UnpicklingError(f"unsupported pickle protocol: {proto}")
+        raise EmberLoadError(f"corrupt checkpoint: unsupported pickle protocol {proto}")
 
 
 def _op_stop(u):
@@ -476,7 +480,7 @@ _OPS = {
     ord("F"): _push(lambda u: float(u.line())), ord("G"): _push(lambda u: u.unpack(">d")),
     ord("S"): _push(_string), ord("T"): _sized("<i", lambda u, d: u.decode(d)),
     ord("U"): _sized("<B", lambda u, d: u.decode(d)),
-    ord("V"): _push(lambda u: str(u.line(), "raw-unicode-escape")),
+    ord("V"): _push(lambda u: codecs.raw_unicode_escape_decode(u.line())[0]),
     ord("X"): _sized("<I", _utf8), 0x8C: _sized("<B", _utf8), 0x8D: _sized("<Q", _utf8),
     ord("B"): _sized("<I", lambda u, d: d), ord("C"): _sized("<B", lambda u, d: d),
     0x8E: _sized("<Q", lambda u, d: d), 0x96: _sized("<Q", lambda u, d: bytearray(d)),

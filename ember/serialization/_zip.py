@@ -6,6 +6,7 @@ that compute record offsets the way torch does agree with it. It only needs `wri
 stream into any binary file object. The reader takes the central directory from `zipfile`,
 then checks every record against the file before any byte of data is used."""
 import struct
+import threading
 import zipfile
 import zlib
 
@@ -16,6 +17,7 @@ ZIP64_LIMIT = 0xFFFFFFFF        # module constant so tests can force the ZIP64 l
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
 _FLAGS = 0x0808                 # bit 3: sizes in a data descriptor; bit 11: UTF-8 names
+_PARALLEL_CRC = 1 << 20
 
 
 class ZipWriter:
@@ -39,8 +41,16 @@ class ZipWriter:
         extra += struct.pack("<HH", 0x4246, pad) + b"Z" * pad          # "FB" + padding
         self._emit(_LOCAL.pack(0x04034B50, 45 if zip64 else 0, _FLAGS, 0, 0, 0, 0, 0, 0,
                                len(full), len(extra)) + full + extra)
-        crc = zlib.crc32(view)
-        self._emit(view)
+        if n >= _PARALLEL_CRC:      # zlib and the write both release the GIL: overlap them
+            crc = []
+            worker = threading.Thread(target=lambda: crc.append(zlib.crc32(view)))
+            worker.start()
+            self._emit(view)
+            worker.join()
+            crc = crc[0]
+        else:
+            crc = zlib.crc32(view)
+            self._emit(view)
         if zip64:
             self._emit(struct.pack("<IIQQ", 0x08074B50, crc, n, n))
         else:
@@ -51,20 +61,25 @@ class ZipWriter:
         """Write the central directory and the (ZIP64 and classic) end records."""
         start, parts = self.pos, []
         for full, offset, n, crc in self.entries:
-            big = [v for v in (n, n) if n >= ZIP64_LIMIT] + [offset] * (offset >= ZIP64_LIMIT)
+            big = [n, n] * (n >= ZIP64_LIMIT) + [offset] * (offset >= ZIP64_LIMIT)
             extra = struct.pack(f"<HH{len(big)}Q", 1, 8 * len(big), *big) if big else b""
             parts.append(_CENTRAL.pack(
                 0x02014B50, 45 if big else 0, 45 if big else 0, _FLAGS, 0, 0, 0, crc,
-                min(n, ZIP64_LIMIT), min(n, ZIP64_LIMIT), len(full), len(extra), 0, 0, 0, 0,
-                min(offset, ZIP64_LIMIT)) + full + extra)
+                _field(n), _field(n), len(full), len(extra), 0, 0, 0, 0, _field(offset))
+                + full + extra)
         self._emit(b"".join(parts))
         count, size, end64 = len(self.entries), self.pos - start, self.pos
         self._emit(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, size,
                                start))
         self._emit(struct.pack("<IIQI", 0x07064B50, 0, end64, 1))
-        self._emit(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, min(count, 0xFFFF),
-                               min(count, 0xFFFF), min(size, ZIP64_LIMIT),
-                               min(start, ZIP64_LIMIT), 0))
+        entries = count if count < 0xFFFF else 0xFFFF
+        self._emit(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, entries, entries, _field(size),
+                               _field(start), 0))
+
+
+def _field(value):
+    """A 4-byte size or offset, or the sentinel that sends readers to the ZIP64 record."""
+    return value if value < ZIP64_LIMIT else 0xFFFFFFFF
 
 
 class ZipReader:
@@ -91,9 +106,6 @@ class ZipReader:
 
     def _add(self, info):
         name = info.filename
-        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1:
-            raise EmberLoadError(f"not a valid checkpoint: record {name!r} is compressed or "
-                                 "encrypted (torch writes stored records only)")
         if name.startswith(self.prefix):
             key = name[len(self.prefix):]
             if key in self.records:
@@ -102,7 +114,7 @@ class ZipReader:
 
     def _check_layout(self, directory_start):
         """Every record lies before the central directory and no two records overlap."""
-        spans = sorted((r.data_offset, r.data_offset + r.size, r.name)
+        spans = sorted((r.data_offset, r.data_offset + r.disk_size, r.name)
                        for r in self.records.values())
         limit = min(directory_start, self.size)
         for (_, stop, name), nxt in zip(spans, spans[1:] + [(limit, limit, None)]):
@@ -122,15 +134,24 @@ class ZipReader:
 
 
 class Record:
-    __slots__ = ("reader", "name", "size", "crc", "data_offset")
+    __slots__ = ("reader", "name", "size", "disk_size", "crc", "data_offset", "stored")
 
     def __init__(self, reader, info):
         self.reader, self.name, self.size, self.crc = reader, info.filename, info.file_size, \
             info.CRC
+        self.disk_size = info.compress_size
+        self.stored = info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1
         self.data_offset = self._locate(info)
+
+    def check_stored(self):
+        if not self.stored:         # also keeps zip bombs out: nothing is ever inflated
+            raise EmberLoadError(f"not a valid checkpoint: record {self.name!r} is compressed "
+                                 "or encrypted (torch writes stored records only)")
 
     def _locate(self, info):
         f, head = self.reader.file, info.header_offset
+        if not 0 <= head < self.reader.size:
+            raise EmberLoadError(f"not a valid checkpoint: bad local header for {self.name!r}")
         f.seek(head)
         local = f.read(_LOCAL.size)
         if len(local) != _LOCAL.size or local[:4] != b"PK\x03\x04":
@@ -144,6 +165,7 @@ class Record:
 
     def read_into(self, buf, check_crc=True):
         """Fill the writable buffer `buf` (exactly `size` bytes) from the file."""
+        self.check_stored()
         f, view = self.reader.file, memoryview(buf).cast("B")
         f.seek(self.data_offset)
         got = _read_into(f, view)

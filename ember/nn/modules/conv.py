@@ -1,1 +1,214 @@
-__all__ = []
+"""Convolution layers: Conv1d/2d/3d and ConvTranspose1d/2d/3d (torch.nn.modules.conv)."""
+import math
+
+from ...autograd.grad_mode import no_grad
+from ...ops.creation import empty
+from .. import _functional_conv as F
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
+
+
+def _ntuple(n):
+    def parse(x):
+        if isinstance(x, (tuple, list)):
+            return tuple(x)
+        return (x,) * n
+    return parse
+
+
+_single, _pair, _triple = _ntuple(1), _ntuple(2), _ntuple(3)
+_PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
+
+
+def _reverse_repeat_tuple(t, n):
+    return tuple(x for x in reversed(t) for _ in range(n))
+
+
+class _ConvNd(Module):
+    """Shared parameters, checks, init and repr of every convolution layer."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                 transposed, output_padding, groups, bias, padding_mode, device=None,
+                 dtype=None):
+        super().__init__()
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Invalid padding string {padding!r}, should be one of "
+                                 "{'same', 'valid'}")
+            if padding == "same" and any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError("padding_mode must be one of {'zeros', 'replicate', 'reflect', "
+                             f"'circular'}}, but got padding_mode='{padding_mode}'")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.transposed = dilation, transposed
+        self.output_padding, self.groups = output_padding, groups
+        self.padding_mode = padding_mode
+        self._reversed_padding_repeated_twice = self._padding_pairs(padding, kernel_size,
+                                                                    dilation)
+        shape = (in_channels, out_channels // groups) if transposed else \
+            (out_channels, in_channels // groups)
+        self.weight = Parameter(empty(shape + tuple(kernel_size), device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    @staticmethod
+    def _padding_pairs(padding, kernel_size, dilation):
+        if not isinstance(padding, str):
+            return list(_reverse_repeat_tuple(padding, 2))
+        pads = [0, 0] * len(kernel_size)
+        if padding == "same":
+            for d, k, i in zip(dilation, kernel_size, range(len(kernel_size) - 1, -1, -1)):
+                total = d * (k - 1)
+                pads[2 * i], pads[2 * i + 1] = total // 2, total - total // 2
+        return pads
+
+    def reset_parameters(self):
+        # kaiming_uniform_(a=sqrt(5)) has bound gain * sqrt(3 / fan_in) = 1 / sqrt(fan_in)
+        fan_in = self.weight.shape[1] * math.prod(self.weight.shape[2:])
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        with no_grad():
+            self.weight.uniform_(-bound, bound)
+            if self.bias is not None:
+                self.bias.uniform_(-bound, bound)
+
+    def extra_repr(self):
+        s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
+        if self.padding != (0,) * len(self.padding):
+            s += ", padding={padding}"
+        if self.dilation != (1,) * len(self.dilation):
+            s += ", dilation={dilation}"
+        if self.output_padding != (0,) * len(self.output_padding):
+            s += ", output_padding={output_padding}"
+        if self.groups != 1:
+            s += ", groups={groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += ", padding_mode={padding_mode}"
+        return s.format(**self.__dict__)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if not hasattr(self, "padding_mode"):
+            self.padding_mode = "zeros"
+
+
+class _Conv(_ConvNd):
+    _tuple = staticmethod(_pair)
+    _fn = staticmethod(F.conv2d)
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        t = self._tuple
+        super().__init__(in_channels, out_channels, t(kernel_size), t(stride),
+                         padding if isinstance(padding, str) else t(padding), t(dilation),
+                         False, t(0), groups, bias, padding_mode, device, dtype)
+
+    def _conv_forward(self, input, weight, bias):
+        if self.padding_mode != "zeros":
+            return self._fn(F.pad(input, self._reversed_padding_repeated_twice,
+                                  mode=self.padding_mode),
+                            weight, bias, self.stride, self._tuple(0), self.dilation,
+                            self.groups)
+        return self._fn(input, weight, bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class Conv1d(_Conv):
+    """torch.nn.Conv1d: weight (out_channels, in_channels/groups, k)."""
+    _tuple = staticmethod(_single)
+    _fn = staticmethod(F.conv1d)
+
+
+class Conv2d(_Conv):
+    """torch.nn.Conv2d: weight (out_channels, in_channels/groups, kH, kW)."""
+    _tuple = staticmethod(_pair)
+    _fn = staticmethod(F.conv2d)
+
+
+class Conv3d(_Conv):
+    """torch.nn.Conv3d: weight (out_channels, in_channels/groups, kD, kH, kW)."""
+    _tuple = staticmethod(_triple)
+    _fn = staticmethod(F.conv3d)
+
+
+class _ConvTransposeNd(_ConvNd):
+    _tuple = staticmethod(_pair)
+    _fn = staticmethod(F.conv_transpose2d)
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f"{self.__class__.__name__}")
+        t = self._tuple
+        super().__init__(in_channels, out_channels, t(kernel_size), t(stride), t(padding),
+                         t(dilation), True, t(output_padding), groups, bias, padding_mode,
+                         device, dtype)
+
+    def _output_padding(self, input, output_size, stride, padding, kernel_size,
+                        num_spatial_dims, dilation=None):
+        if output_size is None:
+            return _single(self.output_padding)
+        has_batch = input.dim() == num_spatial_dims + 2
+        lead = 2 if has_batch else 1
+        output_size = list(output_size)
+        if len(output_size) == lead + num_spatial_dims:
+            output_size = output_size[lead:]
+        if len(output_size) != num_spatial_dims:
+            raise ValueError(f"ConvTranspose{num_spatial_dims}D: for {input.dim()}D input, "
+                             f"output_size must have {num_spatial_dims} or "
+                             f"{lead + num_spatial_dims} elements (got {len(output_size)})")
+        mins = [(input.size(d + lead) - 1) * stride[d] - 2 * padding[d]
+                + (dilation[d] if dilation is not None else 1) * (kernel_size[d] - 1) + 1
+                for d in range(num_spatial_dims)]
+        maxs = [m + s - 1 for m, s in zip(mins, stride)]
+        for size, lo, hi in zip(output_size, mins, maxs):
+            if size < lo or size > hi:
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes "
+                                 f"range from {mins} to {maxs} (for an input of "
+                                 f"{input.size()[2:]})")
+        return [s - m for s, m in zip(output_size, mins)]
+
+    def forward(self, input, output_size=None):
+        nsp = len(self.kernel_size)
+        output_padding = self._output_padding(input, output_size, self.stride, self.padding,
+                                              self.kernel_size, nsp, self.dilation)
+        return self._fn(input, self.weight, self.bias, self.stride, self.padding,
+                        output_padding, self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """torch.nn.ConvTranspose1d: weight (in_channels, out_channels/groups, k)."""
+    _tuple = staticmethod(_single)
+    _fn = staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """torch.nn.ConvTranspose2d: weight (in_channels, out_channels/groups, kH, kW)."""
+    _tuple = staticmethod(_pair)
+    _fn = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """torch.nn.ConvTranspose3d: weight (in_channels, out_channels/groups, kD, kH, kW)."""
+    _tuple = staticmethod(_triple)
+    _fn = staticmethod(F.conv_transpose3d)

@@ -333,8 +333,19 @@ class Module:
                         self._remove_from(name, "_parameters", "_modules")
                         d.pop(name, None)
                     self.register_buffer(name, value, persistent)
+                elif name in _REGISTRIES and isinstance(value, dict):
+                    self._reset_registry(name, value)
                 else:
                     object.__setattr__(self, name, value)
+
+    def _reset_registry(self, name, value):
+        """`self._modules = OrderedDict(...)` (torch's containers do it): keep the mirror."""
+        d = self.__dict__
+        old = d.get(name)
+        if old is not None:
+            for key in old:
+                d.pop(key, None)
+        d[name] = _Registry(self, list(value.items()))
 
     def _remove_from(self, name, *registries):
         d = self.__dict__

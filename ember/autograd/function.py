@@ -1,0 +1,364 @@
+"""Custom differentiable operations: torch.autograd.Function.
+
+A Function subclass gets a node class `<Name>Backward` that is also the `ctx` its forward and
+backward receive, as in torch. The node plugs into the engine like any op's node: its `bwd`
+calls the user's backward on Tensors, and under create_graph that backward is recorded."""
+import functools
+import inspect
+import weakref
+
+from .engine import FREED_MESSAGE, _FREED, modified_error
+from .grad_mode import STATE, no_grad
+from .node import CLOCK, Node, OutSlot
+
+__all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable",
+           "InplaceFunction"]
+
+
+class FunctionCtx:
+    """What forward/setup_context use to hand information to backward."""
+
+    def save_for_backward(self, *tensors):
+        from .._tensor import Tensor
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} "
+                                f"is of type {type(t).__name__}")
+        self.to_save = tensors
+
+    def save_for_forward(self, *tensors):
+        self.saved_for_forward = tensors
+
+    def mark_dirty(self, *args):
+        self.dirty_tensors = args
+
+    def mark_non_differentiable(self, *args):
+        self.non_differentiable = args
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = bool(value)
+
+
+def _double_backward(node, g):
+    return _tensor_backward(node, g)
+
+
+class _FnOp:
+    """The Op-like record the engine reads for the nodes of one Function subclass."""
+    __slots__ = ("name", "node_name", "saves_in", "saves_out", "needs_mask", "differentiable",
+                 "n_out", "amp", "impl", "double_backward")
+
+    def __init__(self, name):
+        self.name, self.node_name = name, name + "Backward"
+        # saves_out: the engine frees `saved` after a backward (saved tensors check themselves)
+        self.saves_in, self.saves_out, self.needs_mask = False, True, False
+        self.differentiable, self.n_out, self.amp, self.impl = True, 1, None, ()
+        self.double_backward = _double_backward
+
+
+class BackwardCFunction(Node, FunctionCtx):
+    """The node (and ctx) of one call of a Function; subclassed per Function as <Name>Backward.
+
+    Not slotted: user code stores arbitrary attributes on ctx."""
+    _forward_cls = None
+
+    def apply(self, *grads):
+        return _user_backward(self._forward_cls)(self, *grads)
+
+    @property
+    def saved_tensors(self):
+        saved = self.saved
+        if saved is _FREED:
+            raise RuntimeError(FREED_MESSAGE)
+        out = []
+        for entry, version in zip(saved, self._saved_versions):
+            if entry is None:
+                out.append(None)
+                continue
+            t = entry.unpack(self) if type(entry) is _SavedOutput else entry
+            vc = t._vc
+            if vc is not None and vc[0] != version:
+                creator = self if type(entry) is _SavedOutput else None
+                raise modified_error(t if creator is None else None, vc[0], version,
+                                     shape=t.shape, dtype=t.arr.dtype, creator=creator)
+            out.append(t)
+        return tuple(out)
+
+    saved_variables = saved_tensors
+
+
+class _SavedOutput:
+    """An output saved for backward, kept without a reference to its node (no cycle); unpacking
+    gives a Tensor whose grad_fn is the node again, so create_graph can differentiate it."""
+    __slots__ = ("arr", "be", "vc", "index", "requires_grad")
+
+    def __init__(self, t, index):
+        self.arr, self.be, self.vc, self.index = t.arr, t.be, t._vc, index
+        self.requires_grad = t.requires_grad
+
+    def unpack(self, node):
+        from .._tensor import _new
+        t = _new(self.arr, self.be)
+        t._vc = self.vc
+        if self.requires_grad:
+            t.requires_grad = True
+            t.grad_fn = node if self.index is None else OutSlot(node, self.index)
+        return t
+
+
+class FunctionMeta(type):
+    """Gives every Function subclass its node class `<Name>Backward`."""
+
+    def __init__(cls, name, bases, attrs):
+        node_cls = type(name + "Backward", (BackwardCFunction,), {"_forward_cls": cls})
+        node_cls.__module__ = cls.__module__
+        node_cls._op = _FnOp(name)
+        cls._backward_cls = node_cls
+        super().__init__(name, bases, attrs)
+
+
+class Function(FunctionCtx, metaclass=FunctionMeta):
+    """Base class for custom differentiable operations (static forward/backward + apply)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("Legacy autograd function with non-static forward method is "
+                           "deprecated. Please use new-style autograd function with static "
+                           "forward method. (Example: https://pytorch.org/docs/stable/"
+                           "autograd.html#torch.autograd.Function)")
+
+    @staticmethod
+    def forward(*args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode "
+                                  "AD.")
+
+    vjp = backward
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        new_style = cls.setup_context is not Function.setup_context
+        if kwargs:
+            args = _bind(cls.forward, args, kwargs, skip_ctx=not new_style)
+        return _apply(cls, new_style, args)
+
+
+class InplaceFunction(Function):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+def _bind(forward, args, kwargs, skip_ctx):
+    sig = inspect.signature(forward)
+    if skip_ctx:
+        params = list(sig.parameters.values())[1:]
+        sig = sig.replace(parameters=params)
+    bound = sig.bind(*args, **kwargs)
+    bound.apply_defaults()
+    return bound.args
+
+
+def _apply(cls, new_style, args):
+    from .._tensor import Tensor
+    from ..backends import CPU
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    record = STATE.enabled and any(t.requires_grad for t in tensors)
+    be = tensors[0].be if tensors else CPU
+    nxt = tuple((a.grad_fn or a._leaf_node()) if isinstance(a, Tensor) and a.requires_grad
+                and record else None for a in args)
+    node = cls._backward_cls(cls._backward_cls._op, None, be.xp, (), nxt, args, ())
+    node.bwd = functools.partial(_raw_backward, weakref.ref(node))
+    node.to_save, node.dirty_tensors, node.non_differentiable = None, (), ()
+    node.materialize_grads = True
+    node.needs_input_grad = tuple(n is not None for n in nxt)
+    with no_grad():
+        if new_style:
+            out = cls.forward(*args)
+            cls.setup_context(node, args, out)
+        else:
+            out = cls.forward(node, *args)
+    node.epoch = CLOCK[0]
+    is_tuple = isinstance(out, tuple)
+    outs = _process_outputs(node, args, out if is_tuple else (out,), record)
+    if node.to_save is not None:
+        _save(node, outs, is_tuple)
+    return outs if is_tuple else outs[0]
+
+
+def _process_outputs(node, args, outs, record):
+    from .._tensor import Tensor, _new, bump_version
+    dirty = {id(t) for t in node.dirty_tensors}
+    nondiff = {id(t) for t in node.non_differentiable}
+    inputs = {id(a) for a in args if isinstance(a, Tensor)}
+    result, positions = [], []
+    for i, o in enumerate(outs):
+        if isinstance(o, Tensor):
+            if id(o) in dirty:
+                if record and o.requires_grad and o.grad_fn is None:
+                    raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                                       "in-place operation.")
+                bump_version(o)
+            elif id(o) in inputs:          # an input returned as is: a view of it, as torch
+                alias = _new(o.arr, o.be)
+                if o._vc is None:
+                    o._vc = [0, 0]
+                alias._vc, alias._base = o._vc, o._base or o
+                o = alias
+            positions.append(i)
+        result.append(o)
+    node._n_outputs, node._out_pos = len(outs), tuple(positions)
+    if not record:
+        return tuple(result)
+    diff = [i for i in positions if id(outs[i]) not in nondiff and _floating(result[i])]
+    multi = len(outs) > 1 or len(positions) != 1
+    if multi:
+        node.outs = tuple((result[i].arr.shape, result[i].arr.dtype) for i in positions)
+    for k, i in enumerate(positions):
+        o = result[i]
+        if i in diff:
+            o.requires_grad = True
+            o.grad_fn = OutSlot(node, k) if multi else node
+    return tuple(result)
+
+
+def _floating(t):
+    return t.arr.dtype.kind in "fc" or t.arr.dtype.name == "bfloat16"
+
+
+def _save(node, outs, is_tuple):
+    from .._tensor import Tensor
+    out_index = {id(o): k for k, o in enumerate(o for o in outs if isinstance(o, Tensor))}
+    multi = node.outs is not None
+    saved, versions = [], []
+    for t in node.to_save:
+        if t is None:
+            saved.append(None)
+            versions.append(None)
+            continue
+        k = out_index.get(id(t))
+        saved.append(t if k is None else _SavedOutput(t, k if multi else None))
+        versions.append(t._version)
+    node.saved, node._saved_versions = tuple(saved), tuple(versions)
+    node.to_save = None
+
+
+def _user_backward(cls):
+    backward, vjp = cls.backward, cls.vjp
+    if backward is not Function.backward and vjp is not Function.vjp:
+        raise RuntimeError("Implementing both 'backward' and 'vjp' for a custom Function is "
+                           "not allowed. You should only implement one of them.")
+    return vjp if vjp is not Function.vjp else backward
+
+
+def _raw_backward(ref, xp, g, *saved):
+    """The engine's bwd for a Function node: raw arrays in and out."""
+    from .._tensor import _new
+    node = ref()
+    be = next(a.be for a in node.inputs if hasattr(a, "be"))
+    if node.outs is None:
+        grads = (_new(g, be),)
+    else:
+        grads = tuple(None if a is None else _new(a, be) for a in g)
+    return tuple(None if r is None else r.arr for r in _call_backward(node, grads))
+
+
+def _tensor_backward(node, g):
+    """create_graph: the user's backward runs on Tensors with grad mode on, so it is recorded."""
+    return _call_backward(node, g if node.outs is not None else (g,))
+
+
+def _call_backward(node, grads):
+    from .._tensor import Tensor
+    full = [None] * node._n_outputs
+    for pos, gr in zip(node._out_pos, grads):
+        full[pos] = gr
+    res = _user_backward(node._forward_cls)(node, *full)
+    if not isinstance(res, tuple):
+        res = (res,)
+    n_in, name = len(node.inputs), node.name()
+    if len(res) != n_in:
+        if len(res) > n_in and all(r is None for r in res[n_in:]):
+            res = res[:n_in]
+        else:
+            raise RuntimeError(f"function {name} returned an incorrect number of gradients "
+                               f"(expected {n_in}, got {len(res)})")
+    out = []
+    for i, (r, inp) in enumerate(zip(res, node.inputs)):
+        if r is None:
+            out.append(None)
+            continue
+        if not isinstance(inp, Tensor):
+            raise RuntimeError(f"function {name} returned a gradient different than None at "
+                               f"position {i + 1}, but the corresponding forward input was not "
+                               "a Variable")
+        if not isinstance(r, Tensor):
+            raise TypeError(f"function {name} returned an object of type {type(r).__name__} as "
+                            f"gradient {i}; expected a Tensor or None")
+        if node.next[i] is None:
+            out.append(None)
+            continue
+        if tuple(r.shape) != tuple(inp.shape) and not _expandable(inp.shape, r.shape):
+            raise RuntimeError(f"Function {name} returned an invalid gradient at index {i} - got "
+                               f"{list(r.shape)} but expected shape compatible with "
+                               f"{list(inp.shape)}")
+        out.append(r)
+    return tuple(out)
+
+
+def _expandable(shape, to):
+    """Whether `shape` broadcasts to `to` (then the gradient is summed down to `shape`)."""
+    if len(shape) > len(to):
+        return False
+    lead = len(to) - len(shape)
+    return all(s == 1 or s == to[lead + i] for i, s in enumerate(shape))
+
+
+class _DelayedError(Function):
+    """Aliases of once_differentiable outputs whose backward refuses to run."""
+
+    @staticmethod
+    def forward(ctx, *inputs):
+        return inputs
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("trying to differentiate twice a function that was marked with "
+                           "@once_differentiable")
+
+
+def once_differentiable(fn):
+    """Decorator for a backward that cannot itself be differentiated: it runs without
+    recording, and differentiating its result again raises."""
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        from .._tensor import Tensor
+        with no_grad():
+            outputs = fn(ctx, *args)
+        if not STATE.enabled:
+            return outputs
+        if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        fake = tuple(o.detach().requires_grad_(True) if isinstance(o, Tensor) and _floating(o)
+                     else o for o in outs)
+        err = _DelayedError.apply(*fake)
+        return err[0] if single else err
+    return wrapper

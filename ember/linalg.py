@@ -1,0 +1,145 @@
+"""ember.linalg: torch.linalg's functions (implementations live in ember/ops/linalg.py)."""
+from .ops.linalg import (LinAlgError, _linalg_cholesky as cholesky, _linalg_cross as cross,
+                         _linalg_det as det, _linalg_eigh as eigh,
+                         _linalg_eigvalsh as eigvalsh, _linalg_inv as inv,
+                         _linalg_matrix_power as matrix_power, _linalg_pinv as pinv,
+                         _linalg_qr as qr, _linalg_slogdet as slogdet, _linalg_solve as solve,
+                         _linalg_svd as svd, _linalg_svdvals as svdvals,
+                         _linalg_vector_norm as vector_norm, matmul, _square, _floating)
+from .ops import linalg as _ops
+
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
+           "eigvalsh", "inv", "inv_ex", "matmul", "matrix_norm", "matrix_power", "matrix_rank",
+           "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "svd", "svdvals",
+           "vecdot", "vector_norm"]
+
+_INF = float("inf")
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    from .ops.shape import squeeze, movedim
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    _floating(A, "linalg.matrix_norm")
+    if dtype is not None:
+        A = A.to(dtype)
+    d0, d1 = (d % A.ndim for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
+                           f"{dim[1]})")
+    if ord == "fro":
+        return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out)
+    if ord == "nuc" or ord in (2, -2):
+        s = svdvals(movedim(A, (d0, d1), (-2, -1)))
+        r = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        if keepdim:
+            r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
+        return _ops._finish(r, out)
+    if ord in (1, -1, _INF, -_INF):
+        sum_dim, red_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
+        r = vector_norm(A, 1, sum_dim, keepdim=True)
+        r = r.amax(red_dim, keepdim=True) if ord > 0 else r.amin(red_dim, keepdim=True)
+        return _ops._finish(r if keepdim else squeeze(r, (d0, d1)), out)
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+    if isinstance(dim, int):
+        dim = (dim,)
+    if dim is not None:
+        if len(dim) == 1:
+            if isinstance(ord, str):
+                raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord}")
+            return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
+        return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
+    if A.ndim == 1 and not isinstance(ord, str):
+        return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
+    raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D "
+                       f"or 2D. Got {A.ndim}D.")
+
+
+def inv_ex(A, *, check_errors=False, out=None):
+    from .ops.creation import zeros
+    from ._dtype import int32
+    return _ops._return_type("linalg_inv_ex", ("inverse", "info"))(
+        inv(A), zeros(A.shape[:-2], dtype=int32, device=A.device))
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+    from .ops.creation import zeros
+    from ._dtype import int32
+    return _ops._return_type("linalg_cholesky_ex", ("L", "info"))(
+        cholesky(A, upper=upper), zeros(A.shape[:-2], dtype=int32, device=A.device))
+
+
+def solve_ex(A, B, *, left=True, check_errors=False, out=None):
+    from .ops.creation import zeros
+    from ._dtype import int32
+    return _ops._return_type("linalg_solve_ex", ("result", "info"))(
+        solve(A, B, left=left), zeros(A.shape[:-2], dtype=int32, device=A.device))
+
+
+def multi_dot(tensors, *, out=None):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("multi_dot(): expected at least 2 tensors but got 0")
+    if len(tensors) == 1:
+        raise RuntimeError("multi_dot(): expected at least 2 tensors but got 1")
+    first_1d, last_1d = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    ts = list(tensors)
+    if first_1d:
+        ts[0] = ts[0].unsqueeze(0)
+    if last_1d:
+        ts[-1] = ts[-1].unsqueeze(1)
+    for i, t in enumerate(ts):
+        if t.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    r = ts[0]
+    for t in ts[1:]:
+        r = _ops.mm(r, t)
+    if first_1d:
+        r = r.squeeze(0)
+    if last_1d:
+        r = r.squeeze(-1)
+    return _ops._finish(r, out)
+
+
+def vecdot(x, y, *, dim=-1, out=None):
+    return _ops._finish((x.conj() * y if x.is_complex() else x * y).sum(dim), out)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    from .ops.shape import diagonal as diag
+    return diag(A, offset, dim1, dim2)
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    import numpy as np
+    _floating(A, "linalg.matrix_rank")
+    with _no_grad():
+        s = eigvalsh(A).abs() if hermitian else svdvals(A)
+        smax = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
+        if rtol is None:
+            rtol = 0.0 if (atol is not None and atol > 0) else \
+                max(A.shape[-2:]) * float(np.finfo(A.arr.dtype).eps)
+        tol = (smax * rtol).clamp(min=0.0 if atol is None else float(atol))
+        return _ops._finish((s > tol).sum(-1), out)
+
+
+def cond(A, p=None, *, out=None):
+    if p is None or p in (2, -2):
+        s = svdvals(A)
+        r = s.amax(-1) / s.amin(-1) if p in (None, 2) else s.amin(-1) / s.amax(-1)
+        return _ops._finish(r, out)
+    _square(A, "linalg.cond")
+    return _ops._finish(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
+
+
+def _no_grad():
+    from .autograd.grad_mode import no_grad
+    return no_grad()

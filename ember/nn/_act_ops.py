@@ -1,0 +1,164 @@
+"""Pointwise activation primitives: forward on raw arrays and the derivative beside it.
+
+Each one is a single node (torch's `<Name>Backward0`) whose backward follows torch's kernel,
+including the value chosen at kinks (relu-like ops give 0 at the threshold, elu's negative
+branch includes 0, hardtanh's window is open)."""
+import math
+
+from ..ops import _special
+from ..ops._apply import apply
+from ..ops._registry import op
+
+_SQRT_2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _check_float(x, name, error=RuntimeError):
+    if x.dtype.kind not in "fc" and x.dtype.name != "bfloat16":
+        from .._dtype import OF_NP
+        raise error(f'"{name}" not implemented for '
+                    f"'{_scalar_name(OF_NP[x.dtype.num].name)}'")
+
+
+def _scalar_name(name):
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(name, name)
+
+
+def pointwise(name, node, f, df, saves="in", kernel=None):
+    """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params)."""
+    @op(name, saves=saves, node=node)
+    def fwd(xp, x, *params):
+        _check_float(x, kernel or name)
+        y = f(xp, x, *params)
+        if type(y) is not type(x):
+            y = xp.asarray(y, dtype=x.dtype)
+        elif y.dtype != x.dtype:
+            y = y.astype(x.dtype)
+        return y, (x, y, params)
+
+    @fwd.vjp
+    def _(xp, g, x, y, params):
+        return (g * df(xp, x, y, *params),)
+
+    def public(input, *params):
+        return apply(fwd, (input,), params)
+    public.__name__ = name
+    return public
+
+
+def _sigmoid(xp, x):
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus(xp, x, beta, threshold):
+    z = x * beta
+    soft = xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(z, 0)
+    return xp.where(z > threshold, x, soft / beta)
+
+
+def _gelu(xp, x, approximate):
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+        return 0.5 * x * (1 + xp.tanh(inner))
+    return 0.5 * x * (1 + _special.erf(xp, x / _SQRT_2))
+
+
+def _gelu_grad(xp, x, y, approximate):
+    if approximate == "tanh":
+        x2 = x * x
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x2 * x)
+        t = xp.tanh(inner)
+        dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner
+    cdf = 0.5 * (1 + _special.erf(xp, x / _SQRT_2))
+    return cdf + x * _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
+
+
+def _elu(xp, x, alpha, scale, input_scale):
+    neg = alpha * xp.expm1(xp.minimum(x, 0) * input_scale)
+    return scale * xp.where(x > 0, x, neg)
+
+
+def _elu_grad(xp, x, y, alpha, scale, input_scale):
+    neg = input_scale * alpha * scale * xp.exp(xp.minimum(x, 0) * input_scale)
+    return xp.where(x > 0, scale, neg)
+
+
+def _mish_grad(xp, x, y):
+    t = xp.tanh(_softplus(xp, x, 1.0, 20.0))
+    return t + x * _sigmoid(xp, x) * (1 - t * t)
+
+
+def _silu_grad(xp, x, y):
+    s = _sigmoid(xp, x)
+    return s * (1 + x * (1 - s))
+
+
+def _logsigmoid(xp, x):
+    return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _hardswish_grad(xp, x, y):
+    return xp.where(x <= -3, 0.0, xp.where(x < 3, x / 3 + 0.5, 1.0))
+
+
+def _window(xp, x, lo, hi):
+    return (x > lo) & (x < hi)
+
+
+gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad)
+silu = pointwise("silu", "SiluBackward0", lambda xp, x: x * _sigmoid(xp, x), _silu_grad)
+mish = pointwise("mish", "MishBackward0",
+                 lambda xp, x: x * xp.tanh(_softplus(xp, x, 1.0, 20.0)), _mish_grad)
+elu = pointwise("elu", "EluBackward0", _elu, _elu_grad)
+leaky_relu = pointwise(
+    "leaky_relu", "LeakyReluBackward0", lambda xp, x, slope: xp.where(x > 0, x, x * slope),
+    lambda xp, x, y, slope: xp.where(x > 0, 1.0, slope))
+hardtanh = pointwise(
+    "hardtanh", "HardtanhBackward0", lambda xp, x, lo, hi: xp.clip(x, lo, hi),
+    lambda xp, x, y, lo, hi: _window(xp, x, lo, hi))
+hardsigmoid = pointwise(
+    "hardsigmoid", "HardsigmoidBackward0", lambda xp, x: xp.clip(x / 6 + 0.5, 0, 1),
+    lambda xp, x, y: _window(xp, x, -3.0, 3.0) / 6)
+hardswish = pointwise(
+    "hardswish", "HardswishBackward0", lambda xp, x: x * xp.clip(x / 6 + 0.5, 0, 1),
+    _hardswish_grad)
+softplus = pointwise("softplus", "SoftplusBackward0", _softplus,
+                     lambda xp, x, y, beta, th: xp.where(x * beta > th, 1.0,
+                                                         _sigmoid(xp, x * beta)))
+softshrink = pointwise(
+    "softshrink", "SoftshrinkBackward0",
+    lambda xp, x, lambd: xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0)),
+    lambda xp, x, y, lambd: (x < -lambd) | (x > lambd))
+hardshrink = pointwise(
+    "hardshrink", "HardshrinkBackward0",
+    lambda xp, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, x),
+    lambda xp, x, y, lambd: (x < -lambd) | (x > lambd))
+threshold = pointwise(
+    "threshold", "ThresholdBackward0", lambda xp, x, th, value: xp.where(x > th, x, value),
+    lambda xp, x, y, th, value: x > th)
+logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid,
+                       lambda xp, x, y: 1 - _sigmoid(xp, x))
+softsign = pointwise("softsign", "DivBackward0", lambda xp, x: x / (1 + xp.abs(x)),
+                     lambda xp, x, y: 1 / ((1 + xp.abs(x)) ** 2))
+tanhshrink = pointwise("tanhshrink", "SubBackward0", lambda xp, x: x - xp.tanh(x),
+                       lambda xp, x, y: xp.tanh(x) ** 2)
+
+
+@op("prelu", node="PreluKernelBackward0")
+def _prelu(xp, x, w):
+    _check_float(x, "prelu")
+    return xp.where(x > 0, x, w * x), (x, w)
+
+
+@_prelu.vjp
+def _(xp, g, x, w):
+    pos = x > 0
+    return xp.where(pos, g, g * w), xp.where(pos, 0, g * x)
+
+
+def prelu_raw(input, weight):
+    return apply(_prelu, (input, weight))

@@ -1,0 +1,417 @@
+"""Convolutions, transposed convolutions and unfold/fold: im2col through one strided view, then
+one batched matmul (BLAS); backward = matmuls + col2im, a loop over the kernel offsets only.
+
+Layout: the columns of an input (N, C, *S) are (N, G, C/G * prod(K), L), L = prod(out), so
+`weight (G, O/G, C/G*K) @ cols` lands directly in NCHW order and groups are a batch dim."""
+import itertools
+import math
+
+from ..ops._apply import apply
+from ..ops._registry import op
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "unfold", "fold"]
+
+
+# ---- raw-array helpers (shared with pooling) --------------------------------------------------
+def ntuple(v, n, name="kernel_size"):
+    """int or sequence -> tuple of n ints (torch's _ntuple with its error)."""
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1 and n > 1:
+            v = tuple(v) * n
+        if len(v) != n:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} "
+                               f"values to match the convolution dimensions, but got "
+                               f"{name}={list(v)}")
+        return tuple(int(i) for i in v)
+    return (int(v),) * n
+
+
+def pad_const(xp, x, pads, value=0):
+    """Pad the trailing len(pads) dims by (lo, hi) pairs (non-negative) with `value`."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    lead = x.ndim - len(pads)
+    shape = x.shape[:lead] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[lead:], pads))
+    out = xp.full(shape, value, x.dtype) if value else xp.zeros(shape, x.dtype)
+    out[inner(x.shape[lead:], pads, lead)] = x
+    return out
+
+
+def inner(spatial, pads, lead=2):
+    """Index of the unpadded region inside a padded array."""
+    return (slice(None),) * lead + tuple(slice(lo, lo + s) for s, (lo, _) in zip(spatial, pads))
+
+
+def out_sizes(padded, ksize, stride, dilation):
+    return tuple((p - d * (k - 1) - 1) // s + 1
+                 for p, k, s, d in zip(padded, ksize, stride, dilation))
+
+
+def windows(xp, x, ksize, stride, dilation, out, kernel_last=False):
+    """Strided view of x (N, C, *S): (N, C, *K, *out), or (N, C, *out, *K) if kernel_last."""
+    sp = x.strides[2:]
+    kst = tuple(s * d for s, d in zip(sp, dilation))
+    ost = tuple(s * t for s, t in zip(sp, stride))
+    shape, strides = (ksize + out, kst + ost) if not kernel_last else (out + ksize, ost + kst)
+    return xp.lib.stride_tricks.as_strided(x, x.shape[:2] + shape, x.strides[:2] + strides)
+
+
+def offsets(ksize, stride, dilation, out):
+    """(k, slices) for every kernel offset k: the input positions it meets, one per output."""
+    for k in itertools.product(*(range(i) for i in ksize)):
+        yield k, (slice(None), slice(None)) + tuple(
+            slice(ki * d, ki * d + s * (o - 1) + 1, s)
+            for ki, d, s, o in zip(k, dilation, stride, out))
+
+
+def col2im(xp, cols, shape, ksize, stride, dilation, out):
+    """Sum columns (N, C, *K, *out) back into a zero array of `shape` (N, C, *padded)."""
+    gx = xp.zeros(shape, cols.dtype)
+    if 0 in out:
+        return gx
+    lead = (slice(None), slice(None))
+    for k, sl in offsets(ksize, stride, dilation, out):
+        gx[sl] += cols[lead + k]
+    return gx
+
+
+def _im2col(xp, x, ksize, stride, dilation, out, groups):
+    """(N, C, *S) -> contiguous columns (N, G, C/G * prod(K), prod(out))."""
+    n, c = x.shape[:2]
+    if all(k == 1 for k in ksize) and all(s == 1 for s in stride):
+        return x.reshape(n, groups, c // groups, -1)      # 1x1 conv: x already is the columns
+    cols = windows(xp, x, ksize, stride, dilation, out)
+    return cols.reshape(n, groups, c // groups * math.prod(ksize), math.prod(out))
+
+
+def _crop(a, pads):
+    if not any(lo or hi for lo, hi in pads):
+        return a
+    return a[(slice(None), slice(None)) + tuple(slice(lo, s - hi) for s, (lo, hi) in
+                                                zip(a.shape[2:], pads))]
+
+
+def _bias_shape(nsp):
+    return (-1,) + (1,) * nsp
+
+
+# ---- convolution ------------------------------------------------------------------------------
+@op("convolution", amp="lower", node="ConvolutionBackward0", needs_mask=True)
+def _conv(xp, x, w, b, stride, pads, dilation, groups):
+    xpad = pad_const(xp, x, pads)
+    ksize = w.shape[2:]
+    out = out_sizes(xpad.shape[2:], ksize, stride, dilation)
+    cols = _im2col(xp, xpad, ksize, stride, dilation, out, groups)
+    y = xp.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)
+    y = y.reshape((x.shape[0], w.shape[0]) + out)
+    if b is not None:
+        y += b.reshape(_bias_shape(len(out)))
+    return y, (cols, w, xpad.shape, b is not None, stride, pads, dilation, groups)
+
+
+@_conv.vjp
+def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
+    n, o = g.shape[:2]
+    g3 = g.reshape(n, groups, o // groups, -1)
+    gx = gw = gb = None
+    if needs[1]:
+        gw = xp.matmul(g3, cols.swapaxes(-1, -2)).sum(0).reshape(w.shape)
+    if needs[0]:
+        wr = w.reshape(groups, o // groups, -1)
+        gcols = xp.matmul(wr.swapaxes(-1, -2), g3)
+        ksize, out = w.shape[2:], g.shape[2:]
+        gcols = gcols.reshape(padded[:2] + ksize + out)
+        gx = _crop(col2im(xp, gcols, padded, ksize, stride, dilation, out), pads)
+    if has_b and needs[2]:
+        gb = g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+    return gx, gw, gb
+
+
+_TYPE = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
+         "float16": "torch.HalfTensor", "bfloat16": "torch.BFloat16Tensor",
+         "int64": "torch.LongTensor", "int32": "torch.IntTensor"}
+
+
+def _tname(t):
+    return _TYPE.get(t.dtype.name if hasattr(t.dtype, "name") else str(t.dtype), str(t.dtype))
+
+
+def _check_rank(input, nsp, name):
+    if input.ndim not in (nsp + 1, nsp + 2):
+        raise RuntimeError(f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to "
+                           f"{name}, but got input of size: {list(input.shape)}")
+
+
+def _check_common(input, weight, bias, nsp, groups, transposed):
+    if weight.ndim != nsp + 2:
+        raise RuntimeError(f"Expected {nsp + 2}-dimensional weight for {nsp + 2}-dimensional "
+                           f"input {list(input.shape)}, but got {weight.ndim}-dimensional weight "
+                           f"of size {list(weight.shape)} instead")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"Input type ({_tname(input)}) and weight type ({_tname(weight)}) "
+                           "should be the same or input should be a MKLDNN tensor and weight is a "
+                           "dense tensor")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           "instead")
+    cin = weight.shape[0] if transposed else weight.shape[1] * groups
+    if input.shape[1] != cin:
+        what = f"transposed=1" if transposed else f"groups={groups}"
+        raise RuntimeError(f"Given {what}, weight of size {list(weight.shape)}, expected "
+                           f"input{list(input.shape)} to have {cin} channels, but got "
+                           f"{input.shape[1]} channels instead")
+    cout = weight.shape[1] * groups if transposed else weight.shape[0]
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != cout):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {cout} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
+
+
+def _positive(values, what):
+    if any(v <= 0 for v in values):
+        raise RuntimeError(f"non-positive {what} is not supported")
+
+
+def _conv_pads(padding, ksize, stride, dilation, nsp):
+    """padding (int, tuple, 'same', 'valid') -> ((lo, hi), ...) per spatial dim."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nsp
+        if padding != "same":
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+        if any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        total = [d * (k - 1) for k, d in zip(ksize, dilation)]
+        return tuple((t // 2, t - t // 2) for t in total)
+    p = ntuple(padding, nsp, "padding")
+    if any(v < 0 for v in p):
+        raise RuntimeError("negative padding is not supported")
+    return tuple((v, v) for v in p)
+
+
+def _batched(input, nsp, fn):
+    """Run fn on a batched input; an unbatched one gets a batch dim added, then removed."""
+    if input.ndim == nsp + 1:
+        return fn(input.unsqueeze(0)).squeeze(0)
+    return fn(input)
+
+
+def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
+    name = f"conv{nsp}d"
+    _check_rank(input, nsp, name)
+    stride, dilation = ntuple(stride, nsp, "stride"), ntuple(dilation, nsp, "dilation")
+    _positive(stride, "stride")
+    _positive(dilation, "dilation")
+    pads = _conv_pads(padding, weight.shape[2:], stride, dilation, nsp)
+
+    def run(x):
+        _check_common(x, weight, bias, nsp, groups, False)
+        padded = [s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads)]
+        kext = [d * (k - 1) + 1 for k, d in zip(weight.shape[2:], dilation)]
+        if any(k > p for k, p in zip(kext, padded)):
+            raise RuntimeError(
+                f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+                f"Kernel size: ({' x '.join(map(str, kext))}). Kernel size can't be greater "
+                "than actual input size")
+        return apply(_conv, (x, weight, bias), (stride, pads, dilation, groups))
+    return _batched(input, nsp, run)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 3)
+
+
+# ---- transposed convolution (the adjoint of convolution) --------------------------------------
+@op("convolution_transpose", amp="lower", node="ConvolutionBackward0", needs_mask=True)
+def _conv_t(xp, x, w, b, stride, pads, dilation, groups, full):
+    n, cin = x.shape[:2]
+    ksize, spatial = w.shape[2:], x.shape[2:]
+    x3 = x.reshape(n, groups, cin // groups, -1)
+    wr = w.reshape(groups, cin // groups, -1)
+    cols = xp.matmul(wr.swapaxes(-1, -2), x3)
+    cols = cols.reshape((n, groups * w.shape[1]) + ksize + spatial)
+    buf = col2im(xp, cols, (n, groups * w.shape[1]) + full, ksize, stride, dilation, spatial)
+    y = _crop(buf, pads)
+    if y is not buf:
+        y = xp.ascontiguousarray(y)
+    if b is not None:
+        y += b.reshape(_bias_shape(len(full)))
+    return y, (x3, wr, x.shape, w.shape, b is not None, stride, pads, dilation, groups)
+
+
+@_conv_t.vjp
+def _(xp, g, x3, wr, xshape, wshape, has_b, stride, pads, dilation, groups, needs):
+    gx = gw = gb = None
+    if needs[0] or needs[1]:
+        gpad = pad_const(xp, g, pads)
+        gcols = _im2col(xp, gpad, wshape[2:], stride, dilation, xshape[2:], groups)
+        if needs[0]:
+            gx = xp.matmul(wr, gcols).reshape(xshape)
+        if needs[1]:
+            gw = xp.matmul(x3, gcols.swapaxes(-1, -2)).sum(0).reshape(wshape)
+    if has_b and needs[2]:
+        gb = g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+    return gx, gw, gb
+
+
+def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                      nsp):
+    name = f"conv_transpose{nsp}d"
+    _check_rank(input, nsp, name)
+    if isinstance(padding, str):
+        raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    stride, dilation = ntuple(stride, nsp, "stride"), ntuple(dilation, nsp, "dilation")
+    padding = ntuple(padding, nsp, "padding")
+    output_padding = ntuple(output_padding, nsp, "output_padding")
+    _positive(stride, "stride")
+    _positive(dilation, "dilation")
+    if any(v < 0 for v in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(_output_padding_message(output_padding, stride, dilation))
+
+    def run(x):
+        _check_common(x, weight, bias, nsp, groups, True)
+        ksize = weight.shape[2:]
+        full = tuple((s - 1) * st + d * (k - 1) + 1 + op for s, st, d, k, op in
+                     zip(x.shape[2:], stride, dilation, ksize, output_padding))
+        outs = [f - 2 * p for f, p in zip(full, padding)]
+        if any(o < 0 for o in outs):
+            raise RuntimeError(
+                f"Given input size per channel: ({' x '.join(map(str, x.shape[2:]))}). "
+                f"Calculated output size per channel: ({' x '.join(map(str, outs))}). "
+                "Output size is too small")
+        pads = tuple((p, p) for p in padding)
+        return apply(_conv_t, (x, weight, bias), (stride, pads, dilation, groups, full))
+    return _batched(input, nsp, run)
+
+
+def _output_padding_message(output_padding, stride, dilation):
+    names = ("depth", "height", "width")[-len(stride):] if len(stride) > 1 else ("width",)
+    parts = [f"output_padding_{n}: {v}" for n, v in zip(names, output_padding)]
+    parts += [f"stride_{n}: {v}" for n, v in zip(names, stride)]
+    parts += [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]
+    return ("output padding must be smaller than either stride or dilation, but got "
+            + " ".join(parts))
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 1)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 2)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 3)
+
+
+# ---- unfold / fold ----------------------------------------------------------------------------
+@op("im2col", saves=None, node="Im2ColBackward0")
+def _unfold(xp, x, ksize, dilation, pads, stride):
+    xpad = pad_const(xp, x, pads)
+    out = out_sizes(xpad.shape[2:], ksize, stride, dilation)
+    cols = windows(xp, xpad, ksize, stride, dilation, out)
+    return cols.reshape(x.shape[0], -1, math.prod(out)), (xpad.shape, out, ksize, dilation,
+                                                           pads, stride)
+
+
+@_unfold.vjp
+def _(xp, g, padded, out, ksize, dilation, pads, stride):
+    cols = g.reshape(padded[:2] + ksize + out)
+    return (_crop(col2im(xp, cols, padded, ksize, stride, dilation, out), pads),)
+
+
+@op("col2im", saves=None, node="Col2ImBackward0")
+def _fold(xp, x, shape, ksize, dilation, pads, stride, out):
+    padded = shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(shape[2:], pads))
+    cols = x.reshape(shape[:2] + ksize + out)
+    y = _crop(col2im(xp, cols, padded, ksize, stride, dilation, out), pads)
+    return xp.ascontiguousarray(y), (shape, ksize, dilation, pads, stride, out)
+
+
+@_fold.vjp
+def _(xp, g, shape, ksize, dilation, pads, stride, out):
+    gpad = pad_const(xp, g, pads)
+    cols = windows(xp, gpad, ksize, stride, dilation, out)
+    return (cols.reshape(shape[0], -1, math.prod(out)),)
+
+
+def _fold_args(kernel_size, dilation, padding, stride):
+    k, d = ntuple(kernel_size, 2), ntuple(dilation, 2, "dilation")
+    p, s = ntuple(padding, 2, "padding"), ntuple(stride, 2, "stride")
+    return k, d, tuple((v, v) for v in p), s
+
+
+def _block_sizes(spatial, k, d, pads, s):
+    return tuple((n + lo + hi - dd * (kk - 1) - 1) // ss + 1
+                 for n, kk, dd, (lo, hi), ss in zip(spatial, k, d, pads, s))
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """torch.nn.functional.unfold: sliding local blocks (N, C*prod(K), L)."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
+                           f"other non-zero dimensions for input, but got: {list(input.shape)}")
+    k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
+    _positive(k, "kernel_size")
+    _positive(s, "stride")
+    _positive(d, "dilation")
+
+    def run(x):
+        blocks = _block_sizes(x.shape[2:], k, d, pads, s)
+        if any(b < 1 for b in blocks):
+            raise RuntimeError(
+                f"Given input with spatial size {tuple(x.shape[2:])}, kernel_size={k}, "
+                f"dilation={d}, padding={tuple(p for p, _ in pads)}, calculated shape of the "
+                f"array of sliding blocks as {blocks}, but its components must be at least one.")
+        return apply(_unfold, (x,), (k, d, pads, s))
+    return _batched(input, 2, run)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """torch.nn.functional.fold: sum sliding blocks (N, C*prod(K), L) into (N, C, *output)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch "
+                           f"size and non-zero dimensions for input, but got: {list(input.shape)}")
+    k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
+    size = ntuple(output_size, 2, "output_size")
+
+    def run(x):
+        kk = math.prod(k)
+        if x.shape[1] % kk:
+            raise RuntimeError(
+                "Expected size of input's dimension 1 to be divisible by the product of "
+                f"kernel_size, but got input.size(1)={x.shape[1]} and kernel_size={k}.")
+        blocks = _block_sizes(size, k, d, pads, s)
+        if math.prod(blocks) != x.shape[2]:
+            raise RuntimeError(
+                f"Given output_size={size}, kernel_size={k}, dilation={d}, "
+                f"padding={tuple(p for p, _ in pads)}, stride={s}, expected size of input's "
+                f"dimension 2 to match the calculated number of sliding blocks "
+                f"{blocks[0]} * {blocks[1]} = {math.prod(blocks)}, but got "
+                f"input.size(2)={x.shape[2]}.")
+        shape = (x.shape[0], x.shape[1] // kk) + size
+        return apply(_fold, (x,), (shape, k, d, pads, s, blocks))
+    if input.ndim == 2:
+        return run(input.unsqueeze(0)).squeeze(0)
+    return run(input)

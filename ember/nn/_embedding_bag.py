@@ -1,0 +1,108 @@
+"""embedding_bag: embedding lookups reduced per bag (sum, mean, max) with segment primitives."""
+import numpy as np
+
+from .._tensor import _new
+from ..ops._apply import apply
+from ..ops._registry import op
+from . import _ops as _O
+
+
+@op("segment_sum", saves=None, node="EmbeddingBagBackward0")
+def _segment_sum(xp, x, seg, n_seg):
+    return _O.index_add_rows(xp, n_seg, seg, x), (seg,)
+
+
+@_segment_sum.vjp
+def _(xp, g, seg):
+    return (g[seg], None)
+
+
+@op("segment_max", saves=None, node="EmbeddingBagBackward0")
+def _segment_max(xp, x, seg, n_seg):
+    out = xp.zeros((n_seg,) + x.shape[1:], x.dtype)
+    arg = xp.full((n_seg,) + x.shape[1:], -1, np.int64)
+    host_seg = seg if xp is np else seg.get()
+    for b in np.unique(host_seg):
+        rows = xp.nonzero(seg == int(b))[0]
+        block = x[rows]
+        pick = block.argmax(0)
+        arg[int(b)] = rows[pick]
+        out[int(b)] = xp.take_along_axis(block, pick[None], 0)[0]
+    return out, (arg, x.shape)
+
+
+@_segment_max.vjp
+def _(xp, g, arg, shape):
+    gx = xp.zeros(shape, g.dtype)
+    has = arg >= 0
+    cols = xp.broadcast_to(xp.arange(shape[1]), arg.shape)
+    gx[arg[has], cols[has]] = g[has]
+    return (gx, None)
+
+
+def _bags(input, offsets, include_last_offset):
+    """Flat indices and the bag id of each, from 2-D input or 1-D input + offsets."""
+    xp = input.be.xp
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
+                             "is a mini-batch of fixed length sequences. However, found offsets "
+                             f"of type {type(offsets)}")
+        n_bags, length = input.shape
+        return input.arr.reshape(-1), xp.repeat(xp.arange(n_bags), length), n_bags
+    if input.ndim != 1:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.ndim}")
+    if offsets is None:
+        raise ValueError("offsets has to be a 1D Tensor but got None")
+    if offsets.ndim != 1:
+        raise ValueError("offsets has to be a 1D Tensor")
+    off = offsets.be.to_host(offsets.arr).astype(np.int64)
+    n = input.shape[0]
+    if include_last_offset:
+        off = off[:-1]
+    n_bags = len(off)
+    if n_bags and (off[0] != 0):
+        raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
+                           f"has to start from position 0. However, got {off[0]}")
+    if n_bags and off[-1] > n:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length ({n}), but got "
+                           f"offsets[-1] of {off[-1]}")
+    seg = np.zeros(n, np.int64)
+    if n_bags:
+        seg = np.searchsorted(off, np.arange(n), side="right") - 1
+    return input.arr, xp.asarray(seg), n_bags
+
+
+def embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode,
+                  per_sample_weights, include_last_offset, padding_idx):
+    from .functional import embedding
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub.")
+    if per_sample_weights is not None and per_sample_weights.shape != input.shape:
+        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) "
+                         f"is not None, then it must have the same shape as the input "
+                         f"({input.shape})")
+    idx, seg, n_bags = _bags(input, offsets, include_last_offset)
+    be, xp = weight.be, weight.be.xp
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    keep = xp.ones(idx.shape, bool) if padding_idx is None else idx != padding_idx
+    idx_t = _new(idx[keep], input.be)
+    seg = seg[keep]
+    rows = embedding(idx_t, weight, None, max_norm, norm_type, scale_grad_by_freq)
+    if per_sample_weights is not None:
+        psw = per_sample_weights.reshape(-1)[_new(xp.nonzero(keep)[0], be)]
+        rows = rows * psw.unsqueeze(1)
+    if mode == "max":
+        return apply(_segment_max, (rows, _new(seg, be)), (n_bags,))
+    out = apply(_segment_sum, (rows, _new(seg, be)), (n_bags,))
+    if mode == "mean":
+        counts = xp.bincount(seg, minlength=n_bags).astype(weight.arr.dtype)
+        out = out / _new(xp.maximum(counts, 1)[:, None], be)
+    return out

@@ -1,0 +1,440 @@
+"""Loss functions of torch.nn.functional (argument names, reductions and errors as torch's)."""
+import math
+import warnings
+
+import numpy as np
+
+from .._tensor import _new
+from ..autograd.grad_mode import no_grad
+from ..ops import elementwise as _E, shape as _S
+from . import _act_ops as _A, _ops as _O
+
+__all__ = ["l1_loss", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "kl_div", "smooth_l1_loss", "huber_loss",
+           "soft_margin_loss", "multilabel_soft_margin_loss", "cosine_embedding_loss",
+           "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
+           "triplet_margin_with_distance_loss", "poisson_nll_loss", "gaussian_nll_loss",
+           "ctc_loss", "multi_margin_loss", "multilabel_margin_loss"]
+
+
+class _Reduction:
+    @staticmethod
+    def legacy_get_string(size_average, reduce, emit_warning=True):
+        warning = ("size_average and reduce args will be deprecated, please use reduction='{}' "
+                   "instead.")
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        ret = ("mean" if size_average else "sum") if reduce else "none"
+        if emit_warning:
+            warnings.warn(warning.format(ret), stacklevel=3)
+        return ret
+
+
+def _reduction(size_average, reduce, reduction):
+    if size_average is not None or reduce is not None:
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _apply_reduction(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _warn_size(input, target):
+    if target.shape != input.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def _pointwise_loss(fn, input, target, reduction, weight=None):
+    _warn_size(input, target)
+    x, y = _S.broadcast_tensors(input, target)
+    loss = fn(x - y)
+    if weight is None:
+        return _apply_reduction(loss, reduction)
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    return _apply_reduction(loss, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _reduction(size_average, reduce, reduction)
+    return _pointwise_loss(_E.abs, input, target, reduction, weight)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _reduction(size_average, reduce, reduction)
+    return _pointwise_loss(lambda d: d * d, input, target, reduction, weight)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:
+        return _pointwise_loss(_E.abs, input, target, reduction)
+
+    def fn(d):
+        a = _E.abs(d)
+        return _E.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+    return _pointwise_loss(fn, input, target, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+
+    def fn(d):
+        a = _E.abs(d)
+        return _E.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    return _pointwise_loss(fn, input, target, reduction, weight)
+
+
+# ---- classification -----------------------------------------------------------------------
+def _check_nll(input, target, weight, name="nll_loss"):
+    if input.ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
+    if target.dtype.name not in ("int64", "uint8"):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{_scalar(target.dtype.name)}")
+    if input.ndim != 1 and input.shape[0] != target.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0]}).")
+    n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_classes):
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes "
+                           f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+    if input.ndim <= 2:
+        if target.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        return
+    expected = (input.shape[0],) + tuple(input.shape[2:])
+    if input.ndim == 4 and target.ndim != 3:
+        raise RuntimeError("only batches of spatial targets supported (3D tensors) but got "
+                           f"targets of dimension: {target.ndim}")
+    if tuple(target.shape) != expected:
+        if input.ndim == 4:
+            raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: "
+                               f"{list(target.shape)}")
+        raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+
+
+def _scalar(name):
+    return {"int64": "Long", "float32": "Float", "float64": "Double", "int32": "Int", "int16": "Short",
+            "int8": "Char", "bool": "Bool", "float16": "Half"}.get(name, name)
+
+
+def _as_batched(input, target):
+    """Unbatched (C,) input with a 0-d target becomes a batch of one."""
+    if input.ndim == 1:
+        return _S.unsqueeze(input, 0), _S.reshape(target, (1,)), True
+    return input, target, False
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_nll(input, target, weight)
+    x, t, unbatched = _as_batched(input, target)
+    out = _O.nll_loss_raw(x, _long(t), weight, reduction, ignore_index)
+    return _S.reshape(out, ()) if unbatched and reduction == "none" else out
+
+
+def _long(t):
+    return t if t.dtype.name == "int64" else t.long()
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    reduction = _reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
+    if input.shape == target.shape and input.ndim > 0:
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    if input.ndim == 0:
+        raise RuntimeError("Expected floating point type for target with class probabilities, "
+                           f"got {_scalar(target.dtype.name)}")
+    _check_nll(input, target, weight, "cross_entropy")
+    x, t, unbatched = _as_batched(input, target)
+    out = _O.cross_entropy_raw(x, _long(t), weight, reduction, ignore_index,
+                               float(label_smoothing))
+    return _S.reshape(out, ()) if unbatched and reduction == "none" else out
+
+
+def _cross_entropy_probs(input, target, weight, reduction, smoothing):
+    if not target.is_floating_point():
+        raise RuntimeError("Expected floating point type for target with class probabilities, "
+                           f"got {'Long' if target.dtype.name == 'int64' else target.dtype}")
+    class_dim = 1 if input.ndim > 1 else 0
+    n_classes = input.shape[class_dim]
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_classes):
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes "
+                           f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+    lp = _O.log_softmax_raw(input, class_dim)
+    if smoothing > 0:
+        target = target * (1 - smoothing) + smoothing / n_classes
+    prod = lp * target
+    if weight is not None:
+        prod = prod * _S.reshape(weight, (-1,) + (1,) * (input.ndim - class_dim - 1))
+    loss = -prod.sum(class_dim)
+    if reduction == "mean":
+        return loss.sum() / (input.numel() // n_classes) if input.numel() else loss.sum() * \
+            float("nan")
+    return _apply_reduction(loss, reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         "size.")
+    if weight is not None:
+        weight = _S.expand(weight, np.broadcast_shapes(tuple(target.shape), tuple(weight.shape)))
+    return _O.binary_cross_entropy_raw(input, target, weight, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    log_sig = _A.logsigmoid(input)
+    if pos_weight is not None:
+        log_weight = (pos_weight - 1) * target + 1
+        loss = (1 - target) * input - log_weight * log_sig
+    else:
+        loss = (1 - target) * input - log_sig
+    if weight is not None:
+        loss = loss * weight
+    return _apply_reduction(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if size_average is not None or reduce is not None:
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_target:
+        loss = _E.exp(target) * (target - input)
+    else:
+        loss = _E.xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim != 0 else total
+    return _apply_reduction(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    return _apply_reduction(-_A.logsigmoid(target * input), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    loss = -(target * _A.logsigmoid(input) + (1 - target) * _A.logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.ndim - 1
+    loss = loss.sum(class_dim) / input.shape[class_dim]
+    return _apply_reduction(loss, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    x = input if input.ndim > 1 else _S.unsqueeze(input, 0)
+    t = _S.reshape(target, (-1,))
+    n_classes = x.shape[-1]
+    ta = t.be.to_host(t.arr)
+    if ta.size and (ta.min() < 0 or ta.max() >= n_classes):
+        raise RuntimeError("target out of range")
+    if x.shape[0] != t.shape[0]:
+        raise RuntimeError(f"inconsistent target size, expected {x.shape[0]} but got "
+                           f"{list(target.shape)}")
+    xp = x.be.xp
+    onehot = _new((xp.expand_dims(t.arr, 1) == xp.arange(n_classes)).astype(x.arr.dtype), x.be)
+    x_y = (x * onehot).sum(1, keepdim=True)
+    z = _E.clamp_min(margin - x_y + x, 0.0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * _S.unsqueeze(_new(weight.arr[t.arr], weight.be), 1)
+    loss = (z * (1 - onehot)).sum(1) / n_classes
+    if input.ndim <= 1:
+        loss = _S.reshape(loss, ())
+    return _apply_reduction(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    x = input if input.ndim > 1 else _S.unsqueeze(input, 0)
+    t = target if target.ndim > 1 else _S.unsqueeze(target, 0)
+    xp, n_classes = x.be.xp, x.shape[-1]
+    ta = t.arr
+    # targets are read up to the first -1; each contributes max(0, 1 - (x[y] - x[j])) over the
+    # classes j that are not targets, divided by the number of classes
+    valid = xp.cumprod(ta >= 0, axis=1).astype(bool)
+    is_target = xp.zeros(x.shape, bool)
+    rows = xp.nonzero(valid)
+    is_target[rows[0], ta[rows]] = True
+    sel = _new(xp.zeros((x.shape[0], ta.shape[1], n_classes), x.arr.dtype), x.be)
+    sel.arr[rows[0], rows[1], ta[rows]] = 1
+    x_y = (_S.unsqueeze(x, 1) * sel).sum(2, keepdim=True)
+    z = _E.clamp_min(1 - x_y + _S.unsqueeze(x, 1), 0.0)
+    pair = _new((valid[:, :, None] & ~is_target[:, None, :]).astype(x.arr.dtype), x.be)
+    loss = (z * pair).sum((1, 2)) / n_classes
+    if input.ndim <= 1:
+        loss = _S.reshape(loss, ())
+    return _apply_reduction(loss, reduction)
+
+
+# ---- embeddings, ranking, regression ------------------------------------------------------
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim or input1.ndim not in (1, 2):
+        raise RuntimeError(f"{input1.ndim}D target tensor expects {input1.ndim + 1}D input "
+                           f"tensors, but found inputs with sizes {list(input1.shape)} and "
+                           f"{list(input2.shape)}.")
+    dim = input1.ndim - 1
+    eps = 1e-12
+    prod = (input1 * input2).sum(dim)
+    mag1 = (input1 * input1).sum(dim) + eps
+    mag2 = (input2 * input2).sum(dim) + eps
+    cos = prod / _E.sqrt(mag1 * mag2)
+    pos = _E.where(target == 1, 1 - cos, 0.0)
+    neg = _E.where(target == -1, _E.clamp_min(cos - margin, 0.0), 0.0)
+    return _apply_reduction(pos + neg, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                        reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    return _apply_reduction(_E.clamp_min(-target * (input1 - input2) + margin, 0.0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    margin_clamp = _E.clamp_min(margin - input, 0.0)
+    out = _E.where(target != 1, margin_clamp, 0.0) + _E.where(target != -1, input, 0.0)
+    return _apply_reduction(out, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    from .functional import pairwise_distance
+    reduction = _reduction(size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
+            f"negative {negative.ndim}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = _E.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _apply_reduction(_E.clamp_min(margin + d_pos - d_neg, 0.0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    from .functional import pairwise_distance
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
+            f"negative {negative.ndim}D inputs")
+    dist = distance_function or pairwise_distance
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_neg = _E.minimum(d_neg, dist(positive, negative))
+    return _apply_reduction(_E.clamp_min(margin + d_pos - d_neg, 0.0), reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = _E.exp(input) - target * input
+    else:
+        loss = input - target * _E.log(input + eps)
+    if full:
+        t = target.detach()
+        stirling = t * _E.log(t) - t + 0.5 * _E.log(2 * math.pi * t)
+        loss = loss + _E.where(t > 1, stirling, 0.0)
+    return _apply_reduction(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = _E.mul(_new(input.be.xp.ones_like(input.arr), input.be), float(var))
+    elif bool((var.arr < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = _S.unsqueeze(var, -1)
+        elif input.ndim == var.ndim and sum(
+                y for x, y in zip(input.shape, var.shape) if x != y) == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    var = _clamp_value_only(var, eps)
+    loss = 0.5 * (_E.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _apply_reduction(loss, reduction)
+
+
+def _clamp_value_only(var, eps):
+    """var.clone() then clamp_(min=eps) under no_grad: clamped values, identity gradient."""
+    with no_grad():
+        delta = _E.clamp_min(var, eps) - var
+    return var + delta
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    from ._ctc import ctc_loss as _ctc
+    return _ctc(log_probs, targets, input_lengths, target_lengths, blank, reduction,
+                zero_infinity)
+

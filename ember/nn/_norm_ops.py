@@ -1,0 +1,234 @@
+"""Normalisation: one fused primitive normalises over some axes and applies a broadcast affine;
+batch_norm, layer_norm, group_norm and instance_norm are that primitive with different axes.
+rms_norm and local_response_norm are torch's composites."""
+import math
+
+import numpy as np
+
+from .._tensor import bump_version
+from ..ops._apply import apply
+from ..ops._registry import op
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
+           "local_response_norm"]
+
+
+def _moments(xp, x, axes):
+    mean = x.mean(axis=axes, keepdims=True)
+    xc = x - mean
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    return mean, var, xc
+
+
+def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
+    """y = (x - mean) * invstd * w + b; stats (mean, invstd) given or computed over axes.
+
+    `frozen` stats (eval-mode batch_norm) are constants: no gradient flows through them."""
+    shape = x.shape
+    if view is not None:
+        x = x.reshape(view)
+    if stats is None:
+        mean, var, xc = _moments(xp, x, axes)
+        invstd = 1 / xp.sqrt(var + eps)
+    else:
+        mean, invstd = stats
+        xc = x - mean
+    xhat = xc * invstd
+    y = xhat
+    if w is not None:
+        y = y * w.reshape(wshape)
+    if b is not None:
+        y = y + b.reshape(wshape)
+    saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
+    return y.reshape(shape).astype(x.dtype, copy=False), saved
+
+
+def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs):
+    g = g.reshape(xhat.shape)
+    red = tuple(i for i, s in enumerate(wshape) if s == 1)
+    gx = gw = gb = None
+    if needs[0]:
+        gxhat = g if w is None else g * w.reshape(wshape)
+        if frozen:
+            gx = gxhat * invstd
+        else:
+            m1 = gxhat.mean(axis=axes, keepdims=True)
+            m2 = (gxhat * xhat).mean(axis=axes, keepdims=True)
+            gx = invstd * (gxhat - m1 - xhat * m2)
+        gx = gx.reshape(shape)
+    if w is not None and needs[1]:
+        gw = (g * xhat).sum(axis=red).reshape(w.shape)
+    if has_b and needs[2]:
+        gb = g.sum(axis=red).reshape(-1 if w is None else w.shape)
+    return gx, gw, gb
+
+
+_NORM = {name: op(name, needs_mask=True, node=node)(_norm_fwd).vjp(_norm_bwd)
+         for name, node in (("native_batch_norm", "NativeBatchNormBackward0"),
+                            ("native_layer_norm", "NativeLayerNormBackward0"),
+                            ("native_group_norm", "NativeGroupNormBackward0"))}
+
+
+def _channel_shape(ndim):
+    return (1, -1) + (1,) * (ndim - 2)
+
+
+def _check_len(t, name, c):
+    if t is not None and t.numel() != c:
+        raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+
+
+def _update(t, new):
+    """In-place running-stat update of buffer t (torch does this under no_grad)."""
+    xp = t.be.xp
+    xp.copyto(t.arr, new.reshape(t.arr.shape), casting="unsafe")
+    bump_version(t)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """torch.nn.functional.batch_norm: running_var is updated with the unbiased variance."""
+    if input.ndim < 2:
+        raise ValueError(f"Expected 2D or higher input (got {input.ndim}D input)")
+    c = input.shape[1]
+    for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
+                    (weight, "weight"), (bias, "bias")):
+        _check_len(t, name, c)
+    axes = (0,) + tuple(range(2, input.ndim))
+    wshape = _channel_shape(input.ndim)
+    if not training:
+        if running_mean is None:
+            raise RuntimeError("running_mean must be defined in evaluation mode")
+        if running_var is None:
+            raise RuntimeError("running_var must be defined in evaluation mode")
+        xp = input.be.xp
+        dt = input.arr.dtype
+        mean = running_mean.arr.astype(dt).reshape(wshape)
+        invstd = (1 / xp.sqrt(running_var.arr.astype(dt) + eps)).reshape(wshape)
+        return apply(_NORM["native_batch_norm"], (input, weight, bias),
+                     (None, axes, wshape, eps, (mean, invstd), True))
+    n = input.numel() // c if c else 0
+    if n <= 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input size "
+                         f"{input.shape!r}")
+    mean, var, _ = _moments(input.be.xp, input.arr, axes)
+    invstd = 1 / input.be.xp.sqrt(var + eps)
+    if running_mean is not None:
+        _update(running_mean, (1 - momentum) * running_mean.arr + momentum * mean.ravel())
+    if running_var is not None:
+        unbiased = var.ravel() * (n / (n - 1))
+        _update(running_var, (1 - momentum) * running_var.arr + momentum * unbiased)
+    return apply(_NORM["native_batch_norm"], (input, weight, bias),
+                 (None, axes, wshape, eps, (mean, invstd), False))
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+        tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size"
+                           f"{list(input.shape)}")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {list(t.shape)} and normalized_shape = "
+                               f"{list(shape)}")
+    axes = tuple(range(input.ndim - k, input.ndim))
+    wshape = (1,) * (input.ndim - k) + shape
+    return apply(_NORM["native_layer_norm"], (input, weight, bias),
+                 (None, axes, wshape, eps, None, False))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.ndim}")
+    n, c = input.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, "
+                           f"but got input of shape {list(input.shape)} and num_groups="
+                           f"{num_groups}")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and (t.ndim != 1 or t.shape[0] != c):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape {list(t.shape)} and "
+                               f"input of shape {list(input.shape)}")
+    view = (n, num_groups, c // num_groups, -1)
+    return apply(_NORM["native_group_norm"], (input, weight, bias),
+                 (view, (2, 3), (1, num_groups, c // num_groups, 1), eps, None, False))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Per-sample, per-channel normalisation; running stats average the per-instance ones."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher input (got {input.ndim}D input)")
+    c = input.shape[1]
+    for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
+                    (weight, "weight"), (bias, "bias")):
+        _check_len(t, name, c)
+    axes = tuple(range(2, input.ndim))
+    wshape = _channel_shape(input.ndim)
+    xp = input.be.xp
+    if not use_input_stats:
+        mean = running_mean.arr.astype(input.arr.dtype).reshape(wshape)
+        invstd = (1 / xp.sqrt(running_var.arr.astype(input.arr.dtype) + eps)).reshape(wshape)
+        return apply(_NORM["native_batch_norm"], (input, weight, bias),
+                     (None, axes, wshape, eps, (mean, invstd), True))
+    spatial = math.prod(input.shape[2:])
+    if spatial <= 1:
+        raise ValueError("Expected more than 1 spatial element when training, got input size "
+                         f"torch.Size({list(input.shape)})")
+    mean, var, _ = _moments(xp, input.arr, axes)
+    invstd = 1 / xp.sqrt(var + eps)
+    if running_mean is not None:
+        new = mean.reshape(input.shape[0], c).mean(0)
+        _update(running_mean, (1 - momentum) * running_mean.arr + momentum * new)
+    if running_var is not None:
+        new = var.reshape(input.shape[0], c).mean(0) * (spatial / (spatial - 1))
+        _update(running_var, (1 - momentum) * running_var.arr + momentum * new)
+    return apply(_NORM["native_batch_norm"], (input, weight, bias),
+                 (None, axes, wshape, eps, (mean, invstd), False))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """torch.nn.functional.rms_norm: x * rsqrt(mean(x^2) + eps) * weight."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+        tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*{', '.join(map(str, shape))}], but got input of size"
+                           f"{list(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input.arr.dtype).eps)
+    dims = tuple(range(input.ndim - k, input.ndim))
+    out = input * (input * input).mean(dims, keepdim=True).add(eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """torch's composite: average of squares over `size` neighbouring channels."""
+    from ._pool_ops import avg_pool2d, avg_pool3d
+    from ._resample_ops import pad
+    dim = input.ndim
+    if dim < 3:
+        raise ValueError("Expected 3D or higher dimensionality                          "
+                         f"input (got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input.mul(input)
+    if dim == 3:
+        div = div.unsqueeze(1)
+        div = pad(div, (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = input.shape
+        div = div.view(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1)
+        div = div.view(sizes)
+    div = div.mul(alpha).add(k).pow(beta)
+    return input / div

@@ -1,0 +1,381 @@
+"""Fused nn primitives: softmax, log_softmax, cross_entropy, nll_loss, binary_cross_entropy,
+embedding, dropout, vector norm and cdist (forward on raw arrays, vjp beside it).
+
+softmax/log_softmax/cross_entropy subtract the row max (stable) and reuse the exponentials
+they computed: cross_entropy is max, subtract, exp, sum, divide forward and one multiply plus
+a scatter backward."""
+import numpy as np
+
+from .._dtype import OF_NP
+from ..ops._apply import apply
+from ..ops._registry import op
+from ._act_ops import _check_float
+
+
+def _arr(xp, r, like):
+    return r if type(r) is type(like) else xp.asarray(r, dtype=like.dtype)
+
+
+# ---- softmax / log_softmax -------------------------------------------------------------------
+@op("softmax", saves="out", node="SoftmaxBackward0")
+def _softmax(xp, x, dim, masked=False):
+    _check_float(x, "softmax_lastdim_kernel_impl", NotImplementedError)
+    if x.ndim == 0:
+        return xp.ones_like(x), (xp.ones_like(x), None)
+    m = x.max(axis=dim, keepdims=True)
+    if masked:      # attention: a row masked everywhere gives zeros, not nan (torch's kernel)
+        m = xp.where(xp.isneginf(m), 0, m)
+    e = x - m
+    xp.exp(e, out=e)
+    z = e.sum(axis=dim, keepdims=True)
+    if masked:
+        z = xp.where(z == 0, 1, z)
+    e /= z
+    return e, (e, dim)
+
+
+@_softmax.vjp
+def _(xp, g, y, dim):
+    if dim is None:
+        return (g * 0,)
+    gy = g * y
+    gy -= y * gy.sum(axis=dim, keepdims=True)
+    return (gy,)
+
+
+@op("log_softmax", saves="out", node="LogSoftmaxBackward0")
+def _log_softmax(xp, x, dim):
+    _check_float(x, "log_softmax_lastdim_kernel_impl", NotImplementedError)
+    if x.ndim == 0:
+        return xp.zeros_like(x), (xp.zeros_like(x), None)
+    s = x - x.max(axis=dim, keepdims=True)
+    s -= xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
+    return s, (s, dim)
+
+
+@_log_softmax.vjp
+def _(xp, g, y, dim):
+    if dim is None:
+        return (g * 0,)
+    return (g - xp.exp(y) * g.sum(axis=dim, keepdims=True),)
+
+
+def softmax_raw(x, dim, masked=False):
+    return apply(_softmax, (x,), (dim, masked))
+
+
+def log_softmax_raw(x, dim):
+    return apply(_log_softmax, (x,), (dim,))
+
+
+# ---- nll_loss / cross_entropy (class indices) ------------------------------------------------
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _targets(xp, target, ignore_index, n_classes):
+    """(mask of counted samples, targets with ignored entries replaced by 0); bounds check."""
+    mask = target != ignore_index
+    t = xp.where(mask, target, 0)
+    bad = (t < 0) | (t >= n_classes)
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
+    return mask, t
+
+
+def _reduce(xp, loss, denom, reduction):
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return _arr(xp, total, loss)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _arr(xp, total / denom, loss)
+
+
+def _per_sample_grad(xp, g, reduction, denom, shape, dtype):
+    if reduction == "none":
+        return g
+    if reduction == "mean":
+        g = g / denom
+    return xp.broadcast_to(xp.asarray(g, dtype=dtype), shape)
+
+
+@op("nll_loss", saves=None, node="NllLossBackward0")
+def _nll(xp, x, target, weight, reduction, ignore_index):
+    mask, t = _targets(xp, target, ignore_index, x.shape[1])
+    picked = xp.take_along_axis(x, xp.expand_dims(t, 1), axis=1)[:, 0]
+    wm = mask.astype(x.dtype) if weight is None else weight[t] * mask
+    loss = -picked * wm
+    denom = wm.sum()
+    return _reduce(xp, loss, denom, reduction), (t, wm, denom, reduction, x.shape)
+
+
+@_nll.vjp
+def _(xp, g, t, wm, denom, reduction, shape):
+    gi = _per_sample_grad(xp, g, reduction, denom, wm.shape, wm.dtype)
+    dx = xp.zeros(shape, wm.dtype)
+    xp.put_along_axis(dx, xp.expand_dims(t, 1), xp.expand_dims(-gi * wm, 1), axis=1)
+    return dx, None, None
+
+
+@op("cross_entropy", saves=None, node="NllLossBackward0")
+def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing):
+    n_classes = x.shape[1]
+    mask, t = _targets(xp, target, ignore_index, n_classes)
+    s = x - x.max(axis=1, keepdims=True)
+    p = xp.exp(s)
+    z = p.sum(axis=1, keepdims=True)
+    p /= z
+    lz = xp.log(z)[:, 0]
+    t1 = xp.expand_dims(t, 1)
+    log_pt = xp.take_along_axis(s, t1, axis=1)[:, 0] - lz
+    w_t = mask.astype(x.dtype) if weight is None else weight[t] * mask
+    loss = -log_pt * w_t
+    if smoothing > 0:
+        if weight is None:
+            smooth = lz * n_classes - s.sum(axis=1)
+        else:
+            wb = weight.reshape((1, -1) + (1,) * (x.ndim - 2))
+            smooth = lz * weight.sum() - (s * wb).sum(axis=1)
+        loss = (1 - smoothing) * loss + (smoothing / n_classes) * smooth * mask
+    denom = w_t.sum()
+    saved = (p, t1, w_t, mask, weight, smoothing, denom, reduction)
+    return _reduce(xp, loss, denom, reduction), saved
+
+
+@_cross_entropy.vjp
+def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
+    gi = _per_sample_grad(xp, g, reduction, denom, w_t.shape, p.dtype)
+    n_classes = p.shape[1]
+    on_target = gi * w_t
+    if smoothing > 0:
+        total_w = n_classes if weight is None else weight.sum()
+        on_target = on_target * (1 - smoothing)
+        coef = on_target + gi * mask * ((smoothing / n_classes) * total_w)
+    else:
+        coef = on_target
+    dx = p * xp.expand_dims(coef, 1)
+    cur = xp.take_along_axis(dx, t1, axis=1)
+    xp.put_along_axis(dx, t1, cur - xp.expand_dims(on_target, 1), axis=1)
+    if smoothing > 0:
+        w = xp.ones(n_classes, p.dtype) if weight is None else weight
+        dx -= xp.expand_dims(gi * mask * (smoothing / n_classes), 1) * \
+            w.reshape((1, -1) + (1,) * (p.ndim - 2))
+    return dx, None, None
+
+
+def nll_loss_raw(x, target, weight, reduction, ignore_index):
+    return apply(_nll, (x, target, weight), (reduction, ignore_index))
+
+
+def cross_entropy_raw(x, target, weight, reduction, ignore_index, smoothing):
+    return apply(_cross_entropy, (x, target, weight), (reduction, ignore_index, smoothing))
+
+
+# ---- binary cross entropy ----------------------------------------------------------------
+_BCE_EPS = 1e-12
+
+
+@op("binary_cross_entropy", node="BinaryCrossEntropyBackward0")
+def _bce(xp, x, y, weight, reduction):
+    if ((x < 0) | (x > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    log_x = xp.maximum(xp.log(x), -100)
+    log_1mx = xp.maximum(xp.log1p(-x), -100)
+    loss = (y - 1) * log_1mx - y * log_x
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(xp, loss, loss.size, reduction), (x, y, weight, reduction)
+
+
+@_bce.vjp
+def _(xp, g, x, y, weight, reduction):
+    gi = _per_sample_grad(xp, g, reduction, x.size, x.shape, x.dtype)
+    dx = gi * (x - y) / xp.maximum((1 - x) * x, _BCE_EPS)
+    with np.errstate(divide="ignore"):
+        dy = gi * (xp.log1p(-x) - xp.log(x))
+    if weight is not None:
+        dx, dy = dx * weight, dy * weight
+    return dx, dy, None
+
+
+def binary_cross_entropy_raw(x, y, weight, reduction):
+    return apply(_bce, (x, y, weight), (reduction,))
+
+
+# ---- embedding ---------------------------------------------------------------------------
+def index_add_rows(xp, n_rows, idx, vals):
+    """Sum the rows `vals[i]` into row `idx[i]` of a zero (n_rows, ...) array."""
+    out = xp.zeros((n_rows,) + vals.shape[1:], vals.dtype)
+    if vals.shape[0] == 0:
+        return out
+    if xp is np:
+        order = np.argsort(idx, kind="stable")
+        sorted_idx = idx[order]
+        uniq, start = np.unique(sorted_idx, return_index=True)
+        out[uniq] = np.add.reduceat(vals[order], start, axis=0)
+        return out
+    if hasattr(xp, "add_at"):       # autograd's differentiable namespace (create_graph=True)
+        xp.add_at(out, idx, vals)
+        return out
+    import cupyx
+    cupyx.scatter_add(out, idx, vals)
+    return out
+
+
+@op("embedding", saves=None, node="EmbeddingBackward0")
+def _embedding(xp, weight, indices, padding_idx, scale_grad_by_freq):
+    if indices.dtype.kind not in "iu":
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
+                           "following scalar types: Long, Int; but got "
+                           f"{_type_name(indices)} instead (while checking arguments for "
+                           "embedding)")
+    n = weight.shape[0]
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n):
+        raise IndexError("index out of range in self")
+    out = xp.take(weight, indices, axis=0)
+    return out, (indices, weight.shape, padding_idx, scale_grad_by_freq)
+
+
+@_embedding.vjp
+def _(xp, g, indices, shape, padding_idx, scale_grad_by_freq):
+    idx = indices.reshape(-1)
+    vals = g.reshape((-1,) + shape[1:])
+    if scale_grad_by_freq:
+        counts = xp.bincount(idx, minlength=shape[0])
+        vals = vals / counts[idx].reshape((-1,) + (1,) * (len(shape) - 1))
+    gw = index_add_rows(xp, shape[0], idx, vals)
+    if padding_idx is not None:
+        gw[padding_idx] = 0
+    return gw, None
+
+
+def embedding_raw(weight, indices, padding_idx, scale_grad_by_freq):
+    return apply(_embedding, (weight, indices), (padding_idx, scale_grad_by_freq))
+
+
+def _type_name(a):
+    from .._tensor import _TYPE_NAMES
+    return _TYPE_NAMES.get(OF_NP[a.dtype.num].name, "torch.Tensor")
+
+
+# ---- dropout -----------------------------------------------------------------------------
+@op("dropout", saves=None, node="NativeDropoutBackward0")
+def _dropout(xp, x, p, mask_shape, rng):
+    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
+    keep = rng.random(mask_shape, dtype=dtype) >= p
+    scale = 1.0 / (1.0 - p)
+    return xp.where(keep, x * scale, 0).astype(x.dtype, copy=False), (keep, scale)
+
+
+@_dropout.vjp
+def _(xp, g, keep, scale):
+    return (xp.where(keep, g * scale, 0),)
+
+
+def dropout_raw(x, p, mask_shape, rng):
+    return apply(_dropout, (x,), (p, mask_shape, rng))
+
+
+# ---- norms and distances -----------------------------------------------------------------
+@op("vector_norm", saves="both", node="LinalgVectorNormBackward0")
+def _vector_norm(xp, x, ord, dims, keepdim):
+    a = xp.abs(x)
+    if ord == float("inf"):
+        y = a.max(axis=dims, keepdims=keepdim)
+    elif ord == float("-inf"):
+        y = a.min(axis=dims, keepdims=keepdim)
+    elif ord == 0:
+        y = (a != 0).sum(axis=dims, keepdims=keepdim).astype(x.dtype)
+    elif ord == 1:
+        y = a.sum(axis=dims, keepdims=keepdim)
+    elif ord == 2:
+        y = xp.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
+    else:
+        y = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
+    y = _arr(xp, y, x)
+    return y, (x, y, ord, dims, keepdim)
+
+
+@_vector_norm.vjp
+def _(xp, g, x, y, ord, dims, keepdim):
+    if not keepdim and dims is not None:
+        g, y = xp.expand_dims(g, dims), xp.expand_dims(y, dims)
+    elif not keepdim:
+        g, y = g.reshape((1,) * x.ndim), y.reshape((1,) * x.ndim)
+    if ord == 0:
+        return (xp.zeros_like(x),)
+    if ord == 1:
+        return (g * xp.sign(x),)
+    if ord in (float("inf"), float("-inf")):
+        hit = xp.abs(x) == y
+        count = hit.sum(axis=dims, keepdims=True)
+        return (g * xp.sign(x) * hit / count,)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if ord == 2:
+            scale = xp.where(y == 0, 0, g / y)
+            return (x * scale,)
+        a = xp.abs(x)
+        scale = xp.where(y == 0, 0, g / y ** (ord - 1))
+        return (xp.sign(x) * a ** (ord - 1) * scale,)
+
+
+def vector_norm_raw(x, ord, dims, keepdim):
+    return apply(_vector_norm, (x,), (ord, dims, keepdim))
+
+
+def _use_mm(p, compute_mode, P, R):
+    if p != 2:
+        return False
+    if compute_mode == "use_mm_for_euclid_dist":
+        return True
+    if compute_mode == "donot_use_mm_for_euclid_dist":
+        return False
+    return P > 25 or R > 25
+
+
+@op("cdist", saves="both", node="CdistBackward0")
+def _cdist(xp, x1, x2, p, use_mm):
+    if use_mm:
+        sq1 = (x1 * x1).sum(-1)[..., :, None]
+        sq2 = (x2 * x2).sum(-1)[..., None, :]
+        d2 = sq1 + sq2 - 2 * xp.matmul(x1, xp.swapaxes(x2, -1, -2))
+        y = xp.sqrt(xp.maximum(d2, 0))
+    else:
+        diff = xp.abs(x1[..., :, None, :] - x2[..., None, :, :])
+        if p == 0:
+            y = (diff != 0).sum(-1).astype(x1.dtype)
+        elif p == float("inf"):
+            y = diff.max(-1) if diff.shape[-1] else diff.sum(-1)
+        elif p == 1:
+            y = diff.sum(-1)
+        elif p == 2:
+            y = xp.sqrt((diff * diff).sum(-1))
+        else:
+            y = (diff ** p).sum(-1) ** (1.0 / p)
+    return _arr(xp, y, x1), (x1, x2, y, p)
+
+
+@_cdist.vjp
+def _(xp, g, x1, x2, y, p):
+    diff = x1[..., :, None, :] - x2[..., None, :, :]
+    yy, gg = y[..., None], g[..., None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if p == 0:
+            d = xp.zeros_like(diff)
+        elif p == 1:
+            d = gg * xp.sign(diff)
+        elif p == 2:
+            d = xp.where(yy == 0, 0, gg * diff / yy)
+        elif p == float("inf"):
+            hit = xp.abs(diff) == yy
+            d = gg * xp.sign(diff) * hit
+        else:
+            a = xp.abs(diff)
+            d = xp.where(yy == 0, 0, gg * xp.sign(diff) * a ** (p - 1) / yy ** (p - 1))
+    return d.sum(-2), -d.sum(-3)
+
+
+def cdist_raw(x1, x2, p, compute_mode):
+    use_mm = _use_mm(p, compute_mode, x1.shape[-2], x2.shape[-2])
+    return apply(_cdist, (x1, x2), (p, use_mm))

@@ -1,0 +1,456 @@
+"""Separable resampling: interpolate (nearest, linear, bicubic), adaptive average pooling and the
+non-constant paddings are all "per spatial dim, output i = sum_t w[i, t] * input[idx[i, t]]".
+One primitive applies such taps dim by dim; its vjp applies the transposed taps (built once on
+the host), so forward and backward are gathers (xp.take) plus a few multiply-adds, or one matmul
+when the taps are wide (global pooling). Also F.pad, pixel_shuffle and pixel_unshuffle."""
+import math
+import warnings
+
+import numpy as np
+
+from ..ops._apply import apply
+from ..ops._registry import op
+
+__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pad",
+           "pixel_shuffle", "pixel_unshuffle"]
+
+_DENSE = 4          # wider taps than this run as one matmul with a dense (out, in) matrix
+
+
+class Taps:
+    """Output i of a dim reads inputs idx[i, :] with weights wts[i, :] (None: all ones)."""
+    __slots__ = ("idx", "wts", "n_in", "_t", "_dense")
+
+    def __init__(self, idx, wts, n_in):
+        self.idx, self.wts, self.n_in = np.asarray(idx, np.int64), wts, n_in
+        self._t = self._dense = None
+
+    def dense(self):
+        if self._dense is None:
+            o, width = self.idx.shape
+            m = np.zeros((o, self.n_in))
+            rows = np.repeat(np.arange(o), width)
+            w = np.ones(o * width) if self.wts is None else self.wts.ravel()
+            np.add.at(m, (rows, self.idx.ravel()), w)
+            self._dense = m
+        return self._dense
+
+    def transposed(self):
+        """The adjoint map (input i collects from the outputs that read it)."""
+        if self._t is None:
+            self._t = _transpose(self)
+        return self._t
+
+    def apply(self, xp, x, axis):
+        o, width = self.idx.shape
+        if self._dense is not None or width > _DENSE:
+            m = xp.asarray(self.dense().astype(x.dtype))
+            y = xp.matmul(xp.moveaxis(x, axis, -1), m.T)
+            return xp.moveaxis(y, -1, axis)
+        if width == 0:
+            shape = list(x.shape)
+            shape[axis] = o
+            return xp.zeros(shape, x.dtype)
+        idx = xp.asarray(self.idx)
+        wshape = [1] * x.ndim
+        wshape[axis] = o
+        y = None
+        for t in range(width):
+            v = xp.take(x, idx[:, t], axis=axis)
+            if self.wts is not None:
+                v *= xp.asarray(self.wts[:, t].astype(x.dtype)).reshape(wshape)
+            y = v if y is None else xp.add(y, v, out=y)
+        return y
+
+
+def _transpose(taps):
+    o, width = taps.idx.shape
+    if width > _DENSE:
+        t = Taps(np.zeros((taps.n_in, 0), np.int64), None, o)
+        t._dense = taps.dense().T
+        return t
+    rows = np.repeat(np.arange(o), width)
+    cols = taps.idx.ravel()
+    w = np.ones(o * width) if taps.wts is None else taps.wts.ravel()
+    order = np.argsort(cols, kind="stable")
+    rows, cols, w = rows[order], cols[order], w[order]
+    counts = np.bincount(cols, minlength=taps.n_in)
+    r = int(counts.max()) if counts.size else 0
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    pos = np.arange(cols.size) - start[cols]
+    tidx = np.zeros((taps.n_in, r), np.int64)
+    twts = np.zeros((taps.n_in, r), w.dtype)
+    tidx[cols, pos], twts[cols, pos] = rows, w
+    uniform = taps.wts is None and (counts == r).all()
+    return Taps(tidx, None if uniform else twts, o)
+
+
+def _resample_fwd(xp, x, taps):
+    lead = x.ndim - len(taps)
+    for d, t in enumerate(taps):
+        if t is not None:
+            x = t.apply(xp, x, lead + d)
+    return x, (taps,)
+
+
+def _resample_bwd(xp, g, taps):
+    lead = g.ndim - len(taps)
+    for d in reversed(range(len(taps))):
+        if taps[d] is not None:
+            g = taps[d].transposed().apply(xp, g, lead + d)
+    return (g,)
+
+
+_RESAMPLE = {}
+
+
+def resample(input, taps, node):
+    """Apply per-dim taps to the trailing len(taps) dims (None: dim unchanged)."""
+    o = _RESAMPLE.get(node)
+    if o is None:
+        o = _RESAMPLE[node] = op("resample_" + node, saves=None, node=node)(
+            _resample_fwd).vjp(_resample_bwd)
+    return apply(o, (input,), (tuple(taps),))
+
+
+# ---- taps for each mode -----------------------------------------------------------------------
+def adaptive_taps(n, o):
+    """torch's adaptive windows [floor(i*n/o), ceil((i+1)*n/o)), each averaged."""
+    i = np.arange(o)
+    start, end = (i * n) // o, -((-(i + 1) * n) // o)
+    width = int((end - start).max()) if o else 0
+    idx = start[:, None] + np.arange(width)[None, :]
+    valid = idx < end[:, None]
+    wts = np.where(valid, 1.0 / (end - start)[:, None], 0.0)
+    return Taps(np.where(valid, idx, start[:, None]), wts, n)
+
+
+def _scale(n, o, align_corners, scale, ft):
+    """torch's area_pixel_compute_scale, in the op's math type."""
+    if align_corners:
+        return ft(n - 1) / ft(o - 1) if o > 1 else ft(0)
+    if scale is not None and scale > 0:
+        return ft(1.0 / scale)
+    return ft(n) / ft(o)
+
+
+def _nearest_taps(n, o, scale, exact):
+    i = np.arange(o)
+    if not exact and o == n:
+        src = i
+    elif not exact and o == 2 * n:
+        src = i >> 1
+    else:
+        s = np.float32(1.0 / scale) if scale is not None and scale > 0 else \
+            np.float32(n) / np.float32(o)
+        pos = ((i + 0.5) * np.float64(s)).astype(np.float32) if exact else \
+            i.astype(np.float32) * s
+        src = np.minimum(np.floor(pos).astype(np.int64), n - 1)
+    return Taps(src[:, None], None, n)
+
+
+def _linear_taps(n, o, align_corners, scale, ft):
+    i = np.arange(o)
+    if o == n:
+        return Taps(i[:, None], None, n)
+    s = _scale(n, o, align_corners, scale, ft)
+    if align_corners:
+        src = s * i.astype(ft)
+    else:
+        src = np.maximum(s * (i.astype(ft) + ft(0.5)) - ft(0.5), ft(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    lam1 = np.clip(src - i0.astype(ft), ft(0), ft(1)).astype(ft)
+    i1 = i0 + (i0 < n - 1)
+    return Taps(np.stack([i0, i1], 1), np.stack([ft(1) - lam1, lam1], 1), n)
+
+
+def _cubic_taps(n, o, align_corners, scale, ft):
+    i = np.arange(o)
+    s = _scale(n, o, align_corners, scale, ft)
+    src = s * i.astype(ft) if align_corners else s * (i.astype(ft) + ft(0.5)) - ft(0.5)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    t = np.clip(src - i0.astype(ft), ft(0), ft(1)).astype(ft)
+    a = ft(-0.75)
+
+    def conv1(x):
+        return ((a + ft(2)) * x - (a + ft(3))) * x * x + ft(1)
+
+    def conv2(x):
+        return ((a * x - ft(5) * a) * x + ft(8) * a) * x - ft(4) * a
+    x2 = ft(1) - t
+    wts = np.stack([conv2(t + ft(1)), conv1(t), conv1(x2), conv2(x2 + ft(1))], 1).astype(ft)
+    idx = np.clip(i0[:, None] - 1 + np.arange(4)[None, :], 0, n - 1)
+    return Taps(idx, wts, n)
+
+
+# ---- interpolate ------------------------------------------------------------------------------
+_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+
+
+def _interp_sizes(input, size, scale_factor, recompute_scale_factor):
+    nsp = input.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+        if isinstance(size, (list, tuple)):
+            if len(size) != nsp:
+                raise ValueError(
+                    "Input and output must have the same number of spatial dimensions, but got "
+                    f"input with spatial dimensions of {list(input.shape[2:])} and output size "
+                    f"of {size}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
+                    "and output size in (o1, o2, ...,oK) format.")
+            return tuple(int(s) for s in size), (None,) * nsp
+        return (int(size),) * nsp, (None,) * nsp
+    if scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if isinstance(scale_factor, (list, tuple)):
+        if len(scale_factor) != nsp:
+            raise ValueError(
+                "Input and scale_factor must have the same number of spatial dimensions, but got "
+                f"input with spatial dimensions of {list(input.shape[2:])} and scale_factor of "
+                f"shape {scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                "format and scale_factor in (s1, s2, ...,sK) format.")
+        scales = tuple(float(s) for s in scale_factor)
+    else:
+        scales = (float(scale_factor),) * nsp
+    sizes = tuple(int(math.floor(float(n) * s)) for n, s in zip(input.shape[2:], scales))
+    return sizes, ((None,) * nsp if recompute_scale_factor else scales)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """torch.nn.functional.interpolate (nearest, nearest-exact, (bi/tri)linear, bicubic, area)."""
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating "
+                             "modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    if mode not in _MODES or input.ndim not in (3, 4, 5):
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})")
+    if mode in _RANK and input.ndim != _RANK[mode]:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
+                                  f"{_RANK[mode]}D input")
+    if antialias:
+        raise NotImplementedError("interpolate(antialias=True) is not supported by ember")
+    if mode == "area" and size is None:
+        recompute_scale_factor = True
+    sizes, scales = _interp_sizes(input, size, scale_factor, recompute_scale_factor)
+    spatial = input.shape[2:]
+    if any(o <= 0 for o in sizes) or any(n <= 0 for n in spatial):
+        dims = "DHW"[-len(spatial):] if len(spatial) > 1 else "W"
+        raise RuntimeError(
+            "Input and output sizes should be greater than 0, but got input ("
+            + ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial)) + ") output ("
+            + ", ".join(f"{d}: {o}" for d, o in zip(dims, sizes)) + ")")
+    if mode == "area":
+        from ._pool_ops import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[len(sizes) - 1](
+            input, sizes)
+    ft = np.float64 if input.dtype.itemsize == 8 else np.float32
+    taps = []
+    for n, o, s in zip(spatial, sizes, scales):
+        if mode in ("nearest", "nearest-exact"):
+            taps.append(_nearest_taps(n, o, s, mode == "nearest-exact"))
+        elif mode == "bicubic":
+            taps.append(_cubic_taps(n, o, align_corners, s, ft))
+        else:
+            taps.append(_linear_taps(n, o, align_corners, s, ft))
+    return resample(input, taps, _node_name(mode, len(sizes)))
+
+
+def _node_name(mode, nsp):
+    name = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
+            "bilinear": "Bilinear", "bicubic": "Bicubic", "trilinear": "Trilinear"}[mode]
+    return f"Upsample{name}{nsp}DBackward0"
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ---- padding ----------------------------------------------------------------------------------
+@op("constant_pad_nd", saves=None, node="ConstantPadNdBackward0")
+def _constant_pad(xp, x, pads, value):
+    lead = x.ndim - len(pads)
+    src, dst, shape = [slice(None)] * lead, [slice(None)] * lead, list(x.shape[:lead])
+    for n, (lo, hi) in zip(x.shape[lead:], pads):
+        a, b = max(-lo, 0), n - max(-hi, 0)
+        m = max(b - a, 0)
+        src.append(slice(a, a + m))
+        dst.append(slice(max(lo, 0), max(lo, 0) + m))
+        shape.append(n + lo + hi)
+    out = xp.full(shape, value, x.dtype)
+    out[tuple(dst)] = x[tuple(src)]
+    return out, (x.shape, tuple(src), tuple(dst))
+
+
+@_constant_pad.vjp
+def _(xp, g, shape, src, dst):
+    gx = xp.zeros(shape, g.dtype)
+    gx[src] = g[dst]
+    return (gx,)
+
+
+def _pad_taps(n, lo, hi, mode):
+    """Index map of one dim: crop negative pads first, then pad (torch's order)."""
+    a, b = max(-lo, 0), n - max(-hi, 0)
+    m = b - a
+    plo, phi = max(lo, 0), max(hi, 0)
+    r = np.arange(m + plo + phi) - plo
+    if mode == "reflect":
+        period = 2 * (m - 1)
+        r = np.abs(r) % period if period else np.zeros_like(r)
+        r = np.where(r >= m, period - r, r)
+    elif mode == "replicate":
+        r = np.clip(r, 0, m - 1)
+    else:
+        r = r % m
+    return Taps((a + r)[:, None], None, n)
+
+
+_PAD_NODE = {"reflect": "ReflectionPad{}DBackward0", "replicate": "ReplicationPad{}DBackward0",
+             "circular": "CopySlices"}
+
+
+def pad(input, pad, mode="constant", value=None):
+    """torch.nn.functional.pad; pad = (last_lo, last_hi, prev_lo, prev_hi, ...), negative crops."""
+    pad = [int(p) for p in pad]
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    k = len(pad) // 2
+    if k > input.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension "
+                           f"{input.ndim}")
+    pairs = tuple((pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k)))
+    spatial = input.shape[input.ndim - k:]
+    if mode == "constant":
+        for n, (lo, hi) in zip(spatial, pairs):
+            if n + lo + hi < 0:
+                raise RuntimeError(f"The input size {n}, plus negative padding {lo} and {hi} "
+                                   "resulted in a negative output size, which is invalid. Check "
+                                   "dimension of your input.")
+        return apply(_constant_pad, (input,), (pairs, 0 if value is None else value))
+    if mode not in _PAD_NODE:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    if k > 3 or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    _check_pad(input, spatial, pairs, mode)
+    taps = [_pad_taps(n, lo, hi, mode) for n, (lo, hi) in zip(spatial, pairs)]
+    return resample(input, taps, _PAD_NODE[mode].format(k))
+
+
+def _check_pad(input, spatial, pairs, mode):
+    if any(v == 0 for v in input.shape[input.ndim - len(spatial) - 1:]):
+        raise RuntimeError(
+            f"Expected {len(spatial) + 1}D or {len(spatial) + 2}D (batch mode) tensor with "
+            "possibly 0 batch size and other non-zero dimensions for input, but got: "
+            f"{list(input.shape)}")
+    for d, (n, (lo, hi)) in enumerate(zip(spatial, pairs)):
+        m = n - max(-lo, 0) - max(-hi, 0)
+        if mode == "reflect" and (lo >= m or hi >= m):
+            dim = input.ndim - len(spatial) + d
+            raise RuntimeError(
+                "Argument #4: Padding size should be less than the corresponding input "
+                f"dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input "
+                f"{list(input.shape)}")
+        if mode == "circular" and (lo > m or hi > m):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if m <= 0:
+            raise RuntimeError(f"The input size {n}, plus negative padding {lo} and {hi} "
+                               "resulted in a negative output size, which is invalid. Check "
+                               "dimension of your input.")
+
+
+# ---- pixel shuffle ----------------------------------------------------------------------------
+def _shuffle(x, r):
+    lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
+    n = len(lead)
+    y = x.reshape(lead + (c // (r * r), r, r, h, w))
+    y = y.transpose(tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
+    return y.reshape(lead + (c // (r * r), h * r, w * r))
+
+
+def _unshuffle(x, r):
+    lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
+    n = len(lead)
+    y = x.reshape(lead + (c, h // r, r, w // r, r))
+    y = y.transpose(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
+    return y.reshape(lead + (c * r * r, h // r, w // r))
+
+
+@op("pixel_shuffle", saves=None, node="PixelShuffleBackward0")
+def _pixel_shuffle(xp, x, r):
+    return _shuffle(x, r), (r,)
+
+
+@_pixel_shuffle.vjp
+def _(xp, g, r):
+    return (_unshuffle(g, r),)
+
+
+@op("pixel_unshuffle", saves=None, node="PixelUnshuffleBackward0")
+def _pixel_unshuffle(xp, x, r):
+    return _unshuffle(x, r), (r,)
+
+
+@_pixel_unshuffle.vjp
+def _(xp, g, r):
+    return (_shuffle(g, r),)
+
+
+def pixel_shuffle(input, upscale_factor):
+    r = int(upscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError("pixel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.ndim} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    if input.shape[-3] % (r * r):
+        raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be "
+                           "divisible by the square of upscale_factor, but input.size(-3)="
+                           f"{input.shape[-3]} is not divisible by {r * r}")
+    return apply(_pixel_shuffle, (input,), (r,))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    r = int(downscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError("pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.ndim} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    for name, d in (("height", -2), ("width", -1)):
+        if input.shape[d] % r:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by "
+                               f"downscale_factor, but input.size({d})={input.shape[d]} is not "
+                               f"divisible by {r}")
+    return apply(_pixel_unshuffle, (input,), (r,))

@@ -1,0 +1,472 @@
+"""torch.nn.functional: activations, linear, dropout, embedding, distances, attention, losses.
+
+Convolution, pooling, normalisation, padding and resampling come from _functional_conv."""
+import math
+import warnings
+
+import numpy as np
+
+from .._tensor import Tensor, _new
+from ..autograd.grad_mode import no_grad
+from ..ops import creation as _C, elementwise as _E, linalg as _L, shape as _S
+from ..ops._apply import inplace as _inplace
+from ..ops._dims import wrap_dim as _wrap_dim
+from ..ops.random import rng_for as _rng_for
+from . import _act_ops as _A, _ops as _O
+from ._functional_conv import *  # noqa: F401,F403
+from ._functional_loss import *  # noqa: F401,F403
+
+linear = _L.linear
+sigmoid = _E.sigmoid
+tanh = _E.tanh
+
+
+def bilinear(input1, input2, weight, bias=None):
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError("bilinear(): input batch dimensions do not match: got "
+                           f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
+    if input1.shape[-1] != weight.shape[1]:
+        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got "
+                           f"{input1.shape[-1]} but expected {weight.shape[1]}")
+    if input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): input2 size does not match weight size: got "
+                           f"{input2.shape[-1]} but expected {weight.shape[2]}")
+    left = _S.unsqueeze(_S.unsqueeze(input1, -2), -3)          # (..., 1, 1, in1)
+    tmp = _S.squeeze(_L.matmul(left, weight), -2)              # (..., out, in2)
+    out = (tmp * _S.unsqueeze(input2, -2)).sum(-1)
+    return out if bias is None else out + bias
+
+
+# ---- activations ---------------------------------------------------------------------------
+def _maybe_inplace(fn, name, input, params, inplace):
+    if inplace:
+        return _inplace(lambda x, *p: fn(x, *p), name)(input, *params)
+    return fn(input, *params)
+
+
+def relu(input, inplace=False):
+    return _maybe_inplace(_E.relu, "relu", input, (), inplace)
+
+
+def relu_(input):
+    return relu(input, inplace=True)
+
+
+def threshold(input, threshold, value, inplace=False):
+    return _maybe_inplace(_A.threshold, "threshold", input, (threshold, value), inplace)
+
+
+threshold_ = _inplace(_A.threshold, "threshold")
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _maybe_inplace(_A.hardtanh, "hardtanh", input, (min_val, max_val), inplace)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _maybe_inplace(_A.elu, "elu", input, (alpha, 1.0, 1.0), inplace)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    return _maybe_inplace(_A.elu, "selu", input, (_SELU_ALPHA, _SELU_SCALE, 1.0), inplace)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    return _maybe_inplace(_A.elu, "celu", input, (alpha, 1.0, 1.0 / alpha), inplace)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _maybe_inplace(_A.leaky_relu, "leaky_relu", input, (negative_slope,), inplace)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def prelu(input, weight):
+    if weight.numel() != 1:
+        if input.ndim == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if weight.numel() != channels:
+            raise RuntimeError(
+                "Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                f"= {weight.numel()} and channel size = {channels}.")
+    if input.ndim >= 2 and weight.numel() != 1:
+        weight = _S.reshape(weight, (-1,) + (1,) * (input.ndim - 2))
+    return _A.prelu_raw(input, weight)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    if inplace:
+        return _inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input)
+    xp = input.be.xp
+    slope = _rng_for(None, input.be).uniform(lower, upper, size=input.shape)
+    noise = xp.where(input.arr >= 0, 1, xp.asarray(slope)).astype(input.arr.dtype)
+    return input * _new(noise, input.be)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def glu(input, dim=-1):
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = _wrap_dim(dim, input.ndim)
+    if input.shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
+                           f"{input.shape[d]}")
+    a, b = _S.chunk(input, 2, d)
+    return a * sigmoid(b)
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return _A.gelu(input, approximate)
+
+
+def logsigmoid(input):
+    return _A.logsigmoid(input)
+
+
+def hardshrink(input, lambd=0.5):
+    return _A.hardshrink(input, lambd)
+
+
+def tanhshrink(input):
+    return _A.tanhshrink(input)
+
+
+def softsign(input):
+    return _A.softsign(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    return _A.softplus(input, beta, threshold)
+
+
+def softshrink(input, lambd=0.5):
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return _A.softshrink(input, lambd)
+
+
+def hardsigmoid(input, inplace=False):
+    return _maybe_inplace(_A.hardsigmoid, "hardsigmoid", input, (), inplace)
+
+
+def hardswish(input, inplace=False):
+    return _maybe_inplace(_A.hardswish, "hardswish", input, (), inplace)
+
+
+def silu(input, inplace=False):
+    return _maybe_inplace(_A.silu, "silu", input, (), inplace)
+
+
+def mish(input, inplace=False):
+    return _maybe_inplace(_A.mish, "mish", input, (), inplace)
+
+
+def _softmax_dim(name, ndim, stacklevel):
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax_prep(input, dim, dtype, name, stacklevel):
+    if dim is None:
+        dim = _softmax_dim(name, input.ndim, stacklevel + 1)
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.ndim == 0:
+        _wrap_dim(dim, 0)
+        return input, 0
+    return input, _wrap_dim(dim, input.ndim)
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    x, d = _softmax_prep(input, dim, dtype, "softmax", _stacklevel)
+    return _O.softmax_raw(x, d)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    x, d = _softmax_prep(input, dim, dtype, "softmin", _stacklevel)
+    return _O.softmax_raw(-x, d)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    x, d = _softmax_prep(input, dim, dtype, "log_softmax", _stacklevel)
+    return _O.log_softmax_raw(x, d)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    rng = _rng_for(None, logits.be)
+    e = rng.exponential(size=logits.shape).astype(logits.arr.dtype)
+    gumbels = (logits - _new(logits.be.xp.log(logits.be.xp.asarray(e)), logits.be)) / tau
+    y_soft = softmax(gumbels, dim)
+    if not hard:
+        return y_soft
+    xp = logits.be.xp
+    idx = xp.argmax(y_soft.arr, axis=_wrap_dim(dim, logits.ndim))
+    y_hard = xp.zeros_like(y_soft.arr)
+    xp.put_along_axis(y_hard, xp.expand_dims(idx, _wrap_dim(dim, logits.ndim)), 1, axis=dim)
+    return _new(y_hard, logits.be) - y_soft.detach() + y_soft
+
+
+# ---- dropout -------------------------------------------------------------------------------
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout(input, p, training, inplace, mask_shape):
+    _check_p(p)
+    if not training or p == 0:
+        return input
+    if inplace:
+        return _inplace(lambda x: _dropout(x, p, True, False, mask_shape), "dropout")(input)
+    if p == 1:
+        return input * 0.0
+    return _O.dropout_raw(input, p, mask_shape, _rng_for(None, input.be))
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    return _dropout(input, p, training, inplace, input.shape)
+
+
+def _feature_shape(input, n_feature_dims, name):
+    if input.ndim not in (n_feature_dims + 1, n_feature_dims + 2):
+        raise RuntimeError(f"{name}: Expected {n_feature_dims + 1}D or {n_feature_dims + 2}D "
+                           f"input, but received a {input.ndim}D input. Note that dropout"
+                           f"{n_feature_dims}d exists to provide channel-wise dropout on inputs "
+                           f"with {n_feature_dims} spatial dimensions, a channel dimension, and "
+                           "an optional batch dimension (i.e. "
+                           f"{n_feature_dims + 1}D or {n_feature_dims + 2}D inputs).")
+    lead = input.ndim - n_feature_dims
+    return tuple(input.shape[:lead]) + (1,) * n_feature_dims
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    _check_p(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D "
+                           "input. Note that dropout1d exists to provide channel-wise dropout on "
+                           "inputs with 1 spatial dimension, a channel dimension, and an optional "
+                           "batch dimension (i.e. 2D or 3D inputs).")
+    return _dropout(input, p, training, inplace, tuple(input.shape[:-1]) + (1,))
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    _check_p(p)
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead. Note "
+                      "that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-"
+                      "wise 1D dropout behavior is desired - input is interpreted as shape (N, "
+                      "C, L), where C is the channel dim. This behavior will change in a future "
+                      "release to interpret the input as one without a batch dimension, i.e. "
+                      "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please "
+                      "switch to using dropout1d instead.", stacklevel=2)
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if input.ndim >= 2 else input.shape
+    return _dropout(input, p, training, inplace, shape)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    _check_p(p)
+    if input.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead. Note "
+                      "that dropout3d exists to provide channel-wise dropout on inputs with 3 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 4D or 5D inputs).", stacklevel=2)
+    lead = 1 if input.ndim == 4 else 2
+    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
+    return _dropout(input, p, training, inplace, shape)
+
+
+_ALPHA = 1.7580993408473766
+
+
+def _alpha_dropout(input, p, training, inplace, feature):
+    _check_p(p)
+    if not training or p == 0:
+        return input
+    if inplace:
+        return _inplace(lambda x: _alpha_dropout(x, p, True, False, feature), "alpha_dropout")(
+            input)
+    if p == 1:
+        return input * 0.0
+    if feature and input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else input.shape
+    xp, dtype = input.be.xp, input.arr.dtype
+    keep = (_rng_for(None, input.be).random(shape) >= p).astype(dtype)
+    a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
+    b = (keep - 1) * (_ALPHA * a) + _ALPHA * a * p
+    return input * _new(xp.asarray(keep * a, dtype=dtype), input.be) + \
+        _new(xp.asarray(b, dtype=dtype), input.be)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    return _alpha_dropout(input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    return _alpha_dropout(input, p, training, inplace, feature=True)
+
+
+# ---- embedding -----------------------------------------------------------------------------
+def _host(t):
+    return t.be.to_host(t.arr)
+
+
+def _embedding_renorm(weight, input, max_norm, norm_type):
+    """In place, without grad: rows used by `input` get norm at most max_norm (torch's
+    embedding_renorm_, including its 1e-7)."""
+    xp = weight.be.xp
+    with no_grad():
+        rows = xp.unique(input.arr.reshape(-1))
+        w = weight.arr[rows]
+        norms = (xp.abs(w) ** norm_type).sum(-1) ** (1.0 / norm_type)
+        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+        weight.arr[rows] = w * scale[:, None]
+        from .._tensor import bump_version
+        bump_version(weight)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    if padding_idx is not None:
+        if padding_idx > 0:
+            if padding_idx >= weight.shape[0]:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+        elif padding_idx < 0:
+            if padding_idx < -weight.shape[0]:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = weight.shape[0] + padding_idx
+    if max_norm is not None:
+        _embedding_renorm(weight, input, max_norm, norm_type)
+    return _O.embedding_raw(weight, input, padding_idx, scale_grad_by_freq)
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
+                  mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
+                  padding_idx=None):
+    from ._embedding_bag import embedding_bag as _bag
+    return _bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode,
+                per_sample_weights, include_last_offset, padding_idx)
+
+
+def one_hot(tensor, num_classes=-1):
+    a = _host(tensor)
+    if a.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if a.size and a.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(a.max()) + 1
+    elif a.size and a.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    xp = tensor.be.xp
+    out = (xp.expand_dims(tensor.arr, -1) == xp.arange(num_classes)).astype(np.int64)
+    return _new(out, tensor.be)
+
+
+# ---- distances -----------------------------------------------------------------------------
+def _norm(x, p, dims, keepdim):
+    return _O.vector_norm_raw(x, float(p), dims, keepdim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    out_dim = max(x1.ndim, x2.ndim)
+    diff = x1 - x2 + eps
+    if out_dim == 0:
+        return _norm(diff, p, None, keepdim)
+    return _norm(diff, p, (diff.ndim - 1,), keepdim)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    x1, x2 = _S.broadcast_tensors(x1, x2)
+    d = (_wrap_dim(dim, x1.ndim),)
+    n1 = _E.clamp_min(_norm(x1, 2, d, True), eps)
+    n2 = _E.clamp_min(_norm(x2, 2, d, True), eps)
+    return ((x1 / n1) * (x2 / n2)).sum(d[0])
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    d = (_wrap_dim(dim, input.ndim),) if input.ndim else None
+    denom = _E.clamp_min(_norm(input, p, d, True), eps)
+    return input / denom
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    if x1.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
+    if x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X2 got: {x2.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    batch = np.broadcast_shapes(tuple(x1.shape[:-2]), tuple(x2.shape[:-2]))
+    x1 = _S.expand(x1, batch + tuple(x1.shape[-2:]))
+    x2 = _S.expand(x2, batch + tuple(x2.shape[-2:]))
+    return _O.cdist_raw(x1, x2, float(p), compute_mode)
+
+
+def pdist(input, p=2):
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    n = input.shape[0]
+    d = cdist(input, input, p, "donot_use_mm_for_euclid_dist")
+    rows, cols = np.triu_indices(n, 1)
+    xp = input.be.xp
+    return d[_new(xp.asarray(rows), input.be), _new(xp.asarray(cols), input.be)]
+
+
+# ---- attention -----------------------------------------------------------------------------
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    from ._attention import sdpa
+    return sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)

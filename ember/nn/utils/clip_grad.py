@@ -1,0 +1,103 @@
+"""Gradient clipping: clip_grad_norm_ (any p, inf included) and clip_grad_value_."""
+import types
+import warnings
+
+import numpy as np
+
+from ..._tensor import Tensor, _new
+from ...autograd.grad_mode import no_grad
+
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "get_total_norm",
+           "clip_grads_with_norm_"]
+
+
+def _as_list(tensors):
+    return [tensors] if isinstance(tensors, Tensor) else list(tensors)
+
+
+def _norm_arr(xp, a, norm_type):
+    a = xp.abs(a)
+    if norm_type == float("inf"):
+        return a.max() if a.size else xp.zeros((), a.dtype)
+    if norm_type == float("-inf"):
+        return a.min() if a.size else xp.asarray(float("inf"), a.dtype)
+    if norm_type == 0:
+        return (a != 0).sum().astype(a.dtype)
+    if norm_type == 1:
+        return a.sum()
+    if norm_type == 2:
+        return xp.sqrt((a * a).sum())
+    return (a ** norm_type).sum() ** (1.0 / norm_type)
+
+
+@no_grad()
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    tensors = _as_list(tensors)
+    norm_type = float(norm_type)
+    if not tensors:
+        from ...ops.creation import tensor
+        return tensor(0.0)
+    first = tensors[0]
+    xp = first.be.xp
+    norms = [first.be.from_host(t.be.to_host(xp.asarray(_norm_arr(t.be.xp, t.arr, norm_type))))
+             if t.be is not first.be else _norm_arr(xp, t.arr, norm_type) for t in tensors]
+    dtype = np.result_type(*[n.dtype for n in norms])
+    total = xp.asarray(_norm_arr(xp, xp.stack([n.astype(dtype) for n in norms]), norm_type))
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+            "so it cannot be clipped. To disable this error and scale the gradients by the "
+            "non-finite norm anyway, set `error_if_nonfinite=False`")
+    return _new(total, first.be)
+
+
+@no_grad()
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    if not grads:
+        return
+    xp, total = total_norm.be.xp, total_norm.arr
+    coef = xp.minimum(xp.asarray(float(max_norm), total.dtype) / (total + 1e-6), 1.0)
+    host = total_norm.be.to_host(xp.asarray(coef))
+    for g in grads:
+        c = coef if g.be is total_norm.be else g.be.from_host(host)
+        g.arr *= c.astype(g.arr.dtype)
+        _bump(g)
+
+
+def _bump(t):
+    from ..._tensor import bump_version
+    bump_version(t)
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scale all gradients so that their joint `norm_type` norm is at most max_norm; returns
+    the norm before clipping."""
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    else:
+        is_generator = isinstance(parameters, types.GeneratorType)
+        parameters = list(parameters)
+        if is_generator and not parameters:
+            warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.",
+                          stacklevel=2)
+    grads = [p.grad for p in parameters if p.grad is not None]
+    total_norm = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
+    clip_grads_with_norm_(parameters, max_norm, total_norm, foreach)
+    return total_norm
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+@no_grad()
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    clip_value = float(clip_value)
+    for p in _as_list(parameters):
+        if p.grad is not None:
+            g = p.grad
+            g.be.xp.clip(g.arr, -clip_value, clip_value, out=g.arr)
+            _bump(g)

@@ -1,0 +1,77 @@
+"""CopySlices: an in-place write through a view of a tensor that takes part in autograd.
+
+As torch does, the base's history is rebased: it gets a CopySlices node (the old base with the
+view's region replaced by the in-place result) and the view becomes a strided view of the new
+base (AsStridedBackward0). Positions are found from the arrays' memory addresses, so any view
+(slices, select, diagonal, transpose, unfold ...) works."""
+import numpy as np
+
+from .._tensor import _new
+from ..autograd.node import Node, OutSlot
+from ._registry import op
+from .shape import _element_offsets, _ptr
+
+
+@op("copy_slices", saves=None, node="CopySlices")
+def _copy_slices(xp, base, src, pos):
+    raise AssertionError("copy_slices nodes are built by rebase_view, never applied")
+
+
+@_copy_slices.vjp
+def _(xp, g, pos):
+    gb = g.copy()
+    gb.reshape(-1)[pos.reshape(-1)] = 0
+    return gb, g.reshape(-1)[pos]
+
+
+@op("rebased_view", saves=None, node="AsStridedBackward0")
+def _rebased_view(xp, base, pos):
+    raise AssertionError("rebased_view nodes are built by rebase_view, never applied")
+
+
+@_rebased_view.vjp
+def _(xp, g, pos, shape):
+    out = xp.zeros(shape, g.dtype)
+    out.reshape(-1)[pos.reshape(-1)] = g.reshape(-1)
+    return (out,)
+
+
+def check_inplace_view(view):
+    """torch refuses in-place writes to views returned by multi-output view ops (split ...)."""
+    if view._base is not None and type(view.grad_fn) is OutSlot:
+        name = view.grad_fn.name()
+        raise RuntimeError(
+            f"Output {view.grad_fn.index} of {name} is a view and is being modified inplace. This "
+            "view is the output of a function that returns multiple views. Such functions do not "
+            "allow the output views to be modified inplace. You should replace the inplace "
+            "operation by an out-of-place one.")
+
+
+def _positions(xp, base, view):
+    """C-order flat positions in `base` of the elements of `view` (which aliases it)."""
+    if base.itemsize != view.itemsize:
+        raise NotImplementedError("in-place modification of a dtype view that requires grad")
+    ob = _element_offsets(xp, base.shape, base.strides, 0).reshape(-1)
+    ov = _element_offsets(xp, view.shape, view.strides, _ptr(view) - _ptr(base))
+    order = xp.argsort(ob, kind="stable")
+    pos = order[xp.clip(xp.searchsorted(ob[order], ov), 0, max(ob.size - 1, 0))]
+    if ov.size and not bool((ob[pos] == ov).all()):
+        raise NotImplementedError("in-place modification of a view that does not lie inside its "
+                                  "base")
+    return pos
+
+
+def rebase_view(view, out):
+    """`view` was just overwritten in place with `out` (which carries the new history)."""
+    base = view._base
+    be = base.be
+    xp = be.xp
+    pos = _positions(xp, base.arr, view.arr)
+    old = _new(base.arr, be)            # records the base's shape and dtype for the engine
+    prev = base.grad_fn or (base._leaf_node() if base.requires_grad else None)
+    node = Node(_copy_slices, _copy_slices.impl[be.idx][1], xp, (pos,), (prev, out.grad_fn),
+                (old, out), ())
+    base.grad_fn, base.requires_grad = node, True
+    view.grad_fn = Node(_rebased_view, _rebased_view.impl[be.idx][1], xp,
+                        (pos, base.arr.shape), (node,), (old,), ())
+    view.requires_grad = True

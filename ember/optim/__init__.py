@@ -1,0 +1,24 @@
+"""ember.optim: torch.optim's optimizers, learning-rate schedulers and SWA utilities."""
+from .optimizer import Optimizer
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamax import Adamax
+from .adamw import AdamW
+from .lbfgs import LBFGS
+from .nadam import NAdam
+from .radam import RAdam
+from .rmsprop import RMSprop
+from .sgd import SGD
+from . import lr_scheduler
+
+__all__ = ["Optimizer", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam",
+           "RAdam", "RMSprop", "SGD", "lr_scheduler", "swa_utils"]
+
+
+def __getattr__(name):
+    # swa_utils needs ember.nn (AveragedModel is a Module): imported on first use
+    if name == "swa_utils":
+        import importlib
+        return importlib.import_module(".swa_utils", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,79 @@
+"""Adadelta (torch.optim.Adadelta)."""
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _addcmul_, _dense_only, _eval_closure, _finish, _grad_array,
+                        _incr, _real, _scalar_state, _use_grad_for_differentiable, _value,
+                        _zeros_like)
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _scalar_state(p_state["step"], p, group["capturable"])
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                _dense_only(p, "Adadelta")
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_state(0.0, p, group["capturable"])
+                    state["square_avg"] = _zeros_like(p)
+                    state["acc_delta"] = _zeros_like(p)
+                adadelta_update(p, state, group)
+        return loss
+
+
+def adadelta_update(p, state, group):
+    """One parameter's Adadelta step (torch's _single_tensor_adadelta)."""
+    xp = p.be.xp
+    param, grad = _real(p.arr), _real(_grad_array(p, group))
+    square_avg, acc_delta = _real(state["square_avg"].arr), _real(state["acc_delta"].arr)
+    _incr(state["step"])
+    lr, rho, eps, weight_decay = _value(group["lr"]), group["rho"], group["eps"], \
+        group["weight_decay"]
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    tmp = xp.empty_like(param)
+    square_avg *= rho
+    _addcmul_(xp, square_avg, grad, grad, 1 - rho, tmp)
+    std = square_avg + eps
+    xp.sqrt(std, out=std)
+    delta = acc_delta + eps
+    xp.sqrt(delta, out=delta)
+    delta /= std
+    delta *= grad
+    acc_delta *= rho
+    _addcmul_(xp, acc_delta, delta, delta, 1 - rho, tmp)
+    param += xp.multiply(delta, -lr, out=tmp)
+    _finish(p)

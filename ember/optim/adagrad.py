@@ -1,0 +1,94 @@
+"""Adagrad (torch.optim.Adagrad)."""
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _eval_closure, _finish,
+                        _full_like, _grad_array, _incr, _real, _scalar_state,
+                        _use_grad_for_differentiable, _value)
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: "
+                             f"{initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        for group in self.param_groups:          # torch creates Adagrad's state eagerly
+            for p in group["params"]:
+                self._init_state(self.state[p], p, group)
+
+    def _init_state(self, state, p, group):
+        fused = group["fused"]
+        state["step"] = _scalar_state(0.0, p, bool(fused), fused)
+        init = self.defaults["initial_accumulator_value"]
+        state["sum"] = _full_like(p, complex(init, init) if p.is_complex() else init)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            fused = group.setdefault("fused", None)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _scalar_state(p_state["step"], p, bool(fused), fused)
+
+    def share_memory(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["sum"].share_memory_()
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                _dense_only(p, "Adagrad")
+                state = self.state[p]
+                if len(state) == 0:
+                    self._init_state(state, p, group)
+                adagrad_update(p, state, group)
+        return loss
+
+
+def adagrad_update(p, state, group):
+    """One parameter's Adagrad step (torch's _single_tensor_adagrad, dense gradients)."""
+    xp = p.be.xp
+    param, grad = _real(p.arr), _real(_grad_array(p, group))
+    state_sum = _real(state["sum"].arr)
+    step = _incr(state["step"])
+    lr, weight_decay = _value(group["lr"]), group["weight_decay"]
+    lr_decay, eps = group["lr_decay"], group["eps"]
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    clr = lr / (1 + (step - 1) * lr_decay)
+    tmp = xp.empty_like(param)
+    _addcmul_(xp, state_sum, grad, grad, 1, tmp)
+    std = xp.sqrt(state_sum)
+    std += eps
+    _addcdiv_(xp, param, grad, std, -clr, tmp)
+    _finish(p)

@@ -1,0 +1,136 @@
+"""Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _eval_closure, _finish,
+                        _grad_array, _incr, _lerp_, _real, _scalar_state,
+                        _use_grad_for_differentiable, _value, _zeros_like)
+
+__all__ = ["Adam", "adam_update"]
+
+
+def _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable):
+    if isinstance(lr, Tensor):
+        if foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
+        if lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
+            or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
+        raise ValueError("betas must be either both floats or both Tensors")
+    for i, b in enumerate(betas):
+        if isinstance(b, Tensor) and b.numel() != 1:
+            raise ValueError(f"Tensor betas[{i}] must be 1-element")
+
+
+def _scalar(b):
+    """torch's _to_scalar: a 1-element tensor hyper-parameter becomes 0-d."""
+    return b.squeeze() if isinstance(b, Tensor) and b.dim() != 0 else b
+
+
+class Adam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable)
+        defaults = dict(lr=lr, betas=tuple(map(_scalar, betas)), eps=eps,
+                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable,
+                        fused=fused, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            fused = group.setdefault("fused", None)
+            on_device = group["capturable"] or bool(fused)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _scalar_state(p_state["step"], p, on_device, fused)
+
+    def _init_state(self, state, p, group):
+        fused = group["fused"]
+        state["step"] = _scalar_state(0.0, p, group["capturable"] or bool(fused), fused)
+        state["exp_avg"] = _zeros_like(p)
+        state["exp_avg_sq"] = _zeros_like(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = _zeros_like(p)
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                _dense_only(p, "Adam")
+                state = self.state[p]
+                if len(state) == 0:
+                    self._init_state(state, p, group)
+                adam_update(p, state, group)
+        return loss
+
+
+def adam_update(p, state, group):
+    """One parameter's Adam/AdamW step (torch's _single_tensor_adam), in place on the arrays.
+
+    A backend may register `kernels["adam"](param, grad, exp_avg, exp_avg_sq, beta1, beta2,
+    step_size, bias_correction2_sqrt, eps)`: one fused launch computing exactly the three
+    updates below (moments, then `param -= step_size * m / (sqrt(v) / bc2_sqrt + eps)`)."""
+    xp = p.be.xp
+    param, grad = _real(p.arr), _real(_grad_array(p, group))
+    exp_avg, exp_avg_sq = _real(state["exp_avg"].arr), _real(state["exp_avg_sq"].arr)
+    step = _incr(state["step"])
+    lr, eps, weight_decay = _value(group["lr"]), group["eps"], _value(group["weight_decay"])
+    beta1, beta2 = (_value(b) for b in group["betas"])
+    if weight_decay != 0:
+        if group["decoupled_weight_decay"]:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    step_size = lr / bias_correction1
+    bias_correction2_sqrt = bias_correction2 ** 0.5
+    fused = p.be.kernels.get("adam")
+    if fused is not None and not group["amsgrad"]:
+        fused(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correction2_sqrt,
+              eps)
+        _finish(p)
+        return
+    tmp = xp.empty_like(param)
+    _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
+    exp_avg_sq *= beta2
+    _addcmul_(xp, exp_avg_sq, grad, grad, 1 - beta2, tmp)
+    if group["amsgrad"]:
+        max_exp_avg_sq = _real(state["max_exp_avg_sq"].arr)
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        denom = xp.sqrt(max_exp_avg_sq)
+    else:
+        denom = xp.sqrt(exp_avg_sq)
+    denom /= bias_correction2_sqrt
+    denom += eps
+    _addcdiv_(xp, param, exp_avg, denom, -step_size, tmp)
+    _finish(p)

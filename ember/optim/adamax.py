@@ -1,0 +1,77 @@
+"""Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _addcdiv_, _dense_only, _eval_closure, _finish, _grad_array,
+                        _incr, _lerp_, _real, _scalar_state, _use_grad_for_differentiable,
+                        _value, _zeros_like)
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _scalar_state(p_state["step"], p, group["capturable"])
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                _dense_only(p, "Adamax")
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_state(0.0, p, group["capturable"])
+                    state["exp_avg"] = _zeros_like(p)
+                    state["exp_inf"] = _zeros_like(p)
+                adamax_update(p, state, group)
+        return loss
+
+
+def adamax_update(p, state, group):
+    """One parameter's Adamax step (torch's _single_tensor_adamax)."""
+    xp = p.be.xp
+    param, grad = _real(p.arr), _real(_grad_array(p, group))
+    exp_avg, exp_inf = _real(state["exp_avg"].arr), _real(state["exp_inf"].arr)
+    step = _incr(state["step"])
+    lr, eps, weight_decay = _value(group["lr"]), group["eps"], group["weight_decay"]
+    beta1, beta2 = group["betas"]
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    tmp = xp.empty_like(param)
+    _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
+    exp_inf *= beta2
+    norm = xp.abs(grad, out=tmp)
+    norm += eps
+    xp.maximum(exp_inf, norm, out=exp_inf)
+    clr = lr / (1 - beta1 ** step)
+    _addcdiv_(xp, param, exp_avg, exp_inf, -clr, tmp)
+    _finish(p)

@@ -1,0 +1,99 @@
+"""NAdam: Adam with Nesterov momentum (torch.optim.NAdam)."""
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _eval_closure, _finish,
+                        _grad_array, _incr, _lerp_, _real, _scalar_state,
+                        _use_grad_for_differentiable, _value, _zeros_like)
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Optimizer):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0:
+                    for key in ("step", "mu_product"):
+                        if not isinstance(p_state[key], Tensor):
+                            p_state[key] = _scalar_state(p_state[key], p, group["capturable"])
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                _dense_only(p, "NAdam")
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_state(0.0, p, group["capturable"])
+                    state["mu_product"] = _scalar_state(1.0, p, group["capturable"])
+                    state["exp_avg"] = _zeros_like(p)
+                    state["exp_avg_sq"] = _zeros_like(p)
+                nadam_update(p, state, group)
+        return loss
+
+
+def nadam_update(p, state, group):
+    """One parameter's NAdam step (torch's _single_tensor_nadam). `mu_product` is a 0-d state
+    tensor of the scalar dtype (float32 by default) and is multiplied in that precision."""
+    xp = p.be.xp
+    param, grad = _real(p.arr), _real(_grad_array(p, group))
+    exp_avg, exp_avg_sq = _real(state["exp_avg"].arr), _real(state["exp_avg_sq"].arr)
+    step = _incr(state["step"])
+    lr, eps, weight_decay = _value(group["lr"]), group["eps"], group["weight_decay"]
+    beta1, beta2 = group["betas"]
+    momentum_decay = group["momentum_decay"]
+    bias_correction2 = 1 - beta2 ** step
+    if weight_decay != 0:
+        if group["decoupled_weight_decay"]:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+    mu_product_arr = state["mu_product"].arr
+    mu_product_arr *= mu
+    mu_product = float(mu_product_arr)
+    tmp = xp.empty_like(param)
+    _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
+    exp_avg_sq *= beta2
+    _addcmul_(xp, exp_avg_sq, grad, grad, 1 - beta2, tmp)
+    denom = xp.divide(exp_avg_sq, bias_correction2)
+    xp.sqrt(denom, out=denom)
+    denom += eps
+    mu_product_next = mu_product * mu_next
+    _addcdiv_(xp, param, grad, denom, -lr * (1.0 - mu) / (1.0 - mu_product), tmp)
+    _addcdiv_(xp, param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next), tmp)
+    _finish(p)

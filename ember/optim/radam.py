@@ -1,0 +1,95 @@
+"""RAdam: rectified Adam (torch.optim.RAdam)."""
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _addcmul_, _dense_only, _eval_closure, _finish, _grad_array,
+                        _incr, _lerp_, _real, _scalar_state, _use_grad_for_differentiable,
+                        _value, _zeros_like)
+
+__all__ = ["RAdam"]
+
+
+class RAdam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False,
+                 capturable=False, differentiable=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        maximize=maximize, foreach=foreach, capturable=capturable,
+                        decoupled_weight_decay=decoupled_weight_decay,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _scalar_state(p_state["step"], p, group["capturable"])
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                _dense_only(p, "RAdam")
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_state(0.0, p, group["capturable"])
+                    state["exp_avg"] = _zeros_like(p)
+                    state["exp_avg_sq"] = _zeros_like(p)
+                radam_update(p, state, group)
+        return loss
+
+
+def radam_update(p, state, group):
+    """One parameter's RAdam step (torch's _single_tensor_radam)."""
+    xp = p.be.xp
+    param, grad = _real(p.arr), _real(_grad_array(p, group))
+    exp_avg, exp_avg_sq = _real(state["exp_avg"].arr), _real(state["exp_avg_sq"].arr)
+    step = _incr(state["step"])
+    lr, eps, weight_decay = _value(group["lr"]), group["eps"], group["weight_decay"]
+    beta1, beta2 = group["betas"]
+    if weight_decay != 0:
+        if group["decoupled_weight_decay"]:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    tmp = xp.empty_like(param)
+    _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
+    exp_avg_sq *= beta2
+    _addcmul_(xp, exp_avg_sq, grad, grad, 1 - beta2, tmp)
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    update = xp.divide(exp_avg, bias_correction1)
+    update *= lr
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+    if rho_t > 5.0:
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        adaptive_lr = xp.sqrt(exp_avg_sq, out=tmp)
+        adaptive_lr += eps
+        xp.divide(bias_correction2 ** 0.5, adaptive_lr, out=adaptive_lr)
+        update *= adaptive_lr
+        update *= rect
+    param -= update
+    _finish(p)

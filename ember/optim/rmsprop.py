@@ -1,0 +1,95 @@
+"""RMSprop, optionally centered and with momentum (torch.optim.RMSprop)."""
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _eval_closure, _finish,
+                        _grad_array, _incr, _lerp_, _real, _scalar_state,
+                        _use_grad_for_differentiable, _value, _zeros_like)
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("momentum", 0)
+            group.setdefault("centered", False)
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _scalar_state(p_state["step"], p, group["capturable"])
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                _dense_only(p, "RMSprop")
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_state(0.0, p, group["capturable"])
+                    state["square_avg"] = _zeros_like(p)
+                    if group["momentum"] > 0:
+                        state["momentum_buffer"] = _zeros_like(p)
+                    if group["centered"]:
+                        state["grad_avg"] = _zeros_like(p)
+                rmsprop_update(p, state, group)
+        return loss
+
+
+def rmsprop_update(p, state, group):
+    """One parameter's RMSprop step (torch's _single_tensor_rmsprop)."""
+    xp = p.be.xp
+    param, grad = _real(p.arr), _real(_grad_array(p, group))
+    square_avg = _real(state["square_avg"].arr)
+    _incr(state["step"])
+    lr, alpha, eps = _value(group["lr"]), group["alpha"], group["eps"]
+    weight_decay, momentum = group["weight_decay"], group["momentum"]
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    tmp = xp.empty_like(param)
+    square_avg *= alpha
+    _addcmul_(xp, square_avg, grad, grad, 1 - alpha, tmp)
+    if group["centered"]:
+        grad_avg = _real(state["grad_avg"].arr)
+        _lerp_(xp, grad_avg, grad, 1 - alpha, tmp)
+        avg = square_avg.copy()
+        _addcmul_(xp, avg, grad_avg, grad_avg, -1, tmp)
+        xp.sqrt(avg, out=avg)
+    else:
+        avg = xp.sqrt(square_avg)
+    avg += eps
+    if momentum > 0:
+        buf = _real(state["momentum_buffer"].arr)
+        buf *= momentum
+        _addcdiv_(xp, buf, grad, avg, 1, tmp)
+        param += xp.multiply(buf, -lr, out=tmp)
+    else:
+        _addcdiv_(xp, param, grad, avg, -lr, tmp)
+    _finish(p)

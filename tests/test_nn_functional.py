@@ -1,0 +1,405 @@
+"""nn.functional against torch: activations, softmax family, dropout statistics, embedding,
+distances, attention, one_hot; float32 and float64 gradients and float64 gradchecks."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import ember
+import ember.nn.functional as F
+from nn_oracle import DTYPES, check_fn, gradcheck, pair, raises_like, rand
+from oracle import assert_close
+
+# name -> (call with the library's functional module, input domain)
+ACTIVATIONS = {
+    "relu": (lambda f, x: f.relu(x), None),
+    "relu6": (lambda f, x: f.relu6(x * 4), None),
+    "leaky_relu": (lambda f, x: f.leaky_relu(x, 0.2), None),
+    "elu": (lambda f, x: f.elu(x, 0.7), None),
+    "selu": (lambda f, x: f.selu(x), None),
+    "celu": (lambda f, x: f.celu(x, 1.3), None),
+    "gelu": (lambda f, x: f.gelu(x), None),
+    "gelu_tanh": (lambda f, x: f.gelu(x, approximate="tanh"), None),
+    "silu": (lambda f, x: f.silu(x), None),
+    "mish": (lambda f, x: f.mish(x), None),
+    "sigmoid": (lambda f, x: f.sigmoid(x), None),
+    "tanh": (lambda f, x: f.tanh(x), None),
+    "hardtanh": (lambda f, x: f.hardtanh(x, -0.5, 0.7), None),
+    "hardsigmoid": (lambda f, x: f.hardsigmoid(x * 3), None),
+    "hardswish": (lambda f, x: f.hardswish(x * 3), None),
+    "softplus": (lambda f, x: f.softplus(x, beta=2, threshold=1.5), None),
+    "softsign": (lambda f, x: f.softsign(x), None),
+    "softshrink": (lambda f, x: f.softshrink(x, 0.4), None),
+    "hardshrink": (lambda f, x: f.hardshrink(x, 0.4), None),
+    "tanhshrink": (lambda f, x: f.tanhshrink(x), None),
+    "threshold": (lambda f, x: f.threshold(x, 0.3, -2.0), None),
+    "logsigmoid": (lambda f, x: f.logsigmoid(x * 10), None),
+    "glu": (lambda f, x: f.glu(x, 1), None),
+    "glu_last": (lambda f, x: f.glu(x), None),
+    "softmax": (lambda f, x: f.softmax(x, 1), None),
+    "softmax_neg": (lambda f, x: f.softmax(x * 30, -1), None),
+    "log_softmax": (lambda f, x: f.log_softmax(x * 30, 0), None),
+    "softmin": (lambda f, x: f.softmin(x, dim=1), None),
+    "softmax_dtype": (lambda f, x: f.softmax(x, 1, dtype=torch.float64 if f is TF
+                                             else ember.float64), None),
+    "rrelu_eval": (lambda f, x: f.rrelu(x, 0.1, 0.3, training=False), None),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activation(name, dtype):
+    fn, _ = ACTIVATIONS[name]
+    x = rand((4, 6), dtype, seed=3)
+    check_fn(lambda a: fn(F, a), lambda a: fn(TF, a), [x], dtype)
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6", "leaky_relu", "elu", "selu", "celu",
+                                  "hardtanh", "hardsigmoid", "hardswish", "softshrink",
+                                  "hardshrink", "threshold", "softplus", "gelu", "silu"])
+def test_activation_kinks(name):
+    """Gradients exactly at the thresholds follow torch's kernels."""
+    fn, _ = ACTIVATIONS[name]
+    x = np.array([-6, -3, -1, -0.5, -0.4, 0, 0.3, 0.4, 0.5, 0.7, 1, 1.5, 3, 6],
+                 np.float64) / np.array(4.0 if name == "relu6" else 3.0 if name in (
+                     "hardsigmoid", "hardswish") else 1.0)
+    check_fn(lambda a: fn(F, a), lambda a: fn(TF, a), [x], "float64")
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "mish", "elu", "softplus",
+                                  "logsigmoid", "softmax", "log_softmax", "glu", "softsign"])
+def test_activation_gradcheck(name):
+    fn, _ = ACTIVATIONS[name]
+    gradcheck(lambda a: fn(F, a), [rand((3, 4), "float64", seed=5)])
+
+
+def test_activation_grad_fn_names():
+    x = ember.randn(3, 4, requires_grad=True)
+    assert F.softmax(x, 1).grad_fn.name() == "SoftmaxBackward0"
+    assert F.log_softmax(x, 1).grad_fn.name() == "LogSoftmaxBackward0"
+    assert F.gelu(x).grad_fn.name() == "GeluBackward0"
+
+
+def test_inplace_activations():
+    for name in ("relu", "leaky_relu", "elu", "hardtanh", "silu", "selu", "hardswish"):
+        x = rand((3, 4), seed=1)
+        e, t = pair(x)
+        fe, ft = getattr(F, name), getattr(TF, name)
+        re, rt = fe(e, inplace=True), ft(t, inplace=True)
+        assert re is e and rt is t
+        assert_close(e, t)
+
+
+def test_inplace_activation_on_nonleaf_keeps_gradient():
+    x = rand((3, 4), seed=2)
+    e, t = pair(x, requires_grad=True)
+    ye, yt = e * 2, t * 2
+    F.relu(ye, inplace=True)
+    TF.relu(yt, inplace=True)
+    w = rand((3, 4), seed=9)
+    (ye * ember.tensor(w)).sum().backward()
+    (yt * torch.from_numpy(w)).sum().backward()
+    assert_close(e.grad, t.grad)
+
+
+def test_inplace_on_leaf_requiring_grad_raises():
+    raises_like(lambda: F.relu(ember.ones(3, requires_grad=True), inplace=True),
+                lambda: TF.relu(torch.ones(3, requires_grad=True), inplace=True))
+
+
+def test_softmax_stability_and_implicit_dim():
+    x = np.array([[1000.0, 1001.0, -1000.0], [-1e30, 0.0, 1e30]], np.float32)
+    e, t = pair(x)
+    assert_close(F.softmax(e, 1), TF.softmax(t, 1))
+    assert_close(F.log_softmax(e, 1), TF.log_softmax(t, 1))
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        assert_close(F.softmax(e), TF.softmax(t, 1))
+    assert any("Implicit dimension" in str(w.message) for w in rec)
+    e3, t3 = pair(rand((2, 3, 4)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_close(F.log_softmax(e3), TF.log_softmax(t3))
+
+
+def test_softmax_edge_cases():
+    e, t = pair(np.float32(2.0))
+    assert_close(F.softmax(e, 0), TF.softmax(t, 0))
+    e, t = pair(np.zeros((0, 3), np.float32))
+    assert_close(F.softmax(e, 1), TF.softmax(t, 1))
+    raises_like(lambda: F.softmax(ember.tensor([1, 2]), 0),
+                lambda: TF.softmax(torch.tensor([1, 2]), 0))
+    raises_like(lambda: F.softmax(ember.ones(2, 3), 2), lambda: TF.softmax(torch.ones(2, 3), 2))
+
+
+def test_gumbel_softmax_shapes():
+    x = ember.randn(5, 7)
+    y = F.gumbel_softmax(x, tau=0.5)
+    np.testing.assert_allclose(y.numpy().sum(1), 1, rtol=1e-5)
+    h = F.gumbel_softmax(x, hard=True)
+    assert set(np.unique(h.numpy())) <= {0.0, 1.0} and (h.numpy().sum(1) == 1).all()
+
+
+def test_prelu():
+    for shape, n in (((3, 4, 5), 4), ((3, 4), 1), ((6,), 1), ((2, 3, 2, 2), 3)):
+        x = rand(shape, seed=1)
+        w = rand((n,), seed=2, low=0.0, high=0.5)
+        check_fn(F.prelu, TF.prelu, [x, w], "float64")
+    raises_like(lambda: F.prelu(ember.ones(2, 3), ember.ones(2)),
+                lambda: TF.prelu(torch.ones(2, 3), torch.ones(2)))
+
+
+def test_glu_odd_dim_raises():
+    raises_like(lambda: F.glu(ember.ones(3, 5)), lambda: TF.glu(torch.ones(3, 5)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_and_bilinear(dtype):
+    check_fn(F.linear, TF.linear, [rand((4, 3)), rand((5, 3), seed=1), rand((5,), seed=2)],
+             dtype)
+    check_fn(F.linear, TF.linear, [rand((2, 4, 3)), rand((5, 3), seed=1)], dtype)
+    check_fn(F.bilinear, TF.bilinear, [rand((4, 3)), rand((4, 2), seed=1),
+                                       rand((5, 3, 2), seed=2), rand((5,), seed=3)], dtype)
+    check_fn(F.bilinear, TF.bilinear, [rand((2, 4, 3)), rand((2, 4, 2), seed=1),
+                                       rand((5, 3, 2), seed=2)], dtype)
+
+
+def test_linear_shape_errors():
+    raises_like(lambda: F.linear(ember.ones(3, 4), ember.ones(5, 3)),
+                lambda: TF.linear(torch.ones(3, 4), torch.ones(5, 3)))
+
+
+# ---- dropout -------------------------------------------------------------------------------
+def test_dropout_train_statistics_and_gradient():
+    x = ember.ones(200, 500, requires_grad=True)
+    y = F.dropout(x, 0.3)
+    a = y.detach().numpy()
+    kept = a != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    np.testing.assert_allclose(a[kept], 1 / 0.7, rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), a)
+    assert y.grad_fn.name() == "NativeDropoutBackward0"
+
+
+def test_dropout_eval_p0_p1_and_errors():
+    x = ember.randn(4, 5)
+    assert F.dropout(x, 0.5, training=False) is x
+    assert F.dropout(x, 0.0) is x
+    assert not F.dropout(x, 1.0).numpy().any()
+    raises_like(lambda: F.dropout(x, 1.5), lambda: TF.dropout(torch.ones(2), 1.5))
+    raises_like(lambda: F.dropout(x, -0.1), lambda: TF.dropout(torch.ones(2), -0.1))
+
+
+def test_dropout_inplace():
+    x = ember.ones(100, 100)
+    y = F.dropout(x, 0.5, inplace=True)
+    assert y is x and abs((x.numpy() == 0).mean() - 0.5) < 0.05
+
+
+@pytest.mark.parametrize("fn,shape", [("dropout1d", (4, 30, 50)), ("dropout2d", (4, 30, 5, 6)),
+                                      ("dropout3d", (4, 30, 2, 3, 4))])
+def test_feature_dropout_zeroes_whole_channels(fn, shape):
+    x = ember.ones(*shape)
+    y = getattr(F, fn)(x, 0.5).numpy().reshape(shape[0], shape[1], -1)
+    per_channel = y.min(-1) == y.max(-1)
+    assert per_channel.all()
+    assert 0.3 < (y[..., 0] == 0).mean() < 0.7
+
+
+def test_feature_dropout_rank_errors():
+    raises_like(lambda: F.dropout1d(ember.ones(2, 3, 4, 5)),
+                lambda: TF.dropout1d(torch.ones(2, 3, 4, 5)))
+
+
+def test_alpha_dropout_keeps_mean_and_std():
+    x = ember.randn(400, 500)
+    y = F.alpha_dropout(x, 0.2, training=True).numpy()
+    assert abs(y.mean()) < 0.02 and abs(y.std() - 1) < 0.03
+    assert F.alpha_dropout(x, 0.2, training=False) is x
+    z = F.feature_alpha_dropout(ember.randn(50, 60, 8), 0.3, training=True).numpy()
+    assert (z.min(-1) == z.max(-1)).sum() == 0 or z.shape == (50, 60, 8)
+
+
+# ---- embedding -----------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_embedding(dtype):
+    idx = np.array([[1, 2, 4], [4, 3, 1]])
+    w = rand((6, 3), seed=1)
+    check_fn(F.embedding, TF.embedding, [idx, w], dtype)
+    check_fn(lambda i, w: F.embedding(i, w, padding_idx=1),
+             lambda i, w: TF.embedding(i, w, padding_idx=1), [idx, w], dtype)
+    check_fn(lambda i, w: F.embedding(i, w, padding_idx=-2, scale_grad_by_freq=True),
+             lambda i, w: TF.embedding(i, w, padding_idx=-2, scale_grad_by_freq=True),
+             [idx, w], dtype)
+
+
+def test_embedding_max_norm_renormalises_in_place():
+    w = rand((6, 3), seed=1, low=-3, high=3)
+    ew, tw = pair(w)
+    idx = np.array([0, 2, 2, 5])
+    ei, ti = pair(idx)
+    assert_close(F.embedding(ei, ew, max_norm=1.0), TF.embedding(ti, tw, max_norm=1.0))
+    assert_close(ew, tw)
+
+
+def test_embedding_errors():
+    raises_like(lambda: F.embedding(ember.tensor([6]), ember.ones(6, 2)),
+                lambda: TF.embedding(torch.tensor([6]), torch.ones(6, 2)))
+    raises_like(lambda: F.embedding(ember.tensor([-1]), ember.ones(6, 2)),
+                lambda: TF.embedding(torch.tensor([-1]), torch.ones(6, 2)))
+    raises_like(lambda: F.embedding(ember.tensor([1.0]), ember.ones(6, 2)),
+                lambda: TF.embedding(torch.tensor([1.0]), torch.ones(6, 2)))
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag(mode):
+    w = rand((10, 3), seed=1)
+    idx = np.array([1, 2, 4, 5, 4, 3, 2, 9])
+    offsets = np.array([0, 2, 2, 5])
+    check_fn(lambda i, w, o: F.embedding_bag(i, w, o, mode=mode),
+             lambda i, w, o: TF.embedding_bag(i, w, o, mode=mode), [idx, w, offsets], "float64")
+    idx2 = np.array([[1, 2, 4], [4, 3, 2]])
+    check_fn(lambda i, w: F.embedding_bag(i, w, mode=mode, padding_idx=2),
+             lambda i, w: TF.embedding_bag(i, w, mode=mode, padding_idx=2), [idx2, w],
+             "float64")
+    check_fn(lambda i, w, o: F.embedding_bag(i, w, o, mode=mode, include_last_offset=True),
+             lambda i, w, o: TF.embedding_bag(i, w, o, mode=mode, include_last_offset=True),
+             [idx, w, np.array([0, 2, 5, 8])], "float64")
+
+
+def test_embedding_bag_per_sample_weights():
+    w = rand((10, 3), seed=1)
+    idx, off, psw = np.array([1, 2, 4, 5, 4]), np.array([0, 3]), rand((5,), seed=4)
+    check_fn(lambda i, w, o, p: F.embedding_bag(i, w, o, mode="sum", per_sample_weights=p),
+             lambda i, w, o, p: TF.embedding_bag(i, w, o, mode="sum", per_sample_weights=p),
+             [idx, w, off, psw], "float64")
+    raises_like(lambda: F.embedding_bag(ember.tensor(idx), ember.ones(10, 3),
+                                        ember.tensor(off), mode="mean",
+                                        per_sample_weights=ember.ones(5)),
+                lambda: TF.embedding_bag(torch.tensor(idx), torch.ones(10, 3),
+                                         torch.tensor(off), mode="mean",
+                                         per_sample_weights=torch.ones(5)))
+
+
+def test_one_hot():
+    for a, n in ((np.array([0, 3, 1]), -1), (np.array([[0, 2], [1, 1]]), 4),
+                 (np.array(2), 3)):
+        e, t = pair(a)
+        assert_close(F.one_hot(e, n), TF.one_hot(t, n))
+    raises_like(lambda: F.one_hot(ember.tensor([5]), 3), lambda: TF.one_hot(torch.tensor([5]), 3))
+    raises_like(lambda: F.one_hot(ember.tensor([-1]), 3),
+                lambda: TF.one_hot(torch.tensor([-1]), 3))
+    raises_like(lambda: F.one_hot(ember.tensor([1.0]), 3),
+                lambda: TF.one_hot(torch.tensor([1.0]), 3))
+
+
+# ---- distances ---------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, float("inf")])
+def test_pairwise_distance_and_normalize(p, dtype):
+    a, b = rand((5, 4), seed=1), rand((5, 4), seed=2)
+    check_fn(lambda x, y: F.pairwise_distance(x, y, p), lambda x, y: TF.pairwise_distance(x, y, p),
+             [a, b], dtype)
+    check_fn(lambda x, y: F.pairwise_distance(x, y, p, keepdim=True),
+             lambda x, y: TF.pairwise_distance(x, y, p, keepdim=True), [a, b[:1]], dtype)
+    check_fn(lambda x: F.normalize(x, p, dim=0), lambda x: TF.normalize(x, p, dim=0), [a],
+             dtype)
+
+
+def test_normalize_zero_vector_has_zero_grad():
+    check_fn(lambda x: F.normalize(x, dim=1), lambda x: TF.normalize(x, dim=1),
+             [np.array([[0.0, 0.0], [3.0, 4.0]])], "float64")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cosine_similarity(dtype):
+    check_fn(F.cosine_similarity, TF.cosine_similarity, [rand((4, 5)), rand((4, 5), seed=1)],
+             dtype)
+    check_fn(lambda x, y: F.cosine_similarity(x, y, dim=-1),
+             lambda x, y: TF.cosine_similarity(x, y, dim=-1),
+             [rand((3, 1, 5)), rand((4, 5), seed=1)], dtype)
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0, 2.0, 1.5, float("inf")])
+def test_cdist_and_pdist(p):
+    a, b = rand((2, 5, 3), seed=1), rand((2, 4, 3), seed=2)
+    check_fn(lambda x, y: F.cdist(x, y, p), lambda x, y: torch.cdist(x, y, p), [a, b],
+             "float64")
+    check_fn(lambda x: F.pdist(x, p), lambda x: TF.pdist(x, p), [rand((5, 3), seed=3)],
+             "float64")
+
+
+def test_cdist_matmul_path_matches_torch():
+    a, b = rand((30, 8), seed=1), rand((40, 8), seed=2)
+    check_fn(F.cdist, torch.cdist, [a, b], "float32", tol=dict(rtol=1e-4, atol=1e-4))
+    assert ember.cdist is F.cdist or ember.cdist(ember.tensor(a), ember.tensor(b)) is not None
+    raises_like(lambda: F.cdist(ember.ones(3, 2), ember.ones(4, 3)),
+                lambda: torch.cdist(torch.ones(3, 2), torch.ones(4, 3)))
+
+
+def test_distance_gradchecks():
+    gradcheck(lambda a, b: F.pairwise_distance(a, b, 3.0), [rand((3, 4)), rand((3, 4), seed=1)])
+    gradcheck(lambda a, b: F.cosine_similarity(a, b), [rand((3, 4)), rand((3, 4), seed=1)])
+    gradcheck(lambda a, b: F.cdist(a, b), [rand((3, 4)), rand((5, 4), seed=1)])
+
+
+# ---- attention -----------------------------------------------------------------------------
+def _qkv(b=2, h=3, lq=4, lk=5, d=6, hk=None, seed=0):
+    hk = hk or h
+    return (rand((b, h, lq, d), seed=seed), rand((b, hk, lk, d), seed=seed + 1),
+            rand((b, hk, lk, d), seed=seed + 2))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("variant", ["plain", "causal", "causal_square", "bool_mask",
+                                     "float_mask", "scale", "gqa"])
+def test_scaled_dot_product_attention(variant, dtype):
+    q, k, v = _qkv()
+    kwargs, extra = {}, []
+    if variant == "causal":
+        kwargs["is_causal"] = True
+    elif variant == "causal_square":
+        q, k, v = _qkv(lq=5, lk=5)
+        kwargs["is_causal"] = True
+    elif variant == "bool_mask":
+        mask = np.random.default_rng(3).random((4, 5)) > 0.3
+        mask[:, 0] = True
+        extra = [mask]
+    elif variant == "float_mask":
+        extra = [rand((2, 1, 4, 5), seed=7)]
+    elif variant == "scale":
+        kwargs["scale"] = 0.3
+    elif variant == "gqa":
+        q, k, v = _qkv(h=6, hk=2)
+        kwargs["enable_gqa"] = True
+
+    def run(lib):
+        def f(q, k, v, *m):
+            return lib.scaled_dot_product_attention(q, k, v, *m, **kwargs)
+        return f
+    check_fn(run(F), run(TF), [q, k, v] + extra, dtype)
+
+
+def test_sdpa_dropout_and_errors():
+    q, k, v = (ember.tensor(a) for a in _qkv())
+    out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    assert tuple(out.shape) == (2, 3, 4, 6)
+    tq, tk, tv = (torch.from_numpy(a) for a in _qkv())
+    raises_like(lambda: F.scaled_dot_product_attention(q, k[..., :5], v),
+                lambda: TF.scaled_dot_product_attention(tq, tk[..., :5], tv))
+
+
+@pytest.mark.parametrize("float_mask", [False, True])
+def test_sdpa_causal_with_mask_and_fully_masked_rows(float_mask):
+    mask = np.random.default_rng(3).random((4, 5)) > 0.3
+    mask[2] = False                       # a row that nothing may attend to: zeros, not nan
+    if float_mask:
+        mask = np.where(mask, 0.0, -np.inf).astype(np.float32)
+    q, k, v = _qkv()
+
+    def run(lib):
+        return lambda q, k, v, m: lib.scaled_dot_product_attention(q, k, v, m, is_causal=True)
+    check_fn(run(F), run(TF), [q, k, v, mask], "float32")

@@ -1,0 +1,480 @@
+"""ember.optim against torch.optim: the same parameters and gradient sequences give the same
+parameters and state (float64 tight, float32 loose), state dicts cross between the libraries,
+and the base class behaves as torch's (groups, zero_grad, hooks, errors)."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+import ember.optim
+from oracle import host
+
+SHAPES = [(3, 4), (5,), (2, 3, 2)]
+STEPS = 20
+
+# (optimizer, options): every option of every optimizer appears at least once
+CONFIGS = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1, maximize=True)),
+    ("Adam", dict()),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, amsgrad=True, maximize=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, amsgrad=True)),
+    ("Adam", dict(lr=0.01, betas=(0.3, 0.9))),                 # lerp's weight >= 0.5 branch
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.5, amsgrad=True, maximize=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.1, maximize=True, eps=1e-3)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, centered=True)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, weight_decay=0.1, maximize=True)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, eps=1e-4)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.1)),
+    ("Adagrad", dict(lr=0.1, eps=1e-6, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1, maximize=True)),
+]
+IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for n, kw in CONFIGS]
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=2e-5, atol=2e-6)}
+
+
+def _problem(dtype, steps=STEPS, seed=0, shapes=SHAPES):
+    rng = np.random.default_rng(seed)
+    init = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(steps)]
+    return init, grads
+
+
+def _params(lib, init):
+    return [lib.tensor(a.copy(), requires_grad=True) for a in init]
+
+
+def _set_grads(lib, params, grads, k):
+    """Step k's gradients; the last parameter has none on every third step (it is skipped)."""
+    for i, (p, g) in enumerate(zip(params, grads)):
+        p.grad = None if (i == len(params) - 1 and k % 3 == 0) else lib.tensor(g.copy())
+
+
+def _np(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().numpy()
+    if isinstance(x, ember.Tensor):
+        return host(x.detach())
+    return np.asarray(x)
+
+
+def _assert_state_close(es, ts, tol):
+    """ember state (dict of per-param dicts) equals torch's: same keys, dtypes, values."""
+    assert list(es) == list(ts)
+    for k in ts:
+        assert list(es[k]) == list(ts[k]), (es[k].keys(), ts[k].keys())
+        for key, tv in ts[k].items():
+            ev = es[k][key]
+            if isinstance(tv, torch.Tensor):
+                assert isinstance(ev, ember.Tensor), key
+                assert str(ev.dtype) == str(tv.dtype), (key, ev.dtype, tv.dtype)
+                np.testing.assert_allclose(_np(ev), _np(tv), **tol, err_msg=key)
+            else:
+                assert ev == tv, key
+
+
+def _run_both(name, kw, dtype, steps=STEPS):
+    init, grads = _problem(dtype, steps)
+    tp, ep = _params(torch, init), _params(ember, init)
+    topt = getattr(torch.optim, name)(tp, **kw)
+    eopt = getattr(ember.optim, name)(ep, **kw)
+    for k in range(steps):
+        _set_grads(torch, tp, grads[k], k)
+        _set_grads(ember, ep, grads[k], k)
+        topt.step()
+        eopt.step()
+    return tp, ep, topt, eopt
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
+def test_matches_torch(name, kw, dtype):
+    tp, ep, topt, eopt = _run_both(name, kw, dtype)
+    for t, e in zip(tp, ep):
+        assert e.dtype == getattr(ember, str(t.dtype).split(".")[1])
+        np.testing.assert_allclose(_np(e), _np(t), **TOL[dtype])
+    _assert_state_close(eopt.state_dict()["state"], topt.state_dict()["state"], TOL[dtype])
+    assert eopt.state_dict()["param_groups"] == topt.state_dict()["param_groups"]
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9)),
+                                     ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+                                     ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
+                                     ("Adagrad", dict(lr=0.1)), ("NAdam", dict(lr=0.01)),
+                                     ("RAdam", dict(lr=0.01)), ("Adadelta", dict()),
+                                     ("Adamax", dict(lr=0.01))])
+def test_complex_params_match_torch(name, kw):
+    rng = np.random.default_rng(1)
+    init = [rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))]
+    grads = [rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2)) for _ in range(10)]
+    tp, ep = _params(torch, init), _params(ember, init)
+    topt = getattr(torch.optim, name)(tp, **kw)
+    eopt = getattr(ember.optim, name)(ep, **kw)
+    for g in grads:
+        tp[0].grad, ep[0].grad = torch.tensor(g), ember.tensor(g)
+        topt.step()
+        eopt.step()
+    np.testing.assert_allclose(_np(ep[0]), _np(tp[0]), rtol=1e-10, atol=1e-12)
+
+
+def test_default_dtype_float64_makes_float64_step():
+    ember.set_default_dtype(ember.float64)
+    try:
+        p = ember.zeros(2, requires_grad=True)
+        opt = ember.optim.Adam([p])
+        p.grad = ember.ones(2)
+        opt.step()
+        assert opt.state[p]["step"].dtype == ember.float64
+    finally:
+        ember.set_default_dtype(ember.float32)
+
+
+# ---- LBFGS -------------------------------------------------------------------------------------
+def _rosenbrock(x):
+    return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+
+
+def _quadratic(x, lib):
+    a = lib.tensor(np.diag([1.0, 2.0, 3.0, 4.0, 5.0]) + 0.1)
+    return 0.5 * (x @ (a @ x)) - x.sum()
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+@pytest.mark.parametrize("objective", ["rosenbrock", "quadratic"])
+def test_lbfgs_matches_torch(line_search_fn, objective):
+    x0 = np.array([-1.2, 1.0, -0.5, 0.8, 1.5])
+    out = []
+    for lib in (torch, ember):
+        x = lib.tensor(x0.copy(), requires_grad=True)
+        opt = lib.optim.LBFGS([x], lr=1 if line_search_fn else 0.5, max_iter=8, history_size=4,
+                              line_search_fn=line_search_fn)
+
+        def closure():
+            opt.zero_grad()
+            loss = _rosenbrock(x) if objective == "rosenbrock" else _quadratic(x, lib)
+            loss.backward()
+            return loss
+        losses = [float(opt.step(closure).detach()) for _ in range(3)]
+        st = opt.state[x]
+        out.append((_np(x).copy(), losses, st["func_evals"], st["n_iter"], len(st["old_dirs"])))
+    (tx, tl, *tcounts), (ex, el, *ecounts) = out
+    np.testing.assert_allclose(ex, tx, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(el, tl, rtol=1e-8)
+    assert ecounts == tcounts
+
+
+def test_lbfgs_rejects_groups_and_unknown_line_search():
+    a, b = ember.zeros(2, requires_grad=True), ember.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="per-parameter options"):
+        ember.optim.LBFGS([{"params": [a]}, {"params": [b]}])
+    opt = ember.optim.LBFGS([a], line_search_fn="armijo")
+
+    def closure():
+        opt.zero_grad()
+        loss = ((a - 1) ** 2).sum()
+        loss.backward()
+        return loss
+    with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
+        opt.step(closure)
+
+
+# ---- state dicts across libraries -------------------------------------------------------------
+def _convert(obj, lib):
+    """Deep-copy a state dict, turning tensors of the other library into `lib` tensors."""
+    if isinstance(obj, (torch.Tensor, ember.Tensor)):
+        return lib.tensor(_np(obj).copy())
+    if isinstance(obj, dict):
+        return {k: _convert(v, lib) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_convert(v, lib) for v in obj)
+    return copy.deepcopy(obj)
+
+
+@pytest.mark.parametrize("direction", ["torch_to_ember", "ember_to_torch"])
+@pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
+def test_state_dict_crosses_libraries(name, kw, direction):
+    init, grads = _problem(np.float64, 10)
+    tp, ep = _params(torch, init), _params(ember, init)
+    topt = getattr(torch.optim, name)(tp, **kw)
+    eopt = getattr(ember.optim, name)(ep, **kw)
+    src_lib, src_p, src_opt = (torch, tp, topt) if direction == "torch_to_ember" else \
+        (ember, ep, eopt)
+    for k in range(5):                       # only the source library trains first
+        _set_grads(src_lib, src_p, grads[k], k)
+        src_opt.step()
+    src_values = [_np(p).copy() for p in src_p]
+    for ps, lib in ((tp, torch), (ep, ember)):
+        for p, v in zip(ps, src_values):
+            with lib.no_grad():
+                p.data = lib.tensor(v.copy())
+    # the destination loads the other library's state dict, the source its own (loading casts
+    # state such as NAdam's mu_product to the param dtype, in both libraries)
+    if direction == "torch_to_ember":
+        eopt.load_state_dict(_convert(topt.state_dict(), ember))
+        topt.load_state_dict(_convert(topt.state_dict(), torch))
+    else:
+        topt.load_state_dict(_convert(eopt.state_dict(), torch))
+        eopt.load_state_dict(_convert(eopt.state_dict(), ember))
+    for k in range(5, 10):
+        _set_grads(torch, tp, grads[k], k)
+        _set_grads(ember, ep, grads[k], k)
+        topt.step()
+        eopt.step()
+    for t, e in zip(tp, ep):
+        np.testing.assert_allclose(_np(e), _np(t), **TOL[np.float64])
+    _assert_state_close(eopt.state_dict()["state"], topt.state_dict()["state"],
+                        TOL[np.float64])
+
+
+def test_torch_saved_state_dict_loads_and_lr_group_survives():
+    tp = _params(torch, [np.ones(3, np.float32)])
+    topt = torch.optim.SGD([{"params": tp, "lr": 0.5}], lr=0.1, momentum=0.9)
+    tp[0].grad = torch.ones(3)
+    topt.step()
+    ep = _params(ember, [_np(tp[0])])
+    eopt = ember.optim.SGD(ep, lr=0.1, momentum=0.9)
+    eopt.load_state_dict(_convert(topt.state_dict(), ember))
+    assert eopt.param_groups[0]["lr"] == 0.5 and eopt.param_groups[0]["params"] == ep
+    buf = eopt.state[ep[0]]["momentum_buffer"]
+    assert isinstance(buf, ember.Tensor) and buf.dtype == ember.float32
+    np.testing.assert_array_equal(_np(buf), np.ones(3))
+
+
+def test_load_state_dict_casts_state_to_param_dtype_but_not_step():
+    p = ember.zeros(3, dtype=ember.float64, requires_grad=True)
+    opt = ember.optim.Adam([p])
+    sd = {"state": {0: {"step": ember.tensor(3.0), "exp_avg": ember.ones(3),
+                        "exp_avg_sq": ember.ones(3)}},
+          "param_groups": [dict(opt.state_dict()["param_groups"][0])]}
+    opt.load_state_dict(sd)
+    st = opt.state[p]
+    assert st["exp_avg"].dtype == ember.float64 and st["step"].dtype == ember.float32
+
+
+def test_load_state_dict_errors_match_torch():
+    for lib in (torch, ember):
+        a, b = lib.zeros(2, requires_grad=True), lib.zeros(2, requires_grad=True)
+        opt = lib.optim.SGD([a, b], lr=0.1)
+        other = lib.optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1)
+        with pytest.raises(ValueError, match="different number of parameter groups"):
+            opt.load_state_dict(other.state_dict())
+        small = lib.optim.SGD([a], lr=0.1)
+        with pytest.raises(ValueError, match="doesn't match the size"):
+            opt.load_state_dict(small.state_dict())
+
+
+def test_state_dict_layout_equals_torch_with_groups_and_names():
+    def build(lib):
+        w, b, c = (lib.ones(2, requires_grad=True) for _ in range(3))
+        opt = lib.optim.Adam([{"params": [("w", w), ("b", b)], "lr": 0.1},
+                              {"params": [("c", c)], "weight_decay": 0.5}])
+        for p in (w, c):
+            p.grad = lib.ones(2)
+        opt.step()
+        return opt.state_dict()
+    ts, es = build(torch), build(ember)
+    assert es["param_groups"] == ts["param_groups"]
+    assert sorted(es["state"]) == sorted(ts["state"]) == [0, 2]
+    assert list(es["state"][0]) == list(ts["state"][0])
+
+
+def test_pickle_and_deepcopy_of_optimizer():
+    p = ember.ones(3, requires_grad=True)
+    opt = ember.optim.Adam([p], lr=0.1)
+    p.grad = ember.ones(3)
+    opt.step()
+    opt2 = copy.deepcopy(opt)
+    q = opt2.param_groups[0]["params"][0]
+    np.testing.assert_array_equal(_np(opt2.state[q]["exp_avg"]), _np(opt.state[p]["exp_avg"]))
+    opt3 = pickle.loads(pickle.dumps(opt))
+    assert opt3.param_groups[0]["lr"] == 0.1 and len(opt3.state) == 1
+
+
+# ---- base-class behaviour ---------------------------------------------------------------------
+def test_param_groups_and_add_param_group():
+    a, b, c = (ember.ones(2, requires_grad=True) for _ in range(3))
+    opt = ember.optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5}], lr=0.1, momentum=0.9)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    opt.add_param_group({"params": [c], "momentum": 0.0})
+    assert opt.param_groups[2]["lr"] == 0.1 and opt.param_groups[2]["momentum"] == 0.0
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+    with pytest.raises(TypeError, match="ordered collections"):
+        opt.add_param_group({"params": {ember.ones(1, requires_grad=True)}})
+    with pytest.raises(TypeError, match="param_group must be a dict"):
+        opt.add_param_group([a])
+
+
+def test_constructor_errors_match_torch():
+    cases = [("SGD", dict(lr=-1.0), ValueError), ("SGD", dict(nesterov=True), ValueError),
+             ("SGD", dict(momentum=-0.1), ValueError), ("Adam", dict(betas=(1.0, 0.9)), ValueError),
+             ("Adam", dict(eps=-1.0), ValueError), ("Adam", dict(betas=(0, 0.9)), ValueError),
+             ("AdamW", dict(weight_decay=-1.0), ValueError),
+             ("NAdam", dict(momentum_decay=-1.0), ValueError),
+             ("Adadelta", dict(rho=1.5), ValueError), ("RMSprop", dict(alpha=-1.0), ValueError),
+             ("Adagrad", dict(lr_decay=-1.0), ValueError),
+             ("Adagrad", dict(initial_accumulator_value=-1.0), ValueError),
+             ("Adam", dict(fused=True, foreach=True), RuntimeError)]
+    for name, kw, exc in cases:
+        msgs = []
+        for lib in (torch, ember):
+            with pytest.raises(exc) as info:
+                getattr(lib.optim, name)([lib.zeros(2, requires_grad=True)], **kw)
+            msgs.append(str(info.value))
+        assert msgs[0] == msgs[1], (name, kw)
+    for lib in (torch, ember):
+        with pytest.raises(ValueError, match="empty parameter list"):
+            lib.optim.SGD([], lr=0.1)
+        with pytest.raises(TypeError, match="iterable of Tensors or dicts, but got "
+                                            "torch.FloatTensor"):
+            lib.optim.SGD(lib.zeros(2, requires_grad=True), lr=0.1)
+        with pytest.raises(TypeError, match="optimizer can only optimize Tensors"):
+            lib.optim.SGD([1.0], lr=0.1)
+        with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+            lib.optim.SGD([lib.zeros(2, requires_grad=True) * 2], lr=0.1)
+
+
+def test_repr_matches_torch():
+    reprs = []
+    for lib in (torch, ember):
+        opt = lib.optim.AdamW([lib.zeros(2, requires_grad=True)], lr=0.1)
+        opt.add_param_group({"params": [lib.zeros(1, requires_grad=True)], "lr": 0.5})
+        reprs.append(repr(opt))
+    assert reprs[0] == reprs[1]
+
+
+def test_zero_grad_none_and_zeros():
+    p = ember.ones(3, requires_grad=True)
+    opt = ember.optim.SGD([p], lr=0.1)
+    (p * 2).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is not None and not p.grad.requires_grad
+    np.testing.assert_array_equal(_np(p.grad), np.zeros(3))
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_grad_none_params_are_skipped_and_get_no_state():
+    a, b = ember.ones(2, requires_grad=True), ember.ones(2, requires_grad=True)
+    opt = ember.optim.Adam([a, b], lr=0.1)
+    a.grad = ember.ones(2)
+    opt.step()
+    assert b not in opt.state and float(opt.state[a]["step"]) == 1.0
+    np.testing.assert_array_equal(_np(b), np.ones(2))
+
+
+def test_step_updates_in_place_and_bumps_version():
+    p = ember.ones(3, requires_grad=True)
+    arr, v0 = p.arr, p._version
+    opt = ember.optim.Adam([p], lr=0.1)
+    p.grad = ember.ones(3)
+    opt.step()
+    assert p.arr is arr and p._version > v0
+
+
+def test_closure_runs_with_grad_and_returns_loss():
+    p = ember.tensor([2.0], requires_grad=True)
+    opt = ember.optim.SGD([p], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        assert ember.is_grad_enabled()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+    loss = opt.step(closure)
+    assert float(loss) == 4.0 and float(p) == 1.0
+
+
+def test_step_hooks_and_global_hooks_order():
+    from ember.optim.optimizer import (register_optimizer_step_post_hook,
+                                       register_optimizer_step_pre_hook)
+    calls = []
+    p = ember.ones(1, requires_grad=True)
+    opt = ember.optim.SGD([p], lr=0.1)
+    h1 = opt.register_step_pre_hook(lambda o, a, k: calls.append("pre"))
+    h2 = opt.register_step_post_hook(lambda o, a, k: calls.append("post"))
+    g1 = register_optimizer_step_pre_hook(lambda o, a, k: calls.append("gpre"))
+    g2 = register_optimizer_step_post_hook(lambda o, a, k: calls.append("gpost"))
+    try:
+        p.grad = ember.ones(1)
+        opt.step()
+        assert calls == ["gpre", "pre", "post", "gpost"]
+    finally:
+        for h in (h1, h2, g1, g2):
+            h.remove()
+    calls.clear()
+    opt.step()
+    assert calls == []
+
+
+def test_state_dict_hooks():
+    p = ember.ones(1, requires_grad=True)
+    opt = ember.optim.SGD([p], lr=0.1)
+    seen = []
+    opt.register_state_dict_pre_hook(lambda o: seen.append("pre"))
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+    sd = opt.state_dict()
+    assert seen == ["pre"] and sd["extra"] == 1
+    opt.register_load_state_dict_pre_hook(lambda o, sd: {k: v for k, v in sd.items()
+                                                         if k != "extra"})
+    opt.register_load_state_dict_post_hook(lambda o: seen.append("loaded"))
+    opt.load_state_dict(sd)
+    assert seen[-1] == "loaded"
+
+
+def test_tensor_lr_is_accepted():
+    rows = []
+    for lib in (torch, ember):
+        p = lib.ones(3, requires_grad=True)
+        opt = lib.optim.Adam([p], lr=lib.tensor(0.1))
+        p.grad = lib.ones(3)
+        opt.step()
+        rows.append(_np(p).copy())
+    np.testing.assert_allclose(rows[1], rows[0], rtol=1e-6)
+
+
+def test_optimizer_on_device(device):
+    p = ember.ones(3, device=device, requires_grad=True)
+    opt = ember.optim.Adam([p], lr=0.1, weight_decay=0.1)
+    p.grad = ember.ones(3, device=device)
+    opt.step()
+    st = opt.state[p]
+    assert st["exp_avg"].device == p.device and st["step"].device.type == "cpu"
+    np.testing.assert_allclose(host(p), np.full(3, 0.9), rtol=1e-6)
+
+
+def test_training_a_model_reduces_loss():
+    nn = pytest.importorskip("ember.nn")
+    if not hasattr(nn, "Linear"):
+        pytest.skip("ember.nn.Linear not available yet")
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    opt = ember.optim.AdamW(model.parameters(), lr=0.05)
+    x = ember.randn(32, 4)
+    y = x.sum(1, keepdim=True)
+    losses = []
+    for _ in range(30):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.2 * losses[0]
