@@ -71,7 +71,7 @@ def check_same_losses(weights, torch, steps=3):
     """Both libraries start from the same weights: their first losses must agree."""
     se, st = make_step(ember, weights), make_step(torch, weights)
     for _ in range(steps):
-        le, lt = float(se()), float(st())
+        le, lt = se().item(), st().item()
         if abs(le - lt) > 1e-4 * max(1.0, abs(lt)):
             raise SystemExit(f"cnn: ember loss {le} differs from torch loss {lt}")
 

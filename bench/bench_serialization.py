@@ -1,10 +1,11 @@
 """Save + load of a ~100 MB state_dict: ember vs torch in the same run (goal: >= 0.7x torch).
 
-    .venv/bin/python bench/bench_serialization.py [--mb 100] [--repeat 5]
+    python bench/bench_serialization.py [--mb 100] [--repeat 7]
 
-Prints best-of-N seconds for each side and torch_time / ember_time ratios (> 1: ember is faster).
-ember's path save is atomic and fsynced; torch's is neither, so both the path figures and
-file-object figures (BytesIO, where neither side syncs) are printed."""
+Rows give the best of N runs in ms, ember and torch run alternately so both meet the same
+page-cache and writeback state; ratio = torch time / ember time (above 1 ember is faster).
+ember's save to a path is atomic and fsynced (torch's is neither), so the file-object rows
+(BytesIO, where neither side syncs) are printed as well."""
 import argparse
 import io
 import os
@@ -14,79 +15,92 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
+from _common import HEADER, have_torch, row  # noqa: E402
 
 
-def state_dicts(mb):
-    import torch
-
-    from ember._tensor import _new
-    from ember.backends import CPU
+def arrays(mb):
+    """A ResNet-like mix: big conv/linear weights, small vectors, int64 counters."""
     rng = np.random.default_rng(0)
-    arrays, total, i = {}, 0, 0
-    while total < mb * 2 ** 20:       # a ResNet-like mix: big conv/linear weights, small vectors
+    out, total, i = {}, 0, 0
+    while total < mb * 2 ** 20:
         w = rng.standard_normal((512, 512, 3, 3) if i % 4 == 0 else (1024, 1024),
                                 dtype=np.float32)
-        arrays[f"layer{i}.weight"] = w
-        arrays[f"layer{i}.bias"] = rng.standard_normal(w.shape[0], dtype=np.float32)
-        arrays[f"layer{i}.running_mean"] = np.zeros(w.shape[0], np.float32)
-        arrays[f"layer{i}.num_batches_tracked"] = np.array(7)
-        total += sum(a.nbytes for k, a in arrays.items() if k.startswith(f"layer{i}."))
+        layer = {"weight": w, "bias": rng.standard_normal(w.shape[0], dtype=np.float32),
+                 "running_mean": np.zeros(w.shape[0], np.float32),
+                 "num_batches_tracked": np.array(7)}
+        out.update({f"layer{i}.{k}": v for k, v in layer.items()})
+        total += sum(v.nbytes for v in layer.values())
         i += 1
-    tsd = {k: torch.from_numpy(a.copy()) for k, a in arrays.items()}
-    esd = {k: _new(a.copy(), CPU) for k, a in arrays.items()}
-    return tsd, esd, total
+    return out, total
 
 
-def best_pair(t_fn, e_fn, repeat):
-    """Best times of torch and ember, run alternately so both see the same machine state."""
-    times = ([], [])
+def best(fns, repeat):
+    """Best seconds of each function, the functions run alternately `repeat` times."""
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        for fn, out in ((t_fn, times[0]), (e_fn, times[1])):
+        for fn, out in zip(fns, times):
             t0 = time.perf_counter()
             fn()
             out.append(time.perf_counter() - t0)
-    return min(times[0]), min(times[1])
+    return [min(t) for t in times]
+
+
+def cases(esd, tsd, tmp):
+    """(name, ember fn, torch fn or None)."""
+    import ember.serialization as S
+    ep, tp = os.path.join(tmp, "e.pt"), os.path.join(tmp, "t.pt")
+    S.save(esd, ep)
+    eb = io.BytesIO()
+    S.save(esd, eb)
+    out = [("save path (ember: atomic + fsync)", lambda: S.save(esd, ep)),
+           ("load path", lambda: S.load(ep)),
+           ("load path mmap=True", lambda: S.load(ep, mmap=True)),
+           ("save BytesIO", lambda: S.save(esd, io.BytesIO())),
+           ("load BytesIO", lambda: S.load(io.BytesIO(eb.getvalue())))]
+    if tsd is None:
+        return [(name, fn, None) for name, fn in out]
+    import torch
+    torch.save(tsd, tp)
+    tb = io.BytesIO()
+    torch.save(tsd, tb)
+    torch_fns = [lambda: torch.save(tsd, tp), lambda: torch.load(tp, weights_only=True),
+                 lambda: torch.load(tp, weights_only=True, mmap=True),
+                 lambda: torch.save(tsd, io.BytesIO()),
+                 lambda: torch.load(io.BytesIO(tb.getvalue()), weights_only=True)]
+    return [(name, fn, t_fn) for (name, fn), t_fn in zip(out, torch_fns)]
 
 
 def main():
-    import torch
-
-    import ember.serialization as S
+    from ember._tensor import _new
+    from ember.backends import CPU
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=float, default=100)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    tsd, esd, total = state_dicts(args.mb)
-    print(f"state_dict: {len(esd)} tensors, {total / 2 ** 20:.1f} MiB; best of {args.repeat}")
+    raw, total = arrays(args.mb)
+    esd = {k: _new(v.copy(), CPU) for k, v in raw.items()}
+    tsd = None
+    if have_torch():
+        import torch
+        tsd = {k: torch.from_numpy(v.copy()) for k, v in raw.items()}
+    print(f"state_dict of {len(esd)} tensors, {total / 2 ** 20:.1f} MiB; best of {args.repeat}")
+    print(HEADER)
+    sums = {}
     with tempfile.TemporaryDirectory() as tmp:
-        tp, ep = os.path.join(tmp, "t.pt"), os.path.join(tmp, "e.pt")
-        rows = [
-            ("save path", lambda: torch.save(tsd, tp), lambda: S.save(esd, ep)),
-            ("load path", lambda: torch.load(tp, weights_only=True), lambda: S.load(ep)),
-            ("load path mmap", lambda: torch.load(tp, weights_only=True, mmap=True),
-             lambda: S.load(ep, mmap=True)),
-            ("save BytesIO", lambda: torch.save(tsd, io.BytesIO()),
-             lambda: S.save(esd, io.BytesIO())),
-        ]
-        buf_t, buf_e = io.BytesIO(), io.BytesIO()
-        torch.save(tsd, buf_t)
-        S.save(esd, buf_e)
-        rows.append(("load BytesIO", lambda: torch.load(io.BytesIO(buf_t.getvalue()),
-                                                          weights_only=True),
-                     lambda: S.load(io.BytesIO(buf_e.getvalue()))))
-        results = {}
-        print(f"{'':16s} {'torch s':>9s} {'ember s':>9s} {'ratio':>7s}")
-        for name, t_fn, e_fn in rows:
-            t, e = best_pair(t_fn, e_fn, args.repeat)
-            results[name] = (t, e)
-            print(f"{name:16s} {t:9.4f} {e:9.4f} {t / e:7.2f}x")
-        t = results["save path"][0] + results["load path"][0]
-        e = results["save path"][1] + results["load path"][1]
-        print(f"{'save+load path':16s} {t:9.4f} {e:9.4f} {t / e:7.2f}x  (goal >= 0.70x)")
-        t = results["save BytesIO"][0] + results["load BytesIO"][0]
-        e = results["save BytesIO"][1] + results["load BytesIO"][1]
-        print(f"{'save+load BytesIO':16s}{t:9.4f} {e:9.4f} {t / e:7.2f}x")
+        for name, e_fn, t_fn in cases(esd, tsd, tmp):
+            e, t = best([e_fn, t_fn], args.repeat) if t_fn else (best([e_fn], args.repeat)[0],
+                                                                  None)
+            print(row(name, e, t, unit="ms", scale=1e3))
+            kind = "path" if "path" in name and "mmap" not in name else "BytesIO"
+            if "mmap" not in name:
+                s = sums.setdefault(kind, [0.0, 0.0 if t is not None else None])
+                s[0] += e
+                if t is not None:
+                    s[1] += t
+    for kind, (e, t) in sums.items():
+        print(row(f"save + load {kind} (goal >= 0.70x)", e, t, unit="ms", scale=1e3))
 
 
 if __name__ == "__main__":

@@ -55,10 +55,10 @@ INPLACE = """abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt 
     asin acos atan arcsin arccos arctan sinh cosh tanh asinh acosh atanh arcsinh arccosh arctanh
     sigmoid logit erf erfc erfinv lgamma digamma deg2rad rad2deg reciprocal square sign sgn floor
     ceil trunc fix frac relu clamp clip clamp_min clamp_max lerp addcmul addcdiv nan_to_num round
-    add sub mul div true_divide floor_divide remainder fmod hypot atan2 arctan2 pow float_power
+    add sub mul div true_divide floor_divide remainder fmod hypot atan2 arctan2 pow
     copysign xlogy eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and
     logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor bitwise_not
-    bitwise_left_shift bitwise_right_shift subtract multiply divide cumsum""".split()
+    bitwise_left_shift bitwise_right_shift subtract multiply divide cumsum cumprod""".split()
 
 
 def _reflected(fn):

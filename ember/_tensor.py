@@ -324,13 +324,8 @@ class Tensor:
         if self.grad_fn is None or self._retain:
             return
         self._retain = True
-        ref = __import__("weakref").ref(self)
-
-        def hook(g):
-            t = ref()
-            if t is not None:
-                t.grad = g.detach().clone() if t.grad is None else t.grad + g
-        self.grad_fn.register_prehook(hook)
+        from .autograd.node import RetainGrad
+        self.grad_fn.register_prehook(RetainGrad(self))
 
     @property
     def retains_grad(self):

@@ -299,7 +299,7 @@ def test_averaged_model_matches_torch(avg):
         x = rng.standard_normal((5, 3)).astype(np.float32)
         tm(torch.tensor(x))
         em(ember.tensor(x))
-        with torch.no_grad():
+        with torch.no_grad(), ember.no_grad():
             for tp, ep in zip(tm.parameters(), em.parameters()):
                 d = rng.standard_normal(tuple(tp.shape)).astype(np.float32)
                 tp.add_(torch.tensor(d))

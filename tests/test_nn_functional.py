@@ -399,7 +399,8 @@ def test_sdpa_causal_with_mask_and_fully_masked_rows(float_mask):
     if float_mask:
         mask = np.where(mask, 0.0, -np.inf).astype(np.float32)
     q, k, v = _qkv()
+    e_mask, t_mask = pair(mask)
 
-    def run(lib):
-        return lambda q, k, v, m: lib.scaled_dot_product_attention(q, k, v, m, is_causal=True)
-    check_fn(run(F), run(TF), [q, k, v, mask], "float32")
+    def run(lib, m):
+        return lambda q, k, v: lib.scaled_dot_product_attention(q, k, v, m, is_causal=True)
+    check_fn(run(F, e_mask), run(TF, t_mask), [q, k, v], "float32")

@@ -25,7 +25,7 @@ def add_arguments(parser):
                         help="cpu, cuda or cuda:N (default: cuda when available, else cpu)")
     parser.add_argument("--epochs", type=int, default=12, help="training epochs (default: 12)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
-    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (default: 2e-3)")
+    parser.add_argument("--lr", type=float, default=2e-3, help="Adam's initial learning rate, cosine-annealed to 0 (default: 2e-3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--out", default="ember_demo_out", metavar="DIR",
                         help="where the checkpoint and the PNG go (default: ./ember_demo_out)")
@@ -48,7 +48,7 @@ def tutorial():
 def import_training_modules():
     """Import ember.nn, ember.optim and ember.utils.data (only `ember demo` needs them)."""
     import ember.nn.functional  # noqa: F401
-    import ember.optim  # noqa: F401
+    import ember.optim.lr_scheduler  # noqa: F401
     import ember.utils.data  # noqa: F401
 
 
@@ -121,6 +121,7 @@ def fit(args, device, data):
     ember.manual_seed(args.seed)
     model = digits_cnn().to(device)
     optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
+    scheduler = ember.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     dataset = ember.utils.data.TensorDataset(ember.from_numpy(x_train), ember.from_numpy(y_train))
     loader = ember.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True,
                                          generator=ember.Generator().manual_seed(args.seed))
@@ -130,6 +131,7 @@ def fit(args, device, data):
         with tqdm(total=len(loader), desc=f"epoch {epoch:>2}/{args.epochs}", unit="batch",
                   dynamic_ncols=True) as bar:
             loss, acc = train_epoch(model, loader, optimizer, device, bar)
+            scheduler.step()
             logits = predict(model, x_test)
             test_acc = (logits.argmax(1) == y_test).float().mean().item()
             bar.set_postfix(loss=f"{loss:.4f}", acc=f"{acc:.1%}", test_acc=f"{test_acc:.1%}")
@@ -149,10 +151,12 @@ def check_checkpoint(model, path, x_test, device):
 
 
 def plot(history, images, labels, preds, path):
-    """Training curves on the left, a 4x8 grid of test digits with their predictions on the right."""
+    """Training curves on the left; on the right, 32 test digits with their predictions, the
+    mistakes first."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    order = np.concatenate([np.flatnonzero(preds != labels), np.flatnonzero(preds == labels)])[:32]
     fig = plt.figure(figsize=(13, 4.8), layout="constrained")
     left, right = fig.subfigures(1, 2, width_ratios=[1, 1.35])
     ax_loss, ax_acc = left.subplots(2, 1, sharex=True)
@@ -167,12 +171,14 @@ def plot(history, images, labels, preds, path):
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
     left.suptitle("ember: training a CNN on 8x8 digits")
-    axes = right.subplots(4, 8)
-    for ax, img, label, pred in zip(axes.flat, images, labels, preds):
-        ax.imshow(img, cmap="gray_r", interpolation="nearest")
-        ax.set_title(f"pred {pred}", fontsize=9, color="tab:green" if pred == label else "tab:red")
+    for ax, i in zip(right.subplots(4, 8).flat, order):
+        ax.imshow(images[i], cmap="gray_r", interpolation="nearest")
+        right_answer = preds[i] == labels[i]
+        ax.set_title(f"pred {preds[i]}" + ("" if right_answer else f", is {labels[i]}"),
+                     fontsize=9, color="tab:green" if right_answer else "tab:red")
         ax.axis("off")
-    right.suptitle("test digits (green: correct, red: wrong)")
+    right.suptitle(f"test digits: {np.mean(preds == labels):.1%} correct "
+                   "(red: the mistakes, shown first)")
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -206,6 +212,6 @@ def run(args):
     print(f"checkpoint: {ckpt} (saved with ember.save, reloaded into a fresh model: "
           "identical predictions)")
     figure = os.path.join(args.out, FIGURE)
-    plot(history, data[1][:32, 0], y_test[:32], preds[:32], figure)
+    plot(history, data[1][:, 0], y_test, preds, figure)
     print(f"figure: {figure} (training curves and test digits with their predictions)")
     return 0

@@ -91,7 +91,7 @@ def check_grads(node, gins):
 
 def _isnan_any(a):
     import numpy as np
-    if isinstance(a, np.ndarray):
+    if isinstance(a, (np.ndarray, np.generic)):
         return bool(np.isnan(a).any())
     import cupy
     return bool(cupy.isnan(a).any())

@@ -2,7 +2,7 @@
 import re
 
 from .grad_mode import STATE
-from .node import CLOCK as _clock, Leaf, OutSlot
+from .node import CLOCK as _clock, Leaf, OutSlot, RetainGrad
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -125,17 +125,16 @@ def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
     what = f"[{kind} {list(shape)}]"
     if creator is not None:
         what += (f", which is output {getattr(creator, 'index', 0)} of "
-                 f"{strip_backward(creator.name())}")
+                 f"{strip_backward(creator.name())},")
+    hint = ("Hint: the backtrace further above shows the operation that failed to compute its "
+            "gradient. The variable in question was changed in there or anywhere later. Good "
+            "luck!" if STATE.anomaly else
+            "Hint: enable anomaly detection to find the operation that failed to compute its "
+            "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: {what}, is at version {version}; expected version {expected} instead. "
-        "Hint: enable anomaly detection to find the operation that failed to compute its "
-        "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
-        if creator is not None else
-        "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: {what} is at version {version}; expected version {expected} instead. "
-        "Hint: enable anomaly detection to find the operation that failed to compute its "
-        "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+        + hint)
 
 
 FREED_MESSAGE = (
@@ -161,7 +160,7 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=
     if capture is not None:
         order, below = _prune(order, capture)
     run_node = _run_node_anomaly if STATE.anomaly else _run_node
-    handed = set()
+    handed = {id(g) for g in root_grads}      # the caller's arrays: copied before being kept
     for node in order:
         g = grads.pop(node, None)
         if g is None:
@@ -254,19 +253,16 @@ def _fill_outputs(node, slots, create_graph):
 
 
 def _run_prehooks(node, g, create_graph):
+    """Tensor hooks in registration order (a returned Tensor replaces the gradient), then
+    retain_grad's, then nothing else: post-accumulate hooks run in _accumulate."""
     from .._tensor import _new, _PostAcc, Tensor
-    for h in node.hooks:
-        if type(h) is _PostAcc:
-            continue
-        if create_graph:
-            r = h(g)
-            if r is not None:
-                g = r
-            continue
-        be = _backend_of(node)
-        r = h(_new(g, be))
+    hooks = [h for h in node.hooks if type(h) is not _PostAcc and type(h) is not RetainGrad]
+    hooks += [h for h in node.hooks if type(h) is RetainGrad]
+    be = None if create_graph else _backend_of(node)
+    for h in hooks:
+        r = h(g if create_graph else _new(g, be))
         if r is not None:
-            g = r.arr if isinstance(r, Tensor) else r
+            g = r if create_graph or not isinstance(r, Tensor) else r.arr
     return g
 
 

@@ -62,6 +62,13 @@ class BackwardCFunction(Node, FunctionCtx):
     Not slotted: user code stores arbitrary attributes on ctx."""
     _forward_cls = None
 
+    @property
+    def next_functions(self):
+        """One entry per Tensor argument of forward (torch leaves the others out)."""
+        from .._tensor import Tensor
+        return tuple((n.public() if n is not None else None, getattr(n, "index", 0))
+                     for n, a in zip(self.next, self.inputs) if isinstance(a, Tensor))
+
     def apply(self, *grads):
         return _user_backward(self._forward_cls)(self, *grads)
 
@@ -93,6 +100,8 @@ class _SavedOutput:
     __slots__ = ("arr", "be", "vc", "index", "requires_grad")
 
     def __init__(self, t, index):
+        if t._vc is None:
+            t._vc = [0, 0]                 # shared from now on: later writes are seen
         self.arr, self.be, self.vc, self.index = t.arr, t.be, t._vc, index
         self.requires_grad = t.requires_grad
 
@@ -154,7 +163,7 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         new_style = cls.setup_context is not Function.setup_context
-        if kwargs:
+        if kwargs or new_style:          # torch binds defaults for new-style forwards
             args = _bind(cls.forward, args, kwargs, skip_ctx=not new_style)
         return _apply(cls, new_style, args)
 
@@ -341,6 +350,9 @@ class _DelayedError(Function):
     def backward(ctx, *grads):
         raise RuntimeError("trying to differentiate twice a function that was marked with "
                            "@once_differentiable")
+
+
+_DelayedError._backward_cls._op.node_name = "Error"          # torch's node name
 
 
 def once_differentiable(fn):

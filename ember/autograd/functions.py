@@ -1,7 +1,6 @@
 """autograd.backward and autograd.grad: turn user arguments into an engine run."""
 from . import engine
 from .grad_mode import STATE
-from .node import Leaf
 
 
 def _as_list(x):
@@ -33,6 +32,8 @@ def _root_grads(outputs, grad_outputs, create_graph):
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradients of `tensors` into the .grad of the graph's leaves (or of
+    `inputs` only)."""
     tensors = _as_list(tensors)
     grad_tensors = _as_list(grad_tensors)
     if retain_graph is None:
@@ -43,14 +44,15 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         if inputs is not None:
             inputs = _as_list(inputs)
             if not inputs:
-                raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+                raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
             capture = {t._edge(): None for t in inputs}
             engine.run(roots, grads, retain_graph, create_graph, capture, accumulate=False)
+            handed = {id(g) for g in grads}
             for t in inputs:
                 g = capture[t._edge()]
                 if g is not None:
                     engine._accumulate(t._leaf_node() if t.grad_fn is None else _Sink(t), g,
-                                       set(), create_graph)
+                                       handed, create_graph)
         else:
             engine.run(roots, grads, retain_graph, create_graph)
 
@@ -68,8 +70,14 @@ class _Sink:
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Gradients of `outputs` with respect to `inputs`, returned instead of accumulated."""
     from .._tensor import Tensor, _new
-    single = isinstance(inputs, Tensor)
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) needs vmap, which ember "
+                                  "does not have")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
     outputs, inputs = _as_list(outputs), _as_list(inputs)
     grad_outputs = _as_list(grad_outputs)
     if allow_unused is None:
@@ -85,19 +93,25 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     with _GradMode(create_graph):
         engine.run(roots, grads, retain_graph, create_graph, capture, accumulate=False)
     result = []
-    for t in inputs:
+    for i, t in enumerate(inputs):
         g = capture[t._edge()]
         if g is None:
             if materialize_grads:
                 g = t.be.xp.zeros_like(t.arr)
             elif not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is the "
                                    "desired behavior.")
             else:
                 result.append(None)
                 continue
-        result.append(g if isinstance(g, Tensor) else _new(g, t.be))
+        if not isinstance(g, Tensor):
+            if g.dtype != t.arr.dtype:
+                g = g.astype(t.arr.dtype)
+            # never hand out read-only broadcast views or arrays another result shares
+            g = _new(g if engine._owned(g) and all(g is not r.arr for r in result if r is not None)
+                     else g.copy(), t.be)
+        result.append(g)
     return tuple(result)
 
 

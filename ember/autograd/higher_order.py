@@ -1017,9 +1017,7 @@ def differentiable_vjp(node, g):
             raise _unsupported("its forward received input-dependent arrays as static "
                                "arguments, which re-running it would treat as constants")
         if op.name in _FWD or _has_values(saved):
-            _check_unmodified(node)
-            args = [_w(a) if isinstance(a, Tensor) else a for a in node.inputs]
-            _, saved = fwd(TXP, *args, *node.static)
+            _, saved = fwd(TXP, *_forward_args(node), *node.static)
             _check_saved(node, saved)
         gg = tuple(_w(x) for x in g) if type(g) is tuple else _w(g)
         if op.needs_mask:
@@ -1051,16 +1049,20 @@ def _backend(node):
     raise _unsupported("the node has no tensor input")
 
 
-def _check_unmodified(node):
-    """Re-running the forward needs the inputs' values of the time of the forward."""
+def _forward_args(node):
+    """The node's inputs as DArrays. An input modified in place since the forward is one the
+    engine's version check found unneeded for this backward (else it raised): it enters as a
+    constant, so nothing differentiates through its new history."""
     from .._tensor import Tensor
-    if node.epoch >= CLOCK[0]:
-        return
+    stale = node.epoch < CLOCK[0]
+    args = []
     for a in node.inputs:
-        vc = getattr(a, "_vc", None) if isinstance(a, Tensor) else None
-        if vc is not None and vc[1] > node.epoch:
-            raise _unsupported("one of its inputs was modified by an inplace operation after "
-                               "the forward; clone it before modifying it")
+        if isinstance(a, Tensor):
+            vc = a._vc
+            args.append(_w(a.detach() if stale and vc is not None and vc[1] > node.epoch else a))
+        else:
+            args.append(a)
+    return args
 
 
 def _check_saved(node, saved):

@@ -70,7 +70,7 @@ class Leaf:
         self.ref, self.hooks = weakref.ref(t), None
 
     def name(self):
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"
@@ -113,6 +113,20 @@ class OutSlot:
     def register_prehook(self, fn):
         self.hooks = (self.hooks or []) + [fn]
         return _HookHandle(self, fn)
+
+
+class RetainGrad:
+    """The hook behind Tensor.retain_grad: stores the gradient in .grad. The engine runs it
+    after the tensor's other hooks, so .grad holds the gradient they produced (torch's order)."""
+    __slots__ = ("ref",)
+
+    def __init__(self, t):
+        self.ref = weakref.ref(t)
+
+    def __call__(self, g):
+        t = self.ref()
+        if t is not None:
+            t.grad = g.clone() if t.grad is None else t.grad + g
 
 
 class _HookHandle:

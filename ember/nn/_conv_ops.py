@@ -1,8 +1,9 @@
 """Convolutions, transposed convolutions and unfold/fold: im2col through one strided view, then
-one batched matmul (BLAS); backward = matmuls + col2im, a loop over the kernel offsets only.
+one matmul (BLAS) per group; backward = matmuls + col2im, a loop over the kernel offsets only.
 
-Layout: the columns of an input (N, C, *S) are (N, G, C/G * prod(K), L), L = prod(out), so
-`weight (G, O/G, C/G*K) @ cols` lands directly in NCHW order and groups are a batch dim."""
+Convolution columns are channel-major, (G, C/G * prod(K), N * prod(out)): one large GEMM per
+group for the forward and for both gradients (no per-sample loop, no batch reduction), and the
+(O, N*L) result becomes NCHW in a single copy that also adds the bias."""
 import itertools
 import math
 
@@ -77,12 +78,43 @@ def col2im(xp, cols, shape, ksize, stride, dilation, out):
 
 
 def _im2col(xp, x, ksize, stride, dilation, out, groups):
-    """(N, C, *S) -> contiguous columns (N, G, C/G * prod(K), prod(out))."""
+    """(N, C, *S) -> contiguous channel-major columns (G, C/G * prod(K), N * prod(out))."""
     n, c = x.shape[:2]
-    if all(k == 1 for k in ksize) and all(s == 1 for s in stride):
-        return x.reshape(n, groups, c // groups, -1)      # 1x1 conv: x already is the columns
-    cols = windows(xp, x, ksize, stride, dilation, out)
-    return cols.reshape(n, groups, c // groups * math.prod(ksize), math.prod(out))
+    st, sp = x.strides, x.strides[2:]
+    shape = (c,) + tuple(ksize) + (n,) + tuple(out)
+    strides = ((st[1],) + tuple(s * d for s, d in zip(sp, dilation)) + (st[0],)
+               + tuple(s * t for s, t in zip(sp, stride)))
+    cols = xp.lib.stride_tricks.as_strided(x, shape, strides)
+    return cols.reshape(groups, -1, n * math.prod(out))
+
+
+def _col2im_nchw(xp, gcols, padded, ksize, stride, dilation, out, pads):
+    """Channel-major column gradients (C, *K, N, *out) -> input gradient (N, C, *unpadded)."""
+    c, n = padded[1], padded[0]
+    nk = len(ksize)
+    cols = gcols.reshape((c,) + tuple(ksize) + (n,) + tuple(out))
+    cols = cols.transpose((0, nk + 1) + tuple(range(1, nk + 1)) + tuple(range(nk + 2, cols.ndim)))
+    gx = col2im(xp, cols, (c, n) + tuple(padded[2:]), ksize, stride, dilation, out)
+    return xp.ascontiguousarray(_crop(gx, pads).swapaxes(0, 1))
+
+
+def _to_nchw(xp, y, n, out, b):
+    """(O, N * L) rows -> (N, O, *out) in one copy, adding the bias on the way."""
+    o = y.shape[0]
+    src = y.reshape(o, n, -1).swapaxes(0, 1)
+    dst = xp.empty((n, o, src.shape[2]), y.dtype)
+    if b is None:
+        dst[...] = src
+    else:
+        xp.add(src, b.reshape(1, o, 1), out=dst)
+    return dst.reshape((n, o) + tuple(out))
+
+
+def _rows(xp, g, groups):
+    """(N, O, *out) -> (G, O/G, N * L): the output gradient in column order."""
+    n, o = g.shape[:2]
+    return xp.ascontiguousarray(g.reshape(n, o, -1).swapaxes(0, 1)).reshape(groups, o // groups,
+                                                                             -1)
 
 
 def _crop(a, pads):
@@ -104,27 +136,22 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
     out = out_sizes(xpad.shape[2:], ksize, stride, dilation)
     cols = _im2col(xp, xpad, ksize, stride, dilation, out, groups)
     y = xp.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)
-    y = y.reshape((x.shape[0], w.shape[0]) + out)
-    if b is not None:
-        y += b.reshape(_bias_shape(len(out)))
+    y = _to_nchw(xp, y.reshape(w.shape[0], -1), x.shape[0], out, b)
     return y, (cols, w, xpad.shape, b is not None, stride, pads, dilation, groups)
 
 
 @_conv.vjp
 def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
-    n, o = g.shape[:2]
-    g3 = g.reshape(n, groups, o // groups, -1)
+    g3 = _rows(xp, g, groups)
     gx = gw = gb = None
     if needs[1]:
-        gw = xp.matmul(g3, cols.swapaxes(-1, -2)).sum(0).reshape(w.shape)
+        gw = xp.matmul(g3, cols.swapaxes(-1, -2)).reshape(w.shape)
     if needs[0]:
-        wr = w.reshape(groups, o // groups, -1)
+        wr = w.reshape(groups, w.shape[0] // groups, -1)
         gcols = xp.matmul(wr.swapaxes(-1, -2), g3)
-        ksize, out = w.shape[2:], g.shape[2:]
-        gcols = gcols.reshape(padded[:2] + ksize + out)
-        gx = _crop(col2im(xp, gcols, padded, ksize, stride, dilation, out), pads)
+        gx = _col2im_nchw(xp, gcols, padded, w.shape[2:], stride, dilation, g.shape[2:], pads)
     if has_b and needs[2]:
-        gb = g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+        gb = g3.sum(-1).reshape(-1)
     return gx, gw, gb
 
 
@@ -236,16 +263,14 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 # ---- transposed convolution (the adjoint of convolution) --------------------------------------
 @op("convolution_transpose", amp="lower", node="ConvolutionBackward0", needs_mask=True)
 def _conv_t(xp, x, w, b, stride, pads, dilation, groups, full):
-    n, cin = x.shape[:2]
+    n = x.shape[0]
     ksize, spatial = w.shape[2:], x.shape[2:]
-    x3 = x.reshape(n, groups, cin // groups, -1)
-    wr = w.reshape(groups, cin // groups, -1)
+    x3 = _rows(xp, x, groups)                                    # (G, Cin/G, N * L)
+    wr = w.reshape(groups, w.shape[0] // groups, -1)             # (G, Cin/G, Cout/G * K)
     cols = xp.matmul(wr.swapaxes(-1, -2), x3)
-    cols = cols.reshape((n, groups * w.shape[1]) + ksize + spatial)
-    buf = col2im(xp, cols, (n, groups * w.shape[1]) + full, ksize, stride, dilation, spatial)
-    y = _crop(buf, pads)
-    if y is not buf:
-        y = xp.ascontiguousarray(y)
+    cout = groups * w.shape[1]
+    padded = (n, cout) + tuple(full)
+    y = _col2im_nchw(xp, cols, padded, ksize, stride, dilation, spatial, pads)
     if b is not None:
         y += b.reshape(_bias_shape(len(full)))
     return y, (x3, wr, x.shape, w.shape, b is not None, stride, pads, dilation, groups)
@@ -258,9 +283,10 @@ def _(xp, g, x3, wr, xshape, wshape, has_b, stride, pads, dilation, groups, need
         gpad = pad_const(xp, g, pads)
         gcols = _im2col(xp, gpad, wshape[2:], stride, dilation, xshape[2:], groups)
         if needs[0]:
-            gx = xp.matmul(wr, gcols).reshape(xshape)
+            gx = xp.matmul(wr, gcols).reshape(xshape[1], xshape[0], -1)
+            gx = xp.ascontiguousarray(gx.swapaxes(0, 1)).reshape(xshape)
         if needs[1]:
-            gw = xp.matmul(x3, gcols.swapaxes(-1, -2)).sum(0).reshape(wshape)
+            gw = xp.matmul(x3, gcols.swapaxes(-1, -2)).reshape(wshape)
     if has_b and needs[2]:
         gb = g.sum(axis=(0,) + tuple(range(2, g.ndim)))
     return gx, gw, gb

@@ -395,7 +395,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     else:
         loss = input - target * _E.log(input + eps)
     if full:
-        t = target.detach()
+        t = target
         stirling = t * _E.log(t) - t + 0.5 * _E.log(2 * math.pi * t)
         loss = loss + _E.where(t > 1, stirling, 0.0)
     return _apply_reduction(loss, reduction)

@@ -49,20 +49,24 @@ def _grad_windows(xp, g, shape, ksize, stride, dilation, pads, pick):
 def _max_fwd(xp, x, ksize, stride, pads, dilation, out, want_indices):
     xpad = pad_const(xp, x, pads, _lowest(x.dtype))
     v = windows(xp, xpad, ksize, stride, dilation, out)
-    nk = math.prod(ksize)
-    idx = xp.zeros(x.shape[:2] + out, np.uint8 if nk < 256 else np.int64)
-    best = None
-    floating = x.dtype.kind == "f"
-    for i, (k, _) in enumerate(offsets(ksize, stride, dilation, out)):
-        vk = v[(slice(None), slice(None)) + k]
-        if best is None:
-            best = vk.copy()
-            continue
-        m = vk > best
-        if floating:
-            m |= vk != vk                    # torch: a NaN always wins (the last one)
-        xp.copyto(idx, i, where=m)
-        xp.maximum(best, vk, out=best)
+    views = [v[(slice(None), slice(None)) + k] for k, _ in offsets(ksize, stride, dilation, out)]
+    idx_type = np.uint8 if len(views) < 256 else np.int64
+    best, idx = views[0].copy(), xp.zeros(x.shape[:2] + out, idx_type)
+    # The positions of the running maximum's strict increases grow with i, so the window's
+    # first maximum is max_i(i * [v_i > max(v_0..v_i-1)]): no masked writes needed.
+    for i in range(1, len(views)):
+        m = xp.greater(views[i], best).astype(idx_type)
+        m *= idx_type(i)
+        xp.maximum(idx, m, out=idx)
+        xp.maximum(best, views[i], out=best)
+    if x.dtype.kind == "f":
+        nan = best != best
+        if nan.any():                          # torch: the window's last NaN wins
+            last = xp.zeros_like(idx)
+            for i in range(1, len(views)):
+                xp.maximum(last, (views[i] != views[i]).astype(idx_type) * idx_type(i),
+                           out=last)
+            idx = xp.where(nan, last, idx)
     saved = (idx, xpad.shape, ksize, stride, pads, dilation)
     if not want_indices:
         return best, saved

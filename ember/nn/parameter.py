@@ -28,7 +28,7 @@ class Parameter(Tensor):
             self.requires_grad_(True)
         return self
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, *args, **kwargs):
         pass
 
     def __deepcopy__(self, memo):
@@ -96,7 +96,9 @@ class UninitializedTensorMixin:
             dtype = self.dtype
         t = empty(*((shape,) if isinstance(shape, int) else tuple(shape)), device=device,
                   dtype=dtype)
+        requires_grad = self.requires_grad
         _share(self, t)
+        self.requires_grad = requires_grad
         self.__class__ = self.cls_to_become
 
     @property

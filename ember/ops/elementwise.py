@@ -203,7 +203,7 @@ def _sgn(xp, x):
 
 
 def _zero_grad(xp, g, x, y):
-    return g * 0
+    return xp.zeros_like(g)
 
 
 _NEG_BOOL = _re("Negation, the `-` operator, on a bool tensor is not supported. If you are "
@@ -315,7 +315,7 @@ def _round_dec(xp, x, decimals):
     return _as_array(xp, xp.round(x, decimals), x), ()
 
 
-_round_dec.vjp(lambda xp, g: (g * 0,))
+_round_dec.vjp(lambda xp, g: (xp.zeros_like(g),))
 _round0 = _same_unary("round", lambda xp, x: x.copy() if x.dtype.kind in "iu" else xp.round(x),
                       _zero_grad, saves=None, deny=_REAL_ONLY, node="RoundBackward0")
 
@@ -360,13 +360,28 @@ def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None):
     def fwd(xp, a, b):
         if check is not None and a.dtype.kind not in fast:
             a, b = check(a, b)
-        y = f(xp, a, b)
+        try:
+            y = f(xp, a, b)
+        except ValueError:
+            raise _shape_error(a, b) from None
         if type(y) is not type(a):
             y = xp.asarray(y)
         return y, (a, b)
     if grad is not None:
         fwd.vjp(grad)
     return make_binary(fwd)
+
+
+def _shape_error(a, b):
+    """torch's message for operands that do not broadcast (NumPy raises ValueError)."""
+    sa, sb = tuple(a.shape), tuple(getattr(b, "shape", ()))
+    n = builtins.max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and 1 not in (pa[i], pb[i]):
+            return RuntimeError(f"The size of tensor a ({pa[i]}) must match the size of tensor b "
+                                f"({pb[i]}) at non-singleton dimension {i}")
+    return RuntimeError(f"operands could not be broadcast together with shapes {sa} {sb}")
 
 
 def _has_shape(b):
@@ -423,8 +438,8 @@ _div = _binary("div", lambda xp, a, b: a / b, _div_grad, check=_to_float_pair("d
 floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None,
                        check=_deny("div_floor", "bc", zero_div=True))
 _div_floor = _binary("div_floor", lambda xp, a, b: xp.floor_divide(a, b),
-                     lambda xp, g, a, b: (g * 0, _scalar_g(g * 0, b)), saves=None,
-                     node="DivBackward2", check=_deny("div_floor", "bc", zero_div=True))
+                     lambda xp, g, a, b: (xp.zeros_like(g), _scalar_g(xp.zeros_like(g), b)),
+                     saves=None, node="DivBackward2", check=_deny("div_floor", "bc", zero_div=True))
 
 
 def _trunc_div(xp, a, b):
@@ -436,7 +451,8 @@ def _trunc_div(xp, a, b):
     return xp.trunc(a / b)
 
 
-_div_trunc = _binary("div_trunc", _trunc_div, lambda xp, g, a, b: (g * 0, _scalar_g(g * 0, b)),
+_div_trunc = _binary("div_trunc", _trunc_div,
+                     lambda xp, g, a, b: (xp.zeros_like(g), _scalar_g(xp.zeros_like(g), b)),
                      saves=None, node="DivBackward2", check=_deny("div_trunc", "bc",
                                                                   zero_div=True))
 remainder = _binary("remainder", lambda xp, a, b: xp.remainder(a, b),
@@ -479,7 +495,7 @@ hypot = _tensor_only(_binary("hypot", lambda xp, a, b: xp.hypot(a, b), _hypot_gr
 
 def _copysign_grad(xp, g, a, b):
     return g * xp.where(a == 0, 0, xp.sign(a) * xp.where(xp.signbit(b), -1, 1)), \
-        _scalar_g(g * 0, b)
+        _scalar_g(xp.zeros_like(g), b)
 
 
 _copysign = _binary("copysign", lambda xp, a, b: xp.copysign(a, b), _copysign_grad,
@@ -489,13 +505,13 @@ _copysign = _binary("copysign", lambda xp, a, b: xp.copysign(a, b), _copysign_gr
 def _max_grads(xp, g, a, b, a_wins):
     """maximum/minimum: ties split the gradient; NaN sends it to both inputs (torch)."""
     gt = xp.where(a == b, g / 2, g)
-    zero = g * 0
+    zero = xp.zeros_like(g)
     return xp.where(a_wins(b, a), zero, gt), xp.where(a_wins(a, b), zero, gt)
 
 
 def _fmax_grads(xp, g, a, b, keep_a):
     ka = keep_a(a, b) | (b != b)
-    zero = g * 0
+    zero = xp.zeros_like(g)
     return xp.where(ka, g, zero), xp.where(ka, zero, g)
 
 
@@ -556,7 +572,7 @@ def _pow_fwd(xp, a, b):
 def _pow_base_grad(xp, g, a, b):
     # torch: zero where the exponent is 0 (even at a == 0, where b * a ** (b - 1) is nan)
     if not _has_shape(b):
-        return g * 0 if b == 0 else g * b * a ** (b - 1)
+        return xp.zeros_like(g) if b == 0 else g * b * a ** (b - 1)
     return xp.where(b == 0, 0, g * b * a ** (b - 1))
 
 
@@ -631,6 +647,19 @@ def float_power(input, exponent, *, out=None):
             return v if v.dtype is dt else v.to(dt)
         return complex(v) if cplx else v
     return pow(up(input), up(exponent), out=out)
+
+
+def float_power_(input, exponent):
+    """In-place float_power: `input` must already be double (or complex double)."""
+    cplx = isinstance(exponent, complex) or isinstance(exponent, Tensor) and \
+        exponent.arr.dtype.kind == "c" or input.arr.dtype.kind == "c"
+    dt = _dt.complex128 if cplx else _dt.float64
+    if input.dtype is not dt:
+        raise RuntimeError(f"the base given to float_power_ has dtype {_tname(input.arr.dtype)} "
+                           f"but the operation's result requires dtype {_tname(dt.np)}")
+    if isinstance(exponent, Tensor) and exponent.dtype is not dt:
+        exponent = exponent.to(dt)
+    return input.pow_(exponent)
 
 
 def _xlogy_fwd(xp, a, b):
@@ -820,7 +849,7 @@ def _where(xp, cond, a, b, dtype):
 
 @_where.vjp
 def _(xp, g, cond):
-    zero = g * 0
+    zero = xp.zeros_like(g)
     return None, xp.where(cond, g, zero), xp.where(cond, zero, g)
 
 
@@ -882,7 +911,7 @@ def _(xp, g, x, lo, hi):
         keep = keep & (x >= lo)
     if hi is not None:
         keep = keep & (x <= hi)
-    return (xp.where(keep, g, g * 0),)
+    return (xp.where(keep, g, xp.zeros_like(g)),)
 
 
 @op("clamp_tensor", saves="in", node="ClampBackward0")
@@ -892,18 +921,21 @@ def _clamp_t(xp, x, lo, hi):
 
 @_clamp_t.vjp
 def _(xp, g, x, lo, hi):
+    # torch's clamp_backward_min_max (where lo > hi the result is hi, whose gradient it gets)
     keep = x == x
-    zero = g * 0
+    zero = xp.zeros_like(g)
     glo = ghi = None
     if lo is not None:
         keep = keep & (x >= lo)
-        glo = xp.where(x < lo, g, zero)
+        glo = x < lo
     if hi is not None:
         keep = keep & (x <= hi)
-        ghi = xp.where(x > hi, g, zero)
-        if lo is not None:      # where lo > hi the result is hi
-            glo = xp.where(lo > hi, zero, glo)
-    return xp.where(keep, g, zero), glo, ghi
+        ghi = x > hi
+    if lo is not None and hi is not None:
+        glo = glo & (lo < hi)
+        ghi = ghi | (hi < lo)
+    return (xp.where(keep, g, zero), None if glo is None else xp.where(glo, g, zero),
+            None if ghi is None else xp.where(ghi, g, zero))
 
 
 def _bound(v):
@@ -923,6 +955,10 @@ def clamp(input, min=None, max=None, *, out=None):
     min, max = _bound(min), _bound(max)
     dt = result_type_n(input, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if not all(v is None or isinstance(v, Tensor) for v in (min, max)):
+            raise TypeError("clamp() received an invalid combination of arguments - got "
+                            f"({type(min).__name__}, {type(max).__name__}), but expected one of "
+                            "(Tensor min, Tensor max) or (Number min, Number max)")
         lo, hi = (None if v is None else _as_dtype(v, dt, input) for v in (min, max))
         return _finish(apply(_clamp_t, (_as_dtype(input, dt, input), lo, hi)), out)
     if input.arr.dtype.kind in "fV" and (isinstance(min, complex) or isinstance(max, complex)):

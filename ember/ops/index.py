@@ -29,6 +29,9 @@ def _index_add_at(xp, out, idx, g):
 
 def _ufunc_at(xp, name, out, idx, vals):
     """out[idx] = name(out[idx], vals), unbuffered (repeated indices combine)."""
+    if name == "add" and hasattr(xp, "add_at"):   # autograd's differentiable namespace
+        xp.add_at(out, idx, vals)
+        return
     if xp is not np and name in ("add", "maximum", "minimum"):
         import cupyx
         getattr(cupyx, {"add": "scatter_add", "maximum": "scatter_max",
@@ -269,6 +272,17 @@ def _(xp, g, idx, accumulate):
 _SETITEM = inplace(lambda x, v, idx, acc: apply(_index_put, (x, v), (idx, acc)), "index_put")
 
 
+@op("setitem_basic", saves=None, node="CopySlices")
+def _setitem_basic(xp, x, v, idx, accumulate):
+    return _index_put.impl[0][0](xp, x, v, idx, accumulate)
+
+
+_setitem_basic.vjp(_index_put.impl[0][1])
+# x[basic] = v: torch copies into a view of x, which rebases x onto CopySlices
+_SETITEM_BASIC = inplace(lambda x, v, idx, acc: apply(_setitem_basic, (x, v), (idx, acc)),
+                         "setitem")
+
+
 def _value_for(self, value):
     if isinstance(value, Tensor):
         if value.be is not self.be:
@@ -288,8 +302,25 @@ def _tname(x):
     return f"torch.{name(x.arr.dtype)}Tensor"
 
 
+def _check_put_dtype(self, value, adv):
+    """torch's advanced assignment does not cast tensor values (a 0-d value through a single
+    boolean mask is masked_fill_, which does)."""
+    if not isinstance(value, Tensor) or value.arr.dtype == self.arr.dtype:
+        return
+    masks = [a for a in adv if getattr(a, "dtype", None) == np.bool_ and a.ndim]
+    if value.arr.ndim == 0 and len(masks) == 1 and len([a for a in adv if hasattr(a, "dtype")
+                                                       ]) == 1:
+        return
+    from ._apply import _tname as name
+    raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                       f"{name(self.arr.dtype)} for the destination and {name(value.arr.dtype)} "
+                       "for the source.")
+
+
 def setitem(self, idx, value):
     basic, adv, _ = _parse(idx, self.arr.shape, self.be)
+    if adv is not None:
+        _check_put_dtype(self, value, adv)
     v_rg = isinstance(value, Tensor) and value.requires_grad
     if not (_grad.enabled and (self.requires_grad or v_rg)):
         v = value
@@ -313,7 +344,7 @@ def setitem(self, idx, value):
         return
     value = _value_for(self, value)
     if adv is None:
-        _SETITEM(self, value, basic, False)
+        _SETITEM_BASIC(self, value, basic, False)
     elif _trivial(basic):
         _SETITEM(self, value, adv, False)
     else:       # torch: a view, then index_put_ on it (the base is rebased: CopySlices)
@@ -350,11 +381,13 @@ def _put_indices(input, indices):
 
 
 def index_put(input, indices, values, accumulate=False):
+    _check_put_dtype(input, values, ())
     return apply(_index_put, (input, _value_for(input, values)),
                  (_put_indices(input, indices), accumulate))
 
 
 def index_put_(input, indices, values, accumulate=False):
+    _check_put_dtype(input, values, ())
     return _SETITEM(input, _value_for(input, values), _put_indices(input, indices), accumulate)
 
 
@@ -581,11 +614,12 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
 @op("scatter", saves=None)
 def _scatter(xp, x, index, src, dim, reduce):
     out = x.copy()
+    sshape = getattr(src, "shape", None)
     if not index.size:
-        return out, (index, dim, False)
+        return out, (index, dim, False, sshape)
     if x.ndim == 0:
-        out[...] = src if not hasattr(src, "shape") else src.reshape(-1)[0]
-        return out, (index, dim, True)
+        out[...] = src if sshape is None else src.reshape(-1)[0]
+        return out, (index, dim, True, sshape)
     grid = _grid(xp, index, dim)
     s = _fit(xp, src, index.shape) if hasattr(src, "shape") and src.ndim else src
     if reduce is None:
@@ -593,18 +627,29 @@ def _scatter(xp, x, index, src, dim, reduce):
     else:
         _ufunc_at(xp, {"add": "add", "multiply": "multiply"}[reduce], out, grid,
                   xp.broadcast_to(xp.asarray(s, dtype=x.dtype), index.shape))
-    return out, (index, dim, x.ndim == 0)
+    return out, (index, dim, x.ndim == 0, getattr(src, "shape", None))
 
 
 @_scatter.vjp
-def _(xp, g, index, dim, zero_d):
+def _(xp, g, index, dim, zero_d, sshape):
     gx = g.copy()
     if zero_d:
         gx[...] = 0
-        return gx, None, g.reshape(1)
-    if index.size:
-        gx[_grid(xp, index, dim)] = 0
-    return gx, None, g[_grid(xp, index, dim)] if index.size else xp.zeros(index.shape, g.dtype)
+        return gx, None, None if sshape is None else xp.broadcast_to(g, sshape)
+    if not index.size:
+        return gx, None, None if sshape is None else xp.zeros(sshape, g.dtype)
+    grid = _grid(xp, index, dim)
+    gx[grid] = 0
+    return gx, None, None if sshape is None else _pad_to(xp, g[grid], sshape)
+
+
+def _pad_to(xp, gs, shape):
+    """A gradient for an operand larger than the index (the extra elements get zero)."""
+    if gs.shape == tuple(shape):
+        return gs
+    full = xp.zeros(shape, gs.dtype)
+    full[tuple(slice(0, n) for n in gs.shape)] = gs
+    return full
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
@@ -678,11 +723,7 @@ def _(xp, g, x, index, src, res, dim, reduce, include_self):
                                        res.reshape(1), 0, reduce, include_self)
         return gx.reshape(()), None, gs.reshape(src.shape)
     gx, gs = _scatter_reduce_grads(xp, g, x, index, src, res, dim, reduce, include_self)
-    if gs.shape != src.shape:            # src may be larger than index: pad the gradient
-        full = xp.zeros(src.shape, gs.dtype)
-        full[tuple(slice(0, n) for n in gs.shape)] = gs
-        gs = full
-    return gx, None, gs
+    return gx, None, _pad_to(xp, gs, src.shape)
 
 
 def _scatter_reduce_grads(xp, g, x, index, src, res, dim, reduce, include_self):
@@ -756,12 +797,7 @@ def _(xp, g, index, dim, sshape):
         return g, None, xp.zeros(sshape, g.dtype)
     if g.ndim == 0:
         return g, None, xp.broadcast_to(g, sshape)
-    gs = g[_grid(xp, index, dim)]
-    if gs.shape != sshape:
-        full = xp.zeros(sshape, g.dtype)
-        full[tuple(slice(0, n) for n in gs.shape)] = gs
-        gs = full
-    return g, None, gs
+    return g, None, _pad_to(xp, g[_grid(xp, index, dim)], sshape)
 
 
 # ---- masked ops -------------------------------------------------------------------------------
@@ -955,7 +991,7 @@ def _return_type(name, fields=("values", "indices")):
     return cls
 
 
-SORT, TOPK, KTHVALUE = _return_type("sort"), _return_type("topk"), _return_type("kthvalue")
+SORT, TOPK = _return_type("sort"), _return_type("topk")
 
 
 def _argsort(xp, x, axis, descending):
@@ -1025,35 +1061,6 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     return TOPK(*apply(_topk, (input,), (int(k), d, bool(largest), bool(sorted))))
-
-
-@op("kthvalue", saves=None, n_out=2)
-def _kthvalue(xp, x, k, dim, keepdim):
-    if x.ndim == 0:
-        return (x.copy(), xp.zeros((), np.int64)), ((), None, 0, True)
-    i = xp.take(_argsort(xp, x, dim, False), xp.asarray([k - 1]), axis=dim)
-    v = xp.take_along_axis(x, i, dim)
-    if not keepdim:
-        v, i2 = v.squeeze(dim), i.squeeze(dim)
-    else:
-        i2 = i
-    return (v, i2.astype(np.int64)), (x.shape, i, dim, keepdim)
-
-
-@_kthvalue.vjp
-def _(xp, g, shape, i, dim, keepdim):
-    if i is None:
-        return (g[0],)
-    gv = g[0] if keepdim else xp.expand_dims(g[0], dim)
-    return (_put_along(xp, shape, i, gv, dim),)
-
-
-def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
-    d = wrap_dim(dim, input.ndim)
-    n = input.shape[d] if input.ndim else 1
-    if not 1 <= k <= n:
-        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-    return KTHVALUE(*apply(_kthvalue, (input,), (int(k), d, bool(keepdim))))
 
 
 @op("unique2", differentiable=True, saves=None, n_out=3)

@@ -205,16 +205,21 @@ def _linear(xp, x, w, b):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(x)}x{x.shape[-1]} "
                            f"and {w.shape[-1]}x{w.shape[0] if w.ndim > 1 else 1})")
     _check_same_dtype(x, w, "mat1", "mat2")
-    y = xp.matmul(x, w.T)
+    # one 2-D BLAS call over all leading dims (NumPy's stacked matmul is slower)
+    y = xp.matmul(x.reshape(-1, x.shape[-1]), w.T) if x.ndim > 2 else xp.matmul(x, w.T)
     if b is not None:
         y += b
+    if x.ndim > 2:
+        y = y.reshape(x.shape[:-1] + (w.shape[0],))
     return y, (x, w, b is not None)
 
 
 @_linear.vjp
 def _(xp, g, x, w, has_b, needs):
-    gx = xp.matmul(g, w) if needs[0] else None
-    gw = gb = None
+    gx = gw = gb = None
+    if needs[0]:
+        gx = xp.matmul(g.reshape(-1, g.shape[-1]), w).reshape(x.shape) if g.ndim > 2 else \
+            xp.matmul(g, w)
     if needs[1]:
         g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
         gw = xp.matmul(g2.T, x2) if w.ndim == 2 else xp.matmul(g2.T, x2).reshape(w.shape)

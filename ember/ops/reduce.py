@@ -1,16 +1,24 @@
-"""Reductions over dims (int, tuple, negative; keepdim), scans, and their vjps."""
+"""Reductions over dims (int, tuple, negative; keepdim), scans, order statistics, and their vjps.
+
+torch's rules: integer and bool sums/products/cumsums give int64, `mean` of an integer tensor
+raises, float16/bfloat16 accumulate in float32 and round once, a reduction over an empty dim
+without identity raises IndexError (RuntimeError when no dim is given)."""
 import builtins
 import collections
 
 import numpy as np
 
 from .._dtype import DEFAULT, to_dtype
-from .._tensor import _new
-from ._apply import apply
+from .._tensor import Tensor, _new
+from ._apply import _not_tensor, _tname, apply, make_unary
 from ._dims import reduce_dims, wrap_dim
 from ._registry import op
 
+_F32 = np.dtype(np.float32)
+_LOWP = ("float16", "bfloat16")
 
+
+# ---- helpers ----------------------------------------------------------------------------------
 def _expand(xp, g, shape, dims, keepdim):
     """Broadcast a reduced gradient back over the reduced dims."""
     if dims is None:
@@ -20,8 +28,14 @@ def _expand(xp, g, shape, dims, keepdim):
     return xp.broadcast_to(g, shape)
 
 
-def _arr(xp, r, like):
-    return r if type(r) is type(like) else xp.asarray(r, dtype=getattr(r, "dtype", None))
+def _arr(xp, r):
+    """NumPy reductions return scalars: keep them 0-d arrays."""
+    return r if hasattr(r, "flags") else xp.asarray(r)
+
+
+def _acc(x):
+    """The accumulation dtype: float16/bfloat16 add up in float32 (as torch's kernels do)."""
+    return x.astype(_F32) if x.dtype.name in _LOWP else x
 
 
 def _int_to_i64(x, dtype):
@@ -30,48 +44,15 @@ def _int_to_i64(x, dtype):
     return x.astype(np.int64) if x.dtype.kind in "biu" else x
 
 
-@op("sum", saves=None)
-def _sum(xp, x, dims, keepdim, dtype):
-    x = _int_to_i64(x, dtype)
-    return _arr(xp, x.sum(axis=dims, keepdims=keepdim), x), (x.shape, dims, keepdim)
+def _dims(input, dim):
+    try:
+        return reduce_dims(dim, input.arr.ndim)
+    except AttributeError:
+        raise _not_tensor("reduce", input) from None
 
 
-@_sum.vjp
-def _(xp, g, shape, dims, keepdim):
-    return (_expand(xp, g, shape, dims, keepdim),)
-
-
-def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
-    dt = None if dtype is None else to_dtype(dtype).np
-    return apply(_sum, (input,), (reduce_dims(dim, input.ndim), keepdim, dt))
-
-
-def nansum(input, dim=None, keepdim=False, *, dtype=None):
-    from .elementwise import isnan, where
-    return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
-
-
-@op("mean", saves=None)
-def _mean(xp, x, dims, keepdim, dtype):
-    if dtype is not None:
-        x = x.astype(dtype)
-    if x.dtype.kind in "biu":
-        raise RuntimeError(
-            "mean(): could not infer output dtype. Input dtype must be either a floating point or "
-            f"complex dtype. Got: {_name(x.dtype)}")
-    r = x.mean(axis=dims, keepdims=keepdim) if x.size else xp.full(
-        _reduced_shape(x.shape, dims, keepdim), np.nan, x.dtype)
-    n = x.size // builtins.max(1, _numel(r)) if x.size else 0
-    return _arr(xp, r, x).astype(x.dtype, copy=False), (x.shape, dims, keepdim, n)
-
-
-@_mean.vjp
-def _(xp, g, shape, dims, keepdim, n):
-    return (_expand(xp, g / n, shape, dims, keepdim),)
-
-
-def _numel(a):
-    return getattr(a, "size", 1)
+def _np_dtype(dtype):
+    return None if dtype is None else to_dtype(dtype).np
 
 
 def _reduced_shape(shape, dims, keepdim):
@@ -81,32 +62,127 @@ def _reduced_shape(shape, dims, keepdim):
     return tuple(s for i, s in enumerate(shape) if i not in dims)
 
 
-def _name(d):
-    return {"int64": "Long", "int32": "Int", "bool": "Bool", "uint8": "Byte", "int16": "Short",
-            "int8": "Char"}.get(d.name, d.name)
+def _empty_dim_check(x, dims, name):
+    """Reductions without identity (max, amax, median...) over an empty dim raise like torch."""
+    if x.size:
+        return
+    if dims is None:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                           "== 0. Specify the reduction dim with the 'dim' argument.")
+    for d in dims:
+        if x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def _float_only(x, name):
+    if x.dtype.kind in "biu":
+        raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either "
+                           f"a floating point or complex dtype. Got: {_tname(x.dtype)}")
+
+
+def return_type(name, fields=("values", "indices")):
+    """torch.return_types.<name>: a named tuple printed like torch's structseq."""
+    cls = collections.namedtuple(name, fields)
+    cls.__module__ = "torch.return_types"
+    cls.__qualname__ = name
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+    cls.__repr__ = __repr__
+    return cls
+
+
+# ---- sum, mean, prod --------------------------------------------------------------------------
+def _sum_fwd(xp, x, dims, keepdim, dtype):
+    x = _int_to_i64(x, dtype)
+    r = _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim))
+    return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x.shape, dims, keepdim)
+
+
+def _sum_bwd(xp, g, shape, dims, keepdim):
+    return (_expand(xp, g, shape, dims, keepdim),)
+
+
+_sum0 = make_unary(op("sum", saves=None, node="SumBackward0")(_sum_fwd).vjp(_sum_bwd))
+_sum1 = make_unary(op("sum_dim", saves=None, node="SumBackward1")(_sum_fwd).vjp(_sum_bwd))
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    dims = _dims(input, dim)
+    fn = _sum0 if dim is None else _sum1
+    return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out)
+
+
+@op("nansum", saves="in")
+def _nansum(xp, x, dims, keepdim, dtype):
+    x = _int_to_i64(x, dtype)
+    if x.dtype.kind == "c":
+        raise RuntimeError("nansum does not support complex inputs")
+    z = xp.where(x != x, 0, _acc(x)) if x.dtype.kind not in "iu" else x
+    r = _arr(xp, z.sum(axis=dims, keepdims=keepdim))
+    return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
+
+
+@_nansum.vjp
+def _(xp, g, x, dims, keepdim):
+    return (xp.where(x != x, 0, _expand(xp, g, x.shape, dims, keepdim)),)
+
+
+_nansum_fn = make_unary(_nansum)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    return _finish(_nansum_fn(input, _dims(input, dim), keepdim, _np_dtype(dtype)), out)
+
+
+def _mean_fwd(xp, x, dims, keepdim, dtype):
+    if dtype is not None:
+        x = x.astype(dtype)
+    _float_only(x, "mean")
+    n = x.size if dims is None else int(np.prod([x.shape[d] for d in dims]))
+    if n:
+        r = _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim)) / n
+    else:
+        r = xp.full(_reduced_shape(x.shape, dims, keepdim), np.nan, x.dtype)
+    return _arr(xp, r).astype(x.dtype, copy=False), (x.shape, dims, keepdim, n)
+
+
+def _mean_bwd(xp, g, shape, dims, keepdim, n):
+    return (_expand(xp, g / n if n else g * np.nan, shape, dims, keepdim),)
+
+
+_mean0 = make_unary(op("mean", saves=None, node="MeanBackward0")(_mean_fwd).vjp(_mean_bwd))
+_mean1 = make_unary(op("mean_dim", saves=None, node="MeanBackward1")(_mean_fwd).vjp(_mean_bwd))
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
-    dt = None if dtype is None else to_dtype(dtype).np
-    return apply(_mean, (input,), (reduce_dims(dim, input.ndim), keepdim, dt))
+    dims = _dims(input, dim)
+    fn = _mean0 if dim is None else _mean1
+    return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out)
 
 
-def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     from .elementwise import isnan, logical_not
-    keep = logical_not(isnan(input))
-    return nansum(input, dim, keepdim, dtype=dtype) / sum(keep, dim, keepdim)
+    x = input if dtype is None else input.to(to_dtype(dtype))
+    if x.arr.dtype.kind in "biu":
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {_tname(x.arr.dtype)}")
+    count = sum(logical_not(isnan(x)), dim, keepdim)
+    return _finish(nansum(x, dim, keepdim) / count, out)
 
 
-@op("prod", saves="both")
-def _prod(xp, x, dims, keepdim, dtype):
+def _prod_fwd(xp, x, dims, keepdim, dtype):
     x = _int_to_i64(x, dtype)
-    return _arr(xp, x.prod(axis=dims, keepdims=keepdim), x), (x, dims, keepdim)
+    r = _arr(xp, _acc(x).prod(axis=dims, keepdims=keepdim))
+    return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
 
 
-@_prod.vjp
-def _(xp, g, x, dims, keepdim):
-    # product of all the other elements, exact even where x has zeros
+def _prod_bwd(xp, g, x, dims, keepdim):
+    # the product of all the other elements, exact even where x has zeros
     axes = tuple(range(x.ndim)) if dims is None else dims
+    if not axes or not x.size:
+        return (_expand(xp, g, x.shape, dims, keepdim) * 1,)
     moved = xp.moveaxis(x, axes, tuple(range(-len(axes), 0)))
     flat = moved.reshape(moved.shape[:moved.ndim - len(axes)] + (-1,))
     ones = xp.ones(flat.shape[:-1] + (1,), x.dtype)
@@ -117,195 +193,210 @@ def _(xp, g, x, dims, keepdim):
     return (_expand(xp, g, x.shape, dims, keepdim) * others,)
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None):
-    dt = None if dtype is None else to_dtype(dtype).np
-    dims = None if dim is None else (wrap_dim(dim, input.ndim),) if input.ndim else None
-    return apply(_prod, (input,), (dims, keepdim, dt))
+_prod0 = make_unary(op("prod", node="ProdBackward0")(_prod_fwd).vjp(_prod_bwd))
+_prod1 = make_unary(op("prod_dim", node="ProdBackward1")(_prod_fwd).vjp(_prod_bwd))
 
 
-def _empty_check(x, dims, name):
-    if x.size == 0 and (dims is None or builtins.any(x.shape[d] == 0 for d in dims)):
-        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == "
-                         "0. Specify the reduction dim with the 'dim' argument.") \
-            if dims is None and name.startswith("arg") else RuntimeError(
-                f"{name}(): Expected reduction dim {'' if dims is None else dims[0]} to have "
-                "non-zero size.")
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    dt = _np_dtype(dtype)
+    if dim is None:
+        return _finish(_prod0(input, None, False, dt), out)
+    if not isinstance(dim, int) and not hasattr(dim, "__index__"):
+        raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
+    dims = (wrap_dim(dim, input.arr.ndim),) if input.arr.ndim else None
+    return _finish(_prod1(input, dims, keepdim, dt), out)
 
 
-@op("amax", saves="both")
-def _amax(xp, x, dims, keepdim):
-    _empty_check(x, dims, "amax")
-    y = _arr(xp, x.max(axis=dims, keepdims=keepdim), x)
-    return y, (x, y, dims, keepdim)
+# ---- max, min, amax, amin, argmax, argmin, aminmax --------------------------------------------
+def _no_complex(x, name):
+    if x.dtype.kind == "c":
+        raise RuntimeError(f"{name}(): does not support complex input")
 
 
-@op("amin", saves="both")
-def _amin(xp, x, dims, keepdim):
-    _empty_check(x, dims, "amin")
-    y = _arr(xp, x.min(axis=dims, keepdims=keepdim), x)
-    return y, (x, y, dims, keepdim)
+def _extreme(name, pick):
+    def fwd(xp, x, dims, keepdim):
+        _empty_dim_check(x, dims, name)
+        _no_complex(x, name)
+        y = _arr(xp, pick(x, axis=dims, keepdims=keepdim))
+        return y, (x, y, dims, keepdim)
+    fwd.__name__ = name
+    return fwd
 
 
 def _extreme_grad(xp, g, x, y, dims, keepdim):
     # ties share the gradient evenly (torch's amax/amin and full max()/min())
-    hit = x == _expand(xp, y, x.shape, dims, keepdim)
+    yb = _expand(xp, y, x.shape, dims, keepdim)
+    hit = (x == yb) | ((x != x) & (yb != yb))
     count = hit.sum(axis=dims, keepdims=True)
-    return (_expand(xp, g, x.shape, dims, keepdim) * hit / count,)
+    return (xp.where(hit, _expand(xp, g, x.shape, dims, keepdim) / count, 0),)
 
 
-_amax.vjp(_extreme_grad)
-_amin.vjp(_extreme_grad)
+_amax = make_unary(op("amax", saves="both")(_extreme("amax", np.max)).vjp(_extreme_grad))
+_amin = make_unary(op("amin", saves="both")(_extreme("amin", np.min)).vjp(_extreme_grad))
+_max_all = make_unary(op("max_all", saves="both", node="MaxBackward1")(
+    _extreme("max", np.max)).vjp(_extreme_grad))
+_min_all = make_unary(op("min_all", saves="both", node="MinBackward1")(
+    _extreme("min", np.min)).vjp(_extreme_grad))
 
 
-def amax(input, dim=(), keepdim=False):
-    return apply(_amax, (input,), (reduce_dims(dim, input.ndim), keepdim))
+def amax(input, dim=(), keepdim=False, *, out=None):
+    return _finish(_amax(input, _dims(input, dim), keepdim), out)
 
 
-def amin(input, dim=(), keepdim=False):
-    return apply(_amin, (input,), (reduce_dims(dim, input.ndim), keepdim))
+def amin(input, dim=(), keepdim=False, *, out=None):
+    return _finish(_amin(input, _dims(input, dim), keepdim), out)
 
 
-def return_type(name):
-    """torch.return_types.<name>: a (values, indices) named tuple printed like torch's."""
-    cls = collections.namedtuple(name, ["values", "indices"])
-    cls.__module__ = "torch.return_types"
-    cls.__repr__ = lambda self: (f"torch.return_types.{name}(\nvalues={self.values!r},\n"
-                                 f"indices={self.indices!r})")
-    return cls
-
-
-MAX, MIN = return_type("max"), return_type("min")
-
-
-@op("max_dim", saves="in", n_out=2, node="MaxBackward0")
-def _max_dim(xp, x, dim, keepdim):
-    _empty_check(x, (dim,), "max")
-    i = xp.expand_dims(x.argmax(axis=dim), dim) if x.ndim else xp.asarray(0)
-    if x.dtype.kind == "f":    # NaN wins, as in torch
-        nan = xp.isnan(x)
+def _first_index(xp, x, axis, f):
+    """argmax/argmin along `axis`, where NaN wins (the first NaN) as in torch."""
+    i = f(x, axis=axis)
+    if x.dtype.kind in "fcV":
+        nan = x != x
         if nan.any():
-            i = xp.where(nan.any(axis=dim, keepdims=True),
-                         xp.expand_dims(nan.argmax(axis=dim), dim), i)
-    v = xp.take_along_axis(x, i, dim) if x.ndim else x.copy()
-    if not keepdim and x.ndim:
-        v, i = v.squeeze(dim), i.squeeze(dim)
-    return (v, i.astype(np.int64)), (x.shape, i, dim, keepdim)
+            i = xp.where(nan.any(axis=axis), nan.argmax(axis=axis), i)
+    return i
 
 
-@op("min_dim", saves="in", n_out=2, node="MinBackward0")
-def _min_dim(xp, x, dim, keepdim):
-    _empty_check(x, (dim,), "min")
-    i = xp.expand_dims(x.argmin(axis=dim), dim) if x.ndim else xp.asarray(0)
-    if x.dtype.kind == "f":
-        nan = xp.isnan(x)
-        if nan.any():
-            i = xp.where(nan.any(axis=dim, keepdims=True),
-                         xp.expand_dims(nan.argmax(axis=dim), dim), i)
-    v = xp.take_along_axis(x, i, dim) if x.ndim else x.copy()
-    if not keepdim and x.ndim:
-        v, i = v.squeeze(dim), i.squeeze(dim)
-    return (v, i.astype(np.int64)), (x.shape, i, dim, keepdim)
+def _select_dim(name, f):
+    def fwd(xp, x, dim, keepdim):
+        _empty_dim_check(x, (dim,) if x.ndim else None, name)
+        _no_complex(x, name)
+        if not x.ndim:
+            return (x.copy(), xp.zeros((), np.int64)), (x.shape, xp.zeros((), np.int64), dim,
+                                                        keepdim)
+        i = xp.expand_dims(_first_index(xp, x, dim, f), dim)
+        v = xp.take_along_axis(x, i, dim)
+        if not keepdim:
+            v, i = v.squeeze(dim), i.squeeze(dim)
+        return (v, i.astype(np.int64)), (x.shape, i, dim, keepdim)
+    fwd.__name__ = name
+    return fwd
 
 
 def _select_grad(xp, gs, shape, i, dim, keepdim):
+    """All the gradient to the selected index (value-selecting reductions)."""
     g = gs[0]
     if not len(shape):
         return (g,)
     if not keepdim:
-        g = xp.expand_dims(g, dim)
+        g, i = xp.expand_dims(g, dim), xp.expand_dims(i, dim)
     out = xp.zeros(shape, g.dtype)
-    xp.put_along_axis(out, i if i.ndim == len(shape) else xp.expand_dims(i, dim), g, dim)
+    xp.put_along_axis(out, i, g, dim)
     return (out,)
 
 
-_max_dim.vjp(_select_grad)
-_min_dim.vjp(_select_grad)
+_max_dim = op("max_dim", saves="in", n_out=2, node="MaxBackward0")(
+    _select_dim("max", np.argmax)).vjp(_select_grad)
+_min_dim = op("min_dim", saves="in", n_out=2, node="MinBackward0")(
+    _select_dim("min", np.argmin)).vjp(_select_grad)
+MAX, MIN = return_type("max"), return_type("min")
 
 
-def _max_min(input, dim, keepdim, other, full, dim_op, cls, elementwise, name):
-    from .._tensor import Tensor
-    if isinstance(dim, Tensor) and other is None:
-        return elementwise(input, dim)
+def _max_min(name, input, dim, keepdim, other, out, full, dim_op, cls, elementwise):
+    if not isinstance(input, Tensor):
+        raise _not_tensor(name, input)
+    if isinstance(dim, Tensor):
+        other, dim = dim, None
     if other is not None:
-        return elementwise(input, other)
+        return elementwise(input, other, out=out)
     if dim is None:
-        if input.numel() == 0:
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
-                               "input.numel() == 0. Specify the reduction dim with the 'dim' "
-                               "argument.")
-        return full(input)
-    d = wrap_dim(dim, input.ndim)
-    v, i = apply(dim_op, (input,), (d, keepdim))
+        return _finish(full(input, None, False), out)
+    v, i = apply(dim_op, (input,), (wrap_dim(dim, input.arr.ndim), keepdim))
     return cls(v, i)
 
 
 def max(input, dim=None, keepdim=False, *, other=None, out=None):
     from .elementwise import maximum
-    return _max_min(input, dim, keepdim, other, amax, _max_dim, MAX, maximum, "max")
+    return _max_min("max", input, dim, keepdim, other, out, _max_all, _max_dim, MAX, maximum)
 
 
 def min(input, dim=None, keepdim=False, *, other=None, out=None):
     from .elementwise import minimum
-    return _max_min(input, dim, keepdim, other, amin, _min_dim, MIN, minimum, "min")
+    return _max_min("min", input, dim, keepdim, other, out, _min_all, _min_dim, MIN, minimum)
 
 
-def _arg(name, pick):
-    def fn(input, dim=None, keepdim=False):
-        x, xp = input.arr, input.be.xp
+def _arg(name, f):
+    def fn(input, dim=None, keepdim=False, *, out=None):
+        try:
+            x, xp = input.arr, input.be.xp
+        except AttributeError:
+            raise _not_tensor(name, input) from None
+        if x.dtype.kind == "b":
+            raise RuntimeError(f"{name}(): does not support bool input")
+        _no_complex(x, name)
         if dim is None:
             if x.size == 0:
                 raise IndexError(f"{name}(): Expected reduction dim to be specified for "
                                  "input.numel() == 0.")
-            r = pick(xp, x.reshape(-1), 0)
+            r = _first_index(xp, x.reshape(-1), 0, f)
             if keepdim:
                 r = xp.reshape(r, (1,) * x.ndim)
         else:
             d = wrap_dim(dim, x.ndim)
             if x.ndim and x.shape[d] == 0:
                 raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-            r = pick(xp, x, d) if x.ndim else xp.asarray(0)
+            r = _first_index(xp, x, d, f) if x.ndim else xp.zeros((), np.int64)
             if keepdim and x.ndim:
                 r = xp.expand_dims(r, d)
-        return _new(xp.asarray(r, dtype=np.int64), input.be)
-    fn.__name__ = name
+        return _finish(_new(xp.asarray(r, dtype=np.int64), input.be), out)
+    fn.__name__ = fn.__qualname__ = name
     return fn
 
 
-def _nan_first(xp, x, axis, f):
-    i = f(x, axis=axis)
-    if x.dtype.kind == "f":
-        nan = xp.isnan(x)
-        if nan.any():
-            i = xp.where(nan.any(axis=axis), nan.argmax(axis=axis), i)
-    return i
+argmax = _arg("argmax", np.argmax)
+argmin = _arg("argmin", np.argmin)
+AMINMAX = return_type("aminmax", ("min", "max"))
 
 
-argmax = _arg("argmax", lambda xp, x, d: _nan_first(xp, x, d, xp.argmax))
-argmin = _arg("argmin", lambda xp, x, d: _nan_first(xp, x, d, xp.argmin))
+def aminmax(input, *, dim=None, keepdim=False):
+    if input.arr.size == 0 and (dim is None or input.arr.shape[wrap_dim(dim, input.ndim)] == 0):
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    if input.arr.dtype.kind == "c":
+        raise RuntimeError("aminmax(): does not support complex input")
+    d = () if dim is None else dim
+    return AMINMAX(amin(input, d, keepdim), amax(input, d, keepdim))
 
 
-@op("var", saves="in")
-def _var(xp, x, dims, correction, keepdim):
+# ---- var, std, logsumexp, norm ----------------------------------------------------------------
+def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt):
     if x.dtype.kind in "biu":
         raise RuntimeError("std and var only support floating point and complex dtypes")
+    out_dtype = np.dtype(np.float32 if x.dtype == np.complex64 else np.float64) \
+        if x.dtype.kind == "c" else x.dtype
+    xa = _acc(x)
     n = x.size if dims is None else int(np.prod([x.shape[d] for d in dims]))
-    mu = x.mean(axis=dims, keepdims=True) if x.size else x.sum(axis=dims, keepdims=True)
-    dev = x - mu
+    mu = xa.sum(axis=dims, keepdims=True) / builtins.max(n, 1)
+    dev = xa - mu
     sq = (dev * dev.conj()).real if x.dtype.kind == "c" else dev * dev
     div = builtins.max(n - correction, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = sq.sum(axis=dims, keepdims=keepdim) / div
-    r = _arr(xp, r, x).astype(sq.dtype, copy=False)
-    return r, (dev, dims, keepdim, div)
+        r = _arr(xp, sq.sum(axis=dims, keepdims=keepdim) / div)
+        if take_sqrt:
+            r = xp.sqrt(r)
+    y = r.astype(out_dtype, copy=False)
+    return y, (dev.astype(x.dtype, copy=False), y, dims, keepdim, div)
 
 
-@_var.vjp
-def _(xp, g, dev, dims, keepdim, div):
-    return (_expand(xp, g, dev.shape, dims, keepdim) * (2 / div) * dev,)
+def _var_bwd(xp, g, dev, y, dims, keepdim, div):
+    scale = 2 / div if div else np.inf        # no degrees of freedom: nan, as torch
+    return (_expand(xp, g, dev.shape, dims, keepdim) * scale * dev,)
+
+
+def _std_bwd(xp, g, dev, y, dims, keepdim, div):
+    # torch: d std = d var / (2 std), and 0 where std == 0
+    gv = xp.where(y == 0, 0, g / (2 * xp.where(y == 0, 1, y)))
+    return _var_bwd(xp, gv, dev, y, dims, keepdim, div)
+
+
+_var = make_unary(op("var", saves="in", node="VarBackward0")(_var_fwd).vjp(_var_bwd))
+_std = make_unary(op("std", saves="in", node="StdBackward0")(_var_fwd).vjp(_std_bwd))
 
 
 def _correction(unbiased, correction):
     if correction is not None:
+        if unbiased is not None:
+            raise RuntimeError("Cannot specify both unbiased and correction")
         return correction
     return 1 if unbiased is None or unbiased else 0
 
@@ -313,37 +404,53 @@ def _correction(unbiased, correction):
 def _var_args(input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):         # var(input, unbiased) legacy positional form
         unbiased, dim = dim, None
-    return reduce_dims(dim, input.ndim), _correction(unbiased, correction), keepdim
+    return _dims(input, dim), _correction(unbiased, correction), keepdim
+
+
+def _dof_warn(name, input, dims, corr):
+    n = input.arr.size if dims is None else int(np.prod([input.arr.shape[d] for d in dims]))
+    if n - corr <= 0 and input.arr.size:
+        import warnings
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=3)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
-    return apply(_var, (input,), _var_args(input, dim, unbiased, keepdim, correction))
+    dims, corr, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    _dof_warn("var", input, dims, corr)
+    return _finish(_var(input, dims, corr, keepdim, False), out)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
-    from .elementwise import sqrt
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    dims, corr, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    _dof_warn("std", input, dims, corr)
+    return _finish(_std(input, dims, corr, keepdim, True), out)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims, corr, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
-    return var(input, dims, keepdim=keepdim, correction=corr), mean(input, dims, keepdim)
+    _dof_warn("var_mean", input, dims, corr)
+    return _var(input, dims, corr, keepdim, False), _mean1(input, dims, keepdim, None)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims, corr, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
-    return std(input, dims, keepdim=keepdim, correction=corr), mean(input, dims, keepdim)
+    _dof_warn("std_mean", input, dims, corr)
+    return _std(input, dims, corr, keepdim, True), _mean1(input, dims, keepdim, None)
 
 
 @op("logsumexp", saves="both")
 def _logsumexp(xp, x, dims, keepdim):
     if x.dtype.kind in "biu":
         x = x.astype(DEFAULT.float.np)
-    m = x.max(axis=dims, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
+    xa = _acc(x)
+    m = xa.max(axis=dims, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, xa.dtype)
     m = xp.where(xp.isfinite(m), m, 0)
-    y = xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True)) + m
+    with np.errstate(divide="ignore"):
+        y = xp.log(xp.exp(xa - m).sum(axis=dims, keepdims=True)) + m
     out = y if keepdim else (y.reshape(()) if dims is None else y.squeeze(dims))
-    return _arr(xp, out, x), (x, y)
+    return _arr(xp, out).astype(x.dtype, copy=False), (x, y.astype(x.dtype, copy=False))
 
 
 @_logsumexp.vjp
@@ -351,14 +458,40 @@ def _(xp, g, x, y):
     return (g.reshape(y.shape) * xp.exp(x - y),)
 
 
-def logsumexp(input, dim, keepdim=False):
-    return apply(_logsumexp, (input,), (reduce_dims(dim, input.ndim), keepdim))
+_logsumexp_fn = make_unary(_logsumexp)
+
+
+def logsumexp(input, dim=None, keepdim=False, *, out=None):
+    if dim is None:
+        raise TypeError("logsumexp() missing 1 required positional arguments: \"dim\"")
+    return _finish(_logsumexp_fn(input, _dims(input, dim), keepdim), out)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """torch.norm: vector norms (p a number or 'fro'), 'nuc' and matrix norms via linalg."""
+    from .. import linalg
+    if isinstance(dim, int):
+        dim = (dim,)
+    if isinstance(p, str):
+        if p == "fro" and (dim is None or len(dim) <= 2):
+            return _finish(linalg.vector_norm(input, 2, dim, keepdim, dtype=dtype), out)
+        dims = tuple(range(input.ndim)) if dim is None else dim
+        return _finish(linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype), out)
+    return _finish(linalg.vector_norm(input, 2.0 if p is None else p, dim, keepdim,
+                                      dtype=dtype), out)
+
+
+# ---- scans ------------------------------------------------------------------------------------
+def _scan_dtype(x, dtype):
+    return _int_to_i64(x, dtype)
 
 
 @op("cumsum", saves=None)
 def _cumsum(xp, x, dim, dtype):
-    x = _int_to_i64(x, dtype)
-    return (x.cumsum(axis=dim) if x.ndim else x.copy()), (dim,)
+    x = _scan_dtype(x, dtype)
+    if not x.ndim:
+        return x.copy(), (dim,)
+    return _acc(x).cumsum(axis=dim).astype(x.dtype, copy=False), (dim,)
 
 
 @_cumsum.vjp
@@ -368,20 +501,172 @@ def _(xp, g, dim):
     return (xp.flip(xp.flip(g, dim).cumsum(axis=dim), dim),)
 
 
+_cumsum_fn = make_unary(_cumsum)
+
+
 def cumsum(input, dim, *, dtype=None, out=None):
-    dt = None if dtype is None else to_dtype(dtype).np
-    return apply(_cumsum, (input,), (wrap_dim(dim, input.ndim), dt))
+    return _finish(_cumsum_fn(input, wrap_dim(dim, input.ndim), _np_dtype(dtype)), out)
 
 
+@op("cumprod", saves="both")
+def _cumprod(xp, x, dim, dtype):
+    x = _scan_dtype(x, dtype)
+    if not x.ndim:
+        return x.copy(), (x, x, dim)
+    y = _acc(x).cumprod(axis=dim).astype(x.dtype, copy=False)
+    return y, (x, y, dim)
+
+
+@_cumprod.vjp
+def _(xp, g, x, y, dim):
+    """torch's cumprod_backward: exact where x has zeros (only the first zero of a slice gets a
+    gradient from the later terms, every position after it gets none)."""
+    if g.ndim == 0 or g.size == 0:
+        return (g,)
+    X, Y, G = (xp.moveaxis(a, dim, -1) for a in (x, y, g))
+    n = X.shape[-1]
+    j = xp.arange(n)
+    zero = X == 0
+    z = xp.where(zero.any(-1), zero.argmax(-1), n)[..., None]          # first zero per slice
+    before = j < z
+    R = xp.flip(xp.flip(xp.where(before, G * Y, 0), -1).cumsum(-1), -1)
+    grad = xp.where(before, R / xp.where(zero, 1, X), 0)
+    # the first zero: (prod before it) * sum_{k >= z} g_k * prod_{z < i <= k} x_i
+    P = xp.take_along_axis(Y, xp.maximum(z - 1, 0), -1)
+    P = xp.where(z == 0, 1, P)
+    Q = xp.where(j > z, X, 1).cumprod(-1)
+    at_z = P * xp.where(j >= z, G * Q, 0).sum(-1, keepdims=True)
+    grad = xp.where(j == z, at_z, grad)
+    return (xp.moveaxis(grad.astype(g.dtype, copy=False), -1, dim),)
+
+
+_cumprod_fn = make_unary(_cumprod)
+
+
+def cumprod(input, dim, *, dtype=None, out=None):
+    return _finish(_cumprod_fn(input, wrap_dim(dim, input.ndim), _np_dtype(dtype)), out)
+
+
+def _accumulate(xp, ufunc, a):
+    """ufunc.accumulate along the last axis (on the host where the backend lacks it)."""
+    f = getattr(getattr(xp, ufunc), "accumulate", None)
+    if f is not None:
+        try:
+            return f(a, axis=-1)
+        except (NotImplementedError, TypeError):
+            pass
+    host = getattr(np, ufunc).accumulate(a.get(), axis=-1)
+    return xp.asarray(host)
+
+
+def _cum_extreme(name, ufunc):
+    """cummax/cummin: running extreme and its index; ties and NaN take the latest index."""
+    def fwd(xp, x, dim):
+        if x.dtype.kind == "c":
+            raise RuntimeError(f"{name}(): does not support complex input")
+        if not x.ndim:
+            i = xp.zeros((), np.int64)
+            return (x.copy(), i), (x.shape, i, dim)
+        X = xp.moveaxis(x, dim, -1)
+        V = _accumulate(xp, ufunc, X)           # maximum/minimum propagate NaN
+        j = xp.arange(X.shape[-1])
+        hit = (X == V) | (X != X)               # a new extreme, a tie or a NaN
+        I = _accumulate(xp, "maximum", xp.where(hit, j, 0))
+        V, I = xp.moveaxis(V, -1, dim), xp.moveaxis(I.astype(np.int64), -1, dim)
+        return (V, I), (x.shape, I, dim)
+    fwd.__name__ = name
+    return fwd
+
+
+def index_add_at(xp, out, idx, vals):
+    """out[idx] += vals with repeated indices accumulating (NumPy, CuPy, autograd's TXP)."""
+    if xp is np:
+        np.add.at(out, idx, vals)
+    elif hasattr(xp, "add_at"):     # autograd's differentiable namespace (create_graph=True)
+        xp.add_at(out, idx, vals)
+    else:
+        import cupyx
+        cupyx.scatter_add(out, idx, vals)
+
+
+def _scatter_add_along(xp, shape, idx, vals, dim):
+    """zeros(shape) with vals added at idx along dim (repeated indices accumulate)."""
+    out = xp.zeros(shape, vals.dtype)
+    if vals.size:
+        o = xp.moveaxis(out, dim, -1)
+        flat = o.reshape(-1, o.shape[-1])
+        i = xp.moveaxis(idx, dim, -1)
+        rows = xp.repeat(xp.arange(flat.shape[0]), i.shape[-1])
+        index_add_at(xp, flat, (rows, i.reshape(-1)), xp.moveaxis(vals, dim, -1).reshape(-1))
+        out = xp.moveaxis(flat.reshape(o.shape), -1, dim)
+    return out
+
+
+def _cum_extreme_grad(xp, gs, shape, idx, dim):
+    g = gs[0]
+    if not len(shape):
+        return (g,)
+    return (_scatter_add_along(xp, shape, idx, g, dim),)
+
+
+_cummax = op("cummax", saves="in", n_out=2)(
+    _cum_extreme("cummax", "maximum")).vjp(_cum_extreme_grad)
+_cummin = op("cummin", saves="in", n_out=2)(
+    _cum_extreme("cummin", "minimum")).vjp(_cum_extreme_grad)
+CUMMAX, CUMMIN = return_type("cummax"), return_type("cummin")
+
+
+def cummax(input, dim, *, out=None):
+    return CUMMAX(*apply(_cummax, (input,), (wrap_dim(dim, input.ndim),)))
+
+
+def cummin(input, dim, *, out=None):
+    return CUMMIN(*apply(_cummin, (input,), (wrap_dim(dim, input.ndim),)))
+
+
+@op("logcumsumexp", saves="both")
+def _logcumsumexp(xp, x, dim):
+    if x.dtype.kind in "biu":
+        x = x.astype(DEFAULT.float.np)
+    if not x.ndim:
+        return x.copy(), (x, x, dim)
+    xa = _acc(x)
+    m = xa.max(axis=dim, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, xa.dtype)
+    m = xp.where(xp.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        y = (xp.log(xp.exp(xa - m).cumsum(axis=dim)) + m).astype(x.dtype, copy=False)
+    return y, (x, y, dim)
+
+
+@_logcumsumexp.vjp
+def _(xp, g, x, y, dim):
+    if g.ndim == 0:
+        return (g,)
+    # d/dx_k = sum_{j >= k} g_j exp(x_k - y_j)
+    w = g * xp.exp(-y)
+    return (xp.exp(x) * xp.flip(xp.flip(w, dim).cumsum(axis=dim), dim),)
+
+
+_logcumsumexp_fn = make_unary(_logcumsumexp)
+
+
+def logcumsumexp(input, dim, *, out=None):
+    return _finish(_logcumsumexp_fn(input, wrap_dim(dim, input.ndim)), out)
+
+
+# ---- boolean reductions -------------------------------------------------------------------------
 def _bool_reduce(name, f):
     def fn(input, dim=None, keepdim=False, *, out=None):
-        x, xp = input.arr, input.be.xp
+        try:
+            x, xp = input.arr, input.be.xp
+        except AttributeError:
+            raise _not_tensor(name, input) from None
         dims = reduce_dims(dim, x.ndim)
         r = xp.asarray(f(x, axis=dims, keepdims=keepdim))
         if x.dtype == np.uint8:
             r = r.astype(np.uint8)
-        return _new(r, input.be)
-    fn.__name__ = name
+        return _finish(_new(r, input.be), out)
+    fn.__name__ = fn.__qualname__ = name
     return fn
 
 
@@ -393,3 +678,270 @@ def count_nonzero(input, dim=None):
     x, xp = input.arr, input.be.xp
     dims = reduce_dims(dim, x.ndim)
     return _new(xp.asarray((x != 0).sum(axis=dims), dtype=np.int64), input.be)
+
+
+# ---- order statistics: median, nanmedian, mode, quantile, kthvalue ---------------------------
+def _sorted_along(xp, x, dim):
+    """Stable argsort along dim with NaN last (NumPy's order), as torch's sort."""
+    return xp.argsort(x, axis=dim, kind="stable")
+
+
+def _median_all(xp, x, ignore_nan):
+    flat = x.reshape(-1)
+    if ignore_nan and x.dtype.kind in "fV":
+        flat = flat[flat == flat]
+    if flat.size == 0:
+        return xp.asarray(np.nan, x.dtype)
+    if not ignore_nan and x.dtype.kind in "fV" and (flat != flat).any():
+        return xp.asarray(np.nan, x.dtype)
+    s = xp.sort(flat, kind="stable")
+    return s[(flat.size - 1) // 2].copy()
+
+
+def _median_full_fwd(name, ignore_nan):
+    def fwd(xp, x):
+        if x.dtype.kind == "c":
+            raise RuntimeError(f"{name}() does not support complex input")
+        y = _median_all(xp, x, ignore_nan)
+        return y, (x, y, None, False)
+    return fwd
+
+
+_median0 = make_unary(op("median", saves="both", node="MedianBackward0")(
+    _median_full_fwd("median", False)).vjp(_extreme_grad))
+_nanmedian0 = make_unary(op("nanmedian", saves="both", node="NanmedianBackward0")(
+    _median_full_fwd("nanmedian", True)).vjp(_extreme_grad))
+
+
+def _median_dim_fwd(name, ignore_nan):
+    def fwd(xp, x, dim, keepdim):
+        if x.dtype.kind == "c":
+            raise RuntimeError(f"{name}() does not support complex input")
+        if not x.ndim:
+            i = xp.zeros((), np.int64)
+            return (x.copy(), i), (x.shape, i, dim, keepdim)
+        _empty_dim_check(x, (dim,), name)
+        order = _sorted_along(xp, x, dim)
+        n = x.shape[dim]
+        if x.dtype.kind in "fV":
+            nans = (x != x).sum(axis=dim, keepdims=True)
+            if ignore_nan:      # rank among the non-NaN values; all-NaN slices give NaN
+                rank = xp.maximum(n - nans - 1, 0) // 2
+                rank = xp.where(nans == n, 0, rank)
+            else:               # any NaN: the result is NaN, at the first NaN's index
+                rank = xp.where(nans > 0, n - nans, (n - 1) // 2)
+        else:
+            rank = xp.full(x.shape[:dim] + (1,) + x.shape[dim + 1:], (n - 1) // 2)
+        i = xp.take_along_axis(order, rank, dim)
+        if not ignore_nan and x.dtype.kind in "fV":
+            first_nan = xp.expand_dims((x != x).argmax(axis=dim), dim)
+            i = xp.where(nans > 0, first_nan, i)
+        v = xp.take_along_axis(x, i, dim)
+        if not keepdim:
+            v, i = v.squeeze(dim), i.squeeze(dim)
+        return (v, i.astype(np.int64)), (x.shape, i, dim, keepdim)
+    return fwd
+
+
+_median1 = op("median_dim", saves="in", n_out=2, node="MedianBackward1")(
+    _median_dim_fwd("median", False)).vjp(_select_grad)
+_nanmedian1 = op("nanmedian_dim", saves="in", n_out=2, node="NanmedianBackward1")(
+    _median_dim_fwd("nanmedian", True)).vjp(_select_grad)
+MEDIAN, NANMEDIAN = return_type("median"), return_type("nanmedian")
+
+
+def median(input, dim=None, keepdim=False, *, out=None):
+    if dim is None:
+        return _median0(input)
+    return MEDIAN(*apply(_median1, (input,), (wrap_dim(dim, input.ndim), keepdim)))
+
+
+def nanmedian(input, dim=None, keepdim=False, *, out=None):
+    if dim is None:
+        return _nanmedian0(input)
+    return NANMEDIAN(*apply(_nanmedian1, (input,), (wrap_dim(dim, input.ndim), keepdim)))
+
+
+@op("mode", saves="in", n_out=2)
+def _mode(xp, x, dim, keepdim):
+    """The most frequent value (the smallest among equally frequent ones) and the index of its
+    last occurrence, as torch's CPU kernel."""
+    if x.dtype.kind == "c":
+        raise RuntimeError("mode() does not support complex input")
+    if not x.ndim:
+        i = xp.zeros((), np.int64)
+        return (x.copy(), i), (x.shape, i, dim, keepdim)
+    _empty_dim_check(x, (dim,), "mode")
+    X = xp.moveaxis(x, dim, -1)
+    n = X.shape[-1]
+    order = xp.argsort(X, axis=-1, kind="stable")
+    S = xp.take_along_axis(X, order, -1)
+    if n == 0:
+        v = S[..., :0]
+        i = order[..., :0]
+    else:
+        new = xp.ones(S.shape, bool)
+        new[..., 1:] = S[..., 1:] != S[..., :-1]          # NaNs never equal: runs of one
+        j = xp.arange(n)
+        start = _accumulate(xp, "maximum", xp.where(new, j, 0))
+        length = j - start + 1                              # position within its run
+        # the first run reaching the largest length: ties go to the smallest value
+        best_end = xp.argmax(length, axis=-1)[..., None]
+        v = xp.take_along_axis(S, best_end, -1)
+        # the last occurrence in the input of the value: max original index within the run
+        in_run = (j >= xp.take_along_axis(start, best_end, -1)) & (j <= best_end)
+        i = xp.where(in_run, order, -1).max(-1, keepdims=True)
+    v, i = xp.moveaxis(v, -1, dim), xp.moveaxis(i, -1, dim)
+    if not keepdim:
+        v, i = v.squeeze(dim), i.squeeze(dim)
+    return (v, i.astype(np.int64)), (x.shape, i, dim, keepdim)
+
+
+_mode.vjp(_select_grad)
+MODE = return_type("mode")
+
+
+def mode(input, dim=-1, keepdim=False, *, out=None):
+    return MODE(*apply(_mode, (input,), (wrap_dim(dim, input.ndim), keepdim)))
+
+
+@op("kthvalue", saves="in", n_out=2)
+def _kthvalue(xp, x, k, dim, keepdim):
+    if not x.ndim:
+        i = xp.zeros((), np.int64)
+        return (x.copy(), i), (x.shape, i, dim, keepdim)
+    _empty_dim_check(x, (dim,), "kthvalue")
+    if not 1 <= k <= x.shape[dim]:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
+    order = _sorted_along(xp, x, dim)
+    i = xp.take(order, [k - 1], axis=dim)
+    v = xp.take_along_axis(x, i, dim)
+    if not keepdim:
+        v, i = v.squeeze(dim), i.squeeze(dim)
+    return (v, i.astype(np.int64)), (x.shape, i, dim, keepdim)
+
+
+_kthvalue.vjp(_select_grad)
+KTHVALUE = return_type("kthvalue")
+
+
+def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+    return KTHVALUE(*apply(_kthvalue, (input,), (k, wrap_dim(dim, input.ndim), keepdim)))
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+@op("quantile", saves="in")
+def _quantile(xp, x, q, dim, keepdim, interpolation, ignore_nan):
+    """x: input moved so the reduced dim is last (and flattened if dim is None)."""
+    n = x.shape[-1]
+    order = xp.argsort(x, axis=-1, kind="stable")           # NaN last
+    S = xp.take_along_axis(x, order, -1)
+    nans = (x != x).sum(-1, keepdims=True)
+    qa = xp.asarray(q, dtype=x.dtype).reshape((-1,) + (1,) * x.ndim)
+    if ignore_nan:
+        last = (n - nans - 1).astype(x.dtype)
+        ranks = qa * last
+        ranks = xp.where(nans == n, n - 1, ranks)           # all-NaN slices give NaN
+    else:
+        ranks = qa * (n - 1)
+        ranks = xp.where(nans > 0, n - 1, ranks)             # any NaN gives NaN
+    ranks = xp.broadcast_to(ranks, qa.shape[:1] + x.shape[:-1] + (1,))
+    if interpolation == "lower":
+        lo = hi = xp.floor(ranks)
+    elif interpolation == "higher":
+        lo = hi = xp.ceil(ranks)
+    elif interpolation == "nearest":
+        lo = hi = xp.round(ranks)
+    else:
+        lo, hi = xp.floor(ranks), xp.ceil(ranks)
+    lo, hi = lo.astype(np.int64), hi.astype(np.int64)
+    Sb = xp.broadcast_to(S, qa.shape[:1] + S.shape)
+    below = xp.take_along_axis(Sb, lo, -1)
+    above = xp.take_along_axis(Sb, hi, -1)
+    if interpolation in ("linear", "midpoint"):
+        w = (ranks - lo) if interpolation == "linear" else xp.full(ranks.shape, 0.5, x.dtype)
+        w = w.astype(x.dtype)
+        y = xp.where(w < 0.5, below + w * (above - below), above - (above - below) * (1 - w))
+    else:
+        w = xp.zeros(ranks.shape, x.dtype)
+        y = below
+    y = y[..., 0]                                            # (nq, *batch)
+    return y.astype(x.dtype, copy=False), (x.shape, order, lo, hi, w)
+
+
+@_quantile.vjp
+def _(xp, g, shape, order, lo, hi, w):
+    # g: (nq, *batch): into the sorted positions (1 - w to below, w to above), then unsort
+    gs = g[..., None]
+    rows = xp.zeros((g.shape[0],) + tuple(shape), g.dtype).reshape(-1, shape[-1])
+    r = xp.arange(rows.shape[0])
+    index_add_at(xp, rows, (r, lo.reshape(-1)), (gs * (1 - w)).reshape(-1))
+    index_add_at(xp, rows, (r, hi.reshape(-1)), (gs * w).reshape(-1))
+    gsorted = rows.reshape((g.shape[0],) + tuple(shape)).sum(0)
+    out = xp.zeros(shape, g.dtype)
+    xp.put_along_axis(out, order, gsorted, -1)
+    return (out,)
+
+
+_quantile_fn = make_unary(_quantile)
+
+
+def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan):
+    if not isinstance(input, Tensor):
+        raise _not_tensor(name, input)
+    if input.arr.dtype.kind != "f" or input.arr.dtype == np.float16:
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    if input.arr.size == 0:
+        raise RuntimeError(f"{name}() input tensor must be non-empty")
+    scalar_q = not isinstance(q, Tensor)
+    if scalar_q:
+        qv = np.asarray([float(q)])
+    else:
+        if q.arr.ndim > 1:
+            raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
+        if q.arr.dtype != input.arr.dtype:
+            raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
+        qv = input.be.to_host(q.arr).reshape(-1)
+        scalar_q = q.arr.ndim == 0
+    if ((qv < 0) | (qv > 1)).any():
+        bad = qv[(qv < 0) | (qv > 1)][0]
+        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {bad:g}" if
+                           scalar_q else f"{name}() q values must be in the range [0, 1]")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest, but got {interpolation}")
+    from .shape import movedim, reshape, unsqueeze
+    if dim is None:
+        x = reshape(input, -1)
+        d = 0
+    else:
+        d = wrap_dim(dim, input.ndim)
+        x = movedim(input, d, -1) if input.ndim else reshape(input, 1)
+    y = _quantile_fn(x, tuple(qv.tolist()), d, keepdim, interpolation, ignore_nan)
+    if keepdim:
+        if dim is None:
+            y = reshape(y, (y.shape[0],) + (1,) * input.ndim)
+        elif input.ndim:
+            y = unsqueeze(y, d + 1)
+    if scalar_q:
+        y = reshape(y, tuple(y.shape[1:]))
+    return y
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    return _finish(_quantile_impl("quantile", input, q, dim, keepdim, interpolation, False),
+                   out)
+
+
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    return _finish(_quantile_impl("nanquantile", input, q, dim, keepdim, interpolation, True),
+                   out)
+
+
+def _finish(result, out):
+    if out is None:
+        return result
+    from .elementwise import _finish as finish
+    return finish(result, out)

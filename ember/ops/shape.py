@@ -147,9 +147,9 @@ def reshape_as(input, other):
 
 def flatten(input, start_dim=0, end_dim=-1):
     nd = input.ndim
+    s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if nd == 0:
         return reshape(input, (1,))
-    s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
@@ -228,6 +228,11 @@ def adjoint(input):
 
 def movedim(input, source, destination):
     nd = input.ndim
+    if isinstance(source, int) != isinstance(destination, int):
+        raise TypeError("movedim() received an invalid combination of arguments - got "
+                        f"({type(source).__name__}, {type(destination).__name__}), but expected "
+                        "(int source, int destination) or (tuple of ints source, tuple of ints "
+                        "destination)")
     src = (source,) if isinstance(source, int) else tuple(source)
     dst = (destination,) if isinstance(destination, int) else tuple(destination)
     if len(src) != len(dst):
@@ -272,17 +277,36 @@ def squeeze(input, dim=None):
     return _squeeze_dim(input, (d,) if nd and shp[d] == 1 else ())
 
 
-_unsqueeze_fn = _view_op("unsqueeze", lambda xp, x, d: (xp.expand_dims(x, d), (x.shape,)),
-                         _reshape_back)
+def _unit_strides(xp, a, positions):
+    """`a` with torch's strides for the size-1 dims at `positions` (those unsqueeze / None made:
+    size * stride of the next dim, or 1 for a last dim). NumPy picks other values there."""
+    st = list(a.strides)
+    for p in sorted(positions, reverse=True):
+        st[p] = a.shape[p + 1] * st[p + 1] if p + 1 < a.ndim else a.itemsize
+    if tuple(st) == a.strides:
+        return a
+    return _as_strided_arr(xp, a, a.shape, tuple(st))
+
+
+_unsqueeze_fn = _view_op("unsqueeze",
+                         lambda xp, x, d: (_unit_strides(xp, xp.expand_dims(x, d), (d,)),
+                                           (x.shape,)), _reshape_back)
 
 
 def unsqueeze(input, dim):
     return _unsqueeze_fn(input, wrap_dim(dim, input.ndim + 1))
 
 
+def _expand_fwd(xp, x, shape):
+    if builtins.all(n == m for n, m in zip(x.shape[::-1], shape[::-1])):
+        # nothing is repeated: a writable view (NumPy's broadcast_to is always read-only)
+        lead = len(shape) - x.ndim
+        return _as_strided_arr(xp, x, shape, (0,) * lead + x.strides), ()
+    return xp.broadcast_to(x, shape), ()
+
+
 # the engine sums the gradient back to the input's shape
-_expand_fn = _view_op("expand", lambda xp, x, shape: (xp.broadcast_to(x, shape), ()),
-                      lambda xp, g: (g,))
+_expand_fn = _view_op("expand", _expand_fwd, lambda xp, g: (g,))
 
 
 def expand(input, *sizes):
@@ -448,7 +472,7 @@ def _(xp, g, sizes, skipped, dim):
     out, start = [], 0
     for n, skip in zip(sizes, skipped):
         if skip:
-            out.append(None)
+            out.append(xp.zeros((0,), g.dtype))
             continue
         idx = (slice(None),) * dim + (slice(start, start + n),)
         out.append(g[idx])
@@ -462,6 +486,8 @@ def _common(tensors, name):
                         "not Tensor")
     tensors = list(tensors)
     if not tensors:
+        if name == "stack":
+            raise RuntimeError("stack expects a non-empty TensorList")
         raise ValueError(f"{name}(): expected a non-empty list of Tensors")
     dt = be = None
     for i, t in enumerate(tensors):
@@ -589,7 +615,23 @@ def column_stack(tensors, *, out=None):
 
 # ---- slicing views ----------------------------------------------------------------------------
 def _idx_fwd(xp, x, idx):
-    return x[idx], (x.shape, idx)
+    out = x[idx]
+    if None in idx:
+        out = _unit_strides(xp, out, _none_positions(idx))
+    return out, (x.shape, idx)
+
+
+def _none_positions(idx):
+    pos, p = [], 0
+    for i in idx:
+        if i is None:
+            pos.append(p)
+            p += 1
+        elif type(i) is slice:
+            p += 1
+        elif i is Ellipsis:
+            break
+    return pos
 
 
 def _idx_bwd(xp, g, shape, idx):
@@ -632,17 +674,29 @@ def select(input, dim, index):
 
 
 @op("split", saves=None, n_out=-1)   # n_out=-1: as many outputs as the call makes
-def _split(xp, x, dim, sizes):
-    out, start = [], 0
-    for s in sizes:
-        out.append(x[(slice(None),) * dim + (slice(start, start + s),)])
-        start += s
-    return tuple(out), (dim,)
+def _split(xp, x, dim, bounds):
+    pre = (slice(None),) * dim
+    return tuple(x[pre + (slice(a, b),)] for a, b in bounds), (x.shape, dim, bounds)
 
 
 @_split.vjp
-def _(xp, g, dim):
-    return (xp.concatenate(g, axis=dim),)
+def _(xp, g, shape, dim, bounds):
+    if all(b0[1] == b1[0] for b0, b1 in zip(bounds, bounds[1:])) and bounds[0][0] == 0 and \
+            bounds[-1][1] == shape[dim]:
+        return (xp.concatenate(g, axis=dim),)
+    out = xp.zeros(shape, g[0].dtype)           # tensor_split sections may overlap
+    pre = (slice(None),) * dim
+    for (a, b), gi in zip(bounds, g):
+        out[pre + (slice(a, b),)] += gi
+    return (out,)
+
+
+def _bounds(sizes):
+    out, start = [], 0
+    for n in sizes:
+        out.append((start, start + n))
+        start += n
+    return tuple(out)
 
 
 @op("unbind", saves=None, n_out=-1)
@@ -670,7 +724,7 @@ def split(tensor, split_size_or_sections, dim=0):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got split_sizes="
                                f"{sizes}")
-    return _multi_out(_split, tensor, (d, tuple(sizes)))
+    return _multi_out(_split, tensor, (d, _bounds(sizes)))
 
 
 def split_with_sizes(input, split_sizes, dim=0):
@@ -691,13 +745,13 @@ def tensor_split(input, indices_or_sections, dim=0):
         if k <= 0:
             raise RuntimeError(f"number of sections must be larger than 0, got {k}")
         q, r = divmod(n, k)
-        sizes = [q + 1] * r + [q] * (k - r)
+        bounds = _bounds([q + 1] * r + [q] * (k - r))
     else:
-        bounds = [0] + [builtins.min(builtins.max(int(i) + (n if int(i) < 0 else 0), 0), n)
-                        for i in indices_or_sections] + [n]
-        bounds = [builtins.max(b, a) for a, b in zip([0] + bounds, bounds)]
-        sizes = [b - a for a, b in zip(bounds, bounds[1:])]
-    return _multi_out(_split, input, (d, tuple(sizes)))
+        cuts = [builtins.min(builtins.max(int(i) + (n if int(i) < 0 else 0), 0), n)
+                for i in indices_or_sections]
+        starts, ends = [0] + cuts, cuts + [n]
+        bounds = tuple((a, builtins.max(a, b)) for a, b in zip(starts, ends))
+    return _multi_out(_split, input, (d, bounds))
 
 
 def chunk(input, chunks, dim=0):
@@ -706,7 +760,7 @@ def chunk(input, chunks, dim=0):
     d = wrap_dim(dim, input.ndim)
     n = input.shape[d]
     if n == 0:
-        return _multi_out(_split, input, (d, (0,) * chunks))
+        return _multi_out(_split, input, (d, ((0, 0),) * chunks))
     return split(input, -(-n // chunks), d)
 
 
@@ -882,7 +936,8 @@ def _unique_dims(dims, nd, name):
 
 
 def flip(input, *dims):
-    return _flip_fn(input, _unique_dims(_dims_arg(dims), input.ndim, "flip"))
+    dims = _unique_dims(_dims_arg(dims), input.ndim, "flip")
+    return _flip_fn(input, dims if input.ndim else ())
 
 
 def fliplr(input):
@@ -966,8 +1021,8 @@ def repeat(input, *sizes):
     return apply(_repeat, (input,), (reps,))
 
 
-def tile(input, dims):
-    dims = _shape_arg((dims,), "tile")
+def tile(input, *dims):
+    dims = _shape_arg(dims, "tile")
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
     return repeat(input, dims)
@@ -987,7 +1042,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     n = input.shape[d] if input.ndim else 1
     if isinstance(repeats, Tensor) and repeats.ndim == 1 and repeats.arr.shape[0] != 1:
         if repeats.arr.dtype.kind not in "iu":
-            raise RuntimeError("repeats has to be Long or Int tensor")
+            raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
+                                      f"'{_tname(repeats)[6:-6]}'")
         if repeats.arr.shape[0] != n:
             raise RuntimeError("repeats must have the same size as input along dim, but got "
                                f"repeats.size(0) = {repeats.arr.shape[0]} and input.size({d}) "
@@ -1007,7 +1063,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     shp = input.shape
     x = unsqueeze(input, d + 1)
     x = expand(x, shp[:d + 1] + (r,) + shp[d + 1:])
-    return view(contiguous(x), shp[:d] + (shp[d] * r,) + shp[d + 1:])
+    return view(_clone_fn(x, "C"), shp[:d] + (shp[d] * r,) + shp[d + 1:])
 
 
 # ---- strided views ----------------------------------------------------------------------------
@@ -1083,6 +1139,8 @@ def _element_offsets(xp, shape, strides, base):
 def _index_add_flat(xp, out, idx, vals):
     if xp is np:
         np.add.at(out, idx, vals)
+    elif hasattr(xp, "add_at"):     # autograd's differentiable namespace (create_graph=True)
+        xp.add_at(out, idx, vals)
     else:
         import cupyx
         cupyx.scatter_add(out, idx, vals)
@@ -1178,19 +1236,31 @@ def as_strided_(input, size, stride, storage_offset=None):
 
 
 def resize_(input, *sizes, memory_format=None):
+    """torch's resize_: the same storage seen with contiguous strides while it is big enough,
+    else a new storage holding the old one's contents."""
     shape = _shape_arg(sizes, "resize_")
     if input.requires_grad and _grad.enabled:
         raise RuntimeError("cannot resize variables that require grad")
     n = int(np.prod(shape))
     a = input.arr
     xp = input.be.xp
-    if n <= a.size and a.flags.c_contiguous:
-        input.arr = a.reshape(-1)[:n].reshape(shape)
+    root, off = _storage_root(a)
+    item = a.itemsize
+    if root.flags.c_contiguous:
+        flat = root.reshape(-1).view(np.uint8)
+        if off + n * item <= flat.shape[0]:
+            input.arr = flat[off:off + n * item].view(a.dtype).reshape(shape)
+            bump_version(input)
+            return input
+        old = flat[off:].view(np.uint8)
+        keep = old.shape[0] - old.shape[0] % item
+        old = old[:keep].view(a.dtype)
     else:
-        new = xp.zeros(shape, a.dtype)
-        keep = builtins.min(n, a.size)
-        new.reshape(-1)[:keep] = a.reshape(-1)[:keep]
-        input.arr = new
+        old = a.reshape(-1)
+    new = xp.zeros(shape, a.dtype)
+    k = builtins.min(n, old.shape[0])
+    new.reshape(-1)[:k] = old[:k]
+    input.arr = new
     bump_version(input)
     return input
 
@@ -1224,7 +1294,7 @@ def meshgrid(*tensors, indexing=None):
             raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
                                f"got: {t}")
     ts = [reshape(t, (-1,)) for t in tensors]
-    swap = indexing == "xy" and len(ts) >= 2
+    swap = indexing == "xy" and len(ts) >= 2       # xy: the first two dims are swapped
     if swap:
         ts[0], ts[1] = ts[1], ts[0]
     shape = tuple(t.shape[0] for t in ts)
@@ -1234,7 +1304,7 @@ def meshgrid(*tensors, indexing=None):
         s[i] = -1
         out.append(expand(view(t, s), shape))
     if swap:
-        out = [transpose(o, 0, 1) for o in out]
+        out[0], out[1] = out[1], out[0]
     return tuple(out)
 
 

@@ -96,30 +96,35 @@ class Adam(Optimizer):
 def adam_update(p, state, group):
     """One parameter's Adam/AdamW step (torch's _single_tensor_adam), in place on the arrays.
 
-    A backend may register `kernels["adam"](param, grad, exp_avg, exp_avg_sq, beta1, beta2,
-    step_size, bias_correction2_sqrt, eps)`: one fused launch computing exactly the three
-    updates below (moments, then `param -= step_size * m / (sqrt(v) / bc2_sqrt + eps)`)."""
+    A backend may register a fused kernel, `kernels["adam"](grad, step_size_hat, beta1, beta2,
+    eps_hat, weight_decay, param, exp_avg, exp_avg_sq)` (see ember/backends/cuda_kernels.py):
+    one launch doing the (coupled) weight decay, both moment updates and
+    `param -= step_size_hat * m / (sqrt(v) + eps_hat)`, where `step_size_hat = lr *
+    sqrt(bc2) / bc1` and `eps_hat = eps * sqrt(bc2)`: torch's update, rearranged."""
     xp = p.be.xp
     param, grad = _real(p.arr), _real(_grad_array(p, group))
     exp_avg, exp_avg_sq = _real(state["exp_avg"].arr), _real(state["exp_avg_sq"].arr)
     step = _incr(state["step"])
     lr, eps, weight_decay = _value(group["lr"]), group["eps"], _value(group["weight_decay"])
     beta1, beta2 = (_value(b) for b in group["betas"])
+    coupled_weight_decay = 0.0
     if weight_decay != 0:
         if group["decoupled_weight_decay"]:
             param *= 1 - lr * weight_decay
         else:
-            grad = grad + weight_decay * param
+            coupled_weight_decay = weight_decay
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
     step_size = lr / bias_correction1
     bias_correction2_sqrt = bias_correction2 ** 0.5
     fused = p.be.kernels.get("adam")
     if fused is not None and not group["amsgrad"]:
-        fused(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correction2_sqrt,
-              eps)
+        fused(grad, step_size * bias_correction2_sqrt, beta1, beta2, eps * bias_correction2_sqrt,
+              coupled_weight_decay, param, exp_avg, exp_avg_sq)
         _finish(p)
         return
+    if coupled_weight_decay:
+        grad = grad + coupled_weight_decay * param
     tmp = xp.empty_like(param)
     _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
     exp_avg_sq *= beta2

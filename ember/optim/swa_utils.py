@@ -121,7 +121,7 @@ class AveragedModel(Module):
 @no_grad()
 def update_bn(loader, model, device=None):
     """Recompute BatchNorm running statistics with one pass over `loader` (cumulative average)."""
-    from ..nn.modules.batchnorm import _BatchNorm
+    from ..nn.modules.normalization import _BatchNorm
     momenta = {}
     for module in model.modules():
         if isinstance(module, _BatchNorm):

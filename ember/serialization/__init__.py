@@ -11,7 +11,7 @@ import os
 import pickle
 
 from ._errors import EmberLoadError
-from ._unpickler import (add_safe_globals, clear_safe_globals, get_safe_globals,
+from ._allowlist import (add_safe_globals, clear_safe_globals, get_safe_globals,
                          safe_globals)
 
 __all__ = ["save", "load", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
@@ -48,7 +48,7 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL,
 
     def write(file):
         if _use_new_zipfile_serialization:
-            write_zip(obj, file, name, pickle_protocol)
+            write_zip(obj, file, name, pickle_protocol, not _disable_byteorder_record)
         else:
             write_legacy(obj, file, pickle_protocol)
 

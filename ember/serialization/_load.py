@@ -11,7 +11,8 @@ import numpy as np
 from . import _rebuild
 from ._errors import EmberLoadError
 from ._pickler import MAGIC_NUMBER, PROTOCOL_VERSION
-from ._unpickler import CORRUPTION, Buffer, WeightsUnpickler, default_globals, map_name
+from ._allowlist import default_globals, map_name
+from ._unpickler import CORRUPTION, Buffer, WeightsUnpickler
 
 
 def unpickle(buffer, persistent_load, weights_only, encoding, pickle_module=None):

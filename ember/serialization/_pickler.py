@@ -68,9 +68,10 @@ class TorchPickler(pickle._Pickler):
         super().__init__(file, protocol)
         self.dispatch = {**pickle._Pickler.dispatch, TorchName: _save_torch_name,
                          dtype: _save_dtype, Size: _save_size, device: _save_device}
-        self.tensor_type, self.parameter_type = Tensor, _parameter_type()
+        from ..nn.parameter import Parameter
+        self.tensor_type, self.parameter_type = Tensor, Parameter
         self.legacy = legacy
-        self.storages = {}          # key -> (flat array, backend)
+        self.storages = {}          # key -> (flat array, backend, root or None)
         self._keys = {}             # (id(flat root), dtype) -> key
 
     def save(self, obj, save_persistent_id=True):
@@ -86,7 +87,7 @@ class TorchPickler(pickle._Pickler):
     def _save_tensor(self, t):
         # byte for byte what torch writes: the memo slots torch spends on argument tuples are
         # spent on placeholders, so BINPUT/BINGET indices match a torch-written data.pkl
-        if self.parameter_type is not None and isinstance(t, self.parameter_type):
+        if isinstance(t, self.parameter_type):
             self.save(REBUILD_PARAMETER)
             self._save_rebuild_v2(t, False)
             self.memoize(object())                      # torch's `param.data`
@@ -128,14 +129,6 @@ class TorchPickler(pickle._Pickler):
         location = "cpu" if dev.type == "cpu" else f"{dev.type}:{dev.index or 0}"
         name = "bool" if arr.dtype == np.bool_ else arr.dtype.name
         return key, name, location, flat.size, offset, arr.shape, stride
-
-
-def _parameter_type():
-    try:
-        from ..nn.parameter import Parameter
-    except ImportError:
-        return None
-    return Parameter
 
 
 def _flat_root(arr, xp):
@@ -189,7 +182,7 @@ def _host_bytes(flat, be):
     return np.ascontiguousarray(host).view(np.uint8)
 
 
-def write_zip(obj, file, archive_name, protocol):
+def write_zip(obj, file, archive_name, protocol, byteorder_record=True):
     """torch.save's zip layout: data.pkl, version records, then every storage once."""
     import io
     import secrets
@@ -200,7 +193,8 @@ def write_zip(obj, file, archive_name, protocol):
     writer.write_record("data.pkl", data.getbuffer())
     writer.write_record(".format_version", b"1")
     writer.write_record(".storage_alignment", b"64")
-    writer.write_record("byteorder", sys.byteorder.encode("ascii"))
+    if byteorder_record:
+        writer.write_record("byteorder", sys.byteorder.encode("ascii"))
     for key, (flat, be, _) in pickler.storages.items():
         writer.write_record(f"data/{key}", _host_bytes(flat, be))
     writer.write_record("version", b"3\n")

@@ -139,7 +139,7 @@ def _default_restore(storage, location):
 # ---- tensors ------------------------------------------------------------------------------
 
 def _check_ints(name, values):
-    if type(values) not in (tuple, list) or any(type(v) is not int or v < 0 for v in values):
+    if not isinstance(values, (tuple, list)) or any(type(v) is not int or v < 0 for v in values):
         raise EmberLoadError(f"corrupt checkpoint: tensor {name} {values!r} is not a tuple of "
                              "non-negative ints")
 
@@ -217,21 +217,22 @@ def rebuild_parameter(data, requires_grad, backward_hooks):
 
 def rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
     param = rebuild_parameter(data, requires_grad, backward_hooks)
-    _set_state(param, state)
+    set_state(param, state)
     return param
 
 
 def rebuild_from_type_v2(func, new_type, args, state):
     """torch's wrapper for tensors that carry Python attributes (and for subclasses)."""
-    if func not in (rebuild_tensor_v2, rebuild_tensor_v3, rebuild_tensor, rebuild_parameter,
-                    rebuild_parameter_with_state) or type(args) is not tuple:
+    known = (rebuild_tensor_v2, rebuild_tensor_v3, rebuild_tensor, rebuild_parameter,
+             rebuild_parameter_with_state)
+    if not any(func is f for f in known) or type(args) is not tuple:
         raise EmberLoadError(f"corrupt checkpoint: _rebuild_from_type_v2 of {func!r}")
     result = func(*args)
-    _set_state(result, state)
+    set_state(result, state)
     return result
 
 
-def _set_state(obj, state):
+def set_state(obj, state):
     """Python attributes saved with a tensor; never the slots that make it a tensor."""
     from .._tensor import Tensor
     if not state:
@@ -251,11 +252,5 @@ def _set_state(obj, state):
 
 
 def make_parameter(data, requires_grad):
-    """ember.nn.Parameter(data, requires_grad) once it exists; until then a leaf tensor."""
-    try:
-        from ..nn.parameter import Parameter
-    except ImportError:
-        if requires_grad:
-            data.requires_grad = True
-        return data
+    from ..nn.parameter import Parameter
     return Parameter(data, requires_grad)

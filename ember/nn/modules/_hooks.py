@@ -3,6 +3,7 @@
 Full backward hooks follow torch's BackwardHook: the module's tensor inputs and outputs pass
 through one identity node each side; the output node's backward sees grad_output (and runs the
 backward pre-hooks), the input node's backward sees grad_input and runs the full hooks."""
+import warnings
 import weakref
 from collections import OrderedDict
 
@@ -166,6 +167,11 @@ class BackwardHook:
                 packed = tuple(out)
             self.grad_outputs = packed
             if not self.input_tensors_index and self.user_hooks:
+                warnings.warn(
+                    "Full backward hook is firing when gradients are computed with respect to "
+                    "module outputs since no inputs require gradients. See https://docs.pytorch"
+                    ".org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.register_full"
+                    "_backward_hook for more details.", stacklevel=2)
                 self._call_user_hooks((None,) * max(self.n_inputs, 0))
             return tuple(None if packed[i] is None else packed[i].arr for i in index)
         new = _wrap(tensors, on_grad)

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 __all__ = ["WorkerInfo", "get_worker_info"]
 
-# how long a worker waits on its index queue before checking that the main process lives
-MP_STATUS_CHECK_INTERVAL = 5.0
+# how long a worker waits on its index queue before checking that the main process lives and
+# that the loader has not been shut down (its exit message can be lost when the loader is
+# collected in a reference cycle, after its queues' feeder threads were finalized)
+MP_STATUS_CHECK_INTERVAL = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,10 @@ class ExceptionWrapper:
             exception = self.exc_type(msg)
         except Exception:
             raise RuntimeError(msg) from None
-        raise exception
+        try:
+            raise exception
+        finally:
+            del exception      # no frame <-> exception cycle: the iterator is freed promptly
 
 
 # ---- fetchers -----------------------------------------------------------------------------------
@@ -214,6 +219,8 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
             try:
                 r = index_queue.get(timeout=MP_STATUS_CHECK_INTERVAL)
             except queue.Empty:
+                if done_event.is_set():
+                    break
                 continue
             if isinstance(r, _ResumeIteration):
                 _put(data_queue, r, None, worker_id)

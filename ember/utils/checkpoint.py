@@ -1,0 +1,236 @@
+"""Activation checkpointing (torch.utils.checkpoint): keep a segment's inputs, drop what its
+graph saved for backward, and recompute it when backward first reaches the segment.
+
+The forward runs normally, recording the real graph. Afterwards every node recorded inside the
+segment gives up its saved arrays and input references (the activations), and gets a pre-hook.
+When backward reaches the first of them, the hook runs the segment again (same inputs, same RNG
+state) and moves the recomputed nodes' saved values into the original nodes, matched one to one
+in graph order. Gradients then flow exactly as without checkpointing, to the inputs and to any
+parameter used inside, for `backward()` and `autograd.grad` alike: torch's `use_reentrant=False`
+semantics. Nodes of custom autograd Functions keep what they saved (they are recomputed but not
+stripped)."""
+import contextlib
+import warnings
+import weakref
+
+from .._tensor import Tensor, _new
+from ..autograd.grad_mode import STATE as _grad, enable_grad, no_grad
+from ..autograd.node import CLOCK, Node, OutSlot
+
+__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "noop_context_fn",
+           "check_backward_validity"]
+
+
+class CheckpointError(RuntimeError):
+    """The recomputed segment did not record the same graph as the original forward."""
+
+
+def noop_context_fn():
+    return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+def check_backward_validity(inputs):
+    if not any(inp.requires_grad for inp in inputs if isinstance(inp, Tensor)):
+        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
+                      stacklevel=3)
+
+
+def _tensors(obj):
+    """Tensors inside (nested) tuples, lists and dicts, in order."""
+    if isinstance(obj, Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for o in obj:
+            yield from _tensors(o)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            yield from _tensors(o)
+
+
+def _start_region():
+    """Tick the in-place clock: every node recorded from now on has `epoch >= ` the result,
+    every node recorded before has a smaller one."""
+    CLOCK[0] += 1
+    return CLOCK[0]
+
+
+def _region_nodes(outputs, start):
+    """Nodes recorded since `start` that lead to `outputs`, in a deterministic graph order."""
+    order, seen = [], set()
+    stack = [t.grad_fn for t in reversed(list(_tensors(outputs))) if t.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if type(node) is OutSlot:
+            node = node.parent
+        if id(node) in seen or not isinstance(node, Node) or node.epoch < start:
+            continue
+        seen.add(id(node))
+        order.append(node)
+        stack.extend(n for n in reversed(node.next) if n is not None)
+    return order
+
+
+def _stub(t):
+    """An empty tensor standing in for a dropped input until recomputation (the engine reads
+    its backend)."""
+    return _new(t.be.xp.empty((0,), t.arr.dtype), t.be)
+
+
+def _versions(args):
+    return [(t, t._version) for t in _tensors(args)]
+
+
+class _Recompute:
+    """The pre-hook put on a checkpointed segment's nodes: recomputes the segment once."""
+
+    def __init__(self, function, args, kwargs, rng_state, nodes, determinism_check,
+                 context_fn):
+        self.function, self.args, self.kwargs = function, args, kwargs
+        self.rng_state, self.determinism_check = rng_state, determinism_check
+        self.context_fn = context_fn
+        self.versions = _versions(args)
+        self.refs = [weakref.ref(n) for n in nodes]
+        self.ops = [n.op for n in nodes]
+        self.done = False
+
+    def __call__(self, grad):
+        if self.done:
+            return None
+        self.done = True
+        for t, v in self.versions:
+            if t._version != v:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: an input of a checkpointed segment (shape "
+                    f"{list(t.shape)}) is at version {t._version}; expected version {v} instead.")
+        new_nodes = self._rerun()
+        if self.determinism_check != "none":
+            if len(new_nodes) != len(self.refs):
+                raise CheckpointError(
+                    "torch.utils.checkpoint: A different number of tensors was saved during the "
+                    "original forward and recomputation.\nNumber of tensors saved during "
+                    f"forward: {len(self.refs)}\nNumber of tensors saved during recomputation: "
+                    f"{len(new_nodes)}.")
+            for op, new in zip(self.ops, new_nodes):
+                if op is not new.op:
+                    raise CheckpointError(
+                        "torch.utils.checkpoint: Recomputed values for the following tensors "
+                        "have different metadata than during the forward pass: the forward "
+                        f"recorded {op.name} where the recomputation recorded {new.op.name}.")
+        for ref, new in zip(self.refs, new_nodes):
+            old = ref()
+            if old is not None and type(old) is Node and not _owned_by_other(old, self):
+                old.saved, old.inputs = new.saved, new.inputs
+                old.epoch, old.out_vc = new.epoch, new.out_vc
+        self.args = self.kwargs = None
+        return None
+
+    def _rerun(self):
+        from ..ops.random import default_generator
+        current = default_generator.get_state() if self.rng_state is not None else None
+        try:
+            if self.rng_state is not None:
+                default_generator.set_state(self.rng_state)
+            _, recompute_ctx = self.context_fn()
+            with enable_grad(), recompute_ctx:
+                start = _start_region()
+                outputs = self.function(*self.args, **self.kwargs)
+            return _region_nodes(outputs, start)
+        finally:
+            if current is not None:
+                default_generator.set_state(current)
+
+
+def _owned_by_other(node, hook):
+    return any(isinstance(h, _Recompute) and h is not hook for h in node.hooks or ())
+
+
+def _checkpoint(function, args, kwargs, preserve, context_fn, determinism_check):
+    from ..ops.random import default_generator
+    rng_state = None
+    if preserve:
+        # set_state also resets the derived CUDA stream, so forward and recompute draw alike
+        rng_state = default_generator.get_state()
+        default_generator.set_state(rng_state)
+    forward_ctx, _ = context_fn()
+    with forward_ctx:
+        start = _start_region()
+        outputs = function(*args, **kwargs)
+    nodes = _region_nodes(outputs, start)
+    if not nodes:
+        return outputs
+    hook = _Recompute(function, args, kwargs, rng_state, nodes, determinism_check, context_fn)
+    for node in nodes:
+        if _owned_by_other(node, hook):     # a nested checkpoint restores its own nodes
+            continue
+        if type(node) is Node:              # custom Function nodes keep their own saved state
+            node.saved = ()
+            node.inputs = tuple(_stub(t) if isinstance(t, Tensor) else t for t in node.inputs)
+        node.register_prehook(hook)
+    return outputs
+
+
+def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
+               determinism_check="default", debug=False, early_stop=True, **kwargs):
+    """Run `function(*args, **kwargs)` without keeping its activations; recompute them in
+    backward. `preserve_rng_state=True` (a keyword) replays the same random draws."""
+    if use_reentrant is None:
+        warnings.warn(
+            "torch.utils.checkpoint: the use_reentrant parameter should be passed explicitly. "
+            "Starting in PyTorch 2.9, calling checkpoint without use_reentrant will raise an "
+            "exception. use_reentrant=False is recommended, but if you need to preserve the "
+            "current default behavior, you can pass use_reentrant=True. Refer to docs for more "
+            "details on the differences between the two variants.", stacklevel=2)
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs and use_reentrant:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+    if use_reentrant:
+        if context_fn is not noop_context_fn or debug is not False:
+            raise ValueError("Passing `context_fn` or `debug` is only supported when "
+                             "use_reentrant=False.")
+        if determinism_check not in ("default", "none"):
+            raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
+                             f"{determinism_check}")
+    if not _grad.enabled:
+        return function(*args, **kwargs)
+    if use_reentrant:
+        check_backward_validity(args)
+        if not any(t.requires_grad for t in _tensors(args)):
+            # torch's reentrant variant runs the segment under no_grad then: nothing flows back
+            with no_grad():
+                return function(*args)
+    return _checkpoint(function, args, kwargs, preserve, context_fn, determinism_check)
+
+
+def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
+    """Checkpoint all but the last of `segments` chunks of a sequential model."""
+    if use_reentrant is None:
+        warnings.warn(
+            "torch.utils.checkpoint.checkpoint_sequential: the use_reentrant parameter should be "
+            "passed explicitly. In version 2.9 we will raise an exception if use_reentrant is "
+            "not passed. use_reentrant=False is recommended, but if you need to preserve the "
+            "current default behavior, you can pass use_reentrant=True. Refer to docs for more "
+            "details on the differences between the two variants.", stacklevel=2)
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+
+    def run_function(start, end, functions):
+        def forward(input):
+            for j in range(start, end + 1):
+                input = functions[j](input)
+            return input
+        return forward
+
+    from ..nn import Sequential
+    if isinstance(functions, Sequential):
+        functions = list(functions.children())
+    segment_size = len(functions) // segments
+    end = -1
+    for start in range(0, segment_size * (segments - 1), segment_size):
+        end = start + segment_size - 1
+        input = checkpoint(run_function(start, end, functions), input,
+                           use_reentrant=use_reentrant, preserve_rng_state=preserve)
+    return run_function(end + 1, len(functions) - 1, functions)(input)

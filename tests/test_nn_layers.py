@@ -1,0 +1,182 @@
+"""Every layer of this part of ember.nn against torch: weights copied from torch through
+load_state_dict, then outputs, input gradients and parameter gradients in float32 and float64,
+train and eval; state_dict keys/shapes/order and repr identical to torch's."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as tnn
+
+import ember
+import ember.nn as nn
+from nn_oracle import DTYPES, check_module, pair, raises_like, rand
+from oracle import assert_close
+
+X34 = rand((3, 4))
+X4D = rand((2, 3, 4, 5))
+
+# (id, class name, args, kwargs, inputs)
+LAYERS = [
+    ("Linear", "Linear", (4, 5), {}, [X34]),
+    ("Linear_nobias", "Linear", (4, 5), {"bias": False}, [rand((2, 3, 4))]),
+    ("Linear_1d_input", "Linear", (4, 2), {}, [rand((4,))]),
+    ("Bilinear", "Bilinear", (4, 3, 5), {}, [X34, rand((3, 3), seed=1)]),
+    ("Bilinear_nobias", "Bilinear", (4, 3, 2), {"bias": False},
+     [rand((2, 3, 4)), rand((2, 3, 3), seed=1)]),
+    ("Identity", "Identity", (3,), {"unused": 1}, [X34]),
+    ("Flatten", "Flatten", (), {}, [X4D]),
+    ("Flatten_range", "Flatten", (0, 2), {}, [X4D]),
+    ("Unflatten", "Unflatten", (1, (2, 2)), {}, [X34]),
+    ("Embedding", "Embedding", (10, 3), {"padding_idx": 2}, [np.array([[1, 2, 9], [0, 2, 2]])]),
+    ("Embedding_maxnorm", "Embedding", (10, 3), {"max_norm": 1.0, "norm_type": 1.0},
+     [np.array([1, 2, 9])]),
+    ("EmbeddingBag", "EmbeddingBag", (10, 3), {"mode": "sum"},
+     [np.array([[1, 2, 9], [0, 2, 2]])]),
+    ("EmbeddingBag_max", "EmbeddingBag", (10, 3), {"mode": "max", "padding_idx": 0},
+     [np.array([[1, 2, 9], [0, 2, 2]])]),
+    ("PairwiseDistance", "PairwiseDistance", (), {"p": 3.0}, [X34, rand((3, 4), seed=1)]),
+    ("CosineSimilarity", "CosineSimilarity", (), {"dim": 0}, [X34, rand((3, 4), seed=1)]),
+    ("PReLU", "PReLU", (), {}, [X4D]),
+    ("PReLU_channels", "PReLU", (3,), {"init": 0.1}, [X4D]),
+]
+
+ACTIVATION_LAYERS = [
+    ("ReLU", (), {}), ("ReLU6", (), {}), ("LeakyReLU", (0.2,), {}), ("ELU", (), {"alpha": 0.5}),
+    ("SELU", (), {}), ("CELU", (1.5,), {}), ("GELU", (), {}), ("GELU", (), {"approximate": "tanh"}),
+    ("SiLU", (), {}), ("Mish", (), {}), ("Sigmoid", (), {}), ("Tanh", (), {}),
+    ("Hardtanh", (-0.5, 0.5), {}), ("Hardsigmoid", (), {}), ("Hardswish", (), {}),
+    ("Softplus", (), {"beta": 2.0}), ("Softsign", (), {}), ("Softshrink", (0.3,), {}),
+    ("Hardshrink", (), {}), ("Tanhshrink", (), {}), ("Threshold", (0.1, 20.0), {}),
+    ("LogSigmoid", (), {}), ("GLU", (), {"dim": 1}), ("Softmax", (), {"dim": 1}),
+    ("LogSoftmax", (), {"dim": -1}), ("Softmin", (), {"dim": 0}), ("Softmax2d", (), {}),
+    ("RReLU", (0.1, 0.3), {}),
+]
+
+
+def _make(lib, cls, args, kwargs):
+    return getattr(lib, cls)(*args, **kwargs)
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", LAYERS, ids=[c[0] for c in LAYERS])
+def test_layer(case, dtype, train):
+    _, cls, args, kwargs, inputs = case
+    torch.manual_seed(0)
+    e_mod, t_mod = _make(nn, cls, args, kwargs), _make(tnn, cls, args, kwargs)
+    assert repr(e_mod) == repr(t_mod)
+    check_module(e_mod, t_mod, inputs, dtype, train=train)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", ACTIVATION_LAYERS,
+                         ids=[f"{c[0]}{i}" for i, c in enumerate(ACTIVATION_LAYERS)])
+def test_activation_layer(case, dtype):
+    cls, args, kwargs = case
+    e_mod, t_mod = _make(nn, cls, args, kwargs), _make(tnn, cls, args, kwargs)
+    assert repr(e_mod) == repr(t_mod)
+    check_module(e_mod, t_mod, [rand((2, 4, 3, 2), seed=4)], dtype, train=cls != "RReLU")
+
+
+@pytest.mark.parametrize("cls", ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "SiLU",
+                                 "Mish", "Hardtanh", "Hardsigmoid", "Hardswish", "Threshold",
+                                 "RReLU"])
+def test_inplace_repr(cls):
+    args = (0.1, 2.0) if cls == "Threshold" else ()
+    assert repr(getattr(nn, cls)(*args, inplace=True)) == \
+        repr(getattr(tnn, cls)(*args, inplace=True))
+
+
+def test_rrelu_training_slopes_within_bounds():
+    x = ember.tensor(-np.ones((100, 100), np.float32), requires_grad=True)
+    y = nn.RReLU(0.1, 0.3)(x)
+    a = -y.detach().numpy()
+    assert 0.1 <= a.min() and a.max() <= 0.3 and a.std() > 0.03
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), a, rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls", ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
+                                 "AlphaDropout", "FeatureAlphaDropout"])
+def test_dropout_layers(cls):
+    shapes = {"Dropout1d": (4, 8, 10), "Dropout3d": (2, 4, 3, 3, 3)}
+    shape = shapes.get(cls, (2, 4, 5, 6))
+    e_mod, t_mod = getattr(nn, cls)(0.3), getattr(tnn, cls)(0.3)
+    assert repr(e_mod) == repr(t_mod)
+    assert list(e_mod.state_dict()) == []
+    check_module(e_mod, t_mod, [rand(shape)], "float32", train=False)
+    e_mod.train()
+    x = ember.ones(*shape)
+    y = e_mod(x).numpy()
+    assert not np.allclose(y, 1.0)
+    raises_like(lambda: getattr(nn, cls)(1.5), lambda: getattr(tnn, cls)(1.5))
+
+
+def test_dropout_module_inplace_repr():
+    assert repr(nn.Dropout(0.2, inplace=True)) == repr(tnn.Dropout(0.2, inplace=True))
+
+
+def test_lazy_linear():
+    e_mod = nn.LazyLinear(5)
+    assert repr(e_mod) == repr(tnn.LazyLinear(5))
+    x = ember.tensor(X34)
+    y = e_mod(x)
+    assert type(e_mod) is nn.Linear and e_mod.in_features == 4
+    assert tuple(y.shape) == (3, 5)
+    t_mod = tnn.Linear(4, 5)
+    check_module(e_mod, t_mod, [X34])
+    lazy = nn.LazyLinear(5)
+    lazy.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in
+                          t_mod.state_dict().items()})
+    assert tuple(lazy.weight.shape) == (5, 4)
+
+
+def test_embedding_from_pretrained_and_errors():
+    w = rand((5, 3), seed=2)
+    e_mod = nn.Embedding.from_pretrained(ember.tensor(w), padding_idx=1)
+    t_mod = tnn.Embedding.from_pretrained(torch.from_numpy(w), padding_idx=1)
+    assert repr(e_mod) == repr(t_mod)
+    assert not e_mod.weight.requires_grad
+    ei, ti = pair(np.array([0, 1, 4]))
+    assert_close(e_mod(ei), t_mod(ti))
+    raises_like(lambda: nn.Embedding(3, 2, padding_idx=3), lambda: tnn.Embedding(3, 2,
+                                                                                 padding_idx=3))
+    raises_like(lambda: e_mod(ember.tensor([5])), lambda: t_mod(torch.tensor([5])))
+    bag = nn.EmbeddingBag.from_pretrained(ember.tensor(w), mode="max")
+    tbag = tnn.EmbeddingBag.from_pretrained(torch.from_numpy(w), mode="max")
+    assert repr(bag) == repr(tbag)
+
+
+def test_embedding_default_init_and_padding_row():
+    m = nn.Embedding(1000, 16, padding_idx=3)
+    w = m.weight.detach().numpy()
+    assert not w[3].any()
+    assert abs(w.std() - 1) < 0.02 and abs(w.mean()) < 0.02
+
+
+@pytest.mark.parametrize("cls,args", [("Linear", (30, 40)), ("Bilinear", (30, 20, 10))])
+def test_default_init_bounds(cls, args):
+    m = getattr(nn, cls)(*args)
+    bound = 1 / np.sqrt(args[0])
+    w, b = m.weight.detach().numpy(), m.bias.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+    assert np.abs(b).max() <= bound
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.1 * bound
+
+
+def test_layer_dtype_device_kwargs():
+    m = nn.Linear(3, 4, dtype=ember.float64)
+    assert m.weight.dtype == ember.float64 and m.bias.dtype == ember.float64
+    e = nn.Embedding(3, 4, dtype=ember.float64)
+    assert e.weight.dtype == ember.float64
+
+
+def test_wrong_input_shapes_raise_like_torch():
+    e_mod, t_mod = nn.Linear(4, 5), tnn.Linear(4, 5)
+    raises_like(lambda: e_mod(ember.ones(3, 3)), lambda: t_mod(torch.ones(3, 3)))
+    e_mod, t_mod = nn.Bilinear(4, 3, 5), tnn.Bilinear(4, 3, 5)
+    raises_like(lambda: e_mod(ember.ones(3, 4), ember.ones(3, 4)),
+                lambda: t_mod(torch.ones(3, 4), torch.ones(3, 4)))
+    raises_like(lambda: nn.Softmax2d()(ember.ones(3, 4)), lambda: tnn.Softmax2d()(
+        torch.ones(3, 4)))
+    raises_like(lambda: nn.Unflatten(1, 3), lambda: tnn.Unflatten(1, 3))
+    raises_like(lambda: nn.Hardtanh(1.0, 0.0), lambda: tnn.Hardtanh(1.0, 0.0))
