@@ -42,7 +42,8 @@ from ._tensor_str import set_printoptions  # noqa: E402
 
 _LAZY_MODULES = {"nn", "optim", "utils", "linalg", "serialization", "testing", "special", "fft"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
-                   "cdist": "nn.functional"}
+                   "cdist": "nn.functional", "softmax": "nn.functional",
+                   "log_softmax": "nn.functional"}
 
 
 def __getattr__(name):

@@ -139,3 +139,17 @@ def _bind_inplace_dunders():
 
 _bind()
 _bind_inplace_dunders()
+
+
+def _nn_method(name):
+    """A Tensor method whose fused op lives in ember.nn (imported on first call)."""
+    def method(self, *args, **kwargs):
+        from .nn import functional
+        return getattr(functional, name)(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+for _name in ("softmax", "log_softmax"):
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, _nn_method(_name))

@@ -222,34 +222,38 @@ def can_cast(from_, to):
 
 
 class finfo:
+    """torch.finfo: machine limits of a floating point (or complex) dtype."""
     __slots__ = ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype")
 
     def __init__(self, type=None):
         d = DEFAULT.float if type is None else to_dtype(type)
         if not (d.is_floating_point or d.is_complex):
-            raise TypeError("torch.finfo() requires a floating point input type.")
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
+                            "to handle 'torch.finfo'")
         d = d.to_real()
         fi = np.finfo(d.np) if d.name != "bfloat16" else _ml.finfo(d.np)
-        self.bits, self.dtype = fi.bits, d.name
+        self.bits, self.dtype = int(fi.bits), d.name
         self.eps, self.max, self.min = float(fi.eps), float(fi.max), float(fi.min)
         self.tiny = self.smallest_normal = float(fi.tiny)
-        self.resolution = float(fi.resolution)
+        self.resolution = float(10.0 ** -int(fi.precision))
 
     def __repr__(self):
-        return (f"finfo(resolution={self.resolution}, min={self.min:e}, max={self.max:e}, "
-                f"eps={self.eps}, smallest_normal={self.smallest_normal}, tiny={self.tiny}, "
-                f"dtype={self.dtype})")
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
 
 
 class iinfo:
+    """torch.iinfo: limits of an integer dtype."""
     __slots__ = ("bits", "max", "min", "dtype")
 
     def __init__(self, type):
         d = to_dtype(type)
-        if d.kind not in (_INT, _BOOL):
-            raise TypeError("torch.iinfo() requires an integer input type.")
-        ii = np.iinfo(d.np) if d is not bool_ else np.iinfo(np.uint8)
+        if d.kind != _INT:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
+                            "handle 'torch.iinfo'")
+        ii = np.iinfo(d.np)
         self.bits, self.max, self.min, self.dtype = ii.bits, int(ii.max), int(ii.min), d.name
 
     def __repr__(self):
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

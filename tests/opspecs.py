@@ -75,7 +75,8 @@ def _nan_at(x, mask_fn):
 def _inf_nan(x):
     """x with nan, inf and -inf entries mixed in (for nan_to_num, isnan, ...)."""
     m = _mod(x)
-    special = m.tensor([float("nan"), float("inf"), -float("inf"), 0.0], dtype=x.dtype)
+    special = m.tensor([float("nan"), float("inf"), -float("inf"), 0.0], dtype=x.dtype,
+                       device=x.device)
     return m.cat([x.reshape(-1), special])
 
 
@@ -257,10 +258,11 @@ SPECS = [
            BINARY[:2], grad=False),
     OpSpec("isclose.nan", lambda x: _inf_nan(x).isclose(_inf_nan(x), equal_nan=True),
            [(t(3),)], grad=False),
-    OpSpec("allclose", lambda x, y: _mod(x).tensor([x.allclose(x + y * 1e-7), x.allclose(y)]),
-           BINARY[:2], grad=False),
+    OpSpec("allclose", lambda x, y: _mod(x).tensor([x.allclose(x + y * 1e-7), x.allclose(y)],
+                                                   device=x.device), BINARY[:2], grad=False),
     OpSpec("equal", lambda x, y: _mod(x).tensor([_mod(x).equal(x, x.clone()), x.equal(y),
-                                                 x.equal(x[:1])]), BINARY[:2], grad=False),
+                                                 x.equal(x[:1])], device=x.device), BINARY[:2],
+           grad=False),
     # ---- ternary, clamping ------------------------------------------------------------------
     OpSpec("clamp", lambda x: x.clamp(-0.5, 0.7)),
     OpSpec("clamp.min", lambda x: x.clamp(min=0.1)),
@@ -317,7 +319,7 @@ SPECS = [
            [(t(3, 4), t(3, 4), t(4))], domain=AWAY),
     OpSpec("binary_", lambda x, y: x.clone().copysign_(y) + x.clone().atan2_(y)
            + x.clone().hypot_(y) + x.clone().fmod_(y) + x.clone().remainder_(y)
-           + x.clone().xlogy_(y) + x.double().float_power_(y).float(), [(t(3, 4), t(3, 4))],
+           + x.clone().xlogy_(y) + x.clone().double().float_power_(y).float(), [(t(3, 4), t(3, 4))],
            domain=AWAY, gradcheck=False),
     OpSpec("nan_to_num_", lambda x: _inf_nan(x).nan_to_num_(), [(t(3, 4),)]),
     OpSpec("iadd", lambda x, y: _iop(x, y, "+="), [(t(3, 4), t(3, 4))]),

@@ -157,6 +157,7 @@ def test_other_errors_show_the_forward_trace():
     t_msg, t_warn = _run_anomaly(torch, case)
     e_msg, e_warn = _run_anomaly(ember, case)
     assert e_msg == t_msg
+    assert t_warn[0].startswith("Error detected in ExpBackward0.")
     assert len(e_warn) == 1 and e_warn[0].startswith("Error detected in ExpBackward0.")
     assert f"line {_fwd_line(case)}, in case" in e_warn[0]
 

@@ -247,7 +247,6 @@ def test_retain_grad_sees_hooked_gradient(order):
             y.register_hook(lambda g: g * 3)
             y.retain_grad()
         (y * y).sum().backward()
-        (y * y).sum().backward() if False else None
         return x.grad, y.grad, y.retains_grad, x.retains_grad
     same(fn)
 
@@ -390,7 +389,7 @@ def test_next_functions_and_names():
 def test_graph_module():
     x = ember.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
-    v0, i0 = x.sort()
+    v0, _ = x.sort()
     assert isinstance(y.grad_fn, graph.Node) and isinstance(x._leaf_node(), graph.Node)
     edge = graph.get_gradient_edge(x)
     assert edge.node.name() == "torch::autograd::AccumulateGrad" and edge.output_nr == 0

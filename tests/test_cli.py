@@ -108,8 +108,9 @@ def test_demo_wrong_device_string_says_what_was_given():
     with pytest.raises(SystemExit) as e:
         cli.main(["demo", "--device", "gpu"])
     with pytest.raises(RuntimeError) as ref:
-        torch.device("gpu")
+        ember.device("gpu")
     assert str(e.value) == f"ember demo: invalid --device 'gpu': {ref.value}"
+    assert "cpu, cuda" in str(e.value) and str(e.value).endswith("device string: gpu")
 
 
 def test_demo_cuda_without_gpu_says_how_to_fix(monkeypatch):

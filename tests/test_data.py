@@ -257,7 +257,7 @@ def test_random_samplers_are_reproducible_permutations():
     assert sorted(first + list(other)) == data
 
 
-# ---- DataLoader in the main process ---------------------------------------------------------------
+# ---- DataLoader in the main process ----------------------------------------------------------
 INDICES = [7, 3, 3, 0, 9, 1, 4, 8, 2, 6, 5]
 
 

@@ -553,3 +553,25 @@ def test_lbfgs_on_device(device):
         opt.step(closure)
         out.append(x.detach().cpu().numpy())
     np.testing.assert_allclose(out[1], out[0], rtol=1e-8)
+
+
+@pytest.mark.parametrize("name,kw", CONFIGS[::2], ids=IDS[::2])
+def test_parallel_chunks_give_identical_results(name, kw, monkeypatch):
+    """Large arrays are updated in row slices on a thread pool: forced here on small arrays
+    (with a transposed, non-contiguous gradient) the result is bit-identical."""
+    import ember.optim.optimizer as base
+    monkeypatch.setattr(base, "_num_threads", lambda: 3)
+    init, grads = _problem(np.float64, 6, shapes=[(9, 7), (13,)])
+    runs = []
+    for min_parallel in (1 << 40, 1):
+        monkeypatch.setattr(base, "_MIN_PARALLEL", min_parallel)
+        monkeypatch.setattr(base, "_CHUNK", 10)
+        ep = _params(ember, init)
+        opt = getattr(ember.optim, name)(ep, **kw)
+        for g in grads:
+            ep[0].grad = ember.from_numpy(np.asfortranarray(g[0]))     # not C-contiguous
+            ep[1].grad = ember.tensor(g[1])
+            opt.step()
+        runs.append([_np(p).copy() for p in ep])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)

@@ -2,7 +2,7 @@
 import re
 
 from .grad_mode import STATE
-from .node import CLOCK as _clock, Leaf, OutSlot, RetainGrad
+from .node import CLOCK as _clock, Leaf, OutSlot, RetainGrad, output_nr
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -37,8 +37,11 @@ def sum_to_size(t, size):
 
 def _reverse_topo(roots):
     """Nodes reachable from roots, every consumer before its producers (no recursion)."""
-    post, seen = [], set(roots)
-    for root in roots:
+    post, seen = [], set()
+    for root in roots:              # a root reachable from another root is ordered after it
+        if root in seen:
+            continue
+        seen.add(root)
         stack = [(root, iter(root.next))]
         while stack:
             node, children = stack[-1]
@@ -124,7 +127,7 @@ def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
     kind = _TYPE_NAMES.get(OF_NP[dtype.num].name, "torch.Tensor")
     what = f"[{kind} {list(shape)}]"
     if creator is not None:
-        what += (f", which is output {getattr(creator, 'index', 0)} of "
+        what += (f", which is output {output_nr(creator)} of "
                  f"{strip_backward(creator.name())},")
     hint = ("Hint: the backtrace further above shows the operation that failed to compute its "
             "gradient. The variable in question was changed in there or anywhere later. Good "

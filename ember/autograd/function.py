@@ -9,7 +9,7 @@ import weakref
 
 from .engine import FREED_MESSAGE, _FREED, modified_error
 from .grad_mode import STATE, no_grad
-from .node import CLOCK, Node, OutSlot
+from .node import CLOCK, Node, OutSlot, output_nr
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable",
            "InplaceFunction"]
@@ -66,7 +66,7 @@ class BackwardCFunction(Node, FunctionCtx):
     def next_functions(self):
         """One entry per Tensor argument of forward (torch leaves the others out)."""
         from .._tensor import Tensor
-        return tuple((n.public() if n is not None else None, getattr(n, "index", 0))
+        return tuple((n.public() if n is not None else None, output_nr(n))
                      for n, a in zip(self.next, self.inputs) if isinstance(a, Tensor))
 
     def apply(self, *grads):

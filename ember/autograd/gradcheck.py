@@ -41,7 +41,8 @@ def _check_inputs(inputs):
                               "complex. ", stacklevel=3)
             if inp.is_complex():
                 raise NotImplementedError("ember's gradcheck does not support complex inputs")
-            if not all(st > 0 or sz <= 1 for st, sz in zip(inp.stride(), inp.shape)):
+            if inp.numel() and not all(st > 0 or sz <= 1
+                                       for st, sz in zip(inp.stride(), inp.shape)):
                 raise RuntimeError(f"The {idx}th input has a dimension with stride 0. gradcheck "
                                    "only supports inputs that are non-overlapping to be able "
                                    "to compute the numerical gradients correctly. You should "

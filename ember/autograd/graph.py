@@ -6,7 +6,7 @@ allow_mutation_on_saved_tensors."""
 import abc
 from collections import namedtuple
 
-from .node import Leaf, Node as _Node, OutSlot
+from .node import Leaf, Node as _Node, OutSlot, output_nr
 
 __all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version"]
 
@@ -37,7 +37,7 @@ def get_gradient_edge(tensor):
         raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
                            "not require gradients")
     edge = tensor._edge()
-    return GradientEdge(edge.public(), getattr(edge, "index", 0))
+    return GradientEdge(edge.public(), output_nr(edge))
 
 
 def increment_version(tensor):

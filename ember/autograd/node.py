@@ -40,7 +40,7 @@ class Node:
 
     @property
     def next_functions(self):
-        return tuple((n.public(), getattr(n, "index", 0)) if n is not None else (None, 0)
+        return tuple((n.public(), output_nr(n)) if n is not None else (None, 0)
                      for n in self.next)
 
     def public(self):
@@ -59,6 +59,11 @@ class Node:
         if self.meta is None:
             self.meta = {}
         return self.meta
+
+
+def output_nr(edge):
+    """Which output of its node an edge carries the gradient of (torch's output_nr)."""
+    return edge.index if type(edge) is OutSlot else 0
 
 
 class Leaf:

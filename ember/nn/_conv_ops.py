@@ -6,6 +6,9 @@ group for the forward and for both gradients (no per-sample loop, no batch reduc
 (O, N*L) result becomes NCHW in a single copy that also adds the bias."""
 import itertools
 import math
+import threading
+
+import numpy as np
 
 from ..ops._apply import apply
 from ..ops._registry import op
@@ -66,9 +69,37 @@ def offsets(ksize, stride, dilation, out):
             for ki, d, s, o in zip(k, dilation, stride, out))
 
 
-def col2im(xp, cols, shape, ksize, stride, dilation, out):
+class _Scratch(threading.local):
+    bufs = None
+
+
+_SCRATCH = _Scratch()
+_SCRATCH_MAX = 1 << 28
+
+
+def scratch(xp, slot, shape, dtype):
+    """An uninitialised array for a temporary that never leaves the op, reused across calls
+    (per thread and slot). Fresh multi-MB NumPy arrays cost page faults on every step, since
+    malloc hands big freed blocks back to the OS; CuPy has its own memory pool."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    if xp is not np or nbytes > _SCRATCH_MAX:
+        return xp.empty(shape, dtype)
+    bufs = _SCRATCH.bufs
+    if bufs is None:
+        bufs = _SCRATCH.bufs = {}
+    buf = bufs.get(slot)
+    if buf is None or buf.nbytes < nbytes:
+        buf = bufs[slot] = np.empty(nbytes, np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def col2im(xp, cols, shape, ksize, stride, dilation, out, slot=None):
     """Sum columns (N, C, *K, *out) back into a zero array of `shape` (N, C, *padded)."""
-    gx = xp.zeros(shape, cols.dtype)
+    if slot is None:
+        gx = xp.zeros(shape, cols.dtype)
+    else:
+        gx = scratch(xp, slot, shape, cols.dtype)
+        gx.fill(0)
     if 0 in out:
         return gx
     lead = (slice(None), slice(None))
@@ -77,14 +108,16 @@ def col2im(xp, cols, shape, ksize, stride, dilation, out):
     return gx
 
 
-def _im2col(xp, x, ksize, stride, dilation, out, groups):
+def _im2col(xp, x, ksize, stride, dilation, out, groups, slot=None):
     """(N, C, *S) -> contiguous channel-major columns (G, C/G * prod(K), N * prod(out))."""
     n, c = x.shape[:2]
     st, sp = x.strides, x.strides[2:]
     shape = (c,) + tuple(ksize) + (n,) + tuple(out)
     strides = ((st[1],) + tuple(s * d for s, d in zip(sp, dilation)) + (st[0],)
                + tuple(s * t for s, t in zip(sp, stride)))
-    cols = xp.lib.stride_tricks.as_strided(x, shape, strides)
+    view = xp.lib.stride_tricks.as_strided(x, shape, strides)
+    cols = xp.empty(shape, x.dtype) if slot is None else scratch(xp, slot, shape, x.dtype)
+    cols[...] = view
     return cols.reshape(groups, -1, n * math.prod(out))
 
 
@@ -94,8 +127,11 @@ def _col2im_nchw(xp, gcols, padded, ksize, stride, dilation, out, pads):
     nk = len(ksize)
     cols = gcols.reshape((c,) + tuple(ksize) + (n,) + tuple(out))
     cols = cols.transpose((0, nk + 1) + tuple(range(1, nk + 1)) + tuple(range(nk + 2, cols.ndim)))
-    gx = col2im(xp, cols, (c, n) + tuple(padded[2:]), ksize, stride, dilation, out)
-    return xp.ascontiguousarray(_crop(gx, pads).swapaxes(0, 1))
+    gx = _crop(col2im(xp, cols, (c, n) + tuple(padded[2:]), ksize, stride, dilation, out,
+                      "col2im"), pads).swapaxes(0, 1)
+    res = xp.empty(gx.shape, gx.dtype)
+    res[...] = gx
+    return res
 
 
 def _to_nchw(xp, y, n, out, b):
@@ -110,11 +146,19 @@ def _to_nchw(xp, y, n, out, b):
     return dst.reshape((n, o) + tuple(out))
 
 
-def _rows(xp, g, groups):
+def _rows(xp, g, groups, slot=None):
     """(N, O, *out) -> (G, O/G, N * L): the output gradient in column order."""
     n, o = g.shape[:2]
-    return xp.ascontiguousarray(g.reshape(n, o, -1).swapaxes(0, 1)).reshape(groups, o // groups,
-                                                                             -1)
+    src = g.reshape(n, o, -1).swapaxes(0, 1)
+    dst = xp.empty(src.shape, g.dtype) if slot is None else scratch(xp, slot, src.shape, g.dtype)
+    dst[...] = src
+    return dst.reshape(groups, o // groups, -1)
+
+
+def _matmul(xp, a, b, slot):
+    """a @ b into a scratch array (a temporary of the op)."""
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    return xp.matmul(a, b, out=scratch(xp, slot, shape, np.result_type(a.dtype, b.dtype)))
 
 
 def _crop(a, pads):
@@ -135,20 +179,20 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
     ksize = w.shape[2:]
     out = out_sizes(xpad.shape[2:], ksize, stride, dilation)
     cols = _im2col(xp, xpad, ksize, stride, dilation, out, groups)
-    y = xp.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)
+    y = _matmul(xp, w.reshape(groups, w.shape[0] // groups, -1), cols, "y")
     y = _to_nchw(xp, y.reshape(w.shape[0], -1), x.shape[0], out, b)
     return y, (cols, w, xpad.shape, b is not None, stride, pads, dilation, groups)
 
 
 @_conv.vjp
 def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
-    g3 = _rows(xp, g, groups)
+    g3 = _rows(xp, g, groups, "rows")
     gx = gw = gb = None
     if needs[1]:
         gw = xp.matmul(g3, cols.swapaxes(-1, -2)).reshape(w.shape)
     if needs[0]:
         wr = w.reshape(groups, w.shape[0] // groups, -1)
-        gcols = xp.matmul(wr.swapaxes(-1, -2), g3)
+        gcols = _matmul(xp, wr.swapaxes(-1, -2), g3, "cols")
         gx = _col2im_nchw(xp, gcols, padded, w.shape[2:], stride, dilation, g.shape[2:], pads)
     if has_b and needs[2]:
         gb = g3.sum(-1).reshape(-1)
@@ -267,7 +311,7 @@ def _conv_t(xp, x, w, b, stride, pads, dilation, groups, full):
     ksize, spatial = w.shape[2:], x.shape[2:]
     x3 = _rows(xp, x, groups)                                    # (G, Cin/G, N * L)
     wr = w.reshape(groups, w.shape[0] // groups, -1)             # (G, Cin/G, Cout/G * K)
-    cols = xp.matmul(wr.swapaxes(-1, -2), x3)
+    cols = _matmul(xp, wr.swapaxes(-1, -2), x3, "cols")
     cout = groups * w.shape[1]
     padded = (n, cout) + tuple(full)
     y = _col2im_nchw(xp, cols, padded, ksize, stride, dilation, spatial, pads)
@@ -281,10 +325,10 @@ def _(xp, g, x3, wr, xshape, wshape, has_b, stride, pads, dilation, groups, need
     gx = gw = gb = None
     if needs[0] or needs[1]:
         gpad = pad_const(xp, g, pads)
-        gcols = _im2col(xp, gpad, wshape[2:], stride, dilation, xshape[2:], groups)
+        gcols = _im2col(xp, gpad, wshape[2:], stride, dilation, xshape[2:], groups, "cols")
         if needs[0]:
-            gx = xp.matmul(wr, gcols).reshape(xshape[1], xshape[0], -1)
-            gx = xp.ascontiguousarray(gx.swapaxes(0, 1)).reshape(xshape)
+            gx = _matmul(xp, wr, gcols, "y").reshape(xshape[1], xshape[0], -1).swapaxes(0, 1)
+            gx = gx.copy().reshape(xshape)
         if needs[1]:
             gw = xp.matmul(x3, gcols.swapaxes(-1, -2)).reshape(wshape)
     if has_b and needs[2]:

@@ -131,8 +131,8 @@ def _check_nll(input, target, weight, name="nll_loss"):
 
 
 def _scalar(name):
-    return {"int64": "Long", "float32": "Float", "float64": "Double", "int32": "Int", "int16": "Short",
-            "int8": "Char", "bool": "Bool", "float16": "Half"}.get(name, name)
+    return {"int64": "Long", "float32": "Float", "float64": "Double", "int32": "Int",
+            "int16": "Short", "int8": "Char", "bool": "Bool", "float16": "Half"}.get(name, name)
 
 
 def _as_batched(input, target):

@@ -209,6 +209,11 @@ def affine_grid(theta, size, align_corners=None):
         raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{size[0]}, {theta.shape[2]}] but got: [{theta.shape[0]}, "
                            f"{theta.shape[2]}].")
+    if align_corners and min(size[2:]) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size "
+                      "grids when align_corners=True. This is not an intended use case of "
+                      "affine_grid. See the documentation of affine_grid for details.",
+                      stacklevel=2)
     dt = np.dtype(theta.arr.dtype).type
     axes = [_linspace(n, align_corners, dt) for n in size[2:]]
     mesh = np.meshgrid(*axes, indexing="ij")[::-1]          # x varies fastest, as in torch

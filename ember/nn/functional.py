@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 
-from .._tensor import Tensor, _new
+from .._tensor import _new
 from ..autograd.grad_mode import no_grad
-from ..ops import creation as _C, elementwise as _E, linalg as _L, shape as _S
+from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops._apply import inplace as _inplace
 from ..ops._dims import wrap_dim as _wrap_dim
 from ..ops.random import rng_for as _rng_for

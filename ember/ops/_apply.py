@@ -104,6 +104,8 @@ def scalar_operand(xa, s):
         return xa, s
     if ts is int or ts is bool:
         k = xa.dtype.kind
+        if k == "f" or k == "c":
+            return xa, s
         if k in "iu":
             lo, hi = _IBOUNDS[xa.dtype.num]
             if not lo <= s <= hi:

@@ -11,9 +11,10 @@ from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node
 from ..backends import CPU, device as _device_cls, get_backend
 from ._registry import op
+from ._apply import _tname
 from .random import rng_for
 
-_py_float, _py_int, _py_bool = float, int, bool
+_py_float, _py_int, _py_bool, _py_complex = float, int, bool, builtins.complex
 
 
 def _size(args):
@@ -47,37 +48,144 @@ def _np_dtype(dtype, default=None):
 
 
 def _infer_dtype(data):
-    """torch's dtype inference for nested Python data."""
-    kinds = set()
-    stack = [data]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, Tensor):
-            kinds.add(x.dtype)
-        elif isinstance(x, (list, tuple)):
-            stack.extend(x)
-        elif isinstance(x, _py_bool) or isinstance(x, np.bool_):
-            kinds.add("bool")
-        elif isinstance(x, (_py_int, np.integer)):
-            kinds.add("int")
-        elif isinstance(x, (_py_float, np.floating)):
-            kinds.add("float")
-        elif isinstance(x, (complex, np.complexfloating)):
-            kinds.add("complex")
-        elif isinstance(x, str):
-            raise TypeError(f"new(): invalid data type 'str'")
-        else:
-            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
-    dts = [k for k in kinds if not isinstance(k, str)]
-    names = {k for k in kinds if isinstance(k, str)}
-    rank = [DEFAULT.complex if "complex" in names else None,
-            DEFAULT.float if "float" in names else None,
-            _dtype.int64 if "int" in names else None,
-            _dtype.bool_ if "bool" in names else None]
+    """torch's dtype inference for a scalar or nested Python data (no values are converted)."""
+    return _walk(data, need_values=False)[1]
+
+
+_SUPPORTED = "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, " \
+             "uint8, and bool"
+
+
+def _np_supported(dt):
+    if dt.num not in OF_NP:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{dt.name}. The only supported "
+                        f"types are: {_SUPPORTED}.")
+    return OF_NP[dt.num]
+
+
+def _leaf_dtype(x):
+    """The dtype torch infers for one scalar of a nested sequence."""
+    t = type(x)
+    if t is float:
+        return DEFAULT.float
+    if t is int:
+        return _dtype.int64
+    if t is bool:
+        return _dtype.bool_
+    if t is _py_complex:
+        return DEFAULT.complex
+    if isinstance(x, Tensor):
+        if x.arr.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return x.dtype
+    if isinstance(x, (str, bytes, np.str_, np.bytes_)):
+        raise TypeError("new(): invalid data type 'str'")
+    if isinstance(x, np.generic):
+        return _np_supported(x.dtype)
+    if isinstance(x, np.ndarray):          # a 0-d array at the top level
+        return _np_supported(x.dtype)
+    if isinstance(x, bool):
+        return _dtype.bool_
+    if isinstance(x, int):
+        return _dtype.int64
+    if isinstance(x, float):
+        return DEFAULT.float
+    if isinstance(x, _py_complex):
+        return DEFAULT.complex
+    raise RuntimeError(f"Could not infer dtype of {t.__name__}")
+
+
+def _is_seq(x):
+    return isinstance(x, (list, tuple, range)) or isinstance(x, np.ndarray) and x.ndim > 0
+
+
+def _walk(data, need_values=True):
+    """torch's compute_sizes, infer_scalar_type and recursive_store in one pass over nested data:
+    returns (shape, inferred dtype, flat list of leaves)."""
+    shape = []
+    probe = data
+    while _is_seq(probe):
+        n = len(probe)
+        shape.append(n)
+        if n == 0:
+            break
+        probe = probe[0]
+        if isinstance(probe, (str, np.str_)):
+            raise ValueError("too many dimensions 'str'")
+    ndim = len(shape)
+    flat = [] if need_values else None
+    found = set()
+
+    def rec(obj, dim):
+        if dim == ndim:
+            found.add(_leaf_dtype(obj))
+            if need_values:
+                flat.append(obj.item() if isinstance(obj, (Tensor, np.ndarray)) else obj)
+            return
+        if isinstance(obj, np.ndarray) and obj.ndim == 0:
+            raise TypeError("len() of unsized object")
+        if not _is_seq(obj):
+            raise TypeError("not a sequence")
+        if len(obj) != shape[dim]:
+            raise ValueError(f"expected sequence of length {shape[dim]} at dim {dim} "
+                             f"(got {len(obj)})")
+        if dim == ndim - 1:
+            if isinstance(obj, np.ndarray):
+                found.add(_np_supported(obj.dtype))
+                if need_values:
+                    flat.extend(obj.tolist())
+                return
+            kinds = set(map(type, obj))
+            if kinds <= _PLAIN:        # the common case: a row of Python numbers
+                found.update(_leaf_dtype(k()) for k in kinds)
+                if need_values:
+                    flat.extend(obj)
+                return
+        for item in obj:
+            rec(item, dim + 1)
+
+    rec(data, 0)
     out = None
-    for d in dts + [r for r in rank if r is not None]:
+    for d in found:
         out = d if out is None else _dtype.PROMOTE[out, d]
-    return out or DEFAULT.float
+    return tuple(shape), out or DEFAULT.float, flat
+
+
+_PLAIN = {float, int, bool, _py_complex}
+
+
+def _ints_fit(flat, d):
+    """torch's overflow rules for Python numbers stored into an integer or bool dtype."""
+    for v in flat:
+        if (type(v) is int or isinstance(v, np.integer)) and not -2 ** 63 <= v < 2 ** 63:
+            raise ValueError("Overflow when unpacking long long")
+    if d.kind != 1:
+        return
+    info = np.iinfo(d.np)
+    hi = int(info.max)
+    lo = -hi if info.min == 0 else int(info.min)          # unsigned accepts -max..max
+    for v in flat:
+        if type(v) is bool or isinstance(v, np.bool_):
+            continue
+        if isinstance(v, (float, np.floating)) and not math.isfinite(v) or not lo <= v <= hi:
+            raise RuntimeError(f"value cannot be converted to type {d.name} without overflow")
+
+
+def _values_array(flat, shape, d):
+    """The leaves converted to dtype d the way torch converts scalars."""
+    if not d.is_complex and any(isinstance(v, (_py_complex, np.complexfloating)) for v in flat):
+        raise TypeError("must be real number, not complex")
+    if d.kind == 1 or d is _dtype.bool_:
+        _ints_fit(flat, d)
+    if d.kind == 1 and flat:
+        if any(isinstance(v, (float, np.floating)) for v in flat):
+            a = np.trunc(np.array(flat, dtype=np.float64)).astype(np.int64)
+        else:
+            a = np.array(flat, dtype=np.int64)
+        return a.astype(d.np).reshape(shape)
+    with np.errstate(over="ignore"):
+        return np.array(flat, dtype=d.np).reshape(shape)
 
 
 def _to_array(data, dtype):
@@ -86,35 +194,29 @@ def _to_array(data, dtype):
         a = data._host()
         return a if dtype is None else a.astype(to_dtype(dtype).np)
     if isinstance(data, np.ndarray):
-        if data.dtype.kind in "OUS":
-            raise TypeError(f"can't convert np.ndarray of type numpy.{data.dtype.name}")
+        _np_supported(data.dtype)
+        _check_strides(data)
         return data if dtype is None else data.astype(to_dtype(dtype).np)
     if hasattr(data, "__cuda_array_interface__") or type(data).__module__.startswith("cupy"):
         a = data.get()
         return a if dtype is None else a.astype(to_dtype(dtype).np)
-    if isinstance(data, str):
+    if isinstance(data, (str, bytes)):
         raise TypeError("new(): invalid data type 'str'")
-    d = to_dtype(dtype) if dtype is not None else _infer_dtype(data)
-    if isinstance(data, (list, tuple)):
-        data = _flatten_tensors(data)
-    try:
-        return np.array(data, dtype=d.np)
-    except ValueError as e:
-        if "sequence" in str(e) or "inhomogeneous" in str(e):
-            raise ValueError(f"expected sequence of length ... at dim ... ({e})") from None
-        raise
-
-
-def _flatten_tensors(data):
-    if isinstance(data, Tensor):
-        return data._host()
-    if isinstance(data, (list, tuple)):
-        return [_flatten_tensors(x) for x in data]
-    return data
+    if not _is_seq(data) and not isinstance(data, np.generic) and (
+            hasattr(data, "__array_interface__") or hasattr(data, "__array__")):
+        return _to_array(np.asarray(data), dtype)
+    shape, inferred, flat = _walk(data)
+    return _values_array(flat, shape, inferred if dtype is None else to_dtype(dtype))
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     be = get_backend(device)
+    if isinstance(data, Tensor):
+        import warnings
+        warnings.warn("To copy construct from a tensor, it is recommended to use "
+                      "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                      "requires_grad_(True), rather than torch.tensor(sourceTensor).",
+                      UserWarning, stacklevel=2)
     a = _to_array(data, dtype)
     if isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata:
         a = a.copy()
@@ -124,6 +226,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
+    if isinstance(data, np.ndarray):
+        _check_strides(data)
     be = get_backend(device)
     a = _to_array(data, dtype)
     return _new(be.from_host(a) if be is not CPU else a, be)
@@ -136,13 +240,26 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     return t
 
 
+def _check_strides(a):
+    if any(st < 0 for st in a.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors "
+                         "with negative strides are not currently supported. (You can probably "
+                         "work around this by making a copy of your array  with array.copy().) ")
+
+
 def from_numpy(ndarray):
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    if ndarray.dtype.num not in OF_NP:
-        raise TypeError(f"can't convert np.ndarray of type numpy.{ndarray.dtype.name}. The only "
-                        "supported types are: float64, float32, float16, complex64, complex128, "
-                        "int64, int32, int16, int8, uint8, and bool.")
+    _np_supported(ndarray.dtype)
+    _check_strides(ndarray)
+    if not ndarray.flags.writeable:
+        import warnings
+        warnings.warn("The given NumPy array is not writable, and PyTorch does not support "
+                      "non-writable tensors. This means writing to this tensor will result in "
+                      "undefined behavior. You may want to copy the array to protect its data or "
+                      "make it writable before converting it to a tensor. This type of warning "
+                      "will be suppressed for the rest of this program.", UserWarning,
+                      stacklevel=2)
     return _new(ndarray, CPU)
 
 
@@ -158,11 +275,24 @@ def from_dlpack(ext_tensor):
     return _new(cupy.from_dlpack(ext_tensor), be)
 
 
+def _into(t, out):
+    """Factories with `out=`: resize `out` to the result and copy it in (torch's semantics)."""
+    if out is None:
+        return t
+    if tuple(out.shape) != tuple(t.shape):
+        out.arr = out.be.xp.empty(t.shape, out.arr.dtype)
+    out.be.xp.copyto(out.arr, t.arr, casting="unsafe")
+    bump_version(out)
+    return out
+
+
 def _factory(fill):
     def fn(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
            pin_memory=False, memory_format=None):
         be = get_backend(device)
-        return _finish(fill(be.xp, _size(size), _np_dtype(dtype)), be, requires_grad)
+        if out is not None and dtype is None:
+            dtype = out.dtype
+        return _into(_finish(fill(be.xp, _size(size), _np_dtype(dtype)), be, requires_grad), out)
     return fn
 
 
@@ -173,12 +303,26 @@ empty = _factory(lambda xp, s, d: xp.empty(s, d))
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
-    if dtype is None:
-        dtype = _infer_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
-    be = get_backend(device)
+    if isinstance(size, (int, np.integer)):
+        raise TypeError("full(): argument 'size' (position 1) must be tuple of ints, but found "
+                        f"element of type {type(size).__name__} at pos 0")
     if isinstance(fill_value, Tensor):
+        if fill_value.arr.size != 1:
+            raise RuntimeError("fill_value must be a scalar")
         fill_value = fill_value.item()
-    return _finish(be.xp.full(_size((size,)), fill_value, to_dtype(dtype).np), be, requires_grad)
+    if dtype is None:
+        dtype = out.dtype if out is not None else _infer_dtype(fill_value)
+    be = get_backend(device)
+    d = to_dtype(dtype)
+    return _into(_finish(be.xp.asarray(_values_array([fill_value], (), d)).reshape(1).repeat(
+        _numel(_size((size,)))).reshape(_size((size,))), be, requires_grad), out)
+
+
+def _numel(shape):
+    n = 1
+    for v in shape:
+        n *= v
+    return n
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
@@ -219,11 +363,11 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     d = to_dtype(dtype)
     n = builtins.max(0, math.ceil((end - start) / step))
     be = get_backend(device)
-    if d.is_floating_point:
+    if d.is_floating_point or d.is_complex:
         a = (be.xp.arange(n, dtype=np.float64) * step + start).astype(d.np)
     else:
         a = be.xp.arange(start, start + n * step, step, dtype=np.int64)[:n].astype(d.np)
-    return _finish(a, be, requires_grad)
+    return _into(_finish(a, be, requires_grad), out)
 
 
 def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
@@ -238,21 +382,36 @@ def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     be = get_backend(device)
-    d = to_dtype(dtype) if dtype is not None else DEFAULT.float
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
+    cplx = isinstance(start, _py_complex) or isinstance(end, _py_complex)
+    d = to_dtype(dtype) if dtype is not None else DEFAULT.complex if cplx else DEFAULT.float
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    # torch fills the first half from start and the second half from end (symmetric rounding)
-    step = (end - start) / (steps - 1) if steps > 1 else 0.0
-    i = be.xp.arange(steps, dtype=np.float64)
-    half = steps // 2
-    a = be.xp.where(i < half, start + step * i, end - step * (steps - 1 - i))
-    if d.is_floating_point or d.is_complex:
-        a = a.astype(d.np)
+    if steps == 1:
+        a = be.xp.asarray(_values_array([start], (1,), d))
     else:
-        a = be.xp.trunc(a).astype(d.np) if steps else a.astype(d.np)
-    return _finish(a, be, requires_grad)
+        a = _linspace_values(be.xp, start, end, steps, d)
+    return _into(_finish(a, be, requires_grad), out)
+
+
+def _linspace_values(xp, start, end, steps, d):
+    """torch's kernel: the first half from start, the second from end, computed in the output
+    dtype (integral outputs: a double step from the truncated ends, then truncation)."""
+    i = xp.arange(steps)
+    half = steps // 2
+    if d.kind == 1 or d is _dtype.bool_:
+        s0, e0 = math.trunc(start), math.trunc(end)
+        step = (e0 - s0) / (steps - 1) if steps > 1 else 0.0
+        a = xp.where(i < half, s0 + step * i, e0 - step * (steps - 1 - i))
+        return xp.trunc(a).astype(d.np)
+    ct = d.np.type
+    s0, e0 = xp.asarray(start, d.np), xp.asarray(end, d.np)
+    step = (e0 - s0) / ct(steps - 1) if steps > 1 else xp.zeros((), d.np)
+    fi = i.astype(d.np)
+    rev = (steps - 1 - i).astype(d.np)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return xp.where(i < half, s0 + step * fi, e0 - step * rev).astype(d.np, copy=False)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
@@ -264,23 +423,66 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     be = get_backend(device)
-    return _finish(be.xp.eye(n, n if m is None else m, dtype=_np_dtype(dtype)), be,
-                   requires_grad)
+    for v, name in ((n, "n"), (m, "m")):
+        if v is not None and v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
+    return _into(_finish(be.xp.eye(n, n if m is None else m, dtype=_np_dtype(dtype)), be,
+                         requires_grad), out)
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False):
+    """An uninitialised tensor viewing a buffer with the given strides."""
+    be = get_backend(device)
+    d = _np_dtype(dtype)
+    size, stride = tuple(size), tuple(stride)
+    extent = 1 + builtins.sum((sz - 1) * st for sz, st in zip(size, stride)) if all(size) else 0
+    buf = be.xp.empty(extent, d)
+    a = be.xp.lib.stride_tricks.as_strided(buf, size, tuple(st * buf.itemsize for st in stride))
+    return _finish(a, be, requires_grad)
+
+
+def polar(abs, angle, *, out=None):
+    """abs * (cos(angle) + i sin(angle)), differentiable through both inputs."""
+    from .elementwise import cos, mul, sin
+    return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out)
 
 
 # ---- random ------------------------------------------------------------------------------------
-def _random(sample):
+def _float_kernel(kernel, d):
+    """rand/randn/uniform_/normal_ exist for floating and complex dtypes only."""
+    if d.kind not in "fcV":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_tname(d)}'")
+
+
+def _random(sample, kernel):
     def fn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False, pin_memory=False):
         be = get_backend(device)
-        d = _np_dtype(dtype)
+        d = _np_dtype(dtype if dtype is not None or out is None else out.dtype)
+        _float_kernel(kernel, d)
         a = sample(rng_for(generator, be), _size(size), d)
-        return _finish(a, be, requires_grad)
+        return _into(_finish(a, be, requires_grad), out)
     return fn
 
 
-rand = _random(lambda r, s, d: r.random(s, dtype=np.float64).astype(d))
-randn = _random(lambda r, s, d: r.standard_normal(s, dtype=np.float64).astype(d))
+def _uniform(r, shape, d):
+    if d.kind == "c":       # real and imaginary parts uniform on [0, 1)
+        return (r.random(shape, dtype=np.float64) + 1j * r.random(shape, dtype=np.float64)) \
+            .astype(d)
+    return r.random(shape, dtype=np.float64).astype(d)
+
+
+def _normal(r, shape, d):
+    if d.kind == "c":       # a standard complex normal: each part has variance 1/2
+        z = r.standard_normal(shape, dtype=np.float64) + 1j * r.standard_normal(
+            shape, dtype=np.float64)
+        return (z * math.sqrt(0.5)).astype(d)
+    return r.standard_normal(shape, dtype=np.float64).astype(d)
+
+
+rand = _random(_uniform, "check_uniform_bounds")
+randn = _random(_normal, "normal_kernel_cpu")
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, **kw):
@@ -325,12 +527,15 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(getattr(mean, "shape", ()), getattr(std, "shape", ()))
-        if isinstance(std, Tensor) and (std.arr < 0).any():
+        if isinstance(std, Tensor) and (std.arr < 0).any() or \
+                not isinstance(std, Tensor) and std < 0:
             raise RuntimeError("normal expects all elements of std >= 0.0")
         noise = randn(*shape, generator=generator, dtype=ref.dtype, device=ref.device)
         return (noise * std + mean).detach()
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    if dtype is not None:
+        _float_kernel("normal_kernel_cpu", to_dtype(dtype).np)
     t = randn(*_size((size,)), generator=generator, dtype=dtype, device=device)
     t.arr = t.arr * std + mean if t.arr.size else t.arr
     t.arr = t.arr.astype(_np_dtype(dtype))
@@ -385,11 +590,18 @@ def _fill_(self, arr):
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    _float_kernel("check_uniform_bounds", self.arr.dtype)
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
+                           f"to={b}")
     r = rng_for(generator, self.be).random(self.shape, dtype=np.float64)
     return _fill_(self, r * (b - a) + a)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    _float_kernel("normal_kernel_cpu", self.arr.dtype)
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     r = rng_for(generator, self.be).standard_normal(self.shape, dtype=np.float64)
     return _fill_(self, r * std + mean)
 
@@ -399,10 +611,24 @@ def bernoulli_(self, p=0.5, *, generator=None):
     return _fill_(self, rng_for(generator, self.be).random(self.shape) < pa)
 
 
-def random_(self, from_=0, to=None, *, generator=None):
-    if to is None:
-        to = (2 ** 24 if self.dtype is _dtype.float32 else 2 ** 53) if \
-            self.is_floating_point() else int(np.iinfo(self.arr.dtype).max) + 1
+def random_(self, from_=None, to=None, *, generator=None):
+    """Integers from [from, to); random_(to) is [0, to); random_() spans the dtype (for floats
+    the integers exactly representable: [0, 2^mantissa])."""
+    if from_ is not None and to is None:
+        from_, to = 0, from_
+    if from_ is None:
+        from_ = 0
+        d = self.arr.dtype
+        if d.kind == "b":
+            to = 2
+        elif d.kind in "iu":
+            to = int(np.iinfo(d).max) + 1
+        else:
+            digits = {"float16": 11, "bfloat16": 8, "float32": 24}.get(d.name, 53)
+            to = 2 ** digits + 1
+    if from_ >= to:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} "
+                           f">= to={to}")
     return _fill_(self, rng_for(generator, self.be).integers(from_, to, self.shape))
 
 
@@ -538,3 +764,23 @@ def complex(real, imag):
 from ._apply import make_unary as _mu  # noqa: E402
 
 _TO_COPY = _mu(_to_copy)
+
+
+# ---- legacy typed constructors: torch.FloatTensor(2, 3), torch.LongTensor([1, 2]) ----------------
+def _legacy(name, dt):
+    def ctor(*args, device=None):
+        return Tensor(*args, dtype=getattr(_dtype, dt), device=device)
+    ctor.__name__ = ctor.__qualname__ = name
+    return ctor
+
+
+FloatTensor = _legacy("FloatTensor", "float32")
+DoubleTensor = _legacy("DoubleTensor", "float64")
+HalfTensor = _legacy("HalfTensor", "float16")
+BFloat16Tensor = _legacy("BFloat16Tensor", "bfloat16")
+LongTensor = _legacy("LongTensor", "int64")
+IntTensor = _legacy("IntTensor", "int32")
+ShortTensor = _legacy("ShortTensor", "int16")
+CharTensor = _legacy("CharTensor", "int8")
+ByteTensor = _legacy("ByteTensor", "uint8")
+BoolTensor = _legacy("BoolTensor", "bool_")

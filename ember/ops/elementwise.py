@@ -688,6 +688,23 @@ def copysign(input, other, *, out=None):
 SCALAR_SELF.add("xlogy")
 
 
+def _heaviside(xp, a, b):
+    if a.dtype.kind == "c":
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
+    return xp.where(a == 0, b, a > 0).astype(a.dtype)
+
+
+_heaviside_fn = _binary("heaviside", _heaviside)
+
+
+def heaviside(input, values, *, out=None):
+    _need_tensor("heaviside", input)
+    _need_tensor("heaviside", values, "values", 2)
+    if input.arr.dtype != values.arr.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    return _finish(_heaviside_fn(input, values), out)
+
+
 # comparisons, logical and bitwise ops (no gradient)
 def _cmp(name, f, fast="biufc"):
     return _binary(name, f, None, fast=fast, check=_deny(name, "c"))
@@ -914,6 +931,9 @@ def _(xp, g, x, lo, hi):
     return (xp.where(keep, g, xp.zeros_like(g)),)
 
 
+_clamp_fn = make_unary(_clamp)
+
+
 @op("clamp_tensor", saves="in", node="ClampBackward0")
 def _clamp_t(xp, x, lo, hi):
     return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
@@ -942,6 +962,9 @@ def _bound(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
+_REAL = (float, int, type(None))
+
+
 def _need_tensor(name, x, what="input", pos=1):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
@@ -952,6 +975,8 @@ def clamp(input, min=None, max=None, *, out=None):
     _need_tensor("clamp", input)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if input.arr.dtype.kind == "f" and type(min) in _REAL and type(max) in _REAL:
+        return _finish(_clamp_fn(input, min, max, input.arr.dtype), out)   # the common case
     min, max = _bound(min), _bound(max)
     dt = result_type_n(input, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -964,7 +989,7 @@ def clamp(input, min=None, max=None, *, out=None):
     if input.arr.dtype.kind in "fV" and (isinstance(min, complex) or isinstance(max, complex)):
         raise RuntimeError(f"value cannot be converted to type {_cname(input.arr.dtype)} without "
                            "overflow")
-    return _finish(apply(_clamp, (input,), (min, max, dt.np)), out)
+    return _finish(_clamp_fn(input, min, max, dt.np), out)
 
 
 def _as_dtype(v, dt, like):

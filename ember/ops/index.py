@@ -29,8 +29,8 @@ def _index_add_at(xp, out, idx, g):
 
 def _ufunc_at(xp, name, out, idx, vals):
     """out[idx] = name(out[idx], vals), unbuffered (repeated indices combine)."""
-    if name == "add" and hasattr(xp, "add_at"):   # autograd's differentiable namespace
-        xp.add_at(out, idx, vals)
+    if hasattr(xp, "add_at"):       # autograd's differentiable namespace (create_graph=True)
+        getattr(xp, name).at(out, idx, vals)
         return
     if xp is not np and name in ("add", "maximum", "minimum"):
         import cupyx
@@ -122,8 +122,9 @@ def _parse(idx, shape, be):
     """Split a torch index into (basic, adv, last): `basic` is a NumPy basic index (a view,
     applied first), `adv` None or the advanced index for the result of `basic`, and `last` the
     kind of the last basic op (for torch's grad_fn names)."""
+    single = type(idx) is not tuple and not _seq_as_tuple(idx)
     if type(idx) is not tuple:
-        idx = tuple(idx) if _seq_as_tuple(idx) else (idx,)
+        idx = (idx,) if single else tuple(idx)
     items = [_classify(i, be) for i in idx]
     ndim = len(shape)
     used = 0
@@ -135,11 +136,9 @@ def _parse(idx, shape, be):
             used += v.ndim
         elif kind == "ell":
             n_ell += 1
-    if n_ell > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
     if used > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
-    basic, adv = [], []
+    basic, adv, checks = [], [], []
     d = p = 0                 # dim in the input, dim in the result of `basic`
     last = None
     for kind, v in items:
@@ -151,21 +150,25 @@ def _parse(idx, shape, be):
             d += 1
             last = "select"
         elif kind == "slice":
-            basic.append(_slice(v))
+            sl = _slice(v)
+            basic.append(sl)
+            # torch skips a slice covering the whole dim, unless it is the whole index
+            if single or sl.indices(shape[d]) != (0, shape[d], 1):
+                last = "slice"
             d += 1
             p += 1
-            last = "slice"
         elif kind == "none":
             basic.append(None)
             p += 1
             last = "unsqueeze"
-        elif kind == "ell":
-            k = ndim - used
+        elif kind == "ell":             # torch expands the first ellipsis only
+            k = ndim - used if n_ell else 0
+            n_ell = 0
             basic += [slice(None)] * k
             d += k
             p += k
         elif kind == "arr":
-            _check_bounds(v, shape[d], d)
+            checks.append(v)
             basic.append(slice(None))
             adv.append((p, v))
             d += 1
@@ -185,6 +188,8 @@ def _parse(idx, shape, be):
     basic = tuple(basic) + (Ellipsis,)          # Ellipsis: NumPy returns a 0-d view, not a scalar
     if not adv:
         return basic, None, last or "alias"
+    # bounds are checked by NumPy's indexing (see _bounds_error); like torch, it reads (and
+    # checks) nothing when the broadcast index is empty
     st2, cur = [], 0
     for pos, a in adv:
         st2 += [slice(None)] * (pos - cur)
@@ -194,11 +199,19 @@ def _parse(idx, shape, be):
 
 
 def _check_bounds(a, n, dim):
-    if a.size:
+    if _outside(a, -n, n):
         lo, hi = int(a.min()), int(a.max())
-        if hi >= n or lo < -n:
-            raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for dimension "
-                             f"{dim} with size {n}")
+        raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for dimension "
+                         f"{dim} with size {n}")
+
+
+def _outside(a, lo, hi):
+    """Whether some element of the integer array `a` is outside [lo, hi) (one pass)."""
+    if not a.size:
+        return False
+    if lo == 0 and a.dtype == np.int64:      # negatives wrap around to huge values
+        return bool((a.view(np.uint64) >= hi).any())
+    return int(a.min()) < lo or int(a.max()) >= hi
 
 
 def _trivial(basic):
@@ -209,12 +222,17 @@ def _trivial(basic):
 _BASIC = {"select": _select_fn, "slice": _slice_fn, "unsqueeze": _unsqueeze_idx_fn}
 
 
+def _bounds_error(e):
+    """NumPy's indexing IndexError in torch's words."""
+    return IndexError(str(e).replace("axis", "dimension").replace("arrays", "tensors"))
+
+
 @op("index", saves=None)
 def _index(xp, x, idx):
     try:
         out = x[idx]
     except IndexError as e:
-        raise IndexError(str(e).replace("arrays", "tensors")) from None
+        raise _bounds_error(e) from None
     return xp.asarray(out), (x.shape, idx)
 
 
@@ -235,6 +253,12 @@ def getitem(self, idx):
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {n}")
         return _select_fn(self, (idx + n if idx < 0 else idx, Ellipsis))
+    if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be:    # fast path: x[t]
+        a = idx.arr
+        if a.dtype == np.int64 or a.dtype == np.bool_:
+            if a.dtype == np.bool_ and a.shape != self.arr.shape[:a.ndim]:
+                _parse(idx, self.arr.shape, self.be)            # raises torch's error
+            return apply(_index, (self,), ((a,),))
     basic, adv, last = _parse(idx, self.arr.shape, self.be)
     if adv is None:
         if last == "alias":
@@ -253,20 +277,30 @@ def _index_put(xp, x, v, idx, accumulate):
             _index_add_at(xp, out, idx, xp.broadcast_to(v, out[idx].shape))
         else:
             out[idx] = v
+    except IndexError as e:
+        raise _bounds_error(e) from None
     except ValueError:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
                            f"broadcast to indexing result of shape {list(out[idx].shape)}") \
             from None
-    return out, (idx, accumulate)
+    return out, (idx, accumulate, getattr(v, "shape", ()))
 
 
 @_index_put.vjp
-def _(xp, g, idx, accumulate):
+def _(xp, g, idx, accumulate, vshape):
     gx = g
     if not accumulate:
         gx = g.copy()
         gx[idx] = 0
-    return gx, g[idx]
+    return gx, _value_grad(xp, g[idx], vshape)
+
+
+def _value_grad(xp, gv, vshape):
+    """The gradient of a value broadcast into an indexing result (which may have fewer dims
+    than the value: torch drops its leading 1s)."""
+    gv = xp.asarray(gv)
+    extra = len(vshape) - gv.ndim
+    return gv.reshape((1,) * extra + gv.shape) if extra > 0 else gv   # the engine sums it
 
 
 _SETITEM = inplace(lambda x, v, idx, acc: apply(_index_put, (x, v), (idx, acc)), "index_put")
@@ -328,13 +362,15 @@ def setitem(self, idx, value):
             v = value.arr if value.be is self.be else self.be.from_host(value.be.to_host(
                 value.arr))
         elif not isinstance(value, (int, float, bool, complex, np.generic)):
-            v = _value_for(self, value).arr
+            raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
         target = self.arr[basic]
         try:
             if adv is None:
                 target[...] = v
             else:
                 target[adv] = v
+        except IndexError as e:
+            raise _bounds_error(e) from None
         except ValueError:
             shp = target.shape if adv is None else target[adv].shape
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} "
@@ -342,6 +378,8 @@ def setitem(self, idx, value):
                 from None
         bump_version(self)
         return
+    if not isinstance(value, (Tensor, int, float, bool, complex, np.generic)):
+        raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
     value = _value_for(self, value)
     if adv is None:
         _SETITEM_BASIC(self, value, basic, False)
@@ -428,7 +466,7 @@ def index_select(input, dim, index, *, out=None):
     d = wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_select")
     n = input.shape[d] if input.ndim else 1
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+    if _outside(idx, 0, n):
         raise IndexError("index out of range in self")
     return _finish(apply(_index_select, (input, index), (d,)), out)
 
@@ -552,34 +590,34 @@ def _grid(xp, index, dim):
 
 
 def _check_gather(input, dim, index, name, src=None):
-    if not isinstance(index, Tensor):
-        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index.arr.dtype != np.int64 and not (name == "gather" and index.arr.dtype == np.int32):
+    try:
+        ia = index.arr
+    except AttributeError:
+        raise TypeError(f"{name}(): argument 'index' must be Tensor, not "
+                        f"{type(index).__name__}") from None
+    if ia.dtype != np.int64 and not (name == "gather" and ia.dtype == np.int32):
         raise RuntimeError(f"{name}(): Expected dtype int64 for index")
-    nd = builtins.max(input.ndim, 1)
-    d = wrap_dim(dim, input.ndim)
-    if index.ndim != input.ndim and index.arr.size and input.ndim:
+    xs, js = input.arr.shape, ia.shape
+    d = wrap_dim(dim, len(xs))
+    if len(js) != len(xs) and ia.size and xs:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor"
                            if name == "gather" else "Index tensor must have the same number of "
                            "dimensions as self tensor")
-    ishape = input.shape if input.ndim else (1,)
-    xshape = index.shape if index.ndim else (1,)
-    for i in range(builtins.min(nd, len(xshape))):
-        if i != d and xshape[i] > ishape[i]:
+    xs, js = xs or (1,), js or (1,)
+    ss = src.arr.shape if src is not None and src.arr.ndim else None
+    for i, (j, n) in enumerate(zip(js, xs)):
+        if i != d and j > n:
             raise RuntimeError(f"Size does not match at dimension {i} expected index "
                                f"{list(index.shape)} to be no larger than self "
                                f"{list(input.shape)} apart from dimension {d}")
-        if src is not None and src.ndim and xshape[i] > src.shape[i]:
+        if ss is not None and j > ss[i]:
             raise RuntimeError(f"Size does not match at dimension {i} expected index "
-                               f"{list(index.shape)} to be no larger than src "
-                               f"{list(src.shape)}")
-    a = index.arr
-    if a.size:
-        n = ishape[d]
-        lo, hi = int(a.min()), int(a.max())
-        if lo < 0 or hi >= n:
-            raise RuntimeError(f"index {lo if lo < 0 else hi} is out of bounds for dimension "
-                               f"{d} with size {n}")
+                               f"{list(index.shape)} to be no larger than src {list(ss)}")
+    n = xs[d]
+    if _outside(ia, 0, n):
+        lo, hi = int(ia.min()), int(ia.max())
+        raise RuntimeError(f"index {lo if lo < 0 else hi} is out of bounds for dimension {d} "
+                           f"with size {n}")
     return d
 
 
@@ -773,6 +811,7 @@ _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)     # torch accepts these too
     if reduce not in _REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
@@ -1006,7 +1045,7 @@ def _argsort(xp, x, axis, descending):
 
 def _put_along(xp, shape, idx, g, dim):
     out = xp.zeros(shape, g.dtype)
-    xp.put_along_axis(out, idx, g, dim)
+    out[_grid(xp, idx, dim)] = g
     return out
 
 
@@ -1104,7 +1143,7 @@ def _host(xp, a):
 
 @_unique.vjp
 def _(xp, g):
-    raise RuntimeError("the derivative for '_unique2' is not implemented.")
+    raise NotImplementedError("the derivative for '_unique2' is not implemented.")
 
 
 def _unique_out(res, return_inverse, return_counts):

@@ -56,10 +56,26 @@ def _matmul_fwd(xp, a, b):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ("
                            f"{_rows(a)}x{ka} and {kb}x{b.shape[-1] if b.ndim > 1 else 1})")
     _check_same_dtype(a, b)
+    _check_batch(a.shape[:-2], b.shape[:-2])
     out = xp.matmul(a, b)
     if out.ndim == 0 and type(out) is not type(a):
         out = xp.asarray(out)
     return out, (a, b)
+
+
+def _check_batch(sa, sb):
+    for i in range(1, builtins.min(len(sa), len(sb)) + 1):
+        if sa[-i] != sb[-i] and sa[-i] != 1 and sb[-i] != 1:
+            raise RuntimeError(f"The size of tensor a ({sa[-i]}) must match the size of tensor b "
+                               f"({sb[-i]}) at non-singleton dimension "
+                               f"{builtins.max(len(sa), len(sb)) - i}")
+
+
+def _tensors(name, *args):
+    for pos, (arg, a) in enumerate(args, 1):
+        if not isinstance(a, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                            f"{type(a).__name__}")
 
 
 def _rows(a):
@@ -156,6 +172,11 @@ def dot(input, other, *, out=None):
 def _tn(t):
     from ._apply import _tname
     return _tname(t.arr.dtype)
+
+
+def _tname_of(dtype):
+    from ._apply import _tname
+    return _tname(np.dtype(dtype.np))
 
 
 @op("vdot", saves="in")
@@ -477,7 +498,8 @@ def einsum(*args):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
-        raise RuntimeError("einsum(): must provide at least one operand")
+        raise ValueError("einsum(): must specify the equation string and at least one operand, "
+                         "or at least one operand and its subscripts list")
     from .shape import _common
     operands = _common(operands, "einsum")
     subs, out_sub, full, _ = _parse_einsum(equation, [t.arr.shape for t in operands])
@@ -498,6 +520,7 @@ def _einsum_sublist(args):
 
 def tensordot(a, b, dims=2, out=None):
     from .shape import permute, reshape
+    _tensors("tensordot", ("a", a), ("b", b))
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if isinstance(dims, int):
@@ -529,6 +552,7 @@ def tensordot(a, b, dims=2, out=None):
 
 def kron(input, other, *, out=None):
     from .shape import reshape
+    _tensors("kron", ("input", input), ("other", other))
     nd = builtins.max(input.ndim, other.ndim)
     a = reshape(input, (1,) * (nd - input.ndim) + tuple(input.shape))
     b = reshape(other, (1,) * (nd - other.ndim) + tuple(other.shape))
@@ -1118,6 +1142,12 @@ def _(xp, g, x, r, p, dims, keepdim):
 def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     _floating(x, "linalg.vector_norm")
     if dtype is not None:
+        from .._dtype import promote_types, to_dtype
+        dtype = to_dtype(dtype)
+        if promote_types(x.dtype, dtype) != dtype:
+            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({_tn(x)}) should be "
+                               f"convertible without narrowing to the specified dtype "
+                               f"({_tname_of(dtype)})")
         x = x.to(dtype)
     if isinstance(dim, int):
         dim = (dim,)

@@ -11,11 +11,10 @@ import numpy as np
 from .._dtype import DEFAULT, to_dtype
 from .._tensor import Tensor, _new
 from ._apply import _not_tensor, _tname, apply, make_unary
-from ._dims import reduce_dims, wrap_dim
+from ._dims import wrap_dim
 from ._registry import op
 
 _F32 = np.dtype(np.float32)
-_LOWP = ("float16", "bfloat16")
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -30,12 +29,19 @@ def _expand(xp, g, shape, dims, keepdim):
 
 def _arr(xp, r):
     """NumPy reductions return scalars: keep them 0-d arrays."""
-    return r if hasattr(r, "flags") else xp.asarray(r)
+    return xp.asarray(r) if isinstance(r, np.generic) else r
 
 
 def _acc(x):
     """The accumulation dtype: float16/bfloat16 add up in float32 (as torch's kernels do)."""
-    return x.astype(_F32) if x.dtype.name in _LOWP else x
+    return x.astype(_F32) if x.dtype.char in "eE" else x
+
+
+def _numel(shape, dims):
+    n = 1
+    for d in (range(len(shape)) if dims is None else dims):
+        n *= shape[d]
+    return n
 
 
 def _int_to_i64(x, dtype):
@@ -45,10 +51,39 @@ def _int_to_i64(x, dtype):
 
 
 def _dims(input, dim):
+    """dim (None, int, or a sequence of ints) -> None (all dims) or a sorted tuple, with torch's
+    errors: IndexError out of range (0-d tensors accept -1 and 0), RuntimeError for repeats."""
     try:
-        return reduce_dims(dim, input.arr.ndim)
+        ndim = input.arr.ndim
     except AttributeError:
         raise _not_tensor("reduce", input) from None
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        out = [wrap_dim(d, ndim) for d in dim]
+        for d in out:
+            if out.count(d) > 1:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        return tuple(sorted(out)) if out and ndim else None
+    d = wrap_dim(dim, ndim)
+    return (d,) if ndim else None
+
+
+class _NoDim:
+    """The default `dim` of ops whose dim must be an int when given (torch rejects None)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<no dim>"
+
+
+_NO_DIM = _NoDim()
+
+
+def _int_dim(name, dim):
+    if dim is None or isinstance(dim, (tuple, list, float)):
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
+    return dim
 
 
 def _np_dtype(dtype):
@@ -139,8 +174,9 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
 def _mean_fwd(xp, x, dims, keepdim, dtype):
     if dtype is not None:
         x = x.astype(dtype)
-    _float_only(x, "mean")
-    n = x.size if dims is None else int(np.prod([x.shape[d] for d in dims]))
+    if x.dtype.kind in "biu":
+        _float_only(x, "mean")
+    n = _numel(x.shape, dims)
     if n:
         r = _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim)) / n
     else:
@@ -365,7 +401,7 @@ def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt):
     out_dtype = np.dtype(np.float32 if x.dtype == np.complex64 else np.float64) \
         if x.dtype.kind == "c" else x.dtype
     xa = _acc(x)
-    n = x.size if dims is None else int(np.prod([x.shape[d] for d in dims]))
+    n = _numel(x.shape, dims)
     mu = xa.sum(axis=dims, keepdims=True) / builtins.max(n, 1)
     dev = xa - mu
     sq = (dev * dev.conj()).real if x.dtype.kind == "c" else dev * dev
@@ -408,7 +444,7 @@ def _var_args(input, dim, unbiased, keepdim, correction):
 
 
 def _dof_warn(name, input, dims, corr):
-    n = input.arr.size if dims is None else int(np.prod([input.arr.shape[d] for d in dims]))
+    n = _numel(input.arr.shape, dims)
     if n - corr <= 0 and input.arr.size:
         import warnings
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
@@ -661,7 +697,7 @@ def _bool_reduce(name, f):
             x, xp = input.arr, input.be.xp
         except AttributeError:
             raise _not_tensor(name, input) from None
-        dims = reduce_dims(dim, x.ndim)
+        dims = _dims(input, dim)
         r = xp.asarray(f(x, axis=dims, keepdims=keepdim))
         if x.dtype == np.uint8:
             r = r.astype(np.uint8)
@@ -676,7 +712,7 @@ any = _bool_reduce("any", lambda x, axis, keepdims: x.any(axis=axis, keepdims=ke
 
 def count_nonzero(input, dim=None):
     x, xp = input.arr, input.be.xp
-    dims = reduce_dims(dim, x.ndim)
+    dims = _dims(input, dim)
     return _new(xp.asarray((x != 0).sum(axis=dims), dtype=np.int64), input.be)
 
 

@@ -19,6 +19,8 @@ from ._registry import op
 def _shape_arg(shape, name="view"):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
+    if builtins.all(type(s) is int for s in shape):          # the common case
+        return shape
     out = []
     for s in shape:
         try:
@@ -36,6 +38,8 @@ def _dims_arg(dims):
 
 
 def infer_shape(shape, numel):
+    if -1 not in shape and builtins.min(shape, default=0) >= 0 and _prod(shape) == numel:
+        return shape
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
         raise RuntimeError("only one dimension can be inferred")
@@ -60,6 +64,8 @@ def infer_shape(shape, numel):
 
 def _reshape_nocopy(xp, a, shape):
     """`a` reshaped without copying, or None when its strides do not allow it."""
+    if a.flags.c_contiguous:
+        return a.reshape(shape)
     if xp is np:
         try:
             return np.reshape(a, shape, copy=False)
@@ -78,6 +84,9 @@ def _as_strided_arr(xp, a, shape, strides_bytes):
     if xp is np:
         return np.lib.stride_tricks.as_strided(a, shape, strides_bytes, writeable=True)
     return xp.lib.stride_tricks.as_strided(a, shape, strides_bytes)
+
+
+_prod = __import__("math").prod
 
 
 def _reshape_back(xp, g, shape):
@@ -154,8 +163,8 @@ def flatten(input, start_dim=0, end_dim=-1):
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
         return input
-    shp = input.shape
-    return reshape(input, shp[:s] + (int(np.prod(shp[s:e + 1])),) + shp[e + 1:])
+    shp = input.arr.shape
+    return reshape(input, shp[:s] + (_prod(shp[s:e + 1]),) + shp[e + 1:])
 
 
 def ravel(input):
@@ -170,7 +179,7 @@ def unflatten(input, dim, sizes):
     n = input.shape[d]
     if -1 in sizes:
         sizes = infer_shape(sizes, n)
-    elif int(np.prod(sizes)) != n:
+    elif _prod(sizes) != n:
         raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
                            f"size of dim {dim} ({n}) in the input tensor")
     return view(input, input.shape[:d] + sizes + input.shape[d + 1:])
@@ -277,20 +286,23 @@ def squeeze(input, dim=None):
     return _squeeze_dim(input, (d,) if nd and shp[d] == 1 else ())
 
 
-def _unit_strides(xp, a, positions):
-    """`a` with torch's strides for the size-1 dims at `positions` (those unsqueeze / None made:
-    size * stride of the next dim, or 1 for a last dim). NumPy picks other values there."""
-    st = list(a.strides)
-    for p in sorted(positions, reverse=True):
-        st[p] = a.shape[p + 1] * st[p + 1] if p + 1 < a.ndim else a.itemsize
-    if tuple(st) == a.strides:
-        return a
-    return _as_strided_arr(xp, a, a.shape, tuple(st))
+def _insert_units(xp, a, positions):
+    """`a` with new size-1 dims at `positions` (of the result), strided as torch's unsqueeze
+    makes them: size * stride of the next dim, or 1 for a last dim. A no-copy reshape gives
+    exactly that except for trailing dims, which are fixed up when needed."""
+    shape = list(a.shape)
+    for p in positions:
+        shape.insert(p, 1)
+    r = a.reshape(shape)
+    st = list(r.strides)
+    for p in reversed(positions):
+        st[p] = r.shape[p + 1] * st[p + 1] if p + 1 < r.ndim else r.itemsize
+    st = tuple(st)
+    return r if st == r.strides else _as_strided_arr(xp, r, r.shape, st)
 
 
-_unsqueeze_fn = _view_op("unsqueeze",
-                         lambda xp, x, d: (_unit_strides(xp, xp.expand_dims(x, d), (d,)),
-                                           (x.shape,)), _reshape_back)
+_unsqueeze_fn = _view_op("unsqueeze", lambda xp, x, d: (_insert_units(xp, x, (d,)), (x.shape,)),
+                         _reshape_back)
 
 
 def unsqueeze(input, dim):
@@ -298,10 +310,15 @@ def unsqueeze(input, dim):
 
 
 def _expand_fwd(xp, x, shape):
-    if builtins.all(n == m for n, m in zip(x.shape[::-1], shape[::-1])):
-        # nothing is repeated: a writable view (NumPy's broadcast_to is always read-only)
-        lead = len(shape) - x.ndim
-        return _as_strided_arr(xp, x, shape, (0,) * lead + x.strides), ()
+    lead = len(shape) - x.ndim
+    if shape[lead:] == x.shape and builtins.all(n == 1 for n in shape[:lead]):
+        return x.reshape(shape), ()     # nothing is repeated: a plain (writable) view
+    if xp is np and x.flags.c_contiguous:
+        strides = (0,) * lead + tuple(0 if n != m else st for n, m, st in
+                                      zip(x.shape, shape[lead:], x.strides))
+        r = np.ndarray(shape, x.dtype, x, 0, strides)     # faster than np.broadcast_to
+        r.flags.writeable = False       # written-to elements would alias, as in torch
+        return r, ()
     return xp.broadcast_to(x, shape), ()
 
 
@@ -311,7 +328,10 @@ _expand_fn = _view_op("expand", _expand_fwd, lambda xp, g: (g,))
 
 def expand(input, *sizes):
     sizes = _shape_arg(sizes, "expand")
-    nd = input.ndim
+    a = input.arr
+    if sizes == a.shape:
+        return _expand_fn(input, sizes)
+    nd = a.ndim
     if len(sizes) < nd:
         raise RuntimeError(f"expand({_tname(input)}{{{list(input.shape)}}}, size={list(sizes)}"
                            f"): the number of sizes provided ({len(sizes)}) must be greater or "
@@ -489,6 +509,13 @@ def _common(tensors, name):
         if name == "stack":
             raise RuntimeError("stack expects a non-empty TensorList")
         raise ValueError(f"{name}(): expected a non-empty list of Tensors")
+    try:
+        t0 = tensors[0]
+        d0, b0 = t0.arr.dtype, t0.be
+        if builtins.all(t.arr.dtype is d0 and t.be is b0 for t in tensors):
+            return tensors                                  # the common case
+    except AttributeError:
+        pass
     dt = be = None
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
@@ -505,23 +532,25 @@ def _common(tensors, name):
 
 def cat(tensors, dim=0, *, out=None):
     tensors = _common(tensors, "cat")
-    ref = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), tensors[0])
-    for i, t in enumerate(tensors):
-        if t.ndim == 0:
+    shapes = [t.arr.shape for t in tensors]
+    legacy = [s == (0,) for s in shapes]          # 1-D empty tensors may sit beside any shape
+    ref = next((s for s, skip in zip(shapes, legacy) if not skip), shapes[0])
+    for i, s in enumerate(shapes):
+        if not s:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
                                "concatenated")
-    d = wrap_dim(dim, ref.ndim)
-    for i, t in enumerate(tensors):
-        if t.ndim == 1 and t.shape[0] == 0:
+    d = 0 if builtins.all(legacy) else wrap_dim(dim, len(ref))
+    pre, post = ref[:d], ref[d + 1:]
+    for i, s in enumerate(shapes):
+        if legacy[i] or (s[:d] == pre and s[d + 1:] == post):
             continue
-        if t.ndim != ref.ndim:
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} "
-                               f"and {t.ndim}")
-        for j in range(ref.ndim):
-            if j != d and t.shape[j] != ref.shape[j]:
-                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
-                                   f"Expected size {ref.shape[j]} but got size {t.shape[j]} for "
-                                   f"tensor number {i} in the list.")
+        if len(s) != len(ref):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(ref)} "
+                               f"and {len(s)}")
+        j = next(j for j in range(len(ref)) if j != d and s[j] != ref[j])
+        raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected "
+                           f"size {ref[j]} but got size {s[j]} for tensor number {i} in the "
+                           "list.")
     return _finish(apply(_cat, tuple(tensors), (d,)), out)
 
 
@@ -550,12 +579,12 @@ def _(xp, g, dim, n):
 
 def stack(tensors, dim=0, *, out=None):
     tensors = _common(tensors, "stack")
-    shape = tensors[0].shape
+    shape = tensors[0].arr.shape
+    d = wrap_dim(dim, len(shape) + 1)
     for i, t in enumerate(tensors):
-        if t.shape != shape:
+        if t.arr.shape != shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
-    d = wrap_dim(dim, len(shape) + 1)
     return _finish(apply(_stack, tuple(tensors), (d,)), out)
 
 
@@ -615,9 +644,10 @@ def column_stack(tensors, *, out=None):
 
 # ---- slicing views ----------------------------------------------------------------------------
 def _idx_fwd(xp, x, idx):
-    out = x[idx]
     if None in idx:
-        out = _unit_strides(xp, out, _none_positions(idx))
+        out = _insert_units(xp, x[tuple(i for i in idx if i is not None)], _none_positions(idx))
+    else:
+        out = x[idx]
     return out, (x.shape, idx)
 
 
@@ -708,6 +738,8 @@ _unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
 
 
 def split(tensor, split_size_or_sections, dim=0):
+    if tensor.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -755,6 +787,8 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 
 def chunk(input, chunks, dim=0):
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = wrap_dim(dim, input.ndim)

@@ -1,8 +1,8 @@
 """Adadelta (torch.optim.Adadelta)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcmul_, _dense_only, _eval_closure, _finish, _grad_array,
-                        _incr, _real, _scalar_state, _use_grad_for_differentiable, _value,
-                        _zeros_like)
+from .optimizer import (Optimizer, _addcmul_, _dense_only, _effective_grad, _eval_closure,
+                        _finish, _for_chunks, _grad_array, _incr, _real, _scalar_state,
+                        _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["Adadelta"]
 
@@ -56,14 +56,18 @@ class Adadelta(Optimizer):
 
 def adadelta_update(p, state, group):
     """One parameter's Adadelta step (torch's _single_tensor_adadelta)."""
-    xp = p.be.xp
-    param, grad = _real(p.arr), _real(_grad_array(p, group))
-    square_avg, acc_delta = _real(state["square_avg"].arr), _real(state["acc_delta"].arr)
     _incr(state["step"])
-    lr, rho, eps, weight_decay = _value(group["lr"]), group["rho"], group["eps"], \
-        group["weight_decay"]
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
+    _for_chunks(p.be.xp, _adadelta_kernel,
+                (_real(p.arr), _real(_grad_array(p)), _real(state["square_avg"].arr),
+                 _real(state["acc_delta"].arr)),
+                _value(group["lr"]), group["rho"], group["eps"], group["weight_decay"],
+                group["maximize"])
+    _finish(p)
+
+
+def _adadelta_kernel(xp, param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay,
+                     maximize):
+    grad = _effective_grad(grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     square_avg *= rho
     _addcmul_(xp, square_avg, grad, grad, 1 - rho, tmp)
@@ -76,4 +80,3 @@ def adadelta_update(p, state, group):
     acc_delta *= rho
     _addcmul_(xp, acc_delta, delta, delta, 1 - rho, tmp)
     param += xp.multiply(delta, -lr, out=tmp)
-    _finish(p)

@@ -1,8 +1,8 @@
 """Adagrad (torch.optim.Adagrad)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _eval_closure, _finish,
-                        _full_like, _grad_array, _incr, _real, _scalar_state,
-                        _use_grad_for_differentiable, _value)
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _effective_grad,
+                        _eval_closure, _finish, _for_chunks, _full_like, _grad_array, _incr,
+                        _real, _scalar_state, _use_grad_for_differentiable, _value)
 
 __all__ = ["Adagrad"]
 
@@ -77,18 +77,18 @@ class Adagrad(Optimizer):
 
 def adagrad_update(p, state, group):
     """One parameter's Adagrad step (torch's _single_tensor_adagrad, dense gradients)."""
-    xp = p.be.xp
-    param, grad = _real(p.arr), _real(_grad_array(p, group))
-    state_sum = _real(state["sum"].arr)
     step = _incr(state["step"])
-    lr, weight_decay = _value(group["lr"]), group["weight_decay"]
-    lr_decay, eps = group["lr_decay"], group["eps"]
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
-    clr = lr / (1 + (step - 1) * lr_decay)
+    clr = _value(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
+    _for_chunks(p.be.xp, _adagrad_kernel,
+                (_real(p.arr), _real(_grad_array(p)), _real(state["sum"].arr)),
+                clr, group["eps"], group["weight_decay"], group["maximize"])
+    _finish(p)
+
+
+def _adagrad_kernel(xp, param, grad, state_sum, clr, eps, weight_decay, maximize):
+    grad = _effective_grad(grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _addcmul_(xp, state_sum, grad, grad, 1, tmp)
     std = xp.sqrt(state_sum)
     std += eps
     _addcdiv_(xp, param, grad, std, -clr, tmp)
-    _finish(p)

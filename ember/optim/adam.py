@@ -1,8 +1,8 @@
 """Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _eval_closure, _finish,
-                        _grad_array, _incr, _lerp_, _real, _scalar_state,
-                        _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _effective_grad,
+                        _eval_closure, _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
+                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["Adam", "adam_update"]
 
@@ -102,35 +102,42 @@ def adam_update(p, state, group):
     `param -= step_size_hat * m / (sqrt(v) + eps_hat)`, where `step_size_hat = lr *
     sqrt(bc2) / bc1` and `eps_hat = eps * sqrt(bc2)`: torch's update, rearranged."""
     xp = p.be.xp
-    param, grad = _real(p.arr), _real(_grad_array(p, group))
+    param, grad = _real(p.arr), _real(_grad_array(p))
     exp_avg, exp_avg_sq = _real(state["exp_avg"].arr), _real(state["exp_avg_sq"].arr)
     step = _incr(state["step"])
     lr, eps, weight_decay = _value(group["lr"]), group["eps"], _value(group["weight_decay"])
     beta1, beta2 = (_value(b) for b in group["betas"])
-    coupled_weight_decay = 0.0
-    if weight_decay != 0:
-        if group["decoupled_weight_decay"]:
-            param *= 1 - lr * weight_decay
-        else:
-            coupled_weight_decay = weight_decay
+    decay = 1.0            # decoupled weight decay scales the parameter first
+    if weight_decay != 0 and group["decoupled_weight_decay"]:
+        decay, weight_decay = 1 - lr * weight_decay, 0
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
     step_size = lr / bias_correction1
     bias_correction2_sqrt = bias_correction2 ** 0.5
     fused = p.be.kernels.get("adam")
     if fused is not None and not group["amsgrad"]:
-        fused(grad, step_size * bias_correction2_sqrt, beta1, beta2, eps * bias_correction2_sqrt,
-              coupled_weight_decay, param, exp_avg, exp_avg_sq)
-        _finish(p)
-        return
-    if coupled_weight_decay:
-        grad = grad + coupled_weight_decay * param
+        if decay != 1.0:
+            param *= decay
+        fused(-grad if group["maximize"] else grad, step_size * bias_correction2_sqrt, beta1,
+              beta2, eps * bias_correction2_sqrt, weight_decay, param, exp_avg, exp_avg_sq)
+    else:
+        max_exp_avg_sq = _real(state["max_exp_avg_sq"].arr) if group["amsgrad"] else None
+        _for_chunks(xp, _adam_kernel, (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq),
+                    beta1, beta2, step_size, bias_correction2_sqrt, eps, weight_decay, decay,
+                    group["maximize"])
+    _finish(p)
+
+
+def _adam_kernel(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, step_size,
+                 bias_correction2_sqrt, eps, weight_decay, decay, maximize):
+    if decay != 1.0:
+        param *= decay
+    grad = _effective_grad(grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
     exp_avg_sq *= beta2
     _addcmul_(xp, exp_avg_sq, grad, grad, 1 - beta2, tmp)
-    if group["amsgrad"]:
-        max_exp_avg_sq = _real(state["max_exp_avg_sq"].arr)
+    if max_exp_avg_sq is not None:                  # amsgrad
         xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         denom = xp.sqrt(max_exp_avg_sq)
     else:
@@ -138,4 +145,3 @@ def adam_update(p, state, group):
     denom /= bias_correction2_sqrt
     denom += eps
     _addcdiv_(xp, param, exp_avg, denom, -step_size, tmp)
-    _finish(p)

@@ -1,8 +1,8 @@
 """Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _dense_only, _eval_closure, _finish, _grad_array,
-                        _incr, _lerp_, _real, _scalar_state, _use_grad_for_differentiable,
-                        _value, _zeros_like)
+from .optimizer import (Optimizer, _addcdiv_, _dense_only, _effective_grad, _eval_closure,
+                        _finish, _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
+                        _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["Adamax"]
 
@@ -58,20 +58,23 @@ class Adamax(Optimizer):
 
 def adamax_update(p, state, group):
     """One parameter's Adamax step (torch's _single_tensor_adamax)."""
-    xp = p.be.xp
-    param, grad = _real(p.arr), _real(_grad_array(p, group))
-    exp_avg, exp_inf = _real(state["exp_avg"].arr), _real(state["exp_inf"].arr)
     step = _incr(state["step"])
-    lr, eps, weight_decay = _value(group["lr"]), group["eps"], group["weight_decay"]
     beta1, beta2 = group["betas"]
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
+    clr = _value(group["lr"]) / (1 - beta1 ** step)
+    _for_chunks(p.be.xp, _adamax_kernel,
+                (_real(p.arr), _real(_grad_array(p)), _real(state["exp_avg"].arr),
+                 _real(state["exp_inf"].arr)),
+                beta1, beta2, group["eps"], clr, group["weight_decay"], group["maximize"])
+    _finish(p)
+
+
+def _adamax_kernel(xp, param, grad, exp_avg, exp_inf, beta1, beta2, eps, clr, weight_decay,
+                   maximize):
+    grad = _effective_grad(grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
     exp_inf *= beta2
     norm = xp.abs(grad, out=tmp)
     norm += eps
     xp.maximum(exp_inf, norm, out=exp_inf)
-    clr = lr / (1 - beta1 ** step)
     _addcdiv_(xp, param, exp_avg, exp_inf, -clr, tmp)
-    _finish(p)

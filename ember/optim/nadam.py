@@ -1,8 +1,8 @@
 """NAdam: Adam with Nesterov momentum (torch.optim.NAdam)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _eval_closure, _finish,
-                        _grad_array, _incr, _lerp_, _real, _scalar_state,
-                        _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _effective_grad,
+                        _eval_closure, _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
+                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["NAdam"]
 
@@ -68,24 +68,35 @@ class NAdam(Optimizer):
 def nadam_update(p, state, group):
     """One parameter's NAdam step (torch's _single_tensor_nadam). `mu_product` is a 0-d state
     tensor of the scalar dtype (float32 by default) and is multiplied in that precision."""
-    xp = p.be.xp
-    param, grad = _real(p.arr), _real(_grad_array(p, group))
-    exp_avg, exp_avg_sq = _real(state["exp_avg"].arr), _real(state["exp_avg_sq"].arr)
     step = _incr(state["step"])
-    lr, eps, weight_decay = _value(group["lr"]), group["eps"], group["weight_decay"]
+    lr, weight_decay = _value(group["lr"]), group["weight_decay"]
     beta1, beta2 = group["betas"]
     momentum_decay = group["momentum_decay"]
     bias_correction2 = 1 - beta2 ** step
-    if weight_decay != 0:
-        if group["decoupled_weight_decay"]:
-            param *= 1 - lr * weight_decay
-        else:
-            grad = grad + weight_decay * param
+    decay = 1.0
+    if weight_decay != 0 and group["decoupled_weight_decay"]:
+        decay, weight_decay = 1 - lr * weight_decay, 0
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
     mu_product_arr = state["mu_product"].arr
     mu_product_arr *= mu
     mu_product = float(mu_product_arr)
+    mu_product_next = mu_product * mu_next
+    grad_coef = -lr * (1.0 - mu) / (1.0 - mu_product)
+    avg_coef = (-lr * mu_next) / (1.0 - mu_product_next)
+    _for_chunks(p.be.xp, _nadam_kernel,
+                (_real(p.arr), _real(_grad_array(p)), _real(state["exp_avg"].arr),
+                 _real(state["exp_avg_sq"].arr)),
+                beta1, beta2, bias_correction2, group["eps"], grad_coef, avg_coef, weight_decay,
+                decay, group["maximize"])
+    _finish(p)
+
+
+def _nadam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, bias_correction2, eps,
+                  grad_coef, avg_coef, weight_decay, decay, maximize):
+    if decay != 1.0:
+        param *= decay
+    grad = _effective_grad(grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
     exp_avg_sq *= beta2
@@ -93,7 +104,5 @@ def nadam_update(p, state, group):
     denom = xp.divide(exp_avg_sq, bias_correction2)
     xp.sqrt(denom, out=denom)
     denom += eps
-    mu_product_next = mu_product * mu_next
-    _addcdiv_(xp, param, grad, denom, -lr * (1.0 - mu) / (1.0 - mu_product), tmp)
-    _addcdiv_(xp, param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next), tmp)
-    _finish(p)
+    _addcdiv_(xp, param, grad, denom, grad_coef, tmp)
+    _addcdiv_(xp, param, exp_avg, denom, avg_coef, tmp)

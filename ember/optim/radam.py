@@ -1,8 +1,8 @@
 """RAdam: rectified Adam (torch.optim.RAdam)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcmul_, _dense_only, _eval_closure, _finish, _grad_array,
-                        _incr, _lerp_, _real, _scalar_state, _use_grad_for_differentiable,
-                        _value, _zeros_like)
+from .optimizer import (Optimizer, _addcmul_, _dense_only, _effective_grad, _eval_closure,
+                        _finish, _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
+                        _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["RAdam"]
 
@@ -62,34 +62,43 @@ class RAdam(Optimizer):
 
 def radam_update(p, state, group):
     """One parameter's RAdam step (torch's _single_tensor_radam)."""
-    xp = p.be.xp
-    param, grad = _real(p.arr), _real(_grad_array(p, group))
-    exp_avg, exp_avg_sq = _real(state["exp_avg"].arr), _real(state["exp_avg_sq"].arr)
     step = _incr(state["step"])
-    lr, eps, weight_decay = _value(group["lr"]), group["eps"], group["weight_decay"]
+    lr, weight_decay = _value(group["lr"]), group["weight_decay"]
     beta1, beta2 = group["betas"]
-    if weight_decay != 0:
-        if group["decoupled_weight_decay"]:
-            param *= 1 - lr * weight_decay
-        else:
-            grad = grad + weight_decay * param
+    decay = 1.0
+    if weight_decay != 0 and group["decoupled_weight_decay"]:
+        decay, weight_decay = 1 - lr * weight_decay, 0
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+    rect = None             # the variance is not tractable yet: an SGD-with-momentum step
+    if rho_t > 5.0:
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+    _for_chunks(p.be.xp, _radam_kernel,
+                (_real(p.arr), _real(_grad_array(p)), _real(state["exp_avg"].arr),
+                 _real(state["exp_avg_sq"].arr)),
+                beta1, beta2, lr, group["eps"], bias_correction1, bias_correction2, rect,
+                weight_decay, decay, group["maximize"])
+    _finish(p)
+
+
+def _radam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, lr, eps, bias_correction1,
+                  bias_correction2, rect, weight_decay, decay, maximize):
+    if decay != 1.0:
+        param *= decay
+    grad = _effective_grad(grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
     exp_avg_sq *= beta2
     _addcmul_(xp, exp_avg_sq, grad, grad, 1 - beta2, tmp)
-    bias_correction1 = 1 - beta1 ** step
-    bias_correction2 = 1 - beta2 ** step
     update = xp.divide(exp_avg, bias_correction1)
     update *= lr
-    rho_inf = 2 / (1 - beta2) - 1
-    rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
-    if rho_t > 5.0:
-        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
-                / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+    if rect is not None:
         adaptive_lr = xp.sqrt(exp_avg_sq, out=tmp)
         adaptive_lr += eps
         xp.divide(bias_correction2 ** 0.5, adaptive_lr, out=adaptive_lr)
         update *= adaptive_lr
         update *= rect
     param -= update
-    _finish(p)

@@ -1,8 +1,8 @@
 """RMSprop, optionally centered and with momentum (torch.optim.RMSprop)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _eval_closure, _finish,
-                        _grad_array, _incr, _lerp_, _real, _scalar_state,
-                        _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _effective_grad,
+                        _eval_closure, _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
+                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["RMSprop"]
 
@@ -65,19 +65,25 @@ class RMSprop(Optimizer):
 
 def rmsprop_update(p, state, group):
     """One parameter's RMSprop step (torch's _single_tensor_rmsprop)."""
-    xp = p.be.xp
-    param, grad = _real(p.arr), _real(_grad_array(p, group))
-    square_avg = _real(state["square_avg"].arr)
     _incr(state["step"])
-    lr, alpha, eps = _value(group["lr"]), group["alpha"], group["eps"]
-    weight_decay, momentum = group["weight_decay"], group["momentum"]
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
+    grad_avg = state["grad_avg"].arr if group["centered"] else None
+    buf = state["momentum_buffer"].arr if group["momentum"] > 0 else None
+    _for_chunks(p.be.xp, _rmsprop_kernel,
+                (_real(p.arr), _real(_grad_array(p)), _real(state["square_avg"].arr),
+                 None if grad_avg is None else _real(grad_avg),
+                 None if buf is None else _real(buf)),
+                _value(group["lr"]), group["alpha"], group["eps"], group["weight_decay"],
+                group["momentum"], group["maximize"])
+    _finish(p)
+
+
+def _rmsprop_kernel(xp, param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay,
+                    momentum, maximize):
+    grad = _effective_grad(grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     square_avg *= alpha
     _addcmul_(xp, square_avg, grad, grad, 1 - alpha, tmp)
-    if group["centered"]:
-        grad_avg = _real(state["grad_avg"].arr)
+    if grad_avg is not None:                        # centered
         _lerp_(xp, grad_avg, grad, 1 - alpha, tmp)
         avg = square_avg.copy()
         _addcmul_(xp, avg, grad_avg, grad_avg, -1, tmp)
@@ -85,11 +91,9 @@ def rmsprop_update(p, state, group):
     else:
         avg = xp.sqrt(square_avg)
     avg += eps
-    if momentum > 0:
-        buf = _real(state["momentum_buffer"].arr)
+    if buf is not None:                             # momentum > 0
         buf *= momentum
         _addcdiv_(xp, buf, grad, avg, 1, tmp)
         param += xp.multiply(buf, -lr, out=tmp)
     else:
         _addcdiv_(xp, param, grad, avg, -lr, tmp)
-    _finish(p)

@@ -1,7 +1,7 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum: torch.optim.SGD."""
 from .._tensor import Tensor, _new
-from .optimizer import (Optimizer, _eval_closure, _finish, _grad_array,
-                        _use_grad_for_differentiable, _value)
+from .optimizer import (Optimizer, _effective_grad, _eval_closure, _finish, _for_chunks,
+                        _grad_array, _use_grad_for_differentiable, _value)
 
 __all__ = ["SGD"]
 
@@ -52,21 +52,27 @@ class SGD(Optimizer):
 
 def sgd_update(p, state, group):
     """One parameter's SGD step (torch's _single_tensor_sgd); `state` is None without momentum."""
-    xp, param = p.be.xp, p.arr
-    lr, momentum = _value(group["lr"]), group["momentum"]
-    weight_decay, dampening = _value(group["weight_decay"]), group["dampening"]
-    grad = _grad_array(p, group)
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
-    if momentum != 0:
+    buf, first = None, False
+    if group["momentum"] != 0:
         buf_t = state.get("momentum_buffer")
-        if buf_t is None:
-            buf = grad.copy()
-            state["momentum_buffer"] = _new(buf, p.be)
+        first = buf_t is None
+        if first:
+            buf_t = state["momentum_buffer"] = _new(p.be.xp.empty_like(p.arr), p.be)
+        buf = buf_t.arr
+    _for_chunks(p.be.xp, _sgd_kernel, (p.arr, _grad_array(p), buf), _value(group["lr"]),
+                group["momentum"], group["dampening"], _value(group["weight_decay"]),
+                group["nesterov"], group["maximize"], first)
+    _finish(p)
+
+
+def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                maximize, first):
+    grad = _effective_grad(grad, param, maximize, weight_decay)
+    if buf is not None:
+        if first:                               # the buffer starts as a copy of the gradient
+            buf[...] = grad
         else:
-            buf = buf_t.arr
             buf *= momentum
             buf += (1 - dampening) * grad
-        grad = grad + momentum * buf if group["nesterov"] else buf
+        grad = grad + momentum * buf if nesterov else buf
     param += xp.multiply(grad, -lr)
-    _finish(p)

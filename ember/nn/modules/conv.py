@@ -20,7 +20,6 @@ def _ntuple(n):
 
 
 _single, _pair, _triple = _ntuple(1), _ntuple(2), _ntuple(3)
-_PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
 
 def _reverse_repeat_tuple(t, n):
@@ -41,14 +40,15 @@ class _ConvNd(Module):
         if out_channels % groups != 0:
             raise ValueError("out_channels must be divisible by groups")
         if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"Invalid padding string {padding!r}, should be one of "
-                                 "{'same', 'valid'}")
+            valid = {"same", "valid"}         # printed as a set, as torch does
+            if padding not in valid:
+                raise ValueError(f"Invalid padding string {padding!r}, should be one of {valid}")
             if padding == "same" and any(s != 1 for s in stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError("padding_mode must be one of {'zeros', 'replicate', 'reflect', "
-                             f"'circular'}}, but got padding_mode='{padding_mode}'")
+        modes = {"zeros", "reflect", "replicate", "circular"}
+        if padding_mode not in modes:
+            raise ValueError(f"padding_mode must be one of {modes}, but got "
+                             f"padding_mode='{padding_mode}'")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.transposed = dilation, transposed

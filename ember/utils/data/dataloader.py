@@ -20,13 +20,11 @@ from typing import Generic, TypeVar
 
 from . import _collate
 from ._worker import (ExceptionWrapper, _DatasetKind, _IterableDatasetStopIteration,
-                      _ResumeIteration, _worker_loop)
+                      _ResumeIteration, _worker_loop, get_worker_info)
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "get_worker_info", "default_collate", "default_convert"]
-
-from ._worker import get_worker_info  # noqa: E402  (re-exported, torch's location)
 
 default_collate = _collate.default_collate
 default_convert = _collate.default_convert

@@ -1,0 +1,247 @@
+"""Adaptive average/max pooling and max-unpooling.
+
+Adaptive average pooling is separable taps (see _resample_ops); adaptive max pooling gathers
+each output's window (padded by repeating its last index) and takes a NaN-aware argmax."""
+import math
+
+import numpy as np
+
+from ..ops._apply import apply
+from ..ops._registry import op
+from ._conv_ops import ntuple
+from ._pool_ops import _unbatched
+from ._resample_ops import adaptive_taps, resample
+
+__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+           "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+           "adaptive_max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
+
+
+# ---- adaptive pooling -------------------------------------------------------------------------
+def _adaptive_sizes(input, nsp, output_size, name):
+    if input.ndim not in (nsp + 1, nsp + 2):
+        if nsp == 1:
+            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional "
+                               f"tensor for argument #1 'self' (while checking arguments for "
+                               f"{name})")
+        sep = ": " if "max" in name else " "
+        raise RuntimeError(f"{name}(): Expected {nsp + 1}D or {nsp + 2}D tensor, but got"
+                           f"{sep}{list(input.shape)}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nsp
+    if len(sizes) != nsp:
+        raise RuntimeError(f"{name}: output_size must be {nsp}")
+    spatial = input.shape[-nsp:]
+    return tuple(int(n if o is None else o) for o, n in zip(sizes, spatial))
+
+
+def _adaptive_avg(input, nsp, output_size):
+    name = f"adaptive_avg_pool{nsp}d"
+    sizes = _adaptive_sizes(input, nsp, output_size, name)
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 "
+                           f"but received {list(sizes)}")
+    taps = [adaptive_taps(n, o) for n, o in zip(input.shape[-nsp:], sizes)]
+    node = f"AdaptiveAvgPool{max(nsp, 2)}DBackward0"
+    if nsp == 1:
+        return resample(input.unsqueeze(-2), [None] + taps, node).squeeze(-2)
+    return resample(input, taps, node)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return _adaptive_avg(input, 1, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    return _adaptive_avg(input, 2, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    return _adaptive_avg(input, 3, output_size)
+
+
+def _window_index(n, o):
+    """Per output i: indices start..end-1 of its window, padded by repeating the last one."""
+    start = (np.arange(o) * n) // o
+    end = -((-(np.arange(o) + 1) * n) // o)
+    width = int((end - start).max()) if o else 0
+    idx = start[:, None] + np.arange(width)[None, :]
+    return np.minimum(idx, end[:, None] - 1)
+
+
+def _adaptive_max(xp, x, sizes):
+    n, c = x.shape[:2]
+    spatial = x.shape[2:]
+    nsp = len(spatial)
+    idx = [_window_index(s, o) for s, o in zip(spatial, sizes)]
+    # gather (N, C, o1, w1, o2, w2, ...) with broadcast index arrays, then put windows last
+    index = []
+    for d, a in enumerate(idx):
+        shape = [1] * (2 * nsp)
+        shape[2 * d], shape[2 * d + 1] = a.shape
+        index.append(xp.asarray(a.reshape(shape)))
+    g = x[(slice(None), slice(None)) + tuple(index)]
+    perm = (0, 1) + tuple(range(2, 2 + 2 * nsp, 2)) + tuple(range(3, 3 + 2 * nsp, 2))
+    g = g.transpose(perm).reshape((n, c) + tuple(sizes) + (-1,))
+    local = _nan_argmax(xp, g)
+    y = xp.take_along_axis(g, local[..., None], -1)[..., 0]
+    flat = _window_flat(xp, local, idx, spatial)
+    return (y, flat), (flat, x.shape)
+
+
+def _nan_argmax(xp, g):
+    """argmax of the last axis; a NaN wins (its last occurrence), as in torch."""
+    if g.dtype.kind != "f":
+        return xp.argmax(g, axis=-1)
+    nan = xp.isnan(g)
+    last_nan = g.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+    return xp.where(nan.any(-1), last_nan, xp.argmax(g, axis=-1))
+
+
+def _window_flat(xp, local, idx, spatial):
+    """Window-local argmax -> flat index into the input's spatial dims."""
+    widths = [a.shape[1] for a in idx]
+    nsp = len(spatial)
+    rest = local
+    flat = 0
+    scale = 1
+    for d in reversed(range(nsp)):
+        kd = rest % widths[d]
+        rest = rest // widths[d]
+        shape = [1] * (nsp + 2)
+        shape[2 + d] = idx[d].shape[0]
+        table = xp.asarray(idx[d])                       # (o, width)
+        rows = xp.arange(idx[d].shape[0]).reshape(shape)
+        flat = flat + table[rows, kd] * scale
+        scale *= spatial[d]
+    return flat
+
+
+def _adaptive_max_bwd(xp, g, flat, shape):
+    return (_scatter_planes(xp, g[0], flat, shape),)
+
+
+_ADAPTIVE_MAX = {n: op(f"adaptive_max_pool{n}d", saves=None, n_out=2,
+                       node=f"AdaptiveMaxPool{n}DBackward0")(_adaptive_max).vjp(_adaptive_max_bwd)
+                 for n in (2, 3)}
+
+
+def _scatter_planes(xp, vals, flat, shape):
+    """Accumulate vals (N, C, *) into zeros(shape) at per-plane flat spatial indices."""
+    n, c = shape[:2]
+    plane = math.prod(shape[2:])
+    where = (flat.reshape(n, c, -1) + (xp.arange(n * c) * plane).reshape(n, c, 1)).ravel()
+    out = xp.bincount(where, weights=vals.reshape(-1).astype(np.float64),
+                      minlength=n * c * plane)
+    return out.astype(vals.dtype).reshape(shape)
+
+
+def _adaptive_max_pool(input, nsp, output_size, return_indices):
+    name = f"adaptive_max_pool{nsp}d"
+    sizes = _adaptive_sizes(input, nsp, output_size, name)
+    if any(s <= 0 for s in sizes) and any(v == 0 for v in input.shape[-nsp:]):
+        raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                           f"dimensions, but input has sizes {list(input.shape)}")
+
+    def run(x):
+        y, idx = apply(_ADAPTIVE_MAX[max(nsp, 2)], (x,), ((1,) * (nsp == 1) + sizes,))
+        return (y, idx) if return_indices else y
+    return _unbatched(input, nsp, run)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    return _adaptive_max_pool(input, 1, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    return _adaptive_max_pool(input, 2, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    return _adaptive_max_pool(input, 3, output_size, return_indices)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return _adaptive_max_pool(input, 1, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return _adaptive_max_pool(input, 2, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return _adaptive_max_pool(input, 3, output_size, True)
+
+
+# ---- max unpooling ----------------------------------------------------------------------------
+def _unpool_fwd(xp, x, indices, size):
+    n, c = x.shape[:2]
+    plane = math.prod(size)
+    flat = indices.reshape(n, c, -1)
+    if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= plane):
+        bad = int(flat.max()) if int(flat.max()) >= plane else int(flat.min())
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{'x'.join(map(str, size))})")
+    out = xp.zeros((n, c, plane), x.dtype)
+    rows = xp.arange(n).reshape(n, 1, 1), xp.arange(c).reshape(1, c, 1)
+    out[rows[0], rows[1], flat] = x.reshape(n, c, -1)
+    return out.reshape((n, c) + tuple(size)), (flat, rows, x.shape)
+
+
+def _unpool_bwd(xp, g, flat, rows, shape):
+    n, c = shape[:2]
+    return g.reshape(n, c, -1)[rows[0], rows[1], flat].reshape(shape), None
+
+
+_UNPOOL = {}
+for _n in (2, 3):
+    _UNPOOL[_n] = op(f"max_unpool{_n}d", saves=None, node=f"MaxUnpool{_n}DBackward0")(
+        _unpool_fwd).vjp(_unpool_bwd)
+
+
+def _unpool_size(input, nsp, kernel_size, stride, padding, output_size):
+    k = ntuple(kernel_size, nsp, "kernel_size")
+    s = k if stride is None else ntuple(stride, nsp, "stride")
+    p = ntuple(padding, nsp, "padding")
+    default = [(n - 1) * ss - 2 * pp + kk
+               for n, kk, ss, pp in zip(input.shape[-nsp:], k, s, p)]
+    if output_size is None:
+        return tuple(default)
+    size = list(output_size)
+    if len(size) == nsp + 2:
+        size = size[2:]
+    elif len(size) == nsp + 1:
+        size = size[1:]
+    if len(size) != nsp:
+        raise ValueError(f"output_size should be a sequence containing {nsp} or {nsp + 2} "
+                         f"elements, but it has a length of '{len(size)}'")
+    for d, (v, dv, ss) in enumerate(zip(size, default, s)):
+        if not dv - ss < v < dv + ss:
+            raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {d} must be '
+                             f"between {dv - ss} and {dv + ss})")
+    return tuple(size)
+
+
+def _max_unpool(input, indices, nsp, kernel_size, stride, padding, output_size):
+    size = _unpool_size(input, nsp, kernel_size, stride, padding, output_size)
+    batched = input.ndim == nsp + 2
+    x = input if batched else input.unsqueeze(0)
+    i = indices if batched else indices.unsqueeze(0)
+    if nsp == 1:
+        x, i, size = x.unsqueeze(2), i.unsqueeze(2), (1,) + size
+    y = apply(_UNPOOL[max(nsp, 2)], (x, i), (size,))
+    if nsp == 1:
+        y = y.squeeze(2)
+    return y if batched else y.squeeze(0)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool(input, indices, 1, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool(input, indices, 2, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool(input, indices, 3, kernel_size, stride, padding, output_size)

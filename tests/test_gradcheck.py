@@ -1,0 +1,211 @@
+"""R3: ember.autograd.gradcheck in float64 over every differentiable entry of the op table, and
+gradgradcheck over a representative subset; plus gradcheck's own API (torch's signature,
+defaults, errors, fast mode). Where ember's gradcheck fails, torch's must fail on the same
+inputs too (a non-differentiable point of the sample, not an ember bug)."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+import ember.autograd
+from ember.autograd import gradcheck, gradgradcheck
+from ember.autograd.gradcheck import GradcheckError
+from opspecs import ALL_SPECS, B, I, T
+
+
+def _arrays(sample, domain, seed):
+    """float64 arrays (or plain values) for one sample, as the op-table tests build them."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for a in sample:
+        if isinstance(a, T):
+            lo = domain[0] if a.low is None else a.low
+            hi = domain[1] if a.high is None else a.high
+            if a.nc:
+                arr = rng.uniform(lo, hi, a.shape[::-1] + (2,))[..., 0].T
+            else:
+                arr = rng.uniform(lo, hi, a.shape)
+            out.append(("t", arr, a.grad))
+        elif isinstance(a, I):
+            out.append(("t", rng.integers(a.low, a.high, a.shape).astype(a.dtype), False))
+        elif isinstance(a, B):
+            out.append(("t", rng.random(a.shape) > 0.5, False))
+        else:
+            out.append(("v", a, False))
+    return out
+
+
+def _args(lib, items):
+    args = []
+    for kind, val, grad in items:
+        if kind == "v":
+            args.append(val)
+            continue
+        t = ember.from_numpy(val.copy() if val.ndim else np.array(val)) if lib is ember else \
+            torch.from_numpy(np.array(val, copy=True))
+        if grad and val.dtype.kind == "f":
+            t.requires_grad_(True)
+        args.append(t)
+    return tuple(args)
+
+
+def _cases(specs):
+    for spec in specs:
+        if not (spec.grad and spec.gradcheck):
+            continue
+        for i in range(len(spec.samples)):
+            yield pytest.param(spec, i, id=f"{spec.name}-{i}")
+
+
+def _has_grad_input(args):
+    return any(getattr(a, "requires_grad", False) for a in args)
+
+
+def _check_like_torch(check, spec, i, **kw):
+    items = _arrays(spec.samples[i], spec.domain, i)
+    args = _args(ember, items)
+    if not _has_grad_input(args):
+        pytest.skip("no input requires grad in this sample")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            assert getattr(ember.autograd, check)(spec.fn, args, **kw)
+        except GradcheckError as err:
+            t_check = getattr(torch.autograd, check)
+            with pytest.raises(Exception):          # torch disagrees: an ember bug
+                t_check(spec.fn, _args(torch, items), **kw)
+            assert "Jacobian mismatch" in str(err)
+
+
+@pytest.mark.parametrize("spec, i", list(_cases(ALL_SPECS)))
+def test_gradcheck_op_table(spec, i):
+    _check_like_torch("gradcheck", spec, i)
+
+
+# double backward: elementwise, reductions, matmul, shape ops, indexing, softmax-like
+GRADGRAD = {
+    "exp", "log", "sqrt", "rsqrt", "sin", "tanh", "sigmoid", "erf", "erfinv", "reciprocal",
+    "square", "abs", "relu", "logit", "mul", "div", "pow", "atan2", "maximum", "hypot",
+    "clamp", "where", "lerp", "addcdiv", "xlogy", "sum.dims", "mean.dim", "prod", "prod.dim",
+    "amax", "max.dim", "var.dim", "std.correction", "logsumexp", "cumsum", "matmul", "bmm",
+    "view", "permute", "expand", "cat", "stack", "split", "unbind", "narrow", "flip",
+    "getitem.basic", "getitem.adv", "getitem.mix", "getitem.mask", "gather", "index_select",
+    "masked_fill", "scatter_add", "index_put", "take_along_dim", "diagonal", "trace", "tril",
+    "roll", "repeat", "unfold", "as_strided", "einsum.mm", "einsum.trace", "einsum.three",
+    "norm.dim", "linalg.inv", "linalg.det",
+    "linalg.solve", "linalg.cholesky", "linalg.vector_norm", "outer", "kron", "sort", "topk",
+    "cummax", "cumprod", "median", "nan_to_num",
+}
+
+
+@pytest.mark.parametrize("spec, i", [c for c in _cases(ALL_SPECS)
+                                     if c.values[0].name in GRADGRAD and c.values[1] == 0])
+def test_gradgradcheck_subset(spec, i):
+    _check_like_torch("gradgradcheck", spec, i)
+
+
+def test_gradgradcheck_subset_is_present():
+    names = {s.name for s in ALL_SPECS}
+    assert GRADGRAD <= names, sorted(GRADGRAD - names)
+
+
+# ---- gradcheck's own behaviour --------------------------------------------------------------
+def _x(*shape):
+    return ember.randn(*shape, dtype=ember.float64, requires_grad=True)
+
+
+def test_detects_a_wrong_gradient():
+    class Wrong(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g                   # should be 2 * x * g
+
+    with pytest.raises(GradcheckError, match="Jacobian mismatch for output 0 with respect to "
+                                             "input 0,\nnumerical:"):
+        gradcheck(Wrong.apply, (_x(3),))
+    assert gradcheck(Wrong.apply, (_x(3),), raise_exception=False) is False
+    with pytest.raises(GradcheckError, match="computed in fast mode"):
+        gradcheck(Wrong.apply, (_x(3),), fast_mode=True)
+    with pytest.raises(GradcheckError):
+        gradgradcheck(lambda x: Wrong.apply(x) * x, (_x(3),))
+
+
+def test_detects_a_wrong_second_derivative():
+    class WrongTwice(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 3 * g * x.detach() ** 2          # right value, no second derivative
+
+    assert gradcheck(WrongTwice.apply, (_x(3),))
+    with pytest.raises(GradcheckError):
+        gradgradcheck(WrongTwice.apply, (_x(3),))
+
+
+def test_nondeterministic_backward_is_reported():
+    class Noisy(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g + ember.randn(g.shape, dtype=g.dtype) * 1e-9
+
+    with pytest.raises(GradcheckError, match="Backward is not reentrant"):
+        gradcheck(Noisy.apply, (_x(3),))
+    assert gradcheck(Noisy.apply, (_x(3),), nondet_tol=1e-6)
+
+
+def test_signature_and_defaults_match_torch():
+    import inspect
+    for name in ("gradcheck", "gradgradcheck"):
+        e = inspect.signature(getattr(ember.autograd, name)).parameters
+        t = inspect.signature(getattr(torch.autograd, name)).parameters
+        assert list(e) == list(t)
+        for p in ("eps", "atol", "rtol", "raise_exception", "fast_mode", "nondet_tol"):
+            assert e[p].default == t[p].default
+
+
+def test_input_checks_like_torch():
+    def errors(lib, make):
+        try:
+            lib.autograd.gradcheck(lambda x: x * 2, (make(lib),))
+        except Exception as e:         # noqa: BLE001
+            return type(e).__name__, str(e)
+    assert errors(ember, lambda L: L.ones(3, dtype=L.float64)) == \
+        errors(torch, lambda L: L.ones(3, dtype=L.float64))
+    expanded = lambda L: L.ones(1, dtype=L.float64, requires_grad=True).expand(3)  # noqa: E731
+    assert errors(ember, expanded) == errors(torch, expanded)
+    with pytest.warns(UserWarning, match="Input #0 requires gradient and is not a double "
+                                         "precision floating point"):
+        gradcheck(lambda x: x * 2, (ember.ones(3, requires_grad=True),), eps=1e-3, atol=1e-2)
+
+
+def test_multiple_inputs_outputs_and_non_tensor_arguments():
+    a, b = _x(2, 3), _x(3)
+
+    def f(a, k, b):
+        return (a * b * k).sum(1), a.exp(), a.argmax(1)
+    assert gradcheck(f, (a, 2.0, b))
+    assert gradcheck(f, (a, 2.0, b), fast_mode=True)
+    assert gradgradcheck(f, (a, 2.0, b))
+    assert gradgradcheck(f, (a, 2.0, b), fast_mode=True, gen_non_contig_grad_outputs=True)
+
+
+def test_unsupported_modes_say_so():
+    with pytest.raises(NotImplementedError):
+        gradcheck(lambda x: x, (_x(2),), check_forward_ad=True)
+    with pytest.raises(NotImplementedError):
+        gradcheck(lambda x: x, (_x(2),), check_batched_grad=True)

@@ -1,0 +1,272 @@
+"""Resampling and padding against torch: F.interpolate (nearest, nearest-exact, linear, bilinear,
+bicubic, trilinear, area; size / scale_factor / recompute_scale_factor / align_corners), the
+Upsample modules, F.pad in every mode (negative pads crop) and the padding modules, pixel
+(un)shuffle, grid_sample and affine_grid; outputs and gradients, gradchecks, reprs, errors."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import ember
+import ember.nn as nn
+import ember.nn.functional as F
+from nn_oracle import DTYPES, check_fn, check_module, gradcheck, pair, raises_like, rand
+
+pytestmark = [pytest.mark.filterwarnings("ignore:Default grid_sample and affine_grid"),
+              pytest.mark.filterwarnings("ignore:Since version 1.3.0, affine_grid")]
+
+X4 = (2, 3, 9, 8)
+SIZES = [dict(size=(5, 13)), dict(scale_factor=2), dict(scale_factor=(0.5, 1.7)),
+         dict(scale_factor=1.5, recompute_scale_factor=True), dict(size=(9, 8)), dict(size=4)]
+MODES = [("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True),
+         ("bicubic", False), ("bicubic", True), ("area", None)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode,align", MODES)
+@pytest.mark.parametrize("kw", SIZES, ids=lambda k: "-".join(f"{a}={b}" for a, b in k.items()))
+def test_interpolate_2d(kw, mode, align, dtype):
+    check_fn(lambda x: F.interpolate(x, mode=mode, align_corners=align, **kw),
+             lambda x: TF.interpolate(x, mode=mode, align_corners=align, **kw),
+             [rand(X4, dtype)], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode,align,shape,kw", [
+    ("linear", False, (2, 3, 7), dict(scale_factor=2.5)),
+    ("linear", True, (2, 3, 7), dict(size=4)),
+    ("nearest", None, (2, 3, 7), dict(size=10)),
+    ("area", None, (2, 3, 7), dict(size=3)),
+    ("trilinear", True, (1, 2, 3, 4, 5), dict(size=(4, 6, 3))),
+    ("trilinear", False, (1, 2, 3, 4, 5), dict(scale_factor=(1.5, 0.5, 2))),
+    ("nearest", None, (1, 2, 3, 4, 5), dict(size=(4, 6, 3))),
+    ("nearest-exact", None, (1, 2, 3, 4, 5), dict(scale_factor=1.7)),
+])
+def test_interpolate_1d_3d(mode, align, shape, kw, dtype):
+    check_fn(lambda x: F.interpolate(x, mode=mode, align_corners=align, **kw),
+             lambda x: TF.interpolate(x, mode=mode, align_corners=align, **kw),
+             [rand(shape, dtype)], dtype)
+
+
+def test_interpolate_gradcheck():
+    for mode, align in (("bilinear", False), ("bicubic", True), ("nearest", None)):
+        gradcheck(lambda x: F.interpolate(x, size=(5, 11), mode=mode, align_corners=align),
+                  [rand(X4, "float64")])
+
+
+def test_interpolate_wide_taps():
+    """Strong downsampling and global pooling run through the dense path."""
+    check_fn(lambda x: F.interpolate(x, size=(2, 3), mode="area"),
+             lambda x: TF.interpolate(x, size=(2, 3), mode="area"), [rand((2, 3, 20, 31))])
+    check_fn(lambda x: F.adaptive_avg_pool2d(x, 1), lambda x: TF.adaptive_avg_pool2d(x, 1),
+             [rand((2, 3, 20, 31))])
+
+
+def test_interpolate_uint8_nearest():
+    x = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5).astype(np.uint8)
+    check_fn(lambda t: F.interpolate(t, scale_factor=2), lambda t: TF.interpolate(
+        t, scale_factor=2), [x], grad=False)
+
+
+def test_interpolate_grad_fn_names():
+    x, t = pair(rand(X4), True)
+    for mode in ("nearest", "bilinear", "bicubic", "nearest-exact"):
+        assert F.interpolate(x, scale_factor=2, mode=mode).grad_fn.name() == type(
+            TF.interpolate(t, scale_factor=2, mode=mode).grad_fn).__name__
+
+
+UPSAMPLE = [
+    ("Upsample", dict(scale_factor=2)),
+    ("Upsample", dict(size=(3, 4), mode="bilinear", align_corners=True)),
+    ("Upsample", dict(scale_factor=(2, 3), mode="bicubic")),
+    ("Upsample", dict(size=5, mode="nearest-exact")),
+    ("UpsamplingNearest2d", dict(scale_factor=2)),
+    ("UpsamplingBilinear2d", dict(size=3)),
+]
+
+
+@pytest.mark.parametrize("cls,kw", UPSAMPLE)
+def test_upsample_modules(cls, kw):
+    e, t = getattr(nn, cls)(**kw), getattr(torch.nn, cls)(**kw)
+    assert repr(e) == repr(t)
+    check_module(e, t, [rand(X4)])
+
+
+# ---- padding --------------------------------------------------------------------------------
+PADS = [(1, 2), (1, 2, 2, 1), (-1, 2, 3, -2), (0, 0, 2, 2), (2, -1)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad(mode, dtype):
+    for shape, pads in [(X4, p) for p in PADS] + [((2, 3, 6), (2, 3)), ((2, 3, 6), (-2, 3)),
+                                                  ((2, 3, 4, 5, 6), (1, 2, 0, 1, 2, 1)),
+                                                  ((3, 4, 5), (1, 1, 2, 0))]:
+        try:
+            TF.pad(torch.tensor(rand(shape, dtype)), pads, mode=mode)
+        except (RuntimeError, NotImplementedError):
+            raises_like(lambda: F.pad(ember.tensor(rand(shape, dtype)), pads, mode=mode),
+                        lambda: TF.pad(torch.tensor(rand(shape, dtype)), pads, mode=mode))
+            continue
+        check_fn(lambda x: F.pad(x, pads, mode=mode), lambda x: TF.pad(x, pads, mode=mode),
+                 [rand(shape, dtype)], dtype)
+
+
+def test_pad_constant_value_and_grad_fn():
+    check_fn(lambda x: F.pad(x, (1, 2, 3, 4, 1, 1), value=2.5),
+             lambda x: TF.pad(x, (1, 2, 3, 4, 1, 1), value=2.5), [rand(X4)])
+    check_fn(lambda x: F.pad(x, (1, 2)), lambda x: TF.pad(x, (1, 2)),
+             [np.arange(12).reshape(3, 4)], grad=False)
+    x, t = pair(rand(X4), True)
+    for mode in ("constant", "reflect", "replicate"):
+        assert F.pad(x, (1, 1, 1, 1), mode=mode).grad_fn.name() == type(
+            TF.pad(t, (1, 1, 1, 1), mode=mode).grad_fn).__name__
+
+
+def test_pad_gradcheck():
+    for mode in ("reflect", "replicate", "circular"):
+        gradcheck(lambda x: F.pad(x, (2, 1, -1, 2), mode=mode), [rand(X4, "float64")])
+
+
+PAD_MODULES = [("ZeroPad1d", (2,)), ("ZeroPad2d", ((1, 2, 0, 1),)), ("ZeroPad3d", (1,)),
+               ("ConstantPad1d", ((1, 2), 3.5)), ("ConstantPad2d", (1, -1.0)),
+               ("ConstantPad3d", ((1, 0, 1, 0, 0, 2), 0)), ("ReflectionPad1d", (2,)),
+               ("ReflectionPad2d", ((1, 2, 3, 1),)), ("ReflectionPad3d", (1,)),
+               ("ReplicationPad1d", ((3, 1),)), ("ReplicationPad2d", (2,)),
+               ("ReplicationPad3d", (1,)), ("CircularPad1d", (2,)),
+               ("CircularPad2d", ((1, 2, 2, 1),)), ("CircularPad3d", (1,))]
+
+
+@pytest.mark.parametrize("cls,args", PAD_MODULES)
+def test_pad_modules(cls, args):
+    e, t = getattr(nn, cls)(*args), getattr(torch.nn, cls)(*args)
+    assert repr(e) == repr(t)
+    nsp = int(cls[-2])
+    check_module(e, t, [rand((2, 3) + (5, 6, 4)[:nsp])])
+    check_module(e, t, [rand((3,) + (5, 6, 4)[:nsp])])
+
+
+def test_circular_pad_module_rank():
+    raises_like(lambda: nn.CircularPad2d(1)(ember.tensor(rand((3,)))),
+                lambda: torch.nn.CircularPad2d(1)(torch.tensor(rand((3,)))))
+
+
+# ---- pixel shuffle --------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pixel_shuffle(dtype):
+    check_fn(lambda x: F.pixel_shuffle(x, 2), lambda x: TF.pixel_shuffle(x, 2),
+             [rand((2, 12, 3, 4), dtype)], dtype)
+    check_fn(lambda x: F.pixel_unshuffle(x, 2), lambda x: TF.pixel_unshuffle(x, 2),
+             [rand((2, 2, 3, 4, 6), dtype)], dtype)
+    for e, t, shape in ((nn.PixelShuffle(3), torch.nn.PixelShuffle(3), (1, 18, 2, 2)),
+                        (nn.PixelUnshuffle(2), torch.nn.PixelUnshuffle(2), (3, 4, 6))):
+        assert repr(e) == repr(t)
+        check_module(e, t, [rand(shape, dtype)], dtype)
+    x, t = pair(rand((2, 12, 3, 4)), True)
+    assert F.pixel_shuffle(x, 2).grad_fn.name() == type(TF.pixel_shuffle(t, 2).grad_fn).__name__
+
+
+# ---- grid_sample / affine_grid --------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sample(mode, padding_mode, align, dtype):
+    x = rand((2, 3, 5, 6), dtype)
+    grid = rand((2, 4, 7, 2), dtype, 1, -1.3, 1.3)
+    check_fn(lambda a, g: F.grid_sample(a, g, mode, padding_mode, align),
+             lambda a, g: TF.grid_sample(a, g, mode, padding_mode, align), [x, grid], dtype)
+
+
+def test_grid_sample_gradcheck():
+    grid = rand((2, 4, 7, 2), "float64", 1, -1.3, 1.3)
+    for pm in ("zeros", "border", "reflection"):
+        gradcheck(lambda a, g: F.grid_sample(a, g, padding_mode=pm, align_corners=False),
+                  [rand((2, 3, 5, 6), "float64"), grid])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align", [False, True])
+def test_affine_grid(align, dtype):
+    check_fn(lambda t: F.affine_grid(t, (2, 3, 4, 5), align),
+             lambda t: TF.affine_grid(t, (2, 3, 4, 5), align), [rand((2, 2, 3), dtype)], dtype)
+    check_fn(lambda t: F.affine_grid(t, (2, 3, 4, 5, 3), align),
+             lambda t: TF.affine_grid(t, (2, 3, 4, 5, 3), align), [rand((2, 3, 4), dtype)],
+             dtype)
+    check_fn(lambda t: F.affine_grid(t, (1, 1, 1, 4), align),
+             lambda t: TF.affine_grid(t, (1, 1, 1, 4), align), [rand((1, 2, 3), dtype)], dtype)
+
+
+def test_affine_grid_then_sample():
+    theta = np.array([[[0.8, -0.3, 0.1], [0.2, 1.1, -0.2]]], np.float32).repeat(2, 0)
+    x = rand((2, 3, 6, 7))
+
+    def run(f, t, a):
+        return f.grid_sample(a, f.affine_grid(t, (2, 3, 5, 4), False), align_corners=False)
+    check_fn(lambda t, a: run(F, t, a), lambda t, a: run(TF, t, a), [theta, x])
+
+
+def test_grid_sample_align_warning():
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F.grid_sample(ember.tensor(rand((1, 1, 3, 3))), ember.tensor(rand((1, 2, 2, 2))))
+
+
+# ---- errors ---------------------------------------------------------------------------------
+def _x(*shape):
+    return rand(shape)
+
+
+ERRORS = {
+    "pad_odd": lambda f, T: f.pad(T(_x(2, 3, 8, 8)), (1,)),
+    "pad_long": lambda f, T: f.pad(T(_x(2, 3, 8, 8)), (1, 1) * 5),
+    "pad_reflect_size": lambda f, T: f.pad(T(_x(2, 3, 8, 8)), (8, 1, 1, 1), mode="reflect"),
+    "pad_circular_wrap": lambda f, T: f.pad(T(_x(2, 3, 8, 8)), (9, 1, 1, 1), mode="circular"),
+    "pad_value": lambda f, T: f.pad(T(_x(2, 3, 8, 8)), (1, 1), mode="reflect", value=2),
+    "pad_mode": lambda f, T: f.pad(T(_x(2, 3, 8, 8)), (1, 1), mode="foo"),
+    "pad_rank": lambda f, T: f.pad(T(_x(2, 3, 8, 8)), (1,) * 8, mode="replicate"),
+    "pad_rank_1d": lambda f, T: f.pad(T(_x(2, 3, 8, 8)), (1, 1), mode="replicate"),
+    "pad_crop_negative": lambda f, T: f.pad(T(_x(2, 3)), (-5, -5)),
+    "pad_empty": lambda f, T: f.pad(T(_x(2, 0, 3)), (1, 1), mode="replicate"),
+    "interp_both": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=4, scale_factor=2),
+    "interp_none": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8))),
+    "interp_size_len": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=(4, 4, 4)),
+    "interp_scale_len": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), scale_factor=(2, 2, 2)),
+    "interp_linear_rank": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=4, mode="linear"),
+    "interp_tri_rank": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=4, mode="trilinear"),
+    "interp_align": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=4, align_corners=True),
+    "interp_mode": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=4, mode="foo"),
+    "interp_rank": lambda f, T: f.interpolate(T(_x(2, 3)), size=4),
+    "interp_recompute": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=4,
+                                                   recompute_scale_factor=True),
+    "interp_zero": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=0),
+    "gs_last_dim": lambda f, T: f.grid_sample(T(_x(2, 3, 8, 8)), T(_x(2, 3, 3, 3)),
+                                              align_corners=False),
+    "gs_batch": lambda f, T: f.grid_sample(T(_x(2, 3, 8, 8)), T(_x(3, 3, 3, 2)),
+                                           align_corners=False),
+    "gs_mode": lambda f, T: f.grid_sample(T(_x(2, 3, 8, 8)), T(_x(2, 3, 3, 2)), mode="foo",
+                                          align_corners=False),
+    "gs_padding": lambda f, T: f.grid_sample(T(_x(2, 3, 8, 8)), T(_x(2, 3, 3, 2)),
+                                             padding_mode="foo", align_corners=False),
+    "gs_dtype": lambda f, T: f.grid_sample(T(_x(2, 3, 8, 8)), T(_x(2, 3, 3, 2).astype(
+        np.float64)), align_corners=False),
+    "ag_theta": lambda f, T: f.affine_grid(T(_x(2, 3, 3)), (2, 3, 4, 4), align_corners=False),
+    "ag_size": lambda f, T: f.affine_grid(T(_x(2, 2, 3)), (2, 3, 4), align_corners=False),
+    "ag_zero": lambda f, T: f.affine_grid(T(_x(2, 2, 3)), (2, 3, 0, 4), align_corners=False),
+    "ag_batch": lambda f, T: f.affine_grid(T(_x(2, 2, 3)), (3, 3, 4, 4), align_corners=False),
+    "ag_int": lambda f, T: f.affine_grid(T(np.zeros((2, 2, 3), np.int64)), (2, 3, 4, 4),
+                                         align_corners=False),
+    "ps_rank": lambda f, T: f.pixel_shuffle(T(_x(3, 4)), 2),
+    "ps_channels": lambda f, T: f.pixel_shuffle(T(_x(5, 4, 4)), 2),
+    "ps_factor": lambda f, T: f.pixel_shuffle(T(_x(4, 4, 4)), 0),
+    "pu_height": lambda f, T: f.pixel_unshuffle(T(_x(4, 5, 4)), 2),
+    "pu_width": lambda f, T: f.pixel_unshuffle(T(_x(4, 4, 5)), 2),
+    "pu_rank": lambda f, T: f.pixel_unshuffle(T(_x(4, 4)), 2),
+}
+
+
+@pytest.mark.parametrize("name", list(ERRORS))
+def test_resample_errors(name):
+    e_msg, t_msg = raises_like(lambda: ERRORS[name](F, ember.tensor),
+                               lambda: ERRORS[name](TF, torch.tensor))
+    if name not in ("pad_crop_negative", "pad_empty"):   # torch words these in C++ internals
+        assert e_msg == t_msg

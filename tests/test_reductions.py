@@ -1,0 +1,186 @@
+"""Reductions beyond the op table: dtype rules over every dtype, empty inputs, dim handling
+and exception classes, named-tuple results, and accumulation precision."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from test_promotion import DTYPES, compare, outcome
+
+REDUCTIONS = [
+    "x.sum()", "x.sum(0)", "x.sum(dtype=L.float64)", "x.nansum()", "x.mean()",
+    "x.mean(dtype=L.float64)", "x.nanmean()", "x.prod()", "x.prod(1)", "x.max()", "x.min()",
+    "x.max(1)", "x.min(0)", "x.amax(0)", "x.amin()", "x.argmax()", "x.argmin(1)", "x.var()",
+    "x.std(0)", "L.var_mean(x)", "L.std_mean(x, 1)", "x.logsumexp(1)", "x.cumsum(1)",
+    "x.cumsum(0, dtype=L.float32)", "x.cumprod(1)", "x.cummax(1)", "x.cummin(0)",
+    "x.logcumsumexp(1)", "x.all()", "x.any(1)", "x.count_nonzero()", "x.median()",
+    "x.median(1)", "x.nanmedian()", "x.mode(1)", "x.quantile(0.5)", "x.norm()", "x.norm(1, 1)",
+    "x.aminmax()", "x.kthvalue(1, 1)", "x.nanquantile(0.25, 1)",
+]
+
+
+def _make(lib, name):
+    vals = [[1, 0, 3], [2, 2, 1]]
+    if name == "bool":
+        vals = [[True, False, True], [True, True, False]]
+    elif name.startswith("complex"):
+        vals = [[1 + 1j, 0j, 3 - 1j], [2j, 2 + 0j, 1 + 0j]]
+    elif name.startswith(("float", "bfloat")):
+        vals = [[1.5, -0.5, 3.0], [2.0, 2.0, 0.25]]
+    return lib.tensor(vals, dtype=getattr(lib, name))
+
+
+def _outcomes(ex, make):
+    res = []
+    for lib in (torch, ember):
+        def run():
+            r = eval(ex, {"L": lib, "x": make(lib)})
+            if isinstance(r, tuple):          # named tuples: values and indices stacked as float
+                return lib.stack([v.to(lib.complex128) if v.is_complex() else
+                                  v.to(lib.float64) for v in r]), [str(v.dtype) for v in r]
+            return r, None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                r, dts = run()
+                res.append((outcome(lambda: r), dts))
+            except Exception as e:      # noqa: BLE001
+                res.append((("err", type(e).__name__), None))
+    return res
+
+
+@pytest.mark.parametrize("ex", REDUCTIONS)
+def test_reduction_every_dtype(ex):
+    bad = []
+    for name in DTYPES:
+        (t, tdt), (e, edt) = _outcomes(ex, lambda lib: _make(lib, name))
+        msg = compare(e, t, False)
+        if msg or tdt != edt:
+            bad.append(f"{name}: {msg or (edt, tdt)}")
+    assert not bad, "\n".join(bad)
+
+
+EMPTY_SHAPES = [(0,), (0, 3), (3, 0), (2, 0, 3)]
+
+
+@pytest.mark.parametrize("ex", REDUCTIONS + ["x.max(0)", "x.argmax(0)", "x.median(0)",
+                                             "x.mode(0)", "x.amax(1)", "x.aminmax(dim=0)",
+                                             "x.logsumexp(0)", "x.var(0)"])
+def test_reduction_empty_inputs(ex):
+    """Identity results (sum 0, prod 1, mean nan) or torch's exception class (IndexError for an
+    empty reduced dim, RuntimeError when no dim is given)."""
+    bad = []
+    for shape in EMPTY_SHAPES:
+        (t, tdt), (e, edt) = _outcomes(ex, lambda lib: lib.zeros(shape))
+        msg = compare(e, t, False)
+        if msg or tdt != edt:
+            bad.append(f"{shape}: {msg or (edt, tdt)}")
+    assert not bad, "\n".join(bad)
+
+
+DIM_CASES = ["x.sum({d})", "x.mean({d}, keepdim=True)", "x.prod({d})", "x.amax({d})",
+             "x.max({d})", "x.argmax({d})", "x.var({d})", "x.std({d})", "x.logsumexp({d})",
+             "x.cumsum({d})", "x.cumprod({d})", "x.cummax({d})", "x.all({d})", "x.any({d})",
+             "x.count_nonzero({d})", "x.median({d})", "x.mode({d})", "x.nansum({d})",
+             "x.nanmean({d})", "x.quantile(0.5, {d})", "x.norm(dim={d})", "x.amin({d})",
+             "x.kthvalue(1, {d})", "x.logcumsumexp({d})", "x.aminmax(dim={d})"]
+
+
+@pytest.mark.parametrize("ex", DIM_CASES)
+def test_reduction_dims(ex):
+    """int, negative and tuple dims, duplicates and out-of-range dims (IndexError)."""
+    bad = []
+    for d in ["0", "-1", "2", "-3", "3", "-4", "(0, 2)", "(-1, 0)", "(1, 1)", "(0, 3)", "()",
+              "[1]", "1.0", "None"]:
+        for shape in [(2, 3, 4), ()]:
+            (t, tdt), (e, edt) = _outcomes(ex.format(d=d), lambda lib: lib.arange(
+                float(np.prod(shape))).reshape(shape) - 5)
+            msg = compare(e, t, False)
+            if msg or tdt != edt:
+                bad.append(f"dim={d} shape={shape}: {msg or (edt, tdt)}")
+    assert not bad, "\n".join(bad)
+
+
+def test_named_tuples_print_and_unpack_like_torch():
+    x = [[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]]
+    for ex in ["x.max(1)", "x.min(0, keepdim=True)", "x.median(1)", "x.nanmedian(0)",
+               "x.mode(1)", "x.cummax(1)", "x.cummin(0)", "x.kthvalue(2, 1)",
+               "x.aminmax()", "x.aminmax(dim=0)", "L.max(x, 1)"]:
+        t = eval(ex, {"L": torch, "x": torch.tensor(x)})
+        e = eval(ex, {"L": ember, "x": ember.tensor(x)})
+        assert repr(e) == repr(t), ex
+        assert type(e).__name__ == type(t).__name__ and e._fields == tuple(
+            f for f in ("values", "indices", "min", "max") if hasattr(t, f))
+        a, b = e
+        assert a is e[0] and b is e[1]
+        assert isinstance(e, tuple) and len(e) == 2
+
+
+def test_reduction_dtype_rules():
+    for name in ["bool", "uint8", "int8", "int16", "int32", "int64"]:
+        x = ember.ones(3, dtype=getattr(ember, name))
+        for r in (x.sum(), x.prod(), x.cumsum(0), x.cumprod(0), x.nansum(), x.sum(0)):
+            assert r.dtype is ember.int64
+        with pytest.raises(RuntimeError):
+            x.mean()
+        with pytest.raises(RuntimeError):
+            x.var()
+        assert x.mean(dtype=ember.float32).item() == 1.0
+        assert x.sum(dtype=ember.int32).dtype is ember.int32
+    assert ember.ones(2, dtype=ember.uint8).all().dtype is ember.uint8
+    assert ember.ones(2).all().dtype is ember.bool
+    assert ember.ones(2, dtype=ember.complex64).var().dtype is ember.float32
+
+
+def test_low_precision_sums_accumulate_in_float32():
+    """R16: bfloat16 sum of 10,000 ones is 9984 in torch (float32 accumulation, one rounding);
+    a naive bfloat16 accumulation would stop at 256."""
+    for name in ["bfloat16", "float16"]:
+        t = torch.ones(10_000, dtype=getattr(torch, name))
+        e = ember.ones(10_000, dtype=getattr(ember, name))
+        for ex in ("x.sum()", "x.mean()", "x.cumsum(0)[-1]", "x.sum(0)", "(x * 0.1).sum()"):
+            tv, ev = eval(ex, {"x": t}), eval(ex, {"x": e})
+            assert ev.dtype is getattr(ember, name) and float(ev) == float(tv), (name, ex)
+
+
+def test_var_std_correction_forms():
+    x = torch.tensor([[1.0, 4.0, 2.0, 8.0], [3.0, 3.0, 0.0, 1.0]])
+    y = ember.tensor(x.tolist())
+    for ex in ["L.var(x)", "L.var(x, 1)", "L.var(x, 1, False)", "L.var(x, 1, True, True)",
+               "L.var(x, unbiased=False)", "L.var(x, dim=0, correction=0)",
+               "L.var(x, correction=3)", "L.std(x, (0, 1), correction=2, keepdim=True)",
+               "L.var(x, False)", "x.std(unbiased=False)", "L.var_mean(x, 0, correction=0)[0]",
+               "L.std_mean(x, unbiased=False)[0]", "L.var_mean(x, 1)[1]"]:
+        assert np.allclose(eval(ex, {"L": ember, "x": y}).numpy(),
+                           eval(ex, {"L": torch, "x": x}).numpy()), ex
+    with pytest.warns(UserWarning, match="degrees of freedom"):
+        assert ember.tensor([1.0]).var().isnan().item()
+    with pytest.raises(RuntimeError):
+        ember.var(y, 0, True, correction=1)
+
+
+def test_quantile_errors_like_torch():
+    for ex in ["L.tensor([1, 2]).quantile(0.5)", "L.tensor([1., 2]).quantile(1.5)",
+               "L.tensor([1., 2]).quantile(L.tensor([[0.5]]))",
+               "L.tensor([1., 2]).quantile(0.5, interpolation='foo')",
+               "L.tensor([1., 2]).quantile(L.tensor([0.5], dtype=L.float64))",
+               "L.tensor([]).quantile(0.5)", "L.tensor([1., 2]).quantile(0.5, dim=1)",
+               "L.tensor([1., 2], dtype=L.float16).quantile(0.5)",
+               "L.tensor([1., 2]).quantile(L.tensor([-0.5, 0.5]))"]:
+        t = outcome(lambda: eval(ex, {"L": torch}))
+        e = outcome(lambda: eval(ex, {"L": ember}))
+        assert compare(e, t, False) is None, (ex, e[:2], t[:2])
+
+
+def test_max_min_dispatch_forms():
+    x = ember.tensor([[1.0, 5.0], [4.0, 2.0]])
+    y = ember.tensor([[3.0, 3.0], [3.0, 3.0]])
+    assert ember.max(x, y).tolist() == [[3.0, 5.0], [4.0, 3.0]]
+    assert x.max(y).tolist() == [[3.0, 5.0], [4.0, 3.0]]
+    assert ember.min(x, dim=1, keepdim=True).values.shape == (2, 1)
+    assert ember.max(x, 0, True).indices.tolist() == [[1, 0]]
+    assert x.max(other=y).tolist() == [[3.0, 5.0], [4.0, 3.0]]
+    with pytest.raises(TypeError):
+        ember.max(1.0)
