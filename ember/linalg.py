@@ -143,3 +143,128 @@ def cond(A, p=None, *, out=None):
 def _no_grad():
     from .autograd.grad_mode import no_grad
     return no_grad()
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    """Triangular solve: the unused triangle of A is ignored (and masked out of A's gradient),
+    as torch does."""
+    _square(A, "linalg.solve_triangular")
+    if unitriangular:
+        from .ops.creation import eye
+        T = (A.triu(1) if upper else A.tril(-1)) + eye(A.shape[-1], dtype=A.dtype,
+                                                        device=A.device)
+    else:
+        T = A.triu() if upper else A.tril()
+    if B.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
+                           "dimensions.")
+    return _ops._finish(solve(T, B, left=left), out)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    import numpy as np
+    from .ops.creation import empty
+    if A.ndim < 2:
+        raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
+        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, "
+                           f"gelsy, gelsd, gelss)")
+    vector = B.ndim == A.ndim - 1
+    Bm = B.unsqueeze(-1) if vector else B
+    m, n = A.shape[-2:]
+    if Bm.shape[-2] != m:
+        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    eps = float(np.finfo(A.arr.dtype).eps)
+    rtol = max(m, n) * eps if rcond is None else rcond
+    X = pinv(A, rtol=rtol) @ Bm
+    solution = X.squeeze(-1) if vector else X
+    s = svdvals(A.detach())
+    smax = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
+    rank = (s > smax * rtol).sum(-1)
+    driver = driver or "gelsy"
+    none = empty(0, dtype=A.dtype, device=A.device)
+    full = bool((rank == min(m, n)).all()) if rank.numel() else True
+    if driver != "gelsy" and m > n and full:
+        r = A @ X - Bm
+        residuals = (r * r).sum(-2)
+        residuals = residuals.squeeze(-1) if vector else residuals
+    else:
+        residuals = none
+    return _ops._return_type("linalg_lstsq", ("solution", "residuals", "rank",
+                                              "singular_values"))(
+        solution, residuals, rank if driver != "gels" else empty(0, dtype=rank.dtype),
+        s if driver in ("gelsd", "gelss") else none)
+
+
+def matrix_exp(A):
+    """exp(A) by scaling and squaring of a degree-18 Taylor polynomial (differentiable as a
+    composite of matmuls)."""
+    import math
+    _square(A, "linalg.matrix_exp")
+    from .ops.creation import eye
+    n = A.shape[-1]
+    ident = eye(n, dtype=A.dtype, device=A.device)
+    if A.numel() == 0:
+        return A.clone()
+    norm = float(A.detach().abs().sum(-2).amax())
+    s = max(0, int(math.ceil(math.log2(norm))) + 1) if norm > 0 else 0
+    X = A / (2 ** s) if s else A
+    term, result = ident, ident
+    for k in range(1, 19):
+        term = (term @ X) / k
+        result = result + term
+    for _ in range(s):
+        result = result @ result
+    return result
+
+
+def vander(x, *, N=None):
+    from .ops.creation import ones
+    from .ops.shape import cat
+    if x.ndim < 1:
+        raise RuntimeError("linalg.vander: x must have at least one dimension.")
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        return ones(*x.shape, max(n, 0), dtype=x.dtype, device=x.device) if n >= 0 else None
+    rest = x.unsqueeze(-1).expand(*x.shape, n - 1)
+    return cat([ones(*x.shape, 1, dtype=x.dtype, device=x.device), rest], -1).cumprod(-1)
+
+
+def tensorinv(A, ind=2, *, out=None):
+    import math
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    left, right = A.shape[:ind], A.shape[ind:]
+    inv_ = inv(A.reshape(math.prod(left), math.prod(right)))
+    return _ops._finish(inv_.reshape(*right, *left), out)
+
+
+def tensorsolve(A, B, dims=None, *, out=None):
+    import math
+    if dims is not None:
+        from .ops.shape import movedim
+        dims = [d % A.ndim for d in dims]
+        A = movedim(A, dims, list(range(A.ndim - len(dims), A.ndim)))
+    rest = A.shape[B.ndim:]
+    X = solve(A.reshape(B.numel(), math.prod(rest)), B.reshape(-1))
+    return _ops._finish(X.reshape(*rest), out)
+
+
+def eigvals(A, *, out=None):
+    return eig(A)[0]
+
+
+def eig(A, *, out=None):
+    """Eigen-decomposition of general matrices (complex results; no gradient)."""
+    from ._tensor import _new
+    _square(A, "linalg.eig")
+    xp = A.be.xp
+    a = A.arr
+    w, v = xp.linalg.eig(a)
+    ct = xp.complex128 if a.dtype == xp.float64 or a.dtype == xp.complex128 else xp.complex64
+    return _ops._return_type("linalg_eig", ("eigenvalues", "eigenvectors"))(
+        _new(w.astype(ct), A.be), _new(v.astype(ct), A.be))
+
+
+__all__ += ["solve_triangular", "lstsq", "matrix_exp", "vander", "tensorinv", "tensorsolve",
+            "eig", "eigvals"]

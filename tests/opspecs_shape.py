@@ -3,7 +3,7 @@
 Every `fn` runs unchanged on ember and on torch. Multi-output ops are reduced to one tensor
 (cat/stack/select) so that the harness can compare values and gradients. Decompositions with
 sign/phase freedom (svd, eigh) are compared through gauge-invariant functions of their output."""
-from opspecs import B, I, OpSpec, T, _mod, t
+from opspecs import I, OpSpec, _mod, t
 
 UNARY = [(t(3, 4),), (t(3, 4, nc=True),)]
 F32 = {"float32": dict(rtol=1e-4, atol=1e-4)}       # LAPACK paths in float32
@@ -437,6 +437,34 @@ SPECS += [
     OpSpec("linalg.matrix_rank", lambda x: _mod(x).linalg.matrix_rank(x[:, :1] * x[:1]),
            [(t(3, 3),)], grad=False),
     OpSpec("linalg.cond", lambda x: _mod(x).linalg.cond(_wellcond(x)), [(t(3, 3),)], tol=F32),
+    OpSpec("linalg.solve_triangular", lambda a, b: _mod(a).linalg.solve_triangular(
+        _wellcond(a), b, upper=True), [(t(3, 3), t(3, 2)), (t(2, 3, 3), t(2, 3, 1))], tol=F32),
+    OpSpec("linalg.solve_triangular.right", lambda a, b: _mod(a).linalg.solve_triangular(
+        _wellcond(a), b, upper=False, left=False, unitriangular=True), [(t(3, 3), t(2, 3))],
+        tol=F32),
+    OpSpec("linalg.lstsq", lambda a, b: _mod(a).linalg.lstsq(_wellcond(a), b).solution,
+           [(t(3, 3), t(3, 2))], tol=F32),
+    OpSpec("linalg.lstsq.tall", lambda a, b: _mod(a).linalg.lstsq(a, b).solution,
+           [(t(5, 3), t(5, 2))], tol=F32),
+    OpSpec("linalg.matrix_exp", lambda x: _mod(x).linalg.matrix_exp(x),
+           [(t(3, 3),), (t(2, 3, 3, nc=True),)], tol={"float32": dict(rtol=1e-4, atol=1e-4),
+                                                     "float64": dict(rtol=1e-6, atol=1e-7)}),
+    OpSpec("linalg.vander", lambda x: _mod(x).linalg.vander(x, N=4), [(t(3),), (t(2, 3),)]),
+    OpSpec("linalg.tensorinv", lambda x: _mod(x).linalg.tensorinv(_wellcond(x.reshape(6, 6))
+                                                                  .reshape(2, 3, 6), 2),
+           [(t(6, 6),)], tol=F32),
+    # ---- scatter-into-view ops and more in-place variants ----------------------------------
+    OpSpec("slice_scatter", lambda x, s: x.slice_scatter(s, 1, 0, 4, 2), [(t(3, 4), t(3, 2))]),
+    OpSpec("select_scatter", lambda x, s: x.select_scatter(s, 0, -1), [(t(3, 4), t(4))]),
+    OpSpec("diagonal_scatter", lambda x, s: x.diagonal_scatter(s, -1), [(t(3, 4), t(2))]),
+    OpSpec("fill_diagonal", lambda x: (x * 1).fill_diagonal_(0.5, wrap=True), [(t(7, 3),)]),
+    OpSpec("tril_", lambda x: (x * 1).tril_(-1), [(t(3, 4),)]),
+    OpSpec("narrow_copy", lambda x: x.narrow_copy(0, 1, 2), [(t(3, 4, nc=True),)]),
+    OpSpec("addmm_", lambda c, a, b: (c * 1).addmm_(a, b, beta=0.5),
+           [(t(3, 2), t(3, 4), t(4, 2))]),
+    OpSpec("index_reduce", lambda x, s: x.index_reduce(0, _i(x, [0, 2, 0]), s, "mean",
+                                                       include_self=False),
+           [(t(3, 4), t(3, 4))]),
 ]
 
 

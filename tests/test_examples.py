@@ -8,7 +8,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_example(name, *args, cwd):
-    env = dict(os.environ, PYTHONPATH=ROOT, MPLBACKEND="Agg")
+    # One BLAS thread: the smoke runs' matrices are tiny, and on a busy machine (a parallel
+    # test run) multithreaded OpenBLAS waits on itself for orders of magnitude longer.
+    env = dict(os.environ, PYTHONPATH=ROOT, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1",
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", name), *args],
                           capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]

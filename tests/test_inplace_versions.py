@@ -77,6 +77,19 @@ def p3_through_view(L):
     z.sum().backward()
 
 
+def p3_through_view_of_grad_tensor(L):
+    y = leaf(L) * 1
+    z = y * y
+    y[0:2].mul_(2)                 # in place through a view: y is rebased (CopySlices)
+    z.sum().backward()
+
+
+def p3_through_view_of_saved_output(L):
+    y = leaf(L).tanh()
+    y.view(3).mul_(1)
+    y.sum().backward()
+
+
 def p4_base_of_saved_view(L):
     x, w = leaf(L), L.tensor([1.0, 2.0, 3.0, 4.0])
     z = x * w[:3]                  # saves the view
@@ -148,7 +161,8 @@ def p14_matmul_input(L):
 
 
 DETECTED = [p1_mul_input, p1_mul_input_no_grad_operand, p2_exp_output, p2_sigmoid_output,
-            p2_tanh_output, p3_through_view, p4_base_of_saved_view, p5_detach_alias, p6_setitem,
+            p2_tanh_output, p3_through_view, p3_through_view_of_grad_tensor,
+            p3_through_view_of_saved_output, p4_base_of_saved_view, p5_detach_alias, p6_setitem,
             p7_out_target, p8_relu_inplace, p8_functional_inplace, p9_optimizer_step,
             p10_leaf, p11_view_of_leaf, p13_inplace_chain, p14_matmul_input]
 
@@ -407,13 +421,30 @@ def s_matmul_output(L):
     return grads(a)
 
 
+def s_inplace_through_view(L):
+    x = leaf(L)
+    y = x * 1
+    y[0:2].mul_(2)
+    y.sum().backward()
+    return grads(x)
+
+
+def s_setitem_from_itself(L):
+    x = leaf(L)
+    y = x * 2
+    y[1] = y[0] * 3
+    y.sum().backward()
+    return grads(x)
+
+
 SAFE = [s_add_output, s_mul_scalar_output, s_optimizer_update_between_iterations, s_sgd_steps,
         s_grad_set_to_none, s_clone_of_saved, s_relu_after_linear, s_modify_constant_before_use,
         s_modify_unsaved_operand, s_modify_input_not_needed, s_where_branches, s_sum_output,
         s_setitem_on_buffer, s_fill_under_no_grad, s_inplace_chain_on_unsaved,
         s_copy_of_saved_output, s_setitem_on_clone, s_leaf_update_under_no_grad, s_cat_output,
         s_abs_output, s_tanh_then_modify_product, s_detach_clone_modified,
-        s_retain_graph_twice_unmodified, s_matmul_output]
+        s_retain_graph_twice_unmodified, s_matmul_output, s_inplace_through_view,
+        s_setitem_from_itself]
 
 
 @pytest.mark.parametrize("case", SAFE, ids=lambda f: f.__name__)

@@ -152,8 +152,8 @@ def test_max_unpool(dtype):
              lambda a, b: TF.max_unpool2d(a, b, 2, output_size=(8, 7)),
              [y.numpy(), i.numpy()], dtype)
     y, i = TF.max_pool1d(xt[0], 3, 2, 1, return_indices=True)
-    check_fn(lambda a, b: F.max_unpool1d(a, b, 3, 2, 1), lambda a, b: TF.max_unpool1d(a, b, 3, 2, 1),
-             [y.numpy(), i.numpy()], dtype)
+    check_fn(lambda a, b: F.max_unpool1d(a, b, 3, 2, 1),
+             lambda a, b: TF.max_unpool1d(a, b, 3, 2, 1), [y.numpy(), i.numpy()], dtype)
     x5 = torch.tensor(rand((1, 2, 4, 4, 4), dtype))
     y, i = TF.max_pool3d(x5, 2, return_indices=True)
     check_fn(lambda a, b: F.max_unpool3d(a, b, 2), lambda a, b: TF.max_unpool3d(a, b, 2),
@@ -171,7 +171,7 @@ def test_pool_grad_fn_names():
 def test_pool_on_device(device):
     x = ember.tensor(rand(X4), device=device, requires_grad=True)
     y, i = F.max_pool2d(x, 3, 2, 1, return_indices=True)
-    z = F.avg_pool2d(x, 2) .sum() + y.sum() + F.adaptive_avg_pool2d(x, 3).sum()
+    z = F.avg_pool2d(x, 2).sum() + y.sum() + F.adaptive_avg_pool2d(x, 3).sum()
     z.backward()
     t = torch.tensor(rand(X4), requires_grad=True)
     yt, it = TF.max_pool2d(t, 3, 2, 1, return_indices=True)

@@ -174,3 +174,31 @@ def test_parametrization_shape_check():
     raises_like(lambda: parametrize.register_parametrization(nn.Linear(2, 2), "weight", Bad()),
                 lambda: tparametrize.register_parametrization(tnn.Linear(2, 2), "weight",
                                                               TBad()))
+
+
+def test_functional_call_matches_torch_and_restores():
+    e, t = nn.Linear(3, 2), tnn.Linear(3, 2)
+    e.load_state_dict(to_ember_state(t.state_dict()))
+    w = rand((2, 3), seed=7)
+    x = rand((4, 3), seed=8)
+    ew = ember.tensor(w, requires_grad=True)
+    tw = torch.from_numpy(w).requires_grad_()
+    oe = utils.stateless.functional_call(e, {"weight": ew}, (ember.tensor(x),))
+    ot = torch.func.functional_call(t, {"weight": tw}, (torch.from_numpy(x),))
+    assert_close(oe, ot)
+    oe.sum().backward()
+    ot.sum().backward()
+    assert_close(ew.grad, tw.grad)
+    assert e.weight is e._parameters["weight"] and isinstance(e.weight, nn.Parameter)
+    assert_close(e(ember.tensor(x)), t(torch.from_numpy(x)))
+    with pytest.raises(RuntimeError, match="Missing key"):
+        utils.stateless.functional_call(e, {"weight": ew}, (ember.tensor(x),), strict=True)
+
+
+def test_functional_call_tied_weights():
+    lin = nn.Linear(2, 2, bias=False)
+    seq = nn.Sequential(lin, lin)
+    new = ember.zeros(2, 2)
+    out = utils.stateless.functional_call(seq, {"0.weight": new}, ember.ones(1, 2))
+    assert not out.numpy().any()
+    assert seq[1].weight is lin.weight

@@ -143,7 +143,7 @@ def test_images_and_text_match_tensorboardx(tmp_path, device):
     got = [v for _, v in values(read_dir(tmp_path / "ember"))]
     ref = _tbx_reference(tmp_path, reference)
     assert [v.tag for v in got] == ["chw", "hwc", "batch", "note/text_summary"]
-    for g, r in zip(got[:3], ref[:3]):
+    for g, r in zip(got[:3], ref[:3], strict=True):
         assert g.image == r.image
         assert g.image.encoded_image_string.startswith(b"\x89PNG")
     assert (got[0].image.height, got[0].image.width, got[0].image.colorspace) == (6, 10, 3)

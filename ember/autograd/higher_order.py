@@ -801,24 +801,36 @@ class _TXP:
         dst.written()
 
     # linear algebra
-    def matmul(self, a, b):
-        return _w(_ember().matmul(_tt(a), _tt(b)))
+    def matmul(self, a, b, out=None):
+        return _into(out, _w(_ember().matmul(_tt(a), _tt(b))))
 
-    def dot(self, a, b):
+    def dot(self, a, b, out=None):
         ta, tb = _tt(a), _tt(b)
         if ta.ndim == 0 or tb.ndim == 0:
-            return _w(ta * tb)
-        return _w(_ember().matmul(ta, tb))
+            return _into(out, _w(ta * tb))
+        return _into(out, _w(_ember().matmul(ta, tb)))
 
     def outer(self, a, b):
         e = _ember()
         return _w(e.reshape(_tt(a), (-1, 1)) * e.reshape(_tt(b), (1, -1)))
 
-    def einsum(self, subscripts, *operands, **kwargs):
-        return _w(_ember().einsum(subscripts, *[_tt(o) for o in operands]))
+    def einsum(self, subscripts, *operands, out=None, **kwargs):
+        return _into(out, _w(_ember().einsum(subscripts, *[_tt(o) for o in operands])))
 
     def tensordot(self, a, b, axes=2):
         return _w(_ember().tensordot(_tt(a), _tt(b), axes))
+
+    def fill_diagonal(self, a, val, wrap=False):
+        """np.fill_diagonal, functionally (a must be a DArray); NumPy's flat-stride rule."""
+        if type(a) is not DArray:
+            raise _unsupported("xp.fill_diagonal into a non-differentiable array")
+        xp = _CTX.be.xp
+        if a.ndim == 2:
+            step, end = a.shape[1] + 1, None if wrap else a.shape[1] * a.shape[1]
+        else:
+            step, end = 1 + int(np.cumprod(a.shape[:-1]).sum()), None
+        flat = xp.arange(0, a.size if end is None else min(end, a.size), step)
+        a[xp.unravel_index(flat, a.shape)] = val
 
     def tril(self, x, k=0):
         return _w(_ember().tril(_tt(x), k))

@@ -250,7 +250,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             + ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial)) + ") output ("
             + ", ".join(f"{d}: {o}" for d, o in zip(dims, sizes)) + ")")
     if mode == "area":
-        from ._pool_ops import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
+        from ._adaptive_pool_ops import (adaptive_avg_pool1d, adaptive_avg_pool2d,
+                                         adaptive_avg_pool3d)
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[len(sizes) - 1](
             input, sizes)
     ft = np.float64 if input.dtype.itemsize == 8 else np.float32

@@ -131,8 +131,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if inplace:
         return _inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input)
     xp = input.be.xp
-    slope = _rng_for(None, input.be).uniform(lower, upper, size=input.shape)
-    noise = xp.where(input.arr >= 0, 1, xp.asarray(slope)).astype(input.arr.dtype)
+    slope = _rng_for(None, input.be).random(tuple(input.shape)) * (upper - lower) + lower
+    noise = xp.where(input.arr >= 0, 1, slope).astype(input.arr.dtype)
     return input * _new(noise, input.be)
 
 
@@ -232,13 +232,13 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
-    rng = _rng_for(None, logits.be)
-    e = rng.exponential(size=logits.shape).astype(logits.arr.dtype)
-    gumbels = (logits - _new(logits.be.xp.log(logits.be.xp.asarray(e)), logits.be)) / tau
+    xp = logits.be.xp
+    u = _rng_for(None, logits.be).random(tuple(logits.shape))
+    e = -xp.log1p(-u)                               # Exp(1) samples, as torch's exponential_
+    gumbels = (logits - _new(xp.log(e).astype(logits.arr.dtype), logits.be)) / tau
     y_soft = softmax(gumbels, dim)
     if not hard:
         return y_soft
-    xp = logits.be.xp
     idx = xp.argmax(y_soft.arr, axis=_wrap_dim(dim, logits.ndim))
     y_hard = xp.zeros_like(y_soft.arr)
     xp.put_along_axis(y_hard, xp.expand_dims(idx, _wrap_dim(dim, logits.ndim)), 1, axis=dim)

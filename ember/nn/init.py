@@ -187,8 +187,9 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     num_zeros = math.ceil(sparsity * rows)
     rng = rng_for(generator, tensor.be)
     out = rng.standard_normal((rows, cols)) * std
-    for col in range(cols):
-        out[rng.permutation(rows)[:num_zeros], col] = 0
+    # per column, zero the rows with the num_zeros smallest random keys (a random subset)
+    order = tensor.be.xp.argsort(rng.random((rows, cols)), axis=0)
+    tensor.be.xp.put_along_axis(out, order[:num_zeros], 0, axis=0)
     return _write(tensor, out)
 
 

@@ -4,7 +4,6 @@ As torch does, the base's history is rebased: it gets a CopySlices node (the old
 view's region replaced by the in-place result) and the view becomes a strided view of the new
 base (AsStridedBackward0). Positions are found from the arrays' memory addresses, so any view
 (slices, select, diagonal, transpose, unfold ...) works."""
-import numpy as np
 
 from .._tensor import _new
 from ..autograd.node import Node, OutSlot

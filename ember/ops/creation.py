@@ -445,6 +445,9 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
 def polar(abs, angle, *, out=None):
     """abs * (cos(angle) + i sin(angle)), differentiable through both inputs."""
     from .elementwise import cos, mul, sin
+    if abs.dtype is not angle.dtype or abs.arr.dtype.kind != "f":
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensor but got "
+                           f"{_tname(abs.arr.dtype)} and {_tname(angle.arr.dtype)}")
     return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out)
 
 

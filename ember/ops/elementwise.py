@@ -384,6 +384,20 @@ def _shape_error(a, b):
     return RuntimeError(f"operands could not be broadcast together with shapes {sa} {sb}")
 
 
+def _shapes_as_runtime(fwd):
+    """NumPy reports operands that do not broadcast with ValueError; torch with RuntimeError."""
+    def checked(xp, *args):
+        try:
+            return fwd(xp, *args)
+        except ValueError as e:
+            if "broadcast" not in str(e):
+                raise
+            arrays = [a for a in args if hasattr(a, "shape")]
+            raise _shape_error(arrays[0], arrays[-1]) from None
+    checked.__name__ = fwd.__name__
+    return checked
+
+
 def _has_shape(b):
     return hasattr(b, "shape")
 
@@ -592,6 +606,7 @@ def _(xp, g, a, b):
 
 
 @op("pow_tensor", saves="both", node="PowBackward1")
+@_shapes_as_runtime
 def _pow_tensor(xp, a, b):
     y, _ = _pow_fwd(xp, a, b)
     return y, (a, b, y)
@@ -773,7 +788,7 @@ def _scaled(input, other, alpha):
 
 
 def add(input, other, *, alpha=1, out=None):
-    if alpha != 1:
+    if alpha != 1 or alpha is True:
         other = _scaled(input, other, alpha)
     r = _add(input, other)
     return r if out is None else _finish(r, out)
@@ -782,7 +797,7 @@ def add(input, other, *, alpha=1, out=None):
 def sub(input, other, *, alpha=1, out=None):
     if _has_bool(input) or _has_bool(other):
         raise _bool_sub()
-    if alpha != 1:
+    if alpha != 1 or alpha is True:
         other = _scaled(input, other, alpha)
     r = _sub(input, other)
     return r if out is None else _finish(r, out)
@@ -853,6 +868,7 @@ def _finish(result, out):
 
 # ---- ternary and clamping ----------------------------------------------------------------------
 @op("where", saves="in")
+@_shapes_as_runtime
 def _where(xp, cond, a, b, dtype):
     if a.dtype != dtype:
         a = a.astype(dtype)
@@ -935,6 +951,7 @@ _clamp_fn = make_unary(_clamp)
 
 
 @op("clamp_tensor", saves="in", node="ClampBackward0")
+@_shapes_as_runtime
 def _clamp_t(xp, x, lo, hi):
     return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
 
@@ -1029,6 +1046,7 @@ def _cname(d):
 
 
 @op("lerp", saves="in", node="LerpBackward0")
+@_shapes_as_runtime
 def _lerp(xp, a, b, w):
     if a.dtype.kind not in "fcV":
         raise _ni("lerp_kernel_scalar", a.dtype)
@@ -1044,6 +1062,7 @@ def _(xp, g, w):
 
 
 @op("lerp_tensor", saves="in", node="LerpBackward1")
+@_shapes_as_runtime
 def _lerp_t(xp, a, b, w):
     if a.dtype.kind not in "fcV":
         raise _ni("lerp_kernel_tensor", a.dtype)
@@ -1068,6 +1087,7 @@ def lerp(input, end, weight, *, out=None):
 
 
 @op("addcmul", saves="in", node="AddcmulBackward0")
+@_shapes_as_runtime
 def _addcmul(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
     y = x + value * (t1 * t2)
@@ -1080,6 +1100,7 @@ def _(xp, g, t1, t2, value):
 
 
 @op("addcdiv", saves="in", node="AddcdivBackward0")
+@_shapes_as_runtime
 def _addcdiv(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
     y = x + value * (t1 / t2)

@@ -964,7 +964,7 @@ def take(input, index):
 
 
 def take_along_dim(input, indices, dim=None, *, out=None):
-    from .shape import broadcast_tensors, reshape, expand
+    from .shape import reshape, expand
     if dim is None:
         return take(reshape(input, (-1,)), reshape(indices, (-1,)))
     if input.ndim != indices.ndim:
@@ -1227,3 +1227,22 @@ def masked_fill_(input, mask, value):
 
 
 _masked_fill_inplace = inplace(masked_fill, "masked_fill")
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """index_reduce as scatter_reduce with the index spread over source's other dims."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    d = wrap_dim(dim, input.ndim)
+    idx = _index_vector(index, "index_reduce")
+    _index_check(input, d, idx, source, "index_add")
+    from .shape import expand, reshape
+    shape = [1] * builtins.max(source.ndim, 1)
+    shape[d] = -1
+    full = expand(reshape(index.long() if index.arr.dtype != np.int64 else index, shape),
+                  source.shape)
+    return scatter_reduce(input, d, full, source, reduce, include_self=include_self)
+
+
+index_reduce_ = inplace(index_reduce, "index_reduce")

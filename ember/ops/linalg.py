@@ -1225,3 +1225,12 @@ def svd(input, some=True, compute_uv=True, *, out=None):
 
 def matrix_power(input, n):
     return _linalg_matrix_power(input, n)
+
+
+def _inplace_products():
+    from ._apply import inplace
+    return (inplace(addmm, "addmm"), inplace(addmv, "addmv"), inplace(baddbmm, "baddbmm"),
+            inplace(addbmm, "addbmm"), inplace(addr, "addr"))
+
+
+addmm_, addmv_, baddbmm_, addbmm_, addr_ = _inplace_products()

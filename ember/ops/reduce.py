@@ -233,20 +233,19 @@ _prod0 = make_unary(op("prod", node="ProdBackward0")(_prod_fwd).vjp(_prod_bwd))
 _prod1 = make_unary(op("prod_dim", node="ProdBackward1")(_prod_fwd).vjp(_prod_bwd))
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
+def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     dt = _np_dtype(dtype)
-    if dim is None:
+    if dim is _NO_DIM:
         return _finish(_prod0(input, None, False, dt), out)
-    if not isinstance(dim, int) and not hasattr(dim, "__index__"):
-        raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
-    dims = (wrap_dim(dim, input.arr.ndim),) if input.arr.ndim else None
+    d = wrap_dim(_int_dim("prod", dim), input.arr.ndim)
+    dims = (d,) if input.arr.ndim else None
     return _finish(_prod1(input, dims, keepdim, dt), out)
 
 
 # ---- max, min, amax, amin, argmax, argmin, aminmax --------------------------------------------
-def _no_complex(x, name):
+def _no_complex(x, name, exc=NotImplementedError):
     if x.dtype.kind == "c":
-        raise RuntimeError(f"{name}(): does not support complex input")
+        raise exc(f"{name}(): does not support complex input")
 
 
 def _extreme(name, pick):
@@ -296,7 +295,7 @@ def _first_index(xp, x, axis, f):
 def _select_dim(name, f):
     def fwd(xp, x, dim, keepdim):
         _empty_dim_check(x, (dim,) if x.ndim else None, name)
-        _no_complex(x, name)
+        _no_complex(x, name, RuntimeError)
         if not x.ndim:
             return (x.copy(), xp.zeros((), np.int64)), (x.shape, xp.zeros((), np.int64), dim,
                                                         keepdim)
@@ -332,21 +331,21 @@ def _max_min(name, input, dim, keepdim, other, out, full, dim_op, cls, elementwi
     if not isinstance(input, Tensor):
         raise _not_tensor(name, input)
     if isinstance(dim, Tensor):
-        other, dim = dim, None
+        other, dim = dim, _NO_DIM
     if other is not None:
         return elementwise(input, other, out=out)
-    if dim is None:
+    if dim is _NO_DIM:
         return _finish(full(input, None, False), out)
-    v, i = apply(dim_op, (input,), (wrap_dim(dim, input.arr.ndim), keepdim))
+    v, i = apply(dim_op, (input,), (wrap_dim(_int_dim(name, dim), input.arr.ndim), keepdim))
     return cls(v, i)
 
 
-def max(input, dim=None, keepdim=False, *, other=None, out=None):
+def max(input, dim=_NO_DIM, keepdim=False, *, other=None, out=None):
     from .elementwise import maximum
     return _max_min("max", input, dim, keepdim, other, out, _max_all, _max_dim, MAX, maximum)
 
 
-def min(input, dim=None, keepdim=False, *, other=None, out=None):
+def min(input, dim=_NO_DIM, keepdim=False, *, other=None, out=None):
     from .elementwise import minimum
     return _max_min("min", input, dim, keepdim, other, out, _min_all, _min_dim, MIN, minimum)
 
@@ -359,7 +358,7 @@ def _arg(name, f):
             raise _not_tensor(name, input) from None
         if x.dtype.kind == "b":
             raise RuntimeError(f"{name}(): does not support bool input")
-        _no_complex(x, name)
+        _no_complex(x, name, RuntimeError)
         if dim is None:
             if x.size == 0:
                 raise IndexError(f"{name}(): Expected reduction dim to be specified for "
@@ -385,11 +384,14 @@ AMINMAX = return_type("aminmax", ("min", "max"))
 
 
 def aminmax(input, *, dim=None, keepdim=False):
+    if dim is not None:
+        wrap_dim(_int_dim("aminmax", dim), input.arr.ndim)
     if input.arr.size == 0 and (dim is None or input.arr.shape[wrap_dim(dim, input.ndim)] == 0):
-        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
-                           "operation has no identity.")
+        raise (RuntimeError if dim is None else IndexError)(
+            "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+            "identity.")
     if input.arr.dtype.kind == "c":
-        raise RuntimeError("aminmax(): does not support complex input")
+        raise NotImplementedError("aminmax(): does not support complex input")
     d = () if dim is None else dim
     return AMINMAX(amin(input, d, keepdim), amax(input, d, keepdim))
 
@@ -432,7 +434,8 @@ _std = make_unary(op("std", saves="in", node="StdBackward0")(_var_fwd).vjp(_std_
 def _correction(unbiased, correction):
     if correction is not None:
         if unbiased is not None:
-            raise RuntimeError("Cannot specify both unbiased and correction")
+            raise TypeError("var(): received an invalid combination of arguments: `unbiased` "
+                            "and `correction` cannot both be given")
         return correction
     return 1 if unbiased is None or unbiased else 0
 
@@ -500,18 +503,31 @@ _logsumexp_fn = make_unary(_logsumexp)
 def logsumexp(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
         raise TypeError("logsumexp() missing 1 required positional arguments: \"dim\"")
+    if isinstance(dim, (tuple, list)) and not dim and input.ndim:
+        raise RuntimeError("logsumexp(): Expected reduction dim to be specified")
     return _finish(_logsumexp_fn(input, _dims(input, dim), keepdim), out)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """torch.norm: vector norms (p a number or 'fro'), 'nuc' and matrix norms via linalg."""
     from .. import linalg
+    _dims(input, dim)               # torch's dim errors before the linalg ones
+    if input.arr.dtype.char in "eE":    # float16/bfloat16: through float32, rounded once
+        dt = input.dtype
+        return _finish(norm(input.float(), p, dim, keepdim, dtype=dtype).to(
+            dt if dtype is None else dtype), out)
     if isinstance(dim, int):
         dim = (dim,)
     if isinstance(p, str):
         if p == "fro" and (dim is None or len(dim) <= 2):
             return _finish(linalg.vector_norm(input, 2, dim, keepdim, dtype=dtype), out)
         dims = tuple(range(input.ndim)) if dim is None else dim
+        if input.ndim < 2:
+            raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                               "dimensions.")
+        if len(dims) != 2:
+            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                               f"{' '.join(str(d) for d in dims)}")
         return _finish(linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype), out)
     return _finish(linalg.vector_norm(input, 2.0 if p is None else p, dim, keepdim,
                                       dtype=dtype), out)
@@ -599,7 +615,7 @@ def _cum_extreme(name, ufunc):
     """cummax/cummin: running extreme and its index; ties and NaN take the latest index."""
     def fwd(xp, x, dim):
         if x.dtype.kind == "c":
-            raise RuntimeError(f"{name}(): does not support complex input")
+            raise NotImplementedError(f"{name}(): does not support complex input")
         if not x.ndim:
             i = xp.zeros((), np.int64)
             return (x.copy(), i), (x.shape, i, dim)
@@ -652,18 +668,29 @@ _cummin = op("cummin", saves="in", n_out=2)(
 CUMMAX, CUMMIN = return_type("cummax"), return_type("cummin")
 
 
+def _cum_extreme_call(cls, op_, input, dim):
+    try:
+        d = wrap_dim(dim, input.ndim)
+    except IndexError:
+        if input.arr.size:
+            raise
+        d = 0                       # torch returns empty results before checking dim
+    return cls(*apply(op_, (input,), (d,)))
+
+
 def cummax(input, dim, *, out=None):
-    return CUMMAX(*apply(_cummax, (input,), (wrap_dim(dim, input.ndim),)))
+    return _cum_extreme_call(CUMMAX, _cummax, input, dim)
 
 
 def cummin(input, dim, *, out=None):
-    return CUMMIN(*apply(_cummin, (input,), (wrap_dim(dim, input.ndim),)))
+    return _cum_extreme_call(CUMMIN, _cummin, input, dim)
 
 
 @op("logcumsumexp", saves="both")
 def _logcumsumexp(xp, x, dim):
     if x.dtype.kind in "biu":
-        x = x.astype(DEFAULT.float.np)
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for "
+                                  f"'{_tname(x.dtype)}'")
     if not x.ndim:
         return x.copy(), (x, x, dim)
     xa = _acc(x)
@@ -697,8 +724,10 @@ def _bool_reduce(name, f):
             x, xp = input.arr, input.be.xp
         except AttributeError:
             raise _not_tensor(name, input) from None
-        dims = _dims(input, dim)
-        r = xp.asarray(f(x, axis=dims, keepdims=keepdim))
+        if isinstance(dim, (tuple, list)) and not dim:     # dim=(): no reduction at all
+            r = f(x[..., None], axis=-1, keepdims=False)
+        else:
+            r = xp.asarray(f(x, axis=_dims(input, dim), keepdims=keepdim))
         if x.dtype == np.uint8:
             r = r.astype(np.uint8)
         return _finish(_new(r, input.be), out)
@@ -734,10 +763,14 @@ def _median_all(xp, x, ignore_nan):
     return s[(flat.size - 1) // 2].copy()
 
 
+def _no_bool_complex(x, name):
+    if x.dtype.kind in "bc":
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(x.dtype)}'")
+
+
 def _median_full_fwd(name, ignore_nan):
     def fwd(xp, x):
-        if x.dtype.kind == "c":
-            raise RuntimeError(f"{name}() does not support complex input")
+        _no_bool_complex(x, name)
         y = _median_all(xp, x, ignore_nan)
         return y, (x, y, None, False)
     return fwd
@@ -751,8 +784,7 @@ _nanmedian0 = make_unary(op("nanmedian", saves="both", node="NanmedianBackward0"
 
 def _median_dim_fwd(name, ignore_nan):
     def fwd(xp, x, dim, keepdim):
-        if x.dtype.kind == "c":
-            raise RuntimeError(f"{name}() does not support complex input")
+        _no_bool_complex(x, name)
         if not x.ndim:
             i = xp.zeros((), np.int64)
             return (x.copy(), i), (x.shape, i, dim, keepdim)
@@ -786,16 +818,18 @@ _nanmedian1 = op("nanmedian_dim", saves="in", n_out=2, node="NanmedianBackward1"
 MEDIAN, NANMEDIAN = return_type("median"), return_type("nanmedian")
 
 
-def median(input, dim=None, keepdim=False, *, out=None):
-    if dim is None:
+def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
+    if dim is _NO_DIM:
         return _median0(input)
-    return MEDIAN(*apply(_median1, (input,), (wrap_dim(dim, input.ndim), keepdim)))
+    d = wrap_dim(_int_dim("median", dim), input.ndim)
+    return MEDIAN(*apply(_median1, (input,), (d, keepdim)))
 
 
-def nanmedian(input, dim=None, keepdim=False, *, out=None):
-    if dim is None:
+def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
+    if dim is _NO_DIM:
         return _nanmedian0(input)
-    return NANMEDIAN(*apply(_nanmedian1, (input,), (wrap_dim(dim, input.ndim), keepdim)))
+    d = wrap_dim(_int_dim("nanmedian", dim), input.ndim)
+    return NANMEDIAN(*apply(_nanmedian1, (input,), (d, keepdim)))
 
 
 @op("mode", saves="in", n_out=2)
@@ -803,7 +837,7 @@ def _mode(xp, x, dim, keepdim):
     """The most frequent value (the smallest among equally frequent ones) and the index of its
     last occurrence, as torch's CPU kernel."""
     if x.dtype.kind == "c":
-        raise RuntimeError("mode() does not support complex input")
+        raise NotImplementedError("mode() does not support complex input")
     if not x.ndim:
         i = xp.zeros((), np.int64)
         return (x.copy(), i), (x.shape, i, dim, keepdim)
@@ -843,6 +877,7 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
 
 @op("kthvalue", saves="in", n_out=2)
 def _kthvalue(xp, x, k, dim, keepdim):
+    _no_bool_complex(x, "kthvalue")
     if not x.ndim:
         i = xp.zeros((), np.int64)
         return (x.copy(), i), (x.shape, i, dim, keepdim)

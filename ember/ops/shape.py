@@ -1387,3 +1387,104 @@ def _tri_indices(ij, dtype, device):
     return tensor(arr, dtype=dtype or int64, device=device)
 
 
+
+
+# ---- scatter-into-view ops and in-place variants -------------------------------------------
+def _region_put(xp, x, src, region):
+    out = x.copy()
+    _region(xp, out, region)[...] = src
+    return out, (region,)
+
+
+def _region(xp, a, region):
+    kind, args = region
+    return _diag_view(xp, a, *args) if kind == "diag" else a[args]
+
+
+def _region_grads(xp, g, region):
+    gx = g.copy()
+    _region(xp, gx, region)[...] = 0
+    return gx, _region(xp, g, region)
+
+
+def _scatter_op(name):
+    return op(name, saves=None)(_region_put).vjp(_region_grads)
+
+
+_slice_scatter = _scatter_op("slice_scatter")
+_select_scatter = _scatter_op("select_scatter")
+_diagonal_scatter = _scatter_op("diagonal_scatter")
+
+
+def _scatter_into(o, input, src, region, view):
+    if tuple(src.shape) != tuple(view.shape):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size "
+                           f"= {list(src.shape)}, slice size = {list(view.shape)}")
+    if src.arr.dtype != input.arr.dtype:
+        src = src.to(input.dtype)
+    return apply(o, (input, src), (region,))
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    d = wrap_dim(dim, input.ndim)
+    region = ("basic", (slice(None),) * d + (slice(start, end, step),) + (Ellipsis,))
+    return _scatter_into(_slice_scatter, input, src, region, input.arr[region[1]])
+
+
+def select_scatter(input, src, dim, index):
+    d = wrap_dim(dim, input.ndim)
+    n = input.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select_scatter(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {d}")
+    region = ("basic", (slice(None),) * d + (index % n,) + (Ellipsis,))
+    return _scatter_into(_select_scatter, input, src, region, input.arr[region[1]])
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    nd = input.ndim
+    d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+    region = ("diag", (int(offset), d1, d2))
+    return _scatter_into(_diagonal_scatter, input, src, region,
+                         _diag_view(input.be.xp, input.arr, int(offset), d1, d2))
+
+
+@op("fill_diagonal", saves=None, node="FillBackward1")
+def _fill_diagonal(xp, x, value, pos):
+    flat = x.reshape(-1).copy()
+    flat[pos] = value
+    return flat.reshape(x.shape), (pos, x.shape)
+
+
+@_fill_diagonal.vjp
+def _(xp, g, pos, shape):
+    gf = g.reshape(-1).copy()
+    gf[pos] = 0
+    return gf.reshape(shape), None
+
+
+def _fill_diagonal_out(input, fill_value, wrap=False):
+    """Flat positions as NumPy's fill_diagonal computes them (torch follows it)."""
+    shape = input.arr.shape
+    if len(shape) < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if len(shape) > 2 and len(set(shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    n = _prod(shape)
+    if len(shape) == 2:
+        step = shape[1] + 1
+        end = n if wrap else builtins.min(n, shape[1] * shape[1])
+    else:
+        step = 1 + builtins.sum(_prod(shape[i + 1:]) for i in range(len(shape) - 1))
+        end = n
+    pos = input.be.xp.arange(0, end, step)
+    return apply(_fill_diagonal, (input, fill_value), (pos,))
+
+
+fill_diagonal_ = inplace(_fill_diagonal_out, "fill_diagonal")
+tril_ = inplace(tril, "tril")
+triu_ = inplace(triu, "triu")
+
+
+def narrow_copy(input, dim, start, length):
+    return _clone_fn(narrow(input, dim, start, length), "C")
