@@ -150,6 +150,6 @@ def _nn_method(name):
     return method
 
 
-for _name in ("softmax", "log_softmax"):
+for _name in ("softmax", "log_softmax", "hardshrink"):
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, _nn_method(_name))

@@ -1,4 +1,7 @@
-"""The programs in examples/ run end to end with their --smoke option (a few steps each)."""
+"""The programs in examples/ run end to end with their --smoke option (a few steps each).
+
+Some runs use the 'mock' device (NumPy under another device name, see ember.backends): a tensor
+left behind on the CPU then fails as it would on a GPU."""
 import os
 import re
 import subprocess
@@ -25,15 +28,17 @@ def test_digits_cnn_trains_saves_and_resumes(tmp_path):
     assert accuracy > 20                        # one short epoch: well above chance (10%)
     assert (tmp_path / "ckpt.pt").is_file()
     out = run_example("digits_cnn.py", "--smoke", "--epochs", "2", "--resume", "ckpt.pt",
-                      cwd=tmp_path)
+                      "--device", "mock", cwd=tmp_path)
     # StepLR(gamma=0.7) stepped once before the checkpoint: the resumed lr is 0.7.
     assert "resumed from ckpt.pt: epoch 1 done, lr now 7.00e-01" in out
     assert "Train Epoch: 2 [0/256 (0%)]" in out and "Train Epoch: 1 " not in out
 
 
 def test_char_gpt_trains_and_samples(tmp_path):
-    out = run_example("char_gpt.py", "--smoke", "--save", "gpt.pt", cwd=tmp_path)
+    out = run_example("char_gpt.py", "--smoke", "--save", "gpt.pt", "--device", "mock",
+                      cwd=tmp_path)
     assert re.search(r"^50,000 characters of the standard library", out, re.M)
+    assert "parameters, on mock" in out
     losses = [float(x) for x in re.findall(r"train loss ([\d.]+)", out)]
     assert len(losses) == 3 and losses[-1] < losses[0]
     sample = out.split("---- sample ----\n", 1)[1]
@@ -42,7 +47,8 @@ def test_char_gpt_trains_and_samples(tmp_path):
 
 
 def test_autoencoder_custom_function_passes_gradcheck_and_trains(tmp_path):
-    out = run_example("autoencoder.py", "--smoke", "--plot", "ae.png", cwd=tmp_path)
+    out = run_example("autoencoder.py", "--smoke", "--plot", "ae.png", "--device", "mock",
+                      cwd=tmp_path)
     assert "gradcheck: Swish's backward matches finite differences and F.silu" in out
     mses = [float(x) for x in re.findall(r"test MSE ([\d.]+)", out)]
     assert len(mses) == 2 and mses[1] < mses[0]
