@@ -40,10 +40,12 @@ from . import linalg  # noqa: E402,F401
 from .amp import autocast  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 
-_LAZY_MODULES = {"nn", "optim", "utils", "linalg", "serialization", "testing", "special", "fft"}
+_LAZY_MODULES = {"nn", "optim", "utils", "serialization"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "cdist": "nn.functional", "softmax": "nn.functional",
-                   "log_softmax": "nn.functional"}
+                   "log_softmax": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
+                   "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
+                   "set_anomaly_enabled": "autograd.anomaly_mode"}
 
 
 def __getattr__(name):
