@@ -3,7 +3,7 @@
 Every `fn` runs unchanged on ember and on torch. Multi-output ops are reduced to one tensor
 (cat/stack/select) so that the harness can compare values and gradients. Decompositions with
 sign/phase freedom (svd, eigh) are compared through gauge-invariant functions of their output."""
-from opspecs import I, OpSpec, _mod, t
+from opspecs import B, I, OpSpec, _mod, t
 
 UNARY = [(t(3, 4),), (t(3, 4, nc=True),)]
 F32 = {"float32": dict(rtol=1e-4, atol=1e-4)}       # LAPACK paths in float32
@@ -262,6 +262,55 @@ SPECS = [
            [(t(3, 3), t(2, 3))]),
     OpSpec("scatter_add.big_src", lambda x, s: x.scatter_add(0, _i(x, [[0, 1, 0], [0, 2, 0]]),
                                                              s), [(t(3, 3), t(3, 4))], grad=False),
+]
+
+ONE = ("float32",)      # integer/bool samples: the float dtype parameter does not matter
+INT = [(I((3, 4), -5, 5),)]
+BOOL = [(B((3, 4)),)]
+
+
+def _int_bool(name, fn):
+    return [OpSpec(f"{name}.int", fn, INT, grad=False, dtypes=ONE),
+            OpSpec(f"{name}.bool", fn, BOOL, grad=False, dtypes=ONE)]
+
+
+for _name, _fn in [
+        ("views", lambda x: _cat_flat(x, [x.view(2, 6), x.t(), x.permute(1, 0)[None],
+                                          x.unsqueeze(1).expand(3, 2, 4), x.diagonal(),
+                                          x.unfold(1, 2, 1), x[::2, 1], x.narrow(1, 1, 2)])),
+        ("copies", lambda x: _cat_flat(x, [x.flip(0), x.roll(1, 1), x.repeat(2, 1), x.tril(),
+                                           x.triu(1), x.repeat_interleave(2, 0), x.rot90(),
+                                           _mod(x).stack([x, x]), x.tile(2)])),
+        ("splits", lambda x: _cat_flat(x, list(x.split(3, 1)) + list(x.chunk(2)) +
+                                       list(x.unbind(1)))),
+        ("indexing", lambda x: _cat_flat(x, [x[[0, 2]], x[:, [1, 1]], x[x.bool()],
+                                             x.index_select(1, _i(x, [3, 0])),
+                                             x.gather(0, _i(x, [[2, 1, 0, 0]])), x.take(_i(x, [5])),
+                                             x.masked_select(x.bool()),
+                                             x.take_along_dim(_i(x, [[1], [0], [3]]), 1)])),
+        ("writes", lambda x: _cat_flat(x, [x.masked_fill(x.bool(), 1),
+                                           x.index_fill(0, _i(x, [1]), 0),
+                                           x.scatter(1, _i(x, [[0], [1], [2]]), 1),
+                                           x.index_put((_i(x, [0, 2]),), x[1]),
+                                           x.index_copy(0, _i(x, [2]), x[:1])])),
+        ("sorting", lambda x: _cat_flat(x, [x.sort(dim=1, stable=True)[0], x.argsort(dim=0, stable=True),
+                                            x.unique(), x.nonzero(), x.flatten().msort()])),
+]:
+    SPECS += _int_bool(_name, _fn)
+
+SPECS += [
+    OpSpec("products.int", lambda x: _cat_flat(x, [x @ x.t(), x.t().mm(x), x.mv(x[0]),
+                                                   x[0].dot(x[1]), x.trace().reshape(1),
+                                                   _mod(x).einsum("ij,kj->ik", x, x),
+                                                   _mod(x).kron(x, x), x[0].outer(x[1]),
+                                                   _mod(x).tensordot(x, x, ([1], [1]))]),
+           INT, grad=False, dtypes=ONE),
+    OpSpec("scatter_add.int", lambda x: x.scatter_add(1, _i(x, [[0, 0], [1, 1], [3, 3]]),
+                                                      x[:, :2]), INT, grad=False, dtypes=ONE),
+    OpSpec("topk.int", lambda x: x.topk(2, sorted=True)[0], [(I((3, 4), 0, 100),)],
+           grad=False, dtypes=ONE),
+    OpSpec("searchsorted.int", lambda x: _mod(x).searchsorted(x.flatten().sort()[0], x),
+           INT, grad=False, dtypes=ONE),
 ]
 
 _IDX = [[0, 1, 0, 2], [1, 1, 3, 3]]

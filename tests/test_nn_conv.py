@@ -108,6 +108,17 @@ def test_conv_transpose_gradcheck():
               [rand(xs, "float64"), rand(ws, "float64"), rand(6, "float64")])
 
 
+@pytest.mark.parametrize("fn", [
+    lambda f, x: f.conv2d(x, x.new_ones((4, 3, 3, 3))),
+    lambda f, x: f.conv_transpose2d(x, x.new_ones((3, 4, 3, 3))),
+    lambda f, x: f.unfold(x, 2), lambda f, x: f.max_pool2d(x, 2, return_indices=True)[1],
+    lambda f, x: f.adaptive_max_pool2d(x, 2), lambda f, x: f.group_norm(x, 3),
+    lambda f, x: f.interpolate(x, scale_factor=2, mode="bilinear")])
+def test_empty_batch(fn):
+    e, t = fn(F, ember.zeros(0, 3, 5, 5)), fn(TF, torch.zeros(0, 3, 5, 5))
+    assert tuple(e.shape) == tuple(t.shape) and e.dtype == getattr(ember, str(t.dtype)[6:])
+
+
 def test_integer_conv():
     x, w = np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5), np.ones((2, 3, 2, 2), np.int64)
     check_fn(F.conv2d, TF.conv2d, [x, w], grad=False)
@@ -246,6 +257,7 @@ ERRORS = {
         T(_x(2, 3, 8, 8)), T(_x(3, 3, 3, 3)), padding="same"),
     "transpose_groups": lambda f, T: f.conv_transpose2d(T(_x(2, 3, 8, 8)), T(_x(3, 3, 3, 3)),
                                                         groups=2),
+    "zero_out_channels": lambda f, T: f.conv2d(T(_x(2, 3, 5, 5)), T(_x(0, 3, 3, 3))),
     "unfold_rank": lambda f, T: f.unfold(T(_x(2, 3, 4, 4, 4)), 2),
     "unfold_blocks": lambda f, T: f.unfold(T(_x(2, 3, 8, 8)), 9),
     "fold_blocks": lambda f, T: f.fold(T(_x(2, 12, 8)), (4, 4), 2),
@@ -291,3 +303,36 @@ def test_conv_module_wrong_input():
         e_msg, t_msg = raises_like(lambda: e(ember.tensor(_x(*shape))),
                                    lambda: t(torch.tensor(_x(*shape))))
         assert e_msg == t_msg
+
+
+# ---- double backward (create_graph) through the fused primitives of this family ---------------
+DOUBLE = {
+    "conv2d": (lambda f, x, w: f.conv2d(x, w, padding=1, stride=2, groups=1), [(2, 3, 5, 5),
+                                                                              (4, 3, 3, 3)]),
+    "conv_transpose2d": (lambda f, x, w: f.conv_transpose2d(x, w, stride=2), [(2, 3, 4, 4),
+                                                                              (3, 2, 3, 3)]),
+    "unfold": (lambda f, x: f.unfold(x, 2, padding=1), [(2, 3, 4, 4)]),
+    "max_pool2d": (lambda f, x: f.max_pool2d(x, 2), [(2, 3, 4, 4)]),
+    "avg_pool2d": (lambda f, x: f.avg_pool2d(x, 3, 1, 1), [(2, 3, 4, 4)]),
+    "adaptive_avg": (lambda f, x: f.adaptive_avg_pool2d(x, 3), [(2, 3, 4, 4)]),
+    "layer_norm": (lambda f, x, w: f.layer_norm(x, (4,), w), [(2, 3, 4, 4), (4,)]),
+    "batch_norm": (lambda f, x, w: f.batch_norm(x, None, None, w, None, True), [(2, 3, 4, 4),
+                                                                                (3,)]),
+    "group_norm": (lambda f, x, w: f.group_norm(x, 3, w), [(2, 3, 4, 4), (3,)]),
+    "bicubic": (lambda f, x: f.interpolate(x, scale_factor=2, mode="bicubic"), [(2, 3, 4, 4)]),
+    "reflect_pad": (lambda f, x: f.pad(x, (1, 2, 2, 1), mode="reflect"), [(2, 3, 4, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", list(DOUBLE))
+def test_double_backward(name):
+    fn, shapes = DOUBLE[name]
+    arrays = [rand(s, "float64", i) for i, s in enumerate(shapes)]
+    grads = []
+    for lib, f in ((ember, F), (torch, TF)):
+        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        gs = lib.autograd.grad((fn(f, *xs) ** 3).sum(), xs, create_graph=True)
+        sum((g * g).sum() for g in gs).backward()
+        grads.append([x.grad for x in xs])
+    for e, t in zip(*grads):
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-9, atol=1e-9)

@@ -404,3 +404,49 @@ def test_sdpa_causal_with_mask_and_fully_masked_rows(float_mask):
     def run(lib, m):
         return lambda q, k, v: lib.scaled_dot_product_attention(q, k, v, m, is_causal=True)
     check_fn(run(F, e_mask), run(TF, t_mask), [q, k, v], "float32")
+
+
+# ---- every test device (cpu, mock, and cuda where CuPy sees a GPU) --------------------------
+_R = np.random.default_rng(0)
+_X = _R.uniform(-3, 3, (6, 5))
+_Y = _R.integers(0, 5, 6)
+DEVICE_CASES = {
+    "gelu_silu_mish": (lambda f, lib, x: f.gelu(x) + f.silu(x) + f.mish(x) + f.elu(x), [_X]),
+    "softmax_family": (lambda f, lib, x: f.softmax(x * 9, 1) + f.log_softmax(x, 0), [_X]),
+    "cross_entropy": (lambda f, lib, x, y: f.cross_entropy(x, y, label_smoothing=0.1,
+                                                           ignore_index=2), [_X, _Y]),
+    "nll_bce": (lambda f, lib, x, y: f.nll_loss(x, y) + f.binary_cross_entropy_with_logits(
+        x, x.detach().sigmoid()), [_X, _Y]),
+    "embedding_bag": (lambda f, lib, i, w, o: f.embedding_bag(i, w, o, mode="mean") +
+                      f.embedding(i[:3], w).sum(0), [np.array([0, 1, 3, 3, 2, 2]),
+                                                     _R.uniform(size=(4, 3)), np.array([0, 2, 2])]),
+    "attention": (lambda f, lib, q, k, v: f.scaled_dot_product_attention(q, k, v,
+                                                                         is_causal=True),
+                  [_R.uniform(size=(2, 3, 4, 8)), _R.uniform(size=(2, 3, 6, 8)),
+                   _R.uniform(size=(2, 3, 6, 8))]),
+    "distances": (lambda f, lib, a, b: f.pairwise_distance(a, b) + f.cosine_similarity(a, b) +
+                  lib.cdist(a, b).sum(1), [_X, _X[::-1].copy()]),
+    "ctc": (lambda f, lib, lp, t, il, tl: f.ctc_loss(f.log_softmax(lp, 2), t, il, tl),
+            [_R.uniform(size=(10, 2, 5)), np.array([[1, 2, 2], [3, 1, 0]]), np.array([10, 8]),
+             np.array([3, 2])]),
+}
+
+
+@pytest.mark.parametrize("name", list(DEVICE_CASES))
+def test_functional_on_device(name, device):
+    fn, inputs = DEVICE_CASES[name]
+    e_in, t_in = [], []
+    for a in inputs:
+        rg = a.dtype.kind == "f"
+        e_in.append(ember.tensor(a, device=device, requires_grad=rg))
+        t_in.append(torch.tensor(a, requires_grad=rg))
+    e_out, t_out = fn(F, ember, *e_in), fn(TF, torch, *t_in)
+    assert e_out.device.type == device
+    assert_close(e_out.cpu(), t_out, rtol=1e-6, atol=1e-8)
+    w = np.random.default_rng(1).standard_normal(tuple(t_out.shape))
+    (e_out * ember.tensor(w, device=device)).sum().backward()
+    (t_out * torch.from_numpy(w)).sum().backward()
+    for e, t in zip(e_in, t_in):
+        if t.grad is not None:
+            assert e.grad.device.type == device
+            assert_close(e.grad.cpu(), t.grad, rtol=1e-6, atol=1e-8)

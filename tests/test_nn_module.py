@@ -587,3 +587,31 @@ def test_assigning_tensor_to_parameter_name_is_type_error():
 def test_pair_helper_sanity():
     e, t = pair(np.ones(2, np.float32))
     assert_close(e, t)
+
+
+def test_module_step_on_device(device):
+    """A model moved with .to(device) trains like torch's (cpu, mock, cuda where available)."""
+    torch.manual_seed(0)
+    t = tnn.Sequential(tnn.Linear(5, 8), tnn.GELU(), tnn.Dropout(0.0), tnn.Linear(8, 5))
+    e = nn.Sequential(nn.Linear(5, 8), nn.GELU(), nn.Dropout(0.0), nn.Linear(8, 5))
+    e.load_state_dict(to_ember_state(t.state_dict()))
+    e.to(device)
+    assert all(p.device.type == device for p in e.parameters())
+    x, y = rand((6, 5), seed=3), np.random.default_rng(4).integers(0, 5, 6)
+    seen = []
+    e[1].register_full_backward_hook(lambda m, gi, go: seen.append(gi[0].device.type))
+    loss_e = nn.CrossEntropyLoss()(e(ember.tensor(x, device=device)),
+                                   ember.tensor(y, device=device))
+    loss_t = tnn.CrossEntropyLoss()(t(torch.from_numpy(x)), torch.from_numpy(y))
+    loss_e.backward()
+    loss_t.backward()
+    assert_close(loss_e.cpu(), loss_t)
+    assert seen == [device]
+    norm_e = nn.utils.clip_grad_norm_(e.parameters(), 0.1)
+    norm_t = tnn.utils.clip_grad_norm_(t.parameters(), 0.1)
+    assert_close(norm_e.cpu(), norm_t)
+    for (name, p), q in zip(e.named_parameters(), t.parameters()):
+        assert p.grad.device.type == device
+        assert_close(p.grad.cpu(), q.grad)
+    e.cpu()
+    assert all(p.device.type == "cpu" for p in e.parameters())

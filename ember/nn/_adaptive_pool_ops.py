@@ -82,7 +82,7 @@ def _adaptive_max(xp, x, sizes):
         index.append(xp.asarray(a.reshape(shape)))
     g = x[(slice(None), slice(None)) + tuple(index)]
     perm = (0, 1) + tuple(range(2, 2 + 2 * nsp, 2)) + tuple(range(3, 3 + 2 * nsp, 2))
-    g = g.transpose(perm).reshape((n, c) + tuple(sizes) + (-1,))
+    g = g.transpose(perm).reshape((n, c) + tuple(sizes) + (math.prod(a.shape[1] for a in idx),))
     local = _nan_argmax(xp, g)
     y = xp.take_along_axis(g, local[..., None], -1)[..., 0]
     flat = _window_flat(xp, local, idx, spatial)
@@ -130,7 +130,8 @@ def _scatter_planes(xp, vals, flat, shape):
     """Accumulate vals (N, C, *) into zeros(shape) at per-plane flat spatial indices."""
     n, c = shape[:2]
     plane = math.prod(shape[2:])
-    where = (flat.reshape(n, c, -1) + (xp.arange(n * c) * plane).reshape(n, c, 1)).ravel()
+    where = (flat.reshape(n, c, flat.size // max(n * c, 1)) + (xp.arange(n * c) * plane).reshape(
+        n, c, 1)).ravel()
     out = xp.bincount(where, weights=vals.reshape(-1).astype(np.float64),
                       minlength=n * c * plane)
     return out.astype(vals.dtype).reshape(shape)
@@ -177,20 +178,20 @@ def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
 def _unpool_fwd(xp, x, indices, size):
     n, c = x.shape[:2]
     plane = math.prod(size)
-    flat = indices.reshape(n, c, -1)
+    flat = indices.reshape(n, c, math.prod(indices.shape[2:]))
     if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= plane):
         bad = int(flat.max()) if int(flat.max()) >= plane else int(flat.min())
         raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
                            f"{'x'.join(map(str, size))})")
     out = xp.zeros((n, c, plane), x.dtype)
     rows = xp.arange(n).reshape(n, 1, 1), xp.arange(c).reshape(1, c, 1)
-    out[rows[0], rows[1], flat] = x.reshape(n, c, -1)
+    out[rows[0], rows[1], flat] = x.reshape(flat.shape)
     return out.reshape((n, c) + tuple(size)), (flat, rows, x.shape)
 
 
 def _unpool_bwd(xp, g, flat, rows, shape):
     n, c = shape[:2]
-    return g.reshape(n, c, -1)[rows[0], rows[1], flat].reshape(shape), None
+    return g.reshape(n, c, math.prod(g.shape[2:]))[rows[0], rows[1], flat].reshape(shape), None
 
 
 _UNPOOL = {}

@@ -52,12 +52,11 @@ def out_sizes(padded, ksize, stride, dilation):
                  for p, k, s, d in zip(padded, ksize, stride, dilation))
 
 
-def windows(xp, x, ksize, stride, dilation, out, kernel_last=False):
-    """Strided view of x (N, C, *S): (N, C, *K, *out), or (N, C, *out, *K) if kernel_last."""
+def windows(xp, x, ksize, stride, dilation, out):
+    """Strided view of x (N, C, *S) as (N, C, *K, *out): no copy."""
     sp = x.strides[2:]
-    kst = tuple(s * d for s, d in zip(sp, dilation))
-    ost = tuple(s * t for s, t in zip(sp, stride))
-    shape, strides = (ksize + out, kst + ost) if not kernel_last else (out + ksize, ost + kst)
+    shape = tuple(ksize) + tuple(out)
+    strides = tuple(s * d for s, d in zip(sp, dilation)) + tuple(s * t for s, t in zip(sp, stride))
     return xp.lib.stride_tricks.as_strided(x, x.shape[:2] + shape, x.strides[:2] + strides)
 
 
@@ -118,7 +117,7 @@ def _im2col(xp, x, ksize, stride, dilation, out, groups, slot=None):
     view = xp.lib.stride_tricks.as_strided(x, shape, strides)
     cols = xp.empty(shape, x.dtype) if slot is None else scratch(xp, slot, shape, x.dtype)
     cols[...] = view
-    return cols.reshape(groups, -1, n * math.prod(out))
+    return cols.reshape(groups, c // groups * math.prod(ksize), n * math.prod(out))
 
 
 def _col2im_nchw(xp, gcols, padded, ksize, stride, dilation, out, pads):
@@ -137,7 +136,7 @@ def _col2im_nchw(xp, gcols, padded, ksize, stride, dilation, out, pads):
 def _to_nchw(xp, y, n, out, b):
     """(O, N * L) rows -> (N, O, *out) in one copy, adding the bias on the way."""
     o = y.shape[0]
-    src = y.reshape(o, n, -1).swapaxes(0, 1)
+    src = y.reshape(o, n, math.prod(out)).swapaxes(0, 1)
     dst = xp.empty((n, o, src.shape[2]), y.dtype)
     if b is None:
         dst[...] = src
@@ -149,10 +148,11 @@ def _to_nchw(xp, y, n, out, b):
 def _rows(xp, g, groups, slot=None):
     """(N, O, *out) -> (G, O/G, N * L): the output gradient in column order."""
     n, o = g.shape[:2]
-    src = g.reshape(n, o, -1).swapaxes(0, 1)
+    length = math.prod(g.shape[2:])
+    src = g.reshape(n, o, length).swapaxes(0, 1)
     dst = xp.empty(src.shape, g.dtype) if slot is None else scratch(xp, slot, src.shape, g.dtype)
     dst[...] = src
-    return dst.reshape(groups, o // groups, -1)
+    return dst.reshape(groups, o // groups, n * length)
 
 
 def _matmul(xp, a, b, slot):
@@ -168,6 +168,11 @@ def _crop(a, pads):
                                                 zip(a.shape[2:], pads))]
 
 
+def _grouped(w, groups):
+    """Weight (O, C/G, *K) -> (G, O/G, C/G * prod(K))."""
+    return w.reshape(groups, w.shape[0] // groups, math.prod(w.shape[1:]))
+
+
 def _bias_shape(nsp):
     return (-1,) + (1,) * nsp
 
@@ -179,8 +184,8 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
     ksize = w.shape[2:]
     out = out_sizes(xpad.shape[2:], ksize, stride, dilation)
     cols = _im2col(xp, xpad, ksize, stride, dilation, out, groups)
-    y = _matmul(xp, w.reshape(groups, w.shape[0] // groups, -1), cols, "y")
-    y = _to_nchw(xp, y.reshape(w.shape[0], -1), x.shape[0], out, b)
+    y = _matmul(xp, _grouped(w, groups), cols, "y")
+    y = _to_nchw(xp, y.reshape(w.shape[0], cols.shape[2]), x.shape[0], out, b)
     return y, (cols, w, xpad.shape, b is not None, stride, pads, dilation, groups)
 
 
@@ -191,7 +196,7 @@ def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
     if needs[1]:
         gw = xp.matmul(g3, cols.swapaxes(-1, -2)).reshape(w.shape)
     if needs[0]:
-        wr = w.reshape(groups, w.shape[0] // groups, -1)
+        wr = _grouped(w, groups)
         gcols = _matmul(xp, wr.swapaxes(-1, -2), g3, "cols")
         gx = _col2im_nchw(xp, gcols, padded, w.shape[2:], stride, dilation, g.shape[2:], pads)
     if has_b and needs[2]:
@@ -225,6 +230,9 @@ def _check_common(input, weight, bias, nsp, groups, transposed):
         raise RuntimeError(f"Input type ({_tname(input)}) and weight type ({_tname(weight)}) "
                            "should be the same or input should be a MKLDNN tensor and weight is a "
                            "dense tensor")
+    if weight.shape[0] == 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at dimension "
+                           f"0, but got weight of size {list(weight.shape)} instead")
     if weight.shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size [{list(weight.shape)}] "
@@ -310,7 +318,7 @@ def _conv_t(xp, x, w, b, stride, pads, dilation, groups, full):
     n = x.shape[0]
     ksize, spatial = w.shape[2:], x.shape[2:]
     x3 = _rows(xp, x, groups)                                    # (G, Cin/G, N * L)
-    wr = w.reshape(groups, w.shape[0] // groups, -1)             # (G, Cin/G, Cout/G * K)
+    wr = _grouped(w, groups)                                     # (G, Cin/G, Cout/G * K)
     cols = _matmul(xp, wr.swapaxes(-1, -2), x3, "cols")
     cout = groups * w.shape[1]
     padded = (n, cout) + tuple(full)
@@ -327,7 +335,8 @@ def _(xp, g, x3, wr, xshape, wshape, has_b, stride, pads, dilation, groups, need
         gpad = pad_const(xp, g, pads)
         gcols = _im2col(xp, gpad, wshape[2:], stride, dilation, xshape[2:], groups, "cols")
         if needs[0]:
-            gx = _matmul(xp, wr, gcols, "y").reshape(xshape[1], xshape[0], -1).swapaxes(0, 1)
+            gx = _matmul(xp, wr, gcols, "y").reshape(xshape[1], xshape[0],
+                                                     math.prod(xshape[2:])).swapaxes(0, 1)
             gx = gx.copy().reshape(xshape)
         if needs[1]:
             gw = xp.matmul(x3, gcols.swapaxes(-1, -2)).reshape(wshape)
@@ -401,7 +410,8 @@ def _unfold(xp, x, ksize, dilation, pads, stride):
     xpad = pad_const(xp, x, pads)
     out = out_sizes(xpad.shape[2:], ksize, stride, dilation)
     cols = windows(xp, xpad, ksize, stride, dilation, out)
-    return cols.reshape(x.shape[0], -1, math.prod(out)), (xpad.shape, out, ksize, dilation,
+    return cols.reshape(x.shape[0], x.shape[1] * math.prod(ksize), math.prod(out)), (
+        xpad.shape, out, ksize, dilation,
                                                            pads, stride)
 
 
@@ -423,7 +433,7 @@ def _fold(xp, x, shape, ksize, dilation, pads, stride, out):
 def _(xp, g, shape, ksize, dilation, pads, stride, out):
     gpad = pad_const(xp, g, pads)
     cols = windows(xp, gpad, ksize, stride, dilation, out)
-    return (cols.reshape(shape[0], -1, math.prod(out)),)
+    return (cols.reshape(shape[0], shape[1] * math.prod(ksize), math.prod(out)),)
 
 
 def _fold_args(kernel_size, dilation, padding, stride):

@@ -155,7 +155,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
                                f"channels in input, but got {name} of shape {list(t.shape)} and "
                                f"input of shape {list(input.shape)}")
-    view = (n, num_groups, c // num_groups, -1)
+    view = (n, num_groups, c // num_groups, math.prod(input.shape[2:]))
     return apply(_NORM["native_group_norm"], (input, weight, bias),
                  (view, (2, 3), (1, num_groups, c // num_groups, 1), eps, None, False))
 

@@ -280,13 +280,12 @@ bitwise_not = _nograd_unary("bitwise_not", _bitwise_not,
 
 @op("logit", saves="in")
 def _logit(xp, x, eps):
-    k = x.dtype.kind
-    lowp = k == "V"
+    k, dt = x.dtype.kind, x.dtype
     if k != "f":
-        x = x.astype(_F32) if lowp else _float_input(x, "logit", False)
+        x = x.astype(_F32) if k == "V" else _float_input(x, "logit", False)
     z = x if eps is None else xp.clip(x, eps, 1 - eps)
     y = _as_array(xp, xp.log(z / (1 - z)), x)
-    return (y.astype(np.dtype("bfloat16")) if lowp else y), (x, eps)
+    return (y.astype(dt) if k == "V" else y), (x, eps)
 
 
 @_logit.vjp
@@ -359,7 +358,11 @@ def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None):
     @op(name, saves=saves, node=node, differentiable=grad is not None)
     def fwd(xp, a, b):
         if check is not None and a.dtype.kind not in fast:
-            a, b = check(a, b)
+            try:
+                a, b = check(a, b)
+            except (NotImplementedError, RuntimeError):
+                _check_broadcast(a, b)      # torch reports the shape error first
+                raise
         try:
             y = f(xp, a, b)
         except ValueError:
@@ -396,6 +399,14 @@ def _shapes_as_runtime(fwd):
             raise _shape_error(arrays[0], arrays[-1]) from None
     checked.__name__ = fwd.__name__
     return checked
+
+
+def _check_broadcast(a, b):
+    if hasattr(b, "shape") and a.shape != b.shape:
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise _shape_error(a, b) from None
 
 
 def _has_shape(b):
@@ -500,8 +511,9 @@ def _hypot_grad(xp, g, a, b):
     return g * a / h, g * b / h
 
 
-atan2 = _tensor_only(_binary("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_grad,
-                             check=_to_float_pair("atan2", complex_ok=False)), "atan2")
+_atan2 = _binary("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_grad,
+                 check=_to_float_pair("atan2", complex_ok=False))
+atan2 = _tensor_only(lambda a, b: _atan2(*_float_operands(a, b)), "atan2")
 arctan2 = atan2
 hypot = _tensor_only(_binary("hypot", lambda xp, a, b: xp.hypot(a, b), _hypot_grad,
                              check=_deny("hypot", "biuc")), "hypot")
@@ -527,9 +539,6 @@ def _fmax_grads(xp, g, a, b, keep_a):
     ka = keep_a(a, b) | (b != b)
     zero = xp.zeros_like(g)
     return xp.where(ka, g, zero), xp.where(ka, zero, g)
-
-
-_NO_COMPLEX_MAX = _re("{name} not implemented for complex tensors.")
 
 
 def _real_only(name):
@@ -695,11 +704,11 @@ _xlogy = _binary("xlogy", _xlogy_fwd, _xlogy_grad, fast="",
 
 
 def xlogy(input, other, *, out=None):
-    return _finish(_xlogy(input, _int_as_float(input, other)), out)
+    return _finish(_xlogy(*_float_operands(input, other)), out)
 
 
 def copysign(input, other, *, out=None):
-    return _finish(_copysign(input, _int_as_float(input, other)), out)
+    return _finish(_copysign(*_float_operands(input, other)), out)
 SCALAR_SELF.add("xlogy")
 
 
@@ -768,7 +777,8 @@ SCALAR_SELF.update(("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_sh
 
 # ---- public signatures with torch's keywords ---------------------------------------------------
 def _has_bool(v):
-    return type(v) is bool or getattr(getattr(v, "arr", None), "dtype", None) == np.bool_
+    a = getattr(v, "arr", None)
+    return type(v) is bool if a is None else a.dtype.kind == "b"
 
 
 def _scaled(input, other, alpha):
@@ -815,16 +825,33 @@ def rsub(input, other, *, alpha=1):
 
 
 def _int_as_float(input, other):
-    """For float-valued ops an integer scalar must not wrap to the tensor's integer dtype."""
-    if isinstance(other, (int, np.integer)) and not isinstance(other, bool) and \
-            getattr(input, "arr", None) is not None and input.arr.dtype.kind in "biu":
+    """Float-valued ops (true division, atan2, ...) cast integer operands straight to the default
+    float dtype, as torch does: an integer scalar must not wrap to the tensor's integer dtype,
+    nor a negative int32 to uint8 on the way (int32 -1 / uint8 2 is -0.5)."""
+    a = getattr(input, "arr", None)
+    if a is None or a.dtype.kind not in "biu":
+        return other
+    if isinstance(other, Tensor):
+        if other.arr.dtype != a.dtype and other.arr.dtype.kind in "biu":
+            return other.to(DEFAULT.float)
+        return other
+    if isinstance(other, (int, np.integer)) and not isinstance(other, bool):
         return float(other)
     return other
 
 
+def _float_operands(input, other):
+    """Both operands of a float-valued op, integer tensors of different dtypes already float."""
+    other = _int_as_float(input, other)
+    if isinstance(other, Tensor) and other.arr.dtype.kind == "f" and isinstance(input, Tensor) \
+            and input.arr.dtype.kind in "biu" and other.dtype is DEFAULT.float:
+        input = input.to(DEFAULT.float)
+    return input, other
+
+
 def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode is None:
-        r = _div(input, _int_as_float(input, other))
+        r = _div(*_float_operands(input, other))
     elif rounding_mode == "floor":
         r = _div_floor(input, other)
     elif rounding_mode == "trunc":

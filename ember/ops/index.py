@@ -9,6 +9,7 @@ import numpy as np
 
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
+from ..autograd.node import Node
 from ._apply import apply, inplace
 from ._dims import wrap_dim
 from ._registry import op
@@ -138,7 +139,7 @@ def _parse(idx, shape, be):
             n_ell += 1
     if used > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
-    basic, adv, checks = [], [], []
+    basic, adv = [], []
     d = p = 0                 # dim in the input, dim in the result of `basic`
     last = None
     for kind, v in items:
@@ -168,7 +169,8 @@ def _parse(idx, shape, be):
             d += k
             p += k
         elif kind == "arr":
-            checks.append(v)
+            if be.xp is not np:         # CuPy does not check fancy-index bounds
+                _check_bounds(v, shape[d], d)
             basic.append(slice(None))
             adv.append((p, v))
             d += 1
@@ -188,8 +190,8 @@ def _parse(idx, shape, be):
     basic = tuple(basic) + (Ellipsis,)          # Ellipsis: NumPy returns a 0-d view, not a scalar
     if not adv:
         return basic, None, last or "alias"
-    # bounds are checked by NumPy's indexing (see _bounds_error); like torch, it reads (and
-    # checks) nothing when the broadcast index is empty
+    # NumPy's indexing checks the bounds (see _bounds_error); like torch, it reads (and checks)
+    # nothing when the broadcast index is empty
     st2, cur = [], 0
     for pos, a in adv:
         st2 += [slice(None)] * (pos - cur)
@@ -253,7 +255,8 @@ def getitem(self, idx):
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {n}")
         return _select_fn(self, (idx + n if idx < 0 else idx, Ellipsis))
-    if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be:    # fast path: x[t]
+    if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be and self.be.xp is np:
+        # fast path: x[t] (NumPy checks the bounds)
         a = idx.arr
         if a.dtype == np.int64 or a.dtype == np.bool_:
             if a.dtype == np.bool_ and a.shape != self.arr.shape[:a.ndim]:
@@ -303,18 +306,56 @@ def _value_grad(xp, gv, vshape):
     return gv.reshape((1,) * extra + gv.shape) if extra > 0 else gv   # the engine sums it
 
 
-_SETITEM = inplace(lambda x, v, idx, acc: apply(_index_put, (x, v), (idx, acc)), "index_put")
-
-
 @op("setitem_basic", saves=None, node="CopySlices")
 def _setitem_basic(xp, x, v, idx, accumulate):
     return _index_put.impl[0][0](xp, x, v, idx, accumulate)
 
 
 _setitem_basic.vjp(_index_put.impl[0][1])
-# x[basic] = v: torch copies into a view of x, which rebases x onto CopySlices
-_SETITEM_BASIC = inplace(lambda x, v, idx, acc: apply(_setitem_basic, (x, v), (idx, acc)),
-                         "setitem")
+
+
+def _put_recorded(self, value, idx, accumulate, o):
+    """self[idx] = value (or += with accumulate) in place, recording `o` as self's new node.
+
+    Unlike the generic in-place path this neither copies self nor saves it (the backward of an
+    index put needs neither), so `y[i] = v` in a loop costs O(v), as in torch."""
+    if self.requires_grad and self.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    base = self._base
+    if base is not None:
+        if base.requires_grad and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        from ._views import check_inplace_view
+        check_inplace_view(self)
+    be = self.be
+    xp = be.xp
+    v = value.arr
+    prev = self.grad_fn or (self._leaf_node() if self.requires_grad else None)
+    try:
+        if accumulate:
+            _index_add_at(xp, self.arr, idx, xp.broadcast_to(v, self.arr[idx].shape))
+        else:
+            self.arr[idx] = v
+    except IndexError as e:
+        raise _bounds_error(e) from None
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
+                           f"broadcast to indexing result of shape "
+                           f"{list(self.arr[idx].shape)}") from None
+    bump_version(self)
+    old = _new(self.arr, be)            # the engine reads the input's shape and dtype from it
+    nv = (value.grad_fn or value._leaf_node()) if value.requires_grad else None
+    node = Node(o, o.impl[be.idx][1], xp, (idx, accumulate, v.shape), (prev, nv), (old, value),
+                (idx, accumulate))
+    self.grad_fn, self.requires_grad = node, True
+    if base is not None:
+        from ._views import rebase_view
+        out = _new(self.arr, be)
+        out.grad_fn, out.requires_grad = node, True
+        rebase_view(self, out)
+    return self
 
 
 def _value_for(self, value):
@@ -382,11 +423,11 @@ def setitem(self, idx, value):
         raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
     value = _value_for(self, value)
     if adv is None:
-        _SETITEM_BASIC(self, value, basic, False)
+        _put_recorded(self, value, basic, False, _setitem_basic)
     elif _trivial(basic):
-        _SETITEM(self, value, adv, False)
+        _put_recorded(self, value, adv, False, _index_put)
     else:       # torch: a view, then index_put_ on it (the base is rebased: CopySlices)
-        _SETITEM(_slice_fn(self, basic), value, adv, False)
+        _put_recorded(_slice_fn(self, basic), value, adv, False, _index_put)
 
 
 def _put_indices(input, indices):
@@ -426,7 +467,18 @@ def index_put(input, indices, values, accumulate=False):
 
 def index_put_(input, indices, values, accumulate=False):
     _check_put_dtype(input, values, ())
-    return _SETITEM(input, _value_for(input, values), _put_indices(input, indices), accumulate)
+    if not (_grad.enabled and (input.requires_grad or getattr(values, "requires_grad", False))):
+        value = _value_for(input, values)
+        idx = _put_indices(input, indices)
+        if accumulate:
+            _index_add_at(input.be.xp, input.arr, idx,
+                          input.be.xp.broadcast_to(value.arr, input.arr[idx].shape))
+        else:
+            input.arr[idx] = value.arr
+        bump_version(input)
+        return input
+    return _put_recorded(input, _value_for(input, values), _put_indices(input, indices),
+                         accumulate, _index_put)
 
 
 # ---- index_select / index_add / index_copy / index_fill ---------------------------------------

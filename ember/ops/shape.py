@@ -4,6 +4,7 @@ Contract (see _registry.py): `fwd(xp, *arrays, *static) -> (out, saved)`, `bwd(x
 View ops are wrapped by `make_view` (the output aliases the input's storage); everything else
 copies, as torch does (flip, roll, repeat, cat, tril ...)."""
 import builtins
+from math import prod as _prod
 
 import numpy as np
 
@@ -84,9 +85,6 @@ def _as_strided_arr(xp, a, shape, strides_bytes):
     if xp is np:
         return np.lib.stride_tricks.as_strided(a, shape, strides_bytes, writeable=True)
     return xp.lib.stride_tricks.as_strided(a, shape, strides_bytes)
-
-
-_prod = __import__("math").prod
 
 
 def _reshape_back(xp, g, shape):
