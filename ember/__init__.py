@@ -39,6 +39,7 @@ from . import amp, autograd, backends, cuda  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
 from .amp import autocast  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
+from ._threads import get_num_threads, set_num_threads  # noqa: E402
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",

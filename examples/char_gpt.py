@@ -6,7 +6,7 @@ blocks of causal self-attention (F.scaled_dot_product_attention) and an MLP, Ada
 learning-rate schedule and gradient clipping, a held-out validation loss, and autoregressive
 sampling with temperature and top-k.
 
-    python examples/char_gpt.py                     # 600 steps, a few minutes on 2 CPU cores
+    python examples/char_gpt.py                     # 600 steps, ~1.5 min on 2 CPU cores
     python examples/char_gpt.py --steps 3000 --device cuda --save gpt.pt
     python examples/char_gpt.py --smoke             # a few steps (tests)
 

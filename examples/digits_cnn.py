@@ -5,7 +5,7 @@ Shows a custom Dataset, DataLoader, a CNN written as an nn.Module, an optimizer 
 schedule, a test loop, and checkpoints that save and resume the whole training state (model,
 optimizer, scheduler, epoch).
 
-    python examples/digits_cnn.py                                  # 6 epochs, ~30 s on 2 cores
+    python examples/digits_cnn.py                                  # 6 epochs, ~10 s on 2 CPU cores
     python examples/digits_cnn.py --epochs 3 --save-model ckpt.pt
     python examples/digits_cnn.py --epochs 6 --resume ckpt.pt      # continues at epoch 4
     python examples/digits_cnn.py --smoke                          # one short epoch (tests)

@@ -36,6 +36,15 @@ def test_python_m_ember_help_and_version():
     assert proc.returncode == 2 and "invalid choice: 'nope'" in proc.stderr
 
 
+def test_cli_never_imports_torch(tmp_path):
+    code = ("import sys; from ember.__main__ import main; main(['info']); "
+            f"main(['demo', '--epochs', '1', '--out', {str(tmp_path)!r}]); "
+            "print('torch' in sys.modules)")
+    proc = _python("-c", code)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines()[-1] == "False"
+
+
 def test_pyproject_declares_the_console_script():
     import tomllib
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:

@@ -373,3 +373,36 @@ def _eigh_invariant(a):
 def test_gradcheck(name):
     fn, shapes, kind = GRADCHECK[name]
     _gc(fn, *shapes, kind=kind)
+
+
+COMPLEX = {
+    "matmul": lambda L, x, y: x @ y,
+    "inv": lambda L, x, y: L.linalg.inv(x),
+    "solve": lambda L, x, y: L.linalg.solve(x, y),
+    "einsum": lambda L, x, y: L.einsum("ij,jk->ik", x, y),
+    "det": lambda L, x, y: L.linalg.det(x),
+    "vector_norm": lambda L, x, y: L.linalg.vector_norm(x),
+    "svdvals": lambda L, x, y: L.linalg.svdvals(x),
+    "cross": lambda L, x, y: L.linalg.cross(x, x.flip(0)),
+    "vdot": lambda L, x, y: L.vdot(x[0], x[1]),
+    "index": lambda L, x, y: x[[0, 2]].t()[:, 1:],
+}
+
+
+@pytest.mark.parametrize("name", COMPLEX)
+def test_complex_values_and_grads(name):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))
+    out = []
+    for lib in (torch, ember):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        r = COMPLEX[name](lib, x, y)
+        loss = (r.abs() ** 2).sum() if r.is_complex() else r.sum()
+        loss.backward()
+        out.append((r.detach(), x.grad, y.grad))
+    (rt, gxt, gyt), (re_, gxe, gye) = out
+    assert_close(re_, rt)
+    assert_close(gxe, gxt)
+    if gyt is not None:
+        assert_close(gye, gyt)

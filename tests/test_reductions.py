@@ -184,3 +184,28 @@ def test_max_min_dispatch_forms():
     assert x.max(other=y).tolist() == [[3.0, 5.0], [4.0, 3.0]]
     with pytest.raises(TypeError):
         ember.max(1.0)
+
+
+# ---- property-based: random shapes, dtypes and dims (hypothesis) ---------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_RED = st.sampled_from(["x.sum({d})", "x.mean({d})", "x.amax({d})", "x.max({d})",
+                        "x.argmin({d})", "x.var({d})", "x.logsumexp({d})", "x.cumsum({d})",
+                        "x.cumprod({d})", "x.cummin({d})", "x.all({d})", "x.prod({d})",
+                        "x.median({d})", "x.mode({d})", "x.nansum({d})", "x.std({d}, True)",
+                        "x.count_nonzero({d})", "x.any({d}, keepdim=True)",
+                        "x.sum({d}, keepdim=True)", "x.norm(dim={d})"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(shape=st.lists(st.integers(0, 3), max_size=3).map(tuple), ex=_RED,
+       d=st.integers(-4, 3), dt=st.sampled_from(["bool", "uint8", "int64", "float16",
+                                                 "float32", "float64"]),
+       seed=st.integers(0, 1000))
+def test_reduction_fuzz(shape, ex, d, dt, seed):
+    rng = np.random.default_rng(seed)
+    vals = rng.integers(-3, 4, shape)
+    expr = ex.format(d=d)
+    (t, tdt), (e, edt) = _outcomes(expr, lambda lib: lib.tensor(
+        vals.tolist() if shape else int(vals), dtype=getattr(lib, dt)))
+    assert compare(e, t, False) is None and tdt == edt, (expr, shape, dt, e[:2], t[:2])

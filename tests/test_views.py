@@ -445,3 +445,21 @@ SHAPE_ERRORS = [
 @pytest.mark.parametrize("i", range(len(SHAPE_ERRORS)))
 def test_shape_errors_match_torch(i):
     run_both(SHAPE_ERRORS[i])
+
+
+KEYWORD_FORMS = ["x.flip(dims=[0])", "lib.flip(x, dims=[0])", "x.permute(dims=(1, 0))",
+                 "lib.permute(x, dims=(1, 0))", "x.reshape(shape=(3, 2))",
+                 "lib.reshape(x, shape=(3, 2))", "x.view(size=(3, 2))",
+                 "x.expand(size=(2, 2, 3))", "x.repeat(repeats=(2, 1))", "x.tile(dims=(2,))",
+                 "x.view(dtype=lib.int32)", "lib.squeeze(x, dim=0)",
+                 "x.unflatten(dim=1, sizes=(3, 1))", "lib.narrow(x, dim=1, start=0, length=2)",
+                 "lib.movedim(x, source=0, destination=1)", "x.transpose(dim0=0, dim1=1)",
+                 "lib.roll(x, shifts=1, dims=1)", "lib.diagonal(x, offset=1, dim1=1, dim2=0)",
+                 "lib.tril(x, diagonal=-1)", "x.split(split_size=2, dim=1)[1]",
+                 "lib.chunk(x, chunks=2, dim=1)[0]", "lib.cat(tensors=[x, x], dim=1)",
+                 "lib.stack(tensors=[x, x], dim=2)", "x.unsqueeze(dim=-1)"]
+
+
+@pytest.mark.parametrize("expr", KEYWORD_FORMS)
+def test_keyword_forms(expr):
+    run_both(lambda lib: eval(expr, {"lib": lib, "x": lib.arange(6).reshape(2, 3)}))

@@ -392,11 +392,14 @@ def _shapes_as_runtime(fwd):
     def checked(xp, *args):
         try:
             return fwd(xp, *args)
-        except ValueError as e:
-            if "broadcast" not in str(e):
-                raise
+        except (ValueError, NotImplementedError, RuntimeError) as e:
             arrays = [a for a in args if hasattr(a, "shape")]
-            raise _shape_error(arrays[0], arrays[-1]) from None
+            for i, a in enumerate(arrays):       # torch reports a shape error first
+                for b in arrays[i + 1:]:
+                    _check_broadcast(a, b)
+            if type(e) is ValueError and "broadcast" in str(e):
+                raise _shape_error(arrays[0], arrays[-1]) from None
+            raise
     checked.__name__ = fwd.__name__
     return checked
 
@@ -617,6 +620,7 @@ def _(xp, g, a, b):
 @op("pow_tensor", saves="both", node="PowBackward1")
 @_shapes_as_runtime
 def _pow_tensor(xp, a, b):
+    _check_broadcast(a, b)
     y, _ = _pow_fwd(xp, a, b)
     return y, (a, b, y)
 
@@ -952,7 +956,7 @@ def _clamp(xp, x, lo, hi, dtype):
 
 def _clamp_arrays(xp, x, lo, hi):
     if x.dtype.kind == "c":
-        raise NotImplementedError("clamp is not supported for complex types")
+        raise NotImplementedError("\"maximum_cpu\" not implemented for 'ComplexFloat'")
     y = x
     if lo is not None:
         y = xp.maximum(y, lo)       # NaN input stays NaN: maximum propagates it
@@ -1028,6 +1032,8 @@ def clamp(input, min=None, max=None, *, out=None):
             raise TypeError("clamp() received an invalid combination of arguments - got "
                             f"({type(min).__name__}, {type(max).__name__}), but expected one of "
                             "(Tensor min, Tensor max) or (Number min, Number max)")
+        if input.arr.dtype.kind == "c":
+            raise NotImplementedError("clamp is not supported for complex types")
         lo, hi = (None if v is None else _as_dtype(v, dt, input) for v in (min, max))
         return _finish(apply(_clamp_t, (_as_dtype(input, dt, input), lo, hi)), out)
     if input.arr.dtype.kind in "fV" and (isinstance(min, complex) or isinstance(max, complex)):

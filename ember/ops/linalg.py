@@ -7,7 +7,10 @@ import builtins
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, _new
+from ..amp.state import AMP as _amp
+from ..autograd.grad_mode import STATE as _grad
+from ..autograd.node import Node
 from ._apply import apply
 from ._dims import wrap_dim
 from ._registry import op
@@ -119,13 +122,30 @@ _bmm = _product_op("bmm", "BmmBackward0")
 _BY_RANK = {(2, 2): _mm, (2, 1): _mv, (1, 1): _dot, (1, 2): _vm}
 
 
+def _product(o, a, b):
+    """apply() specialised to two Tensors on one device (the matmul hot path)."""
+    be = a.be
+    if b.be is not be or _amp.enabled:
+        return apply(o, (a, b))
+    fwd, bwd = o.impl[be.idx]
+    out, saved = fwd(be.xp, a.arr, b.arr)
+    t = _new(out, be)
+    if (a.requires_grad or b.requires_grad) and _grad.enabled:
+        t.requires_grad = True
+        t.grad_fn = Node(o, bwd, be.xp, saved,
+                         ((a.grad_fn or a._leaf_node()) if a.requires_grad else None,
+                          (b.grad_fn or b._leaf_node()) if b.requires_grad else None),
+                         (a, b), ())
+    return t
+
+
 def matmul(input, other, *, out=None):
-    try:
-        o = _BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul)
-    except AttributeError:
-        raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
-                        f"{type(other).__name__}") from None
-    return _finish(apply(o, (input, other)), out)
+    for pos, (name, x) in enumerate((("input", input), ("other", other)), 1):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"matmul(): argument '{name}' (position {pos}) must be Tensor, not "
+                            f"{type(x).__name__}")
+    r = _product(_BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul), input, other)
+    return r if out is None else _finish(r, out)
 
 
 def _finish(result, out):
@@ -138,7 +158,7 @@ def mm(input, mat2, *, out=None):
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
-    return _finish(apply(_mm, (input, mat2)), out)
+    return _finish(_product(_mm, input, mat2), out)
 
 
 def bmm(input, mat2, *, out=None):
@@ -150,7 +170,7 @@ def bmm(input, mat2, *, out=None):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
                            f"{mat2.shape[1]}].")
-    return _finish(apply(_bmm, (input, mat2)), out)
+    return _finish(_product(_bmm, input, mat2), out)
 
 
 def mv(input, vec, *, out=None):
@@ -398,7 +418,7 @@ def _parse_einsum(equation, shapes):
                                f"not match the number of dimensions ({len(shp)}) for operand {i}"
                                " and no ellipsis was given")
     ell = "".join(free[:n_ell])
-    new_subs, full = [], []
+    new_subs = []
     for s, shp in zip(subs, shapes):
         if "..." in s:
             k = len(shp) - len(s.replace("...", ""))
@@ -422,10 +442,7 @@ def _parse_einsum(equation, shapes):
                 counts[c] = counts.get(c, 0) + 1
         out = ell + "".join(sorted(c for c in counts if counts[c] == 1 and c not in ell))
     else:
-        if "..." in rhs:
-            rhs = rhs.replace("...", ell)
-        elif ell and n_ell:
-            pass
+        rhs = rhs.replace("...", ell)       # an output without "..." sums those dims
         for c in rhs:
             if not c.isalpha():
                 raise RuntimeError("einsum(): invalid subscript given in the output")

@@ -193,6 +193,9 @@ _mean1 = make_unary(op("mean_dim", saves=None, node="MeanBackward1")(_mean_fwd).
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    if dtype is None and getattr(input, "arr", None) is not None:
+        if input.arr.dtype.kind in "biu":         # torch checks the dtype before the dims
+            _float_only(input.arr, "mean")
     dims = _dims(input, dim)
     fn = _mean0 if dim is None else _mean1
     return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out)
@@ -443,6 +446,8 @@ def _correction(unbiased, correction):
 def _var_args(input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):         # var(input, unbiased) legacy positional form
         unbiased, dim = dim, None
+    if getattr(input, "arr", None) is not None and input.arr.dtype.kind in "biu":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     return _dims(input, dim), _correction(unbiased, correction), keepdim
 
 
@@ -511,6 +516,9 @@ def logsumexp(input, dim=None, keepdim=False, *, out=None):
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """torch.norm: vector norms (p a number or 'fro'), 'nuc' and matrix norms via linalg."""
     from .. import linalg
+    if input.arr.dtype.kind in "biu":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {_tname(input.arr.dtype)}")
     _dims(input, dim)               # torch's dim errors before the linalg ones
     if input.arr.dtype.char in "eE":    # float16/bfloat16: through float32, rounded once
         dt = input.dtype
@@ -784,11 +792,12 @@ _nanmedian0 = make_unary(op("nanmedian", saves="both", node="NanmedianBackward0"
 
 def _median_dim_fwd(name, ignore_nan):
     def fwd(xp, x, dim, keepdim):
+        if x.ndim:
+            _empty_dim_check(x, (dim,), name)
         _no_bool_complex(x, name)
         if not x.ndim:
             i = xp.zeros((), np.int64)
             return (x.copy(), i), (x.shape, i, dim, keepdim)
-        _empty_dim_check(x, (dim,), name)
         order = _sorted_along(xp, x, dim)
         n = x.shape[dim]
         if x.dtype.kind in "fV":

@@ -119,7 +119,9 @@ _reshape_copy.vjp(_reshape_back)
 _reshape_copy_fn = make_unary(_reshape_copy)
 
 
-def view(input, *shape):
+def view(input, *shape, size=None, dtype=None):
+    if size is not None or dtype is not None:
+        shape = (size if dtype is None else dtype,)
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) and \
             not hasattr(shape[0], "__index__"):
         return _view_dtype(input, shape[0])
@@ -137,8 +139,9 @@ def _view_dtype(input, dtype):
     return t
 
 
-def reshape(input, *shape):
-    shape = infer_shape(_shape_arg(shape, "reshape"), input.arr.size)
+def reshape(input, *args, shape=None):
+    shape = infer_shape(_shape_arg(args if shape is None else (shape,), "reshape"),
+                        input.arr.size)
     if _reshape_nocopy(input.be.xp, input.arr, shape) is not None:
         return _view_fn(input, shape)
     return _reshape_copy_fn(input, shape)
@@ -188,8 +191,8 @@ _permute_fn = _view_op("permute", lambda xp, x, dims: (x.transpose(dims), (dims,
                        lambda xp, g, dims: (g.transpose(tuple(np.argsort(dims))),))
 
 
-def permute(input, *dims):
-    dims = _dims_arg(dims)
+def permute(input, *args, dims=None):
+    dims = _dims_arg(args if dims is None else (dims,))
     nd = input.ndim
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
@@ -324,8 +327,8 @@ def _expand_fwd(xp, x, shape):
 _expand_fn = _view_op("expand", _expand_fwd, lambda xp, g: (g,))
 
 
-def expand(input, *sizes):
-    sizes = _shape_arg(sizes, "expand")
+def expand(input, *sizes, size=None):
+    sizes = _shape_arg(sizes if size is None else (size,), "expand")
     a = input.arr
     if sizes == a.shape:
         return _expand_fn(input, sizes)
@@ -735,7 +738,9 @@ def _unbind(xp, x, dim):
 _unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
 
 
-def split(tensor, split_size_or_sections, dim=0):
+def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
+    if split_size is not None:          # Tensor.split's name for it
+        split_size_or_sections = split_size
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
@@ -967,8 +972,8 @@ def _unique_dims(dims, nd, name):
     return out
 
 
-def flip(input, *dims):
-    dims = _unique_dims(_dims_arg(dims), input.ndim, "flip")
+def flip(input, *args, dims=None):
+    dims = _unique_dims(_dims_arg(args if dims is None else (dims,)), input.ndim, "flip")
     return _flip_fn(input, dims if input.ndim else ())
 
 
@@ -1042,8 +1047,8 @@ def _(xp, g, shape, reps):
     return (g,)
 
 
-def repeat(input, *sizes):
-    reps = _shape_arg(sizes, "repeat")
+def repeat(input, *sizes, repeats=None):
+    reps = _shape_arg(sizes if repeats is None else (repeats,), "repeat")
     if len(reps) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
@@ -1053,8 +1058,8 @@ def repeat(input, *sizes):
     return apply(_repeat, (input,), (reps,))
 
 
-def tile(input, *dims):
-    dims = _shape_arg(dims, "tile")
+def tile(input, *args, dims=None):
+    dims = _shape_arg(args if dims is None else (dims,), "tile")
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
     return repeat(input, dims)

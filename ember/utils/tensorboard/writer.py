@@ -113,7 +113,8 @@ class _EventFile:
 
 
 class SummaryWriter:
-    """Writes entries to TensorBoard event files in `log_dir`, asynchronously.
+    """Writes entries to TensorBoard event files in `log_dir`: buffered, and on disk after every
+    `max_queue` events, every `flush_secs` seconds, flush() and close().
 
     Same constructor and methods as torch.utils.tensorboard.SummaryWriter (add_graph, add_video,
     add_audio, add_embedding, add_hparams, add_pr_curve and add_mesh excepted). Values may be
