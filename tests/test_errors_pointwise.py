@@ -20,11 +20,11 @@ ERRORS = [
     "L.floor_divide(b, b)", "b % b", "L.fmod(c, c)", "c < c", "c.floor()", "c.clamp(0, 1)",
     "L.maximum(c, c)", "c.sign()", "c.erf()", "i.frac()", "i.hypot(i)", "b.abs()", "b.relu()",
     "b ** b", "True ** b", "i ** -1", "L.where(i, x, x)", "L.where(x > 0, x, 'a')",
-    "x.isclose(x.double())", "x.lerp(x.double(), 0.5)", "i.lerp(i, 0.5)", "x.logit() if False "
-    "else c.logit()", "i.addcdiv(i, i)", "L.heaviside(x, x.double())", "c.isposinf()",
+    "x.isclose(x.double())", "x.lerp(x.double(), 0.5)", "i.lerp(i, 0.5)", "c.logit()",
+    "i.addcdiv(i, i)", "L.heaviside(x, x.double())", "c.isposinf()",
     "x.div(x, rounding_mode='round')", "i.div_(2)", "i.sqrt_()", "i.add_(0.5)", "b.add_(1)",
-    "i.mul_(x)", "b.clamp_(0.5)", "x.float_power_(2)", "x.round(decimals=1) if False else "
-    "i.round(decimals=1)", "x.clamp()", "x.clamp(0.5, L.ones(3))",
+    "i.mul_(x)", "b.clamp_(0.5)", "x.float_power_(2)", "i.round(decimals=1)",
+    "x.clamp()", "x.clamp(0.5, L.ones(3))",
     "x.add(x, alpha=True)", "i.add(i, alpha=0.5)", "L.polar(x, i)",
     # integer division by zero
     "i // 0", "i % 0", "L.fmod(i, 0)", "i.div(0, rounding_mode='floor')", "i // L.zeros(3, "

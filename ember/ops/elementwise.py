@@ -439,7 +439,7 @@ def _deny(name, kinds, zero_div=False):
         k = a.dtype.kind
         if k in kinds:
             raise _ni(name, a.dtype)
-        if zero_div and k in "iu" and not (b != 0 if not _has_shape(b) else (b != 0).all()):
+        if zero_div and k in "iu" and ((b == 0).any() if _has_shape(b) else b == 0):
             raise RuntimeError("ZeroDivisionError")
         return a, b
     return check
@@ -846,6 +846,9 @@ def _int_as_float(input, other):
 
 def _float_operands(input, other):
     """Both operands of a float-valued op, integer tensors of different dtypes already float."""
+    a = getattr(input, "arr", None)
+    if a is None or a.dtype.kind not in "biu":      # the common case: nothing to convert
+        return input, other
     other = _int_as_float(input, other)
     if isinstance(other, Tensor) and other.arr.dtype.kind == "f" and isinstance(input, Tensor) \
             and input.arr.dtype.kind in "biu" and other.dtype is DEFAULT.float:

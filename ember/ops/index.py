@@ -33,12 +33,26 @@ def _ufunc_at(xp, name, out, idx, vals):
     if hasattr(xp, "add_at"):       # autograd's differentiable namespace (create_graph=True)
         getattr(xp, name).at(out, idx, vals)
         return
-    if xp is not np and name in ("add", "maximum", "minimum"):
-        import cupyx
-        getattr(cupyx, {"add": "scatter_add", "maximum": "scatter_max",
-                        "minimum": "scatter_min"}[name])(out, idx, vals)
+    if xp is not np:
+        if name == "add":
+            import cupyx
+            cupyx.scatter_add(out, idx, vals)
+            return
+        # CuPy has no multiply.at, and its scatter_max/min disagreed with NumPy in float64 on
+        # an H200: reduce on the host (correct first; scatter_reduce is rare on the GPU)
+        host = out.get()
+        getattr(np, name).at(host, _host_index(idx), _host(vals))
+        out[...] = xp.asarray(host)
         return
     getattr(xp, name).at(out, idx, vals)
+
+
+def _host(a):
+    return a.get() if hasattr(a, "get") else a
+
+
+def _host_index(idx):
+    return tuple(_host(i) for i in idx) if isinstance(idx, tuple) else _host(idx)
 
 
 # ---- parsing torch indices --------------------------------------------------------------------

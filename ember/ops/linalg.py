@@ -758,16 +758,25 @@ def _is_vector_rhs(A, B):
     return B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
 
 
+def _bsolve(xp, a, b):
+    """xp.linalg.solve with NumPy's batch broadcasting (CuPy wants equal batch shapes)."""
+    if getattr(xp, "__name__", "") == "cupy" and a.shape[:-2] != b.shape[:-2]:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a = xp.broadcast_to(a, batch + a.shape[-2:])
+        b = xp.broadcast_to(b, batch + b.shape[-2:])
+    return xp.linalg.solve(a, b)
+
+
 @op("linalg_solve_ex", saves="both")
 def _solve(xp, a, b, vector, left):
     if not left:                        # X A = B  <=>  A^T X^T = B^T
-        x = _swap(_lapack(lambda: xp.linalg.solve(_swap(a), _swap(b)), "torch.linalg.solve",
+        x = _swap(_lapack(lambda: _bsolve(xp, _swap(a), _swap(b)), "torch.linalg.solve",
                           "The solver failed because the input matrix is singular."))
     elif vector:
-        x = _lapack(lambda: xp.linalg.solve(a, b[..., None]), "torch.linalg.solve",
+        x = _lapack(lambda: _bsolve(xp, a, b[..., None]), "torch.linalg.solve",
                     "The solver failed because the input matrix is singular.")[..., 0]
     else:
-        x = _lapack(lambda: xp.linalg.solve(a, b), "torch.linalg.solve",
+        x = _lapack(lambda: _bsolve(xp, a, b), "torch.linalg.solve",
                     "The solver failed because the input matrix is singular.")
     _check_finite_result(xp, x, "torch.linalg.solve",
                          "The solver failed because the input matrix is singular.")
@@ -777,12 +786,12 @@ def _solve(xp, a, b, vector, left):
 @_solve.vjp
 def _(xp, g, a, x, vector, left):
     if not left:                        # X = B A^{-1}: gB = g A^{-H}, gA = -X^H gB
-        gb = _swap(xp.linalg.solve(_swap(_mH(a)), _swap(g)))
+        gb = _swap(_bsolve(xp, _swap(_mH(a)), _swap(g)))
         return -xp.matmul(_mH(x), gb), gb
     if vector:
-        gb = xp.linalg.solve(_mH(a), g[..., None])[..., 0]
+        gb = _bsolve(xp, _mH(a), g[..., None])[..., 0]
         return -gb[..., :, None] * x.conj()[..., None, :], gb
-    gb = xp.linalg.solve(_mH(a), g)
+    gb = _bsolve(xp, _mH(a), g)
     return -xp.matmul(gb, _mH(x)), gb
 
 
@@ -834,8 +843,8 @@ def _(xp, g, L, upper):
     p = xp.tril(xp.matmul(_mH(L), gl))
     p = 0.5 * (p + _mH(xp.tril(p, -1)))
     # gA = L^{-H} P L^{-1}
-    t = xp.linalg.solve(_mH(L), p)
-    return (_mH(xp.linalg.solve(_mH(L), _mH(t))),)
+    t = _bsolve(xp, _mH(L), p)
+    return (_mH(_bsolve(xp, _mH(L), _mH(t))),)
 
 
 def _linalg_cholesky(A, *, upper=False, out=None):
@@ -883,7 +892,7 @@ def _qr_grad_tall(xp, gq, gr, q, r):
     s[..., idx, idx] *= 0.5
     ga = xp.matmul(q, s) + gq
     # right-solve with R^H: X R^H = ga  <=>  R X^H = ga^H
-    return _mH(xp.linalg.solve(r, _mH(ga)))
+    return _mH(_bsolve(xp, r, _mH(ga)))
 
 
 def _linalg_qr(A, mode="reduced", *, out=None):
