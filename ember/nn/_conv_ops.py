@@ -73,7 +73,7 @@ class _Scratch(threading.local):
 
 
 _SCRATCH = _Scratch()
-_SCRATCH_MAX = 1 << 28
+_SCRATCH_MAX = 1 << 26            # 64 MiB per slot; larger temporaries are not kept
 
 
 def scratch(xp, slot, shape, dtype):

@@ -5,14 +5,14 @@ import math
 import numpy as np
 
 from .. import _dtype
-from .._dtype import DEFAULT, OF_NP, to_dtype
-from .._tensor import Tensor, _new, bump_version
+from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
+from .._tensor import Tensor, _new, bump_version as _bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ..autograd.node import Node
-from ..backends import CPU, device as _device_cls, get_backend
-from ._registry import op
+from ..autograd.node import Node as _Node
+from ..backends import CPU, device as _device_cls, get_backend as _get_backend
+from ._registry import op as _op
 from ._apply import _tname
-from .random import rng_for
+from .random import rng_for as _rng_for
 
 _py_float, _py_int, _py_bool, _py_complex = float, int, bool, builtins.complex
 
@@ -44,7 +44,7 @@ def _finish(arr, be, requires_grad):
 def _np_dtype(dtype, default=None):
     if dtype is None:
         return (default or DEFAULT.float).np
-    return to_dtype(dtype).np
+    return _to_dtype(dtype).np
 
 
 def _infer_dtype(data):
@@ -192,25 +192,25 @@ def _to_array(data, dtype):
     """Host ndarray from data (no copy promised)."""
     if isinstance(data, Tensor):
         a = data._host()
-        return a if dtype is None else a.astype(to_dtype(dtype).np)
+        return a if dtype is None else a.astype(_to_dtype(dtype).np)
     if isinstance(data, np.ndarray):
         _np_supported(data.dtype)
         _check_strides(data)
-        return data if dtype is None else data.astype(to_dtype(dtype).np)
+        return data if dtype is None else data.astype(_to_dtype(dtype).np)
     if hasattr(data, "__cuda_array_interface__") or type(data).__module__.startswith("cupy"):
         a = data.get()
-        return a if dtype is None else a.astype(to_dtype(dtype).np)
+        return a if dtype is None else a.astype(_to_dtype(dtype).np)
     if isinstance(data, (str, bytes)):
         raise TypeError("new(): invalid data type 'str'")
     if not _is_seq(data) and not isinstance(data, np.generic) and (
             hasattr(data, "__array_interface__") or hasattr(data, "__array__")):
         return _to_array(np.asarray(data), dtype)
     shape, inferred, flat = _walk(data)
-    return _values_array(flat, shape, inferred if dtype is None else to_dtype(dtype))
+    return _values_array(flat, shape, inferred if dtype is None else _to_dtype(dtype))
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    be = get_backend(device)
+    be = _get_backend(device)
     if isinstance(data, Tensor):
         import warnings
         warnings.warn("To copy construct from a tensor, it is recommended to use "
@@ -228,7 +228,7 @@ def as_tensor(data, dtype=None, device=None):
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
     if isinstance(data, np.ndarray):
         _check_strides(data)
-    be = get_backend(device)
+    be = _get_backend(device)
     a = _to_array(data, dtype)
     return _new(be.from_host(a) if be is not CPU else a, be)
 
@@ -271,7 +271,7 @@ def from_dlpack(ext_tensor):
     if dev_type == 1:
         return _new(np.from_dlpack(ext_tensor), CPU)
     import cupy
-    be = get_backend(f"cuda:{ext_tensor.__dlpack_device__()[1]}")
+    be = _get_backend(f"cuda:{ext_tensor.__dlpack_device__()[1]}")
     return _new(cupy.from_dlpack(ext_tensor), be)
 
 
@@ -282,14 +282,14 @@ def _into(t, out):
     if tuple(out.shape) != tuple(t.shape):
         out.arr = out.be.xp.empty(t.shape, out.arr.dtype)
     out.be.xp.copyto(out.arr, t.arr, casting="unsafe")
-    bump_version(out)
+    _bump_version(out)
     return out
 
 
 def _factory(fill):
     def fn(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
            pin_memory=False, memory_format=None):
-        be = get_backend(device)
+        be = _get_backend(device)
         if out is not None and dtype is None:
             dtype = out.dtype
         return _into(_finish(fill(be.xp, _size(size), _np_dtype(dtype)), be, requires_grad), out)
@@ -312,8 +312,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         fill_value = fill_value.item()
     if dtype is None:
         dtype = out.dtype if out is not None else _infer_dtype(fill_value)
-    be = get_backend(device)
-    d = to_dtype(dtype)
+    be = _get_backend(device)
+    d = _to_dtype(dtype)
     return _into(_finish(be.xp.asarray(_values_array([fill_value], (), d)).reshape(1).repeat(
         _numel(_size((size,)))).reshape(_size((size,))), be, requires_grad), out)
 
@@ -360,9 +360,9 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     if dtype is None:
         dtype = _infer_dtype(vals)
-    d = to_dtype(dtype)
+    d = _to_dtype(dtype)
     n = builtins.max(0, math.ceil((end - start) / step))
-    be = get_backend(device)
+    be = _get_backend(device)
     if d.is_floating_point or d.is_complex:
         a = (be.xp.arange(n, dtype=np.float64) * step + start).astype(d.np)
     else:
@@ -381,11 +381,11 @@ def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
-    be = get_backend(device)
+    be = _get_backend(device)
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
     cplx = isinstance(start, _py_complex) or isinstance(end, _py_complex)
-    d = to_dtype(dtype) if dtype is not None else DEFAULT.complex if cplx else DEFAULT.float
+    d = _to_dtype(dtype) if dtype is not None else DEFAULT.complex if cplx else DEFAULT.float
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     if steps == 1:
@@ -417,12 +417,12 @@ def _linspace_values(xp, start, end, steps, d):
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     lin = linspace(start, end, steps, dtype=_dtype.float64, device=device)
-    d = to_dtype(dtype) if dtype is not None else DEFAULT.float
+    d = _to_dtype(dtype) if dtype is not None else DEFAULT.float
     return _finish((base ** lin.arr).astype(d.np), lin.be, requires_grad)
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    be = get_backend(device)
+    be = _get_backend(device)
     for v, name in ((n, "n"), (m, "m")):
         if v is not None and v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
@@ -433,7 +433,7 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):
     """An uninitialised tensor viewing a buffer with the given strides."""
-    be = get_backend(device)
+    be = _get_backend(device)
     d = _np_dtype(dtype)
     size, stride = tuple(size), tuple(stride)
     extent = 1 + builtins.sum((sz - 1) * st for sz, st in zip(size, stride)) if all(size) else 0
@@ -461,10 +461,10 @@ def _float_kernel(kernel, d):
 def _random(sample, kernel):
     def fn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False, pin_memory=False):
-        be = get_backend(device)
+        be = _get_backend(device)
         d = _np_dtype(dtype if dtype is not None or out is None else out.dtype)
         _float_kernel(kernel, d)
-        a = sample(rng_for(generator, be), _size(size), d)
+        a = sample(_rng_for(generator, be), _size(size), d)
         return _into(_finish(a, be, requires_grad), out)
     return fn
 
@@ -507,8 +507,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
-    be = get_backend(device)
-    a = rng_for(generator, be).integers(low, high, size=_size((size,)), dtype=np.int64)
+    be = _get_backend(device)
+    a = _rng_for(generator, be).integers(low, high, size=_size((size,)), dtype=np.int64)
     return _finish(a.astype(_np_dtype(dtype, _dtype.int64)), be, requires_grad)
 
 
@@ -520,8 +520,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, **kw):
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, **kw):
-    be = get_backend(device)
-    return _finish(rng_for(generator, be).permutation(n).astype(_np_dtype(dtype, _dtype.int64)),
+    be = _get_backend(device)
+    return _finish(_rng_for(generator, be).permutation(n).astype(_np_dtype(dtype, _dtype.int64)),
                    be, requires_grad)
 
 
@@ -538,7 +538,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if dtype is not None:
-        _float_kernel("normal_kernel_cpu", to_dtype(dtype).np)
+        _float_kernel("normal_kernel_cpu", _to_dtype(dtype).np)
     t = randn(*_size((size,)), generator=generator, dtype=dtype, device=device)
     t.arr = t.arr * std + mean if t.arr.size else t.arr
     t.arr = t.arr.astype(_np_dtype(dtype))
@@ -550,7 +550,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     probs = input.arr if p is None else p
     if p is None and ((probs < 0).any() or (probs > 1).any()):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    u = rng_for(generator, be).random(input.shape, dtype=np.float64)
+    u = _rng_for(generator, be).random(input.shape, dtype=np.float64)
     return _new((u < probs).astype(input.arr.dtype), be)
 
 
@@ -565,7 +565,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
-    r = rng_for(generator, CPU)
+    r = _rng_for(generator, CPU)
     out = np.empty((rows.shape[0], num_samples), np.int64)
     for i, row in enumerate(rows):
         s = row.sum()
@@ -581,14 +581,14 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 
 
 def poisson(input, generator=None):
-    return _new(rng_for(generator, input.be).poisson(input.arr).astype(input.arr.dtype),
+    return _new(_rng_for(generator, input.be).poisson(input.arr).astype(input.arr.dtype),
                 input.be)
 
 
 # in-place random fills (no autograd: torch records nothing for them either)
 def _fill_(self, arr):
     self.be.xp.copyto(self.arr, arr, casting="unsafe")
-    bump_version(self)
+    _bump_version(self)
     return self
 
 
@@ -597,7 +597,7 @@ def uniform_(self, a=0.0, b=1.0, *, generator=None):
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
                            f"to={b}")
-    r = rng_for(generator, self.be).random(self.shape, dtype=np.float64)
+    r = _rng_for(generator, self.be).random(self.shape, dtype=np.float64)
     return _fill_(self, r * (b - a) + a)
 
 
@@ -605,13 +605,13 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     _float_kernel("normal_kernel_cpu", self.arr.dtype)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    r = rng_for(generator, self.be).standard_normal(self.shape, dtype=np.float64)
+    r = _rng_for(generator, self.be).standard_normal(self.shape, dtype=np.float64)
     return _fill_(self, r * std + mean)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
     pa = p.arr if isinstance(p, Tensor) else p
-    return _fill_(self, rng_for(generator, self.be).random(self.shape) < pa)
+    return _fill_(self, _rng_for(generator, self.be).random(self.shape) < pa)
 
 
 def random_(self, from_=None, to=None, *, generator=None):
@@ -632,28 +632,28 @@ def random_(self, from_=None, to=None, *, generator=None):
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} "
                            f">= to={to}")
-    return _fill_(self, rng_for(generator, self.be).integers(from_, to, self.shape))
+    return _fill_(self, _rng_for(generator, self.be).integers(from_, to, self.shape))
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
-    return _fill_(self, rng_for(generator, self.be).exponential(1 / lambd, self.shape))
+    return _fill_(self, _rng_for(generator, self.be).exponential(1 / lambd, self.shape))
 
 
 def geometric_(self, p, *, generator=None):
-    return _fill_(self, rng_for(generator, self.be).geometric(p, self.shape))
+    return _fill_(self, _rng_for(generator, self.be).geometric(p, self.shape))
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
-    return _fill_(self, rng_for(generator, self.be).lognormal(mean, std, self.shape))
+    return _fill_(self, _rng_for(generator, self.be).lognormal(mean, std, self.shape))
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
-    return _fill_(self, median + sigma * rng_for(generator, self.be).standard_cauchy(self.shape))
+    return _fill_(self, median + sigma * _rng_for(generator, self.be).standard_cauchy(self.shape))
 
 
 def zero_(self):
     self.arr[...] = 0
-    bump_version(self)
+    _bump_version(self)
     return self
 
 
@@ -664,12 +664,12 @@ def fill_(self, value):
                                f"{value.dim()} dimensions.")
         value = value.item()
     self.arr[...] = value
-    bump_version(self)
+    _bump_version(self)
     return self
 
 
 # ---- conversion (differentiable dtype and device changes) -----------------------------------
-@op("to_copy", saves=None, node="ToCopyBackward0")
+@_op("to_copy", saves=None, node="ToCopyBackward0")
 def _to_copy(xp, x, np_dtype):
     return x.astype(np_dtype), (x.dtype,)
 
@@ -688,10 +688,10 @@ def _parse_to(args, kwargs):
         if isinstance(a, Tensor):
             dev, dtype = a.device, a.dtype
         elif isinstance(a, _dtype.dtype) or (isinstance(a, type) and a in (float, int, bool)):
-            dtype = to_dtype(a)
+            dtype = _to_dtype(a)
         elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
             if isinstance(a, str) and (a in _dtype.ALIASES or a.startswith("torch.")):
-                dtype = to_dtype(a)
+                dtype = _to_dtype(a)
             else:
                 dev = a
         elif isinstance(a, bool):
@@ -703,12 +703,12 @@ def _parse_to(args, kwargs):
     dtype = kwargs.pop("dtype", dtype)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
-    return dev, (None if dtype is None else to_dtype(dtype)), copy
+    return dev, (None if dtype is None else _to_dtype(dtype)), copy
 
 
 def _to(self, *args, **kwargs):
     dev, dtype, copy = _parse_to(args, dict(kwargs))
-    be = self.be if dev is None else get_backend(dev)
+    be = self.be if dev is None else _get_backend(dev)
     t = self
     if be is not self.be:
         t = _to_device(t, be)
@@ -720,7 +720,7 @@ def _to(self, *args, **kwargs):
     return t
 
 
-@op("to_device", saves=None, node="ToCopyBackward0")
+@_op("to_device", saves=None, node="ToCopyBackward0")
 def _to_device_op(xp, x):
     raise AssertionError("device transfers are applied by _to_device")
 
@@ -733,7 +733,7 @@ def _to_device(x, be):
     t = _new(arr, be)
     if x.requires_grad and _grad.enabled:
         t.requires_grad = True
-        t.grad_fn = Node(_to_device_op, _back_to(x.be, be), be.xp, (), (x._edge(),), (x,), ())
+        t.grad_fn = _Node(_to_device_op, _back_to(x.be, be), be.xp, (), (x._edge(),), (x,), ())
     return t
 
 
@@ -743,19 +743,6 @@ def _back_to(src, dst):
             return (src.from_host(dst.to_host(g)),)
         return (g.copy(),)
     return bwd
-
-
-def as_tensor_like_pair(a, b, ref):
-    """Turn scalar operands of ternary ops into 0-d tensors with torch's promotion."""
-    from .._dtype import result_type
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        d = result_type(a, b) if not isinstance(a, bool) else _infer_dtype([a, b])
-        return (full((), a, dtype=d, device=ref.device), full((), b, dtype=d, device=ref.device))
-    if not isinstance(a, Tensor):
-        a = full((), a, dtype=result_type(a, b), device=b.device)
-    if not isinstance(b, Tensor):
-        b = full((), b, dtype=result_type(b, a), device=a.device)
-    return a, b
 
 
 def complex(real, imag):

@@ -11,12 +11,12 @@ import math
 import numpy as np
 
 from .. import _dtype as _dt
-from .._dtype import DEFAULT, result_type as _result_type, result_type_n
+from .._dtype import DEFAULT, result_type as _result_type, result_type_n as _result_type_n
 from .._tensor import Tensor, _new
 from . import _special
-from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _not_tensor, _tname, apply, make_binary,
-                     make_unary)
-from ._registry import op
+from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _not_tensor, _tname, apply as _apply,
+                     make_binary as _make_binary, make_unary as _make_unary)
+from ._registry import op as _op
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -54,7 +54,7 @@ def _as_array(xp, y, like):
 def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None):
     """A float-valued op (exp, sin, ...): integer and bool inputs give the default float dtype;
     bfloat16 computes in float32 and rounds once, as torch's CPU kernels do."""
-    @op(name, saves=saves, node=node)
+    @_op(name, saves=saves, node=node)
     def fwd(xp, x):
         k = x.dtype.kind
         if k != "f":
@@ -68,14 +68,14 @@ def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None):
         return y, (x, y)
 
     fwd.vjp(lambda xp, g, x, y: (grad(xp, g, x, y),))
-    return make_unary(fwd)
+    return _make_unary(fwd)
 
 
 def _same_unary(name, f, grad, saves="in", deny=None, node=None):
     """A dtype-preserving op; `deny` maps a dtype kind to the exception torch raises for it."""
     deny = deny or {}
 
-    @op(name, saves=saves, node=node)
+    @_op(name, saves=saves, node=node)
     def fwd(xp, x):
         if x.dtype.kind in deny:
             raise deny[x.dtype.kind](name, x.dtype)
@@ -85,7 +85,7 @@ def _same_unary(name, f, grad, saves="in", deny=None, node=None):
         return y, (x, y)
 
     fwd.vjp(lambda xp, g, x, y: (grad(xp, g, x, y),))
-    return make_unary(fwd)
+    return _make_unary(fwd)
 
 
 def _nograd_unary(name, f, deny=None):
@@ -278,7 +278,7 @@ bitwise_not = _nograd_unary("bitwise_not", _bitwise_not,
                             deny={"f": _ni, "V": _ni, "c": _ni})
 
 
-@op("logit", saves="in")
+@_op("logit", saves="in")
 def _logit(xp, x, eps):
     k, dt = x.dtype.kind, x.dtype
     if k != "f":
@@ -296,14 +296,14 @@ def _(xp, g, x, eps):
     return (d,)
 
 
-_logit_fn = make_unary(_logit)
+_logit_fn = _make_unary(_logit)
 
 
 def logit(input, eps=None):
     return _logit_fn(input, eps)
 
 
-@op("round_decimals", saves=None, node="RoundBackward1")
+@_op("round_decimals", saves=None, node="RoundBackward1")
 def _round_dec(xp, x, decimals):
     if x.dtype.kind in "bc" or x.dtype.kind in "iu" and decimals:
         raise _ni("round", x.dtype)
@@ -322,10 +322,10 @@ _round0 = _same_unary("round", lambda xp, x: x.copy() if x.dtype.kind in "iu" el
 def round(input, *, decimals=0):
     if decimals == 0:
         return _round0(input)
-    return apply(_round_dec, (input,), (decimals,))
+    return _apply(_round_dec, (input,), (decimals,))
 
 
-@op("nan_to_num", saves="in")
+@_op("nan_to_num", saves="in")
 def _nan_to_num(xp, x, nan, posinf, neginf):
     if x.dtype.kind not in "fcV":
         return x.copy(), (x,)
@@ -348,14 +348,14 @@ def _(xp, g, x):
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
-    return _finish(apply(_nan_to_num, (input,), (nan, posinf, neginf)), out)
+    return _finish(_apply(_nan_to_num, (input,), (nan, posinf, neginf)), out)
 
 
 # ---- binary ops ------------------------------------------------------------------------------
 def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None):
     """`check(a, b) -> (a, b)` runs when the common dtype's kind is not in `fast`: it casts
     (int -> float for float-valued ops) or raises torch's error for unsupported dtypes."""
-    @op(name, saves=saves, node=node, differentiable=grad is not None)
+    @_op(name, saves=saves, node=node, differentiable=grad is not None)
     def fwd(xp, a, b):
         if check is not None and a.dtype.kind not in fast:
             try:
@@ -372,7 +372,7 @@ def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None):
         return y, (a, b)
     if grad is not None:
         fwd.vjp(grad)
-    return make_binary(fwd)
+    return _make_binary(fwd)
 
 
 def _shape_error(a, b):
@@ -607,7 +607,7 @@ def _pow_exp_grad(xp, g, a, b, y):
     return g * xp.where((a == 0) & (b >= 0), 0, y * xp.log(xp.where(a == 0, 1, a)))
 
 
-@op("pow", saves="in", node="PowBackward0")
+@_op("pow", saves="in", node="PowBackward0")
 def _pow_scalar(xp, a, b):
     return _pow_fwd(xp, a, b)
 
@@ -617,7 +617,7 @@ def _(xp, g, a, b):
     return _pow_base_grad(xp, g, a, b), None
 
 
-@op("pow_tensor", saves="both", node="PowBackward1")
+@_op("pow_tensor", saves="both", node="PowBackward1")
 @_shapes_as_runtime
 def _pow_tensor(xp, a, b):
     _check_broadcast(a, b)
@@ -630,7 +630,7 @@ def _(xp, g, a, b, y):
     return _pow_base_grad(xp, g, a, b), _pow_exp_grad(xp, g, a, b, y)
 
 
-@op("rpow", saves="both", node="PowBackward2")
+@_op("rpow", saves="both", node="PowBackward2")
 def _rpow(xp, x, base):
     y, _ = _pow_fwd(xp, xp.asarray(base, x.dtype), x)
     return y, (x, base, y)
@@ -643,9 +643,9 @@ def _(xp, g, x, base, y):
     return (g * y * (cmath.log(base) if isinstance(base, complex) else math.log(base)),)
 
 
-_pow_s = make_binary(_pow_scalar)
-_pow_t = make_binary(_pow_tensor)
-_rpow_fn = make_binary(_rpow)
+_pow_s = _make_binary(_pow_scalar)
+_pow_t = _make_binary(_pow_tensor)
+_rpow_fn = _make_binary(_rpow)
 
 
 def pow(input, exponent, *, out=None):
@@ -787,7 +787,7 @@ def _has_bool(v):
 
 def _scaled(input, other, alpha):
     """other * alpha for add/sub: alpha is cast to the result dtype, as in torch's kernels."""
-    rt = result_type_n(input, other)
+    rt = _result_type_n(input, other)
     if isinstance(alpha, bool) and rt.kind != 0:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if not (rt.is_floating_point or rt.is_complex):
@@ -901,7 +901,7 @@ def _finish(result, out):
 
 
 # ---- ternary and clamping ----------------------------------------------------------------------
-@op("where", saves="in")
+@_op("where", saves="in")
 @_shapes_as_runtime
 def _where(xp, cond, a, b, dtype):
     if a.dtype != dtype:
@@ -945,10 +945,10 @@ def where(condition, input=None, other=None, *, out=None):
                            f"tensor with dtype {_tname(condition.arr.dtype)}")
     dt = _result_type(input, other)
     a, b = _tensor_pair(input, other, condition)
-    return _finish(apply(_where, (condition, a, b), (dt.np,)), out)
+    return _finish(_apply(_where, (condition, a, b), (dt.np,)), out)
 
 
-@op("clamp", saves="in", node="ClampBackward1")
+@_op("clamp", saves="in", node="ClampBackward1")
 def _clamp(xp, x, lo, hi, dtype):
     if dtype.kind == "b":
         raise _ni("clamp_scalar", dtype)
@@ -981,10 +981,10 @@ def _(xp, g, x, lo, hi):
     return (xp.where(keep, g, xp.zeros_like(g)),)
 
 
-_clamp_fn = make_unary(_clamp)
+_clamp_fn = _make_unary(_clamp)
 
 
-@op("clamp_tensor", saves="in", node="ClampBackward0")
+@_op("clamp_tensor", saves="in", node="ClampBackward0")
 @_shapes_as_runtime
 def _clamp_t(xp, x, lo, hi):
     return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
@@ -1029,7 +1029,7 @@ def clamp(input, min=None, max=None, *, out=None):
     if input.arr.dtype.kind == "f" and type(min) in _REAL and type(max) in _REAL:
         return _finish(_clamp_fn(input, min, max, input.arr.dtype), out)   # the common case
     min, max = _bound(min), _bound(max)
-    dt = result_type_n(input, min, max)
+    dt = _result_type_n(input, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         if not all(v is None or isinstance(v, Tensor) for v in (min, max)):
             raise TypeError("clamp() received an invalid combination of arguments - got "
@@ -1038,7 +1038,7 @@ def clamp(input, min=None, max=None, *, out=None):
         if input.arr.dtype.kind == "c":
             raise NotImplementedError("clamp is not supported for complex types")
         lo, hi = (None if v is None else _as_dtype(v, dt, input) for v in (min, max))
-        return _finish(apply(_clamp_t, (_as_dtype(input, dt, input), lo, hi)), out)
+        return _finish(_apply(_clamp_t, (_as_dtype(input, dt, input), lo, hi)), out)
     if input.arr.dtype.kind in "fV" and (isinstance(min, complex) or isinstance(max, complex)):
         raise RuntimeError(f"value cannot be converted to type {_cname(input.arr.dtype)} without "
                            "overflow")
@@ -1081,7 +1081,7 @@ def _cname(d):
             "complex128": "c10::complex<double>"}.get(d.name, d.name)
 
 
-@op("lerp", saves="in", node="LerpBackward0")
+@_op("lerp", saves="in", node="LerpBackward0")
 @_shapes_as_runtime
 def _lerp(xp, a, b, w):
     if a.dtype.kind not in "fcV":
@@ -1097,7 +1097,7 @@ def _(xp, g, w):
     return g * (1 - w), g * w
 
 
-@op("lerp_tensor", saves="in", node="LerpBackward1")
+@_op("lerp_tensor", saves="in", node="LerpBackward1")
 @_shapes_as_runtime
 def _lerp_t(xp, a, b, w):
     if a.dtype.kind not in "fcV":
@@ -1118,11 +1118,11 @@ def lerp(input, end, weight, *, out=None):
     _same_dtype("lerp", "end", input, end)
     if isinstance(weight, Tensor):
         _same_dtype("lerp", "weight", input, weight)
-        return _finish(apply(_lerp_t, (input, end, weight)), out)
-    return _finish(apply(_lerp, (input, end), (_bound(weight),)), out)
+        return _finish(_apply(_lerp_t, (input, end, weight)), out)
+    return _finish(_apply(_lerp, (input, end), (_bound(weight),)), out)
 
 
-@op("addcmul", saves="in", node="AddcmulBackward0")
+@_op("addcmul", saves="in", node="AddcmulBackward0")
 @_shapes_as_runtime
 def _addcmul(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
@@ -1135,7 +1135,7 @@ def _(xp, g, t1, t2, value):
     return g, g * value * t2, g * value * t1
 
 
-@op("addcdiv", saves="in", node="AddcdivBackward0")
+@_op("addcdiv", saves="in", node="AddcdivBackward0")
 @_shapes_as_runtime
 def _addcdiv(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
@@ -1150,7 +1150,7 @@ def _(xp, g, t1, t2, value):
 
 
 def _ternary_dtype(input, tensor1, tensor2, value):
-    dt = result_type_n(input, tensor1, tensor2)
+    dt = _result_type_n(input, tensor1, tensor2)
     if not (dt.is_floating_point or dt.is_complex) and isinstance(value, float):
         value = int(value)       # torch casts `value` to an integral result dtype
     return dt, value
@@ -1158,7 +1158,7 @@ def _ternary_dtype(input, tensor1, tensor2, value):
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
-    return _finish(apply(_addcmul, (input, tensor1, tensor2), (value, dt.np)), out)
+    return _finish(_apply(_addcmul, (input, tensor1, tensor2), (value, dt.np)), out)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
@@ -1171,7 +1171,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
                            "inputs. The future addcdiv behavior is just the latter implementation: "
                            "(input + value * tensor1 / tensor2), for all dtypes.")
     dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
-    return _finish(apply(_addcdiv, (input, tensor1, tensor2), (value, dt.np)), out)
+    return _finish(_apply(_addcdiv, (input, tensor1, tensor2), (value, dt.np)), out)
 
 
 # ---- comparisons of whole tensors --------------------------------------------------------------
@@ -1222,7 +1222,7 @@ def _inplace_check(n, names=("other",), cast=True, complex_scalars=True):
             ops = [a for a in ops if not isinstance(a, complex)]
         if cast:
             from .._dtype import can_cast
-            rt = result_type_n(self, *ops)
+            rt = _result_type_n(self, *ops)
             if not can_cast(rt, self.dtype):
                 raise RuntimeError(f"result type {_tname(rt.np)} can't be cast to the desired "
                                    f"output type {_tname(self.arr.dtype)}")

@@ -8,11 +8,11 @@ import collections
 
 import numpy as np
 
-from .._dtype import DEFAULT, to_dtype
+from .._dtype import DEFAULT, to_dtype as _to_dtype
 from .._tensor import Tensor, _new
-from ._apply import _not_tensor, _tname, apply, make_unary
-from ._dims import wrap_dim
-from ._registry import op
+from ._apply import _not_tensor, _tname, apply as _apply, make_unary as _make_unary
+from ._dims import wrap_dim as _wrap_dim
+from ._registry import op as _op
 
 _F32 = np.dtype(np.float32)
 
@@ -60,12 +60,12 @@ def _dims(input, dim):
     if dim is None:
         return None
     if isinstance(dim, (tuple, list)):
-        out = [wrap_dim(d, ndim) for d in dim]
+        out = [_wrap_dim(d, ndim) for d in dim]
         for d in out:
             if out.count(d) > 1:
                 raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
         return tuple(sorted(out)) if out and ndim else None
-    d = wrap_dim(dim, ndim)
+    d = _wrap_dim(dim, ndim)
     return (d,) if ndim else None
 
 
@@ -87,7 +87,7 @@ def _int_dim(name, dim):
 
 
 def _np_dtype(dtype):
-    return None if dtype is None else to_dtype(dtype).np
+    return None if dtype is None else _to_dtype(dtype).np
 
 
 def _reduced_shape(shape, dims, keepdim):
@@ -115,7 +115,7 @@ def _float_only(x, name):
                            f"a floating point or complex dtype. Got: {_tname(x.dtype)}")
 
 
-def return_type(name, fields=("values", "indices")):
+def _return_type(name, fields=("values", "indices")):
     """torch.return_types.<name>: a named tuple printed like torch's structseq."""
     cls = collections.namedtuple(name, fields)
     cls.__module__ = "torch.return_types"
@@ -139,8 +139,8 @@ def _sum_bwd(xp, g, shape, dims, keepdim):
     return (_expand(xp, g, shape, dims, keepdim),)
 
 
-_sum0 = make_unary(op("sum", saves=None, node="SumBackward0")(_sum_fwd).vjp(_sum_bwd))
-_sum1 = make_unary(op("sum_dim", saves=None, node="SumBackward1")(_sum_fwd).vjp(_sum_bwd))
+_sum0 = _make_unary(_op("sum", saves=None, node="SumBackward0")(_sum_fwd).vjp(_sum_bwd))
+_sum1 = _make_unary(_op("sum_dim", saves=None, node="SumBackward1")(_sum_fwd).vjp(_sum_bwd))
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -149,7 +149,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out)
 
 
-@op("nansum", saves="in")
+@_op("nansum", saves="in")
 def _nansum(xp, x, dims, keepdim, dtype):
     x = _int_to_i64(x, dtype)
     if x.dtype.kind == "c":
@@ -164,7 +164,7 @@ def _(xp, g, x, dims, keepdim):
     return (xp.where(x != x, 0, _expand(xp, g, x.shape, dims, keepdim)),)
 
 
-_nansum_fn = make_unary(_nansum)
+_nansum_fn = _make_unary(_nansum)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -188,8 +188,8 @@ def _mean_bwd(xp, g, shape, dims, keepdim, n):
     return (_expand(xp, g / n if n else g * np.nan, shape, dims, keepdim),)
 
 
-_mean0 = make_unary(op("mean", saves=None, node="MeanBackward0")(_mean_fwd).vjp(_mean_bwd))
-_mean1 = make_unary(op("mean_dim", saves=None, node="MeanBackward1")(_mean_fwd).vjp(_mean_bwd))
+_mean0 = _make_unary(_op("mean", saves=None, node="MeanBackward0")(_mean_fwd).vjp(_mean_bwd))
+_mean1 = _make_unary(_op("mean_dim", saves=None, node="MeanBackward1")(_mean_fwd).vjp(_mean_bwd))
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -203,7 +203,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     from .elementwise import isnan, logical_not
-    x = input if dtype is None else input.to(to_dtype(dtype))
+    x = input if dtype is None else input.to(_to_dtype(dtype))
     if x.arr.dtype.kind in "biu":
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_tname(x.arr.dtype)}")
@@ -232,15 +232,15 @@ def _prod_bwd(xp, g, x, dims, keepdim):
     return (_expand(xp, g, x.shape, dims, keepdim) * others,)
 
 
-_prod0 = make_unary(op("prod", node="ProdBackward0")(_prod_fwd).vjp(_prod_bwd))
-_prod1 = make_unary(op("prod_dim", node="ProdBackward1")(_prod_fwd).vjp(_prod_bwd))
+_prod0 = _make_unary(_op("prod", node="ProdBackward0")(_prod_fwd).vjp(_prod_bwd))
+_prod1 = _make_unary(_op("prod_dim", node="ProdBackward1")(_prod_fwd).vjp(_prod_bwd))
 
 
 def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     dt = _np_dtype(dtype)
     if dim is _NO_DIM:
         return _finish(_prod0(input, None, False, dt), out)
-    d = wrap_dim(_int_dim("prod", dim), input.arr.ndim)
+    d = _wrap_dim(_int_dim("prod", dim), input.arr.ndim)
     dims = (d,) if input.arr.ndim else None
     return _finish(_prod1(input, dims, keepdim, dt), out)
 
@@ -269,11 +269,11 @@ def _extreme_grad(xp, g, x, y, dims, keepdim):
     return (xp.where(hit, _expand(xp, g, x.shape, dims, keepdim) / count, 0),)
 
 
-_amax = make_unary(op("amax", saves="both")(_extreme("amax", np.max)).vjp(_extreme_grad))
-_amin = make_unary(op("amin", saves="both")(_extreme("amin", np.min)).vjp(_extreme_grad))
-_max_all = make_unary(op("max_all", saves="both", node="MaxBackward1")(
+_amax = _make_unary(_op("amax", saves="both")(_extreme("amax", np.max)).vjp(_extreme_grad))
+_amin = _make_unary(_op("amin", saves="both")(_extreme("amin", np.min)).vjp(_extreme_grad))
+_max_all = _make_unary(_op("max_all", saves="both", node="MaxBackward1")(
     _extreme("max", np.max)).vjp(_extreme_grad))
-_min_all = make_unary(op("min_all", saves="both", node="MinBackward1")(
+_min_all = _make_unary(_op("min_all", saves="both", node="MinBackward1")(
     _extreme("min", np.min)).vjp(_extreme_grad))
 
 
@@ -323,11 +323,11 @@ def _select_grad(xp, gs, shape, i, dim, keepdim):
     return (out,)
 
 
-_max_dim = op("max_dim", saves="in", n_out=2, node="MaxBackward0")(
+_max_dim = _op("max_dim", saves="in", n_out=2, node="MaxBackward0")(
     _select_dim("max", np.argmax)).vjp(_select_grad)
-_min_dim = op("min_dim", saves="in", n_out=2, node="MinBackward0")(
+_min_dim = _op("min_dim", saves="in", n_out=2, node="MinBackward0")(
     _select_dim("min", np.argmin)).vjp(_select_grad)
-MAX, MIN = return_type("max"), return_type("min")
+MAX, MIN = _return_type("max"), _return_type("min")
 
 
 def _max_min(name, input, dim, keepdim, other, out, full, dim_op, cls, elementwise):
@@ -339,7 +339,7 @@ def _max_min(name, input, dim, keepdim, other, out, full, dim_op, cls, elementwi
         return elementwise(input, other, out=out)
     if dim is _NO_DIM:
         return _finish(full(input, None, False), out)
-    v, i = apply(dim_op, (input,), (wrap_dim(_int_dim(name, dim), input.arr.ndim), keepdim))
+    v, i = _apply(dim_op, (input,), (_wrap_dim(_int_dim(name, dim), input.arr.ndim), keepdim))
     return cls(v, i)
 
 
@@ -370,7 +370,7 @@ def _arg(name, f):
             if keepdim:
                 r = xp.reshape(r, (1,) * x.ndim)
         else:
-            d = wrap_dim(dim, x.ndim)
+            d = _wrap_dim(dim, x.ndim)
             if x.ndim and x.shape[d] == 0:
                 raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
             r = _first_index(xp, x, d, f) if x.ndim else xp.zeros((), np.int64)
@@ -383,13 +383,13 @@ def _arg(name, f):
 
 argmax = _arg("argmax", np.argmax)
 argmin = _arg("argmin", np.argmin)
-AMINMAX = return_type("aminmax", ("min", "max"))
+AMINMAX = _return_type("aminmax", ("min", "max"))
 
 
 def aminmax(input, *, dim=None, keepdim=False):
     if dim is not None:
-        wrap_dim(_int_dim("aminmax", dim), input.arr.ndim)
-    if input.arr.size == 0 and (dim is None or input.arr.shape[wrap_dim(dim, input.ndim)] == 0):
+        _wrap_dim(_int_dim("aminmax", dim), input.arr.ndim)
+    if input.arr.size == 0 and (dim is None or input.arr.shape[_wrap_dim(dim, input.ndim)] == 0):
         raise (RuntimeError if dim is None else IndexError)(
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
             "identity.")
@@ -430,8 +430,8 @@ def _std_bwd(xp, g, dev, y, dims, keepdim, div):
     return _var_bwd(xp, gv, dev, y, dims, keepdim, div)
 
 
-_var = make_unary(op("var", saves="in", node="VarBackward0")(_var_fwd).vjp(_var_bwd))
-_std = make_unary(op("std", saves="in", node="StdBackward0")(_var_fwd).vjp(_std_bwd))
+_var = _make_unary(_op("var", saves="in", node="VarBackward0")(_var_fwd).vjp(_var_bwd))
+_std = _make_unary(_op("std", saves="in", node="StdBackward0")(_var_fwd).vjp(_std_bwd))
 
 
 def _correction(unbiased, correction):
@@ -484,7 +484,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _std(input, dims, corr, keepdim, True), _mean1(input, dims, keepdim, None)
 
 
-@op("logsumexp", saves="both")
+@_op("logsumexp", saves="both")
 def _logsumexp(xp, x, dims, keepdim):
     if x.dtype.kind in "biu":
         x = x.astype(DEFAULT.float.np)
@@ -502,7 +502,7 @@ def _(xp, g, x, y):
     return (g.reshape(y.shape) * xp.exp(x - y),)
 
 
-_logsumexp_fn = make_unary(_logsumexp)
+_logsumexp_fn = _make_unary(_logsumexp)
 
 
 def logsumexp(input, dim=None, keepdim=False, *, out=None):
@@ -546,7 +546,7 @@ def _scan_dtype(x, dtype):
     return _int_to_i64(x, dtype)
 
 
-@op("cumsum", saves=None)
+@_op("cumsum", saves=None)
 def _cumsum(xp, x, dim, dtype):
     x = _scan_dtype(x, dtype)
     if not x.ndim:
@@ -561,14 +561,14 @@ def _(xp, g, dim):
     return (xp.flip(xp.flip(g, dim).cumsum(axis=dim), dim),)
 
 
-_cumsum_fn = make_unary(_cumsum)
+_cumsum_fn = _make_unary(_cumsum)
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
-    return _finish(_cumsum_fn(input, wrap_dim(dim, input.ndim), _np_dtype(dtype)), out)
+    return _finish(_cumsum_fn(input, _wrap_dim(dim, input.ndim), _np_dtype(dtype)), out)
 
 
-@op("cumprod", saves="both")
+@_op("cumprod", saves="both")
 def _cumprod(xp, x, dim, dtype):
     x = _scan_dtype(x, dtype)
     if not x.ndim:
@@ -600,11 +600,11 @@ def _(xp, g, x, y, dim):
     return (xp.moveaxis(grad.astype(g.dtype, copy=False), -1, dim),)
 
 
-_cumprod_fn = make_unary(_cumprod)
+_cumprod_fn = _make_unary(_cumprod)
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
-    return _finish(_cumprod_fn(input, wrap_dim(dim, input.ndim), _np_dtype(dtype)), out)
+    return _finish(_cumprod_fn(input, _wrap_dim(dim, input.ndim), _np_dtype(dtype)), out)
 
 
 def _accumulate(xp, ufunc, a):
@@ -638,7 +638,7 @@ def _cum_extreme(name, ufunc):
     return fwd
 
 
-def index_add_at(xp, out, idx, vals):
+def _index_add_at(xp, out, idx, vals):
     """out[idx] += vals with repeated indices accumulating (NumPy, CuPy, autograd's TXP)."""
     if xp is np:
         np.add.at(out, idx, vals)
@@ -657,7 +657,7 @@ def _scatter_add_along(xp, shape, idx, vals, dim):
         flat = o.reshape(-1, o.shape[-1])
         i = xp.moveaxis(idx, dim, -1)
         rows = xp.repeat(xp.arange(flat.shape[0]), i.shape[-1])
-        index_add_at(xp, flat, (rows, i.reshape(-1)), xp.moveaxis(vals, dim, -1).reshape(-1))
+        _index_add_at(xp, flat, (rows, i.reshape(-1)), xp.moveaxis(vals, dim, -1).reshape(-1))
         out = xp.moveaxis(flat.reshape(o.shape), -1, dim)
     return out
 
@@ -669,21 +669,21 @@ def _cum_extreme_grad(xp, gs, shape, idx, dim):
     return (_scatter_add_along(xp, shape, idx, g, dim),)
 
 
-_cummax = op("cummax", saves="in", n_out=2)(
+_cummax = _op("cummax", saves="in", n_out=2)(
     _cum_extreme("cummax", "maximum")).vjp(_cum_extreme_grad)
-_cummin = op("cummin", saves="in", n_out=2)(
+_cummin = _op("cummin", saves="in", n_out=2)(
     _cum_extreme("cummin", "minimum")).vjp(_cum_extreme_grad)
-CUMMAX, CUMMIN = return_type("cummax"), return_type("cummin")
+CUMMAX, CUMMIN = _return_type("cummax"), _return_type("cummin")
 
 
 def _cum_extreme_call(cls, op_, input, dim):
     try:
-        d = wrap_dim(dim, input.ndim)
+        d = _wrap_dim(dim, input.ndim)
     except IndexError:
         if input.arr.size:
             raise
         d = 0                       # torch returns empty results before checking dim
-    return cls(*apply(op_, (input,), (d,)))
+    return cls(*_apply(op_, (input,), (d,)))
 
 
 def cummax(input, dim, *, out=None):
@@ -694,7 +694,7 @@ def cummin(input, dim, *, out=None):
     return _cum_extreme_call(CUMMIN, _cummin, input, dim)
 
 
-@op("logcumsumexp", saves="both")
+@_op("logcumsumexp", saves="both")
 def _logcumsumexp(xp, x, dim):
     if x.dtype.kind in "biu":
         raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for "
@@ -718,11 +718,11 @@ def _(xp, g, x, y, dim):
     return (xp.exp(x) * xp.flip(xp.flip(w, dim).cumsum(axis=dim), dim),)
 
 
-_logcumsumexp_fn = make_unary(_logcumsumexp)
+_logcumsumexp_fn = _make_unary(_logcumsumexp)
 
 
 def logcumsumexp(input, dim, *, out=None):
-    return _finish(_logcumsumexp_fn(input, wrap_dim(dim, input.ndim)), out)
+    return _finish(_logcumsumexp_fn(input, _wrap_dim(dim, input.ndim)), out)
 
 
 # ---- boolean reductions -------------------------------------------------------------------------
@@ -784,9 +784,9 @@ def _median_full_fwd(name, ignore_nan):
     return fwd
 
 
-_median0 = make_unary(op("median", saves="both", node="MedianBackward0")(
+_median0 = _make_unary(_op("median", saves="both", node="MedianBackward0")(
     _median_full_fwd("median", False)).vjp(_extreme_grad))
-_nanmedian0 = make_unary(op("nanmedian", saves="both", node="NanmedianBackward0")(
+_nanmedian0 = _make_unary(_op("nanmedian", saves="both", node="NanmedianBackward0")(
     _median_full_fwd("nanmedian", True)).vjp(_extreme_grad))
 
 
@@ -820,28 +820,28 @@ def _median_dim_fwd(name, ignore_nan):
     return fwd
 
 
-_median1 = op("median_dim", saves="in", n_out=2, node="MedianBackward1")(
+_median1 = _op("median_dim", saves="in", n_out=2, node="MedianBackward1")(
     _median_dim_fwd("median", False)).vjp(_select_grad)
-_nanmedian1 = op("nanmedian_dim", saves="in", n_out=2, node="NanmedianBackward1")(
+_nanmedian1 = _op("nanmedian_dim", saves="in", n_out=2, node="NanmedianBackward1")(
     _median_dim_fwd("nanmedian", True)).vjp(_select_grad)
-MEDIAN, NANMEDIAN = return_type("median"), return_type("nanmedian")
+MEDIAN, NANMEDIAN = _return_type("median"), _return_type("nanmedian")
 
 
 def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
     if dim is _NO_DIM:
         return _median0(input)
-    d = wrap_dim(_int_dim("median", dim), input.ndim)
-    return MEDIAN(*apply(_median1, (input,), (d, keepdim)))
+    d = _wrap_dim(_int_dim("median", dim), input.ndim)
+    return MEDIAN(*_apply(_median1, (input,), (d, keepdim)))
 
 
 def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
     if dim is _NO_DIM:
         return _nanmedian0(input)
-    d = wrap_dim(_int_dim("nanmedian", dim), input.ndim)
-    return NANMEDIAN(*apply(_nanmedian1, (input,), (d, keepdim)))
+    d = _wrap_dim(_int_dim("nanmedian", dim), input.ndim)
+    return NANMEDIAN(*_apply(_nanmedian1, (input,), (d, keepdim)))
 
 
-@op("mode", saves="in", n_out=2)
+@_op("mode", saves="in", n_out=2)
 def _mode(xp, x, dim, keepdim):
     """The most frequent value (the smallest among equally frequent ones) and the index of its
     last occurrence, as torch's CPU kernel."""
@@ -877,14 +877,14 @@ def _mode(xp, x, dim, keepdim):
 
 
 _mode.vjp(_select_grad)
-MODE = return_type("mode")
+MODE = _return_type("mode")
 
 
 def mode(input, dim=-1, keepdim=False, *, out=None):
-    return MODE(*apply(_mode, (input,), (wrap_dim(dim, input.ndim), keepdim)))
+    return MODE(*_apply(_mode, (input,), (_wrap_dim(dim, input.ndim), keepdim)))
 
 
-@op("kthvalue", saves="in", n_out=2)
+@_op("kthvalue", saves="in", n_out=2)
 def _kthvalue(xp, x, k, dim, keepdim):
     _no_bool_complex(x, "kthvalue")
     if not x.ndim:
@@ -902,17 +902,17 @@ def _kthvalue(xp, x, k, dim, keepdim):
 
 
 _kthvalue.vjp(_select_grad)
-KTHVALUE = return_type("kthvalue")
+KTHVALUE = _return_type("kthvalue")
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
-    return KTHVALUE(*apply(_kthvalue, (input,), (k, wrap_dim(dim, input.ndim), keepdim)))
+    return KTHVALUE(*_apply(_kthvalue, (input,), (k, _wrap_dim(dim, input.ndim), keepdim)))
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-@op("quantile", saves="in")
+@_op("quantile", saves="in")
 def _quantile(xp, x, q, dim, keepdim, interpolation, ignore_nan):
     """x: input moved so the reduced dim is last (and flattened if dim is None)."""
     n = x.shape[-1]
@@ -957,15 +957,15 @@ def _(xp, g, shape, order, lo, hi, w):
     gs = g[..., None]
     rows = xp.zeros((g.shape[0],) + tuple(shape), g.dtype).reshape(-1, shape[-1])
     r = xp.arange(rows.shape[0])
-    index_add_at(xp, rows, (r, lo.reshape(-1)), (gs * (1 - w)).reshape(-1))
-    index_add_at(xp, rows, (r, hi.reshape(-1)), (gs * w).reshape(-1))
+    _index_add_at(xp, rows, (r, lo.reshape(-1)), (gs * (1 - w)).reshape(-1))
+    _index_add_at(xp, rows, (r, hi.reshape(-1)), (gs * w).reshape(-1))
     gsorted = rows.reshape((g.shape[0],) + tuple(shape)).sum(0)
     out = xp.zeros(shape, g.dtype)
     xp.put_along_axis(out, order, gsorted, -1)
     return (out,)
 
 
-_quantile_fn = make_unary(_quantile)
+_quantile_fn = _make_unary(_quantile)
 
 
 def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan):
@@ -997,7 +997,7 @@ def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan):
         x = reshape(input, -1)
         d = 0
     else:
-        d = wrap_dim(dim, input.ndim)
+        d = _wrap_dim(dim, input.ndim)
         x = movedim(input, d, -1) if input.ndim else reshape(input, 1)
     y = _quantile_fn(x, tuple(qv.tolist()), d, keepdim, interpolation, ignore_nan)
     if keepdim:
