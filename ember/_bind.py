@@ -11,12 +11,17 @@ OP_MODULES = (E, R, S, index, linalg)
 _SKIP = {"is_tensor", "numel", "broadcast_shapes", "broadcast_tensors", "cat", "concat",
          "concatenate", "stack", "hstack", "vstack", "dstack", "row_stack", "column_stack",
          "where", "index_add_at", "rdiv", "rpow", "is_tensor_like", "infer_shape", "return_type",
-         "getitem", "setitem", "as_tensor_like_pair", "allclose_", "zeros_like_"}
+         "getitem", "setitem", "as_tensor_like_pair", "allclose_", "zeros_like_", "rsub",
+         "var_mean", "std_mean"}
+# the op modules' own machinery, imported there: never part of the public surface
+_MACHINERY = {"apply", "inplace", "make_unary", "make_view", "make_binary", "write_into",
+              "bump_version", "wrap_dim", "op"}
 
 
 def public_functions(module):
     for name, fn in vars(module).items():
-        if name.startswith("_") or not callable(fn) or isinstance(fn, type):
+        if name.startswith("_") or name in _MACHINERY or not callable(fn) or \
+                isinstance(fn, type):
             continue
         if getattr(fn, "__module__", None) is None and not hasattr(fn, "__name__"):
             continue
@@ -72,9 +77,23 @@ def _rsub(self, other):
 
 
 def _invert(self):
-    if self.arr.dtype.kind == "b":
+    kind = self.arr.dtype.kind
+    if kind == "b":
         return E.logical_not(self)
+    if kind not in "iu":
+        raise TypeError(f"~ (bitwise_not) is only supported for integer and boolean tensors, "
+                        f"got {self.dtype}")
     return E.bitwise_not(self)
+
+
+def _rlshift(self, other):
+    from .ops.elementwise import _scalar_like
+    return E.bitwise_left_shift(_scalar_like(other, self), self)
+
+
+def _rrshift(self, other):
+    from .ops.elementwise import _scalar_like
+    return E.bitwise_right_shift(_scalar_like(other, self), self)
 
 
 def _eq(self, other):
@@ -123,6 +142,7 @@ DUNDERS = {
     "__and__": E.bitwise_and, "__rand__": E.bitwise_and, "__or__": E.bitwise_or,
     "__ror__": E.bitwise_or, "__xor__": E.bitwise_xor, "__rxor__": E.bitwise_xor,
     "__lshift__": E.bitwise_left_shift, "__rshift__": E.bitwise_right_shift,
+    "__rlshift__": _rlshift, "__rrshift__": _rrshift,
     "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge, "__eq__": _eq,
     "__ne__": _ne,
 }
@@ -133,7 +153,8 @@ def _bind_inplace_dunders():
                           ("div", "__itruediv__"), ("floor_divide", "__ifloordiv__"),
                           ("remainder", "__imod__"), ("pow", "__ipow__"),
                           ("bitwise_and", "__iand__"), ("bitwise_or", "__ior__"),
-                          ("bitwise_xor", "__ixor__")):
+                          ("bitwise_xor", "__ixor__"), ("bitwise_left_shift", "__ilshift__"),
+                          ("bitwise_right_shift", "__irshift__")):
         setattr(Tensor, name, getattr(Tensor, op_name + "_"))
 
 

@@ -94,9 +94,6 @@ def test_failed_inplace_leaves_tensor_unchanged():
         assert x.tolist() == [1, 2, 3] and x._version == 0
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.__invert__ (ember/_bind.py) routes floats to "
-                                       "bitwise_not (NotImplementedError); torch's ~ raises "
-                                       "TypeError")
 def test_invert_float_is_type_error():
     with pytest.raises(TypeError):
         ~ember.ones(2)

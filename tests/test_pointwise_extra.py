@@ -210,8 +210,6 @@ def test_no_grad_for_comparisons_and_predicates():
     assert x.grad.tolist() == x.sign().tolist()
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.__ilshift__/__irshift__ are not bound yet "
-                                       "(ember/_bind.py): `x <<= 1` rebinds x to a new tensor")
 def test_augmented_shifts_are_in_place():
     x = ember.tensor([1, 2])
     y = x
