@@ -11,7 +11,9 @@ from ..ops._registry import op
 
 
 def _sig(xp, x):
-    return 1 / (1 + xp.exp(-x))
+    y = xp.exp(-x)
+    y += 1
+    return xp.reciprocal(y, out=y)
 
 
 def _steps(T, reverse):
@@ -29,18 +31,20 @@ def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
     c = None if c0 is None else c0.copy()
     out = xp.zeros((T, B, h0.shape[1]), xw.dtype)
     saved_steps = [None] * T
+    w_hh_t = xp.ascontiguousarray(w_hh.T)     # reused every step: BLAS is faster on C order
     for t in _steps(T, reverse):
         b = _active(batch_sizes, t, B)
         hp = h[:b].copy()        # h is updated in place below; backward needs the old rows
-        gh = hp @ w_hh.T
+        gh = hp @ w_hh_t
         if b_hh is not None:
             gh = gh + b_hh
         gx = xw[t, :b]
         if mode == "LSTM":
             H = c.shape[1]
             gates = gx + gh
-            i, f = _sig(xp, gates[:, :H]), _sig(xp, gates[:, H:2 * H])
-            g, o = xp.tanh(gates[:, 2 * H:3 * H]), _sig(xp, gates[:, 3 * H:])
+            act = _sig(xp, gates)            # one pass for i, f, o; g is overwritten below
+            act[:, 2 * H:3 * H] = xp.tanh(gates[:, 2 * H:3 * H])
+            i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
             cp = c[:b].copy()
             c[:b] = f * cp + i * g
             tc = xp.tanh(c[:b])
@@ -70,8 +74,8 @@ def _(xp, grads, saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse, xw_
     g_out, g_h, g_c = grads
     T, B = xw_shape[0], xw_shape[1]
     dxw = xp.zeros(xw_shape, g_out.dtype)
-    dw_hh = xp.zeros_like(w_hh)
-    db_hh = xp.zeros(w_hh.shape[0], g_out.dtype) if has_b else None
+    dghs = xp.zeros(xw_shape, g_out.dtype)            # d(h_prev @ W_hh.T + b_hh) per step
+    hps = xp.zeros(xw_shape[:2] + (w_hh.shape[1],), g_out.dtype)
     dw_hr = xp.zeros_like(w_hr) if w_hr is not None else None
     dh = g_h.copy()
     dc = g_c.copy() if has_c else None
@@ -105,8 +109,10 @@ def _(xp, grads, saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse, xw_
             dgh = dgates
             dh_direct = 0
         dxw[t, :b] = dgates
-        dw_hh += dgh.T @ hp
-        if has_b:
-            db_hh += dgh.sum(0)
+        dghs[t, :b] = dgh
+        hps[t, :b] = hp
         dh[:b] = dh_direct + dgh @ w_hh
+    flat = dghs.reshape(-1, dghs.shape[-1])
+    dw_hh = flat.T @ hps.reshape(-1, hps.shape[-1])
+    db_hh = flat.sum(0) if has_b else None
     return dxw, dh, dc, dw_hh, db_hh, dw_hr

@@ -87,6 +87,9 @@ def _rows(a):
 
 def _matmul_bwd(xp, g, a, b, needs):
     ga = gb = None
+    flags = getattr(g, "flags", None)
+    if flags is not None and not (flags.c_contiguous or flags.f_contiguous):
+        g = xp.ascontiguousarray(g)     # e.g. broadcast by sum(): BLAS needs real strides
     if a.ndim == 1 and b.ndim == 1:
         return (g * b.conj() if needs[0] else None, g * a.conj() if needs[1] else None)
     if a.ndim == 1:                       # (k) @ (..., k, n) -> (..., n)
