@@ -6,6 +6,7 @@ Prints median ms per step (ratio = torch time / ember time: 0.50x means ember ru
 torch's steps/s), then the forward/backward split of one ember step with `--profile`."""
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -20,39 +21,10 @@ from _common import HEADER, have_torch, median_time, row  # noqa: E402
 BATCH = 64
 
 
-def _sgd(lib, params):
-    """torch.optim.SGD(momentum=0.9) when the library has it; else the same update by hand."""
-    optim = getattr(lib, "optim", None)
-    if optim is not None and hasattr(optim, "SGD"):
-        return optim.SGD(params, lr=0.01, momentum=0.9)
-    return _ManualSGD(lib, params)
-
-
-class _ManualSGD:
-    """buf = momentum * buf + grad (buf = grad on the first step); p -= lr * buf."""
-
-    def __init__(self, lib, params, lr=0.01, momentum=0.9):
-        self.lib, self.params, self.lr, self.momentum = lib, list(params), lr, momentum
-        self.bufs = [None] * len(self.params)
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def step(self):
-        with self.lib.no_grad():
-            for i, p in enumerate(self.params):
-                if self.bufs[i] is None:
-                    self.bufs[i] = p.grad.clone()
-                else:
-                    self.bufs[i].mul_(self.momentum).add_(p.grad)
-                p.sub_(self.bufs[i] * self.lr)
-
-
 def make_step(lib, weights):
     model = models.cnn(lib)
     model.load_state_dict({k: lib.tensor(v) for k, v in weights.items()})
-    opt = _sgd(lib, model.parameters())
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32))
     y = lib.tensor(rng.integers(0, 10, BATCH))
@@ -77,7 +49,6 @@ def check_same_losses(weights, torch, steps=3):
 
 
 def profile(weights):
-    import time
     model = models.cnn(ember)
     model.load_state_dict({k: ember.tensor(v) for k, v in weights.items()})
     x = ember.randn(BATCH, 1, 28, 28)
