@@ -1,7 +1,6 @@
 """Adadelta (torch.optim.Adadelta)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcmul_, _dense_only, _effective_grad, _eval_closure,
-                        _finish, _for_chunks, _grad_array, _incr, _real, _scalar_state,
+from .optimizer import (Optimizer, _addcmul_, _effective_grad, _finish, _for_chunks, _grad_array, _incr, _real, _scalar_state,
                         _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["Adadelta"]
@@ -26,32 +25,13 @@ class Adadelta(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar_state(p_state["step"], p, group["capturable"])
+        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False,
+                             "capturable": False})
 
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform a single optimization step."""
-        loss = _eval_closure(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                _dense_only(p, "Adadelta")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, group["capturable"])
-                    state["square_avg"] = _zeros_like(p)
-                    state["acc_delta"] = _zeros_like(p)
-                adadelta_update(p, state, group)
-        return loss
+        return self._step_each(closure, _init_adadelta, adadelta_update)
 
 
 def adadelta_update(p, state, group):
@@ -80,3 +60,9 @@ def _adadelta_kernel(xp, param, grad, square_avg, acc_delta, lr, rho, eps, weigh
     acc_delta *= rho
     _addcmul_(xp, acc_delta, delta, delta, 1 - rho, tmp)
     param += xp.multiply(delta, -lr, out=tmp)
+
+
+def _init_adadelta(state, p, group):
+    state["step"] = _scalar_state(0.0, p, group["capturable"])
+    state["square_avg"] = _zeros_like(p)
+    state["acc_delta"] = _zeros_like(p)

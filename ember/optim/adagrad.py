@@ -1,7 +1,7 @@
 """Adagrad (torch.optim.Adagrad)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _effective_grad,
-                        _eval_closure, _finish, _for_chunks, _full_like, _grad_array, _incr,
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _effective_grad,
+                        _finish, _for_chunks, _full_like, _grad_array, _incr,
                         _real, _scalar_state, _use_grad_for_differentiable, _value)
 
 __all__ = ["Adagrad"]
@@ -62,17 +62,7 @@ class Adagrad(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform a single optimization step."""
-        loss = _eval_closure(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                _dense_only(p, "Adagrad")
-                state = self.state[p]
-                if len(state) == 0:
-                    self._init_state(state, p, group)
-                adagrad_update(p, state, group)
-        return loss
+        return self._step_each(closure, self._init_state, adagrad_update)
 
 
 def adagrad_update(p, state, group):

@@ -1,7 +1,7 @@
 """Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _effective_grad,
-                        _eval_closure, _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _effective_grad,
+                        _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
                         _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["Adam", "adam_update"]
@@ -80,17 +80,7 @@ class Adam(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform a single optimization step."""
-        loss = _eval_closure(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                _dense_only(p, "Adam")
-                state = self.state[p]
-                if len(state) == 0:
-                    self._init_state(state, p, group)
-                adam_update(p, state, group)
-        return loss
+        return self._step_each(closure, self._init_state, adam_update)
 
 
 def adam_update(p, state, group):

@@ -1,7 +1,6 @@
 """Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _dense_only, _effective_grad, _eval_closure,
-                        _finish, _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
+from .optimizer import (Optimizer, _addcdiv_, _effective_grad, _finish, _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
                         _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["Adamax"]
@@ -28,32 +27,12 @@ class Adamax(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar_state(p_state["step"], p, group["capturable"])
+        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False, "capturable": False})
 
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform a single optimization step."""
-        loss = _eval_closure(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                _dense_only(p, "Adamax")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, group["capturable"])
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_inf"] = _zeros_like(p)
-                adamax_update(p, state, group)
-        return loss
+        return self._step_each(closure, _init_adamax, adamax_update)
 
 
 def adamax_update(p, state, group):
@@ -78,3 +57,9 @@ def _adamax_kernel(xp, param, grad, exp_avg, exp_inf, beta1, beta2, eps, clr, we
     norm += eps
     xp.maximum(exp_inf, norm, out=exp_inf)
     _addcdiv_(xp, param, exp_avg, exp_inf, -clr, tmp)
+
+
+def _init_adamax(state, p, group):
+    state["step"] = _scalar_state(0.0, p, group["capturable"])
+    state["exp_avg"] = _zeros_like(p)
+    state["exp_inf"] = _zeros_like(p)

@@ -1,7 +1,7 @@
 """NAdam: Adam with Nesterov momentum (torch.optim.NAdam)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _effective_grad,
-                        _eval_closure, _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _effective_grad,
+                        _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
                         _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["NAdam"]
@@ -33,36 +33,12 @@ class NAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0:
-                    for key in ("step", "mu_product"):
-                        if not isinstance(p_state[key], Tensor):
-                            p_state[key] = _scalar_state(p_state[key], p, group["capturable"])
+        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False, "capturable": False, "decoupled_weight_decay": False}, ("step", "mu_product"))
 
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform a single optimization step."""
-        loss = _eval_closure(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                _dense_only(p, "NAdam")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, group["capturable"])
-                    state["mu_product"] = _scalar_state(1.0, p, group["capturable"])
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                nadam_update(p, state, group)
-        return loss
+        return self._step_each(closure, _init_nadam, nadam_update)
 
 
 def nadam_update(p, state, group):
@@ -106,3 +82,10 @@ def _nadam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, bias_corre
     denom += eps
     _addcdiv_(xp, param, grad, denom, grad_coef, tmp)
     _addcdiv_(xp, param, exp_avg, denom, avg_coef, tmp)
+
+
+def _init_nadam(state, p, group):
+    state["step"] = _scalar_state(0.0, p, group["capturable"])
+    state["mu_product"] = _scalar_state(1.0, p, group["capturable"])
+    state["exp_avg"] = _zeros_like(p)
+    state["exp_avg_sq"] = _zeros_like(p)

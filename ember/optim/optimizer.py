@@ -216,6 +216,36 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
 
+    def _step_each(self, closure, init_state, update):
+        """The loop every per-parameter optimizer shares: skip parameters without a gradient,
+        create their state on first use, then `update(p, state, group)` in place."""
+        loss = _eval_closure(closure)
+        name = type(self).__name__
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                _dense_only(p, name)
+                state = self.state[p]
+                if len(state) == 0:
+                    init_state(state, p, group)
+                update(p, state, group)
+        return loss
+
+    def _upgrade_state(self, defaults, scalar_keys=("step",)):
+        """__setstate__ for pickles of older versions: fill missing group options and turn
+        plain-number step counters into tensors, as torch's optimizers do."""
+        for group in self.param_groups:
+            for key, value in defaults.items():
+                group.setdefault(key, value)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) == 0:
+                    continue
+                for key in scalar_keys:
+                    if not isinstance(p_state[key], Tensor):
+                        p_state[key] = _scalar_state(p_state[key], p, group["capturable"])
+
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all optimized tensors (to None by default)."""
         for group in self.param_groups:

@@ -1,7 +1,7 @@
 """RMSprop, optionally centered and with momentum (torch.optim.RMSprop)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _dense_only, _effective_grad,
-                        _eval_closure, _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _effective_grad,
+                        _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
                         _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["RMSprop"]
@@ -30,37 +30,12 @@ class RMSprop(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("momentum", 0)
-            group.setdefault("centered", False)
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar_state(p_state["step"], p, group["capturable"])
+        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False, "capturable": False, "momentum": 0, "centered": False})
 
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform a single optimization step."""
-        loss = _eval_closure(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                _dense_only(p, "RMSprop")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, group["capturable"])
-                    state["square_avg"] = _zeros_like(p)
-                    if group["momentum"] > 0:
-                        state["momentum_buffer"] = _zeros_like(p)
-                    if group["centered"]:
-                        state["grad_avg"] = _zeros_like(p)
-                rmsprop_update(p, state, group)
-        return loss
+        return self._step_each(closure, _init_rmsprop, rmsprop_update)
 
 
 def rmsprop_update(p, state, group):
@@ -97,3 +72,12 @@ def _rmsprop_kernel(xp, param, grad, square_avg, grad_avg, buf, lr, alpha, eps, 
         param += xp.multiply(buf, -lr, out=tmp)
     else:
         _addcdiv_(xp, param, grad, avg, -lr, tmp)
+
+
+def _init_rmsprop(state, p, group):
+    state["step"] = _scalar_state(0.0, p, group["capturable"])
+    state["square_avg"] = _zeros_like(p)
+    if group["momentum"] > 0:
+        state["momentum_buffer"] = _zeros_like(p)
+    if group["centered"]:
+        state["grad_avg"] = _zeros_like(p)
