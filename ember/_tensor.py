@@ -1,9 +1,7 @@
 """The Tensor: a NumPy/CuPy array, its backend, and its place in the autograd graph."""
-import numpy as np
 
 from . import _dtype
 from ._dtype import OF_NP, to_dtype
-from .autograd.grad_mode import STATE as _grad
 from .autograd.node import CLOCK, Leaf
 from .backends import CPU, get_backend
 
