@@ -32,22 +32,28 @@ def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
     out = xp.zeros((T, B, h0.shape[1]), xw.dtype)
     saved_steps = [None] * T
     w_hh_t = xp.ascontiguousarray(w_hh.T)     # reused every step: BLAS is faster on C order
+    has_b = b_hh is not None
+    if mode != "GRU" and has_b:               # GRU needs W_hn h + b_hn apart (r scales it)
+        xw, b_hh = xw + b_hh, None
     for t in _steps(T, reverse):
         b = _active(batch_sizes, t, B)
         hp = h[:b].copy()        # h is updated in place below; backward needs the old rows
         gh = hp @ w_hh_t
         if b_hh is not None:
-            gh = gh + b_hh
+            gh += b_hh
         gx = xw[t, :b]
         if mode == "LSTM":
             H = c.shape[1]
-            gates = gx + gh
+            gates = gh
+            gates += gx
             act = _sig(xp, gates)            # one pass for i, f, o; g is overwritten below
             act[:, 2 * H:3 * H] = xp.tanh(gates[:, 2 * H:3 * H])
             i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
-            cp = c[:b].copy()
-            c[:b] = f * cp + i * g
-            tc = xp.tanh(c[:b])
+            cb = c[:b]
+            cp = cb.copy()
+            xp.multiply(f, cp, out=cb)
+            cb += i * g
+            tc = xp.tanh(cb)
             m = o * tc
             h[:b] = m @ w_hr.T if w_hr is not None else m
             saved_steps[t] = (hp, cp, i, f, g, o, tc, m)
@@ -65,7 +71,7 @@ def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
             saved_steps[t] = (hp, h[:b].copy())
         out[t, :b] = h[:b]
     return (out, h, c if c is not None else xp.zeros((0,), xw.dtype)), (
-        saved_steps, w_hh, w_hr, b_hh is not None, mode, batch_sizes, reverse, xw.shape,
+        saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse, xw.shape,
         c0 is not None)
 
 
