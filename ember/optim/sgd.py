@@ -68,11 +68,21 @@ def sgd_update(p, state, group):
 def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
                 maximize, first):
     grad = _effective_grad(grad, param, maximize, weight_decay)
+    step = grad
     if buf is not None:
         if first:                               # the buffer starts as a copy of the gradient
             buf[...] = grad
         else:
             buf *= momentum
-            buf += (1 - dampening) * grad
-        grad = grad + momentum * buf if nesterov else buf
-    param += xp.multiply(grad, -lr)
+            if dampening:
+                buf += (1 - dampening) * grad
+            else:
+                buf += grad
+        if nesterov:
+            step = xp.multiply(buf, momentum)
+            step += grad
+        else:
+            step = buf
+    # param.add_(step, alpha=-lr), written without a temporary the size of `param` where possible
+    tmp = xp.multiply(step, lr, out=step if step is not grad and step is not buf else None)
+    param -= tmp
