@@ -35,6 +35,10 @@ def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
     has_b = b_hh is not None
     if mode != "GRU" and has_b:               # GRU needs W_hn h + b_hn apart (r scales it)
         xw, b_hh = xw + b_hh, None
+    if mode == "LSTM":
+        saved_steps = _lstm_forward(xp, xw, h, c, w_hh_t, w_hr, batch_sizes, reverse, out)
+        return (out, h, c), (saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse,
+                             xw.shape, c0 is not None)
     for t in _steps(T, reverse):
         b = _active(batch_sizes, t, B)
         hp = h[:b].copy()        # h is updated in place below; backward needs the old rows
@@ -79,6 +83,9 @@ def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
 def _(xp, grads, saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse, xw_shape, has_c):
     g_out, g_h, g_c = grads
     T, B = xw_shape[0], xw_shape[1]
+    if mode == "LSTM":
+        return _lstm_backward(xp, g_out, g_h.copy(), g_c.copy(), saved_steps, w_hh, w_hr, has_b,
+                              batch_sizes, reverse)
     dxw = xp.zeros(xw_shape, g_out.dtype)
     dghs = xp.zeros(xw_shape, g_out.dtype)            # d(h_prev @ W_hh.T + b_hh) per step
     hps = xp.zeros(xw_shape[:2] + (w_hh.shape[1],), g_out.dtype)
@@ -122,3 +129,77 @@ def _(xp, grads, saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse, xw_
     dw_hh = flat.T @ hps.reshape(-1, hps.shape[-1])
     db_hh = flat.sum(0) if has_b else None
     return dxw, dh, dc, dw_hh, db_hh, dw_hr
+
+
+def _lstm_forward(xp, xw, h, c, w_hh_t, w_hr, batch_sizes, reverse, out):
+    """The LSTM time loop, writing every step's values straight into (T, B, ...) stacks that
+    backward then treats as whole arrays."""
+    T, B, H = xw.shape[0], xw.shape[1], c.shape[1]
+    dt = xw.dtype
+    hps = xp.zeros((T, B, h.shape[1]), dt)
+    cps = xp.zeros((T, B, H), dt)
+    acts = xp.zeros((T, B, 4, H), dt)              # sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+    tcs = xp.zeros((T, B, H), dt)
+    ms = xp.zeros((T, B, H), dt) if w_hr is not None else None
+    for t in _steps(T, reverse):
+        b = _active(batch_sizes, t, B)
+        hp = hps[t, :b]
+        hp[...] = h[:b]
+        act = acts[t, :b].reshape(b, 4 * H)
+        xp.matmul(hp, w_hh_t, out=act)
+        act += xw[t, :b]
+        tg = xp.tanh(act[:, 2 * H:3 * H])
+        xp.negative(act, out=act)                 # sigmoid in place: 1 / (1 + exp(-x))
+        xp.exp(act, out=act)
+        act += 1
+        xp.reciprocal(act, out=act)
+        act[:, 2 * H:3 * H] = tg
+        i, f, g, o = act[:, :H], act[:, H:2 * H], tg, act[:, 3 * H:]
+        cb = c[:b]
+        cps[t, :b] = cb
+        xp.multiply(f, cb, out=cb)
+        cb += i * g
+        tc = tcs[t, :b]
+        xp.tanh(cb, out=tc)
+        if w_hr is not None:
+            m = ms[t, :b]
+            xp.multiply(o, tc, out=m)
+            h[:b] = m @ w_hr.T
+        else:
+            xp.multiply(o, tc, out=h[:b])
+        out[t, :b] = h[:b]
+    return hps, cps, acts, tcs, ms
+
+
+def _lstm_backward(xp, g_out, dh, dc, stacks, w_hh, w_hr, has_b, batch_sizes, reverse):
+    hps, cps, acts, tcs, ms = stacks
+    T, B, _, H = acts.shape
+    i, f, g, o = acts[:, :, 0], acts[:, :, 1], acts[:, :, 2], acts[:, :, 3]
+    # every factor that does not depend on the incoming gradient, for all steps at once
+    coef = xp.empty((T, B, 3, H), acts.dtype)
+    coef[:, :, 0] = g * i * (1 - i)
+    coef[:, :, 1] = cps * f * (1 - f)
+    coef[:, :, 2] = i * (1 - g * g)
+    dc_from_m = o * (1 - tcs * tcs)
+    do_from_m = tcs * o * (1 - o)
+    dgates = xp.zeros((T, B, 4, H), acts.dtype)
+    dw_hr = xp.zeros_like(w_hr) if w_hr is not None else None
+    for t in _steps(T, not reverse):
+        b = _active(batch_sizes, t, B)
+        dht = dh[:b] + g_out[t, :b]
+        if w_hr is not None:
+            dw_hr += dht.T @ ms[t, :b]
+            dm = dht @ w_hr
+        else:
+            dm = dht
+        dct = dm * dc_from_m[t, :b]
+        dct += dc[:b]
+        dg = dgates[t, :b]
+        xp.multiply(dct[:, None, :], coef[t, :b], out=dg[:, :3])
+        xp.multiply(dm, do_from_m[t, :b], out=dg[:, 3])
+        xp.multiply(dct, f[t, :b], out=dc[:b])
+        dh[:b] = dg.reshape(b, 4 * H) @ w_hh
+    flat = dgates.reshape(T * B, 4 * H)
+    dw_hh = flat.T @ hps.reshape(T * B, -1)
+    db_hh = flat.sum(0) if has_b else None
+    return dgates.reshape(T, B, 4 * H), dh, dc, dw_hh, db_hh, dw_hr
