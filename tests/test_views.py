@@ -463,3 +463,23 @@ KEYWORD_FORMS = ["x.flip(dims=[0])", "lib.flip(x, dims=[0])", "x.permute(dims=(1
 @pytest.mark.parametrize("expr", KEYWORD_FORMS)
 def test_keyword_forms(expr):
     run_both(lambda lib: eval(expr, {"lib": lib, "x": lib.arange(6).reshape(2, 3)}))
+
+
+@pytest.mark.parametrize("write", ["setitem", "inplace_base", "through_other_view"])
+def test_views_taken_before_an_inplace_write_see_the_new_history(write):
+    """torch regenerates a view's grad_fn after its base's history changes in place."""
+    def run(lib):
+        w = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        y = w * 2
+        v = y[0:3]
+        if write == "setitem":
+            y[1] = w[3] * 10
+        elif write == "inplace_base":
+            y.mul_(w)
+        else:
+            y[1:].add_(w[1:] * w[1:])
+        (v * lib.tensor([1.0, 5.0, 7.0])).sum().backward()
+        return w.grad, v
+    (eg, ev), (tg, tv) = run(ember), run(torch)
+    np.testing.assert_allclose(eg.numpy(), tg.numpy())
+    assert ev.grad_fn.name() == tv.grad_fn.name()

@@ -2,6 +2,8 @@
 
 `ember.exp`, `Tensor.exp` and `F.exp` are one object made here; no extra frame, no keyword
 parsing, no graph recording unless an input requires grad and grad mode is on."""
+from weakref import ref as _weakref
+
 import numpy as np
 
 from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine
@@ -56,9 +58,12 @@ def make_view(op):
         if vc is None:
             vc = x._vc = [0, 0]
         t._vc, t._base = vc, x if x._base is None else x._base
-        if x.requires_grad and _grad.enabled:
-            t.requires_grad = True
-            t.grad_fn = Node(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,), static)
+        if _grad.enabled:
+            register_view(vc, t)
+            if x.requires_grad:
+                t.requires_grad = True
+                t.grad_fn = Node(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
+                                 static)
         return t
     fn.__name__ = fn.__qualname__ = op.name
     return fn
@@ -257,6 +262,19 @@ def _share_version(t, base):
     if vc is None:
         vc = base._vc = [0, 0]
     t._vc, t._base = vc, base if base._base is None else base._base
+    if _grad.enabled:
+        register_view(vc, t)
+
+
+def register_view(vc, view):
+    """Remember (weakly) the views of a storage made in grad mode, so that an in-place change of
+    the base's history can give them fresh grad_fns, as torch regenerates them."""
+    if len(vc) == 2:
+        vc.append([])
+    views = vc[2]
+    if len(views) >= 32 and not len(views) & (len(views) - 1):     # prune at powers of two
+        views[:] = [r for r in views if r() is not None]
+    views.append(_weakref(view))
 
 
 def _first_tensor(args):
@@ -308,9 +326,11 @@ def inplace(public_fn, name):
         if recording and out.requires_grad:
             self.requires_grad, self.grad_fn = True, out.grad_fn
             out.grad_fn.epoch = CLOCK[0]
+            from ._views import rebase_view, refresh_views
             if self._base is not None:          # torch's CopySlices: rebase the view's base
-                from ._views import rebase_view
                 rebase_view(self, out)
+            else:
+                refresh_views(self)
         return self
     fn.__name__ = fn.__qualname__ = name + "_"
     return fn

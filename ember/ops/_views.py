@@ -74,3 +74,24 @@ def rebase_view(view, out):
     view.grad_fn = Node(_rebased_view, _rebased_view.impl[be.idx][1], xp,
                         (pos, base.arr.shape), (node,), (old,), ())
     view.requires_grad = True
+    refresh_views(base, skip=view)
+
+
+def refresh_views(base, skip=None):
+    """The base's history changed in place: every other live view of it now reads the new
+    history through a strided view (torch regenerates a view's grad_fn the same way)."""
+    vc = base._vc
+    if vc is None or len(vc) < 3:
+        return
+    be = base.be
+    old = None
+    for r in vc[2]:
+        v = r()
+        if v is None or v is skip or v is base or v._base is not base:
+            continue
+        if old is None:
+            old = _new(base.arr, be)
+        pos = _positions(be.xp, base.arr, v.arr)
+        v.grad_fn = Node(_rebased_view, _rebased_view.impl[be.idx][1], be.xp,
+                         (pos, base.arr.shape), (base.grad_fn,), (old,), ())
+        v.requires_grad = True

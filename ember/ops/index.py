@@ -364,11 +364,13 @@ def _put_recorded(self, value, idx, accumulate, o):
     node = Node(o, o.impl[be.idx][1], xp, (idx, accumulate, v.shape), (prev, nv), (old, value),
                 (idx, accumulate))
     self.grad_fn, self.requires_grad = node, True
+    from ._views import rebase_view, refresh_views
     if base is not None:
-        from ._views import rebase_view
         out = _new(self.arr, be)
         out.grad_fn, out.requires_grad = node, True
         rebase_view(self, out)
+    else:
+        refresh_views(self)
     return self
 
 
