@@ -483,3 +483,12 @@ def test_views_taken_before_an_inplace_write_see_the_new_history(write):
     (eg, ev), (tg, tv) = run(ember), run(torch)
     np.testing.assert_allclose(eg.numpy(), tg.numpy())
     assert ev.grad_fn.name() == tv.grad_fn.name()
+
+
+def test_untyped_storage_is_shared_by_views():
+    t = ember.ones(3, 4)
+    v = t[1:].t()
+    assert v.untyped_storage() == t.untyped_storage()
+    assert v.untyped_storage().data_ptr() == t.data_ptr()
+    assert t.untyped_storage().nbytes() == torch.ones(3, 4).untyped_storage().nbytes()
+    assert ember.ones(2).untyped_storage() != t.untyped_storage()
