@@ -1,7 +1,7 @@
 """Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _effective_grad,
-                        _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
+from .optimizer import (_update_moments, Optimizer, _addcdiv_, _effective_grad,
+                        _finish, _for_chunks, _grad_array, _incr, _real,
                         _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["Adam", "adam_update"]
@@ -124,9 +124,7 @@ def _adam_kernel(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, be
         param *= decay
     grad = _effective_grad(grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
-    _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
-    exp_avg_sq *= beta2
-    _addcmul_(xp, exp_avg_sq, grad, grad, 1 - beta2, tmp)
+    _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)
     if max_exp_avg_sq is not None:                  # amsgrad
         xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         denom = xp.sqrt(max_exp_avg_sq)

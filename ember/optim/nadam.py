@@ -1,7 +1,7 @@
 """NAdam: Adam with Nesterov momentum (torch.optim.NAdam)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _effective_grad,
-                        _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
+from .optimizer import (_update_moments, Optimizer, _addcdiv_, _effective_grad,
+                        _finish, _for_chunks, _grad_array, _incr, _real,
                         _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["NAdam"]
@@ -74,9 +74,7 @@ def _nadam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, bias_corre
         param *= decay
     grad = _effective_grad(grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
-    _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
-    exp_avg_sq *= beta2
-    _addcmul_(xp, exp_avg_sq, grad, grad, 1 - beta2, tmp)
+    _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)
     denom = xp.divide(exp_avg_sq, bias_correction2)
     xp.sqrt(denom, out=denom)
     denom += eps

@@ -456,6 +456,14 @@ def _lerp_(xp, start, end, weight, tmp=None):
     return start
 
 
+def _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp):
+    """Adam-family moments in place: exp_avg.lerp_(grad, 1 - beta1) and
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2), as torch writes them."""
+    _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
+    exp_avg_sq *= beta2
+    _addcmul_(xp, exp_avg_sq, grad, grad, 1 - beta2, tmp)
+
+
 def _addcmul_(xp, dst, t1, t2, value, tmp=None):
     """dst.addcmul_(t1, t2, value=value): dst + value * t1 * t2."""
     tmp = xp.multiply(t1, value, out=tmp)

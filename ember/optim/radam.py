@@ -1,6 +1,6 @@
 """RAdam: rectified Adam (torch.optim.RAdam)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcmul_, _effective_grad, _finish, _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
+from .optimizer import (_update_moments, Optimizer, _effective_grad, _finish, _for_chunks, _grad_array, _incr, _real, _scalar_state,
                         _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["RAdam"]
@@ -68,9 +68,7 @@ def _radam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, lr, eps, b
         param *= decay
     grad = _effective_grad(grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
-    _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
-    exp_avg_sq *= beta2
-    _addcmul_(xp, exp_avg_sq, grad, grad, 1 - beta2, tmp)
+    _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)
     update = xp.divide(exp_avg, bias_correction1)
     update *= lr
     if rect is not None:

@@ -923,10 +923,14 @@ def _copy_into(dst, src):
 
 
 # ---- global module hooks ----------------------------------------------------------------
-def register_module_forward_pre_hook(hook):
-    handle = RemovableHandle(_GLOBAL.forward_pre)
-    _GLOBAL.forward_pre[handle.id] = hook
+def _add_global_hook(registry, hook):
+    handle = RemovableHandle(registry)
+    registry[handle.id] = hook
     return handle
+
+
+def register_module_forward_pre_hook(hook):
+    return _add_global_hook(_GLOBAL.forward_pre, hook)
 
 
 def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
@@ -945,9 +949,7 @@ def _register_global_backward(hook, full):
         raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
                            "global Module hook. Please use only one of them.")
     _GLOBAL.is_full_backward = full
-    handle = RemovableHandle(_GLOBAL.backward)
-    _GLOBAL.backward[handle.id] = hook
-    return handle
+    return _add_global_hook(_GLOBAL.backward, hook)
 
 
 def register_module_backward_hook(hook):
@@ -959,27 +961,19 @@ def register_module_full_backward_hook(hook):
 
 
 def register_module_full_backward_pre_hook(hook):
-    handle = RemovableHandle(_GLOBAL.backward_pre)
-    _GLOBAL.backward_pre[handle.id] = hook
-    return handle
+    return _add_global_hook(_GLOBAL.backward_pre, hook)
 
 
 def register_module_buffer_registration_hook(hook):
-    handle = RemovableHandle(_GLOBAL.buffer_registration)
-    _GLOBAL.buffer_registration[handle.id] = hook
-    return handle
+    return _add_global_hook(_GLOBAL.buffer_registration, hook)
 
 
 def register_module_module_registration_hook(hook):
-    handle = RemovableHandle(_GLOBAL.module_registration)
-    _GLOBAL.module_registration[handle.id] = hook
-    return handle
+    return _add_global_hook(_GLOBAL.module_registration, hook)
 
 
 def register_module_parameter_registration_hook(hook):
-    handle = RemovableHandle(_GLOBAL.parameter_registration)
-    _GLOBAL.parameter_registration[handle.id] = hook
-    return handle
+    return _add_global_hook(_GLOBAL.parameter_registration, hook)
 
 
 def _check_new_name(module, kind, name, registry):
