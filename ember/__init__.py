@@ -3,6 +3,7 @@
 `import ember as torch` runs ordinary PyTorch programs with PyTorch's numbers."""
 __version__ = "0.1.0"
 
+from . import _malloc  # noqa: F401  (process-wide malloc thresholds, see its docstring)
 from . import _dtype
 from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, bfloat16,
                      float32, float64, complex64, complex128, dtype, finfo, iinfo,

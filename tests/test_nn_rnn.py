@@ -45,6 +45,8 @@ CONFIGS = [
     ("RNN", dict()), ("RNN", dict(nonlinearity="relu", num_layers=2)),
     ("LSTM", dict()), ("LSTM", dict(num_layers=2, bidirectional=True)),
     ("LSTM", dict(proj_size=3, batch_first=True)), ("LSTM", dict(bias=False)),
+    ("LSTM", dict(proj_size=2, num_layers=2, bidirectional=True)),
+    ("LSTM", dict(bias=False, proj_size=3, batch_first=True)),
     ("GRU", dict()), ("GRU", dict(num_layers=2, bidirectional=True, batch_first=True)),
 ]
 
@@ -106,9 +108,10 @@ def test_cells(name):
 
 
 @pytest.mark.parametrize("enforce_sorted", [True, False])
-@pytest.mark.parametrize("name", ["LSTM", "GRU"])
-def test_packed_sequences(name, enforce_sorted):
-    e_mod, t_mod = _pair(name, "float64", 3, 4, bidirectional=True, batch_first=True)
+@pytest.mark.parametrize("name,kw", [("LSTM", {}), ("GRU", {}),
+                                     ("LSTM", dict(proj_size=2, num_layers=2))])
+def test_packed_sequences(name, kw, enforce_sorted):
+    e_mod, t_mod = _pair(name, "float64", 3, 4, bidirectional=True, batch_first=True, **kw)
     lengths = [5, 3, 2] if enforce_sorted else [2, 5, 3]
     xe, xt = _inputs((3, 5, 3), "float64")
     pe = ember.nn.utils.rnn.pack_padded_sequence(xe, lengths, batch_first=True,
@@ -172,3 +175,45 @@ def test_default_init_bounds():
     for p in m.parameters():
         assert host(p).max() <= 0.25 and host(p).min() >= -0.25
         assert host(p).std() > 0.1
+
+
+def test_packed_lstm_with_initial_state_gradients():
+    e_mod, t_mod = _pair("LSTM", "float64", 3, 4, bidirectional=True)
+    xe, xt = _inputs((5, 4, 3), "float64")
+    h0e, h0t = _inputs((2, 4, 4), "float64", seed=1)
+    c0e, c0t = _inputs((2, 4, 4), "float64", seed=2)
+    lengths = [5, 4, 4, 1]
+    pe = ember.nn.utils.rnn.pack_padded_sequence(xe, lengths)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(xt, lengths)
+    oe, (he, ce) = e_mod(pe, (h0e, c0e))
+    ot, (ht, ct) = t_mod(pt, (h0t, c0t))
+    assert_close(oe.data, ot.data, **TOL["float64"])
+    assert_close(he, ht, **TOL["float64"])
+    assert_close(ce, ct, **TOL["float64"])
+    _backward([oe.data, he, ce], [ot.data, ht, ct], "float64")
+    _check_grads(e_mod, t_mod, [xe, h0e, c0e], [xt, h0t, c0t], TOL["float64"])
+
+
+@pytest.mark.parametrize("kw", [{}, dict(proj_size=2, bidirectional=True)])
+def test_lstm_gradcheck(kw):
+    ember.manual_seed(0)
+    m = ember.nn.LSTM(3, 4, **kw).double()
+    x = ember.randn(4, 2, 3, dtype=ember.float64, requires_grad=True)
+    h = ember.randn(2 if kw else 1, 2, kw.get("proj_size", 4), dtype=ember.float64,
+                    requires_grad=True)
+    c = ember.randn(2 if kw else 1, 2, 4, dtype=ember.float64, requires_grad=True)
+    params = tuple(m.parameters())
+
+    def f(x, h, c, *ps):
+        out, (hn, cn) = ember.nn.utils.stateless.functional_call(
+            m, dict(zip(dict(m.named_parameters()), ps)), (x, (h, c)))
+        return out, hn, cn
+    assert ember.autograd.gradcheck(f, (x, h, c) + params)
+
+
+def test_lstm_output_modified_in_place_raises():
+    m = ember.nn.LSTM(3, 4)
+    out, _ = m(ember.randn(5, 2, 3))
+    out.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()

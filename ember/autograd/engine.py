@@ -104,7 +104,10 @@ def _check_versions(node):
 
 
 def _output_meta(node):
-    """Shape and dtype of a single-output node's result: the saved array that is no input."""
+    """Shape and dtype of the saved output: a multi-output node's first output, a single-output
+    node's result (the saved array that is no input)."""
+    if node.outs is not None:
+        return node.outs[0]
     ins = [getattr(a, "arr", None) for a in node.inputs]
     saved = node.saved if type(node.saved) is tuple else ()
     for s in saved:

@@ -1,12 +1,14 @@
 """Fused recurrent layers: one primitive runs a whole layer's time loop in the forward and
 backpropagates through time in its vjp, so autograd records one node per layer and direction,
-not a dozen per time step. The input-to-hidden projection for all steps is a single matmul
-done before (by `linear`), so each step costs one matmul plus fused elementwise updates.
+not a dozen per time step. The input-to-hidden projection for all steps is a single matmul,
+so each step costs one matmul plus fused elementwise updates.
 
-Shapes: xw (T, B, G*H) = x @ W_ih.T + b_ih; h0 (B, H_out); c0 (B, H) for LSTM; w_hh (G*H, H_out);
-b_hh (G*H) or None; w_hr (H_out, H) (LSTM projections) or None. `batch_sizes` (packed input):
-at step t only the first batch_sizes[t] rows advance; the others keep their state, so after the
-loop each row holds the state of its own last step."""
+Shapes: x (T, B, I); xw (T, B, G*H) = x @ W_ih.T + b_ih; h0 (B, H_out); c0 (B, H) for LSTM;
+w_hh (G*H, H_out); b_hh (G*H) or None; w_hr (H_out, H) (LSTM projections) or None.
+`batch_sizes` (packed input): at step t only the first batch_sizes[t] rows advance; the others
+keep their state, so after the loop each row holds the state of its own last step."""
+import numpy as np
+
 from ..ops._registry import op
 
 
@@ -24,21 +26,17 @@ def _active(batch_sizes, t, B):
     return B if batch_sizes is None else int(batch_sizes[t])
 
 
-@op("rnn_layer", saves="in", n_out=3, node="RnnBackward0")
-def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
+@op("rnn_layer", saves="in", n_out=2, node="RnnBackward0")
+def rnn_layer(xp, xw, h0, w_hh, b_hh, mode, batch_sizes, reverse):
+    """Elman RNN (tanh or relu) and GRU layers."""
     T, B = xw.shape[0], xw.shape[1]
     h = h0.copy()
-    c = None if c0 is None else c0.copy()
     out = xp.zeros((T, B, h0.shape[1]), xw.dtype)
     saved_steps = [None] * T
     w_hh_t = xp.ascontiguousarray(w_hh.T)     # reused every step: BLAS is faster on C order
     has_b = b_hh is not None
     if mode != "GRU" and has_b:               # GRU needs W_hn h + b_hn apart (r scales it)
         xw, b_hh = xw + b_hh, None
-    if mode == "LSTM":
-        saved_steps = _lstm_forward(xp, xw, h, c, w_hh_t, w_hr, batch_sizes, reverse, out)
-        return (out, h, c), (saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse,
-                             xw.shape, c0 is not None)
     for t in _steps(T, reverse):
         b = _active(batch_sizes, t, B)
         hp = h[:b].copy()        # h is updated in place below; backward needs the old rows
@@ -46,22 +44,7 @@ def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
         if b_hh is not None:
             gh += b_hh
         gx = xw[t, :b]
-        if mode == "LSTM":
-            H = c.shape[1]
-            gates = gh
-            gates += gx
-            act = _sig(xp, gates)            # one pass for i, f, o; g is overwritten below
-            act[:, 2 * H:3 * H] = xp.tanh(gates[:, 2 * H:3 * H])
-            i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
-            cb = c[:b]
-            cp = cb.copy()
-            xp.multiply(f, cp, out=cb)
-            cb += i * g
-            tc = xp.tanh(cb)
-            m = o * tc
-            h[:b] = m @ w_hr.T if w_hr is not None else m
-            saved_steps[t] = (hp, cp, i, f, g, o, tc, m)
-        elif mode == "GRU":
+        if mode == "GRU":
             H = h.shape[1]
             r = _sig(xp, gx[:, :H] + gh[:, :H])
             z = _sig(xp, gx[:, H:2 * H] + gh[:, H:2 * H])
@@ -74,41 +57,21 @@ def rnn_layer(xp, xw, h0, c0, w_hh, b_hh, w_hr, mode, batch_sizes, reverse):
             h[:b] = xp.tanh(pre) if mode == "RNN_TANH" else xp.maximum(pre, 0)
             saved_steps[t] = (hp, h[:b].copy())
         out[t, :b] = h[:b]
-    return (out, h, c if c is not None else xp.zeros((0,), xw.dtype)), (
-        saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse, xw.shape,
-        c0 is not None)
+    return (out, h), (saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw.shape)
 
 
 @rnn_layer.vjp
-def _(xp, grads, saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse, xw_shape, has_c):
-    g_out, g_h, g_c = grads
+def _(xp, grads, saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw_shape):
+    g_out, g_h = grads
     T, B = xw_shape[0], xw_shape[1]
-    if mode == "LSTM":
-        return _lstm_backward(xp, g_out, g_h.copy(), g_c.copy(), saved_steps, w_hh, w_hr, has_b,
-                              batch_sizes, reverse)
     dxw = xp.zeros(xw_shape, g_out.dtype)
     dghs = xp.zeros(xw_shape, g_out.dtype)            # d(h_prev @ W_hh.T + b_hh) per step
     hps = xp.zeros(xw_shape[:2] + (w_hh.shape[1],), g_out.dtype)
-    dw_hr = xp.zeros_like(w_hr) if w_hr is not None else None
     dh = g_h.copy()
-    dc = g_c.copy() if has_c else None
     for t in _steps(T, not reverse):
         b = _active(batch_sizes, t, B)
         dht = dh[:b] + g_out[t, :b]
-        if mode == "LSTM":
-            hp, cp, i, f, g, o, tc, m = saved_steps[t]
-            if w_hr is not None:
-                dw_hr += dht.T @ m
-                dm = dht @ w_hr
-            else:
-                dm = dht
-            dct = dc[:b] + dm * o * (1 - tc * tc)
-            dgates = xp.concatenate([dct * g * i * (1 - i), dct * cp * f * (1 - f),
-                                     dct * i * (1 - g * g), dm * tc * o * (1 - o)], axis=1)
-            dc[:b] = dct * f
-            dgh = dgates
-            dh_direct = 0
-        elif mode == "GRU":
+        if mode == "GRU":
             hp, r, z, n, ghn = saved_steps[t]
             dn = dht * (1 - z) * (1 - n * n)
             dr = dn * ghn * r * (1 - r)
@@ -128,78 +91,167 @@ def _(xp, grads, saved_steps, w_hh, w_hr, has_b, mode, batch_sizes, reverse, xw_
     flat = dghs.reshape(-1, dghs.shape[-1])
     dw_hh = flat.T @ hps.reshape(-1, hps.shape[-1])
     db_hh = flat.sum(0) if has_b else None
-    return dxw, dh, dc, dw_hh, db_hh, dw_hr
+    return dxw, dh, dw_hh, db_hh
 
 
-def _lstm_forward(xp, xw, h, c, w_hh_t, w_hr, batch_sizes, reverse, out):
-    """The LSTM time loop, writing every step's values straight into (T, B, ...) stacks that
-    backward then treats as whole arrays."""
-    T, B, H = xw.shape[0], xw.shape[1], c.shape[1]
-    dt = xw.dtype
-    hps = xp.zeros((T, B, h.shape[1]), dt)
-    cps = xp.zeros((T, B, H), dt)
-    acts = xp.zeros((T, B, 4, H), dt)              # sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-    tcs = xp.zeros((T, B, H), dt)
-    ms = xp.zeros((T, B, H), dt) if w_hr is not None else None
+# ---- LSTM --------------------------------------------------------------------------------------
+# Inside the LSTM op the per-step arrays are feature-major, (features, batch): the gate matmul is
+# W_hh @ h, and every gate is then a contiguous block of rows, which NumPy's elementwise loops
+# run several times faster on than on column slices. The gates are computed in the order
+# (o, i, f, g) rather than torch's (i, f, g, o): the three sigmoids are one block in the forward,
+# and the three gates the cell gradient scales are one block in the backward. That order is
+# torch's rolled by one gate (`xp.roll(w, H, 0)`). The sigmoid rows of the weights are pre-scaled
+# by 1/2, so that one tanh over all four gates gives every activation:
+# sigmoid(z) = (1 + tanh(z / 2)) / 2.
+
+@op("lstm_layer", saves="both", n_out=3, node="RnnBackward0", needs_mask=True)
+def lstm_layer(xp, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse):
+    T, B, _ = x.shape
+    H = c0.shape[1]
+    w_ih_p, w_hh_p = xp.roll(w_ih, H, 0), xp.roll(w_hh, H, 0)
+    scale = xp.ones((4 * H, 1), x.dtype)
+    scale[:3 * H] = 0.5
+    if b_ih is not None:        # a column of ones on x folds the bias into the matmul
+        x1 = xp.empty(x.shape[:2] + (x.shape[2] + 1,), x.dtype)
+        x1[..., :-1], x1[..., -1] = x, 1
+        w1 = xp.concatenate([w_ih_p, xp.roll(b_ih + b_hh, H)[:, None]], axis=1)
+    else:
+        x1, w1 = x, w_ih_p
+    xw = xp.matmul(w1 * scale, x1.transpose(0, 2, 1))           # (T, 4H, B)
+    stacks = _lstm_forward(xp, xw, h0.T, c0.T, w_hh_p * scale, w_hr, batch_sizes, reverse)
+    hs, cs = stacks[0], stacks[1]
+    out = xp.ascontiguousarray(hs.transpose(0, 2, 1))                # (T, B, P)
+    if batch_sizes is None or reverse:
+        last = 0 if reverse else T - 1
+        hn, cn = out[last].copy(), cs[last].T.copy()
+    else:                                               # each row's own last step
+        bs = np.asarray(batch_sizes)
+        last = xp.asarray((bs[:, None] > np.arange(B)).sum(0) - 1)
+        rows = xp.arange(B)
+        hn, cn = out[last, rows], cs[last, :, rows]
+    return (out, hn, cn), (x1, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks[1:],
+                           b_ih is not None, batch_sizes, reverse)
+
+
+def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
+    """The time loop on feature-major (T, features, B) stacks, which the backward then treats as
+    whole arrays; each step reads its previous state straight from the stacks. `h0`, `c0` are
+    (features, B); `w_hh` is rolled and scaled."""
+    T, G, B = xw.shape
+    H = G // 4
+    new = xp.empty if batch_sizes is None else xp.zeros      # columns past batch_sizes[t] stay 0
+    hs = new((T, h0.shape[0], B), xw.dtype)
+    cs, tcs, acts = new((T, H, B), xw.dtype), new((T, H, B), xw.dtype), new((T, G, B), xw.dtype)
+    ms = None if w_hr is None else new((T, H, B), xw.dtype)
+    prev = b_prev = None
     for t in _steps(T, reverse):
         b = _active(batch_sizes, t, B)
-        hp = hps[t, :b]
-        hp[...] = h[:b]
-        act = acts[t, :b].reshape(b, 4 * H)
-        xp.matmul(hp, w_hh_t, out=act)
-        act += xw[t, :b]
-        tg = xp.tanh(act[:, 2 * H:3 * H])
-        xp.negative(act, out=act)                 # sigmoid in place: 1 / (1 + exp(-x))
-        xp.exp(act, out=act)
-        act += 1
-        xp.reciprocal(act, out=act)
-        act[:, 2 * H:3 * H] = tg
-        i, f, g, o = act[:, :H], act[:, H:2 * H], tg, act[:, 3 * H:]
-        cb = c[:b]
-        cps[t, :b] = cb
-        xp.multiply(f, cb, out=cb)
-        cb += i * g
-        tc = tcs[t, :b]
-        xp.tanh(cb, out=tc)
-        if w_hr is not None:
-            m = ms[t, :b]
-            xp.multiply(o, tc, out=m)
-            h[:b] = m @ w_hr.T
+        hp, cp = _prev_cols(xp, hs, h0, prev, b_prev, b), _prev_cols(xp, cs, c0, prev, b_prev, b)
+        act = acts[t, :, :b]
+        xp.matmul(w_hh, hp, out=act)
+        act += xw[t, :, :b]
+        xp.tanh(act, out=act)
+        sig = act[:3 * H]
+        sig *= 0.5
+        sig += 0.5
+        o, i, f, g = act[:H], act[H:2 * H], act[2 * H:3 * H], act[3 * H:]
+        c = cs[t, :, :b]
+        xp.multiply(f, cp, out=c)
+        c += i * g
+        tc = tcs[t, :, :b]
+        xp.tanh(c, out=tc)
+        if w_hr is None:
+            xp.multiply(o, tc, out=hs[t, :, :b])
         else:
-            xp.multiply(o, tc, out=h[:b])
-        out[t, :b] = h[:b]
-    return hps, cps, acts, tcs, ms
+            m = ms[t, :, :b]
+            xp.multiply(o, tc, out=m)
+            xp.matmul(w_hr, m, out=hs[t, :, :b])
+        prev, b_prev = t, b
+    return hs, cs, tcs, acts, ms
 
 
-def _lstm_backward(xp, g_out, dh, dc, stacks, w_hh, w_hr, has_b, batch_sizes, reverse):
-    hps, cps, acts, tcs, ms = stacks
-    T, B, _, H = acts.shape
-    i, f, g, o = acts[:, :, 0], acts[:, :, 1], acts[:, :, 2], acts[:, :, 3]
+def _prev_cols(xp, stack, init, prev, b_prev, b):
+    """Columns [0, b) of the state a step starts from: the previous step's, except for sequences
+    that had no previous step (all at the first step; in the reverse direction of a packed batch,
+    those that start later), which take the initial state."""
+    if prev is None:
+        return init[:, :b]
+    if b <= b_prev:
+        return stack[prev, :, :b]
+    return xp.concatenate([stack[prev, :, :b_prev], init[:, b_prev:b]], axis=1)
+
+
+def _prev_stack(xp, stack, init, batch_sizes, reverse):
+    """Every step's starting state at once (`_prev_cols` for all steps) from a (T, B, ...)
+    stack and the (B, ...) initial state."""
+    prev = xp.empty_like(stack)
+    if reverse:
+        prev[:-1], prev[-1] = stack[1:], init
+        if batch_sizes is not None:
+            for t in range(len(batch_sizes) - 1):
+                lo, hi = int(batch_sizes[t + 1]), int(batch_sizes[t])
+                prev[t, lo:hi] = init[lo:hi]
+    else:
+        prev[1:], prev[0] = stack[:-1], init
+    return prev
+
+
+@lstm_layer.vjp
+def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_sizes, reverse,
+      needs):
+    g_out, g_h, g_c = grads
+    cs, tcs, acts, ms = stacks
+    T, G, B = acts.shape
+    H = G // 4
+    o, i, f, g = acts[:, :H], acts[:, H:2 * H], acts[:, 2 * H:3 * H], acts[:, 3 * H:]
     # every factor that does not depend on the incoming gradient, for all steps at once
-    coef = xp.empty((T, B, 3, H), acts.dtype)
-    coef[:, :, 0] = g * i * (1 - i)
-    coef[:, :, 1] = cps * f * (1 - f)
-    coef[:, :, 2] = i * (1 - g * g)
-    dc_from_m = o * (1 - tcs * tcs)
-    do_from_m = tcs * o * (1 - o)
-    dgates = xp.zeros((T, B, 4, H), acts.dtype)
-    dw_hr = xp.zeros_like(w_hr) if w_hr is not None else None
+    coef = xp.empty((T, 3, H, B), acts.dtype)          # what dc gives the i, f, g gates
+    ci, cf, cg = coef[:, 0], coef[:, 1], coef[:, 2]
+    xp.subtract(1, i, out=ci)
+    ci *= i
+    ci *= g
+    xp.subtract(1, f, out=cf)
+    cf *= f
+    cf *= _prev_stack(xp, cs.transpose(0, 2, 1), c0, batch_sizes, reverse).transpose(0, 2, 1)
+    xp.multiply(g, g, out=cg)
+    xp.subtract(1, cg, out=cg)
+    cg *= i
+    dc_dm = tcs * tcs                                  # what dm (at o * tanh(c)) gives dc ...
+    xp.subtract(1, dc_dm, out=dc_dm)
+    dc_dm *= o
+    do_dm = 1 - o                                      # ... and the o gate
+    do_dm *= o
+    do_dm *= tcs
+    dgates = (xp.empty if batch_sizes is None else xp.zeros)((T, 4, H, B), acts.dtype)
+    g_out = xp.ascontiguousarray(g_out.transpose(0, 2, 1))
+    dh, dc = g_h.T.copy(), g_c.T.copy()
+    w_hh_t, w_hr_t = w_hh_p.T, None if w_hr is None else w_hr.T
+    dw_hr = None if w_hr is None else xp.zeros_like(w_hr)
     for t in _steps(T, not reverse):
         b = _active(batch_sizes, t, B)
-        dht = dh[:b] + g_out[t, :b]
+        dm = dh[:, :b]
+        dm += g_out[t, :, :b]
         if w_hr is not None:
-            dw_hr += dht.T @ ms[t, :b]
-            dm = dht @ w_hr
-        else:
-            dm = dht
-        dct = dm * dc_from_m[t, :b]
-        dct += dc[:b]
-        dg = dgates[t, :b]
-        xp.multiply(dct[:, None, :], coef[t, :b], out=dg[:, :3])
-        xp.multiply(dm, do_from_m[t, :b], out=dg[:, 3])
-        xp.multiply(dct, f[t, :b], out=dc[:b])
-        dh[:b] = dg.reshape(b, 4 * H) @ w_hh
-    flat = dgates.reshape(T * B, 4 * H)
-    dw_hh = flat.T @ hps.reshape(T * B, -1)
-    db_hh = flat.sum(0) if has_b else None
-    return dgates.reshape(T, B, 4 * H), dh, dc, dw_hh, db_hh, dw_hr
+            dw_hr += dm @ ms[t, :, :b].T
+            dm = w_hr_t @ dm
+        dct = dm * dc_dm[t, :, :b]
+        dct += dc[:, :b]
+        dg = dgates[t, :, :, :b]
+        xp.multiply(dm, do_dm[t, :, :b], out=dg[0])
+        xp.multiply(dct, coef[t, :, :, :b], out=dg[1:])
+        xp.multiply(dct, f[t, :, :b], out=dc[:, :b])
+        xp.matmul(w_hh_t, dg.reshape(G, b), out=dh[:, :b])
+    flat = xp.ascontiguousarray(dgates.transpose(1, 2, 0, 3)).reshape(G, T * B)
+
+    def unroll(a):                                     # back to torch's gate order
+        return xp.roll(a, -H, 0)
+    dx = (flat.T @ w_ih_p).reshape(T, B, -1) if needs[0] else None
+    dw_ih = db = None
+    if needs[3] or has_b:
+        dw1 = unroll(flat @ x.reshape(T * B, -1))      # (the bias gradient is its last column)
+        dw_ih, db = (dw1[:, :-1].copy(), dw1[:, -1].copy()) if has_b else (dw1, None)
+    dw_hh = None
+    if needs[4]:
+        dw_hh = unroll(flat @ _prev_stack(xp, out, h0, batch_sizes, reverse).reshape(T * B, -1))
+    return (dx, dh.T.copy(), dc.T.copy(), dw_ih, dw_hh, db, None if db is None else db.copy(),
+            dw_hr)

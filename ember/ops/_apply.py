@@ -250,6 +250,11 @@ def apply(op, args, static=(), view_of=None):
     if record:
         node = _node(op, bwd, be, saved, args, static)
         node.outs = tuple((o.shape, o.dtype) for o in out)
+        if op.saves_out:                    # multi-output ops save (at most) their first output
+            o0 = outs[0]
+            if o0._vc is None:
+                o0._vc = [0, 0]
+            node.out_vc = o0._vc
         for i, o in enumerate(outs):
             if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.name == "bfloat16":
                 o.requires_grad = True

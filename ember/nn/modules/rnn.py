@@ -4,7 +4,7 @@ import numbers
 
 from ...ops._apply import apply
 from .. import functional as F
-from .._rnn_ops import rnn_layer
+from .._rnn_ops import lstm_layer, rnn_layer
 from ..parameter import Parameter
 from .module import Module
 
@@ -190,10 +190,13 @@ class RNNBase(Module):
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, d)
                 k = layer * dirs + d
-                xw = F.linear(layer_in, w_ih, b_ih)
-                out, hn, cn = apply(rnn_layer, (xw, h0[k], None if c0 is None else c0[k], w_hh,
-                                                b_hh, w_hr),
-                                    (self.mode, batch_sizes, d == 1))
+                if self.mode == "LSTM":
+                    out, hn, cn = apply(lstm_layer, (layer_in, h0[k], c0[k], w_ih, w_hh, b_ih,
+                                                     b_hh, w_hr), (batch_sizes, d == 1))
+                else:
+                    out, hn = apply(rnn_layer, (F.linear(layer_in, w_ih, b_ih), h0[k], w_hh,
+                                                b_hh), (self.mode, batch_sizes, d == 1))
+                    cn = None
                 outs.append(out)
                 hns.append(hn)
                 cns.append(cn)
@@ -290,9 +293,12 @@ class RNNCellBase(Module):
                 c = zeros(B, self.hidden_size, dtype=x.dtype, device=x.device)
             elif unbatched:
                 c = c.unsqueeze(0)
-        xw = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)
-        _, hn, cn = apply(rnn_layer, (xw, h, c, self.weight_hh, self.bias_hh, None),
-                          (mode, None, False))
+        if mode == "LSTM":
+            _, hn, cn = apply(lstm_layer, (x.unsqueeze(0), h, c, self.weight_ih, self.weight_hh,
+                                           self.bias_ih, self.bias_hh, None), (None, False))
+        else:
+            xw = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)
+            _, hn = apply(rnn_layer, (xw, h, self.weight_hh, self.bias_hh), (mode, None, False))
         if unbatched:
             hn = hn.squeeze(0)
             cn = cn.squeeze(0) if mode == "LSTM" else cn
