@@ -12,16 +12,21 @@ class Generator:
         from ..backends import device as _device
         self.device = _device(device)
         self._seed = 67280421310721
-        self._np = np.random.default_rng(self._seed)
-        self._gpu = None
+        self._rng = self._gpu = None
+
+    @property
+    def _np(self):
+        """NumPy's generator, made on first use (importing numpy.random costs ~15 ms)."""
+        if self._rng is None:
+            self._rng = np.random.default_rng(self._seed)
+        return self._rng
 
     def manual_seed(self, seed):
         seed = int(seed)
         if not -0x8000_0000_0000_0000 <= seed <= 0xFFFF_FFFF_FFFF_FFFF:
             raise ValueError("Overflow when unpacking long long")
         self._seed = seed & 0xFFFF_FFFF_FFFF_FFFF
-        self._np = np.random.default_rng(self._seed)
-        self._gpu = None
+        self._rng = self._gpu = None
         return self
 
     def seed(self):
@@ -42,8 +47,8 @@ class Generator:
     def set_state(self, state):
         import pickle
         self._seed, st = pickle.loads(state.arr.tobytes())
-        self._np = np.random.default_rng()
-        self._np.bit_generator.state = st
+        self._rng = np.random.default_rng()
+        self._rng.bit_generator.state = st
         self._gpu = None
         return self
 
