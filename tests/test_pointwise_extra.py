@@ -251,3 +251,15 @@ def test_broadcasting_fuzz(sa, sb, da, db, ex, seed):
     t, e = run(torch), run(ember)
     chalf = "float16" in (da, db) and "complex64" in (da, db)
     assert compare(e, t, chalf) is None, (ex, sa, sb, da, db, e[:2], t[:2])
+
+
+def test_float32_erf_within_two_ulp_of_exact():
+    x = np.concatenate([np.linspace(-6, 6, 200_001), [0.0, -0.0, 1e-30, 4.0, 10.0]])
+    x = x.astype(np.float32)
+    exact = torch.erf(torch.tensor(x, dtype=torch.float64)).numpy()
+    got = ember.erf(ember.tensor(x)).numpy()
+    assert got.dtype == np.float32
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    assert (np.abs(got - exact) / np.maximum(ulp, np.spacing(np.float32(0)))).max() <= 2
+    assert np.isnan(ember.erf(ember.tensor([float("nan")])).item())
+    assert ember.erf(ember.tensor([float("inf"), -float("inf")])).tolist() == [1.0, -1.0]
