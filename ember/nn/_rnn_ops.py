@@ -148,7 +148,7 @@ def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
         b = _active(batch_sizes, t, B)
         hp, cp = _prev_cols(xp, hs, h0, prev, b_prev, b), _prev_cols(xp, cs, c0, prev, b_prev, b)
         act = acts[t, :, :b]
-        xp.matmul(w_hh, hp, out=act)
+        _matmul_into(xp, w_hh, hp, act)
         act += xw[t, :, :b]
         xp.tanh(act, out=act)
         sig = act[:3 * H]
@@ -165,9 +165,17 @@ def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
         else:
             m = ms[t, :, :b]
             xp.multiply(o, tc, out=m)
-            xp.matmul(w_hr, m, out=hs[t, :, :b])
+            _matmul_into(xp, w_hr, m, hs[t, :, :b])
         prev, b_prev = t, b
     return hs, cs, tcs, acts, ms
+
+
+def _matmul_into(xp, a, b, out):
+    """a @ b written into `out`, which is a column slice (not contiguous) for packed batches."""
+    if out.flags.c_contiguous:
+        xp.matmul(a, b, out=out)
+    else:
+        out[...] = a @ b
 
 
 def _prev_cols(xp, stack, init, prev, b_prev, b):
@@ -240,7 +248,7 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
         xp.multiply(dm, do_dm[t, :, :b], out=dg[0])
         xp.multiply(dct, coef[t, :, :, :b], out=dg[1:])
         xp.multiply(dct, f[t, :, :b], out=dc[:, :b])
-        xp.matmul(w_hh_t, dg.reshape(G, b), out=dh[:, :b])
+        _matmul_into(xp, w_hh_t, dg.reshape(G, b), dh[:, :b])
     flat = xp.ascontiguousarray(dgates.transpose(1, 2, 0, 3)).reshape(G, T * B)
 
     def unroll(a):                                     # back to torch's gate order
