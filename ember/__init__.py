@@ -42,7 +42,7 @@ from .amp import autocast  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 
-_LAZY_MODULES = {"nn", "optim", "utils", "serialization"}
+_LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "cdist": "nn.functional", "softmax": "nn.functional",
                    "log_softmax": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",

@@ -1,0 +1,131 @@
+"""vmap: torch.func.vmap's interface, implemented by looping.
+
+ember has no batched tensors: vmap calls the function once per index of the mapped dimension,
+on slices of the mapped inputs, and stacks the outputs with ember.stack. Results equal torch's;
+the cost is one Python call per sample. Differences that follow from looping: an output with
+out_dim None is the first sample's (torch requires it not to depend on the mapped inputs),
+a mapped dimension of size 0 is an error, chunk_size is validated but changes nothing, and
+randomness="error" is detected after the fact, from the default generator's state."""
+import functools
+
+from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
+
+__all__ = ["vmap"]
+
+
+def check_randomness(randomness):
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+
+
+def _name(func):
+    if hasattr(func, "__name__"):
+        return func.__name__
+    if isinstance(func, functools.partial):
+        return f"functools.partial({_name(func.func)}, ...)"
+    return repr(func)
+
+
+def _batched_inputs(func, in_dims, args):
+    """(batch size, flat in_dims with negatives wrapped, flat args, args spec)."""
+    from .._tensor import Tensor
+    head = f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>)"
+    if not isinstance(in_dims, (int, tuple)):
+        raise ValueError(f"{head}: expected `in_dims` to be int or a (potentially nested) tuple "
+                         f"matching the structure of inputs, got: {type(in_dims)}.")
+    if not args:
+        raise ValueError(f"vmap({_name(func)})(<inputs>): got no inputs. Maybe you forgot to add "
+                         "inputs, or you are trying to vmap over a function with no inputs. The "
+                         "latter is unsupported.")
+    flat_args, spec = tree_flatten(args)
+    flat_dims = broadcast_prefix(in_dims, spec)
+    if flat_dims is None:
+        raise ValueError(f"{head}: in_dims is not compatible with the structure of `inputs`. "
+                         f"in_dims has structure {tree_flatten(in_dims)[1]} but inputs has "
+                         f"structure {spec}.")
+    for i, (arg, dim) in enumerate(zip(flat_args, flat_dims)):
+        if dim is None:
+            continue
+        if not isinstance(dim, int):
+            raise ValueError(f"{head}: Got in_dim={dim} for an input but in_dim must be either "
+                             "an integer dimension or None.")
+        if not isinstance(arg, Tensor):
+            raise ValueError(f"{head}: Got in_dim={dim} for an input but the input is of type "
+                             f"{type(arg)}. We cannot vmap over non-Tensor arguments, please use "
+                             "None as the respective in_dim")
+        if not -arg.dim() <= dim < arg.dim():
+            raise ValueError(f"{head}: Got in_dim={dim} for some input, but that input is a "
+                             f"Tensor of dimensionality {arg.dim()} so expected in_dim to "
+                             f"satisfy -{arg.dim()} <= in_dim < {arg.dim()}.")
+        flat_dims[i] = dim % arg.dim()
+    sizes = [arg.shape[dim] for arg, dim in zip(flat_args, flat_dims) if dim is not None]
+    if not sizes:
+        raise ValueError("vmap: Expected at least one Tensor to vmap over")
+    if any(size != sizes[0] for size in sizes):
+        raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    if sizes[0] == 0:
+        raise ValueError("vmap: ember's vmap loops over the mapped dimension and cannot map over "
+                         "a dimension of size 0")
+    return sizes[0], flat_dims, flat_args, spec
+
+
+def _check_out_dims(func, out_dims):
+    for dim in tree_flatten(out_dims)[0]:
+        if dim is not None and not isinstance(dim, int):
+            raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims}): `out_dims` must be "
+                             "an int, None or a python collection of ints representing where in "
+                             "the outputs the vmapped dimension should appear.")
+
+
+def _stack_outputs(func, outputs, out_dims):
+    from .._tensor import Tensor
+    from ..ops.shape import stack
+    name = _name(func)
+    flat_first, spec = tree_flatten(outputs[0])
+    single = isinstance(outputs[0], Tensor) and isinstance(out_dims, tuple) and len(out_dims) == 1
+    flat_dims = broadcast_prefix(out_dims[0] if single else out_dims, spec)
+    if flat_dims is None:
+        raise ValueError(f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not "
+                         "compatible with the structure of `outputs`. out_dims has structure "
+                         f"{tree_flatten(out_dims)[1]} but outputs has structure {spec}.")
+    columns = zip(*(tree_flatten(out)[0] for out in outputs))
+    flat = []
+    for first, dim, column in zip(flat_first, flat_dims, columns):
+        if dim is None:
+            flat.append(first)
+        elif not isinstance(first, Tensor):
+            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "
+                             f"{type(first)}. Did you mean to set out_dims= to None for output?")
+        else:
+            flat.append(stack(column, dim))
+    return tree_unflatten(flat, spec)
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """func mapped over dimension in_dims of its inputs (None: not mapped; a tuple, possibly
+    nested, gives one per argument), its outputs stacked along out_dims. Loops over the batch."""
+    from ..ops.random import get_rng_state, set_rng_state
+    check_randomness(randomness)
+    if not (chunk_size is None or chunk_size > 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        _check_out_dims(func, out_dims)
+        size, flat_dims, flat_args, spec = _batched_inputs(func, in_dims, args)
+        state = None if randomness == "different" else get_rng_state()
+        outputs = []
+        for i in range(size):
+            if randomness == "same":
+                set_rng_state(state)
+            sample = [arg if dim is None else arg.select(dim, i)
+                      for arg, dim in zip(flat_args, flat_dims)]
+            outputs.append(func(*tree_unflatten(sample, spec), **kwargs))
+        if randomness == "error" and not get_rng_state().equal(state):
+            raise RuntimeError("vmap: called random operation while in randomness error mode. "
+                               "Please either use the 'same' or 'different' randomness flags on "
+                               "vmap or perform the randomness operation out of vmap")
+        return _stack_outputs(func, outputs, out_dims)
+    return wrapped
