@@ -5,13 +5,15 @@ from .ops.linalg import (LinAlgError, _linalg_cholesky as cholesky, _linalg_cros
                          _linalg_matrix_power as matrix_power, _linalg_pinv as pinv,
                          _linalg_qr as qr, _linalg_slogdet as slogdet, _linalg_solve as solve,
                          _linalg_svd as svd, _linalg_svdvals as svdvals,
-                         _linalg_vector_norm as vector_norm, matmul, _square, _floating)
+                         _linalg_vector_norm as vector_norm,
+                         _linalg_householder_product as householder_product, matmul,
+                         matrix_exp, _square, _floating)
 from .ops import linalg as _ops
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
-           "eigvalsh", "inv", "inv_ex", "matmul", "matrix_norm", "matrix_power", "matrix_rank",
-           "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "svd", "svdvals",
-           "vecdot", "vector_norm"]
+           "eigvalsh", "householder_product", "inv", "inv_ex", "matmul", "matrix_norm",
+           "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
+           "solve_ex", "svd", "svdvals", "vecdot", "vector_norm"]
 
 _INF = float("inf")
 
@@ -194,28 +196,6 @@ def lstsq(A, B, rcond=None, *, driver=None):
                                               "singular_values"))(
         solution, residuals, rank if driver != "gels" else empty(0, dtype=rank.dtype),
         s if driver in ("gelsd", "gelss") else none)
-
-
-def matrix_exp(A):
-    """exp(A) by scaling and squaring of a degree-18 Taylor polynomial (differentiable as a
-    composite of matmuls)."""
-    import math
-    _square(A, "linalg.matrix_exp")
-    from .ops.creation import eye
-    n = A.shape[-1]
-    ident = eye(n, dtype=A.dtype, device=A.device)
-    if A.numel() == 0:
-        return A.clone()
-    norm = float(A.detach().abs().sum(-2).amax())
-    s = max(0, int(math.ceil(math.log2(norm))) + 1) if norm > 0 else 0
-    X = A / (2 ** s) if s else A
-    term, result = ident, ident
-    for k in range(1, 19):
-        term = (term @ X) / k
-        result = result + term
-    for _ in range(s):
-        result = result @ result
-    return result
 
 
 def vander(x, *, N=None):
