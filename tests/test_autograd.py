@@ -419,3 +419,14 @@ def test_chain_of_100000_ops():
     assert x.grad.tolist() == [1.0]
     assert time.perf_counter() - start < 20
     del y                              # freeing the chain must not recurse either
+
+
+def test_cast_to_integer_or_bool_carries_no_gradient():
+    import torch
+    for name in ("int", "long", "bool", "short", "char", "byte"):
+        e = getattr(ember.randn(3, requires_grad=True), name)()
+        t = getattr(torch.randn(3, requires_grad=True), name)()
+        assert (e.requires_grad, e.grad_fn is None) == (t.requires_grad, t.grad_fn is None)
+    for dt in ("float64", "float16", "complex64"):
+        x = ember.randn(3, requires_grad=True)
+        assert x.to(getattr(ember, dt)).requires_grad

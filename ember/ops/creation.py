@@ -11,7 +11,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node as _Node
 from ..backends import CPU, device as _device_cls, get_backend as _get_backend
 from ._registry import op as _op
-from ._apply import _tname
+from ._apply import _tname, out_autograd_error
 from .random import rng_for as _rng_for
 
 _py_float, _py_int, _py_bool, _py_complex = float, int, bool, builtins.complex
@@ -279,6 +279,8 @@ def _into(t, out):
     """Factories with `out=`: resize `out` to the result and copy it in (torch's semantics)."""
     if out is None:
         return t
+    if out.requires_grad and _grad.enabled:
+        raise out_autograd_error()
     if tuple(out.shape) != tuple(t.shape):
         out.arr = out.be.xp.empty(t.shape, out.arr.dtype)
     out.be.xp.copyto(out.arr, t.arr, casting="unsafe")
@@ -370,12 +372,16 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     return _into(_finish(a, be, requires_grad), out)
 
 
-def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
+           requires_grad=False):
     """Deprecated torch.range: like arange but includes `end`."""
     if end is None:
         start, end = 0, start
     n = math.floor((end - start) / step) + 1
-    return arange(start, start + n * step, step, dtype=dtype or DEFAULT.float, device=device,
+    d = _to_dtype(dtype) if dtype is not None else DEFAULT.float if out is None else out.dtype
+    if d is _dtype.bool_ or d.is_complex:
+        raise NotImplementedError(f"\"range_cpu\" not implemented for '{_tname(d.np)}'")
+    return arange(start, start + n * step, step, out=out, dtype=d, device=device,
                   requires_grad=requires_grad)
 
 
@@ -676,7 +682,11 @@ def _to_copy(xp, x, np_dtype):
 
 @_to_copy.vjp
 def _(xp, g, src_dtype):
-    return (g.astype(src_dtype) if g.dtype != src_dtype else g,)
+    if g.dtype == src_dtype:
+        return (g,)
+    if g.dtype.kind == "c" and src_dtype.kind != "c":   # a real source gets the real part
+        g = g.real
+    return (g.astype(src_dtype),)
 
 
 def _parse_to(args, kwargs):
@@ -713,7 +723,8 @@ def _to(self, *args, **kwargs):
     if be is not self.be:
         t = _to_device(t, be)
     if dtype is not None and dtype.np != t.arr.dtype:
-        t = _TO_COPY(t, dtype.np)
+        # an integer or bool result carries no gradient (torch: not differentiable)
+        t = _TO_COPY(t if dtype.is_floating_point or dtype.is_complex else t.detach(), dtype.np)
     elif copy and t is self:
         from .shape import clone
         t = clone(t)
@@ -745,10 +756,19 @@ def _back_to(src, dst):
     return bwd
 
 
+@_op("complex", saves=None)
+def _complex(xp, re, im):
+    d = np.complex128 if re.dtype == np.float64 else np.complex64
+    return (re + 1j * im).astype(d), ()
+
+
+_complex.vjp(lambda xp, g: (g.real, g.imag))
+
+
 def complex(real, imag):
-    from .._dtype import complex64, complex128
-    d = complex128 if real.dtype is _dtype.float64 else complex64
-    return _new((real.arr + 1j * imag.arr).astype(d.np), real.be)
+    """real + i imag, differentiable through both parts (the gradients are Re g and Im g)."""
+    from ._apply import apply
+    return apply(_complex, (real, imag))
 
 
 from ._apply import make_unary as _mu  # noqa: E402
