@@ -20,24 +20,25 @@ def _not_tensor(name, x):
                      f"{type(x).__name__}")
 
 
-def make_unary(op):
+def make_unary(op, exact_out=False):
+    """`exact_out`: an `out=` tensor must have the result's dtype (torch's dtype-preserving ops)."""
     impl = op.impl
 
-    def fn(x, *static):
+    def fn(x, *static, out=None):
         try:
             be = x.be
         except AttributeError:
             raise _not_tensor(op.name, x) from None
         fwd, bwd = impl[be.idx]
-        out, saved = fwd(be.xp, x.arr, *static)
-        t = _new(out, be)
+        y, saved = fwd(be.xp, x.arr, *static)
+        t = _new(y, be)
         if x.requires_grad and _grad.enabled:
             t.requires_grad = True
             node = t.grad_fn = Node(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
                                     static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
-        return t
+        return t if out is None else _finish(t, out, op.name, exact_out)
     fn.__name__ = fn.__qualname__ = op.name
     return fn
 
@@ -165,7 +166,7 @@ def _cross_device(op, a, b):
 def make_binary(op):
     impl = op.impl
 
-    def fn(x, y, *static):
+    def fn(x, y, *static, out=None):
         try:
             be, xa = x.be, x.arr
         except AttributeError:
@@ -187,8 +188,8 @@ def make_binary(op):
             xa, ya = scalar_operand(xa, y)
             y_rg = False
         fwd, bwd = impl[be.idx]
-        out, saved = fwd(be.xp, xa, ya, *static)
-        t = _new(out, be)
+        r, saved = fwd(be.xp, xa, ya, *static)
+        t = _new(r, be)
         if (x.requires_grad or y_rg) and _grad.enabled and op.differentiable:
             t.requires_grad = True
             nx = (x.grad_fn or x._leaf_node()) if x.requires_grad else None
@@ -196,7 +197,7 @@ def make_binary(op):
             node = t.grad_fn = Node(op, bwd, be.xp, saved, (nx, ny), (x, y), static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
-        return t
+        return t if out is None else _finish(t, out, op.name)
     fn.__name__ = fn.__qualname__ = op.name
     return fn
 
@@ -357,6 +358,41 @@ def write_into(self, arr, name="copy"):
                            f"type {_tname(dst.dtype)}")
     self.be.xp.copyto(dst, arr, casting="unsafe")
     bump_version(self)
+
+
+def out_autograd_error(name=None):
+    return RuntimeError(f"{name + '(): ' if name else ''}functions with out=... arguments don't "
+                        "support automatic differentiation, but one of the arguments requires "
+                        "grad.")
+
+
+def _finish(result, out, name=None, exact=False):
+    """Deliver `result` through a user's `out=` tensor as torch does: no autograd, an `out` of
+    another shape is resized (with a warning unless it was empty), the dtype must hold the result
+    (`exact`: must equal it, as torch's structured kernels ask), and `out` is returned."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name or 'function'}(): argument 'out' must be Tensor, not "
+                        f"{type(out).__name__}")
+    # an `out` that requires grad counts too, unless the result is a predicate's bool
+    if result.requires_grad or out.requires_grad and _grad.enabled and \
+            result.arr.dtype.kind != "b":
+        if name is None and result.grad_fn is not None:    # e.g. SumBackward0 -> sum
+            name = result.grad_fn.name().split("Backward")[0].lower()
+        raise out_autograd_error(name)
+    if exact and out.arr.dtype != result.arr.dtype:
+        raise RuntimeError(f"Found dtype {_tname(out.arr.dtype)} but expected "
+                           f"{_tname(result.arr.dtype)}")
+    if out.shape != result.shape:
+        if out.arr.size:
+            import warnings
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out.shape)}, which does not match the required output shape "
+                          f"{list(result.shape)}.", UserWarning, stacklevel=3)
+        out.arr = out.be.xp.empty(result.shape, out.arr.dtype)
+    write_into(out, result.arr, "out")
+    return out
 
 
 def _can_write(src, dst):

@@ -14,9 +14,9 @@ from .. import _dtype as _dt
 from .._dtype import DEFAULT, result_type as _result_type, result_type_n as _result_type_n
 from .._tensor import Tensor, _new
 from . import _special
-from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _not_tensor, _tname, apply as _apply,
+from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      make_binary as _make_binary, make_unary as _make_unary)
-from ._registry import op as _op
+from ._registry import holomorphic as _holo, op as _op
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -67,12 +67,14 @@ def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None):
             y = xp.asarray(y)
         return y, (x, y)
 
-    fwd.vjp(lambda xp, g, x, y: (grad(xp, g, x, y),))
+    fwd.vjp(_holo(lambda xp, g, x, y: (grad(xp, g, x, y),)))   # all complex ones are holomorphic
     return _make_unary(fwd)
 
 
-def _same_unary(name, f, grad, saves="in", deny=None, node=None):
-    """A dtype-preserving op; `deny` maps a dtype kind to the exception torch raises for it."""
+def _same_unary(name, f, grad, saves="in", deny=None, node=None, holo=False, exact_out=True):
+    """A dtype-preserving op; `deny` maps a dtype kind to the exception torch raises for it;
+    `holo`: `grad` is the real formula of a holomorphic op (see _registry.holomorphic);
+    `exact_out`: an `out=` tensor must have the result's dtype (all but square, in torch)."""
     deny = deny or {}
 
     @_op(name, saves=saves, node=node)
@@ -84,15 +86,17 @@ def _same_unary(name, f, grad, saves="in", deny=None, node=None):
             y = xp.asarray(y)
         return y, (x, y)
 
-    fwd.vjp(lambda xp, g, x, y: (grad(xp, g, x, y),))
-    return _make_unary(fwd)
+    vjp = lambda xp, g, x, y: (grad(xp, g, x, y),)  # noqa: E731
+    fwd.vjp(_holo(vjp) if holo else vjp)
+    return _make_unary(fwd, exact_out)
 
 
-def _nograd_unary(name, f, deny=None):
-    """An op without a derivative (predicates, bitwise_not): its output never requires grad."""
+def _nograd_unary(name, f, deny=None, exact_out=False):
+    """An op without a derivative (predicates, bitwise_not): its output never requires grad.
+    `exact_out`: an `out=` tensor must have the result's dtype."""
     deny = deny or {}
 
-    def fn(input):
+    def fn(input, *, out=None):
         try:
             be, x = input.be, input.arr
         except AttributeError:
@@ -102,7 +106,7 @@ def _nograd_unary(name, f, deny=None):
         y = f(be.xp, x)
         if type(y) is not type(x):
             y = be.xp.asarray(y)
-        return _new(y, be)
+        return _new(y, be) if out is None else _finish(_new(y, be), out, name, exact_out)
     fn.__name__ = fn.__qualname__ = name
     return fn
 
@@ -210,11 +214,92 @@ _NEG_BOOL = _re("Negation, the `-` operator, on a bool tensor is not supported. 
                 "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 neg = _same_unary("neg", _neg, lambda xp, g, x, y: -g, saves=None, deny={"b": _NEG_BOOL})
 negative = neg
-abs = _same_unary("abs", lambda xp, x: xp.abs(x), lambda xp, g, x, y: g * xp.sign(x),
+abs = _same_unary("abs", lambda xp, x: xp.abs(x),
+                  lambda xp, g, x, y: g * (_sgn(xp, x) if x.dtype.kind == "c" else xp.sign(x)),
                   deny=_NO_BOOL)
 absolute = abs
 sign = _same_unary("sign", _sign, _zero_grad, saves=None, deny=_NO_COMPLEX)
-sgn = _same_unary("sgn", _sgn, _zero_grad, saves=None)
+
+
+def _sgn_grad(xp, g, x, y):
+    """torch's sgn_backward: (g - Re(g conj(sgn)) sgn) / |x|, 0 at 0; 0 for real inputs."""
+    if x.dtype.kind != "c":
+        return xp.zeros_like(g)
+    a = xp.abs(x)
+    zero = a == 0
+    return xp.where(zero, 0, (g - (g * y.conj()).real * y) / xp.where(zero, 1, a))
+
+
+sgn = _same_unary("sgn", _sgn, _sgn_grad, saves="both")
+
+# ---- complex conjugate and phase ---------------------------------------------------------------
+_conj_fn = _same_unary("conj", lambda xp, x: xp.conj(x), lambda xp, g, x, y: xp.conj(g),
+                       saves=None)
+_conj_physical_fn = _same_unary("conj_physical", lambda xp, x: xp.conj(x),
+                                lambda xp, g, x, y: xp.conj(g), saves=None)
+
+
+def _is_real_tensor(x):
+    a = getattr(x, "arr", None)
+    return a is not None and a.dtype.kind != "c"
+
+
+def conj(input):
+    """The complex conjugate, as a copy (ember has no lazy conjugate bit, so is_conj() is
+    always False); a real tensor is returned as it is, as in torch."""
+    return input if _is_real_tensor(input) else _conj_fn(input)
+
+
+def conj_physical(input, *, out=None):
+    if _is_real_tensor(input) and out is None:
+        return input
+    return _finish(_conj_physical_fn(input), out)
+
+
+def resolve_conj(input):
+    return input
+
+
+def resolve_neg(input):
+    return input
+
+
+def is_conj(input):
+    return False
+
+
+def is_neg(input):
+    return False
+
+
+def _angle_real(xp, x):
+    """angle of real numbers: pi for negatives, 0 otherwise (-0.0 too), NaN kept."""
+    return xp.where(x < 0, math.pi, xp.where(x != x, x, 0)).astype(x.dtype)
+
+
+@_op("angle", saves="in")
+def _angle(xp, x):
+    k = x.dtype.kind
+    if k == "c":
+        y = xp.angle(x)
+    elif k == "V":
+        y = _angle_real(xp, x.astype(_F32)).astype(x.dtype)
+    else:
+        y = _angle_real(xp, _float_input(x, "angle", True))
+    return _as_array(xp, y, x), (x,)
+
+
+@_angle.vjp
+def _(xp, g, x):
+    # torch's angle_backward: g * i z / |z|^2 (0 at z == 0); real inputs get zeros
+    if x.dtype.kind != "c":
+        return (xp.zeros_like(g),)
+    a2 = (x * x.conj()).real
+    zero = a2 == 0
+    return (xp.where(zero, 0, g * 1j * x / xp.where(zero, 1, a2)),)
+
+
+angle = _make_unary(_angle)
 
 
 def _square(xp, x):
@@ -223,7 +308,8 @@ def _square(xp, x):
     return x * x
 
 
-square = _same_unary("square", _square, lambda xp, g, x, y: 2 * g * x, node="PowBackward0")
+square = _same_unary("square", _square, lambda xp, g, x, y: 2 * g * x, node="PowBackward0",
+                     holo=True, exact_out=False)
 
 
 def _int_identity(f):
@@ -267,15 +353,15 @@ isinf = _nograd_unary("isinf", lambda xp, x: xp.isinf(x) if x.dtype.kind in "fcV
                       else xp.zeros(x.shape, bool))
 isfinite = _nograd_unary("isfinite", lambda xp, x: xp.isfinite(x) if x.dtype.kind in "fcV"
                          else xp.ones(x.shape, bool))
-isposinf = _nograd_unary("isposinf", _isposinf, deny={"c": _INF_COMPLEX})
-isneginf = _nograd_unary("isneginf", _isneginf, deny={"c": _INF_COMPLEX})
+isposinf = _nograd_unary("isposinf", _isposinf, deny={"c": _INF_COMPLEX}, exact_out=True)
+isneginf = _nograd_unary("isneginf", _isneginf, deny={"c": _INF_COMPLEX}, exact_out=True)
 isreal = _nograd_unary("isreal", lambda xp, x: xp.isreal(x) if x.dtype.kind == "c"
                        else xp.ones(x.shape, bool))
 signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x) if x.dtype.kind != "b"
-                        else xp.zeros(x.shape, bool), deny=_NO_COMPLEX)
+                        else xp.zeros(x.shape, bool), deny=_NO_COMPLEX, exact_out=True)
 logical_not = _nograd_unary("logical_not", lambda xp, x: xp.logical_not(x))
 bitwise_not = _nograd_unary("bitwise_not", _bitwise_not,
-                            deny={"f": _ni, "V": _ni, "c": _ni})
+                            deny={"f": _ni, "V": _ni, "c": _ni}, exact_out=True)
 
 
 @_op("logit", saves="in")
@@ -319,10 +405,10 @@ _round0 = _same_unary("round", lambda xp, x: x.copy() if x.dtype.kind in "iu" el
                       _zero_grad, saves=None, deny=_REAL_ONLY, node="RoundBackward0")
 
 
-def round(input, *, decimals=0):
+def round(input, *, decimals=0, out=None):
     if decimals == 0:
-        return _round0(input)
-    return _apply(_round_dec, (input,), (decimals,))
+        return _round0(input, out=out)
+    return _finish(_apply(_round_dec, (input,), (decimals,)), out, "round", exact=True)
 
 
 @_op("nan_to_num", saves="in")
@@ -451,7 +537,8 @@ _sub = _binary("sub", lambda xp, a, b: a - b, lambda xp, g, a, b: (g, _scalar_g(
                saves=None)
 _rsub = _binary("rsub", lambda xp, a, b: b - a, lambda xp, g, a, b: (-g, _scalar_g(g, b)),
                 saves=None, node="RsubBackward1")
-mul = _binary("mul", lambda xp, a, b: a * b, lambda xp, g, a, b: (g * b, _scalar_g(g * a, b)))
+mul = _binary("mul", lambda xp, a, b: a * b,
+              _holo(lambda xp, g, a, b: (g * b, _scalar_g(g * a, b))))
 multiply = mul
 SCALAR_SELF.update(("add", "sub", "mul", "div", "pow", "remainder", "floor_divide",
                     "div_trunc", "div_floor"))
@@ -462,7 +549,7 @@ def _div_grad(xp, g, a, b):
     return ga, (-ga * a / b if _has_shape(b) else None)
 
 
-_div = _binary("div", lambda xp, a, b: a / b, _div_grad, check=_to_float_pair("div"))
+_div = _binary("div", lambda xp, a, b: a / b, _holo(_div_grad), check=_to_float_pair("div"))
 floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None,
                        check=_deny("div_floor", "bc", zero_div=True))
 _div_floor = _binary("div_floor", lambda xp, a, b: xp.floor_divide(a, b),
@@ -602,9 +689,17 @@ def _pow_base_grad(xp, g, a, b):
     return xp.where(b == 0, 0, g * b * a ** (b - 1))
 
 
+def _nonneg(b):
+    """torch's `exponent >= 0` in pow's gradient: a complex exponent must be real and >= 0."""
+    if b.dtype.kind == "c":
+        return (b.real >= 0) & (b.imag == 0)
+    return b >= 0
+
+
 def _pow_exp_grad(xp, g, a, b, y):
-    # torch: zero where the base is 0 and the exponent >= 0
-    return g * xp.where((a == 0) & (b >= 0), 0, y * xp.log(xp.where(a == 0, 1, a)))
+    # torch: zero where the base is 0 and the exponent >= 0, else y * log(a) (-inf, nan at 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * xp.where((a == 0) & _nonneg(b), 0, y * xp.log(a))
 
 
 @_op("pow", saves="in", node="PowBackward0")
@@ -613,6 +708,7 @@ def _pow_scalar(xp, a, b):
 
 
 @_pow_scalar.vjp
+@_holo
 def _(xp, g, a, b):
     return _pow_base_grad(xp, g, a, b), None
 
@@ -626,6 +722,7 @@ def _pow_tensor(xp, a, b):
 
 
 @_pow_tensor.vjp
+@_holo
 def _(xp, g, a, b, y):
     return _pow_base_grad(xp, g, a, b), _pow_exp_grad(xp, g, a, b, y)
 
@@ -637,9 +734,10 @@ def _rpow(xp, x, base):
 
 
 @_rpow.vjp
+@_holo
 def _(xp, g, x, base, y):
     if base == 0:      # torch: zero where the base is 0 and the exponent >= 0
-        return (xp.where(x >= 0, 0, g * y * -math.inf),)
+        return (xp.where(_nonneg(x), 0, g * y * -math.inf),)
     return (g * y * (cmath.log(base) if isinstance(base, complex) else math.log(base)),)
 
 
@@ -885,21 +983,6 @@ def _scalar_like(s, like):
     return full((), s, dtype=_result_type(s, like), device=like.device)
 
 
-def _finish(result, out):
-    if out is None:
-        return result
-    from ._apply import write_into
-    if out.shape != result.shape:
-        if out.arr.size:
-            import warnings
-            warnings.warn(f"An output with one or more elements was resized since it had shape "
-                          f"{list(out.shape)}, which does not match the required output shape "
-                          f"{list(result.shape)}.", UserWarning, stacklevel=3)
-        out.arr = out.be.xp.empty(result.shape, out.arr.dtype)
-    write_into(out, result.arr, "out")
-    return out
-
-
 # ---- ternary and clamping ----------------------------------------------------------------------
 @_op("where", saves="in")
 @_shapes_as_runtime
@@ -1093,6 +1176,7 @@ def _lerp(xp, a, b, w):
 
 
 @_lerp.vjp
+@_holo
 def _(xp, g, w):
     return g * (1 - w), g * w
 
@@ -1108,6 +1192,7 @@ def _lerp_t(xp, a, b, w):
 
 
 @_lerp_t.vjp
+@_holo
 def _(xp, g, a, b, w):
     return g * (1 - w), g * w, g * (b - a)
 
@@ -1131,6 +1216,7 @@ def _addcmul(xp, x, t1, t2, value, dtype):
 
 
 @_addcmul.vjp
+@_holo
 def _(xp, g, t1, t2, value):
     return g, g * value * t2, g * value * t1
 
@@ -1144,6 +1230,7 @@ def _addcdiv(xp, x, t1, t2, value, dtype):
 
 
 @_addcdiv.vjp
+@_holo
 def _(xp, g, t1, t2, value):
     q = g * value / t2
     return g, q, -q * t1 / t2

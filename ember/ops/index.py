@@ -10,9 +10,9 @@ import numpy as np
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node
-from ._apply import apply, inplace
+from ._apply import _finish as _finish_out, apply, inplace
 from ._dims import wrap_dim
-from ._registry import op
+from ._registry import no_complex_grad, op
 from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, _finish, \
     _check_broadcast_into
 
@@ -776,7 +776,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
 
 
 def scatter_add(input, dim, index, src):
-    return scatter_reduce(input, dim, index, src, "sum")
+    return _scatter_reduce_any(input, dim, index, src, "sum")
 
 
 @op("scatter_reduce", saves=None)
@@ -879,6 +879,12 @@ _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    # torch has complex derivatives for scatter_add, not for scatter_reduce
+    return no_complex_grad(_scatter_reduce_any(input, dim, index, src, reduce, include_self),
+                           "scatter_reduce")
+
+
+def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True):
     reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)     # torch accepts these too
     if reduce not in _REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
@@ -887,6 +893,10 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                       else "scatter_add", src)
     if src.arr.dtype != input.arr.dtype:
         raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+    if input.arr.dtype.kind == "c" and reduce in ("amax", "amin"):
+        from ._apply import _tname as dtype_name
+        raise NotImplementedError(f"\"scatter_gather_tensor_cpu_reduce_{reduce}\" not implemented "
+                                  f"for '{dtype_name(input.arr.dtype)}'")
     node = _scatter_add if reduce == "sum" and include_self else _scatter_reduce
     if node is _scatter_add:
         return apply(_scatter_add, (input, index, src), (d,))
@@ -1132,21 +1142,28 @@ def _(xp, g, shape, i, dim):
     return (_put_along(xp, shape, i, g[0], dim),)
 
 
+def _no_complex_sort(input, name="Sort"):
+    if input.arr.dtype.kind == "c":
+        raise RuntimeError(f" {name} does not support complex dtypes on CPU")
+
+
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     d = wrap_dim(dim, input.ndim)
+    _no_complex_sort(input)
     return SORT(*apply(_sort, (input,), (d, bool(descending))))
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
     d = wrap_dim(dim, input.ndim)
+    _no_complex_sort(input)
     a = input.arr
     if a.ndim == 0:
         return _new(input.be.xp.zeros((), np.int64), input.be)
     return _new(_argsort(input.be.xp, a, d, descending).astype(np.int64), input.be)
 
 
-def msort(input):
-    return sort(input, 0).values
+def msort(input, *, out=None):
+    return _finish_out(sort(input, 0).values, out, "sort", exact=True)
 
 
 @op("topk", saves=None, n_out=2)
@@ -1167,6 +1184,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     n = input.shape[d] if input.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
+    _no_complex_sort(input, "topk")
     return TOPK(*apply(_topk, (input,), (int(k), d, bool(largest), bool(sorted))))
 
 
@@ -1310,7 +1328,13 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     shape[d] = -1
     full = expand(reshape(index.long() if index.arr.dtype != np.int64 else index, shape),
                   source.shape)
-    return scatter_reduce(input, d, full, source, reduce, include_self=include_self)
+    if input.arr.dtype.kind == "c" and (not include_self or reduce in ("amax", "amin")):
+        from ._apply import _tname as dtype_name
+        kernel = "index_reduce_func_exclude_input_init" if not include_self else \
+            {"amax": "maximum_cpu", "amin": "minimum_cpu"}[reduce]
+        raise NotImplementedError(f"\"{kernel}\" not implemented for "
+                                  f"'{dtype_name(input.arr.dtype)}'")
+    return _scatter_reduce_any(input, d, full, source, reduce, include_self=include_self)
 
 
 index_reduce_ = inplace(index_reduce, "index_reduce")

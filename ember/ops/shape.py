@@ -11,9 +11,10 @@ import numpy as np
 from .._dtype import PROMOTE
 from .._tensor import Size, Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _share_version, apply, inplace, make_unary, make_view, write_into
+from ._apply import _finish as _finish_out, _share_version, apply, inplace, make_unary, \
+    make_view, write_into
 from ._dims import wrap_dim
-from ._registry import op
+from ._registry import no_complex_grad, op
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -137,6 +138,74 @@ def _view_dtype(input, dtype):
     t = _new(a.view(dt.np), input.be)
     _share_version(t, input)
     return t
+
+
+# ---- complex views: real, imag, view_as_real, view_as_complex --------------------------------
+def _not_complex(name):
+    return RuntimeError(f"{name} is only supported for complex tensors")
+
+
+_real_fn = _view_op("real", lambda xp, x: (x.real, (x.dtype,)),
+                    lambda xp, g, dt: (g.astype(dt),), node="SelectBackward0")
+_imag_fn = _view_op("imag", lambda xp, x: (x.imag, (x.dtype,)),
+                    lambda xp, g, dt: ((g * 1j).astype(dt, copy=False),), node="SelectBackward0")
+
+
+def real(input):
+    """The real part of a complex tensor (a view); a real tensor is returned as it is."""
+    if getattr(getattr(input, "arr", None), "dtype", None) is not None and \
+            input.arr.dtype.kind != "c":
+        return input
+    return _real_fn(input)
+
+
+def imag(input):
+    """The imaginary part of a complex tensor (a view)."""
+    if getattr(getattr(input, "arr", None), "dtype", None) is not None and \
+            input.arr.dtype.kind != "c":
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return _imag_fn(input)
+
+
+def _view_as_real_fwd(xp, x):
+    if x.dtype.kind != "c":
+        raise _not_complex("view_as_real")
+    return x[..., None].view(x.real.dtype), ()
+
+
+def _view_as_complex_fwd(xp, x):
+    from ._apply import _tname
+    if x.dtype not in (np.float32, np.float64):
+        raise RuntimeError("view_as_complex is only supported for float and double tensors, "
+                           f"but got a tensor of scalar type: {_tname(x.dtype)}")
+    if not x.ndim:
+        raise RuntimeError("Input tensor must have one or more dimensions")
+    if x.shape[-1] != 2:
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+    cd = np.complex64 if x.dtype == np.float32 else np.complex128
+    if not x.size:              # NumPy's strides of empty arrays say nothing
+        return xp.empty(x.shape[:-1], cd), ()
+    if x.strides[-1] != x.itemsize:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    if any(s % (2 * x.itemsize) for s, n in zip(x.strides[:-1], x.shape[:-1]) if n > 1):
+        raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
+    return x.view(cd)[..., 0], ()
+
+
+_view_as_real_fn = _view_op("view_as_real", _view_as_real_fwd,
+                            lambda xp, g: (g[..., 0] + 1j * g[..., 1],))
+_view_as_complex_fn = _view_op("view_as_complex", _view_as_complex_fwd,
+                               lambda xp, g: (xp.stack([g.real, g.imag], -1),))
+
+
+def view_as_real(input):
+    return _view_as_real_fn(input)
+
+
+def view_as_complex(input):
+    if isinstance(input, Tensor) and input.storage_offset() % 2:
+        raise RuntimeError("Tensor must have a storage_offset divisible by 2")
+    return _view_as_complex_fn(input)
 
 
 def reshape(input, *args, shape=None):
@@ -902,7 +971,9 @@ def _diag_copy(xp, x, offset):
 _diag_copy.vjp(lambda xp, g, shape, offset: _diagonal_bwd(xp, g, shape, offset, 0, 1))
 
 
-def diag(input, diagonal=0):
+def diag(input, diagonal=0, *, out=None):
+    if out is not None:     # torch's diag(out=) neither records nor refuses inputs requiring grad
+        return _finish_out(diag(input.detach(), diagonal), out, "diag", exact=True)
     if input.ndim == 1:
         return apply(_diag_embed, (input,), (int(diagonal), 0, 1))
     if input.ndim == 2:
@@ -1431,7 +1502,8 @@ def _scatter_into(o, input, src, region, view):
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     d = wrap_dim(dim, input.ndim)
     region = ("basic", (slice(None),) * d + (slice(start, end, step),) + (Ellipsis,))
-    return _scatter_into(_slice_scatter, input, src, region, input.arr[region[1]])
+    return no_complex_grad(_scatter_into(_slice_scatter, input, src, region,
+                                         input.arr[region[1]]), "slice_scatter")
 
 
 def select_scatter(input, src, dim, index):
@@ -1441,7 +1513,8 @@ def select_scatter(input, src, dim, index):
         raise IndexError(f"select_scatter(): index {index} out of range for tensor of size "
                          f"{list(input.shape)} at dimension {d}")
     region = ("basic", (slice(None),) * d + (index % n,) + (Ellipsis,))
-    return _scatter_into(_select_scatter, input, src, region, input.arr[region[1]])
+    return no_complex_grad(_scatter_into(_select_scatter, input, src, region,
+                                         input.arr[region[1]]), "select_scatter")
 
 
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
@@ -1489,5 +1562,6 @@ tril_ = inplace(tril, "tril")
 triu_ = inplace(triu, "triu")
 
 
-def narrow_copy(input, dim, start, length):
-    return _clone_fn(narrow(input, dim, start, length), "C")
+def narrow_copy(input, dim, start, length, *, out=None):
+    return _finish_out(_clone_fn(narrow(input, dim, start, length), "C"), out, "narrow_copy",
+                       exact=True)
