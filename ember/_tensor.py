@@ -179,6 +179,24 @@ class Tensor:
     def mH(self):
         return self.mT.conj()
 
+    @property
+    def real(self):
+        from .ops.shape import real
+        return real(self)
+
+    @real.setter
+    def real(self, value):
+        self.real.copy_(value)
+
+    @property
+    def imag(self):
+        from .ops.shape import imag
+        return imag(self)
+
+    @imag.setter
+    def imag(self, value):
+        self.imag.copy_(value)
+
     def numpy(self, *, force=False):
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "

@@ -226,14 +226,29 @@ def _run_node(node, g, grads, retain_graph, create_graph):
             if tuple(gi.shape) != a.shape:
                 gi = gi.sum_to_size(a.shape)
             if gi.arr.dtype != a.dtype:
-                gi = gi.to(inp.dtype)
+                gi = _cast_grad_tensor(gi, inp.dtype)
         else:
             if gi.shape != a.shape:
                 gi = sum_to(xp, gi, a.shape)
             if gi.dtype != a.dtype:
-                gi = gi.astype(a.dtype)
+                gi = _cast_grad(gi, a.dtype)
         prev = grads.get(nxt)
         grads[nxt] = gi if prev is None else prev + gi
+
+
+def _cast_grad(g, dtype):
+    """A gradient to its input's dtype: a real input of a complex computation gets the real
+    part (torch's handle_r_to_c), without NumPy's ComplexWarning."""
+    if g.dtype.kind == "c" and dtype.kind != "c":
+        g = g.real
+    return g.astype(dtype)
+
+
+def _cast_grad_tensor(g, dtype):
+    if g.is_complex() and not dtype.is_complex:
+        from ..ops.shape import real
+        g = real(g)
+    return g.to(dtype)
 
 
 def _run_node_anomaly(node, g, grads, retain_graph, create_graph):
@@ -291,11 +306,11 @@ def _accumulate(leaf, g, handed, create_graph):
         return
     if create_graph:
         if g.arr.dtype != t.arr.dtype:
-            g = g.to(t.dtype)
+            g = _cast_grad_tensor(g, t.dtype)
         t.grad = g if t.grad is None else t.grad + g
     else:
         if g.dtype != t.arr.dtype:
-            g = g.astype(t.arr.dtype)
+            g = _cast_grad(g, t.arr.dtype)
         if t.grad is None:
             if id(g) in handed or not _owned(g):
                 g = g.copy()

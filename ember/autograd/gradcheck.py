@@ -2,7 +2,9 @@
 
 Slow mode (torch's default) compares full Jacobians; fast mode compares the random projections
 vᵀ·J·u, one backward and two forwards per input (pytorch/pytorch#53876). Forward-mode and
-batched checks are not available (ember has no forward AD and no vmap)."""
+batched checks are not available (ember has no forward AD and no vmap). Complex inputs and
+outputs are checked as torch does, through their real and imaginary parts (conjugate Wirtinger
+convention: the gradient of a real loss L is dL/d(real) + i dL/d(imag))."""
 import warnings
 
 import numpy as np
@@ -39,8 +41,6 @@ def _check_inputs(inputs):
                               "floating point or complex. This check will likely fail if all "
                               "the inputs are not of double precision floating point or "
                               "complex. ", stacklevel=3)
-            if inp.is_complex():
-                raise NotImplementedError("ember's gradcheck does not support complex inputs")
             if inp.numel() and not all(st > 0 or sz <= 1
                                        for st, sz in zip(inp.stride(), inp.shape)):
                 raise RuntimeError(f"The {idx}th input has a dimension with stride 0. gradcheck "
@@ -55,63 +55,101 @@ def _check_inputs(inputs):
 
 
 def _outputs(func, inputs):
-    """All float Tensor outputs (host copies are taken by the callers)."""
+    """All Tensor outputs (host copies are taken by the callers)."""
     Tensor = _tensor_cls()
     return tuple(o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor))
 
 
 def _host(t):
-    return np.array(t.be.to_host(t.arr), dtype=np.float64 if t.arr.dtype.kind != "c" else None)
+    """float64 host values; a complex tensor as its (real, imag) pairs, as view_as_real gives.
+    Jacobians of complex functions are those of these real representations: a complex input
+    contributes two rows per element (d/d real, d/d imag), a complex output two columns."""
+    a = np.asarray(t.be.to_host(t.arr))
+    if a.dtype.kind == "c":
+        return np.stack([a.real, a.imag], -1).astype(np.float64)
+    return a.astype(np.float64)
 
 
 def _eval(func, inputs):
     return [_host(o.detach()) for o in _outputs(func, inputs)]
 
 
+def _units(t):
+    """The directions of one element: 1, and i for complex tensors."""
+    return (1, 1j) if t.arr.dtype.kind == "c" else (1,)
+
+
 # ---- slow mode: full Jacobians -----------------------------------------------------------------
 def _numerical_jacobians(func, inputs, diff_idx, eps):
-    """jac[i][j]: (numel of input i, numel of output j), by central differences."""
+    """jac[i][j]: (real numel of input i, real numel of output j), by central differences."""
     sizes = [o.size for o in _eval(func, inputs)]
     jac = []
     for i in diff_idx:
         a = inputs[i].arr
-        cols = [np.zeros((a.size, n)) for n in sizes]
+        units = _units(inputs[i])
+        cols = [np.zeros((a.size * len(units), n)) for n in sizes]
         for row, idx in enumerate(np.ndindex(*a.shape)):
             orig = a[idx].item()
-            a[idx] = orig - eps
-            minus = _eval(func, inputs)
-            a[idx] = orig + eps
-            plus = _eval(func, inputs)
-            a[idx] = orig
-            for j, (p, m) in enumerate(zip(plus, minus)):
-                cols[j][row] = ((p - m) / (2 * eps)).reshape(-1)
+            for k, unit in enumerate(units):
+                a[idx] = orig - eps * unit
+                minus = _eval(func, inputs)
+                a[idx] = orig + eps * unit
+                plus = _eval(func, inputs)
+                a[idx] = orig
+                for j, (p, m) in enumerate(zip(plus, minus)):
+                    cols[j][row * len(units) + k] = ((p - m) / (2 * eps)).reshape(-1)
         jac.append(cols)
     return jac
 
 
 def _analytical_jacobians(outputs, inputs, diff_idx, check_grad_dtypes):
-    """jac[i][j] like the numerical one, from one backward per output element."""
+    """jac[i][j] like the numerical one, from one backward per real output coordinate: the
+    gradient for grad_output 1 (or i) at one element is, in torch's convention, the real
+    (d/d real + i d/d imag) gradient of that element's real (or imaginary) part."""
     from .._tensor import _new
     diff_inputs = [inputs[i] for i in diff_idx]
-    jac = [[np.zeros((inputs[i].numel(), o.numel())) for o in outputs] for i in diff_idx]
+    jac = [[np.zeros((_host(inputs[i]).size, _host(o).size)) for o in outputs]
+           for i in diff_idx]
     for j, out in enumerate(outputs):
         if not out.requires_grad:
             continue
         xp = out.be.xp
+        units = _units(out)
         for m in range(out.numel()):
-            onehot = xp.zeros(out.arr.shape, out.arr.dtype)
-            onehot.reshape(-1)[m] = 1
-            grads = _grad((out,), diff_inputs, (_new(onehot, out.be),), retain_graph=True,
-                          allow_unused=True)
-            for k, g in enumerate(grads):
-                if g is None:
-                    continue
-                if check_grad_dtypes and g.dtype is not diff_inputs[k].dtype:
-                    raise GradcheckError("Gradient has dtype mismatch")
-                if tuple(g.shape) != tuple(diff_inputs[k].shape):
-                    raise GradcheckError("Analytical gradient has incorrect size")
-                jac[k][j][:, m] = _host(g).reshape(-1)
+            for k, unit in enumerate(units):
+                onehot = xp.zeros(out.arr.shape, out.arr.dtype)
+                onehot.reshape(-1)[m] = unit
+                grads = _grad((out,), diff_inputs, (_new(onehot, out.be),), retain_graph=True,
+                              allow_unused=True)
+                for n, g in enumerate(grads):
+                    if g is None:
+                        continue
+                    if check_grad_dtypes and g.dtype is not diff_inputs[n].dtype:
+                        raise GradcheckError("Gradient has dtype mismatch")
+                    if tuple(g.shape) != tuple(diff_inputs[n].shape):
+                        raise GradcheckError("Analytical gradient has incorrect size")
+                    jac[n][j][:, m * len(units) + k] = _host(g).reshape(-1)
     return jac
+
+
+def _parts(t):
+    """(name, slice of the real representation) for each part torch checks separately."""
+    if t.arr.dtype.kind != "c":
+        return ((None, slice(None)),)
+    return (("real", slice(0, None, 2)), ("imaginary", slice(1, None, 2)))
+
+
+def _first_mismatch(a, n, out, inp, rtol, atol):
+    """torch checks the real and imaginary parts of complex outputs, then of complex inputs,
+    separately; the note names the part that fails first (None: no mismatch)."""
+    for what, t, axis in (("outputs", out, 1), ("inputs", inp, 0)):
+        for part, sl in _parts(t):
+            idx = (slice(None), sl) if axis else (sl, slice(None))
+            if not np.allclose(a[idx], n[idx], rtol=rtol, atol=atol):
+                note = "" if part is None else \
+                    f"While considering the {part} part of complex {what} only, "
+                return note, a[idx], n[idx]
+    return None
 
 
 def _slow_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, check_dtypes):
@@ -127,8 +165,9 @@ def _slow_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, ch
     for oi, j in enumerate(diff_out):
         for k in range(len(diff_idx)):
             a, n = first[k][j], numerical[k][j]
-            if not np.allclose(a, n, rtol=rtol, atol=atol):
-                raise GradcheckError(_mismatch(oi, k, n, a))
+            bad = _first_mismatch(a, n, outputs[j], inputs[diff_idx[k]], rtol, atol)
+            if bad is not None:
+                raise GradcheckError(bad[0] + _mismatch(oi, k, bad[2], bad[1]))
             if np.abs(a - second[k][j]).max(initial=0) > nondet_tol:
                 raise GradcheckError(_NONDET.format(nondet_tol))
 
@@ -163,17 +202,22 @@ def _unit(rng, shape):
     return v / n if n else v
 
 
+def _as_complex(t, v):
+    """A real-representation vector as an array of t's kind (pairs -> complex numbers)."""
+    return v[..., 0] + 1j * v[..., 1] if t.arr.dtype.kind == "c" else v
+
+
 def _fast_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, check_dtypes):
     from .._tensor import _new
     rng = np.random.default_rng(0)
-    us = [_unit(rng, inputs[i].arr.shape) for i in diff_idx]
+    us = [_unit(rng, _host(inputs[i]).shape) for i in diff_idx]
     diff_out = [o for o in outputs if o.requires_grad]
-    vs = [_unit(rng, o.arr.shape) for o in outputs]
+    vs = [_unit(rng, _host(o).shape) for o in outputs]
     numerical = []                    # numerical[k][j] = vⱼᵀ (J u_k)
     for k, i in enumerate(diff_idx):
         a = inputs[i].arr
         orig = a.copy()
-        step = (eps * us[k]).astype(a.dtype)
+        step = (eps * _as_complex(inputs[i], us[k])).astype(a.dtype)
         a[...] = orig - step
         minus = _eval(func, inputs)
         a[...] = orig + step
@@ -184,7 +228,7 @@ def _fast_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, ch
     diff_inputs = [inputs[i] for i in diff_idx]
     for oi, out in enumerate(diff_out):
         j = next(n for n, o in enumerate(outputs) if o is out)
-        v = _new(out.be.xp.asarray(vs[j], dtype=out.arr.dtype), out.be)
+        v = _new(out.be.xp.asarray(_as_complex(out, vs[j]), dtype=out.arr.dtype), out.be)
         results = []
         for _ in range(2):            # twice: the second run checks reentrancy
             grads = _grad((out,), diff_inputs, (v,), retain_graph=True, allow_unused=True)
@@ -210,8 +254,9 @@ def gradcheck(func, inputs, *, eps=1e-06, atol=1e-05, rtol=0.001, raise_exceptio
               nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
               check_batched_grad=False, check_batched_forward_grad=False,
               check_forward_ad=False, check_backward_ad=True, fast_mode=False, masked=None):
-    """Check the gradients of `func` at `inputs` (Tensors, float64 advised) against finite
-    differences. Returns True, or raises GradcheckError (False if raise_exception=False).
+    """Check the gradients of `func` at `inputs` (Tensors, float64 or complex128 advised)
+    against finite differences. Returns True, or raises GradcheckError (False if
+    raise_exception=False).
 
     `check_undefined_grad` is accepted and has no effect: ember's engine always materialises
     missing output gradients as zeros."""
@@ -268,10 +313,13 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-06, atol=1e-05, rto
 def _random_like(t, noncontiguous):
     from .._dtype import float64
     from ..ops.creation import rand
-    dtype = t.dtype if t.is_floating_point() else float64
+    dtype = t.dtype if t.is_floating_point() or t.is_complex() else float64
     if noncontiguous and t.ndim:
         big = rand(tuple(t.shape) + (2,), dtype=dtype, device=t.device) * 2 - 1
         g = big[..., 0].detach()
     else:
         g = (rand(tuple(t.shape), dtype=dtype, device=t.device) * 2 - 1).detach()
+    if not isinstance(g.arr, g.be.xp.ndarray):      # a 0-d result may be a NumPy scalar
+        from .._tensor import _new
+        g = _new(g.be.xp.asarray(g.arr), g.be)
     return g.requires_grad_(True)

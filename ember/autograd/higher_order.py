@@ -536,7 +536,7 @@ _UNARY = {  # NumPy name -> ember name, for elementwise functions of one array
     "arctanh": "atanh", "abs": "abs", "absolute": "abs", "fabs": "abs", "negative": "neg",
     "sign": "sign", "floor": "floor", "ceil": "ceil", "trunc": "trunc", "fix": "trunc",
     "rint": "round", "reciprocal": "reciprocal", "positive": "clone", "sinc": "sinc",
-    "logical_not": None,
+    "angle": "angle", "logical_not": None,
 }
 _BINARY = {  # NumPy name -> ember name, for elementwise functions of two arrays
     "add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",

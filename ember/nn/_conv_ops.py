@@ -11,7 +11,7 @@ import threading
 import numpy as np
 
 from ..ops._apply import apply
-from ..ops._registry import op
+from ..ops._registry import holomorphic, op
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold"]
@@ -190,6 +190,7 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
 
 
 @_conv.vjp
+@holomorphic
 def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
     g3 = _rows(xp, g, groups, "rows")
     gx = gw = gb = None
@@ -329,6 +330,7 @@ def _conv_t(xp, x, w, b, stride, pads, dilation, groups, full):
 
 
 @_conv_t.vjp
+@holomorphic
 def _(xp, g, x3, wr, xshape, wshape, has_b, stride, pads, dilation, groups, needs):
     gx = gw = gb = None
     if needs[0] or needs[1]:

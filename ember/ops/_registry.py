@@ -50,6 +50,28 @@ def op(name, amp=None, differentiable=True, saves="in", node=None, n_out=1, need
     return register
 
 
+def holomorphic(bwd):
+    """The complex vjp of an op whose backward rule is written as for real inputs (g times the
+    derivative, or the transposed Jacobian). For complex inputs torch's convention (conjugate
+    Wirtinger) is g * conj(f'(z)) = conj(bwd(conj(g))); real gradients take the plain rule.
+    Wrap only complex-differentiable (holomorphic) ops: abs, angle, real, ... need their own."""
+    def vjp(xp, g, *saved):
+        if g.dtype.kind != "c":
+            return bwd(xp, g, *saved)
+        return tuple(None if r is None else xp.conj(r) for r in bwd(xp, xp.conj(g), *saved))
+    vjp.__name__ = vjp.__qualname__ = getattr(bwd, "__name__", "vjp")
+    return vjp
+
+
+def no_complex_grad(result, name):
+    """torch's autograd has no complex derivative for some ops (those outside its
+    GRADIENT_IMPLEMENTED_FOR_COMPLEX): recording one with a complex output raises."""
+    if result.requires_grad and result.arr.dtype.kind == "c":
+        raise RuntimeError(f"{name} does not support automatic differentiation for outputs with "
+                           "complex dtype.")
+    return result
+
+
 def override(o, idx, fwd=None, bwd=None):
     """Backend-specific kernels (fused CUDA) keep the generic `saved` layout."""
     f0, b0 = o.impl[idx]

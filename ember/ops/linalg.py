@@ -13,7 +13,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node
 from ._apply import apply
 from ._dims import wrap_dim
-from ._registry import op
+from ._registry import holomorphic, op
 
 
 class LinAlgError(RuntimeError):
@@ -259,6 +259,7 @@ def _linear(xp, x, w, b):
 
 
 @_linear.vjp
+@holomorphic
 def _(xp, g, x, w, has_b, needs):
     gx = gw = gb = None
     if needs[0]:
@@ -291,6 +292,7 @@ def _addprod_fwd(xp, c, a, b, beta, alpha, kind):
 
 
 def _addprod_bwd(xp, g, a, b, beta, alpha, kind, needs):
+    beta, alpha = beta.conjugate(), alpha.conjugate()       # complex scalars (torch: conj)
     gc = (g * beta if beta != 1 else g) if needs[0] else None
     ga = gb = None
     if kind == "addbmm":
@@ -731,15 +733,18 @@ def _linalg_det(A, *, out=None):
     return _finish(apply(_det, (A,)), out)
 
 
-@op("linalg_slogdet", saves="in", n_out=2)
+@op("linalg_slogdet", saves="both", n_out=2)
 def _slogdet(xp, a):
     sign, lad = xp.linalg.slogdet(a)
-    return (xp.asarray(sign), xp.asarray(lad)), (a,)
+    sign = xp.asarray(sign)
+    return (sign, xp.asarray(lad)), (a, sign)
 
 
 @_slogdet.vjp
-def _(xp, g, a):
-    g_lad = g[1]
+def _(xp, g, a, sign):
+    g_sign, g_lad = g
+    if a.dtype.kind == "c":     # torch: the phase of a complex sign contributes too
+        g_lad = g_lad + 1j * (g_sign * sign.conj()).imag
     if a.shape[-1] == 0:
         return (xp.zeros(a.shape, g_lad.dtype),)
     return (g_lad[..., None, None] * _mH(_lapack(lambda: xp.linalg.inv(a), "linalg.slogdet",
@@ -752,8 +757,10 @@ def _linalg_slogdet(A, *, out=None):
 
 
 def logdet(input):
-    from .elementwise import where
+    from .elementwise import log, where
     sign, lad = _linalg_slogdet(input)
+    if sign.is_complex():       # torch: log(sign) + log|det|
+        return log(sign) + lad
     return where(sign < 0, float("nan"), lad)
 
 
@@ -908,6 +915,91 @@ def _linalg_qr(A, mode="reduced", *, out=None):
     return QR(*apply(_qr, (A,), (mode,)))
 
 
+# ---- geqrf and householder_product: QR in LAPACK's compact form, and its Q ---------------------
+@op("geqrf", saves=None, n_out=2)
+def _geqrf(xp, a):
+    h, tau = xp.linalg.qr(a, mode="raw")
+    return (_swap(h).copy(), tau), ()
+
+
+@_geqrf.vjp
+def _(xp, g):
+    raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
+def _reflectors(xp, a, k):
+    """The Householder vectors v_i of geqrf's compact form: unit diagonal, a's column below."""
+    v = xp.tril(a[..., :k], -1)
+    idx = xp.arange(k)
+    v[..., idx, idx] = 1
+    return v
+
+
+def _reflect(xp, x, v, tau):
+    """(I - tau v v^H) x for one reflector v (..., m) and x (..., m, n)."""
+    w = xp.matmul(xp.conj(v)[..., None, :], x)
+    return x - (tau[..., None, None] * v[..., :, None]) * w
+
+
+def _eye_like(xp, a):
+    return xp.broadcast_to(xp.eye(a.shape[-2], a.shape[-1], dtype=a.dtype), a.shape)
+
+
+@op("linalg_householder_product")
+def _householder_product(xp, a, tau):
+    v = _reflectors(xp, a, tau.shape[-1])
+    q = _eye_like(xp, a).copy()
+    for i in reversed(range(tau.shape[-1])):
+        q = _reflect(xp, q, v[..., i], tau[..., i])
+    return q, (v, tau)
+
+
+@_householder_product.vjp
+def _(xp, g, v, tau):
+    """Q = H_0 H_1 ... H_{k-1} I: walk the reflectors from the left, with the input X_i of
+    each H_i = I - tau_i v_i v_i^H recomputed from the right."""
+    k = tau.shape[-1]
+    xs = [_eye_like(xp, g)]
+    for i in range(k - 1, 0, -1):
+        xs.append(_reflect(xp, xs[-1], v[..., i], tau[..., i]))
+    xs.reverse()
+    gv, gtau = xp.zeros(v.shape, g.dtype), xp.zeros(tau.shape, g.dtype)
+    for i in range(k):
+        vh, t = xp.conj(v[..., i])[..., None, :], tau[..., i]
+        w, u = xp.matmul(vh, xs[i]), xp.matmul(vh, g)       # v^H X_i, v^H G_i
+        gtau[..., i] = -(u * xp.conj(w)).sum((-2, -1))
+        gv[..., i] = -(xp.conj(t)[..., None] * xp.matmul(g, _mH(w))[..., 0]
+                       + t[..., None] * xp.matmul(xs[i], _mH(u))[..., 0])
+        g = g - (xp.conj(t)[..., None, None] * v[..., i][..., :, None]) * u
+    ga = xp.zeros(g.shape, g.dtype)
+    ga[..., :k] = xp.tril(gv, -1)
+    return ga, gtau
+
+
+def _linalg_householder_product(A, tau, *, out=None):
+    name = "torch.linalg.householder_product"
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    if tau.ndim != A.ndim - 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but "
+                           f"got tau.ndim equal to {tau.ndim} and input.ndim is equal to "
+                           f"{A.ndim}")
+    if A.shape[-2] < A.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to "
+                           "input.shape[-1]")
+    if A.shape[-1] < tau.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to "
+                           "tau.shape[-1]")
+    if tau.shape[:-1] != A.shape[:-2]:
+        raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to "
+                           f"input.shape[:-2], but got {list(tau.shape[:-1])}")
+    if tau.dtype != A.dtype:
+        raise RuntimeError(f"{name}: tau dtype {_tn(tau)} does not match input dtype {_tn(A)}")
+    if A.arr.dtype.kind not in "fc":
+        raise NotImplementedError(f"\"orgqr_cpu\" not implemented for '{_tn(A)}'")
+    return _finish(apply(_householder_product, (A, tau)), out)
+
+
 @op("linalg_svd", saves="out", n_out=3)
 def _svd(xp, a, full_matrices):
     u, s, vh = _lapack(lambda: xp.linalg.svd(a, full_matrices=full_matrices),
@@ -945,6 +1037,13 @@ def _svd_grad(xp, gu, gs, gvh, u, s, vh):
     e[..., idx, idx] = 1
     ga = (uhgu * s[..., None, :] + s[..., :, None] * vhgv) / e
     ga[..., idx, idx] = ga[..., idx, idx] + gs
+    if u.dtype.kind == "c":
+        du, dv = uhgu[..., idx, idx], vhgv[..., idx, idx]
+        _check_phase_invariant(xp, du.imag + dv.imag, dv.imag, "svd_backward: The singular "
+                               "vectors in the complex case are specified up to multiplication "
+                               "by e^{i phi}. The specified loss function depends on this phase "
+                               "term, making it ill-defined.")
+        ga[..., idx, idx] = ga[..., idx, idx] + du / (2 * s)
     if m > n:
         ga = xp.matmul(u, ga)
         gusinv = gu / s[..., None, :]
@@ -996,11 +1095,24 @@ def _(xp, g, L, V):
     return (_eigh_grad(xp, gl, gv, L, V),)
 
 
+def _check_phase_invariant(xp, diff, ref, msg):
+    """torch's check that a loss does not depend on the phases of complex singular vectors or
+    eigenvectors: allclose(diff, 0) with its lax rtol = atol = 1e-2 (relative to `ref`)."""
+    if not bool((xp.abs(diff) <= 1e-2 + 1e-2 * xp.abs(ref)).all()):
+        raise RuntimeError(msg)
+
+
 def _eigh_grad(xp, gl, gv, L, V):
     """torch's linalg_eig_backward for Hermitian input."""
     if gv is None:
         return xp.matmul(V * gl[..., None, :], _mH(V))
     vhgv = xp.matmul(_mH(V), gv)
+    if V.dtype.kind == "c":
+        d = vhgv[..., xp.arange(L.shape[-1]), xp.arange(L.shape[-1])].imag
+        _check_phase_invariant(xp, d, 0 * d, "linalg_eigh_backward: The eigenvectors in the "
+                               "complex case are specified up to multiplication by e^{i phi}. The "
+                               "specified loss function depends on this quantity, so it is "
+                               "ill-defined.")
     vhgv = 0.5 * (vhgv - _mH(vhgv))
     e = L[..., None, :] - L[..., :, None]
     idx = xp.arange(L.shape[-1])
@@ -1211,6 +1323,7 @@ EIGH = _return_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
 _TORCH_SVD = _return_type("svd", ("U", "S", "V"))
 _TORCH_QR = _return_type("qr", ("Q", "R"))
 _TORCH_SLOGDET = _return_type("slogdet", ("sign", "logabsdet"))
+_GEQRF = _return_type("geqrf", ("a", "tau"))
 
 
 def is_tensor_like(x):
@@ -1236,6 +1349,38 @@ def cholesky(input, upper=False, *, out=None):
 
 def qr(input, some=True, *, out=None):
     return _TORCH_QR(*_linalg_qr(input, "reduced" if some else "complete"))
+
+
+def geqrf(input, *, out=None):
+    if input.ndim < 2:
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    _floating(input, "torch.geqrf")
+    return _GEQRF(*apply(_geqrf, (input,)))
+
+
+def orgqr(input, tau):
+    return _linalg_householder_product(input, tau)
+
+
+def matrix_exp(input):
+    """exp(A) by scaling and squaring of a degree-18 Taylor polynomial (differentiable as a
+    composite of matmuls)."""
+    import math
+    from .creation import eye
+    _square(input, "linalg.matrix_exp")
+    if input.numel() == 0:
+        return input.clone()
+    ident = eye(input.shape[-1], dtype=input.dtype, device=input.device)
+    norm = float(input.detach().abs().sum(-2).amax())
+    s = builtins.max(0, int(math.ceil(math.log2(norm))) + 1) if norm > 0 else 0
+    X = input / (2 ** s) if s else input
+    term, result = ident, ident
+    for k in range(1, 19):
+        term = (term @ X) / k
+        result = result + term
+    for _ in range(s):
+        result = result @ result
+    return result
 
 
 def svd(input, some=True, compute_uv=True, *, out=None):

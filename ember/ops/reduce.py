@@ -12,7 +12,7 @@ from .._dtype import DEFAULT, to_dtype as _to_dtype
 from .._tensor import Tensor, _new
 from ._apply import _not_tensor, _tname, apply as _apply, make_unary as _make_unary
 from ._dims import wrap_dim as _wrap_dim
-from ._registry import op as _op
+from ._registry import holomorphic as _holo, op as _op
 
 _F32 = np.dtype(np.float32)
 
@@ -217,6 +217,7 @@ def _prod_fwd(xp, x, dims, keepdim, dtype):
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
 
 
+@_holo
 def _prod_bwd(xp, g, x, dims, keepdim):
     # the product of all the other elements, exact even where x has zeros
     axes = tuple(range(x.ndim)) if dims is None else dims
@@ -489,7 +490,9 @@ def _logsumexp(xp, x, dims, keepdim):
     if x.dtype.kind in "biu":
         x = x.astype(DEFAULT.float.np)
     xa = _acc(x)
-    m = xa.max(axis=dims, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, xa.dtype)
+    # torch shifts complex inputs by the largest real part (the result stays a principal log)
+    m = (xa.real if xa.dtype.kind == "c" else xa).max(axis=dims, keepdims=True) if x.size \
+        else xp.zeros((1,) * x.ndim, xa.real.dtype)
     m = xp.where(xp.isfinite(m), m, 0)
     with np.errstate(divide="ignore"):
         y = xp.log(xp.exp(xa - m).sum(axis=dims, keepdims=True)) + m
@@ -498,6 +501,7 @@ def _logsumexp(xp, x, dims, keepdim):
 
 
 @_logsumexp.vjp
+@_holo
 def _(xp, g, x, y):
     return (g.reshape(y.shape) * xp.exp(x - y),)
 
@@ -578,6 +582,7 @@ def _cumprod(xp, x, dim, dtype):
 
 
 @_cumprod.vjp
+@_holo
 def _(xp, g, x, y, dim):
     """torch's cumprod_backward: exact where x has zeros (only the first zero of a slice gets a
     gradient from the later terms, every position after it gets none)."""
@@ -701,6 +706,9 @@ def _logcumsumexp(xp, x, dim):
                                   f"'{_tname(x.dtype)}'")
     if not x.ndim:
         return x.copy(), (x, x, dim)
+    if x.dtype.kind == "c":
+        y = _logcumsumexp_complex(xp, x, dim)
+        return y, (x, y, dim)
     xa = _acc(x)
     m = xa.max(axis=dim, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, xa.dtype)
     m = xp.where(xp.isfinite(m), m, 0)
@@ -709,7 +717,26 @@ def _logcumsumexp(xp, x, dim):
     return y, (x, y, dim)
 
 
+def _logcumsumexp_complex(xp, x, dim):
+    """torch's complex scan y_k = logaddexp(y_{k-1}, x_k) = hi + log1p(exp(lo - hi)) (hi, lo
+    ordered by real part), step by step: the log's imaginary branch then follows torch's."""
+    xs = xp.moveaxis(x, dim, 0)
+    out = xp.empty_like(xs)
+    acc = xp.full(xs.shape[1:], complex(-np.inf, 0), x.dtype)     # torch's scan starts here
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for k in range(xs.shape[0]):
+            b = xs[k]
+            swap = acc.real < b.real
+            hi, lo = xp.where(swap, b, acc), xp.where(swap, acc, b)
+            same_inf = ~xp.isfinite(lo.real) & (lo.real == hi.real)
+            acc = xp.where(same_inf, xp.where(lo.real < 0, acc, xp.log(xp.exp(acc) + xp.exp(b))),
+                           hi + xp.log1p(xp.exp(lo - hi)))
+            out[k] = acc
+    return xp.moveaxis(out, 0, dim)
+
+
 @_logcumsumexp.vjp
+@_holo
 def _(xp, g, x, y, dim):
     if g.ndim == 0:
         return (g,)
