@@ -266,3 +266,7 @@ class Event:
 
     def elapsed_time(self, end_event):
         return _require().cuda.get_elapsed_time(self._e, end_event._e)
+
+
+from .graphs import (CUDAGraph, graph, graph_pool_handle,  # noqa: E402, F401
+                     is_current_stream_capturing, make_graphed_callables)
