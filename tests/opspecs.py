@@ -4,6 +4,8 @@ The same `fn` runs on ember and on torch, so an entry is also the spec of the op
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class T:
@@ -540,3 +542,31 @@ def _all_specs():
 
 
 ALL_SPECS = _all_specs()
+
+
+def materialize(sample, dtype, domain, seed=0, complex_parts=False):
+    """NumPy arrays (and plain Python values) for one sample, as ("t", array, wants_grad) or
+    ("v", value, False). With `complex_parts`, tensors are complex with real and imaginary parts
+    both drawn from the domain (which keeps them off the real axis' branch cuts)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for a in sample:
+        if isinstance(a, T):
+            lo = domain[0] if a.low is None else a.low
+            hi = domain[1] if a.high is None else a.high
+            shape = a.shape[::-1] + (2,) if a.nc else a.shape
+            arr = rng.uniform(lo, hi, shape)
+            if complex_parts:
+                arr = arr + 1j * rng.uniform(lo, hi, shape)
+            arr = arr.astype(dtype)
+            if a.nc:        # a transposed view of a bigger buffer: non-contiguous
+                arr = arr[..., 0].T
+                assert not arr.flags.c_contiguous or arr.size <= 1
+            out.append(("t", arr, a.grad))
+        elif isinstance(a, I):
+            out.append(("t", rng.integers(a.low, a.high, a.shape).astype(a.dtype), False))
+        elif isinstance(a, B):
+            out.append(("t", rng.random(a.shape) > 0.5, False))
+        else:
+            out.append(("v", a, False))
+    return out

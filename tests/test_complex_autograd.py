@@ -14,7 +14,7 @@ import torch
 import ember
 import ember.autograd
 from ember.autograd.gradcheck import GradcheckError
-from opspecs import ALL_SPECS, B, I, OpSpec, T, _mod, t
+from opspecs import ALL_SPECS, OpSpec, T, _mod, materialize, t
 from opspecs_shape import error_kind
 from oracle import assert_close, host
 
@@ -89,24 +89,7 @@ SPECS = [s for s in ALL_SPECS + EXTRA
 
 
 def _items(sample, dtype, domain, seed):
-    """Complex arrays for the tensor arguments: real and imaginary parts both drawn from the
-    domain (which keeps them off the real axis' branch cuts); ints, bools and scalars as is."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for a in sample:
-        if isinstance(a, T):
-            lo = domain[0] if a.low is None else a.low
-            hi = domain[1] if a.high is None else a.high
-            shape = a.shape[::-1] + (2,) if a.nc else a.shape
-            arr = (rng.uniform(lo, hi, shape) + 1j * rng.uniform(lo, hi, shape)).astype(dtype)
-            out.append(("t", arr[..., 0].T if a.nc else arr, a.grad))
-        elif isinstance(a, I):
-            out.append(("t", rng.integers(a.low, a.high, a.shape).astype(a.dtype), False))
-        elif isinstance(a, B):
-            out.append(("t", rng.random(a.shape) > 0.5, False))
-        else:
-            out.append(("v", a, False))
-    return out
+    return materialize(sample, dtype, domain, seed, complex_parts=True)
 
 
 def _args(lib, items):

@@ -12,29 +12,12 @@ import ember
 import ember.autograd
 from ember.autograd import gradcheck, gradgradcheck
 from ember.autograd.gradcheck import GradcheckError
-from opspecs import ALL_SPECS, B, I, T
+from opspecs import ALL_SPECS, materialize
 
 
 def _arrays(sample, domain, seed):
     """float64 arrays (or plain values) for one sample, as the op-table tests build them."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for a in sample:
-        if isinstance(a, T):
-            lo = domain[0] if a.low is None else a.low
-            hi = domain[1] if a.high is None else a.high
-            if a.nc:
-                arr = rng.uniform(lo, hi, a.shape[::-1] + (2,))[..., 0].T
-            else:
-                arr = rng.uniform(lo, hi, a.shape)
-            out.append(("t", arr, a.grad))
-        elif isinstance(a, I):
-            out.append(("t", rng.integers(a.low, a.high, a.shape).astype(a.dtype), False))
-        elif isinstance(a, B):
-            out.append(("t", rng.random(a.shape) > 0.5, False))
-        else:
-            out.append(("v", a, False))
-    return out
+    return materialize(sample, "float64", domain, seed)
 
 
 def _args(lib, items):

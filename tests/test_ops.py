@@ -6,31 +6,7 @@ import torch
 
 import ember
 from oracle import assert_close, host
-from opspecs import ALL_SPECS as SPECS, B, I, T
-
-
-def materialize(sample, dtype, domain, seed=0):
-    """NumPy arrays (and plain Python values) for one sample."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for a in sample:
-        if isinstance(a, T):
-            lo = domain[0] if a.low is None else a.low
-            hi = domain[1] if a.high is None else a.high
-            if a.nc:        # a transposed view of a bigger buffer: non-contiguous
-                big = rng.uniform(lo, hi, a.shape[::-1] + (2,)).astype(dtype)
-                arr = big[..., 0].T
-                assert not arr.flags.c_contiguous or arr.size <= 1
-            else:
-                arr = rng.uniform(lo, hi, a.shape).astype(dtype)
-            out.append(("t", arr, a.grad))
-        elif isinstance(a, I):
-            out.append(("t", rng.integers(a.low, a.high, a.shape).astype(a.dtype), False))
-        elif isinstance(a, B):
-            out.append(("t", rng.random(a.shape) > 0.5, False))
-        else:
-            out.append(("v", a, False))
-    return out
+from opspecs import ALL_SPECS as SPECS, materialize
 
 
 def _ember_args(items, device, grad):

@@ -194,8 +194,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes `amount` entries (a count, or a fraction) chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Prunes `amount` entries (a count, or a fraction): those `_pruned` picks."""
     PRUNING_TYPE = "unstructured"
 
     def __init__(self, amount):
@@ -207,31 +207,28 @@ class RandomUnstructured(BasePruningMethod):
         _validate_pruning_amount(nparams_toprune, t.nelement())
         mask = default_mask.clone()
         if nparams_toprune != 0:
-            prob = rand_like(t)
-            mask.view(-1)[topk(prob.view(-1), k=nparams_toprune).indices] = 0
+            mask.view(-1)[self._pruned(t.reshape(-1), nparams_toprune)] = 0
         return mask
+
+
+class RandomUnstructured(_Unstructured):
+    """Prunes `amount` entries chosen at random."""
+
+    @staticmethod
+    def _pruned(flat, k):
+        return topk(rand_like(flat), k=k).indices
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prunes the `amount` entries of smallest absolute value."""
-    PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount):
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        nparams_toprune = _compute_nparams_toprune(self.amount, t.nelement())
-        _validate_pruning_amount(nparams_toprune, t.nelement())
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            smallest = topk(t.abs().view(-1), k=nparams_toprune, largest=False)
-            mask.view(-1)[smallest.indices] = 0
-        return mask
+    @staticmethod
+    def _pruned(flat, k):
+        return topk(flat.abs(), k=k, largest=False).indices
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
