@@ -13,7 +13,7 @@ import ember.autograd.functional
 import ember.nn.functional
 from ember.autograd import higher_order as ho
 from ember.backends import CPU
-from opspecs import ALL_SPECS, B, I, T
+from opspecs import ALL_SPECS, T, materialize
 
 
 def _np(t):
@@ -34,20 +34,7 @@ def _lib_args(lib, items):
 
 
 def _items(sample, domain, seed):
-    rng = np.random.default_rng(seed)
-    items = []
-    for a in sample:
-        if isinstance(a, T):
-            lo = domain[0] if a.low is None else a.low
-            hi = domain[1] if a.high is None else a.high
-            items.append(("t", rng.uniform(lo, hi, a.shape), a.grad))
-        elif isinstance(a, I):
-            items.append(("t", rng.integers(a.low, a.high, a.shape).astype(a.dtype), False))
-        elif isinstance(a, B):
-            items.append(("t", rng.random(a.shape) > 0.5, False))
-        else:
-            items.append(("v", a, False))
-    return items
+    return materialize(sample, "float64", domain, seed)
 
 
 def second_order(L, fn, args, seed=0):
