@@ -1,39 +1,31 @@
-"""torch.nn.Module: registration of parameters, buffers and submodules; state_dict; hooks.
+"""torch.nn.Module: registration of parameters, buffers and submodules, iteration, modes, calling.
 
-Registries (`_parameters`, `_buffers`, `_modules`) have torch's names and order. Every entry is
-also mirrored into the instance `__dict__`, so `self.weight` is a plain attribute read instead
-of a `__getattr__` call; the registries keep the mirror in step even when user code edits them
-directly (`del m._parameters["weight"]`)."""
-import functools
-import itertools
-import warnings
-import weakref
-from collections import OrderedDict, namedtuple
-from collections.abc import Mapping
+Registries (`_parameters`, `_buffers`, `_modules`) have torch's names and order and mirror their
+entries into the instance `__dict__` (see `_registry.py`). The rest of Module is split by topic:
+hooks and the hooked call in `_module_hooks.py`, state_dict in `_state_dict.py`, device/dtype
+conversion in `_conversion.py`."""
+from collections import OrderedDict
 
 from ..._tensor import Tensor
-from ...autograd.grad_mode import no_grad
-from ..parameter import Buffer, Parameter, is_lazy
-from ._hooks import GLOBAL as _GLOBAL, BackwardHook, RemovableHandle
+from ..parameter import Buffer, Parameter
+from ._conversion import ConversionMixin
+from ._hooks import GLOBAL as _GLOBAL
+from ._module_hooks import (HooksMixin, register_module_backward_hook,
+                            register_module_buffer_registration_hook,
+                            register_module_forward_hook, register_module_forward_pre_hook,
+                            register_module_full_backward_hook,
+                            register_module_full_backward_pre_hook,
+                            register_module_module_registration_hook,
+                            register_module_parameter_registration_hook)
+from ._registry import _Registry
+from ._state_dict import (  # noqa: F401 (the last two: torch's import location)
+    StateDictMixin, _EXTRA_STATE_KEY_SUFFIX, _IncompatibleKeys)
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook",
            "register_module_full_backward_hook", "register_module_full_backward_pre_hook",
            "register_module_backward_hook", "register_module_buffer_registration_hook",
            "register_module_module_registration_hook",
            "register_module_parameter_registration_hook"]
-
-_EXTRA_STATE_KEY_SUFFIX = "_extra_state"
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    __slots__ = ()
-
-    def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
 
 
 def _addindent(s_, num_spaces):
@@ -55,67 +47,6 @@ def _typename(obj):
     return module + "." + name
 
 
-class _Registry(dict):
-    """A dict that mirrors every write into its module's `__dict__` (held weakly)."""
-    __slots__ = ("_owner",)
-
-    def __init__(self, owner, items=()):
-        dict.__init__(self)
-        self._owner = weakref.ref(owner)
-        for k, v in items:
-            self[k] = v
-
-    def _mirror(self):
-        owner = self._owner()
-        return {} if owner is None else owner.__dict__
-
-    def __setitem__(self, key, value):
-        dict.__setitem__(self, key, value)
-        self._mirror()[key] = value
-
-    def __delitem__(self, key):
-        dict.__delitem__(self, key)
-        self._mirror().pop(key, None)
-
-    def pop(self, key, *default):
-        if key in self:
-            self._mirror().pop(key, None)
-            return dict.pop(self, key)
-        if default:
-            return default[0]
-        raise KeyError(key)
-
-    def popitem(self):
-        key, value = dict.popitem(self)
-        self._mirror().pop(key, None)
-        return key, value
-
-    def clear(self):
-        mirror = self._mirror()
-        for key in self:
-            mirror.pop(key, None)
-        dict.clear(self)
-
-    def update(self, *args, **kwargs):
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
-
-    def setdefault(self, key, default=None):
-        if key not in self:
-            self[key] = default
-        return dict.__getitem__(self, key)
-
-    def __ior__(self, other):
-        self.update(other)
-        return self
-
-    def __reduce__(self):
-        return (dict, (dict(self),))
-
-    def copy(self):
-        return dict(self)
-
-
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
 
 
@@ -124,7 +55,7 @@ def _forward_unimplemented(self, *input):
                               f'"forward" function')
 
 
-class Module:
+class Module(HooksMixin, StateDictMixin, ConversionMixin):
     """Base class for all neural network modules (torch.nn.Module)."""
     dump_patches = False
     _version = 1
@@ -255,14 +186,6 @@ class Module:
             raise AttributeError("`" + name + "` is not a buffer")
         return buffer
 
-    def get_extra_state(self):
-        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be "
-                           "called.")
-
-    def set_extra_state(self, state):
-        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be "
-                           "called.")
-
     # ---- attribute protocol ---------------------------------------------------------------
     def __getattr__(self, name):
         d = self.__dict__
@@ -392,326 +315,6 @@ class Module:
 
     _wrapped_call_impl = __call__
 
-    def _call_impl(self, *args, **kwargs):
-        called_always = set()
-        try:
-            return self._call_with_hooks(args, kwargs, called_always)
-        except Exception:
-            self._run_always_called_hooks(args, kwargs, called_always)
-            raise
-
-    def _call_with_hooks(self, args, kwargs, called_always):
-        full_hooks, legacy_hooks = self._get_backward_hooks()
-        pre_bw_hooks = self._get_backward_pre_hooks()
-        for hook_id, hook in (*_GLOBAL.forward_pre.items(), *self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
-                res = hook(self, args, kwargs)
-                if res is not None:
-                    if isinstance(res, tuple) and len(res) == 2:
-                        args, kwargs = res
-                    else:
-                        raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                           f"(new_args, new_kwargs), but got {res}.")
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        bw_hook = None
-        hooks = full_hooks + legacy_hooks
-        if hooks or pre_bw_hooks:
-            bw_hook = BackwardHook(self, hooks, pre_bw_hooks)
-            args = bw_hook.setup_input_hook(args)
-        result = self.forward(*args, **kwargs)
-        for hook_id, hook in (*_GLOBAL.forward.items(), *self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_always_called or \
-                    hook_id in _GLOBAL.forward_always_called:
-                called_always.add(hook_id)
-            if hook_id in self._forward_hooks_with_kwargs or \
-                    hook_id in _GLOBAL.forward_with_kwargs:
-                res = hook(self, args, kwargs, result)
-            else:
-                res = hook(self, args, result)
-            if res is not None:
-                result = res
-        if bw_hook is not None:
-            if not isinstance(result, (Tensor, tuple)):
-                warnings.warn("For backward hooks to be called, module output should be a Tensor "
-                              f"or a tuple of Tensors but received {type(result)}", stacklevel=3)
-            result = bw_hook.setup_output_hook(result)
-        return result
-
-    def _run_always_called_hooks(self, args, kwargs, called_always):
-        for hook_id, hook in (*_GLOBAL.forward.items(), *self._forward_hooks.items()):
-            always = hook_id in self._forward_hooks_always_called or \
-                hook_id in _GLOBAL.forward_always_called
-            if not always or hook_id in called_always:
-                continue
-            try:
-                if hook_id in self._forward_hooks_with_kwargs:
-                    hook(self, args, kwargs, None)
-                else:
-                    hook(self, args, None)
-            except Exception as e:
-                warnings.warn("module forward hook with ``always_call=True`` raised an exception "
-                              f"that was silenced as another error was raised in forward: {e}",
-                              stacklevel=3)
-
-    # ---- hooks ----------------------------------------------------------------------------
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
-        handle = RemovableHandle(self._forward_pre_hooks,
-                                 extra_dict=self._forward_pre_hooks_with_kwargs)
-        self._forward_pre_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs[handle.id] = True
-        if prepend:
-            self._forward_pre_hooks.move_to_end(handle.id, last=False)
-        return handle
-
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
-                              always_call=False):
-        handle = RemovableHandle(self._forward_hooks,
-                                 extra_dict=[self._forward_hooks_with_kwargs,
-                                             self._forward_hooks_always_called])
-        self._forward_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs[handle.id] = True
-        if always_call:
-            self._forward_hooks_always_called[handle.id] = True
-        if prepend:
-            self._forward_hooks.move_to_end(handle.id, last=False)
-        return handle
-
-    def register_full_backward_pre_hook(self, hook, prepend=False):
-        handle = RemovableHandle(self._backward_pre_hooks)
-        self._backward_pre_hooks[handle.id] = hook
-        if prepend:
-            self._backward_pre_hooks.move_to_end(handle.id, last=False)
-        return handle
-
-    def register_full_backward_hook(self, hook, prepend=False):
-        if self._is_full_backward_hook is False:
-            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
-                               "on a single Module. Please use only one of them.")
-        self._is_full_backward_hook = True
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
-        if prepend:
-            self._backward_hooks.move_to_end(handle.id, last=False)
-        return handle
-
-    def register_backward_hook(self, hook):
-        """Deprecated in torch; here it gets the full-hook behaviour (documented arguments)."""
-        if self._is_full_backward_hook is True:
-            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
-                               "on a single Module. Please use only one of them.")
-        self._is_full_backward_hook = False
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
-        return handle
-
-    def _get_backward_hooks(self):
-        full, legacy = [], []
-        if _GLOBAL.is_full_backward is True:
-            full += _GLOBAL.backward.values()
-        if self._is_full_backward_hook is True:
-            full += self._backward_hooks.values()
-        if _GLOBAL.is_full_backward is False:
-            legacy += _GLOBAL.backward.values()
-        if self._is_full_backward_hook is False:
-            legacy += self._backward_hooks.values()
-        return full, legacy
-
-    def _get_backward_pre_hooks(self):
-        return list(_GLOBAL.backward_pre.values()) + list(self._backward_pre_hooks.values())
-
-    def _register_state_dict_hook(self, hook):
-        if getattr(hook, "_from_public_api", False):
-            raise RuntimeError("Cannot register the same function as the state dict post hook "
-                               "that was previously registered via "
-                               "register_state_dict_post_hook")
-        handle = RemovableHandle(self._state_dict_hooks)
-        self._state_dict_hooks[handle.id] = hook
-        return handle
-
-    def register_state_dict_post_hook(self, hook):
-        hook._from_public_api = True
-        handle = RemovableHandle(self._state_dict_hooks)
-        self._state_dict_hooks[handle.id] = hook
-        return handle
-
-    def register_state_dict_pre_hook(self, hook):
-        handle = RemovableHandle(self._state_dict_pre_hooks)
-        self._state_dict_pre_hooks[handle.id] = hook
-        return handle
-
-    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
-        handle = RemovableHandle(self._load_state_dict_pre_hooks)
-        self._load_state_dict_pre_hooks[handle.id] = \
-            functools.partial(hook, self) if with_module else hook
-        return handle
-
-    def register_load_state_dict_pre_hook(self, hook):
-        return self._register_load_state_dict_pre_hook(hook, with_module=True)
-
-    def register_load_state_dict_post_hook(self, hook):
-        handle = RemovableHandle(self._load_state_dict_post_hooks)
-        self._load_state_dict_post_hooks[handle.id] = hook
-        return handle
-
-    # ---- state dict -----------------------------------------------------------------------
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf if keep_vars else buf.detach()
-        if type(self).get_extra_state is not Module.get_extra_state:
-            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
-
-    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
-        if args:
-            warnings.warn("Positional args are being deprecated, use kwargs instead.",
-                          FutureWarning, stacklevel=2)
-            destination = args[0] if destination is None else destination
-            if len(args) > 1 and prefix == "":
-                prefix = args[1]
-            if len(args) > 2 and keep_vars is False:
-                keep_vars = args[2]
-        if destination is None:
-            destination = OrderedDict()
-            destination._metadata = OrderedDict()
-        local_metadata = dict(version=self._version)
-        if hasattr(destination, "_metadata"):
-            destination._metadata[prefix[:-1]] = local_metadata
-        for hook in self._state_dict_pre_hooks.values():
-            hook(self, prefix, keep_vars)
-        self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination=destination, prefix=prefix + name + ".",
-                                  keep_vars=keep_vars)
-        for hook in self._state_dict_hooks.values():
-            result = hook(self, destination, prefix, local_metadata)
-            if not getattr(hook, "_from_public_api", False):
-                if result is not None:
-                    destination = result
-            elif result is not None:
-                raise RuntimeError("state_dict post-hook must return None")
-        return destination
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs):
-        for hook in self._load_state_dict_pre_hooks.values():
-            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                 error_msgs)
-        persistent = {k: v for k, v in self._buffers.items()
-                      if k not in self._non_persistent_buffers_set}
-        local_state = {k: v for k, v in itertools.chain(self._parameters.items(),
-                                                        persistent.items()) if v is not None}
-        assign = local_metadata.get("assign_to_params_buffers", False)
-        for name, param in local_state.items():
-            key = prefix + name
-            if key in state_dict:
-                self._load_one(name, key, param, state_dict[key], assign, error_msgs)
-            elif strict:
-                missing_keys.append(key)
-        extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
-        if type(self).set_extra_state is not Module.set_extra_state:
-            if extra_key in state_dict:
-                self.set_extra_state(state_dict[extra_key])
-            elif strict:
-                missing_keys.append(extra_key)
-        elif strict and extra_key in state_dict:
-            unexpected_keys.append(extra_key)
-        if strict:
-            for key in state_dict:
-                if key.startswith(prefix) and key != extra_key:
-                    input_name = key[len(prefix):].split(".", 1)
-                    if len(input_name) > 1:
-                        if input_name[0] not in self._modules:
-                            unexpected_keys.append(key)
-                    elif input_name[0] not in local_state:
-                        unexpected_keys.append(key)
-
-    def _load_one(self, name, key, param, input_param, assign, error_msgs):
-        if not isinstance(input_param, Tensor):
-            error_msgs.append(f'While copying the parameter named "{key}", expected torch.Tensor '
-                              "or Tensor-like object from checkpoint but received "
-                              f"{type(input_param)}")
-            return
-        lazy = is_lazy(param)
-        if not lazy and param.ndim == 0 and input_param.ndim == 1 and \
-                input_param.shape[0] == 1:
-            input_param = input_param[0]
-        if not lazy and input_param.shape != param.shape:
-            error_msgs.append(f"size mismatch for {key}: copying a param with shape "
-                              f"{input_param.shape} from checkpoint, the shape in current model "
-                              f"is {param.shape}.")
-            return
-        try:
-            with no_grad():
-                if assign:
-                    if isinstance(param, Parameter):
-                        if not isinstance(input_param, Parameter):
-                            input_param = Parameter(input_param,
-                                                    requires_grad=param.requires_grad)
-                        else:
-                            input_param.requires_grad_(param.requires_grad)
-                    setattr(self, name, input_param)
-                elif lazy:
-                    param.materialize(input_param.shape)
-                    _copy_into(param, input_param)
-                else:
-                    _copy_into(param, input_param)
-        except Exception as ex:
-            error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in '
-                              f"the model are {param.size()} and whose dimensions in the "
-                              f"checkpoint are {input_param.size()}, an exception occurred : "
-                              f"{ex.args}.")
-
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing_keys, unexpected_keys, error_msgs = [], [], []
-        metadata = getattr(state_dict, "_metadata", None)
-        state_dict = OrderedDict(state_dict)
-        if metadata is not None:
-            state_dict._metadata = metadata
-
-        def load(module, local_state_dict, prefix=""):
-            local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
-            if assign:
-                local_metadata["assign_to_params_buffers"] = assign
-            module._load_from_state_dict(local_state_dict, prefix, local_metadata, True,
-                                         missing_keys, unexpected_keys, error_msgs)
-            for name, child in module._modules.items():
-                if child is not None:
-                    child_prefix = prefix + name + "."
-                    child_state = {k: v for k, v in local_state_dict.items()
-                                   if k.startswith(child_prefix)}
-                    load(child, child_state, child_prefix)
-            incompatible = _IncompatibleKeys(missing_keys, unexpected_keys)
-            for hook in module._load_state_dict_post_hooks.values():
-                if hook(module, incompatible) is not None:
-                    raise AssertionError(
-                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
-                        "expected to return new values, if incompatible_keys need to be "
-                        "modified, it should be done inplace.")
-
-        load(self, state_dict)
-        if strict:
-            if unexpected_keys:
-                error_msgs.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected_keys)))
-            if missing_keys:
-                error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in missing_keys)))
-        if error_msgs:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                self.__class__.__name__, "\n\t".join(error_msgs)))
-        return _IncompatibleKeys(missing_keys, unexpected_keys)
-
     # ---- iteration ------------------------------------------------------------------------
     def _named_members(self, get_members_fn, prefix="", recurse=True, remove_duplicate=True):
         memo = set()
@@ -769,7 +372,7 @@ class Module:
                 sub = prefix + ("." if prefix else "") + name
                 yield from module.named_modules(memo, sub, remove_duplicate)
 
-    # ---- modes and conversion -------------------------------------------------------------
+    # ---- modes ----------------------------------------------------------------------------
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
@@ -798,80 +401,11 @@ class Module:
                         p.grad.requires_grad_(False)
                     p.grad.zero_()
 
-    def share_memory(self):
-        return self._apply(lambda t: t.share_memory_())
-
     def apply(self, fn):
         for module in self.children():
             module.apply(fn)
         fn(self)
         return self
-
-    def _apply(self, fn, recurse=True):
-        if recurse:
-            for module in self.children():
-                module._apply(fn)
-        for key, param in self._parameters.items():
-            if param is None:
-                continue
-            with no_grad():
-                applied = fn(param)
-            grad = param.grad
-            if applied is not param:
-                param.data = applied
-            if grad is not None:
-                with no_grad():
-                    grad_applied = fn(grad)
-                if grad_applied is not grad:
-                    grad.data = grad_applied
-        for key, buf in self._buffers.items():
-            if buf is not None:
-                self._buffers[key] = fn(buf)
-        return self
-
-    def to(self, *args, **kwargs):
-        from ...ops.creation import _parse_to
-        kwargs = dict(kwargs)
-        kwargs.pop("memory_format", None)
-        device, dtype, _ = _parse_to(args, kwargs)
-        if dtype is not None:
-            if not (dtype.is_floating_point or dtype.is_complex):
-                raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
-                                f"got desired dtype={dtype}")
-
-        def convert(t):
-            if dtype is not None and (t.is_floating_point() or t.is_complex()):
-                return t.to(device, dtype) if device is not None else t.to(dtype)
-            return t.to(device) if device is not None else t
-        return self._apply(convert)
-
-    def cuda(self, device=None):
-        return self._apply(lambda t: t.cuda(device))
-
-    def cpu(self):
-        return self._apply(lambda t: t.cpu())
-
-    def type(self, dst_type):
-        return self._apply(lambda t: t.type(dst_type))
-
-    def _float_cast(dtype_name):
-        def fn(self):
-            from ... import _dtype
-            dt = getattr(_dtype, dtype_name)
-            return self._apply(lambda t: t.to(dt) if t.is_floating_point() else t)
-        fn.__name__ = {"float32": "float", "float64": "double", "float16": "half",
-                       "bfloat16": "bfloat16"}[dtype_name]
-        return fn
-
-    float = _float_cast("float32")
-    double = _float_cast("float64")
-    half = _float_cast("float16")
-    bfloat16 = _float_cast("bfloat16")
-    del _float_cast
-
-    def to_empty(self, *, device=None, recurse=True):
-        from ...ops.creation import empty_like
-        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
 
     # ---- printing -------------------------------------------------------------------------
     def _get_name(self):
@@ -911,69 +445,6 @@ class Module:
 
     def compile(self, *args, **kwargs):
         pass
-
-
-def _copy_into(dst, src):
-    """param.copy_(input_param): torch's in-place copy with dtype cast and device move."""
-    from ...ops._apply import write_into
-    arr = src.arr
-    if src.be is not dst.be:
-        arr = dst.be.from_host(src.be.to_host(arr))
-    write_into(dst, arr, "copy")
-
-
-# ---- global module hooks ----------------------------------------------------------------
-def _add_global_hook(registry, hook):
-    handle = RemovableHandle(registry)
-    registry[handle.id] = hook
-    return handle
-
-
-def register_module_forward_pre_hook(hook):
-    return _add_global_hook(_GLOBAL.forward_pre, hook)
-
-
-def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
-    handle = RemovableHandle(_GLOBAL.forward, extra_dict=[_GLOBAL.forward_always_called,
-                                                          _GLOBAL.forward_with_kwargs])
-    _GLOBAL.forward[handle.id] = hook
-    if with_kwargs:
-        _GLOBAL.forward_with_kwargs[handle.id] = True
-    if always_call:
-        _GLOBAL.forward_always_called[handle.id] = True
-    return handle
-
-
-def _register_global_backward(hook, full):
-    if _GLOBAL.is_full_backward is (not full):
-        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
-                           "global Module hook. Please use only one of them.")
-    _GLOBAL.is_full_backward = full
-    return _add_global_hook(_GLOBAL.backward, hook)
-
-
-def register_module_backward_hook(hook):
-    return _register_global_backward(hook, False)
-
-
-def register_module_full_backward_hook(hook):
-    return _register_global_backward(hook, True)
-
-
-def register_module_full_backward_pre_hook(hook):
-    return _add_global_hook(_GLOBAL.backward_pre, hook)
-
-
-def register_module_buffer_registration_hook(hook):
-    return _add_global_hook(_GLOBAL.buffer_registration, hook)
-
-
-def register_module_module_registration_hook(hook):
-    return _add_global_hook(_GLOBAL.module_registration, hook)
-
-
-def register_module_parameter_registration_hook(hook):
-    return _add_global_hook(_GLOBAL.parameter_registration, hook)
 
 
 def _check_new_name(module, kind, name, registry):

@@ -1,0 +1,75 @@
+"""Module's device and dtype conversion: `to`, `cuda`, `cpu`, `float`, `half`... via `_apply`."""
+from ...autograd.grad_mode import no_grad
+
+
+class ConversionMixin:
+    """Applying a function to every parameter, gradient and buffer (part of Module)."""
+
+    def share_memory(self):
+        return self._apply(lambda t: t.share_memory_())
+
+    def _apply(self, fn, recurse=True):
+        if recurse:
+            for module in self.children():
+                module._apply(fn)
+        for key, param in self._parameters.items():
+            if param is None:
+                continue
+            with no_grad():
+                applied = fn(param)
+            grad = param.grad
+            if applied is not param:
+                param.data = applied
+            if grad is not None:
+                with no_grad():
+                    grad_applied = fn(grad)
+                if grad_applied is not grad:
+                    grad.data = grad_applied
+        for key, buf in self._buffers.items():
+            if buf is not None:
+                self._buffers[key] = fn(buf)
+        return self
+
+    def to(self, *args, **kwargs):
+        from ...ops.creation import _parse_to
+        kwargs = dict(kwargs)
+        kwargs.pop("memory_format", None)
+        device, dtype, _ = _parse_to(args, kwargs)
+        if dtype is not None:
+            if not (dtype.is_floating_point or dtype.is_complex):
+                raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
+                                f"got desired dtype={dtype}")
+
+        def convert(t):
+            if dtype is not None and (t.is_floating_point() or t.is_complex()):
+                return t.to(device, dtype) if device is not None else t.to(dtype)
+            return t.to(device) if device is not None else t
+        return self._apply(convert)
+
+    def cuda(self, device=None):
+        return self._apply(lambda t: t.cuda(device))
+
+    def cpu(self):
+        return self._apply(lambda t: t.cpu())
+
+    def type(self, dst_type):
+        return self._apply(lambda t: t.type(dst_type))
+
+    def _float_cast(dtype_name):
+        def fn(self):
+            from ... import _dtype
+            dt = getattr(_dtype, dtype_name)
+            return self._apply(lambda t: t.to(dt) if t.is_floating_point() else t)
+        fn.__name__ = {"float32": "float", "float64": "double", "float16": "half",
+                       "bfloat16": "bfloat16"}[dtype_name]
+        return fn
+
+    float = _float_cast("float32")
+    double = _float_cast("float64")
+    half = _float_cast("float16")
+    bfloat16 = _float_cast("bfloat16")
+    del _float_cast
+
+    def to_empty(self, *, device=None, recurse=True):
+        from ...ops.creation import empty_like
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
