@@ -3,16 +3,18 @@ import types
 
 from ._tensor import Tensor
 from .ops import creation, elementwise as E, index, linalg, reduce as R, shape as S
+from .ops import numeric
 from .ops._apply import inplace
 
-OP_MODULES = (E, R, S, index, linalg)
+OP_MODULES = (E, R, S, index, linalg, numeric)
 
 # method name -> function; methods share the function object users call as ember.<name>
 _SKIP = {"is_tensor", "numel", "broadcast_shapes", "broadcast_tensors", "cat", "concat",
          "concatenate", "stack", "hstack", "vstack", "dstack", "row_stack", "column_stack",
          "where", "index_add_at", "rdiv", "rpow", "is_tensor_like", "infer_shape", "return_type",
          "getitem", "setitem", "as_tensor_like_pair", "allclose_", "zeros_like_", "rsub",
-         "var_mean", "std_mean"}
+         "var_mean", "std_mean", "trapezoid", "trapz", "cumulative_trapezoid", "combinations",
+         "vander"}
 # the op modules' own machinery, imported there: never part of the public surface
 _MACHINERY = {"apply", "inplace", "make_unary", "make_view", "make_binary", "write_into",
               "bump_version", "wrap_dim", "op"}
@@ -63,7 +65,8 @@ INPLACE = """abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt 
     add sub mul div true_divide floor_divide remainder fmod hypot atan2 arctan2 pow
     copysign xlogy eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and
     logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor bitwise_not
-    bitwise_left_shift bitwise_right_shift subtract multiply divide cumsum cumprod""".split()
+    bitwise_left_shift bitwise_right_shift subtract multiply divide cumsum cumprod
+    sinc i0 ldexp nextafter gcd lcm renorm polygamma""".split()
 
 
 def _reflected(fn):

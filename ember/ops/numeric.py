@@ -1,0 +1,440 @@
+"""Numerical helpers torch has beside its core pointwise and reduction ops: sinc, logaddexp,
+ldexp, frexp, nextafter, gcd/lcm, polygamma, i0, diff, trapezoid, renorm, histc, bincount, cov,
+corrcoef, combinations, vander.
+
+Primitives follow the op contract (forward on raw arrays, vjp beside it, see _registry);
+the rest are composites of existing ops, so autograd comes for free, as in torch's own
+CompositeImplicitAutograd definitions (diff, trapezoid, cov, vander, ...)."""
+import itertools
+import math
+
+import numpy as np
+
+from .._dtype import DEFAULT
+from .._tensor import Tensor, _new
+from . import _special
+from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
+    shape as _S
+from ._apply import _finish, apply as _apply, make_unary as _make_unary
+from ._registry import holomorphic as _holo, op as _op
+
+_PI = math.pi
+_LN2 = math.log(2.0)
+_bmax, _bmin = max, min
+_F32 = np.dtype(np.float32)
+
+
+def _tensor_arg(name, x, what="input", pos=1):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
+# ---- pointwise primitives ----------------------------------------------------------------------
+def _sinc_f(xp, x):
+    with np.errstate(invalid="ignore"):
+        return xp.sinc(x)
+
+
+def _sinc_grad(xp, g, x, y):
+    px = _PI * x
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = (px * xp.cos(px) - xp.sin(px)) / (px * x)
+    return g * xp.where(x == 0, 0, d)
+
+
+sinc = _E._float_unary("sinc", _sinc_f, _sinc_grad)
+
+
+def _i1(xp, x):
+    sp = _special._scipy_special(xp)
+    if sp is not None:
+        return _special._as_array(xp, sp.i1(x)).astype(x.dtype, copy=False)
+    # power series sum (x/2)^(2k+1) / (k! (k+1)!), exact enough for the float range of i0
+    h = x.astype(np.float64) / 2
+    term, acc = h.copy(), h.copy()
+    for k in range(1, 400):
+        term = term * h * h / (k * (k + 1))
+        acc += term
+        if not np.any(np.abs(term) > 1e-17 * np.abs(acc)):
+            break
+    return acc.astype(x.dtype)
+
+
+def _i0_f(xp, x):
+    return _special._as_array(xp, xp.i0(x)).astype(x.dtype, copy=False)
+
+
+i0 = _E._float_unary("i0", _i0_f, lambda xp, g, x, y: g * _i1(xp, x), complex_ok=False)
+
+
+def _hurwitz_zeta(s, q):
+    """zeta(s, q) = sum_k (q + k)^-s for s > 1 (Euler-Maclaurin; the scalar fallback)."""
+    if q <= 0 and q == math.floor(q):
+        return math.inf
+    acc = 0.0
+    while q < 12.0:
+        acc += q ** -s
+        q += 1.0
+    # tail: q^(1-s)/(s-1) + q^-s/2 + Bernoulli terms
+    acc += q ** (1 - s) / (s - 1) + 0.5 * q ** -s
+    b2k = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6)
+    fact, rising = 1.0, s
+    for k, b in enumerate(b2k, start=1):
+        fact *= (2 * k - 1) * (2 * k) if k > 1 else 2
+        acc += b / fact * rising * q ** (-s - 2 * k + 1)
+        rising *= (s + 2 * k - 1) * (s + 2 * k)
+    return acc
+
+
+def _polygamma_f(xp, n, x):
+    if n == 0:
+        return _special.digamma(xp, x)
+    if n == 1:
+        return _special.trigamma(xp, x)
+    sp = _special._scipy_special(xp)
+    if sp is not None:
+        return _special._as_array(xp, sp.polygamma(n, x)).astype(x.dtype, copy=False)
+    if xp is not np:
+        raise RuntimeError("polygamma on this device needs cupyx.scipy.special")
+    c = (-1) ** (n + 1) * math.factorial(n)
+    return np.asarray(np.frompyfunc(lambda v: c * _hurwitz_zeta(n + 1, float(v)), 1, 1)(x)) \
+        .astype(x.dtype)
+
+
+@_op("polygamma", saves="in")
+def _polygamma(xp, x, n):
+    k, dt = x.dtype.kind, x.dtype
+    if k == "V":
+        x = x.astype(_F32)
+    elif k != "f":
+        x = _E._float_input(x, "polygamma", False)
+    y = _polygamma_f(xp, n, x)
+    if type(y) is not type(x):
+        y = xp.asarray(y)
+    return (y.astype(dt) if k == "V" else y), (x, n)
+
+
+@_polygamma.vjp
+def _(xp, g, x, n):
+    return (g * _polygamma_f(xp, n + 1, x),)
+
+
+_polygamma_fn = _make_unary(_polygamma)
+
+
+def polygamma(n, input, *, out=None):
+    """torch.polygamma(n, input); as a method, input.polygamma(n)."""
+    if isinstance(n, Tensor) and not isinstance(input, Tensor):
+        n, input = input, n
+    _tensor_arg("polygamma", input, "input", 2)
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return _finish(_polygamma_fn(input, int(n)), out, "polygamma")
+
+
+def _logaddexp_f(xp, a, b):
+    if a.dtype.kind != "c":
+        return xp.logaddexp(a, b)
+    b = xp.asarray(b, a.dtype)
+    big = xp.real(a) >= xp.real(b)          # complex: shift by the larger real part
+    m, o = xp.where(big, a, b), xp.where(big, b, a)
+    return m + xp.log1p(xp.exp(o - m))
+
+
+def _logaddexp2_f(xp, a, b):
+    return _logaddexp_f(xp, a * _LN2, b * _LN2) / _LN2
+
+
+def _logaddexp_grad(xp, g, a, b):
+    y = _logaddexp_f(xp, a, b)
+    return g * xp.exp(a - y), g * xp.exp(b - y)
+
+
+def _logaddexp2_grad(xp, g, a, b):
+    y = _logaddexp2_f(xp, a, b)
+    return g * xp.exp2(a - y), g * xp.exp2(b - y)
+
+
+logaddexp = _E._tensor_only(_E._binary("logaddexp", _logaddexp_f, _holo(_logaddexp_grad), fast="fc",
+                                       check=_E._deny("logaddexp", "biu")), "logaddexp")
+logaddexp2 = _E._tensor_only(_E._binary("logaddexp2", _logaddexp2_f,
+                                        _logaddexp2_grad, fast="f",
+                                        check=_E._deny("logaddexp2", "biuc")), "logaddexp2")
+nextafter = _E._tensor_only(_E._binary("nextafter", lambda xp, a, b: xp.nextafter(a, b),
+                                       fast="f", check=_E._deny("nextafter", "biuc")),
+                            "nextafter")
+gcd = _E._tensor_only(_E._binary("gcd", lambda xp, a, b: xp.gcd(a, b), fast="iu",
+                                 check=_E._deny("gcd", "bfcV")), "gcd")
+lcm = _E._tensor_only(_E._binary("lcm", lambda xp, a, b: xp.lcm(a, b), fast="iu",
+                                 check=_E._deny("lcm", "bfcV")), "lcm")
+
+
+def ldexp(input, other, *, out=None):
+    """input * 2 ** other (torch's composite definition)."""
+    _tensor_arg("ldexp", input)
+    _tensor_arg("ldexp", other, "other", 2)
+    return _finish(_E.mul(input, _E.pow(2.0, other)), out, "ldexp")
+
+
+@_op("frexp", saves="in")
+def _frexp(xp, x):
+    m, e = xp.frexp(x)
+    return _special._as_array(xp, m).astype(x.dtype, copy=False), (xp.asarray(e),)
+
+
+_frexp.vjp(lambda xp, g, e: (g / xp.exp2(e.astype(g.dtype)),))
+_FrexpResult = _R._return_type("frexp", ("mantissa", "exponent"))
+
+
+def frexp(input, *, out=None):
+    _tensor_arg("frexp", input)
+    if input.arr.dtype.kind not in "f":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    xp = input.be.xp
+    e = _new(xp.asarray(xp.frexp(input.arr)[1]).astype(np.int32), input.be)
+    m = _apply(_frexp, (input,))
+    if out is not None:
+        _finish(m, out[0], "frexp")
+        _finish(e, out[1], "frexp")
+        return _FrexpResult(out[0], out[1])
+    return _FrexpResult(m, e)
+
+
+# ---- differences and integration (composites) --------------------------------------------------
+def _sub_or_xor(a, b):
+    return _E.logical_xor(a, b) if a.arr.dtype.kind == "b" else _E.sub(a, b)
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
+    if out is not None:
+        return _finish(diff(input, n, dim, prepend, append), out, "diff")
+    _tensor_arg("diff", input)
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    parts = [p for p in (prepend, input, append) if p is not None]
+    x = _S.cat(parts, dim) if len(parts) > 1 else input
+    for _ in range(n):
+        size = x.shape[dim]
+        if size == 0:
+            break
+        x = _sub_or_xor(_S.narrow(x, dim, 1, size - 1), _S.narrow(x, dim, 0, size - 1))
+    return x
+
+
+def _dx_along(x, y, dim):
+    """The spacings of sample points x against y along dim (x 1-D or broadcastable to y)."""
+    if x.ndim == 1:
+        dx = diff(x)
+        shape = [1] * y.ndim
+        shape[dim] = dx.shape[0]
+        return _S.reshape(dx, shape)
+    return diff(x, dim=dim)
+
+
+def _check_xdx(name, x, dx):
+    if x is not None and dx is not None:
+        raise TypeError(f"{name}() received an invalid combination of arguments: x and dx "
+                        "cannot both be given")
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    _tensor_arg("trapezoid", y, "y")
+    _check_xdx("trapezoid", x, dx)
+    dim = dim % _bmax(y.ndim, 1)
+    n = y.shape[dim] if y.ndim else 0
+    if isinstance(x, Tensor):
+        if n == 0:
+            return _R.sum(_E.mul(y, 0.0), dim)
+        mid = _E.add(_S.narrow(y, dim, 1, n - 1), _S.narrow(y, dim, 0, n - 1))
+        return _E.div(_R.sum(_E.mul(_dx_along(x, y, dim), mid), dim), 2.0)
+    if x is not None:
+        dx = x
+    dx = 1.0 if dx is None else dx
+    if n == 0:
+        return _R.sum(_E.mul(y, 0.0), dim)
+    ends = _E.add(_S.select(y, dim, 0), _S.select(y, dim, -1))
+    return _E.mul(_E.sub(_R.sum(y, dim), _E.mul(ends, 0.5)), dx)
+
+
+def trapz(y, x=None, *, dx=None, dim=-1):
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    _tensor_arg("cumulative_trapezoid", y, "y")
+    _check_xdx("cumulative_trapezoid", x, dx)
+    dim = dim % _bmax(y.ndim, 1)
+    n = y.shape[dim]
+    if n == 0:
+        return _E.mul(y, 0.5)
+    mid = _E.add(_S.narrow(y, dim, 0, n - 1), _S.narrow(y, dim, 1, n - 1))
+    if isinstance(x, Tensor):
+        return _E.div(_R.cumsum(_E.mul(_dx_along(x, y, dim), mid), dim), 2.0)
+    if x is not None:
+        dx = x
+    dx = 1.0 if dx is None else dx
+    return _R.cumsum(_E.mul(mid, dx / 2.0), dim)
+
+
+# ---- norms, statistics and counting ------------------------------------------------------------
+def renorm(input, p, dim, maxnorm, *, out=None):
+    """Sub-tensors along `dim` whose p-norm exceeds maxnorm are scaled to norm maxnorm."""
+    if out is not None:
+        return _finish(renorm(input, p, dim, maxnorm), out, "renorm")
+    _tensor_arg("renorm", input)
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if input.ndim <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} "
+                           "dimensions")
+    d = dim % input.ndim
+    others = tuple(i for i in range(input.ndim) if i != d)
+    norm = _R.norm(input, p, others, keepdim=True)
+    with_grad = _E.div(maxnorm, _E.add(norm, 1e-7))
+    factor = _E.where(_E.gt(norm, maxnorm), with_grad, _C.ones_like(norm))
+    return _E.mul(input, factor)
+
+
+def histc(input, bins=100, min=0, max=0, *, out=None):
+    _tensor_arg("histc", input)
+    a = input.arr
+    if a.dtype.kind not in "fV":
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for "
+                                  f"'{_E._tname(a.dtype)}'")
+    if bins <= 0:
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
+                           "dimension 0")
+    xp = input.be.xp
+    lo, hi = float(min), float(max)
+    if lo == hi and a.size:
+        lo, hi = float(a.min()), float(a.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"torch.histc: range of [{lo}, {hi}] is not finite")
+    flat = a.reshape(-1)
+    keep = flat[(flat >= lo) & (flat <= hi)]
+    pos = ((keep - a.dtype.type(lo)) * a.dtype.type(bins) / a.dtype.type(hi - lo)).astype(
+        np.int64)
+    pos = xp.minimum(pos, bins - 1)
+    counts = xp.bincount(pos, minlength=bins)[:bins].astype(a.dtype)
+    return _finish(_new(counts, input.be), out, "histc")
+
+
+def bincount(input, weights=None, minlength=0):
+    _tensor_arg("bincount", input)
+    a = input.arr
+    if a.dtype.kind not in "iub" or a.dtype.kind == "b":
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for "
+                                  f"'{_E._tname(a.dtype)}'")
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    if a.ndim != 1 or (a.size and a.min() < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    xp = input.be.xp
+    if weights is None:
+        return _new(xp.bincount(a, minlength=minlength).astype(np.int64), input.be)
+    w = weights.arr
+    if w.shape != a.shape:
+        raise RuntimeError("weights should be 1-d and have the same length as input")
+    dt = w.dtype if w.dtype == np.float32 else np.float64
+    r = xp.bincount(a, weights=w.astype(np.float64), minlength=minlength)
+    return _new(r.astype(dt), input.be)
+
+
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    _tensor_arg("cov", input)
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
+                           f"input with {input.ndim} dimensions")
+    x = input if input.ndim == 2 else _S.reshape(input, (1, -1))
+    if x.arr.dtype.kind in "biu":
+        x = x.to(DEFAULT.float)
+    n_obs = x.shape[1]
+    if fweights is not None and fweights.arr.dtype.kind not in "iu":
+        raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights "
+                           f"with {fweights.dtype} dtype")
+    if aweights is not None and aweights.arr.dtype.kind not in "fV":
+        raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got "
+                           f"aweights with {aweights.dtype} dtype")
+    w = fweights
+    if aweights is not None:
+        w = aweights if w is None else _E.mul(w, aweights)
+    if w is not None:
+        w_sum = _R.sum(w)
+        avg = _E.div(_R.sum(_E.mul(x, w), 1), w_sum)
+    else:
+        w_sum = n_obs
+        avg = _R.mean(x, 1)
+    if w is not None and aweights is not None and correction != 0:
+        norm_factor = _E.sub(w_sum, _E.div(_E.mul(_R.sum(_E.mul(w, aweights)), correction),
+                                           w_sum))
+    else:
+        norm_factor = _E.sub(w_sum, correction) if isinstance(w_sum, Tensor) \
+            else w_sum - correction
+    if (norm_factor.item() if isinstance(norm_factor, Tensor) else norm_factor) <= 0:
+        import warnings
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the number of observations.", UserWarning, stacklevel=2)
+        norm_factor = _E.mul(norm_factor, 0) if isinstance(norm_factor, Tensor) else 0.0
+    xc = _E.sub(x, _S.unsqueeze(avg, 1))
+    other = xc if w is None else _E.mul(xc, w)
+    c = _L.mm(xc, _E.conj(_S.t(other)))
+    return _S.squeeze(_E.div(c, norm_factor))
+
+
+def corrcoef(input):
+    _tensor_arg("corrcoef", input)
+    if input.ndim > 2:
+        raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but "
+                           f"got an input with {input.ndim} dimensions")
+    c = cov(input)
+    if c.ndim == 0:
+        return _E.div(c, c)
+    d = _S.diagonal(c)
+    std = _E.sqrt(_S.real(d) if d.arr.dtype.kind == "c" else d)
+    c = _E.div(c, _S.unsqueeze(std, 1))
+    c = _E.div(c, _S.unsqueeze(std, 0))
+    return _E.clip(c, -1, 1) if c.arr.dtype.kind != "c" else c
+
+
+def combinations(input, r=2, with_replacement=False):
+    _tensor_arg("combinations", input)
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return _C.empty(0, dtype=input.dtype, device=input.device)
+    pick = itertools.combinations_with_replacement if with_replacement \
+        else itertools.combinations
+    idx = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    flat = _X.index_select(input, 0, _C.tensor(idx.reshape(-1), device=input.device))
+    return _S.reshape(flat, (-1, r))
+
+
+def vander(x, N=None, increasing=False):
+    _tensor_arg("vander", x, "x")
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    if x.arr.dtype.kind in "biu":
+        x = x.to(_C.tensor(0).dtype)
+    ones = _C.ones((x.shape[0], _bmax(_bmin(n, 1), 0)), dtype=x.dtype,
+                   device=x.device)
+    if n > 1:
+        powers = _R.cumprod(_S.expand(_S.unsqueeze(x, 1), (x.shape[0], n - 1)), 1)
+        out = _S.cat([ones, powers], 1)
+    else:
+        out = ones
+    return out if increasing else _S.flip(out, (1,))
+
