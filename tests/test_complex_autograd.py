@@ -76,11 +76,9 @@ EXTRA = [
 # Known differences: ember maps an in-place op onto its out-of-place one, so where torch treats
 # the two differently for complex tensors ember cannot follow (see the report in the commit).
 KNOWN = {
-    "abs_": "torch refuses in-place abs of a complex tensor; ember's abs_ writes |z| + 0j",
     "nan_to_num": "torch has no complex derivative for nan_to_num (but has one for "
                   "nan_to_num_, which ember builds from nan_to_num)",
     "nan_to_num.args": "as nan_to_num",
-    "cummax.0d": "torch computes cummax of a 0-d complex tensor (then refuses its gradient)",
 }
 
 DTYPES = {"complex128": "float64", "complex64": "float32"}

@@ -14,7 +14,12 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
-def _check_float(x, name, error=RuntimeError):
+def _check_float(x, name, error=RuntimeError, complex_ok=False, complex_name=None):
+    """torch's dtype dispatch: integers raise `error`; complex raises NotImplementedError
+    unless the kernel has a complex version (`complex_ok`)."""
+    if x.dtype.kind == "c" and not complex_ok:
+        raise NotImplementedError(f'"{complex_name or name}" not implemented for '
+                                  f"'{'ComplexDouble' if x.dtype.itemsize == 16 else 'ComplexFloat'}'")
     if x.dtype.kind not in "fc" and x.dtype.name != "bfloat16":
         from .._dtype import OF_NP
         raise error(f'"{name}" not implemented for '
@@ -26,11 +31,14 @@ def _scalar_name(name):
             "bool": "Bool"}.get(name, name)
 
 
-def pointwise(name, node, f, df, saves="in", kernel=None):
-    """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params)."""
+def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False):
+    """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params). Complex input
+    raises as torch's real-only kernels do, unless `complex_ok` (then df must be holomorphic:
+    the vjp takes conj of the derivative, torch's convention)."""
     @op(name, saves=saves, node=node)
     def fwd(xp, x, *params):
-        _check_float(x, kernel or name)
+        _check_float(x, kernel or name, complex_ok=complex_ok,
+                     complex_name=kernel or f"{name}_cpu")
         y = f(xp, x, *params)
         if type(y) is not type(x):
             y = xp.asarray(y, dtype=x.dtype)
@@ -40,7 +48,8 @@ def pointwise(name, node, f, df, saves="in", kernel=None):
 
     @fwd.vjp
     def _(xp, g, x, y, params):
-        return (g * df(xp, x, y, *params),)
+        d = df(xp, x, y, *params)
+        return (g * (xp.conj(d) if d.dtype.kind == "c" else d),)
 
     def public(input, *params):
         return apply(fwd, (input,), params)
@@ -49,6 +58,8 @@ def pointwise(name, node, f, df, saves="in", kernel=None):
 
 
 def _sigmoid(xp, x):
+    if x.dtype.kind == "c":
+        return 1 / (1 + xp.exp(-x))
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -112,7 +123,8 @@ def _window(xp, x, lo, hi):
 
 
 gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad)
-silu = pointwise("silu", "SiluBackward0", lambda xp, x: x * _sigmoid(xp, x), _silu_grad)
+silu = pointwise("silu", "SiluBackward0", lambda xp, x: x * _sigmoid(xp, x), _silu_grad,
+                 complex_ok=True)
 mish = pointwise("mish", "MishBackward0",
                  lambda xp, x: x * xp.tanh(_softplus(xp, x, 1.0, 20.0)), _mish_grad)
 elu = pointwise("elu", "EluBackward0", _elu, _elu_grad)
@@ -152,7 +164,7 @@ tanhshrink = pointwise("tanhshrink", "SubBackward0", lambda xp, x: x - xp.tanh(x
 
 @op("prelu", node="PreluKernelBackward0")
 def _prelu(xp, x, w):
-    _check_float(x, "prelu")
+    _check_float(x, "prelu", complex_name="prelu_cpu")
     return xp.where(x > 0, x, w * x), (x, w)
 
 

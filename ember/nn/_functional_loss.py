@@ -246,6 +246,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
+    if input.arr.dtype.kind == "c" or target.arr.dtype.kind == "c":     # torch's complex kernel
+        return _apply_reduction(_E.log1p(_E.exp(-target * input)), reduction)
     return _apply_reduction(-_A.logsigmoid(target * input), reduction)
 
 

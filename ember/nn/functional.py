@@ -120,6 +120,10 @@ def prelu(input, weight):
             raise RuntimeError(
                 "Mismatch of parameter numbers and input channel size. Found parameter numbers "
                 f"= {weight.numel()} and channel size = {channels}.")
+    if input.arr.dtype != weight.arr.dtype:
+        from ..ops._apply import _tname
+        raise RuntimeError(f"prelu: Type promoting not supported. Got "
+                           f"{_tname(input.arr.dtype)} and {_tname(weight.arr.dtype)}")
     if input.ndim >= 2 and weight.numel() != 1:
         weight = _S.reshape(weight, (-1,) + (1,) * (input.ndim - 2))
     return _A.prelu_raw(input, weight)
@@ -128,6 +132,7 @@ def prelu(input, weight):
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
+    _A._check_float(input.arr, "rrelu_with_noise_out_cpu", NotImplementedError)
     if inplace:
         return _inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input)
     xp = input.be.xp
@@ -166,10 +171,14 @@ def hardshrink(input, lambd=0.5):
 
 
 def tanhshrink(input):
+    if input.arr.dtype.kind == "c":         # torch's composite: complex kernels and autograd
+        return input - _E.tanh(input)
     return _A.tanhshrink(input)
 
 
 def softsign(input):
+    if input.arr.dtype.kind == "c":
+        return input / (1 + _E.abs(input))
     return _A.softsign(input)
 
 
@@ -470,3 +479,85 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                  is_causal=False, scale=None, enable_gqa=False):
     from ._attention import sdpa
     return sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+
+
+# ---- complex input: torch's real-only kernels refuse it ----------------------------------------
+def _refuse_complex(table):
+    """Wrap each named function so that a complex tensor argument raises what torch raises
+    (its kernels have no complex version), rather than computing a result torch would not."""
+    import functools
+    from .._tensor import Tensor
+    g = globals()
+
+    def wrap(fn, exc, msg):
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            for a in (*args, *kwargs.values()):
+                if isinstance(a, Tensor) and a.arr.dtype.kind == "c":
+                    name = "ComplexDouble" if a.arr.dtype.itemsize == 16 else "ComplexFloat"
+                    raise exc(msg.format(name))
+            return fn(*args, **kwargs)
+        return checked
+
+    for names, exc, msg in table:
+        for n in names.split():
+            g[n] = wrap(g[n], exc, msg)
+
+
+def _nie(kernel):
+    return NotImplementedError, f'"{kernel}" not implemented for \'{{}}\''
+
+
+_refuse_complex([
+    ("adaptive_avg_pool1d adaptive_avg_pool2d", *_nie("adaptive_avg_pool2d")),
+    ("adaptive_avg_pool3d", *_nie("adaptive_avg_pool3d_cpu")),
+    ("adaptive_max_pool1d adaptive_max_pool1d_with_indices adaptive_max_pool2d "
+     "adaptive_max_pool2d_with_indices", *_nie("adaptive_max_pool2d")),
+    ("adaptive_max_pool3d adaptive_max_pool3d_with_indices", *_nie("adaptive_max_pool3d_cpu")),
+    ("avg_pool1d avg_pool2d local_response_norm", *_nie("avg_pool2d")),
+    ("avg_pool3d", *_nie("avg_pool3d_out_frame")),
+    ("max_pool1d", *_nie("max_pool1d_impl")),
+    ("max_pool1d_with_indices max_pool2d max_pool2d_with_indices", *_nie("max_pool2d")),
+    ("max_pool3d max_pool3d_with_indices", *_nie("max_pool3d")),
+    ("max_unpool1d max_unpool2d", *_nie("max_unpool2d")),
+    ("max_unpool3d", *_nie("max_unpool3d")),
+    ("batch_norm instance_norm", *_nie("batch_norm")),
+    ("group_norm", *_nie("GroupNormKernelImpl")),
+    ("layer_norm", *_nie("LayerNormKernelImpl")),
+    ("interpolate upsample upsample_nearest", *_nie("compute_indices_weights_nearest")),
+    ("upsample_bilinear", *_nie("upsample_bilinear2d_channels_last")),
+    ("grid_sample", *_nie("grid_sampler_2d_cpu_kernel_impl")),
+    ("glu", *_nie("glu_cpu")),
+    ("binary_cross_entropy", *_nie("binary_cross_entropy")),
+    ("cross_entropy", *_nie("log_softmax_lastdim_kernel_impl")),
+    ("nll_loss", *_nie("nll_loss_out_frame")),
+    ("ctc_loss", *_nie("ctc_loss_cpu")),
+    ("mse_loss", *_nie("mse_cpu")),
+    ("huber_loss", *_nie("huber_cpu")),
+    ("smooth_l1_loss", *_nie("smooth_l1_cpu")),
+    ("kl_div", RuntimeError, "kl_div: Complex inputs not supported."),
+    ("cdist", RuntimeError, "cdist only supports floating-point dtypes, X1 got: {}"),
+    ("pdist", RuntimeError, "pdist only supports floating-point dtypes"),
+    ("cosine_similarity", RuntimeError,
+     "expected common dtype to be floating point, yet common dtype is {}"),
+    ("embedding_bag", RuntimeError, "Expected tensor for argument #1 'weight' to have one of the "
+     "following scalar types: Half, BFloat16, Float, Double; but got {} instead"),
+    ("gumbel_softmax", RuntimeError, "Exponential distribution is a continuous probability "
+     "distribution. dtype must be a floating point but you specified {}"),
+])
+
+
+def _cross_entropy_target_check(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def cross_entropy(input, target, *args, **kwargs):
+        if target.arr.dtype.kind == "c":        # torch checks the probabilities' dtype first
+            raise RuntimeError("Expected floating point type for target with class "
+                               f"probabilities, got {_tname(target.arr.dtype)}")
+        return fn(input, target, *args, **kwargs)
+    from ..ops._apply import _tname
+    return cross_entropy
+
+
+cross_entropy = _cross_entropy_target_check(cross_entropy)
