@@ -296,14 +296,20 @@ def _node(op, bwd, be, saved, args, static):
 # name -> check(self, args, kwargs) run when an in-place op fails, to raise torch's error for
 # an output that cannot hold the result (dtype or shape) before any kernel error
 INPLACE_CHECKS = {}
+# in-place ops torch refuses outright on a complex self (the out-of-place op is real-valued)
+_COMPLEX_REFUSED = {"abs": "In-place abs is not supported for complex tensors.",
+                    "absolute": "In-place abs is not supported for complex tensors."}
 
 
 def inplace(public_fn, name):
     """Tensor.<name>_: compute out of place, write the result into self's storage, bump its
     version, and (when recording) move self onto the new node, as torch's in-place ops do."""
     precheck = INPLACE_CHECKS.get(name)
+    refused = _COMPLEX_REFUSED.get(name)
 
     def fn(self, *args, **kwargs):
+        if refused is not None and self.arr.dtype.kind == "c":
+            raise RuntimeError(refused)
         recording = _grad.enabled and (self.requires_grad or _any_rg(args, kwargs))
         if recording:
             if self.requires_grad and self.grad_fn is None:
@@ -393,6 +399,30 @@ def _finish(result, out, name=None, exact=False):
         out.arr = out.be.xp.empty(result.shape, out.arr.dtype)
     write_into(out, result.arr, "out")
     return out
+
+
+def _finish_tuple(results, out, name, cls=tuple):
+    """`out=(values, indices)` of a multi-output op (sort, topk, max(dim)...): each result goes
+    through `_finish` with an exact dtype; `cls` of the given tensors is returned."""
+    if out is None:
+        return cls(*results)
+    if not isinstance(out, (tuple, list)):
+        raise TypeError(f"{name}(): argument 'out' must be tuple of Tensors, not "
+                        f"{type(out).__name__}")
+    if len(out) != len(results):
+        raise TypeError(f"expected tuple of {len(results)} elements but got {len(out)}")
+    for r, o in zip(results, out):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"{name}(): argument 'out' must be tuple of Tensors, not "
+                            f"{type(o).__name__}")
+    if any(r.requires_grad for r in results) or \
+            _grad.enabled and any(o.requires_grad for o in out):
+        raise out_autograd_error(name)
+    for r, o in zip(results, out):                  # no partial writes: check every dtype first
+        if o.arr.dtype != r.arr.dtype:
+            raise RuntimeError(f"Found dtype {_tname(o.arr.dtype)} but expected "
+                               f"{_tname(r.arr.dtype)}")
+    return cls(*(_finish(r, o, name, True) for r, o in zip(results, out)))
 
 
 def _can_write(src, dst):

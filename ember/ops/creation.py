@@ -288,6 +288,12 @@ def _into(t, out):
     return out
 
 
+def _out_dtype_check(out, dtype):
+    if out is not None and dtype is not None and _to_dtype(dtype) is not out.dtype:
+        raise RuntimeError(f"dtype {_tname(_to_dtype(dtype).np)} does not match dtype of out "
+                           f"parameter ({_tname(out.dtype.np)})")
+
+
 def _factory(fill):
     def fn(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
            pin_memory=False, memory_format=None):
@@ -352,6 +358,9 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
+    _out_dtype_check(out, dtype)
+    if out is not None and (out.dtype is _dtype.bool_ or out.dtype.is_complex):
+        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_tname(out.dtype.np)}'")
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -375,6 +384,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
 def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
            requires_grad=False):
     """Deprecated torch.range: like arange but includes `end`."""
+    _out_dtype_check(out, dtype)
     if end is None:
         start, end = 0, start
     n = math.floor((end - start) / step) + 1

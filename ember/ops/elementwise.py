@@ -253,7 +253,7 @@ def conj(input):
 def conj_physical(input, *, out=None):
     if _is_real_tensor(input) and out is None:
         return input
-    return _finish(_conj_physical_fn(input), out)
+    return _finish(_conj_physical_fn(input), out, "conj_physical", True)
 
 
 def resolve_conj(input):
@@ -434,7 +434,8 @@ def _(xp, g, x):
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
-    return _finish(_apply(_nan_to_num, (input,), (nan, posinf, neginf)), out)
+    return _finish(_apply(_nan_to_num, (input,), (nan, posinf, neginf)), out, "nan_to_num",
+                   True)
 
 
 # ---- binary ops ------------------------------------------------------------------------------

@@ -10,10 +10,10 @@ import numpy as np
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node
-from ._apply import _finish as _finish_out, apply, inplace
+from ._apply import _finish, _finish_tuple, apply, inplace
 from ._dims import wrap_dim
 from ._registry import no_complex_grad, op
-from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, _finish, \
+from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
     _check_broadcast_into
 
 
@@ -536,7 +536,7 @@ def index_select(input, dim, index, *, out=None):
     n = input.shape[d] if input.ndim else 1
     if _outside(idx, 0, n):
         raise IndexError("index out of range in self")
-    return _finish(apply(_index_select, (input, index), (d,)), out)
+    return _finish(apply(_index_select, (input, index), (d,)), out, "index_select", True)
 
 
 def _index_check(input, d, idx, source, name):
@@ -577,7 +577,7 @@ def index_add(input, dim, index, source, *, alpha=1, out=None):
     d = wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_add")
     _index_check(input, d, idx, source, "index_add")
-    return _finish(apply(_index_add, (input, index, source), (d, alpha)), out)
+    return _finish(apply(_index_add, (input, index, source), (d, alpha)), out, "index_add", True)
 
 
 @op("index_copy", saves=None)
@@ -714,7 +714,7 @@ def _(xp, g, shape, index, dim):
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     d = _check_gather(input, dim, index, "gather")
-    return _finish(apply(_gather, (input, index), (d,)), out)
+    return _finish(apply(_gather, (input, index), (d,)), out, "gather", True)
 
 
 @op("scatter", saves=None)
@@ -772,7 +772,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
     if reduce is not None and _grad.enabled and (input.requires_grad or
                                                  getattr(src, "requires_grad", False)):
         raise RuntimeError("the derivative for 'scatter' with `reduce` is not implemented")
-    return _finish(apply(_scatter, (input, index, src), (d, reduce)), out)
+    return _finish(apply(_scatter, (input, index, src), (d, reduce)), out, "scatter", True)
 
 
 def scatter_add(input, dim, index, src):
@@ -973,7 +973,7 @@ def _(xp, g, shape, m):
 def masked_select(input, mask, *, out=None):
     _check_mask(mask, "masked_select")
     _broadcastable(input.shape, mask.shape)
-    return _finish(apply(_masked_select, (input, mask)), out)
+    return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
 
 
 def _broadcastable(a, b):
@@ -1057,7 +1057,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     xs[d], ix[d] = input.shape[d], indices.shape[d]
     x = input if tuple(xs) == input.shape else expand(input, xs)
     i = indices if tuple(ix) == indices.shape else expand(indices, ix)
-    return _finish(gather(x, d, i), out)
+    return _finish(gather(x, d, i), out, "take_along_dim", True)
 
 
 def put(input, index, source, accumulate=False):
@@ -1089,7 +1089,7 @@ def nonzero(input, *, out=None, as_tuple=False):
     if as_tuple:
         return tuple(_new(i.astype(np.int64), input.be) for i in idx)
     return _finish(_new(xp.stack(idx, axis=1).astype(np.int64) if idx else
-                        xp.zeros((0, 0), np.int64), input.be), out)
+                        xp.zeros((0, 0), np.int64), input.be), out, "nonzero", True)
 
 
 def argwhere(input):
@@ -1150,7 +1150,7 @@ def _no_complex_sort(input, name="Sort"):
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     d = wrap_dim(dim, input.ndim)
     _no_complex_sort(input)
-    return SORT(*apply(_sort, (input,), (d, bool(descending))))
+    return _finish_tuple(apply(_sort, (input,), (d, bool(descending))), out, "sort", SORT)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -1163,7 +1163,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
 
 
 def msort(input, *, out=None):
-    return _finish_out(sort(input, 0).values, out, "sort", exact=True)
+    return _finish(sort(input, 0).values, out, "sort", exact=True)
 
 
 @op("topk", saves=None, n_out=2)
@@ -1185,7 +1185,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     _no_complex_sort(input, "topk")
-    return TOPK(*apply(_topk, (input,), (int(k), d, bool(largest), bool(sorted))))
+    return _finish_tuple(apply(_topk, (input,), (int(k), d, bool(largest), bool(sorted))), out,
+                         "topk", TOPK)
 
 
 @op("unique2", differentiable=True, saves=None, n_out=3)
@@ -1285,7 +1286,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
             if s2.shape[0] else xp.zeros(v2.shape, np.int64)
         res = res.reshape(vals.shape)
     res = xp.asarray(res).astype(np.int32 if out_int32 else np.int64)
-    return _finish(_new(res, seq.be), out)
+    return _finish(_new(res, seq.be), out, "searchsorted", True)
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):

@@ -11,7 +11,7 @@ from .._tensor import Tensor, _new
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node
-from ._apply import apply
+from ._apply import _finish, apply
 from ._dims import wrap_dim
 from ._registry import holomorphic, op
 
@@ -148,12 +148,7 @@ def matmul(input, other, *, out=None):
             raise TypeError(f"matmul(): argument '{name}' (position {pos}) must be Tensor, not "
                             f"{type(x).__name__}")
     r = _product(_BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul), input, other)
-    return r if out is None else _finish(r, out)
-
-
-def _finish(result, out):
-    from .shape import _finish as finish
-    return finish(result, out)
+    return r if out is None else _finish(r, out, "matmul", True)
 
 
 def mm(input, mat2, *, out=None):
@@ -161,7 +156,7 @@ def mm(input, mat2, *, out=None):
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
-    return _finish(_product(_mm, input, mat2), out)
+    return _finish(_product(_mm, input, mat2), out, "mm", True)
 
 
 def bmm(input, mat2, *, out=None):
@@ -173,14 +168,14 @@ def bmm(input, mat2, *, out=None):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
                            f"{mat2.shape[1]}].")
-    return _finish(_product(_bmm, input, mat2), out)
+    return _finish(_product(_bmm, input, mat2), out, "bmm", True)
 
 
 def mv(input, vec, *, out=None):
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}, "
                            f"{vec.ndim}")
-    return _finish(apply(_mv, (input, vec)), out)
+    return _finish(apply(_mv, (input, vec)), out, "mv", True)
 
 
 def dot(input, other, *, out=None):
@@ -189,7 +184,7 @@ def dot(input, other, *, out=None):
     if input.dtype != other.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")
-    return _finish(apply(_dot, (input, other)), out)
+    return _finish(apply(_dot, (input, other)), out, "dot", True)
 
 
 def _tn(t):
@@ -237,7 +232,7 @@ def outer(input, vec2, *, out=None):
     for name, v in (("self", input), ("vec2", vec2)):
         if v.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
-    return _finish(unsqueeze(input, 1) * vec2, out)
+    return _finish(unsqueeze(input, 1) * vec2, out, "outer")
 
 
 ger = outer
@@ -337,7 +332,7 @@ def _addprod(kind, input, a, b, beta, alpha, out):
                            f"existing size ({input.shape[-1]}) at non-singleton dimension "
                            f"{len(shape) - 1}.  Target sizes: {list(shape)}.  Tensor sizes: "
                            f"{list(input.shape)}")
-    return _finish(apply(_ADDPROD[kind], (input, a, b), (beta, alpha, kind)), out)
+    return _finish(apply(_ADDPROD[kind], (input, a, b), (beta, alpha, kind)), out, kind, True)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
@@ -379,13 +374,13 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     if alpha != 1:
         prod = prod * alpha
     if beta == 0:
-        return _finish(prod + input * 0, out)
-    return _finish((input if beta == 1 else input * beta) + prod, out)
+        return _finish(prod + input * 0, out, "addr")
+    return _finish((input if beta == 1 else input * beta) + prod, out, "addr")
 
 
 def chain_matmul(*matrices, out=None):
     from .. import linalg
-    return _finish(linalg.multi_dot(matrices), out)
+    return _finish(linalg.multi_dot(matrices), out, "chain_matmul", True)
 
 
 # ---- einsum -----------------------------------------------------------------------------------
@@ -569,7 +564,7 @@ def tensordot(a, b, dims=2, out=None):
     am = reshape(permute(a, fa + da), (-1, k))
     bm = reshape(permute(b, db + fb), (k, -1))
     res = reshape(mm(am, bm), [a.shape[d] for d in fa] + [b.shape[d] for d in fb])
-    return _finish(res, out)
+    return _finish(res, out, "tensordot", True)
 
 
 def kron(input, other, *, out=None):
@@ -583,7 +578,7 @@ def kron(input, other, *, out=None):
         sa += [a.shape[i], 1]
         sb += [1, b.shape[i]]
     prod = reshape(a, sa) * reshape(b, sb)
-    return _finish(reshape(prod, [a.shape[i] * b.shape[i] for i in range(nd)]), out)
+    return _finish(reshape(prod, [a.shape[i] * b.shape[i] for i in range(nd)]), out, "kron")
 
 
 @op("linalg_cross", saves="in")
@@ -624,7 +619,7 @@ def cross(input, other, dim=None, *, out=None):
         dim = next((i for i, s in enumerate(shape) if s == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
-    return _finish(_linalg_cross(input, other, dim=dim), out)
+    return _finish(_linalg_cross(input, other, dim=dim), out, "cross", True)
 
 
 def _linalg_cross(input, other, *, dim=-1):
@@ -692,7 +687,7 @@ _inv.node_name = "LinalgInvExBackward0"
 
 def _linalg_inv(A, *, out=None):
     _square(A, "linalg.inv")
-    return _finish(apply(_inv, (A,)), out)
+    return _finish(apply(_inv, (A,)), out, "linalg_inv", True)
 
 
 
@@ -730,7 +725,7 @@ def _det_grad(xp, g, a, d):
 
 def _linalg_det(A, *, out=None):
     _square(A, "linalg.det")
-    return _finish(apply(_det, (A,)), out)
+    return _finish(apply(_det, (A,)), out, "linalg_det", True)
 
 
 @op("linalg_slogdet", saves="both", n_out=2)
@@ -817,7 +812,7 @@ def _linalg_solve(A, B, *, left=True, out=None):
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and "
                            f"{'x'.join(str(s) for s in B.shape[-2:])})")
-    return _finish(apply(_solve, (A, B), (vector and left, left)), out)
+    return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", True)
 
 
 _NOT_PD = ("The factorization could not be completed because the input is not "
@@ -859,7 +854,7 @@ def _(xp, g, L, upper):
 
 def _linalg_cholesky(A, *, upper=False, out=None):
     _square(A, "linalg.cholesky")
-    return _finish(apply(_cholesky, (A,), (bool(upper),)), out)
+    return _finish(apply(_cholesky, (A,), (bool(upper),)), out, "linalg_cholesky", True)
 
 
 @op("linalg_qr", saves="out", n_out=2)
@@ -997,7 +992,7 @@ def _linalg_householder_product(A, tau, *, out=None):
         raise RuntimeError(f"{name}: tau dtype {_tn(tau)} does not match input dtype {_tn(A)}")
     if A.arr.dtype.kind not in "fc":
         raise NotImplementedError(f"\"orgqr_cpu\" not implemented for '{_tn(A)}'")
-    return _finish(apply(_householder_product, (A, tau)), out)
+    return _finish(apply(_householder_product, (A, tau)), out, "linalg_householder_product")
 
 
 @op("linalg_svd", saves="out", n_out=3)
@@ -1078,7 +1073,7 @@ def _linalg_svdvals(A, *, driver=None, out=None):
     if A.ndim < 2:
         raise RuntimeError("linalg.svdvals: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svdvals")
-    return _finish(apply(_svdvals, (A,)), out)
+    return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", True)
 
 
 @op("linalg_eigh", saves="out", n_out=2)
@@ -1140,7 +1135,7 @@ _eigvalsh.vjp(lambda xp, g, V: (xp.matmul(V * g[..., None, :], _mH(V)),))
 
 def _linalg_eigvalsh(A, UPLO="L", *, out=None):
     _square(A, "linalg.eigvalsh")
-    return _finish(apply(_eigvalsh, (A,), (UPLO,)), out)
+    return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", True)
 
 
 @op("linalg_pinv", saves="both")
@@ -1191,7 +1186,7 @@ def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     if rtol is None:
         rtol = 0.0 if (atol is not None and atol > 0) else builtins.max(A.shape[-2:]) * eps
     atol = 0.0 if atol is None else float(atol)
-    return _finish(apply(_pinv, (A,), (atol, float(rtol), bool(hermitian))), out)
+    return _finish(apply(_pinv, (A,), (atol, float(rtol), bool(hermitian))), out, "linalg_pinv")
 
 
 def pinverse(input, rcond=1e-15):
@@ -1206,7 +1201,7 @@ def _linalg_matrix_power(A, n, *, out=None):
         from .creation import eye
         from .shape import expand
         ident = eye(A.shape[-1], dtype=A.dtype, device=A.device)
-        return _finish(expand(ident, A.shape).clone(), out)
+        return _finish(expand(ident, A.shape).clone(), out, "linalg_matrix_power")
     if n < 0:
         A = _linalg_inv(A)
         n = -n
@@ -1217,7 +1212,7 @@ def _linalg_matrix_power(A, n, *, out=None):
         n >>= 1
         if n:
             z = matmul(z, z)
-    return _finish(result, out)
+    return _finish(result, out, "linalg_matrix_power", True)
 
 
 def _square_shape(A, name):
@@ -1301,7 +1296,8 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
             raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty "
                                "tensor because the operation does not have an identity")
     ord = float(ord)
-    return _finish(apply(_vector_norm, (x,), (ord, dims, bool(keepdim))), out)
+    return _finish(apply(_vector_norm, (x,), (ord, dims, bool(keepdim))), out,
+                   "linalg_vector_norm", True)
 
 
 def _return_type(name, fields):

@@ -10,9 +10,11 @@ import numpy as np
 
 from .._dtype import DEFAULT, to_dtype as _to_dtype
 from .._tensor import Tensor, _new
-from ._apply import _not_tensor, _tname, apply as _apply, make_unary as _make_unary
+from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
+    make_unary as _make_unary
 from ._dims import wrap_dim as _wrap_dim
-from ._registry import holomorphic as _holo, op as _op
+from ._registry import holomorphic as _holo, no_complex_grad as _no_complex_grad, \
+    op as _op
 
 _F32 = np.dtype(np.float32)
 
@@ -340,8 +342,8 @@ def _max_min(name, input, dim, keepdim, other, out, full, dim_op, cls, elementwi
         return elementwise(input, other, out=out)
     if dim is _NO_DIM:
         return _finish(full(input, None, False), out)
-    v, i = _apply(dim_op, (input,), (_wrap_dim(_int_dim(name, dim), input.arr.ndim), keepdim))
-    return cls(v, i)
+    vi = _apply(dim_op, (input,), (_wrap_dim(_int_dim(name, dim), input.arr.ndim), keepdim))
+    return _finish_tuple(vi, out, name, cls)
 
 
 def max(input, dim=_NO_DIM, keepdim=False, *, other=None, out=None):
@@ -387,7 +389,7 @@ argmin = _arg("argmin", np.argmin)
 AMINMAX = _return_type("aminmax", ("min", "max"))
 
 
-def aminmax(input, *, dim=None, keepdim=False):
+def aminmax(input, *, dim=None, keepdim=False, out=None):
     if dim is not None:
         _wrap_dim(_int_dim("aminmax", dim), input.arr.ndim)
     if input.arr.size == 0 and (dim is None or input.arr.shape[_wrap_dim(dim, input.ndim)] == 0):
@@ -397,7 +399,8 @@ def aminmax(input, *, dim=None, keepdim=False):
     if input.arr.dtype.kind == "c":
         raise NotImplementedError("aminmax(): does not support complex input")
     d = () if dim is None else dim
-    return AMINMAX(amin(input, d, keepdim), amax(input, d, keepdim))
+    return _finish_tuple((amin(input, d, keepdim), amax(input, d, keepdim)), out, "aminmax",
+                         AMINMAX)
 
 
 # ---- var, std, logsumexp, norm ----------------------------------------------------------------
@@ -627,8 +630,8 @@ def _accumulate(xp, ufunc, a):
 def _cum_extreme(name, ufunc):
     """cummax/cummin: running extreme and its index; ties and NaN take the latest index."""
     def fwd(xp, x, dim):
-        if x.dtype.kind == "c":
-            raise NotImplementedError(f"{name}(): does not support complex input")
+        if x.dtype.kind == "c" and x.ndim and x.size:     # torch: 0-d and empty pass
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_tname(x.dtype)}\'')
         if not x.ndim:
             i = xp.zeros((), np.int64)
             return (x.copy(), i), (x.shape, i, dim)
@@ -681,22 +684,24 @@ _cummin = _op("cummin", saves="in", n_out=2)(
 CUMMAX, CUMMIN = _return_type("cummax"), _return_type("cummin")
 
 
-def _cum_extreme_call(cls, op_, input, dim):
+def _cum_extreme_call(cls, op_, input, dim, out=None):
     try:
         d = _wrap_dim(dim, input.ndim)
     except IndexError:
         if input.arr.size:
             raise
         d = 0                       # torch returns empty results before checking dim
-    return cls(*_apply(op_, (input,), (d,)))
+    res = cls(*_apply(op_, (input,), (d,)))
+    _no_complex_grad(res[0], op_.name)
+    return _finish_tuple(res, out, op_.name, cls)
 
 
 def cummax(input, dim, *, out=None):
-    return _cum_extreme_call(CUMMAX, _cummax, input, dim)
+    return _cum_extreme_call(CUMMAX, _cummax, input, dim, out)
 
 
 def cummin(input, dim, *, out=None):
-    return _cum_extreme_call(CUMMIN, _cummin, input, dim)
+    return _cum_extreme_call(CUMMIN, _cummin, input, dim, out)
 
 
 @_op("logcumsumexp", saves="both")
@@ -858,14 +863,15 @@ def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
     if dim is _NO_DIM:
         return _median0(input)
     d = _wrap_dim(_int_dim("median", dim), input.ndim)
-    return MEDIAN(*_apply(_median1, (input,), (d, keepdim)))
+    return _finish_tuple(_apply(_median1, (input,), (d, keepdim)), out, "median", MEDIAN)
 
 
 def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
     if dim is _NO_DIM:
         return _nanmedian0(input)
     d = _wrap_dim(_int_dim("nanmedian", dim), input.ndim)
-    return NANMEDIAN(*_apply(_nanmedian1, (input,), (d, keepdim)))
+    return _finish_tuple(_apply(_nanmedian1, (input,), (d, keepdim)), out, "nanmedian",
+                         NANMEDIAN)
 
 
 @_op("mode", saves="in", n_out=2)
@@ -908,7 +914,8 @@ MODE = _return_type("mode")
 
 
 def mode(input, dim=-1, keepdim=False, *, out=None):
-    return MODE(*_apply(_mode, (input,), (_wrap_dim(dim, input.ndim), keepdim)))
+    return _finish_tuple(_apply(_mode, (input,), (_wrap_dim(dim, input.ndim), keepdim)), out,
+                         "mode", MODE)
 
 
 @_op("kthvalue", saves="in", n_out=2)
@@ -933,7 +940,8 @@ KTHVALUE = _return_type("kthvalue")
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
-    return KTHVALUE(*_apply(_kthvalue, (input,), (k, _wrap_dim(dim, input.ndim), keepdim)))
+    return _finish_tuple(_apply(_kthvalue, (input,), (k, _wrap_dim(dim, input.ndim), keepdim)),
+                         out, "kthvalue", KTHVALUE)
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")

@@ -11,8 +11,8 @@ import numpy as np
 from .._dtype import PROMOTE
 from .._tensor import Size, Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish as _finish_out, _share_version, apply, inplace, make_unary, \
-    make_view, write_into
+from ._apply import _can_write, _finish as _finish_out, _share_version, _tname as _type_name, \
+    apply, inplace, make_unary, make_view, write_into
 from ._dims import wrap_dim
 from ._registry import no_complex_grad, op
 
@@ -621,19 +621,21 @@ def cat(tensors, dim=0, *, out=None):
         raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected "
                            f"size {ref[j]} but got size {s[j]} for tensor number {i} in the "
                            "list.")
-    return _finish(apply(_cat, tuple(tensors), (d,)), out)
+    return _cat_out(apply(_cat, tuple(tensors), (d,)), out, "cat")
 
 
 concat = concatenate = cat
 
 
-def _finish(result, out):
-    if out is None:
-        return result
-    if out.arr.shape != result.arr.shape:
-        out.arr = result.be.xp.empty(result.arr.shape, out.arr.dtype)
-    write_into(out, result.arr, "copy")
-    return out
+def _cat_out(result, out, name):
+    """cat/stack's `out=`: the shared `_finish`, but a dtype the result can't be cast to is
+    torch's TypeError (after the autograd check, as torch orders them)."""
+    if isinstance(out, Tensor) and not result.requires_grad and \
+            not (out.requires_grad and _grad.enabled) and \
+            not _can_write(result.arr.dtype, out.arr.dtype):
+        raise TypeError(f"torch.cat(): input types can't be cast to the desired output type "
+                        f"{_type_name(out.arr.dtype)}")
+    return _finish_out(result, out, name)
 
 
 @op("stack", saves=None)
@@ -655,7 +657,7 @@ def stack(tensors, dim=0, *, out=None):
         if t.arr.shape != shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
-    return _finish(apply(_stack, tuple(tensors), (d,)), out)
+    return _cat_out(apply(_stack, tuple(tensors), (d,)), out, "stack")
 
 
 def atleast_1d(*tensors):
@@ -993,7 +995,7 @@ def _tri(name, f):
     def public(input, diagonal=0, *, out=None):
         if input.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-        return _finish(fn(input, int(diagonal)), out)
+        return _finish_out(fn(input, int(diagonal)), out, name, exact=True)
     public.__name__ = public.__qualname__ = name
     return public
 
