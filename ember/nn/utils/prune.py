@@ -235,14 +235,9 @@ class L1Unstructured(_Unstructured):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
-class RandomStructured(BasePruningMethod):
-    """Prunes `amount` channels along `dim`, chosen at random."""
+class _Structured(BasePruningMethod):
+    """Prunes `amount` channels along `dim`: all but those `_kept` returns (None: none pruned)."""
     PRUNING_TYPE = "structured"
-
-    def __init__(self, amount, dim=-1):
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
-        self.dim = dim
 
     def compute_mask(self, t, default_mask):
         _validate_structured_pruning(t)
@@ -250,22 +245,35 @@ class RandomStructured(BasePruningMethod):
         nchannels = t.shape[self.dim]
         nparams_toprune = _compute_nparams_toprune(self.amount, nchannels)
         _validate_pruning_amount(nparams_toprune, nchannels)
-        if nparams_toprune == 0:
+        kept = self._kept(t, nchannels, nparams_toprune)
+        if kept is None:
             return default_mask
-        prob = rand(nchannels, device=t.device)
-        threshold = kthvalue(prob, k=nparams_toprune).values
-        mask = _channel_mask(t, self.dim, prob > threshold)
+        mask = _channel_mask(t, self.dim, kept)
         mask *= default_mask.to(dtype=mask.dtype)
         return mask
+
+
+class RandomStructured(_Structured):
+    """Prunes `amount` channels along `dim`, chosen at random."""
+
+    def __init__(self, amount, dim=-1):
+        _validate_pruning_amount_init(amount)
+        self.amount = amount
+        self.dim = dim
+
+    def _kept(self, t, nchannels, k):
+        if k == 0:
+            return None
+        prob = rand(nchannels, device=t.device)
+        return prob > kthvalue(prob, k=k).values
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
         return super().apply(module, name, amount=amount, dim=dim)
 
 
-class LnStructured(BasePruningMethod):
+class LnStructured(_Structured):
     """Prunes the `amount` channels along `dim` of smallest L`n` norm."""
-    PRUNING_TYPE = "structured"
 
     def __init__(self, amount, n, dim=-1):
         _validate_pruning_amount_init(amount)
@@ -273,19 +281,9 @@ class LnStructured(BasePruningMethod):
         self.n = n
         self.dim = dim
 
-    def compute_mask(self, t, default_mask):
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        nchannels = t.shape[self.dim]
-        nparams_toprune = _compute_nparams_toprune(self.amount, nchannels)
-        _validate_pruning_amount(nparams_toprune, nchannels)
-        kept = topk(_compute_norm(t, self.n, self.dim), k=nchannels - nparams_toprune,
-                    largest=True)
-        if nparams_toprune == 0:
-            return default_mask
-        mask = _channel_mask(t, self.dim, kept.indices)
-        mask *= default_mask.to(dtype=mask.dtype)
-        return mask
+    def _kept(self, t, nchannels, k):
+        kept = topk(_compute_norm(t, self.n, self.dim), k=nchannels - k, largest=True)
+        return None if k == 0 else kept.indices
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
