@@ -31,18 +31,19 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
                            f"{dim[1]})")
     if ord == "fro":
-        return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out)
+        return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out, "linalg_matrix_norm", True)
     if ord == "nuc" or ord in (2, -2):
         s = svdvals(movedim(A, (d0, d1), (-2, -1)))
         r = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
         if keepdim:
             r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
-        return _ops._finish(r, out)
+        return _ops._finish(r, out, "linalg_matrix_norm", True)
     if ord in (1, -1, _INF, -_INF):
         sum_dim, red_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
         r = vector_norm(A, 1, sum_dim, keepdim=True)
         r = r.amax(red_dim, keepdim=True) if ord > 0 else r.amin(red_dim, keepdim=True)
-        return _ops._finish(r if keepdim else squeeze(r, (d0, d1)), out)
+        return _ops._finish(r if keepdim else squeeze(r, (d0, d1)), out, "linalg_matrix_norm",
+                            True)
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
@@ -112,7 +113,8 @@ def multi_dot(tensors, *, out=None):
 
 
 def vecdot(x, y, *, dim=-1, out=None):
-    return _ops._finish((x.conj() * y if x.is_complex() else x * y).sum(dim), out)
+    return _ops._finish((x.conj() * y if x.is_complex() else x * y).sum(dim), out,
+                        "linalg_vecdot", True)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
@@ -160,7 +162,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     if B.ndim < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
                            "dimensions.")
-    return _ops._finish(solve(T, B, left=left), out)
+    return _ops._finish(solve(T, B, left=left), out, "linalg_solve_triangular", True)
 
 
 def lstsq(A, B, rcond=None, *, driver=None):

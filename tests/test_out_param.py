@@ -82,6 +82,14 @@ CASES.update({
     "nonzero": ("nonzero", lambda L, rg: (L.tensor(F > 0.4),), {}),
     "searchsorted": ("searchsorted", lambda L, rg: (L.tensor([0.1, 0.5, 0.8]), f()(L, rg)), {}),
     "mm": ("mm", lambda L, rg: (f()(L, rg), f(G.T)(L, rg)), {}),
+    "linalg.vecdot": ("linalg.vecdot", x2(f(), f(G)), {}),
+    "linalg.matrix_norm": ("linalg.matrix_norm", x1(f()), {}),
+    "linalg.matrix_norm_nuc": ("linalg.matrix_norm", x1(f()), {"ord": "nuc"}),
+    "linalg.matrix_norm_1": ("linalg.matrix_norm", x1(f()), {"ord": 1}),
+    "linalg.solve_triangular": ("linalg.solve_triangular",
+                                lambda L, rg: (f(np.triu(F[:, :2].T @ F[:, :2] + np.eye(2,
+                                               dtype=np.float32)))(L, rg), f(G[:, :2].T)(L, rg)),
+                                {"upper": True}),
     "bmm": ("bmm", lambda L, rg: (f(F[None])(L, rg), f(G.T[None])(L, rg)), {}),
     "matmul": ("matmul", lambda L, rg: (f()(L, rg), f(G.T)(L, rg)), {}),
     "mv": ("mv", lambda L, rg: (f()(L, rg), f(G[0])(L, rg)), {}),
@@ -98,19 +106,28 @@ OUT_DTYPES = ["float32", "float64", "int64", "int32", "bool", "complex64"]
 QUIET_RESIZE = {"narrow_copy", "range", "arange"}
 # torch lets an input that requires grad through (its result gets a NotImplemented grad_fn);
 # ember refuses it like every other out= function
-GRAD_QUIRKS = {"conj_physical"}
+GRAD_QUIRKS = {"conj_physical",
+               # torch's composite matrix_norm runs out= on inputs that require grad (leaving
+               # `out` detached); ember refuses, as torch's own kernels do
+               "linalg.matrix_norm", "linalg.matrix_norm_1", "linalg.matrix_norm_nuc"}
+
+
+def _resolve(L, name):
+    for part in name.split("."):        # "linalg.vecdot"
+        L = getattr(L, part)
+    return L
 
 
 def call(L, case, out, rg=False):
     name, args, kwargs = CASES[case]
-    return getattr(L, name)(*args(L, rg), **kwargs, out=out)
+    return _resolve(L, name)(*args(L, rg), **kwargs, out=out)
 
 
 def expected(case):
     name, args, kwargs = CASES[case]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return getattr(torch, name)(*args(torch, False), **kwargs)
+        return _resolve(torch, name)(*args(torch, False), **kwargs)
 
 
 def result_dtype(case):
