@@ -11,7 +11,7 @@ import torch
 
 import ember
 import ember.nn.functional as EF
-from oracle import assert_close
+from oracle import assert_close, host
 
 
 def error_kind(exc):
@@ -306,3 +306,27 @@ def test_cummax_complex(fn, shape, rg):
         assert type(rt) is type(re_) and str(rt) == str(re_)
     else:
         assert_close(tuple(re_), tuple(rt))
+
+
+@pytest.mark.parametrize("name,args", [("uniform_", (1.0, 3.0)), ("normal_", (3.0, 2.0)),
+                                       ("bernoulli_", ()), ("random_", ()),
+                                       ("exponential_", ()), ("geometric_", (0.5,)),
+                                       ("log_normal_", ()), ("cauchy_", ())])
+def test_random_fills_of_complex_tensors(name, args):
+    outcome = {}
+    for L in (torch, ember):
+        x = L.zeros(20000, dtype=L.complex128)
+        try:
+            getattr(x, name)(*args)
+            outcome[L] = x
+        except (RuntimeError, NotImplementedError) as e:
+            outcome[L] = type(e)
+    if isinstance(outcome[torch], type):
+        assert outcome[ember] is outcome[torch]
+        return
+    e = host(outcome[ember])
+    for part in (e.real, e.imag):               # both parts drawn, as torch draws them
+        if name == "uniform_":
+            assert part.min() >= 1.0 and part.max() < 3.0 and part.std() > 0.5
+        else:                                   # mean 3, each part's std 2 / sqrt(2)
+            assert abs(part.mean() - 3.0) < 0.05 and abs(part.std() - 2 / np.sqrt(2)) < 0.05

@@ -608,24 +608,39 @@ def _fill_(self, arr):
     return self
 
 
+def _parts(self, draw):
+    """`draw()` for a real tensor; for a complex one, independent real and imaginary parts."""
+    return draw() + 1j * draw() if self.arr.dtype.kind == "c" else draw()
+
+
+def _real_only(self, kernel, error=NotImplementedError):
+    """torch's discrete and real-valued distributions refuse complex tensors."""
+    if self.arr.dtype.kind == "c":
+        raise error(kernel if error is RuntimeError else
+                    f"\"{kernel}\" not implemented for '{_tname(self.arr.dtype)}'")
+
+
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     _float_kernel("check_uniform_bounds", self.arr.dtype)
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
                            f"to={b}")
-    r = _rng_for(generator, self.be).random(self.shape, dtype=np.float64)
-    return _fill_(self, r * (b - a) + a)
+    rng = _rng_for(generator, self.be)
+    return _fill_(self, _parts(self, lambda: rng.random(self.shape) * (b - a) + a))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     _float_kernel("normal_kernel_cpu", self.arr.dtype)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    r = _rng_for(generator, self.be).standard_normal(self.shape, dtype=np.float64)
-    return _fill_(self, r * std + mean)
+    rng = _rng_for(generator, self.be)
+    if self.arr.dtype.kind == "c":      # each part has mean `mean` and variance std^2 / 2
+        std = std / math.sqrt(2)
+    return _fill_(self, _parts(self, lambda: rng.standard_normal(self.shape) * std + mean))
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
+    _real_only(self, "bernoulli_scalar_cpu_")
     pa = p.arr if isinstance(p, Tensor) else p
     return _fill_(self, _rng_for(generator, self.be).random(self.shape) < pa)
 
@@ -645,6 +660,7 @@ def random_(self, from_=None, to=None, *, generator=None):
         else:
             digits = {"float16": 11, "bfloat16": 8, "float32": 24}.get(d.name, 53)
             to = 2 ** digits + 1
+    _real_only(self, "random_kernel_cpu")
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} "
                            f">= to={to}")
@@ -652,18 +668,25 @@ def random_(self, from_=None, to=None, *, generator=None):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
+    _real_only(self, "Exponential distribution is a continuous probability distribution. dtype "
+               f"must be a floating point but you specified {_tname(self.arr.dtype)}",
+               RuntimeError)
     return _fill_(self, _rng_for(generator, self.be).exponential(1 / lambd, self.shape))
 
 
 def geometric_(self, p, *, generator=None):
+    _real_only(self, "geometric_cpu")
     return _fill_(self, _rng_for(generator, self.be).geometric(p, self.shape))
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    _real_only(self, "log_normal_cpu")
     return _fill_(self, _rng_for(generator, self.be).lognormal(mean, std, self.shape))
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    _real_only(self, "Cauchy distribution is a continuous probability distribution. dtype must "
+               f"be a floating point but you specified {_tname(self.arr.dtype)}", RuntimeError)
     return _fill_(self, median + sigma * _rng_for(generator, self.be).standard_cauchy(self.shape))
 
 
