@@ -250,3 +250,10 @@ def eig(A, *, out=None):
 
 __all__ += ["solve_triangular", "lstsq", "matrix_exp", "vander", "tensorinv", "tensorsolve",
             "eig", "eigvals"]
+
+
+from .ops.linalg_extra import (_linalg_lu as lu, _linalg_lu_factor as lu_factor,  # noqa: E402
+                               _linalg_lu_factor_ex as lu_factor_ex,
+                               _linalg_lu_solve as lu_solve)
+
+__all__ += ["lu", "lu_factor", "lu_factor_ex", "lu_solve"]

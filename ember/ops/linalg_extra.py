@@ -1,0 +1,346 @@
+"""More linear algebra: LU (factor, unpack, solve), the deprecated torch.* solvers
+(triangular_solve, cholesky_solve, cholesky_inverse), ormqr, nuclear/frobenius norms and the
+randomized svd_lowrank / pca_lowrank. Composites of ember's differentiable ops where possible;
+LU itself is a primitive whose vjp is torch's linalg_lu_backward (FunctionsManual.cpp)."""
+import builtins
+
+import numpy as np
+
+from ._apply import apply
+from ._registry import op
+from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _tn
+
+LU = _return_type("linalg_lu", ("P", "L", "U"))
+LU_FACTOR = _return_type("linalg_lu_factor", ("LU", "pivots"))
+LU_FACTOR_EX = _return_type("linalg_lu_factor_ex", ("LU", "pivots", "info"))
+LU_WITH_INFO = _return_type("_lu_with_info", ("LU", "pivots", "info"))
+LU_UNPACK = _return_type("lu_unpack", ("P", "L", "U"))
+TRIANGULAR_SOLVE = _return_type("triangular_solve", ("solution", "cloned_coefficient"))
+
+
+# ---- LU with partial pivoting (LAPACK getrf's pivot choice) ----------------------------------
+def _getrf(xp, a):
+    """(packed LU, 1-based int32 pivots, int32 info) of a (..., m, n), batched over the rows."""
+    m, n = a.shape[-2:]
+    k = builtins.min(m, n)
+    batch = a.shape[:-2]
+    w = xp.array(a, copy=True).reshape((-1, m, n))
+    b = w.shape[0]
+    piv = xp.zeros((b, k), dtype=xp.int32)
+    info = xp.zeros((b,), dtype=xp.int32)
+    rows = xp.arange(b)
+    for j in range(k):
+        col = w[:, j:, j]
+        mag = xp.abs(col.real) + xp.abs(col.imag) if col.dtype.kind == "c" else xp.abs(col)
+        p = j + xp.argmax(mag, axis=1) if b else xp.zeros((0,), dtype=np.int64)
+        piv[:, j] = p + 1
+        rj = w[rows, j].copy()
+        w[rows, j] = w[rows, p]
+        w[rows, p] = rj
+        d = w[:, j, j]
+        zero = d == 0
+        info[(info == 0) & zero] = j + 1
+        if j + 1 < m:
+            mult = w[:, j + 1:, j] / xp.where(zero, 1, d)[:, None]
+            w[:, j + 1:, j] = mult
+            w[:, j + 1:, j + 1:] -= mult[:, :, None] * w[:, j, None, j + 1:]
+    return (w.reshape(batch + (m, n)), piv.reshape(batch + (k,)), info.reshape(batch))
+
+
+def _perm_matrix(xp, piv, m, dtype):
+    """P with A = P L U from getrf's sequential row swaps."""
+    batch, k = piv.shape[:-1], piv.shape[-1]
+    pv = xp.asarray(piv).reshape((-1, k)).astype(np.int64) - 1
+    b = pv.shape[0]
+    perm = xp.broadcast_to(xp.arange(m), (b, m)).copy()
+    rows = xp.arange(b)
+    for j in range(k):
+        p = pv[:, j]
+        pj = perm[rows, j].copy()
+        perm[rows, j] = perm[rows, p]
+        perm[rows, p] = pj
+    P = xp.zeros((b, m, m), dtype=dtype)
+    P[rows[:, None], perm, xp.arange(m)[None, :]] = 1
+    return P.reshape(batch + (m, m))
+
+
+def _unpack_arrays(xp, lu):
+    m, n = lu.shape[-2:]
+    k = builtins.min(m, n)
+    L = xp.tril(lu[..., :, :k], -1) + xp.eye(m, k, dtype=lu.dtype)
+    return L, xp.triu(lu[..., :k, :])
+
+
+def _right_solve_h(xp, g, T):
+    """g T^{-H} (X T^H = g  <=>  T X^H = g^H)."""
+    return _mH(_bsolve(xp, T, _mH(g)))
+
+
+def _lu_grad(xp, gL, gU, P, L, U):
+    """torch's linalg_lu_backward: A = P L U, L unit lower (m x k), U upper (k x n)."""
+    m, n = L.shape[-2], U.shape[-1]
+    k = builtins.min(m, n)
+    if m == n:
+        ga = xp.tril(xp.matmul(_mH(L), gL), -1) + xp.triu(xp.matmul(gU, _mH(U)))
+        ga = _bsolve(xp, _mH(L), _right_solve_h(xp, ga, U))
+    elif m < n:
+        U1 = U[..., :, :k]
+        ga = xp.tril(xp.matmul(_mH(L), gL) - xp.matmul(xp.triu(gU), _mH(U)), -1)
+        ga = _right_solve_h(xp, ga, U1)
+        ga = xp.concatenate([ga + xp.triu(gU[..., :, :k]), gU[..., :, k:]], axis=-1)
+        ga = _bsolve(xp, _mH(L), ga)
+    else:
+        L1 = L[..., :k, :]
+        ga = xp.triu(xp.matmul(gU, _mH(U)) - xp.matmul(_mH(L), xp.tril(gL, -1)))
+        ga = _bsolve(xp, _mH(L1), ga)
+        ga = xp.concatenate([ga + xp.tril(gL[..., :k, :], -1), gL[..., k:, :]], axis=-2)
+        ga = _right_solve_h(xp, ga, U)
+    return (xp.matmul(P, ga),)
+
+
+@op("linalg_lu", saves="out", n_out=2, node="LinalgLuBackward0")
+def _lu(xp, a, lu, piv):
+    L, U = _unpack_arrays(xp, lu)
+    return (L, U), (_perm_matrix(xp, piv, a.shape[-2], a.dtype), L, U)
+
+
+@_lu.vjp
+def _(xp, g, P, L, U):
+    return _lu_grad(xp, g[0], g[1], P, L, U)
+
+
+@op("linalg_lu_factor_ex", saves="out", node="LinalgLuFactorExBackward0")
+def _lu_factor(xp, a, lu, piv):
+    L, U = _unpack_arrays(xp, lu)
+    return lu.copy(), (_perm_matrix(xp, piv, a.shape[-2], a.dtype), L, U)
+
+
+@_lu_factor.vjp
+def _(xp, g, P, L, U):
+    gL, gU = _unpack_arrays(xp, g)
+    return _lu_grad(xp, gL - xp.eye(*gL.shape[-2:], dtype=g.dtype), gU, P, L, U)
+
+
+def _check_lu_input(A, pivot, name):
+    if A.ndim < 2:
+        raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
+                           f"size: {list(A.shape)} instead")
+    if A.arr.dtype.kind not in "fc":
+        raise NotImplementedError(f"\"lu_cpu\" not implemented for '{_tn(A)}'")
+    _floating(A, name)
+    if not pivot:
+        raise RuntimeError(f"{name}: LU without pivoting is not implemented on the CPU")
+
+
+def _factor(A, pivot, name):
+    from .._tensor import _new
+    _check_lu_input(A, pivot, name)
+    xp = A.be.xp
+    lu, piv, info = _getrf(xp, A.arr)
+    return lu, _new(piv, A.be), _new(info, A.be)
+
+
+def _linalg_lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
+    lu, piv, info = _factor(A, pivot, "linalg.lu_factor_ex")
+    if check_errors:
+        _raise_info(info, "torch.linalg.lu_factor_ex")
+    return LU_FACTOR_EX(apply(_lu_factor, (A,), (lu, piv.arr)), piv, info)
+
+
+def _raise_info(info, name):
+    bad = info.arr.reshape(-1)
+    if bad.size and bool((bad > 0).any()):
+        i = int(bad[bad > 0][0])
+        raise LinAlgError(f"{name}: U[{i},{i}] is zero and using it on lu_solve would result in "
+                          "a division by zero. If you still want to perform the factorization, "
+                          "consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+
+
+def _linalg_lu_factor(A, *, pivot=True, out=None):
+    r = _linalg_lu_factor_ex(A, pivot=pivot)
+    _raise_info(r.info, "torch.linalg.lu_factor")
+    return LU_FACTOR(r.LU, r.pivots)
+
+
+def _linalg_lu(A, *, pivot=True, out=None):
+    from .._tensor import _new
+    lu, piv, _ = _factor(A, pivot, "linalg.lu")
+    L, U = apply(_lu, (A,), (lu, piv.arr))
+    return LU(_new(_perm_matrix(A.be.xp, piv.arr, A.shape[-2], A.arr.dtype), A.be), L, U)
+
+
+def lu(A, pivot=True, get_infos=False, out=None):
+    r = _linalg_lu_factor_ex(A, pivot=pivot)
+    return LU_WITH_INFO(*r) if get_infos else (r.LU, r.pivots)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
+    from .._tensor import _new
+    from .creation import empty, eye
+    if LU_data.ndim < 2:
+        raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got "
+                           f"size: {list(LU_data.shape)} instead")
+    if LU_pivots.dtype.__str__() != "torch.int32":
+        raise RuntimeError("lu_unpack: LU_pivots is expected to be a contiguous tensor of "
+                           "torch.int32 dtype.\nNote: this function is intended to be used "
+                           "with the output produced by torch.linalg.lu_factor")
+    m, n = LU_data.shape[-2:]
+    k = builtins.min(m, n)
+    none = empty(0, dtype=LU_data.dtype, device=LU_data.device)
+    L = U = P = none
+    if unpack_data:
+        L = LU_data[..., :, :k].tril(-1) + eye(m, k, dtype=LU_data.dtype, device=LU_data.device)
+        U = LU_data[..., :k, :].triu()
+    if unpack_pivots:
+        P = _new(_perm_matrix(LU_data.be.xp, LU_pivots.arr, m, LU_data.arr.dtype), LU_data.be)
+    return LU_UNPACK(P, L, U)
+
+
+def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
+    from .. import linalg as la
+    if LU.ndim < 2 or LU.shape[-1] != LU.shape[-2]:
+        raise RuntimeError("linalg.lu_solve: A must be batches of square matrices, but they are "
+                           f"{LU.shape[-2]} by {LU.shape[-1]} matrices")
+    P, L, U = lu_unpack(LU, pivots)
+    if left and not adjoint:            # X = U^-1 L^-1 P^T B
+        Y = la.solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
+        return la.solve_triangular(U, Y, upper=True)
+    if left:                            # X = P L^-H U^-H B
+        Y = la.solve_triangular(U.mH, B, upper=False)
+        return P @ la.solve_triangular(L.mH, Y, upper=True, unitriangular=True)
+    if not adjoint:                     # X = B U^-1 L^-1 P^T
+        Y = la.solve_triangular(U, B, upper=True, left=False)
+        return la.solve_triangular(L, Y, upper=False, left=False, unitriangular=True) @ P.mT
+    Y = la.solve_triangular(L.mH, B @ P, upper=True, left=False, unitriangular=True)
+    return la.solve_triangular(U.mH, Y, upper=False, left=False)
+
+
+def lu_solve(b, LU_data, LU_pivots, *, out=None):
+    return _linalg_lu_solve(LU_data, LU_pivots, b)
+
+
+# ---- the deprecated torch.* solvers ----------------------------------------------------------
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+    from .. import linalg as la
+    from .shape import broadcast_shapes
+    if b.ndim < 2 or A.ndim < 2:
+        raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, "
+                           f"but it has {b.ndim} dimensions instead")
+    T = A.mT if transpose else A
+    x = la.solve_triangular(T, b, upper=bool(upper) != bool(transpose),
+                            unitriangular=unitriangular)
+    batch = tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(b.shape[:-2])))
+    return TRIANGULAR_SOLVE(x, A.expand(*batch, *A.shape[-2:]).clone())
+
+
+def _gram(L, upper):
+    """L L^H (or U^H U), with the unused triangle's gradient kept as torch's (full) formula
+    has it: the value reads one triangle, the gradient flows to every entry."""
+    used = L.triu() if upper else L.tril()
+    rest = L - used
+    T = used + (rest - rest.detach())
+    return T.mH @ T if upper else T @ T.mH
+
+
+def cholesky_solve(B, L, upper=False, *, out=None):
+    from .. import linalg as la
+    if B.ndim < 2 or L.ndim < 2:
+        raise RuntimeError("b should have at least 2 dimensions, but has "
+                           f"{B.ndim} dimensions instead")
+    if B.dtype != L.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{_tn(B)} and A of type {_tn(L)} instead.")
+    return la.solve(_gram(L, upper), B)
+
+
+def cholesky_inverse(L, upper=False, *, out=None):
+    from .. import linalg as la
+    if L.ndim < 2:
+        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
+                           "dimensions.")
+    return la.inv(_gram(L, upper))
+
+
+def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
+    from .. import linalg as la
+    from .creation import zeros
+    from .shape import cat
+    m, n = input.shape[-2:]
+    A = input if n == m else cat([input, zeros(*input.shape[:-1], m - n, dtype=input.dtype,
+                                               device=input.device)], -1)
+    Q = la.householder_product(A, tau)
+    if transpose:
+        Q = Q.mH
+    return Q @ other if left else other @ Q
+
+
+# ---- norms and the deprecated matrix_rank --------------------------------------------------
+def nuclear_norm(input, dim=None, keepdim=False, *, out=None):
+    from .. import linalg as la
+    if isinstance(dim, bool):
+        dim, keepdim = None, dim
+    return la.matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim,
+                          out=out)
+
+
+def frobenius_norm(input, dim, keepdim=False, *, out=None):
+    from .. import linalg as la
+    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    return la.vector_norm(input, 2, dim, keepdim, out=out)
+
+
+def matrix_rank(input, tol=None, symmetric=False, *, out=None):
+    raise RuntimeError("This function was deprecated since version 1.9 and is now removed.\n"
+                       "Please use the `torch.linalg.matrix_rank` function instead. The "
+                       "parameter 'symmetric' was renamed in `torch.linalg.matrix_rank()` to "
+                       "'hermitian'.")
+
+
+# ---- randomized low-rank SVD / PCA (torch/_lowrank.py, Halko et al. 2009) ------------------
+def _approximate_basis(A, q, niter, M):
+    from .. import linalg as la
+    from .creation import randn
+    R = randn(A.shape[-1], q, dtype=A.dtype, device=A.device)
+    X = A @ R if M is None else A @ R - M @ R
+    Q = la.qr(X).Q
+    for _ in range(niter):
+        X = A.mH @ Q if M is None else A.mH @ Q - M.mH @ Q
+        Q = la.qr(X).Q
+        X = A @ Q if M is None else A @ Q - M @ Q
+        Q = la.qr(X).Q
+    return Q
+
+
+def svd_lowrank(A, q=6, niter=2, M=None):
+    from .. import linalg as la
+    q = 6 if q is None else q
+    m, n = A.shape[-2:]
+    if M is not None:
+        M = M.broadcast_to(A.shape)
+    if m < n:
+        A = A.mH
+        M = None if M is None else M.mH
+    Q = _approximate_basis(A, q, niter, M)
+    B = Q.mH @ A if M is None else Q.mH @ A - Q.mH @ M
+    U, S, Vh = la.svd(B, full_matrices=False)
+    V, U = Vh.mH, Q @ U
+    return (V, S, U) if m < n else (U, S, V)
+
+
+def pca_lowrank(A, q=None, center=True, niter=2):
+    m, n = A.shape[-2:]
+    if q is None:
+        q = builtins.min(6, m, n)
+    elif not (0 <= q <= builtins.min(m, n)):
+        raise ValueError(f"q(={q}) must be non-negative integer and not greater than min(m, n)="
+                         f"{builtins.min(m, n)}")
+    if not niter >= 0:
+        raise ValueError(f"niter(={niter}) must be non-negative integer")
+    if not center:
+        return svd_lowrank(A, q, niter=niter)
+    return svd_lowrank(A - A.mean(-2, keepdim=True), q, niter=niter)
+
+
+# torch has no Tensor method for these (ember/_bind.py skips them)
+FUNCTIONS_ONLY = frozenset({"lu_unpack", "nuclear_norm", "frobenius_norm", "matrix_rank",
+                            "svd_lowrank", "pca_lowrank"})
