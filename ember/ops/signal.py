@@ -1,0 +1,587 @@
+"""Signal processing and a few special functions torch has at top level: the window functions
+(hann, hamming, blackman, bartlett, kaiser), stft/istft, histogram/histogramdd, gradient,
+binomial, igamma/igammac and mvlgamma.
+
+ember has no FFT module, so stft/istft use DFT matrices (a matmul against cos/sin tables):
+exact, differentiable through ordinary ops, O(n_fft^2) per frame instead of O(n log n).
+igamma/igammac are primitives (forward on raw arrays, a vjp for `other`); they need SciPy's
+kernels (an optional dependency). Everything else is a composite of existing ops."""
+import collections
+import math
+
+import numpy as np
+
+from .._dtype import DEFAULT
+from .._dtype import to_dtype as _to_dtype
+from .._tensor import Tensor, _new
+from ..autograd.grad_mode import STATE as _grad
+from ..backends import get_backend as _get_backend
+from . import _special
+from . import creation as _C
+from . import elementwise as _E
+from . import reduce as _R
+from . import shape as _S
+from ._apply import _finish
+from ._apply import make_unary as _make_unary
+from ._registry import op as _op
+from .random import rng_for as _rng_for
+
+
+def _tensor_arg(name, x, what="input", pos=1):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
+# ---- window functions ----------------------------------------------------------------------
+def _window(name, window_length, periodic, dtype, device, requires_grad, values):
+    """values(n, N) -> float64 window of N points at n = 0..N-1 (N >= 2); torch's rules for
+    lengths 0 and 1 and for periodic windows (an N+1 point window without its last point)."""
+    d = _to_dtype(dtype) if dtype is not None else DEFAULT.float
+    if d.np.kind == "c":
+        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_E._tname(d.np)}'")
+    if d.np.kind not in "fV":
+        raise RuntimeError(f"{name} expects floating point dtypes, got: {d}")
+    if window_length < 0:
+        raise RuntimeError(f"{name} requires non-negative window_length, got "
+                           f"window_length={window_length}")
+    be = _get_backend(device)
+    xp = be.xp
+    if window_length == 0:
+        w = np.zeros(0)
+    elif window_length == 1:
+        w = np.ones(1)
+    else:
+        n_pts = window_length + 1 if periodic else window_length
+        w = values(np.arange(n_pts, dtype=np.float64), n_pts)[:window_length]
+    t = _new(xp.asarray(w.astype(d.np)), be)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _cosine_sum(coeffs):
+    def values(n, N):
+        x = 2 * math.pi * n / (N - 1)
+        return sum(c * np.cos(k * x) for k, c in enumerate(coeffs))
+    return values
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                requires_grad=False, pin_memory=False):
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
+                   _cosine_sum((0.5, -0.5)))
+
+
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
+                   layout=None, device=None, requires_grad=False, pin_memory=False):
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   _cosine_sum((alpha, -beta)))
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    requires_grad=False, pin_memory=False):
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
+                   _cosine_sum((0.42, -0.5, 0.08)))
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    requires_grad=False, pin_memory=False):
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, N: 1 - np.abs(2 * n / (N - 1) - 1))
+
+
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
+                  device=None, requires_grad=False, pin_memory=False):
+    def values(n, N):
+        a = (N - 1) / 2
+        r = np.clip(1 - ((n - a) / a) ** 2, 0, None)
+        return np.i0(beta * np.sqrt(r)) / np.i0(beta)
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
+                   values)
+
+
+# ---- stft / istft --------------------------------------------------------------------------
+def _real_dtype(dt):
+    return {np.dtype(np.complex64): np.float32, np.dtype(np.complex128): np.float64}.get(
+        np.dtype(dt), dt)
+
+
+def _table(x, rows, cols, n_fft, fn):
+    """fn(2*pi*k*n/n_fft) for k in range(rows) x n in range(cols), as a tensor like x."""
+    k = np.arange(rows)[:, None] * np.arange(cols)[None, :] % n_fft
+    a = fn(2 * math.pi * k / n_fft).astype(_real_dtype(x.arr.dtype))
+    return _new(x.be.xp.asarray(a), x.be)
+
+
+def _pad_window(window, win_length, n_fft, like):
+    if window is None:
+        window = _C.ones(win_length, dtype=_real_dtype_t(like), device=like.device)
+    if window.ndim != 1 or window.shape[0] != win_length:
+        raise RuntimeError(f"stft: expected a 1D window tensor of size equal to win_length="
+                           f"{win_length}, but got window with size {list(window.shape)}")
+    if win_length < n_fft:
+        left = (n_fft - win_length) // 2
+        z = _C.zeros
+        window = _S.cat([z(left, dtype=window.dtype, device=window.device), window,
+                         z(n_fft - win_length - left, dtype=window.dtype,
+                           device=window.device)])
+    return window
+
+
+def _real_dtype_t(x):
+    return _from_np(_real_dtype(x.arr.dtype))
+
+
+def _from_np(dt):
+    from .._dtype import OF_NP
+    return OF_NP[np.dtype(dt).num]
+
+
+def _pad_signal(x, p, mode):
+    """x (B, L) padded by p on both sides of the last dim (reflect/replicate/circular/const)."""
+    L = x.shape[-1]
+    if mode == "constant":
+        z = _C.zeros(x.shape[0], p, dtype=x.dtype, device=x.device)
+        return _S.cat([z, x, z], -1)
+    if mode == "reflect":
+        if p >= L:
+            raise RuntimeError(f"Argument #4: Padding size should be less than the "
+                               f"corresponding input dimension, but got: padding ({p}, {p}) "
+                               f"at dimension 1 of input {list(x.shape)}")
+        left, right = _S.flip(x[:, 1:p + 1], [-1]), _S.flip(x[:, L - 1 - p:L - 1], [-1])
+    elif mode == "replicate":
+        left, right = x[:, :1].expand(x.shape[0], p), x[:, -1:].expand(x.shape[0], p)
+    elif mode == "circular":
+        if p > L:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        left, right = x[:, L - p:], x[:, :p]
+    else:
+        raise RuntimeError(f"Unrecognised padding mode {mode}")
+    return _S.cat([left, x, right], -1)
+
+
+def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
+         pad_mode="reflect", normalized=False, onesided=None, return_complex=None):
+    """torch.stft via a DFT matrix (see the module docstring); return_complex must be given
+    for real inputs, as in torch 2."""
+    _tensor_arg("stft", input)
+    cplx = input.arr.dtype.kind == "c" or (window is not None and window.arr.dtype.kind == "c")
+    if return_complex is None:
+        if not cplx:
+            raise RuntimeError("stft requires the return_complex parameter be given for real "
+                               "inputs, and will further require that return_complex=True "
+                               "in a future PyTorch release.")
+        return_complex = True
+    hop = n_fft // 4 if hop_length is None else hop_length
+    win_length = n_fft if win_length is None else win_length
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"stft: expected a 1D or 2D tensor, but got {input.ndim}D tensor")
+    if input.arr.dtype.kind not in "fcV":
+        raise RuntimeError("stft: expected a tensor of floating point or complex values")
+    x = input.unsqueeze(0) if input.ndim == 1 else input
+    if center:
+        x = _pad_signal(x, n_fft // 2, pad_mode)
+    L = x.shape[-1]
+    if n_fft <= 0 or n_fft > L:
+        raise RuntimeError(f"stft: expected 0 < n_fft <= {L}, but got n_fft={n_fft}")
+    if hop <= 0:
+        raise RuntimeError(f"stft: expected hop_length > 0, but got hop_length={hop}")
+    if win_length <= 0 or win_length > n_fft:
+        raise RuntimeError(f"stft: expected 0 < win_length <= n_fft, but got win_length="
+                           f"{win_length}")
+    w = _pad_window(window, win_length, n_fft, x)
+    frames = x.unfold(-1, n_fft, hop) * w                     # (B, n_frames, n_fft)
+    if onesided is None:
+        onesided = not cplx
+    elif onesided and cplx:
+        raise RuntimeError("Cannot have onesided output if window or input is complex")
+    n_freq = n_fft // 2 + 1 if onesided else n_fft
+    cos = _table(frames, n_fft, n_freq, n_fft, np.cos)
+    sin = _table(frames, n_fft, n_freq, n_fft, np.sin)
+    if frames.arr.dtype.kind == "c":
+        fr, fi = _S.real(frames), _S.imag(frames)
+        re, im = fr @ cos + fi @ sin, fi @ cos - fr @ sin
+    else:
+        re, im = frames @ cos, -(frames @ sin)
+    if normalized:
+        re, im = re * n_fft ** -0.5, im * n_fft ** -0.5
+    out = _C.complex(re, im).transpose(-1, -2)                # (B, n_freq, n_frames)
+    if input.ndim == 1:
+        out = out.squeeze(0)
+    return out if return_complex else _S.view_as_real(out)
+
+
+def _overlap_add(frames, hop, out_len):
+    """Sum frames (B, F, n) placed hop apart into (B, out_len) (torch's unfold_backward)."""
+    B, F, n = frames.shape
+    r = -(-n // hop)
+    if r * hop != n:
+        frames = _S.cat([frames, _C.zeros(B, F, r * hop - n, dtype=frames.dtype,
+                                          device=frames.device)], -1)
+    chunks = frames.reshape(B, F, r, hop)
+    acc = None
+    for j in range(r):
+        parts = [chunks[:, :, j]]
+        if j:
+            parts.insert(0, _C.zeros(B, j, hop, dtype=frames.dtype, device=frames.device))
+        if r - 1 - j:
+            parts.append(_C.zeros(B, r - 1 - j, hop, dtype=frames.dtype, device=frames.device))
+        c = _S.cat(parts, 1) if len(parts) > 1 else parts[0]
+        acc = c if acc is None else acc + c
+    return acc.reshape(B, (F + r - 1) * hop)[:, :out_len]
+
+
+def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
+          normalized=False, onesided=None, length=None, return_complex=False):
+    """torch.istft: inverse DFT per frame (a matmul) and windowed overlap-add."""
+    _tensor_arg("istft", input)
+    if input.arr.dtype.kind != "c":
+        raise RuntimeError("istft requires a complex-valued input tensor matching the output "
+                           "from stft with return_complex=True.")
+    hop = n_fft // 4 if hop_length is None else hop_length
+    win_length = n_fft if win_length is None else win_length
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"istft: expected a tensor with a 2 or 3 dimensions of complex "
+                           f"dtype, but got {input.ndim}D tensor")
+    x = input.unsqueeze(0) if input.ndim == 2 else input
+    n_freq, n_frames = x.shape[-2], x.shape[-1]
+    if onesided is None:
+        onesided = n_freq != n_fft
+    if onesided:
+        if n_fft // 2 + 1 != n_freq:
+            raise RuntimeError("istft: expected the frequency dimension (3rd to the last) of "
+                               "the input tensor to match n_fft / 2 + 1 when onesided=True, "
+                               f"but got {n_freq}")
+    elif n_fft != n_freq:
+        raise RuntimeError("istft: expected the frequency dimension (3rd to the last) of the "
+                           "input tensor to match n_fft when onesided=False, but got "
+                           f"{n_freq}")
+    if not 0 < hop <= win_length:
+        raise RuntimeError("istft: expected 0 < hop_length <= win_length")
+    if not 0 < win_length <= n_fft:
+        raise RuntimeError("istft: expected 0 < win_length <= n_fft")
+    if window is None:
+        window = _C.ones(win_length, dtype=_from_np(_real_dtype(x.arr.dtype)),
+                         device=x.device)
+    w = _pad_window(window, win_length, n_fft, x)
+    spec = x.transpose(-1, -2)                                # (B, n_frames, n_freq)
+    re, im = _S.real(spec), _S.imag(spec)
+    scale = n_fft ** -0.5 if normalized else 1.0 / n_fft
+    if return_complex:
+        if onesided:
+            raise RuntimeError("Cannot have onesided output if window or input is complex")
+        cos = _table(x, n_fft, n_fft, n_fft, np.cos)
+        sin = _table(x, n_fft, n_fft, n_fft, np.sin)
+        fr = _C.complex(re @ cos - im @ sin, re @ sin + im @ cos) * scale
+    else:
+        if w.arr.dtype.kind == "c":
+            raise RuntimeError("Complex windows are incompatible with return_complex=False")
+        half = n_fft // 2 + 1
+        if not onesided:
+            re, im = re[..., :half], im[..., :half]
+        c = np.full(half, 2.0)
+        c[0] = 1.0
+        if n_fft % 2 == 0:
+            c[-1] = 1.0
+        cos = _table(x, half, n_fft, n_fft, np.cos)
+        sin = _table(x, half, n_fft, n_fft, np.sin)
+        cw = _new(x.be.xp.asarray((c * scale).astype(_real_dtype(x.arr.dtype))[:, None]), x.be)
+        fr = re @ (cos * cw) - im @ (sin * cw)                # (B, n_frames, n_fft)
+    y = fr * w
+    expected = n_fft + hop * (n_frames - 1)
+    y = _overlap_add(y, hop, expected)
+    wsq = w * w
+    env = _overlap_add(wsq.expand(1, n_frames, n_fft), hop, expected)
+    start = n_fft // 2 if center else 0
+    if length is not None:
+        end = start + length
+    else:
+        end = expected - n_fft // 2 if center else expected
+    end_c = min(end, expected)
+    y, env = y[:, start:end_c], env[:, start:end_c]
+    if env.numel() and bool((env.abs().min() < 1e-11).item()):
+        raise RuntimeError("istft(...): window overlap add min: 0")
+    y = y / env
+    if end > expected:
+        y = _S.cat([y, _C.zeros(y.shape[0], end - expected, dtype=y.dtype, device=y.device)],
+                   -1)
+    return y.squeeze(0) if input.ndim == 2 else y
+
+
+# ---- histogram / histogramdd ---------------------------------------------------------------
+def _rt(name, fields):
+    cls = collections.namedtuple(name, fields)
+    cls.__module__ = "torch.return_types"
+    cls.__qualname__ = name
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+    cls.__repr__ = __repr__
+    return cls
+
+
+_Histogram = _rt("histogram", ("hist", "bin_edges"))
+_Histogramdd = _rt("histogramdd", ("hist", "bin_edges"))
+
+
+def _edges(xp, col, bins, rng, d, name, dim):
+    """Linear bin edges for one dimension, torch's rules for the outer edges."""
+    if bins <= 0:
+        raise RuntimeError(f"torch.{name}(): bins must be > 0, but got {bins} for dimension "
+                           f"{dim}")
+    if rng is not None:
+        lo, hi = float(rng[0]), float(rng[1])
+    elif col.size:
+        lo, hi = float(col.min()), float(col.max())
+    else:
+        lo, hi = 0.0, 0.0
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"torch.{name}(): range of [{lo}, {hi}] is not finite")
+    if lo > hi:
+        raise RuntimeError(f"torch.{name}(): min should not exceed max, but got min {lo} max "
+                           f"{hi} for dimension {dim}")
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return _C._linspace_values(xp, lo, hi, bins + 1, d)
+
+
+def _hist_nd(name, x, bins, rng, weight, density, nd):
+    xp = x.be.xp
+    a = x.arr
+    if a.dtype.kind not in "f":
+        raise RuntimeError(f"torch.{name}: input tensor and bins tensors should have the same "
+                           "dtype, and be floating point")
+    pts = a.reshape(-1, nd)
+    d = x.dtype
+    if isinstance(bins, (int, np.integer)):
+        bins = [int(bins)] * nd
+    if rng is not None and len(rng) != 2 * nd:
+        raise RuntimeError(f"torch.{name}(): expected {2 * nd} values in range, got "
+                           f"{len(rng)}")
+    edges = []
+    for k, b in enumerate(bins):
+        if isinstance(b, Tensor):
+            if b.arr.dtype != a.dtype:
+                raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should "
+                                   f"have the same dtype, but got input with dtype "
+                                   f"{_E._tname(a.dtype)} and bins for dimension {k} with "
+                                   f"dtype {_E._tname(b.arr.dtype)}")
+            edges.append(b.arr)
+        else:
+            r = None if rng is None else rng[2 * k:2 * k + 2]
+            edges.append(_edges(xp, pts[:, k], int(b), r, d, name, k))
+    w = None if weight is None else weight.arr.reshape(-1)
+    host = x.be.to_host
+    hist = np.histogramdd(host(pts).astype(np.float64),
+                          bins=[host(e).astype(np.float64) for e in edges],
+                          weights=None if w is None else host(w).astype(np.float64))[0]
+    if density:
+        tot = hist.sum()
+        for k, e in enumerate(edges):
+            shp = [1] * nd
+            shp[k] = -1
+            hist = hist / np.diff(host(e).astype(np.float64)).reshape(shp)
+        hist = hist / tot
+    hist = _new(xp.asarray(hist.astype(a.dtype)), x.be)
+    return hist, [_new(e.copy() if isinstance(b, Tensor) else e, x.be)
+                  for e, b in zip(edges, bins)]
+
+
+def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
+    """torch.histogram -> (hist, bin_edges); bins is an int (linear bins over `range`, or the
+    data's min/max) or a 1-D tensor of monotonically increasing edges."""
+    _tensor_arg("histogram", input)
+    h, e = _hist_nd("histogram", input.reshape(-1, 1), [bins], range, weight, density, 1)
+    h = h.reshape(-1)
+    if out is not None:
+        _finish(h, out[0], "histogram")
+        _finish(e[0], out[1], "histogram")
+        return _Histogram(out[0], out[1])
+    return _Histogram(h, e[0])
+
+
+def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
+    """torch.histogramdd: input (..., D) points; bins an int, D ints or D edge tensors."""
+    _tensor_arg("histogramdd", input)
+    nd = input.shape[-1]
+    if not isinstance(bins, (int, np.integer)) and len(bins) != nd:
+        raise RuntimeError(f"torch.histogramdd(): expected {nd} bins, got {len(bins)}")
+    h, e = _hist_nd("histogramdd", input, bins, range, weight, density, nd)
+    return _Histogramdd(h, tuple(e))
+
+
+# ---- gradient ------------------------------------------------------------------------------
+def _sl(x, dim, start, stop):
+    return x.narrow(dim, start, stop - start)
+
+
+def _grad_uniform(f, h, dim, edge_order):
+    n = f.shape[dim]
+    inner = (_sl(f, dim, 2, n) - _sl(f, dim, 0, n - 2)) / (2 * h)
+    if edge_order == 1:
+        a = (_sl(f, dim, 1, 2) - _sl(f, dim, 0, 1)) / h
+        b = (_sl(f, dim, n - 1, n) - _sl(f, dim, n - 2, n - 1)) / h
+    else:
+        a = (-1.5 * _sl(f, dim, 0, 1) + 2 * _sl(f, dim, 1, 2) - 0.5 * _sl(f, dim, 2, 3)) / h
+        b = (0.5 * _sl(f, dim, n - 3, n - 2) - 2 * _sl(f, dim, n - 2, n - 1)
+             + 1.5 * _sl(f, dim, n - 1, n)) / h
+    return _S.cat([a, inner, b], dim)
+
+
+def _grad_coords(f, x, dim, edge_order):
+    """numpy/torch's second-order accurate nonuniform differences; x the 1-D coordinates."""
+    n = f.shape[dim]
+    shp = [1] * f.ndim
+    shp[dim] = -1
+    dx = x[1:] - x[:-1]
+    hl, hr = dx[:-1].reshape(shp), dx[1:].reshape(shp)
+    a = -hr / (hl * (hl + hr))
+    b = (hr - hl) / (hl * hr)
+    c = hl / (hr * (hl + hr))
+    inner = a * _sl(f, dim, 0, n - 2) + b * _sl(f, dim, 1, n - 1) + c * _sl(f, dim, 2, n)
+    if edge_order == 1:
+        e0 = (_sl(f, dim, 1, 2) - _sl(f, dim, 0, 1)) / dx[0]
+        e1 = (_sl(f, dim, n - 1, n) - _sl(f, dim, n - 2, n - 1)) / dx[-1]
+    else:
+        d1, d2 = dx[0], dx[1]
+        a, b, c = -(2 * d1 + d2) / (d1 * (d1 + d2)), (d1 + d2) / (d1 * d2), -d1 / (d2 * (d1 + d2))
+        e0 = a * _sl(f, dim, 0, 1) + b * _sl(f, dim, 1, 2) + c * _sl(f, dim, 2, 3)
+        d1, d2 = dx[-2], dx[-1]
+        a, b, c = d2 / (d1 * (d1 + d2)), -(d2 + d1) / (d1 * d2), (2 * d2 + d1) / (d2 * (d1 + d2))
+        e1 = a * _sl(f, dim, n - 3, n - 2) + b * _sl(f, dim, n - 2, n - 1) + \
+            c * _sl(f, dim, n - 1, n)
+    return _S.cat([e0, inner, e1], dim)
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """torch.gradient: central differences inside, one-sided (edge_order 1 or 2) at the ends;
+    spacing a scalar, a list of scalars, or a list of 1-D coordinate tensors."""
+    _tensor_arg("gradient", input)
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    if dim is None:
+        dims = list(range(input.ndim))
+    elif isinstance(dim, (int, np.integer)):
+        dims = [int(dim)]
+    else:
+        dims = [int(d) for d in dim]
+    dims = [d + input.ndim if d < 0 else d for d in dims]
+    if isinstance(spacing, (list, tuple)):
+        sp = list(spacing)
+        if len(sp) != len(dims):
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar "
+                               f"or it's spacing and dim arguments to have the same length, "
+                               f"but got a spacing argument of length {len(sp)} and a dim "
+                               f"argument of length {len(dims)}.")
+    else:
+        sp = [spacing.item() if isinstance(spacing, Tensor) else spacing] * len(dims)
+    f = input
+    if f.arr.dtype.kind in "biu":
+        f = f.to(DEFAULT.float)
+    out = []
+    for d, h in zip(dims, sp):
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                               "edge_order+1")
+        if isinstance(h, Tensor) and h.ndim == 1:
+            out.append(_grad_coords(f, h, d, edge_order))
+        else:
+            out.append(_grad_uniform(f, h.item() if isinstance(h, Tensor) else h, d,
+                                     edge_order))
+    return tuple(out)
+
+
+# ---- random / special ----------------------------------------------------------------------
+def binomial(count, prob, generator=None):
+    """Samples of Binomial(count, prob), elementwise; dtype of count (float)."""
+    _tensor_arg("binomial", count, "count")
+    _tensor_arg("binomial", prob, "prob", 2)
+    c, p = count.be.xp.broadcast_arrays(count.arr, prob.arr)
+    if count.arr.dtype.kind not in "f":
+        raise NotImplementedError(f"\"binomial_cpu\" not implemented for "
+                                  f"'{_E._tname(count.arr.dtype)}'")
+    r = _rng_for(generator, count.be)
+    s = r.binomial(c.astype(np.int64), p.astype(np.float64))
+    return _new(count.be.xp.asarray(s).astype(count.arr.dtype), count.be)
+
+
+def _scipy(name):
+    sp = _special._scipy_special(np)
+    if sp is None:
+        raise RuntimeError(f"{name} needs SciPy's special functions, which are optional in "
+                           "ember: pip install scipy")
+    return sp
+
+
+def _igamma_f(which):
+    def f(xp, a, x):
+        sp = _special._scipy_special(xp)
+        if sp is None:
+            _scipy(which)
+        y = getattr(sp, "gammainc" if which == "igamma" else "gammaincc")(a, x)
+        return _special._as_array(xp, y).astype(np.result_type(a, x), copy=False)
+    return f
+
+
+def _igamma_grad(sign, which):
+    def g(xp, gy, a, x):
+        # d/dx P(a, x) = x^(a-1) e^-x / Gamma(a); torch does not differentiate w.r.t. a
+        sp = _special._scipy_special(xp)
+        with np.errstate(all="ignore"):
+            d = xp.exp((a - 1) * xp.log(x) - x - _special._as_array(xp, sp.gammaln(a)))
+        return None, sign * gy * d.astype(gy.dtype, copy=False)
+    return g
+
+
+def _no_input_grad(name):
+    """A zero that raises torch's error if backward reaches it (no derivative w.r.t. input)."""
+    @_op(name + "_input", saves=None)
+    def guard(xp, a):
+        return xp.zeros_like(a), ()
+
+    @guard.vjp
+    def _(xp, g):
+        raise RuntimeError(f"the derivative for '{name}: input' is not implemented.")
+    return _make_unary(guard)
+
+
+def _igamma_op(name, sign):
+    guard = _no_input_grad(name)
+
+    prim = _E._binary(name, _igamma_f(name), _igamma_grad(sign, name),
+                      check=_E._to_float_pair(name, complex_ok=False))
+
+    def fn(input, other, *, out=None):
+        _tensor_arg(name, input)
+        _tensor_arg(name, other, "other", 2)
+        if _special._scipy_special(input.be.xp) is None:
+            _scipy(name)
+        a, b = _E._float_operands(input, other)
+        if a.requires_grad and _grad.enabled:
+            return _finish(prim(a.detach(), b) + guard(a), out, name)
+        return _finish(prim(a, b), out, name)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+igamma = _igamma_op("igamma", 1.0)
+igammac = _igamma_op("igammac", -1.0)
+
+
+def mvlgamma(input, p):
+    """Multivariate log-gamma: sum_i lgamma(x - i/2) + p(p-1)/4 log(pi) (differentiable)."""
+    _tensor_arg("mvlgamma", input)
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    x = input if input.arr.dtype.kind in "fc" else input.to(DEFAULT.float)
+    offs = _C.arange(p, dtype=x.dtype, device=x.device) * -0.5
+    terms = _E.lgamma(x.unsqueeze(-1) + offs)
+    return _R.sum(terms, -1) + p * (p - 1) / 4 * math.log(math.pi)
+
+
+# ember.<name> only: torch has no Tensor method of these names
+FUNCTIONS_ONLY = frozenset({"hann_window", "hamming_window", "blackman_window",
+                            "bartlett_window", "kaiser_window", "histogramdd", "gradient",
+                            "binomial"})
