@@ -3,10 +3,10 @@ import types
 
 from ._tensor import Tensor
 from .ops import creation, elementwise as E, index, linalg, reduce as R, shape as S
-from .ops import numeric
+from .ops import numeric, signal, linalg_extra
 from .ops._apply import inplace
 
-OP_MODULES = (E, R, S, index, linalg, numeric)
+OP_MODULES = (E, R, S, index, linalg, numeric, signal, linalg_extra)
 
 # method name -> function; methods share the function object users call as ember.<name>
 _SKIP = {"is_tensor", "numel", "broadcast_shapes", "broadcast_tensors", "cat", "concat",
@@ -15,6 +15,8 @@ _SKIP = {"is_tensor", "numel", "broadcast_shapes", "broadcast_tensors", "cat", "
          "getitem", "setitem", "as_tensor_like_pair", "allclose_", "zeros_like_", "rsub",
          "var_mean", "std_mean", "trapezoid", "trapz", "cumulative_trapezoid", "combinations",
          "vander"}
+# factories and functions torch has no Tensor method for
+_SKIP |= signal.FUNCTIONS_ONLY | linalg_extra.FUNCTIONS_ONLY
 # the op modules' own machinery, imported there: never part of the public surface
 _MACHINERY = {"apply", "inplace", "make_unary", "make_view", "make_binary", "write_into",
               "bump_version", "wrap_dim", "op"}
