@@ -41,6 +41,7 @@ from . import linalg  # noqa: E402,F401
 from .amp import autocast  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
+from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and ends)
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
@@ -48,6 +49,8 @@ _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "log_softmax": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
                    "set_anomaly_enabled": "autograd.anomaly_mode"}
+from ._functional_aliases import NAMES as _ALIAS_NAMES  # noqa: E402  (names only; cheap)
+_LAZY_FUNCTIONS.update(dict.fromkeys(_ALIAS_NAMES, "_functional_aliases"))
 
 
 def __getattr__(name):

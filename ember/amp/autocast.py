@@ -48,7 +48,7 @@ class autocast:
             raise RuntimeError(f"User specified an unsupported autocast device_type "
                                f"'{device_type}'")
         if dtype is None:
-            dtype = _dtype.float16 if device_type == "cuda" else _dtype.bfloat16
+            dtype = get_autocast_dtype(device_type)
         self.device_type, self.fast_dtype, self._enabled = device_type, dtype, enabled
 
     def __enter__(self):
@@ -75,7 +75,39 @@ def is_autocast_enabled(device_type=None):
     return AMP.enabled and (device_type is None or device_type == AMP.device_type)
 
 
+# torch.set_autocast_dtype / set_autocast_cache_enabled state (the active device's dtype is AMP's)
+_DTYPES = {}
+CACHE = {"enabled": True}
+
+
+def _check_device_type(device_type):
+    from ..backends import device
+    device(device_type)           # raises RuntimeError for an unknown device type
+
+
 def get_autocast_dtype(device_type):
     if AMP.enabled and device_type == AMP.device_type:
         return AMP.dtype
+    _check_device_type(device_type)
+    if device_type in _DTYPES:
+        return _DTYPES[device_type]
     return _dtype.float16 if device_type == "cuda" else _dtype.bfloat16
+
+
+def set_autocast_dtype(device_type, dtype):
+    _check_device_type(device_type)
+    _DTYPES[device_type] = dtype
+    if AMP.enabled and device_type == AMP.device_type:
+        AMP.dtype = dtype
+
+
+def set_autocast_enabled(device_type, enabled):
+    """torch.set_autocast_enabled(device_type, enabled): ember autocasts one device at a time, so
+    enabling a device makes it the autocast device."""
+    _check_device_type(device_type)
+    if enabled:
+        dt = get_autocast_dtype(device_type)
+        apply_policy()
+        AMP.enabled, AMP.dtype, AMP.device_type = True, dt, device_type
+    elif AMP.device_type == device_type:
+        AMP.enabled = False

@@ -9,12 +9,19 @@ from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
 from .._tensor import Tensor, _new, bump_version as _bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node as _Node
-from ..backends import CPU, device as _device_cls, get_backend as _get_backend
+from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
 from ._apply import _tname, out_autograd_error
 from .random import rng_for as _rng_for
 
 _py_float, _py_int, _py_bool, _py_complex = float, int, bool, builtins.complex
+
+
+_DEFAULT_DEVICE = [None]    # torch.set_default_device: the factories' backend when device=None
+
+
+def _get_backend(dev):
+    return _backend_of(_DEFAULT_DEVICE[0] if dev is None else dev)
 
 
 def _size(args):

@@ -1,0 +1,524 @@
+"""torch's top-level odds and ends: tensor predicates and utilities, global flags that NumPy has no
+use for (stored and returned, as torch returns them), the top-level in-place functions
+(`torch.exp_(t)` is `t.exp_()`), and the `*_copy` functions (the view op followed by a clone).
+
+Only light imports here: `import ember` must stay fast."""
+import os
+import warnings
+
+import numpy as np
+
+from . import _dtype
+from ._tensor import Tensor, _new
+from .backends import CPU, device as _device
+
+__all__ = []
+
+
+def _export(fn):
+    __all__.append(fn.__name__)
+    return fn
+
+
+def _check_tensor(fname, x, arg="input", pos=1):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fname}(): argument '{arg}' (position {pos}) must be Tensor, "
+                        f"not {type(x).__name__}")
+
+
+# ---- predicates and small utilities ----------------------------------------------------------
+@_export
+def is_complex(input):
+    _check_tensor("is_complex", input)
+    return input.dtype.is_complex
+
+
+@_export
+def is_floating_point(input):
+    _check_tensor("is_floating_point", input)
+    return input.dtype.is_floating_point
+
+
+@_export
+def is_signed(input):
+    _check_tensor("is_signed", input)
+    return input.dtype.is_signed
+
+
+@_export
+def is_inference(input):
+    """ember tensors are never inference tensors (inference_mode only turns grad off)."""
+    _check_tensor("is_inference", input)
+    return False
+
+
+@_export
+def is_nonzero(input):
+    _check_tensor("is_nonzero", input)
+    n = input.numel()
+    if n == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if n > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input.item())
+
+
+@_export
+def is_same_size(input, other):
+    _check_tensor("is_same_size", input)
+    _check_tensor("is_same_size", other, "other", 2)
+    return tuple(input.shape) == tuple(other.shape)
+
+
+@_export
+def detach(input):
+    _check_tensor("detach", input)
+    return input.detach()
+
+
+@_export
+def detach_(input):
+    _check_tensor("detach_", input)
+    return input.detach_()
+
+
+@_export
+def fill(input, value):
+    """Out-of-place fill_: a new tensor shaped like `input` holding `value` (differentiable in a
+    0-dim tensor `value`)."""
+    _check_tensor("fill", input)
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.ndim} dimensions.")
+        return value.to(device=input.device, dtype=input.dtype).expand(input.shape).clone()
+    from .ops.creation import full_like
+    return full_like(input, value)
+
+
+@_export
+def dist(input, other, p=2):
+    """p-norm of input - other (broadcast)."""
+    from .linalg import vector_norm
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                           f"Got {input.type().split('.')[-1].replace('Tensor', '')} instead.")
+    return vector_norm(input - other, p)
+
+
+@_export
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    e_t, t_t = isinstance(elements, Tensor), isinstance(test_elements, Tensor)
+    if not (e_t or t_t):
+        raise TypeError(f"isin() received an invalid combination of arguments - got "
+                        f"({type(elements).__name__}, {type(test_elements).__name__})")
+    be = (elements if e_t else test_elements).be
+    xp = be.xp
+    e = elements.arr if e_t else xp.asarray(elements)
+    t = test_elements.arr if t_t else xp.asarray(test_elements)
+    return _new(xp.asarray(xp.isin(e, t, assume_unique=assume_unique, invert=invert)), be)
+
+
+@_export
+def unravel_index(indices, shape):
+    """Coordinates of flat `indices` in `shape` (a tuple of int64 tensors shaped like indices;
+    out-of-range and negative indices wrap, as torch's do)."""
+    if not isinstance(indices, Tensor):
+        from .ops.creation import tensor
+        indices = tensor(indices)
+    if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype is _dtype.bool_:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise RuntimeError("'shape' cannot have negative values, but got " + str(shape))
+    xp, be = indices.be.xp, indices.be
+    idx = indices.arr.astype(np.int64)
+    out = []
+    for s in reversed(shape):
+        if s == 0:
+            raise RuntimeError("index out of bounds for shape with a zero dimension")
+        out.append(xp.asarray(xp.mod(idx, s)))
+        idx = xp.floor_divide(idx, s)
+    return tuple(_new(a, be) for a in reversed(out))
+
+
+@_export
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    """A 1-D CPU tensor over a Python buffer, sharing its memory."""
+    dt = _dtype.to_dtype(dtype)
+    length = memoryview(buffer).nbytes
+    size = dt.itemsize
+    if length <= 0 or count == 0:
+        raise ValueError(f"both buffer length ({length}) and count ({count}) must not be 0")
+    if offset < 0 or offset >= length:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than "
+                         f"buffer length ({length} bytes) minus 1")
+    if count < 0:
+        if (length - offset) % size:
+            raise ValueError(f"buffer length ({length - offset} bytes) after offset ({offset} "
+                             f"bytes) must be a multiple of element size ({size})")
+        count = (length - offset) // size
+    elif offset + count * size > length:
+        raise ValueError(f"requested buffer length ({count} * {size} bytes) after offset "
+                         f"({offset} bytes) must not be greater than actual buffer length "
+                         f"({length} bytes)")
+    arr = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
+    if not arr.flags.writeable:
+        warnings.warn("The given buffer is not writable, and ember does not support "
+                      "non-writable tensors.", UserWarning, stacklevel=2)
+    t = _new(arr, CPU)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+@_export
+def typename(obj):
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:
+        module = obj.__class__.__module__ or ""
+        qualname = obj.__class__.__qualname__
+    if module in ("", "builtins"):
+        return qualname
+    return f"{module}.{qualname}"
+
+
+@_export
+def is_storage(obj):
+    from ._storage import UntypedStorage
+    return type(obj) is UntypedStorage
+
+
+@_export
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    from .func import vmap as _vmap
+    return _vmap(func, in_dims, out_dims, randomness, chunk_size=chunk_size)
+
+
+# ---- default device and tensor type ----------------------------------------------------------
+@_export
+def set_default_device(device):
+    """Factories called without `device=` allocate on `device` (None: back to cpu)."""
+    from .backends import get_backend
+    from .ops import creation
+    creation._DEFAULT_DEVICE[0] = None if device is None else get_backend(device)
+
+
+@_export
+def get_default_device():
+    from .ops import creation
+    be = creation._DEFAULT_DEVICE[0]
+    return _device("cpu") if be is None else be.device
+
+
+_LEGACY_DTYPES = {"FloatTensor": "float32", "DoubleTensor": "float64", "HalfTensor": "float16",
+                  "BFloat16Tensor": "bfloat16", "LongTensor": "int64", "IntTensor": "int32",
+                  "ShortTensor": "int16", "CharTensor": "int8", "ByteTensor": "uint8",
+                  "BoolTensor": "bool_"}
+
+
+@_export
+def set_default_tensor_type(t):
+    """Deprecated in torch 2.1: sets the default floating dtype from a legacy tensor type
+    (`torch.DoubleTensor` or the string 'torch.DoubleTensor')."""
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+                  UserWarning, stacklevel=2)
+    name = t if isinstance(t, str) else getattr(t, "__name__", None)
+    if name is None:
+        raise TypeError(f"invalid type object: {t!r}")
+    if isinstance(t, str) and not (t.startswith("torch.") or t.startswith("ember.")):
+        raise TypeError(f"invalid type: '{t}'")
+    short = name.rsplit(".", 1)[-1]
+    if short not in _LEGACY_DTYPES:
+        raise TypeError(f"invalid type: '{name}'")
+    d = getattr(_dtype, _LEGACY_DTYPES[short])
+    if not d.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    _dtype.set_default_dtype(d)
+
+
+# ---- global flags (stored; NumPy has nothing to configure) -----------------------------------
+_FLAGS = {"matmul_precision": "highest", "deterministic": False, "det_warn_only": False,
+          "warn_always": False, "interop_threads": None, "autocast_nesting": 0}
+
+
+@_export
+def set_float32_matmul_precision(precision):
+    if precision not in ("highest", "high", "medium"):
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      f"setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
+        return
+    _FLAGS["matmul_precision"] = precision
+
+
+@_export
+def get_float32_matmul_precision():
+    return _FLAGS["matmul_precision"]
+
+
+@_export
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    if type(mode) is not bool:
+        raise TypeError(f"_set_deterministic_algorithms(): argument 'mode' (position 1) must be "
+                        f"bool, not {type(mode).__name__}")
+    if type(warn_only) is not bool:
+        raise TypeError(f"_set_deterministic_algorithms(): argument 'warn_only' must be bool, "
+                        f"not {type(warn_only).__name__}")
+    _FLAGS["deterministic"], _FLAGS["det_warn_only"] = mode, warn_only
+
+
+@_export
+def are_deterministic_algorithms_enabled():
+    return _FLAGS["deterministic"]
+
+
+@_export
+def is_deterministic_algorithms_warn_only_enabled():
+    return _FLAGS["det_warn_only"]
+
+
+_DEBUG_MODES = ("default", "warn", "error")
+
+
+@_export
+def set_deterministic_debug_mode(debug_mode):
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError(f"invalid value of debug_mode, expected one of `default`, `warn`, "
+                               f"`error`, but got {debug_mode}")
+        debug_mode = _DEBUG_MODES.index(debug_mode)
+    elif not isinstance(debug_mode, int):
+        raise TypeError(f"debug_mode must be str or int, but got {type(debug_mode)}")
+    if debug_mode == 0:
+        use_deterministic_algorithms(False)
+    elif debug_mode == 1:
+        use_deterministic_algorithms(True, warn_only=True)
+    elif debug_mode == 2:
+        use_deterministic_algorithms(True)
+    else:
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got "
+                           f"{debug_mode}")
+
+
+@_export
+def get_deterministic_debug_mode():
+    if not _FLAGS["deterministic"]:
+        return 0
+    return 1 if _FLAGS["det_warn_only"] else 2
+
+
+@_export
+def set_flush_denormal(mode):
+    """NumPy cannot flush denormals, so this reports 'unsupported' (False), as torch does on
+    CPUs without the SSE3 control bits."""
+    return False
+
+
+@_export
+def set_num_interop_threads(n):
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise RuntimeError("set_num_interop_threads expects a positive integer")
+    _FLAGS["interop_threads"] = n
+
+
+@_export
+def get_num_interop_threads():
+    n = _FLAGS["interop_threads"]
+    return n if n is not None else (os.cpu_count() or 1)
+
+
+@_export
+def set_warn_always(b):
+    _FLAGS["warn_always"] = bool(b)
+
+
+@_export
+def is_warn_always_enabled():
+    return _FLAGS["warn_always"]
+
+
+# ---- autocast state: torch's functional interface over ember.amp's single AMP record -----------
+def _amp():
+    import sys
+    from .amp import autocast  # noqa: F401  (the package's `autocast` name is the class)
+    return sys.modules["ember.amp.autocast"]
+
+
+@_export
+def is_autocast_enabled(device_type=None):
+    return _amp().is_autocast_enabled(device_type)
+
+
+@_export
+def set_autocast_enabled(device_type, enabled=None):
+    if enabled is None:            # deprecated one-argument form: the CUDA flag
+        device_type, enabled = "cuda", device_type
+    _amp().set_autocast_enabled(device_type, enabled)
+
+
+@_export
+def get_autocast_dtype(device_type):
+    return _amp().get_autocast_dtype(device_type)
+
+
+@_export
+def set_autocast_dtype(device_type, dtype):
+    _amp().set_autocast_dtype(device_type, dtype)
+
+
+@_export
+def is_autocast_cpu_enabled():
+    return is_autocast_enabled("cpu")
+
+
+@_export
+def set_autocast_cpu_enabled(enabled):
+    set_autocast_enabled("cpu", enabled)
+
+
+@_export
+def get_autocast_cpu_dtype():
+    return get_autocast_dtype("cpu")
+
+
+@_export
+def set_autocast_cpu_dtype(dtype):
+    set_autocast_dtype("cpu", dtype)
+
+
+@_export
+def get_autocast_gpu_dtype():
+    return get_autocast_dtype("cuda")
+
+
+@_export
+def set_autocast_gpu_dtype(dtype):
+    set_autocast_dtype("cuda", dtype)
+
+
+@_export
+def clear_autocast_cache():
+    """ember keeps no cast cache (casts are recomputed per op), so there is nothing to clear."""
+
+
+@_export
+def is_autocast_cache_enabled():
+    return _amp().CACHE["enabled"]
+
+
+@_export
+def set_autocast_cache_enabled(enabled):
+    _amp().CACHE["enabled"] = bool(enabled)
+
+
+@_export
+def autocast_increment_nesting():
+    _FLAGS["autocast_nesting"] += 1
+    return _FLAGS["autocast_nesting"]
+
+
+@_export
+def autocast_decrement_nesting():
+    _FLAGS["autocast_nesting"] -= 1
+    return _FLAGS["autocast_nesting"]
+
+
+# ---- top-level in-place functions: torch.exp_(t) is t.exp_() ---------------------------------
+INPLACE_METHODS = (
+    "abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ asinh_ atan_ "
+    "atanh_ ceil_ clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ erf_ erfc_ exp2_ exp_ "
+    "expm1_ fix_ floor_ frac_ gcd_ i0_ lcm_ ldexp_ log10_ log1p_ log2_ log_ logit_ nan_to_num_ "
+    "neg_ negative_ rad2deg_ reciprocal_ round_ rsqrt_ sigmoid_ sin_ sinc_ sinh_ sqrt_ "
+    "square_ tan_ tanh_ trunc_ xlogy_").split()
+# (relu_, celu_, selu_, rrelu_, threshold_ and the dropout_ family are nn.functional aliases:
+# ember/_functional_aliases.py)
+
+
+def _bind_inplace(name):
+    def fn(input, *args, **kwargs):
+        _check_tensor(name, input)
+        return getattr(input, name)(*args, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"torch.{name}(input, ...): input.{name}(...)."
+    return fn
+
+
+for _name in INPLACE_METHODS:
+    globals()[_name] = _bind_inplace(_name)
+    __all__.append(_name)
+
+
+@_export
+def conj_physical_(input):
+    _check_tensor("conj_physical_", input)
+    if input.dtype.is_complex:
+        input.copy_(input.conj_physical())
+    return input
+
+
+# ---- *_copy: the view op, then a clone (differentiable through both) --------------------------
+def _clone_all(r):
+    if isinstance(r, Tensor):
+        return r.clone()
+    return tuple(x.clone() for x in r)
+
+
+def _bind_copy(name, view):
+    def fn(input, *args, out=None, **kwargs):
+        _check_tensor(name, input)
+        r = _clone_all(view(input, *args, **kwargs))
+        if out is None:
+            return r
+        if isinstance(r, Tensor):
+            return out.resize_(r.shape).copy_(r) if out.shape != r.shape else out.copy_(r)
+        for o, x in zip(out, r):
+            o.copy_(x)
+        return out
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"torch.{name}: the result of {name[:-5]}, copied (never a view)."
+    return fn
+
+
+def _slice(input, dim=0, start=None, end=None, step=1):
+    return input[(slice(None),) * (dim % max(input.ndim, 1)) + (slice(start, end, step),)]
+
+
+def _view(name, *args, **kwargs):
+    import ember
+    return getattr(ember, name)(*args, **kwargs)
+
+
+_COPY_VIEWS = {
+    "view_copy": lambda x, *a, **k: x.view(*a, **k),
+    "permute_copy": lambda x, *a, **k: x.permute(*a, **k),
+    "expand_copy": lambda x, size, *, implicit=False: x.expand(size),
+    "t_copy": lambda x: x.t(),
+    "transpose_copy": lambda x, dim0, dim1: x.transpose(dim0, dim1),
+    "unsqueeze_copy": lambda x, dim: x.unsqueeze(dim),
+    "squeeze_copy": lambda x, *a, **k: x.squeeze(*a, **k),
+    "select_copy": lambda x, dim, index: x.select(dim, index),
+    "slice_copy": _slice,
+    "diagonal_copy": lambda x, offset=0, dim1=0, dim2=1: x.diagonal(offset, dim1, dim2),
+    "split_copy": lambda x, split_size, dim=0: x.split(split_size, dim),
+    "split_with_sizes_copy": lambda x, split_sizes, dim=0: x.split_with_sizes(split_sizes, dim),
+    "unbind_copy": lambda x, dim=0: x.unbind(dim),
+    "unfold_copy": lambda x, dimension, size, step: x.unfold(dimension, size, step),
+    "alias_copy": lambda x: x.view_as(x),
+    "detach_copy": lambda x: x.detach(),
+    "as_strided_copy": lambda x, size, stride, storage_offset=None:
+        x.as_strided(size, stride, storage_offset),
+    "view_as_real_copy": lambda x: _view("view_as_real", x),
+    "view_as_complex_copy": lambda x: _view("view_as_complex", x),
+}
+
+for _name, _v in _COPY_VIEWS.items():
+    globals()[_name] = _bind_copy(_name, _v)
+    __all__.append(_name)
+del _name, _v
