@@ -406,3 +406,20 @@ def test_complex_values_and_grads(name):
     assert_close(gxe, gxt)
     if gyt is not None:
         assert_close(gye, gyt)
+
+
+def test_bfloat16_products_stay_bfloat16_like_torch():
+    A = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    B = np.random.default_rng(1).standard_normal((3, 2)).astype(np.float32)
+    Q = [np.random.default_rng(i).standard_normal((1, 2, 4, 8)).astype(np.float32)
+         for i in range(3)]
+    res = {}
+    for L in (torch, ember):
+        a, b = L.tensor(A).bfloat16(), L.tensor(B).bfloat16()
+        q = [L.tensor(x).bfloat16() for x in Q]
+        res[L] = [a @ b, L.mm(a, b), L.bmm(a[None], b[None]), L.einsum("ij,jk->ik", a, b),
+                  L.tensordot(a, b, 1), L.nn.functional.linear(a, b.t()),
+                  L.nn.functional.scaled_dot_product_attention(*q)]
+    for t, e in zip(res[torch], res[ember]):
+        assert str(e.dtype) == str(t.dtype) == "torch.bfloat16"
+        np.testing.assert_allclose(e.float().numpy(), t.float().numpy(), atol=1e-2)

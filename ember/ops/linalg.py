@@ -63,6 +63,8 @@ def _matmul_fwd(xp, a, b):
     out = xp.matmul(a, b)
     if out.ndim == 0 and type(out) is not type(a):
         out = xp.asarray(out)
+    elif out.dtype != a.dtype:      # bfloat16: ml_dtypes accumulates and returns float32
+        out = out.astype(a.dtype)
     return out, (a, b)
 
 
@@ -246,6 +248,8 @@ def _linear(xp, x, w, b):
     _check_same_dtype(x, w, "mat1", "mat2")
     # one 2-D BLAS call over all leading dims (NumPy's stacked matmul is slower)
     y = xp.matmul(x.reshape(-1, x.shape[-1]), w.T) if x.ndim > 2 else xp.matmul(x, w.T)
+    if y.dtype != x.dtype:          # bfloat16 (see _matmul_fwd)
+        y = y.astype(x.dtype)
     if b is not None:
         y += b
     if x.ndim > 2:
@@ -462,9 +466,12 @@ def _parse_einsum(equation, shapes):
 def _einsum(xp, *arrays_and_static):
     *arrays, subs, out_sub, full = arrays_and_static
     ops_ = [a if a.shape == f else xp.broadcast_to(a, f) for a, f in zip(arrays, full)]
+    low = ops_[0].dtype.name == "bfloat16"      # NumPy's einsum has no bfloat16 loops
+    if low:
+        ops_ = [a.astype(np.float32) for a in ops_]
     eq = ",".join(subs) + "->" + out_sub
-    res = xp.einsum(eq, *ops_, optimize=len(ops_) > 2)
-    return xp.asarray(res), (tuple(arrays), subs, out_sub, full)
+    res = xp.asarray(xp.einsum(eq, *ops_, optimize=len(ops_) > 2))
+    return res.astype(arrays[0].dtype) if low else res, (tuple(arrays), subs, out_sub, full)
 
 
 @_einsum.vjp
