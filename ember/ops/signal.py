@@ -6,7 +6,6 @@ ember has no FFT module, so stft/istft use DFT matrices (a matmul against cos/si
 exact, differentiable through ordinary ops, O(n_fft^2) per frame instead of O(n log n).
 igamma/igammac are primitives (forward on raw arrays, a vjp for `other`); they need SciPy's
 kernels (an optional dependency). Everything else is a composite of existing ops."""
-import collections
 import math
 
 import numpy as np
@@ -310,20 +309,8 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
 
 
 # ---- histogram / histogramdd ---------------------------------------------------------------
-def _rt(name, fields):
-    cls = collections.namedtuple(name, fields)
-    cls.__module__ = "torch.return_types"
-    cls.__qualname__ = name
-
-    def __repr__(self):
-        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
-        return f"torch.return_types.{name}(\n{body})"
-    cls.__repr__ = __repr__
-    return cls
-
-
-_Histogram = _rt("histogram", ("hist", "bin_edges"))
-_Histogramdd = _rt("histogramdd", ("hist", "bin_edges"))
+_Histogram = _R._return_type("histogram", ("hist", "bin_edges"))
+_Histogramdd = _R._return_type("histogramdd", ("hist", "bin_edges"))
 
 
 def _edges(xp, col, bins, rng, d, name, dim):
