@@ -470,3 +470,15 @@ def test_import_stays_light():
     code = "import ember, sys; print('ember.nn' in sys.modules, 'ember.func' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_device_as_context_manager_sets_the_factories_default():
+    with ember.device("mock"):
+        assert ember.zeros(2).device.type == "mock"
+        with ember.device("cpu"):
+            assert ember.ones(1).device.type == "cpu"
+        assert ember.randn(3).device.type == "mock"
+        assert ember.get_default_device() == ember.device("mock", 0)
+    assert ember.zeros(2).device.type == "cpu"
+    with torch.device("cpu"):
+        assert torch.zeros(1).device.type == "cpu"

@@ -52,6 +52,20 @@ class device:
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self):
+        """`with device(...)`: factories called without `device=` allocate here (torch 2.x)."""
+        from ..ops import creation
+        _OUTER_DEFAULTS.append(creation._DEFAULT_DEVICE[0])
+        creation._DEFAULT_DEVICE[0] = get_backend(self)
+        return self
+
+    def __exit__(self, *exc):
+        from ..ops import creation
+        creation._DEFAULT_DEVICE[0] = _OUTER_DEFAULTS.pop()
+
+
+_OUTER_DEFAULTS = []    # the default devices that enclosing `with device(...)` blocks replaced
+
 
 _KNOWN = ("cpu", "cuda", "mock", "meta")
 
