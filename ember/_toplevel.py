@@ -217,10 +217,6 @@ def get_default_device():
     return _device("cpu") if be is None else be.device
 
 
-_LEGACY_DTYPES = {"FloatTensor": "float32", "DoubleTensor": "float64", "HalfTensor": "float16",
-                  "BFloat16Tensor": "bfloat16", "LongTensor": "int64", "IntTensor": "int32",
-                  "ShortTensor": "int16", "CharTensor": "int8", "ByteTensor": "uint8",
-                  "BoolTensor": "bool_"}
 
 
 @_export
@@ -236,9 +232,10 @@ def set_default_tensor_type(t):
     if isinstance(t, str) and not (t.startswith("torch.") or t.startswith("ember.")):
         raise TypeError(f"invalid type: '{t}'")
     short = name.rsplit(".", 1)[-1]
-    if short not in _LEGACY_DTYPES:
+    from .ops.creation import LEGACY_TENSOR_TYPES
+    if short not in LEGACY_TENSOR_TYPES:
         raise TypeError(f"invalid type: '{name}'")
-    d = getattr(_dtype, _LEGACY_DTYPES[short])
+    d = getattr(_dtype, LEGACY_TENSOR_TYPES[short])
     if not d.is_floating_point:
         raise TypeError("only floating-point types are supported as the default type")
     _dtype.set_default_dtype(d)

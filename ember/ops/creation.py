@@ -824,13 +824,9 @@ def _legacy(name, dt):
     return ctor
 
 
-FloatTensor = _legacy("FloatTensor", "float32")
-DoubleTensor = _legacy("DoubleTensor", "float64")
-HalfTensor = _legacy("HalfTensor", "float16")
-BFloat16Tensor = _legacy("BFloat16Tensor", "bfloat16")
-LongTensor = _legacy("LongTensor", "int64")
-IntTensor = _legacy("IntTensor", "int32")
-ShortTensor = _legacy("ShortTensor", "int16")
-CharTensor = _legacy("CharTensor", "int8")
-ByteTensor = _legacy("ByteTensor", "uint8")
-BoolTensor = _legacy("BoolTensor", "bool_")
+# torch.FloatTensor & co.: name -> ember dtype attribute (set_default_tensor_type reads it too)
+LEGACY_TENSOR_TYPES = {"FloatTensor": "float32", "DoubleTensor": "float64",
+                       "HalfTensor": "float16", "BFloat16Tensor": "bfloat16",
+                       "LongTensor": "int64", "IntTensor": "int32", "ShortTensor": "int16",
+                       "CharTensor": "int8", "ByteTensor": "uint8", "BoolTensor": "bool_"}
+globals().update({n: _legacy(n, dt) for n, dt in LEGACY_TENSOR_TYPES.items()})
