@@ -1,6 +1,7 @@
 """GPU benchmarks, ember (CuPy) against torch on the same GPU in the same run: per-op launch
 overhead, float32/float16 matmul TFLOP/s, and MLP, CNN and GPT training steps.
-Prints a compact table last. Needs CuPy, torch with CUDA, and a GPU."""
+Prints a compact table last. Needs CuPy, torch with CUDA, and a GPU.
+`--profile [mlp|cnn|gpt]` prints a cProfile of ember's training step instead."""
 import os
 import statistics
 import sys
@@ -56,42 +57,83 @@ def matmul_tflops(lib, dtype, n=8192):
     return 2 * n ** 3 / t / 1e12
 
 
-def train_step_time(lib, name, steps):
+def make_step(lib, name, capturable=False):
+    """(step function, model) of one training step of benchmark model `name` on the GPU."""
     lib.manual_seed(0)
     rng = np.random.default_rng(0)
+    F = lib.nn.functional
     if name == "mlp":
         model = models.mlp(lib).cuda()
-        opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+        opt = lib.optim.Adam(model.parameters(), lr=1e-3, capturable=capturable)
         x = lib.tensor(rng.standard_normal((4096, 784), dtype=np.float32), device="cuda")
         y = lib.tensor(rng.integers(0, 10, 4096), device="cuda")
-        loss_fn = lib.nn.functional.cross_entropy
+        loss_fn = F.cross_entropy
     elif name == "cnn":
         model = models.cnn(lib).cuda()
         opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         x = lib.tensor(rng.standard_normal((512, 1, 28, 28), dtype=np.float32), device="cuda")
         y = lib.tensor(rng.integers(0, 10, 512), device="cuda")
-        loss_fn = lib.nn.functional.cross_entropy
+        loss_fn = F.cross_entropy
     else:
         model = models.gpt(lib, width=384, layers=6, heads=6, context=256).cuda()
-        opt = lib.optim.AdamW(model.parameters(), lr=3e-4)
+        opt = lib.optim.AdamW(model.parameters(), lr=3e-4, capturable=capturable)
         x = lib.tensor(rng.integers(0, 65, (64, 256)), device="cuda")
         y = lib.tensor(rng.integers(0, 65, (64, 256)), device="cuda")
 
         def loss_fn(logits, target):
-            return lib.nn.functional.cross_entropy(logits.view(-1, 65), target.view(-1))
+            return F.cross_entropy(logits.view(-1, 65), target.view(-1))
 
     def step():
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
         loss.backward()
         if name == "gpt":
             lib.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-    return timed(lib, step, steps)
+        return loss
+    return step
+
+
+def train_step_time(lib, name, steps):
+    return timed(lib, make_step(lib, name), steps)
+
+
+def graphed_step_time(lib, name, steps):
+    """The whole training step captured once as a CUDA graph and replayed (torch's recipe:
+    warm up on a side stream, capture with the gradients set to None, replay)."""
+    step = make_step(lib, name, capturable=True)
+    side = lib.cuda.Stream()
+    side.wait_stream(lib.cuda.current_stream())
+    with lib.cuda.stream(side):
+        for _ in range(3):
+            step()
+    lib.cuda.current_stream().wait_stream(side)
+    g = lib.cuda.CUDAGraph()
+    with lib.cuda.graph(g):
+        step()
+    return timed(lib, g.replay, steps)
+
+
+def profile(name, steps=5):
+    """cProfile of ember's training step `name`: where the host time goes."""
+    import cProfile
+    import pstats
+    step = make_step(ember, name)
+    for _ in range(3):
+        step()
+    sync(ember)
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(steps):
+        step()
+    sync(ember)
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(30)
 
 
 def main():
     import torch
+    from ember.backends.cuda_kernels import unfused
     rows = []
 
     def add(name, fe, ft, unit, higher_better):
@@ -99,23 +141,41 @@ def main():
         rows.append(f"{name:<34} {fe:>12.3f} {ft:>12.3f} {unit:<7} {ratio:>6.2f}x")
         print(rows[-1], flush=True)
 
+    def attempt(label, fn):
+        try:
+            return fn()
+        except Exception as e:      # report and go on: the table shows what ran
+            print(f"{label}: {type(e).__name__}: {e}", flush=True)
+
     for grad in (False, True):
         add(f"per-op {'fwd+bwd' if grad else 'no_grad'} (us/op)", per_op(ember, grad) * 1e6,
             per_op(torch, grad) * 1e6, "us", False)
-    for dt in ("float32", "float16"):
+    for dt in ("float32", "float16", "bfloat16"):
         add(f"matmul 8192 {dt} (TFLOP/s)", matmul_tflops(ember, dt), matmul_tflops(torch, dt),
             "TFLOP/s", True)
     for name, steps in (("mlp", 20), ("cnn", 20), ("gpt", 10)):
-        try:
-            te = train_step_time(ember, name, steps)
-        except Exception as e:      # report and go on: the table shows what ran
-            print(f"{name}: ember failed: {type(e).__name__}: {e}", flush=True)
+        te = attempt(f"{name}: ember", lambda: train_step_time(ember, name, steps))
+        if te is None:
             continue
-        add(f"{name} train step (ms)", te * 1e3, train_step_time(torch, name, steps) * 1e3,
-            "ms", False)
+        tt = train_step_time(torch, name, steps)
+        add(f"{name} train step (ms)", te * 1e3, tt * 1e3, "ms", False)
+        if name != "cnn":
+            with unfused():
+                tu = attempt(f"{name}: ember unfused", lambda: train_step_time(ember, name, steps))
+            if tu is not None:
+                add(f"{name} step, ember unfused (ms)", tu * 1e3, tt * 1e3, "ms", False)
+            tg = attempt(f"{name}: ember graph", lambda: graphed_step_time(ember, name, steps))
+            if tg is not None:
+                add(f"{name} step, ember CUDA graph (ms)", tg * 1e3, tt * 1e3, "ms", False)
+                tgt = attempt(f"{name}: torch graph", lambda: graphed_step_time(torch, name, steps))
+                if tgt is not None:
+                    add(f"{name} step, both CUDA graph (ms)", tg * 1e3, tgt * 1e3, "ms", False)
     print("\n" + f"{'GPU benchmark':<34} {'ember':>12} {'torch':>12} {'unit':<7} {'vs torch':>7}")
     print("\n".join(rows))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--profile"]:
+        profile(sys.argv[2] if len(sys.argv) > 2 else "gpt")
+    else:
+        main()
