@@ -1,7 +1,8 @@
 """GPU benchmarks, ember (CuPy) against torch on the same GPU in the same run: per-op launch
 overhead, float32/float16 matmul TFLOP/s, and MLP, CNN and GPT training steps.
 Prints a compact table last. Needs CuPy, torch with CUDA, and a GPU.
-`--profile [mlp|cnn|gpt]` prints a cProfile of ember's training step instead."""
+`--profile [mlp|cnn|gpt]` prints a cProfile of ember's training step instead, `--overhead`
+the cost of one tiny op in CuPy, ember and torch."""
 import os
 import statistics
 import sys
@@ -131,6 +132,69 @@ def profile(name, steps=5):
     pstats.Stats(prof).sort_stats("tottime").print_stats(30)
 
 
+def overhead():
+    """Where a tiny op's time goes on the GPU: raw CuPy calls against ember's and torch's ops
+    (microseconds per call, medians, 16-element float32 arrays), then a cProfile of ember's
+    per-op loop."""
+    import cProfile
+    import pstats
+
+    import cupy as cp
+    import torch
+    a = cp.ones(16, cp.float32)
+    k = cp.ElementwiseKernel("T x", "T y", "y = tanh(x)", "ember_bench_tanh")
+    raw = cp.RawKernel(r'''extern "C" __global__ void t(const float* x, float* y, long long n)
+        { long long i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) y[i] = tanhf(x[i]); }''',
+                       "t")
+    out = cp.empty_like(a)
+    e = ember.ones(16, device="cuda")
+    t = torch.ones(16, device="cuda")
+    m = cp.ones((64, 64), cp.float32)
+    em, tm = ember.ones(64, 64, device="cuda"), torch.ones(64, 64, device="cuda")
+    from ember.backends.cuda_blas import capture_matmul
+
+    def per_call(fn, n=2000):
+        for _ in range(50):
+            fn()
+        cp.cuda.Device().synchronize()
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            cp.cuda.Device().synchronize()
+            times.append((time.perf_counter() - t0) / n * 1e6)
+        return statistics.median(times)
+    cases = [("cupy.empty_like", lambda: cp.empty_like(a)),
+             ("cupy a * 0.9", lambda: a * 0.9),
+             ("cupy.tanh(a)", lambda: cp.tanh(a)),
+             ("cupy.tanh(a, out=)", lambda: cp.tanh(a, out=out)),
+             ("ElementwiseKernel tanh", lambda: k(a)),
+             ("ElementwiseKernel tanh, out=", lambda: k(a, out)),
+             ("RawKernel tanh, out=", lambda: raw((1,), (128,), (a, out, np.int64(16)))),
+             ("ember e * 0.9", lambda: e * 0.9),
+             ("ember e.tanh()", lambda: e.tanh()),
+             ("ember e + e", lambda: e + e),
+             ("cupy.matmul 64x64", lambda: cp.matmul(m, m)),
+             ("cuda_blas.capture_matmul 64x64", lambda: capture_matmul(cp, m, m)),
+             ("cupy m.sum()", lambda: m.sum()),
+             ("cupy m.sum(0)", lambda: m.sum(0)),
+             ("ember em @ em", lambda: em @ em),
+             ("torch tm @ tm", lambda: tm @ tm),
+             ("torch tm.sum(0)", lambda: tm.sum(0)),
+             ("torch t * 0.9", lambda: t * 0.9),
+             ("torch t.tanh()", lambda: t.tanh()),
+             ("torch t + t", lambda: t + t)]
+    with ember.no_grad(), torch.no_grad():
+        for name, fn in cases:
+            print(f"{name:<32} {per_call(fn):8.2f} us", flush=True)
+    prof = cProfile.Profile()
+    prof.enable()
+    per_op(ember, True)
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
 def main():
     import torch
     from ember.backends.cuda_kernels import unfused
@@ -175,7 +239,9 @@ def main():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--profile"]:
+    if sys.argv[1:2] == ["--overhead"]:
+        overhead()
+    elif sys.argv[1:2] == ["--profile"]:
         profile(sys.argv[2] if len(sys.argv) > 2 else "gpt")
     else:
         main()

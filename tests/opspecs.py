@@ -478,11 +478,11 @@ SPECS = [
     OpSpec("kthvalue.dim", lambda x: x.kthvalue(2, 1).values, [(t(3, 4),), (t(2, 5, 3),)]),
     OpSpec("quantile", lambda x: x.quantile(0.3), [(t(3, 4),), (t(5),)]),
     OpSpec("quantile.dim", lambda x: x.quantile(0.75, dim=1, keepdim=True), REDUCE),
-    OpSpec("quantile.q_tensor", lambda x: x.quantile(_mod(x).tensor([0.1, 0.5, 0.9],
-                                                                  dtype=x.dtype), dim=0),
+    OpSpec("quantile.q_tensor", lambda x: x.quantile(_mod(x).tensor(
+        [0.1, 0.5, 0.9], dtype=x.dtype, device=x.device), dim=0),
            REDUCE),
     OpSpec("quantile.q_tensor_all", lambda x: x.quantile(_mod(x).tensor(
-        [0.25, 1.0], dtype=x.dtype), keepdim=True), REDUCE[:2]),
+        [0.25, 1.0], dtype=x.dtype, device=x.device), keepdim=True), REDUCE[:2]),
     OpSpec("quantile.interpolation", lambda x: _mod(x).stack([
         x.quantile(q, dim=-1, interpolation=m) for q in (0.2, 0.5, 0.7)
         for m in ("linear", "lower", "higher", "midpoint", "nearest")]), REDUCE),
@@ -491,7 +491,8 @@ SPECS = [
     OpSpec("nanquantile", lambda x: _nan_at(x, lambda d: d > 1).nanquantile(0.4, dim=1),
            [(t(3, 6),), (t(4, 5),)]),
     OpSpec("nanquantile.q_tensor", lambda x: _nan_at(x, lambda d: d > 1).nanquantile(
-        _mod(x).tensor([0.0, 0.3, 1.0], dtype=x.dtype), interpolation="midpoint"),
+        _mod(x).tensor([0.0, 0.3, 1.0], dtype=x.dtype, device=x.device),
+        interpolation="midpoint"),
         [(t(3, 6),)]),
     OpSpec("view", lambda x: x.view(2, -1), [(t(4, 5),)]),
     OpSpec("reshape.nc", lambda x: x.reshape(-1), [(t(4, 5, nc=True),)]),

@@ -302,6 +302,94 @@ def test_captured_training_step_trains_like_eager(device):
     assert not np.allclose(before, host(next(iter(model.parameters())).detach()))
 
 
+@pytest.mark.parametrize("dtype", GPU_DTYPES)
+def test_captured_matmuls_match_eager(dtype, device):
+    """Matrix products inside a capture run through ember/backends/cuda_blas.py."""
+    _cuda_only(device)
+    dt = getattr(ember, dtype)
+    shapes = [((5, 7), (7, 3), False, False), ((7, 5), (3, 7), True, True),
+              ((2, 3, 6, 4), (2, 3, 4, 5), False, False), ((4, 6, 7), (7, 2), False, False),
+              ((7,), (7, 3), False, False), ((5, 7), (7,), False, False),
+              ((7,), (7,), False, False)]
+    ins = [(ember.tensor(_u(*a), device=device).to(dt),
+            ember.tensor(_u(*b), device=device).to(dt), ta, tb) for a, b, ta, tb in shapes]
+
+    def work():
+        return [(x.mT if ta else x) @ (y.mT if tb else y) for x, y, ta, tb in ins]
+
+    eager = [host(r.to(ember.float64)) for r in work()]
+    g = ember.cuda.CUDAGraph()
+    with ember.cuda.graph(g):
+        outs = work()
+    for x, y, _, _ in ins:
+        x.mul_(0)                                   # replay must read the current inputs
+    g.replay()
+    for out in outs:
+        assert not host(out.to(ember.float64)).any()
+    for x, y, _, _ in ins:
+        x.copy_(ember.tensor(_u(*x.shape), device=device).to(dt))
+    g.replay()
+    for out, want, first in zip(outs, work(), eager):
+        assert out.shape == first.shape
+        _close(host(out.to(ember.float64)), host(want.to(ember.float64)), dtype,
+               "captured matmul")
+
+
+def test_captured_adamw_step_with_clipping_trains_like_eager(device):
+    """The GPT benchmark's step: AdamW(capturable=True) and clip_grad_norm_ read nothing back."""
+    _cuda_only(device)
+    model, ref = _mlp(device), _mlp(device)
+    opt = ember.optim.AdamW(model.parameters(), lr=1e-2, capturable=True)
+    ref_opt = ember.optim.AdamW(ref.parameters(), lr=1e-2)
+    batches = [(ember.randn(8, 16, device=device), ember.randint(0, 4, (8,), device=device))
+               for _ in range(5)]
+
+    def step(m, o, x, y):
+        o.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(m(x), y)
+        loss.backward()
+        nn.utils.clip_grad_norm_(m.parameters(), 0.5)
+        o.step()
+        return loss
+
+    side = ember.cuda.Stream()
+    with ember.cuda.stream(side):                   # warm-up step on the capture stream
+        step(model, opt, *batches[0])
+    step(ref, ref_opt, *batches[0])
+    static_x, static_y = batches[0][0].clone(), batches[0][1].clone()
+    g = ember.cuda.CUDAGraph()
+    with ember.cuda.graph(g):
+        static_loss = step(model, opt, static_x, static_y)
+    for x, y in batches[1:]:
+        static_x.copy_(x)
+        static_y.copy_(y)
+        g.replay()
+        loss = step(ref, ref_opt, x, y)
+        np.testing.assert_allclose(host(static_loss), host(loss), rtol=1e-5)
+        for p, q in zip(model.parameters(), ref.parameters()):
+            np.testing.assert_allclose(host(p.detach()), host(q.detach()), rtol=1e-4,
+                                       atol=1e-6)
+    assert float(opt.state[next(iter(model.parameters()))]["step"]) == 5
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_clip_grad_norm_on_gpu_matches_cpu(dtype, device):
+    _cuda_only(device)
+    shapes = [(5, 3), (7,), (2, 3, 4)]
+    runs = []
+    for dev in ("cpu", device):
+        ps = [ember.tensor(_u(*s), device=dev).to(getattr(ember, dtype)).requires_grad_()
+              for s in shapes]
+        for p in ps:
+            p.grad = (p.detach() * 2).clone()
+        total = nn.utils.clip_grad_norm_(ps, 1.0)
+        runs.append((host(total.to(ember.float64)), [host(p.grad.to(ember.float64)) for p in ps]))
+    (t_cpu, g_cpu), (t_gpu, g_gpu) = runs
+    _close(t_gpu, t_cpu, dtype, "total norm")
+    for a, b in zip(g_gpu, g_cpu):
+        _close(a, b, dtype, "clipped gradient")
+
+
 def _check_graphed_callables(device):
     model, ref = _mlp(device), _mlp(device)
     sample = ember.randn(8, 16, device=device, requires_grad=True)

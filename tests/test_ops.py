@@ -8,6 +8,8 @@ import ember
 from oracle import assert_close, host
 from opspecs import ALL_SPECS as SPECS, materialize
 
+_TORCH_VERSION = tuple(int(p) for p in torch.__version__.split(".")[:2])
+
 
 def _ember_args(items, device, grad):
     args = []
@@ -59,7 +61,13 @@ def test_matches_torch(spec, dtype, device):
             continue
         w = np.random.default_rng(100 + i).standard_normal(tuple(t_out.shape)).astype(dtype)
         (e_out * ember.tensor(w, device=device)).sum().backward()
-        (t_out * torch.from_numpy(w)).sum().backward()
+        try:
+            (t_out * torch.from_numpy(w)).sum().backward()
+        except RuntimeError as err:     # e.g. aminmax's derivative arrived in a later torch
+            if "not implemented" in str(err) and _TORCH_VERSION < (2, 13):
+                pytest.skip(f"torch {torch.__version__} lacks this gradient ({err}); the "
+                            "oracle is torch 2.13")
+            raise
         for e, tt in zip(e_args, t_args):
             if isinstance(tt, torch.Tensor) and tt.requires_grad:
                 if tt.grad is None:

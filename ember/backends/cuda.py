@@ -17,8 +17,8 @@ def make_backend(index):
             from None
     if not 0 <= index < n:
         raise RuntimeError(f"CUDA error: invalid device ordinal (device {index}, {n} available)")
-    be = _CudaBackend("cuda", 1, cupy, device("cuda", index))
-    from . import cuda_kernels
+    from . import cuda_blas, cuda_kernels
+    be = _CudaBackend("cuda", 1, cuda_blas.namespace(cupy), device("cuda", index))
     cuda_kernels.install(be)
     return be
 

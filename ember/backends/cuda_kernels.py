@@ -312,6 +312,10 @@ def _adam(*args):
     return _k("adam")(*args)
 
 
+def _adam_capturable(*args):
+    return _k("adam_capturable")(*args)
+
+
 def enabled():
     return os.environ.get("EMBER_CUDA_FUSED", "1").lower() not in ("0", "false", "off", "no")
 
@@ -324,6 +328,7 @@ def install(be):
     if not enabled():
         return
     be.kernels["adam"] = _adam
+    be.kernels["adam_capturable"] = _adam_capturable
     if _FUSED:
         return
     import ember.nn  # noqa: F401  registers the nn ops (softmax, layer_norm, ...) overridden here
@@ -340,7 +345,8 @@ def unfused():
     """Run the generic (xp-composed) path on CUDA inside the block: the reference in tests.
 
     Nodes recorded inside keep the generic backward; the fused Adam is off as well."""
-    kernels = [(be, be.kernels.pop("adam", None)) for be in _BACKENDS]
+    kernels = [(be, name, be.kernels.pop(name, None)) for be in _BACKENDS
+               for name in ("adam", "adam_capturable")]
     for name, impl in _GENERIC.items():
         OPS[name].impl[CUDA] = impl
     try:
@@ -348,6 +354,6 @@ def unfused():
     finally:
         for name, impl in _FUSED.items():
             OPS[name].impl[CUDA] = impl
-        for be, k in kernels:
+        for be, name, k in kernels:
             if k is not None:
-                be.kernels["adam"] = k
+                be.kernels[name] = k

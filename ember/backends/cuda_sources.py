@@ -43,6 +43,17 @@ def _pointwise_specs():
                   "m = (T)b1 * m + (T)(1 - b1) * gg;"
                   "v = (T)b2 * v + (T)(1 - b2) * gg * gg;"
                   "p = p - (T)step_size * m / (sqrt(v) + (T)eps_hat)"), ""),
+        # the same update with the bias corrections computed from the device-side step count
+        # (torch's capturable=True): nothing is read back, so a CUDA graph can hold it
+        "adam_capturable": (
+            "T g, S step, float64 lr, float64 b1, float64 b2, float64 eps, float64 wd",
+            "T p, T m, T v",
+            ("double bc1 = 1 - pow(b1, (double)step);"
+             "double bc2s = sqrt(1 - pow(b2, (double)step));"
+             "T gg = g + (T)wd * p;"
+             "m = (T)b1 * m + (T)(1 - b1) * gg;"
+             "v = (T)b2 * v + (T)(1 - b2) * gg * gg;"
+             "p = p - (T)(lr * bc2s / bc1) * m / (sqrt(v) + (T)(eps * bc2s))"), ""),
         # dropout: keep = u >= p, y = keep ? x * scale : 0 (u is the generic path's draw)
         "dropout": ("T x, U u, float64 p, float64 scale", "T y, bool keep",
                     acc + "keep = u >= (U)p; y = keep ? (T)((A)x * (A)scale) : (T)0", _ACC),

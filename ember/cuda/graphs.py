@@ -10,7 +10,8 @@ Memory allocated during a capture comes from a private CuPy memory pool kept by 
 shared between graphs through `pool=`, as torch's graph_pool_handle()), so nothing else reuses
 the addresses baked into the graph while it lives.
 
-Differences from torch: the default capture mode is "relaxed" (CuPy may load a kernel module
+Matrix products inside a capture go through ember/backends/cuda_blas.py (CuPy refuses cuBLAS
+calls while a stream captures). Differences from torch: the default capture mode is "relaxed" (CuPy may load a kernel module
 or grow its pool with cudaMalloc during a capture; warm up first either way), and host syncs
 inside a capture (`.item()`, printing, data-dependent shapes, the generic cross_entropy target
 check) raise CuPy's capture error. Random draws stay fresh on replay (CuPy's Generator keeps
@@ -20,6 +21,7 @@ rebuild the graph."""
 import gc
 
 from . import Stream, _require, current_stream, stream as _stream_ctx
+from ..backends import cuda_blas
 
 __all__ = ["CUDAGraph", "graph", "graph_pool_handle", "make_graphed_callables",
            "is_current_stream_capturing"]
@@ -82,6 +84,7 @@ class CUDAGraph:
             self._alloc = None
             raise
         self._capturing = s
+        cuda_blas.CAPTURING += 1
 
     def capture_end(self):
         s = self._capturing
@@ -90,6 +93,7 @@ class CUDAGraph:
         try:
             self._graph = s.end_capture()
         finally:
+            cuda_blas.CAPTURING -= 1
             self._alloc.__exit__(None, None, None)
             self._alloc = self._capturing = None
 

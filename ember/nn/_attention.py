@@ -4,8 +4,6 @@ As torch's CPU kernel: is_causal aligns the mask top-left when L != S, is_causal
 combine, and a query row that every mask blocks gets zeros (not nan)."""
 import math
 
-import numpy as np
-
 from .._tensor import _new
 from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops.random import rng_for
@@ -39,7 +37,7 @@ def sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
     scores = _L.matmul(query, _S.transpose(key, -2, -1)) * scale_factor
     xp, be = query.be.xp, query.be
     if is_causal:
-        keep = _new(xp.asarray(np.tril(np.ones((length, source), bool))), be)
+        keep = _new(xp.tri(length, source, dtype=bool), be)    # made on the device
         scores = _E.where(keep, scores, float("-inf"))
     if attn_mask is not None:
         if attn_mask.dtype.name == "bool":

@@ -2,6 +2,7 @@
 
 `ember.exp`, `Tensor.exp` and `F.exp` are one object made here; no extra frame, no keyword
 parsing, no graph recording unless an input requires grad and grad mode is on."""
+import sys
 from weakref import ref as _weakref
 
 import numpy as np
@@ -94,7 +95,14 @@ _IBOUNDS = {np.dtype(d).num: (int(np.iinfo(d).min), int(np.iinfo(d).max))
 def _wrap_int(s, dt):
     if not -2 ** 63 <= s < 2 ** 64:
         raise OverflowError("int too big to convert")
-    return np.array(s if s < 2 ** 63 else s - 2 ** 64, np.int64).astype(dt)[()]
+    return int(np.array(s if s < 2 ** 63 else s - 2 ** 64, np.int64).astype(dt)[()])
+
+
+def _bfloat16_scalar(xa, s):
+    """`s` as a 0-d bfloat16 array in xa's namespace (NumPy would promote a Python scalar to
+    float32; CuPy takes no NumPy arrays)."""
+    s = np.asarray(s, xa.dtype)
+    return s if isinstance(xa, (np.ndarray, np.generic)) else sys.modules["cupy"].asarray(s)
 
 
 def scalar_operand(xa, s):
@@ -105,8 +113,8 @@ def scalar_operand(xa, s):
         k = xa.dtype.kind
         if k in "biu":
             xa = xa.astype(DEFAULT.float.np)
-        elif k == "V":                      # bfloat16: NumPy would promote to float32
-            s = np.asarray(s, xa.dtype)
+        elif k == "V":
+            s = _bfloat16_scalar(xa, s)
         return xa, s
     if ts is int or ts is bool:
         k = xa.dtype.kind
@@ -120,7 +128,7 @@ def scalar_operand(xa, s):
             if ts is int:
                 xa = xa.astype(np.int64)
         elif k == "V":
-            s = np.asarray(s, xa.dtype)
+            s = _bfloat16_scalar(xa, s)
         return xa, s
     if ts is complex:
         k = xa.dtype.kind

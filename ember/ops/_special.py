@@ -136,10 +136,16 @@ lgamma = _special("gammaln", math.lgamma)
 digamma = _special("psi", _digamma_scalar)
 
 
+def polygamma_sp(xp, sp, n, x):
+    """SciPy's / cupyx's polygamma(n, x); cupyx needs n as an array (it tests `n == 0`)."""
+    return _as_array(xp, sp.polygamma(n if xp is np else xp.asarray(n), x)) \
+        .astype(x.dtype, copy=False)
+
+
 def trigamma(xp, x):
     sp = _scipy_special(xp)
     if sp is not None:
-        return _as_array(xp, sp.polygamma(1, x)).astype(x.dtype, copy=False)
+        return polygamma_sp(xp, sp, 1, x)
     if xp is not np:
         raise RuntimeError("trigamma on this device needs cupyx.scipy.special")
     return _vectorized(_trigamma_scalar, x)

@@ -792,7 +792,11 @@ def float_power_(input, exponent):
 def _xlogy_fwd(xp, a, b):
     with np.errstate(divide="ignore", invalid="ignore"):
         y = xp.where(a == 0, 0, a * xp.log(b))
-    return xp.where(b != b, b, y).astype(a.dtype)
+    if _has_shape(b):
+        y = xp.where(b != b, b, y)
+    elif b != b:
+        y = xp.full_like(y, b)
+    return y.astype(a.dtype)
 
 
 def _xlogy_grad(xp, g, a, b):
@@ -854,8 +858,9 @@ logical_xor = _tensor_only(_binary("logical_xor", lambda xp, a, b: xp.logical_xo
 
 def _shift_left(xp, a, b):
     bits = a.dtype.itemsize * 8
-    y = a << xp.where(b >= bits, 0, b) if _has_shape(b) else a << min(b, bits - 1)
-    return xp.where(b >= bits, 0, y).astype(a.dtype) if _has_shape(b) or b >= bits else y
+    if not _has_shape(b):
+        return xp.zeros_like(a) if b >= bits else a << b
+    return xp.where(b >= bits, 0, a << xp.where(b >= bits, 0, b)).astype(a.dtype)
 
 
 def _shift_right(xp, a, b):

@@ -1217,15 +1217,11 @@ def _unique(xp, x, dim, consecutive):
         inv = xp.cumsum(keep) - 1
         counts = xp.diff(xp.append(starts, n))
     else:
-        _, first, inv, counts = np.unique(_host(xp, rows), axis=0, return_index=True,
+        _, first, inv, counts = np.unique(_host(rows), axis=0, return_index=True,
                                           return_inverse=True, return_counts=True)
         vals = moved[xp.asarray(first)]
         inv, counts = xp.asarray(inv.reshape(-1)), xp.asarray(counts)
     return (xp.moveaxis(vals, 0, dim), inv.astype(np.int64), counts.astype(np.int64)), ()
-
-
-def _host(xp, a):
-    return a if xp is np else a.get()
 
 
 @_unique.vjp

@@ -94,7 +94,7 @@ def _polygamma_f(xp, n, x):
         return _special.trigamma(xp, x)
     sp = _special._scipy_special(xp)
     if sp is not None:
-        return _special._as_array(xp, sp.polygamma(n, x)).astype(x.dtype, copy=False)
+        return _special.polygamma_sp(xp, sp, n, x)
     if xp is not np:
         raise RuntimeError("polygamma on this device needs cupyx.scipy.special")
     c = (-1) ** (n + 1) * math.factorial(n)

@@ -1018,6 +1018,9 @@ def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan):
             raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
         if q.arr.dtype != input.arr.dtype:
             raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
+        if q.be is not input.be:
+            raise RuntimeError(f"{name}() q tensor must be on the same device as the input "
+                               "tensor")
         qv = input.be.to_host(q.arr).reshape(-1)
         scalar_q = q.arr.ndim == 0
     if ((qv < 0) | (qv > 1)).any():

@@ -94,12 +94,22 @@ def adam_update(p, state, group):
     xp = p.be.xp
     param, grad = _real(p.arr), _real(_grad_array(p))
     exp_avg, exp_avg_sq = _real(state["exp_avg"].arr), _real(state["exp_avg_sq"].arr)
-    step = _incr(state["step"])
     lr, eps, weight_decay = _value(group["lr"]), group["eps"], _value(group["weight_decay"])
     beta1, beta2 = (_value(b) for b in group["betas"])
     decay = 1.0            # decoupled weight decay scales the parameter first
     if weight_decay != 0 and group["decoupled_weight_decay"]:
         decay, weight_decay = 1 - lr * weight_decay, 0
+    step_t = state["step"]
+    on_device = p.be.kernels.get("adam_capturable")
+    if on_device is not None and step_t.be is p.be and not group["amsgrad"]:
+        step_t.arr += 1     # capturable: the step count never leaves the GPU
+        if decay != 1.0:
+            param *= decay
+        on_device(-grad if group["maximize"] else grad, step_t.arr, lr, beta1, beta2, eps,
+                  weight_decay, param, exp_avg, exp_avg_sq)
+        _finish(p)
+        return
+    step = _incr(step_t)
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
     step_size = lr / bias_correction1

@@ -39,10 +39,25 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         return tensor(0.0)
     first = tensors[0]
     xp = first.be.xp
+    dt = first.arr.dtype
+    if norm_type == 2 and xp is not np and dt in _FLAT_DTYPES and \
+            all(t.be is first.be and t.arr.dtype == dt for t in tensors):
+        # on a GPU: one concatenation and one reduction instead of 4 launches per tensor
+        flat = xp.concatenate([t.arr.ravel() for t in tensors])
+        return _finite_total(xp.sqrt((flat * flat).sum()), first, norm_type, error_if_nonfinite)
     norms = [first.be.from_host(t.be.to_host(xp.asarray(_norm_arr(t.be.xp, t.arr, norm_type))))
              if t.be is not first.be else _norm_arr(xp, t.arr, norm_type) for t in tensors]
     dtype = np.result_type(*[n.dtype for n in norms])
     total = xp.asarray(_norm_arr(xp, xp.stack([n.astype(dtype) for n in norms]), norm_type))
+    return _finite_total(total, first, norm_type, error_if_nonfinite)
+
+
+_FLAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _finite_total(total, first, norm_type, error_if_nonfinite):
+    xp = first.be.xp
+    total = xp.asarray(total)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
@@ -57,11 +72,15 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     if not grads:
         return
     xp, total = total_norm.be.xp, total_norm.arr
-    coef = xp.minimum(xp.asarray(float(max_norm), total.dtype) / (total + 1e-6), 1.0)
-    host = total_norm.be.to_host(xp.asarray(coef))
+    coef = xp.asarray(xp.minimum(xp.asarray(float(max_norm), total.dtype) / (total + 1e-6),
+                                 1.0))
+    cast = {}           # (backend, dtype) -> coef there: no host round trip on one device
     for g in grads:
-        c = coef if g.be is total_norm.be else g.be.from_host(host)
-        g.arr *= c.astype(g.arr.dtype)
+        key = g.be, g.arr.dtype
+        if key not in cast:
+            c = coef if g.be is total_norm.be else g.be.from_host(total_norm.be.to_host(coef))
+            cast[key] = c.astype(g.arr.dtype, copy=False)
+        g.arr *= cast[key]
         _bump(g)
 
 
