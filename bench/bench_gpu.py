@@ -1,8 +1,9 @@
 """GPU benchmarks, ember (CuPy) against torch on the same GPU in the same run: per-op launch
 overhead, float32/float16 matmul TFLOP/s, and MLP, CNN and GPT training steps.
 Prints a compact table last. Needs CuPy, torch with CUDA, and a GPU.
-`--profile [mlp|cnn|gpt]` prints a cProfile of ember's training step instead, `--overhead`
-the cost of one tiny op in CuPy, ember and torch."""
+`--profile [mlp|cnn|gpt]` prints a cProfile of ember's training step instead, `--kernels [name]`
+the GPU time per kernel of ember's and torch's step, `--overhead` the cost of one tiny op in
+CuPy, ember and torch."""
 import os
 import statistics
 import sys
@@ -195,6 +196,25 @@ def overhead():
     pstats.Stats(prof).sort_stats("tottime").print_stats(25)
 
 
+def kernels(name, steps=3):
+    """GPU time per kernel of `steps` training steps of `name`, ember's and torch's, from
+    torch's profiler (CUPTI sees CuPy's launches too): where the GPU time goes."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+    for lib in (ember, torch):
+        step = make_step(lib, name)
+        for _ in range(3):
+            step()
+        sync(lib)
+        with torch_profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(steps):
+                step()
+            sync(lib)
+        print(f"---- {lib.__name__}: {name} step, {steps} steps", flush=True)
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25,
+                                        max_name_column_width=60), flush=True)
+
+
 def main():
     import torch
     from ember.backends.cuda_kernels import unfused
@@ -239,7 +259,9 @@ def main():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--overhead"]:
+    if sys.argv[1:2] == ["--kernels"]:
+        kernels(sys.argv[2] if len(sys.argv) > 2 else "gpt")
+    elif sys.argv[1:2] == ["--overhead"]:
         overhead()
     elif sys.argv[1:2] == ["--profile"]:
         profile(sys.argv[2] if len(sys.argv) > 2 else "gpt")

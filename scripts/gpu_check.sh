@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One prepared command for a machine with an NVIDIA GPU, CuPy and torch: the test suite on
-# `cuda`, then the GPU benchmarks against torch on the same GPU, then a profile of ember's GPT
-# step and the cost of one tiny op. Logs go to $OUT (default /tmp); the compact benchmark table
-# is printed last.
+# `cuda`, then the GPU benchmarks against torch on the same GPU, then the cost of one tiny op
+# and a profile of ember's GPT step (host time, and GPU time per kernel against torch's).
+# Logs go to $OUT (default /tmp); the compact benchmark table is printed last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -21,4 +21,5 @@ grep -E "^(FAILED|ERROR)" "$OUT/gpu_tests.log" | cut -c1-220 | head -n 80
 tail -n 2 "$OUT/gpu_tests.log"
 timeout "${PROFILE_TIMEOUT:-60}" "$PY" bench/bench_gpu.py --overhead > "$OUT/gpu_overhead.log" 2>&1
 timeout "${PROFILE_TIMEOUT:-60}" "$PY" bench/bench_gpu.py --profile gpt > "$OUT/gpu_profile.log" 2>&1
+timeout "${PROFILE_TIMEOUT:-60}" "$PY" bench/bench_gpu.py --kernels gpt > "$OUT/gpu_kernels.log" 2>&1
 timeout "${BENCH_TIMEOUT:-150}" "$PY" bench/bench_gpu.py 2>&1 | tee "$OUT/gpu_bench.log"

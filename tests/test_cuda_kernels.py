@@ -55,6 +55,7 @@ def _labels(n, classes, ignore=None):
 
 
 CASES = {
+    "scalar_arithmetic": (lambda x: ((x * 0.3 + 2) - 1.5) / 4 * 3 + x.mT * 2, [_u(6, 6)]),
     "softmax_last": (lambda x: F.softmax(x, -1), [_u(8, 33)]),
     "softmax_wide_row": (lambda x: F.softmax(x * 3, 1), [_u(3, 5000)]),
     "softmax_middle_dim": (lambda x: F.softmax(x, 1), [_u(3, 17, 5)]),
@@ -375,11 +376,11 @@ def test_captured_adamw_step_with_clipping_trains_like_eager(device):
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
 def test_clip_grad_norm_on_gpu_matches_cpu(dtype, device):
     _cuda_only(device)
-    shapes = [(5, 3), (7,), (2, 3, 4)]
+    arrays = [_u(*s) for s in [(5, 3), (7,), (2, 3, 4)]]
     runs = []
     for dev in ("cpu", device):
-        ps = [ember.tensor(_u(*s), device=dev).to(getattr(ember, dtype)).requires_grad_()
-              for s in shapes]
+        ps = [ember.tensor(a, device=dev).to(getattr(ember, dtype)).requires_grad_()
+              for a in arrays]
         for p in ps:
             p.grad = (p.detach() * 2).clone()
         total = nn.utils.clip_grad_norm_(ps, 1.0)
@@ -573,7 +574,11 @@ def _layout_cases(dt):
              ("gelu", (f(3, 4), "none")), ("gelu", (f(3, 4), "tanh")),
              ("sigmoid", (f(5),)), ("tanh", (f(2, 3),)),
              ("dropout", (f(4, 6), 0.25, (4, 6), np.random.default_rng(0))),
-             ("dropout", (f(4, 3, 2), 0.5, (4, 3, 1), np.random.default_rng(0)))]
+             ("dropout", (f(4, 3, 2), 0.5, (4, 3, 1), np.random.default_rng(0))),
+             ("mul", (f(3, 4), 0.5)), ("mul", (f(3, 4), 3)), ("mul", (f(3, 4), f(3, 4))),
+             ("div", (f(2, 5), 4.0)), ("div", (f(2, 5), f(5))), ("add", (f(6,), 1.5)),
+             ("add", (f(6,), 2)), ("sub", (f(2, 3), 0.25)), ("sub", (f(2, 3), f(2, 3))),
+             ("mul", (f(4, 3).T, 0.5))]
     for shape, k in (((3, 4, 6), 1), ((3, 4, 6), 2), ((40, 5), 1)):
         axes = tuple(range(len(shape) - k, len(shape)))
         wshape = (1,) * (len(shape) - k) + shape[len(shape) - k:]
@@ -591,6 +596,7 @@ def _layout_cases(dt):
 
 
 _GENERIC_FORWARD = {("dropout", (4, 3, 2)), ("cross_entropy", (3, 6, 2))}  # not fused
+_SCALAR_OPS = ("mul", "div", "add", "sub")
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")      # the stand-ins leave arrays unset
@@ -621,6 +627,9 @@ def test_fused_wrappers_launch_and_keep_the_generic_layout(dtype, fake_kernels):
             del _LAUNCHED[:]
             f_out, f_saved = f_fwd(np, *args)
         fused_here = dtype != "complex64" and (name, args[0].shape) not in _GENERIC_FORWARD
+        if name in _SCALAR_OPS:     # fused only with a Python scalar and a C-contiguous array
+            fused_here = fused_here and isinstance(args[1], (int, float)) and \
+                args[0].flags.c_contiguous
         assert bool(_LAUNCHED) == (fused_here and name != "tanh"), (where, _LAUNCHED)
         _same_layout(f_out, g_out, where + " output")
         _same_layout(f_saved, g_saved, where + " saved")
@@ -630,8 +639,11 @@ def test_fused_wrappers_launch_and_keep_the_generic_layout(dtype, fake_kernels):
             g_grads = g_bwd(np, gy, *g_saved, *extra)
             del _LAUNCHED[:]
             f_grads = f_bwd(np, fy, *f_saved, *extra)
-            assert bool(_LAUNCHED) == (dtype != "complex64" and name != "cross_entropy"
-                                       or fused_here), (where, "backward", _LAUNCHED)
+            if name in _SCALAR_OPS:
+                launched = fused_here and name in ("mul", "div")
+            else:
+                launched = dtype != "complex64" and name != "cross_entropy" or fused_here
+            assert bool(_LAUNCHED) == launched, (where, "backward", _LAUNCHED)
             mixed = f_bwd(np, fy, *g_saved, *extra)      # a fused backward of a generic forward
         _same_layout(f_grads, g_grads, where + " grads")
         _same_layout(mixed, g_grads, where + " grads after a generic forward")

@@ -4,7 +4,8 @@ CuPy 14 refuses every cuBLAS call while the current stream captures (its `cublas
 raises NotImplementedError), although cuBLAS itself supports stream capture. So while
 `ember.cuda.graphs` captures (CAPTURING > 0), the CUDA namespace's `matmul` calls
 cublasGemmStridedBatchedEx through ctypes, on CuPy's own cuBLAS handle bound to the capturing
-stream. Outside a capture it is CuPy's matmul, one Python call away.
+stream. Outside a capture it is CuPy's matmul, one Python call away, except for bfloat16,
+which always takes this path (CuPy 14 sends batched bfloat16 products to integer kernels).
 
 `gemm_plan` (pure, tested on the CPU against NumPy) maps a row-major product onto the
 column-major GEMM: C = A @ B is computed as C^T = B^T A^T, and an operand whose matrices are
@@ -176,7 +177,8 @@ def namespace(cp):
     cp_matmul = cp.matmul
 
     def matmul(a, b, out=None, **kwargs):
-        if CAPTURING and not kwargs:
+        # bfloat16 always: CuPy 14 sends batched bfloat16 products to its integer kernels
+        if (CAPTURING or a.dtype.char == "E") and not kwargs:
             return capture_matmul(cp, a, b, out)
         return cp_matmul(a, b, out=out, **kwargs)
     ns.matmul = matmul

@@ -7,6 +7,7 @@ a scatter backward."""
 import numpy as np
 
 from .._dtype import OF_NP
+from ..backends import cuda_blas
 from ..ops._apply import apply
 from ..ops._registry import op
 from ._act_ops import _check_float
@@ -231,7 +232,10 @@ def _embedding(xp, weight, indices, padding_idx, scale_grad_by_freq):
                            f"{_type_name(indices)} instead (while checking arguments for "
                            "embedding)")
     n = weight.shape[0]
-    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n):
+    # the check reads back from the GPU, which a CUDA-graph capture cannot (as torch, whose
+    # CUDA kernel checks with a device-side assert)
+    if indices.size and not cuda_blas.CAPTURING and (int(indices.min()) < 0 or
+                                                     int(indices.max()) >= n):
         raise IndexError("index out of range in self")
     out = xp.take(weight, indices, axis=0)
     return out, (indices, weight.shape, padding_idx, scale_grad_by_freq)

@@ -534,12 +534,13 @@ def _deny(name, kinds, zero_div=False):
 
 _add = _binary("add", lambda xp, a, b: a + b, lambda xp, g, a, b: (g, _scalar_g(g, b)),
                saves=None)
-_sub = _binary("sub", lambda xp, a, b: a - b, lambda xp, g, a, b: (g, _scalar_g(-g, b)),
+_sub = _binary("sub", lambda xp, a, b: a - b,
+               lambda xp, g, a, b: (g, -g if _has_shape(b) else None),
                saves=None)
 _rsub = _binary("rsub", lambda xp, a, b: b - a, lambda xp, g, a, b: (-g, _scalar_g(g, b)),
                 saves=None, node="RsubBackward1")
 mul = _binary("mul", lambda xp, a, b: a * b,
-              _holo(lambda xp, g, a, b: (g * b, _scalar_g(g * a, b))))
+              _holo(lambda xp, g, a, b: (g * b, g * a if _has_shape(b) else None)))
 multiply = mul
 SCALAR_SELF.update(("add", "sub", "mul", "div", "pow", "remainder", "floor_divide",
                     "div_trunc", "div_floor"))
@@ -802,8 +803,10 @@ def _xlogy_fwd(xp, a, b):
 def _xlogy_grad(xp, g, a, b):
     # torch: xlogy(grad, other), zeroed where self == 0 and other <= 0
     ga = xp.where(g == 0, 0, g * xp.log(b))
-    ga = xp.where(b != b, b, xp.where((a == 0) & (b <= 0), 0, ga))
-    return ga, _scalar_g(g * a / b, b)
+    ga = xp.where((a == 0) & (b <= 0), 0, ga)
+    if not _has_shape(b):                   # a Python scalar (CuPy's where takes no bool)
+        return (xp.full_like(ga, b) if b != b else ga), None
+    return xp.where(b != b, b, ga), g * a / b
 
 
 _xlogy = _binary("xlogy", _xlogy_fwd, _xlogy_grad, fast="",
