@@ -8,6 +8,7 @@ import os
 import statistics
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -230,6 +231,7 @@ def main():
             return fn()
         except Exception as e:      # report and go on: the table shows what ran
             print(f"{label}: {type(e).__name__}: {e}", flush=True)
+            traceback.print_exc(limit=-6)
 
     for grad in (False, True):
         add(f"per-op {'fwd+bwd' if grad else 'no_grad'} (us/op)", per_op(ember, grad) * 1e6,

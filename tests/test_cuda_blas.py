@@ -96,3 +96,37 @@ def test_namespace_keeps_cupy_matmul_outside_captures():
     a, b = _r(2, 3), _r(3, 2)
     np.testing.assert_allclose(ns.matmul(a, b), a @ b)
     assert len(calls) == 1 and ns.__name__ == "cupy"
+
+
+def _fake_cuda(monkeypatch, matmul=np.matmul):
+    import types
+    ns = types.SimpleNamespace(matmul=matmul, ones=np.ones)
+    monkeypatch.setattr(cuda_blas, "_NAMESPACES", [ns])
+    return ns
+
+
+def test_sum_rows_by_gemv_on_the_cuda_namespace(monkeypatch):
+    fake_cuda = _fake_cuda(monkeypatch)
+    a = _r(50, 7)
+    np.testing.assert_allclose(cuda_blas.sum_rows(fake_cuda, a), a.sum(0), rtol=1e-12)
+    assert cuda_blas.sum_rows(fake_cuda, a[:0]).shape == (7,)
+    ints = np.arange(12).reshape(4, 3)
+    np.testing.assert_array_equal(cuda_blas.sum_rows(fake_cuda, ints), ints.sum(0))
+    assert not cuda_blas.gemv_sums(np)
+
+
+def test_sum_to_reduces_leading_dims_by_gemv(monkeypatch):
+    from ember.autograd.engine import sum_to
+    calls = []
+
+    def matmul(a, b):
+        calls.append(b.shape)
+        return np.matmul(a, b)
+    fake_cuda = _fake_cuda(monkeypatch, matmul)
+    g = _r(4, 5, 6)
+    np.testing.assert_allclose(sum_to(fake_cuda, g, (5, 6)), g.sum(0), rtol=1e-12)
+    np.testing.assert_allclose(sum_to(fake_cuda, g, (1, 1, 6)), g.sum((0, 1), keepdims=True),
+                               rtol=1e-12)
+    assert calls == [(4, 30), (20, 6)]
+    np.testing.assert_allclose(sum_to(fake_cuda, g, (4, 1, 6)), g.sum(1, keepdims=True))
+    assert len(calls) == 2                  # not leading dims: the ordinary sum

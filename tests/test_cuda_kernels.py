@@ -65,6 +65,9 @@ CASES = {
     "log_softmax_middle_dim": (lambda x: F.log_softmax(x, 1), [_u(2, 9, 4)]),
     "attention": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
                   [_u(2, 3, 5, 8, scale=1), _u(2, 3, 7, 8, scale=1), _u(2, 3, 7, 8, scale=1)]),
+    "attention_wide_rows": (
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
+        [_u(2, 40, 8, scale=1), _u(2, 1500, 8, scale=1), _u(2, 1500, 8, scale=1)]),
     "layer_norm_affine": (lambda x, w, b: F.layer_norm(x, (48,), w, b),
                           [_u(4, 7, 48), _u(48), _u(48)]),
     "layer_norm_two_dims": (lambda x, w, b: F.layer_norm(x, (7, 48), w, b),
@@ -578,7 +581,8 @@ def _layout_cases(dt):
              ("mul", (f(3, 4), 0.5)), ("mul", (f(3, 4), 3)), ("mul", (f(3, 4), f(3, 4))),
              ("div", (f(2, 5), 4.0)), ("div", (f(2, 5), f(5))), ("add", (f(6,), 1.5)),
              ("add", (f(6,), 2)), ("sub", (f(2, 3), 0.25)), ("sub", (f(2, 3), f(2, 3))),
-             ("mul", (f(4, 3).T, 0.5))]
+             ("mul", (f(4, 3).T, 0.5)), ("scaled_causal_softmax", (f(2, 3, 5), 0.5)),
+             ("scaled_causal_softmax", (f(2, 6, 4), 1.5))]
     for shape, k in (((3, 4, 6), 1), ((3, 4, 6), 2), ((40, 5), 1)):
         axes = tuple(range(len(shape) - k, len(shape)))
         wshape = (1,) * (len(shape) - k) + shape[len(shape) - k:]

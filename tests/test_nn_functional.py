@@ -354,16 +354,17 @@ def _qkv(b=2, h=3, lq=4, lk=5, d=6, hk=None, seed=0):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("variant", ["plain", "causal", "causal_square", "bool_mask",
-                                     "float_mask", "scale", "gqa"])
+@pytest.mark.parametrize("variant", ["plain", "causal", "causal_square", "causal_tall",
+                                     "bool_mask", "float_mask", "scale", "gqa"])
 def test_scaled_dot_product_attention(variant, dtype):
     q, k, v = _qkv()
     kwargs, extra = {}, []
     if variant == "causal":
         kwargs["is_causal"] = True
-    elif variant == "causal_square":
-        q, k, v = _qkv(lq=5, lk=5)
+    elif variant in ("causal_square", "causal_tall"):
+        q, k, v = _qkv(lq=5, lk=5) if variant == "causal_square" else _qkv(lq=7, lk=3)
         kwargs["is_causal"] = True
+        kwargs["scale"] = 0.7
     elif variant == "bool_mask":
         mask = np.random.default_rng(3).random((4, 5)) > 0.3
         mask[:, 0] = True

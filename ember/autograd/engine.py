@@ -1,6 +1,8 @@
 """The backward engine: iterative reverse-topological walk, gradients freed as consumed."""
+import math
 import re
 
+from ..backends.cuda_blas import gemv_sums, sum_rows
 from .grad_mode import STATE
 from .node import CLOCK as _clock, Leaf, OutSlot, RetainGrad, output_nr
 
@@ -12,7 +14,12 @@ def sum_to(xp, g, shape):
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
                                       if s == 1 and g.shape[i + lead] != 1)
-    if axes:
+    k = len(axes)
+    if axes and gemv_sums(xp) and axes == tuple(range(k)) and g.flags.c_contiguous:
+        rest = g.shape[k:]                                  # leading dims on a GPU: a GEMV
+        g = sum_rows(xp, g.reshape(math.prod(g.shape[:k]), math.prod(rest))).reshape(
+            (1,) * k + rest)
+    elif axes:
         g = g.sum(axis=axes, keepdims=True)
     if lead or g.shape != tuple(shape):
         g = g.reshape(shape)

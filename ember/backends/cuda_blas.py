@@ -170,6 +170,26 @@ def _as_batch(xp, x, batch_shape, nb):
     return x.reshape((nb,) + x.shape[-2:])
 
 
+_GEMV_DTYPES = frozenset(_TYPES)
+
+
+def sum_rows(xp, a):
+    """a (R, C) summed over its rows (bias gradients, undone broadcasts). On a GPU this is one
+    GEMV with a vector of ones: CuPy's axis-0 reduction took 179 us a call in a GPT step on an
+    H200 where torch's took 35 us. NumPy sums pairwise as before."""
+    if not gemv_sums(xp) or a.shape[0] < 2 or a.dtype.name not in _GEMV_DTYPES:
+        return a.sum(0)
+    return xp.matmul(xp.ones(a.shape[0], a.dtype), a)
+
+
+def gemv_sums(xp):
+    """Whether `xp` is the CUDA namespace (not NumPy, nor autograd's differentiable one)."""
+    return any(xp is ns for ns in _NAMESPACES)
+
+
+_NAMESPACES = []        # what namespace() made
+
+
 def namespace(cp):
     """CuPy's namespace with a capture-aware `matmul` (what the CUDA backend calls `xp`)."""
     ns = types.ModuleType(cp.__name__, cp.__doc__)
@@ -182,4 +202,5 @@ def namespace(cp):
             return capture_matmul(cp, a, b, out)
         return cp_matmul(a, b, out=out, **kwargs)
     ns.matmul = matmul
+    _NAMESPACES.append(ns)
     return ns

@@ -1,9 +1,9 @@
 """Fused CUDA kernels (CuPy ElementwiseKernel and RawModule), compiled on first use and cached.
 
 Where the generic xp composition launches one kernel per NumPy-style step, these launch one or
-two: softmax/log_softmax, layer_norm, cross_entropy (log_softmax + nll in one pass), GELU (erf
-and tanh), dropout (mask and scale), sigmoid/tanh backward, arithmetic with a Python scalar and
-the Adam/AdamW update.
+two: softmax/log_softmax, causal attention weights (scale, mask and softmax), layer_norm,
+cross_entropy (log_softmax + nll in one pass), GELU (erf and tanh), dropout (mask and scale),
+sigmoid/tanh backward, arithmetic with a Python scalar and the Adam/AdamW update.
 
 Each override returns exactly the generic op's outputs and `saved` layout (so either backward
 applies to either forward, and create_graph re-runs the generic rule), computes float16 and
@@ -124,6 +124,30 @@ def _softmax_grad(op_name, mode):
             return _generic(op_name)[1](xp, g, y, dim)
         return (_lines(xp, "softmax_grad", (g, y), dim, mode),)
     return bwd
+
+
+# ---- causal attention weights (scaled_causal_softmax): scale, mask and softmax in one pass ----
+def _causal_softmax_fwd(xp, x, scale):
+    if x.ndim < 2 or x.size == 0 or not _ok(x):
+        return _generic("scaled_causal_softmax")[0](xp, x, scale)
+    x = xp.ascontiguousarray(x)
+    y = xp.empty_like(x)
+    n = x.shape[-1]
+    _fn("softmax", x.dtype, "causal_softmax_rows")(
+        (x.size // n,), (_block(n),), (x, y, np.int64(n), np.int64(x.shape[-2]),
+                                       _acc(x.dtype)(scale)))
+    return y, (y, scale)
+
+
+def _causal_softmax_bwd(xp, g, y, scale):
+    if y.ndim < 2 or y.size == 0 or g.shape != y.shape or not _ok(g, y):
+        return _generic("scaled_causal_softmax")[1](xp, g, y, scale)
+    g, y = xp.ascontiguousarray(g), xp.ascontiguousarray(y)
+    gx = xp.empty_like(y)
+    n = y.shape[-1]
+    _fn("softmax", y.dtype, "scaled_softmax_grad_rows")(
+        (y.size // n,), (_block(n),), (g, y, gx, np.int64(n), _acc(y.dtype)(scale)))
+    return (gx,)
 
 
 # ---- layer_norm (the native_layer_norm op) ------------------------------------------------
@@ -336,6 +360,7 @@ def _overrides():
         "gelu": (_gelu_fwd, _gelu_bwd),
         "softmax": (_softmax_fwd, _softmax_grad("softmax", 0)),
         "log_softmax": (_log_softmax_fwd, _softmax_grad("log_softmax", 1)),
+        "scaled_causal_softmax": (_causal_softmax_fwd, _causal_softmax_bwd),
         "native_layer_norm": (_layer_norm_fwd, _layer_norm_bwd),
         "cross_entropy": (_cross_entropy_fwd, _cross_entropy_bwd),
         "dropout": (_dropout_fwd, _dropout_bwd),

@@ -151,6 +151,38 @@ extern "C" __global__ void softmax_rows(const T* x, T* y, long long n, int mode)
   softmax_line<Block>(x + r * n, y + r * n, n, 1, threadIdx.x, blockDim.x, mode);
 }
 
+// causal attention weights: softmax(x * scale) over each row of n keys, the keys after the
+// row's query (row % queries) masked out (torch's is_causal, aligned top-left)
+extern "C" __global__ void causal_softmax_rows(const T* x, T* y, long long n,
+                                               long long queries, A scale) {
+  long long r = blockIdx.x, valid = r % queries + 1 < n ? r % queries + 1 : n;
+  const T* xr = x + r * n;
+  T* yr = y + r * n;
+  A m = neg_inf();
+  for (long long k = threadIdx.x; k < valid; k += blockDim.x) m = max_nan(m, (A)xr[k] * scale);
+  m = Block::max(m);
+  A z = 0;
+  for (long long k = threadIdx.x; k < valid; k += blockDim.x) z += exp((A)xr[k] * scale - m);
+  z = Block::sum(z);
+  for (long long k = threadIdx.x; k < n; k += blockDim.x)
+    yr[k] = (T)(k < valid ? exp((A)xr[k] * scale - m) / z : (A)0);
+}
+
+// its backward: gx = scale * (y * g - y * sum(y * g)) (masked keys have y = 0)
+extern "C" __global__ void scaled_softmax_grad_rows(const T* g, const T* y, T* gx, long long n,
+                                                    A scale) {
+  long long r = blockIdx.x;
+  const T* gr = g + r * n;
+  const T* yr = y + r * n;
+  A dot = 0;
+  for (long long k = threadIdx.x; k < n; k += blockDim.x) dot += (A)gr[k] * (A)yr[k];
+  dot = Block::sum(dot);
+  for (long long k = threadIdx.x; k < n; k += blockDim.x) {
+    A gk = (A)gr[k], yk = (A)yr[k];
+    gx[r * n + k] = (T)((gk * yk - yk * dot) * scale);
+  }
+}
+
 extern "C" __global__ void softmax_lines(const T* x, T* y, long long lines, long long n,
                                          long long inner, int mode) {
   long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x;

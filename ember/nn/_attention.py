@@ -34,18 +34,21 @@ def sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
         key, value = _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hv)
     length, source = query.shape[-2], key.shape[-2]
     scale_factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = _L.matmul(query, _S.transpose(key, -2, -1)) * scale_factor
-    xp, be = query.be.xp, query.be
-    if is_causal:
-        keep = _new(xp.tri(length, source, dtype=bool), be)    # made on the device
-        scores = _E.where(keep, scores, float("-inf"))
-    if attn_mask is not None:
-        if attn_mask.dtype.name == "bool":
-            scores = _E.where(attn_mask, scores, float("-inf"))
-        else:
-            scores = scores + attn_mask
-    masked = is_causal or attn_mask is not None
-    weights = _O.softmax_raw(scores, scores.ndim - 1, masked)
+    scores = _L.matmul(query, _S.transpose(key, -2, -1))
+    be = query.be
+    if is_causal and attn_mask is None:     # scale, mask and softmax in one op
+        weights = _O.scaled_causal_softmax_raw(scores, scale_factor)
+    else:
+        scores = scores * scale_factor
+        if is_causal:
+            keep = _new(be.xp.tri(length, source, dtype=bool), be)    # made on the device
+            scores = _E.where(keep, scores, float("-inf"))
+        if attn_mask is not None:
+            if attn_mask.dtype.name == "bool":
+                scores = _E.where(attn_mask, scores, float("-inf"))
+            else:
+                scores = scores + attn_mask
+        weights = _O.softmax_raw(scores, scores.ndim - 1, is_causal or attn_mask is not None)
     if dropout_p > 0:
         weights = _O.dropout_raw(weights, dropout_p, tuple(weights.shape), rng_for(None, be))
     return _L.matmul(weights, value)

@@ -23,6 +23,11 @@ def _softmax(xp, x, dim, masked=False):
     _check_float(x, "softmax_lastdim_kernel_impl", NotImplementedError)
     if x.ndim == 0:
         return xp.ones_like(x), (xp.ones_like(x), None)
+    e = _softmax_arrays(xp, x, dim, masked)
+    return e, (e, dim)
+
+
+def _softmax_arrays(xp, x, dim, masked=False):
     m = x.max(axis=dim, keepdims=True)
     if masked:      # attention: a row masked everywhere gives zeros, not nan (torch's kernel)
         m = xp.where(xp.isneginf(m), 0, m)
@@ -32,16 +37,20 @@ def _softmax(xp, x, dim, masked=False):
     if masked:
         z = xp.where(z == 0, 1, z)
     e /= z
-    return e, (e, dim)
+    return e
+
+
+def _softmax_grad_arrays(xp, g, y, dim):
+    gy = g * y
+    gy -= y * gy.sum(axis=dim, keepdims=True)
+    return gy
 
 
 @_softmax.vjp
 def _(xp, g, y, dim):
     if dim is None:
         return (g * 0,)
-    gy = g * y
-    gy -= y * gy.sum(axis=dim, keepdims=True)
-    return (gy,)
+    return (_softmax_grad_arrays(xp, g, y, dim),)
 
 
 @op("log_softmax", saves="out", node="LogSoftmaxBackward0")
@@ -63,6 +72,31 @@ def _(xp, g, y, dim):
 
 def softmax_raw(x, dim, masked=False):
     return apply(_softmax, (x,), (dim, masked))
+
+
+@op("scaled_causal_softmax", saves="out", node="SoftmaxBackward0")
+def _scaled_causal_softmax(xp, x, scale):
+    """Causal attention weights in one op: softmax(x * scale) over the last dim with the keys
+    after each query masked out (key j <= query i, aligned top-left as torch's is_causal).
+    bfloat16 computes in float32. On CUDA one fused kernel each way (cuda_kernels.py)."""
+    a = x.astype(np.float32) if x.dtype.kind == "V" else x
+    s = xp.where(xp.tri(x.shape[-2], x.shape[-1], dtype=bool), a * scale, -np.inf)
+    y = _softmax_arrays(xp, s, -1).astype(x.dtype, copy=False)
+    return y, (y, scale)
+
+
+@_scaled_causal_softmax.vjp
+def _(xp, g, y, scale):
+    dt = y.dtype
+    if dt.kind == "V":
+        g, y = g.astype(np.float32), y.astype(np.float32)
+    gy = _softmax_grad_arrays(xp, g, y, -1)
+    gy *= scale
+    return (gy.astype(dt, copy=False),)
+
+
+def scaled_causal_softmax_raw(x, scale):
+    return apply(_scaled_causal_softmax, (x,), (scale,))
 
 
 def log_softmax_raw(x, dim):

@@ -8,6 +8,7 @@ import builtins
 import numpy as np
 
 from .._tensor import Tensor, _new
+from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node
@@ -268,7 +269,7 @@ def _(xp, g, x, w, has_b, needs):
         g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
         gw = xp.matmul(g2.T, x2) if w.ndim == 2 else xp.matmul(g2.T, x2).reshape(w.shape)
     if has_b and needs[2]:
-        gb = g.reshape(-1, g.shape[-1]).sum(0) if g.ndim > 1 else g
+        gb = cuda_blas.sum_rows(xp, g.reshape(-1, g.shape[-1])) if g.ndim > 1 else g
     return gx, gw, gb
 
 
