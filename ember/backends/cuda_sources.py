@@ -54,10 +54,6 @@ def _pointwise_specs():
              "m = (T)b1 * m + (T)(1 - b1) * gg;"
              "v = (T)b2 * v + (T)(1 - b2) * gg * gg;"
              "p = p - (T)(lr * bc2s / bc1) * m / (sqrt(v) + (T)(eps * bc2s))"), ""),
-        # arithmetic with a Python scalar, in the accumulation type as torch's opmath
-        "mul_scalar": ("T x, float64 s", "T y", acc + "y = (T)((A)x * (A)s)", _ACC),
-        "add_scalar": ("T x, float64 s", "T y", acc + "y = (T)((A)x + (A)s)", _ACC),
-        "div_scalar": ("T x, float64 s", "T y", acc + "y = (T)((A)x / (A)s)", _ACC),
         # dropout: keep = u >= p, y = keep ? x * scale : 0 (u is the generic path's draw)
         "dropout": ("T x, U u, float64 p, float64 scale", "T y, bool keep",
                     acc + "keep = u >= (U)p; y = keep ? (T)((A)x * (A)scale) : (T)0", _ACC),

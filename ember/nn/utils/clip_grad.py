@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from ..._tensor import Tensor, _new
+from ...backends import cuda_blas
 from ...autograd.grad_mode import no_grad
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "get_total_norm",
@@ -42,9 +43,15 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     dt = first.arr.dtype
     if norm_type == 2 and xp is not np and dt in _FLAT_DTYPES and \
             all(t.be is first.be and t.arr.dtype == dt for t in tensors):
-        # on a GPU: one concatenation and one reduction instead of 4 launches per tensor
-        flat = xp.concatenate([t.arr.ravel() for t in tensors])
-        return _finite_total(xp.sqrt((flat * flat).sum()), first, norm_type, error_if_nonfinite)
+        if cuda_blas.CAPTURING:     # CuPy's many-array concatenate copies from the host
+            sq = [(t.arr * t.arr).sum() for t in tensors]
+            total = sq[0]
+            for s in sq[1:]:
+                total = total + s
+        else:   # on a GPU: one concatenation and one reduction, not 4 launches per tensor
+            flat = xp.concatenate([t.arr.ravel() for t in tensors])
+            total = (flat * flat).sum()
+        return _finite_total(xp.sqrt(total), first, norm_type, error_if_nonfinite)
     norms = [first.be.from_host(t.be.to_host(xp.asarray(_norm_arr(t.be.xp, t.arr, norm_type))))
              if t.be is not first.be else _norm_arr(xp, t.arr, norm_type) for t in tensors]
     dtype = np.result_type(*[n.dtype for n in norms])
