@@ -169,6 +169,7 @@ def overhead():
         return statistics.median(times)
     cases = [("cupy.empty_like", lambda: cp.empty_like(a)),
              ("cupy a * 0.9", lambda: a * 0.9),
+             ("cupy a * np.float32(0.9)", lambda: a * np.float32(0.9)),
              ("cupy.tanh(a)", lambda: cp.tanh(a)),
              ("cupy.tanh(a, out=)", lambda: cp.tanh(a, out=out)),
              ("ElementwiseKernel tanh", lambda: k(a)),
