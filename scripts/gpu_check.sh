@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared command for a machine with an NVIDIA GPU, CuPy and torch: the test suite on
-# `cuda`, then the GPU benchmarks against torch on the same GPU, then the cost of one tiny op
-# and a profile of ember's GPT step (host time, and GPU time per kernel against torch's).
+# `cuda`, `ember demo` on the GPU, the cost of one tiny op, a profile of ember's GPT step (host
+# time, and GPU time per kernel against torch's), then the GPU benchmarks against torch.
 # Logs go to $OUT (default /tmp); the compact benchmark table is printed last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,9 @@ timeout "${TEST_TIMEOUT:-200}" "$PY" -m pytest tests "${EXTRA[@]}" --device cuda
 echo "tests exit status $?"
 grep -E "^(FAILED|ERROR)" "$OUT/gpu_tests.log" | cut -c1-220 | head -n 80
 tail -n 2 "$OUT/gpu_tests.log"
+timeout "${DEMO_TIMEOUT:-150}" "$PY" -m ember demo --out "$OUT/demo" > "$OUT/gpu_demo.log" 2>&1
+echo "ember demo exit status $?"
+grep -aE "^(== a CNN|test accuracy|checkpoint|figure)" "$OUT/gpu_demo.log"
 timeout "${PROFILE_TIMEOUT:-60}" "$PY" bench/bench_gpu.py --overhead > "$OUT/gpu_overhead.log" 2>&1
 timeout "${PROFILE_TIMEOUT:-60}" "$PY" bench/bench_gpu.py --profile gpt > "$OUT/gpu_profile.log" 2>&1
 timeout "${PROFILE_TIMEOUT:-60}" "$PY" bench/bench_gpu.py --kernels gpt > "$OUT/gpu_kernels.log" 2>&1
