@@ -267,11 +267,34 @@ def _mlp(device):
                          nn.Linear(32, 4)).to(device)
 
 
-def test_captured_training_step_trains_like_eager(device):
+def _replays_match_eager(g, static, static_loss, model, batches, eager_step, ref):
+    """Copy each batch into the static inputs, replay, and compare with an eager step of ref."""
+    for batch in batches:
+        for dst, src in zip(static, batch):
+            dst.copy_(src)
+        g.replay()
+        loss = eager_step(*batch)
+        np.testing.assert_allclose(host(static_loss), host(loss), rtol=1e-5)
+        for p, q in zip(model.parameters(), ref.parameters()):
+            np.testing.assert_allclose(host(p.detach()), host(q.detach()), rtol=1e-4,
+                                       atol=1e-6)
+
+
+_CAPTURED_OPTIMIZERS = {       # name -> (captured optimizer, eager reference, clip_grad_norm_)
+    "sgd_momentum": (lambda ps: ember.optim.SGD(ps, lr=0.1, momentum=0.9),
+                     lambda ps: ember.optim.SGD(ps, lr=0.1, momentum=0.9), None),
+    # the GPT benchmark's step: capturable AdamW and clipping read nothing back from the GPU
+    "adamw_capturable_clipped": (lambda ps: ember.optim.AdamW(ps, lr=1e-2, capturable=True),
+                                 lambda ps: ember.optim.AdamW(ps, lr=1e-2), 0.5),
+}
+
+
+@pytest.mark.parametrize("kind", list(_CAPTURED_OPTIMIZERS))
+def test_captured_training_step_trains_like_eager(kind, device):
     _cuda_only(device)
+    make, make_ref, clip = _CAPTURED_OPTIMIZERS[kind]
     model, ref = _mlp(device), _mlp(device)
-    opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    ref_opt = ember.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    opt, ref_opt = make(model.parameters()), make_ref(ref.parameters())
     batches = [(ember.randn(8, 16, device=device), ember.randint(0, 4, (8,), device=device))
                for _ in range(5)]
 
@@ -279,30 +302,27 @@ def test_captured_training_step_trains_like_eager(device):
         o.zero_grad(set_to_none=True)
         loss = F.cross_entropy(m(x), y)
         loss.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(m.parameters(), clip)
         o.step()
         return loss
 
-    step(model, opt, *batches[0])                    # warm-up step, eager on both
+    side = ember.cuda.Stream()
+    with ember.cuda.stream(side):                   # warm-up step on a side stream
+        step(model, opt, *batches[0])
     step(ref, ref_opt, *batches[0])
     static_x, static_y = batches[0][0].clone(), batches[0][1].clone()
     g = ember.cuda.CUDAGraph()
-    opt.zero_grad(set_to_none=True)
     with ember.cuda.graph(g):
-        static_loss = F.cross_entropy(model(static_x), static_y)
-        static_loss.backward()
-        opt.step()
-    for x, y in batches[1:]:
-        static_x.copy_(x)
-        static_y.copy_(y)
-        g.replay()
-        loss = step(ref, ref_opt, x, y)
-        np.testing.assert_allclose(host(static_loss), host(loss), rtol=1e-5)
-        for p, q in zip(model.parameters(), ref.parameters()):
-            np.testing.assert_allclose(host(p.detach()), host(q.detach()), rtol=1e-4,
-                                       atol=1e-6)
-    before = host(next(iter(model.parameters())).detach()).copy()
+        static_loss = step(model, opt, static_x, static_y)
+    _replays_match_eager(g, (static_x, static_y), static_loss, model, batches[1:],
+                         lambda x, y: step(ref, ref_opt, x, y), ref)
+    first = next(iter(model.parameters()))
+    if "step" in opt.state[first]:                  # the step count stayed on the GPU
+        assert float(opt.state[first]["step"]) == 5
+    before = host(first.detach()).copy()
     g.replay()
-    assert not np.allclose(before, host(next(iter(model.parameters())).detach()))
+    assert not np.allclose(before, host(first.detach()))
 
 
 @pytest.mark.parametrize("dtype", GPU_DTYPES)
@@ -336,43 +356,6 @@ def test_captured_matmuls_match_eager(dtype, device):
         assert out.shape == first.shape
         _close(host(out.to(ember.float64)), host(want.to(ember.float64)), dtype,
                "captured matmul")
-
-
-def test_captured_adamw_step_with_clipping_trains_like_eager(device):
-    """The GPT benchmark's step: AdamW(capturable=True) and clip_grad_norm_ read nothing back."""
-    _cuda_only(device)
-    model, ref = _mlp(device), _mlp(device)
-    opt = ember.optim.AdamW(model.parameters(), lr=1e-2, capturable=True)
-    ref_opt = ember.optim.AdamW(ref.parameters(), lr=1e-2)
-    batches = [(ember.randn(8, 16, device=device), ember.randint(0, 4, (8,), device=device))
-               for _ in range(5)]
-
-    def step(m, o, x, y):
-        o.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(m(x), y)
-        loss.backward()
-        nn.utils.clip_grad_norm_(m.parameters(), 0.5)
-        o.step()
-        return loss
-
-    side = ember.cuda.Stream()
-    with ember.cuda.stream(side):                   # warm-up step on the capture stream
-        step(model, opt, *batches[0])
-    step(ref, ref_opt, *batches[0])
-    static_x, static_y = batches[0][0].clone(), batches[0][1].clone()
-    g = ember.cuda.CUDAGraph()
-    with ember.cuda.graph(g):
-        static_loss = step(model, opt, static_x, static_y)
-    for x, y in batches[1:]:
-        static_x.copy_(x)
-        static_y.copy_(y)
-        g.replay()
-        loss = step(ref, ref_opt, x, y)
-        np.testing.assert_allclose(host(static_loss), host(loss), rtol=1e-5)
-        for p, q in zip(model.parameters(), ref.parameters()):
-            np.testing.assert_allclose(host(p.detach()), host(q.detach()), rtol=1e-4,
-                                       atol=1e-6)
-    assert float(opt.state[next(iter(model.parameters()))]["step"]) == 5
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])

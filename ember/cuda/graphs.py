@@ -11,13 +11,14 @@ shared between graphs through `pool=`, as torch's graph_pool_handle()), so nothi
 the addresses baked into the graph while it lives.
 
 Matrix products inside a capture go through ember/backends/cuda_blas.py (CuPy refuses cuBLAS
-calls while a stream captures). Differences from torch: the default capture mode is "relaxed" (CuPy may load a kernel module
-or grow its pool with cudaMalloc during a capture; warm up first either way), and host syncs
-inside a capture (`.item()`, printing, data-dependent shapes, the generic cross_entropy target
-check) raise CuPy's capture error. Random draws stay fresh on replay (CuPy's Generator keeps
-its state on the device). An optimizer whose step reads Python-side state (Adam's step count
-for its bias correction) replays the values it had when captured: capture SGD-like steps, or
-rebuild the graph."""
+calls while a stream captures). Differences from torch: the default capture mode is "relaxed"
+(CuPy may load a kernel module or grow its pool with cudaMalloc during a capture; warm up first
+either way), and host syncs inside a capture (`.item()`, printing, data-dependent shapes, the
+generic cross_entropy target check) raise CuPy's capture error; embedding and the fused
+cross_entropy skip their index checks there (torch's CUDA kernels assert on the device).
+Random draws stay fresh on replay (CuPy's Generator keeps its state on the device). Capture
+Adam/AdamW with capturable=True, as in torch: the step count and bias corrections then stay on
+the GPU; without it a replay repeats the bias correction of the captured step."""
 import gc
 
 from . import Stream, _require, current_stream, stream as _stream_ctx
