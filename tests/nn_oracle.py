@@ -15,10 +15,10 @@ def rand(shape, dtype="float32", seed=0, low=-2.0, high=2.0):
     return np.random.default_rng(seed).uniform(low, high, shape).astype(dtype)
 
 
-def pair(a, requires_grad=False):
-    """The same values as (ember tensor, torch tensor)."""
+def pair(a, requires_grad=False, device="cpu"):
+    """The same values as (ember tensor on `device`, torch tensor on the CPU)."""
     a = np.asarray(a)
-    e = ember.tensor(a.copy())
+    e = ember.tensor(a.copy(), device=device)
     t = torch.from_numpy(a.copy())
     if requires_grad:
         e.requires_grad_(True)
@@ -46,7 +46,7 @@ def _tensors(x):
     return [x] if isinstance(x, (ember.Tensor, torch.Tensor)) else []
 
 
-def backward_both(e_out, t_out, seed=1):
+def backward_both(e_out, t_out, seed=1, device="cpu"):
     """Backpropagate the same random cotangent through every floating output."""
     e_outs, t_outs = _tensors(e_out), _tensors(t_out)
     e_roots, t_roots, grads = [], [], []
@@ -60,16 +60,17 @@ def backward_both(e_out, t_out, seed=1):
     if not t_roots:
         return False
     torch.autograd.backward(t_roots, [torch.from_numpy(w) for w in grads])
-    ember.autograd.backward(e_roots, [ember.tensor(w) for w in grads])
+    ember.autograd.backward(e_roots, [ember.tensor(w, device=device) for w in grads])
     return True
 
 
 def check_module(e_mod, t_mod, inputs, dtype="float32", train=True, grad=True, tol=None,
-                 grad_inputs=True):
-    """Same weights, same inputs: outputs, input grads and parameter grads must match torch."""
+                 grad_inputs=True, device="cpu"):
+    """Same weights, same inputs: outputs, input grads and parameter grads must match torch
+    (ember's module and inputs on `device`, torch's on the CPU)."""
     t_mod = t_mod.to(getattr(torch, dtype))
     copy_weights(e_mod, t_mod)
-    e_mod.to(getattr(ember, dtype))
+    e_mod.to(device=device, dtype=getattr(ember, dtype))
     e_mod.train(train)
     t_mod.train(train)
     tol = tol or TOL[dtype]
@@ -79,20 +80,23 @@ def check_module(e_mod, t_mod, inputs, dtype="float32", train=True, grad=True, t
         rg = grad and grad_inputs and a.dtype.kind == "f"
         if a.dtype.kind == "f":
             a = a.astype(dtype)
-        e, t = pair(a, rg)
+        e, t = pair(a, rg, device)
         e_in.append(e)
         t_in.append(t)
     e_out, t_out = e_mod(*e_in), t_mod(*t_in)
+    assert all(o.device.type == device for o in _tensors(e_out)), "output on another device"
     assert_close(e_out, t_out, **tol)
-    if grad and backward_both(e_out, t_out):
+    if grad and backward_both(e_out, t_out, device=device):
         for e, t in zip(e_in, t_in):
             if t.requires_grad:
+                assert e.grad.device.type == device
                 assert_close(e.grad, t.grad, **tol)
         e_params = dict(e_mod.named_parameters())
         for name, tp in t_mod.named_parameters():
             if tp.grad is None:
                 assert e_params[name].grad is None, name
             else:
+                assert e_params[name].grad.device.type == device, name
                 assert_close(e_params[name].grad, tp.grad, **tol)
     return e_out, t_out
 
