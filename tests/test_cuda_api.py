@@ -1,0 +1,129 @@
+"""ember.cuda's device API: device queries, memory accounting, streams and events, seeding,
+transfers and DLPack exchange. On a GPU (skipped elsewhere) the queries are checked against
+torch.cuda on the same device and DLPack against torch and CuPy tensors sharing the memory;
+without one, the functions that need no GPU answer as torch's do and the others raise ember's
+missing-CUDA error."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from oracle import host
+
+MISSING = r"CUDA is not available: .*ember\[cuda12\]"
+
+
+def _gpu():
+    if not ember.cuda.is_available():
+        pytest.skip("needs a GPU that CuPy sees")
+
+
+def _torch_gpu():
+    _gpu()
+    if not torch.cuda.is_available():
+        pytest.skip("needs torch with CUDA as the oracle")
+
+
+def test_without_gpu_queries_answer_and_the_rest_names_the_extra():
+    if ember.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert ember.cuda.device_count() == 0
+    assert ember.cuda.memory_allocated() == 0 and ember.cuda.memory_reserved() == 0
+    assert not ember.cuda.is_bf16_supported()
+    assert not ember.cuda.is_initialized()
+    ember.cuda.synchronize()                      # no-ops without a GPU
+    ember.cuda.empty_cache()
+    for make in (ember.cuda.Stream, ember.cuda.Event, ember.cuda.current_device,
+                 lambda: ember.cuda.get_device_properties(0), lambda: ember.cuda.set_device(0),
+                 ember.cuda.reset_peak_memory_stats):
+        with pytest.raises(RuntimeError, match=MISSING):
+            make()
+
+
+def test_device_queries_match_torch():
+    _torch_gpu()
+    assert ember.cuda.device_count() == torch.cuda.device_count()
+    assert ember.cuda.get_device_name(0) == torch.cuda.get_device_name(0)
+    p, tp = ember.cuda.get_device_properties(0), torch.cuda.get_device_properties(0)
+    assert (p.name, p.major, p.minor, p.multi_processor_count, p.total_memory) == \
+        (tp.name, tp.major, tp.minor, tp.multi_processor_count, tp.total_memory)
+    assert ember.cuda.get_device_capability(0) == torch.cuda.get_device_capability(0)
+    assert ember.cuda.is_bf16_supported() == torch.cuda.is_bf16_supported()
+    assert ember.cuda.current_device() == 0
+    with ember.cuda.device(0):
+        assert ember.cuda.current_device() == 0
+    assert ember.cuda.is_initialized()
+
+
+def test_memory_accounting():
+    _gpu()
+    ember.cuda.synchronize()
+    ember.cuda.empty_cache()
+    ember.cuda.reset_peak_memory_stats()
+    base = ember.cuda.memory_allocated()
+    x = ember.empty(2 ** 20, device="cuda")         # 4 MiB of float32
+    assert ember.cuda.memory_allocated() >= base + 4 * 2 ** 20
+    assert ember.cuda.memory_reserved() >= ember.cuda.memory_allocated()
+    peak = ember.cuda.max_memory_allocated()
+    assert peak >= base + 4 * 2 ** 20
+    del x
+    assert ember.cuda.memory_allocated() <= base
+    assert ember.cuda.max_memory_allocated() == peak
+    ember.cuda.reset_peak_memory_stats()
+    assert ember.cuda.max_memory_allocated() < peak
+    assert "allocated" in ember.cuda.memory_summary()
+
+
+def test_streams_and_events_order_and_time_work():
+    _gpu()
+    a = ember.randn(2048, 2048, device="cuda")
+    s = ember.cuda.Stream()
+    s.wait_stream(ember.cuda.current_stream())
+    start, end = ember.cuda.Event(enable_timing=True), ember.cuda.Event(enable_timing=True)
+    with ember.cuda.stream(s):
+        start.record()
+        b = a @ a
+        end.record()
+    end.synchronize()
+    assert end.query() and s.query()
+    assert start.elapsed_time(end) > 0
+    ember.cuda.current_stream().wait_stream(s)
+    np.testing.assert_allclose(host(b[:4]), host(a[:4]) @ host(a), rtol=1e-4, atol=1e-2)
+
+
+def test_manual_seed_reproduces_cuda_draws():
+    _gpu()
+    draws = []
+    for _ in range(2):
+        ember.cuda.manual_seed(7)
+        draws.append(host(ember.randn(5, device="cuda")))
+    np.testing.assert_array_equal(*draws)
+
+
+def test_transfers_to_and_from_the_gpu():
+    _gpu()
+    x = ember.arange(6.0).reshape(2, 3)
+    for y in (x.to("cuda", non_blocking=True), x.cuda(), x.to(device="cuda:0"),
+              x.pin_memory().cuda(non_blocking=True)):
+        assert y.device == ember.device("cuda", 0)
+        back = y.cpu()
+        assert back.device.type == "cpu"
+        np.testing.assert_array_equal(host(back), host(x))
+
+
+def test_dlpack_shares_gpu_memory_with_torch_and_cupy():
+    _torch_gpu()
+    import cupy
+    t = torch.arange(6.0, device="cuda")
+    e = ember.from_dlpack(t)
+    assert e.device.type == "cuda" and e.dtype == ember.float32
+    e.mul_(2)                                       # through ember, seen by torch
+    torch.cuda.synchronize()
+    assert t.tolist() == [0, 2, 4, 6, 8, 10]
+    back = torch.from_dlpack(e)                     # and the other way round
+    back.add_(1)
+    torch.cuda.synchronize()
+    assert host(e).tolist() == [1, 3, 5, 7, 9, 11]
+    c = cupy.from_dlpack(e)
+    c[0] = -1
+    assert host(e)[0] == -1
