@@ -3,6 +3,7 @@ errors, the factories (zeros ... logspace, eye, *_like, full), random sampling (
 checked statistically on 10^5 samples, reproducibility under manual_seed/Generator), finfo/iinfo
 and the default dtype."""
 import math
+import re
 import warnings
 
 import numpy as np
@@ -419,3 +420,26 @@ def test_set_default_dtype_effects():
     with pytest.raises(TypeError):
         ember.set_default_dtype(ember.int64)
     assert ember.tensor([1.0]).dtype is ember.float32
+
+
+@pytest.mark.parametrize("args", [
+    lambda m: (m.ones(2, dtype=m.int64), m.ones(2)),
+    lambda m: (m.ones(2), m.ones(2, dtype=m.float64)),
+    lambda m: (m.ones(2, dtype=m.bfloat16), m.ones(2, dtype=m.bfloat16)),
+    lambda m: (m.ones(2, dtype=m.complex64), m.ones(2, dtype=m.complex64)),
+    lambda m: (m.ones(2), m.ones(3)),
+    lambda m: (1.0, m.ones(2)),
+])
+def test_complex_rejects_what_torch_rejects(args):
+    with pytest.raises(Exception) as want:
+        torch.complex(*args(torch))
+    with pytest.raises(want.type, match=re.escape(str(want.value))):
+        ember.complex(*args(ember))
+
+
+def test_complex_broadcasts_and_differentiates():
+    re_, im = ember.tensor([1.0, 2.0], requires_grad=True), ember.tensor([[3.0], [4.0]])
+    z = ember.complex(re_, im)
+    assert tuple(z.shape) == (2, 2) and z.dtype == ember.complex64
+    z.real.sum().backward()
+    np.testing.assert_array_equal(re_.grad.numpy(), [2.0, 2.0])

@@ -900,6 +900,16 @@ class _TXP:
         return _LINALG
 
     @property
+    def fft(self):
+        return _FFT
+
+    def pad(self, x, pad_width, **kwargs):
+        if kwargs.get("mode", "constant") != "constant" or kwargs.get("constant_values", 0):
+            raise _unsupported("its code uses xp.pad with a non-zero fill")
+        flat = [n for before, after in reversed(pad_width) for n in (before, after)]
+        return _w(_ember().nn.functional.pad(_tt(x), flat))
+
+    @property
     def lib(self):
         return _LIB
 
@@ -1049,6 +1059,17 @@ class _Lib:
 
 
 TXP = _TXP()
+class _Fft:
+    """xp.fft: NumPy's n-dimensional transforms on ember.fft (axes= and s= as dim= and s=)."""
+
+    def __getattr__(self, name):
+        if name not in ("fftn", "ifftn", "rfftn", "irfftn"):
+            raise _unsupported(f"its code uses xp.fft.{name}")
+        fn = getattr(_ember().fft, name)
+        return lambda x, s=None, axes=None, norm=None: _w(fn(_tt(x), s=s, dim=axes, norm=norm))
+
+
+_FFT = _Fft()
 _LINALG = _Linalg()
 _LIB = _Lib()
 

@@ -9,7 +9,7 @@ import numpy as np
 from .._dtype import OF_NP
 from ..backends import cuda_blas
 from ..ops._apply import apply
-from ..ops._registry import op
+from ..ops._registry import no_complex_grad, op
 from ._act_ops import _check_float
 
 
@@ -20,7 +20,8 @@ def _arr(xp, r, like):
 # ---- softmax / log_softmax -------------------------------------------------------------------
 @op("softmax", saves="out", node="SoftmaxBackward0")
 def _softmax(xp, x, dim, masked=False):
-    _check_float(x, "softmax_lastdim_kernel_impl", NotImplementedError)
+    # an empty complex tensor reaches no kernel in torch (its autograd refuses it instead)
+    _check_float(x, "softmax_lastdim_kernel_impl", NotImplementedError, complex_ok=not x.size)
     if x.ndim == 0:
         return xp.ones_like(x), (xp.ones_like(x), None)
     e = _softmax_arrays(xp, x, dim, masked)
@@ -28,6 +29,8 @@ def _softmax(xp, x, dim, masked=False):
 
 
 def _softmax_arrays(xp, x, dim, masked=False):
+    if x.size == 0:                 # NumPy's max has no identity for an empty reduction
+        return xp.empty_like(x)
     m = x.max(axis=dim, keepdims=True)
     if masked:      # attention: a row masked everywhere gives zeros, not nan (torch's kernel)
         m = xp.where(xp.isneginf(m), 0, m)
@@ -55,9 +58,12 @@ def _(xp, g, y, dim):
 
 @op("log_softmax", saves="out", node="LogSoftmaxBackward0")
 def _log_softmax(xp, x, dim):
-    _check_float(x, "log_softmax_lastdim_kernel_impl", NotImplementedError)
+    _check_float(x, "log_softmax_lastdim_kernel_impl", NotImplementedError,
+                 complex_ok=not x.size)
     if x.ndim == 0:
         return xp.zeros_like(x), (xp.zeros_like(x), None)
+    if x.size == 0:
+        return xp.empty_like(x), (xp.empty_like(x), dim)
     s = x - x.max(axis=dim, keepdims=True)
     s -= xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
     return s, (s, dim)
@@ -71,7 +77,7 @@ def _(xp, g, y, dim):
 
 
 def softmax_raw(x, dim, masked=False):
-    return apply(_softmax, (x,), (dim, masked))
+    return no_complex_grad(apply(_softmax, (x,), (dim, masked)), "_softmax")
 
 
 @op("scaled_causal_softmax", saves="out", node="SoftmaxBackward0")
@@ -100,7 +106,7 @@ def scaled_causal_softmax_raw(x, scale):
 
 
 def log_softmax_raw(x, dim):
-    return apply(_log_softmax, (x,), (dim,))
+    return no_complex_grad(apply(_log_softmax, (x,), (dim,)), "_log_softmax")
 
 
 # ---- nll_loss / cross_entropy (class indices) ------------------------------------------------

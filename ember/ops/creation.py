@@ -807,7 +807,25 @@ _complex.vjp(lambda xp, g: (g.real, g.imag))
 
 def complex(real, imag):
     """real + i imag, differentiable through both parts (the gradients are Re g and Im g)."""
-    from ._apply import apply
+    from ._apply import _tname, apply
+    from .elementwise import _shape_error
+    for pos, (name, t) in enumerate((("real", real), ("imag", imag)), 1):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"complex(): argument '{name}' (position {pos}) must be Tensor, "
+                            f"not {type(t).__name__}")
+    if real.arr.dtype.kind != "f" or imag.arr.dtype.kind != "f":
+        names = [_tname(t.arr.dtype) for t in (real, imag)]
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{names[0]} and {names[1]}")
+    if real.dtype is not imag.dtype:
+        raise RuntimeError(f"Expected object of scalar type {_tname(real.arr.dtype)} but got "
+                           f"scalar type {_tname(imag.arr.dtype)} for second argument")
+    if real.arr.dtype == np.float16:
+        raise RuntimeError("complex(): ComplexHalf (complex32) is not supported by ember")
+    try:
+        np.broadcast_shapes(real.shape, imag.shape)
+    except ValueError:
+        raise _shape_error(real.arr, imag.arr) from None
     return apply(_complex, (real, imag))
 
 
