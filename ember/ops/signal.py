@@ -2,8 +2,7 @@
 (hann, hamming, blackman, bartlett, kaiser), stft/istft, histogram/histogramdd, gradient,
 binomial, igamma/igammac and mvlgamma.
 
-ember has no FFT module, so stft/istft use DFT matrices (a matmul against cos/sin tables):
-exact, differentiable through ordinary ops, O(n_fft^2) per frame instead of O(n log n).
+stft/istft frame the signal and run ember.fft's transforms along the frames.
 igamma/igammac are primitives (forward on raw arrays, a vjp for `other`); they need SciPy's
 kernels (an optional dependency). Everything else is a composite of existing ops."""
 import math
@@ -106,13 +105,6 @@ def _real_dtype(dt):
         np.dtype(dt), dt)
 
 
-def _table(x, rows, cols, n_fft, fn):
-    """fn(2*pi*k*n/n_fft) for k in range(rows) x n in range(cols), as a tensor like x."""
-    k = np.arange(rows)[:, None] * np.arange(cols)[None, :] % n_fft
-    a = fn(2 * math.pi * k / n_fft).astype(_real_dtype(x.arr.dtype))
-    return _new(x.be.xp.asarray(a), x.be)
-
-
 def _pad_window(window, win_length, n_fft, like):
     if window is None:
         window = _C.ones(win_length, dtype=_real_dtype_t(like), device=like.device)
@@ -162,8 +154,8 @@ def _pad_signal(x, p, mode):
 
 def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
          pad_mode="reflect", normalized=False, onesided=None, return_complex=None):
-    """torch.stft via a DFT matrix (see the module docstring); return_complex must be given
-    for real inputs, as in torch 2."""
+    """torch.stft: windowed frames through ember.fft; return_complex must be given for real
+    inputs, as in torch 2."""
     _tensor_arg("stft", input)
     cplx = input.arr.dtype.kind == "c" or (window is not None and window.arr.dtype.kind == "c")
     if return_complex is None:
@@ -195,17 +187,13 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
         onesided = not cplx
     elif onesided and cplx:
         raise RuntimeError("Cannot have onesided output if window or input is complex")
-    n_freq = n_fft // 2 + 1 if onesided else n_fft
-    cos = _table(frames, n_fft, n_freq, n_fft, np.cos)
-    sin = _table(frames, n_fft, n_freq, n_fft, np.sin)
-    if frames.arr.dtype.kind == "c":
-        fr, fi = _S.real(frames), _S.imag(frames)
-        re, im = fr @ cos + fi @ sin, fi @ cos - fr @ sin
+    from .. import fft
+    norm = "ortho" if normalized else "backward"
+    if onesided:
+        spec = fft.rfft(frames, dim=-1, norm=norm)
     else:
-        re, im = frames @ cos, -(frames @ sin)
-    if normalized:
-        re, im = re * n_fft ** -0.5, im * n_fft ** -0.5
-    out = _C.complex(re, im).transpose(-1, -2)                # (B, n_freq, n_frames)
+        spec = fft.fft(frames, dim=-1, norm=norm)
+    out = spec.transpose(-1, -2)                              # (B, n_freq, n_frames)
     if input.ndim == 1:
         out = out.squeeze(0)
     return out if return_complex else _S.view_as_real(out)
@@ -233,7 +221,7 @@ def _overlap_add(frames, hop, out_len):
 
 def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
           normalized=False, onesided=None, length=None, return_complex=False):
-    """torch.istft: inverse DFT per frame (a matmul) and windowed overlap-add."""
+    """torch.istft: an inverse FFT per frame and windowed overlap-add."""
     _tensor_arg("istft", input)
     if input.arr.dtype.kind != "c":
         raise RuntimeError("istft requires a complex-valued input tensor matching the output "
@@ -264,29 +252,19 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
         window = _C.ones(win_length, dtype=_from_np(_real_dtype(x.arr.dtype)),
                          device=x.device)
     w = _pad_window(window, win_length, n_fft, x)
+    from .. import fft
     spec = x.transpose(-1, -2)                                # (B, n_frames, n_freq)
-    re, im = _S.real(spec), _S.imag(spec)
-    scale = n_fft ** -0.5 if normalized else 1.0 / n_fft
+    norm = "ortho" if normalized else "backward"
     if return_complex:
         if onesided:
             raise RuntimeError("Cannot have onesided output if window or input is complex")
-        cos = _table(x, n_fft, n_fft, n_fft, np.cos)
-        sin = _table(x, n_fft, n_fft, n_fft, np.sin)
-        fr = _C.complex(re @ cos - im @ sin, re @ sin + im @ cos) * scale
+        fr = fft.ifft(spec, n_fft, dim=-1, norm=norm)
     else:
         if w.arr.dtype.kind == "c":
             raise RuntimeError("Complex windows are incompatible with return_complex=False")
-        half = n_fft // 2 + 1
         if not onesided:
-            re, im = re[..., :half], im[..., :half]
-        c = np.full(half, 2.0)
-        c[0] = 1.0
-        if n_fft % 2 == 0:
-            c[-1] = 1.0
-        cos = _table(x, half, n_fft, n_fft, np.cos)
-        sin = _table(x, half, n_fft, n_fft, np.sin)
-        cw = _new(x.be.xp.asarray((c * scale).astype(_real_dtype(x.arr.dtype))[:, None]), x.be)
-        fr = re @ (cos * cw) - im @ (sin * cw)                # (B, n_frames, n_fft)
+            spec = spec[..., :n_fft // 2 + 1]
+        fr = fft.irfft(spec, n_fft, dim=-1, norm=norm)       # (B, n_frames, n_fft)
     y = fr * w
     expected = n_fft + hop * (n_frames - 1)
     y = _overlap_add(y, hop, expected)
