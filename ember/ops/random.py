@@ -1,4 +1,6 @@
 """Random number generation: a torch-like Generator over NumPy's (or CuPy's) bit generators."""
+import contextlib
+
 import numpy as np
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
@@ -51,6 +53,21 @@ class Generator:
         self._rng.bit_generator.state = st
         self._gpu = None
         return self
+
+    @contextlib.contextmanager
+    def _forked(self):
+        """Draws inside the block come from a copy of the state and do not advance this
+        generator (torch.random.fork_rng); on the GPU the copy starts a new CuPy stream."""
+        saved = self._seed, self._rng, self._gpu
+        if self._rng is not None:
+            inner = np.random.default_rng()
+            inner.bit_generator.state = self._rng.bit_generator.state
+            self._rng = inner
+        self._gpu = None
+        try:
+            yield
+        finally:
+            self._seed, self._rng, self._gpu = saved
 
     def rng(self, be):
         """The array-namespace generator for a backend (CuPy's is seeded from ours)."""

@@ -1,0 +1,179 @@
+"""ember.testing (torch.testing): assert_close with torch's default tolerances and messages.
+
+Tensors (on any device), NumPy arrays, Python numbers, and sequences or mappings of them are
+compared pairwise; a failure raises AssertionError with torch's text, naming the item of a
+nested input where it occurred."""
+import collections.abc
+import math
+
+import numpy as np
+
+from ._tensor import Tensor
+
+__all__ = ["assert_close"]
+
+# dtype -> (rtol, atol), torch.testing's defaults (complex as their real parts)
+_TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
+               "float64": (1e-7, 1e-7), "complex64": (1.3e-6, 1e-5),
+               "complex128": (1e-7, 1e-7)}
+
+
+class _Mismatch(Exception):
+    def __init__(self, exc_type, msg):
+        super().__init__(msg)
+        self.exc_type, self.msg = exc_type, msg
+
+
+def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=None,
+                 equal_nan=False, check_device=True, check_dtype=True, check_layout=True,
+                 check_stride=False, msg=None):
+    if (rtol is None) != (atol is None):
+        raise ValueError(f"Both 'rtol' and 'atol' must be either specified or omitted, but got "
+                         f"no {'rtol' if rtol is None else 'atol'}.")
+    try:
+        _compare(actual, expected, (), dict(rtol=rtol, atol=atol, equal_nan=equal_nan,
+                                            check_device=check_device, check_dtype=check_dtype,
+                                            check_stride=check_stride))
+    except _Mismatch as m:
+        text = m.msg if msg is None else (msg(m.msg) if callable(msg) else msg)
+        raise m.exc_type(text) from None
+
+
+def _where(path):
+    return "" if not path else "\n\nThe failure occurred for item " + \
+        "".join(f"[{p!r}]" for p in path)
+
+
+def _is_array(x):
+    return isinstance(x, (Tensor, np.ndarray))
+
+
+def _compare(actual, expected, path, opts):
+    if _is_array(actual) and _is_array(expected):
+        return _compare_arrays(actual, expected, path, opts)
+    numbers = (bool, int, float, complex, np.number, np.bool_)
+    if isinstance(actual, numbers) and isinstance(expected, numbers):
+        return _compare_scalars(actual, expected, path, opts)
+    strings = (str, bytes)
+    if isinstance(actual, collections.abc.Mapping) and \
+            isinstance(expected, collections.abc.Mapping):
+        a_keys, e_keys = set(actual), set(expected)
+        if a_keys != e_keys:
+            raise _Mismatch(AssertionError, (
+                "The keys of the mappings do not match:\n"
+                f"Missing keys in the actual mapping: {sorted(e_keys - a_keys, key=repr)}\n"
+                f"Additional keys in the actual mapping: {sorted(a_keys - e_keys, key=repr)}"))
+        for k in expected:
+            _compare(actual[k], expected[k], path + (k,), opts)
+        return
+    if isinstance(actual, collections.abc.Sequence) and not isinstance(actual, strings) and \
+            isinstance(expected, collections.abc.Sequence) and not isinstance(expected, strings):
+        if len(actual) != len(expected):
+            raise _Mismatch(AssertionError, f"The length of the sequences mismatch: "
+                                            f"{len(actual)} != {len(expected)}")
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            _compare(a, e, path + (i,), opts)
+        return
+    if actual is None and expected is None:
+        return
+    raise _Mismatch(TypeError, f"No comparison pair was able to handle inputs of type "
+                               f"{type(actual)} and {type(expected)}.")
+
+
+def _host(x):
+    return x.be.to_host(x.arr) if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _attribute(name, a, e, path):
+    raise _Mismatch(AssertionError, f"The values for attribute '{name}' do not match: {a} != "
+                                    f"{e}.{_where(path)}")
+
+
+def _compare_arrays(actual, expected, path, opts):
+    if tuple(actual.shape) != tuple(expected.shape):
+        _attribute("shape", actual.shape, expected.shape, path)
+    if opts["check_device"] and isinstance(actual, Tensor) and isinstance(expected, Tensor) \
+            and actual.device != expected.device:
+        _attribute("device", actual.device, expected.device, path)
+    if opts["check_dtype"] and actual.dtype != expected.dtype:
+        _attribute("dtype", actual.dtype, expected.dtype, path)
+    if opts["check_stride"] and isinstance(actual, Tensor) and isinstance(expected, Tensor) \
+            and actual.stride() != expected.stride():
+        _attribute("stride()", actual.stride(), expected.stride(), path)
+    a, e = _host(actual), _host(expected)
+    if a.dtype != e.dtype:
+        common = np.promote_types(a.dtype, e.dtype)
+        a, e = a.astype(common), e.astype(common)
+    if a.dtype.kind == "V":                          # bfloat16: compare in float32
+        name, a, e = "bfloat16", a.astype(np.float32), e.astype(np.float32)
+    else:
+        name = a.dtype.name
+    rtol, atol = _tolerances(name, opts)
+    scalar = a.ndim == 0
+    _check_values(a, e, rtol, atol, opts["equal_nan"], scalar, path)
+
+
+def _tolerances(dtype_name, opts):
+    if opts["rtol"] is not None:
+        return opts["rtol"], opts["atol"]
+    return _TOLERANCES.get(dtype_name, (0.0, 0.0))
+
+
+def _compare_scalars(actual, expected, path, opts):
+    if isinstance(actual, (bool, np.bool_)) and isinstance(expected, (bool, np.bool_)):
+        if bool(actual) != bool(expected):
+            raise _Mismatch(AssertionError, f"Booleans mismatch: {actual} is not {expected}"
+                            + _where(path))
+        return
+    kind = {bool: "bool", int: "int64", float: "float64", complex: "complex128"}
+    name = kind.get(type(expected), np.asarray(expected).dtype.name)
+    rtol, atol = _tolerances(name, opts)
+    _check_values(np.asarray(actual), np.asarray(expected), rtol, atol, opts["equal_nan"],
+                  True, path)
+
+
+def _check_values(a, e, rtol, atol, equal_nan, scalar, path):
+    exact = a.dtype.kind in "biu" and e.dtype.kind in "biu" and rtol == 0 and atol == 0
+    if a.dtype.kind == "b":
+        a, e = a.astype(np.int64), e.astype(np.int64)
+    with np.errstate(all="ignore"):
+        if exact:
+            ok = a == e
+        else:
+            ok = np.abs(a - e) <= atol + rtol * np.abs(e)
+            ok |= a == e                              # infinities of the same sign
+            if equal_nan:
+                ok |= np.isnan(a) & np.isnan(e)
+    if ok.all():
+        return
+    what = "equal" if exact else "close"
+    tol_a = "" if exact else f" (up to {atol} allowed)"
+    tol_r = "" if exact else f" (up to {rtol} allowed)"
+    if scalar:                          # torch computes these with Python numbers
+        av, ev = a.item(), e.item()
+        diff = abs(av - ev)
+        rel = diff / abs(ev) if ev != 0 else (math.inf if diff else math.nan)
+        text = (f"Scalars are not {what}!\n\nExpected {ev} but got {av}.\n"
+                f"Absolute difference: {diff}{tol_a}\nRelative difference: {rel}{tol_r}")
+        raise _Mismatch(AssertionError, text + _where(path))
+    with np.errstate(all="ignore"):     # only the mismatches count, as in torch
+        abs_diff = np.abs(a - e)
+        abs_diff[ok] = 0
+        rel_diff = (abs_diff.astype(np.float32) / np.abs(e).astype(np.float32)) if exact else \
+            abs_diff / np.abs(e)
+        rel_diff[ok] = 0
+    bad, total = int((~ok).sum()), ok.size
+    ia, ir = _argmax(abs_diff), _argmax(rel_diff)
+    text = (f"Tensor-likes are not {what}!\n\n"
+            f"Mismatched elements: {bad} / {total} ({bad / total:.1%})\n"
+            f"Greatest absolute difference: {abs_diff[ia].item()} at index {ia}{tol_a}\n"
+            f"Greatest relative difference: {rel_diff[ir].item()} at index {ir}{tol_r}")
+    raise _Mismatch(AssertionError, text + _where(path))
+
+
+def _argmax(d):
+    """torch.max's index: the first NaN if any, else the first maximum."""
+    flat = d.reshape(-1)
+    nan = np.flatnonzero(np.isnan(flat)) if flat.dtype.kind in "fc" else []
+    i = int(nan[0]) if len(nan) else int(np.argmax(flat))
+    return tuple(int(k) for k in np.unravel_index(i, d.shape))
