@@ -43,7 +43,7 @@ from ._tensor_str import set_printoptions  # noqa: E402
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and ends)
 
-_LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special",
+_LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "cdist": "nn.functional", "softmax": "nn.functional",

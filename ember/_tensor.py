@@ -264,9 +264,9 @@ class Tensor:
         return tensor_repr(self)
 
     def __format__(self, spec):
-        if self.arr.ndim == 0 and spec:
+        if self.arr.ndim == 0:          # torch: a 0-d tensor formats as its Python number
             return self.item().__format__(spec)
-        return object.__format__(self, "") if not spec else repr(self)
+        return object.__format__(self, spec)
 
     def __dlpack__(self, stream=None, **kwargs):
         return self.arr.__dlpack__(**({} if stream is None else {"stream": stream}), **kwargs)
@@ -370,6 +370,10 @@ class Tensor:
         if isinstance(dtype, str) and dtype in _TYPE_OF_NAME:
             dtype = _TYPE_OF_NAME[dtype]
         return self.to(to_dtype(dtype))
+
+    def type_as(self, other):
+        """This tensor with `other`'s dtype and device (torch's self.type(other.type()))."""
+        return self.to(device=other.device, dtype=other.dtype)
 
     def cpu(self, memory_format=None):
         return self if self.be is CPU else self.to("cpu")
