@@ -117,3 +117,11 @@ def get_backend(dev):
             be = _CUDA[idx] = make_backend(idx)
         return be
     raise RuntimeError(f"unsupported device {dev}")
+
+
+def __getattr__(name):
+    """torch.backends' submodules: cuda (its matmul switches), cudnn, mps."""
+    if name in ("cuda", "cudnn", "mps"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,7 @@
-"""The CUDA backend: CuPy arrays on one GPU (imported only when a tensor goes to `cuda`)."""
+"""The CUDA backend: CuPy arrays on one GPU (CuPy is imported only when a tensor goes to
+`cuda`), and torch.backends.cuda's matmul switches."""
+import importlib.util
+
 from . import Backend, device
 
 _EXTRA_HINT = ("CUDA tensors need CuPy and an NVIDIA GPU: pip install 'ember[cuda12]' "
@@ -32,3 +35,22 @@ class _CudaBackend(Backend):
 
     def to_host(self, a):
         return a.get()
+
+
+class _MatmulFlags:
+    """torch.backends.cuda.matmul: ember's float32 products on the GPU are full float32
+    (CuPy's default compute type), whatever allow_tf32 says; float16 and bfloat16 products
+    accumulate in float32."""
+
+    def __init__(self):
+        self.allow_tf32 = False
+        self.allow_fp16_reduced_precision_reduction = True
+        self.allow_bf16_reduced_precision_reduction = True
+
+
+matmul = _MatmulFlags()
+
+
+def is_built():
+    """Whether CuPy, ember's CUDA backend, is installed."""
+    return importlib.util.find_spec("cupy") is not None

@@ -270,3 +270,4 @@ class Event:
 
 from .graphs import (CUDAGraph, graph, graph_pool_handle,  # noqa: E402, F401
                      is_current_stream_capturing, make_graphed_callables)
+from . import amp  # noqa: E402,F401  (torch.cuda.amp's deprecated spellings)

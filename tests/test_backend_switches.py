@@ -1,0 +1,69 @@
+"""torch.backends.cudnn / cuda / mps, torch.version and torch.cuda.amp as scripts use them:
+the same names and default values as the torch CPU build beside ember."""
+import warnings
+
+import pytest
+import torch
+
+import ember
+
+SWITCHES = ["backends.cudnn.enabled", "backends.cudnn.benchmark",
+            "backends.cudnn.deterministic", "backends.cudnn.allow_tf32",
+            "backends.cuda.matmul.allow_tf32",
+            "backends.cuda.matmul.allow_fp16_reduced_precision_reduction",
+            "backends.cuda.matmul.allow_bf16_reduced_precision_reduction",
+            "version.hip", "version.debug"]
+CALLS = ["backends.cudnn.is_available", "backends.cudnn.version", "backends.mps.is_available",
+         "backends.mps.is_built"]
+
+
+def _get(lib, path):
+    for part in path.split("."):
+        lib = getattr(lib, part)
+    return lib
+
+
+@pytest.mark.parametrize("path", SWITCHES + CALLS)
+def test_defaults_match_the_torch_cpu_build(path):
+    want, got = _get(torch, path), _get(ember, path)
+    if path in CALLS:
+        want, got = want(), got()
+    assert got == want
+
+
+def test_without_cupy_there_is_no_cuda_build():
+    if ember.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert ember.version.cuda == torch.version.cuda is None
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        assert ember.backends.cuda.is_built() is False
+
+
+def test_switches_can_be_set():
+    ember.backends.cudnn.benchmark = True
+    ember.backends.cuda.matmul.allow_tf32 = True
+    try:
+        assert ember.backends.cudnn.benchmark and ember.backends.cuda.matmul.allow_tf32
+    finally:
+        ember.backends.cudnn.benchmark = False
+        ember.backends.cuda.matmul.allow_tf32 = False
+
+
+def test_cuda_amp_spellings_warn_like_torch():
+    for make in (lambda lib: lib.cuda.amp.autocast(), lambda lib: lib.cuda.amp.GradScaler()):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            make(ember)
+        msgs = [str(w.message) for w in seen if w.category is FutureWarning]
+        with warnings.catch_warnings(record=True) as seen_t:
+            warnings.simplefilter("always")
+            make(torch)
+        assert msgs and msgs[0] in [str(w.message) for w in seen_t]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ac = ember.cuda.amp.autocast(dtype=ember.bfloat16)
+        scaler = ember.cuda.amp.GradScaler(init_scale=128.0)
+    assert (ac.device_type, ac.fast_dtype) == ("cuda", ember.bfloat16)
+    assert scaler.get_scale() == 128.0
