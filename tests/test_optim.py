@@ -45,6 +45,10 @@ CONFIGS = [
     ("Adagrad", dict(lr=0.1, eps=1e-6, maximize=True)),
     ("Adadelta", dict()),
     ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1, maximize=True)),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
+    ("ASGD", dict()),
+    ("ASGD", dict(lr=0.05, lambd=1e-3, alpha=0.5, t0=5, weight_decay=0.1, maximize=True)),
 ]
 IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for n, kw in CONFIGS]
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=2e-5, atol=2e-6)}
@@ -389,7 +393,9 @@ def test_constructor_errors_match_torch():
              ("Adadelta", dict(rho=1.5), ValueError), ("RMSprop", dict(alpha=-1.0), ValueError),
              ("Adagrad", dict(lr_decay=-1.0), ValueError),
              ("Adagrad", dict(initial_accumulator_value=-1.0), ValueError),
-             ("Adam", dict(fused=True, foreach=True), RuntimeError)]
+             ("Adam", dict(fused=True, foreach=True), RuntimeError),
+             ("Rprop", dict(etas=(1.2, 0.5)), ValueError), ("Rprop", dict(lr=-1.0), ValueError),
+             ("ASGD", dict(weight_decay=-1.0), ValueError)]
     for name, kw, exc in cases:
         msgs = []
         for lib in (torch, ember):

@@ -1,0 +1,64 @@
+"""ASGD: averaged stochastic gradient descent (torch.optim.ASGD)."""
+from .._dtype import get_default_dtype
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _effective_grad, _finish, _get_scalar_dtype, _grad_array,
+                        _incr, _real, _use_grad_for_differentiable, _value, _zeros_like)
+
+__all__ = ["ASGD"]
+
+
+class ASGD(Optimizer):
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+                 foreach=None, maximize=False, differentiable=False, capturable=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False,
+                             "capturable": False})
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        return self._step_each(closure, _init_asgd, asgd_update)
+
+
+def asgd_update(p, state, group):
+    """One parameter's ASGD step (torch's _single_tensor_asgd, capturable=False)."""
+    xp = p.be.xp
+    param, ax = _real(p.arr), _real(state["ax"].arr)
+    lr, lambd, alpha, t0 = _value(group["lr"]), group["lambd"], group["alpha"], group["t0"]
+    step = _incr(state["step"])
+    grad = _effective_grad(_real(_grad_array(p)), param, group["maximize"],
+                           group["weight_decay"])
+    eta, mu = state["eta"], state["mu"]
+    eta_value = float(eta.item())
+    param *= 1 - lambd * eta_value                          # decay term
+    param += xp.multiply(grad, -eta_value, dtype=param.dtype)
+    if float(mu.item()) != 1:                               # averaging
+        ax += (param - ax) * mu.arr.astype(ax.dtype)
+    else:
+        ax[...] = param
+    # torch.as_tensor(value) first: rounded to the default dtype, then copied into the state
+    rounded = get_default_dtype().np.type
+    eta.arr[...] = rounded(lr / ((1 + lambd * lr * step) ** alpha))
+    mu.arr[...] = rounded(1 / max(1, step - t0))
+    _finish(p)
+
+
+def _init_asgd(state, p, group):
+    from ..ops.creation import ones, tensor, zeros
+    dt = _get_scalar_dtype()
+    state["step"] = zeros((), dtype=dt, device=p.device)
+    state["eta"] = tensor(float(_value(group["lr"])), dtype=dt, device=p.device)
+    state["mu"] = ones((), dtype=dt, device=p.device)
+    state["ax"] = _zeros_like(p)

@@ -1,0 +1,61 @@
+"""Rprop: resilient backpropagation, per-element step sizes from gradient signs
+(torch.optim.Rprop)."""
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _finish, _for_chunks, _full_like, _grad_array, _incr, _real,
+                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
+
+__all__ = ["Rprop"]
+
+
+class Rprop(Optimizer):
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False,
+                             "capturable": False})
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        return self._step_each(closure, _init_rprop, rprop_update)
+
+
+def rprop_update(p, state, group):
+    """One parameter's Rprop step (torch's _single_tensor_rprop)."""
+    _incr(state["step"])
+    etaminus, etaplus = group["etas"]
+    lo, hi = group["step_sizes"]
+    _for_chunks(p.be.xp, _rprop_kernel,
+                (_real(p.arr), _real(_grad_array(p)), _real(state["prev"].arr),
+                 _real(state["step_size"].arr)),
+                etaminus, etaplus, lo, hi, group["maximize"])
+    _finish(p)
+
+
+def _rprop_kernel(xp, param, grad, prev, step_size, etaminus, etaplus, lo, hi, maximize):
+    grad = -grad if maximize else grad.copy()
+    sign = xp.sign(grad * prev)
+    factor = xp.where(sign > 0, etaplus, xp.where(sign < 0, etaminus, 1)).astype(param.dtype)
+    step_size *= factor
+    xp.clip(step_size, lo, hi, out=step_size)
+    grad[factor == etaminus] = 0            # a sign change: no step, and no memory of it
+    param -= xp.sign(grad) * step_size
+    prev[...] = grad
+
+
+def _init_rprop(state, p, group):
+    state["step"] = _scalar_state(0.0, p, group["capturable"])
+    state["prev"] = _zeros_like(p)
+    lr = _value(group["lr"])
+    state["step_size"] = _full_like(p, complex(lr, lr) if p.arr.dtype.kind == "c" else lr)
