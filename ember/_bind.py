@@ -41,6 +41,16 @@ def _method_where(self, condition, y):
     return E.where(condition, self, y)
 
 
+def _method_dist(self, other, p=2):
+    from ._toplevel import dist
+    return dist(self, other, p)
+
+
+def _method_prelu(self, weight):
+    from ._functional_aliases import prelu     # ember.nn is imported on first use
+    return prelu(self, weight)
+
+
 def _bind():
     for module in OP_MODULES:
         for name, fn in public_functions(module):
@@ -55,6 +65,8 @@ def _bind():
                  "log_normal_", "cauchy_", "zero_", "fill_"):
         setattr(Tensor, name, getattr(creation, name))
     Tensor.index_put_ = index.index_put_
+    Tensor.multinomial, Tensor.bernoulli = creation.multinomial, creation.bernoulli
+    Tensor.dist, Tensor.prelu = _method_dist, _method_prelu
     for dunder, fn in DUNDERS.items():
         setattr(Tensor, dunder, fn)
     Tensor.__hash__ = object.__hash__
@@ -68,7 +80,7 @@ INPLACE = """abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt 
     copysign xlogy eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and
     logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor bitwise_not
     bitwise_left_shift bitwise_right_shift subtract multiply divide cumsum cumprod
-    sinc i0 ldexp nextafter gcd lcm renorm polygamma""".split()
+    sinc i0 ldexp nextafter gcd lcm renorm polygamma heaviside igamma igammac mvlgamma""".split()
 
 
 def _reflected(fn):

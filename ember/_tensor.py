@@ -39,9 +39,8 @@ class Tensor:
                  "_retain", "__weakref__")
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
     __array_ufunc__ = None
-    is_sparse = False
-    is_quantized = False
-    is_meta = False
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_nested = is_mkldnn = False
+    is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = False   # no such devices
     layout = "torch.strided"
 
     def __new__(cls, *args, **kwargs):
@@ -370,6 +369,15 @@ class Tensor:
         if isinstance(dtype, str) and dtype in _TYPE_OF_NAME:
             dtype = _TYPE_OF_NAME[dtype]
         return self.to(to_dtype(dtype))
+
+    def is_same_size(self, other):
+        return tuple(self.shape) == tuple(other.shape)
+
+    def is_nonzero(self):
+        n = self.arr.size
+        if n != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {'no values' if n == 0 else 'more than one value'} is ambiguous")  # noqa: E501
+        return bool(self.item() != 0)
 
     def type_as(self, other):
         """This tensor with `other`'s dtype and device (torch's self.type(other.type()))."""

@@ -7,6 +7,7 @@ import torch
 
 import ember
 from ember import _toplevel
+from oracle import assert_close
 
 
 def _eq(a, b):
@@ -482,3 +483,33 @@ def test_device_as_context_manager_sets_the_factories_default():
     assert ember.zeros(2).device.type == "cpu"
     with torch.device("cpu"):
         assert torch.zeros(1).device.type == "cpu"
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.tensor([0.2, 0.5, 0.3]).dist(L.tensor([1.0, 2.0, 0.5])),
+    lambda L: L.tensor([0.2, 0.5, 0.3]).dist(L.tensor([1.0, 2.0, 0.5]), 1),
+    lambda L: L.ones(2, 3).is_same_size(L.ones(3, 2)),
+    lambda L: L.tensor([2.0]).is_nonzero(),
+    lambda L: L.tensor([]).is_nonzero(),
+    lambda L: L.ones(2).is_nonzero(),
+    lambda L: (L.ones(1).is_mps, L.ones(1).is_xpu, L.ones(1).is_nested, L.ones(1).is_sparse_csr),
+    lambda L: L.tensor([[-1.0, 2.0], [3.0, -4.0]]).prelu(L.tensor([0.25, 0.5])),
+    lambda L: L.tensor([-1.0, 0.0, 2.0]).heaviside_(L.tensor([0.5])),
+    lambda L: L.tensor([2.5, 3.0]).mvlgamma_(2),
+    lambda L: L.tensor([1.5, 0.5]).igamma_(L.tensor([2.0, 1.0])),
+    lambda L: L.tensor([1.5, 0.5]).igammac_(L.tensor([2.0, 1.0])),
+    lambda L: tuple(L.tensor([0.2, 0.8]).multinomial(6, True).shape),
+    lambda L: tuple(L.tensor([[0.2], [0.9]]).bernoulli().shape),
+])
+def test_tensor_methods_like_torch(call):
+    def run(lib):
+        try:
+            return "ok", call(lib)
+        except Exception as e:          # noqa: BLE001 - class and message compared
+            return "err", (type(e), str(e))
+    (kt, t), (ke, e) = run(torch), run(ember)
+    assert ke == kt, (e, t)
+    if kt == "err" or not isinstance(t, torch.Tensor):
+        assert e == t
+    else:
+        assert_close(e, t)
