@@ -1,12 +1,12 @@
 """Adadelta (torch.optim.Adadelta)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcmul_, _effective_grad, _finish, _for_chunks, _grad_array, _incr, _real, _scalar_state,
-                        _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (_PerParameter, _addcmul_, _effective_grad, _finish, _for_chunks,
+                        _grad_array, _incr, _real, _scalar_state, _value, _zeros_like)
 
 __all__ = ["Adadelta"]
 
 
-class Adadelta(Optimizer):
+class Adadelta(_PerParameter):
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:
@@ -22,16 +22,6 @@ class Adadelta(Optimizer):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False,
-                             "capturable": False})
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform a single optimization step."""
-        return self._step_each(closure, _init_adadelta, adadelta_update)
 
 
 def adadelta_update(p, state, group):
@@ -66,3 +56,6 @@ def _init_adadelta(state, p, group):
     state["step"] = _scalar_state(0.0, p, group["capturable"])
     state["square_avg"] = _zeros_like(p)
     state["acc_delta"] = _zeros_like(p)
+
+
+Adadelta._init_state, Adadelta._update = staticmethod(_init_adadelta), staticmethod(adadelta_update)

@@ -1,12 +1,12 @@
 """Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _effective_grad, _finish, _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
-                        _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (_PerParameter, _addcdiv_, _effective_grad, _finish, _for_chunks,
+                        _grad_array, _incr, _lerp_, _real, _scalar_state, _value, _zeros_like)
 
 __all__ = ["Adamax"]
 
 
-class Adamax(Optimizer):
+class Adamax(_PerParameter):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:
@@ -24,15 +24,6 @@ class Adamax(Optimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False, "capturable": False})
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform a single optimization step."""
-        return self._step_each(closure, _init_adamax, adamax_update)
 
 
 def adamax_update(p, state, group):
@@ -63,3 +54,6 @@ def _init_adamax(state, p, group):
     state["step"] = _scalar_state(0.0, p, group["capturable"])
     state["exp_avg"] = _zeros_like(p)
     state["exp_inf"] = _zeros_like(p)
+
+
+Adamax._init_state, Adamax._update = staticmethod(_init_adamax), staticmethod(adamax_update)

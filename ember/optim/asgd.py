@@ -1,13 +1,13 @@
 """ASGD: averaged stochastic gradient descent (torch.optim.ASGD)."""
 from .._dtype import get_default_dtype
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _effective_grad, _finish, _get_scalar_dtype, _grad_array,
-                        _incr, _real, _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (_PerParameter, _effective_grad, _finish, _get_scalar_dtype, _grad_array,
+                        _incr, _real, _value, _zeros_like)
 
 __all__ = ["ASGD"]
 
 
-class ASGD(Optimizer):
+class ASGD(_PerParameter):
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
                  foreach=None, maximize=False, differentiable=False, capturable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:
@@ -20,16 +20,6 @@ class ASGD(Optimizer):
                         foreach=foreach, maximize=maximize, differentiable=differentiable,
                         capturable=capturable)
         super().__init__(params, defaults)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False,
-                             "capturable": False})
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform a single optimization step."""
-        return self._step_each(closure, _init_asgd, asgd_update)
 
 
 def asgd_update(p, state, group):
@@ -62,3 +52,6 @@ def _init_asgd(state, p, group):
     state["eta"] = tensor(float(_value(group["lr"])), dtype=dt, device=p.device)
     state["mu"] = ones((), dtype=dt, device=p.device)
     state["ax"] = _zeros_like(p)
+
+
+ASGD._init_state, ASGD._update = staticmethod(_init_asgd), staticmethod(asgd_update)

@@ -385,6 +385,22 @@ class Optimizer:
 
 
 # ---- helpers shared by the update rules ---------------------------------------------------------
+class _PerParameter(Optimizer):
+    """An optimizer that updates each parameter on its own: `_init_state(state, p, group)`
+    makes a parameter's state on first use and `_update(p, state, group)` applies the rule;
+    unpickled optimizers of older versions get the `_UPGRADE` group options."""
+    _UPGRADE = {"foreach": None, "maximize": False, "differentiable": False, "capturable": False}
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._upgrade_state(self._UPGRADE)
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        return self._step_each(closure, type(self)._init_state, type(self)._update)
+
+
 def _get_scalar_dtype(is_fused=None):
     """dtype of scalar state (`step`, `mu_product`): float32 unless the default is float64."""
     if is_fused:

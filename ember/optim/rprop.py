@@ -1,13 +1,13 @@
 """Rprop: resilient backpropagation, per-element step sizes from gradient signs
 (torch.optim.Rprop)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _finish, _for_chunks, _full_like, _grad_array, _incr, _real,
-                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (_PerParameter, _finish, _for_chunks, _full_like, _grad_array, _incr, _real,
+                        _scalar_state, _value, _zeros_like)
 
 __all__ = ["Rprop"]
 
 
-class Rprop(Optimizer):
+class Rprop(_PerParameter):
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:
@@ -19,16 +19,6 @@ class Rprop(Optimizer):
         defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False,
-                             "capturable": False})
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform a single optimization step."""
-        return self._step_each(closure, _init_rprop, rprop_update)
 
 
 def rprop_update(p, state, group):
@@ -59,3 +49,6 @@ def _init_rprop(state, p, group):
     state["prev"] = _zeros_like(p)
     lr = _value(group["lr"])
     state["step_size"] = _full_like(p, complex(lr, lr) if p.arr.dtype.kind == "c" else lr)
+
+
+Rprop._init_state, Rprop._update = staticmethod(_init_rprop), staticmethod(rprop_update)
