@@ -95,7 +95,8 @@ def _fit(xp, x, dims, sizes):
 
 
 def _complex_of(np_dtype):
-    return np.complex64 if np_dtype in (np.float32, np.complex64) else np.complex128
+    """The complex NumPy dtype a real one transforms to (float32 -> complex64)."""
+    return _dt.OF_NP[np.dtype(np_dtype).num].to_complex().np
 
 
 # ---- argument handling (torch's canonicalize_fft_shape_and_dim_args) --------------------------
@@ -158,9 +159,7 @@ def _float_input(x, name):
 
 
 def _as_complex(x):
-    if x.arr.dtype.kind == "c":
-        return x
-    return x.to(_dt.complex128 if x.arr.dtype == np.float64 else _dt.complex64)
+    return x if x.arr.dtype.kind == "c" else x.to(x.dtype.to_complex())
 
 
 def _resize(x, dims, sizes):

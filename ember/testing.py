@@ -80,10 +80,6 @@ def _compare(actual, expected, path, opts):
                                f"{type(actual)} and {type(expected)}.")
 
 
-def _host(x):
-    return x.be.to_host(x.arr) if isinstance(x, Tensor) else np.asarray(x)
-
-
 def _attribute(name, a, e, path):
     raise _Mismatch(AssertionError, f"The values for attribute '{name}' do not match: {a} != "
                                     f"{e}.{_where(path)}")
@@ -100,7 +96,7 @@ def _compare_arrays(actual, expected, path, opts):
     if opts["check_stride"] and isinstance(actual, Tensor) and isinstance(expected, Tensor) \
             and actual.stride() != expected.stride():
         _attribute("stride()", actual.stride(), expected.stride(), path)
-    a, e = _host(actual), _host(expected)
+    a, e = (x._host() if isinstance(x, Tensor) else np.asarray(x) for x in (actual, expected))
     if a.dtype != e.dtype:
         common = np.promote_types(a.dtype, e.dtype)
         a, e = a.astype(common), e.astype(common)
