@@ -130,6 +130,48 @@ def test_lazy_linear():
     assert tuple(lazy.weight.shape) == (5, 4)
 
 
+LAZY = [("LazyConv1d", (4, 3), dict(padding=1), (2, 3, 9)),
+        ("LazyConv2d", (6, 3), dict(stride=2, groups=3), (2, 3, 8, 8)),
+        ("LazyConv3d", (2, 2), {}, (1, 2, 4, 4, 4)),
+        ("LazyConvTranspose1d", (2, 3), dict(stride=2), (2, 4, 5)),
+        ("LazyConvTranspose2d", (2, 3), dict(output_padding=1, stride=2), (1, 3, 4, 4)),
+        ("LazyConvTranspose3d", (2, 2), {}, (1, 3, 3, 3, 3)),
+        ("LazyBatchNorm1d", (), {}, (4, 3, 5)),
+        ("LazyBatchNorm2d", (), dict(momentum=0.3), (2, 3, 4, 4)),
+        ("LazyBatchNorm3d", (), dict(affine=False), (2, 3, 2, 2, 2)),
+        ("LazyInstanceNorm1d", (), {}, (4, 3, 5)),
+        ("LazyInstanceNorm2d", (), dict(track_running_stats=False), (2, 3, 4, 4)),
+        ("LazyInstanceNorm3d", (), {}, (2, 3, 2, 2, 2))]
+
+
+@pytest.mark.parametrize("name,args,kw,shape", LAZY, ids=[c[0] for c in LAZY])
+def test_lazy_layers_become_their_eager_class_like_torch(name, args, kw, shape):
+    e_mod, t_mod = getattr(nn, name)(*args, **kw), getattr(tnn, name)(*args, **kw)
+    assert repr(e_mod) == repr(t_mod)
+    x = rand(shape)
+    e_mod(ember.tensor(x))
+    t_mod(torch.tensor(x))
+    assert type(e_mod).__name__ == type(t_mod).__name__ == name.replace("Lazy", "")
+    assert repr(e_mod) == repr(t_mod)
+    assert {k: tuple(v.shape) for k, v in e_mod.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in t_mod.state_dict().items()}
+    fresh = getattr(tnn, name)(*args, **kw)
+    fresh(torch.tensor(x))
+    check_module(e_mod, fresh, [x])              # torch's weights, then outputs and gradients
+    lazy = getattr(nn, name)(*args, **kw)        # a lazy layer loads a materialised state
+    lazy.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in
+                          fresh.state_dict().items()})
+    assert {k: tuple(v.shape) for k, v in lazy.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in fresh.state_dict().items()}
+
+
+def test_lazy_conv_errors_like_torch():
+    raises_like(lambda: nn.LazyConv2d(4, 3)(ember.ones(2, 3)),
+                lambda: tnn.LazyConv2d(4, 3)(torch.ones(2, 3)))
+    raises_like(lambda: nn.LazyConv2d(4, 3, groups=2)(ember.ones(1, 3, 5, 5)),
+                lambda: tnn.LazyConv2d(4, 3, groups=2)(torch.ones(1, 3, 5, 5)))
+
+
 def test_embedding_from_pretrained_and_errors():
     w = rand((5, 3), seed=2)
     e_mod = nn.Embedding.from_pretrained(ember.tensor(w), padding_idx=1)
