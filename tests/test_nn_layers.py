@@ -165,6 +165,16 @@ def test_lazy_layers_become_their_eager_class_like_torch(name, args, kw, shape):
         {k: tuple(v.shape) for k, v in fresh.state_dict().items()}
 
 
+def test_channel_shuffle_like_torch():
+    assert repr(nn.ChannelShuffle(2)) == repr(tnn.ChannelShuffle(2))
+    x = rand((2, 6, 3, 2))
+    assert_close(nn.functional.channel_shuffle(ember.tensor(x), 2),
+                 tnn.functional.channel_shuffle(torch.tensor(x), 2))
+    for shape, groups in (((1, 5, 2), 2), ((1, 4), 2), ((1, 4, 2), 0), ((4,), 2)):
+        raises_like(lambda: nn.functional.channel_shuffle(ember.ones(*shape), groups),
+                    lambda: tnn.functional.channel_shuffle(torch.ones(*shape), groups))
+
+
 def test_lazy_conv_errors_like_torch():
     raises_like(lambda: nn.LazyConv2d(4, 3)(ember.ones(2, 3)),
                 lambda: tnn.LazyConv2d(4, 3)(torch.ones(2, 3)))

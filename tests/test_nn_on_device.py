@@ -66,6 +66,7 @@ ZOO = {
     "upsample_bilinear": (lambda nn: nn.Upsample(scale_factor=2, mode="bilinear"),
                           [rand((1, 2, 3, 3))], {}),
     "pixel_shuffle": (lambda nn: nn.PixelShuffle(2), [rand((1, 8, 3, 3))], {}),
+    "channel_shuffle": (lambda nn: nn.ChannelShuffle(3), [rand((2, 6, 4))], {}),
     "unfold": (lambda nn: nn.Unfold(2, stride=2), [rand((1, 2, 4, 6))], {}),
 }
 

@@ -2,17 +2,19 @@
 non-constant paddings are all "per spatial dim, output i = sum_t w[i, t] * input[idx[i, t]]".
 One primitive applies such taps dim by dim; its vjp applies the transposed taps (built once on
 the host), so forward and backward are gathers (xp.take) plus a few multiply-adds, or one matmul
-when the taps are wide (global pooling). Also F.pad, pixel_shuffle and pixel_unshuffle."""
+when the taps are wide (global pooling). Also F.pad, pixel_shuffle, pixel_unshuffle and
+channel_shuffle."""
 import math
 import warnings
 
 import numpy as np
 
+from ..ops import shape as _S
 from ..ops._apply import apply
 from ..ops._registry import op
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pad",
-           "pixel_shuffle", "pixel_unshuffle"]
+           "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"]
 
 _DENSE = 4          # wider taps than this run as one matmul with a dense (out, in) matrix
 
@@ -455,3 +457,25 @@ def pixel_unshuffle(input, downscale_factor):
                                f"downscale_factor, but input.size({d})={input.shape[d]} is not "
                                f"divisible by {r}")
     return apply(_pixel_unshuffle, (input,), (r,))
+
+
+def channel_shuffle(input, groups):
+    """(N, g*k, *) -> (N, k*g, *): the channels of each of `groups` groups interleaved (a
+    reshape, transpose and reshape, differentiable as views)."""
+    g = int(groups)
+    if input.ndim <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {list(input.shape)}")
+    if g <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{g}")
+    n, c = input.shape[0], input.shape[1]
+    if c % g:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels "
+                           f"and {g} groups.")
+    rest = tuple(input.shape[2:])
+    x = _S.reshape(input, (n, g, c // g) + rest)
+    return _S.reshape(_S.transpose(x, 1, 2), (n, c) + rest)
+
+
+native_channel_shuffle = channel_shuffle
