@@ -166,6 +166,8 @@ CALLS = {
     "pdist": lambda F, m: F.pdist(m.c(3, 4)),
     "pixel_shuffle": lambda F, m: F.pixel_shuffle(m.c(1, 4, 2, 2), 2),
     "pixel_unshuffle": lambda F, m: F.pixel_unshuffle(m.c(1, 1, 4, 4), 2),
+    "channel_shuffle": lambda F, m: F.channel_shuffle(m.c(1, 4, 3), 2),
+    "native_channel_shuffle": lambda F, m: F.native_channel_shuffle(m.c(2, 6, 2), 3),
     "poisson_nll_loss": lambda F, m: F.poisson_nll_loss(m.c(2, 3), m.c(2, 3, seed=1)),
     "prelu": lambda F, m: F.prelu(m.c(2, 3, 4), m.c(1, seed=1)),
     "prelu.real_weight": lambda F, m: F.prelu(m.c(2, 3, 4), m.r(1)),
