@@ -1,9 +1,8 @@
 """ember.special (torch.special): the special functions ember has, under torch.special's names,
-and i0e, i1, i1e, ndtri, log_ndtr and erfcx (SciPy's kernels, cupyx's on the GPU; SciPy is an
-optional dependency) with torch's derivatives.
+entr and xlog1py, and i0e, i1, i1e, ndtri, log_ndtr and erfcx (SciPy's kernels, cupyx's on the
+GPU; SciPy is an optional dependency) with torch's derivatives.
 
-torch.special's Bessel functions of the first and second kind, orthogonal polynomials, zeta,
-entr and xlog1py are not here yet."""
+torch.special's Bessel functions, orthogonal polynomials and zeta are not here yet."""
 import math
 
 import numpy as np
@@ -15,10 +14,10 @@ from .ops import _special, elementwise as _E
 from .ops._apply import _finish
 from .ops.numeric import _i0_f
 
-__all__ = ["digamma", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc",
-           "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax",
-           "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
-           "sinc", "softmax", "xlogy"]
+__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
+           "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr",
+           "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
+           "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
 
 expit, gammaln, psi, multigammaln = sigmoid, lgamma, digamma, mvlgamma
 gammainc, gammaincc = igamma, igammac
@@ -64,3 +63,47 @@ ndtri = _unary("ndtri", _ndtri,
 log_ndtr = _unary("log_ndtr", _log_ndtr,
                   lambda xp, g, x, y: g / math.sqrt(2 * math.pi) * xp.exp(-(y + x * x / 2)))
 erfcx = _unary("erfcx", _erfcx, lambda xp, g, x, y: g * (2 * x * y - 2 / math.sqrt(math.pi)))
+
+
+def _entr(xp, x):
+    """-x log x, 0 at 0, -inf below 0 (NaN stays NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = xp.where(x == 0, 0, -x * xp.log(x))
+    return xp.where(x < 0, -np.inf, y).astype(x.dtype, copy=False)
+
+
+def _entr_grad(xp, g, x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * -(1 + xp.log(x))
+
+
+entr = _unary("entr", _entr, _entr_grad)
+
+
+def _xlog1py_fwd(xp, a, b):
+    """a * log1p(b), 0 where a == 0 (unless b is NaN): xlogy's rule with log1p."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = xp.where(a == 0, 0, a * xp.log1p(b))
+    if _E._has_shape(b):
+        y = xp.where(b != b, b, y)
+    elif b != b:
+        y = xp.full_like(y, b)
+    return y.astype(a.dtype)
+
+
+def _xlog1py_grad(xp, g, a, b):
+    # torch: xlog1py(grad, other), zeroed where self == 0 and other <= -1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ga = xp.where(g == 0, 0, g * xp.log1p(b))
+        ga = xp.where((a == 0) & (b <= -1), 0, ga)
+        if not _E._has_shape(b):
+            return (xp.full_like(ga, b) if b != b else ga), None
+        return xp.where(b != b, b, ga), g * a / (b + 1)
+
+
+_xlog1py = _E._binary("special_xlog1py", _xlog1py_fwd, _xlog1py_grad, fast="",
+                      check=_E._to_float_pair("special_xlog1py", complex_ok=False))
+
+
+def xlog1py(input, other, *, out=None):
+    return _finish(_xlog1py(*_E._float_operands(input, other)), out)

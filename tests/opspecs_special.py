@@ -28,6 +28,13 @@ SPECS = [
     _s("ndtri", domain=(0.05, 0.95)),
     _s("log_ndtr", domain=(-5.0, 4.0)),
     _s("erfcx", domain=(-2.0, 4.0)),
+    _s("entr", domain=(0.1, 3.0)),
+    OpSpec("special.entr.edges", lambda x: _mod(x).special.entr(
+        _mod(x).where(x.abs() < 0.5, x * 0, x)), [(t(4, 5),)], grad=False),
+    OpSpec("special.xlog1py", lambda a, b: _mod(a).special.xlog1py(a, b),
+           [(t(3, 4), t(3, 4)), (t(3, 1), t(4)), (t(2, 3), 1.5)], domain=(0.1, 2.0)),
+    OpSpec("special.xlog1py.zeros", lambda a, b: _mod(a).special.xlog1py(
+        _mod(a).where(a < 1, a * 0, a), b - 2), [(t(3, 4), t(3, 4))], domain=(0.1, 2.0)),
     OpSpec("special.polygamma", lambda x: _mod(x).special.polygamma(2, x), domain=POSITIVE,
            tol=F32_LOOSE),
     OpSpec("special.gammaincc", lambda a, x: _mod(a).special.gammaincc(a, x),
