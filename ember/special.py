@@ -80,28 +80,7 @@ def _entr_grad(xp, g, x, y):
 entr = _unary("entr", _entr, _entr_grad)
 
 
-def _xlog1py_fwd(xp, a, b):
-    """a * log1p(b), 0 where a == 0 (unless b is NaN): xlogy's rule with log1p."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = xp.where(a == 0, 0, a * xp.log1p(b))
-    if _E._has_shape(b):
-        y = xp.where(b != b, b, y)
-    elif b != b:
-        y = xp.full_like(y, b)
-    return y.astype(a.dtype)
-
-
-def _xlog1py_grad(xp, g, a, b):
-    # torch: xlog1py(grad, other), zeroed where self == 0 and other <= -1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ga = xp.where(g == 0, 0, g * xp.log1p(b))
-        ga = xp.where((a == 0) & (b <= -1), 0, ga)
-        if not _E._has_shape(b):
-            return (xp.full_like(ga, b) if b != b else ga), None
-        return xp.where(b != b, b, ga), g * a / (b + 1)
-
-
-_xlog1py = _E._binary("special_xlog1py", _xlog1py_fwd, _xlog1py_grad, fast="",
+_xlog1py = _E._binary("special_xlog1py", *_E._xlog("log1p", 1), fast="",
                       check=_E._to_float_pair("special_xlog1py", complex_ok=False))
 
 

@@ -790,26 +790,30 @@ def float_power_(input, exponent):
     return input.pow_(exponent)
 
 
-def _xlogy_fwd(xp, a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = xp.where(a == 0, 0, a * xp.log(b))
-    if _has_shape(b):
-        y = xp.where(b != b, b, y)
-    elif b != b:
-        y = xp.full_like(y, b)
-    return y.astype(a.dtype)
+def _xlog(log, shift):
+    """(fwd, grad) of x * log(y + shift) with 0 where x == 0 (unless y is NaN): xlogy (log, 0)
+    and special.xlog1py (log1p, 1). torch's gradient for x is the op of (grad, y), zeroed where
+    x == 0 and y is at or past the pole; for y, g * x / (y + shift)."""
+    def fwd(xp, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = xp.where(a == 0, 0, a * getattr(xp, log)(b))
+        if _has_shape(b):
+            y = xp.where(b != b, b, y)
+        elif b != b:
+            y = xp.full_like(y, b)
+        return y.astype(a.dtype)
+
+    def grad(xp, g, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = xp.where(g == 0, 0, g * getattr(xp, log)(b))
+            ga = xp.where((a == 0) & (b <= -shift), 0, ga)
+            if not _has_shape(b):           # a Python scalar (CuPy's where takes no bool)
+                return (xp.full_like(ga, b) if b != b else ga), None
+            return xp.where(b != b, b, ga), g * a / (b + shift if shift else b)
+    return fwd, grad
 
 
-def _xlogy_grad(xp, g, a, b):
-    # torch: xlogy(grad, other), zeroed where self == 0 and other <= 0
-    ga = xp.where(g == 0, 0, g * xp.log(b))
-    ga = xp.where((a == 0) & (b <= 0), 0, ga)
-    if not _has_shape(b):                   # a Python scalar (CuPy's where takes no bool)
-        return (xp.full_like(ga, b) if b != b else ga), None
-    return xp.where(b != b, b, ga), g * a / b
-
-
-_xlogy = _binary("xlogy", _xlogy_fwd, _xlogy_grad, fast="",
+_xlogy = _binary("xlogy", *_xlog("log", 0), fast="",
                  check=_to_float_pair("xlogy", complex_ok=False))
 
 
