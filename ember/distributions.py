@@ -1,5 +1,5 @@
-"""ember.distributions (torch.distributions): Normal, Uniform, Bernoulli and Categorical with
-torch's formulas, argument and support validation (on by default, as in torch), sample/rsample
+"""ember.distributions (torch.distributions): Normal, Uniform, Bernoulli, Categorical,
+Exponential, Laplace and Independent with torch's formulas, argument and support validation (on by default, as in torch), sample/rsample
 (ember's random streams: the same distributions, not the same numbers as torch), log_prob,
 cdf/icdf, entropy, mean/mode/variance/stddev, and kl_divergence between two of a kind.
 torch's other distributions, transforms and constraints objects are not here yet."""
@@ -10,8 +10,8 @@ from ._tensor import Size, Tensor
 from .autograd.grad_mode import no_grad
 from .ops import creation as _C, shape as _S
 
-__all__ = ["Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "kl_divergence",
-           "register_kl"]
+__all__ = ["Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "Exponential",
+           "Laplace", "Independent", "kl_divergence", "register_kl"]
 
 _VALIDATE = [True]
 
@@ -177,6 +177,126 @@ class Uniform(Distribution):
 
     def entropy(self):
         return (self.high - self.low).log()
+
+
+class Exponential(Distribution):
+    has_rsample = True
+
+    def __init__(self, rate, validate_args=None):
+        (self.rate,) = _broadcast_all(rate)
+        super().__init__(self.rate.shape, validate_args=validate_args)
+
+    def _params(self):
+        return ["rate"]
+
+    def _constraints(self):
+        return {"rate": (lambda v: v > 0, "GreaterThan(lower_bound=0.0)")}
+
+    mean = property(lambda self: self.rate.reciprocal())
+    stddev = mean
+    mode = property(lambda self: _C.zeros_like(self.rate))
+    variance = property(lambda self: self.rate.pow(-2))
+
+    def _check(self, value):
+        self._validate_sample(value, lambda v: v >= 0, "GreaterThanEq(lower_bound=0.0)")
+
+    def rsample(self, sample_shape=Size()):
+        shape = self._extended_shape(sample_shape)
+        u = _C.empty(shape, dtype=self.rate.dtype, device=self.rate.device).exponential_()
+        return u / self.rate
+
+    def log_prob(self, value):
+        self._check(value)
+        return self.rate.log() - self.rate * value
+
+    def cdf(self, value):
+        self._check(value)
+        return 1 - (-self.rate * value).exp()
+
+    def icdf(self, value):
+        return -(-value).log1p() / self.rate
+
+    def entropy(self):
+        return 1.0 - self.rate.log()
+
+
+class Laplace(Distribution):
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = _broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def _params(self):
+        return ["loc", "scale"]
+
+    def _constraints(self):
+        return {"scale": (lambda v: v > 0, "GreaterThan(lower_bound=0.0)")}
+
+    mean = mode = property(lambda self: self.loc)
+    variance = property(lambda self: 2 * self.scale.pow(2))
+    stddev = property(lambda self: math.sqrt(2) * self.scale)
+
+    def rsample(self, sample_shape=Size()):
+        shape = self._extended_shape(sample_shape)
+        eps = _dt.finfo(self.loc.dtype).eps
+        u = _C.empty(shape, dtype=self.loc.dtype, device=self.loc.device).uniform_(eps - 1, 1)
+        return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
+
+    def log_prob(self, value):
+        self._validate_sample(value, lambda v: v == v, "Real()")
+        return -(2 * self.scale).log() - (value - self.loc).abs() / self.scale
+
+    def cdf(self, value):
+        self._validate_sample(value, lambda v: v == v, "Real()")
+        return 0.5 - 0.5 * (value - self.loc).sign() * \
+            (-(value - self.loc).abs() / self.scale).expm1()
+
+    def icdf(self, value):
+        term = value - 0.5
+        return self.loc - self.scale * term.sign() * (-2 * term.abs()).log1p()
+
+    def entropy(self):
+        return 1 + (2 * self.scale).log()
+
+
+class Independent(Distribution):
+    """Reinterprets the last `reinterpreted_batch_ndims` batch dims of a distribution as event
+    dims: log_prob and entropy sum over them."""
+
+    def __init__(self, base_distribution, reinterpreted_batch_ndims, validate_args=None):
+        n, shape = reinterpreted_batch_ndims, tuple(base_distribution.batch_shape)
+        if n > len(shape):
+            raise ValueError(f"Expected reinterpreted_batch_ndims <= len(base_distribution."
+                             f"batch_shape), actual {n} vs {len(shape)}")
+        self.base_dist, self.reinterpreted_batch_ndims = base_distribution, n
+        cut = len(shape) - n
+        super().__init__(shape[:cut], shape[cut:] + tuple(base_distribution.event_shape),
+                         validate_args=validate_args)
+
+    has_rsample = property(lambda self: self.base_dist.has_rsample)
+    mean = property(lambda self: self.base_dist.mean)
+    mode = property(lambda self: self.base_dist.mode)
+    variance = property(lambda self: self.base_dist.variance)
+
+    def sample(self, sample_shape=Size()):
+        return self.base_dist.sample(sample_shape)
+
+    def rsample(self, sample_shape=Size()):
+        return self.base_dist.rsample(sample_shape)
+
+    def _sum_rightmost(self, t):
+        n = self.reinterpreted_batch_ndims
+        return t.sum(tuple(range(-n, 0))) if n else t
+
+    def log_prob(self, value):
+        return self._sum_rightmost(self.base_dist.log_prob(value))
+
+    def entropy(self):
+        return self._sum_rightmost(self.base_dist.entropy())
+
+    def __repr__(self):
+        return f"Independent({self.base_dist!r}, {self.reinterpreted_batch_ndims})"
 
 
 def _probs_to_logits(probs, is_binary):
@@ -345,3 +465,25 @@ def _kl_categorical_categorical(p, q):
     t = t.masked_fill((q.probs == 0).expand_as(t), float("inf"))
     t = t.masked_fill((p.probs == 0).expand_as(t), 0)
     return t.sum(-1)
+
+
+@register_kl(Exponential, Exponential)
+def _kl_exponential_exponential(p, q):
+    rate_ratio = q.rate / p.rate
+    return -rate_ratio.log() + rate_ratio - 1
+
+
+@register_kl(Laplace, Laplace)
+def _kl_laplace_laplace(p, q):
+    scale_ratio = p.scale / q.scale
+    loc_abs_diff = (p.loc - q.loc).abs()
+    t3 = scale_ratio * (-loc_abs_diff / p.scale).exp()
+    return -scale_ratio.log() + loc_abs_diff / q.scale + t3 - 1
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p, q):
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError("KL between Independents with different event dims is not "
+                                  "implemented")
+    return p._sum_rightmost(kl_divergence(p.base_dist, q.base_dist))

@@ -31,6 +31,15 @@ DISTS = {
                            np.array([3, 0]), ["log_prob", "entropy", "mode"]),
     "categorical_probs": (lambda L, p: L.distributions.Categorical(probs=p[0]),
                           [np.abs(CAT_LOGITS)], np.array([1, 2]), ["log_prob", "entropy"]),
+    "exponential": (lambda L, p: L.distributions.Exponential(p[0]), [SCALE],
+                    np.abs(_R.normal(size=(2, 3))), ["log_prob", "cdf", "entropy", "mean",
+                                                     "variance", "stddev", "mode"]),
+    "laplace": (lambda L, p: L.distributions.Laplace(p[0], p[1]), [LOC, SCALE],
+                _R.normal(size=(2, 3)), ["log_prob", "cdf", "entropy", "mean", "variance",
+                                         "stddev", "mode"]),
+    "independent_normal": (lambda L, p: L.distributions.Independent(
+        L.distributions.Normal(p[0], p[1]), 1), [LOC, SCALE], _R.normal(size=(2, 3)),
+        ["log_prob", "entropy", "mean", "variance"]),
 }
 
 
@@ -69,14 +78,19 @@ def test_icdf_inverts_cdf_like_torch():
         assert_close(make(ember).icdf(ember.tensor(q)), make(torch).icdf(torch.tensor(q)))
 
 
-@pytest.mark.parametrize("pair", ["normal", "uniform", "bernoulli", "categorical"])
+@pytest.mark.parametrize("pair", ["normal", "uniform", "bernoulli", "categorical",
+                                  "exponential", "laplace", "independent"])
 def test_kl_divergence_matches_torch(pair):
     def make(L, shift):
         D = L.distributions
         return {"normal": lambda: D.Normal(L.tensor(LOC) + shift, L.tensor(SCALE)),
                 "uniform": lambda: D.Uniform(L.tensor(LOC) - shift, L.tensor(LOC) + 1 + shift),
                 "bernoulli": lambda: D.Bernoulli(probs=L.tensor(PROBS) * (1 - shift / 2)),
-                "categorical": lambda: D.Categorical(logits=L.tensor(CAT_LOGITS) * (1 + shift))
+                "categorical": lambda: D.Categorical(logits=L.tensor(CAT_LOGITS) * (1 + shift)),
+                "exponential": lambda: D.Exponential(L.tensor(SCALE) + shift),
+                "laplace": lambda: D.Laplace(L.tensor(LOC) + shift, L.tensor(SCALE)),
+                "independent": lambda: D.Independent(D.Normal(L.tensor(LOC) + shift,
+                                                              L.tensor(SCALE)), 1),
                 }[pair]()
     want = torch.distributions.kl_divergence(make(torch, 0.3), make(torch, 0.0))
     got = ember.distributions.kl_divergence(make(ember, 0.3), make(ember, 0.0))
@@ -98,6 +112,10 @@ def test_kl_divergence_matches_torch(pair):
     lambda L: L.distributions.Bernoulli(probs=L.tensor(0.5)).log_prob(L.tensor(0.5)),
     lambda L: L.distributions.Categorical(L.tensor([0.5, -0.1])),
     lambda L: L.distributions.Categorical(L.tensor([0.5, 0.5])).log_prob(L.tensor(2)),
+    lambda L: L.distributions.Exponential(-1.0),
+    lambda L: L.distributions.Exponential(1.0).log_prob(L.tensor(-1.0)),
+    lambda L: L.distributions.Laplace(0.0, -1.0),
+    lambda L: L.distributions.Independent(L.distributions.Normal(L.zeros(2), L.ones(2)), 2),
 ])
 def test_validation_errors_like_torch(bad):
     with pytest.raises(Exception) as want:
@@ -120,6 +138,11 @@ def test_samples_follow_the_distribution():
     b = D.Bernoulli(probs=ember.tensor([0.2, 0.7])).sample((20000,)).numpy()
     assert set(np.unique(b)) <= {0.0, 1.0}
     np.testing.assert_allclose(b.mean(0), [0.2, 0.7], atol=0.02)
+    e = D.Exponential(ember.tensor([0.5, 4.0])).sample((20000,)).numpy()
+    assert e.min() >= 0
+    np.testing.assert_allclose(e.mean(0), [2.0, 0.25], rtol=0.04)
+    lp = D.Laplace(1.0, 2.0).rsample((20000,)).numpy()
+    np.testing.assert_allclose([np.median(lp), np.abs(lp - 1).mean()], [1.0, 2.0], atol=0.08)
     probs = np.array([0.1, 0.6, 0.3])
     c = D.Categorical(probs=ember.tensor(probs)).sample((3, 10000))
     assert tuple(c.shape) == (3, 10000) and c.dtype == ember.int64
