@@ -95,7 +95,8 @@ class Distribution:
         return f"{type(self).__name__}({args})"
 
 
-class Normal(Distribution):
+class _LocScale(Distribution):
+    """Normal and Laplace: a location, a positive scale, reparameterised samples."""
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
@@ -109,6 +110,12 @@ class Normal(Distribution):
         return {"scale": (lambda v: v > 0, "GreaterThan(lower_bound=0.0)")}
 
     mean = mode = property(lambda self: self.loc)
+
+    def _check_real(self, value):
+        self._validate_sample(value, lambda v: v == v, "Real()")
+
+
+class Normal(_LocScale):
     stddev = property(lambda self: self.scale)
     variance = property(lambda self: self.scale.pow(2))
 
@@ -118,13 +125,13 @@ class Normal(Distribution):
         return self.loc + eps * self.scale
 
     def log_prob(self, value):
-        self._validate_sample(value, lambda v: v == v, "Real()")
+        self._check_real(value)
         var = self.scale ** 2
         return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - \
             math.log(math.sqrt(2 * math.pi))
 
     def cdf(self, value):
-        self._validate_sample(value, lambda v: v == v, "Real()")
+        self._check_real(value)
         return 0.5 * (1 + _ember().erf((value - self.loc) * self.scale.reciprocal() /
                                        math.sqrt(2)))
 
@@ -220,20 +227,7 @@ class Exponential(Distribution):
         return 1.0 - self.rate.log()
 
 
-class Laplace(Distribution):
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = _broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def _params(self):
-        return ["loc", "scale"]
-
-    def _constraints(self):
-        return {"scale": (lambda v: v > 0, "GreaterThan(lower_bound=0.0)")}
-
-    mean = mode = property(lambda self: self.loc)
+class Laplace(_LocScale):
     variance = property(lambda self: 2 * self.scale.pow(2))
     stddev = property(lambda self: math.sqrt(2) * self.scale)
 
@@ -244,11 +238,11 @@ class Laplace(Distribution):
         return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
 
     def log_prob(self, value):
-        self._validate_sample(value, lambda v: v == v, "Real()")
+        self._check_real(value)
         return -(2 * self.scale).log() - (value - self.loc).abs() / self.scale
 
     def cdf(self, value):
-        self._validate_sample(value, lambda v: v == v, "Real()")
+        self._check_real(value)
         return 0.5 - 0.5 * (value - self.loc).sign() * \
             (-(value - self.loc).abs() / self.scale).expm1()
 
