@@ -3,6 +3,8 @@
 `import ember as torch` runs ordinary PyTorch programs with PyTorch's numbers."""
 __version__ = "0.1.0"
 
+import math as _math
+
 from . import _malloc  # noqa: F401  (process-wide malloc thresholds, see its docstring)
 from . import _dtype
 from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, bfloat16,
@@ -21,6 +23,7 @@ from .ops.random import (Generator, manual_seed, seed, initial_seed, get_rng_sta
 half, float, double, long, int, short = float16, float32, float64, int64, int32, int16
 cfloat, cdouble, chalf = complex64, complex128, None
 uint16 = uint32 = uint64 = None
+e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
 strided = "torch.strided"
 contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
 
@@ -44,7 +47,7 @@ from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and ends)
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
-                 "testing", "random", "version"}
+                 "testing", "random", "version", "accelerator", "cpu"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "cdist": "nn.functional", "softmax": "nn.functional",
                    "log_softmax": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",

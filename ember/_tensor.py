@@ -3,7 +3,7 @@
 from . import _dtype
 from ._dtype import OF_NP, to_dtype
 from .autograd.node import CLOCK, Leaf
-from .backends import CPU, get_backend
+from .backends import CPU, device as _device, get_backend
 
 __all__ = ["Tensor", "Size"]
 
@@ -370,6 +370,10 @@ class Tensor:
             dtype = _TYPE_OF_NAME[dtype]
         return self.to(to_dtype(dtype))
 
+    def is_inference(self):
+        """ember tensors are never inference tensors (inference_mode only turns grad off)."""
+        return False
+
     def is_same_size(self, other):
         return tuple(self.shape) == tuple(other.shape)
 
@@ -447,6 +451,25 @@ class Tensor:
         from .ops.creation import tensor
         return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
                       requires_grad=requires_grad)
+
+    def new(self, *args, device=None):
+        """The legacy constructor: x.new(2, 3) or x.new(Size) is uninitialised, x.new(data)
+        holds data, x.new(tensor) is a view of that tensor; always x's dtype and device."""
+        from .ops import creation
+        if device is not None and _device(device).type != self.device.type:
+            raise RuntimeError(f"legacy constructor expects device type: {self.device.type} "
+                               f"but device type: {_device(device).type} was passed")
+        device = device or self.device
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            if args[0].dtype is not self.dtype:
+                raise TypeError(f"expected {self.type()} (got {args[0].type()})")
+            return args[0].view_as(args[0])
+        if len(args) == 1 and not isinstance(args[0], (int, Size)):
+            if not isinstance(args[0], (list, tuple)) and not hasattr(args[0], "__array__"):
+                raise TypeError(f"new(): data must be a sequence (got "
+                                f"{type(args[0]).__name__})")
+            return creation.tensor(args[0], dtype=self.dtype, device=device)
+        return creation.empty(*(args or (0,)), dtype=self.dtype, device=device)
 
     def _new_factory(name):
         def fn(self, *size, dtype=None, device=None, requires_grad=False, **kw):

@@ -47,9 +47,8 @@ def is_signed(input):
 
 @_export
 def is_inference(input):
-    """ember tensors are never inference tensors (inference_mode only turns grad off)."""
     _check_tensor("is_inference", input)
-    return False
+    return input.is_inference()
 
 
 @_export
@@ -199,6 +198,39 @@ def is_storage(obj):
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     from .func import vmap as _vmap
     return _vmap(func, in_dims, out_dims, randomness, chunk_size=chunk_size)
+
+
+@_export
+def get_device(input):
+    _check_tensor("get_device", input)
+    return input.get_device()
+
+
+@_export
+def get_device_module(device=None):
+    """The device module for `device` (ember.cuda, ember.cpu, ...); None: the accelerator's, or
+    ember.cpu without one."""
+    import importlib
+    if device is None:
+        from .accelerator import current_accelerator
+        acc = current_accelerator()
+        name = acc.type if acc is not None else "cpu"
+    elif isinstance(device, (str, _device)):
+        name = _device(device).type if isinstance(device, str) else device.type
+    else:
+        raise RuntimeError(f"Invalid value of device '{device}', expect torch.device, str, or "
+                           "None")
+    try:
+        return importlib.import_module(f"ember.{name}")
+    except ModuleNotFoundError:
+        raise RuntimeError(f"Device '{name}' does not have a corresponding module registered "
+                           f"as 'torch.{name}'.") from None
+
+
+@_export
+def to_dlpack(tensor):
+    from .utils.dlpack import to_dlpack as _to
+    return _to(tensor)
 
 
 # ---- default device and tensor type ----------------------------------------------------------

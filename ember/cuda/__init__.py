@@ -126,28 +126,41 @@ def is_bf16_supported(including_emulation=True):
     return is_available() and get_device_capability()[0] >= 8
 
 
-_PEAK = {"peak": 0, "hook": None}
+_PEAK = {"peak": 0, "reserved": 0, "hook": None}
 
 
 def _pool():
     return _require().get_default_memory_pool()
 
 
-def memory_allocated(device=None):
-    used = _pool().used_bytes() if is_available() else 0
+def _observe():
+    """(allocated, reserved) bytes of CuPy's pool now, folded into the peaks."""
+    pool = _pool()
+    used, total = pool.used_bytes(), pool.total_bytes()
     _PEAK["peak"] = max(_PEAK["peak"], used)
-    return used
+    _PEAK["reserved"] = max(_PEAK["reserved"], total)
+    return used, total
+
+
+def memory_allocated(device=None):
+    return _observe()[0] if is_available() else 0
 
 
 def memory_reserved(device=None):
-    return _pool().total_bytes() if is_available() else 0
+    return _observe()[1] if is_available() else 0
 
 
 def max_memory_allocated(device=None):
     """Exact since the last reset_peak_memory_stats() (which installs an allocation hook);
-    before the first reset, the largest value observed by memory_allocated()."""
+    before the first reset, the largest value observed by the memory queries."""
     memory_allocated(device)
     return _PEAK["peak"]
+
+
+def max_memory_reserved(device=None):
+    """As max_memory_allocated, for the bytes CuPy's pool holds."""
+    memory_reserved(device)
+    return _PEAK["reserved"]
 
 
 def reset_peak_memory_stats(device=None):
@@ -157,15 +170,31 @@ def reset_peak_memory_stats(device=None):
             name = "ember_peak"
 
             def alloc_postprocess(self, **kw):
-                used = cp.get_default_memory_pool().used_bytes()
-                if used > _PEAK["peak"]:
-                    _PEAK["peak"] = used
+                _observe()
         _PEAK["hook"] = _PeakHook()
         _PEAK["hook"].__enter__()
-    _PEAK["peak"] = _pool().used_bytes()
+    pool = _pool()
+    _PEAK["peak"], _PEAK["reserved"] = pool.used_bytes(), pool.total_bytes()
 
 
 reset_max_memory_allocated = reset_peak_memory_stats
+
+
+def memory_stats(device=None):
+    """torch.cuda.memory_stats' main keys, from CuPy's pool; empty without a GPU, as in torch."""
+    from collections import OrderedDict
+    if not is_available():
+        return OrderedDict()
+    used, total = _observe()
+    return OrderedDict([("allocated_bytes.all.current", used),
+                        ("allocated_bytes.all.peak", _PEAK["peak"]),
+                        ("reserved_bytes.all.current", total),
+                        ("reserved_bytes.all.peak", _PEAK["reserved"])])
+
+
+def mem_get_info(device=None):
+    """(free, total) bytes of the device, from the CUDA driver."""
+    return tuple(_require().cuda.runtime.memGetInfo())
 
 
 def memory_summary(device=None, abbreviated=False):

@@ -270,9 +270,42 @@ def from_numpy(ndarray):
     return _new(ndarray, CPU)
 
 
+class _Capsule:
+    """A DLPack capsule (from to_dlpack) dressed as an object with __dlpack__, which is what
+    NumPy's and CuPy's from_dlpack take; its device is read from the DLTensor it points to."""
+
+    def __init__(self, capsule):
+        import ctypes
+        api = ctypes.pythonapi
+        api.PyCapsule_GetName.restype, api.PyCapsule_GetName.argtypes = \
+            ctypes.c_char_p, [ctypes.py_object]
+        api.PyCapsule_GetPointer.restype = ctypes.c_void_p
+        api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+        name = api.PyCapsule_GetName(capsule)
+        if name not in (b"dltensor", b"dltensor_versioned"):
+            raise RuntimeError("from_dlpack received an invalid capsule. Note that DLTensor "
+                               "capsules can be consumed only once, so you might have already "
+                               "constructed a tensor from it once.")
+        ptr = api.PyCapsule_GetPointer(capsule, name)
+        # DLManagedTensor starts with its DLTensor; DLManagedTensorVersioned puts a version, two
+        # pointers and a uint64 of flags first. DLTensor: {void *data; {int32 type, int32 id}}.
+        p = ctypes.sizeof(ctypes.c_void_p)
+        head = 0 if name == b"dltensor" else 8 + 2 * p + 8
+        self.capsule = capsule
+        self.device = tuple((ctypes.c_int32 * 2).from_address(ptr + head + p))
+
+    def __dlpack__(self, **kwargs):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        return self.device
+
+
 def from_dlpack(ext_tensor):
     if isinstance(ext_tensor, Tensor):
         return ext_tensor
+    if type(ext_tensor).__name__ == "PyCapsule":
+        ext_tensor = _Capsule(ext_tensor)
     dev_type = ext_tensor.__dlpack_device__()[0] if hasattr(ext_tensor, "__dlpack_device__") \
         else 1
     if dev_type == 1:

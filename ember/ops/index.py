@@ -429,6 +429,10 @@ def setitem(self, idx, value):
         except IndexError as e:
             raise _bounds_error(e) from None
         except ValueError:
+            if not getattr(target.flags, "writeable", True):
+                raise RuntimeError("cannot write to this tensor: it views read-only memory (a "
+                                   "non-writable NumPy array or buffer); clone() it first") \
+                    from None
             shp = target.shape if adv is None else target[adv].shape
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} "
                                f"cannot be broadcast to indexing result of shape {list(shp)}") \
@@ -1090,6 +1094,16 @@ def nonzero(input, *, out=None, as_tuple=False):
         return tuple(_new(i.astype(np.int64), input.be) for i in idx)
     return _finish(_new(xp.stack(idx, axis=1).astype(np.int64) if idx else
                         xp.zeros((0, 0), np.int64), input.be), out, "nonzero", True)
+
+
+def nonzero_static(input, *, size, fill_value=-1):
+    """nonzero() with exactly `size` rows: truncated, or padded with `fill_value`."""
+    if not isinstance(size, int) or size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    idx = nonzero(input).arr[:size]
+    xp = input.be.xp
+    pad = xp.full((size - idx.shape[0], idx.shape[1]), fill_value, np.int64)
+    return _new(xp.concatenate([idx, pad]), input.be)
 
 
 def argwhere(input):
