@@ -444,7 +444,10 @@ class Module(HooksMixin, StateDictMixin, ConversionMixin):
         return replica
 
     def compile(self, *args, **kwargs):
-        pass
+        """torch's in-place Module.compile: the arguments are checked as ember.compile checks
+        them; the module keeps running eagerly (see ember.compiler)."""
+        from ...compiler import compile
+        compile(self._call_impl, *args, **kwargs)
 
 
 def _check_new_name(module, kind, name, registry):

@@ -1,0 +1,126 @@
+"""ember.compile and ember.compiler (torch.compile, torch.compiler): accepted, and eager.
+
+ember has no graph compiler: compile() checks its arguments as torch does and returns the model
+or function running eagerly, so scripts written for torch.compile run and give the same numbers
+(without a compiler's speed-up; a custom `backend` callable is accepted and never called). A
+compiled module is wrapped as torch wraps it, in an OptimizedModule whose state_dict keys start
+with `_orig_mod.`, which checkpoints written by compiled torch models also have."""
+import functools
+
+__all__ = ["allow_in_graph", "assume_constant_result", "compile", "cudagraph_mark_step_begin",
+           "disable", "is_compiling", "is_dynamo_compiling", "is_exporting", "list_backends",
+           "reset"]
+
+_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+_BACKENDS = ("cudagraphs", "inductor", "openxla", "tvm")
+_DEBUG_BACKENDS = ("aot_eager", "aot_eager_decomp_partition", "aot_eager_default_partitioner",
+                   "aot_ts", "eager", "eager_debug", "eager_noexcept", "pre_dispatch_eager",
+                   "ts", "openxla_eval")
+
+
+class InvalidBackend(RuntimeError):
+    def __init__(self, name):
+        super().__init__(f"Invalid backend: {name!r}, see `torch._dynamo.list_backends()` for "
+                         "available backends.")
+
+
+def list_backends(exclude_tags=("debug", "experimental")):
+    return sorted(_BACKENDS if exclude_tags else _BACKENDS + _DEBUG_BACKENDS)
+
+
+def _check(model, backend, mode, options):
+    if model is not None and not callable(model):
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    if mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
+    if isinstance(backend, str) and backend not in _BACKENDS + _DEBUG_BACKENDS:
+        raise InvalidBackend(backend)
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
+            options=None, disable=False, **kwargs):
+    """torch.compile: `model` (a Module or a function) unchanged in its numbers, eager."""
+    _check(model, backend, mode, options)
+    if model is None:                       # @compile(mode=...) as a decorator factory
+        return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic,
+                                 backend=backend, mode=mode, options=options, disable=disable,
+                                 **kwargs)
+    from .nn import Module
+    if isinstance(model, Module):
+        return _optimized_module()(model)
+    if disable:
+        return model
+
+    @functools.wraps(model)
+    def compiled(*args, **kw):
+        return model(*args, **kw)
+    return compiled
+
+
+@functools.cache
+def _optimized_module():
+    from .nn import Module
+
+    class OptimizedModule(Module):
+        """What torch.compile returns for a Module: the original as `_orig_mod`, attributes
+        looked up on it, calls forwarded to it."""
+
+        def __init__(self, mod):
+            super().__init__()
+            self._orig_mod = mod
+
+        def forward(self, *args, **kwargs):
+            return self._orig_mod(*args, **kwargs)
+
+        def __getattr__(self, name):
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                return getattr(self._modules["_orig_mod"], name)
+    OptimizedModule.__module__ = __name__
+    OptimizedModule.__qualname__ = "OptimizedModule"
+    return OptimizedModule
+
+
+def __getattr__(name):
+    if name == "OptimizedModule":          # built on first use: ember.nn imports lazily
+        return _optimized_module()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def disable(fn=None, recursive=True, *, reason=None):
+    """torch.compiler.disable: marks `fn` as not to be compiled; everything is eager here."""
+    if fn is None:
+        return functools.partial(disable, recursive=recursive, reason=reason)
+    return fn
+
+
+def allow_in_graph(fn):
+    return fn
+
+
+def assume_constant_result(fn):
+    return fn
+
+
+def is_compiling():
+    return False
+
+
+def is_dynamo_compiling():
+    return False
+
+
+def is_exporting():
+    return False
+
+
+def reset():
+    """Clears compilation caches: ember keeps none."""
+
+
+def cudagraph_mark_step_begin():
+    """Marks a training step for torch's CUDA-graph trees: nothing to mark when eager."""
