@@ -1,6 +1,8 @@
 """The CUDA backend: CuPy arrays on one GPU (CuPy is imported only when a tensor goes to
-`cuda`), and torch.backends.cuda's matmul switches."""
+`cuda`), and torch.backends.cuda's matmul and attention switches."""
+import contextlib
 import importlib.util
+import warnings
 
 from . import Backend, device
 
@@ -49,6 +51,41 @@ class _MatmulFlags:
 
 
 matmul = _MatmulFlags()
+
+# torch.backends.cuda's scaled-dot-product-attention backends. ember's one attention kernel
+# serves for each; with all four off, attention raises torch's error (ember.nn._attention).
+SDP_ENABLED = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True}
+
+
+def _sdp_switch(name):
+    def enable(enabled):
+        SDP_ENABLED[name] = bool(enabled)
+
+    def enabled():
+        return SDP_ENABLED[name]
+    return enable, enabled
+
+
+enable_flash_sdp, flash_sdp_enabled = _sdp_switch("flash")
+enable_mem_efficient_sdp, mem_efficient_sdp_enabled = _sdp_switch("mem_efficient")
+enable_math_sdp, math_sdp_enabled = _sdp_switch("math")
+enable_cudnn_sdp, cudnn_sdp_enabled = _sdp_switch("cudnn")
+
+
+@contextlib.contextmanager
+def sdp_kernel(enable_flash=True, enable_math=True, enable_mem_efficient=True,
+               enable_cudnn=True):
+    """The deprecated spelling of ember.nn.attention.sdpa_kernel."""
+    warnings.warn("`torch.backends.cuda.sdp_kernel()` is deprecated. In the future, this context "
+                  "manager will be removed. Please see `torch.nn.attention.sdpa_kernel()` for the "
+                  "new context manager, with updated signature.", FutureWarning, stacklevel=3)
+    from ..nn.attention import SDPBackend, sdpa_kernel
+    chosen = [b for b, on in ((SDPBackend.FLASH_ATTENTION, enable_flash),
+                              (SDPBackend.EFFICIENT_ATTENTION, enable_mem_efficient),
+                              (SDPBackend.MATH, enable_math),
+                              (SDPBackend.CUDNN_ATTENTION, enable_cudnn)) if on]
+    with sdpa_kernel(chosen) as context:
+        yield context
 
 
 def is_built():

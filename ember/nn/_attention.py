@@ -7,6 +7,7 @@ import math
 from .._tensor import _new
 from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops.random import rng_for
+from ..backends.cuda import SDP_ENABLED
 from . import _ops as _O
 
 
@@ -20,6 +21,10 @@ def _repeat_heads(t, n_rep):
 
 
 def sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
+    if not any(SDP_ENABLED.values()):
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found. This "
+                           "is likely due to turning off both the math kernel and the fused "
+                           "kernels.")
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
         raise RuntimeError("scaled_dot_product_attention: query, key and value must be at "
                            "least 2-D")
