@@ -47,8 +47,10 @@ class Tensor:
         return object.__new__(cls)
 
     def __init__(self, *args, device=None, dtype=None):
-        # legacy torch.Tensor(...) constructor: Tensor(2, 3) -> uninitialised float, Tensor([..])
+        # legacy torch.Tensor(...) constructor: Tensor(2, 3) -> uninitialised float, Tensor([..]);
+        # on the CPU unless told (torch.set_default_device does not reach it, as in torch)
         from .ops.creation import tensor as _tensor_fn, empty
+        device = "cpu" if device is None else device
         if len(args) == 1 and not isinstance(args[0], int):
             src = _tensor_fn(args[0], dtype=dtype or _dtype.DEFAULT.float, device=device)
         else:

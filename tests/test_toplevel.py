@@ -218,6 +218,29 @@ def test_default_device():
     assert ember.zeros(1).device.type == "cpu"
 
 
+def test_default_device_reach_matches_torch():
+    """Which constructors follow set_default_device, against torch (its `meta` device standing
+    for ember's `mock`): as_tensor/asarray do (moving a tensor too), the legacy constructors and
+    from_numpy do not."""
+    cases = {"as_tensor(list)": lambda L: L.as_tensor([1.0]),
+             "as_tensor(array)": lambda L: L.as_tensor(np.ones(2)),
+             "as_tensor(cpu tensor)": lambda L: L.as_tensor(L.ones(1, device="cpu")),
+             "asarray": lambda L: L.asarray([1]),
+             "Tensor(list)": lambda L: L.Tensor([1.0, 2.0]),
+             "Tensor(sizes)": lambda L: L.Tensor(2, 3),
+             "FloatTensor": lambda L: L.FloatTensor([1.0]),
+             "from_numpy": lambda L: L.from_numpy(np.ones(1))}
+    for name, make in cases.items():
+        try:
+            torch.set_default_device("meta")
+            ember.set_default_device("mock")
+            moved = (make(ember).device.type == "mock", make(torch).device.type == "meta")
+        finally:
+            torch.set_default_device(None)
+            ember.set_default_device(None)
+        assert moved[0] == moved[1], name
+
+
 @pytest.mark.parametrize("t", ["DoubleTensor", "torch.DoubleTensor", "FloatTensor",
                                "torch.HalfTensor"])
 def test_set_default_tensor_type(t):

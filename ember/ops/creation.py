@@ -232,6 +232,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 
 def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor):
+        if device is None and _DEFAULT_DEVICE[0] is not None:   # torch.set_default_device
+            device = _DEFAULT_DEVICE[0].device
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
     if isinstance(data, np.ndarray):
         _check_strides(data)
