@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from ember.backends import cuda_kernels as ck  # noqa: E402
+from ember.backends.cuda_kernel_cases import fused_cases  # noqa: E402
 
 
 def _dtypes():
@@ -273,43 +274,6 @@ def _emu_elementwise(name):
     return call
 
 
-def _emu_cases(dt, rng):
-    def f(*shape):
-        return rng.uniform(-3, 3, shape).astype(dt)
-
-    masked = f(5, 40)
-    masked[1] = -np.inf
-    masked[3, :7] = -np.inf
-    labels = rng.integers(0, 6, 9)
-    labels[::4] = 2
-    cases = [("softmax", (f(4, 7), 1)), ("softmax", (f(3, 1000), 1)),
-             ("softmax", (f(2, 5, 3), 1)), ("softmax", (f(37, 4), 0)),
-             ("softmax", (masked, 1, True)), ("softmax", (f(3), 0)),
-             ("log_softmax", (f(4, 300), 1)), ("log_softmax", (f(5, 2, 3), 0)),
-             ("gelu", (f(3, 4), "none")), ("gelu", (f(3, 4), "tanh")),
-             ("sigmoid", (f(50),)), ("tanh", (f(2, 3),)),
-             ("dropout", (f(40, 6), 0.25, (40, 6), 0)),
-             ("dropout", (f(4, 3, 2), 0.5, (4, 3, 1), 0)),
-             ("scaled_causal_softmax", (f(2, 5, 9), 0.4)),
-             ("scaled_causal_softmax", (f(3, 8, 300), 1.3)),
-             ("scaled_causal_softmax", (f(2, 7, 3), 0.7))]
-    for shape, k in (((3, 4, 70), 1), ((3, 4, 6), 2), ((100, 5), 1)):
-        axes = tuple(range(len(shape) - k, len(shape)))
-        wshape = (1,) * (len(shape) - k) + shape[len(shape) - k:]
-        for affine in ((True, True), (True, False), (False, True), (False, False)):
-            w, b = (f(*shape[len(shape) - k:]) if a else None for a in affine)
-            cases.append(("native_layer_norm", (f(*shape), w, b, None, axes, wshape, 1e-5,
-                                                None, False)))
-    for weight in (None, np.abs(f(6))):
-        for reduction in ("none", "mean", "sum"):
-            for smoothing in (0.0, 0.1):
-                cases.append(("cross_entropy", (f(9, 6), labels, weight, reduction, 2,
-                                                smoothing)))
-    cases.append(("cross_entropy", (f(4, 3000), rng.integers(0, 3000, 4), None, "mean",
-                                    -100, 0.0)))
-    return cases
-
-
 def _compare(a, b, tol, where):
     if hasattr(a, "dtype") or hasattr(b, "dtype"):
         a, b = np.asarray(a), np.asarray(b)
@@ -336,7 +300,7 @@ def emulate():
     failures = count = 0
     for dtype, tol in (("float64", 1e-10), ("float32", 2e-5)):
         rng = np.random.default_rng(0)
-        for name, args in _emu_cases(np.dtype(dtype), rng):
+        for name, args in fused_cases(np.dtype(dtype), rng, 0, big=True):
             count += 1
             where = f"{name}{tuple(getattr(a, 'shape', a) for a in args)} {dtype}"
             fwd, bwd = ck._overrides()[name]

@@ -19,6 +19,7 @@ import ember
 import ember.nn as nn
 import ember.nn.functional as F
 from ember.backends import cuda_kernels as ck
+from ember.backends.cuda_kernel_cases import fused_cases
 from ember.cuda import graphs
 from ember.ops._registry import OPS
 from oracle import host
@@ -549,35 +550,6 @@ def _same_layout(a, b, where):
         assert a == b, where
 
 
-def _layout_cases(dt):
-    def f(*shape):
-        return _R.uniform(-2, 2, shape).astype(dt)
-    t = _labels(9, 6, ignore=2)
-    cases = [("softmax", (f(4, 7), 1)), ("softmax", (f(2, 5, 3), 1)),
-             ("softmax", (f(6, 4), 0, True)), ("softmax", (f(3), 0)),
-             ("log_softmax", (f(4, 7), 1)), ("log_softmax", (f(5, 2, 3), 0)),
-             ("gelu", (f(3, 4), "none")), ("gelu", (f(3, 4), "tanh")),
-             ("sigmoid", (f(5),)), ("tanh", (f(2, 3),)),
-             ("dropout", (f(4, 6), 0.25, (4, 6), np.random.default_rng(0))),
-             ("dropout", (f(4, 3, 2), 0.5, (4, 3, 1), np.random.default_rng(0))),
-             ("scaled_causal_softmax", (f(2, 3, 5), 0.5)),
-             ("scaled_causal_softmax", (f(2, 6, 4), 1.5))]
-    for shape, k in (((3, 4, 6), 1), ((3, 4, 6), 2), ((40, 5), 1)):
-        axes = tuple(range(len(shape) - k, len(shape)))
-        wshape = (1,) * (len(shape) - k) + shape[len(shape) - k:]
-        for affine in ((True, True), (True, False), (False, True), (False, False)):
-            w, b = (f(*shape[len(shape) - k:]) if a else None for a in affine)
-            cases.append(("native_layer_norm", (f(*shape), w, b, None, axes, wshape, 1e-5,
-                                                None, False)))
-    for weight in (None, np.abs(f(6))):
-        for reduction in ("none", "mean", "sum"):
-            for smoothing in (0.0, 0.1):
-                cases.append(("cross_entropy", (f(9, 6), t, weight, reduction, 2, smoothing)))
-    cases.append(("cross_entropy", (f(3, 6, 2), _labels(6, 6).reshape(3, 2), None, "mean",
-                                    -100, 0.0)))
-    return cases
-
-
 _GENERIC_FORWARD = {("dropout", (4, 3, 2)), ("cross_entropy", (3, 6, 2))}  # not fused
 
 
@@ -591,7 +563,7 @@ def test_fused_wrappers_launch_and_keep_the_generic_layout(dtype, fake_kernels):
         pytest.skip("needs ml_dtypes")
     dt = BF16 if dtype == "bfloat16" else np.dtype(dtype)
     fused = dict(ck._overrides())
-    for name, args in _layout_cases(dt):
+    for name, args in fused_cases(dt, np.random.default_rng(0), np.random.default_rng(0)):
         if dtype == "complex64" and name in ("cross_entropy", "native_layer_norm", "dropout"):
             continue
         o = OPS[name]
