@@ -9,7 +9,15 @@ from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = ["backward", "grad", "Function", "once_differentiable", "gradcheck", "gradgradcheck",
            "functional", "graph", "detect_anomaly", "set_detect_anomaly", "no_grad",
-           "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Variable"]
+           "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Variable",
+           "profiler"]
+
+
+def __getattr__(name):
+    if name == "profiler":       # imported on first use (torch.autograd.profiler)
+        import importlib
+        return importlib.import_module(f"{__name__}.profiler")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _VariableMeta(type):
