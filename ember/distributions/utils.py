@@ -1,0 +1,84 @@
+"""torch.distributions.utils: broadcast_all, probs/logits conversions, lazy_property."""
+from numbers import Number
+
+from .._tensor import Size, Tensor
+
+__all__ = ["broadcast_all", "logits_to_probs", "clamp_probs", "probs_to_logits",
+           "lazy_property", "euler_constant"]
+
+euler_constant = 0.57721566490153286060
+
+
+def _ember():
+    import ember
+    return ember
+
+
+def broadcast_all(*values):
+    """Numbers become tensors (of the first tensor's dtype and device, else the default dtype);
+    then all broadcast to one shape."""
+    if not all(isinstance(v, (Tensor, Number)) for v in values):
+        raise ValueError("Input arguments must all be instances of Number, torch.Tensor or "
+                         "objects implementing __torch_function__.")
+    like = next((v for v in values if isinstance(v, Tensor)), None)
+    opts = dict(dtype=like.dtype, device=like.device) if like is not None else \
+        dict(dtype=_ember().get_default_dtype())
+    return _ember().broadcast_tensors(*[v if isinstance(v, Tensor) else
+                                        _ember().tensor(v, **opts) for v in values])
+
+
+def _standard_normal(shape, dtype, device):
+    return _ember().empty(shape, dtype=dtype, device=device).normal_()
+
+
+def _sum_rightmost(value, dim):
+    """Sum out the last `dim` dims."""
+    return value.reshape(tuple(value.shape[:-dim]) + (-1,)).sum(-1) if dim else value
+
+
+def logits_to_probs(logits, is_binary=False):
+    return logits.sigmoid() if is_binary else logits.softmax(-1)
+
+
+def clamp_probs(probs):
+    eps = _ember().finfo(probs.dtype).eps
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def probs_to_logits(probs, is_binary=False):
+    ps = clamp_probs(probs)
+    return ps.log() - (-ps).log1p() if is_binary else ps.log()
+
+
+class lazy_property:
+    """A property computed on first use (under grad mode) and then stored on the instance, so
+    that it shows in `__dict__` (a distribution's repr and expand look there)."""
+
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+        self.__doc__, self.__name__ = wrapped.__doc__, wrapped.__name__
+
+    def __get__(self, instance, obj_type=None):
+        if instance is None:
+            return self
+        with _ember().enable_grad():
+            value = self.wrapped(instance)
+        setattr(instance, self.wrapped.__name__, value)
+        return value
+
+
+def _size(shape):
+    return shape if isinstance(shape, Size) else Size(tuple(shape))
+
+
+def _set_probs_or_logits(dist, probs, logits, broadcast=True):
+    """Store exactly one of probs / logits on `dist` (the other is a lazy_property derived on
+    use); returns the stored tensor."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+    name, value = ("probs", probs) if probs is not None else ("logits", logits)
+    if broadcast:
+        (value,) = broadcast_all(value)
+    setattr(dist, name, value)
+    dist._given = name
+    return value
