@@ -1,4 +1,5 @@
 """The Tensor: a NumPy/CuPy array, its backend, and its place in the autograd graph."""
+import numpy as np
 
 from . import _dtype
 from ._dtype import OF_NP, to_dtype
@@ -444,6 +445,34 @@ class Tensor:
 
     def is_shared(self):
         return False
+
+    def apply_(self, callable):
+        """Replace each element x by callable(x) (Python numbers; CPU tensors only)."""
+        return self._map_py("apply_", callable, ())
+
+    def map_(self, tensor, callable):
+        """self[i] = callable(self[i], tensor[i]), `tensor` broadcast to self's shape."""
+        return self._map_py("map_", callable, (tensor,))
+
+    def map2_(self, x, y, callable):
+        return self._map_py("map2_", callable, (x, y))
+
+    def _map_py(self, name, fn, others):
+        if self.requires_grad:
+            raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use "
+                               f"var.detach().{name}() instead.")
+        if self.be.name != "cpu":
+            raise RuntimeError(f"{name} is only implemented on CPU tensors")
+        columns = [self.arr.ravel().tolist()]
+        for i, o in enumerate(others):
+            if o.dtype is not self.dtype:
+                arg = "other" if len(others) == 1 else "xy"[i]
+                raise TypeError(f"{name}: expected {self.type()} for '{arg}' (got {o.type()})")
+            columns.append(o.expand(self.shape).arr.ravel().tolist())
+        self.arr[...] = np.array([fn(*v) for v in zip(*columns)],
+                                 self.arr.dtype).reshape(self.arr.shape)
+        bump_version(self)
+        return self
 
     def untyped_storage(self):
         from ._storage import UntypedStorage
