@@ -47,7 +47,8 @@ from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and ends)
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
-                 "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler"}
+                 "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",
+                 "library"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "softmax": "nn.functional",
                    "log_softmax": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",

@@ -1,0 +1,234 @@
+"""torch.library's Python custom operators: custom_op, register_autograd, register_kernel,
+register_fake, register_autocast, register_vmap; the ops are also reachable as
+ember.ops.<namespace>.<name> (torch.ops.<namespace>.<name>).
+
+A custom op runs its implementation (the one registered for the device of its first tensor
+argument, or the default) below autograd, as torch does: with grad off inside, its outputs
+connected to one `GeneratedBackwardFor_<ns>_<name>_defaultBackward` node that calls the
+registered backward (or raises torch's error when none was registered). Outputs may not alias
+inputs. ember has no fake tensors, so register_fake only records its function, and vmap runs the
+op once per sample whatever register_vmap says."""
+import functools
+import inspect
+
+__all__ = ["CustomOpDef", "custom_op", "register_autocast", "register_autograd", "register_fake",
+           "register_kernel", "register_vmap"]
+
+OPS = {}                   # "ns::name" -> CustomOpDef
+_KW_ONLY = inspect.Parameter.KEYWORD_ONLY
+
+
+def _infer_schema(fn, mutates_args):
+    sig = inspect.signature(fn)
+    where = f"Got func with signature {sig})"
+    for p in sig.parameters.values():
+        if p.annotation is inspect.Parameter.empty:
+            raise ValueError(f"infer_schema(func): Parameter {p.name} must have a type "
+                             f"annotation. {where}")
+    if sig.return_annotation is inspect.Signature.empty:
+        raise ValueError(f"infer_schema(func): No return type annotation was provided. Please "
+                         f"add one. {where}")
+    if mutates_args != "unknown":
+        missing = set(mutates_args) - set(sig.parameters)
+        if missing:
+            raise ValueError(f"infer_schema(func): {missing} in mutates_args were not found in "
+                             "the custom op's signature. mutates_args should contain the names "
+                             "of all args that the custom op mutates, or just the string "
+                             f"'unknown' if you don't know. {where}")
+    return sig
+
+
+class CustomOpDef:
+    """A custom operator: call it like its function."""
+
+    def __init__(self, namespace, name, fn, mutates_args, device_types):
+        self._namespace, self._name = namespace, name
+        self._qualname = f"{namespace}::{name}"
+        self._sig = _infer_schema(fn, mutates_args)
+        self._params = list(self._sig.parameters.values())
+        self._init_fn = fn
+        self._kernels = {}
+        if device_types is None:
+            self._default = fn
+        else:
+            self._default = None
+            self.register_kernel(device_types, fn)
+        self._backward = self._setup_context = self._fake = self._vmap = None
+        self._autocast = {}
+        self._function = self._make_function()
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self):
+        return f"<CustomOpDef({self._qualname})>"
+
+    @property
+    def default(self):
+        return self
+
+    # ---- registrations ----------------------------------------------------------------------
+    def register_kernel(self, device_types, fn=None):
+        """The implementation for `device_types` ("cpu", "cuda", or a sequence of them)."""
+        if fn is None:
+            return lambda f: self.register_kernel(device_types, f)
+        for d in ([device_types] if isinstance(device_types, str) else device_types):
+            self._kernels[d] = fn
+        return fn
+
+    def register_autograd(self, backward, /, *, setup_context=None):
+        self._backward, self._setup_context = backward, setup_context
+
+    def register_fake(self, fn, /):
+        self._fake = fn
+        return fn
+
+    def register_vmap(self, func=None, /):
+        if func is None:
+            return self.register_vmap
+        self._vmap = func
+        return func
+
+    def register_autocast(self, *, device_type, cast_inputs):
+        self._autocast[device_type] = cast_inputs
+
+    # ---- calls ------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        bound = self._sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        flat = tuple(bound.arguments[p.name] for p in self._params)
+        device = next((a.device.type for a in flat if _is_tensor(a)), "cpu")
+        cast = self._autocast.get(device)
+        if cast is not None:
+            from .amp.autocast import autocast, is_autocast_enabled
+            from .amp.custom import _cast
+            if is_autocast_enabled(device):
+                with autocast(device_type=device, enabled=False):
+                    return self._function.apply(*_cast(flat, device, cast))
+        return self._function.apply(*flat)
+
+    def _impl(self, flat):
+        device = next((a.device.type for a in flat if _is_tensor(a)), "cpu")
+        fn = self._kernels.get(device, self._default)
+        if fn is None:
+            raise NotImplementedError(
+                f"Could not run '{self._qualname}' with arguments from the "
+                f"'{device.upper()}' backend. '{self._qualname}' is only available for these "
+                f"backends: [{', '.join(k.upper() for k in self._kernels)}].")
+        pos = [v for p, v in zip(self._params, flat) if p.kind is not _KW_ONLY]
+        kw = {p.name: v for p, v in zip(self._params, flat) if p.kind is _KW_ONLY}
+        out = fn(*pos, **kw)
+        self._check_aliasing(flat, out)
+        return out
+
+    def _check_aliasing(self, flat, out):
+        inputs = [a for a in flat if _is_tensor(a)]
+        outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if _is_tensor(o)]
+        for i, o in enumerate(outs):
+            others = inputs + outs[:i]
+            if any(o is a or (o.device == a.device and o.arr.size and a.arr.size
+                              and o.be.xp.may_share_memory(o.arr, a.arr)) for a in others):
+                raise RuntimeError(
+                    f"{self._name} (with implementation in {inspect.getmodule(self._init_fn)}):"
+                    " The output of this custom operator (1) must not also be an input to this "
+                    "custom operator and (2) may not alias any inputs to this custom operator "
+                    "or other returns. The most common way to trigger this error is if we have "
+                    "y = custom_op(x) and y and x are the same Tensor. Please instead return a "
+                    "clone of the offending output tensor(s) (e.g. return x.clone()) or refactor "
+                    "the custom operator to not return y.")
+
+    def _make_function(self):
+        from .autograd.function import Function
+        op = self
+        n_pos = sum(p.kind is not _KW_ONLY for p in self._params)
+        kw_names = [p.name for p in self._params if p.kind is _KW_ONLY]
+
+        def forward(*flat):
+            return op._impl(flat)
+
+        def setup_context(ctx, inputs, output):
+            if op._setup_context is None:
+                return
+            if kw_names:
+                op._setup_context(ctx=ctx, inputs=inputs[:n_pos],
+                                  keyword_only_inputs=dict(zip(kw_names, inputs[n_pos:])),
+                                  output=output)
+            else:
+                op._setup_context(ctx=ctx, inputs=inputs, output=output)
+
+        def backward(ctx, *grads):
+            if op._backward is None:
+                raise RuntimeError(f"Trying to backward through {op._namespace}.{op._name}."
+                                   "default but no autograd formula was registered. Please use "
+                                   "register_autograd to add one.")
+            result = op._backward(ctx, *grads)
+            result = result if isinstance(result, tuple) else (result,)
+            return result + (None,) * (len(op._params) - n_pos)
+
+        name = f"GeneratedBackwardFor_{self._namespace}_{self._name}_default"
+        return type(name, (Function,), {"forward": staticmethod(forward),
+                                        "setup_context": staticmethod(setup_context),
+                                        "backward": staticmethod(backward)})
+
+
+def _is_tensor(a):
+    from ._tensor import Tensor
+    return isinstance(a, Tensor)
+
+
+def custom_op(name, fn=None, /, *, mutates_args, device_types=None, schema=None):
+    """Register `fn` as the operator `name` ("namespace::op"); usable as a decorator."""
+    if fn is None:
+        return lambda f: custom_op(name, f, mutates_args=mutates_args,
+                                   device_types=device_types, schema=schema)
+    namespace, opname = name.split("::")
+    op = OPS[name] = CustomOpDef(namespace, opname, fn, mutates_args, device_types)
+    return op
+
+
+def _op(op):
+    if isinstance(op, CustomOpDef):
+        return op
+    if op not in OPS:
+        raise ValueError(f"register: expected {op} to be a custom op defined by "
+                         "ember.library.custom_op")
+    return OPS[op]
+
+
+def register_autograd(op, backward, /, *, setup_context=None, lib=None):
+    _op(op).register_autograd(backward, setup_context=setup_context)
+
+
+def register_kernel(op, device_types, func=None, /, *, lib=None):
+    return _op(op).register_kernel(device_types, func)
+
+
+def register_fake(op, func=None, /, *, lib=None, _stacklevel=1):
+    if func is None:
+        return lambda f: register_fake(op, f)
+    return _op(op).register_fake(func)
+
+
+def register_autocast(op, device_type, cast_inputs, /, *, lib=None):
+    _op(op).register_autocast(device_type=device_type, cast_inputs=cast_inputs)
+
+
+def register_vmap(op, func=None, /, *, lib=None):
+    return _op(op).register_vmap(func)
+
+
+class _Namespace:
+    """ember.ops.<namespace>: the custom ops defined in it."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        op = OPS.get(f"{self._name}::{attr}")
+        if op is None:
+            raise AttributeError(f"'_OpNamespace' '{self._name}' object has no attribute "
+                                 f"'{attr}'")
+        return op
+
+
+def namespace(name):
+    """The namespace object for ember.ops.<name>, or None when no custom op is defined in it."""
+    return _Namespace(name) if any(k.startswith(name + "::") for k in OPS) else None

@@ -1,0 +1,157 @@
+"""ember.library.custom_op against torch.library.custom_op: the same results and gradients for
+an op defined outside autograd (NumPy inside), torch's errors (missing annotations, unknown
+mutated args, backward without a formula, aliased outputs, a device without a kernel), keyword-
+only arguments reaching setup_context, kernels per device, autocast registration, and
+ember.ops.<ns>.<name> as torch.ops.<ns>.<name>."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+_COUNT = [0]
+
+
+def _name(base):
+    """A fresh op name per definition (both libraries keep a global registry)."""
+    _COUNT[0] += 1
+    return f"embertest::{base}{_COUNT[0]}"
+
+
+def _numpy_sin(lib, with_autograd=True):
+    @lib.library.custom_op(_name("sin"), mutates_args=())
+    def numpy_sin(x: lib.Tensor, scale: float = 1.0) -> lib.Tensor:
+        return lib.from_numpy(np.sin(x.detach().numpy()) * scale)
+
+    if with_autograd:
+        def setup_context(ctx, inputs, output):
+            x, scale = inputs
+            ctx.save_for_backward(x)
+            ctx.scale = scale
+
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * x.cos() * ctx.scale, None
+        numpy_sin.register_autograd(backward, setup_context=setup_context)
+    return numpy_sin
+
+
+def test_values_gradients_and_node_name_match_torch():
+    x = np.random.default_rng(0).standard_normal(5)
+    res = []
+    for lib in (ember, torch):
+        op = _numpy_sin(lib)
+        t = lib.tensor(x, requires_grad=True)
+        y = op(t, 2.0)
+        y.sum().backward()
+        res.append((y.detach().numpy(), t.grad.numpy(), type(y.grad_fn).__name__.split("_")[-1]))
+    np.testing.assert_allclose(res[0][0], res[1][0])
+    np.testing.assert_allclose(res[0][1], res[1][1])
+    assert res[0][2] == res[1][2] == "defaultBackward"
+    e = _numpy_sin(ember)
+    assert ember.ops.embertest.__getattr__(e._name) is e
+
+
+def test_backward_without_formula_raises_as_torch():
+    msgs = []
+    for lib in (ember, torch):
+        op = _numpy_sin(lib, with_autograd=False)
+        y = op(lib.ones(2, dtype=lib.float64, requires_grad=True))
+        assert y.requires_grad
+        with pytest.raises(RuntimeError) as e:
+            y.sum().backward()
+        msgs.append(str(e.value).replace(op._name, "OP"))
+    assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize("case", ["no_annotation", "no_return", "unknown_mutated",
+                                  "no_mutates_args"])
+def test_definition_errors_match_torch(case):
+    def define(lib):
+        T = lib.Tensor
+        if case == "no_annotation":
+            def f(x):
+                return x
+        elif case == "no_return":
+            def f(x: T):
+                return x
+        else:
+            def f(x: T) -> T:
+                return x
+        kw = {"no_mutates_args": {}, "unknown_mutated": {"mutates_args": ("y",)}}.get(
+            case, {"mutates_args": ()})
+        return lambda: lib.library.custom_op(_name("bad"), f, **kw)
+    with pytest.raises(Exception) as te:
+        define(torch)()
+    with pytest.raises(type(te.value)) as ee:
+        define(ember)()
+    clean = (lambda s: s.replace("torch.Tensor", "T").replace("ember._tensor.Tensor", "T")
+             .replace("Tensor", "T"))
+    assert clean(str(ee.value)) == clean(str(te.value))
+
+
+def test_aliasing_output_is_refused_as_torch():
+    msgs = []
+    for lib in (ember, torch):
+        @lib.library.custom_op(_name("alias"), mutates_args=())
+        def alias(x: lib.Tensor) -> lib.Tensor:
+            return x.view(-1)
+        with pytest.raises(RuntimeError) as e:
+            alias(lib.ones(2))
+        msgs.append(str(e.value).split("): ", 1)[1])
+    assert msgs[0] == msgs[1]
+
+
+def test_mutating_op_and_keyword_only_inputs():
+    seen = []
+    for lib in (ember, torch):
+        @lib.library.custom_op(_name("addto"), mutates_args={"x"})
+        def addto(x: lib.Tensor, y: lib.Tensor) -> None:
+            x.add_(y)
+        a = lib.zeros(2)
+        assert addto(a, lib.ones(2)) is None and a.tolist() == [1.0, 1.0]
+
+        @lib.library.custom_op(_name("kw"), mutates_args=())
+        def scaled(x: lib.Tensor, *, k: float = 2.0) -> lib.Tensor:
+            return x * k
+
+        def setup_context(ctx, inputs, keyword_only_inputs, output):
+            seen.append((len(inputs), dict(keyword_only_inputs)))
+            ctx.k = keyword_only_inputs["k"]
+        scaled.register_autograd(lambda ctx, g: g * ctx.k, setup_context=setup_context)
+        x = lib.ones(2, requires_grad=True)
+        scaled(x, k=3.0).sum().backward()
+        assert x.grad.tolist() == [3.0, 3.0]
+    assert seen[0] == seen[1] == (1, {"k": 3.0})
+
+
+def test_kernels_per_device():
+    ops = {}
+    for lib in (ember, torch):
+        @lib.library.custom_op(_name("dev"), mutates_args=(), device_types="cuda")
+        def only_cuda(x: lib.Tensor) -> lib.Tensor:
+            return x.clone()
+        with pytest.raises(NotImplementedError, match="with arguments from the 'CPU' backend"):
+            only_cuda(lib.ones(2))
+
+        @only_cuda.register_kernel("cpu")
+        def _(x):
+            return x * 10
+        assert only_cuda(lib.ones(2)).tolist() == [10.0, 10.0]
+        ops[lib] = only_cuda
+    ops[ember].register_kernel("mock", lambda x: x * 100)     # ember's test device
+    assert ops[ember](ember.ones(2, device="mock")).tolist() == [100.0, 100.0]
+
+
+def test_register_autocast_casts_inputs():
+    dtypes = []
+    for lib in (ember, torch):
+        @lib.library.custom_op(_name("ac"), mutates_args=())
+        def mm(a: lib.Tensor, b: lib.Tensor) -> lib.Tensor:
+            dtypes.append(str(a.dtype).replace("torch.", ""))
+            return a.mm(b)
+        lib.library.register_autocast(mm, "cpu", lib.float64)
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            out = mm(lib.ones(2, 2), lib.ones(2, 2))
+        dtypes.append(str(out.dtype).replace("torch.", ""))
+    assert dtypes[:2] == dtypes[2:] == ["float64", "float64"]
