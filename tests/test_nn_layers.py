@@ -37,6 +37,13 @@ LAYERS = [
     ("CosineSimilarity", "CosineSimilarity", (), {"dim": 0}, [X34, rand((3, 4), seed=1)]),
     ("PReLU", "PReLU", (), {}, [X4D]),
     ("PReLU_channels", "PReLU", (3,), {"init": 0.1}, [X4D]),
+    ("AdaptiveLogSoftmaxWithLoss", "AdaptiveLogSoftmaxWithLoss", (8, 12, [3, 7]),
+     {"div_value": 2.0}, [rand((6, 8)), np.array([0, 4, 11, 2, 8, 5])]),
+    ("AdaptiveLogSoftmaxWithLoss_one_row_clusters", "AdaptiveLogSoftmaxWithLoss",
+     (8, 20, (2, 6, 15)), {"head_bias": True, "div_value": 2.0},
+     [rand((4, 8)), np.array([1, 3, 19, 0])]),
+    ("AdaptiveLogSoftmaxWithLoss_unbatched", "AdaptiveLogSoftmaxWithLoss", (8, 12, [3]), {},
+     [rand((8,)), np.array(9)]),
 ]
 
 ACTIVATION_LAYERS = [
@@ -232,3 +239,54 @@ def test_wrong_input_shapes_raise_like_torch():
         torch.ones(3, 4)))
     raises_like(lambda: nn.Unflatten(1, 3), lambda: tnn.Unflatten(1, 3))
     raises_like(lambda: nn.Hardtanh(1.0, 0.0), lambda: tnn.Hardtanh(1.0, 0.0))
+
+
+def test_adaptive_log_softmax_log_prob_and_predict():
+    torch.manual_seed(0)
+    t_mod = tnn.AdaptiveLogSoftmaxWithLoss(8, 12, [3, 7], div_value=2.0, head_bias=True)
+    e_mod = nn.AdaptiveLogSoftmaxWithLoss(8, 12, [3, 7], div_value=2.0, head_bias=True)
+    x = rand((9, 8), seed=5)
+    for head_bias in ([0.0] * 5, [5.0] * 3 + [0.0, 0.0], [0.0] * 3 + [9.0, 9.0],
+                      [0.5, 0.0, 0.0, 0.6, 0.4]):  # shortlist wins, clusters win, mixed rows
+        with torch.no_grad():
+            t_mod.head.bias.copy_(torch.tensor(head_bias))
+        check_module(e_mod, t_mod, [x, np.arange(9)])
+        assert_close(e_mod.log_prob(ember.tensor(x)), t_mod.log_prob(torch.tensor(x)))
+        assert_close(e_mod.predict(ember.tensor(x)), t_mod.predict(torch.tensor(x)))
+
+
+@pytest.mark.parametrize("make,inputs", [
+    (lambda n: n.AdaptiveLogSoftmaxWithLoss(8, 12, []), None),
+    (lambda n: n.AdaptiveLogSoftmaxWithLoss(8, 12, [5, 3]), None),
+    (lambda n: n.AdaptiveLogSoftmaxWithLoss(8, 12, [3, 12]), None),
+    (lambda n: n.AdaptiveLogSoftmaxWithLoss(8, 12, [3, 3.5]), None),
+    (lambda n: n.AdaptiveLogSoftmaxWithLoss(8, 12, [3]), (rand((4, 8)), np.arange(3))),
+    (lambda n: n.AdaptiveLogSoftmaxWithLoss(8, 12, [3]), (rand((4, 2, 8)), np.arange(4))),
+    (lambda n: n.AdaptiveLogSoftmaxWithLoss(8, 12, [3]), (rand((4, 8)), np.array(3))),
+    (lambda n: n.AdaptiveLogSoftmaxWithLoss(8, 12, [3]), (rand((4, 8)), np.ones((4, 1), int))),
+    (lambda n: n.AdaptiveLogSoftmaxWithLoss(8, 12, [3]), (rand((2, 8)), np.array([1, 12]))),
+])
+def test_adaptive_log_softmax_errors(make, inputs):
+    if inputs is None:
+        e_msg, t_msg = raises_like(lambda: make(nn), lambda: make(tnn))
+    else:
+        e_msg, t_msg = raises_like(lambda: make(nn)(*map(ember.tensor, inputs)),
+                                   lambda: make(tnn)(*map(torch.tensor, inputs)))
+    assert e_msg == t_msg
+
+
+def test_data_parallel_without_accelerator_wraps_the_module():
+    """torch without GPUs: DataParallel forwards to the module; state_dict keys gain `module.`."""
+    torch.manual_seed(0)
+    t_mod = tnn.DataParallel(tnn.Sequential(tnn.Linear(4, 3), tnn.BatchNorm1d(3)),
+                             device_ids=[0, 1], dim=1)
+    e_mod = nn.DataParallel(nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)),
+                            device_ids=[0, 1], dim=1)
+    assert repr(e_mod) == repr(t_mod) and e_mod.device_ids == t_mod.device_ids == []
+    assert list(e_mod.state_dict())[0] == "module.0.weight"
+    check_module(e_mod, t_mod, [X34])
+    inner = nn.Linear(4, 3)
+    wrapped = nn.DataParallel(inner)
+    assert wrapped.module is inner
+    np.testing.assert_array_equal(wrapped(input=ember.tensor(X34)).detach().numpy(),
+                                  inner(ember.tensor(X34)).detach().numpy())

@@ -1,7 +1,8 @@
 """Normalisation against torch: batch_norm (train/eval, running statistics with momentum and
-cumulative averaging, num_batches_tracked), layer/group/instance/rms/local-response norm;
-functional and modules, float32/float64 outputs and gradients, gradchecks, state_dict keys,
-reprs, loading older state_dicts and torch's exceptions."""
+cumulative averaging, num_batches_tracked), layer/group/instance/rms/local-response norm,
+SyncBatchNorm (one process) and convert_sync_batchnorm, CrossMapLRN2d; functional and modules,
+float32/float64 outputs and gradients, gradchecks, state_dict keys, reprs, loading older
+state_dicts and torch's exceptions."""
 import numpy as np
 import pytest
 import torch
@@ -10,7 +11,8 @@ import torch.nn.functional as TF
 import ember
 import ember.nn as nn
 import ember.nn.functional as F
-from nn_oracle import DTYPES, check_fn, check_module, gradcheck, raises_like, rand, to_ember_state
+from nn_oracle import (DTYPES, check_fn, check_module, copy_weights, gradcheck, raises_like, rand,
+                       to_ember_state)
 from oracle import assert_close
 
 
@@ -148,6 +150,11 @@ MODULES = {   # name -> (args, kwargs, input shape)
     "RMSNorm": (((5, 6),), {}, (4, 3, 5, 6)),
     "RMSNorm_eps": ((6,), dict(eps=1e-3, elementwise_affine=False), (4, 3, 5, 6)),
     "LocalResponseNorm": ((2,), dict(alpha=0.1, k=2.0), (4, 3, 5, 6)),
+    "SyncBatchNorm": ((3,), {}, (4, 3)),
+    "SyncBatchNorm_4d": ((3,), dict(momentum=None, bias=False), (4, 3, 5, 6)),
+    "SyncBatchNorm_untracked": ((3,), dict(track_running_stats=False, affine=False), (4, 3, 5)),
+    "CrossMapLRN2d": ((3,), dict(alpha=0.1, k=2.0), (4, 5, 3, 2)),
+    "CrossMapLRN2d_even": ((4, 0.3, 0.5), {}, (2, 7, 3, 2)),
 }
 
 
@@ -265,6 +272,10 @@ MODULE_ERRORS = {
     "ln_shape": (lambda n: n.LayerNorm(4), (2, 3, 8, 8)),
     "gn_channels": (lambda n: n.GroupNorm(3, 3), (2, 4, 5)),
     "gn_ctor": (lambda n: n.GroupNorm(2, 3), None),
+    "sync_rank": (lambda n: n.SyncBatchNorm(3), (3,)),
+    "sync_no_channels": (lambda n: n.SyncBatchNorm(0), (2, 0, 4)),
+    "sync_channels": (lambda n: n.SyncBatchNorm(4), (2, 3, 8)),
+    "lrn2d_rank": (lambda n: n.CrossMapLRN2d(3), (2, 3, 4)),
 }
 
 
@@ -277,6 +288,41 @@ def test_norm_module_errors(name):
         e_msg, t_msg = raises_like(lambda: make(nn)(ember.tensor(_x(*shape))),
                                    lambda: make(torch.nn)(torch.tensor(_x(*shape))))
     assert e_msg == t_msg
+
+
+def test_cross_map_lrn2d_grad_fn_and_gradcheck():
+    """torch's hand-written backward is not the forward's exact gradient: ember keeps torch's."""
+    x = rand((2, 5, 3, 2), "float64")
+    e, t = nn.CrossMapLRN2d(3, 0.5), torch.nn.CrossMapLRN2d(3, 0.5)
+    check_module(e, t, [x], "float64")
+    ye = e(ember.tensor(x, requires_grad=True))
+    assert ye.grad_fn.name() == type(t(torch.tensor(x, requires_grad=True)).grad_fn).__name__
+
+
+def _bn_model(lib):
+    return lib.nn.Sequential(lib.nn.Conv2d(3, 4, 1), lib.nn.BatchNorm2d(4, affine=False),
+                             lib.nn.Sequential(lib.nn.Flatten(), lib.nn.BatchNorm1d(
+                                 16, momentum=None)), lib.nn.BatchNorm1d(16, bias=False))
+
+
+def test_convert_sync_batchnorm_keeps_parameters_and_state():
+    t = _bn_model(torch)
+    e = _bn_model(ember)
+    copy_weights(e, t)
+    for lib, m in ((torch, t), (ember, e)):
+        m(lib.tensor(rand((5, 3, 2, 2))))                 # running stats and counters move
+        m.eval()
+    params = [id(p) for p in e.parameters()]
+    te, ee = (torch.nn.SyncBatchNorm.convert_sync_batchnorm(t),
+              nn.SyncBatchNorm.convert_sync_batchnorm(e, process_group="group"))
+    assert repr(ee) == repr(te)
+    assert [id(p) for p in ee.parameters()] == params and not ee.training
+    assert ee[1].process_group == "group" and type(ee[0]) is nn.Conv2d
+    e_sd, t_sd = ee.state_dict(), te.state_dict()
+    assert list(e_sd) == list(t_sd)
+    for k in t_sd:
+        assert_close(e_sd[k], t_sd[k])
+    check_module(ee, te, [rand((5, 3, 2, 2), seed=7)], train=False)
 
 
 def test_instance_norm_channel_warning():

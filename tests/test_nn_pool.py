@@ -1,5 +1,6 @@
 """Pooling against torch: max (indices, ceil_mode, padding, dilation, NaN and ties), average
-(count_include_pad, divisor_override), adaptive, LP, max-unpool; functional and modules,
+(count_include_pad, divisor_override), adaptive, LP, fractional max (windows fixed by
+`_random_samples`), max-unpool; functional and modules,
 float32/float64 outputs and gradients, gradchecks, reprs and torch's exceptions."""
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ import torch.nn.functional as TF
 import ember
 import ember.nn as nn
 import ember.nn.functional as F
-from nn_oracle import DTYPES, check_fn, check_module, gradcheck, pair, raises_like, rand
+from nn_oracle import (DTYPES, Const, check_fn, check_module, gradcheck, pair, raises_like,
+                       rand)
 from oracle import assert_close
 
 X4 = (2, 3, 9, 8)
@@ -134,6 +136,59 @@ def test_adaptive_max_nan():
              lambda t: TF.adaptive_max_pool1d(t, 2, True), [x])
 
 
+FRACTIONAL = {   # name -> (input shape, kernel_size, kwargs); samples drawn per plane
+    "2d": (X4, 2, dict(output_size=(4, 5))),
+    "2d_rect_ratio": (X4, (3, 2), dict(output_ratio=(0.5, 0.7))),
+    "2d_int_size": (X4, 2, dict(output_size=4)),
+    "2d_unbatched": ((3, 9, 8), 2, dict(output_size=(5, 7))),
+    "2d_full": (X4, (2, 3), dict(output_size=(8, 6))),       # windows overlap: grads add up
+    "2d_one_out": (X4, 2, dict(output_size=(1, 3))),
+    "3d": ((2, 2, 7, 6, 8), 2, dict(output_size=(3, 4, 5))),
+    "3d_ratio": ((2, 2, 7, 6, 8), (2, 3, 1), dict(output_ratio=0.6)),
+    "3d_unbatched": ((2, 7, 6, 8), 2, dict(output_size=(5, 2, 4))),
+}
+
+
+def _samples(shape, nsp, dtype="float32", seed=3):
+    """torch's _random_samples layout: (batch, channels, nsp) in [0, 1)."""
+    batch = shape[0] if len(shape) == nsp + 2 else 1
+    return rand((batch, shape[-nsp - 1], nsp), dtype, seed, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(FRACTIONAL))
+def test_fractional_max_pool(name, dtype):
+    shape, k, kw = FRACTIONAL[name]
+    nsp = int(name[0])
+    for ret in (True, False):
+        fn = f"fractional_max_pool{nsp}d"
+        check_fn(lambda x, s: getattr(F, fn)(x, k, return_indices=ret, _random_samples=s, **kw),
+                 lambda x, s: getattr(TF, fn)(x, k, return_indices=ret, _random_samples=s, **kw),
+                 [rand(shape, dtype), Const(_samples(shape, nsp))], dtype)
+    fn = f"fractional_max_pool{nsp}d_with_indices"
+    check_fn(lambda x, s: getattr(F, fn)(x, k, _random_samples=s, **kw),
+             lambda x, s: getattr(TF, fn)(x, k, _random_samples=s, **kw),
+             [rand(shape, dtype), Const(_samples(shape, nsp))], dtype)
+
+
+def test_fractional_max_pool_nan_inf_and_empty_windows():
+    x = np.array([[[[1., np.nan, 2., np.nan], [3., -np.inf, 0., 5.], [np.nan, 4., 4., 1.],
+                    [-np.inf, -np.inf, 2., 2.]]]], np.float32)
+    s = np.array([[[0.3, 0.8]]], np.float32)
+    for k, out in ((2, (2, 3)), (0, (2, 2)), (2, (0, 2))):
+        check_fn(lambda t, r: F.fractional_max_pool2d(t, k, out, return_indices=True,
+                                                      _random_samples=r),
+                 lambda t, r: TF.fractional_max_pool2d(t, k, out, return_indices=True,
+                                                       _random_samples=r), [x, Const(s)],
+                 grad=False)
+
+
+def test_fractional_max_pool_gradcheck():
+    s = ember.tensor(_samples(X4, 2, "float64"))
+    gradcheck(lambda x: F.fractional_max_pool2d(x, 3, (5, 4), _random_samples=s),
+              [rand(X4, "float64")])
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_lp_pool(dtype):
     x = rand(X4, dtype, low=0.1)
@@ -164,18 +219,23 @@ def test_pool_grad_fn_names():
     x, t = pair(rand(X4), True)
     for fn in (lambda f, a: f.max_pool2d(a, 2), lambda f, a: f.avg_pool2d(a, 2),
                lambda f, a: f.adaptive_avg_pool2d(a, 3), lambda f, a: f.max_pool1d(a[0], 2),
-               lambda f, a: f.max_pool2d(a, 2, return_indices=True)[0]):
+               lambda f, a: f.max_pool2d(a, 2, return_indices=True)[0],
+               lambda f, a: f.fractional_max_pool2d(a[0], 2, 3),
+               lambda f, a: f.fractional_max_pool3d(a, 2, 1)):
         assert fn(F, x).grad_fn.name() == type(fn(TF, t).grad_fn).__name__
 
 
 def test_pool_on_device(device):
     x = ember.tensor(rand(X4), device=device, requires_grad=True)
     y, i = F.max_pool2d(x, 3, 2, 1, return_indices=True)
-    z = F.avg_pool2d(x, 2).sum() + y.sum() + F.adaptive_avg_pool2d(x, 3).sum()
+    s = _samples(X4, 2)
+    z = F.avg_pool2d(x, 2).sum() + y.sum() + F.adaptive_avg_pool2d(x, 3).sum() + \
+        F.fractional_max_pool2d(x, 2, 4, _random_samples=ember.tensor(s, device=device)).sum()
     z.backward()
     t = torch.tensor(rand(X4), requires_grad=True)
     yt, it = TF.max_pool2d(t, 3, 2, 1, return_indices=True)
-    (TF.avg_pool2d(t, 2).sum() + yt.sum() + TF.adaptive_avg_pool2d(t, 3).sum()).backward()
+    (TF.avg_pool2d(t, 2).sum() + yt.sum() + TF.adaptive_avg_pool2d(t, 3).sum()
+     + TF.fractional_max_pool2d(t, 2, 4, _random_samples=torch.tensor(s)).sum()).backward()
     assert x.grad.device == x.device
     np.testing.assert_allclose(x.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(i.cpu().numpy(), it.numpy())
@@ -211,6 +271,21 @@ def test_pool_module(name, dtype):
     assert list(e.state_dict()) == list(t.state_dict()) == []
     low = 0.1 if cls.startswith("LP") else -2.0
     check_module(e, t, [rand(shape, dtype, low=low)], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("cls,args,kw,shape", [
+    ("FractionalMaxPool2d", (2,), dict(output_size=(4, 3)), X4),
+    ("FractionalMaxPool2d", ((3, 2),), dict(output_ratio=0.5, return_indices=True), X4),
+    ("FractionalMaxPool3d", (2, (2, 3, 2)), dict(return_indices=True), (2, 2, 5, 5, 5)),
+    ("FractionalMaxPool3d", ((1, 2, 2),), dict(output_ratio=(0.5, 0.6, 0.5)), (2, 2, 5, 5, 5))])
+def test_fractional_max_pool_module(cls, args, kw, shape, dtype):
+    e, t = getattr(nn, cls)(*args, **kw), getattr(torch.nn, cls)(*args, **kw)
+    assert repr(e) == repr(t) and list(e.state_dict()) == list(t.state_dict()) == []
+    samples = _samples(shape, int(cls[-2]), dtype)
+    t._random_samples = torch.tensor(samples)
+    e._random_samples = ember.zeros(samples.shape)      # a buffer: check_module loads torch's
+    check_module(e, t, [rand(shape, dtype)], dtype)
 
 
 @pytest.mark.parametrize("cls,args", [("MaxUnpool1d", (3,)), ("MaxUnpool2d", ((2, 3), 1, 1)),
@@ -251,6 +326,41 @@ ERRORS = {
     "unpool_size": lambda f, T: f.max_unpool2d(T(_x(2, 3, 4, 4)),
                                                T(np.zeros((2, 3, 4, 4), np.int64)), 2,
                                                output_size=(3, 3)),
+    "fractional_no_size": lambda f, T: f.fractional_max_pool2d(T(_x(2, 3, 8, 8)), 2),
+    "fractional_ratio_len": lambda f, T: f.fractional_max_pool2d(T(_x(2, 3, 8, 8)), 2,
+                                                                 output_ratio=(0.5,) * 3),
+    "fractional_ratio_float": lambda f, T: f.fractional_max_pool2d(T(_x(2, 3, 8, 8)), 2,
+                                                                   output_ratio=0.5),
+    "fractional3d_ratio_len": lambda f, T: f.fractional_max_pool3d(T(_x(2, 3, 8, 8, 8)), 2,
+                                                                   output_ratio=(0.5, 0.5)),
+    "fractional_kernel_len": lambda f, T: f.fractional_max_pool2d(T(_x(2, 3, 8, 8)), (2, 2, 2),
+                                                                  4),
+    "fractional3d_size_len": lambda f, T: f.fractional_max_pool3d(T(_x(2, 3, 8, 8, 8)), 2,
+                                                                  (2, 2)),
+    "fractional_rank": lambda f, T: f.fractional_max_pool2d(T(_x(1, 2, 3, 8, 8)), 2, 4),
+    "fractional_rank2": lambda f, T: f.fractional_max_pool2d(T(_x(8, 8)), 2, 4),
+    "fractional3d_rank": lambda f, T: f.fractional_max_pool3d(T(_x(1, 2, 3, 4, 4, 4)), 2, 2),
+    "fractional_empty": lambda f, T: f.fractional_max_pool2d(T(_x(2, 0, 4, 4)), 2, 2),
+    "fractional_height": lambda f, T: f.fractional_max_pool2d(T(_x(2, 3, 8, 8)), 2, (8, 4)),
+    "fractional_width": lambda f, T: f.fractional_max_pool2d(T(_x(2, 3, 8, 8)), 2, (4, 8)),
+    "fractional3d_time": lambda f, T: f.fractional_max_pool3d(T(_x(2, 3, 4, 4, 4)), 2, (3, 2, 2)),
+    "fractional_samples_dim": lambda f, T: f.fractional_max_pool2d(
+        T(_x(2, 3, 8, 8)), 2, 4, _random_samples=T(_x(2, 3))),
+    "fractional_samples_batch": lambda f, T: f.fractional_max_pool2d(
+        T(_x(2, 3, 8, 8)), 2, 4, _random_samples=T(_x(1, 3, 2))),
+    "fractional_samples_channels": lambda f, T: f.fractional_max_pool2d(
+        T(_x(2, 3, 8, 8)), 2, 4, _random_samples=T(_x(2, 2, 2))),
+    "fractional3d_samples_last": lambda f, T: f.fractional_max_pool3d(
+        T(_x(2, 3, 8, 8, 8)), 2, 4, _random_samples=T(_x(2, 3, 2))),
+    "fractional_samples_dtype": lambda f, T: f.fractional_max_pool2d(
+        T(_x(2, 3, 8, 8)), 2, 4, _random_samples=T(_x(2, 3, 2).astype(np.float64))),
+    "fractional_int": lambda f, T: f.fractional_max_pool2d(
+        T(np.zeros((2, 3, 8, 8), np.int32)), 2, 4, _random_samples=T(np.zeros((2, 3, 2),
+                                                                              np.int32))),
+    "fractional_int_draw": lambda f, T: f.fractional_max_pool2d(
+        T(np.zeros((2, 3, 8, 8), np.int32)), 2, 4),
+    "fractional_complex": lambda f, T: f.fractional_max_pool2d(
+        T(np.zeros((2, 3, 8, 8), np.complex64)), 2, 4),
 }
 
 
@@ -258,4 +368,14 @@ ERRORS = {
 def test_pool_errors(name):
     e_msg, t_msg = raises_like(lambda: ERRORS[name](F, ember.tensor),
                                lambda: ERRORS[name](TF, torch.tensor))
+    assert e_msg == t_msg
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.FractionalMaxPool2d(2), lambda lib: lib.FractionalMaxPool3d(2, 3, 0.5),
+    lambda lib: lib.FractionalMaxPool2d(2, output_ratio=1.5),
+    lambda lib: lib.FractionalMaxPool3d(0, output_ratio=0.5),
+    lambda lib: lib.FractionalMaxPool3d((2, 0, 2), output_ratio=0.5)])
+def test_pool_module_errors(make):
+    e_msg, t_msg = raises_like(lambda: make(nn), lambda: make(torch.nn))
     assert e_msg == t_msg

@@ -1,5 +1,6 @@
 """nn.utils against torch: gradient clipping, parameter/vector conversion, parametrize,
-weight_norm and spectral_norm (both the hook and the parametrization versions)."""
+weight_norm and spectral_norm (both the hook and the parametrization versions), conv/linear +
+BatchNorm fusion, skip_init."""
 import warnings
 
 import numpy as np
@@ -202,3 +203,86 @@ def test_functional_call_tied_weights():
     out = utils.stateless.functional_call(seq, {"0.weight": new}, ember.ones(1, 2))
     assert not out.numpy().any()
     assert seq[1].weight is lin.weight
+
+
+def _trained_bn(lib, cls, n, **kw):
+    """A BatchNorm in eval mode with non-trivial running statistics and affine parameters."""
+    bn = getattr(lib.nn, cls)(n, **kw)
+    shape = {"BatchNorm1d": (6, n), "BatchNorm2d": (6, n, 2, 2), "BatchNorm3d": (6, n, 2, 2, 2)}
+    bn(lib.tensor(rand(shape[cls], seed=3)))
+    return bn.eval()
+
+
+FUSIONS = [   # (layer, args, kwargs, bn class, bn kwargs, input shape)
+    ("Conv2d", (3, 4, 3), {}, "BatchNorm2d", {}, (2, 3, 5, 5)),
+    ("Conv1d", (3, 4, 2), dict(bias=False), "BatchNorm1d", dict(affine=False), (2, 3, 6)),
+    ("Conv3d", (2, 3, 2), {}, "BatchNorm3d", dict(bias=False), (1, 2, 3, 3, 3)),
+    ("ConvTranspose2d", (3, 4, 2), {}, "BatchNorm2d", {}, (2, 3, 3, 3)),
+    ("Linear", (5, 4), {}, "BatchNorm1d", {}, (3, 5)),
+    ("Linear", (5, 4), dict(bias=False), "BatchNorm1d", {}, (3, 5)),
+    ("Linear", (5, 4), {}, "BatchNorm1d", {}, (3, 7, 5)),            # bn over one feature
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", FUSIONS, ids=[f"{c[0]}{i}" for i, c in enumerate(FUSIONS)])
+def test_fuse_bn_eval_matches_torch(case, dtype):
+    cls, args, kw, bn_cls, bn_kw, shape = case
+    n = 1 if len(shape) == 3 and cls == "Linear" else args[1]
+    t_layer, e_layer = getattr(tnn, cls)(*args, **kw).eval(), getattr(nn, cls)(*args, **kw).eval()
+    e_layer.load_state_dict(to_ember_state(t_layer.state_dict()))
+    t_bn, e_bn = _trained_bn(torch, bn_cls, n, **bn_kw), _trained_bn(ember, bn_cls, n, **bn_kw)
+    if cls == "Linear":
+        t_fused = tutils.fusion.fuse_linear_bn_eval(t_layer, t_bn)
+        e_fused = utils.fusion.fuse_linear_bn_eval(e_layer, e_bn)
+    else:
+        t_fused = tutils.fuse_conv_bn_eval(t_layer, t_bn, transpose="Transpose" in cls)
+        e_fused = utils.fuse_conv_bn_eval(e_layer, e_bn, transpose="Transpose" in cls)
+    assert type(e_fused) is type(e_layer) and e_fused is not e_layer
+    assert repr(e_fused) == repr(t_fused)
+    t_sd = t_fused.state_dict()
+    for k, v in e_fused.state_dict().items():     # fused from the BatchNorm ember computed
+        assert_close(v, t_sd[k], rtol=1e-5, atol=1e-6)
+    assert all(isinstance(p, nn.Parameter) for p in e_fused.parameters())
+    assert [p.requires_grad for p in e_fused.parameters()] == \
+        [p.requires_grad for p in t_fused.parameters()]
+    check_module(e_fused, t_fused, [rand(shape, seed=4)], dtype)
+
+
+def test_fuse_weights_and_errors_match_torch():
+    w, b, rm, rv, bw, bb = (rand(s, seed=i) for i, s in enumerate(
+        [(4, 3, 2, 2), (4,), (4,), (4,), (4,), (4,)]))
+    rv = np.abs(rv) + 0.5
+    for fn, args in (("fuse_conv_bn_weights", (w, None, rm, rv, 1e-3, None, None)),
+                     ("fuse_conv_bn_weights", (w.swapaxes(0, 1).copy(), b, rm, rv, 1e-5, bw, bb,
+                                               True)),
+                     ("fuse_linear_bn_weights", (w[:, :, 0, 0], b, rm, rv, 1e-5, bw, bb))):
+        conv = lambda lib: [lib.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+        (ew, eb), (tw, tb) = getattr(utils, fn)(*conv(ember)), getattr(tutils, fn)(*conv(torch))
+        assert isinstance(ew, nn.Parameter) and not ew.requires_grad
+        assert_close(ew, tw.detach())
+        assert_close(eb, tb.detach())
+    for make in (lambda lib: lib.nn.utils.fuse_conv_bn_eval(lib.nn.Conv2d(3, 4, 1),
+                                                            lib.nn.BatchNorm2d(4).eval()),
+                 lambda lib: lib.nn.utils.fuse_linear_bn_eval(lib.nn.Linear(3, 4).eval(),
+                                                              lib.nn.BatchNorm1d(3).eval()),
+                 lambda lib: lib.nn.utils.fuse_linear_bn_eval(
+                     lib.nn.Linear(3, 4).eval(), lib.nn.BatchNorm1d(
+                         4, track_running_stats=False).eval())):
+        e_msg, t_msg = raises_like(lambda: make(ember), lambda: make(torch))
+        assert e_msg == t_msg
+
+
+def test_skip_init_leaves_parameters_uninitialised_and_the_rng_alone():
+    ember.manual_seed(0)
+    expected = ember.rand(3)
+    ember.manual_seed(0)
+    m = utils.skip_init(nn.Linear, 5, out_features=2, bias=False, dtype=ember.float64)
+    t = tutils.skip_init(tnn.Linear, 5, out_features=2, bias=False, dtype=torch.float64)
+    np.testing.assert_array_equal(ember.rand(3).numpy(), expected.numpy())
+    assert repr(m) == repr(t) and m.weight.dtype == ember.float64
+    assert isinstance(m.weight, nn.Parameter) and tuple(m.weight.shape) == (2, 5)
+    for make in (lambda lib: lib.nn.utils.skip_init(int), lambda lib: lib.nn.utils.skip_init(
+            lib.nn.ReLU)):
+        e_msg, t_msg = raises_like(lambda: make(ember), lambda: make(torch))
+        assert e_msg == t_msg

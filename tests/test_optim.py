@@ -13,6 +13,7 @@ import ember.optim
 from oracle import host
 
 SHAPES = [(3, 4), (5,), (2, 3, 2)]
+MATRIX_SHAPES = [(3, 4), (5, 2), (4, 4)]        # Muon takes 2-D parameters only
 STEPS = 20
 
 # (optimizer, options): every option of every optimizer appears at least once
@@ -49,6 +50,13 @@ CONFIGS = [
     ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
     ("ASGD", dict()),
     ("ASGD", dict(lr=0.05, lambd=1e-3, alpha=0.5, t0=5, weight_decay=0.1, maximize=True)),
+    ("Adafactor", dict()),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-4, 1e-2), d=1.5, weight_decay=0.1,
+                       maximize=True)),
+    ("Muon", dict()),
+    ("Muon", dict(lr=0.02, weight_decay=0.01, momentum=0.9, nesterov=False, ns_steps=3,
+                  ns_coefficients=(3.0, -4.0, 2.0), eps=1e-5, adjust_lr_fn="match_rms_adamw")),
+    ("Muon", dict(lr=0.02, adjust_lr_fn="original")),
 ]
 IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for n, kw in CONFIGS]
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=2e-5, atol=2e-6)}
@@ -94,8 +102,12 @@ def _assert_state_close(es, ts, tol):
                 assert ev == tv, key
 
 
+def _shapes(name):
+    return MATRIX_SHAPES if name == "Muon" else SHAPES
+
+
 def _run_both(name, kw, dtype, steps=STEPS):
-    init, grads = _problem(dtype, steps)
+    init, grads = _problem(dtype, steps, shapes=_shapes(name))
     tp, ep = _params(torch, init), _params(ember, init)
     topt = getattr(torch.optim, name)(tp, **kw)
     eopt = getattr(ember.optim, name)(ep, **kw)
@@ -142,7 +154,7 @@ def test_complex_params_match_torch(name, kw):
 def test_matches_torch_on_device(name, kw, device):
     """float32 parameters on each device (CuPy on cuda, with its fused Adam kernel) against
     torch on the CPU."""
-    init, grads = _problem(np.float32, 10)
+    init, grads = _problem(np.float32, 10, shapes=_shapes(name))
     tp = _params(torch, init)
     ep = [ember.tensor(a.copy(), device=device, requires_grad=True) for a in init]
     topt = getattr(torch.optim, name)(tp, **kw)
@@ -272,7 +284,7 @@ def _convert(obj, lib):
 @pytest.mark.parametrize("direction", ["torch_to_ember", "ember_to_torch"])
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
 def test_state_dict_crosses_libraries(name, kw, direction):
-    init, grads = _problem(np.float64, 10)
+    init, grads = _problem(np.float64, 10, shapes=_shapes(name))
     tp, ep = _params(torch, init), _params(ember, init)
     topt = getattr(torch.optim, name)(tp, **kw)
     eopt = getattr(ember.optim, name)(ep, **kw)
@@ -395,7 +407,17 @@ def test_constructor_errors_match_torch():
              ("Adagrad", dict(initial_accumulator_value=-1.0), ValueError),
              ("Adam", dict(fused=True, foreach=True), RuntimeError),
              ("Rprop", dict(etas=(1.2, 0.5)), ValueError), ("Rprop", dict(lr=-1.0), ValueError),
-             ("ASGD", dict(weight_decay=-1.0), ValueError)]
+             ("ASGD", dict(weight_decay=-1.0), ValueError),
+             ("Adafactor", dict(lr=-1.0), ValueError),
+             ("Adafactor", dict(beta2_decay=0.5), ValueError),
+             ("Adafactor", dict(eps=(-1.0, 1e-3)), ValueError),
+             ("Adafactor", dict(eps=(None, -1.0)), ValueError),
+             ("Adafactor", dict(d=0.5), ValueError),
+             ("Adafactor", dict(weight_decay=-1.0), ValueError),
+             ("Muon", dict(), ValueError),                      # a 1-D parameter
+             ("Muon", dict(lr=-1.0), ValueError), ("Muon", dict(momentum=-1.0), ValueError),
+             ("Muon", dict(weight_decay=-1.0), ValueError),
+             ("Muon", dict(adjust_lr_fn="spectral"), ValueError)]
     for name, kw, exc in cases:
         msgs = []
         for lib in (torch, ember):
@@ -413,6 +435,22 @@ def test_constructor_errors_match_torch():
             lib.optim.SGD([1.0], lr=0.1)
         with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
             lib.optim.SGD([lib.zeros(2, requires_grad=True) * 2], lr=0.1)
+
+
+@pytest.mark.parametrize("name,kw,shape,dtype", [
+    ("Adafactor", {}, (2, 2), "complex128"), ("Muon", {}, (2, 2), "complex128"),
+    ("Muon", dict(ns_steps=100), (2, 2), "float64"),
+    ("Muon", dict(ns_coefficients=(1.0, 2.0)), (2, 2), "float64")])
+def test_step_errors_match_torch(name, kw, shape, dtype):
+    msgs = []
+    for lib in (torch, ember):
+        p = lib.ones(shape, dtype=getattr(lib, dtype), requires_grad=True)
+        opt = getattr(lib.optim, name)([p], **kw)
+        p.grad = lib.ones(shape, dtype=getattr(lib, dtype))
+        with pytest.raises((RuntimeError, ValueError)) as info:
+            opt.step()
+        msgs.append((info.type, str(info.value)))
+    assert msgs[0] == msgs[1]
 
 
 def test_repr_matches_torch():
@@ -561,7 +599,8 @@ def test_lbfgs_on_device(device):
     np.testing.assert_allclose(out[1], out[0], rtol=1e-8)
 
 
-@pytest.mark.parametrize("name,kw", CONFIGS[::2], ids=IDS[::2])
+@pytest.mark.parametrize("name,kw", [c for c in CONFIGS[::2] if c[0] != "Muon"],
+                         ids=[i for i in IDS[::2] if not i.startswith("Muon")])
 def test_parallel_chunks_give_identical_results(name, kw, monkeypatch):
     """Large arrays are updated in row slices on a thread pool: forced here on small arrays
     (with a transposed, non-contiguous gradient) the result is bit-identical."""

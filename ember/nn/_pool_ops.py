@@ -1,8 +1,9 @@
 """Pooling: max/avg over strided windows (a loop over the kernel offsets, each step one
-vectorised op over all outputs) and LP pooling; adaptive pooling and max-unpooling live in
-_adaptive_pool_ops.py.
+vectorised op over all outputs), fractional max pooling and LP pooling; adaptive pooling and
+max-unpooling live in _adaptive_pool_ops.py.
 
 1-d pooling runs as 2-d on an unsqueezed input, as torch does (its grad_fn is SqueezeBackward1)."""
+import itertools
 import math
 
 import numpy as np
@@ -13,7 +14,9 @@ from ._conv_ops import ntuple, offsets, pad_const, windows
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
-           "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
+           "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "fractional_max_pool2d",
+           "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
+           "fractional_max_pool3d_with_indices"]
 
 
 def _lowest(dtype):
@@ -299,6 +302,147 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     return _avg_pool(input, 3, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override)
+
+
+# ---- fractional max pooling ------------------------------------------------------------------
+def _intervals(xp, u, n, o, k):
+    """ATen's generate_intervals: window starts (N, C, o) from each plane's sample u (N, C),
+    computed in u's dtype: int((i + u) * alpha) - int(u * alpha), the last one at n - k."""
+    seq = xp.full(u.shape + (o,), n - k, np.int64)
+    if o > 1:
+        alpha = u.dtype.type(n - k) / u.dtype.type(o - 1)
+        i = xp.arange(o - 1, dtype=u.dtype)
+        seq[..., :-1] = (((i + u[..., None]) * alpha).astype(np.int64)
+                         - (u * alpha).astype(np.int64)[..., None])
+    return seq
+
+
+def _fractional_fwd(xp, x, samples, ksize, out):
+    shape, nsp = x.shape, len(ksize)
+    if x.ndim == nsp + 1:                   # unbatched: a batch of one, as ATen pools it
+        x = x[None]
+    n, c = x.shape[:2]
+    spatial = x.shape[2:]
+    # a plane's samples are (w, h) for 2-d pooling and (t, h, w) for 3-d, as in ATen
+    which = (1, 0) if nsp == 2 else (0, 1, 2)
+    starts = []
+    for d in range(nsp):
+        seq = _intervals(xp, samples[:n, :, which[d]], spatial[d], out[d], ksize[d])
+        starts.append(seq.reshape((n, c) + tuple(out[d] if e == d else 1 for e in range(nsp))))
+    planes = (xp.arange(n).reshape((n,) + (1,) * (nsp + 1)),
+              xp.arange(c).reshape((1, c) + (1,) * nsp))
+    strides = [math.prod(spatial[d + 1:]) for d in range(nsp)]
+    flat = sum(s * st for s, st in zip(starts, strides))
+    idx = xp.broadcast_to(flat, (n, c) + tuple(out)).copy()
+    best = xp.full((n, c) + tuple(out), -np.inf, x.dtype)
+    # ATen's scan: a larger value or a NaN replaces the window's running maximum
+    for offset in itertools.product(*(range(k) for k in ksize)):
+        pos = [s + o for s, o in zip(starts, offset)]
+        v = x[planes + tuple(pos)]
+        take = (v > best) | (v != v)
+        best = xp.where(take, v, best)
+        idx = xp.where(take, flat + sum(o * st for o, st in zip(offset, strides)), idx)
+    size = shape[:-nsp] + tuple(out)
+    return (best.reshape(size), idx.reshape(size)), (idx, x.shape, shape)
+
+
+def _fractional_bwd(xp, g, idx, batched, shape):
+    from ._adaptive_pool_ops import _scatter_planes     # that module imports this one
+    return _scatter_planes(xp, g[0].reshape(idx.shape), idx, batched).reshape(shape), None
+
+
+_FRACTIONAL = {n: op(f"fractional_max_pool{n}d", saves=None, n_out=2,
+                     node=f"FractionalMaxPool{n}DBackward0")(_fractional_fwd).vjp(_fractional_bwd)
+               for n in (2, 3)}
+
+
+def _fractional_checks(input, nsp, k, out, samples):
+    """ATen's argument checks, in its order and with its messages."""
+    name = "fractional_max_pool2d" if nsp == 2 else "fractional_max_pool3d_out"
+    many = "Ints" if nsp == 2 else "three Ints"
+    if len(k) != nsp:
+        raise RuntimeError(f"fractional_max_pool{nsp}d: kernel_size must either be a single Int "
+                           f"or tuple of {many}")
+    if len(out) != nsp:
+        raise RuntimeError(f"fractional_max_pool{nsp}d: output_size must either be a single Int "
+                           f"or tuple of {many}")
+    if input.ndim not in (nsp + 1, nsp + 2):
+        raise RuntimeError(f"{name}(): Expected {nsp + 1}D or {nsp + 2}D tensor, but got: "
+                           f"{list(input.shape)}")
+    for i in range(1, input.ndim):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but got{list(input.shape)} with dimension {i} "
+                               "being empty.")
+    names = ("height", "width") if nsp == 2 else ("time", "height", "width")
+    for o, kk, size, dim in zip(out, k, input.shape[-nsp:], names):
+        # torch allows the 2-d windows to reach the last element, but not the 3-d ones
+        if o + kk - 1 > size - (nsp == 3):
+            raise RuntimeError(f"{name}(): pool {dim} {kk} too large relative to input {dim} "
+                               f"{size}")
+    batch = input.shape[0] if input.ndim == nsp + 2 else 1
+    if samples.ndim != 3:
+        raise RuntimeError(f"Expect _random_samples to have 3 dimensions, got {samples.ndim}")
+    if samples.shape[0] < batch:
+        raise RuntimeError("Expect _random_samples.size(0) no less then input batch size.")
+    if samples.shape[1] != input.shape[-nsp - 1]:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    if samples.shape[2] != nsp:
+        raise RuntimeError(f"Expect _random_samples.size(2) equals to {nsp}; got "
+                           f"{samples.shape[2]}.")
+    if samples.dtype != input.dtype:
+        raise RuntimeError("Expect _random_samples to have the same dtype as input")
+    if not input.is_floating_point():
+        from ..ops._apply import _tname
+        raise NotImplementedError(f'"fractional_max_pool{nsp}d_out_frame" not implemented for '
+                                  f"'{_tname(input.arr.dtype)}'")
+
+
+def _fractional_max_pool(input, nsp, kernel_size, output_size, output_ratio, _random_samples):
+    """torch.nn.functional's fractional_max_pool{2,3}d_with_indices: (output, indices)."""
+    from ..ops.creation import rand
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"fractional_max_pool{nsp}d requires specifying either an output_size "
+                         "or an output_ratio")
+    if output_size is None:
+        if nsp == 2 and len(output_ratio) > 2:
+            raise ValueError("fractional_max_pool2d requires output_ratio to either be a single "
+                             "Int or tuple of Ints.")
+        ratio = tuple(output_ratio) if isinstance(output_ratio, (tuple, list)) else \
+            (output_ratio,) * nsp
+        output_size = [int(input.size(d - nsp) * ratio[d]) for d in range(nsp)]
+    if _random_samples is None:
+        n_batch = 1 if input.dim() == nsp + 1 else input.size(0)
+        _random_samples = rand(n_batch, input.size(-nsp - 1), nsp, dtype=input.dtype,
+                               device=input.device)
+    k = (kernel_size,) * nsp if isinstance(kernel_size, int) else tuple(kernel_size)
+    out = (output_size,) * nsp if isinstance(output_size, int) else tuple(output_size)
+    _fractional_checks(input, nsp, k, out, _random_samples)
+    return apply(_FRACTIONAL[nsp], (input, _random_samples), (k, out))
+
+
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=False, _random_samples=None):
+    return _fractional_max_pool(input, 2, kernel_size, output_size, output_ratio,
+                                _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=False, _random_samples=None):
+    return _fractional_max_pool(input, 3, kernel_size, output_size, output_ratio,
+                                _random_samples)
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    out = _fractional_max_pool(input, 2, kernel_size, output_size, output_ratio, _random_samples)
+    return out if return_indices else out[0]
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    out = _fractional_max_pool(input, 3, kernel_size, output_size, output_ratio, _random_samples)
+    return out if return_indices else out[0]
 
 
 # ---- LP pooling (torch's composite) -----------------------------------------------------------

@@ -1,12 +1,14 @@
 """ember.optim: torch.optim's optimizers, learning-rate schedulers and SWA utilities."""
 from .optimizer import Optimizer
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
 from .adamw import AdamW
 from .asgd import ASGD
 from .lbfgs import LBFGS
+from .muon import Muon
 from .nadam import NAdam
 from .radam import RAdam
 from .rmsprop import RMSprop
@@ -14,8 +16,9 @@ from .rprop import Rprop
 from .sgd import SGD
 from . import lr_scheduler
 
-__all__ = ["Optimizer", "ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS",
-           "NAdam", "RAdam", "RMSprop", "Rprop", "SGD", "lr_scheduler", "swa_utils"]
+__all__ = ["Optimizer", "ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
+           "LBFGS", "Muon", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD", "lr_scheduler",
+           "swa_utils"]
 
 
 def __getattr__(name):
@@ -24,3 +27,7 @@ def __getattr__(name):
         import importlib
         return importlib.import_module(".swa_utils", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"swa_utils"})

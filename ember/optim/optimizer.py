@@ -243,8 +243,9 @@ class Optimizer:
                 if len(p_state) == 0:
                     continue
                 for key in scalar_keys:
-                    if not isinstance(p_state[key], Tensor):
-                        p_state[key] = _scalar_state(p_state[key], p, group["capturable"])
+                    if key in p_state and not isinstance(p_state[key], Tensor):
+                        p_state[key] = _scalar_state(p_state[key], p,
+                                                     group.get("capturable", False))
 
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all optimized tensors (to None by default)."""

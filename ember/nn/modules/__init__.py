@@ -1,10 +1,12 @@
 """torch.nn.modules: every layer class. `__all__` is the union of the submodules' lists."""
-from . import (activation, container, conv, distance, dropout, flatten, fold, lazy, linear, loss,
-               module, normalization, padding, pixelshuffle, pooling, rnn, sparse, transformer,
-               upsampling)
+from . import (activation, adaptive, container, conv, data_parallel, distance, dropout, flatten,
+               fold, lazy, linear, loss, module, normalization, padding, pixelshuffle, pooling,
+               rnn, sparse, transformer, upsampling)
 from .activation import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .data_parallel import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
@@ -23,7 +25,7 @@ from .transformer import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
 
 __all__ = ["Module", "LazyModuleMixin"] + [
-    name for sub in (activation, container, conv, distance, dropout, flatten, fold, linear, loss,
-                     normalization, padding, pixelshuffle, pooling, rnn, sparse, transformer,
-                     upsampling)
+    name for sub in (activation, adaptive, container, conv, data_parallel, distance, dropout,
+                     flatten, fold, linear, loss, normalization, padding, pixelshuffle, pooling,
+                     rnn, sparse, transformer, upsampling)
     for name in sub.__all__]
