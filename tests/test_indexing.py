@@ -392,3 +392,36 @@ def test_grad_fn_names():
 
 def test_unique_is_not_differentiable():
     run_both(lambda lib: lib.ones(3, requires_grad=True).unique().sum().backward())
+
+
+@pytest.mark.parametrize("case", ["select", "copy", "copy_1d", "add", "fill"])
+def test_zero_dim_index_is_a_one_element_vector(case):
+    """index_select / index_copy_ / index_add_ / index_fill_ take a 0-d index as torch does."""
+    def run(L):
+        x = L.arange(6.0).reshape(3, 2)
+        i = L.tensor(1)
+        if case == "select":
+            return x.index_select(0, i)
+        if case == "copy_1d":
+            return L.zeros(3).index_copy_(0, i, L.ones(1))
+        if case == "copy":
+            return x.index_copy_(0, i, L.ones(1, 2))
+        if case == "add":
+            return x.index_add_(0, i, L.ones(1, 2))
+        return x.index_fill_(0, i, 5.0)
+    e, t = run(ember), run(torch)
+    assert tuple(e.shape) == tuple(t.shape) and e.tolist() == t.tolist()
+
+
+@pytest.mark.parametrize("shape", [(4, 0), (2, 5, 0), (0, 0)])
+def test_linear_with_no_input_features(shape):
+    grads = []
+    for L in (ember, torch):
+        w = L.zeros(3, 0, requires_grad=True)
+        x = L.zeros(*shape, requires_grad=True)
+        b = L.ones(3, requires_grad=True)
+        out = L.nn.functional.linear(x, w, b)
+        out.sum().backward()
+        grads.append((tuple(out.shape), out.tolist(), tuple(w.grad.shape), tuple(x.grad.shape),
+                      b.grad.tolist()))
+    assert grads[0] == grads[1]

@@ -514,6 +514,11 @@ def _index_vector(index, name, allow_int32=True):
     return index.arr.reshape(-1)
 
 
+def _as_vector(index):
+    """A 0-d index as the 1-element vector torch treats it as."""
+    return index if index.ndim else _new(index.arr.reshape(1), index.be)
+
+
 def _along(dim, idx):
     return (slice(None),) * dim + (idx,)
 
@@ -540,7 +545,8 @@ def index_select(input, dim, index, *, out=None):
     n = input.shape[d] if input.ndim else 1
     if _outside(idx, 0, n):
         raise IndexError("index out of range in self")
-    return _finish(apply(_index_select, (input, index), (d,)), out, "index_select", True)
+    return _finish(apply(_index_select, (input, _as_vector(index)), (d,)), out, "index_select",
+                   True)
 
 
 def _index_check(input, d, idx, source, name):
@@ -581,7 +587,8 @@ def index_add(input, dim, index, source, *, alpha=1, out=None):
     d = wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_add")
     _index_check(input, d, idx, source, "index_add")
-    return _finish(apply(_index_add, (input, index, source), (d, alpha)), out, "index_add", True)
+    return _finish(apply(_index_add, (input, _as_vector(index), source), (d, alpha)), out,
+                   "index_add", True)
 
 
 @op("index_copy", saves=None)
@@ -607,7 +614,8 @@ def index_copy(input, dim, index, source):
     d = wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_copy", allow_int32=False)
     _index_check(input, d, idx, source, "index_copy")
-    return apply(_index_copy, (input, index, _same_dtype(source, input, "index_copy_")), (d,))
+    return apply(_index_copy, (input, _as_vector(index), _same_dtype(source, input, "index_copy_")),
+                 (d,))
 
 
 def _same_dtype(src, input, name):

@@ -4,6 +4,7 @@ Contract (see _registry.py): `fwd(xp, *arrays, *static) -> (out, saved)`, `bwd(x
 Only xp (NumPy/CuPy) functions are used. The engine sums batch-broadcast gradients; vjps skip
 unneeded inputs (`needs_mask`). Decomposition gradients follow torch's FunctionsManual.cpp."""
 import builtins
+import math
 
 import numpy as np
 
@@ -241,6 +242,11 @@ def outer(input, vec2, *, out=None):
 ger = outer
 
 
+def _rows2d(a):
+    """(..., k) -> (rows, k), also when k or a leading dim is 0."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
 @op("linear", amp="lower", saves="in", node="AddmmBackward0", needs_mask=True)
 def _linear(xp, x, w, b):
     if x.shape[-1] != w.shape[-1]:
@@ -248,7 +254,7 @@ def _linear(xp, x, w, b):
                            f"and {w.shape[-1]}x{w.shape[0] if w.ndim > 1 else 1})")
     _check_same_dtype(x, w, "mat1", "mat2")
     # one 2-D BLAS call over all leading dims (NumPy's stacked matmul is slower)
-    y = xp.matmul(x.reshape(-1, x.shape[-1]), w.T) if x.ndim > 2 else xp.matmul(x, w.T)
+    y = xp.matmul(_rows2d(x), w.T) if x.ndim > 2 else xp.matmul(x, w.T)
     if y.dtype != x.dtype:          # bfloat16 (see _matmul_fwd)
         y = y.astype(x.dtype)
     if b is not None:
@@ -263,13 +269,12 @@ def _linear(xp, x, w, b):
 def _(xp, g, x, w, has_b, needs):
     gx = gw = gb = None
     if needs[0]:
-        gx = xp.matmul(g.reshape(-1, g.shape[-1]), w).reshape(x.shape) if g.ndim > 2 else \
-            xp.matmul(g, w)
+        gx = xp.matmul(_rows2d(g), w).reshape(x.shape) if g.ndim > 2 else xp.matmul(g, w)
     if needs[1]:
-        g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        g2, x2 = _rows2d(g), _rows2d(x)
         gw = xp.matmul(g2.T, x2) if w.ndim == 2 else xp.matmul(g2.T, x2).reshape(w.shape)
     if has_b and needs[2]:
-        gb = cuda_blas.sum_rows(xp, g.reshape(-1, g.shape[-1])) if g.ndim > 1 else g
+        gb = cuda_blas.sum_rows(xp, _rows2d(g)) if g.ndim > 1 else g
     return gx, gw, gb
 
 
@@ -1369,7 +1374,6 @@ def orgqr(input, tau):
 def matrix_exp(input):
     """exp(A) by scaling and squaring of a degree-18 Taylor polynomial (differentiable as a
     composite of matmuls)."""
-    import math
     from .creation import eye
     _square(input, "linalg.matrix_exp")
     if input.numel() == 0:

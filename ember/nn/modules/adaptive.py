@@ -73,8 +73,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         for i in range(len(cutoff_values) - 1):
             low_idx, high_idx = cutoff_values[i], cutoff_values[i + 1]
             target_mask = (target >= low_idx) & (target < high_idx)
-            # torch squeezes to 0-d for one row; ember's index ops want the 1-d form
-            row_indices = target_mask.nonzero().squeeze(1)
+            row_indices = target_mask.nonzero().squeeze()
             if row_indices.numel() == 0:
                 continue
             if i == 0:
