@@ -254,6 +254,9 @@ __all__ += ["solve_triangular", "lstsq", "matrix_exp", "vander", "tensorinv", "t
 
 from .ops.linalg_extra import (_linalg_lu as lu, _linalg_lu_factor as lu_factor,  # noqa: E402
                                _linalg_lu_factor_ex as lu_factor_ex,
-                               _linalg_lu_solve as lu_solve)
-
-__all__ += ["lu", "lu_factor", "lu_factor_ex", "lu_solve"]
+                               _linalg_lu_solve as lu_solve,
+                               _linalg_ldl_factor as ldl_factor,
+                               _linalg_ldl_factor_ex as ldl_factor_ex,
+                               _linalg_ldl_solve as ldl_solve)
+__all__ += ["lu", "lu_factor", "lu_factor_ex", "lu_solve", "ldl_factor", "ldl_factor_ex",
+            "ldl_solve"]

@@ -2,7 +2,11 @@
 entr and xlog1py, and i0e, i1, i1e, ndtri, log_ndtr and erfcx (SciPy's kernels, cupyx's on the
 GPU; SciPy is an optional dependency) with torch's derivatives.
 
-torch.special's Bessel functions, orthogonal polynomials and zeta are not here yet."""
+The Bessel functions (bessel_j0 ... spherical_bessel_j0, airy_ai), zeta and the orthogonal
+polynomials (chebyshev_polynomial_t ... legendre_polynomial_p) compute as torch's kernels do, in
+the input's dtype (float32 or float64; integers give the default dtype), on any array namespace
+(kernels in ops/_bessel.py). Like torch, they have no derivatives: their outputs never require
+grad, but zeta's gradient with respect to `other` (q)."""
 import math
 
 import numpy as np
@@ -10,14 +14,25 @@ import numpy as np
 from . import (digamma, erf, erfc, erfinv, exp2, expm1, i0, igamma, igammac, lgamma, log1p,
                log_softmax, logit, logsumexp, mvlgamma, polygamma, round, sigmoid, sinc, softmax,
                xlogy)
-from .ops import _special, elementwise as _E
-from .ops._apply import _finish
+from ._dtype import DEFAULT
+from .ops import _bessel as _kernels, _special, elementwise as _E
+from .ops._apply import SCALAR_SELF, _finish, make_binary as _make_binary
+from .ops._registry import op as _op
 from .ops.numeric import _i0_f
 
+_BESSEL = ("airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
+           "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0")
+_POLYNOMIALS = ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+                "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+                "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+                "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+                "laguerre_polynomial_l", "legendre_polynomial_p")
 __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
            "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr",
            "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
-           "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
+           "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
+__all__ += list(_BESSEL + _POLYNOMIALS)
 
 expit, gammaln, psi, multigammaln = sigmoid, lgamma, digamma, mvlgamma
 gammainc, gammaincc = igamma, igammac
@@ -86,3 +101,181 @@ _xlog1py = _E._binary("special_xlog1py", *_E._xlog("log1p", 1), fast="",
 
 def xlog1py(input, other, *, out=None):
     return _finish(_xlog1py(*_E._float_operands(input, other)), out)
+
+
+# ---- Bessel functions, zeta and orthogonal polynomials (torch's kernels, no derivatives) -------
+_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _float_in(name, x):
+    """torch's kernels here take float32 and float64; integers and bool compute in the default
+    dtype, other dtypes raise."""
+    if x.dtype.kind in "biu":
+        return x.astype(DEFAULT.float.np)
+    if x.dtype not in _F32_F64:
+        raise _E._ni(name, x.dtype)
+    return x
+
+
+def _float_pair(name):
+    def check(a, b):
+        a = _float_in(name, a)
+        return a, (b.astype(a.dtype) if hasattr(b, "dtype") else b)
+    return check
+
+
+def _elementwise(xp, kernel, x, *more):
+    """`kernel` on flat arrays: x and `more` (arrays or Python numbers, in x's dtype) broadcast
+    together, with NumPy's warnings off."""
+    args = [x] + [xp.asarray(a, dtype=x.dtype) for a in more]
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in args))
+    except ValueError:
+        raise _E._shape_error(*args) from None
+    with np.errstate(all="ignore"):
+        y = kernel(_kernels.Libm(xp), *(xp.broadcast_to(a, shape).reshape(-1) for a in args))
+    return y.astype(x.dtype, copy=False).reshape(shape)
+
+
+def _bessel(name):
+    kernel = getattr(_kernels, name)
+    fn = _E._nograd_unary("special_" + name,
+                          lambda xp, x: _elementwise(xp, kernel, _float_in(name, x)))
+    if name in ("airy_ai", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+                "spherical_bessel_j0"):         # torch names their argument x
+        prim = fn
+
+        def fn(x, *, out=None):
+            return prim(x, out=out)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+def _order(xp, n):
+    """torch's int64(n): truncated; negative (giving 0) where n is not finite or too large."""
+    return xp.where(xp.abs(n) < 2.0 ** 63, xp.trunc(n), -1.0)
+
+
+def _recurrence(xp, x, k, cases, p1, step):
+    """P_k at x (the recurrence's variable) as torch computes it: 0 for k < 0, else the value
+    of the first of `cases` ((mask, value) pairs) that holds, 1 for k = 0, p1 for k = 1, and
+    otherwise P_j = step(j, x, P_j-2, P_j-1) for j = 2 .. k, stopping early at a NaN."""
+    cases = [(k < 0, 0.0), *cases, (k == 0, 1.0), (k == 1, p1)]
+    loop = k >= 2
+    for mask, _ in cases:
+        loop &= ~mask
+    r = xp.zeros_like(x)
+    if bool(loop.any()):
+        def live(i, x, k, p, q):
+            return (i + 2 <= k) & ~xp.isnan(q)
+
+        def run(i, x, k, p, q):
+            return x, k, q, step(i + 2, x, p, q)
+        xl = x[loop]
+        r[loop] = _kernels.iterate(xp, live, run, xl, k[loop], xp.ones_like(xl), p1[loop])[3]
+    for mask, value in reversed(cases):
+        r = xp.where(mask, value, r)
+    return r
+
+
+def _chebyshev(kind, shifted):
+    """T, U, V and W (kind 0 to 3), on [-1, 1] or shifted to [0, 1]: the endpoint values, the
+    trigonometric form inside past a degree threshold, the recurrence elsewhere."""
+    threshold = (6, 6, 6, 4)[kind] if shifted else (6, 8, 8, 8)[kind]
+
+    def kernel(xp, x, n):
+        k = _order(xp, n)
+        y = x + x - 1.0 if shifted else x
+        t = xp.arccos(y)
+        even = xp.fmod(k, 2) == 0
+        odd_k = k + k + 1.0
+        sign = lambda v: xp.where(even, v, -v)          # noqa: E731
+        if kind == 0:
+            ends, inner = (1.0, 1.0), xp.cos(k * t)
+        elif kind == 1:
+            ends = (k + 1.0, k + 1.0)
+            inner = xp.where(xp.sin(t) != 0, xp.sin((k + 1.0) * t) / xp.sin(t),
+                             (k + 1.0) * xp.cos((k + 1.0) * t) / y)
+        elif kind == 2:
+            ends = (1.0, odd_k)
+            inner = xp.where(xp.sin(t / 2.0) != 1, xp.cos((k + 0.5) * t) / xp.cos(t / 2.0),
+                             sign(odd_k))
+        else:
+            ends = (odd_k, 1.0)
+            edge = sign(1.0) if shifted else xp.where(x > 0, odd_k, sign(1.0))
+            inner = xp.where(xp.cos(t / 2.0) != 1, xp.sin((k + 0.5) * t) / xp.sin(t / 2.0), edge)
+        top, bottom = (x == 1, x == 0) if shifted else (x == 1, x == -1)
+        cases = [(top, ends[0]), (bottom, sign(ends[1])),
+                 ((k > threshold) & (xp.abs(y) < 1), inner)]
+        p1 = (y, y + y, y + y - 1.0, y + y + 1.0)[kind]
+        return _recurrence(xp, y, k, cases, p1, lambda j, y, p, q: xp.fma(y + y, q, -p))
+    return kernel
+
+
+def _hermite_limit(x):
+    return 128 if x.dtype == np.float32 else 512      # torch's NaN beyond these degrees
+
+
+def _hermite_h(xp, x, n):
+    k = _order(xp, n)
+    return _recurrence(xp, x, k, [(k > _hermite_limit(x), np.nan)], x + x,
+                       lambda j, x, p, q: xp.fma(x + x, q, -((2 * j - 2) * p)))
+
+
+def _hermite_he(xp, x, n):
+    k = _order(xp, n)
+    return _recurrence(xp, x, k, [(k > _hermite_limit(x), np.nan)], x,
+                       lambda j, x, p, q: xp.fma(x, q, -((j - 1) * p)))
+
+
+def _laguerre_l(xp, x, n):
+    return _recurrence(xp, x, _order(xp, n), [(x == 0, 1.0)], 1.0 - x,
+                       lambda j, x, p, q: xp.fma(2 * j - 2 + (1.0 - x), q, -((j - 1) * p)) / j)
+
+
+def _legendre_p(xp, x, n):
+    k = _order(xp, n)
+    ends = xp.where((x > 0) | (xp.fmod(k, 2) == 0), 1.0, -1.0)
+    return _recurrence(xp, x, k, [(xp.abs(x) == 1, ends)], x,
+                       lambda j, x, p, q: xp.fma((2 * j - 1) * x, q, -((j - 1) * p)) / j)
+
+
+def _polynomial(name, kernel):
+    prim = _E._binary("special_" + name, lambda xp, x, n: _elementwise(xp, kernel, x, n),
+                      fast="", check=_float_pair(name))
+    SCALAR_SELF.add("special_" + name)
+
+    def fn(x, n, *, out=None):
+        return prim(x, n, out=out)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+_KERNELS = {"hermite_polynomial_h": _hermite_h, "hermite_polynomial_he": _hermite_he,
+            "laguerre_polynomial_l": _laguerre_l, "legendre_polynomial_p": _legendre_p}
+for _i, _name in enumerate(_POLYNOMIALS[:8]):
+    _KERNELS[_name] = _chebyshev(_i % 4, _i >= 4)
+globals().update({n: _bessel(n) for n in _BESSEL})
+globals().update({n: _polynomial(n, _KERNELS[n]) for n in _POLYNOMIALS})
+
+
+@_op("special_zeta", needs_mask=True)
+def _zeta(xp, x, q):
+    x, q = _float_pair("zeta")(x, q)
+    return _elementwise(xp, _kernels.zeta, x, q), (x, q)
+
+
+@_zeta.vjp
+def _(xp, g, x, q, needs):
+    if needs[0]:
+        raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+    return None, g * -x * _elementwise(xp, _kernels.zeta, x + 1.0, q)
+
+
+_zeta_fn = _make_binary(_zeta)
+SCALAR_SELF.add("special_zeta")
+
+
+def zeta(input, other, *, out=None):
+    """The Hurwitz zeta function sum_k (other + k)^-input."""
+    return _zeta_fn(input, other, out=out)

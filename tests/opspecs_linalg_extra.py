@@ -1,5 +1,5 @@
-"""Op table entries for ember/ops/linalg_extra.py (LU, lu_solve, triangular/cholesky solvers,
-ormqr, nuclear/frobenius norms)."""
+"""Op table entries for ember/ops/linalg_extra.py (LU, lu_solve, LDL, triangular/cholesky
+solvers, ormqr, nuclear/frobenius norms)."""
 from opspecs import OpSpec, _mod, t
 
 # gradcheck=False on the LU entries: the LU primitive has no double backward yet (its
@@ -17,6 +17,10 @@ def _lower(x):
 def _herm(c):
     """torch's cholesky_inverse backward assumes a Hermitian cotangent (its output is)."""
     return c + c.mH
+
+
+def _sym(x):
+    return x + x.mT
 
 
 def _lu(x):
@@ -44,6 +48,16 @@ SPECS = [
         *_mod(a).linalg.lu_factor(a), b, left=False, adjoint=True), [(t(3, 3), t(2, 3))], gradcheck=False),
     OpSpec("lu_solve", lambda a, b: b.lu_solve(*_mod(a).linalg.lu_factor(a)),
            [(t(3, 3), t(3, 2))], gradcheck=False),
+    # LDL: torch has no derivatives for these (tests/test_ldl.py)
+    OpSpec("linalg.ldl_factor", lambda x: _mod(x).linalg.ldl_factor(_sym(x)).LD, SQ,
+           grad=False),
+    OpSpec("linalg.ldl_factor.pivots", lambda x: _mod(x).linalg.ldl_factor(_sym(x)).pivots, SQ,
+           grad=False),
+    OpSpec("linalg.ldl_factor_ex", lambda x: _mod(x).linalg.ldl_factor_ex(_sym(x))[0], SQ,
+           grad=False),
+    OpSpec("linalg.ldl_solve", lambda a, b: _mod(a).linalg.ldl_solve(
+        *_mod(a).linalg.ldl_factor(_sym(a)), b), [(t(3, 3), t(3, 2)), (t(2, 4, 4), t(2, 4, 1)),
+                                                  (t(2, 4, 4), t(4, 3))], grad=False),
     OpSpec("triangular_solve", lambda b, a: b.triangular_solve(_lower(a).mT)[0],
            [(t(3, 2), t(3, 3)), (t(2, 3, 1), t(3, 3))]),
     OpSpec("triangular_solve.lower_t", lambda b, a: _mod(b).triangular_solve(

@@ -1,7 +1,8 @@
-"""erf, erfc, erfinv, lgamma, digamma on any array namespace.
+"""Special-function kernels on any array namespace.
 
-SciPy's (or CuPy's cupyx.scipy) kernels are used when importable; otherwise exact scalar
-math-module fallbacks keep results correct (slower)."""
+erf, erfc, erfinv, lgamma, digamma: SciPy's (or CuPy's cupyx.scipy) kernels when importable;
+otherwise exact scalar math-module fallbacks keep results correct (slower). torch.special's
+Bessel functions and zeta are in _bessel.py."""
 import math
 
 import numpy as np

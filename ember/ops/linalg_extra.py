@@ -1,12 +1,14 @@
-"""More linear algebra: LU (factor, unpack, solve), the deprecated torch.* solvers
-(triangular_solve, cholesky_solve, cholesky_inverse), ormqr, nuclear/frobenius norms and the
-randomized svd_lowrank / pca_lowrank. Composites of ember's differentiable ops where possible;
-LU itself is a primitive whose vjp is torch's linalg_lu_backward (FunctionsManual.cpp)."""
+"""More linear algebra: LU (factor, unpack, solve), LDL (factor, solve: LAPACK's sytrf/sytrs via
+SciPy), the deprecated torch.* solvers (triangular_solve, cholesky_solve, cholesky_inverse),
+ormqr, nuclear/frobenius norms and the randomized svd_lowrank / pca_lowrank. Composites of
+ember's differentiable ops where possible; LU itself is a primitive whose vjp is torch's
+linalg_lu_backward (FunctionsManual.cpp)."""
 import builtins
+import math
 
 import numpy as np
 
-from ._apply import apply
+from ._apply import _finish, _finish_tuple, apply
 from ._registry import op
 from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _tn
 
@@ -217,6 +219,133 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
 
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
     return _linalg_lu_solve(LU_data, LU_pivots, b)
+
+
+# ---- LDL (Bunch-Kaufman) in LAPACK's compact form: sytrf / hetrf and sytrs / hetrs ------------
+LDL_FACTOR = _return_type("linalg_ldl_factor", ("LD", "pivots"))
+LDL_FACTOR_EX = _return_type("linalg_ldl_factor_ex", ("LD", "pivots", "info"))
+_NOT_IMPLEMENTED = "torch::autograd::NotImplemented"     # torch's node where it has no derivative
+
+
+def _lapack_ldl(routine, dtype, hermitian):
+    """SciPy's LAPACK ?sytrf / ?hetrf (`routine` "trf") or ?sytrs / ?hetrs ("trs"); NumPy
+    has no Bunch-Kaufman factorization."""
+    try:
+        from scipy.linalg import lapack
+    except ImportError:
+        raise RuntimeError("torch.linalg.ldl_factor and ldl_solve need LAPACK's sytrf/sytrs, "
+                           "which ember takes from SciPy: pip install scipy") from None
+    prefix = {"float32": "s", "float64": "d", "complex64": "c", "complex128": "z"}[dtype.name]
+    return getattr(lapack, prefix + ("he" if hermitian and dtype.kind == "c" else "sy") + routine)
+
+
+def _host(xp, a):
+    return a if xp is np else xp.asnumpy(a)
+
+
+@op("linalg_ldl_factor_ex", saves=None, n_out=3, node=_NOT_IMPLEMENTED)
+def _ldl_factor(xp, a, hermitian):
+    """(LD: sytrf's lower triangle, 1-based int32 pivots, int32 info), batched in a loop."""
+    h = _host(xp, a)
+    n = h.shape[-1]
+    mats = h.reshape((math.prod(h.shape[:-2]), n, n))
+    ld, piv = np.zeros_like(mats), np.zeros(mats.shape[:2], np.int32)
+    info = np.zeros(len(mats), np.int32)
+    if n and len(mats):
+        trf = _lapack_ldl("trf", h.dtype, hermitian)
+        lwork = int(_lapack_ldl("trf_lwork", h.dtype, hermitian)(n, lower=1)[0].real)
+        for i, m in enumerate(mats):        # the workspace query gives LAPACK's blocked code
+            ld[i], piv[i], info[i] = trf(m, lower=1, lwork=lwork)
+    out = (np.tril(ld).reshape(h.shape), piv.reshape(h.shape[:-1]), info.reshape(h.shape[:-2]))
+    return tuple(xp.asarray(o) for o in out), ()
+
+
+@_ldl_factor.vjp
+def _(xp, g):
+    raise RuntimeError("derivative for aten::linalg_ldl_factor_ex is not implemented")
+
+
+def _ldl_check(A, name):
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    if A.arr.dtype.kind in "fV" and A.arr.dtype.itemsize < 4:
+        raise NotImplementedError(f"\"ldl_factor_kernel_cpu\" not implemented for '{_tn(A)}'")
+    _floating(A, name)
+
+
+def _linalg_ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
+    _ldl_check(A, "torch.linalg.ldl_factor_ex")
+    r = apply(_ldl_factor, (A,), (hermitian,))
+    if check_errors:
+        _ldl_raise(r[2], "torch.linalg.ldl_factor_ex")
+    return _finish_tuple(r, out, "linalg_ldl_factor_ex", LDL_FACTOR_EX)
+
+
+def _ldl_raise(info, name):
+    """torch raises a plain RuntimeError where sytrf finds an exactly zero pivot block."""
+    bad = info.arr.reshape(-1)
+    if bad.size and bool((bad != 0).any()):
+        i = int(bad[bad != 0][0])
+        raise RuntimeError(f"{name}: D[{i},{i}] is exactly zero (LAPACK sytrf's error code {i}): "
+                           "the matrix is singular. Use linalg.ldl_factor_ex to get the "
+                           "factorization anyway.")
+
+
+def _linalg_ldl_factor(A, *, hermitian=False, out=None):
+    _ldl_check(A, "torch.linalg.ldl_factor")
+    LD, pivots, info = apply(_ldl_factor, (A,), (hermitian,))
+    _ldl_raise(info, "torch.linalg.ldl_factor")
+    return _finish_tuple((LD, pivots), out, "linalg_ldl_factor", LDL_FACTOR)
+
+
+@op("linalg_ldl_solve", saves=None, node=_NOT_IMPLEMENTED)
+def _ldl_solve(xp, ld, piv, b, hermitian):
+    """sytrs on each matrix of the batch (LD and pivots broadcast against B's batch)."""
+    n, k = b.shape[-2:]
+    batch = np.broadcast_shapes(ld.shape[:-2], b.shape[:-2])
+    size = math.prod(batch)
+    lds = np.broadcast_to(_host(xp, ld), batch + (n, n)).reshape((size, n, n))
+    pivs = np.broadcast_to(_host(xp, piv), batch + (n,)).reshape((size, n)).astype(np.int32)
+    bs = np.broadcast_to(_host(xp, b), batch + (n, k)).reshape((size, n, k))
+    x = np.zeros(bs.shape, b.dtype)
+    if n and k:
+        trs = _lapack_ldl("trs", b.dtype, hermitian)
+        for i in range(len(bs)):
+            x[i] = trs(lds[i], pivs[i], bs[i], lower=1)[0]
+    return xp.asarray(x.reshape(batch + (n, k))), ()
+
+
+@_ldl_solve.vjp
+def _(xp, g):
+    raise RuntimeError("derivative for aten::linalg_ldl_solve is not implemented")
+
+
+def _linalg_ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
+    name = "torch.linalg.ldl_solve"
+    if LD.ndim < 2 or LD.shape[-1] != LD.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{LD.shape[-2] if LD.ndim > 1 else 1} by {LD.shape[-1]} matrices")
+    if B.ndim < 2:
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got "
+                         "-2)")
+    if tuple(pivots.shape) != tuple(LD.shape[:-1]):
+        raise RuntimeError(f"{name}: Expected LD.shape[:-1] and pivots.shape to be the same, "
+                           f"but got pivots with shape {list(pivots.shape)} instead")
+    if pivots.arr.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}: Expected pivots to be integers. Got {_tn(pivots)}")
+    if B.arr.dtype != LD.arr.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{_tn(B)} and A of type {_tn(LD)} instead.")
+    if B.shape[-2] != LD.shape[-1]:
+        raise RuntimeError(f"Incompatible matrix sizes for {name}: each A matrix is "
+                           f"{LD.shape[-1]} by {LD.shape[-1]} but each b matrix is "
+                           f"{B.shape[-2]} by {B.shape[-1]}")
+    _floating(LD, name)
+    return _finish(apply(_ldl_solve, (LD, pivots, B), (hermitian,)), out, "linalg_ldl_solve",
+                   True)
 
 
 # ---- the deprecated torch.* solvers ----------------------------------------------------------
