@@ -66,25 +66,59 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
                        f"or 2D. Got {A.ndim}D.")
 
 
-def inv_ex(A, *, check_errors=False, out=None):
-    from .ops.creation import zeros
+def _ex(name, fields, compute, failed, A, check_errors, template):
+    """A *_ex function: compute() with info 0, or, where LAPACK fails, failed() -> (host
+    result, info) with LAPACK's leftovers (not differentiable), raising with check_errors."""
     from ._dtype import int32
-    return _ops._return_type("linalg_inv_ex", ("inverse", "info"))(
-        inv(A), zeros(A.shape[:-2], dtype=int32, device=A.device))
+    from .ops import linalg_info as _info
+    from .ops.creation import tensor, zeros
+    result_type = _ops._return_type(name.replace("torch.", "").replace(".", "_"), fields)
+    try:
+        return result_type(compute(), zeros(A.shape[:-2], dtype=int32, device=A.device))
+    except LinAlgError:
+        result, info = failed()
+    if check_errors:
+        raise LinAlgError(_info.message(name, A.ndim, info, template)) from None
+    return result_type(tensor(result, device=A.device),
+                       tensor(info.reshape(A.shape[:-2]), device=A.device))
+
+
+def inv_ex(A, *, check_errors=False, out=None):
+    from .ops import linalg_info as _info
+    from .ops.creation import eye
+    _square(A, "linalg.inv_ex")
+
+    def failed():
+        ident = _info.host(eye(A.shape[-1], dtype=A.dtype).arr)
+        return _info.lu_solve_host(A.arr, ident), _info.lu_info(A.arr)
+    return _ex("linalg.inv_ex", ("inverse", "info"), lambda: inv(A), failed, A, check_errors,
+               _info.SINGULAR_INV)
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    from .ops.creation import zeros
-    from ._dtype import int32
-    return _ops._return_type("linalg_cholesky_ex", ("L", "info"))(
-        cholesky(A, upper=upper), zeros(A.shape[:-2], dtype=int32, device=A.device))
+    from .ops import linalg_info as _info
+    _square(A, "linalg.cholesky_ex")
+
+    def failed():
+        L, info = _info.cholesky_partial(A.arr)
+        return (L.swapaxes(-1, -2).conj() if upper else L), info
+    return _ex("linalg.cholesky_ex", ("L", "info"), lambda: cholesky(A, upper=upper), failed, A,
+               check_errors, _info.NOT_PD)
 
 
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
-    from .ops.creation import zeros
-    from ._dtype import int32
-    return _ops._return_type("linalg_solve_ex", ("result", "info"))(
-        solve(A, B, left=left), zeros(A.shape[:-2], dtype=int32, device=A.device))
+    from .ops import linalg_info as _info
+
+    def failed():
+        a, b = _info.host(A.arr), _info.host(B.arr)
+        if not left:                        # X A = B  <=>  A^T X^T = B^T
+            return _info.lu_solve_host(a.swapaxes(-1, -2), b.swapaxes(-1, -2)).swapaxes(
+                -1, -2), _info.lu_info(a)
+        vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+        x = _info.lu_solve_host(a, b[..., None] if vector else b)
+        return (x[..., 0] if vector else x), _info.lu_info(a)
+    return _ex("torch.linalg.solve_ex", ("result", "info"), lambda: solve(A, B, left=left),
+               failed, A, check_errors, _info.SINGULAR_SOLVE)
 
 
 def multi_dot(tensors, *, out=None):

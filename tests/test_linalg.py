@@ -423,3 +423,51 @@ def test_bfloat16_products_stay_bfloat16_like_torch():
     for t, e in zip(res[torch], res[ember]):
         assert str(e.dtype) == str(t.dtype) == "torch.bfloat16"
         np.testing.assert_allclose(e.float().numpy(), t.float().numpy(), atol=1e-2)
+
+
+# ---- failed factorizations: info, LAPACK's leftovers, torch's messages ------------------------
+def _failing(lib, kind, batched):
+    e = lib.eye(3, dtype=lib.float64)
+    bad = {"singular": lib.tensor([[1.0, 2, 3], [2, 4, 6], [0, 1, 1]], dtype=lib.float64),
+           "zero": lib.zeros(3, 3, dtype=lib.float64),
+           "not_pd": lib.tensor([[1.0, 2, 3], [2, 1, 0], [3, 0, 5]], dtype=lib.float64),
+           "negative": -e}[kind]
+    return lib.stack([e, bad, e]) if batched else bad
+
+
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("fn,kind", [("inv", "singular"), ("inv", "zero"), ("solve", "zero"),
+                                     ("solve_left", "singular"), ("cholesky", "not_pd"),
+                                     ("cholesky_upper", "negative")])
+def test_ex_functions_report_info_and_raise_as_torch(fn, kind, batched):
+    def calls(lib):
+        A = _failing(lib, kind, batched)
+        B = lib.ones(A.shape[:-1] + (2,), dtype=lib.float64)
+        plain = {"inv": lambda: lib.linalg.inv(A), "solve": lambda: lib.linalg.solve(A, B),
+                 "solve_left": lambda: lib.linalg.solve(A, B.mT, left=False),
+                 "cholesky": lambda: lib.linalg.cholesky(A),
+                 "cholesky_upper": lambda: lib.linalg.cholesky(A, upper=True)}[fn]
+        ex = {"inv": lambda c: lib.linalg.inv_ex(A, check_errors=c),
+              "solve": lambda c: lib.linalg.solve_ex(A, B, check_errors=c),
+              "solve_left": lambda c: lib.linalg.solve_ex(A, B.mT, left=False, check_errors=c),
+              "cholesky": lambda c: lib.linalg.cholesky_ex(A, check_errors=c),
+              "cholesky_upper": lambda c: lib.linalg.cholesky_ex(A, upper=True,
+                                                                 check_errors=c)}[fn]
+        return plain, ex
+    (pe, xe), (pt, xt) = calls(ember), calls(torch)
+    for e_call, t_call in ((pe, pt), (lambda: xe(True), lambda: xt(True))):
+        with pytest.raises(torch.linalg.LinAlgError) as te:
+            t_call()
+        with pytest.raises(ember.linalg.LinAlgError) as ee:
+            e_call()
+        assert str(ee.value) == str(te.value)
+    re, rt = xe(False), xt(False)
+    assert type(re).__name__ == type(rt).__name__
+    assert re.info.dtype is ember.int32 and re.info.tolist() == rt.info.tolist()
+    ok = rt.info == 0
+    np.testing.assert_allclose(re[0].numpy()[ok.numpy()], rt[0].numpy()[ok.numpy()], rtol=1e-12)
+    if fn.startswith("cholesky"):            # LAPACK's partial factor, as torch returns it
+        np.testing.assert_allclose(re.L.numpy(), rt.L.numpy(), rtol=1e-12)
+    else:                                    # the failed matrices hold inf or nan, as torch's
+        bad = ~ok.numpy()
+        assert not np.isfinite(re[0].numpy()[bad]).all()

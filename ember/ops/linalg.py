@@ -678,14 +678,33 @@ def _check_finite_result(xp, r, name, what):
         raise LinAlgError(f"{name}: {what}")
 
 
+def _factorized(xp, fn, name, a, kind):
+    """fn() (an inverse, solve or Cholesky factor of `a`), or torch's LinAlgError naming the
+    first failing matrix and its pivot / minor (worked out only after a failure)."""
+    from . import linalg_info as info
+    try:
+        r = fn()
+        if not _is_cupy(xp) or bool(xp.isfinite(r).all()):
+            return r
+    except np.linalg.LinAlgError:
+        r = None
+    if kind == "cholesky":
+        infos, template = info.cholesky_partial(a)[1], info.NOT_PD
+    else:
+        infos = info.lu_info(a)
+        template = info.SINGULAR_INV if kind == "inv" else info.SINGULAR_SOLVE
+    if r is not None and not infos.any():       # CuPy: nan/inf came in, nothing failed
+        return r
+    raise LinAlgError(info.message(name, a.ndim, infos, template)) from None
+
+
 _SINGULAR = ("The diagonal element is zero, the inversion could not be completed because the "
              "input matrix is singular.")
 
 
 @op("linalg_inv_ex", saves="out", node="LinAlgInvExBackward0")
 def _inv(xp, a):
-    y = _lapack(lambda: xp.linalg.inv(a), "linalg.inv", _SINGULAR)
-    _check_finite_result(xp, y, "linalg.inv", _SINGULAR)
+    y = _factorized(xp, lambda: xp.linalg.inv(a), "linalg.inv", a, "inv")
     return y, (y,)
 
 
@@ -788,16 +807,12 @@ def _bsolve(xp, a, b):
 @op("linalg_solve_ex", saves="both")
 def _solve(xp, a, b, vector, left):
     if not left:                        # X A = B  <=>  A^T X^T = B^T
-        x = _swap(_lapack(lambda: _bsolve(xp, _swap(a), _swap(b)), "torch.linalg.solve",
-                          "The solver failed because the input matrix is singular."))
+        fn = lambda: _swap(_bsolve(xp, _swap(a), _swap(b)))          # noqa: E731
     elif vector:
-        x = _lapack(lambda: _bsolve(xp, a, b[..., None]), "torch.linalg.solve",
-                    "The solver failed because the input matrix is singular.")[..., 0]
+        fn = lambda: _bsolve(xp, a, b[..., None])[..., 0]             # noqa: E731
     else:
-        x = _lapack(lambda: _bsolve(xp, a, b), "torch.linalg.solve",
-                    "The solver failed because the input matrix is singular.")
-    _check_finite_result(xp, x, "torch.linalg.solve",
-                         "The solver failed because the input matrix is singular.")
+        fn = lambda: _bsolve(xp, a, b)                                # noqa: E731
+    x = _factorized(xp, fn, "torch.linalg.solve", a, "solve")
     return x, (a, x, vector, left)
 
 
@@ -828,30 +843,9 @@ def _linalg_solve(A, B, *, left=True, out=None):
     return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", True)
 
 
-_NOT_PD = ("The factorization could not be completed because the input is not "
-           "positive-definite (the leading minor of order {} is not positive-definite).")
-
-
-def _not_pd_order(a):
-    """Order of the first leading minor that is not positive-definite (torch's message)."""
-    a = np.asarray(a if isinstance(a, np.ndarray) else a.get())
-    a = a.reshape((-1,) + a.shape[-2:])
-    for m in a:
-        for k in range(1, m.shape[-1] + 1):
-            try:
-                np.linalg.cholesky(m[:k, :k])
-            except np.linalg.LinAlgError:
-                return k
-    return 1
-
-
 @op("linalg_cholesky_ex", saves="out")
 def _cholesky(xp, a, upper):
-    try:
-        L = xp.linalg.cholesky(a)
-    except np.linalg.LinAlgError:
-        raise LinAlgError("linalg.cholesky: " + _NOT_PD.format(_not_pd_order(a))) from None
-    _check_finite_result(xp, L, "linalg.cholesky", _NOT_PD.format(_not_pd_order(a)))
+    L = _factorized(xp, lambda: xp.linalg.cholesky(a), "linalg.cholesky", a, "cholesky")
     return (_mH(L) if upper else L), (L, upper)
 
 
