@@ -5,6 +5,8 @@ including the value chosen at kinks (relu-like ops give 0 at the threshold, elu'
 branch includes 0, hardtanh's window is open)."""
 import math
 
+import numpy as np
+
 from ..ops import _special
 from ..ops._apply import apply
 from ..ops._registry import op
@@ -74,6 +76,8 @@ def _gelu(xp, x, approximate):
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         return 0.5 * x * (1 + xp.tanh(inner))
+    if xp is np and x.dtype == np.float32:
+        return 0.5 * x * (1 + _special.erf_gelu(x * np.float32(1 / _SQRT_2)))
     return 0.5 * x * (1 + _special.erf(xp, x / _SQRT_2))
 
 
@@ -85,9 +89,16 @@ def _gelu_grad(xp, x, y, approximate):
         dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2)
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner
     # Phi(x) = y / x recovers the forward's erf to ~1 ulp without a second (slow) erf pass
-    nonzero = x != 0
-    cdf = xp.where(nonzero, y / xp.where(nonzero, x, 1), 0.5)
-    return cdf + x * _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
+    zero = x == 0
+    d = y / xp.where(zero, 1, x)
+    d[zero] = 0.5
+    pdf = x * x
+    pdf *= -0.5
+    pdf = xp.exp(pdf, out=pdf)
+    pdf *= x
+    pdf *= _INV_SQRT_2PI
+    d += pdf
+    return d
 
 
 def _elu(xp, x, alpha, scale, input_scale):
