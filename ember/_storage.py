@@ -1,4 +1,5 @@
-"""UntypedStorage: the bytes behind a tensor and all its views (the root NumPy/CuPy buffer)."""
+"""UntypedStorage: the bytes behind a tensor and all its views (the root NumPy/CuPy buffer);
+TypedStorage, torch's deprecated view of them as elements of one dtype (tensor.storage())."""
 
 
 def _root(a):
@@ -41,3 +42,60 @@ class UntypedStorage:
 
     def __repr__(self):
         return f"UntypedStorage(device={self.device}, nbytes={self.nbytes()})"
+
+    def _flat(self, np_dtype):
+        """The storage's bytes as a flat array of `np_dtype` (no copy)."""
+        a = self._arr
+        return a.reshape(-1).view(np_dtype) if a.flags.c_contiguous else \
+            a.ravel(order="K").view(np_dtype)
+
+
+class TypedStorage:
+    """What tensor.storage() returns: the storage as elements of the tensor's dtype."""
+    __slots__ = ("_untyped", "dtype")
+
+    def __init__(self, untyped, dtype):
+        self._untyped, self.dtype = untyped, dtype
+
+    @property
+    def device(self):
+        return self._untyped.device
+
+    def untyped(self):
+        return self._untyped
+
+    def _data(self):
+        return self._untyped._flat(self.dtype.np)
+
+    def size(self):
+        return self._untyped.nbytes() // self.element_size()
+
+    __len__ = size
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    def nbytes(self):
+        return self._untyped.nbytes()
+
+    def data_ptr(self):
+        return self._untyped.data_ptr()
+
+    def tolist(self):
+        d = self._data()
+        return (d if hasattr(d, "tolist") and not hasattr(d, "get") else d.get()).tolist()
+
+    def __getitem__(self, i):
+        return self.tolist()[i]
+
+    def __eq__(self, other):
+        return isinstance(other, TypedStorage) and self._untyped == other._untyped
+
+    def __hash__(self):
+        return hash(self._untyped)
+
+    def __repr__(self):
+        body = "\n".join(f" {v}" for v in self.tolist())
+        head = (f"[torch.storage.TypedStorage(dtype={self.dtype}, device={self.device}) of size "
+                f"{self.size()}]")
+        return body + "\n" + head if body else head

@@ -130,8 +130,18 @@ class Tensor:
         return -1 if self.be.name == "cpu" else (self.be.device.index or 0)
 
     def stride(self, dim=None):
-        st = tuple(s // self.arr.itemsize for s in self.arr.strides)
-        return st if dim is None else st[_wrap_dim(dim, self.arr.ndim)]
+        a = self.arr
+        # NumPy zeroes a new empty array's strides (and so those of its views: a transposed
+        # new empty tensor reads as contiguous here); torch's are contiguous, sizes taken >= 1
+        if a.size == 0 and not any(a.strides):
+            st, step = [], 1
+            for n in reversed(a.shape):
+                st.append(step)
+                step *= max(n, 1)
+            st = tuple(reversed(st))
+        else:
+            st = tuple(s // a.itemsize for s in a.strides)
+        return st if dim is None else st[_wrap_dim(dim, a.ndim)]
 
     def storage_offset(self):
         a = self.arr
@@ -473,6 +483,85 @@ class Tensor:
                                  self.arr.dtype).reshape(self.arr.shape)
         bump_version(self)
         return self
+
+    def storage(self):
+        import warnings
+        from ._storage import TypedStorage, UntypedStorage
+        warnings.warn("TypedStorage is deprecated. It will be removed in the future and "
+                      "UntypedStorage will be the only storage class. This should only matter to "
+                      "you if you are using storages directly.  To access UntypedStorage "
+                      "directly, use tensor.untyped_storage() instead of tensor.storage()",
+                      UserWarning, stacklevel=2)
+        return TypedStorage(UntypedStorage._of(self), self.dtype)
+
+    def set_(self, source=None, storage_offset=0, size=None, stride=None):
+        """Make this tensor look at `source`'s memory (a tensor, or a storage viewed with
+        offset, size and stride in elements); set_() with nothing: an empty tensor."""
+        from ._storage import TypedStorage, UntypedStorage
+        from .autograd.grad_mode import STATE
+        if self.requires_grad and self.grad_fn is None and STATE.enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        if source is None:
+            arr, be = self.be.xp.empty((0,), self.arr.dtype), self.be
+        elif isinstance(source, Tensor):
+            arr, be = source.arr, source.be
+            if source._vc is None:
+                source._vc = [0, 0]
+            self._vc = source._vc
+        else:
+            untyped = source.untyped() if isinstance(source, TypedStorage) else source
+            if not isinstance(untyped, UntypedStorage):
+                raise TypeError(f"set_(): argument 'source' must be Tensor or Storage, not "
+                                f"{type(source).__name__}")
+            flat = untyped._flat(self.arr.dtype)
+            be = get_backend(untyped.device)
+            size = (flat.size - storage_offset,) if size is None else tuple(size)
+            if stride is None:
+                stride = tuple(int(np.prod(size[i + 1:])) for i in range(len(size)))
+            arr = be.xp.lib.stride_tricks.as_strided(
+                flat[storage_offset:], size, tuple(st * flat.itemsize for st in stride))
+        self.arr, self.be = arr, be
+        bump_version(self)
+        return self
+
+    def is_set_to(self, tensor):
+        """Whether both tensors look at the same memory with the same shape and strides."""
+        a, b = self.arr, tensor.arr
+        return (self.data_ptr() == tensor.data_ptr() and a.shape == b.shape
+                and a.strides == b.strides and self.device == tensor.device)
+
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        """A strided tensor is dense already: itself (in `dtype` if given)."""
+        return self if dtype is None else self.to(dtype)
+
+    def dim_order(self, *, ambiguity_check=False):
+        """The dims from outermost to innermost in memory (by stride, ties in dim order)."""
+        st = self.stride()
+        return tuple(sorted(range(self.ndim), key=lambda d: -st[d]))
+
+    def resize(self, *sizes):
+        """Deprecated non-inplace resize: a reshape that keeps the number of elements."""
+        import math
+        import warnings
+        warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+        sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) \
+            else sizes
+        if math.prod(sizes) != self.numel():
+            raise RuntimeError(
+                f"requested resize to {'x'.join(map(str, sizes))} ({math.prod(sizes)} elements "
+                f"in total), but the given tensor has a size of "
+                f"{'x'.join(map(str, self.shape))} ({self.numel()} elements). autograd's resize "
+                "can only change the shape of a given tensor, while preserving the number of "
+                "elements. ")
+        return self.contiguous().view(*sizes)
+
+    def resize_as(self, tensor):
+        import warnings
+        warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return self.resize(tuple(tensor.shape))
 
     def untyped_storage(self):
         from ._storage import UntypedStorage
