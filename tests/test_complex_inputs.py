@@ -139,6 +139,14 @@ CALLS = {
         m.c(3), m.c(3, seed=1), m.lib.tensor([1.0, -1, 1])),
     "max_pool1d": lambda F, m: F.max_pool1d(m.c(2, 3, 4), 2),
     "max_pool1d_with_indices": lambda F, m: F.max_pool1d_with_indices(m.c(2, 3, 4), 2),
+    "fractional_max_pool2d": lambda F, m: F.fractional_max_pool2d(
+        m.c(1, 2, 4, 4), 2, output_size=2, _random_samples=m.r(1, 2, 2)),
+    "fractional_max_pool2d_with_indices": lambda F, m: F.fractional_max_pool2d_with_indices(
+        m.c(1, 2, 4, 4), 2, output_size=2, _random_samples=m.r(1, 2, 2)),
+    "fractional_max_pool3d": lambda F, m: F.fractional_max_pool3d(
+        m.c(1, 2, 4, 4, 4), 2, output_size=2, _random_samples=m.r(1, 2, 3)),
+    "fractional_max_pool3d_with_indices": lambda F, m: F.fractional_max_pool3d_with_indices(
+        m.c(1, 2, 4, 4, 4), 2, output_size=2, _random_samples=m.r(1, 2, 3)),
     "max_pool2d": lambda F, m: F.max_pool2d(m.c(1, 2, 4, 4), 2),
     "max_pool2d_with_indices": lambda F, m: F.max_pool2d_with_indices(m.c(1, 2, 4, 4), 2),
     "max_pool3d": lambda F, m: F.max_pool3d(m.c(1, 2, 4, 4, 4), 2),
