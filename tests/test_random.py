@@ -1,4 +1,5 @@
-"""ember.random (torch.random): the module's names and fork_rng."""
+"""ember.random (torch.random): the module's names, fork_rng, Generator.clone_state; GradScaler's
+factor accessors."""
 import numpy as np
 import torch
 
@@ -25,3 +26,24 @@ def test_torch_random_module_and_fork_rng():
     x = ember.rand(3)
     ember.random.set_rng_state(state)
     np.testing.assert_array_equal(ember.rand(3).numpy(), x.numpy())
+
+
+def test_generator_clone_state():
+    g = ember.Generator().manual_seed(3)
+    ember.rand(2, generator=g)
+    c = g.clone_state()
+    assert c is not g and c.device == g.device and c.initial_seed() == g.initial_seed()
+    assert ember.rand(4, generator=c).tolist() == ember.rand(4, generator=g).tolist()
+
+
+def test_grad_scaler_factor_accessors_match_torch():
+    for lib in (ember, torch):
+        s = lib.amp.GradScaler("cpu", growth_factor=3.0, backoff_factor=0.25, growth_interval=7)
+        assert (s.get_growth_factor(), s.get_backoff_factor(), s.get_growth_interval()) == \
+            (3.0, 0.25, 7)
+        s.set_growth_factor(4.0)
+        s.set_backoff_factor(0.125)
+        s.set_growth_interval(9)
+        sd = s.state_dict()
+        assert (sd["growth_factor"], sd["backoff_factor"], sd["growth_interval"]) == \
+            (4.0, 0.125, 9)

@@ -54,6 +54,11 @@ class Generator:
         self._gpu = None
         return self
 
+    def clone_state(self):
+        """A new generator on the same device in the same state."""
+        g = Generator(self.device)
+        return g.set_state(self.get_state())
+
     @contextlib.contextmanager
     def _forked(self):
         """Draws inside the block come from a copy of the state and do not advance this
