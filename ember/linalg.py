@@ -196,7 +196,18 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     if B.ndim < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
                            "dimensions.")
-    return _ops._finish(solve(T, B, left=left), out, "linalg_solve_triangular", True)
+    try:
+        X = solve(T, B, left=left)
+    except LinAlgError:            # a zero on the diagonal: trsm's inf and nan, as torch gives
+        from .ops import linalg_info as _info
+        from .ops.creation import tensor
+        if left:
+            x = _info.tri_solve_host(T.arr, B.arr, upper)
+        else:                      # X T = B  <=>  T^T X^T = B^T
+            x = _info.tri_solve_host(T.arr.swapaxes(-1, -2), B.arr.swapaxes(-1, -2),
+                                     not upper).swapaxes(-1, -2)
+        X = tensor(x, device=A.device)
+    return _ops._finish(X, out, "linalg_solve_triangular", True)
 
 
 def lstsq(A, B, rcond=None, *, driver=None):

@@ -2,6 +2,7 @@
 einsum, ember.linalg (values, named tuples, errors incl. LinAlgError) and float64 gradchecks
 of every decomposition's backward."""
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -471,3 +472,31 @@ def test_ex_functions_report_info_and_raise_as_torch(fn, kind, batched):
     else:                                    # the failed matrices hold inf or nan, as torch's
         bad = ~ok.numpy()
         assert not np.isfinite(re[0].numpy()[bad]).all()
+
+
+@pytest.mark.parametrize("case", ["upper", "lower", "right", "batched", "cholesky_solve",
+                                  "cholesky_solve_upper", "triangular_solve"])
+def test_singular_triangular_solves_give_torchs_inf_and_nan(case):
+    """A zero on the diagonal: BLAS trsm / LAPACK potrs substitute through it (inf, nan)."""
+    def run(L):
+        U = L.tensor([[0.0, 1, 2], [0, 1, 3], [0, 0, 2]], dtype=L.float64)
+        Lo = L.tensor([[1.0, 0, 0], [2, 0, 0], [1, 1, 3]], dtype=L.float64)
+        B = L.tensor([[1.0, 2], [1, 0], [3, 1]], dtype=L.float64)
+        if case == "upper":
+            return L.linalg.solve_triangular(U, B, upper=True)
+        if case == "lower":
+            return L.linalg.solve_triangular(Lo, B, upper=False)
+        if case == "right":
+            return L.linalg.solve_triangular(U, B.mT, upper=True, left=False)
+        if case == "batched":
+            return L.linalg.solve_triangular(L.stack([U, U + 2 * L.eye(3, dtype=L.float64)]),
+                                             B, upper=True)
+        if case == "cholesky_solve":
+            return L.cholesky_solve(B, Lo)
+        if case == "cholesky_solve_upper":
+            return L.cholesky_solve(B, Lo.mT, upper=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return L.triangular_solve(B, U).solution
+    e, t = run(ember), run(torch)
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12, atol=0)   # inf/nan in place

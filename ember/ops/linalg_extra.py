@@ -379,7 +379,16 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     if B.dtype != L.dtype:
         raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
                            f"{_tn(B)} and A of type {_tn(L)} instead.")
-    return la.solve(_gram(L, upper), B)
+    try:
+        return la.solve(_gram(L, upper), B)
+    except LinAlgError:         # a zero on L's diagonal: potrs's inf and nan, as torch gives
+        from . import linalg_info as info
+        from .creation import tensor
+        tri = info.host(L.arr)
+        tri = tri.swapaxes(-1, -2).conj() if upper else tri        # the lower factor
+        y = info.tri_solve_host(tri, B.arr, upper=False)
+        return tensor(info.tri_solve_host(tri.swapaxes(-1, -2).conj(), y, upper=True),
+                      device=B.device)
 
 
 def cholesky_inverse(L, upper=False, *, out=None):

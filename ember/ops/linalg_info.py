@@ -77,3 +77,19 @@ def lu_solve_host(a, b):
             x[:, j] /= lu[:, j, j:j + 1]
             x[:, :j] -= lu[:, :j, j:j + 1] * x[:, j:j + 1]
     return x.reshape(shape)
+
+
+def tri_solve_host(t, b, upper):
+    """Solve t x = b with t triangular (..., n, n), by substitution as BLAS's trsm does, also
+    through zero diagonal entries (inf and nan)."""
+    t, b = host(t), host(b)
+    batch = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
+    t = np.broadcast_to(t, batch + t.shape[-2:])
+    x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(t, b))
+    n = t.shape[-1]
+    with np.errstate(all="ignore"):
+        for i in (reversed(range(n)) if upper else range(n)):
+            done = slice(i + 1, n) if upper else slice(0, i)
+            x[..., i, :] -= np.einsum("...j,...jk->...k", t[..., i, done], x[..., done, :])
+            x[..., i, :] /= t[..., i, i, None]
+    return x
