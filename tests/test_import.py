@@ -16,6 +16,15 @@ def test_import_ember_leaves_heavy_modules_out():
     assert out == ""
 
 
+def test_lazy_subpackages_load_on_first_use_only():
+    """`import ember` leaves ember.nn, ember.distributions, ember.library, ... unloaded."""
+    out = _run("import sys, ember; print(','.join(m for m in sorted(ember._LAZY_MODULES) "
+               "if 'ember.' + m in sys.modules))")
+    assert out == ""
+    assert _run("import ember; print(ember.profiler.__name__, ember.library.__name__)") == \
+        "ember.profiler ember.library"
+
+
 def test_version_and_tutorial_prints_like_torch():
     out = _run("import ember as torch\n"
                "x = torch.tensor([1.0, 2, 3]); print(x)\n"

@@ -3,11 +3,12 @@ and the ember namespace by ember/_bind.py.
 
 As torch.ops, this package also reaches the custom operators of ember.library:
 ember.ops.<namespace>.<name>."""
+import sys
 
 
 def __getattr__(name):
-    from ..library import namespace
-    ns = namespace(name)
+    library = sys.modules.get("ember.library")    # no custom op can exist before it loads
+    ns = library.namespace(name) if library is not None else None
     if ns is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return ns
