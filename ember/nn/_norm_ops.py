@@ -20,6 +20,31 @@ def _moments(xp, x, axes):
     return mean, var, xc
 
 
+def _rows(xp, a, axes):
+    """a as (rows, n) when `axes` are its trailing dims (layer norm) and it is a C-contiguous
+    NumPy array: there, einsum's row sums are 3x faster than mean() over the last axis."""
+    if xp is not np or not a.flags.c_contiguous or \
+            axes != tuple(range(a.ndim - len(axes), a.ndim)):
+        return None
+    n = math.prod(a.shape[a.ndim - len(axes):])
+    return a.reshape(-1, n) if n else None
+
+
+def _rows_fwd(x, x2, w, b, axes, wshape, eps):
+    n = x2.shape[1]
+    mean = np.einsum("ij->i", x2) / n
+    xhat = x2 - mean[:, None]
+    invstd = 1 / np.sqrt(np.einsum("ij,ij->i", xhat, xhat) / n + eps)
+    xhat *= invstd[:, None]
+    y = xhat
+    if w is not None:
+        y = y * w.reshape(-1)
+    if b is not None:
+        y = y + b.reshape(-1) if y is xhat else np.add(y, b.reshape(-1), out=y)
+    keep = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
+    return y, xhat.reshape(x.shape), invstd.reshape(keep).astype(x.dtype, copy=False)
+
+
 def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     """y = (x - mean) * invstd * w + b; stats (mean, invstd) given or computed over axes.
 
@@ -27,6 +52,13 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     shape = x.shape
     if view is not None:
         x = x.reshape(view)
+    lead = x.ndim - len(axes)
+    per_column = (w is None and b is None) or tuple(wshape) == (1,) * lead + x.shape[lead:]
+    x2 = _rows(xp, x, axes) if stats is None and per_column else None
+    if x2 is not None:
+        y, xhat, invstd = _rows_fwd(x, x2, w, b, axes, wshape, eps)
+        saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
+        return y.reshape(shape).astype(x.dtype, copy=False), saved
     if stats is None:
         mean, var, xc = _moments(xp, x, axes)
         invstd = 1 / xp.sqrt(var + eps)
@@ -43,8 +75,33 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     return y.reshape(shape).astype(x.dtype, copy=False), saved
 
 
+def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):
+    n = xhat2.shape[1]
+    gx = gw = gb = None
+    if needs[0]:
+        gxhat = g2 * w.reshape(-1) if w is not None else g2.copy()
+        m1 = np.einsum("ij->i", gxhat) / n
+        m2 = np.einsum("ij,ij->i", gxhat, xhat2) / n
+        t = xhat2 * m2[:, None]
+        t += m1[:, None]
+        gxhat -= t
+        gxhat *= invstd.reshape(-1, 1)
+        gx = gxhat.reshape(shape)
+    if w is not None and needs[1]:
+        gw = np.einsum("ij,ij->j", g2, xhat2).reshape(w.shape)
+    if has_b and needs[2]:
+        gb = np.einsum("ij->j", g2).reshape(-1 if w is None else w.shape)
+    return gx, gw, gb
+
+
 def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs):
     g = g.reshape(xhat.shape)
+    lead = xhat.ndim - len(axes)
+    per_column = (w is None and not has_b) or tuple(wshape) == (1,) * lead + xhat.shape[lead:]
+    xhat2 = _rows(xp, xhat, axes) if not frozen and per_column else None
+    g2 = _rows(xp, g, axes) if xhat2 is not None else None
+    if g2 is not None:
+        return _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs)
     red = tuple(i for i, s in enumerate(wshape) if s == 1)
     gx = gw = gb = None
     if needs[0]:
