@@ -57,3 +57,17 @@ def test_freed_arrays_stay_in_the_heap_for_the_next_step():
                                  check=True, env=env).stdout)
     # 20 steps x two 4 MiB arrays: ~40,000 page faults when every array is a fresh mapping
     assert tuned < 1000 < untuned
+
+
+def test_ops_compute_inf_and_nan_silently_as_torch():
+    """ember's ops give inf/nan without NumPy's RuntimeWarnings (torch warns nothing); the
+    user's own NumPy calls still warn."""
+    code = ("import warnings, numpy as np, ember\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    r = [ember.tensor([-2.0]).log1p(), ember.tensor([1.0]) / 0,\n"
+            "         ember.tensor([0.0]).log(), ember.tensor([-1.0]).sqrt(),\n"
+            "         ember.tensor([1e30]).float() * 1e30]\n"
+            "    n = len(w)\n"
+            "    np.log(np.array([-1.0]))\n"
+            "print(n, len(w), [str(t.item()) for t in r])")
+    assert _run(code) == "0 1 ['nan', 'inf', '-inf', 'nan', 'inf']"
