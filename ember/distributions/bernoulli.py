@@ -1,18 +1,19 @@
 from .._tensor import Size
 from ..autograd.grad_mode import no_grad
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import (_ember, _set_probs_or_logits, broadcast_all, lazy_property,
                     logits_to_probs, probs_to_logits)
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """Bernoulli(probs=p) or Bernoulli(logits=l): 1 with probability p, else 0."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
+    _mean_carrier_measure = 0
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         param = _set_probs_or_logits(self, probs, logits)
@@ -56,3 +57,8 @@ class Bernoulli(Distribution):
         values = _ember().arange(2, dtype=self._param.dtype, device=self._param.device)
         values = values.view((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
+
+    _natural_params = property(lambda self: (_ember().logit(self.probs),))
+
+    def _log_normalizer(self, x):
+        return x.exp().log1p()

@@ -1,13 +1,13 @@
 from .._tensor import Size
 from . import constraints
 from ._implicit import sample_dirichlet
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import _ember
 
 __all__ = ["Dirichlet"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration) on the simplex of the last dim; rsample is differentiable
     (implicit reparameterisation, as in torch)."""
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
@@ -50,3 +50,8 @@ class Dirichlet(Distribution):
         k, a0 = c.size(-1), c.sum(-1)
         return c.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma() - \
             ((c - 1.0) * c.digamma()).sum(-1)
+
+    _natural_params = property(lambda self: (self.concentration,))
+
+    def _log_normalizer(self, x):
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()

@@ -11,13 +11,16 @@ from functools import reduce
 from numbers import Number
 
 from . import constraints
-from .utils import _ember, _size, _sum_rightmost, broadcast_all, lazy_property
+from .utils import (_ember, _size, _sum_rightmost, broadcast_all, lazy_property,
+                    tril_matrix_to_vec, vec_to_tril_matrix)
 
-__all__ = ["AbsTransform", "AffineTransform", "ComposeTransform",
-           "CumulativeDistributionTransform", "ExpTransform", "IndependentTransform",
+__all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
+           "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
+           "IndependentTransform",
            "LowerCholeskyTransform", "PositiveDefiniteTransform", "PowerTransform",
            "ReshapeTransform", "SigmoidTransform", "SoftplusTransform", "TanhTransform",
-           "SoftmaxTransform", "StickBreakingTransform", "Transform", "identity_transform"]
+           "SoftmaxTransform", "StackTransform", "StickBreakingTransform", "Transform",
+           "identity_transform"]
 
 
 def _softplus(x):
@@ -512,6 +515,54 @@ class AffineTransform(Transform):
     inverse_shape = forward_shape
 
 
+class CorrCholeskyTransform(Transform):
+    """Real vectors of length D(D-1)/2 to Cholesky factors of D x D correlation matrices
+    (lower triangular, positive diagonal, rows of unit norm): the vector fills the strict
+    lower triangle row by row, tanh maps it into (-1, 1), and a signed stick breaking on the
+    squares makes each row a unit vector. log|det J| is that of x and the flattened strict
+    lower triangle of y."""
+    domain, codomain = constraints.real_vector, constraints.corr_cholesky
+    bijective = True
+
+    def _call(self, x):
+        eps = _ember().finfo(x.dtype).eps
+        r = vec_to_tril_matrix(x.tanh().clamp(min=-1 + eps, max=1 - eps), diag=-1)
+        # y = sign(r) sqrt(z * cumprod(1 - z)) with z = r^2 is r * sqrt(cumprod(1 - z))
+        z1m_cumprod_sqrt = (1 - r ** 2).sqrt().cumprod(-1)
+        r = r + _ember().eye(r.shape[-1], dtype=r.dtype, device=r.device)
+        return r * _ember().nn.functional.pad(z1m_cumprod_sqrt[..., :-1], [1, 0], value=1)
+
+    def _inverse(self, y):
+        y_cumsum = 1 - (y * y).cumsum(-1)
+        y_cumsum_shifted = _ember().nn.functional.pad(y_cumsum[..., :-1], [1, 0], value=1)
+        t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(y_cumsum_shifted,
+                                                                 diag=-1).sqrt()
+        return (t.log1p() - t.neg().log1p()) / 2
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        y1m_cumsum_tril = tril_matrix_to_vec(1 - (y * y).cumsum(-1), diag=-2)
+        stick_breaking_logdet = 0.5 * y1m_cumsum_tril.log().sum(-1)
+        tanh_logdet = -2 * (x + _softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        n = shape[-1]
+        d = round((0.25 + 2 * n) ** 0.5 + 0.5)
+        if d * (d - 1) // 2 != n:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return shape[:-1] + (d, d)
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2:
+            raise ValueError("Too few dimensions on input")
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        d = shape[-1]
+        return shape[:-2] + (d * (d - 1) // 2,)
+
+
 class SoftmaxTransform(_SameType, Transform):
     """Real vectors to the simplex by softmax (not bijective; the inverse is log)."""
     domain, codomain = constraints.real_vector, constraints.simplex
@@ -610,3 +661,130 @@ class CumulativeDistributionTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         return self.distribution.log_prob(x)
+
+
+def _check_dim(t, dim, name="tensor"):
+    if not -t.dim() <= dim < t.dim():
+        raise AssertionError(f"dim {dim} out of range for {name} with {t.dim()} dimensions")
+
+
+class CatTransform(Transform):
+    """Applies `tseq[i]` to the i-th slice (of length `lengths[i]`) along `dim`, as torch.cat
+    joins them."""
+
+    def __init__(self, tseq, dim=0, lengths=None, cache_size=0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.transforms)
+        if len(self.lengths) != len(self.transforms):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match transforms "
+                                 f"({len(self.transforms)})")
+        self.dim = dim
+
+    @lazy_property
+    def event_dim(self):
+        return max(t.event_dim for t in self.transforms)
+
+    @lazy_property
+    def length(self):
+        return sum(self.lengths)
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+
+    def _check(self, t, name="tensor", var="x"):
+        _check_dim(t, self.dim, name)
+        if t.size(self.dim) != self.length:
+            raise AssertionError(f"{var}.size({self.dim}) = {t.size(self.dim)} must equal "
+                                 f"length {self.length}")
+
+    def _slices(self, t):
+        start = 0
+        for length in self.lengths:
+            yield t.narrow(self.dim, start, length)
+            start += length
+
+    def _call(self, x):
+        self._check(x)
+        return _ember().cat([t(s) for t, s in zip(self.transforms, self._slices(x))], self.dim)
+
+    def _inverse(self, y):
+        self._check(y, var="y")
+        return _ember().cat([t.inv(s) for t, s in zip(self.transforms, self._slices(y))],
+                            self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        self._check(x, "x")
+        self._check(y, "y", "y")
+        terms = []
+        for t, xs, ys in zip(self.transforms, self._slices(x), self._slices(y)):
+            term = t.log_abs_det_jacobian(xs, ys)
+            if t.event_dim < self.event_dim:
+                term = _sum_rightmost(term, self.event_dim - t.event_dim)
+            terms.append(term)
+        dim = (self.dim - x.dim() if self.dim >= 0 else self.dim) + self.event_dim
+        return _ember().cat(terms, dim) if dim < 0 else sum(terms)
+
+    bijective = property(lambda self: all(t.bijective for t in self.transforms))
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+
+
+class StackTransform(Transform):
+    """Applies `tseq[i]` to the i-th entry along `dim`, as torch.stack joins them."""
+
+    def __init__(self, tseq, dim=0, cache_size=0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.dim = dim
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return StackTransform(self.transforms, self.dim, cache_size)
+
+    def _slice(self, z, name="tensor", var="x"):
+        _check_dim(z, self.dim, name)
+        if z.size(self.dim) != len(self.transforms):
+            raise AssertionError(f"{var}.size({self.dim}) = {z.size(self.dim)} must equal "
+                                 f"len(transforms) {len(self.transforms)}")
+        return [z.select(self.dim, i) for i in range(z.size(self.dim))]
+
+    def _call(self, x):
+        return _ember().stack([t(s) for t, s in zip(self.transforms, self._slice(x))],
+                              self.dim)
+
+    def _inverse(self, y):
+        return _ember().stack([t.inv(s) for t, s in
+                               zip(self.transforms, self._slice(y, var="y"))], self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        xs, ys = self._slice(x, "x"), self._slice(y, "y", "y")
+        return _ember().stack([t.log_abs_det_jacobian(a, b)
+                               for t, a, b in zip(self.transforms, xs, ys)], self.dim)
+
+    bijective = property(lambda self: all(t.bijective for t in self.transforms))
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.stack([t.domain for t in self.transforms], self.dim)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.stack([t.codomain for t in self.transforms], self.dim)
