@@ -1,0 +1,220 @@
+"""DistributedDataParallel (torch.nn.parallel.DistributedDataParallel) over ember.distributed.
+
+At construction rank 0's parameters and buffers are broadcast to every rank. Each forward
+(with grad enabled, outside no_sync) arms the reducer: a post-accumulate-grad hook on every
+parameter marks it ready, and when the last expected one is ready - still inside backward -
+the gradients are averaged over the ranks in flat per-dtype buckets (each gradient times
+1/world_size, then summed in rank order, as torch's reducer does), so every rank steps
+with the same gradients: those of the whole batch when the loss is a mean."""
+import weakref
+from contextlib import contextmanager
+
+from ...autograd.grad_mode import is_grad_enabled
+from ..modules.module import Module
+
+__all__ = ["DistributedDataParallel"]
+
+_UNFINISHED = (
+    "Expected to have finished reduction in the prior iteration before starting a new one. "
+    "This error indicates that your module has parameters that were not used in producing "
+    "loss. {hint}making sure all `forward` function outputs participate in calculating loss. "
+    "\nIf you already have done the above, then the distributed data parallel module wasn't "
+    "able to locate the output tensors in the return value of your module's `forward` "
+    "function. Please include the loss function and the structure of the return value of "
+    "`forward` of your module when reporting this issue (e.g. list, dict, iterable).\n"
+    "Parameter indices which did not receive grad for rank {rank}: {indices}")
+_HINT_OFF = ("You can enable unused parameter detection by passing the keyword argument "
+             "`find_unused_parameters=True` to `torch.nn.parallel.DistributedDataParallel`, "
+             "and by \n")
+_HINT_ON = ("Since `find_unused_parameters=True` is enabled, this likely  means that not all "
+            "`forward` outputs participate in computing loss. You can fix this by ")
+
+
+def _buckets(tensors, cap_bytes):
+    """Consecutive runs of same-dtype, same-device tensors of at most cap_bytes each."""
+    bucket, size = [], 0
+    for t in tensors:
+        if bucket and (t.dtype != bucket[0].dtype or t.device != bucket[0].device
+                       or size + t.nbytes > cap_bytes):
+            yield bucket
+            bucket, size = [], 0
+        bucket.append(t)
+        size += t.nbytes
+    if bucket:
+        yield bucket
+
+
+def _coalesced(tensors, fn, cap_bytes, scale=None):
+    """Apply fn (an in-place collective) to flat buffers holding the tensors, bucket by
+    bucket, and copy the results back into the tensors."""
+    from ..._tensor import _new
+    for bucket in _buckets(tensors, cap_bytes):
+        xp = bucket[0].be.xp
+        flat = xp.concatenate([t.arr.reshape(-1) for t in bucket])
+        if scale is not None:
+            flat *= scale
+        fn(_new(flat, bucket[0].be))
+        offset = 0
+        for t in bucket:
+            t.arr[...] = flat[offset:offset + t.arr.size].reshape(t.arr.shape)
+            offset += t.arr.size
+
+
+def _tensors_in(obj):
+    from ..._tensor import Tensor
+    if isinstance(obj, Tensor):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [t for o in obj for t in _tensors_in(o)]
+    if isinstance(obj, dict):
+        return [t for o in obj.values() for t in _tensors_in(o)]
+    return []
+
+
+def _reached_leaves(outputs):
+    """ids of the leaf tensors the autograd graph of `outputs` reaches."""
+    from ...autograd.engine import _reverse_topo
+    from ...autograd.node import Leaf
+    roots = [t._edge() for t in _tensors_in(outputs) if t.requires_grad]
+    return {id(n.ref()) for n in _reverse_topo(roots) if type(n) is Leaf}
+
+
+class DistributedDataParallel(Module):
+    """Data parallelism over the ranks of `process_group` (default: the world): each rank
+    runs `module` on its own shard of the batch; gradients are averaged during backward."""
+
+    def __init__(self, module, device_ids=None, output_device=None, dim=0,
+                 broadcast_buffers=True, init_sync=True, process_group=None,
+                 bucket_cap_mb=None, find_unused_parameters=False, check_reduction=False,
+                 gradient_as_bucket_view=False, static_graph=False):
+        super().__init__()
+        from ... import distributed as dist
+        self.process_group = process_group or dist.distributed_c10d._get_default_group()
+        ignored = set(getattr(module, "_ddp_params_and_buffers_to_ignore", ()))
+        params = [p for n, p in module.named_parameters() if n not in ignored]
+        if not any(p.requires_grad for p in params):
+            raise RuntimeError("DistributedDataParallel is not needed when a module doesn't "
+                               "have any parameter that requires a gradient.")
+        if device_ids is not None and len(device_ids) > 1:
+            raise ValueError("device_ids can only be None or contain a single element.")
+        devices = {p.device for p in params}
+        if (device_ids or output_device) and {d.type for d in devices} == {"cpu"}:
+            raise ValueError(
+                "DistributedDataParallel device_ids and output_device arguments only work with "
+                "single-device/multiple-device GPU modules or CPU modules, but got device_ids "
+                f"{device_ids}, output_device {output_device}, and module parameters {devices}.")
+        self.module = module
+        self.device_ids = list(device_ids) if device_ids else None
+        self.output_device = output_device if output_device is not None else \
+            (self.device_ids[0] if self.device_ids else None)
+        self.dim, self.broadcast_buffers = dim, broadcast_buffers
+        self.find_unused_parameters, self.static_graph = find_unused_parameters, static_graph
+        self.gradient_as_bucket_view = gradient_as_bucket_view
+        self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 2 ** 20)
+        self.require_backward_grad_sync = self.require_forward_param_sync = True
+        self._params = [p for p in params if p.requires_grad]
+        self._module_buffers = [b for n, b in module.named_buffers() if n not in ignored]
+        self._pending = None            # indices of parameters whose gradient is awaited
+        self._started = False           # some parameter became ready in this backward
+        self._unused = set()
+        if init_sync:
+            self._verify_same_params(params)
+            self._broadcast(params + (self._module_buffers if broadcast_buffers else []))
+        me = weakref.ref(self)
+        for i, p in enumerate(self._params):
+            p.register_post_accumulate_grad_hook(
+                lambda _p, i=i: me() is not None and me()._mark_ready(i))
+
+    # ---- collectives -----------------------------------------------------------------------
+    def _dist(self):
+        from ... import distributed as dist
+        return dist
+
+    def _verify_same_params(self, params):
+        dist = self._dist()
+        mine = [(tuple(p.shape), str(p.dtype)) for p in params]
+        theirs = [None]
+        dist.broadcast_object_list(theirs if self.process_group.rank() else [mine],
+                                   group_src=0, group=self.process_group)
+        rank = dist.get_rank()
+        if self.process_group.rank() == 0:
+            return
+        if len(theirs[0]) != len(mine):
+            raise RuntimeError(f"DDP expects same model across all ranks, but Rank {rank} has "
+                               f"{len(mine)} params, while rank 0 has inconsistent "
+                               f"{len(theirs[0])} params.")
+        for i, (a, b) in enumerate(zip(mine, theirs[0])):
+            if a != b:
+                raise RuntimeError(f"[{rank}]: params[{i}] in this process with sizes {a[0]} "
+                                   "appears not to match sizes of the same param in process 0.")
+
+    def _broadcast(self, tensors):
+        dist = self._dist()
+        _coalesced([t.detach() for t in tensors],
+                   lambda flat: dist.broadcast(flat, group_src=0, group=self.process_group),
+                   250 * 2 ** 20)
+
+    # ---- the reducer -----------------------------------------------------------------------
+    def _prepare_for_backward(self, output):
+        self._unused = set()
+        if self.find_unused_parameters:
+            reached = _reached_leaves(output)
+            self._unused = {i for i, p in enumerate(self._params) if id(p) not in reached}
+        self._pending = set(range(len(self._params))) - self._unused
+        self._started = False
+
+    def _mark_ready(self, index):
+        if self._pending is None or index not in self._pending:
+            return
+        self._started = True
+        self._pending.discard(index)
+        if not self._pending:
+            self._pending = None
+            self._all_reduce_grads()
+
+    def _all_reduce_grads(self):
+        from ..._tensor import _new
+        dist = self._dist()
+        params = self._params
+        if self.find_unused_parameters:       # a parameter unused on every rank keeps its grad
+            flags = params[0].be.xp.array([i not in self._unused for i in range(len(params))],
+                                          dtype="uint8")
+            dist.all_reduce(_new(flags, params[0].be), dist.ReduceOp.MAX,
+                            group=self.process_group)
+            params = [p for p, used in zip(params, flags.tolist()) if used]
+        for p in params:
+            if p.grad is None:
+                p.grad = _new(p.be.xp.zeros_like(p.arr), p.be)
+            elif not p.grad.arr.flags.writeable:
+                p.grad = _new(p.grad.arr.copy(), p.be)
+        _coalesced([p.grad for p in reversed(params)],
+                   lambda flat: dist.all_reduce(flat, group=self.process_group),
+                   self.bucket_bytes_cap, scale=1.0 / self.process_group.size())
+
+    # ---- forward ---------------------------------------------------------------------------
+    def forward(self, *inputs, **kwargs):
+        sync = is_grad_enabled() and self.require_backward_grad_sync
+        if sync and self._pending is not None and self._started:
+            raise RuntimeError(_UNFINISHED.format(
+                hint=_HINT_ON if self.find_unused_parameters else _HINT_OFF,
+                rank=self._dist().get_rank(), indices=" ".join(map(str, sorted(self._pending)))))
+        if self.require_forward_param_sync and self.broadcast_buffers and self._module_buffers:
+            self._broadcast(self._module_buffers)
+        output = self.module(*inputs, **kwargs)
+        self.require_forward_param_sync = sync
+        if sync:
+            self._prepare_for_backward(output)
+        else:
+            self._pending = None
+        return output
+
+    @contextmanager
+    def no_sync(self):
+        """Inside, backward accumulates gradients locally; the first backward of a forward run
+        outside averages the accumulated gradients."""
+        old = self.require_backward_grad_sync
+        self.require_backward_grad_sync = False
+        try:
+            yield
+        finally:
+            self.require_backward_grad_sync = old
