@@ -147,6 +147,9 @@ CALLS = {
         m.c(1, 2, 4, 4, 4), 2, output_size=2, _random_samples=m.r(1, 2, 3)),
     "fractional_max_pool3d_with_indices": lambda F, m: F.fractional_max_pool3d_with_indices(
         m.c(1, 2, 4, 4, 4), 2, output_size=2, _random_samples=m.r(1, 2, 3)),
+    "multi_head_attention_forward": lambda F, m: F.multi_head_attention_forward(
+        m.c(3, 2, 4), m.c(3, 2, 4), m.c(3, 2, 4), 4, 2, m.c(12, 4), m.c(12), None, None, False,
+        0.0, m.c(4, 4), m.c(4)),
     "max_pool2d": lambda F, m: F.max_pool2d(m.c(1, 2, 4, 4), 2),
     "max_pool2d_with_indices": lambda F, m: F.max_pool2d_with_indices(m.c(1, 2, 4, 4), 2),
     "max_pool3d": lambda F, m: F.max_pool3d(m.c(1, 2, 4, 4, 4), 2),

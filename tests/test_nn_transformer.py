@@ -106,3 +106,79 @@ def test_full_transformer():
     ot.sum().backward()
     _grads_equal(e, t, [(se, st), (te, tt)])
     assert repr(e).replace("ember", "torch") == repr(t)
+
+
+def _mha_args(lib, case, rng):
+    def t(*shape, dtype=np.float64):
+        return lib.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+    E, H, L, S, N = 8, 2, 3, 5, 2
+    q = t(L, N, E) if case != "unbatched" else t(L, E)
+    k = t(S, N, E) if case != "unbatched" else t(S, E)
+    v = t(S, N, E) if case != "unbatched" else t(S, E)
+    kw = dict(training=False)
+    args = [q, k, v, E, H, t(3 * E, E), t(3 * E), None, None, False, 0.0, t(E, E), t(E)]
+    if case == "masks":
+        kw["attn_mask"] = lib.tensor(rng.standard_normal((L, S)) > 1.0)
+        kw["key_padding_mask"] = lib.tensor([[False] * 4 + [True], [False] * 5])
+    if case == "separate":
+        args[5] = None
+        kw.update(use_separate_proj_weight=True, q_proj_weight=t(E, E), k_proj_weight=t(E, E),
+                  v_proj_weight=t(E, E))
+    if case == "static":
+        kw.update(static_k=t(N * H, S, E // H), static_v=t(N * H, S, E // H))
+    if case == "bias_zero":
+        args[7], args[8], args[9] = t(1, 1, E), t(1, 1, E), True
+    if case == "no_weights":
+        kw.update(need_weights=False, attn_mask=lib.ones(L, S, dtype=lib.bool).triu(1),
+                  is_causal=True)
+    if case == "per_head":
+        kw["average_attn_weights"] = False
+    return args, kw
+
+
+@pytest.mark.parametrize("case", ["plain", "unbatched", "masks", "separate", "static",
+                                  "bias_zero", "no_weights", "per_head"])
+def test_functional_multi_head_attention_forward(case):
+    """F.multi_head_attention_forward against torch's: outputs, weights and gradients."""
+    res = []
+    for lib in (ember, torch):
+        args, kw = _mha_args(lib, case, np.random.default_rng(0))
+        out, w = lib.nn.functional.multi_head_attention_forward(*args, **kw)
+        (out.sum() + (w.sum() if w is not None else 0)).backward()
+        grads = [a.grad for a in args + list(kw.values()) if hasattr(a, "grad") and
+                 a.requires_grad]
+        res.append((out, w, grads))
+    (eo, ew, eg), (to, tw, tg) = res
+    assert_close(eo, to)
+    assert (ew is None) == (tw is None)
+    if tw is not None:
+        assert_close(ew, tw)
+    for a, b in zip(eg, tg):
+        assert_close(a, b)
+
+
+@pytest.mark.parametrize("bad", ["embed_dim", "causal_no_mask", "mask_shape", "kv_shape",
+                                 "kv_dims", "query_dims", "padding_dims"])
+def test_functional_mha_errors_as_torch(bad):
+    def call(lib):
+        args, kw = _mha_args(lib, "plain", np.random.default_rng(0))
+        if bad == "embed_dim":
+            args[3] = 6
+        elif bad == "causal_no_mask":
+            kw["is_causal"] = True
+        elif bad == "mask_shape":
+            kw["attn_mask"] = lib.zeros(2, 2)
+        elif bad == "kv_dims":
+            args[1] = args[1][0]
+        elif bad == "query_dims":
+            args[0] = args[0][None]
+        elif bad == "padding_dims":
+            kw["key_padding_mask"] = lib.zeros(2, dtype=lib.bool)
+        else:
+            args[2] = args[2][:2]
+        return lambda: lib.nn.functional.multi_head_attention_forward(*args, **kw)
+    with pytest.raises(Exception) as te:
+        call(torch)()
+    with pytest.raises(type(te.value)) as ee:
+        call(ember)()
+    assert str(ee.value) == str(te.value)

@@ -15,6 +15,7 @@ from ..ops.random import rng_for as _rng_for
 from . import _act_ops as _A, _ops as _O
 from ._functional_conv import *  # noqa: F401,F403
 from ._functional_loss import *  # noqa: F401,F403
+from ._mha import multi_head_attention_forward  # noqa: F401
 
 linear = _L.linear
 sigmoid = _E.sigmoid

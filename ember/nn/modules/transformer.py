@@ -1,6 +1,5 @@
 """MultiheadAttention and the Transformer layers, with torch's parameter names and numerics."""
 import copy
-import math
 
 from ... import _dtype
 from .. import functional as F
@@ -10,19 +9,6 @@ from .module import Module
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer",
            "TransformerEncoder", "TransformerDecoder", "Transformer"]
-
-
-def _float_mask(mask, dtype, name):
-    """Boolean masks (True = blocked) become additive -inf masks."""
-    if mask is None:
-        return None
-    if mask.dtype is _dtype.bool_:
-        from ...ops.creation import zeros
-        return zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(
-            mask, float("-inf"))
-    if not mask.is_floating_point():
-        raise AssertionError(f"only bool and floating types of {name} are supported")
-    return mask.to(dtype)
 
 
 class MultiheadAttention(Module):
@@ -84,96 +70,21 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
-        if is_causal and attn_mask is None:
-            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
-                               "Transformer module method `generate_square_subsequent_mask` to "
-                               "create this mask.")
         batched = query.dim() == 3
         if self.batch_first and batched:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        if not batched:
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
-            if key_padding_mask is not None:
-                key_padding_mask = key_padding_mask.unsqueeze(0)
-        out, weights = self._attend(query, key, value, key_padding_mask, need_weights, attn_mask,
-                                    average_attn_weights)
-        if not batched:
-            out = out.squeeze(1)
-            if weights is not None:
-                weights = weights.squeeze(0)
-        elif self.batch_first:
+        separate = not self._qkv_same_embed_dim
+        out, weights = F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
+            self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=separate, q_proj_weight=self.q_proj_weight,
+            k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
+            average_attn_weights=average_attn_weights, is_causal=is_causal)
+        if self.batch_first and batched:
             out = out.transpose(0, 1)
         return out, weights
-
-    def _project(self, query, key, value):
-        E = self.embed_dim
-        w, b = self.in_proj_weight, self.in_proj_bias
-        bq = bk = bv = None
-        if b is not None:
-            bq, bk, bv = b[:E], b[E:2 * E], b[2 * E:]
-        if self._qkv_same_embed_dim:
-            if query is key and key is value:
-                return F.linear(query, w, b).chunk(3, dim=-1)
-            return (F.linear(query, w[:E], bq), F.linear(key, w[E:2 * E], bk),
-                    F.linear(value, w[2 * E:], bv))
-        return (F.linear(query, self.q_proj_weight, bq), F.linear(key, self.k_proj_weight, bk),
-                F.linear(value, self.v_proj_weight, bv))
-
-    def _attend(self, query, key, value, key_padding_mask, need_weights, attn_mask, average):
-        from ...ops.creation import zeros
-        from ...ops.shape import cat
-        L, N, E = query.shape
-        H, D = self.num_heads, self.head_dim
-        if key.shape[0] != value.shape[0] or key.shape[1] != value.shape[1]:
-            raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape "
-                                 f"{tuple(value.shape)}")
-        q, k, v = self._project(query, key, value)
-        attn_mask = _float_mask(attn_mask, q.dtype, "attn_mask")
-        if attn_mask is not None:
-            if attn_mask.dim() == 2:
-                if tuple(attn_mask.shape) != (L, key.shape[0]):
-                    raise RuntimeError(f"The shape of the 2D attn_mask is "
-                                       f"{tuple(attn_mask.shape)}, but should be "
-                                       f"{(L, key.shape[0])}.")
-                attn_mask = attn_mask.unsqueeze(0)
-            elif tuple(attn_mask.shape) != (N * H, L, key.shape[0]):
-                raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, "
-                                   f"but should be {(N * H, L, key.shape[0])}.")
-        if self.bias_k is not None:
-            k = cat([k, self.bias_k.expand(1, N, E)])
-            v = cat([v, self.bias_v.expand(1, N, E)])
-            attn_mask = None if attn_mask is None else F.pad(attn_mask, (0, 1))
-            if key_padding_mask is not None:
-                key_padding_mask = F.pad(key_padding_mask, (0, 1))
-        q = q.reshape(L, N * H, D).transpose(0, 1)
-        k = k.reshape(k.shape[0], N * H, D).transpose(0, 1)
-        v = v.reshape(v.shape[0], N * H, D).transpose(0, 1)
-        if self.add_zero_attn:
-            k = cat([k, zeros(N * H, 1, D, dtype=k.dtype, device=k.device)], 1)
-            v = cat([v, zeros(N * H, 1, D, dtype=v.dtype, device=v.device)], 1)
-            attn_mask = None if attn_mask is None else F.pad(attn_mask, (0, 1))
-            if key_padding_mask is not None:
-                key_padding_mask = F.pad(key_padding_mask, (0, 1))
-        S = k.shape[1]
-        if key_padding_mask is not None:
-            if tuple(key_padding_mask.shape) != (N, S):
-                raise AssertionError(f"expecting key_padding_mask shape of {(N, S)}, but got "
-                                     f"{tuple(key_padding_mask.shape)}")
-            kpm = _float_mask(key_padding_mask, q.dtype, "key_padding_mask")
-            kpm = kpm.view(N, 1, 1, S).expand(-1, H, -1, -1).reshape(N * H, 1, S)
-            attn_mask = kpm if attn_mask is None else attn_mask + kpm
-        scores = (q * math.sqrt(1.0 / D)) @ k.transpose(-2, -1)
-        if attn_mask is not None:
-            scores = scores + attn_mask
-        weights = F.softmax(scores, dim=-1)
-        if self.dropout > 0.0 and self.training:
-            weights = F.dropout(weights, p=self.dropout)
-        out = (weights @ v).transpose(0, 1).reshape(L * N, E)
-        out = F.linear(out, self.out_proj.weight, self.out_proj.bias).view(L, N, E)
-        if not need_weights:
-            return out, None
-        weights = weights.view(N, H, L, S)
-        return out, (weights.mean(dim=1) if average else weights)
 
 
 def _activation(activation):
