@@ -275,6 +275,7 @@ def test_adaptive_log_softmax_errors(make, inputs):
     assert e_msg == t_msg
 
 
+@pytest.mark.skipif(ember.cuda.is_available(), reason="the oracle (torch's CPU build) has no GPU")
 def test_data_parallel_without_accelerator_wraps_the_module():
     """torch without GPUs: DataParallel forwards to the module; state_dict keys gain `module.`."""
     torch.manual_seed(0)
@@ -290,3 +291,25 @@ def test_data_parallel_without_accelerator_wraps_the_module():
     assert wrapped.module is inner
     np.testing.assert_array_equal(wrapped(input=ember.tensor(X34)).detach().numpy(),
                                   inner(ember.tensor(X34)).detach().numpy())
+
+
+def test_data_parallel_device_handling_with_an_accelerator(monkeypatch):
+    """With an accelerator (here ember's `mock` device standing in for CUDA): device_ids default
+    to every device, the module moves to device_ids[0] (one id), inputs follow it, and a module
+    left elsewhere raises torch's error."""
+    from ember.nn.modules import data_parallel
+    monkeypatch.setattr(data_parallel, "_device_type", lambda: "mock")
+    monkeypatch.setattr(data_parallel, "_device_count", lambda t: 1)
+    inner = nn.Linear(4, 3)
+    ref = inner(ember.tensor(X34)).detach().numpy()
+    dp = nn.DataParallel(inner)
+    assert dp.device_ids == [0] and dp.output_device == 0
+    assert inner.weight.device == ember.device("mock", 0)
+    out = dp(ember.tensor(X34))                          # a CPU input follows the module
+    assert out.device == ember.device("mock", 0)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref, rtol=1e-6)
+    two = nn.DataParallel(nn.Linear(4, 3), device_ids=[0, 1])   # more ids: the module stays
+    with pytest.raises(RuntimeError, match=r"module must have its parameters and buffers on "
+                                           r"device mock:0 \(device_ids\[0\]\) but found one "
+                                           r"of them on device: cpu"):
+        two(ember.tensor(X34))
