@@ -53,3 +53,11 @@ def test_autoencoder_custom_function_passes_gradcheck_and_trains(tmp_path):
     mses = [float(x) for x in re.findall(r"test MSE ([\d.]+)", out)]
     assert len(mses) == 2 and mses[1] < mses[0]
     assert (tmp_path / "ae.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_ddp_digits_trains_two_processes_in_step(tmp_path):
+    out = run_example("ddp_digits.py", "--smoke", cwd=tmp_path)
+    loss = float(re.search(r"epoch 1: mean training loss ([\d.]+) over 192 samples on 2 "
+                           r"processes", out).group(1))
+    assert 0 < loss < 2.5
+    assert "all 2 processes hold the same parameters: True" in out
