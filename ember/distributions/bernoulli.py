@@ -2,13 +2,12 @@ from .._tensor import Size
 from ..autograd.grad_mode import no_grad
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import (_ember, _set_probs_or_logits, broadcast_all, lazy_property,
-                    logits_to_probs, probs_to_logits)
+from .utils import BinaryProbsLogits, _ember, _set_probs_or_logits, broadcast_all
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(ExponentialFamily):
+class Bernoulli(BinaryProbsLogits, ExponentialFamily):
     """Bernoulli(probs=p) or Bernoulli(logits=l): 1 with probability p, else 0."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
@@ -21,14 +20,6 @@ class Bernoulli(ExponentialFamily):
 
     _param = property(lambda self: getattr(self, self._given))
     param_shape = property(lambda self: self._param.size())
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     mean = property(lambda self: self.probs)
     variance = property(lambda self: self.probs * (1 - self.probs))

@@ -2,13 +2,12 @@ from .._tensor import Size
 from ..autograd.grad_mode import no_grad
 from . import constraints
 from .distribution import Distribution
-from .utils import (_ember, _set_probs_or_logits, broadcast_all, lazy_property,
-                    logits_to_probs, probs_to_logits)
+from .utils import BinaryProbsLogits, _ember, _set_probs_or_logits, broadcast_all
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(BinaryProbsLogits, Distribution):
     """Geometric(probs=p | logits=l): failures before the first success, P(k) = (1-p)^k p."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
@@ -23,14 +22,6 @@ class Geometric(Distribution):
                     f"Expected parameter probs ({type(self.probs).__name__} of shape "
                     f"{tuple(self.probs.shape)}) of distribution {self!r} to be positive but "
                     f"found invalid values:\n{self.probs.detach()[~valid]}")
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     mean = property(lambda self: 1.0 / self.probs - 1.0)
     mode = property(lambda self: _ember().zeros_like(self.probs))

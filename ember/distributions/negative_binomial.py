@@ -3,12 +3,12 @@ from ..autograd.grad_mode import no_grad
 from . import constraints
 from .distribution import Distribution
 from .gamma import Gamma
-from .utils import _ember, _size, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import BinaryProbsLogits, _ember, _size, broadcast_all, lazy_property
 
 __all__ = ["NegativeBinomial"]
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(BinaryProbsLogits, Distribution):
     """NegativeBinomial(total_count r, probs=p | logits=): the number of successes (each with
     probability p) before r failures; sampled as Poisson(Gamma(r, (1 - p) / p))."""
     arg_constraints = {"total_count": constraints.greater_than_eq(0),
@@ -43,14 +43,6 @@ class NegativeBinomial(Distribution):
                     .clamp(min=0.0))
     variance = property(lambda self: self.mean / (-self.logits).sigmoid())
     param_shape = property(lambda self: self._param.size())
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @lazy_property
     def _gamma(self):

@@ -67,6 +67,19 @@ class lazy_property:
         return value
 
 
+class BinaryProbsLogits:
+    """The probs / logits pair of a distribution over one success probability: whichever was
+    not given is computed from the other on first use."""
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)
+
+
 def _tril_mask(n, diag, device):
     arange = _ember().arange(n, device=device)
     return arange < arange.view(-1, 1) + (diag + 1)
