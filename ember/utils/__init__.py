@@ -3,7 +3,7 @@
 Submodules are imported on first attribute access, so `import ember` stays light."""
 import importlib
 
-__all__ = ["data", "checkpoint", "tensorboard"]
+__all__ = ["benchmark", "checkpoint", "data", "dlpack", "tensorboard"]
 
 
 def __getattr__(name):
