@@ -155,6 +155,17 @@ class Tensor:
     def data_ptr(self):
         return _ptr(self.arr)
 
+    const_data_ptr = data_ptr
+
+    def is_distributed(self):
+        return False
+
+    @property
+    def output_nr(self):
+        """Which output of its grad_fn this tensor is (0 for leaves and single outputs)."""
+        from .autograd.node import output_nr
+        return 0 if self.grad_fn is None else output_nr(self.grad_fn)
+
     def is_contiguous(self, memory_format=None):
         return bool(self.arr.flags.c_contiguous)
 
@@ -599,6 +610,12 @@ class Tensor:
                                            requires_grad=requires_grad, **kw)
         fn.__name__ = "new_" + name
         return fn
+
+    def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
+                          **kw):
+        from .ops.creation import empty_strided
+        return empty_strided(size, stride, dtype=dtype or self.dtype,
+                             device=device or self.device, requires_grad=requires_grad)
 
     new_zeros = _new_factory("zeros")
     new_ones = _new_factory("ones")

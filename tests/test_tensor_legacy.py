@@ -1,7 +1,7 @@
 """torch's legacy Tensor methods against torch: apply_ / map_ / map2_ (a Python callable per
 element: values, casts, broadcasting, errors), storage() and its TypedStorage, set_ (a tensor,
 a storage with offset/size/stride, nothing), is_set_to, resize / resize_as, dim_order,
-to_dense."""
+to_dense, new_empty_strided, const_data_ptr, output_nr."""
 import warnings
 
 import pytest
@@ -136,3 +136,14 @@ def test_dim_order_and_to_dense(make):
 def test_strides_of_empty_tensors(make):
     """NumPy zeroes the strides of a new empty array; torch gives contiguous ones."""
     assert make(ember).stride() == make(torch).stride()
+
+
+def test_small_tensor_accessors_match_torch():
+    for lib in (ember, torch):
+        x = lib.ones(2, 3)
+        e = x.new_empty_strided((2, 3), (1, 2))
+        assert e.stride() == (1, 2) and e.dtype == x.dtype and tuple(e.shape) == (2, 3)
+        assert x.const_data_ptr() == x.data_ptr() and x.is_distributed() is False
+        parts = lib.ones(3, requires_grad=True).unbind()
+        assert [p.output_nr for p in parts] == [0, 1, 2]
+        assert (x * 2).output_nr == 0 and x.output_nr == 0
