@@ -430,3 +430,49 @@ def test_cast_to_integer_or_bool_carries_no_gradient():
     for dt in ("float64", "float16", "complex64"):
         x = ember.randn(3, requires_grad=True)
         assert x.to(getattr(ember, dt)).requires_grad
+
+
+@pytest.mark.parametrize("case", ["observe", "replace", "wrong_count", "removed", "function",
+                                  "multi_output"])
+def test_node_post_hooks_match_torch(case):
+    """grad_fn.register_hook(fn): fn(grad_inputs, grad_outputs) after the node runs; a tuple it
+    returns replaces grad_inputs."""
+    def run(lib):
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = lib.tensor([3.0, 4.0])
+        seen = []
+
+        def record(gi, go):
+            seen.append(([None if x is None else x.tolist() for x in gi],
+                         [None if x is None else x.tolist() for x in go]))
+        if case == "multi_output":
+            parts = (a * b).unbind()
+            parts[0].grad_fn.register_hook(record)
+            (parts[0] * 2 + parts[1]).backward()
+            return seen, a.grad.tolist()
+        if case == "function":              # the node of a custom autograd.Function
+            class Triple(lib.autograd.Function):
+                @staticmethod
+                def forward(ctx, x, w):
+                    return x * w * 3
+
+                @staticmethod
+                def backward(ctx, g):
+                    return g * 3, None
+            y = Triple.apply(a, b)
+        else:
+            y = a * b
+        if case == "observe" or case == "function":
+            y.grad_fn.register_hook(record)
+        elif case == "replace":
+            y.grad_fn.register_hook(lambda gi, go: (gi[0] * 10, gi[1]))
+        elif case == "wrong_count":
+            y.grad_fn.register_hook(lambda gi, go: (gi[0],))
+        else:
+            y.grad_fn.register_hook(lambda gi, go: (gi[0] * 10, gi[1])).remove()
+        try:
+            y.sum().backward()
+        except RuntimeError as e:
+            return str(e)
+        return seen, a.grad.tolist()
+    assert run(ember) == run(torch)

@@ -219,6 +219,8 @@ def _run_node(node, g, grads, retain_graph, create_graph):
         gins = node.bwd(node.xp, g, *saved, tuple(n is not None for n in node.next))
     else:
         gins = node.bwd(node.xp, g, *saved)
+    if node.post is not None:
+        gins = _run_posthooks(node, gins, g, create_graph)
     if STATE.anomaly and STATE.anomaly_nan:
         from .anomaly_mode import check_grads
         check_grads(node, gins)
@@ -295,6 +297,31 @@ def _run_prehooks(node, g, create_graph):
         if r is not None:
             g = r if create_graph or not isinstance(r, Tensor) else r.arr
     return g
+
+
+def _run_posthooks(node, gins, g, create_graph):
+    """Node.register_hook's hooks: fn(grad_inputs, grad_outputs), a returned tuple replacing
+    grad_inputs (torch checks its length)."""
+    from .._tensor import Tensor, _new
+    be = None if create_graph else _backend_of(node)
+
+    def wrap(a):
+        return a if a is None or create_graph else _new(a, be)
+    outs = tuple(g) if node.outs is not None else (g,)
+    grad_outputs = tuple(wrap(a) for a in outs)
+    grad_inputs = tuple(None if nxt is None else wrap(a) for a, nxt in zip(gins, node.next))
+    for fn in node.post:
+        r = fn(grad_inputs, grad_outputs)
+        if r is not None:
+            r = tuple(r)
+            if len(r) != len(grad_inputs):
+                raise RuntimeError(f"hook '{getattr(fn, '__name__', fn)}' has returned an "
+                                   f"incorrect number of values (got {len(r)}, but expected "
+                                   f"{len(grad_inputs)})")
+            grad_inputs = r
+    if create_graph:
+        return grad_inputs
+    return tuple(x.arr if isinstance(x, Tensor) else x for x in grad_inputs)
 
 
 def _backend_of(node):

@@ -12,7 +12,7 @@ def _init(self, op, bwd, xp, saved, next, inputs, static):
     self.op, self.bwd, self.xp, self.saved = op, bwd, xp, saved
     self.next, self.inputs, self.static = next, inputs, static
     self.epoch = CLOCK[0]
-    self.out_vc = self.hooks = self.outs = self.meta = None
+    self.out_vc = self.hooks = self.post = self.outs = self.meta = None
 
 
 def _init_traced(self, op, bwd, xp, saved, next, inputs, static):
@@ -28,7 +28,7 @@ def set_tracing(on):
 
 class Node:
     __slots__ = ("op", "bwd", "xp", "saved", "next", "inputs", "static", "epoch", "out_vc",
-                 "hooks", "outs", "meta", "__weakref__")
+                 "hooks", "post", "outs", "meta", "__weakref__")
 
     __init__ = _init
 
@@ -47,8 +47,10 @@ class Node:
         return self
 
     def register_hook(self, fn):
-        """Post-hook on the node, called as fn(grad_inputs, grad_outputs): not supported yet."""
-        raise NotImplementedError("Node.register_hook is not supported; use Tensor.register_hook")
+        """fn(grad_inputs, grad_outputs) after the node's backward (a returned tuple replaces
+        grad_inputs, the gradients for its inputs)."""
+        self.post = (self.post or []) + [fn]
+        return _HookHandle(self, fn, "post")
 
     def register_prehook(self, fn):
         self.hooks = (self.hooks or []) + [fn]
@@ -135,16 +137,16 @@ class RetainGrad:
 
 
 class _HookHandle:
-    __slots__ = ("owner", "fn")
+    __slots__ = ("owner", "fn", "attr")
 
-    def __init__(self, owner, fn):
-        self.owner, self.fn = owner, fn
+    def __init__(self, owner, fn, attr="hooks"):
+        self.owner, self.fn, self.attr = owner, fn, attr
 
     def remove(self):
-        hooks = self.owner.hooks
+        hooks = getattr(self.owner, self.attr)
         if hooks and self.fn in hooks:
             hooks = [h for h in hooks if h is not self.fn]
-            self.owner.hooks = hooks or None
+            setattr(self.owner, self.attr, hooks or None)
 
     def __enter__(self):
         return self
