@@ -39,8 +39,7 @@ SPECS = [
     _s("logsumexp", (0,)),
     _s("exp2"),
     _s("sinc"),
-    _s("i0", gradcheck=False),      # first order only, as the i0 entry (opspecs_numeric)
-    # SciPy-backed: their double backward is a documented gap (tests/test_higher_order.py)
+    _s("i0"),
     _s("i0e", domain=(-4.0, 4.0)),
     _s("i1", domain=(-4.0, 4.0)),
     _s("i1e", domain=(-4.0, 4.0)),

@@ -536,7 +536,7 @@ _UNARY = {  # NumPy name -> ember name, for elementwise functions of one array
     "arctanh": "atanh", "abs": "abs", "absolute": "abs", "fabs": "abs", "negative": "neg",
     "sign": "sign", "floor": "floor", "ceil": "ceil", "trunc": "trunc", "fix": "trunc",
     "rint": "round", "reciprocal": "reciprocal", "positive": "clone", "sinc": "sinc",
-    "angle": "angle", "logical_not": None,
+    "angle": "angle", "logical_not": None, "i0": "i0",
 }
 _BINARY = {  # NumPy name -> ember name, for elementwise functions of two arrays
     "add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
@@ -1081,6 +1081,9 @@ class _Special:
         target = {"erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "gammaln": "lgamma",
                   "psi": "digamma", "digamma": "digamma", "polygamma": "polygamma"}.get(name)
         fn = None if target is None else getattr(_ember(), target, None)
+        if fn is None and name in ("i0e", "i1", "i1e", "ndtri", "log_ndtr", "erfcx"):
+            from .. import special     # ember's own differentiable ops of those names
+            fn = getattr(special, name)
         if fn is None:
             raise _unsupported(f"its code uses scipy.special.{name}")
         if name == "polygamma":
