@@ -75,13 +75,11 @@ SPECS = [
            [(t(40), t(40, low=0.1, high=1.0))], grad=False),
     OpSpec("histogramdd", lambda x: _mod(x).histogramdd(x, [3, 4]).hist, [(t(30, 2),)],
            grad=False),
-    # TODO: double backward re-runs the forward on autograd/higher_order.TXP, which has no
-    # scipy.special.gammainc(c); first order only (like i0 in opspecs_numeric)
     OpSpec("igamma", lambda a, x: a.igamma(x), [(t(3, 4, grad=False), t(3, 4)),
                                                 (t(4, 1, grad=False), t(5))], domain=(0.2, 3.0),
-           tol=F32_LOOSE, gradcheck=False),
+           tol=F32_LOOSE),
     OpSpec("igammac", lambda a, x: _mod(a).igammac(a, x), [(t(3, 4, grad=False), t(3, 4))],
-           domain=(0.2, 3.0), tol=F32_LOOSE, gradcheck=False),
+           domain=(0.2, 3.0), tol=F32_LOOSE),
     OpSpec("mvlgamma", lambda x: x.mvlgamma(3), [(t(3, 4),), (t(),)], domain=(1.5, 4.0),
            tol=F32_LOOSE),
     OpSpec("mvlgamma.p1", lambda x: _mod(x).mvlgamma(x, p=1), domain=(0.5, 3.0), tol=F32_LOOSE),

@@ -1079,13 +1079,16 @@ class _Special:
 
     def __getattr__(self, name):
         target = {"erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "gammaln": "lgamma",
-                  "psi": "digamma", "digamma": "digamma", "polygamma": "polygamma"}.get(name)
+                  "psi": "digamma", "digamma": "digamma", "polygamma": "polygamma",
+                  "gammainc": "igamma", "gammaincc": "igammac"}.get(name)
         fn = None if target is None else getattr(_ember(), target, None)
         if fn is None and name in ("i0e", "i1", "i1e", "ndtri", "log_ndtr", "erfcx"):
             from .. import special     # ember's own differentiable ops of those names
             fn = getattr(special, name)
         if fn is None:
             raise _unsupported(f"its code uses scipy.special.{name}")
+        if name in ("gammainc", "gammaincc"):        # igamma(a, x), igammac(a, x)
+            return lambda a, x: _w(fn(_tt(a), _tt(x)))
         if name == "polygamma":
             return lambda n, x: _w(fn(int(n), _tt(x)))
         return lambda x: _w(fn(_tt(x)))
