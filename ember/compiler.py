@@ -48,11 +48,11 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
         return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic,
                                  backend=backend, mode=mode, options=options, disable=disable,
                                  **kwargs)
+    if disable:
+        return model
     from .nn import Module
     if isinstance(model, Module):
         return _optimized_module()(model)
-    if disable:
-        return model
 
     @functools.wraps(model)
     def compiled(*args, **kw):

@@ -99,3 +99,12 @@ def test_compiler_namespace():
     assert C.allow_in_graph(f) is f and C.assume_constant_result(f) is f
     assert C.reset() is None and C.cudagraph_mark_step_begin() is None
     assert C.compile is ember.compile
+
+
+def test_disabled_compile_returns_the_module_and_wrapper_pickles():
+    import pickle
+    m = ember.nn.Linear(2, 2)
+    assert ember.compile(m, disable=True) is m
+    assert type(torch.compile(torch.nn.Linear(2, 2), disable=True)).__name__ == "Linear"
+    c = pickle.loads(pickle.dumps(ember.compile(m)))
+    assert type(c).__name__ == "OptimizedModule" and c.weight.tolist() == m.weight.tolist()
