@@ -108,41 +108,34 @@ _ERF_Q = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
           -7.37332916720468e-03, -1.42647390514189e-02)
 
 
-def _erf_float32(x):
-    t = np.clip(x, -4, 4, dtype=np.float64)
+def _erf_rational(x, dtype):
+    """x P(x^2) / Q(x^2) for float32 `x`, evaluated in `dtype`."""
+    t = np.clip(x, -4, 4, dtype=dtype)
     x2 = t * t
-    p = np.full_like(t, _ERF_P[0])
-    for a in _ERF_P[1:]:
+    p = x2 * dtype(_ERF_P[0])
+    p += dtype(_ERF_P[1])
+    for a in _ERF_P[2:]:
         p *= x2
-        p += a
+        p += dtype(a)
     p *= t
-    q = np.full_like(t, _ERF_Q[0])
-    for b in _ERF_Q[1:]:
+    q = x2 * dtype(_ERF_Q[0])
+    q += dtype(_ERF_Q[1])
+    for b in _ERF_Q[2:]:
         q *= x2
-        q += b
+        q += dtype(b)
     p /= q
-    return p.astype(x.dtype)
+    return p
+
+
+def _erf_float32(x):
+    return _erf_rational(x, np.float64).astype(x.dtype)
 
 
 def erf_gelu(x):
-    """erf for GELU on float32 NumPy arrays: _erf_float32's rational evaluated in float32,
-    2.5x faster and within 6 ulp of erf. GELU's 0.5 x (1 + erf) loses more than that to
+    """erf for GELU on float32 NumPy arrays: the same rational evaluated in float32, 2.5x
+    faster and within 6 ulp of erf. GELU's 0.5 x (1 + erf) loses more than that to
     cancellation for negative x anyway, in torch's kernel as here."""
-    t = np.clip(x, -4, 4)
-    x2 = t * t
-    p = x2 * np.float32(_ERF_P[0])
-    p += np.float32(_ERF_P[1])
-    for a in _ERF_P[2:]:
-        p *= x2
-        p += np.float32(a)
-    p *= t
-    q = x2 * np.float32(_ERF_Q[0])
-    q += np.float32(_ERF_Q[1])
-    for b in _ERF_Q[2:]:
-        q *= x2
-        q += np.float32(b)
-    p /= q
-    return p
+    return _erf_rational(x, np.float32)
 
 
 def erf(xp, x):

@@ -55,28 +55,14 @@ def cholesky_partial(a):
 
 
 def lu_solve_host(a, b):
-    """Solve a x = b for each matrix (b: (..., n, k), broadcast to a's batch) through getrf's
-    LU, substituting through zero pivots too (inf and nan, as LAPACK's getrs gives)."""
-    from .linalg_extra import _getrf
+    """Solve a x = b for each matrix (b: (..., n, k)) through getrf's P L U, substituting
+    through zero pivots too (inf and nan, as LAPACK's getrs gives)."""
+    from .linalg_extra import _getrf, _perm_matrix
     lu, piv, _ = _getrf(np, host(a))
     n = lu.shape[-1]
-    b = host(b)
-    x = np.array(np.broadcast_to(b, lu.shape[:-2] + b.shape[-2:]), dtype=lu.dtype)
-    shape = x.shape
-    lu, piv, x = lu.reshape(-1, n, n), piv.reshape(-1, n), x.reshape((-1,) + shape[-2:])
-    batch = np.arange(len(x))
-    with np.errstate(all="ignore"):
-        for j in range(n):                      # getrf's row interchanges, in order
-            p = piv[:, j] - 1
-            xj = x[batch, j].copy()
-            x[batch, j] = x[batch, p]
-            x[batch, p] = xj
-        for j in range(n):                      # L, unit diagonal
-            x[:, j + 1:] -= lu[:, j + 1:, j:j + 1] * x[:, j:j + 1]
-        for j in reversed(range(n)):            # U
-            x[:, j] /= lu[:, j, j:j + 1]
-            x[:, :j] -= lu[:, :j, j:j + 1] * x[:, j:j + 1]
-    return x.reshape(shape)
+    lower = np.tril(lu, -1) + np.eye(n, dtype=lu.dtype)
+    pb = np.matmul(_perm_matrix(np, piv, n, lu.dtype).swapaxes(-1, -2), host(b))
+    return tri_solve_host(np.triu(lu), tri_solve_host(lower, pb, upper=False), upper=True)
 
 
 def tri_solve_host(t, b, upper):
