@@ -361,3 +361,19 @@ def test_func_is_imported_lazily():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_replace_all_batch_norm_modules_like_torch():
+    """Batch norms stop tracking running statistics, so that vmap can run them per sample."""
+    seen = []
+    for lib in (ember, torch):
+        m = lib.nn.Sequential(lib.nn.Conv2d(1, 2, 3), lib.nn.BatchNorm2d(2),
+                              lib.nn.Sequential(lib.nn.BatchNorm1d(3, track_running_stats=True)))
+        assert lib.func.replace_all_batch_norm_modules_(m) is m
+        seen.append(([(type(x).__name__, x.track_running_stats, x.running_mean is None,
+                       x.running_var is None, x.num_batches_tracked is None)
+                      for x in m.modules() if "BatchNorm" in type(x).__name__],
+                     list(m.state_dict())))
+        out = m[:2](lib.ones(4, 1, 5, 5))          # runs on batch statistics
+        assert tuple(out.shape) == (4, 2, 3, 3)
+    assert seen[0] == seen[1]

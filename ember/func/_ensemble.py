@@ -1,6 +1,7 @@
-"""stack_module_state: the parameters and buffers of same-class models stacked for vmap."""
+"""Modules under vmap: stack_module_state (the parameters and buffers of same-class models
+stacked) and replace_all_batch_norm_modules_ (batch norms without running statistics)."""
 
-__all__ = ["stack_module_state"]
+__all__ = ["replace_all_batch_norm_modules_", "stack_module_state"]
 
 
 def _stacked_leaf(tensors, name):
@@ -27,3 +28,14 @@ def stack_module_state(models):
         per_model = [dict(getattr(m, named)()) for m in models]
         stacked.append({k: _stacked_leaf([d[k] for d in per_model], k) for k in per_model[0]})
     return tuple(stacked)
+
+
+def replace_all_batch_norm_modules_(root):
+    """Every batch norm in `root` (root included) stops tracking running statistics: its
+    running_mean, running_var and num_batches_tracked become None. In place; returns root."""
+    from ..nn.modules.normalization import _BatchNorm
+    for m in root.modules():
+        if isinstance(m, _BatchNorm) and m.track_running_stats:
+            m.running_mean = m.running_var = m.num_batches_tracked = None
+            m.track_running_stats = False
+    return root
