@@ -476,3 +476,32 @@ def test_node_post_hooks_match_torch(case):
             return str(e)
         return seen, a.grad.tolist()
     assert run(ember) == run(torch)
+
+
+def test_backward_frees_activations_the_graph_still_references():
+    """After backward (without retain_graph) a node keeps only the shapes of its big inputs,
+    as torch frees what it saved: a `loss` held until the next step holds no activations. A
+    second backward through ops that saved nothing still works, as in torch."""
+    import gc
+    import weakref
+    x = ember.randn(256, 256, requires_grad=True)
+    h = x * 2
+    ref = weakref.ref(h.arr)
+    loss = (h + 1).sum()
+    del h
+    loss.backward()
+    gc.collect()
+    assert ref() is None and loss.grad_fn is not None
+    kept = x * 3                                        # retain_graph keeps everything
+    ref = weakref.ref(kept.arr)
+    loss2 = (kept + 1).sum()
+    del kept
+    loss2.backward(retain_graph=True)
+    gc.collect()
+    assert ref() is not None
+    for lib in (ember, torch):                          # twice through add and sum
+        a = lib.ones(300, 300, requires_grad=True)
+        y = (a + 1).sum()
+        y.backward()
+        y.backward()
+        assert a.grad[0, 0].item() == 2.0

@@ -4,7 +4,7 @@ import re
 
 from ..backends.cuda_blas import gemv_sums, sum_rows
 from .grad_mode import STATE
-from .node import CLOCK as _clock, Leaf, OutSlot, RetainGrad, output_nr
+from .node import CLOCK as _clock, Leaf, Node, OutSlot, RetainGrad, output_nr
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -227,10 +227,12 @@ def _run_node(node, g, grads, retain_graph, create_graph):
     if not retain_graph and saved and (op.saves_in or op.saves_out):
         node.saved = _FREED
     xp = node.xp
+    big = False
     for nxt, gi, inp in zip(node.next, gins, node.inputs):
         if nxt is None or gi is None:
             continue
         a = inp.arr
+        big = big or a.nbytes >= _KEEP_BYTES
         if create_graph:
             if tuple(gi.shape) != a.shape:
                 gi = gi.sum_to_size(a.shape)
@@ -243,6 +245,31 @@ def _run_node(node, g, grads, retain_graph, create_graph):
                 gi = _cast_grad(gi, a.dtype)
         prev = grads.get(nxt)
         grads[nxt] = gi if prev is None else prev + gi
+    if big and not retain_graph and type(node) is Node:
+        _release_inputs(node)
+
+
+_KEEP_BYTES = 1 << 16
+
+
+def _release_inputs(node):
+    """After a backward that does not retain the graph, a node needs of its big differentiable
+    inputs only their shape and dtype (a second backward through it reads no values: an op
+    that reads them declared it saves them, and those are freed). Drop those arrays, from the
+    inputs and from what the node saved for their shapes, as torch frees what it saved: a
+    graph still referenced (a `loss` kept until the next step) then holds no activations.
+    Inputs off the gradient path (indices, masks) stay: backward may read them."""
+    from .._tensor import Tensor, _new
+    stubs = {}
+    for a, nxt in zip(node.inputs, node.next):
+        if nxt is not None and type(a) is Tensor and a.arr.nbytes >= _KEEP_BYTES:
+            xp = a.be.xp
+            stubs[id(a.arr)] = (a.arr, xp.broadcast_to(xp.zeros((), a.arr.dtype), a.arr.shape))
+    node.inputs = tuple(_new(stubs[id(a.arr)][1], a.be) if type(a) is Tensor and
+                        id(a.arr) in stubs else a for a in node.inputs)
+    if type(node.saved) is tuple and node.saved is not _FREED:
+        node.saved = tuple(stubs[id(v)][1] if id(v) in stubs and stubs[id(v)][0] is v else v
+                           for v in node.saved)
 
 
 def _cast_grad(g, dtype):

@@ -791,7 +791,7 @@ def scatter_add(input, dim, index, src):
     return _scatter_reduce_any(input, dim, index, src, "sum")
 
 
-@op("scatter_reduce", saves=None)
+@op("scatter_reduce", saves="both")
 def _scatter_reduce(xp, x, index, src, dim, reduce, include_self):
     res = _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self)
     return res, (x, index, src, res, dim, reduce, include_self)
