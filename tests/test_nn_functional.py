@@ -451,3 +451,23 @@ def test_functional_on_device(name, device):
         if t.grad is not None:
             assert e.grad.device.type == device
             assert_close(e.grad.cpu(), t.grad, rtol=1e-6, atol=1e-8)
+
+
+_EDGE_ACTIVATIONS = ["relu", "relu6", "elu", "selu", "celu", "silu", "mish", "softplus",
+                     "softsign", "hardswish", "hardsigmoid", "hardtanh", "leaky_relu",
+                     "logsigmoid", "tanhshrink", "softshrink", "hardshrink", "sigmoid", "tanh",
+                     "threshold"]
+
+
+@pytest.mark.parametrize("name", _EDGE_ACTIVATIONS)
+def test_activations_at_nan_and_signed_zero_match_torch(name):
+    """NaN propagates (and its gradient takes the branch torch's kernel takes), -0.0 keeps its
+    sign: the printed values and gradients are torch's, character for character."""
+    out = []
+    for lib in (ember, torch):
+        x = lib.tensor([float("nan"), -0.0, 0.0, -0.2, 0.2, 3.5, -4.0], requires_grad=True)
+        f = getattr(lib.nn.functional, name)
+        y = f(x, 0.1, 20.0) if name == "threshold" else f(x)
+        y.backward(lib.ones(7))
+        out.append((str(y.detach()), str(x.grad)))
+    assert out[0] == out[1]

@@ -102,13 +102,13 @@ def _gelu_grad(xp, x, y, approximate):
 
 
 def _elu(xp, x, alpha, scale, input_scale):
-    neg = alpha * xp.expm1(xp.minimum(x, 0) * input_scale)
+    neg = alpha * xp.expm1(xp.where(x > 0, 0, x) * input_scale)     # -0.0 stays -0.0
     return scale * xp.where(x > 0, x, neg)
 
 
 def _elu_grad(xp, x, y, alpha, scale, input_scale):
-    neg = input_scale * alpha * scale * xp.exp(xp.minimum(x, 0) * input_scale)
-    return xp.where(x > 0, scale, neg)
+    neg = input_scale * alpha * scale * xp.exp(xp.where(x > 0, 0, x) * input_scale)
+    return xp.where(x <= 0, neg, scale)             # NaN takes the linear branch, as torch
 
 
 def _mish_grad(xp, x, y):
@@ -133,6 +133,11 @@ def _window(xp, x, lo, hi):
     return (x > lo) & (x < hi)
 
 
+def _outside(xp, x, lo, hi):
+    """Where torch's backward passes the gradient through: not inside [lo, hi] (NaN too)."""
+    return ~((x >= lo) & (x <= hi))
+
+
 gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad)
 silu = pointwise("silu", "SiluBackward0", lambda xp, x: x * _sigmoid(xp, x), _silu_grad,
                  complex_ok=True)
@@ -144,7 +149,7 @@ leaky_relu = pointwise(
     lambda xp, x, y, slope: xp.where(x > 0, 1.0, slope))
 hardtanh = pointwise(
     "hardtanh", "HardtanhBackward0", lambda xp, x, lo, hi: xp.clip(x, lo, hi),
-    lambda xp, x, y, lo, hi: _window(xp, x, lo, hi))
+    lambda xp, x, y, lo, hi: ~((x <= lo) | (x >= hi)))
 hardsigmoid = pointwise(
     "hardsigmoid", "HardsigmoidBackward0", lambda xp, x: xp.clip(x / 6 + 0.5, 0, 1),
     lambda xp, x, y: _window(xp, x, -3.0, 3.0) / 6)
@@ -156,15 +161,16 @@ softplus = pointwise("softplus", "SoftplusBackward0", _softplus,
                                                          _sigmoid(xp, x * beta)))
 softshrink = pointwise(
     "softshrink", "SoftshrinkBackward0",
-    lambda xp, x, lambd: xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0)),
-    lambda xp, x, y, lambd: (x < -lambd) | (x > lambd))
+    lambda xp, x, lambd: xp.where(x > lambd, x - lambd,
+                                  xp.where(x < -lambd, x + lambd, x * 0)),    # NaN, -0.0 kept
+    lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd))
 hardshrink = pointwise(
     "hardshrink", "HardshrinkBackward0",
     lambda xp, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, x),
-    lambda xp, x, y, lambd: (x < -lambd) | (x > lambd))
+    lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd))
 threshold = pointwise(
-    "threshold", "ThresholdBackward0", lambda xp, x, th, value: xp.where(x > th, x, value),
-    lambda xp, x, y, th, value: x > th)
+    "threshold", "ThresholdBackward0", lambda xp, x, th, value: xp.where(x <= th, value, x),
+    lambda xp, x, y, th, value: ~(x <= th))
 logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid,
                        lambda xp, x, y: 1 - _sigmoid(xp, x))
 softsign = pointwise("softsign", "DivBackward0", lambda xp, x: x / (1 + xp.abs(x)),

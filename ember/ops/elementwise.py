@@ -324,8 +324,8 @@ fix = trunc
 frac = _same_unary("frac", lambda xp, x: x - xp.trunc(x), lambda xp, g, x, y: g, saves=None,
                    deny={"b": _ni, "i": _ni, "u": _ni, "c": _ni})
 _RELU_BOOL = _re("\"clamp_min_scalar_cpu\" not implemented for 'Bool'")
-relu = _same_unary("relu", lambda xp, x: xp.maximum(x, x.dtype.type(0)),
-                   lambda xp, g, x, y: g * (y > 0), saves="out",
+relu = _same_unary("relu", lambda xp, x: xp.where(x < 0, x.dtype.type(0), x),  # -0.0, NaN kept
+                   lambda xp, g, x, y: g * ~(y <= 0), saves="out",
                    deny={"b": _RELU_BOOL, "c": _ni})
 
 
