@@ -461,13 +461,44 @@ _EDGE_ACTIVATIONS = ["relu", "relu6", "elu", "selu", "celu", "silu", "mish", "so
 
 @pytest.mark.parametrize("name", _EDGE_ACTIVATIONS)
 def test_activations_at_nan_and_signed_zero_match_torch(name):
-    """NaN propagates (and its gradient takes the branch torch's kernel takes), -0.0 keeps its
-    sign: the printed values and gradients are torch's, character for character."""
+    """NaN propagates (and its gradient takes the branch torch's vectorised kernel takes: 64
+    elements, not the few that would run torch's scalar loop), -0.0 keeps its sign: the printed
+    values and gradients are torch's, character for character."""
     out = []
     for lib in (ember, torch):
-        x = lib.tensor([float("nan"), -0.0, 0.0, -0.2, 0.2, 3.5, -4.0], requires_grad=True)
+        x = lib.tensor([float("nan"), -0.0, 0.0, -0.2, 0.2, 3.5, -4.0, 3.0] * 8,
+                       requires_grad=True)
         f = getattr(lib.nn.functional, name)
         y = f(x, 0.1, 20.0) if name == "threshold" else f(x)
-        y.backward(lib.ones(7))
+        y.backward(lib.ones(64))
         out.append((str(y.detach()), str(x.grad)))
     assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", _EDGE_ACTIVATIONS + ["where", "masked_fill"])
+def test_big_activations_match_torch(name, dtype):
+    """Arrays past ember.ops._blend's size threshold select by blending bits, not np.where:
+    the outputs and gradients (NaN, -0.0 and infinities among random values) are torch's."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(1 << 16).astype(dtype) * 3
+    a[:6] = [np.nan, -0.0, 0.0, np.inf, -np.inf, 0.1]
+    mask = rng.random(1 << 16) < 0.5
+    out = []
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        f = getattr(lib.nn.functional, name, None)
+        if name == "where":
+            y = lib.where(lib.tensor(mask), x, x * 2)
+        elif name == "masked_fill":
+            y = x.masked_fill(lib.tensor(mask), -0.0)
+        else:
+            y = f(x, 0.1, 20.0) if name == "threshold" else f(x)
+        y.backward(lib.ones(1 << 16, dtype=y.dtype))
+        out.append((y.detach().numpy(), x.grad.numpy()))
+    for e, t in zip(*out):
+        assert e.dtype == t.dtype
+        tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(e, t, **tol)
+        real = ~np.isnan(t)
+        assert np.array_equal(np.signbit(e[real]), np.signbit(t[real]))

@@ -2,18 +2,22 @@
 
 Each one is a single node (torch's `<Name>Backward0`) whose backward follows torch's kernel,
 including the value chosen at kinks (relu-like ops give 0 at the threshold, elu's negative
-branch includes 0, hardtanh's window is open)."""
+branch includes 0, hardtanh's window is open) and the branch NaN takes. For NaN and -0.0 that is
+the branch of torch's vectorised CPU kernel, which every tensor of more than a few elements runs;
+torch's scalar loop, which runs tensors of under 8 or 16 elements, differs for some of them."""
 import math
 
 import numpy as np
 
 from ..ops import _special
+from ..ops._blend import fast_where
 from ..ops._apply import apply
 from ..ops._registry import op
 
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_SIXTH_F32 = float(np.float32(1 / 6))     # torch's hardsigmoid backward: 1.0f / 6.0f in every dtype
 
 
 def _check_float(x, name, error=RuntimeError, complex_ok=False, complex_name=None):
@@ -63,13 +67,13 @@ def _sigmoid(xp, x):
     if x.dtype.kind == "c":
         return 1 / (1 + xp.exp(-x))
     e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return fast_where(xp, x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def _softplus(xp, x, beta, threshold):
     z = x * beta
     soft = xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(z, 0)
-    return xp.where(z > threshold, x, soft / beta)
+    return fast_where(xp, z > threshold, x, soft / beta)
 
 
 def _gelu(xp, x, approximate):
@@ -90,7 +94,7 @@ def _gelu_grad(xp, x, y, approximate):
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner
     # Phi(x) = y / x recovers the forward's erf to ~1 ulp without a second (slow) erf pass
     zero = x == 0
-    d = y / xp.where(zero, 1, x)
+    d = y / fast_where(xp, zero, 1, x)
     d[zero] = 0.5
     pdf = x * x
     pdf *= -0.5
@@ -102,13 +106,13 @@ def _gelu_grad(xp, x, y, approximate):
 
 
 def _elu(xp, x, alpha, scale, input_scale):
-    neg = alpha * xp.expm1(xp.where(x > 0, 0, x) * input_scale)     # -0.0 stays -0.0
-    return scale * xp.where(x > 0, x, neg)
+    neg = alpha * xp.expm1(fast_where(xp, x > 0, 0, x) * input_scale)     # -0.0 stays -0.0
+    return scale * fast_where(xp, x > 0, x, neg)
 
 
 def _elu_grad(xp, x, y, alpha, scale, input_scale):
-    neg = input_scale * alpha * scale * xp.exp(xp.where(x > 0, 0, x) * input_scale)
-    return xp.where(x <= 0, neg, scale)             # NaN takes the linear branch, as torch
+    neg = input_scale * alpha * scale * xp.exp(fast_where(xp, x > 0, 0, x) * input_scale)
+    return fast_where(xp, x > 0, scale, neg)
 
 
 def _mish_grad(xp, x, y):
@@ -125,8 +129,14 @@ def _logsigmoid(xp, x):
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
 
+def _softsign_grad(xp, x, y):
+    """As torch's composite x / (1 + |x|) differentiates: NaN at +-inf."""
+    o = 1 + xp.abs(x)
+    return 1 / o - x / o / o * xp.sign(x)
+
+
 def _hardswish_grad(xp, x, y):
-    return xp.where(x <= -3, 0.0, xp.where(x < 3, x / 3 + 0.5, 1.0))
+    return fast_where(xp, x <= -3, 0.0, fast_where(xp, x >= 3, 1.0, x / 3 + 0.5))
 
 
 def _window(xp, x, lo, hi):
@@ -134,8 +144,7 @@ def _window(xp, x, lo, hi):
 
 
 def _outside(xp, x, lo, hi):
-    """Where torch's backward passes the gradient through: not inside [lo, hi] (NaN too)."""
-    return ~((x >= lo) & (x <= hi))
+    return (x < lo) | (x > hi)
 
 
 gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad)
@@ -145,36 +154,35 @@ mish = pointwise("mish", "MishBackward0",
                  lambda xp, x: x * xp.tanh(_softplus(xp, x, 1.0, 20.0)), _mish_grad)
 elu = pointwise("elu", "EluBackward0", _elu, _elu_grad)
 leaky_relu = pointwise(
-    "leaky_relu", "LeakyReluBackward0", lambda xp, x, slope: xp.where(x > 0, x, x * slope),
-    lambda xp, x, y, slope: xp.where(x > 0, 1.0, slope))
+    "leaky_relu", "LeakyReluBackward0", lambda xp, x, slope: fast_where(xp, x > 0, x, x * slope),
+    lambda xp, x, y, slope: fast_where(xp, x > 0, 1.0, slope))
 hardtanh = pointwise(
     "hardtanh", "HardtanhBackward0", lambda xp, x, lo, hi: xp.clip(x, lo, hi),
-    lambda xp, x, y, lo, hi: ~((x <= lo) | (x >= hi)))
+    lambda xp, x, y, lo, hi: _window(xp, x, lo, hi))
 hardsigmoid = pointwise(
-    "hardsigmoid", "HardsigmoidBackward0", lambda xp, x: xp.clip(x / 6 + 0.5, 0, 1),
-    lambda xp, x, y: _window(xp, x, -3.0, 3.0) / 6)
+    "hardsigmoid", "HardsigmoidBackward0", lambda xp, x: xp.clip(x + 3, 0, 6) / 6,
+    lambda xp, x, y: _window(xp, x, -3.0, 3.0) * _SIXTH_F32)
 hardswish = pointwise(
-    "hardswish", "HardswishBackward0", lambda xp, x: x * xp.clip(x / 6 + 0.5, 0, 1),
+    "hardswish", "HardswishBackward0", lambda xp, x: x * xp.clip(x + 3, 0, 6) / 6,
     _hardswish_grad)
 softplus = pointwise("softplus", "SoftplusBackward0", _softplus,
-                     lambda xp, x, y, beta, th: xp.where(x * beta > th, 1.0,
-                                                         _sigmoid(xp, x * beta)))
+                     lambda xp, x, y, beta, th: fast_where(xp, x * beta > th, 1.0,
+                                                           _sigmoid(xp, x * beta)))
 softshrink = pointwise(
     "softshrink", "SoftshrinkBackward0",
-    lambda xp, x, lambd: xp.where(x > lambd, x - lambd,
-                                  xp.where(x < -lambd, x + lambd, x * 0)),    # NaN, -0.0 kept
+    lambda xp, x, lambd: xp.maximum(x - lambd, 0) + xp.minimum(x + lambd, 0),
     lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd))
 hardshrink = pointwise(
     "hardshrink", "HardshrinkBackward0",
-    lambda xp, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, x),
+    lambda xp, x, lambd: fast_where(xp, (x >= -lambd) & (x <= lambd), 0, x),
     lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd))
 threshold = pointwise(
-    "threshold", "ThresholdBackward0", lambda xp, x, th, value: xp.where(x <= th, value, x),
+    "threshold", "ThresholdBackward0", lambda xp, x, th, value: fast_where(xp, x <= th, value, x),
     lambda xp, x, y, th, value: ~(x <= th))
 logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid,
                        lambda xp, x, y: 1 - _sigmoid(xp, x))
 softsign = pointwise("softsign", "DivBackward0", lambda xp, x: x / (1 + xp.abs(x)),
-                     lambda xp, x, y: 1 / ((1 + xp.abs(x)) ** 2))
+                     _softsign_grad)
 tanhshrink = pointwise("tanhshrink", "SubBackward0", lambda xp, x: x - xp.tanh(x),
                        lambda xp, x, y: xp.tanh(x) ** 2)
 
@@ -182,13 +190,13 @@ tanhshrink = pointwise("tanhshrink", "SubBackward0", lambda xp, x: x - xp.tanh(x
 @op("prelu", node="PreluKernelBackward0")
 def _prelu(xp, x, w):
     _check_float(x, "prelu", complex_name="prelu_cpu")
-    return xp.where(x > 0, x, w * x), (x, w)
+    return fast_where(xp, x > 0, x, w * x), (x, w)
 
 
 @_prelu.vjp
 def _(xp, g, x, w):
     pos = x > 0
-    return xp.where(pos, g, g * w), xp.where(pos, 0, g * x)
+    return fast_where(xp, pos, g, g * w), fast_where(xp, pos, 0, g * x)
 
 
 def prelu_raw(input, weight):

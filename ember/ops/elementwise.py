@@ -14,6 +14,7 @@ from .. import _dtype as _dt
 from .._dtype import DEFAULT, result_type as _result_type, result_type_n as _result_type_n
 from .._tensor import Tensor, _new
 from . import _special
+from ._blend import fast_where
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      make_binary as _make_binary, make_unary as _make_unary)
 from ._registry import holomorphic as _holo, op as _op
@@ -160,7 +161,7 @@ def _sigmoid(xp, x):
     if x.dtype.kind == "c":
         return 1 / (1 + xp.exp(-x))
     e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return fast_where(xp, x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 sigmoid = _float_unary("sigmoid", _sigmoid, lambda xp, g, x, y: g * y * (1 - y), saves="out")
@@ -324,7 +325,7 @@ fix = trunc
 frac = _same_unary("frac", lambda xp, x: x - xp.trunc(x), lambda xp, g, x, y: g, saves=None,
                    deny={"b": _ni, "i": _ni, "u": _ni, "c": _ni})
 _RELU_BOOL = _re("\"clamp_min_scalar_cpu\" not implemented for 'Bool'")
-relu = _same_unary("relu", lambda xp, x: xp.where(x < 0, x.dtype.type(0), x),  # -0.0, NaN kept
+relu = _same_unary("relu", lambda xp, x: fast_where(xp, x < 0, x.dtype.type(0), x),  # -0.0, NaN
                    lambda xp, g, x, y: g * ~(y <= 0), saves="out",
                    deny={"b": _RELU_BOOL, "c": _ni})
 
@@ -1004,7 +1005,7 @@ def _where(xp, cond, a, b, dtype):
         a = a.astype(dtype)
     if b.dtype != dtype:
         b = b.astype(dtype)
-    y = xp.where(cond, a, b)
+    y = fast_where(xp, cond, a, b)
     if y.dtype != dtype:
         y = y.astype(dtype)
     return y, (cond,)
@@ -1013,7 +1014,7 @@ def _where(xp, cond, a, b, dtype):
 @_where.vjp
 def _(xp, g, cond):
     zero = xp.zeros_like(g)
-    return None, xp.where(cond, g, zero), xp.where(cond, zero, g)
+    return None, fast_where(xp, cond, g, zero), fast_where(xp, cond, zero, g)
 
 
 def _tensor_pair(a, b, ref):

@@ -11,6 +11,7 @@ from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node
 from ._apply import _finish, _finish_tuple, apply, inplace
+from ._blend import fast_where
 from ._dims import wrap_dim
 from ._registry import no_complex_grad, op
 from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
@@ -945,14 +946,14 @@ def _short(t):
 
 @op("masked_fill", saves=None)
 def _masked_fill(xp, x, mask, value):
-    return xp.where(mask, xp.asarray(value, dtype=x.dtype), x), (mask, value is not None and
+    return fast_where(xp, mask, xp.asarray(value, dtype=x.dtype), x), (mask, value is not None and
                                                                hasattr(value, "shape"))
 
 
 @_masked_fill.vjp
 def _(xp, g, mask, tensor_value):
     zero = xp.zeros((), g.dtype)
-    gx = xp.where(mask, zero, g)
+    gx = fast_where(xp, mask, zero, g)
     gv = xp.where(mask, g, zero).sum() if tensor_value else None
     return gx, None, gv
 
