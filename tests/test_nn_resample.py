@@ -168,21 +168,61 @@ def test_pixel_shuffle(dtype):
 
 # ---- grid_sample / affine_grid --------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align", [False, True])
 def test_grid_sample(mode, padding_mode, align, dtype):
     x = rand((2, 3, 5, 6), dtype)
-    grid = rand((2, 4, 7, 2), dtype, 1, -1.3, 1.3)
+    grid = rand((2, 4, 7, 2), dtype, 1, -1.6, 1.6)
     check_fn(lambda a, g: F.grid_sample(a, g, mode, padding_mode, align),
              lambda a, g: TF.grid_sample(a, g, mode, padding_mode, align), [x, grid], dtype)
 
 
-def test_grid_sample_gradcheck():
-    grid = rand((2, 4, 7, 2), "float64", 1, -1.3, 1.3)
-    for pm in ("zeros", "border", "reflection"):
-        gradcheck(lambda a, g: F.grid_sample(a, g, padding_mode=pm, align_corners=False),
-                  [rand((2, 3, 5, 6), "float64"), grid])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sample_3d(mode, padding_mode, align, dtype):
+    x = rand((2, 3, 4, 5, 6), dtype)
+    grid = rand((2, 3, 2, 4, 3), dtype, 1, -1.6, 1.6)
+    e, t = check_fn(lambda a, g: F.grid_sample(a, g, mode, padding_mode, align),
+                    lambda a, g: TF.grid_sample(a, g, mode, padding_mode, align), [x, grid],
+                    dtype)
+    assert e.grad_fn.name() == type(t.grad_fn).__name__
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sample_exact_points(mode, padding_mode, align):
+    """Grid points on pixel centres, halfway between them (nearest rounds half to even) and far
+    outside; single-pixel axes."""
+    grid = np.array([0.0, 0.5, 0.25, -0.75, 1e6, -3e5, -0.5, 0.0], np.float32).reshape(1, 2, 2, 2)
+    for shape in ((1, 2, 4, 4), (1, 2, 1, 3)):
+        check_fn(lambda a, g: F.grid_sample(a, g, mode, padding_mode, align),
+                 lambda a, g: TF.grid_sample(a, g, mode, padding_mode, align),
+                 [rand(shape), grid])
+
+
+@pytest.mark.parametrize("shapes", [((0, 3, 4, 5), (0, 2, 3, 2)), ((2, 0, 4, 5), (2, 2, 3, 2)),
+                                    ((2, 3, 4, 5), (2, 0, 3, 2)),
+                                    ((0, 3, 2, 4, 5), (0, 2, 3, 2, 3))])
+def test_grid_sample_empty(shapes):
+    check_fn(lambda a, g: F.grid_sample(a, g, align_corners=False),
+             lambda a, g: TF.grid_sample(a, g, align_corners=False),
+             [rand(shapes[0]), rand(shapes[1])])
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sample_gradcheck(mode, padding_mode, align):
+    gradcheck(lambda a, g: F.grid_sample(a, g, mode, padding_mode, align),
+              [rand((2, 3, 5, 6), "float64"), rand((2, 4, 7, 2), "float64", 1, -1.6, 1.6)])
+    if mode == "bilinear":
+        gradcheck(lambda a, g: F.grid_sample(a, g, mode, padding_mode, align),
+                  [rand((2, 3, 4, 5, 6), "float64"),
+                   rand((2, 3, 2, 4, 3), "float64", 1, -1.6, 1.6)])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -203,6 +243,16 @@ def test_affine_grid_then_sample():
 
     def run(f, t, a):
         return f.grid_sample(a, f.affine_grid(t, (2, 3, 5, 4), False), align_corners=False)
+    check_fn(lambda t, a: run(F, t, a), lambda t, a: run(TF, t, a), [theta, x])
+
+
+def test_affine_grid_then_sample_3d():
+    theta = np.array([[[0.8, -0.3, 0.1, 0.2], [0.2, 1.1, -0.2, 0.0], [0.1, 0.0, 0.9, -0.3]]],
+                     np.float32).repeat(2, 0)
+    x = rand((2, 3, 4, 6, 5))
+
+    def run(f, t, a):
+        return f.grid_sample(a, f.affine_grid(t, (2, 3, 3, 5, 4), False), align_corners=False)
     check_fn(lambda t, a: run(F, t, a), lambda t, a: run(TF, t, a), [theta, x])
 
 
@@ -248,6 +298,22 @@ ERRORS = {
     "gs_padding": lambda f, T: f.grid_sample(T(_x(2, 3, 8, 8)), T(_x(2, 3, 3, 2)),
                                              padding_mode="foo", align_corners=False),
     "gs_dtype": lambda f, T: f.grid_sample(T(_x(2, 3, 8, 8)), T(_x(2, 3, 3, 2).astype(
+        np.float64)), align_corners=False),
+    "gs_empty": lambda f, T: f.grid_sample(T(_x(2, 3, 0, 8)), T(_x(2, 3, 3, 2)),
+                                           align_corners=False),
+    "gs_rank_4d": lambda f, T: f.grid_sample(T(_x(2, 3, 8, 8)), T(_x(2, 3, 3, 3, 2)),
+                                             align_corners=False),
+    "gs_rank_3d": lambda f, T: f.grid_sample(T(_x(2, 3, 8)), T(_x(2, 3, 1)),
+                                             align_corners=False),
+    "gs_last_dim_5d": lambda f, T: f.grid_sample(T(_x(2, 3, 4, 4, 4)), T(_x(2, 3, 3, 3, 2)),
+                                                 align_corners=False),
+    "gs_bicubic_5d": lambda f, T: f.grid_sample(T(_x(2, 3, 4, 4, 4)), T(_x(2, 3, 3, 3, 3)),
+                                                mode="bicubic", align_corners=False),
+    "gs_int": lambda f, T: f.grid_sample(T(np.ones((2, 3, 4, 4), np.int64)),
+                                         T(_x(2, 3, 3, 2)), align_corners=False),
+    "gs_int_5d": lambda f, T: f.grid_sample(T(np.ones((2, 3, 4, 4, 4), np.int64)),
+                                            T(_x(2, 3, 3, 3, 3)), align_corners=False),
+    "gs_dtype_5d": lambda f, T: f.grid_sample(T(_x(2, 3, 4, 4, 4)), T(_x(2, 3, 3, 3, 3).astype(
         np.float64)), align_corners=False),
     "ag_theta": lambda f, T: f.affine_grid(T(_x(2, 3, 3)), (2, 3, 4, 4), align_corners=False),
     "ag_size": lambda f, T: f.affine_grid(T(_x(2, 2, 3)), (2, 3, 4), align_corners=False),

@@ -1,16 +1,23 @@
-"""F.grid_sample (2-d; bilinear/nearest; zeros/border/reflection padding) and F.affine_grid.
+"""F.grid_sample (4-d: bilinear/nearest/bicubic; 5-d: trilinear/nearest; zeros/border/reflection
+padding) and F.affine_grid.
 
-The sampler gathers the four corners of every output point with fancy indexing (zero weight
-where a corner falls outside); backward scatters the input gradient with one bincount and
-forms the grid gradient from the same corner values, following torch's CPU kernel."""
+Every spatial axis contributes a few taps (index, weight, d weight / d grid coordinate): one for
+nearest, two for linear, four for cubic. The sampler gathers all tap combinations at once with
+fancy indexing (zero where a tap falls outside); backward scatters the input gradient with one
+bincount and forms the grid gradient from the same gathered values, following torch's CPU kernels."""
+import functools
+import math
+import operator
 import warnings
 
 import numpy as np
 
-from ..ops._apply import apply
+from ..ops._apply import _tname, apply
 from ..ops._registry import op
 
 __all__ = ["grid_sample", "affine_grid"]
+
+_A = -0.75      # torch's cubic convolution constant
 
 
 def _unnormalize(coord, size, align_corners):
@@ -43,92 +50,103 @@ def _reflect(xp, c, twice_low, twice_high):
     return out.astype(c.dtype), xp.where(even, sign, -sign)
 
 
-def _source(xp, coord, size, padding_mode, align_corners):
-    c, mult = _unnormalize(coord, size, align_corners)
-    mult = xp.full_like(c, mult)
+def _pad(xp, c, size, padding_mode, align_corners):
+    """torch's compute_coordinates_set_grad: pixel coordinate -> padded one; also its slope."""
     if padding_mode == "border":
-        c, g = _clip(xp, c, size)
-        mult = mult * g
-    elif padding_mode == "reflection":
+        return _clip(xp, c, size)
+    if padding_mode == "reflection":
         if align_corners:
             c, g1 = _reflect(xp, c, 0, 2 * (size - 1))
         else:
             c, g1 = _reflect(xp, c, -1, 2 * size - 1)
         c, g2 = _clip(xp, c, size)
-        mult = mult * g1 * g2
-    return c, mult
+        return c, g1 * g2
+    return c, xp.ones_like(c)
 
 
-def _gather(xp, x, iy, ix):
-    """x (N, C, H, W) at integer (iy, ix) (N, Ho, Wo), zero outside -> (N, C, Ho, Wo)."""
-    n, c, h, w = x.shape
-    valid = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-    flat = xp.where(valid, iy * w + ix, 0)
-    planes = x.reshape(n, c, h * w)
-    rows = xp.arange(n).reshape(n, 1, 1, 1)
-    vals = planes[rows, xp.arange(c).reshape(1, c, 1, 1), flat[:, None]]
-    return vals * valid[:, None].astype(x.dtype), flat, valid
+def _cubic(t):
+    """torch's cubic convolution: weights of the taps at offsets -1, 0, 1, 2 and their d/dt."""
+    def near(s):
+        return ((_A + 2) * s - (_A + 3)) * s * s + 1
+
+    def far(s):
+        return ((_A * s - 5 * _A) * s + 8 * _A) * s - 4 * _A
+
+    def dnear(s):
+        return (3 * (_A + 2) * s - 2 * (_A + 3)) * s
+
+    def dfar(s):
+        return (3 * _A * s - 10 * _A) * s + 8 * _A
+    return ([far(t + 1), near(t), near(1 - t), far(2 - t)],
+            [dfar(t + 1), dnear(t), -dnear(1 - t), -dfar(2 - t)])
 
 
-def _corners(xp, x, gx, gy):
-    """Bilinear corners: (value, weight, flat index, valid) for nw, ne, sw, se."""
-    x0, y0 = xp.floor(gx), xp.floor(gy)
-    wx, wy = gx - x0, gy - y0
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
-    out = []
-    for dy, dx, wt in ((0, 0, (1 - wy) * (1 - wx)), (0, 1, (1 - wy) * wx),
-                       (1, 0, wy * (1 - wx)), (1, 1, wy * wx)):
-        v, flat, valid = _gather(xp, x, y0 + dy, x0 + dx)
-        out.append((v, wt, flat, valid))
-    return out, wx, wy
-
-
-@op("grid_sampler_2d", node="GridSampler2DBackward0", needs_mask=True)
-def _grid_sample(xp, x, grid, mode, padding_mode, align_corners):
-    h, w = x.shape[2:]
-    gx, mx = _source(xp, grid[..., 0], w, padding_mode, align_corners)
-    gy, my = _source(xp, grid[..., 1], h, padding_mode, align_corners)
+def _taps(xp, coord, size, mode, padding_mode, align_corners):
+    """One axis: tap indices, weights and d weight / d coord, each stacked to (K, N, *out)."""
+    c, mult = _unnormalize(coord, size, align_corners)
+    if mode == "bicubic":       # torch pads every tap, not the source coordinate
+        c0 = xp.floor(c)
+        w, dw = _cubic(c - c0)
+        idx = [_pad(xp, c0 + k, size, padding_mode, align_corners)[0] for k in (-1, 0, 1, 2)]
+        return xp.stack(idx).astype(np.int64), xp.stack(w), xp.stack(dw) * mult
+    c, g = _pad(xp, c, size, padding_mode, align_corners)
     if mode == "nearest":
-        v, flat, valid = _gather(xp, x, xp.rint(gy).astype(np.int64),
-                                 xp.rint(gx).astype(np.int64))
-        return v, (x.shape, grid.shape, mode, ((flat, valid, None),), None)
-    corners, wx, wy = _corners(xp, x, gx, gy)
-    y = None
-    for v, wt, _, _ in corners:
-        term = v * wt[:, None]
-        y = term if y is None else y + term
-    keep = tuple((flat, valid, wt) for _, wt, flat, valid in corners)
-    vals = tuple(v for v, _, _, _ in corners)
-    return y, (x.shape, grid.shape, mode, keep, (vals, wx, wy, mx, my))
+        return xp.rint(c)[None].astype(np.int64), xp.ones_like(c)[None], None
+    c0 = xp.floor(c)
+    w, dw = c - c0, g * mult
+    return xp.stack([c0, c0 + 1]).astype(np.int64), xp.stack([1 - w, w]), xp.stack([-dw, dw])
 
 
-@_grid_sample.vjp
-def _(xp, g, xshape, gshape, mode, keep, extra, needs):
+def _combine(arrays, fn):
+    """Per-axis tap arrays (K_d, N, *out) -> fn over every tap combination, (prod K_d, N, *out)."""
+    nd = len(arrays)
+    spread = (a.reshape((1,) * d + a.shape[:1] + (1,) * (nd - 1 - d) + a.shape[1:])
+              for d, a in enumerate(arrays))
+    return functools.reduce(fn, spread).reshape(
+        (math.prod(a.shape[0] for a in arrays),) + arrays[0].shape[1:])
+
+
+def _grid_sample_fwd(xp, x, grid, mode, padding_mode, align_corners):
+    (n, c), sizes = x.shape[:2], x.shape[2:]
+    nd = len(sizes)
+    axes = [_taps(xp, grid[..., nd - 1 - d], s, mode, padding_mode, align_corners)
+            for d, s in enumerate(sizes)]                  # grid's last axis holds (x, y[, z])
+    idx = [i for i, _, _ in axes]
+    valid = _combine([(i >= 0) & (i < s) for i, s in zip(idx, sizes)], operator.and_)
+    flat = _combine([i * math.prod(sizes[d + 1:]) for d, i in enumerate(idx)], operator.add)
+    flat = xp.where(valid, flat, 0)
+    wt = xp.where(valid, _combine([w for _, w, _ in axes], operator.mul), 0)
+    ones = (1,) * nd
+    vals = x.reshape(n, c, math.prod(sizes))[xp.arange(n).reshape((n, 1) + ones),
+                                             xp.arange(c).reshape((c,) + ones), flat[:, :, None]]
+    vals = xp.where(valid[:, :, None], vals, 0)            # (taps, N, C, *out)
+    y = (vals * wt[:, :, None]).sum(0)
+    return y, (x.shape, grid.shape, mode, flat, wt, vals, [(w, dw) for _, w, dw in axes])
+
+
+def _grid_sample_bwd(xp, g, xshape, gshape, mode, flat, wt, vals, axes, needs):
     gin = ggrid = None
     if needs[0]:
-        gin = _scatter(xp, g, xshape, keep)
+        n, c = xshape[:2]
+        base = (xp.arange(n * c) * math.prod(xshape[2:])).reshape((n, c) + (1,) * (g.ndim - 2))
+        gin = xp.bincount((base + flat[:, :, None]).ravel(),
+                          weights=(g * wt[:, :, None]).ravel().astype(np.float64),
+                          minlength=math.prod(xshape)).astype(g.dtype).reshape(xshape)
     if needs[1]:
         if mode == "nearest":
             ggrid = xp.zeros(gshape, g.dtype)
         else:
-            (nw, ne, sw, se), wx, wy, mx, my = extra
-            gix = (g * ((1 - wy)[:, None] * (ne - nw) + wy[:, None] * (se - sw))).sum(1)
-            giy = (g * ((1 - wx)[:, None] * (sw - nw) + wx[:, None] * (se - ne))).sum(1)
-            ggrid = xp.stack([gix * mx, giy * my], -1)
+            gv = (g * vals).sum(2)
+            grads = [(gv * _combine([dw if e == d else w for e, (w, dw) in enumerate(axes)],
+                                    operator.mul)).sum(0) for d in range(len(axes))]
+            ggrid = xp.stack(grads[::-1], -1)
     return gin, ggrid
 
 
-def _scatter(xp, g, xshape, keep):
-    n, c, h, w = xshape
-    base = (xp.arange(n).reshape(n, 1, 1, 1) * c + xp.arange(c).reshape(1, c, 1, 1)) * (h * w)
-    idx, vals = [], []
-    for flat, valid, wt in keep:
-        idx.append((base + flat[:, None]).ravel())
-        v = g * valid[:, None] if wt is None else g * (wt * valid)[:, None]
-        vals.append(v.ravel())
-    out = xp.bincount(xp.concatenate(idx), weights=xp.concatenate(vals).astype(np.float64),
-                      minlength=n * c * h * w)
-    return out.astype(g.dtype).reshape(xshape)
+_grid_sample_2d = op("grid_sampler_2d", node="GridSampler2DBackward0",
+                     needs_mask=True)(_grid_sample_fwd).vjp(_grid_sample_bwd)
+_grid_sample_3d = op("grid_sampler_3d", node="GridSampler3DBackward0",
+                     needs_mask=True)(_grid_sample_fwd).vjp(_grid_sample_bwd)
 
 
 def _align_warning(align_corners, name):
@@ -142,7 +160,7 @@ def _align_warning(align_corners, name):
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """torch.nn.functional.grid_sample for 4-D inputs."""
+    """torch.nn.functional.grid_sample for 4-D and 5-D inputs."""
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', "
                          f"'nearest' or 'bicubic', but got: '{mode}'")
@@ -150,26 +168,32 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
                          f"'border', or 'reflection', but got: '{padding_mode}'")
     align_corners = _align_warning(align_corners, "grid_sample")
-    nsp = input.ndim - 2
-    if grid.ndim != input.ndim or grid.shape[-1] != nsp:
-        raise RuntimeError(f"grid_sampler(): expected grid to have size {nsp} in last dimension, "
-                           f"but got grid with sizes {list(grid.shape)}")
+    sizes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
     if input.shape[0] != grid.shape[0]:
-        raise RuntimeError("grid_sampler(): expected grid and input to have same batch size, but "
-                           f"got input with sizes {list(input.shape)} and grid with sizes "
-                           f"{list(grid.shape)}")
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, but "
+                           f"got {sizes}")
+    if grid.shape[-1] != input.ndim - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {input.ndim - 2} in last "
+                           f"dimension, but got grid with sizes {list(grid.shape)}")
+    for d in range(2, input.ndim):
+        if input.shape[d] == 0:
+            raise RuntimeError("grid_sampler(): expected input to have non-empty spatial "
+                               f"dimensions, but input has sizes {list(input.shape)} with "
+                               f"dimension {d} being empty")
+    rank = 4 if input.ndim == 4 else 5
+    if input.ndim != rank or grid.ndim != rank:
+        raise RuntimeError(f"grid_sampler(): expected {rank}D input and grid with same number of "
+                           f"dimensions, but got {sizes}")
+    if rank == 5 and mode == "bicubic":
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    if not input.is_floating_point():
+        kernel = "grid_sampler_2d_cpu_kernel_impl" if rank == 4 else "grid_sampler3d_cpu"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_tname(input.arr.dtype)}\'')
     if input.dtype != grid.dtype:
-        raise RuntimeError(f"expected scalar type {_cname(input.dtype)} but found "
-                           f"{_cname(grid.dtype)}")
-    if nsp != 2 or mode == "bicubic":
-        raise NotImplementedError("ember's grid_sample supports 4-D input with mode 'bilinear' "
-                                  f"or 'nearest' (got {input.ndim}-D input, mode '{mode}')")
-    return apply(_grid_sample, (input, grid), (mode, padding_mode, align_corners))
-
-
-def _cname(dtype):
-    return {"float32": "Float", "float64": "Double", "float16": "Half"}.get(
-        str(dtype).replace("torch.", ""), str(dtype))
+        raise RuntimeError(f"expected scalar type {_tname(input.arr.dtype)} but found "
+                           f"{_tname(grid.arr.dtype)}")
+    return apply(_grid_sample_2d if rank == 4 else _grid_sample_3d, (input, grid),
+                 (mode, padding_mode, align_corners))
 
 
 def _linspace(n, align_corners, dtype):
