@@ -23,9 +23,13 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     if A.ndim < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
                            "dimensions.")
-    _floating(A, "linalg.matrix_norm")
+    if not A.dtype.is_floating_point and not A.dtype.is_complex:
+        _floating(A, "linalg.matrix_norm")
     if dtype is not None:
         A = A.to(dtype)
+    if A.dtype.itemsize == 2 and (ord == "nuc" or ord in (2, -2)):
+        raise RuntimeError("linalg.matrix_norm: Low precision dtypes not supported. Got "
+                           f"{_ops._tn(A)}")
     d0, d1 = (d % A.ndim for d in dim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "

@@ -500,3 +500,19 @@ def test_singular_triangular_solves_give_torchs_inf_and_nan(case):
             return L.triangular_solve(B, U).solution
     e, t = run(ember), run(torch)
     np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12, atol=0)   # inf/nan in place
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_norms_of_half_precision_accumulate_in_float_as_torch(dtype):
+    calls = ["t.linalg.vector_norm(x)", "t.linalg.vector_norm(x, 1)", "t.linalg.vector_norm(x, 3)",
+             "t.linalg.vector_norm(x, float('inf'))", "t.linalg.norm(x)", "t.dist(x, x * 2)",
+             "x.norm()", "t.linalg.vector_norm(x, dtype=t.float32)",
+             "t.linalg.matrix_norm(x.reshape(2, 3))", "t.linalg.matrix_norm(x.reshape(2, 3), 1)"]
+    data = np.array([1.0, 2.0, 3.3, -0.7, 40.0, 5.5])
+    for call in calls:
+        out = [eval(call, {"t": lib, "x": lib.tensor(data, dtype=getattr(lib, dtype))})
+               for lib in (ember, torch)]
+        assert str(out[0]) == str(out[1]), call
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="Low precision dtypes not supported"):
+            lib.linalg.matrix_norm(lib.ones(2, 2, dtype=getattr(lib, dtype)), "nuc")

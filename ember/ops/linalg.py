@@ -1232,6 +1232,9 @@ def _square_shape(A, name):
 @op("linalg_vector_norm", saves="both")
 def _vector_norm(xp, x, ord, dims, keepdim):
     a = xp.abs(x)
+    out_dtype = a.dtype
+    if a.dtype.itemsize == 2:           # half and bfloat16 accumulate in float, as torch
+        a = a.astype(np.float32)
     if ord == 2:
         r = xp.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
     elif ord == float("inf"):
@@ -1245,7 +1248,7 @@ def _vector_norm(xp, x, ord, dims, keepdim):
         r = a.sum(axis=dims, keepdims=keepdim)
     else:
         r = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
-    r = xp.asarray(r).astype(a.dtype, copy=False)
+    r = xp.asarray(r).astype(out_dtype, copy=False)
     return r, (x, r, ord, dims, keepdim)
 
 
@@ -1283,7 +1286,8 @@ def _(xp, g, x, r, p, dims, keepdim):
 
 
 def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
-    _floating(x, "linalg.vector_norm")
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        _floating(x, "linalg.vector_norm")
     if dtype is not None:
         from .._dtype import promote_types, to_dtype
         dtype = to_dtype(dtype)
