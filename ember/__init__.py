@@ -14,7 +14,8 @@ _warnings.filterwarnings("ignore", r"(invalid value|divide by zero|overflow|unde
 from . import _malloc  # noqa: F401  (process-wide malloc thresholds, see its docstring)
 from . import _dtype
 from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, bfloat16,
-                     float32, float64, complex64, complex128, dtype, finfo, iinfo,
+                     float32, float64, complex64, complex128, uint16, uint32, uint64, complex32,
+                     dtype, finfo, iinfo,
                      promote_types, can_cast, set_default_dtype, get_default_dtype)
 from ._tensor import Tensor, Size
 from .backends import device
@@ -27,8 +28,7 @@ from .ops.random import (Generator, manual_seed, seed, initial_seed, get_rng_sta
                          set_rng_state, default_generator)
 
 half, float, double, long, int, short = float16, float32, float64, int64, int32, int16
-cfloat, cdouble, chalf = complex64, complex128, None
-uint16 = uint32 = uint64 = None
+cfloat, cdouble, chalf = complex64, complex128, complex32
 e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
 strided = "torch.strided"
 contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
@@ -54,12 +54,13 @@ from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and en
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",
-                 "library", "distributed", "multiprocessing", "hub"}
+                 "library", "distributed", "multiprocessing", "hub", "jit", "signal"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "softmax": "nn.functional",
                    "log_softmax": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
-                   "set_anomaly_enabled": "autograd.anomaly_mode"}
+                   "set_anomaly_enabled": "autograd.anomaly_mode",
+                   "cond": "_control_flow", "while_loop": "_control_flow"}
 from ._functional_aliases import NAMES as _ALIAS_NAMES  # noqa: E402  (names only; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_ALIAS_NAMES, "_functional_aliases"))
 

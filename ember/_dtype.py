@@ -17,7 +17,7 @@ class dtype:
         self.itemsize = self.np.itemsize
         self.is_floating_point = kind == _FLOAT
         self.is_complex = kind == _COMPLEX
-        self.is_signed = name not in ("bool", "uint8")
+        self.is_signed = not (name == "bool" or name.startswith("uint"))
 
     def __repr__(self):
         return "torch." + self.name
@@ -47,7 +47,13 @@ float32 = dtype("float32", np.float32, _FLOAT, 8)
 float64 = dtype("float64", np.float64, _FLOAT, 9)
 complex64 = dtype("complex64", np.complex64, _COMPLEX, 10)
 complex128 = dtype("complex128", np.complex128, _COMPLEX, 11)
-ALL = [bool_, uint8, int8, int16, int32, int64, float16, float32, float64, complex64, complex128]
+# torch's "shell" unsigned dtypes: storage, conversion and a few kernels; no promotion
+uint16 = dtype("uint16", np.uint16, _INT, 12)
+uint32 = dtype("uint32", np.uint32, _INT, 13)
+uint64 = dtype("uint64", np.uint64, _INT, 14)
+_SHELL = (uint16, uint32, uint64)
+ALL = [bool_, uint8, int8, int16, int32, int64, float16, float32, float64, complex64, complex128,
+       uint16, uint32, uint64]
 try:  # bfloat16 is an optional extra (ml_dtypes); everything else works without it
     import ml_dtypes as _ml
     bfloat16 = dtype("bfloat16", _ml.bfloat16, _FLOAT, 7)
@@ -55,6 +61,20 @@ try:  # bfloat16 is an optional extra (ml_dtypes); everything else works without
 except ImportError:  # pragma: no cover - exercised only without the extra
     bfloat16 = None
 
+class _Storageless(dtype):
+    """A torch dtype NumPy cannot store (complex32): naming it works, allocating raises."""
+    __slots__ = ()
+
+    def __init__(self, name, kind, itemsize):
+        self.name, self.kind, self._rank, self.itemsize = name, kind, -1, itemsize
+        self.is_floating_point, self.is_complex, self.is_signed = False, kind == _COMPLEX, True
+
+    @property
+    def np(self):
+        raise TypeError(f"ember has no {self.name} tensors: NumPy has no such array type")
+
+
+complex32 = _Storageless("complex32", _COMPLEX, 4)
 _BY_NAME = {d.name: d for d in ALL}
 # NumPy dtype -> ember dtype, keyed by the NumPy type number (a fast int lookup on the hot path)
 OF_NP = {d.np.num: d for d in ALL}
@@ -63,7 +83,8 @@ OF_NP[np.dtype(np.intc).num] = int32
 ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
            "short": int16, "cfloat": complex64, "cdouble": complex128, "bool": bool_,
            "float32": float32, "float64": float64, "float16": float16, "int64": int64,
-           "int32": int32, "int16": int16, "int8": int8, "uint8": uint8,
+           "int32": int32, "int16": int16, "int8": int8, "uint8": uint8, "uint16": uint16,
+           "uint32": uint32, "uint64": uint64,
            "complex64": complex64, "complex128": complex128}
 if bfloat16 is not None:
     ALIASES["bfloat16"] = bfloat16
@@ -78,6 +99,9 @@ DEFAULT.float, DEFAULT.complex = float32, complex64
 
 
 def set_default_dtype(d):
+    if type(d) is not dtype:
+        raise TypeError("invalid dtype object: only floating-point types are supported as the "
+                        "default type")
     d = to_dtype(d)
     if not d.is_floating_point:
         raise TypeError("only floating-point types are supported as the default type")
@@ -101,6 +125,8 @@ def to_dtype(d):
         return bool_
     if d is complex:
         return DEFAULT.complex
+    if isinstance(d, dtype):
+        d.np                                # complex32 raises here
     if isinstance(d, str):
         name = d[6:] if d.startswith("torch.") else d
         if name in ALIASES:
@@ -112,9 +138,29 @@ def to_dtype(d):
         raise TypeError(f"cannot interpret {d!r} as a dtype") from None
 
 
+class _Unpromotable(dtype):
+    """PROMOTE's entry for a pair torch refuses to promote: using it raises torch's error."""
+    __slots__ = ("error",)
+
+    def __init__(self, a, b):
+        self.name, self.kind, self._rank = "unpromotable", a.kind, -1
+        self.error = ("Promotion for uint16, uint32, uint64 types is not supported, attempted "
+                      f"to promote {_C10_NAME[a.name]} and {_C10_NAME[b.name]}")
+
+    @property
+    def np(self):
+        raise RuntimeError(self.error)
+
+
+_C10_NAME = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+             "int64": "Long", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64"}
+
+
 def _promote_pair(a, b):
     if a is b:
         return a
+    if (a in _SHELL or b in _SHELL) and a.kind <= _INT and b.kind <= _INT:
+        return _Unpromotable(a, b)
     if a.kind != b.kind:
         hi, lo = (a, b) if a.kind > b.kind else (b, a)
         if hi.kind == _COMPLEX and lo is float64:
@@ -132,7 +178,10 @@ PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL for b in ALL}
 
 
 def promote_types(a, b):
-    return PROMOTE[to_dtype(a), to_dtype(b)]
+    out = PROMOTE[to_dtype(a), to_dtype(b)]
+    if type(out) is _Unpromotable:
+        raise RuntimeError(out.error)
+    return out
 
 
 def scalar_kind(s):

@@ -284,7 +284,7 @@ def test_device_suffix(a, dtype, kwargs, suffixes):
 def test_default_dtype(default):
     old = _dtype.get_default_dtype()
     torch.set_default_dtype(default)
-    _dtype.set_default_dtype(str(default)[6:])
+    _dtype.set_default_dtype(getattr(_dtype, str(default)[6:]))
     try:
         for dtype in ALL_DTYPES:
             check(sample((3,), dtype))

@@ -269,3 +269,33 @@ def test_default_dtype_changes_scalar_promotion():
     finally:
         ember.set_default_dtype(ember.float32)
         torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("name", ["uint16", "uint32", "uint64"])
+def test_shell_unsigned_dtypes_store_convert_print_and_refuse_promotion_as_torch(name):
+    """torch's uint16/32/64: storage, NumPy interop, conversion, comparison and printing work;
+    promotion with another integer or bool dtype raises torch's RuntimeError."""
+    data = np.array([1, 2, 60000], dtype=name)
+    for code in ["t.tensor(d)", "t.from_numpy(d)", "t.tensor(d).float()", "t.tensor(d) == 2",
+                 "t.tensor(d) * 2", "t.tensor(d)[1:]", "t.cat([t.tensor(d), t.tensor(d)])",
+                 "t.zeros(2, dtype=getattr(t, n))", "t.tensor(d).sum()",
+                 "t.tensor(d).to(t.float64) / 2", "getattr(t, n).is_signed",
+                 "getattr(t, n).itemsize", "t.promote_types(getattr(t, n), t.float32)"]:
+        out = [repr(eval(code, {"t": lib, "d": data, "n": name})) for lib in (ember, torch)]
+        assert out[0] == out[1], code
+    assert ember.tensor(data).numpy().dtype == np.dtype(name)
+    for other in ["int64", "int32", "uint8", "bool", "uint16" if name != "uint16" else "uint32"]:
+        msgs = []
+        for lib in (ember, torch):
+            with pytest.raises(RuntimeError, match="Promotion for uint16, uint32, uint64") as e:
+                lib.promote_types(getattr(lib, name), getattr(lib, other))
+            with pytest.raises(RuntimeError):
+                lib.tensor(data) + lib.ones(3, dtype=getattr(lib, other))
+            msgs.append(str(e.value))
+        assert msgs[0] == msgs[1]
+
+
+def test_complex32_is_named_but_not_stored():
+    assert repr(ember.chalf) == repr(torch.chalf) == "torch.complex32"
+    with pytest.raises(TypeError, match="no complex32 tensors"):
+        ember.ones(2, dtype=ember.complex32)

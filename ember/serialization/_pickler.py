@@ -38,6 +38,8 @@ class TorchName:
 
 REBUILD_V2 = TorchName("torch._utils", "_rebuild_tensor_v2")
 REBUILD_PARAMETER = TorchName("torch._utils", "_rebuild_parameter")
+REBUILD_V3 = TorchName("torch._utils", "_rebuild_tensor_v3")
+UNTYPED_STORAGE = TorchName("torch.storage", "UntypedStorage")
 
 
 def _save_torch_name(self, obj):
@@ -101,15 +103,21 @@ class TorchPickler(pickle._Pickler):
         self.memoize(t)
 
     def _save_rebuild_v2(self, t, requires_grad):
-        self.save(REBUILD_V2)
-        self.write(MARK)
         key, dtype_name, location, numel, offset, size, stride = self._storage_of(t)
-        pid = ("storage", TorchName("torch", STORAGE_OF_DTYPE[dtype_name]), key, location,
-               numel) + ((None,) if self.legacy else ())
+        typed = STORAGE_OF_DTYPE.get(dtype_name)
+        # dtypes without a legacy storage class (uint16/32/64): torch's _rebuild_tensor_v3
+        # form, an untyped (byte-counted) storage and the dtype as the last argument
+        self.save(REBUILD_V2 if typed else REBUILD_V3)
+        self.write(MARK)
+        pid = ("storage", TorchName("torch", typed) if typed else UNTYPED_STORAGE, key,
+               location, numel if typed else numel * t.arr.dtype.itemsize) + \
+            ((None,) if self.legacy else ())
         self.save(pid, save_persistent_id=False)
         self.write(BINPERSID)
         for value in (offset, size, stride, requires_grad, OrderedDict()):
             self.save(value)
+        if not typed:
+            self.save(t.dtype)
         self.write(TUPLE)
         self.memoize(object())
         self.write(REDUCE)
