@@ -1,0 +1,268 @@
+"""ember.jit (torch.jit): TorchScript's Python API, running eagerly.
+
+ember has no TorchScript compiler or interpreter. What is here lets model code and scripts
+written for torch.jit run with the same numbers, as torch runs them with the JIT disabled:
+
+- script() returns its module, function or class unchanged; trace() and trace_module() call
+  the model once on the example inputs (so errors surface where torch's tracer raises them)
+  and return it unchanged. The result is the eager object, not a ScriptModule: there is no
+  .graph or .code, and isinstance(scripted, ScriptModule) is False. Control flow is not frozen
+  as a trace freezes it: each call runs the Python code again.
+- ignore, unused, export, interface, script_if_tracing and script_method are decorators that
+  return what they decorate; annotate() returns its value and Attribute(value, type) the value
+  (torch's ScriptModule stores the value too); Final is typing.Final.
+- is_scripting() and is_tracing() are False, during trace() too.
+- fork() runs the function at once (torch's fork is not parallel outside TorchScript either)
+  and returns a completed Future; wait() returns its value.
+- freeze() and optimize_for_inference() return the module (optimize_for_inference puts it in
+  eval mode, as torch's does; freeze requires eval mode, as torch's does).
+- set_fusion_strategy, enable_onednn_fusion and onednn_fusion_enabled store and return their
+  settings as torch does; nothing is fused.
+- save() and load() raise NotImplementedError (a RuntimeError, which torch raises for archives
+  it cannot read): ember cannot write or read TorchScript archives. Save and load state_dicts
+  with ember.save / ember.load instead.
+
+The deprecated functions warn with torch's DeprecationWarning texts."""
+import typing
+import warnings
+
+from ._tensor import Tensor
+from .nn import Module
+
+__all__ = ["Attribute", "Final", "Future", "RecursiveScriptModule", "ScriptFunction",
+           "ScriptModule", "annotate", "enable_onednn_fusion", "export", "fork", "freeze",
+           "ignore", "interface", "is_scripting", "is_tracing", "load",
+           "onednn_fusion_enabled", "optimize_for_inference", "save", "script",
+           "script_if_tracing", "script_method", "set_fusion_strategy", "trace",
+           "trace_module", "unused", "wait"]
+
+Final = typing.Final
+_SWITCH = "Please switch to `torch.compile` or `torch.export`."
+
+
+def _deprecated(name, advice="Please use `torch.compile` instead."):
+    """torch's DeprecationWarning, from this module as torch's comes from its own."""
+    warnings.warn(f"`torch.jit.{name}` is deprecated. {advice}", DeprecationWarning)
+
+
+class ScriptModule(Module):
+    """torch.jit.ScriptModule, for classes written as its subclasses (with script_method):
+    they are ordinary ember Modules. script() and trace() never return one."""
+
+    def __init__(self, arg=None):
+        super().__init__()
+
+
+class RecursiveScriptModule(ScriptModule):
+    """What torch.jit.script returns for a Module; ember returns the Module itself."""
+
+
+class ScriptFunction:
+    """What torch.jit.script returns for a function; ember returns the function itself."""
+
+
+# ---- compiling: the eager object back ------------------------------------------------------
+def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
+    """torch.jit.script: `obj` (a Module, function or class) unchanged."""
+    _deprecated("script", _SWITCH)
+    return obj
+
+
+def _as_args(example_inputs):
+    """torch's make_tuple: a Tensor or a dict is one argument; other iterables the arguments."""
+    if isinstance(example_inputs, (Tensor, dict)):
+        return (example_inputs,)
+    return tuple(example_inputs)
+
+
+def _run_method(mod, inputs, example_inputs_is_kwarg):
+    if not isinstance(mod, Module):
+        raise AttributeError("expected torch.nn.Module as the first argument")
+    if not isinstance(inputs, dict):
+        raise AttributeError("expected a dictionary of (method_name, input) pairs")
+    for name, example in inputs.items():
+        method = mod if name == "forward" else getattr(mod, name)
+        if example_inputs_is_kwarg and isinstance(example, dict):
+            method(**example)
+        else:
+            method(*_as_args(example))
+    return mod
+
+
+def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None,
+          check_tolerance=1e-5, strict=True, _force_outplace=False, _module_class=None,
+          _compilation_unit=None, example_kwarg_inputs=None, _store_inputs=True):
+    """torch.jit.trace: calls `func` (a Module, its forward, or a function) once on the
+    example inputs and returns it (the Module for a bound forward)."""
+    _deprecated("trace", _SWITCH)
+    if isinstance(func, Module) or (isinstance(getattr(func, "__self__", None), Module)
+                                    and func.__name__ == "forward"):
+        if example_inputs is None:
+            if not isinstance(example_kwarg_inputs, dict):
+                raise RuntimeError("example_kwarg_inputs should be a dict")
+            example_inputs = example_kwarg_inputs
+        mod = func if isinstance(func, Module) else func.__self__
+        return _run_method(mod, {"forward": example_inputs},
+                           isinstance(example_kwarg_inputs, dict))
+    if isinstance(getattr(func, "__self__", None), Module):
+        raise AttributeError("trace doesn't support compiling individual module's functions.\n"
+                             "Please use trace_module")
+    if isinstance(example_kwarg_inputs, dict):
+        func(**example_kwarg_inputs)
+    else:
+        func(*_as_args(example_inputs))
+    return func
+
+
+def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None,
+                 check_tolerance=1e-5, strict=True, _force_outplace=False, _module_class=None,
+                 _compilation_unit=None, example_inputs_is_kwarg=False, _store_inputs=True):
+    """torch.jit.trace_module: calls each named method of `mod` once on its example inputs
+    ({"forward": inputs, "method": inputs}) and returns `mod`."""
+    _deprecated("trace_method", _SWITCH)
+    return _run_method(mod, inputs, example_inputs_is_kwarg)
+
+
+def freeze(mod, preserved_attrs=None, optimize_numerics=True):
+    """torch.jit.freeze: `mod` (in eval mode, as torch requires)."""
+    _deprecated("freeze")
+    if mod.training:
+        raise RuntimeError("Freezing is currently only implemented for modules in eval mode. "
+                           "Please call .eval() on your module before freezing.")
+    return mod
+
+
+def optimize_for_inference(mod, other_methods=None):
+    """torch.jit.optimize_for_inference: `mod`, put in eval mode as torch puts it."""
+    _deprecated("optimize_for_inference")
+    return mod.eval() if hasattr(mod, "training") else mod
+
+
+# ---- decorators and annotations ------------------------------------------------------------
+def ignore(drop=False, **kwargs):
+    """@ignore or @ignore(drop=...): the function itself."""
+    if callable(drop):
+        return drop
+    if not isinstance(drop, bool):
+        raise RuntimeError(f"Argument to @torch.jit.ignore must be a bool or a function but got "
+                           f"{drop}")
+    drop_on_export = kwargs.pop("drop_on_export", None)
+    if drop_on_export or drop:
+        arg = "drop_on_export=True" if drop_on_export else "True"
+        warnings.warn(f"ignore({arg}) has been deprecated. TorchScript will now drop the "
+                      "function call on compilation. Use torch.jit.unused now. {}",
+                      FutureWarning, stacklevel=2)
+    return lambda fn: fn
+
+
+def unused(fn):
+    return fn
+
+
+def export(fn):
+    return fn
+
+
+def script_if_tracing(fn):
+    return fn
+
+
+def script_method(fn):
+    _deprecated("script_method", _SWITCH)
+    return fn
+
+
+def interface(obj):
+    """@interface on a class: the class itself."""
+    _deprecated("interface")
+    if not isinstance(obj, type):
+        raise RuntimeError("interface must be applied to a class")
+    return obj
+
+
+def annotate(the_type, the_value):
+    return the_value
+
+
+def Attribute(value, type):
+    """torch.jit.Attribute: the value itself (what a ScriptModule stores for it)."""
+    return value
+
+
+def is_scripting():
+    return False
+
+
+def is_tracing():
+    return False
+
+
+# ---- fork / wait ---------------------------------------------------------------------------
+class Future:
+    """torch.jit.Future as fork returns it: already complete."""
+
+    def __init__(self, value):
+        self._value = value
+
+    def done(self):
+        return True
+
+    def wait(self):
+        return self._value
+
+    def value(self):
+        return self._value
+
+    def then(self, callback):
+        return Future(callback(self))
+
+    def add_done_callback(self, callback):
+        callback(self)
+
+
+def fork(func, *args, **kwargs):
+    """torch.jit.fork: runs func(*args, **kwargs) now; a Future holding its result."""
+    _deprecated("fork")
+    return Future(func(*args, **kwargs))
+
+
+def wait(future):
+    _deprecated("wait")
+    return future.wait()
+
+
+# ---- serialization: no TorchScript archives ------------------------------------------------
+def save(m, f, _extra_files=None):
+    raise NotImplementedError(
+        "ember.jit.save cannot write TorchScript archives: ember has no TorchScript. Save the "
+        "weights with ember.save(model.state_dict(), f) and rebuild the model in Python.")
+
+
+def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
+    raise NotImplementedError(
+        "ember.jit.load cannot read TorchScript archives: ember has no TorchScript "
+        "interpreter. Save the weights in torch with torch.save(model.state_dict(), f), then "
+        "model.load_state_dict(ember.load(f)) on the same model built in Python.")
+
+
+# ---- fuser switches: stored and returned, nothing is fused ---------------------------------
+_fusion = {"strategy": [("STATIC", 2), ("DYNAMIC", 10)], "onednn": False}
+
+
+def set_fusion_strategy(strategy):
+    """Stores [(kind, depth), ...] (kind "STATIC" or "DYNAMIC"); returns the previous one."""
+    _deprecated("set_fusion_strategy")
+    new = [(kind, int(depth)) for kind, depth in strategy]
+    for kind, _ in new:
+        if kind not in ("STATIC", "DYNAMIC"):
+            raise ValueError(f"FusionBehavior only supported 'STATIC' or 'DYNAMIC', got: {kind}")
+    old, _fusion["strategy"] = _fusion["strategy"], new
+    return old
+
+
+def enable_onednn_fusion(enabled):
+    _fusion["onednn"] = bool(enabled)
+
+
+def onednn_fusion_enabled():
+    return _fusion["onednn"]
