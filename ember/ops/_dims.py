@@ -1,6 +1,16 @@
 """Dim normalisation shared by every op that takes `dim`."""
 
 
+def int_arg(value, fn, arg, pos=None):
+    """An int argument as torch checks it: floats (and other non-integers) raise its TypeError."""
+    try:
+        return value.__index__()
+    except (AttributeError, TypeError):
+        where = "" if pos is None else f" (position {pos})"
+        raise TypeError(f"{fn}(): argument '{arg}'{where} must be int, not "
+                        f"{type(value).__name__}") from None
+
+
 def wrap_dim(dim, ndim):
     n = ndim if ndim > 0 else 1
     try:

@@ -12,7 +12,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node
 from ._apply import _finish, _finish_tuple, apply, inplace
 from ._blend import fast_where
-from ._dims import wrap_dim
+from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
 from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
     _check_broadcast_into
@@ -97,7 +97,7 @@ def _classify(i, be):
     if isinstance(i, Tensor):
         a = i.arr
         k = a.dtype.kind
-        if k == "f" or k == "c":
+        if k in "fc" or a.dtype.itemsize < 4 and a.dtype != np.uint8 and k != "b":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if a.dtype == np.uint8:
             a = a.astype(bool)
@@ -614,6 +614,9 @@ def _(xp, g, idx, dim, sshape):
 def index_copy(input, dim, index, source):
     d = wrap_dim(dim, input.ndim)
     idx = _index_vector(index, "index_copy", allow_int32=False)
+    if source.ndim and idx.size != source.shape[d if source.ndim > d else 0]:
+        raise IndexError(f"index_copy_(): Number of indices ({idx.size}) should be equal to "
+                         f"source.size(dim) ({source.shape[d if source.ndim > d else 0]})")
     _index_check(input, d, idx, source, "index_copy")
     return apply(_index_copy, (input, _as_vector(index), _same_dtype(source, input, "index_copy_")),
                  (d,))
@@ -960,6 +963,10 @@ def _(xp, g, mask, tensor_value):
 
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_")
+    if not isinstance(value, (Tensor, int, float, complex, np.generic)):
+        raise TypeError(f"masked_fill_() received an invalid combination of arguments - got "
+                        f"(Tensor, {type(value).__name__})")
+    _broadcastable(mask.shape, input.shape)
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
@@ -1203,6 +1210,7 @@ _topk.vjp(lambda xp, g, shape, i, dim: (g[0],) if i is None else
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
+    k = int_arg(k, "topk", "k", 1)
     d = wrap_dim(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
     if not 0 <= k <= n:

@@ -14,7 +14,7 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node
 from ._apply import _finish, apply
-from ._dims import wrap_dim
+from ._dims import int_arg, wrap_dim
 from ._registry import holomorphic, op
 
 
@@ -1059,10 +1059,17 @@ def _svd_grad(xp, gu, gs, gvh, u, s, vh):
     return xp.matmul(u, xp.matmul(ga, vh))
 
 
+def _cpu_driver(A, driver, name):
+    if driver is not None and A.be.name != "cuda":
+        raise RuntimeError(f"torch.linalg.{name}: keyword argument `driver=` is only supported "
+                           "on CUDA inputs with cuSOLVER backend.")
+
+
 def _linalg_svd(A, full_matrices=True, *, driver=None, out=None):
     if A.ndim < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svd")
+    _cpu_driver(A, driver, "svd")
     return SVD(*apply(_svd, (A,), (bool(full_matrices),)))
 
 
@@ -1080,6 +1087,7 @@ def _linalg_svdvals(A, *, driver=None, out=None):
     if A.ndim < 2:
         raise RuntimeError("linalg.svdvals: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svdvals")
+    _cpu_driver(A, driver, "svdvals")
     return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", True)
 
 
@@ -1142,6 +1150,8 @@ _eigvalsh.vjp(lambda xp, g, V: (xp.matmul(V * g[..., None, :], _mH(V)),))
 
 def _linalg_eigvalsh(A, UPLO="L", *, out=None):
     _square(A, "linalg.eigvalsh")
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", True)
 
 
@@ -1203,7 +1213,7 @@ def pinverse(input, rcond=1e-15):
 def _linalg_matrix_power(A, n, *, out=None):
     _square(A, "linalg.matrix_power") if A.arr.dtype.kind in "fc" else \
         _square_shape(A, "linalg.matrix_power")
-    n = n.__index__()
+    n = int_arg(n, "linalg_matrix_power", "n", 2)
     if n == 0:
         from .creation import eye
         from .shape import expand
@@ -1286,6 +1296,9 @@ def _(xp, g, x, r, p, dims, keepdim):
 
 
 def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
+    if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
+                        f"{type(ord).__name__}")
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         _floating(x, "linalg.vector_norm")
     if dtype is not None:

@@ -12,7 +12,7 @@ from .._dtype import DEFAULT, to_dtype as _to_dtype
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
     make_unary as _make_unary
-from ._dims import wrap_dim as _wrap_dim
+from ._dims import int_arg, wrap_dim as _wrap_dim
 from ._registry import holomorphic as _holo, no_complex_grad as _no_complex_grad, \
     op as _op
 
@@ -336,7 +336,7 @@ MAX, MIN = _return_type("max"), _return_type("min")
 def _max_min(name, input, dim, keepdim, other, out, full, dim_op, cls, elementwise):
     if not isinstance(input, Tensor):
         raise _not_tensor(name, input)
-    if isinstance(dim, Tensor):
+    if isinstance(dim, Tensor) and (dim.ndim or dim.arr.dtype.kind not in "iu"):
         other, dim = dim, _NO_DIM
     if other is not None:
         return elementwise(input, other, out=out)
@@ -450,6 +450,8 @@ def _correction(unbiased, correction):
 def _var_args(input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):         # var(input, unbiased) legacy positional form
         unbiased, dim = dim, None
+    if unbiased is not None and not isinstance(unbiased, bool):
+        raise TypeError(f"std(): argument 'unbiased' must be bool, not {type(unbiased).__name__}")
     if getattr(input, "arr", None) is not None and input.arr.dtype.kind in "biu":
         raise RuntimeError("std and var only support floating point and complex dtypes")
     return _dims(input, dim), _correction(unbiased, correction), keepdim
@@ -940,6 +942,7 @@ KTHVALUE = _return_type("kthvalue")
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+    k = int_arg(k, "kthvalue", "k", 1)
     return _finish_tuple(_apply(_kthvalue, (input,), (k, _wrap_dim(dim, input.ndim), keepdim)),
                          out, "kthvalue", KTHVALUE)
 

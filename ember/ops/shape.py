@@ -13,7 +13,7 @@ from .._tensor import Size, Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _can_write, _finish as _finish_out, _share_version, _tname as _type_name, \
     apply, inplace, make_unary, make_view, write_into
-from ._dims import wrap_dim
+from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
 
 
@@ -33,10 +33,10 @@ def _shape_arg(shape, name="view"):
     return tuple(out)
 
 
-def _dims_arg(dims):
+def _dims_arg(dims, fn="permute"):
     if len(dims) == 1 and isinstance(dims[0], (tuple, list, Size)):
         dims = tuple(dims[0])
-    return tuple(d.__index__() for d in dims)
+    return tuple(int_arg(d, fn, "dims", 1) for d in dims)
 
 
 def infer_shape(shape, numel):
@@ -752,7 +752,7 @@ _alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,
 def narrow(input, dim, start, length):
     d = wrap_dim(dim, input.ndim)
     n = input.shape[d]
-    start, length = int(start), int(length)
+    start, length = int_arg(start, "narrow", "start", 2), int_arg(length, "narrow", "length", 3)
     if not -n <= start <= n:
         raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
                          f"{start})")
@@ -949,7 +949,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    return _diagonal_fn(input, int(offset), d1, d2)
+    return _diagonal_fn(input, int_arg(offset, "diagonal", "offset"), d1, d2)
 
 
 @op("diag_embed", saves=None)
@@ -1009,7 +1009,8 @@ def _tri(name, f):
     def public(input, diagonal=0, *, out=None):
         if input.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-        return _finish_out(fn(input, int(diagonal)), out, name, exact=True)
+        return _finish_out(fn(input, int_arg(diagonal, name, "diagonal", 1)), out, name,
+                           exact=True)
     public.__name__ = public.__qualname__ = name
     return public
 
@@ -1060,7 +1061,7 @@ def _unique_dims(dims, nd, name):
 
 
 def flip(input, *args, dims=None):
-    dims = _unique_dims(_dims_arg(args if dims is None else (dims,)), input.ndim, "flip")
+    dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), input.ndim, "flip")
     return _flip_fn(input, dims if input.ndim else ())
 
 
@@ -1456,6 +1457,9 @@ def block_diag(*tensors):
 
 
 def cartesian_prod(*tensors):
+    for t in tensors:
+        if t.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
     if len(tensors) == 1:
         return tensors[0]
     grids = meshgrid(*tensors, indexing="ij")
