@@ -1,8 +1,11 @@
 """The Tensor: a NumPy/CuPy array, its backend, and its place in the autograd graph."""
+from operator import attrgetter as _attrgetter
+
 import numpy as np
 
 from . import _dtype
 from ._dtype import OF_NP, to_dtype
+from .autograd.grad_mode import STATE as _GRAD
 from .autograd.node import CLOCK, Leaf
 from .backends import CPU, device as _device, get_backend
 
@@ -36,7 +39,10 @@ class Size(tuple):
 class Tensor:
     # `arr` is the backing ndarray; `_vc` is the version counter [version, clock stamp], shared
     # with views and created lazily; `_leaf` the AccumulateGrad node of a leaf tensor.
-    __slots__ = ("arr", "be", "requires_grad", "grad", "grad_fn", "_leaf", "_vc", "_base",
+    # `_rg` and `_grad` hold requires_grad and grad: ember's own code reads and writes these
+    # slots (plain slot access on the hot path); the public `requires_grad` and `grad` are
+    # properties whose setters check what torch checks on assignment.
+    __slots__ = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base",
                  "_retain", "__weakref__")
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
     __array_ufunc__ = None
@@ -221,7 +227,7 @@ class Tensor:
         self.imag.copy_(value)
 
     def numpy(self, *, force=False):
-        if self.requires_grad and not force:
+        if self._rg and not force and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         if self.be.name == "cuda":
@@ -244,6 +250,9 @@ class Tensor:
         return self._host().reshape(()).item()
 
     def __array__(self, dtype=None, copy=None):
+        if self._rg and _GRAD.enabled:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         a = self._host()
         return a if dtype is None else a.astype(dtype)
 
@@ -298,7 +307,7 @@ class Tensor:
         return self.arr.__dlpack_device__()
 
     def __reduce_ex__(self, proto):
-        return (_rebuild, (self._host(), str(self.device), self.requires_grad))
+        return (_rebuild, (self._host(), str(self.device), self._rg))
 
     def __deepcopy__(self, memo):
         if not self.is_leaf:
@@ -306,9 +315,9 @@ class Tensor:
                                "support the deepcopy protocol at the moment.")
         t = type(self).__new__(type(self))
         _init_from(t, self.arr.copy(), self.be)
-        t.requires_grad = self.requires_grad
-        if self.grad is not None:
-            t.grad = self.grad.__deepcopy__(memo)
+        t._rg = self._rg
+        if self._grad is not None:
+            t._grad = self._grad.__deepcopy__(memo)
         if hasattr(self, "__dict__"):
             import copy
             t.__dict__.update(copy.deepcopy(self.__dict__, memo))
@@ -316,6 +325,61 @@ class Tensor:
         return t
 
     # ---- autograd -------------------------------------------------------------------------
+    def _set_requires_grad(self, value):
+        """`t.requires_grad = value`: torch's checks (a bool; only a leaf's flag may change;
+        only floating and complex tensors can require gradients)."""
+        if type(value) is not bool:
+            raise RuntimeError("requires_grad must be a bool")
+        if self.grad_fn is not None:
+            # ember's own ops set the flag of the non-leaves they build (always to True): only
+            # clearing it is refused, as torch refuses it
+            if not value:
+                raise RuntimeError(_LEAF_FLAG_ERROR + _LEAF_FLAG_HINT)
+            self._rg = True
+            return
+        if value and not (self.arr.dtype.kind in "fc" or self.arr.dtype.name == "bfloat16"):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        self._rg = value
+
+    # reads are one C call (attrgetter); ember's hot path reads the `_rg` slot itself
+    requires_grad = property(_attrgetter("_rg"), _set_requires_grad)
+
+    def _set_grad(self, value):
+        """`t.grad = value`: torch's checks (None or a Tensor of this tensor's size, dtype and
+        device type, never the tensor itself)."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {_typename(value)}")
+            if value is self:
+                raise RuntimeError("can't assign Variable as its own grad")
+            if value.arr.dtype != self.arr.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{_cpp_name(value.arr.dtype)}' "
+                    f"to a tensor with grad_dtype '{_scalar_name(self.arr.dtype)}'. The gradient "
+                    "must match the tensor's grad_dtype (defaults to the tensor's dtype). You can "
+                    "set the tensor's grad_dtype attribute with a specific dtype, or None to allow "
+                    "any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and "
+                    "its gradient may break downstream systems that assume they match.")
+            gdev, dev = value.be.device.type, self.be.device.type
+            if gdev != dev:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with device type '{gdev}' to a tensor with "
+                    f"device type '{dev}'. Please ensure that the gradient and the tensor are on "
+                    "the same device")
+            if value.arr.shape != self.arr.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.arr.shape)}' to a "
+                    f"tensor of size '{list(self.arr.shape)}'. Please ensure that the gradient "
+                    "and the tensor are the same size")
+        self._grad = value
+
+    def _del_grad(self):
+        self._grad = None
+
+    grad = property(_attrgetter("_grad"), _set_grad, _del_grad)
+
     def _leaf_node(self):
         leaf = self._leaf
         if leaf is None:
@@ -343,7 +407,7 @@ class Tensor:
                            else size)
 
     def detach_(self):
-        self.grad_fn, self.requires_grad = None, False
+        self.grad_fn, self._rg = None, False
         return self
 
     def requires_grad_(self, requires_grad=True):
@@ -352,13 +416,12 @@ class Tensor:
                                "want to use a computed variable in a subgraph that doesn't require "
                                "differentiation use var_no_grad = var.detach().")
         if requires_grad and not (self.is_floating_point() or self.is_complex()):
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               "gradients")
-        self.requires_grad = requires_grad
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._rg = bool(requires_grad)
         return self
 
     def retain_grad(self):
-        if not self.requires_grad:
+        if not self._rg:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None or self._retain:
             return
@@ -371,7 +434,7 @@ class Tensor:
         return bool(self._retain)
 
     def register_hook(self, hook):
-        if not self.requires_grad:
+        if not self._rg:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         return self._edge().register_prehook(hook) if self.grad_fn is not None else \
             _leaf_hook(self._leaf_node(), hook)
@@ -479,7 +542,7 @@ class Tensor:
         return self._map_py("map2_", callable, (x, y))
 
     def _map_py(self, name, fn, others):
-        if self.requires_grad:
+        if self._rg:
             raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use "
                                f"var.detach().{name}() instead.")
         if self.be.name != "cpu":
@@ -509,10 +572,11 @@ class Tensor:
         """Make this tensor look at `source`'s memory (a tensor, or a storage viewed with
         offset, size and stride in elements); set_() with nothing: an empty tensor."""
         from ._storage import TypedStorage, UntypedStorage
-        from .autograd.grad_mode import STATE
-        if self.requires_grad and self.grad_fn is None and STATE.enabled:
+        recording = _GRAD.enabled and (self._rg or isinstance(source, Tensor) and source._rg)
+        if recording and self._rg and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                                "operation.")
+        old = _new(self.arr, self.be)
         if source is None:
             arr, be = self.be.xp.empty((0,), self.arr.dtype), self.be
         elif isinstance(source, Tensor):
@@ -534,6 +598,9 @@ class Tensor:
                 flat[storage_offset:], size, tuple(st * flat.itemsize for st in stride))
         self.arr, self.be = arr, be
         bump_version(self)
+        if recording:
+            from .ops.creation import record_set
+            record_set(self, old, source)
         return self
 
     def is_set_to(self, tensor):
@@ -624,6 +691,38 @@ class Tensor:
     del _new_factory
 
 
+_LEAF_FLAG_ERROR = "you can only change requires_grad flags of leaf variables."
+_LEAF_FLAG_HINT = (" If you want to use a computed variable in a subgraph that doesn't require "
+                   "differentiation use var_no_grad = var.detach().")
+
+
+def _typename(obj):
+    """Python's name of obj's type as torch prints it (module-qualified outside builtins)."""
+    tp = type(obj)
+    mod = tp.__module__
+    return tp.__qualname__ if mod == "builtins" else f"{mod}.{tp.__qualname__}"
+
+
+# NumPy dtype name -> c10's (TypeMeta name, ScalarType name)
+_DTYPE_NAMES = {"float32": ("float", "Float"), "float64": ("double", "Double"),
+                "float16": ("c10::Half", "Half"), "bfloat16": ("c10::BFloat16", "BFloat16"),
+                "int64": ("long int", "Long"), "int32": ("int", "Int"),
+                "int16": ("short int", "Short"), "int8": ("signed char", "Char"),
+                "uint8": ("unsigned char", "Byte"), "bool": ("bool", "Bool"),
+                "complex64": ("c10::complex<float>", "ComplexFloat"),
+                "complex128": ("c10::complex<double>", "ComplexDouble")}
+
+
+def _cpp_name(np_dtype):
+    name = OF_NP[np_dtype.num].name
+    return _DTYPE_NAMES.get(name, (name, name))[0]
+
+
+def _scalar_name(np_dtype):
+    name = OF_NP[np_dtype.num].name
+    return _DTYPE_NAMES.get(name, (name, name))[1]
+
+
 def _leaf_hook(leaf, hook, post=False):
     from .autograd.node import _HookHandle
     if post:
@@ -668,19 +767,19 @@ def _wrap_dim(dim, ndim):
 def _new(arr, be):
     """Every op output is built here, never through __init__."""
     t = object.__new__(Tensor)
-    t.arr, t.be, t.requires_grad = arr, be, False
-    t.grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
+    t.arr, t.be, t._rg = arr, be, False
+    t._grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
     return t
 
 
 def _init_from(t, arr, be):
-    t.arr, t.be, t.requires_grad = arr, be, False
-    t.grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
+    t.arr, t.be, t._rg = arr, be, False
+    t._grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
 
 
 def _rebuild(arr, dev, requires_grad):
     t = _new(get_backend(dev).from_host(arr), get_backend(dev))
-    t.requires_grad = requires_grad
+    t._rg = requires_grad
     return t
 
 

@@ -86,13 +86,8 @@ def fill(input, value):
     """Out-of-place fill_: a new tensor shaped like `input` holding `value` (differentiable in a
     0-dim tensor `value`)."""
     _check_tensor("fill", input)
-    if isinstance(value, Tensor):
-        if value.ndim != 0:
-            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
-                               f"{value.ndim} dimensions.")
-        return value.to(device=input.device, dtype=input.dtype).expand(input.shape).clone()
-    from .ops.creation import full_like
-    return full_like(input, value)
+    from .ops.creation import fill as _fill
+    return _fill(input, value)
 
 
 @_export

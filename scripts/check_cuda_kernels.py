@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from ember.backends import cuda_kernels as ck  # noqa: E402
 from ember.backends.cuda_kernel_cases import fused_cases  # noqa: E402
+from ember.ops.random import ArrayRNG  # noqa: E402
 
 
 def _dtypes():
@@ -308,7 +309,7 @@ def emulate():
             fwd, bwd = fwd or g_fwd, bwd or g_bwd
             if name == "dropout":            # each path draws from an equally seeded generator
                 def run(f, args=args):
-                    return f(np, *args[:3], np.random.default_rng(args[3]))
+                    return f(np, *args[:3], ArrayRNG(np.random.default_rng(args[3]), np))
             else:
                 def run(f, args=args):
                     return f(np, *args)

@@ -315,15 +315,49 @@ def _fill_outputs(node, slots, create_graph):
 def _run_prehooks(node, g, create_graph):
     """Tensor hooks in registration order (a returned Tensor replaces the gradient), then
     retain_grad's, then nothing else: post-accumulate hooks run in _accumulate."""
-    from .._tensor import _new, _PostAcc, Tensor
+    from .._tensor import _new, _PostAcc
     hooks = [h for h in node.hooks if type(h) is not _PostAcc and type(h) is not RetainGrad]
     hooks += [h for h in node.hooks if type(h) is RetainGrad]
     be = None if create_graph else _backend_of(node)
     for h in hooks:
         r = h(g if create_graph else _new(g, be))
         if r is not None:
-            g = r if create_graph or not isinstance(r, Tensor) else r.arr
+            g = _hook_result(h, r, g, be, create_graph)
     return g
+
+
+def _hook_result(h, r, g, be, create_graph):
+    """The gradient a tensor hook returned, checked as torch does: a Tensor of the same type
+    (dtype and device type) and size."""
+    from .._tensor import Tensor
+    if type(g) is list or type(g) is tuple:     # a multi-output node's own prehooks
+        return r
+    if not isinstance(r, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+    if create_graph:
+        be, g = g.be, g.arr
+    ra = r.arr
+    if ra.dtype != g.dtype or r.be.name != be.name:
+        raise RuntimeError(f"hook '{_hook_name(h)}' has changed the type of value (was "
+                           f"{_type_string(g.dtype, be)} got {_type_string(ra.dtype, r.be)})")
+    if ra.shape != g.shape:
+        raise RuntimeError(f"hook '{_hook_name(h)}' has changed the size of value")
+    return r if create_graph else ra
+
+
+def _hook_name(h):
+    return getattr(h, "__name__", "<unknown>")
+
+
+def _type_string(np_dtype, be):
+    """torch's name of a tensor type: torch.FloatTensor, torch.cuda.LongTensor,
+    CPUComplexFloatType (the types without a legacy Tensor class)."""
+    from .._dtype import OF_NP
+    from .._tensor import _TYPE_NAMES, _scalar_name
+    name = _TYPE_NAMES.get(OF_NP[np_dtype.num].name)
+    if name is None or "Complex" in name:
+        return f"{be.name.upper()}{_scalar_name(np_dtype)}Type"
+    return name if be.name == "cpu" else name.replace("torch.", f"torch.{be.name}.")
 
 
 def _run_posthooks(node, gins, g, create_graph):
@@ -368,23 +402,23 @@ def _accumulate(leaf, g, handed, create_graph):
     if create_graph:
         if g.arr.dtype != t.arr.dtype:
             g = _cast_grad_tensor(g, t.dtype)
-        t.grad = g if t.grad is None else t.grad + g
+        t._grad = g if t._grad is None else t._grad + g
     else:
         if g.dtype != t.arr.dtype:
             g = _cast_grad(g, t.arr.dtype)
-        if t.grad is None:
+        if t._grad is None:
             if id(g) in handed or not _owned(g):
                 g = g.copy()
             handed.add(id(g))
-            t.grad = _new(g, t.be)
-        elif t.grad.requires_grad:
-            t.grad = t.grad + _new(g, t.be)
+            t._grad = _new(g, t.be)
+        elif t._grad._rg:
+            t._grad = t._grad + _new(g, t.be)
         else:
-            ga = t.grad.arr
+            ga = t._grad.arr
             if ga.shape == g.shape and getattr(ga.flags, "writeable", True):
                 ga += g
             else:
-                t.grad = _new(ga + g, t.be)
+                t._grad = _new(ga + g, t.be)
     if leaf.hooks:
         for h in leaf.hooks:
             if type(h) is _PostAcc:

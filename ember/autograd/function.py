@@ -110,7 +110,7 @@ class _SavedOutput:
         t = _new(self.arr, self.be)
         t._vc = self.vc
         if self.requires_grad:
-            t.requires_grad = True
+            t._rg = True
             t.grad_fn = node if self.index is None else OutSlot(node, self.index)
         return t
 
@@ -242,7 +242,7 @@ def _process_outputs(node, args, outs, record):
     for k, i in enumerate(positions):
         o = result[i]
         if i in diff:
-            o.requires_grad = True
+            o._rg = True
             o.grad_fn = OutSlot(node, k) if multi else node
     return tuple(result)
 

@@ -133,7 +133,7 @@ class RetainGrad:
     def __call__(self, g):
         t = self.ref()
         if t is not None:
-            t.grad = g.clone() if t.grad is None else t.grad + g
+            t._grad = g.clone() if t._grad is None else t._grad + g
 
 
 class _HookHandle:

@@ -289,7 +289,7 @@ def _dropout_fwd(xp, x, p, mask_shape, rng):
     if tuple(mask_shape) != x.shape or x.size == 0 or not _ok(x):
         return _generic("dropout")[0](xp, x, p, mask_shape, rng)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
-    u = rng.random(mask_shape, dtype=dtype)          # the generic path's draw, bit for bit
+    u = rng.uniform(mask_shape, dtype)               # the generic path's draw, bit for bit
     scale = 1.0 / (1.0 - p)
     y, keep = _k("dropout")(x, u, p, scale)
     return y, (keep, scale)

@@ -202,10 +202,10 @@ def _sample_dirichlet_vjp(xp, g, alpha, x):
 
 def standard_gamma(alpha):
     """Samples of Gamma(alpha, 1), differentiable in alpha (torch._standard_gamma)."""
-    return apply(_standard_gamma_op, (alpha,), (rng_for(None, alpha.be),))
+    return apply(_standard_gamma_op, (alpha,), (rng_for(None, alpha.be).numpy(),))
 
 
 def sample_dirichlet(alpha):
     """Samples of Dirichlet(alpha) over the last dim, differentiable in alpha (torch's
     _Dirichlet function)."""
-    return apply(_sample_dirichlet_op, (alpha,), (rng_for(None, alpha.be),))
+    return apply(_sample_dirichlet_op, (alpha,), (rng_for(None, alpha.be).numpy(),))

@@ -4,10 +4,11 @@ import warnings
 
 import numpy as np
 
+
 from .._tensor import bump_version
 from ..autograd.grad_mode import no_grad
-from ..ops import _special
 from ..ops.random import rng_for
+from ._dtypes import float_only, is_reduced, not_implemented
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
@@ -57,25 +58,43 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """torch's sampler step for step, so that a seeded run gives torch's values: rejection
+    from the normal when [a, b] holds more than 30% of its mass, else from a uniform proposal
+    on [a, b] accepted against the normal density."""
+    from ..ops.elementwise import where
+
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
                       "distribution of values may be incorrect.", stacklevel=2)
-    rng, xp = rng_for(generator, tensor.be), tensor.be.xp
-    shape = tuple(tensor.shape)
-    lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
-    if hi - lo > 0.3:          # rejection: redraw the values that fall outside [a, b]
-        out = rng.standard_normal(shape) * std + mean
-        bad = (out < a) | (out > b)
-        while bad.any():
-            out = xp.where(bad, rng.standard_normal(shape) * std + mean, out)
-            bad = (out < a) | (out > b)
-    else:                      # inverse CDF of the truncated distribution
-        u = rng.random(shape) * (hi - lo) + lo
-        out = _special.erfinv(xp, xp.asarray(2 * u - 1)) * (std * math.sqrt(2.0)) + mean
-        out = xp.clip(out, a, b)
-    return _write(tensor, out)
+
+    def log_density(x):     # log pdf relative to the peak, in place
+        return x.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+
+    def accept(c):
+        return accept_buf.uniform_(generator=generator).log_().gt(log_density(c))
+    with no_grad():
+        if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
+            lo, hi = tensor.new_tensor(a).item(), tensor.new_tensor(b).item()
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                mask = (result < lo) | (result > hi)
+                if not mask.any():
+                    break
+                result = where(mask, result.new_empty(result.shape).normal_(
+                    mean, std, generator=generator), result)
+            return tensor.copy_(result) if result is not tensor else tensor
+        log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+        candidates, accept_buf = tensor.new_empty(tensor.shape), tensor.new_empty(tensor.shape)
+        tensor.uniform_(a, b, generator=generator)
+        pending = accept(candidates.copy_(tensor))
+        result = tensor
+        while pending.any():
+            candidates.uniform_(a, b, generator=generator)
+            result = where(pending, candidates, result)
+            pending = where(pending, accept(candidates), pending)
+        return tensor.copy_(result) if result is not tensor else tensor
 
 
 def constant_(tensor, val):
@@ -167,10 +186,13 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
+    float_only(tensor, "normal_kernel_cpu")
+    if is_reduced(tensor.arr.dtype):             # torch's QR has no half-precision kernel
+        raise not_implemented("geqrf_cpu", tensor.arr.dtype)
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     xp = tensor.be.xp
-    flat = rng_for(generator, tensor.be).standard_normal((rows, cols))
+    flat = rng_for(generator, tensor.be).normal((rows, cols), tensor.arr.dtype)
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(flat)
@@ -183,13 +205,13 @@ def orthogonal_(tensor, gain=1, generator=None):
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    float_only(tensor, "normal_kernel_cpu")
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)
-    rng = rng_for(generator, tensor.be)
-    out = rng.standard_normal((rows, cols)) * std
-    # per column, zero the rows with the num_zeros smallest random keys (a random subset)
-    order = tensor.be.xp.argsort(rng.random((rows, cols)), axis=0)
-    tensor.be.xp.put_along_axis(out, order[:num_zeros], 0, axis=0)
+    out = rng_for(generator, tensor.be).normal((rows, cols), tensor.arr.dtype, 0.0, std)
+    rows_rng = rng_for(None, tensor.be)     # torch zeroes each column with a global randperm
+    for col in range(cols):
+        out[rows_rng.permutation(rows)[:num_zeros], col] = 0
     return _write(tensor, out)
 
 

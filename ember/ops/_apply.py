@@ -33,8 +33,8 @@ def make_unary(op, exact_out=False):
         fwd, bwd = impl[be.idx]
         y, saved = fwd(be.xp, x.arr, *static)
         t = _new(y, be)
-        if x.requires_grad and _grad.enabled:
-            t.requires_grad = True
+        if x._rg and _grad.enabled:
+            t._rg = True
             node = t.grad_fn = Node(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
                                     static)
             if op.saves_out:
@@ -62,10 +62,12 @@ def make_view(op):
         t._vc, t._base = vc, x if x._base is None else x._base
         if _grad.enabled:
             register_view(vc, t)
-            if x.requires_grad:
-                t.requires_grad = True
+            if x._rg:
+                t._rg = True
                 t.grad_fn = Node(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
                                  static)
+        elif x._rg:         # torch: a view made in no_grad mode requires grad, with no grad_fn
+            t._rg = True
         return t
     fn.__name__ = fn.__qualname__ = op.name
     return fn
@@ -89,7 +91,8 @@ def promote_arrays(xa, ya):
 
 # int dtype num -> (min, max): Python ints outside wrap around like torch's scalar casts
 _IBOUNDS = {np.dtype(d).num: (int(np.iinfo(d).min), int(np.iinfo(d).max))
-            for d in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.intc, np.longlong)}
+            for d in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                      np.uint64, np.intc, np.longlong)}
 
 
 def _wrap_int(s, dt):
@@ -191,16 +194,16 @@ def make_binary(op):
                     raise _cross_device(op, x, y)
             if xa.dtype is not ya.dtype and xa.dtype != ya.dtype:
                 xa, ya = promote_arrays(xa, ya)
-            y_rg = y.requires_grad
+            y_rg = y._rg
         else:
             xa, ya = scalar_operand(xa, y)
             y_rg = False
         fwd, bwd = impl[be.idx]
         r, saved = fwd(be.xp, xa, ya, *static)
         t = _new(r, be)
-        if (x.requires_grad or y_rg) and _grad.enabled and op.differentiable:
-            t.requires_grad = True
-            nx = (x.grad_fn or x._leaf_node()) if x.requires_grad else None
+        if (x._rg or y_rg) and _grad.enabled and op.differentiable:
+            t._rg = True
+            nx = (x.grad_fn or x._leaf_node()) if x._rg else None
             ny = (y.grad_fn or y._leaf_node()) if y_rg else None
             node = t.grad_fn = Node(op, bwd, be.xp, saved, (nx, ny), (x, y), static)
             if op.saves_out:
@@ -228,11 +231,11 @@ def apply(op, args, static=(), view_of=None):
             elif a.be is not be:
                 if a.arr.ndim == 0 and a.be.name == "cpu":
                     arrays.append(be.xp.asarray(a.arr))
-                    rg = rg or a.requires_grad
+                    rg = rg or a._rg
                     continue
                 raise _cross_device(op, _first_tensor(args), a)
             arrays.append(a.arr)
-            rg = rg or a.requires_grad
+            rg = rg or a._rg
         else:
             arrays.append(a)
     if be is None:
@@ -245,7 +248,7 @@ def apply(op, args, static=(), view_of=None):
         if view_of is not None:
             _share_version(t, view_of)
         if record:
-            t.requires_grad = True
+            t._rg = True
             node = t.grad_fn = _node(op, bwd, be, saved, args, static)
             if op.saves_out:
                 if t._vc is None:
@@ -266,7 +269,7 @@ def apply(op, args, static=(), view_of=None):
             node.out_vc = o0._vc
         for i, o in enumerate(outs):
             if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.name == "bfloat16":
-                o.requires_grad = True
+                o._rg = True
                 o.grad_fn = OutSlot(node, i)
     return outs
 
@@ -278,6 +281,8 @@ def _share_version(t, base):
     t._vc, t._base = vc, base if base._base is None else base._base
     if _grad.enabled:
         register_view(vc, t)
+    elif base._rg and (t.arr.dtype.kind in _FLOAT_KINDS or t.arr.dtype.name == "bfloat16"):
+        t._rg = True        # a view made in no_grad mode requires grad, with no grad_fn
 
 
 def register_view(vc, view):
@@ -296,7 +301,7 @@ def _first_tensor(args):
 
 
 def _node(op, bwd, be, saved, args, static):
-    nxt = tuple((a.grad_fn or a._leaf_node()) if isinstance(a, Tensor) and a.requires_grad
+    nxt = tuple((a.grad_fn or a._leaf_node()) if isinstance(a, Tensor) and a._rg
                 else None for a in args)
     return Node(op, bwd, be.xp, saved, nxt, args, static)
 
@@ -309,31 +314,23 @@ _COMPLEX_REFUSED = {"abs": "In-place abs is not supported for complex tensors.",
                     "absolute": "In-place abs is not supported for complex tensors."}
 
 
-def inplace(public_fn, name):
+def inplace(public_fn, name, reads_self=True):
     """Tensor.<name>_: compute out of place, write the result into self's storage, bump its
-    version, and (when recording) move self onto the new node, as torch's in-place ops do."""
+    version, and (when recording) move self onto the new node, as torch's in-place ops do.
+    `reads_self=False`: the result does not depend on self's values (fills), so the recorded
+    node gets self's storage as is rather than a copy of the old values."""
     precheck = INPLACE_CHECKS.get(name)
     refused = _COMPLEX_REFUSED.get(name)
 
     def fn(self, *args, **kwargs):
         if refused is not None and self.arr.dtype.kind == "c":
             raise RuntimeError(refused)
-        recording = _grad.enabled and (self.requires_grad or _any_rg(args, kwargs))
+        recording = _grad.enabled and (self._rg or _any_rg(args, kwargs))
         if recording:
-            if self.requires_grad and self.grad_fn is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                                   "in-place operation.")
-            base = self._base
-            if base is not None:
-                if base.requires_grad and base.grad_fn is None:
-                    raise RuntimeError(
-                        "a view of a leaf Variable that requires grad is being used in an "
-                        "in-place operation.")
-                from ._views import check_inplace_view
-                check_inplace_view(self)
-            src = _new(self.arr.copy(), self.be)       # backward must see the old values
-            src.requires_grad, src.grad_fn, src._leaf = self.requires_grad, self.grad_fn, \
-                self._leaf
+            check_inplace(self)
+            # backward must see the old values
+            src = _new(self.arr.copy() if reads_self else self.arr, self.be)
+            src._rg, src.grad_fn, src._leaf = self._rg, self.grad_fn, self._leaf
         else:
             src = self
         try:
@@ -343,8 +340,8 @@ def inplace(public_fn, name):
                 precheck(self, args, kwargs)
             raise
         write_into(self, out.arr, name)
-        if recording and out.requires_grad:
-            self.requires_grad, self.grad_fn = True, out.grad_fn
+        if recording and out._rg:
+            self._rg, self.grad_fn = True, out.grad_fn
             out.grad_fn.epoch = CLOCK[0]
             from ._views import rebase_view, refresh_views
             if self._base is not None:          # torch's CopySlices: rebase the view's base
@@ -354,6 +351,32 @@ def inplace(public_fn, name):
         return self
     fn.__name__ = fn.__qualname__ = name + "_"
     return fn
+
+
+NO_GRAD_VIEW_ERROR = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block (if "
+    "you don't want the inplace to be tracked) or both outside (if you want the inplace to be "
+    "tracked).")
+
+
+def check_inplace(self):
+    """torch's checks before a recorded in-place write to `self`: not a leaf that requires
+    grad, not a view of one, not a view made in no_grad mode of a tensor that requires grad
+    (such a view requires grad but has no grad_fn), not an output of a multi-view op."""
+    base = self._base
+    if self._rg and self.grad_fn is None:
+        if base is not None:
+            raise RuntimeError(NO_GRAD_VIEW_ERROR)
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if base is not None:
+        if base._rg and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        from ._views import check_inplace_view
+        check_inplace_view(self)
 
 
 def write_into(self, arr, name="copy"):
@@ -390,7 +413,7 @@ def _finish(result, out, name=None, exact=False):
         raise TypeError(f"{name or 'function'}(): argument 'out' must be Tensor, not "
                         f"{type(out).__name__}")
     # an `out` that requires grad counts too, unless the result is a predicate's bool
-    if result.requires_grad or out.requires_grad and _grad.enabled and \
+    if result._rg or out._rg and _grad.enabled and \
             result.arr.dtype.kind != "b":
         if name is None and result.grad_fn is not None:    # e.g. SumBackward0 -> sum
             name = result.grad_fn.name().split("Backward")[0].lower()
@@ -423,8 +446,8 @@ def _finish_tuple(results, out, name, cls=tuple):
         if not isinstance(o, Tensor):
             raise TypeError(f"{name}(): argument 'out' must be tuple of Tensors, not "
                             f"{type(o).__name__}")
-    if any(r.requires_grad for r in results) or \
-            _grad.enabled and any(o.requires_grad for o in out):
+    if any(r._rg for r in results) or \
+            _grad.enabled and any(o._rg for o in out):
         raise out_autograd_error(name)
     for r, o in zip(results, out):                  # no partial writes: check every dtype first
         if o.arr.dtype != r.arr.dtype:
@@ -448,9 +471,9 @@ def _tname(d):
 
 def _any_rg(args, kwargs):
     for a in args:
-        if isinstance(a, Tensor) and a.requires_grad:
+        if isinstance(a, Tensor) and a._rg:
             return True
     for a in kwargs.values():
-        if isinstance(a, Tensor) and a.requires_grad:
+        if isinstance(a, Tensor) and a._rg:
             return True
     return False

@@ -7,8 +7,20 @@ base (AsStridedBackward0). Positions are found from the arrays' memory addresses
 
 from .._tensor import _new
 from ..autograd.node import Node, OutSlot
-from ._registry import op
-from .shape import _element_offsets, _ptr
+from ._registry import N_BACKENDS, op, override
+from .shape import _copy, _element_offsets, _ptr
+
+
+def _copy_vjp(xp, g, src_dtype):
+    """torch's CopyBackwards: `self`'s old values are overwritten, so they get a zero gradient
+    (not none: `x = a * 2; x.copy_(src)` gives a.grad == 0, as in torch)."""
+    return xp.zeros_like(g), g.astype(src_dtype, copy=False)
+
+
+# copy_'s op lives in shape.py; its backward rule for `self` is set here with the other rules
+# of in-place writes
+for _i in range(N_BACKENDS):
+    override(_copy, _i, bwd=_copy_vjp)
 
 
 @op("copy_slices", saves=None, node="CopySlices")
@@ -67,13 +79,13 @@ def rebase_view(view, out):
     xp = be.xp
     pos = _positions(xp, base.arr, view.arr)
     old = _new(base.arr, be)            # records the base's shape and dtype for the engine
-    prev = base.grad_fn or (base._leaf_node() if base.requires_grad else None)
+    prev = base.grad_fn or (base._leaf_node() if base._rg else None)
     node = Node(_copy_slices, _copy_slices.impl[be.idx][1], xp, (pos,), (prev, out.grad_fn),
                 (old, out), ())
-    base.grad_fn, base.requires_grad = node, True
+    base.grad_fn, base._rg = node, True
     view.grad_fn = Node(_rebased_view, _rebased_view.impl[be.idx][1], xp,
                         (pos, base.arr.shape), (node,), (old,), ())
-    view.requires_grad = True
+    view._rg = True
     refresh_views(base, skip=view)
 
 
@@ -94,4 +106,4 @@ def refresh_views(base, skip=None):
         pos = _positions(be.xp, base.arr, v.arr)
         v.grad_fn = Node(_rebased_view, _rebased_view.impl[be.idx][1], be.xp,
                          (pos, base.arr.shape), (base.grad_fn,), (old,), ())
-        v.requires_grad = True
+        v._rg = True

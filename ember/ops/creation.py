@@ -11,7 +11,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import Node as _Node
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
-from ._apply import _tname, out_autograd_error
+from ._apply import _tname, apply as _apply, inplace as _inplace, out_autograd_error
 from .random import rng_for as _rng_for
 
 _py_float, _py_int, _py_bool, _py_complex = float, int, bool, builtins.complex
@@ -44,8 +44,17 @@ def _size(args):
 def _finish(arr, be, requires_grad):
     t = _new(arr, be)
     if requires_grad:
-        t.requires_grad_(True)
+        _require_grad(t)
     return t
+
+
+def _require_grad(t):
+    """A factory's requires_grad=True (torch's message differs from requires_grad_'s)."""
+    d = t.arr.dtype
+    if not (d.kind in "fc" or d.name == "bfloat16"):
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                           "gradients")
+    t._rg = True
 
 
 def _np_dtype(dtype, default=None):
@@ -245,7 +254,7 @@ def as_tensor(data, dtype=None, device=None):
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     t = as_tensor(obj, dtype, device) if not copy else tensor(obj, dtype, device)
     if requires_grad:
-        t.requires_grad_(True)
+        _require_grad(t)
     return t
 
 
@@ -527,23 +536,8 @@ def _random(sample, kernel):
     return fn
 
 
-def _uniform(r, shape, d):
-    if d.kind == "c":       # real and imaginary parts uniform on [0, 1)
-        return (r.random(shape, dtype=np.float64) + 1j * r.random(shape, dtype=np.float64)) \
-            .astype(d)
-    return r.random(shape, dtype=np.float64).astype(d)
-
-
-def _normal(r, shape, d):
-    if d.kind == "c":       # a standard complex normal: each part has variance 1/2
-        z = r.standard_normal(shape, dtype=np.float64) + 1j * r.standard_normal(
-            shape, dtype=np.float64)
-        return (z * math.sqrt(0.5)).astype(d)
-    return r.standard_normal(shape, dtype=np.float64).astype(d)
-
-
-rand = _random(_uniform, "check_uniform_bounds")
-randn = _random(_normal, "normal_kernel_cpu")
+rand = _random(lambda r, shape, d: r.uniform(shape, d), "check_uniform_bounds")
+randn = _random(lambda r, shape, d: r.normal(shape, d), "normal_kernel_cpu")
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, **kw):
@@ -566,7 +560,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
     be = _get_backend(device)
-    a = _rng_for(generator, be).integers(low, high, size=_size((size,)), dtype=np.int64)
+    a = _rng_for(generator, be).integers(low, high, _size((size,)))
     return _finish(a.astype(_np_dtype(dtype, _dtype.int64)), be, requires_grad)
 
 
@@ -597,10 +591,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if dtype is not None:
         _float_kernel("normal_kernel_cpu", _to_dtype(dtype).np)
-    t = randn(*_size((size,)), generator=generator, dtype=dtype, device=device)
-    t.arr = t.arr * std + mean if t.arr.size else t.arr
-    t.arr = t.arr.astype(_np_dtype(dtype))
-    return t.requires_grad_(True) if requires_grad else t
+    be = _get_backend(device)
+    a = _rng_for(generator, be).normal(_size((size,)), _np_dtype(dtype), mean, std)
+    return _into(_finish(a, be, requires_grad), out)
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
@@ -608,8 +601,8 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     probs = input.arr if p is None else p
     if p is None and ((probs < 0).any() or (probs > 1).any()):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    u = _rng_for(generator, be).random(input.shape, dtype=np.float64)
-    return _new((u < probs).astype(input.arr.dtype), be)
+    keep = _rng_for(generator, be).bernoulli_tensor(be.xp.broadcast_to(probs, input.shape))
+    return _new(keep.astype(input.arr.dtype), be)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
@@ -623,36 +616,125 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
+    if (rows.sum(1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
     r = _rng_for(generator, CPU)
-    out = np.empty((rows.shape[0], num_samples), np.int64)
-    for i, row in enumerate(rows):
-        s = row.sum()
-        if s <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if replacement:
-            out[i] = r.choice(len(row), num_samples, replace=True, p=row / s)
-        else:   # Gumbel top-k: sampling without replacement proportional to weights
-            keys = np.log(r.random(len(row))) / np.where(row > 0, row, np.nan)
-            keys = np.where(row > 0, keys, -np.inf)
-            out[i] = np.argsort(-keys, kind="stable")[:num_samples]
+    dt = np.float64 if input.arr.dtype == np.float64 else np.float32
+    rows = rows.astype(dt)
+    if replacement:     # torch: a double uniform per sample, searched in the row's cumsum
+        cum = np.cumsum(rows, axis=1)
+        cum /= cum[:, -1:]
+        out = np.stack([np.searchsorted(c.astype(np.float64), r.uniform((num_samples,),
+                                                                         np.float64))
+                        for c in cum]).astype(np.int64)
+    else:               # torch: the top num_samples of p / q with q ~ Exp(1)
+        keys = rows / r.exponential(rows.shape, 1.0).astype(dt)
+        out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     return _new(be.from_host(out.reshape(p.shape[:-1] + (num_samples,))), be)
 
 
 def poisson(input, generator=None):
-    return _new(_rng_for(generator, input.be).poisson(input.arr).astype(input.arr.dtype),
+    return _new(_rng_for(generator, input.be).numpy().poisson(input.arr).astype(input.arr.dtype),
                 input.be)
 
 
-# in-place random fills (no autograd: torch records nothing for them either)
-def _fill_(self, arr):
-    self.be.xp.copyto(self.arr, arr, casting="unsafe")
-    _bump_version(self)
-    return self
+# ---- in-place fills ----------------------------------------------------------------------------
+# zero_, fill_ and the random fills are in-place ops like any other: under grad mode, on a
+# tensor that takes part in autograd, they go through `inplace` (leaf and view checks, version
+# bump, CopySlices on views) and record a node that gives `self` a zero gradient (torch's
+# ZeroBackward0, FillBackward2, UniformBackward0, ...). Otherwise they just write.
+def _overwrite_op(name, node):
+    """An op whose output is `values` (computed beforehand, passed as a static argument) cast to
+    the first input's dtype: the output does not depend on the inputs' values, so each input
+    gets a zero gradient (extra inputs, such as bernoulli_'s tensor p, have their shapes
+    saved)."""
+    def fwd(xp, x, *rest):
+        *extra, values = rest
+        values = values.values if type(values) is _Values else values
+        return values.astype(x.dtype, copy=False), tuple(e.shape for e in extra)
+
+    def bwd(xp, g, *shapes):
+        return (xp.zeros_like(g),) + tuple(xp.zeros(s, g.dtype) for s in shapes)
+    o = _op(name, saves=None, node=node)(fwd)
+    o.vjp(bwd)
+    return o
 
 
-def _parts(self, draw):
-    """`draw()` for a real tensor; for a complex one, independent real and imaginary parts."""
-    return draw() + 1j * draw() if self.arr.dtype.kind == "c" else draw()
+class _Values:
+    """Sampled values handed to an overwrite op. They are constants of the graph by design (the
+    output does not depend on the inputs), so a create_graph backward may reuse the node as
+    recorded; the wrapper keeps the higher-order machinery from taking them for input-derived
+    arrays."""
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = values
+
+
+_UNIFORM = _overwrite_op("uniform_", "UniformBackward0")
+_NORMAL = _overwrite_op("normal_", "NormalBackward0")
+_BERNOULLI_P = _overwrite_op("bernoulli_tensor_", "BernoulliBackward1")
+_BERNOULLI = _overwrite_op("bernoulli_", "BernoulliBackward2")
+_RANDOM_FROM_TO = _overwrite_op("random_from_to_", "RandomBackward0")
+_RANDOM_TO = _overwrite_op("random_to_", "RandomBackward1")
+_RANDOM = _overwrite_op("random_", "RandomBackward2")
+_EXPONENTIAL = _overwrite_op("exponential_", "ExponentialBackward0")
+_GEOMETRIC = _overwrite_op("geometric_", "GeometricBackward0")
+_LOG_NORMAL = _overwrite_op("log_normal_", "LogNormalBackward0")
+_CAUCHY = _overwrite_op("cauchy_", "CauchyBackward0")
+
+
+def _fill_scalar_op(name, node):
+    """fill with a Python number: the first input's shape and dtype, zero gradient to it."""
+    o = _op(name, saves=None, node=node)(
+        lambda xp, x, value: (_filled(xp, x, value), ()))
+    o.vjp(lambda xp, g: (xp.zeros_like(g),))
+    return o
+
+
+def _fill_tensor_op(name, node):
+    """fill with a 0-dim tensor: zero gradient to the filled input, the gradient's sum to the
+    value."""
+    o = _op(name, saves=None, node=node)(
+        lambda xp, x, v: (_filled(xp, x, v), ()))
+    o.vjp(lambda xp, g: (xp.zeros_like(g), g.sum(keepdims=True).reshape(())))
+    return o
+
+
+@_op("zero_", saves=None, node="ZeroBackward0")
+def _ZERO(xp, x):
+    return xp.zeros(x.shape, x.dtype), ()
+
+
+_ZERO.vjp(lambda xp, g: (xp.zeros_like(g),))
+
+
+def _filled(xp, x, value):
+    out = xp.empty(x.shape, x.dtype)
+    out[...] = value
+    return out
+
+
+_FILL_ = _fill_scalar_op("fill_", "FillBackward2")
+_FILL_TENSOR_ = _fill_tensor_op("fill_tensor_", "FillBackward3")
+_FILL = _fill_scalar_op("fill", "FillBackward0")
+_FILL_TENSOR = _fill_tensor_op("fill_tensor", "FillBackward1")
+
+
+def _sampled(o, self, values, *extra):
+    """The result of a random fill: `values` (already drawn) through op `o`."""
+    return _apply(o, (self, *extra), (_Values(values),))
+
+
+def _draw(self, draw):
+    """`draw(shape)` for self's elements in memory order, as torch's TensorIterator walks a
+    strided tensor (outermost stride first), returned in self's logical layout."""
+    a = self.arr
+    if a.ndim < 2 or a.flags.c_contiguous:
+        return draw(a.shape)
+    order = sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
+    values = draw(tuple(a.shape[d] for d in order))
+    return values.transpose(tuple(np.argsort(order)))
 
 
 def _real_only(self, kernel, error=NotImplementedError):
@@ -662,91 +744,201 @@ def _real_only(self, kernel, error=NotImplementedError):
                     f"\"{kernel}\" not implemented for '{_tname(self.arr.dtype)}'")
 
 
-def uniform_(self, a=0.0, b=1.0, *, generator=None):
+def _uniform(self, a=0.0, b=1.0, *, generator=None):
     _float_kernel("check_uniform_bounds", self.arr.dtype)
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
                            f"to={b}")
     rng = _rng_for(generator, self.be)
-    return _fill_(self, _parts(self, lambda: rng.random(self.shape) * (b - a) + a))
+    return _sampled(_UNIFORM, self,
+                    _draw(self, lambda shape: rng.uniform(shape, self.arr.dtype, a, b)))
 
 
-def normal_(self, mean=0.0, std=1.0, *, generator=None):
+def _normal(self, mean=0.0, std=1.0, *, generator=None):
     _float_kernel("normal_kernel_cpu", self.arr.dtype)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     rng = _rng_for(generator, self.be)
-    if self.arr.dtype.kind == "c":      # each part has mean `mean` and variance std^2 / 2
-        std = std / math.sqrt(2)
-    return _fill_(self, _parts(self, lambda: rng.standard_normal(self.shape) * std + mean))
+    contiguous = bool(self.arr.flags.c_contiguous)
+    return _sampled(_NORMAL, self, _draw(self, lambda shape: rng.normal(
+        shape, self.arr.dtype, mean, std, contiguous)))
 
 
-def bernoulli_(self, p=0.5, *, generator=None):
+def _bernoulli(self, p=0.5, *, generator=None):
     _real_only(self, "bernoulli_scalar_cpu_")
-    pa = p.arr if isinstance(p, Tensor) else p
-    return _fill_(self, _rng_for(generator, self.be).random(self.shape) < pa)
+    rng = _rng_for(generator, self.be)
+    if isinstance(p, Tensor):
+        probs = self.be.xp.broadcast_to(p.arr, self.shape)
+        return _sampled(_BERNOULLI_P, self, rng.bernoulli_tensor(probs), p)
+    return _sampled(_BERNOULLI, self, _draw(self, lambda shape: rng.bernoulli(shape, p)))
 
 
-def random_(self, from_=None, to=None, *, generator=None):
+def _random_(self, from_=None, to=None, *, generator=None):
     """Integers from [from, to); random_(to) is [0, to); random_() spans the dtype (for floats
     the integers exactly representable: [0, 2^mantissa])."""
-    if from_ is not None and to is None:
-        from_, to = 0, from_
-    if from_ is None:
-        from_ = 0
-        d = self.arr.dtype
-        if d.kind == "b":
-            to = 2
-        elif d.kind in "iu":
-            to = int(np.iinfo(d).max) + 1
-        else:
-            digits = {"float16": 11, "bfloat16": 8, "float32": 24}.get(d.name, 53)
-            to = 2 ** digits + 1
     _real_only(self, "random_kernel_cpu")
+    rng = _rng_for(generator, self.be)
+    if from_ is None and to is None:
+        return _sampled(_RANDOM, self,
+                        _draw(self, lambda shape: rng.full_range(shape, self.arr.dtype)))
+    o = _RANDOM_FROM_TO
+    if to is None:
+        from_, to, o = 0, from_, _RANDOM_TO
+    elif from_ is None:                 # random_(to=n)
+        from_, o = 0, _RANDOM_TO
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} "
                            f">= to={to}")
-    return _fill_(self, _rng_for(generator, self.be).integers(from_, to, self.shape))
+    return _sampled(o, self, _draw(self, lambda shape: rng.integers(from_, to, shape)))
 
 
-def exponential_(self, lambd=1.0, *, generator=None):
+def _exponential(self, lambd=1.0, *, generator=None):
     _real_only(self, "Exponential distribution is a continuous probability distribution. dtype "
                f"must be a floating point but you specified {_tname(self.arr.dtype)}",
                RuntimeError)
-    return _fill_(self, _rng_for(generator, self.be).exponential(1 / lambd, self.shape))
+    rng = _rng_for(generator, self.be)
+    return _sampled(_EXPONENTIAL, self, _draw(self, lambda shape: rng.exponential(shape, lambd)))
 
 
-def geometric_(self, p, *, generator=None):
+def _geometric(self, p, *, generator=None):
     _real_only(self, "geometric_cpu")
-    return _fill_(self, _rng_for(generator, self.be).geometric(p, self.shape))
+    rng = _rng_for(generator, self.be)
+    return _sampled(_GEOMETRIC, self, _draw(self, lambda shape: rng.geometric(shape, p)))
 
 
-def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
     _real_only(self, "log_normal_cpu")
-    return _fill_(self, _rng_for(generator, self.be).lognormal(mean, std, self.shape))
+    rng = _rng_for(generator, self.be)
+    return _sampled(_LOG_NORMAL, self,
+                    _draw(self, lambda shape: rng.lognormal(shape, mean, std)))
 
 
-def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+def _cauchy(self, median=0.0, sigma=1.0, *, generator=None):
     _real_only(self, "Cauchy distribution is a continuous probability distribution. dtype must "
                f"be a floating point but you specified {_tname(self.arr.dtype)}", RuntimeError)
-    return _fill_(self, median + sigma * _rng_for(generator, self.be).standard_cauchy(self.shape))
+    rng = _rng_for(generator, self.be)
+    return _sampled(_CAUCHY, self, _draw(self, lambda shape: rng.cauchy(shape, median, sigma)))
+
+
+def _zero(self):
+    return _apply(_ZERO, (self,))
+
+
+def _fill_value(value, np_dtype):
+    """fill_'s value: a 0-dim tensor, or a number that `np_dtype` can hold (torch's checked
+    scalar conversion: no imaginary part for a real dtype, within the dtype's range)."""
+    if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value.dim()} dimensions.")
+        return value
+    if isinstance(value, np.generic):
+        value = value.item()
+    k = np_dtype.kind
+    if k == "b" or k == "c" or not isinstance(value, (_py_int, _py_float, _py_complex)):
+        return value
+    v = value
+    if isinstance(v, _py_complex):
+        if v.imag != 0:
+            raise _overflow(np_dtype)
+        v = value = v.real
+    if k in "iu":
+        if isinstance(v, _py_float) and not math.isfinite(v):
+            raise _overflow(np_dtype)
+        info = np.iinfo(np_dtype)
+        lo, hi = int(info.min), int(info.max)
+        if k == "u" and isinstance(v, _py_int) and -hi <= v < 0:
+            return v + hi + 1           # c10 lets -x wrap into an unsigned type
+        if not lo <= v <= hi:
+            raise _overflow(np_dtype)
+    elif not (isinstance(v, _py_float) and not math.isfinite(v)):     # nan and inf fit
+        top = _FLOAT_MAX.get(np_dtype.name)
+        if top is not None and abs(v) > top:
+            raise _overflow(np_dtype)
+    return value
+
+
+_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38,
+              "float32": 3.4028234663852886e38}
+_CPP_SCALAR = {"float32": "float", "float64": "double", "float16": "c10::Half",
+               "bfloat16": "c10::BFloat16", "int64": "int64_t", "int32": "int",
+               "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t"}
+
+
+def _overflow(np_dtype):
+    name = OF_NP[np_dtype.num].name
+    return RuntimeError(f"value cannot be converted to type {_CPP_SCALAR.get(name, name)} "
+                        "without overflow")
+
+
+def _fill(self, value):
+    value = _fill_value(value, self.arr.dtype)
+    if isinstance(value, Tensor):
+        return _apply(_FILL_TENSOR_, (self, value))
+    return _apply(_FILL_, (self,), (value,))
+
+
+uniform_ = _inplace(_uniform, "uniform", reads_self=False)
+normal_ = _inplace(_normal, "normal", reads_self=False)
+bernoulli_ = _inplace(_bernoulli, "bernoulli", reads_self=False)
+random_ = _inplace(_random_, "random", reads_self=False)
+exponential_ = _inplace(_exponential, "exponential", reads_self=False)
+geometric_ = _inplace(_geometric, "geometric", reads_self=False)
+log_normal_ = _inplace(_log_normal, "log_normal", reads_self=False)
+cauchy_ = _inplace(_cauchy, "cauchy", reads_self=False)
+_zero_recorded = _inplace(_zero, "zero", reads_self=False)
+_fill_recorded = _inplace(_fill, "fill", reads_self=False)
 
 
 def zero_(self):
+    if _grad.enabled and self._rg:
+        return _zero_recorded(self)
     self.arr[...] = 0
     _bump_version(self)
     return self
 
 
 def fill_(self, value):
+    if _grad.enabled and (self._rg or isinstance(value, Tensor) and value._rg):
+        return _fill_recorded(self, value)
+    value = _fill_value(value, self.arr.dtype)
     if isinstance(value, Tensor):
-        if value.dim() != 0:
-            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
-                               f"{value.dim()} dimensions.")
         value = value.item()
     self.arr[...] = value
     _bump_version(self)
     return self
+
+
+def fill(input, value):
+    """torch.fill: a new tensor shaped like `input` holding `value` (FillBackward0/1: a zero
+    gradient to `input`, the gradient's sum to a 0-dim tensor `value`)."""
+    value = _fill_value(value, input.arr.dtype)
+    if isinstance(value, Tensor):
+        return _apply(_FILL_TENSOR, (input, value))
+    return _apply(_FILL, (input,), (value,))
+
+
+# ---- set_ under autograd -----------------------------------------------------------------------
+@_op("set_", saves=None, node="torch::autograd::NotImplemented")
+def _set_op(xp, x, *source):
+    raise AssertionError("set_ nodes are built by record_set, never applied")
+
+
+@_set_op.vjp
+def _(xp, g):
+    raise RuntimeError("derivative for set_ is not implemented")
+
+
+def record_set(self, old, source):
+    """`self.set_(source)` recorded (self or source takes part in autograd): as in torch, self
+    gets a node without a derivative, which raises if a backward reaches it."""
+    be = self.be
+    edges, inputs = (self.grad_fn,), (old,)
+    if isinstance(source, Tensor):
+        edges += ((source.grad_fn or source._leaf_node()) if source._rg else None,)
+        inputs += (source,)
+    self.grad_fn = _Node(_set_op, _set_op.impl[be.idx][1], be.xp, (), edges, inputs, ())
+    self._rg = True
 
 
 # ---- conversion (differentiable dtype and device changes) -----------------------------------
@@ -883,3 +1075,6 @@ LEGACY_TENSOR_TYPES = {"FloatTensor": "float32", "DoubleTensor": "float64",
                        "LongTensor": "int64", "IntTensor": "int32", "ShortTensor": "int16",
                        "CharTensor": "int8", "ByteTensor": "uint8", "BoolTensor": "bool_"}
 globals().update({n: _legacy(n, dt) for n, dt in LEGACY_TENSOR_TYPES.items()})
+
+
+from . import _views  # noqa: E402,F401  (installs the backward rule of copy_ for `self`)

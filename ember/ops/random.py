@@ -1,34 +1,38 @@
-"""Random number generation: a torch-like Generator over NumPy's (or CuPy's) bit generators."""
+"""Random number generation: torch.Generator, torch's CPU streams, CuPy's on CUDA."""
 import contextlib
 
 import numpy as np
+
+from ._torch_rng import _BITS, TorchCPU
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
            "default_generator"]
 
 
 class Generator:
-    """torch.Generator: `manual_seed`, `seed`, `initial_seed`, `get_state`/`set_state`."""
+    """torch.Generator: `manual_seed`, `seed`, `initial_seed`, `get_state`/`set_state`.
+
+    On the CPU (and the mock device) draws follow torch's CPU generator number for number
+    (_torch_rng.py); on CUDA they come from CuPy's generator, seeded from this one."""
 
     def __init__(self, device="cpu"):
         from ..backends import device as _device
         self.device = _device(device)
         self._seed = 67280421310721
-        self._rng = self._gpu = None
+        self._cpu = self._gpu = None
 
     @property
-    def _np(self):
-        """NumPy's generator, made on first use (importing numpy.random costs ~15 ms)."""
-        if self._rng is None:
-            self._rng = np.random.default_rng(self._seed)
-        return self._rng
+    def _stream(self):
+        if self._cpu is None:
+            self._cpu = TorchCPU(self._seed)
+        return self._cpu
 
     def manual_seed(self, seed):
         seed = int(seed)
         if not -0x8000_0000_0000_0000 <= seed <= 0xFFFF_FFFF_FFFF_FFFF:
             raise ValueError("Overflow when unpacking long long")
         self._seed = seed & 0xFFFF_FFFF_FFFF_FFFF
-        self._rng = self._gpu = None
+        self._cpu = self._gpu = None
         return self
 
     def seed(self):
@@ -43,14 +47,14 @@ class Generator:
         from .._tensor import _new
         from ..backends import CPU
         import pickle
-        blob = pickle.dumps((self._seed, self._np.bit_generator.state))
+        blob = pickle.dumps((self._seed, self._stream.state()))
         return _new(np.frombuffer(blob, dtype=np.uint8).copy(), CPU)
 
     def set_state(self, state):
         import pickle
         self._seed, st = pickle.loads(state.arr.tobytes())
-        self._rng = np.random.default_rng()
-        self._rng.bit_generator.state = st
+        self._cpu = TorchCPU(0)
+        self._cpu.set_state(st)
         self._gpu = None
         return self
 
@@ -63,24 +67,89 @@ class Generator:
     def _forked(self):
         """Draws inside the block come from a copy of the state and do not advance this
         generator (torch.random.fork_rng); on the GPU the copy starts a new CuPy stream."""
-        saved = self._seed, self._rng, self._gpu
-        if self._rng is not None:
-            inner = np.random.default_rng()
-            inner.bit_generator.state = self._rng.bit_generator.state
-            self._rng = inner
+        saved = self._seed, self._cpu, self._gpu
+        if self._cpu is not None:
+            inner = TorchCPU(0)
+            inner.set_state(self._cpu.state())
+            self._cpu = inner
         self._gpu = None
         try:
             yield
         finally:
-            self._seed, self._rng, self._gpu = saved
+            self._seed, self._cpu, self._gpu = saved
 
     def rng(self, be):
-        """The array-namespace generator for a backend (CuPy's is seeded from ours)."""
+        """The stream for a backend: torch's algorithms on NumPy; CuPy's generator on CUDA,
+        seeded from ours, behind the same methods."""
         if be.xp is np:
-            return self._np
+            return self._stream
         if self._gpu is None:
-            self._gpu = be.xp.random.default_rng(int(self._np.integers(2 ** 63)))
+            seed = int(self._stream.u64(1)[0]) >> 1
+            self._gpu = ArrayRNG(be.xp.random.default_rng(seed), be.xp)
         return self._gpu
+
+
+class ArrayRNG:
+    """TorchCPU's methods over a NumPy-style Generator (CuPy's on CUDA): the same
+    distributions, not torch's numbers."""
+    __slots__ = ("g", "xp")
+
+    def __init__(self, g, xp):
+        self.g, self.xp = g, xp
+
+    def _float(self, shape, dtype, draw):
+        dtype = np.dtype(dtype)
+        if dtype.kind == "c":
+            part = dtype.type(0).real.dtype
+            return (self._float(shape, part, draw) + 1j * self._float(shape, part, draw)) \
+                .astype(dtype)
+        native = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
+        return draw(shape, native).astype(dtype, copy=False)
+
+    def uniform(self, shape, dtype, lo=0.0, hi=1.0):
+        return self._float(shape, dtype,
+                           lambda s, d: self.g.random(s, dtype=d) * d.type(hi - lo) + d.type(lo))
+
+    def normal(self, shape, dtype, mean=0.0, std=1.0, contiguous=True):
+        if np.dtype(dtype).kind == "c":
+            std = std / np.sqrt(2.0)
+        return self._float(shape, dtype, lambda s, d: self.g.standard_normal(s, dtype=d) *
+                           d.type(std) + d.type(mean))
+
+    def integers(self, low, high, shape):
+        return self.g.integers(low, high, size=shape, dtype=np.int64)
+
+    def full_range(self, shape, dtype):
+        dtype = np.dtype(dtype)
+        if dtype.kind == "b":
+            return self.g.integers(0, 2, size=shape).astype(dtype)
+        top = 2 ** _BITS[dtype.name] if dtype.kind == "f" or dtype.name == "bfloat16" else \
+            int(np.iinfo(dtype).max)
+        return self.g.integers(0, top, size=shape, dtype=np.int64, endpoint=True).astype(dtype)
+
+    def permutation(self, n):
+        return self.g.permutation(n).astype(np.int64)
+
+    def bernoulli(self, shape, p):
+        return self.g.random(shape) < p
+
+    def bernoulli_tensor(self, p):
+        return self.g.random(p.shape) < p
+
+    def exponential(self, shape, lambd):
+        return self.g.exponential(1 / lambd, shape)
+
+    def geometric(self, shape, p):
+        return self.g.geometric(p, shape).astype(np.float64)
+
+    def lognormal(self, shape, mean, std):
+        return self.xp.exp(self.g.standard_normal(shape) * std + mean)
+
+    def cauchy(self, shape, median, sigma):
+        return median + sigma * self.xp.tan(np.pi * (self.g.random(shape) - 0.5))
+
+    def numpy(self):
+        return self.g
 
 
 default_generator = Generator()

@@ -1,0 +1,185 @@
+"""torch's CPU random streams, number for number.
+
+torch's CPU generator is an mt19937 seeded with the low 32 bits of the seed (NumPy's MT19937
+with legacy seeding is the same engine), and each distribution turns its 32- or 64-bit draws
+into values in a fixed way (ATen's DistributionsHelper.h and cpu/DistributionTemplates.h). The
+transformations below follow those kernels, so `manual_seed(s)` then rand/randn/randint/randperm,
+uniform_/normal_ (hence nn.init and every layer's default initialisation), bernoulli, dropout,
+random_split and shuffling DataLoaders give torch's numbers: bit for bit for integers and
+uniforms, within an ulp of torch's vectorised log/sin/cos for normals.
+
+Distributions without a torch-identical path here (gamma, poisson, dirichlet, ...) draw from a
+NumPy Generator seeded by one 64-bit draw of the stream."""
+import numpy as np
+
+_U64 = np.uint64
+_BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}   # mantissa digits
+_PERM_U32_MAX = (2 ** 32 - 1) // 20     # torch's randperm switches to 64-bit draws above this
+
+
+class TorchCPU:
+    """The stream of one Generator: an mt19937 and Box-Muller's cached second sample."""
+    __slots__ = ("bits", "cached_normal")
+
+    def __init__(self, seed):
+        self.bits = np.random.MT19937(0)
+        self.bits._legacy_seeding(seed & 0xFFFF_FFFF)
+        self.cached_normal = None
+
+    # ---- raw draws ------------------------------------------------------------------------
+    def u32(self, n):
+        return self.bits.random_raw(n)
+
+    def u64(self, n):
+        r = self.bits.random_raw(2 * n)
+        return (r[0::2] << _U64(32)) | r[1::2]
+
+    def _unit(self, n, dtype):
+        """uniform_real_distribution(0, 1): the low 53 bits of a 64-bit draw for double, the
+        low 24 of a 32-bit draw for float (half and bfloat16 too: their accumulate type)."""
+        if np.dtype(dtype) == np.float64:
+            return (self.u64(n) & _U64((1 << 53) - 1)).astype(np.float64) * 2.0 ** -53
+        return (self.u32(n) & _U64((1 << 24) - 1)).astype(np.float32) * np.float32(2.0 ** -24)
+
+    # ---- torch's distributions ------------------------------------------------------------
+    def uniform(self, shape, dtype, lo=0.0, hi=1.0):
+        """rand / uniform_: x * (to - from) + from in the accumulate type, fused as torch's
+        compiled kernel fuses it; complex dtypes fill the real view (re, im interleaved)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind == "c":
+            real = self.uniform(shape + (2,), dtype.type(0).real.dtype, lo, hi)
+            return real.view(dtype).reshape(shape)
+        x = self._unit(_size(shape), dtype)
+        if lo != 0.0 or hi != 1.0:
+            if x.dtype == np.float32:
+                f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
+                x = (x.astype(np.float64) * float(span) + float(f)).astype(np.float32)
+            else:
+                x = x * (hi - lo) + lo
+        return x.astype(dtype, copy=False).reshape(shape)
+
+    def normal(self, shape, dtype, mean=0.0, std=1.0, contiguous=True):
+        """randn / normal_: 16 or more contiguous values take torch's normal_fill (all the
+        uniforms first, then Box-Muller on blocks of 16, the tail block redrawn); fewer take
+        normal_distribution<double>, one value at a time with the cached second sample."""
+        dtype = np.dtype(dtype)
+        if dtype.kind == "c":
+            s = std / np.sqrt(2.0)
+            real = self.normal(shape + (2,), dtype.type(0).real.dtype, mean, s, contiguous)
+            return real.view(dtype).reshape(shape)
+        n = _size(shape)
+        if n >= 16 and contiguous:
+            out = self._normal_fill(n, dtype, mean, std)
+        else:
+            out = np.array([self._normal_double() for _ in range(n)], np.float64) * std + mean
+        return out.astype(dtype, copy=False).reshape(shape)
+
+    def _normal_fill(self, n, dtype, mean, std):
+        acc = np.float64 if dtype == np.float64 else np.float32
+        data = self._unit(n, dtype).astype(acc)
+        whole = n // 16 * 16
+        out = np.empty(n, acc)
+        out[:whole] = _box_muller16(data[:whole].reshape(-1, 16), acc).ravel()
+        if n % 16:
+            out[whole:] = data[whole:]
+            out[n - 16:] = _box_muller16(self._unit(16, dtype).astype(acc).reshape(1, 16),
+                                         acc).ravel()
+        if mean == 0.0 and std == 1.0:
+            return out
+        if acc is np.float32:      # torch's AVX2 kernel ends with one fused multiply-add
+            return (out.astype(np.float64) * float(np.float32(std)) +
+                    float(np.float32(mean))).astype(np.float32)
+        return out * std + mean
+
+    def _normal_double(self):
+        if self.cached_normal is not None:
+            z, self.cached_normal = self.cached_normal, None
+            return z
+        u1, u2 = self._unit(2, np.float64)
+        r = np.sqrt(-2.0 * np.log1p(-u2))
+        theta = 2.0 * np.pi * u1
+        self.cached_normal = r * np.sin(theta)
+        return r * np.cos(theta)
+
+    def integers(self, low, high, shape):
+        """randint / random_(from, to): (draw % range) + from, 64-bit draws for ranges of
+        2**32 and more."""
+        span = high - low
+        v = self.u64(_size(shape)) if span >= 2 ** 32 else self.u32(_size(shape))
+        return ((v % _U64(span)).astype(np.int64) + low).reshape(shape)
+
+    def full_range(self, shape, dtype):
+        """random_() without bounds: [0, 2**mantissa] for floats, [0, max] for integers."""
+        dtype = np.dtype(dtype)
+        n = _size(shape)
+        if dtype.kind == "b":
+            return (self.u32(n) & _U64(1)).astype(dtype).reshape(shape)
+        if dtype.kind == "f" or dtype.name == "bfloat16":
+            digits = _BITS[dtype.name]
+            v = self.u64(n) if digits == 53 else self.u32(n)
+            return (v % _U64((1 << digits) + 1)).astype(dtype).reshape(shape)
+        v = self.u64(n) if dtype.itemsize == 8 else self.u32(n)
+        return (v % _U64(int(np.iinfo(dtype).max) + 1)).astype(dtype).reshape(shape)
+
+    def permutation(self, n):
+        """randperm: torch's Fisher-Yates, swapping i with i + draw % (n - i)."""
+        perm = list(range(n))
+        if n < 2:
+            return np.array(perm, np.int64)
+        draws = (self.u32(n - 1) if n < _PERM_U32_MAX else self.u64(n - 1)).tolist()
+        for i, d in enumerate(draws):
+            j = i + d % (n - i)
+            perm[i], perm[j] = perm[j], perm[i]
+        return np.array(perm, np.int64)
+
+    def bernoulli(self, shape, p):
+        """bernoulli_(p) with a number p: a double uniform below p."""
+        return (self._unit(_size(shape), np.float64) < p).reshape(shape)
+
+    def bernoulli_tensor(self, p):
+        """bernoulli(probs): one uniform per element, in the precision of p (double or float)."""
+        acc = np.float64 if p.dtype == np.float64 else np.float32
+        return (self._unit(p.size, acc) < p.astype(acc, copy=False).ravel()).reshape(p.shape)
+
+    def exponential(self, shape, lambd):
+        return (-1.0 / lambd) * np.log1p(-self._unit(_size(shape), np.float64)).reshape(shape)
+
+    def geometric(self, shape, p):
+        return np.ceil(np.log(self._unit(_size(shape), np.float64)) /
+                       np.log1p(-p)).reshape(shape)
+
+    def lognormal(self, shape, mean, std):
+        n = _size(shape)
+        z = np.array([self._normal_double() for _ in range(n)], np.float64)
+        return np.exp(z * std + mean).reshape(shape)
+
+    def cauchy(self, shape, median, sigma):
+        u = self._unit(_size(shape), np.float64)
+        return (median + sigma * np.tan(np.pi * (u - 0.5))).reshape(shape)
+
+    def numpy(self):
+        """A NumPy Generator for the distributions torch computes differently."""
+        return np.random.default_rng(int(self.u64(1)[0]))
+
+    # ---- state ----------------------------------------------------------------------------
+    def state(self):
+        return self.bits.state, self.cached_normal
+
+    def set_state(self, state):
+        self.bits.state, self.cached_normal = state
+
+
+def _size(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _box_muller16(block, acc):
+    """torch's normal_fill_16 on rows of 16 uniforms: the first 8 give radii, the last 8
+    angles."""
+    u1 = acc(1) - block[:, :8]
+    radius = np.sqrt(acc(-2) * np.log(u1))
+    theta = acc(2.0 * np.pi) * block[:, 8:]
+    return np.concatenate([radius * np.cos(theta), radius * np.sin(theta)], axis=1)

@@ -1,0 +1,109 @@
+"""Seeded draws are torch's numbers: every sampler of ember's CPU generator against torch's
+(ember.ops._torch_rng), and the CUDA-side wrapper's methods on a NumPy generator."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.ops.random import ArrayRNG
+
+# code run with `t` bound to torch or ember after manual_seed(123); integers and uniforms must be
+# equal, normals within an ulp of torch's vectorised log/sin/cos
+CASES = [
+    "t.rand(5)", "t.rand(3, 4, dtype=t.float64)", "t.rand(40, dtype=t.float16)",
+    "t.rand(3, 2, dtype=t.complex128)", "t.randn(7)", "t.randn(16)", "t.randn(37)",
+    "t.randn(5, 8, dtype=t.float64)", "t.randn(3, dtype=t.float16)", "t.randn(4, 5, dtype=t.complex64)",
+    "[t.randn(3), t.randn(5, dtype=t.float64), t.randn(2)]",    # Box-Muller's cached sample
+    "t.randint(0, 10, (8,))", "t.randint(-5, 2 ** 33, (4,))", "t.randint(3, 9, (4, 5), dtype=t.int32)",
+    "t.randperm(1)", "t.randperm(100)", "t.normal(2.0, 3.0, (17,))", "t.normal(t.zeros(20), t.ones(20))",
+    "t.empty(1000).uniform_(-0.3, 0.3)", "t.empty(33, dtype=t.float64).uniform_(-2, 5)",
+    "t.empty(100).normal_(0.5, 2.0)", "t.empty(4, dtype=t.complex64).normal_()",
+    "t.empty(3, 4).t().uniform_()", "t.randn(4, 30).t().normal_()", "t.randn(2, 3).t().normal_()",
+    "t.empty(5, 4)[:, ::2].random_(10)", "t.empty(6, 5, 4).permute(2, 0, 1).exponential_()",
+    "t.empty(10, dtype=t.int64).random_()", "t.empty(10, dtype=t.int32).random_()",
+    "t.empty(10, dtype=t.uint8).random_()", "t.empty(10, dtype=t.bool).random_()",
+    "t.empty(10, dtype=t.float16).random_()", "t.empty(7).random_(5)", "t.empty(7).random_(-3, 3)",
+    "t.empty(40).exponential_(1.5)", "t.empty(40, dtype=t.float64).geometric_(0.3)",
+    "t.empty(40).log_normal_(1.0, 2.0)", "t.empty(5).log_normal_()", "t.empty(40).cauchy_(0.5, 2.0)",
+    "t.bernoulli(t.rand(30))", "t.bernoulli(t.rand(30, dtype=t.float64))",
+    "t.empty(3, 4).t().bernoulli_(t.rand(4, 3))", "t.empty(300).bernoulli_(0.3)",
+    "t.multinomial(t.tensor([0.1, 0.2, 0.7]), 10, replacement=True)",
+    "t.multinomial(t.tensor([[0.1, 0.2, 0.3, 0.4], [0.5, 0.1, 0.1, 0.3]]), 3)",
+    "t.multinomial(t.tensor([0.1, 0.2, 0.3, 0.4]), 1)",
+    "F.dropout(t.ones(100), 0.3)", "F.dropout(t.ones(20, dtype=t.float64), 0.5)",
+    "F.dropout2d(t.ones(4, 6, 3, 3), 0.5)", "F.alpha_dropout(t.ones(50), 0.2, True)",
+    "F.rrelu(t.linspace(-2, 2, 40), training=True)", "F.gumbel_softmax(t.zeros(5, 4), tau=0.5)",
+    "t.nn.init.trunc_normal_(t.empty(50, 30), std=0.02)", "t.nn.init.trunc_normal_(t.empty(64))",
+    "t.nn.init.trunc_normal_(t.empty(20, 20), a=1.5, b=4.0)", "t.nn.init.orthogonal_(t.empty(6, 9))",
+    "t.nn.init.sparse_(t.empty(8, 5), 0.3)", "t.nn.init.kaiming_normal_(t.empty(20, 30))",
+    "t.nn.init.xavier_uniform_(t.empty(20, 30))", "t.nn.Linear(30, 20).weight",
+    "t.nn.Conv2d(3, 8, 3).bias", "t.nn.LSTM(4, 6).weight_hh_l0", "t.nn.Embedding(10, 4).weight",
+    "t.nn.MultiheadAttention(8, 2).in_proj_weight",
+    "t.nn.TransformerEncoderLayer(8, 2, 16).linear1.weight",
+    "t.tensor(t.utils.data.random_split(range(20), [0.5, 0.3, 0.2])[1].indices)",
+    "t.tensor(list(t.utils.data.DataLoader(range(12), batch_size=4, shuffle=True))[0])",
+    "t.tensor(list(t.utils.data.RandomSampler(range(50), replacement=True, num_samples=9)))",
+    "t.tensor(list(t.utils.data.WeightedRandomSampler([0.1, 0.5, 0.4], 8)))",
+]
+
+
+def _run(lib, code):
+    lib.manual_seed(123)
+    out = eval(code, {"t": lib, "F": lib.nn.functional})
+    out = out if isinstance(out, list) else [out]
+    return [o.detach().numpy() for o in out]
+
+
+@pytest.mark.parametrize("code", CASES)
+def test_seeded_draws_are_torchs(code):
+    for e, t in zip(_run(ember, code), _run(torch, code)):
+        assert e.dtype == t.dtype and e.shape == t.shape
+        if t.dtype.kind in "biu":
+            np.testing.assert_array_equal(e, t)
+        else:
+            np.testing.assert_allclose(e.astype(np.complex128), t.astype(np.complex128),
+                                       rtol=2e-6 if t.dtype.itemsize > 2 else 1e-2, atol=1e-7)
+
+
+def test_state_round_trip_and_fork_continue_torchs_stream():
+    ember.manual_seed(7)
+    ember.randn(3)                              # leaves a cached Box-Muller sample
+    state = ember.get_rng_state()
+    first = ember.randn(5).numpy()
+    ember.set_rng_state(state)
+    np.testing.assert_array_equal(ember.randn(5).numpy(), first)
+    with ember.random.fork_rng():
+        ember.rand(100)
+    torch.manual_seed(7)
+    torch.randn(3)
+    torch.randn(5)
+    np.testing.assert_allclose(ember.rand(4).numpy(), torch.rand(4).numpy(), rtol=0)
+    g = ember.Generator().manual_seed(99)
+    np.testing.assert_array_equal(ember.randperm(10, generator=g).numpy(),
+                                  torch.randperm(10, generator=torch.Generator().manual_seed(99)))
+
+
+def test_cuda_side_wrapper_draws_every_distribution():
+    """ArrayRNG is what a CUDA Generator hands out (over CuPy's generator); on NumPy's it must
+    give the right shapes, dtypes, supports and moments."""
+    r = ArrayRNG(np.random.default_rng(0), np)
+    n = 200_000
+    u = r.uniform((n,), np.float32, -1.0, 3.0)
+    assert u.dtype == np.float32 and u.min() >= -1 and u.max() < 3 and abs(u.mean() - 1) < 0.02
+    z = r.normal((n,), np.float64, 2.0, 0.5)
+    assert z.dtype == np.float64 and abs(z.mean() - 2) < 0.01 and abs(z.std() - 0.5) < 0.01
+    c = r.normal((n,), np.complex64)
+    assert c.dtype == np.complex64 and abs(np.mean(np.abs(c) ** 2) - 1) < 0.02
+    assert r.uniform((3,), np.float16).dtype == np.float16
+    i = r.integers(-3, 4, (n,))
+    assert i.dtype == np.int64 and set(np.unique(i)) == set(range(-3, 4))
+    assert sorted(r.permutation(10).tolist()) == list(range(10))
+    assert r.full_range((n,), np.uint8).max() == 255
+    assert set(np.unique(r.full_range((100,), np.bool_))) == {False, True}
+    assert abs(r.bernoulli((n,), 0.3).mean() - 0.3) < 0.01
+    assert abs(r.bernoulli_tensor(np.full(n, 0.7)).mean() - 0.7) < 0.01
+    assert abs(r.exponential((n,), 2.0).mean() - 0.5) < 0.01
+    assert abs(r.geometric((n,), 0.25).mean() - 4) < 0.05
+    assert abs(np.median(r.lognormal((n,), 1.0, 0.5)) - np.e) < 0.05
+    assert abs(np.median(r.cauchy((n,), 3.0, 1.0)) - 3) < 0.05
+    assert r.numpy() is r.g
