@@ -13,6 +13,7 @@ from ..ops import _special
 from ..ops._blend import fast_where
 from ..ops._apply import apply
 from ..ops._registry import op
+from ._dtypes import float_only_arr, not_implemented
 
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -20,31 +21,26 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _SIXTH_F32 = float(np.float32(1 / 6))     # torch's hardsigmoid backward: 1.0f / 6.0f in every dtype
 
 
-def _check_float(x, name, error=RuntimeError, complex_ok=False, complex_name=None):
-    """torch's dtype dispatch: integers raise `error`; complex raises NotImplementedError
-    unless the kernel has a complex version (`complex_ok`)."""
+def _check_float(x, name, error=NotImplementedError, complex_ok=False, complex_name=None):
+    """torch's dtype dispatch on raw array x: integers and bool raise `error` naming kernel
+    `name`; complex raises NotImplementedError (naming `complex_name`) unless `complex_ok`."""
     if x.dtype.kind == "c" and not complex_ok:
-        raise NotImplementedError(f'"{complex_name or name}" not implemented for '
-                                  f"'{'ComplexDouble' if x.dtype.itemsize == 16 else 'ComplexFloat'}'")
-    if x.dtype.kind not in "fc" and x.dtype.name != "bfloat16":
-        from .._dtype import OF_NP
-        raise error(f'"{name}" not implemented for '
-                    f"'{_scalar_name(OF_NP[x.dtype.num].name)}'")
+        raise not_implemented(complex_name or name, x.dtype)
+    float_only_arr(x, name, error, complex_ok=True)
 
 
-def _scalar_name(name):
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool"}.get(name, name)
+def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints=False):
+    """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params). Non-float input
+    raises torch's dispatch error naming `kernel` (its CPU kernel, `<name>_cpu` by default),
+    except integers where torch's kernel takes them (`ints`: y keeps the integer dtype) and
+    complex where it has a complex version (`complex_ok`: then df must be holomorphic, the vjp
+    takes conj of the derivative, torch's convention)."""
+    kernel = kernel or f"{name}_cpu"
 
-
-def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False):
-    """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params). Complex input
-    raises as torch's real-only kernels do, unless `complex_ok` (then df must be holomorphic:
-    the vjp takes conj of the derivative, torch's convention)."""
     @op(name, saves=saves, node=node)
     def fwd(xp, x, *params):
-        _check_float(x, kernel or name, complex_ok=complex_ok,
-                     complex_name=kernel or f"{name}_cpu")
+        if not (ints and x.dtype.kind in "iu"):
+            _check_float(x, kernel, complex_ok=complex_ok)
         y = f(xp, x, *params)
         if type(y) is not type(x):
             y = xp.asarray(y, dtype=x.dtype)
@@ -147,7 +143,7 @@ def _outside(xp, x, lo, hi):
     return (x < lo) | (x > hi)
 
 
-gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad)
+gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad, kernel="GeluKernelImpl")
 silu = pointwise("silu", "SiluBackward0", lambda xp, x: x * _sigmoid(xp, x), _silu_grad,
                  complex_ok=True)
 mish = pointwise("mish", "MishBackward0",
@@ -158,7 +154,7 @@ leaky_relu = pointwise(
     lambda xp, x, y, slope: fast_where(xp, x > 0, 1.0, slope))
 hardtanh = pointwise(
     "hardtanh", "HardtanhBackward0", lambda xp, x, lo, hi: xp.clip(x, lo, hi),
-    lambda xp, x, y, lo, hi: _window(xp, x, lo, hi))
+    lambda xp, x, y, lo, hi: _window(xp, x, lo, hi), ints=True)
 hardsigmoid = pointwise(
     "hardsigmoid", "HardsigmoidBackward0", lambda xp, x: xp.clip(x + 3, 0, 6) / 6,
     lambda xp, x, y: _window(xp, x, -3.0, 3.0) * _SIXTH_F32)
@@ -171,14 +167,14 @@ softplus = pointwise("softplus", "SoftplusBackward0", _softplus,
 softshrink = pointwise(
     "softshrink", "SoftshrinkBackward0",
     lambda xp, x, lambd: xp.maximum(x - lambd, 0) + xp.minimum(x + lambd, 0),
-    lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd))
+    lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd), kernel="softshrink_check")
 hardshrink = pointwise(
     "hardshrink", "HardshrinkBackward0",
     lambda xp, x, lambd: fast_where(xp, (x >= -lambd) & (x <= lambd), 0, x),
     lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd))
 threshold = pointwise(
     "threshold", "ThresholdBackward0", lambda xp, x, th, value: fast_where(xp, x <= th, value, x),
-    lambda xp, x, y, th, value: ~(x <= th))
+    lambda xp, x, y, th, value: ~(x <= th), ints=True)
 logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid,
                        lambda xp, x, y: 1 - _sigmoid(xp, x))
 softsign = pointwise("softsign", "DivBackward0", lambda xp, x: x / (1 + xp.abs(x)),
@@ -189,7 +185,7 @@ tanhshrink = pointwise("tanhshrink", "SubBackward0", lambda xp, x: x - xp.tanh(x
 
 @op("prelu", node="PreluKernelBackward0")
 def _prelu(xp, x, w):
-    _check_float(x, "prelu", complex_name="prelu_cpu")
+    _check_float(x, "prelu_cpu")
     return fast_where(xp, x > 0, x, w * x), (x, w)
 
 

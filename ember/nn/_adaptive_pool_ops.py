@@ -8,6 +8,7 @@ import numpy as np
 
 from ..ops._apply import apply
 from ..ops._registry import op
+from ._dtypes import float_only, is_float, tname
 from ._conv_ops import ntuple
 from ._pool_ops import _unbatched
 from ._resample_ops import adaptive_taps, resample
@@ -38,6 +39,11 @@ def _adaptive_sizes(input, nsp, output_size, name):
 def _adaptive_avg(input, nsp, output_size):
     name = f"adaptive_avg_pool{nsp}d"
     sizes = _adaptive_sizes(input, nsp, output_size, name)
+    dt = input.arr.dtype
+    if all(o == 1 for o in sizes) and not is_float(dt) and dt.kind != "c":
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {tname(dt)}")  # torch: mean
+    float_only(input, "adaptive_avg_pool3d_cpu" if nsp == 3 else "adaptive_avg_pool2d")
     if any(s < 0 for s in sizes):
         raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 "
                            f"but received {list(sizes)}")
@@ -140,6 +146,7 @@ def _scatter_planes(xp, vals, flat, shape):
 def _adaptive_max_pool(input, nsp, output_size, return_indices):
     name = f"adaptive_max_pool{nsp}d"
     sizes = _adaptive_sizes(input, nsp, output_size, name)
+    float_only(input, "adaptive_max_pool3d_cpu" if nsp == 3 else "adaptive_max_pool2d")
     if any(s <= 0 for s in sizes) and any(v == 0 for v in input.shape[-nsp:]):
         raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
                            f"dimensions, but input has sizes {list(input.shape)}")
@@ -225,6 +232,7 @@ def _unpool_size(input, nsp, kernel_size, stride, padding, output_size):
 
 def _max_unpool(input, indices, nsp, kernel_size, stride, padding, output_size):
     size = _unpool_size(input, nsp, kernel_size, stride, padding, output_size)
+    float_only(input, "max_unpool3d" if nsp == 3 else "max_unpool2d")
     batched = input.ndim == nsp + 2
     x = input if batched else input.unsqueeze(0)
     i = indices if batched else indices.unsqueeze(0)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..ops._apply import apply
 from ..ops._registry import holomorphic, op
+from ._dtypes import float_only
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold"]
@@ -454,6 +455,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if input.ndim not in (3, 4):
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
                            f"other non-zero dimensions for input, but got: {list(input.shape)}")
+    float_only(input, "im2col_out_cpu", complex_ok=True)
     k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
     _positive(k, "kernel_size")
     _positive(s, "stride")
@@ -475,6 +477,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if input.ndim not in (2, 3):
         raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch "
                            f"size and non-zero dimensions for input, but got: {list(input.shape)}")
+    float_only(input, "col2im_out_cpu", complex_ok=True)
     k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
     size = ntuple(output_size, 2, "output_size")
 

@@ -74,6 +74,27 @@ def _bags(input, offsets, include_last_offset):
     return input.arr, xp.asarray(seg), n_bags
 
 
+def _check_dtypes(input, offsets, weight, per_sample_weights):
+    """torch's checkScalarTypes / checkSameType on the embedding_bag arguments."""
+    def where(kind, i, name, t, allowed):
+        return (f"Expected tensor for argument #{i} '{name}' to {kind} {allowed}; but got "
+                f"{_O._type_name(t.arr)} instead (while checking arguments for embedding_bag)")
+    for i, name, t in ((1, "indices", input), (1, "offsets", offsets)):
+        if t is not None and t.arr.dtype not in (np.int64, np.int32):
+            raise RuntimeError(where("have one of the following scalar types:", i, name, t,
+                                     "Long, Int"))
+    dt = weight.arr.dtype
+    if not (dt.kind == "f" or dt.name == "bfloat16"):
+        raise RuntimeError(where("have one of the following scalar types:", 1, "weight", weight,
+                                 "Half, BFloat16, Float, Double"))
+    if per_sample_weights is not None and per_sample_weights.arr.dtype != dt:
+        raise RuntimeError(
+            "Expected tensor for argument #1 'weight' to have the same type as tensor for "
+            f"argument #1 'per_sample_weights'; but type {_O._type_name(weight.arr)} does not "
+            f"equal {_O._type_name(per_sample_weights.arr)} (while checking arguments for "
+            "embedding_bag)")
+
+
 def embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode,
                   per_sample_weights, include_last_offset, padding_idx):
     from .functional import embedding
@@ -88,6 +109,7 @@ def embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_fre
         raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) "
                          f"is not None, then it must have the same shape as the input "
                          f"({input.shape})")
+    _check_dtypes(input, offsets, weight, per_sample_weights)
     idx, seg, n_bags = _bags(input, offsets, include_last_offset)
     be, xp = weight.be, weight.be.xp
     if padding_idx is not None and padding_idx < 0:

@@ -7,7 +7,7 @@ import numpy as np
 from .._tensor import _new
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as _E, shape as _S
-from . import _act_ops as _A, _ops as _O
+from . import _act_ops as _A, _dtypes as _D, _ops as _O
 
 __all__ = ["l1_loss", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "smooth_l1_loss", "huber_loss",
@@ -53,9 +53,11 @@ def _warn_size(input, target):
                       "broadcasting. Please ensure they have the same size.", stacklevel=3)
 
 
-def _pointwise_loss(fn, input, target, reduction, weight=None):
+def _pointwise_loss(fn, input, target, reduction, weight=None, kernel=None):
     _warn_size(input, target)
     x, y = _S.broadcast_tensors(input, target)
+    if kernel is not None:
+        _integral_kernel(input, target, kernel)
     loss = fn(x - y)
     if weight is None:
         return _apply_reduction(loss, reduction)
@@ -67,6 +69,13 @@ def _pointwise_loss(fn, input, target, reduction, weight=None):
     return _apply_reduction(loss, reduction)
 
 
+def _integral_kernel(input, target, kernel):
+    """A loss kernel on integer input and target: torch dispatches on their promoted dtype."""
+    a, b = input.arr.dtype, target.arr.dtype
+    if a.kind in "iub" and b.kind in "iub":
+        raise _D.not_implemented(kernel, np.promote_types(a, b))
+
+
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction(size_average, reduce, reduction)
     return _pointwise_loss(_E.abs, input, target, reduction, weight)
@@ -74,7 +83,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction(size_average, reduce, reduction)
-    return _pointwise_loss(lambda d: d * d, input, target, reduction, weight)
+    return _pointwise_loss(lambda d: d * d, input, target, reduction, weight, "mse_cpu")
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -87,7 +96,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     def fn(d):
         a = _E.abs(d)
         return _E.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
-    return _pointwise_loss(fn, input, target, reduction)
+    return _pointwise_loss(fn, input, target, reduction, kernel="smooth_l1_cpu")
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -98,7 +107,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     def fn(d):
         a = _E.abs(d)
         return _E.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
-    return _pointwise_loss(fn, input, target, reduction, weight)
+    return _pointwise_loss(fn, input, target, reduction, weight, "huber_cpu")
 
 
 # ---- classification -----------------------------------------------------------------------
@@ -146,6 +155,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
              reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
     _check_nll(input, target, weight)
+    _D.float_only(input, "nll_loss_out_frame" if input.ndim <= 2 else
+                  "nll_loss2d_forward_out_frame")
+    _D.same_dtype(weight, input.arr.dtype)
     x, t, unbatched = _as_batched(input, target)
     out = _O.nll_loss_raw(x, _long(t), weight, reduction, ignore_index)
     return _S.reshape(out, ()) if unbatched and reduction == "none" else out
@@ -166,17 +178,25 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if input.ndim == 0:
         raise RuntimeError("Expected floating point type for target with class probabilities, "
                            f"got {_scalar(target.dtype.name)}")
+    _check_log_softmax(input)
     _check_nll(input, target, weight, "cross_entropy")
+    _D.same_dtype(weight, input.arr.dtype)
     x, t, unbatched = _as_batched(input, target)
     out = _O.cross_entropy_raw(x, _long(t), weight, reduction, ignore_index,
                                float(label_smoothing))
     return _S.reshape(out, ()) if unbatched and reduction == "none" else out
 
 
+def _check_log_softmax(input):
+    _D.float_only(input, "log_softmax_lastdim_kernel_impl" if input.ndim <= 2 else
+                  "log_softmax_kernel_impl")
+
+
 def _cross_entropy_probs(input, target, weight, reduction, smoothing):
     if not target.is_floating_point():
         raise RuntimeError("Expected floating point type for target with class probabilities, "
                            f"got {'Long' if target.dtype.name == 'int64' else target.dtype}")
+    _check_log_softmax(input)
     class_dim = 1 if input.ndim > 1 else 0
     n_classes = input.shape[class_dim]
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_classes):
@@ -202,7 +222,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          "size.")
+    dt = input.arr.dtype
+    if target.arr.dtype != dt:
+        raise RuntimeError(f"Found dtype {_D.tname(target.arr.dtype)} but expected {_D.tname(dt)}")
+    _D.float_only(input, "binary_cross_entropy")
     if weight is not None:
+        if weight.arr.dtype != dt:              # torch multiplies the loss by it in place
+            weight = weight.to(input.dtype)
         weight = _S.expand(weight, np.broadcast_shapes(tuple(target.shape), tuple(weight.shape)))
     return _O.binary_cross_entropy_raw(input, target, weight, reduction)
 
@@ -214,6 +240,15 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
     log_sig = _A.logsigmoid(input)
+    # torch: loss = (1 - target).mul_(input).sub_(...), in place: the loss keeps the dtype
+    # of (1 - target), and an integer target cannot hold the float product
+    tdt = target.arr.dtype
+    if tdt.kind == "b":
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if tdt.kind in "iu":
+        from .._dtype import result_type
+        raise _D.cast_failure(np.dtype(result_type(input, target).np), tdt)
     if pos_weight is not None:
         log_weight = (pos_weight - 1) * target + 1
         loss = (1 - target) * input - log_weight * log_sig
@@ -221,6 +256,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1 - target) * input - log_sig
     if weight is not None:
         loss = loss * weight
+    if loss.arr.dtype != tdt and tdt.kind != "c":
+        loss = loss.to(target.dtype)
     return _apply_reduction(loss, reduction)
 
 
@@ -234,6 +271,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       "'batchmean' in the next major release.", stacklevel=2)
     if reduction not in ("none", "mean", "sum", "batchmean"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    if input.arr.dtype.kind in "iub" or target.arr.dtype.kind in "iub":
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
         loss = _E.exp(target) * (target - input)
     else:
@@ -246,6 +285,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
+    if input.arr.dtype.kind in "iub":       # torch: neg(input).mul_(target).exp_()...
+        from .._dtype import result_type
+        rt = np.dtype(result_type(input, target).np)
+        raise _D.cast_failure(rt if _D.is_float(rt) else np.dtype(np.float32), input.arr.dtype)
     if input.arr.dtype.kind == "c" or target.arr.dtype.kind == "c":     # torch's complex kernel
         return _apply_reduction(_E.log1p(_E.exp(-target * input)), reduction)
     return _apply_reduction(-_A.logsigmoid(target * input), reduction)
@@ -269,6 +312,9 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.ndim != 1:
         raise ValueError("weight must be one-dimensional")
+    _D.float_only(input, "multi_margin_loss_cpu_kernel")
+    _D.same_dtype(target, np.dtype(np.int64))
+    _D.same_dtype(weight, input.arr.dtype)
     x = input if input.ndim > 1 else _S.unsqueeze(input, 0)
     t = _S.reshape(target, (-1,))
     n_classes = x.shape[-1]
@@ -294,6 +340,15 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape) and input.ndim <= 2:
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    n_classes = input.shape[-1] if input.ndim else 1
+    ta = target.be.to_host(target.arr)
+    if ta.size and (ta.min() < -1 or ta.max() >= n_classes):
+        raise RuntimeError("argument #2 'target' is out of range")
+    _D.float_only(input, "multilabel_margin_loss_forward_out_frame")
+    _D.same_dtype(target, np.dtype(np.int64))
     x = input if input.ndim > 1 else _S.unsqueeze(input, 0)
     t = target if target.ndim > 1 else _S.unsqueeze(target, 0)
     xp, n_classes = x.be.xp, x.shape[-1]
@@ -347,8 +402,11 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
-    margin_clamp = _E.clamp_min(margin - input, 0.0)
-    out = _E.where(target != 1, margin_clamp, 0.0) + _E.where(target != -1, input, 0.0)
+    zero = 0.0
+    if input.arr.dtype.kind in "iu":        # torch computes in the input's integer dtype
+        margin, zero = _D.int_scalar(margin, input.arr.dtype), 0
+    margin_clamp = _E.clamp_min(margin - input, zero)
+    out = _E.where(target != 1, margin_clamp, zero) + _E.where(target != -1, input, zero)
     return _apply_reduction(out, reduction)
 
 
@@ -420,11 +478,18 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
             raise ValueError("var is of incorrect size")
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(reduction + " is not valid")
+    if var.arr.dtype.kind in "iub":         # torch clamps a copy in place: var.clamp_(min=eps)
+        raise RuntimeError("result type Float can't be cast to the desired output type "
+                           + _CTYPE.get(var.arr.dtype.name, var.arr.dtype.name))
     var = _clamp_value_only(var, eps)
     loss = 0.5 * (_E.log(var) + (input - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _apply_reduction(loss, reduction)
+
+
+_CTYPE = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+          "uint8": "unsigned char", "bool": "bool"}
 
 
 def _clamp_value_only(var, eps):
@@ -437,6 +502,8 @@ def _clamp_value_only(var, eps):
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
              zero_infinity=False):
     from ._ctc import ctc_loss as _ctc
+    if log_probs.arr.dtype not in (np.float32, np.float64):
+        raise _D.not_implemented("ctc_loss_cpu", log_probs.arr.dtype)
     return _ctc(log_probs, targets, input_lengths, target_lengths, blank, reduction,
                 zero_infinity)
 

@@ -8,6 +8,7 @@ import numpy as np
 from .._tensor import bump_version
 from ..ops._apply import apply
 from ..ops._registry import op
+from . import _dtypes as _D
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
            "local_response_norm"]
@@ -51,15 +52,20 @@ def _rows_fwd(x, x2, w, b, axes, wshape, eps):
 def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     """y = (x - mean) * invstd * w + b; stats (mean, invstd) given or computed over axes.
 
-    `frozen` stats (eval-mode batch_norm) are constants: no gradient flows through them."""
-    shape = x.shape
+    `frozen` stats (eval-mode batch_norm) are constants: no gradient flows through them.
+    float16/bfloat16 input is computed in float32 (torch's CPU kernels do) and rounded once."""
+    shape, dt = x.shape, x.dtype
+    if dt.itemsize == 2:
+        x = x.astype(np.float32)
+        if stats is not None:
+            stats = tuple(t.astype(np.float32) for t in stats)
     if view is not None:
         x = x.reshape(view)
     x2 = _rows(xp, x, axes, w is not None or b is not None, wshape) if stats is None else None
     if x2 is not None:
         y, xhat, invstd = _rows_fwd(x, x2, w, b, axes, wshape, eps)
         saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
-        return y.reshape(shape).astype(x.dtype, copy=False), saved
+        return y.reshape(shape).astype(dt, copy=False), saved
     if stats is None:
         mean, var, xc = _moments(xp, x, axes)
         invstd = 1 / xp.sqrt(var + eps)
@@ -73,7 +79,7 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     if b is not None:
         y = y + b.reshape(wshape)
     saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
-    return y.reshape(shape).astype(x.dtype, copy=False), saved
+    return y.reshape(shape).astype(dt, copy=False), saved
 
 
 def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):
@@ -97,6 +103,8 @@ def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):
 
 def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs):
     g = g.reshape(xhat.shape)
+    if g.dtype != xhat.dtype:               # float16/bfloat16: computed in float32 (xhat's)
+        g = g.astype(xhat.dtype)
     affine = w is not None or has_b
     xhat2 = _rows(xp, xhat, axes, affine, wshape) if not frozen else None
     g2 = _rows(xp, g, axes, affine, wshape) if xhat2 is not None else None
@@ -126,6 +134,11 @@ _NORM = {name: op(name, needs_mask=True, node=node)(_norm_fwd).vjp(_norm_bwd)
                             ("native_group_norm", "NativeGroupNormBackward0"))}
 
 
+def _compute(a):
+    """The array in its compute dtype: float32 for float16/bfloat16 (torch's opmath)."""
+    return a.astype(np.float32) if a.dtype.itemsize == 2 else a
+
+
 def _channel_shape(ndim):
     return (1, -1) + (1,) * (ndim - 2)
 
@@ -145,12 +158,17 @@ def _update(t, new):
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """torch.nn.functional.batch_norm: running_var is updated with the unbiased variance."""
+    if training and (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be "
+                         "None")
     if input.ndim < 2:
         raise ValueError(f"Expected 2D or higher input (got {input.ndim}D input)")
     c = input.shape[1]
     for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                     (weight, "weight"), (bias, "bias")):
         _check_len(t, name, c)
+    _D.norm_params(input, "batch_norm", weight, bias, running_mean, running_var,
+                   dispatch_first=True)
     axes = (0,) + tuple(range(2, input.ndim))
     wshape = _channel_shape(input.ndim)
     if not training:
@@ -159,7 +177,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_var is None:
             raise RuntimeError("running_var must be defined in evaluation mode")
         xp = input.be.xp
-        dt = input.arr.dtype
+        dt = _compute(input.arr[:0]).dtype
         mean = running_mean.arr.astype(dt).reshape(wshape)
         invstd = (1 / xp.sqrt(running_var.arr.astype(dt) + eps)).reshape(wshape)
         return apply(_NORM["native_batch_norm"], (input, weight, bias),
@@ -168,7 +186,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if n <= 1:
         raise ValueError("Expected more than 1 value per channel when training, got input size "
                          f"{input.shape!r}")
-    mean, var, _ = _moments(input.be.xp, input.arr, axes)
+    mean, var, _ = _moments(input.be.xp, _compute(input.arr), axes)
     invstd = 1 / input.be.xp.sqrt(var + eps)
     if running_mean is not None:
         _update(running_mean, (1 - momentum) * running_mean.arr + momentum * mean.ravel())
@@ -192,6 +210,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
                                f"got {name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(shape)}")
+    _D.norm_params(input, "LayerNormKernelImpl", weight, bias)
     axes = tuple(range(input.ndim - k, input.ndim))
     wshape = (1,) * (input.ndim - k) + shape
     return apply(_NORM["native_layer_norm"], (input, weight, bias),
@@ -212,6 +231,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
                                f"channels in input, but got {name} of shape {list(t.shape)} and "
                                f"input of shape {list(input.shape)}")
+    _D.norm_params(input, "GroupNormKernelImpl", weight, bias)
     view = (n, num_groups, c // num_groups, math.prod(input.shape[2:]))
     return apply(_NORM["native_group_norm"], (input, weight, bias),
                  (view, (2, 3), (1, num_groups, c // num_groups, 1), eps, None, False))
@@ -226,19 +246,21 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                     (weight, "weight"), (bias, "bias")):
         _check_len(t, name, c)
+    _D.norm_params(input, "batch_norm", weight, bias, dispatch_first=True)
     axes = tuple(range(2, input.ndim))
     wshape = _channel_shape(input.ndim)
     xp = input.be.xp
     if not use_input_stats:
-        mean = running_mean.arr.astype(input.arr.dtype).reshape(wshape)
-        invstd = (1 / xp.sqrt(running_var.arr.astype(input.arr.dtype) + eps)).reshape(wshape)
+        dt = _compute(input.arr[:0]).dtype
+        mean = running_mean.arr.astype(dt).reshape(wshape)
+        invstd = (1 / xp.sqrt(running_var.arr.astype(dt) + eps)).reshape(wshape)
         return apply(_NORM["native_batch_norm"], (input, weight, bias),
                      (None, axes, wshape, eps, (mean, invstd), True))
     spatial = math.prod(input.shape[2:])
     if spatial <= 1:
         raise ValueError("Expected more than 1 spatial element when training, got input size "
                          f"torch.Size({list(input.shape)})")
-    mean, var, _ = _moments(xp, input.arr, axes)
+    mean, var, _ = _moments(xp, _compute(input.arr), axes)
     invstd = 1 / xp.sqrt(var + eps)
     if running_mean is not None:
         new = mean.reshape(input.shape[0], c).mean(0)
@@ -251,7 +273,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
-    """torch.nn.functional.rms_norm: x * rsqrt(mean(x^2) + eps) * weight."""
+    """torch.nn.functional.rms_norm: x * rsqrt(mean(x^2) + eps) * weight, computed in float32
+    for float16/bfloat16 input (eps=None: that compute type's epsilon); the result has the
+    input's dtype whatever the weight's."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
         tuple(int(s) for s in normalized_shape)
     k = len(shape)
@@ -259,11 +283,20 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*{', '.join(map(str, shape))}], but got input of size"
                            f"{list(input.shape)}")
+    dt = input.arr.dtype
+    _D.float_only(input, "rms_norm", complex_ok=True)
+    reduced = _D.is_reduced(dt)
+    x = input.float() if reduced else input
     if eps is None:
-        eps = float(np.finfo(input.arr.dtype).eps)
+        eps = float(np.finfo(x.arr.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))
-    out = input * (input * input).mean(dims, keepdim=True).add(eps).rsqrt()
-    return out if weight is None else out * weight
+    out = x * (x * x).mean(dims, keepdim=True).add(eps).rsqrt()
+    if reduced:
+        out = out.to(input.dtype)
+    if weight is None:
+        return out
+    out = out * weight
+    return out if out.arr.dtype == dt else out.to(input.dtype)
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):

@@ -7,6 +7,7 @@ a scatter backward."""
 import numpy as np
 
 from .._dtype import OF_NP
+from .._tensor import _new
 from ..backends import cuda_blas
 from ..ops._apply import apply
 from ..ops._registry import no_complex_grad, op
@@ -18,10 +19,16 @@ def _arr(xp, r, like):
 
 
 # ---- softmax / log_softmax -------------------------------------------------------------------
+def _softmax_kernel(name, x, dim):
+    """torch's kernel for the dispatch error: the last-dim one unless dim is an inner dim."""
+    last = x.ndim <= 1 or dim is None or dim == x.ndim - 1
+    return f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl"
+
+
 @op("softmax", saves="out", node="SoftmaxBackward0")
 def _softmax(xp, x, dim, masked=False):
     # an empty complex tensor reaches no kernel in torch (its autograd refuses it instead)
-    _check_float(x, "softmax_lastdim_kernel_impl", NotImplementedError, complex_ok=not x.size)
+    _check_float(x, _softmax_kernel("softmax", x, dim), complex_ok=not x.size)
     if x.ndim == 0:
         return xp.ones_like(x), (xp.ones_like(x), None)
     e = _softmax_arrays(xp, x, dim, masked)
@@ -67,8 +74,7 @@ def _(xp, g, y, dim):
 
 @op("log_softmax", saves="out", node="LogSoftmaxBackward0")
 def _log_softmax(xp, x, dim):
-    _check_float(x, "log_softmax_lastdim_kernel_impl", NotImplementedError,
-                 complex_ok=not x.size)
+    _check_float(x, _softmax_kernel("log_softmax", x, dim), complex_ok=not x.size)
     if x.ndim == 0:
         return xp.zeros_like(x), (xp.zeros_like(x), None)
     if x.size == 0:
@@ -315,8 +321,8 @@ def _type_name(a):
 # ---- dropout -----------------------------------------------------------------------------
 @op("dropout", saves=None, node="NativeDropoutBackward0")
 def _dropout(xp, x, p, mask_shape, rng):
-    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
-    keep = rng.random(mask_shape, dtype=dtype) >= p
+    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    keep = rng.uniform(mask_shape, dtype) >= p          # the fused kernel's draw and test
     scale = 1.0 / (1.0 - p)
     return xp.where(keep, x * scale, 0).astype(x.dtype, copy=False), (keep, scale)
 
@@ -327,7 +333,14 @@ def _(xp, g, keep, scale):
 
 
 def dropout_raw(x, p, mask_shape, rng):
-    return apply(_dropout, (x,), (p, mask_shape, rng))
+    """The fused op on CUDA (torch's native_dropout); on the CPU torch's own composition,
+    x * (bernoulli_(1 - p) / (1 - p)), recorded as a MulBackward0 as torch records it."""
+    if x.be.xp is not np:
+        return apply(_dropout, (x,), (p, mask_shape, rng))
+    dt = x.arr.dtype
+    acc = np.float64 if dt == np.float64 else np.float32
+    noise = rng.bernoulli(mask_shape, 1 - p).astype(acc) / acc(1 - p)
+    return x * _new(noise.astype(dt, copy=False), x.be)
 
 
 # ---- norms and distances -----------------------------------------------------------------

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..ops._apply import apply
 from ..ops._registry import op
+from ._dtypes import float_only, is_float, not_implemented
 from ._conv_ops import ntuple, offsets, pad_const, windows
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
@@ -175,6 +176,10 @@ def _unbatched(input, nsp, fn):
 
 def _max_pool(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     _check_pool_rank(input, nsp, f"max_pool{nsp}d")
+    if nsp == 1:                            # max_pool1d's kernel is floating-point only
+        float_only(input, "max_pool1d_impl")
+    elif input.arr.dtype.kind == "b":
+        raise not_implemented(f"max_pool{nsp}d", input.arr.dtype)
 
     def run(x):
         n = max(nsp, 2)
@@ -244,6 +249,9 @@ def _divisor(xp, spatial, out, ksize, stride, pads, count_include_pad, dtype):
 
 
 def _avg_fwd(xp, x, ksize, stride, pads, out, count_include_pad, divisor_override):
+    dt = x.dtype
+    if dt.itemsize == 2 and is_float(dt):     # float16/bfloat16 sum in float32, as torch's
+        x = x.astype(np.float32)
     xpad = pad_const(xp, x, pads)
     v = windows(xp, xpad, ksize, stride, (1,) * len(ksize), out)
     total = None
@@ -259,7 +267,7 @@ def _avg_fwd(xp, x, ksize, stride, pads, out, count_include_pad, divisor_overrid
         y = xp.abs(total) // div * xp.sign(total)
     else:
         y = total / div
-    return y, (xpad.shape, ksize, stride, pads, div)
+    return y.astype(dt, copy=False), (xpad.shape, ksize, stride, pads, div)
 
 
 def _avg_bwd(xp, g, shape, ksize, stride, pads, div):
@@ -276,6 +284,9 @@ for _n in (2, 3):
 def _avg_pool(input, nsp, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
     _check_pool_rank(input, nsp, f"avg_pool{nsp}d")
+    dt = input.arr.dtype                    # torch's kernels: floats and int64 (3-d: no half)
+    if dt != np.int64 and not (dt in (np.float32, np.float64) if nsp == 3 else is_float(dt)):
+        raise not_implemented("avg_pool3d_out_frame" if nsp == 3 else "avg_pool2d", dt)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
 

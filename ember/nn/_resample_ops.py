@@ -12,6 +12,7 @@ import numpy as np
 from ..ops import shape as _S
 from ..ops._apply import apply
 from ..ops._registry import op
+from ._dtypes import is_float, not_implemented
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pad",
            "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"]
@@ -251,6 +252,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             "Input and output sizes should be greater than 0, but got input ("
             + ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial)) + ") output ("
             + ", ".join(f"{d}: {o}" for d, o in zip(dims, sizes)) + ")")
+    if mode != "area":
+        _check_interp_dtype(input, mode, sizes)
+        if input.arr.dtype == np.uint8 and mode in ("bilinear", "bicubic"):
+            return _resize_uint8(input, sizes, scales, align_corners, mode == "bicubic")
     if mode == "area":
         from ._adaptive_pool_ops import (adaptive_avg_pool1d, adaptive_avg_pool2d,
                                          adaptive_avg_pool3d)
@@ -266,6 +271,104 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         else:
             taps.append(_linear_taps(n, o, align_corners, s, ft))
     return resample(input, taps, _node_name(mode, len(sizes)))
+
+
+def _check_interp_dtype(input, mode, sizes):
+    """torch's upsample kernels take floats, and uint8 for nearest, bilinear and bicubic; the
+    dispatch error names the kernel torch picks (a channels-last one for small 2-d outputs)."""
+    dt = input.arr.dtype
+    if is_float(dt) or dt.kind == "c" or (dt == np.uint8 and mode not in ("linear", "trilinear")):
+        return
+    small = len(sizes) == 2 and sum(sizes) <= 128
+    if mode in ("nearest", "nearest-exact"):
+        kernel = "upsample_nearest2d_channels_last" if small else "compute_indices_weights_nearest"
+    elif mode == "bicubic":
+        kernel = "compute_indices_weights_cubic"
+    elif mode == "bilinear" and (small or (_num_threads() == 1 and input.shape[1] == 3)):
+        kernel = "upsample_bilinear2d_channels_last"
+    else:
+        kernel = "compute_indices_weights_linear"
+    raise not_implemented(kernel, dt)
+
+
+def _num_threads():
+    from .._threads import get_num_threads
+    return get_num_threads()
+
+
+def _uint8_taps(n, o, align_corners, scale, cubic):
+    """One dim of torch's uint8 bilinear/bicubic path: float64 weights (taps falling outside the
+    input folded onto the edge ones) rounded to int16 at the largest precision that keeps the
+    biggest weight below 2**15. Returns (gather indices (o, k), int weights (o, k), precision)."""
+    if align_corners:
+        s = (n - 1) / (o - 1) if o > 1 else 0.0
+    elif scale is not None and scale > 0:
+        s = 1.0 / scale
+    else:
+        s = n / o
+    size = 4 if cubic else 2
+    support = size // 2
+    i = np.arange(o, dtype=np.float64)
+    real = s * i if align_corners else s * (i + 0.5) - 0.5
+    if not cubic and not align_corners:
+        real = np.maximum(real, 0.0)
+    idx = np.minimum(np.floor(real.astype(np.float32)).astype(np.int64), n - 1)
+    lam = np.clip(real - idx, 0.0, 1.0)
+    umin = idx - support + 1
+    imin = np.maximum(umin, 0)
+    isize = np.clip(np.minimum(idx + support + 1, n) - imin, 0, size)
+    if cubic:
+        a = -0.75
+
+        def filt(x):
+            x = np.abs(x)
+            return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                            np.where(x < 2, ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, 0.0))
+    else:
+        def filt(x):
+            return np.maximum(0.0, 1.0 - np.abs(x))
+    w = np.zeros((o, size))
+    rows = np.arange(o)
+    widx = np.zeros(o, np.int64)
+    for j in range(size):
+        widx = np.where(umin + j <= 0, 0, np.where(umin + j >= n - 1, isize - 1, widx))
+        np.add.at(w, (rows, widx), filt(j + 1 - support - lam))
+        widx = widx + 1
+    wmax = w.max() if w.size else 0.0
+    prec = 0
+    while prec < 22 and int(0.5 + wmax * (1 << (prec + 1))) < (1 << 15):
+        prec += 1
+    v = w * (1 << prec)
+    k = np.arange(size)
+    wi = np.where(k < isize[:, None], np.trunc(v + np.where(v < 0, -0.5, 0.5)), 0)
+    return np.minimum(imin[:, None] + k, n - 1), wi.astype(np.int64), prec
+
+
+def _resize_uint8(input, sizes, scales, align_corners, cubic):
+    """torch's uint8 bilinear/bicubic resize: separable integer passes, width first, each one
+    sum(x * w) + 2**(p-1) shifted down by p and clamped to [0, 255] (uint8 cannot require
+    grad, so there is no backward)."""
+    from .._tensor import _new
+    x = orig = input.be.to_host(input.arr)
+    nd = len(sizes)
+    channels = x.shape[1]
+    for d in [nd - 1] + list(range(nd - 2, -1, -1)):
+        axis = x.ndim - nd + d
+        n, o = x.shape[axis], sizes[d]
+        if n == o:
+            continue
+        g, w, prec = _uint8_taps(n, o, align_corners, scales[d], cubic)
+        if d != nd - 1 and x.shape[-1] == 1 and channels > 4:
+            # torch's generic (more than 4 channels) vertical pass, when the width is 1, reads
+            # the indices and weights of the first output row for every row
+            g, w = np.repeat(g[:1], o, 0), np.repeat(w[:1], o, 0)
+        acc = np.full(x.shape[:axis] + (o,) + x.shape[axis + 1:], 1 << (prec - 1), np.int64)
+        wshape = [1] * x.ndim
+        wshape[axis] = o
+        for t in range(g.shape[1]):
+            acc += np.take(x, g[:, t], axis=axis).astype(np.int64) * w[:, t].reshape(wshape)
+        x = np.clip(acc >> prec, 0, 255).astype(np.uint8)
+    return _new(input.be.xp.asarray(x.copy() if x is orig else x), input.be)
 
 
 def _node_name(mode, nsp):
@@ -367,6 +470,9 @@ def pad(input, pad, mode="constant", value=None):
             "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     _check_pad(input, spatial, pairs, mode)
+    if input.arr.dtype.kind == "b" and mode != "circular":
+        raise not_implemented(f"{'reflection' if mode == 'reflect' else 'replication'}_pad{k}d",
+                              input.arr.dtype)
     taps = [_pad_taps(n, lo, hi, mode) for n, (lo, hi) in zip(spatial, pairs)]
     return resample(input, taps, _PAD_NODE[mode].format(k))
 

@@ -12,17 +12,102 @@ from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops._apply import inplace as _inplace
 from ..ops._dims import wrap_dim as _wrap_dim
 from ..ops.random import rng_for as _rng_for
-from . import _act_ops as _A, _ops as _O
+from . import _act_ops as _A, _dtypes as _D, _ops as _O
 from ._functional_conv import *  # noqa: F401,F403
 from ._functional_loss import *  # noqa: F401,F403
 from ._mha import multi_head_attention_forward  # noqa: F401
 
-linear = _L.linear
+def _expand_error(shape, target):
+    """torch's expand() error for a bias that cannot broadcast to the addmm output, or None."""
+    shape, target = list(shape), list(target)
+    if len(shape) > len(target):
+        return RuntimeError(f"expand(torch.FloatTensor{{{shape}}}, size={target}): the number of "
+                            f"sizes provided ({len(target)}) must be greater or equal to the "
+                            f"number of dimensions in the tensor ({len(shape)})")
+    lead = len(target) - len(shape)
+    for i in reversed(range(len(shape))):
+        if shape[i] != 1 and shape[i] != target[lead + i]:
+            return RuntimeError(f"The expanded size of the tensor ({target[lead + i]}) must match "
+                                f"the existing size ({shape[i]}) at non-singleton dimension "
+                                f"{lead + i}.  Target sizes: {target}.  Tensor sizes: {shape}")
+    return None
+
+
+def _add_inplace_error(out, shape):
+    """torch's error for out.add_(t) with t of `shape`, or None."""
+    n = max(len(out), len(shape))
+    for i in reversed(range(n)):
+        off = n - 1 - i
+        a = out[len(out) - 1 - off] if off < len(out) else 1
+        b = shape[len(shape) - 1 - off] if off < len(shape) else 1
+        if a != b and a != 1 and b != 1:
+            return RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b}) "
+                                f"at non-singleton dimension {i}")
+    full = tuple(np.broadcast_shapes(tuple(out), tuple(shape)))
+    if full != tuple(out):
+        return RuntimeError(f"output with shape {list(out)} doesn't match the broadcast shape "
+                            f"{list(full)}")
+    return None
+
+
+def _check_bias(input, weight, bias):
+    """torch's linear with a bias: addmm(bias, input, weight.T) for 2-d input and (flattened)
+    for a 1-d bias, matmul then an in-place add otherwise. Raises torch's errors; True when the
+    result is the matmul plus a broadcast add (a bias of more than one dim)."""
+    bd, wd = bias.arr.dtype, weight.arr.dtype
+    if bd != wd:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {_D.tname(bd)} and "
+                           f"{_D.tname(wd)}")
+    if input.arr.dtype != wd:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{_D.tname(input.arr.dtype)} and {_D.tname(wd)}")
+    if weight.ndim != 2 or input.ndim == 0:
+        return False
+    out, shape = weight.shape[0], tuple(bias.shape)
+    if input.ndim == 2 or (input.ndim > 2 and bias.ndim <= 1) or (
+            input.ndim == 1 and bias.ndim <= 1):
+        rows = math.prod(input.shape[:-1]) if input.ndim > 1 else 1
+        err = _expand_error(shape, (rows, out))
+    elif input.ndim == 1 and all(s == 1 for s in shape[:-1]) and shape[-1] in (1, out):
+        return True
+    else:
+        err = _add_inplace_error(tuple(input.shape[:-1]) + (out,), shape)
+    if err is not None:
+        raise err
+    return bias.ndim > 1 and input.ndim != 2
+
+
+def linear(input, weight, bias=None):
+    if bias is not None:
+        ba, wa = bias.arr, weight.arr
+        if (ba.dtype != wa.dtype or input.arr.dtype != wa.dtype or ba.shape != wa.shape[:1] or
+                wa.ndim != 2) and _check_bias(input, weight, bias):
+            out = _L.linear(input, weight) + bias
+            return out.reshape(weight.shape[0]) if input.ndim == 1 else out
+    return _L.linear(input, weight, bias)
+
+
+_CNAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+           "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
+           "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+           "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def _cname(t):
+    return _CNAMES.get(t.arr.dtype.name, t.arr.dtype.name)
+
+
 sigmoid = _E.sigmoid
 tanh = _E.tanh
 
 
 def bilinear(input1, input2, weight, bias=None):
+    dt = input1.arr.dtype
+    if input2.arr.dtype != dt or weight.arr.dtype != dt or (bias is not None and
+                                                              bias.arr.dtype != dt):
+        raise RuntimeError("All tensors must have the same dtype, got input1: "
+                           f"{_cname(input1)}, input2: {_cname(input2)}, weight: {_cname(weight)}"
+                           + ("" if bias is None else f", bias: {_cname(bias)}"))
     if input1.shape[:-1] != input2.shape[:-1]:
         raise RuntimeError("bilinear(): input batch dimensions do not match: got "
                            f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
@@ -32,6 +117,10 @@ def bilinear(input1, input2, weight, bias=None):
     if input2.shape[-1] != weight.shape[2]:
         raise RuntimeError(f"bilinear(): input2 size does not match weight size: got "
                            f"{input2.shape[-1]} but expected {weight.shape[2]}")
+    if bias is not None and (bias.ndim == 0 or bias.shape[0] != weight.shape[0]):
+        got = bias.shape[0] if bias.ndim else 1
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got {got} but "
+                           f"expected {weight.shape[0]}")
     left = _S.unsqueeze(_S.unsqueeze(input1, -2), -3)          # (..., 1, 1, in1)
     tmp = _S.squeeze(_L.matmul(left, weight), -2)              # (..., out, in2)
     out = (tmp * _S.unsqueeze(input2, -2)).sum(-1)
@@ -53,17 +142,45 @@ def relu_(input):
     return relu(input, inplace=True)
 
 
+def _threshold_args(input, threshold, value):
+    """Integer input: torch converts threshold and value to its dtype (truncating, checked)."""
+    dt = input.arr.dtype
+    if dt.kind in "iu":
+        return _D.int_scalar(threshold, dt), _D.int_scalar(value, dt)
+    return threshold, value
+
+
 def threshold(input, threshold, value, inplace=False):
-    return _maybe_inplace(_A.threshold, "threshold", input, (threshold, value), inplace)
+    return _maybe_inplace(_A.threshold, "threshold", input,
+                          _threshold_args(input, threshold, value), inplace)
 
 
-threshold_ = _inplace(_A.threshold, "threshold")
+def threshold_(input, threshold, value):
+    return _maybe_inplace(_A.threshold, "threshold", input,
+                          _threshold_args(input, threshold, value), True)
+
+
+def _hardtanh_limits(input, min_val, max_val):
+    """torch's hardtanh on integers: the limits become int64 (truncated), must not be negative
+    for uint8 and must fit the dtype. Bool and complex input raise."""
+    dt = input.arr.dtype
+    if dt.kind == "b":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if dt.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
+    if dt.kind not in "iu":
+        return min_val, max_val
+    lo, hi = (_D.int_scalar(v, np.dtype(np.int64)) for v in (min_val, max_val))
+    if dt == np.uint8 and (lo < 0 or hi < 0):
+        raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+    return _D.int_scalar(lo, dt), _D.int_scalar(hi, dt)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return _maybe_inplace(_A.hardtanh, "hardtanh", input, (min_val, max_val), inplace)
+    return _maybe_inplace(_A.hardtanh, "hardtanh", input,
+                          _hardtanh_limits(input, min_val, max_val), inplace)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -137,9 +254,10 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if inplace:
         return _inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input)
     xp = input.be.xp
-    slope = _rng_for(None, input.be).random(tuple(input.shape)) * (upper - lower) + lower
-    noise = xp.where(input.arr >= 0, 1, slope).astype(input.arr.dtype)
-    return input * _new(noise, input.be)
+    draw = input.arr <= 0                   # torch draws a slope for these elements only
+    noise = xp.ones(input.arr.shape, np.float64)
+    noise[draw] = _rng_for(None, input.be).uniform((int(draw.sum()),), np.float64, lower, upper)
+    return input * _new(noise.astype(input.arr.dtype), input.be)
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
@@ -147,6 +265,7 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 
 
 def glu(input, dim=-1):
+    _D.float_only(input, "glu_cpu")
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     d = _wrap_dim(dim, input.ndim)
@@ -172,13 +291,13 @@ def hardshrink(input, lambd=0.5):
 
 
 def tanhshrink(input):
-    if input.arr.dtype.kind == "c":         # torch's composite: complex kernels and autograd
-        return input - _E.tanh(input)
+    if not _D.is_float(input.arr.dtype):    # torch's composite: complex kernels and autograd,
+        return input - _E.tanh(input)       # integers promoted to the default float dtype
     return _A.tanhshrink(input)
 
 
 def softsign(input):
-    if input.arr.dtype.kind == "c":
+    if not _D.is_float(input.arr.dtype):
         return input / (1 + _E.abs(input))
     return _A.softsign(input)
 
@@ -242,10 +361,13 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    if not _D.is_float(logits.arr.dtype) and logits.arr.dtype.kind != "c":
+        raise RuntimeError("Exponential distribution is a continuous probability distribution. "
+                           f"dtype must be a floating point but you specified "
+                           f"{_D.tname(logits.arr.dtype)}")
     xp = logits.be.xp
-    u = _rng_for(None, logits.be).random(tuple(logits.shape))
-    e = -xp.log1p(-u)                               # Exp(1) samples, as torch's exponential_
-    gumbels = (logits - _new(xp.log(e).astype(logits.arr.dtype), logits.be)) / tau
+    e = _rng_for(None, logits.be).exponential(tuple(logits.shape), 1.0)   # torch's exponential_
+    gumbels = (logits - _new(xp.log(e.astype(logits.arr.dtype)), logits.be)) / tau
     y_soft = softmax(gumbels, dim)
     if not hard:
         return y_soft
@@ -261,6 +383,19 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+def _zeros_like_mul(input):
+    """torch's p == 1 dropout: input * zeros({}, input.options()), the input's dtype kept."""
+    return input * _new(input.be.xp.zeros((), input.arr.dtype), input.be)
+
+
+def _check_dropout_dtype(input, bool_as=None):
+    """Dropout scales by a float: torch's in-place multiply refuses an integer input."""
+    dt = input.arr.dtype
+    if not _D.is_float(dt) and dt.kind != "c":
+        raise _D.cast_failure(np.dtype(np.float32),
+                              bool_as if bool_as is not None and dt.kind == "b" else dt)
+
+
 def _dropout(input, p, training, inplace, mask_shape):
     _check_p(p)
     if not training or p == 0:
@@ -268,7 +403,8 @@ def _dropout(input, p, training, inplace, mask_shape):
     if inplace:
         return _inplace(lambda x: _dropout(x, p, True, False, mask_shape), "dropout")(input)
     if p == 1:
-        return input * 0.0
+        return _zeros_like_mul(input)
+    _check_dropout_dtype(input)
     return _O.dropout_raw(input, p, mask_shape, _rng_for(None, input.be))
 
 
@@ -343,12 +479,13 @@ def _alpha_dropout(input, p, training, inplace, feature):
         return _inplace(lambda x: _alpha_dropout(x, p, True, False, feature), "alpha_dropout")(
             input)
     if p == 1:
-        return input * 0.0
+        return _zeros_like_mul(input)
+    _check_dropout_dtype(input, np.dtype(np.int64))
     if feature and input.ndim < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else input.shape
     xp, dtype = input.be.xp, input.arr.dtype
-    keep = (_rng_for(None, input.be).random(shape) >= p).astype(dtype)
+    keep = _rng_for(None, input.be).bernoulli(shape, 1 - p).astype(dtype)
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
     b = (keep - 1) * (_ALPHA * a) + _ALPHA * a * p
     return input * _new(xp.asarray(keep * a, dtype=dtype), input.be) + \
@@ -394,6 +531,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
             padding_idx = weight.shape[0] + padding_idx
     if max_norm is not None:
         _embedding_renorm(weight, input, max_norm, norm_type)
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
     return _O.embedding_raw(weight, input, padding_idx, scale_grad_by_freq)
 
 
@@ -436,6 +575,13 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    if x1.arr.dtype != x2.arr.dtype or not _D.is_float(x1.arr.dtype):
+        from .._dtype import result_type
+        common = result_type(x1, x2)
+        if not common.is_floating_point:
+            raise RuntimeError("expected common dtype to be floating point, yet common dtype "
+                               f"is {_D.tname(np.dtype(common.np))}")
+        x1, x2 = x1.to(common), x2.to(common)
     x1, x2 = _S.broadcast_tensors(x1, x2)
     d = (_wrap_dim(dim, x1.ndim),)
     n1 = _E.clamp_min(_norm(x1, 2, d, True), eps)
@@ -444,6 +590,10 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    dt = input.arr.dtype
+    if not _D.is_float(dt) and dt.kind != "c":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {_D.tname(dt)}")
     d = (_wrap_dim(dim, input.ndim),) if input.ndim else None
     denom = _E.clamp_min(_norm(input, p, d, True), eps)
     return input / denom
@@ -457,8 +607,15 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    for t, name in ((x1, "X1"), (x2, "X2")):
+        if not _D.is_float(t.arr.dtype):
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
+                               f"{_D.tname(t.arr.dtype)}")
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
+    if _D.is_reduced(x1.arr.dtype):
+        raise _D.not_implemented("cdist", x1.arr.dtype)
+    _D.same_dtype(x2, x1.arr.dtype)
     batch = np.broadcast_shapes(tuple(x1.shape[:-2]), tuple(x2.shape[:-2]))
     x1 = _S.expand(x1, batch + tuple(x1.shape[-2:]))
     x2 = _S.expand(x2, batch + tuple(x2.shape[-2:]))
@@ -468,6 +625,12 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
 def pdist(input, p=2):
     if input.ndim != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if not _D.is_float(input.arr.dtype):
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    if _D.is_reduced(input.arr.dtype):
+        raise _D.not_implemented("pdist", input.arr.dtype)
     n = input.shape[0]
     d = cdist(input, input, p, "donot_use_mm_for_euclid_dist")
     rows, cols = np.triu_indices(n, 1)

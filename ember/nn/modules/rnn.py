@@ -2,8 +2,10 @@
 import math
 import numbers
 
+from ..._tensor import Tensor
 from ...ops._apply import apply
 from .. import functional as F
+from .._dtypes import tname
 from .._rnn_ops import lstm_layer, rnn_layer
 from ..parameter import Parameter
 from .module import Module
@@ -120,17 +122,25 @@ class RNNBase(Module):
         else:
             x = input
             if x.dim() not in (2, 3):
+                kind = "tensor " if self.mode.startswith("RNN") else ""
                 raise ValueError(f"{self.mode.split('_')[0]}: Expected input to be 2D or 3D, got "
-                                 f"{x.dim()}D tensor instead")
+                                 f"{x.dim()}D {kind}instead")
             unbatched = x.dim() == 2
+            if hx is not None:
+                self._check_hx_dims(hx, unbatched)
             if unbatched:
                 x = x.unsqueeze(1)
                 if hx is not None:
-                    hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else \
+                    hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1)) if self.mode == "LSTM" else \
                         hx.unsqueeze(1)
             elif self.batch_first:
                 x = x.transpose(0, 1)
             B = x.shape[1]
+        w = self.weight_ih_l0
+        if x.dtype != w.dtype:
+            raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype "
+                             f"({w.dtype}). Convert input: input.to({w.dtype}), or convert "
+                             f"model: model.to({x.dtype})")
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[-1]}")
@@ -147,6 +157,20 @@ class RNNBase(Module):
             elif self.batch_first:
                 out = out.transpose(0, 1)
         return out, ((hn, cn) if self.mode == "LSTM" else hn)
+
+    def _check_hx_dims(self, hx, unbatched):
+        """torch's forward: the hidden state's rank must match the input's (LSTM reads hx[0]
+        and hx[1], so a shorter tuple raises IndexError as torch's does)."""
+        want = 2 if unbatched else 3
+        what = "unbatched 2-D" if unbatched else "batched 3-D"
+        if self.mode == "LSTM":
+            h, c = hx[0], hx[1]
+            if h.dim() != want or c.dim() != want:
+                raise RuntimeError(f"For {what} input, hx and cx should also be {want}-D but got "
+                                   f"({h.dim()}-D, {c.dim()}-D) tensors")
+        elif hx.dim() != want:
+            raise RuntimeError(f"For {what} input, hx should also be {want}-D but got "
+                               f"{hx.dim()}-D tensor")
 
     @staticmethod
     def _permute_hidden(hx, idx):
@@ -167,13 +191,15 @@ class RNNBase(Module):
                 if self.mode == "LSTM" else None
             return h0, c0
         if self.mode == "LSTM":
-            if not isinstance(hx, tuple) or len(hx) != 2:
-                raise RuntimeError("LSTM expects hx as a tuple (h_0, c_0)")
-            h0, c0 = hx
+            h0, c0 = hx[0], hx[1]
             self._check_hidden(h0, (n, B, real_h), "Expected hidden[0] size")
             self._check_hidden(c0, (n, B, self.hidden_size), "Expected hidden[1] size")
+            if len(hx) != 2:
+                raise RuntimeError("lstm expects two hidden states")
+            _check_state_dtype(x, self.weight_hh_l0, h0, c0)
             return h0, c0
         self._check_hidden(hx, (n, B, real_h), "Expected hidden size")
+        _check_state_dtype(x, self.weight_hh_l0, hx)
         return hx, None
 
     @staticmethod
@@ -206,6 +232,15 @@ class RNNBase(Module):
         hn = _stack(hns)
         cn = _stack(cns) if self.mode == "LSTM" else None
         return layer_in, hn, cn
+
+
+def _check_state_dtype(x, w_hh, *states):
+    """A hidden state of another dtype than the input and weights (torch's kernels then fail
+    in the hidden-to-hidden matmul)."""
+    for h in states:
+        if h is not None and h.dtype != x.dtype:
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                               f"{tname(h.arr.dtype)} and {tname(w_hh.arr.dtype)}")
 
 
 def _cat(ts, dim):
@@ -274,12 +309,21 @@ class RNNCellBase(Module):
         return s.format(**self.__dict__)
 
     def _step(self, mode, input, h, c):
+        name = type(self).__name__
         if input.dim() not in (1, 2):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got "
-                             f"{input.dim()}D instead")
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        for i, t in enumerate((h, c) if mode == "LSTM" else (h,)):
+            if t is not None and t.dim() not in (1, 2):
+                what = f"hx[{i}]" if mode == "LSTM" else "hidden"
+                raise ValueError(f"{name}: Expected {what} to be 1D or 2D, got {t.dim()}D "
+                                 "instead")
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} "
                                f"expected {self.input_size}")
+        for t, w in ((input, self.weight_ih), (h, self.weight_hh), (c, self.weight_hh)):
+            if t is not None and t.dtype != w.dtype:     # torch's cell: linear(t, w) fails
+                raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                                   f"{tname(t.arr.dtype)} and {tname(w.arr.dtype)}")
         unbatched = input.dim() == 1
         x = input.unsqueeze(0) if unbatched else input
         B = x.shape[0]
@@ -323,8 +367,14 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input, hx=None):
-        h, c = (None, None) if hx is None else hx
-        return self._step("LSTM", input, h, c)
+        if hx is None:
+            return self._step("LSTM", input, None, None)
+        if isinstance(hx, Tensor):
+            raise TypeError("lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, "
+                            "not Tensor")
+        if len(hx) != 2:
+            raise RuntimeError("lstm_cell expects two hidden states")
+        return self._step("LSTM", input, hx[0], hx[1])
 
 
 class GRUCell(RNNCellBase):

@@ -1,0 +1,127 @@
+"""torch's dtype checks for nn: the errors its kernels' dtype dispatch raises, checked once per
+call in the public functions (one attribute read and a compare or two when the dtype is fine).
+
+`float_only(t, kernel)` is the common one: integers and bool (and complex unless the kernel has
+a complex version) raise `"<kernel>" not implemented for '<Type>'`, the message of torch's
+AT_DISPATCH for the kernel that would have run."""
+import numpy as np
+
+from .._dtype import OF_NP
+
+_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+          "complex32": "ComplexHalf", "uint16": "UInt16", "uint32": "UInt32",
+          "uint64": "UInt64"}
+_CTYPES = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
+           "uint8": "uint8_t"}
+F32 = np.dtype(np.float32)
+F16 = np.dtype(np.float16)
+
+
+def tname(dt):
+    """torch's scalar type name of a NumPy dtype ('Float', 'Long', 'BFloat16'...)."""
+    d = OF_NP.get(dt.num)
+    name = d.name if d is not None else dt.name
+    return _NAMES.get(name, name)
+
+
+def is_float(dt):
+    """A real floating dtype, bfloat16 included (NumPy files ml_dtypes' bfloat16 as kind 'V')."""
+    return dt.kind == "f" or dt.name == "bfloat16"
+
+
+def is_reduced(dt):
+    """float16 or bfloat16: the dtypes torch's CPU kernels compute in float32."""
+    return dt == F16 or dt.name == "bfloat16"
+
+
+def not_implemented(kernel, dt, error=NotImplementedError):
+    return error(f'"{kernel}" not implemented for \'{tname(dt)}\'')
+
+
+def float_only(t, kernel, error=NotImplementedError, complex_ok=False):
+    """Raise as torch's floating-point-only dispatch does when tensor `t` is not floating."""
+    dt = t.arr.dtype
+    if dt.kind == "f" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
+        return
+    raise not_implemented(kernel, dt, error)
+
+
+def float_only_arr(a, kernel, error=NotImplementedError, complex_ok=False):
+    """float_only for a raw array (inside an op's forward)."""
+    dt = a.dtype
+    if dt.kind == "f" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
+        return
+    raise not_implemented(kernel, dt, error)
+
+
+def same_dtype(t, ref):
+    """`expected scalar type <ref> but found <t>`: a kernel reading t's data as ref's dtype."""
+    if t is not None and t.arr.dtype != ref:
+        raise RuntimeError(f"expected scalar type {tname(ref)} but found {tname(t.arr.dtype)}")
+
+
+def norm_params(input, kernel, *params, dispatch_first=False):
+    """The CPU norm kernels' dtype rules (mixed_data_type.h) for (input, weight, bias, ...).
+
+    The first given parameter decides: if its dtype differs from the input's, the call is
+    "mixed": every parameter must then be float32 and the input float16/bfloat16. Otherwise
+    the kernel dispatches on the input and reads every parameter as the input's dtype.
+    batch_norm dispatches on the input before anything (`dispatch_first`)."""
+    dt = input.arr.dtype
+    if dt.kind == "f":                      # the common case: every parameter matches
+        for p in params:
+            if p is not None and p.arr.dtype != dt:
+                break
+        else:
+            return
+    if dispatch_first:
+        float_only(input, kernel)
+    first = None
+    for p in params:
+        if p is not None:
+            first = p
+            break
+    if first is not None and first.arr.dtype != dt:
+        for p in params:
+            if p is not None and p.arr.dtype != F32:
+                raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of "
+                                   "Float")
+        if not is_reduced(dt):
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        return
+    if not dispatch_first:
+        float_only(input, kernel)
+    for p in params:
+        same_dtype(p, dt)
+
+
+def is_integral(dt):
+    """Integer or bool (torch's isIntegralType(include_bool=True))."""
+    return dt.kind in "iub"
+
+
+def cast_failure(result, out):
+    """torch's in-place type-promotion error (an integer output of a float computation)."""
+    return RuntimeError(f"result type {tname(result)} can't be cast to the desired output type "
+                        f"{tname(out)}")
+
+
+def int_scalar(value, dt):
+    """A Python number as torch converts a Scalar for an integer kernel: floats truncate and
+    must fit (NaN and inf do not), ints must fit (an unsigned type lets negatives wrap)."""
+    info = np.iinfo(dt)
+    if isinstance(value, (bool, np.bool_)):
+        value = int(value)
+    if isinstance(value, (int, np.integer)):
+        v = int(value)
+        ok = (-info.max <= v <= info.max) if info.min == 0 else (info.min <= v <= info.max)
+        if ok:
+            return int(np.array(v).astype(np.int64).astype(dt))
+    else:
+        v = float(value)
+        if v == v and info.min <= v <= info.max:
+            return int(v)
+    raise RuntimeError(f"value cannot be converted to type {_CTYPES.get(dt.name, dt.name)} "
+                       "without overflow")
