@@ -443,3 +443,14 @@ def test_complex_broadcasts_and_differentiates():
     assert tuple(z.shape) == (2, 2) and z.dtype == ember.complex64
     z.real.sum().backward()
     np.testing.assert_array_equal(re_.grad.numpy(), [2.0, 2.0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("start,end,steps", [(-1, 1, 7), (0.1, 2.7, 33), (0, 1, 100),
+                                             (-3.3, 7.1, 1000), (2.5, -1.25, 57)])
+def test_linspace_is_torchs_bit_for_bit(start, end, steps, dtype):
+    """torch's kernel computes start + step * i (or end - step * (n - 1 - i)) as one fused
+    multiply-add; ember emulates it (linspace(-1, 1, 7)[3] is -2.98e-08 in both, not 0)."""
+    e = ember.linspace(start, end, steps, dtype=getattr(ember, dtype)).numpy()
+    t = torch.linspace(start, end, steps, dtype=getattr(torch, dtype)).numpy()
+    np.testing.assert_array_equal(e, t)

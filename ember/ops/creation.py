@@ -475,8 +475,15 @@ def _linspace_values(xp, start, end, steps, d):
     ct = d.np.type
     s0, e0 = xp.asarray(start, d.np), xp.asarray(end, d.np)
     step = (e0 - s0) / ct(steps - 1) if steps > 1 else xp.zeros((), d.np)
-    fi = i.astype(d.np)
-    rev = (steps - 1 - i).astype(d.np)
+    # torch's compiled kernel fuses `start + step * i` into one multiply-add: float32 emulates
+    # it exactly in float64, float64 in the x87 long double (NumPy on the CPU)
+    wide = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.longdouble}.get(d.np) \
+        if xp is np else None
+    if wide is not None:
+        s0, e0, step = s0.astype(wide), e0.astype(wide), step.astype(wide)
+    acc = d.np if wide is None else wide
+    fi = i.astype(acc)
+    rev = (steps - 1 - i).astype(acc)
     with np.errstate(over="ignore", invalid="ignore"):
         return xp.where(i < half, s0 + step * fi, e0 - step * rev).astype(d.np, copy=False)
 
