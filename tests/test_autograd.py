@@ -505,3 +505,19 @@ def test_backward_frees_activations_the_graph_still_references():
         y.backward()
         y.backward()
         assert a.grad[0, 0].item() == 2.0
+
+
+@pytest.mark.parametrize("code", ["(x * 2).tanh().sum()", "x[0:2].exp()", "x @ x", "x.view(3, 1)",
+                                  "torch.nn.functional.relu(x).mean()", "x.clone().add_(1)"])
+def test_grad_fn_classes_carry_torchs_names(code):
+    """type(t.grad_fn).__name__ is torch's node name, down the graph (torchviz reads it)."""
+    def names(lib):
+        y = eval(code, {"torch": lib, "x": lib.ones(3, requires_grad=True)})
+        out, stack = [], [y.grad_fn]
+        while stack:
+            n = stack.pop()
+            if n is not None:
+                out.append(type(n).__name__)
+                stack.extend(f for f, _ in n.next_functions)
+        return out
+    assert names(ember) == names(torch)

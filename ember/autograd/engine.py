@@ -4,7 +4,7 @@ import re
 
 from ..backends.cuda_blas import gemv_sums, sum_rows
 from .grad_mode import STATE
-from .node import CLOCK as _clock, Leaf, Node, OutSlot, RetainGrad, output_nr
+from .node import CLOCK as _clock, Leaf, OutSlot, RetainGrad, output_nr
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -245,7 +245,7 @@ def _run_node(node, g, grads, retain_graph, create_graph):
                 gi = _cast_grad(gi, a.dtype)
         prev = grads.get(nxt)
         grads[nxt] = gi if prev is None else prev + gi
-    if big and not retain_graph and type(node) is Node:
+    if big and not retain_graph and getattr(node, "op_node", False):
         _release_inputs(node)
 
 

@@ -61,6 +61,7 @@ class BackwardCFunction(Node, FunctionCtx):
 
     Not slotted: user code stores arbitrary attributes on ctx."""
     _forward_cls = None
+    op_node = False
 
     @property
     def next_functions(self):

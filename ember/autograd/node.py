@@ -26,9 +26,21 @@ def set_tracing(on):
     Node.__init__ = _init_traced if on else _init
 
 
+_CLASSES = {}
+
+
+def node_class(name):
+    """The Node subclass called `name` (one per torch node name, made once)."""
+    cls = _CLASSES.get(name)
+    if cls is None:
+        cls = _CLASSES[name] = type(name, (Node,), {"__slots__": (), "__module__": "torch"})
+    return cls
+
+
 class Node:
     __slots__ = ("op", "bwd", "xp", "saved", "next", "inputs", "static", "epoch", "out_vc",
                  "hooks", "post", "outs", "meta", "__weakref__")
+    op_node = True      # a built-in op's node (custom Function nodes keep their own state)
 
     __init__ = _init
 
@@ -68,8 +80,8 @@ def output_nr(edge):
     return edge.index if type(edge) is OutSlot else 0
 
 
-class Leaf:
-    """AccumulateGrad: the gradient sink of a leaf tensor (held weakly: no tensor<->node cycle)."""
+class AccumulateGrad:
+    """The gradient sink of a leaf tensor (held weakly: no tensor<->node cycle)."""
     __slots__ = ("ref", "hooks", "__weakref__")
     next = ()
 
@@ -90,6 +102,9 @@ class Leaf:
     @property
     def variable(self):
         return self.ref()
+
+
+Leaf = AccumulateGrad      # the name ember's engine uses
 
 
 class OutSlot:

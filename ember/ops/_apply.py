@@ -11,7 +11,7 @@ from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine
 from .._tensor import Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ..autograd.node import CLOCK, Node, OutSlot
+from ..autograd.node import CLOCK, OutSlot
 
 _FLOAT_KINDS = "fc"
 
@@ -35,7 +35,7 @@ def make_unary(op, exact_out=False):
         t = _new(y, be)
         if x._rg and _grad.enabled:
             t._rg = True
-            node = t.grad_fn = Node(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
+            node = t.grad_fn = op.node_cls(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
                                     static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
@@ -64,7 +64,7 @@ def make_view(op):
             register_view(vc, t)
             if x._rg:
                 t._rg = True
-                t.grad_fn = Node(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
+                t.grad_fn = op.node_cls(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
                                  static)
         elif x._rg:         # torch: a view made in no_grad mode requires grad, with no grad_fn
             t._rg = True
@@ -205,7 +205,7 @@ def make_binary(op):
             t._rg = True
             nx = (x.grad_fn or x._leaf_node()) if x._rg else None
             ny = (y.grad_fn or y._leaf_node()) if y_rg else None
-            node = t.grad_fn = Node(op, bwd, be.xp, saved, (nx, ny), (x, y), static)
+            node = t.grad_fn = op.node_cls(op, bwd, be.xp, saved, (nx, ny), (x, y), static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
         return t if out is None else _finish(t, out, op.name)
@@ -303,7 +303,7 @@ def _first_tensor(args):
 def _node(op, bwd, be, saved, args, static):
     nxt = tuple((a.grad_fn or a._leaf_node()) if isinstance(a, Tensor) and a._rg
                 else None for a in args)
-    return Node(op, bwd, be.xp, saved, nxt, args, static)
+    return op.node_cls(op, bwd, be.xp, saved, nxt, args, static)
 
 
 # name -> check(self, args, kwargs) run when an in-place op fails, to raise torch's error for

@@ -14,8 +14,8 @@ OPS = {}
 
 
 class Op:
-    __slots__ = ("name", "impl", "amp", "differentiable", "saves_in", "saves_out", "node_name",
-                 "n_out", "needs_mask")
+    __slots__ = ("name", "impl", "amp", "differentiable", "saves_in", "saves_out", "_node_name",
+                 "node_cls", "n_out", "needs_mask")
 
     def __init__(self, name, fwd, amp, differentiable, saves, node_name, n_out, needs_mask):
         self.name, self.amp, self.differentiable = name, amp, differentiable
@@ -24,6 +24,17 @@ class Op:
         self.node_name = node_name or _default_node_name(name)
         self.n_out, self.needs_mask = n_out, needs_mask
         self.impl = [(fwd, None)] * N_BACKENDS
+
+    @property
+    def node_name(self):
+        return self._node_name
+
+    @node_name.setter
+    def node_name(self, name):
+        """torch's grad_fn class name; nodes are made as `node_cls`, a Node subclass of that
+        name, so `type(t.grad_fn).__name__` is torch's (as graph tools such as torchviz read)."""
+        from ..autograd.node import node_class
+        self._node_name, self.node_cls = name, node_class(name)
 
     def vjp(self, bwd):
         """Decorator: the backward rule for every backend slot not overridden."""

@@ -8,7 +8,6 @@ from .. import _dtype
 from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
 from .._tensor import Tensor, _new, bump_version as _bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ..autograd.node import Node as _Node
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
 from ._apply import _tname, apply as _apply, inplace as _inplace, out_autograd_error
@@ -944,7 +943,7 @@ def record_set(self, old, source):
     if isinstance(source, Tensor):
         edges += ((source.grad_fn or source._leaf_node()) if source._rg else None,)
         inputs += (source,)
-    self.grad_fn = _Node(_set_op, _set_op.impl[be.idx][1], be.xp, (), edges, inputs, ())
+    self.grad_fn = _set_op.node_cls(_set_op, _set_op.impl[be.idx][1], be.xp, (), edges, inputs, ())
     self._rg = True
 
 
@@ -1018,7 +1017,7 @@ def _to_device(x, be):
     t = _new(arr, be)
     if x.requires_grad and _grad.enabled:
         t.requires_grad = True
-        t.grad_fn = _Node(_to_device_op, _back_to(x.be, be), be.xp, (), (x._edge(),), (x,), ())
+        t.grad_fn = _to_device_op.node_cls(_to_device_op, _back_to(x.be, be), be.xp, (), (x._edge(),), (x,), ())
     return t
 
 

@@ -9,7 +9,6 @@ import numpy as np
 
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ..autograd.node import Node
 from ._apply import _finish, _finish_tuple, apply, inplace
 from ._blend import fast_where
 from ._dims import int_arg, wrap_dim
@@ -362,7 +361,7 @@ def _put_recorded(self, value, idx, accumulate, o):
     bump_version(self)
     old = _new(self.arr, be)            # the engine reads the input's shape and dtype from it
     nv = (value.grad_fn or value._leaf_node()) if value.requires_grad else None
-    node = Node(o, o.impl[be.idx][1], xp, (idx, accumulate, v.shape), (prev, nv), (old, value),
+    node = o.node_cls(o, o.impl[be.idx][1], xp, (idx, accumulate, v.shape), (prev, nv), (old, value),
                 (idx, accumulate))
     self.grad_fn, self.requires_grad = node, True
     from ._views import rebase_view, refresh_views

@@ -12,7 +12,6 @@ from .._tensor import Tensor, _new
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ..autograd.node import Node
 from ._apply import _finish, apply
 from ._dims import int_arg, wrap_dim
 from ._registry import holomorphic, op
@@ -139,7 +138,7 @@ def _product(o, a, b):
     t = _new(out, be)
     if (a.requires_grad or b.requires_grad) and _grad.enabled:
         t.requires_grad = True
-        t.grad_fn = Node(o, bwd, be.xp, saved,
+        t.grad_fn = o.node_cls(o, bwd, be.xp, saved,
                          ((a.grad_fn or a._leaf_node()) if a.requires_grad else None,
                           (b.grad_fn or b._leaf_node()) if b.requires_grad else None),
                          (a, b), ())

@@ -119,7 +119,8 @@ class _Recompute:
                         f"recorded {op.name} where the recomputation recorded {new.op.name}.")
         for ref, new in zip(self.refs, new_nodes):
             old = ref()
-            if old is not None and type(old) is Node and not _owned_by_other(old, self):
+            if old is not None and getattr(old, "op_node", False) and \
+                    not _owned_by_other(old, self):
                 old.saved, old.inputs = new.saved, new.inputs
                 old.epoch, old.out_vc = new.epoch, new.out_vc
         self.args = self.kwargs = None
@@ -163,7 +164,7 @@ def _checkpoint(function, args, kwargs, preserve, context_fn, determinism_check)
     for node in nodes:
         if _owned_by_other(node, hook):     # a nested checkpoint restores its own nodes
             continue
-        if type(node) is Node:              # custom Function nodes keep their own saved state
+        if getattr(node, "op_node", False):  # custom Function nodes keep their own state
             node.saved = ()
             node.inputs = tuple(_stub(t) if isinstance(t, Tensor) else t for t in node.inputs)
         node.register_prehook(hook)
