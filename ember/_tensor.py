@@ -331,12 +331,7 @@ class Tensor:
         if type(value) is not bool:
             raise RuntimeError("requires_grad must be a bool")
         if self.grad_fn is not None:
-            # ember's own ops set the flag of the non-leaves they build (always to True): only
-            # clearing it is refused, as torch refuses it
-            if not value:
-                raise RuntimeError(_LEAF_FLAG_ERROR + _LEAF_FLAG_HINT)
-            self._rg = True
-            return
+            raise RuntimeError(_LEAF_FLAG_ERROR + ("" if value else _LEAF_FLAG_HINT))
         if value and not (self.arr.dtype.kind in "fc" or self.arr.dtype.name == "bfloat16"):
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                "gradients")
@@ -378,7 +373,14 @@ class Tensor:
     def _del_grad(self):
         self._grad = None
 
-    grad = property(_attrgetter("_grad"), _set_grad, _del_grad)
+    def _get_grad(self):
+        g = self._grad
+        if g is None and self.grad_fn is not None and not self._retain:
+            import warnings
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return g
+
+    grad = property(_get_grad, _set_grad, _del_grad)
 
     def _leaf_node(self):
         leaf = self._leaf
@@ -692,6 +694,12 @@ class Tensor:
 
 
 _LEAF_FLAG_ERROR = "you can only change requires_grad flags of leaf variables."
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+    "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+    "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
+    "github.com/pytorch/pytorch/pull/30531 for more information.")
 _LEAF_FLAG_HINT = (" If you want to use a computed variable in a subgraph that doesn't require "
                    "differentiation use var_no_grad = var.detach().")
 

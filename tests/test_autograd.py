@@ -2,6 +2,7 @@
 retain_grad, backward(inputs=...), autograd.grad's options, graph introspection, and a
 100,000-op chain (no recursion)."""
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -521,3 +522,21 @@ def test_grad_fn_classes_carry_torchs_names(code):
                 stack.extend(f for f, _ in n.next_functions)
         return out
     assert names(ember) == names(torch)
+
+
+def test_non_leaf_requires_grad_flag_and_grad_read_as_torch():
+    """Setting requires_grad on a non-leaf raises (either value), and reading a non-leaf's
+    .grad warns unless it retains its gradient, as in torch."""
+    for lib in (ember, torch):
+        x = lib.ones(2, requires_grad=True)
+        y = x * 2
+        for value, hint in ((True, False), (False, True)):
+            with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf") as e:
+                y.requires_grad = value
+            assert ("detach" in str(e.value)) == hint
+        with pytest.warns(UserWarning, match="not a leaf Tensor is being accessed"):
+            assert y.grad is None
+        y.retain_grad()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert y.grad is None and x.grad is None

@@ -35,8 +35,8 @@ def make_unary(op, exact_out=False):
         t = _new(y, be)
         if x._rg and _grad.enabled:
             t._rg = True
-            node = t.grad_fn = op.node_cls(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
-                                    static)
+            node = t.grad_fn = op.node_cls(op, bwd, be.xp, saved,
+                                           (x.grad_fn or x._leaf_node(),), (x,), static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
         return t if out is None else _finish(t, out, op.name, exact_out)
@@ -64,8 +64,8 @@ def make_view(op):
             register_view(vc, t)
             if x._rg:
                 t._rg = True
-                t.grad_fn = op.node_cls(op, bwd, be.xp, saved, (x.grad_fn or x._leaf_node(),), (x,),
-                                 static)
+                t.grad_fn = op.node_cls(op, bwd, be.xp, saved,
+                                        (x.grad_fn or x._leaf_node(),), (x,), static)
         elif x._rg:         # torch: a view made in no_grad mode requires grad, with no grad_fn
             t._rg = True
         return t

@@ -80,11 +80,11 @@ def rebase_view(view, out):
     pos = _positions(xp, base.arr, view.arr)
     old = _new(base.arr, be)            # records the base's shape and dtype for the engine
     prev = base.grad_fn or (base._leaf_node() if base._rg else None)
-    node = _copy_slices.node_cls(_copy_slices, _copy_slices.impl[be.idx][1], xp, (pos,), (prev, out.grad_fn),
-                (old, out), ())
+    node = _copy_slices.node_cls(_copy_slices, _copy_slices.impl[be.idx][1], xp, (pos,),
+                                 (prev, out.grad_fn), (old, out), ())
     base.grad_fn, base._rg = node, True
     view.grad_fn = _rebased_view.node_cls(_rebased_view, _rebased_view.impl[be.idx][1], xp,
-                        (pos, base.arr.shape), (node,), (old,), ())
+                                          (pos, base.arr.shape), (node,), (old,), ())
     view._rg = True
     refresh_views(base, skip=view)
 
@@ -104,6 +104,7 @@ def refresh_views(base, skip=None):
         if old is None:
             old = _new(base.arr, be)
         pos = _positions(be.xp, base.arr, v.arr)
-        v.grad_fn = _rebased_view.node_cls(_rebased_view, _rebased_view.impl[be.idx][1], be.xp,
-                         (pos, base.arr.shape), (base.grad_fn,), (old,), ())
+        v.grad_fn = _rebased_view.node_cls(_rebased_view, _rebased_view.impl[be.idx][1],
+                                           be.xp, (pos, base.arr.shape), (base.grad_fn,),
+                                           (old,), ())
         v._rg = True

@@ -943,7 +943,8 @@ def record_set(self, old, source):
     if isinstance(source, Tensor):
         edges += ((source.grad_fn or source._leaf_node()) if source._rg else None,)
         inputs += (source,)
-    self.grad_fn = _set_op.node_cls(_set_op, _set_op.impl[be.idx][1], be.xp, (), edges, inputs, ())
+    self.grad_fn = _set_op.node_cls(_set_op, _set_op.impl[be.idx][1], be.xp, (), edges,
+                                    inputs, ())
     self._rg = True
 
 
@@ -1015,9 +1016,10 @@ def _to_device(x, be):
     else:
         arr = x.arr.copy()      # cpu <-> mock: a real copy, as a device transfer would be
     t = _new(arr, be)
-    if x.requires_grad and _grad.enabled:
-        t.requires_grad = True
-        t.grad_fn = _to_device_op.node_cls(_to_device_op, _back_to(x.be, be), be.xp, (), (x._edge(),), (x,), ())
+    if x._rg and _grad.enabled:
+        t._rg = True
+        t.grad_fn = _to_device_op.node_cls(_to_device_op, _back_to(x.be, be), be.xp, (),
+                                           (x._edge(),), (x,), ())
     return t
 
 

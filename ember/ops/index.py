@@ -361,13 +361,13 @@ def _put_recorded(self, value, idx, accumulate, o):
     bump_version(self)
     old = _new(self.arr, be)            # the engine reads the input's shape and dtype from it
     nv = (value.grad_fn or value._leaf_node()) if value.requires_grad else None
-    node = o.node_cls(o, o.impl[be.idx][1], xp, (idx, accumulate, v.shape), (prev, nv), (old, value),
-                (idx, accumulate))
-    self.grad_fn, self.requires_grad = node, True
+    node = o.node_cls(o, o.impl[be.idx][1], xp, (idx, accumulate, v.shape), (prev, nv),
+                      (old, value), (idx, accumulate))
+    self.grad_fn, self._rg = node, True
     from ._views import rebase_view, refresh_views
     if base is not None:
         out = _new(self.arr, be)
-        out.grad_fn, out.requires_grad = node, True
+        out.grad_fn, out._rg = node, True
         rebase_view(self, out)
     else:
         refresh_views(self)

@@ -137,11 +137,11 @@ def _product(o, a, b):
     out, saved = fwd(be.xp, a.arr, b.arr)
     t = _new(out, be)
     if (a.requires_grad or b.requires_grad) and _grad.enabled:
-        t.requires_grad = True
+        t._rg = True
         t.grad_fn = o.node_cls(o, bwd, be.xp, saved,
-                         ((a.grad_fn or a._leaf_node()) if a.requires_grad else None,
-                          (b.grad_fn or b._leaf_node()) if b.requires_grad else None),
-                         (a, b), ())
+                               ((a.grad_fn or a._leaf_node()) if a.requires_grad else None,
+                                (b.grad_fn or b._leaf_node()) if b.requires_grad else None),
+                               (a, b), ())
     return t
 
 
