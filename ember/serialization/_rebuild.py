@@ -243,7 +243,8 @@ def set_state(obj, state):
         raise EmberLoadError(f"corrupt checkpoint: tensor state of {type(state)}")
     try:
         for k, v in state.items():
-            if type(k) is not str or k in Tensor.__slots__ or k.startswith("__"):
+            if type(k) is not str or k in Tensor.__slots__ or k.startswith("__") or \
+                    isinstance(getattr(Tensor, k, None), property):
                 raise AttributeError(k)
             setattr(obj, k, v)
     except (AttributeError, TypeError):
