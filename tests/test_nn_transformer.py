@@ -1,4 +1,6 @@
 """MultiheadAttention and Transformer layers against torch, weights copied from torch."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -182,3 +184,23 @@ def test_functional_mha_errors_as_torch(bad):
     with pytest.raises(type(te.value)) as ee:
         call(ember)()
     assert str(ee.value) == str(te.value)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(batch_first=True),
+                                dict(batch_first=True, norm_first=True),
+                                dict(batch_first=True, activation=lambda x: x),
+                                dict(batch_first=True, nhead=1)])
+def test_encoder_nested_tensor_and_mask_warnings_as_torch(kw):
+    """torch warns why an encoder cannot use nested tensors, and about masks of mixed types."""
+    kw = dict(kw)
+    nhead = kw.pop("nhead", 2)
+    seen = []
+    for lib in (ember, torch):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            enc = lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(8, nhead, 16, **kw), 1)
+            x = lib.zeros(5, 2, 8) if not kw.get("batch_first") else lib.zeros(2, 5, 8)
+            enc(x, mask=lib.nn.Transformer.generate_square_subsequent_mask(5),
+                src_key_padding_mask=lib.zeros(2, 5, dtype=lib.bool))
+        seen.append([str(m.message) for m in w if "Triggered internally" not in str(m.message)])
+    assert seen[0] == seen[1]

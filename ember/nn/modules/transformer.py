@@ -1,5 +1,6 @@
 """MultiheadAttention and the Transformer layers, with torch's parameter names and numerics."""
 import copy
+import warnings
 
 from ... import _dtype
 from .. import functional as F
@@ -141,6 +142,10 @@ class TransformerEncoderLayer(_TransformerLayer):
         super().__init__()
         self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
                     batch_first, norm_first, bias, device, dtype, cross_attention=False)
+        from .activation import GELU, ReLU
+        act = self.activation
+        self.activation_relu_or_gelu = 1 if act is F.relu or isinstance(act, ReLU) else \
+            2 if act is F.gelu or isinstance(act, GELU) else 0
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         x = src
@@ -182,6 +187,27 @@ class TransformerDecoderLayer(_TransformerLayer):
         return self.dropout2(x)
 
 
+def _why_not_nested(layer):
+    """torch's reasons, in its order, for an encoder not to use nested tensors (ember never
+    does; torch warns when one applies and enable_nested_tensor is left on)."""
+    name = "encoder_layer"
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{name} was not TransformerEncoderLayer"
+    attn = layer.self_attn
+    for failed, why in (
+            (layer.norm_first, "norm_first was True"),
+            (not attn.batch_first, "self_attn.batch_first was not True(use batch_first for "
+                                   "better inference performance)"),
+            (not attn._qkv_same_embed_dim, "self_attn._qkv_same_embed_dim was not True"),
+            (attn.in_proj_bias is None, "self_attn was passed bias=False"),
+            (not layer.activation_relu_or_gelu, "activation_relu_or_gelu was not True"),
+            (layer.norm1.eps != layer.norm2.eps, f"norm1.eps was not equal to {name}.norm2.eps"),
+            (attn.num_heads % 2 == 1, "self_attn.num_heads is odd")):
+        if failed:
+            return f"{name}.{why}"
+    return ""
+
+
 def _clones(module, n):
     from .container import ModuleList
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
@@ -193,8 +219,19 @@ class TransformerEncoder(Module):
         super().__init__()
         self.layers = _clones(encoder_layer, num_layers)
         self.num_layers, self.norm = num_layers, norm
+        self.enable_nested_tensor = self.use_nested_tensor = enable_nested_tensor
+        self.mask_check = mask_check
+        why_not = _why_not_nested(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warnings.warn("enable_nested_tensor is True, but self.use_nested_tensor is False "
+                          f"because {why_not}", stacklevel=2)
+            self.use_nested_tensor = False
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        if src_key_padding_mask is not None and mask is not None and \
+                src_key_padding_mask.dtype != mask.dtype:
+            warnings.warn("Support for mismatched src_key_padding_mask and mask is deprecated. "
+                          "Use same type for both instead.", stacklevel=2)
         out = src
         for mod in self.layers:
             out = mod(out, src_mask=mask, is_causal=bool(is_causal),
