@@ -299,3 +299,21 @@ def test_complex32_is_named_but_not_stored():
     assert repr(ember.chalf) == repr(torch.chalf) == "torch.complex32"
     with pytest.raises(TypeError, match="no complex32 tensors"):
         ember.ones(2, dtype=ember.complex32)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("code", ["x * 0.1", "0.1 * x", "x.mul(1.7)", "x / 0.3", "x.div(2.9)",
+                                  "0.3 / x", "x + 0.1", "x - 0.7", "0.3 - x",
+                                  "x.add(0.3, alpha=2)", "x * 3"])
+def test_half_precision_with_python_floats_matches_torch_bit_for_bit(code, dtype):
+    """torch's mul/div kernels take a Python float in float32 and round the result once (its
+    add/sub round the scalar to the tensor's dtype first); values and gradients as torch."""
+    vals = (np.random.default_rng(0).standard_normal(500) * 10).astype(np.float32)
+    out = []
+    for lib in (ember, torch):
+        x = lib.tensor(vals).to(getattr(lib, dtype)).requires_grad_()
+        y = eval(code, {"x": x})
+        y.backward(lib.ones_like(y))
+        out.append((y.detach().float().numpy(), x.grad.float().numpy()))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])

@@ -194,13 +194,17 @@ def make_binary(op):
                     raise _cross_device(op, x, y)
             if xa.dtype is not ya.dtype and xa.dtype != ya.dtype:
                 xa, ya = promote_arrays(xa, ya)
-            y_rg = y._rg
+            y_rg, low = y._rg, False
         else:
-            xa, ya = scalar_operand(xa, y)
-            y_rg = False
+            y_rg = low = False
+            if type(y) is float and op.opmath and xa.dtype.itemsize == 2 and \
+                    xa.dtype.kind in "fV":  # torch's mul and div: in float, rounded once
+                low, xa, ya = xa.dtype, xa.astype(np.float32), y
+            else:
+                xa, ya = scalar_operand(xa, y)
         fwd, bwd = impl[be.idx]
         r, saved = fwd(be.xp, xa, ya, *static)
-        t = _new(r, be)
+        t = _new(r.astype(low) if low else r, be)
         if (x._rg or y_rg) and _grad.enabled and op.differentiable:
             t._rg = True
             nx = (x.grad_fn or x._leaf_node()) if x._rg else None

@@ -15,7 +15,7 @@ OPS = {}
 
 class Op:
     __slots__ = ("name", "impl", "amp", "differentiable", "saves_in", "saves_out", "_node_name",
-                 "node_cls", "n_out", "needs_mask")
+                 "node_cls", "n_out", "needs_mask", "opmath")
 
     def __init__(self, name, fwd, amp, differentiable, saves, node_name, n_out, needs_mask):
         self.name, self.amp, self.differentiable = name, amp, differentiable
@@ -23,6 +23,7 @@ class Op:
         self.saves_out = saves in ("out", "both")
         self.node_name = node_name or _default_node_name(name)
         self.n_out, self.needs_mask = n_out, needs_mask
+        self.opmath = False     # float16/bfloat16 with a Python float: computed in float32
         self.impl = [(fwd, None)] * N_BACKENDS
 
     @property

@@ -133,7 +133,7 @@ sqrt = _float_unary("sqrt", lambda xp, x: xp.sqrt(x), lambda xp, g, x, y: g / (2
                     saves="out")
 rsqrt = _float_unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
                      lambda xp, g, x, y: -0.5 * g * y * y * y, saves="out")
-reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x, lambda xp, g, x, y: -g * y * y,
+reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x, lambda xp, g, x, y: -g * (y * y),
                           saves="out")
 sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
 cos = _float_unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
@@ -440,9 +440,10 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
 
 
 # ---- binary ops ------------------------------------------------------------------------------
-def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None):
+def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None, opmath=False):
     """`check(a, b) -> (a, b)` runs when the common dtype's kind is not in `fast`: it casts
-    (int -> float for float-valued ops) or raises torch's error for unsupported dtypes."""
+    (int -> float for float-valued ops) or raises torch's error for unsupported dtypes.
+    `opmath`: a float16/bfloat16 tensor with a Python float is computed in float32."""
     @_op(name, saves=saves, node=node, differentiable=grad is not None)
     def fwd(xp, a, b):
         if check is not None and a.dtype.kind not in fast:
@@ -460,6 +461,7 @@ def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None):
         return y, (a, b)
     if grad is not None:
         fwd.vjp(grad)
+    fwd.opmath = opmath
     return _make_binary(fwd)
 
 
@@ -540,19 +542,31 @@ _sub = _binary("sub", lambda xp, a, b: a - b,
                saves=None)
 _rsub = _binary("rsub", lambda xp, a, b: b - a, lambda xp, g, a, b: (-g, _scalar_g(g, b)),
                 saves=None, node="RsubBackward1")
+def _times_scalar(g, b):
+    """g * b; a float16/bfloat16 g with a Python float b in float32, as torch's kernels."""
+    if type(b) is float and g.dtype.itemsize == 2:
+        return (g.astype(np.float32) * b).astype(g.dtype)
+    return g * b
+
+
 mul = _binary("mul", lambda xp, a, b: a * b,
-              _holo(lambda xp, g, a, b: (g * b, g * a if _has_shape(b) else None)))
+              _holo(lambda xp, g, a, b: (_times_scalar(g, b), g * a if _has_shape(b) else None)),
+              opmath=True)
 multiply = mul
 SCALAR_SELF.update(("add", "sub", "mul", "div", "pow", "remainder", "floor_divide",
                     "div_trunc", "div_floor"))
 
 
 def _div_grad(xp, g, a, b):
-    ga = g / b
+    if type(b) is float and g.dtype.itemsize == 2:      # torch: in float, rounded once
+        ga = (g.astype(np.float32) / b).astype(g.dtype)
+    else:
+        ga = g / b
     return ga, (-ga * a / b if _has_shape(b) else None)
 
 
-_div = _binary("div", lambda xp, a, b: a / b, _holo(_div_grad), check=_to_float_pair("div"))
+_div = _binary("div", lambda xp, a, b: a / b, _holo(_div_grad), check=_to_float_pair("div"),
+               opmath=True)
 floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None,
                        check=_deny("div_floor", "bc", zero_div=True))
 _div_floor = _binary("div_floor", lambda xp, a, b: xp.floor_divide(a, b),
