@@ -72,3 +72,23 @@ def test_deprecated_cuda_spellings(name):
             getattr(lib.cuda.amp, name)(lambda ctx, x: x)
         msgs.append(str(w[0].message))
     assert msgs[0] == msgs[1]
+
+
+def test_mlp_under_cpu_autocast_matches_torch():
+    """A two-layer MLP under bfloat16 autocast: the second Linear gets a bfloat16 input and a
+    float32 weight and bias, which autocast casts (ember checked the dtypes first and raised)."""
+    out = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        m = lib.nn.Sequential(lib.nn.Linear(8, 6), lib.nn.ReLU(), lib.nn.Linear(6, 3))
+        x = lib.randn(4, 8)
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            y = m(x)
+            z = lib.nn.functional.linear(lib.randn(4, 8).bfloat16(), lib.randn(3, 8),
+                                         lib.randn(3))
+        y.float().sum().backward()
+        out.append((str(y.dtype), str(z.dtype), y.float().detach().numpy(),
+                    m[0].weight.grad.numpy()))
+    assert out[0][:2] == out[1][:2] == ("torch.bfloat16", "torch.bfloat16")
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=2e-2, atol=2e-2)
+    np.testing.assert_allclose(out[0][3], out[1][3], rtol=2e-2, atol=2e-2)

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from .._tensor import _new
+from ..amp.state import AMP as _AMP
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops._apply import inplace as _inplace
@@ -78,7 +79,7 @@ def _check_bias(input, weight, bias):
 
 
 def linear(input, weight, bias=None):
-    if bias is not None:
+    if bias is not None and not _AMP.enabled:      # autocast casts all three to one dtype
         ba, wa = bias.arr, weight.arr
         if (ba.dtype != wa.dtype or input.arr.dtype != wa.dtype or ba.shape != wa.shape[:1] or
                 wa.ndim != 2) and _check_bias(input, weight, bias):
