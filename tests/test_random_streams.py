@@ -44,6 +44,10 @@ CASES = [
     "t.tensor(list(t.utils.data.DataLoader(range(12), batch_size=4, shuffle=True))[0])",
     "t.tensor(list(t.utils.data.RandomSampler(range(50), replacement=True, num_samples=9)))",
     "t.tensor(list(t.utils.data.WeightedRandomSampler([0.1, 0.5, 0.4], 8)))",
+    # *_like keep a permuted layout and fill it in memory order (randn_like one at a time)
+    "t.randn_like(t.zeros(3, 2, 20).transpose(0, 1))", "t.rand_like(t.zeros(3, 5).t())",
+    "t.randn_like(t.zeros(4, 6, dtype=t.float64))",
+    "F.dropout(t.arange(1.0, 25.0).view(3, 2, 4).transpose(0, 1), 0.5)",
 ]
 
 
@@ -107,3 +111,14 @@ def test_cuda_side_wrapper_draws_every_distribution():
     assert abs(np.median(r.lognormal((n,), 1.0, 0.5)) - np.e) < 0.05
     assert abs(np.median(r.cauchy((n,), 3.0, 1.0)) - 3) < 0.05
     assert r.numpy() is r.g
+
+
+def test_like_factories_keep_torchs_layout():
+    for code in ["x", "x[:, :, ::2]", "x.permute(2, 0, 1)", "x.contiguous()"]:
+        for f in ("zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"):
+            got = [getattr(lib, f)(eval(code, {"x": lib.zeros(3, 2, 20).transpose(0, 1)})).stride()
+                   for lib in (ember, torch)]
+            assert got[0] == got[1], (code, f)
+        got = [lib.full_like(eval(code, {"x": lib.zeros(3, 2, 20).transpose(0, 1)}), 2.0).stride()
+               for lib in (ember, torch)]
+        assert got[0] == got[1], code

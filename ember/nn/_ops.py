@@ -337,9 +337,16 @@ def dropout_raw(x, p, mask_shape, rng):
     x * (bernoulli_(1 - p) / (1 - p)), recorded as a MulBackward0 as torch records it."""
     if x.be.xp is not np:
         return apply(_dropout, (x,), (p, mask_shape, rng))
+    from ..ops.creation import dense_order
     dt = x.arr.dtype
     acc = np.float64 if dt == np.float64 else np.float32
-    noise = rng.bernoulli(mask_shape, 1 - p).astype(acc) / acc(1 - p)
+    order = dense_order(x.arr) if tuple(mask_shape) == x.arr.shape else None
+    if order is None:
+        keep = rng.bernoulli(mask_shape, 1 - p)
+    else:               # torch's noise is empty_like(x): drawn in x's memory order
+        keep = rng.bernoulli(tuple(mask_shape[d] for d in order), 1 - p).transpose(
+            np.argsort(order))
+    noise = keep.astype(acc) / acc(1 - p)
     return x * _new(noise.astype(dt, copy=False), x.be)
 
 

@@ -387,11 +387,32 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
     return full((), s, dtype=dtype or DEFAULT.float, device=device, requires_grad=requires_grad)
 
 
+def dense_order(a):
+    """The dims of a permuted array, outermost first (None when in C order): torch's
+    preserve_format lays out a new tensor in that order, and random fills run through it."""
+    if a.ndim < 2 or a.flags.c_contiguous:
+        return None
+    order = sorted(range(a.ndim), key=lambda d: -a.strides[d])
+    return None if order == list(range(a.ndim)) else order
+
+
+def _preserving(make, input, memory_format, requires_grad):
+    """make(shape) in input's layout (torch's default memory_format=preserve_format)."""
+    order = dense_order(input.arr) if memory_format is None else None
+    if order is None:
+        return make(tuple(input.shape), requires_grad)
+    t = make(tuple(input.shape[d] for d in order), False)
+    t.arr = t.arr.transpose(np.argsort(order))
+    return t.requires_grad_(True) if requires_grad else t
+
+
 def _like(fn):
     def like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
              memory_format=None, **kw):
-        return fn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                  requires_grad=requires_grad, **kw)
+        return _preserving(lambda shape, rg: fn(*shape, dtype=dtype or input.dtype,
+                                                device=device or input.device,
+                                                requires_grad=rg, **kw),
+                           input, memory_format, requires_grad)
     return like
 
 
@@ -402,8 +423,9 @@ empty_like = _like(empty)
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    return full(input.shape, fill_value, dtype=dtype or input.dtype,
-                device=device or input.device, requires_grad=requires_grad)
+    return _preserving(lambda shape, rg: full(shape, fill_value, dtype=dtype or input.dtype,
+                                              device=device or input.device, requires_grad=rg),
+                       input, memory_format, requires_grad)
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
@@ -546,14 +568,21 @@ rand = _random(lambda r, shape, d: r.uniform(shape, d), "check_uniform_bounds")
 randn = _random(lambda r, shape, d: r.normal(shape, d), "normal_kernel_cpu")
 
 
-def rand_like(input, *, dtype=None, device=None, requires_grad=False, **kw):
-    return rand(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                requires_grad=requires_grad)
+def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None, **kw):
+    """torch's empty_like(input).uniform_(): input's layout, filled in its memory order."""
+    t = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
+    _float_kernel("check_uniform_bounds", t.arr.dtype)
+    return uniform_(t).requires_grad_(requires_grad)
 
 
-def randn_like(input, *, dtype=None, device=None, requires_grad=False, **kw):
-    return randn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                 requires_grad=requires_grad)
+def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None, **kw):
+    """torch's empty_like(input).normal_(): a permuted layout is not contiguous, so torch (and
+    ember) fill it one value at a time, not with the blocked fill of a contiguous randn."""
+    t = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
+    _float_kernel("normal_kernel_cpu", t.arr.dtype)
+    return normal_(t).requires_grad_(requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
