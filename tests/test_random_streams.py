@@ -122,3 +122,26 @@ def test_like_factories_keep_torchs_layout():
         got = [lib.full_like(eval(code, {"x": lib.zeros(3, 2, 20).transpose(0, 1)}), 2.0).stride()
                for lib in (ember, torch)]
         assert got[0] == got[1], code
+
+
+def test_rng_state_is_torchs_bytes_both_ways():
+    """get_rng_state() is torch's 5056-byte CPUGeneratorImplState, so states cross: a state
+    torch saved (in a checkpoint, say) continues ember's stream where torch's would go on."""
+    for draws in (0, 3, 700):
+        for lib in (ember, torch):
+            lib.manual_seed(123)
+            lib.randn(3)                        # leaves a cached Box-Muller sample
+            lib.rand(draws)
+        np.testing.assert_array_equal(ember.get_rng_state().numpy(),
+                                      torch.get_rng_state().numpy())
+    torch.manual_seed(7)
+    torch.randn(5)
+    ember.set_rng_state(ember.tensor(torch.get_rng_state().numpy()))
+    np.testing.assert_allclose(ember.randn(40).numpy(), torch.randn(40).numpy(), rtol=2e-6)
+    ember.manual_seed(9)
+    ember.rand(10)
+    torch.set_rng_state(torch.from_numpy(ember.get_rng_state().numpy()))
+    np.testing.assert_array_equal(ember.rand(3).numpy(), torch.rand(3).numpy())
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="CPUGeneratorImplState of size 5056"):
+            lib.set_rng_state(lib.zeros(10, dtype=lib.uint8))

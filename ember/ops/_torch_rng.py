@@ -10,9 +10,14 @@ uniforms, within an ulp of torch's vectorised log/sin/cos for normals.
 
 Distributions without a torch-identical path here (gamma, poisson, dirichlet, ...) draw from a
 NumPy Generator seeded by one 64-bit draw of the stream."""
+import struct
+
 import numpy as np
 
 _U64 = np.uint64
+_MT_N = 624
+_NORMAL_AT = 24 + 8 * _MT_N                # after seed, left, seeded, next and the words
+_LEGACY_BYTES, _STATE_BYTES = _NORMAL_AT + 32, _NORMAL_AT + 40
 _BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}   # mantissa digits
 _PERM_U32_MAX = (2 ** 32 - 1) // 20     # torch's randperm switches to 64-bit draws above this
 
@@ -167,6 +172,35 @@ class TorchCPU:
 
     def set_state(self, state):
         self.bits.state, self.cached_normal = state
+
+    def torch_bytes(self, seed):
+        """torch.get_rng_state()'s 5056 bytes (CPUGeneratorImplState): the seed, the mt19937's
+        position and 624 words (as uint64), and the cached Box-Muller sample."""
+        st = self.bits.state["state"]
+        pos = int(st["pos"])
+        out = bytearray(_STATE_BYTES)
+        struct.pack_into("<QiiQ", out, 0, seed, _MT_N + 1 - pos, 1, pos % _MT_N)
+        out[24:24 + 8 * _MT_N] = np.asarray(st["key"], "<u8").tobytes()
+        valid = self.cached_normal is not None
+        struct.pack_into("<dddi", out, _NORMAL_AT, 0.0, self.cached_normal if valid else 0.0,
+                         0.0, int(valid))
+        return bytes(out)
+
+    @classmethod
+    def from_torch_bytes(cls, raw):
+        """(seed, stream) from torch's state bytes (or its 5048-byte legacy form)."""
+        if len(raw) not in (_STATE_BYTES, _LEGACY_BYTES):
+            raise RuntimeError(f"Expected either a THGeneratorState of size {_LEGACY_BYTES} or a "
+                               f"CPUGeneratorImplState of size {_STATE_BYTES} but found the "
+                               f"input RNG state size to be {len(raw)}")
+        seed, left, _, _ = struct.unpack_from("<QiiQ", raw, 0)
+        key = np.frombuffer(raw, "<u8", _MT_N, 24).astype(np.uint32)
+        stream = cls(0)
+        stream.bits.state = {"bit_generator": "MT19937",
+                             "state": {"key": key, "pos": _MT_N + 1 - left}}
+        _, normal_y, _, valid = struct.unpack_from("<dddi", raw, _NORMAL_AT)
+        stream.cached_normal = normal_y if valid else None
+        return seed, stream
 
 
 def _size(shape):

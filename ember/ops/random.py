@@ -44,17 +44,16 @@ class Generator:
         return self._seed
 
     def get_state(self):
+        """torch's byte layout: a state from torch.get_rng_state() sets ember's and back."""
         from .._tensor import _new
         from ..backends import CPU
-        import pickle
-        blob = pickle.dumps((self._seed, self._stream.state()))
-        return _new(np.frombuffer(blob, dtype=np.uint8).copy(), CPU)
+        raw = self._stream.torch_bytes(self._seed)
+        return _new(np.frombuffer(raw, dtype=np.uint8).copy(), CPU)
 
     def set_state(self, state):
-        import pickle
-        self._seed, st = pickle.loads(state.arr.tobytes())
-        self._cpu = TorchCPU(0)
-        self._cpu.set_state(st)
+        if state.arr.dtype != np.uint8:
+            raise TypeError(f"expected a torch.ByteTensor, but got {state.type()}")
+        self._seed, self._cpu = TorchCPU.from_torch_bytes(state.arr.tobytes())
         self._gpu = None
         return self
 
