@@ -544,3 +544,31 @@ def test_float_inputs_still_take_the_fast_paths():
     assert lin(x).grad_fn.name() == "AddmmBackward0"
     assert EF.layer_norm(x, (3,)).grad_fn.name() == "NativeLayerNormBackward0"
     assert EF.gelu(x).grad_fn.name() == "GeluBackward0"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("case", ["linear", "linear3d", "conv2d", "conv2d_nb", "conv_t"])
+def test_low_precision_linear_and_conv_round_once_as_torch(case, dtype):
+    """torch's CPU kernels accumulate float16/bfloat16 linear and convolution (bias included)
+    in float and round once; ember did the bias add after rounding (a second rounding)."""
+    rng = np.random.default_rng(0)
+    shapes = {"linear": ((32, 64), (48, 64), (48,)), "linear3d": ((4, 8, 64), (48, 64), (48,)),
+              "conv2d": ((2, 3, 8, 8), (4, 3, 3, 3), (4,)), "conv2d_nb": ((2, 3, 8, 8),
+                                                                        (4, 3, 3, 3), None),
+              "conv_t": ((2, 3, 8, 8), (3, 4, 3, 3), (4,))}[case]
+    data = [None if s is None else rng.standard_normal(s).astype(np.float32) for s in shapes]
+    out = []
+    for lib in (ember, torch):
+        x, w, b = [None if a is None else lib.tensor(a).to(getattr(lib, dtype)).requires_grad_()
+                   for a in data]
+        F = lib.nn.functional
+        y = {"linear": F.linear, "linear3d": F.linear, "conv2d": F.conv2d,
+             "conv2d_nb": F.conv2d, "conv_t": F.conv_transpose2d}[case](x, w, b)
+        y.float().sum().backward()
+        out.append((y.dtype, y.float().detach().numpy(), x.grad.float().numpy()))
+    assert str(out[0][0]) == str(out[1][0])
+    if dtype == "float16" and case != "conv_t":     # a float32 GEMM's summation order: an ulp
+        np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-3, atol=2e-6)
+    else:
+        np.testing.assert_array_equal(out[0][1], out[1][1])
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-2, atol=1e-2)

@@ -178,8 +178,29 @@ def _bias_shape(nsp):
     return (-1,) + (1,) * nsp
 
 
+def in_float(kinds):
+    """Convolutions of these 2-byte float kinds ("f" float16, "V" bfloat16) run in float32 and
+    round once, as torch's CPU kernels accumulate (the bias too) in float; they save float32,
+    so backward is float32 as well. (torch's float16 transposed convolution rounds its columns
+    to float16 on the way, as the generic path does.)"""
+    return lambda fwd: _in_float(fwd, kinds)
+
+
+def _in_float(fwd, kinds):
+    def run(xp, x, w, b, *static):
+        if x.dtype.itemsize != 2 or x.dtype.kind not in kinds:
+            return fwd(xp, x, w, b, *static)
+        f32 = np.float32
+        y, saved = fwd(xp, x.astype(f32), w.astype(f32), None if b is None else b.astype(f32),
+                       *static)
+        return y.astype(x.dtype), saved
+    run.__name__ = fwd.__name__
+    return run
+
+
 # ---- convolution ------------------------------------------------------------------------------
 @op("convolution", amp="lower", node="ConvolutionBackward0", needs_mask=True)
+@in_float("fV")
 def _conv(xp, x, w, b, stride, pads, dilation, groups):
     xpad = pad_const(xp, x, pads)
     ksize = w.shape[2:]
@@ -316,6 +337,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 # ---- transposed convolution (the adjoint of convolution) --------------------------------------
 @op("convolution_transpose", amp="lower", node="ConvolutionBackward0", needs_mask=True)
+@in_float("V")
 def _conv_t(xp, x, w, b, stride, pads, dilation, groups, full):
     n = x.shape[0]
     ksize, spatial = w.shape[2:], x.shape[2:]

@@ -252,12 +252,15 @@ def _linear(xp, x, w, b):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(x)}x{x.shape[-1]} "
                            f"and {w.shape[-1]}x{w.shape[0] if w.ndim > 1 else 1})")
     _check_same_dtype(x, w, "mat1", "mat2")
+    low = x.dtype if x.dtype.itemsize == 2 and x.dtype.kind in "fV" else None
+    if low is not None:             # torch: float accumulation, the bias too, one rounding
+        x, w = x.astype(np.float32), w.astype(np.float32)
     # one 2-D BLAS call over all leading dims (NumPy's stacked matmul is slower)
     y = xp.matmul(_rows2d(x), w.T) if x.ndim > 2 else xp.matmul(x, w.T)
-    if y.dtype != x.dtype:          # bfloat16 (see _matmul_fwd)
-        y = y.astype(x.dtype)
     if b is not None:
         y += b
+    if low is not None:
+        y = y.astype(low)
     if x.ndim > 2:
         y = y.reshape(x.shape[:-1] + (w.shape[0],))
     return y, (x, w, b is not None)
