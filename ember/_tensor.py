@@ -235,6 +235,9 @@ class Tensor:
                 raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "
                                 "Tensor.cpu() to copy the tensor to host memory first.")
             return self.arr.get()
+        if self.be.name == "meta":
+            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() "
+                            "to copy the tensor to host memory first.")
         return self.arr
 
     def _host(self):
@@ -247,6 +250,8 @@ class Tensor:
         if self.arr.size != 1:
             raise RuntimeError(f"a Tensor with {self.arr.size} elements cannot be converted to "
                                "Scalar")
+        if self.be.name == "meta":
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return self._host().reshape(()).item()
 
     def __array__(self, dtype=None, copy=None):

@@ -246,11 +246,25 @@ def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_
     return "Parameter containing:\n" + text if is_parameter else text
 
 
+def _meta_repr(t, grad_fn):
+    """torch's repr of a meta tensor: no values; its size, and any dtype but the default."""
+    suffixes = ["device='meta'", f"size={tuple(t.arr.shape)}"]
+    if t.dtype is not DEFAULT.float:
+        suffixes.append(f"dtype={t.dtype!r}")
+    if grad_fn is not None:
+        suffixes.append(f"grad_fn=<{grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return "tensor(..., " + ", ".join(suffixes) + ")"
+
+
 def tensor_repr(t):
     """Tensor.__repr__ of an ember Tensor (nn.Parameter.__repr__ adds its own first line)."""
     cls = type(t)
     plain = cls.__module__.startswith("ember.")  # Tensor, Parameter, ...: torch's `tensor(`
     grad_fn = t.grad_fn
+    if t.be.name == "meta":
+        return _meta_repr(t, grad_fn)
     text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
                          grad_fn_name=None if grad_fn is None else grad_fn.name(),

@@ -193,3 +193,30 @@ def test_unsafe_splits(name, arg):
 
 def test_is_inference_method():
     assert ember.ones(2).is_inference() is torch.ones(2).is_inference() is False
+
+
+def test_meta_device_as_torch():
+    """Meta tensors: torch's repr, ops keep the device, data never comes out, their random
+    fills do not advance the generator, and torch.func's model-ensembling recipe (a meta copy
+    of the model called with stacked real parameters) runs."""
+    import copy
+    out = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        t = lib.zeros(2, 3, device="meta")
+        lin = lib.nn.Linear(4, 2, device="meta")
+        seen = [repr(t), repr(lib.zeros(2, dtype=lib.int64, device="meta")), repr(lin.weight),
+                repr(t + 1), repr(t.sum()), repr(lib.rand(2))]
+        for code in ("t.cpu()", "t.sum().item()", "t.numpy()", "t.tolist()"):
+            try:
+                eval(code)
+            except Exception as e:
+                seen.append(f"{type(e).__name__}: {e}")
+        models = [lib.nn.Linear(4, 2) for _ in range(3)]
+        params, buffers = lib.func.stack_module_state(models)
+        base = copy.deepcopy(models[0]).to("meta")
+        y = lib.func.vmap(lambda p, b, x: lib.func.functional_call(base, (p, b), (x,)),
+                          in_dims=(0, 0, None))(params, buffers, lib.ones(5, 4))
+        seen.append(tuple(y.shape))
+        out.append(seen)
+    assert out[0] == out[1]

@@ -3,7 +3,7 @@
 A tensor keeps its Backend record (`t.be`) for life; ops read `be.xp` and never ask per call."""
 import numpy
 
-__all__ = ["Backend", "device", "CPU", "MOCK", "get_backend"]
+__all__ = ["Backend", "device", "CPU", "MOCK", "META", "get_backend"]
 
 
 class device:
@@ -87,7 +87,17 @@ class Backend:
         return a if self.xp is numpy else a.get()
 
 
+class _Meta(Backend):
+    """torch's meta device: tensors whose values cannot be read (ember still holds NumPy
+    arrays behind them, so ops run as on the CPU; only copying data out is refused)."""
+    __slots__ = ()
+
+    def to_host(self, a):
+        raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+
+
 CPU = Backend("cpu", 0, numpy, device("cpu"))
+META = _Meta("meta", 0, numpy, device("meta"))
 MOCK = Backend("mock", 2, numpy, device("mock", 0))
 _CUDA = {}
 
@@ -109,6 +119,8 @@ def get_backend(dev):
         return CPU
     if t == "mock":
         return MOCK
+    if t == "meta":
+        return META
     if t == "cuda":
         idx = 0 if dev.index is None else dev.index
         be = _CUDA.get(idx)

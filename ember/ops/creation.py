@@ -1040,6 +1040,8 @@ def _to_device_op(xp, x):
 
 
 def _to_device(x, be):
+    if x.be.name == "meta":
+        x.be.to_host(x.arr)             # torch: no data to copy out of a meta tensor
     if be.name == "cuda" or x.be.name == "cuda":
         arr = be.from_host(x.be.to_host(x.arr)) if x.be.name != be.name else be.xp.asarray(x.arr)
     else:

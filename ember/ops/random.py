@@ -81,7 +81,9 @@ class Generator:
         """The stream for a backend: torch's algorithms on NumPy; CuPy's generator on CUDA,
         seeded from ours, behind the same methods."""
         if be.xp is np:
-            return self._stream
+            # meta tensors hold no values: their fills must not advance the stream (torch's
+            # don't), so they draw from a throwaway one
+            return self._stream if be.name != "meta" else TorchCPU(0)
         if self._gpu is None:
             seed = int(self._stream.u64(1)[0]) >> 1
             self._gpu = ArrayRNG(be.xp.random.default_rng(seed), be.xp)
