@@ -48,6 +48,14 @@ CASES = [
     "t.randn_like(t.zeros(3, 2, 20).transpose(0, 1))", "t.rand_like(t.zeros(3, 5).t())",
     "t.randn_like(t.zeros(4, 6, dtype=t.float64))",
     "F.dropout(t.arange(1.0, 25.0).view(3, 2, 4).transpose(0, 1), 0.5)",
+    # torch's sample_poisson and sample_gamma (Marsaglia-Tsang), element by element
+    "[t.poisson(t.tensor([1.0, 5.0, 10.0, 30.0, 0.0, 2.5])), t.rand(2)]",
+    "[t.distributions.Gamma(t.tensor([0.5, 3.0]), t.tensor([1.0, 2.0])).sample((4,)), t.rand(2)]",
+    "t.distributions.Beta(2.0, 3.0).sample((5,))",
+    "t.distributions.Dirichlet(t.tensor([1.0, 2.0, 3.0])).sample((4,))",
+    "t.distributions.Poisson(t.tensor([4.0, 12.0])).sample((3,))",
+    "t.distributions.StudentT(3.0).sample((4,))",
+    "t.distributions.Gamma(t.tensor([2.0], dtype=t.float64), 1.0).rsample((3,))",
 ]
 
 

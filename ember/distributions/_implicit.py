@@ -169,14 +169,9 @@ def dirichlet_grad(xp, x, alpha, total):
     return out.astype(x.dtype)
 
 
-def _draw_gamma(xp, alpha, rng):
-    x = rng.standard_gamma(alpha.astype(np.float64)).astype(alpha.dtype)
-    return xp.maximum(x, np.finfo(alpha.dtype).tiny)
-
-
 @op("_standard_gamma", saves="both")
 def _standard_gamma_op(xp, alpha, rng):
-    x = _draw_gamma(xp, alpha, rng)
+    x = rng.standard_gamma(alpha)
     return x, (alpha, x)
 
 
@@ -187,9 +182,9 @@ def _standard_gamma_vjp(xp, g, alpha, x):
 
 @op("_sample_dirichlet", saves="both")
 def _sample_dirichlet_op(xp, alpha, rng):
-    g = _draw_gamma(xp, alpha, rng)
-    eps = np.finfo(alpha.dtype)
-    x = xp.clip(g / g.sum(-1, keepdims=True), eps.tiny, 1 - eps.eps)
+    g = rng.standard_gamma(alpha.astype(np.float64))      # torch: gamma in double, then
+    eps = np.finfo(alpha.dtype)                             # normalised and rounded once
+    x = xp.clip((g / g.sum(-1, keepdims=True)).astype(alpha.dtype), eps.tiny, 1 - eps.epsneg)
     return x, (alpha, x)
 
 
@@ -202,10 +197,10 @@ def _sample_dirichlet_vjp(xp, g, alpha, x):
 
 def standard_gamma(alpha):
     """Samples of Gamma(alpha, 1), differentiable in alpha (torch._standard_gamma)."""
-    return apply(_standard_gamma_op, (alpha,), (rng_for(None, alpha.be).numpy(),))
+    return apply(_standard_gamma_op, (alpha,), (rng_for(None, alpha.be),))
 
 
 def sample_dirichlet(alpha):
     """Samples of Dirichlet(alpha) over the last dim, differentiable in alpha (torch's
     _Dirichlet function)."""
-    return apply(_sample_dirichlet_op, (alpha,), (rng_for(None, alpha.be).numpy(),))
+    return apply(_sample_dirichlet_op, (alpha,), (rng_for(None, alpha.be),))

@@ -10,11 +10,13 @@ uniforms, within an ulp of torch's vectorised log/sin/cos for normals.
 
 Distributions without a torch-identical path here (gamma, poisson, dirichlet, ...) draw from a
 NumPy Generator seeded by one 64-bit draw of the stream."""
+import math
 import struct
 
 import numpy as np
 
 _U64 = np.uint64
+_F0331 = float(np.float32(0.0331))          # torch's 0.0331f in sample_gamma
 _MT_N = 624
 _NORMAL_AT = 24 + 8 * _MT_N                # after seed, left, seeded, next and the words
 _LEGACY_BYTES, _STATE_BYTES = _NORMAL_AT + 32, _NORMAL_AT + 40
@@ -161,6 +163,71 @@ class TorchCPU:
     def cauchy(self, shape, median, sigma):
         u = self._unit(_size(shape), np.float64)
         return (median + sigma * np.tan(np.pi * (u - 0.5))).reshape(shape)
+
+    def poisson(self, rates):
+        """torch's sample_poisson per element, in order: multiplied uniforms below 10,
+        Hoermann's transformed rejection from 10 on."""
+        out = np.array([self._poisson_one(float(r)) for r in rates.ravel()], np.float64)
+        return out.reshape(rates.shape)
+
+    def _poisson_one(self, lam):
+        if lam >= 10:
+            slam, loglam = math.sqrt(lam), math.log(lam)
+            b = 0.931 + 2.53 * slam
+            a = -0.059 + 0.02483 * b
+            invalpha, vr = 1.1239 + 1.1328 / (b - 3.4), 0.9277 - 3.6224 / (b - 2)
+            while True:
+                u, v = self._unit(2, np.float64)
+                u -= 0.5
+                us = 0.5 - abs(u)
+                k = math.floor((2 * a / us + b) * u + lam + 0.43)
+                if us >= 0.07 and v <= vr:
+                    return k
+                if k < 0 or (us < 0.013 and v > us):
+                    continue
+                if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <=
+                        -lam + k * loglam - math.lgamma(k + 1.0)):
+                    return k
+        if lam == 0:
+            return 0
+        x, prod, enlam = 0, 1.0, math.exp(-lam)
+        while True:
+            prod *= float(self._unit(1, np.float64)[0])
+            if prod <= enlam:
+                return x
+            x += 1
+
+    def standard_gamma(self, alpha, out_dtype=None):
+        """torch's sample_gamma (Marsaglia-Tsang, alpha < 1 boosted) per element, in order,
+        with alpha's own arithmetic in its dtype as torch's template does; the result is at
+        least the dtype's smallest normal number."""
+        low = alpha.dtype.type
+        out = np.array([self._gamma_one(low(a), low) for a in alpha.ravel()], np.float64)
+        dt = np.dtype(out_dtype or alpha.dtype)
+        return np.maximum(out.astype(dt), np.finfo(dt).tiny).reshape(alpha.shape)
+
+    def _gamma_one(self, alpha, low):
+        scale = 1.0
+        if alpha < 1:
+            if alpha == 0:
+                return 0.0
+            u = float(self._unit(1, np.float64)[0])
+            scale *= (1 - u) ** float(low(1.0) / alpha)
+            alpha = low(alpha + low(1.0))
+        d = float(alpha - low(1.0) / low(3.0))     # torch: float constants, alpha's type
+        c = 1.0 / math.sqrt(float(np.float32(9.0)) * d)
+        while True:
+            while True:
+                x = float(self._normal_double())
+                y = 1.0 + c * x
+                if y > 0:
+                    break
+            v = y * y * y
+            u = 1 - float(self._unit(1, np.float64)[0])
+            xx = x * x
+            if u < 1.0 - _F0331 * xx * xx or math.log(u) < 0.5 * xx + d * (1.0 - v +
+                                                                          math.log(v)):
+                return scale * d * v
 
     def numpy(self):
         """A NumPy Generator for the distributions torch computes differently."""

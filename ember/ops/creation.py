@@ -669,7 +669,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 
 
 def poisson(input, generator=None):
-    return _new(_rng_for(generator, input.be).numpy().poisson(input.arr).astype(input.arr.dtype),
+    return _new(_rng_for(generator, input.be).poisson(input.arr).astype(input.arr.dtype),
                 input.be)
 
 

@@ -149,6 +149,14 @@ class ArrayRNG:
     def cauchy(self, shape, median, sigma):
         return median + sigma * self.xp.tan(np.pi * (self.g.random(shape) - 0.5))
 
+    def poisson(self, rates):
+        return self.g.poisson(rates).astype(np.float64)
+
+    def standard_gamma(self, alpha, out_dtype=None):
+        dt = np.dtype(out_dtype or alpha.dtype)
+        x = self.g.standard_gamma(alpha.astype(np.float64)).astype(dt)
+        return self.xp.maximum(x, np.finfo(dt).tiny)
+
     def numpy(self):
         return self.g
 
