@@ -1,7 +1,8 @@
 """Resampling and padding against torch: F.interpolate (nearest, nearest-exact, linear, bilinear,
-bicubic, trilinear, area; size / scale_factor / recompute_scale_factor / align_corners), the
-Upsample modules, F.pad in every mode (negative pads crop) and the padding modules, pixel
-(un)shuffle, grid_sample and affine_grid; outputs and gradients, gradchecks, reprs, errors."""
+bicubic, trilinear, area; size / scale_factor / recompute_scale_factor / align_corners;
+antialiased bilinear and bicubic, float and uint8), the Upsample modules, F.pad in every mode
+(negative pads crop) and the padding modules, pixel (un)shuffle, grid_sample and affine_grid;
+outputs and gradients, gradchecks, reprs, errors."""
 import numpy as np
 import pytest
 import torch
@@ -73,6 +74,55 @@ def test_interpolate_grad_fn_names():
     for mode in ("nearest", "bilinear", "bicubic", "nearest-exact"):
         assert F.interpolate(x, scale_factor=2, mode=mode).grad_fn.name() == type(
             TF.interpolate(t, scale_factor=2, mode=mode).grad_fn).__name__
+
+
+# ---- antialias ------------------------------------------------------------------------------
+AA_SIZES = [dict(size=(4, 3)), dict(size=(2, 1)), dict(size=(13, 17)), dict(size=(5, 13)),
+            dict(scale_factor=(0.3, 0.45)), dict(scale_factor=0.5, recompute_scale_factor=True),
+            dict(scale_factor=(2.5, 0.7)), dict(size=(9, 8)), dict(scale_factor=(1.1, 0.6)),
+            dict(size=(3, 1)), dict(size=1)]
+AA_MODES = [("bilinear", False), ("bilinear", True), ("bicubic", False), ("bicubic", True)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode,align", AA_MODES)
+@pytest.mark.parametrize("kw", AA_SIZES, ids=lambda k: "-".join(f"{a}={b}" for a, b in k.items()))
+def test_interpolate_antialias(kw, mode, align, dtype):
+    """Output and input gradient, downsampling (the filter widens) and upsampling; includes
+    torch's two corner cases: a width-1 output (the height pass reuses the first row's taps)
+    and a same-size dim under a scale_factor (copied forward, weighted backward)."""
+    for shape in (X4, (1, 2, 23, 17)):
+        check_fn(lambda x: F.interpolate(x, mode=mode, align_corners=align, antialias=True, **kw),
+                 lambda x: TF.interpolate(x, mode=mode, align_corners=align, antialias=True,
+                                          **kw), [rand(shape, dtype)], dtype)
+
+
+@pytest.mark.parametrize("mode,align", AA_MODES)
+def test_interpolate_antialias_gradcheck_and_grad_fn(mode, align):
+    for size in ((4, 3), (11, 5)):
+        gradcheck(lambda x: F.interpolate(x, size=size, mode=mode, align_corners=align,
+                                          antialias=True), [rand((1, 2, 9, 8), "float64")])
+    x, t = pair(rand(X4), True)
+    assert F.interpolate(x, size=(4, 5), mode=mode, antialias=True).grad_fn.name() == type(
+        TF.interpolate(t, size=(4, 5), mode=mode, antialias=True).grad_fn).__name__
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_interpolate_antialias_uint8(mode, seed):
+    """torch's integer passes on int16 weights, bit for bit (<= 4 channels: the AVX kernel;
+    more: the generic one)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(10):
+        c = int(rng.choice([1, 3, 4, 5]))
+        a = rng.integers(0, 256, (2, c, int(rng.integers(3, 20)), int(rng.integers(3, 20))))
+        size = (int(rng.integers(1, 24)), int(rng.integers(1, 24)))
+        align = bool(rng.integers(0, 2))
+        check_fn(lambda x: F.interpolate(x, size=size, mode=mode, align_corners=align,
+                                         antialias=True),
+                 lambda x: TF.interpolate(x, size=size, mode=mode, align_corners=align,
+                                          antialias=True),
+                 [a.astype(np.uint8)], grad=False, tol=dict(rtol=0, atol=0))
 
 
 UPSAMPLE = [
@@ -289,6 +339,15 @@ ERRORS = {
     "interp_recompute": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=4,
                                                    recompute_scale_factor=True),
     "interp_zero": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=0),
+    "interp_aa_mode": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=4, antialias=True),
+    "interp_aa_rank": lambda f, T: f.interpolate(T(_x(2, 3, 8)), size=4, mode="linear",
+                                                 antialias=True),
+    "interp_aa_rank_bilinear": lambda f, T: f.interpolate(T(_x(2, 8, 8)), size=4,
+                                                          mode="bilinear", antialias=True),
+    "interp_aa_int": lambda f, T: f.interpolate(T(np.ones((1, 2, 8, 8), np.int64)), size=4,
+                                                mode="bicubic", antialias=True),
+    "interp_aa_zero": lambda f, T: f.interpolate(T(_x(2, 3, 8, 8)), size=(0, 3),
+                                                 mode="bilinear", antialias=True),
     "gs_last_dim": lambda f, T: f.grid_sample(T(_x(2, 3, 8, 8)), T(_x(2, 3, 3, 3)),
                                               align_corners=False),
     "gs_batch": lambda f, T: f.grid_sample(T(_x(2, 3, 8, 8)), T(_x(3, 3, 3, 2)),

@@ -186,6 +186,53 @@ def _cubic_taps(n, o, align_corners, scale, ft):
     return Taps(idx, wts, n)
 
 
+def _aa_weights(n, o, align_corners, scale, cubic, ft):
+    """torch's antialiased weights for one dim (_compute_indices_min_size_weights_aa), in its
+    mixed float/double arithmetic: a triangle (bilinear) or Keys a=-0.5 cubic filter, widened by
+    the downsampling factor, centred at scale * (i + 0.5) and normalised per output. align_corners
+    only changes the scale. Returns (first input index (o,), weights (o, k))."""
+    s = _scale(n, o, align_corners, scale, ft)
+    support = ft((2.0 if cubic else 1.0) * (float(s) if s >= 1 else 1.0))
+    k = math.ceil(support) * 2 + 1
+    invscale = ft(1.0 / float(s)) if s >= 1 else ft(1)
+    f64 = np.float64
+    center = (f64(s) * (np.arange(o) + 0.5)).astype(ft)
+    xmin = np.maximum(np.trunc(f64(center - support) + 0.5), 0).astype(np.int64)
+    xsize = np.clip(np.minimum(np.trunc(f64(center + support) + 0.5), n) - xmin, 0, k)
+    j = np.arange(k)
+    x = ((xmin[:, None] + j).astype(ft) - center[:, None]).astype(f64)
+    x = np.abs((x + 0.5) * f64(invscale)).astype(ft)
+    if cubic:
+        def fma(p, q, r):   # torch's AVX2 build fuses these multiply-adds
+            return (f64(p) * q + r).astype(ft)
+        a = -0.5
+        w1 = fma(fma(a + 2, x, -(a + 3)) * x, x, 1)
+        w2 = fma(fma(fma(a, x, -5 * a), x, 8 * a), x, -4 * a)
+        w = np.where(x < 1, w1, np.where(x < 2, w2, 0))
+    else:
+        w = np.where(x < 1, ft(1) - x, 0)
+    w = np.where(j < xsize[:, None], w, 0).astype(ft)
+    total = np.cumsum(w, axis=1, dtype=ft)[:, -1:]
+    return xmin, np.where(total != 0, w / np.where(total != 0, total, 1), w).astype(ft)
+
+
+def _aa_taps(n, o, align_corners, scale, cubic, ft):
+    if n == o and (align_corners or scale is None or scale == 1):
+        return None     # torch copies a dim whose size does not change
+    xmin, w = _aa_weights(n, o, align_corners, scale, cubic, ft)
+    taps = Taps(np.minimum(xmin[:, None] + np.arange(w.shape[1]), n - 1), w, n)
+    if n == o:          # ... but its backward still applies the (scale_factor) weights
+        return _with_backward(Taps(np.arange(n)[:, None], None, n), taps)
+    return taps
+
+
+def _with_backward(fwd, real):
+    """Taps that apply `fwd` but whose backward is that of `real` (torch's aa forward and
+    backward kernels disagree in two corner cases)."""
+    fwd._t = real.transposed()
+    return fwd
+
+
 # ---- interpolate ------------------------------------------------------------------------------
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 _RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
@@ -225,13 +272,20 @@ def _interp_sizes(input, size, scale_factor, recompute_scale_factor):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """torch.nn.functional.interpolate (nearest, nearest-exact, (bi/tri)linear, bicubic, area)."""
+    """torch.nn.functional.interpolate (nearest, nearest-exact, (bi/tri)linear, bicubic, area;
+    antialiased bilinear and bicubic)."""
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
             raise ValueError("align_corners option can only be set with the interpolating "
                              "modes: linear | bilinear | bicubic | trilinear")
     elif align_corners is None:
         align_corners = False
+    if mode == "area" and size is None:
+        recompute_scale_factor = True
+    sizes, scales = _interp_sizes(input, size, scale_factor, recompute_scale_factor)
+    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
     if mode not in _MODES or input.ndim not in (3, 4, 5):
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
@@ -240,11 +294,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in _RANK and input.ndim != _RANK[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                   f"{_RANK[mode]}D input")
-    if antialias:
-        raise NotImplementedError("interpolate(antialias=True) is not supported by ember")
-    if mode == "area" and size is None:
-        recompute_scale_factor = True
-    sizes, scales = _interp_sizes(input, size, scale_factor, recompute_scale_factor)
     spatial = input.shape[2:]
     if any(o <= 0 for o in sizes) or any(n <= 0 for n in spatial):
         dims = "DHW"[-len(spatial):] if len(spatial) > 1 else "W"
@@ -252,6 +301,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             "Input and output sizes should be greater than 0, but got input ("
             + ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial)) + ") output ("
             + ", ".join(f"{d}: {o}" for d, o in zip(dims, sizes)) + ")")
+    if antialias:
+        return _interpolate_aa(input, sizes, scales, align_corners, mode == "bicubic")
     if mode != "area":
         _check_interp_dtype(input, mode, sizes)
         if input.arr.dtype == np.uint8 and mode in ("bilinear", "bicubic"):
@@ -271,6 +322,25 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         else:
             taps.append(_linear_taps(n, o, align_corners, s, ft))
     return resample(input, taps, _node_name(mode, len(sizes)))
+
+
+def _interpolate_aa(input, sizes, scales, align_corners, cubic):
+    """torch's _upsample_bilinear2d_aa / _upsample_bicubic2d_aa (float32, float64 and uint8)."""
+    dt = input.arr.dtype
+    if dt == np.uint8:
+        return _resize_uint8(input, sizes, scales, align_corners, cubic, antialias=True)
+    if dt not in (np.float32, np.float64):
+        raise not_implemented("compute_index_ranges_weights", dt)
+    ft = dt.type
+    taps = [_aa_taps(n, o, align_corners, s, cubic, ft)
+            for n, o, s in zip(input.shape[2:], sizes, scales)]
+    if sizes[1] == 1 and taps[0] is not None:
+        # torch's vertical pass, when the width is 1, applies the taps of the first output row
+        # to every row; its backward uses the real ones
+        t = taps[0]
+        taps[0] = _with_backward(Taps(np.repeat(t.idx[:1], sizes[0], 0),
+                                      np.repeat(t.wts[:1], sizes[0], 0), t.n_in), t)
+    return resample(input, taps, f"Upsample{'Bicubic' if cubic else 'Bilinear'}2DAaBackward0")
 
 
 def _check_interp_dtype(input, mode, sizes):
@@ -296,10 +366,14 @@ def _num_threads():
     return get_num_threads()
 
 
-def _uint8_taps(n, o, align_corners, scale, cubic):
+def _uint8_taps(n, o, align_corners, scale, cubic, antialias=False):
     """One dim of torch's uint8 bilinear/bicubic path: float64 weights (taps falling outside the
-    input folded onto the edge ones) rounded to int16 at the largest precision that keeps the
-    biggest weight below 2**15. Returns (gather indices (o, k), int weights (o, k), precision)."""
+    input folded onto the edge ones; or the antialiased ones) rounded to int16 at the largest
+    precision that keeps the biggest weight below 2**15. Returns (gather indices (o, k), int
+    weights (o, k), precision)."""
+    if antialias:
+        imin, w = _aa_weights(n, o, align_corners, scale, cubic, np.float64)
+        return _int16_weights(np.minimum(imin[:, None] + np.arange(w.shape[1]), n - 1), w)
     if align_corners:
         s = (n - 1) / (o - 1) if o > 1 else 0.0
     elif scale is not None and scale > 0:
@@ -334,17 +408,21 @@ def _uint8_taps(n, o, align_corners, scale, cubic):
         widx = np.where(umin + j <= 0, 0, np.where(umin + j >= n - 1, isize - 1, widx))
         np.add.at(w, (rows, widx), filt(j + 1 - support - lam))
         widx = widx + 1
+    k = np.arange(size)
+    return _int16_weights(np.minimum(imin[:, None] + k, n - 1), w, k < isize[:, None])
+
+
+def _int16_weights(idx, w, valid=True):
     wmax = w.max() if w.size else 0.0
     prec = 0
     while prec < 22 and int(0.5 + wmax * (1 << (prec + 1))) < (1 << 15):
         prec += 1
     v = w * (1 << prec)
-    k = np.arange(size)
-    wi = np.where(k < isize[:, None], np.trunc(v + np.where(v < 0, -0.5, 0.5)), 0)
-    return np.minimum(imin[:, None] + k, n - 1), wi.astype(np.int64), prec
+    wi = np.where(valid, np.trunc(v + np.where(v < 0, -0.5, 0.5)), 0)
+    return idx, wi.astype(np.int64), prec
 
 
-def _resize_uint8(input, sizes, scales, align_corners, cubic):
+def _resize_uint8(input, sizes, scales, align_corners, cubic, antialias=False):
     """torch's uint8 bilinear/bicubic resize: separable integer passes, width first, each one
     sum(x * w) + 2**(p-1) shifted down by p and clamped to [0, 255] (uint8 cannot require
     grad, so there is no backward)."""
@@ -357,7 +435,7 @@ def _resize_uint8(input, sizes, scales, align_corners, cubic):
         n, o = x.shape[axis], sizes[d]
         if n == o:
             continue
-        g, w, prec = _uint8_taps(n, o, align_corners, scales[d], cubic)
+        g, w, prec = _uint8_taps(n, o, align_corners, scales[d], cubic, antialias)
         if d != nd - 1 and x.shape[-1] == 1 and channels > 4:
             # torch's generic (more than 4 channels) vertical pass, when the width is 1, reads
             # the indices and weights of the first output row for every row
