@@ -154,6 +154,12 @@ def raises_like(e_call, t_call):
     raise AssertionError(f"ember did not raise; torch raised {type(t_exc).__name__}: {t_exc}")
 
 
+def same_error(e_call, t_call):
+    """Both calls raise the same exception class with the same message."""
+    e_msg, t_msg = raises_like(e_call, t_call)
+    assert e_msg == t_msg, (e_msg, t_msg)
+
+
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
     """Directional float64 gradcheck: <grad(v.f), u> against v.(f(x+eps u) - f(x-eps u))/2eps."""
     rng = np.random.default_rng(seed)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import ember
+from nn_oracle import same_error
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -125,23 +126,14 @@ def test_trace_runs_the_example_inputs_once():
     assert ember.jit.trace(m, x) is m and len(calls) == 1 and calls[0] is x
 
 
-def _same_error(fe, ft):
-    with pytest.raises(Exception) as te:
-        ft()
-    with pytest.raises(Exception) as ee:
-        fe()
-    assert type(ee.value) is type(te.value)
-    assert str(ee.value) == str(te.value)
-
-
 def test_trace_errors_as_torch():
     tm, em, tx, ex = _pair()
-    _same_error(lambda: ember.jit.trace(lambda a: a.reshape(5), ember.ones(2, 3)),
+    same_error(lambda: ember.jit.trace(lambda a: a.reshape(5), ember.ones(2, 3)),
                 lambda: torch.jit.trace(lambda a: a.reshape(5), torch.ones(2, 3)))
-    _same_error(lambda: ember.jit.trace(em.halve, ex), lambda: torch.jit.trace(tm.halve, tx))
-    _same_error(lambda: ember.jit.trace(em), lambda: torch.jit.trace(tm))
-    _same_error(lambda: ember.jit.trace_module(3, {}), lambda: torch.jit.trace_module(3, {}))
-    _same_error(lambda: ember.jit.trace_module(em, [ex]), lambda: torch.jit.trace_module(tm, [tx]))
+    same_error(lambda: ember.jit.trace(em.halve, ex), lambda: torch.jit.trace(tm.halve, tx))
+    same_error(lambda: ember.jit.trace(em), lambda: torch.jit.trace(tm))
+    same_error(lambda: ember.jit.trace_module(3, {}), lambda: torch.jit.trace_module(3, {}))
+    same_error(lambda: ember.jit.trace_module(em, [ex]), lambda: torch.jit.trace_module(tm, [tx]))
 
 
 def test_decorators_return_what_they_decorate_with_torch_errors():
@@ -152,8 +144,8 @@ def test_decorators_return_what_they_decorate_with_torch_errors():
         assert lib.jit.ignore(f) is f and lib.jit.export(f) is f and lib.jit.unused(f) is f
         assert lib.jit.ignore(drop=False)(f)(4) == 4
     assert ember.jit.interface(_Shape) is _Shape
-    _same_error(lambda: ember.jit.ignore(3), lambda: torch.jit.ignore(3))
-    _same_error(lambda: ember.jit.interface(f), lambda: torch.jit.interface(f))
+    same_error(lambda: ember.jit.ignore(3), lambda: torch.jit.ignore(3))
+    same_error(lambda: ember.jit.interface(f), lambda: torch.jit.interface(f))
     for lib in (torch, ember):
         with pytest.warns(FutureWarning, match=r"ignore\(True\) has been deprecated"):
             assert lib.jit.ignore(True)(f) is f
@@ -199,12 +191,12 @@ def test_fork_and_wait():
     _close(ef.then(lambda f: f.wait() * 3).wait(), tf.then(lambda f: f.wait() * 3).wait())
     _, em, _, ex = _pair()
     _close(ember.jit.wait(ember.jit.fork(em, ex)), em(ex))
-    _same_error(lambda: ember.jit.fork(lambda: 1 / 0), lambda: torch.jit.fork(lambda: 1 / 0))
+    same_error(lambda: ember.jit.fork(lambda: 1 / 0), lambda: torch.jit.fork(lambda: 1 / 0))
 
 
 def test_freeze_and_optimize_for_inference_as_torch():
     tm, em, tx, ex = _pair()
-    _same_error(lambda: ember.jit.freeze(ember.jit.script(em)),
+    same_error(lambda: ember.jit.freeze(ember.jit.script(em)),
                 lambda: torch.jit.freeze(torch.jit.script(tm)))
     tf = torch.jit.freeze(torch.jit.script(tm).eval())
     ef = ember.jit.freeze(ember.jit.script(em).eval())
@@ -224,7 +216,7 @@ def test_fusion_switches_return_what_torch_returns():
         assert e_old == t_old
         assert ember.jit.set_fusion_strategy([("STATIC", 1)]) == \
             torch.jit.set_fusion_strategy([("STATIC", 1)]) == [("DYNAMIC", 3)]
-        _same_error(lambda: ember.jit.set_fusion_strategy([("X", 1)]),
+        same_error(lambda: ember.jit.set_fusion_strategy([("X", 1)]),
                     lambda: torch.jit.set_fusion_strategy([("X", 1)]))
     finally:
         torch.jit.set_fusion_strategy(t_old)

@@ -6,6 +6,7 @@ import torch
 from oracle import assert_close
 
 import ember
+from nn_oracle import same_error
 
 NAMES = ["bartlett", "blackman", "cosine", "exponential", "gaussian", "general_cosine",
          "general_hamming", "hamming", "hann", "kaiser", "nuttall"]
@@ -69,15 +70,6 @@ def test_device_is_honoured():
     assert_close(e.cpu(), torch.signal.windows.hann(5))
 
 
-def _same_error(fe, ft):
-    with pytest.raises(Exception) as te:
-        ft()
-    with pytest.raises(Exception) as ee:
-        fe()
-    assert type(ee.value) is type(te.value)
-    assert str(ee.value) == str(te.value)
-
-
 def _call(lib, name, *args, **kw):
     if "dtype" in kw:
         kw["dtype"] = getattr(lib, kw["dtype"])
@@ -89,7 +81,7 @@ def _call(lib, name, *args, **kw):
                                       ((5,), dict(dtype="float16")), ((5,), dict(layout=None))])
 def test_common_errors_as_torch(name, args, kw):
     kw = dict(PARAMS.get(name, [{}])[0], **kw)
-    _same_error(lambda: _call(ember, name, *args, **kw), lambda: _call(torch, name, *args, **kw))
+    same_error(lambda: _call(ember, name, *args, **kw), lambda: _call(torch, name, *args, **kw))
 
 
 @pytest.mark.parametrize("name, kw", [("exponential", dict(tau=0.0)),
@@ -100,7 +92,7 @@ def test_common_errors_as_torch(name, args, kw):
                                       ("general_cosine", dict(a=[])),
                                       ("general_cosine", dict(a=3.0))])
 def test_parameter_errors_as_torch(name, kw):
-    _same_error(lambda: _call(ember, name, 5, **kw), lambda: _call(torch, name, 5, **kw))
+    same_error(lambda: _call(ember, name, 5, **kw), lambda: _call(torch, name, 5, **kw))
 
 
 def test_namespace():
