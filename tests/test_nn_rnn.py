@@ -217,3 +217,147 @@ def test_lstm_output_modified_in_place_raises():
     out.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
+
+
+def _names(out):
+    ts = out if isinstance(out, tuple) else (out,)
+    ts = [t.data if hasattr(t, "batch_sizes") else t for t in ts]
+    flat = []
+    for t in ts:
+        flat += list(t) if isinstance(t, tuple) else [t]
+    return [(t.grad_fn.name(), type(t.grad_fn).__name__, repr(t.grad_fn).split(" object")[0])
+            for t in flat]
+
+
+GRAD_FN_CONFIGS = CONFIGS + [
+    ("RNN", dict(batch_first=True)), ("GRU", dict(batch_first=True)),
+    ("LSTM", dict(batch_first=True)), ("LSTM", dict(num_layers=2)),
+    ("RNN", dict(bidirectional=True)), ("GRU", dict(num_layers=2)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,kw", GRAD_FN_CONFIGS, ids=lambda c: str(c))
+def test_grad_fn_names_match_torch(name, kw, dtype, recwarn):
+    """torch's output grad_fn classes: StackBackward0 for RNN / GRU (and LSTM off oneDNN:
+    projections, float64), MkldnnRnnLayerBackward0 for float32 LSTM, CatBackward0 when
+    bidirectional, TransposeBackward1 / TransposeBackward0 for batch_first RNN+GRU / LSTM."""
+    e_mod, t_mod = _pair(name, dtype, 4, 5, **kw)
+    shape = (3, 6, 4) if kw.get("batch_first") else (6, 3, 4)
+    xe, xt = _inputs(shape, dtype)
+    assert _names(e_mod(xe)) == _names(t_mod(xt))
+    assert _names(e_mod(xe[0] if kw.get("batch_first") else xe[:, 0])) == \
+        _names(t_mod(xt[0] if kw.get("batch_first") else xt[:, 0]))
+
+
+@pytest.mark.parametrize("name,kw", [("RNN", {}), ("GRU", dict(bidirectional=True)), ("LSTM", {}),
+                                     ("LSTM", dict(proj_size=2, num_layers=2))],
+                         ids=lambda c: str(c))
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_packed_grad_fn_names_match_torch(name, kw, enforce_sorted):
+    e_mod, t_mod = _pair(name, "float32", 4, 5, **kw)
+    xe, xt = _inputs((6, 3, 4), "float32")
+    lengths = [6, 4, 2] if enforce_sorted else [2, 6, 4]
+    pe = ember.nn.utils.rnn.pack_padded_sequence(xe, lengths, enforce_sorted=enforce_sorted)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, enforce_sorted=enforce_sorted)
+    oe, ot = e_mod(pe), t_mod(pt)
+    assert _names(oe) == _names(ot)
+    _backward([oe[0].data], [ot[0].data], "float32")
+    _check_grads(e_mod, t_mod, [xe], [xt], TOL["float32"])
+
+
+@pytest.mark.parametrize("name,kw", [("RNNCell", {}), ("RNNCell", dict(nonlinearity="relu")),
+                                     ("GRUCell", {}), ("LSTMCell", {}),
+                                     ("LSTMCell", dict(bias=False))], ids=lambda c: str(c))
+def test_cell_grad_fn_names_match_torch(name, kw):
+    e_mod, t_mod = _pair(name, "float32", 4, 5, **kw)
+    xe, xt = _inputs((3, 4), "float32")
+    oe, ot = e_mod(xe), t_mod(xt)
+    assert _names(oe) == _names(ot)
+    assert _names(e_mod(xe[0])) == _names(t_mod(xt[0]))        # unbatched: SqueezeBackward1
+    _backward(oe if isinstance(oe, tuple) else [oe], ot if isinstance(ot, tuple) else [ot],
+              "float32")
+    _check_grads(e_mod, t_mod, [xe], [xt], TOL["float32"])
+
+
+def _amp_outputs(out):
+    if hasattr(out, "batch_sizes"):
+        return [out.data]
+    if isinstance(out, tuple):
+        return [t for o in out for t in _amp_outputs(o)]
+    return [out]
+
+
+AMP_CONFIGS = [
+    ("LSTM", dict(), False), ("LSTM", dict(num_layers=2, bidirectional=True), False),
+    ("LSTM", dict(batch_first=True), False), ("LSTM", dict(proj_size=3), False),
+    ("LSTM", dict(), True), ("LSTM", dict(proj_size=3), True),
+    ("GRU", dict(), False), ("GRU", dict(bidirectional=True), True),
+    ("RNN", dict(), False), ("RNN", dict(nonlinearity="relu", num_layers=2), True),
+]
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections")
+@pytest.mark.parametrize("name,kw,packed", AMP_CONFIGS, ids=lambda c: str(c))
+def test_bfloat16_autocast_matches_torch(name, kw, packed):
+    """CPU bfloat16 autocast: the oneDNN LSTM runs wholly in bfloat16; the other layers are
+    composites whose linears autocast: RNN's state turns bfloat16, GRU's stays float32, the
+    LSTM's cell state stays float32 (its output too, unless projected)."""
+    e_mod, t_mod = _pair(name, "float32", 4, 6, **kw)
+    shape = (3, 5, 4) if kw.get("batch_first") else (5, 3, 4)
+    xe, xt = _inputs(shape, "float32")
+    ie, it = xe, xt
+    if packed:
+        ie = ember.nn.utils.rnn.pack_padded_sequence(xe, [5, 3, 2])
+        it = torch.nn.utils.rnn.pack_padded_sequence(xt, [5, 3, 2])
+    with ember.autocast("cpu", dtype=ember.bfloat16):
+        oe = _amp_outputs(e_mod(ie))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ot = _amp_outputs(t_mod(it))
+    assert [str(t.dtype) for t in oe] == [str(t.dtype) for t in ot]
+    assert _names(tuple(oe)) == _names(tuple(ot))
+    for a, b in zip(oe, ot):
+        assert_close(a.float(), b.float(), rtol=3e-2, atol=3e-2)
+    _backward([o.float() for o in oe], [o.float() for o in ot], "float32")
+    for (_, pe), (_, pt) in zip(e_mod.named_parameters(), t_mod.named_parameters()):
+        assert pe.grad.dtype == ember.float32
+        assert_close(pe.grad, pt.grad, rtol=5e-2, atol=5e-2)
+    assert_close(xe.grad, xt.grad, rtol=5e-2, atol=5e-2)
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "GRUCell", "LSTMCell"])
+def test_cells_under_bfloat16_autocast_match_torch(name):
+    """RNNCell's tanh(linear + linear) is bfloat16; GRUCell and LSTMCell combine the bfloat16
+    gates with the float32 state, so they return float32."""
+    e_mod, t_mod = _pair(name, "float32", 4, 5)
+    xe, xt = _inputs((3, 4), "float32")
+    with ember.autocast("cpu", dtype=ember.bfloat16):
+        oe = _amp_outputs(e_mod(xe))
+        oe1 = _amp_outputs(e_mod(xe[0]))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ot = _amp_outputs(t_mod(xt))
+        ot1 = _amp_outputs(t_mod(xt[0]))
+    assert [str(t.dtype) for t in oe + oe1] == [str(t.dtype) for t in ot + ot1]
+    assert _names(tuple(oe)) == _names(tuple(ot))
+    for a, b in zip(oe, ot):
+        assert_close(a.float(), b.float(), rtol=3e-2, atol=3e-2)
+
+
+def test_lstm_projection_warning_matches_torch(monkeypatch):
+    """torch warns once (TORCH_WARN_ONCE) that oneDNN has no projections, for float32 and
+    bfloat16 unpacked input; not for float64 or packed input."""
+    from ember.nn.modules import rnn
+    monkeypatch.setattr(rnn, "_PROJ_WARNED", [False])
+    m = ember.nn.LSTM(4, 5, proj_size=2)
+    x = ember.randn(6, 3, 4)
+    import warnings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        m.double()(x.double())
+        m(ember.nn.utils.rnn.pack_padded_sequence(x.double(), [6, 4, 2]))
+        assert not w
+        m.float()(x)
+        m(x)
+    assert [str(i.message) for i in w] == ["LSTM with projections is not supported with oneDNN. "
+                                           "Using default implementation."]
+    assert w[0].category is UserWarning

@@ -6,10 +6,32 @@ so each step costs one matmul plus fused elementwise updates.
 Shapes: x (T, B, I); xw (T, B, G*H) = x @ W_ih.T + b_ih; h0 (B, H_out); c0 (B, H) for LSTM;
 w_hh (G*H, H_out); b_hh (G*H) or None; w_hr (H_out, H) (LSTM projections) or None.
 `batch_sizes` (packed input): at step t only the first batch_sizes[t] rows advance; the others
-keep their state, so after the loop each row holds the state of its own last step."""
+keep their state, so after the loop each row holds the state of its own last step.
+
+float16/bfloat16 layers compute in float32 (as torch's CPU kernels accumulate) and round their
+outputs. Inputs of mixed dtypes (autocast) give each output the dtype torch's composite gates
+give it: see `rnn_layer` and `lstm_layer`.
+
+The layer ops have several outputs, so their tensors' grad_fn is an edge (OutSlot) into the
+node; `as_node` shows a visible output as torch's grad_fn class for it (StackBackward0,
+MkldnnRnnLayerBackward0, the cells' TanhBackward0 / AddBackward0 / ...)."""
 import numpy as np
 
+from .._dtype import OF_NP, PROMOTE
+from ..ops._apply import apply, make_view
 from ..ops._registry import op
+from ..ops.shape import _swap_bwd, _swap_fwd
+
+
+def _opmath(*arrays):
+    """The arrays (None kept) in the dtype the op computes in: float64 if any is, else float32."""
+    wide = any(a is not None and a.dtype == np.float64 for a in arrays)
+    ct = np.float64 if wide else np.float32
+    return tuple(None if a is None else a.astype(ct, copy=False) for a in arrays)
+
+
+def _promote(a, b):
+    return PROMOTE[OF_NP[a.num], OF_NP[b.num]].np
 
 
 def _sig(xp, x):
@@ -28,7 +50,12 @@ def _active(batch_sizes, t, B):
 
 @op("rnn_layer", saves="in", n_out=2, node="RnnBackward0")
 def rnn_layer(xp, xw, h0, w_hh, b_hh, mode, batch_sizes, reverse):
-    """Elman RNN (tanh or relu) and GRU layers."""
+    """Elman RNN (tanh or relu) and GRU layers. The new state has the dtype of torch's last gate
+    op: tanh/relu(x W_ih^T + h W_hh^T) that of the input projection `xw`; the GRU's
+    (h - n) * z + n that of `xw` and `h0` promoted (float32 for a float32 state under bfloat16
+    autocast)."""
+    od = xw.dtype if mode != "GRU" else _promote(xw.dtype, h0.dtype)
+    xw, h0, w_hh, b_hh = _opmath(xw, h0, w_hh, b_hh)
     T, B = xw.shape[0], xw.shape[1]
     h = h0.copy()
     out = xp.zeros((T, B, h0.shape[1]), xw.dtype)
@@ -57,12 +84,13 @@ def rnn_layer(xp, xw, h0, w_hh, b_hh, mode, batch_sizes, reverse):
             h[:b] = xp.tanh(pre) if mode == "RNN_TANH" else xp.maximum(pre, 0)
             saved_steps[t] = (hp, h[:b].copy())
         out[t, :b] = h[:b]
-    return (out, h), (saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw.shape)
+    return (out.astype(od, copy=False), h.astype(od, copy=False)), \
+        (saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw.shape)
 
 
 @rnn_layer.vjp
 def _(xp, grads, saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw_shape):
-    g_out, g_h = grads
+    g_out, g_h = (g.astype(w_hh.dtype, copy=False) for g in grads)
     T, B = xw_shape[0], xw_shape[1]
     dxw = xp.zeros(xw_shape, g_out.dtype)
     dghs = xp.zeros(xw_shape, g_out.dtype)            # d(h_prev @ W_hh.T + b_hh) per step
@@ -106,6 +134,11 @@ def _(xp, grads, saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw_shape)
 
 @op("lstm_layer", saves="both", n_out=3, node="RnnBackward0", needs_mask=True)
 def lstm_layer(xp, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse):
+    """The cell state keeps the dtype of `c0` (torch's f * c + i * g promotes the gates with
+    it); the hidden state and output that of `w_hr` (the projection) or else of c0 (o * tanh(c)).
+    Under autocast's oneDNN path every input comes in the autocast dtype."""
+    hd, cd = (c0.dtype if w_hr is None else w_hr.dtype), c0.dtype
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = _opmath(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
     T, B, _ = x.shape
     H = c0.shape[1]
     w_ih_p, w_hh_p = xp.roll(w_ih, H, 0), xp.roll(w_hh, H, 0)
@@ -129,6 +162,7 @@ def lstm_layer(xp, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse
         last = xp.asarray((bs[:, None] > np.arange(B)).sum(0) - 1)
         rows = xp.arange(B)
         hn, cn = out[last, rows], cs[last, :, rows]
+    out, hn, cn = (a.astype(d, copy=False) for a, d in ((out, hd), (hn, hd), (cn, cd)))
     return (out, hn, cn), (x1, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks[1:],
                            b_ih is not None, batch_sizes, reverse)
 
@@ -207,7 +241,7 @@ def _prev_stack(xp, stack, init, batch_sizes, reverse):
 @lstm_layer.vjp
 def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_sizes, reverse,
       needs):
-    g_out, g_h, g_c = grads
+    g_out, g_h, g_c = (g.astype(w_hh_p.dtype, copy=False) for g in grads)
     cs, tcs, acts, ms = stacks
     T, G, B = acts.shape
     H = G // 4
@@ -263,3 +297,45 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
         dw_hh = unroll(flat @ _prev_stack(xp, out, h0, batch_sizes, reverse).reshape(T * B, -1))
     return (dx, dh.T.copy(), dc.T.copy(), dw_ih, dw_hh, db, None if db is None else db.copy(),
             dw_hr)
+
+
+# ---- torch's grad_fn classes for the outputs -------------------------------------------------
+def _alias(node):
+    o = op(f"rnn_as_{node}", saves=None, node=node)(lambda xp, x: (x, ()))
+    return o.vjp(lambda xp, g: (g,))
+
+
+_ALIASES = {n: _alias(n) for n in ("StackBackward0", "MkldnnRnnLayerBackward0", "TanhBackward0",
+                                   "ReluBackward0", "AddBackward0", "MulBackward0")}
+
+
+def as_node(t, name):
+    """`t`, an output of a layer op, as the output of a node of torch's class `name`: an alias of
+    its array sharing its version counter (an in-place change still reaches what the layer
+    saved), whose backward passes the gradient through unchanged."""
+    if not t.requires_grad or t.grad_fn is None:
+        return t
+    y = apply(_ALIASES[name], (t,))
+    if t._vc is None:
+        t._vc = [0, 0]
+    y._vc = t._vc
+    return y
+
+
+# RNN and GRU transpose their batch_first output in place (TransposeBackward1)
+transpose_ = make_view(op("rnn_transpose_", saves=None, node="TransposeBackward1")(_swap_fwd)
+                       .vjp(_swap_bwd))
+
+
+@op("rnn_pack", saves=None, node="CatBackward0")
+def rnn_pack(xp, padded, t_idx, b_idx):
+    """A padded (T, B, *) output to PackedSequence data: torch concatenates the steps' rows."""
+    t_idx, b_idx = xp.asarray(t_idx), xp.asarray(b_idx)
+    return padded[t_idx, b_idx], (padded.shape, t_idx, b_idx)
+
+
+@rnn_pack.vjp
+def _(xp, g, shape, t_idx, b_idx):
+    d = xp.zeros(shape, g.dtype)
+    d[t_idx, b_idx] = g
+    return (d,)

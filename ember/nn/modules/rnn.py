@@ -2,17 +2,35 @@
 import math
 import numbers
 
+from ..._dtype import bfloat16, float32, float64
 from ..._tensor import Tensor
+from ...amp.state import AMP
 from ...ops._apply import apply
+from .. import _rnn_ops
 from .. import functional as F
 from .._dtypes import tname
-from .._rnn_ops import lstm_layer, rnn_layer
+from .._rnn_ops import as_node, lstm_layer, rnn_layer
 from ..parameter import Parameter
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+# torch's grad_fn class of a cell's new hidden state: the last op of its composite gates
+_CELL_NODE = {"RNN_TANH": "TanhBackward0", "RNN_RELU": "ReluBackward0", "GRU": "AddBackward0"}
+_PROJ_WARNED = [False]
+
+
+def _autocast_dtype(x):
+    """The autocast dtype when autocast is on for x's device (float64 is never autocast)."""
+    if AMP.enabled and x.be.name == AMP.device_type and x.is_floating_point() and \
+            x.dtype is not float64:
+        return AMP.dtype
+    return None
+
+
+def _to(t, dtype):
+    return t if t is None or t.dtype is dtype else t.to(dtype)
 
 
 class RNNBase(Module):
@@ -109,7 +127,7 @@ class RNNBase(Module):
                 g.get(f"bias_hh{sfx}"), g.get(f"weight_hr{sfx}"))
 
     def forward(self, input, hx=None):
-        from ..utils.rnn import PackedSequence, _packed_to_padded, _padded_to_packed
+        from ..utils.rnn import PackedSequence, _index_arrays, _packed_to_padded
         packed = isinstance(input, PackedSequence)
         batch_sizes = None
         if packed:
@@ -137,25 +155,29 @@ class RNNBase(Module):
                 x = x.transpose(0, 1)
             B = x.shape[1]
         w = self.weight_ih_l0
-        if x.dtype != w.dtype:
+        amp = _autocast_dtype(x)
+        if x.dtype != w.dtype and amp is None:
             raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype "
                              f"({w.dtype}). Convert input: input.to({w.dtype}), or convert "
                              f"model: model.to({x.dtype})")
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[-1]}")
-        h0, c0 = self._initial_state(hx, B, x)
-        out, hn, cn = self._run(x, h0, c0, batch_sizes)
+        h0, c0 = self._initial_state(hx, B, x, amp is None)
+        out, hn, cn = self._run(x, h0, c0, batch_sizes, amp)
         if packed:
-            out = _padded_to_packed(out, input)
+            t_idx, b_idx = _index_arrays(input.batch_sizes._host())
+            out = PackedSequence(apply(_rnn_ops.rnn_pack, (out,), (t_idx, b_idx)),
+                                 input.batch_sizes, input.sorted_indices, input.unsorted_indices)
             hn = self._permute_hidden(hn, input.unsorted_indices)
             cn = None if cn is None else self._permute_hidden(cn, input.unsorted_indices)
         else:
             if unbatched:
                 out, hn = out.squeeze(1), hn.squeeze(1)
                 cn = None if cn is None else cn.squeeze(1)
-            elif self.batch_first:
-                out = out.transpose(0, 1)
+            elif self.batch_first:      # torch's LSTM transposes a copy, RNN and GRU in place
+                out = out.transpose(0, 1) if self.mode == "LSTM" else \
+                    _rnn_ops.transpose_(out, 0, 1)
         return out, ((hn, cn) if self.mode == "LSTM" else hn)
 
     def _check_hx_dims(self, hx, unbatched):
@@ -180,7 +202,7 @@ class RNNBase(Module):
             return tuple(h.index_select(1, idx) for h in hx)
         return hx.index_select(1, idx)
 
-    def _initial_state(self, hx, B, x):
+    def _initial_state(self, hx, B, x, check_dtype=True):
         dirs = 2 if self.bidirectional else 1
         n = self.num_layers * dirs
         real_h = self.proj_size or self.hidden_size
@@ -196,10 +218,12 @@ class RNNBase(Module):
             self._check_hidden(c0, (n, B, self.hidden_size), "Expected hidden[1] size")
             if len(hx) != 2:
                 raise RuntimeError("lstm expects two hidden states")
-            _check_state_dtype(x, self.weight_hh_l0, h0, c0)
+            if check_dtype:
+                _check_state_dtype(x, self.weight_hh_l0, h0, c0)
             return h0, c0
         self._check_hidden(hx, (n, B, real_h), "Expected hidden size")
-        _check_state_dtype(x, self.weight_hh_l0, hx)
+        if check_dtype:
+            _check_state_dtype(x, self.weight_hh_l0, hx)
         return hx, None
 
     @staticmethod
@@ -207,8 +231,21 @@ class RNNBase(Module):
         if tuple(h.shape) != shape:
             raise RuntimeError(f"{msg} {shape}, got {list(h.shape)}")
 
-    def _run(self, x, h0, c0, batch_sizes):
+    def _run(self, x, h0, c0, batch_sizes, amp=None):
+        """Under autocast, torch runs an LSTM without projections on unpacked input through
+        oneDNN (mkldnn_rnn_layer, on autocast's lower-precision list: everything in the autocast
+        dtype); the other layers are composites whose linears autocast (see the layer ops for
+        the dtypes that gives)."""
         dirs = 2 if self.bidirectional else 1
+        mkldnn = self.mode == "LSTM" and batch_sizes is None and \
+            (amp is not None or x.dtype in (float32, bfloat16))
+        if mkldnn and self.proj_size:
+            mkldnn = False
+            if not _PROJ_WARNED[0]:         # torch: TORCH_WARN_ONCE
+                _PROJ_WARNED[0] = True
+                import warnings
+                warnings.warn("LSTM with projections is not supported with oneDNN. Using default "
+                              "implementation.", UserWarning, stacklevel=2)
         hns, cns = [], []
         layer_in = x
         for layer in range(self.num_layers):
@@ -217,11 +254,16 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, d)
                 k = layer * dirs + d
                 if self.mode == "LSTM":
-                    out, hn, cn = apply(lstm_layer, (layer_in, h0[k], c0[k], w_ih, w_hh, b_ih,
-                                                     b_hh, w_hr), (batch_sizes, d == 1))
+                    ins = (layer_in, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, w_hr)
+                    if amp is not None:     # the cell state stays as given off oneDNN
+                        ins = tuple(t if i == 2 and not mkldnn else _to(t, amp)
+                                    for i, t in enumerate(ins))
+                    out, hn, cn = apply(lstm_layer, ins, (batch_sizes, d == 1))
+                    out = as_node(out, "MkldnnRnnLayerBackward0" if mkldnn else "StackBackward0")
                 else:
                     out, hn = apply(rnn_layer, (F.linear(layer_in, w_ih, b_ih), h0[k], w_hh,
                                                 b_hh), (self.mode, batch_sizes, d == 1))
+                    out = as_node(out, "StackBackward0")
                     cn = None
                 outs.append(out)
                 hns.append(hn)
@@ -321,7 +363,7 @@ class RNNCellBase(Module):
             raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} "
                                f"expected {self.input_size}")
         for t, w in ((input, self.weight_ih), (h, self.weight_hh), (c, self.weight_hh)):
-            if t is not None and t.dtype != w.dtype:     # torch's cell: linear(t, w) fails
+            if t is not None and t.dtype != w.dtype and _autocast_dtype(t) is None:     # torch's cell: linear(t, w) fails
                 raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                                    f"{tname(t.arr.dtype)} and {tname(w.arr.dtype)}")
         unbatched = input.dim() == 1
@@ -337,12 +379,15 @@ class RNNCellBase(Module):
                 c = zeros(B, self.hidden_size, dtype=x.dtype, device=x.device)
             elif unbatched:
                 c = c.unsqueeze(0)
-        if mode == "LSTM":
+        cn = None
+        if mode == "LSTM":      # torch's lstm_cell: hy = o * tanh(cy), cy = f * cx + i * g
             _, hn, cn = apply(lstm_layer, (x.unsqueeze(0), h, c, self.weight_ih, self.weight_hh,
                                            self.bias_ih, self.bias_hh, None), (None, False))
+            hn, cn = as_node(hn, "MulBackward0"), as_node(cn, "AddBackward0")
         else:
             xw = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)
             _, hn = apply(rnn_layer, (xw, h, self.weight_hh, self.bias_hh), (mode, None, False))
+            hn = as_node(hn, _CELL_NODE[mode])
         if unbatched:
             hn = hn.squeeze(0)
             cn = cn.squeeze(0) if mode == "LSTM" else cn
