@@ -454,3 +454,73 @@ def test_linspace_is_torchs_bit_for_bit(start, end, steps, dtype):
     e = ember.linspace(start, end, steps, dtype=getattr(ember, dtype)).numpy()
     t = torch.linspace(start, end, steps, dtype=getattr(torch, dtype)).numpy()
     np.testing.assert_array_equal(e, t)
+
+
+def _bits(t):
+    return t.float().numpy() if t.dtype in (torch.float16, torch.bfloat16) else t.numpy()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_arange_and_range_values_are_torchs_bit_for_bit(dtype):
+    """torch's CPU kernel rounds per vector block and fuses start + step * i; 200 random
+    ranges (several vector blocks, tails, negative steps) match it exactly."""
+    rng = np.random.default_rng(7)
+    te, tt = getattr(ember, dtype), getattr(torch, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(200):
+            start = float(rng.uniform(-50, 50))
+            step = float(rng.choice([-1, 1]) * rng.uniform(0.01, 3))
+            end = start + step * int(rng.integers(1, 300)) * float(rng.uniform(0.5, 1.5))
+            want = _bits(torch.arange(start, end, step, dtype=tt))
+            np.testing.assert_array_equal(_bits(ember.arange(start, end, step, dtype=te)), want)
+            want = _bits(torch.range(start, end, step, dtype=tt))
+            np.testing.assert_array_equal(_bits(ember.range(start, end, step, dtype=te)), want)
+
+
+class _threads:
+    """torch's intra-op thread count set to ember's for the block: long ranges are split
+    into one chunk per thread, and each chunk restarts the vector blocks."""
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        self.old = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.old)
+
+
+@pytest.mark.parametrize("n", [40000, 70001])
+def test_long_arange_splits_like_torchs_threads(n):
+    with _threads(ember.get_num_threads()):
+        for dtype in ("float32", "float64"):
+            want = torch.arange(0.1, 0.1 + n * 0.37, 0.37, dtype=getattr(torch, dtype)).numpy()
+            got = ember.arange(0.1, 0.1 + n * 0.37, 0.37, dtype=getattr(ember, dtype)).numpy()
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("args,dtype", [
+    ((0, 10, 1.5), "int64"), ((0, 10, 1.5), "int32"), ((0.5, 10, 2), "int64"),
+    ((0, 10, 2.5), "uint8"), ((-5, 5, 1.7), "int16"), ((10, 0, -1.5), "int64"),
+    ((10, 0, -1.5), "int32"), ((-3.7, 4.2, 1), "int64"), ((0, 300, 7), "uint8"),
+    ((5, -3, -2), "int8"), ((0, 5, 0.5), "int32"), ((0, 5, 0.5), "int64"),
+    ((0, 5, -1.0), "float32"), ((0, -5, 0.5), "int32"), ((0, 5), "complex64"), ((0, 5), "bool"),
+])
+def test_arange_integer_rules_and_errors(args, dtype):
+    """Integer aranges truncate start/end/step (int64 sizes itself on the truncated values);
+    errors are torch's classes and messages."""
+    def run(lib):
+        try:
+            return lib.arange(*args, dtype=getattr(lib, dtype)).tolist()
+        except Exception as e:      # noqa: BLE001 - class and message are compared
+            return type(e).__name__, str(e)
+    assert run(ember) == run(torch)
+
+
+def test_range_warns_as_torch():
+    with pytest.warns(UserWarning, match="torch.range is deprecated"):
+        got = ember.range(0, 3, 1.5, dtype=ember.int64).tolist()
+    with pytest.warns(UserWarning, match="torch.range is deprecated"):
+        assert got == torch.range(0, 3, 1.5, dtype=torch.int64).tolist() == [0, 1, 2, 3]

@@ -1,16 +1,19 @@
 """Tensor factories, conversions between dtypes and devices, and random sampling."""
 import builtins
 import math
+import warnings
 
 import numpy as np
 
 from .. import _dtype
 from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
 from .._tensor import Tensor, _new, bump_version as _bump_version
+from .._threads import get_num_threads as _num_threads
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
 from ._apply import _tname, apply as _apply, inplace as _inplace, out_autograd_error
+from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
 from .random import rng_for as _rng_for
 
 _py_float, _py_int, _py_bool, _py_complex = float, int, bool, builtins.complex
@@ -431,40 +434,75 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
     _out_dtype_check(out, dtype)
-    if out is not None and (out.dtype is _dtype.bool_ or out.dtype.is_complex):
-        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_tname(out.dtype.np)}'")
+    kind = out.dtype if out is not None else None if dtype is None else _to_dtype(dtype)
+    if kind is not None and (kind is _dtype.bool_ or kind.is_complex):
+        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_tname(kind.np)}'")
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (end - start) * step < 0 and end != start:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    _check_range_bounds(start, end, step)
     if dtype is None:
         dtype = _infer_dtype(vals)
     d = _to_dtype(dtype)
-    n = builtins.max(0, math.ceil((end - start) / step))
     be = _get_backend(device)
     if d.is_floating_point or d.is_complex:
-        a = (be.xp.arange(n, dtype=np.float64) * step + start).astype(d.np)
+        n = builtins.max(0, math.ceil((end - start) / step))
+        if be.xp is np and d.is_floating_point:
+            a = _float_arange(start, step, n, d.np, _num_threads() if n >= 32768 else 1)
+        else:
+            a = (be.xp.arange(n, dtype=np.float64) * step + start).astype(d.np)
     else:
-        a = be.xp.arange(start, start + n * step, step, dtype=np.int64)[:n].astype(d.np)
+        a = be.xp.asarray(_int_arange(start, end, step, d)).astype(d.np)
     return _into(_finish(a, be, requires_grad), out)
+
+
+def _check_range_bounds(start, end, step):
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+
+
+def _int_arange(start, end, step, d):
+    """torch's integer arange: start, end and step truncate to integers; int64's length is
+    computed on them, the other types' on the given values."""
+    lo, hi, st = int(start), int(end), int(step)
+    if d is _dtype.int64:
+        if st == 0:
+            raise ValueError("step must be nonzero")
+        num = hi - lo + st - (1 if st > 0 else -1)
+        n = builtins.abs(num) // builtins.abs(st) * (1 if (num >= 0) == (st > 0) else -1)
+    else:
+        n = math.ceil((end - start) / step)
+    return lo + st * np.arange(builtins.max(n, 0), dtype=np.int64)
 
 
 def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
            requires_grad=False):
-    """Deprecated torch.range: like arange but includes `end`."""
+    """Deprecated torch.range: like arange but includes `end` (torch's CPU kernel's values)."""
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its "
+                  "behavior is inconsistent with Python's range builtin. Instead, use "
+                  "torch.arange, which produces values in [start, end).", UserWarning,
+                  stacklevel=2)
     _out_dtype_check(out, dtype)
     if end is None:
         start, end = 0, start
-    n = math.floor((end - start) / step) + 1
     d = _to_dtype(dtype) if dtype is not None else DEFAULT.float if out is None else out.dtype
     if d is _dtype.bool_ or d.is_complex:
         raise NotImplementedError(f"\"range_cpu\" not implemented for '{_tname(d.np)}'")
-    return arange(start, start + n * step, step, out=out, dtype=d, device=device,
-                  requires_grad=requires_grad)
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    _check_range_bounds(start, end, step)
+    if d.is_floating_point:
+        a = _float_range(start, end, step, d.np)
+    else:
+        lo, hi, st = int(start), int(end), int(step)
+        if st == 0:
+            raise ValueError("step must be nonzero")
+        span = builtins.abs(hi - lo) // builtins.abs(st) * (1 if (hi - lo >= 0) == (st > 0) else -1)
+        a = lo + st * np.arange(builtins.max(span + 1, 0), dtype=np.int64)
+    return _into(_finish(_get_backend(device).xp.asarray(a.astype(d.np)), _get_backend(device),
+                         requires_grad), out)
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
