@@ -14,6 +14,9 @@ CASES = [
     "t.rand(3, 2, dtype=t.complex128)", "t.randn(7)", "t.randn(16)", "t.randn(37)",
     "t.randn(5, 8, dtype=t.float64)", "t.randn(3, dtype=t.float16)", "t.randn(4, 5, dtype=t.complex64)",
     "[t.randn(3), t.randn(5, dtype=t.float64), t.randn(2)]",    # Box-Muller's cached sample
+    # half and bfloat16 draw only the whole blocks' uniforms before the redrawn tail block
+    "[t.randn(20, dtype=t.float16), t.rand(3)]", "[t.randn(53, dtype=t.bfloat16).float(), t.rand(2)]",
+    "t.empty(21, dtype=t.float16).normal_(1.0, 2.0)",
     "t.randint(0, 10, (8,))", "t.randint(-5, 2 ** 33, (4,))", "t.randint(3, 9, (4, 5), dtype=t.int32)",
     "t.randperm(1)", "t.randperm(100)", "t.normal(2.0, 3.0, (17,))", "t.normal(t.zeros(20), t.ones(20))",
     "t.empty(1000).uniform_(-0.3, 0.3)", "t.empty(33, dtype=t.float64).uniform_(-2, 5)",

@@ -83,12 +83,12 @@ class TorchCPU:
 
     def _normal_fill(self, n, dtype, mean, std):
         acc = np.float64 if dtype == np.float64 else np.float32
-        data = self._unit(n, dtype).astype(acc)
         whole = n // 16 * 16
+        # float and double draw every uniform first; half and bfloat16 only the whole blocks'
+        data = self._unit(n if dtype.itemsize >= 4 else whole, dtype).astype(acc)
         out = np.empty(n, acc)
         out[:whole] = _box_muller16(data[:whole].reshape(-1, 16), acc).ravel()
         if n % 16:
-            out[whole:] = data[whole:]
             out[n - 16:] = _box_muller16(self._unit(16, dtype).astype(acc).reshape(1, 16),
                                          acc).ravel()
         if mean == 0.0 and std == 1.0:
