@@ -300,6 +300,14 @@ INDEX_ERRORS = [
     lambda lib: lib.searchsorted(lib.tensor([1.0, 2.0]), 2.0, side="left", right=True),
     lambda lib: lib.searchsorted(lib.tensor([[1.0, 2.0]]), lib.ones(2, 3)),
     lambda lib: lib.bucketize(lib.ones(2), lib.ones(2, 2)),
+    lambda lib: lib.searchsorted(lib.tensor([3.0, 1, 2]), lib.ones(2), sorter=lib.tensor([1, 2])),
+    lambda lib: lib.searchsorted(lib.tensor([3.0, 1, 2]), lib.ones(2),
+                                 sorter=lib.tensor([1, 2, 0], dtype=lib.int32)),
+    lambda lib: lib.searchsorted(lib.tensor([3.0, 1, 2]), lib.ones(2), sorter=lib.tensor([1, 2, 3])),
+    lambda lib: lib.searchsorted(lib.tensor([3.0, 1, 2]), lib.ones(2), sorter=lib.tensor([1, -1, 0])),
+    lambda lib: lib.searchsorted(lib.tensor([[1.0, 2], [3, 4]]), lib.tensor(2.0)),
+    lambda lib: lib.searchsorted(lib.tensor(2.0), lib.tensor([2.0])),
+    lambda lib: lib.searchsorted(lib.tensor([[1.0, 2], [3, 4]]), lib.tensor([[[2.0, 3]]])),
     lambda lib: lib.zeros(3).index_put_((lib.tensor([0]),), lib.ones(1, dtype=lib.float64)),
     lambda lib: lib.zeros(3, 4).take_along_dim(lib.tensor([0]), 1),
 ]
@@ -364,6 +372,30 @@ def test_searchsorted_bucketize():
     run_both(lambda lib: lib.bucketize(lib.tensor(v), lib.tensor(seq), right=True,
                                        out_int32=True))
     run_both(lambda lib: lib.bucketize(3, lib.tensor(seq)))
+
+
+def test_searchsorted_warns_once_per_program_on_non_contiguous_tensors():
+    """torch's TORCH_WARN_ONCE: one warning per kind (input values, boundaries, sorter)."""
+    from ember.ops import index
+    saved = set(index._WARNED)
+    index._WARNED.clear()
+    try:
+        seq = ember.tensor([[1.0, 3, 5], [2, 4, 6]]).t()
+        with pytest.warns(UserWarning) as rec:
+            r = ember.searchsorted(seq, ember.tensor([[2.5], [3.5], [1.0]]))
+            ember.searchsorted(seq, ember.tensor([[2.5], [3.5], [1.0]]))
+            ember.searchsorted(ember.tensor([1.0, 2, 3]), ember.tensor([[2.5, 3], [3.5, 1]]).t())
+            ember.searchsorted(ember.tensor([3.0, 1, 2]), ember.tensor([3.0]),
+                               sorter=ember.tensor([1, 0, 2, 0, 0, 0])[::2])
+        assert [str(w.message).split(" tensor")[0] for w in rec] == [
+            "torch.searchsorted(): boundary", "torch.searchsorted(): input value",
+            "torch.searchsorted(): sorter"]
+        assert all(str(w.message).endswith("This message will only appear once per program.")
+                   for w in rec)
+        assert r.tolist() == [[2], [1], [0]]
+    finally:
+        index._WARNED.clear()
+        index._WARNED.update(saved)
 
 
 def test_nonzero_argwhere():

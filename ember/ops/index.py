@@ -4,12 +4,14 @@ Contract (see _registry.py): `fwd(xp, *arrays, *static) -> (out, saved)`, `bwd(x
 torch applies integer and slice indices first (views), then advanced (tensor) indices on the
 result; `_parse` splits an index the same way, so advanced dims move exactly as in torch."""
 import builtins
+import warnings
 
 import numpy as np
 
+from .. import _dtype
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _finish_tuple, apply, inplace
+from ._apply import _finish, _finish_tuple, _tname as _dtype_name, apply, inplace
 from ._blend import fast_where
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
@@ -389,8 +391,7 @@ def _value_for(self, value):
 
 
 def _tname(x):
-    from ._apply import _tname as name
-    return f"torch.{name(x.arr.dtype)}Tensor"
+    return f"torch.{_dtype_name(x.arr.dtype)}Tensor"
 
 
 def _check_put_dtype(self, value, adv):
@@ -402,9 +403,9 @@ def _check_put_dtype(self, value, adv):
     if value.arr.ndim == 0 and len(masks) == 1 and len([a for a in adv if hasattr(a, "dtype")
                                                        ]) == 1:
         return
-    from ._apply import _tname as name
     raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                       f"{name(self.arr.dtype)} for the destination and {name(value.arr.dtype)} "
+                       f"{_dtype_name(self.arr.dtype)} for the destination and "
+                       f"{_dtype_name(value.arr.dtype)} "
                        "for the source.")
 
 
@@ -909,9 +910,8 @@ def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True):
     if src.arr.dtype != input.arr.dtype:
         raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype")
     if input.arr.dtype.kind == "c" and reduce in ("amax", "amin"):
-        from ._apply import _tname as dtype_name
         raise NotImplementedError(f"\"scatter_gather_tensor_cpu_reduce_{reduce}\" not implemented "
-                                  f"for '{dtype_name(input.arr.dtype)}'")
+                                  f"for '{_dtype_name(input.arr.dtype)}'")
     node = _scatter_add if reduce == "sum" and include_self else _scatter_reduce
     if node is _scatter_add:
         return apply(_scatter_add, (input, index, src), (d,))
@@ -1296,23 +1296,58 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     scalar = not isinstance(input, Tensor)
     vals = xp.asarray(input) if scalar else input.arr
     s = seq.arr
+    _searchsorted_checks(seq, vals, sorter)
+    for name, t in (("input value", None if scalar else input), ("boundary", seq),
+                    ("sorter", sorter)):
+        if t is not None and not t.is_contiguous() and name not in _WARNED:
+            _WARNED.add(name)
+            warnings.warn(f"torch.searchsorted(): {name} tensor is non-contiguous, this will "
+                          "lower the performance due to extra data copy when converting "
+                          "non-contiguous tensor to contiguous, please use contiguous "
+                          f"{name} tensor if possible. This message will only appear once "
+                          "per program.", UserWarning, stacklevel=2)
     if sorter is not None:
         s = xp.take_along_axis(s, sorter.arr, -1)
     side_ = "right" if right else "left"
     if s.ndim == 1:
         res = xp.searchsorted(s, vals, side=side_)
     else:
-        if scalar or vals.shape[:-1] != s.shape[:-1]:
-            raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or "
-                               "the first N-1 dimensions of boundaries tensor and input value "
-                               "tensor must match, but we got boundaries tensor "
-                               f"{list(s.shape)} and input value tensor {list(vals.shape)}")
         s2, v2 = s.reshape(-1, s.shape[-1]), vals.reshape(-1, vals.shape[-1])
         res = xp.stack([xp.searchsorted(a, b, side=side_) for a, b in zip(s2, v2)]) \
             if s2.shape[0] else xp.zeros(v2.shape, np.int64)
         res = res.reshape(vals.shape)
     res = xp.asarray(res).astype(np.int32 if out_int32 else np.int64)
     return _finish(_new(res, seq.be), out, "searchsorted", True)
+
+
+_WARNED = set()     # TORCH_WARN_ONCE: each non-contiguous warning once per program
+
+
+def _searchsorted_checks(seq, vals, sorter):
+    """torch's searchsorted_pre_check, in its order."""
+    if sorter is not None:
+        if tuple(sorter.shape) != tuple(seq.shape):
+            raise RuntimeError("torch.searchsorted(): boundary and sorter must have the same "
+                               f"size, but got boundary tensor {list(seq.shape)}and got sorter "
+                               f"tensor {list(sorter.shape)}")
+        if sorter.dtype is not _dtype.int64:
+            raise RuntimeError("torch.searchsorted(): sorter must be a tensor of long dtype but "
+                               f"got dtype {_dtype_name(sorter.arr.dtype)}")
+        if sorter.numel() and (int(sorter.arr.max()) >= seq.shape[-1] or
+                               int(sorter.arr.min()) < 0):
+            raise RuntimeError("torch.searchsorted(): sorter index out of range")
+    if vals.ndim == 0 and seq.ndim != 1:
+        raise RuntimeError("torch.searchsorted(): input value can be a scalar only when "
+                           f"boundaries tensor dimension is 1, but we got boundaries tensor "
+                           f"dim({seq.ndim}) and input value's dim(0) numel(1)")
+    if seq.ndim == 0:
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive "
+                           "dimension, but got 0 dimension")
+    if seq.ndim != 1 and (vals.ndim != seq.ndim or vals.shape[:-1] != tuple(seq.shape[:-1])):
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or "
+                           "the first N-1 dimensions of boundaries tensor and input value "
+                           f"tensor must match, but we got boundaries tensor {list(seq.shape)} "
+                           f"and input value tensor {list(vals.shape)}")
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
@@ -1356,11 +1391,10 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     full = expand(reshape(index.long() if index.arr.dtype != np.int64 else index, shape),
                   source.shape)
     if input.arr.dtype.kind == "c" and (not include_self or reduce in ("amax", "amin")):
-        from ._apply import _tname as dtype_name
         kernel = "index_reduce_func_exclude_input_init" if not include_self else \
             {"amax": "maximum_cpu", "amin": "minimum_cpu"}[reduce]
         raise NotImplementedError(f"\"{kernel}\" not implemented for "
-                                  f"'{dtype_name(input.arr.dtype)}'")
+                                  f"'{_dtype_name(input.arr.dtype)}'")
     return _scatter_reduce_any(input, d, full, source, reduce, include_self=include_self)
 
 
