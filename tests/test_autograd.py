@@ -509,7 +509,11 @@ def test_backward_frees_activations_the_graph_still_references():
 
 
 @pytest.mark.parametrize("code", ["(x * 2).tanh().sum()", "x[0:2].exp()", "x @ x", "x.view(3, 1)",
-                                  "torch.nn.functional.relu(x).mean()", "x.clone().add_(1)"])
+                                  "torch.nn.functional.relu(x).mean()", "x.clone().add_(1)",
+                                  # multi-output ops: each output's grad_fn is the op's node
+                                  "x.split(2)[1] * 2", "x.chunk(3)[2]", "x.unbind()[0]",
+                                  "x.view(1, 3).max(1)[0]", "x.sort()[0].exp()",
+                                  "x.topk(2)[0] + x.min(0)[0]"])
 def test_grad_fn_classes_carry_torchs_names(code):
     """type(t.grad_fn).__name__ is torch's node name, down the graph (torchviz reads it)."""
     def names(lib):

@@ -175,6 +175,34 @@ def test_no_grad_mode_and_inputs_without_grad():
         assert not y.requires_grad                   # torch's reentrant quirk, kept
 
 
+def _reentrant_run(lib, mod):
+    """torch's CheckpointFunction: grad_fn names, gradients into inputs and into parameters
+    used inside (delivered by the inner backward), outputs that all require grad, and the
+    error for autograd.grad."""
+    w1, w2, x = _setup(lib)
+    f = _segment(w1, w2)
+    y, s, d = mod.checkpoint(lambda a, k: (f(a, k), a.sum(), a.detach() * 3), x, 2.0,
+                             use_reentrant=True)
+    names = [type(t.grad_fn).__name__ for t in (y, s, d)]
+    (y.sum() + s).backward()
+    y2 = mod.checkpoint(f, x, use_reentrant=True)
+    with pytest.raises(RuntimeError, match="incompatible with .grad()") as err:
+        lib.autograd.grad(y2.sum(), x)
+    with pytest.raises(RuntimeError, match="incompatible with .grad()"):
+        mod.checkpoint(f, x, use_reentrant=True).sum().backward(inputs=[x])
+    return (names, [t.requires_grad for t in (y, s, d)], str(err.value),
+            [t.grad.numpy() for t in (x, w1, w2)])
+
+
+def test_reentrant_checkpoint_is_torchs_checkpoint_function():
+    t_names, t_rg, t_msg, t_grads = _reentrant_run(torch, tck)
+    e_names, e_rg, e_msg, e_grads = _reentrant_run(ember, eck)
+    assert e_names == t_names == ["CheckpointFunctionBackward"] * 3
+    assert e_rg == t_rg and e_msg == t_msg
+    for e, t in zip(e_grads, t_grads):
+        np.testing.assert_allclose(e, t, rtol=1e-10)
+
+
 def test_warnings_and_errors_match_torch():
     for lib, mod in ((torch, tck), (ember, eck)):
         w1, w2, x = _setup(lib)

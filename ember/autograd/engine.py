@@ -162,12 +162,30 @@ FREED_MESSAGE = (
 
 
 # ---- the walk --------------------------------------------------------------------------------
+_CHECKPOINT_VALID = [True]      # one entry per running backward, innermost last
+
+
+def checkpoint_valid():
+    """torch.autograd._is_checkpoint_valid: False inside a backward that captures gradients
+    for given inputs (autograd.grad, backward(inputs=...)), where a reentrant checkpoint's
+    inner backward could not deliver them."""
+    return _CHECKPOINT_VALID[-1]
+
+
 def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True):
     """Backpropagate `root_grads` (raw arrays, or Tensors when create_graph) from root nodes.
 
     With `capture` (a dict node -> None) the gradients arriving at those nodes are returned
     instead of being accumulated into leaves (autograd.grad); only nodes on a path to a
     captured node run."""
+    _CHECKPOINT_VALID.append(capture is None)
+    try:
+        _run(roots, root_grads, retain_graph, create_graph, capture, accumulate)
+    finally:
+        _CHECKPOINT_VALID.pop()
+
+
+def _run(roots, root_grads, retain_graph, create_graph, capture, accumulate):
     grads = {}
     for node, g in zip(roots, root_grads):
         prev = grads.get(node)
@@ -192,7 +210,7 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=
             if accumulate:
                 _accumulate(node, g, handed, create_graph)
             continue
-        if tn is OutSlot:
+        if isinstance(node, OutSlot):
             parent = node.parent
             slots = grads.get(parent)
             if slots is None:
@@ -388,7 +406,7 @@ def _run_posthooks(node, gins, g, create_graph):
 def _backend_of(node):
     if type(node) is Leaf:
         return node.ref().be
-    if type(node) is OutSlot:
+    if isinstance(node, OutSlot):
         node = node.parent
     from .._tensor import Tensor
     return next(a.be for a in node.inputs if isinstance(a, Tensor))

@@ -9,7 +9,7 @@ import weakref
 
 from .engine import FREED_MESSAGE, _FREED, modified_error
 from .grad_mode import STATE, no_grad
-from .node import CLOCK, Node, OutSlot, output_nr
+from .node import CLOCK, Node, out_slot, output_nr
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable",
            "InplaceFunction"]
@@ -112,7 +112,7 @@ class _SavedOutput:
         t._vc = self.vc
         if self.requires_grad:
             t._rg = True
-            t.grad_fn = node if self.index is None else OutSlot(node, self.index)
+            t.grad_fn = node if self.index is None else out_slot(node, self.index)
         return t
 
 
@@ -244,7 +244,7 @@ def _process_outputs(node, args, outs, record):
         o = result[i]
         if i in diff:
             o._rg = True
-            o.grad_fn = OutSlot(node, k) if multi else node
+            o.grad_fn = out_slot(node, k) if multi else node
     return tuple(result)
 
 

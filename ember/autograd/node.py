@@ -77,7 +77,7 @@ class Node:
 
 def output_nr(edge):
     """Which output of its node an edge carries the gradient of (torch's output_nr)."""
-    return edge.index if type(edge) is OutSlot else 0
+    return edge.index if isinstance(edge, OutSlot) else 0
 
 
 class AccumulateGrad:
@@ -135,6 +135,20 @@ class OutSlot:
     def register_prehook(self, fn):
         self.hooks = (self.hooks or []) + [fn]
         return _HookHandle(self, fn)
+
+
+_SLOT_CLASSES = {}
+
+
+def out_slot(parent, index):
+    """The edge to output `index` of the multi-output node `parent`. Its class carries the
+    parent's class name, so `type(t.grad_fn).__name__` reads as torch's (whose outputs of one
+    op share the op's node)."""
+    cls = _SLOT_CLASSES.get(type(parent))
+    if cls is None:
+        cls = _SLOT_CLASSES[type(parent)] = type(type(parent).__name__, (OutSlot,),
+                                                 {"__slots__": (), "__module__": "torch"})
+    return cls(parent, index)
 
 
 class RetainGrad:

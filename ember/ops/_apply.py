@@ -11,7 +11,7 @@ from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine
 from .._tensor import Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ..autograd.node import CLOCK, OutSlot
+from ..autograd.node import CLOCK, out_slot
 
 _FLOAT_KINDS = "fc"
 
@@ -274,7 +274,7 @@ def apply(op, args, static=(), view_of=None):
         for i, o in enumerate(outs):
             if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.name == "bfloat16":
                 o._rg = True
-                o.grad_fn = OutSlot(node, i)
+                o.grad_fn = out_slot(node, i)
     return outs
 
 

@@ -49,7 +49,7 @@ def _(xp, g, pos, shape):
 
 def check_inplace_view(view):
     """torch refuses in-place writes to views returned by multi-output view ops (split ...)."""
-    if view._base is not None and type(view.grad_fn) is OutSlot:
+    if view._base is not None and isinstance(view.grad_fn, OutSlot):
         name = view.grad_fn.name()
         raise RuntimeError(
             f"Output {view.grad_fn.index} of {name} is a view and is being modified inplace. This "

@@ -1,19 +1,26 @@
 """Activation checkpointing (torch.utils.checkpoint): keep a segment's inputs, drop what its
 graph saved for backward, and recompute it when backward first reaches the segment.
 
-The forward runs normally, recording the real graph. Afterwards every node recorded inside the
-segment gives up its saved arrays and input references (the activations), and gets a pre-hook.
-When backward reaches the first of them, the hook runs the segment again (same inputs, same RNG
-state) and moves the recomputed nodes' saved values into the original nodes, matched one to one
-in graph order. Gradients then flow exactly as without checkpointing, to the inputs and to any
-parameter used inside, for `backward()` and `autograd.grad` alike: torch's `use_reentrant=False`
-semantics. Nodes of custom autograd Functions keep what they saved (they are recomputed but not
-stripped)."""
+`use_reentrant=False`: the forward runs normally, recording the real graph. Afterwards every
+node recorded inside the segment gives up its saved arrays and input references (the
+activations), and gets a pre-hook. When backward reaches the first of them, the hook runs the
+segment again (same inputs, same RNG state) and moves the recomputed nodes' saved values into
+the original nodes, matched one to one in graph order. Gradients then flow exactly as without
+checkpointing, to the inputs and to any parameter used inside, for `backward()` and
+`autograd.grad` alike. Nodes of custom autograd Functions keep what they saved (they are
+recomputed but not stripped).
+
+`use_reentrant=True` is torch's CheckpointFunction: the segment runs under no_grad inside an
+autograd Function (grad_fn CheckpointFunctionBackward); its backward reruns the segment with
+grad enabled on detached inputs and calls backward on it, so parameters inside receive their
+gradients directly, and autograd.grad / backward(inputs=...) raise as torch's do."""
 import contextlib
 import warnings
 import weakref
 
 from .._tensor import Tensor, _new
+from ..autograd import engine as _engine
+from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _grad, enable_grad, no_grad
 from ..autograd.node import CLOCK, Node, OutSlot
 
@@ -60,7 +67,7 @@ def _region_nodes(outputs, start):
     stack = [t.grad_fn for t in reversed(list(_tensors(outputs))) if t.grad_fn is not None]
     while stack:
         node = stack.pop()
-        if type(node) is OutSlot:
+        if isinstance(node, OutSlot):
             node = node.parent
         if id(node) in seen or not isinstance(node, Node) or node.epoch < start:
             continue
@@ -171,6 +178,55 @@ def _checkpoint(function, args, kwargs, preserve, context_fn, determinism_check)
     return outputs
 
 
+class CheckpointFunction(Function):
+    """torch's reentrant checkpoint."""
+
+    @staticmethod
+    def forward(ctx, run_function, preserve_rng_state, *args):
+        from ..ops.random import default_generator
+        check_backward_validity(args)
+        ctx.run_function = run_function
+        ctx.rng_state = default_generator.get_state() if preserve_rng_state else None
+        if ctx.rng_state is not None:   # also resets the derived CUDA stream: replays alike
+            default_generator.set_state(ctx.rng_state)
+        ctx.args = [None if isinstance(a, Tensor) else a for a in args]
+        ctx.tensor_indices = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        ctx.save_for_backward(*(a for a in args if isinstance(a, Tensor)))
+        with no_grad():
+            return run_function(*args)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        from ..autograd import backward as _backward
+        from ..ops.random import default_generator
+        if not _engine.checkpoint_valid():
+            raise RuntimeError(
+                "When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() or "
+                "passing an `inputs` parameter to .backward(). To resolve this error, you can "
+                "either set use_reentrant=False, or call .backward() without passing the "
+                "`inputs` argument.")
+        inputs = list(ctx.args)
+        for i, t in zip(ctx.tensor_indices, ctx.saved_tensors):
+            inputs[i] = t.detach().requires_grad_(t.requires_grad)
+        current = default_generator.get_state() if ctx.rng_state is not None else None
+        try:
+            if ctx.rng_state is not None:
+                default_generator.set_state(ctx.rng_state)
+            with enable_grad():
+                outputs = ctx.run_function(*inputs)
+        finally:
+            if current is not None:
+                default_generator.set_state(current)
+        outputs = (outputs,) if isinstance(outputs, Tensor) else outputs
+        pairs = [(o, g) for o, g in zip(outputs, grads)
+                 if isinstance(o, Tensor) and o.requires_grad]
+        if not pairs:
+            raise RuntimeError("none of output has requires_grad=True, this checkpoint() is not "
+                               "necessary")
+        _backward([o for o, _ in pairs], [g for _, g in pairs])
+        return (None, None) + tuple(a.grad if isinstance(a, Tensor) else None for a in inputs)
+
+
 def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
                determinism_check="default", debug=False, early_stop=True, **kwargs):
     """Run `function(*args, **kwargs)` without keeping its activations; recompute them in
@@ -193,14 +249,10 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
         if determinism_check not in ("default", "none"):
             raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
                              f"{determinism_check}")
+    if use_reentrant:
+        return CheckpointFunction.apply(function, preserve, *args)
     if not _grad.enabled:
         return function(*args, **kwargs)
-    if use_reentrant:
-        check_backward_validity(args)
-        if not any(t.requires_grad for t in _tensors(args)):
-            # torch's reentrant variant runs the segment under no_grad then: nothing flows back
-            with no_grad():
-                return function(*args)
     return _checkpoint(function, args, kwargs, preserve, context_fn, determinism_check)
 
 
