@@ -50,19 +50,19 @@ class Tensor:
     is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = False   # no such devices
     layout = "torch.strided"
 
-    def __new__(cls, *args, **kwargs):
-        return object.__new__(cls)
-
-    def __init__(self, *args, device=None, dtype=None):
+    def __new__(cls, *args, device=None, dtype=None):
         # legacy torch.Tensor(...) constructor: Tensor(2, 3) -> uninitialised float, Tensor([..]);
-        # on the CPU unless told (torch.set_default_device does not reach it, as in torch)
+        # on the CPU unless told (torch.set_default_device does not reach it, as in torch). It
+        # is __new__, as torch's, so a subclass's own __new__/__init__ see no second constructor
         from .ops.creation import tensor as _tensor_fn, empty
+        self = object.__new__(cls)
         device = "cpu" if device is None else device
         if len(args) == 1 and not isinstance(args[0], int):
             src = _tensor_fn(args[0], dtype=dtype or _dtype.DEFAULT.float, device=device)
         else:
             src = empty(*args, dtype=dtype, device=device)
         _init_from(self, src.arr, src.be)
+        return self
 
     # ---- metadata -------------------------------------------------------------------------
     @property
@@ -400,6 +400,44 @@ class Tensor:
         from .autograd.functions import backward
         backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
                  inputs=inputs)
+
+    # ---- subclasses: the __torch_function__ protocol (see _torch_function.py) ----------------
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        from . import _torch_function
+        if _torch_function._overloaded(cls):
+            _torch_function.enable()
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """torch's default: run `func` without subclass dispatch, then return Tensor results
+        as `cls` (the grad and _base getters excepted)."""
+        from . import _torch_function
+        if not all(issubclass(cls, t) for t in types):
+            return NotImplemented
+        with _torch_function.DisableTorchFunctionSubclass():
+            ret = func(*args, **(kwargs or {}))
+            if getattr(func, "torch_name", None) in _NOWRAP:
+                return ret
+            return _torch_function.convert(ret, cls)
+
+    def as_subclass(self, cls):
+        """A `cls` instance sharing this tensor's data and attached to its graph (an alias,
+        AliasBackward0 when it requires grad)."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError(f"as_subclass(): argument 'cls' must be a subclass of torch.Tensor, "
+                            f"not {type(cls).__name__}")
+        from . import _torch_function
+        from .ops.shape import _alias_fn
+        with _torch_function.DisableTorchFunctionSubclass():
+            return _as(cls, _alias_fn(self, ()))
+
+    @staticmethod
+    def _make_subclass(cls, data, require_grad=False, **_):
+        """A `cls` leaf sharing `data`'s storage (how wrapper subclasses build themselves)."""
+        t = _as(cls, Tensor.detach(data))
+        t._rg = bool(require_grad)
+        return t
 
     def detach(self):
         t = _new(self.arr, self.be)
@@ -783,6 +821,23 @@ def _new(arr, be):
     t.arr, t.be, t._rg = arr, be, False
     t._grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
     return t
+
+
+_NOWRAP = {"torch.Tensor.grad.__get__", "torch.Tensor._base.__get__"}
+_SLOTS = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base", "_retain")
+
+
+def _as(cls, t):
+    """`t`'s state moved into a new `cls` object (t is fresh and not kept)."""
+    if type(t) is cls:
+        return t
+    obj = object.__new__(cls)
+    for name in _SLOTS:
+        setattr(obj, name, getattr(t, name))
+    if t._vc is not None and len(t._vc) > 2:          # a registered view: register this one
+        from .ops._apply import register_view
+        register_view(t._vc, obj)
+    return obj
 
 
 def _init_from(t, arr, be):

@@ -1,4 +1,5 @@
 """Parameter, Buffer and the uninitialised (lazy) variants: torch.nn.parameter."""
+from .._torch_function import _disabled_torch_function_impl
 from .._tensor import Tensor, _init_from
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
@@ -14,6 +15,7 @@ def _share(dst, src):
 
 class Parameter(Tensor):
     """A Tensor that a Module registers as a parameter when assigned as an attribute."""
+    __torch_function__ = _disabled_torch_function_impl      # ops on it return plain Tensors
 
     def __new__(cls, data=None, requires_grad=True):
         if data is None:
@@ -60,12 +62,13 @@ class Buffer(Tensor, metaclass=_BufferMeta):
     """torch.nn.Buffer: a marker; assigning one to a Module registers a buffer.
 
     Like torch, `Buffer(t)` returns a plain detached Tensor flagged as a buffer."""
+    __torch_function__ = _disabled_torch_function_impl
 
     def __new__(cls, data=None, *, persistent=True):
         if data is None:
             from ..ops.creation import empty
             data = empty(0)
-        t = _FlaggedTensor.__new__(_FlaggedTensor)
+        t = object.__new__(_FlaggedTensor)
         _share(t, data.detach())
         t._is_buffer, t.persistent = True, persistent
         return t
@@ -73,6 +76,7 @@ class Buffer(Tensor, metaclass=_BufferMeta):
 
 class _FlaggedTensor(Tensor):
     """A plain Tensor that can carry the `_is_buffer`/`persistent` flags (Tensor has slots)."""
+    __torch_function__ = _disabled_torch_function_impl
 
     def __init__(self, *args, **kwargs):
         pass

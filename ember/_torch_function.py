@@ -1,0 +1,227 @@
+"""The __torch_function__ protocol: Tensor subclasses (and classes that define
+__torch_function__) see every ember function and Tensor method called on them.
+
+torch checks every call for such arguments in C++. ember pays nothing for it until a class with
+__torch_function__ appears: `Tensor.__init_subclass__` (or handle_torch_function) calls
+`enable()`, which replaces the public functions of ember, nn.functional, linalg, fft and special,
+and Tensor's methods and properties, by dispatchers. A dispatcher calls the function directly
+unless an argument (or an element of a list/tuple argument) is overloaded; then it calls the
+overloaded types' __torch_function__(func, types, args, kwargs), subclasses first, as torch's
+handle_torch_function does. Tensor's default __torch_function__ runs the function with subclass
+dispatch disabled and turns Tensor results into the subclass (as_subclass)."""
+import functools
+import threading
+import types
+
+__all__ = ["enable", "disable", "has_torch_function", "handle_torch_function", "overloaded_args",
+           "DisableTorchFunctionSubclass", "DisableTorchFunction",
+           "_disabled_torch_function_impl", "convert"]
+
+
+class _State(threading.local):
+    disabled = 0            # inside DisableTorchFunctionSubclass / DisableTorchFunction
+
+
+STATE = _State()
+_ENABLED = [False]
+_REPLACED = []          # (owner, name, original attribute): what disable() puts back
+
+
+def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
+    """A __torch_function__ that opts a class out (torch.nn.Parameter's)."""
+    return func(*args, **(kwargs or {}))
+
+
+class DisableTorchFunctionSubclass:
+    """Context manager: calls inside skip __torch_function__ dispatch."""
+
+    def __enter__(self):
+        STATE.disabled += 1
+        return self
+
+    def __exit__(self, *exc):
+        STATE.disabled -= 1
+
+
+DisableTorchFunction = DisableTorchFunctionSubclass   # ember has no TorchFunctionModes
+
+
+_KIND = {}      # type -> True when its values take part in dispatch (computed once per type)
+
+
+def _overloaded(t):
+    """Whether a value of type `t` takes part in dispatch: it has a __torch_function__ other
+    than the opt-out, and it is not Tensor itself."""
+    kind = _KIND.get(t)
+    if kind is None:
+        from ._tensor import Tensor
+        tf = getattr(t, "__torch_function__", None)
+        kind = _KIND[t] = t is not Tensor and tf is not None and \
+            tf is not _disabled_torch_function_impl and \
+            getattr(tf, "__func__", None) is not _disabled_torch_function_impl
+    return kind
+
+
+def overloaded_args(values):
+    """The arguments whose __torch_function__ runs, in torch's order: left to right, each
+    subclass ahead of its base classes; one per type."""
+    found = []
+    for v in values:
+        for a in (v if type(v) in (list, tuple) else (v,)):
+            t = type(a)
+            if _overloaded(t) and not any(type(f) is t for f in found):
+                at = len(found)
+                for i, f in enumerate(found):
+                    if issubclass(t, type(f)):
+                        at = i
+                        break
+                found.insert(at, a)
+    return found
+
+
+def has_torch_function(values):
+    return not STATE.disabled and bool(overloaded_args(values))
+
+
+def handle_torch_function(public_api, relevant_args, *args, **kwargs):
+    """Run `public_api` through the __torch_function__ of the overloaded `relevant_args`."""
+    enable()
+    overloaded = overloaded_args(relevant_args)
+    kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
+    for a in overloaded:
+        result = a.__torch_function__(public_api, kinds, args, kwargs)
+        if result is not NotImplemented:
+            return result
+    name = getattr(public_api, "torch_name", None) or \
+        f"{getattr(public_api, '__module__', 'torch')}.{public_api.__qualname__}"
+    if name.startswith("torch.nn.functional") or not name.startswith("torch."):
+        raise TypeError(f"no implementation found for '{name}' on types that implement "
+                        f"__torch_function__: {list(kinds)}")
+    from ._tensor import Tensor
+    lines = "".join(f"\n  - {'tensor subclass' if issubclass(k, Tensor) else 'object'} {k}"
+                    for k in kinds)
+    raise TypeError(f"Multiple dispatch failed for '{name}'; all __torch_function__ handlers "
+                    f"returned NotImplemented:\n{lines}\n\nFor more information, try "
+                    "re-running with TORCH_LOGS=not_implemented")
+
+
+def _dispatcher(fn, torch_name):
+    """A stand-in for a public function or Tensor method: calls `fn` straight away unless an
+    argument (or an element of a list/tuple argument) is overloaded."""
+    kind, operator = _KIND.get, torch_name.startswith("torch.Tensor.__")
+
+    @functools.wraps(fn)
+    def dispatch(*args, **kwargs):
+        if not STATE.disabled:
+            for v in args:
+                t = type(v)
+                k = kind(t)
+                if k or (k is None and _overloaded(t)) or (t in (list, tuple) and any(
+                        _overloaded(type(a)) for a in v)):
+                    break
+            else:
+                if not kwargs or not overloaded_args(kwargs.values()):
+                    return fn(*args, **kwargs)
+            try:
+                return handle_torch_function(dispatch, args + tuple(kwargs.values()), *args,
+                                             **kwargs)
+            except TypeError as e:
+                # an operator whose handlers all decline gives Python's TypeError, as in torch
+                if operator and str(e).startswith("Multiple dispatch failed"):
+                    return NotImplemented
+                raise
+        return fn(*args, **kwargs)
+    dispatch.torch_name = torch_name
+    return dispatch
+
+
+class _PropertyGet:
+    """The getter of a Tensor property, dispatched (torch passes `Tensor.<name>.__get__`)."""
+
+    def __init__(self, prop, name):
+        self.fget, self.__name__ = prop.fget, name
+        self.__qualname__ = f"Tensor.{name}.__get__"
+        self.torch_name = f"torch.Tensor.{name}.__get__"
+
+    def __call__(self, t):
+        return self.fget(t)
+
+
+def _dispatching_property(prop, name):
+    get = _PropertyGet(prop, name)
+
+    def fget(t):
+        if STATE.disabled or not _overloaded(type(t)):
+            return prop.fget(t)
+        return handle_torch_function(get, (t,), t)
+    return property(fget, prop.fset, prop.fdel, prop.__doc__)
+
+
+# Tensor attributes that stay as they are: object plumbing, pickling, the protocol itself
+_KEEP = {"__new__", "__init__", "__init_subclass__", "__getattr__", "__getattribute__",
+         "__setattr__", "__delattr__", "__dir__", "__hash__", "__class__", "__reduce__",
+         "__reduce_ex__", "__getstate__", "__setstate__", "__torch_function__", "as_subclass",
+         "_make_subclass", "__sizeof__", "__subclasshook__", "__weakref__", "__slots__",
+         "__array_priority__", "__array_ufunc__", "__doc__", "__module__", "__dict__",
+         "__class_getitem__", "grad_fn"}
+
+
+def _wrap_module(mod, prefix):
+    for name, fn in list(vars(mod).items()):
+        if name.startswith("_") or isinstance(fn, (type, types.ModuleType)) or \
+                not callable(fn) or hasattr(fn, "torch_name"):
+            continue
+        if not (getattr(fn, "__module__", "") or "").startswith("ember"):
+            continue
+        _replace(mod, name, _dispatcher(fn, f"{prefix}.{name}"))
+
+
+def _wrap_tensor(cls):
+    for name, attr in list(vars(cls).items()):
+        if name in _KEEP or (name.startswith("_") and not name.startswith("__")):
+            continue
+        if isinstance(attr, property) and attr.fget is not None:
+            _replace(cls, name, _dispatching_property(attr, name))
+        elif isinstance(attr, types.FunctionType):
+            _replace(cls, name, _dispatcher(attr, f"torch.Tensor.{name}"))
+
+
+def _replace(owner, name, new):
+    _REPLACED.append((owner, name, vars(owner)[name]))
+    setattr(owner, name, new)
+
+
+def enable():
+    """Install the dispatchers (once per process)."""
+    if _ENABLED[0]:
+        return
+    _ENABLED[0] = True
+    import importlib
+    import sys
+    from ._tensor import Tensor
+    _wrap_tensor(Tensor)
+    for name in ("ember", "ember.nn.functional", "ember.linalg", "ember.fft", "ember.special"):
+        _wrap_module(sys.modules.get(name) or importlib.import_module(name),
+                     "torch" + name[len("ember"):])
+
+
+def disable():
+    """Put the plain functions back (for tests: the process then runs as before any subclass
+    was defined; subclasses defined so far lose their dispatch)."""
+    while _REPLACED:
+        owner, name, original = _REPLACED.pop()
+        setattr(owner, name, original)
+    _ENABLED[0] = False
+
+
+def convert(ret, cls):
+    """Tensor results as `cls` (torch's _convert), through lists, tuples and namedtuples."""
+    from ._tensor import Tensor
+    if cls is Tensor:
+        return ret
+    if isinstance(ret, Tensor) and not isinstance(ret, cls):
+        return ret.as_subclass(cls)
+    if isinstance(ret, (tuple, list)) and not type(ret).__name__ == "Size":
+        items = [convert(r, cls) for r in ret]
+        return type(ret)(*items) if hasattr(ret, "_fields") else type(ret)(items)
+    return ret

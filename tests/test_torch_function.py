@@ -1,0 +1,159 @@
+"""Tensor subclasses and the __torch_function__ protocol against torch: results keep the
+subclass (as_subclass, AliasBackward0), custom __torch_function__ sees torch's functions and
+methods, registries keyed by functions, _make_subclass wrappers, printing, autograd, errors."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember import _torch_function
+
+
+@pytest.fixture(autouse=True)
+def _plain_functions_afterwards():
+    """Defining a subclass installs ember's dispatchers process-wide; the rest of the suite
+    runs without them, as a program that never defines one."""
+    yield
+    _torch_function.disable()
+
+
+def _program(lib):
+    out = []
+
+    class MyT(lib.Tensor):
+        pass
+
+    x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    t = x.as_subclass(MyT)
+    out.append((type(t).__name__, type(t.grad_fn).__name__, t.is_leaf, t.requires_grad))
+    for code in ["t + 1", "1 - t", "t * t", "t.sum()", "L.sin(t)", "t[0]", "t.view(3, 1)",
+                 "L.cat([t, t])", "t.detach()", "t.clone()", "t.to(L.float64)", "t.T",
+                 "L.nn.functional.relu(t)", "L.nn.functional.linear(t, L.ones(2, 3))",
+                 "t.max(0)", "t.split(2)", "L.stack((t, t)).sum(0)", "t.new_zeros(2)",
+                 "L.zeros_like(t)", "L.linalg.norm(t)", "L.where(t > 0, t, 0.0)"]:
+        r = eval(code, {"L": lib, "t": t})
+        items = list(r) if isinstance(r, tuple) else [r]
+        out.append((code, type(r).__name__, [type(i).__name__ for i in items],
+                    [type(i.grad_fn).__name__ if i.grad_fn is not None else None
+                     for i in items]))
+    out.append((type(t.shape).__name__, type(t.tolist()).__name__, type(t.dim()).__name__,
+                isinstance(t, lib.Tensor), lib.is_tensor(t)))
+    (t * t).sum().backward()
+    out.append(x.grad.tolist())
+    p = lib.nn.Parameter(lib.ones(2))
+    out.append((type(p * 2).__name__, type(p.as_subclass(MyT)).__name__))
+    out.append(repr(lib.ones(2, 5, dtype=lib.float64).as_subclass(MyT)))
+    out.append(repr(lib.arange(40.0).view(2, 20).as_subclass(MyT)))
+    out.append(repr(MyT([1.0, 2.0])))
+
+    calls = []
+
+    class Logged(lib.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            calls.append(func.__name__)
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    u = lib.ones(2).as_subclass(Logged)
+    v = lib.add(u * 2, 1).sum()
+    out.append((type(v).__name__, calls))
+
+    handled = {}
+
+    class Tagged(lib.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            if func in handled:
+                return handled[func](*args, **(kwargs or {}))
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    handled[lib.mean] = lambda a, *r, **k: "custom mean"
+    w = lib.ones(3).as_subclass(Tagged)
+    out.append((lib.mean(w), type(w.sum()).__name__))
+
+    class Wrapper(lib.Tensor):
+        @staticmethod
+        def __new__(cls, data, extra):
+            t = lib.Tensor._make_subclass(cls, data, True)
+            t.extra = extra
+            return t
+
+    z = Wrapper(lib.ones(2), "tag")
+    out.append((type(z).__name__, z.extra, z.requires_grad, z.is_leaf, type(z + 1).__name__))
+
+    class Decline(lib.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return NotImplemented
+
+    d = lib.ones(2).as_subclass(Decline)
+    for f in (lambda: lib.add(d, 1), lambda: d.add(1), lambda: d + 1,
+              lambda: lib.nn.functional.relu(d)):
+        try:
+            f()
+        except TypeError as e:
+            out.append(str(e).replace("__main__.", "").split(" at 0x")[0])
+
+    class A(lib.Tensor):
+        pass
+
+    class B(A):
+        pass
+
+    a, b = lib.ones(1).as_subclass(A), lib.ones(1).as_subclass(B)
+    out.append((type(a + b).__name__, type(b + a).__name__))
+    return out
+
+
+def test_subclass_protocol_matches_torch():
+    got, want = _program(ember), _program(torch)
+    for g, w in zip(got, want):
+        assert g == w
+    assert len(got) == len(want)
+
+
+def test_as_subclass_shares_data_and_checks_its_argument():
+    x = ember.zeros(3)
+
+    class C(ember.Tensor):
+        pass
+
+    c = x.as_subclass(C)
+    c[0] = 5.0
+    assert x[0].item() == 5.0
+    with pytest.raises(TypeError, match="must be a subclass of torch.Tensor"):
+        x.as_subclass(int)
+    np.testing.assert_array_equal((c * 2).numpy(), [10.0, 0.0, 0.0])
+
+
+def test_overrides_helpers_and_disable_context():
+    for lib in (ember, torch):
+        class C(lib.Tensor):
+            pass
+
+        c, plain = lib.ones(2).as_subclass(C), lib.ones(2)
+        assert lib.overrides.has_torch_function((c,)) and not \
+            lib.overrides.has_torch_function((plain, 1))
+        assert lib.overrides.is_tensor_like(c) and not lib.overrides.is_tensor_like([1])
+        with lib._C.DisableTorchFunctionSubclass():
+            assert type(c + 1) is lib.Tensor and type(c.sum()) is lib.Tensor
+        assert type(c + 1) is C
+
+        def double(x):
+            if lib.overrides.has_torch_function_unary(x):
+                return lib.overrides.handle_torch_function(double, (x,), x)
+            return x * 2
+        assert type(double(c)) is C and double(c).tolist() == [2.0, 2.0]
+
+
+def test_ember_itself_defines_no_dispatching_subclass():
+    """Parameter, Buffer and ember's other Tensor subclasses opt out, so a program that never
+    defines a subclass never pays for dispatch."""
+    import subprocess
+    import sys
+    code = ("import ember, ember.nn, ember.optim, ember.utils.data, ember.distributions, "
+            "ember.nn.utils.parametrize; from ember import _torch_function as T; "
+            "ember.nn.Linear(2, 2)(ember.ones(1, 2)).sum().backward(); print(T._ENABLED[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
