@@ -47,7 +47,7 @@ _export()
 from ._dtype import result_type  # noqa: E402  (needs the Tensor class)
 from . import amp, autograd, backends, cuda  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
-from .amp import autocast  # noqa: E402
+from .amp import GradScaler, autocast  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and ends)

@@ -546,3 +546,21 @@ for _name, _v in _COPY_VIEWS.items():
     globals()[_name] = _bind_copy(_name, _v)
     __all__.append(_name)
 del _name, _v
+
+
+@_export
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
+                   requires_grad=False, pin_memory=False):
+    """An uninitialised tensor of `size` whose memory runs through the dims in
+    `physical_layout` order, outermost first."""
+    from .ops.creation import empty
+    size, order = tuple(size), tuple(physical_layout)
+    if len(size) != len(order):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the "
+                           f"physical_layout; i.e. len(size) = {len(size)} is not equal to "
+                           f"len(physical_layout) = {len(order)}")
+    if sorted(order) != list(range(len(order))):
+        raise RuntimeError("Duplicate dim not allowed")
+    t = empty(*(size[d] for d in order), dtype=dtype, device=device)
+    t.arr = t.arr.transpose(np.argsort(order))
+    return t.requires_grad_(True) if requires_grad else t

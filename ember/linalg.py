@@ -9,6 +9,13 @@ from .ops.linalg import (LinAlgError, _linalg_cholesky as cholesky, _linalg_cros
                          _linalg_householder_product as householder_product, matmul,
                          matrix_exp, _square, _floating)
 from .ops import linalg as _ops
+from .return_types import make as _return_type
+
+_LSTSQ = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+_EIG = _return_type("linalg_eig", ("eigenvalues", "eigenvectors"))
+_INV_EX = _return_type("linalg_inv_ex", ("inverse", "info"))
+_CHOLESKY_EX = _return_type("linalg_cholesky_ex", ("L", "info"))
+_SOLVE_EX = _return_type("linalg_solve_ex", ("result", "info"))
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
            "eigvalsh", "householder_product", "inv", "inv_ex", "matmul", "matrix_norm",
@@ -70,13 +77,12 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
                        f"or 2D. Got {A.ndim}D.")
 
 
-def _ex(name, fields, compute, failed, A, check_errors, template):
+def _ex(name, result_type, compute, failed, A, check_errors, template):
     """A *_ex function: compute() with info 0, or, where LAPACK fails, failed() -> (host
     result, info) with LAPACK's leftovers (not differentiable), raising with check_errors."""
     from ._dtype import int32
     from .ops import linalg_info as _info
     from .ops.creation import tensor, zeros
-    result_type = _ops._return_type(name.replace("torch.", "").replace(".", "_"), fields)
     try:
         return result_type(compute(), zeros(A.shape[:-2], dtype=int32, device=A.device))
     except LinAlgError:
@@ -95,7 +101,7 @@ def inv_ex(A, *, check_errors=False, out=None):
     def failed():
         ident = _info.host(eye(A.shape[-1], dtype=A.dtype).arr)
         return _info.lu_solve_host(A.arr, ident), _info.lu_info(A.arr)
-    return _ex("linalg.inv_ex", ("inverse", "info"), lambda: inv(A), failed, A, check_errors,
+    return _ex("linalg.inv_ex", _INV_EX, lambda: inv(A), failed, A, check_errors,
                _info.SINGULAR_INV)
 
 
@@ -106,7 +112,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     def failed():
         L, info = _info.cholesky_partial(A.arr)
         return (L.swapaxes(-1, -2).conj() if upper else L), info
-    return _ex("linalg.cholesky_ex", ("L", "info"), lambda: cholesky(A, upper=upper), failed, A,
+    return _ex("linalg.cholesky_ex", _CHOLESKY_EX, lambda: cholesky(A, upper=upper), failed, A,
                check_errors, _info.NOT_PD)
 
 
@@ -121,7 +127,7 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
         vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
         x = _info.lu_solve_host(a, b[..., None] if vector else b)
         return (x[..., 0] if vector else x), _info.lu_info(a)
-    return _ex("torch.linalg.solve_ex", ("result", "info"), lambda: solve(A, B, left=left),
+    return _ex("torch.linalg.solve_ex", _SOLVE_EX, lambda: solve(A, B, left=left),
                failed, A, check_errors, _info.SINGULAR_SOLVE)
 
 
@@ -243,8 +249,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
         residuals = residuals.squeeze(-1) if vector else residuals
     else:
         residuals = none
-    return _ops._return_type("linalg_lstsq", ("solution", "residuals", "rank",
-                                              "singular_values"))(
+    return _LSTSQ(
         solution, residuals, rank if driver != "gels" else empty(0, dtype=rank.dtype),
         s if driver in ("gelsd", "gelss") else none)
 
@@ -293,7 +298,7 @@ def eig(A, *, out=None):
     a = A.arr
     w, v = xp.linalg.eig(a)
     ct = xp.complex128 if a.dtype == xp.float64 or a.dtype == xp.complex128 else xp.complex64
-    return _ops._return_type("linalg_eig", ("eigenvalues", "eigenvectors"))(
+    return _EIG(
         _new(w.astype(ct), A.be), _new(v.astype(ct), A.be))
 
 

@@ -536,3 +536,33 @@ def test_tensor_methods_like_torch(call):
         assert e == t
     else:
         assert_close(e, t)
+
+
+def test_return_types_module_lists_torchs_named_tuples():
+    """Every named tuple torch.return_types has (the *_out variants aside) is in
+    ember.return_types, with torch's fields, and ops return exactly those classes."""
+    want = {n for n in dir(torch.return_types) if not n.startswith("_") and
+            isinstance(getattr(torch.return_types, n), type) and
+            not n.endswith("_out") and hasattr(getattr(torch.return_types, n), "n_fields")}
+    assert want and want <= set(ember.return_types.__all__)
+    x = ember.randn(3, 4)
+    assert type(x.max(1)) is ember.return_types.max
+    assert type(ember.linalg.eig(ember.eye(2))) is ember.return_types.linalg_eig
+    assert type(ember.linalg.inv_ex(ember.eye(2))) is ember.return_types.linalg_inv_ex
+    assert ember.return_types.linalg_lstsq._fields == (
+        "solution", "residuals", "rank", "singular_values")
+    assert repr(ember.return_types.sort).replace("ember", "torch") == \
+        repr(torch.return_types.sort)
+
+
+@pytest.mark.parametrize("size,layout", [((2, 3, 4), (2, 0, 1)), ((2, 3), (1, 0)),
+                                         ((5,), (0,)), ((2, 3), (0, 0)), ((2, 3), (0,))])
+def test_empty_permuted(size, layout):
+    def run(lib):
+        try:
+            t = lib.empty_permuted(size, layout, dtype=lib.float64)
+        except RuntimeError as e:
+            return str(e)
+        return tuple(t.shape), t.stride(), str(t.dtype), t.is_contiguous()
+    assert run(ember) == run(torch)
+    assert ember.GradScaler is ember.amp.GradScaler

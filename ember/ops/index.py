@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype
+from ..return_types import make as _return_type
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _tname as _dtype_name, apply, inplace
@@ -1123,18 +1124,6 @@ def nonzero_static(input, *, size, fill_value=-1):
 
 def argwhere(input):
     return nonzero(input)
-
-
-def _return_type(name, fields=("values", "indices")):
-    import collections
-    cls = collections.namedtuple(name, fields)
-    cls.__module__ = "torch.return_types"
-
-    def rep(self):
-        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
-        return f"torch.return_types.{name}(\n{body})"
-    cls.__repr__ = rep
-    return cls
 
 
 SORT, TOPK = _return_type("sort"), _return_type("topk")

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from ..return_types import make as _return_type
 from .._tensor import Tensor, _new
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
@@ -1324,18 +1325,6 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
     ord = float(ord)
     return _finish(apply(_vector_norm, (x,), (ord, dims, bool(keepdim))), out,
                    "linalg_vector_norm", True)
-
-
-def _return_type(name, fields):
-    import collections
-    cls = collections.namedtuple(name, fields)
-    cls.__module__ = "torch.return_types"
-
-    def rep(self):
-        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
-        return f"torch.return_types.{name}(\n{body})"
-    cls.__repr__ = rep
-    return cls
 
 
 SLOGDET = _return_type("linalg_slogdet", ("sign", "logabsdet"))

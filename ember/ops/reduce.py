@@ -4,10 +4,10 @@ torch's rules: integer and bool sums/products/cumsums give int64, `mean` of an i
 raises, float16/bfloat16 accumulate in float32 and round once, a reduction over an empty dim
 without identity raises IndexError (RuntimeError when no dim is given)."""
 import builtins
-import collections
 
 import numpy as np
 
+from ..return_types import make as _return_type
 from .._dtype import DEFAULT, to_dtype as _to_dtype
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
@@ -115,19 +115,6 @@ def _float_only(x, name):
     if x.dtype.kind in "biu":
         raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either "
                            f"a floating point or complex dtype. Got: {_tname(x.dtype)}")
-
-
-def _return_type(name, fields=("values", "indices")):
-    """torch.return_types.<name>: a named tuple printed like torch's structseq."""
-    cls = collections.namedtuple(name, fields)
-    cls.__module__ = "torch.return_types"
-    cls.__qualname__ = name
-
-    def __repr__(self):
-        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
-        return f"torch.return_types.{name}(\n{body})"
-    cls.__repr__ = __repr__
-    return cls
 
 
 # ---- sum, mean, prod --------------------------------------------------------------------------

@@ -1,0 +1,24 @@
+"""torch.return_types: the named tuples that ops such as max(dim), sort, topk and the linalg
+decompositions return. Each prints like torch's structseq and is reachable here by name
+(`ember.return_types.max`)."""
+import collections
+
+__all__ = []
+
+
+def make(name, fields=("values", "indices")):
+    """The named tuple `name` with `fields` (made once; ops share it)."""
+    cls = globals().get(name)
+    if cls is not None:
+        return cls
+    cls = collections.namedtuple(name, fields)
+    cls.__module__ = "torch.return_types"
+    cls.__qualname__ = name
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+    cls.__repr__ = __repr__
+    globals()[name] = cls
+    __all__.append(name)
+    return cls
