@@ -55,6 +55,7 @@ from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and en
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
+                 "quasirandom",
                  "_C"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "softmax": "nn.functional",
