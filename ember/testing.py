@@ -10,7 +10,7 @@ import numpy as np
 
 from ._tensor import Tensor
 
-__all__ = ["assert_close"]
+__all__ = ["assert_close", "make_tensor"]
 
 # dtype -> (rtol, atol), torch.testing's defaults (complex as their real parts)
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
@@ -173,3 +173,81 @@ def _argmax(d):
     nan = np.flatnonzero(np.isnan(flat)) if flat.dtype.kind in "fc" else []
     i = int(nan[0]) if len(nan) else int(np.argmax(flat))
     return tuple(int(k) for k in np.unravel_index(i, d.shape))
+
+
+def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False,
+                noncontiguous=False, exclude_zero=False, memory_format=None):
+    """torch.testing.make_tensor: values drawn uniformly from [low, high) (dtype-dependent
+    defaults, clamped to the dtype's range) from the global generator, as torch draws them."""
+    import functools
+    import warnings
+    from . import _dtype as D
+    from . import empty, finfo, iinfo, randint, view_as_real
+    ints = (D.uint8, D.int8, D.int16, D.int32, D.int64, D.uint16, D.uint32, D.uint64)
+    floats = (D.float16, D.bfloat16, D.float32, D.float64)
+    complexes = (D.complex64, D.complex128)
+
+    def bounds(lo, hi, *, lowest, highest, default_low, default_high):
+        lo = default_low if lo is None else lo
+        hi = default_high if hi is None else hi
+        if any(isinstance(v, float) and math.isnan(v) for v in (lo, hi)):
+            raise ValueError(f"`low` and `high` cannot be NaN, but got low={lo} and high={hi}")
+        if lo == hi and dtype in floats + complexes:
+            warnings.warn("Passing `low==high` to `torch.testing.make_tensor` for floating or "
+                          "complex types is deprecated since 2.1 and will be removed in 2.3. "
+                          "Use `torch.full(...)` instead.", FutureWarning, stacklevel=3)
+        elif lo >= hi:
+            raise ValueError(f"`low` must be less than `high`, but got {lo} >= {hi}")
+        elif hi < lowest or lo >= highest:
+            raise ValueError(f"The value interval specified by `low` and `high` is [{lo}, {hi}), "
+                             f"but {dtype} only supports [{lowest}, {highest})")
+        lo, hi = min(max(lo, lowest), highest), min(max(hi, lowest), highest)
+        if dtype is D.bool_ or dtype in ints:
+            return math.ceil(lo), math.ceil(hi)
+        return lo, hi
+
+    if len(shape) == 1 and isinstance(shape[0], collections.abc.Sequence):
+        shape = shape[0]
+    shape = tuple(shape)
+    if noncontiguous and memory_format is not None:
+        raise ValueError(f"The parameters `noncontiguous` and `memory_format` are mutually "
+                         f"exclusive, but got noncontiguous={noncontiguous} and "
+                         f"memory_format={memory_format}")
+    if requires_grad and (dtype is D.bool_ or dtype in ints):
+        raise ValueError(f"`requires_grad=True` is not supported for boolean and integral "
+                         f"dtypes, but got dtype={dtype}")
+    noncontiguous = noncontiguous and functools.reduce(lambda a, b: a * b, shape, 1) > 1
+    if noncontiguous:       # twice the last dim, then every other column: distinct values
+        shape = (*shape[:-1], 2 * shape[-1])
+    if dtype is D.bool_:
+        lo, hi = bounds(low, high, lowest=0, highest=2, default_low=0, default_high=2)
+        result = randint(lo, hi, shape, device=device, dtype=dtype)
+    elif dtype in ints:
+        info = iinfo(dtype)
+        lo, hi = bounds(low, high, lowest=info.min,
+                        highest=info.max + (1 if dtype is not D.int64 else 0),
+                        default_low=-9, default_high=10)
+        result = randint(lo, hi, shape, device=device, dtype=dtype)
+    elif dtype in floats + complexes:
+        info = finfo(dtype)
+        lo, hi = bounds(low, high, lowest=info.min, highest=info.max, default_low=-9,
+                        default_high=9)
+        result = empty(shape, device=device, dtype=dtype)
+        target = view_as_real(result) if dtype in complexes else result
+        if hi - lo >= finfo(target.dtype).max:
+            target.uniform_(lo / 2, hi / 2).mul_(2)
+        else:
+            target.uniform_(lo, hi)
+    else:
+        raise TypeError(f"The requested dtype '{dtype}' is not supported by "
+                        "torch.testing.make_tensor(). To request support, file an issue at: "
+                        "https://github.com/pytorch/pytorch/issues")
+    if noncontiguous:
+        result = result[..., 1::2]
+    elif memory_format is not None:
+        result = result.clone(memory_format=memory_format)
+    if exclude_zero:
+        result[result == 0] = 1 if dtype is D.bool_ or dtype in ints else finfo(dtype).tiny
+    if dtype in floats + complexes:
+        result.requires_grad = requires_grad
+    return result

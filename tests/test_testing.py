@@ -68,3 +68,33 @@ def test_assert_close_custom_message_and_devices(device):
         with pytest.raises(AssertionError, match="attribute 'device'"):
             ember.testing.assert_close(a, a.cpu())
         ember.testing.assert_close(a, a.cpu(), check_device=False)
+
+
+def _made(lib):
+    import warnings
+    lib.manual_seed(0)
+    mk, out = lib.testing.make_tensor, []
+    for kw in [dict(dtype=lib.float32), dict(dtype=lib.float64, low=-1, high=1),
+               dict(dtype=lib.int64), dict(dtype=lib.uint8), dict(dtype=lib.bool),
+               dict(dtype=lib.complex64), dict(dtype=lib.float32, noncontiguous=True),
+               dict(dtype=lib.int32, low=0, high=3, exclude_zero=True),
+               dict(dtype=lib.float16, low=-1e6, high=1e6),
+               dict(dtype=lib.float32, requires_grad=True),
+               dict(dtype=lib.float32, low=float("-inf"), high=float("inf"))]:
+        t = mk((2, 3), device="cpu", **kw)
+        out.append((repr(t), t.is_contiguous(), t.requires_grad))
+    for kw in [dict(dtype=lib.float32, low=3, high=1), dict(dtype=lib.int64, requires_grad=True),
+               dict(dtype=lib.float32, low=float("nan")), dict(dtype=lib.uint8, low=300, high=400)]:
+        try:
+            mk(2, device="cpu", **kw)
+        except ValueError as e:
+            out.append(str(e))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        out.append(repr(mk(2, dtype=lib.float32, device="cpu", low=1, high=1)))
+    out.append([(x.category.__name__, str(x.message)) for x in w])
+    return out
+
+
+def test_make_tensor_draws_torchs_values():
+    assert _made(ember) == _made(torch)

@@ -566,3 +566,18 @@ def test_empty_permuted(size, layout):
         return tuple(t.shape), t.stride(), str(t.dtype), t.is_contiguous()
     assert run(ember) == run(torch)
     assert ember.GradScaler is ember.amp.GradScaler
+
+
+def test_hook_handles_are_torch_utils_hooks_removable_handles():
+    from ember.utils import hooks
+    x = ember.ones(2, requires_grad=True)
+    handles = [x.register_hook(lambda g: g), (x * 2).grad_fn.register_hook(lambda a, b: None),
+               ember.nn.Linear(2, 2).register_forward_hook(lambda *a: None),
+               ember.optim.SGD([x], lr=0.1).register_step_pre_hook(lambda *a: None)]
+    assert all(isinstance(h, hooks.RemovableHandle) for h in handles)
+    with x.register_hook(lambda g: g * 3):
+        (x * 1).sum().backward()
+    (x * 1).sum().backward()
+    assert x.grad.tolist() == [4.0, 4.0]                  # 3 with the hook, then 1 without
+    assert hooks.unserializable_hook(lambda: 0).__torch_unserializable__
+    assert hooks.BackwardHook.__name__ == "BackwardHook"

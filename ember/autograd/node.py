@@ -3,6 +3,8 @@ nodes; a Leaf (torch's AccumulateGrad) is the edge into a leaf tensor; an OutSlo
 gradient of one output of a multi-output op into its parent node."""
 import weakref
 
+from .._hooks import RemovableHandle
+
 # The in-place clock: every in-place op ticks it and stamps the modified storage's version
 # counter, so backward can tell whether a saved tensor changed after its node was recorded.
 CLOCK = [0]
@@ -165,8 +167,8 @@ class RetainGrad:
             t._grad = g.clone() if t._grad is None else t._grad + g
 
 
-class _HookHandle:
-    __slots__ = ("owner", "fn", "attr")
+class _HookHandle(RemovableHandle):
+    """The handle of a tensor or node hook (a torch.utils.hooks.RemovableHandle)."""
 
     def __init__(self, owner, fn, attr="hooks"):
         self.owner, self.fn, self.attr = owner, fn, attr
@@ -177,8 +179,3 @@ class _HookHandle:
             hooks = [h for h in hooks if h is not self.fn]
             setattr(self.owner, self.attr, hooks or None)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()

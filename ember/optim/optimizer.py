@@ -37,7 +37,7 @@ required = _RequiredParameter()
 
 
 def _handle(hooks):
-    from ..nn.modules._hooks import RemovableHandle
+    from .._hooks import RemovableHandle
     return RemovableHandle(hooks)
 
 
