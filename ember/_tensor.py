@@ -43,7 +43,7 @@ class Tensor:
     # slots (plain slot access on the hot path); the public `requires_grad` and `grad` are
     # properties whose setters check what torch checks on assignment.
     __slots__ = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base",
-                 "_retain", "__weakref__")
+                 "_retain", "_fw", "__weakref__")
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
     __array_ufunc__ = None
     is_sparse = is_sparse_csr = is_quantized = is_meta = is_nested = is_mkldnn = False
@@ -400,6 +400,11 @@ class Tensor:
         from .autograd.functions import backward
         backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
                  inputs=inputs)
+
+    def _fw_primal(self, level=0):
+        """A view of self without its forward-AD tangent at `level`."""
+        from .autograd.forward_ad import fw_primal
+        return fw_primal(self, level)
 
     def detach(self):
         t = _new(self.arr, self.be)

@@ -10,7 +10,7 @@ from .._tensor import Tensor, _new, bump_version as _bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
-from ._apply import _tname, apply as _apply, inplace as _inplace, out_autograd_error
+from ._apply import _fw, _tname, apply as _apply, inplace as _inplace, out_autograd_error
 from .random import rng_for as _rng_for
 
 _py_float, _py_int, _py_bool, _py_complex = float, int, bool, builtins.complex
@@ -1051,6 +1051,11 @@ def _to_device(x, be):
         t._rg = True
         t.grad_fn = _to_device_op.node_cls(_to_device_op, _back_to(x.be, be), be.xp, (),
                                            (x._edge(),), (x,), ())
+    if _fw.level is not None:
+        from ..autograd.forward_ad import set_tangent, tangent_of
+        tan = tangent_of(x)
+        if tan is not None:
+            set_tangent(t, _to_device(tan, be))
     return t
 
 
