@@ -318,6 +318,14 @@ def _like_layout(xp, src, like):
     return out
 
 
+def _fw_involved(self, value=None):
+    """Whether self, its base, or a Tensor `value` has a tangent at the open level."""
+    from ..autograd.forward_ad import tangent_of
+    return tangent_of(self) is not None or (isinstance(value, Tensor) and
+                                             tangent_of(value) is not None) or \
+        (self._base is not None and tangent_of(self._base) is not None)
+
+
 def _fw_inplace(self, out):
     """After `out` was written into self in place: self's tangent takes out's (zeros where out
     has none), written into self's tangent storage so views of it see the change."""

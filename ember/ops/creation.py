@@ -925,8 +925,17 @@ _zero_recorded = _inplace(_zero, "zero", reads_self=False)
 _fill_recorded = _inplace(_fill, "fill", reads_self=False)
 
 
+def _dual(self, value=None):
+    """Forward AD is on and self (or the value written) has a tangent: take the general
+    in-place path, which updates tangents."""
+    if _fw.level is None:
+        return False
+    from ._apply import _fw_involved
+    return _fw_involved(self, value)
+
+
 def zero_(self):
-    if _grad.enabled and self._rg:
+    if _grad.enabled and self._rg or _dual(self):
         return _zero_recorded(self)
     self.arr[...] = 0
     _bump_version(self)
@@ -934,7 +943,8 @@ def zero_(self):
 
 
 def fill_(self, value):
-    if _grad.enabled and (self._rg or isinstance(value, Tensor) and value._rg):
+    if _grad.enabled and (self._rg or isinstance(value, Tensor) and value._rg) or \
+            _dual(self, value):
         return _fill_recorded(self, value)
     value = _fill_value(value, self.arr.dtype)
     if isinstance(value, Tensor):

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _finish_tuple, _fw, apply, inplace
+from ._apply import _finish, _finish_tuple, _fw, _fw_involved, apply, inplace
 from ._blend import fast_where
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
@@ -414,13 +414,6 @@ def setitem(self, idx, value):
         _fw_put(self, value, lambda ts, tv: _setitem(ts, idx, tv))
         return
     _setitem(self, idx, value)
-
-
-def _fw_involved(self, value):
-    from ..autograd.forward_ad import tangent_of
-    return tangent_of(self) is not None or (isinstance(value, Tensor) and
-                                             tangent_of(value) is not None) or \
-        (self._base is not None and tangent_of(self._base) is not None)
 
 
 def _fw_put(self, value, put):
