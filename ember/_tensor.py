@@ -439,7 +439,7 @@ class Tensor:
             return
         self._retain = True
         from .autograd.node import RetainGrad
-        self.grad_fn.register_prehook(RetainGrad(self))
+        self.grad_fn.add_tensor_hook(RetainGrad(self))
 
     @property
     def retains_grad(self):
@@ -448,7 +448,7 @@ class Tensor:
     def register_hook(self, hook):
         if not self._rg:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        return self._edge().register_prehook(hook) if self.grad_fn is not None else \
+        return self._edge().add_tensor_hook(hook) if self.grad_fn is not None else \
             _leaf_hook(self._leaf_node(), hook)
 
     def register_post_accumulate_grad_hook(self, hook):

@@ -229,9 +229,7 @@ def propagate(op, args, static, out, saved):
 def _generic_jvp(op, args, static, outs, saved, tans):
     """J v by the double-vjp trick on a private one-node graph."""
     from .._tensor import Tensor, _new
-    from . import grad_mode
-    from .engine import run
-    from .higher_order import differentiable_vjp
+    from .node import suspend_saved_hooks
     inputs, nxt = [], []
     be = None
     for a, v in zip(args, tans):
@@ -248,7 +246,16 @@ def _generic_jvp(op, args, static, outs, saved, tans):
             inputs.append(a)
             nxt.append(None)
     fwd, bwd = op.impl[be.idx]
-    node = op.node_cls(op, bwd, be.xp, saved, tuple(nxt), tuple(inputs), static)
+    with suspend_saved_hooks():
+        node = op.node_cls(op, bwd, be.xp, saved, tuple(nxt), tuple(inputs), static)
+        return _jvp_of_node(node, be, inputs, outs, tans, op)
+
+
+def _jvp_of_node(node, be, inputs, outs, tans, op):
+    from .._tensor import Tensor, _new
+    from . import grad_mode
+    from .engine import run
+    from .higher_order import differentiable_vjp
     multi = len(outs) > 1 or op.n_out != 1
     us = []
     for o in outs:

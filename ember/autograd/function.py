@@ -9,7 +9,7 @@ import weakref
 
 from .engine import FREED_MESSAGE, _FREED, modified_error
 from .grad_mode import STATE, no_grad
-from .node import CLOCK, Node, OutSlot, output_nr
+from .node import CLOCK, SAVED_HOOKS, Node, OutSlot, PackedTensor, output_nr
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable",
            "InplaceFunction"]
@@ -82,6 +82,9 @@ class BackwardCFunction(Node, FunctionCtx):
         for entry, version in zip(saved, self._saved_versions):
             if entry is None:
                 out.append(None)
+                continue
+            if type(entry) is PackedTensor:     # saved_tensors_hooks: unpacked on each use
+                out.append(entry.unpack())
                 continue
             t = entry.unpack(self) if type(entry) is _SavedOutput else entry
             vc = t._vc
@@ -311,7 +314,11 @@ def _save(node, outs, is_tuple):
             versions.append(None)
             continue
         k = out_index.get(id(t))
-        saved.append(t if k is None else _SavedOutput(t, k if multi else None))
+        entry = t if k is None else _SavedOutput(t, k if multi else None)
+        if SAVED_HOOKS:
+            pack, unpack = SAVED_HOOKS[-1]
+            entry = PackedTensor(entry, pack, unpack, t)
+        saved.append(entry)
         versions.append(t._version)
     node.saved, node._saved_versions = tuple(saved), tuple(versions)
     node.to_save = None

@@ -14,7 +14,7 @@ import contextlib
 
 import numpy as np
 
-from .node import CLOCK
+from .node import CLOCK, PackedSaved
 
 __all__ = ["differentiable_vjp", "DArray", "TXP", "context"]
 
@@ -1151,6 +1151,8 @@ def differentiable_vjp(node, g):
         fwd, bwd = op.impl[0]
         fwd, bwd = _FWD.get(op.name, fwd), _BWD.get(op.name, bwd)
         saved = node.saved
+        if type(saved) is PackedSaved:
+            saved = saved.unpack()
         if op.name not in _FWD and _has_values(node.static):
             raise _unsupported("its forward received input-dependent arrays as static "
                                "arguments, which re-running it would treat as constants")
