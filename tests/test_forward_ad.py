@@ -300,13 +300,15 @@ def _module_case(name):
                                         nn.LogSoftmax(-1)), (5, 6)
     if name == "batchnorm_eval":
         return lambda nn: nn.BatchNorm1d(4).eval(), (3, 4)
+    if name == "batchnorm_train":
+        return lambda nn: nn.BatchNorm2d(3), (4, 3, 2, 2)
     if name == "attention":
         return lambda nn: nn.MultiheadAttention(8, 2, batch_first=True), (2, 3, 8)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", ["linear", "conv2d", "layernorm", "mlp", "batchnorm_eval",
-                                  "attention"])
+                                  "batchnorm_train", "attention"])
 def test_module_tangents_match_torch(name, dtype):
     make, shape = _module_case(name)
     torch.manual_seed(0)
@@ -320,9 +322,20 @@ def test_module_tangents_match_torch(name, dtype):
             d = fw.make_dual(lib.tensor(a), lib.tensor(t))
             y = m(d, d, d)[0] if name == "attention" else m(d)
             out.append(fw.unpack_dual(y))
-    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else {}
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-7, atol=1e-10)
     assert_close(out[0].primal, out[1].primal, **tol)
     assert_close(out[0].tangent, out[1].tangent, **tol)
+    for eb, tb in zip(em.buffers(), tm.buffers()):    # running stats updated once
+        assert_close(eb, tb, **tol)
+
+
+def test_dropout_tangent_uses_the_same_mask():
+    x = ember.randn(50, 8)
+    with efw.dual_level():
+        y = ember.nn.functional.dropout(efw.make_dual(x, ember.ones(50, 8)), 0.5)
+        t = efw.unpack_dual(y).tangent
+    kept = y.detach() != 0
+    assert_close(t, torch.tensor(kept.numpy().astype(np.float32) * 2.0))
 
 
 def test_parameter_tangents():

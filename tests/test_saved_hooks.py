@@ -315,3 +315,18 @@ def test_node_prehook_and_hook():
         y.sum().backward()
         assert seen == ["pre", "post"]
         assert np.allclose(a.grad.detach().numpy(), np.exp(_A) * 2)
+
+
+def test_accumulate_grad_prehook_and_metadata():
+    res = []
+    for lib in (ember, torch):
+        a = lib.tensor(_A, requires_grad=True)
+        acc = a.sin().grad_fn.next_functions[0][0]
+        acc.metadata["k"] = 1
+        assert acc.metadata == {"k": 1}
+        h = acc.register_prehook(lambda go: (go[0] * 3,))
+        a.sin().sum().backward()
+        h.remove()
+        a.sin().sum().backward()
+        res.append(a.grad.detach().numpy())
+    assert np.allclose(res[0], res[1])

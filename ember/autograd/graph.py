@@ -1,8 +1,25 @@
-"""torch.autograd.graph basics: the Node ABC, gradient edges, increment_version.
+"""torch.autograd.graph: the Node ABC, gradient edges, increment_version, saved tensors hooks
+and multi-grad hooks.
 
-Not provided: saved_tensors_hooks / save_on_cpu / disable_saved_tensors_hooks (ember's nodes
-keep raw arrays, with no pack/unpack step), register_multi_grad_hook and
-allow_mutation_on_saved_tensors."""
+saved_tensors_hooks(pack, unpack) / save_on_cpu / disable_saved_tensors_hooks: while hooks are
+active, each new node packs the tensors its op declares it saves (ops/_registry.py `saves`):
+inputs the backward reads, packed as the very input Tensors (mul packs only the operand the
+other side's gradient needs), results as new Tensors over the result; autograd.Function packs
+what it gave save_for_backward. The engine calls unpack each time a backward reads them. This
+matches torch's saved set for the common ops (pow/sin/log save the input, exp/tanh/sigmoid/
+relu/softmax the result, mul/div/matmul both operands, add/sum/views nothing). Differences from
+torch: pack sees a new Tensor, not the output object itself, for saved results; max(dim),
+sort and the like save indices that ember keeps unpacked; ember nodes still reference their
+input Tensors (for shapes and version checks), so packing to disk does not free the inputs'
+memory, only intermediates'.
+
+register_multi_grad_hook(tensors, fn, mode="all"|"any") follows torch's implementation on top of
+tensor hooks and the engine's record of the backward in progress (engine.current_task).
+Node.register_prehook takes torch's fn(grad_outputs); Node.register_hook fn(grad_inputs,
+grad_outputs).
+
+Not provided: allow_mutation_on_saved_tensors, register_hook on AccumulateGrad, and
+Node._input_metadata / _sequence_nr."""
 import abc
 import contextlib
 import functools

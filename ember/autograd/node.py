@@ -210,11 +210,24 @@ def output_nr(edge):
 
 class AccumulateGrad:
     """The gradient sink of a leaf tensor (held weakly: no tensor<->node cycle)."""
-    __slots__ = ("ref", "hooks", "__weakref__")
+    __slots__ = ("ref", "hooks", "meta", "__weakref__")
     next = ()
 
     def __init__(self, t):
-        self.ref, self.hooks = weakref.ref(t), None
+        self.ref, self.hooks, self.meta = weakref.ref(t), None, None
+
+    def register_prehook(self, fn):
+        """torch's Node.register_prehook: fn(grad_outputs) before the gradient is accumulated;
+        a returned tuple replaces it."""
+        h = _NodePreHook(fn)
+        self.hooks = (self.hooks or []) + [h]
+        return _HookHandle(self, h)
+
+    @property
+    def metadata(self):
+        if self.meta is None:
+            self.meta = {}
+        return self.meta
 
     def name(self):
         return "torch::autograd::AccumulateGrad"
