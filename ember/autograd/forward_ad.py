@@ -270,7 +270,7 @@ def _jvp_of_node(node, be, inputs, outs, tans, op):
     grad_mode.STATE.enabled = True
     lv, FW.level = FW.level, None       # nothing below carries tangents
     try:
-        gins = differentiable_vjp(node, tuple(us) if multi else us[0])
+        gins = differentiable_vjp(node, tuple(us) if multi else us[0], static_constants=True)
         s = None
         for gi, p, v in zip(gins, inputs, tans):
             if gi is None or v is None or not isinstance(p, Tensor) or not p._rg:
