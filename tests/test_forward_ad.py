@@ -442,3 +442,16 @@ def test_gradcheck_forward_ad_catches_a_wrong_jvp():
             lib.autograd.gradcheck(Bad.apply, inp, check_forward_ad=True)
         assert not lib.autograd.gradcheck(Bad.apply, inp, check_forward_ad=True,
                                           raise_exception=False)
+
+
+def test_func_jvp_of_rules_with_zero_branches():
+    """func.jvp's double-vjp used a zero dummy cotangent, which rules such as xlogy's
+    where(g == 0, 0, ...) turned into a zero tangent; any nonzero point gives J v."""
+    x, y = np.array([0.0, 0.0, 0.5]), np.array([0.5, 1.5, 3.5])
+    tx, ty = np.ones(3), np.array([1.0, 2.0, 3.0])
+    res = []
+    for lib in (ember, torch):
+        res.append(lib.func.jvp(lambda a, b: lib.xlogy(a, b) * lib.special.xlog1py(a + 1, b),
+                                (lib.tensor(x), lib.tensor(y)),
+                                (lib.tensor(tx), lib.tensor(ty)))[1])
+    assert_close(res[0], res[1])
