@@ -250,6 +250,14 @@ def _plain_inplace_on_dual(lib, d):
     return y
 
 
+def _multi_views(lib, d):
+    y = d.clone()
+    p, q = y.chunk(2, 1)
+    p.mul_(d[:, :2])
+    y.unbind(0)[2].exp_()
+    return y + q.sum()
+
+
 def _index_put(lib, d):
     y = lib.zeros(3, 4, dtype=d.dtype)
     y.index_put_((lib.tensor([0, 2, 0]),), d[:3] * 2, accumulate=True)
@@ -257,7 +265,8 @@ def _index_put(lib, d):
 
 
 @pytest.mark.parametrize("fn", [_inplace_view, _setitem, _copy, _no_grad,
-                                _plain_inplace_on_dual, _index_put], ids=lambda f: f.__name__)
+                                _plain_inplace_on_dual, _index_put, _multi_views],
+                         ids=lambda f: f.__name__)
 def test_inplace_views_no_grad(fn):
     a, t = _ab(3, 4)
     e, tt = _both(fn, a, tangents=[t])

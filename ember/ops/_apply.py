@@ -267,6 +267,8 @@ def apply(op, args, static=(), view_of=None):
                 node.out_vc = t._vc
         if _fw.level is not None:
             _fw_propagate(op, args, static, t, saved)
+            if view_of is not None:
+                _fw_alias_views(view_of, (t,))
         return t
     outs = tuple(_new(o, be) for o in out)
     if view_of is not None:
@@ -286,6 +288,8 @@ def apply(op, args, static=(), view_of=None):
                 o.grad_fn = OutSlot(node, i)
     if _fw.level is not None:
         _fw_propagate(op, args, static, outs, saved)
+        if view_of is not None:
+            _fw_alias_views(view_of, outs)
     return outs
 
 
@@ -316,6 +320,20 @@ def _like_layout(xp, src, like):
         return xp.ascontiguousarray(src)
     out[...] = src
     return out
+
+
+def _fw_alias_views(base, outs):
+    """Outputs that view `base` get tangents viewing base's tangent (same values as the
+    generic rule gives, but in-place writes through them then reach base's tangent)."""
+    from ..autograd.forward_ad import tangent_of, set_tangent
+    tb = tangent_of(base)
+    if tb is None:
+        return
+    for o in outs:
+        if tangent_of(o) is not None:
+            arr = alias_tangent(base, tb, o)
+            if arr is not None:
+                set_tangent(o, _new(arr, tb.be))
 
 
 def _fw_involved(self, value=None):
@@ -355,24 +373,38 @@ def tangent_storage(self):
             set_tangent(self, ts)
         return ts
     base, be = self._base, self.be
-    xp = be.xp
     arr = None
     if base is not None:
-        tb = tangent_storage(base)
-        ba, ta = base.arr, tb.arr
-        if ta.strides == ba.strides and ta.dtype == ba.dtype and ta.flags.c_contiguous:
-            off = _ptr(self.arr) - _ptr(ba)
-            if xp is np:
-                arr = np.ndarray(self.arr.shape, ta.dtype, buffer=ta, offset=off,
-                                 strides=self.arr.strides)
-            else:
-                arr = xp.ndarray(self.arr.shape, ta.dtype, memptr=ta.data + off,
-                                 strides=self.arr.strides)
+        arr = alias_tangent(base, tangent_storage(base), self)
     if arr is None:
-        arr = xp.zeros_like(self.arr)
+        arr = be.xp.zeros_like(self.arr)
     ts = _new(arr, be)
     set_tangent(self, ts)
     return ts
+
+
+def alias_tangent(src, tsrc, view):
+    """The part of src's tangent `tsrc` that `view` (which shares src's memory) covers, as an
+    array aliasing tsrc's storage; None when the layouts do not allow it."""
+    sa, ta, va = src.arr, tsrc.arr, view.arr
+    if ta.strides != sa.strides or ta.dtype != sa.dtype or not ta.flags.c_contiguous or \
+            va.dtype != sa.dtype:
+        return None
+    off = _ptr(va) - _ptr(sa)
+    if off < 0 or off + _extent(va) > ta.nbytes:
+        return None
+    if isinstance(ta, np.ndarray):
+        return np.ndarray(va.shape, ta.dtype, buffer=ta, offset=off, strides=va.strides)
+    return type(ta)(va.shape, ta.dtype, memptr=ta.data + off, strides=va.strides)
+
+
+def _extent(a):
+    """Bytes from a's first element to one past its last (non-negative strides)."""
+    if a.size == 0:
+        return 0
+    if any(st < 0 for st in a.strides):
+        return 1 << 62
+    return sum((n - 1) * st for n, st in zip(a.shape, a.strides)) + a.itemsize
 
 
 def _ptr(a):
