@@ -464,3 +464,20 @@ def test_func_jvp_of_rules_with_zero_branches():
                                 (lib.tensor(x), lib.tensor(y)),
                                 (lib.tensor(tx), lib.tensor(ty)))[1])
     assert_close(res[0], res[1])
+
+
+@pytest.mark.parametrize("fn", [lambda d: d * d, lambda d: d.exp(), lambda d: d.abs(),
+                                lambda d: d.conj() * d, lambda d: d.real + d.imag,
+                                lambda d: d.angle(), lambda d: d.sqrt(),
+                                lambda d: (d @ d.mT).sum(-1)],
+                         ids=["mul", "exp", "abs", "conj_mul", "real_imag", "angle", "sqrt",
+                              "matmul"])
+def test_complex_tangents(fn):
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))
+    v = rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))
+    res = []
+    for lib, fw in ((ember, efw), (torch, tfw)):
+        with fw.dual_level():
+            res.append(fw.unpack_dual(fn(fw.make_dual(lib.tensor(z), lib.tensor(v)))).tangent)
+    assert_close(res[0], res[1])
