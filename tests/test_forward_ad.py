@@ -481,3 +481,15 @@ def test_complex_tangents(fn):
         with fw.dual_level():
             res.append(fw.unpack_dual(fn(fw.make_dual(lib.tensor(z), lib.tensor(v)))).tangent)
     assert_close(res[0], res[1])
+
+
+_FAST_NAMES = ("add", "sub", "mul", "div", "matmul", "mm", "bmm", "neg", "exp", "tanh", "sigmoid",
+               "relu", "nn.functional.linear", "linear")
+
+
+@pytest.mark.parametrize("spec", [s for s in _FWD_SPECS if s.name.split(".")[0] in _FAST_NAMES
+                                  or s.name in _FAST_NAMES], ids=lambda s: s.name)
+def test_generic_rule_on_fast_ops(spec, monkeypatch, request):
+    """The ops with explicit rules also get torch's tangents from the generic double-vjp."""
+    monkeypatch.setattr(efw, "_RULES", {})
+    test_op_tangents_match_torch(spec, "float64", request)

@@ -26,8 +26,12 @@ through dual tensors is not available; ember.func.jvp/jacfwd keep their double-v
 compose); an op whose backward cannot run differentiably (see higher_order.py: scatter_reduce,
 svd with full_matrices on non-square input) raises a RuntimeError naming it; where torch's
 forward rule disagrees with its own reverse rule (fmax at ties, triangular_solve with
-transpose, an empty logsumexp) ember follows the reverse rule; each op's tangent costs about a
-backward pass through that op (an MLP forward is roughly 5-10x slower with a dual input)."""
+transpose, an empty logsumexp) ember follows the reverse rule.
+
+Cost: add, sub, mul, div, matmul, linear, neg, exp, tanh, sigmoid and relu have explicit rules
+(`_RULES`, a few array operations); any other op's tangent costs about a differentiable backward
+pass through that op. A small MLP forward with GELU (batch 32, 64-128-128-10) takes about
+1-2 ms with a dual input against 0.1 ms without."""
 import functools
 import weakref
 from typing import NamedTuple
@@ -225,6 +229,12 @@ def propagate(op, args, static, out, saved):
     outs = out if type(out) is tuple else (out,)
     if not any(_float(o.arr) for o in outs):
         return
+    rule = _RULES.get(op.name)
+    if rule is not None and len(outs) == 1:
+        t = _fast(rule, args, tans, outs[0])
+        if t is not None:
+            set_tangent(outs[0], t)
+            return
     try:
         jv = _generic_jvp(op, args, static, outs, saved, tans)
     except RuntimeError as e:
@@ -234,6 +244,94 @@ def propagate(op, args, static, out, saved):
     for o, t in zip(outs, jv):
         if t is not None:
             set_tangent(o, t)
+
+
+# ---- explicit rules for the commonest ops (the generic rule costs a backward pass) -------------
+# rule(xp, arrays, tangent arrays (None: no tangent), output array) -> tangent array or None
+def _sum_t(*terms):
+    out = None
+    for t in terms:
+        if t is not None:
+            out = t if out is None else out + t
+    return out
+
+
+def _rule_add(xp, a, ta, y):
+    return _sum_t(ta[0], ta[1])
+
+
+def _rule_sub(xp, a, ta, y):
+    return _sum_t(ta[0], None if ta[1] is None else -ta[1])
+
+
+def _rule_mul(xp, a, ta, y):
+    return _sum_t(None if ta[0] is None else ta[0] * a[1],
+                  None if ta[1] is None else a[0] * ta[1])
+
+
+def _rule_div(xp, a, ta, y):
+    return _sum_t(None if ta[0] is None else ta[0] / a[1],
+                  None if ta[1] is None else -(y * ta[1]) / a[1])
+
+
+def _rule_matmul(xp, a, ta, y):
+    return _sum_t(None if ta[0] is None else xp.matmul(ta[0], a[1]),
+                  None if ta[1] is None else xp.matmul(a[0], ta[1]))
+
+
+def _rule_linear(xp, a, ta, y):
+    x, w = a[0], a[1]
+    return _sum_t(None if ta[0] is None else xp.matmul(ta[0], w.T),
+                  None if ta[1] is None else xp.matmul(x, ta[1].T),
+                  ta[2] if len(ta) > 2 else None)
+
+
+_RULES = {
+    "add": _rule_add, "sub": _rule_sub, "mul": _rule_mul, "div": _rule_div,
+    "matmul": _rule_matmul, "mm": _rule_matmul, "bmm": _rule_matmul, "linear": _rule_linear,
+    "neg": lambda xp, a, ta, y: -ta[0],
+    "exp": lambda xp, a, ta, y: ta[0] * y,
+    "tanh": lambda xp, a, ta, y: ta[0] * (1 - y * y),
+    "sigmoid": lambda xp, a, ta, y: ta[0] * (y * (1 - y)),
+    "relu": lambda xp, a, ta, y: xp.where(y > 0, ta[0], 0),
+}
+
+
+def _fast(rule, args, tans, out):
+    """Apply an explicit rule to real float32/float64 operands; None: use the generic rule."""
+    from .._tensor import Tensor, _new
+    y = out.arr
+    if y.dtype.kind != "f" or y.dtype.itemsize < 4:
+        return None
+    xp = out.be.xp
+    arrs, tarrs = [], []
+    for a, t in zip(args, tans):
+        if isinstance(a, Tensor):
+            if a.arr.dtype.kind not in "fiub" or a.be is not out.be:
+                return None
+            arrs.append(a.arr)
+            if t is not None:
+                if t.be is not out.be or t.arr.dtype.kind != "f":
+                    return None
+                tarrs.append(t.arr)
+            else:
+                tarrs.append(None)
+        elif a is None or type(a) in (int, float, bool):
+            arrs.append(a)
+            tarrs.append(None)
+        else:
+            return None
+    r = rule(xp, arrs, tarrs, y)
+    if r is None:
+        return None
+    if not isinstance(r, xp.ndarray):       # NumPy gives scalars for 0-d operands
+        r = xp.array(r, dtype=y.dtype)
+    if r.shape != y.shape:
+        r = xp.broadcast_to(r, y.shape)
+    if r.dtype != y.dtype or not r.flags.owndata or any(r is t for t in tarrs) or \
+            not getattr(r.flags, "writeable", True):
+        r = r.astype(y.dtype, copy=True)
+    return _new(xp.ascontiguousarray(r) if not r.flags.c_contiguous and r.ndim else r, out.be)
 
 
 def _generic_jvp(op, args, static, outs, saved, tans):

@@ -368,8 +368,9 @@ def tangent_storage(self):
     from ..autograd.forward_ad import tangent_of, set_tangent
     ts = tangent_of(self)
     if ts is not None:
-        if not getattr(ts.arr.flags, "writeable", True):
-            ts = _new(ts.arr.copy(), ts.be)
+        if not isinstance(ts.arr, ts.be.xp.ndarray) or not getattr(ts.arr.flags, "writeable",
+                                                                    True):
+            ts = _new(ts.be.xp.array(ts.arr, copy=True), ts.be)
             set_tangent(self, ts)
         return ts
     base, be = self._base, self.be
