@@ -493,3 +493,12 @@ def test_generic_rule_on_fast_ops(spec, monkeypatch, request):
     """The ops with explicit rules also get torch's tangents from the generic double-vjp."""
     monkeypatch.setattr(efw, "_RULES", {})
     test_op_tangents_match_torch(spec, "float64", request)
+
+
+def test_gradcheck_forward_ad_complex_and_forward_only():
+    z = ember.tensor(np.array([1 + 2j, 0.5 - 1j]), requires_grad=True)
+    x = ember.tensor(np.array([1.0, 0.5]), requires_grad=True)
+    gc = ember.autograd.gradcheck
+    assert gc(lambda z: (z * z.conj()).real + z.abs(), (z,), check_forward_ad=True)
+    assert gc(lambda x: ember.complex(x, x * 2).exp(), (x,), check_forward_ad=True)
+    assert gc(lambda x: x.sin(), (x,), check_forward_ad=True, check_backward_ad=False)
