@@ -43,7 +43,7 @@ class Tensor:
     # slots (plain slot access on the hot path); the public `requires_grad` and `grad` are
     # properties whose setters check what torch checks on assignment.
     __slots__ = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base",
-                 "_retain", "__weakref__")
+                 "_retain", "_fw", "__weakref__")
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
     __array_ufunc__ = None
     is_sparse = is_sparse_csr = is_quantized = is_meta = is_nested = is_mkldnn = False
@@ -439,6 +439,11 @@ class Tensor:
         t._rg = bool(require_grad)
         return t
 
+    def _fw_primal(self, level=0):
+        """A view of self without its forward-AD tangent at `level`."""
+        from .autograd.forward_ad import fw_primal
+        return fw_primal(self, level)
+
     def detach(self):
         t = _new(self.arr, self.be)
         if self._vc is None:
@@ -472,7 +477,7 @@ class Tensor:
             return
         self._retain = True
         from .autograd.node import RetainGrad
-        self.grad_fn.register_prehook(RetainGrad(self))
+        self.grad_fn.add_tensor_hook(RetainGrad(self))
 
     @property
     def retains_grad(self):
@@ -481,7 +486,7 @@ class Tensor:
     def register_hook(self, hook):
         if not self._rg:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        return self._edge().register_prehook(hook) if self.grad_fn is not None else \
+        return self._edge().add_tensor_hook(hook) if self.grad_fn is not None else \
             _leaf_hook(self._leaf_node(), hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -824,7 +829,8 @@ def _new(arr, be):
 
 
 _NOWRAP = {"torch.Tensor.grad.__get__", "torch.Tensor._base.__get__"}
-_SLOTS = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base", "_retain")
+_UNSET = object()
+_SLOTS = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base", "_retain", "_fw")
 
 
 def _as(cls, t):
@@ -833,7 +839,9 @@ def _as(cls, t):
         return t
     obj = object.__new__(cls)
     for name in _SLOTS:
-        setattr(obj, name, getattr(t, name))
+        value = getattr(t, name, _UNSET)
+        if value is not _UNSET:           # `_fw` is set only on tensors with a tangent
+            setattr(obj, name, value)
     if t._vc is not None and len(t._vc) > 2:          # a registered view: register this one
         from .ops._apply import register_view
         register_view(t._vc, obj)

@@ -210,7 +210,7 @@ def _dtype_kind(name):
 
 
 def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_name=None,
-                  is_parameter=False, type_name=None):
+                  is_parameter=False, type_name=None, tangent=None):
     """repr() of a tensor holding the host array `arr`, of ember dtype `dtype` (or its name).
 
     `is_parameter` gives nn.Parameter's repr (the "Parameter containing:" line); `type_name`
@@ -242,6 +242,8 @@ def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_
         suffixes.append(f"grad_fn=<{grad_fn_name}>")
     elif requires_grad:
         suffixes.append("requires_grad=True")
+    if tangent is not None:
+        suffixes.append(f"tangent={tangent!r}")
     text = _add_suffixes(prefix + body, suffixes, indent)
     return "Parameter containing:\n" + text if is_parameter else text
 
@@ -258,6 +260,14 @@ def _meta_repr(t, grad_fn):
     return "tensor(..., " + ", ".join(suffixes) + ")"
 
 
+def _tangent(t):
+    fw = getattr(t, "_fw", None)
+    if fw is None:
+        return None
+    from .autograd.forward_ad import tangent_of
+    return tangent_of(t)
+
+
 def tensor_repr(t):
     """Tensor.__repr__ of an ember Tensor (nn.Parameter.__repr__ adds its own first line)."""
     cls = type(t)
@@ -268,7 +278,8 @@ def tensor_repr(t):
     text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
                          grad_fn_name=None if grad_fn is None else grad_fn.name(),
-                         type_name=None if plain else cls.__name__)
+                         type_name=None if plain else cls.__name__,
+                         tangent=_tangent(t))
     if not plain:
         from .nn.parameter import Parameter
         if isinstance(t, Parameter):

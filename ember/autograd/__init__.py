@@ -1,5 +1,5 @@
 """ember.autograd: tape-based reverse-mode automatic differentiation (torch.autograd's API)."""
-from . import anomaly_mode, functional, grad_mode, graph
+from . import anomaly_mode, forward_ad, functional, grad_mode, graph
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, once_differentiable
 from .functions import backward, grad
@@ -8,7 +8,7 @@ from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
 from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = ["backward", "grad", "Function", "once_differentiable", "gradcheck", "gradgradcheck",
-           "functional", "graph", "detect_anomaly", "set_detect_anomaly", "no_grad",
+           "functional", "forward_ad", "graph", "detect_anomaly", "set_detect_anomaly", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Variable",
            "profiler"]
 

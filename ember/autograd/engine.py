@@ -4,7 +4,7 @@ import re
 
 from ..backends.cuda_blas import gemv_sums, sum_rows
 from .grad_mode import STATE
-from .node import CLOCK as _clock, Leaf, OutSlot, RetainGrad, output_nr
+from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, output_nr
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -162,30 +162,48 @@ FREED_MESSAGE = (
 
 
 # ---- the walk --------------------------------------------------------------------------------
-_CHECKPOINT_VALID = [True]      # one entry per running backward, innermost last
+class _Task:
+    """The backward call in progress (torch's graph task), for register_multi_grad_hook and
+    the reentrant checkpoint."""
+    __slots__ = ("order", "nodes", "is_grad", "checkpoint_valid")
+
+    def __init__(self, order, is_grad, checkpoint_valid):
+        self.order, self.nodes, self.is_grad = order, None, is_grad
+        self.checkpoint_valid = checkpoint_valid
+
+
+_CURRENT = [None]
+
+
+def current_task():
+    return _CURRENT[0]
 
 
 def checkpoint_valid():
     """torch.autograd._is_checkpoint_valid: False inside a backward that captures gradients
     for given inputs (autograd.grad, backward(inputs=...)), where a reentrant checkpoint's
     inner backward could not deliver them."""
-    return _CHECKPOINT_VALID[-1]
+    task = _CURRENT[0]
+    return task is None or task.checkpoint_valid
 
 
-def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True):
+def will_execute(task, node):
+    """Whether this backward runs `node` (torch's _will_engine_execute_node)."""
+    if task.is_grad and type(node) is Leaf:
+        raise RuntimeError("A leaf node was passed to _will_engine_execute_node but we are "
+                           "currently running autograd.grad(). This is currently not supported.")
+    if task.nodes is None:
+        task.nodes = set(task.order)
+    return node in task.nodes
+
+
+def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True,
+        grad_call=None):
     """Backpropagate `root_grads` (raw arrays, or Tensors when create_graph) from root nodes.
 
     With `capture` (a dict node -> None) the gradients arriving at those nodes are returned
     instead of being accumulated into leaves (autograd.grad); only nodes on a path to a
-    captured node run."""
-    _CHECKPOINT_VALID.append(capture is None)
-    try:
-        _run(roots, root_grads, retain_graph, create_graph, capture, accumulate)
-    finally:
-        _CHECKPOINT_VALID.pop()
-
-
-def _run(roots, root_grads, retain_graph, create_graph, capture, accumulate):
+    captured node run. `grad_call`: whether this is autograd.grad (default: not accumulate)."""
     grads = {}
     for node, g in zip(roots, root_grads):
         prev = grads.get(node)
@@ -193,6 +211,16 @@ def _run(roots, root_grads, retain_graph, create_graph, capture, accumulate):
     order = _reverse_topo(list(grads))
     if capture is not None:
         order, below = _prune(order, capture)
+    prev_task, _CURRENT[0] = _CURRENT[0], _Task(
+        order, not accumulate if grad_call is None else grad_call, capture is None)
+    try:
+        return _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumulate,
+                     below if capture is not None else None)
+    finally:
+        _CURRENT[0] = prev_task
+
+
+def _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumulate, below):
     run_node = _run_node_anomaly if STATE.anomaly else _run_node
     handed = {id(g) for g in root_grads}      # the caller's arrays: copied before being kept
     for node in order:
@@ -225,6 +253,8 @@ def _run_node(node, g, grads, retain_graph, create_graph):
     saved = node.saved
     if saved is _FREED:
         raise RuntimeError(FREED_MESSAGE)
+    if type(saved) is PackedSaved:          # saved_tensors_hooks: unpack on use
+        saved = saved.unpack()
     op = node.op
     if node.epoch < _clock[0]:
         _check_versions(node)

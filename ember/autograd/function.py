@@ -9,7 +9,7 @@ import weakref
 
 from .engine import FREED_MESSAGE, _FREED, modified_error
 from .grad_mode import STATE, no_grad
-from .node import CLOCK, Node, out_slot, output_nr
+from .node import CLOCK, SAVED_HOOKS, Node, PackedTensor, out_slot, output_nr
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable",
            "InplaceFunction"]
@@ -82,6 +82,9 @@ class BackwardCFunction(Node, FunctionCtx):
         for entry, version in zip(saved, self._saved_versions):
             if entry is None:
                 out.append(None)
+                continue
+            if type(entry) is PackedTensor:     # saved_tensors_hooks: unpacked on each use
+                out.append(entry.unpack())
                 continue
             t = entry.unpack(self) if type(entry) is _SavedOutput else entry
             vc = t._vc
@@ -175,6 +178,9 @@ class InplaceFunction(Function):
         self.inplace = inplace
 
 
+from .forward_ad import FW as _FW  # noqa: E402
+
+
 def _bind(forward, args, kwargs, skip_ctx):
     sig = inspect.signature(forward)
     if skip_ctx:
@@ -198,18 +204,63 @@ def _apply(cls, new_style, args):
     node.to_save, node.dirty_tensors, node.non_differentiable = None, (), ()
     node.materialize_grads = True
     node.needs_input_grad = tuple(n is not None for n in nxt)
-    with no_grad():
-        if new_style:
-            out = cls.forward(*args)
-            cls.setup_context(node, args, out)
-        else:
-            out = cls.forward(node, *args)
+    level = _FW.level
+    _FW.level = None            # the forward sees plain tensors (torch unpacks the duals)
+    try:
+        with no_grad():
+            if new_style:
+                out = cls.forward(*args)
+                cls.setup_context(node, args, out)
+            else:
+                out = cls.forward(node, *args)
+    finally:
+        _FW.level = level
     node.epoch = CLOCK[0]
     is_tuple = isinstance(out, tuple)
     outs = _process_outputs(node, args, out if is_tuple else (out,), record)
     if node.to_save is not None:
         _save(node, outs, is_tuple)
+    if level is not None:
+        _forward_ad(cls, node, args, outs)
     return outs if is_tuple else outs[0]
+
+
+def _forward_ad(cls, node, args, outs):
+    """Forward mode through a custom Function: its jvp(ctx, *input_tangents) gives the output
+    tangents (zeros for tensor inputs without one, None for non-tensors), as torch calls it."""
+    from .._tensor import Tensor
+    from .forward_ad import set_tangent, tangent_of
+    tans = [tangent_of(a) if isinstance(a, Tensor) else None for a in args]
+    if all(t is None for t in tans):
+        return
+    tans = [a.new_zeros(a.shape) if t is None and isinstance(a, Tensor) else t
+            for a, t in zip(args, tans)]
+    # in jvp, ctx.saved_tensors are those given to ctx.save_for_forward (torch)
+    fwd_saved = tuple(getattr(node, "saved_for_forward", None) or ())
+    prev = node.saved, getattr(node, "_saved_versions", ())
+    node.saved, node._saved_versions = fwd_saved, tuple(
+        None if t is None else t._version for t in fwd_saved)
+    level, _FW.level = _FW.level, None
+    try:
+        with no_grad():
+            r = cls.jvp(node, *tans)
+    finally:
+        _FW.level = level
+        node.saved, node._saved_versions = prev
+    rs = r if isinstance(r, tuple) else (r,)
+    tensor_outs = [o for o in outs if isinstance(o, Tensor)]
+    if len(rs) != len(tensor_outs):
+        raise RuntimeError(f"jvp() returned an incorrect number of values (got {len(rs)}, but "
+                           f"expected {len(tensor_outs)})")
+    for o, t in zip(tensor_outs, rs):
+        if t is None or not _floating(o):
+            continue
+        if tuple(t.shape) != tuple(o.shape):
+            raise RuntimeError(f"Trying to set a forward gradient that has a different size "
+                               f"than that of the original Tensor, this is not supported. "
+                               f"Tensor is of size {list(o.shape)} while the given forward "
+                               f"gradient is of size {list(t.shape)}.")
+        set_tangent(o, t)
 
 
 def _process_outputs(node, args, outs, record):
@@ -263,7 +314,11 @@ def _save(node, outs, is_tuple):
             versions.append(None)
             continue
         k = out_index.get(id(t))
-        saved.append(t if k is None else _SavedOutput(t, k if multi else None))
+        entry = t if k is None else _SavedOutput(t, k if multi else None)
+        if SAVED_HOOKS:
+            pack, unpack = SAVED_HOOKS[-1]
+            entry = PackedTensor(entry, pack, unpack, t)
+        saved.append(entry)
         versions.append(t._version)
     node.saved, node._saved_versions = tuple(saved), tuple(versions)
     node.to_save = None

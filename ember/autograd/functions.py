@@ -46,7 +46,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             if not inputs:
                 raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
             capture = {t._edge(): None for t in inputs}
-            engine.run(roots, grads, retain_graph, create_graph, capture, accumulate=False)
+            engine.run(roots, grads, retain_graph, create_graph, capture, accumulate=False,
+                       grad_call=False)
             handed = {id(g) for g in grads}
             for t in inputs:
                 g = capture[t._edge()]

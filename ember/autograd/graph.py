@@ -1,14 +1,35 @@
-"""torch.autograd.graph basics: the Node ABC, gradient edges, increment_version.
+"""torch.autograd.graph: the Node ABC, gradient edges, increment_version, saved tensors hooks
+and multi-grad hooks.
 
-Not provided: saved_tensors_hooks / save_on_cpu / disable_saved_tensors_hooks (ember's nodes
-keep raw arrays, with no pack/unpack step), register_multi_grad_hook and
-allow_mutation_on_saved_tensors."""
+saved_tensors_hooks(pack, unpack) / save_on_cpu / disable_saved_tensors_hooks: while hooks are
+active, each new node packs the tensors its op declares it saves (ops/_registry.py `saves`):
+inputs the backward reads, packed as the very input Tensors (mul packs only the operand the
+other side's gradient needs), results as new Tensors over the result; autograd.Function packs
+what it gave save_for_backward. The engine calls unpack each time a backward reads them. This
+matches torch's saved set for the common ops (pow/sin/log save the input, exp/tanh/sigmoid/
+relu/softmax the result, mul/div/matmul both operands, add/sum/views nothing). Differences from
+torch: pack sees a new Tensor, not the output object itself, for saved results; max(dim),
+sort and the like save indices that ember keeps unpacked; ember nodes still reference their
+input Tensors (for shapes and version checks), so packing to disk does not free the inputs'
+memory, only intermediates'.
+
+register_multi_grad_hook(tensors, fn, mode="all"|"any") follows torch's implementation on top of
+tensor hooks and the engine's record of the backward in progress (engine.current_task).
+Node.register_prehook takes torch's fn(grad_outputs); Node.register_hook fn(grad_inputs,
+grad_outputs).
+
+Not provided: allow_mutation_on_saved_tensors, register_hook on AccumulateGrad, and
+Node._input_metadata / _sequence_nr."""
 import abc
+import contextlib
+import functools
 from collections import namedtuple
 
 from .node import Leaf, Node as _Node, OutSlot, output_nr
 
-__all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version"]
+__all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version",
+           "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
+           "register_multi_grad_hook"]
 
 
 class Node(abc.ABC):
@@ -45,3 +66,122 @@ def increment_version(tensor):
     from .._tensor import bump_version
     for t in (tensor if isinstance(tensor, (list, tuple)) else (tensor,)):
         bump_version(t)
+
+
+# ---- saved tensors hooks ---------------------------------------------------------------------
+_DISABLED = [None]      # the error message while disable_saved_tensors_hooks is active
+
+
+class saved_tensors_hooks:
+    """pack_hook(tensor) -> anything when a node saves a tensor for backward, unpack_hook(that)
+    -> Tensor each time backward reads it (see ember.autograd.node.pack_saved for which arrays
+    of an ember node count as saved tensors)."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self):
+        from .node import SAVED_HOOKS, refresh_init
+        if _DISABLED[0] is not None:
+            raise RuntimeError(_DISABLED[0])
+        SAVED_HOOKS.append((self.pack_hook, self.unpack_hook))
+        refresh_init()
+
+    def __exit__(self, *args):
+        from .node import SAVED_HOOKS, refresh_init
+        SAVED_HOOKS.pop()
+        refresh_init()
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Tensors saved for backward are kept on the CPU and moved back to their device when
+    backward uses them (no copy for CPU tensors). `pin_memory` is accepted; ember's host copies
+    are plain NumPy arrays."""
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        def pack_to_cpu(tensor):
+            return (tensor.device, tensor.cpu())
+
+        def unpack_from_cpu(packed):
+            device, tensor = packed
+            return tensor.to(device, non_blocking=pin_memory)
+        super().__init__(pack_to_cpu, unpack_from_cpu)
+
+
+@contextlib.contextmanager
+def disable_saved_tensors_hooks(error_message):
+    """Entering saved_tensors_hooks (or save_on_cpu) inside raises RuntimeError(error_message)."""
+    prev = _DISABLED[0]
+    try:
+        _DISABLED[0] = error_message
+        yield
+    finally:
+        _DISABLED[0] = prev
+
+
+# ---- multi-grad hooks ------------------------------------------------------------------------
+class _MultiHandle:
+    __slots__ = ("handles",)
+
+    def __init__(self, handles):
+        self.handles = handles
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def register_multi_grad_hook(tensors, fn, *, mode="all"):
+    """mode "all": fn(grads) once per backward after the gradients of every tensor of `tensors`
+    that this backward computes have arrived (None for the others); mode "any": fn(grad) with
+    the first gradient to arrive. Returns a handle whose remove() removes the hook."""
+    from .engine import current_task, will_execute
+    supported_modes = ("all", "any")
+    if mode not in supported_modes:
+        raise ValueError(f"Expects mode to be one of {supported_modes} but got {mode}")
+    tensors = tuple(tensors)
+    if mode == "all":
+        count, buffer, nb_calls = {}, {}, {}
+        grad_fns = [t._edge() if t.requires_grad else None for t in tensors]
+
+        def get_inner_hook(idx):
+            def inner_hook(grad):
+                task = current_task()
+                if task is None:
+                    raise AssertionError("expected this hook to be called inside a backward "
+                                         "call")
+                tid = id(task)
+                c = count.get(tid, 0)
+                count[tid] = c + 1
+                buf = buffer.setdefault(tid, [None] * len(tensors))
+                if c == 0:
+                    nb_calls[tid] = sum(1 for n in grad_fns
+                                        if n is not None and will_execute(task, n))
+                buf[idx] = grad
+                if c == nb_calls[tid] - 1:
+                    del count[tid], buffer[tid], nb_calls[tid]
+                    fn(buf)
+            return inner_hook
+        handles = tuple(t.register_hook(get_inner_hook(i)) for i, t in enumerate(tensors))
+    else:
+        ran = {}
+
+        @functools.wraps(fn)
+        def wrapped_fn(grad):
+            task = current_task()
+            if task is None:
+                raise AssertionError("expected this hook to be called inside a backward call")
+            if ran.get(id(task)) is task:
+                return
+            ran.clear()
+            ran[id(task)] = task
+            fn(grad)
+        handles = tuple(t.register_hook(wrapped_fn) for t in tensors if t.requires_grad)
+    return _MultiHandle(handles)

@@ -14,7 +14,7 @@ import contextlib
 
 import numpy as np
 
-from .node import CLOCK
+from .node import CLOCK, PackedSaved
 
 __all__ = ["differentiable_vjp", "DArray", "TXP", "context"]
 
@@ -1137,8 +1137,12 @@ _BWD = {"prod": _prod_bwd}
 
 
 # ---- entry point ---------------------------------------------------------------------------
-def differentiable_vjp(node, g):
-    """The node's vector-Jacobian product as Tensors connected to the graph (create_graph)."""
+def differentiable_vjp(node, g, static_constants=False):
+    """The node's vector-Jacobian product as Tensors connected to the graph (create_graph).
+
+    `static_constants`: input-dependent arrays among the static arguments (pivots, indices
+    found by the forward) may be taken as constants, as they are for a derivative at a point
+    (forward AD); a second-order reverse pass refuses them."""
     op = node.op
     custom = getattr(op, "double_backward", None)
     if custom is not None:                 # autograd.Function nodes and other special nodes
@@ -1151,7 +1155,9 @@ def differentiable_vjp(node, g):
         fwd, bwd = op.impl[0]
         fwd, bwd = _FWD.get(op.name, fwd), _BWD.get(op.name, bwd)
         saved = node.saved
-        if op.name not in _FWD and _has_values(node.static):
+        if type(saved) is PackedSaved:
+            saved = saved.unpack()
+        if op.name not in _FWD and not static_constants and _has_values(node.static):
             raise _unsupported("its forward received input-dependent arrays as static "
                                "arguments, which re-running it would treat as constants")
         if op.name in _FWD or _has_values(saved):

@@ -23,9 +23,131 @@ def _init_traced(self, op, bwd, xp, saved, next, inputs, static):
     self.meta = {"traceback_": forward_trace()}
 
 
+_TRACING = [False]
+# saved_tensors_hooks: a stack of (pack, unpack), the innermost last; while it is non-empty every
+# new Node packs what it saved (Node.__init__ is swapped, so nothing is paid while it is empty)
+SAVED_HOOKS = []
+
+
 def set_tracing(on):
     """Anomaly mode: every new Node records the forward traceback (no cost while off)."""
-    Node.__init__ = _init_traced if on else _init
+    _TRACING[0] = on
+    refresh_init()
+
+
+def refresh_init():
+    base = _init_traced if _TRACING[0] else _init
+    Node.__init__ = _packing(base) if SAVED_HOOKS else base
+
+
+def _packing(base):
+    def init(self, op, bwd, xp, saved, next, inputs, static):
+        base(self, op, bwd, xp, saved, next, inputs, static)
+        if saved and type(saved) is tuple:
+            self.saved = pack_saved(self, saved)
+    return init
+
+
+class suspend_saved_hooks:
+    """No packing inside (ember's private graphs, such as forward AD's, are not the user's)."""
+    def __enter__(self):
+        self.prev = SAVED_HOOKS[:]
+        if self.prev:
+            SAVED_HOOKS.clear()
+            refresh_init()
+
+    def __exit__(self, *exc):
+        if self.prev:
+            SAVED_HOOKS[:] = self.prev
+            refresh_init()
+
+
+class PackedSaved(tuple):
+    """A node's saved values with the tensors among them packed by saved_tensors_hooks; the
+    engine unpacks them (calling the unpack hook) each time backward reads them."""
+    __slots__ = ()
+
+    def unpack(self):
+        return tuple(e.unpack() if type(e) is _Packed else e for e in self)
+
+
+class _Packed:
+    __slots__ = ("obj", "unpack_hook", "be", "dtype")
+
+    def __init__(self, obj, unpack_hook, be, dtype):
+        self.obj, self.unpack_hook, self.be, self.dtype = obj, unpack_hook, be, dtype
+
+    def unpack(self):
+        from .._tensor import Tensor
+        t = self.unpack_hook(self.obj)
+        if not isinstance(t, Tensor):
+            raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor but got "
+                            f"result of type {type(t).__name__}")
+        a = t.arr
+        if t.be is not self.be:
+            a = self.be.from_host(t.be.to_host(a)) if t.be.name != self.be.name else \
+                self.be.xp.asarray(a)
+        return a
+
+
+class PackedTensor:
+    """A tensor an autograd.Function saved (save_for_backward) under saved_tensors_hooks."""
+    __slots__ = ("obj", "unpack_hook", "entry")
+
+    def __init__(self, entry, pack, unpack_hook, tensor):
+        self.entry, self.obj, self.unpack_hook = entry, pack(tensor), unpack_hook
+
+    def unpack(self):
+        from .._tensor import Tensor
+        t = self.unpack_hook(self.obj)
+        if not isinstance(t, Tensor):
+            raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor but got "
+                            f"result of type {type(t).__name__}")
+        return t
+
+
+def _saved_inputs(node):
+    """Indices of the inputs whose values the node's backward reads (torch saves only those)."""
+    from .engine import _SAVED_INPUTS
+    which = _SAVED_INPUTS.get(node.op.name)
+    return None if which is None else set(which(node))
+
+
+def pack_saved(node, saved):
+    """Apply the innermost pack hook to the arrays of `saved` that torch would save as tensors,
+    read from the op's `saves` declaration: for "in", the inputs' arrays (each packed as the input
+    Tensor itself, as torch hands pack the very tensor; only the inputs the backward reads, so
+    mul packs its other operand when one side requires grad); for "out", the arrays that are no
+    input (the result, packed as a new Tensor over it); both for "both"; nothing for ops that
+    save only shapes. Arrays left unpacked (shapes, masks, intermediates of "in" ops) stay as
+    they are."""
+    from .._tensor import Tensor, _new
+    op = node.op
+    if not (op.saves_in or op.saves_out):
+        return saved
+    pack, unpack = SAVED_HOOKS[-1]
+    be = next((a.be for a in node.inputs if isinstance(a, Tensor)), None)
+    if be is None:
+        return saved
+    xp = be.xp
+    by_arr = {id(a.arr): (i, a) for i, a in enumerate(node.inputs) if isinstance(a, Tensor)}
+    needed = _saved_inputs(node) if op.saves_in else None
+    out, changed = [], False
+    for s in saved:
+        t = None
+        if isinstance(s, xp.ndarray):
+            hit = by_arr.get(id(s))
+            if hit is not None:
+                if op.saves_in and (needed is None or hit[0] in needed):
+                    t = hit[1]
+            elif op.saves_out:
+                t = _new(s, be)
+        if t is None:
+            out.append(s)
+            continue
+        out.append(_Packed(pack(t), unpack, be, s.dtype))    # x * x: packed once per slot
+        changed = True
+    return PackedSaved(out) if changed else saved
 
 
 _CLASSES = {}
@@ -67,6 +189,12 @@ class Node:
         return _HookHandle(self, fn, "post")
 
     def register_prehook(self, fn):
+        """torch's Node.register_prehook: fn(grad_outputs) before the node runs; a returned
+        tuple replaces grad_outputs."""
+        return self.add_tensor_hook(_NodePreHook(fn))
+
+    def add_tensor_hook(self, fn):
+        """A hook on the gradient of the tensor this node produced (Tensor.register_hook)."""
         self.hooks = (self.hooks or []) + [fn]
         return _HookHandle(self, fn)
 
@@ -84,11 +212,24 @@ def output_nr(edge):
 
 class AccumulateGrad:
     """The gradient sink of a leaf tensor (held weakly: no tensor<->node cycle)."""
-    __slots__ = ("ref", "hooks", "__weakref__")
+    __slots__ = ("ref", "hooks", "meta", "__weakref__")
     next = ()
 
     def __init__(self, t):
-        self.ref, self.hooks = weakref.ref(t), None
+        self.ref, self.hooks, self.meta = weakref.ref(t), None, None
+
+    def register_prehook(self, fn):
+        """torch's Node.register_prehook: fn(grad_outputs) before the gradient is accumulated;
+        a returned tuple replaces it."""
+        h = _NodePreHook(fn)
+        self.hooks = (self.hooks or []) + [h]
+        return _HookHandle(self, h)
+
+    @property
+    def metadata(self):
+        if self.meta is None:
+            self.meta = {}
+        return self.meta
 
     def name(self):
         return "torch::autograd::AccumulateGrad"
@@ -135,6 +276,10 @@ class OutSlot:
         return getattr(self.parent, name)
 
     def register_prehook(self, fn):
+        """torch's Node.register_prehook, seeing this output's gradient as grad_outputs."""
+        return self.add_tensor_hook(_NodePreHook(fn))
+
+    def add_tensor_hook(self, fn):
         self.hooks = (self.hooks or []) + [fn]
         return _HookHandle(self, fn)
 
@@ -151,6 +296,24 @@ def out_slot(parent, index):
         cls = _SLOT_CLASSES[type(parent)] = type(type(parent).__name__, (OutSlot,),
                                                  {"__slots__": (), "__module__": "torch"})
     return cls(parent, index)
+
+
+class _NodePreHook:
+    """Adapts fn(grad_outputs) -> tuple | None to the engine's per-gradient tensor hooks."""
+    __slots__ = ("fn", "__name__")
+
+    def __init__(self, fn):
+        self.fn, self.__name__ = fn, getattr(fn, "__name__", "<unknown>")
+
+    def __call__(self, g):
+        r = self.fn((g,))
+        if r is None:
+            return None
+        r = tuple(r)
+        if len(r) != 1:
+            raise RuntimeError(f"hook '{self.__name__}' has returned an incorrect number of "
+                               f"values (got {len(r)}, but expected 1)")
+        return r[0]
 
 
 class RetainGrad:

@@ -15,7 +15,7 @@ from .._tensor import Tensor
 from ..autograd.functions import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..autograd.node import Leaf
-from ..ops.creation import zeros, zeros_like
+from ..ops.creation import ones_like, zeros, zeros_like
 from ..ops.shape import stack
 from ._pytree import tree_flatten, tree_map, tree_unflatten
 from ._vmap import check_randomness
@@ -294,7 +294,8 @@ def _linearize(func, args, argnums, has_aux, strict=False):
                                "independent of the inputs. This is not allowed with "
                                "strict=True.")
         diff_outs = [o for o in flat_out if o.requires_grad]
-        dummies = [level.leaf(zeros_like(o).requires_grad_()) for o in diff_outs]
+        # any u works (J^T u is linear in u); ones keep clear of rules' `g == 0` branches
+        dummies = [level.leaf(ones_like(o).requires_grad_()) for o in diff_outs]
         vjps = _autograd_grad(diff_outs, tree_flatten(diff)[0], dummies, create_graph=True,
                               allow_unused=True) if diff_outs else ()
 

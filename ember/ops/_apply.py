@@ -11,6 +11,7 @@ from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine
 from .._tensor import Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
+from ..autograd.forward_ad import FW as _fw
 from ..autograd.node import CLOCK, out_slot
 
 _FLOAT_KINDS = "fc"
@@ -39,6 +40,8 @@ def make_unary(op, exact_out=False):
                                            (x.grad_fn or x._leaf_node(),), (x,), static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
+        if _fw.level is not None:
+            _fw_propagate(op, (x,), static, t, saved)
         return t if out is None else _finish(t, out, op.name, exact_out)
     fn.__name__ = fn.__qualname__ = op.name
     return fn
@@ -68,6 +71,8 @@ def make_view(op):
                                         (x.grad_fn or x._leaf_node(),), (x,), static)
         elif x._rg:         # torch: a view made in no_grad mode requires grad, with no grad_fn
             t._rg = True
+        if _fw.level is not None:
+            _fw_view(x, t, fn, static)
         return t
     fn.__name__ = fn.__qualname__ = op.name
     return fn
@@ -212,6 +217,8 @@ def make_binary(op):
             node = t.grad_fn = op.node_cls(op, bwd, be.xp, saved, (nx, ny), (x, y), static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
+        if _fw.level is not None:
+            _fw_propagate(op, (x, y), static, t, saved)
         return t if out is None else _finish(t, out, op.name)
     fn.__name__ = fn.__qualname__ = op.name
     return fn
@@ -258,6 +265,10 @@ def apply(op, args, static=(), view_of=None):
                 if t._vc is None:
                     t._vc = [0, 0]
                 node.out_vc = t._vc
+        if _fw.level is not None:
+            _fw_propagate(op, args, static, t, saved)
+            if view_of is not None:
+                _fw_alias_views(view_of, (t,))
         return t
     outs = tuple(_new(o, be) for o in out)
     if view_of is not None:
@@ -275,7 +286,130 @@ def apply(op, args, static=(), view_of=None):
             if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.name == "bfloat16":
                 o._rg = True
                 o.grad_fn = out_slot(node, i)
+    if _fw.level is not None:
+        _fw_propagate(op, args, static, outs, saved)
+        if view_of is not None:
+            _fw_alias_views(view_of, outs)
     return outs
+
+
+def _fw_propagate(op, args, static, out, saved):
+    from ..autograd.forward_ad import propagate
+    propagate(op, args, static, out, saved)
+
+
+def _fw_view(x, t, fn, static):
+    """A view's tangent is the same view of its input's tangent."""
+    from ..autograd.forward_ad import tangent_of, set_tangent
+    tan = tangent_of(x)
+    if tan is not None:
+        if tan.arr.strides != x.arr.strides and tan.arr.dtype == x.arr.dtype:
+            tan = _new(_like_layout(tan.be.xp, tan.arr, x.arr), tan.be)
+        set_tangent(t, fn(tan, *static))
+
+
+def _like_layout(xp, src, like):
+    """A copy of `src` with the strides of `like` (same shape and dtype), so that the view ops
+    that worked on `like` work on it."""
+    if like.flags.c_contiguous:
+        return xp.ascontiguousarray(src)
+    if like.flags.f_contiguous:
+        return xp.asfortranarray(src)
+    out = xp.empty_like(like)
+    if out.strides != like.strides:
+        return xp.ascontiguousarray(src)
+    out[...] = src
+    return out
+
+
+def _fw_alias_views(base, outs):
+    """Outputs that view `base` get tangents viewing base's tangent (same values as the
+    generic rule gives, but in-place writes through them then reach base's tangent)."""
+    from ..autograd.forward_ad import tangent_of, set_tangent
+    tb = tangent_of(base)
+    if tb is None:
+        return
+    for o in outs:
+        if tangent_of(o) is not None:
+            arr = alias_tangent(base, tb, o)
+            if arr is not None:
+                set_tangent(o, _new(arr, tb.be))
+
+
+def _fw_involved(self, value=None):
+    """Whether self, its base, or a Tensor `value` has a tangent at the open level."""
+    from ..autograd.forward_ad import tangent_of
+    return tangent_of(self) is not None or (isinstance(value, Tensor) and
+                                             tangent_of(value) is not None) or \
+        (self._base is not None and tangent_of(self._base) is not None)
+
+
+def _fw_inplace(self, out):
+    """After `out` was written into self in place: self's tangent takes out's (zeros where out
+    has none), written into self's tangent storage so views of it see the change."""
+    from ..autograd.forward_ad import tangent_of
+    tv = tangent_of(out)
+    ts = tangent_of(self)
+    if tv is None and ts is None and (self._base is None or tangent_of(self._base) is None):
+        return
+    ts = tangent_storage(self)
+    if tv is None:
+        ts.arr[...] = 0
+    else:
+        arr = tv.arr
+        if tv.be is not ts.be:
+            arr = ts.be.from_host(tv.be.to_host(arr))
+        ts.be.xp.copyto(ts.arr, arr, casting="unsafe")
+
+
+def tangent_storage(self):
+    """self's tangent at the open level, made (zeros) if missing: for a view, a view of its
+    base's tangent, so writes through either are seen by both."""
+    from ..autograd.forward_ad import tangent_of, set_tangent
+    ts = tangent_of(self)
+    if ts is not None:
+        if not isinstance(ts.arr, ts.be.xp.ndarray) or not getattr(ts.arr.flags, "writeable",
+                                                                    True):
+            ts = _new(ts.be.xp.array(ts.arr, copy=True), ts.be)
+            set_tangent(self, ts)
+        return ts
+    base, be = self._base, self.be
+    arr = None
+    if base is not None:
+        arr = alias_tangent(base, tangent_storage(base), self)
+    if arr is None:
+        arr = be.xp.zeros_like(self.arr)
+    ts = _new(arr, be)
+    set_tangent(self, ts)
+    return ts
+
+
+def alias_tangent(src, tsrc, view):
+    """The part of src's tangent `tsrc` that `view` (which shares src's memory) covers, as an
+    array aliasing tsrc's storage; None when the layouts do not allow it."""
+    sa, ta, va = src.arr, tsrc.arr, view.arr
+    if ta.strides != sa.strides or ta.dtype != sa.dtype or not ta.flags.c_contiguous or \
+            va.dtype != sa.dtype:
+        return None
+    off = _ptr(va) - _ptr(sa)
+    if off < 0 or off + _extent(va) > ta.nbytes:
+        return None
+    if isinstance(ta, np.ndarray):
+        return np.ndarray(va.shape, ta.dtype, buffer=ta, offset=off, strides=va.strides)
+    return type(ta)(va.shape, ta.dtype, memptr=ta.data + off, strides=va.strides)
+
+
+def _extent(a):
+    """Bytes from a's first element to one past its last (non-negative strides)."""
+    if a.size == 0:
+        return 0
+    if any(st < 0 for st in a.strides):
+        return 1 << 62
+    return sum((n - 1) * st for n, st in zip(a.shape, a.strides)) + a.itemsize
+
+
+def _ptr(a):
+    return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
 
 
 def _share_version(t, base):
@@ -335,6 +469,8 @@ def inplace(public_fn, name, reads_self=True):
             # backward must see the old values
             src = _new(self.arr.copy() if reads_self else self.arr, self.be)
             src._rg, src.grad_fn, src._leaf = self._rg, self.grad_fn, self._leaf
+            if _fw.level is not None:
+                src._fw = getattr(self, "_fw", None)
         else:
             src = self
         try:
@@ -344,6 +480,8 @@ def inplace(public_fn, name, reads_self=True):
                 precheck(self, args, kwargs)
             raise
         write_into(self, out.arr, name)
+        if _fw.level is not None:
+            _fw_inplace(self, out)
         if recording and out._rg:
             self._rg, self.grad_fn = True, out.grad_fn
             out.grad_fn.epoch = CLOCK[0]

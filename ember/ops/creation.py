@@ -12,7 +12,7 @@ from .._threads import get_num_threads as _num_threads
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
-from ._apply import _tname, apply as _apply, inplace as _inplace, out_autograd_error
+from ._apply import _fw, _tname, apply as _apply, inplace as _inplace, out_autograd_error
 from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
 from .random import rng_for as _rng_for
 
@@ -963,8 +963,17 @@ _zero_recorded = _inplace(_zero, "zero", reads_self=False)
 _fill_recorded = _inplace(_fill, "fill", reads_self=False)
 
 
+def _dual(self, value=None):
+    """Forward AD is on and self (or the value written) has a tangent: take the general
+    in-place path, which updates tangents."""
+    if _fw.level is None:
+        return False
+    from ._apply import _fw_involved
+    return _fw_involved(self, value)
+
+
 def zero_(self):
-    if _grad.enabled and self._rg:
+    if _grad.enabled and self._rg or _dual(self):
         return _zero_recorded(self)
     self.arr[...] = 0
     _bump_version(self)
@@ -972,7 +981,8 @@ def zero_(self):
 
 
 def fill_(self, value):
-    if _grad.enabled and (self._rg or isinstance(value, Tensor) and value._rg):
+    if _grad.enabled and (self._rg or isinstance(value, Tensor) and value._rg) or \
+            _dual(self, value):
         return _fill_recorded(self, value)
     value = _fill_value(value, self.arr.dtype)
     if isinstance(value, Tensor):
@@ -1089,6 +1099,11 @@ def _to_device(x, be):
         t._rg = True
         t.grad_fn = _to_device_op.node_cls(_to_device_op, _back_to(x.be, be), be.xp, (),
                                            (x._edge(),), (x,), ())
+    if _fw.level is not None:
+        from ..autograd.forward_ad import set_tangent, tangent_of
+        tan = tangent_of(x)
+        if tan is not None:
+            set_tangent(t, _to_device(tan, be))
     return t
 
 

@@ -12,7 +12,8 @@ from .. import _dtype
 from ..return_types import make as _return_type
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _finish_tuple, _tname as _dtype_name, apply, inplace
+from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
+    inplace
 from ._blend import fast_where
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
@@ -411,6 +412,23 @@ def _check_put_dtype(self, value, adv):
 
 
 def setitem(self, idx, value):
+    if _fw.level is not None and _fw_involved(self, value):
+        _setitem(self, idx, value)
+        _fw_put(self, value, lambda ts, tv: _setitem(ts, idx, tv))
+        return
+    _setitem(self, idx, value)
+
+
+def _fw_put(self, value, put):
+    """Forward AD of an index put: the same put on self's tangent, of value's tangent (or 0)."""
+    from ..autograd.forward_ad import tangent_of
+    from ._apply import tangent_storage
+    ts = tangent_storage(self)
+    tv = tangent_of(value) if isinstance(value, Tensor) else None
+    put(ts, 0.0 if tv is None else tv)
+
+
+def _setitem(self, idx, value):
     basic, adv, _ = _parse(idx, self.arr.shape, self.be)
     if adv is not None:
         _check_put_dtype(self, value, adv)
@@ -488,6 +506,15 @@ def index_put(input, indices, values, accumulate=False):
 
 
 def index_put_(input, indices, values, accumulate=False):
+    if _fw.level is not None and _fw_involved(input, values):
+        _index_put_(input, indices, values, accumulate)
+        _fw_put(input, values, lambda ts, tv: _index_put_(
+            ts, indices, tv if isinstance(tv, Tensor) else ts.new_zeros(()), accumulate))
+        return input
+    return _index_put_(input, indices, values, accumulate)
+
+
+def _index_put_(input, indices, values, accumulate=False):
     _check_put_dtype(input, values, ())
     if not (_grad.enabled and (input.requires_grad or getattr(values, "requires_grad", False))):
         value = _value_for(input, values)

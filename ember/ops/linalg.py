@@ -13,7 +13,7 @@ from .._tensor import Tensor, _new
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, apply
+from ._apply import _finish, _fw, _fw_propagate, apply
 from ._dims import int_arg, wrap_dim
 from ._registry import holomorphic, op
 
@@ -143,6 +143,8 @@ def _product(o, a, b):
                                ((a.grad_fn or a._leaf_node()) if a.requires_grad else None,
                                 (b.grad_fn or b._leaf_node()) if b.requires_grad else None),
                                (a, b), ())
+    if _fw.level is not None:
+        _fw_propagate(o, (a, b), (), t, saved)
     return t
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from .._dtype import PROMOTE
 from .._tensor import Size, Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _can_write, _finish as _finish_out, _share_version, _tname as _type_name, \
+from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, _tname as _type_name, \
     apply, inplace, make_unary, make_view, write_into
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
@@ -543,6 +543,8 @@ def copy_(input, src, non_blocking=False):
         if src.be is not input.be:
             arr = input.be.from_host(src.be.to_host(arr))
         write_into(input, arr, "copy")
+        if _fw.level is not None:
+            _fw_inplace(input, src)
         return input
     return _copy_inplace(input, src, non_blocking)
 
@@ -1329,8 +1331,12 @@ def _meta_inplace(self, fn, *args):
     src = _new(self.arr, self.be)       # the node keeps the old shape through this alias
     src.requires_grad, src.grad_fn, src._leaf, src._vc = self.requires_grad, self.grad_fn, \
         self._leaf, self._vc
+    if _fw.level is not None:
+        src._fw = getattr(self, "_fw", None)
     out = fn(src, *args)
     self.arr = out.arr
+    if _fw.level is not None:
+        self._fw = getattr(out, "_fw", None)
     if out.requires_grad:
         self.grad_fn = out.grad_fn
     bump_version(self)

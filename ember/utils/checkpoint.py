@@ -174,7 +174,7 @@ def _checkpoint(function, args, kwargs, preserve, context_fn, determinism_check)
         if getattr(node, "op_node", False):  # custom Function nodes keep their own state
             node.saved = ()
             node.inputs = tuple(_stub(t) if isinstance(t, Tensor) else t for t in node.inputs)
-        node.register_prehook(hook)
+        node.add_tensor_hook(hook)
     return outputs
 
 
