@@ -7,6 +7,8 @@ from . import _dtype
 from ._dtype import OF_NP, to_dtype
 from .autograd.grad_mode import STATE as _GRAD
 from .autograd.node import CLOCK, Leaf
+from ._layout import sparse_coo, strided
+from ._sparse_coo import SparseCOO
 from .backends import CPU, device as _device, get_backend
 
 __all__ = ["Tensor", "Size"]
@@ -46,9 +48,15 @@ class Tensor:
                  "_retain", "__weakref__")
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
     __array_ufunc__ = None
-    is_sparse = is_sparse_csr = is_quantized = is_meta = is_nested = is_mkldnn = False
+    is_sparse_csr = is_quantized = is_meta = is_nested = is_mkldnn = False
     is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = False   # no such devices
-    layout = "torch.strided"
+
+    # a sparse COO tensor is a Tensor whose `arr` is a SparseCOO (ember/sparse/__init__.py)
+    is_sparse = property(lambda self: isinstance(self.arr, SparseCOO))
+
+    @property
+    def layout(self):
+        return sparse_coo if isinstance(self.arr, SparseCOO) else strided
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
@@ -235,6 +243,9 @@ class Tensor:
                 raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "
                                 "Tensor.cpu() to copy the tensor to host memory first.")
             return self.arr.get()
+        if isinstance(self.arr, SparseCOO):
+            raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() "
+                            "first.")
         if self.be.name == "meta":
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() "
                             "to copy the tensor to host memory first.")
@@ -615,10 +626,6 @@ class Tensor:
         a, b = self.arr, tensor.arr
         return (self.data_ptr() == tensor.data_ptr() and a.shape == b.shape
                 and a.strides == b.strides and self.device == tensor.device)
-
-    def to_dense(self, dtype=None, *, masked_grad=None):
-        """A strided tensor is dense already: itself (in `dtype` if given)."""
-        return self if dtype is None else self.to(dtype)
 
     def dim_order(self, *, ambiguity_check=False):
         """The dims from outermost to innermost in memory (by stride, ties in dim order)."""

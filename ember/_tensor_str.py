@@ -187,13 +187,14 @@ def _tensor_str(arr, indent, kind):
     return _array_str(arr, indent, summarize, real_fmt, imag_fmt)
 
 
-def _add_suffixes(text, suffixes, indent):
+def _add_suffixes(text, suffixes, indent, force_newline=False):
     parts = [text]
     last_line_len = len(text) - text.rfind("\n") + 1  # torch's count: 2 over the true length
     for suffix in suffixes:
-        if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+        if force_newline or last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
             last_line_len = indent + len(suffix)
+            force_newline = False
         else:
             parts.append(", " + suffix)
             last_line_len += len(suffix) + 2
@@ -265,6 +266,8 @@ def tensor_repr(t):
     grad_fn = t.grad_fn
     if t.be.name == "meta":
         return _meta_repr(t, grad_fn)
+    if t.is_sparse:
+        return _sparse_repr(t, grad_fn)
     text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
                          grad_fn_name=None if grad_fn is None else grad_fn.name(),
@@ -274,3 +277,34 @@ def tensor_repr(t):
         if isinstance(t, Parameter):
             text = f"Parameter({text})"
     return text
+
+
+def _sparse_part(arr, name, indent):
+    """`indices=tensor([[...]])` / `values=tensor([...])` inside a sparse tensor's repr."""
+    prefix = name + "=tensor("
+    if arr.size == 0:
+        return f"{prefix}[], size={tuple(arr.shape)})"
+    from ._dtype import OF_NP
+    kind = _dtype_kind(OF_NP[arr.dtype.num].name)
+    return prefix + _tensor_str(arr, indent + len(prefix), kind) + ")"
+
+
+def _sparse_repr(t, grad_fn):
+    """torch's repr of a sparse COO tensor: its indices and values, then size, nnz, dtype,
+    layout and the autograd suffixes, the first on a new line."""
+    s, indent = t.arr, len("tensor(")
+    host = t.be.to_host
+    suffixes = []
+    if str(t.device) != "cpu":
+        suffixes.append(f"device='{t.device}'")
+    suffixes += [f"size={tuple(s.shape)}", f"nnz={s.nnz}"]
+    if t.dtype.name not in (DEFAULT.float.name, DEFAULT.complex.name, "int64", "bool"):
+        suffixes.append(f"dtype={t.dtype!r}")
+    body = (_sparse_part(np.asarray(host(s.indices)), "indices", indent) + ",\n" + " " * indent
+            + _sparse_part(np.asarray(host(s.values)), "values", indent))
+    suffixes.append("layout=torch.sparse_coo")
+    if grad_fn is not None:
+        suffixes.append(f"grad_fn=<{grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return _add_suffixes("tensor(" + body, suffixes, indent, force_newline=True)

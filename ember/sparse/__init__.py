@@ -1,0 +1,439 @@
+"""torch.sparse and the sparse COO tensor API (sparse_coo_tensor, to_sparse, to_dense, indices,
+values, coalesce, sparse.mm / addmm / sum).
+
+A sparse tensor is an ember Tensor whose `arr` is a SparseCOO (ember/_sparse_coo.py): generic
+ops that have a sparse meaning (add, sub, mul, div by a scalar, neg, mm, matmul, addmm,
+transpose, t, clone, .to) run through their usual code and backward rules; the ops below are
+the ones torch defines for sparse tensors only. Gradients flowing to a sparse tensor are
+`_GradCOO`s, which the autograd engine accumulates by concatenation, as torch's does."""
+import warnings
+
+import numpy as np
+
+from .._layout import sparse_coo, strided
+from .._sparse_coo import SparseCOO, not_implemented
+from .._tensor import Tensor, _new
+from ..ops._apply import apply
+from ..ops._registry import op
+
+__all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "spdiags", "check_sparse_tensor_invariants"]
+
+
+class _GradCOO(SparseCOO):
+    """A sparse gradient inside the engine: `+` concatenates entries (torch's autograd
+    accumulates sparse gradients without merging them)."""
+    __slots__ = ()
+
+    def __add__(self, other):
+        if isinstance(other, SparseCOO):
+            return self.concat(other)
+        return SparseCOO.__radd__(self, other) if hasattr(other, "shape") else NotImplemented
+
+    def __radd__(self, other):
+        if isinstance(other, SparseCOO):
+            return other.concat(self)
+        return SparseCOO.__radd__(self, other)
+
+
+def _grad(indices, values, shape, xp):
+    return _GradCOO(indices, values, shape, False, xp)
+
+
+def _is_sparse(t):
+    return isinstance(t, Tensor) and isinstance(t.arr, SparseCOO)
+
+
+# ---- construction --------------------------------------------------------------------------
+_WARNED = []
+
+
+def _warn_invariants():
+    if not _WARNED:         # torch's TORCH_WARN_ONCE
+        _WARNED.append(True)
+        warnings.warn(
+            "Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will "
+            "occur when operating on a sparse tensor which violates the invariants, but checks "
+            "incur performance overhead. To silence this warning, explicitly opt in or out. See "
+            "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.",
+            UserWarning, stacklevel=3)
+
+
+@op("sparse_coo_tensor", saves=None, node="SparseCooTensorWithDimsAndTensorsBackward0")
+def _coo_op(xp, values, indices, shape, coalesced):
+    return SparseCOO(indices, values, shape, coalesced, xp), (indices, shape)
+
+
+@_coo_op.vjp
+def _(xp, g, indices, shape):
+    if isinstance(g, SparseCOO):        # the gradient at each (possibly repeated) entry
+        probe = SparseCOO(indices, xp.zeros((indices.shape[1],) + g.values.shape[1:],
+                                            g.dtype), shape, False, xp)
+        return probe.lookup(g)[0], None
+    return g[tuple(indices)], None
+
+
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pin_memory=False,
+                      requires_grad=False, check_invariants=None, is_coalesced=None):
+    """torch.sparse_coo_tensor: a COO tensor from (sparse_dim, nnz) indices and values."""
+    from ..ops.creation import tensor as _tensor
+    if not isinstance(indices, Tensor):
+        indices = _tensor(indices, device=device)
+    if not isinstance(values, Tensor):
+        values = _tensor(values, dtype=dtype, device=device)
+    if dtype is not None and values.dtype is not dtype:
+        values = values.to(dtype)
+    if device is not None and str(values.device) != str(device):
+        values = values.to(device)
+    if indices.ndim != 2:
+        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(indices.shape)}")
+    if indices.arr.dtype.kind not in "iu":
+        raise RuntimeError(f"indices must be an int64 tensor")
+    be = values.be
+    idx = be.xp.asarray(indices.be.to_host(indices.arr) if indices.be is not be
+                        else indices.arr).astype(np.int64)
+    sd, nnz = idx.shape
+    if values.ndim == 0:
+        raise RuntimeError("values must have at least 1 dimension")  # torch expands 0-d
+    if values.shape[0] != nnz:
+        raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: "
+                           f"{nnz}, nnz from values: {values.shape[0]}")
+    dense_shape = tuple(values.shape[1:])
+    if size is None:
+        if nnz == 0 and sd:
+            size = (0,) * sd + dense_shape
+        else:
+            size = tuple(int(m) + 1 for m in be.to_host(idx.max(1))) + dense_shape
+    size = tuple(int(s) for s in size)
+    if len(size) != sd + len(dense_shape):
+        raise RuntimeError(f"number of dimensions must be sparse_dim ({sd}) + dense_dim "
+                           f"({len(dense_shape)}), but got {len(size)}")
+    if size[sd:] != dense_shape:
+        raise RuntimeError(f"values has incorrect size, expected {list((nnz,) + size[sd:])}, "
+                           f"got {list(values.shape)}")
+    if check_invariants is None:
+        _warn_invariants()
+    elif check_invariants:
+        _check_invariants(be, idx, size)
+    t = apply(_coo_op, (values,), (idx, size, bool(is_coalesced) or (nnz <= 1 and
+                                                                       is_coalesced is None)))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _check_invariants(be, idx, size):
+    h = be.to_host(idx)
+    for d in range(h.shape[0]):
+        if h.shape[1] == 0:
+            break
+        lo, hi = int(h[d].min()), int(h[d].max())
+        if lo < 0:
+            raise RuntimeError(f"found negative index {lo} for dim {d}")
+        if hi >= size[d]:
+            raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is "
+                               f"{size[d]} but found index {hi}")
+
+
+# ---- conversions ------------------------------------------------------------------------------
+@op("to_dense", saves=None, node="ToDenseBackward0")
+def _to_dense_op(xp, s):
+    return s.to_dense(), (s,)
+
+
+@_to_dense_op.vjp
+def _(xp, g, s):
+    m = s.mask_of(g)
+    return (_grad(m.indices, m.values, s.shape, xp),)
+
+
+def to_dense(self, dtype=None, *, masked_grad=None):
+    """A dense copy of a sparse tensor (a dense tensor is returned as it is)."""
+    if not isinstance(self.arr, SparseCOO):
+        return self if dtype is None else self.to(dtype)
+    t = apply(_to_dense_op, (self,))
+    return t if dtype is None else t.to(dtype)
+
+
+@op("to_sparse", saves=None, node="ToSparseBackward0")
+def _to_sparse_op(xp, x, sparse_dim):
+    if sparse_dim == x.ndim:
+        nz = x != 0
+    else:
+        nz = (x != 0).reshape(x.shape[:sparse_dim] + (-1,)).any(-1)
+    idx = xp.stack(xp.nonzero(nz)).astype(np.int64) if sparse_dim else \
+        xp.zeros((0, 1), np.int64)
+    vals = x[tuple(idx)] if sparse_dim else x[None]
+    return SparseCOO(idx, vals, x.shape, True, xp), ()
+
+
+_to_sparse_op.vjp(lambda xp, g: (g.to_dense() if isinstance(g, SparseCOO) else g,))
+
+
+def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+    """torch.Tensor.to_sparse: the COO tensor of a dense one (entries that are not zero)."""
+    if layout is not None and layout is not sparse_coo:
+        raise NotImplementedError(f"to_sparse: layout {layout} is not supported by ember")
+    if isinstance(self.arr, SparseCOO):
+        if sparse_dim is not None and sparse_dim != self.arr.sparse_dim:
+            raise RuntimeError("to_sparse: conversion from Sparse to Sparse with sparse_dim "
+                               f"argument !=self.sparse_dim() is not supported")
+        return self
+    nd = self.ndim
+    if sparse_dim is None:
+        sparse_dim = nd if dense_dim is None else nd - dense_dim
+    if not 0 <= sparse_dim <= nd:
+        raise RuntimeError(f"sparse_dim argument must be in [0, {nd}] range, but {sparse_dim} "
+                           "is given")
+    return apply(_to_sparse_op, (self,), (sparse_dim,))
+
+
+def _need_coo(self, what, kind="sparse coordinate tensor"):
+    if not isinstance(self.arr, SparseCOO):
+        raise RuntimeError(f"{what} expected {kind} layout but got Strided")
+    return self.arr
+
+
+@op("values", saves=None, node="ValuesBackward0")
+def _values_op(xp, s):
+    return s.values, (s.indices, s.shape)
+
+
+@_values_op.vjp
+def _(xp, g, indices, shape):
+    return (_grad(indices, g, shape, xp),)
+
+
+def values(self):
+    s = _need_coo(self, "values", "sparse tensor")
+    if not s.coalesced:
+        raise RuntimeError("Cannot get values on an uncoalesced tensor, please call "
+                           ".coalesce() first")
+    return apply(_values_op, (self,))
+
+
+def indices(self):
+    s = _need_coo(self, "indices")
+    if not s.coalesced:
+        raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call "
+                           ".coalesce() first")
+    return _new(s.indices, self.be)
+
+
+def _values(self):
+    return _new(_need_coo(self, "_values", "sparse tensor").values, self.be)
+
+
+def _indices(self):
+    return _new(_need_coo(self, "_indices").indices, self.be)
+
+
+@op("coalesce", saves=None, node="CoalesceBackward0")
+def _coalesce_op(xp, s):
+    return s.coalesce(), ()
+
+
+_coalesce_op.vjp(lambda xp, g: (g,))
+
+
+def coalesce(self):
+    s = _need_coo(self, "coalesce")
+    return self if s.coalesced else apply(_coalesce_op, (self,))
+
+
+def is_coalesced(self):
+    return _need_coo(self, "is_coalesced").coalesced
+
+
+def _coalesced_(self, coalesced):
+    _need_coo(self, "_coalesced_").coalesced = bool(coalesced)
+    return self
+
+
+def sparse_dim(self):
+    return self.arr.sparse_dim if isinstance(self.arr, SparseCOO) else 0
+
+
+def dense_dim(self):
+    s = self.arr
+    return s.ndim - s.sparse_dim if isinstance(s, SparseCOO) else s.ndim
+
+
+def _nnz(self):
+    if not isinstance(self.arr, SparseCOO):
+        raise not_implemented("_nnz").__class__(str(not_implemented("_nnz")).replace(
+            "SparseCPU", "CPU"))
+    return self.arr.nnz
+
+
+def sparse_mask(self, mask):
+    """self's entries at mask's (coalesced) indices, as a sparse tensor (no autograd)."""
+    m = _need_coo(mask, "sparse_mask")
+    src = self.arr.to_dense() if isinstance(self.arr, SparseCOO) else self.arr
+    r = m.mask_of(src)
+    return _new(r, self.be)
+
+
+# ---- torch.sparse: mm, addmm, sum ---------------------------------------------------------------
+@op("sparse_addmm", saves="in", node="SparseAddmmBackward0", needs_mask=True)
+def _sparse_addmm(xp, c, s, d, beta, alpha):
+    p = s.matmul(d)
+    if alpha != 1:
+        p = p * alpha
+    out = p if c is None else (c * beta if beta != 1 else c) + p
+    return out.astype(d.dtype, copy=False), (s, d, beta, alpha)
+
+
+@_sparse_addmm.vjp
+def _(xp, g, s, d, beta, alpha, needs):
+    gc = gs = gd = None
+    if needs[0]:
+        gc = g * beta if beta != 1 else g
+    if alpha != 1:
+        g = g * alpha
+    if needs[1]:        # (g @ d.T) at s's coalesced pattern: torch's sparse_mask of the product
+        c = s.coalesce()
+        rows, cols = c.indices
+        gs = _grad(c.indices, (g[rows] * d[cols]).sum(-1), s.shape, xp)
+    if needs[2]:
+        gd = s.swapaxes(0, 1).matmul(g)
+    return gc, gs, gd
+
+
+def _check_mm(s, d, name="mm"):
+    if s.ndim != 2 or d.ndim != 2:
+        raise RuntimeError(f"{name}: matrices expected, got {s.ndim}D, {d.ndim}D tensors")
+    if s.shape[1] != d.shape[0]:
+        raise RuntimeError(f"{name}: Argument #3 (dense): Expected dim 0 size {s.shape[1]}, got "
+                           f"{d.shape[0]}")
+    if s.dtype is not d.dtype:
+        raise RuntimeError(f"{name}: expected 'mat1' and 'mat2' to have the same dtype, but got "
+                           f"'{s.dtype}' and '{d.dtype}'")
+
+
+def mm(mat1, mat2, reduce="sum"):
+    """torch.sparse.mm: sparse @ dense with a sparse gradient for the sparse operand (its
+    pattern); a dense mat1 is torch.mm."""
+    if not _is_sparse(mat1):
+        from ..ops.linalg import mm as _mm
+        return _mm(mat1, mat2)
+    if _is_sparse(mat2):
+        raise NotImplementedError("ember: sparse @ sparse is not supported")
+    _check_mm(mat1, mat2)
+    return apply(_sparse_addmm, (None, mat1, mat2), (0, 1))
+
+
+def _spmm(input, mat2):
+    """torch.spmm: torch.mm for a sparse or dense first operand (a dense gradient)."""
+    from ..ops.linalg import mm as _mm
+    return _mm(input, mat2)
+
+
+def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
+    """torch.sparse.addmm: beta * mat + alpha * (mat1 @ mat2) for a sparse mat1."""
+    if not _is_sparse(mat1):
+        from ..ops.linalg import addmm as _addmm
+        return _addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
+    _check_mm(mat1, mat2, "addmm")
+    return apply(_sparse_addmm, (mat, mat1, mat2), (beta, alpha))
+
+
+@op("sparse_sum", saves=None, node="SparseSumBackward0")
+def _sparse_sum(xp, s, dims):
+    c = s.coalesce()
+    sd = c.sparse_dim
+    sp = [d for d in dims if d < sd]
+    dn = tuple(1 + d - sd for d in dims if d >= sd)
+    vals = c.values.sum(dn) if dn else c.values
+    keep = [d for d in range(sd) if d not in sp]
+    shape = tuple(n for d, n in enumerate(s.shape) if d not in dims)
+    if not keep:
+        return vals.sum(0), (c, dims, keep)
+    r = SparseCOO(c.indices[keep], vals, shape, len(sp) == 0, xp).coalesce()
+    return r, (c, dims, keep)
+
+
+@_sparse_sum.vjp
+def _(xp, g, c, dims, keep):
+    sd = c.sparse_dim
+    if not keep:
+        vals = xp.broadcast_to(g, (c.nnz,) + g.shape)
+    elif isinstance(g, SparseCOO):      # g's entry at each input entry's kept indices
+        probe = SparseCOO(c.indices[keep], xp.zeros((c.nnz,) + g.values.shape[1:], g.dtype),
+                          g.shape, False, xp)
+        vals = probe.lookup(g)[0]
+    else:
+        vals = g[tuple(c.indices[keep])]
+    for d in sorted(d for d in dims if d >= sd):     # the summed dense dims, broadcast back
+        vals = xp.expand_dims(vals, 1 + d - sd)
+    vals = xp.broadcast_to(vals, (c.nnz,) + c.values.shape[1:]).copy()
+    return (_grad(c.indices, vals, c.shape, xp),)
+
+
+def sum(input, dim=None, dtype=None):
+    """torch.sparse.sum: over all entries (a 0-d dense tensor) or over `dim` (sparse while a
+    sparse dim is left)."""
+    s = _need_coo(input, "sparse.sum")
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        return input.coalesce().values().sum()
+    from ..ops._dims import wrap_dim
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = tuple(sorted(wrap_dim(d, s.ndim) for d in dims))
+    return apply(_sparse_sum, (input,), (dims,))
+
+
+def softmax(input, dim, *, dtype=None):
+    raise NotImplementedError("ember: torch.sparse.softmax is not implemented")
+
+
+def log_softmax(input, dim, *, dtype=None):
+    raise NotImplementedError("ember: torch.sparse.log_softmax is not implemented")
+
+
+def spdiags(diagonals, offsets, shape, layout=None):
+    raise NotImplementedError("ember: torch.sparse.spdiags is not implemented")
+
+
+class check_sparse_tensor_invariants:
+    """torch.sparse.check_sparse_tensor_invariants (accepted; ember checks when asked)."""
+    def __init__(self, enable=True):
+        self.enable = enable
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __call__(self, fn):
+        return fn
+
+    @staticmethod
+    def is_enabled():
+        return False
+
+
+# ---- Tensor methods -------------------------------------------------------------------------
+def _numpy_check(self):
+    if isinstance(self.arr, SparseCOO):
+        raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() "
+                        "first.")
+
+
+METHODS = {"to_dense": to_dense, "to_sparse": to_sparse, "to_sparse_coo": to_sparse,
+           "values": values, "indices": indices, "_values": _values, "_indices": _indices,
+           "coalesce": coalesce, "is_coalesced": is_coalesced, "_coalesced_": _coalesced_,
+           "sparse_dim": sparse_dim, "dense_dim": dense_dim, "_nnz": _nnz,
+           "sparse_mask": sparse_mask}
+
+
+def _bind():
+    for name, fn in METHODS.items():
+        setattr(Tensor, name, fn)
+    Tensor.is_sparse = property(lambda self: isinstance(self.arr, SparseCOO))
+    Tensor.layout = property(lambda self: sparse_coo if isinstance(self.arr, SparseCOO)
+                             else strided)
+
+
+_bind()
