@@ -41,7 +41,8 @@ def not_implemented(op, xp=np):
 
 # NumPy ufunc / function name -> aten op name, for the NotImplementedError message
 _ATEN = {"exp": "exp", "log": "log", "equal": "eq.Tensor", "maximum": "maximum",
-         "reshape": "view", "sum": "sum", "mean": "mean.dim", "amax": "max", "max": "max"}
+         "reshape": "view", "sum": "sum", "mean": "mean.dim", "amax": "max", "max": "max",
+         "less": "lt.Scalar", "greater": "gt.Scalar", "absolute": "abs", "tolist": "tolist"}
 
 
 class SparseCOO:
@@ -56,6 +57,7 @@ class SparseCOO:
     ndim = property(lambda self: len(self.shape))
     itemsize = property(lambda self: self.values.dtype.itemsize)
     flags = _FLAGS
+    is_sparse_array = True
 
     @property
     def size(self):
@@ -159,8 +161,7 @@ class SparseCOO:
         order as torch's CPU kernel does."""
         xp = self.xp
         if self.sparse_dim != 2 or self.ndim != 2:
-            raise RuntimeError("addmm: matrices expected, got "
-                               f"{self.sparse_dim}D tensor")
+            raise RuntimeError(f"addmm: matrices expected, got {self.sparse_dim}D tensor")
         c = self.coalesce()
         out = xp.zeros((self.shape[0],) + dense.shape[1:], np.result_type(self.dtype,
                                                                           dense.dtype))
@@ -266,19 +267,43 @@ class SparseCOO:
     def __matmul__(self, other):
         return self.matmul(other)
 
+    def rmatmul(self, dense):
+        """dense (..., k) @ self (k, n): (self.T @ dense.T).T."""
+        t = self.swapaxes(0, 1)
+        return t.matmul(dense) if dense.ndim == 1 else t.matmul(dense.swapaxes(-1, -2)).swapaxes(-1, -2)
+
+    def sum(self, axis=None, keepdims=False, **kwargs):
+        """Tensor.sum() of a sparse tensor: the sum of its values (0-d dense)."""
+        if axis is not None or keepdims:
+            raise not_implemented("sum.dim_IntList", self.xp)
+        return self.values.sum(**kwargs)
+
+    def __getitem__(self, index):
+        raise not_implemented("select.int", self.xp)
+
+    def _compare(self, other):
+        raise not_implemented("eq.Tensor", self.xp)
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare
+    __hash__ = object.__hash__
+
+    def __pow__(self, other):
+        raise not_implemented("pow.Tensor_Scalar", self.xp)
+
     # ---- NumPy protocols: the whitelisted ufuncs, torch's error for the rest ----------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         out = kwargs.get("out")
         if method == "__call__" and ufunc is np.add and out is not None and len(inputs) == 2:
             dense, sparse = inputs      # the engine's `dense_grad += sparse_grad`
             if out[0] is dense and isinstance(sparse, SparseCOO) and _is_array(dense):
+                sparse = sparse.coalesce()          # torch sums repeated entries first
                 if sparse.nnz:
                     _index_add(self.xp, dense, tuple(sparse.indices), sparse.values)
                 return dense
         if method == "__call__" and out is None:
             a, b = (inputs + (None,))[:2]
-            if ufunc is np.matmul and isinstance(a, SparseCOO):
-                return a.matmul(b)
+            if ufunc is np.matmul:
+                return a.matmul(b) if isinstance(a, SparseCOO) else b.rmatmul(a)
             if ufunc is np.add:
                 return a + b if isinstance(a, SparseCOO) else b.__radd__(a)
             if ufunc is np.subtract:
@@ -340,6 +365,7 @@ def _dense_plus(xp, dense, sparse):
                            " (FYI: dense-sparse addition does not currently support "
                            "broadcasting)")
     out = dense.astype(np.result_type(dense.dtype, sparse.dtype), copy=True)
+    sparse = sparse.coalesce()
     if sparse.nnz:
         _index_add(xp, out, tuple(sparse.indices), sparse.values)
     return out

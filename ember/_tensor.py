@@ -235,6 +235,9 @@ class Tensor:
         self.imag.copy_(value)
 
     def numpy(self, *, force=False):
+        if isinstance(self.arr, SparseCOO):
+            raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() "
+                            "first.")
         if self._rg and not force and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
@@ -243,9 +246,6 @@ class Tensor:
                 raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "
                                 "Tensor.cpu() to copy the tensor to host memory first.")
             return self.arr.get()
-        if isinstance(self.arr, SparseCOO):
-            raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() "
-                            "first.")
         if self.be.name == "meta":
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() "
                             "to copy the tensor to host memory first.")

@@ -456,8 +456,8 @@ def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None, opm
             y = f(xp, a, b)
         except ValueError:
             raise _shape_error(a, b) from None
-        if type(y) is not type(a):
-            y = xp.asarray(y)
+        if type(y) is not type(a) and not getattr(y, "is_sparse_array", False):
+            y = xp.asarray(y)       # a NumPy scalar; a dense * sparse product stays sparse
         return y, (a, b)
     if grad is not None:
         fwd.vjp(grad)

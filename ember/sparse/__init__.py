@@ -6,6 +6,7 @@ ops that have a sparse meaning (add, sub, mul, div by a scalar, neg, mm, matmul,
 transpose, t, clone, .to) run through their usual code and backward rules; the ops below are
 the ones torch defines for sparse tensors only. Gradients flowing to a sparse tensor are
 `_GradCOO`s, which the autograd engine accumulates by concatenation, as torch's does."""
+import itertools
 import warnings
 
 import numpy as np
@@ -20,23 +21,43 @@ __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "spdiags", "check_spa
 
 
 class _GradCOO(SparseCOO):
-    """A sparse gradient inside the engine: `+` concatenates entries (torch's autograd
-    accumulates sparse gradients without merging them)."""
-    __slots__ = ()
+    """A sparse gradient inside the engine. `+` concatenates the entries (torch's autograd
+    accumulates sparse gradients without merging them), ordered by the forward creation order
+    of the ops that produced them (`seq`, one stamp per entry), as torch's engine leaves them."""
+    __slots__ = ("seq",)
+
+    def __init__(self, indices, values, shape, xp, seq):
+        SparseCOO.__init__(self, indices, values, shape, False, xp)
+        self.seq = seq
 
     def __add__(self, other):
+        if isinstance(other, _GradCOO):
+            xp = self.xp
+            seq = xp.concatenate([self.seq, other.seq])
+            order = xp.argsort(seq, kind="stable")
+            cat = self.concat(other)
+            return _GradCOO(cat.indices[:, order], cat.values[order], self.shape, xp,
+                            seq[order])
         if isinstance(other, SparseCOO):
             return self.concat(other)
         return SparseCOO.__radd__(self, other) if hasattr(other, "shape") else NotImplemented
 
     def __radd__(self, other):
-        if isinstance(other, SparseCOO):
+        if isinstance(other, SparseCOO):        # a leaf's .grad + a new gradient
             return other.concat(self)
         return SparseCOO.__radd__(self, other)
 
 
-def _grad(indices, values, shape, xp):
-    return _GradCOO(indices, values, shape, False, xp)
+_SEQ = itertools.count()
+
+
+def _stamp():
+    """The creation stamp a sparse-gradient op saves in its forward."""
+    return next(_SEQ)
+
+
+def _grad(indices, values, shape, xp, seq):
+    return _GradCOO(indices, values, shape, xp, xp.full(indices.shape[1], seq, np.int64))
 
 
 def _is_sparse(t):
@@ -84,29 +105,32 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
         values = values.to(dtype)
     if device is not None and str(values.device) != str(device):
         values = values.to(device)
-    if indices.ndim != 2:
-        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(indices.shape)}")
-    if indices.arr.dtype.kind not in "iu":
-        raise RuntimeError(f"indices must be an int64 tensor")
     be = values.be
+    if indices.arr.dtype.kind not in "iu":
+        raise RuntimeError("indices must be an int64 tensor")
+    if indices.ndim > 2:
+        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: "
+                           f"{list(indices.shape)}")
     idx = be.xp.asarray(indices.be.to_host(indices.arr) if indices.be is not be
                         else indices.arr).astype(np.int64)
+    if idx.ndim == 1:                   # torch reads a vector as one index column
+        idx = idx.reshape(-1, 1)
     sd, nnz = idx.shape
     if values.ndim == 0:
-        raise RuntimeError("values must have at least 1 dimension")  # torch expands 0-d
+        raise RuntimeError("values must have at least 1 dimension")
+    dense_shape = tuple(values.shape[1:])
+    if size is not None and len(size) != sd + len(dense_shape):
+        raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) "
+                           f"= {len(size)}, sparse_dim = {sd}, dense_dim = {len(dense_shape)}")
     if values.shape[0] != nnz:
         raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: "
                            f"{nnz}, nnz from values: {values.shape[0]}")
-    dense_shape = tuple(values.shape[1:])
     if size is None:
         if nnz == 0 and sd:
             size = (0,) * sd + dense_shape
         else:
             size = tuple(int(m) + 1 for m in be.to_host(idx.max(1))) + dense_shape
     size = tuple(int(s) for s in size)
-    if len(size) != sd + len(dense_shape):
-        raise RuntimeError(f"number of dimensions must be sparse_dim ({sd}) + dense_dim "
-                           f"({len(dense_shape)}), but got {len(size)}")
     if size[sd:] != dense_shape:
         raise RuntimeError(f"values has incorrect size, expected {list((nnz,) + size[sd:])}, "
                            f"got {list(values.shape)}")
@@ -137,21 +161,22 @@ def _check_invariants(be, idx, size):
 # ---- conversions ------------------------------------------------------------------------------
 @op("to_dense", saves=None, node="ToDenseBackward0")
 def _to_dense_op(xp, s):
-    return s.to_dense(), (s,)
+    return s.to_dense(), (s, _stamp())
 
 
 @_to_dense_op.vjp
-def _(xp, g, s):
+def _(xp, g, s, seq):
     m = s.mask_of(g)
-    return (_grad(m.indices, m.values, s.shape, xp),)
+    return (_grad(m.indices, m.values, s.shape, xp, seq),)
 
 
 def to_dense(self, dtype=None, *, masked_grad=None):
     """A dense copy of a sparse tensor (a dense tensor is returned as it is)."""
     if not isinstance(self.arr, SparseCOO):
         return self if dtype is None else self.to(dtype)
-    t = apply(_to_dense_op, (self,))
-    return t if dtype is None else t.to(dtype)
+    if dtype is not None:
+        raise RuntimeError("dtype argument is not supported by sparse_to_dense")
+    return apply(_to_dense_op, (self,))
 
 
 @op("to_sparse", saves=None, node="ToSparseBackward0")
@@ -181,6 +206,9 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
     nd = self.ndim
     if sparse_dim is None:
         sparse_dim = nd if dense_dim is None else nd - dense_dim
+    if sparse_dim == 0 and nd > 0:
+        raise RuntimeError("dense_to_sparse: sparse_dim argument must be in >0 when "
+                           "self.dim()>0")
     if not 0 <= sparse_dim <= nd:
         raise RuntimeError(f"sparse_dim argument must be in [0, {nd}] range, but {sparse_dim} "
                            "is given")
@@ -195,12 +223,12 @@ def _need_coo(self, what, kind="sparse coordinate tensor"):
 
 @op("values", saves=None, node="ValuesBackward0")
 def _values_op(xp, s):
-    return s.values, (s.indices, s.shape)
+    return s.values, (s.indices, s.shape, _stamp())
 
 
 @_values_op.vjp
-def _(xp, g, indices, shape):
-    return (_grad(indices, g, shape, xp),)
+def _(xp, g, indices, shape, seq):
+    return (_grad(indices, g, shape, xp, seq),)
 
 
 def values(self):
@@ -280,11 +308,11 @@ def _sparse_addmm(xp, c, s, d, beta, alpha):
     if alpha != 1:
         p = p * alpha
     out = p if c is None else (c * beta if beta != 1 else c) + p
-    return out.astype(d.dtype, copy=False), (s, d, beta, alpha)
+    return out.astype(d.dtype, copy=False), (s, d, beta, alpha, _stamp())
 
 
 @_sparse_addmm.vjp
-def _(xp, g, s, d, beta, alpha, needs):
+def _(xp, g, s, d, beta, alpha, seq, needs):
     gc = gs = gd = None
     if needs[0]:
         gc = g * beta if beta != 1 else g
@@ -293,21 +321,22 @@ def _(xp, g, s, d, beta, alpha, needs):
     if needs[1]:        # (g @ d.T) at s's coalesced pattern: torch's sparse_mask of the product
         c = s.coalesce()
         rows, cols = c.indices
-        gs = _grad(c.indices, (g[rows] * d[cols]).sum(-1), s.shape, xp)
+        gs = _grad(c.indices, (g[rows] * d[cols]).sum(-1), s.shape, xp, seq)
     if needs[2]:
         gd = s.swapaxes(0, 1).matmul(g)
     return gc, gs, gd
 
 
 def _check_mm(s, d, name="mm"):
+    from ..ops._apply import _tname
     if s.ndim != 2 or d.ndim != 2:
-        raise RuntimeError(f"{name}: matrices expected, got {s.ndim}D, {d.ndim}D tensors")
+        raise RuntimeError(f"addmm: matrices expected, got {s.ndim}D, {d.ndim}D tensors")
     if s.shape[1] != d.shape[0]:
-        raise RuntimeError(f"{name}: Argument #3 (dense): Expected dim 0 size {s.shape[1]}, got "
+        raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {s.shape[1]}, got "
                            f"{d.shape[0]}")
     if s.dtype is not d.dtype:
-        raise RuntimeError(f"{name}: expected 'mat1' and 'mat2' to have the same dtype, but got "
-                           f"'{s.dtype}' and '{d.dtype}'")
+        raise RuntimeError(f"expected scalar type {_tname(s.arr.dtype)} but found "
+                           f"{_tname(d.arr.dtype)}")
 
 
 def mm(mat1, mat2, reduce="sum"):
@@ -347,13 +376,13 @@ def _sparse_sum(xp, s, dims):
     keep = [d for d in range(sd) if d not in sp]
     shape = tuple(n for d, n in enumerate(s.shape) if d not in dims)
     if not keep:
-        return vals.sum(0), (c, dims, keep)
+        return vals.sum(0), (c, dims, keep, _stamp())
     r = SparseCOO(c.indices[keep], vals, shape, len(sp) == 0, xp).coalesce()
-    return r, (c, dims, keep)
+    return r, (c, dims, keep, _stamp())
 
 
 @_sparse_sum.vjp
-def _(xp, g, c, dims, keep):
+def _(xp, g, c, dims, keep, seq):
     sd = c.sparse_dim
     if not keep:
         vals = xp.broadcast_to(g, (c.nnz,) + g.shape)
@@ -366,7 +395,7 @@ def _(xp, g, c, dims, keep):
     for d in sorted(d for d in dims if d >= sd):     # the summed dense dims, broadcast back
         vals = xp.expand_dims(vals, 1 + d - sd)
     vals = xp.broadcast_to(vals, (c.nnz,) + c.values.shape[1:]).copy()
-    return (_grad(c.indices, vals, c.shape, xp),)
+    return (_grad(c.indices, vals, c.shape, xp, seq),)
 
 
 def sum(input, dim=None, dtype=None):
