@@ -552,8 +552,10 @@ def _finish(p):
 
 def _dense_only(p, name):
     if getattr(p.grad, "is_sparse", False):
-        raise RuntimeError(f"{name} does not support sparse gradients"
-                           + (", please consider SparseAdam instead" if name == "Adam" else ""))
+        if name in ("Adam", "AdamW"):       # torch's AdamW is an Adam
+            raise RuntimeError("Adam does not support sparse gradients, please consider "
+                               "SparseAdam instead")
+        raise RuntimeError(f"{name} does not support sparse gradients")
 
 
 def _sparse_add_(param, sparse, alpha=1):

@@ -219,7 +219,7 @@ def get_layout(name):
 
 def rebuild_sparse_tensor(layout, data):
     """torch._utils._rebuild_sparse_tensor: a COO tensor from (indices, values, size[,
-    is_coalesced]) (torch checks the invariants of what it loads; so does ember)."""
+    is_coalesced]), its invariants not checked (as torch's weights-only load)."""
     from .._layout import sparse_coo
     from ..sparse import sparse_coo_tensor
     if layout is not sparse_coo:
@@ -227,7 +227,7 @@ def rebuild_sparse_tensor(layout, data):
         raise EmberLoadError(f"the checkpoint holds a {layout} tensor, which ember does not "
                              "support")
     indices, values, size = data[:3]
-    return sparse_coo_tensor(indices, values, size, check_invariants=True,
+    return sparse_coo_tensor(indices, values, size, check_invariants=False,
                              is_coalesced=data[3] if len(data) > 3 else None)
 
 

@@ -21,31 +21,47 @@ __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "spdiags", "check_spa
 
 
 class _GradCOO(SparseCOO):
-    """A sparse gradient inside the engine. `+` concatenates the entries (torch's autograd
-    accumulates sparse gradients without merging them), ordered by the forward creation order
-    of the ops that produced them (`seq`, one stamp per entry), as torch's engine leaves them."""
+    """A sparse gradient inside the engine, added to another as torch's engine does (see
+    `_accumulate`). `seq` stamps each entry with the forward creation order of the op that
+    produced it. The coalesced flag is the one torch's leaf .grad ends up with (torch's
+    AccumulateGrad drops it when it takes over a gradient's arrays)."""
     __slots__ = ("seq",)
 
-    def __init__(self, indices, values, shape, xp, seq):
-        SparseCOO.__init__(self, indices, values, shape, False, xp)
+    def __init__(self, indices, values, shape, xp, seq, coalesced=False):
+        SparseCOO.__init__(self, indices, values, shape, coalesced, xp)
         self.seq = seq
 
     def __add__(self, other):
-        if isinstance(other, _GradCOO):
-            xp = self.xp
-            seq = xp.concatenate([self.seq, other.seq])
-            order = xp.argsort(seq, kind="stable")
-            cat = self.concat(other)
-            return _GradCOO(cat.indices[:, order], cat.values[order], self.shape, xp,
-                            seq[order])
         if isinstance(other, SparseCOO):
-            return self.concat(other)
+            return _accumulate(self, other)
         return SparseCOO.__radd__(self, other) if hasattr(other, "shape") else NotImplemented
 
     def __radd__(self, other):
         if isinstance(other, SparseCOO):        # a leaf's .grad + a new gradient
-            return other.concat(self)
+            return _accumulate(other, self)
         return SparseCOO.__radd__(self, other)
+
+
+def _contiguous(a):
+    return bool(a.flags.c_contiguous) and all(a.strides) if a.size > 1 else True
+
+
+def _accumulate(old, new):
+    """old + new for sparse gradients, as torch's sparse add: with both values contiguous the
+    entries are merged (add_out_sparse_contiguous); otherwise (a gradient expanded from a sum,
+    say) they are concatenated, in the forward order of the ops that made them."""
+    xp = old.xp
+    if _contiguous(old.values) and _contiguous(new.values):
+        r = old.add_sparse(new)
+        seq = xp.zeros(r.nnz, np.int64)
+        return _GradCOO(r.indices, r.values, r.shape, xp, seq, r.coalesced)
+    cat = old.concat(new)
+    seqs = [getattr(g, "seq", None) for g in (old, new)]
+    if seqs[0] is None or seqs[1] is None:
+        return cat
+    seq = xp.concatenate(seqs)
+    order = xp.argsort(seq, kind="stable")
+    return _GradCOO(cat.indices[:, order], cat.values[order], cat.shape, xp, seq[order])
 
 
 _SEQ = itertools.count()
@@ -56,8 +72,9 @@ def _stamp():
     return next(_SEQ)
 
 
-def _grad(indices, values, shape, xp, seq):
-    return _GradCOO(indices, values, shape, xp, xp.full(indices.shape[1], seq, np.int64))
+def _grad(indices, values, shape, xp, seq, coalesced=False):
+    return _GradCOO(indices, values, shape, xp, xp.full(indices.shape[1], seq, np.int64),
+                    coalesced)
 
 
 def _is_sparse(t):
@@ -166,7 +183,7 @@ def _to_dense_op(xp, s):
 
 @_to_dense_op.vjp
 def _(xp, g, s, seq):
-    m = s.mask_of(g)
+    m = s.mask_of(g)         # torch: grad.sparse_mask(input.coalesce())
     return (_grad(m.indices, m.values, s.shape, xp, seq),)
 
 
@@ -228,7 +245,7 @@ def _values_op(xp, s):
 
 @_values_op.vjp
 def _(xp, g, indices, shape, seq):
-    return (_grad(indices, g, shape, xp, seq),)
+    return (_grad(indices, g, shape, xp, seq, True),)     # torch flags it coalesced
 
 
 def values(self):
@@ -294,11 +311,14 @@ def _nnz(self):
 
 
 def sparse_mask(self, mask):
-    """self's entries at mask's (coalesced) indices, as a sparse tensor (no autograd)."""
+    """self's entries at each of mask's indices (as they are), as a sparse tensor (no
+    autograd)."""
     m = _need_coo(mask, "sparse_mask")
-    src = self.arr.to_dense() if isinstance(self.arr, SparseCOO) else self.arr
-    r = m.mask_of(src)
-    return _new(r, self.be)
+    if isinstance(self.arr, SparseCOO):
+        vals = m.lookup(self.arr)[0]
+    else:
+        vals = self.arr[tuple(m.indices)]
+    return _new(SparseCOO(m.indices, vals, m.shape, m.coalesced, m.xp), self.be)
 
 
 # ---- torch.sparse: mm, addmm, sum ---------------------------------------------------------------
