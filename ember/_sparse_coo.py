@@ -393,3 +393,12 @@ def _index_add(xp, out, index, values):
     else:
         import cupyx
         cupyx.scatter_add(out, index, values)
+
+
+def _index_max(xp, out, index, values):
+    """out[index] = max(out[index], values), repeated indices included."""
+    if xp is np:
+        np.maximum.at(out, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_max(out, index, values)

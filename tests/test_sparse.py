@@ -191,6 +191,11 @@ MATH = [
     lambda L, dt: _hybrid(L, dt).to_dense(),
     lambda L, dt: coo(L, dt).sparse_mask(_coo2(L, dt).coalesce()),
     lambda L, dt: _dense(L, dt).sparse_mask(coo(L, dt)),
+    lambda L, dt: L.sparse.softmax(coo(L, dt), 1),
+    lambda L, dt: L.sparse.log_softmax(coo(L, dt), 0),
+    lambda L, dt: L.sparse.softmax(_hybrid(L, dt), 0),
+    lambda L, dt: L.sparse.log_softmax(_hybrid(L, dt), 1),
+    lambda L, dt: L.sparse.softmax(coo(L, dt), -1, dtype=L.float64),
 ]
 
 
@@ -275,6 +280,9 @@ GRAD_FNS = [
     lambda L, S, D: S.coalesce().values() * D.sum(),
     lambda L, S, D: (S * L.ones(5, 5)).to_dense(),
     lambda L, S, D: L.sparse.mm(S.coalesce(), D),
+    lambda L, S, D: L.sparse.mm(L.sparse.softmax(S, 1), D),
+    lambda L, S, D: L.sparse.log_softmax(S, 0).to_dense() @ D,
+    lambda L, S, D: L.sparse.softmax(S, -1).to_dense() @ D,    # torch's negative-dim backward
 ]
 
 
@@ -483,6 +491,8 @@ UNSUPPORTED = [
     (lambda L: coo(L, L.float32).exp(), "aten::exp"),
     (lambda L: coo(L, L.float32) == coo(L, L.float32), "aten::eq.Tensor"),
     (lambda L: coo(L, L.float32).max(), "aten::max"),
+    (lambda L: L.sparse.softmax(L.ones(2, 2), 0), "aten::_sparse_softmax"),
+    (lambda L: L.ones(2, 2)._nnz(), "aten::_nnz"),
 ]
 
 
@@ -490,7 +500,9 @@ UNSUPPORTED = [
 def test_unsupported_ops_raise_like_torch(k):
     fn, name = UNSUPPORTED[k]
     e_msg, t_msg = raises_like(lambda: fn(ember), lambda: fn(torch))
-    prefix = f"Could not run '{name}' with arguments from the 'SparseCPU' backend."
+    backend = "SparseCPU" if "Could not run" in t_msg and "'SparseCPU' backend." in t_msg \
+        else "CPU"
+    prefix = f"Could not run '{name}' with arguments from the '{backend}' backend."
     assert e_msg.startswith(prefix) and t_msg.startswith(prefix)
 
 

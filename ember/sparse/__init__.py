@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from .._layout import sparse_coo, strided
-from .._sparse_coo import SparseCOO, not_implemented
+from .._sparse_coo import SparseCOO, _index_add, _index_max, not_implemented
 from .._tensor import Tensor, _new
 from ..ops._apply import apply
 from ..ops._registry import op
@@ -432,12 +432,86 @@ def sum(input, dim=None, dtype=None):
     return apply(_sparse_sum, (input,), (dims,))
 
 
+def _groups(xp, c, dim):
+    """For a softmax over sparse dim `dim`: each entry's group (same indices elsewhere)."""
+    lin = xp.zeros(c.nnz, np.int64)
+    for d in range(c.sparse_dim):
+        if d != dim:
+            lin = lin * c.shape[d] + c.indices[d]
+    uniq, inv = xp.unique(lin, return_inverse=True)
+    return inv.reshape(-1), uniq.shape[0]
+
+
+def _group_sum(xp, v, inv, n):
+    out = xp.zeros((n,) + v.shape[1:], v.dtype)
+    _index_add(xp, out, inv, v)
+    return out[inv]
+
+
+def _softmax_fwd(xp, s, dim, log, raw_dim):
+    c = s.coalesce()
+    v = c.values
+    if dim >= c.sparse_dim:             # a dense dim: each entry's values on their own
+        axis = 1 + dim - c.sparse_dim
+        shifted = v - v.max(axis, keepdims=True)
+        lse = xp.log(xp.exp(shifted).sum(axis, keepdims=True))
+    else:
+        inv, n = _groups(xp, c, dim)
+        m = xp.full((n,) + v.shape[1:], -np.inf, v.dtype)
+        _index_max(xp, m, inv, v)
+        shifted = v - m[inv]
+        lse = xp.log(_group_sum(xp, xp.exp(shifted), inv, n))
+    y = shifted - lse if log else xp.exp(shifted - lse)
+    # torch's backward reads a negative dim as no sparse dim: every entry its own group
+    bdim = dim if raw_dim >= 0 or dim >= c.sparse_dim else -1
+    return SparseCOO(c.indices, y, s.shape, True, xp), (c, y, bdim, log, _stamp())
+
+
+def _softmax_bwd(xp, g, c, y, dim, log, seq):
+    gv = SparseCOO(c.indices, y, c.shape, True, xp).lookup(g)[0] if isinstance(g, SparseCOO) \
+        else g[tuple(c.indices)]
+    if dim >= c.sparse_dim:
+        axis = 1 + dim - c.sparse_dim
+
+        def total(a):
+            return a.sum(axis, keepdims=True)
+    elif dim < 0:
+        def total(a):
+            return a
+    else:
+        inv, n = _groups(xp, c, dim)
+
+        def total(a):
+            return _group_sum(xp, a, inv, n)
+    gi = gv - xp.exp(y) * total(gv) if log else y * (gv - total(gv * y))
+    return (_grad(c.indices, gi, c.shape, xp, seq),)
+
+
+_softmax_op = op("sparse_softmax", saves=None, node="SparseSoftmaxBackward0")(
+    lambda xp, s, dim, raw: _softmax_fwd(xp, s, dim, False, raw)).vjp(_softmax_bwd)
+_log_softmax_op = op("sparse_log_softmax", saves=None, node="SparseLogSoftmaxBackward0")(
+    lambda xp, s, dim, raw: _softmax_fwd(xp, s, dim, True, raw)).vjp(_softmax_bwd)
+
+
+def _softmax(input, dim, dtype, o, name):
+    if not _is_sparse(input):
+        e = not_implemented(name)
+        raise NotImplementedError(str(e).replace("SparseCPU", "CPU"))
+    from ..ops._dims import wrap_dim
+    if dtype is not None:
+        input = input.to(dtype)
+    return apply(o, (input,), (wrap_dim(dim, input.ndim), dim))
+
+
 def softmax(input, dim, *, dtype=None):
-    raise NotImplementedError("ember: torch.sparse.softmax is not implemented")
+    """torch.sparse.softmax: a softmax over the specified entries only (the unspecified ones
+    count as -inf), on a sparse result with the coalesced input's pattern."""
+    return _softmax(input, dim, dtype, _softmax_op, "_sparse_softmax")
 
 
 def log_softmax(input, dim, *, dtype=None):
-    raise NotImplementedError("ember: torch.sparse.log_softmax is not implemented")
+    """torch.sparse.log_softmax (see softmax)."""
+    return _softmax(input, dim, dtype, _log_softmax_op, "_sparse_log_softmax")
 
 
 def spdiags(diagonals, offsets, shape, layout=None):
