@@ -26,13 +26,14 @@ class _Flags:
 _FLAGS = _Flags()
 
 
-def backend_name(xp):
-    return "SparseCUDA" if xp.__name__.startswith("cupy") else "SparseCPU"
+def backend_name(xp, kind="Sparse"):
+    return kind + ("CUDA" if xp.__name__.startswith("cupy") else "CPU")
 
 
-def not_implemented(op, xp=np):
+def not_implemented(op, xp=np, kind="Sparse"):
     return NotImplementedError(
-        f"Could not run 'aten::{op}' with arguments from the '{backend_name(xp)}' backend. This "
+        f"Could not run 'aten::{op}' with arguments from the '{backend_name(xp, kind)}' "
+        "backend. This "
         "could be because the operator doesn't exist for this backend, or was omitted during "
         "the selective/custom build process (if using custom build). If you are a Facebook "
         "employee using PyTorch on mobile, please visit https://fburl.com/ptmfixes for possible "
@@ -270,7 +271,9 @@ class SparseCOO:
     def rmatmul(self, dense):
         """dense (..., k) @ self (k, n): (self.T @ dense.T).T."""
         t = self.swapaxes(0, 1)
-        return t.matmul(dense) if dense.ndim == 1 else t.matmul(dense.swapaxes(-1, -2)).swapaxes(-1, -2)
+        if dense.ndim == 1:
+            return t.matmul(dense)
+        return t.matmul(dense.swapaxes(-1, -2)).swapaxes(-1, -2)
 
     def sum(self, axis=None, keepdims=False, **kwargs):
         """Tensor.sum() of a sparse tensor: the sum of its values (0-d dense)."""
@@ -336,6 +339,15 @@ class SparseCOO:
     def __repr__(self):
         return f"SparseCOO(shape={self.shape}, nnz={self.nnz}, dtype={self.dtype})"
 
+    def __reduce__(self):           # pickle / deepcopy: the module by name
+        return _rebuild_coo, (self.indices, self.values, self.shape, self.coalesced,
+                              self.xp.__name__)
+
+
+def _rebuild_coo(indices, values, shape, coalesced, xp_name):
+    import importlib
+    return SparseCOO(indices, values, shape, coalesced, importlib.import_module(xp_name))
+
 
 def _swapped(n, d0, d1):
     dims = list(range(n))
@@ -375,7 +387,7 @@ def _mul_sparse(a, b):
     """sparse * sparse: the intersection for coalesced operands; otherwise the entries of the
     uncoalesced operand times the other's coalesced values (torch's CPU kernel)."""
     if a.shape != b.shape:
-        raise RuntimeError(f"mul operands have incompatible sizes")
+        raise RuntimeError("mul operands have incompatible sizes")
     if a.coalesced and b.coalesced:
         vals, found = a.lookup(b)
         xp = a.xp

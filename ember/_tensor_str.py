@@ -266,7 +266,7 @@ def tensor_repr(t):
     grad_fn = t.grad_fn
     if t.be.name == "meta":
         return _meta_repr(t, grad_fn)
-    if t.is_sparse:
+    if t.is_sparse or t.is_sparse_csr:
         return _sparse_repr(t, grad_fn)
     text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
@@ -290,21 +290,23 @@ def _sparse_part(arr, name, indent):
 
 
 def _sparse_repr(t, grad_fn):
-    """torch's repr of a sparse COO tensor: its indices and values, then size, nnz, dtype,
-    layout and the autograd suffixes, the first on a new line."""
+    """torch's repr of a sparse tensor: its index arrays and values, then size, nnz, dtype,
+    layout and the autograd suffixes (for COO the first on a new line)."""
     s, indent = t.arr, len("tensor(")
-    host = t.be.to_host
+    coo = t.is_sparse
+    parts = ((("indices", s.indices), ("values", s.values)) if coo else
+             (("crow_indices", s.crow), ("col_indices", s.col), ("values", s.values)))
     suffixes = []
     if str(t.device) != "cpu":
         suffixes.append(f"device='{t.device}'")
     suffixes += [f"size={tuple(s.shape)}", f"nnz={s.nnz}"]
     if t.dtype.name not in (DEFAULT.float.name, DEFAULT.complex.name, "int64", "bool"):
         suffixes.append(f"dtype={t.dtype!r}")
-    body = (_sparse_part(np.asarray(host(s.indices)), "indices", indent) + ",\n" + " " * indent
-            + _sparse_part(np.asarray(host(s.values)), "values", indent))
-    suffixes.append("layout=torch.sparse_coo")
+    body = (",\n" + " " * indent).join(
+        _sparse_part(np.asarray(t.be.to_host(a)), name, indent) for name, a in parts)
+    suffixes.append(f"layout={t.layout!r}")
     if grad_fn is not None:
         suffixes.append(f"grad_fn=<{grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    return _add_suffixes("tensor(" + body, suffixes, indent, force_newline=True)
+    return _add_suffixes("tensor(" + body, suffixes, indent, force_newline=coo)

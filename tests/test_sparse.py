@@ -506,14 +506,74 @@ def test_unsupported_ops_raise_like_torch(k):
     assert e_msg.startswith(prefix) and t_msg.startswith(prefix)
 
 
+# ---- CSR --------------------------------------------------------------------------------------
+def _csr(L, dt):
+    return L.tensor([[0., 0., 3.], [4., 0., 5.]], dtype=dt).to_sparse_csr()
+
+
+CSR = [
+    lambda L, dt: repr(_csr(L, dt)),
+    lambda L, dt: repr(L.arange(1., 41., dtype=dt).reshape(4, 10).to_sparse_csr()),
+    lambda L, dt: repr(L.zeros(2, 3, dtype=dt).to_sparse_csr()),
+    lambda L, dt: repr(coo(L, dt).to_sparse_csr()),
+    lambda L, dt: repr(L.sparse_csr_tensor([0, 1, 3], [2, 0, 2], [3., 4., 5.], dtype=dt)),
+    lambda L, dt: repr(L.sparse_csr_tensor(L.tensor([0, 1, 3], dtype=L.int32),
+                                           L.tensor([2, 0, 2], dtype=L.int32),
+                                           L.tensor([3., 4., 5.], dtype=dt), (2, 4),
+                                           requires_grad=True)),
+    lambda L, dt: repr(_csr(L, dt) * 2),
+    lambda L, dt: repr(_csr(L, dt) + _csr(L, dt)),
+    lambda L, dt: repr(_csr(L, dt).to(L.float16)),
+    lambda L, dt: (repr(_csr(L, dt).layout), _csr(L, dt).is_sparse, _csr(L, dt).is_sparse_csr,
+                   _csr(L, dt)._nnz(), tuple(_csr(L, dt).shape)),
+    lambda L, dt: _csr(L, dt).crow_indices(),
+    lambda L, dt: _csr(L, dt).col_indices(),
+    lambda L, dt: _csr(L, dt).values(),
+    lambda L, dt: _csr(L, dt).to_dense(),
+    lambda L, dt: _csr(L, dt).to_sparse(),
+    lambda L, dt: _csr(L, dt) @ _mat(L, dt, (3, 2), 0),
+    lambda L, dt: L.mm(_csr(L, dt), _mat(L, dt, (3, 2), 0)),
+    lambda L, dt: _csr(L, dt).matmul(_mat(L, dt, (3,), 0)),
+    lambda L, dt: _csr(L, dt).sum(),
+    lambda L, dt: (lambda c: c.to_sparse_csr() is c)(_csr(L, dt)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", range(len(CSR)))
+def test_csr(k, dtype):
+    run(CSR[k], dtype)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support")
+def test_csr_errors():
+    for fn in (lambda L: _csr(L, L.float32).indices(), lambda L: L.ones(2, 2).crow_indices(),
+               lambda L: _csr(L, L.float32).numpy()):
+        same_error(lambda fn=fn: fn(ember), lambda fn=fn: fn(torch))
+
+
+def test_pickle_deepcopy_and_mock_device():
+    import copy
+    import pickle
+    s = coo(ember, ember.float32)
+    for r in (copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
+        assert repr(r) == repr(s)
+    m = s.to("mock")
+    assert m.is_sparse and str(m.device) == "mock:0"
+    out = ember.sparse.mm(m, ember.ones(3, 2, device="mock"))
+    assert str(out.device) == "mock:0"
+    np.testing.assert_allclose(out.cpu().numpy(), s.to_dense().numpy() @ np.ones((3, 2)))
+
+
 # ---- save / load ------------------------------------------------------------------------------
 def test_save_load_with_torch_files(tmp_path):
     t_obj = {"s": coo(torch, torch.float32), "c": coo(torch, torch.float64).coalesce(),
              "h": _hybrid(torch, torch.float32)}
     torch.save(t_obj, tmp_path / "t.pt")
     loaded = ember.load(tmp_path / "t.pt")
-    for key in t_obj:
-        check(loaded[key], t_obj[key])
+    for key, value in t_obj.items():
+        check(loaded[key], value)
     e_obj = {"s": coo(ember, ember.float32), "c": coo(ember, ember.float64).coalesce(),
              "h": _hybrid(ember, ember.float32), "d": ember.ones(2)}
     ember.save(e_obj, tmp_path / "e.pt")

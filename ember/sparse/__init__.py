@@ -11,13 +11,15 @@ import warnings
 
 import numpy as np
 
-from .._layout import sparse_coo, strided
+from .._layout import sparse_coo
+from .._sparse_csr import SparseCSR
 from .._sparse_coo import SparseCOO, _index_add, _index_max, not_implemented
 from .._tensor import Tensor, _new
 from ..ops._apply import apply
 from ..ops._registry import op
 
-__all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "spdiags", "check_sparse_tensor_invariants"]
+__all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "spdiags",
+           "sum"]
 
 
 class _GradCOO(SparseCOO):
@@ -189,6 +191,9 @@ def _(xp, g, s, seq):
 
 def to_dense(self, dtype=None, *, masked_grad=None):
     """A dense copy of a sparse tensor (a dense tensor is returned as it is)."""
+    if type(self.arr) is SparseCSR:
+        return _new(self.arr.to_dense(), self.be) if dtype is None else \
+            _new(self.arr.to_dense(), self.be).to(dtype)
     if not isinstance(self.arr, SparseCOO):
         return self if dtype is None else self.to(dtype)
     if dtype is not None:
@@ -215,10 +220,12 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
     """torch.Tensor.to_sparse: the COO tensor of a dense one (entries that are not zero)."""
     if layout is not None and layout is not sparse_coo:
         raise NotImplementedError(f"to_sparse: layout {layout} is not supported by ember")
+    if type(self.arr) is SparseCSR:
+        return _new(self.arr.to_coo(), self.be)
     if isinstance(self.arr, SparseCOO):
         if sparse_dim is not None and sparse_dim != self.arr.sparse_dim:
             raise RuntimeError("to_sparse: conversion from Sparse to Sparse with sparse_dim "
-                               f"argument !=self.sparse_dim() is not supported")
+                               "argument !=self.sparse_dim() is not supported")
         return self
     nd = self.ndim
     if sparse_dim is None:
@@ -234,7 +241,8 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
 
 def _need_coo(self, what, kind="sparse coordinate tensor"):
     if not isinstance(self.arr, SparseCOO):
-        raise RuntimeError(f"{what} expected {kind} layout but got Strided")
+        got = "SparseCsr" if type(self.arr) is SparseCSR else "Strided"
+        raise RuntimeError(f"{what} expected {kind} layout but got {got}")
     return self.arr
 
 
@@ -249,6 +257,8 @@ def _(xp, g, indices, shape, seq):
 
 
 def values(self):
+    if type(self.arr) is SparseCSR:
+        return _new(self.arr.values, self.be)
     s = _need_coo(self, "values", "sparse tensor")
     if not s.coalesced:
         raise RuntimeError("Cannot get values on an uncoalesced tensor, please call "
@@ -304,6 +314,8 @@ def dense_dim(self):
 
 
 def _nnz(self):
+    if type(self.arr) is SparseCSR:
+        return self.arr.nnz
     if not isinstance(self.arr, SparseCOO):
         raise not_implemented("_nnz").__class__(str(not_implemented("_nnz")).replace(
             "SparseCPU", "CPU"))
@@ -319,6 +331,71 @@ def sparse_mask(self, mask):
     else:
         vals = self.arr[tuple(m.indices)]
     return _new(SparseCOO(m.indices, vals, m.shape, m.coalesced, m.xp), self.be)
+
+
+# ---- CSR ----------------------------------------------------------------------------------------
+_WARNED_CSR = []
+
+
+def _warn_csr():
+    if not _WARNED_CSR:
+        _WARNED_CSR.append(True)
+        warnings.warn("Sparse CSR tensor support is in beta state. If you miss a functionality "
+                      "in the sparse tensor support, please submit a feature request to "
+                      "https://github.com/pytorch/pytorch/issues.", UserWarning, stacklevel=3)
+
+
+def to_sparse_csr(self, dense_dim=None):
+    """torch.Tensor.to_sparse_csr for a 2-D dense or COO tensor (no autograd)."""
+    a = self.arr
+    if type(a) is SparseCSR:
+        return self
+    if self.ndim != 2 or dense_dim:
+        raise NotImplementedError("ember: to_sparse_csr supports 2-D tensors without dense "
+                                  "dims only")
+    coo = a.coalesce() if isinstance(a, SparseCOO) else _to_sparse_op.impl[0][0](
+        self.be.xp, a, 2)[0]
+    _warn_csr()
+    return _new(SparseCSR.from_coo(coo), self.be)
+
+
+def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None, device=None,
+                      pin_memory=False, requires_grad=False, check_invariants=None):
+    """torch.sparse_csr_tensor (2-D, no dense dims)."""
+    from ..ops.creation import tensor as _tensor
+    crow, col = (t if isinstance(t, Tensor) else _tensor(t, device=device)
+                 for t in (crow_indices, col_indices))
+    if not isinstance(values, Tensor):
+        values = _tensor(values, dtype=dtype, device=device)
+    elif dtype is not None:
+        values = values.to(dtype)
+    if crow.ndim != 1 or col.ndim != 1 or values.ndim != 1:
+        raise NotImplementedError("ember: sparse_csr_tensor supports 2-D tensors without batch "
+                                  "or dense dims only")
+    if size is None:
+        ncol = int(col.arr.max()) + 1 if col.numel() else 0
+        size = (crow.shape[0] - 1, ncol)
+    _warn_csr()
+    t = _new(SparseCSR(crow.arr, col.arr, values.arr, tuple(int(n) for n in size),
+                       values.be.xp), values.be)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _need_csr(self, what):
+    if type(self.arr) is not SparseCSR:
+        got = "Sparse" if isinstance(self.arr, SparseCOO) else "Strided"
+        raise RuntimeError(f"{what} expected sparse row compressed tensor layout but got {got}")
+    return self.arr
+
+
+def crow_indices(self):
+    return _new(_need_csr(self, "crow_indices").crow, self.be)
+
+
+def col_indices(self):
+    return _new(_need_csr(self, "col_indices").col, self.be)
 
 
 # ---- torch.sparse: mm, addmm, sum ---------------------------------------------------------------
@@ -548,15 +625,13 @@ METHODS = {"to_dense": to_dense, "to_sparse": to_sparse, "to_sparse_coo": to_spa
            "values": values, "indices": indices, "_values": _values, "_indices": _indices,
            "coalesce": coalesce, "is_coalesced": is_coalesced, "_coalesced_": _coalesced_,
            "sparse_dim": sparse_dim, "dense_dim": dense_dim, "_nnz": _nnz,
-           "sparse_mask": sparse_mask}
+           "sparse_mask": sparse_mask, "to_sparse_csr": to_sparse_csr,
+           "crow_indices": crow_indices, "col_indices": col_indices}
 
 
 def _bind():
     for name, fn in METHODS.items():
         setattr(Tensor, name, fn)
-    Tensor.is_sparse = property(lambda self: isinstance(self.arr, SparseCOO))
-    Tensor.layout = property(lambda self: sparse_coo if isinstance(self.arr, SparseCOO)
-                             else strided)
 
 
 _bind()
