@@ -474,7 +474,8 @@ class Tensor:
 
     def type(self, dtype=None, non_blocking=False):
         if dtype is None:
-            return _TYPE_NAMES.get(self.dtype.name, "torch.Tensor")
+            name = _TYPE_NAMES.get(self.dtype.name, "torch.Tensor")
+            return name.replace("torch.", "torch.sparse.") if self.is_sparse else name
         if isinstance(dtype, str) and dtype in _TYPE_OF_NAME:
             dtype = _TYPE_OF_NAME[dtype]
         return self.to(to_dtype(dtype))

@@ -115,6 +115,7 @@ PROPS = [
     lambda L, dt: coo(L, dt).t().is_coalesced(),
     lambda L, dt: coo(L, dt).coalesce().t().is_coalesced(),
     lambda L, dt: L.tensor([[0., 1.], [2., 0.]], dtype=dt).to_sparse().is_coalesced(),
+    lambda L, dt: coo(L, dt).type(),
 ]
 
 
@@ -477,7 +478,22 @@ ERRORS = [
     lambda L: L.nn.EmbeddingBag(5, 3, sparse=True, mode="max")(L.tensor([[1, 2]])),
     lambda L: L.nn.Embedding(5, 2, sparse=True, scale_grad_by_freq=True)(
         L.tensor([1, 1])).sum().backward(),
+    lambda L: L.sparse.check_sparse_tensor_invariants()(
+        lambda: coo(L, L.float32, size=(2, 2)))(),
 ]
+
+
+def test_check_sparse_tensor_invariants_switch():
+    for L in (ember, torch):
+        check = L.sparse.check_sparse_tensor_invariants
+        assert not check.is_enabled()
+        with check():
+            assert check.is_enabled()
+            with pytest.raises(RuntimeError, match="size is inconsistent with indices"):
+                coo(L, L.float32, size=(2, 2))
+            coo(L, L.float32, size=(2, 2), check_invariants=False)     # the argument wins
+        assert not check.is_enabled()
+        coo(L, L.float32, size=(2, 2))
 
 
 @pytest.mark.parametrize("k", range(len(ERRORS)))

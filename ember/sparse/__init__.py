@@ -18,8 +18,7 @@ from .._tensor import Tensor, _new
 from ..ops._apply import apply
 from ..ops._registry import op
 
-__all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "spdiags",
-           "sum"]
+__all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "sum"]
 
 
 class _GradCOO(SparseCOO):
@@ -154,8 +153,10 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
         raise RuntimeError(f"values has incorrect size, expected {list((nnz,) + size[sd:])}, "
                            f"got {list(values.shape)}")
     if check_invariants is None:
-        _warn_invariants()
-    elif check_invariants:
+        check_invariants = _CHECKS[0]
+        if not check_invariants:
+            _warn_invariants()
+    if check_invariants:
         _check_invariants(be, idx, size)
     t = apply(_coo_op, (values,), (idx, size, bool(is_coalesced) or (nnz <= 1 and
                                                                        is_coalesced is None)))
@@ -591,27 +592,42 @@ def log_softmax(input, dim, *, dtype=None):
     return _softmax(input, dim, dtype, _log_softmax_op, "_sparse_log_softmax")
 
 
-def spdiags(diagonals, offsets, shape, layout=None):
-    raise NotImplementedError("ember: torch.sparse.spdiags is not implemented")
+_CHECKS = [False]      # torch._C._check_sparse_tensor_invariants()
 
 
 class check_sparse_tensor_invariants:
-    """torch.sparse.check_sparse_tensor_invariants (accepted; ember checks when asked)."""
-    def __init__(self, enable=True):
-        self.enable = enable
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def __call__(self, fn):
-        return fn
+    """torch.sparse.check_sparse_tensor_invariants: turn the invariant checks of the sparse
+    constructors on (a context manager, a decorator, or enable()/disable())."""
 
     @staticmethod
     def is_enabled():
-        return False
+        return _CHECKS[0]
+
+    @staticmethod
+    def enable():
+        _CHECKS[0] = True
+
+    @staticmethod
+    def disable():
+        _CHECKS[0] = False
+
+    def __init__(self, enable=True):
+        self.state, self.saved_state = enable, None
+
+    def __enter__(self):
+        if self.saved_state is not None:
+            raise RuntimeError("This context manager instance is already activated. Use a "
+                               "different context manager instance for context nesting.")
+        self.saved_state, _CHECKS[0] = _CHECKS[0], self.state
+
+    def __exit__(self, *exc):
+        _CHECKS[0], self.saved_state = self.saved_state, None
+
+    def __call__(self, fn):
+        def checked(*args, **kwargs):
+            with type(self)(self.state):
+                return fn(*args, **kwargs)
+        return checked
 
 
 # ---- Tensor methods -------------------------------------------------------------------------
