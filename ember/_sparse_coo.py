@@ -58,7 +58,6 @@ class SparseCOO:
     ndim = property(lambda self: len(self.shape))
     itemsize = property(lambda self: self.values.dtype.itemsize)
     flags = _FLAGS
-    is_sparse_array = True
 
     @property
     def size(self):

@@ -11,7 +11,6 @@ from ._sparse_coo import SparseCOO, _FLAGS, not_implemented
 class SparseCSR:
     __slots__ = ("crow", "col", "values", "shape", "xp")
     flags = _FLAGS
-    is_sparse_array = True
 
     def __init__(self, crow, col, values, shape, xp):
         self.crow, self.col, self.values, self.shape, self.xp = crow, col, values, tuple(shape), xp

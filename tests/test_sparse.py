@@ -14,7 +14,8 @@ import ember
 from nn_oracle import gradcheck, raises_like, same_error
 from oracle import assert_close
 
-pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks")
+pytestmark = [pytest.mark.filterwarnings("ignore:Sparse invariant checks"),
+              pytest.mark.filterwarnings("ignore:torch.sparse.SparseTensor")]
 
 DTYPES = ["float32", "float64"]
 I_UNC = [[1, 0, 1, 0], [2, 0, 2, 1]]          # uncoalesced: (1, 2) twice, unsorted
@@ -77,6 +78,10 @@ REPRS = [
     lambda L: L.tensor([[0., 1.5], [-2., 0.]], dtype=L.float64).to_sparse(1),
     lambda L: L.sparse_coo_tensor(L.arange(30).reshape(2, 15) % 7, L.arange(15.) / 3, (7, 7)),
     lambda L: L.sparse.sum(coo(L, L.float32, requires_grad=True), 0),
+    lambda L: L.sparse.FloatTensor(L.LongTensor(I_UNC), L.FloatTensor(V_UNC), L.Size([2, 3])),
+    lambda L: L.sparse.FloatTensor(L.tensor([[0, 2]]), L.tensor([1., 3.])),
+    lambda L: L.sparse.DoubleTensor(3),
+    lambda L: L.sparse.LongTensor(2, 4),
 ]
 
 

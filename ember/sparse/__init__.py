@@ -630,6 +630,44 @@ class check_sparse_tensor_invariants:
         return checked
 
 
+_WARNED_LEGACY = set()
+
+
+def _warn_once(message):
+    if message not in _WARNED_LEGACY:       # torch's TORCH_WARN_ONCE
+        _WARNED_LEGACY.add(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _legacy(name, dtype_name):
+    """torch.sparse.FloatTensor(indices, values[, size]) / (*size): the legacy constructors."""
+    def ctor(*args, device=None):
+        from .. import _dtype
+        from ..ops.creation import zeros
+        dt = getattr(_dtype, dtype_name)
+        if args and isinstance(args[0], Tensor):
+            indices, values, *size = args
+            shape = ", shape" if size else ""
+            _warn_once(f"torch.sparse.SparseTensor(indices, values{shape}, *, device=) is "
+                       f"deprecated.  Please use torch.sparse_coo_tensor(indices, values{shape}, "
+                       "dtype=, device=).")
+            values = values if values.dtype is dt else values.to(dt)
+            return sparse_coo_tensor(indices, values, *size, device=device)
+        size = tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else args
+        return sparse_coo_tensor(zeros(len(size), 0, dtype=_dtype.int64, device=device),
+                                 zeros(0, dtype=dt, device=device), size,
+                                 check_invariants=False)
+    ctor.__name__ = ctor.__qualname__ = name
+    return ctor
+
+
+for _name, _dt in (("FloatTensor", "float32"), ("DoubleTensor", "float64"),
+                   ("HalfTensor", "float16"), ("BFloat16Tensor", "bfloat16"),
+                   ("LongTensor", "int64"), ("IntTensor", "int32"), ("ShortTensor", "int16"),
+                   ("CharTensor", "int8"), ("ByteTensor", "uint8")):
+    globals()[_name] = _legacy(_name, _dt)
+
+
 # ---- Tensor methods -------------------------------------------------------------------------
 def _numpy_check(self):
     if isinstance(self.arr, SparseCOO):
