@@ -189,12 +189,11 @@ class SparseCOO:
         src, lins = [], []          # (which, position) pairs of the merge, summed on ties
         i = j = 0
         while i < len(ah) and j < len(bh):
-            if ah[i] < bh[j]:
-                src.append((i, -1)); lins.append(ah[i]); i += 1
-            elif ah[i] > bh[j]:
-                src.append((-1, j)); lins.append(bh[j]); j += 1
-            else:
-                src.append((i, j)); lins.append(ah[i]); i += 1; j += 1
+            take_a, take_b = ah[i] <= bh[j], bh[j] <= ah[i]
+            src.append((i if take_a else -1, j if take_b else -1))
+            lins.append(ah[i] if take_a else bh[j])
+            i += take_a
+            j += take_b
         src += [(k, -1) for k in range(i, len(ah))] + [(-1, k) for k in range(j, len(bh))]
         lins += ah[i:] + bh[j:]
         ia = xp.asarray(np.array([s[0] for s in src], np.int64))

@@ -323,6 +323,26 @@ def test_sparse_grad_accumulates_by_concatenation():
     check(*res)
 
 
+SECOND_BACKWARD = [
+    lambda L, S: S.to_dense().sum(),
+    lambda L, S: L.sparse.sum(S, 0).to_dense().sum(),
+    lambda L, S: L.sparse.softmax(S, 1).to_dense().sum(),
+    lambda L, S: S.coalesce().values().sum(),
+    lambda L, S: L.sparse.mm(S, L.ones(3, 2)).sum(),
+]
+
+
+@pytest.mark.parametrize("k", range(len(SECOND_BACKWARD)))
+def test_second_backward_raises_like_torch(k):
+    """These nodes save tensors, which a backward frees (as torch's)."""
+    def twice(L):
+        S = L.sparse_coo_tensor([[0, 1], [1, 2]], [1., 2.], (2, 3), requires_grad=True)
+        y = SECOND_BACKWARD[k](L, S)
+        y.backward()
+        y.backward()
+    same_error(lambda: twice(ember), lambda: twice(torch))
+
+
 # ---- Embedding(sparse=True) -----------------------------------------------------------------
 W0 = np.random.default_rng(0).standard_normal((6, 3))
 
