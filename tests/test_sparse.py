@@ -576,6 +576,7 @@ CSR = [
     lambda L, dt: L.mm(_csr(L, dt), _mat(L, dt, (3, 2), 0)),
     lambda L, dt: _csr(L, dt).matmul(_mat(L, dt, (3,), 0)),
     lambda L, dt: _csr(L, dt).sum(),
+    lambda L, dt: repr(L.tensor([[0., 2.], [1., 0.]], dtype=dt).to_sparse(layout=L.sparse_csr)),
     lambda L, dt: (lambda c: c.to_sparse_csr() is c)(_csr(L, dt)),
 ]
 

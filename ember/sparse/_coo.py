@@ -215,6 +215,10 @@ _to_sparse_op.vjp(lambda xp, g: (g.to_dense() if isinstance(g, SparseCOO) else g
 def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
     """torch.Tensor.to_sparse: the COO tensor of a dense one (entries that are not zero)."""
     if layout is not None and layout is not sparse_coo:
+        from .._layout import sparse_csr
+        if layout is sparse_csr and blocksize is None:
+            from ._csr import to_sparse_csr
+            return to_sparse_csr(self, dense_dim)
         raise NotImplementedError(f"to_sparse: layout {layout} is not supported by ember")
     if type(self.arr) is SparseCSR:
         return _new(self.arr.to_coo(), self.be)

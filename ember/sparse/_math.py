@@ -51,6 +51,9 @@ def _check_mm(s, d, name="mm"):
 def mm(mat1, mat2, reduce="sum"):
     """torch.sparse.mm: sparse @ dense with a sparse gradient for the sparse operand (its
     pattern); a dense mat1 is torch.mm."""
+    if reduce != "sum":
+        raise NotImplementedError(f"ember: torch.sparse.mm with reduce={reduce!r} (a CSR "
+                                  "reduction) is not supported")
     if not _is_sparse(mat1):
         from ..ops.linalg import mm as _mm
         return _mm(mat1, mat2)
