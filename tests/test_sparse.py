@@ -289,6 +289,11 @@ GRAD_FNS = [
     lambda L, S, D: L.sparse.mm(L.sparse.softmax(S, 1), D),
     lambda L, S, D: L.sparse.log_softmax(S, 0).to_dense() @ D,
     lambda L, S, D: L.sparse.softmax(S, -1).to_dense() @ D,    # torch's negative-dim backward
+    lambda L, S, D: S.sum() * D,
+    lambda L, S, D: (D @ D.t()) + S,
+    lambda L, S, D: (D @ D.t()) - S * 2,
+    lambda L, S, D: (S * (D @ D.t())).to_dense(),
+    lambda L, S, D: ((D @ D.t()) * S.coalesce()).to_dense(),
 ]
 
 
