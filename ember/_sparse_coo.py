@@ -282,6 +282,17 @@ class SparseCOO:
     def __getitem__(self, index):
         raise not_implemented("select.int", self.xp)
 
+    def __setitem__(self, index, value):
+        """`arr[...] = 0` (Tensor.zero_, zero_grad(set_to_none=False)): torch empties a sparse
+        tensor in place; any other write has no sparse kernel."""
+        if index is Ellipsis and not hasattr(value, "shape") and value == 0:
+            xp = self.xp
+            self.indices = xp.zeros((self.sparse_dim, 0), np.int64)
+            self.values = xp.zeros((0,) + self.values.shape[1:], self.dtype)
+            self.coalesced = True
+            return
+        raise not_implemented("fill_.Scalar", self.xp)
+
     def _compare(self, other):
         raise not_implemented("eq.Tensor", self.xp)
 

@@ -416,6 +416,21 @@ def test_embedding_grad_order_and_accumulation():
     check(*res)
 
 
+def test_zero_grad_keeps_an_empty_sparse_gradient():
+    res = []
+    for L in (ember, torch):
+        e = _emb(L, L.float32)
+        opt = L.optim.SGD(e.parameters(), lr=0.1)
+        e(L.tensor([1])).sum().backward()
+        opt.zero_grad(set_to_none=False)
+        res.append(repr(e.weight.grad))
+        e(L.tensor([2, 0])).sum().backward()
+        res.append(e.weight.grad)
+        opt.step()
+        res.append(e.weight.detach())
+    check(res[:3], res[3:])
+
+
 # ---- optimizers with sparse gradients ---------------------------------------------------------
 OPTIMS = [
     lambda L, p: L.optim.SGD(p, lr=0.1),

@@ -51,10 +51,9 @@ def _accumulate(old, new):
         seq = xp.zeros(r.nnz, np.int64)
         return _GradCOO(r.indices, r.values, r.shape, xp, seq, r.coalesced)
     cat = old.concat(new)
-    seqs = [getattr(g, "seq", None) for g in (old, new)]
-    if seqs[0] is None or seqs[1] is None:
-        return cat
-    seq = xp.concatenate(seqs)
+    if not (isinstance(old, _GradCOO) and isinstance(new, _GradCOO)):
+        return cat                      # a leaf's .grad first, then the new entries
+    seq = xp.concatenate([old.seq, new.seq])
     order = xp.argsort(seq, kind="stable")
     return _GradCOO(cat.indices[:, order], cat.values[order], cat.shape, xp, seq[order])
 
