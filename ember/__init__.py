@@ -30,7 +30,8 @@ from .ops.random import (Generator, manual_seed, seed, initial_seed, get_rng_sta
 half, float, double, long, int, short = float16, float32, float64, int64, int32, int16
 cfloat, cdouble, chalf = complex64, complex128, complex32
 e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
-strided = "torch.strided"
+from ._layout import (layout, strided, sparse_coo, sparse_csr,  # noqa: E402,F401
+                      sparse_csc, sparse_bsr, sparse_bsc, _mkldnn, jagged)
 contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
 
 
@@ -51,6 +52,8 @@ from .amp import GradScaler, autocast  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and ends)
+from . import sparse  # noqa: E402  (binds the sparse Tensor methods)
+from .sparse import sparse_coo_tensor, sparse_csr_tensor, _spmm as spmm  # noqa: E402,F401
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",

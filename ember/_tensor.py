@@ -7,6 +7,9 @@ from . import _dtype
 from ._dtype import OF_NP, to_dtype
 from .autograd.grad_mode import STATE as _GRAD
 from .autograd.node import CLOCK, Leaf
+from ._layout import sparse_coo, sparse_csr, strided
+from ._sparse_coo import SparseCOO
+from ._sparse_csr import SparseCSR
 from .backends import CPU, device as _device, get_backend
 
 __all__ = ["Tensor", "Size"]
@@ -46,9 +49,19 @@ class Tensor:
                  "_retain", "_fw", "__weakref__")
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
     __array_ufunc__ = None
-    is_sparse = is_sparse_csr = is_quantized = is_meta = is_nested = is_mkldnn = False
+    is_quantized = is_meta = is_nested = is_mkldnn = False
     is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = False   # no such devices
-    layout = "torch.strided"
+
+    # a sparse COO tensor is a Tensor whose `arr` is a SparseCOO (ember/sparse/__init__.py)
+    # and a CSR tensor one whose `arr` is a SparseCSR
+    is_sparse = property(lambda self: isinstance(self.arr, SparseCOO))
+    is_sparse_csr = property(lambda self: type(self.arr) is SparseCSR)
+
+    @property
+    def layout(self):
+        a = self.arr
+        return sparse_coo if isinstance(a, SparseCOO) else sparse_csr if type(a) is SparseCSR \
+            else strided
 
     def __new__(cls, *args, device=None, dtype=None):
         # legacy torch.Tensor(...) constructor: Tensor(2, 3) -> uninitialised float, Tensor([..]);
@@ -227,6 +240,8 @@ class Tensor:
         self.imag.copy_(value)
 
     def numpy(self, *, force=False):
+        if isinstance(self.arr, (SparseCOO, SparseCSR)):
+            self.arr.__array__()            # torch's TypeError for a sparse layout
         if self._rg and not force and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
@@ -502,7 +517,8 @@ class Tensor:
 
     def type(self, dtype=None, non_blocking=False):
         if dtype is None:
-            return _TYPE_NAMES.get(self.dtype.name, "torch.Tensor")
+            name = _TYPE_NAMES.get(self.dtype.name, "torch.Tensor")
+            return name.replace("torch.", "torch.sparse.") if self.is_sparse else name
         if isinstance(dtype, str) and dtype in _TYPE_OF_NAME:
             dtype = _TYPE_OF_NAME[dtype]
         return self.to(to_dtype(dtype))
@@ -658,10 +674,6 @@ class Tensor:
         a, b = self.arr, tensor.arr
         return (self.data_ptr() == tensor.data_ptr() and a.shape == b.shape
                 and a.strides == b.strides and self.device == tensor.device)
-
-    def to_dense(self, dtype=None, *, masked_grad=None):
-        """A strided tensor is dense already: itself (in `dtype` if given)."""
-        return self if dtype is None else self.to(dtype)
 
     def dim_order(self, *, ambiguity_check=False):
         """The dims from outermost to innermost in memory (by stride, ties in dim order)."""
@@ -854,7 +866,8 @@ def _init_from(t, arr, be):
 
 
 def _rebuild(arr, dev, requires_grad):
-    t = _new(get_backend(dev).from_host(arr), get_backend(dev))
+    be = get_backend(dev)
+    t = _new(arr if isinstance(arr, (SparseCOO, SparseCSR)) else be.from_host(arr), be)
     t._rg = requires_grad
     return t
 

@@ -187,13 +187,14 @@ def _tensor_str(arr, indent, kind):
     return _array_str(arr, indent, summarize, real_fmt, imag_fmt)
 
 
-def _add_suffixes(text, suffixes, indent):
+def _add_suffixes(text, suffixes, indent, force_newline=False):
     parts = [text]
     last_line_len = len(text) - text.rfind("\n") + 1  # torch's count: 2 over the true length
     for suffix in suffixes:
-        if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+        if force_newline or last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
             last_line_len = indent + len(suffix)
+            force_newline = False
         else:
             parts.append(", " + suffix)
             last_line_len += len(suffix) + 2
@@ -275,6 +276,8 @@ def tensor_repr(t):
     grad_fn = t.grad_fn
     if t.be.name == "meta":
         return _meta_repr(t, grad_fn)
+    if t.is_sparse or t.is_sparse_csr:
+        return _sparse_repr(t, grad_fn)
     text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
                          grad_fn_name=None if grad_fn is None else grad_fn.name(),
@@ -285,3 +288,36 @@ def tensor_repr(t):
         if isinstance(t, Parameter):
             text = f"Parameter({text})"
     return text
+
+
+def _sparse_part(arr, name, indent):
+    """`indices=tensor([[...]])` / `values=tensor([...])` inside a sparse tensor's repr."""
+    prefix = name + "=tensor("
+    if arr.size == 0:
+        return f"{prefix}[], size={tuple(arr.shape)})"
+    from ._dtype import OF_NP
+    kind = _dtype_kind(OF_NP[arr.dtype.num].name)
+    return prefix + _tensor_str(arr, indent + len(prefix), kind) + ")"
+
+
+def _sparse_repr(t, grad_fn):
+    """torch's repr of a sparse tensor: its index arrays and values, then size, nnz, dtype,
+    layout and the autograd suffixes (for COO the first on a new line)."""
+    s, indent = t.arr, len("tensor(")
+    coo = t.is_sparse
+    parts = ((("indices", s.indices), ("values", s.values)) if coo else
+             (("crow_indices", s.crow), ("col_indices", s.col), ("values", s.values)))
+    suffixes = []
+    if str(t.device) != "cpu":
+        suffixes.append(f"device='{t.device}'")
+    suffixes += [f"size={tuple(s.shape)}", f"nnz={s.nnz}"]
+    if t.dtype.name not in (DEFAULT.float.name, DEFAULT.complex.name, "int64", "bool"):
+        suffixes.append(f"dtype={t.dtype!r}")
+    body = (",\n" + " " * indent).join(
+        _sparse_part(np.asarray(t.be.to_host(a)), name, indent) for name, a in parts)
+    suffixes.append(f"layout={t.layout!r}")
+    if grad_fn is not None:
+        suffixes.append(f"grad_fn=<{grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return _add_suffixes("tensor(" + body, suffixes, indent, force_newline=coo)

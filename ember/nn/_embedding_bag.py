@@ -96,7 +96,7 @@ def _check_dtypes(input, offsets, weight, per_sample_weights):
 
 
 def embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode,
-                  per_sample_weights, include_last_offset, padding_idx):
+                  per_sample_weights, include_last_offset, padding_idx, sparse=False):
     from .functional import embedding
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max")
@@ -117,7 +117,7 @@ def embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_fre
     keep = xp.ones(idx.shape, bool) if padding_idx is None else idx != padding_idx
     idx_t = _new(idx[keep], input.be)
     seg = seg[keep]
-    rows = embedding(idx_t, weight, None, max_norm, norm_type, scale_grad_by_freq)
+    rows = embedding(idx_t, weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
     if per_sample_weights is not None:
         psw = per_sample_weights.reshape(-1)[_new(xp.nonzero(keep)[0], be)]
         rows = rows * psw.unsqueeze(1)

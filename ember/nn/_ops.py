@@ -309,8 +309,32 @@ def _(xp, g, indices, shape, padding_idx, scale_grad_by_freq):
     return gw, None
 
 
-def embedding_raw(weight, indices, padding_idx, scale_grad_by_freq):
-    return apply(_embedding, (weight, indices), (padding_idx, scale_grad_by_freq))
+def embedding_raw(weight, indices, padding_idx, scale_grad_by_freq, sparse=False):
+    return apply(_embedding_sparse if sparse else _embedding, (weight, indices),
+                 (padding_idx, scale_grad_by_freq))
+
+
+# sparse=True: the same forward, the weight's gradient a sparse COO tensor with one entry per
+# looked-up index (padding_idx left out), uncoalesced, in lookup order, as torch's
+@op("embedding_sparse", saves=None, node="EmbeddingBackward0")
+def _embedding_sparse(xp, weight, indices, padding_idx, scale_grad_by_freq):
+    from ..sparse import _stamp
+    out, saved = _embedding.impl[0][0](xp, weight, indices, padding_idx, scale_grad_by_freq)
+    return out, saved + (_stamp(),)
+
+
+@_embedding_sparse.vjp
+def _(xp, g, indices, shape, padding_idx, scale_grad_by_freq, seq):
+    from ..sparse import _grad
+    if scale_grad_by_freq:
+        raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse "
+                           "gradients")
+    idx = indices.reshape(-1).astype(np.int64)
+    vals = g.reshape((-1,) + shape[1:])
+    if padding_idx is not None:
+        keep = idx != padding_idx
+        idx, vals = idx[keep], vals[keep]
+    return _grad(idx.reshape(1, -1), vals, shape, xp, seq), None
 
 
 def _type_name(a):

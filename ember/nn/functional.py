@@ -534,15 +534,17 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         _embedding_renorm(weight, input, max_norm, norm_type)
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
-    return _O.embedding_raw(weight, input, padding_idx, scale_grad_by_freq)
+    return _O.embedding_raw(weight, input, padding_idx, scale_grad_by_freq, sparse)
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
                   mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
                   padding_idx=None):
     from ._embedding_bag import embedding_bag as _bag
+    if sparse and mode == "max":
+        raise ValueError("max mode does not support sparse weights")
     return _bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode,
-                per_sample_weights, include_last_offset, padding_idx)
+                per_sample_weights, include_last_offset, padding_idx, sparse)
 
 
 def one_hot(tensor, num_classes=-1):

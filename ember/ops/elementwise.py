@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _dtype as _dt
 from .._dtype import DEFAULT, result_type as _result_type, result_type_n as _result_type_n
+from .._sparse_coo import SparseCOO
 from .._tensor import Tensor, _new
 from . import _special
 from ._blend import fast_where
@@ -456,8 +457,8 @@ def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None, opm
             y = f(xp, a, b)
         except ValueError:
             raise _shape_error(a, b) from None
-        if type(y) is not type(a):
-            y = xp.asarray(y)
+        if type(y) is not type(a) and type(y) is not SparseCOO:
+            y = xp.asarray(y)       # a NumPy scalar; a dense * sparse product stays sparse
         return y, (a, b)
     if grad is not None:
         fwd.vjp(grad)

@@ -14,10 +14,12 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 from . import lr_scheduler
 
 __all__ = ["Optimizer", "ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
-           "LBFGS", "Muon", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD", "lr_scheduler",
+           "LBFGS", "Muon", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD", "SparseAdam",
+           "lr_scheduler",
            "swa_utils"]
 
 

@@ -2,12 +2,13 @@
 from .._tensor import Tensor
 from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _effective_grad,
                         _finish, _for_chunks, _full_like, _grad_array, _incr,
-                        _real, _scalar_state, _use_grad_for_differentiable, _value)
+                        _real, _scalar_state, _sparse_add_, _use_grad_for_differentiable, _value)
 
 __all__ = ["Adagrad"]
 
 
 class Adagrad(Optimizer):
+    _sparse_grads = True
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
         if isinstance(lr, Tensor) and lr.numel() != 1:
@@ -66,9 +67,11 @@ class Adagrad(Optimizer):
 
 
 def adagrad_update(p, state, group):
-    """One parameter's Adagrad step (torch's _single_tensor_adagrad, dense gradients)."""
+    """One parameter's Adagrad step (torch's _single_tensor_adagrad)."""
     step = _incr(state["step"])
     clr = _value(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
+    if p.grad.is_sparse:
+        return _sparse_adagrad(p, state, group, clr)
     _for_chunks(p.be.xp, _adagrad_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["sum"].arr)),
                 clr, group["eps"], group["weight_decay"], group["maximize"])
@@ -82,3 +85,17 @@ def _adagrad_kernel(xp, param, grad, state_sum, clr, eps, weight_decay, maximize
     std = xp.sqrt(state_sum)
     std += eps
     _addcdiv_(xp, param, grad, std, -clr, tmp)
+
+
+def _sparse_adagrad(p, state, group, clr):
+    """torch's sparse branch: the accumulator and the parameter change only at the gradient's
+    (coalesced) indices."""
+    if group["weight_decay"] != 0:
+        raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+    g = p.grad.arr
+    g = (-g if group["maximize"] else g).coalesce()
+    at, vals, state_sum = tuple(g.indices), g.values, state["sum"].arr
+    _sparse_add_(state_sum, g._like(vals * vals))
+    std = g.xp.sqrt(state_sum[at]) + group["eps"]
+    _sparse_add_(p.arr, g._like(vals / std), -clr)
+    _finish(p)

@@ -117,6 +117,7 @@ class Optimizer:
 
     `params` is an iterable of tensors, of (name, tensor) pairs, or of dicts defining parameter
     groups; `defaults` holds the options used by groups that do not set them."""
+    _sparse_grads = False       # whether _step_each hands sparse gradients to the update
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -225,7 +226,8 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                _dense_only(p, name)
+                if not self._sparse_grads:
+                    _dense_only(p, name)
                 state = self.state[p]
                 if len(state) == 0:
                     init_state(state, p, group)
@@ -550,5 +552,18 @@ def _finish(p):
 
 def _dense_only(p, name):
     if getattr(p.grad, "is_sparse", False):
+        if name in ("Adam", "AdamW"):       # torch's AdamW is an Adam
+            raise RuntimeError("Adam does not support sparse gradients, please consider "
+                               "SparseAdam instead")
         raise RuntimeError(f"{name} does not support sparse gradients")
+
+
+def _sparse_add_(param, sparse, alpha=1):
+    """param.add_(sparse, alpha=alpha) on raw arrays: as torch, the entries are coalesced
+    (repeated indices summed) before alpha scales them and they are added."""
+    from .._sparse_coo import _index_add
+    sparse = sparse.coalesce()
+    if sparse.nnz:
+        _index_add(sparse.xp, param, tuple(sparse.indices),
+                   sparse.values if alpha == 1 else sparse.values * alpha)
 

@@ -1,7 +1,7 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum: torch.optim.SGD."""
 from .._tensor import Tensor, _new
 from .optimizer import (Optimizer, _effective_grad, _eval_closure, _finish, _for_chunks,
-                        _grad_array, _use_grad_for_differentiable, _value)
+                        _grad_array, _sparse_add_, _use_grad_for_differentiable, _value)
 
 __all__ = ["SGD"]
 
@@ -52,6 +52,8 @@ class SGD(Optimizer):
 
 def sgd_update(p, state, group):
     """One parameter's SGD step (torch's _single_tensor_sgd); `state` is None without momentum."""
+    if p.grad.is_sparse:
+        return _sparse_sgd(p, state, group)
     buf, first = None, False
     if group["momentum"] != 0:
         buf_t = state.get("momentum_buffer")
@@ -86,3 +88,27 @@ def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nes
     # param.add_(step, alpha=-lr), written without a temporary the size of `param` where possible
     tmp = xp.multiply(step, lr, out=step if step is not grad and step is not buf else None)
     param -= tmp
+
+
+def _sparse_sgd(p, state, group):
+    """torch's SGD with a sparse gradient: the momentum buffer is itself sparse (a clone of the
+    first gradient, then buf * momentum + (1 - dampening) * grad, merged as torch's sparse
+    add); a weight decay raises torch's add(sparse, dense) error."""
+    grad = p.grad.arr
+    if group["maximize"]:
+        grad = -grad
+    wd = _value(group["weight_decay"])
+    if wd != 0:
+        grad = grad + p.arr * wd        # raises as torch's grad.add(param, alpha=wd)
+    momentum = group["momentum"]
+    if momentum != 0:
+        buf_t = state.get("momentum_buffer")
+        if buf_t is None:
+            buf = grad.copy()
+            state["momentum_buffer"] = _new(buf, p.be)
+        else:
+            buf = (buf_t.arr * momentum).add_sparse(grad, 1 - group["dampening"])
+            buf_t.arr = buf
+        grad = grad.add_sparse(buf, momentum) if group["nesterov"] else buf
+    _sparse_add_(p.arr, grad, -_value(group["lr"]))
+    _finish(p)

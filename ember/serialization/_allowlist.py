@@ -10,7 +10,7 @@ from ._errors import EmberLoadError
 
 BLOCKED_MODULES = ("sys", "os", "posix", "nt")
 # torch rebuild functions for tensor kinds ember has no equivalent of
-_UNSUPPORTED = ("_rebuild_sparse_tensor", "_rebuild_qtensor", "_rebuild_nested_tensor",
+_UNSUPPORTED = ("_rebuild_qtensor", "_rebuild_nested_tensor",
                 "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
                 "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor")
 
@@ -114,10 +114,12 @@ def default_globals():
             "torch._utils._rebuild_parameter": _rebuild.rebuild_parameter,
             "torch._utils._rebuild_parameter_with_state": _rebuild.rebuild_parameter_with_state,
             "torch._tensor._rebuild_from_type_v2": _rebuild.rebuild_from_type_v2,
+            "torch._utils._rebuild_sparse_tensor": _rebuild.rebuild_sparse_tensor,
             "torch.storage.UntypedStorage": _rebuild.StorageType("uint8"),
         }
         for cls, name in _rebuild.STORAGE_DTYPES.items():
             table["torch." + cls] = _rebuild.StorageType(name)
+        table["torch.serialization._get_layout"] = _rebuild.get_layout
         for name in _rebuild.TORCH_DTYPE_NAMES:
             if name in _BY_NAME:
                 table["torch." + name] = _BY_NAME[name]

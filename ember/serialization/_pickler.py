@@ -37,6 +37,16 @@ class TorchName:
 
 
 REBUILD_V2 = TorchName("torch._utils", "_rebuild_tensor_v2")
+REBUILD_SPARSE = TorchName("torch._utils", "_rebuild_sparse_tensor")
+
+
+class _Layout:
+    """torch pickles a layout as torch.serialization._get_layout("torch.sparse_coo")."""
+    def __reduce__(self):
+        return TorchName("torch.serialization", "_get_layout"), ("torch.sparse_coo",)
+
+
+_LAYOUT_SPARSE_COO = _Layout()
 REBUILD_PARAMETER = TorchName("torch._utils", "_rebuild_parameter")
 REBUILD_V3 = TorchName("torch._utils", "_rebuild_tensor_v3")
 UNTYPED_STORAGE = TorchName("torch.storage", "UntypedStorage")
@@ -86,7 +96,18 @@ class TorchPickler(pickle._Pickler):
             return
         super().save(obj, save_persistent_id)
 
+    def _save_sparse(self, t):
+        """torch's sparse __reduce_ex__: _rebuild_sparse_tensor(torch.sparse_coo, (indices,
+        values, size, is_coalesced))."""
+        from .._tensor import Size, _new
+        s = t.arr
+        self.save_reduce(REBUILD_SPARSE, (_LAYOUT_SPARSE_COO, (
+            _new(s.indices, t.be), _new(s.values, t.be), Size(s.shape), bool(s.coalesced))),
+            obj=t)
+
     def _save_tensor(self, t):
+        if t.is_sparse:
+            return self._save_sparse(t)
         # byte for byte what torch writes: the memo slots torch spends on argument tuples are
         # spent on placeholders, so BINPUT/BINGET indices match a torch-written data.pkl
         if isinstance(t, self.parameter_type):

@@ -208,6 +208,29 @@ def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, back
     return _tensor(storage, arr, requires_grad is True)
 
 
+def get_layout(name):
+    """torch.serialization._get_layout: how torch pickles a layout ("torch.sparse_coo")."""
+    from .. import _layout
+    layout = getattr(_layout, name[len("torch."):], None) if name.startswith("torch.") else None
+    if not isinstance(layout, _layout.layout):
+        raise RuntimeError(f"Invalid layout: {name}")
+    return layout
+
+
+def rebuild_sparse_tensor(layout, data):
+    """torch._utils._rebuild_sparse_tensor: a COO tensor from (indices, values, size[,
+    is_coalesced]), its invariants not checked (as torch's weights-only load)."""
+    from .._layout import sparse_coo
+    from ..sparse import sparse_coo_tensor
+    if layout is not sparse_coo:
+        from ._errors import EmberLoadError
+        raise EmberLoadError(f"the checkpoint holds a {layout} tensor, which ember does not "
+                             "support")
+    indices, values, size = data[:3]
+    return sparse_coo_tensor(indices, values, size, check_invariants=False,
+                             is_coalesced=data[3] if len(data) > 3 else None)
+
+
 def rebuild_parameter(data, requires_grad, backward_hooks):
     from .._tensor import Tensor
     if not isinstance(data, Tensor):

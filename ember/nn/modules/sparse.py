@@ -1,4 +1,4 @@
-"""Embedding and EmbeddingBag (`sparse` is accepted and ignored: gradients are dense)."""
+"""Embedding and EmbeddingBag (`sparse=True`: the weight gets a sparse COO gradient)."""
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import empty
 from .. import functional as F, init

@@ -1,0 +1,425 @@
+"""SparseCOO: the array behind a sparse COO tensor (torch.sparse_coo layout).
+
+A sparse Tensor is an ordinary ember Tensor whose `arr` is a SparseCOO instead of an ndarray.
+SparseCOO answers what the generic machinery reads from an array (shape, dtype, ndim, size,
+nbytes, astype, copy, swapaxes) and implements the few array operations that have a sparse
+meaning in torch (+, -, *, / by a scalar, @ a dense matrix), so the existing ops (add, mul,
+neg, div, mm, matmul, addmm, transpose, clone, .to) and their backward rules run unchanged on
+sparse operands with torch's grad_fn names. Anything else a dense kernel tries on it raises
+torch's NotImplementedError for the SparseCPU backend; the dense hot path carries no check.
+
+Layout: `indices` (sparse_dim, nnz) int64, `values` (nnz, *dense_shape), `shape` the full size,
+`coalesced` torch's flag (sorted, unique indices). Written against `xp` (NumPy or CuPy)."""
+import numpy as np
+
+_ZEROS = {}
+
+
+class _Flags:
+    __slots__ = ()
+    owndata = True
+    writeable = False           # the engine copies a sparse gradient before keeping it
+    c_contiguous = True
+    f_contiguous = False
+
+
+_FLAGS = _Flags()
+
+
+def backend_name(xp, kind="Sparse"):
+    return kind + ("CUDA" if xp.__name__.startswith("cupy") else "CPU")
+
+
+def not_implemented(op, xp=np, kind="Sparse"):
+    return NotImplementedError(
+        f"Could not run 'aten::{op}' with arguments from the '{backend_name(xp, kind)}' "
+        "backend. This "
+        "could be because the operator doesn't exist for this backend, or was omitted during "
+        "the selective/custom build process (if using custom build). If you are a Facebook "
+        "employee using PyTorch on mobile, please visit https://fburl.com/ptmfixes for possible "
+        f"resolutions. 'aten::{op}' is only available for these backends: [...].")
+
+
+# NumPy ufunc / function name -> aten op name, for the NotImplementedError message
+_ATEN = {"exp": "exp", "log": "log", "equal": "eq.Tensor", "maximum": "maximum",
+         "reshape": "view", "sum": "sum", "mean": "mean.dim", "amax": "max", "max": "max",
+         "less": "lt.Scalar", "greater": "gt.Scalar", "absolute": "abs", "tolist": "tolist"}
+
+
+class SparseCOO:
+    __slots__ = ("indices", "values", "shape", "coalesced", "xp")
+
+    def __init__(self, indices, values, shape, coalesced, xp):
+        self.indices, self.values, self.shape = indices, values, tuple(shape)
+        self.coalesced, self.xp = coalesced, xp
+
+    # ---- what generic code reads from an array ----------------------------------------------
+    dtype = property(lambda self: self.values.dtype)
+    ndim = property(lambda self: len(self.shape))
+    itemsize = property(lambda self: self.values.dtype.itemsize)
+    flags = _FLAGS
+
+    @property
+    def size(self):
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    @property
+    def nbytes(self):
+        return self.indices.nbytes + self.values.nbytes
+
+    @property
+    def sparse_dim(self):
+        return self.indices.shape[0]
+
+    @property
+    def nnz(self):
+        return self.indices.shape[1]
+
+    def _like(self, values, indices=None, coalesced=None):
+        return SparseCOO(self.indices if indices is None else indices, values, self.shape,
+                         self.coalesced if coalesced is None else coalesced, self.xp)
+
+    def copy(self, order=None):
+        return SparseCOO(self.indices.copy(), self.values.copy(), self.shape, self.coalesced,
+                         self.xp)
+
+    def astype(self, dtype, copy=True):
+        return self._like(self.values.astype(dtype, copy=copy))
+
+    def conj(self):
+        return self._like(self.values.conj()) if self.dtype.kind == "c" else self
+
+    def swapaxes(self, d0, d1):
+        return self.transpose(_swapped(self.ndim, d0, d1))
+
+    def transpose(self, dims):
+        """A permutation of the sparse dims (torch: dense dims stay put); uncoalesced."""
+        sd = self.sparse_dim
+        if any(dims[i] != i for i in range(sd, self.ndim)):
+            raise RuntimeError("transpose(): sparse tensors cannot transpose a dense dim")
+        dims = tuple(dims)
+        return SparseCOO(self.indices[list(dims[:sd])], self.values,
+                         tuple(self.shape[d] for d in dims), self.coalesced and dims == tuple(
+                             range(self.ndim)), self.xp)
+
+    # ---- sparse kernels ---------------------------------------------------------------------
+    def linear_index(self):
+        """Row-major linear index of each entry over the sparse dims (int64)."""
+        xp, sd = self.xp, self.sparse_dim
+        lin = xp.zeros(self.nnz, np.int64)
+        for d in range(sd):
+            lin = lin * self.shape[d] + self.indices[d]
+        return lin
+
+    def unravel(self, lin):
+        xp, sd = self.xp, self.sparse_dim
+        rows = []
+        for d in range(sd - 1, -1, -1):
+            rows.append(lin % self.shape[d])
+            lin = lin // self.shape[d]
+        return xp.stack(rows[::-1]) if rows else xp.zeros((0, lin.shape[0]), np.int64)
+
+    def coalesce(self):
+        """Sorted unique indices, duplicates summed in their order of appearance (as torch)."""
+        if self.coalesced:
+            return self
+        xp = self.xp
+        lin = self.linear_index()
+        uniq, inv = xp.unique(lin, return_inverse=True)
+        vals = xp.zeros((uniq.shape[0],) + self.values.shape[1:], self.dtype)
+        _index_add(xp, vals, inv.reshape(-1), self.values)
+        return SparseCOO(self.unravel(uniq), vals, self.shape, True, xp)
+
+    def to_dense(self):
+        xp = self.xp
+        out = xp.zeros(self.shape, self.dtype)
+        if self.nnz:
+            _index_add(xp, out, tuple(self.indices), self.values)
+        return out
+
+    def mask_of(self, dense):
+        """torch's dense.sparse_mask(self): dense's entries at self's coalesced indices (the
+        result keeps torch's uncoalesced flag)."""
+        c = self.coalesce()
+        return SparseCOO(c.indices, dense[tuple(c.indices)], self.shape, False, self.xp)
+
+    def lookup(self, other):
+        """other's (coalesced) values at each of self's indices, zero where other has none."""
+        xp, c = self.xp, other.coalesce()
+        key, lin = c.linear_index(), self.linear_index()
+        pos = xp.searchsorted(key, lin)
+        pos = xp.minimum(pos, max(key.shape[0] - 1, 0))
+        found = (key[pos] == lin) if key.shape[0] else xp.zeros(lin.shape, bool)
+        vals = c.values[pos] if key.shape[0] else xp.zeros(self.values.shape, c.dtype)
+        return vals * found.reshape((-1,) + (1,) * (vals.ndim - 1)), found
+
+    def matmul(self, dense):
+        """self (2 sparse dims) @ dense (k, n) or (k,): coalesced rows, entries accumulated in
+        order as torch's CPU kernel does."""
+        xp = self.xp
+        if self.sparse_dim != 2 or self.ndim != 2:
+            raise RuntimeError(f"addmm: matrices expected, got {self.sparse_dim}D tensor")
+        c = self.coalesce()
+        out = xp.zeros((self.shape[0],) + dense.shape[1:], np.result_type(self.dtype,
+                                                                          dense.dtype))
+        if c.nnz:
+            rows, cols = c.indices
+            v = c.values.reshape((-1,) + (1,) * (dense.ndim - 1))
+            _index_add(xp, out, rows, v * dense[cols])
+        return out
+
+    def add_sparse(self, other, alpha=1):
+        """torch.add(sparse, sparse): a two-pointer merge of the entries by linear index, equal
+        ones summed (torch's CPU kernel; for coalesced inputs this is the sorted union)."""
+        xp = self.xp
+        ov = other.values if alpha == 1 else other.values * alpha
+        if ov.dtype != self.dtype:
+            ov = ov.astype(self.dtype)
+        a, b = self.linear_index(), other.linear_index()
+        if self.coalesced and other.coalesced:
+            lin = xp.concatenate([a, b])
+            uniq, inv = xp.unique(lin, return_inverse=True)
+            vals = xp.zeros((uniq.shape[0],) + self.values.shape[1:], self.dtype)
+            _index_add(xp, vals, inv.reshape(-1), xp.concatenate([self.values, ov]))
+            return SparseCOO(self.unravel(uniq), vals, self.shape, True, xp)
+        ah, bh = _host(a).tolist(), _host(b).tolist()
+        src, lins = [], []          # (which, position) pairs of the merge, summed on ties
+        i = j = 0
+        while i < len(ah) and j < len(bh):
+            take_a, take_b = ah[i] <= bh[j], bh[j] <= ah[i]
+            src.append((i if take_a else -1, j if take_b else -1))
+            lins.append(ah[i] if take_a else bh[j])
+            i += take_a
+            j += take_b
+        src += [(k, -1) for k in range(i, len(ah))] + [(-1, k) for k in range(j, len(bh))]
+        lins += ah[i:] + bh[j:]
+        ia = xp.asarray(np.array([s[0] for s in src], np.int64))
+        ib = xp.asarray(np.array([s[1] for s in src], np.int64))
+        zero = xp.zeros((1,) + self.values.shape[1:], self.dtype)
+        va = xp.concatenate([self.values, zero])[ia]
+        vb = xp.concatenate([ov, zero])[ib]
+        lin = xp.asarray(np.array(lins, np.int64))
+        return SparseCOO(self.unravel(lin), va + vb, self.shape, False, xp)
+
+    def concat(self, other):
+        """Entries of both, unmerged: how torch's autograd accumulates sparse gradients."""
+        xp = self.xp
+        ov = other.values if other.dtype == self.dtype else other.values.astype(self.dtype)
+        return SparseCOO(xp.concatenate([self.indices, other.indices], 1),
+                         xp.concatenate([self.values, ov]), self.shape, False, xp)
+
+    # ---- arithmetic (what ember's add/sub/mul/div/neg kernels call) ----------------------------
+    def __add__(self, other):
+        if isinstance(other, SparseCOO):
+            _same_size(self, other)
+            return self.add_sparse(other)
+        if _is_array(other):
+            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                               "instead.")
+        return NotImplemented
+
+    def __radd__(self, other):            # dense + sparse: a dense result
+        if _is_array(other):
+            return _dense_plus(self.xp, other, self)
+        return NotImplemented
+
+    def __sub__(self, other):
+        if isinstance(other, SparseCOO):
+            _same_size(self, other)
+            return self.add_sparse(other, -1)
+        if _is_array(other):
+            raise RuntimeError("sub(sparse, dense) is not supported. Use sub(dense, sparse) "
+                               "instead.")
+        return NotImplemented
+
+    def __rsub__(self, other):
+        if _is_array(other):
+            return _dense_plus(self.xp, other, -self)
+        return NotImplemented
+
+    def __neg__(self):
+        return self._like(-self.values)
+
+    def __mul__(self, other):
+        if isinstance(other, SparseCOO):
+            return _mul_sparse(self, other)
+        if _is_array(other):
+            if other.ndim == 0:
+                return self._like(self.values * other)
+            if tuple(other.shape) != self.shape:
+                raise RuntimeError("mul(sparse, dense): the dense operand must have the sparse "
+                                   f"operand's size {list(self.shape)}, got {list(other.shape)}")
+            return self._like(self.values * other[tuple(self.indices)])
+        return self._like(self.values * other)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        if isinstance(other, SparseCOO) or (_is_array(other) and other.ndim != 0):
+            raise RuntimeError("Sparse division requires a scalar or zero-dim dense tensor "
+                               "divisor (got shape " + str(list(other.shape)) + " for divisor)")
+        return self._like(self.values / other)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def rmatmul(self, dense):
+        """dense (..., k) @ self (k, n): (self.T @ dense.T).T."""
+        t = self.swapaxes(0, 1)
+        if dense.ndim == 1:
+            return t.matmul(dense)
+        return t.matmul(dense.swapaxes(-1, -2)).swapaxes(-1, -2)
+
+    def sum(self, axis=None, keepdims=False, **kwargs):
+        """Tensor.sum() of a sparse tensor: the sum of its values (0-d dense)."""
+        if axis is not None or keepdims:
+            raise not_implemented("sum.dim_IntList", self.xp)
+        return self.values.sum(**kwargs)
+
+    def __getitem__(self, index):
+        raise not_implemented("select.int", self.xp)
+
+    def __setitem__(self, index, value):
+        """`arr[...] = 0` (Tensor.zero_, zero_grad(set_to_none=False)): torch empties a sparse
+        tensor in place; any other write has no sparse kernel."""
+        if index is Ellipsis and not hasattr(value, "shape") and value == 0:
+            xp = self.xp
+            self.indices = xp.zeros((self.sparse_dim, 0), np.int64)
+            self.values = xp.zeros((0,) + self.values.shape[1:], self.dtype)
+            self.coalesced = True
+            return
+        raise not_implemented("fill_.Scalar", self.xp)
+
+    def _compare(self, other):
+        raise not_implemented("eq.Tensor", self.xp)
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare
+    __hash__ = object.__hash__
+
+    def __pow__(self, other):
+        raise not_implemented("pow.Tensor_Scalar", self.xp)
+
+    # ---- NumPy protocols: the whitelisted ufuncs, torch's error for the rest ----------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.get("out")
+        if method == "__call__" and ufunc is np.add and out is not None and len(inputs) == 2:
+            dense, sparse = inputs      # the engine's `dense_grad += sparse_grad`
+            if out[0] is dense and isinstance(sparse, SparseCOO) and _is_array(dense):
+                sparse = sparse.coalesce()          # torch sums repeated entries first
+                if sparse.nnz:
+                    _index_add(self.xp, dense, tuple(sparse.indices), sparse.values)
+                return dense
+        if method == "__call__" and out is None:
+            a, b = (inputs + (None,))[:2]
+            if ufunc is np.matmul:
+                return a.matmul(b) if isinstance(a, SparseCOO) else b.rmatmul(a)
+            if ufunc is np.add:
+                return a + b if isinstance(a, SparseCOO) else b.__radd__(a)
+            if ufunc is np.subtract:
+                return a - b if isinstance(a, SparseCOO) else b.__rsub__(a)
+            if ufunc is np.multiply:
+                return a * b if isinstance(a, SparseCOO) else b * a
+            if ufunc is np.true_divide and isinstance(a, SparseCOO):
+                return a / b
+            if ufunc is np.negative:
+                return -a
+            if ufunc is np.conjugate:
+                return a.conj()
+        raise not_implemented(_ATEN.get(ufunc.__name__, ufunc.__name__), self.xp)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.swapaxes:
+            return args[0].swapaxes(*args[1:], **kwargs)
+        raise not_implemented(_ATEN.get(func.__name__, func.__name__), self.xp)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() "
+                        "first.")
+
+    def __getattr__(self, name):
+        # a dense kernel reaching for an ndarray method (reshape, sum, ...): torch's error
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise not_implemented(_ATEN.get(name, name), object.__getattribute__(self, "xp"))
+
+    def __repr__(self):
+        return f"SparseCOO(shape={self.shape}, nnz={self.nnz}, dtype={self.dtype})"
+
+    def __reduce__(self):           # pickle / deepcopy: the module by name
+        return _rebuild_coo, (self.indices, self.values, self.shape, self.coalesced,
+                              self.xp.__name__)
+
+
+def _rebuild_coo(indices, values, shape, coalesced, xp_name):
+    import importlib
+    return SparseCOO(indices, values, shape, coalesced, importlib.import_module(xp_name))
+
+
+def _swapped(n, d0, d1):
+    dims = list(range(n))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return tuple(dims)
+
+
+def _is_array(x):
+    return hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, SparseCOO)
+
+
+def _host(a):
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _same_size(a, b):
+    if a.shape != b.shape:
+        raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has "
+                           f"size {list(a.shape)} while other has size {list(b.shape)} (FYI: "
+                           "op2-sparse addition does not currently support broadcasting)")
+
+
+def _dense_plus(xp, dense, sparse):
+    if tuple(dense.shape) != sparse.shape:
+        raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has "
+                           f"size {list(dense.shape)} while other has size {list(sparse.shape)}"
+                           " (FYI: dense-sparse addition does not currently support "
+                           "broadcasting)")
+    out = dense.astype(np.result_type(dense.dtype, sparse.dtype), copy=True)
+    sparse = sparse.coalesce()
+    if sparse.nnz:
+        _index_add(xp, out, tuple(sparse.indices), sparse.values)
+    return out
+
+
+def _mul_sparse(a, b):
+    """sparse * sparse: the intersection for coalesced operands; otherwise the entries of the
+    uncoalesced operand times the other's coalesced values (torch's CPU kernel)."""
+    if a.shape != b.shape:
+        raise RuntimeError("mul operands have incompatible sizes")
+    if a.coalesced and b.coalesced:
+        vals, found = a.lookup(b)
+        xp = a.xp
+        keep = xp.nonzero(found)[0]
+        return SparseCOO(a.indices[:, keep], a.values[keep] * vals[keep], a.shape, True, xp)
+    base, other = (a, b) if not a.coalesced else (b, a)
+    vals, _ = base.lookup(other)
+    return base._like(base.values * vals, coalesced=False)
+
+
+def _index_add(xp, out, index, values):
+    """out[index] += values with repeated indices accumulated (np.add.at / cupyx scatter_add)."""
+    if xp is np:
+        np.add.at(out, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(out, index, values)
+
+
+def _index_max(xp, out, index, values):
+    """out[index] = max(out[index], values), repeated indices included."""
+    if xp is np:
+        np.maximum.at(out, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_max(out, index, values)

@@ -1,0 +1,28 @@
+"""torch.sparse and the sparse tensor API (sparse_coo_tensor, to_sparse, to_dense, indices,
+values, coalesce, sparse.mm / addmm / sum / softmax; 2-D CSR).
+
+A sparse tensor is an ember Tensor whose `arr` is a SparseCOO (ember/_sparse_coo.py) or a
+SparseCSR (ember/_sparse_csr.py): generic ops that have a sparse meaning (add, sub, mul, div by
+a scalar, neg, mm, matmul, addmm, transpose, t, clone, .to) run through their usual code and
+backward rules; the functions here are the ones torch defines for sparse tensors only."""
+from .._tensor import Tensor
+# re-exported: the constructors, torch.sparse's names, and _grad/_stamp for ember.nn
+from ._coo import (_coalesced_, _grad, _indices, _nnz, _stamp, _values,  # noqa: F401
+                   coalesce, dense_dim, indices, is_coalesced, sparse_coo_tensor, sparse_dim,
+                   sparse_mask, to_dense, to_sparse, values)
+from ._csr import col_indices, crow_indices, sparse_csr_tensor, to_sparse_csr  # noqa: F401
+from ._math import (BFloat16Tensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: F401
+                    FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor, _spmm, addmm,
+                    check_sparse_tensor_invariants, log_softmax, mm, softmax, sum)
+
+__all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "sum"]
+
+METHODS = {"to_dense": to_dense, "to_sparse": to_sparse, "to_sparse_coo": to_sparse,
+           "values": values, "indices": indices, "_values": _values, "_indices": _indices,
+           "coalesce": coalesce, "is_coalesced": is_coalesced, "_coalesced_": _coalesced_,
+           "sparse_dim": sparse_dim, "dense_dim": dense_dim, "_nnz": _nnz,
+           "sparse_mask": sparse_mask, "to_sparse_csr": to_sparse_csr,
+           "crow_indices": crow_indices, "col_indices": col_indices}
+
+for _name, _fn in METHODS.items():
+    setattr(Tensor, _name, _fn)

@@ -1,0 +1,279 @@
+"""torch.sparse's functions: mm, addmm, sum, softmax, log_softmax, the invariant-check switch
+and the legacy torch.sparse.FloatTensor constructors."""
+import warnings
+
+import numpy as np
+
+from .._sparse_coo import SparseCOO, _index_add, _index_max, not_implemented
+from .._tensor import Tensor
+from ..ops._apply import apply
+from ..ops._registry import op
+from ._coo import _CHECKS, _grad, _is_sparse, _need_coo, _stamp, sparse_coo_tensor
+
+
+@op("sparse_addmm", saves="in", node="SparseAddmmBackward0", needs_mask=True)
+def _sparse_addmm(xp, c, s, d, beta, alpha):
+    p = s.matmul(d)
+    if alpha != 1:
+        p = p * alpha
+    out = p if c is None else (c * beta if beta != 1 else c) + p
+    return out.astype(d.dtype, copy=False), (s, d, beta, alpha, _stamp())
+
+
+@_sparse_addmm.vjp
+def _(xp, g, s, d, beta, alpha, seq, needs):
+    gc = gs = gd = None
+    if needs[0]:
+        gc = g * beta if beta != 1 else g
+    if alpha != 1:
+        g = g * alpha
+    if needs[1]:        # (g @ d.T) at s's coalesced pattern: torch's sparse_mask of the product
+        c = s.coalesce()
+        rows, cols = c.indices
+        gs = _grad(c.indices, (g[rows] * d[cols]).sum(-1), s.shape, xp, seq)
+    if needs[2]:
+        gd = s.swapaxes(0, 1).matmul(g)
+    return gc, gs, gd
+
+
+def _check_mm(s, d, name="mm"):
+    from ..ops._apply import _tname
+    if s.ndim != 2 or d.ndim != 2:
+        raise RuntimeError(f"addmm: matrices expected, got {s.ndim}D, {d.ndim}D tensors")
+    if s.shape[1] != d.shape[0]:
+        raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {s.shape[1]}, got "
+                           f"{d.shape[0]}")
+    if s.dtype is not d.dtype:
+        raise RuntimeError(f"expected scalar type {_tname(s.arr.dtype)} but found "
+                           f"{_tname(d.arr.dtype)}")
+
+
+def mm(mat1, mat2, reduce="sum"):
+    """torch.sparse.mm: sparse @ dense with a sparse gradient for the sparse operand (its
+    pattern); a dense mat1 is torch.mm."""
+    if reduce != "sum":
+        raise NotImplementedError(f"ember: torch.sparse.mm with reduce={reduce!r} (a CSR "
+                                  "reduction) is not supported")
+    if not _is_sparse(mat1):
+        from ..ops.linalg import mm as _mm
+        return _mm(mat1, mat2)
+    if _is_sparse(mat2):
+        raise NotImplementedError("ember: sparse @ sparse is not supported")
+    _check_mm(mat1, mat2)
+    return apply(_sparse_addmm, (None, mat1, mat2), (0, 1))
+
+
+def _spmm(input, mat2):
+    """torch.spmm: torch.mm for a sparse or dense first operand (a dense gradient)."""
+    from ..ops.linalg import mm as _mm
+    return _mm(input, mat2)
+
+
+def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
+    """torch.sparse.addmm: beta * mat + alpha * (mat1 @ mat2) for a sparse mat1."""
+    if not _is_sparse(mat1):
+        from ..ops.linalg import addmm as _addmm
+        return _addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
+    _check_mm(mat1, mat2, "addmm")
+    return apply(_sparse_addmm, (mat, mat1, mat2), (beta, alpha))
+
+
+@op("sparse_sum", saves="in", node="SparseSumBackward0")
+def _sparse_sum(xp, s, dims):
+    c = s.coalesce()
+    sd = c.sparse_dim
+    sp = [d for d in dims if d < sd]
+    dn = tuple(1 + d - sd for d in dims if d >= sd)
+    vals = c.values.sum(dn) if dn else c.values
+    keep = [d for d in range(sd) if d not in sp]
+    shape = tuple(n for d, n in enumerate(s.shape) if d not in dims)
+    if not keep:
+        return vals.sum(0), (c, dims, keep, _stamp())
+    r = SparseCOO(c.indices[keep], vals, shape, len(sp) == 0, xp).coalesce()
+    return r, (c, dims, keep, _stamp())
+
+
+@_sparse_sum.vjp
+def _(xp, g, c, dims, keep, seq):
+    sd = c.sparse_dim
+    if not keep:
+        vals = xp.broadcast_to(g, (c.nnz,) + g.shape)
+    elif isinstance(g, SparseCOO):      # g's entry at each input entry's kept indices
+        probe = SparseCOO(c.indices[keep], xp.zeros((c.nnz,) + g.values.shape[1:], g.dtype),
+                          g.shape, False, xp)
+        vals = probe.lookup(g)[0]
+    else:
+        vals = g[tuple(c.indices[keep])]
+    for d in sorted(d for d in dims if d >= sd):     # the summed dense dims, broadcast back
+        vals = xp.expand_dims(vals, 1 + d - sd)
+    vals = xp.broadcast_to(vals, (c.nnz,) + c.values.shape[1:]).copy()
+    return (_grad(c.indices, vals, c.shape, xp, seq),)
+
+
+def sum(input, dim=None, dtype=None):
+    """torch.sparse.sum: over all entries (a 0-d dense tensor) or over `dim` (sparse while a
+    sparse dim is left)."""
+    s = _need_coo(input, "sparse.sum")
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        return input.coalesce().values().sum()
+    from ..ops._dims import wrap_dim
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = tuple(sorted(wrap_dim(d, s.ndim) for d in dims))
+    return apply(_sparse_sum, (input,), (dims,))
+
+
+def _groups(xp, c, dim):
+    """For a softmax over sparse dim `dim`: each entry's group (same indices elsewhere)."""
+    lin = xp.zeros(c.nnz, np.int64)
+    for d in range(c.sparse_dim):
+        if d != dim:
+            lin = lin * c.shape[d] + c.indices[d]
+    uniq, inv = xp.unique(lin, return_inverse=True)
+    return inv.reshape(-1), uniq.shape[0]
+
+
+def _group_sum(xp, v, inv, n):
+    out = xp.zeros((n,) + v.shape[1:], v.dtype)
+    _index_add(xp, out, inv, v)
+    return out[inv]
+
+
+def _softmax_fwd(xp, s, dim, log, raw_dim):
+    c = s.coalesce()
+    v = c.values
+    if dim >= c.sparse_dim:             # a dense dim: each entry's values on their own
+        axis = 1 + dim - c.sparse_dim
+        shifted = v - v.max(axis, keepdims=True)
+        lse = xp.log(xp.exp(shifted).sum(axis, keepdims=True))
+    else:
+        inv, n = _groups(xp, c, dim)
+        m = xp.full((n,) + v.shape[1:], -np.inf, v.dtype)
+        _index_max(xp, m, inv, v)
+        shifted = v - m[inv]
+        lse = xp.log(_group_sum(xp, xp.exp(shifted), inv, n))
+    y = shifted - lse if log else xp.exp(shifted - lse)
+    # torch's backward reads a negative dim as no sparse dim: every entry its own group
+    bdim = dim if raw_dim >= 0 or dim >= c.sparse_dim else -1
+    return SparseCOO(c.indices, y, s.shape, True, xp), (c, y, bdim, log, _stamp())
+
+
+def _softmax_bwd(xp, g, c, y, dim, log, seq):
+    gv = SparseCOO(c.indices, y, c.shape, True, xp).lookup(g)[0] if isinstance(g, SparseCOO) \
+        else g[tuple(c.indices)]
+    if dim >= c.sparse_dim:
+        axis = 1 + dim - c.sparse_dim
+
+        def total(a):
+            return a.sum(axis, keepdims=True)
+    elif dim < 0:
+        def total(a):
+            return a
+    else:
+        inv, n = _groups(xp, c, dim)
+
+        def total(a):
+            return _group_sum(xp, a, inv, n)
+    gi = gv - xp.exp(y) * total(gv) if log else y * (gv - total(gv * y))
+    return (_grad(c.indices, gi, c.shape, xp, seq),)
+
+
+_softmax_op = op("sparse_softmax", saves="both", node="SparseSoftmaxBackward0")(
+    lambda xp, s, dim, raw: _softmax_fwd(xp, s, dim, False, raw)).vjp(_softmax_bwd)
+_log_softmax_op = op("sparse_log_softmax", saves="both", node="SparseLogSoftmaxBackward0")(
+    lambda xp, s, dim, raw: _softmax_fwd(xp, s, dim, True, raw)).vjp(_softmax_bwd)
+
+
+def _softmax(input, dim, dtype, o, name):
+    if not _is_sparse(input):
+        e = not_implemented(name)
+        raise NotImplementedError(str(e).replace("SparseCPU", "CPU"))
+    from ..ops._dims import wrap_dim
+    if dtype is not None:
+        input = input.to(dtype)
+    return apply(o, (input,), (wrap_dim(dim, input.ndim), dim))
+
+
+def softmax(input, dim, *, dtype=None):
+    """torch.sparse.softmax: a softmax over the specified entries only (the unspecified ones
+    count as -inf), on a sparse result with the coalesced input's pattern."""
+    return _softmax(input, dim, dtype, _softmax_op, "_sparse_softmax")
+
+
+def log_softmax(input, dim, *, dtype=None):
+    """torch.sparse.log_softmax (see softmax)."""
+    return _softmax(input, dim, dtype, _log_softmax_op, "_sparse_log_softmax")
+
+
+class check_sparse_tensor_invariants:
+    """torch.sparse.check_sparse_tensor_invariants: turn the invariant checks of the sparse
+    constructors on (a context manager, a decorator, or enable()/disable())."""
+
+    @staticmethod
+    def is_enabled():
+        return _CHECKS[0]
+
+    @staticmethod
+    def enable():
+        _CHECKS[0] = True
+
+    @staticmethod
+    def disable():
+        _CHECKS[0] = False
+
+    def __init__(self, enable=True):
+        self.state, self.saved_state = enable, None
+
+    def __enter__(self):
+        if self.saved_state is not None:
+            raise RuntimeError("This context manager instance is already activated. Use a "
+                               "different context manager instance for context nesting.")
+        self.saved_state, _CHECKS[0] = _CHECKS[0], self.state
+
+    def __exit__(self, *exc):
+        _CHECKS[0], self.saved_state = self.saved_state, None
+
+    def __call__(self, fn):
+        def checked(*args, **kwargs):
+            with type(self)(self.state):
+                return fn(*args, **kwargs)
+        return checked
+
+
+_WARNED_LEGACY = set()
+
+
+def _warn_once(message):
+    if message not in _WARNED_LEGACY:       # torch's TORCH_WARN_ONCE
+        _WARNED_LEGACY.add(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _legacy(name, dtype_name):
+    """torch.sparse.FloatTensor(indices, values[, size]) / (*size): the legacy constructors."""
+    def ctor(*args, device=None):
+        from .. import _dtype
+        from ..ops.creation import zeros
+        dt = getattr(_dtype, dtype_name)
+        if args and isinstance(args[0], Tensor):
+            indices, values, *size = args
+            shape = ", shape" if size else ""
+            _warn_once(f"torch.sparse.SparseTensor(indices, values{shape}, *, device=) is "
+                       f"deprecated.  Please use torch.sparse_coo_tensor(indices, values{shape}, "
+                       "dtype=, device=).")
+            values = values if values.dtype is dt else values.to(dt)
+            return sparse_coo_tensor(indices, values, *size, device=device)
+        size = tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else args
+        return sparse_coo_tensor(zeros(len(size), 0, dtype=_dtype.int64, device=device),
+                                 zeros(0, dtype=dt, device=device), size,
+                                 check_invariants=False)
+    ctor.__name__ = ctor.__qualname__ = name
+    return ctor
+
+
+for _name, _dt in (("FloatTensor", "float32"), ("DoubleTensor", "float64"),
+                   ("HalfTensor", "float16"), ("BFloat16Tensor", "bfloat16"),
+                   ("LongTensor", "int64"), ("IntTensor", "int32"), ("ShortTensor", "int16"),
+                   ("CharTensor", "int8"), ("ByteTensor", "uint8")):
+    globals()[_name] = _legacy(_name, _dt)
