@@ -412,3 +412,48 @@ def test_ctx_of_multi_output_is_reachable_from_each_output():
     assert a.grad_fn.tag == "two" and b.grad_fn.saved_tensors[0] is x
     (a + b).backward()
     assert x.grad.tolist() == [5.0]
+
+
+def test_ctx_attributes_with_node_field_names_are_the_users():
+    """ctx.inputs, ctx.saved, ctx.next, ctx.op, ... (names of ember's node fields) hold what the
+    user stored, in forward, setup_context and backward, as in torch (torch's own reentrant
+    checkpoint keeps ctx.inputs); other attributes also read through grad_fn."""
+    def run(lib):
+        seen_in_backward = []
+
+        class F(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, k):
+                ctx.inputs, ctx.saved, ctx.next, ctx.op, ctx.outs = [x, k], "s", 3, "op", 1
+                ctx.hooks, ctx.meta, ctx.epoch, ctx.static, ctx.scale = [], 5, 6, 7, k
+                ctx.save_for_backward(x)
+                return x * k
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                seen_in_backward.append((ctx.saved, ctx.next, ctx.op, ctx.outs, ctx.hooks,
+                                         ctx.meta, ctx.epoch, ctx.static))
+                return g * ctx.inputs[1] + 0 * x, None
+
+        class G(lib.autograd.Function):
+            @staticmethod
+            def forward(x):
+                return x.exp()
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.save_for_backward(output)
+                ctx.inputs = inputs
+
+            @staticmethod
+            def backward(ctx, g):
+                r, = ctx.saved_tensors
+                return g * r * len(ctx.inputs)
+
+        x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        y = F.apply(x, 2.0)
+        seen = (type(y.grad_fn).__name__, len(y.grad_fn.next_functions), y.grad_fn.scale)
+        (y.sum() + G.apply(x).sum()).backward()
+        return seen, seen_in_backward, x.grad.tolist()
+    assert run(ember) == run(torch)

@@ -16,7 +16,16 @@ __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable"
 
 
 class FunctionCtx:
-    """What forward/setup_context use to hand information to backward."""
+    """The `ctx` of one call of a Function: forward/setup_context hand information to backward
+    through it. User attributes live here, apart from the node's own fields (so `ctx.inputs`,
+    `ctx.saved` or `ctx.next` are the user's), and read through the node too
+    (`y.grad_fn.<attr>`, as in torch, where ctx is the node)."""
+
+    def _graph_node(self):
+        node = self.__dict__["_node"]()
+        if node is None:
+            raise RuntimeError("this ctx's graph node has been freed")
+        return node
 
     def save_for_backward(self, *tensors):
         from .._tensor import Tensor
@@ -24,19 +33,46 @@ class FunctionCtx:
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save variables, but argument {i} "
                                 f"is of type {type(t).__name__}")
-        self.to_save = tensors
+        self._graph_node().to_save = tensors
 
     def save_for_forward(self, *tensors):
-        self.saved_for_forward = tensors
+        self._graph_node().saved_for_forward = tensors
 
     def mark_dirty(self, *args):
-        self.dirty_tensors = args
+        self._graph_node().dirty_tensors = args
 
     def mark_non_differentiable(self, *args):
-        self.non_differentiable = args
+        self._graph_node().non_differentiable = args
 
     def set_materialize_grads(self, value):
-        self.materialize_grads = bool(value)
+        self._graph_node().materialize_grads = bool(value)
+
+    @property
+    def saved_tensors(self):
+        return self._graph_node().saved_tensors
+
+    saved_variables = saved_tensors
+
+    @property
+    def needs_input_grad(self):
+        return self._graph_node().needs_input_grad
+
+    @property
+    def materialize_grads(self):
+        return self._graph_node().materialize_grads
+
+    @property
+    def next_functions(self):
+        return self._graph_node().next_functions
+
+    def name(self):
+        return self._graph_node().name()
+
+    def register_hook(self, fn):
+        return self._graph_node().register_hook(fn)
+
+    def register_prehook(self, fn):
+        return self._graph_node().register_prehook(fn)
 
 
 def _double_backward(node, g):
@@ -56,12 +92,19 @@ class _FnOp:
         self.double_backward = _double_backward
 
 
-class BackwardCFunction(Node, FunctionCtx):
-    """The node (and ctx) of one call of a Function; subclassed per Function as <Name>Backward.
-
-    Not slotted: user code stores arbitrary attributes on ctx."""
+class BackwardCFunction(Node):
+    """The node of one call of a Function; subclassed per Function as <Name>Backward. Its
+    `ctx` (a FunctionCtx) is what the user's forward, setup_context, backward and jvp receive;
+    attributes set on it read through the node."""
     _forward_cls = None
     op_node = False
+
+    def __getattr__(self, name):
+        # only reached when the node has no such field: the user's ctx attributes
+        ctx = self.__dict__.get("ctx")
+        if ctx is not None and name in ctx.__dict__:
+            return ctx.__dict__[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     @property
     def next_functions(self):
@@ -71,7 +114,7 @@ class BackwardCFunction(Node, FunctionCtx):
                      for n, a in zip(self.next, self.inputs) if isinstance(a, Tensor))
 
     def apply(self, *grads):
-        return _user_backward(self._forward_cls)(self, *grads)
+        return _user_backward(self._forward_cls)(self.ctx, *grads)
 
     @property
     def saved_tensors(self):
@@ -201,6 +244,8 @@ def _apply(cls, new_style, args):
                 and record else None for a in args)
     node = cls._backward_cls(cls._backward_cls._op, None, be.xp, (), nxt, args, ())
     node.bwd = functools.partial(_raw_backward, weakref.ref(node))
+    node.ctx = ctx = FunctionCtx()
+    ctx._node = weakref.ref(node)
     node.to_save, node.dirty_tensors, node.non_differentiable = None, (), ()
     node.materialize_grads = True
     node.needs_input_grad = tuple(n is not None for n in nxt)
@@ -210,9 +255,9 @@ def _apply(cls, new_style, args):
         with no_grad():
             if new_style:
                 out = cls.forward(*args)
-                cls.setup_context(node, args, out)
+                cls.setup_context(ctx, args, out)
             else:
-                out = cls.forward(node, *args)
+                out = cls.forward(ctx, *args)
     finally:
         _FW.level = level
     node.epoch = CLOCK[0]
@@ -243,7 +288,7 @@ def _forward_ad(cls, node, args, outs):
     level, _FW.level = _FW.level, None
     try:
         with no_grad():
-            r = cls.jvp(node, *tans)
+            r = cls.jvp(node.ctx, *tans)
     finally:
         _FW.level = level
         node.saved, node._saved_versions = prev
@@ -354,7 +399,7 @@ def _call_backward(node, grads):
     full = [None] * node._n_outputs
     for pos, gr in zip(node._out_pos, grads):
         full[pos] = gr
-    res = _user_backward(node._forward_cls)(node, *full)
+    res = _user_backward(node._forward_cls)(node.ctx, *full)
     if not isinstance(res, tuple):
         res = (res,)
     n_in, name = len(node.inputs), node.name()
