@@ -656,7 +656,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     r = _rng_for(generator, CPU)
     dt = np.float64 if input.arr.dtype == np.float64 else np.float32
     rows = rows.astype(dt)
-    if replacement:     # torch: a double uniform per sample, searched in the row's cumsum
+    if replacement and num_samples > 1:     # torch: a double uniform per sample, searched in
+        # the row's cumsum (a single sample takes the exponential path below, as in torch)
         cum = np.cumsum(rows, axis=1)
         cum /= cum[:, -1:]
         out = np.stack([np.searchsorted(c.astype(np.float64), r.uniform((num_samples,),
