@@ -460,8 +460,14 @@ def broadcast_tensors(*tensors):
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError:
-        raise RuntimeError(f"The size of tensor a ({shapes[0]}) must match the size of tensor b "
-                           "at non-singleton dimension") from None
+        from .elementwise import _shape_error
+        acc = shapes[0]       # torch's infer_size, folded over the tensors from the left
+        for s in shapes[1:]:
+            try:
+                acc = np.broadcast_shapes(acc, s)
+            except ValueError:
+                raise _shape_error(np.broadcast_to(False, acc), np.broadcast_to(False, s)) from None
+        raise
     return tuple(t if t.arr.shape == shape else _expand_fn(t, shape) for t in tensors)
 
 

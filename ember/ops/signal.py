@@ -468,7 +468,7 @@ def binomial(count, prob, generator=None):
         raise NotImplementedError(f"\"binomial_cpu\" not implemented for "
                                   f"'{_E._tname(count.arr.dtype)}'")
     r = _rng_for(generator, count.be)
-    s = r.numpy().binomial(c.astype(np.int64), p.astype(np.float64))
+    s = r.binomial(c, p.astype(c.dtype))
     return _new(count.be.xp.asarray(s).astype(count.arr.dtype), count.be)
 
 
