@@ -20,3 +20,40 @@ def test_broadcast_tensors_error_names_sizes_and_dim():
                lambda t: t.broadcast_tensors(t.zeros(4, 1), t.ones(3), t.ones(2, 1, 1)),
                lambda t: t.distributions.Normal(t.zeros(2), t.ones(3))):
         assert _err(fn, ember) == _err(fn, torch)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.nn.functional.mse_loss(t.rand(2, 3), t.rand(3)),
+    lambda t: t.nn.functional.l1_loss(t.rand(2, 3), t.rand(3)),
+    lambda t: t.nn.functional.kl_div(t.rand(2, 3), t.rand(2, 3)),
+    lambda t: t.nn.functional.upsample(t.rand(1, 1, 2, 2), scale_factor=2),
+    lambda t: t.nn.functional.upsample_nearest(t.rand(1, 1, 2, 2), scale_factor=2),
+    lambda t: t.nn.functional.grid_sample(t.rand(1, 1, 2, 2), t.rand(1, 2, 2, 2)),
+])
+def test_functional_warnings_point_at_the_caller(call):
+    import warnings
+    for lib in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            call(lib)
+        assert [x.filename for x in w] == [__file__], (lib.__name__, [x.filename for x in w])
+
+
+def test_ctc_zero_infinity_and_embedding_bag_mean_grad_fns():
+    def run(t):
+        t.manual_seed(0)
+        lp = t.randn(6, 2, 5).log_softmax(2).detach().requires_grad_()
+        tg, il, tl = t.tensor([[1, 2, 2, 3], [1, 4, 0, 0]]), t.tensor([6, 6]), t.tensor([4, 2])
+        c = t.nn.functional.ctc_loss(lp, tg, il, tl, reduction="none", zero_infinity=True)
+        c.sum().backward()
+        eb = t.nn.EmbeddingBag(5, 3, mode="mean")
+        o = eb(t.tensor([1, 2, 4, 4, 3]), t.tensor([0, 2, 2]))
+        (o * t.arange(9.).view(3, 3)).sum().backward()
+        return (type(c.grad_fn).__name__, c.detach().numpy(), lp.grad.numpy(),
+                type(o.grad_fn).__name__, o.detach().numpy(), eb.weight.grad.numpy())
+    import numpy as np
+    for a, b in zip(run(ember), run(torch)):
+        if isinstance(a, str):
+            assert a == b
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

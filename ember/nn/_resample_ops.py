@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from ._warn import warn_caller
 from ..ops import shape as _S
 from ..ops._apply import apply
 from ..ops._registry import op
@@ -456,20 +457,20 @@ def _node_name(mode, nsp):
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
-                  "instead.", stacklevel=2)
+    warn_caller("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                "instead.")
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
-    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
-                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    warn_caller("`nn.functional.upsample_nearest` is deprecated. Use "
+                "`nn.functional.interpolate` instead.")
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
-    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
-                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    warn_caller("`nn.functional.upsample_bilinear` is deprecated. Use "
+                "`nn.functional.interpolate` instead.")
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
