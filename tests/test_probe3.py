@@ -57,3 +57,27 @@ def test_ctc_zero_infinity_and_embedding_bag_mean_grad_fns():
             assert a == b
         else:
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["fft", "ifft"])
+@pytest.mark.parametrize("n, norm", [(None, None), (6, "ortho"), (11, "forward"), (None, "backward")])
+def test_fft_of_a_real_input_is_the_two_sided_r2c(fn, n, norm):
+    import numpy as np
+    outs = []
+    for lib in (ember, torch):
+        x = lib.tensor(np.linspace(-1, 2, 8, dtype=np.float32), requires_grad=True)
+        y = getattr(lib.fft, fn)(x, n=n, norm=norm)
+        (y.real * lib.arange(float(y.shape[0])) + y.imag ** 2).sum().backward()
+        outs.append((type(y.grad_fn).__name__, y.dtype, y.detach().resolve_conj().numpy(),
+                     x.grad.numpy()))
+    (ne, de, ye, ge), (nt, dt, yt, gt) = outs
+    assert ne == nt and str(de) == str(dt)
+    np.testing.assert_allclose(ye, yt, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ge, gt, rtol=1e-5, atol=1e-5)
+
+
+def test_linalg_error_class_name():
+    for lib in (ember, torch):
+        with pytest.raises(lib.linalg.LinAlgError) as e:
+            lib.linalg.cholesky(-lib.eye(2))
+        assert type(e.value).__name__ == "_LinAlgError"

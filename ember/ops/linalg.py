@@ -22,6 +22,10 @@ class LinAlgError(RuntimeError):
     positive-definite."""
 
 
+# torch's class is torch._C._LinAlgError: that is the name tracebacks and type(e).__name__ show
+LinAlgError.__name__ = LinAlgError.__qualname__ = "_LinAlgError"
+
+
 def _check_same_dtype(a, b, name="m1", other="m2"):
     if a.dtype != b.dtype:
         raise RuntimeError(f"expected {name} and {other} to have the same dtype, but got: "
