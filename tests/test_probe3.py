@@ -81,3 +81,19 @@ def test_linalg_error_class_name():
         with pytest.raises(lib.linalg.LinAlgError) as e:
             lib.linalg.cholesky(-lib.eye(2))
         assert type(e.value).__name__ == "_LinAlgError"
+
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
+                                  "bartlett_window", "kaiser_window"])
+def test_windows_follow_torch_arithmetic(name):
+    import numpy as np
+    for n in range(0, 40):
+        for periodic in (True, False):
+            for dt, tol in (("float64", 0), ("float32", 1.2e-7)):
+                if name == "kaiser_window":
+                    tol = 1e-14 if dt == "float64" else 1e-6     # NumPy's i0, not Cephes'
+                a = getattr(ember, name)(n, periodic, dtype=getattr(ember, dt)).numpy()
+                b = getattr(torch, name)(n, periodic, dtype=getattr(torch, dt)).numpy()
+                assert a.dtype == b.dtype
+                np.testing.assert_allclose(a, b, rtol=0, atol=tol)
+    assert repr(ember.blackman_window(3)) == repr(torch.blackman_window(3))

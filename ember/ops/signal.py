@@ -51,50 +51,74 @@ def _window(name, window_length, periodic, dtype, device, requires_grad, values)
         w = np.ones(1)
     else:
         n_pts = window_length + 1 if periodic else window_length
-        w = values(np.arange(n_pts, dtype=np.float64), n_pts)[:window_length]
+        ct = np.float32 if d.np.itemsize < 4 else d.np.type    # torch: arange in the dtype
+        with np.errstate(all="ignore"):
+            w = values(np.arange(n_pts, dtype=ct), n_pts)[:window_length]
     t = _new(xp.asarray(w.astype(d.np)), be)
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
-def _cosine_sum(coeffs):
+def _cos(x):
+    """cos in x's dtype, correctly rounded (as torch's vectorised cos nearly always is)."""
+    return np.cos(x.astype(np.float64)).astype(x.dtype)
+
+
+def _hamming(alpha, beta):
+    """torch's hamming_window (hann: alpha = beta = 0.5), in the window's dtype and torch's order
+    of operations: arange * (2 pi / (N - 1)), cos, * -beta, + alpha."""
     def values(n, N):
-        x = 2 * math.pi * n / (N - 1)
-        return sum(c * np.cos(k * x) for k, c in enumerate(coeffs))
+        t = n.dtype.type
+        return _cos(n * t(2 * math.pi / (N - 1))) * t(-beta) + t(alpha)
     return values
+
+
+def _blackman(n, N):
+    t = n.dtype.type
+    w = n * t(math.pi / (N - 1))
+    return _cos(w * t(4)) * t(0.08) - _cos(w * t(2)) * t(0.5) + t(0.42)
+
+
+def _bartlett(n, N):
+    t = n.dtype.type
+    w = n * t(2.0 / (N - 1))
+    half = ((N - 1) >> 1) + 1
+    w[half:] = w[half:] * t(-1) + t(2)
+    return w
 
 
 def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
                 requires_grad=False, pin_memory=False):
     return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum((0.5, -0.5)))
+                   _hamming(0.5, 0.5))
 
 
 def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
                    layout=None, device=None, requires_grad=False, pin_memory=False):
     return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum((alpha, -beta)))
+                   _hamming(alpha, beta))
 
 
 def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
                     requires_grad=False, pin_memory=False):
     return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum((0.42, -0.5, 0.08)))
+                   _blackman)
 
 
 def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
                     requires_grad=False, pin_memory=False):
     return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
-                   lambda n, N: 1 - np.abs(2 * n / (N - 1) - 1))
+                   _bartlett)
 
 
 def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
                   device=None, requires_grad=False, pin_memory=False):
     def values(n, N):
-        a = (N - 1) / 2
-        r = np.clip(1 - ((n - a) / a) ** 2, 0, None)
-        return np.i0(beta * np.sqrt(r)) / np.i0(beta)
+        t = n.dtype.type          # torch: the argument in the window's opmath type
+        a, b = t((N - 1) / 2.0), t(beta)
+        r = b * np.sqrt(np.abs(t(1) - ((n - a) / a) ** t(2)))
+        return np.i0(r.astype(np.float64)) / np.i0(float(b))
     return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
                    values)
 
