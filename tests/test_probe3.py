@@ -97,3 +97,25 @@ def test_windows_follow_torch_arithmetic(name):
                 assert a.dtype == b.dtype
                 np.testing.assert_allclose(a, b, rtol=0, atol=tol)
     assert repr(ember.blackman_window(3)) == repr(torch.blackman_window(3))
+
+
+@pytest.mark.parametrize("eq, which", [
+    ("ij->", (0,)), ("ij->i", (0,)), ("ii->i", (0,)), ("ii", (0,)), ("ij->ji", (0,)),
+    ("ij,jk->ik", (0, 0)), ("ij,ij->", (0, 0)), ("ij,j->i", (0, 1)), ("i,j->ij", (1, 1)),
+    ("ij,jk->", (0, 0)), ("ij,jk,kl->il", (0, 0, 0)), ("bij->b", (2,)), ("ij,kj->", (3, 0)),
+    ("ij,kj->", (0, 3)), ("ij,kj->i", (0, 3)), ("ij,kj->k", (0, 3)), ("ij,kj,jl->", (0, 3, 0))])
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "bool", "int64"])
+def test_einsum_integer_and_bool_result_dtypes(eq, which, dtype):
+    def run(t):
+        a = t.tensor([[1, 2], [3, 4]], dtype=getattr(t, dtype))
+        pool = (a, a[0], a[None], a[:1])
+        return t.einsum(eq, *[pool[i] for i in which])
+    try:
+        want = run(torch)
+    except (NotImplementedError, RuntimeError) as e:
+        with pytest.raises(type(e)) as got:
+            run(ember)
+        assert str(got.value) == str(e)
+        return
+    got = run(ember)
+    assert str(got.dtype) == str(want.dtype) and got.tolist() == want.tolist()
