@@ -119,3 +119,44 @@ def test_einsum_integer_and_bool_result_dtypes(eq, which, dtype):
         return
     got = run(ember)
     assert str(got.dtype) == str(want.dtype) and got.tolist() == want.tolist()
+
+
+def test_functional_call_strict_lists_keys_sorted():
+    def run(t):
+        net = t.nn.Sequential(t.nn.Linear(1, 2), t.nn.Tanh(), t.nn.Linear(2, 1))
+        t.func.functional_call(net, {"0.weight": t.zeros(2, 1), "zz": t.zeros(1), "a": t.ones(1)},
+                               (t.zeros(2, 1),), strict=True)
+    assert _err(run, ember) == _err(run, torch)
+
+
+@pytest.mark.parametrize("make", [
+    lambda t: t.nn.Linear(3, 2),                              # shape
+    lambda t: (lambda X: X.double()),                         # dtype
+])
+def test_register_parametrization_shape_and_dtype_errors(make):
+    def run(t):
+        p = make(t)
+        if not isinstance(p, t.nn.Module):
+            fn = p
+
+            class P(t.nn.Module):
+                def forward(self, X):
+                    return fn(X)
+            p = P()
+        t.nn.utils.parametrize.register_parametrization(t.nn.Linear(3, 3), "bias", p)
+    assert _err(run, ember) == _err(run, torch)
+
+
+def test_register_parametrization_right_inverse_checks():
+    def run(t):
+        class Bad(t.nn.Module):
+            def forward(self, X):
+                return X
+
+            def right_inverse(self, Y):
+                return Y[:2]
+        t.nn.utils.parametrize.register_parametrization(t.nn.Linear(3, 3), "bias", Bad())
+        m = t.nn.Linear(3, 3)
+        t.nn.utils.parametrize.register_parametrization(m, "bias", t.nn.Identity())
+        t.nn.utils.parametrize.register_parametrization(m, "bias", Bad())
+    assert _err(run, ember) == _err(run, torch)
