@@ -321,3 +321,15 @@ def ifftshift(input, dim=None):
     dims = _shift_dims(input, dim)
     return _S.roll(input, [(input.shape[d] + 1) // 2 for d in dims], dims)
 
+
+
+def _autocast_fp32():
+    """torch's CPU autocast runs the transforms in float32 (amp.autocast.FUNCTIONS)."""
+    from .amp.autocast import fp32_function
+    g = globals()
+    for name in __all__:
+        if not name.endswith(("freq", "shift")):
+            g[name] = fp32_function(name, g[name])
+
+
+_autocast_fp32()

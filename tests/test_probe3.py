@@ -160,3 +160,68 @@ def test_register_parametrization_right_inverse_checks():
         t.nn.utils.parametrize.register_parametrization(m, "bias", t.nn.Identity())
         t.nn.utils.parametrize.register_parametrization(m, "bias", Bad())
     assert _err(run, ember) == _err(run, torch)
+
+
+_AUTOCAST_CASES = {
+    "prod": lambda t, x, xf, v, S, y, tg: x.prod(),
+    "prod_dim": lambda t, x, xf, v, S, y, tg: t.prod(x, 0),
+    "quantile": lambda t, x, xf, v, S, y, tg: t.quantile(x, 0.5),
+    "trace": lambda t, x, xf, v, S, y, tg: x.trace(),
+    "svd": lambda t, x, xf, v, S, y, tg: t.linalg.svd(S)[1],
+    "eigh": lambda t, x, xf, v, S, y, tg: t.linalg.eigh(S)[0],
+    "qr": lambda t, x, xf, v, S, y, tg: t.linalg.qr(S)[0],
+    "inv": lambda t, x, xf, v, S, y, tg: t.linalg.inv(S),
+    "cholesky": lambda t, x, xf, v, S, y, tg: t.linalg.cholesky(S),
+    "solve": lambda t, x, xf, v, S, y, tg: t.linalg.solve(S, v),
+    "einsum": lambda t, x, xf, v, S, y, tg: t.einsum("ij,jk->ik", x, xf),
+    "dot": lambda t, x, xf, v, S, y, tg: t.dot(v, v),
+    "matmul1d": lambda t, x, xf, v, S, y, tg: x @ v,
+    "softmax": lambda t, x, xf, v, S, y, tg: x.softmax(-1),
+    "F.softmax": lambda t, x, xf, v, S, y, tg: t.nn.functional.softmax(x, -1),
+    "log_softmax": lambda t, x, xf, v, S, y, tg: x.log_softmax(-1),
+    "exp": lambda t, x, xf, v, S, y, tg: x.exp(),
+    "cumsum": lambda t, x, xf, v, S, y, tg: x.cumsum(0),
+    "logsumexp": lambda t, x, xf, v, S, y, tg: x.logsumexp(0),
+    "pow": lambda t, x, xf, v, S, y, tg: x.pow(2),
+    "layer_norm": lambda t, x, xf, v, S, y, tg: t.nn.functional.layer_norm(x, (4,)),
+    "cdist": lambda t, x, xf, v, S, y, tg: t.cdist(x, x),
+    "mse": lambda t, x, xf, v, S, y, tg: t.nn.functional.mse_loss(x, y),
+    "MSELoss": lambda t, x, xf, v, S, y, tg: t.nn.MSELoss()(x, y),
+    "l1": lambda t, x, xf, v, S, y, tg: t.nn.functional.l1_loss(x, y),
+    "ce": lambda t, x, xf, v, S, y, tg: t.nn.functional.cross_entropy(x, tg),
+    "nll": lambda t, x, xf, v, S, y, tg: t.nn.functional.nll_loss(x, tg),
+    "bce": lambda t, x, xf, v, S, y, tg: t.nn.functional.binary_cross_entropy(y, y),
+    "kl": lambda t, x, xf, v, S, y, tg: t.nn.functional.kl_div(x, y, reduction="batchmean"),
+    "triplet": lambda t, x, xf, v, S, y, tg: t.nn.functional.triplet_margin_loss(x, x, x),
+    "avg3d": lambda t, x, xf, v, S, y, tg: t.nn.functional.avg_pool3d(x.view(1, 1, 1, 4, 4), 1),
+    "fft": lambda t, x, xf, v, S, y, tg: t.fft.fft(x),
+    "rfft": lambda t, x, xf, v, S, y, tg: t.fft.rfft(x),
+    "conv1d": lambda t, x, xf, v, S, y, tg: t.nn.functional.conv1d(x.view(1, 4, 4),
+                                                                   xf.view(4, 4, 1)),
+    "prelu": lambda t, x, xf, v, S, y, tg: t.nn.functional.prelu(x, t.ones(1)),
+    "baddbmm": lambda t, x, xf, v, S, y, tg: t.baddbmm(xf[None], x[None], x[None]),
+    "index_copy": lambda t, x, xf, v, S, y, tg: xf.index_copy(0, t.tensor([0]), x[:1]),
+    "linear": lambda t, x, xf, v, S, y, tg: t.nn.functional.linear(x, xf),
+    "cat": lambda t, x, xf, v, S, y, tg: t.cat([x, xf]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_AUTOCAST_CASES))
+def test_cpu_autocast_bfloat16_output_dtypes(name):
+    """torch's CPU autocast lists differ from CUDA's: softmax, exp, pow, cumsum, layer_norm stay
+    in bfloat16; prod, quantile, trace, decompositions, losses, cdist, 3-d pools and FFTs run in
+    float32; convolutions, prelu and the b/addmm family cast mixed inputs down first."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    xf_, v_, y_ = rng.standard_normal((4, 4)), rng.standard_normal(4), rng.uniform(size=(4, 4))
+    outs = []
+    for t in (torch, ember):
+        xf = t.tensor(xf_, dtype=t.float32)
+        x, v, y = xf.bfloat16(), t.tensor(v_, dtype=t.bfloat16), t.tensor(y_, dtype=t.bfloat16)
+        S = (xf @ xf.T + t.eye(4)).bfloat16()
+        tg = t.tensor([0, 1, 3, 2])
+        with t.autocast("cpu", dtype=t.bfloat16):
+            r = _AUTOCAST_CASES[name](t, x, xf, v, S, y, tg)
+        outs.append(str(r.dtype))
+    assert outs[1] == outs[0]
+    assert not ember.is_autocast_enabled("cpu")

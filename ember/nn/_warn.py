@@ -7,10 +7,13 @@ import sys
 import warnings
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+# autocast's argument-casting wrappers are transparent too
+_WRAPPERS = os.path.join(os.path.dirname(_HERE), "amp", "autocast.py")
 
 
 def warn_caller(message, category=UserWarning):
     f, level = sys._getframe(1), 2      # stacklevel 2: the frame that called warn_caller
-    while f is not None and os.path.dirname(f.f_code.co_filename) == _HERE:
+    while f is not None and (os.path.dirname(f.f_code.co_filename) == _HERE or
+                             f.f_code.co_filename == _WRAPPERS):
         f, level = f.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)

@@ -68,7 +68,7 @@ def _matmul_fwd(xp, a, b):
     out = xp.matmul(a, b)
     if out.ndim == 0 and type(out) is not type(a):
         out = xp.asarray(out)
-    elif out.dtype != a.dtype:      # bfloat16: ml_dtypes accumulates and returns float32
+    if out.dtype != a.dtype:        # bfloat16: ml_dtypes accumulates and returns float32
         out = out.astype(a.dtype)
     return out, (a, b)
 

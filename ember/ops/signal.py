@@ -574,3 +574,11 @@ def mvlgamma(input, p):
 FUNCTIONS_ONLY = frozenset({"hann_window", "hamming_window", "blackman_window",
                             "bartlett_window", "kaiser_window", "histogramdd", "gradient",
                             "binomial"})
+
+
+def _autocast_fp32():
+    from ..amp.autocast import fp32_function
+    globals()["stft"] = fp32_function("stft", stft)
+
+
+_autocast_fp32()
