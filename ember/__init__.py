@@ -31,7 +31,8 @@ half, float, double, long, int, short = float16, float32, float64, int64, int32,
 cfloat, cdouble, chalf = complex64, complex128, complex32
 e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
 strided = "torch.strided"
-contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
+from ._memory_format import (memory_format, contiguous_format, preserve_format,  # noqa: E402
+                             channels_last, channels_last_3d)
 
 
 def _export():

@@ -225,3 +225,72 @@ def test_cpu_autocast_bfloat16_output_dtypes(name):
         outs.append(str(r.dtype))
     assert outs[1] == outs[0]
     assert not ember.is_autocast_enabled("cpu")
+
+
+_CL_CASES = [
+    "t.randn(2, 1, 8, 8).to(memory_format=t.channels_last).stride()",
+    "t.randn(2, 3, 8, 8).to(memory_format=t.channels_last).stride()",
+    "t.randn(2, 3, 8, 8).to(memory_format=t.channels_last).is_contiguous()",
+    "t.randn(2, 3, 8, 8).is_contiguous(memory_format=t.channels_last)",
+    "t.randn(2, 1, 8, 8).is_contiguous(memory_format=t.channels_last)",
+    "t.empty(2, 3, 4, 5, memory_format=t.channels_last).stride()",
+    "t.empty(2, 1, 4, 1, memory_format=t.channels_last).stride()",
+    "t.empty_like(x).stride()", "t.zeros_like(x).stride()", "t.rand_like(x).stride()",
+    "t.zeros_like(x, memory_format=t.contiguous_format).stride()",
+    "x.clone().stride()", "x.clone(memory_format=t.contiguous_format).stride()",
+    "x.contiguous().stride()", "x.contiguous(memory_format=t.channels_last) is x",
+    "x.to(memory_format=t.channels_last) is x", "x.double().stride()",
+    "y.contiguous(memory_format=t.channels_last).stride()",
+    "(x * 2).stride()", "F.relu(x).stride()", "t.sigmoid(x).stride()",
+    "F.interpolate(x, scale_factor=2).stride()",
+    "F.interpolate(x, scale_factor=2, mode='bilinear').stride()",
+    "F.adaptive_avg_pool2d(x, 1).stride()", "F.adaptive_avg_pool2d(x, 2).stride()",
+    "F.max_pool2d(x, 2).stride()", "F.avg_pool2d(x, 2).stride()", "F.pad(x, (1, 1)).stride()",
+    "F.conv2d(x, t.randn(4, 3, 3, 3), padding=1).stride()",
+    "F.conv2d(y, t.randn(4, 3, 1, 1).to(memory_format=t.channels_last)).stride()",
+    "F.conv_transpose2d(x, t.randn(3, 2, 2, 2), stride=2).stride()",
+    "F.batch_norm(x, None, None, training=True).stride()",
+    "t.randn(1, 2, 3, 4, 5).to(memory_format=t.channels_last_3d).stride()",
+    "repr(t.channels_last), repr(t.contiguous_format), repr(t.preserve_format)",
+    "type(y.to(memory_format=t.channels_last).grad_fn).__name__",
+]
+
+
+@pytest.mark.parametrize("expr", _CL_CASES)
+def test_channels_last_strides_like_torch(expr):
+    def run(t):
+        t.manual_seed(0)
+        x = t.randn(2, 3, 4, 4).to(memory_format=t.channels_last)
+        y = t.randn(2, 3, 4, 4, requires_grad="grad_fn" in expr)
+        return eval(expr, {"t": t, "F": t.nn.functional, "x": x, "y": y})
+    assert run(ember) == run(torch)
+
+
+def test_channels_last_module_and_param_grads():
+    def run(t):
+        t.manual_seed(0)
+        m = t.nn.Sequential(t.nn.Conv2d(3, 4, 3, padding=1), t.nn.BatchNorm2d(4), t.nn.ReLU())
+        m = m.to(memory_format=t.channels_last)
+        x = t.randn(2, 3, 5, 5).to(memory_format=t.channels_last)
+        o = m(x)
+        o.sum().backward()
+        w = t.randn(3, 4).t().requires_grad_()
+        (w * 2).sum().backward()
+        return (m[0].weight.stride(), m[0].bias.stride(), o.stride(),
+                m[0].weight.grad.stride(), w.grad.stride(), round(o.sum().item(), 3))
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.randn(2, 3).to(memory_format=t.channels_last),
+    lambda t: t.randn(2, 3).contiguous(memory_format=t.channels_last),
+    lambda t: t.empty(2, 3, memory_format=t.channels_last),
+])
+def test_channels_last_rank_errors(call):
+    assert _err(call, ember) == _err(call, torch)
+
+
+def test_zeros_and_ones_take_no_memory_format():
+    for name in ("zeros", "ones"):
+        call = (lambda n: lambda t: getattr(t, n)(2, 2, 2, 2, memory_format=t.channels_last))(name)
+        assert _err(call, ember) == _err(call, torch)

@@ -407,7 +407,9 @@ def _accumulate(leaf, g, handed, create_graph):
         if g.dtype != t.arr.dtype:
             g = _cast_grad(g, t.arr.dtype)
         if t._grad is None:
-            if id(g) in handed or not _owned(g):
+            if not t.arr.flags.c_contiguous and g.strides != t.arr.strides and g.ndim > 1:
+                g = _like_param(g, t.arr)
+            elif id(g) in handed or not _owned(g):
                 g = g.copy()
             handed.add(id(g))
             t._grad = _new(g, t.be)
@@ -423,6 +425,18 @@ def _accumulate(leaf, g, handed, create_graph):
         for h in leaf.hooks:
             if type(h) is _PostAcc:
                 h.fn(t)
+
+
+def _like_param(g, p):
+    """torch's AccumulateGrad layout contract: the first .grad of a dense, non-contiguous leaf
+    (a channels-last or transposed parameter) takes the leaf's strides."""
+    from ..ops.shape import _dense_order
+    if _dense_order(p) != "K":
+        return g.copy()
+    import numpy as np
+    out = np.empty_like(p) if isinstance(p, np.ndarray) else p.copy()   # (CuPy: p's layout)
+    out[...] = g
+    return out
 
 
 def _owned(a):

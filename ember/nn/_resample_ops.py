@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from ._warn import warn_caller
+from .._memory_format import lay_out
 from ..ops import shape as _S
 from ..ops._apply import apply
 from ..ops._registry import op
@@ -114,7 +115,7 @@ def resample(input, taps, node):
     if o is None:
         o = _RESAMPLE[node] = op("resample_" + node, saves=None, node=node)(
             _resample_fwd).vjp(_resample_bwd)
-    return apply(o, (input,), (tuple(taps),))
+    return lay_out(apply(o, (input,), (tuple(taps),)), input)
 
 
 # ---- taps for each mode -----------------------------------------------------------------------
@@ -536,7 +537,8 @@ def pad(input, pad, mode="constant", value=None):
                 raise RuntimeError(f"The input size {n}, plus negative padding {lo} and {hi} "
                                    "resulted in a negative output size, which is invalid. Check "
                                    "dimension of your input.")
-        return apply(_constant_pad, (input,), (pairs, 0 if value is None else value))
+        return lay_out(apply(_constant_pad, (input,), (pairs, 0 if value is None else value)),
+                       input)
     if mode not in _PAD_NODE:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
