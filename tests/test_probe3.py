@@ -294,3 +294,21 @@ def test_zeros_and_ones_take_no_memory_format():
     for name in ("zeros", "ones"):
         call = (lambda n: lambda t: getattr(t, n)(2, 2, 2, 2, memory_format=t.channels_last))(name)
         assert _err(call, ember) == _err(call, torch)
+
+
+def test_mha_warns_on_mismatched_mask_types():
+    import warnings
+
+    def run(t):
+        t.manual_seed(0)
+        m = t.nn.MultiheadAttention(4, 2, batch_first=True)
+        x = t.randn(2, 3, 4)
+        kpm = t.tensor([[False, False, True], [False, False, False]])
+        am = t.nn.Transformer.generate_square_subsequent_mask(3)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            out = m(x, x, x, key_padding_mask=kpm, attn_mask=am)[0]
+            m(x, x, x, key_padding_mask=kpm.float(), attn_mask=am)
+            m(x, x, x, key_padding_mask=kpm, attn_mask=am > 0)
+        return [str(x.message) for x in w], out.detach().numpy().round(5).tolist()
+    assert run(ember) == run(torch)
