@@ -312,3 +312,19 @@ def test_mha_warns_on_mismatched_mask_types():
             m(x, x, x, key_padding_mask=kpm, attn_mask=am > 0)
         return [str(x.message) for x in w], out.detach().numpy().round(5).tolist()
     assert run(ember) == run(torch)
+
+
+def test_scatter_reduce_and_stft_window_warn_once(monkeypatch):
+    import warnings
+    from ember.ops import index, signal
+    monkeypatch.setattr(index, "_WARNED_SCATTER", [])
+    monkeypatch.setattr(signal, "_WARNED_WINDOW", [])
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            ember.zeros(3, 4).scatter_(1, ember.tensor([[0, 1], [2, 3], [0, 0]]),
+                                       ember.ones(3, 2), reduce="add")
+            ember.zeros(3, 4).scatter(1, ember.tensor([[0, 1]]), 2., reduce="multiply")
+            ember.stft(ember.randn(64), 16, return_complex=True)
+    assert [(x.filename, str(x.message).split(".")[0]) for x in w] == [
+        (__file__, "The reduce argument of torch"), (__file__, "A window was not provided")]

@@ -773,6 +773,20 @@ def _pad_to(xp, gs, shape):
     return full
 
 
+_WARNED_SCATTER = []
+
+
+def _stack():
+    """stacklevel of the first frame outside ember (torch's C++ warnings point there)."""
+    import os
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    f, level = sys._getframe(2), 2      # 2: the caller of the function that warns
+    while f is not None and f.f_code.co_filename.startswith(root + os.sep):
+        f, level = f.f_back, level + 1
+    return level
+
+
 def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
     if src is None:
         src = value
@@ -784,6 +798,12 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
         d = _check_gather(input, dim, index, "scatter")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
+    if reduce is not None and isinstance(src, Tensor) and not _WARNED_SCATTER:
+        _WARNED_SCATTER.append(True)         # torch: TORCH_WARN_ONCE
+        import warnings
+        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and "
+                      "will be removed in a future PyTorch release. Use torch.scatter_reduce "
+                      "instead for more reduction options.", UserWarning, stacklevel=_stack())
     if reduce is not None and _grad.enabled and (input.requires_grad or
                                                  getattr(src, "requires_grad", False)):
         raise RuntimeError("the derivative for 'scatter' with `reduce` is not implemented")
