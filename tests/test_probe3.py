@@ -328,3 +328,15 @@ def test_scatter_reduce_and_stft_window_warn_once(monkeypatch):
             ember.stft(ember.randn(64), 16, return_complex=True)
     assert [(x.filename, str(x.message).split(".")[0]) for x in w] == [
         (__file__, "The reduce argument of torch"), (__file__, "A window was not provided")]
+
+
+@pytest.mark.parametrize("expr", [
+    "t.max(z)", "t.min(zd)", "z.amax()", "z.amin()", "z.clamp(0, 1)", "z.clamp(min=0)",
+    "z.clamp_(0, 1)", "z.clip(0, 1)", "z.clamp_min(0)", "z.clamp_max(1)", "t.aminmax(z)",
+    "z.maximum(z)", "t.fmin(z, z)", "z.max(0)", "z.argmax()"])
+def test_complex_extrema_and_clamp_errors(expr):
+    def run(t):
+        z = t.tensor([1 + 1j])
+        zd = z.to(t.complex128)
+        eval(expr, {"t": t, "z": z, "zd": zd})
+    assert _err(run, ember) == _err(run, torch)
