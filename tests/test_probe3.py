@@ -340,3 +340,17 @@ def test_complex_extrema_and_clamp_errors(expr):
         zd = z.to(t.complex128)
         eval(expr, {"t": t, "z": z, "zd": zd})
     assert _err(run, ember) == _err(run, torch)
+
+
+@pytest.mark.parametrize("kw", [{}, {"affine": True}, {"track_running_stats": True},
+                                {"affine": True, "track_running_stats": True}])
+def test_instance_norm_grad_fn_is_a_view_of_batch_norm(kw):
+    def run(t):
+        t.manual_seed(0)
+        x = t.randn(2, 4, 5, 5, requires_grad=True)
+        m = t.nn.InstanceNorm2d(4, **kw)
+        y = m(x)
+        y.pow(2).sum().backward()
+        names = (type(y.grad_fn).__name__, type(y.grad_fn.next_functions[0][0]).__name__)
+        return names, round(x.grad.abs().sum().item(), 3)
+    assert run(ember) == run(torch)
