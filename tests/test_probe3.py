@@ -354,3 +354,24 @@ def test_instance_norm_grad_fn_is_a_view_of_batch_norm(kw):
         names = (type(y.grad_fn).__name__, type(y.grad_fn.next_functions[0][0]).__name__)
         return names, round(x.grad.abs().sum().item(), 3)
     assert run(ember) == run(torch)
+
+
+def test_wishart_samples_follow_torch_stream():
+    import warnings
+
+    def run(t):
+        t.manual_seed(1)
+        out = []
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            for df, sh, bs in [(4., (), ()), (3., (2,), ()), (5., (), (2,)), (4., (3,), (2,))]:
+                dist = t.distributions.Wishart(t.full(bs, df) if bs else t.tensor(df),
+                                               t.eye(2).expand(bs + (2, 2)))
+                s = dist.sample(sh)
+                out.append((tuple(s.shape), s.flatten()[:6].tolist(), t.rand(1).item()))
+        return out, [str(x.message) for x in w]
+    (e, ew), (t, tw) = run(ember), run(torch)
+    assert ew == tw
+    for a, b in zip(e, t):
+        assert a[0] == b[0]
+        assert a[1] == pytest.approx(b[1], rel=1e-5, abs=1e-6) and a[2] == b[2]
