@@ -375,3 +375,37 @@ def test_wishart_samples_follow_torch_stream():
     for a, b in zip(e, t):
         assert a[0] == b[0]
         assert a[1] == pytest.approx(b[1], rel=1e-5, abs=1e-6) and a[2] == b[2]
+
+
+@pytest.mark.parametrize("case", ["put_mask", "getitem", "gather", "masked_fill", "bf16", "c64"])
+def test_index_tensors_modified_in_place_raise_at_backward(case):
+    def run(t):
+        x = t.randn(3, requires_grad=True)
+        if case == "put_mask":
+            y = x.clone()
+            m = t.tensor([True, False, True])
+            y[m] = t.randn(2, requires_grad=True)
+            m[0] = False
+            y.sum().backward()
+        elif case == "getitem":
+            i = t.tensor([0, 2])
+            z = x[i]
+            i[0] = 1
+            z.sum().backward()
+        elif case == "gather":
+            i = t.tensor([0, 2])
+            z = x.gather(0, i)
+            i[0] = 1
+            (z * 2).sum().backward()
+        elif case == "masked_fill":
+            m = t.tensor([True, False, True])
+            z = x.masked_fill(m, 0.)
+            m.fill_(False)
+            z.sum().backward()
+        else:
+            a = t.ones(2, dtype=t.bfloat16 if case == "bf16" else t.complex64, requires_grad=True)
+            b = a.clone()
+            c = b * b
+            b.add_(1)
+            c.abs().sum().backward()
+    assert _err(run, ember) == _err(run, torch)

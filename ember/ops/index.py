@@ -275,14 +275,22 @@ def getitem(self, idx):
         if a.dtype == np.int64 or a.dtype == np.bool_:
             if a.dtype == np.bool_ and a.shape != self.arr.shape[:a.ndim]:
                 _parse(idx, self.arr.shape, self.be)            # raises torch's error
-            return apply(_index, (self,), ((a,),))
+            return _watched(apply(_index, (self,), ((a,),)), idx)
     basic, adv, last = _parse(idx, self.arr.shape, self.be)
     if adv is None:
         if last == "alias":
             return _alias_fn(self, ())
         return _BASIC[last](self, basic)
     x = self if _trivial(basic) else _slice_fn(self, basic)
-    return apply(_index, (x,), (adv,))
+    return _watched(apply(_index, (x,), (adv,)), idx)
+
+
+def _watched(out, idx):
+    """out, whose node (if any) checks the index tensors' versions at backward, as torch's."""
+    if out.grad_fn is not None:
+        from ..autograd.engine import watch_indices
+        watch_indices(out.grad_fn, idx)
+    return out
 
 
 # ---- setitem / index_put ----------------------------------------------------------------------
@@ -446,6 +454,7 @@ def setitem(self, idx, value):
         _put_recorded(self, value, basic, False, _setitem_basic)
     elif _trivial(basic):
         _put_recorded(self, value, adv, False, _index_put)
+        _watched(self, idx)
     else:       # torch: a view, then index_put_ on it (the base is rebased: CopySlices)
         _put_recorded(_slice_fn(self, basic), value, adv, False, _index_put)
 
