@@ -409,3 +409,29 @@ def test_index_tensors_modified_in_place_raise_at_backward(case):
             b.add_(1)
             c.abs().sum().backward()
     assert _err(run, ember) == _err(run, torch)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min", "prod", "amax"])
+@pytest.mark.parametrize("how", ["lengths", "offsets", "axis1", "initial"])
+def test_segment_reduce_like_torch(reduce, how):
+    import numpy as np
+
+    def run(t):
+        data = t.tensor([[1., 2., 2., 4., 5.], [0.5, -1., 3., 3., 0.]], dtype=t.float64)
+        data.requires_grad_()
+        x = data.t() if how == "axis1" else data[0]       # (segments along dim 0 of 2-d data)
+        kw = {"axis": 0} if how == "axis1" else {}
+        if how == "offsets":
+            kw["offsets"] = t.tensor([0, 1, 1, 5])
+        else:
+            kw["lengths"] = t.tensor([1, 0, 4])
+        if how == "initial":
+            kw["initial"] = 2.5
+        y = t.segment_reduce(x, reduce, **kw)
+        finite = t.where(y.isfinite(), y, t.zeros_like(y))
+        (finite * t.arange(1., y.numel() + 1, dtype=t.float64).view(y.shape)).sum().backward()
+        return y.detach().numpy(), data.grad.numpy(), type(y.grad_fn).__name__
+    (ye, ge, ne), (yt, gt, nt) = run(ember), run(torch)
+    np.testing.assert_allclose(ye, yt)
+    np.testing.assert_allclose(ge, gt)
+    assert ne == nt

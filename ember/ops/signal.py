@@ -583,10 +583,96 @@ def mvlgamma(input, p):
     return _R.sum(terms, -1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
+# ---- segment_reduce ---------------------------------------------------------------------------
+_SEG_EMPTY = {"sum": 0.0, "prod": 1.0, "mean": math.nan, "max": -math.inf, "min": math.inf}
+_SEG_FN = {"sum": np.sum, "prod": np.prod, "mean": np.mean, "max": np.max, "min": np.min}
+
+
+@_op("segment_reduce", saves="both", node="SegmentReduceBackward0")
+def _segment_reduce(xp, x, lengths, axis, reduce, initial):
+    xm = xp.moveaxis(x, axis, 0)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    rows = []
+    for a, b in zip(starts, ends):
+        if b > a:
+            r = _SEG_FN[reduce](xm[a:b], axis=0)
+            if initial is not None and reduce == "mean":        # torch: (sum + initial) / n
+                r = (r * (b - a) + initial) / (b - a)
+            elif initial is not None:
+                r = _SEG_FN[reduce](xp.stack([r, xp.full_like(r, initial)]), axis=0)
+        else:
+            r = xp.full(xm.shape[1:], _SEG_EMPTY[reduce] if initial is None else initial,
+                        x.dtype)
+        rows.append(xp.asarray(r, x.dtype))
+    out = xp.stack(rows) if rows else xp.zeros((0,) + xm.shape[1:], x.dtype)
+    return xp.moveaxis(out, 0, axis), (x, out, lengths, axis, reduce, initial)
+
+
+@_segment_reduce.vjp
+def _(xp, g, x, out, lengths, axis, reduce, initial):
+    seg = np.repeat(np.arange(len(lengths)), lengths)
+    xm, gm = xp.moveaxis(x, axis, 0), xp.moveaxis(g, axis, 0)
+    om = xp.moveaxis(out, axis, 0)
+    ge, oe = gm[seg], om[seg]
+    if reduce == "sum":
+        gx = ge
+    elif reduce == "mean":
+        gx = ge / xp.asarray(lengths, x.dtype)[seg].reshape((-1,) + (1,) * (x.ndim - 1))
+    elif reduce == "prod":       # a zero gets the product of the others (none if two zeros)
+        nz = xp.where(xm != 0, xm, 1)
+        ends = np.cumsum(lengths)
+        pnz = xp.stack([nz[b - n:b].prod(0) for n, b in zip(lengths, ends)]) if len(lengths) \
+            else xp.zeros((0,) + xm.shape[1:], x.dtype)
+        if initial is not None:
+            pnz = pnz * initial
+        zeros = xp.stack([(xm[b - n:b] == 0).sum(0) for n, b in zip(lengths, ends)]) \
+            if len(lengths) else pnz
+        with np.errstate(all="ignore"):
+            gx = xp.where(xm != 0, ge * (pnz[seg] / nz) * (zeros[seg] == 0),
+                          xp.where(zeros[seg] == 1, ge * pnz[seg], 0))
+    else:           # max / min: shared evenly among the ties, as torch's backward
+        hit = (xm == oe).astype(x.dtype)
+        count = np.zeros((len(lengths),) + xm.shape[1:], x.dtype)
+        np.add.at(count, seg, hit)
+        gx = hit * ge / np.maximum(count, 1)[seg]      # (an initial value that won: 0)
+    return xp.moveaxis(gx.astype(x.dtype, copy=False), 0, axis), None
+
+
+def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, axis=0,
+                   unsafe=False, initial=None):
+    """torch.segment_reduce over 1-d lengths or offsets (segments along `axis`)."""
+    reduce = {"amax": "max", "amin": "min"}.get(reduce, reduce)
+    if reduce not in _SEG_EMPTY:
+        raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if indices is not None:
+        raise RuntimeError("segment_reduce(): indices based reduction is not supported yet.")
+    axis = axis + data.ndim if axis < 0 else axis
+    if lengths is None:
+        if offsets is None:
+            raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined")
+        off = offsets.be.to_host(offsets.arr).astype(np.int64)
+        lens = np.diff(off)
+    else:
+        lens = lengths.be.to_host(lengths.arr).astype(np.int64)
+    if lens.ndim != 1:
+        raise NotImplementedError("ember's segment_reduce takes 1-d lengths or offsets")
+    if not unsafe and int(lens.sum()) != data.shape[axis]:
+        raise RuntimeError("segment_reduce(): Expected all rows of lengths along axis to sum to "
+                           "data.size(lengths.dim()-1) when !unsafe.")
+    return _apply_segment(data, lens, axis, reduce, initial)
+
+
+def _apply_segment(data, lens, axis, reduce, initial):
+    from ._apply import apply
+    return apply(_segment_reduce, (data,), (lens, axis, reduce, initial))
+
+
 # ember.<name> only: torch has no Tensor method of these names
 FUNCTIONS_ONLY = frozenset({"hann_window", "hamming_window", "blackman_window",
                             "bartlett_window", "kaiser_window", "histogramdd", "gradient",
-                            "binomial"})
+                            "binomial", "segment_reduce"})
 
 
 def _autocast_fp32():
