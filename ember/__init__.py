@@ -32,7 +32,8 @@ cfloat, cdouble, chalf = complex64, complex128, complex32
 e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
 from ._layout import (layout, strided, sparse_coo, sparse_csr,  # noqa: E402,F401
                       sparse_csc, sparse_bsr, sparse_bsc, _mkldnn, jagged)
-contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
+from ._memory_format import (memory_format, contiguous_format, preserve_format,  # noqa: E402
+                             channels_last, channels_last_3d)
 
 
 def _export():

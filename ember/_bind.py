@@ -51,7 +51,19 @@ def _method_prelu(self, weight):
     return prelu(self, weight)
 
 
+def _autocast_fp32():
+    """The functions torch's CPU autocast runs in float32, wrapped in their op modules before
+    they are exported and bound as methods (amp.autocast.TOPLEVEL)."""
+    from .amp.autocast import TOPLEVEL, fp32_function
+    for module in OP_MODULES:
+        for name in TOPLEVEL:
+            fn = vars(module).get(name)
+            if fn is not None and callable(fn):
+                setattr(module, name, fp32_function(name, fn))
+
+
 def _bind():
+    _autocast_fp32()
     for module in OP_MODULES:
         for name, fn in public_functions(module):
             if name not in _SKIP and not hasattr(Tensor, name):

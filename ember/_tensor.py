@@ -186,7 +186,10 @@ class Tensor:
         return 0 if self.grad_fn is None else output_nr(self.grad_fn)
 
     def is_contiguous(self, memory_format=None):
-        return bool(self.arr.flags.c_contiguous)
+        if memory_format is None:
+            return bool(self.arr.flags.c_contiguous)
+        from ._memory_format import is_contiguous_as
+        return is_contiguous_as(self.arr, memory_format)
 
     # ---- data access ----------------------------------------------------------------------
     @property

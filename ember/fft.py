@@ -38,8 +38,9 @@ def _(xp, g, dims, forward, norm):
 
 
 @op("fft_r2c", saves=None, node="FftR2CBackward0")
-def _r2c(xp, x, dims, norm):
-    y = xp.fft.rfftn(x, axes=dims, norm=norm).astype(_complex_of(x.dtype), copy=False)
+def _r2c(xp, x, dims, norm, onesided=True):
+    f = xp.fft.rfftn if onesided else xp.fft.fftn       # torch's fft/ifft of a real input
+    y = f(x, axes=dims, norm=norm).astype(_complex_of(x.dtype), copy=False)
     return y, (dims, norm, x.shape[dims[-1]])
 
 
@@ -176,12 +177,25 @@ def _c2c_n(name, x, s, dim, norm, forward, out):
     return _finish(apply(_c2c, (x,), (dims, forward, _check_norm(norm))), out, name)
 
 
-def _r2c_n(name, x, s, dim, norm, out, conj=False):
+def _r2c_n(name, x, s, dim, norm, out, conj=False, onesided=True):
     x = _float_input(x, name)
     s, dims = _shape_and_dims(x, s, dim)
     x = _resize(x, dims, s)
-    y = apply(_r2c, (x,), (dims, _check_norm(norm)))
+    y = apply(_r2c, (x,), (dims, _check_norm(norm), onesided))
     return _finish(y.conj() if conj else y, out, name)
+
+
+def _fft1(name, x, n, dim, norm, forward, out):
+    """torch's fft_fft/fft_ifft: a real input takes the two-sided r2c transform (conjugated,
+    with the dual norm, for the inverse) rather than a complex copy, so its grad_fn is
+    FftR2CBackward0 (ConjBackward0 for ifft)."""
+    if isinstance(x, Tensor) and x.arr.dtype.kind in "fbiu" and \
+            x.arr.dtype.name not in ("float16", "bfloat16"):
+        if forward:
+            return _r2c_n(name, x, _one(n), dim, norm, out, onesided=False)
+        return _r2c_n(name, x, _one(n), dim, _DUAL[_check_norm(norm)], out, conj=True,
+                      onesided=False)
+    return _c2c_n(name, x, _one(n), dim, norm, forward, out)
 
 
 def _c2r_n(name, x, s, dim, norm, out, conj=False):
@@ -203,11 +217,11 @@ def _one(n):
 
 
 def fft(input, n=None, dim=-1, norm=None, *, out=None):
-    return _c2c_n("fft_fft", input, _one(n), dim, norm, True, out)
+    return _fft1("fft_fft", input, n, dim, norm, True, out)
 
 
 def ifft(input, n=None, dim=-1, norm=None, *, out=None):
-    return _c2c_n("fft_ifft", input, _one(n), dim, norm, False, out)
+    return _fft1("fft_ifft", input, n, dim, norm, False, out)
 
 
 def fft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
@@ -307,3 +321,15 @@ def ifftshift(input, dim=None):
     dims = _shift_dims(input, dim)
     return _S.roll(input, [(input.shape[d] + 1) // 2 for d in dims], dims)
 
+
+
+def _autocast_fp32():
+    """torch's CPU autocast runs the transforms in float32 (amp.autocast.FUNCTIONS)."""
+    from .amp.autocast import fp32_function
+    g = globals()
+    for name in __all__:
+        if not name.endswith(("freq", "shift")):
+            g[name] = fp32_function(name, g[name])
+
+
+_autocast_fp32()

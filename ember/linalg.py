@@ -314,3 +314,17 @@ from .ops.linalg_extra import (_linalg_lu as lu, _linalg_lu_factor as lu_factor,
                                _linalg_ldl_solve as ldl_solve)
 __all__ += ["lu", "lu_factor", "lu_factor_ex", "lu_solve", "ldl_factor", "ldl_factor_ex",
             "ldl_solve"]
+
+
+def _autocast_fp32():
+    """The decompositions and solvers torch's CPU autocast runs in float32."""
+    from .amp.autocast import fp32_function
+    g = globals()
+    for name in ("cholesky", "cholesky_ex", "eigh", "eigvalsh", "inv", "inv_ex", "qr", "solve",
+                 "solve_ex", "svd", "svdvals", "householder_product", "lstsq", "eig", "eigvals",
+                 "matrix_rank"):
+        if callable(g.get(name)):
+            g[name] = fp32_function("linalg_" + name, g[name])
+
+
+_autocast_fp32()

@@ -33,6 +33,11 @@ CASES = [
     "t.multinomial(t.tensor([0.1, 0.2, 0.7]), 10, replacement=True)",
     "t.multinomial(t.tensor([[0.1, 0.2, 0.3, 0.4], [0.5, 0.1, 0.1, 0.3]]), 3)",
     "t.multinomial(t.tensor([0.1, 0.2, 0.3, 0.4]), 1)",
+    "[t.multinomial(t.softmax(t.randn(4, 3), 1), 1, True), t.rand(2)]",   # one sample: exponential
+    "t.distributions.Categorical(logits=t.randn(12, 4)).sample()",
+    "[t.binomial(t.tensor([5., 100., 0., 30., 7.]), t.tensor([0.5, 0.3, 0.2, 0.9, 1.])), t.rand(2)]",
+    "t.binomial(t.full((50,), 40., dtype=t.float64), t.rand(50, dtype=t.float64))",
+    "t.distributions.Binomial(10, t.tensor([0.2, 0.8])).sample((3,))",
     "F.dropout(t.ones(100), 0.3)", "F.dropout(t.ones(20, dtype=t.float64), 0.5)",
     "F.dropout2d(t.ones(4, 6, 3, 3), 0.5)", "F.alpha_dropout(t.ones(50), 0.2, True)",
     "F.rrelu(t.linspace(-2, 2, 40), training=True)", "F.gumbel_softmax(t.zeros(5, 4), tau=0.5)",

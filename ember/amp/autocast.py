@@ -6,31 +6,103 @@ from .. import _dtype
 from ..ops._registry import OPS
 from .state import AMP
 
-# torch's lists (aten names mapped to ember's op names); ops not listed run in their inputs' dtype
+# torch's lists (aten names mapped to ember's op names); ops not listed run in their inputs' dtype.
+# CUDA's (float16/bfloat16) and CPU's (bfloat16) lists differ: CPU keeps softmax, exp, log,
+# pow, cumsum and the norms in the inputs' dtype, but computes prod, quantile, trace, the
+# decompositions, the losses, cdist, the 3-d pools, grid_sample and the FFTs in float32.
 POLICY = {
-    "lower": ("matmul", "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-              "conv_transpose2d", "conv_transpose3d", "bmm", "baddbmm", "addmm", "einsum",
-              "scaled_dot_product_attention", "prelu"),
-    "fp32": ("softmax", "log_softmax", "cross_entropy", "nll_loss", "layer_norm", "group_norm",
-             "batch_norm", "rms_norm", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-             "binary_cross_entropy_with_logits", "kl_div", "norm", "cumsum", "cumprod",
-             "logsumexp", "pow", "exp", "log", "log_softmax_nll", "cosine_similarity",
-             "pdist", "cdist", "soft_margin_loss", "poisson_nll_loss", "gaussian_nll_loss"),
+    "cuda": {
+        "lower": ("matmul", "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                  "conv_transpose2d", "conv_transpose3d", "bmm", "baddbmm", "addmm", "einsum",
+                  "scaled_dot_product_attention", "prelu"),
+        "fp32": ("softmax", "log_softmax", "cross_entropy", "nll_loss", "layer_norm",
+                 "group_norm", "batch_norm", "rms_norm", "mse_loss", "l1_loss",
+                 "smooth_l1_loss", "huber_loss", "binary_cross_entropy_with_logits", "kl_div",
+                 "norm", "cumsum", "cumprod", "logsumexp", "pow", "exp", "log",
+                 "log_softmax_nll", "cosine_similarity", "pdist", "cdist", "soft_margin_loss",
+                 "poisson_nll_loss", "gaussian_nll_loss"),
+    },
+    "cpu": {
+        "lower": ("matmul", "mm", "mv", "dot", "vm", "bmm", "linear", "addmm", "addmv",
+                  "baddbmm", "addbmm", "einsum", "prelu"),
+        "fp32": ("prod", "prod_dim", "quantile", "trace", "view_as_complex", "geqrf",
+                 "linalg_svd", "linalg_svdvals", "linalg_eigh", "linalg_eigvalsh", "linalg_qr",
+                 "linalg_cholesky_ex", "linalg_inv_ex", "linalg_solve_ex",
+                 "linalg_householder_product"),
+        "promote": ("index_copy",),
+    },
 }
 
+# Python-level functions (nn.functional, fft) that torch's lists name: they cast their floating
+# tensor arguments to float32 first (fp32_function)
+FUNCTIONS = {
+    "cuda": frozenset((
+        "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "kl_div",
+        "binary_cross_entropy_with_logits", "soft_margin_loss", "margin_ranking_loss",
+        "hinge_embedding_loss", "cosine_embedding_loss", "poisson_nll_loss",
+        "triplet_margin_loss", "multi_margin_loss", "multilabel_margin_loss", "cdist", "pdist",
+        "cosine_similarity", "cross_entropy", "layer_norm", "group_norm")),
+    "cpu": frozenset((
+        "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
+        "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+        "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss",
+        "cosine_embedding_loss", "poisson_nll_loss", "triplet_margin_loss", "multi_margin_loss",
+        "multilabel_margin_loss", "ctc_loss", "cdist", "avg_pool3d", "max_pool3d",
+        "max_pool3d_with_indices", "adaptive_avg_pool3d", "grid_sample", "stft", "fft", "ifft",
+        "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
+        "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn",
+        "prod", "quantile", "nanquantile", "trace", "cholesky", "cholesky_inverse",
+        "cholesky_solve", "inverse", "lu_solve", "orgqr", "ormqr", "geqrf", "svd", "qr",
+        "triangular_solve", "linalg_cholesky", "linalg_cholesky_ex", "linalg_eigh",
+        "linalg_eigvalsh", "linalg_inv", "linalg_inv_ex", "linalg_qr", "linalg_solve",
+        "linalg_solve_ex", "linalg_svd", "linalg_svdvals", "linalg_householder_product",
+        "linalg_lstsq", "linalg_eig", "linalg_eigvals", "linalg_matrix_rank")),
+}
+# Python-level functions torch's lists compute in the autocast dtype ("lower") or in the widest
+# floating dtype of their arguments ("promote"): cast before their own dtype checks
+LOWER_FUNCTIONS = frozenset(("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                             "conv_transpose3d", "prelu", "baddbmm", "addbmm", "addmm"))
+PROMOTE_FUNCTIONS = {"cpu": frozenset(("index_copy",)), "cuda": frozenset()}
+# the top-level functions (and Tensor methods) among them, wrapped where ember/_bind.py binds
+TOPLEVEL = ("prod", "quantile", "nanquantile", "trace", "cholesky", "cholesky_inverse",
+            "cholesky_solve", "inverse", "lu_solve", "orgqr", "ormqr", "geqrf", "svd", "qr",
+            "triangular_solve", "baddbmm", "addbmm", "addmm", "index_copy")
 
-def apply_policy():
-    """Write the policy into the op registry (called once ops are registered)."""
-    for policy, names in POLICY.items():
+_DEFAULTS = {}          # each op's amp as registered, before any device's list is written
+_APPLIED = [None]
+
+
+def _policy_key(device_type):
+    return "cpu" if device_type == "cpu" else "cuda"
+
+
+def apply_policy(device_type="cuda"):
+    """Write the device's policy into the op registry (when it is not the one written last)."""
+    key = _policy_key(device_type)
+    if _APPLIED[0] == key:
+        return
+    for name, o in OPS.items():
+        o.amp = _DEFAULTS.setdefault(name, o.amp)
+    for policy, names in POLICY[key].items():
         for name in names:
             if name in OPS:
                 OPS[name].amp = policy
+    _APPLIED[0] = key
 
 
 def cast_args(op, args):
     """Cast the floating tensors among `args` according to the op's policy."""
     from .._tensor import Tensor
-    target = AMP.dtype if op.amp == "lower" else _dtype.float32
+    if op.amp == "promote":
+        floats = [a.dtype for a in args if isinstance(a, Tensor) and a.is_floating_point()]
+        if not floats:
+            return tuple(args)
+        from .._dtype import promote_types
+        target = floats[0]
+        for d in floats[1:]:
+            target = promote_types(target, d)
+    else:
+        target = AMP.dtype if op.amp == "lower" else _dtype.float32
     out = []
     for a in args:
         if isinstance(a, Tensor) and a.be.name == AMP.device_type and a.is_floating_point() \
@@ -38,6 +110,56 @@ def cast_args(op, args):
             a = a.to(target)
         out.append(a)
     return tuple(out)
+
+
+def _cast_to(a, target):
+    from .._tensor import Tensor
+    if isinstance(a, Tensor):
+        if a.be.name == AMP.device_type and a.is_floating_point() and \
+                a.dtype is not target and a.dtype is not _dtype.float64:
+            return a.to(target)
+        return a
+    if isinstance(a, (list, tuple)) and any(isinstance(x, Tensor) for x in a):
+        return type(a)(_cast_to(x, target) for x in a)
+    return a
+
+
+def _widest(args, kwargs):
+    from .._tensor import Tensor
+    from .._dtype import promote_types
+    target = None
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Tensor) and a.is_floating_point():
+            target = a.dtype if target is None else promote_types(target, a.dtype)
+    return target
+
+
+def _target(name):
+    key = _policy_key(AMP.device_type)
+    if name in FUNCTIONS[key]:
+        return _dtype.float32
+    if name in LOWER_FUNCTIONS:
+        return AMP.dtype
+    if name in PROMOTE_FUNCTIONS[key]:
+        return "promote"
+    return None
+
+
+def fp32_function(name, fn):
+    """fn, whose floating tensor arguments are cast first while autocast is on for a device
+    whose lists name `name`: to float32 (FUNCTIONS), the autocast dtype (LOWER_FUNCTIONS) or
+    their widest floating dtype (PROMOTE_FUNCTIONS)."""
+    @functools.wraps(fn)
+    def autocast_cast(*args, **kwargs):
+        if AMP.enabled:
+            target = _target(name)
+            if target == "promote":
+                target = _widest(args, kwargs)
+            if target is not None:
+                args = tuple(_cast_to(a, target) for a in args)
+                kwargs = {k: _cast_to(v, target) for k, v in kwargs.items()}
+        return fn(*args, **kwargs)
+    return autocast_cast
 
 
 class autocast:
@@ -54,7 +176,7 @@ class autocast:
     def __enter__(self):
         self._prev = (AMP.enabled, AMP.dtype, AMP.device_type)
         if self._enabled:
-            apply_policy()
+            apply_policy(self.device_type)
             AMP.enabled, AMP.dtype, AMP.device_type = True, self.fast_dtype, self.device_type
         else:
             AMP.enabled = False
@@ -62,6 +184,8 @@ class autocast:
 
     def __exit__(self, *exc):
         AMP.enabled, AMP.dtype, AMP.device_type = self._prev
+        if AMP.enabled:
+            apply_policy(AMP.device_type)
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -107,7 +231,7 @@ def set_autocast_enabled(device_type, enabled):
     _check_device_type(device_type)
     if enabled:
         dt = get_autocast_dtype(device_type)
-        apply_policy()
+        apply_policy(device_type)
         AMP.enabled, AMP.dtype, AMP.device_type = True, dt, device_type
     elif AMP.device_type == device_type:
         AMP.enabled = False

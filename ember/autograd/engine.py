@@ -1,6 +1,7 @@
 """The backward engine: iterative reverse-topological walk, gradients freed as consumed."""
 import math
 import re
+import weakref
 
 from ..backends.cuda_blas import gemv_sums, sum_rows
 from .grad_mode import STATE
@@ -95,8 +96,33 @@ _SAVED_INPUTS = {
 }
 
 
+# ops whose backward reads their index / mask tensors (torch saves those whatever the op saves
+# otherwise): an integer or bool input changed in place since then raises torch's error
+_SAVES_INDEX = frozenset((
+    "index", "index_put", "index_select", "index_add", "index_copy", "index_fill", "gather",
+    "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select", "masked_scatter",
+    "take"))
+
+
+# node -> the index tensors an indexing op took as arrays (x[i], y[m] = v): torch saves them
+_WATCHED = weakref.WeakKeyDictionary()
+
+
+def watch_indices(node, idx):
+    """Remember the Tensors among an index expression for node's version check."""
+    from .._tensor import Tensor
+    ts = tuple(t for t in (idx if isinstance(idx, tuple) else (idx,)) if type(t) is Tensor)
+    if ts and node is not None:
+        _WATCHED[node] = ts
+
+
 def _check_versions(node):
     op, epoch = node.op, node.epoch
+    if op.name in _SAVES_INDEX:
+        for t in (*node.inputs, *_WATCHED.get(node, ())):
+            vc = getattr(t, "_vc", None)
+            if vc is not None and vc[1] > epoch and t.arr.dtype.kind in "biu":
+                raise modified_error(t, vc[0], vc[0] - 1)
     if op.saves_in:
         which = _SAVED_INPUTS.get(op.name)
         inputs = node.inputs
@@ -137,7 +163,12 @@ def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
     from .._tensor import _TYPE_NAMES
     if t is not None:
         shape, dtype, creator = t.shape, t.arr.dtype, t.grad_fn
-    kind = _TYPE_NAMES.get(OF_NP[dtype.num].name, "torch.Tensor")
+    name = OF_NP[dtype.num].name
+    if name in ("bool", "bfloat16", "complex64", "complex128"):
+        from ..ops._apply import _tname      # no legacy tensor type: torch names the backend's
+        kind = f"CPU{_tname(dtype)}Type"
+    else:
+        kind = _TYPE_NAMES.get(name, "torch.Tensor")
     what = f"[{kind} {list(shape)}]"
     if creator is not None:
         what += (f", which is output {output_nr(creator)} of "
@@ -455,7 +486,9 @@ def _accumulate(leaf, g, handed, create_graph):
         if g.dtype != t.arr.dtype:
             g = _cast_grad(g, t.arr.dtype)
         if t._grad is None:
-            if id(g) in handed or not _owned(g):
+            if not t.arr.flags.c_contiguous and g.strides != t.arr.strides and g.ndim > 1:
+                g = _like_param(g, t.arr)
+            elif id(g) in handed or not _owned(g):
                 g = g.copy()
             handed.add(id(g))
             t._grad = _new(g, t.be)
@@ -471,6 +504,18 @@ def _accumulate(leaf, g, handed, create_graph):
         for h in leaf.hooks:
             if type(h) is _PostAcc:
                 h.fn(t)
+
+
+def _like_param(g, p):
+    """torch's AccumulateGrad layout contract: the first .grad of a dense, non-contiguous leaf
+    (a channels-last or transposed parameter) takes the leaf's strides."""
+    from ..ops.shape import _dense_order
+    if _dense_order(p) != "K":
+        return g.copy()
+    import numpy as np
+    out = np.empty_like(p) if isinstance(p, np.ndarray) else p.copy()   # (CuPy: p's layout)
+    out[...] = g
+    return out
 
 
 def _owned(a):

@@ -139,19 +139,27 @@ class Wishart(ExponentialFamily):
         return chol @ chol.transpose(-2, -1)
 
     def rsample(self, sample_shape=Size(), max_try_correction=None):
-        """Bartlett samples; those not positive definite (numerically singular, likely when
-        df is close to p - 1) are redrawn up to `max_try_correction` times, with a warning."""
+        """Bartlett samples, then torch's "numerical stability" pass, followed to the letter so
+        the stream (and so every later draw) stays torch's: its first test is support.check
+        itself (True for a valid sample), so it warns and redraws the valid samples once, then
+        redraws those that are really singular up to `max_try_correction` times."""
         max_try_correction = 10 if max_try_correction is None else max_try_correction
         sample_shape = _size(sample_shape)
         sample = self._bartlett_sampling(sample_shape)
-        is_singular = self._singular(sample)
+        is_singular = self.support.check(sample)
+        if self._batch_shape:
+            is_singular = is_singular.amax(self._batch_dims)
         if bool(is_singular.any()):
             warnings.warn("Singular sample detected.", stacklevel=2)
             for _ in range(max_try_correction):
-                mask = is_singular.view(is_singular.shape + (1,) * (sample.dim() -
-                                                                    is_singular.dim()))
-                sample = _ember().where(mask, self._bartlett_sampling(sample_shape), sample)
-                is_singular = self._singular(sample)
+                sample_new = self._bartlett_sampling(is_singular[is_singular].shape)
+                # (a copy of the mask: torch writes into the very mask autograd saved, which
+                # breaks its backward; ember's rsample stays differentiable)
+                sample[is_singular.clone()] = sample_new
+                is_singular_new = ~self.support.check(sample_new)
+                if self._batch_shape:
+                    is_singular_new = is_singular_new.amax(self._batch_dims)
+                is_singular[is_singular.clone()] = is_singular_new
                 if not bool(is_singular.any()):
                     break
         return sample

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .._memory_format import lay_out
 from ..ops._apply import apply
 from ..ops._registry import op
 from ._dtypes import float_only, is_float, tname
@@ -152,7 +153,8 @@ def _adaptive_max_pool(input, nsp, output_size, return_indices):
                            f"dimensions, but input has sizes {list(input.shape)}")
 
     def run(x):
-        y, idx = apply(_ADAPTIVE_MAX[max(nsp, 2)], (x,), ((1,) * (nsp == 1) + sizes,))
+        y, idx = lay_out(apply(_ADAPTIVE_MAX[max(nsp, 2)], (x,), ((1,) * (nsp == 1) + sizes,)),
+                         x)
         return (y, idx) if return_indices else y
     return _unbatched(input, nsp, run)
 

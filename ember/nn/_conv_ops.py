@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 
+from .._memory_format import lay_out
 from ..ops._apply import apply
 from ..ops._registry import holomorphic, op
 from ._dtypes import float_only
@@ -319,7 +320,8 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
                 f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
                 f"Kernel size: ({' x '.join(map(str, kext))}). Kernel size can't be greater "
                 "than actual input size")
-        return apply(_conv, (x, weight, bias), (stride, pads, dilation, groups))
+        return lay_out(apply(_conv, (x, weight, bias), (stride, pads, dilation, groups)), x,
+                       weight)
     return _batched(input, nsp, run)
 
 
@@ -398,7 +400,8 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
                 f"Calculated output size per channel: ({' x '.join(map(str, outs))}). "
                 "Output size is too small")
         pads = tuple((p, p) for p in padding)
-        return apply(_conv_t, (x, weight, bias), (stride, pads, dilation, groups, full))
+        return lay_out(apply(_conv_t, (x, weight, bias), (stride, pads, dilation, groups, full)),
+                       x, weight)
     return _batched(input, nsp, run)
 
 

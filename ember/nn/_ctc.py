@@ -151,6 +151,10 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction
     tg_t = _new(be.xp.asarray(tg), be)
     loss = apply(_ctc, (log_probs, tg_t, input_lengths, target_lengths),
                  (blank, bool(zero_infinity)))
+    if zero_infinity:       # torch: where(res == inf, 0, res) over the kernel (WhereBackward0);
+        # the kernel has zeroed those losses and their gradients already
+        from ..ops.elementwise import where
+        loss = where(loss == float("inf"), _new(be.xp.zeros((), loss.arr.dtype), be), loss)
     if reduction == "mean":
         lengths = _new(be.xp.asarray(np.maximum(tl, 1).astype(log_probs.arr.dtype)), be)
         return (loss / lengths).mean()

@@ -8,13 +8,19 @@ from . import _ops as _O
 
 
 @op("segment_sum", saves=None, node="EmbeddingBagBackward0")
-def _segment_sum(xp, x, seg, n_seg):
-    return _O.index_add_rows(xp, n_seg, seg, x), (seg,)
+def _segment_sum(xp, x, seg, n_seg, mean=False):
+    """Per-bag sums (divided by the bag sizes, at least 1, for mode='mean': one node, torch's
+    EmbeddingBagBackward0, either way)."""
+    out = _O.index_add_rows(xp, n_seg, seg, x)
+    if not mean:
+        return out, (seg, None)
+    counts = xp.maximum(xp.bincount(seg, minlength=n_seg), 1).astype(x.dtype)[:, None]
+    return out / counts, (seg, counts)
 
 
 @_segment_sum.vjp
-def _(xp, g, seg):
-    return (g[seg], None)
+def _(xp, g, seg, counts):
+    return ((g if counts is None else g / counts)[seg], None)
 
 
 @op("segment_max", saves=None, node="EmbeddingBagBackward0")
@@ -123,8 +129,4 @@ def embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_fre
         rows = rows * psw.unsqueeze(1)
     if mode == "max":
         return apply(_segment_max, (rows, _new(seg, be)), (n_bags,))
-    out = apply(_segment_sum, (rows, _new(seg, be)), (n_bags,))
-    if mode == "mean":
-        counts = xp.bincount(seg, minlength=n_bags).astype(weight.arr.dtype)
-        out = out / _new(xp.maximum(counts, 1)[:, None], be)
-    return out
+    return apply(_segment_sum, (rows, _new(seg, be)), (n_bags, mode == "mean"))

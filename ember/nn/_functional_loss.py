@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 
+from ._warn import warn_caller
 from .._tensor import _new
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as _E, shape as _S
@@ -48,9 +49,9 @@ def _apply_reduction(loss, reduction):
 
 def _warn_size(input, target):
     if target.shape != input.shape:
-        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+        warn_caller(f"Using a target size ({target.shape}) that is different to the input size "
                       f"({input.shape}). This will likely lead to incorrect results due to "
-                      "broadcasting. Please ensure they have the same size.", stacklevel=3)
+                      "broadcasting. Please ensure they have the same size.")
 
 
 def _pointwise_loss(fn, input, target, reduction, weight=None, kernel=None):
@@ -265,10 +266,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if size_average is not None or reduce is not None:
         reduction = _Reduction.legacy_get_string(size_average, reduce)
     elif reduction == "mean":
-        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+        warn_caller("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size.'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.'mean' will be changed to behave the same as "
-                      "'batchmean' in the next major release.", stacklevel=2)
+                      "'batchmean' in the next major release.")
     if reduction not in ("none", "mean", "sum", "batchmean"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if input.arr.dtype.kind in "iub" or target.arr.dtype.kind in "iub":

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from ._warn import warn_caller
 from ..ops._apply import _tname, apply
 from ..ops._registry import op
 
@@ -151,10 +152,10 @@ _grid_sample_3d = op("grid_sampler_3d", node="GridSampler3DBackward0",
 
 def _align_warning(align_corners, name):
     if align_corners is None:
-        warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+        warn_caller("Default grid_sample and affine_grid behavior has changed to "
                       "align_corners=False since 1.3.0. Please specify align_corners=True if the "
                       "old behavior is desired. See the documentation of grid_sample for "
-                      "details.", stacklevel=3)
+                      "details.")
         return False
     return bool(align_corners)
 
@@ -234,10 +235,9 @@ def affine_grid(theta, size, align_corners=None):
                            f"[{size[0]}, {theta.shape[2]}] but got: [{theta.shape[0]}, "
                            f"{theta.shape[2]}].")
     if align_corners and min(size[2:]) == 1:
-        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size "
+        warn_caller("Since version 1.3.0, affine_grid behavior has changed for unit-size "
                       "grids when align_corners=True. This is not an intended use case of "
-                      "affine_grid. See the documentation of affine_grid for details.",
-                      stacklevel=2)
+                      "affine_grid. See the documentation of affine_grid for details.")
     dt = np.dtype(theta.arr.dtype).type
     axes = [_linspace(n, align_corners, dt) for n in size[2:]]
     mesh = np.meshgrid(*axes, indexing="ij")[::-1]          # x varies fastest, as in torch

@@ -21,6 +21,16 @@ def _float_mask(mask, dtype, name):
     return mask.to(dtype)
 
 
+def _check_mask_types(key_padding_mask, attn_mask):
+    """torch's _canonical_mask warning for a key_padding_mask whose dtype differs from
+    attn_mask's (pointing, as torch's stacklevel=2 does, at the line that canonicalises)."""
+    if key_padding_mask is not None and attn_mask is not None and \
+            key_padding_mask.dtype != attn_mask.dtype:
+        import warnings
+        warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. Use "
+                      "same type for both instead.", stacklevel=2)
+
+
 def _project(query, key, value, E, in_proj_weight, in_proj_bias, separate, q_w, k_w, v_w):
     from . import functional as F
     b = in_proj_bias
@@ -88,6 +98,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     from ..ops.creation import zeros
     from ..ops.shape import cat
     batched = _check_shapes(query, key, value, key_padding_mask, attn_mask, num_heads)
+    _check_mask_types(key_padding_mask, attn_mask)
     if not batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         if key_padding_mask is not None:

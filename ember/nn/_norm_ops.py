@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from .._tensor import bump_version
+from .._memory_format import lay_out
 from ..ops._apply import apply
 from ..ops._registry import op
 from . import _dtypes as _D
@@ -180,8 +181,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         dt = _compute(input.arr[:0]).dtype
         mean = running_mean.arr.astype(dt).reshape(wshape)
         invstd = (1 / xp.sqrt(running_var.arr.astype(dt) + eps)).reshape(wshape)
-        return apply(_NORM["native_batch_norm"], (input, weight, bias),
-                     (None, axes, wshape, eps, (mean, invstd), True))
+        return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
+                             (None, axes, wshape, eps, (mean, invstd), True)), input)
     n = input.numel() // c if c else 0
     if n <= 1:
         raise ValueError("Expected more than 1 value per channel when training, got input size "
@@ -193,8 +194,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if running_var is not None:
         unbiased = var.ravel() * (n / (n - 1))
         _update(running_var, (1 - momentum) * running_var.arr + momentum * unbiased)
-    return apply(_NORM["native_batch_norm"], (input, weight, bias),
-                 (None, axes, wshape, eps, (mean, invstd), False))
+    return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
+                         (None, axes, wshape, eps, (mean, invstd), False)), input)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -254,8 +255,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         dt = _compute(input.arr[:0]).dtype
         mean = running_mean.arr.astype(dt).reshape(wshape)
         invstd = (1 / xp.sqrt(running_var.arr.astype(dt) + eps)).reshape(wshape)
-        return apply(_NORM["native_batch_norm"], (input, weight, bias),
-                     (None, axes, wshape, eps, (mean, invstd), True))
+        return _instance_view(apply(_NORM["native_batch_norm"], (input, weight, bias),
+                                    (None, axes, wshape, eps, (mean, invstd), True)))
     spatial = math.prod(input.shape[2:])
     if spatial <= 1:
         raise ValueError("Expected more than 1 spatial element when training, got input size "
@@ -268,8 +269,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if running_var is not None:
         new = var.reshape(input.shape[0], c).mean(0) * (spatial / (spatial - 1))
         _update(running_var, (1 - momentum) * running_var.arr + momentum * new)
-    return apply(_NORM["native_batch_norm"], (input, weight, bias),
-                 (None, axes, wshape, eps, (mean, invstd), False))
+    return _instance_view(apply(_NORM["native_batch_norm"], (input, weight, bias),
+                                (None, axes, wshape, eps, (mean, invstd), False)))
+
+
+def _instance_view(out):
+    """torch runs instance norm as batch norm over a (1, N*C, ...) view and views the result
+    back: the output's grad_fn is ViewBackward0 over NativeBatchNormBackward0."""
+    return out.view(out.shape) if out.requires_grad else out
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):

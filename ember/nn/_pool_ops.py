@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .._memory_format import lay_out
 from ..ops._apply import apply
 from ..ops._registry import op
 from ._dtypes import float_only, is_float, not_implemented
@@ -186,8 +187,8 @@ def _max_pool(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, ret
         k, s, pads, d, out = _pool_args(x, n, _lift(kernel_size, nsp), _lift(stride, nsp, 1),
                                         _lift(padding, nsp, 0), _lift(dilation, nsp, 1),
                                         ceil_mode)
-        return apply(_MAX[n, bool(return_indices)], (x,), (k, s, pads, d, out,
-                                                          bool(return_indices)))
+        return lay_out(apply(_MAX[n, bool(return_indices)], (x,), (k, s, pads, d, out,
+                                                                  bool(return_indices))), x)
     return _unbatched(input, nsp, run)
 
 
@@ -294,7 +295,8 @@ def _avg_pool(input, nsp, kernel_size, stride, padding, ceil_mode, count_include
         n = max(nsp, 2)
         k, s, pads, _, out = _pool_args(x, n, _lift(kernel_size, nsp), _lift(stride, nsp, 1),
                                         _lift(padding, nsp, 0), 1, ceil_mode)
-        return apply(_AVG[n], (x,), (k, s, pads, out, count_include_pad, divisor_override))
+        return lay_out(apply(_AVG[n], (x,), (k, s, pads, out, count_include_pad,
+                                             divisor_override)), x)
     return _unbatched(input, nsp, run)
 
 

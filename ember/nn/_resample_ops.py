@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 
+from ._warn import warn_caller
+from .._memory_format import lay_out
 from ..ops import shape as _S
 from ..ops._apply import apply
 from ..ops._registry import op
@@ -113,7 +115,7 @@ def resample(input, taps, node):
     if o is None:
         o = _RESAMPLE[node] = op("resample_" + node, saves=None, node=node)(
             _resample_fwd).vjp(_resample_bwd)
-    return apply(o, (input,), (tuple(taps),))
+    return lay_out(apply(o, (input,), (tuple(taps),)), input)
 
 
 # ---- taps for each mode -----------------------------------------------------------------------
@@ -456,20 +458,20 @@ def _node_name(mode, nsp):
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
-                  "instead.", stacklevel=2)
+    warn_caller("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                "instead.")
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
-    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
-                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    warn_caller("`nn.functional.upsample_nearest` is deprecated. Use "
+                "`nn.functional.interpolate` instead.")
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
-    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
-                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    warn_caller("`nn.functional.upsample_bilinear` is deprecated. Use "
+                "`nn.functional.interpolate` instead.")
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
@@ -535,7 +537,8 @@ def pad(input, pad, mode="constant", value=None):
                 raise RuntimeError(f"The input size {n}, plus negative padding {lo} and {hi} "
                                    "resulted in a negative output size, which is invalid. Check "
                                    "dimension of your input.")
-        return apply(_constant_pad, (input,), (pairs, 0 if value is None else value))
+        return lay_out(apply(_constant_pad, (input,), (pairs, 0 if value is None else value)),
+                       input)
     if mode not in _PAD_NODE:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:

@@ -728,3 +728,15 @@ def _cross_entropy_target_check(fn):
 
 
 cross_entropy = _cross_entropy_target_check(cross_entropy)
+
+
+def _autocast_fp32():
+    """Functions torch's autocast lists run in float32 (per device: amp.autocast.FUNCTIONS)."""
+    from ..amp.autocast import FUNCTIONS, LOWER_FUNCTIONS, fp32_function
+    g = globals()
+    for name in sorted(FUNCTIONS["cpu"] | FUNCTIONS["cuda"] | LOWER_FUNCTIONS):
+        if name in g and callable(g[name]):
+            g[name] = fp32_function(name, g[name])
+
+
+_autocast_fp32()

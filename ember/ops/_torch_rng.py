@@ -8,7 +8,7 @@ uniform_/normal_ (hence nn.init and every layer's default initialisation), berno
 random_split and shuffling DataLoaders give torch's numbers: bit for bit for integers and
 uniforms, within an ulp of torch's vectorised log/sin/cos for normals.
 
-Distributions without a torch-identical path here (gamma, poisson, dirichlet, ...) draw from a
+Distributions without a torch-identical path here draw from a
 NumPy Generator seeded by one 64-bit draw of the stream."""
 import math
 import struct
@@ -22,6 +22,19 @@ _NORMAL_AT = 24 + 8 * _MT_N                # after seed, left, seeded, next and 
 _LEGACY_BYTES, _STATE_BYTES = _NORMAL_AT + 32, _NORMAL_AT + 40
 _BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}   # mantissa digits
 _PERM_U32_MAX = (2 ** 32 - 1) // 20     # torch's randperm switches to 64-bit draws above this
+
+
+_TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
+         0.0166446911898211, 0.0138761288230707, 0.0118967099458917, 0.0104112652619720,
+         0.00925546218271273, 0.00833056343336287)
+
+
+def _stirling_tail(k):
+    """torch's stirling_approx_tail: log(k!) minus Stirling's approximation."""
+    if k <= 9:
+        return _TAIL[int(k)]
+    kp1sq = (k + 1) * (k + 1)
+    return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
 
 
 class TorchCPU:
@@ -196,6 +209,65 @@ class TorchCPU:
             if prod <= enlam:
                 return x
             x += 1
+
+    def binomial(self, counts, probs):
+        """torch's sample_binomial per element, in order (counts and probs broadcast, of one
+        float dtype): inverted geometric waiting times while count * min(p, 1 - p) < 10,
+        Kachitvichyanukul-Schmeiser's BTRS from 10 on, with torch's constants."""
+        low = counts.dtype.type
+        out = [self._binomial_one(low(c), low(p), low) for c, p in zip(counts.ravel(),
+                                                                      probs.ravel())]
+        return np.array(out, np.float64).reshape(counts.shape)
+
+    def _binomial_one(self, count, prob, low):
+        if count <= 0 or prob <= 0:
+            return 0.0
+        if prob >= 1:
+            return float(count)
+        if prob <= 0.5:
+            q, flip = prob, False
+        elif prob > 0.5:
+            q, flip = low(low(1.0) - prob), True
+        else:
+            return math.nan
+        if count * q >= 10:
+            k = self._btrs(float(count), float(q))
+        else:
+            logq = float(np.log1p(-q))          # in the input's dtype, as torch's compat_log1p
+            k, total, n = 0.0, 0.0, float(count)
+            while True:
+                total += math.ceil(math.log(float(self._unit(1, np.float64)[0])) / logq)
+                if total > n:
+                    break
+                k += 1
+        return float(count) - k if flip else k
+
+    def _btrs(self, n, p):
+        stddev = math.sqrt(n * p * (1 - p))
+        b = 1.15 + 2.53 * stddev
+        a = -0.0873 + 0.0248 * b + 0.01 * p
+        c = n * p + 0.5
+        v_r = 0.92 - 4.2 / b
+        r = p / (1 - p)
+        alpha = (2.83 + 5.1 / b) * stddev
+        m = math.floor((n + 1) * p)
+        while True:
+            u, v = self._unit(2, np.float64)
+            u, v = float(u) - 0.5, float(v)
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + c)
+            if k < 0 or k > n:
+                continue
+            if us >= 0.07 and v <= v_r:
+                return float(k)
+            v = math.log(v * alpha / (a / (us * us) + b))
+            upper = ((m + 0.5) * math.log((m + 1) / (r * (n - m + 1))) +
+                     (n + 1) * math.log((n - m + 1) / (n - k + 1)) +
+                     (k + 0.5) * math.log(r * (n - k + 1) / (k + 1)) +
+                     _stirling_tail(m) + _stirling_tail(n - m) - _stirling_tail(k) -
+                     _stirling_tail(n - k))
+            if v <= upper:
+                return float(k)
 
     def standard_gamma(self, alpha, out_dtype=None):
         """torch's sample_gamma (Marsaglia-Tsang, alpha < 1 boosted) per element, in order,

@@ -347,19 +347,36 @@ def _out_dtype_check(out, dtype):
                            f"parameter ({_tname(out.dtype.np)})")
 
 
-def _factory(fill):
+def _factory(fill, name, layouts=False):
     def fn(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
            pin_memory=False, memory_format=None):
         be = _get_backend(device)
         if out is not None and dtype is None:
             dtype = out.dtype
-        return _into(_finish(fill(be.xp, _size(size), _np_dtype(dtype)), be, requires_grad), out)
+        if memory_format is not None and not layouts:
+            raise TypeError(f"{name}() got an unexpected keyword argument 'memory_format'")
+        a = fill(be.xp, _size(size), _np_dtype(dtype))
+        if memory_format is not None:
+            a = _laid_out(a, memory_format)
+        return _into(_finish(a, be, requires_grad), out)
     return fn
 
 
-zeros = _factory(lambda xp, s, d: xp.zeros(s, d))
-ones = _factory(lambda xp, s, d: xp.ones(s, d))
-empty = _factory(lambda xp, s, d: xp.empty(s, d))
+def _laid_out(a, fmt):
+    """A new array in memory format fmt (channels_last: NHWC strides)."""
+    from .._memory_format import _check, as_format, is_channels_last, preserve_format
+    if fmt is preserve_format:
+        raise RuntimeError("Unsupported memory format. Expected one of contiguous_format, "
+                           "channels_last, channels_last_3d, but got preserve_format")
+    if is_channels_last(fmt):
+        _check(fmt, a.ndim)
+        return as_format(a, fmt, force=True)
+    return a
+
+
+zeros = _factory(lambda xp, s, d: xp.zeros(s, d), "zeros")
+ones = _factory(lambda xp, s, d: xp.ones(s, d), "ones")
+empty = _factory(lambda xp, s, d: xp.empty(s, d), "empty", layouts=True)    # (memory_format)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
@@ -401,7 +418,13 @@ def dense_order(a):
 
 def _preserving(make, input, memory_format, requires_grad):
     """make(shape) in input's layout (torch's default memory_format=preserve_format)."""
-    order = dense_order(input.arr) if memory_format is None else None
+    from .._memory_format import is_channels_last, preserve_format
+    if is_channels_last(memory_format):
+        t = make(tuple(input.shape), False)
+        t.arr = _laid_out(t.arr, memory_format)
+        return t.requires_grad_(True) if requires_grad else t
+    order = dense_order(input.arr) if memory_format is None or \
+        memory_format is preserve_format else None
     if order is None:
         return make(tuple(input.shape), requires_grad)
     t = make(tuple(input.shape[d] for d in order), False)
@@ -694,7 +717,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     r = _rng_for(generator, CPU)
     dt = np.float64 if input.arr.dtype == np.float64 else np.float32
     rows = rows.astype(dt)
-    if replacement:     # torch: a double uniform per sample, searched in the row's cumsum
+    if replacement and num_samples > 1:     # torch: a double uniform per sample, searched in
+        # the row's cumsum (a single sample takes the exponential path below, as in torch)
         cum = np.cumsum(rows, axis=1)
         cum /= cum[:, -1:]
         out = np.stack([np.searchsorted(c.astype(np.float64), r.uniform((num_samples,),
@@ -1044,7 +1068,7 @@ def _parse_to(args, kwargs):
     dev = dtype = None
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    kwargs.pop("memory_format", None)     # (_to reads it)
     for a in args:
         if isinstance(a, Tensor):
             dev, dtype = a.device, a.dtype
@@ -1068,6 +1092,7 @@ def _parse_to(args, kwargs):
 
 
 def _to(self, *args, **kwargs):
+    fmt = kwargs.get("memory_format")
     dev, dtype, copy = _parse_to(args, dict(kwargs))
     be = self.be if dev is None else _get_backend(dev)
     t = self
@@ -1079,6 +1104,13 @@ def _to(self, *args, **kwargs):
     elif copy and t is self:
         from .shape import clone
         t = clone(t)
+    if fmt is not None:
+        from .._memory_format import is_channels_last, contiguous_format
+        from .shape import _to_format, contiguous
+        if is_channels_last(fmt):
+            t = _to_format(t, fmt, alias="suggest")
+        elif fmt is contiguous_format:
+            t = contiguous(t)
     return t
 
 

@@ -652,7 +652,7 @@ def _fmax_grads(xp, g, a, b, keep_a):
 def _real_only(name):
     def check(a, b):
         if a.dtype.kind == "c":
-            raise RuntimeError(f"{name}() not implemented for complex tensors.")
+            raise RuntimeError(f"{name} not implemented for complex tensors.")
         return a, b
     return check
 
@@ -1138,6 +1138,8 @@ def clamp(input, min=None, max=None, *, out=None):
     _need_tensor("clamp", input)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if input.arr.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     if input.arr.dtype.kind == "f" and type(min) in _REAL and type(max) in _REAL:
         return _finish(_clamp_fn(input, min, max, input.arr.dtype), out)   # the common case
     min, max = _bound(min), _bound(max)

@@ -279,14 +279,22 @@ def getitem(self, idx):
         if a.dtype == np.int64 or a.dtype == np.bool_:
             if a.dtype == np.bool_ and a.shape != self.arr.shape[:a.ndim]:
                 _parse(idx, self.arr.shape, self.be)            # raises torch's error
-            return apply(_index, (self,), ((a,),))
+            return _watched(apply(_index, (self,), ((a,),)), idx)
     basic, adv, last = _parse(idx, self.arr.shape, self.be)
     if adv is None:
         if last == "alias":
             return _alias_fn(self, ())
         return _BASIC[last](self, basic)
     x = self if _trivial(basic) else _slice_fn(self, basic)
-    return apply(_index, (x,), (adv,))
+    return _watched(apply(_index, (x,), (adv,)), idx)
+
+
+def _watched(out, idx):
+    """out, whose node (if any) checks the index tensors' versions at backward, as torch's."""
+    if out.grad_fn is not None:
+        from ..autograd.engine import watch_indices
+        watch_indices(out.grad_fn, idx)
+    return out
 
 
 # ---- setitem / index_put ----------------------------------------------------------------------
@@ -466,6 +474,7 @@ def _setitem(self, idx, value):
         _put_recorded(self, value, basic, False, _setitem_basic)
     elif _trivial(basic):
         _put_recorded(self, value, adv, False, _index_put)
+        _watched(self, idx)
     else:       # torch: a view, then index_put_ on it (the base is rebased: CopySlices)
         _put_recorded(_slice_fn(self, basic), value, adv, False, _index_put)
 
@@ -802,6 +811,20 @@ def _pad_to(xp, gs, shape):
     return full
 
 
+_WARNED_SCATTER = []
+
+
+def _stack():
+    """stacklevel of the first frame outside ember (torch's C++ warnings point there)."""
+    import os
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    f, level = sys._getframe(2), 2      # 2: the caller of the function that warns
+    while f is not None and f.f_code.co_filename.startswith(root + os.sep):
+        f, level = f.f_back, level + 1
+    return level
+
+
 def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
     if src is None:
         src = value
@@ -813,6 +836,12 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
         d = _check_gather(input, dim, index, "scatter")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
+    if reduce is not None and isinstance(src, Tensor) and not _WARNED_SCATTER:
+        _WARNED_SCATTER.append(True)         # torch: TORCH_WARN_ONCE
+        import warnings
+        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and "
+                      "will be removed in a future PyTorch release. Use torch.scatter_reduce "
+                      "instead for more reduction options.", UserWarning, stacklevel=_stack())
     if reduce is not None and _grad.enabled and (input.requires_grad or
                                                  getattr(src, "requires_grad", False)):
         raise RuntimeError("the derivative for 'scatter' with `reduce` is not implemented")

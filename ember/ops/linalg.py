@@ -23,6 +23,10 @@ class LinAlgError(RuntimeError):
     positive-definite."""
 
 
+# torch's class is torch._C._LinAlgError: that is the name tracebacks and type(e).__name__ show
+LinAlgError.__name__ = LinAlgError.__qualname__ = "_LinAlgError"
+
+
 def _check_same_dtype(a, b, name="m1", other="m2"):
     if a.dtype != b.dtype:
         raise RuntimeError(f"expected {name} and {other} to have the same dtype, but got: "
@@ -65,7 +69,7 @@ def _matmul_fwd(xp, a, b):
     out = xp.matmul(a, b)
     if out.ndim == 0 and type(out) is not type(a):
         out = xp.asarray(out)
-    elif out.dtype != a.dtype:      # bfloat16: ml_dtypes accumulates and returns float32
+    if out.dtype != a.dtype:        # bfloat16: ml_dtypes accumulates and returns float32
         out = out.astype(a.dtype)
     return out, (a, b)
 
@@ -538,7 +542,39 @@ def einsum(*args):
     from .shape import _common
     operands = _common(operands, "einsum")
     subs, out_sub, full, _ = _parse_einsum(equation, [t.arr.shape for t in operands])
+    if operands[0].arr.dtype.kind in "biu":
+        operands = _einsum_integral(operands, subs, out_sub, full)
     return apply(_einsum, tuple(operands), (subs, out_sub, full))
+
+
+def _einsum_integral(operands, subs, out_sub, full):
+    """torch's einsum sums away the labels that only one operand has (any, with one operand;
+    those of size > 1 otherwise) with `sum`, which makes integer and bool results int64, and
+    contracts the shared ones with bmm, which has no Bool kernel."""
+    from collections import Counter
+    from .._dtype import int64
+    seen = Counter(c for sub in subs for c in set(sub))
+    summed = [c for c in seen if seen[c] == 1 and c not in out_sub]
+    if len(operands) == 1:
+        return (operands[0].to(int64),) if summed else operands
+    each = [any(c in sub and f[sub.index(c)] != 1 for c in summed)
+            for sub, f in zip(subs, full)]
+    if len(operands) > 2 and any(each):
+        return tuple(t.to(int64) for t in operands)
+    if len(operands) == 2 and each[0] != each[1] and operands[0].arr.dtype != np.int64:
+        # torch's bmm of an int64 sum and the other operand
+        from ._apply import _tname
+        names = [_tname(np.dtype(np.int64) if e else t.arr.dtype)
+                 for e, t in zip(each, operands)]
+        if names[0] == "Bool":
+            raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+        raise RuntimeError(f"expected scalar type {names[0]} but found {names[1]}")
+    if any(each):
+        return tuple(t.to(int64) for t in operands)
+    if operands[0].arr.dtype.kind == "b" and \
+            any(seen[c] > 1 and c not in out_sub for c in seen):
+        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+    return operands
 
 
 def _einsum_sublist(args):

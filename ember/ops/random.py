@@ -152,6 +152,10 @@ class ArrayRNG:
     def poisson(self, rates):
         return self.g.poisson(rates).astype(np.float64)
 
+    def binomial(self, counts, probs):
+        c = self.xp.asarray(counts)
+        return self.g.binomial(c.astype(np.int64), self.xp.asarray(probs).astype(np.float64))
+
     def standard_gamma(self, alpha, out_dtype=None):
         dt = np.dtype(out_dtype or alpha.dtype)
         x = self.g.standard_gamma(alpha.astype(np.float64)).astype(dt)

@@ -241,10 +241,11 @@ def _no_complex(x, name, exc=NotImplementedError):
         raise exc(f"{name}(): does not support complex input")
 
 
-def _extreme(name, pick):
+def _extreme(name, pick, kernel):
     def fwd(xp, x, dims, keepdim):
         _empty_dim_check(x, dims, name)
-        _no_complex(x, name)
+        if x.dtype.kind == "c":       # torch's kernels have no complex version
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{_tname(x.dtype)}\'')
         y = _arr(xp, pick(x, axis=dims, keepdims=keepdim))
         return y, (x, y, dims, keepdim)
     fwd.__name__ = name
@@ -259,12 +260,14 @@ def _extreme_grad(xp, g, x, y, dims, keepdim):
     return (xp.where(hit, _expand(xp, g, x.shape, dims, keepdim) / count, 0),)
 
 
-_amax = _make_unary(_op("amax", saves="both")(_extreme("amax", np.max)).vjp(_extreme_grad))
-_amin = _make_unary(_op("amin", saves="both")(_extreme("amin", np.min)).vjp(_extreme_grad))
+_amax = _make_unary(_op("amax", saves="both")(
+    _extreme("amax", np.max, "max_values_cpu")).vjp(_extreme_grad))
+_amin = _make_unary(_op("amin", saves="both")(
+    _extreme("amin", np.min, "min_values_cpu")).vjp(_extreme_grad))
 _max_all = _make_unary(_op("max_all", saves="both", node="MaxBackward1")(
-    _extreme("max", np.max)).vjp(_extreme_grad))
+    _extreme("max", np.max, "max_all")).vjp(_extreme_grad))
 _min_all = _make_unary(_op("min_all", saves="both", node="MinBackward1")(
-    _extreme("min", np.min)).vjp(_extreme_grad))
+    _extreme("min", np.min, "min_all")).vjp(_extreme_grad))
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
@@ -384,7 +387,8 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
             "identity.")
     if input.arr.dtype.kind == "c":
-        raise NotImplementedError("aminmax(): does not support complex input")
+        raise NotImplementedError(f'"aminmax_cpu" not implemented for '
+                                  f"'{_tname(input.arr.dtype)}'")
     d = () if dim is None else dim
     return _finish_tuple((amin(input, d, keepdim), amax(input, d, keepdim)), out, "aminmax",
                          AMINMAX)

@@ -460,8 +460,14 @@ def broadcast_tensors(*tensors):
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError:
-        raise RuntimeError(f"The size of tensor a ({shapes[0]}) must match the size of tensor b "
-                           "at non-singleton dimension") from None
+        from .elementwise import _shape_error
+        acc = shapes[0]       # torch's infer_size, folded over the tensors from the left
+        for s in shapes[1:]:
+            try:
+                acc = np.broadcast_shapes(acc, s)
+            except ValueError:
+                raise _shape_error(np.broadcast_to(False, acc), np.broadcast_to(False, s)) from None
+        raise
     return tuple(t if t.arr.shape == shape else _expand_fn(t, shape) for t in tensors)
 
 
@@ -490,17 +496,56 @@ _clone_fn = make_unary(_clone)
 
 
 def clone(input, *, memory_format=None):
+    from .._memory_format import preserve_format, is_channels_last
     a = input.arr
-    order = _dense_order(a) if memory_format is None else "C"
+    if is_channels_last(memory_format):
+        return _to_format(input, memory_format, copy=True)
+    order = _dense_order(a) if memory_format is None or memory_format is preserve_format \
+        else "C"
     return _clone_fn(input, order)
 
 
 def contiguous(input, memory_format=None):
+    from .._memory_format import is_channels_last
+    if is_channels_last(memory_format):
+        return _to_format(input, memory_format)
     return input if input.arr.flags.c_contiguous else _clone_fn(input, "C")
 
 
 def is_contiguous(input, memory_format=None):
-    return bool(input.arr.flags.c_contiguous)
+    return input.is_contiguous(memory_format)
+
+
+@op("clone_format", saves=None, node="CloneBackward0")
+def _clone_format(xp, x, fmt):
+    from .._memory_format import as_format
+    return as_format(x, fmt, force=True), ()
+
+
+_clone_format.vjp(lambda xp, g: (g,))
+
+
+@op("to_format", saves=None, node="ToCopyBackward0")
+def _to_copy_format(xp, x, fmt):
+    from .._memory_format import as_format
+    return as_format(x, fmt, force=True), ()
+
+
+_to_copy_format.vjp(lambda xp, g: (g,))
+
+
+def _to_format(input, fmt, copy=False, alias=None):
+    """input laid out in a channels-last memory format: torch's contiguous (itself when it is
+    contiguous in that format), clone (copy) and to (itself when its strides read as that
+    format: alias="suggest")."""
+    from .._memory_format import _check, is_contiguous_as, strides_like_channels_last
+    _check(fmt, input.ndim)
+    if not copy:
+        same = strides_like_channels_last(input.arr) if alias == "suggest" else \
+            is_contiguous_as(input.arr, fmt)
+        if same:
+            return input
+    return apply(_to_copy_format if alias == "suggest" else _clone_format, (input,), (fmt,))
 
 
 @op("copy", saves=None, node="CopyBackwards")

@@ -51,50 +51,74 @@ def _window(name, window_length, periodic, dtype, device, requires_grad, values)
         w = np.ones(1)
     else:
         n_pts = window_length + 1 if periodic else window_length
-        w = values(np.arange(n_pts, dtype=np.float64), n_pts)[:window_length]
+        ct = np.float32 if d.np.itemsize < 4 else d.np.type    # torch: arange in the dtype
+        with np.errstate(all="ignore"):
+            w = values(np.arange(n_pts, dtype=ct), n_pts)[:window_length]
     t = _new(xp.asarray(w.astype(d.np)), be)
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
-def _cosine_sum(coeffs):
+def _cos(x):
+    """cos in x's dtype, correctly rounded (as torch's vectorised cos nearly always is)."""
+    return np.cos(x.astype(np.float64)).astype(x.dtype)
+
+
+def _hamming(alpha, beta):
+    """torch's hamming_window (hann: alpha = beta = 0.5), in the window's dtype and torch's order
+    of operations: arange * (2 pi / (N - 1)), cos, * -beta, + alpha."""
     def values(n, N):
-        x = 2 * math.pi * n / (N - 1)
-        return sum(c * np.cos(k * x) for k, c in enumerate(coeffs))
+        t = n.dtype.type
+        return _cos(n * t(2 * math.pi / (N - 1))) * t(-beta) + t(alpha)
     return values
+
+
+def _blackman(n, N):
+    t = n.dtype.type
+    w = n * t(math.pi / (N - 1))
+    return _cos(w * t(4)) * t(0.08) - _cos(w * t(2)) * t(0.5) + t(0.42)
+
+
+def _bartlett(n, N):
+    t = n.dtype.type
+    w = n * t(2.0 / (N - 1))
+    half = ((N - 1) >> 1) + 1
+    w[half:] = w[half:] * t(-1) + t(2)
+    return w
 
 
 def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
                 requires_grad=False, pin_memory=False):
     return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum((0.5, -0.5)))
+                   _hamming(0.5, 0.5))
 
 
 def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
                    layout=None, device=None, requires_grad=False, pin_memory=False):
     return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum((alpha, -beta)))
+                   _hamming(alpha, beta))
 
 
 def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
                     requires_grad=False, pin_memory=False):
     return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum((0.42, -0.5, 0.08)))
+                   _blackman)
 
 
 def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
                     requires_grad=False, pin_memory=False):
     return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
-                   lambda n, N: 1 - np.abs(2 * n / (N - 1) - 1))
+                   _bartlett)
 
 
 def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
                   device=None, requires_grad=False, pin_memory=False):
     def values(n, N):
-        a = (N - 1) / 2
-        r = np.clip(1 - ((n - a) / a) ** 2, 0, None)
-        return np.i0(beta * np.sqrt(r)) / np.i0(beta)
+        t = n.dtype.type          # torch: the argument in the window's opmath type
+        a, b = t((N - 1) / 2.0), t(beta)
+        r = b * np.sqrt(np.abs(t(1) - ((n - a) / a) ** t(2)))
+        return np.i0(r.astype(np.float64)) / np.i0(float(b))
     return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
                    values)
 
@@ -152,11 +176,24 @@ def _pad_signal(x, p, mode):
     return _S.cat([left, x, right], -1)
 
 
+_WARNED_WINDOW = []
+
+
 def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
          pad_mode="reflect", normalized=False, onesided=None, return_complex=None):
     """torch.stft: windowed frames through ember.fft; return_complex must be given for real
     inputs, as in torch 2."""
     _tensor_arg("stft", input)
+    if window is None and not _WARNED_WINDOW:
+        _WARNED_WINDOW.append(True)          # torch: TORCH_WARN_ONCE
+        import warnings
+        from .index import _stack
+        warnings.warn("A window was not provided. A rectangular window will be applied,which is "
+                      "known to cause spectral leakage. Other windows such as torch.hann_window "
+                      "or torch.hamming_window are recommended to reduce spectral leakage.To "
+                      "suppress this warning and use a rectangular window, explicitly set "
+                      "`window=torch.ones(n_fft, device=<device>)`.", UserWarning,
+                      stacklevel=_stack())
     cplx = input.arr.dtype.kind == "c" or (window is not None and window.arr.dtype.kind == "c")
     if return_complex is None:
         if not cplx:
@@ -468,7 +505,7 @@ def binomial(count, prob, generator=None):
         raise NotImplementedError(f"\"binomial_cpu\" not implemented for "
                                   f"'{_E._tname(count.arr.dtype)}'")
     r = _rng_for(generator, count.be)
-    s = r.numpy().binomial(c.astype(np.int64), p.astype(np.float64))
+    s = r.binomial(c, p.astype(c.dtype))
     return _new(count.be.xp.asarray(s).astype(count.arr.dtype), count.be)
 
 
@@ -546,7 +583,101 @@ def mvlgamma(input, p):
     return _R.sum(terms, -1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
+# ---- segment_reduce ---------------------------------------------------------------------------
+_SEG_EMPTY = {"sum": 0.0, "prod": 1.0, "mean": math.nan, "max": -math.inf, "min": math.inf}
+_SEG_FN = {"sum": np.sum, "prod": np.prod, "mean": np.mean, "max": np.max, "min": np.min}
+
+
+@_op("segment_reduce", saves="both", node="SegmentReduceBackward0")
+def _segment_reduce(xp, x, lengths, axis, reduce, initial):
+    xm = xp.moveaxis(x, axis, 0)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    rows = []
+    for a, b in zip(starts, ends):
+        if b > a:
+            r = _SEG_FN[reduce](xm[a:b], axis=0)
+            if initial is not None and reduce == "mean":        # torch: (sum + initial) / n
+                r = (r * (b - a) + initial) / (b - a)
+            elif initial is not None:
+                r = _SEG_FN[reduce](xp.stack([r, xp.full_like(r, initial)]), axis=0)
+        else:
+            r = xp.full(xm.shape[1:], _SEG_EMPTY[reduce] if initial is None else initial,
+                        x.dtype)
+        rows.append(xp.asarray(r, x.dtype))
+    out = xp.stack(rows) if rows else xp.zeros((0,) + xm.shape[1:], x.dtype)
+    return xp.moveaxis(out, 0, axis), (x, out, lengths, axis, reduce, initial)
+
+
+@_segment_reduce.vjp
+def _(xp, g, x, out, lengths, axis, reduce, initial):
+    seg = np.repeat(np.arange(len(lengths)), lengths)
+    xm, gm = xp.moveaxis(x, axis, 0), xp.moveaxis(g, axis, 0)
+    om = xp.moveaxis(out, axis, 0)
+    ge, oe = gm[seg], om[seg]
+    if reduce == "sum":
+        gx = ge
+    elif reduce == "mean":
+        gx = ge / xp.asarray(lengths, x.dtype)[seg].reshape((-1,) + (1,) * (x.ndim - 1))
+    elif reduce == "prod":       # a zero gets the product of the others (none if two zeros)
+        nz = xp.where(xm != 0, xm, 1)
+        ends = np.cumsum(lengths)
+        pnz = xp.stack([nz[b - n:b].prod(0) for n, b in zip(lengths, ends)]) if len(lengths) \
+            else xp.zeros((0,) + xm.shape[1:], x.dtype)
+        if initial is not None:
+            pnz = pnz * initial
+        zeros = xp.stack([(xm[b - n:b] == 0).sum(0) for n, b in zip(lengths, ends)]) \
+            if len(lengths) else pnz
+        with np.errstate(all="ignore"):
+            gx = xp.where(xm != 0, ge * (pnz[seg] / nz) * (zeros[seg] == 0),
+                          xp.where(zeros[seg] == 1, ge * pnz[seg], 0))
+    else:           # max / min: shared evenly among the ties, as torch's backward
+        hit = (xm == oe).astype(x.dtype)
+        count = np.zeros((len(lengths),) + xm.shape[1:], x.dtype)
+        np.add.at(count, seg, hit)
+        gx = hit * ge / np.maximum(count, 1)[seg]      # (an initial value that won: 0)
+    return xp.moveaxis(gx.astype(x.dtype, copy=False), 0, axis), None
+
+
+def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, axis=0,
+                   unsafe=False, initial=None):
+    """torch.segment_reduce over 1-d lengths or offsets (segments along `axis`)."""
+    reduce = {"amax": "max", "amin": "min"}.get(reduce, reduce)
+    if reduce not in _SEG_EMPTY:
+        raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if indices is not None:
+        raise RuntimeError("segment_reduce(): indices based reduction is not supported yet.")
+    axis = axis + data.ndim if axis < 0 else axis
+    if lengths is None:
+        if offsets is None:
+            raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined")
+        off = offsets.be.to_host(offsets.arr).astype(np.int64)
+        lens = np.diff(off)
+    else:
+        lens = lengths.be.to_host(lengths.arr).astype(np.int64)
+    if lens.ndim != 1:
+        raise NotImplementedError("ember's segment_reduce takes 1-d lengths or offsets")
+    if not unsafe and int(lens.sum()) != data.shape[axis]:
+        raise RuntimeError("segment_reduce(): Expected all rows of lengths along axis to sum to "
+                           "data.size(lengths.dim()-1) when !unsafe.")
+    return _apply_segment(data, lens, axis, reduce, initial)
+
+
+def _apply_segment(data, lens, axis, reduce, initial):
+    from ._apply import apply
+    return apply(_segment_reduce, (data,), (lens, axis, reduce, initial))
+
+
 # ember.<name> only: torch has no Tensor method of these names
 FUNCTIONS_ONLY = frozenset({"hann_window", "hamming_window", "blackman_window",
                             "bartlett_window", "kaiser_window", "histogramdd", "gradient",
-                            "binomial"})
+                            "binomial", "segment_reduce"})
+
+
+def _autocast_fp32():
+    from ..amp.autocast import fp32_function
+    globals()["stft"] = fp32_function("stft", stft)
+
+
+_autocast_fp32()

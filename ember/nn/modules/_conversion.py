@@ -33,7 +33,7 @@ class ConversionMixin:
     def to(self, *args, **kwargs):
         from ...ops.creation import _parse_to
         kwargs = dict(kwargs)
-        kwargs.pop("memory_format", None)
+        fmt = kwargs.pop("memory_format", None)
         device, dtype, _ = _parse_to(args, kwargs)
         if dtype is not None:
             if not (dtype.is_floating_point or dtype.is_complex):
@@ -42,8 +42,12 @@ class ConversionMixin:
 
         def convert(t):
             if dtype is not None and (t.is_floating_point() or t.is_complex()):
-                return t.to(device, dtype) if device is not None else t.to(dtype)
-            return t.to(device) if device is not None else t
+                t = t.to(device, dtype) if device is not None else t.to(dtype)
+            elif device is not None:
+                t = t.to(device)
+            if fmt is not None and t.ndim in (4, 5):     # torch: 4-d and 5-d tensors only
+                t = t.to(memory_format=fmt)
+            return t
         return self._apply(convert)
 
     def cuda(self, device=None):

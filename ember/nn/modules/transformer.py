@@ -72,6 +72,11 @@ class MultiheadAttention(Module):
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         batched = query.dim() == 3
+        if key_padding_mask is not None or attn_mask is not None:     # torch's _canonical_mask
+            from .._mha import _check_mask_types, _float_mask
+            _check_mask_types(key_padding_mask, attn_mask)
+            key_padding_mask = _float_mask(key_padding_mask, query.dtype, "key_padding_mask")
+            attn_mask = _float_mask(attn_mask, query.dtype, "attn_mask")
         if self.batch_first and batched:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         separate = not self._qkv_same_embed_dim
@@ -86,6 +91,19 @@ class MultiheadAttention(Module):
         if self.batch_first and batched:
             out = out.transpose(0, 1)
         return out, weights
+
+
+def _canonical_kpm(kpm, other, like, name, other_name):
+    """torch's _canonical_mask on a key padding mask: a warning (at the caller's line) when its
+    dtype differs from the other mask's, and a boolean mask made additive (-inf) in `like`'s
+    dtype, so the layers below see matching masks and do not warn again."""
+    if kpm is None:
+        return None
+    if other is not None and kpm.dtype != other.dtype:
+        warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
+                      "type for both instead.", stacklevel=3)
+    from .._mha import _float_mask
+    return _float_mask(kpm, like.dtype, name)
 
 
 def _activation(activation):
@@ -148,6 +166,8 @@ class TransformerEncoderLayer(_TransformerLayer):
             2 if act is F.gelu or isinstance(act, GELU) else 0
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        src_key_padding_mask = _canonical_kpm(src_key_padding_mask, src_mask, src,
+                                              "src_key_padding_mask", "src_mask")
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -228,10 +248,8 @@ class TransformerEncoder(Module):
             self.use_nested_tensor = False
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
-        if src_key_padding_mask is not None and mask is not None and \
-                src_key_padding_mask.dtype != mask.dtype:
-            warnings.warn("Support for mismatched src_key_padding_mask and mask is deprecated. "
-                          "Use same type for both instead.", stacklevel=2)
+        src_key_padding_mask = _canonical_kpm(src_key_padding_mask, mask, src,
+                                              "src_key_padding_mask", "mask")
         out = src
         for mod in self.layers:
             out = mod(out, src_mask=mask, is_causal=bool(is_causal),

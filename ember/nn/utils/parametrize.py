@@ -184,9 +184,30 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
             if not isinstance(X, Tensor):
                 raise ValueError(f"A parametrization must return a tensor. Got "
                                  f"{type(X).__name__}.")
-            if X.dtype != Y.dtype or X.shape != Y.shape:
-                raise ValueError("Registering a parametrization may not change the dtype or "
-                                 "shape of the tensor, unless the `unsafe` flag is enabled.")
+            for what in ("dtype", "shape"):
+                if getattr(X, what) != getattr(Y, what):
+                    raise ValueError(
+                        f"Registering a parametrization may not change the {what} of the "
+                        f"tensor, unless the `unsafe` flag is enabled.\n"
+                        f"module.{tensor_name}.{what}: {getattr(Y, what)}\n"
+                        f"parametrization(module.{tensor_name}).{what}: {getattr(X, what)}")
+            if hasattr(parametrization, "right_inverse"):
+                try:
+                    Z = parametrization.right_inverse(X)
+                except NotImplementedError:
+                    pass
+                else:
+                    if not isinstance(Z, Tensor):
+                        raise ValueError("parametrization.right_inverse must return a tensor. "
+                                         f"Got: {type(Z).__name__}")
+                    for what in ("dtype", "shape"):
+                        if getattr(Z, what) != getattr(Y, what):
+                            raise ValueError(
+                                "The tensor returned by parametrization.right_inverse must "
+                                f"have the same {what} as module.{tensor_name}, unless the "
+                                f"`unsafe` flag is enabled.\n"
+                                f"module.{tensor_name}.{what}: {getattr(Y, what)}\n"
+                                f"returned {what}: {getattr(Z, what)}")
         module.parametrizations[tensor_name].append(parametrization)
         module.parametrizations[tensor_name].unsafe |= unsafe
     elif tensor_name in module._buffers or tensor_name in module._parameters:

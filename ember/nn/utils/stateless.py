@@ -35,9 +35,9 @@ def _reparametrize(module, values, tie_weights, strict):
         if missing or unexpected:
             msgs = []
             if unexpected:
-                msgs.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}.")
+                msgs.append(f"Unexpected key(s): {', '.join(map(repr, sorted(unexpected)))}.")
             if missing:
-                msgs.append(f"Missing key(s): {', '.join(map(repr, missing))}.")
+                msgs.append(f"Missing key(s): {', '.join(map(repr, sorted(missing)))}.")
             raise RuntimeError(f"Error(s) in reparametrizing for {module._get_name()}:\n\t"
                                + "\n\t".join(msgs))
     todo = dict(values)

@@ -1,0 +1,125 @@
+"""torch.memory_format: contiguous_format, preserve_format, channels_last (NHWC strides for a
+4-d tensor) and channels_last_3d (NDHWC for 5-d), with torch's stride rules.
+
+ember's arrays are NumPy arrays, so a channels-last tensor is an array whose strides put the
+channel dimension innermost: the NHWC-contiguous array transposed back to NCHW. Elementwise
+ops (NumPy's order 'K') keep that layout; convolutions, pools, batch norm and interpolation
+lay their outputs out like torch (`follow`)."""
+import numpy as np
+
+__all__ = ["memory_format", "contiguous_format", "preserve_format", "channels_last",
+           "channels_last_3d"]
+
+
+class memory_format:
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "torch." + self.name
+
+    def __reduce__(self):
+        return self.name
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+# channels-last dim order (outermost first) for 4-d and 5-d tensors
+_ORDER = {4: (0, 2, 3, 1), 5: (0, 2, 3, 4, 1)}
+_INV = {4: (0, 3, 1, 2), 5: (0, 4, 1, 2, 3)}
+
+
+def _check(fmt, ndim, what="required rank 4 tensor to use channels_last format"):
+    if fmt is channels_last and ndim != 4:
+        raise RuntimeError(what)
+    if fmt is channels_last_3d and ndim != 5:
+        raise RuntimeError("required rank 5 tensor to use channels_last_3d format")
+
+
+def is_channels_last(fmt):
+    return fmt is channels_last or fmt is channels_last_3d
+
+
+def is_contiguous_as(a, fmt):
+    """torch's is_contiguous(memory_format): dims visited innermost first, size-1 dims free."""
+    if fmt is None or fmt is contiguous_format or fmt is preserve_format:
+        return bool(a.flags.c_contiguous)
+    if (fmt is channels_last and a.ndim != 4) or (fmt is channels_last_3d and a.ndim != 5):
+        return False
+    expected = 1
+    for d in reversed(_ORDER[a.ndim]):
+        n = a.shape[d]
+        if n != 1:
+            if a.strides[d] // a.itemsize != expected:
+                return False
+            expected *= n
+    return True
+
+
+def strides_like_channels_last(a):
+    """torch's is_channels_last_strides_2d/3d (suggest_memory_format's test)."""
+    if a.ndim not in _ORDER:
+        return False
+    st = [s // a.itemsize for s in a.strides]
+    if st[1] == 0:
+        return False
+    low = 0
+    for d in (1,) + tuple(reversed(_ORDER[a.ndim][1:-1])) + (0,):
+        if a.shape[d] == 0 or st[d] < low:
+            return False
+        if d == 0 and low == st[1]:
+            return False
+        low = st[d] * (a.shape[d] if a.shape[d] > 1 else 1)
+    return True
+
+
+def as_format(a, fmt, force=False):
+    """a laid out in memory format fmt: itself when it already is (unless force), else a copy
+    with torch's strides for that format (size-1 dims included)."""
+    if not force and is_contiguous_as(a, fmt):
+        return a
+    if fmt is None or fmt is contiguous_format or fmt is preserve_format:
+        return a.copy(order="C")
+    return a.transpose(_ORDER[a.ndim]).copy(order="C").transpose(_INV[a.ndim])
+
+
+def channels_last_like(a, ref):
+    """fmt of `ref` when it reads as channels last, for an output `a` of the same rank."""
+    return a.ndim == ref.ndim and strides_like_channels_last(ref)
+
+
+def follow(out, *refs):
+    """The output array `out` of a conv / pool / norm / resampling of `refs`: channels last when
+    any of them reads as channels last (torch's suggest_memory_format), else as is."""
+    if out.ndim in _ORDER and any(r is not None and r.ndim == out.ndim and
+                                  strides_like_channels_last(r) for r in refs):
+        if strides_like_channels_last(out):
+            return out
+        return as_format(out, channels_last if out.ndim == 4 else channels_last_3d, True)
+    return out
+
+
+def _suggests_cl(a):
+    if a.ndim not in _ORDER:
+        return False
+    if a.flags.c_contiguous and 1 not in a.shape:     # the common case, decided at once
+        return False
+    return strides_like_channels_last(a)
+
+
+def lay_out(out, *refs):
+    """Tensor-level follow: the output tensor(s) of a conv / pool / norm / resampling / cat of
+    the tensors `refs` get channels-last strides when a ref reads as channels last."""
+    if not any(r is not None and _suggests_cl(r.arr) for r in refs):
+        return out
+    outs = out if isinstance(out, tuple) else (out,)
+    for t in outs:
+        if t.arr.ndim in _ORDER and not strides_like_channels_last(t.arr):
+            t.arr = as_format(t.arr, channels_last if t.arr.ndim == 4 else channels_last_3d,
+                              True)
+    return out
