@@ -9,6 +9,25 @@ def _root(a):
     return a
 
 
+# Root buffers moved to "shared memory" by share_memory_() (keyed by id; entries vanish with
+# the buffer). ember's CPU buffers are ordinary NumPy arrays; only the flag is tracked.
+import weakref as _weakref
+_SHARED = _weakref.WeakValueDictionary()
+
+
+def _share(a):
+    r = _root(a)
+    try:
+        _SHARED[id(r)] = r
+    except TypeError:
+        pass
+
+
+def _is_shared(a):
+    r = _root(a)
+    return _SHARED.get(id(r)) is r
+
+
 class UntypedStorage:
     __slots__ = ("_arr", "device")
 
@@ -33,6 +52,13 @@ class UntypedStorage:
 
     def element_size(self):
         return 1
+
+    def is_shared(self):
+        return self.device.type == "cuda" or _is_shared(self._arr)
+
+    def share_memory_(self):
+        _share(self._arr)
+        return self
 
     def __eq__(self, other):
         return isinstance(other, UntypedStorage) and self.data_ptr() == other.data_ptr()

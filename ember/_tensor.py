@@ -39,6 +39,23 @@ class Size(tuple):
         return (Size, (tuple(self),))
 
 
+
+def _array_copy_keyword(copy):
+    """torch's Tensor.__array__ takes no `copy` keyword, so under NumPy 2 np.array(t) (which
+    passes copy=True) warns and np.asarray(t, copy=False) then fails: do the same."""
+    import warnings
+    warnings.warn("__array__ implementation doesn't accept a copy keyword, so passing copy=False "
+                  "failed. __array__ must implement 'dtype' and 'copy' keyword arguments. To learn "
+                  "more, see the migration guide https://numpy.org/devdocs/numpy_2_0_migration_"
+                  "guide.html#adapting-to-changes-in-the-copy-keyword", DeprecationWarning,
+                  stacklevel=3)
+    if copy is False:
+        raise ValueError(
+            "Unable to avoid copy while creating an array as requested.\nIf using "
+            "`np.array(obj, copy=False)` replace it with `np.asarray(obj)` to allow a copy when "
+            "needed (no behavior change in NumPy 1.x).\nFor more details, see https://numpy.org/"
+            "devdocs/numpy_2_0_migration_guide.html#adapting-to-changes-in-the-copy-keyword.")
+
 class Tensor:
     # `arr` is the backing ndarray; `_vc` is the version counter [version, clock stamp], shared
     # with views and created lazily; `_leaf` the AccumulateGrad node of a leaf tensor.
@@ -273,6 +290,8 @@ class Tensor:
         return self._host().reshape(()).item()
 
     def __array__(self, dtype=None, copy=None):
+        if copy is not None:
+            _array_copy_keyword(copy)
         if self._rg and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
@@ -594,10 +613,14 @@ class Tensor:
         return False
 
     def share_memory_(self):
+        from ._storage import _share
+        if self.device.type != "cuda":
+            _share(self.arr)
         return self
 
     def is_shared(self):
-        return False
+        from ._storage import _is_shared
+        return self.device.type == "cuda" or _is_shared(self.arr)
 
     def apply_(self, callable):
         """Replace each element x by callable(x) (Python numbers; CPU tensors only)."""

@@ -1,0 +1,44 @@
+"""Regressions found by probe batch 4 (the canonical public PyTorch scripts), checked against torch."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+def test_share_memory_marks_storage_shared():
+    for lib in (torch, ember):
+        a = lib.ones(4)
+        b = a[1:]
+        assert not a.is_shared()
+        assert a.share_memory_() is a
+        assert a.is_shared() and b.is_shared() and a.untyped_storage().is_shared()
+        assert not a.clone().is_shared()
+        m = lib.nn.Linear(2, 2)
+        m.weight.grad = lib.zeros(2, 2)
+        m.share_memory()
+        assert m.weight.is_shared() and m.bias.is_shared() and m.weight.grad.is_shared()
+        c = lib.zeros(3)
+        c.untyped_storage().share_memory_()
+        assert c.is_shared()
+
+
+def _array_warnings(lib):
+    out = []
+    t = lib.ones(2)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        np.array(t)
+        np.asarray(t)
+        np.array(t, dtype=np.float64, copy=True)
+        try:
+            np.asarray(t, copy=False)
+        except ValueError as e:
+            out.append(str(e))
+    return out + [(x.category, str(x.message), x.filename) for x in w]
+
+
+def test_numpy_array_copy_keyword_warns_like_torch():
+    assert _array_warnings(torch) == _array_warnings(ember)
