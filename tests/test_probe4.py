@@ -42,3 +42,21 @@ def _array_warnings(lib):
 
 def test_numpy_array_copy_keyword_warns_like_torch():
     assert _array_warnings(torch) == _array_warnings(ember)
+
+
+class _NotAllowed:
+    pass
+
+
+@pytest.mark.parametrize("payload", ["class", "blocked"])
+def test_weights_only_refusal_message_is_torchs(tmp_path, payload):
+    import os
+    obj = {"a": _NotAllowed() if payload == "class" else os.system}
+    msgs = []
+    for lib in (torch, ember):
+        path = tmp_path / f"{lib.__name__}.pt"
+        lib.save(obj, path)
+        with pytest.raises(Exception) as info:
+            lib.load(path)
+        msgs.append((type(info.value), str(info.value)))
+    assert msgs[0] == msgs[1]

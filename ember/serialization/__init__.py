@@ -20,10 +20,14 @@ __all__ = ["save", "load", "add_safe_globals", "clear_safe_globals", "get_safe_g
 
 DEFAULT_PROTOCOL = 2
 UNSAFE_MESSAGE = (
-    "In ember, `load` defaults to `weights_only=True`, which admits only tensors, containers, "
-    "primitive values and globals allowlisted with `ember.serialization.add_safe_globals`. "
-    "Re-running `ember.load` with `weights_only` set to `False` will likely succeed, but it can "
-    "result in arbitrary code execution. Do it only if you got the file from a trusted source.")
+    "In PyTorch 2.6, we changed the default value of the `weights_only` argument in `torch.load` "
+    "from `False` to `True`. Re-running `torch.load` with `weights_only` set to `False` will "
+    "likely succeed, but it can result in arbitrary code execution. Do it only if you got the "
+    "file from a trusted source.")
+
+DOCS_MESSAGE = (
+    "\n\nCheck the documentation of torch.load to learn more about types accepted by default "
+    "with weights_only https://pytorch.org/docs/stable/generated/torch.load.html.")
 
 
 def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL,
@@ -148,11 +152,23 @@ def _is_tar(f):
 
 
 def _weights_only_message(message):
-    return ("Weights only load failed. This file can still be loaded, to do so you have two "
-            f"options, do those steps only if you trust the source of the checkpoint.\n\t(1) "
-            f"{UNSAFE_MESSAGE}\n\t(2) Alternatively, to load with `weights_only=True` please "
-            "check the recommended steps in the following error message.\n\tWeightsUnpickler "
-            f"error: {message}")
+    """torch.load's wording around a weights-only unpickler error (its _get_wo_message)."""
+    import re
+    if re.search(r"GLOBAL (\S+) was not an allowed global by default.", message):
+        out = ("Weights only load failed. This file can still be loaded, to do so you have two "
+               "options, \033[1mdo those steps only if you trust the source of the checkpoint"
+               f"\033[0m. \n\t(1) {UNSAFE_MESSAGE}\n\t(2) Alternatively, to load with "
+               "`weights_only=True` please check the recommended steps in the following error "
+               "message.\n\tWeightsUnpickler error: " + message)
+    else:
+        if re.search(r"(\S+) must be (\S+) to load", message):
+            return f"Weights only load failed. {message}\n {UNSAFE_MESSAGE}\n"
+        out = f"Weights only load failed. {UNSAFE_MESSAGE}\n"
+        if not re.search(r"whose module (\S+) is blocked", message):
+            out += ("Please file an issue with the following so that we can make "
+                    "`weights_only=True` compatible with your use case: WeightsUnpickler error: ")
+        out += "\n\n" + message
+    return out + DOCS_MESSAGE
 
 
 def get_unsafe_globals_in_checkpoint(f):

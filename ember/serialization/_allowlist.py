@@ -141,8 +141,8 @@ def refuse_global(module, name):
     shown = full[len("builtins."):] if module == "builtins" else full
     return UnpicklingError(
         f"Unsupported global: GLOBAL {shown} was not an allowed global by default. Please use "
-        f"`ember.serialization.add_safe_globals([{shown}])` or the "
-        f"`ember.serialization.safe_globals([{shown}])` context manager to allowlist this "
+        f"`torch.serialization.add_safe_globals([{shown}])` or the "
+        f"`torch.serialization.safe_globals([{shown}])` context manager to allowlist this "
         "global if you trust this class/function.")
 
 
