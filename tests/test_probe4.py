@@ -60,3 +60,18 @@ def test_weights_only_refusal_message_is_torchs(tmp_path, payload):
             lib.load(path)
         msgs.append((type(info.value), str(info.value)))
     assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize("n", [7, 10, 33, 100])
+def test_float32_softmax_follows_torchs_kernel(n):
+    # torch's exp is (nearly) correctly rounded, its last-dim kernel multiplies by the
+    # reciprocal of a lane-wise sum and its inner-dim kernel divides by an in-order sum;
+    # NumPy's float32 exp is an ulp off a third of the time
+    g = torch.Generator().manual_seed(n)
+    x = torch.randn(500, n, generator=g) * 3
+    a = ember.tensor(x.numpy())
+    last = (ember.softmax(a, 1).numpy() != torch.softmax(x, 1).numpy()).mean()
+    assert last < 0.2
+    x3 = x.reshape(50, 10, n)
+    inner = (ember.softmax(ember.tensor(x3.numpy()), 1).numpy() != torch.softmax(x3, 1).numpy())
+    assert inner.mean() < 0.01

@@ -44,6 +44,27 @@ def _rowsum(xp, a, dim):
     return a.sum(axis=dim, keepdims=True)
 
 
+def _lane_rowsum(e):
+    """The last-dim sum as torch's vectorised reduce_all adds it on a 512-bit CPU: rows shorter
+    than one vector left to right; longer rows in 64-byte lanes, block after block, the tail
+    added into the first lanes, then the lanes folded in halves."""
+    n = e.shape[-1]
+    lanes = 64 // e.dtype.itemsize
+    if n < lanes:
+        acc = e[..., 0].copy()
+        for j in range(1, n):
+            acc += e[..., j]
+        return acc[..., None]
+    nb = n // lanes
+    acc = e[..., :nb * lanes].reshape(e.shape[:-1] + (nb, lanes)).sum(axis=-2)  # block order
+    if n > nb * lanes:
+        acc[..., :n - nb * lanes] += e[..., nb * lanes:]
+    while acc.shape[-1] > 1:
+        h = acc.shape[-1] // 2
+        acc = acc[..., :h] + acc[..., h:]
+    return acc
+
+
 def _softmax_arrays(xp, x, dim, masked=False):
     if x.size == 0:                 # NumPy's max has no identity for an empty reduction
         return xp.empty_like(x)
@@ -51,6 +72,16 @@ def _softmax_arrays(xp, x, dim, masked=False):
     if masked:      # attention: a row masked everywhere gives zeros, not nan (torch's kernel)
         m = xp.where(xp.isneginf(m), 0, m)
     e = x - m
+    if xp is np and e.dtype == np.float32 and not masked:
+        # torch's CPU kernels, whose float32 exp is nearly correctly rounded (NumPy's is not):
+        # along the last dim, exp, lane-wise sum and a multiply by its reciprocal; along an
+        # inner dim, exp, a sum in order and a divide
+        e = np.exp(e, dtype=np.float64).astype(np.float32)
+        if dim in (-1, x.ndim - 1):
+            e *= np.float32(1) / _lane_rowsum(e)
+        else:
+            e /= np.add.reduce(e, axis=dim, keepdims=True)
+        return e
     xp.exp(e, out=e)
     z = _rowsum(xp, e, dim)
     if masked:
