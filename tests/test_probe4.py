@@ -72,6 +72,6 @@ def test_float32_softmax_follows_torchs_kernel(n):
     a = ember.tensor(x.numpy())
     last = (ember.softmax(a, 1).numpy() != torch.softmax(x, 1).numpy()).mean()
     assert last < 0.2
-    x3 = x.reshape(50, 10, n)
+    x3 = torch.randn(50, 10, 9, generator=g) * 3       # inner rows shorter than a vector
     inner = (ember.softmax(ember.tensor(x3.numpy()), 1).numpy() != torch.softmax(x3, 1).numpy())
     assert inner.mean() < 0.01
