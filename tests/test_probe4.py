@@ -75,3 +75,18 @@ def test_float32_softmax_follows_torchs_kernel(n):
     x3 = torch.randn(50, 10, 9, generator=g) * 3       # inner rows shorter than a vector
     inner = (ember.softmax(ember.tensor(x3.numpy()), 1).numpy() != torch.softmax(x3, 1).numpy())
     assert inner.mean() < 0.01
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(300, 7), (300, 10), (30, 100), (3, 1000), (5000,), (30000,),
+                                   (50, 7, 9), (40, 30, 3), (10, 20, 64), (5, 7, 33), (8, 3, 4, 4)])
+def test_sum_and_mean_are_torchs_bits(shape, dtype):
+    # torch's cascade_sum order (4 interleaved accumulators, 32-byte vectors, cascade levels)
+    g = torch.Generator().manual_seed(len(shape))
+    x = torch.rand(*shape, generator=g, dtype=dtype)
+    a = ember.tensor(x.numpy())
+    for d in [None, *range(len(shape))]:
+        for name in ("sum", "mean"):
+            t = getattr(x, name)() if d is None else getattr(x, name)(d)
+            e = getattr(a, name)() if d is None else getattr(a, name)(d)
+            assert np.array_equal(t.numpy(), e.numpy()), (name, d)

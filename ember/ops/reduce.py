@@ -13,6 +13,7 @@ from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
     make_unary as _make_unary
 from ._dims import int_arg, wrap_dim as _wrap_dim
+from ._torch_sum import torch_sum
 from ._registry import holomorphic as _holo, no_complex_grad as _no_complex_grad, \
     op as _op
 
@@ -118,9 +119,18 @@ def _float_only(x, name):
 
 
 # ---- sum, mean, prod --------------------------------------------------------------------------
+def _sum_arrays(xp, x, dims, keepdim):
+    """x.sum over dims; float32/float64 on the CPU added in torch's order where it can be."""
+    if xp is np:
+        r = torch_sum(x, dims, keepdim)
+        if r is not None:
+            return r
+    return _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim))
+
+
 def _sum_fwd(xp, x, dims, keepdim, dtype):
     x = _int_to_i64(x, dtype)
-    r = _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim))
+    r = _sum_arrays(xp, x, dims, keepdim)
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x.shape, dims, keepdim)
 
 
@@ -167,7 +177,7 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
         _float_only(x, "mean")
     n = _numel(x.shape, dims)
     if n:
-        r = _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim)) / n
+        r = _sum_arrays(xp, x, dims, keepdim) / n
     else:
         r = xp.full(_reduced_shape(x.shape, dims, keepdim), np.nan, x.dtype)
     return _arr(xp, r).astype(x.dtype, copy=False), (x.shape, dims, keepdim, n)

@@ -1,0 +1,119 @@
+"""float32/float64 sums in the order torch's CPU sum kernel adds (ATen's cascade_sum in
+SumKernel.cpp), so sums and means come out bit for bit as torch's, not merely within an ulp.
+
+torch's kernel, for one reduced dim of a contiguous tensor:
+- inner reduction (the reduced dim is the last): rows of at least one 32-byte vector are summed
+  as vectors (8 float32 / 4 float64 lanes) with 4 interleaved accumulators, the leftover
+  elements added to 0 in order, then the lanes one by one; shorter rows the same way with
+  scalars;
+- outer reduction: columns in blocks of 4 vectors add row after row; the leftover columns use the
+  4 interleaved accumulators along the reduced dim;
+- every running sum is a 4-level cascade: blocks of 2**k rows (k >= 4) are summed in order and
+  carried upward, which keeps long sums accurate.
+Above 32768 elements torch splits the work over threads, which changes the order, so larger
+inputs are left to NumPy (pairwise, and fast), as are several reduced dims, non-contiguous
+inputs and outer reductions of 4 to 7 float32 columns (another kernel path)."""
+import numpy as np
+
+_GRAIN = 32768
+
+
+def _seq(a):
+    """Sum over axis 0 in order. NumPy adds a leading axis row after row when rows have several
+    elements; a single column would be summed pairwise, so that is added up one by one."""
+    if a.shape[0] == 0:
+        return np.zeros(a.shape[1:], a.dtype)
+    if a[0].size == 1:
+        return np.cumsum(a.reshape(-1))[-1].reshape(a.shape[1:])
+    return np.add.reduce(a, axis=0)
+
+
+def _groups(a, step):
+    """(full groups of `step` rows summed in order, the leftover rows summed in order)."""
+    g = a.shape[0] // step
+    full = np.add.reduce(a[:g * step].reshape((g, step) + a.shape[1:]), axis=1) if g else a[:0]
+    return full, _seq(a[g * step:])
+
+
+def _cascade(a):
+    """ATen's multi_row_sum: the sum over axis 0 of a (size, ...) array."""
+    size = a.shape[0]
+    power = max(4, (int(size - 1).bit_length() if size > 1 else 0) // 4)
+    step = 1 << power
+    if size < step:
+        return _seq(a)
+    chunks, acc0 = _groups(a, step)           # acc[0]: the rows after the last full block
+    b1, acc1 = _groups(chunks, step)          # acc[1]: carried up every `step` blocks
+    b2, acc2 = _groups(b1, step)              # acc[2]: carried up every step**2 blocks
+    acc3 = _seq(b2)                           # acc[3]: everything carried up to the top
+    return ((acc0 + acc1) + acc2) + acc3
+
+
+def _row_sum(a):
+    """ATen's row_sum: 4 interleaved accumulators over axis 0 of a (n, ...) array, the leftover
+    rows into the first, then the other three added to it."""
+    n = a.shape[0]
+    s = n // 4
+    if not s:
+        return _seq(a)
+    p = _cascade(a[:s * 4].reshape((s, 4 * a[0].size))).reshape((4,) + a.shape[1:])
+    if n == s * 4:
+        return ((p[0] + p[1]) + p[2]) + p[3]
+    return _seq(np.concatenate((p[:1], a[s * 4:], p[1:])))
+
+
+def _inner(a, lanes):
+    """Sum over axis 0 of an (n, R) array, the reduced dim innermost in torch's layout."""
+    n = a.shape[0]
+    if n < lanes:          # scalar row_sum: x0, then x4..., then x1, x2, x3
+        return _seq(a[[0, *range(4, n), 1, 2, 3]] if n > 4 else a)
+    nv = n // lanes
+    v = _row_sum(a[:nv * lanes].reshape((nv, lanes) + a.shape[1:]))
+    if nv * lanes == n:
+        return _seq(v)
+    return _seq(np.concatenate((a[nv * lanes:], v)))
+
+
+def _outer(a, lanes):
+    """Sum over axis 0 of an (n, B, C) array: the B batches' C columns are not reduced; within
+    each batch the columns in whole blocks of 4 vectors cascade and the rest use row_sum."""
+    cut = a.shape[2] // (4 * lanes) * (4 * lanes)
+    if cut == a.shape[2]:
+        return _cascade(a)
+    if cut == 0:
+        return _row_sum(a)
+    return np.concatenate([_cascade(a[:, :, :cut]), _row_sum(a[:, :, cut:])], axis=-1)
+
+
+def torch_sum(x, dims, keepdim):
+    """x.sum(dims) added in torch's order, or None where that order is not reproduced."""
+    if x.dtype not in (np.float32, np.float64) or not x.flags.c_contiguous or not x.size \
+            or x.size > _GRAIN:
+        return None
+    lanes = 32 // x.dtype.itemsize
+    if dims is None or len(dims) == x.ndim:
+        r = _inner(x.reshape(-1, 1), lanes)[0]
+        return r.reshape((1,) * x.ndim) if keepdim else r
+    if len(dims) != 1:
+        return None
+    d = dims[0]
+    n = x.shape[d]
+    inner = 1
+    for s in x.shape[d + 1:]:
+        inner *= s
+    outer = x.size // max(n * inner, 1)
+    if 4 <= inner < lanes:      # torch takes another path for these few columns (not followed)
+        return None
+    if inner == 1:
+        r = _inner(np.ascontiguousarray(x.reshape(outer, n).T), lanes)
+    elif outer == 1:
+        r = _outer(x.reshape(n, 1, inner), lanes)
+    else:
+        r = _outer(np.ascontiguousarray(x.reshape(outer, n, inner).transpose(1, 0, 2)), lanes)
+    shape = list(x.shape)
+    if keepdim:
+        shape[d] = 1
+    else:
+        del shape[d]
+    return r.reshape(shape)
+
