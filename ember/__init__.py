@@ -43,6 +43,8 @@ def _export():
             if name not in g or name in ("float", "int", "bool"):
                 g[name] = fn
     g["range"] = _creation.range_
+    g.update({n: getattr(_creation, n) for n in _creation.LEGACY_TENSOR_TYPES})
+    g["tensortype"] = _creation.tensortype
 
 
 _export()

@@ -40,6 +40,19 @@ class Size(tuple):
 
 
 
+_C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+              "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int",
+              "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+              "bool": "bool"}
+
+
+def _tensor_options(dtype):
+    """How torch's legacy constructors print the options they expected or got."""
+    return (f"TensorOptions(dtype={_C10_NAMES.get(dtype.name, dtype.name)}, device=cpu, "
+            "layout=Strided, requires_grad=false (default), pinned_memory=false (default), "
+            "memory_format=(nullopt))")
+
+
 def _array_copy_keyword(copy):
     """torch's Tensor.__array__ takes no `copy` keyword, so under NumPy 2 np.array(t) (which
     passes copy=True) warns and np.asarray(t, copy=False) then fails: do the same."""
@@ -87,7 +100,14 @@ class Tensor:
         from .ops.creation import tensor as _tensor_fn, empty
         self = object.__new__(cls)
         device = "cpu" if device is None else device
-        if len(args) == 1 and not isinstance(args[0], int):
+        if len(args) == 1 and isinstance(args[0], Tensor):      # new(Tensor other): an alias
+            src = args[0]
+            if dtype is not None and src.dtype is not dtype:
+                raise TypeError(f"expected {_tensor_options(dtype)} (got "
+                                f"{_tensor_options(src.dtype)})")
+        elif len(args) == 1 and isinstance(args[0], Size):       # new(tuple of ints size)
+            src = empty(*args[0], dtype=dtype, device=device)
+        elif len(args) == 1 and not isinstance(args[0], int):
             src = _tensor_fn(args[0], dtype=dtype or _dtype.DEFAULT.float, device=device)
         else:
             src = empty(*args, dtype=dtype, device=device)
@@ -541,8 +561,13 @@ class Tensor:
         if dtype is None:
             name = _TYPE_NAMES.get(self.dtype.name, "torch.Tensor")
             return name.replace("torch.", "torch.sparse.") if self.is_sparse else name
+        if isinstance(dtype, str) and dtype.startswith("torch.cuda.") and \
+                "torch." + dtype[11:] in _TYPE_OF_NAME:
+            return self.to("cuda", to_dtype(_TYPE_OF_NAME["torch." + dtype[11:]]))
         if isinstance(dtype, str) and dtype in _TYPE_OF_NAME:
             dtype = _TYPE_OF_NAME[dtype]
+        if isinstance(dtype, type) and hasattr(dtype, "is_cuda"):     # torch.FloatTensor & co.
+            return self.to("cuda" if dtype.is_cuda else "cpu", dtype.dtype)
         return self.to(to_dtype(dtype))
 
     def is_inference(self):
@@ -651,13 +676,8 @@ class Tensor:
         return self
 
     def storage(self):
-        import warnings
-        from ._storage import TypedStorage, UntypedStorage
-        warnings.warn("TypedStorage is deprecated. It will be removed in the future and "
-                      "UntypedStorage will be the only storage class. This should only matter to "
-                      "you if you are using storages directly.  To access UntypedStorage "
-                      "directly, use tensor.untyped_storage() instead of tensor.storage()",
-                      UserWarning, stacklevel=2)
+        from ._storage import TypedStorage, UntypedStorage, warn_typed_storage_removal
+        warn_typed_storage_removal(stacklevel=3)
         return TypedStorage(UntypedStorage._of(self), self.dtype)
 
     def set_(self, source=None, storage_offset=0, size=None, stride=None):

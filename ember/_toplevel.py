@@ -185,8 +185,8 @@ def typename(obj):
 
 @_export
 def is_storage(obj):
-    from ._storage import UntypedStorage
-    return type(obj) is UntypedStorage
+    from ._storage import TypedStorage, UntypedStorage
+    return type(obj) in (UntypedStorage, TypedStorage)
 
 
 @_export

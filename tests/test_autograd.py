@@ -403,9 +403,17 @@ def test_graph_module():
 
 
 def test_legacy_variable():
-    t = ember.ones(2)
-    assert ember.autograd.Variable(t, requires_grad=True) is t and t.requires_grad
-    assert isinstance(t, ember.autograd.Variable)
+    # Variable(t) is a new leaf sharing t's storage (t.detach()), as torch's: t itself is
+    # left alone, a non-leaf's graph is cut
+    for lib in (ember, torch):
+        t = lib.ones(2)
+        v = lib.autograd.Variable(t, requires_grad=True)
+        assert v is not t and v.requires_grad and not t.requires_grad and v.is_leaf
+        assert v.data_ptr() == t.data_ptr()
+        assert isinstance(t, lib.autograd.Variable)
+        y = lib.ones(2, requires_grad=True) * 2
+        w = lib.autograd.Variable(y)
+        assert w.grad_fn is None and not w.requires_grad and w.is_leaf
 
 
 # ---- no recursion -----------------------------------------------------------------------------

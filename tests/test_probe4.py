@@ -93,3 +93,44 @@ def test_sum_and_mean_are_torchs_bits(shape, dtype):
             t = getattr(x, name)() if d is None else getattr(x, name)(d)
             e = getattr(a, name)() if d is None else getattr(a, name)(d)
             assert np.array_equal(t.numpy(), e.numpy()), (name, d)
+
+
+def _outcome(fn):
+    try:
+        r = fn()
+    except Exception as e:  # noqa: BLE001
+        return type(e).__name__, str(e)
+    if hasattr(r, "dtype") and hasattr(r, "shape"):
+        return "ok", str(r.dtype).split(".")[-1], tuple(r.shape)
+    return "ok", str(r).replace("ember", "torch")
+
+
+@pytest.mark.parametrize("case", [
+    lambda L: (L.FloatTensor, type(L.FloatTensor), L.FloatTensor.dtype, L.cuda.LongTensor),
+    lambda L: L.FloatTensor(2, 3),
+    lambda L: L.LongTensor([1, 2]),
+    lambda L: L.ones(2).type(L.DoubleTensor),
+    lambda L: L.ones(2).type("torch.LongTensor"),
+    lambda L: (isinstance(L.ones(2, dtype=L.int64), L.LongTensor),
+               isinstance(L.ones(2), L.DoubleTensor), isinstance(L.ones(2), L.cuda.FloatTensor),
+               isinstance(L.nn.Parameter(L.ones(1)), L.FloatTensor)),
+    lambda L: L.LongTensor(L.ones(2)),
+    lambda L: L.Tensor(L.ones(2, dtype=L.float64)),
+    lambda L: L.IntTensor(L.Size([2, 3])),
+    lambda L: L.FloatTensor(2, device="meta" if False else "cuda"),
+    lambda L: L.cuda.FloatTensor(2),
+    lambda L: L.is_storage(L.ones(2).untyped_storage()),
+    lambda L: L.autograd.Variable(),
+    lambda L: L.autograd.Variable([1, 2]),
+    lambda L: L.autograd.Variable(L.ones(2), requires_grad=True, volatile=True),
+])
+def test_legacy_tensor_types_and_variable(case):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _outcome(lambda: case(ember)) == _outcome(lambda: case(torch))
+
+
+def test_variable_volatile_warns():
+    for lib in (torch, ember):
+        with pytest.warns(UserWarning, match="volatile was removed"):
+            lib.autograd.Variable(lib.ones(2), volatile=True)

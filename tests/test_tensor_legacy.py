@@ -63,11 +63,22 @@ def _quiet(fn):
         return fn()
 
 
+def _rearm_typed_storage_warning():
+    """Both warn about TypedStorage once per process: make the next storage() warn again."""
+    torch.storage._warn_typed_storage_removal.__dict__["has_warned"] = False
+    import ember._storage
+    ember._storage._TYPED_STORAGE_WARNED[0] = False
+
+
 def test_storage_is_torchs_typed_storage():
+    _rearm_typed_storage_warning()
     for lib in (ember, torch):
         x = lib.arange(6.0)
         with pytest.warns(UserWarning, match="TypedStorage is deprecated"):
             x.storage()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            x.storage()                         # only the first time
     se = _quiet(lambda: ember.arange(6.0)[2:].storage())
     st = _quiet(lambda: torch.arange(6.0)[2:].storage())
     assert repr(se) == repr(st)

@@ -27,9 +27,22 @@ class _VariableMeta(type):
 
 
 class Variable(metaclass=_VariableMeta):
-    """Legacy torch.autograd.Variable: Variable(t) is t (with requires_grad applied)."""
+    """Legacy torch.autograd.Variable: Variable(t) is t.detach() (with requires_grad applied)."""
 
-    def __new__(cls, data, requires_grad=False, volatile=False):
+    def __new__(cls, data=None, requires_grad=False, volatile=False):
+        from .._tensor import Tensor
+        if volatile:
+            import warnings
+            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` "
+                          "instead.", UserWarning, stacklevel=2)
+            if requires_grad:
+                raise ValueError("Variable can't be volatile and require_grad at the same time!")
+        if data is None:
+            from ..ops.creation import empty
+            data = empty(0)
+        elif not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        out = data.detach()         # a new leaf sharing data's storage, as torch's Variable(t)
         if requires_grad:
-            data.requires_grad_(True)
-        return data
+            out.requires_grad_(True)
+        return out

@@ -300,3 +300,12 @@ class Event:
 from .graphs import (CUDAGraph, graph, graph_pool_handle,  # noqa: E402, F401
                      is_current_stream_capturing, make_graphed_callables)
 from . import amp  # noqa: E402,F401  (torch.cuda.amp's deprecated spellings)
+
+
+def _legacy_types():
+    """torch.cuda.FloatTensor & co.: the legacy constructors of CUDA tensors."""
+    from ..ops.creation import CUDA_TENSOR_TYPES
+    globals().update(CUDA_TENSOR_TYPES)
+
+
+_legacy_types()

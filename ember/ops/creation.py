@@ -1186,11 +1186,44 @@ _TO_COPY = _mu(_to_copy)
 
 
 # ---- legacy typed constructors: torch.FloatTensor(2, 3), torch.LongTensor([1, 2]) ----------------
-def _legacy(name, dt):
-    def ctor(*args, device=None):
-        return Tensor(*args, dtype=getattr(_dtype, dt), device=device)
-    ctor.__name__ = ctor.__qualname__ = name
-    return ctor
+class tensortype(type):
+    """The metaclass of torch.FloatTensor & co. (torch.tensortype): calling one constructs a
+    tensor of its dtype and device type, isinstance(t, torch.FloatTensor) checks both, and
+    t.type(torch.DoubleTensor) converts."""
+
+    def __call__(cls, *args, device=None):
+        want = "cuda" if cls.is_cuda else "cpu"
+        if cls.is_cuda:
+            from .. import cuda
+            if not cuda.is_available():
+                raise TypeError(f"type {cls.__module__}.{cls.__name__} not available. Torch not "
+                                "compiled with CUDA enabled.")
+        if device is not None and _device_cls(device).type != want:
+            raise RuntimeError(f"legacy constructor expects device type: {want} but device "
+                               f"type: {_device_cls(device).type} was passed")
+        return Tensor(*args, dtype=cls.dtype, device=device or want)
+
+    def __instancecheck__(cls, other):
+        return isinstance(other, Tensor) and other.dtype is cls.dtype and \
+            (other.device.type == "cuda") == cls.is_cuda and not other.is_sparse
+
+    def __repr__(cls):
+        return f"<class '{cls.__module__}.{cls.__name__}'>"
+
+
+tensortype.__module__ = "torch"
+
+
+def _legacy(name, dt, module="torch"):
+    cls = tensortype(name, (), {"dtype": getattr(_dtype, dt), "is_cuda": module == "torch.cuda",
+                                "is_sparse": False, "layout": _dtype_layout()})
+    cls.__module__ = module
+    return cls
+
+
+def _dtype_layout():
+    from .._layout import strided
+    return strided
 
 
 # torch.FloatTensor & co.: name -> ember dtype attribute (set_default_tensor_type reads it too)
@@ -1199,6 +1232,7 @@ LEGACY_TENSOR_TYPES = {"FloatTensor": "float32", "DoubleTensor": "float64",
                        "LongTensor": "int64", "IntTensor": "int32", "ShortTensor": "int16",
                        "CharTensor": "int8", "ByteTensor": "uint8", "BoolTensor": "bool_"}
 globals().update({n: _legacy(n, dt) for n, dt in LEGACY_TENSOR_TYPES.items()})
+CUDA_TENSOR_TYPES = {n: _legacy(n, dt, "torch.cuda") for n, dt in LEGACY_TENSOR_TYPES.items()}
 
 
 from . import _views  # noqa: E402,F401  (installs the backward rule of copy_ for `self`)
