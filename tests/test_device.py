@@ -105,7 +105,9 @@ def test_grad_scaler_skips_step_on_inf():
     p = ember.ones(2, requires_grad=True)
     opt = Opt()
     opt.param_groups[0]["params"].append(p)
-    scaler = ember.amp.GradScaler(init_scale=4.0, growth_interval=1)
+    # a "cuda" scaler disables itself without CUDA (as torch's): scale on the CPU then
+    dev = "cuda" if ember.cuda.is_available() else "cpu"
+    scaler = ember.amp.GradScaler(dev, init_scale=4.0, growth_interval=1)
     scaler.scale((p * 3).sum()).backward()
     scaler.step(opt)
     scaler.update()

@@ -134,3 +134,13 @@ def test_variable_volatile_warns():
     for lib in (torch, ember):
         with pytest.warns(UserWarning, match="volatile was removed"):
             lib.autograd.Variable(lib.ones(2), volatile=True)
+
+
+@pytest.mark.skipif(ember.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_grad_scaler_disables_itself_without_cuda():
+    for lib in (torch, ember):
+        with pytest.warns(UserWarning, match="GradScaler is enabled, but CUDA is not available"):
+            s = lib.amp.GradScaler("cuda")
+        assert not s.is_enabled() and s.get_scale() == 1.0
+        x = lib.ones(1)
+        assert s.scale(x) is x

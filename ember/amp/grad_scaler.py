@@ -7,6 +7,13 @@ class GradScaler:
                  backoff_factor=0.5, growth_interval=2000, enabled=True):
         self._device = device
         self._enabled = enabled
+        if device == "cuda" and enabled:
+            from .. import cuda
+            if not cuda.is_available():
+                import warnings
+                warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  "
+                              "Disabling.", stacklevel=2)
+                self._enabled = False
         self._scale = float(init_scale)
         self._growth_factor, self._backoff_factor = growth_factor, backoff_factor
         self._growth_interval = growth_interval
