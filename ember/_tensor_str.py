@@ -272,7 +272,8 @@ def _tangent(t):
 def tensor_repr(t):
     """Tensor.__repr__ of an ember Tensor (nn.Parameter.__repr__ adds its own first line)."""
     cls = type(t)
-    plain = cls.__module__.startswith("ember.")  # Tensor, Parameter, ...: torch's `tensor(`
+    # Tensor, Parameter, ...: torch's `tensor(` (a user's subclass prints its own name)
+    plain = cls.__module__.startswith("ember.") or cls.__module__ == "torch"
     grad_fn = t.grad_fn
     if t.be.name == "meta":
         return _meta_repr(t, grad_fn)

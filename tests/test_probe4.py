@@ -144,3 +144,21 @@ def test_cuda_grad_scaler_disables_itself_without_cuda():
         assert not s.is_enabled() and s.get_scale() == 1.0
         x = lib.ones(1)
         assert s.scale(x) is x
+
+
+def test_tensor_type_prints_as_torch_tensor():
+    import copy
+    import pickle
+
+    class MyT(ember.Tensor):
+        pass
+
+    class MyTT(torch.Tensor):
+        pass
+    assert repr(type(ember.ones(1))) == repr(type(torch.ones(1))) == "<class 'torch.Tensor'>"
+    assert ember.typename(ember.Tensor) == torch.typename(torch.Tensor)
+    t = ember.ones(2, requires_grad=True)
+    assert repr(pickle.loads(pickle.dumps(t))) == repr(copy.deepcopy(t)) == \
+        "tensor([1., 1.], requires_grad=True)"
+    assert repr(ember.ones(2).as_subclass(MyT)) == repr(torch.ones(2).as_subclass(MyTT)) \
+        .replace("MyTT", "MyT")
