@@ -62,8 +62,55 @@ def _autocast_fp32():
                 setattr(module, name, fp32_function(name, fn))
 
 
+def _aliased(fn, aliases):
+    """fn also taking NumPy's names for its arguments (axis for dim, keepdims for keepdim), as
+    torch's argument parser accepts them for every native function. aliases: (alias, name,
+    position of name)."""
+    import functools
+    label = fn.__name__
+
+    def f(*args, **kw):
+        if kw:
+            for alias, name, pos in aliases:
+                if alias in kw:
+                    if name in kw or len(args) > pos:
+                        raise TypeError(f"{label}() got an unexpected keyword argument '{alias}'")
+                    kw[name] = kw.pop(alias)
+        return fn(*args, **kw)
+    return functools.update_wrapper(f, fn)
+
+
+# torch's Python-level functions and methods (torch/functional.py, torch/_tensor.py) take no
+# NumPy names
+_NO_NUMPY_NAMES = {"split", "norm", "unique", "unique_consecutive", "unflatten", "stft", "istft",
+                   "tensordot", "cdist", "lu", "split_with_sizes"}
+
+
+def _numpy_names():
+    import inspect
+    for module in OP_MODULES:
+        for name, fn in list(public_functions(module)):
+            if name in _NO_NUMPY_NAMES:
+                continue
+            try:
+                params = list(inspect.signature(fn).parameters.values())
+            except (TypeError, ValueError):
+                continue
+            names = [p.name for p in params]
+            aliases = []
+            for alias, arg in (("axis", "dim"), ("keepdims", "keepdim")):
+                if arg in names and alias not in names:
+                    i = names.index(arg)
+                    positional = params[i].kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                    inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                    aliases.append((alias, arg, i if positional else len(params)))
+            if aliases:
+                setattr(module, name, _aliased(fn, aliases))
+
+
 def _bind():
     _autocast_fp32()
+    _numpy_names()
     for module in OP_MODULES:
         for name, fn in public_functions(module):
             if name not in _SKIP and not hasattr(Tensor, name):
@@ -195,6 +242,8 @@ def _nn_method(name):
     """A Tensor method whose fused op lives in ember.nn (imported on first call)."""
     def method(self, *args, **kwargs):
         from .nn import functional
+        if "axis" in kwargs and "dim" not in kwargs:        # NumPy's name, as torch's methods
+            kwargs["dim"] = kwargs.pop("axis")
         return getattr(functional, name)(self, *args, **kwargs)
     method.__name__ = method.__qualname__ = name
     return method

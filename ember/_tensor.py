@@ -40,6 +40,24 @@ class Size(tuple):
 
 
 
+_SCALAR_WARNED = [False]
+
+
+def _warn_grad_scalar():
+    """float(t) and complex(t) of a tensor requiring grad warn once per process (torch's
+    TORCH_WARN_ONCE in python_variable_methods.cpp)."""
+    import os
+    import sys
+    import warnings
+    _SCALAR_WARNED[0] = True
+    here, level, f = os.path.dirname(__file__), 2, sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(here):   # the caller outside ember
+        f, level = f.f_back, level + 1
+    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                  "behavior.\nConsider using tensor.detach() first.", UserWarning,
+                  stacklevel=level)
+
+
 _C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
               "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int",
               "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
@@ -110,7 +128,7 @@ class Tensor:
         elif len(args) == 1 and not isinstance(args[0], int):
             src = _tensor_fn(args[0], dtype=dtype or _dtype.DEFAULT.float, device=device)
         else:
-            src = empty(*args, dtype=dtype, device=device)
+            src = empty(*(args or (0,)), dtype=dtype, device=device)    # Tensor(): tensor([])
         _init_from(self, src.arr, src.be)
         return self
 
@@ -334,6 +352,8 @@ class Tensor:
         return bool(self._host().reshape(()))
 
     def __float__(self):
+        if self._rg and not _SCALAR_WARNED[0]:
+            _warn_grad_scalar()
         if self.arr.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
         return float(self._host().reshape(()))
@@ -344,6 +364,8 @@ class Tensor:
         return int(self._host().reshape(()))
 
     def __complex__(self):
+        if self._rg and not _SCALAR_WARNED[0]:
+            _warn_grad_scalar()
         return complex(self._host().reshape(()))
 
     def __index__(self):

@@ -162,3 +162,60 @@ def test_tensor_type_prints_as_torch_tensor():
         "tensor([1., 1.], requires_grad=True)"
     assert repr(ember.ones(2).as_subclass(MyT)) == repr(torch.ones(2).as_subclass(MyTT)) \
         .replace("MyTT", "MyT")
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, x: x.sum(axis=0), lambda L, x: L.sum(x, axis=1, keepdims=True),
+    lambda L, x: x.mean(axis=1), lambda L, x: x.argmax(axis=1), lambda L, x: L.argmax(x, axis=1),
+    lambda L, x: x.max(axis=1).values, lambda L, x: L.cat([x, x], axis=1),
+    lambda L, x: x.softmax(axis=1), lambda L, x: x.std(axis=0, keepdims=True),
+    lambda L, x: x.cumsum(axis=1), lambda L, x: (x > 1).any(axis=1),
+    lambda L, x: L.stack([x, x], axis=0), lambda L, x: x.unsqueeze(axis=0),
+    lambda L, x: x.logsumexp(axis=1), lambda L, x: x.topk(1, axis=1).values,
+    lambda L, x: x.gather(axis=1, index=L.tensor([[0], [1]])), lambda L, x: x.sum(0, axis=0),
+    lambda L, x: x.split(1, axis=1),
+])
+def test_numpy_argument_names(call):
+    # torch's argument parser takes axis for dim and keepdims for keepdim in native functions
+    # (not in its Python-level ones such as split)
+    res = []
+    for lib in (torch, ember):
+        x = lib.arange(6.0).reshape(2, 3)
+        try:
+            r = call(lib, x)
+            res.append(np.round(r.numpy(), 5).tolist() if hasattr(r, "numpy") else "ok")
+        except TypeError as e:
+            res.append(str(e).replace("Tensor.", ""))
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.rand(size=(2, 3)).shape, lambda L: L.zeros(size=(2,)).tolist(),
+    lambda L: L.ones(size=[2], dtype=L.int64).tolist(), lambda L: L.empty(size=(0,)).shape,
+    lambda L: L.rand(2, size=(2,)), lambda L: L.zeros(2, size=(2,)), lambda L: L.rand(),
+    lambda L: L.ones(), lambda L: L.rand(size=2),
+])
+def test_factories_take_size_by_keyword(call):
+    res = []
+    for lib in (torch, ember):
+        try:
+            res.append(str(call(lib)))
+        except TypeError as e:
+            res.append(str(e))
+    assert res[0] == res[1]
+
+
+def test_float_of_tensor_requiring_grad_warns_once():
+    import ember._tensor as T
+    T._SCALAR_WARNED[0] = False
+    t = ember.tensor(2.0, requires_grad=True)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        int(t), t.item()
+        float(t * 2)
+        float(t)
+        complex(t)
+    msgs = [str(x.message) for x in w]
+    assert msgs == ["Converting a tensor with requires_grad=True to a scalar may lead to "
+                    "unexpected behavior.\nConsider using tensor.detach() first."]
+    assert w[0].filename == __file__

@@ -26,6 +26,36 @@ def _get_backend(dev):
     return _backend_of(_DEFAULT_DEVICE[0] if dev is None else dev)
 
 
+_RANDOM_SIGNATURES = (
+    " * (tuple of ints size, *, torch.Generator generator, Tensor out = None, torch.dtype dtype = "
+    "None, torch.layout layout = None, torch.device device = None, bool pin_memory = False, bool "
+    "requires_grad = False)\n * (tuple of ints size, *, Tensor out = None, torch.dtype dtype = "
+    "None, torch.layout layout = None, torch.device device = None, bool pin_memory = False, bool "
+    "requires_grad = False)\n")
+
+
+def _shape_args(name, shape, size):
+    """The sizes given as f(2, 3), f((2, 3)) or by keyword f(size=(2, 3)), with torch's errors
+    for neither or both."""
+    if size is None:
+        if not shape:
+            if name in ("rand", "randn"):
+                raise TypeError(f"{name}() received an invalid combination of arguments - got (), "
+                                f"but expected one of:\n{_RANDOM_SIGNATURES}")
+            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+        return shape
+    if shape:
+        if name in ("rand", "randn"):
+            got = ", ".join([type(a).__name__ for a in shape] + [f"size={type(size).__name__}"])
+            raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                            f"({got}), but expected one of:\n{_RANDOM_SIGNATURES}")
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{name}(): argument 'size' must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    return (size,)
+
+
 def _size(args):
     """Shapes may be given as f(2, 3), f((2, 3)), f([2, 3]) or f(torch.Size)."""
     if len(args) == 1 and not isinstance(args[0], (int, np.integer, Tensor)):
@@ -348,8 +378,9 @@ def _out_dtype_check(out, dtype):
 
 
 def _factory(fill, name, layouts=False):
-    def fn(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-           pin_memory=False, memory_format=None):
+    def fn(*shape, size=None, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False, pin_memory=False, memory_format=None):
+        size = _shape_args(name, shape, size)
         be = _get_backend(device)
         if out is not None and dtype is None:
             dtype = out.dtype
@@ -614,9 +645,10 @@ def _float_kernel(kernel, d):
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{_tname(d)}'")
 
 
-def _random(sample, kernel):
-    def fn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+def _random(sample, kernel, name):
+    def fn(*shape, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False, pin_memory=False):
+        size = _shape_args(name, shape, size)
         be = _get_backend(device)
         d = _np_dtype(dtype if dtype is not None or out is None else out.dtype)
         _float_kernel(kernel, d)
@@ -625,8 +657,8 @@ def _random(sample, kernel):
     return fn
 
 
-rand = _random(lambda r, shape, d: r.uniform(shape, d), "check_uniform_bounds")
-randn = _random(lambda r, shape, d: r.normal(shape, d), "normal_kernel_cpu")
+rand = _random(lambda r, shape, d: r.uniform(shape, d), "check_uniform_bounds", "rand")
+randn = _random(lambda r, shape, d: r.normal(shape, d), "normal_kernel_cpu", "randn")
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
