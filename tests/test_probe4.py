@@ -219,3 +219,22 @@ def test_float_of_tensor_requiring_grad_warns_once():
     assert msgs == ["Converting a tensor with requires_grad=True to a scalar may lead to "
                     "unexpected behavior.\nConsider using tensor.detach() first."]
     assert w[0].filename == __file__
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weights", ["none", "weight", "pos_weight", "both"])
+def test_bce_with_logits_is_one_node(reduction, weights):
+    out = []
+    for lib in (torch, ember):
+        g = np.random.default_rng(0)
+        x = lib.tensor(g.standard_normal((4, 3)), requires_grad=True)
+        y = lib.tensor(g.random((4, 3)), requires_grad=True)
+        w = lib.tensor(g.random(3)) if weights in ("weight", "both") else None
+        pw = lib.tensor(g.random((4, 3))) if weights in ("pos_weight", "both") else None
+        loss = lib.nn.functional.binary_cross_entropy_with_logits(
+            x, y, weight=w, pos_weight=pw, reduction=reduction)
+        loss.sum().backward()
+        out.append((loss.grad_fn.name(), loss.detach().numpy(), x.grad.numpy(), y.grad.numpy()))
+    assert out[0][0] == out[1][0] == "BinaryCrossEntropyWithLogitsBackward0"
+    for a, b in zip(out[0][1:], out[1][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

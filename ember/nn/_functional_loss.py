@@ -240,6 +240,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
+    if input.dtype.is_floating_point and target.dtype.is_floating_point and \
+            all(w is None or (w.dtype.is_floating_point and not w.requires_grad)
+                for w in (weight, pos_weight)):
+        from ._ops import binary_cross_entropy_with_logits_raw
+        return binary_cross_entropy_with_logits_raw(input, target, weight, pos_weight, reduction)
     log_sig = _A.logsigmoid(input)
     # torch: loss = (1 - target).mul_(input).sub_(...), in place: the loss keeps the dtype
     # of (1 - target), and an integer target cannot hold the float product

@@ -290,6 +290,48 @@ def binary_cross_entropy_raw(x, y, weight, reduction):
     return apply(_bce, (x, y, weight), (reduction,))
 
 
+# ---- binary cross entropy with logits -------------------------------------------------------
+@op("binary_cross_entropy_with_logits", node="BinaryCrossEntropyWithLogitsBackward0")
+def _bce_logits(xp, x, y, weight, pos_weight, reduction):
+    """torch's composite in one node: (1 - y) * x - log_sigmoid(x) (times the pos_weight
+    factor), times weight, reduced."""
+    from ._act_ops import _logsigmoid
+    log_sig = _logsigmoid(xp, x)
+    if pos_weight is not None:
+        log_sig = log_sig * ((pos_weight - 1) * y + 1)
+    loss = (1 - y) * x - log_sig
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.astype(y.dtype, copy=False)      # torch works in place on (1 - target)
+    return _reduce(xp, loss, loss.size, reduction), (x, y, weight, pos_weight, reduction)
+
+
+@_bce_logits.vjp
+def _(xp, g, x, y, weight, pos_weight, reduction):
+    from ._act_ops import _logsigmoid
+    # torch's order: the formula times grad, times weight, then / numel for a mean
+    shape = xp.broadcast_shapes(*(a.shape for a in (x, y, weight, pos_weight) if a is not None))
+    gi = g if reduction == "none" else xp.broadcast_to(xp.asarray(g, dtype=x.dtype), shape)
+    sig = 1 / (1 + xp.exp(-x))
+    if pos_weight is not None:
+        t = pos_weight * y
+        dx = ((t + 1 - y) * sig - t) * gi
+        dy = (_logsigmoid(xp, -x) - _logsigmoid(xp, x) * pos_weight) * gi
+    else:
+        dx = (sig - y) * gi
+        dy = -x * gi
+    if weight is not None:
+        dx, dy = dx * weight, dy * weight
+    if reduction == "mean":
+        n = int(np.prod(shape))
+        dx, dy = dx / n, dy / n
+    return dx.astype(x.dtype, copy=False), dy.astype(y.dtype, copy=False), None, None
+
+
+def binary_cross_entropy_with_logits_raw(x, y, weight, pos_weight, reduction):
+    return apply(_bce_logits, (x, y, weight, pos_weight), (reduction,))
+
+
 # ---- embedding ---------------------------------------------------------------------------
 def index_add_rows(xp, n_rows, idx, vals):
     """Sum the rows `vals[i]` into row `idx[i]` of a zero (n_rows, ...) array."""
