@@ -192,8 +192,7 @@ def test_numpy_argument_names(call):
 @pytest.mark.parametrize("call", [
     lambda L: L.rand(size=(2, 3)).shape, lambda L: L.zeros(size=(2,)).tolist(),
     lambda L: L.ones(size=[2], dtype=L.int64).tolist(), lambda L: L.empty(size=(0,)).shape,
-    lambda L: L.rand(2, size=(2,)), lambda L: L.zeros(2, size=(2,)), lambda L: L.rand(),
-    lambda L: L.ones(), lambda L: L.rand(size=2),
+    lambda L: L.rand(2, size=(2,)), lambda L: L.zeros(2, size=(2,)), lambda L: L.rand(size=2),
 ])
 def test_factories_take_size_by_keyword(call):
     res = []

@@ -36,13 +36,9 @@ _RANDOM_SIGNATURES = (
 
 def _shape_args(name, shape, size):
     """The sizes given as f(2, 3), f((2, 3)) or by keyword f(size=(2, 3)), with torch's errors
-    for neither or both."""
+    for both. (No sizes at all is a 0-d tensor, where torch raises: ember's own code calls
+    f(*shape) with an empty shape.)"""
     if size is None:
-        if not shape:
-            if name in ("rand", "randn"):
-                raise TypeError(f"{name}() received an invalid combination of arguments - got (), "
-                                f"but expected one of:\n{_RANDOM_SIGNATURES}")
-            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
         return shape
     if shape:
         if name in ("rand", "randn"):
