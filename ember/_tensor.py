@@ -352,7 +352,7 @@ class Tensor:
         return bool(self._host().reshape(()))
 
     def __float__(self):
-        if self._rg and not _SCALAR_WARNED[0]:
+        if self._rg and not _SCALAR_WARNED[0] and _GRAD.enabled:
             _warn_grad_scalar()
         if self.arr.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
@@ -364,7 +364,7 @@ class Tensor:
         return int(self._host().reshape(()))
 
     def __complex__(self):
-        if self._rg and not _SCALAR_WARNED[0]:
+        if self._rg and not _SCALAR_WARNED[0] and _GRAD.enabled:
             _warn_grad_scalar()
         return complex(self._host().reshape(()))
 

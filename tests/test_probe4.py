@@ -211,6 +211,8 @@ def test_float_of_tensor_requiring_grad_warns_once():
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         int(t), t.item()
+        with ember.no_grad():
+            float(t)                    # not under no_grad
         float(t * 2)
         float(t)
         complex(t)

@@ -87,12 +87,13 @@ def _outer(a, lanes):
 
 def torch_sum(x, dims, keepdim):
     """x.sum(dims) added in torch's order, or None where that order is not reproduced."""
-    if x.dtype not in (np.float32, np.float64) or not x.flags.c_contiguous or not x.size \
+    if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or \
+            not x.flags.c_contiguous or not x.size \
             or x.size > _GRAIN:
         return None
     lanes = 32 // x.dtype.itemsize
     if dims is None or len(dims) == x.ndim:
-        r = _inner(x.reshape(-1, 1), lanes)[0]
+        r = _inner(x.reshape(-1, 1), lanes).reshape(())
         return r.reshape((1,) * x.ndim) if keepdim else r
     if len(dims) != 1:
         return None
