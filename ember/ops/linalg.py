@@ -157,7 +157,8 @@ def matmul(input, other, *, out=None):
         if not isinstance(x, Tensor):
             raise TypeError(f"matmul(): argument '{name}' (position {pos}) must be Tensor, not "
                             f"{type(x).__name__}")
-    if input.arr.ndim == other.arr.ndim == 1 and input.dtype != other.dtype:
+    if input.arr.ndim == other.arr.ndim == 1 and input.dtype != other.dtype and \
+            not _amp.enabled:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")          # torch's matmul is dot
     r = _product(_BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul), input, other)
@@ -186,8 +187,9 @@ def bmm(input, mat2, *, out=None):
 
 
 def _expect_scalar_type(a, b):
-    """torch's TensorIterator-style dtype check of bmm, baddbmm, cross, einsum."""
-    if a.dtype != b.dtype:
+    """torch's TensorIterator-style dtype check of bmm, baddbmm, cross, einsum (under autocast
+    the inputs are cast first, and the kernels check)."""
+    if a.dtype != b.dtype and not _amp.enabled:
         raise RuntimeError(f"expected scalar type {_tn(a)} but found {_tn(b)}")
 
 
@@ -200,7 +202,7 @@ def mv(input, vec, *, out=None):
 
 
 def _addmv_dtypes(input, mat, vec):
-    if not input.dtype == mat.dtype == vec.dtype:
+    if not input.dtype == mat.dtype == vec.dtype and not _amp.enabled:
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
                            f"{_tn(input)}, {_tn(mat)}, and {_tn(vec)}")
 
@@ -348,7 +350,10 @@ _ADDPROD = {k: _addprod_op(k, n) for k, n in (
     ("addbmm", "AddbmmBackward0"))}
 
 
-def _addprod(kind, input, a, b, beta, alpha, out):
+def _addprod_dtypes(kind, input, a, b):
+    """Each add+product checks its dtypes in its own words (autocast casts them first)."""
+    if _amp.enabled:
+        return
     if kind == "addmv":
         _addmv_dtypes(input, a, b)
     elif kind == "baddbmm":
@@ -361,6 +366,10 @@ def _addprod(kind, input, a, b, beta, alpha, out):
             if m.dtype != b.dtype:
                 raise RuntimeError(f"{name} and mat2 must have the same dtype, but got "
                                    f"{_tn(m)} and {_tn(b)}")
+
+
+def _addprod(kind, input, a, b, beta, alpha, out):
+    _addprod_dtypes(kind, input, a, b)
     ka, kb = a.shape[-1], b.shape[0 if kind == "addmv" else -2]
     if ka != kb:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[-2]}x{ka} and "
@@ -635,7 +644,7 @@ def _einsum_sublist(args):
 def tensordot(a, b, dims=2, out=None):
     from .shape import permute, reshape
     _tensors("tensordot", ("a", a), ("b", b))
-    if a.dtype != b.dtype:
+    if a.dtype != b.dtype and not _amp.enabled:
         raise RuntimeError("both inputs should have same dtype")
     if isinstance(dims, Tensor):
         dims = dims.tolist()
