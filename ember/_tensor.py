@@ -330,13 +330,17 @@ class Tensor:
         return self.arr.__dlpack_device__()
 
     def __reduce_ex__(self, proto):
-        return (_rebuild, (self._host(), str(self.device), self._rg))
+        args = (self._host(), str(self.device), self._rg)
+        if type(self) is Tensor:
+            return (_rebuild, args)
+        # a subclass comes back as itself, with its attributes (torch's _rebuild_from_type_v2)
+        return (_rebuild_as, (type(self), args, dict(getattr(self, "__dict__", {}))))
 
     def __deepcopy__(self, memo):
         if not self.is_leaf:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment.")
-        t = type(self).__new__(type(self))
+        t = object.__new__(type(self))      # not a subclass's own __new__ (it may want data)
         _init_from(t, self.arr.copy(), self.be)
         t._rg = self._rg
         if self._grad is not None:
@@ -866,6 +870,13 @@ def _as(cls, t):
 def _init_from(t, arr, be):
     t.arr, t.be, t._rg = arr, be, False
     t._grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
+
+
+def _rebuild_as(cls, args, state):
+    t = _as(cls, _rebuild(*args))
+    if state:
+        t.__dict__.update(state)
+    return t
 
 
 def _rebuild(arr, dev, requires_grad):

@@ -194,3 +194,17 @@ def _mode_log(lib):
 
 def test_torch_function_modes_see_torchs_functions():
     assert _mode_log(ember) == _mode_log(torch)
+
+
+def test_subclasses_survive_pickle_with_their_attributes():
+    import pickle
+    for lib in (ember, torch):
+        class Tagged(lib.Tensor):
+            pass
+
+        globals()["Tagged"] = Tagged            # picklable by name, as a module-level class
+        Tagged.__qualname__ = "Tagged"
+        t = lib.tensor([1.0, 2.0]).as_subclass(Tagged)
+        t.tag = "x"
+        r = pickle.loads(pickle.dumps(t))
+        assert type(r) is Tagged and r.tag == "x" and r.tolist() == [1.0, 2.0]
