@@ -46,7 +46,7 @@ class Tensor:
     # slots (plain slot access on the hot path); the public `requires_grad` and `grad` are
     # properties whose setters check what torch checks on assignment.
     __slots__ = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base",
-                 "_retain", "_fw", "__weakref__")
+                 "_retain", "_fw", "__weakref__", "__dict__")    # __dict__: user attributes
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
     __array_ufunc__ = None
     is_quantized = is_meta = is_nested = is_mkldnn = False
@@ -331,10 +331,12 @@ class Tensor:
 
     def __reduce_ex__(self, proto):
         args = (self._host(), str(self.device), self._rg)
-        if type(self) is Tensor:
+        state = self.__dict__
+        if type(self) is Tensor and not state:
             return (_rebuild, args)
-        # a subclass comes back as itself, with its attributes (torch's _rebuild_from_type_v2)
-        return (_rebuild_as, (type(self), args, dict(getattr(self, "__dict__", {}))))
+        # a subclass comes back as itself, and attributes set on a tensor come back too
+        # (torch's _rebuild_from_type_v2)
+        return (_rebuild_as, (type(self), args, dict(state)))
 
     def __deepcopy__(self, memo):
         if not self.is_leaf:
@@ -345,7 +347,7 @@ class Tensor:
         t._rg = self._rg
         if self._grad is not None:
             t._grad = self._grad.__deepcopy__(memo)
-        if hasattr(self, "__dict__"):
+        if self.__dict__:
             import copy
             t.__dict__.update(copy.deepcopy(self.__dict__, memo))
         memo[id(self)] = t
