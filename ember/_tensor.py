@@ -336,7 +336,8 @@ class Tensor:
             return (_rebuild, args)
         # a subclass comes back as itself, and attributes set on a tensor come back too
         # (torch's _rebuild_from_type_v2)
-        return (_rebuild_as, (type(self), args, dict(state)))
+        cls = None if type(self) is Tensor else type(self)     # Tensor pickles by function
+        return (_rebuild_as, (cls, args, dict(state)))
 
     def __deepcopy__(self, memo):
         if not self.is_leaf:
@@ -875,7 +876,9 @@ def _init_from(t, arr, be):
 
 
 def _rebuild_as(cls, args, state):
-    t = _as(cls, _rebuild(*args))
+    t = _rebuild(*args)
+    if cls is not None:
+        t = _as(cls, t)
     if state:
         t.__dict__.update(state)
     return t
