@@ -13,6 +13,7 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.forward_ad import FW as _fw
 from ..autograd.node import CLOCK, out_slot
+from ..autograd._thin import thin as _thin, thin1 as _thin1
 
 _FLOAT_KINDS = "fc"
 
@@ -36,8 +37,12 @@ def make_unary(op, exact_out=False):
         t = _new(y, be)
         if x._rg and _grad.enabled:
             t._rg = True
-            node = t.grad_fn = op.node_cls(op, bwd, be.xp, saved,
-                                           (x.grad_fn or x._leaf_node(),), (x,), static)
+            if op.keeps is None:
+                ins, kept = (x,), saved
+            else:
+                ins, kept = _thin1(op, x, saved, y)
+            node = t.grad_fn = op.node_cls(op, bwd, be.xp, kept,
+                                           (x.grad_fn or x._leaf_node(),), ins, static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
         if _fw.level is not None:
@@ -67,8 +72,12 @@ def make_view(op):
             register_view(vc, t)
             if x._rg:
                 t._rg = True
-                t.grad_fn = op.node_cls(op, bwd, be.xp, saved,
-                                        (x.grad_fn or x._leaf_node(),), (x,), static)
+                if op.keeps is None:
+                    ins, kept = (x,), saved
+                else:
+                    ins, kept = _thin1(op, x, saved, out)
+                t.grad_fn = op.node_cls(op, bwd, be.xp, kept,
+                                        (x.grad_fn or x._leaf_node(),), ins, static)
         elif x._rg:         # torch: a view made in no_grad mode requires grad, with no grad_fn
             t._rg = True
         if _fw.level is not None:
@@ -214,7 +223,11 @@ def make_binary(op):
             t._rg = True
             nx = (x.grad_fn or x._leaf_node()) if x._rg else None
             ny = (y.grad_fn or y._leaf_node()) if y_rg else None
-            node = t.grad_fn = op.node_cls(op, bwd, be.xp, saved, (nx, ny), (x, y), static)
+            if op.keeps is None:
+                ins, kept = (x, y), saved
+            else:
+                ins, kept = _thin(op, (x, y), (xa, ya), (nx, ny), saved, r)
+            node = t.grad_fn = op.node_cls(op, bwd, be.xp, kept, (nx, ny), ins, static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
         if _fw.level is not None:
@@ -260,7 +273,7 @@ def apply(op, args, static=(), view_of=None):
             _share_version(t, view_of)
         if record:
             t._rg = True
-            node = t.grad_fn = _node(op, bwd, be, saved, args, static)
+            node = t.grad_fn = _node(op, bwd, be, saved, args, static, arrays, out)
             if op.saves_out:
                 if t._vc is None:
                     t._vc = [0, 0]
@@ -275,7 +288,7 @@ def apply(op, args, static=(), view_of=None):
         for o in outs:
             _share_version(o, view_of)
     if record:
-        node = _node(op, bwd, be, saved, args, static)
+        node = _node(op, bwd, be, saved, args, static, arrays, out)
         node.outs = tuple((o.shape, o.dtype) for o in out)
         if op.saves_out:                    # multi-output ops save (at most) their first output
             o0 = outs[0]
@@ -438,9 +451,11 @@ def _first_tensor(args):
     return next(a for a in args if isinstance(a, Tensor))
 
 
-def _node(op, bwd, be, saved, args, static):
+def _node(op, bwd, be, saved, args, static, arrays=None, out=None):
     nxt = tuple((a.grad_fn or a._leaf_node()) if isinstance(a, Tensor) and a._rg
                 else None for a in args)
+    if op.keeps is not None and arrays is not None:
+        args, saved = _thin(op, args, arrays, nxt, saved, out)
     return op.node_cls(op, bwd, be.xp, saved, nxt, args, static)
 
 
