@@ -18,26 +18,29 @@ import numpy as np
 from .._tensor import Tensor, _new
 
 
+# inputs smaller than this are kept whole: their memory does not matter, and thinning them
+# would cost small ops their recording time (ops/_apply.py reads it once, at import)
+MIN_BYTES = 1 << 16
 STUB = type("Stub", (), {"__repr__": lambda self: "<stub>"})()   # a stub's `_leaf` mark
-_STUBS = {}
 
 
 def stub(a, be):
     """The (shared, cached) stub of arrays of a's shape and dtype on backend `be`: a Tensor over
     a read-only zero-strided array, marked by `_leaf is STUB`, that never requires grad: what
     a node keeps of an input its backward does not read (shape, dtype, backend)."""
-    key = (a.shape, a.dtype, be)
-    s = _STUBS.get(key)
+    cache = be.stubs
+    key = (a.shape, a.dtype.num)
+    s = cache.get(key)
     if s is None:
-        if len(_STUBS) >= 4096:
-            _STUBS.clear()
+        if len(cache) >= 4096:
+            cache.clear()
         xp = be.xp
         arr = xp.broadcast_to(xp.zeros((), a.dtype), a.shape)
         if isinstance(arr, np.ndarray):
             arr.flags.writeable = False
         s = _new(arr, be)
         s._leaf = STUB
-        _STUBS[key] = s
+        cache[key] = s
         _ARRAYS[id(arr)] = arr
     return s
 
@@ -58,14 +61,23 @@ def _float(a):
     return k == "f" or k == "c" or k == "V"
 
 
+def _stubbable(a, be):
+    """A big dense floating array (sparse inputs and small ones are kept)."""
+    return a.nbytes >= MIN_BYTES and _float(a) and isinstance(a, be.xp.ndarray)
+
+
 def thin1(op, x, saved, y):
     """make_unary / make_view: (inputs, saved) for a node over one input x (the input is a
     Tensor that requires grad, so floating) and output array y."""
     xa = x.arr
-    s = stub(xa, x.be)
+    if not _stubbable(xa, x.be):
+        return (x,), saved
+    s = x.be.stubs.get((xa.shape, xa.dtype.num))
+    if s is None:
+        s = stub(xa, x.be)
     sa = s.arr
     if op.saves_out:
-        if len(saved) == 2 and saved[0] is xa and saved[1] is not xa:
+        if len(saved) == 2 and saved[0] is xa:
             return (s,), (sa, saved[1])
         return (s,), tuple(sa if v is xa else v for v in saved)
     for v in saved:
@@ -73,7 +85,7 @@ def thin1(op, x, saved, y):
             break
     else:
         return (s,), saved
-    ya = stub(y, x.be).arr if hasattr(y, "dtype") and _float(y) else None
+    ya = stub(y, x.be).arr if hasattr(y, "dtype") and _stubbable(y, x.be) else None
     return (s,), tuple(sa if v is xa else ya if (v is y and ya is not None) else v
                        for v in saved)
 
@@ -95,7 +107,7 @@ def thin(op, args, arrays, nxt, saved, out):
         arr = a.arr
         if arrays[i] is not arr:
             return args, saved
-        if i in keeps or not _float(arr):
+        if i in keeps or not _stubbable(arr, a.be):
             continue
         if inputs is None:
             inputs = list(args)
@@ -103,13 +115,50 @@ def thin(op, args, arrays, nxt, saved, out):
         swap[id(arr)] = s.arr
     if inputs is None:
         return args, saved
-    if not op.saves_out and op.n_out == 1 and hasattr(out, "dtype") and _float(out) and \
-            id(out) not in swap:
-        swap[id(out)] = stub(out, inputs[0].be if isinstance(inputs[0], Tensor)
-                             else _be(args)).arr
-    if saved.__class__ is tuple:
+    if saved.__class__ is not tuple:
+        return tuple(inputs), saved
+    if not op.saves_out and op.n_out == 1 and id(out) not in swap and \
+            any(v is out for v in saved) and _float(out):
+        swap[id(out)] = stub(out, _be(args)).arr
+    if swap:
         saved = tuple(swap.get(id(v), v) for v in saved)
     return tuple(inputs), saved
+
+
+def thin2(op, x, y, xa, ya, nx, ny, saved):
+    """make_binary's `thin`: x a Tensor, y a Tensor or a scalar, xa/ya what the forward got."""
+    keeps = op.keeps
+    if keeps.__class__ is not tuple:
+        keeps = keeps((nx, ny))
+    if xa is not x.arr:
+        return (x, y), saved
+    sx = sy = None
+    if 0 not in keeps and _stubbable(xa, x.be):
+        be = x.be
+        sx = be.stubs.get((xa.shape, xa.dtype.num))
+        if sx is None:
+            sx = stub(xa, be)
+    if ny is None and not isinstance(y, Tensor):
+        if sx is None:
+            return (x, y), saved
+        if len(saved) == 2 and saved[0] is xa:
+            return (sx, y), (sx.arr, saved[1])
+        return (sx, y), tuple(sx.arr if v is xa else v for v in saved)
+    if isinstance(y, Tensor):
+        if ya is not y.arr:
+            return (x, y), saved
+        if 1 not in keeps and _stubbable(ya, y.be):
+            sy = stub(ya, y.be)
+    if sx is None:
+        if sy is None:
+            return (x, y), saved
+        ins = (x, sy)
+    else:
+        ins = (sx, y) if sy is None else (sx, sy)
+    if len(saved) == 2 and saved[0] is xa and saved[1] is ya:
+        return ins, (xa if sx is None else sx.arr, ya if sy is None else sy.arr)
+    return ins, tuple(sx.arr if sx is not None and v is xa else
+                      sy.arr if sy is not None and v is ya else v for v in saved)
 
 
 def _be(args):
@@ -126,11 +175,16 @@ def has_stubs(node):
 # ---- declarations ------------------------------------------------------------------------------
 def _cross(nxt):
     """mul/matmul read input i only for the gradient of the other input (derivatives.yaml)."""
-    return tuple(i for i in (0, 1) if nxt[1 - i] is not None)
+    if nxt[1] is None:
+        return _ZERO if nxt[0] is None else _ONE
+    return _FIRST if nxt[0] is None else _BOTH
 
 
 def _div(nxt):
-    return (0, 1) if nxt[1] is not None else (1,)
+    return _BOTH if nxt[1] is not None else _ONE
+
+
+_ZERO, _FIRST, _ONE, _BOTH = (), (0,), (1,), (0, 1)
 
 
 _NONE = ()

@@ -13,7 +13,8 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.forward_ad import FW as _fw
 from ..autograd.node import CLOCK, out_slot
-from ..autograd._thin import thin as _thin, thin1 as _thin1
+from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _thin1, \
+    thin2 as _thin2
 
 _FLOAT_KINDS = "fc"
 
@@ -37,7 +38,7 @@ def make_unary(op, exact_out=False):
         t = _new(y, be)
         if x._rg and _grad.enabled:
             t._rg = True
-            if op.keeps is None:
+            if op.keeps is None or x.arr.nbytes < _THIN_MIN:
                 ins, kept = (x,), saved
             else:
                 ins, kept = _thin1(op, x, saved, y)
@@ -72,7 +73,7 @@ def make_view(op):
             register_view(vc, t)
             if x._rg:
                 t._rg = True
-                if op.keeps is None:
+                if op.keeps is None or x.arr.nbytes < _THIN_MIN:
                     ins, kept = (x,), saved
                 else:
                     ins, kept = _thin1(op, x, saved, out)
@@ -208,9 +209,9 @@ def make_binary(op):
                     raise _cross_device(op, x, y)
             if xa.dtype is not ya.dtype and xa.dtype != ya.dtype:
                 xa, ya = promote_arrays(xa, ya)
-            y_rg, low = y._rg, False
+            y_rg, low, ybig = y._rg, False, ya.nbytes >= _THIN_MIN
         else:
-            y_rg = low = False
+            y_rg = low = ybig = False
             if type(y) is float and op.opmath and xa.dtype.itemsize == 2 and \
                     xa.dtype.kind in "fV":  # torch's mul and div: in float, rounded once
                 low, xa, ya = xa.dtype, xa.astype(np.float32), y
@@ -223,10 +224,10 @@ def make_binary(op):
             t._rg = True
             nx = (x.grad_fn or x._leaf_node()) if x._rg else None
             ny = (y.grad_fn or y._leaf_node()) if y_rg else None
-            if op.keeps is None:
+            if op.keeps is None or xa.nbytes < _THIN_MIN and not ybig:
                 ins, kept = (x, y), saved
             else:
-                ins, kept = _thin(op, (x, y), (xa, ya), (nx, ny), saved, r)
+                ins, kept = _thin2(op, x, y, xa, ya, nx, ny, saved)
             node = t.grad_fn = op.node_cls(op, bwd, be.xp, kept, (nx, ny), ins, static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
