@@ -206,23 +206,18 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
     xpad = pad_const(xp, x, pads)
     ksize = w.shape[2:]
     out = out_sizes(xpad.shape[2:], ksize, stride, dilation)
-    cols = _im2col(xp, xpad, ksize, stride, dilation, out, groups, "im2col")
+    cols = _im2col(xp, xpad, ksize, stride, dilation, out, groups)
     y = _matmul(xp, _grouped(w, groups), cols, "y")
     y = _to_nchw(xp, y.reshape(w.shape[0], cols.shape[2]), x.shape[0], out, b)
-    # the input, not its columns (prod(K) times its size): backward redoes the im2col, as
-    # torch's convolution saves its input
-    return y, (x, w, xpad.shape, b is not None, stride, pads, dilation, groups)
+    return y, (cols, w, xpad.shape, b is not None, stride, pads, dilation, groups)
 
 
 @_conv.vjp
 @holomorphic
-def _(xp, g, x, w, padded, has_b, stride, pads, dilation, groups, needs):
+def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
     g3 = _rows(xp, g, groups, "rows")
     gx = gw = gb = None
     if needs[1]:
-        ksize = w.shape[2:]
-        cols = _im2col(xp, pad_const(xp, x, pads), ksize, stride, dilation,
-                       out_sizes(padded[2:], ksize, stride, dilation), groups, "im2col")
         gw = xp.matmul(g3, cols.swapaxes(-1, -2)).reshape(w.shape)
     if needs[0]:
         wr = _grouped(w, groups)
