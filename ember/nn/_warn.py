@@ -7,7 +7,8 @@ import sys
 import warnings
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-# autocast's argument-casting wrappers and the __torch_function__ dispatchers are transparent
+# autocast's argument-casting wrappers and the __torch_function__ dispatchers (installed once a
+# Tensor subclass exists) are transparent too
 _WRAPPERS = (os.path.join(os.path.dirname(_HERE), "amp", "autocast.py"),
              os.path.join(os.path.dirname(_HERE), "_torch_function.py"))
 
