@@ -94,7 +94,7 @@ class Tensor:
     # slots (plain slot access on the hot path); the public `requires_grad` and `grad` are
     # properties whose setters check what torch checks on assignment.
     __slots__ = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base",
-                 "_retain", "_fw", "__weakref__")
+                 "_retain", "_fw", "__weakref__", "__dict__")    # __dict__: user attributes
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
     __array_ufunc__ = None
     is_quantized = is_meta = is_nested = is_mkldnn = False
@@ -391,18 +391,25 @@ class Tensor:
         return self.arr.__dlpack_device__()
 
     def __reduce_ex__(self, proto):
-        return (_rebuild, (self._host(), str(self.device), self._rg))
+        args = (self._host(), str(self.device), self._rg)
+        state = self.__dict__
+        if type(self) is Tensor and not state:
+            return (_rebuild, args)
+        # a subclass comes back as itself, and attributes set on a tensor come back too
+        # (torch's _rebuild_from_type_v2)
+        cls = None if type(self) is Tensor else type(self)     # Tensor pickles by function
+        return (_rebuild_as, (cls, args, dict(state)))
 
     def __deepcopy__(self, memo):
         if not self.is_leaf:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment.")
-        t = type(self).__new__(type(self))
+        t = object.__new__(type(self))      # not a subclass's own __new__ (it may want data)
         _init_from(t, self.arr.copy(), self.be)
         t._rg = self._rg
         if self._grad is not None:
             t._grad = self._grad.__deepcopy__(memo)
-        if hasattr(self, "__dict__"):
+        if self.__dict__:
             import copy
             t.__dict__.update(copy.deepcopy(self.__dict__, memo))
         memo[id(self)] = t
@@ -931,6 +938,15 @@ def _as(cls, t):
 def _init_from(t, arr, be):
     t.arr, t.be, t._rg = arr, be, False
     t._grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
+
+
+def _rebuild_as(cls, args, state):
+    t = _rebuild(*args)
+    if cls is not None:
+        t = _as(cls, t)
+    if state:
+        t.__dict__.update(state)
+    return t
 
 
 def _rebuild(arr, dev, requires_grad):

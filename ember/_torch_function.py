@@ -14,12 +14,15 @@ import threading
 import types
 
 __all__ = ["enable", "disable", "has_torch_function", "handle_torch_function", "overloaded_args",
-           "DisableTorchFunctionSubclass", "DisableTorchFunction",
+           "DisableTorchFunctionSubclass", "DisableTorchFunction", "TorchFunctionMode",
+           "resolve_name",
            "_disabled_torch_function_impl", "convert"]
 
 
 class _State(threading.local):
-    disabled = 0            # inside DisableTorchFunctionSubclass / DisableTorchFunction
+    disabled = 0            # inside DisableTorchFunctionSubclass (subclass dispatch off)
+    all_disabled = 0        # inside DisableTorchFunction (modes off too)
+    modes = ()              # the TorchFunctionMode stack, innermost last
 
 
 STATE = _State()
@@ -33,7 +36,8 @@ def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
 
 
 class DisableTorchFunctionSubclass:
-    """Context manager: calls inside skip __torch_function__ dispatch."""
+    """Context manager: calls inside skip the subclasses' __torch_function__ (modes still
+    apply)."""
 
     def __enter__(self):
         STATE.disabled += 1
@@ -43,7 +47,68 @@ class DisableTorchFunctionSubclass:
         STATE.disabled -= 1
 
 
-DisableTorchFunction = DisableTorchFunctionSubclass   # ember has no TorchFunctionModes
+class DisableTorchFunction:
+    """Context manager: calls inside skip every __torch_function__, modes included."""
+
+    def __enter__(self):
+        STATE.disabled += 1
+        STATE.all_disabled += 1
+        return self
+
+    def __exit__(self, *exc):
+        STATE.disabled -= 1
+        STATE.all_disabled -= 1
+
+
+class TorchFunctionMode:
+    """torch.overrides.TorchFunctionMode: inside `with mode:`, every ember function and Tensor
+    method goes to mode.__torch_function__(func, types, args, kwargs) first; while it runs the
+    mode is off, so calling func there runs the function."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        raise NotImplementedError
+
+    def __enter__(self):
+        enable()
+        STATE.modes = STATE.modes + (self,)
+        return self
+
+    def __exit__(self, *exc):
+        modes = STATE.modes
+        STATE.modes = modes[:-1] if modes and modes[-1] is self else \
+            tuple(m for m in modes if m is not self)
+
+
+def _through_mode(func, args, kwargs):
+    """Hand a call to the innermost mode (popped while it runs)."""
+    modes = STATE.modes
+    mode = modes[-1]
+    STATE.modes = modes[:-1]
+    try:
+        overloaded = () if STATE.disabled else overloaded_args(args + tuple(kwargs.values()))
+        kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
+        result = mode.__torch_function__(func, kinds, args, kwargs)
+        if result is NotImplemented and overloaded:
+            result = handle_torch_function(func, overloaded, *args, **kwargs)
+    finally:
+        STATE.modes = modes
+    if result is NotImplemented:
+        raise TypeError(f"Multiple dispatch failed for '{resolve_name(func)}'; all "
+                        "__torch_function__ handlers returned NotImplemented:\n\n  - mode "
+                        f"object {mode!r}\n\nFor more information, try re-running with "
+                        "TORCH_LOGS=not_implemented")
+    return result
+
+
+def resolve_name(f):
+    """The public name of a dispatched function ("torch.add", "torch.Tensor.add", ...)."""
+    name = getattr(f, "torch_name", None)
+    if name is not None:
+        return name
+    mod = getattr(f, "__module__", None) or ""
+    if mod.startswith("ember"):
+        mod = "torch" + mod[len("ember"):]
+    return f"{mod}.{getattr(f, '__qualname__', getattr(f, '__name__', f))}"
 
 
 _KIND = {}      # type -> True when its values take part in dispatch (computed once per type)
@@ -80,12 +145,17 @@ def overloaded_args(values):
 
 
 def has_torch_function(values):
+    if STATE.modes and not STATE.all_disabled:
+        return True
     return not STATE.disabled and bool(overloaded_args(values))
 
 
 def handle_torch_function(public_api, relevant_args, *args, **kwargs):
-    """Run `public_api` through the __torch_function__ of the overloaded `relevant_args`."""
+    """Run `public_api` through the active mode, then the __torch_function__ of the
+    overloaded `relevant_args`."""
     enable()
+    if STATE.modes and not STATE.all_disabled:
+        return _through_mode(public_api, args, kwargs)
     overloaded = overloaded_args(relevant_args)
     kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
     for a in overloaded:
@@ -105,13 +175,16 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
                     "re-running with TORCH_LOGS=not_implemented")
 
 
-def _dispatcher(fn, torch_name):
+def _dispatcher(fn, torch_name, public=None):
     """A stand-in for a public function or Tensor method: calls `fn` straight away unless an
-    argument (or an element of a list/tuple argument) is overloaded."""
+    argument (or an element of a list/tuple argument) is overloaded. `public`: the function
+    handlers are given instead of this one (torch hands them Tensor.mul for `x * y`)."""
     kind, operator = _KIND.get, torch_name.startswith("torch.Tensor.__")
 
     @functools.wraps(fn)
     def dispatch(*args, **kwargs):
+        if STATE.modes and not STATE.all_disabled:
+            return _through_mode(public or dispatch, args, kwargs)
         if not STATE.disabled:
             for v in args:
                 t = type(v)
@@ -123,8 +196,8 @@ def _dispatcher(fn, torch_name):
                 if not kwargs or not overloaded_args(kwargs.values()):
                     return fn(*args, **kwargs)
             try:
-                return handle_torch_function(dispatch, args + tuple(kwargs.values()), *args,
-                                             **kwargs)
+                return handle_torch_function(public or dispatch, args + tuple(kwargs.values()),
+                                             *args, **kwargs)
             except TypeError as e:
                 # an operator whose handlers all decline gives Python's TypeError, as in torch
                 if operator and str(e).startswith("Multiple dispatch failed"):
@@ -151,6 +224,8 @@ def _dispatching_property(prop, name):
     get = _PropertyGet(prop, name)
 
     def fget(t):
+        if STATE.modes and not STATE.all_disabled:
+            return _through_mode(get, (t,), {})
         if STATE.disabled or not _overloaded(type(t)):
             return prop.fget(t)
         return handle_torch_function(get, (t,), t)
@@ -176,14 +251,30 @@ def _wrap_module(mod, prefix):
         _replace(mod, name, _dispatcher(fn, f"{prefix}.{name}"))
 
 
+# operators whose handlers see the named method, as torch's bindings hand them
+_OPERATOR_FUNCS = {"__add__": "add", "__radd__": "add", "__sub__": "sub", "__mul__": "mul",
+                   "__rmul__": "mul", "__truediv__": "div", "__mod__": "remainder",
+                   "__matmul__": "matmul", "__neg__": "neg", "__pos__": "positive",
+                   "__abs__": "abs", "__ne__": "ne", "__lt__": "lt", "__le__": "le",
+                   "__gt__": "gt", "__ge__": "ge", "__iadd__": "add_", "__imul__": "mul_",
+                   "__isub__": "sub_", "__itruediv__": "div_"}
+
+
 def _wrap_tensor(cls):
-    for name, attr in list(vars(cls).items()):
-        if name in _KEEP or (name.startswith("_") and not name.startswith("__")):
+    plain = dict(vars(cls))
+    for name, attr in plain.items():
+        if name in _KEEP or (name.startswith("_") and not name.startswith("__")) or \
+                name in _OPERATOR_FUNCS:
             continue
         if isinstance(attr, property) and attr.fget is not None:
             _replace(cls, name, _dispatching_property(attr, name))
         elif isinstance(attr, types.FunctionType):
             _replace(cls, name, _dispatcher(attr, f"torch.Tensor.{name}"))
+    for name, method in _OPERATOR_FUNCS.items():
+        attr = plain.get(name)
+        if isinstance(attr, types.FunctionType):
+            _replace(cls, name, _dispatcher(attr, f"torch.Tensor.{name}",
+                                            public=vars(cls).get(method)))
 
 
 def _replace(owner, name, new):

@@ -146,6 +146,11 @@ def multi_dot(tensors, *, out=None):
     for i, t in enumerate(ts):
         if t.ndim != 2:
             raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    for i, t in enumerate(ts[1:], 1):
+        if t.dtype != ts[0].dtype:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor "
+                               f"0 is {_ops._short(ts[0].dtype)} and tensor {i} "
+                               f"{_ops._short(t.dtype)}")
     r = ts[0]
     for t in ts[1:]:
         r = _ops.mm(r, t)

@@ -1,14 +1,15 @@
 """torch.overrides: helpers for the __torch_function__ protocol (see ember/_torch_function.py).
 
-Tensor subclasses take part from the moment one is defined. Objects that are not Tensors but
-define __torch_function__ take part once dispatch is on (a Tensor subclass with
-__torch_function__ exists, or handle_torch_function was called); TorchFunctionMode is not
-provided."""
-from ._torch_function import handle_torch_function, has_torch_function
+Tensor subclasses take part from the moment one is defined, TorchFunctionModes while entered.
+Objects that are not Tensors but define __torch_function__ take part once dispatch is on (a
+Tensor subclass with __torch_function__ exists, a mode was entered, or handle_torch_function
+was called)."""
+from ._torch_function import (TorchFunctionMode, handle_torch_function, has_torch_function,
+                              resolve_name)
 
 __all__ = ["has_torch_function", "has_torch_function_unary", "has_torch_function_variadic",
            "handle_torch_function", "is_tensor_like", "is_tensor_method_or_property",
-           "get_default_nowrap_functions"]
+           "get_default_nowrap_functions", "TorchFunctionMode", "resolve_name"]
 
 
 def has_torch_function_unary(obj):

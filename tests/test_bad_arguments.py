@@ -41,3 +41,46 @@ def test_bad_arguments_raise_torchs_class(code):
 @pytest.mark.parametrize("code", GOOD)
 def test_near_misses_still_work(code):
     assert repr(_run(ember, code)) == repr(_run(torch, code))
+
+
+# products of mixed dtypes: torch's message per function (its kernels check in different places)
+_F, _D = "t.float32", "t.float64"
+PRODUCTS = [
+    "t.tensordot(a, b, dims=1)", "t.tensordot(a, b.long(), dims=1)", "t.linalg.multi_dot([a, b])",
+    "t.linalg.multi_dot([a, a.T, b.T])", "t.chain_matmul(a, b)", "t.inner(a, b.T)",
+    "t.vdot(a[0], b[:, 0])", "t.mv(a, b[:, 0])", "t.mv(b.T, a[0])", "t.bmm(a[None], b[None])",
+    "t.cross(a, b.T, dim=1)", "t.linalg.cross(t.ones(3), t.ones(3, dtype=t.int64))",
+    "t.mm(a, b)", "t.matmul(a[0], b)", "t.matmul(a[0], b[:, 0])",
+    "t.einsum('i,i->i', a[0], b[:, 0])", "t.einsum('i,i->', a[0], b[:, 0])",
+    "t.einsum('ij,jk->ik', a, b)", "t.einsum('i,j->ij', a[0], b[0])", "t.einsum('ij,j->i', a, b[:, 0])",
+] + [f"t.{name}(t.ones({s}, dtype={d0}), t.ones({m1}, dtype={d1}), t.ones({m2}, dtype={d2}))"
+     for name, s, m1, m2 in (("addmm", "2, 2", "2, 3", "3, 2"), ("addbmm", "2, 2", "1, 2, 3", "1, 3, 2"),
+                             ("baddbmm", "1, 2, 2", "1, 2, 3", "1, 3, 2"), ("addmv", "2", "2, 3", "3"))
+     for d0 in (_F, _D) for d1 in (_F, _D) for d2 in (_F, _D) if len({d0, d1, d2}) > 1]
+
+
+def _product(lib, code):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return str(eval(code, {"t": lib, "a": lib.ones(2, 3),
+                                   "b": lib.ones(3, 2, dtype=lib.float64)}).dtype)
+        except Exception as e:      # noqa: BLE001 - class and message are compared
+            return type(e).__name__, str(e)
+
+
+@pytest.mark.parametrize("code", PRODUCTS)
+def test_mixed_dtype_products_raise_or_promote_as_torch(code):
+    assert _product(ember, code) == _product(torch, code)
+
+
+def test_chain_matmul_warns_deprecated_once():
+    from ember.ops import linalg
+    linalg._WARNED_CHAIN.clear()
+    with pytest.warns(UserWarning, match="torch.chain_matmul is deprecated"):
+        ember.chain_matmul(ember.ones(2, 2), ember.ones(2, 2))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ember.chain_matmul(ember.ones(2, 2), ember.ones(2, 2))

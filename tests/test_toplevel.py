@@ -581,3 +581,18 @@ def test_hook_handles_are_torch_utils_hooks_removable_handles():
     assert x.grad.tolist() == [4.0, 4.0]                  # 3 with the hook, then 1 without
     assert hooks.unserializable_hook(lambda: 0).__torch_unserializable__
     assert hooks.BackwardHook.__name__ == "BackwardHook"
+
+
+def test_tensors_carry_python_attributes_as_torchs():
+    """t.attr = value works on any tensor (timm tags parameters, libraries tag tensors); pickle
+    and deepcopy keep the attributes, clone and detach do not, as in torch."""
+    import copy
+    import pickle
+
+    def run(lib):
+        t = lib.ones(2)
+        t.tag = {"k": 1}
+        return (t.tag, vars(t), getattr(pickle.loads(pickle.dumps(t)), "tag", None),
+                getattr(copy.deepcopy(t), "tag", None), hasattr(t.clone(), "tag"),
+                hasattr(t.detach(), "tag"), hasattr(lib.ones(2), "tag"))
+    assert run(ember) == run(torch)

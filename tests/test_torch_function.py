@@ -157,3 +157,54 @@ def test_ember_itself_defines_no_dispatching_subclass():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def _mode_log(lib):
+    class Log(lib.overrides.TorchFunctionMode):
+        def __init__(self):
+            self.names = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.names.append(lib.overrides.resolve_name(func))
+            return func(*args, **(kwargs or {}))
+
+    class Triple(lib.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            r = func(*args, **(kwargs or {}))
+            return r * 3 if lib.overrides.resolve_name(func) == "torch.mul" else r
+
+    class C(lib.Tensor):
+        pass
+
+    x, b = lib.ones(2, 2), lib.ones(2, 2, dtype=lib.bool)
+    out = []
+    for code in ["L.add(x, 1).sum(0) * 2", "L.nn.functional.relu(x) @ x.T", "x + 1", "1 + x",
+                 "x - 1", "1 - x", "x * 2", "2 * x", "x / 2", "2 / x", "x // 2", "x % 2",
+                 "x ** 2", "-x", "+x", "abs(x)", "~b", "b & b", "x == 1", "x != 1", "x < 1",
+                 "x >= 1", "x[0]", "x.clone().__iadd__(1)", "len(x)",
+                 "L.ones(2).as_subclass(C) + 1", "L.linalg.norm(x)"]:
+        with Log() as m:
+            r = eval(code, {"L": lib, "x": x, "b": b, "C": C})
+        out.append((code, m.names, type(r).__name__))
+    with Triple():
+        out.append(lib.mul(lib.ones(2), 3).tolist())
+    out.append(lib.add(x, 1).tolist())           # the mode is gone after the block
+    return out
+
+
+def test_torch_function_modes_see_torchs_functions():
+    assert _mode_log(ember) == _mode_log(torch)
+
+
+def test_subclasses_survive_pickle_with_their_attributes():
+    import pickle
+    for lib in (ember, torch):
+        class Tagged(lib.Tensor):
+            pass
+
+        globals()["Tagged"] = Tagged            # picklable by name, as a module-level class
+        Tagged.__qualname__ = "Tagged"
+        t = lib.tensor([1.0, 2.0]).as_subclass(Tagged)
+        t.tag = "x"
+        r = pickle.loads(pickle.dumps(t))
+        assert type(r) is Tagged and r.tag == "x" and r.tolist() == [1.0, 2.0]

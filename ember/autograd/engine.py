@@ -337,18 +337,23 @@ def _release_inputs(node):
     that reads them declared it saves them, and those are freed). Drop those arrays, from the
     inputs and from what the node saved for their shapes, as torch frees what it saved: a
     graph still referenced (a `loss` kept until the next step) then holds no activations.
-    Inputs off the gradient path (indices, masks) stay: backward may read them."""
-    from .._tensor import Tensor, _new
+    Inputs off the gradient path (indices, masks) stay while backward may read them (a node
+    whose saved values were freed can run no backward: its floating inputs go too)."""
+    from .._tensor import Tensor
+    from ._thin import STUB, stub
+    freed = node.saved is _FREED            # no backward can read any input again
     stubs = {}
     for a, nxt in zip(node.inputs, node.next):
-        if nxt is not None and type(a) is Tensor and a.arr.nbytes >= _KEEP_BYTES:
-            xp = a.be.xp
-            stubs[id(a.arr)] = (a.arr, xp.broadcast_to(xp.zeros((), a.arr.dtype), a.arr.shape))
-    node.inputs = tuple(_new(stubs[id(a.arr)][1], a.be) if type(a) is Tensor and
-                        id(a.arr) in stubs else a for a in node.inputs)
+        if type(a) is Tensor and (nxt is not None or freed and a.arr.dtype.kind in "fcV") and \
+                a._leaf is not STUB and a.arr.nbytes >= _KEEP_BYTES:
+            stubs[id(a.arr)] = (a.arr, stub(a.arr, a.be))
+    if not stubs:
+        return
+    node.inputs = tuple(stubs[id(a.arr)][1] if type(a) is Tensor and id(a.arr) in stubs
+                        else a for a in node.inputs)
     if type(node.saved) is tuple and node.saved is not _FREED:
-        node.saved = tuple(stubs[id(v)][1] if id(v) in stubs and stubs[id(v)][0] is v else v
-                           for v in node.saved)
+        node.saved = tuple(stubs[id(v)][1].arr if id(v) in stubs and stubs[id(v)][0] is v
+                           else v for v in node.saved)
 
 
 def _cast_grad(g, dtype):

@@ -15,6 +15,7 @@ import contextlib
 import numpy as np
 
 from .node import CLOCK, PackedSaved
+from ._thin import has_stubs
 
 __all__ = ["differentiable_vjp", "DArray", "TXP", "context"]
 
@@ -1157,10 +1158,12 @@ def differentiable_vjp(node, g, static_constants=False):
         saved = node.saved
         if type(saved) is PackedSaved:
             saved = saved.unpack()
-        if op.name not in _FWD and not static_constants and _has_values(node.static):
+        if op.name not in _FWD and has_stubs(node):
+            saved = _saved_as_tensors(node, saved)
+        elif op.name not in _FWD and not static_constants and _has_values(node.static):
             raise _unsupported("its forward received input-dependent arrays as static "
                                "arguments, which re-running it would treat as constants")
-        if op.name in _FWD or _has_values(saved):
+        elif op.name in _FWD or _has_values(saved):
             _, saved = fwd(TXP, *_forward_args(node), *node.static)
             _check_saved(node, saved)
         gg = tuple(_w(x) for x in g) if type(g) is tuple else _w(g)
@@ -1169,6 +1172,48 @@ def differentiable_vjp(node, g, static_constants=False):
         else:
             gins = bwd(TXP, gg, *saved)
         return tuple(None if gi is None else _tt(gi) for gi in gins)
+
+
+def _saved_as_tensors(node, saved):
+    """A node that kept only what its backward reads (stubs for the other inputs, see
+    _thin.py) cannot re-run its forward: its saved arrays are turned into Tensors as torch's
+    SavedVariables are unpacked. A kept input's array is that input; the result (the one
+    floating array that is no input, for an op that saves its result) is the output as a
+    Tensor whose grad_fn is the node; stubs and non-floating arrays stay constants."""
+    from .._tensor import _new
+    from ._thin import is_stub, is_stub_array
+    by_arr = {}
+    for a in node.inputs:
+        if hasattr(a, "arr") and not is_stub(a):
+            by_arr[id(a.arr)] = a
+    stale = node.epoch < CLOCK[0]
+    out, result = [], None
+    for v in saved:
+        if not (hasattr(v, "dtype") and hasattr(v, "shape")):
+            out.append(v)
+            continue
+        a = by_arr.get(id(v))
+        if a is not None and a.arr is v:
+            vc = a._vc
+            out.append(_w(a.detach() if stale and vc is not None and vc[1] > node.epoch else a))
+        elif v.dtype.kind not in "fcV" or is_stub_array(v):
+            out.append(v)           # masks, indices, stubs: constants
+        elif node.op.saves_out and result is None:
+            result = _new(v, _backend(node))
+            result._rg = True
+            result.grad_fn = node if node.outs is None else _out_slot(node, 0)
+            if node.out_vc is not None:
+                result._vc = node.out_vc
+            out.append(_w(result))
+        else:
+            raise _unsupported("it kept no input its saved values depend on (declare the "
+                               "input in ember/autograd/_thin.py KEEPS)")
+    return tuple(out)
+
+
+def _out_slot(node, i):
+    from .node import out_slot
+    return out_slot(node, i)
 
 
 def _has_values(saved):

@@ -72,10 +72,11 @@ _KNOWN = ("cpu", "cuda", "mock", "meta")
 
 class Backend:
     """One per device: `xp` is the array namespace, `idx` indexes per-backend op overrides."""
-    __slots__ = ("name", "idx", "xp", "device", "kernels")
+    __slots__ = ("name", "idx", "xp", "device", "kernels", "stubs")
 
     def __init__(self, name, idx, xp, dev):
         self.name, self.idx, self.xp, self.device, self.kernels = name, idx, xp, dev, {}
+        self.stubs = {}     # autograd/_thin.py: (shape, dtype num) -> the stub of such inputs
 
     def __repr__(self):
         return f"Backend({self.device})"

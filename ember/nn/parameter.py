@@ -84,9 +84,6 @@ class _FlaggedTensor(Tensor):
     def __repr__(self):
         return Tensor.__repr__(self)
 
-    def __reduce_ex__(self, proto):
-        return Tensor.__reduce_ex__(self, proto)
-
 
 class UninitializedTensorMixin:
     """Shape-less placeholder of the lazy modules; `materialize` turns it into a real tensor."""

@@ -13,6 +13,8 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.forward_ad import FW as _fw
 from ..autograd.node import CLOCK, out_slot
+from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _thin1, \
+    thin2 as _thin2
 
 _FLOAT_KINDS = "fc"
 
@@ -36,8 +38,12 @@ def make_unary(op, exact_out=False):
         t = _new(y, be)
         if x._rg and _grad.enabled:
             t._rg = True
-            node = t.grad_fn = op.node_cls(op, bwd, be.xp, saved,
-                                           (x.grad_fn or x._leaf_node(),), (x,), static)
+            if op.keeps is None or x.arr.nbytes < _THIN_MIN:
+                ins, kept = (x,), saved
+            else:
+                ins, kept = _thin1(op, x, saved, y)
+            node = t.grad_fn = op.node_cls(op, bwd, be.xp, kept,
+                                           (x.grad_fn or x._leaf_node(),), ins, static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
         if _fw.level is not None:
@@ -67,8 +73,12 @@ def make_view(op):
             register_view(vc, t)
             if x._rg:
                 t._rg = True
-                t.grad_fn = op.node_cls(op, bwd, be.xp, saved,
-                                        (x.grad_fn or x._leaf_node(),), (x,), static)
+                if op.keeps is None or x.arr.nbytes < _THIN_MIN:
+                    ins, kept = (x,), saved
+                else:
+                    ins, kept = _thin1(op, x, saved, out)
+                t.grad_fn = op.node_cls(op, bwd, be.xp, kept,
+                                        (x.grad_fn or x._leaf_node(),), ins, static)
         elif x._rg:         # torch: a view made in no_grad mode requires grad, with no grad_fn
             t._rg = True
         if _fw.level is not None:
@@ -199,9 +209,9 @@ def make_binary(op):
                     raise _cross_device(op, x, y)
             if xa.dtype is not ya.dtype and xa.dtype != ya.dtype:
                 xa, ya = promote_arrays(xa, ya)
-            y_rg, low = y._rg, False
+            y_rg, low, ybig = y._rg, False, ya.nbytes >= _THIN_MIN
         else:
-            y_rg = low = False
+            y_rg = low = ybig = False
             if type(y) is float and op.opmath and xa.dtype.itemsize == 2 and \
                     xa.dtype.kind in "fV":  # torch's mul and div: in float, rounded once
                 low, xa, ya = xa.dtype, xa.astype(np.float32), y
@@ -214,7 +224,11 @@ def make_binary(op):
             t._rg = True
             nx = (x.grad_fn or x._leaf_node()) if x._rg else None
             ny = (y.grad_fn or y._leaf_node()) if y_rg else None
-            node = t.grad_fn = op.node_cls(op, bwd, be.xp, saved, (nx, ny), (x, y), static)
+            if op.keeps is None or xa.nbytes < _THIN_MIN and not ybig:
+                ins, kept = (x, y), saved
+            else:
+                ins, kept = _thin2(op, x, y, xa, ya, nx, ny, saved)
+            node = t.grad_fn = op.node_cls(op, bwd, be.xp, kept, (nx, ny), ins, static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
         if _fw.level is not None:
@@ -260,7 +274,7 @@ def apply(op, args, static=(), view_of=None):
             _share_version(t, view_of)
         if record:
             t._rg = True
-            node = t.grad_fn = _node(op, bwd, be, saved, args, static)
+            node = t.grad_fn = _node(op, bwd, be, saved, args, static, arrays, out)
             if op.saves_out:
                 if t._vc is None:
                     t._vc = [0, 0]
@@ -275,7 +289,7 @@ def apply(op, args, static=(), view_of=None):
         for o in outs:
             _share_version(o, view_of)
     if record:
-        node = _node(op, bwd, be, saved, args, static)
+        node = _node(op, bwd, be, saved, args, static, arrays, out)
         node.outs = tuple((o.shape, o.dtype) for o in out)
         if op.saves_out:                    # multi-output ops save (at most) their first output
             o0 = outs[0]
@@ -438,9 +452,11 @@ def _first_tensor(args):
     return next(a for a in args if isinstance(a, Tensor))
 
 
-def _node(op, bwd, be, saved, args, static):
+def _node(op, bwd, be, saved, args, static, arrays=None, out=None):
     nxt = tuple((a.grad_fn or a._leaf_node()) if isinstance(a, Tensor) and a._rg
                 else None for a in args)
+    if op.keeps is not None and arrays is not None:
+        args, saved = _thin(op, args, arrays, nxt, saved, out)
     return op.node_cls(op, bwd, be.xp, saved, nxt, args, static)
 
 

@@ -15,7 +15,7 @@ OPS = {}
 
 class Op:
     __slots__ = ("name", "impl", "amp", "differentiable", "saves_in", "saves_out", "_node_name",
-                 "node_cls", "n_out", "needs_mask", "opmath")
+                 "node_cls", "n_out", "needs_mask", "opmath", "keeps")
 
     def __init__(self, name, fwd, amp, differentiable, saves, node_name, n_out, needs_mask):
         self.name, self.amp, self.differentiable = name, amp, differentiable
@@ -24,6 +24,8 @@ class Op:
         self.node_name = node_name or _default_node_name(name)
         self.n_out, self.needs_mask = n_out, needs_mask
         self.opmath = False     # float16/bfloat16 with a Python float: computed in float32
+        from ..autograd._thin import KEEPS
+        self.keeps = KEEPS.get(name)    # the inputs backward reads (None: all; see _thin.py)
         self.impl = [(fwd, None)] * N_BACKENDS
 
     @property

@@ -157,6 +157,10 @@ def matmul(input, other, *, out=None):
         if not isinstance(x, Tensor):
             raise TypeError(f"matmul(): argument '{name}' (position {pos}) must be Tensor, not "
                             f"{type(x).__name__}")
+    if input.arr.ndim == other.arr.ndim == 1 and input.dtype != other.dtype and \
+            not _amp.enabled:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{_tn(input)} and {_tn(other)}")          # torch's matmul is dot
     r = _product(_BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul), input, other)
     return r if out is None else _finish(r, out, "matmul", True)
 
@@ -178,14 +182,29 @@ def bmm(input, mat2, *, out=None):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
                            f"{mat2.shape[1]}].")
+    _expect_scalar_type(input, mat2)
     return _finish(_product(_bmm, input, mat2), out, "bmm", True)
+
+
+def _expect_scalar_type(a, b):
+    """torch's TensorIterator-style dtype check of bmm, baddbmm, cross, einsum (under autocast
+    the inputs are cast first, and the kernels check)."""
+    if a.dtype != b.dtype and not _amp.enabled:
+        raise RuntimeError(f"expected scalar type {_tn(a)} but found {_tn(b)}")
 
 
 def mv(input, vec, *, out=None):
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}, "
                            f"{vec.ndim}")
+    _addmv_dtypes(vec, input, vec)      # torch's mv is addmv into a result of vec's dtype
     return _finish(apply(_mv, (input, vec)), out, "mv", True)
+
+
+def _addmv_dtypes(input, mat, vec):
+    if not input.dtype == mat.dtype == vec.dtype and not _amp.enabled:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{_tn(input)}, {_tn(mat)}, and {_tn(vec)}")
 
 
 def dot(input, other, *, out=None):
@@ -219,7 +238,7 @@ def vdot(input, other, *, out=None):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.dtype != other.dtype:
-        raise RuntimeError(f"vdot : expected both vectors to have same dtype, but found "
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")
     if input.shape != other.shape:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and "
@@ -331,8 +350,26 @@ _ADDPROD = {k: _addprod_op(k, n) for k, n in (
     ("addbmm", "AddbmmBackward0"))}
 
 
+def _addprod_dtypes(kind, input, a, b):
+    """Each add+product checks its dtypes in its own words (autocast casts them first)."""
+    if _amp.enabled:
+        return
+    if kind == "addmv":
+        _addmv_dtypes(input, a, b)
+    elif kind == "baddbmm":
+        if input.dtype != a.dtype:
+            raise RuntimeError(f"Input dtypes must be the same, got: input {_short(input.dtype)}, "
+                               f"batch1: {_short(a.dtype)}, batch2: {_short(b.dtype)}")
+        _expect_scalar_type(a, b)
+    else:                                   # addmm, addbmm
+        for name, m in (("self", input), ("mat1", a)):
+            if m.dtype != b.dtype:
+                raise RuntimeError(f"{name} and mat2 must have the same dtype, but got "
+                                   f"{_tn(m)} and {_tn(b)}")
+
+
 def _addprod(kind, input, a, b, beta, alpha, out):
-    _check_same_dtype(a, b)
+    _addprod_dtypes(kind, input, a, b)
     ka, kb = a.shape[-1], b.shape[0 if kind == "addmv" else -2]
     if ka != kb:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[-2]}x{ka} and "
@@ -397,8 +434,18 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     return _finish((input if beta == 1 else input * beta) + prod, out, "addr")
 
 
+_WARNED_CHAIN = []
+
+
 def chain_matmul(*matrices, out=None):
     from .. import linalg
+    if not _WARNED_CHAIN:           # TORCH_WARN_ONCE
+        _WARNED_CHAIN.append(True)
+        import warnings
+        warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+                      "release. Use torch.linalg.multi_dot instead, which accepts a list of two "
+                      "or more tensors rather than multiple parameters.", UserWarning,
+                      stacklevel=2)
     return _finish(linalg.multi_dot(matrices), out, "chain_matmul", True)
 
 
@@ -540,6 +587,11 @@ def einsum(*args):
         raise ValueError("einsum(): must specify the equation string and at least one operand, "
                          "or at least one operand and its subscripts list")
     from .shape import _common
+    if len(operands) == 2 and operands[0].dtype != operands[1].dtype and \
+            all(t.arr.dtype.kind in "fc" or t.arr.dtype.name == "bfloat16" for t in operands):
+        subs, out_sub, _, _ = _parse_einsum(equation, [t.arr.shape for t in operands])
+        if set(subs[0]) & set(subs[1]) - set(out_sub):   # torch contracts these with bmm
+            _expect_scalar_type(*operands)
     operands = _common(operands, "einsum")
     subs, out_sub, full, _ = _parse_einsum(equation, [t.arr.shape for t in operands])
     if operands[0].arr.dtype.kind in "biu":
@@ -592,6 +644,8 @@ def _einsum_sublist(args):
 def tensordot(a, b, dims=2, out=None):
     from .shape import permute, reshape
     _tensors("tensordot", ("a", a), ("b", b))
+    if a.dtype != b.dtype and not _amp.enabled:
+        raise RuntimeError("both inputs should have same dtype")
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if isinstance(dims, int):
@@ -678,10 +732,7 @@ def cross(input, other, dim=None, *, out=None):
 
 def _linalg_cross(input, other, *, dim=-1):
     d = _cross_dims(input, other, dim, "linalg.cross")
-    if input.dtype != other.dtype:
-        from .._dtype import PROMOTE
-        dt = PROMOTE[input.dtype, other.dtype]
-        input, other = input.to(dt), other.to(dt)
+    _expect_scalar_type(input, other)
     return apply(_cross, (input, other), (d,))
 
 
