@@ -46,16 +46,22 @@ _SCALAR_WARNED = [False]
 def _warn_grad_scalar():
     """float(t) and complex(t) of a tensor requiring grad warn once per process (torch's
     TORCH_WARN_ONCE in python_variable_methods.cpp)."""
-    import os
-    import sys
     import warnings
     _SCALAR_WARNED[0] = True
-    here, level, f = os.path.dirname(__file__), 2, sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(here):   # the caller outside ember
-        f, level = f.f_back, level + 1
     warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
                   "behavior.\nConsider using tensor.detach() first.", UserWarning,
-                  stacklevel=level)
+                  stacklevel=_outside_stacklevel())
+
+
+def _outside_stacklevel():
+    """The warnings.warn stacklevel, for a warn in the caller of this function, that lands on
+    the first frame outside ember (past __torch_function__ dispatch and other wrappers)."""
+    import os
+    import sys
+    here, level, f = os.path.dirname(__file__), 2, sys._getframe(2)
+    while f is not None and f.f_code.co_filename.startswith(here):
+        f, level = f.f_back, level + 1
+    return level
 
 
 _C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
@@ -79,7 +85,7 @@ def _array_copy_keyword(copy):
                   "failed. __array__ must implement 'dtype' and 'copy' keyword arguments. To learn "
                   "more, see the migration guide https://numpy.org/devdocs/numpy_2_0_migration_"
                   "guide.html#adapting-to-changes-in-the-copy-keyword", DeprecationWarning,
-                  stacklevel=3)
+                  stacklevel=_outside_stacklevel())
     if copy is False:
         raise ValueError(
             "Unable to avoid copy while creating an array as requested.\nIf using "
