@@ -514,6 +514,12 @@ def _check_range_bounds(start, end, step):
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
 
 
+def _trunc_div(a, b):
+    """C's integer division (toward zero), as torch's int64 range arithmetic."""
+    q = builtins.abs(a) // builtins.abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
 def _int_arange(start, end, step, d):
     """torch's integer arange: start, end and step truncate to integers; int64's length is
     computed on them, the other types' on the given values."""
@@ -522,7 +528,7 @@ def _int_arange(start, end, step, d):
         if st == 0:
             raise ValueError("step must be nonzero")
         num = hi - lo + st - (1 if st > 0 else -1)
-        n = builtins.abs(num) // builtins.abs(st) * (1 if (num >= 0) == (st > 0) else -1)
+        n = _trunc_div(num, st)
     else:
         n = math.ceil((end - start) / step)
     return lo + st * np.arange(builtins.max(n, 0), dtype=np.int64)
@@ -549,8 +555,7 @@ def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
         lo, hi, st = int(start), int(end), int(step)
         if st == 0:
             raise ValueError("step must be nonzero")
-        span = builtins.abs(hi - lo) // builtins.abs(st) * (1 if (hi - lo >= 0) == (st > 0) else -1)
-        a = lo + st * np.arange(builtins.max(span + 1, 0), dtype=np.int64)
+        a = lo + st * np.arange(builtins.max(_trunc_div(hi - lo, st) + 1, 0), dtype=np.int64)
     return _into(_finish(_get_backend(device).xp.asarray(a.astype(d.np)), _get_backend(device),
                          requires_grad), out)
 
