@@ -59,20 +59,20 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     return public
 
 
-def _sigmoid(xp, x):
-    if x.dtype.kind == "c":
-        return 1 / (1 + xp.exp(-x))
-    e = xp.exp(-xp.abs(x))
-    return fast_where(xp, x >= 0, 1 / (1 + e), e / (1 + e))
-
-
 def _softplus(xp, x, beta, threshold):
     z = x * beta
     soft = xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(z, 0)
     return fast_where(xp, z > threshold, x, soft / beta)
 
 
+def _half(x):
+    """float16/bfloat16: torch's kernels compute these in float32 and round once."""
+    return x.dtype.itemsize == 2 and x.dtype.kind in "fV"
+
+
 def _gelu(xp, x, approximate):
+    if _half(x):
+        return _gelu(xp, x.astype(np.float32), approximate).astype(x.dtype)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         return 0.5 * x * (1 + xp.tanh(inner))
@@ -82,6 +82,9 @@ def _gelu(xp, x, approximate):
 
 
 def _gelu_grad(xp, x, y, approximate):
+    if _half(x):
+        x32 = x.astype(np.float32)
+        return _gelu_grad(xp, x32, _gelu(xp, x32, approximate), approximate).astype(x.dtype)
     if approximate == "tanh":
         x2 = x * x
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x2 * x)
@@ -89,9 +92,9 @@ def _gelu_grad(xp, x, y, approximate):
         dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2)
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner
     # Phi(x) = y / x recovers the forward's erf to ~1 ulp without a second (slow) erf pass
-    zero = x == 0
-    d = y / fast_where(xp, zero, 1, x)
-    d[zero] = 0.5
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = y / x
+    xp.copyto(d, d.dtype.type(0.5), where=x == 0)
     pdf = x * x
     pdf *= -0.5
     pdf = xp.exp(pdf, out=pdf)
@@ -113,11 +116,22 @@ def _elu_grad(xp, x, y, alpha, scale, input_scale):
 
 def _mish_grad(xp, x, y):
     t = xp.tanh(_softplus(xp, x, 1.0, 20.0))
-    return t + x * _sigmoid(xp, x) * (1 - t * t)
+    return t + x * _special.expit(xp, x) * (1 - t * t)
+
+
+def _silu(xp, x):
+    """x / (1 + exp(-x)), torch's kernel (2-byte floats in float32)."""
+    dt = x.dtype
+    if _half(x):
+        x = x.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):     # silu(-inf) = -inf / inf = nan
+        e = xp.exp(-x)
+        e += 1
+        return (xp.divide(x, e, out=e) if e.ndim else x / e).astype(dt, copy=False)
 
 
 def _silu_grad(xp, x, y):
-    s = _sigmoid(xp, x)
+    s = _special.expit(xp, x)
     return s * (1 + x * (1 - s))
 
 
@@ -144,7 +158,7 @@ def _outside(xp, x, lo, hi):
 
 
 gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad, kernel="GeluKernelImpl")
-silu = pointwise("silu", "SiluBackward0", lambda xp, x: x * _sigmoid(xp, x), _silu_grad,
+silu = pointwise("silu", "SiluBackward0", _silu, _silu_grad,
                  complex_ok=True)
 mish = pointwise("mish", "MishBackward0",
                  lambda xp, x: x * xp.tanh(_softplus(xp, x, 1.0, 20.0)), _mish_grad)
@@ -163,7 +177,7 @@ hardswish = pointwise(
     _hardswish_grad)
 softplus = pointwise("softplus", "SoftplusBackward0", _softplus,
                      lambda xp, x, y, beta, th: fast_where(xp, x * beta > th, 1.0,
-                                                           _sigmoid(xp, x * beta)))
+                                                           _special.expit(xp, x * beta)))
 softshrink = pointwise(
     "softshrink", "SoftshrinkBackward0",
     lambda xp, x, lambd: xp.maximum(x - lambd, 0) + xp.minimum(x + lambd, 0),
@@ -176,7 +190,7 @@ threshold = pointwise(
     "threshold", "ThresholdBackward0", lambda xp, x, th, value: fast_where(xp, x <= th, value, x),
     lambda xp, x, y, th, value: ~(x <= th), ints=True)
 logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid,
-                       lambda xp, x, y: 1 - _sigmoid(xp, x))
+                       lambda xp, x, y: 1 - _special.expit(xp, x))
 softsign = pointwise("softsign", "DivBackward0", lambda xp, x: x / (1 + xp.abs(x)),
                      _softsign_grad)
 tanhshrink = pointwise("tanhshrink", "SubBackward0", lambda xp, x: x - xp.tanh(x),

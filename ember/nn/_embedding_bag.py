@@ -3,6 +3,7 @@ import numpy as np
 
 from .._tensor import _new
 from ..ops._apply import apply
+from ..ops.index import index_add_rows
 from ..ops._registry import op
 from . import _ops as _O
 
@@ -11,7 +12,7 @@ from . import _ops as _O
 def _segment_sum(xp, x, seg, n_seg, mean=False):
     """Per-bag sums (divided by the bag sizes, at least 1, for mode='mean': one node, torch's
     EmbeddingBagBackward0, either way)."""
-    out = _O.index_add_rows(xp, n_seg, seg, x)
+    out = index_add_rows(xp, n_seg, seg, x)
     if not mean:
         return out, (seg, None)
     counts = xp.maximum(xp.bincount(seg, minlength=n_seg), 1).astype(x.dtype)[:, None]

@@ -10,6 +10,7 @@ from .._dtype import OF_NP
 from .._tensor import _new
 from ..backends import cuda_blas
 from ..ops._apply import apply
+from ..ops.index import index_add_rows
 from ..ops._registry import no_complex_grad, op
 from ._act_ops import _check_float
 
@@ -44,10 +45,32 @@ def _rowsum(xp, a, dim):
     return a.sum(axis=dim, keepdims=True)
 
 
+def _lane_sum(e):
+    """The sum over axis 0 of e (n, rows) as torch's vectorised reduce_all adds a row of n
+    floats on a 512-bit CPU: rows shorter than one vector left to right; longer rows in 64-byte
+    lanes, block after block, the tail added into the first lanes, then the lanes folded in
+    halves. Laid out with the row index last, every step is one long vectorised pass."""
+    n = e.shape[0]
+    lanes = 64 // e.dtype.itemsize
+    if n < lanes:
+        acc = e[0].copy()
+        for j in range(1, n):
+            acc += e[j]
+        return acc
+    nb = n // lanes
+    acc = e[:lanes].copy()
+    for b in range(1, nb):
+        acc += e[b * lanes:(b + 1) * lanes]
+    if n > nb * lanes:
+        acc[:n - nb * lanes] += e[nb * lanes:]
+    while acc.shape[0] > 1:
+        h = acc.shape[0] // 2
+        acc = acc[:h] + acc[h:]
+    return acc[0]
+
+
 def _lane_rowsum(e):
-    """The last-dim sum as torch's vectorised reduce_all adds it on a 512-bit CPU: rows shorter
-    than one vector left to right; longer rows in 64-byte lanes, block after block, the tail
-    added into the first lanes, then the lanes folded in halves."""
+    """_lane_sum over the last dim, in e's own layout (for long rows, or few)."""
     n = e.shape[-1]
     lanes = 64 // e.dtype.itemsize
     if n < lanes:
@@ -65,23 +88,57 @@ def _lane_rowsum(e):
     return acc
 
 
+def _transposed(a, out_rows_major):
+    """A C-contiguous transposed copy of the 2-D array a, copied in blocks: NumPy's plain
+    transposing copy runs at a fraction of memory speed (which blocking suits which direction
+    was measured: rows of a short and many, or the reverse)."""
+    r, c = a.shape
+    out = np.empty((c, r), a.dtype)
+    if out_rows_major:              # a (rows, n) -> (n, rows): slabs of 128 rows of a
+        for i in range(0, r, 128):
+            out[:, i:i + 128] = a[i:i + 128].T
+    else:                           # a (n, rows) -> (rows, n): 8 rows of a at a time
+        for j in range(0, r, 8):
+            out[:, j:j + 8] = a[j:j + 8].T
+    return out
+
+
+def _softmax_lastdim_f32(x):
+    """float32 softmax over the last dim as torch's CPU kernel computes it: row max, exp of the
+    difference (nearly correctly rounded there: here in float64, then rounded), the lane-wise
+    row sum, a multiply by its reciprocal. Computed on the transposed (n, rows) layout, where
+    NumPy's reductions over short rows turn into passes over long contiguous ones."""
+    n = x.shape[-1]
+    if n >= 256 or x.size < 64 * n:     # long rows, or few: NumPy's row reductions do well
+        e = np.exp(x - x.max(axis=-1, keepdims=True), dtype=np.float64).astype(np.float32)
+        e *= np.float32(1) / _lane_rowsum(e)
+        return e
+    xt = _transposed(x.reshape(-1, n), True)
+    xt -= np.maximum.reduce(xt, axis=0)
+    # exp(-inf) (masked attention) takes a slow path in NumPy's float64 exp; below -120
+    # every difference gives float32 0 anyway
+    np.clip(xt, np.float32(-120), np.float32(0), out=xt)
+    e = np.exp(xt, dtype=np.float64).astype(np.float32)
+    e *= np.float32(1) / _lane_sum(e)
+    return _transposed(e, False).reshape(x.shape)
+
+
 def _softmax_arrays(xp, x, dim, masked=False):
     if x.size == 0:                 # NumPy's max has no identity for an empty reduction
         return xp.empty_like(x)
+    if xp is np and x.dtype == np.float32 and not masked:
+        # torch's CPU kernels, whose float32 exp is nearly correctly rounded (NumPy's is not):
+        # along the last dim see _softmax_lastdim_f32; along an inner dim, exp, a sum in
+        # order and a divide
+        if dim in (-1, x.ndim - 1):
+            return _softmax_lastdim_f32(x)
+        e = np.exp(x - x.max(axis=dim, keepdims=True), dtype=np.float64).astype(np.float32)
+        e /= np.add.reduce(e, axis=dim, keepdims=True)
+        return e
     m = x.max(axis=dim, keepdims=True)
     if masked:      # attention: a row masked everywhere gives zeros, not nan (torch's kernel)
         m = xp.where(xp.isneginf(m), 0, m)
     e = x - m
-    if xp is np and e.dtype == np.float32 and not masked:
-        # torch's CPU kernels, whose float32 exp is nearly correctly rounded (NumPy's is not):
-        # along the last dim, exp, lane-wise sum and a multiply by its reciprocal; along an
-        # inner dim, exp, a sum in order and a divide
-        e = np.exp(e, dtype=np.float64).astype(np.float32)
-        if dim in (-1, x.ndim - 1):
-            e *= np.float32(1) / _lane_rowsum(e)
-        else:
-            e /= np.add.reduce(e, axis=dim, keepdims=True)
-        return e
     xp.exp(e, out=e)
     z = _rowsum(xp, e, dim)
     if masked:
@@ -333,25 +390,6 @@ def binary_cross_entropy_with_logits_raw(x, y, weight, pos_weight, reduction):
 
 
 # ---- embedding ---------------------------------------------------------------------------
-def index_add_rows(xp, n_rows, idx, vals):
-    """Sum the rows `vals[i]` into row `idx[i]` of a zero (n_rows, ...) array."""
-    out = xp.zeros((n_rows,) + vals.shape[1:], vals.dtype)
-    if vals.shape[0] == 0:
-        return out
-    if xp is np:
-        order = np.argsort(idx, kind="stable")
-        sorted_idx = idx[order]
-        uniq, start = np.unique(sorted_idx, return_index=True)
-        out[uniq] = np.add.reduceat(vals[order], start, axis=0)
-        return out
-    if hasattr(xp, "add_at"):       # autograd's differentiable namespace (create_graph=True)
-        xp.add_at(out, idx, vals)
-        return out
-    import cupyx
-    cupyx.scatter_add(out, idx, vals)
-    return out
-
-
 @op("embedding", saves=None, node="EmbeddingBackward0")
 def _embedding(xp, weight, indices, padding_idx, scale_grad_by_freq):
     if indices.dtype.kind not in "iu":

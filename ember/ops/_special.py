@@ -86,6 +86,18 @@ def _trigamma_scalar(x):
     return r + 1 / x + f / 2 + f / x * (1 / 6 - f * (1 / 30 - f * (1 / 42 - f / 30)))
 
 
+def expit(xp, x):
+    """The logistic sigmoid as torch's CPU kernel computes it, 1 / (1 + exp(-x)) (exp(-x)
+    overflowing to inf gives 0); 2-byte floats in float32, rounded once."""
+    dt = x.dtype
+    if dt.itemsize == 2 and dt.kind in "fV":
+        x = x.astype(np.float32)
+    with np.errstate(over="ignore"):
+        e = xp.exp(-x)
+    e += 1
+    return (xp.reciprocal(e, out=e) if e.ndim else 1 / e).astype(dt, copy=False)
+
+
 def _special(name, scalar):
     def fn(xp, x):
         sp = _scipy_special(xp)

@@ -157,15 +157,7 @@ atanh = _float_unary("atanh", lambda xp, x: xp.arctanh(x), lambda xp, g, x, y: g
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
 
-def _sigmoid(xp, x):
-    # exp(-|x|) never overflows; both branches agree in the middle
-    if x.dtype.kind == "c":
-        return 1 / (1 + xp.exp(-x))
-    e = xp.exp(-xp.abs(x))
-    return fast_where(xp, x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-sigmoid = _float_unary("sigmoid", _sigmoid, lambda xp, g, x, y: g * y * (1 - y), saves="out")
+sigmoid = _float_unary("sigmoid", _special.expit, lambda xp, g, x, y: g * (1 - y) * y, saves="out")
 erf = _float_unary("erf", _special.erf,
                    lambda xp, g, x, y: g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
 erfc = _float_unary("erfc", _special.erfc,
@@ -326,7 +318,13 @@ fix = trunc
 frac = _same_unary("frac", lambda xp, x: x - xp.trunc(x), lambda xp, g, x, y: g, saves=None,
                    deny={"b": _ni, "i": _ni, "u": _ni, "c": _ni})
 _RELU_BOOL = _re("\"clamp_min_scalar_cpu\" not implemented for 'Bool'")
-relu = _same_unary("relu", lambda xp, x: fast_where(xp, x < 0, x.dtype.type(0), x),  # -0.0, NaN
+def _relu(xp, x):
+    if xp is np and x.dtype.kind == "f":
+        return _clip(x, 0, None)
+    return fast_where(xp, x < 0, x.dtype.type(0), x)           # -0.0 and NaN stay
+
+
+relu = _same_unary("relu", _relu,
                    lambda xp, g, x, y: g * ~(y <= 0), saves="out",
                    deny={"b": _RELU_BOOL, "c": _ni})
 
@@ -1069,9 +1067,20 @@ def _clamp(xp, x, lo, hi, dtype):
     return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
 
 
+def _clip(x, lo, hi):
+    """torch's clamp of a float NumPy array: np.clip with both bounds is torch's vectorised
+    kernel bit for bit (x kept on ties, so -0.0 at a 0 bound; NaN input or bound gives NaN),
+    and 3x faster than np.maximum/np.minimum, which it also runs with a bound left out."""
+    t = x.dtype.type
+    return np.clip(x, t(-np.inf) if lo is None else lo, t(np.inf) if hi is None else hi)
+
+
 def _clamp_arrays(xp, x, lo, hi):
     if x.dtype.kind == "c":
         raise NotImplementedError("\"maximum_cpu\" not implemented for 'ComplexFloat'")
+    if xp is np and x.dtype.kind == "f" and isinstance(lo, (float, int, type(None))) \
+            and isinstance(hi, (float, int, type(None))):
+        return _clip(x, lo, hi)
     y = x
     if lo is not None:
         y = xp.maximum(y, lo)       # NaN input stays NaN: maximum propagates it
@@ -1085,12 +1094,15 @@ def _clamp_arrays(xp, x, lo, hi):
 @_clamp.vjp
 def _(xp, g, x, lo, hi):
     # torch: the gradient passes where lo <= x <= hi (inclusive); NaN inputs get none
-    keep = x == x
-    if lo is not None:
-        keep = keep & (x >= lo)
-    if hi is not None:
-        keep = keep & (x <= hi)
-    return (xp.where(keep, g, xp.zeros_like(g)),)
+    if lo is None and hi is None:
+        keep = x == x
+    elif hi is None:
+        keep = x >= lo
+    else:
+        keep = x <= hi
+        if lo is not None:
+            keep &= x >= lo
+    return (fast_where(xp, keep, g, g.dtype.type(0)),)
 
 
 _clamp_fn = _make_unary(_clamp)

@@ -1,0 +1,156 @@
+"""The faster NumPy formulations of hot kernels keep torch's numbers: clamp/relu through np.clip
+(bit for bit, signed zeros and NaN included), softmax over many short rows on the transposed
+layout (the same bits as the in-layout algorithm), sigmoid/silu as torch's 1 / (1 + exp(-x)),
+and 2-byte floats computed in float32 and rounded once as torch's kernels do."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.nn import _ops
+
+SPECIAL = [np.nan, -np.nan, -0.0, 0.0, -1.0, 1.0, np.inf, -np.inf, 0.3, -0.5, 0.5, 1e-40, -1e-40]
+BITS = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def _values(dtype, n=3000):
+    rng = np.random.default_rng(0)
+    v = np.concatenate([np.array(SPECIAL * 8), rng.standard_normal(n) * 4])
+    return v.astype(dtype)
+
+
+def _same_bits(a, b):
+    """Equal bit patterns (so -0.0 != 0.0), any NaN equal to any NaN."""
+    a, b = np.asarray(a), np.asarray(b)
+    nan = np.isnan(a)
+    if a.dtype != b.dtype or not np.array_equal(nan, np.isnan(b)):
+        return False
+    ib = BITS[a.itemsize]
+    return np.array_equal(a[~nan].view(ib), b[~nan].view(ib))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_and_clamp_are_torchs_bits(dtype):
+    v = _values(dtype)
+    g = np.random.default_rng(1).standard_normal(v.shape).astype(dtype)
+    te, tt = ember.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+    assert _same_bits(ember.relu(te).detach().numpy(), torch.relu(tt).detach().numpy())
+    for lo, hi in itertools.product([None, -0.0, 0.0, -0.5, 1.0, np.nan], repeat=2):
+        if lo is None and hi is None:
+            continue
+        ye, yt = te.clamp(lo, hi), tt.clamp(lo, hi)
+        assert _same_bits(ye.detach().numpy(), yt.detach().numpy()), (lo, hi)
+        ge, = ember.autograd.grad(ye, te, ember.tensor(g))
+        gt, = torch.autograd.grad(yt, tt, torch.tensor(g))
+        assert _same_bits(ge.numpy(), gt.numpy()), (lo, hi)
+    for fe, ft in [(ember.nn.functional.relu6, torch.nn.functional.relu6),
+                   (ember.nn.functional.hardtanh, torch.nn.functional.hardtanh)]:
+        assert _same_bits(fe(te).detach().numpy(), ft(tt).detach().numpy())
+
+
+def _in_layout_softmax(x):
+    """torch's last-dim float32 softmax computed in x's own layout: the reference for the
+    transposed computation."""
+    e = np.exp(x - x.max(axis=-1, keepdims=True), dtype=np.float64).astype(np.float32)
+    e *= np.float32(1) / _ops._lane_rowsum(e)
+    return e
+
+
+@pytest.mark.parametrize("shape", [(4096, 3), (700, 15), (640, 16), (300, 17), (64, 64),
+                                   (16, 4, 64, 64), (500, 100), (200, 255), (100, 256),
+                                   (3, 1000), (10, 7)])
+def test_softmax_layouts_agree_bit_for_bit(shape):
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32) * 5
+    x.reshape(-1)[::11] = -np.inf                  # masked entries, as causal attention has
+    got = _ops._softmax_lastdim_f32(x)
+    assert got.shape == x.shape and got.flags.c_contiguous
+    assert _same_bits(got, _in_layout_softmax(x))
+    ref = torch.softmax(torch.tensor(x), -1).numpy()
+    assert np.allclose(got, ref, rtol=1e-6, atol=1e-37)
+    if x.size >= 64 * shape[-1]:                   # enough rows for a rate
+        assert np.mean(got != ref) < 0.2           # an ulp off in a few rows, not more
+
+
+def test_causal_attention_softmax_matches_torch():
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(4, 2, 64, 16, generator=g) for _ in range(3))
+    ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    got = ember.nn.functional.scaled_dot_product_attention(
+        *(ember.tensor(t.numpy()) for t in (q, k, v)), is_causal=True)
+    assert np.allclose(got.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "silu"])
+def test_sigmoid_family_follows_torchs_formula(name):
+    fe, ft = getattr(ember.nn.functional, name), getattr(torch.nn.functional, name)
+    v16 = _values(np.float16)
+    assert np.mean(fe(ember.tensor(v16)).numpy() != ft(torch.tensor(v16)).numpy()) < 0.01
+    for dtype, ulps in [(np.float32, 4), (np.float64, 4)]:
+        v = _values(dtype)[len(SPECIAL) * 8:]
+        ye, yt = fe(ember.tensor(v)).numpy(), ft(torch.tensor(v)).numpy()
+        ib = BITS[np.dtype(dtype).itemsize]
+        assert np.max(np.abs(ye.view(ib) - yt.view(ib))) <= ulps
+        assert np.mean(ye != yt) < 0.2
+
+
+def test_sigmoid_and_silu_saturate_silently():
+    x = np.array([-1000.0, -100.0, 0.0, 100.0, 1000.0, np.inf, -np.inf], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = ember.sigmoid(ember.tensor(x)).numpy()
+        u = ember.nn.functional.silu(ember.tensor(x)).numpy()
+    assert np.array_equal(s, torch.sigmoid(torch.tensor(x)).numpy())
+    assert np.array_equal(u, torch.nn.functional.silu(torch.tensor(x)).numpy(), equal_nan=True)
+
+
+def test_half_gelu_computes_in_float32():
+    v = _values(np.float16)[len(SPECIAL) * 8:]
+    te, tt = ember.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+    ye, yt = ember.nn.functional.gelu(te), torch.nn.functional.gelu(tt)
+    assert ye.dtype == ember.float16
+    assert np.mean(ye.detach().numpy() != yt.detach().numpy()) < 0.15
+    ge, = ember.autograd.grad(ye.sum(), te)
+    gt, = torch.autograd.grad(yt.sum(), tt)
+    assert ge.dtype == ember.float16
+    assert np.allclose(ge.numpy().astype(np.float32), gt.numpy().astype(np.float32),
+                       rtol=2e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("n_rows, width, n, dist", [
+    (1000, 128, 4096, "uniform"), (65, 128, 1024, "uniform"), (10, 128, 4096, "uniform"),
+    (1000, 64, 8192, "zipf"), (7, 3, 5, "uniform"), (50, 1, 9000, "uniform"),
+    (300, 40, 3000, "negative")])
+def test_index_add_rows_adds_in_add_at_order(n_rows, width, n, dist):
+    from ember.ops.index import index_add_rows
+    rng = np.random.default_rng(n)
+    if dist == "zipf":
+        idx = np.minimum(rng.zipf(1.5, n) - 1, n_rows - 1)
+    else:
+        idx = rng.integers(0, n_rows, n)
+    if dist == "negative":
+        idx = np.where(rng.random(n) < 0.5, idx - n_rows, idx)
+    vals = rng.standard_normal((n, width)).astype(np.float32)
+    ref = np.zeros((n_rows, width), np.float32)
+    np.add.at(ref, idx, vals)
+    assert np.array_equal(index_add_rows(np, n_rows, idx, vals), ref)
+
+
+@pytest.mark.parametrize("case", ["index_select0", "index_select1", "take", "embedding"])
+def test_scatter_gradients_are_torchs_bits(case):
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(500, 96, generator=g)
+    i = torch.randint(0, 500, (4000,), generator=g)
+    fns = {"index_select0": lambda lib, x, i: x.index_select(0, i),
+           "index_select1": lambda lib, x, i: x.index_select(1, i % 96),
+           "take": lambda lib, x, i: x.take(i),
+           "embedding": lambda lib, x, i: lib.nn.functional.embedding(i.reshape(40, 100), x)}
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor(w.numpy(), requires_grad=True)
+        y = fns[case](lib, x, lib.tensor(i.numpy()))
+        up = lib.tensor(torch.randn(*y.shape, generator=torch.Generator().manual_seed(4)).numpy())
+        grads.append(lib.autograd.grad(y, x, up)[0].numpy())
+    assert np.array_equal(grads[0], grads[1])
