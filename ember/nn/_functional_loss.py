@@ -8,7 +8,7 @@ from ._warn import warn_caller
 from .._tensor import _new
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as _E, shape as _S
-from . import _act_ops as _A, _dtypes as _D, _ops as _O
+from . import _act_ops as _A, _dtypes as _D, _ops as _O, _regression_loss_ops as _R
 
 __all__ = ["l1_loss", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "smooth_l1_loss", "huber_loss",
@@ -82,9 +82,24 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _pointwise_loss(_E.abs, input, target, reduction, weight)
 
 
+def _loss_node(op, input, target, reduction, kernel, *params):
+    """A float loss of torch's that is one node: input and target broadcast, then `op`."""
+    _warn_size(input, target)
+    x, y = _S.broadcast_tensors(input, target)
+    _integral_kernel(input, target, kernel)
+    return op(x, y, reduction, *params)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction(size_average, reduce, reduction)
+    if weight is None and _real_float(input, target):
+        return _loss_node(_R.mse_loss, input, target, reduction, "mse_cpu")
     return _pointwise_loss(lambda d: d * d, input, target, reduction, weight, "mse_cpu")
+
+
+def _real_float(input, target):
+    """Both float (not complex, not integer): the losses' single-node kernels apply."""
+    return input.arr.dtype.kind in "fV" and target.arr.dtype.kind in "fV"
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -93,6 +108,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0:
         return _pointwise_loss(_E.abs, input, target, reduction)
+
+    if _real_float(input, target):
+        return _loss_node(_R.smooth_l1_loss, input, target, reduction, "smooth_l1_cpu", beta)
 
     def fn(d):
         a = _E.abs(d)
@@ -104,6 +122,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     reduction = _reduction(None, None, reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+
+    if weight is None and _real_float(input, target):
+        return _loss_node(_R.huber_loss, input, target, reduction, "huber_cpu", delta)
 
     def fn(d):
         a = _E.abs(d)
