@@ -29,8 +29,11 @@ def _check_float(x, name, error=NotImplementedError, complex_ok=False, complex_n
     float_only_arr(x, name, error, complex_ok=True)
 
 
-def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints=False):
-    """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params). Non-float input
+def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints=False,
+              composite=False):
+    """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params), float16 and
+    bfloat16 computed in float32 and rounded once, as torch's kernels do (not for a
+    `composite` of torch's, whose every operation rounds). Non-float input
     raises torch's dispatch error naming `kernel` (its CPU kernel, `<name>_cpu` by default),
     except integers where torch's kernel takes them (`ints`: y keeps the integer dtype) and
     complex where it has a complex version (`complex_ok`: then df must be holomorphic, the vjp
@@ -41,7 +44,7 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     def fwd(xp, x, *params):
         if not (ints and x.dtype.kind in "iu"):
             _check_float(x, kernel, complex_ok=complex_ok)
-        y = f(xp, x, *params)
+        y = f(xp, x.astype(np.float32) if _half(x) and not composite else x, *params)
         if type(y) is not type(x):
             y = xp.asarray(y, dtype=x.dtype)
         elif y.dtype != x.dtype:
@@ -50,6 +53,9 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
 
     @fwd.vjp
     def _(xp, g, x, y, params):
+        if _half(x) and not composite:
+            d = df(xp, x.astype(np.float32), y.astype(np.float32), *params)
+            return ((g.astype(np.float32) * d).astype(x.dtype),)
         d = df(xp, x, y, *params)
         return (g * (xp.conj(d) if d.dtype.kind == "c" else d),)
 
@@ -163,9 +169,25 @@ silu = pointwise("silu", "SiluBackward0", _silu, _silu_grad,
 mish = pointwise("mish", "MishBackward0",
                  lambda xp, x: x * xp.tanh(_softplus(xp, x, 1.0, 20.0)), _mish_grad)
 elu = pointwise("elu", "EluBackward0", _elu, _elu_grad)
-leaky_relu = pointwise(
-    "leaky_relu", "LeakyReluBackward0", lambda xp, x, slope: fast_where(xp, x > 0, x, x * slope),
-    lambda xp, x, y, slope: fast_where(xp, x > 0, 1.0, slope))
+celu = pointwise("celu", "CeluBackward0", _elu, _elu_grad, kernel="elu_cpu")
+
+
+def _leaky(xp, x, slope):
+    return fast_where(xp, x > 0, x, x * slope)
+
+
+def _leaky_grad(xp, x, y, slope):
+    return fast_where(xp, x > 0, 1.0, slope)
+
+
+leaky_relu = pointwise("leaky_relu", "LeakyReluBackward0", _leaky, _leaky_grad)
+# torch's rrelu: the leaky slope (lower + upper) / 2 in eval mode, else x * noise (1 where
+# x >= 0, a drawn slope elsewhere)
+rrelu = pointwise(
+    "rrelu_with_noise", "RreluWithNoiseBackward0",
+    lambda xp, x, slope, noise: _leaky(xp, x, slope) if noise is None else x * noise,
+    lambda xp, x, y, slope, noise: _leaky_grad(xp, x, y, slope) if noise is None else noise,
+    kernel="rrelu_with_noise_out_cpu")
 hardtanh = pointwise(
     "hardtanh", "HardtanhBackward0", lambda xp, x, lo, hi: xp.clip(x, lo, hi),
     lambda xp, x, y, lo, hi: _window(xp, x, lo, hi), ints=True)
@@ -192,9 +214,41 @@ threshold = pointwise(
 logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid,
                        lambda xp, x, y: 1 - _special.expit(xp, x))
 softsign = pointwise("softsign", "DivBackward0", lambda xp, x: x / (1 + xp.abs(x)),
-                     _softsign_grad)
+                     _softsign_grad, composite=True)
 tanhshrink = pointwise("tanhshrink", "SubBackward0", lambda xp, x: x - xp.tanh(x),
-                       lambda xp, x, y: xp.tanh(x) ** 2)
+                       lambda xp, x, y: xp.tanh(x) ** 2, composite=True)
+
+
+@op("glu", node="GluBackward0")
+def _glu(xp, x, dim):
+    a, s = _glu_halves(xp, x, dim)
+    return (a * s).astype(x.dtype, copy=False), (x, dim)
+
+
+def _glu_halves(xp, x, dim):
+    """(first half, sigmoid of the second half); 2-byte floats in float32, as torch's kernel."""
+    if _half(x):
+        x = x.astype(np.float32)
+    h = x.shape[dim] // 2
+    lead = (slice(None),) * dim
+    return x[lead + (slice(0, h),)], _special.expit(xp, x[lead + (slice(h, None),)])
+
+
+@_glu.vjp
+def _(xp, g, x, dim):
+    # torch's glu_backward: s = sigmoid(b) stored in x's dtype, s * g the first half,
+    # (1 - s) * s * a * g the second (2-byte floats: in float32, rounded once)
+    a, s = _glu_halves(xp, x, dim)
+    if _half(x):
+        s = s.astype(x.dtype).astype(np.float32)
+        g = g.astype(np.float32)
+    gx = xp.concatenate([(s * g).astype(x.dtype, copy=False),
+                         ((1 - s) * s * a * g).astype(x.dtype, copy=False)], axis=dim)
+    return (gx,)
+
+
+def glu(input, dim):
+    return apply(_glu, (input,), (dim,))
 
 
 @op("prelu", node="PreluKernelBackward0")

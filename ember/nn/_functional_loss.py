@@ -8,7 +8,7 @@ from ._warn import warn_caller
 from .._tensor import _new
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as _E, shape as _S
-from . import _act_ops as _A, _dtypes as _D, _ops as _O, _regression_loss_ops as _R
+from . import _act_ops as _A, _dtypes as _D, _ops as _O, _pointwise_loss_ops as _R
 
 __all__ = ["l1_loss", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "smooth_l1_loss", "huber_loss",
@@ -318,6 +318,11 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
         raise _D.cast_failure(rt if _D.is_float(rt) else np.dtype(np.float32), input.arr.dtype)
     if input.arr.dtype.kind == "c" or target.arr.dtype.kind == "c":     # torch's complex kernel
         return _apply_reduction(_E.log1p(_E.exp(-target * input)), reduction)
+    if target.requires_grad:
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
+                           "to argument 'target'. This input cannot have requires_grad True.")
+    if _real_float(input, target):
+        return _R.soft_margin_loss(*_S.broadcast_tensors(input, target), reduction)
     return _apply_reduction(-_A.logsigmoid(target * input), reduction)
 
 

@@ -215,7 +215,7 @@ def selu_(input):
 def celu(input, alpha=1.0, inplace=False):
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    return _maybe_inplace(_A.elu, "celu", input, (alpha, 1.0, 1.0 / alpha), inplace)
+    return _maybe_inplace(_A.celu, "celu", input, (alpha, 1.0, 1.0 / alpha), inplace)
 
 
 def celu_(input, alpha=1.0):
@@ -249,8 +249,9 @@ def prelu(input, weight):
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
-    if not training:
-        return leaky_relu(input, (lower + upper) / 2, inplace)
+    if not training:        # torch runs leaky_relu's kernel (and its dtype error) here
+        _A._check_float(input.arr, "leaky_relu_cpu", NotImplementedError)
+        return _maybe_inplace(_A.rrelu, "rrelu", input, ((lower + upper) / 2, None), inplace)
     _A._check_float(input.arr, "rrelu_with_noise_out_cpu", NotImplementedError)
     if inplace:
         return _inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input)
@@ -258,7 +259,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     draw = input.arr <= 0                   # torch draws a slope for these elements only
     noise = xp.ones(input.arr.shape, np.float64)
     noise[draw] = _rng_for(None, input.be).uniform((int(draw.sum()),), np.float64, lower, upper)
-    return input * _new(noise.astype(input.arr.dtype), input.be)
+    return _A.rrelu(input, None, noise.astype(input.arr.dtype))
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
@@ -273,8 +274,7 @@ def glu(input, dim=-1):
     if input.shape[d] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
                            f"{input.shape[d]}")
-    a, b = _S.chunk(input, 2, d)
-    return a * sigmoid(b)
+    return _A.glu(input, d)
 
 
 def gelu(input, approximate="none"):

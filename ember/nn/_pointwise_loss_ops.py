@@ -1,5 +1,5 @@
-"""mse, smooth L1 and Huber losses as one node each (torch's MseLossBackward0,
-SmoothL1LossBackward0, HuberLossBackward0): the elementwise loss reduced as ember's sum and
+"""Losses that are one node each in torch (MseLossBackward0, SmoothL1LossBackward0,
+HuberLossBackward0, SoftMarginLossBackward0): the elementwise loss reduced as ember's sum and
 mean reduce (torch's order), the gradient by torch's CPU kernel formula, `norm * d * grad` with
 norm = 1/numel (2/numel for mse) under mean. Input and target arrive broadcast to one shape."""
 import numpy as np
@@ -61,7 +61,16 @@ def _f32(*arrays):
     return tuple(a.astype(np.float32) for a in arrays)
 
 
-def _loss_op(name, node, loss, grad, half_fwd_f32, half_bwd_f32):
+def _soft_margin(xp, x, y):
+    return xp.log1p(xp.exp(-x * y))
+
+
+def _soft_margin_grad(xp, x, y, reduction):
+    z = xp.exp(-y * x)
+    return y * z * -_norm(x, reduction) / (z + 1)
+
+
+def _loss_op(name, node, loss, grad, half_fwd_f32, half_bwd_f32, target_grad=True):
     """On float16/bfloat16 torch's kernels differ: some compute the whole formula in float32
     and round once (`half_*_f32`), others round after every operation, as NumPy's own
     float16 arithmetic does."""
@@ -80,8 +89,10 @@ def _loss_op(name, node, loss, grad, half_fwd_f32, half_bwd_f32):
         dt = x.dtype
         if dt.itemsize == 2 and half_bwd_f32:
             x, y, g = _f32(x, y, g)
-        gx, gy = grad(xp, x, y, reduction, *params) * g, grad(xp, y, x, reduction, *params) * g
-        return gx.astype(dt, copy=False), gy.astype(dt, copy=False)
+        gx = (grad(xp, x, y, reduction, *params) * g).astype(dt, copy=False)
+        if not target_grad:
+            return gx, None
+        return gx, (grad(xp, y, x, reduction, *params) * g).astype(dt, copy=False)
 
     return lambda x, y, reduction, *params: apply(fwd, (x, y), (reduction, *params))
 
@@ -90,3 +101,5 @@ mse_loss = _loss_op("mse_loss", "MseLossBackward0", _mse, _mse_grad, False, Fals
 smooth_l1_loss = _loss_op("smooth_l1_loss", "SmoothL1LossBackward0", _smooth_l1, _smooth_l1_grad,
                           False, True)
 huber_loss = _loss_op("huber_loss", "HuberLossBackward0", _huber, _huber_grad, True, False)
+soft_margin_loss = _loss_op("soft_margin_loss", "SoftMarginLossBackward0", _soft_margin,
+                            _soft_margin_grad, False, False, target_grad=False)
