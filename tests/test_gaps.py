@@ -121,3 +121,89 @@ def test_func_transforms_use_the_public_pytree():
         msgs.append(str(e.value))
     assert msgs[0] == msgs[1]
     assert ember.utils._pytree is ember_pytree
+
+
+# ---- inference tensors ----
+
+def _describe(v, lib):
+    if isinstance(v, lib.Tensor):
+        return ("T", v.is_inference(), v.requires_grad, v.tolist(),
+                None if v.grad_fn is None else type(v.grad_fn).__name__)
+    return v
+
+
+def _inference_report(lib):
+    out = []
+
+    def r(f):
+        try:
+            out.append(_describe(f(), lib))
+        except Exception as e:          # noqa: BLE001 - class and message are what is compared
+            out.append((type(e).__name__, str(e)))
+
+    w, n = lib.ones(3, requires_grad=True), lib.ones(3)
+    with lib.inference_mode():
+        x = lib.ones(3)
+        xv, nv, y = x[1:], n[1:], n + 1
+        for f in (lambda: x, lambda: y, lambda: n + w, lambda: nv, lambda: x.add_(1),
+                  lambda: n.add_(0), lambda: n._version, lambda: x._version,
+                  lambda: lib.ones(2).requires_grad_(), lambda: lib.ones(2, requires_grad=True),
+                  lambda: lib.tensor([1.0]), lambda: lib.Tensor([1.0]),
+                  lambda: lib.nn.Parameter(lib.ones(1)), lambda: lib.arange(2),
+                  lambda: lib.is_inference_mode_enabled(), lambda: lib.is_grad_enabled()):
+            r(f)
+        with lib.inference_mode(False):
+            for f in (lambda: lib.ones(2), lambda: x + 1, lambda: x.add_(1),
+                      lambda: lib.is_inference_mode_enabled(), lambda: lib.is_grad_enabled()):
+                r(f)
+    for f in (lambda: x, lambda: xv, lambda: x.view(3), lambda: x.detach(), lambda: x + 1,
+              lambda: x * w, lambda: x + w, lambda: w * x, lambda: x.exp(),
+              lambda: w.exp() * x, lambda: lib.matmul(x.reshape(1, 3), w.reshape(3, 1)),
+              lambda: x.add_(1), lambda: x, lambda: xv.add_(1), lambda: x.copy_(n), lambda: x,
+              lambda: x.__setitem__(0, 5.0), lambda: x, lambda: x.zero_(), lambda: x,
+              lambda: x.fill_(3), lambda: x.index_fill_(0, lib.tensor([1]), 9.0), lambda: x,
+              lambda: n.copy_(x), lambda: x.requires_grad_(),
+              lambda: setattr(x, "requires_grad", True), lambda: x.requires_grad_(False),
+              lambda: x._version, lambda: x.clone(), lambda: lib.is_inference(x), lambda: nv,
+              lambda: nv.add_(0), lambda: y, lambda: y.add_(0), lambda: x.is_leaf):
+        r(f)
+    with lib.no_grad():
+        r(lambda: x.add_(1))
+    with lib.inference_mode(False), lib.no_grad():
+        r(lambda: lib.is_grad_enabled())
+    return out
+
+
+def test_inference_tensors_like_torch():
+    assert _inference_report(ember) == _inference_report(torch)
+
+
+def test_inference_mode_decorator_and_module_outputs():
+    for lib in (torch, ember):
+        m = lib.nn.Linear(3, 2)
+
+        @lib.inference_mode()
+        def run(v):
+            return m(v)
+
+        out = run(lib.ones(1, 3))
+        assert out.is_inference() and not out.requires_grad and not m.weight.is_inference()
+        with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+            out * m.bias
+        m(out.clone().repeat(1, 2)[:, :3]).sum().backward()
+        assert m.weight.grad.shape == (2, 3)
+
+
+def test_inference_checks_cost_nothing_once_inference_tensors_are_gone():
+    """Nodes check their saved inputs only in inference mode and while inference tensors live."""
+    import gc
+    node_mod = ember.autograd.node
+    plain = node_mod.Node.__init__
+    with ember.inference_mode():
+        assert node_mod.Node.__init__ is not plain
+        x = ember.ones(2)
+    assert node_mod.Node.__init__ is not plain
+    del x
+    gc.collect()
+    assert node_mod.Node.__init__ is plain
+    assert ember._tensor._new.__code__ is ember._tensor._NEW_CODE
