@@ -193,6 +193,9 @@ class Tensor:
     def is_leaf(self):
         return self.grad_fn is None
 
+    def _is_view(self):
+        return self._base is not None
+
     @property
     def _version(self):
         vc = self._vc
@@ -275,10 +278,8 @@ class Tensor:
 
     @property
     def mT(self):
-        if self.arr.ndim < 2:
-            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
-                               f"Got {self.arr.ndim}-D tensor.")
-        return self.transpose(-2, -1)
+        from .ops.shape import _matrix_transpose
+        return _matrix_transpose(self, "mT")
 
     @property
     def H(self):
@@ -286,7 +287,8 @@ class Tensor:
 
     @property
     def mH(self):
-        return self.mT.conj()
+        from .ops.shape import _matrix_transpose
+        return _matrix_transpose(self, "mH")
 
     @property
     def real(self):
@@ -309,6 +311,7 @@ class Tensor:
     def numpy(self, *, force=False):
         if isinstance(self.arr, (SparseCOO, SparseCSR)):
             self.arr.__array__()            # torch's TypeError for a sparse layout
+        _check_not_conj(self)
         if self._rg and not force and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
@@ -342,6 +345,7 @@ class Tensor:
         if self._rg and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        _check_not_conj(self)
         a = self._host()
         return a if dtype is None else a.astype(dtype)
 
@@ -904,6 +908,12 @@ _TYPE_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
                "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor",
                "complex64": "torch.ComplexFloatTensor", "complex128": "torch.ComplexDoubleTensor"}
 _TYPE_OF_NAME = {v: k for k, v in _TYPE_NAMES.items()}
+
+
+def _check_not_conj(t):
+    if t.arr.dtype.kind == "c" and t.is_conj():
+        raise RuntimeError("Can't call numpy() on Tensor that has conjugate bit set. Use "
+                           "tensor.resolve_conj().numpy() instead.")
 
 
 def _check_inference_rg(t):

@@ -207,3 +207,90 @@ def test_inference_checks_cost_nothing_once_inference_tensors_are_gone():
     gc.collect()
     assert node_mod.Node.__init__ is plain
     assert ember._tensor._new.__code__ is ember._tensor._NEW_CODE
+
+
+# ---- the conjugate bit ----
+
+def _conj_report(lib):
+    out = []
+
+    def r(f):
+        try:
+            v = f()
+            if isinstance(v, lib.Tensor):
+                v = (v.tolist(), str(v.dtype), v.is_conj(), v.is_neg(), v.requires_grad,
+                     None if v.grad_fn is None else type(v.grad_fn).__name__, v._is_view())
+            out.append(v)
+        except Exception as e:          # noqa: BLE001 - class and message are what is compared
+            out.append((type(e).__name__, str(e)))
+
+    x = lib.tensor([1 + 2j, 3 - 4j])
+    c = x.conj()
+    for f in (lambda: c, lambda: repr(c), lambda: c._base is x, lambda: c.imag, lambda: c.real,
+              lambda: c.resolve_conj(), lambda: c.resolve_conj() is c,
+              lambda: x.resolve_conj() is x, lambda: c.conj(), lambda: c.conj() is x,
+              lambda: c.conj()._base is x, lambda: c.conj_physical(), lambda: x.conj_physical(),
+              lambda: lib.conj(x), lambda: lib.is_conj(c), lambda: c * 2, lambda: c + c,
+              lambda: c.clone(), lambda: c.contiguous(), lambda: c.imag.is_neg(), lambda: c[0],
+              lambda: lib.view_as_real(c), lambda: c.numpy(), lambda: c.add_(1), lambda: x,
+              lambda: c.__setitem__(0, 5j), lambda: x, lambda: c.copy_(lib.tensor([1j, 2j])),
+              lambda: x, lambda: (c._version, x._version), lambda: c.imag.add_(1), lambda: x,
+              lambda: c.imag.resolve_neg(), lambda: c[1:].conj().mul_(2), lambda: (x.tolist(), c.tolist()),
+              lambda: x[1:].conj(), lambda: x.conj().conj().is_conj(),
+              lambda: lib.tensor([[1 + 1j]]).conj().t(), lambda: c.reshape(2, 1),
+              lambda: c.unsqueeze(0), lambda: c.flip(0), lambda: c.sum(),
+              lambda: lib.equal(c, x.conj_physical()), lambda: c.to(lib.complex128),
+              lambda: c.detach(), lambda: str(lib.tensor([1 + 1j]).conj()),
+              lambda: lib.ones(2, 2, dtype=lib.complex64).mH, lambda: x.adjoint()):
+        r(f)
+    f, i = lib.tensor([1.0, 2.0]), lib.tensor([1, 2])
+    for g in (lambda: f.conj(), lambda: f.conj() is f, lambda: f.is_conj(), lambda: f.is_neg(),
+              lambda: f.conj_physical() is f, lambda: i.conj() is i, lambda: f.resolve_neg() is f):
+        r(g)
+    y = lib.tensor([1 + 1j, 2 - 1j])
+    r(lambda: y.conj_physical_())
+    r(lambda: lib.conj_physical_(y))
+    z = lib.tensor([1 + 1j, 2 - 1j], requires_grad=True)
+    for g in (lambda: z.conj(), lambda: z.conj_physical(), lambda: z.conj().resolve_conj(),
+              lambda: z.conj().imag.resolve_neg(), lambda: (z * 1).conj_physical_(),
+              lambda: lib.autograd.grad((z.conj_physical() * lib.tensor([1 + 2j, 3j])).real.sum(),
+                                        z)[0]):
+        r(g)
+    g = lib.autograd.grad((z.conj() * lib.tensor([1 + 2j, 3j])).real.sum(), z)[0]
+    out.append(g.tolist())          # (torch's gradient is itself a conjugate view; ember's not)
+    return out
+
+
+def test_conjugate_views_like_torch():
+    assert _conj_report(ember) == _conj_report(torch)
+
+
+def test_conjugate_view_reads_and_numpy():
+    for lib in (torch, ember):
+        c = lib.tensor([1 + 2j]).conj()
+        with pytest.raises(RuntimeError, match="conjugate bit set"):
+            c.numpy()
+        with pytest.raises(RuntimeError, match="conjugate bit set"):
+            import numpy as np
+            np.asarray(c)
+        assert c.tolist() == [1 - 2j] and c.resolve_conj().numpy().tolist() == [1 - 2j]
+
+
+@pytest.mark.parametrize("write", ["whole", "part", "conj_of_conj"])
+def test_writes_through_conjugate_views_rebase_history_like_torch(write):
+    seen = []
+    for lib in (torch, ember):
+        z = lib.tensor([1 + 2j, 3 - 1j, 2 + 2j], requires_grad=True)
+        w = z * 1
+        c = w.conj()
+        k = lib.tensor([2 + 1j, 1j, 3])
+        {"whole": lambda: c.mul_(k), "part": lambda: c[1:].mul_(k[1:]),
+         "conj_of_conj": lambda: c.conj().mul_(k)}[write]()
+        row = [w.tolist(), c.tolist(), w.grad_fn.name().endswith("CopySlices"),
+               c.grad_fn.name(), c.is_conj()]
+        (w * lib.tensor([1 + 1j, 2, 1j])).real.sum().backward(retain_graph=True)
+        row.append(z.grad.tolist())
+        z.grad = None
+        (c * lib.tensor([1 + 1j, 2, 1j])).real.sum().backward()
+        seen.append(row + [z.grad.tolist()])
+    assert seen[0] == seen[1]
