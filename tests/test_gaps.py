@@ -294,3 +294,55 @@ def test_writes_through_conjugate_views_rebase_history_like_torch(write):
         (c * lib.tensor([1 + 1j, 2, 1j])).real.sum().backward()
         seen.append(row + [z.grad.tolist()])
     assert seen[0] == seen[1]
+
+
+# ---- nn.Parameter of a tensor subclass ----
+
+def _subclass_parameter_report(lib):
+    nn = lib.nn
+
+    class MyT(lib.Tensor):
+        pass
+
+    class Tagged(lib.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    def info(p):
+        return (type(p).__name__, isinstance(p, nn.Parameter), getattr(p, "_is_param", None),
+                p.requires_grad, p.is_leaf, repr(p))
+
+    out = []
+    for cls in (MyT, Tagged):
+        d = lib.ones(2).as_subclass(cls)
+        p = nn.Parameter(d)
+        out += [info(p), p is d, info(nn.Parameter(d, requires_grad=False)),
+                nn.Parameter(p) is p, getattr(nn.Parameter(d).detach(), "_is_param", None),
+                isinstance(d, nn.Parameter), isinstance(lib.ones(1), nn.Parameter)]
+        m = nn.Linear(2, 2)
+        m.weight = nn.Parameter(lib.ones(2, 2).as_subclass(cls))
+        m.double()
+        out += [type(m.weight).__name__, str(m.weight.dtype), isinstance(m.weight, nn.Parameter)]
+        m.float()
+        out.append({k: type(v).__name__ for k, v in m.state_dict().items()})
+        m.load_state_dict({"weight": lib.full((2, 2), 3.0), "bias": lib.zeros(2)})
+        opt = lib.optim.SGD(m.parameters(), lr=0.5)
+        m(lib.ones(1, 2)).sum().backward()
+        opt.step()
+        out += [type(m.weight).__name__, m.weight.tolist(), type(m.weight.grad).__name__,
+                repr(m.weight), [type(q).__name__ for q in m.parameters()]]
+        m2 = nn.Module()
+        m2.register_parameter("x", nn.Parameter(d))
+        m2.y = d                                    # a plain tensor attribute, no parameter
+        out += [list(dict(m2.named_parameters())), type(m2.x).__name__,
+                type(nn.ParameterList([nn.Parameter(d)])[0]).__name__,
+                type(nn.ParameterDict({"a": nn.Parameter(d)})["a"]).__name__]
+    out += [type(nn.Parameter(nn.Buffer(lib.ones(2)))).__name__,
+            type(nn.Parameter(nn.Parameter(lib.ones(1)))).__name__,
+            getattr(nn.Parameter(lib.ones(1)), "_is_param", None)]
+    return out
+
+
+def test_parameter_of_a_tensor_subclass_like_torch():
+    assert _subclass_parameter_report(ember) == _subclass_parameter_report(torch)
