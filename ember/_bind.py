@@ -124,6 +124,7 @@ def _bind():
                  "log_normal_", "cauchy_", "zero_", "fill_"):
         setattr(Tensor, name, getattr(creation, name))
     Tensor.index_put_ = index.index_put_
+    Tensor.conj_physical_ = inplace(E._conj_physical1_fn, "conj_physical")
     Tensor.multinomial, Tensor.bernoulli = creation.multinomial, creation.bernoulli
     Tensor.dist, Tensor.prelu = _method_dist, _method_prelu
     for dunder, fn in DUNDERS.items():

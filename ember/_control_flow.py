@@ -15,7 +15,7 @@ differs in two cases: it counts one iteration for tensors the body closes over, 
 loop runs no iteration it still differentiates through one run of the body."""
 from ._dtype import bool_
 from ._tensor import Tensor
-from .func._pytree import tree_flatten, tree_unflatten
+from .utils._pytree import tree_flatten, tree_unflatten
 
 __all__ = ["cond", "while_loop"]
 

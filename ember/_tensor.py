@@ -6,7 +6,7 @@ import numpy as np
 from . import _dtype
 from ._dtype import OF_NP, to_dtype
 from .autograd.grad_mode import STATE as _GRAD
-from .autograd.node import CLOCK, Leaf
+from .autograd.node import CLOCK, InferenceVersion, Leaf, new_inference_version, refresh_init
 from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
@@ -193,9 +193,15 @@ class Tensor:
     def is_leaf(self):
         return self.grad_fn is None
 
+    def _is_view(self):
+        return self._base is not None
+
     @property
     def _version(self):
-        return 0 if self._vc is None else self._vc[0]
+        vc = self._vc
+        if type(vc) is InferenceVersion:
+            raise RuntimeError("Inference tensors do not track version counter.")
+        return 0 if vc is None else vc[0]
 
     def is_floating_point(self):
         return self.arr.dtype.kind == "f" or self.arr.dtype.name == "bfloat16"
@@ -272,10 +278,8 @@ class Tensor:
 
     @property
     def mT(self):
-        if self.arr.ndim < 2:
-            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
-                               f"Got {self.arr.ndim}-D tensor.")
-        return self.transpose(-2, -1)
+        from .ops.shape import _matrix_transpose
+        return _matrix_transpose(self, "mT")
 
     @property
     def H(self):
@@ -283,7 +287,8 @@ class Tensor:
 
     @property
     def mH(self):
-        return self.mT.conj()
+        from .ops.shape import _matrix_transpose
+        return _matrix_transpose(self, "mH")
 
     @property
     def real(self):
@@ -306,6 +311,7 @@ class Tensor:
     def numpy(self, *, force=False):
         if isinstance(self.arr, (SparseCOO, SparseCSR)):
             self.arr.__array__()            # torch's TypeError for a sparse layout
+        _check_not_conj(self)
         if self._rg and not force and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
@@ -339,6 +345,7 @@ class Tensor:
         if self._rg and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        _check_not_conj(self)
         a = self._host()
         return a if dtype is None else a.astype(dtype)
 
@@ -432,6 +439,8 @@ class Tensor:
         if value and not (self.arr.dtype.kind in "fc" or self.arr.dtype.name == "bfloat16"):
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                "gradients")
+        if value:
+            _check_inference_rg(self)
         self._rg = value
 
     # reads are one C call (attrgetter); ember's hot path reads the `_rg` slot itself
@@ -559,6 +568,8 @@ class Tensor:
                                "differentiation use var_no_grad = var.detach().")
         if requires_grad and not (self.is_floating_point() or self.is_complex()):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if requires_grad:
+            _check_inference_rg(self)
         self._rg = bool(requires_grad)
         return self
 
@@ -606,8 +617,8 @@ class Tensor:
         return self.to(to_dtype(dtype))
 
     def is_inference(self):
-        """ember tensors are never inference tensors (inference_mode only turns grad off)."""
-        return False
+        """Made in inference mode (or a view of such a tensor)."""
+        return type(self._vc) is InferenceVersion
 
     def is_same_size(self, other):
         return tuple(self.shape) == tuple(other.shape)
@@ -899,6 +910,18 @@ _TYPE_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
 _TYPE_OF_NAME = {v: k for k, v in _TYPE_NAMES.items()}
 
 
+def _check_not_conj(t):
+    if t.arr.dtype.kind == "c" and t.is_conj():
+        raise RuntimeError("Can't call numpy() on Tensor that has conjugate bit set. Use "
+                           "tensor.resolve_conj().numpy() instead.")
+
+
+def _check_inference_rg(t):
+    if type(t._vc) is InferenceVersion and not _GRAD.inference:
+        raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode "
+                           "is not allowed.")
+
+
 def _ptr(a):
     if hasattr(a, "__array_interface__"):
         return a.__array_interface__["data"][0]
@@ -919,6 +942,26 @@ def _new(arr, be):
     t.arr, t.be, t._rg = arr, be, False
     t._grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
     return t
+
+
+def _new_inference(arr, be):
+    """_new's code while inference mode is on: the tensor is an inference tensor."""
+    t = object.__new__(Tensor)
+    t.arr, t.be, t._rg = arr, be, False
+    t._grad = t.grad_fn = t._leaf = t._base = t._retain = None
+    t._vc = new_inference_version()
+    return t
+
+
+_NEW_CODE = _new.__code__
+
+
+def set_inference_mode(on):
+    """Turn inference mode on or off. The ops bind _new at import, so its code is what switches:
+    outside inference mode making a tensor costs nothing more."""
+    _GRAD.inference = on
+    _new.__code__ = _new_inference.__code__ if on else _NEW_CODE
+    refresh_init()
 
 
 _NOWRAP = {"torch.Tensor.grad.__get__", "torch.Tensor._base.__get__"}
@@ -943,7 +986,8 @@ def _as(cls, t):
 
 def _init_from(t, arr, be):
     t.arr, t.be, t._rg = arr, be, False
-    t._grad = t.grad_fn = t._leaf = t._vc = t._base = t._retain = None
+    t._grad = t.grad_fn = t._leaf = t._base = t._retain = None
+    t._vc = new_inference_version() if _GRAD.inference else None
 
 
 def _rebuild_as(cls, args, state):

@@ -482,9 +482,7 @@ for _name in INPLACE_METHODS:
 @_export
 def conj_physical_(input):
     _check_tensor("conj_physical_", input)
-    if input.dtype.is_complex:
-        input.copy_(input.conj_physical())
-    return input
+    return input.conj_physical_()
 
 
 # ---- *_copy: the view op, then a clone (differentiable through both) --------------------------

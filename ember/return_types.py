@@ -14,6 +14,8 @@ def make(name, fields=("values", "indices")):
     cls = collections.namedtuple(name, fields)
     cls.__module__ = "torch.return_types"
     cls.__qualname__ = name
+    cls.n_fields = cls.n_sequence_fields = len(fields)     # as torch's structseqs
+    cls.n_unnamed_fields = 0
 
     def __repr__(self):
         body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))

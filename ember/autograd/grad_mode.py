@@ -81,16 +81,20 @@ class set_grad_enabled(_Mode):
 
 
 class inference_mode(_Mode):
+    """Grad off, and every tensor made inside is an inference tensor; inference_mode(False)
+    turns both back (grad on, as torch)."""
+
     def __init__(self, mode=True):
         self._mode = bool(mode)
 
     def __enter__(self):
         self._prev, self._prev_inf = STATE.enabled, STATE.inference
-        if self._mode:
-            STATE.enabled, STATE.inference = False, True
+        STATE.enabled = not self._mode
+        _set_inference(self._mode)
 
     def __exit__(self, *exc):
-        STATE.enabled, STATE.inference = self._prev, self._prev_inf
+        STATE.enabled = self._prev
+        _set_inference(self._prev_inf)
 
     def __call__(self, fn):
         if not callable(fn) or isinstance(fn, bool):
@@ -102,3 +106,9 @@ class inference_mode(_Mode):
             with inference_mode(mode):
                 return fn(*args, **kwargs)
         return wrapper
+
+
+def _set_inference(on):
+    if STATE.inference is not on:
+        from .._tensor import set_inference_mode
+        set_inference_mode(on)

@@ -4,10 +4,40 @@ gradient of one output of a multi-output op into its parent node."""
 import weakref
 
 from .._hooks import RemovableHandle
+from .grad_mode import STATE as _GRAD
 
 # The in-place clock: every in-place op ticks it and stamps the modified storage's version
 # counter, so backward can tell whether a saved tensor changed after its node was recorded.
 CLOCK = [0]
+
+INFERENCE_INPLACE_ERROR = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+    "clone to get a normal tensor before doing inplace update.See "
+    "https://github.com/pytorch/rfcs/pull/17 for more details.")
+INFERENCE_SAVED_ERROR = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a "
+    "clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+    "`torch.inference_mode()`.")
+
+
+class InferenceVersion(list):
+    """The version counter ([version, clock stamp]) of a tensor made in inference mode, shared
+    by its views as every version counter is: its type marks them all as inference tensors.
+    Outside inference mode it refuses the version bump of an in-place write. Made by
+    new_inference_version, which counts them: while any is alive, new Nodes refuse inference
+    tensors among the inputs they save (see refresh_init)."""
+    __slots__ = ()
+
+    def __del__(self):
+        _INFERENCE_LIVE[0] -= 1
+        if not _INFERENCE_LIVE[0] and not _GRAD.inference:
+            refresh_init()
+
+    def __setitem__(self, i, value):
+        if not _GRAD.inference:
+            raise RuntimeError(INFERENCE_INPLACE_ERROR)
+        list.__setitem__(self, i, value)
 
 
 def _init(self, op, bwd, xp, saved, next, inputs, static):
@@ -24,6 +54,9 @@ def _init_traced(self, op, bwd, xp, saved, next, inputs, static):
 
 
 _TRACING = [False]
+# the number of live InferenceVersions: in inference mode and while there are some, every new
+# Node checks its saved inputs (Node.__init__ is swapped, so nothing is paid otherwise)
+_INFERENCE_LIVE = [0]
 # saved_tensors_hooks: a stack of (pack, unpack), the innermost last; while it is non-empty every
 # new Node packs what it saved (Node.__init__ is swapped, so nothing is paid while it is empty)
 SAVED_HOOKS = []
@@ -35,9 +68,32 @@ def set_tracing(on):
     refresh_init()
 
 
+def new_inference_version(zero=(0, 0)):
+    _INFERENCE_LIVE[0] += 1
+    return InferenceVersion(zero)
+
+
 def refresh_init():
-    base = _init_traced if _TRACING[0] else _init
+    base = _INITS[_TRACING[0], _GRAD.inference or _INFERENCE_LIVE[0] > 0]
     Node.__init__ = _packing(base) if SAVED_HOOKS else base
+
+
+def _refusing_inference(base):
+    def init(self, op, bwd, xp, saved, next, inputs, static):
+        base(self, op, bwd, xp, saved, next, inputs, static)
+        if op.saves_in:
+            for i, a in enumerate(inputs):
+                if type(getattr(a, "_vc", None)) is InferenceVersion:
+                    needed = _saved_inputs(self)
+                    if needed is None or i in needed:
+                        raise RuntimeError(INFERENCE_SAVED_ERROR)
+    return init
+
+
+# (tracing, inference tensors about) -> Node.__init__ without saved-tensor hooks
+_INITS = {(False, False): _init, (True, False): _init_traced,
+          (False, True): _refusing_inference(_init),
+          (True, True): _refusing_inference(_init_traced)}
 
 
 def _packing(base):

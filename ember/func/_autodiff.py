@@ -17,7 +17,7 @@ from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..autograd.node import Leaf
 from ..ops.creation import ones_like, zeros, zeros_like
 from ..ops.shape import stack
-from ._pytree import tree_flatten, tree_map, tree_unflatten
+from ..utils._pytree import tree_flatten, tree_map, tree_unflatten
 from ._vmap import check_randomness
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian"]

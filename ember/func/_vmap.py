@@ -8,7 +8,7 @@ a mapped dimension of size 0 is an error, chunk_size is validated but changes no
 randomness="error" is detected after the fact, from the default generator's state."""
 import functools
 
-from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
+from ..utils._pytree import _broadcast_to_and_flatten, tree_flatten, tree_unflatten
 
 __all__ = ["vmap"]
 
@@ -39,7 +39,7 @@ def _batched_inputs(func, in_dims, args):
                          "inputs, or you are trying to vmap over a function with no inputs. The "
                          "latter is unsupported.")
     flat_args, spec = tree_flatten(args)
-    flat_dims = broadcast_prefix(in_dims, spec)
+    flat_dims = _broadcast_to_and_flatten(in_dims, spec)
     if flat_dims is None:
         raise ValueError(f"{head}: in_dims is not compatible with the structure of `inputs`. "
                          f"in_dims has structure {tree_flatten(in_dims)[1]} but inputs has "
@@ -85,7 +85,7 @@ def _stack_outputs(func, outputs, out_dims):
     name = _name(func)
     flat_first, spec = tree_flatten(outputs[0])
     single = isinstance(outputs[0], Tensor) and isinstance(out_dims, tuple) and len(out_dims) == 1
-    flat_dims = broadcast_prefix(out_dims[0] if single else out_dims, spec)
+    flat_dims = _broadcast_to_and_flatten(out_dims[0] if single else out_dims, spec)
     if flat_dims is None:
         raise ValueError(f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not "
                          "compatible with the structure of `outputs`. out_dims has structure "

@@ -13,8 +13,22 @@ def _share(dst, src):
     dst._vc = src._vc
 
 
-class Parameter(Tensor):
-    """A Tensor that a Module registers as a parameter when assigned as an attribute."""
+class _ParameterMeta(type):
+    """`isinstance(t, Parameter)` also holds for a tensor subclass instance flagged `_is_param`
+    (what Parameter(instance of a subclass) returns)."""
+
+    def __instancecheck__(cls, instance):
+        if cls is Parameter and isinstance(instance, Tensor) and \
+                getattr(instance, "_is_param", False):
+            return True
+        return super().__instancecheck__(instance)
+
+
+class Parameter(Tensor, metaclass=_ParameterMeta):
+    """A Tensor that a Module registers as a parameter when assigned as an attribute.
+
+    As torch, Parameter(t) of a tensor subclass's instance is that subclass: a detached alias
+    of `t` flagged `_is_param`."""
     __torch_function__ = _disabled_torch_function_impl      # ops on it return plain Tensors
 
     def __new__(cls, data=None, requires_grad=True):
@@ -24,6 +38,17 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter.__new__(): argument 'data' (position 1) must be Tensor, "
                             f"not {type(data).__name__}")
+        if type(data) not in (Tensor, Parameter, _FlaggedTensor):   # (a Buffer is a Tensor)
+            t = data.detach().requires_grad_(requires_grad)
+            if type(t) is not type(data):
+                raise RuntimeError(
+                    f"Creating a Parameter from an instance of type {type(data).__name__} "
+                    "requires that detach() returns an instance of the same type, but return "
+                    f"type {type(t).__name__} was found instead. To use the type as a "
+                    "Parameter, please correct the detach() semantics defined by its "
+                    "__torch_dispatch__() implementation.")
+            t._is_param = True
+            return t
         self = object.__new__(cls)
         _share(self, data)
         if requires_grad:

@@ -8,6 +8,7 @@ base (AsStridedBackward0). Positions are found from the arrays' memory addresses
 from .._tensor import _new
 from ..autograd.node import OutSlot
 from ._registry import N_BACKENDS, op, override
+from .elementwise import ConjVersion, _conj_fn
 from .shape import _copy, _element_offsets, _ptr
 
 
@@ -74,19 +75,53 @@ def _positions(xp, base, view):
 
 def rebase_view(view, out):
     """`view` was just overwritten in place with `out` (which carries the new history)."""
+    if type(view._vc) is ConjVersion:
+        return _rebase_through_conj(view, out)
     base = view._base
     be = base.be
     xp = be.xp
     pos = _positions(xp, base.arr, view.arr)
     old = _new(base.arr, be)            # records the base's shape and dtype for the engine
     prev = base.grad_fn or (base._leaf_node() if base._rg else None)
-    node = _copy_slices.node_cls(_copy_slices, _copy_slices.impl[be.idx][1], xp, (pos,),
-                                 (prev, out.grad_fn), (old, out), ())
+    node = _slices_node(be, old, prev, out, pos)
     base.grad_fn, base._rg = node, True
     view.grad_fn = _rebased_view.node_cls(_rebased_view, _rebased_view.impl[be.idx][1], xp,
                                           (pos, base.arr.shape), (node,), (old,), ())
     view._rg = True
     refresh_views(base, skip=view)
+
+
+def _slices_node(be, old, prev, out, pos):
+    """A CopySlices node: `old` (history `prev`) with its elements at `pos` taken from `out`."""
+    return _copy_slices.node_cls(_copy_slices, _copy_slices.impl[be.idx][1], be.xp, (pos,),
+                                 (prev, out.grad_fn), (old, out), ())
+
+
+def _rebase_through_conj(view, out):
+    """`view` is a conjugate view, or a view of one: its write reached the conjugate view's
+    source conjugated. The conjugate view's history becomes its old one with `view`'s region
+    replaced by `out`; the source takes the conjugate of that (a view's rebased in turn), and
+    the conjugate view is regenerated from the source, as torch does."""
+    vc, be = view._vc, view.be
+    src, buf, xp = vc.src, vc.buf, be.xp
+    old = _new(src.arr, be)             # the source's history before the write
+    old._rg, old.grad_fn, old._leaf = src._rg, src.grad_fn, src._leaf
+    before = _conj_fn(old)
+    new = _new(buf, be)
+    new.grad_fn = _slices_node(be, before, before.grad_fn, out, _positions(xp, buf, view.arr))
+    new._rg = True
+    src_new = _conj_fn(new)
+    if src._base is not None:
+        rebase_view(src, src_new)
+    else:
+        prev = src.grad_fn or (src._leaf_node() if src._rg else None)
+        src.grad_fn = _slices_node(be, old, prev, src_new, _positions(xp, src.arr, src.arr))
+        src._rg = True
+        refresh_views(src)
+    owner = vc.owner()
+    if owner is not None:
+        old.grad_fn, old._rg = src.grad_fn, True
+        owner.grad_fn, owner._rg = _conj_fn(old).grad_fn, True
 
 
 def refresh_views(base, skip=None):

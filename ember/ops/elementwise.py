@@ -7,13 +7,14 @@ forward only looks at `a.dtype.kind` and takes a slow path for the kinds it trea
 import builtins
 import cmath
 import math
+from weakref import ref as _weakref
 
 import numpy as np
 
 from .. import _dtype as _dt
 from .._dtype import DEFAULT, result_type as _result_type, result_type_n as _result_type_n
 from .._sparse_coo import SparseCOO
-from .._tensor import Tensor, _new
+from .._tensor import Tensor, _new, bump_version
 from . import _special
 from ._blend import fast_where
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
@@ -231,6 +232,10 @@ _conj_fn = _same_unary("conj", lambda xp, x: xp.conj(x), lambda xp, g, x, y: xp.
                        saves=None)
 _conj_physical_fn = _same_unary("conj_physical", lambda xp, x: xp.conj(x),
                                 lambda xp, g, x, y: xp.conj(g), saves=None)
+# Tensor.conj_physical_ computes through this one: torch names its node ConjPhysicalBackward1
+_conj_physical1_fn = _same_unary("conj_physical_", lambda xp, x: xp.conj(x),
+                                 lambda xp, g, x, y: xp.conj(g), saves=None,
+                                 node="ConjPhysicalBackward1")
 
 
 def _is_real_tensor(x):
@@ -238,10 +243,44 @@ def _is_real_tensor(x):
     return a is not None and a.dtype.kind != "c"
 
 
+class ConjVersion(list):
+    """The version counter of a conjugate view (x.conj() of a complex x), shared with the views
+    made of it. torch's view only flags x's memory as conjugated; ember's kernels know no such
+    flag, so the view holds the conjugated values in a buffer of its own (`buf`, made once), and
+    this counter ties it to its source: the version is the source's, and an in-place write
+    through the view (bumping this counter) writes the conjugate of the buffer back into the
+    source. `conj` is False for the conjugate of a conjugate view (a view of plain values, whose
+    writes reach the source through the first view). Not mirrored: a write to the source made
+    after the view is not seen by the view (torch's would see it)."""
+    __slots__ = ("src", "buf", "conj", "owner")
+
+    def __init__(self, view, src, conj):
+        list.__init__(self, (0, 0))          # [version, stamp] are read from the source's
+        if src._vc is None:
+            src._vc = [0, 0]
+        self.src, self.buf, self.conj, self.owner = src, view.arr, conj, _weakref(view)
+
+    def __getitem__(self, i):
+        return self.src._vc[i] if i in (0, 1) else list.__getitem__(self, i)
+
+    def __setitem__(self, i, value):
+        if i == 0:                      # bump_version: write back, then bump the source
+            src = self.src
+            src.be.xp.copyto(src.arr, src.be.xp.conj(self.buf))
+            bump_version(src)
+        elif i != 1:                    # (the stamp is the source's, set by its bump)
+            list.__setitem__(self, i, value)
+
+
 def conj(input):
-    """The complex conjugate, as a copy (ember has no lazy conjugate bit, so is_conj() is
-    always False); a real tensor is returned as it is, as in torch."""
-    return input if _is_real_tensor(input) else _conj_fn(input)
+    """A conjugate view of a complex tensor (is_conj() True; the conjugate of one is a plain
+    view of the original's values); a real tensor is returned as it is, as in torch."""
+    if _is_real_tensor(input):
+        return input
+    t = _conj_fn(input)
+    t._vc = ConjVersion(t, input, not is_conj(input))
+    t._base = input if input._base is None else input._base
+    return t
 
 
 def conj_physical(input, *, out=None):
@@ -250,20 +289,32 @@ def conj_physical(input, *, out=None):
     return _finish(_conj_physical_fn(input), out, "conj_physical", True)
 
 
-def resolve_conj(input):
-    return input
-
-
-def resolve_neg(input):
-    return input
+def _conj_version(input):
+    vc = getattr(input, "_vc", None)
+    return vc if type(vc) is ConjVersion and vc.conj else None
 
 
 def is_conj(input):
-    return False
+    return input.arr.dtype.kind == "c" and _conj_version(input) is not None
 
 
 def is_neg(input):
-    return False
+    """The imaginary part of a conjugate view (a view of negated values), as torch's."""
+    vc = _conj_version(input)
+    if vc is None or input.arr.dtype.kind == "c":
+        return False
+    offset = input.arr.__array_interface__["data"][0] - vc.buf.__array_interface__["data"][0] \
+        if isinstance(vc.buf, np.ndarray) else input.arr.data.ptr - vc.buf.data.ptr
+    return offset % vc.buf.itemsize != 0
+
+
+def resolve_conj(input):
+    """A tensor with the conjugation done: a copy of a conjugate view, else `input` itself."""
+    return input.clone() if is_conj(input) else input
+
+
+def resolve_neg(input):
+    return input.clone() if is_neg(input) else input
 
 
 def _angle_real(xp, x):

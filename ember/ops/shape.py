@@ -199,6 +199,11 @@ _view_as_complex_fn = _view_op("view_as_complex", _view_as_complex_fwd,
 
 
 def view_as_real(input):
+    if isinstance(input, Tensor) and input.arr.dtype.kind == "c" and input.is_conj():
+        raise RuntimeError("view_as_real doesn't work on unresolved conjugated tensors.  To "
+                           "resolve the conjugate tensor so you can view it as real, use "
+                           "self.resolve_conj(); however, be warned that the resulting tensor "
+                           "will NOT alias the original.")
     return _view_as_real_fn(input)
 
 
@@ -302,7 +307,31 @@ def t(input):
 
 
 def adjoint(input):
-    return transpose(input, -2, -1).conj()
+    return _matrix_transpose(input, "adjoint")
+
+
+# name -> (how torch's messages call it, the 0-D deprecation's advice)
+_MATRIX_T = {"mT": ("Tensor.mT", "This function is the identity in these cases."),
+             "mH": ("Tensor.mH", "Consider using x.conj()."),
+             "adjoint": ("adjoint()", "Consider using x.conj().")}
+
+
+def _matrix_transpose(input, name):
+    """x.mT, x.mH, x.adjoint(): the last two dims swapped (and conjugated, but for mT); 0-D
+    tensors are deprecated (mT is the identity, the others conjugate), 1-D ones refused."""
+    nd = input.ndim
+    if nd == 1:
+        what = "tensor." + ("adjoint()" if name == "adjoint" else name)
+        raise RuntimeError(f"{what} is only supported on matrices or batches of matrices. Got "
+                           "1-D tensor.")
+    if nd == 0:
+        import warnings
+        label, advice = _MATRIX_T[name]
+        warnings.warn(f"{label} is deprecated on 0-D tensors. {advice}", UserWarning,
+                      stacklevel=3)
+        return input if name == "mT" else input.conj()
+    t = transpose(input, -2, -1)
+    return t if name == "mT" else t.conj()
 
 
 def movedim(input, source, destination):
