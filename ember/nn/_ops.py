@@ -12,7 +12,7 @@ from ..backends import cuda_blas
 from ..ops._apply import apply
 from ..ops.index import index_add_rows
 from ..ops._registry import no_complex_grad, op
-from ._act_ops import _check_float
+from ._act_ops import _check_float, _half
 
 
 def _arr(xp, r, like):
@@ -32,7 +32,10 @@ def _softmax(xp, x, dim, masked=False):
     _check_float(x, _softmax_kernel("softmax", x, dim), complex_ok=not x.size)
     if x.ndim == 0:
         return xp.ones_like(x), (xp.ones_like(x), None)
-    e = _softmax_arrays(xp, x, dim, masked)
+    if _half(x):                    # torch's kernel: in float32, rounded once
+        e = _softmax_arrays(xp, x.astype(np.float32), dim, masked).astype(x.dtype)
+    else:
+        e = _softmax_arrays(xp, x, dim, masked)
     return e, (e, dim)
 
 
@@ -158,6 +161,9 @@ def _softmax_grad_arrays(xp, g, y, dim):
 def _(xp, g, y, dim):
     if dim is None:
         return (g * 0,)
+    if _half(y):
+        f32 = np.float32
+        return (_softmax_grad_arrays(xp, g.astype(f32), y.astype(f32), dim).astype(y.dtype),)
     return (_softmax_grad_arrays(xp, g, y, dim),)
 
 
@@ -168,8 +174,10 @@ def _log_softmax(xp, x, dim):
         return xp.zeros_like(x), (xp.zeros_like(x), None)
     if x.size == 0:
         return xp.empty_like(x), (xp.empty_like(x), dim)
-    s = x - x.max(axis=dim, keepdims=True)
+    a = x.astype(np.float32) if _half(x) else x     # torch's kernel: in float32, rounded once
+    s = a - a.max(axis=dim, keepdims=True)
     s -= xp.log(_rowsum(xp, xp.exp(s), dim))
+    s = s.astype(x.dtype, copy=False)
     return s, (s, dim)
 
 
@@ -177,6 +185,9 @@ def _log_softmax(xp, x, dim):
 def _(xp, g, y, dim):
     if dim is None:
         return (g * 0,)
+    if _half(y):
+        g32, y32 = g.astype(np.float32), y.astype(np.float32)
+        return ((g32 - xp.exp(y32) * _rowsum(xp, g32, dim)).astype(y.dtype),)
     return (g - xp.exp(y) * _rowsum(xp, g, dim),)
 
 

@@ -56,12 +56,12 @@ def _as_array(xp, y, like):
 # ---- unary ops -------------------------------------------------------------------------------
 def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None):
     """A float-valued op (exp, sin, ...): integer and bool inputs give the default float dtype;
-    bfloat16 computes in float32 and rounds once, as torch's CPU kernels do."""
+    float16 and bfloat16 compute in float32 and round once, as torch's CPU kernels do."""
     @_op(name, saves=saves, node=node)
     def fwd(xp, x):
         k = x.dtype.kind
-        if k != "f":
-            if k == "V":
+        if k != "f" or x.dtype.itemsize == 2:
+            if k in "fV":
                 y = f(xp, x.astype(_F32)).astype(x.dtype)
                 return y, (x, y)
             x = _float_input(x, name, complex_ok)
@@ -148,8 +148,18 @@ acos = _float_unary("acos", lambda xp, x: xp.arccos(x),
 atan = _float_unary("atan", lambda xp, x: xp.arctan(x), lambda xp, g, x, y: g / (1 + x * x))
 sinh = _float_unary("sinh", lambda xp, x: xp.sinh(x), lambda xp, g, x, y: g * xp.cosh(x))
 cosh = _float_unary("cosh", lambda xp, x: xp.cosh(x), lambda xp, g, x, y: g * xp.sinh(x))
-tanh = _float_unary("tanh", lambda xp, x: xp.tanh(x), lambda xp, g, x, y: g * (1 - y * y),
-                    saves="out")
+def _kernel_grad(grad):
+    """A backward that is one float kernel of torch's (tanh_backward): float16 and bfloat16
+    computed in float32 and rounded once."""
+    def run(xp, g, x, y):
+        if g.dtype.itemsize == 2 and g.dtype.kind in "fV":
+            return grad(xp, g.astype(_F32), x, y.astype(_F32)).astype(g.dtype)
+        return grad(xp, g, x, y)
+    return run
+
+
+tanh = _float_unary("tanh", lambda xp, x: xp.tanh(x),
+                    _kernel_grad(lambda xp, g, x, y: g * (1 - y * y)), saves="out")
 asinh = _float_unary("asinh", lambda xp, x: xp.arcsinh(x),
                      lambda xp, g, x, y: g / xp.sqrt(x * x + 1))
 acosh = _float_unary("acosh", lambda xp, x: xp.arccosh(x),
@@ -158,7 +168,8 @@ atanh = _float_unary("atanh", lambda xp, x: xp.arctanh(x), lambda xp, g, x, y: g
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
 
-sigmoid = _float_unary("sigmoid", _special.expit, lambda xp, g, x, y: g * (1 - y) * y, saves="out")
+sigmoid = _float_unary("sigmoid", _special.expit, lambda xp, g, x, y: g * (1 - y) * y,
+                       saves="out")      # (float16: torch's sigmoid_backward rounds per step)
 erf = _float_unary("erf", _special.erf,
                    lambda xp, g, x, y: g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
 erfc = _float_unary("erfc", _special.erfc,
