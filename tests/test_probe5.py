@@ -1,0 +1,74 @@
+"""Regressions found by probe batch 5 (torch.func, distributions, attention, graph nets, data
+pipelines, ...), checked against torch."""
+import warnings
+
+import pytest
+import torch
+
+import ember
+
+
+def _outcome(fn):
+    try:
+        return "ok", fn().tolist()
+    except Exception as e:      # noqa: BLE001 - the class and message are what is compared
+        return type(e).__name__, str(e)
+
+
+_INDEX_CASES = {
+    "add 1d": lambda t: t.zeros(3).index_add(0, t.tensor([3]), t.ones(1)),
+    "add 1d negative": lambda t: t.zeros(3).index_add(0, t.tensor([-1]), t.ones(1)),
+    "add 2d dim0": lambda t: t.zeros(3, 2).index_add(0, t.tensor([3]), t.ones(1, 2)),
+    "add 2d negative": lambda t: t.zeros(3, 2).index_add(0, t.tensor([0, -1]), t.ones(2, 2)),
+    "add 2d last dim": lambda t: t.zeros(3, 2).index_add(-1, t.tensor([2]), t.ones(3, 1)),
+    "add 3d middle dim": lambda t: t.zeros(3, 2, 2).index_add(1, t.tensor([2]), t.ones(3, 1, 2)),
+    "add alpha": lambda t: t.zeros(3, 2).index_add(0, t.tensor([3]), t.ones(1, 2), alpha=2),
+    "add int32 index": lambda t: t.zeros(3, 2).index_add(0, t.tensor([3], dtype=t.int32),
+                                                          t.ones(1, 2)),
+    "add dtype": lambda t: t.zeros(3).index_add(0, t.tensor([0]), t.ones(1, dtype=t.float64)),
+    "add 2-d index": lambda t: t.zeros(3).index_add(0, t.tensor([[0]]), t.ones(1)),
+    "add source dim": lambda t: t.zeros(3, 2).index_add(1, t.tensor([0]), t.ones(1)),
+    "add count": lambda t: t.zeros(3, 2).index_add(0, t.tensor([0, 1]), t.ones(1, 2)),
+    "add count 0-d": lambda t: t.zeros(()).index_add(0, t.tensor([0, 0]), t.ones(())),
+    "add 0-d into 1-d": lambda t: t.zeros(3).index_add(0, t.tensor([1]), t.tensor(2.)),
+    "add 1-d into 0-d": lambda t: t.zeros(()).index_add(0, t.tensor([0]), t.ones(1)),
+    "add 0-d": lambda t: t.zeros(()).index_add(0, t.tensor([0]), t.ones(())),
+    "add 0-d out of range": lambda t: t.zeros(()).index_add(0, t.tensor([1]), t.ones(())),
+    "copy negative": lambda t: t.zeros(3).index_copy(0, t.tensor([-1]), t.ones(1)),
+    "copy 2d negative": lambda t: t.zeros(3, 2).index_copy(1, t.tensor([-1]), t.ones(3, 1)),
+    "fill negative": lambda t: t.zeros(3).index_fill(0, t.tensor([-1]), 1.),
+    "fill out of range": lambda t: t.zeros(3).index_fill(0, t.tensor([-4]), 1.),
+    "reduce out of range": lambda t: t.zeros(3).index_reduce(0, t.tensor([3]), t.ones(1), "prod"),
+    "reduce negative": lambda t: t.zeros(3, 2).index_reduce(1, t.tensor([-1]), t.ones(3, 1),
+                                                            "amax"),
+    "reduce dtype": lambda t: t.zeros(3).index_reduce(0, t.tensor([0]),
+                                                      t.ones(1, dtype=t.float64), "amax"),
+    "reduce count": lambda t: t.zeros(3, 2).index_reduce(0, t.tensor([0, 1]), t.ones(1, 2),
+                                                         "prod"),
+    "reduce 0-d": lambda t: t.zeros(()).index_reduce(0, t.tensor([0]), t.ones(()), "amax"),
+    "reduce 1-d into 0-d": lambda t: t.zeros(()).index_reduce(0, t.tensor([0]), t.ones(1),
+                                                              "amax"),
+    "scatter_reduce 0-d": lambda t: t.zeros(()).scatter_reduce(0, t.tensor(0), t.tensor(3.),
+                                                               "amax"),
+    "scatter_add 0-d": lambda t: t.zeros(()).scatter_add(0, t.tensor(0), t.tensor(3.)),
+}
+
+
+@pytest.mark.parametrize("case", list(_INDEX_CASES))
+def test_index_add_reduce_copy_checks_like_torch(case):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _outcome(lambda: _INDEX_CASES[case](ember)) == \
+            _outcome(lambda: _INDEX_CASES[case](torch))
+
+
+def test_index_reduce_warns_once_that_it_is_beta(monkeypatch):
+    from ember.ops import index
+    monkeypatch.setattr(index, "_WARNED_INDEX_REDUCE", [])
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            ember.zeros(3).index_reduce(0, ember.tensor([0, 2]), ember.ones(2), "amax")
+            ember.zeros(2, 3).index_reduce_(1, ember.tensor([1]), ember.ones(2, 1), "prod")
+    assert [(x.category, str(x.message), x.filename) for x in w] == [
+        (UserWarning, "index_reduce() is in beta and the API may change at any time.", __file__)]
