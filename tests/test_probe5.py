@@ -72,3 +72,38 @@ def test_index_reduce_warns_once_that_it_is_beta(monkeypatch):
             ember.zeros(2, 3).index_reduce_(1, ember.tensor([1]), ember.ones(2, 1), "prod")
     assert [(x.category, str(x.message), x.filename) for x in w] == [
         (UserWarning, "index_reduce() is in beta and the API may change at any time.", __file__)]
+
+
+_CTC_CASES = {
+    "input length over T": dict(il=[6, 5]),
+    "negative input length": dict(il=[-1, 5], tl=[1, 3]),
+    "negative target length": dict(tl=[-1, 3]),
+    "targets too short": dict(tl=[4, 3]),
+    "targets batch": dict(targets=(3, 3)),
+    "concatenated too short": dict(targets=(4,)),
+    "concatenated too long": dict(targets=(7,)),
+    "blank over labels": dict(blank=4),
+    "negative blank": dict(blank=-1),
+    "lists": dict(il=[5, 6], lists=True),
+    "valid concatenated": dict(targets=(6,)),
+}
+
+
+@pytest.mark.parametrize("case", list(_CTC_CASES))
+def test_ctc_loss_argument_checks_like_torch(case):
+    kw = _CTC_CASES[case]
+
+    def run(t):
+        g = torch.Generator().manual_seed(0)
+        lp = t.tensor(torch.randn(5, 2, 4, generator=g).log_softmax(2).numpy())
+        il, tl = kw.get("il", [5, 5]), kw.get("tl", [3, 3])
+        if not kw.get("lists"):
+            il, tl = t.tensor(il), t.tensor(tl)
+        targets = t.ones(*kw.get("targets", (2, 3)), dtype=t.long)
+        return t.nn.functional.ctc_loss(lp, targets, il, tl, blank=kw.get("blank", 0))
+    out = _outcome(lambda: run(ember))
+    expected = _outcome(lambda: run(torch))
+    if out[0] == "ok":
+        assert expected[0] == "ok" and abs(out[1] - expected[1]) < 1e-5
+    else:
+        assert out == expected
