@@ -107,3 +107,16 @@ def test_ctc_loss_argument_checks_like_torch(case):
         assert expected[0] == "ok" and abs(out[1] - expected[1]) < 1e-5
     else:
         assert out == expected
+
+
+@pytest.mark.parametrize("call", [
+    "F.unfold(t.randn(4), 2)", "F.unfold(t.randn(3, 4), 2)", "F.unfold(t.randn(3, 0), 2)",
+    "F.unfold(t.randn(1, 0, 4, 4), 2)", "F.unfold(t.randn(0, 4, 4), 2)",
+    "F.unfold(t.randn(1, 1, 4, 0), 2)", "F.unfold(t.randn(0, 1, 4, 4), 2)",
+    "F.unfold(t.randn(1, 2, 3, 4, 4), 2)", "F.fold(t.randn(1, 0, 4), (2, 2), 1)",
+    "F.fold(t.randn(1, 4, 0), (2, 2), 1)", "F.fold(t.randn(0, 4), (2, 2), 1)",
+    "F.fold(t.randn(0, 4, 4), (2, 2), 1)", "F.fold(t.randn(4), (2, 2), 1)"])
+def test_unfold_and_fold_input_checks_like_torch(call):
+    def run(t):
+        return t.tensor(list(eval(call, {"t": t, "F": t.nn.functional}).shape))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
