@@ -120,3 +120,21 @@ def test_unfold_and_fold_input_checks_like_torch(call):
     def run(t):
         return t.tensor(list(eval(call, {"t": t, "F": t.nn.functional}).shape))
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_default_generator_is_seeded_from_the_os_like_torchs():
+    import subprocess
+    import sys
+    code = "import ember; print(ember.initial_seed(), ember.rand(1).item())"
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout for _ in range(2)}
+    assert len(runs) == 2               # torch: getNonDeterministicRandom() at start-up
+    assert ember.Generator().initial_seed() == torch.Generator().initial_seed() == 67280421310721
+
+
+@pytest.mark.parametrize("size", [3, 5048])
+def test_rng_state_of_the_wrong_size_is_refused_like_torch(size):
+    def run(t):
+        t.Generator().set_state(t.zeros(size, dtype=t.uint8))
+        return t.zeros(1)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
