@@ -138,3 +138,17 @@ def test_rng_state_of_the_wrong_size_is_refused_like_torch(size):
         t.Generator().set_state(t.zeros(size, dtype=t.uint8))
         return t.zeros(1)
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("expr", [
+    "s[t.tensor([True, False, True])]", "s[:, t.tensor([True, False])]",
+    "s[t.ones(2, 2, dtype=t.bool)]", "s[0, t.ones(2, dtype=t.bool)]",
+    "t.ones(2, 3, 4)[..., t.ones(3, 3, dtype=t.bool)]",
+    "t.ones(2, 3, 4)[None, 1:, t.ones(2, dtype=t.bool)]",
+    "t.ones(2, 3, 4)[t.tensor([0]), 1:, t.ones(3, dtype=t.bool)]",
+    "s.__setitem__(t.ones(3, 3, dtype=t.bool), 2)",
+    "s.index_put_((t.tensor([True, False, True]),), t.tensor(1.))"])
+def test_mask_shape_mismatch_message_names_whole_shapes(expr):
+    def run(t):
+        return eval(expr, {"t": t, "s": t.ones(2, 3)})
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -157,7 +157,7 @@ def _parse(idx, shape, be):
             n_ell += 1
     if used > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
-    basic, adv = [], []
+    basic, adv, masks = [], [], []
     d = p = 0                 # dim in the input, dim in the result of `basic`
     last = None
     for kind, v in items:
@@ -195,10 +195,7 @@ def _parse(idx, shape, be):
             p += 1
         elif kind == "mask":
             k = v.ndim
-            if v.shape != shape[d:d + k]:
-                raise IndexError(f"The shape of the mask {list(v.shape)} at index {d} does not "
-                                 f"match the shape of the indexed tensor {list(shape[d:d + k])} "
-                                 f"at index {d}")
+            masks.append((v.shape, p))
             basic += [slice(None)] * k
             adv.append((p, v))
             d += k
@@ -206,6 +203,10 @@ def _parse(idx, shape, be):
         else:                                   # a Python bool: a new dim of size 1 or 0
             adv.append((p, np.asarray(v) if be.xp is np else be.xp.asarray(v)))
     basic = tuple(basic) + (Ellipsis,)          # Ellipsis: NumPy returns a 0-d view, not a scalar
+    if masks:                   # torch checks a mask against the tensor `basic` made
+        view = np.broadcast_to(np.empty((), bool), shape)[basic].shape
+        for mask, at in masks:
+            _check_mask_shape(mask, view, at)
     if not adv:
         return basic, None, last or "alias"
     # NumPy's indexing checks the bounds (see _bounds_error); like torch, it reads (and checks)
@@ -479,6 +480,15 @@ def _setitem(self, idx, value):
         _put_recorded(_slice_fn(self, basic), value, adv, False, _index_put)
 
 
+def _check_mask_shape(mask, shape, d):
+    """A boolean mask indexing dims d, d + 1, ... of `shape`: torch names the whole shapes and
+    the first dim that differs, in the mask and in the tensor."""
+    for j, n in enumerate(mask):
+        if d + j < len(shape) and n != shape[d + j]:
+            raise IndexError(f"The shape of the mask {list(mask)} at index {j} does not match "
+                             f"the shape of the indexed tensor {list(shape)} at index {d + j}")
+
+
 def _put_indices(input, indices):
     """index_put's `indices` (a tuple of index tensors, None = all) -> NumPy advanced index."""
     out = []
@@ -497,6 +507,7 @@ def _put_indices(input, indices):
         if kind == "bool":
             a = input.be.xp.asarray(a)
         if kind == "mask":
+            _check_mask_shape(a.shape, input.shape, d)
             out.append(a)
             d += a.ndim
             continue
