@@ -152,3 +152,21 @@ def test_mask_shape_mismatch_message_names_whole_shapes(expr):
     def run(t):
         return eval(expr, {"t": t, "s": t.ones(2, 3)})
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_function_backward_node_lives_in_torch_autograd_function():
+    import re
+
+    def run(t):
+        class Twice(t.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+        node = Twice.apply(t.ones(1, requires_grad=True)).grad_fn
+        return (re.sub("0x[0-9a-f]+", "ADDR", repr(node)), str(type(node)),
+                type(node).__module__, Twice._backward_cls is type(node))
+    assert run(ember) == run(torch)
