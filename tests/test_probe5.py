@@ -170,3 +170,104 @@ def test_function_backward_node_lives_in_torch_autograd_function():
         return (re.sub("0x[0-9a-f]+", "ADDR", repr(node)), str(type(node)),
                 type(node).__module__, Twice._backward_cls is type(node))
     assert run(ember) == run(torch)
+
+
+def _sdpa_run(t, dtype, mask, causal, gqa, dropout=0.0, q_shape=(2, 4, 5, 8)):
+    g = torch.Generator().manual_seed(3)
+    heads = () if len(q_shape) < 3 else (1 if gqa else q_shape[-3],)
+    kv_shape = q_shape[:-3] + heads + (7, 8)
+    arrays = [torch.randn(*q_shape, generator=g), torch.randn(*kv_shape, generator=g),
+              torch.randn(*kv_shape, generator=g)]
+    m = None
+    if mask == "bool":
+        m = torch.rand(q_shape[-2], 7, generator=g) > 0.4
+        m[1] = False                                   # a row every key is masked for
+    elif mask == "float":
+        m = torch.randn(q_shape[-2], 7, generator=g)
+    q, k, v = (t.tensor(a.numpy()).to(getattr(t, dtype)).requires_grad_() for a in arrays)
+    if m is not None:
+        m = t.tensor(m.numpy()) if m.dtype == torch.bool else t.tensor(m.numpy()).to(q.dtype)
+    t.manual_seed(0)
+    o = t.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=causal,
+                                                     enable_gqa=gqa, dropout_p=dropout)
+    (o.float() * t.arange(8.)).sum().backward()
+    return (o.grad_fn.name(), o.dtype.is_floating_point,
+            *(x.detach().float().numpy() for x in (o, q.grad, k.grad, v.grad)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16"])
+@pytest.mark.parametrize("mask,causal,gqa", [(None, False, False), ("bool", False, False),
+                                             ("float", True, False), (None, True, True),
+                                             ("bool", True, True)])
+def test_sdpa_is_torchs_cpu_flash_kernel(dtype, mask, causal, gqa):
+    import numpy as np
+    got = _sdpa_run(ember, dtype, mask, causal, gqa)
+    want = _sdpa_run(torch, dtype, mask, causal, gqa)
+    assert got[0] == want[0] == "ScaledDotProductFlashAttentionForCpuBackward0"
+    if dtype in ("bfloat16", "float16"):
+        # exp(s - max) rounded to the input dtype before it meets v, the sum kept in float
+        assert (got[2] == want[2]).mean() > 0.99
+    tol = {"float32": 1e-5, "float64": 1e-12, "bfloat16": 2e-2, "float16": 4e-3}[dtype]
+    for a, b in zip(got[2:], want[2:]):
+        assert np.allclose(a, b, atol=tol * np.abs(b).max(), rtol=0)
+
+
+@pytest.mark.parametrize("case", ["3-d", "2-d", "dropout", "broadcast batch"])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_sdpa_math_path_like_torchs(case, dtype):
+    import numpy as np
+    shape = {"3-d": (4, 5, 8), "2-d": (5, 8), "dropout": (2, 4, 5, 8),
+             "broadcast batch": (2, 4, 5, 8)}[case]
+    kw = dict(dropout=0.3) if case == "dropout" else {}
+
+    def run(t):
+        if case == "broadcast batch":
+            return _sdpa_run(t, dtype, "float", False, True, q_shape=(2, 1, 4, 5, 8))
+        return _sdpa_run(t, dtype, "bool", False, False, q_shape=shape, **kw)
+    got, want = run(ember), run(torch)
+    assert got[0] == want[0]
+    if dtype == "bfloat16":        # torch's math path computes reduced dtypes in float32
+        assert (got[2] == want[2]).mean() > 0.99
+    for a, b in zip(got[2:], want[2:]):
+        assert np.allclose(a, b, atol=(1e-5 if dtype == "float32" else 2e-2) * np.abs(b).max())
+
+
+def test_sdpa_under_cpu_autocast_runs_in_bfloat16():
+    def run(t):
+        q = t.ones(2, 3, 4, 8, requires_grad=True)
+        with t.autocast("cpu", dtype=t.bfloat16):
+            o4 = t.nn.functional.scaled_dot_product_attention(q, q, q)
+            o3 = t.nn.functional.scaled_dot_product_attention(q[0], q[0], q[0],
+                                                              attn_mask=t.zeros(4, 4))
+        return o4.dtype, o4.grad_fn.name(), o3.dtype, o3.grad_fn.name()
+    assert str(run(ember)) == str(run(torch))
+
+
+_MATMUL_SHAPES = [(8,), (4, 8), (3, 4, 8), (2, 3, 4, 8), (7,), (7, 6), (3, 7, 6), (2, 1, 7, 6),
+                  (0, 7, 6)]
+
+
+@pytest.mark.parametrize("sa", [s for s in _MATMUL_SHAPES if s[-1] == 8])
+@pytest.mark.parametrize("sb", [s for s in _MATMUL_SHAPES if s[-1] != 8])
+def test_matmul_inner_size_mismatch_names_torchs_kernel(sa, sb):
+    import itertools
+
+    def run(t):
+        out = []
+        for ga, gb, strided in itertools.product((False, True), repeat=3):
+            a = t.randn(sa, requires_grad=ga)
+            if strided and a.ndim > 2:
+                a = a.transpose(0, 1)
+            try:
+                a @ t.randn(sb, requires_grad=gb)
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    assert run(ember) == run(torch)
+
+
+def test_sdpa_head_size_mismatch_is_the_matmul_error():
+    def run(t):
+        q, k = t.randn(2, 3, 4, 8), t.randn(2, 3, 6, 7)
+        return _outcome(lambda: t.nn.functional.scaled_dot_product_attention(q, k, k))
+    assert run(ember) == run(torch)
