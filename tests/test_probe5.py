@@ -271,3 +271,76 @@ def test_sdpa_head_size_mismatch_is_the_matmul_error():
         q, k = t.randn(2, 3, 4, 8), t.randn(2, 3, 6, 7)
         return _outcome(lambda: t.nn.functional.scaled_dot_product_attention(q, k, k))
     assert run(ember) == run(torch)
+
+
+def _loss_run(t, name, dtype, reduction):
+    import numpy as np
+    g = np.random.default_rng(0)
+    xa = (g.standard_normal((16, 33)) * 2).astype(np.float32)
+    ya = g.standard_normal((16, 33)).astype(np.float32)
+    dt = getattr(t, dtype)
+    x, y = t.tensor(xa).to(dt).requires_grad_(), t.tensor(ya).to(dt).requires_grad_()
+    F = t.nn.functional
+    loss = {"mse": lambda: F.mse_loss(x, y, reduction=reduction),
+            "huber": lambda: F.huber_loss(x, y, reduction=reduction, delta=0.7),
+            "smooth_l1": lambda: F.smooth_l1_loss(x, y, reduction=reduction, beta=0.6),
+            "soft_margin": lambda: F.soft_margin_loss(x, y.detach().sign(),
+                                                      reduction=reduction)}[name]()
+    (loss * t.arange(1., 1 + loss.numel()).view(loss.shape).to(dt) / 100).sum().backward()
+    return (loss.grad_fn.name(), str(loss.dtype).split(".")[1],
+            *(None if a is None else a.detach().double().numpy() for a in (loss, x.grad, y.grad)))
+
+
+@pytest.mark.parametrize("name", ["mse", "huber", "smooth_l1"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_pointwise_losses_are_torchs_one_node_kernels(name, dtype, reduction):
+    import numpy as np
+    got, want = _loss_run(ember, name, dtype, reduction), _loss_run(torch, name, dtype, reduction)
+    assert got[:2] == want[:2]
+    np.testing.assert_array_equal(got[2], want[2])      # torch's formulas, orders and roundings
+    for a, b in zip(got[3:], want[3:]):
+        if dtype.startswith("float") and dtype != "float16":
+            np.testing.assert_array_equal(a, b)
+        else:       # torch's scalar loop over the last elements rounds in another order
+            assert (a != b).mean() < 0.05
+            np.testing.assert_allclose(a, b, rtol=1e-2)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_soft_margin_loss_is_one_node(reduction):
+    import numpy as np
+    got, want = (_loss_run(t, "soft_margin", "float32", reduction) for t in (ember, torch))
+    assert got[:2] == want[:2] and got[4] is None
+    for a, b in zip(got[2:4], want[2:4]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    # torch's log1p(exp(-x * y)) overflows where log-sigmoid would not
+    big = [str(t.nn.functional.soft_margin_loss(t.tensor([-100., 10.]), t.tensor([1., 1.]),
+                                                reduction="none")) for t in (ember, torch)]
+    assert big[0] == big[1]
+
+
+@pytest.mark.parametrize("pair", ["float32 int64", "int64 float32", "float32 float64",
+                                  "float64 float32", "bfloat16 float32", "float16 bfloat16",
+                                  "int64 int32", "int64 int64", "bool int64"])
+def test_pointwise_loss_dtypes_like_torch(pair):
+    a, b = pair.split()
+
+    def run(t):
+        out = []
+        for f in ("mse_loss", "huber_loss", "smooth_l1_loss"):
+            x = t.ones(3, dtype=getattr(t, a))
+            x.requires_grad_(x.is_floating_point())
+            y = t.ones(3, dtype=getattr(t, b)) * (1.3 if b.startswith(("f", "b")) and
+                                                  b != "bool" else 1)
+            try:
+                r = getattr(t.nn.functional, f)(x, y)
+                if r.requires_grad:
+                    r.backward()
+                out.append((str(r.dtype), round(r.item(), 5),
+                            r.grad_fn.name() if r.grad_fn else None,
+                            None if x.grad is None else x.grad.tolist()))
+            except Exception as e:      # noqa: BLE001
+                out.append((type(e).__name__, str(e)))
+        return out
+    assert run(ember) == run(torch)

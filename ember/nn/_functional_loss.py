@@ -54,11 +54,15 @@ def _warn_size(input, target):
                       "broadcasting. Please ensure they have the same size.")
 
 
-def _pointwise_loss(fn, input, target, reduction, weight=None, kernel=None):
+def _pointwise_loss(fn, input, target, reduction, weight=None, kernel=None, node=None):
+    """`fn` of input - target, reduced; `node` (name, *param): torch's one-node kernel, which it
+    takes without a weight."""
     _warn_size(input, target)
     x, y = _S.broadcast_tensors(input, target)
     if kernel is not None:
         _integral_kernel(input, target, kernel)
+    if node is not None and weight is None and x.arr.dtype.kind in "fV":
+        return _O.pointwise_loss_raw(node[0], x, y, reduction, *node[1:])
     loss = fn(x - y)
     if weight is None:
         return _apply_reduction(loss, reduction)
@@ -84,7 +88,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction(size_average, reduce, reduction)
-    return _pointwise_loss(lambda d: d * d, input, target, reduction, weight, "mse_cpu")
+    return _pointwise_loss(lambda d: d * d, input, target, reduction, weight, "mse_cpu", ("mse",))
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -97,18 +101,21 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     def fn(d):
         a = _E.abs(d)
         return _E.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
-    return _pointwise_loss(fn, input, target, reduction, kernel="smooth_l1_cpu")
+    return _pointwise_loss(fn, input, target, reduction, kernel="smooth_l1_cpu",
+                           node=("smooth_l1", beta))
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     reduction = _reduction(None, None, reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is None:
+        _O.check_huber_dtypes(input, target)
 
     def fn(d):
         a = _E.abs(d)
         return _E.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
-    return _pointwise_loss(fn, input, target, reduction, weight, "huber_cpu")
+    return _pointwise_loss(fn, input, target, reduction, weight, "huber_cpu", ("huber", delta))
 
 
 # ---- classification -----------------------------------------------------------------------
@@ -297,7 +304,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
         raise _D.cast_failure(rt if _D.is_float(rt) else np.dtype(np.float32), input.arr.dtype)
     if input.arr.dtype.kind == "c" or target.arr.dtype.kind == "c":     # torch's complex kernel
         return _apply_reduction(_E.log1p(_E.exp(-target * input)), reduction)
-    return _apply_reduction(-_A.logsigmoid(target * input), reduction)
+    return _O.pointwise_loss_raw("soft_margin", input, target, reduction)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
