@@ -344,3 +344,65 @@ def test_pointwise_loss_dtypes_like_torch(pair):
                 out.append((type(e).__name__, str(e)))
         return out
     assert run(ember) == run(torch)
+
+
+def test_clamp_min_and_clamp_max_have_their_own_nodes():
+    def run(t):
+        x = t.tensor([-1., 0.5, 2.], requires_grad=True)
+        outs = [x.clamp_min(0), t.clamp_min(x, 0.5), x.clamp_max(1), x.clamp(min=0),
+                x.clamp(0, 1), x.clamp_min(t.zeros(3)), x.clamp_max(t.zeros(3)),
+                x.clamp(min=t.zeros(3)), t.clamp_min(x, t.tensor(0.))]
+        y = x * 1
+        y.clamp_min_(0.5)
+        outs.append(y)
+        sum(o.sum() for o in outs).backward()
+        F = t.nn.functional
+        losses = [F.margin_ranking_loss(x, x.flip(0), t.tensor([1., -1., 1.]), reduction="none"),
+                  F.triplet_margin_loss(x[None], x[None], -x[None], reduction="none")]
+        return ([o.grad_fn.name() for o in outs + losses], [o.tolist() for o in outs],
+                x.grad.tolist())
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (2, 5, 3), (5,), (2, 5, 3, 2), (2, 5, 2, 2, 2)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_and_nll_nodes_like_torch(shape, reduction, weighted):
+    import numpy as np
+
+    def run(t):
+        g = torch.Generator().manual_seed(0)
+        x = t.tensor(torch.randn(*shape, generator=g).numpy(), requires_grad=True)
+        tg = torch.randint(0, 5, shape[:1] + shape[2:] if len(shape) > 1 else (), generator=g)
+        if tg.dim():
+            tg.view(-1)[0] = -100
+        tg = t.tensor(tg.numpy())
+        w = t.arange(1., 6.) if weighted else None
+        F = t.nn.functional
+        out = []
+        for ls in (0.0, 0.2):
+            x.grad = None
+            loss = F.cross_entropy(x, tg, weight=w, reduction=reduction, label_smoothing=ls)
+            loss.sum().backward()
+            out.append((loss.grad_fn.name(), tuple(loss.shape), loss.detach().numpy(),
+                        x.grad.numpy().copy()))
+        nll = F.nll_loss(x.log_softmax(1 if x.dim() > 1 else 0), tg, weight=w,
+                         reduction=reduction)
+        return out, nll.grad_fn.name()
+    got, want = run(ember), run(torch)
+    assert got[1] == want[1]
+    for (n1, s1, l1, g1), (n2, s2, l2, g2) in zip(got[0], want[0]):
+        assert (n1, s1) == (n2, s2)
+        np.testing.assert_allclose(l1, l2, rtol=1e-6)
+        np.testing.assert_allclose(g1, g2, rtol=1e-5, atol=1e-7)
+        # an ignored sample's gradient is +0 (it printed -0.)
+        assert not np.signbit(g1.reshape(-1)[:1]).any()
+
+
+def test_nll_loss_of_ignored_samples_is_positive_zero():
+    def run(t):
+        x = t.tensor([[-1., -2.], [-3., -4.]], requires_grad=True)
+        loss = t.nn.functional.nll_loss(x, t.tensor([1, -100]), reduction="none")
+        loss.sum().backward()
+        return str(loss), str(x.grad)
+    assert run(ember) == run(torch)

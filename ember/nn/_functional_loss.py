@@ -167,8 +167,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                   "nll_loss2d_forward_out_frame")
     _D.same_dtype(weight, input.arr.dtype)
     x, t, unbatched = _as_batched(input, target)
-    out = _O.nll_loss_raw(x, _long(t), weight, reduction, ignore_index)
-    return _S.reshape(out, ()) if unbatched and reduction == "none" else out
+    return _O.nll_loss_raw(x, _long(t), weight, reduction, ignore_index, unbatched)
 
 
 def _long(t):
@@ -189,10 +188,37 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_log_softmax(input)
     _check_nll(input, target, weight, "cross_entropy")
     _D.same_dtype(weight, input.arr.dtype)
+    if label_smoothing > 0:
+        return _cross_entropy_smoothed(input, _long(target), weight, reduction, ignore_index,
+                                       float(label_smoothing))
     x, t, unbatched = _as_batched(input, target)
-    out = _O.cross_entropy_raw(x, _long(t), weight, reduction, ignore_index,
-                               float(label_smoothing))
-    return _S.reshape(out, ()) if unbatched and reduction == "none" else out
+    out = _O.cross_entropy_raw(x, _long(t), weight, reduction, ignore_index, 0.0, unbatched)
+    return out
+
+
+def _cross_entropy_smoothed(x, t, weight, reduction, ignore_index, smoothing):
+    """torch's cross_entropy_loss_label_smoothing: (1 - s) * nll + s / C * the smooth loss."""
+    class_dim = 1 if x.ndim > 1 else 0
+    n_classes = x.shape[class_dim]
+    lp = _O.log_softmax_raw(x, class_dim)
+    nll = nll_loss(lp, t, weight, ignore_index=ignore_index, reduction=reduction)
+    ignore = t == ignore_index
+    if weight is not None:
+        shape = (1,) * class_dim + (n_classes,) + (1,) * (x.ndim - class_dim - 1)
+        smooth = -(lp * _S.reshape(weight, shape)).sum(class_dim)
+    else:
+        smooth = -lp.sum(class_dim)
+    smooth = smooth.masked_fill(ignore, 0.0)
+    if reduction == "mean":
+        if weight is not None:
+            ret = smooth.sum() / weight.gather(0, t.masked_select(~ignore).flatten()).sum()
+        else:
+            ret = smooth.sum() / (~ignore).sum()
+    elif reduction == "sum":
+        ret = smooth.sum()
+    else:
+        ret = smooth
+    return (1 - smoothing) * nll + ret * (smoothing / n_classes)
 
 
 def _check_log_softmax(input):

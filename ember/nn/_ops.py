@@ -187,26 +187,35 @@ def _per_sample_grad(xp, g, reduction, denom, shape, dtype):
     return xp.broadcast_to(xp.asarray(g, dtype=dtype), shape)
 
 
+def _unbatched(xp, out, unbatched, reduction):
+    """An unbatched input's per-sample loss is 0-d (torch's kernels take the 1-D input)."""
+    return out.reshape(()) if unbatched and reduction == "none" else out
+
+
 @op("nll_loss", saves=None, node="NllLossBackward0")
-def _nll(xp, x, target, weight, reduction, ignore_index):
+def _nll(xp, x, target, weight, reduction, ignore_index, unbatched=False):
     mask, t = _targets(xp, target, ignore_index, x.shape[1])
     picked = xp.take_along_axis(x, xp.expand_dims(t, 1), axis=1)[:, 0]
     wm = mask.astype(x.dtype) if weight is None else weight[t] * mask
-    loss = -picked * wm
+    loss = xp.where(mask, -picked * wm, wm.dtype.type(0))      # ignored: +0, as torch's
     denom = wm.sum()
-    return _reduce(xp, loss, denom, reduction), (t, wm, denom, reduction, x.shape)
+    return _unbatched(xp, _reduce(xp, loss, denom, reduction), unbatched, reduction), (
+        t, wm, mask, denom, reduction, x.shape)
 
 
 @_nll.vjp
-def _(xp, g, t, wm, denom, reduction, shape):
-    gi = _per_sample_grad(xp, g, reduction, denom, wm.shape, wm.dtype)
+def _(xp, g, t, wm, mask, denom, reduction, shape):
+    gi = _per_sample_grad(xp, g.reshape(wm.shape) if reduction == "none" else g, reduction,
+                          denom, wm.shape, wm.dtype)
     dx = xp.zeros(shape, wm.dtype)
-    xp.put_along_axis(dx, xp.expand_dims(t, 1), xp.expand_dims(-gi * wm, 1), axis=1)
+    # torch writes -weight * grad at the targets, and nothing (+0) where ignore_index is
+    xp.put_along_axis(dx, xp.expand_dims(t, 1), xp.expand_dims(
+        xp.where(mask, -gi * wm, wm.dtype.type(0)), 1), axis=1)
     return dx, None, None
 
 
 @op("cross_entropy", saves=None, node="NllLossBackward0")
-def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing):
+def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, unbatched=False):
     n_classes = x.shape[1]
     mask, t = _targets(xp, target, ignore_index, n_classes)
     s = x - x.max(axis=1, keepdims=True)
@@ -227,12 +236,13 @@ def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing):
         loss = (1 - smoothing) * loss + (smoothing / n_classes) * smooth * mask
     denom = w_t.sum()
     saved = (p, t1, w_t, mask, weight, smoothing, denom, reduction)
-    return _reduce(xp, loss, denom, reduction), saved
+    return _unbatched(xp, _reduce(xp, loss, denom, reduction), unbatched, reduction), saved
 
 
 @_cross_entropy.vjp
 def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
-    gi = _per_sample_grad(xp, g, reduction, denom, w_t.shape, p.dtype)
+    gi = _per_sample_grad(xp, g.reshape(w_t.shape) if reduction == "none" else g, reduction,
+                          denom, w_t.shape, p.dtype)
     n_classes = p.shape[1]
     on_target = gi * w_t
     if smoothing > 0:
@@ -251,12 +261,34 @@ def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
     return dx, None, None
 
 
-def nll_loss_raw(x, target, weight, reduction, ignore_index):
-    return apply(_nll, (x, target, weight), (reduction, ignore_index))
+# torch's nll_loss_nd takes nll_loss2d for inputs of 3 or more dims (NllLoss2DBackward0), the
+# per-sample losses of 3-D and 5-D+ inputs coming back through a view
+_nll2d = op("nll_loss2d", saves=None, node="NllLoss2DBackward0")(_nll.impl[0][0]).vjp(
+    _nll.impl[0][1])
+_cross_entropy2d = op("cross_entropy2d", saves=None, node="NllLoss2DBackward0")(
+    _cross_entropy.impl[0][0]).vjp(_cross_entropy.impl[0][1])
 
 
-def cross_entropy_raw(x, target, weight, reduction, ignore_index, smoothing):
-    return apply(_cross_entropy, (x, target, weight), (reduction, ignore_index, smoothing))
+def _nd(o2d, x, args, statics, reduction):
+    out = apply(o2d, args, statics)
+    if reduction == "none" and x.ndim != 4:
+        from ..ops.shape import view
+        out = view(out, tuple(out.shape))
+    return out
+
+
+def nll_loss_raw(x, target, weight, reduction, ignore_index, unbatched=False):
+    if x.ndim >= 3:
+        return _nd(_nll2d, x, (x, target, weight), (reduction, ignore_index), reduction)
+    return apply(_nll, (x, target, weight), (reduction, ignore_index, unbatched))
+
+
+def cross_entropy_raw(x, target, weight, reduction, ignore_index, smoothing, unbatched=False):
+    if x.ndim >= 3:
+        return _nd(_cross_entropy2d, x, (x, target, weight),
+                   (reduction, ignore_index, smoothing), reduction)
+    return apply(_cross_entropy, (x, target, weight),
+                 (reduction, ignore_index, smoothing, unbatched))
 
 
 # ---- binary cross entropy ----------------------------------------------------------------
