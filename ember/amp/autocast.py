@@ -61,7 +61,8 @@ FUNCTIONS = {
 # Python-level functions torch's lists compute in the autocast dtype ("lower") or in the widest
 # floating dtype of their arguments ("promote"): cast before their own dtype checks
 LOWER_FUNCTIONS = frozenset(("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-                             "conv_transpose3d", "prelu", "baddbmm", "addbmm", "addmm"))
+                             "conv_transpose3d", "prelu", "baddbmm", "addbmm", "addmm",
+                             "scaled_dot_product_attention"))
 PROMOTE_FUNCTIONS = {"cpu": frozenset(("index_copy",)), "cuda": frozenset()}
 # the top-level functions (and Tensor methods) among them, wrapped where ember/_bind.py binds
 TOPLEVEL = ("prod", "quantile", "nanquantile", "trace", "cholesky", "cholesky_inverse",

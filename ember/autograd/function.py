@@ -99,6 +99,9 @@ class BackwardCFunction(Node):
     _forward_cls = None
     op_node = False
 
+    def __repr__(self):
+        return f"<torch.autograd.function.{type(self).__name__} object at {hex(id(self))}>"
+
     def __getattr__(self, name):
         # only reached when the node has no such field: the user's ctx attributes
         ctx = self.__dict__.get("ctx")
@@ -167,7 +170,7 @@ class FunctionMeta(type):
 
     def __init__(cls, name, bases, attrs):
         node_cls = type(name + "Backward", (BackwardCFunction,), {"_forward_cls": cls})
-        node_cls.__module__ = cls.__module__
+        node_cls.__module__ = "torch.autograd.function"    # torch's, whatever the Function's
         node_cls._op = _FnOp(name)
         cls._backward_cls = node_cls
         super().__init__(name, bases, attrs)

@@ -4,11 +4,77 @@ As torch's CPU kernel: is_causal aligns the mask top-left when L != S, is_causal
 combine, and a query row that every mask blocks gets zeros (not nan)."""
 import math
 
+import numpy as np
+
 from .._tensor import _new
+from ..amp.autocast import autocast
+from ..backends import CPU
 from ..ops import elementwise as _E, linalg as _L, shape as _S
+from ..ops._apply import apply
+from ..ops._registry import op
 from ..ops.random import rng_for
 from ..backends.cuda import SDP_ENABLED
 from . import _ops as _O
+
+
+# ---- torch's CPU flash attention: one node ----------------------------------------------------
+def _scores(xp, q, k, mask, scale, is_causal, acc):
+    """q k^T * scale with the causal and given masks applied, in the accumulation dtype."""
+    s = xp.matmul(q.astype(acc, copy=False), xp.swapaxes(k.astype(acc, copy=False), -1, -2))
+    s *= acc(scale)
+    if is_causal:
+        s = xp.where(xp.tri(s.shape[-2], s.shape[-1], dtype=bool), s, -np.inf)
+    if mask is not None:
+        s = xp.where(mask, s, -np.inf) if mask.dtype == bool else s + mask.astype(acc)
+    return s
+
+
+def _acc(dt):
+    return np.float32 if dt.kind == "V" or dt == np.float16 else dt.type
+
+
+@op("scaled_dot_product_flash_attention_for_cpu", saves="both",
+    node="ScaledDotProductFlashAttentionForCpuBackward0")
+def _flash(xp, q, k, v, mask, scale, is_causal):
+    """torch's kernel for one key block: the row max, exp(s - max) (rounded to a reduced input
+    dtype before it meets v), times v accumulated in float, over the float sum of the exps. A
+    row every mask blocks gives zeros."""
+    acc = _acc(q.dtype)
+    s = _scores(xp, q, k, mask, scale, is_causal, acc)
+    m = s.max(-1, keepdims=True)
+    m = xp.where(xp.isneginf(m), acc(0), m)
+    e = xp.exp(s - m)
+    z = e.sum(-1, keepdims=True)
+    p = e.astype(q.dtype).astype(acc) if acc is not q.dtype.type else e
+    out = xp.matmul(p, v.astype(acc, copy=False)) / xp.where(z == 0, acc(1), z)
+    lse = xp.where(z == 0, acc(np.inf), m + xp.log(z))
+    out = out.astype(q.dtype, copy=False)
+    return out, (q, k, v, mask, out, lse, scale, is_causal)
+
+
+@_flash.vjp
+def _(xp, g, q, k, v, mask, out, lse, scale, is_causal):
+    acc = _acc(q.dtype)
+    p = xp.exp(_scores(xp, q, k, mask, scale, is_causal, acc) - lse)
+    g = g.astype(acc, copy=False)
+    dv = xp.matmul(xp.swapaxes(p, -1, -2), g)
+    dp = xp.matmul(g, xp.swapaxes(v.astype(acc, copy=False), -1, -2))
+    ds = p * (dp - (g * out.astype(acc, copy=False)).sum(-1, keepdims=True)) * acc(scale)
+    dq = xp.matmul(ds, k.astype(acc, copy=False))
+    dk = xp.matmul(xp.swapaxes(ds, -1, -2), q.astype(acc, copy=False))
+    return (dq.astype(q.dtype, copy=False), dk.astype(k.dtype, copy=False),
+            dv.astype(v.dtype, copy=False), None)
+
+
+def _flash_applies(query, key, value, attn_mask, dropout_p):
+    """torch 2.13 on the CPU takes its flash kernel for 4-D inputs of one batch and head shape
+    and head size, some queries and keys, no dropout and a mask not requiring grad."""
+    return (query.be is CPU and query.ndim == key.ndim == value.ndim == 4 and not dropout_p
+            and query.shape[:2] == key.shape[:2] == value.shape[:2]
+            and value.shape[-1] == query.shape[-1] == key.shape[-1] and query.shape[-2]
+            and key.shape[-2]
+            and query.dtype.is_floating_point and query.dtype == key.dtype == value.dtype
+            and (attn_mask is None or not attn_mask.requires_grad))
 
 
 def _repeat_heads(t, n_rep):
@@ -28,17 +94,27 @@ def sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
         raise RuntimeError("scaled_dot_product_attention: query, key and value must be at "
                            "least 2-D")
-    if query.shape[-1] != key.shape[-1]:
-        raise RuntimeError(f"Expected query and key to have the same embedding dimension, got "
-                           f"{query.shape[-1]} and {key.shape[-1]}")
     if enable_gqa and query.ndim >= 3:
         hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
         if hq % hk or hq % hv:
             raise RuntimeError("Number of heads in key and value must divide the number of "
                                "heads in query")
         key, value = _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hv)
-    length, source = query.shape[-2], key.shape[-2]
     scale_factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if _flash_applies(query, key, value, attn_mask, dropout_p):
+        return apply(_flash, (query, key, value, attn_mask), (scale_factor, bool(is_causal)))
+    dt = query.dtype
+    if query.be is CPU and dt.itemsize == 2 and dt.is_floating_point and \
+            dt == key.dtype == value.dtype:       # torch's math path computes in float32
+        up = [t if t is None or not t.dtype.is_floating_point else t.float()
+              for t in (query, key, value, attn_mask)]
+        with autocast(query.be.name, enabled=False):     # below torch's autocast: float32
+            return _math(*up, dropout_p, is_causal, scale_factor).to(dt)
+    return _math(query, key, value, attn_mask, dropout_p, is_causal, scale_factor)
+
+
+def _math(query, key, value, attn_mask, dropout_p, is_causal, scale_factor):
+    length, source = query.shape[-2], key.shape[-2]
     scores = _L.matmul(query, _S.transpose(key, -2, -1))
     be = query.be
     if is_causal and attn_mask is None:     # scale, mask and softmax in one op

@@ -12,6 +12,7 @@ import numpy as np
 
 from .._memory_format import lay_out
 from ..ops._apply import apply
+from ..ops._dims import wrap_dim
 from ..ops._registry import holomorphic, op
 from ._dtypes import float_only
 
@@ -477,7 +478,10 @@ def _block_sizes(spatial, k, d, pads, s):
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """torch.nn.functional.unfold: sliding local blocks (N, C*prod(K), L)."""
-    if input.ndim not in (3, 4):
+    nd, size = input.ndim, input.shape
+    # torch's im2col_shape_check reads sizes 1 and 2 first (IndexError below 3-D)
+    valid = size[wrap_dim(1, nd)] != 0 and size[wrap_dim(2, nd)] != 0
+    if not (nd == 3 and size[0] and valid or nd == 4 and valid and size[3]):
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
                            f"other non-zero dimensions for input, but got: {list(input.shape)}")
     float_only(input, "im2col_out_cpu", complex_ok=True)
@@ -499,7 +503,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """torch.nn.functional.fold: sum sliding blocks (N, C*prod(K), L) into (N, C, *output)."""
-    if input.ndim not in (2, 3):
+    nd, shape = input.ndim, input.shape
+    if not (nd == 2 and shape[0] and shape[1] or nd == 3 and shape[1] and shape[2]):
         raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch "
                            f"size and non-zero dimensions for input, but got: {list(input.shape)}")
     float_only(input, "col2im_out_cpu", complex_ok=True)

@@ -127,27 +127,42 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction
     be = log_probs.be
     input_lengths = _as_lengths(input_lengths, n, be)
     target_lengths = _as_lengths(target_lengths, n, be)
+    # torch's checks in ctc_loss_allocate_outputs, in its order
+    where = " (while checking arguments for ctc_loss_allocate_outputs)"
+    if not 0 <= blank < log_probs.shape[2]:
+        raise RuntimeError("blank must be in label range")
     if input_lengths.shape[0] != n:
         raise RuntimeError(f"input_lengths must be of size batch_size")
     if target_lengths.shape[0] != n:
         raise RuntimeError(f"target_lengths must be of size batch_size")
     tl = _host(be.xp, target_lengths.arr).astype(np.int64)
     il = _host(be.xp, input_lengths.arr).astype(np.int64)
-    if (il > log_probs.shape[0]).any():
-        raise RuntimeError(f"Expected input_lengths to have value at most {log_probs.shape[0]}, "
-                           f"but got value {int(il.max())} (while checking arguments for "
-                           "ctc_loss_cpu)")
+    if (tl < 0).any():
+        raise RuntimeError(f"Expected target_lengths to have value at least 0, but got value "
+                           f"{int(tl[tl < 0][0])}{where}")
     tg = _host(be.xp, targets.arr).astype(np.int64)
     if tg.ndim == 1:                          # concatenated targets
+        if tg.shape[0] != tl.sum():
+            raise RuntimeError(f"Expected tensor to have size {int(tl.sum())} at dimension 0, "
+                               f"but got size {tg.shape[0]} for argument #2 'targets'{where}")
         padded = np.zeros((n, int(tl.max()) if tl.size else 0), np.int64)
         start = np.concatenate([[0], np.cumsum(tl)[:-1]])
         for i in range(n):
             padded[i, :tl[i]] = tg[start[i]:start[i] + tl[i]]
         tg = padded
-    elif tl.size and tg.shape[1] < tl.max():
-        raise RuntimeError(f"Expected tensor to have size at least {int(tl.max())} at dimension "
-                           f"1, but got size {tg.shape[1]} for argument #2 'targets' (while "
-                           "checking arguments for ctc_loss_cpu)")
+    else:
+        if tg.shape[0] != n:
+            raise RuntimeError(f"Expected tensor to have size {n} at dimension 0, but got size "
+                               f"{tg.shape[0]} for argument #2 'targets'{where}")
+        if tl.size and tg.shape[1] < tl.max():
+            raise RuntimeError(f"Expected tensor to have size at least {int(tl.max())} at "
+                               f"dimension 1, but got size {tg.shape[1]} for argument #2 "
+                               f"'targets'{where}")
+    for length in il:
+        if not 0 <= length <= log_probs.shape[0]:
+            raise RuntimeError(f"Expected input_lengths to have value "
+                               f"{'at least 0' if length < 0 else f'at most {log_probs.shape[0]}'}"
+                               f", but got value {int(length)}{where}")
     tg_t = _new(be.xp.asarray(tg), be)
     loss = apply(_ctc, (log_probs, tg_t, input_lengths, target_lengths),
                  (blank, bool(zero_infinity)))

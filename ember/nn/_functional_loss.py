@@ -8,7 +8,7 @@ from ._warn import warn_caller
 from .._tensor import _new
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as _E, shape as _S
-from . import _act_ops as _A, _dtypes as _D, _ops as _O, _pointwise_loss_ops as _R
+from . import _act_ops as _A, _dtypes as _D, _ops as _O
 
 __all__ = ["l1_loss", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "smooth_l1_loss", "huber_loss",
@@ -54,11 +54,15 @@ def _warn_size(input, target):
                       "broadcasting. Please ensure they have the same size.")
 
 
-def _pointwise_loss(fn, input, target, reduction, weight=None, kernel=None):
+def _pointwise_loss(fn, input, target, reduction, weight=None, kernel=None, node=None):
+    """`fn` of input - target, reduced; `node` (name, *param): torch's one-node kernel, which it
+    takes without a weight."""
     _warn_size(input, target)
     x, y = _S.broadcast_tensors(input, target)
     if kernel is not None:
         _integral_kernel(input, target, kernel)
+    if node is not None and weight is None and x.arr.dtype.kind in "fV":
+        return _O.pointwise_loss_raw(node[0], x, y, reduction, *node[1:])
     loss = fn(x - y)
     if weight is None:
         return _apply_reduction(loss, reduction)
@@ -82,24 +86,9 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _pointwise_loss(_E.abs, input, target, reduction, weight)
 
 
-def _loss_node(op, input, target, reduction, kernel, *params):
-    """A float loss of torch's that is one node: input and target broadcast, then `op`."""
-    _warn_size(input, target)
-    x, y = _S.broadcast_tensors(input, target)
-    _integral_kernel(input, target, kernel)
-    return op(x, y, reduction, *params)
-
-
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction(size_average, reduce, reduction)
-    if weight is None and _real_float(input, target):
-        return _loss_node(_R.mse_loss, input, target, reduction, "mse_cpu")
-    return _pointwise_loss(lambda d: d * d, input, target, reduction, weight, "mse_cpu")
-
-
-def _real_float(input, target):
-    """Both float (not complex, not integer): the losses' single-node kernels apply."""
-    return input.arr.dtype.kind in "fV" and target.arr.dtype.kind in "fV"
+    return _pointwise_loss(lambda d: d * d, input, target, reduction, weight, "mse_cpu", ("mse",))
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -109,27 +98,24 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta == 0:
         return _pointwise_loss(_E.abs, input, target, reduction)
 
-    if _real_float(input, target):
-        return _loss_node(_R.smooth_l1_loss, input, target, reduction, "smooth_l1_cpu", beta)
-
     def fn(d):
         a = _E.abs(d)
         return _E.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
-    return _pointwise_loss(fn, input, target, reduction, kernel="smooth_l1_cpu")
+    return _pointwise_loss(fn, input, target, reduction, kernel="smooth_l1_cpu",
+                           node=("smooth_l1", beta))
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     reduction = _reduction(None, None, reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-
-    if weight is None and _real_float(input, target):
-        return _loss_node(_R.huber_loss, input, target, reduction, "huber_cpu", delta)
+    if weight is None:
+        _O.check_huber_dtypes(input, target)
 
     def fn(d):
         a = _E.abs(d)
         return _E.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
-    return _pointwise_loss(fn, input, target, reduction, weight, "huber_cpu")
+    return _pointwise_loss(fn, input, target, reduction, weight, "huber_cpu", ("huber", delta))
 
 
 # ---- classification -----------------------------------------------------------------------
@@ -181,8 +167,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                   "nll_loss2d_forward_out_frame")
     _D.same_dtype(weight, input.arr.dtype)
     x, t, unbatched = _as_batched(input, target)
-    out = _O.nll_loss_raw(x, _long(t), weight, reduction, ignore_index)
-    return _S.reshape(out, ()) if unbatched and reduction == "none" else out
+    return _O.nll_loss_raw(x, _long(t), weight, reduction, ignore_index, unbatched)
 
 
 def _long(t):
@@ -203,10 +188,37 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_log_softmax(input)
     _check_nll(input, target, weight, "cross_entropy")
     _D.same_dtype(weight, input.arr.dtype)
+    if label_smoothing > 0:
+        return _cross_entropy_smoothed(input, _long(target), weight, reduction, ignore_index,
+                                       float(label_smoothing))
     x, t, unbatched = _as_batched(input, target)
-    out = _O.cross_entropy_raw(x, _long(t), weight, reduction, ignore_index,
-                               float(label_smoothing))
-    return _S.reshape(out, ()) if unbatched and reduction == "none" else out
+    out = _O.cross_entropy_raw(x, _long(t), weight, reduction, ignore_index, 0.0, unbatched)
+    return out
+
+
+def _cross_entropy_smoothed(x, t, weight, reduction, ignore_index, smoothing):
+    """torch's cross_entropy_loss_label_smoothing: (1 - s) * nll + s / C * the smooth loss."""
+    class_dim = 1 if x.ndim > 1 else 0
+    n_classes = x.shape[class_dim]
+    lp = _O.log_softmax_raw(x, class_dim)
+    nll = nll_loss(lp, t, weight, ignore_index=ignore_index, reduction=reduction)
+    ignore = t == ignore_index
+    if weight is not None:
+        shape = (1,) * class_dim + (n_classes,) + (1,) * (x.ndim - class_dim - 1)
+        smooth = -(lp * _S.reshape(weight, shape)).sum(class_dim)
+    else:
+        smooth = -lp.sum(class_dim)
+    smooth = smooth.masked_fill(ignore, 0.0)
+    if reduction == "mean":
+        if weight is not None:
+            ret = smooth.sum() / weight.gather(0, t.masked_select(~ignore).flatten()).sum()
+        else:
+            ret = smooth.sum() / (~ignore).sum()
+    elif reduction == "sum":
+        ret = smooth.sum()
+    else:
+        ret = smooth
+    return (1 - smoothing) * nll + ret * (smoothing / n_classes)
 
 
 def _check_log_softmax(input):
@@ -321,9 +333,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     if target.requires_grad:
         raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
                            "to argument 'target'. This input cannot have requires_grad True.")
-    if _real_float(input, target):
-        return _R.soft_margin_loss(*_S.broadcast_tensors(input, target), reduction)
-    return _apply_reduction(-_A.logsigmoid(target * input), reduction)
+    return _O.pointwise_loss_raw("soft_margin", input, target, reduction)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,

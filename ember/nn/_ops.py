@@ -256,26 +256,35 @@ def _per_sample_grad(xp, g, reduction, denom, shape, dtype):
     return xp.broadcast_to(xp.asarray(g, dtype=dtype), shape)
 
 
+def _unbatched(xp, out, unbatched, reduction):
+    """An unbatched input's per-sample loss is 0-d (torch's kernels take the 1-D input)."""
+    return out.reshape(()) if unbatched and reduction == "none" else out
+
+
 @op("nll_loss", saves=None, node="NllLossBackward0")
-def _nll(xp, x, target, weight, reduction, ignore_index):
+def _nll(xp, x, target, weight, reduction, ignore_index, unbatched=False):
     mask, t = _targets(xp, target, ignore_index, x.shape[1])
     picked = xp.take_along_axis(x, xp.expand_dims(t, 1), axis=1)[:, 0]
     wm = mask.astype(x.dtype) if weight is None else weight[t] * mask
-    loss = -picked * wm
+    loss = xp.where(mask, -picked * wm, wm.dtype.type(0))      # ignored: +0, as torch's
     denom = wm.sum()
-    return _reduce(xp, loss, denom, reduction), (t, wm, denom, reduction, x.shape)
+    return _unbatched(xp, _reduce(xp, loss, denom, reduction), unbatched, reduction), (
+        t, wm, mask, denom, reduction, x.shape)
 
 
 @_nll.vjp
-def _(xp, g, t, wm, denom, reduction, shape):
-    gi = _per_sample_grad(xp, g, reduction, denom, wm.shape, wm.dtype)
+def _(xp, g, t, wm, mask, denom, reduction, shape):
+    gi = _per_sample_grad(xp, g.reshape(wm.shape) if reduction == "none" else g, reduction,
+                          denom, wm.shape, wm.dtype)
     dx = xp.zeros(shape, wm.dtype)
-    xp.put_along_axis(dx, xp.expand_dims(t, 1), xp.expand_dims(-gi * wm, 1), axis=1)
+    # torch writes -weight * grad at the targets, and nothing (+0) where ignore_index is
+    xp.put_along_axis(dx, xp.expand_dims(t, 1), xp.expand_dims(
+        xp.where(mask, -gi * wm, wm.dtype.type(0)), 1), axis=1)
     return dx, None, None
 
 
 @op("cross_entropy", saves=None, node="NllLossBackward0")
-def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing):
+def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, unbatched=False):
     n_classes = x.shape[1]
     mask, t = _targets(xp, target, ignore_index, n_classes)
     s = x - x.max(axis=1, keepdims=True)
@@ -296,12 +305,13 @@ def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing):
         loss = (1 - smoothing) * loss + (smoothing / n_classes) * smooth * mask
     denom = w_t.sum()
     saved = (p, t1, w_t, mask, weight, smoothing, denom, reduction)
-    return _reduce(xp, loss, denom, reduction), saved
+    return _unbatched(xp, _reduce(xp, loss, denom, reduction), unbatched, reduction), saved
 
 
 @_cross_entropy.vjp
 def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
-    gi = _per_sample_grad(xp, g, reduction, denom, w_t.shape, p.dtype)
+    gi = _per_sample_grad(xp, g.reshape(w_t.shape) if reduction == "none" else g, reduction,
+                          denom, w_t.shape, p.dtype)
     n_classes = p.shape[1]
     on_target = gi * w_t
     if smoothing > 0:
@@ -320,12 +330,34 @@ def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
     return dx, None, None
 
 
-def nll_loss_raw(x, target, weight, reduction, ignore_index):
-    return apply(_nll, (x, target, weight), (reduction, ignore_index))
+# torch's nll_loss_nd takes nll_loss2d for inputs of 3 or more dims (NllLoss2DBackward0), the
+# per-sample losses of 3-D and 5-D+ inputs coming back through a view
+_nll2d = op("nll_loss2d", saves=None, node="NllLoss2DBackward0")(_nll.impl[0][0]).vjp(
+    _nll.impl[0][1])
+_cross_entropy2d = op("cross_entropy2d", saves=None, node="NllLoss2DBackward0")(
+    _cross_entropy.impl[0][0]).vjp(_cross_entropy.impl[0][1])
 
 
-def cross_entropy_raw(x, target, weight, reduction, ignore_index, smoothing):
-    return apply(_cross_entropy, (x, target, weight), (reduction, ignore_index, smoothing))
+def _nd(o2d, x, args, statics, reduction):
+    out = apply(o2d, args, statics)
+    if reduction == "none" and x.ndim != 4:
+        from ..ops.shape import view
+        out = view(out, tuple(out.shape))
+    return out
+
+
+def nll_loss_raw(x, target, weight, reduction, ignore_index, unbatched=False):
+    if x.ndim >= 3:
+        return _nd(_nll2d, x, (x, target, weight), (reduction, ignore_index), reduction)
+    return apply(_nll, (x, target, weight), (reduction, ignore_index, unbatched))
+
+
+def cross_entropy_raw(x, target, weight, reduction, ignore_index, smoothing, unbatched=False):
+    if x.ndim >= 3:
+        return _nd(_cross_entropy2d, x, (x, target, weight),
+                   (reduction, ignore_index, smoothing), reduction)
+    return apply(_cross_entropy, (x, target, weight),
+                 (reduction, ignore_index, smoothing, unbatched))
 
 
 # ---- binary cross entropy ----------------------------------------------------------------
@@ -399,6 +431,141 @@ def _(xp, g, x, y, weight, pos_weight, reduction):
 
 def binary_cross_entropy_with_logits_raw(x, y, weight, pos_weight, reduction):
     return apply(_bce_logits, (x, y, weight, pos_weight), (reduction,))
+
+
+# ---- mse / smooth_l1 / huber / soft_margin: one node each, torch's kernels ----------------------
+def _loss_reduced(xp, loss, reduction):
+    """torch's apply_loss_reduction: loss.mean() or loss.sum() (in torch's order)."""
+    from ..ops.reduce import _mean_fwd, _sum_fwd
+    if reduction == "none":
+        return loss
+    return (_mean_fwd if reduction == "mean" else _sum_fwd)(xp, loss, None, False, None)[0]
+
+
+def _norm(x, reduction, factor=1.0):
+    """The `norm` scalar of torch's loss backward kernels, in the input's dtype."""
+    return x.dtype.type(factor / x.size if reduction == "mean" else factor)
+
+
+@op("mse_loss", node="MseLossBackward0")
+def _mse(xp, x, y, reduction):
+    d = x - y
+    return _loss_reduced(xp, d * d, reduction), (x, y, reduction)
+
+
+@_mse.vjp
+def _(xp, g, x, y, reduction):
+    gi = _norm(x, reduction, 2.0) * (x - y) * g
+    return gi, -gi
+
+
+def _wide(*arrays, half=True, bfloat=True):
+    """bfloat16/float16 arrays in float32, where torch's kernel for them computes in float and
+    rounds once (the others round after each operation); other dtypes as they are."""
+    dt = arrays[0].dtype
+    if not (half and dt == np.float16 or bfloat and dt.kind == "V"):
+        return arrays
+    return tuple(a.astype(np.float32) for a in arrays)
+
+
+@op("smooth_l1_loss", node="SmoothL1LossBackward0")
+def _smooth_l1(xp, x, y, reduction, beta):
+    dt = x.dtype
+    a, b = _wide(x, y, half=False)
+    z = xp.abs(a - b)
+    bt = a.dtype.type(beta)
+    loss = xp.where(z < bt, a.dtype.type(0.5) * z * z / bt, z - a.dtype.type(0.5) * bt)
+    return _loss_reduced(xp, loss.astype(dt, copy=False), reduction), (x, y, reduction, beta)
+
+
+@_smooth_l1.vjp
+def _(xp, g, x, y, reduction, beta):
+    # torch's vectorised kernel: norm * (sign(x) where |x| >= beta, else x / beta) * grad (its
+    # scalar loop over the last few elements multiplies in another order)
+    a, c, gw = _wide(x, y, g)
+    d, n, b = a - c, _norm(a, reduction), a.dtype.type(beta)
+    one = a.dtype.type(1)
+    gi = (n * xp.where(xp.abs(d) >= b, xp.where(d > 0, one, -one), d / b) * gw).astype(x.dtype,
+                                                                                     copy=False)
+    return gi, -gi
+
+
+@op("huber_loss", node="HuberLossBackward0")
+def _huber(xp, x, y, reduction, delta):
+    a, b = _wide(x, y, bfloat=False)
+    z = xp.abs(a - b)
+    dl = a.dtype.type(delta)
+    loss = xp.where(z < dl, a.dtype.type(0.5) * z * z, dl * (z - a.dtype.type(0.5) * dl))
+    return _loss_reduced(xp, loss.astype(x.dtype, copy=False), reduction), (x, y, reduction, delta)
+
+
+@_huber.vjp
+def _(xp, g, x, y, reduction, delta):
+    # torch's vectorised kernel: norm * (sign(x) * delta where |x| >= delta, else x) * grad (its
+    # scalar loop over the last few elements multiplies in another order)
+    d, n, dl = x - y, _norm(x, reduction), x.dtype.type(delta)
+    one = x.dtype.type(1)
+    gi = n * xp.where(xp.abs(d) >= dl, xp.where(d > 0, one, -one) * dl, d) * g
+    return gi, -gi
+
+
+@op("soft_margin_loss", node="SoftMarginLossBackward0")
+def _soft_margin(xp, x, y, reduction):
+    """torch's neg(input).mul_(target).exp_().log1p_() (in the input's dtype), reduced."""
+    with np.errstate(over="ignore"):
+        loss = _exact(xp, np.log1p, _exact(xp, np.exp, (-x * y).astype(x.dtype, copy=False)))
+    return _loss_reduced(xp, loss.astype(x.dtype, copy=False), reduction), (x, y, reduction)
+
+
+def _exact(xp, f, a):
+    """f(a) rounded once from float64 for float32 on the CPU (torch's exp and log1p are
+    nearly correctly rounded, NumPy's float32 ones not)."""
+    if xp is np and a.dtype == np.float32:
+        return f(a, dtype=np.float64).astype(np.float32)
+    return getattr(xp, f.__name__)(a)
+
+
+@_soft_margin.vjp
+def _(xp, g, x, y, reduction):
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = _exact(xp, np.exp, -y * x)
+        gi = ((y * z * -_norm(x, reduction)).astype(x.dtype, copy=False) /
+              (z + 1).astype(x.dtype, copy=False) * g).astype(x.dtype, copy=False)
+    return gi, None
+
+
+def pointwise_loss_raw(name, x, y, reduction, *param):
+    """mse and smooth_l1 compute in the inputs' promoted dtype; huber takes a target of the
+    input's dtype or one that promotes to it; soft_margin writes the input's dtype (torch's
+    neg(input).mul_(target)...)."""
+    from .._dtype import result_type
+    o = {"mse": _mse, "smooth_l1": _smooth_l1, "huber": _huber, "soft_margin": _soft_margin}[name]
+    common = result_type(x, y)
+    if name == "huber":
+        check_huber_dtypes(x, y)
+    if x.dtype != common and name in ("mse", "smooth_l1"):
+        x = x.to(common)
+    if y.dtype != common and (name != "soft_margin" or not y.dtype.is_floating_point):
+        y = y.to(common)
+    return apply(o, (x, y), (reduction, *param))
+
+
+def check_huber_dtypes(x, y):
+    """torch's huber_loss writes the input's dtype and takes a target of that dtype only."""
+    from .._dtype import can_cast, result_type
+    common = result_type(x, y)
+    if not can_cast(common, x.dtype):
+        raise RuntimeError(f"result type {_scalar_name(common)} can't be cast to the desired "
+                           f"output type {_scalar_name(x.dtype)}")
+    # (two integer dtypes reach the kernel's not-implemented error instead)
+    if y.dtype != x.dtype and (x.dtype.is_floating_point or y.dtype.is_floating_point):
+        raise RuntimeError(f"Found dtype {_scalar_name(y.dtype)} but expected "
+                           f"{_scalar_name(x.dtype)}")
+
+
+def _scalar_name(dtype):
+    from ..ops._apply import _tname
+    return _tname(np.dtype(dtype.np))
 
 
 # ---- embedding ---------------------------------------------------------------------------

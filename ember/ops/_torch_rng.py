@@ -19,7 +19,7 @@ _U64 = np.uint64
 _F0331 = float(np.float32(0.0331))          # torch's 0.0331f in sample_gamma
 _MT_N = 624
 _NORMAL_AT = 24 + 8 * _MT_N                # after seed, left, seeded, next and the words
-_LEGACY_BYTES, _STATE_BYTES = _NORMAL_AT + 32, _NORMAL_AT + 40
+_STATE_BYTES = _NORMAL_AT + 40
 _BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}   # mantissa digits
 _PERM_U32_MAX = (2 ** 32 - 1) // 20     # torch's randperm switches to 64-bit draws above this
 
@@ -327,11 +327,10 @@ class TorchCPU:
 
     @classmethod
     def from_torch_bytes(cls, raw):
-        """(seed, stream) from torch's state bytes (or its 5048-byte legacy form)."""
-        if len(raw) not in (_STATE_BYTES, _LEGACY_BYTES):
-            raise RuntimeError(f"Expected either a THGeneratorState of size {_LEGACY_BYTES} or a "
-                               f"CPUGeneratorImplState of size {_STATE_BYTES} but found the "
-                               f"input RNG state size to be {len(raw)}")
+        """(seed, stream) from torch's state bytes (torch 2.13 takes no 5048-byte legacy form)."""
+        if len(raw) != _STATE_BYTES:
+            raise RuntimeError(f"Expected a CPUGeneratorImplState of size {_STATE_BYTES} but "
+                               f"found the input RNG state size to be {len(raw)}")
         seed, left, _, _ = struct.unpack_from("<QiiQ", raw, 0)
         key = np.frombuffer(raw, "<u8", _MT_N, 24).astype(np.uint32)
         stream = cls(0)

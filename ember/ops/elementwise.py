@@ -1120,8 +1120,7 @@ def where(condition, input=None, other=None, *, out=None):
     return _finish(_apply(_where, (condition, a, b), (dt.np,)), out)
 
 
-@_op("clamp", saves="in", node="ClampBackward1")
-def _clamp(xp, x, lo, hi, dtype):
+def _clamp_fwd(xp, x, lo, hi, dtype):
     if dtype.kind == "b":
         raise _ni("clamp_scalar", dtype)
     if x.dtype != dtype:
@@ -1153,8 +1152,7 @@ def _clamp_arrays(xp, x, lo, hi):
     return _as_array(xp, y, x)
 
 
-@_clamp.vjp
-def _(xp, g, x, lo, hi):
+def _clamp_bwd(xp, g, x, lo, hi):
     # torch: the gradient passes where lo <= x <= hi (inclusive); NaN inputs get none
     if lo is None and hi is None:
         keep = x == x
@@ -1167,17 +1165,19 @@ def _(xp, g, x, lo, hi):
     return (fast_where(xp, keep, g, g.dtype.type(0)),)
 
 
-_clamp_fn = _make_unary(_clamp)
+# clamp, clamp_min and clamp_max are one kernel under torch's three node names (Number bounds)
+_clamp_fn, _clamp_min_fn, _clamp_max_fn = (
+    _make_unary(_op(name, saves="in", node=node)(_clamp_fwd).vjp(_clamp_bwd))
+    for name, node in (("clamp", "ClampBackward1"), ("clamp_min", "ClampMinBackward0"),
+                       ("clamp_max", "ClampMaxBackward0")))
 
 
-@_op("clamp_tensor", saves="in", node="ClampBackward0")
 @_shapes_as_runtime
-def _clamp_t(xp, x, lo, hi):
+def _clamp_t_fwd(xp, x, lo, hi):
     return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
 
 
-@_clamp_t.vjp
-def _(xp, g, x, lo, hi):
+def _clamp_t_bwd(xp, g, x, lo, hi):
     # torch's clamp_backward_min_max (where lo > hi the result is hi, whose gradient it gets)
     keep = x == x
     zero = xp.zeros_like(g)
@@ -1195,6 +1195,14 @@ def _(xp, g, x, lo, hi):
             None if ghi is None else xp.where(ghi, g, zero))
 
 
+# and with Tensor bounds
+_clamp_t, _clamp_min_t, _clamp_max_t = (
+    _op(name, saves="in", node=node)(_clamp_t_fwd).vjp(_clamp_t_bwd)
+    for name, node in (("clamp_tensor", "ClampBackward0"), ("clamp_min_tensor",
+                                                           "ClampMinBackward1"),
+                       ("clamp_max_tensor", "ClampMaxBackward1")))
+
+
 def _bound(v):
     return v.item() if isinstance(v, np.generic) else v
 
@@ -1209,13 +1217,17 @@ def _need_tensor(name, x, what="input", pos=1):
 
 
 def clamp(input, min=None, max=None, *, out=None):
+    return _clamp_impl(input, min, max, out, _clamp_fn, _clamp_t)
+
+
+def _clamp_impl(input, min, max, out, fn, op_t):
     _need_tensor("clamp", input)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if input.arr.dtype.kind == "c":
         raise NotImplementedError("clamp is not supported for complex types")
     if input.arr.dtype.kind == "f" and type(min) in _REAL and type(max) in _REAL:
-        return _finish(_clamp_fn(input, min, max, input.arr.dtype), out)   # the common case
+        return _finish(fn(input, min, max, input.arr.dtype), out)   # the common case
     min, max = _bound(min), _bound(max)
     dt = _result_type_n(input, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -1226,11 +1238,11 @@ def clamp(input, min=None, max=None, *, out=None):
         if input.arr.dtype.kind == "c":
             raise NotImplementedError("clamp is not supported for complex types")
         lo, hi = (None if v is None else _as_dtype(v, dt, input) for v in (min, max))
-        return _finish(_apply(_clamp_t, (_as_dtype(input, dt, input), lo, hi)), out)
+        return _finish(_apply(op_t, (_as_dtype(input, dt, input), lo, hi)), out)
     if input.arr.dtype.kind in "fV" and (isinstance(min, complex) or isinstance(max, complex)):
         raise RuntimeError(f"value cannot be converted to type {_cname(input.arr.dtype)} without "
                            "overflow")
-    return _finish(_clamp_fn(input, min, max, dt.np), out)
+    return _finish(fn(input, min, max, dt.np), out)
 
 
 def _as_dtype(v, dt, like):
@@ -1246,13 +1258,13 @@ clip = clamp
 def clamp_min(input, min, *, out=None):
     if isinstance(min, complex):
         raise NotImplementedError("clamp is not supported for complex types")
-    return clamp(input, min=min, out=out)
+    return _clamp_impl(input, min, None, out, _clamp_min_fn, _clamp_min_t)
 
 
 def clamp_max(input, max, *, out=None):
     if isinstance(max, complex):
         raise NotImplementedError("clamp is not supported for complex types")
-    return clamp(input, max=max, out=out)
+    return _clamp_impl(input, None, max, out, _clamp_max_fn, _clamp_max_t)
 
 
 def _same_dtype(name, what, ref, other):

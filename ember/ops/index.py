@@ -195,7 +195,7 @@ def _parse(idx, shape, be):
             n_ell += 1
     if used > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
-    basic, adv = [], []
+    basic, adv, masks = [], [], []
     d = p = 0                 # dim in the input, dim in the result of `basic`
     last = None
     for kind, v in items:
@@ -233,10 +233,7 @@ def _parse(idx, shape, be):
             p += 1
         elif kind == "mask":
             k = v.ndim
-            if v.shape != shape[d:d + k]:
-                raise IndexError(f"The shape of the mask {list(v.shape)} at index {d} does not "
-                                 f"match the shape of the indexed tensor {list(shape[d:d + k])} "
-                                 f"at index {d}")
+            masks.append((v.shape, p))
             basic += [slice(None)] * k
             adv.append((p, v))
             d += k
@@ -244,6 +241,10 @@ def _parse(idx, shape, be):
         else:                                   # a Python bool: a new dim of size 1 or 0
             adv.append((p, np.asarray(v) if be.xp is np else be.xp.asarray(v)))
     basic = tuple(basic) + (Ellipsis,)          # Ellipsis: NumPy returns a 0-d view, not a scalar
+    if masks:                   # torch checks a mask against the tensor `basic` made
+        view = np.broadcast_to(np.empty((), bool), shape)[basic].shape
+        for mask, at in masks:
+            _check_mask_shape(mask, view, at)
     if not adv:
         return basic, None, last or "alias"
     # NumPy's indexing checks the bounds (see _bounds_error); like torch, it reads (and checks)
@@ -520,6 +521,15 @@ def _setitem(self, idx, value):
         _put_recorded(_slice_fn(self, basic), value, adv, False, _index_put)
 
 
+def _check_mask_shape(mask, shape, d):
+    """A boolean mask indexing dims d, d + 1, ... of `shape`: torch names the whole shapes and
+    the first dim that differs, in the mask and in the tensor."""
+    for j, n in enumerate(mask):
+        if d + j < len(shape) and n != shape[d + j]:
+            raise IndexError(f"The shape of the mask {list(mask)} at index {j} does not match "
+                             f"the shape of the indexed tensor {list(shape)} at index {d + j}")
+
+
 def _put_indices(input, indices):
     """index_put's `indices` (a tuple of index tensors, None = all) -> NumPy advanced index."""
     out = []
@@ -538,6 +548,7 @@ def _put_indices(input, indices):
         if kind == "bool":
             a = input.be.xp.asarray(a)
         if kind == "mask":
+            _check_mask_shape(a.shape, input.shape, d)
             out.append(a)
             d += a.ndim
             continue
@@ -631,13 +642,56 @@ def index_select(input, dim, index, *, out=None):
                    True)
 
 
+def _index_func_check(input, d, index, source, name):
+    """torch's checks for index_add and index_reduce (index_func_meta_impl), in its order, and
+    the kernel's: an index outside [0, size) (negative ones too) is out of range."""
+    if index.ndim > 1:
+        raise IndexError(f"{name}_(): Index is supposed to be a vector, but got dim: "
+                         f"{index.ndim} with type: {_dtype_name(index.arr.dtype)} and size: "
+                         f"{list(index.shape)}")
+    idx = _index_vector(index, name)
+    if input.arr.dtype != source.arr.dtype:
+        raise RuntimeError(f"{name}_(): self ({_dtype_name(input.arr.dtype)}) and source "
+                           f"({_dtype_name(source.arr.dtype)}) must have the same scalar type")
+    if d != 0 and d >= source.ndim:
+        raise RuntimeError(f"{name}_(): Indexing dim {d} is out of bounds of the source tensor "
+                           f"with dim {source.ndim}")
+    if idx.size != (source.shape[d] if source.ndim else 1):
+        if not source.ndim:         # torch's message reads source.size(dim)
+            raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
+        raise RuntimeError(f"{name}_(): Number of indices ({idx.size}) should be equal to "
+                           f"source.size(dim): ({source.shape[d]}), for dim: {d}")
+    xs, ss = list(input.shape), list(source.shape)
+    if input.ndim and source.ndim:
+        del xs[d], ss[d]
+    if xs != ss:
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(input.shape)} "
+                           f"source.shape = {list(source.shape)}")
+    return idx
+
+
+def _index_range_check(input, d, idx, via_scatter=False):
+    """torch's kernels take no negative index. index_add of a 2-D or wider input along its first
+    or last dim with an int64 index and alpha 1 is torch's scatter_add, with its message."""
+    if input.ndim > 1 and not input.numel():
+        return
+    n = input.shape[d] if input.ndim else 1
+    if not _outside(idx, 0, n):
+        return
+    if via_scatter and input.ndim > 1 and d in (0, input.ndim - 1) and idx.dtype == np.int64:
+        bad = int(idx[(idx < 0) | (idx >= n)][0])
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {n}")
+    raise IndexError("index out of range in self")
+
+
 def _index_check(input, d, idx, source, name):
     n = input.shape[d] if input.ndim else 1
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+    lo = 0 if name == "index_copy" else -n
+    if idx.size and (int(idx.min()) < lo or int(idx.max()) >= n):
         bad = int(idx.max()) if int(idx.max()) >= n else int(idx.min())
-        raise (RuntimeError if name == "index_add" else IndexError)(
-            f"{'index_copy_(): ' if name == 'index_copy' else ''}index {bad} is out of bounds "
-            f"for dimension {d} with size {n}")
+        raise IndexError(f"{'index_copy_(): ' if name == 'index_copy' else ''}index {bad} is "
+                         f"out of bounds for dimension {d} with size {n}")
     if source is None:
         return
     if source.ndim and input.ndim and (source.ndim != input.ndim or builtins.any(
@@ -667,8 +721,8 @@ def _(xp, g, idx, dim, alpha, sshape):
 
 def index_add(input, dim, index, source, *, alpha=1, out=None):
     d = wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_add")
-    _index_check(input, d, idx, source, "index_add")
+    _index_range_check(input, d, _index_func_check(input, d, index, source, "index_add"),
+                       alpha == 1)
     return _finish(apply(_index_add, (input, _as_vector(index), source), (d, alpha)), out,
                    "index_add", True)
 
@@ -856,6 +910,7 @@ def _pad_to(xp, gs, shape):
 
 
 _WARNED_SCATTER = []
+_WARNED_INDEX_REDUCE = []
 
 
 def _stack():
@@ -903,7 +958,7 @@ def _scatter_reduce(xp, x, index, src, dim, reduce, include_self):
 
 
 def _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self):
-    out = x.copy()
+    out, shape = x.copy(), x.shape
     if not index.size:
         return out
     if x.ndim == 0:
@@ -927,7 +982,7 @@ def _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self):
         if not include_self:
             out[grid] = _identity(xp, name, x.dtype)
         _ufunc_at(xp, name, out, grid, s)
-    return out.reshape(x.shape) if out.shape != x.shape else out
+    return out.reshape(shape) if out.shape != shape else out
 
 
 def _identity(xp, name, dtype):
@@ -1471,13 +1526,18 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
                            f"amin but got {reduce}.")
     d = wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_reduce")
-    _index_check(input, d, idx, source, "index_add")
+    idx = _index_func_check(input, d, index, source, "index_reduce")
+    if not _WARNED_INDEX_REDUCE:
+        _WARNED_INDEX_REDUCE.append(True)        # torch: TORCH_WARN_ONCE
+        import warnings
+        warnings.warn("index_reduce() is in beta and the API may change at any time.",
+                      UserWarning, stacklevel=_stack())
+    _index_range_check(input, d, idx)
     from .shape import expand, reshape
     shape = [1] * builtins.max(source.ndim, 1)
     shape[d] = -1
-    full = expand(reshape(index.long() if index.arr.dtype != np.int64 else index, shape),
-                  source.shape)
+    full = reshape(index.long() if index.arr.dtype != np.int64 else index, shape)
+    full = expand(full, source.shape) if source.ndim else reshape(full, ())
     if input.arr.dtype.kind == "c" and (not include_self or reduce in ("amax", "amin")):
         kernel = "index_reduce_func_exclude_input_init" if not include_self else \
             {"amax": "maximum_cpu", "amin": "minimum_cpu"}[reduce]

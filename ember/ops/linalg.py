@@ -59,11 +59,7 @@ def _matmul_fwd(xp, a, b):
             raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
                                f"[{b.shape[0]}] to have the same number of elements, but got "
                                f"{a.shape[0]} and {b.shape[0]} elements respectively")
-        if a.ndim == 2 and b.ndim == 1:
-            raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{ka})"
-                               f", vec ({b.shape[0]})")
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ("
-                           f"{_rows(a)}x{ka} and {kb}x{b.shape[-1] if b.ndim > 1 else 1})")
+        _matmul_mismatch(a, b, ka, kb)
     _check_same_dtype(a, b)
     _check_batch(a.shape[:-2], b.shape[:-2])
     out = xp.matmul(a, b)
@@ -72,6 +68,49 @@ def _matmul_fwd(xp, a, b):
     if out.dtype != a.dtype:        # bfloat16: ml_dtypes accumulates and returns float32
         out = out.astype(a.dtype)
     return out, (a, b)
+
+
+def _folds(a, b, small_grad):
+    """torch's should_fold: the larger input (>= 3-D, the other 1-D or 2-D) is reshaped to a
+    matrix when the smaller one requires grad, or tensor1 is not 2-D and the larger one's
+    leading dims are contiguous."""
+    larger = a.ndim >= b.ndim
+    t1 = a if larger else _swap(b)
+    if not (t1.ndim >= 3 and (b.ndim if larger else a.ndim) in (1, 2)):
+        return False
+    if small_grad:
+        return True
+    if a.ndim == 2:
+        return False
+    st = t1.strides
+    return t1.size == 0 or all(st[i] == st[i + 1] * t1.shape[i + 1] for i in range(t1.ndim - 2))
+
+
+def _matmul_mismatch(a, b, ka, kb, small_grad=False):
+    """torch's error for inner sizes ka != kb, from the kernel its matmul dispatches to
+    (`small_grad`: the input of fewer dims requires grad)."""
+    if a.ndim == 1 and b.ndim == 1:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
+                           f"[{b.shape[0]}] to have the same number of elements, but got "
+                           f"{a.shape[0]} and {b.shape[0]} elements respectively")
+    if b.ndim == 1 and (a.ndim == 2 or _folds(a, b, small_grad)):  # mv
+        raise RuntimeError(f"size mismatch, got input ({_rows(a)}), mat ({_rows(a)}x{ka}), "
+                           f"vec ({b.shape[0]})")
+    if a.ndim <= 2 and b.ndim >= 3 and _folds(a, b, small_grad):  # (b^T a^T)^T, b^T folded
+        rows = _rows(_swap(b))
+        if a.ndim == 1:
+            raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{kb}), vec "
+                               f"({ka})")
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{kb} and "
+                           f"{ka}x{a.shape[0]})")
+    if b.ndim <= 2 and (a.ndim <= 2 or _folds(a, b, small_grad)):  # mm
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(a)}x{ka} and "
+                           f"{kb}x{b.shape[-1] if b.ndim > 1 else 1})")
+    batch_a, batch_b = a.shape[:-2], b.shape[:-2]                # bmm of the broadcast batches
+    _check_batch(batch_a, batch_b)
+    n = int(np.prod(np.broadcast_shapes(batch_a, batch_b)))
+    raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                       f"[{n}, {ka}] but got: [{n}, {kb}].")
 
 
 def _check_batch(sa, sb):
@@ -161,7 +200,16 @@ def matmul(input, other, *, out=None):
             not _amp.enabled:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")          # torch's matmul is dot
-    r = _product(_BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul), input, other)
+    try:
+        r = _product(_BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul), input, other)
+    except RuntimeError:
+        a, b = input.arr, other.arr
+        if a.ndim and b.ndim and a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
+            # torch's kernel for the error hangs on whether the smaller input requires grad
+            small = other if a.ndim >= b.ndim else input
+            _matmul_mismatch(a, b, a.shape[-1], b.shape[0 if b.ndim == 1 else -2],
+                             small.requires_grad)
+        raise
     return r if out is None else _finish(r, out, "matmul", True)
 
 

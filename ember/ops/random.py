@@ -165,7 +165,10 @@ class ArrayRNG:
         return self.g
 
 
+# torch seeds its default CPU generator from the OS's randomness (a new Generator() starts
+# from a fixed seed): unseeded programs draw differently in each process
 default_generator = Generator()
+default_generator.seed()
 
 
 def manual_seed(seed):
