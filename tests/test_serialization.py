@@ -13,6 +13,7 @@ import sys
 import time
 import warnings
 import zipfile
+import zlib
 
 import ml_dtypes
 import numpy as np
@@ -874,6 +875,24 @@ def test_flipped_tensor_byte_fails_crc():
     info = next(i for i in z.infolist() if i.filename.endswith("data/0"))
     n, m = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
     data[info.header_offset + 30 + n + m + 5] ^= 0x10
+    with pytest.raises(EmberLoadError, match="CRC"):
+        e_load(bytes(data))
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, (2 << 20) - 1, 2 << 20, (5 << 20) + 13])
+def test_split_crc32_is_zlibs(size):
+    # big records are checked in two halves on two threads, joined by crc32_combine
+    from ember.serialization._zip import _crc32
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    assert _crc32(memoryview(data)) == zlib.crc32(data)
+
+
+def test_flipped_byte_in_a_big_record_fails_crc():
+    data = bytearray(ember_bytes(E(np.arange(3 << 20, dtype=np.float32))))      # 12 MiB
+    z = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    info = next(i for i in z.infolist() if i.filename.endswith("data/0"))
+    n, m = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    data[info.header_offset + 30 + n + m + (9 << 20)] ^= 0x01       # in the second half
     with pytest.raises(EmberLoadError, match="CRC"):
         e_load(bytes(data))
 

@@ -171,10 +171,63 @@ class Record:
         got = _read_into(f, view)
         if got != self.size:
             raise EmberLoadError(f"not a valid checkpoint: record {self.name!r} is truncated")
-        if check_crc and zlib.crc32(view) != self.crc:
+        if check_crc and _crc32(view) != self.crc:
             raise EmberLoadError(f"not a valid checkpoint: CRC-32 mismatch in {self.name!r} "
                                  "(the file is corrupt)")
         return buf
+
+
+def _crc32(view):
+    """zlib.crc32 of a memoryview; big ones in two halves on two threads (zlib releases the
+    GIL), joined with crc32_combine: loading is mostly this check."""
+    n = len(view)
+    if n < 2 * _PARALLEL_CRC:
+        return zlib.crc32(view)
+    half = n // 2
+    second = []
+    worker = threading.Thread(target=lambda: second.append(zlib.crc32(view[half:])))
+    worker.start()
+    first = zlib.crc32(view[:half])
+    worker.join()
+    return _multmodp(_x2nmodp(n - half, 3), first) ^ second[0]
+
+
+# crc32_combine as zlib 1.2.12 computes it: polynomials over GF(2) modulo the CRC-32 one,
+# bit-reflected; x^(2^k) mod p tabulated for the length's bits
+_POLY = 0xEDB88320
+
+
+def _multmodp(a, b):
+    """a * b modulo the CRC-32 polynomial."""
+    m, p = 1 << 31, 0
+    while True:
+        if a & m:
+            p ^= b
+            if not a & (m - 1):
+                return p
+        m >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+
+
+def _x2n_table():
+    table = [1 << 30]                 # x^1
+    for _ in range(31):
+        table.append(_multmodp(table[-1], table[-1]))
+    return table
+
+
+_X2N = _x2n_table()
+
+
+def _x2nmodp(n, k):
+    """x^(n * 2^k) modulo the polynomial."""
+    p = 1 << 31                       # x^0
+    while n:
+        if n & 1:
+            p = _multmodp(_X2N[k & 31], p)
+        n >>= 1
+        k += 1
+    return p
 
 
 def _read_into(f, view):
