@@ -22,8 +22,8 @@ def _scores(xp, q, k, mask, scale, is_causal, acc):
     """q k^T * scale with the causal and given masks applied, in the accumulation dtype."""
     s = xp.matmul(q.astype(acc, copy=False), xp.swapaxes(k.astype(acc, copy=False), -1, -2))
     s *= acc(scale)
-    if is_causal:
-        s = xp.where(xp.tri(s.shape[-2], s.shape[-1], dtype=bool), s, -np.inf)
+    if is_causal:       # an added 0 / -inf bias: a fifth of the time of a branching where
+        s += xp.where(xp.tri(s.shape[-2], s.shape[-1], dtype=bool), acc(0), acc(-np.inf))
     if mask is not None:
         s = xp.where(mask, s, -np.inf) if mask.dtype == bool else s + mask.astype(acc)
     return s
@@ -31,6 +31,22 @@ def _scores(xp, q, k, mask, scale, is_causal, acc):
 
 def _acc(dt):
     return np.float32 if dt.kind == "V" or dt == np.float16 else dt.type
+
+
+def _exp_shifted(xp, s, shift):
+    """exp(s - shift) for s <= shift. NumPy's exp takes a slow path for -inf (masked scores: 10x
+    the time); below -120 (float32) or -1000 (float64) every value gives 0 anyway."""
+    d = s - shift
+    if xp is np:
+        np.clip(d, -120 if d.dtype == np.float32 else -1000, 0, out=d)
+    return xp.exp(d)
+
+
+def _rowsum(xp, a):
+    """a.sum(-1, keepdims=True), by einsum on NumPy (10x faster on short rows)."""
+    if xp is np:
+        return np.einsum("...i->...", a)[..., None]
+    return a.sum(-1, keepdims=True)
 
 
 @op("scaled_dot_product_flash_attention_for_cpu", saves="both",
@@ -43,8 +59,8 @@ def _flash(xp, q, k, v, mask, scale, is_causal):
     s = _scores(xp, q, k, mask, scale, is_causal, acc)
     m = s.max(-1, keepdims=True)
     m = xp.where(xp.isneginf(m), acc(0), m)
-    e = xp.exp(s - m)
-    z = e.sum(-1, keepdims=True)
+    e = _exp_shifted(xp, s, m)
+    z = _rowsum(xp, e)
     p = e.astype(q.dtype).astype(acc) if acc is not q.dtype.type else e
     out = xp.matmul(p, v.astype(acc, copy=False)) / xp.where(z == 0, acc(1), z)
     lse = xp.where(z == 0, acc(np.inf), m + xp.log(z))
@@ -55,11 +71,11 @@ def _flash(xp, q, k, v, mask, scale, is_causal):
 @_flash.vjp
 def _(xp, g, q, k, v, mask, out, lse, scale, is_causal):
     acc = _acc(q.dtype)
-    p = xp.exp(_scores(xp, q, k, mask, scale, is_causal, acc) - lse)
+    p = _exp_shifted(xp, _scores(xp, q, k, mask, scale, is_causal, acc), lse)
     g = g.astype(acc, copy=False)
     dv = xp.matmul(xp.swapaxes(p, -1, -2), g)
     dp = xp.matmul(g, xp.swapaxes(v.astype(acc, copy=False), -1, -2))
-    ds = p * (dp - (g * out.astype(acc, copy=False)).sum(-1, keepdims=True)) * acc(scale)
+    ds = p * (dp - _rowsum(xp, g * out.astype(acc, copy=False))) * acc(scale)
     dq = xp.matmul(ds, k.astype(acc, copy=False))
     dk = xp.matmul(xp.swapaxes(ds, -1, -2), q.astype(acc, copy=False))
     return (dq.astype(q.dtype, copy=False), dk.astype(k.dtype, copy=False),
