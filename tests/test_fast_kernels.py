@@ -209,3 +209,21 @@ def test_float16_kernels_round_once(name):
         assert np.mean(res[0][1] != res[1][1]) < 0.03
     elif name != "rsqrt":       # rsqrt's backward is torch's composite of float16 steps
         assert np.array_equal(res[0][1], res[1][1])
+
+
+@pytest.mark.parametrize("idx_shape", [(4000,), (50, 80)])
+def test_integer_index_gradient_is_add_at(idx_shape):
+    # x[int_tensor]'s gradient sums repeated rows in order (torch's CPU kernel may reorder
+    # them across threads; NumPy's add.at is the sequential reference)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((300, 40)).astype(np.float32)
+    idx = rng.integers(-300, 300, idx_shape)
+    up = rng.standard_normal(idx_shape + (40,)).astype(np.float32)
+    t = ember.tensor(x, requires_grad=True)
+    g, = ember.autograd.grad(t[ember.tensor(idx)], t, ember.tensor(up))
+    ref = np.zeros_like(x)
+    np.add.at(ref, idx, up)
+    assert np.array_equal(g.numpy(), ref)
+    tt = torch.tensor(x, requires_grad=True)
+    gt, = torch.autograd.grad(tt[torch.tensor(idx)], tt, torch.tensor(up))
+    assert np.allclose(g.numpy(), gt.numpy(), rtol=1e-5, atol=1e-5)

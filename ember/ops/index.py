@@ -297,8 +297,9 @@ def _index(xp, x, idx):
 
 @_index.vjp
 def _(xp, g, shape, idx):
-    if type(idx) is np.ndarray and idx.dtype.kind in "iu" and shape:     # x[int_tensor]
-        rows = idx.reshape(-1)
+    first = idx[0] if type(idx) is tuple and len(idx) == 1 else idx
+    if type(first) is np.ndarray and first.dtype.kind in "iu" and shape:    # x[int_tensor]
+        rows = first.reshape(-1)
         return (index_add_rows(xp, shape[0], rows, g.reshape((rows.size,) + shape[1:])),)
     out = xp.zeros(shape, g.dtype)
     _index_add_at(xp, out, idx, g)
