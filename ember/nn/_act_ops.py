@@ -83,7 +83,7 @@ def _gelu(xp, x, approximate):
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         return 0.5 * x * (1 + xp.tanh(inner))
     if xp is np and x.dtype == np.float32:
-        return 0.5 * x * (1 + _special.erf_gelu(x * np.float32(1 / _SQRT_2)))
+        return _special.gelu_f32(x)
     return 0.5 * x * (1 + _special.erf(xp, x / _SQRT_2))
 
 

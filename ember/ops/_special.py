@@ -143,11 +143,42 @@ def _erf_float32(x):
     return _erf_rational(x, np.float64).astype(x.dtype)
 
 
-def erf_gelu(x):
-    """erf for GELU on float32 NumPy arrays: the same rational evaluated in float32, 2.5x
-    faster and within 6 ulp of erf. GELU's 0.5 x (1 + erf) loses more than that to
-    cancellation for negative x anyway, in torch's kernel as here."""
-    return _erf_rational(x, np.float32)
+def _gelu_coefficients():
+    """The rational above rewritten for GELU of float32 x: 0.5 erf(x / sqrt 2) =
+    t P'(t^2) / Q'(t^2) with t = x clipped to +-4 sqrt 2, the 1/sqrt 2 scalings and the 0.5
+    folded into P' and Q' made monic, which saves four of GELU's 28 NumPy passes."""
+    n_p, n_q = len(_ERF_P) - 1, len(_ERF_Q) - 1
+    lead = _ERF_Q[0] / 2 ** n_q
+    p = [c / 2 ** (n_p - j) * 0.5 * math.sqrt(0.5) / lead for j, c in enumerate(_ERF_P)]
+    q = [c / 2 ** (n_q - j) / lead for j, c in enumerate(_ERF_Q)]
+    return tuple(map(np.float32, p)), tuple(map(np.float32, q[1:]))
+
+
+_GELU_P, _GELU_Q = _gelu_coefficients()
+_GELU_LIMIT = np.float32(4 * math.sqrt(2))
+
+
+def gelu_f32(x):
+    """x Phi(x) = x (0.5 + 0.5 erf(x / sqrt 2)) for float32 NumPy arrays, evaluated in float32:
+    within a few ulp of erf, as torch's kernel loses about as much to cancellation for
+    negative x."""
+    t = np.clip(x, -_GELU_LIMIT, _GELU_LIMIT)
+    s = t * t
+    p = s * _GELU_P[0]
+    p += _GELU_P[1]
+    for a in _GELU_P[2:]:
+        p *= s
+        p += a
+    p *= t
+    q = s + _GELU_Q[0]
+    for b in _GELU_Q[1:]:
+        q *= s
+        q += b
+    p /= q
+    p += np.float32(0.5)
+    np.clip(p, np.float32(0), np.float32(1), out=p)     # Phi in [0, 1]: no sign flips
+    p *= x
+    return p
 
 
 def erf(xp, x):
