@@ -53,8 +53,9 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
 
     @fwd.vjp
     def _(xp, g, x, y, params):
-        if _half(x) and not composite:
-            d = df(xp, x.astype(np.float32), y.astype(np.float32), *params)
+        if _half(x) and not composite:     # from the input, as torch's backward kernels
+            x32 = x.astype(np.float32)
+            d = df(xp, x32, f(xp, x32, *params), *params)
             return ((g.astype(np.float32) * d).astype(x.dtype),)
         d = df(xp, x, y, *params)
         return (g * (xp.conj(d) if d.dtype.kind == "c" else d),)
@@ -77,8 +78,6 @@ def _half(x):
 
 
 def _gelu(xp, x, approximate):
-    if _half(x):
-        return _gelu(xp, x.astype(np.float32), approximate).astype(x.dtype)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         return 0.5 * x * (1 + xp.tanh(inner))
@@ -88,9 +87,6 @@ def _gelu(xp, x, approximate):
 
 
 def _gelu_grad(xp, x, y, approximate):
-    if _half(x):
-        x32 = x.astype(np.float32)
-        return _gelu_grad(xp, x32, _gelu(xp, x32, approximate), approximate).astype(x.dtype)
     if approximate == "tanh":
         x2 = x * x
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x2 * x)
@@ -126,14 +122,11 @@ def _mish_grad(xp, x, y):
 
 
 def _silu(xp, x):
-    """x / (1 + exp(-x)), torch's kernel (2-byte floats in float32)."""
-    dt = x.dtype
-    if _half(x):
-        x = x.astype(np.float32)
+    """x / (1 + exp(-x)), torch's kernel."""
     with np.errstate(over="ignore", invalid="ignore"):     # silu(-inf) = -inf / inf = nan
         e = xp.exp(-x)
         e += 1
-        return (xp.divide(x, e, out=e) if e.ndim else x / e).astype(dt, copy=False)
+        return xp.divide(x, e, out=e) if e.ndim else x / e
 
 
 def _silu_grad(xp, x, y):
