@@ -209,11 +209,28 @@ def pack_saved(node, saved):
 _CLASSES = {}
 
 
+# ops whose integer or bool tensor inputs are indices, masks or targets (no edge in torch)
+_INDEXED = frozenset((
+    "cross_entropy", "nll_loss", "nll_loss2d", "multi_margin_loss", "multilabel_margin_loss",
+    "gather", "index_select", "take", "take_along_dim", "masked_fill", "where", "scatter",
+    "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put",
+    "index_reduce", "masked_select", "masked_scatter", "put", "embedding", "embedding_bag",
+    "ctc_loss", "index"))
+
+
+def _int_tensor(a):
+    arr = getattr(a, "arr", None)
+    return arr is not None and getattr(arr, "dtype", None) is not None and arr.dtype.kind in "biu"
+
+
 def node_class(name):
     """The Node subclass called `name` (one per torch node name, made once)."""
     cls = _CLASSES.get(name)
     if cls is None:
-        cls = _CLASSES[name] = type(name, (Node,), {"__slots__": (), "__module__": "torch"})
+        # the class knows its name: an op whose node torch names by case (linear) retypes its
+        # node to another of these classes (see ops.linalg.linear)
+        cls = _CLASSES[name] = type(name, (Node,), {"__slots__": (), "__module__": "torch",
+                                                    "name": lambda self: name})
     return cls
 
 
@@ -232,8 +249,12 @@ class Node:
 
     @property
     def next_functions(self):
-        return tuple((n.public(), output_nr(n)) if n is not None else (None, 0)
-                     for n in self.next)
+        nxt, ins = self.next, self.inputs
+        if getattr(self.op, "name", None) in _INDEXED and len(ins) == len(nxt):
+            # torch's edges are the op's differentiable inputs only: none for its index, mask
+            # or class-target tensors (an integer operand of mul keeps its None edge, as torch's)
+            nxt = [n for n, a in zip(nxt, ins) if n is not None or not _int_tensor(a)]
+        return tuple((n.public(), output_nr(n)) if n is not None else (None, 0) for n in nxt)
 
     def public(self):
         return self
@@ -341,6 +362,20 @@ class OutSlot:
 
 
 _SLOT_CLASSES = {}
+
+
+# ops whose integer or bool tensor inputs are indices, masks or targets (no edge in torch)
+_INDEXED = frozenset((
+    "cross_entropy", "nll_loss", "nll_loss2d", "multi_margin_loss", "multilabel_margin_loss",
+    "gather", "index_select", "take", "take_along_dim", "masked_fill", "where", "scatter",
+    "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put",
+    "index_reduce", "masked_select", "masked_scatter", "put", "embedding", "embedding_bag",
+    "ctc_loss", "index"))
+
+
+def _int_tensor(a):
+    arr = getattr(a, "arr", None)
+    return arr is not None and getattr(arr, "dtype", None) is not None and arr.dtype.kind in "biu"
 
 
 def out_slot(parent, index):
