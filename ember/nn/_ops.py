@@ -707,6 +707,41 @@ def _(xp, g, x, y, ord, dims, keepdim):
         return (xp.sign(x) * a ** (ord - 1) * scale,)
 
 
+@op("pdist", saves="in", node="PdistBackward0")
+def _pdist(xp, x, p):
+    """The distances of the rows' pairs i < j (torch's _pdist_forward: each pair's p-norm)."""
+    rows, cols = (xp.asarray(i) for i in np.triu_indices(x.shape[0], 1))
+    d = x[rows] - x[cols]
+    y, _ = _vector_norm.impl[0][0](xp, d, p, (1,), False)
+    return y, (x, d, y, p, rows, cols)
+
+
+@_pdist.vjp
+def _(xp, g, x, d, y, p, rows, cols):
+    # torch's _pdist_backward kernels (pdist_calc), per pair and coordinate
+    g, y = g[:, None], y[:, None]
+    zero = xp.zeros((), d.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 0:
+            gd = xp.zeros(d.shape, d.dtype)
+        elif p == 1:
+            gd = g * xp.sign(d)
+        elif p == float("inf"):         # no sharing among ties
+            gd = g * xp.sign(d) * (xp.abs(d) == y)
+        elif p < 2:
+            gd = xp.where((y == 0) | ((d == 0) & (p < 1)), zero,
+                          xp.sign(d) * xp.abs(d) ** (p - 1) * g / y ** (p - 1))
+        elif p == 2:
+            gd = xp.where(y == 0, zero, g * d / y)
+        else:
+            gd = xp.where(y == 0, zero, d * xp.abs(d) ** (p - 2) * g / y ** (p - 1))
+    gd = gd.astype(x.dtype, copy=False)
+    gx = xp.zeros(x.shape, gd.dtype)
+    xp.add.at(gx, rows, gd)
+    xp.subtract.at(gx, cols, gd)
+    return (gx,)
+
+
 def vector_norm_raw(x, ord, dims, keepdim):
     return apply(_vector_norm, (x,), (ord, dims, keepdim))
 

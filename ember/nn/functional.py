@@ -9,6 +9,7 @@ import numpy as np
 from .._tensor import _new
 from ..amp.state import AMP as _AMP
 from ..autograd.grad_mode import no_grad
+from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops._apply import inplace as _inplace
 from ..ops._dims import wrap_dim as _wrap_dim
@@ -572,9 +573,13 @@ def _norm(x, p, dims, keepdim):
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     out_dim = max(x1.ndim, x2.ndim)
     diff = x1 - x2 + eps
-    if out_dim == 0:
-        return _norm(diff, p, None, keepdim)
-    return _norm(diff, p, (diff.ndim - 1,), keepdim)
+    y = _norm(diff, p, None if out_dim == 0 else (diff.ndim - 1,), keepdim)
+    if y.grad_fn is not None:           # torch's at::norm: the same backward, named NormBackward1
+        y.grad_fn.__class__ = _NORM1
+    return y
+
+
+_NORM1 = _node_class("NormBackward1")
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
@@ -634,11 +639,7 @@ def pdist(input, p=2):
         raise RuntimeError("pdist only supports non-negative p values")
     if _D.is_reduced(input.arr.dtype):
         raise _D.not_implemented("pdist", input.arr.dtype)
-    n = input.shape[0]
-    d = cdist(input, input, p, "donot_use_mm_for_euclid_dist")
-    rows, cols = np.triu_indices(n, 1)
-    xp = input.be.xp
-    return d[_new(xp.asarray(rows), input.be), _new(xp.asarray(cols), input.be)]
+    return _O.apply(_O._pdist, (input,), (float(p),))
 
 
 # ---- attention -----------------------------------------------------------------------------

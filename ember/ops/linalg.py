@@ -1448,6 +1448,26 @@ def _(xp, g, x, r, p, dims, keepdim):
     return (scaled * scale,)
 
 
+@op("dist", saves="in", node="DistBackward0")
+def _dist(xp, x, y, ord):
+    """torch.dist: the norm of x - y over all elements, one node with both inputs' edges."""
+    d = x - y
+    r, (_, r, ord, dims, keepdim) = _vector_norm.impl[0][0](xp, d, ord, None, False)
+    return r, (d, r, ord)
+
+
+@_dist.vjp
+def _(xp, g, d, r, ord):
+    gd, = _vector_norm.impl[0][1](xp, g, d, r, ord, None, False)
+    return gd, -gd
+
+
+def dist(input, other, p=2):
+    if input.dtype != other.dtype:
+        return _linalg_vector_norm(input - other, p)
+    return apply(_dist, (input, other), (float(p),))
+
+
 def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
