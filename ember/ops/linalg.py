@@ -16,7 +16,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _fw, _fw_propagate, apply
 from ._dims import int_arg, wrap_dim
 from ._registry import holomorphic, op
-from ..autograd.node import node_class
+from ..autograd.node import node_class as _node_class
 
 
 class LinAlgError(RuntimeError):
@@ -366,9 +366,9 @@ def linear(input, weight, bias=None):
 
 
 _ADDMM = _linear.node_cls
-_LINEAR_NODES = {(True, 1): node_class("SqueezeBackward4"), (True, 2): node_class("MmBackward0"),
-                 (True, 3): node_class("UnsafeViewBackward0"),
-                 (False, 1): node_class("ViewBackward0"), (False, 3): node_class("ViewBackward0")}
+_LINEAR_NODES = {(True, 1): _node_class("SqueezeBackward4"), (True, 2): _node_class("MmBackward0"),
+                 (True, 3): _node_class("UnsafeViewBackward0"),
+                 (False, 1): _node_class("ViewBackward0"), (False, 3): _node_class("ViewBackward0")}
 
 
 # ---- add + product (addmm, addmv, baddbmm, addbmm, addr) --------------------------------------
