@@ -7,6 +7,7 @@ import numpy as np
 from ._warn import warn_caller
 from .._tensor import _new
 from ..autograd.grad_mode import no_grad
+from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, shape as _S
 from . import _act_ops as _A, _dtypes as _D, _ops as _O
 
@@ -244,9 +245,16 @@ def _cross_entropy_probs(input, target, weight, reduction, smoothing):
         prod = prod * _S.reshape(weight, (-1,) + (1,) * (input.ndim - class_dim - 1))
     loss = -prod.sum(class_dim)
     if reduction == "mean":
-        return loss.sum() / (input.numel() // n_classes) if input.numel() else loss.sum() * \
-            float("nan")
+        if not input.numel():
+            return loss.sum() * float("nan")
+        out = loss.sum() / (input.numel() // n_classes)
+        if out.grad_fn is not None:     # torch divides by a Scalar there (div.Scalar)
+            out.grad_fn.__class__ = _DIV_SCALAR
+        return out
     return _apply_reduction(loss, reduction)
+
+
+_DIV_SCALAR = _node_class("DivBackward1")
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
