@@ -94,6 +94,19 @@ CASES = {
     "masked_select": lambda L, d: d["x"].masked_select(d["x"] > 0),
     "relu_": lambda L, d: d["x"].clone().relu_(), "add_": lambda L, d: d["x"].clone().add_(d["y"]),
     "mul_int_tensor": lambda L, d: d["x"] * L.tensor(2),
+    # in-place activations whose backward reads the result, in-place view ops
+    "leaky_relu_inplace": lambda L, d: _F(L).leaky_relu(d["x"].clone(), 0.2, inplace=True),
+    "elu_inplace": lambda L, d: _F(L).elu(d["x"].clone(), inplace=True),
+    "selu_inplace": lambda L, d: _F(L).selu(d["x"].clone(), inplace=True),
+    "celu_inplace": lambda L, d: _F(L).celu(d["x"].clone(), inplace=True),
+    "threshold_inplace": lambda L, d: _F(L).threshold(d["x"].clone(), 0.1, 2.0, inplace=True),
+    "rrelu_eval_inplace": lambda L, d: _F(L).rrelu(d["x"].clone(), inplace=True),
+    "unsqueeze_": lambda L, d: d["x"].clone().unsqueeze_(1),
+    "t_": lambda L, d: d["x"].clone().t_(),
+    "transpose_": lambda L, d: d["x3"].clone().transpose_(0, 2),
+    "squeeze_": lambda L, d: d["x"][:, None].clone().squeeze_(),
+    "squeeze_dim_": lambda L, d: d["x"][:, None].clone().squeeze_(1),
+    "squeeze_dims_": lambda L, d: d["x"][:, None].clone().squeeze_((1,)),
 }
 
 

@@ -132,8 +132,23 @@ def bilinear(input1, input2, weight, bias=None):
 # ---- activations ---------------------------------------------------------------------------
 def _maybe_inplace(fn, name, input, params, inplace):
     if inplace:
-        return _inplace(lambda x, *p: fn(x, *p), name)(input, *params)
+        return _result_node(_inplace(lambda x, *p: fn(x, *p), name)(input, *params))
     return fn(input, *params)
+
+
+# torch's in-place activations whose backward reads the result: another node class (the same
+# gradient), as torch's derivatives.yaml `result:` entries
+_BACKWARD1 = {n + "Backward0": _node_class(n + "Backward1")
+              for n in ("LeakyRelu", "Elu", "Celu", "Threshold", "RreluWithNoise")}
+
+
+def _result_node(out):
+    node = out.grad_fn
+    if node is not None:
+        cls = _BACKWARD1.get(type(node).__name__)
+        if cls is not None:
+            node.__class__ = cls
+    return out
 
 
 def relu(input, inplace=False):
@@ -255,7 +270,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         return _maybe_inplace(_A.rrelu, "rrelu", input, ((lower + upper) / 2, None), inplace)
     _A._check_float(input.arr, "rrelu_with_noise_out_cpu", NotImplementedError)
     if inplace:
-        return _inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input)
+        return _result_node(_inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input))
     xp = input.be.xp
     draw = input.arr <= 0                   # torch draws a slope for these elements only
     noise = xp.ones(input.arr.shape, np.float64)

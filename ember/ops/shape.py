@@ -15,6 +15,7 @@ from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share
     apply, inplace, make_unary, make_view, write_into
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
+from ..autograd.node import node_class as _node_class
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -1412,9 +1413,19 @@ def _meta_inplace(self, fn, *args):
     if _fw.level is not None:
         self._fw = getattr(out, "_fw", None)
     if out.requires_grad:
-        self.grad_fn = out.grad_fn
+        node = self.grad_fn = out.grad_fn
+        cls = _INPLACE_NODES.get(type(node).__name__)
+        if cls is not None:             # torch's in-place overloads' node classes
+            node.__class__ = cls
     bump_version(self)
     return self
+
+
+_INPLACE_NODES = {a: _node_class(b) for a, b in (
+    ("TBackward0", "TBackward1"), ("TransposeBackward0", "TransposeBackward1"),
+    ("SqueezeBackward0", "SqueezeBackward3"), ("SqueezeBackward1", "SqueezeBackward4"),
+    ("SqueezeBackward2", "SqueezeBackward5"), ("UnsqueezeBackward0", "UnsqueezeBackward1"),
+    ("AsStridedBackward0", "AsStridedBackward1"))}
 
 
 def t_(input):
