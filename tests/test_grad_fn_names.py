@@ -107,6 +107,15 @@ CASES = {
     "squeeze_": lambda L, d: d["x"][:, None].clone().squeeze_(),
     "squeeze_dim_": lambda L, d: d["x"][:, None].clone().squeeze_(1),
     "squeeze_dims_": lambda L, d: d["x"][:, None].clone().squeeze_((1,)),
+    # scalar and tensor fill values
+    "scatter_value": lambda L, d: d["x"].scatter(1, d["tgt"][:, None], 0.5),
+    "scatter_value_": lambda L, d: d["x"].clone().scatter_(1, d["tgt"][:, None], 0.5),
+    "scatter_src": lambda L, d: d["x"].scatter(1, d["tgt"][:, None], d["y"][:, :1]),
+    "masked_fill_scalar": lambda L, d: d["x"].masked_fill(d["x"] > 0, 1.0),
+    "masked_fill_tensor": lambda L, d: d["x"].masked_fill(d["x"] > 0, d["v"][1]),
+    "masked_fill_tensor_": lambda L, d: d["x"].clone().masked_fill_(d["x"] > 0, d["v"][1]),
+    "index_fill": lambda L, d: d["x"].index_fill(1, d["idx"], 0.0),
+    "nll_weight": lambda L, d: _F(L).nll_loss(d["x"], d["tgt"], weight=d["wt"]),
 }
 
 
@@ -154,7 +163,9 @@ def test_grad_fn_name_value_and_grads_match_torch(name, dt):
 
 NEXT_CASES = ["multi_margin", "multilabel_margin", "var_mean_var", "dist", "pdist",
               "gather", "where", "index_add", "masked_select", "mul_int_tensor", "add",
-              "mul_scalar", "cross_entropy_probs"]
+              "mul_scalar", "cross_entropy_probs", "scatter_value", "scatter_src",
+              "masked_fill_scalar", "masked_fill_tensor", "index_fill", "nll_weight",
+              "multi_margin_p2_w_sum"]
 
 
 @pytest.mark.parametrize("name", NEXT_CASES)

@@ -209,18 +209,20 @@ def pack_saved(node, saved):
 _CLASSES = {}
 
 
-# ops whose integer or bool tensor inputs are indices, masks or targets (no edge in torch)
-_INDEXED = frozenset((
-    "cross_entropy", "nll_loss", "nll_loss2d", "multi_margin_loss", "multilabel_margin_loss",
+# ops whose integer or bool tensor inputs are indices, masks or targets (no edge in torch):
+# op name -> the input positions with edges (None: all but those)
+_INDEXED = dict.fromkeys((
     "gather", "index_select", "take", "take_along_dim", "masked_fill", "where", "scatter",
     "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put",
-    "index_reduce", "masked_select", "masked_scatter", "put", "embedding", "embedding_bag",
-    "ctc_loss", "index"))
+    "index_reduce", "masked_select", "masked_scatter", "embedding", "index"))
+_INDEXED.update(dict.fromkeys(("cross_entropy", "nll_loss", "nll_loss2d", "multi_margin_loss",
+                               "multilabel_margin_loss"), (0,)))
 
 
-def _int_tensor(a):
+def _no_edge(a):
+    """A Python scalar, None, or an integer or bool tensor."""
     arr = getattr(a, "arr", None)
-    return arr is not None and getattr(arr, "dtype", None) is not None and arr.dtype.kind in "biu"
+    return arr is None or getattr(arr, "dtype", None) is None or arr.dtype.kind in "biu"
 
 
 def node_class(name):
@@ -250,10 +252,13 @@ class Node:
     @property
     def next_functions(self):
         nxt, ins = self.next, self.inputs
-        if getattr(self.op, "name", None) in _INDEXED and len(ins) == len(nxt):
+        keep = _INDEXED.get(getattr(self.op, "name", None), False)
+        if keep is not False and len(ins) == len(nxt):
             # torch's edges are the op's differentiable inputs only: none for its index, mask
-            # or class-target tensors (an integer operand of mul keeps its None edge, as torch's)
-            nxt = [n for n, a in zip(nxt, ins) if n is not None or not _int_tensor(a)]
+            # or class-target tensors, nor a Python scalar fill value (an integer operand of mul
+            # keeps its None edge, as torch's); a loss's class weights have none either
+            nxt = [n for i, (n, a) in enumerate(zip(nxt, ins))
+                   if (keep is None or i in keep) and (n is not None or not _no_edge(a))]
         return tuple((n.public(), output_nr(n)) if n is not None else (None, 0) for n in nxt)
 
     def public(self):
@@ -362,20 +367,6 @@ class OutSlot:
 
 
 _SLOT_CLASSES = {}
-
-
-# ops whose integer or bool tensor inputs are indices, masks or targets (no edge in torch)
-_INDEXED = frozenset((
-    "cross_entropy", "nll_loss", "nll_loss2d", "multi_margin_loss", "multilabel_margin_loss",
-    "gather", "index_select", "take", "take_along_dim", "masked_fill", "where", "scatter",
-    "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put",
-    "index_reduce", "masked_select", "masked_scatter", "put", "embedding", "embedding_bag",
-    "ctc_loss", "index"))
-
-
-def _int_tensor(a):
-    arr = getattr(a, "arr", None)
-    return arr is not None and getattr(arr, "dtype", None) is not None and arr.dtype.kind in "biu"
 
 
 def out_slot(parent, index):
