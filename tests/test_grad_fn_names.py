@@ -116,6 +116,18 @@ CASES = {
     "masked_fill_tensor_": lambda L, d: d["x"].clone().masked_fill_(d["x"] > 0, d["v"][1]),
     "index_fill": lambda L, d: d["x"].index_fill(1, d["idx"], 0.0),
     "nll_weight": lambda L, d: _F(L).nll_loss(d["x"], d["tgt"], weight=d["wt"]),
+    # composites that torch writes with other ops
+    "tensor_split": lambda L, d: d["x"].tensor_split(3)[1],
+    "tensor_split_indices": lambda L, d: L.tensor_split(d["x3"], [1, 3], 2)[2],
+    "hsplit": lambda L, d: L.hsplit(d["x3"], 2)[0],
+    "adaptive_avg_pool2d_1": lambda L, d: _F(L).adaptive_avg_pool2d(d["x3"], 1),
+    "adaptive_avg_pool3d_1": lambda L, d: _F(L).adaptive_avg_pool3d(d["x3"][None], (1, 1, 1)),
+    "adaptive_avg_pool2d_2": lambda L, d: _F(L).adaptive_avg_pool2d(d["x3"], 2),
+    "adaptive_avg_pool1d_1": lambda L, d: _F(L).adaptive_avg_pool1d(d["x3"], 1),
+    "kron": lambda L, d: L.kron(d["v"], d["b"]),
+    "kron_2d": lambda L, d: L.kron(d["x"], d["sq"]),
+    "diag_2d": lambda L, d: L.diag(d["sq"], 1),
+    "diag_1d": lambda L, d: L.diag(d["v"]),
 }
 
 

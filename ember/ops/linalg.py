@@ -747,7 +747,13 @@ def kron(input, other, *, out=None):
         sa += [a.shape[i], 1]
         sb += [1, b.shape[i]]
     prod = reshape(a, sa) * reshape(b, sb)
-    return _finish(reshape(prod, [a.shape[i] * b.shape[i] for i in range(nd)]), out, "kron")
+    r = reshape(prod, [a.shape[i] * b.shape[i] for i in range(nd)])
+    if r.grad_fn is not None and type(r.grad_fn) is _VIEW:
+        r.grad_fn.__class__ = _UNSAFE_VIEW       # torch's kron ends in _unsafe_view
+    return _finish(r, out, "kron")
+
+
+_VIEW, _UNSAFE_VIEW = _node_class("ViewBackward0"), _node_class("UnsafeViewBackward0")
 
 
 @op("linalg_cross", saves="in")

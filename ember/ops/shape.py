@@ -934,7 +934,8 @@ def tensor_split(input, indices_or_sections, dim=0):
                 for i in indices_or_sections]
         starts, ends = [0] + cuts, cuts + [n]
         bounds = tuple((a, builtins.max(a, b)) for a, b in zip(starts, ends))
-    return _multi_out(_split, input, (d, bounds))
+    # torch's tensor_split is slices (a SliceBackward0 each, views one may write in place)
+    return tuple(narrow(input, d, a, b - a) for a, b in bounds)
 
 
 def chunk(input, chunks, dim=0):
@@ -1056,7 +1057,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     return apply(_diag_embed, (input,), (int(offset), d1, d2))
 
 
-@op("diag_copy", saves=None, node="DiagonalBackward0")
+@op("diag_copy", saves=None, node="DiagonalBackward0_copy")     # torch: diagonal_copy
 def _diag_copy(xp, x, offset):
     return _diag_view(xp, x, offset, 0, 1).copy(), (x.shape, offset)
 
