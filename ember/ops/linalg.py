@@ -1549,24 +1549,48 @@ def orgqr(input, tau):
     return _linalg_householder_product(input, tau)
 
 
+def _expm(xp, a):
+    """exp(A) by scaling and squaring of a degree-18 Taylor polynomial (one scaling for the
+    whole batch)."""
+    n = a.shape[-1]
+    norm = float(xp.abs(a).sum(axis=-2).max())
+    s = builtins.max(0, int(math.ceil(math.log2(norm))) + 1) if norm > 0 else 0
+    x = a / (2 ** s) if s else a
+    ident = xp.broadcast_to(xp.eye(n, dtype=a.dtype), a.shape)
+    term, result = ident, ident
+    for k in range(1, 19):
+        term = xp.matmul(term, x) / k
+        result = result + term
+    for _ in range(s):
+        result = xp.matmul(result, result)
+    return result
+
+
+@op("linalg_matrix_exp", saves="in", node="LinalgMatrixExpBackward0")
+def _matrix_exp(xp, a):
+    return _expm(xp, a), (a,)
+
+
+@_matrix_exp.vjp
+def _(xp, g, a):
+    """torch's differential_analytic_matrix_function: the upper right block of
+    exp([[A^H, G], [0, A^H]])."""
+    n = a.shape[-1]
+    ah = xp.conj(xp.swapaxes(a, -1, -2)) if a.dtype.kind == "c" else xp.swapaxes(a, -1, -2)
+    z = xp.zeros(a.shape, a.dtype)
+    block = xp.concatenate((xp.concatenate((ah, g), axis=-1),
+                            xp.concatenate((z, ah), axis=-1)), axis=-2)
+    if block.dtype in (np.float32, np.complex64):      # closer to torch's than float32's own
+        return (_expm(xp, block.astype(np.complex128 if block.dtype.kind == "c" else
+                                       np.float64))[..., :n, n:].astype(block.dtype),)
+    return (_expm(xp, block)[..., :n, n:],)
+
+
 def matrix_exp(input):
-    """exp(A) by scaling and squaring of a degree-18 Taylor polynomial (differentiable as a
-    composite of matmuls)."""
-    from .creation import eye
     _square(input, "linalg.matrix_exp")
     if input.numel() == 0:
         return input.clone()
-    ident = eye(input.shape[-1], dtype=input.dtype, device=input.device)
-    norm = float(input.detach().abs().sum(-2).amax())
-    s = builtins.max(0, int(math.ceil(math.log2(norm))) + 1) if norm > 0 else 0
-    X = input / (2 ** s) if s else input
-    term, result = ident, ident
-    for k in range(1, 19):
-        term = (term @ X) / k
-        result = result + term
-    for _ in range(s):
-        result = result @ result
-    return result
+    return apply(_matrix_exp, (input,))
 
 
 def svd(input, some=True, compute_uv=True, *, out=None):
