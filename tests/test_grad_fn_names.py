@@ -128,6 +128,10 @@ CASES = {
     "kron_2d": lambda L, d: L.kron(d["x"], d["sq"]),
     "diag_2d": lambda L, d: L.diag(d["sq"], 1),
     "diag_1d": lambda L, d: L.diag(d["v"]),
+    "rpow": lambda L, d: 2 ** d["x"],
+    "fmod_scalar": lambda L, d: d["x"].fmod(0.3),
+    "remainder_scalar": lambda L, d: d["x"].remainder(0.7),
+    "pow_inplace": lambda L, d: d["x"].clone().pow_(3),
     "matrix_exp": lambda L, d: L.linalg.matrix_exp(d["sq"]),
     "matrix_exp_batch_scaled": lambda L, d: L.matrix_exp(d["x3"][:, :, :4] * 3),
 }
@@ -184,7 +188,8 @@ NEXT_CASES = ["multi_margin", "multilabel_margin", "var_mean_var", "dist", "pdis
               "gather", "where", "index_add", "masked_select", "mul_int_tensor", "add",
               "mul_scalar", "cross_entropy_probs", "scatter_value", "scatter_src",
               "masked_fill_scalar", "masked_fill_tensor", "index_fill", "nll_weight",
-              "multi_margin_p2_w_sum"]
+              "multi_margin_p2_w_sum", "rsub", "pow", "rpow", "fmod_scalar",
+              "remainder_scalar", "pow_inplace"]
 
 
 @pytest.mark.parametrize("name", NEXT_CASES)

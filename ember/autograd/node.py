@@ -217,6 +217,7 @@ _INDEXED = dict.fromkeys((
     "index_reduce", "masked_select", "masked_scatter", "embedding", "index"))
 _INDEXED.update(dict.fromkeys(("cross_entropy", "nll_loss", "nll_loss2d", "multi_margin_loss",
                                "multilabel_margin_loss"), (0,)))
+_INDEXED.update(dict.fromkeys(("pow", "rpow", "rsub", "fmod", "remainder"), "scalar"))
 
 
 def _no_edge(a):
@@ -257,8 +258,11 @@ class Node:
             # torch's edges are the op's differentiable inputs only: none for its index, mask
             # or class-target tensors, nor a Python scalar fill value (an integer operand of mul
             # keeps its None edge, as torch's); a loss's class weights have none either
-            nxt = [n for i, (n, a) in enumerate(zip(nxt, ins))
-                   if (keep is None or i in keep) and (n is not None or not _no_edge(a))]
+            if keep == "scalar":        # torch's Scalar overloads: no edge for a Python number
+                nxt = [n for n, a in zip(nxt, ins) if n is not None or hasattr(a, "arr")]
+            else:
+                nxt = [n for i, (n, a) in enumerate(zip(nxt, ins))
+                       if (keep is None or i in keep) and (n is not None or not _no_edge(a))]
         return tuple((n.public(), output_nr(n)) if n is not None else (None, 0) for n in nxt)
 
     def public(self):
