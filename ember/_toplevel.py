@@ -93,11 +93,11 @@ def fill(input, value):
 @_export
 def dist(input, other, p=2):
     """p-norm of input - other (broadcast)."""
-    from .linalg import vector_norm
+    from .ops.linalg import dist as _dist
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
                            f"Got {input.type().split('.')[-1].replace('Tensor', '')} instead.")
-    return vector_norm(input - other, p)
+    return _dist(input, other, p)
 
 
 @_export

@@ -209,11 +209,31 @@ def pack_saved(node, saved):
 _CLASSES = {}
 
 
+# ops whose integer or bool tensor inputs are indices, masks or targets (no edge in torch):
+# op name -> the input positions with edges (None: all but those)
+_INDEXED = dict.fromkeys((
+    "gather", "index_select", "take", "take_along_dim", "masked_fill", "where", "scatter",
+    "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put",
+    "index_reduce", "masked_select", "masked_scatter", "embedding", "index"))
+_INDEXED.update(dict.fromkeys(("cross_entropy", "nll_loss", "nll_loss2d", "multi_margin_loss",
+                               "multilabel_margin_loss"), (0,)))
+_INDEXED.update(dict.fromkeys(("pow", "rpow", "rsub", "fmod", "remainder"), "scalar"))
+
+
+def _no_edge(a):
+    """A Python scalar, None, or an integer or bool tensor."""
+    arr = getattr(a, "arr", None)
+    return arr is None or getattr(arr, "dtype", None) is None or arr.dtype.kind in "biu"
+
+
 def node_class(name):
     """The Node subclass called `name` (one per torch node name, made once)."""
     cls = _CLASSES.get(name)
     if cls is None:
-        cls = _CLASSES[name] = type(name, (Node,), {"__slots__": (), "__module__": "torch"})
+        # the class knows its name: an op whose node torch names by case (linear) retypes its
+        # node to another of these classes (see ops.linalg.linear)
+        cls = _CLASSES[name] = type(name, (Node,), {"__slots__": (), "__module__": "torch",
+                                                    "name": lambda self: name})
     return cls
 
 
@@ -232,8 +252,18 @@ class Node:
 
     @property
     def next_functions(self):
-        return tuple((n.public(), output_nr(n)) if n is not None else (None, 0)
-                     for n in self.next)
+        nxt, ins = self.next, self.inputs
+        keep = _INDEXED.get(getattr(self.op, "name", None), False)
+        if keep is not False and len(ins) == len(nxt):
+            # torch's edges are the op's differentiable inputs only: none for its index, mask
+            # or class-target tensors, nor a Python scalar fill value (an integer operand of mul
+            # keeps its None edge, as torch's); a loss's class weights have none either
+            if keep == "scalar":        # torch's Scalar overloads: no edge for a Python number
+                nxt = [n for n, a in zip(nxt, ins) if n is not None or hasattr(a, "arr")]
+            else:
+                nxt = [n for i, (n, a) in enumerate(zip(nxt, ins))
+                       if (keep is None or i in keep) and (n is not None or not _no_edge(a))]
+        return tuple((n.public(), output_nr(n)) if n is not None else (None, 0) for n in nxt)
 
     def public(self):
         return self

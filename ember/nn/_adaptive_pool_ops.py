@@ -48,6 +48,9 @@ def _adaptive_avg(input, nsp, output_size):
     if any(s < 0 for s in sizes):
         raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 "
                            f"but received {list(sizes)}")
+    if nsp > 1 and all(o == 1 for o in sizes) and input.numel():
+        # torch's adaptive_avg_pool2d/3d to size 1: input.mean(spatial dims, keepdim=True)
+        return lay_out(input.mean(tuple(range(-nsp, 0)), keepdim=True), input)
     taps = [adaptive_taps(n, o) for n, o in zip(input.shape[-nsp:], sizes)]
     node = f"AdaptiveAvgPool{max(nsp, 2)}DBackward0"
     if nsp == 1:

@@ -7,6 +7,7 @@ import numpy as np
 from ._warn import warn_caller
 from .._tensor import _new
 from ..autograd.grad_mode import no_grad
+from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, shape as _S
 from . import _act_ops as _A, _dtypes as _D, _ops as _O
 
@@ -244,9 +245,16 @@ def _cross_entropy_probs(input, target, weight, reduction, smoothing):
         prod = prod * _S.reshape(weight, (-1,) + (1,) * (input.ndim - class_dim - 1))
     loss = -prod.sum(class_dim)
     if reduction == "mean":
-        return loss.sum() / (input.numel() // n_classes) if input.numel() else loss.sum() * \
-            float("nan")
+        if not input.numel():
+            return loss.sum() * float("nan")
+        out = loss.sum() / (input.numel() // n_classes)
+        if out.grad_fn is not None:     # torch divides by a Scalar there (div.Scalar)
+            out.grad_fn.__class__ = _DIV_SCALAR
+        return out
     return _apply_reduction(loss, reduction)
+
+
+_DIV_SCALAR = _node_class("DivBackward1")
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
@@ -366,18 +374,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if x.shape[0] != t.shape[0]:
         raise RuntimeError(f"inconsistent target size, expected {x.shape[0]} but got "
                            f"{list(target.shape)}")
-    xp = x.be.xp
-    onehot = _new((xp.expand_dims(t.arr, 1) == xp.arange(n_classes)).astype(x.arr.dtype), x.be)
-    x_y = (x * onehot).sum(1, keepdim=True)
-    z = _E.clamp_min(margin - x_y + x, 0.0)
-    if p == 2:
-        z = z * z
-    if weight is not None:
-        z = z * _S.unsqueeze(_new(weight.arr[t.arr], weight.be), 1)
-    loss = (z * (1 - onehot)).sum(1) / n_classes
-    if input.ndim <= 1:
-        loss = _S.reshape(loss, ())
-    return _apply_reduction(loss, reduction)
+    return _O.apply(_O._multi_margin, (input, t),
+                    (p, margin, None if weight is None else weight.arr, reduction))
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -391,25 +389,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         raise RuntimeError("argument #2 'target' is out of range")
     _D.float_only(input, "multilabel_margin_loss_forward_out_frame")
     _D.same_dtype(target, np.dtype(np.int64))
-    x = input if input.ndim > 1 else _S.unsqueeze(input, 0)
-    t = target if target.ndim > 1 else _S.unsqueeze(target, 0)
-    xp, n_classes = x.be.xp, x.shape[-1]
-    ta = t.arr
-    # targets are read up to the first -1; each contributes max(0, 1 - (x[y] - x[j])) over the
-    # classes j that are not targets, divided by the number of classes
-    valid = xp.cumprod(ta >= 0, axis=1).astype(bool)
-    is_target = xp.zeros(x.shape, bool)
-    rows = xp.nonzero(valid)
-    is_target[rows[0], ta[rows]] = True
-    sel = _new(xp.zeros((x.shape[0], ta.shape[1], n_classes), x.arr.dtype), x.be)
-    sel.arr[rows[0], rows[1], ta[rows]] = 1
-    x_y = (_S.unsqueeze(x, 1) * sel).sum(2, keepdim=True)
-    z = _E.clamp_min(1 - x_y + _S.unsqueeze(x, 1), 0.0)
-    pair = _new((valid[:, :, None] & ~is_target[:, None, :]).astype(x.arr.dtype), x.be)
-    loss = (z * pair).sum((1, 2)) / n_classes
-    if input.ndim <= 1:
-        loss = _S.reshape(loss, ())
-    return _apply_reduction(loss, reduction)
+    return _O.apply(_O._multilabel_margin, (input, target), (reduction,))
 
 
 # ---- embeddings, ranking, regression ------------------------------------------------------

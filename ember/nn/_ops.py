@@ -707,6 +707,41 @@ def _(xp, g, x, y, ord, dims, keepdim):
         return (xp.sign(x) * a ** (ord - 1) * scale,)
 
 
+@op("pdist", saves="in", node="PdistBackward0")
+def _pdist(xp, x, p):
+    """The distances of the rows' pairs i < j (torch's _pdist_forward: each pair's p-norm)."""
+    rows, cols = (xp.asarray(i) for i in np.triu_indices(x.shape[0], 1))
+    d = x[rows] - x[cols]
+    y, _ = _vector_norm.impl[0][0](xp, d, p, (1,), False)
+    return y, (x, d, y, p, rows, cols)
+
+
+@_pdist.vjp
+def _(xp, g, x, d, y, p, rows, cols):
+    # torch's _pdist_backward kernels (pdist_calc), per pair and coordinate
+    g, y = g[:, None], y[:, None]
+    zero = xp.zeros((), d.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 0:
+            gd = xp.zeros(d.shape, d.dtype)
+        elif p == 1:
+            gd = g * xp.sign(d)
+        elif p == float("inf"):         # no sharing among ties
+            gd = g * xp.sign(d) * (xp.abs(d) == y)
+        elif p < 2:
+            gd = xp.where((y == 0) | ((d == 0) & (p < 1)), zero,
+                          xp.sign(d) * xp.abs(d) ** (p - 1) * g / y ** (p - 1))
+        elif p == 2:
+            gd = xp.where(y == 0, zero, g * d / y)
+        else:
+            gd = xp.where(y == 0, zero, d * xp.abs(d) ** (p - 2) * g / y ** (p - 1))
+    gd = gd.astype(x.dtype, copy=False)
+    gx = xp.zeros(x.shape, gd.dtype)
+    xp.add.at(gx, rows, gd)
+    xp.subtract.at(gx, cols, gd)
+    return (gx,)
+
+
 def vector_norm_raw(x, ord, dims, keepdim):
     return apply(_vector_norm, (x,), (ord, dims, keepdim))
 
@@ -766,3 +801,94 @@ def _(xp, g, x1, x2, y, p):
 def cdist_raw(x1, x2, p, compute_mode):
     use_mm = _use_mm(p, compute_mode, x1.shape[-2], x2.shape[-2])
     return apply(_cdist, (x1, x2), (p, use_mm))
+
+
+# ---- margin losses over classes: one node each, torch's CPU kernels' formulas ---------------
+def _rows_of(x):
+    """torch's margin kernels: a 0-d or 1-D input is one sample."""
+    return x.reshape(1, -1) if x.ndim <= 1 else x
+
+
+def _margin_out(xp, per_row, x, reduction):
+    if reduction == "none":
+        return per_row.reshape(()) if x.ndim <= 1 else per_row
+    s = xp.sum(per_row)
+    return (s / x.dtype.type(per_row.shape[0]) if reduction == "mean" else s).astype(x.dtype)
+
+
+def _margin_grad(xp, gi, g, x, reduction):
+    """gi per element (already scaled by torch's `g` norm) times grad_output."""
+    if reduction == "none" and x.ndim > 1:
+        gi = gi * g[:, None]
+    else:
+        gi = gi * g.reshape(())
+    return gi.astype(x.dtype, copy=False).reshape(x.shape)
+
+
+def _mm_z(xp, x2, t, p, margin, w):
+    n, c = x2.shape
+    x_t = x2[xp.arange(n), t][:, None]
+    z = x2.dtype.type(margin) - x_t + x2
+    pos = z > 0
+    pos[xp.arange(n), t] = False
+    return z, pos
+
+
+@op("multi_margin_loss", node="MultiMarginLossBackward0", saves="in")
+def _multi_margin(xp, x, t, p, margin, w, reduction):
+    x2 = _rows_of(x)
+    n, c = x2.shape
+    z, pos = _mm_z(xp, x2, t, p, margin, w)
+    h = xp.where(pos, z if p == 1 else z * z, x2.dtype.type(0))
+    if w is not None:
+        h = h * w[t][:, None]
+    per_row = xp.sum(h, axis=1) / x2.dtype.type(c)
+    return _margin_out(xp, per_row, x, reduction), (x, t, p, margin, w, reduction)
+
+
+@_multi_margin.vjp
+def _(xp, g, x, t, p, margin, w, reduction):
+    x2 = _rows_of(x)
+    n, c = x2.shape
+    gn = x2.dtype.type(1 / (n * c) if reduction == "mean" else 1 / c)
+    z, pos = _mm_z(xp, x2, t, p, margin, w)
+    h = xp.where(pos, gn if p == 1 else 2 * gn * z, x2.dtype.type(0))
+    if w is not None:
+        h = h * w[t][:, None]
+    h[xp.arange(n), t] = -xp.sum(h, axis=1)
+    return _margin_grad(xp, h, g, x, reduction), None
+
+
+def _mlm_mask(xp, x2, t2):
+    """(valid targets (n, T), is_target (n, C), active pairs (n, T, C), z (n, T, C))."""
+    n, c = x2.shape
+    valid = xp.cumprod(t2 >= 0, axis=1).astype(bool)
+    rows, cols = xp.nonzero(valid)
+    is_target = xp.zeros(x2.shape, bool)
+    is_target[rows, t2[rows, cols]] = True
+    x_t = xp.take_along_axis(x2, xp.where(valid, t2, 0), axis=1)        # (n, T)
+    z = x2.dtype.type(1) - x_t[:, :, None] + x2[:, None, :]
+    act = valid[:, :, None] & ~is_target[:, None, :] & (z > 0)
+    return valid, is_target, act, z
+
+
+@op("multilabel_margin_loss", node="MultilabelMarginLossBackward0", saves="in")
+def _multilabel_margin(xp, x, t, reduction):
+    x2, t2 = _rows_of(x), _rows_of(t)
+    c = x2.shape[1]
+    _, _, act, z = _mlm_mask(xp, x2, t2)
+    per_row = xp.sum(xp.where(act, z, x2.dtype.type(0)), axis=(1, 2)) / x2.dtype.type(c)
+    return _margin_out(xp, per_row, x, reduction), (x, t, reduction)
+
+
+@_multilabel_margin.vjp
+def _(xp, g, x, t, reduction):
+    x2, t2 = _rows_of(x), _rows_of(t)
+    n, c = x2.shape
+    gn = x2.dtype.type(1 / (n * c) if reduction == "mean" else 1 / c)
+    valid, _, act, _ = _mlm_mask(xp, x2, t2)
+    gi = xp.sum(act, axis=1).astype(x2.dtype) * gn              # += g for each active (T, d)
+    minus = xp.sum(act, axis=2).astype(x2.dtype) * gn           # -= g at each target
+    rows = xp.broadcast_to(xp.arange(n)[:, None], t2.shape)
+    xp.subtract.at(gi, (rows[valid], t2[valid]), minus[valid])
+    return _margin_grad(xp, gi, g, x, reduction), None

@@ -9,6 +9,7 @@ import numpy as np
 from .._tensor import _new
 from ..amp.state import AMP as _AMP
 from ..autograd.grad_mode import no_grad
+from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops._apply import inplace as _inplace
 from ..ops._dims import wrap_dim as _wrap_dim
@@ -131,8 +132,23 @@ def bilinear(input1, input2, weight, bias=None):
 # ---- activations ---------------------------------------------------------------------------
 def _maybe_inplace(fn, name, input, params, inplace):
     if inplace:
-        return _inplace(lambda x, *p: fn(x, *p), name)(input, *params)
+        return _result_node(_inplace(lambda x, *p: fn(x, *p), name)(input, *params))
     return fn(input, *params)
+
+
+# torch's in-place activations whose backward reads the result: another node class (the same
+# gradient), as torch's derivatives.yaml `result:` entries
+_BACKWARD1 = {n + "Backward0": _node_class(n + "Backward1")
+              for n in ("LeakyRelu", "Elu", "Celu", "Threshold", "RreluWithNoise")}
+
+
+def _result_node(out):
+    node = out.grad_fn
+    if node is not None:
+        cls = _BACKWARD1.get(type(node).__name__)
+        if cls is not None:
+            node.__class__ = cls
+    return out
 
 
 def relu(input, inplace=False):
@@ -254,7 +270,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         return _maybe_inplace(_A.rrelu, "rrelu", input, ((lower + upper) / 2, None), inplace)
     _A._check_float(input.arr, "rrelu_with_noise_out_cpu", NotImplementedError)
     if inplace:
-        return _inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input)
+        return _result_node(_inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input))
     xp = input.be.xp
     draw = input.arr <= 0                   # torch draws a slope for these elements only
     noise = xp.ones(input.arr.shape, np.float64)
@@ -572,9 +588,13 @@ def _norm(x, p, dims, keepdim):
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     out_dim = max(x1.ndim, x2.ndim)
     diff = x1 - x2 + eps
-    if out_dim == 0:
-        return _norm(diff, p, None, keepdim)
-    return _norm(diff, p, (diff.ndim - 1,), keepdim)
+    y = _norm(diff, p, None if out_dim == 0 else (diff.ndim - 1,), keepdim)
+    if y.grad_fn is not None:           # torch's at::norm: the same backward, named NormBackward1
+        y.grad_fn.__class__ = _NORM1
+    return y
+
+
+_NORM1 = _node_class("NormBackward1")
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
@@ -634,11 +654,7 @@ def pdist(input, p=2):
         raise RuntimeError("pdist only supports non-negative p values")
     if _D.is_reduced(input.arr.dtype):
         raise _D.not_implemented("pdist", input.arr.dtype)
-    n = input.shape[0]
-    d = cdist(input, input, p, "donot_use_mm_for_euclid_dist")
-    rows, cols = np.triu_indices(n, 1)
-    xp = input.be.xp
-    return d[_new(xp.asarray(rows), input.be), _new(xp.asarray(cols), input.be)]
+    return _O.apply(_O._pdist, (input,), (float(p),))
 
 
 # ---- attention -----------------------------------------------------------------------------

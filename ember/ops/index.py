@@ -17,6 +17,7 @@ from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_
 from ._blend import fast_where
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
+from ..autograd.node import node_class as _node_class
 from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
     _check_broadcast_into
 
@@ -945,7 +946,13 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
     if reduce is not None and _grad.enabled and (input.requires_grad or
                                                  getattr(src, "requires_grad", False)):
         raise RuntimeError("the derivative for 'scatter' with `reduce` is not implemented")
-    return _finish(apply(_scatter, (input, index, src), (d, reduce)), out, "scatter", True)
+    t = apply(_scatter, (input, index, src), (d, reduce))
+    if t.grad_fn is not None and not isinstance(src, Tensor):
+        t.grad_fn.__class__ = _SCATTER_VALUE     # torch's scatter.value overload
+    return _finish(t, out, "scatter", True)
+
+
+_SCATTER_VALUE = _node_class("ScatterBackward1")
 
 
 def scatter_add(input, dim, index, src):
@@ -1129,7 +1136,14 @@ def masked_fill(input, mask, value):
                                f"tensor with {value.ndim} dimension(s).")
         if value.be is not input.be:
             value = value.to(input.device)
+        t = apply(_masked_fill, (input, mask, value))
+        if t.grad_fn is not None:
+            t.grad_fn.__class__ = _MASKED_FILL_TENSOR   # torch's masked_fill.Tensor overload
+        return t
     return apply(_masked_fill, (input, mask, value))
+
+
+_MASKED_FILL_TENSOR = _node_class("MaskedFillBackward1")
 
 
 @op("masked_select", saves=None)

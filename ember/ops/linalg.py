@@ -16,6 +16,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _fw, _fw_propagate, apply
 from ._dims import int_arg, wrap_dim
 from ._registry import holomorphic, op
+from ..autograd.node import node_class as _node_class
 
 
 class LinAlgError(RuntimeError):
@@ -355,7 +356,19 @@ def _(xp, g, x, w, has_b, needs):
 
 
 def linear(input, weight, bias=None):
-    return apply(_linear, (input, weight, bias))
+    t = apply(_linear, (input, weight, bias))
+    node = t.grad_fn
+    if node is not None and (bias is None or input.ndim != 2) and type(node) is _ADDMM:
+        # torch's linear is addmm for a 2-D input with a bias, else mm/matmul with a view or
+        # squeeze on top: one op here, its node retyped to the class torch shows
+        node.__class__ = _LINEAR_NODES[bias is None, min(input.ndim, 3)]
+    return t
+
+
+_ADDMM = _linear.node_cls
+_LINEAR_NODES = {(True, 1): _node_class("SqueezeBackward4"), (True, 2): _node_class("MmBackward0"),
+                 (True, 3): _node_class("UnsafeViewBackward0"),
+                 (False, 1): _node_class("ViewBackward0"), (False, 3): _node_class("ViewBackward0")}
 
 
 # ---- add + product (addmm, addmv, baddbmm, addbmm, addr) --------------------------------------
@@ -734,7 +747,13 @@ def kron(input, other, *, out=None):
         sa += [a.shape[i], 1]
         sb += [1, b.shape[i]]
     prod = reshape(a, sa) * reshape(b, sb)
-    return _finish(reshape(prod, [a.shape[i] * b.shape[i] for i in range(nd)]), out, "kron")
+    r = reshape(prod, [a.shape[i] * b.shape[i] for i in range(nd)])
+    if r.grad_fn is not None and type(r.grad_fn) is _VIEW:
+        r.grad_fn.__class__ = _UNSAFE_VIEW       # torch's kron ends in _unsafe_view
+    return _finish(r, out, "kron")
+
+
+_VIEW, _UNSAFE_VIEW = _node_class("ViewBackward0"), _node_class("UnsafeViewBackward0")
 
 
 @op("linalg_cross", saves="in")
@@ -1435,6 +1454,26 @@ def _(xp, g, x, r, p, dims, keepdim):
     return (scaled * scale,)
 
 
+@op("dist", saves="in", node="DistBackward0")
+def _dist(xp, x, y, ord):
+    """torch.dist: the norm of x - y over all elements, one node with both inputs' edges."""
+    d = x - y
+    r, (_, r, ord, dims, keepdim) = _vector_norm.impl[0][0](xp, d, ord, None, False)
+    return r, (d, r, ord)
+
+
+@_dist.vjp
+def _(xp, g, d, r, ord):
+    gd, = _vector_norm.impl[0][1](xp, g, d, r, ord, None, False)
+    return gd, -gd
+
+
+def dist(input, other, p=2):
+    if input.dtype != other.dtype:
+        return _linalg_vector_norm(input - other, p)
+    return apply(_dist, (input, other), (float(p),))
+
+
 def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
@@ -1510,24 +1549,48 @@ def orgqr(input, tau):
     return _linalg_householder_product(input, tau)
 
 
+def _expm(xp, a):
+    """exp(A) by scaling and squaring of a degree-18 Taylor polynomial (one scaling for the
+    whole batch)."""
+    n = a.shape[-1]
+    norm = float(xp.abs(a).sum(axis=-2).max())
+    s = builtins.max(0, int(math.ceil(math.log2(norm))) + 1) if norm > 0 else 0
+    x = a / (2 ** s) if s else a
+    ident = xp.broadcast_to(xp.eye(n, dtype=a.dtype), a.shape)
+    term, result = ident, ident
+    for k in range(1, 19):
+        term = xp.matmul(term, x) / k
+        result = result + term
+    for _ in range(s):
+        result = xp.matmul(result, result)
+    return result
+
+
+@op("linalg_matrix_exp", saves="in", node="LinalgMatrixExpBackward0")
+def _matrix_exp(xp, a):
+    return _expm(xp, a), (a,)
+
+
+@_matrix_exp.vjp
+def _(xp, g, a):
+    """torch's differential_analytic_matrix_function: the upper right block of
+    exp([[A^H, G], [0, A^H]])."""
+    n = a.shape[-1]
+    ah = xp.conj(xp.swapaxes(a, -1, -2)) if a.dtype.kind == "c" else xp.swapaxes(a, -1, -2)
+    z = xp.zeros(a.shape, a.dtype)
+    block = xp.concatenate((xp.concatenate((ah, g), axis=-1),
+                            xp.concatenate((z, ah), axis=-1)), axis=-2)
+    if block.dtype in (np.float32, np.complex64):      # closer to torch's than float32's own
+        return (_expm(xp, block.astype(np.complex128 if block.dtype.kind == "c" else
+                                       np.float64))[..., :n, n:].astype(block.dtype),)
+    return (_expm(xp, block)[..., :n, n:],)
+
+
 def matrix_exp(input):
-    """exp(A) by scaling and squaring of a degree-18 Taylor polynomial (differentiable as a
-    composite of matmuls)."""
-    from .creation import eye
     _square(input, "linalg.matrix_exp")
     if input.numel() == 0:
         return input.clone()
-    ident = eye(input.shape[-1], dtype=input.dtype, device=input.device)
-    norm = float(input.detach().abs().sum(-2).amax())
-    s = builtins.max(0, int(math.ceil(math.log2(norm))) + 1) if norm > 0 else 0
-    X = input / (2 ** s) if s else input
-    term, result = ident, ident
-    for k in range(1, 19):
-        term = (term @ X) / k
-        result = result + term
-    for _ in range(s):
-        result = result @ result
-    return result
+    return apply(_matrix_exp, (input,))
 
 
 def svd(input, some=True, compute_uv=True, *, out=None):

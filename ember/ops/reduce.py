@@ -479,16 +479,36 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
     return _finish(_std(input, dims, corr, keepdim, True), out)
 
 
+def _var_mean_fwd(xp, x, dims, correction, keepdim, take_sqrt):
+    """var (or std) and mean as one op of two outputs (torch's VarMeanBackward0 node)."""
+    y, saved = _var_fwd(xp, x, dims, correction, keepdim, take_sqrt)
+    m, (shape, _, _, n) = _mean_fwd(xp, x, dims, keepdim, None)
+    return (y, m), saved + (shape, n)
+
+
+def _var_mean_bwd(bwd):
+    def vjp(xp, gs, dev, y, dims, keepdim, div, shape, n):
+        g = bwd(xp, gs[0], dev, y, dims, keepdim, div)[0]
+        return (g + _mean_bwd(xp, gs[1], shape, dims, keepdim, n)[0],)
+    return vjp
+
+
+_var_mean = _op("var_mean", saves="in", n_out=2, node="VarMeanBackward0")(
+    _var_mean_fwd).vjp(_var_mean_bwd(_var_bwd))
+_std_mean = _op("std_mean", saves="in", n_out=2, node="StdMeanBackward0")(
+    _var_mean_fwd).vjp(_var_mean_bwd(_std_bwd))
+
+
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims, corr, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
     _dof_warn("var_mean", input, dims, corr)
-    return _var(input, dims, corr, keepdim, False), _mean1(input, dims, keepdim, None)
+    return _apply(_var_mean, (input,), (dims, corr, keepdim, False))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims, corr, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
     _dof_warn("std_mean", input, dims, corr)
-    return _std(input, dims, corr, keepdim, True), _mean1(input, dims, keepdim, None)
+    return _apply(_std_mean, (input,), (dims, corr, keepdim, True))
 
 
 @_op("logsumexp", saves="both")

@@ -15,6 +15,7 @@ from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share
     apply, inplace, make_unary, make_view, write_into
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
+from ..autograd.node import node_class as _node_class
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -933,7 +934,8 @@ def tensor_split(input, indices_or_sections, dim=0):
                 for i in indices_or_sections]
         starts, ends = [0] + cuts, cuts + [n]
         bounds = tuple((a, builtins.max(a, b)) for a, b in zip(starts, ends))
-    return _multi_out(_split, input, (d, bounds))
+    # torch's tensor_split is slices (a SliceBackward0 each, views one may write in place)
+    return tuple(narrow(input, d, a, b - a) for a, b in bounds)
 
 
 def chunk(input, chunks, dim=0):
@@ -1055,7 +1057,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     return apply(_diag_embed, (input,), (int(offset), d1, d2))
 
 
-@op("diag_copy", saves=None, node="DiagonalBackward0")
+@op("diag_copy", saves=None, node="DiagonalBackward0_copy")     # torch: diagonal_copy
 def _diag_copy(xp, x, offset):
     return _diag_view(xp, x, offset, 0, 1).copy(), (x.shape, offset)
 
@@ -1412,9 +1414,19 @@ def _meta_inplace(self, fn, *args):
     if _fw.level is not None:
         self._fw = getattr(out, "_fw", None)
     if out.requires_grad:
-        self.grad_fn = out.grad_fn
+        node = self.grad_fn = out.grad_fn
+        cls = _INPLACE_NODES.get(type(node).__name__)
+        if cls is not None:             # torch's in-place overloads' node classes
+            node.__class__ = cls
     bump_version(self)
     return self
+
+
+_INPLACE_NODES = {a: _node_class(b) for a, b in (
+    ("TBackward0", "TBackward1"), ("TransposeBackward0", "TransposeBackward1"),
+    ("SqueezeBackward0", "SqueezeBackward3"), ("SqueezeBackward1", "SqueezeBackward4"),
+    ("SqueezeBackward2", "SqueezeBackward5"), ("UnsqueezeBackward0", "UnsqueezeBackward1"),
+    ("AsStridedBackward0", "AsStridedBackward1"))}
 
 
 def t_(input):
