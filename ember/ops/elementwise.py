@@ -30,7 +30,10 @@ def _ni(name, dt):
     return NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(dt)}'")
 
 
-def _bool_sub():
+def _bool_sub(input, other):
+    if _has_bool(input) and _has_bool(other):
+        return RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                            "Use the `^` or `logical_xor()` operator instead.")
     return RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If "
                         "you are trying to invert a mask, use the `~` or `logical_not()` operator "
                         "instead.")
@@ -648,7 +651,16 @@ _div_trunc = _binary("div_trunc", _trunc_div,
                      lambda xp, g, a, b: (xp.zeros_like(g), _scalar_g(xp.zeros_like(g), b)),
                      saves=None, node="DivBackward2", check=_deny("div_trunc", "bc",
                                                                   zero_div=True))
-remainder = _binary("remainder", lambda xp, a, b: xp.remainder(a, b),
+def _remainder(xp, a, b):
+    r = xp.remainder(a, b)
+    if r.dtype.kind in "fV":    # float16/32/64, bfloat16
+        z = r == 0
+        if z.any():             # torch's zero takes the dividend's sign (fmod's), NumPy's the divisor's
+            r = xp.where(z, xp.copysign(r, a), r)
+    return r
+
+
+remainder = _binary("remainder", _remainder,
                     lambda xp, g, a, b: (g, _scalar_g(-g * xp.floor(a / b), b)),
                     check=_deny("remainder", "bc", zero_div=True))
 fmod = _binary("fmod", lambda xp, a, b: xp.fmod(a, b),
@@ -997,7 +1009,7 @@ def add(input, other, *, alpha=1, out=None):
 
 def sub(input, other, *, alpha=1, out=None):
     if _has_bool(input) or _has_bool(other):
-        raise _bool_sub()
+        raise _bool_sub(input, other)
     if alpha != 1 or alpha is True:
         other = _scaled(input, other, alpha)
     r = _sub(input, other)
@@ -1009,7 +1021,7 @@ subtract = sub
 
 def rsub(input, other, *, alpha=1):
     if _has_bool(input) or _has_bool(other):
-        raise _bool_sub()
+        raise _bool_sub(input, other)
     if isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
     return _rsub(_scaled(other, input, alpha) if alpha != 1 else input, other)
@@ -1367,7 +1379,7 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     if tensor1.arr.dtype.kind in "biu" and tensor2.arr.dtype.kind in "biu":
-        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  "
                            "release addcdiv will perform a true division of tensor1 and tensor2. "
                            "The historic addcdiv behavior can be implemented as "
                            "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "

@@ -388,8 +388,10 @@ def _put_recorded(self, value, idx, accumulate, o):
     Unlike the generic in-place path this neither copies self nor saves it (the backward of an
     index put needs neither), so `y[i] = v` in a loop costs O(v), as in torch."""
     if self.requires_grad and self.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
+        # torch writes a basic index through a view of self (an Ellipsis alone is self)
+        view = o is _setitem_basic and not _trivial(idx)
+        raise RuntimeError(f"a {'view of a ' if view else ''}leaf Variable that requires grad is "
+                           "being used in an in-place operation.")
     base = self._base
     if base is not None:
         if base.requires_grad and base.grad_fn is None:
@@ -409,9 +411,8 @@ def _put_recorded(self, value, idx, accumulate, o):
     except IndexError as e:
         raise _bounds_error(e) from None
     except ValueError:
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
-                           f"broadcast to indexing result of shape "
-                           f"{list(self.arr[idx].shape)}") from None
+        raise _put_shape_error(self.arr[idx].shape, v.shape, o is _setitem_basic,
+                               value.arr.dtype) from None
     bump_version(self)
     old = _new(self.arr, be)            # the engine reads the input's shape and dtype from it
     nv = (value.grad_fn or value._leaf_node()) if value.requires_grad else None
@@ -426,6 +427,26 @@ def _put_recorded(self, value, idx, accumulate, o):
     else:
         refresh_views(self)
     return self
+
+
+def _put_shape_error(shape, vshape, basic, vdtype):
+    """The error of a value that does not fit its indexing result: a basic index copies into a
+    view, expanding the value (its leading 1s dropped) as torch's copy_to does."""
+    if basic:
+        vshape = list(vshape)
+        while vshape and vshape[0] == 1:
+            vshape.pop(0)
+        from .shape import expanded_sizes
+        try:
+            expanded_sizes(_tname_dtype(vdtype), tuple(vshape), tuple(shape))
+        except RuntimeError as e:
+            return e
+    return RuntimeError(f"shape mismatch: value tensor of shape {list(vshape)} cannot be "
+                        f"broadcast to indexing result of shape {list(shape)}")
+
+
+def _tname_dtype(dt):
+    return f"torch.{_dtype_name(dt)}Tensor"
 
 
 def _value_for(self, value):
@@ -504,8 +525,7 @@ def _setitem(self, idx, value):
                                    "non-writable NumPy array or buffer); clone() it first") \
                     from None
             shp = target.shape if adv is None else target[adv].shape
-            raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} "
-                               f"cannot be broadcast to indexing result of shape {list(shp)}") \
+            raise _put_shape_error(shp, np.shape(v), adv is None, getattr(v, "dtype", None)) \
                 from None
         bump_version(self)
         return

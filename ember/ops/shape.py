@@ -430,26 +430,31 @@ def expand(input, *sizes, size=None):
     a = input.arr
     if sizes == a.shape:
         return _expand_fn(input, sizes)
-    nd = a.ndim
+    return _expand_fn(input, expanded_sizes(_tname(input), a.shape, sizes))
+
+
+def expanded_sizes(tname, shape, sizes):
+    """expand's target sizes (-1 resolved), raising torch's errors where `shape` cannot expand."""
+    nd = len(shape)
     if len(sizes) < nd:
-        raise RuntimeError(f"expand({_tname(input)}{{{list(input.shape)}}}, size={list(sizes)}"
+        raise RuntimeError(f"expand({tname}{{{list(shape)}}}, size={list(sizes)}"
                            f"): the number of sizes provided ({len(sizes)}) must be greater or "
                            f"equal to the number of dimensions in the tensor ({nd})")
     lead = len(sizes) - nd
     out = list(sizes)
-    for i, s in enumerate(input.arr.shape):
+    for i, s in enumerate(shape):
         want = sizes[lead + i]
         if want == -1:
             out[lead + i] = s
         elif s != want and s != 1:
             raise RuntimeError(f"The expanded size of the tensor ({want}) must match the "
                                f"existing size ({s}) at non-singleton dimension {lead + i}.  "
-                               f"Target sizes: {list(sizes)}.  Tensor sizes: {list(input.shape)}")
+                               f"Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
     for i, s in enumerate(out[:lead]):
         if s < 0:
             raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
                                f"leading, non-existing dimension {i}")
-    return _expand_fn(input, tuple(out))
+    return tuple(out)
 
 
 def _tname(x):
@@ -616,11 +621,21 @@ def copy_(input, src, non_blocking=False):
         arr = src.arr
         if src.be is not input.be:
             arr = input.be.from_host(src.be.to_host(arr))
-        write_into(input, arr, "copy")
+        try:
+            write_into(input, arr, "copy")
+        except ValueError:
+            if 0 in input.arr.strides and input.arr.size > 1:      # an expanded tensor
+                raise RuntimeError(INTERNAL_OVERLAP) from None
+            raise
         if _fw.level is not None:
             _fw_inplace(input, src)
         return input
     return _copy_inplace(input, src, non_blocking)
+
+
+INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written-to tensor "
+                    "refers to a single memory location. Please clone() the tensor before "
+                    "performing the operation.")
 
 
 # ---- cat / stack ------------------------------------------------------------------------------

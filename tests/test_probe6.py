@@ -1,0 +1,98 @@
+"""Regressions found by probe batch 6 (module machinery, printing, type promotion, in-place
+writes through views and indices, linalg, sampling, data utilities, ...), checked against torch."""
+import math
+
+import pytest
+import torch
+
+import ember
+
+
+def _outcome(fn):
+    try:
+        r = fn()
+        return "ok", r.tolist() if hasattr(r, "tolist") else r
+    except Exception as e:      # noqa: BLE001 - the class and message are what is compared
+        return type(e).__name__, str(e)
+
+
+def _signs(t):
+    return [math.copysign(1.0, v) for v in t.tolist()]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("divisor", [3.0, -3.0])
+def test_remainder_zero_takes_the_dividends_sign(dtype, divisor):
+    vals = [-3.0, 3.0, 0.0, -0.0, -6.0, 6.0, 1.0, -1.0]
+    out = {}
+    for lib in (torch, ember):
+        a = lib.tensor(vals, dtype=getattr(lib, dtype))
+        r = lib.remainder(a, divisor)
+        out[lib] = (r.tolist(), _signs(r.float()), _signs((a % lib.tensor(divisor)).float()))
+    assert out[torch] == out[ember]
+
+
+_BOOL_SUB = {
+    "tensor - tensor": lambda t: t.ones(2, dtype=t.bool) - t.ones(2, dtype=t.bool),
+    "tensor - True": lambda t: t.ones(2, dtype=t.bool) - True,
+    "True - tensor": lambda t: True - t.ones(2, dtype=t.bool),
+    "rsub": lambda t: t.rsub(t.ones(2, dtype=t.bool), t.ones(2, dtype=t.bool)),
+    "tensor - 1": lambda t: t.ones(2, dtype=t.bool) - 1,
+    "float - bool": lambda t: t.ones(2) - t.ones(2, dtype=t.bool),
+    "1 - tensor": lambda t: 1 - t.ones(2, dtype=t.bool),
+}
+
+
+@pytest.mark.parametrize("case", list(_BOOL_SUB))
+def test_bool_subtraction_errors_like_torch(case):
+    assert _outcome(lambda: _BOOL_SUB[case](ember)) == _outcome(lambda: _BOOL_SUB[case](torch))
+
+
+def test_invert_of_float_and_integer_addcdiv_errors_like_torch():
+    for f in (lambda t: ~t.ones(2),
+              lambda t: t.addcdiv(t.arange(3), t.arange(3), t.arange(1, 4))):
+        assert _outcome(lambda: f(ember)) == _outcome(lambda: f(torch))
+
+
+_LEAF_KEYS = {
+    "int": lambda t: 0, "slice": lambda t: slice(0, 2), "ellipsis": lambda t: Ellipsis,
+    "none": lambda t: None, "index tensor": lambda t: t.tensor([0]),
+    "mask": lambda t: t.tensor([True, False, True]), "ellipsis int": lambda t: (Ellipsis, 0),
+    "0-d int": lambda t: t.tensor(0), "list": lambda t: [0, 1], "empty tuple": lambda t: (),
+}
+
+
+@pytest.mark.parametrize("case", list(_LEAF_KEYS))
+def test_setitem_on_a_leaf_names_the_view_like_torch(case):
+    def run(t):
+        w = t.randn(3, requires_grad=True)
+        w[_LEAF_KEYS[case](t)] = 1.0
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_PUT_SHAPES = {
+    "slice": (lambda t: slice(0, 2), (3,)), "int": (lambda t: 0, (3,)),
+    "ellipsis": (lambda t: Ellipsis, (3, 3)), "none": (lambda t: None, (2, 3, 2)),
+    "advanced": (lambda t: t.tensor([0, 1]), (3,)),
+    "column": (lambda t: (slice(None), 0), (2,)), "row too many dims": (lambda t: (0, slice(None)),
+                                                                        (2, 2)),
+    "leading ones dropped": (lambda t: slice(None), (1, 3, 2)),
+    "too many dims": (lambda t: slice(None), (2, 1, 3, 2)),
+}
+
+
+@pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("case", list(_PUT_SHAPES))
+def test_setitem_shape_mismatch_errors_like_torch(case, grad):
+    key, vshape = _PUT_SHAPES[case]
+
+    def run(t):
+        x = t.zeros(3, 2, requires_grad=grad) * 1
+        x[key(t)] = t.ones(vshape)
+        return x
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_copy_into_an_expanded_tensor_errors_like_torch():
+    f = lambda t: t.zeros(1).expand(3).copy_(t.ones(3))    # noqa: E731
+    assert _outcome(lambda: f(ember)) == _outcome(lambda: f(torch))
