@@ -96,3 +96,38 @@ def test_setitem_shape_mismatch_errors_like_torch(case, grad):
 def test_copy_into_an_expanded_tensor_errors_like_torch():
     f = lambda t: t.zeros(1).expand(3).copy_(t.ones(3))    # noqa: E731
     assert _outcome(lambda: f(ember)) == _outcome(lambda: f(torch))
+
+
+_SINGULAR = {
+    "swapped": [[1., 2.], [2., 4.]], "unswapped": [[2., 4.], [1., 2.]],
+    "zeros": [[0., 0.], [0., 0.]], "zero row": [[0., 0.], [1., 2.]],
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", list(_SINGULAR))
+def test_det_and_slogdet_of_singular_matrices_keep_torchs_signed_zero(case, dtype):
+    out = {}
+    for lib in (torch, ember):
+        a = lib.tensor(_SINGULAR[case], dtype=getattr(lib, dtype))
+        d, s = lib.linalg.det(a), lib.linalg.slogdet(a)
+        batch = lib.linalg.det(lib.stack([lib.eye(2, dtype=a.dtype), a]))
+        out[lib] = (d.dtype == a.dtype, _signs(d.reshape(1)), _signs(s.sign.reshape(1)),
+                    s.logabsdet.item(), _signs(batch), lib.det(a).item())
+    assert out[torch] == out[ember]
+
+
+def test_solve_triangular_without_upper_and_triangular_solve_warning_like_torch():
+    f = lambda t: t.linalg.solve_triangular(t.eye(2), t.ones(2, 1))    # noqa: E731
+    assert _outcome(lambda: f(ember)) == _outcome(lambda: f(torch))
+    import warnings
+    from ember.ops import linalg_extra
+    linalg_extra._WARNED.discard("triangular_solve")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        r = ember.triangular_solve(ember.ones(2, 1), ember.eye(2) * 2)
+        ember.triangular_solve(ember.ones(2, 1), ember.eye(2) * 2)
+    assert r.solution.tolist() == [[0.5], [0.5]]
+    assert len(w) == 1 and w[0].category is UserWarning and w[0].filename == __file__
+    assert str(w[0].message).startswith("torch.triangular_solve is deprecated in favor of "
+                                        "torch.linalg.solve_triangularand will be removed")
