@@ -131,3 +131,21 @@ def test_solve_triangular_without_upper_and_triangular_solve_warning_like_torch(
     assert len(w) == 1 and w[0].category is UserWarning and w[0].filename == __file__
     assert str(w[0].message).startswith("torch.triangular_solve is deprecated in favor of "
                                         "torch.linalg.solve_triangularand will be removed")
+
+
+_SAMPLING_CHECKS = {
+    "multinomial long": lambda t: t.multinomial(t.tensor([1, 2]), 1),
+    "multinomial bool": lambda t: t.multinomial(t.tensor([True]), 1),
+    "multinomial half": lambda t: t.multinomial(t.tensor([1.], dtype=t.float16), 1),
+    "bernoulli p out of range": lambda t: t.bernoulli(t.tensor([1.5])),
+    "bernoulli_ tensor p": lambda t: t.zeros(2).bernoulli_(t.tensor([2., 0.])),
+    "bernoulli_ float p": lambda t: t.zeros(2).bernoulli_(-0.5),
+    "bernoulli_ nan p": lambda t: t.zeros(2).bernoulli_(float("nan")),
+    "bernoulli_ p 1": lambda t: t.zeros(2).bernoulli_(1),
+}
+
+
+@pytest.mark.parametrize("case", list(_SAMPLING_CHECKS))
+def test_sampling_argument_checks_like_torch(case):
+    assert _outcome(lambda: _SAMPLING_CHECKS[case](ember)) == \
+        _outcome(lambda: _SAMPLING_CHECKS[case](torch))
