@@ -19,8 +19,15 @@ class Size(tuple):
     """torch.Size: a tuple that prints as `torch.Size([2, 3])`."""
     __slots__ = ()
 
+    def __new__(cls, sizes=()):
+        t = tuple.__new__(cls, sizes)
+        for i, n in enumerate(t):
+            if type(n) is not int:      # bools, NumPy ints, 1-element integer tensors: ints
+                return tuple.__new__(cls, [_size_item(v, j) for j, v in enumerate(t)])
+        return t
+
     def __repr__(self):
-        return f"torch.Size({list(self)})"
+        return f"torch.Size([{', '.join(map(str, self))}])"
 
     def numel(self):
         n = 1
@@ -30,13 +37,47 @@ class Size(tuple):
 
     def __getitem__(self, i):
         r = tuple.__getitem__(self, i)
-        return Size(r) if isinstance(i, slice) else r
+        return _SIZE(Size, r) if isinstance(i, slice) else r
 
     def __add__(self, other):
-        return Size(tuple.__add__(self, tuple(other)))
+        if not isinstance(other, tuple):
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to "
+                            "torch.Size")
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):          # (1,) + size is a Size, as in torch
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        try:
+            r = tuple.__mul__(self, n)
+        except TypeError:
+            raise TypeError(f"can't multiply sequence by non-int of type "
+                            f"'{type(n).__name__}'") from None
+        return r if r is NotImplemented else _SIZE(Size, r)
+
+    __rmul__ = __mul__
 
     def __reduce__(self):
         return (Size, (tuple(self),))
+
+
+_SIZE = tuple.__new__       # a Size of known ints (a NumPy shape), skipping the checks
+
+
+def _size_item(v, i):
+    if isinstance(v, np.integer):       # kept as they are, as torch keeps them
+        return v
+    if type(v) is not float and not isinstance(v, (str, type(None), np.generic)):
+        try:
+            return v.__index__()
+        except (AttributeError, TypeError, RuntimeError, ValueError):
+            pass
+    name = type(v).__name__
+    raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is "
+                    f"'{'numpy.' + name if isinstance(v, np.generic) else name}')")
 
 
 
@@ -141,11 +182,11 @@ class Tensor:
     # ---- metadata -------------------------------------------------------------------------
     @property
     def shape(self):
-        return Size(self.arr.shape)
+        return _SIZE(Size, self.arr.shape)
 
     def size(self, dim=None):
         if dim is None:
-            return Size(self.arr.shape)
+            return _SIZE(Size, self.arr.shape)
         return self.arr.shape[_wrap_dim(dim, self.arr.ndim)]
 
     @property

@@ -149,3 +149,40 @@ _SAMPLING_CHECKS = {
 def test_sampling_argument_checks_like_torch(case):
     assert _outcome(lambda: _SAMPLING_CHECKS[case](ember)) == \
         _outcome(lambda: _SAMPLING_CHECKS[case](torch))
+
+
+_SIZE_CASES = {
+    "add tuple": lambda t: t.Size([2, 3]) + (1,),
+    "radd tuple": lambda t: (1,) + t.Size([2, 3]),
+    "add size": lambda t: t.Size([2, 3]) + t.Size([4]),
+    "add list": lambda t: t.Size([2, 3]) + [1],
+    "mul": lambda t: t.Size([2, 3]) * 2,
+    "rmul": lambda t: 2 * t.Size([2, 3]),
+    "mul 0": lambda t: t.Size([2, 3]) * 0,
+    "mul float": lambda t: t.Size([2, 3]) * 2.0,
+    "slice": lambda t: t.Size([2, 3, 4])[1:],
+    "bools": lambda t: t.Size([True, 2]),
+    "numpy ints": lambda t: t.Size([__import__("numpy").int64(3)]),
+    "numpy float": lambda t: t.Size([__import__("numpy").float64(3)]),
+    "int tensors": lambda t: t.Size([t.tensor(2), t.tensor([3])]),
+    "from tensor": lambda t: t.Size(t.tensor([2, 3])),
+    "float": lambda t: t.Size([2.5]),
+    "float tensor": lambda t: t.Size([t.tensor(2.5)]),
+    "str": lambda t: t.Size(["a"]),
+    "none": lambda t: t.Size((2, None)),
+    "int": lambda t: t.Size(3),
+}
+
+
+@pytest.mark.parametrize("case", list(_SIZE_CASES))
+def test_size_construction_and_arithmetic_like_torch(case):
+    def run(t):
+        r = _SIZE_CASES[case](t)
+        return type(r).__name__, repr(r), [type(v).__name__ for v in r]
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_shapes_are_sizes_of_ints():
+    x = ember.zeros(2, 3)
+    assert type(x.shape) is ember.Size and type(x.size()) is ember.Size
+    assert x.shape == (2, 3) and repr(x.size()[1:]) == "torch.Size([3])"
