@@ -402,8 +402,17 @@ class Tensor:
 
     def __bool__(self):
         if self.arr.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError(f"Boolean value of Tensor with "
+                               f"{'no values' if self.arr.size == 0 else 'more than one value'} "
+                               f"is ambiguous")
         return bool(self._host().reshape(()))
+
+    def __contains__(self, element):
+        import numbers
+        if isinstance(element, (Tensor, numbers.Number)):
+            return bool((element == self).any().item())
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed "
+                           f"in a {type(element)}.")
 
     def __float__(self):
         if self._rg and not _SCALAR_WARNED[0] and _GRAD.enabled:

@@ -186,3 +186,20 @@ def test_shapes_are_sizes_of_ints():
     x = ember.zeros(2, 3)
     assert type(x.shape) is ember.Size and type(x.size()) is ember.Size
     assert x.shape == (2, 3) and repr(x.size()[1:]) == "torch.Size([3])"
+
+
+_CONTAINS = {
+    "number": lambda t: 2 in t.tensor([1., 2.]), "missing": lambda t: 3 in t.tensor([1., 2.]),
+    "bool": lambda t: True in t.tensor([1., 2.]), "complex": lambda t: 1j in t.tensor([1., 2.]),
+    "tensor": lambda t: t.tensor([1.]) in t.tensor([1., 2.]),
+    "numpy": lambda t: __import__("numpy").float64(1) in t.tensor([1., 2.]),
+    "str": lambda t: "a" in t.tensor([1, 2]), "none": lambda t: None in t.tensor([1, 2]),
+    "list": lambda t: [1.] in t.tensor([1., 2.]),
+    "bool of empty": lambda t: bool(t.zeros(0, 3)),
+    "bool of two": lambda t: bool(t.zeros(2)),
+}
+
+
+@pytest.mark.parametrize("case", list(_CONTAINS))
+def test_contains_and_bool_like_torch(case):
+    assert _outcome(lambda: _CONTAINS[case](ember)) == _outcome(lambda: _CONTAINS[case](torch))
