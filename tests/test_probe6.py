@@ -203,3 +203,19 @@ _CONTAINS = {
 @pytest.mark.parametrize("case", list(_CONTAINS))
 def test_contains_and_bool_like_torch(case):
     assert _outcome(lambda: _CONTAINS[case](ember)) == _outcome(lambda: _CONTAINS[case](torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.tensor([1.]).var(), lambda t: t.var(t.tensor([1.])),
+    lambda t: t.tensor([1.]).std(dim=0), lambda t: t.std_mean(t.tensor([1.])),
+    lambda t: t.cov(t.tensor([1.])),
+])
+def test_degrees_of_freedom_warnings_point_at_the_caller(call):
+    import warnings
+    for lib in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            call(lib)
+        w = [x for x in w if "degrees of freedom" in str(x.message)]   # not NumPy's 0/0
+        assert len(w) == 1 and w[0].category is UserWarning
+        assert w[0].filename == __file__, (lib.__name__, w[0].filename)
