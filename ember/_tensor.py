@@ -691,6 +691,19 @@ class Tensor:
                                              else device)
         return self.to(dev, non_blocking=non_blocking)
 
+    # backends ember (like a CPU-only torch build) lacks: torch's errors
+    def xpu(self, device=None, non_blocking=False, memory_format=None):
+        raise AssertionError("Torch not compiled with XPU enabled")
+
+    def ipu(self, device=None, non_blocking=False, memory_format=None):
+        raise RuntimeError("PyTorch is not linked with support for ipu devices")
+
+    def mtia(self, device=None, non_blocking=False, memory_format=None):
+        raise AssertionError("Torch not compiled with MTIA enabled. Ensure you have `import "
+                             "mtia.host_runtime.torch_mtia.dynamic_library` in your python src "
+                             "file and include `//mtia/host_runtime/torch_mtia:torch_mtia` as "
+                             "your target dependency!")
+
     def float(self, memory_format=None):
         return self.to(_dtype.float32)
 

@@ -219,3 +219,18 @@ def test_degrees_of_freedom_warnings_point_at_the_caller(call):
         w = [x for x in w if "degrees of freedom" in str(x.message)]   # not NumPy's 0/0
         assert len(w) == 1 and w[0].category is UserWarning
         assert w[0].filename == __file__, (lib.__name__, w[0].filename)
+
+
+def test_module_has_torchs_public_names():
+    def names(lib):
+        return sorted(n for n in dir(lib.nn.Linear(2, 2)) if not n.startswith("_"))
+    assert names(ember) == names(torch)
+    assert repr(ember.nn.Module.T_destination) == repr(torch.nn.Module.T_destination)
+
+
+@pytest.mark.parametrize("name", ["xpu", "ipu", "mtia"])
+def test_absent_backends_raise_like_a_cpu_torch(name):
+    assert _outcome(lambda: getattr(ember.ones(1), name)()) == \
+        _outcome(lambda: getattr(torch.ones(1), name)())
+    assert _outcome(lambda: getattr(ember.nn.Linear(2, 2), name)()) == \
+        _outcome(lambda: getattr(torch.nn.Linear(2, 2), name)())
