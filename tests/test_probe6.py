@@ -234,3 +234,23 @@ def test_absent_backends_raise_like_a_cpu_torch(name):
         _outcome(lambda: getattr(torch.ones(1), name)())
     assert _outcome(lambda: getattr(ember.nn.Linear(2, 2), name)()) == \
         _outcome(lambda: getattr(torch.nn.Linear(2, 2), name)())
+
+
+_NN_CHECKS = {
+    "conv groups above out channels": lambda t: t.nn.functional.conv2d(
+        t.ones(1, 3, 4, 4), t.ones(2, 1, 3, 3), groups=3),
+    "conv1d groups": lambda t: t.nn.functional.conv1d(t.ones(1, 3, 4), t.ones(2, 1, 3), groups=3),
+    "conv not divisible": lambda t: t.nn.functional.conv2d(t.ones(1, 4, 4, 4),
+                                                           t.ones(3, 2, 3, 3), groups=2),
+    "conv empty weight": lambda t: t.nn.functional.conv2d(t.ones(1, 3, 4, 4), t.ones(0, 3, 3, 3)),
+    "nll 1-d input, 2 targets": lambda t: t.nn.functional.nll_loss(t.ones(3), t.tensor([0, 1])),
+    "ce 1-d input, 2 targets": lambda t: t.nn.functional.cross_entropy(t.ones(3),
+                                                                       t.tensor([0, 1])),
+    "nll 1-d input, 1 target": lambda t: t.nn.functional.nll_loss(t.ones(3), t.tensor([1])),
+    "nll 1-d input, 0-d target": lambda t: t.nn.functional.nll_loss(t.ones(3), t.tensor(1)),
+}
+
+
+@pytest.mark.parametrize("case", list(_NN_CHECKS))
+def test_conv_groups_and_unbatched_nll_checks_like_torch(case):
+    assert _outcome(lambda: _NN_CHECKS[case](ember)) == _outcome(lambda: _NN_CHECKS[case](torch))
