@@ -254,3 +254,15 @@ _NN_CHECKS = {
 @pytest.mark.parametrize("case", list(_NN_CHECKS))
 def test_conv_groups_and_unbatched_nll_checks_like_torch(case):
     assert _outcome(lambda: _NN_CHECKS[case](ember)) == _outcome(lambda: _NN_CHECKS[case](torch))
+
+
+@pytest.mark.parametrize("make", [
+    lambda t: t.tensor([1.5, 2.0]), lambda t: t.zeros(0), lambda t: t.arange(6, dtype=t.int16)[2:],
+    lambda t: t.ones(2, 3).t(),
+])
+def test_storage_reprs_like_torch(make):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert repr(make(ember).untyped_storage()) == repr(make(torch).untyped_storage())
+        assert repr(make(ember).storage()) == repr(make(torch).storage())
