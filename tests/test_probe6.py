@@ -266,3 +266,33 @@ def test_storage_reprs_like_torch(make):
         warnings.simplefilter("ignore")
         assert repr(make(ember).untyped_storage()) == repr(make(torch).untyped_storage())
         assert repr(make(ember).storage()) == repr(make(torch).storage())
+
+
+_SPLITS = {
+    "split": lambda x: x.split(2), "split sizes": lambda x: x.split([1, 3]),
+    "split_with_sizes": lambda x: x.split_with_sizes([3, 1]), "chunk": lambda x: x.chunk(2),
+    "unbind": lambda x: x.unbind(), "tensor_split": lambda x: x.tensor_split(3),
+    "tensor_split indices": lambda x: x.tensor_split([1, 3]),
+    "tensor_split overlapping": lambda x: x.tensor_split([3, 1]),
+    "tensor_split dim 1": lambda x: x.tensor_split(2, dim=1), "hsplit": lambda x: x.hsplit(2),
+    "vsplit": lambda x: x.vsplit([1]), "unsafe_split": lambda x: x.unsafe_split(2),
+    "unsafe_split_with_sizes": lambda x: x.unsafe_split_with_sizes([1, 3]),
+}
+
+
+@pytest.mark.parametrize("case", list(_SPLITS))
+def test_split_family_nodes_views_and_inplace_writes_like_torch(case):
+    def run(t):
+        a = t.arange(8.).view(4, 2).requires_grad_()
+        x = a * 1
+        parts = _SPLITS[case](x)
+        names = [p.grad_fn.name() for p in parts]
+        views = [p._base is not None for p in parts]
+        try:
+            parts[0].mul_(3)
+            err = None
+        except RuntimeError as e:
+            err = str(e)
+        sum(((i + 1) * p).sum() for i, p in enumerate(parts)).backward()
+        return names, views, err, x.tolist(), a.grad.tolist()
+    assert run(ember) == run(torch)

@@ -866,22 +866,24 @@ def select(input, dim, index):
     return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index,))
 
 
-@op("split", saves=None, n_out=-1)   # n_out=-1: as many outputs as the call makes
-def _split(xp, x, dim, bounds):
+def _split_fwd(xp, x, dim, bounds):
     pre = (slice(None),) * dim
     return tuple(x[pre + (slice(a, b),)] for a, b in bounds), (x.shape, dim, bounds)
 
 
-@_split.vjp
-def _(xp, g, shape, dim, bounds):
-    if all(b0[1] == b1[0] for b0, b1 in zip(bounds, bounds[1:])) and bounds[0][0] == 0 and \
-            bounds[-1][1] == shape[dim]:
-        return (xp.concatenate(g, axis=dim),)
-    out = xp.zeros(shape, g[0].dtype)           # tensor_split sections may overlap
-    pre = (slice(None),) * dim
-    for (a, b), gi in zip(bounds, g):
-        out[pre + (slice(a, b),)] += gi
-    return (out,)
+def _split_bwd(xp, g, shape, dim, bounds):
+    return (xp.concatenate(g, axis=dim),)
+
+
+# n_out=-1: as many outputs as the call makes. split and split_with_sizes are multi-output views
+# (torch refuses in-place writes to their outputs); unsafe_split's outputs alias the input
+# without being views for autograd.
+_split = op("split", saves=None, n_out=-1)(_split_fwd)
+_split_sizes = op("split_with_sizes", saves=None, n_out=-1)(_split_fwd)
+_unsafe_split = op("unsafe_split", saves=None, n_out=-1)(_split_fwd)
+_unsafe_split_sizes = op("unsafe_split_with_sizes", saves=None, n_out=-1)(_split_fwd)
+for _o in (_split, _split_sizes, _unsafe_split, _unsafe_split_sizes):
+    _o.vjp(_split_bwd)
 
 
 def _bounds(sizes):
@@ -903,6 +905,12 @@ _unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
 def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
     if split_size is not None:          # Tensor.split's name for it
         split_size_or_sections = split_size
+    d, bounds = _split_bounds(tensor, split_size_or_sections, dim)
+    o = _split if isinstance(split_size_or_sections, int) else _split_sizes
+    return _multi_out(o, tensor, (d, bounds))
+
+
+def _split_bounds(tensor, split_size_or_sections, dim):
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
@@ -921,7 +929,7 @@ def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got split_sizes="
                                f"{sizes}")
-    return _multi_out(_split, tensor, (d, _bounds(sizes)))
+    return d, _bounds(sizes)
 
 
 def split_with_sizes(input, split_sizes, dim=0):
@@ -948,7 +956,8 @@ def tensor_split(input, indices_or_sections, dim=0):
                 for i in indices_or_sections]
         starts, ends = [0] + cuts, cuts + [n]
         bounds = tuple((a, builtins.max(a, b)) for a, b in zip(starts, ends))
-    return _multi_out(_split, input, (d, bounds))
+    pre = (slice(None),) * d        # torch's sections are slices (views one by one)
+    return tuple(_slice_fn(input, pre + (slice(a, b),)) for a, b in bounds)
 
 
 def chunk(input, chunks, dim=0):
@@ -970,11 +979,11 @@ def unsafe_chunk(input, chunks, dim=0):
 
 
 def unsafe_split(input, split_size, dim=0):
-    return split(input, split_size, dim)
+    return apply(_unsafe_split, (input,), _split_bounds(input, split_size, dim))
 
 
 def unsafe_split_with_sizes(input, split_sizes, dim=0):
-    return split_with_sizes(input, split_sizes, dim)
+    return apply(_unsafe_split_sizes, (input,), _split_bounds(input, list(split_sizes), dim))
 
 
 def unbind(input, dim=0):
