@@ -296,3 +296,35 @@ def test_split_family_nodes_views_and_inplace_writes_like_torch(case):
         sum(((i + 1) * p).sum() for i, p in enumerate(parts)).backward()
         return names, views, err, x.tolist(), a.grad.tolist()
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("cast", [
+    lambda t: t.zeros(2).copy_(t.tensor([1 + 1j, 2j])),
+    lambda t: t.tensor([1 + 1j]).float(),
+    lambda t: t.tensor([1 + 1j]).to(t.float64),
+    lambda t: t.zeros(2).__setitem__(slice(None), t.tensor([1 + 1j])),
+    lambda t: t.zeros(2, requires_grad=True).mul(1).copy_(t.tensor([1 + 2j])),
+])
+def test_complex_to_real_casts_warn_once_as_torch(cast):
+    import warnings
+    from ember.ops import index
+    index._COMPLEX_WARNED[0] = False
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        cast(ember)
+        cast(ember)
+    w = [x for x in w if x.category is UserWarning]      # (not NumPy's, silenced in ember)
+    assert [(x.category, str(x.message), x.filename) for x in w] == \
+        [(UserWarning, "Casting complex values to real discards the imaginary part", __file__)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = cast(ember)
+        expected = cast(torch)
+    if r is not None:
+        assert r.tolist() == expected.tolist()
+
+
+def test_lerp_integer_kernel_names_like_torch():
+    for f in (lambda t: t.lerp(t.tensor([1, 2]), t.tensor([1, 2]), 0.5),
+              lambda t: t.lerp(t.tensor([1, 2]), t.tensor([1, 2]), t.tensor([1, 1]))):
+        assert _outcome(lambda: f(ember)) == _outcome(lambda: f(torch))

@@ -1096,6 +1096,9 @@ def record_set(self, old, source):
 # ---- conversion (differentiable dtype and device changes) -----------------------------------
 @_op("to_copy", saves=None, node="ToCopyBackward0")
 def _to_copy(xp, x, np_dtype):
+    if x.dtype.kind == "c":
+        from .index import warn_complex_to_real
+        warn_complex_to_real(x.dtype, np_dtype)
     return x.astype(np_dtype), (x.dtype,)
 
 

@@ -1297,7 +1297,8 @@ def _cname(d):
 @_shapes_as_runtime
 def _lerp(xp, a, b, w):
     if a.dtype.kind not in "fcV":
-        raise _ni("lerp_kernel_scalar", a.dtype)
+        raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "      # no _cpu
+                                  f"'{_tname(a.dtype)}'")
     d = b - a
     # torch's two-sided formula keeps lerp exact at both ends
     y = a + w * d if builtins.abs(w) < 0.5 else b - d * (1 - w)
@@ -1314,7 +1315,8 @@ def _(xp, g, w):
 @_shapes_as_runtime
 def _lerp_t(xp, a, b, w):
     if a.dtype.kind not in "fcV":
-        raise _ni("lerp_kernel_tensor", a.dtype)
+        raise NotImplementedError(f"\"lerp_kernel_tensor\" not implemented for "      # no _cpu
+                                  f"'{_tname(a.dtype)}'")
     d = b - a
     y = xp.where(xp.abs(w) < 0.5, a + w * d, b - d * (1 - w))
     return _as_array(xp, y, a), (a, b, w)

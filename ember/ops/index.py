@@ -512,6 +512,8 @@ def _setitem(self, idx, value):
         elif not isinstance(value, (int, float, bool, complex, np.generic)):
             raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
         target = self.arr[basic]
+        if isinstance(value, Tensor):
+            warn_complex_to_real(value.arr.dtype, target.dtype)
         try:
             if adv is None:
                 target[...] = v
@@ -942,6 +944,19 @@ def _stack():
     while f is not None and f.f_code.co_filename.startswith(root + os.sep):
         f, level = f.f_back, level + 1
     return level
+
+
+_COMPLEX_WARNED = [False]
+
+
+def warn_complex_to_real(src_dtype, dst_dtype):
+    """torch warns once a process when a copy or cast drops imaginary parts (NumPy's own
+    ComplexWarning is silenced inside ember)."""
+    if src_dtype.kind == "c" and dst_dtype.kind != "c" and not _COMPLEX_WARNED[0]:
+        _COMPLEX_WARNED[0] = True
+        import warnings
+        warnings.warn("Casting complex values to real discards the imaginary part", UserWarning,
+                      stacklevel=_stack())
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):

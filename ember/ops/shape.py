@@ -584,6 +584,9 @@ def _to_format(input, fmt, copy=False, alias=None):
 
 @op("copy", saves=None, node="CopyBackwards")
 def _copy(xp, x, src):
+    if src.dtype.kind == "c":
+        from .index import warn_complex_to_real
+        warn_complex_to_real(src.dtype, x.dtype)
     return xp.broadcast_to(src, x.shape).astype(x.dtype, copy=True), (src.dtype,)
 
 
@@ -621,6 +624,9 @@ def copy_(input, src, non_blocking=False):
         arr = src.arr
         if src.be is not input.be:
             arr = input.be.from_host(src.be.to_host(arr))
+        if arr.dtype.kind == "c":
+            from .index import warn_complex_to_real
+            warn_complex_to_real(arr.dtype, input.arr.dtype)
         try:
             write_into(input, arr, "copy")
         except ValueError:
