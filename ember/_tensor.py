@@ -82,6 +82,7 @@ def _size_item(v, i):
 
 
 _SCALAR_WARNED = [False]
+_T_WARNED = [False]
 
 
 def _warn_grad_scalar():
@@ -311,10 +312,14 @@ class Tensor:
 
     @property
     def T(self):
-        if self.arr.ndim not in (0, 2):
+        if self.arr.ndim not in (0, 2) and not _T_WARNED[0]:    # torch warns once
+            _T_WARNED[0] = True
             import warnings
             warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their "
-                          "shape is deprecated", UserWarning, stacklevel=2)
+                          "shape is deprecated and it will throw an error in a future release. "
+                          "Consider `x.mT` to transpose batches of matrices or `x.permute(*torch."
+                          "arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
+                          UserWarning, stacklevel=2)
         return self.permute(*range(self.arr.ndim - 1, -1, -1))
 
     @property

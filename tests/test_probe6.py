@@ -328,3 +328,36 @@ def test_lerp_integer_kernel_names_like_torch():
     for f in (lambda t: t.lerp(t.tensor([1, 2]), t.tensor([1, 2]), 0.5),
               lambda t: t.lerp(t.tensor([1, 2]), t.tensor([1, 2]), t.tensor([1, 1]))):
         assert _outcome(lambda: f(ember)) == _outcome(lambda: f(torch))
+
+
+_VIEW_DTYPE = {
+    "size not divisible": lambda t: t.zeros(3, 4)[:, :3].view(t.float64),
+    "transposed": lambda t: t.zeros(3, 4).t().view(t.float64),
+    "0-d": lambda t: t.zeros(()).view(t.float64),
+    "stride": lambda t: t.zeros(3, dtype=t.int8)[::2].view(t.int16),
+    "offset": lambda t: t.zeros(3, 3)[:, 1:].view(t.float64),
+    "smaller ok": lambda t: t.zeros(2, 2).view(t.int16),
+    "larger ok": lambda t: t.zeros(2, 4).view(t.float64),
+    "same size": lambda t: t.zeros(2, 3).t().view(t.int32),
+    "t_ of 3-d": lambda t: t.zeros(2, 3, 4).t_(),
+}
+
+
+@pytest.mark.parametrize("case", list(_VIEW_DTYPE))
+def test_dtype_views_and_t_check_like_torch(case):
+    def run(t):
+        r = _VIEW_DTYPE[case](t)
+        return r.shape, r.stride(), r.dtype.itemsize
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_T_of_a_non_matrix_warns_once_with_torchs_message():
+    import subprocess
+    import sys
+    code = ("import warnings, {0} as t\nwarnings.simplefilter('always')\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always'); t.zeros(3).T; t.zeros(2, 3, 4).T\n"
+            "print(len(w), str(w[0].message).split(' (Triggered')[0])")
+    out = [subprocess.run([sys.executable, "-c", code.format(m)], capture_output=True, text=True,
+                          env=dict(__import__("os").environ)).stdout for m in ("torch", "ember")]
+    assert out[0] == out[1] and out[0].startswith("1 The use of `x.T`")

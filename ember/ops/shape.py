@@ -133,11 +133,34 @@ def _view_dtype(input, dtype):
     from .._dtype import to_dtype
     dt = to_dtype(dtype)
     a = input.arr
-    if dt.np.itemsize != a.itemsize and a.ndim and a.strides[-1] != a.itemsize:
-        raise RuntimeError("self.stride(-1) must be 1 to view Float as Int")
+    if dt.np.itemsize != a.itemsize:
+        _check_view_dtype(input, dt.np)
     t = _new(a.view(dt.np), input.be)
     _share_version(t, input)
     return t
+
+
+def _check_view_dtype(input, np_dtype):
+    """torch's checks of a view as a dtype of another element size, in its order."""
+    a = input.arr
+    what = f"to view {_type_name(a.dtype)} as {_type_name(np_dtype)} (different element sizes)"
+    if not a.ndim:
+        raise RuntimeError(f"self.dim() cannot be 0 {what}")
+    ratio = np_dtype.itemsize // a.itemsize
+    if ratio > 1 and a.shape[-1] % ratio:
+        raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {what}, but got "
+                           f"{a.shape[-1]}")
+    strides = input.stride()
+    if strides[-1] != 1:
+        raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[-1]}")
+    if ratio > 1:
+        if input.storage_offset() % ratio:
+            raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, but "
+                               f"got {input.storage_offset()}")
+        for i, st in enumerate(strides[:-1]):
+            if st % ratio:
+                raise RuntimeError(f"self.stride({i}) must be divisible by {ratio} {what}, but "
+                                   f"got {st}")
 
 
 # ---- complex views: real, imag, view_as_real, view_as_complex --------------------------------
@@ -298,10 +321,10 @@ def transpose(input, dim0, dim1):
 swapaxes = swapdims = transpose
 
 
-def t(input):
+def t(input, name="t"):
     nd = input.ndim
     if nd > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+        raise RuntimeError(f"{name}() expects a tensor with <= 2 dimensions, but self is {nd}D")
     return _t_fn(input, 0, 1) if nd == 2 else _t_fn(input, 0, 0) if nd == 1 else \
         _alias_fn(input, ())
 
@@ -1448,7 +1471,7 @@ def _meta_inplace(self, fn, *args):
 
 
 def t_(input):
-    return _meta_inplace(input, t)
+    return _meta_inplace(input, t, "t_")
 
 
 def transpose_(input, dim0, dim1):
