@@ -361,3 +361,25 @@ def test_T_of_a_non_matrix_warns_once_with_torchs_message():
     out = [subprocess.run([sys.executable, "-c", code.format(m)], capture_output=True, text=True,
                           env=dict(__import__("os").environ)).stdout for m in ("torch", "ember")]
     assert out[0] == out[1] and out[0].startswith("1 The use of `x.T`")
+
+
+@pytest.mark.parametrize("key", [
+    lambda t: [[0, 1], [1, 2]], lambda t: [slice(None), 0], lambda t: [0, None],
+    lambda t: [t.tensor([0]), 1], lambda t: [0, 1], lambda t: t.tensor([[0, 1], [1, 2]]),
+])
+@pytest.mark.parametrize("write", [False, True])
+def test_non_tuple_sequence_index_warns_like_torch(key, write):
+    import warnings
+
+    def run(t):
+        x = t.arange(12.).view(3, 4)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            if write:
+                x[key(t)] = -1.0
+                r = x
+            else:
+                r = x[key(t)]
+        return r.tolist(), [(x.category, str(x.message).split(" (Triggered")[0], x.filename)
+                            for x in w if x.category is UserWarning]
+    assert run(ember) == run(torch)

@@ -108,8 +108,16 @@ def _seq_as_tuple(idx):
         return False
     if len(idx) >= 32:
         return False
-    return builtins.any(isinstance(o, (Tensor, list, tuple, range, slice, np.ndarray)) or
-                        o is None or o is Ellipsis for o in idx)
+    if builtins.any(isinstance(o, (Tensor, list, tuple, range, slice, np.ndarray)) or
+                    o is None or o is Ellipsis for o in idx):
+        import warnings
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and "
+                      "will be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In "
+                      "pytorch 2.9 this will be interpreted as tensor index, x[torch.tensor(seq)]"
+                      ", which will result either in an error or a different result",
+                      UserWarning, stacklevel=_stack())
+        return True
+    return False
 
 
 def _as_index_array(a):
