@@ -383,3 +383,22 @@ def test_non_tuple_sequence_index_warns_like_torch(key, write):
         return r.tolist(), [(x.category, str(x.message).split(" (Triggered")[0], x.filename)
                             for x in w if x.category is UserWarning]
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_unique_keeps_each_nan_like_torch(dtype):
+    def run(t):
+        x = t.tensor([float("nan"), 1., float("nan"), 1.], dtype=getattr(t, dtype))
+        v, inv, cnt = t.unique(x, return_inverse=True, return_counts=True)
+        return str(v.tolist()), inv.tolist(), cnt.tolist(), str(t.unique(x, sorted=False).tolist())
+    assert run(ember) == run(torch)
+
+
+def test_atan2_gradient_at_the_origin_is_zero_like_torch():
+    def run(t):
+        x = t.tensor([0., 1., -2., 0.], requires_grad=True)
+        y = t.tensor([0., 0., 3., 0.], requires_grad=True)
+        gx, gy = t.autograd.grad(t.atan2(x, y).sum(), [x, y])
+        h = t.tensor([0., 1.], dtype=t.float16, requires_grad=True)
+        return gx.tolist(), gy.tolist(), t.autograd.grad(t.atan2(h, h).sum(), h)[0].tolist()
+    assert run(ember) == run(torch)

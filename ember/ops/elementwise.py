@@ -682,7 +682,8 @@ def _tensor_only(fn, name):
 
 
 def _atan2_grad(xp, g, a, b):
-    d = g / (a * a + b * b)
+    r = a * a + b * b
+    d = g / xp.where(r == 0, 1, r) * (r != 0)       # torch: a zero gradient at the origin
     return d * b, -d * a
 
 

@@ -1418,7 +1418,8 @@ def _unique(xp, x, dim, consecutive):
             inv = (xp.cumsum(keep) - 1).reshape(x.shape)
             counts = xp.diff(xp.append(starts, flat.shape[0]))
         else:
-            vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True)
+            kw = {"equal_nan": False} if flat.dtype.kind in "fcV" else {}   # torch: NaNs differ
+            vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True, **kw)
             inv = inv.reshape(x.shape)
         return (vals, inv.astype(np.int64), counts.astype(np.int64)), ()
     moved = xp.moveaxis(x, dim, 0)
