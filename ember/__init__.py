@@ -10,6 +10,8 @@ import warnings as _warnings
 # floating-point warnings raised inside ember's own code only: the user's NumPy still warns.
 _warnings.filterwarnings("ignore", r"(invalid value|divide by zero|overflow|underflow) "
                          "encountered", RuntimeWarning, r"ember(\.|$)")
+# NumPy's ComplexWarning likewise: ember warns as torch does (once, a UserWarning)
+_warnings.filterwarnings("ignore", "Casting complex values to real", module=r"ember(\.|$)")
 
 from . import _malloc  # noqa: F401  (process-wide malloc thresholds, see its docstring)
 from . import _dtype

@@ -158,8 +158,8 @@ def _invert(self):
     if kind == "b":
         return E.logical_not(self)
     if kind not in "iu":
-        raise TypeError(f"~ (bitwise_not) is only supported for integer and boolean tensors, "
-                        f"got {self.dtype}")
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
     return E.bitwise_not(self)
 
 

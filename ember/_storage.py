@@ -83,7 +83,11 @@ class UntypedStorage:
         return hash(self.data_ptr())
 
     def __repr__(self):
-        return f"UntypedStorage(device={self.device}, nbytes={self.nbytes()})"
+        """torch's: the bytes one a line, then the class, device and size."""
+        import numpy as np
+        body = "\n".join(f" {v}" for v in self._flat(np.uint8).tolist()) or " "
+        return (f"{body}\n[torch.storage.UntypedStorage(device={self.device}) of size "
+                f"{self.nbytes()}]")
 
     def _flat(self, np_dtype):
         """The storage's bytes as a flat array of `np_dtype` (no copy)."""
@@ -140,4 +144,4 @@ class TypedStorage:
         body = "\n".join(f" {v}" for v in self.tolist())
         head = (f"[torch.storage.TypedStorage(dtype={self.dtype}, device={self.device}) of size "
                 f"{self.size()}]")
-        return body + "\n" + head if body else head
+        return (body or " ") + "\n" + head

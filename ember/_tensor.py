@@ -19,8 +19,15 @@ class Size(tuple):
     """torch.Size: a tuple that prints as `torch.Size([2, 3])`."""
     __slots__ = ()
 
+    def __new__(cls, sizes=()):
+        t = tuple.__new__(cls, sizes)
+        for i, n in enumerate(t):
+            if type(n) is not int:      # bools, NumPy ints, 1-element integer tensors: ints
+                return tuple.__new__(cls, [_size_item(v, j) for j, v in enumerate(t)])
+        return t
+
     def __repr__(self):
-        return f"torch.Size({list(self)})"
+        return f"torch.Size([{', '.join(map(str, self))}])"
 
     def numel(self):
         n = 1
@@ -30,17 +37,52 @@ class Size(tuple):
 
     def __getitem__(self, i):
         r = tuple.__getitem__(self, i)
-        return Size(r) if isinstance(i, slice) else r
+        return _SIZE(Size, r) if isinstance(i, slice) else r
 
     def __add__(self, other):
-        return Size(tuple.__add__(self, tuple(other)))
+        if not isinstance(other, tuple):
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to "
+                            "torch.Size")
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):          # (1,) + size is a Size, as in torch
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        try:
+            r = tuple.__mul__(self, n)
+        except TypeError:
+            raise TypeError(f"can't multiply sequence by non-int of type "
+                            f"'{type(n).__name__}'") from None
+        return r if r is NotImplemented else _SIZE(Size, r)
+
+    __rmul__ = __mul__
 
     def __reduce__(self):
         return (Size, (tuple(self),))
 
 
+_SIZE = tuple.__new__       # a Size of known ints (a NumPy shape), skipping the checks
+
+
+def _size_item(v, i):
+    if isinstance(v, np.integer):       # kept as they are, as torch keeps them
+        return v
+    if type(v) is not float and not isinstance(v, (str, type(None), np.generic)):
+        try:
+            return v.__index__()
+        except (AttributeError, TypeError, RuntimeError, ValueError):
+            pass
+    name = type(v).__name__
+    raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is "
+                    f"'{'numpy.' + name if isinstance(v, np.generic) else name}')")
+
+
 
 _SCALAR_WARNED = [False]
+_T_WARNED = [False]
 
 
 def _warn_grad_scalar():
@@ -141,11 +183,11 @@ class Tensor:
     # ---- metadata -------------------------------------------------------------------------
     @property
     def shape(self):
-        return Size(self.arr.shape)
+        return _SIZE(Size, self.arr.shape)
 
     def size(self, dim=None):
         if dim is None:
-            return Size(self.arr.shape)
+            return _SIZE(Size, self.arr.shape)
         return self.arr.shape[_wrap_dim(dim, self.arr.ndim)]
 
     @property
@@ -270,10 +312,14 @@ class Tensor:
 
     @property
     def T(self):
-        if self.arr.ndim not in (0, 2):
+        if self.arr.ndim not in (0, 2) and not _T_WARNED[0]:    # torch warns once
+            _T_WARNED[0] = True
             import warnings
             warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their "
-                          "shape is deprecated", UserWarning, stacklevel=2)
+                          "shape is deprecated and it will throw an error in a future release. "
+                          "Consider `x.mT` to transpose batches of matrices or `x.permute(*torch."
+                          "arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
+                          UserWarning, stacklevel=2)
         return self.permute(*range(self.arr.ndim - 1, -1, -1))
 
     @property
@@ -361,8 +407,17 @@ class Tensor:
 
     def __bool__(self):
         if self.arr.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError(f"Boolean value of Tensor with "
+                               f"{'no values' if self.arr.size == 0 else 'more than one value'} "
+                               f"is ambiguous")
         return bool(self._host().reshape(()))
+
+    def __contains__(self, element):
+        import numbers
+        if isinstance(element, (Tensor, numbers.Number)):
+            return bool((element == self).any().item())
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed "
+                           f"in a {type(element)}.")
 
     def __float__(self):
         if self._rg and not _SCALAR_WARNED[0] and _GRAD.enabled:
@@ -640,6 +695,19 @@ class Tensor:
         dev = "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int)
                                              else device)
         return self.to(dev, non_blocking=non_blocking)
+
+    # backends ember (like a CPU-only torch build) lacks: torch's errors
+    def xpu(self, device=None, non_blocking=False, memory_format=None):
+        raise AssertionError("Torch not compiled with XPU enabled")
+
+    def ipu(self, device=None, non_blocking=False, memory_format=None):
+        raise RuntimeError("PyTorch is not linked with support for ipu devices")
+
+    def mtia(self, device=None, non_blocking=False, memory_format=None):
+        raise AssertionError("Torch not compiled with MTIA enabled. Ensure you have `import "
+                             "mtia.host_runtime.torch_mtia.dynamic_library` in your python src "
+                             "file and include `//mtia/host_runtime/torch_mtia:torch_mtia` as "
+                             "your target dependency!")
 
     def float(self, memory_format=None):
         return self.to(_dtype.float32)

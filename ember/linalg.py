@@ -198,9 +198,12 @@ def _no_grad():
     return no_grad()
 
 
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=None):
     """Triangular solve: the unused triangle of A is ignored (and masked out of A's gradient),
     as torch does."""
+    if upper is None:
+        raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
+                        '"upper"')
     _square(A, "linalg.solve_triangular")
     if unitriangular:
         from .ops.creation import eye

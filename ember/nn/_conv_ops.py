@@ -255,9 +255,10 @@ def _check_common(input, weight, bias, nsp, groups, transposed):
         raise RuntimeError(f"Input type ({_tname(input)}) and weight type ({_tname(weight)}) "
                            "should be the same or input should be a MKLDNN tensor and weight is a "
                            "dense tensor")
-    if weight.shape[0] == 0:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at dimension "
-                           f"0, but got weight of size {list(weight.shape)} instead")
+    if weight.shape[0] < max(groups, 1):
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least "
+                           f"{max(groups, 1)} at dimension 0, but got weight of size "
+                           f"{list(weight.shape)} instead")
     if weight.shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size [{list(weight.shape)}] "

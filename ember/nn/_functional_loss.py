@@ -156,6 +156,9 @@ def _scalar(name):
 def _as_batched(input, target):
     """Unbatched (C,) input with a 0-d target becomes a batch of one."""
     if input.ndim == 1:
+        if target.ndim == 1 and target.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                             f"{target.shape[0]}")
         return _S.unsqueeze(input, 0), _S.reshape(target, (1,)), True
     return input, target, False
 

@@ -5,6 +5,8 @@ view's region replaced by the in-place result) and the view becomes a strided vi
 base (AsStridedBackward0). Positions are found from the arrays' memory addresses, so any view
 (slices, select, diagonal, transpose, unfold ...) works."""
 
+import re
+
 from .._tensor import _new
 from ..autograd.node import OutSlot
 from ._registry import N_BACKENDS, op, override
@@ -51,7 +53,7 @@ def _(xp, g, pos, shape):
 def check_inplace_view(view):
     """torch refuses in-place writes to views returned by multi-output view ops (split ...)."""
     if view._base is not None and isinstance(view.grad_fn, OutSlot):
-        name = view.grad_fn.name()
+        name = re.sub(r"Backward\d*$", "", view.grad_fn.name())    # torch names the function
         raise RuntimeError(
             f"Output {view.grad_fn.index} of {name} is a view and is being modified inplace. This "
             "view is the output of a function that returns multiple views. Such functions do not "

@@ -725,17 +725,24 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     return _into(_finish(a, be, requires_grad), out)
 
 
+_P_IN = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
+         "message be improved?  If so, please report an enhancement request to PyTorch.)")
+
+
 def bernoulli(input, p=None, *, generator=None, out=None):
     be = input.be
     probs = input.arr if p is None else p
     if p is None and ((probs < 0).any() or (probs > 1).any()):
-        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        raise RuntimeError(_P_IN)
     keep = _rng_for(generator, be).bernoulli_tensor(be.xp.broadcast_to(probs, input.shape))
     return _new(keep.astype(input.arr.dtype), be)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     be = input.be
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{_tname(input.arr.dtype)}")
     p = be.to_host(input.arr).astype(np.float64)
     if p.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
@@ -898,8 +905,12 @@ def _bernoulli(self, p=0.5, *, generator=None):
     _real_only(self, "bernoulli_scalar_cpu_")
     rng = _rng_for(generator, self.be)
     if isinstance(p, Tensor):
+        if (p.arr < 0).any() or (p.arr > 1).any():
+            raise RuntimeError(_P_IN)
         probs = self.be.xp.broadcast_to(p.arr, self.shape)
         return _sampled(_BERNOULLI_P, self, rng.bernoulli_tensor(probs), p)
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     return _sampled(_BERNOULLI, self, _draw(self, lambda shape: rng.bernoulli(shape, p)))
 
 
@@ -1085,6 +1096,9 @@ def record_set(self, old, source):
 # ---- conversion (differentiable dtype and device changes) -----------------------------------
 @_op("to_copy", saves=None, node="ToCopyBackward0")
 def _to_copy(xp, x, np_dtype):
+    if x.dtype.kind == "c":
+        from .index import warn_complex_to_real
+        warn_complex_to_real(x.dtype, np_dtype)
     return x.astype(np_dtype), (x.dtype,)
 
 

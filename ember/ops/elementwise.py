@@ -30,7 +30,10 @@ def _ni(name, dt):
     return NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(dt)}'")
 
 
-def _bool_sub():
+def _bool_sub(input, other):
+    if _has_bool(input) and _has_bool(other):
+        return RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                            "Use the `^` or `logical_xor()` operator instead.")
     return RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If "
                         "you are trying to invert a mask, use the `~` or `logical_not()` operator "
                         "instead.")
@@ -649,7 +652,16 @@ _div_trunc = _binary("div_trunc", _trunc_div,
                      lambda xp, g, a, b: (xp.zeros_like(g), _scalar_g(xp.zeros_like(g), b)),
                      saves=None, node="DivBackward2", check=_deny("div_trunc", "bc",
                                                                   zero_div=True))
-remainder = _binary("remainder", lambda xp, a, b: xp.remainder(a, b),
+def _remainder(xp, a, b):
+    r = xp.remainder(a, b)
+    if r.dtype.kind in "fV":    # float16/32/64, bfloat16
+        z = r == 0
+        if z.any():             # torch's zero takes the dividend's sign (fmod's), NumPy's the divisor's
+            r = xp.where(z, xp.copysign(r, a), r)
+    return r
+
+
+remainder = _binary("remainder", _remainder,
                     lambda xp, g, a, b: (g, _scalar_g(-g * xp.floor(a / b), b)),
                     check=_deny("remainder", "bc", zero_div=True))
 fmod = _binary("fmod", lambda xp, a, b: xp.fmod(a, b),
@@ -671,7 +683,8 @@ def _tensor_only(fn, name):
 
 
 def _atan2_grad(xp, g, a, b):
-    d = g / (a * a + b * b)
+    r = a * a + b * b
+    d = g / xp.where(r == 0, 1, r) * (r != 0)       # torch: a zero gradient at the origin
     return d * b, -d * a
 
 
@@ -998,7 +1011,7 @@ def add(input, other, *, alpha=1, out=None):
 
 def sub(input, other, *, alpha=1, out=None):
     if _has_bool(input) or _has_bool(other):
-        raise _bool_sub()
+        raise _bool_sub(input, other)
     if alpha != 1 or alpha is True:
         other = _scaled(input, other, alpha)
     r = _sub(input, other)
@@ -1010,7 +1023,7 @@ subtract = sub
 
 def rsub(input, other, *, alpha=1):
     if _has_bool(input) or _has_bool(other):
-        raise _bool_sub()
+        raise _bool_sub(input, other)
     if isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
     return _rsub(_scaled(other, input, alpha) if alpha != 1 else input, other)
@@ -1286,7 +1299,8 @@ def _cname(d):
 @_shapes_as_runtime
 def _lerp(xp, a, b, w):
     if a.dtype.kind not in "fcV":
-        raise _ni("lerp_kernel_scalar", a.dtype)
+        raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "      # no _cpu
+                                  f"'{_tname(a.dtype)}'")
     d = b - a
     # torch's two-sided formula keeps lerp exact at both ends
     y = a + w * d if builtins.abs(w) < 0.5 else b - d * (1 - w)
@@ -1303,7 +1317,8 @@ def _(xp, g, w):
 @_shapes_as_runtime
 def _lerp_t(xp, a, b, w):
     if a.dtype.kind not in "fcV":
-        raise _ni("lerp_kernel_tensor", a.dtype)
+        raise NotImplementedError(f"\"lerp_kernel_tensor\" not implemented for "      # no _cpu
+                                  f"'{_tname(a.dtype)}'")
     d = b - a
     y = xp.where(xp.abs(w) < 0.5, a + w * d, b - d * (1 - w))
     return _as_array(xp, y, a), (a, b, w)
@@ -1368,7 +1383,7 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     if tensor1.arr.dtype.kind in "biu" and tensor2.arr.dtype.kind in "biu":
-        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  "
                            "release addcdiv will perform a true division of tensor1 and tensor2. "
                            "The historic addcdiv behavior can be implemented as "
                            "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "

@@ -109,8 +109,16 @@ def _seq_as_tuple(idx):
         return False
     if len(idx) >= 32:
         return False
-    return builtins.any(isinstance(o, (Tensor, list, tuple, range, slice, np.ndarray)) or
-                        o is None or o is Ellipsis for o in idx)
+    if builtins.any(isinstance(o, (Tensor, list, tuple, range, slice, np.ndarray)) or
+                    o is None or o is Ellipsis for o in idx):
+        import warnings
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and "
+                      "will be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In "
+                      "pytorch 2.9 this will be interpreted as tensor index, x[torch.tensor(seq)]"
+                      ", which will result either in an error or a different result",
+                      UserWarning, stacklevel=_stack())
+        return True
+    return False
 
 
 def _as_index_array(a):
@@ -390,8 +398,10 @@ def _put_recorded(self, value, idx, accumulate, o):
     Unlike the generic in-place path this neither copies self nor saves it (the backward of an
     index put needs neither), so `y[i] = v` in a loop costs O(v), as in torch."""
     if self.requires_grad and self.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
+        # torch writes a basic index through a view of self (an Ellipsis alone is self)
+        view = o is _setitem_basic and not _trivial(idx)
+        raise RuntimeError(f"a {'view of a ' if view else ''}leaf Variable that requires grad is "
+                           "being used in an in-place operation.")
     base = self._base
     if base is not None:
         if base.requires_grad and base.grad_fn is None:
@@ -411,9 +421,8 @@ def _put_recorded(self, value, idx, accumulate, o):
     except IndexError as e:
         raise _bounds_error(e) from None
     except ValueError:
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
-                           f"broadcast to indexing result of shape "
-                           f"{list(self.arr[idx].shape)}") from None
+        raise _put_shape_error(self.arr[idx].shape, v.shape, o is _setitem_basic,
+                               value.arr.dtype) from None
     bump_version(self)
     old = _new(self.arr, be)            # the engine reads the input's shape and dtype from it
     nv = (value.grad_fn or value._leaf_node()) if value.requires_grad else None
@@ -428,6 +437,26 @@ def _put_recorded(self, value, idx, accumulate, o):
     else:
         refresh_views(self)
     return self
+
+
+def _put_shape_error(shape, vshape, basic, vdtype):
+    """The error of a value that does not fit its indexing result: a basic index copies into a
+    view, expanding the value (its leading 1s dropped) as torch's copy_to does."""
+    if basic:
+        vshape = list(vshape)
+        while vshape and vshape[0] == 1:
+            vshape.pop(0)
+        from .shape import expanded_sizes
+        try:
+            expanded_sizes(_tname_dtype(vdtype), tuple(vshape), tuple(shape))
+        except RuntimeError as e:
+            return e
+    return RuntimeError(f"shape mismatch: value tensor of shape {list(vshape)} cannot be "
+                        f"broadcast to indexing result of shape {list(shape)}")
+
+
+def _tname_dtype(dt):
+    return f"torch.{_dtype_name(dt)}Tensor"
 
 
 def _value_for(self, value):
@@ -493,6 +522,8 @@ def _setitem(self, idx, value):
         elif not isinstance(value, (int, float, bool, complex, np.generic)):
             raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
         target = self.arr[basic]
+        if isinstance(value, Tensor):
+            warn_complex_to_real(value.arr.dtype, target.dtype)
         try:
             if adv is None:
                 target[...] = v
@@ -506,8 +537,7 @@ def _setitem(self, idx, value):
                                    "non-writable NumPy array or buffer); clone() it first") \
                     from None
             shp = target.shape if adv is None else target[adv].shape
-            raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} "
-                               f"cannot be broadcast to indexing result of shape {list(shp)}") \
+            raise _put_shape_error(shp, np.shape(v), adv is None, getattr(v, "dtype", None)) \
                 from None
         bump_version(self)
         return
@@ -924,6 +954,19 @@ def _stack():
     while f is not None and f.f_code.co_filename.startswith(root + os.sep):
         f, level = f.f_back, level + 1
     return level
+
+
+_COMPLEX_WARNED = [False]
+
+
+def warn_complex_to_real(src_dtype, dst_dtype):
+    """torch warns once a process when a copy or cast drops imaginary parts (NumPy's own
+    ComplexWarning is silenced inside ember)."""
+    if src_dtype.kind == "c" and dst_dtype.kind != "c" and not _COMPLEX_WARNED[0]:
+        _COMPLEX_WARNED[0] = True
+        import warnings
+        warnings.warn("Casting complex values to real discards the imaginary part", UserWarning,
+                      stacklevel=_stack())
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
@@ -1390,7 +1433,8 @@ def _unique(xp, x, dim, consecutive):
             inv = (xp.cumsum(keep) - 1).reshape(x.shape)
             counts = xp.diff(xp.append(starts, flat.shape[0]))
         else:
-            vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True)
+            kw = {"equal_nan": False} if flat.dtype.kind in "fcV" else {}   # torch: NaNs differ
+            vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True, **kw)
             inv = inv.reshape(x.shape)
         return (vals, inv.astype(np.int64), counts.astype(np.int64)), ()
     moved = xp.moveaxis(x, dim, 0)

@@ -886,7 +886,21 @@ def _linalg_inv(A, *, out=None):
 @op("linalg_det", saves="both")
 def _det(xp, a):
     d = xp.asarray(xp.linalg.det(a))
+    if a.shape[-1] and d.dtype.kind == "f" and not d.all():
+        d = _signed_zeros(xp, a, d)
     return d, (a, d)
+
+
+def _signed_zeros(xp, a, d):
+    """torch's det of a singular matrix is the diagonal product of A^T's LU times the pivots'
+    sign, a signed zero (NumPy's is sign * exp(logdet), +0)."""
+    from .linalg_extra import _getrf
+    lu, piv, _ = _getrf(xp, xp.swapaxes(a, -1, -2))
+    n = a.shape[-1]
+    swaps = (piv != xp.arange(1, n + 1, dtype=piv.dtype)).sum(-1)
+    lu_det = xp.diagonal(lu, axis1=-2, axis2=-1).prod(-1)
+    lu_det = xp.where(swaps % 2 == 1, -lu_det, lu_det)
+    return xp.where(d == 0, xp.copysign(xp.zeros_like(d), lu_det), d)
 
 
 @_det.vjp
@@ -923,6 +937,8 @@ def _linalg_det(A, *, out=None):
 def _slogdet(xp, a):
     sign, lad = xp.linalg.slogdet(a)
     sign = xp.asarray(sign)
+    if a.shape[-1] and sign.dtype.kind == "f" and not sign.all():
+        sign = _signed_zeros(xp, a, sign)
     return (sign, xp.asarray(lad)), (a, sign)
 
 

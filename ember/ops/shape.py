@@ -134,11 +134,34 @@ def _view_dtype(input, dtype):
     from .._dtype import to_dtype
     dt = to_dtype(dtype)
     a = input.arr
-    if dt.np.itemsize != a.itemsize and a.ndim and a.strides[-1] != a.itemsize:
-        raise RuntimeError("self.stride(-1) must be 1 to view Float as Int")
+    if dt.np.itemsize != a.itemsize:
+        _check_view_dtype(input, dt.np)
     t = _new(a.view(dt.np), input.be)
     _share_version(t, input)
     return t
+
+
+def _check_view_dtype(input, np_dtype):
+    """torch's checks of a view as a dtype of another element size, in its order."""
+    a = input.arr
+    what = f"to view {_type_name(a.dtype)} as {_type_name(np_dtype)} (different element sizes)"
+    if not a.ndim:
+        raise RuntimeError(f"self.dim() cannot be 0 {what}")
+    ratio = np_dtype.itemsize // a.itemsize
+    if ratio > 1 and a.shape[-1] % ratio:
+        raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {what}, but got "
+                           f"{a.shape[-1]}")
+    strides = input.stride()
+    if strides[-1] != 1:
+        raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[-1]}")
+    if ratio > 1:
+        if input.storage_offset() % ratio:
+            raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, but "
+                               f"got {input.storage_offset()}")
+        for i, st in enumerate(strides[:-1]):
+            if st % ratio:
+                raise RuntimeError(f"self.stride({i}) must be divisible by {ratio} {what}, but "
+                                   f"got {st}")
 
 
 # ---- complex views: real, imag, view_as_real, view_as_complex --------------------------------
@@ -299,10 +322,10 @@ def transpose(input, dim0, dim1):
 swapaxes = swapdims = transpose
 
 
-def t(input):
+def t(input, name="t"):
     nd = input.ndim
     if nd > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+        raise RuntimeError(f"{name}() expects a tensor with <= 2 dimensions, but self is {nd}D")
     return _t_fn(input, 0, 1) if nd == 2 else _t_fn(input, 0, 0) if nd == 1 else \
         _alias_fn(input, ())
 
@@ -431,26 +454,31 @@ def expand(input, *sizes, size=None):
     a = input.arr
     if sizes == a.shape:
         return _expand_fn(input, sizes)
-    nd = a.ndim
+    return _expand_fn(input, expanded_sizes(_tname(input), a.shape, sizes))
+
+
+def expanded_sizes(tname, shape, sizes):
+    """expand's target sizes (-1 resolved), raising torch's errors where `shape` cannot expand."""
+    nd = len(shape)
     if len(sizes) < nd:
-        raise RuntimeError(f"expand({_tname(input)}{{{list(input.shape)}}}, size={list(sizes)}"
+        raise RuntimeError(f"expand({tname}{{{list(shape)}}}, size={list(sizes)}"
                            f"): the number of sizes provided ({len(sizes)}) must be greater or "
                            f"equal to the number of dimensions in the tensor ({nd})")
     lead = len(sizes) - nd
     out = list(sizes)
-    for i, s in enumerate(input.arr.shape):
+    for i, s in enumerate(shape):
         want = sizes[lead + i]
         if want == -1:
             out[lead + i] = s
         elif s != want and s != 1:
             raise RuntimeError(f"The expanded size of the tensor ({want}) must match the "
                                f"existing size ({s}) at non-singleton dimension {lead + i}.  "
-                               f"Target sizes: {list(sizes)}.  Tensor sizes: {list(input.shape)}")
+                               f"Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
     for i, s in enumerate(out[:lead]):
         if s < 0:
             raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
                                f"leading, non-existing dimension {i}")
-    return _expand_fn(input, tuple(out))
+    return tuple(out)
 
 
 def _tname(x):
@@ -580,6 +608,9 @@ def _to_format(input, fmt, copy=False, alias=None):
 
 @op("copy", saves=None, node="CopyBackwards")
 def _copy(xp, x, src):
+    if src.dtype.kind == "c":
+        from .index import warn_complex_to_real
+        warn_complex_to_real(src.dtype, x.dtype)
     return xp.broadcast_to(src, x.shape).astype(x.dtype, copy=True), (src.dtype,)
 
 
@@ -617,11 +648,24 @@ def copy_(input, src, non_blocking=False):
         arr = src.arr
         if src.be is not input.be:
             arr = input.be.from_host(src.be.to_host(arr))
-        write_into(input, arr, "copy")
+        if arr.dtype.kind == "c":
+            from .index import warn_complex_to_real
+            warn_complex_to_real(arr.dtype, input.arr.dtype)
+        try:
+            write_into(input, arr, "copy")
+        except ValueError:
+            if 0 in input.arr.strides and input.arr.size > 1:      # an expanded tensor
+                raise RuntimeError(INTERNAL_OVERLAP) from None
+            raise
         if _fw.level is not None:
             _fw_inplace(input, src)
         return input
     return _copy_inplace(input, src, non_blocking)
+
+
+INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written-to tensor "
+                    "refers to a single memory location. Please clone() the tensor before "
+                    "performing the operation.")
 
 
 # ---- cat / stack ------------------------------------------------------------------------------
@@ -852,22 +896,24 @@ def select(input, dim, index):
     return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index,))
 
 
-@op("split", saves=None, n_out=-1)   # n_out=-1: as many outputs as the call makes
-def _split(xp, x, dim, bounds):
+def _split_fwd(xp, x, dim, bounds):
     pre = (slice(None),) * dim
     return tuple(x[pre + (slice(a, b),)] for a, b in bounds), (x.shape, dim, bounds)
 
 
-@_split.vjp
-def _(xp, g, shape, dim, bounds):
-    if all(b0[1] == b1[0] for b0, b1 in zip(bounds, bounds[1:])) and bounds[0][0] == 0 and \
-            bounds[-1][1] == shape[dim]:
-        return (xp.concatenate(g, axis=dim),)
-    out = xp.zeros(shape, g[0].dtype)           # tensor_split sections may overlap
-    pre = (slice(None),) * dim
-    for (a, b), gi in zip(bounds, g):
-        out[pre + (slice(a, b),)] += gi
-    return (out,)
+def _split_bwd(xp, g, shape, dim, bounds):
+    return (xp.concatenate(g, axis=dim),)
+
+
+# n_out=-1: as many outputs as the call makes. split and split_with_sizes are multi-output views
+# (torch refuses in-place writes to their outputs); unsafe_split's outputs alias the input
+# without being views for autograd.
+_split = op("split", saves=None, n_out=-1)(_split_fwd)
+_split_sizes = op("split_with_sizes", saves=None, n_out=-1)(_split_fwd)
+_unsafe_split = op("unsafe_split", saves=None, n_out=-1)(_split_fwd)
+_unsafe_split_sizes = op("unsafe_split_with_sizes", saves=None, n_out=-1)(_split_fwd)
+for _o in (_split, _split_sizes, _unsafe_split, _unsafe_split_sizes):
+    _o.vjp(_split_bwd)
 
 
 def _bounds(sizes):
@@ -889,6 +935,12 @@ _unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
 def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
     if split_size is not None:          # Tensor.split's name for it
         split_size_or_sections = split_size
+    d, bounds = _split_bounds(tensor, split_size_or_sections, dim)
+    o = _split if isinstance(split_size_or_sections, int) else _split_sizes
+    return _multi_out(o, tensor, (d, bounds))
+
+
+def _split_bounds(tensor, split_size_or_sections, dim):
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
@@ -907,7 +959,7 @@ def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got split_sizes="
                                f"{sizes}")
-    return _multi_out(_split, tensor, (d, _bounds(sizes)))
+    return d, _bounds(sizes)
 
 
 def split_with_sizes(input, split_sizes, dim=0):
@@ -957,11 +1009,11 @@ def unsafe_chunk(input, chunks, dim=0):
 
 
 def unsafe_split(input, split_size, dim=0):
-    return split(input, split_size, dim)
+    return apply(_unsafe_split, (input,), _split_bounds(input, split_size, dim))
 
 
 def unsafe_split_with_sizes(input, split_sizes, dim=0):
-    return split_with_sizes(input, split_sizes, dim)
+    return apply(_unsafe_split_sizes, (input,), _split_bounds(input, list(split_sizes), dim))
 
 
 def unbind(input, dim=0):
@@ -1430,7 +1482,7 @@ _INPLACE_NODES = {a: _node_class(b) for a, b in (
 
 
 def t_(input):
-    return _meta_inplace(input, t)
+    return _meta_inplace(input, t, "t_")
 
 
 def transpose_(input, dim0, dim1):

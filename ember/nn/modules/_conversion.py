@@ -56,6 +56,15 @@ class ConversionMixin:
     def cpu(self):
         return self._apply(lambda t: t.cpu())
 
+    def xpu(self, device=None):
+        return self._apply(lambda t: t.xpu(device))
+
+    def ipu(self, device=None):
+        return self._apply(lambda t: t.ipu(device))
+
+    def mtia(self, device=None):
+        return self._apply(lambda t: t.mtia(device))
+
     def type(self, dst_type):
         return self._apply(lambda t: t.type(dst_type))
 

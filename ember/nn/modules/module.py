@@ -5,6 +5,7 @@ entries into the instance `__dict__` (see `_registry.py`). The rest of Module is
 hooks and the hooked call in `_module_hooks.py`, state_dict in `_state_dict.py`, device/dtype
 conversion in `_conversion.py`."""
 from collections import OrderedDict
+from typing import Any, TypeVar
 
 from ..._tensor import Tensor
 from ..parameter import Buffer, Parameter
@@ -58,6 +59,7 @@ def _forward_unimplemented(self, *input):
 class Module(HooksMixin, StateDictMixin, ConversionMixin):
     """Base class for all neural network modules (torch.nn.Module)."""
     dump_patches = False
+    T_destination = TypeVar("T_destination", bound=dict[str, Any])     # state_dict's annotation
     _version = 1
     training: bool
     call_super_init = False
