@@ -42,11 +42,6 @@ def _exp_shifted(xp, s, shift):
     return xp.exp(d)
 
 
-def _rowsum(xp, a):
-    """a.sum(-1, keepdims=True), by einsum on NumPy (10x faster on short rows)."""
-    if xp is np:
-        return np.einsum("...i->...", a)[..., None]
-    return a.sum(-1, keepdims=True)
 
 
 @op("scaled_dot_product_flash_attention_for_cpu", saves="both",
@@ -60,7 +55,7 @@ def _flash(xp, q, k, v, mask, scale, is_causal):
     m = s.max(-1, keepdims=True)
     m = xp.where(xp.isneginf(m), acc(0), m)
     e = _exp_shifted(xp, s, m)
-    z = _rowsum(xp, e)
+    z = _O._rowsum(xp, e, -1)
     p = e.astype(q.dtype).astype(acc) if acc is not q.dtype.type else e
     out = xp.matmul(p, v.astype(acc, copy=False)) / xp.where(z == 0, acc(1), z)
     lse = xp.where(z == 0, acc(np.inf), m + xp.log(z))
@@ -75,7 +70,7 @@ def _(xp, g, q, k, v, mask, out, lse, scale, is_causal):
     g = g.astype(acc, copy=False)
     dv = xp.matmul(xp.swapaxes(p, -1, -2), g)
     dp = xp.matmul(g, xp.swapaxes(v.astype(acc, copy=False), -1, -2))
-    ds = p * (dp - _rowsum(xp, g * out.astype(acc, copy=False))) * acc(scale)
+    ds = p * (dp - _O._rowsum(xp, g * out.astype(acc, copy=False), -1)) * acc(scale)
     dq = xp.matmul(ds, k.astype(acc, copy=False))
     dk = xp.matmul(xp.swapaxes(ds, -1, -2), q.astype(acc, copy=False))
     return (dq.astype(q.dtype, copy=False), dk.astype(k.dtype, copy=False),

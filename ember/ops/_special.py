@@ -88,14 +88,11 @@ def _trigamma_scalar(x):
 
 def expit(xp, x):
     """The logistic sigmoid as torch's CPU kernel computes it, 1 / (1 + exp(-x)) (exp(-x)
-    overflowing to inf gives 0); 2-byte floats in float32, rounded once."""
-    dt = x.dtype
-    if dt.itemsize == 2 and dt.kind in "fV":
-        x = x.astype(np.float32)
+    overflowing to inf gives 0). Its callers hand 2-byte floats over in float32."""
     with np.errstate(over="ignore"):
         e = xp.exp(-x)
     e += 1
-    return (xp.reciprocal(e, out=e) if e.ndim else 1 / e).astype(dt, copy=False)
+    return xp.reciprocal(e, out=e) if e.ndim else 1 / e
 
 
 def _special(name, scalar):
