@@ -30,7 +30,28 @@ CONV = {   # name -> (nsp, input shape, weight shape, bias, kwargs)
     "2d_1x1_stride": (2, (2, 5, 5, 6), (3, 5, 1, 1), True, dict(stride=2)),
     "2d_unbatched": (2, (3, 8, 7), (4, 3, 3, 3), True, dict(padding=1)),
     "3d": (3, (2, 2, 5, 6, 5), (3, 2, 2, 3, 2), True, dict(padding=1, stride=(1, 2, 1))),
+    # few columns per group over a long output: the per-sample column layout
+    "1d_wide": (1, (2, 2, 120), (3, 2, 3), True, dict(padding="same", dilation=2)),
+    "2d_wide": (2, (2, 1, 20, 19), (4, 1, 3, 3), True, {}),
+    "2d_wide_all": (2, (2, 4, 24, 23), (6, 2, 2, 3), True,
+                    dict(stride=(1, 2), padding=(1, 2), dilation=(2, 1), groups=2)),
+    "3d_wide": (3, (1, 1, 8, 9, 8), (2, 1, 2, 2, 2), False, dict(padding=1)),
 }
+SAMPLE_MAJOR = {"1d_wide", "2d_wide", "2d_wide_all", "3d_wide"}
+
+
+@pytest.mark.parametrize("name", list(CONV))
+def test_conv_table_covers_both_column_layouts(name):
+    """Each case runs the column layout it is listed for (the cases above test both)."""
+    from ember.nn._conv_ops import _conv as conv_op
+    nsp, xs, ws, bias, kw = CONV[name]
+    x = ember.tensor(rand(xs), requires_grad=True)
+    y = _conv(F, nsp)(x, ember.tensor(rand(ws)), **kw)
+    node = y.grad_fn
+    while node.name() != "ConvolutionBackward0":      # unbatched: through the squeeze
+        node = node.next_functions[0][0]
+    assert node.op is conv_op
+    assert (node.saved[0].ndim == 4) == (name in SAMPLE_MAJOR)
 
 
 def _conv(lib, nsp):
@@ -95,7 +116,7 @@ def test_conv_on_device(device):
     np.testing.assert_allclose(w.grad.cpu().numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["2d_all", "1d_same_dil", "3d"])
+@pytest.mark.parametrize("name", ["2d_all", "1d_same_dil", "3d", "2d_wide_all", "3d_wide"])
 def test_conv_gradcheck(name):
     nsp, xs, ws, bias, kw = CONV[name]
     gradcheck(lambda x, w, b: _conv(F, nsp)(x, w, b, **kw),
@@ -309,6 +330,8 @@ def test_conv_module_wrong_input():
 DOUBLE = {
     "conv2d": (lambda f, x, w: f.conv2d(x, w, padding=1, stride=2, groups=1), [(2, 3, 5, 5),
                                                                               (4, 3, 3, 3)]),
+    "conv2d_wide": (lambda f, x, w: f.conv2d(x, w, padding=1, groups=2), [(2, 4, 12, 12),
+                                                                           (4, 2, 2, 2)]),
     "conv_transpose2d": (lambda f, x, w: f.conv_transpose2d(x, w, stride=2), [(2, 3, 4, 4),
                                                                               (3, 2, 3, 3)]),
     "unfold": (lambda f, x: f.unfold(x, 2, padding=1), [(2, 3, 4, 4)]),

@@ -201,21 +201,43 @@ def _in_float(fwd, kinds):
 
 
 # ---- convolution ------------------------------------------------------------------------------
+def _sample_major(cols_per_group, length):
+    """Whether to lay the columns out per sample, (N, G, C/G * prod(K), L), and run one small GEMM
+    per sample: that wins where the columns are short and the output long (a first layer of few
+    input channels over a large image: no transposes of the long output and its gradient, which
+    cost more than the GEMMs there); elsewhere the channel-major layout's one large GEMM wins
+    (crossover near L = 16 C/G prod(K), measured on the CPU)."""
+    return 16 * cols_per_group <= length
+
+
 @op("convolution", amp="lower", node="ConvolutionBackward0", needs_mask=True)
 @in_float("fV")
 def _conv(xp, x, w, b, stride, pads, dilation, groups):
     xpad = pad_const(xp, x, pads)
     ksize = w.shape[2:]
     out = out_sizes(xpad.shape[2:], ksize, stride, dilation)
-    cols = _im2col(xp, xpad, ksize, stride, dilation, out, groups)
-    y = _matmul(xp, _grouped(w, groups), cols, "y")
-    y = _to_nchw(xp, y.reshape(w.shape[0], cols.shape[2]), x.shape[0], out, b)
+    n, length = x.shape[0], math.prod(out)
+    if _sample_major(w[0].size, length):
+        cols = xp.empty(x.shape[:2] + tuple(ksize) + tuple(out), x.dtype)
+        cols[...] = windows(xp, xpad, ksize, stride, dilation, out)
+        cols = cols.reshape(n, groups, w[0].size, length)
+        y = xp.matmul(_grouped(w, groups), cols).reshape(n, w.shape[0], length)
+        if b is not None:
+            y += b.reshape(1, -1, 1)
+        y = y.reshape((n, w.shape[0]) + tuple(out))
+    else:
+        cols = _im2col(xp, xpad, ksize, stride, dilation, out, groups)
+        y = _matmul(xp, _grouped(w, groups), cols, "y")
+        y = _to_nchw(xp, y.reshape(w.shape[0], cols.shape[2]), n, out, b)
     return y, (cols, w, xpad.shape, b is not None, stride, pads, dilation, groups)
 
 
 @_conv.vjp
 @holomorphic
 def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
+    if cols.ndim == 4:
+        return _conv_bwd_sample_major(xp, g, cols, w, padded, has_b, stride, pads, dilation,
+                                      groups, needs)
     g3 = _rows(xp, g, groups, "rows")
     gx = gw = gb = None
     if needs[1]:
@@ -226,6 +248,26 @@ def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
         gx = _col2im_nchw(xp, gcols, padded, w.shape[2:], stride, dilation, g.shape[2:], pads)
     if has_b and needs[2]:
         gb = g3.sum(-1).reshape(-1)
+    return gx, gw, gb
+
+
+def _conv_bwd_sample_major(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
+    """Backward for columns (N, G, C/G * prod(K), L): per-sample GEMMs summed over the batch for
+    the weight, a per-sample GEMM and col2im straight into (N, C, ...) for the input."""
+    n, o, out = g.shape[0], g.shape[1], g.shape[2:]
+    g4 = g.reshape(n, groups, o // groups, math.prod(out))
+    gx = gw = gb = None
+    if needs[1]:
+        gw = xp.matmul(g4, cols.swapaxes(-1, -2)).sum(0).reshape(w.shape)
+    if needs[0]:
+        gcols = xp.matmul(_grouped(w, groups).swapaxes(-1, -2), g4)
+        gcols = gcols.reshape((n, padded[1]) + tuple(w.shape[2:]) + tuple(out))
+        gxpad = col2im(xp, gcols, padded, w.shape[2:], stride, dilation, out)
+        gx = _crop(gxpad, pads)
+        if gx is not gxpad:
+            gx = gx.copy()
+    if has_b and needs[2]:
+        gb = xp.einsum("nol->o", g4.reshape(n, o, -1))
     return gx, gw, gb
 
 
