@@ -244,3 +244,138 @@ def test_float32_gelu_accuracy_and_sign():
     rel = [np.max(np.abs(y - exact)[big] / np.abs(exact[big])) for y in (got, ref)]
     assert rel[0] <= 1.5 * rel[1]
     assert ember.nn.functional.gelu(ember.tensor([-np.inf], dtype=ember.float32)).isnan().item()
+
+
+# ---- selection, gather/scatter, einsum and sign: the faster NumPy paths ------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("data", ["distinct", "ties", "nan"])
+def test_topk_partition_path_is_the_stable_sort_prefix(dtype, data):
+    """topk through partition picks the positions the stable sort puts first, in its order
+    (ties straddling the k-th value and NaN take the full sort); values are torch's."""
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        shape = tuple(int(s) for s in rng.integers(8, 70, size=int(rng.integers(1, 4))))
+        a = rng.standard_normal(shape) if data != "ties" else rng.integers(-6, 6, shape)
+        a = a.astype(dtype)
+        if data == "nan":
+            a.reshape(-1)[rng.integers(0, a.size, 3)] = np.nan
+        if trial % 3 == 0:                      # a non-contiguous input
+            a = np.ascontiguousarray(np.swapaxes(a, 0, -1)).swapaxes(0, -1)
+        dim = int(rng.integers(0, a.ndim))
+        k, largest = int(rng.integers(1, a.shape[dim] // 4 + 1)), bool(trial % 2)
+        e = ember.topk(ember.tensor(a), k, dim, largest)
+        key = np.where(np.isnan(a), np.inf, a) if not largest else \
+            np.where(np.isnan(a), -np.inf, -a)          # NaN is largest
+        ref = np.take(np.argsort(key, axis=dim, kind="stable"), np.arange(k), axis=dim)
+        assert np.array_equal(e.indices.numpy(), ref)
+        t = torch.topk(torch.tensor(a), k, dim, largest)
+        assert np.array_equal(e.values.numpy(), t.values.numpy(), equal_nan=True)
+
+
+@pytest.mark.parametrize("data", ["float32", "float64", "int64", "float_ties"])
+def test_median_and_kthvalue_partition_path(data):
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        shape = tuple(int(s) for s in rng.integers(1, 30, size=int(rng.integers(1, 4))))
+        a = rng.integers(-3, 3, shape) if data in ("int64", "float_ties") else \
+            rng.standard_normal(shape)
+        a = a.astype("float32" if data == "float_ties" else data)
+        dim = int(rng.integers(0, a.ndim))
+        n = a.shape[dim]
+        order = np.argsort(a, axis=dim, kind="stable")
+        k = int(rng.integers(1, n + 1))
+        for got, rank, want in (
+                (ember.median(ember.tensor(a), dim), (n - 1) // 2,
+                 torch.median(torch.tensor(a), dim)),
+                (ember.kthvalue(ember.tensor(a), k, dim, keepdim=True), k - 1,
+                 torch.kthvalue(torch.tensor(a), k, dim, keepdim=True))):
+            ref = np.take(order, [rank], axis=dim)
+            assert np.array_equal(got.indices.numpy().reshape(ref.shape), ref)
+            assert np.array_equal(got.values.numpy(), want.values.numpy())
+            assert got.values.shape == want.values.shape
+
+
+def test_median_with_nan_keeps_torchs_rule():
+    a = np.array([[1.0, np.nan, 3.0, 0.5], [2.0, 1.0, 0.0, 4.0]], np.float32)
+    e, t = ember.median(ember.tensor(a), 1), torch.median(torch.tensor(a), 1)
+    assert np.array_equal(e.values.numpy(), t.values.numpy(), equal_nan=True)
+    assert e.indices.tolist() == t.indices.tolist()
+
+
+_GATHER = {   # name -> (input shape, index shape, dim, transpose the input)
+    "rows": ((40, 50), (40, 50), 1, False),
+    "cols": ((40, 50), (30, 50), 0, False),
+    "smaller_index": ((20, 30, 10), (15, 7, 10), 1, False),
+    "last_of_3d": ((6, 7, 40), (5, 7, 9), 2, False),
+    "non_contiguous": ((30, 40), (30, 25), 1, True),
+}
+
+
+@pytest.mark.parametrize("name", list(_GATHER))
+def test_gather_and_scatter_flat_addressing(name):
+    """gather, scatter, scatter_add and scatter_reduce (and their gradients) through flat
+    positions equal torch's, for indices smaller than the input and transposed inputs."""
+    xs, js, dim, transposed = _GATHER[name]
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal(xs[::-1] if transposed else xs)    # the leaf's own layout
+    idx = rng.integers(0, xs[dim], js)
+    src = rng.standard_normal(js)
+    w_idx, w_x = rng.standard_normal(js), rng.standard_normal(xs)
+    outs = {}
+    for lib in (ember, torch):
+        leaf = lib.tensor(base, requires_grad=True)
+        x = leaf.t() if transposed else leaf
+        ts, ti = lib.tensor(src, requires_grad=True), lib.tensor(idx)
+        res = [x.gather(dim, ti), x.scatter(dim, ti, ts), x.scatter_add(dim, ti, ts),
+               x.scatter_reduce(dim, ti, ts, "mean", include_self=False), x.scatter(dim, ti, 2.5)]
+        loss = (res[0] * lib.tensor(w_idx)).sum() + sum((r * lib.tensor(w_x)).sum()
+                                                        for r in res[1:])
+        loss.backward()
+        outs[lib] = [r.detach().numpy() for r in res] + [leaf.grad.numpy(), ts.grad.numpy()]
+    for e, t in zip(outs[ember], outs[torch]):
+        np.testing.assert_allclose(e, t, rtol=1e-12, atol=1e-12)
+
+
+def test_scatter_add_repeated_indices_accumulate_in_order():
+    rng = np.random.default_rng(6)
+    x = np.zeros((3, 8), np.float32)
+    idx = rng.integers(0, 8, (3, 500))
+    src = rng.standard_normal((3, 500)).astype(np.float32)
+    e = ember.tensor(x).scatter_add(1, ember.tensor(idx), ember.tensor(src))
+    t = torch.tensor(x).scatter_add(1, torch.tensor(idx), torch.tensor(src))
+    assert np.array_equal(e.numpy(), t.numpy())
+
+
+_EINSUM = {   # equation -> operand shapes (all large enough for the planned, BLAS path)
+    "ij,jk->ik": [(70, 80), (80, 60)],
+    "bhqd,bhkd->bhqk": [(2, 3, 40, 16), (2, 3, 50, 16)],
+    "bij,bjk->bik": [(5, 30, 40), (5, 40, 20)],
+    "ij,kj->ik": [(64, 100), (70, 100)],
+    "i,ij,j->": [(50,), (50, 60), (60,)],
+    "bi,bi->b": [(600, 200), (600, 200)],
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("eq", list(_EINSUM))
+def test_large_einsum_matches_torch(eq, dtype):
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in _EINSUM[eq]]
+    res = {}
+    for lib in (ember, torch):
+        ts = [lib.tensor(a, requires_grad=True) for a in arrays]
+        y = lib.einsum(eq, *ts)
+        (y * y).sum().backward()
+        res[lib] = [y.detach().numpy()] + [t.grad.numpy() for t in ts]
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    for e, t in zip(res[ember], res[torch]):
+        assert e.dtype == t.dtype and e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=tol, atol=tol * 10)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_sign_is_torchs_bits(dtype):
+    v = [np.nan, -0.0, 0.0, -2.0, 3.0, np.inf, -np.inf, 1e-30, -1e-30]
+    e = ember.sign(ember.tensor(v, dtype=getattr(ember, dtype))).float().numpy()
+    t = torch.sign(torch.tensor(v, dtype=getattr(torch, dtype))).float().numpy()
+    assert _same_bits(e, t)

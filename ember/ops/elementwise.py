@@ -205,8 +205,11 @@ def _neg(xp, x):
 def _sign(xp, x):
     if x.dtype.kind == "b":
         return x.copy()
-    s = xp.sign(x)
-    return xp.where(s != s, 0, s).astype(x.dtype) if x.dtype.kind in "fV" else s   # sign(nan)=0
+    if x.dtype.kind not in "fV":
+        return xp.sign(x)
+    s = (x > 0).astype(x.dtype)     # torch's (0 < x) - (x < 0): sign(nan) = sign(-0.0) = +0
+    s -= (x < 0).astype(x.dtype)
+    return s
 
 
 def _sgn(xp, x):

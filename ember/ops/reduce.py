@@ -815,6 +815,20 @@ def _sorted_along(xp, x, dim):
     return xp.argsort(x, axis=dim, kind="stable")
 
 
+def _kth_smallest(xp, x, r, dim):
+    """(value, index) of the element a stable sort along `dim` puts at rank r, kept dims, for a
+    NumPy array without NaN: NumPy's partition finds the value in linear time; among equal
+    values the stable sort keeps positions in order, so the index is the (r - #smaller)-th
+    occurrence of the value. None where a full sort is needed (other backends, NaN)."""
+    if xp is not np or (x.dtype.kind == "f" and xp.isnan(x).any()) or x.dtype.kind not in "fiu":
+        return None
+    v = xp.take(xp.partition(x, r, axis=dim), [r], axis=dim)
+    eq = x == v
+    nth = r - (x < v).sum(axis=dim, keepdims=True)            # 0-based occurrence of v
+    i = xp.argmax(xp.cumsum(eq, axis=dim, dtype=np.int64) > nth, axis=dim)
+    return v, xp.expand_dims(i, dim)
+
+
 def _median_all(xp, x, ignore_nan):
     flat = x.reshape(-1)
     if ignore_nan and x.dtype.kind in "fV":
@@ -854,8 +868,14 @@ def _median_dim_fwd(name, ignore_nan):
         if not x.ndim:
             i = xp.zeros((), np.int64)
             return (x.copy(), i), (x.shape, i, dim, keepdim)
-        order = _sorted_along(xp, x, dim)
         n = x.shape[dim]
+        fast = _kth_smallest(xp, x, (n - 1) // 2, dim)
+        if fast is not None:
+            v, i = fast
+            if not keepdim:
+                v, i = v.squeeze(dim), i.squeeze(dim)
+            return (v, i.astype(np.int64)), (x.shape, i, dim, keepdim)
+        order = _sorted_along(xp, x, dim)
         if x.dtype.kind in "fV":
             nans = (x != x).sum(axis=dim, keepdims=True)
             if ignore_nan:      # rank among the non-NaN values; all-NaN slices give NaN
@@ -951,9 +971,12 @@ def _kthvalue(xp, x, k, dim, keepdim):
     _empty_dim_check(x, (dim,), "kthvalue")
     if not 1 <= k <= x.shape[dim]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
-    order = _sorted_along(xp, x, dim)
-    i = xp.take(order, [k - 1], axis=dim)
-    v = xp.take_along_axis(x, i, dim)
+    fast = _kth_smallest(xp, x, k - 1, dim)
+    if fast is None:
+        i = xp.take(_sorted_along(xp, x, dim), [k - 1], axis=dim)
+        v = xp.take_along_axis(x, i, dim)
+    else:
+        v, i = fast
     if not keepdim:
         v, i = v.squeeze(dim), i.squeeze(dim)
     return (v, i.astype(np.int64)), (x.shape, i, dim, keepdim)
