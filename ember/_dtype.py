@@ -32,6 +32,25 @@ class dtype:
         return {"float64": complex128, "float16": complex64}.get(self.name, complex64)
 
 
+def cast(a, np_dtype):
+    """`a.astype(np_dtype)` as torch converts: a double reaches float16/bfloat16 through float
+    (c10's Half and BFloat16 are made from a float), so some values round twice."""
+    np_dtype = np.dtype(np_dtype)
+    if a.dtype.char == "d" and np_dtype.itemsize == 2 and np_dtype.kind in "fV":
+        a = a.astype(np.float32)
+    return a.astype(np_dtype)
+
+
+def through_float(v, np_dtype):
+    """A double array or Python float about to be written into an array of `np_dtype`, first
+    rounded to float32 where that is a 2-byte float (as `cast`)."""
+    if np_dtype.itemsize != 2 or np_dtype.kind not in "fV":
+        return v
+    if isinstance(v, float):
+        return np.float32(v)
+    return v.astype(np.float32) if getattr(v, "dtype", None) == np.float64 else v
+
+
 def _dtype_by_name(name):
     return _BY_NAME[name]
 

@@ -379,3 +379,49 @@ def test_sign_is_torchs_bits(dtype):
     e = ember.sign(ember.tensor(v, dtype=getattr(ember, dtype))).float().numpy()
     t = torch.sign(torch.tensor(v, dtype=getattr(torch, dtype))).float().numpy()
     assert _same_bits(e, t)
+
+
+# ---- scans: torch accumulates float32/complex64 in double, 2-byte floats in float ----------------
+_SCAN_CASES = [((64, 300), -1), ((300, 200), 0), ((8, 50, 90), 1), ((1000,), 0), ((40, 2000), 1),
+               ((3, 4), 1)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "complex64",
+                                   "int32"])
+@pytest.mark.parametrize("name", ["cumsum", "cumprod"])
+def test_scans_are_torchs_bits(name, dtype):
+    rng = np.random.default_rng(8)
+    for shape, dim in _SCAN_CASES:
+        a = rng.standard_normal(shape) * 3
+        if dtype.startswith("complex"):
+            a = a + 1j * rng.standard_normal(shape)
+        if name == "cumprod":
+            a = np.clip(np.round(a), -1, 1) if dtype == "int32" else 1 + a * 0.01
+        elif dtype == "int32":
+            a = np.round(a)
+        res = []
+        for lib in (torch, ember):
+            # both libraries make the 2-byte input the same way: through float32
+            x = lib.tensor(a.astype(np.float32) if dtype in ("float16", "bfloat16") else a)
+            x = x.to(getattr(lib, dtype))
+            y = getattr(x, name)(dim)
+            res.append((str(y.dtype).split(".")[-1], y.to(lib.complex128 if y.is_complex() else
+                                                         lib.float64).numpy()))
+        assert res[0][0] == res[1][0]
+        e, t = res[1][1], res[0][1]
+        if name == "cumprod" and dtype == "complex64":    # torch's complex product may fuse
+            np.testing.assert_allclose(e, t, rtol=1e-6)     # a multiply-add: an ulp at times
+            continue
+        assert _same_bits(e.real, t.real) and _same_bits(e.imag, t.imag), (shape, dim)
+
+
+def test_cumsum_gradient_is_torchs_bits():
+    rng = np.random.default_rng(9)
+    a, g = rng.standard_normal((64, 3000)).astype(np.float32), \
+        rng.standard_normal((64, 3000)).astype(np.float32)
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor(a, requires_grad=True)
+        x.cumsum(1).backward(lib.tensor(g))
+        grads.append(x.grad.numpy())
+    assert _same_bits(grads[1], grads[0])

@@ -7,7 +7,7 @@ from weakref import ref as _weakref
 
 import numpy as np
 
-from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine
+from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine, through_float
 from .._tensor import Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -119,7 +119,7 @@ def _wrap_int(s, dt):
 def _bfloat16_scalar(xa, s):
     """`s` as a 0-d bfloat16 array in xa's namespace (NumPy would promote a Python scalar to
     float32; CuPy takes no NumPy arrays)."""
-    s = np.asarray(s, xa.dtype)
+    s = np.asarray(through_float(s, xa.dtype), xa.dtype)
     return s if isinstance(xa, (np.ndarray, np.generic)) else sys.modules["cupy"].asarray(s)
 
 
@@ -133,6 +133,8 @@ def scalar_operand(xa, s):
             xa = xa.astype(DEFAULT.float.np)
         elif k == "V":
             s = _bfloat16_scalar(xa, s)
+        elif xa.dtype.itemsize == 2:        # torch casts the scalar to half through float
+            s = np.float16(np.float32(s))
         return xa, s
     if ts is int or ts is bool:
         k = xa.dtype.kind
@@ -551,7 +553,7 @@ def write_into(self, arr, name="copy"):
     if arr.dtype != dst.dtype and not _can_write(arr.dtype, dst.dtype) and name != "copy":
         raise RuntimeError(f"result type {_tname(arr.dtype)} can't be cast to the desired output "
                            f"type {_tname(dst.dtype)}")
-    self.be.xp.copyto(dst, arr, casting="unsafe")
+    self.be.xp.copyto(dst, through_float(arr, dst.dtype), casting="unsafe")
     bump_version(self)
 
 

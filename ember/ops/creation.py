@@ -229,6 +229,8 @@ def _values_array(flat, shape, d):
             a = np.array(flat, dtype=np.int64)
         return a.astype(d.np).reshape(shape)
     with np.errstate(over="ignore"):
+        if d.np.itemsize == 2 and d.is_floating_point:      # through float, as torch
+            return _dtype.cast(np.array(flat, dtype=np.float64), d.np).reshape(shape)
         return np.array(flat, dtype=d.np).reshape(shape)
 
 
@@ -236,14 +238,14 @@ def _to_array(data, dtype):
     """Host ndarray from data (no copy promised)."""
     if isinstance(data, Tensor):
         a = data._host()
-        return a if dtype is None else a.astype(_to_dtype(dtype).np)
+        return a if dtype is None else _dtype.cast(a, _to_dtype(dtype).np)
     if isinstance(data, np.ndarray):
         _np_supported(data.dtype)
         _check_strides(data)
-        return data if dtype is None else data.astype(_to_dtype(dtype).np)
+        return data if dtype is None else _dtype.cast(data, _to_dtype(dtype).np)
     if hasattr(data, "__cuda_array_interface__") or type(data).__module__.startswith("cupy"):
         a = data.get()
-        return a if dtype is None else a.astype(_to_dtype(dtype).np)
+        return a if dtype is None else _dtype.cast(a, _to_dtype(dtype).np)
     if isinstance(data, (str, bytes)):
         raise TypeError("new(): invalid data type 'str'")
     if not _is_seq(data) and not isinstance(data, np.generic) and (
@@ -996,6 +998,8 @@ def _fill_value(value, np_dtype):
         top = _FLOAT_MAX.get(np_dtype.name)
         if top is not None and abs(v) > top:
             raise _overflow(np_dtype)
+    if k in "fV" and np_dtype.itemsize == 2 and isinstance(value, _py_float):
+        return np.float32(value)            # a double becomes a 2-byte float through float
     return value
 
 
@@ -1099,7 +1103,7 @@ def _to_copy(xp, x, np_dtype):
     if x.dtype.kind == "c":
         from .index import warn_complex_to_real
         warn_complex_to_real(x.dtype, np_dtype)
-    return x.astype(np_dtype), (x.dtype,)
+    return _dtype.cast(x, np_dtype), (x.dtype,)
 
 
 @_to_copy.vjp

@@ -1142,6 +1142,9 @@ def _clamp_fwd(xp, x, lo, hi, dtype):
         raise _ni("clamp_scalar", dtype)
     if x.dtype != dtype:
         x = x.astype(dtype)
+    if dtype.itemsize == 2 and dtype.kind in "fV":    # bounds become 2-byte through float
+        lo, hi = (v if type(v) is not float else float(dtype.type(np.float32(v)))
+                  for v in (lo, hi))
     return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
 
 

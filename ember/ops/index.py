@@ -533,6 +533,7 @@ def _setitem(self, idx, value):
         target = self.arr[basic]
         if isinstance(value, Tensor):
             warn_complex_to_real(value.arr.dtype, target.dtype)
+        v = _dtype.through_float(v, target.dtype)
         try:
             if adv is None:
                 target[...] = v
@@ -808,6 +809,7 @@ def _same_dtype(src, input, name):
 @op("index_fill", saves=None)
 def _index_fill(xp, x, idx, value, dim):
     out = x.copy()
+    value = _dtype.through_float(value, x.dtype)
     if x.ndim == 0:
         out[...] = value
     else:
@@ -1190,6 +1192,7 @@ def _short(t):
 
 @op("masked_fill", saves=None)
 def _masked_fill(xp, x, mask, value):
+    value = _dtype.through_float(value, x.dtype)
     return fast_where(xp, mask, xp.asarray(value, dtype=x.dtype), x), (mask, value is not None and
                                                                hasattr(value, "shape"))
 
