@@ -425,3 +425,25 @@ def test_cumsum_gradient_is_torchs_bits():
         x.cumsum(1).backward(lib.tensor(g))
         grads.append(x.grad.numpy())
     assert _same_bits(grads[1], grads[0])
+
+
+def _lane_order_sum(e):
+    """The lane-order row sum written out: 16 float32 lanes fed block after block, the tail
+    into the first lanes, then the lanes folded in halves."""
+    n, lanes = e.shape[-1], 64 // e.dtype.itemsize
+    nb = n // lanes
+    acc = e[..., :lanes].copy()
+    for b in range(1, nb):
+        acc += e[..., b * lanes:(b + 1) * lanes]
+    acc[..., :n - nb * lanes] += e[..., nb * lanes:]
+    while acc.shape[-1] > 1:
+        h = acc.shape[-1] // 2
+        acc = acc[..., :h] + acc[..., h:]
+    return acc
+
+
+@pytest.mark.parametrize("shape", [(512, 512), (64, 4096), (1024, 65), (16, 4, 64, 64),
+                                   (7, 16), (3, 33)])
+def test_lane_rowsum_adds_in_lane_order(shape):
+    e = np.exp(np.random.default_rng(11).standard_normal(shape) * 4).astype(np.float32)
+    assert _same_bits(_ops._lane_rowsum(e), _lane_order_sum(e))

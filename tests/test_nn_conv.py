@@ -36,8 +36,17 @@ CONV = {   # name -> (nsp, input shape, weight shape, bias, kwargs)
     "2d_wide_all": (2, (2, 4, 24, 23), (6, 2, 2, 3), True,
                     dict(stride=(1, 2), padding=(1, 2), dilation=(2, 1), groups=2)),
     "3d_wide": (3, (1, 1, 8, 9, 8), (2, 1, 2, 2, 2), False, dict(padding=1)),
+    # depthwise at stride 1: taps as shifts of the flat image
+    "1d_depthwise": (1, (2, 3, 20), (3, 1, 5), True, dict(padding=2, groups=3)),
+    "2d_depthwise_dil": (2, (2, 4, 9, 8), (4, 1, 3, 2), True,
+                         dict(padding=(1, 2), dilation=(2, 1), groups=4)),
+    "2d_depthwise_valid": (2, (3, 5, 6, 7), (5, 1, 3, 3), False, dict(groups=5)),
+    "2d_depthwise_unbatched": (2, (4, 6, 6), (4, 1, 3, 3), True, dict(padding=1, groups=4)),
+    "3d_depthwise": (3, (2, 3, 5, 6, 7), (3, 1, 2, 3, 2), True, dict(padding=1, groups=3)),
 }
 SAMPLE_MAJOR = {"1d_wide", "2d_wide", "2d_wide_all", "3d_wide"}
+DEPTHWISE = {"1d_depthwise", "2d_depthwise_dil", "2d_depthwise_valid", "2d_depthwise_unbatched",
+             "3d_depthwise"}   # ("2d_depthwise" has two outputs a channel: the general path)
 
 
 @pytest.mark.parametrize("name", list(CONV))
@@ -51,7 +60,11 @@ def test_conv_table_covers_both_column_layouts(name):
     while node.name() != "ConvolutionBackward0":      # unbatched: through the squeeze
         node = node.next_functions[0][0]
     assert node.op is conv_op
-    assert (node.saved[0].ndim == 4) == (name in SAMPLE_MAJOR)
+    saved = node.saved[0]
+    if name in DEPTHWISE:           # the flat padded image, (N, C * per-channel length)
+        assert saved.ndim == 2 and saved.shape[0] == (xs[0] if len(xs) == nsp + 2 else 1)
+    else:
+        assert (saved.ndim == 4) == (name in SAMPLE_MAJOR)
 
 
 def _conv(lib, nsp):
@@ -116,7 +129,8 @@ def test_conv_on_device(device):
     np.testing.assert_allclose(w.grad.cpu().numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["2d_all", "1d_same_dil", "3d", "2d_wide_all", "3d_wide"])
+@pytest.mark.parametrize("name", ["2d_all", "1d_same_dil", "3d", "2d_wide_all", "3d_wide",
+                                  "2d_depthwise_dil", "3d_depthwise"])
 def test_conv_gradcheck(name):
     nsp, xs, ws, bias, kw = CONV[name]
     gradcheck(lambda x, w, b: _conv(F, nsp)(x, w, b, **kw),
@@ -332,6 +346,8 @@ DOUBLE = {
                                                                               (4, 3, 3, 3)]),
     "conv2d_wide": (lambda f, x, w: f.conv2d(x, w, padding=1, groups=2), [(2, 4, 12, 12),
                                                                            (4, 2, 2, 2)]),
+    "conv2d_depthwise": (lambda f, x, w: f.conv2d(x, w, padding=(1, 0), groups=3),
+                         [(2, 3, 5, 6), (3, 1, 3, 2)]),
     "conv_transpose2d": (lambda f, x, w: f.conv_transpose2d(x, w, stride=2), [(2, 3, 4, 4),
                                                                               (3, 2, 3, 3)]),
     "unfold": (lambda f, x: f.unfold(x, 2, padding=1), [(2, 3, 4, 4)]),

@@ -82,7 +82,8 @@ def _lane_rowsum(e):
             acc += e[..., j]
         return acc[..., None]
     nb = n // lanes
-    acc = e[..., :nb * lanes].reshape(e.shape[:-1] + (nb, lanes)).sum(axis=-2)  # block order
+    # blocks added in order into the lanes (einsum's loop over the blocks: 3x faster than sum)
+    acc = np.einsum("...jk->...k", e[..., :nb * lanes].reshape(e.shape[:-1] + (nb, lanes)))
     if n > nb * lanes:
         acc[..., :n - nb * lanes] += e[..., nb * lanes:]
     while acc.shape[-1] > 1:
