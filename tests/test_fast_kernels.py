@@ -447,3 +447,19 @@ def _lane_order_sum(e):
 def test_lane_rowsum_adds_in_lane_order(shape):
     e = np.exp(np.random.default_rng(11).standard_normal(shape) * 4).astype(np.float32)
     assert _same_bits(_ops._lane_rowsum(e), _lane_order_sum(e))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "complex64",
+                                   "complex128", "int64", "int32"])
+def test_linspace_is_torchs_bits(dtype):
+    """Each half computed on its own (start + step * i, end - step * (steps - 1 - i)), complex
+    steps divided part by part as torch's kernel does."""
+    for a, b, n in [(0, 1, 10001), (-3.3, 7.1, 1000), (5, -2, 7), (0, 1, 2), (1e-3, 1e3, 999),
+                    (0, 10, 0), (0.1, 0.7, 13), (2 + 1j, 5 - 3j, 11), (-1.7 + 0.3j, 2.2 - 0.9j, 101)]:
+        if isinstance(a, complex) and not dtype.startswith("complex"):
+            continue
+        t = torch.linspace(a, b, n, dtype=getattr(torch, dtype))
+        e = ember.linspace(a, b, n, dtype=getattr(ember, dtype))
+        assert str(e.dtype) == str(t.dtype)
+        assert np.array_equal(e.to(ember.complex128).numpy(), t.to(torch.complex128).numpy()), \
+            (a, b, n)

@@ -578,30 +578,41 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     return _into(_finish(a, be, requires_grad), out)
 
 
+_WIDE = {np.dtype(t): w for t, w in ((np.float32, np.float64), (np.float64, np.longdouble),
+                                      (np.complex64, np.complex128),
+                                      (np.complex128, np.clongdouble))}
+
+
 def _linspace_values(xp, start, end, steps, d):
     """torch's kernel: the first half from start, the second from end, computed in the output
     dtype (integral outputs: a double step from the truncated ends, then truncation)."""
-    i = xp.arange(steps)
     half = steps // 2
     if d.kind == 1 or d is _dtype.bool_:
+        i = xp.arange(steps)
         s0, e0 = math.trunc(start), math.trunc(end)
         step = (e0 - s0) / (steps - 1) if steps > 1 else 0.0
         a = xp.where(i < half, s0 + step * i, e0 - step * (steps - 1 - i))
         return xp.trunc(a).astype(d.np)
-    ct = d.np.type
     s0, e0 = xp.asarray(start, d.np), xp.asarray(end, d.np)
-    step = (e0 - s0) / ct(steps - 1) if steps > 1 else xp.zeros((), d.np)
+    step = xp.zeros((), d.np)
+    if steps > 1:
+        diff = e0 - s0
+        if d.np.kind == "c":                # torch divides each part by the real steps - 1
+            n = diff.real.dtype.type(steps - 1)
+            step = (diff.real / n + 1j * (diff.imag / n)).astype(d.np)
+        else:
+            step = diff / d.np.type(steps - 1)
     # torch's compiled kernel fuses `start + step * i` into one multiply-add: float32 emulates
     # it exactly in float64, float64 in the x87 long double (NumPy on the CPU)
-    wide = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.longdouble}.get(d.np) \
-        if xp is np else None
+    wide = _WIDE.get(d.np) if xp is np else None
     if wide is not None:
         s0, e0, step = s0.astype(wide), e0.astype(wide), step.astype(wide)
     acc = d.np if wide is None else wide
-    fi = i.astype(acc)
-    rev = (steps - 1 - i).astype(acc)
+    out = xp.empty(steps, d.np)
     with np.errstate(over="ignore", invalid="ignore"):
-        return xp.where(i < half, s0 + step * fi, e0 - step * rev).astype(d.np, copy=False)
+        out[:half] = s0 + step * xp.arange(half).astype(acc)
+        out[half:] = e0 - step * xp.arange(steps - 1 - half, -1, -1).astype(acc)
+    return out
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
