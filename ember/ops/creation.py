@@ -578,9 +578,33 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     return _into(_finish(a, be, requires_grad), out)
 
 
-_WIDE = {np.dtype(t): w for t, w in ((np.float32, np.float64), (np.float64, np.longdouble),
-                                      (np.complex64, np.complex128),
-                                      (np.complex128, np.clongdouble))}
+_WIDE = {np.dtype(np.float32): np.float64, np.dtype(np.complex64): np.complex128}
+
+
+def _split(a):
+    """Dekker's split of float64 `a` into two halves whose products are exact."""
+    t = a * 134217729.0                    # 2^27 + 1
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _fused(c, a, j):
+    """c + a * j rounded once, as a fused multiply-add (float64 scalars c, a; j an exact float64
+    array): the product's rounding error by Dekker's two-product, the sum's by two-sum."""
+    p = a * j
+    (ahi, alo), (jhi, jlo) = _split(np.float64(a)), _split(j)
+    err = ((ahi * jhi - p) + ahi * jlo + alo * jhi) + alo * jlo
+    s = c + p
+    b = s - c
+    return s + (((c - (s - b)) + (p - b)) + err)
+
+
+def _fused_any(c, a, j):
+    """_fused for float64 or complex128 scalars c, a (the parts separately)."""
+    if np.iscomplexobj(c) or np.iscomplexobj(a):
+        c, a = np.complex128(c), np.complex128(a)
+        return _fused(c.real, a.real, j) + 1j * _fused(c.imag, a.imag, j)
+    return _fused(np.float64(c), np.float64(a), j)
 
 
 def _linspace_values(xp, start, end, steps, d):
@@ -603,15 +627,20 @@ def _linspace_values(xp, start, end, steps, d):
         else:
             step = diff / d.np.type(steps - 1)
     # torch's compiled kernel fuses `start + step * i` into one multiply-add: float32 emulates
-    # it exactly in float64, float64 in the x87 long double (NumPy on the CPU)
-    wide = _WIDE.get(d.np) if xp is np else None
-    if wide is not None:
-        s0, e0, step = s0.astype(wide), e0.astype(wide), step.astype(wide)
-    acc = d.np if wide is None else wide
+    # it exactly in float64, float64 by error-free transformations (NumPy on the CPU)
     out = xp.empty(steps, d.np)
+    lo, hi = xp.arange(half), xp.arange(steps - 1 - half, -1, -1)
     with np.errstate(over="ignore", invalid="ignore"):
-        out[:half] = s0 + step * xp.arange(half).astype(acc)
-        out[half:] = e0 - step * xp.arange(steps - 1 - half, -1, -1).astype(acc)
+        if xp is np and d.np.char in "dD":
+            out[:half] = _fused_any(s0, step, lo.astype(np.float64))
+            out[half:] = _fused_any(e0, -step, hi.astype(np.float64))
+            return out
+        wide = _WIDE.get(d.np) if xp is np else None
+        if wide is not None:
+            s0, e0, step = s0.astype(wide), e0.astype(wide), step.astype(wide)
+        acc = d.np if wide is None else wide
+        out[:half] = s0 + step * lo.astype(acc)
+        out[half:] = e0 - step * hi.astype(acc)
     return out
 
 
