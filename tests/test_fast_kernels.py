@@ -463,3 +463,49 @@ def test_linspace_is_torchs_bits(dtype):
         assert str(e.dtype) == str(t.dtype)
         assert np.array_equal(e.to(ember.complex128).numpy(), t.to(torch.complex128).numpy()), \
             (a, b, n)
+
+
+# ---- sums in torch's order: any size for reductions to several numbers ------------------------
+_SUMS = [((1000, 64), (0,)), ((4096, 256), (0,)), ((8, 1000, 64), (1,)), ((64, 32, 26, 26), (1,)),
+         ((64, 32, 26, 26), (0,)), ((512, 512), (0,)), ((100, 3, 1000), (0,)), ((64, 500), (1,)),
+         ((16, 64, 128), (0, 1)), ((4, 8, 50, 32), (1, 2)), ((6, 7, 40), (0, 1, 2)),
+         ((300,), (0,))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,dims", _SUMS)
+def test_sums_are_torchs_bits(shape, dims, dtype):
+    """Outer reductions follow torch's kernel order at any size (torch splits reductions to
+    several numbers by output, so its order does not depend on its thread count)."""
+    x = np.random.default_rng(12).standard_normal(shape).astype(dtype)
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            for keepdim in (False, True):
+                t = torch.from_numpy(x).sum(dims, keepdim=keepdim).numpy()
+                e = ember.tensor(x).sum(dims, keepdim=keepdim).numpy()
+                assert e.shape == t.shape and _same_bits(e, t)
+                t = torch.from_numpy(x).mean(dims).numpy()
+                assert _same_bits(ember.tensor(x).mean(dims).numpy(), t)
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("shape", [(256, 1024), (16, 64, 384), (64, 128)])
+def test_bias_gradients_are_torchs_bits(shape):
+    """A bias gradient is an outer sum of the output gradient (linear's vjp, undone
+    broadcasts): torch's order, not NumPy's."""
+    rng = np.random.default_rng(13)
+    g = rng.standard_normal(shape).astype(np.float32)
+    x = rng.standard_normal(shape[:-1] + (32,)).astype(np.float32)
+    w = rng.standard_normal((shape[-1], 32)).astype(np.float32)
+    b = rng.standard_normal(shape[-1]).astype(np.float32)
+    grads = []
+    for lib in (torch, ember):
+        tb, tb2 = lib.tensor(b, requires_grad=True), lib.tensor(b, requires_grad=True)
+        lib.nn.functional.linear(lib.tensor(x), lib.tensor(w), tb).backward(lib.tensor(g))
+        (lib.tensor(g) * 2 + tb2).backward(lib.tensor(g))
+        grads.append((tb.grad.numpy(), tb2.grad.numpy()))
+    for e, t in zip(grads[1], grads[0]):
+        assert _same_bits(e, t)

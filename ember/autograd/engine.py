@@ -3,7 +3,7 @@ import math
 import re
 import weakref
 
-from ..backends.cuda_blas import gemv_sums, sum_rows
+from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
 from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, output_nr
 
@@ -21,7 +21,7 @@ def sum_to(xp, g, shape):
         g = sum_rows(xp, g.reshape(math.prod(g.shape[:k]), math.prod(rest))).reshape(
             (1,) * k + rest)
     elif axes:
-        g = g.sum(axis=axes, keepdims=True)
+        g = host_sum(g, axes, True)
     if lead or g.shape != tuple(shape):
         g = g.reshape(shape)
     return g

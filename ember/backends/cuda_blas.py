@@ -178,8 +178,16 @@ def sum_rows(xp, a):
     GEMV with a vector of ones: CuPy's axis-0 reduction took 179 us a call in a GPT step on an
     H200 where torch's took 35 us. NumPy sums pairwise as before."""
     if not gemv_sums(xp) or a.shape[0] < 2 or a.dtype.name not in _GEMV_DTYPES:
-        return a.sum(0)
+        return host_sum(a, (0,), False)     # (NumPy sums pairwise: torch's order instead)
     return xp.matmul(xp.ones(a.shape[0], a.dtype), a)
+
+
+def host_sum(a, axes, keepdims):
+    """a.sum(axes) in torch's order where ops/_torch_sum reproduces it (NumPy float arrays),
+    else the namespace's own sum."""
+    from ..ops._torch_sum import torch_sum
+    r = torch_sum(a, axes, keepdims)
+    return a.sum(axis=axes, keepdims=keepdims) if r is None else r
 
 
 def gemv_sums(xp):

@@ -10,9 +10,13 @@ torch's kernel, for one reduced dim of a contiguous tensor:
   4 interleaved accumulators along the reduced dim;
 - every running sum is a 4-level cascade: blocks of 2**k rows (k >= 4) are summed in order and
   carried upward, which keeps long sums accurate.
-Above 32768 elements torch splits the work over threads, which changes the order, so larger
-inputs are left to NumPy (pairwise, and fast), as are several reduced dims, non-contiguous
-inputs and outer reductions of 4 to 7 float32 columns (another kernel path)."""
+Above 32768 elements torch splits a reduction to one number over threads, which changes the
+order, so larger full reductions are left to NumPy (pairwise, and fast); reductions to several
+numbers are split by output, which keeps each output's order, so outer reductions (the reduced
+dim not the last) follow torch's order at any size, as fast as NumPy's. Inner reductions above
+that size are left to NumPy too: following torch's order there needs a transposing copy, 10x
+NumPy's time. So are several reduced dims, non-contiguous inputs and outer reductions of 4 to 7
+float32 columns (another kernel path)."""
 import numpy as np
 
 _GRAIN = 32768
@@ -88,15 +92,24 @@ def _outer(a, lanes):
 def torch_sum(x, dims, keepdim):
     """x.sum(dims) added in torch's order, or None where that order is not reproduced."""
     if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or \
-            not x.flags.c_contiguous or not x.size \
-            or x.size > _GRAIN:
+            not x.flags.c_contiguous or not x.size:
         return None
     lanes = 32 // x.dtype.itemsize
     if dims is None or len(dims) == x.ndim:
+        if x.size > _GRAIN:
+            return None
         r = _inner(x.reshape(-1, 1), lanes).reshape(())
         return r.reshape((1,) * x.ndim) if keepdim else r
     if len(dims) != 1:
-        return None
+        d = min(dims)
+        if sorted(dims) != list(range(d, d + len(dims))):
+            return None
+        # adjacent reduced dims of a contiguous tensor coalesce into one in torch's iterator
+        merged = x.reshape(x.shape[:d] + (-1,) + x.shape[d + len(dims):])
+        r = torch_sum(merged, (d,), keepdim)
+        if r is None or not keepdim:
+            return r
+        return r.reshape(x.shape[:d] + (1,) * len(dims) + x.shape[d + len(dims):])
     d = dims[0]
     n = x.shape[d]
     inner = 1
@@ -106,6 +119,8 @@ def torch_sum(x, dims, keepdim):
     if 4 <= inner < lanes:      # torch takes another path for these few columns (not followed)
         return None
     if inner == 1:
+        if x.size > _GRAIN:
+            return None
         r = _inner(np.ascontiguousarray(x.reshape(outer, n).T), lanes)
     elif outer == 1:
         r = _outer(x.reshape(n, 1, inner), lanes)
