@@ -12,10 +12,8 @@ torch's kernel, for one reduced dim of a contiguous tensor:
   carried upward, which keeps long sums accurate.
 Above 32768 elements torch splits a reduction to one number over threads, which changes the
 order, so larger full reductions are left to NumPy (pairwise, and fast); reductions to several
-numbers are split by output, which keeps each output's order, so outer reductions (the reduced
-dim not the last) follow torch's order at any size, as fast as NumPy's. Inner reductions above
-that size are left to NumPy too: following torch's order there needs a transposing copy, 10x
-NumPy's time. So are several reduced dims, non-contiguous inputs and outer reductions of 4 to 7
+numbers are split by output, which keeps each output's order, so those follow torch's order at
+any size. So are non-adjacent reduced dims, non-contiguous inputs and outer reductions of 4 to 7
 float32 columns (another kernel path)."""
 import numpy as np
 
@@ -23,12 +21,15 @@ _GRAIN = 32768
 
 
 def _seq(a):
-    """Sum over axis 0 in order. NumPy adds a leading axis row after row when rows have several
-    elements; a single column would be summed pairwise, so that is added up one by one."""
+    """Sum over axis 0 in order. NumPy adds a reduced axis row after row when another axis is
+    closer in memory; a reduced axis innermost in memory would be summed pairwise, so a single
+    column is added up one by one and such a layout copied first."""
     if a.shape[0] == 0:
         return np.zeros(a.shape[1:], a.dtype)
     if a[0].size == 1:
         return np.cumsum(a.reshape(-1))[-1].reshape(a.shape[1:])
+    if abs(a.strides[0]) < min(abs(st) for st, n in zip(a.strides[1:], a.shape[1:]) if n > 1):
+        a = np.ascontiguousarray(a)
     return np.add.reduce(a, axis=0)
 
 
@@ -60,7 +61,7 @@ def _row_sum(a):
     s = n // 4
     if not s:
         return _seq(a)
-    p = _cascade(a[:s * 4].reshape((s, 4 * a[0].size))).reshape((4,) + a.shape[1:])
+    p = _cascade(a[:s * 4].reshape((s, 4) + a.shape[1:]))
     if n == s * 4:
         return ((p[0] + p[1]) + p[2]) + p[3]
     return _seq(np.concatenate((p[:1], a[s * 4:], p[1:])))
@@ -118,14 +119,14 @@ def torch_sum(x, dims, keepdim):
     outer = x.size // max(n * inner, 1)
     if 4 <= inner < lanes:      # torch takes another path for these few columns (not followed)
         return None
+    # the reduced dim moved first: a view where the passes over it run along long rows, else
+    # a transposed copy (NumPy's per-row overhead on short rows costs more than the copy)
     if inner == 1:
-        if x.size > _GRAIN:
-            return None
-        r = _inner(np.ascontiguousarray(x.reshape(outer, n).T), lanes)
-    elif outer == 1:
-        r = _outer(x.reshape(n, 1, inner), lanes)
+        rows = x.reshape(outer, n).T
+        r = _inner(rows if n >= 512 and x.size >= 1 << 17 else np.ascontiguousarray(rows), lanes)
     else:
-        r = _outer(np.ascontiguousarray(x.reshape(outer, n, inner).transpose(1, 0, 2)), lanes)
+        cols = x.reshape(outer, n, inner).transpose(1, 0, 2)
+        r = _outer(cols if inner >= 256 or outer == 1 else np.ascontiguousarray(cols), lanes)
     shape = list(x.shape)
     if keepdim:
         shape[d] = 1
