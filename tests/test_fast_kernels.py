@@ -509,3 +509,28 @@ def test_bias_gradients_are_torchs_bits(shape):
         grads.append((tb.grad.numpy(), tb2.grad.numpy()))
     for e, t in zip(grads[1], grads[0]):
         assert _same_bits(e, t)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_full_sums_split_like_torchs_threads(threads):
+    """A sum to one number above 32768 elements: torch's chunk a thread, summed in order."""
+    from ember import _threads
+    saved_e, saved_t = _threads._STATE["n"], torch.get_num_threads()
+    default = ember.get_num_threads()
+    rng = np.random.default_rng(14)
+    try:
+        ember.set_num_threads(threads)
+        torch.set_num_threads(threads)
+        for n in (1000, 32768, 32769, 100000, 262144, 1000001):
+            for dtype in ("float32", "float64"):
+                x = rng.standard_normal(n).astype(dtype)
+                assert _same_bits(ember.tensor(x).sum().numpy(), torch.from_numpy(x).sum().numpy())
+                m = x.reshape(-1, 1) if n % 2 else x.reshape(2, -1)
+                assert _same_bits(ember.tensor(m).mean().numpy(), torch.from_numpy(m).mean().numpy())
+        y = rng.standard_normal((300, 400)).astype(np.float32)
+        assert _same_bits(ember.nn.functional.mse_loss(ember.tensor(y), ember.tensor(y * 0.5)).numpy(),
+                          torch.nn.functional.mse_loss(torch.tensor(y), torch.tensor(y * 0.5)).numpy())
+    finally:
+        ember.set_num_threads(default)
+        _threads._STATE["n"] = saved_e          # back to torch's default count
+        torch.set_num_threads(saved_t)

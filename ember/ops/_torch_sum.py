@@ -10,12 +10,13 @@ torch's kernel, for one reduced dim of a contiguous tensor:
   4 interleaved accumulators along the reduced dim;
 - every running sum is a 4-level cascade: blocks of 2**k rows (k >= 4) are summed in order and
   carried upward, which keeps long sums accurate.
-Above 32768 elements torch splits a reduction to one number over threads, which changes the
-order, so larger full reductions are left to NumPy (pairwise, and fast); reductions to several
-numbers are split by output, which keeps each output's order, so those follow torch's order at
-any size. So are non-adjacent reduced dims, non-contiguous inputs and outer reductions of 4 to 7
+Above 32768 elements torch splits a reduction to one number into a chunk a thread, which is
+followed here with torch's thread count (set_num_threads, else torch's default); reductions to
+several numbers are split by output, which keeps each output's order. So are non-adjacent reduced dims, non-contiguous inputs and outer reductions of 4 to 7
 float32 columns (another kernel path)."""
 import numpy as np
+
+from .._threads import intra_op_threads
 
 _GRAIN = 32768
 
@@ -90,6 +91,21 @@ def _outer(a, lanes):
     return np.concatenate([_cascade(a[:, :, :cut]), _row_sum(a[:, :, cut:])], axis=-1)
 
 
+def _full(flat, lanes):
+    """A reduction to one number: above _GRAIN elements torch cuts the input into one even
+    chunk a thread (at most one per _GRAIN elements), sums each as a whole and adds the chunk
+    sums in order onto zero."""
+    n = flat.size
+    tasks = min(intra_op_threads(), -(-n // _GRAIN))
+    if tasks <= 1:
+        return _inner(flat.reshape(-1, 1), lanes).reshape(())
+    chunk = -(-n // tasks)
+    total = np.zeros((), flat.dtype)
+    for i in range(0, n, chunk):
+        total = total + _inner(flat[i:i + chunk].reshape(-1, 1), lanes).reshape(())
+    return total
+
+
 def torch_sum(x, dims, keepdim):
     """x.sum(dims) added in torch's order, or None where that order is not reproduced."""
     if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or \
@@ -97,9 +113,7 @@ def torch_sum(x, dims, keepdim):
         return None
     lanes = 32 // x.dtype.itemsize
     if dims is None or len(dims) == x.ndim:
-        if x.size > _GRAIN:
-            return None
-        r = _inner(x.reshape(-1, 1), lanes).reshape(())
+        r = _full(x.reshape(-1), lanes)
         return r.reshape((1,) * x.ndim) if keepdim else r
     if len(dims) != 1:
         d = min(dims)
