@@ -408,31 +408,51 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
 def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt):
     if x.dtype.kind in "biu":
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    out_dtype = np.dtype(np.float32 if x.dtype == np.complex64 else np.float64) \
-        if x.dtype.kind == "c" else x.dtype
-    xa = _acc(x)
-    n = _numel(x.shape, dims)
-    mu = xa.sum(axis=dims, keepdims=True) / builtins.max(n, 1)
-    dev = xa - mu
-    sq = (dev * dev.conj()).real if x.dtype.kind == "c" else dev * dev
-    div = builtins.max(n - correction, 0)
+    div = builtins.max(_numel(x.shape, dims) - correction, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = _arr(xp, sq.sum(axis=dims, keepdims=keepdim) / div)
-        if take_sqrt:
-            r = xp.sqrt(r)
-    y = r.astype(out_dtype, copy=False)
-    return y, (dev.astype(x.dtype, copy=False), y, dims, keepdim, div)
+        if x.dtype.kind == "c":     # torch: the parts' variances, added, then the root
+            y = _var_real(xp, x.real, dims, keepdim, div, False) + \
+                _var_real(xp, x.imag, dims, keepdim, div, False)
+            if take_sqrt:
+                y = xp.sqrt(y)
+        else:
+            y = _var_real(xp, x, dims, keepdim, div, take_sqrt)
+    return y, (x, y, dims, keepdim, div)
 
 
-def _var_bwd(xp, g, dev, y, dims, keepdim, div):
+def _var_real(xp, x, dims, keepdim, div, take_sqrt):
+    """torch's kernel accumulates (Welford) in double and takes the root there; for inputs
+    narrower than double, two passes in double give the same result once rounded."""
+    xa = x if x.dtype == np.float64 else x.astype(np.float64)
+    mu = xa.sum(axis=dims, keepdims=True) / builtins.max(_numel(x.shape, dims), 1)
+    dev = xa - mu
+    r = _arr(xp, (dev * dev).sum(axis=dims, keepdims=keepdim) / div)
+    if take_sqrt:
+        r = xp.sqrt(r)
+    return r.astype(x.dtype, copy=False)
+
+
+def _var_bwd(xp, g, x, y, dims, keepdim, div):
+    """torch's var_backward, (2 / dof) * grad * (x - x.mean(dims)), one rounding to the input's
+    dtype per step (2-byte floats computed in float32 step by step as torch's kernels)."""
     scale = 2 / div if div else np.inf        # no degrees of freedom: nan, as torch
-    return (_expand(xp, g, dev.shape, dims, keepdim) * scale * dev,)
+    g = _expand(xp, g, x.shape, dims, keepdim)
+    n = _numel(x.shape, dims)
+    if x.dtype.itemsize == 2:
+        f32, low = np.float32, x.dtype
+        mean = ((_sum_arrays(xp, x.astype(f32), dims, True).astype(low).astype(f32)) /
+                f32(n)).astype(low)
+        gs = (g.astype(f32) * f32(scale)).astype(low)
+        d = (x.astype(f32) - mean.astype(f32)).astype(low)
+        return ((gs.astype(f32) * d.astype(f32)).astype(low),)
+    mean = _sum_arrays(xp, x, dims, True) / n
+    return (g * scale * (x - mean.astype(x.dtype, copy=False)),)
 
 
-def _std_bwd(xp, g, dev, y, dims, keepdim, div):
+def _std_bwd(xp, g, x, y, dims, keepdim, div):
     # torch: d std = d var / (2 std), and 0 where std == 0
     gv = xp.where(y == 0, 0, g / (2 * xp.where(y == 0, 1, y)))
-    return _var_bwd(xp, gv, dev, y, dims, keepdim, div)
+    return _var_bwd(xp, gv, x, y, dims, keepdim, div)
 
 
 _var = _make_unary(_op("var", saves="in", node="VarBackward0")(_var_fwd).vjp(_var_bwd))
