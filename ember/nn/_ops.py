@@ -177,9 +177,17 @@ def _log_softmax(xp, x, dim):
         return xp.empty_like(x), (xp.empty_like(x), dim)
     a = x.astype(np.float32) if _half(x) else x     # torch's kernel: in float32, rounded once
     s = a - a.max(axis=dim, keepdims=True)
-    s -= xp.log(_rowsum(xp, xp.exp(s), dim))
+    if _lastdim_f32(xp, a, dim):    # torch's last-dim kernel: see _softmax_lastdim_f32
+        e = np.exp(s, dtype=np.float64).astype(np.float32)
+        s -= np.log(_lane_rowsum(e), dtype=np.float64).astype(np.float32)
+    else:
+        s -= xp.log(_rowsum(xp, xp.exp(s), dim))
     s = s.astype(x.dtype, copy=False)
     return s, (s, dim)
+
+
+def _lastdim_f32(xp, a, dim):
+    return xp is np and a.dtype == np.float32 and dim in (-1, a.ndim - 1)
 
 
 @_log_softmax.vjp
@@ -189,6 +197,11 @@ def _(xp, g, y, dim):
     if _half(y):
         g32, y32 = g.astype(np.float32), y.astype(np.float32)
         return ((g32 - xp.exp(y32) * _rowsum(xp, g32, dim)).astype(y.dtype),)
+    if _lastdim_f32(xp, y, dim) and g.dtype == np.float32:
+        # torch: g - exp(y) * sum(g), the lane-order sum, one fused multiply-subtract
+        ey = np.exp(y, dtype=np.float64).astype(np.float32).astype(np.float64)
+        ey *= _lane_rowsum(g)
+        return (np.subtract(g, ey, dtype=np.float64).astype(np.float32),)
     return (g - xp.exp(y) * _rowsum(xp, g, dim),)
 
 
