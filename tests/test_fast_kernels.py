@@ -590,3 +590,33 @@ def test_log_softmax_follows_torchs_lastdim_kernel(shape):
     for e, t in zip(out[1], out[0]):
         np.testing.assert_allclose(e, t, rtol=2e-6, atol=1e-6)
         assert np.mean(e != t) < 0.015
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nll_and_cross_entropy_sums_are_torchs(reduction, dtype):
+    """nll_loss sums the batch in torch's cascade (8 levels of 2^p samples, carried after kept
+    samples only), the weights too; cross_entropy's log-probabilities are log_softmax's."""
+    rng = np.random.default_rng(19)
+    same = total = 0
+    for trial in range(60):
+        n = int(rng.integers(1, 3000)) if trial % 3 == 0 else int(rng.integers(1, 300))
+        c = int(rng.integers(2, 200))
+        x = (rng.standard_normal((n, c)) * rng.uniform(0.1, 5)).astype(dtype)
+        y = rng.integers(0, c, n)
+        if trial % 5 == 0:
+            y[rng.random(n) < 0.2] = -100
+        w = rng.uniform(0.1, 2, c).astype(dtype) if trial % 2 else None
+        lp = torch.log_softmax(torch.from_numpy(x), 1)
+        args = lambda lib: dict(weight=None if w is None else lib.tensor(w), reduction=reduction)
+        t = torch.nn.functional.nll_loss(lp, torch.from_numpy(y), **args(torch)).item()
+        e = ember.nn.functional.nll_loss(ember.tensor(lp.numpy()), ember.tensor(y),
+                                         **args(ember)).item()
+        assert e == t or (np.isnan(e) and np.isnan(t))
+        t = torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.from_numpy(y),
+                                              **args(torch)).item()
+        e = ember.nn.functional.cross_entropy(ember.tensor(x), ember.tensor(y), **args(ember)).item()
+        np.testing.assert_allclose(e, t, rtol=1e-6)
+        same += e == t or (np.isnan(e) and np.isnan(t))
+        total += 1
+    assert same >= total - 3       # torch's vectorised exp is an ulp off at times

@@ -262,6 +262,60 @@ def _reduce(xp, loss, denom, reduction):
         return _arr(xp, total / denom, loss)
 
 
+def _nll_sums(xp, loss, w, mask, weighted):
+    """(the loss sum, the weight sum) as torch's nll_loss_out_frame adds a batch: in order into
+    8 cascade levels of 2^p samples (p = max(4, ceil(log2 n) / 8)), a level carried up after a
+    kept sample whose index is a multiple of its size, the levels then added in order. NumPy
+    float arrays only, else None."""
+    if xp is not np or loss.ndim != 1 or loss.dtype.kind != "f" or loss.dtype.itemsize < 4:
+        return None
+    n, t = loss.shape[0], loss.dtype.type
+    power = max(4, (int(n - 1).bit_length() if n > 1 else 0) // 8)
+    step = 1 << power
+    keep = np.flatnonzero(mask)
+    carries = keep[keep % step == 0]
+    parts = [[t(0)] * 8, [t(0)] * 8]              # loss levels, weight levels
+    start = 0
+    for stop in carries.tolist() + [n]:
+        for lv, v in zip(parts, (loss, w)):
+            seg = v[start:stop + 1][mask[start:stop + 1]] if stop < n else v[start:][mask[start:]]
+            if seg.size:
+                lv[0] = np.cumsum(np.concatenate(([lv[0]], seg)))[-1]
+        if stop == n:
+            break
+        for lv in parts:
+            j = 0
+            while True:
+                lv[j + 1] = lv[j + 1] + lv[j]
+                lv[j] = t(0)
+                j += 1
+                if j + 1 >= 8 or stop & ((step - 1) << (j * power)):
+                    break
+        start = stop + 1
+    total = t(0)
+    for v in parts[0]:
+        total = total + v
+    if not weighted:
+        return total, t(keep.size)
+    wsum = t(0)
+    for v in parts[1]:
+        wsum = wsum + v
+    return total, wsum
+
+
+def _nll_reduce(xp, loss, w, mask, weighted, reduction):
+    """The reduced loss and the total weight (the mean's divisor) as torch's kernel."""
+    sums = _nll_sums(xp, loss, w, mask, weighted) if reduction != "none" else None
+    if sums is None:
+        denom = w.sum()
+        return _reduce(xp, loss, denom, reduction), denom
+    total, denom = sums
+    if reduction == "sum":
+        return _arr(xp, total, loss), denom
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _arr(xp, total / denom, loss), denom
+
+
 def _per_sample_grad(xp, g, reduction, denom, shape, dtype):
     if reduction == "none":
         return g
@@ -281,8 +335,8 @@ def _nll(xp, x, target, weight, reduction, ignore_index, unbatched=False):
     picked = xp.take_along_axis(x, xp.expand_dims(t, 1), axis=1)[:, 0]
     wm = mask.astype(x.dtype) if weight is None else weight[t] * mask
     loss = xp.where(mask, -picked * wm, wm.dtype.type(0))      # ignored: +0, as torch's
-    denom = wm.sum()
-    return _unbatched(xp, _reduce(xp, loss, denom, reduction), unbatched, reduction), (
+    out, denom = _nll_reduce(xp, loss, wm, mask, weight is not None, reduction)
+    return _unbatched(xp, out, unbatched, reduction), (
         t, wm, mask, denom, reduction, x.shape)
 
 
@@ -302,10 +356,15 @@ def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, un
     n_classes = x.shape[1]
     mask, t = _targets(xp, target, ignore_index, n_classes)
     s = x - x.max(axis=1, keepdims=True)
-    p = xp.exp(s)
-    z = p.sum(axis=1, keepdims=True)
+    if _lastdim_f32(xp, x, 1):      # torch's log_softmax kernel (see _log_softmax)
+        p = np.exp(s, dtype=np.float64).astype(np.float32)
+        z = _lane_rowsum(p)
+        lz = np.log(z, dtype=np.float64).astype(np.float32)[:, 0]
+    else:
+        p = xp.exp(s)
+        z = p.sum(axis=1, keepdims=True)
+        lz = xp.log(z)[:, 0]
     p /= z
-    lz = xp.log(z)[:, 0]
     t1 = xp.expand_dims(t, 1)
     log_pt = xp.take_along_axis(s, t1, axis=1)[:, 0] - lz
     w_t = mask.astype(x.dtype) if weight is None else weight[t] * mask
@@ -317,9 +376,12 @@ def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, un
             wb = weight.reshape((1, -1) + (1,) * (x.ndim - 2))
             smooth = lz * weight.sum() - (s * wb).sum(axis=1)
         loss = (1 - smoothing) * loss + (smoothing / n_classes) * smooth * mask
-    denom = w_t.sum()
+        denom = w_t.sum()
+        out = _reduce(xp, loss, denom, reduction)
+    else:                           # torch's nll_loss sums
+        out, denom = _nll_reduce(xp, loss, w_t, mask, weight is not None, reduction)
     saved = (p, t1, w_t, mask, weight, smoothing, denom, reduction)
-    return _unbatched(xp, _reduce(xp, loss, denom, reduction), unbatched, reduction), saved
+    return _unbatched(xp, out, unbatched, reduction), saved
 
 
 @_cross_entropy.vjp
