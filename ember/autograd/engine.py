@@ -196,11 +196,12 @@ FREED_MESSAGE = (
 class _Task:
     """The backward call in progress (torch's graph task), for register_multi_grad_hook and
     the reentrant checkpoint."""
-    __slots__ = ("order", "nodes", "is_grad", "checkpoint_valid")
+    __slots__ = ("order", "nodes", "is_grad", "checkpoint_valid", "handed")
 
     def __init__(self, order, is_grad, checkpoint_valid):
         self.order, self.nodes, self.is_grad = order, None, is_grad
         self.checkpoint_valid = checkpoint_valid
+        self.handed = None      # ids of the arrays that the caller or a hook may hold
 
 
 _CURRENT = [None]
@@ -253,13 +254,14 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=
 
 def _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumulate, below):
     run_node = _run_node_anomaly if STATE.anomaly else _run_node
-    handed = {id(g) for g in root_grads}      # the caller's arrays: copied before being kept
+    # arrays the caller or a user hook may hold: copied before a leaf keeps one as its .grad
+    handed = _CURRENT[0].handed = {id(g) for g in root_grads}
     for node in order:
         g = grads.pop(node, None)
         if g is None:
             continue
         if node.hooks:
-            g = _run_prehooks(node, g, create_graph)
+            g = _run_prehooks(node, g, create_graph, handed)
         if capture is not None and node in capture:
             capture[node] = g if capture[node] is None else capture[node] + g
             if node not in below:
@@ -396,17 +398,22 @@ def _fill_outputs(node, slots, create_graph):
     return tuple(out)
 
 
-def _run_prehooks(node, g, create_graph):
+def _run_prehooks(node, g, create_graph, handed):
     """Tensor hooks in registration order (a returned Tensor replaces the gradient), then
-    retain_grad's, then nothing else: post-accumulate hooks run in _accumulate."""
+    retain_grad's, then nothing else: post-accumulate hooks run in _accumulate. The arrays a
+    user hook saw go into `handed` (it may keep them: no leaf may then own one as its .grad)."""
     from .._tensor import _new, _PostAcc
     hooks = [h for h in node.hooks if type(h) is not _PostAcc and type(h) is not RetainGrad]
-    hooks += [h for h in node.hooks if type(h) is RetainGrad]
+    retain = [h for h in node.hooks if type(h) is RetainGrad]
     be = None if create_graph else _backend_of(node)
     for h in hooks:
+        handed.add(id(g))
         r = h(g if create_graph else _new(g, be))
         if r is not None:
             g = _hook_result(h, r, g, be, create_graph)
+            handed.add(id(g))
+    for h in retain:
+        h(g if create_graph else _new(g, be))
     return g
 
 
@@ -455,6 +462,7 @@ def _run_posthooks(node, gins, g, create_graph):
     outs = tuple(g) if node.outs is not None else (g,)
     grad_outputs = tuple(wrap(a) for a in outs)
     grad_inputs = tuple(None if nxt is None else wrap(a) for a, nxt in zip(gins, node.next))
+    _CURRENT[0].handed.update(id(a) for a in gins if a is not None)
     for fn in node.post:
         r = fn(grad_inputs, grad_outputs)
         if r is not None:
@@ -466,7 +474,9 @@ def _run_posthooks(node, gins, g, create_graph):
             grad_inputs = r
     if create_graph:
         return grad_inputs
-    return tuple(x.arr if isinstance(x, Tensor) else x for x in grad_inputs)
+    gins = tuple(x.arr if isinstance(x, Tensor) else x for x in grad_inputs)
+    _CURRENT[0].handed.update(id(a) for a in gins if a is not None)
+    return gins
 
 
 def _backend_of(node):

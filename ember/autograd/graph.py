@@ -23,6 +23,7 @@ Node._input_metadata / _sequence_nr."""
 import abc
 import contextlib
 import functools
+import weakref
 from collections import namedtuple
 
 from .node import Leaf, Node as _Node, OutSlot, output_nr
@@ -52,13 +53,53 @@ GradientEdge = namedtuple("GradientEdge", ("node", "output_nr"))
 GradientEdge.__doc__ = "An edge of the graph: a node and the index of one of its outputs."
 
 
+# node -> {output_nr: (shape, dtype)} of the tensors get_gradient_edge was asked about, for
+# edges used as outputs of autograd.grad / backward (torch's Node._input_metadata)
+_EDGE_META = weakref.WeakKeyDictionary()
+
+
 def get_gradient_edge(tensor):
     """The edge a gradient for `tensor` flows through (AccumulateGrad for a leaf)."""
     if not tensor.requires_grad:
         raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
                            "not require gradients")
     edge = tensor._edge()
-    return GradientEdge(edge.public(), output_nr(edge))
+    node, nr = edge.public(), output_nr(edge)
+    _EDGE_META.setdefault(node, {})[nr] = (tuple(tensor.shape), tensor.dtype)
+    return GradientEdge(node, nr)
+
+
+def edge_meta(edge):
+    """(shape, dtype) of the tensor whose gradient `edge` carries."""
+    node, nr = edge
+    if isinstance(node, Leaf):
+        t = node.variable
+        return tuple(t.shape), t.dtype
+    meta = _EDGE_META.get(node, {}).get(nr)
+    if meta is None and isinstance(node, _Node) and node.outs is not None:
+        from .._dtype import OF_NP
+        shape, dt = node.outs[nr]
+        meta = tuple(shape), OF_NP[dt.num]
+    if meta is None:
+        raise RuntimeError("ember knows the shape of a GradientEdge's tensor only for edges "
+                           "from get_gradient_edge")
+    return meta
+
+
+def engine_node(edge, root=False, roots=()):
+    """The engine's node for a GradientEdge: for output k of a multi-output node, the OutSlot
+    that routes it (a new one for a root; the graph's own, found from `roots`, for an input)."""
+    node, nr = edge
+    if not isinstance(node, _Node) or node.outs is None:
+        return node
+    if root:
+        from .node import out_slot
+        return out_slot(node, nr)
+    from .engine import _reverse_topo
+    for n in _reverse_topo(list(roots)):
+        if isinstance(n, OutSlot) and n.parent is node and n.index == nr:
+            return n
+    return node       # not reached from the outputs: no gradient (allow_unused decides)
 
 
 def increment_version(tensor):

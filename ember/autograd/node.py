@@ -416,6 +416,18 @@ class RetainGrad:
             t._grad = g.clone() if t._grad is None else t._grad + g
 
 
+def move_retain(t, old):
+    """After an in-place change gave `t` a new grad_fn: its retain_grad hook leaves `old` for
+    the new node (torch moves only that hook; t's other hooks stay with the old node)."""
+    new = t.grad_fn
+    if old is new or new is None:
+        return
+    if old is not None and old.hooks:
+        old.hooks = [h for h in old.hooks if type(h) is not RetainGrad or h.ref() is not t] \
+            or None
+    new.add_tensor_hook(RetainGrad(t))
+
+
 class _HookHandle(RemovableHandle):
     """The handle of a tensor or node hook (a torch.utils.hooks.RemovableHandle)."""
 

@@ -1,0 +1,269 @@
+"""The autograd API around the engine against torch 2.13: autograd.grad / backward options,
+GradientEdges, hooks on nodes and tensors, graph utilities. Each case runs the same code on
+torch and on ember and compares values, dtypes, requires_grad, errors and warnings."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+def _norm(v):
+    if isinstance(v, (torch.Tensor, ember.Tensor)):
+        return _Values(tuple(v.shape), str(v.dtype), v.requires_grad, v.detach().tolist())
+    if isinstance(v, (list, tuple)):
+        return [_norm(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _norm(x) for k, x in v.items()}
+    return v
+
+
+class _Values:
+    """A tensor's shape, dtype, requires_grad and values; equal to another's when the values are
+    close (float32 results may differ in the last bit)."""
+
+    def __init__(self, *meta_and_values):
+        self.meta, self.values = meta_and_values[:3], np.asarray(meta_and_values[3])
+
+    def __eq__(self, other):
+        return type(other) is _Values and self.meta == other.meta and \
+            np.allclose(self.values, other.values, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+    def __repr__(self):
+        return f"tensor{self.meta}{self.values.tolist()}"
+
+
+def _run(fn, lib):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = ("ok", _norm(fn(lib)))
+        except Exception as e:      # the class and message are compared
+            out = ("raised", type(e).__name__, str(e))
+    return out, [(w.category.__name__, str(w.message)) for w in caught]
+
+
+def same(fn):
+    """fn(lib) gives the same result, exception and warnings on torch and on ember."""
+    expected, got = _run(fn, torch), _run(fn, ember)
+    assert got == expected
+    return expected
+
+
+def _xy(t):
+    return (t.tensor([1., 2.], requires_grad=True), t.tensor([3., 4.], requires_grad=True))
+
+
+# ---- autograd.grad / backward options -----------------------------------------------------
+def test_allow_unused_and_materialize():
+    same(lambda t: t.autograd.grad((_xy(t)[0] * 2).sum(), list(_xy(t))))
+    for kw in ({"allow_unused": True}, {"materialize_grads": True},
+               {"materialize_grads": True, "allow_unused": False},
+               {"materialize_grads": True, "create_graph": True}):
+        def f(t, kw=kw):
+            x, y = _xy(t)
+            return t.autograd.grad((x * x).sum(), [x, y], **kw)
+        same(f)
+
+
+def test_grad_second_time_and_retain():
+    def f(t):
+        x = _xy(t)[0]
+        y = (x * x).sum()
+        first = t.autograd.grad(y, x, retain_graph=True)
+        return first, t.autograd.grad(y, x), t.autograd.grad(y, x)
+    assert same(f)[0][0] == "raised"
+
+
+def test_non_leaf_inputs_and_only_inputs_warning():
+    def f(t):
+        x = _xy(t)[0]
+        h = x * 3
+        return t.autograd.grad((h * h).sum(), [h, x], only_inputs=False)
+    assert same(f)[1]
+
+
+def test_dict_inputs():
+    def f(t):
+        x, y = _xy(t)
+        return t.autograd.grad((x * y).sum(), {"a": x, "b": y})
+    assert isinstance(same(f)[0][1], dict)
+
+    def g(t):
+        x, y = _xy(t)
+        (x * y).sum().backward(inputs={"a": x})
+        return x.grad, y.grad
+    same(g)
+
+
+@pytest.mark.parametrize("case", ["two", "create", "unused", "zero_dim", "sizes", "shape",
+                                  "retain", "none"])
+def test_is_grads_batched(case):
+    def f(t):
+        x, w = _xy(t)
+        y, z = x ** 3, x.sum()
+        if case == "two":
+            return t.autograd.grad([y, z], x, [t.ones(3, 2), t.arange(3.)],
+                                   is_grads_batched=True)
+        if case == "create":
+            g, = t.autograd.grad(y, x, t.eye(2), is_grads_batched=True, create_graph=True)
+            return g, t.autograd.grad(g.sum(), x)
+        if case == "unused":
+            return t.autograd.grad(y, [x, w], t.ones(3, 2), is_grads_batched=True,
+                                   allow_unused=True)
+        if case == "zero_dim":
+            return t.autograd.grad(z, x, is_grads_batched=True)
+        if case == "sizes":
+            return t.autograd.grad([y, z], x, [t.ones(3, 2), t.ones(4)], is_grads_batched=True)
+        if case == "shape":
+            return t.autograd.grad(y, x, t.ones(3, 3), is_grads_batched=True)
+        if case == "retain":
+            t.autograd.grad(y, x, t.ones(3, 2), is_grads_batched=True)
+            return t.autograd.grad(y, x, t.ones(3, 2), is_grads_batched=True)
+        return t.autograd.grad([y, z], x, [t.ones(3, 2), None], is_grads_batched=True)
+    same(f)
+
+
+@pytest.mark.parametrize("case", ["len", "shape", "nonscalar", "float", "complex_implicit",
+                                  "complex_mismatch", "dtype", "grad_variables", "both",
+                                  "no_grad_output", "empty_inputs", "input_no_rg"])
+def test_backward_argument_errors(case):
+    def f(t):
+        x = _xy(t)[0]
+        a, b = x * 2, x * 3
+        if case == "len":
+            t.autograd.backward([a, b], [t.ones(2)])
+        elif case == "shape":
+            t.autograd.backward(a, t.ones(3))
+        elif case == "nonscalar":
+            a.backward()
+        elif case == "float":
+            a.sum().backward(2.)
+        elif case == "complex_implicit":
+            t.autograd.grad((x * 1j).sum(), x)
+        elif case == "complex_mismatch":
+            t.autograd.grad(a, x, t.ones(2, dtype=t.complex64))
+        elif case == "dtype":
+            t.autograd.backward(a, t.ones(2, dtype=t.float64))
+        elif case == "grad_variables":
+            t.autograd.backward(a.sum(), grad_variables=t.tensor(2.))
+        elif case == "both":
+            t.autograd.backward(a.sum(), t.tensor(1.), grad_variables=t.tensor(2.))
+        elif case == "no_grad_output":
+            t.autograd.grad([a.sum(), t.tensor(3.)], x)
+        elif case == "empty_inputs":
+            a.sum().backward(inputs=[])
+        else:
+            t.autograd.grad(a.sum(), t.tensor([1., 2.]))
+        return x.grad
+    same(f)
+
+
+def test_backward_lists_of_grad_tensors():
+    def f(t):
+        x = _xy(t)[0]
+        t.autograd.backward([(x * 2).sum(), x * 3], [None, t.tensor([1., 10.])])
+        t.autograd.backward((x * x, x.exp()), (t.ones(2), t.ones(2)))
+        return x.grad
+    same(f)
+
+
+def test_backward_inputs():
+    def f(t):
+        x, y = _xy(t)
+        h = x * 2
+        z = (h * h * y).sum()
+        z.backward(inputs=[h, y], retain_graph=True)
+        z.backward(inputs=x)
+        return x.grad, y.grad, h.grad
+    same(f)
+
+
+# ---- GradientEdge ---------------------------------------------------------------------------
+@pytest.mark.parametrize("case", ["input", "inputs", "leaf", "output", "output_implicit",
+                                  "materialize", "backward_inputs", "multi_output", "no_rg"])
+def test_gradient_edges(case):
+    def f(t):
+        x = _xy(t)[0]
+        edge = t.autograd.graph.get_gradient_edge
+        y = x * 2
+        z = (y * y).sum()
+        if case == "input":
+            return t.autograd.grad(z, edge(y))
+        if case == "inputs":
+            return t.autograd.grad(z, [edge(y), x])
+        if case == "leaf":
+            return t.autograd.grad(z, [edge(x)])
+        if case == "output":
+            return t.autograd.grad(edge(z), [x], t.tensor(1.))
+        if case == "output_implicit":
+            return t.autograd.grad(edge(z), [x])
+        if case == "materialize":
+            return t.autograd.grad(z, [edge(y), t.zeros(2, requires_grad=True)],
+                                   materialize_grads=True)
+        if case == "backward_inputs":
+            t.autograd.backward(z, inputs=[edge(y), edge(x)])
+            return x.grad
+        if case == "multi_output":
+            a, b = x.unbind()
+            e = edge(b)
+            return e.output_nr, e.node.name(), t.autograd.grad(a * b * 3, e)
+        return edge(x.detach())
+    same(f)
+
+
+# ---- tensor hooks ---------------------------------------------------------------------------
+def test_retain_grad_follows_inplace():
+    def f(t):
+        x = t.tensor([1., 2., 3.], requires_grad=True)
+        h = x * 2
+        h.retain_grad()
+        v = h[1:]
+        v.retain_grad()
+        v.mul_(2)
+        w = x * 3
+        w.retain_grad()
+        w.add_(1)
+        ((v * v).sum() + (w * w).sum()).backward()
+        return v.grad, h.grad, w.grad, x.grad, v.retains_grad
+    same(f)
+
+
+def test_post_accumulate_grad_hook():
+    def f(t):
+        x = _xy(t)[0]
+        seen = []
+        h = x.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.clone()))
+        (x * x).sum().backward()
+        (x * x).sum().backward()
+        h.remove()
+        (x * x).sum().backward()
+        t.autograd.grad((x * x).sum(), x)
+        return seen, x.grad
+    same(f)
+    same(lambda t: t.tensor([1.]).register_post_accumulate_grad_hook(lambda p: None))
+    same(lambda t: (_xy(t)[0] * 2).register_post_accumulate_grad_hook(lambda p: None))
+
+
+def test_hook_keeps_its_gradient():
+    """A gradient a hook kept is not the array a leaf then accumulates into in place."""
+    def f(t):
+        a, b = _xy(t)
+        kept = []
+        a.register_hook(kept.append)
+        (a * b).sum().backward(retain_graph=True)
+        (a * 2).sum().backward()
+        return kept, a.grad
+    same(f)
+
+    def g(t):
+        a, b = _xy(t)
+        out = []
+        h = t.autograd.graph.register_multi_grad_hook((a, b), out.append)
+        (a * b).sum().backward()
+        (a * 2).sum().backward()
+        h.remove()
+        return out
+    same(g)
