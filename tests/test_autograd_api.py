@@ -267,3 +267,121 @@ def test_hook_keeps_its_gradient():
         h.remove()
         return out
     same(g)
+
+
+# ---- Node hooks and graph utilities ---------------------------------------------------------
+@pytest.mark.parametrize("case", ["post_pre", "replace_post", "replace_pre", "post_bad_len",
+                                  "post_none_to_value", "post_not_tuple", "pre_not_tuple",
+                                  "acc_post", "acc_pre", "acc_bad_return"])
+def test_node_hooks(case):
+    def f(t):
+        x = _xy(t)[0]
+        y = x * 2
+        z = y.exp().sum()
+        seen = []
+        acc = y.grad_fn.next_functions[0][0]
+        if case == "post_pre":
+            h1 = z.grad_fn.register_hook(lambda gi, go: seen.append(("post", gi, go)))
+            h2 = y.grad_fn.register_prehook(lambda go: seen.append(("pre", go)))
+            z.backward(retain_graph=True)
+            h1.remove()
+            h2.remove()
+            z.backward()
+        elif case == "replace_post":
+            y.grad_fn.register_hook(lambda gi, go: (gi[0] * 10, None))
+            z.backward()
+        elif case == "replace_pre":
+            y.grad_fn.register_prehook(lambda go: (go[0] * 10,))
+            z.backward()
+        elif case == "post_bad_len":
+            y.grad_fn.register_hook(lambda gi, go: (gi[0],))
+            z.backward()
+        elif case == "post_none_to_value":
+            y.grad_fn.register_hook(lambda gi, go: (gi[0], gi[0]))
+            z.backward()
+        elif case == "post_not_tuple":
+            y.grad_fn.register_hook(lambda gi, go: 5)
+            z.backward()
+        elif case == "pre_not_tuple":
+            y.grad_fn.register_prehook(lambda go: 5)
+            z.backward()
+        elif case in ("acc_post", "acc_pre"):
+            if case == "acc_post":
+                acc.register_hook(lambda gi, go: seen.append((gi, go, x.grad.clone())))
+            else:
+                acc.register_prehook(lambda go: seen.append((go, x.grad)))
+            z.backward(retain_graph=True)
+            z.backward(inputs=[x], retain_graph=True)
+            t.autograd.grad(z, x)
+        else:
+            acc.register_hook(lambda gi, go: (go[0],))
+            z.backward()
+        return seen, x.grad
+    same(f)
+
+
+def test_gradient_edge_tuple():
+    def f(t):
+        x = _xy(t)[0]
+        y = x * 2
+        e = t.autograd.graph.get_gradient_edge(y)
+        return (type(e).__name__, e.output_nr, e.node is y.grad_fn, e == (y.grad_fn, 0),
+                len(e), t.autograd.graph.GradientEdge(y.grad_fn, 0)[:2] == e[:2])
+    same(f)
+
+
+@pytest.mark.parametrize("case", ["clone", "identity"])
+def test_saved_tensors_hooks_skip_version_check(case):
+    """A tensor packed by saved_tensors_hooks may change in place: backward reads what unpack
+    returns, with no version check."""
+    def f(t):
+        a = t.tensor([1., 2.], requires_grad=True)
+        b = a.clone()
+        pack = (lambda x: x.clone()) if case == "clone" else (lambda x: x)
+        with t.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
+            out = (b ** 2).sum()
+        b.sin_()
+        out.backward()
+        return a.grad
+    same(f)
+
+
+def test_disable_saved_tensors_hooks():
+    def inside(t):
+        with t.autograd.graph.disable_saved_tensors_hooks("nope"):
+            with t.autograd.graph.saved_tensors_hooks(lambda x: x, lambda x: x):
+                pass
+
+    def outside(t):
+        with t.autograd.graph.saved_tensors_hooks(lambda x: x, lambda x: x):
+            with t.autograd.graph.disable_saved_tensors_hooks("nope"):
+                pass
+    assert same(inside)[0] == ("raised", "RuntimeError", "nope")
+    assert same(outside)[0] == ("raised", "RuntimeError", "nope")
+
+
+@pytest.mark.parametrize("case", ["mutate", "view", "no_grad", "result", "outside", "nested",
+                                  "unmutated"])
+def test_allow_mutation_on_saved_tensors(case):
+    def f(t):
+        allow = t.autograd.graph.allow_mutation_on_saved_tensors
+        if case == "nested":
+            with allow(), allow():
+                pass
+        with allow() as ctx:
+            a = t.tensor([1., 2.], requires_grad=True)
+            b = a.clone()
+            out = (b ** 2).sum() if case != "result" else b.exp().sum()
+            if case in ("mutate", "result"):
+                b.sin_()
+            elif case == "view":
+                b[:1].mul_(3)
+            elif case == "no_grad":
+                with t.no_grad():
+                    b.add_(1)
+            if case != "outside":
+                out.backward()
+        if case == "outside":
+            out.backward()
+        return a.grad, b.detach(), type(ctx).__name__
+    same(f)

@@ -5,7 +5,8 @@ import weakref
 
 from ..backends.cuda_blas import gemv_sums, sum_rows
 from .grad_mode import STATE
-from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, output_nr
+from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, _NodePreHook, \
+    output_nr
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -256,12 +257,16 @@ def _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumul
     run_node = _run_node_anomaly if STATE.anomaly else _run_node
     # arrays the caller or a user hook may hold: copied before a leaf keeps one as its .grad
     handed = _CURRENT[0].handed = {id(g) for g in root_grads}
+    is_grad = capture is not None and _CURRENT[0].is_grad
     for node in order:
         g = grads.pop(node, None)
         if g is None:
             continue
         if node.hooks:
-            g = _run_prehooks(node, g, create_graph, handed)
+            # autograd.grad runs no captured node that has nothing to do below: nor its
+            # Node.register_prehook hooks (tensor hooks do run)
+            skip = is_grad and node in capture and node not in below
+            g = _run_prehooks(node, g, create_graph, handed, skip)
         if capture is not None and node in capture:
             capture[node] = g if capture[node] is None else capture[node] + g
             if node not in below:
@@ -286,10 +291,10 @@ def _run_node(node, g, grads, retain_graph, create_graph):
     saved = node.saved
     if saved is _FREED:
         raise RuntimeError(FREED_MESSAGE)
-    if type(saved) is PackedSaved:          # saved_tensors_hooks: unpack on use
-        saved = saved.unpack()
     op = node.op
-    if node.epoch < _clock[0]:
+    if type(saved) is PackedSaved:          # saved_tensors_hooks: unpack on use (torch checks
+        saved = saved.unpack()              # no version of what the hooks packed)
+    elif node.epoch < _clock[0]:
         _check_versions(node)
     if node.outs is not None:
         g = _fill_outputs(node, g, create_graph)
@@ -398,12 +403,13 @@ def _fill_outputs(node, slots, create_graph):
     return tuple(out)
 
 
-def _run_prehooks(node, g, create_graph, handed):
+def _run_prehooks(node, g, create_graph, handed, skip_node_hooks):
     """Tensor hooks in registration order (a returned Tensor replaces the gradient), then
     retain_grad's, then nothing else: post-accumulate hooks run in _accumulate. The arrays a
     user hook saw go into `handed` (it may keep them: no leaf may then own one as its .grad)."""
     from .._tensor import _new, _PostAcc
-    hooks = [h for h in node.hooks if type(h) is not _PostAcc and type(h) is not RetainGrad]
+    hooks = [h for h in node.hooks if type(h) is not _PostAcc and type(h) is not RetainGrad
+             and not (skip_node_hooks and type(h) is _NodePreHook)]
     retain = [h for h in node.hooks if type(h) is RetainGrad]
     be = None if create_graph else _backend_of(node)
     for h in hooks:
@@ -464,19 +470,29 @@ def _run_posthooks(node, gins, g, create_graph):
     grad_inputs = tuple(None if nxt is None else wrap(a) for a, nxt in zip(gins, node.next))
     _CURRENT[0].handed.update(id(a) for a in gins if a is not None)
     for fn in node.post:
-        r = fn(grad_inputs, grad_outputs)
+        r = _post_result(fn, fn(grad_inputs, grad_outputs), grad_inputs)
         if r is not None:
-            r = tuple(r)
-            if len(r) != len(grad_inputs):
-                raise RuntimeError(f"hook '{getattr(fn, '__name__', fn)}' has returned an "
-                                   f"incorrect number of values (got {len(r)}, but expected "
-                                   f"{len(grad_inputs)})")
             grad_inputs = r
     if create_graph:
         return grad_inputs
     gins = tuple(x.arr if isinstance(x, Tensor) else x for x in grad_inputs)
     _CURRENT[0].handed.update(id(a) for a in gins if a is not None)
     return gins
+
+
+def _post_result(fn, r, grad_inputs):
+    """What a node post-hook returned, checked as torch does: None, or a tuple as long as
+    grad_inputs that puts no gradient where there was none."""
+    if r is None:
+        return None
+    if not isinstance(r, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
+    if len(r) != len(grad_inputs):
+        raise RuntimeError(f"hook '{getattr(fn, '__name__', fn)}' has returned an incorrect "
+                           f"number of values (got {len(r)}, but expected {len(grad_inputs)})")
+    if any(old is None and new is not None for old, new in zip(grad_inputs, r)):
+        raise RuntimeError("can't replace a None gradient with a non-None value")
+    return r
 
 
 def _backend_of(node):
@@ -493,6 +509,7 @@ def _accumulate(leaf, g, handed, create_graph):
     t = leaf.ref()
     if t is None:
         return
+    fresh = t._grad is None
     if create_graph:
         if g.arr.dtype != t.arr.dtype:
             g = _cast_grad_tensor(g, t.dtype)
@@ -519,6 +536,11 @@ def _accumulate(leaf, g, handed, create_graph):
         for h in leaf.hooks:
             if type(h) is _PostAcc:
                 h.fn(t)
+    if leaf.post:                   # AccumulateGrad.register_hook
+        # torch's grad_outputs: the new .grad itself when it was None, else the incoming grad
+        grad_outputs = (t._grad if fresh else g if create_graph else _new(g, t.be),)
+        for fn in leaf.post:
+            _post_result(fn, fn((), grad_outputs), ())
 
 
 def _like_param(g, p):

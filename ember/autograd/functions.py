@@ -42,8 +42,8 @@ def _is_edge(x):
 def _meta(out):
     """(shape, dtype, requires_grad) of an output Tensor or GradientEdge."""
     if _is_edge(out):
-        from .graph import edge_meta
-        shape, dtype = edge_meta(out)
+        from .graph import _edge_meta
+        shape, dtype = _edge_meta(out)
         return shape, dtype, True
     return tuple(out.shape), out.dtype, out.requires_grad
 
@@ -101,13 +101,13 @@ def _make_grads(outputs, grads, is_grads_batched):
 
 def _roots(outputs, grads, create_graph):
     """Engine roots and their gradients (arrays, or Tensors when create_graph)."""
-    from .graph import engine_node
+    from .graph import _engine_node
     if len(grads) != len(outputs):
         raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     roots, root_grads = [], []
     for i, (out, g) in enumerate(zip(outputs, grads)):
         if _is_edge(out):
-            node = engine_node(out, root=True)
+            node = _engine_node(out, root=True)
         elif not out.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have "
                                "a grad_fn")
@@ -120,11 +120,11 @@ def _roots(outputs, grads, create_graph):
 
 def _targets(inputs, roots, what):
     """The engine node each input's gradient is captured at."""
-    from .graph import engine_node
+    from .graph import _engine_node
     nodes = []
     for t in inputs:
         if _is_edge(t):
-            nodes.append(engine_node(t, roots=roots))
+            nodes.append(_engine_node(t, roots=roots))
         elif not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
         else:

@@ -298,11 +298,17 @@ def output_nr(edge):
 
 class AccumulateGrad:
     """The gradient sink of a leaf tensor (held weakly: no tensor<->node cycle)."""
-    __slots__ = ("ref", "hooks", "meta", "__weakref__")
+    __slots__ = ("ref", "hooks", "post", "meta", "__weakref__")
     next = ()
 
     def __init__(self, t):
-        self.ref, self.hooks, self.meta = weakref.ref(t), None, None
+        self.ref, self.hooks, self.post, self.meta = weakref.ref(t), None, None, None
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) after the gradient was accumulated into .grad (an
+        AccumulateGrad has no grad_inputs: fn gets () and must return None or ())."""
+        self.post = (self.post or []) + [fn]
+        return _HookHandle(self, fn, "post")
 
     def register_prehook(self, fn):
         """torch's Node.register_prehook: fn(grad_outputs) before the gradient is accumulated;
@@ -395,7 +401,8 @@ class _NodePreHook:
         r = self.fn((g,))
         if r is None:
             return None
-        r = tuple(r)
+        if not isinstance(r, tuple):
+            raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
         if len(r) != 1:
             raise RuntimeError(f"hook '{self.__name__}' has returned an incorrect number of "
                                f"values (got {len(r)}, but expected 1)")
