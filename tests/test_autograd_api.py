@@ -385,3 +385,133 @@ def test_allow_mutation_on_saved_tensors(case):
             out.backward()
         return a.grad, b.detach(), type(ctx).__name__
     same(f)
+
+
+# ---- grad_fn._saved_<name> / _raw_saved_<name> ------------------------------------------------
+def _saved_cases(t):
+    g = t.Generator().manual_seed(0)
+    a = t.randn(3, 4, generator=g).requires_grad_()
+    b = (t.randn(3, 4, generator=g).abs() + 0.5).requires_grad_()
+    w = t.randn(5, 4, generator=g).requires_grad_()
+    bias = t.randn(5, generator=g).requires_grad_()
+    idx = t.tensor([0, 2])
+    F = t.nn.functional
+    return (a, b, w, bias, idx), {
+        "mul": lambda: a * b, "mul_scalar": lambda: a * 2, "mul_const": lambda: a * b.detach(),
+        "div": lambda: a / b, "div_scalar": lambda: a / 2, "pow": lambda: a ** 2,
+        "pow_float": lambda: b ** 2.5, "pow_tensor": lambda: b ** a, "exp": lambda: a.exp(),
+        "tanh": lambda: a.tanh(), "sigmoid": lambda: a.sigmoid(), "log": lambda: b.log(),
+        "sin": lambda: a.sin(), "cos": lambda: a.cos(), "sqrt": lambda: b.sqrt(),
+        "rsqrt": lambda: b.rsqrt(), "reciprocal": lambda: b.reciprocal(), "abs": lambda: a.abs(),
+        "relu": lambda: a.relu(), "gelu": lambda: F.gelu(a), "silu": lambda: F.silu(a),
+        "addmm": lambda: t.addmm(bias, a, w.t()), "mm": lambda: a.mm(w.t()),
+        "matmul": lambda: a @ w.t(), "bmm": lambda: t.bmm(a[None], w.t()[None]),
+        "linear": lambda: F.linear(a, w, bias), "linear_nobias": lambda: F.linear(a, w),
+        "sum": lambda: a.sum(), "sum_dim": lambda: a.sum(1),
+        "sum_keepdim": lambda: a.sum(1, keepdim=True), "mean": lambda: a.mean(),
+        "mean_dim": lambda: a.mean(0), "view": lambda: a.view(12),
+        "reshape": lambda: a.reshape(2, 6), "permute": lambda: a.permute(1, 0),
+        "unsqueeze": lambda: a.unsqueeze(0), "expand": lambda: a[:1].expand(3, 4),
+        "max": lambda: a.max(), "min": lambda: a.min(), "max_dim": lambda: a.max(1)[0],
+        "min_dim": lambda: a.min(0)[0], "sort": lambda: a.sort(1)[0], "amax": lambda: a.amax(1),
+        "index": lambda: a[idx], "index_select": lambda: a.index_select(0, idx),
+        "gather": lambda: a.gather(1, t.tensor([[0], [1], [2]])),
+        "cat": lambda: t.cat([a, b], 1), "stack": lambda: t.stack([a, b]),
+        "unbind": lambda: a.unbind()[0], "softmax": lambda: a.softmax(1),
+        "log_softmax": lambda: a.log_softmax(1), "add": lambda: a + b, "sub": lambda: a - b,
+        "where": lambda: t.where(a > 0, a, b), "clamp": lambda: a.clamp(-0.5, 0.5),
+        "masked_fill": lambda: a.masked_fill(a > 0, 0.), "cumsum": lambda: a.cumsum(1),
+        "mse_loss": lambda: F.mse_loss(a, b),
+    }
+
+
+def _describe(v, inputs):
+    if isinstance(v, (torch.Tensor, ember.Tensor)):
+        return ("tensor", [i for i, x in enumerate(inputs) if v is x],
+                None if v.grad_fn is None else type(v.grad_fn).__name__, _norm(v))
+    if isinstance(v, tuple):
+        return tuple(_describe(x, inputs) for x in v)
+    return v
+
+
+# ember keeps linear's weight (not weight.t()) and an indexing node's index arrays unpacked
+_NO_RAW = {"linear": "_raw_saved_mat2", "linear_nobias": "_raw_saved_mat2",
+           "index": "_raw_saved_indices"}
+
+
+@pytest.mark.parametrize("case", list(_saved_cases(torch)[1]))
+def test_saved_fields(case):
+    def f(t):
+        inputs, cases = _saved_cases(t)
+        fn = cases[case]().grad_fn
+        names = [n for n in dir(fn) if n.startswith(("_saved_", "_raw_saved_"))
+                 and n != _NO_RAW.get(case)]
+        return type(fn).__name__, {n: type(getattr(fn, n)).__name__ if n.startswith("_raw")
+                                   else _describe(getattr(fn, n), inputs) for n in names}
+    same(f)
+
+
+@pytest.mark.parametrize("attr", ["_saved_self", "_saved_result", "_saved_exponent",
+                                  "_saved_self_sym_sizes", "_saved_dim", "_saved_other",
+                                  "_saved_nothing", "_raw_saved_exponent"])
+def test_saved_fields_after_backward(attr):
+    def f(t):
+        a = t.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+        outs = {"_saved_self": a.sin(), "_saved_result": a.exp(), "_saved_exponent": a ** 3,
+                "_saved_self_sym_sizes": a.view(4), "_saved_dim": a.sum(1),
+                "_saved_other": a * a, "_saved_nothing": a.exp(), "_raw_saved_exponent": a ** 2}
+        y = outs[attr]
+        y.sum().backward()
+        return getattr(y.grad_fn, attr), hasattr(y.grad_fn, attr)
+    same(f)
+
+
+@pytest.mark.parametrize("case", ["self", "result", "twice", "after_free", "not_callable",
+                                  "missing_unpack"])
+def test_raw_saved_register_hooks(case):
+    def f(t):
+        a = t.tensor([1., 2.], requires_grad=True)
+        calls = []
+
+        def pack(x):
+            calls.append(("pack", _norm(x), x is a))
+            return x * 10
+
+        def unpack(x):
+            calls.append(("unpack", _norm(x)))
+            return x
+        y = a.pow(2) if case != "result" else a.exp()
+        raw = y.grad_fn._raw_saved_self if case != "result" else y.grad_fn._raw_saved_result
+        if case == "after_free":
+            y.sum().backward()
+        if case == "not_callable":
+            raw.register_hooks(pack, 5)
+        if case == "missing_unpack":
+            raw.register_hooks(pack)
+        raw.register_hooks(pack, unpack)
+        if case == "twice":
+            raw.register_hooks(pack, unpack)
+        seen = y.grad_fn._saved_self if case != "result" else y.grad_fn._saved_result
+        y.sum().backward()
+        return type(raw).__name__, calls, seen, a.grad
+    if case in ("not_callable", "missing_unpack"):     # the message ends with object addresses
+        errors = []
+        for lib in (torch, ember):
+            with pytest.raises(TypeError) as e:
+                f(lib)
+            errors.append(str(e.value).split("Invoked with")[0])
+        assert errors[0] == errors[1]
+        return
+    out = same(f)
+    if case in ("self", "result"):
+        assert out[0][0] == "ok"
+
+
+def test_saved_fields_under_saved_tensors_hooks():
+    def f(t):
+        a = t.tensor([1., 2.], requires_grad=True)
+        with t.autograd.graph.saved_tensors_hooks(lambda x: x * 2, lambda x: x + 1):
+            y = a * a.detach()
+            z = a.exp()
+        return y.grad_fn._saved_other, y.grad_fn._saved_self, z.grad_fn._saved_result
+    same(f)

@@ -90,6 +90,8 @@ def _cross(node):
 _SAVED_INPUTS = {
     "mul": _cross,
     "matmul": _cross,
+    "mm": _cross,
+    "bmm": _cross,
     "div": lambda node: (0, 1) if node.next[1] is not None else (1,),
     "linear": lambda node: tuple(i for i, other in ((0, 1), (1, 0))
                                  if node.next[other] is not None),

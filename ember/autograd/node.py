@@ -128,10 +128,12 @@ class PackedSaved(tuple):
 
 
 class _Packed:
-    __slots__ = ("obj", "unpack_hook", "be", "dtype")
+    """One packed saved array: `which` is the input it came from (None: the result)."""
+    __slots__ = ("obj", "unpack_hook", "be", "dtype", "which")
 
-    def __init__(self, obj, unpack_hook, be, dtype):
+    def __init__(self, obj, unpack_hook, be, dtype, which=None):
         self.obj, self.unpack_hook, self.be, self.dtype = obj, unpack_hook, be, dtype
+        self.which = which
 
     def unpack(self):
         from .._tensor import Tensor
@@ -190,18 +192,19 @@ def pack_saved(node, saved):
     needed = _saved_inputs(node) if op.saves_in else None
     out, changed = [], False
     for s in saved:
-        t = None
+        t = which = None
         if isinstance(s, xp.ndarray):
             hit = by_arr.get(id(s))
             if hit is not None:
                 if op.saves_in and (needed is None or hit[0] in needed):
-                    t = hit[1]
-            elif op.saves_out:
+                    which, t = hit
+            elif op.saves_out:          # the result, as torch packs it: with its history
                 t = _new(s, be)
+                t._rg, t.grad_fn = True, node
         if t is None:
             out.append(s)
             continue
-        out.append(_Packed(pack(t), unpack, be, s.dtype))    # x * x: packed once per slot
+        out.append(_Packed(pack(t), unpack, be, s.dtype, which))    # x * x: once per slot
         changed = True
     return PackedSaved(out) if changed else saved
 
@@ -249,6 +252,18 @@ class Node:
 
     def __repr__(self):
         return f"<{self.name()} object at {hex(id(self))}>"
+
+    def __getattr__(self, name):
+        # only reached for names the node lacks: torch's _saved_<x> / _raw_saved_<x> fields,
+        # read on demand (see saved.py)
+        if name.startswith(("_saved_", "_raw_saved_")):
+            from .saved import saved_attr
+            return saved_attr(self, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __dir__(self):
+        from .saved import saved_names
+        return sorted(set(object.__dir__(self)) | set(saved_names(self)))
 
     @property
     def next_functions(self):
@@ -361,6 +376,9 @@ class OutSlot:
 
     def public(self):
         return self.parent
+
+    def __dir__(self):
+        return sorted(set(object.__dir__(self)) | set(dir(self.parent)))
 
     def __getattr__(self, name):
         # ctx attributes of an autograd.Function (saved_tensors, needs_input_grad, ...) and
