@@ -515,3 +515,50 @@ def test_saved_fields_under_saved_tensors_hooks():
             z = a.exp()
         return y.grad_fn._saved_other, y.grad_fn._saved_self, z.grad_fn._saved_result
     same(f)
+
+
+# ---- grad mode inside inference_mode ---------------------------------------------------------
+@pytest.mark.parametrize("case", ["enable_grad", "set_grad_enabled", "leaf", "backward_after",
+                                  "backward_inside", "no_grad_outside", "decorator",
+                                  "inference_false", "inference_tensor_outside"])
+def test_enable_grad_inside_inference_mode(case):
+    """torch: grad mode turns on, but ops record nothing and make inference tensors."""
+    def f(t):
+        x = t.tensor([1., 2.], requires_grad=True)
+        state = lambda y: (t.is_grad_enabled(), t.is_inference_mode_enabled(),  # noqa: E731
+                           y.requires_grad, y.is_inference(), y.grad_fn is None)
+        if case == "enable_grad":
+            with t.inference_mode(), t.enable_grad():
+                return state(x * 2)
+        if case == "set_grad_enabled":
+            with t.inference_mode(), t.set_grad_enabled(True):
+                return state(x.exp())
+        if case == "leaf":
+            with t.inference_mode(), t.enable_grad():
+                w = t.ones(2, requires_grad=True)
+                return state(w), state(w * 2)
+        if case == "backward_after":
+            with t.inference_mode(), t.enable_grad():
+                y = x * 2
+            y.sum().backward()
+        if case == "backward_inside":
+            with t.inference_mode(), t.enable_grad():
+                x.exp().sum().backward()
+        if case == "no_grad_outside":
+            with t.no_grad(), t.inference_mode(), t.enable_grad():
+                return state(x * 2)
+        if case == "decorator":
+            @t.inference_mode()
+            def g(v):
+                with t.enable_grad():
+                    return state(v * 2)
+            return g(x), t.is_grad_enabled()
+        if case == "inference_false":
+            with t.inference_mode(), t.inference_mode(False):
+                w = t.ones(2, requires_grad=True)
+                return state(w * 2)
+        with t.inference_mode():
+            w = t.ones(2)
+        with t.enable_grad():
+            return state(w * x)
+    same(f)

@@ -7,7 +7,7 @@ grad_outputs and stacks the results (what torch's vmap over the engine computes)
 import warnings
 
 from . import engine
-from .grad_mode import STATE
+from .grad_mode import set_grad
 
 
 def _seq(x, what):
@@ -261,7 +261,7 @@ class _GradMode:
         self.mode = mode
 
     def __enter__(self):
-        self.prev, STATE.enabled = STATE.enabled, self.mode
+        self.prev = set_grad(self.mode)
 
     def __exit__(self, *exc):
-        STATE.enabled = self.prev
+        set_grad(self.prev)
