@@ -131,6 +131,13 @@ CASES = {
     "rpow": lambda L, d: 2 ** d["x"],
     "fmod_scalar": lambda L, d: d["x"].fmod(0.3),
     "remainder_scalar": lambda L, d: d["x"].remainder(0.7),
+    # the Tensor-`other` overloads: <Name>Backward1
+    "fmod_tensor": lambda L, d: L.fmod(d["x"], d["pos"] + 0.5),
+    "remainder_tensor": lambda L, d: d["x"].remainder(d["pos"] + 0.5),
+    "mod_operator": lambda L, d: d["x"] % (d["pos"] + 0.5),
+    "fmod_inplace_tensor": lambda L, d: (d["x"] * 1).fmod_(d["pos"] + 0.5),
+    "div_floor_tensor": lambda L, d: L.div(d["x"], d["pos"], rounding_mode="floor"),
+    "div_trunc_scalar": lambda L, d: L.div(d["x"], 0.3, rounding_mode="trunc"),
     "pow_inplace": lambda L, d: d["x"].clone().pow_(3),
     "matrix_exp": lambda L, d: L.linalg.matrix_exp(d["sq"]),
     "matrix_exp_batch_scaled": lambda L, d: L.matrix_exp(d["x3"][:, :, :4] * 3),
@@ -189,7 +196,7 @@ NEXT_CASES = ["multi_margin", "multilabel_margin", "var_mean_var", "dist", "pdis
               "mul_scalar", "cross_entropy_probs", "scatter_value", "scatter_src",
               "masked_fill_scalar", "masked_fill_tensor", "index_fill", "nll_weight",
               "multi_margin_p2_w_sum", "rsub", "pow", "rpow", "fmod_scalar",
-              "remainder_scalar", "pow_inplace"]
+              "remainder_scalar", "pow_inplace", "fmod_tensor", "remainder_tensor"]
 
 
 @pytest.mark.parametrize("name", NEXT_CASES)
