@@ -131,6 +131,9 @@ CASES = {
     "rpow": lambda L, d: 2 ** d["x"],
     "fmod_scalar": lambda L, d: d["x"].fmod(0.3),
     "remainder_scalar": lambda L, d: d["x"].remainder(0.7),
+    # bilinear: torch's _trilinear on the inputs flattened to 2-d, reshaped back, plus bias
+    "bilinear": lambda L, d: _F(L).bilinear(d["x"], d["y"], _outer(d["w"]), d["b"]),
+    "bilinear_nobias_3d": lambda L, d: _F(L).bilinear(d["x3"], d["x3"] * 2, _outer(d["w"])),
     # the Tensor-`other` overloads: <Name>Backward1
     "fmod_tensor": lambda L, d: L.fmod(d["x"], d["pos"] + 0.5),
     "remainder_tensor": lambda L, d: d["x"].remainder(d["pos"] + 0.5),
@@ -152,6 +155,11 @@ def _module_linear(L, d):
     with L.no_grad():
         m.weight.copy_(d["w"])
     return m(d["x"])
+
+
+def _outer(w):
+    """A bilinear weight (out, in, in) from w (out, in)."""
+    return w[:, :, None] * w[:, None, :]
 
 
 def _both(pair):
