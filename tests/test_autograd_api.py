@@ -562,3 +562,40 @@ def test_enable_grad_inside_inference_mode(case):
         with t.enable_grad():
             return state(w * x)
     same(f)
+
+
+# ---- node names of decomposed ops --------------------------------------------------------------
+def _top_graph(y, depth=3):
+    """Node names breadth first, `depth` levels down from y.grad_fn."""
+    names, level = [], [y.grad_fn]
+    for _ in range(depth):
+        names.append([type(n).__name__ for n in level])
+        level = [f for n in level for f, _ in n.next_functions if f is not None]
+    return names
+
+
+@pytest.mark.parametrize("eq,shapes", [
+    ("ij,jk->ik", [(3, 4), (4, 5)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("i,i->", [(4,), (4,)]), ("ij->ji", [(3, 4)]), ("bhqd,bhkd->bhqk", [(2, 3, 5, 4), (2, 3, 6, 4)]),
+    ("ij->", [(3, 4)]), ("ii->i", [(3, 3)]), ("i,j->ij", [(3,), (4,)]), ("ij,ij->", [(3, 4), (3, 4)]),
+    ("ij,jk,kl->il", [(3, 4), (4, 5), (5, 2)]), ("...ij,...jk", [(1, 3, 4), (2, 4, 5)]),
+    ("bn,anm,bm->ba", [(2, 3), (5, 3, 4), (2, 4)]), ("iij->j", [(3, 3, 4)])])
+def test_einsum_records_torchs_graph(eq, shapes):
+    def f(t):
+        rng = np.random.default_rng(0)
+        xs = [t.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+        y = t.einsum(eq, *xs)
+        gs = t.autograd.grad((y ** 2).sum(), xs, create_graph=True)
+        return _top_graph(y), y, gs, t.autograd.grad(sum((g ** 2).sum() for g in gs), xs)
+    same(f)
+
+
+def test_bilinear_records_torchs_graph():
+    def f(t):
+        rng = np.random.default_rng(0)
+        x1, x2, w, b = (t.tensor(rng.standard_normal(s), requires_grad=True)
+                        for s in ((2, 3, 4), (2, 3, 5), (6, 4, 5), (6,)))
+        y = t.nn.functional.bilinear(x1, x2, w, b)
+        z = t.nn.functional.bilinear(x1, x2, w)
+        return _top_graph(y, 4), _top_graph(z), y, t.autograd.grad((y * z).sum(), (x1, x2, w, b))
+    same(f)

@@ -134,6 +134,19 @@ CASES = {
     # bilinear: torch's _trilinear on the inputs flattened to 2-d, reshaped back, plus bias
     "bilinear": lambda L, d: _F(L).bilinear(d["x"], d["y"], _outer(d["w"]), d["b"]),
     "bilinear_nobias_3d": lambda L, d: _F(L).bilinear(d["x3"], d["x3"] * 2, _outer(d["w"])),
+    # einsum: torch's decomposition (diagonal / permute / sum / bmm / view)
+    "einsum_mm": lambda L, d: L.einsum("ij,kj->ik", d["x"], d["w"]),
+    "einsum_bmm": lambda L, d: L.einsum("bij,bkj->bik", d["x3"], d["x3"] * 2),
+    "einsum_dot": lambda L, d: L.einsum("i,i->", d["v"], d["v"] * 3),
+    "einsum_transpose": lambda L, d: L.einsum("ij->ji", d["x"]),
+    "einsum_attention": lambda L, d: L.einsum("bhqd,bhkd->bhqk", d["x3"][None], d["x3"][None]),
+    "einsum_sum": lambda L, d: L.einsum("ij->j", d["x"]),
+    "einsum_diag": lambda L, d: L.einsum("ii->i", d["sq"]),
+    "einsum_outer": lambda L, d: L.einsum("i,j->ij", d["v"], d["b"]),
+    "einsum_mv": lambda L, d: L.einsum("ij,j->i", d["x"], d["v"]),
+    "einsum_hadamard": lambda L, d: L.einsum("ij,ij->ij", d["x"], d["y"]),
+    "einsum_three": lambda L, d: L.einsum("ij,jk,kl->il", d["x"], d["w"].t(), d["w"]),
+    "einsum_ellipsis": lambda L, d: L.einsum("...ij,...kj->...ik", d["x3"], d["w"]),
     # the Tensor-`other` overloads: <Name>Backward1
     "fmod_tensor": lambda L, d: L.fmod(d["x"], d["pos"] + 0.5),
     "remainder_tensor": lambda L, d: d["x"].remainder(d["pos"] + 0.5),
