@@ -6,15 +6,15 @@ torch/autograd/__init__.py (_make_grads); is_grads_batched runs one backward per
 grad_outputs and stacks the results (what torch's vmap over the engine computes)."""
 import warnings
 
+from .. import _tensor as _T          # (partially initialised here: read at call time)
 from . import engine
 from .grad_mode import set_grad
+from .graph import GradientEdge, _edge_meta, _engine_node
 
 
 def _seq(x, what):
     """Tensors or edges as a tuple; `what` names the function for the dict-type error."""
-    from .._tensor import Tensor
-    from .graph import GradientEdge
-    if isinstance(x, (Tensor, GradientEdge)):
+    if isinstance(x, (_T.Tensor, GradientEdge)):
         return (x,)
     if type(x) is dict:
         return tuple(x.values())
@@ -26,23 +26,20 @@ def _seq(x, what):
 
 
 def _tensor_or_tensors_to_tuple(tensors, length):
-    from .._tensor import Tensor
     if tensors is None:
         return (None,) * length
-    if isinstance(tensors, Tensor):
+    if isinstance(tensors, _T.Tensor):
         return (tensors,)
     return tuple(tensors)
 
 
 def _is_edge(x):
-    from .graph import GradientEdge
     return isinstance(x, GradientEdge)
 
 
 def _meta(out):
     """(shape, dtype, requires_grad) of an output Tensor or GradientEdge."""
     if _is_edge(out):
-        from .graph import _edge_meta
         shape, dtype = _edge_meta(out)
         return shape, dtype, True
     return tuple(out.shape), out.dtype, out.requires_grad
@@ -51,10 +48,13 @@ def _meta(out):
 def _make_grads(outputs, grads, is_grads_batched):
     """torch's checks of grad_outputs against outputs; None becomes ones for a scalar output
     that requires grad. Returns Tensors (or None for outputs that do not require grad)."""
-    from .._tensor import Size, Tensor, _new
-    from ..ops.creation import ones
+    Tensor, Size = _T.Tensor, _T.Size
     new = []
     for i, (out, grad) in enumerate(zip(outputs, grads)):
+        if grad is None and type(out) is Tensor and out.arr.size == 1 and out._rg and \
+                out.arr.dtype.kind in "fV":                 # loss.backward()
+            new.append(_T._new(out.be.xp.ones_like(out.arr), out.be))
+            continue
         out_shape, out_dtype, out_rg = _meta(out)
         if isinstance(grad, Tensor):
             first = grad[0] if is_grads_batched else grad
@@ -90,8 +90,9 @@ def _make_grads(outputs, grads, is_grads_batched):
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs"
                                    f" but got {out_dtype}")
             if isinstance(out, Tensor):
-                new.append(_new(out.be.xp.ones_like(out.arr), out.be))
+                new.append(_T._new(out.be.xp.ones_like(out.arr), out.be))
             else:
+                from ..ops.creation import ones
                 new.append(ones(out_shape, dtype=out_dtype))
         else:
             raise TypeError("gradients can be either Tensors or None, but got "
@@ -101,7 +102,6 @@ def _make_grads(outputs, grads, is_grads_batched):
 
 def _roots(outputs, grads, create_graph):
     """Engine roots and their gradients (arrays, or Tensors when create_graph)."""
-    from .graph import _engine_node
     if len(grads) != len(outputs):
         raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     roots, root_grads = [], []
@@ -120,7 +120,6 @@ def _roots(outputs, grads, create_graph):
 
 def _targets(inputs, roots, what):
     """The engine node each input's gradient is captured at."""
-    from .graph import _engine_node
     nodes = []
     for t in inputs:
         if _is_edge(t):
@@ -205,7 +204,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _run_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused):
-    from .._tensor import Tensor, _new
+    Tensor, _new = _T.Tensor, _T._new
     roots, root_grads = _roots(outputs, grads, create_graph)
     targets = _targets(inputs, roots, "grad")
     capture = dict.fromkeys(targets)
