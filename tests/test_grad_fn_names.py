@@ -134,6 +134,11 @@ CASES = {
     # bilinear: torch's _trilinear on the inputs flattened to 2-d, reshaped back, plus bias
     "bilinear": lambda L, d: _F(L).bilinear(d["x"], d["y"], _outer(d["w"]), d["b"]),
     "bilinear_nobias_3d": lambda L, d: _F(L).bilinear(d["x3"], d["x3"] * 2, _outer(d["w"])),
+    # reshape: a view when contiguous, _reshape_alias when viewable otherwise, else a
+    # contiguous clone and _unsafe_view
+    "reshape_view": lambda L, d: d["x3"].reshape(8, 5),
+    "reshape_alias": lambda L, d: d["x3"].permute(1, 0, 2).reshape(4, 2, 5),
+    "reshape_copy": lambda L, d: d["x3"].transpose(1, 2).reshape(2, 20),
     # einsum: torch's decomposition (diagonal / permute / sum / bmm / view)
     "einsum_mm": lambda L, d: L.einsum("ij,kj->ik", d["x"], d["w"]),
     "einsum_bmm": lambda L, d: L.einsum("bij,bkj->bik", d["x3"], d["x3"] * 2),
@@ -217,7 +222,8 @@ NEXT_CASES = ["multi_margin", "multilabel_margin", "var_mean_var", "dist", "pdis
               "mul_scalar", "cross_entropy_probs", "scatter_value", "scatter_src",
               "masked_fill_scalar", "masked_fill_tensor", "index_fill", "nll_weight",
               "multi_margin_p2_w_sum", "rsub", "pow", "rpow", "fmod_scalar",
-              "remainder_scalar", "pow_inplace", "fmod_tensor", "remainder_tensor"]
+              "remainder_scalar", "pow_inplace", "fmod_tensor", "remainder_tensor",
+              "reshape_alias", "reshape_copy"]
 
 
 @pytest.mark.parametrize("name", NEXT_CASES)

@@ -229,6 +229,8 @@ FIELDS = {
     "mean_dim": {"self_sym_sizes": _sizes(0), "self_sym_numel": _value(
         lambda n: n.inputs[0].numel()), "dim": _dims(0), "keepdim": _static(1)},
     "view": {"self_sym_sizes": _sizes(0)},
+    "reshape_alias": {"self_sym_sizes": _sizes(0)},
+    "reshape_copy": {"self_sym_sizes": _sizes(0)},
     "expand": {"self_sym_sizes": _sizes(0)},
     "permute": {"dims": _static(0)},
     "unsqueeze": {"dim": _static(0)},
