@@ -599,3 +599,32 @@ def test_bilinear_records_torchs_graph():
         z = t.nn.functional.bilinear(x1, x2, w)
         return _top_graph(y, 4), _top_graph(z), y, t.autograd.grad((y * z).sum(), (x1, x2, w, b))
     same(f)
+
+
+@pytest.mark.parametrize("case", ["mul", "mul_const", "mul_scalar", "exp", "unbind", "freed",
+                                  "arg_count", "no_grad"])
+def test_node_call(case):
+    """grad_fn(*grads) runs the node's backward, recorded in grad mode."""
+    def f(t):
+        a, b = _xy(t)
+        one = t.ones(2)
+        if case == "mul":
+            return (a * b).grad_fn(one)
+        if case == "mul_const":
+            return (a * b.detach()).grad_fn(one)
+        if case == "mul_scalar":
+            return (a * 2).grad_fn(one)
+        if case == "exp":
+            return a.exp().grad_fn(one)
+        if case == "unbind":
+            return a.unbind()[0].grad_fn(t.tensor(1.), t.tensor(2.))
+        if case == "freed":
+            y = a.exp()
+            y.sum().backward()
+            return y.grad_fn(one)
+        if case == "arg_count":
+            return (a * b).grad_fn(one, one)
+        y = a.exp()
+        with t.no_grad():
+            return y.grad_fn(one)
+    same(f)

@@ -253,6 +253,21 @@ class Node:
     def __repr__(self):
         return f"<{self.name()} object at {hex(id(self))}>"
 
+    def __call__(self, *grads):
+        """torch's Node.__call__: the node's backward on `grads` (one per output), recorded
+        in grad mode; a Tensor for a node with one input, else a tuple (None for an input
+        that takes no gradient)."""
+        from .engine import FREED_MESSAGE, _FREED
+        from .higher_order import differentiable_vjp
+        n_out = 1 if self.outs is None else len(self.outs)
+        if len(grads) != n_out:
+            raise TypeError(f"expected {n_out} arguments, got {len(grads)} instead")
+        if self.saved is _FREED:
+            raise RuntimeError(FREED_MESSAGE)
+        gins = differentiable_vjp(self, grads[0] if self.outs is None else grads)
+        gins = tuple(None if n is None else g for n, g in zip(self.next, gins))
+        return gins[0] if len(gins) == 1 else gins
+
     def __getattr__(self, name):
         # only reached for names the node lacks: torch's _saved_<x> / _raw_saved_<x> fields,
         # read on demand (see saved.py)
@@ -379,6 +394,9 @@ class OutSlot:
 
     def __dir__(self):
         return sorted(set(object.__dir__(self)) | set(dir(self.parent)))
+
+    def __call__(self, *grads):
+        return self.parent(*grads)
 
     def __getattr__(self, name):
         # ctx attributes of an autograd.Function (saved_tensors, needs_input_grad, ...) and
