@@ -422,6 +422,15 @@ def _saved_cases(t):
         "where": lambda: t.where(a > 0, a, b), "clamp": lambda: a.clamp(-0.5, 0.5),
         "masked_fill": lambda: a.masked_fill(a > 0, 0.), "cumsum": lambda: a.cumsum(1),
         "mse_loss": lambda: F.mse_loss(a, b),
+        "bce_logits": lambda: F.binary_cross_entropy_with_logits(
+            a, b.detach() / 3, weight=t.ones(4), pos_weight=t.ones(4), reduction="sum"),
+        "leaky_relu": lambda: F.leaky_relu(a, 0.1), "hardtanh": lambda: F.hardtanh(a, -0.5, 2.),
+        "embedding": lambda: F.embedding(idx, w),
+        "embedding_padding": lambda: F.embedding(idx, w, padding_idx=1),
+        "conv2d": lambda: F.conv2d(a[None, None], w[None, None, :3, :3], padding=1),
+        "conv2d_bias": lambda: F.conv2d(a[None, None].expand(1, 2, 3, 4), w[:2, None, :2, :2]
+                                        .expand(2, 2, 2, 2), bias[:2], stride=2, dilation=2,
+                                        padding=(1, 2)),
     }
 
 

@@ -184,6 +184,25 @@ def _indices(node):
                  if _is_array(node, i) else i for i in node.static[0])
 
 
+def _u64(v):
+    """An int64 field as torch's node shows it (a negative value as its uint64 pattern)."""
+    return v + (1 << 64) if v < 0 else v
+
+
+def _conv_fields():
+    """ConvolutionBackward0 of ember's convolution op: static (stride, pads, dilation,
+    groups), pads as (before, after) pairs (torch keeps one symmetric padding per dim)."""
+    return {"input": _input(0), "weight": _input(1), "stride": _static(0),
+            "padding": _value(lambda n: tuple(p[0] for p in n.static[1])),
+            "dilation": _static(2), "groups": _static(3), "transposed": _const(False),
+            "output_padding": _value(lambda n: (0,) * len(n.static[0])),
+            "bias_sym_sizes_opt": _value(
+                lambda n: tuple(n.inputs[2].shape) if n.inputs[2] is not None else (0,))}
+
+
+_REDUCTION = {"none": 0, "mean": 1, "sum": 2}
+
+
 def _mm(a, b):
     return {"self": _input(a), "mat2": _input(b), "self_sym_sizes": _sizes(a),
             "self_sym_strides": _strides(a), "mat2_sym_sizes": _sizes(b),
@@ -255,8 +274,18 @@ FIELDS = {
     "masked_fill": {"mask": _input(1)},
     "cumsum": {"dim": _static(0)},
     "gelu": {"self": _input(0), "approximate": _static(0)},
-    "mse_loss": {"self": _input(0), "target": _input(1), "reduction": _value(
-        lambda n: {"none": 0, "mean": 1, "sum": 2}[n.static[0]])},
+    "mse_loss": {"self": _input(0), "target": _input(1),
+                 "reduction": _value(lambda n: _REDUCTION[n.static[0]])},
+    "binary_cross_entropy_with_logits": {
+        "self": _input(0), "target": _input(1), "weight": _input(2), "pos_weight": _input(3),
+        "reduction": _value(lambda n: _REDUCTION[n.static[0]])},
+    "leaky_relu": {"self": _input(0), "negative_slope": _static(0)},
+    "hardtanh": {"self": _input(0), "min_val": _static(0), "max_val": _static(1)},
+    "embedding": {"indices": _input(1), "weight_sym_argsize_0": _value(
+        lambda n: n.inputs[0].shape[0]), "padding_idx": _value(
+        lambda n: _u64(-1 if n.static[0] is None else n.static[0])),
+        "scale_grad_by_freq": _static(1), "sparse": _const(False)},
+    "convolution": _conv_fields(),
     "amax": {"self": _input(0), "result": _RESULT, "dim": _dims(0), "keepdim": _static(1)},
     "amin": {"self": _input(0), "result": _RESULT, "dim": _dims(0), "keepdim": _static(1)},
 }
