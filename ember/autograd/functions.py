@@ -118,7 +118,7 @@ def _roots(outputs, grads, create_graph):
     return roots, root_grads
 
 
-def _targets(inputs, roots, what):
+def _targets(inputs, roots):
     """The engine node each input's gradient is captured at."""
     nodes = []
     for t in inputs:
@@ -154,7 +154,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         if inputs is None:
             engine.run(roots, root_grads, retain_graph, create_graph)
             return
-        targets = _targets(inputs, roots, "backward")
+        targets = _targets(inputs, roots)
         for t in inputs:        # torch: a non-leaf tensor input retains its grad from now on
             if not _is_edge(t) and t.grad_fn is not None:
                 t.retain_grad()
@@ -206,7 +206,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 def _run_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused):
     Tensor, _new = _T.Tensor, _T._new
     roots, root_grads = _roots(outputs, grads, create_graph)
-    targets = _targets(inputs, roots, "grad")
+    targets = _targets(inputs, roots)
     capture = dict.fromkeys(targets)
     with _GradMode(create_graph):
         engine.run(roots, root_grads, retain_graph, create_graph, capture, accumulate=False)
