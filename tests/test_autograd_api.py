@@ -638,3 +638,33 @@ def test_node_call(case):
         with t.no_grad():
             return y.grad_fn(one)
     same(f)
+
+
+# ---- when leaves receive their gradient ------------------------------------------------------
+@pytest.mark.parametrize("case", ["mul", "addcmul", "stack3", "add_chain", "mul_chain",
+                                  "multi_any"])
+def test_leaf_hooks_run_when_ready(case):
+    """torch runs an AccumulateGrad as soon as its last consumer ran (siblings in edge order
+    for up to three), so leaf hooks fire in that order."""
+    def f(t):
+        xs = [t.ones(2, requires_grad=True) for _ in range(4)]
+        seen = []
+        if case == "multi_any":
+            t.autograd.graph.register_multi_grad_hook(xs[:2], seen.append, mode="any")
+            (xs[0] * xs[1] * 3).sum().backward()
+            return seen
+        for i, x in enumerate(xs):
+            x.register_hook(lambda g, i=i: seen.append(i))
+        if case == "mul":
+            y = xs[0] * xs[1]
+        elif case == "addcmul":
+            y = t.addcmul(xs[0], xs[1], xs[2])
+        elif case == "stack3":
+            y = t.stack(xs[:3])
+        else:
+            y = xs[0]
+            for x in xs[1:]:
+                y = y + x * 1 if case == "add_chain" else y * x
+        y.sum().backward()
+        return seen
+    same(f)

@@ -45,7 +45,9 @@ def sum_to_size(t, size):
 
 
 def _reverse_topo(roots):
-    """Nodes reachable from roots, every consumer before its producers (no recursion)."""
+    """Nodes reachable from roots, every consumer before its producers (no recursion). A leaf
+    comes right after its last consumer, siblings in edge order: torch runs an AccumulateGrad
+    as soon as it is ready (its priority is the highest), so its hooks fire then."""
     post, seen = [], set()
     for root in roots:              # a root reachable from another root is ordered after it
         if root in seen:
@@ -55,12 +57,17 @@ def _reverse_topo(roots):
         while stack:
             node, children = stack[-1]
             for c in children:
-                if c is not None and c not in seen:
+                if c is not None and c not in seen and type(c) is not Leaf:
                     seen.add(c)
                     stack.append((c, iter(c.next)))
                     break
             else:
                 stack.pop()
+                # the first consumer to finish here is the last to run: its leaves follow it
+                for c in reversed(node.next):
+                    if type(c) is Leaf and c not in seen:
+                        seen.add(c)
+                        post.append(c)
                 post.append(node)
     post.reverse()
     return post
