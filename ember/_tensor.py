@@ -554,8 +554,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from .autograd.functions import backward
-        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
-                 inputs=inputs)
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # ---- subclasses: the __torch_function__ protocol (see _torch_function.py) ----------------
     def __init_subclass__(cls, **kwargs):
@@ -648,6 +647,8 @@ class Tensor:
             _leaf_hook(self._leaf_node(), hook)
 
     def register_post_accumulate_grad_hook(self, hook):
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")

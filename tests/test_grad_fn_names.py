@@ -131,6 +131,34 @@ CASES = {
     "rpow": lambda L, d: 2 ** d["x"],
     "fmod_scalar": lambda L, d: d["x"].fmod(0.3),
     "remainder_scalar": lambda L, d: d["x"].remainder(0.7),
+    # bilinear: torch's _trilinear on the inputs flattened to 2-d, reshaped back, plus bias
+    "bilinear": lambda L, d: _F(L).bilinear(d["x"], d["y"], _outer(d["w"]), d["b"]),
+    "bilinear_nobias_3d": lambda L, d: _F(L).bilinear(d["x3"], d["x3"] * 2, _outer(d["w"])),
+    # reshape: a view when contiguous, _reshape_alias when viewable otherwise, else a
+    # contiguous clone and _unsafe_view
+    "reshape_view": lambda L, d: d["x3"].reshape(8, 5),
+    "reshape_alias": lambda L, d: d["x3"].permute(1, 0, 2).reshape(4, 2, 5),
+    "reshape_copy": lambda L, d: d["x3"].transpose(1, 2).reshape(2, 20),
+    # einsum: torch's decomposition (diagonal / permute / sum / bmm / view)
+    "einsum_mm": lambda L, d: L.einsum("ij,kj->ik", d["x"], d["w"]),
+    "einsum_bmm": lambda L, d: L.einsum("bij,bkj->bik", d["x3"], d["x3"] * 2),
+    "einsum_dot": lambda L, d: L.einsum("i,i->", d["v"], d["v"] * 3),
+    "einsum_transpose": lambda L, d: L.einsum("ij->ji", d["x"]),
+    "einsum_attention": lambda L, d: L.einsum("bhqd,bhkd->bhqk", d["x3"][None], d["x3"][None]),
+    "einsum_sum": lambda L, d: L.einsum("ij->j", d["x"]),
+    "einsum_diag": lambda L, d: L.einsum("ii->i", d["sq"]),
+    "einsum_outer": lambda L, d: L.einsum("i,j->ij", d["v"], d["b"]),
+    "einsum_mv": lambda L, d: L.einsum("ij,j->i", d["x"], d["v"]),
+    "einsum_hadamard": lambda L, d: L.einsum("ij,ij->ij", d["x"], d["y"]),
+    "einsum_three": lambda L, d: L.einsum("ij,jk,kl->il", d["x"], d["w"].t(), d["w"]),
+    "einsum_ellipsis": lambda L, d: L.einsum("...ij,...kj->...ik", d["x3"], d["w"]),
+    # the Tensor-`other` overloads: <Name>Backward1
+    "fmod_tensor": lambda L, d: L.fmod(d["x"], d["pos"] + 0.5),
+    "remainder_tensor": lambda L, d: d["x"].remainder(d["pos"] + 0.5),
+    "mod_operator": lambda L, d: d["x"] % (d["pos"] + 0.5),
+    "fmod_inplace_tensor": lambda L, d: (d["x"] * 1).fmod_(d["pos"] + 0.5),
+    "div_floor_tensor": lambda L, d: L.div(d["x"], d["pos"], rounding_mode="floor"),
+    "div_trunc_scalar": lambda L, d: L.div(d["x"], 0.3, rounding_mode="trunc"),
     "pow_inplace": lambda L, d: d["x"].clone().pow_(3),
     "matrix_exp": lambda L, d: L.linalg.matrix_exp(d["sq"]),
     "matrix_exp_batch_scaled": lambda L, d: L.matrix_exp(d["x3"][:, :, :4] * 3),
@@ -145,6 +173,11 @@ def _module_linear(L, d):
     with L.no_grad():
         m.weight.copy_(d["w"])
     return m(d["x"])
+
+
+def _outer(w):
+    """A bilinear weight (out, in, in) from w (out, in)."""
+    return w[:, :, None] * w[:, None, :]
 
 
 def _both(pair):
@@ -189,7 +222,8 @@ NEXT_CASES = ["multi_margin", "multilabel_margin", "var_mean_var", "dist", "pdis
               "mul_scalar", "cross_entropy_probs", "scatter_value", "scatter_src",
               "masked_fill_scalar", "masked_fill_tensor", "index_fill", "nll_weight",
               "multi_margin_p2_w_sum", "rsub", "pow", "rpow", "fmod_scalar",
-              "remainder_scalar", "pow_inplace"]
+              "remainder_scalar", "pow_inplace", "fmod_tensor", "remainder_tensor",
+              "reshape_alias", "reshape_copy"]
 
 
 @pytest.mark.parametrize("name", NEXT_CASES)

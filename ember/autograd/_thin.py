@@ -195,8 +195,8 @@ KEEPS = {
                           "scaled_causal_softmax")},
     # shapes only
     **{n: _NONE for n in ("add", "sub", "rsub", "neg", "sum", "sum_dim", "mean", "mean_dim",
-                          "view", "reshape_copy", "transpose", "permute", "t", "expand",
-                          "squeeze", "squeeze_dim", "squeeze_dims", "unsqueeze", "select",
+                          "view", "reshape_alias", "reshape_copy", "transpose", "permute", "t",
+                          "expand", "squeeze", "squeeze_dim", "squeeze_dims", "unsqueeze", "select",
                           "slice", "split", "unbind", "cat", "stack", "clone", "clone_format",
                           "alias", "dropout", "max_pool2d", "max_pool2d_with_indices",
                           "max_pool3d", "max_pool3d_with_indices")},

@@ -5,7 +5,8 @@ import weakref
 
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
-from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, output_nr
+from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, _NodePreHook, \
+    output_nr
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -44,7 +45,9 @@ def sum_to_size(t, size):
 
 
 def _reverse_topo(roots):
-    """Nodes reachable from roots, every consumer before its producers (no recursion)."""
+    """Nodes reachable from roots, every consumer before its producers (no recursion). A leaf
+    comes right after its last consumer, siblings in edge order: torch runs an AccumulateGrad
+    as soon as it is ready (its priority is the highest), so its hooks fire then."""
     post, seen = [], set()
     for root in roots:              # a root reachable from another root is ordered after it
         if root in seen:
@@ -54,12 +57,17 @@ def _reverse_topo(roots):
         while stack:
             node, children = stack[-1]
             for c in children:
-                if c is not None and c not in seen:
+                if c is not None and c not in seen and type(c) is not Leaf:
                     seen.add(c)
                     stack.append((c, iter(c.next)))
                     break
             else:
                 stack.pop()
+                # the first consumer to finish here is the last to run: its leaves follow it
+                for c in reversed(node.next):
+                    if type(c) is Leaf and c not in seen:
+                        seen.add(c)
+                        post.append(c)
                 post.append(node)
     post.reverse()
     return post
@@ -89,6 +97,8 @@ def _cross(node):
 _SAVED_INPUTS = {
     "mul": _cross,
     "matmul": _cross,
+    "mm": _cross,
+    "bmm": _cross,
     "div": lambda node: (0, 1) if node.next[1] is not None else (1,),
     "linear": lambda node: tuple(i for i, other in ((0, 1), (1, 0))
                                  if node.next[other] is not None),
@@ -196,11 +206,12 @@ FREED_MESSAGE = (
 class _Task:
     """The backward call in progress (torch's graph task), for register_multi_grad_hook and
     the reentrant checkpoint."""
-    __slots__ = ("order", "nodes", "is_grad", "checkpoint_valid")
+    __slots__ = ("order", "nodes", "is_grad", "checkpoint_valid", "handed")
 
     def __init__(self, order, is_grad, checkpoint_valid):
         self.order, self.nodes, self.is_grad = order, None, is_grad
         self.checkpoint_valid = checkpoint_valid
+        self.handed = None      # ids of the arrays that the caller or a hook may hold
 
 
 _CURRENT = [None]
@@ -253,13 +264,18 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=
 
 def _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumulate, below):
     run_node = _run_node_anomaly if STATE.anomaly else _run_node
-    handed = {id(g) for g in root_grads}      # the caller's arrays: copied before being kept
+    # arrays the caller or a user hook may hold: copied before a leaf keeps one as its .grad
+    handed = _CURRENT[0].handed = {id(g) for g in root_grads}
+    is_grad = capture is not None and _CURRENT[0].is_grad
     for node in order:
         g = grads.pop(node, None)
         if g is None:
             continue
         if node.hooks:
-            g = _run_prehooks(node, g, create_graph)
+            # autograd.grad runs no captured node that has nothing to do below: nor its
+            # Node.register_prehook hooks (tensor hooks do run)
+            skip = is_grad and node in capture and node not in below
+            g = _run_prehooks(node, g, create_graph, handed, skip)
         if capture is not None and node in capture:
             capture[node] = g if capture[node] is None else capture[node] + g
             if node not in below:
@@ -284,10 +300,10 @@ def _run_node(node, g, grads, retain_graph, create_graph):
     saved = node.saved
     if saved is _FREED:
         raise RuntimeError(FREED_MESSAGE)
-    if type(saved) is PackedSaved:          # saved_tensors_hooks: unpack on use
-        saved = saved.unpack()
     op = node.op
-    if node.epoch < _clock[0]:
+    if type(saved) is PackedSaved:          # saved_tensors_hooks: unpack on use (torch checks
+        saved = saved.unpack()              # no version of what the hooks packed)
+    elif node.epoch < _clock[0]:
         _check_versions(node)
     if node.outs is not None:
         g = _fill_outputs(node, g, create_graph)
@@ -396,17 +412,23 @@ def _fill_outputs(node, slots, create_graph):
     return tuple(out)
 
 
-def _run_prehooks(node, g, create_graph):
+def _run_prehooks(node, g, create_graph, handed, skip_node_hooks):
     """Tensor hooks in registration order (a returned Tensor replaces the gradient), then
-    retain_grad's, then nothing else: post-accumulate hooks run in _accumulate."""
+    retain_grad's, then nothing else: post-accumulate hooks run in _accumulate. The arrays a
+    user hook saw go into `handed` (it may keep them: no leaf may then own one as its .grad)."""
     from .._tensor import _new, _PostAcc
-    hooks = [h for h in node.hooks if type(h) is not _PostAcc and type(h) is not RetainGrad]
-    hooks += [h for h in node.hooks if type(h) is RetainGrad]
+    hooks = [h for h in node.hooks if type(h) is not _PostAcc and type(h) is not RetainGrad
+             and not (skip_node_hooks and type(h) is _NodePreHook)]
+    retain = [h for h in node.hooks if type(h) is RetainGrad]
     be = None if create_graph else _backend_of(node)
     for h in hooks:
+        handed.add(id(g))
         r = h(g if create_graph else _new(g, be))
         if r is not None:
             g = _hook_result(h, r, g, be, create_graph)
+            handed.add(id(g))
+    for h in retain:
+        h(g if create_graph else _new(g, be))
     return g
 
 
@@ -455,18 +477,31 @@ def _run_posthooks(node, gins, g, create_graph):
     outs = tuple(g) if node.outs is not None else (g,)
     grad_outputs = tuple(wrap(a) for a in outs)
     grad_inputs = tuple(None if nxt is None else wrap(a) for a, nxt in zip(gins, node.next))
+    _CURRENT[0].handed.update(id(a) for a in gins if a is not None)
     for fn in node.post:
-        r = fn(grad_inputs, grad_outputs)
+        r = _post_result(fn, fn(grad_inputs, grad_outputs), grad_inputs)
         if r is not None:
-            r = tuple(r)
-            if len(r) != len(grad_inputs):
-                raise RuntimeError(f"hook '{getattr(fn, '__name__', fn)}' has returned an "
-                                   f"incorrect number of values (got {len(r)}, but expected "
-                                   f"{len(grad_inputs)})")
             grad_inputs = r
     if create_graph:
         return grad_inputs
-    return tuple(x.arr if isinstance(x, Tensor) else x for x in grad_inputs)
+    gins = tuple(x.arr if isinstance(x, Tensor) else x for x in grad_inputs)
+    _CURRENT[0].handed.update(id(a) for a in gins if a is not None)
+    return gins
+
+
+def _post_result(fn, r, grad_inputs):
+    """What a node post-hook returned, checked as torch does: None, or a tuple as long as
+    grad_inputs that puts no gradient where there was none."""
+    if r is None:
+        return None
+    if not isinstance(r, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
+    if len(r) != len(grad_inputs):
+        raise RuntimeError(f"hook '{getattr(fn, '__name__', fn)}' has returned an incorrect "
+                           f"number of values (got {len(r)}, but expected {len(grad_inputs)})")
+    if any(old is None and new is not None for old, new in zip(grad_inputs, r)):
+        raise RuntimeError("can't replace a None gradient with a non-None value")
+    return r
 
 
 def _backend_of(node):
@@ -483,6 +518,7 @@ def _accumulate(leaf, g, handed, create_graph):
     t = leaf.ref()
     if t is None:
         return
+    fresh = t._grad is None
     if create_graph:
         if g.arr.dtype != t.arr.dtype:
             g = _cast_grad_tensor(g, t.dtype)
@@ -509,6 +545,11 @@ def _accumulate(leaf, g, handed, create_graph):
         for h in leaf.hooks:
             if type(h) is _PostAcc:
                 h.fn(t)
+    if leaf.post:                   # AccumulateGrad.register_hook
+        # torch's grad_outputs: the new .grad itself when it was None, else the incoming grad
+        grad_outputs = (t._grad if fresh else g if create_graph else _new(g, t.be),)
+        for fn in leaf.post:
+            _post_result(fn, fn((), grad_outputs), ())
 
 
 def _like_param(g, p):

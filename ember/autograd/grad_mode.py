@@ -1,4 +1,8 @@
-"""Grad modes: one module-level flag read by the hot path."""
+"""Grad modes: one module-level flag read by the hot path.
+
+STATE.grad is torch's grad mode (is_grad_enabled); STATE.enabled, what the hot path reads, says
+whether ops record a graph: grad mode on and inference mode off (inside inference_mode,
+enable_grad turns grad mode on but ops still record nothing, as torch's)."""
 import functools
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
@@ -6,15 +10,23 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
 
 
 class _State:
-    __slots__ = ("enabled", "inference", "anomaly", "anomaly_nan")
+    __slots__ = ("enabled", "grad", "inference", "anomaly", "anomaly_nan")
 
 
 STATE = _State()
-STATE.enabled, STATE.inference, STATE.anomaly, STATE.anomaly_nan = True, False, False, True
+STATE.enabled, STATE.grad, STATE.inference, STATE.anomaly, STATE.anomaly_nan = \
+    True, True, False, False, True
 
 
 def is_grad_enabled():
-    return STATE.enabled
+    return STATE.grad
+
+
+def set_grad(mode):
+    """Set grad mode (and with it whether ops record); returns the previous grad mode."""
+    prev, STATE.grad = STATE.grad, mode
+    STATE.enabled = mode and not STATE.inference
+    return prev
 
 
 def is_inference_mode_enabled():
@@ -26,11 +38,10 @@ class _Mode:
     _value = True
 
     def __enter__(self):
-        self._prev = STATE.enabled
-        STATE.enabled = self._value
+        self._prev = set_grad(self._value)
 
     def __exit__(self, *exc):
-        STATE.enabled = self._prev
+        set_grad(self._prev)
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -63,14 +74,13 @@ class enable_grad(_NoParamMode):
 class set_grad_enabled(_Mode):
     def __init__(self, mode):
         self._value = bool(mode)
-        self._prev = STATE.enabled
-        STATE.enabled = self._value      # torch applies it at construction, like a function call
+        self._prev = set_grad(self._value)  # torch applies it at construction, like a call
 
     def __enter__(self):
         pass
 
     def __call__(self, fn):
-        STATE.enabled = self._prev
+        set_grad(self._prev)
         mode = self._value
 
         @functools.wraps(fn)
@@ -82,19 +92,20 @@ class set_grad_enabled(_Mode):
 
 class inference_mode(_Mode):
     """Grad off, and every tensor made inside is an inference tensor; inference_mode(False)
-    turns both back (grad on, as torch)."""
+    turns both back (grad on, as torch). Nothing is recorded inside, even where enable_grad
+    turns grad mode back on."""
 
     def __init__(self, mode=True):
         self._mode = bool(mode)
 
     def __enter__(self):
-        self._prev, self._prev_inf = STATE.enabled, STATE.inference
-        STATE.enabled = not self._mode
+        self._prev_inf = STATE.inference
         _set_inference(self._mode)
+        self._prev = set_grad(not self._mode)
 
     def __exit__(self, *exc):
-        STATE.enabled = self._prev
         _set_inference(self._prev_inf)
+        set_grad(self._prev)
 
     def __call__(self, fn):
         if not callable(fn) or isinstance(fn, bool):

@@ -18,18 +18,23 @@ tensor hooks and the engine's record of the backward in progress (engine.current
 Node.register_prehook takes torch's fn(grad_outputs); Node.register_hook fn(grad_inputs,
 grad_outputs).
 
-Not provided: allow_mutation_on_saved_tensors, register_hook on AccumulateGrad, and
-Node._input_metadata / _sequence_nr."""
+allow_mutation_on_saved_tensors copies saved tensors when they are saved (torch: before their
+first in-place change). GradientEdges work as outputs and inputs of autograd.grad / backward;
+an edge used as an output needs its tensor's shape, known for leaves, multi-output nodes and
+edges made by get_gradient_edge.
+
+Not provided: Node._input_metadata / _sequence_nr."""
 import abc
 import contextlib
 import functools
-from collections import namedtuple
+import weakref
+from typing import NamedTuple
 
-from .node import Leaf, Node as _Node, OutSlot, output_nr
+from .node import Leaf as _Leaf, Node as _Node, OutSlot as _OutSlot, output_nr as _output_nr
 
 __all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version",
            "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
-           "register_multi_grad_hook"]
+           "register_multi_grad_hook", "allow_mutation_on_saved_tensors"]
 
 
 class Node(abc.ABC):
@@ -45,11 +50,20 @@ class Node(abc.ABC):
         ...
 
 
-for _cls in (_Node, Leaf, OutSlot):
+for _cls in (_Node, _Leaf, _OutSlot):
     Node.register(_cls)
 
-GradientEdge = namedtuple("GradientEdge", ("node", "output_nr"))
-GradientEdge.__doc__ = "An edge of the graph: a node and the index of one of its outputs."
+class GradientEdge(NamedTuple):
+    """An edge of the graph: a node and the index of one of its outputs (torch's
+    ownership_token keeps a C++ graph alive; ember's nodes hold their graph themselves)."""
+    node: object
+    output_nr: int
+    ownership_token: object = None
+
+
+# node -> {output_nr: (shape, dtype)} of the tensors get_gradient_edge was asked about, for
+# edges used as outputs of autograd.grad / backward (torch's Node._input_metadata)
+_EDGE_META = weakref.WeakKeyDictionary()
 
 
 def get_gradient_edge(tensor):
@@ -58,7 +72,42 @@ def get_gradient_edge(tensor):
         raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
                            "not require gradients")
     edge = tensor._edge()
-    return GradientEdge(edge.public(), output_nr(edge))
+    node, nr = edge.public(), _output_nr(edge)
+    _EDGE_META.setdefault(node, {})[nr] = (tuple(tensor.shape), tensor.dtype)
+    return GradientEdge(node, nr)
+
+
+def _edge_meta(edge):
+    """(shape, dtype) of the tensor whose gradient `edge` carries."""
+    node, nr = edge.node, edge.output_nr
+    if isinstance(node, _Leaf):
+        t = node.variable
+        return tuple(t.shape), t.dtype
+    meta = _EDGE_META.get(node, {}).get(nr)
+    if meta is None and isinstance(node, _Node) and node.outs is not None:
+        from .._dtype import OF_NP
+        shape, dt = node.outs[nr]
+        meta = tuple(shape), OF_NP[dt.num]
+    if meta is None:
+        raise RuntimeError("ember knows the shape of a GradientEdge's tensor only for edges "
+                           "from get_gradient_edge")
+    return meta
+
+
+def _engine_node(edge, root=False, roots=()):
+    """The engine's node for a GradientEdge: for output k of a multi-output node, the OutSlot
+    that routes it (a new one for a root; the graph's own, found from `roots`, for an input)."""
+    node, nr = edge.node, edge.output_nr
+    if not isinstance(node, _Node) or node.outs is None:
+        return node
+    if root:
+        from .node import out_slot
+        return out_slot(node, nr)
+    from .engine import _reverse_topo
+    for n in _reverse_topo(list(roots)):
+        if isinstance(n, _OutSlot) and n.parent is node and n.index == nr:
+            return n
+    return node       # not reached from the outputs: no gradient (allow_unused decides)
 
 
 def increment_version(tensor):
@@ -111,13 +160,58 @@ class save_on_cpu(saved_tensors_hooks):
 
 @contextlib.contextmanager
 def disable_saved_tensors_hooks(error_message):
-    """Entering saved_tensors_hooks (or save_on_cpu) inside raises RuntimeError(error_message)."""
+    """Entering saved_tensors_hooks (or save_on_cpu) inside raises RuntimeError(error_message);
+    so does entering this while such hooks are active."""
+    from .node import SAVED_HOOKS
+    if SAVED_HOOKS:
+        raise RuntimeError(error_message)
     prev = _DISABLED[0]
     try:
         _DISABLED[0] = error_message
         yield
     finally:
         _DISABLED[0] = prev
+
+
+class _AllowMutationOnSavedContext:
+    """What allow_mutation_on_saved_tensors yields (torch's keeps its clones here; ember's
+    saved copies live in the graph's nodes)."""
+
+    def clear(self):
+        pass
+
+
+_MUTATION_ALLOWED = [False]
+
+
+@contextlib.contextmanager
+def allow_mutation_on_saved_tensors():
+    """Tensors saved for backward inside may be changed in place: backward reads the values
+    they had when saved, and must run inside the same context. Where torch copies a saved
+    tensor just before its first in-place change, ember copies every saved tensor when it is
+    saved (same gradients, more memory)."""
+    if _MUTATION_ALLOWED[0]:
+        raise RuntimeError("allow_mutation_on_saved_tensors contexts cannot be nested")
+    from .grad_mode import no_grad
+
+    def pack(tensor):
+        with no_grad():
+            return tensor.detach().clone()
+
+    def unpack(copy):
+        if not _MUTATION_ALLOWED[0]:
+            raise AssertionError("Trying to backward outside of the "
+                                 "'allow_mutation_on_saved_tensors' contextin which the graph "
+                                 "was originally recorded.")
+        return copy
+    ctx = _AllowMutationOnSavedContext()
+    with saved_tensors_hooks(pack, unpack):
+        _MUTATION_ALLOWED[0] = True
+        try:
+            yield ctx
+        finally:
+            _MUTATION_ALLOWED[0] = False
+            ctx.clear()
 
 
 # ---- multi-grad hooks ------------------------------------------------------------------------

@@ -128,10 +128,12 @@ class PackedSaved(tuple):
 
 
 class _Packed:
-    __slots__ = ("obj", "unpack_hook", "be", "dtype")
+    """One packed saved array: `which` is the input it came from (None: the result)."""
+    __slots__ = ("obj", "unpack_hook", "be", "dtype", "which")
 
-    def __init__(self, obj, unpack_hook, be, dtype):
+    def __init__(self, obj, unpack_hook, be, dtype, which=None):
         self.obj, self.unpack_hook, self.be, self.dtype = obj, unpack_hook, be, dtype
+        self.which = which
 
     def unpack(self):
         from .._tensor import Tensor
@@ -190,18 +192,19 @@ def pack_saved(node, saved):
     needed = _saved_inputs(node) if op.saves_in else None
     out, changed = [], False
     for s in saved:
-        t = None
+        t = which = None
         if isinstance(s, xp.ndarray):
             hit = by_arr.get(id(s))
             if hit is not None:
                 if op.saves_in and (needed is None or hit[0] in needed):
-                    t = hit[1]
-            elif op.saves_out:
+                    which, t = hit
+            elif op.saves_out:          # the result, as torch packs it: with its history
                 t = _new(s, be)
+                t._rg, t.grad_fn = True, node
         if t is None:
             out.append(s)
             continue
-        out.append(_Packed(pack(t), unpack, be, s.dtype))    # x * x: packed once per slot
+        out.append(_Packed(pack(t), unpack, be, s.dtype, which))    # x * x: once per slot
         changed = True
     return PackedSaved(out) if changed else saved
 
@@ -249,6 +252,33 @@ class Node:
 
     def __repr__(self):
         return f"<{self.name()} object at {hex(id(self))}>"
+
+    def __call__(self, *grads):
+        """torch's Node.__call__: the node's backward on `grads` (one per output), recorded
+        in grad mode; a Tensor for a node with one input, else a tuple (None for an input
+        that takes no gradient)."""
+        from .engine import FREED_MESSAGE, _FREED
+        from .higher_order import differentiable_vjp
+        n_out = 1 if self.outs is None else len(self.outs)
+        if len(grads) != n_out:
+            raise TypeError(f"expected {n_out} arguments, got {len(grads)} instead")
+        if self.saved is _FREED:
+            raise RuntimeError(FREED_MESSAGE)
+        gins = differentiable_vjp(self, grads[0] if self.outs is None else grads)
+        gins = tuple(None if n is None else g for n, g in zip(self.next, gins))
+        return gins[0] if len(gins) == 1 else gins
+
+    def __getattr__(self, name):
+        # only reached for names the node lacks: torch's _saved_<x> / _raw_saved_<x> fields,
+        # read on demand (see saved.py)
+        if name.startswith(("_saved_", "_raw_saved_")):
+            from .saved import saved_attr
+            return saved_attr(self, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __dir__(self):
+        from .saved import saved_names
+        return sorted(set(object.__dir__(self)) | set(saved_names(self)))
 
     @property
     def next_functions(self):
@@ -298,11 +328,17 @@ def output_nr(edge):
 
 class AccumulateGrad:
     """The gradient sink of a leaf tensor (held weakly: no tensor<->node cycle)."""
-    __slots__ = ("ref", "hooks", "meta", "__weakref__")
+    __slots__ = ("ref", "hooks", "post", "meta", "__weakref__")
     next = ()
 
     def __init__(self, t):
-        self.ref, self.hooks, self.meta = weakref.ref(t), None, None
+        self.ref, self.hooks, self.post, self.meta = weakref.ref(t), None, None, None
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) after the gradient was accumulated into .grad (an
+        AccumulateGrad has no grad_inputs: fn gets () and must return None or ())."""
+        self.post = (self.post or []) + [fn]
+        return _HookHandle(self, fn, "post")
 
     def register_prehook(self, fn):
         """torch's Node.register_prehook: fn(grad_outputs) before the gradient is accumulated;
@@ -356,6 +392,12 @@ class OutSlot:
     def public(self):
         return self.parent
 
+    def __dir__(self):
+        return sorted(set(object.__dir__(self)) | set(dir(self.parent)))
+
+    def __call__(self, *grads):
+        return self.parent(*grads)
+
     def __getattr__(self, name):
         # ctx attributes of an autograd.Function (saved_tensors, needs_input_grad, ...) and
         # the node API (metadata, register_hook) are the parent's
@@ -395,7 +437,8 @@ class _NodePreHook:
         r = self.fn((g,))
         if r is None:
             return None
-        r = tuple(r)
+        if not isinstance(r, tuple):
+            raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
         if len(r) != 1:
             raise RuntimeError(f"hook '{self.__name__}' has returned an incorrect number of "
                                f"values (got {len(r)}, but expected 1)")
@@ -414,6 +457,18 @@ class RetainGrad:
         t = self.ref()
         if t is not None:
             t._grad = g.clone() if t._grad is None else t._grad + g
+
+
+def move_retain(t, old):
+    """After an in-place change gave `t` a new grad_fn: its retain_grad hook leaves `old` for
+    the new node (torch moves only that hook; t's other hooks stay with the old node)."""
+    new = t.grad_fn
+    if old is new or new is None:
+        return
+    if old is not None and old.hooks:
+        old.hooks = [h for h in old.hooks if type(h) is not RetainGrad or h.ref() is not t] \
+            or None
+    new.add_tensor_hook(RetainGrad(t))
 
 
 class _HookHandle(RemovableHandle):

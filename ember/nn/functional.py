@@ -11,7 +11,8 @@ from ..amp.state import AMP as _AMP
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
-from ..ops._apply import inplace as _inplace
+from ..ops._apply import apply as _apply, inplace as _inplace
+from ..ops._registry import holomorphic as _holomorphic, op as _op
 from ..ops._dims import wrap_dim as _wrap_dim
 from ..ops.random import rng_for as _rng_for
 from . import _act_ops as _A, _dtypes as _D, _ops as _O
@@ -123,10 +124,28 @@ def bilinear(input1, input2, weight, bias=None):
         got = bias.shape[0] if bias.ndim else 1
         raise RuntimeError(f"bilinear(): bias size does not match weight size: got {got} but "
                            f"expected {weight.shape[0]}")
-    left = _S.unsqueeze(_S.unsqueeze(input1, -2), -3)          # (..., 1, 1, in1)
-    tmp = _S.squeeze(_L.matmul(left, weight), -2)              # (..., out, in2)
-    out = (tmp * _S.unsqueeze(input2, -2)).sum(-1)
+    # torch's graph: inputs flattened to 2-d, _trilinear, the batch shape back, then + bias
+    out = _apply(_trilinear, (input1.reshape(-1, input1.shape[-1]), weight,
+                              input2.reshape(-1, input2.shape[-1])))
+    out = out.reshape(*input1.shape[:-1], weight.shape[0])
     return out if bias is None else out + bias
+
+
+@_op("bilinear_trilinear", node="TrilinearBackward0", needs_mask=True)
+def _trilinear(xp, x1, w, x2):
+    """out[n, o] = sum_ij x1[n, i] w[o, i, j] x2[n, j] (torch's _trilinear as bilinear uses
+    it), through batched matmuls."""
+    return xp.ascontiguousarray(((x1 @ w) * x2).sum(-1).T), (x1, w, x2)
+
+
+@_trilinear.vjp
+@_holomorphic
+def _(xp, g, x1, w, x2, needs):
+    gt = g.T                                                    # (out, n)
+    g1 = ((w @ x2.T) * gt[:, None, :]).sum(0).T if needs[0] else None
+    gw = (gt[:, :, None] * x1).swapaxes(1, 2) @ x2 if needs[1] else None
+    g2 = ((x1 @ w) * gt[:, :, None]).sum(0) if needs[2] else None
+    return g1, gw, g2
 
 
 # ---- activations ---------------------------------------------------------------------------

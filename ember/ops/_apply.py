@@ -12,7 +12,7 @@ from .._tensor import Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.forward_ad import FW as _fw
-from ..autograd.node import CLOCK, out_slot
+from ..autograd.node import CLOCK, move_retain, out_slot
 from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _thin1, \
     thin2 as _thin2
 
@@ -501,13 +501,15 @@ def inplace(public_fn, name, reads_self=True):
         if _fw.level is not None:
             _fw_inplace(self, out)
         if recording and out._rg:
-            self._rg, self.grad_fn = True, out.grad_fn
+            before, self._rg, self.grad_fn = self.grad_fn, True, out.grad_fn
             out.grad_fn.epoch = CLOCK[0]
             from ._views import rebase_view, refresh_views
             if self._base is not None:          # torch's CopySlices: rebase the view's base
                 rebase_view(self, out)
             else:
                 refresh_views(self)
+            if self._retain:
+                move_retain(self, before)
         return self
     fn.__name__ = fn.__qualname__ = name + "_"
     return fn

@@ -8,7 +8,7 @@ base (AsStridedBackward0). Positions are found from the arrays' memory addresses
 import re
 
 from .._tensor import _new
-from ..autograd.node import OutSlot
+from ..autograd.node import OutSlot, move_retain
 from ._registry import N_BACKENDS, op, override
 from .elementwise import ConjVersion, _conj_fn
 from .shape import _copy, _element_offsets, _ptr
@@ -87,6 +87,8 @@ def rebase_view(view, out):
     prev = base.grad_fn or (base._leaf_node() if base._rg else None)
     node = _slices_node(be, old, prev, out, pos)
     base.grad_fn, base._rg = node, True
+    if base._retain:
+        move_retain(base, prev)
     view.grad_fn = _rebased_view.node_cls(_rebased_view, _rebased_view.impl[be.idx][1], xp,
                                           (pos, base.arr.shape), (node,), (old,), ())
     view._rg = True
@@ -141,7 +143,10 @@ def refresh_views(base, skip=None):
         if old is None:
             old = _new(base.arr, be)
         pos = _positions(be.xp, base.arr, v.arr)
+        before = v.grad_fn
         v.grad_fn = _rebased_view.node_cls(_rebased_view, _rebased_view.impl[be.idx][1],
                                            be.xp, (pos, base.arr.shape), (base.grad_fn,),
                                            (old,), ())
         v._rg = True
+        if v._retain:
+            move_retain(v, before)

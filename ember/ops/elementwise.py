@@ -664,12 +664,29 @@ def _remainder(xp, a, b):
     return r
 
 
-remainder = _binary("remainder", _remainder,
-                    lambda xp, g, a, b: (g, _scalar_g(-g * xp.floor(a / b), b)),
-                    check=_deny("remainder", "bc", zero_div=True))
-fmod = _binary("fmod", lambda xp, a, b: xp.fmod(a, b),
-               lambda xp, g, a, b: (g, _scalar_g(-g * xp.trunc(a / b), b)),
-               check=_deny("fmod", "bc", zero_div=True))
+def _tensor_other(fn, node_name):
+    """torch's Tensor-`other` overload of fn records <Name>Backward1 (its Scalar overload,
+    the registered op's node, Backward0)."""
+    from ..autograd.node import node_class
+    cls = node_class(node_name)
+
+    def overloaded(input, other, *, out=None):
+        r = fn(input, other, out=out)
+        if r.grad_fn is not None and isinstance(other, Tensor) and isinstance(input, Tensor):
+            r.grad_fn.__class__ = cls
+        return r
+    overloaded.__name__ = overloaded.__qualname__ = fn.__name__
+    return overloaded
+
+
+remainder = _tensor_other(_binary("remainder", _remainder,
+                                  lambda xp, g, a, b: (g, _scalar_g(-g * xp.floor(a / b), b)),
+                                  check=_deny("remainder", "bc", zero_div=True)),
+                          "RemainderBackward1")
+fmod = _tensor_other(_binary("fmod", lambda xp, a, b: xp.fmod(a, b),
+                             lambda xp, g, a, b: (g, _scalar_g(-g * xp.trunc(a / b), b)),
+                             check=_deny("fmod", "bc", zero_div=True)),
+                     "FmodBackward1")
 
 
 def _tensor_only(fn, name):

@@ -675,7 +675,103 @@ def einsum(*args):
     subs, out_sub, full, _ = _parse_einsum(equation, [t.arr.shape for t in operands])
     if operands[0].arr.dtype.kind in "biu":
         operands = _einsum_integral(operands, subs, out_sub, full)
+    elif _grad.enabled and any(t._rg for t in operands):
+        return _einsum_recorded(equation, operands, subs, out_sub)
     return apply(_einsum, tuple(operands), (subs, out_sub, full))
+
+
+def _einsum_recorded(equation, operands, subs, out_sub):
+    """einsum as torch computes it (aten's einsum), so that the recorded graph is torch's:
+    each operand takes diagonals for repeated labels, gets size-1 dims for the labels it
+    lacks and is permuted to (output labels, contracted labels); operands are then contracted
+    left to right, each pair by _sumproduct_pair (a bmm between permutes and views), after
+    summing the dims that no later operand has. Untracked einsums use the fused kernel."""
+    ell = sorted({c for c in "".join(subs) if c not in equation}, key=_LETTERS.index)
+    order = list(out_sub) + [c for c in ell if c not in out_sub]
+    order += sorted({c for c in "".join(subs) if c not in order}, key=lambda c: (c.islower(), c))
+    where = {c: k for k, c in enumerate(order)}
+    n_out, n_all = len(out_sub), len(order)
+    counts = [0] * n_all
+    ops_ = []
+    for t, sub in zip(operands, subs):
+        perm = [-1] * n_all
+        dim = 0
+        for c in sub:
+            k = where[c]
+            if perm[k] == -1:
+                if t.shape[dim] != 1:
+                    counts[k] += 1
+                perm[k] = dim
+                dim += 1
+            else:                               # a repeated label: its diagonal
+                t = t.diagonal(0, perm[k], dim).movedim(-1, perm[k])
+        for k in range(n_all):
+            if perm[k] == -1:
+                t = t.unsqueeze(dim)
+                perm[k] = dim
+                dim += 1
+        ops_.append(t.permute(perm))
+    while len(ops_) > 1:
+        a, b = ops_.pop(0), ops_.pop(0)
+        pair, only_a, only_b = [], [], []
+        for d in range(n_out, n_all):
+            if a.shape[d] != 1 and b.shape[d] != 1:
+                counts[d] -= 1
+                if counts[d] == 1:
+                    pair.append(d)
+                    counts[d] = 0
+            elif counts[d] == 1:
+                if a.shape[d] != 1:
+                    only_a.append(d)
+                    counts[d] = 0
+                elif b.shape[d] != 1:
+                    only_b.append(d)
+                    counts[d] = 0
+        if only_a:
+            a = a.sum(only_a, True)
+        if only_b:
+            b = b.sum(only_b, True)
+        ops_.insert(0, _sumproduct_pair(a, b, pair))
+    result = ops_[0]
+    if n_all > n_out:
+        if len(operands) > 1:
+            return result.view(*result.shape[:n_out])
+        return result.sum(list(range(n_out, n_all)))
+    return result
+
+
+def _sumproduct_pair(left, right, sum_dims):
+    """(left * right).sum(sum_dims, keepdim=True) through one bmm, as aten computes it."""
+    if not sum_dims:
+        return left * right
+    lro, lo, ro = [], [], []
+    lro_size = lo_size = ro_size = sum_size = 1
+    for i in range(left.dim()):
+        sl, sr = left.shape[i] != 1, right.shape[i] != 1
+        if i in sum_dims:
+            if sl and sr:
+                sum_size *= left.shape[i]
+            elif sl:
+                left = left.sum(i, True)
+            elif sr:
+                right = right.sum(i, True)
+        elif sl and sr:
+            lro.append(i)
+            lro_size *= left.shape[i]
+        elif sl:
+            lo.append(i)
+            lo_size *= left.shape[i]
+        else:
+            ro.append(i)
+            ro_size *= right.shape[i]
+    out_size = [left.shape[d] for d in lro + lo] + [1] * len(sum_dims) + \
+        [right.shape[d] for d in ro]
+    back = [0] * len(out_size)
+    for k, d in enumerate(lro + lo + sum_dims + ro):
+        back[d] = k
+    left = left.permute(lro + lo + sum_dims + ro).reshape(lro_size, lo_size, sum_size)
+    right = right.permute(lro + sum_dims + ro + lo).reshape(lro_size, sum_size, ro_size)
+    return bmm(left, right).view(out_size).permute(back)
 
 
 def _einsum_integral(operands, subs, out_sub, full):

@@ -110,6 +110,8 @@ def _view_fwd(xp, x, shape):
 
 
 _view_fn = _view_op("view", _view_fwd, _reshape_back)
+# torch's reshape of a viewable but non-contiguous tensor (_reshape_alias)
+_reshape_alias_fn = _view_op("reshape_alias", _view_fwd, _reshape_back, "ReshapeAliasBackward0")
 
 
 @op("reshape_copy", saves=None, node="UnsafeViewBackward0")
@@ -240,8 +242,13 @@ def view_as_complex(input):
 def reshape(input, *args, shape=None):
     shape = infer_shape(_shape_arg(args if shape is None else (shape,), "reshape"),
                         input.arr.size)
+    recording = _grad.enabled and input._rg
     if _reshape_nocopy(input.be.xp, input.arr, shape) is not None:
+        if recording and not input.arr.flags.c_contiguous:
+            return _reshape_alias_fn(input, shape)
         return _view_fn(input, shape)
+    if recording:       # torch's graph: a contiguous clone, then _unsafe_view
+        input = input.contiguous()
     return _reshape_copy_fn(input, shape)
 
 

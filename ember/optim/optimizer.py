@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _new, bump_version
-from ..autograd.grad_mode import STATE as _grad
+from ..autograd.grad_mode import set_grad
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
@@ -81,12 +81,11 @@ def _use_grad_for_differentiable(step):
     """Run `step` with grad mode = the `differentiable` default (False: no graph is recorded)."""
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        prev = _grad.enabled
-        _grad.enabled = bool(self.defaults.get("differentiable", False))
+        prev = set_grad(bool(self.defaults.get("differentiable", False)))
         try:
             return step(self, *args, **kwargs)
         finally:
-            _grad.enabled = prev
+            set_grad(prev)
     return wrapper
 
 
@@ -94,12 +93,11 @@ def _eval_closure(closure):
     """Evaluate the closure (if any) with grad enabled, as every torch optimizer does."""
     if closure is None:
         return None
-    prev = _grad.enabled
-    _grad.enabled = True
+    prev = set_grad(True)
     try:
         return closure()
     finally:
-        _grad.enabled = prev
+        set_grad(prev)
 
 
 def _typename(obj):
