@@ -97,3 +97,38 @@ def test_foreach_names_and_ema_update_like_torch():
         loss.backward()
         return avg, w.grad
     assert _outcome(lambda: ema(ember)) == _outcome(lambda: ema(torch))
+
+
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("sorted_", [True, False])
+def test_topk_picks_among_equal_values_like_torch(largest, sorted_):
+    import numpy as np
+    rng = np.random.RandomState(0)
+    for n, k in [(7, 4), (21, 3), (21, 8), (300, 4), (300, 150), (40, 40)]:
+        vals = rng.randint(0, 4, (3, n)).astype(np.float32)
+        vals[0, ::5] = np.nan
+        vals[1, :3] = -np.inf
+        e = ember.topk(ember.from_numpy(vals), k, largest=largest, sorted=sorted_)
+        t = torch.topk(torch.from_numpy(vals), k, largest=largest, sorted=sorted_)
+        assert e.indices.tolist() == t.indices.tolist(), (n, k)
+        assert repr(e.values.tolist()) == repr(t.values.tolist())
+
+
+def test_beam_search_with_finished_beams_like_torch():
+    def run(lib):
+        V, B, K = 7, 2, 3
+        W = lib.arange(V * V, dtype=lib.float32).reshape(V, V).sin()
+        scores = lib.zeros(B, K)
+        scores[:, 1:] = float("-inf")
+        seqs = lib.zeros(B, K, 1, dtype=lib.long)
+        finished = lib.zeros(B, K, dtype=lib.bool)
+        for _ in range(4):
+            logp = lib.log_softmax(W[seqs[:, :, -1]], -1).masked_fill(finished.unsqueeze(-1), 0.0)
+            top, idx = (scores.unsqueeze(-1) + logp).view(B, -1).topk(K, dim=-1)
+            beam, tok = idx // V, idx % V
+            seqs = lib.cat([seqs.gather(1, beam.unsqueeze(-1).expand(-1, -1, seqs.shape[-1])),
+                            tok.unsqueeze(-1)], -1)
+            finished = finished.gather(1, beam) | (tok == 3)
+            scores = top
+        return seqs, scores
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -14,6 +14,7 @@ from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
     inplace
+from . import _stl_select
 from ._blend import fast_where
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
@@ -1400,9 +1401,33 @@ def msort(input, *, out=None):
 def _topk(xp, x, k, dim, largest, sorted_):
     if x.ndim == 0:
         return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
-    i = _argsort(xp, x, dim, largest)
-    i = xp.take(i, xp.arange(k), axis=dim)
+    order = _argsort(xp, x, dim, largest)
+    i = xp.take(order, xp.arange(k), axis=dim)
+    if xp is np and k:
+        i = _topk_ties_as_torch(x, order, i, k, dim, largest, sorted_)
     return (xp.take_along_axis(x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
+
+
+def _topk_ties_as_torch(x, order, i, k, dim, largest, sorted_):
+    """The stable sort's top k `i`, with the rows where torch's CPU kernel could pick otherwise
+    (equal values among the top k + 1, or any row when `sorted=False`) redone its way."""
+    n = x.shape[dim]
+    rows = np.moveaxis(x, dim, -1).reshape(-1, n)
+    if sorted_:
+        top = np.take_along_axis(rows, np.moveaxis(order, dim, -1).reshape(-1, n)[:, :k + 1], 1)
+        same = top[:, 1:] == top[:, :-1]
+        if top.dtype.kind == "f":
+            same |= np.isnan(top[:, 1:]) & np.isnan(top[:, :-1])
+        redo = np.flatnonzero(same.any(1))
+        if not len(redo):
+            return i
+    else:
+        redo = range(len(rows))
+    moved = np.moveaxis(i, dim, -1)
+    out = moved.reshape(-1, k).copy()
+    for r in redo:
+        out[r] = _stl_select.topk_row(rows[r], k, largest, sorted_)
+    return np.moveaxis(out.reshape(moved.shape), -1, dim)
 
 
 _topk.vjp(lambda xp, g, shape, i, dim: (g[0],) if i is None else
