@@ -132,3 +132,18 @@ def test_beam_search_with_finished_beams_like_torch():
             scores = top
         return seqs, scores
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("call", ["bucketize", "searchsorted"])
+def test_searchsorted_contiguity_warning_points_at_the_caller(call, monkeypatch):
+    import warnings
+    from ember.ops import index
+    monkeypatch.setattr(index, "_WARNED", set())
+    for lib in (torch, ember):
+        v = (lib.arange(8.0).reshape(4, 2) / 8)[:, 0]
+        b = lib.tensor([0.2, 0.6])
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            lib.bucketize(v, b) if call == "bucketize" else lib.searchsorted(b, v)
+        assert [x.filename for x in w] == [__file__] * len(w), lib.__name__
+        assert len(w) == 1 or lib is torch       # torch warns once per process

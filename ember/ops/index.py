@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _dtype
 from ..return_types import make as _return_type
-from .._tensor import Tensor, _new, bump_version
+from .._tensor import Tensor, _new, _outside_stacklevel, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
     inplace
@@ -1532,7 +1532,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                           "lower the performance due to extra data copy when converting "
                           "non-contiguous tensor to contiguous, please use contiguous "
                           f"{name} tensor if possible. This message will only appear once "
-                          "per program.", UserWarning, stacklevel=2)
+                          "per program.", UserWarning, stacklevel=_outside_stacklevel())
     if sorter is not None:
         s = xp.take_along_axis(s, sorter.arr, -1)
     side_ = "right" if right else "left"
