@@ -147,3 +147,40 @@ def test_searchsorted_contiguity_warning_points_at_the_caller(call, monkeypatch)
             lib.bucketize(v, b) if call == "bucketize" else lib.searchsorted(b, v)
         assert [x.filename for x in w] == [__file__] * len(w), lib.__name__
         assert len(w) == 1 or lib is torch       # torch warns once per process
+
+
+_INDEX_OPS = {
+    "gather": lambda t, x, i, s: x.gather(1, i),
+    "scatter value": lambda t, x, i, s: x.scatter(1, i, 2.0),
+    "scatter src": lambda t, x, i, s: x.scatter(1, i, s),
+    "scatter_add": lambda t, x, i, s: x.scatter_add(1, i, s),
+    "scatter_reduce amax": lambda t, x, i, s: x.scatter_reduce(1, i, s, "amax", include_self=False),
+    "scatter_reduce mean": lambda t, x, i, s: x.scatter_reduce(1, i, s, "mean"),
+    "scatter reduce=add": lambda t, x, i, s: x.detach().scatter(1, i, 2.0, reduce="add"),
+    "take_along_dim": lambda t, x, i, s: x.take_along_dim(i, 1),
+    "take_along_dim flat": lambda t, x, i, s: t.take_along_dim(x, i),
+    "take_along_dim shapes": lambda t, x, i, s: x.take_along_dim(i.expand(4, 2).long(), 1),
+    "index_fill": lambda t, x, i, s: x.index_fill(0, i[0], 1.0),
+    "index_fill_": lambda t, x, i, s: x.detach().index_fill_(0, i[0], 1.0),
+    "index_select": lambda t, x, i, s: x.index_select(0, i[0]),
+    "index_add": lambda t, x, i, s: x.index_add(0, i[0], t.ones(2, 3)),
+    "index_copy": lambda t, x, i, s: x.detach().index_copy(0, i[1, :1], t.ones(1, 3)),
+    "take": lambda t, x, i, s: t.take(x, i),
+    "put_": lambda t, x, i, s: x.detach().put_(i, t.ones(2, 2)),
+    "put_ one value": lambda t, x, i, s: x.detach().put_(i.long(), t.ones(1)),
+    "put_ other dtype": lambda t, x, i, s: x.detach().put_(i.long(), t.ones(4).double()),
+}
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "uint8"])
+@pytest.mark.parametrize("case", list(_INDEX_OPS))
+def test_index_dtype_checks_like_torch(case, dtype):
+    def run(lib):
+        x = lib.arange(9.0).reshape(3, 3).requires_grad_()
+        i = lib.tensor([[0, 2], [1, 1]], dtype=getattr(lib, dtype))
+        s = lib.tensor([[5.0, 6.0], [7.0, 8.0]], requires_grad=True)
+        r = _INDEX_OPS[case](lib, x, i, s)
+        if r.requires_grad:
+            r.sum().backward()
+        return r, x.grad, s.grad
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

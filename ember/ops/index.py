@@ -625,13 +625,11 @@ def _index_put_(input, indices, values, accumulate=False):
 
 
 # ---- index_select / index_add / index_copy / index_fill ---------------------------------------
-def _index_vector(index, name, allow_int32=True):
+def _index_vector(index, name):
     if not isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index.arr.dtype not in (np.int64, np.int32) or (not allow_int32 and
-                                                       index.arr.dtype != np.int64):
-        raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index" if allow_int32
-                           else f"{name}(): Expected dtype int64 for index")
+    if index.arr.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index")
     if index.ndim > 1:
         raise IndexError(f"{name}(): Index is supposed to be a vector")
     return index.arr.reshape(-1)
@@ -682,6 +680,9 @@ def _index_func_check(input, d, index, source, name):
         raise IndexError(f"{name}_(): Index is supposed to be a vector, but got dim: "
                          f"{index.ndim} with type: {_dtype_name(index.arr.dtype)} and size: "
                          f"{list(index.shape)}")
+    if isinstance(index, Tensor) and index.arr.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"{name}_(): Expected dtype int32/int64 for index but got: "
+                           f"{_dtype_name(index.arr.dtype)}")
     idx = _index_vector(index, name)
     if input.arr.dtype != source.arr.dtype:
         raise RuntimeError(f"{name}_(): self ({_dtype_name(input.arr.dtype)}) and source "
@@ -781,7 +782,10 @@ def _(xp, g, idx, dim, sshape):
 
 def index_copy(input, dim, index, source):
     d = wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_copy", allow_int32=False)
+    if isinstance(index, Tensor) and index.arr.dtype != np.int64:
+        raise RuntimeError("index_copy_(): Expected a long tensor for index, but got "
+                           + _dtype_name(index.arr.dtype))
+    idx = _index_vector(index, "index_copy")
     if source.ndim and idx.size != source.shape[d if source.ndim > d else 0]:
         raise IndexError(f"index_copy_(): Number of indices ({idx.size}) should be equal to "
                          f"source.size(dim) ({source.shape[d if source.ndim > d else 0]})")
@@ -818,7 +822,9 @@ def _(xp, g, idx, dim, nd):
 
 def index_fill(input, dim, index, value):
     d = wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_fill", allow_int32=False)
+    if isinstance(index, Tensor) and index.arr.dtype != np.int64:
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
+    idx = _index_vector(index, "index_fill")
     _index_check(input, d, idx, None, "index_fill")
     if isinstance(value, Tensor):
         if value.ndim:
@@ -847,8 +853,9 @@ def _check_gather(input, dim, index, name, src=None):
     except AttributeError:
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not "
                         f"{type(index).__name__}") from None
-    if ia.dtype != np.int64 and not (name == "gather" and ia.dtype == np.int32):
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if ia.dtype != np.int64 and ia.dtype != np.int32:
+        raise RuntimeError(f"{'gather' if name == 'gather' else 'scatter'}(): Expected dtype "
+                           "int32/int64 for index")
     xs, js = input.arr.shape, ia.shape
     d = wrap_dim(dim, len(xs))
     if len(js) != len(xs) and ia.size and xs:
@@ -1263,8 +1270,8 @@ def _(xp, g, shape, index):
 
 def take(input, index):
     if index.arr.dtype != np.int64:
-        raise RuntimeError("take(): Expected a long tensor for index, but got " +
-                           str(index.dtype).replace("torch.", "").capitalize())
+        raise RuntimeError("take(): Expected a long tensor for index, but got "
+                           + _dtype_name(index.arr.dtype))
     n = input.numel()
     a = index.arr
     if a.size and (int(a.min()) < -n or int(a.max()) >= n):
@@ -1276,15 +1283,20 @@ def take(input, index):
 
 def take_along_dim(input, indices, dim=None, *, out=None):
     from .shape import reshape, expand
-    if dim is None:
-        return take(reshape(input, (-1,)), reshape(indices, (-1,)))
+    if dim is None:     # torch: input.view(-1).gather(0, indices.view(-1))
+        return _finish(gather(reshape(input, (-1,)), 0, reshape(indices, (-1,))), out,
+                       "take_along_dim", True)
     if input.ndim != indices.ndim:
         raise RuntimeError("torch.take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {input.ndim} dimensions for input, "
                            f"and {indices.ndim} dimensions for indices")
+    if indices.arr.dtype != np.int64:
+        raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                           + _dtype_name(indices.arr.dtype))
     d = wrap_dim(dim, input.ndim)
     shp_i, shp_x = list(indices.shape), list(input.shape)
     shp_i[d] = shp_x[d] = 1
+    _broadcastable(input.shape[:d] + (indices.shape[d],) + input.shape[d + 1:], indices.shape)
     bshape = list(np.broadcast_shapes(tuple(shp_i), tuple(shp_x)))
     xs, ix = list(bshape), list(bshape)
     xs[d], ix[d] = input.shape[d], indices.shape[d]
@@ -1295,7 +1307,21 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 
 def put(input, index, source, accumulate=False):
     from .shape import reshape
-    flat = apply(_index_put, (reshape(input, (-1,)), _value_for(input, source)),
+    if not isinstance(source, Tensor):
+        raise TypeError("put_(): argument 'source' (position 2) must be Tensor, not "
+                        + type(source).__name__)
+    if index.arr.dtype != np.int64:
+        raise RuntimeError("put_(): Expected a long tensor for index, but got "
+                           + _dtype_name(index.arr.dtype))
+    if source.arr.dtype != input.arr.dtype:
+        raise RuntimeError("put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {_dtype_name(input.arr.dtype)} and source.dtype = "
+                           f"{_dtype_name(source.arr.dtype)}")
+    if source.numel() != index.numel():
+        raise IndexError("put_(): Expected source and index to have the same number of "
+                         f"elements, but got source.numel() = {source.numel()}, index.numel() = "
+                         f"{index.numel()}")
+    flat = apply(_index_put, (reshape(input, (-1,)), _value_for(input, reshape(source, (-1,)))),
                  (_flat_index(input, index), accumulate))
     return reshape(flat, input.shape)
 
