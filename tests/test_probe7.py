@@ -184,3 +184,32 @@ def test_index_dtype_checks_like_torch(case, dtype):
             r.sum().backward()
         return r, x.grad, s.grad
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "int64", "bool"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_without_stable_orders_equal_values_like_torch(dtype, descending):
+    import numpy as np
+    rng = np.random.RandomState(1)
+    vals = rng.randint(0, 4, (3, 70)).astype(np.float32)
+    vals[0, ::7] = np.nan
+    for lib_args in [dict(dim=1), dict(dim=0)]:
+        out = {}
+        for lib in (torch, ember):
+            x = lib.from_numpy(vals).to(getattr(lib, dtype))
+            x = x if lib_args["dim"] == 1 else x.t()
+            s = x.sort(descending=descending, **lib_args)
+            out[lib] = (s.indices.tolist(), repr(s.values.float().tolist()),
+                        x.argsort(descending=descending, **lib_args).tolist(),
+                        x.sort(stable=True, descending=descending, **lib_args).indices.tolist())
+        assert out[ember] == out[torch]
+
+
+@pytest.mark.parametrize("n", [16, 17, 32767, 32768])
+def test_sort_of_long_vectors_like_torch(n):
+    """Past 32767 elements torch sorts 1-d integer tensors ascending with a stable radix sort."""
+    import numpy as np
+    v = np.random.RandomState(2).randint(-3, 3, n)
+    for desc in (False, True):
+        assert (ember.sort(ember.from_numpy(v), descending=desc).indices.tolist()
+                == torch.sort(torch.from_numpy(v), descending=desc).indices.tolist())

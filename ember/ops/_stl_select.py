@@ -2,7 +2,8 @@
 order of an unsorted result, are whatever libstdc++'s `std::nth_element`, `std::partial_sort`
 and `std::sort` leave (aten/src/ATen/native/TopKImpl.h).  A stable sort gives the same answer
 whenever the top values are distinct, so ember runs these Python copies of the libstdc++
-algorithms only on the rows where it does not (ties, `sorted=False`).
+algorithms only on the rows where it does not (ties, `sorted=False`).  torch's sort without
+`stable` is std::sort, done the same way.
 
 Every function works on `q`, a list of element indices, ordered by `before(a, b)`: `key[a] >
 key[b]`, where `key` ranks the values (equal values share a rank) so that the comparator is
@@ -12,10 +13,26 @@ import numpy as np
 _THRESHOLD = 16     # libstdc++'s _S_threshold: introsort leaves runs this short to insertion sort
 
 
+def _keys(values, largest):
+    """Ranks of `values` (equal values, NaNs among them, share one; NaN's is the top) such that
+    torch's comparator is `key[a] > key[b]`."""
+    if values.dtype.kind == "V":        # bfloat16: np.unique neither orders nor merges its NaNs
+        values = values.astype(np.float32)
+    rank = np.unique(values, return_inverse=True)[1].reshape(-1)
+    return (rank if largest else -rank).tolist()
+
+
+def sort_row(values, descending):
+    """The order torch's sort (stable=False) gives one row `values` (a NumPy vector)."""
+    key = _keys(values, descending)
+    q = list(range(len(key)))
+    _sort(q, key, 0, len(q))
+    return q
+
+
 def topk_row(values, k, largest, sorted_):
     """The indices torch's topk gives for one row `values` (a NumPy vector, 0 < k <= len)."""
-    rank = np.unique(values, return_inverse=True)[1].reshape(-1)   # NaNs share the top rank
-    key = (rank if largest else -rank).tolist()
+    key = _keys(values, largest)
     n = len(key)
     q = list(range(n))
     if k * 64 <= n:

@@ -1370,6 +1370,8 @@ SORT, TOPK = _return_type("sort"), _return_type("topk")
 
 def _argsort(xp, x, axis, descending):
     """Stable argsort; descending keeps equal elements in their original order, NaN first."""
+    if x.dtype.kind == "V":         # bfloat16: NumPy's argsort misplaces its NaNs
+        x = x.astype(np.float32)
     if not descending:
         return xp.argsort(x, axis=axis, kind="stable")
     n = x.shape[axis]
@@ -1384,11 +1386,49 @@ def _put_along(xp, shape, idx, g, dim):
     return out
 
 
+def _unstable_argsort(xp, x, dim, descending):
+    """torch's CPU sort without `stable`: libstdc++'s std::sort, which moves equal values about
+    once a row is over 16 long (but sorts 1-d integer tensors of 32768 or more ascending with
+    a stable radix sort).  A stable sort, with the rows holding equal values redone its way."""
+    i = _argsort(xp, x, dim, descending)
+    n = x.shape[dim]
+    if (xp is not np or n <= 16 or x.strides[dim] == 0
+            or (x.ndim == 1 and not descending and x.dtype.kind in "iu" and n >= 32768)):
+        return i
+    return _ties_as_torch(x, i, dim, n, lambda row: _stl_select.sort_row(row, descending))
+
+
+_REDO_BUDGET = 1 << 16   # elements the Python std::sort/nth_element copies may redo in one call
+
+
+def _ties_as_torch(x, order, dim, k, redo_row, every_row=False):
+    """The first k along `dim` of `order` (a stable sort of `x`), where the rows holding equal
+    values among their first k + 1 (every row, if `every_row`) are `redo_row(row values)`.
+    Past _REDO_BUDGET elements to redo, the stable order stands: the copies are pure Python."""
+    n = x.shape[dim]
+    first = np.moveaxis(order, dim, -1)[..., :k]
+    rows = np.moveaxis(x, dim, -1).reshape(-1, n)
+    if every_row:
+        redo = range(len(rows))
+    else:
+        top = np.take_along_axis(rows, np.moveaxis(order, dim, -1).reshape(-1, n)[:, :k + 1], 1)
+        same = top[:, 1:] == top[:, :-1]
+        if top.dtype.kind not in "iub":
+            same |= np.isnan(top[:, 1:]) & np.isnan(top[:, :-1])
+        redo = np.flatnonzero(same.any(1))
+    if len(redo) and len(redo) * n <= _REDO_BUDGET:
+        out = first.reshape(-1, k).copy()
+        for r in redo:
+            out[r] = redo_row(rows[r])
+        first = out.reshape(first.shape)
+    return np.moveaxis(first, -1, dim)
+
+
 @op("sort", saves=None, n_out=2)
-def _sort(xp, x, dim, descending):
+def _sort(xp, x, dim, descending, stable):
     if x.ndim == 0:
         return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
-    i = _argsort(xp, x, dim, descending)
+    i = (_argsort if stable else _unstable_argsort)(xp, x, dim, descending)
     return (xp.take_along_axis(x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
 
 
@@ -1407,7 +1447,8 @@ def _no_complex_sort(input, name="Sort"):
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     d = wrap_dim(dim, input.ndim)
     _no_complex_sort(input)
-    return _finish_tuple(apply(_sort, (input,), (d, bool(descending))), out, "sort", SORT)
+    return _finish_tuple(apply(_sort, (input,), (d, bool(descending), bool(stable))), out,
+                         "sort", SORT)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -1416,7 +1457,8 @@ def argsort(input, dim=-1, descending=False, stable=False):
     a = input.arr
     if a.ndim == 0:
         return _new(input.be.xp.zeros((), np.int64), input.be)
-    return _new(_argsort(input.be.xp, a, d, descending).astype(np.int64), input.be)
+    i = (_argsort if stable else _unstable_argsort)(input.be.xp, a, d, descending)
+    return _new(i.astype(np.int64), input.be)
 
 
 def msort(input, *, out=None):
@@ -1428,32 +1470,13 @@ def _topk(xp, x, k, dim, largest, sorted_):
     if x.ndim == 0:
         return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
     order = _argsort(xp, x, dim, largest)
-    i = xp.take(order, xp.arange(k), axis=dim)
-    if xp is np and k:
-        i = _topk_ties_as_torch(x, order, i, k, dim, largest, sorted_)
-    return (xp.take_along_axis(x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
-
-
-def _topk_ties_as_torch(x, order, i, k, dim, largest, sorted_):
-    """The stable sort's top k `i`, with the rows where torch's CPU kernel could pick otherwise
-    (equal values among the top k + 1, or any row when `sorted=False`) redone its way."""
-    n = x.shape[dim]
-    rows = np.moveaxis(x, dim, -1).reshape(-1, n)
-    if sorted_:
-        top = np.take_along_axis(rows, np.moveaxis(order, dim, -1).reshape(-1, n)[:, :k + 1], 1)
-        same = top[:, 1:] == top[:, :-1]
-        if top.dtype.kind == "f":
-            same |= np.isnan(top[:, 1:]) & np.isnan(top[:, :-1])
-        redo = np.flatnonzero(same.any(1))
-        if not len(redo):
-            return i
+    if xp is np and k:      # torch's CPU kernel picks among equal values its own way
+        i = _ties_as_torch(x, order, dim, k,
+                           lambda row: _stl_select.topk_row(row, k, largest, sorted_),
+                           every_row=not sorted_)
     else:
-        redo = range(len(rows))
-    moved = np.moveaxis(i, dim, -1)
-    out = moved.reshape(-1, k).copy()
-    for r in redo:
-        out[r] = _stl_select.topk_row(rows[r], k, largest, sorted_)
-    return np.moveaxis(out.reshape(moved.shape), -1, dim)
+        i = xp.take(order, xp.arange(k), axis=dim)
+    return (xp.take_along_axis(x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
 
 
 _topk.vjp(lambda xp, g, shape, i, dim: (g[0],) if i is None else
