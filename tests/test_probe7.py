@@ -213,3 +213,21 @@ def test_sort_of_long_vectors_like_torch(n):
     for desc in (False, True):
         assert (ember.sort(ember.from_numpy(v), descending=desc).indices.tolist()
                 == torch.sort(torch.from_numpy(v), descending=desc).indices.tolist())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "int64"])
+def test_kthvalue_mode_and_median_pick_among_equal_values_like_torch(dtype):
+    import numpy as np
+    rng = np.random.RandomState(3)
+    for n in (7, 17, 60):
+        vals = rng.randint(0, 4, (3, n)).astype(np.float32)
+        if dtype != "int64":
+            vals[0, rng.rand(n) < 0.2] = np.nan
+        out = {}
+        for lib in (torch, ember):
+            x = lib.from_numpy(vals).to(getattr(lib, dtype))
+            rs = [lib.kthvalue(x, k, 1) for k in (1, n // 2 + 1, n)]
+            rs += [lib.kthvalue(x.t(), 2, 0, keepdim=True), lib.mode(x, 1), lib.mode(x.t(), 0),
+                   lib.median(x, 1), lib.nanmedian(x, 1)]
+            out[lib] = [(r.indices.tolist(), repr(r.values.float().tolist())) for r in rs]
+        assert out[ember] == out[torch], n

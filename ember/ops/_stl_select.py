@@ -1,15 +1,17 @@
-"""torch's CPU `topk`, element for element: which of several equal values it returns, and the
-order of an unsorted result, are whatever libstdc++'s `std::nth_element`, `std::partial_sort`
-and `std::sort` leave (aten/src/ATen/native/TopKImpl.h).  A stable sort gives the same answer
-whenever the top values are distinct, so ember runs these Python copies of the libstdc++
-algorithms only on the rows where it does not (ties, `sorted=False`).  torch's sort without
-`stable` is std::sort, done the same way.
+"""torch's CPU `topk`, `sort`, `kthvalue` and `mode`, element for element: which of several
+equal values they return, and in what order, are whatever libstdc++'s `std::nth_element`,
+`std::partial_sort` and `std::sort` (and torch's own quick select) leave
+(aten/src/ATen/native/TopKImpl.h, SortingKernel.cpp, Sorting.cpp).  A stable sort gives the same
+answer wherever the values are distinct, so ember runs these Python copies of the algorithms
+only on the rows where it does not (ties, topk's `sorted=False`).
 
 Every function works on `q`, a list of element indices, ordered by `before(a, b)`: `key[a] >
 key[b]`, where `key` ranks the values (equal values share a rank) so that the comparator is
 torch's own, NaN included."""
 import numpy as np
 
+BUDGET = 1 << 16    # elements one call may hand these pure-Python copies; past it ember keeps
+                    # its stable order rather than take seconds
 _THRESHOLD = 16     # libstdc++'s _S_threshold: introsort leaves runs this short to insertion sort
 
 
@@ -28,6 +30,66 @@ def sort_row(values, descending):
     q = list(range(len(key)))
     _sort(q, key, 0, len(q))
     return q
+
+
+def mode_row(values):
+    """The index torch's mode gives for one row `values`: it std::sorts (value, index) pairs by
+    `a < b` on the raw values (NaN compares false) and takes the last of the first longest run."""
+    if values.dtype.kind == "V":
+        values = values.astype(np.float32)
+    key = [-v for v in values.tolist()]
+    n = len(key)
+    q = list(range(n))
+    _sort(q, key, 0, n)
+    best, best_at, run = 0, 0, 0
+    for j in range(n):
+        run += 1
+        if j == n - 1 or key[q[j]] != key[q[j + 1]]:
+            if run > best:
+                best, best_at = run, q[j]
+            run = 0
+    return best_at
+
+
+def kth_row(values, k):
+    """The index torch's kthvalue gives for the k-th smallest (0-based k) of one row `values`:
+    its quick_select_template (aten/src/ATen/native/SortingUtils.h), NaN largest."""
+    key = _keys(values, True)
+    idx = list(range(len(key)))
+
+    def swap(i, j):
+        key[i], key[j] = key[j], key[i]
+        idx[i], idx[j] = idx[j], idx[i]
+    lo, hi = 0, len(key) - 1
+    while hi > lo:
+        if hi == lo + 1:
+            if key[lo] > key[hi]:
+                swap(lo, hi)
+            break
+        swap(lo + (hi - lo) // 2, lo + 1)           # median of three for the pivot
+        if key[lo + 1] > key[hi]:
+            swap(lo + 1, hi)
+        if key[lo] > key[hi]:
+            swap(lo, hi)
+        if key[lo + 1] > key[lo]:
+            swap(lo + 1, lo)
+        i, j, pivot = lo + 1, hi, key[lo]
+        while True:
+            i += 1
+            while pivot > key[i]:
+                i += 1
+            j -= 1
+            while key[j] > pivot:
+                j -= 1
+            if j < i:
+                break
+            swap(i, j)
+        swap(lo, j)
+        if j <= k:
+            lo = i
+        if j >= k:
+            hi = j - 1
+    return idx[k]
 
 
 def topk_row(values, k, largest, sorted_):

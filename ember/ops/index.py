@@ -1398,13 +1398,10 @@ def _unstable_argsort(xp, x, dim, descending):
     return _ties_as_torch(x, i, dim, n, lambda row: _stl_select.sort_row(row, descending))
 
 
-_REDO_BUDGET = 1 << 16   # elements the Python std::sort/nth_element copies may redo in one call
-
-
 def _ties_as_torch(x, order, dim, k, redo_row, every_row=False):
     """The first k along `dim` of `order` (a stable sort of `x`), where the rows holding equal
     values among their first k + 1 (every row, if `every_row`) are `redo_row(row values)`.
-    Past _REDO_BUDGET elements to redo, the stable order stands: the copies are pure Python."""
+    Past _stl_select.BUDGET elements to redo, the stable order stands."""
     n = x.shape[dim]
     first = np.moveaxis(order, dim, -1)[..., :k]
     rows = np.moveaxis(x, dim, -1).reshape(-1, n)
@@ -1416,7 +1413,7 @@ def _ties_as_torch(x, order, dim, k, redo_row, every_row=False):
         if top.dtype.kind not in "iub":
             same |= np.isnan(top[:, 1:]) & np.isnan(top[:, :-1])
         redo = np.flatnonzero(same.any(1))
-    if len(redo) and len(redo) * n <= _REDO_BUDGET:
+    if len(redo) and len(redo) * n <= _stl_select.BUDGET:
         out = first.reshape(-1, k).copy()
         for r in redo:
             out[r] = redo_row(rows[r])

@@ -13,6 +13,7 @@ from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
     make_unary as _make_unary
 from ._dims import int_arg, wrap_dim as _wrap_dim
+from . import _stl_select
 from ._torch_sum import torch_sum
 from ._registry import holomorphic as _holo, no_complex_grad as _no_complex_grad, \
     op as _op
@@ -812,6 +813,8 @@ def count_nonzero(input, dim=None):
 # ---- order statistics: median, nanmedian, mode, quantile, kthvalue ---------------------------
 def _sorted_along(xp, x, dim):
     """Stable argsort along dim with NaN last (NumPy's order), as torch's sort."""
+    if x.dtype.kind == "V":         # bfloat16: NumPy's argsort misplaces its NaNs
+        x = x.astype(np.float32)
     return xp.argsort(x, axis=dim, kind="stable")
 
 
@@ -901,7 +904,7 @@ def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
 @_op("mode", saves="in", n_out=2)
 def _mode(xp, x, dim, keepdim):
     """The most frequent value (the smallest among equally frequent ones) and the index of its
-    last occurrence, as torch's CPU kernel."""
+    last occurrence; on CPU, the occurrence torch's std::sort leaves last (_stl_select)."""
     if x.dtype.kind == "c":
         raise NotImplementedError("mode() does not support complex input")
     if not x.ndim:
@@ -927,6 +930,10 @@ def _mode(xp, x, dim, keepdim):
         # the last occurrence in the input of the value: max original index within the run
         in_run = (j >= xp.take_along_axis(start, best_end, -1)) & (j <= best_end)
         i = xp.where(in_run, order, -1).max(-1, keepdims=True)
+        rows = X.reshape(-1, n)
+        if xp is np and 0 < rows.size <= _stl_select.BUDGET:     # std::sort moves ties, NaNs
+            i = np.array([_stl_select.mode_row(r) for r in rows]).reshape(i.shape)
+            v = np.take_along_axis(X, i, -1)
     v, i = xp.moveaxis(v, -1, dim), xp.moveaxis(i, -1, dim)
     if not keepdim:
         v, i = v.squeeze(dim), i.squeeze(dim)
@@ -953,10 +960,32 @@ def _kthvalue(xp, x, k, dim, keepdim):
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
     order = _sorted_along(xp, x, dim)
     i = xp.take(order, [k - 1], axis=dim)
+    if xp is np:
+        i = _kth_ties_as_torch(x, order, i, k, dim)
     v = xp.take_along_axis(x, i, dim)
     if not keepdim:
         v, i = v.squeeze(dim), i.squeeze(dim)
     return (v, i.astype(np.int64)), (x.shape, i, dim, keepdim)
+
+
+def _kth_ties_as_torch(x, order, i, k, dim):
+    """`i`, the stable sort's k-th, save on the rows where the k-th value is tied: there, the
+    index torch's quick select stops at."""
+    n = x.shape[dim]
+    rows = np.moveaxis(x, dim, -1).reshape(-1, n)
+    ranked = np.take_along_axis(rows, np.moveaxis(order, dim, -1).reshape(-1, n), 1)
+    kth = ranked[:, k - 1:k]
+    same = ranked == kth
+    if x.dtype.kind not in "iub":
+        same |= np.isnan(ranked) & np.isnan(kth)
+    redo = np.flatnonzero(same.sum(1) > 1)
+    if not len(redo) or len(redo) * n > _stl_select.BUDGET:
+        return i
+    moved = np.moveaxis(i, dim, -1)
+    out = moved.reshape(-1).copy()
+    for r in redo:
+        out[r] = _stl_select.kth_row(rows[r], k - 1)
+    return np.moveaxis(out.reshape(moved.shape), -1, dim)
 
 
 _kthvalue.vjp(_select_grad)
