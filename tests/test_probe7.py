@@ -231,3 +231,18 @@ def test_kthvalue_mode_and_median_pick_among_equal_values_like_torch(dtype):
                    lib.median(x, 1), lib.nanmedian(x, 1)]
             out[lib] = [(r.indices.tolist(), repr(r.values.float().tolist())) for r in rs]
         assert out[ember] == out[torch], n
+
+
+def test_packing_a_batch_with_equal_lengths_sorts_like_torch():
+    from ember.nn.utils import rnn as ernn
+    from torch.nn.utils import rnn as trnn
+    lens = [3, 5, 3, 2, 5, 5, 1, 3, 3, 2, 4, 4, 5, 1, 2, 3, 3, 5, 2, 4]
+    out = {}
+    for lib, R in ((torch, trnn), (ember, ernn)):
+        seqs = [lib.arange(n, dtype=lib.float32) + 10 * i for i, n in enumerate(lens)]
+        p = R.pack_padded_sequence(R.pad_sequence(seqs, batch_first=True), lib.tensor(lens),
+                                   batch_first=True, enforce_sorted=False)
+        ps = R.pack_sequence(seqs, enforce_sorted=False)
+        out[lib] = (p.data.tolist(), p.sorted_indices.tolist(), p.unsorted_indices.tolist(),
+                    ps.sorted_indices.tolist())
+    assert out[ember] == out[torch]
