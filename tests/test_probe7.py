@@ -246,3 +246,27 @@ def test_packing_a_batch_with_equal_lengths_sorts_like_torch():
         out[lib] = (p.data.tolist(), p.sorted_indices.tolist(), p.unsorted_indices.tolist(),
                     ps.sorted_indices.tolist())
     assert out[ember] == out[torch]
+
+
+_CONV_SHAPES = [((2, 3, 8, 8), (3, 3, 3, 3)), ((1, 3, 2, 2), (3, 3, 1, 1)), ((2, 3, 8, 8), (3, 3, 1, 1)),
+                ((1, 3, 8), (3, 3, 3)), ((20, 3, 8), (3, 3, 1)), ((1, 3, 4, 4, 4), (3, 3, 2, 2, 2))]
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("float64", "float32"),
+                                    ("float16", "float32"), ("float32", "int64"),
+                                    ("bfloat16", "float32"), ("complex64", "float32"),
+                                    ("complex128", "complex64")])
+@pytest.mark.parametrize("bias", [None, "float32"])
+def test_conv_dtype_mismatch_errors_like_torch(dtypes, bias):
+    def run(lib, xs, ws, kw, transposed):
+        F = lib.nn.functional
+        conv = getattr(F, f"conv{'_transpose' if transposed else ''}{len(xs) - 2}d")
+        b = None if bias is None else lib.ones(ws[1] if transposed else ws[0])
+        return conv(lib.ones(xs, dtype=getattr(lib, dtypes[0])),
+                    lib.ones(ws, dtype=getattr(lib, dtypes[1])), b, **kw)
+    for (xs, ws), kw, transposed in [(s, kw, t) for s in _CONV_SHAPES for kw in
+                                     ({}, {"stride": 2}, {"groups": 3}) for t in (False, True)]:
+        if kw.get("groups"):
+            ws = (3, 1) + ws[2:]
+        assert (_outcome(lambda: run(ember, xs, ws, kw, transposed))
+                == _outcome(lambda: run(torch, xs, ws, kw, transposed))), (xs, ws, kw, transposed)
