@@ -270,3 +270,16 @@ def test_conv_dtype_mismatch_errors_like_torch(dtypes, bias):
             ws = (3, 1) + ws[2:]
         assert (_outcome(lambda: run(ember, xs, ws, kw, transposed))
                 == _outcome(lambda: run(torch, xs, ws, kw, transposed))), (xs, ws, kw, transposed)
+
+
+@pytest.mark.parametrize("call", ["torch.relu", "Tensor.relu_", "F.relu inplace", "nn.ReLU",
+                                  "F.relu6", "F.leaky_relu", "F.gelu"])
+def test_activations_of_bool_tensors_error_like_torch(call):
+    calls = {"torch.relu": lambda t, x: t.relu(x), "Tensor.relu_": lambda t, x: x.relu_(),
+             "F.relu inplace": lambda t, x: t.nn.functional.relu(x, inplace=True),
+             "nn.ReLU": lambda t, x: t.nn.ReLU()(x),
+             "F.relu6": lambda t, x: t.nn.functional.relu6(x),
+             "F.leaky_relu": lambda t, x: t.nn.functional.leaky_relu(x),
+             "F.gelu": lambda t, x: t.nn.functional.gelu(x)}
+    assert (_outcome(lambda: calls[call](ember, ember.ones(2, dtype=ember.bool)))
+            == _outcome(lambda: calls[call](torch, torch.ones(2, dtype=torch.bool))))
