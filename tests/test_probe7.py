@@ -283,3 +283,21 @@ def test_activations_of_bool_tensors_error_like_torch(call):
              "F.gelu": lambda t, x: t.nn.functional.gelu(x)}
     assert (_outcome(lambda: calls[call](ember, ember.ones(2, dtype=ember.bool)))
             == _outcome(lambda: calls[call](torch, torch.ones(2, dtype=torch.bool))))
+
+
+def test_clip_grad_norm_scales_by_torchs_rounded_coefficient():
+    """torch's max_norm / (norm + 1e-6) is a reciprocal then a product, in float32; the inf
+    norm (a max, exact either way) isolates the coefficient."""
+    import numpy as np
+    rng = np.random.RandomState(0)
+    for _ in range(50):
+        gs = [rng.randn(*s).astype(np.float32) * 10 ** rng.uniform(-3, 2)
+              for s in [(2, 3), (2,), (5, 7)]]
+        out = {}
+        for lib in (torch, ember):
+            ps = [lib.nn.Parameter(lib.zeros(g.shape)) for g in gs]
+            for p, g in zip(ps, gs):
+                p.grad = lib.tensor(g)
+            n = lib.nn.utils.clip_grad_norm_(ps, 0.7, norm_type=float("inf"))
+            out[lib] = (n.item(), [p.grad.tolist() for p in ps])
+        assert out[ember] == out[torch]
