@@ -746,6 +746,10 @@ class Tensor:
         return self.to(_dtype.complex128)
 
     def pin_memory(self, device=None):
+        """A no-op with a GPU (CuPy copies from any host array); torch's error without one."""
+        from . import cuda
+        if not cuda.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
         return self
 
     def is_pinned(self, device=None):

@@ -301,3 +301,26 @@ def test_clip_grad_norm_scales_by_torchs_rounded_coefficient():
             n = lib.nn.utils.clip_grad_norm_(ps, 0.7, norm_type=float("inf"))
             out[lib] = (n.item(), [p.grad.tolist() for p in ps])
         assert out[ember] == out[torch]
+
+
+_PINNED = {
+    "tensor": lambda t: t.tensor([1.0], pin_memory=True),
+    "zeros": lambda t: t.zeros(2, pin_memory=True),
+    "full": lambda t: t.full((2,), 1.0, pin_memory=True),
+    "rand": lambda t: t.rand(2, pin_memory=True),
+    "randint": lambda t: t.randint(3, (2,), pin_memory=True),
+    "randperm": lambda t: t.randperm(3, pin_memory=True),
+    "arange": lambda t: t.arange(3, pin_memory=True),
+    "linspace": lambda t: t.linspace(0, 1, 3, pin_memory=True),
+    "eye": lambda t: t.eye(2, pin_memory=True),
+    "empty_strided": lambda t: t.empty_strided((2,), (1,), pin_memory=True),
+    "ones_like": lambda t: t.ones_like(t.ones(2), pin_memory=True),
+    "Tensor.pin_memory": lambda t: t.ones(2).pin_memory(),
+    "not pinned": lambda t: (t.zeros(2, pin_memory=False), t.ones(2).is_pinned()),
+}
+
+
+@pytest.mark.skipif(ember.cuda.is_available(), reason="pinned memory exists with a GPU")
+@pytest.mark.parametrize("case", list(_PINNED))
+def test_pinned_memory_without_an_accelerator_errors_like_torch(case):
+    assert _outcome(lambda: _PINNED[case](ember)) == _outcome(lambda: _PINNED[case](torch))
