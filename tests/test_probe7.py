@@ -324,3 +324,42 @@ _PINNED = {
 @pytest.mark.parametrize("case", list(_PINNED))
 def test_pinned_memory_without_an_accelerator_errors_like_torch(case):
     assert _outcome(lambda: _PINNED[case](ember)) == _outcome(lambda: _PINNED[case](torch))
+
+
+@pytest.mark.parametrize("case", ["list of arrays", "tuple of arrays", "nested", "0-d element",
+                                  "Tensor legacy constructor"])
+def test_list_of_ndarrays_warns_once_like_torch(case, monkeypatch):
+    import warnings
+    import numpy as np
+    from ember.ops import creation
+    monkeypatch.setattr(creation, "_WARNED_NDARRAYS", [])
+    data = {"list of arrays": lambda: [np.array([1.0]), np.array([2.0])],
+            "tuple of arrays": lambda: (np.array([1.0]), np.array([2.0])),
+            "nested": lambda: [[np.array([1.0])]], "0-d element": lambda: [1.0, np.array(2.0)],
+            "Tensor legacy constructor": None}[case]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        if data is None:
+            ember.Tensor([np.array([1.0])])
+            ember.Tensor([np.array([1.0])])
+        else:
+            ember.tensor(data())
+            ember.as_tensor(data())
+    assert [str(x.message) for x in w] == [
+        "Creating a tensor from a list of numpy.ndarrays is extremely slow. Please consider "
+        "converting the list to a single numpy.ndarray with numpy.array() before converting to a "
+        "tensor."]
+    assert w[0].filename == __file__
+
+
+def test_tensor_of_an_ndarray_keeps_its_layout_and_names_bad_dtypes_like_torch():
+    import numpy as np
+    arrays = [np.ones((2, 3)).T, np.ones((2, 3, 4)).transpose(2, 0, 1), np.ones((2, 3))[:, ::2],
+              np.ones((4, 3))[::2].T]
+    for a in arrays:
+        assert ember.tensor(a).stride() == torch.tensor(a).stride()
+        assert ember.tensor(a, dtype=ember.float32).stride() == torch.tensor(
+            a, dtype=torch.float32).stride()
+    assert ember.tensor(ember.ones(2, 3).t().numpy()).stride() == (1, 3)
+    for bad in (np.array([1, 2], dtype=object), np.array(["a"]), np.array([1.0], np.longdouble)):
+        assert _outcome(lambda: ember.tensor(bad)) == _outcome(lambda: torch.tensor(bad))

@@ -97,13 +97,13 @@ def _infer_dtype(data):
 
 
 _SUPPORTED = "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, " \
-             "uint8, and bool"
+             "uint64, uint32, uint16, uint8, and bool"
 
 
 def _np_supported(dt):
     if dt.num not in OF_NP:
-        raise TypeError(f"can't convert np.ndarray of type numpy.{dt.name}. The only supported "
-                        f"types are: {_SUPPORTED}.")
+        raise TypeError(f"can't convert np.ndarray of type numpy.{dt.type.__name__}. The only "
+                        f"supported types are: {_SUPPORTED}.")
     return OF_NP[dt.num]
 
 
@@ -162,6 +162,8 @@ def _walk(data, need_values=True):
     found = set()
 
     def rec(obj, dim):
+        if dim and isinstance(obj, np.ndarray):
+            _warn_list_of_ndarrays()
         if dim == ndim:
             found.add(_leaf_dtype(obj))
             if need_values:
@@ -197,6 +199,18 @@ def _walk(data, need_values=True):
 
 
 _PLAIN = {float, int, bool, _py_complex}
+_WARNED_NDARRAYS = []
+
+
+def _warn_list_of_ndarrays():
+    """torch's TORCH_WARN_ONCE for ndarrays met inside the nested data."""
+    if not _WARNED_NDARRAYS:
+        from .._tensor import _outside_stacklevel
+        _WARNED_NDARRAYS.append(True)
+        warnings.warn("Creating a tensor from a list of numpy.ndarrays is extremely slow. Please "
+                      "consider converting the list to a single numpy.ndarray with numpy.array() "
+                      "before converting to a tensor.", UserWarning,
+                      stacklevel=_outside_stacklevel())
 
 
 def _ints_fit(flat, d):
@@ -273,7 +287,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
                       UserWarning, stacklevel=2)
     a = _to_array(data, dtype)
     if isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata:
-        a = a.copy()
+        a = a.copy(order="K")       # torch's clone keeps a dense layout's strides
     return _finish(be.from_host(a) if be is not CPU else a, be, requires_grad)
 
 
