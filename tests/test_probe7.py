@@ -363,3 +363,26 @@ def test_tensor_of_an_ndarray_keeps_its_layout_and_names_bad_dtypes_like_torch()
     assert ember.tensor(ember.ones(2, 3).t().numpy()).stride() == (1, 3)
     for bad in (np.array([1, 2], dtype=object), np.array(["a"]), np.array([1.0], np.longdouble)):
         assert _outcome(lambda: ember.tensor(bad)) == _outcome(lambda: torch.tensor(bad))
+
+
+@pytest.mark.skipif(ember.cuda.is_available(), reason="CUDA autocast works with a GPU")
+@pytest.mark.parametrize("make", ["torch.autocast('cuda')", "torch.cuda.amp.autocast()"])
+def test_cuda_autocast_without_cuda_warns_and_disables_like_torch(make):
+    import warnings
+
+    def run(lib):
+        ctx = (lib.autocast("cuda") if make.startswith("torch.autocast")
+               else lib.cuda.amp.autocast())
+        with ctx:
+            y = lib.nn.functional.linear(lib.ones(1, 2), lib.ones(3, 2))
+        return y.dtype
+
+    out = {}
+    for lib in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            dtype = run(lib)
+        out[lib] = (str(dtype).replace("ember", "torch"),
+                    [(x.category, str(x.message)) for x in w if x.category is UserWarning])
+    assert out[ember] == out[torch]
+    assert out[ember][1]
