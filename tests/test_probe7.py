@@ -386,3 +386,24 @@ def test_cuda_autocast_without_cuda_warns_and_disables_like_torch(make):
                     [(x.category, str(x.message)) for x in w if x.category is UserWarning])
     assert out[ember] == out[torch]
     assert out[ember][1]
+
+
+_REQUIRES_GRAD = {
+    "Parameter of longs": lambda t: t.nn.Parameter(t.ones(2, dtype=t.long)),
+    "Parameter of longs, no grad": lambda t: t.nn.Parameter(t.ones(2, dtype=t.long),
+                                                            requires_grad=False).requires_grad,
+    "requires_grad_ on ints": lambda t: t.ones(2, dtype=t.long).requires_grad_(),
+    "factory": lambda t: t.ones(2, dtype=t.long, requires_grad=True),
+    "setattr": lambda t: setattr(t.ones(2, dtype=t.long), "requires_grad", True),
+    "_make_subclass": lambda t: t.Tensor._make_subclass(t.Tensor, t.ones(2, dtype=t.long), True),
+    "data = list": lambda t: setattr(t.nn.Linear(2, 2).weight, "data", [1, 2]),
+    "data = other dtype": lambda t: (lambda p: (setattr(p, "data", t.zeros(2, dtype=t.float64)),
+                                                str(p.dtype)[-7:], p.requires_grad))(
+        t.nn.Parameter(t.ones(2))),
+}
+
+
+@pytest.mark.parametrize("case", list(_REQUIRES_GRAD))
+def test_requires_grad_dtype_and_data_assignment_errors_like_torch(case):
+    assert (_outcome(lambda: _REQUIRES_GRAD[case](ember))
+            == _outcome(lambda: _REQUIRES_GRAD[case](torch)))
