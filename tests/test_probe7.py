@@ -407,3 +407,24 @@ _REQUIRES_GRAD = {
 def test_requires_grad_dtype_and_data_assignment_errors_like_torch(case):
     assert (_outcome(lambda: _REQUIRES_GRAD[case](ember))
             == _outcome(lambda: _REQUIRES_GRAD[case](torch)))
+
+
+def test_batched_grads_like_torch():
+    def run(lib):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        (jac,) = lib.autograd.grad(x ** 2, x, grad_outputs=lib.eye(3), is_grads_batched=True)
+        y = lib.stack([x * 3, x ** 2])
+        (g,) = lib.autograd.grad(y, x, grad_outputs=lib.arange(24.0).view(4, 2, 3),
+                                 is_grads_batched=True, create_graph=True)
+        a, b = lib.autograd.grad([(x * x).sum(), (x * 2).sum()], [x, lib.ones(1, requires_grad=True)],
+                                 grad_outputs=[lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0])],
+                                 is_grads_batched=True, allow_unused=True)
+        return jac, g, g.requires_grad, a, b
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_fewer_gradients_than_outputs_errors_like_torch():
+    for f in (lambda t, x: t.autograd.grad([x.sum(), x.sum()], x, grad_outputs=[t.ones(())]),
+              lambda t, x: t.autograd.backward([x.sum(), x.sum()], grad_tensors=[t.ones(())])):
+        assert (_outcome(lambda: f(ember, ember.ones(2, requires_grad=True)))
+                == _outcome(lambda: f(torch, torch.ones(2, requires_grad=True))))

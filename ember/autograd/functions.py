@@ -12,6 +12,8 @@ def _as_list(x):
 
 def _root_grads(outputs, grad_outputs, create_graph):
     from .._tensor import Tensor, _new
+    if grad_outputs is not None and len(grad_outputs) < len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
     grads = []
     for i, t in enumerate(outputs):
         g = None if grad_outputs is None else grad_outputs[i]
@@ -74,8 +76,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """Gradients of `outputs` with respect to `inputs`, returned instead of accumulated."""
     from .._tensor import Tensor, _new
     if is_grads_batched:
-        raise NotImplementedError("autograd.grad(is_grads_batched=True) needs vmap, which ember "
-                                  "does not have")
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                             allow_unused, materialize_grads)
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when "
                          "materialize_grads=True, but got: allow_unused=False.")
@@ -116,6 +118,20 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                      else g.copy(), t.be)
         result.append(g)
     return tuple(result)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """is_grads_batched: a backward per slice of the grad_outputs' leading dim (torch vmaps
+    over it; the numbers are the same), the results stacked."""
+    from ..ops.shape import stack
+    grad_outputs = _as_list(grad_outputs)
+    n = grad_outputs[0].shape[0]
+    rows = [grad(outputs, inputs, [g[i] for g in grad_outputs],
+                 retain_graph=True if i < n - 1 else retain_graph, create_graph=create_graph,
+                 allow_unused=allow_unused, materialize_grads=materialize_grads)
+            for i in range(n)]
+    return tuple(None if col[0] is None else stack(col) for col in zip(*rows))
 
 
 class _GradMode:
