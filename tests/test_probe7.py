@@ -428,3 +428,27 @@ def test_fewer_gradients_than_outputs_errors_like_torch():
               lambda t, x: t.autograd.backward([x.sum(), x.sum()], grad_tensors=[t.ones(())])):
         assert (_outcome(lambda: f(ember, ember.ones(2, requires_grad=True)))
                 == _outcome(lambda: f(torch, torch.ones(2, requires_grad=True))))
+
+
+_LAYOUT_OPS = {
+    "softmax": lambda x, d: x.softmax(d), "log_softmax": lambda x, d: x.log_softmax(d),
+    "cummax": lambda x, d: x.cummax(d).values, "cummin": lambda x, d: x.cummin(d).indices,
+    "var_mean": lambda x, d: (ember if isinstance(x, ember.Tensor) else torch).var_mean(x, d)[0],
+    "max": lambda x, d: x.max(d).values, "median": lambda x, d: x.median(d).indices,
+    "mode": lambda x, d: x.mode(d).values, "kthvalue": lambda x, d: x.kthvalue(1, d).values,
+}
+
+
+@pytest.mark.parametrize("case", list(_LAYOUT_OPS))
+def test_softmax_scans_and_selections_of_permuted_inputs_are_contiguous_like_torch(case):
+    """torch allocates these outputs contiguous, so a .view() of them works."""
+    import itertools
+    import numpy as np
+    a = np.random.RandomState(0).rand(2, 3, 4).astype(np.float32)
+    f = _LAYOUT_OPS[case]
+    for perm in itertools.permutations(range(3)):
+        for d in range(3):
+            e = f(ember.from_numpy(a).permute(*perm), d)
+            t = f(torch.from_numpy(a).permute(*perm), d)
+            assert e.stride() == t.stride(), (perm, d)
+            torch.testing.assert_close(torch.from_numpy(e.view(-1).numpy()), t.view(-1))

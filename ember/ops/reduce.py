@@ -15,8 +15,8 @@ from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
 from ._dims import int_arg, wrap_dim as _wrap_dim
 from . import _stl_select
 from ._torch_sum import torch_sum
-from ._registry import holomorphic as _holo, no_complex_grad as _no_complex_grad, \
-    op as _op
+from ._registry import contiguous_outputs, holomorphic as _holo, \
+    no_complex_grad as _no_complex_grad, op as _op
 
 _F32 = np.dtype(np.float32)
 
@@ -1117,3 +1117,7 @@ def _finish(result, out):
         return result
     from .elementwise import _finish as finish
     return finish(result, out)
+
+
+contiguous_outputs("cummax", "cummin", "median_dim", "nanmedian_dim", "mode", "kthvalue",
+                   "max_dim", "min_dim", "var_mean", "std_mean")
