@@ -73,6 +73,8 @@ _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": 
                    "cond": "_control_flow", "while_loop": "_control_flow"}
 from ._functional_aliases import NAMES as _ALIAS_NAMES  # noqa: E402  (names only; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_ALIAS_NAMES, "_functional_aliases"))
+from ._foreach import NAMES as _FOREACH_NAMES  # noqa: E402  (plain loops; cheap)
+_LAZY_FUNCTIONS.update(dict.fromkeys(_FOREACH_NAMES, "_foreach"))
 
 
 def __getattr__(name):

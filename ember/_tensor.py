@@ -308,6 +308,8 @@ class Tensor:
 
     @data.setter
     def data(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(other).__name__}")
         self.arr, self.be, self._vc = other.arr, other.be, other._vc
 
     @property
@@ -591,6 +593,9 @@ class Tensor:
     def _make_subclass(cls, data, require_grad=False, **_):
         """A `cls` leaf sharing `data`'s storage (how wrapper subclasses build themselves)."""
         t = _as(cls, Tensor.detach(data))
+        if require_grad and not (t.is_floating_point() or t.is_complex()):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
         t._rg = bool(require_grad)
         return t
 
@@ -747,6 +752,10 @@ class Tensor:
         return self.to(_dtype.complex128)
 
     def pin_memory(self, device=None):
+        """A no-op with a GPU (CuPy copies from any host array); torch's error without one."""
+        from . import cuda
+        if not cuda.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
         return self
 
     def is_pinned(self, device=None):

@@ -1,6 +1,7 @@
 """autocast: ops in the 'lower' list run in the autocast dtype, ops in the 'fp32' list in
 float32, as in torch's CUDA (and CPU bfloat16) autocast op lists."""
 import functools
+import warnings
 
 from .. import _dtype
 from ..ops._registry import OPS
@@ -172,6 +173,12 @@ class autocast:
                                f"'{device_type}'")
         if dtype is None:
             dtype = get_autocast_dtype(device_type)
+        if device_type == "cuda" and enabled:
+            from .. import cuda
+            if not cuda.is_available():
+                warnings.warn("CUDA is not available or torch_xla is imported. Disabling "
+                              "autocast.", UserWarning, stacklevel=2)
+                enabled = False
         self.device_type, self.fast_dtype, self._enabled = device_type, dtype, enabled
 
     def __enter__(self):

@@ -373,12 +373,49 @@ def _conv_bwd_sample_major(xp, g, cols, w, padded, has_b, stride, pads, dilation
 
 
 _TYPE = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
-         "float16": "torch.HalfTensor", "bfloat16": "torch.BFloat16Tensor",
-         "int64": "torch.LongTensor", "int32": "torch.IntTensor"}
+         "float16": "torch.HalfTensor", "bfloat16": "CPUBFloat16Type",
+         "int64": "torch.LongTensor", "int32": "torch.IntTensor",
+         "complex64": "CPUComplexFloatType", "complex128": "CPUComplexDoubleType"}
 
 
 def _tname(t):
     return _TYPE.get(t.dtype.name if hasattr(t.dtype, "name") else str(t.dtype), str(t.dtype))
+
+
+def _c10_name(t):
+    from .._tensor import _C10_NAMES
+    name = t.dtype.name
+    return {"complex64": "c10::complex<float>",
+            "complex128": "c10::complex<double>"}.get(name, _C10_NAMES.get(name, name))
+
+
+def _check_weight_dtype(input, weight, stride, dilation, groups):
+    """torch checks a real input's dtype against the weight's after the shapes (a complex
+    input's, in _check_common), in words that depend on the kernel it picks."""
+    if input.dtype == weight.dtype:
+        return
+    if _mkldnn(input, weight, stride, dilation, groups):
+        raise RuntimeError(f"Input type ({_tname(input)}) and weight type ({_tname(weight)}) "
+                           "should be the same or input should be a MKLDNN tensor and weight is a "
+                           "dense tensor")
+    from ..ops._apply import _tname as scalar_type
+    raise RuntimeError(f"expected scalar type {scalar_type(input.arr.dtype)} but found "
+                       f"{scalar_type(weight.arr.dtype)}")
+
+
+def _mkldnn(input, weight, stride, dilation, groups):
+    """torch's use_mkldnn (aten/src/ATen/native/Convolution.cpp): whether its CPU convolution
+    goes to oneDNN, for a batched input (1-d convolutions run as 2-d ones of height 1)."""
+    if input.dtype.name == "bfloat16":
+        return True
+    if input.dtype.name != "float32":
+        return False
+    from .._threads import get_num_threads
+    n = input.shape[0]
+    kh, kw = (1, weight.shape[-1]) if weight.ndim == 3 else weight.shape[-2:]
+    return ((any(v > 1 for v in stride) or any(v > 1 for v in dilation) or n >= 16
+             or kh != 1 or kw != 1 or get_num_threads() > 1)
+            and (groups > 1 or (kh > 3 and kw > 3) or n > 1 or math.prod(input.shape[:4]) > 20480))
 
 
 def _check_rank(input, nsp, name):
@@ -392,12 +429,14 @@ def _check_common(input, weight, bias, nsp, groups, transposed):
         raise RuntimeError(f"Expected {nsp + 2}-dimensional weight for {nsp + 2}-dimensional "
                            f"input {list(input.shape)}, but got {weight.ndim}-dimensional weight "
                            f"of size {list(weight.shape)} instead")
+    if bias is not None and not transposed and input.dtype != bias.dtype:
+        raise RuntimeError(f"Input type ({_c10_name(input)}) and bias type ({_c10_name(bias)}) "
+                           "should be the same")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
-    if input.dtype != weight.dtype:
+    if input.dtype != weight.dtype and input.dtype.is_complex:
         raise RuntimeError(f"Input type ({_tname(input)}) and weight type ({_tname(weight)}) "
-                           "should be the same or input should be a MKLDNN tensor and weight is a "
-                           "dense tensor")
+                           "should be the same")
     if weight.shape[0] < max(groups, 1):
         raise RuntimeError(f"Given groups={groups}, expected weight to be at least "
                            f"{max(groups, 1)} at dimension 0, but got weight of size "
@@ -414,7 +453,8 @@ def _check_common(input, weight, bias, nsp, groups, transposed):
                            f"{input.shape[1]} channels instead")
     cout = weight.shape[1] * groups if transposed else weight.shape[0]
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != cout):
-        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be "
+        raise RuntimeError(f"Given {'transposed=1, ' if transposed else ''}weight of size "
+                           f"{list(weight.shape)}, expected bias to be "
                            f"1-dimensional with {cout} elements, but got bias of size "
                            f"{list(bias.shape)} instead")
 
@@ -465,6 +505,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
                 f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
                 f"Kernel size: ({' x '.join(map(str, kext))}). Kernel size can't be greater "
                 "than actual input size")
+        _check_weight_dtype(x, weight, stride, dilation, groups)
         return lay_out(apply(_conv, (x, weight, bias), (stride, pads, dilation, groups)), x,
                        weight)
     return _batched(input, nsp, run)
@@ -544,6 +585,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
                 f"Given input size per channel: ({' x '.join(map(str, x.shape[2:]))}). "
                 f"Calculated output size per channel: ({' x '.join(map(str, outs))}). "
                 "Output size is too small")
+        _check_weight_dtype(x, weight, stride, dilation, groups)
         pads = tuple((p, p) for p in padding)
         return lay_out(apply(_conv_t, (x, weight, bias), (stride, pads, dilation, groups, full)),
                        x, weight)

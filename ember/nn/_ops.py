@@ -11,7 +11,7 @@ from .._tensor import _new
 from ..backends import cuda_blas
 from ..ops._apply import apply
 from ..ops.index import index_add_rows
-from ..ops._registry import no_complex_grad, op
+from ..ops._registry import contiguous_outputs, no_complex_grad, op
 from ._act_ops import _check_float, _half
 
 
@@ -968,3 +968,6 @@ def _(xp, g, x, t, reduction):
     rows = xp.broadcast_to(xp.arange(n)[:, None], t2.shape)
     xp.subtract.at(gi, (rows[valid], t2[valid]), minus[valid])
     return _margin_grad(xp, gi, g, x, reduction), None
+
+
+contiguous_outputs("softmax", "log_softmax")

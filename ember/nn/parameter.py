@@ -52,6 +52,9 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
         self = object.__new__(cls)
         _share(self, data)
         if requires_grad:
+            if not (self.is_floating_point() or self.is_complex()):
+                raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                                   "gradients")
             self.requires_grad_(True)
         return self
 

@@ -64,6 +64,27 @@ def op(name, amp=None, differentiable=True, saves="in", node=None, n_out=1, need
     return register
 
 
+def contiguous_outputs(*names):
+    """torch allocates these ops' outputs contiguous (softmax, scans, selections along a dim)
+    where NumPy follows the input's layout: their kernels hand back C-ordered arrays."""
+    for name in names:
+        o = OPS[name]
+        o.impl = [(_c_ordered(f), b) for f, b in o.impl]
+
+
+def _c_ordered(fwd):
+    def run(xp, *args):
+        out, saved = fwd(xp, *args)
+        if isinstance(out, tuple):
+            return tuple(_c_order(xp, a) for a in out), saved
+        return _c_order(xp, out), saved
+    return run
+
+
+def _c_order(xp, a):
+    return a if a.flags.c_contiguous else xp.ascontiguousarray(a)
+
+
 def holomorphic(bwd):
     """The complex vjp of an op whose backward rule is written as for real inputs (g times the
     derivative, or the transposed Jacobian). For complex inputs torch's convention (conjugate

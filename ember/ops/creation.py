@@ -97,13 +97,13 @@ def _infer_dtype(data):
 
 
 _SUPPORTED = "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, " \
-             "uint8, and bool"
+             "uint64, uint32, uint16, uint8, and bool"
 
 
 def _np_supported(dt):
     if dt.num not in OF_NP:
-        raise TypeError(f"can't convert np.ndarray of type numpy.{dt.name}. The only supported "
-                        f"types are: {_SUPPORTED}.")
+        raise TypeError(f"can't convert np.ndarray of type numpy.{dt.type.__name__}. The only "
+                        f"supported types are: {_SUPPORTED}.")
     return OF_NP[dt.num]
 
 
@@ -162,6 +162,8 @@ def _walk(data, need_values=True):
     found = set()
 
     def rec(obj, dim):
+        if dim and isinstance(obj, np.ndarray):
+            _warn_list_of_ndarrays()
         if dim == ndim:
             found.add(_leaf_dtype(obj))
             if need_values:
@@ -197,6 +199,18 @@ def _walk(data, need_values=True):
 
 
 _PLAIN = {float, int, bool, _py_complex}
+_WARNED_NDARRAYS = []
+
+
+def _warn_list_of_ndarrays():
+    """torch's TORCH_WARN_ONCE for ndarrays met inside the nested data."""
+    if not _WARNED_NDARRAYS:
+        from .._tensor import _outside_stacklevel
+        _WARNED_NDARRAYS.append(True)
+        warnings.warn("Creating a tensor from a list of numpy.ndarrays is extremely slow. Please "
+                      "consider converting the list to a single numpy.ndarray with numpy.array() "
+                      "before converting to a tensor.", UserWarning,
+                      stacklevel=_outside_stacklevel())
 
 
 def _ints_fit(flat, d):
@@ -255,7 +269,17 @@ def _to_array(data, dtype):
     return _values_array(flat, shape, inferred if dtype is None else _to_dtype(dtype))
 
 
+def _check_pin(pin_memory):
+    """Pinned host memory needs an accelerator: without one, torch's error."""
+    if pin_memory:
+        from .. import cuda
+        if not cuda.is_available():
+            raise RuntimeError("pin_memory=True requires a CUDA or other accelerator backend; no "
+                               "pinned memory allocator is available on this system.")
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    _check_pin(pin_memory)
     be = _get_backend(device)
     if isinstance(data, Tensor):
         import warnings
@@ -265,7 +289,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
                       UserWarning, stacklevel=2)
     a = _to_array(data, dtype)
     if isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata:
-        a = a.copy()
+        a = a.copy(order="K")       # torch's clone keeps a dense layout's strides
     return _finish(be.from_host(a) if be is not CPU else a, be, requires_grad)
 
 
@@ -378,6 +402,7 @@ def _out_dtype_check(out, dtype):
 def _factory(fill, name, layouts=False):
     def fn(*shape, size=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False, pin_memory=False, memory_format=None):
+        _check_pin(pin_memory)
         size = _shape_args(name, shape, size)
         be = _get_backend(device)
         if out is not None and dtype is None:
@@ -410,6 +435,7 @@ empty = _factory(lambda xp, s, d: xp.empty(s, d), "empty", layouts=True)    # (m
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
+    _check_pin(pin_memory)
     if isinstance(size, (int, np.integer)):
         raise TypeError("full(): argument 'size' (position 1) must be tuple of ints, but found "
                         f"element of type {type(size).__name__} at pos 0")
@@ -484,7 +510,8 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
-           requires_grad=False):
+           requires_grad=False, pin_memory=False):
+    _check_pin(pin_memory)
     _out_dtype_check(out, dtype)
     kind = out.dtype if out is not None else None if dtype is None else _to_dtype(dtype)
     if kind is not None and (kind is _dtype.bool_ or kind.is_complex):
@@ -563,7 +590,8 @@ def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False):
+             requires_grad=False, pin_memory=False):
+    _check_pin(pin_memory)
     be = _get_backend(device)
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
@@ -645,13 +673,16 @@ def _linspace_values(xp, start, end, steps, d):
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False):
+             requires_grad=False, pin_memory=False):
+    _check_pin(pin_memory)
     lin = linspace(start, end, steps, dtype=_dtype.float64, device=device)
     d = _to_dtype(dtype) if dtype is not None else DEFAULT.float
     return _finish((base ** lin.arr).astype(d.np), lin.be, requires_grad)
 
 
-def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+        pin_memory=False):
+    _check_pin(pin_memory)
     be = _get_backend(device)
     for v, name in ((n, "n"), (m, "m")):
         if v is not None and v < 0:
@@ -663,6 +694,7 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):
     """An uninitialised tensor viewing a buffer with the given strides."""
+    _check_pin(pin_memory)
     be = _get_backend(device)
     d = _np_dtype(dtype)
     size, stride = tuple(size), tuple(stride)
@@ -691,6 +723,7 @@ def _float_kernel(kernel, d):
 def _random(sample, kernel, name):
     def fn(*shape, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False, pin_memory=False):
+        _check_pin(pin_memory)
         size = _shape_args(name, shape, size)
         be = _get_backend(device)
         d = _np_dtype(dtype if dtype is not None or out is None else out.dtype)
@@ -723,6 +756,7 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False, **kw):
+    _check_pin(kw.get("pin_memory"))
     if size is None:
         low, high, size = 0, low, high
     if high is None:
@@ -743,6 +777,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, **kw):
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, **kw):
+    _check_pin(kw.get("pin_memory"))
     be = _get_backend(device)
     return _finish(_rng_for(generator, be).permutation(n).astype(_np_dtype(dtype, _dtype.int64)),
                    be, requires_grad)

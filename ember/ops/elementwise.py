@@ -386,7 +386,7 @@ trunc = _same_unary("trunc", _int_identity(np.trunc), _zero_grad, saves=None, de
 fix = trunc
 frac = _same_unary("frac", lambda xp, x: x - xp.trunc(x), lambda xp, g, x, y: g, saves=None,
                    deny={"b": _ni, "i": _ni, "u": _ni, "c": _ni})
-_RELU_BOOL = _re("\"clamp_min_scalar_cpu\" not implemented for 'Bool'")
+_RELU_BOOL = _re("Boolean inputs not supported for relu")
 def _relu(xp, x):
     if xp is np and x.dtype.kind == "f":
         return _clip(x, 0, None)

@@ -11,10 +11,11 @@ import numpy as np
 
 from .. import _dtype
 from ..return_types import make as _return_type
-from .._tensor import Tensor, _new, bump_version
+from .._tensor import Tensor, _new, _outside_stacklevel, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
     inplace
+from . import _stl_select
 from ._blend import fast_where
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
@@ -634,13 +635,11 @@ def _index_put_(input, indices, values, accumulate=False):
 
 
 # ---- index_select / index_add / index_copy / index_fill ---------------------------------------
-def _index_vector(index, name, allow_int32=True):
+def _index_vector(index, name):
     if not isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index.arr.dtype not in (np.int64, np.int32) or (not allow_int32 and
-                                                       index.arr.dtype != np.int64):
-        raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index" if allow_int32
-                           else f"{name}(): Expected dtype int64 for index")
+    if index.arr.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index")
     if index.ndim > 1:
         raise IndexError(f"{name}(): Index is supposed to be a vector")
     return index.arr.reshape(-1)
@@ -691,6 +690,9 @@ def _index_func_check(input, d, index, source, name):
         raise IndexError(f"{name}_(): Index is supposed to be a vector, but got dim: "
                          f"{index.ndim} with type: {_dtype_name(index.arr.dtype)} and size: "
                          f"{list(index.shape)}")
+    if isinstance(index, Tensor) and index.arr.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"{name}_(): Expected dtype int32/int64 for index but got: "
+                           f"{_dtype_name(index.arr.dtype)}")
     idx = _index_vector(index, name)
     if input.arr.dtype != source.arr.dtype:
         raise RuntimeError(f"{name}_(): self ({_dtype_name(input.arr.dtype)}) and source "
@@ -790,7 +792,10 @@ def _(xp, g, idx, dim, sshape):
 
 def index_copy(input, dim, index, source):
     d = wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_copy", allow_int32=False)
+    if isinstance(index, Tensor) and index.arr.dtype != np.int64:
+        raise RuntimeError("index_copy_(): Expected a long tensor for index, but got "
+                           + _dtype_name(index.arr.dtype))
+    idx = _index_vector(index, "index_copy")
     if source.ndim and idx.size != source.shape[d if source.ndim > d else 0]:
         raise IndexError(f"index_copy_(): Number of indices ({idx.size}) should be equal to "
                          f"source.size(dim) ({source.shape[d if source.ndim > d else 0]})")
@@ -828,7 +833,9 @@ def _(xp, g, idx, dim, nd):
 
 def index_fill(input, dim, index, value):
     d = wrap_dim(dim, input.ndim)
-    idx = _index_vector(index, "index_fill", allow_int32=False)
+    if isinstance(index, Tensor) and index.arr.dtype != np.int64:
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
+    idx = _index_vector(index, "index_fill")
     _index_check(input, d, idx, None, "index_fill")
     if isinstance(value, Tensor):
         if value.ndim:
@@ -880,8 +887,9 @@ def _check_gather(input, dim, index, name, src=None):
     except AttributeError:
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not "
                         f"{type(index).__name__}") from None
-    if ia.dtype != np.int64 and not (name == "gather" and ia.dtype == np.int32):
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if ia.dtype != np.int64 and ia.dtype != np.int32:
+        raise RuntimeError(f"{'gather' if name == 'gather' else 'scatter'}(): Expected dtype "
+                           "int32/int64 for index")
     xs, js = input.arr.shape, ia.shape
     d = wrap_dim(dim, len(xs))
     if len(js) != len(xs) and ia.size and xs:
@@ -1300,8 +1308,8 @@ def _(xp, g, shape, index):
 
 def take(input, index):
     if index.arr.dtype != np.int64:
-        raise RuntimeError("take(): Expected a long tensor for index, but got " +
-                           str(index.dtype).replace("torch.", "").capitalize())
+        raise RuntimeError("take(): Expected a long tensor for index, but got "
+                           + _dtype_name(index.arr.dtype))
     n = input.numel()
     a = index.arr
     if a.size and (int(a.min()) < -n or int(a.max()) >= n):
@@ -1313,15 +1321,20 @@ def take(input, index):
 
 def take_along_dim(input, indices, dim=None, *, out=None):
     from .shape import reshape, expand
-    if dim is None:
-        return take(reshape(input, (-1,)), reshape(indices, (-1,)))
+    if dim is None:     # torch: input.view(-1).gather(0, indices.view(-1))
+        return _finish(gather(reshape(input, (-1,)), 0, reshape(indices, (-1,))), out,
+                       "take_along_dim", True)
     if input.ndim != indices.ndim:
         raise RuntimeError("torch.take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {input.ndim} dimensions for input, "
                            f"and {indices.ndim} dimensions for indices")
+    if indices.arr.dtype != np.int64:
+        raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                           + _dtype_name(indices.arr.dtype))
     d = wrap_dim(dim, input.ndim)
     shp_i, shp_x = list(indices.shape), list(input.shape)
     shp_i[d] = shp_x[d] = 1
+    _broadcastable(input.shape[:d] + (indices.shape[d],) + input.shape[d + 1:], indices.shape)
     bshape = list(np.broadcast_shapes(tuple(shp_i), tuple(shp_x)))
     xs, ix = list(bshape), list(bshape)
     xs[d], ix[d] = input.shape[d], indices.shape[d]
@@ -1332,7 +1345,21 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 
 def put(input, index, source, accumulate=False):
     from .shape import reshape
-    flat = apply(_index_put, (reshape(input, (-1,)), _value_for(input, source)),
+    if not isinstance(source, Tensor):
+        raise TypeError("put_(): argument 'source' (position 2) must be Tensor, not "
+                        + type(source).__name__)
+    if index.arr.dtype != np.int64:
+        raise RuntimeError("put_(): Expected a long tensor for index, but got "
+                           + _dtype_name(index.arr.dtype))
+    if source.arr.dtype != input.arr.dtype:
+        raise RuntimeError("put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {_dtype_name(input.arr.dtype)} and source.dtype = "
+                           f"{_dtype_name(source.arr.dtype)}")
+    if source.numel() != index.numel():
+        raise IndexError("put_(): Expected source and index to have the same number of "
+                         f"elements, but got source.numel() = {source.numel()}, index.numel() = "
+                         f"{index.numel()}")
+    flat = apply(_index_put, (reshape(input, (-1,)), _value_for(input, reshape(source, (-1,)))),
                  (_flat_index(input, index), accumulate))
     return reshape(flat, input.shape)
 
@@ -1381,6 +1408,8 @@ SORT, TOPK = _return_type("sort"), _return_type("topk")
 
 def _argsort(xp, x, axis, descending):
     """Stable argsort; descending keeps equal elements in their original order, NaN first."""
+    if x.dtype.kind == "V":         # bfloat16: NumPy's argsort misplaces its NaNs
+        x = x.astype(np.float32)
     if not descending:
         return xp.argsort(x, axis=axis, kind="stable")
     n = x.shape[axis]
@@ -1395,11 +1424,46 @@ def _put_along(xp, shape, idx, g, dim):
     return out
 
 
+def _unstable_argsort(xp, x, dim, descending):
+    """torch's CPU sort without `stable`: libstdc++'s std::sort, which moves equal values about
+    once a row is over 16 long (but sorts 1-d integer tensors of 32768 or more ascending with
+    a stable radix sort).  A stable sort, with the rows holding equal values redone its way."""
+    i = _argsort(xp, x, dim, descending)
+    n = x.shape[dim]
+    if (xp is not np or n <= 16 or x.strides[dim] == 0
+            or (x.ndim == 1 and not descending and x.dtype.kind in "iu" and n >= 32768)):
+        return i
+    return _ties_as_torch(x, i, dim, n, lambda row: _stl_select.sort_row(row, descending))
+
+
+def _ties_as_torch(x, order, dim, k, redo_row, every_row=False):
+    """The first k along `dim` of `order` (a stable sort of `x`), where the rows holding equal
+    values among their first k + 1 (every row, if `every_row`) are `redo_row(row values)`.
+    Past _stl_select.BUDGET elements to redo, the stable order stands."""
+    n = x.shape[dim]
+    first = np.moveaxis(order, dim, -1)[..., :k]
+    rows = np.moveaxis(x, dim, -1).reshape(-1, n)
+    if every_row:
+        redo = range(len(rows))
+    else:
+        top = np.take_along_axis(rows, np.moveaxis(order, dim, -1).reshape(-1, n)[:, :k + 1], 1)
+        same = top[:, 1:] == top[:, :-1]
+        if top.dtype.kind not in "iub":
+            same |= np.isnan(top[:, 1:]) & np.isnan(top[:, :-1])
+        redo = np.flatnonzero(same.any(1))
+    if len(redo) and len(redo) * n <= _stl_select.BUDGET:
+        out = first.reshape(-1, k).copy()
+        for r in redo:
+            out[r] = redo_row(rows[r])
+        first = out.reshape(first.shape)
+    return np.moveaxis(first, -1, dim)
+
+
 @op("sort", saves=None, n_out=2)
-def _sort(xp, x, dim, descending):
+def _sort(xp, x, dim, descending, stable):
     if x.ndim == 0:
         return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
-    i = _argsort(xp, x, dim, descending)
+    i = (_argsort if stable else _unstable_argsort)(xp, x, dim, descending)
     return (xp.take_along_axis(x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
 
 
@@ -1418,7 +1482,8 @@ def _no_complex_sort(input, name="Sort"):
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     d = wrap_dim(dim, input.ndim)
     _no_complex_sort(input)
-    return _finish_tuple(apply(_sort, (input,), (d, bool(descending))), out, "sort", SORT)
+    return _finish_tuple(apply(_sort, (input,), (d, bool(descending), bool(stable))), out,
+                         "sort", SORT)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -1427,37 +1492,51 @@ def argsort(input, dim=-1, descending=False, stable=False):
     a = input.arr
     if a.ndim == 0:
         return _new(input.be.xp.zeros((), np.int64), input.be)
-    return _new(_argsort(input.be.xp, a, d, descending).astype(np.int64), input.be)
+    i = (_argsort if stable else _unstable_argsort)(input.be.xp, a, d, descending)
+    return _new(i.astype(np.int64), input.be)
 
 
 def msort(input, *, out=None):
     return _finish(sort(input, 0).values, out, "sort", exact=True)
 
 
-def _topk_indices(xp, x, k, dim, largest):
-    """The first k positions of the stable sort (`_argsort`) along `dim`. For k well below the
-    length of a float dim without NaN, in linear time: NumPy's partition gives the k-th value,
-    and when exactly k values reach it (no tie straddles it; else the full sort) they are the
-    k positions, which a stable sort by value then orders."""
+def _topk_partitioned(xp, x, k, dim, largest):
+    """The first k positions of the stable sort along `dim` in linear time, or None where that
+    does not apply: NumPy's partition gives the k-th value, and when exactly k values reach it
+    they are the k positions, ordered by a stable sort of their values. None for other
+    backends, non-float or NaN inputs, k above a quarter of the dim, a tie straddling the k-th
+    value, or equal values among the k (where torch's kernel picks its own way)."""
     n = x.shape[dim]
     if xp is not np or x.dtype.kind != "f" or not 0 < k <= n // 4 or xp.isnan(x).any():
-        return xp.take(_argsort(xp, x, dim, largest), xp.arange(k), axis=dim)
+        return None
     key = xp.negative(x) if largest else x
     kth = xp.take(xp.partition(key, k - 1, axis=dim), [k - 1], axis=dim)
     inside = xp.moveaxis(key <= kth, dim, -1)
     if (inside.sum(-1) != k).any():
-        return xp.take(_argsort(xp, x, dim, largest), xp.arange(k), axis=dim)
+        return None
     cand = (xp.flatnonzero(inside) % n).reshape(inside.shape[:-1] + (k,))   # by position
     cand = xp.moveaxis(cand, -1, dim)
-    return xp.take_along_axis(cand, xp.argsort(xp.take_along_axis(key, cand, dim), axis=dim,
-                                                kind="stable"), dim)
+    ckey = xp.take_along_axis(key, cand, dim)
+    order = xp.argsort(ckey, axis=dim, kind="stable")
+    ranked = xp.take_along_axis(ckey, order, dim)
+    if k > 1 and (xp.diff(ranked, axis=dim) == 0).any():
+        return None
+    return xp.take_along_axis(cand, order, dim)
 
 
 @op("topk", saves=None, n_out=2)
 def _topk(xp, x, k, dim, largest, sorted_):
     if x.ndim == 0:
         return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
-    i = _topk_indices(xp, x, k, dim, largest)
+    i = _topk_partitioned(xp, x, k, dim, largest) if sorted_ else None
+    if i is None:
+        order = _argsort(xp, x, dim, largest)
+        if xp is np and k:      # torch's CPU kernel picks among equal values its own way
+            i = _ties_as_torch(x, order, dim, k,
+                               lambda row: _stl_select.topk_row(row, k, largest, sorted_),
+                               every_row=not sorted_)
+        else:
+            i = xp.take(order, xp.arange(k), axis=dim)
     return (xp.take_along_axis(x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
 
 
@@ -1563,7 +1642,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                           "lower the performance due to extra data copy when converting "
                           "non-contiguous tensor to contiguous, please use contiguous "
                           f"{name} tensor if possible. This message will only appear once "
-                          "per program.", UserWarning, stacklevel=2)
+                          "per program.", UserWarning, stacklevel=_outside_stacklevel())
     if sorter is not None:
         s = xp.take_along_axis(s, sorter.arr, -1)
     side_ = "right" if right else "left"

@@ -13,9 +13,10 @@ from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
     make_unary as _make_unary
 from ._dims import int_arg, wrap_dim as _wrap_dim
+from . import _stl_select
 from ._torch_sum import torch_sum
-from ._registry import holomorphic as _holo, no_complex_grad as _no_complex_grad, \
-    op as _op
+from ._registry import contiguous_outputs, holomorphic as _holo, \
+    no_complex_grad as _no_complex_grad, op as _op
 
 _F32 = np.dtype(np.float32)
 
@@ -862,18 +863,23 @@ def count_nonzero(input, dim=None):
 # ---- order statistics: median, nanmedian, mode, quantile, kthvalue ---------------------------
 def _sorted_along(xp, x, dim):
     """Stable argsort along dim with NaN last (NumPy's order), as torch's sort."""
+    if x.dtype.kind == "V":         # bfloat16: NumPy's argsort misplaces its NaNs
+        x = x.astype(np.float32)
     return xp.argsort(x, axis=dim, kind="stable")
 
 
-def _kth_smallest(xp, x, r, dim):
+def _kth_smallest(xp, x, r, dim, untied=False):
     """(value, index) of the element a stable sort along `dim` puts at rank r, kept dims, for a
     NumPy array without NaN: NumPy's partition finds the value in linear time; among equal
     values the stable sort keeps positions in order, so the index is the (r - #smaller)-th
-    occurrence of the value. None where a full sort is needed (other backends, NaN)."""
+    occurrence of the value. None where a full sort is needed (other backends, NaN; with
+    `untied`, a value occurring more than once in a row)."""
     if xp is not np or (x.dtype.kind == "f" and xp.isnan(x).any()) or x.dtype.kind not in "fiu":
         return None
     v = xp.take(xp.partition(x, r, axis=dim), [r], axis=dim)
     eq = x == v
+    if untied and (eq.sum(axis=dim) > 1).any():
+        return None
     nth = r - (x < v).sum(axis=dim, keepdims=True)            # 0-based occurrence of v
     i = xp.argmax(xp.cumsum(eq, axis=dim, dtype=np.int64) > nth, axis=dim)
     return v, xp.expand_dims(i, dim)
@@ -971,7 +977,7 @@ def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
 @_op("mode", saves="in", n_out=2)
 def _mode(xp, x, dim, keepdim):
     """The most frequent value (the smallest among equally frequent ones) and the index of its
-    last occurrence, as torch's CPU kernel."""
+    last occurrence; on CPU, the occurrence torch's std::sort leaves last (_stl_select)."""
     if x.dtype.kind == "c":
         raise NotImplementedError("mode() does not support complex input")
     if not x.ndim:
@@ -997,6 +1003,10 @@ def _mode(xp, x, dim, keepdim):
         # the last occurrence in the input of the value: max original index within the run
         in_run = (j >= xp.take_along_axis(start, best_end, -1)) & (j <= best_end)
         i = xp.where(in_run, order, -1).max(-1, keepdims=True)
+        rows = X.reshape(-1, n)
+        if xp is np and 0 < rows.size <= _stl_select.BUDGET:     # std::sort moves ties, NaNs
+            i = np.array([_stl_select.mode_row(r) for r in rows]).reshape(i.shape)
+            v = np.take_along_axis(X, i, -1)
     v, i = xp.moveaxis(v, -1, dim), xp.moveaxis(i, -1, dim)
     if not keepdim:
         v, i = v.squeeze(dim), i.squeeze(dim)
@@ -1021,15 +1031,38 @@ def _kthvalue(xp, x, k, dim, keepdim):
     _empty_dim_check(x, (dim,), "kthvalue")
     if not 1 <= k <= x.shape[dim]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
-    fast = _kth_smallest(xp, x, k - 1, dim)
+    fast = _kth_smallest(xp, x, k - 1, dim, untied=True)
     if fast is None:
-        i = xp.take(_sorted_along(xp, x, dim), [k - 1], axis=dim)
+        order = _sorted_along(xp, x, dim)
+        i = xp.take(order, [k - 1], axis=dim)
+        if xp is np:
+            i = _kth_ties_as_torch(x, order, i, k, dim)
         v = xp.take_along_axis(x, i, dim)
     else:
         v, i = fast
     if not keepdim:
         v, i = v.squeeze(dim), i.squeeze(dim)
     return (v, i.astype(np.int64)), (x.shape, i, dim, keepdim)
+
+
+def _kth_ties_as_torch(x, order, i, k, dim):
+    """`i`, the stable sort's k-th, save on the rows where the k-th value is tied: there, the
+    index torch's quick select stops at."""
+    n = x.shape[dim]
+    rows = np.moveaxis(x, dim, -1).reshape(-1, n)
+    ranked = np.take_along_axis(rows, np.moveaxis(order, dim, -1).reshape(-1, n), 1)
+    kth = ranked[:, k - 1:k]
+    same = ranked == kth
+    if x.dtype.kind not in "iub":
+        same |= np.isnan(ranked) & np.isnan(kth)
+    redo = np.flatnonzero(same.sum(1) > 1)
+    if not len(redo) or len(redo) * n > _stl_select.BUDGET:
+        return i
+    moved = np.moveaxis(i, dim, -1)
+    out = moved.reshape(-1).copy()
+    for r in redo:
+        out[r] = _stl_select.kth_row(rows[r], k - 1)
+    return np.moveaxis(out.reshape(moved.shape), -1, dim)
 
 
 _kthvalue.vjp(_select_grad)
@@ -1161,3 +1194,7 @@ def _finish(result, out):
         return result
     from .elementwise import _finish as finish
     return finish(result, out)
+
+
+contiguous_outputs("cummax", "cummin", "median_dim", "nanmedian_dim", "mode", "kthvalue",
+                   "max_dim", "min_dim", "var_mean", "std_mean")

@@ -79,8 +79,9 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     if not grads:
         return
     xp, total = total_norm.be.xp, total_norm.arr
-    # a Python scalar operand, not xp.asarray(max_norm): no host-to-device copy (graphs)
-    coef = xp.asarray(xp.minimum(float(max_norm) / (total + 1e-6), 1.0))
+    # a Python scalar operand, not xp.asarray(max_norm): no host-to-device copy (graphs);
+    # torch's `max_norm / tensor` is tensor.reciprocal() * max_norm, rounded as such
+    coef = xp.asarray(xp.minimum(xp.reciprocal(total + 1e-6) * float(max_norm), 1.0))
     cast = {}           # (backend, dtype) -> coef there: no host round trip on one device
     for g in grads:
         key = g.be, g.arr.dtype

@@ -5,6 +5,7 @@ import numpy as np
 
 from ...backends import CPU
 from ..._tensor import Tensor, _new
+from ...ops.index import _unstable_argsort
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
            "pack_sequence", "unpad_sequence", "unpack_sequence", "invert_permutation"]
@@ -69,7 +70,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
                                "requirement if you do not need ONNX exportability.")
         sorted_indices = None
     else:
-        order = np.argsort(-lengths, kind="stable")
+        order = _unstable_argsort(np, lengths, 0, True)     # torch.sort(lengths, descending=True)
         lengths = lengths[order]
         sorted_indices = _new(input.be.xp.asarray(order), input.be)
         input = input.index_select(0 if batch_first else 1, sorted_indices)
