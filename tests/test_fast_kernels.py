@@ -625,3 +625,15 @@ def test_nll_and_cross_entropy_sums_are_torchs(reduction, dtype):
         same += e == t or (np.isnan(e) and np.isnan(t))
         total += 1
     assert same >= total - 3       # torch's vectorised exp is an ulp off at times
+
+
+@pytest.mark.parametrize("op", ["amax", "amin", "cumsum", "cumprod", "sum", "logsumexp"])
+def test_reductions_of_permuted_inputs_are_contiguous_as_torchs(op):
+    """torch's reductions and scans write C-order results, so .view() works on them."""
+    a = np.random.default_rng(20).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    out = []
+    for lib in (torch, ember):
+        t = lib.tensor(a).permute(0, 3, 1, 2)
+        r = getattr(t, op)(1)
+        out.append((r.stride(), r.view(-1).shape))
+    assert out[0] == out[1]

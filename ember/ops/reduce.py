@@ -258,6 +258,8 @@ def _extreme(name, pick, kernel):
         if x.dtype.kind == "c":       # torch's kernels have no complex version
             raise NotImplementedError(f'"{kernel}" not implemented for \'{_tname(x.dtype)}\'')
         y = _arr(xp, pick(x, axis=dims, keepdims=keepdim))
+        if not y.flags.c_contiguous:            # C order, as torch's result
+            y = y.copy()
         return y, (x, y, dims, keepdim)
     fwd.__name__ = name
     return fwd
@@ -611,8 +613,8 @@ def _scan(xp, name, x, dim):
     if x.dtype.kind == "V":
         x = x.astype(acc)
     scan = getattr(xp, name)
-    if xp is not np or x.ndim < 2 or x.size <= _SCAN_BLOCK or acc is None:
-        return scan(x, axis=dim, dtype=acc).astype(x.dtype, copy=False)
+    if xp is not np or x.ndim < 2 or x.size <= _SCAN_BLOCK or acc is None:   # C order, as torch
+        return scan(x, axis=dim, dtype=acc).astype(x.dtype, order="C", copy=False)
     out = np.empty(x.shape, x.dtype)
     other = 1 if dim == 0 else 0
     step = builtins.max(1, _SCAN_BLOCK * x.shape[other] // x.size)
