@@ -53,22 +53,28 @@ def _reverse_topo(roots):
         if root in seen:
             continue
         seen.add(root)
-        stack = [(root, iter(root.next))]
+        stack = [[root, iter(root.next), None]]         # node, its edges, its leaves
         while stack:
-            node, children = stack[-1]
-            for c in children:
-                if c is not None and c not in seen and type(c) is not Leaf:
+            frame = stack[-1]
+            for c in frame[1]:
+                if c is not None and c not in seen:
+                    if type(c) is Leaf:
+                        if frame[2] is None:
+                            frame[2] = []
+                        frame[2].append(c)
+                        continue
                     seen.add(c)
-                    stack.append((c, iter(c.next)))
+                    stack.append([c, iter(c.next), None])
                     break
             else:
                 stack.pop()
-                # the first consumer to finish here is the last to run: its leaves follow it
-                for c in reversed(node.next):
-                    if type(c) is Leaf and c not in seen:
-                        seen.add(c)
-                        post.append(c)
-                post.append(node)
+                if frame[2] is not None:
+                    # the first consumer to finish here is the last to run: its leaves follow
+                    for c in reversed(frame[2]):
+                        if c not in seen:
+                            seen.add(c)
+                            post.append(c)
+                post.append(frame[0])
     post.reverse()
     return post
 
