@@ -42,17 +42,19 @@ def _groups(a, step):
     return full, _seq(a[g * step:])
 
 
-def _cascade(a):
-    """ATen's multi_row_sum: the sum over axis 0 of a (size, ...) array."""
-    size = a.shape[0]
+def _cascade(a, axis=0):
+    """ATen's multi_row_sum: the sum over axis 0 of a (size, ...) array (axis 1 of an
+    (O, size, ...) one, through _seq1/_groups1)."""
+    seq, groups = (_seq, _groups) if axis == 0 else (_seq1, _groups1)
+    size = a.shape[axis]
     power = max(4, (int(size - 1).bit_length() if size > 1 else 0) // 4)
     step = 1 << power
     if size < step:
-        return _seq(a)
-    chunks, acc0 = _groups(a, step)           # acc[0]: the rows after the last full block
-    b1, acc1 = _groups(chunks, step)          # acc[1]: carried up every `step` blocks
-    b2, acc2 = _groups(b1, step)              # acc[2]: carried up every step**2 blocks
-    acc3 = _seq(b2)                           # acc[3]: everything carried up to the top
+        return seq(a)
+    chunks, acc0 = groups(a, step)            # acc[0]: the rows after the last full block
+    b1, acc1 = groups(chunks, step)           # acc[1]: carried up every `step` blocks
+    b2, acc2 = groups(b1, step)               # acc[2]: carried up every step**2 blocks
+    acc3 = seq(b2)                            # acc[3]: everything carried up to the top
     return ((acc0 + acc1) + acc2) + acc3
 
 
@@ -91,25 +93,13 @@ def _groups1(a, step):
     return full, _seq1(a[:, g * step:])
 
 
-def _cascade1(a):
-    size = a.shape[1]
-    power = max(4, (int(size - 1).bit_length() if size > 1 else 0) // 4)
-    step = 1 << power
-    if size < step:
-        return _seq1(a)
-    chunks, acc0 = _groups1(a, step)
-    b1, acc1 = _groups1(chunks, step)
-    b2, acc2 = _groups1(b1, step)
-    return ((acc0 + acc1) + acc2) + _seq1(b2)
-
-
 def _row_sum1(v):
     """_row_sum over axis 1 of (O, nv, lanes) vectors."""
     o, nv, lanes = v.shape
     s = nv // 4
     if not s:
         return _seq1(v)
-    p = _cascade1(v[:, :s * 4].reshape(o, s, 4 * lanes)).reshape(o, 4, lanes)
+    p = _cascade(v[:, :s * 4].reshape(o, s, 4 * lanes), 1).reshape(o, 4, lanes)
     if nv == s * 4:
         return ((p[:, 0] + p[:, 1]) + p[:, 2]) + p[:, 3]
     return _seq1(np.concatenate((p[:, :1], v[:, s * 4:], p[:, 1:]), axis=1))
