@@ -78,11 +78,8 @@ def _seq1(a):
     """Sum over axis 1 of an (O, m, ...) array in order."""
     if a.shape[1] == 0:
         return np.zeros(a.shape[:1] + a.shape[2:], a.dtype)
-    if a.ndim == 2:                     # one column at a time
-        acc = a[:, 0].copy()
-        for j in range(1, a.shape[1]):
-            acc += a[:, j]
-        return acc
+    if a.ndim == 2:                     # the columns as rows of a (short) transposed copy
+        return _seq(np.ascontiguousarray(a.T))
     return np.einsum("om...->o...", a)
 
 
