@@ -128,13 +128,15 @@ def scalar_operand(xa, s):
     already keep the array dtype for in-kind int/float scalars)."""
     ts = type(s)
     if ts is float:
-        k = xa.dtype.kind
-        if k in "biu":
+        dt = xa.dtype
+        k = dt.kind
+        if k == "f":
+            if dt.itemsize == 2:            # torch casts the scalar to half through float
+                s = np.float16(np.float32(s))
+        elif k in "biu":
             xa = xa.astype(DEFAULT.float.np)
         elif k == "V":
             s = _bfloat16_scalar(xa, s)
-        elif xa.dtype.itemsize == 2:        # torch casts the scalar to half through float
-            s = np.float16(np.float32(s))
         return xa, s
     if ts is int or ts is bool:
         k = xa.dtype.kind
