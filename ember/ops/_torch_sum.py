@@ -169,11 +169,10 @@ def torch_sum(x, dims, keepdim):
     outer = x.size // max(n * inner, 1)
     if 4 <= inner < lanes:      # torch takes another path for these few columns (not followed)
         return None
-    # outer reductions: the reduced dim moved first, a view where the passes over it run
-    # along long rows, else a transposed copy (NumPy's per-row overhead costs more on short)
     if inner == 1:
         r = _inner_rows(x.reshape(outer, n), lanes)
-    else:
+    else:   # the reduced dim moved first: a view where the passes over it run along long rows,
+        # else a transposed copy (NumPy's per-row overhead on short rows costs more than it)
         cols = x.reshape(outer, n, inner).transpose(1, 0, 2)
         r = _outer(cols if inner >= 256 or outer == 1 else np.ascontiguousarray(cols), lanes)
     shape = list(x.shape)
