@@ -1535,7 +1535,11 @@ def _vector_norm(xp, x, ord, dims, keepdim):
     if a.dtype.itemsize == 2:           # half and bfloat16 accumulate in float, as torch
         a = a.astype(np.float32)
     if ord == 2:
-        r = xp.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
+        r = norm2_all(xp, x) if dims is None or len(dims) == x.ndim else None
+        if r is None:
+            r = xp.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
+        elif keepdim:
+            r = r.reshape((1,) * x.ndim)
     elif ord == float("inf"):
         r = a.max(axis=dims, keepdims=keepdim) if a.size else xp.zeros(
             _kept_shape(a.shape, dims, keepdim), a.dtype)
@@ -1549,6 +1553,21 @@ def _vector_norm(xp, x, ord, dims, keepdim):
         r = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
     r = xp.asarray(r).astype(out_dtype, copy=False)
     return r, (x, r, ord, dims, keepdim)
+
+
+def norm2_all(xp, x):
+    """torch's 2-norm of all of a contiguous float32/64 NumPy array (its last-dim kernel on the
+    flattened array): the squares, rounded, added into one 32-byte vector of lanes in order,
+    the lanes added in order, the leftover squares after them, then the root. None elsewhere
+    (torch's other reductions of norms take other orders)."""
+    if xp is not np or x.dtype.char not in "fd" or not x.flags.c_contiguous or not x.size:
+        return None
+    from ._torch_sum import _seq
+    lanes = 32 // x.itemsize
+    sq = x.reshape(-1) * x.reshape(-1)
+    nv = sq.size // lanes
+    acc = np.einsum("vl->l", sq[:nv * lanes].reshape(nv, lanes))    # in order, lane by lane
+    return np.sqrt(_seq(np.concatenate((acc, sq[nv * lanes:]))[:, None])[0])
 
 
 def _kept_shape(shape, dims, keepdim):

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..._tensor import Tensor, _new
 from ...backends import cuda_blas
+from ...ops.linalg import norm2_all
 from ...autograd.grad_mode import no_grad
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "get_total_norm",
@@ -26,8 +27,9 @@ def _norm_arr(xp, a, norm_type):
         return (a != 0).sum().astype(a.dtype)
     if norm_type == 1:
         return a.sum()
-    if norm_type == 2:
-        return xp.sqrt((a * a).sum())
+    if norm_type == 2:          # torch's order where it can be followed
+        r = norm2_all(xp, a)
+        return xp.sqrt((a * a).sum()) if r is None else r
     return (a ** norm_type).sum() ** (1.0 / norm_type)
 
 
