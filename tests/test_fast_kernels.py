@@ -661,3 +661,23 @@ def test_full_two_norms_are_torchs_bits(dtype):
             same += _same_bits(e, t)
             total += 1
     assert same >= total * 0.97
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_spatial_nll_sums_are_torchs(reduction):
+    """nll_loss over (N, C, H, W): torch's nll_loss2d cascade over the flat (n, h, w) index."""
+    rng = np.random.default_rng(22)
+    for trial in range(40):
+        n, c, h, w = (int(v) for v in (rng.integers(1, 40), rng.integers(2, 12),
+                                       rng.integers(1, 25), rng.integers(1, 25)))
+        lp = torch.log_softmax(torch.from_numpy(rng.standard_normal((n, c, h, w)).astype(
+            np.float32) * 2), 1)
+        t = rng.integers(0, c, (n, h, w))
+        if trial % 3 == 0:
+            t[rng.random((n, h, w)) < 0.1] = -100
+        wt = rng.uniform(0.5, 2, c).astype(np.float32) if trial % 2 else None
+        kw = lambda lib: dict(weight=None if wt is None else lib.tensor(wt), reduction=reduction)
+        want = torch.nn.functional.nll_loss(lp, torch.from_numpy(t), **kw(torch)).item()
+        got = ember.nn.functional.nll_loss(ember.tensor(lp.numpy()), ember.tensor(t),
+                                           **kw(ember)).item()
+        assert got == want or (np.isnan(got) and np.isnan(want))

@@ -267,8 +267,10 @@ def _nll_sums(xp, loss, w, mask, weighted):
     8 cascade levels of 2^p samples (p = max(4, ceil(log2 n) / 8)), a level carried up after a
     kept sample whose index is a multiple of its size, the levels then added in order. NumPy
     float arrays only, else None."""
-    if xp is not np or loss.ndim != 1 or loss.dtype.kind != "f" or loss.dtype.itemsize < 4:
+    if xp is not np or loss.dtype.kind != "f" or loss.dtype.itemsize < 4:
         return None
+    # (N, d1, ...) samples in torch's order: nll_loss2d's linear index b * map_size + elem
+    loss, w, mask = loss.reshape(-1), w.reshape(-1), mask.reshape(-1)
     n, t = loss.shape[0], loss.dtype.type
     power = max(4, (int(n - 1).bit_length() if n > 1 else 0) // 8)
     step = 1 << power
