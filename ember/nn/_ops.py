@@ -446,8 +446,14 @@ _BCE_EPS = 1e-12
 def _bce(xp, x, y, weight, reduction):
     if ((x < 0) | (x > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
-    log_x = xp.maximum(xp.log(x), -100)
-    log_1mx = xp.maximum(xp.log1p(-x), -100)
+    if xp is np and x.dtype == np.float32:     # torch's logs are nearly correctly rounded
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(x, dtype=np.float64).astype(np.float32), np.float32(-100))
+            log_1mx = np.maximum(np.log1p(-x, dtype=np.float64).astype(np.float32),
+                                 np.float32(-100))
+    else:
+        log_x = xp.maximum(xp.log(x), -100)
+        log_1mx = xp.maximum(xp.log1p(-x), -100)
     loss = (y - 1) * log_1mx - y * log_x
     if weight is not None:
         loss = loss * weight
