@@ -264,45 +264,66 @@ def _reduce(xp, loss, denom, reduction):
 
 def _nll_sums(xp, loss, w, mask, weighted):
     """(the loss sum, the weight sum) as torch's nll_loss_out_frame adds a batch: in order into
-    8 cascade levels of 2^p samples (p = max(4, ceil(log2 n) / 8)), a level carried up after a
-    kept sample whose index is a multiple of its size, the levels then added in order. NumPy
-    float arrays only, else None."""
+    8 cascade levels of 2^p samples (p = max(4, ceil(log2 n) / 8)); after a kept sample whose
+    index is a multiple of 2^(p (j + 1)), level j is carried into level j + 1; the levels are
+    then added in order. NumPy float arrays only, else None (also where ignored samples make
+    a group too long to lay out)."""
     if xp is not np or loss.dtype.kind != "f" or loss.dtype.itemsize < 4:
         return None
     # (N, d1, ...) samples in torch's order: nll_loss2d's linear index b * map_size + elem
     loss, w, mask = loss.reshape(-1), w.reshape(-1), mask.reshape(-1)
-    n, t = loss.shape[0], loss.dtype.type
+    n = loss.shape[0]
     power = max(4, (int(n - 1).bit_length() if n > 1 else 0) // 8)
-    step = 1 << power
     keep = np.flatnonzero(mask)
-    carries = keep[keep % step == 0]
-    parts = [[t(0)] * 8, [t(0)] * 8]              # loss levels, weight levels
-    start = 0
-    for stop in carries.tolist() + [n]:
-        for lv, v in zip(parts, (loss, w)):
-            seg = v[start:stop + 1][mask[start:stop + 1]] if stop < n else v[start:][mask[start:]]
-            if seg.size:
-                lv[0] = np.cumsum(np.concatenate(([lv[0]], seg)))[-1]
-        if stop == n:
+    sums = [_cascade8(v[keep], keep, power) for v in ((loss, w) if weighted else (loss,))]
+    if sums[0] is None or weighted and sums[1] is None:
+        return None
+    return sums[0], (sums[1] if weighted else loss.dtype.type(keep.size))
+
+
+def _cascade8(vals, pos, power):
+    """The 8-level cascade of _nll_sums over kept values `vals` at sample indices `pos`."""
+    t = vals.dtype.type
+    levels = []
+    for lvl in range(7):
+        if vals.size == 1 and pos[0] == 0:      # sample 0 alone: carried to the top level
+            levels += [t(0)] * (7 - lvl)
             break
-        for lv in parts:
-            j = 0
-            while True:
-                lv[j + 1] = lv[j + 1] + lv[j]
-                lv[j] = t(0)
-                j += 1
-                if j + 1 >= 8 or stop & ((step - 1) << (j * power)):
-                    break
-        start = stop + 1
+        ends = pos % (1 << (power * (lvl + 1))) == 0       # a carry after these
+        if not ends.any():
+            levels.append(_in_order(vals[None])[0] if vals.size else t(0))
+            vals, pos = vals[:0], pos[:0]
+            continue
+        last = int(np.flatnonzero(ends)[-1]) + 1
+        levels.append(_in_order(vals[last:][None])[0] if last < vals.size else t(0))
+        vals = _group_sums(vals[:last], ends[:last])
+        if vals is None:
+            return None
+        pos = pos[:last][ends[:last]]
+    levels.append(_in_order(vals[None])[0] if vals.size else t(0))
     total = t(0)
-    for v in parts[0]:
-        total = total + v
-    if not weighted:
-        return total, t(keep.size)
-    wsum = t(0)
-    for v in parts[1]:
-        wsum = wsum + v
-    return total, wsum
+    for part in levels:
+        total = total + part
+    return total
+
+
+def _group_sums(vals, ends):
+    """The in-order sums of the groups of `vals` that end where `ends` is True (the last
+    element ends one): the groups laid out as zero-padded rows; None past 4096 a row."""
+    gid = np.cumsum(ends) - ends
+    first = np.flatnonzero(np.concatenate(([True], ends[:-1])))
+    rank = np.arange(vals.size) - first[gid]
+    width = int(rank.max()) + 1
+    if width > 4096:
+        return None
+    rows = np.zeros((len(first), width), vals.dtype)
+    rows[gid, rank] = vals
+    return _in_order(rows)
+
+
+def _in_order(a):
+    """Sums of the rows of a (K, m) array, each added left to right."""
+    return np.cumsum(a, axis=1)[:, -1] if a.shape[1] else np.zeros(len(a), a.dtype)
 
 
 def _nll_reduce(xp, loss, w, mask, weighted, reduction):
