@@ -9,6 +9,7 @@ from .ops.linalg import (LinAlgError, _linalg_cholesky as cholesky, _linalg_cros
                          _linalg_householder_product as householder_product, matmul,
                          matrix_exp, _square, _floating)
 from .ops import linalg as _ops
+from ._dtype import bfloat16, bool_ as _bool, float16, float32, float64
 from .return_types import make as _return_type
 
 _LSTSQ = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
@@ -162,6 +163,9 @@ def multi_dot(tensors, *, out=None):
 
 
 def vecdot(x, y, *, dim=-1, out=None):
+    if not (x.dtype.is_floating_point or x.is_complex()):
+        raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as input. "
+                           f"Got {_ops._tn(x)}")
     return _ops._finish((x.conj() * y if x.is_complex() else x * y).sum(dim), out,
                         "linalg_vecdot", True)
 
@@ -233,6 +237,8 @@ def lstsq(A, B, rcond=None, *, driver=None):
     from .ops.creation import empty
     if A.ndim < 2:
         raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if not (A.dtype in (float32, float64) or A.is_complex()):
+        raise RuntimeError("This function doesn't handle types other than float and double")
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, "
                            f"gelsy, gelsd, gelss)")
@@ -267,6 +273,9 @@ def vander(x, *, N=None):
     from .ops.shape import cat
     if x.ndim < 1:
         raise RuntimeError("linalg.vander: x must have at least one dimension.")
+    if x.dtype in (_bool, float16, bfloat16):
+        raise RuntimeError(f"linalg.vander supports floating point, complex, and integer tensors, "
+                           f"but got {_ops._tn(x)}")
     n = x.shape[-1] if N is None else N
     if n <= 1:
         return ones(*x.shape, max(n, 0), dtype=x.dtype, device=x.device) if n >= 0 else None

@@ -13,7 +13,7 @@ from ..ops import _special
 from ..ops._blend import fast_where
 from ..ops._apply import apply
 from ..ops._registry import op
-from ._dtypes import float_only_arr, not_implemented
+from .._kernel_dtypes import float_only_arr, not_implemented
 
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)

@@ -14,7 +14,7 @@ from .._memory_format import lay_out
 from ..ops._apply import apply
 from ..ops._dims import wrap_dim
 from ..ops._registry import holomorphic, op
-from ._dtypes import float_only
+from .._kernel_dtypes import float_only
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold"]

@@ -9,7 +9,8 @@ from .._tensor import _new
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, shape as _S
-from . import _act_ops as _A, _dtypes as _D, _ops as _O
+from .. import _kernel_dtypes as _D
+from . import _act_ops as _A, _ops as _O
 
 __all__ = ["l1_loss", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "smooth_l1_loss", "huber_loss",

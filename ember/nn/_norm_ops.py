@@ -9,7 +9,7 @@ from .._tensor import bump_version
 from .._memory_format import lay_out
 from ..ops._apply import apply
 from ..ops._registry import op
-from . import _dtypes as _D
+from .. import _kernel_dtypes as _D
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
            "local_response_norm"]

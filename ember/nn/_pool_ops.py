@@ -11,7 +11,7 @@ import numpy as np
 from .._memory_format import lay_out
 from ..ops._apply import apply
 from ..ops._registry import op
-from ._dtypes import float_only, is_float, not_implemented
+from .._kernel_dtypes import float_only, is_float, not_implemented
 from ._conv_ops import ntuple, offsets, pad_const, windows
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",

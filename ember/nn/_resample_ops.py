@@ -14,7 +14,7 @@ from .._memory_format import lay_out
 from ..ops import shape as _S
 from ..ops._apply import apply
 from ..ops._registry import op
-from ._dtypes import is_float, not_implemented
+from .._kernel_dtypes import is_float, not_implemented
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pad",
            "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"]

@@ -15,7 +15,8 @@ from ..ops._apply import apply as _apply, inplace as _inplace
 from ..ops._registry import holomorphic as _holomorphic, op as _op
 from ..ops._dims import wrap_dim as _wrap_dim
 from ..ops.random import rng_for as _rng_for
-from . import _act_ops as _A, _dtypes as _D, _ops as _O
+from .. import _kernel_dtypes as _D
+from . import _act_ops as _A, _ops as _O
 from ._functional_conv import *  # noqa: F401,F403
 from ._functional_loss import *  # noqa: F401,F403
 from ._mha import multi_head_attention_forward  # noqa: F401

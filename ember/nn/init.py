@@ -8,7 +8,7 @@ import numpy as np
 from .._tensor import bump_version
 from ..autograd.grad_mode import no_grad
 from ..ops.random import rng_for
-from ._dtypes import float_only, is_reduced, not_implemented
+from .._kernel_dtypes import float_only, is_reduced, not_implemented
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",

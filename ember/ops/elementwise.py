@@ -1401,6 +1401,8 @@ def _ternary_dtype(input, tensor1, tensor2, value):
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
+    if dt is _dt.bool_:
+        raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
     return _finish(_apply(_addcmul, (input, tensor1, tensor2), (value, dt.np)), out)
 
 

@@ -17,6 +17,7 @@ from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_
     inplace
 from . import _stl_select
 from ._blend import fast_where
+from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
 from ..autograd.node import node_class as _node_class
@@ -842,6 +843,11 @@ def index_fill(input, dim, index, value):
             raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value.ndim} dimension(s).")
         value = value.to(input.dtype)
+    else:
+        if isinstance(value, (complex, np.complexfloating)) and not input.is_complex():
+            raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is "
+                               "not supported")
+        value = _fill_value(value, input.arr.dtype)
     return apply(_index_fill, (input, index, value), (d,))
 
 
@@ -1082,11 +1088,15 @@ def _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self):
 
 
 def _identity(xp, name, dtype):
+    """The reduction's identity in `dtype` (bfloat16, kind 'V', is a float)."""
     if name == "multiply":
         return 1
-    big = np.inf if dtype.kind == "f" else np.iinfo(dtype).max if dtype.kind in "iu" else True
-    return -big if name == "maximum" and dtype.kind != "b" else big if name == "minimum" else \
-        False
+    if dtype.kind == "b":
+        return name == "minimum"
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return info.min if name == "maximum" else info.max
+    return -np.inf if name == "maximum" else np.inf
 
 
 @_scatter_reduce.vjp
@@ -1229,7 +1239,7 @@ def masked_fill(input, mask, value):
         if t.grad_fn is not None:
             t.grad_fn.__class__ = _MASKED_FILL_TENSOR   # torch's masked_fill.Tensor overload
         return t
-    return apply(_masked_fill, (input, mask, value))
+    return apply(_masked_fill, (input, mask, _fill_value(value, input.arr.dtype)))
 
 
 _MASKED_FILL_TENSOR = _node_class("MaskedFillBackward1")
@@ -1545,6 +1555,8 @@ _topk.vjp(lambda xp, g, shape, i, dim: (g[0],) if i is None else
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
+    if input.arr.dtype == bool:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     k = int_arg(k, "topk", "k", 1)
     d = wrap_dim(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from .. import _dtype
+from .._kernel_dtypes import int_scalar, not_implemented
 from ..return_types import make as _return_type
 from .._tensor import Tensor, _new
 from ..backends import cuda_blas
@@ -62,6 +64,8 @@ def _matmul_fwd(xp, a, b):
                                f"{a.shape[0]} and {b.shape[0]} elements respectively")
         _matmul_mismatch(a, b, ka, kb)
     _check_same_dtype(a, b)
+    if a.dtype == bool:
+        raise not_implemented(_bool_kernel(a, b), a.dtype)
     _check_batch(a.shape[:-2], b.shape[:-2])
     out = xp.matmul(a, b)
     if out.ndim == 0 and type(out) is not type(a):
@@ -69,6 +73,13 @@ def _matmul_fwd(xp, a, b):
     if out.dtype != a.dtype:        # bfloat16: ml_dtypes accumulates and returns float32
         out = out.astype(a.dtype)
     return out, (a, b)
+
+
+def _bool_kernel(a, b):
+    """The CPU kernel torch's matmul reaches for these ranks (none is defined for bool)."""
+    if b.ndim == 1:
+        return "dot" if a.ndim == 1 else "addmv_impl_cpu"
+    return "addmm_impl_cpu_" if max(a.ndim, b.ndim) <= 2 or _folds(a, b, False) else "bmm"
 
 
 def _folds(a, b, small_grad):
@@ -286,6 +297,8 @@ _vdot.vjp(lambda xp, g, a, b: (xp.conj(g) * b if a.dtype.kind == "c" else g * b,
 def vdot(input, other, *, out=None):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.arr.dtype == bool:
+        raise not_implemented("dot", input.arr.dtype)
     if input.dtype != other.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")
@@ -429,8 +442,18 @@ def _addprod_dtypes(kind, input, a, b):
                                    f"{_tn(m)} and {_tn(b)}")
 
 
+_ADDPROD_KERNELS = {"addmm": "addmm_impl_cpu_", "addbmm": "addmm_impl_cpu_",
+                    "addmv": "addmv_impl_cpu", "baddbmm": "baddbmm"}
+
+
 def _addprod(kind, input, a, b, beta, alpha, out):
     _addprod_dtypes(kind, input, a, b)
+    dt = a.arr.dtype
+    if dt.kind in "iub":
+        if dt.kind == "b":
+            raise not_implemented(_ADDPROD_KERNELS[kind], dt)
+        # an integer kernel takes beta and alpha in its own type (truncated, checked)
+        beta, alpha = int_scalar(beta, dt), int_scalar(alpha, dt)
     ka, kb = a.shape[-1], b.shape[0 if kind == "addmv" else -2]
     if ka != kb:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[-2]}x{ka} and "
@@ -914,6 +937,8 @@ def cross(input, other, dim=None, *, out=None):
 def _linalg_cross(input, other, *, dim=-1):
     d = _cross_dims(input, other, dim, "linalg.cross")
     _expect_scalar_type(input, other)
+    if input.arr.dtype == bool:
+        raise not_implemented("cross", input.arr.dtype)
     return apply(_cross, (input, other), (d,))
 
 
@@ -927,10 +952,45 @@ def _square(A, name):
     _floating(A, name)
 
 
+# What torch says to a 2-byte float (which passes its floating-point check): the LAPACK kernel's
+# dispatch error, or the function's own low-precision check
+_LOW_KERNELS = {"linalg.lu": "lu_cpu", "linalg.lu_factor_ex": "lu_cpu", "linalg.det": "lu_cpu",
+                "linalg.solve": "lu_cpu", "linalg.cholesky": "cholesky_cpu",
+                "linalg.cholesky_ex": "cholesky_cpu", "linalg.qr": "geqrf_cpu",
+                "torch.geqrf": "geqrf_cpu", "linalg.svd": "linalg_svd_cpu",
+                "linalg.svdvals": "linalg_svd_cpu", "linalg.cond": "linalg_svd_cpu",
+                "linalg.eigh": "linalg_eigh_cpu", "linalg.eigvalsh": "linalg_eigh_cpu",
+                "linalg.eig": "linalg_eig_out_cpu", "linalg.solve_triangular":
+                "triangular_solve_cpu"}
+_NO_FLOAT_CHECK = {"linalg.eigh", "linalg.eigvalsh", "linalg.solve_triangular"}   # any dtype
+_LOW_OWN_CHECK = {"linalg.inv_ex": "linalg.inv", "linalg.inv": "linalg.inv",
+                  "linalg.slogdet": "linalg.slogdet", "logdet": "logdet"}
+
+
+def lapack_only(A, kernel):
+    """torch's LAPACK kernels dispatch on float, double and their complex types only."""
+    dt = A.arr.dtype
+    if dt.kind not in "fc" or dt.itemsize < 4:
+        raise not_implemented(kernel, dt)
+
+
 def _floating(A, name):
-    if A.arr.dtype.kind not in "fc" or A.arr.dtype.itemsize < 4:
-        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{_tn(A)}")
+    dt = A.arr.dtype
+    if dt.kind in "fc" and dt.itemsize >= 4:
+        return
+    if name == "linalg.pinv" or name == "linalg.matrix_rank" and dt.kind in "fV":
+        raise RuntimeError("This function doesn't handle types other than float and double"
+                           if name == "linalg.matrix_rank" else
+                           f"linalg.pinv({_tn(A)}{{{list(A.shape)}}}): expected a tensor with 2 "
+                           "or more dimensions of float, double, cfloat or cdouble types")
+    if dt.kind in "fV" or name in _NO_FLOAT_CHECK:
+        if name in _LOW_KERNELS:
+            raise not_implemented(_LOW_KERNELS[name], dt)
+        if name in _LOW_OWN_CHECK:
+            raise RuntimeError(f"{_LOW_OWN_CHECK[name]}: Low precision dtypes not supported. Got "
+                               f"{_tn(A)}")
+    raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                       f"{_tn(A)}")
 
 
 def _lapack(fn, name, what):
@@ -1074,6 +1134,7 @@ def _linalg_slogdet(A, *, out=None):
 
 def logdet(input):
     from .elementwise import log, where
+    _floating(input, "logdet")
     sign, lad = _linalg_slogdet(input)
     if sign.is_complex():       # torch: log(sign) + log|det|
         return log(sign) + lad
@@ -1286,8 +1347,7 @@ def _linalg_householder_product(A, tau, *, out=None):
                            f"input.shape[:-2], but got {list(tau.shape[:-1])}")
     if tau.dtype != A.dtype:
         raise RuntimeError(f"{name}: tau dtype {_tn(tau)} does not match input dtype {_tn(A)}")
-    if A.arr.dtype.kind not in "fc":
-        raise NotImplementedError(f"\"orgqr_cpu\" not implemented for '{_tn(A)}'")
+    lapack_only(A, "orgqr_cpu")
     return _finish(apply(_householder_product, (A, tau)), out, "linalg_householder_product")
 
 
@@ -1500,7 +1560,8 @@ def pinverse(input, rcond=1e-15):
 
 
 def _linalg_matrix_power(A, n, *, out=None):
-    _square(A, "linalg.matrix_power") if A.arr.dtype.kind in "fc" else \
+    _square(A, "linalg.matrix_power") if A.arr.dtype.kind in "fc" and A.arr.dtype.itemsize > 2 \
+        else \
         _square_shape(A, "linalg.matrix_power")
     n = int_arg(n, "linalg_matrix_power", "n", 2)
     if n == 0:
@@ -1680,6 +1741,7 @@ def slogdet(input):
 
 
 def cholesky(input, upper=False, *, out=None):
+    lapack_only(input, "cholesky_cpu")
     return _linalg_cholesky(input, upper=upper, out=out)
 
 
@@ -1690,7 +1752,7 @@ def qr(input, some=True, *, out=None):
 def geqrf(input, *, out=None):
     if input.ndim < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
-    _floating(input, "torch.geqrf")
+    lapack_only(input, "geqrf_cpu")
     return _GEQRF(*apply(_geqrf, (input,)))
 
 
@@ -1736,6 +1798,8 @@ def _(xp, g, a):
 
 
 def matrix_exp(input):
+    if input.dtype in (_dtype.float16, _dtype.bfloat16):     # no LAPACK: in float32, rounded
+        return matrix_exp(input.float()).to(input.dtype)
     _square(input, "linalg.matrix_exp")
     if input.numel() == 0:
         return input.clone()

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._apply import _finish, _finish_tuple, apply
 from ._registry import op
-from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _tn
+from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _tn, lapack_only
 
 LU = _return_type("linalg_lu", ("P", "L", "U"))
 LU_FACTOR = _return_type("linalg_lu_factor", ("LU", "pivots"))
@@ -368,6 +368,7 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
     if b.ndim < 2 or A.ndim < 2:
         raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, "
                            f"but it has {b.ndim} dimensions instead")
+    lapack_only(A, "triangular_solve_cpu")
     T = A.mT if transpose else A
     x = la.solve_triangular(T, b, upper=bool(upper) != bool(transpose),
                             unitriangular=unitriangular)
@@ -392,6 +393,7 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     if B.dtype != L.dtype:
         raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
                            f"{_tn(B)} and A of type {_tn(L)} instead.")
+    lapack_only(L, "cholesky_solve_cpu")
     try:
         return la.solve(_gram(L, upper), B)
     except LinAlgError:         # a zero on L's diagonal: potrs's inf and nan, as torch gives
@@ -409,11 +411,13 @@ def cholesky_inverse(L, upper=False, *, out=None):
     if L.ndim < 2:
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
                            "dimensions.")
+    lapack_only(L, "cholesky_inverse_out_cpu")
     return la.inv(_gram(L, upper))
 
 
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     from .. import linalg as la
+    lapack_only(input, "ormqr_cpu")
     from .creation import zeros
     from .shape import cat
     m, n = input.shape[-2:]

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .._dtype import DEFAULT
+from .._dtype import DEFAULT, promote_types as _promote_types
 from .._tensor import Tensor, _new
 from . import _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
@@ -143,7 +143,11 @@ def _logaddexp_f(xp, a, b):
 
 
 def _logaddexp2_f(xp, a, b):
-    return _logaddexp_f(xp, a * _LN2, b * _LN2) / _LN2
+    low = a.dtype if a.dtype.itemsize == 2 and a.dtype.kind in "fV" else None
+    if low is not None:             # torch's kernel: in float32, rounded once
+        a, b = a.astype(np.float32), xp.asarray(b).astype(np.float32)
+    y = _logaddexp_f(xp, a * _LN2, b * _LN2) / _LN2
+    return y if low is None else y.astype(low)
 
 
 def _logaddexp_grad(xp, g, a, b):
@@ -174,13 +178,23 @@ def ldexp(input, other, *, out=None):
     """input * 2 ** other (torch's composite definition)."""
     _tensor_arg("ldexp", input)
     _tensor_arg("ldexp", other, "other", 2)
-    return _finish(_E.mul(input, _E.pow(2.0, other)), out, "ldexp")
+    r = _E.mul(input, _E.pow(2.0, other))
+    dt = _promote_types(input.dtype, other.dtype)
+    if dt.is_floating_point and r.dtype != dt:      # half * int: torch's result is half
+        r = r.to(dt)
+    return _finish(r, out, "ldexp")
+
+
+def _frexp_arrays(xp, x):
+    """Mantissa (x's dtype) and int32 exponent; bfloat16 through float32 (exact)."""
+    m, e = xp.frexp(x.astype(np.float32) if x.dtype.kind == "V" else x)
+    return _special._as_array(xp, m).astype(x.dtype, copy=False), xp.asarray(e, np.int32)
 
 
 @_op("frexp", saves="in")
 def _frexp(xp, x):
-    m, e = xp.frexp(x)
-    return _special._as_array(xp, m).astype(x.dtype, copy=False), (xp.asarray(e),)
+    m, e = _frexp_arrays(xp, x)
+    return m, (e,)
 
 
 _frexp.vjp(lambda xp, g, e: (g / xp.exp2(e.astype(g.dtype)),))
@@ -189,10 +203,9 @@ _FrexpResult = _R._return_type("frexp", ("mantissa", "exponent"))
 
 def frexp(input, *, out=None):
     _tensor_arg("frexp", input)
-    if input.arr.dtype.kind not in "f":
+    if not input.dtype.is_floating_point:
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    xp = input.be.xp
-    e = _new(xp.asarray(xp.frexp(input.arr)[1]).astype(np.int32), input.be)
+    e = _new(_frexp_arrays(input.be.xp, input.arr)[1], input.be)
     m = _apply(_frexp, (input,))
     if out is not None:
         _finish(m, out[0], "frexp")
@@ -240,9 +253,18 @@ def _check_xdx(name, x, dx):
                         "cannot both be given")
 
 
+def _no_bool(name, y, x):
+    if isinstance(x, Tensor) and bool in (x.arr.dtype, y.arr.dtype):
+        raise RuntimeError(f"{name}: received a bool input for `x` or `y`, but bool is not "
+                           "supported")
+    if y.arr.dtype == bool:
+        raise RuntimeError(f"{name}: received a bool input for `y`, but bool is not supported")
+
+
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     _tensor_arg("trapezoid", y, "y")
     _check_xdx("trapezoid", x, dx)
+    _no_bool("trapezoid", y, x)
     dim = dim % _bmax(y.ndim, 1)
     n = y.shape[dim] if y.ndim else 0
     if isinstance(x, Tensor):
@@ -266,6 +288,7 @@ def trapz(y, x=None, *, dx=None, dim=-1):
 def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     _tensor_arg("cumulative_trapezoid", y, "y")
     _check_xdx("cumulative_trapezoid", x, dx)
+    _no_bool("cumulative_trapezoid", y, x)
     dim = dim % _bmax(y.ndim, 1)
     n = y.shape[dim]
     if n == 0:
@@ -351,6 +374,8 @@ def bincount(input, weights=None, minlength=0):
 
 def cov(input, *, correction=1, fweights=None, aweights=None):
     _tensor_arg("cov", input)
+    if input.arr.dtype == bool:
+        raise RuntimeError("cov(): bool dtype is not supported for input")
     if input.ndim > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
                            f"input with {input.ndim} dimensions")

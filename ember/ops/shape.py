@@ -1159,6 +1159,8 @@ triu = _tri("triu", "triu")
 def trace(input):
     if input.ndim != 2:
         raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
+    if input.arr.dtype == bool:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     return apply(_trace, (input,))
 
 

@@ -9,8 +9,9 @@ import math
 
 import numpy as np
 
-from .._dtype import DEFAULT
+from .._dtype import DEFAULT, promote_types
 from .._dtype import to_dtype as _to_dtype
+from .._kernel_dtypes import not_implemented
 from .._tensor import Tensor, _new
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import get_backend as _get_backend
@@ -560,6 +561,9 @@ def _igamma_op(name, sign):
         _tensor_arg(name, other, "other", 2)
         if _special._scipy_special(input.be.xp) is None:
             _scipy(name)
+        dt = promote_types(input.dtype, other.dtype)
+        if not dt.is_floating_point:
+            raise not_implemented(f"{name}_cpu", np.dtype(dt.np))
         a, b = _E._float_operands(input, other)
         if a.requires_grad and _grad.enabled:
             return _finish(prim(a.detach(), b) + guard(a), out, name)
@@ -577,7 +581,9 @@ def mvlgamma(input, p):
     _tensor_arg("mvlgamma", input)
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
-    x = input if input.arr.dtype.kind in "fc" else input.to(DEFAULT.float)
+    if input.arr.dtype == bool:
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
+    x = input if input.dtype.is_floating_point or input.is_complex() else input.to(DEFAULT.float)
     offs = _C.arange(p, dtype=x.dtype, device=x.device) * -0.5
     terms = _E.lgamma(x.unsqueeze(-1) + offs)
     return _R.sum(terms, -1) + p * (p - 1) / 4 * math.log(math.pi)

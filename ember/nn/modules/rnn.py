@@ -8,7 +8,7 @@ from ...amp.state import AMP
 from ...ops._apply import apply
 from .. import _rnn_ops
 from .. import functional as F
-from .._dtypes import tname
+from ..._kernel_dtypes import tname
 from .._rnn_ops import as_node, lstm_layer, rnn_layer
 from ..parameter import Parameter
 from .module import Module

@@ -1,4 +1,4 @@
-"""torch's dtype checks for nn: the errors its kernels' dtype dispatch raises, checked once per
+"""torch's dtype checks: the errors its kernels' dtype dispatch raises, checked once per
 call in the public functions (one attribute read and a compare or two when the dtype is fine).
 
 `float_only(t, kernel)` is the common one: integers and bool (and complex unless the kernel has
@@ -6,7 +6,7 @@ a complex version) raise `"<kernel>" not implemented for '<Type>'`, the message 
 AT_DISPATCH for the kernel that would have run."""
 import numpy as np
 
-from .._dtype import OF_NP
+from ._dtype import OF_NP
 
 _NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
           "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
