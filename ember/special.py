@@ -64,8 +64,9 @@ def _near_zero(xp, x, grad_x):
     return xp.where(tiny, 0.5, grad_x(xp.where(tiny, eps, x))).astype(x.dtype, copy=False)
 
 
-def _unary(name, f, grad):
-    return _E._float_unary("special_" + name, f, grad, saves="both", complex_ok=False)
+def _unary(name, f, grad, low=True):
+    return _E._float_unary("special_" + name, f, grad, saves="both", complex_ok=False,
+                           no_low=None if low else f"{name}_cpu")
 
 
 i0e = _unary("i0e", _i0e, lambda xp, g, x, y: g * (_i1e(xp, x) - xp.sign(x) * y))
@@ -74,10 +75,12 @@ i1 = _unary("i1", _i1, lambda xp, g, x, y: g * _near_zero(
 i1e = _unary("i1e", _i1e, lambda xp, g, x, y: g * _near_zero(
     xp, x, lambda s: _i0e(xp, s) - _i1e(xp, s) * (xp.sign(s) + 1 / s)))
 ndtri = _unary("ndtri", _ndtri,
-               lambda xp, g, x, y: g * math.sqrt(2 * math.pi) * xp.exp(y * y / 2))
+               lambda xp, g, x, y: g * math.sqrt(2 * math.pi) * xp.exp(y * y / 2), low=False)
 log_ndtr = _unary("log_ndtr", _log_ndtr,
-                  lambda xp, g, x, y: g / math.sqrt(2 * math.pi) * xp.exp(-(y + x * x / 2)))
-erfcx = _unary("erfcx", _erfcx, lambda xp, g, x, y: g * (2 * x * y - 2 / math.sqrt(math.pi)))
+                  lambda xp, g, x, y: g / math.sqrt(2 * math.pi) * xp.exp(-(y + x * x / 2)),
+                  low=False)
+erfcx = _unary("erfcx", _erfcx, lambda xp, g, x, y: g * (2 * x * y - 2 / math.sqrt(math.pi)),
+               low=False)
 
 
 def _entr(xp, x):

@@ -17,25 +17,14 @@ from opspecs import ALL_SPECS, materialize
 
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "complex64"]
 
-_KERNEL = "the exception class differs (torch's kernel dispatch error not followed yet)"
+_KERNEL = "the exception class differs (torch's kernel dispatch error not followed)"
 _SAMPLE = "the converted sample is outside the op's domain (an invalid Cholesky factor, mixed " \
           "dtypes)"
 KNOWN = {
-    "bucketize": ("bool",), "searchsorted": ("bool",), "index_reduce": ("bool",),
-    "scatter_reduce.mean.noself": ("bool",), "scatter_reduce.mean.self": ("bool",),
-    "cumsum_": ("bool",), "stft": ("bool",), "stft.window": ("bool",),
-    "gradient": ("bool", "uint8"), "gradient.coords": ("bool", "uint8"),
-    "gradient.coords_order2": ("uint8",), "gradient.spacing": ("bool", "uint8"),
-    "gradient.spacings": ("bool", "uint8"), "histc.range": ("uint8",),
-    "histogram": ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
-                  "complex64"),
-    "histogram.range_density": ("bool", "int8", "int16", "int32", "int64", "bfloat16",
-                                "complex64"),
-    "histogramdd": ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
-                    "complex64"),
-    "istft.spectrum": ("float16",), "istft.two_sided": ("float16",),
-    "norm.nuc": ("float16", "bfloat16"), "special.erfcx": ("float16", "bfloat16"),
-    "special.log_ndtr": ("float16", "bfloat16"), "special.ndtri": ("float16", "bfloat16"),
+    "cumsum_": ("bool",),           # torch: "cumsum_out_cpu" not implemented for 'Bool'
+    "istft.spectrum": ("float16",), "istft.two_sided": ("float16",),    # torch's ComplexHalf
+    # torch returns 1 for a 0x0 matrix before its kernel refuses 2-byte floats; ember refuses
+    "linalg.det": ("float16", "bfloat16"),
 }
 REASONS = {name: _KERNEL for name in KNOWN}
 KNOWN.update({
@@ -115,7 +104,7 @@ def _cases():
 
 @pytest.mark.parametrize("spec,dt", list(_cases()))
 def test_same_outcome_as_torch(spec, dt):
-    for i, sample in enumerate(spec.samples[:2]):
+    for i, sample in enumerate(spec.samples):
         items = materialize(sample, "float64", spec.domain, seed=i)
         e = _outcome(spec.fn, [_convert(ember, v, dt) if k == "t" else v for k, v, _ in items])
         t = _outcome(spec.fn, [_convert(torch, v, dt) if k == "t" else v for k, v, _ in items])

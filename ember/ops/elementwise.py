@@ -14,6 +14,7 @@ import numpy as np
 from .. import _dtype as _dt
 from .._dtype import DEFAULT, result_type as _result_type, result_type_n as _result_type_n
 from .._sparse_coo import SparseCOO
+from .._kernel_dtypes import not_implemented as _not_implemented
 from .._tensor import Tensor, _new, bump_version
 from . import _special
 from ._blend import fast_where
@@ -57,14 +58,17 @@ def _as_array(xp, y, like):
 
 
 # ---- unary ops -------------------------------------------------------------------------------
-def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None):
+def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=None):
     """A float-valued op (exp, sin, ...): integer and bool inputs give the default float dtype;
-    float16 and bfloat16 compute in float32 and round once, as torch's CPU kernels do."""
+    float16 and bfloat16 compute in float32 and round once, as torch's CPU kernels do (or, for
+    a kernel `no_low` torch has no 2-byte version of, raise its error)."""
     @_op(name, saves=saves, node=node)
     def fwd(xp, x):
         k = x.dtype.kind
         if k != "f" or x.dtype.itemsize == 2:
             if k in "fV":
+                if no_low is not None:
+                    raise _not_implemented(no_low, x.dtype)
                 y = f(xp, x.astype(_F32)).astype(x.dtype)
                 return y, (x, y)
             x = _float_input(x, name, complex_ok)

@@ -1171,7 +1171,8 @@ def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True):
                       else "scatter_add", src)
     if src.arr.dtype != input.arr.dtype:
         raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype")
-    if input.arr.dtype.kind == "c" and reduce in ("amax", "amin"):
+    if input.arr.dtype.kind == "c" and reduce in ("amax", "amin") or \
+            input.arr.dtype == bool and reduce == "mean":
         raise NotImplementedError(f"\"scatter_gather_tensor_cpu_reduce_{reduce}\" not implemented "
                                   f"for '{_dtype_name(input.arr.dtype)}'")
     node = _scatter_add if reduce == "sum" and include_self else _scatter_reduce
@@ -1646,6 +1647,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     vals = xp.asarray(input) if scalar else input.arr
     s = seq.arr
     _searchsorted_checks(seq, vals, sorter)
+    if s.dtype == bool:
+        raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
     for name, t in (("input value", None if scalar else input), ("boundary", seq),
                     ("sorter", sorter)):
         if t is not None and not t.is_contiguous() and name not in _WARNED:
@@ -1744,9 +1747,10 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     shape[d] = -1
     full = reshape(index.long() if index.arr.dtype != np.int64 else index, shape)
     full = expand(full, source.shape) if source.ndim else reshape(full, ())
-    if input.arr.dtype.kind == "c" and (not include_self or reduce in ("amax", "amin")):
+    dt = input.arr.dtype
+    if dt == bool or dt.kind == "c" and (not include_self or reduce in ("amax", "amin")):
         kernel = "index_reduce_func_exclude_input_init" if not include_self else \
-            {"amax": "maximum_cpu", "amin": "minimum_cpu"}[reduce]
+            "index_func_" if dt == bool else {"amax": "maximum_cpu", "amin": "minimum_cpu"}[reduce]
         raise NotImplementedError(f"\"{kernel}\" not implemented for "
                                   f"'{_dtype_name(input.arr.dtype)}'")
     return _scatter_reduce_any(input, d, full, source, reduce, include_self=include_self)

@@ -64,8 +64,8 @@ def _matmul_fwd(xp, a, b):
                                f"{a.shape[0]} and {b.shape[0]} elements respectively")
         _matmul_mismatch(a, b, ka, kb)
     _check_same_dtype(a, b)
-    if a.dtype == bool:
-        raise not_implemented(_bool_kernel(a, b), a.dtype)
+    if a.dtype == bool and (a.size and b.size or a.ndim == b.ndim == 1):   # torch: no kernel
+        raise not_implemented(_bool_kernel(a, b), a.dtype)                # for empty products
     _check_batch(a.shape[:-2], b.shape[:-2])
     out = xp.matmul(a, b)
     if out.ndim == 0 and type(out) is not type(a):

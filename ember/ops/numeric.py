@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .._dtype import DEFAULT, promote_types as _promote_types
+from .._kernel_dtypes import int_scalar, not_implemented
 from .._tensor import Tensor, _new
 from . import _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
@@ -326,9 +327,12 @@ def renorm(input, p, dim, maxnorm, *, out=None):
 def histc(input, bins=100, min=0, max=0, *, out=None):
     _tensor_arg("histc", input)
     a = input.arr
+    if a.dtype.kind in "iu":                # the range is converted to the input's type first
+        int_scalar(float(min), a.dtype), int_scalar(float(max), a.dtype)
     if a.dtype.kind not in "fV":
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for "
-                                  f"'{_E._tname(a.dtype)}'")
+        kernel = "linspace_cpu" if a.dtype.kind == "b" else "aminmax_cpu" if \
+            a.dtype.kind == "c" and min == max else "histogram_cpu"
+        raise not_implemented(kernel, a.dtype)
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
                            "dimension 0")

@@ -574,7 +574,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_tname(input.arr.dtype)}")
     _dims(input, dim)               # torch's dim errors before the linalg ones
-    if input.arr.dtype.char in "eE":    # float16/bfloat16: through float32, rounded once
+    if input.arr.dtype.char in "eE" and p != "nuc":     # 2-byte floats: through float32
         dt = input.dtype
         return _finish(norm(input.float(), p, dim, keepdim, dtype=dtype).to(
             dt if dtype is None else dtype), out)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._dtype import DEFAULT, promote_types
 from .._dtype import to_dtype as _to_dtype
-from .._kernel_dtypes import not_implemented
+from .._kernel_dtypes import int_scalar, not_implemented
 from .._tensor import Tensor, _new
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import get_backend as _get_backend
@@ -206,6 +206,8 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     win_length = n_fft if win_length is None else win_length
     if input.ndim not in (1, 2):
         raise RuntimeError(f"stft: expected a 1D or 2D tensor, but got {input.ndim}D tensor")
+    if input.arr.dtype == bool and center and pad_mode == "reflect":
+        raise not_implemented("reflection_pad1d", input.arr.dtype)      # torch pads first
     if input.arr.dtype.kind not in "fcV":
         raise RuntimeError("stft: expected a tensor of floating point or complex values")
     x = input.unsqueeze(0) if input.ndim == 1 else input
@@ -350,12 +352,26 @@ def _edges(xp, col, bins, rng, d, name, dim):
     return _C._linspace_values(xp, lo, hi, bins + 1, d)
 
 
+def _hist_kernel_check(dt, bins, rng):
+    """torch's kernels: min/max of the data (int bins, no range) for float32/64 only, the bin
+    edges' linspace for no bool, the counting for floating types only."""
+    counted = isinstance(bins, (int, np.integer)) or any(not isinstance(b, Tensor) for b in bins)
+    if dt.kind == "f" and dt.itemsize >= 4:
+        return
+    if counted and rng is None:
+        raise not_implemented("histogramdd", dt)
+    if dt.kind in "fV":
+        return
+    if dt.kind in "iu" and rng is not None:        # the edges are made in x's dtype first
+        for r in rng:
+            int_scalar(float(r), dt)
+    raise not_implemented("linspace_cpu" if dt.kind == "b" and counted else "histogram_cpu", dt)
+
+
 def _hist_nd(name, x, bins, rng, weight, density, nd):
     xp = x.be.xp
     a = x.arr
-    if a.dtype.kind not in "f":
-        raise RuntimeError(f"torch.{name}: input tensor and bins tensors should have the same "
-                           "dtype, and be floating point")
+    _hist_kernel_check(a.dtype, bins, rng)
     pts = a.reshape(-1, nd)
     d = x.dtype
     if isinstance(bins, (int, np.integer)):
@@ -462,6 +478,12 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     """torch.gradient: central differences inside, one-sided (edge_order 1 or 2) at the ends;
     spacing a scalar, a list of scalars, or a list of 1-D coordinate tensors."""
     _tensor_arg("gradient", input)
+    if input.arr.dtype == np.uint8:
+        raise RuntimeError("torch.gradient does not support uint8 input.")
+    coords = isinstance(spacing, (list, tuple)) and any(isinstance(c, Tensor) for c in spacing)
+    if input.arr.dtype == bool and not (coords and edge_order == 2):    # torch subtracts x's
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
     if dim is None:
