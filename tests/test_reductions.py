@@ -209,3 +209,27 @@ def test_reduction_fuzz(shape, ex, d, dt, seed):
     (t, tdt), (e, edt) = _outcomes(expr, lambda lib: lib.tensor(
         vals.tolist() if shape else int(vals), dtype=getattr(lib, dt)))
     assert compare(e, t, False) is None and tdt == edt, (expr, shape, dt, e[:2], t[:2])
+
+
+_LAYOUT_REDUCTIONS = {
+    "sum": lambda x: x.sum(1), "sum_keepdim": lambda x: x.sum(1, keepdim=True),
+    "mean": lambda x: x.mean((0, 2)), "amax": lambda x: x.amax(2), "var": lambda x: x.var(1),
+    "std_keepdim": lambda x: x.std(1, keepdim=True), "prod": lambda x: x.prod(1),
+    "norm": lambda x: x.norm(dim=1), "norm_keepdim": lambda x: x.norm(2, 1, keepdim=True),
+    "nansum": lambda x: x.nansum(1), "max": lambda x: x.max(1).values,
+    "logsumexp": lambda x: x.logsumexp(1), "all": lambda x: x.all(1), "any": lambda x: x.any(1),
+    "count_nonzero": lambda x: x.count_nonzero(1), "median": lambda x: x.median(1).values,
+    "quantile": lambda x: x.quantile(0.5, 1), "argmax": lambda x: x.argmax(1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LAYOUT_REDUCTIONS))
+def test_reduction_of_permuted_input_is_laid_out_as_torch(name):
+    """torch's reduction outputs are C-contiguous whatever the input's layout (NumPy's follow
+    the input: x.permute(...).sum(1).view(-1) raised)."""
+    a = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    fn = _LAYOUT_REDUCTIONS[name]
+    e = fn(ember.from_numpy(a).permute(3, 1, 0, 2))
+    t = fn(torch.from_numpy(a).permute(3, 1, 0, 2))
+    assert e.stride() == t.stride()
+    assert e.view(-1).shape == t.view(-1).shape

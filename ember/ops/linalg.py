@@ -1613,6 +1613,8 @@ def _vector_norm(xp, x, ord, dims, keepdim):
     else:
         r = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
     r = xp.asarray(r).astype(out_dtype, copy=False)
+    if not r.flags.c_contiguous:        # torch's reduction outputs are C-contiguous
+        r = xp.ascontiguousarray(r)
     return r, (x, r, ord, dims, keepdim)
 
 

@@ -32,8 +32,11 @@ def _expand(xp, g, shape, dims, keepdim):
 
 
 def _arr(xp, r):
-    """NumPy reductions return scalars: keep them 0-d arrays."""
-    return xp.asarray(r) if isinstance(r, np.generic) else r
+    """A reduction's result as torch lays it out: NumPy's scalars kept 0-d arrays, and
+    C-contiguous (NumPy follows the input's layout: x.permute(...).sum(1) was not viewable)."""
+    if isinstance(r, np.generic):
+        return xp.asarray(r)
+    return r if r.flags.c_contiguous else xp.ascontiguousarray(r)
 
 
 def _acc(x):
@@ -844,7 +847,7 @@ def _bool_reduce(name, f):
         if isinstance(dim, (tuple, list)) and not dim:     # dim=(): no reduction at all
             r = f(x[..., None], axis=-1, keepdims=False)
         else:
-            r = xp.asarray(f(x, axis=_dims(input, dim), keepdims=keepdim))
+            r = _arr(xp, f(x, axis=_dims(input, dim), keepdims=keepdim))
         if x.dtype == np.uint8:
             r = r.astype(np.uint8)
         return _finish(_new(r, input.be), out)
@@ -859,7 +862,7 @@ any = _bool_reduce("any", lambda x, axis, keepdims: x.any(axis=axis, keepdims=ke
 def count_nonzero(input, dim=None):
     x, xp = input.arr, input.be.xp
     dims = _dims(input, dim)
-    return _new(xp.asarray((x != 0).sum(axis=dims), dtype=np.int64), input.be)
+    return _new(_arr(xp, (x != 0).sum(axis=dims)).astype(np.int64, copy=False), input.be)
 
 
 # ---- order statistics: median, nanmedian, mode, quantile, kthvalue ---------------------------
@@ -1116,7 +1119,7 @@ def _quantile(xp, x, q, dim, keepdim, interpolation, ignore_nan):
         w = xp.zeros(ranks.shape, x.dtype)
         y = below
     y = y[..., 0]                                            # (nq, *batch)
-    return y.astype(x.dtype, copy=False), (x.shape, order, lo, hi, w)
+    return _arr(xp, y).astype(x.dtype, copy=False), (x.shape, order, lo, hi, w)
 
 
 @_quantile.vjp
