@@ -218,6 +218,8 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
     if B.ndim < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
                            "dimensions.")
+    if B.dtype != A.dtype:          # torch casts B to A's dtype (float64 and complex too)
+        B = B.to(A.dtype)
     try:
         X = solve(T, B, left=left)
     except LinAlgError:            # a zero on the diagonal: trsm's inf and nan, as torch gives

@@ -136,3 +136,56 @@ def test_fill_value_conversion(dt, value):
                 out.append(type(e).__name__)
         return out
     assert run(ember) == run(torch)
+
+
+def _outcomes(fn):
+    """fn(lib) on both libraries: the exception class, or the result's dtype and values."""
+    out = []
+    for lib in (ember, torch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                r = fn(lib)
+                out.append((str(r.dtype).replace("ember", "torch"), repr(r.tolist())))
+            except Exception as e:      # noqa: BLE001 - the class is what is compared
+                out.append(type(e).__name__)
+    return out
+
+
+_MIXED = {
+    # a one-element value through one boolean mask is masked_fill_ (cast, any shape)
+    "mask put (1,)": lambda m: _put(m, m.tensor([5], dtype=m.uint8)),
+    "mask put (1, 1)": lambda m: _put(m, m.tensor([[5]], dtype=m.int64)),
+    "mask put 0-d float": lambda m: _put(m, m.tensor(2.5)),
+    "mask put 3 floats": lambda m: _put(m, m.tensor([1.0, 2.0, 3.0])),
+    "mask index_put_": lambda m: m.zeros(2, 3, dtype=m.int32).index_put_(
+        (m.tensor([[True, False, True], [False, False, True]]),), m.tensor([7.0])),
+    "mask index_put_ accumulate": lambda m: m.zeros(2, 3, dtype=m.int32).index_put_(
+        (m.tensor([[True, False, True], [False, False, True]]),), m.tensor([7.0]), True),
+    "int index put of float": lambda m: _put(m, m.tensor([1.0, 2.0]), m.tensor([0, 1])),
+    "meshgrid dtypes": lambda m: m.stack(m.meshgrid(m.tensor([1, 2]), m.tensor([1.0, 2.0]),
+                                                    indexing="ij")),
+    "cartesian_prod dtypes": lambda m: m.cartesian_prod(m.tensor([1, 2]), m.tensor([1.0])),
+    "solve_triangular casts B": lambda m: m.linalg.solve_triangular(
+        2 * m.eye(3), m.ones(3, 2, dtype=m.float64), upper=True),
+    "solve_triangular int B": lambda m: m.linalg.solve_triangular(
+        2 * m.eye(3), m.ones(3, 2, dtype=m.int64), upper=True),
+    "lu_solve dtypes": lambda m: m.linalg.lu_solve(*m.linalg.lu_factor(2 * m.eye(3)),
+                                                   m.ones(3, 2, dtype=m.float64)),
+    "searchsorted bool in uint8": lambda m: m.searchsorted(m.tensor([False, True]),
+                                                           m.tensor([0, 1], dtype=m.uint8)),
+    "searchsorted bool in bool": lambda m: m.searchsorted(m.tensor([False, True]),
+                                                          m.tensor([True])),
+}
+
+
+def _put(m, value, index=None):
+    x = m.zeros(2, 3, dtype=m.int32)
+    x[m.tensor([[True, False, True], [False, False, True]]) if index is None else index] = value
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(_MIXED))
+def test_mixed_dtype_calls(name):
+    e, t = _outcomes(_MIXED[name])
+    assert e == t

@@ -488,19 +488,22 @@ def _tname(x):
     return f"torch.{_dtype_name(x.arr.dtype)}Tensor"
 
 
-def _check_put_dtype(self, value, adv):
-    """torch's advanced assignment does not cast tensor values (a 0-d value through a single
-    boolean mask is masked_fill_, which does)."""
-    if not isinstance(value, Tensor) or value.arr.dtype == self.arr.dtype:
-        return
-    masks = [a for a in adv if getattr(a, "dtype", None) == np.bool_ and a.ndim]
-    if value.arr.ndim == 0 and len(masks) == 1 and len([a for a in adv if hasattr(a, "dtype")
-                                                       ]) == 1:
-        return
-    raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                       f"{_dtype_name(self.arr.dtype)} for the destination and "
-                       f"{_dtype_name(value.arr.dtype)} "
-                       "for the source.")
+def _put_value(self, value, index, accumulate=False):
+    """The value of an advanced put. torch does not cast tensor values, but a one-element value
+    through a single boolean mask (not accumulating) is masked_fill_, which casts and takes the
+    value's one element whatever its shape."""
+    if not isinstance(value, Tensor):
+        return value
+    arrays = [a.arr if isinstance(a, Tensor) else a for a in index if a is not None]
+    arrays = [a for a in arrays if hasattr(a, "dtype")]
+    if value.arr.size == 1 and not accumulate and len(arrays) == 1 and \
+            arrays[0].dtype == np.bool_ and arrays[0].ndim:
+        return value.reshape(()) if value.ndim else value
+    if value.arr.dtype != self.arr.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_dtype_name(self.arr.dtype)} for the destination and "
+                           f"{_dtype_name(value.arr.dtype)} for the source.")
+    return value
 
 
 def setitem(self, idx, value):
@@ -523,7 +526,7 @@ def _fw_put(self, value, put):
 def _setitem(self, idx, value):
     basic, adv, _ = _parse(idx, self.arr.shape, self.be)
     if adv is not None:
-        _check_put_dtype(self, value, adv)
+        value = _put_value(self, value, adv)
     v_rg = isinstance(value, Tensor) and value.requires_grad
     if not (_grad.enabled and (self.requires_grad or v_rg)):
         v = value
@@ -605,7 +608,7 @@ def _put_indices(input, indices):
 
 
 def index_put(input, indices, values, accumulate=False):
-    _check_put_dtype(input, values, ())
+    values = _put_value(input, values, indices, accumulate)
     return apply(_index_put, (input, _value_for(input, values)),
                  (_put_indices(input, indices), accumulate))
 
@@ -620,7 +623,7 @@ def index_put_(input, indices, values, accumulate=False):
 
 
 def _index_put_(input, indices, values, accumulate=False):
-    _check_put_dtype(input, values, ())
+    values = _put_value(input, values, indices, accumulate)
     if not (_grad.enabled and (input.requires_grad or getattr(values, "requires_grad", False))):
         value = _value_for(input, values)
         idx = _put_indices(input, indices)
@@ -1647,7 +1650,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     vals = xp.asarray(input) if scalar else input.arr
     s = seq.arr
     _searchsorted_checks(seq, vals, sorter)
-    if s.dtype == bool:
+    if s.dtype == bool and vals.dtype == bool:       # torch dispatches on the common dtype
         raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
     for name, t in (("input value", None if scalar else input), ("boundary", seq),
                     ("sorter", sorter)):

@@ -203,6 +203,9 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     if LU.ndim < 2 or LU.shape[-1] != LU.shape[-2]:
         raise RuntimeError("linalg.lu_solve: A must be batches of square matrices, but they are "
                            f"{LU.shape[-2]} by {LU.shape[-1]} matrices")
+    if B.dtype != LU.dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found "
+                           f"LU of type {_tn(LU)} and B of type {_tn(B)} instead")
     P, L, U = lu_unpack(LU, pivots)
     if left and not adjoint:            # X = U^-1 L^-1 P^T B
         Y = la.solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)

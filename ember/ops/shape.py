@@ -1571,6 +1571,8 @@ def meshgrid(*tensors, indexing=None):
         if t.ndim > 1:
             raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
                                f"got: {t}")
+        if t.dtype != tensors[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
     ts = [reshape(t, (-1,)) for t in tensors]
     swap = indexing == "xy" and len(ts) >= 2       # xy: the first two dims are swapped
     if swap:
