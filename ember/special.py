@@ -15,6 +15,7 @@ from . import (digamma, erf, erfc, erfinv, exp2, expm1, i0, igamma, igammac, lga
                log_softmax, logit, logsumexp, mvlgamma, polygamma, round, sigmoid, sinc, softmax,
                xlogy)
 from ._dtype import DEFAULT
+from ._kernel_dtypes import not_implemented
 from .ops import _bessel as _kernels, _special, elementwise as _E
 from .ops._apply import SCALAR_SELF, _finish, make_binary as _make_binary
 from .ops._registry import op as _op
@@ -57,8 +58,11 @@ _i0e, _i1, _i1e, _ndtri, _log_ndtr, _erfcx = (
     _scipy(n) for n in ("i0e", "i1", "i1e", "ndtri", "log_ndtr", "erfcx"))
 
 
-def _near_zero(xp, x, grad_x):
-    """torch's i1/i1e backward: grad_x(x) away from 0, its limit 0.5 within an epsilon of 0."""
+def _near_zero(xp, x, grad_x, name):
+    """torch's i1/i1e backward: grad_x(x) away from 0, its limit 0.5 within an epsilon of 0
+    (a kernel torch has no 2-byte float version of)."""
+    if x.dtype.itemsize == 2:
+        raise not_implemented(f"{name}_backward", x.dtype)
     eps = np.finfo(x.dtype).eps
     tiny = xp.abs(x) <= eps
     return xp.where(tiny, 0.5, grad_x(xp.where(tiny, eps, x))).astype(x.dtype, copy=False)
@@ -71,9 +75,9 @@ def _unary(name, f, grad, low=True):
 
 i0e = _unary("i0e", _i0e, lambda xp, g, x, y: g * (_i1e(xp, x) - xp.sign(x) * y))
 i1 = _unary("i1", _i1, lambda xp, g, x, y: g * _near_zero(
-    xp, x, lambda s: _i0_f(xp, s) - _i1(xp, s) / s))
+    xp, x, lambda s: _i0_f(xp, s) - _i1(xp, s) / s, "i1"))
 i1e = _unary("i1e", _i1e, lambda xp, g, x, y: g * _near_zero(
-    xp, x, lambda s: _i0e(xp, s) - _i1e(xp, s) * (xp.sign(s) + 1 / s)))
+    xp, x, lambda s: _i0e(xp, s) - _i1e(xp, s) * (xp.sign(s) + 1 / s), "i1e"))
 ndtri = _unary("ndtri", _ndtri,
                lambda xp, g, x, y: g * math.sqrt(2 * math.pi) * xp.exp(y * y / 2), low=False)
 log_ndtr = _unary("log_ndtr", _log_ndtr,

@@ -1141,11 +1141,11 @@ def _scatter_reduce_grads(xp, g, x, index, src, res, dim, reduce, include_self):
         gs = xp.where(single, (g * masked_src_res)[grid],
                       (g * res)[grid] / xp.where(src_zero, 1, s))
         gs = xp.where(nz > 1, 0, gs)
-    else:                                  # amax / amin: split evenly among the ties
-        value = res[grid]
+    else:       # amax / amin: split evenly among the ties; torch counts a self value equal
+        value = res[grid]           # to the result even when self is excluded
         self_is = (x == res).astype(g.dtype)
         src_is = (s == value).astype(g.dtype)
-        n = self_is.copy() if include_self else xp.zeros(x.shape, g.dtype)
+        n = self_is.copy()
         _ufunc_at(xp, "add", n, grid, src_is)
         dist = g / xp.where(n == 0, 1, n)
         gx = self_is * dist
