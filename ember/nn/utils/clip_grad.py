@@ -18,6 +18,9 @@ def _as_list(tensors):
 
 
 def _norm_arr(xp, a, norm_type):
+    if norm_type == 2 and a.dtype.kind == "f":      # torch's order where it can be followed
+        r = norm2_all(xp, a)
+        return xp.sqrt((a * a).sum()) if r is None else r
     a = xp.abs(a)
     if norm_type == float("inf"):
         return a.max() if a.size else xp.zeros((), a.dtype)
