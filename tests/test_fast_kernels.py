@@ -83,6 +83,33 @@ def test_causal_attention_softmax_matches_torch():
     assert np.allclose(got.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("keep", [True, False])
+@pytest.mark.parametrize("mask", [None, "bool", "float"])
+def test_flash_attention_backward_kept_or_recomputed(keep, mask, monkeypatch):
+    """The flash node's backward from the forward's probabilities (kept when small) and from
+    recomputed scores (as torch's kernel) both give torch's gradients, a fully masked query
+    row (zeros) included."""
+    from ember.nn import _attention
+    if not keep:
+        monkeypatch.setattr(_attention, "_KEEP_PROBS_BYTES", 0)
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal((2, 3, 6, 4)) for _ in range(3))
+    g = rng.standard_normal((2, 3, 6, 4))
+    m = rng.random((6, 6)) > 0.3
+    m[2] = False                                    # a query row every key is masked from
+    grads = []
+    for lib in (ember, torch):
+        ts = [lib.tensor(a, requires_grad=True) for a in (q, k, v)]
+        am = None if mask is None else lib.tensor(m) if mask == "bool" else \
+            lib.tensor(np.where(m, 0.0, -np.inf))
+        out = lib.nn.functional.scaled_dot_product_attention(*ts, attn_mask=am,
+                                                             is_causal=mask is None)
+        out.backward(lib.tensor(g))
+        grads.append([t.grad.numpy() for t in ts] + [out.detach().numpy()])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", ["sigmoid", "silu"])
 def test_sigmoid_family_follows_torchs_formula(name):
     fe, ft = getattr(ember.nn.functional, name), getattr(torch.nn.functional, name)
