@@ -846,6 +846,8 @@ def _(xp, g, a, b, y):
 @_op("rpow", saves="both", node="PowBackward2")
 def _rpow(xp, x, base):
     y, _ = _pow_fwd(xp, xp.asarray(base, x.dtype), x)
+    if not y.flags.c_contiguous:        # torch's pow(Scalar, Tensor) result is contiguous
+        y = xp.ascontiguousarray(y)
     return y, (x, base, y)
 
 

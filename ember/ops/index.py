@@ -309,10 +309,12 @@ def _bounds_error(e):
 @op("index", saves=None)
 def _index(xp, x, idx):
     try:
-        out = x[idx]
+        out = xp.asarray(x[idx])
     except IndexError as e:
         raise _bounds_error(e) from None
-    return xp.asarray(out), (x.shape, idx)
+    if not out.flags.c_contiguous:  # NumPy may lay the result out as the input's strides;
+        out = xp.ascontiguousarray(out)     # torch's is contiguous or follows the input's
+    return out, (x.shape, idx)
 
 
 @_index.vjp
@@ -1215,8 +1217,10 @@ def _short(t):
 @op("masked_fill", saves=None)
 def _masked_fill(xp, x, mask, value):
     value = _dtype.through_float(value, x.dtype)
-    return fast_where(xp, mask, xp.asarray(value, dtype=x.dtype), x), (mask, value is not None and
-                                                               hasattr(value, "shape"))
+    y = fast_where(xp, mask, xp.asarray(value, dtype=x.dtype), x)
+    if not y.flags.c_contiguous:        # torch fills a contiguous clone
+        y = xp.ascontiguousarray(y)
+    return y, (mask, value is not None and hasattr(value, "shape"))
 
 
 @_masked_fill.vjp
