@@ -177,6 +177,16 @@ _MIXED = {
                                                            m.tensor([0, 1], dtype=m.uint8)),
     "searchsorted bool in bool": lambda m: m.searchsorted(m.tensor([False, True]),
                                                           m.tensor([True])),
+    # integer data meets the first floating operand: its dtype, not the default float
+    "cov int with half aweights": lambda m: m.cov(
+        m.tensor([[1, 2, 3], [4, 0, 2]]), aweights=m.tensor([0.5, 1.0, 2.0], dtype=m.float16)),
+    "cov int with fweights": lambda m: m.cov(m.tensor([[1, 2, 3], [4, 0, 2]]),
+                                             fweights=m.tensor([1, 2, 1])),
+    "gradient int with half coordinates": lambda m: m.gradient(
+        m.tensor([[1, 2, 4, 7], [0, 1, 1, 3]]),
+        spacing=[m.tensor([0.0, 1.0, 3.0, 4.0], dtype=m.float16)], dim=1, edge_order=2)[0],
+    "gradient int with int coordinates": lambda m: m.gradient(
+        m.tensor([1, 2, 4, 7]), spacing=[m.tensor([0, 1, 3, 4])])[0],
 }
 
 

@@ -384,8 +384,9 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
                            f"input with {input.ndim} dimensions")
     x = input if input.ndim == 2 else _S.reshape(input, (1, -1))
-    if x.arr.dtype.kind in "biu":
-        x = x.to(DEFAULT.float)
+    if x.arr.dtype.kind in "biu":   # torch: integers meet the float aweights first, if any
+        x = x.to(aweights.dtype if aweights is not None and aweights.dtype.is_floating_point
+                 else DEFAULT.float)
     n_obs = x.shape[1]
     if fweights is not None and fweights.arr.dtype.kind not in "iu":
         raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights "

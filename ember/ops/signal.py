@@ -502,11 +502,12 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
                                f"argument of length {len(dims)}.")
     else:
         sp = [spacing.item() if isinstance(spacing, Tensor) else spacing] * len(dims)
-    f = input
-    if f.arr.dtype.kind in "biu":
-        f = f.to(DEFAULT.float)
     out = []
     for d, h in zip(dims, sp):
+        f = input
+        if f.arr.dtype.kind in "biu":   # torch: integers meet float coordinates first, if any
+            f = f.to(h.dtype if isinstance(h, Tensor) and h.ndim == 1 and
+                     h.dtype.is_floating_point else DEFAULT.float)
         if input.shape[d] < edge_order + 1:
             raise RuntimeError("torch.gradient expected each dimension size to be at least "
                                "edge_order+1")
