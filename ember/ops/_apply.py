@@ -24,6 +24,23 @@ def _not_tensor(name, x):
                      f"{type(x).__name__}")
 
 
+def tensor_args(name, *args):
+    """torch's argument-parser TypeError where a Tensor is expected: `args` are
+    (argument name, position, value) triples."""
+    for arg, pos, v in args:
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                            f"{type(v).__name__}")
+
+
+def tensor_elements(seq, arg=0):
+    """torch's TypeError for a non-Tensor in a sequence argument of tensors."""
+    for i, v in enumerate(seq):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument {arg}, but got "
+                            f"{type(v).__name__}")
+
+
 def make_unary(op, exact_out=False):
     """`exact_out`: an `out=` tensor must have the result's dtype (torch's dtype-preserving ops)."""
     impl = op.impl

@@ -19,7 +19,7 @@ from .._tensor import Tensor, _new, bump_version
 from . import _special
 from ._blend import fast_where
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
-                     make_binary as _make_binary, make_unary as _make_unary)
+                     make_binary as _make_binary, make_unary as _make_unary, tensor_args)
 from ._registry import holomorphic as _holo, op as _op
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -1406,6 +1406,7 @@ def _ternary_dtype(input, tensor1, tensor2, value):
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    tensor_args("addcmul", ("input", 1, input), ("tensor1", 2, tensor1), ("tensor2", 3, tensor2))
     dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
     if dt is _dt.bool_:
         raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
@@ -1413,6 +1414,7 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    tensor_args("addcdiv", ("input", 1, input), ("tensor1", 2, tensor1), ("tensor2", 3, tensor2))
     if tensor1.arr.dtype.kind in "biu" and tensor2.arr.dtype.kind in "biu":
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  "
                            "release addcdiv will perform a true division of tensor1 and tensor2. "

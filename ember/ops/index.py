@@ -14,7 +14,7 @@ from ..return_types import make as _return_type
 from .._tensor import Tensor, _new, _outside_stacklevel, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
-    inplace
+    inplace, tensor_args
 from . import _stl_select
 from ._blend import fast_where
 from .creation import _fill_value
@@ -770,6 +770,7 @@ def _(xp, g, idx, dim, alpha, sshape):
 
 
 def index_add(input, dim, index, source, *, alpha=1, out=None):
+    tensor_args("index_add", ("index", 2, index), ("source", 3, source))
     d = wrap_dim(dim, input.ndim)
     _index_range_check(input, d, _index_func_check(input, d, index, source, "index_add"),
                        alpha == 1)
@@ -797,6 +798,7 @@ def _(xp, g, idx, dim, sshape):
 
 
 def index_copy(input, dim, index, source):
+    tensor_args("index_copy", ("index", 2, index), ("source", 3, source))
     d = wrap_dim(dim, input.ndim)
     if isinstance(index, Tensor) and index.arr.dtype != np.int64:
         raise RuntimeError("index_copy_(): Expected a long tensor for index, but got "
@@ -1168,6 +1170,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 
 def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True):
+    tensor_args("scatter_reduce" if reduce != "sum" else "scatter_add", ("index", 2, index),
+                ("src", 3, src))
     reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)     # torch accepts these too
     if reduce not in _REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
@@ -1298,6 +1302,7 @@ def _(xp, g, m, n, sshape):
 
 
 def masked_scatter(input, mask, source):
+    tensor_args("masked_scatter", ("mask", 1, mask), ("source", 2, source))
     _check_mask(mask, "masked_scatter_")
     _broadcastable(input.shape, mask.shape)
     if source.arr.dtype != input.arr.dtype:

@@ -15,7 +15,7 @@ from .._tensor import Tensor, _new
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _fw, _fw_propagate, apply
+from ._apply import _finish, _fw, _fw_propagate, apply, tensor_args, tensor_elements
 from ._dims import int_arg, wrap_dim
 from ._registry import holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -226,6 +226,7 @@ def matmul(input, other, *, out=None):
 
 
 def mm(input, mat2, *, out=None):
+    tensor_args("mm", ("input", 1, input), ("mat2", 2, mat2))
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -234,6 +235,7 @@ def mm(input, mat2, *, out=None):
 
 
 def bmm(input, mat2, *, out=None):
+    tensor_args("bmm", ("input", 1, input), ("mat2", 2, mat2))
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
@@ -254,6 +256,7 @@ def _expect_scalar_type(a, b):
 
 
 def mv(input, vec, *, out=None):
+    tensor_args("mv", ("input", 1, input), ("vec", 2, vec))
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}, "
                            f"{vec.ndim}")
@@ -268,6 +271,7 @@ def _addmv_dtypes(input, mat, vec):
 
 
 def dot(input, other, *, out=None):
+    tensor_args("dot", ("input", 1, input), ("tensor", 2, other))
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.dtype != other.dtype:
@@ -295,6 +299,7 @@ _vdot.vjp(lambda xp, g, a, b: (xp.conj(g) * b if a.dtype.kind == "c" else g * b,
 
 
 def vdot(input, other, *, out=None):
+    tensor_args("vdot", ("input", 1, input), ("other", 2, other))
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.arr.dtype == bool:
@@ -310,6 +315,7 @@ def vdot(input, other, *, out=None):
 
 
 def inner(input, other, *, out=None):
+    tensor_args("inner", ("input", 1, input), ("other", 2, other))
     if input.ndim == 0 or other.ndim == 0:
         return input * other
     if input.shape[-1] != other.shape[-1]:
@@ -319,6 +325,7 @@ def inner(input, other, *, out=None):
 
 
 def outer(input, vec2, *, out=None):
+    tensor_args("outer", ("input", 1, input), ("vec2", 2, vec2))
     from .shape import unsqueeze
     for name, v in (("self", input), ("vec2", vec2)):
         if v.ndim != 1:
@@ -476,6 +483,7 @@ def _addprod(kind, input, a, b, beta, alpha, out):
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    tensor_args("addmm", ("input", 1, input), ("mat1", 2, mat1), ("mat2", 3, mat2))
     if mat1.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"{'mat1' if mat1.ndim != 2 else 'mat2'} must be a matrix, got "
                            f"{mat1.ndim if mat1.ndim != 2 else mat2.ndim}-D tensor")
@@ -483,6 +491,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+    tensor_args("addmv", ("input", 1, input), ("mat", 2, mat), ("vec", 3, vec))
     if mat.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, "
                            f"{vec.ndim}")
@@ -490,11 +499,13 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    tensor_args("baddbmm", ("input", 1, input), ("batch1", 2, batch1), ("batch2", 3, batch2))
     _check_batches(batch1, batch2)
     return _addprod("baddbmm", input, batch1, batch2, beta, alpha, out)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    tensor_args("addbmm", ("input", 1, input), ("batch1", 2, batch1), ("batch2", 3, batch2))
     _check_batches(batch1, batch2)
     return _addprod("addbmm", input, batch1, batch2, beta, alpha, out)
 
@@ -685,6 +696,7 @@ def einsum(*args):
     equation, operands = args[0], args[1:]
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    tensor_elements(operands, 1)
     if not operands:
         raise ValueError("einsum(): must specify the equation string and at least one operand, "
                          "or at least one operand and its subscripts list")
@@ -921,6 +933,7 @@ def _cross_dims(input, other, dim, name):
 
 
 def cross(input, other, dim=None, *, out=None):
+    tensor_args("cross", ("input", 1, input), ("other", 2, other))
     if dim is None:
         import warnings
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
@@ -935,6 +948,7 @@ def cross(input, other, dim=None, *, out=None):
 
 
 def _linalg_cross(input, other, *, dim=-1):
+    tensor_args("linalg_cross", ("input", 1, input), ("other", 2, other))
     d = _cross_dims(input, other, dim, "linalg.cross")
     _expect_scalar_type(input, other)
     if input.arr.dtype == bool:
@@ -1179,6 +1193,7 @@ def _(xp, g, a, x, vector, left):
 
 
 def _linalg_solve(A, B, *, left=True, out=None):
+    tensor_args("linalg_solve", ("A", 1, A), ("B", 2, B))
     _square(A, "linalg.solve")
     if A.dtype != B.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A "

@@ -12,7 +12,7 @@ from .._dtype import PROMOTE
 from .._tensor import Size, Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, _tname as _type_name, \
-    apply, inplace, make_unary, make_view, write_into
+    apply, inplace, make_unary, make_view, tensor_args, tensor_elements, write_into
 from ._dims import int_arg, wrap_dim
 from ._registry import no_complex_grad, op
 from ..autograd.node import node_class as _node_class
@@ -253,10 +253,12 @@ def reshape(input, *args, shape=None):
 
 
 def view_as(input, other):
+    tensor_args("view_as", ("other", 1, other))
     return view(input, other.shape)
 
 
 def reshape_as(input, other):
+    tensor_args("reshape_as", ("other", 1, other))
     return reshape(input, other.shape)
 
 
@@ -494,6 +496,7 @@ def _tname(x):
 
 
 def expand_as(input, other):
+    tensor_args("expand_as", ("other", 1, other))
     return expand(input, other.shape)
 
 
@@ -521,6 +524,7 @@ def broadcast_shapes(*shapes):
 def broadcast_tensors(*tensors):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
+    tensor_elements(tensors)
     shapes = [t.arr.shape for t in tensors]
     try:
         shape = np.broadcast_shapes(*shapes)
@@ -823,11 +827,13 @@ def _atleast(tensors, up):
 
 
 def hstack(tensors, *, out=None):
+    tensor_elements(tensors)
     tensors = [_up1(t) for t in tensors]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1, out=out)
 
 
 def vstack(tensors, *, out=None):
+    tensor_elements(tensors)
     return cat([_up2(t) for t in tensors], 0, out=out)
 
 
@@ -835,10 +841,12 @@ row_stack = vstack
 
 
 def dstack(tensors, *, out=None):
+    tensor_elements(tensors)
     return cat([_up3(t) for t in tensors], 2, out=out)
 
 
 def column_stack(tensors, *, out=None):
+    tensor_elements(tensors)
     return cat([reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors], 1, out=out)
 
 
@@ -1559,6 +1567,7 @@ def is_tensor(obj):
 def meshgrid(*tensors, indexing=None):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
+    tensor_elements(tensors)
     if indexing is None:
         import warnings
         warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
@@ -1589,6 +1598,7 @@ def meshgrid(*tensors, indexing=None):
 
 
 def block_diag(*tensors):
+    tensor_elements(tensors)
     mats = [reshape(t, (1, -1)) if t.ndim <= 1 else t for t in tensors]
     for i, m in enumerate(tensors):
         if m.ndim > 2:
@@ -1612,6 +1622,7 @@ def block_diag(*tensors):
 
 
 def cartesian_prod(*tensors):
+    tensor_elements(tensors)
     for t in tensors:
         if t.ndim != 1:
             raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
@@ -1675,6 +1686,7 @@ def _scatter_into(o, input, src, region, view):
 
 
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    tensor_args("slice_scatter", ("input", 1, input), ("src", 2, src))
     d = wrap_dim(dim, input.ndim)
     region = ("basic", (slice(None),) * d + (slice(start, end, step),) + (Ellipsis,))
     return no_complex_grad(_scatter_into(_slice_scatter, input, src, region,
@@ -1682,6 +1694,7 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
 
 
 def select_scatter(input, src, dim, index):
+    tensor_args("select_scatter", ("input", 1, input), ("src", 2, src))
     d = wrap_dim(dim, input.ndim)
     n = input.shape[d]
     if not -n <= index < n:
@@ -1693,6 +1706,7 @@ def select_scatter(input, src, dim, index):
 
 
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    tensor_args("diagonal_scatter", ("input", 1, input), ("src", 2, src))
     nd = input.ndim
     d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
     region = ("diag", (int(offset), d1, d2))
