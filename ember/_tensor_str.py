@@ -19,7 +19,7 @@ __all__ = ["set_printoptions", "get_printoptions", "printoptions", "format_tenso
 
 
 @dataclasses.dataclass
-class _PrinterOptions:
+class __PrinterOptions:  # torch's name (not mangled at module level)
     precision: int = 4
     threshold: float = 1000
     edgeitems: int = 3
@@ -27,7 +27,7 @@ class _PrinterOptions:
     sci_mode: bool | None = None
 
 
-PRINT_OPTS = _PrinterOptions()
+PRINT_OPTS = __PrinterOptions()
 
 # profile -> (precision, threshold, edgeitems, linewidth); unknown profiles are ignored, as in torch
 _PROFILES = {
@@ -173,6 +173,8 @@ def _summarized_data(arr):
         return np.empty((0,) * arr.ndim, arr.dtype)
     n = arr.shape[0]
     rows = [*range(edge), *range(n - edge, n)] if n > 2 * edge else range(n)
+    if not rows:  # a negative edgeitems: torch.stack of no rows
+        raise RuntimeError("stack expects a non-empty TensorList")
     return np.stack([_summarized_data(arr[i]) for i in rows])
 
 
@@ -245,7 +247,7 @@ def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_
     elif requires_grad:
         suffixes.append("requires_grad=True")
     if tangent is not None:
-        suffixes.append(f"tangent={tangent!r}")
+        suffixes.append(f"tangent={tangent}")  # format(): a 0-d tangent prints as a number
     text = _add_suffixes(prefix + body, suffixes, indent)
     return "Parameter containing:\n" + text if is_parameter else text
 
