@@ -33,6 +33,7 @@ OPTIONS = [
     {"threshold": 1000.5, "linewidth": 81}, {"precision": 6, "sci_mode": True, "linewidth": 30},
     {"profile": "nonsense"}, {"threshold": math.inf, "linewidth": 120},
     {"default_dtype": "float64"}, {"default_dtype": "float64", "precision": 2},
+    {"default_dtype": "float16"}, {"default_dtype": "bfloat16", "sci_mode": True},
 ]
 TRANSFORMS = ["plain", "requires_grad", "mul2", "sum", "param", "param_nograd", "t", "slice",
               "neg_stride", "detach", "clone", "contiguous_t", "getitem0", "expand", "tensor_api"]

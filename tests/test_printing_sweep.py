@@ -23,6 +23,7 @@ OPTIONS = [
     {"threshold": 10}, {"threshold": 10, "edgeitems": 1}, {"threshold": 5, "edgeitems": 0},
     {"edgeitems": 5, "threshold": 20}, {"profile": "short"}, {"profile": "full"},
     {"profile": "short", "sci_mode": True}, {"precision": 3, "sci_mode": False, "linewidth": 60},
+    {"default_dtype": "float16"}, {"default_dtype": "bfloat16", "sci_mode": True},
     {"default_dtype": "float64"}, {"default_dtype": "float64", "precision": 2},
 ]
 # value families: the float64 values a float tensor is cast from
