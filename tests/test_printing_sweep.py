@@ -206,16 +206,6 @@ SPECIALS = {
 }
 
 
-@pytest.mark.parametrize("options", OPTIONS[:8] + OPTIONS[-2:], ids=str)
-@pytest.mark.parametrize("name", SPECIALS)
-def test_special(name, options):
-    if name.startswith(("sparse", "meta")):  # tolist() of these raises, with other messages
-        make = SPECIALS[name]
-        compare(lambda lib: _NoList(make(lib)), options)
-    else:
-        compare(SPECIALS[name], options)
-
-
 class _NoList:
     """A tensor whose tolist() is left out of the comparison."""
 
@@ -233,6 +223,16 @@ class _NoList:
 
     def __format__(self, spec):
         return format(self.t, spec)
+
+
+@pytest.mark.parametrize("options", OPTIONS[:8] + OPTIONS[-2:], ids=str)
+@pytest.mark.parametrize("name", SPECIALS)
+def test_special(name, options):
+    if name.startswith(("sparse", "meta")):  # tolist() of these raises, with other messages
+        make = SPECIALS[name]
+        compare(lambda lib: _NoList(make(lib)), options)
+    else:
+        compare(SPECIALS[name], options)
 
 
 # ---------------------------------------------------------------- fixed differences
