@@ -447,12 +447,13 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents=None):
         from ._tensor_str import tensor_repr
-        return tensor_repr(self)
+        return tensor_repr(self, tensor_contents)
 
     def __format__(self, spec):
-        if self.arr.ndim == 0:          # torch: a 0-d tensor formats as its Python number
+        from ._tensor_str import formats_as_number
+        if formats_as_number(self):     # torch: a plain 0-d tensor formats as its Python number
             return self.item().__format__(spec)
-        return object.__format__(self, spec)
+        return object.__format__(self, spec)  # the str(), or TypeError for a non-empty spec
 
     def __dlpack__(self, stream=None, **kwargs):
         return self.arr.__dlpack__(**({} if stream is None else {"stream": stream}), **kwargs)

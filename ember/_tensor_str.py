@@ -19,7 +19,7 @@ __all__ = ["set_printoptions", "get_printoptions", "printoptions", "format_tenso
 
 
 @dataclasses.dataclass
-class _PrinterOptions:
+class __PrinterOptions:  # torch's name (not mangled at module level)
     precision: int = 4
     threshold: float = 1000
     edgeitems: int = 3
@@ -27,7 +27,7 @@ class _PrinterOptions:
     sci_mode: bool | None = None
 
 
-PRINT_OPTS = _PrinterOptions()
+PRINT_OPTS = __PrinterOptions()
 
 # profile -> (precision, threshold, edgeitems, linewidth); unknown profiles are ignored, as in torch
 _PROFILES = {
@@ -173,6 +173,8 @@ def _summarized_data(arr):
         return np.empty((0,) * arr.ndim, arr.dtype)
     n = arr.shape[0]
     rows = [*range(edge), *range(n - edge, n)] if n > 2 * edge else range(n)
+    if not rows:  # a negative edgeitems: torch.stack of no rows
+        raise RuntimeError("stack expects a non-empty TensorList")
     return np.stack([_summarized_data(arr[i]) for i in rows])
 
 
@@ -211,11 +213,12 @@ def _dtype_kind(name):
 
 
 def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_name=None,
-                  is_parameter=False, type_name=None, tangent=None):
+                  is_parameter=False, type_name=None, tangent=None, contents=None):
     """repr() of a tensor holding the host array `arr`, of ember dtype `dtype` (or its name).
 
     `is_parameter` gives nn.Parameter's repr (the "Parameter containing:" line); `type_name`
-    names a Tensor subclass, which torch prints in place of `tensor`."""
+    names a Tensor subclass, which torch prints in place of `tensor`; `contents` (torch's
+    `tensor_contents`) replaces the text of the values."""
     if isinstance(dtype, str):
         name, dtype_str = dtype, "torch." + dtype
     else:
@@ -232,24 +235,24 @@ def format_tensor(arr, dtype, *, device_str="cpu", requires_grad=False, grad_fn_
             suffixes.append(f"size={tuple(arr.shape)}")
         if name != default_float:  # no element shows the kind, so even int64 is spelled out
             suffixes.append("dtype=" + dtype_str)
-        body = "[]"
+        body = "[]" if contents is None else contents
     else:
         if not PRINT_OPTS.edgeitems:
             suffixes.append(f"size={tuple(arr.shape)}")
         if name not in (default_float, DEFAULT.complex.name, "int64", "bool"):
             suffixes.append("dtype=" + dtype_str)
-        body = _tensor_str(arr, indent, _dtype_kind(name))
+        body = _tensor_str(arr, indent, _dtype_kind(name)) if contents is None else contents
     if grad_fn_name is not None:
         suffixes.append(f"grad_fn=<{grad_fn_name}>")
     elif requires_grad:
         suffixes.append("requires_grad=True")
     if tangent is not None:
-        suffixes.append(f"tangent={tangent!r}")
+        suffixes.append(f"tangent={tangent}")  # format(): a 0-d tangent prints as a number
     text = _add_suffixes(prefix + body, suffixes, indent)
     return "Parameter containing:\n" + text if is_parameter else text
 
 
-def _meta_repr(t, grad_fn):
+def _meta_repr(t, grad_fn, contents):
     """torch's repr of a meta tensor: no values; its size, and any dtype but the default."""
     suffixes = ["device='meta'", f"size={tuple(t.arr.shape)}"]
     if t.dtype is not DEFAULT.float:
@@ -258,7 +261,8 @@ def _meta_repr(t, grad_fn):
         suffixes.append(f"grad_fn=<{grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    return "tensor(..., " + ", ".join(suffixes) + ")"
+    body = "..." if contents is None else contents
+    return _add_suffixes("tensor(" + body, suffixes, len("tensor("))
 
 
 def _tangent(t):
@@ -269,21 +273,30 @@ def _tangent(t):
     return tangent_of(t)
 
 
-def tensor_repr(t):
-    """Tensor.__repr__ of an ember Tensor (nn.Parameter.__repr__ adds its own first line)."""
+def formats_as_number(t):
+    """Whether format(t, spec) is format(t.item(), spec): torch's rule, a 0-d tensor of type
+    exactly Tensor (a buffer is one) that is not on the meta device."""
+    from ._tensor import Tensor
+    from .nn.parameter import _FlaggedTensor
+    return t.arr.ndim == 0 and type(t) in (Tensor, _FlaggedTensor) and t.be.name != "meta"
+
+
+def tensor_repr(t, contents=None):
+    """Tensor.__repr__ of an ember Tensor (nn.Parameter.__repr__ adds its own first line);
+    `contents` is torch's `tensor_contents`, a text printed in place of the values."""
     cls = type(t)
     # Tensor, Parameter, ...: torch's `tensor(` (a user's subclass prints its own name)
     plain = cls.__module__.startswith("ember.") or cls.__module__ == "torch"
     grad_fn = t.grad_fn
     if t.be.name == "meta":
-        return _meta_repr(t, grad_fn)
+        return _meta_repr(t, grad_fn, contents)
     if t.is_sparse or t.is_sparse_csr:
-        return _sparse_repr(t, grad_fn)
+        return _sparse_repr(t, grad_fn, contents)
     text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
                          grad_fn_name=None if grad_fn is None else grad_fn.name(),
                          type_name=None if plain else cls.__name__,
-                         tangent=_tangent(t))
+                         tangent=_tangent(t), contents=contents)
     if not plain:
         from .nn.parameter import Parameter
         if isinstance(t, Parameter):
@@ -301,7 +314,7 @@ def _sparse_part(arr, name, indent):
     return prefix + _tensor_str(arr, indent + len(prefix), kind) + ")"
 
 
-def _sparse_repr(t, grad_fn):
+def _sparse_repr(t, grad_fn, contents):
     """torch's repr of a sparse tensor: its index arrays and values, then size, nnz, dtype,
     layout and the autograd suffixes (for COO the first on a new line)."""
     s, indent = t.arr, len("tensor(")
@@ -314,7 +327,7 @@ def _sparse_repr(t, grad_fn):
     suffixes += [f"size={tuple(s.shape)}", f"nnz={s.nnz}"]
     if t.dtype.name not in (DEFAULT.float.name, DEFAULT.complex.name, "int64", "bool"):
         suffixes.append(f"dtype={t.dtype!r}")
-    body = (",\n" + " " * indent).join(
+    body = contents if contents is not None else (",\n" + " " * indent).join(
         _sparse_part(np.asarray(t.be.to_host(a)), name, indent) for name, a in parts)
     suffixes.append(f"layout={t.layout!r}")
     if grad_fn is not None:
