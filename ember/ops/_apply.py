@@ -8,6 +8,7 @@ from weakref import ref as _weakref
 import numpy as np
 
 from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine, through_float
+from .._kernel_dtypes import tname as _tname
 from .._tensor import Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -640,14 +641,6 @@ def _finish_tuple(results, out, name, cls=tuple):
 def _can_write(src, dst):
     from .._dtype import can_cast
     return can_cast(OF_NP[src.num], OF_NP[dst.num])
-
-
-def _tname(d):
-    n = OF_NP[d.num].name
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "bool": "Bool", "float16": "Half", "int16": "Short", "int8": "Char",
-            "uint8": "Byte", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-            "bfloat16": "BFloat16"}[n]
 
 
 def _any_rg(args, kwargs):
