@@ -8,12 +8,17 @@ Prints each difference (first few in full) and a count.
 import argparse
 import itertools
 import math
+import os
+import sys
 
-import ml_dtypes
 import numpy as np
 import torch
 
 import ember
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tests"))
+from test_printing_sweep import make_array  # noqa: E402  (the test's seeded value families)
 
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
           "float32", "float64", "complex64", "complex128", "uint16", "uint32", "uint64"]
@@ -37,56 +42,6 @@ OPTIONS = [
 ]
 TRANSFORMS = ["plain", "requires_grad", "mul2", "sum", "param", "param_nograd", "t", "slice",
               "neg_stride", "detach", "clone", "contiguous_t", "getitem0", "expand", "tensor_api"]
-
-
-def values(rng, family, n, dtype):
-    """Float64 (or complex128) values of one family, to be cast to `dtype`."""
-    if family == "small":
-        v = rng.integers(0, 10, n).astype(np.float64)
-    elif family == "neg":
-        v = rng.integers(-120, 120, n).astype(np.float64)
-    elif family == "mixed":
-        v = 10.0 ** rng.uniform(-8, 8, n) * rng.choice([-1, 1], n)
-    elif family == "intvalued":
-        v = np.round(rng.standard_normal(n) * 10 ** rng.integers(0, 9, n))
-    elif family == "special":
-        pool = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1.0, -2.5, 1e-5, 3.0])
-        v = rng.choice(pool, n)
-    elif family == "boundary":
-        base = rng.choice([0.5, 1.5, 2.99995, 9.99995, 0.00015, 99999.5, 0.12345, 1e-4,
-                           9.9999e-5, 1e8, 1e8 + 1, 1000.0, 0.001], n)
-        v = base * rng.choice([1, -1, 1 + 1e-12, 1 - 1e-12], n)
-    elif family == "huge":
-        v = rng.choice([1e30, -1e30, 65504.0, 3e38, 1e-30, 6e-8, 1e16 + 1, 2.0 ** 60], n)
-    else:
-        v = rng.standard_normal(n) * 10
-    if dtype.startswith("complex"):
-        w = values(rng, family if rng.random() < 0.7 else "normal", n, "float64")
-        if rng.random() < 0.5:
-            w = w[rng.permutation(n)]
-        v = v + 1j * w
-        fix = np.isnan(v.real) | np.isnan(w)  # keep NaN parts as NaN, not NaN+NaNj everywhere
-        v = np.where(fix, np.array([complex(a, b) for a, b in zip(v.real, w)]), v)
-    return v
-
-
-def make_array(rng, dtype, shape, family):
-    n = math.prod(shape)
-    if dtype == "bool":
-        return np.asarray(rng.random(shape) > 0.5)
-    if dtype.startswith(("int", "uint")):
-        info = np.iinfo(dtype)
-        span = {"small": (0, 10), "neg": (-120, 120), "huge": (info.min, info.max)}.get(
-            family, (-100000, 100000))
-        lo, hi = max(info.min, span[0]), min(info.max, span[1])
-        return np.asarray(rng.integers(lo, hi, size=shape, endpoint=True, dtype=dtype))
-    v = np.asarray(values(rng, family, n, dtype).reshape(shape))
-    with np.errstate(over="ignore", invalid="ignore"):
-        if dtype == "bfloat16":
-            return v.astype(np.float32).astype(ml_dtypes.bfloat16)
-        if dtype == "float16":
-            return v.astype(np.float32).astype(np.float16)
-        return v.astype(dtype)
 
 
 def build(lib, a, dtype):
