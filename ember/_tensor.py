@@ -82,7 +82,7 @@ def _size_item(v, i):
 
 
 _SCALAR_WARNED = [False]
-_T_WARNED = [False]
+_T_WARNED = [False, False]     # x.T on non-matrices, x.H on 0-d (torch warns once)
 
 
 def _warn_grad_scalar():
@@ -331,7 +331,20 @@ class Tensor:
 
     @property
     def H(self):
-        return self.T.conj()
+        nd = self.arr.ndim
+        if nd == 0:
+            if not _T_WARNED[1]:                # TORCH_WARN_ONCE
+                _T_WARNED[1] = True
+                import warnings
+                warnings.warn("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().",
+                              UserWarning, stacklevel=2)
+            return self.conj()
+        if nd != 2:
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
+                               f"{nd}-D tensor." + (" For batches of matrices, consider using "
+                                                    "tensor.mH" if nd > 2 else ""))
+        from .ops.shape import _matrix_transpose
+        return _matrix_transpose(self, "mH")
 
     @property
     def mH(self):
