@@ -63,3 +63,27 @@ def test_grad_mode_decorator_on_generator_like_torch(mode):
             rest = list(g)
         return first, sent, rest, lib.is_grad_enabled()
     assert run(ember) == run(torch)
+
+
+def test_device_never_equals_a_string_like_torch():
+    def run(lib):
+        x = lib.ones(2)
+        d = lib.device("cpu")
+        return x.device == "cpu", "cpu" == d, d != "cpu", d == "gpu", d == lib.device("cpu")
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "int64", "int8", "bool"])
+def test_tensor_of_multi_element_tensors_raises_like_torch(dtype):
+    def run(lib):
+        x = lib.ones(2, dtype=getattr(lib, dtype))
+        return lib.tensor([x, x])
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_deepcopy_of_non_leaf_message_like_torch():
+    import copy
+
+    def run(lib):
+        return copy.deepcopy(lib.ones(2, requires_grad=True) * 2)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -119,9 +119,11 @@ def _leaf_dtype(x):
     if t is _py_complex:
         return DEFAULT.complex
     if isinstance(x, Tensor):
-        if x.arr.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an "
-                            "index")
+        if x.arr.size != 1:     # torch converts an integer tensor as an index, others as floats
+            if x.arr.dtype.kind in "iub":
+                raise TypeError("only integer tensors of a single element can be converted to "
+                                "an index")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return x.dtype
     if isinstance(x, (str, bytes, np.str_, np.bytes_)):
         raise TypeError("new(): invalid data type 'str'")
