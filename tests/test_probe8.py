@@ -87,3 +87,80 @@ def test_deepcopy_of_non_leaf_message_like_torch():
     def run(lib):
         return copy.deepcopy(lib.ones(2, requires_grad=True) * 2)
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def _scaler_setup(lib, **kw):
+    p = lib.nn.Parameter(lib.ones(2))
+    return p, lib.optim.SGD([p], lr=0.1), lib.amp.GradScaler("cpu", **kw)
+
+
+def _scaled_backward(lib, p, sc, factor=2.0):
+    sc.scale((p * factor).sum()).backward()
+
+
+def _scaler_step_twice(lib):
+    p, opt, sc = _scaler_setup(lib)
+    _scaled_backward(lib, p, sc)
+    sc.step(opt)
+    sc.step(opt)
+
+
+def _scaler_unscale_after_step(lib):
+    p, opt, sc = _scaler_setup(lib)
+    _scaled_backward(lib, p, sc)
+    sc.step(opt)
+    sc.unscale_(opt)
+
+
+def _scaler_fp16_grads(lib):
+    p = lib.nn.Parameter(lib.ones(2, dtype=lib.float16))
+    sc = lib.amp.GradScaler("cpu")
+    sc.scale((p * 2).sum()).backward()
+    sc.step(lib.optim.SGD([p], lr=0.1))
+
+
+_SCALER_MISUSE = {
+    "step before scale": lambda lib: (lambda p, opt, sc: sc.step(opt))(*_scaler_setup(lib)),
+    "update before scale": lambda lib: _scaler_setup(lib)[2].update(),
+    "unscale_ before scale": lambda lib: (lambda p, opt, sc: sc.unscale_(opt))(
+        *_scaler_setup(lib)),
+    "update without a step": lambda lib: (lambda p, opt, sc: (
+        _scaled_backward(lib, p, sc), sc.update()))(*_scaler_setup(lib)),
+    "step twice": _scaler_step_twice,
+    "unscale_ after step": _scaler_unscale_after_step,
+    "closure": lambda lib: (lambda p, opt, sc: (
+        _scaled_backward(lib, p, sc), sc.step(opt, closure=lambda: 0)))(*_scaler_setup(lib)),
+    "no gradients": lambda lib: (lambda p, opt, sc: (
+        sc.scale(p.sum()), sc.step(opt)))(*_scaler_setup(lib)),
+    "fp16 gradients": _scaler_fp16_grads,
+    "growth factor <= 1": lambda lib: lib.amp.GradScaler("cpu", growth_factor=0.5),
+    "scale a number": lambda lib: _scaler_setup(lib)[2].scale(3.0),
+}
+
+
+@pytest.mark.parametrize("case", list(_SCALER_MISUSE))
+def test_grad_scaler_misuse_raises_like_torch(case):
+    assert _outcome(lambda: _SCALER_MISUSE[case](ember)) == \
+        _outcome(lambda: _SCALER_MISUSE[case](torch))
+
+
+def test_grad_scaler_training_like_torch():
+    def run(lib):
+        p, opt, sc = _scaler_setup(lib, init_scale=3.3, growth_factor=1.7, backoff_factor=0.3,
+                                   growth_interval=2)
+        out = [sc.get_scale(), sc.state_dict()]
+        for i in range(7):
+            opt.zero_grad()
+            s = sc.scale((p * (float("inf") if i in (2, 5) else 2.0)).sum())
+            s.backward()
+            r = sc.step(opt)
+            sc.update()
+            out += [_plain(s), r, sc.get_scale(), sc.state_dict(), _plain(p)]
+        sc.update(1024.0)
+        out.append(sc.get_scale())
+        sc.update(lib.tensor(3.7))
+        out.append(sc.get_scale())
+        sc2 = lib.amp.GradScaler("cpu")
+        sc2.load_state_dict(sc.state_dict())
+        return out, sc2.get_scale(), sc2.state_dict()
+    assert run(ember) == run(torch)
