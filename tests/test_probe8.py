@@ -164,3 +164,46 @@ def test_grad_scaler_training_like_torch():
         sc2.load_state_dict(sc.state_dict())
         return out, sc2.get_scale(), sc2.state_dict()
     assert run(ember) == run(torch)
+
+
+def _sin_cumsum(x):
+    return x.sin() * x.cumsum(0)
+
+
+_FORWARD_JACOBIAN = {
+    "one input": lambda lib, x: lib.autograd.functional.jacobian(
+        _sin_cumsum, x, vectorize=True, strategy="forward-mode"),
+    "tuples": lambda lib, x: lib.autograd.functional.jacobian(
+        lambda a, b: (a * b.sum(), a.exp()[:2]), (x, x[:2] * 3), vectorize=True,
+        strategy="forward-mode"),
+    "constant output": lambda lib, x: lib.autograd.functional.jacobian(
+        lambda a: lib.ones(2), x, vectorize=True, strategy="forward-mode"),
+    "module": lambda lib, x: lib.autograd.functional.jacobian(
+        lib.nn.Sequential(lib.nn.Linear(4, 3), lib.nn.GELU(), lib.nn.LayerNorm(3)),
+        x.view(1, 4), vectorize=True, strategy="forward-mode"),
+    "hessian": lambda lib, x: lib.autograd.functional.hessian(
+        lambda a, b: (a.exp() * b * b).sum(), (x, x * 2), vectorize=True,
+        outer_jacobian_strategy="forward-mode"),
+    "not vectorized": lambda lib, x: lib.autograd.functional.jacobian(
+        _sin_cumsum, x, strategy="forward-mode"),
+    "strict": lambda lib, x: lib.autograd.functional.jacobian(
+        _sin_cumsum, x, vectorize=True, strict=True, strategy="forward-mode"),
+    "create_graph": lambda lib, x: lib.autograd.functional.jacobian(
+        _sin_cumsum, x, vectorize=True, create_graph=True, strategy="forward-mode"),
+}
+
+
+@pytest.mark.parametrize("case", list(_FORWARD_JACOBIAN))
+def test_forward_mode_jacobian_like_torch(case):
+    def run(lib):
+        lib.manual_seed(0)
+        return _FORWARD_JACOBIAN[case](lib, lib.randn(4))
+    e, t = _outcome(lambda: run(ember)), _outcome(lambda: run(torch))
+    if e[0] == "ok" == t[0]:
+        flat = [x for x in torch.utils._pytree.tree_leaves(run(torch))]
+        got = [torch.tensor(x.tolist()) for x in torch.utils._pytree.tree_leaves(run(ember))]
+        assert [x.shape for x in got] == [x.shape for x in flat]
+        for a, b in zip(got, flat):
+            torch.testing.assert_close(a, b)
+    else:
+        assert e == t
