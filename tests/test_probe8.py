@@ -207,3 +207,54 @@ def test_forward_mode_jacobian_like_torch(case):
             torch.testing.assert_close(a, b)
     else:
         assert e == t
+
+
+@pytest.mark.parametrize("make", ["x[:2]", "x.view(2, 2)", "x.detach()", "x.clone()",
+                                  "(x * 2)[1:]", "x.unbind()[0]"])
+def test_detach_in_place_of_a_view_raises_like_torch(make):
+    def run(lib):
+        x = lib.ones(4, requires_grad=True)
+        y = eval(make, {"x": x})      # noqa: S307 - fixed strings above
+        y.detach_()
+        return y.requires_grad, y.grad_fn is None
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_extremum_grad_counts_tied_self_like_torch(reduce, include_self):
+    def run(lib):
+        src = lib.tensor([1., 5., 3., 5., 2., 2.], requires_grad=True)
+        base = lib.tensor([2., 5., 2.], requires_grad=True)
+        y = base.scatter_reduce(0, lib.tensor([0, 0, 1, 1, 2, 2]), src, reduce,
+                                include_self=include_self)
+        (y * lib.tensor([1., 2., 3.])).sum().backward()
+        return y, src.grad, base.grad
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_backward_with_create_graph_warns_once_like_torch():
+    import subprocess
+    import sys
+    import warnings
+
+    import ember.autograd.functions as functions
+    code = ("import warnings, torch\n"
+            "x = torch.ones(2, requires_grad=True)\n"
+            "for i in range(2):\n"
+            "    with warnings.catch_warnings(record=True) as w:\n"
+            "        warnings.simplefilter('always')\n"
+            "        (x ** 3).sum().backward(create_graph=True)\n"
+            "    print(repr([(a.category.__name__, str(a.message).split(' (Triggered')[0])"
+            " for a in w]))\n")
+    expected = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout.splitlines()
+    functions._CREATE_GRAPH_WARNED = False
+    x = ember.ones(2, requires_grad=True)
+    got = []
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            (x ** 3).sum().backward(create_graph=True)
+        got.append(repr([(a.category.__name__, str(a.message)) for a in w]))
+    assert got == expected

@@ -1132,7 +1132,7 @@ def _scatter_reduce_grads(xp, g, x, index, src, res, dim, reduce, include_self):
         value = res[grid]
         self_is = (x == res).astype(g.dtype)
         src_is = (s == value).astype(g.dtype)
-        n = self_is.copy() if include_self else xp.zeros(x.shape, g.dtype)
+        n = self_is.copy()      # torch counts a tied self even when include_self=False
         _ufunc_at(xp, "add", n, grid, src_is)
         dist = g / xp.where(n == 0, 1, n)
         gx = self_is * dist
