@@ -258,3 +258,19 @@ def test_backward_with_create_graph_warns_once_like_torch():
             (x ** 3).sum().backward(create_graph=True)
         got.append(repr([(a.category.__name__, str(a.message)) for a in w]))
     assert got == expected
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "int8", "uint8", "bool", "uint16",
+                                   "float32", "float16", "bfloat16", "complex64"])
+def test_embedding_index_dtypes_like_torch(dtype):
+    def run(lib):
+        idx = lib.tensor([[1, 0]]).to(getattr(lib, dtype))
+        return lib.nn.Embedding(3, 2)(idx).shape
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("shape", [(2,), (1, 2), (3, 1, 2)])
+def test_linear_dtype_mismatch_message_like_torch(shape):
+    def run(lib):
+        return lib.nn.functional.linear(lib.ones(*shape), lib.ones(2, 2, dtype=lib.float64))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

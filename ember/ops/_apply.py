@@ -630,7 +630,8 @@ def _tname(d):
     return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
             "bool": "Bool", "float16": "Half", "int16": "Short", "int8": "Char",
             "uint8": "Byte", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-            "bfloat16": "BFloat16"}[n]
+            "bfloat16": "BFloat16", "uint16": "UInt16", "uint32": "UInt32",
+            "uint64": "UInt64"}[n]
 
 
 def _any_rg(args, kwargs):

@@ -326,7 +326,7 @@ def _linear(xp, x, w, b):
     if x.shape[-1] != w.shape[-1]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(x)}x{x.shape[-1]} "
                            f"and {w.shape[-1]}x{w.shape[0] if w.ndim > 1 else 1})")
-    _check_same_dtype(x, w, "mat1", "mat2")
+    _check_same_dtype(x, w)
     low = x.dtype if x.dtype.itemsize == 2 and x.dtype.kind in "fV" else None
     if low is not None:             # torch: float accumulation, the bias too, one rounding
         x, w = x.astype(np.float32), w.astype(np.float32)
