@@ -274,3 +274,27 @@ def test_linear_dtype_mismatch_message_like_torch(shape):
     def run(lib):
         return lib.nn.functional.linear(lib.ones(*shape), lib.ones(2, 2, dtype=lib.float64))
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_SDPA_DTYPES = [("float32",) * 3 + (None,), ("float32", "float64", "float32", None),
+                ("float64", "float32", "float32", None), ("float32", "float32", "float16", None)]
+_SDPA_DTYPES += [(q, q, q, m) for q in ("float32", "float64", "float16")
+                 for m in ("float32", "float64", "float16", "bool", "uint8", "bfloat16")]
+
+
+@pytest.mark.parametrize("q,k,v,mask", _SDPA_DTYPES)
+def test_sdpa_dtype_checks_like_torch(q, k, v, mask):
+    def run(lib):
+        def make(d):
+            return lib.ones(1, 2, 2, dtype=getattr(lib, d))
+        m = None if mask is None else lib.ones(2, 2, dtype=getattr(lib, mask))
+        return lib.nn.functional.scaled_dot_product_attention(make(q), make(k), make(v),
+                                                              attn_mask=m)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "bool", "uint8"])
+def test_mm_dtype_mismatch_names_like_torch(dtype):
+    def run(lib):
+        return lib.mm(lib.ones(2, 2), lib.ones(2, 2, dtype=getattr(lib, dtype)))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

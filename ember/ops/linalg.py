@@ -37,7 +37,8 @@ def _check_same_dtype(a, b, name="m1", other="m2"):
 def _short(d):
     return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
             "int32": "int", "bfloat16": "c10::BFloat16", "complex64": "c10::complex<float>",
-            "complex128": "c10::complex<double>"}.get(d.name, d.name)
+            "complex128": "c10::complex<double>", "uint8": "unsigned char", "int8": "signed char",
+            "int16": "short int"}.get(d.name, d.name)
 
 
 def _swap(a):
