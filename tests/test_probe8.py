@@ -298,3 +298,65 @@ def test_mm_dtype_mismatch_names_like_torch(dtype):
     def run(lib):
         return lib.mm(lib.ones(2, 2), lib.ones(2, 2, dtype=getattr(lib, dtype)))
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_POOL_INPUTS = {"max_pool1d": (1, 4), "max_pool2d": (1, 1, 4, 4), "avg_pool1d": (1, 1, 4),
+                "avg_pool2d": (1, 1, 4, 4), "max_pool3d": (1, 1, 4, 4, 4),
+                "avg_pool3d": (1, 1, 4, 4, 4)}
+_POOL_ARGS = [dict(kernel_size=0), dict(kernel_size=0, stride=1), dict(kernel_size=2, stride=0),
+              dict(kernel_size=2, padding=2), dict(kernel_size=2, padding=-1),
+              dict(kernel_size=2, dilation=0), dict(kernel_size=5), dict(kernel_size=-1),
+              dict(kernel_size=2, stride=-1), dict(kernel_size=2, dilation=3, padding=2),
+              dict(kernel_size=5, padding=2), dict(kernel_size=3, padding=1, stride=0)]
+
+
+@pytest.mark.parametrize("name", list(_POOL_INPUTS))
+@pytest.mark.parametrize("kwargs", _POOL_ARGS, ids=str)
+def test_pooling_argument_checks_like_torch(name, kwargs):
+    if name.startswith("avg") and "dilation" in kwargs:
+        pytest.skip("avg pooling takes no dilation")
+
+    def run(lib):
+        return getattr(lib.nn.functional, name)(lib.ones(*_POOL_INPUTS[name]), **kwargs)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_MISC_ARGS = {
+    "rrelu lower > upper": lambda lib: lib.nn.functional.rrelu(-lib.ones(2), 0.5, 0.1),
+    "rrelu training": lambda lib: lib.nn.functional.rrelu(-lib.ones(2), 0.5, 0.1, training=True),
+    "torch.rrelu": lambda lib: lib.rrelu(-lib.ones(2), 0.5, 0.1, training=True),
+    "RReLU module": lambda lib: lib.nn.RReLU(0.5, 0.1)(-lib.ones(2)),
+    "adaptive_avg_pool2d None": lambda lib: lib.nn.AdaptiveAvgPool2d(None)(lib.ones(1, 2, 3)),
+    "adaptive_max_pool3d None": lambda lib: lib.nn.functional.adaptive_max_pool3d(
+        lib.ones(1, 2, 3, 4), None),
+    "adaptive_avg_pool1d None": lambda lib: lib.nn.functional.adaptive_avg_pool1d(
+        lib.ones(1, 2, 3), None),
+    "adaptive_max_pool1d (None,)": lambda lib: lib.nn.functional.adaptive_max_pool1d(
+        lib.ones(1, 2, 3), (None,)),
+    "adaptive None in a tuple": lambda lib: lib.nn.functional.adaptive_avg_pool2d(
+        lib.ones(1, 2, 3), (None, 2)),
+    "threshold without value": lambda lib: lib.nn.functional.threshold(lib.ones(2), 0.5),
+    "embedding_bag offsets[0]": lambda lib: lib.nn.functional.embedding_bag(
+        lib.tensor([0, 1]), lib.ones(3, 2), lib.tensor([1])),
+    "embedding_bag int32 offsets[0]": lambda lib: lib.nn.functional.embedding_bag(
+        lib.tensor([0, 1], dtype=lib.int32), lib.ones(3, 2), lib.tensor([1], dtype=lib.int32)),
+    "mha key_padding_mask length": lambda lib: lib.nn.MultiheadAttention(4, 2)(
+        lib.ones(3, 1, 4), lib.ones(2, 1, 4), lib.ones(2, 1, 4),
+        key_padding_mask=lib.ones(1, 3, dtype=lib.bool)),
+    "mha key_padding_mask batch": lambda lib: lib.nn.MultiheadAttention(4, 2)(
+        lib.ones(3, 1, 4), lib.ones(2, 1, 4), lib.ones(2, 1, 4),
+        key_padding_mask=lib.ones(2, 2, dtype=lib.bool)),
+}
+
+
+@pytest.mark.parametrize("case", list(_MISC_ARGS))
+def test_nn_argument_checks_like_torch(case):
+    assert _outcome(lambda: _MISC_ARGS[case](ember)) == _outcome(lambda: _MISC_ARGS[case](torch))
+
+
+@pytest.mark.parametrize("pad", [(-3, 1), (-1, -2), (-5, 0), (2, -5), (0, 0, 1, -4),
+                                 (0, 0, -3, 0), (-1, 0, -1, 0), (1, -2), (-4, 0)])
+def test_constant_pad_crops_as_torch_narrows(pad):
+    def run(lib):
+        return lib.nn.functional.pad(lib.arange(24.).view(1, 2, 3, 4), pad, value=-1.)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

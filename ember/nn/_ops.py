@@ -736,10 +736,10 @@ def _(xp, g, indices, shape, padding_idx, scale_grad_by_freq, seq):
 
 
 def _type_name(a):
-    """The name torch's argument checks give a CPU tensor's type: the legacy class name where
-    the dtype has one, else CPU<Scalar>Type."""
+    """The name torch's argument checks give a CPU tensor's type (`a` an array or a NumPy
+    dtype): the legacy class name where the dtype has one, else CPU<Scalar>Type."""
     from .._tensor import _TYPE_NAMES
-    d = OF_NP[a.dtype.num]
+    d = OF_NP[np.dtype(getattr(a, "dtype", a)).num]
     if d.name in _LEGACY:
         return _TYPE_NAMES[d.name]
     return f"CPU{_scalar_name(d)}Type"

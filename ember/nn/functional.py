@@ -186,9 +186,12 @@ def _threshold_args(input, threshold, value):
     return threshold, value
 
 
-def threshold(input, threshold, value, inplace=False):
+def _threshold(input, threshold, value, inplace=False):
     return _maybe_inplace(_A.threshold, "threshold", input,
                           _threshold_args(input, threshold, value), inplace)
+
+
+threshold = _threshold      # torch's name for it (its TypeErrors say _threshold())
 
 
 def threshold_(input, threshold, value):
@@ -284,6 +287,8 @@ def prelu(input, weight):
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:        # torch runs leaky_relu's kernel (and its dtype error) here
         _A._check_float(input.arr, "leaky_relu_cpu", NotImplementedError)
         return _maybe_inplace(_A.rrelu, "rrelu", input, ((lower + upper) / 2, None), inplace)
