@@ -360,3 +360,60 @@ def test_constant_pad_crops_as_torch_narrows(pad):
     def run(lib):
         return lib.nn.functional.pad(lib.arange(24.).view(1, 2, 3, 4), pad, value=-1.)
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_CONV_SHAPES = {"conv1d": ((1, 3, 5), (4, 3, 3)), "conv2d": ((1, 3, 5, 5), (4, 3, 3, 3)),
+                "conv3d": ((1, 3, 5, 5, 5), (4, 3, 3, 3, 3)),
+                "conv_transpose1d": ((1, 4, 5), (4, 3, 3)),
+                "conv_transpose2d": ((1, 4, 5, 5), (4, 3, 3, 3)),
+                "conv_transpose3d": ((1, 4, 5, 5, 5), (4, 3, 3, 3, 3))}
+_CONV_ARGS = [dict(stride=0), dict(stride=-1), dict(dilation=0), dict(dilation=-1),
+              dict(stride=0, dilation=0), dict(stride=0, padding=-1), dict(dilation=0, padding=-1),
+              dict(padding=-1)]
+
+
+@pytest.mark.parametrize("name", list(_CONV_SHAPES))
+@pytest.mark.parametrize("kwargs", _CONV_ARGS + ["last dilation 0"], ids=str)
+def test_convolution_argument_checks_like_torch(name, kwargs):
+    x, w = _CONV_SHAPES[name]
+    if kwargs == "last dilation 0":
+        kwargs = dict(dilation=(1,) * (len(x) - 3) + (0,))
+
+    def run(lib):
+        return getattr(lib.nn.functional, name)(lib.ones(*x), lib.ones(*w), **kwargs)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("size", ["(10, 10)", "[1, 4, 10, 10]", "Size([10, 10])"])
+def test_conv_transpose_output_size_message_like_torch(size):
+    def run(lib):
+        out = eval(size, {"Size": lib.Size})        # noqa: S307 - fixed strings above
+        return lib.nn.ConvTranspose2d(4, 4, 3, stride=2)(lib.ones(1, 4, 5, 5), output_size=out)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_same_padding_with_even_kernel_warns_once_like_torch():
+    import subprocess
+    import sys
+    import warnings
+
+    import ember.nn._conv_ops as conv_ops
+    runs = "[((2, 2), 1), ((3, 3), 1), ((2, 3), 2), ((2, 2), 1)]"
+    code = ("import sys, warnings\nlib = __import__(sys.argv[1])\n"
+            f"for k, d in {runs}:\n"
+            "    with warnings.catch_warnings(record=True) as w:\n"
+            "        warnings.simplefilter('always')\n"
+            "        lib.nn.functional.conv2d(lib.ones(1, 3, 5, 5), lib.ones(4, 3, *k),\n"
+            "                                 padding='same', dilation=d)\n"
+            "    print([str(a.message).split(' (Triggered')[0] for a in w])\n")
+    expected = subprocess.run([sys.executable, "-c", code, "torch"], capture_output=True,
+                              text=True, check=True).stdout
+    conv_ops._SAME_EVEN_WARNED.clear()
+    got = []
+    for k, d in eval(runs):                         # noqa: S307 - the literal above
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            ember.nn.functional.conv2d(ember.ones(1, 3, 5, 5), ember.ones(4, 3, *k),
+                                       padding="same", dilation=d)
+        got.append(str([str(a.message) for a in w]))
+    assert "\n".join(got) + "\n" == expected
