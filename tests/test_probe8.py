@@ -417,3 +417,17 @@ def test_same_padding_with_even_kernel_warns_once_like_torch():
                                        padding="same", dilation=d)
         got.append(str([str(a.message) for a in w]))
     assert "\n".join(got) + "\n" == expected
+
+
+@pytest.mark.parametrize("name", list(_CONV_SHAPES))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+@pytest.mark.parametrize("batch", [2, 1, None])
+def test_zero_dilation_error_follows_torchs_kernel_choice(name, dtype, batch):
+    x, w = _CONV_SHAPES[name]
+    x = x[1:] if batch is None else (batch,) + x[1:]
+
+    def run(lib):
+        dt = getattr(lib, dtype)
+        return getattr(lib.nn.functional, name)(lib.ones(*x, dtype=dt), lib.ones(*w, dtype=dt),
+                                                dilation=0)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

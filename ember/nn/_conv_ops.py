@@ -464,19 +464,32 @@ def _positive(values, what):
         raise RuntimeError(f"non-positive {what} is not supported")
 
 
-def _check_conv_args(padding, stride, dilation, transposed):
-    """torch's order: negative padding, non-positive stride, then dilation (a negative one fails
-    the generic check; a zero one the kernel's shape check, where 1-d runs as 2-d)."""
+def _check_conv_args(input, padding, stride, dilation, transposed):
+    """torch's order: negative padding, non-positive stride, then dilation. A negative dilation
+    fails the generic check; a zero one the chosen kernel's: oneDNN's (bfloat16, or float32
+    with a batch over 1) or the native one's (where 1-d runs as 2-d)."""
     if not isinstance(padding, str) and any(v < 0 for v in padding):
         raise RuntimeError("negative padding is not supported")
     _positive(stride, "stride")
     if any(d < 0 for d in dilation):
         raise RuntimeError("dilation should be greater than zero")
-    if 0 in dilation:
-        full = (1,) * (len(dilation) == 1) + tuple(dilation)
-        got = list(full) if not transposed else ", ".join(
-            f"dilation_{n}: {v}" for n, v in zip(("depth", "height", "width")[-len(full):], full))
-        raise RuntimeError(f"dilation should be greater than zero, but got {got}")
+    if 0 not in dilation:
+        return
+    dt = input.arr.dtype
+    batch = input.shape[0] if input.ndim == len(dilation) + 2 else 1
+    if dt.name == "bfloat16" or dt == np.float32 and batch > 1:
+        if not transposed:
+            raise RuntimeError("non-positive dilation is not supported")
+        raise RuntimeError("dimensions are invalid" if len(dilation) == 3 else _ONEDNN_DECONV)
+    full = (1,) * (len(dilation) == 1) + tuple(dilation)
+    got = list(full) if not transposed else ", ".join(
+        f"dilation_{n}: {v}" for n, v in zip(("depth", "height", "width")[-len(full):], full))
+    raise RuntimeError(f"dilation should be greater than zero, but got {got}")
+
+
+_ONEDNN_DECONV = ("could not create a primitive descriptor for the deconvolution forward "
+                  "propagation primitive. Run workload with environment variable "
+                  "ONEDNN_VERBOSE=all to get additional diagnostic information.")
 
 
 _SAME_EVEN_WARNED = []
@@ -521,8 +534,8 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
     name = f"conv{nsp}d"
     _check_rank(input, nsp, name)
     stride, dilation = ntuple(stride, nsp, "stride"), ntuple(dilation, nsp, "dilation")
-    _check_conv_args(padding if isinstance(padding, str) else ntuple(padding, nsp, "padding"),
-                     stride, dilation, False)
+    _check_conv_args(input, padding if isinstance(padding, str) else
+                     ntuple(padding, nsp, "padding"), stride, dilation, False)
     pads = _conv_pads(padding, weight.shape[2:], stride, dilation, nsp)
 
     def run(x):
@@ -596,7 +609,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     stride, dilation = ntuple(stride, nsp, "stride"), ntuple(dilation, nsp, "dilation")
     padding = ntuple(padding, nsp, "padding")
     output_padding = ntuple(output_padding, nsp, "output_padding")
-    _check_conv_args(padding, stride, dilation, True)
+    _check_conv_args(input, padding, stride, dilation, True)
     if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
         raise RuntimeError(_output_padding_message(output_padding, stride, dilation))
 
