@@ -431,3 +431,48 @@ def test_zero_dilation_error_follows_torchs_kernel_choice(name, dtype, batch):
         return getattr(lib.nn.functional, name)(lib.ones(*x, dtype=dt), lib.ones(*w, dtype=dt),
                                                 dilation=0)
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_BAD_SIZES = ["-1", "(2, -1)", "2.5", "2, (3,)", "T([2, 3])", "2, 2.5", "[2, 2.5]", "'a'",
+              "2, None", "T(2.)", "T(2)", "range(2)", "np.array([2, 3])", "[T(2), 3]"]
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn", "full"])
+@pytest.mark.parametrize("args", _BAD_SIZES)
+def test_factory_size_errors_like_torch(name, args):
+    import numpy as np
+
+    def run(lib):
+        a = eval(f"({args},)", {"T": lib.tensor, "np": np})    # noqa: S307 - fixed strings
+        if name == "full":
+            return lib.full(a[0] if len(a) == 1 else a, 1.0).shape
+        return getattr(lib, name)(*a).shape
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_RANGE_ERRORS = {
+    "arange to inf": lambda lib: lib.arange(0, float("inf")),
+    "arange from -inf": lambda lib: lib.arange(float("-inf"), 0.5),
+    "arange to nan": lambda lib: lib.arange(0, float("nan")),
+    "arange nan step": lambda lib: lib.arange(0, 1, float("nan")),
+    "arange inf step": lambda lib: lib.arange(0, 1, float("inf")),
+    "arange 1e10 end": lambda lib: lib.arange(0.0, float("inf"), 1e10),
+    "randperm(-1)": lambda lib: lib.randperm(-1),
+    "heaviside dtypes": lambda lib: lib.heaviside(lib.ones(2), lib.ones(2, dtype=lib.float64)),
+}
+
+
+@pytest.mark.parametrize("case", list(_RANGE_ERRORS))
+def test_creation_errors_like_torch(case):
+    assert _outcome(lambda: _RANGE_ERRORS[case](ember)) == \
+        _outcome(lambda: _RANGE_ERRORS[case](torch))
+
+
+@pytest.mark.parametrize("make", ["from_numpy", "as_tensor", "tensor"])
+@pytest.mark.parametrize("dtype", [">i4", ">f8", "<f4", "|b1"])
+def test_non_native_byte_order_arrays_like_torch(make, dtype):
+    import numpy as np
+
+    def run(lib):
+        return getattr(lib, make)(np.array([1, 0], dtype=dtype))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

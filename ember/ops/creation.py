@@ -52,21 +52,43 @@ def _shape_args(name, shape, size):
     return (size,)
 
 
-def _size(args):
-    """Shapes may be given as f(2, 3), f((2, 3)), f([2, 3]) or f(torch.Size)."""
+def _size(args, name=None):
+    """Shapes may be given as f(2, 3), f((2, 3)), f([2, 3]) or f(torch.Size); `name` (the
+    factory) gives torch's argument-parser messages for anything else."""
     if len(args) == 1 and not isinstance(args[0], (int, np.integer, Tensor)):
+        if name is not None and not isinstance(args[0], (tuple, list)):
+            raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, not "
+                            f"{_arg_type_name(args[0])}")
         args = tuple(args[0])
     out = []
-    for s in args:
+    for i, s in enumerate(args):
         try:
             s = s.__index__()
-        except AttributeError:
-            raise TypeError(f"size must be tuple of ints, but got {type(s).__name__}") from None
+        except (AttributeError, TypeError):
+            kind = _arg_type_name(s)
+            if name is None:
+                raise TypeError(f"size must be tuple of ints, but got {kind}") from None
+            if len(args) == 1:
+                raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, "
+                                f"not {kind}") from None
+            raise TypeError(f"{name}(): argument 'size' failed to unpack the object at pos "
+                            f"{i + 1} with error \"type must be tuple of ints,but got {kind}\""
+                            ) from None
         if s < 0:
+            if name == "zeros":
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                f"{list(args)}")
         out.append(s)
     return tuple(out)
+
+
+def _arg_type_name(x):
+    """A type as torch's argument parser names it: builtins and Tensor bare, others qualified."""
+    t = type(x)
+    if isinstance(x, Tensor) or t.__module__ == "builtins":
+        return "Tensor" if isinstance(x, Tensor) else t.__name__
+    return f"{t.__module__}.{t.__qualname__}"
 
 
 def _finish(arr, be, requires_grad):
@@ -101,6 +123,9 @@ _SUPPORTED = "float64, float32, float16, complex64, complex128, int64, int32, in
 
 
 def _np_supported(dt):
+    if not dt.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte order. "
+                         "Conversion between byte orders is currently not supported.")
     if dt.num not in OF_NP:
         raise TypeError(f"can't convert np.ndarray of type numpy.{dt.type.__name__}. The only "
                         f"supported types are: {_SUPPORTED}.")
@@ -411,7 +436,7 @@ def _factory(fill, name, layouts=False):
             dtype = out.dtype
         if memory_format is not None and not layouts:
             raise TypeError(f"{name}() got an unexpected keyword argument 'memory_format'")
-        a = fill(be.xp, _size(size), _np_dtype(dtype))
+        a = fill(be.xp, _size(size, name), _np_dtype(dtype))
         if memory_format is not None:
             a = _laid_out(a, memory_format)
         return _into(_finish(a, be, requires_grad), out)
@@ -438,9 +463,9 @@ empty = _factory(lambda xp, s, d: xp.empty(s, d), "empty", layouts=True)    # (m
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     _check_pin(pin_memory)
-    if isinstance(size, (int, np.integer)):
-        raise TypeError("full(): argument 'size' (position 1) must be tuple of ints, but found "
-                        f"element of type {type(size).__name__} at pos 0")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError("full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{_arg_type_name(size)}")
     if isinstance(fill_value, Tensor):
         if fill_value.arr.size != 1:
             raise RuntimeError("fill_value must be a scalar")
@@ -450,7 +475,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     be = _get_backend(device)
     d = _to_dtype(dtype)
     return _into(_finish(be.xp.asarray(_values_array([fill_value], (), d)).reshape(1).repeat(
-        _numel(_size((size,)))).reshape(_size((size,))), be, requires_grad), out)
+        _numel(_size((size,), "full"))).reshape(_size((size,))), be, requires_grad), out)
 
 
 def _numel(shape):
@@ -539,10 +564,17 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
 
 
 def _check_range_bounds(start, end, step):
-    if step == 0:
+    if not (step > 0 or step < 0):          # NaN too
         raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {_cnum(start)} -> {_cnum(end)}")
     if (end - start) * step < 0 and end != start:
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+
+
+def _cnum(v):
+    """A number as C++ streams it into torch's messages (0.0 -> 0, 1e10 -> 1e+10)."""
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _trunc_div(a, b):
@@ -730,7 +762,7 @@ def _random(sample, kernel, name):
         be = _get_backend(device)
         d = _np_dtype(dtype if dtype is not None or out is None else out.dtype)
         _float_kernel(kernel, d)
-        a = sample(_rng_for(generator, be), _size(size), d)
+        a = sample(_rng_for(generator, be), _size(size, name), d)
         return _into(_finish(a, be, requires_grad), out)
     return fn
 
@@ -780,6 +812,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, **kw):
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, **kw):
     _check_pin(kw.get("pin_memory"))
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     be = _get_backend(device)
     return _finish(_rng_for(generator, be).permutation(n).astype(_np_dtype(dtype, _dtype.int64)),
                    be, requires_grad)

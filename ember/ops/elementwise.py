@@ -949,7 +949,7 @@ def heaviside(input, values, *, out=None):
     _need_tensor("heaviside", input)
     _need_tensor("heaviside", values, "values", 2)
     if input.arr.dtype != values.arr.dtype:
-        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return _finish(_heaviside_fn(input, values), out)
 
 
