@@ -682,10 +682,14 @@ class Tensor:
                 "torch." + dtype[11:] in _TYPE_OF_NAME:
             return self.to("cuda", to_dtype(_TYPE_OF_NAME["torch." + dtype[11:]]))
         if isinstance(dtype, str) and dtype in _TYPE_OF_NAME:
-            dtype = _TYPE_OF_NAME[dtype]
+            return self.to(to_dtype(_TYPE_OF_NAME[dtype]))
         if isinstance(dtype, type) and hasattr(dtype, "is_cuda"):     # torch.FloatTensor & co.
             return self.to("cuda" if dtype.is_cuda else "cpu", dtype.dtype)
-        return self.to(to_dtype(dtype))
+        if isinstance(dtype, (str, type)):      # a name or class torch does not know
+            raise ValueError(f"invalid type: '{getattr(dtype, '__name__', dtype)}'")
+        if not isinstance(dtype, _dtype.dtype):
+            raise TypeError("dtype must be a type, str, or dtype object")
+        return self.to(dtype)
 
     def is_inference(self):
         """Made in inference mode (or a view of such a tensor)."""

@@ -476,3 +476,59 @@ def test_non_native_byte_order_arrays_like_torch(make, dtype):
     def run(lib):
         return getattr(lib, make)(np.array([1, 0], dtype=dtype))
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_TENSOR_ARG_ERRORS = {
+    "expand: last mismatching dim": lambda lib: lib.ones(3, 4).expand(2, 3),
+    "expand: leading -1": lambda lib: lib.ones(3, 4).expand(-1, -1, 3, 4),
+    "expand: both": lambda lib: lib.ones(3, 4).expand(5, 2, 3),
+    "scatter_add dtype": lambda lib: lib.ones(3, 4).scatter_add(
+        1, lib.tensor([[0]]), lib.ones(1, 1, dtype=lib.float64)),
+    "scatter_reduce dtype": lambda lib: lib.ones(3, 4).scatter_reduce(
+        1, lib.tensor([[0]]), lib.ones(1, 1, dtype=lib.float64), "amax"),
+    "type('foo')": lambda lib: lib.ones(2).type("foo"),
+    "type('float32')": lambda lib: lib.ones(2).type("float32"),
+    "type(float)": lambda lib: lib.ones(2).type(float),
+    "type(5)": lambda lib: lib.ones(2).type(5),
+    "type('torch.DoubleTensor')": lambda lib: lib.ones(2).type("torch.DoubleTensor"),
+    "bernoulli(2.)": lambda lib: lib.ones(2).bernoulli(2.0),
+    "torch.bernoulli(x, -0.1)": lambda lib: lib.bernoulli(lib.ones(2), -0.1),
+    "bernoulli of nan": lambda lib: lib.bernoulli(lib.tensor([float("nan")])),
+    "bernoulli_(1.5)": lambda lib: lib.ones(2).bernoulli_(1.5),
+    "exponential_(-1)": lambda lib: lib.ones(2).exponential_(-1),
+    "exponential_(0.)": lambda lib: lib.ones(2).exponential_(0.0),
+    "geometric_(2.)": lambda lib: lib.ones(2).geometric_(2.0),
+    "geometric_(1)": lambda lib: lib.ones(2).geometric_(1),
+    "cauchy_ sigma 0": lambda lib: lib.ones(2).cauchy_(0, 0),
+    "log_normal_ std -1": lambda lib: lib.ones(2).log_normal_(0, -1),
+    "uniform_ from > to": lambda lib: lib.ones(2).uniform_(2.0, 1.5),
+    "normal_ std -1.": lambda lib: lib.ones(2).normal_(0, -1.0),
+    "normal(tensor, -1.)": lambda lib: lib.normal(lib.zeros(2), -1.0),
+    "normal(0., -1., size)": lambda lib: lib.normal(0.0, -1.0, (2,)),
+    "poisson(-1)": lambda lib: lib.poisson(lib.tensor([-1.0])),
+    "poisson(nan)": lambda lib: lib.poisson(lib.tensor([float("nan")])),
+}
+
+
+@pytest.mark.parametrize("case", list(_TENSOR_ARG_ERRORS))
+def test_tensor_argument_errors_like_torch(case):
+    assert _outcome(lambda: _TENSOR_ARG_ERRORS[case](ember)) == \
+        _outcome(lambda: _TENSOR_ARG_ERRORS[case](torch))
+
+
+_BAD_INDICES = ["x[[0, 1], [0, 1, 2]]", "x[T([[0, 1]]), T([0, 1, 2])]",
+                "x.index_put_((T([0, 1]), T([0, 1, 2])), T(1.))", "x[[True, False], [0, 1, 2]]",
+                "x[:, T([3])]", "x[:, :, T([9])]", "x[:, T([3]), T([1])]", "x[:, T([1]), T([9])]",
+                "x[T([0]), :, T([9])]", "x[..., T([7])]", "x[0, T([3])]", "x[:, 3]",
+                "x.index_put_((T([0]), T([5])), T(1.))", "x.index_put_((T([0]), T([5])), T(1.), "
+                "accumulate=True)", "x.__setitem__((slice(None), T([5])), 1.)",
+                "x[None, :, T([4])]", "x[T([True, False]), T([7])]", "x[..., None, T([4])]",
+                "x.requires_grad_()[:, T([7])]"]
+
+
+@pytest.mark.parametrize("expr", _BAD_INDICES)
+def test_indexing_errors_like_torch(expr):
+    def run(lib):
+        x = lib.arange(24.).view(2, 3, 4)
+        return eval(expr, {"x": x, "T": lib.tensor})      # noqa: S307 - fixed strings above
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -824,13 +824,14 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(getattr(mean, "shape", ()), getattr(std, "shape", ()))
-        if isinstance(std, Tensor) and (std.arr < 0).any() or \
-                not isinstance(std, Tensor) and std < 0:
+        if isinstance(std, Tensor) and (std.arr < 0).any():
             raise RuntimeError("normal expects all elements of std >= 0.0")
+        if not isinstance(std, Tensor) and std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
         noise = randn(*shape, generator=generator, dtype=ref.dtype, device=ref.device)
         return (noise * std + mean).detach()
     if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
     if dtype is not None:
         _float_kernel("normal_kernel_cpu", _to_dtype(dtype).np)
     be = _get_backend(device)
@@ -845,8 +846,10 @@ _P_IN = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could thi
 def bernoulli(input, p=None, *, generator=None, out=None):
     be = input.be
     probs = input.arr if p is None else p
-    if p is None and ((probs < 0).any() or (probs > 1).any()):
+    if p is None and not ((probs >= 0) & (probs <= 1)).all():      # NaN fails too
         raise RuntimeError(_P_IN)
+    if p is not None and not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_cnum(p)}")
     keep = _rng_for(generator, be).bernoulli_tensor(be.xp.broadcast_to(probs, input.shape))
     return _new(keep.astype(input.arr.dtype), be)
 
@@ -884,6 +887,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 
 
 def poisson(input, generator=None):
+    if not (input.arr >= 0).all():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     return _new(_rng_for(generator, input.be).poisson(input.arr).astype(input.arr.dtype),
                 input.be)
 
@@ -997,8 +1002,8 @@ def _real_only(self, kernel, error=NotImplementedError):
 def _uniform(self, a=0.0, b=1.0, *, generator=None):
     _float_kernel("check_uniform_bounds", self.arr.dtype)
     if a > b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
-                           f"to={b}")
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                           f"from={_cnum(a)} > to={_cnum(b)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_UNIFORM, self,
                     _draw(self, lambda shape: rng.uniform(shape, self.arr.dtype, a, b)))
@@ -1007,7 +1012,7 @@ def _uniform(self, a=0.0, b=1.0, *, generator=None):
 def _normal(self, mean=0.0, std=1.0, *, generator=None):
     _float_kernel("normal_kernel_cpu", self.arr.dtype)
     if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
     rng = _rng_for(generator, self.be)
     contiguous = bool(self.arr.flags.c_contiguous)
     return _sampled(_NORMAL, self, _draw(self, lambda shape: rng.normal(
@@ -1018,12 +1023,12 @@ def _bernoulli(self, p=0.5, *, generator=None):
     _real_only(self, "bernoulli_scalar_cpu_")
     rng = _rng_for(generator, self.be)
     if isinstance(p, Tensor):
-        if (p.arr < 0).any() or (p.arr > 1).any():
+        if not ((p.arr >= 0) & (p.arr <= 1)).all():
             raise RuntimeError(_P_IN)
         probs = self.be.xp.broadcast_to(p.arr, self.shape)
         return _sampled(_BERNOULLI_P, self, rng.bernoulli_tensor(probs), p)
     if not 0 <= p <= 1:
-        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_cnum(p)}")
     return _sampled(_BERNOULLI, self, _draw(self, lambda shape: rng.bernoulli(shape, p)))
 
 
@@ -1050,18 +1055,24 @@ def _exponential(self, lambd=1.0, *, generator=None):
     _real_only(self, "Exponential distribution is a continuous probability distribution. dtype "
                f"must be a floating point but you specified {_tname(self.arr.dtype)}",
                RuntimeError)
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_cnum(lambd)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_EXPONENTIAL, self, _draw(self, lambda shape: rng.exponential(shape, lambd)))
 
 
 def _geometric(self, p, *, generator=None):
     _real_only(self, "geometric_cpu")
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_cnum(p)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_GEOMETRIC, self, _draw(self, lambda shape: rng.geometric(shape, p)))
 
 
 def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
     _real_only(self, "log_normal_cpu")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_cnum(std)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_LOG_NORMAL, self,
                     _draw(self, lambda shape: rng.lognormal(shape, mean, std)))
@@ -1070,6 +1081,8 @@ def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
 def _cauchy(self, median=0.0, sigma=1.0, *, generator=None):
     _real_only(self, "Cauchy distribution is a continuous probability distribution. dtype must "
                f"be a floating point but you specified {_tname(self.arr.dtype)}", RuntimeError)
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_cnum(sigma)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_CAUCHY, self, _draw(self, lambda shape: rng.cauchy(shape, median, sigma)))
 

@@ -300,9 +300,46 @@ def _trivial(basic):
 _BASIC = {"select": _select_fn, "slice": _slice_fn, "unsqueeze": _unsqueeze_idx_fn}
 
 
-def _bounds_error(e):
-    """NumPy's indexing IndexError in torch's words."""
-    return IndexError(str(e).replace("axis", "dimension").replace("arrays", "tensors"))
+def _bounds_error(e, idx=None, ndim=None):
+    """NumPy's indexing IndexError in torch's words: shapes listed as [2], [1, 3], and an
+    out-of-range tensor index numbered by its place among the index tensors (as torch's
+    index kernel does), given the NumPy index `idx` into `ndim` dims."""
+    import re
+    msg = str(e).replace("arrays", "tensors")
+    head, sep, shapes = msg.partition(" with shapes ")
+    if sep:
+        shapes = ", ".join("[" + ", ".join(n for n in m.split(",") if n.strip()) + "]"
+                           for m in re.findall(r"\(([^)]*)\)", shapes))
+        msg = head + sep + shapes.replace(" ", "").replace(",", ", ")
+    m = re.search(r"for axis (\d+)", msg)
+    if m and idx is not None:
+        k = _tensor_index_ordinal(idx if type(idx) is tuple else (idx,), ndim, int(m.group(1)))
+        if k is not None:
+            msg = msg[:m.start()] + f"for axis {k}" + msg[m.end():]
+    return IndexError(msg.replace("axis", "dimension"))
+
+
+def _tensor_index_ordinal(idx, ndim, axis):
+    """The place of the index tensor at array axis `axis` among idx's index tensors."""
+    def is_tensor(ix):
+        return getattr(ix, "ndim", 0) > 0 and hasattr(ix, "dtype")
+
+    def width(ix):
+        return ix.ndim if is_tensor(ix) and ix.dtype == bool else 1
+    used = builtins.sum(width(ix) for ix in idx if ix is not None and ix is not Ellipsis)
+    ax = k = 0
+    for ix in idx:
+        if ix is None:
+            continue
+        if ix is Ellipsis:
+            ax += ndim - used
+            continue
+        if is_tensor(ix):
+            if ax == axis and ix.dtype != bool:
+                return k
+            k += width(ix)
+        ax += width(ix)
+    return None
 
 
 @op("index", saves=None)
@@ -310,7 +347,7 @@ def _index(xp, x, idx):
     try:
         out = x[idx]
     except IndexError as e:
-        raise _bounds_error(e) from None
+        raise _bounds_error(e, idx, x.ndim) from None
     return xp.asarray(out), (x.shape, idx)
 
 
@@ -369,7 +406,7 @@ def _index_put(xp, x, v, idx, accumulate):
         else:
             out[idx] = v
     except IndexError as e:
-        raise _bounds_error(e) from None
+        raise _bounds_error(e, idx, x.ndim) from None
     except ValueError:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
                            f"broadcast to indexing result of shape {list(out[idx].shape)}") \
@@ -429,7 +466,7 @@ def _put_recorded(self, value, idx, accumulate, o):
         else:
             self.arr[idx] = v
     except IndexError as e:
-        raise _bounds_error(e) from None
+        raise _bounds_error(e, idx, self.arr.ndim) from None
     except ValueError:
         raise _put_shape_error(self.arr[idx].shape, v.shape, o is _setitem_basic,
                                value.arr.dtype) from None
@@ -541,7 +578,7 @@ def _setitem(self, idx, value):
             else:
                 target[adv] = v
         except IndexError as e:
-            raise _bounds_error(e) from None
+            raise _bounds_error(e, adv, target.ndim) from None
         except ValueError:
             if not getattr(target.flags, "writeable", True):
                 raise RuntimeError("cannot write to this tensor: it views read-only memory (a "
@@ -623,11 +660,14 @@ def _index_put_(input, indices, values, accumulate=False):
     if not (_grad.enabled and (input.requires_grad or getattr(values, "requires_grad", False))):
         value = _value_for(input, values)
         idx = _put_indices(input, indices)
-        if accumulate:
-            _index_add_at(input.be.xp, input.arr, idx,
-                          input.be.xp.broadcast_to(value.arr, input.arr[idx].shape))
-        else:
-            input.arr[idx] = value.arr
+        try:
+            if accumulate:
+                _index_add_at(input.be.xp, input.arr, idx,
+                              input.be.xp.broadcast_to(value.arr, input.arr[idx].shape))
+            else:
+                input.arr[idx] = value.arr
+        except IndexError as e:
+            raise _bounds_error(e, idx, input.arr.ndim) from None
         bump_version(input)
         return input
     return _put_recorded(input, _value_for(input, values), _put_indices(input, indices),
@@ -1160,7 +1200,7 @@ def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True):
     d = _check_gather(input, dim, index, "scatter_reduce" if reduce != "sum" or not include_self
                       else "scatter_add", src)
     if src.arr.dtype != input.arr.dtype:
-        raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     if input.arr.dtype.kind == "c" and reduce in ("amax", "amin"):
         raise NotImplementedError(f"\"scatter_gather_tensor_cpu_reduce_{reduce}\" not implemented "
                                   f"for '{_dtype_name(input.arr.dtype)}'")

@@ -473,15 +473,16 @@ def expanded_sizes(tname, shape, sizes):
                            f"equal to the number of dimensions in the tensor ({nd})")
     lead = len(sizes) - nd
     out = list(sizes)
-    for i, s in enumerate(shape):
-        want = sizes[lead + i]
+    for i in reversed(range(nd)):           # torch checks from the last dimension
+        s, want = shape[i], sizes[lead + i]
         if want == -1:
             out[lead + i] = s
         elif s != want and s != 1:
             raise RuntimeError(f"The expanded size of the tensor ({want}) must match the "
                                f"existing size ({s}) at non-singleton dimension {lead + i}.  "
                                f"Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
-    for i, s in enumerate(out[:lead]):
+    for i in reversed(range(lead)):
+        s = out[i]
         if s < 0:
             raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
                                f"leading, non-existing dimension {i}")
