@@ -532,3 +532,27 @@ def test_indexing_errors_like_torch(expr):
         x = lib.arange(24.).view(2, 3, 4)
         return eval(expr, {"x": x, "T": lib.tensor})      # noqa: S307 - fixed strings above
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_SHAPES_INTO_3x4 = [(2,), (3,), (5, 4), (2, 3, 4), (1, 4), (4, 1), (1, 3, 4), (2, 1, 4),
+                    (2, 2, 4)]
+
+
+@pytest.mark.parametrize("op", ["copy_", "masked_fill_", "masked_select", "masked_fill",
+                                "add_", "clamp_", "add out="])
+@pytest.mark.parametrize("shape", _SHAPES_INTO_3x4, ids=str)
+def test_broadcast_into_errors_like_torch(op, shape):
+    import warnings
+
+    def run(lib):
+        x, other = lib.ones(3, 4), lib.ones(*shape)
+        mask = other.bool()
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            r = {"copy_": lambda: x.copy_(other), "masked_fill_": lambda: x.masked_fill_(mask, 2.),
+                 "masked_select": lambda: x.masked_select(mask),
+                 "masked_fill": lambda: x.masked_fill(mask, 2.), "add_": lambda: x.add_(other),
+                 "clamp_": lambda: x.clamp_(min=other),
+                 "add out=": lambda: lib.add(x, other, out=lib.empty(3, 4))}[op]()
+        return r, [str(a.message).split(" (Triggered")[0] for a in w]
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

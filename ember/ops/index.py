@@ -1291,15 +1291,17 @@ def _(xp, g, shape, m):
 
 def masked_select(input, mask, *, out=None):
     _check_mask(mask, "masked_select")
-    _broadcastable(input.shape, mask.shape)
+    _broadcastable(mask.shape, input.shape)
     return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
 
 
 def _broadcastable(a, b):
+    """torch's infer_size check (the dimension numbered in the broadcast shape)."""
+    n = builtins.max(len(a), len(b))
     for i in range(1, builtins.min(len(a), len(b)) + 1):
         if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
             raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b "
-                               f"({b[-i]}) at non-singleton dimension {len(a) - i}")
+                               f"({b[-i]}) at non-singleton dimension {n - i}")
 
 
 @op("masked_scatter", saves=None)

@@ -639,12 +639,18 @@ def _copy_out(input, src, non_blocking=False):
 
 
 def _check_broadcast_into(src, dst):
-    """torch's error when `src` does not broadcast to `dst` (copy_, setitem)."""
-    for i in range(1, len(src) + 1):
-        a, b = (dst[-i] if i <= len(dst) else 1), src[-i]
-        if b != 1 and a != b:
+    """torch's errors when `src` does not broadcast to `dst` (copy_, masked_fill_): infer_size's
+    (the last bad dim, numbered in the broadcast shape), then the output-shape check."""
+    n = max(len(src), len(dst))
+    for i in range(1, min(len(src), len(dst)) + 1):
+        a, b = dst[-i], src[-i]
+        if b != 1 and a != 1 and a != b:
             raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b "
-                               f"({b}) at non-singleton dimension {len(dst) - i}")
+                               f"({b}) at non-singleton dimension {n - i}")
+    if len(src) > len(dst) or any(b != 1 and a == 1 for a, b in zip(dst[::-1], src[::-1])):
+        full = src[:n - len(dst)] + tuple(max(a, b) for a, b in zip(dst, src[n - len(dst):]))
+        raise RuntimeError(f"output with shape {list(dst)} doesn't match the broadcast shape "
+                           f"{list(full)}")
 
 
 _copy_inplace = inplace(_copy_out, "copy")
