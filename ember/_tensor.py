@@ -407,6 +407,10 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
+    def __reversed__(self):
+        """reversed(t) is a tensor, flipped along dim 0 (a 0-d tensor is itself), as torch's."""
+        return self if self.arr.ndim == 0 else self.flip(0)
+
     def __bool__(self):
         if self.arr.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with "

@@ -556,3 +556,12 @@ def test_broadcast_into_errors_like_torch(op, shape):
                  "add out=": lambda: lib.add(x, other, out=lib.empty(3, 4))}[op]()
         return r, [str(a.message).split(" (Triggered")[0] for a in w]
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("make", ["tensor([[1., 2.], [3., 4.]], requires_grad=True)",
+                                  "tensor(3.)", "arange(5)", "ones(0, 2)"])
+def test_reversed_is_a_flipped_tensor_like_torch(make):
+    def run(lib):
+        r = reversed(eval("lib." + make, {"lib": lib}))      # noqa: S307 - fixed strings
+        return type(r).__name__, repr(r).replace("ember", "torch")
+    assert run(ember) == run(torch)
