@@ -565,3 +565,13 @@ def test_reversed_is_a_flipped_tensor_like_torch(make):
         r = reversed(eval("lib." + make, {"lib": lib}))      # noqa: S307 - fixed strings
         return type(r).__name__, repr(r).replace("ember", "torch")
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("state", ["zeros(3)", "zeros(3, dtype=lib.uint8)", "[1, 2]",
+                                   "zeros(2, 2, dtype=lib.uint8)", "zeros(5057, dtype=lib.uint8)"])
+@pytest.mark.parametrize("setter", ["Generator().set_state", "set_rng_state"])
+def test_rng_state_checks_like_torch(state, setter):
+    def run(lib):
+        s = eval(state if state.startswith("[") else "lib." + state, {"lib": lib})   # noqa: S307
+        return eval("lib." + setter, {"lib": lib})(s)                               # noqa: S307
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
