@@ -575,3 +575,45 @@ def test_rng_state_checks_like_torch(state, setter):
         s = eval(state if state.startswith("[") else "lib." + state, {"lib": lib})   # noqa: S307
         return eval("lib." + setter, {"lib": lib})(s)                               # noqa: S307
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_RNN_CASES = {
+    "LSTM hidden_size float": lambda lib, o: lib.nn.LSTM(3, 4.5),
+    "LSTM hidden_size -1": lambda lib, o: lib.nn.LSTM(3, -1),
+    "GRUCell hidden batch": lambda lib, o: lib.nn.GRUCell(3, 4)(o(2, 3), o(3, 4)),
+    "RNNCell unbatched, 2-D hidden": lambda lib, o: lib.nn.RNNCell(3, 4)(o(3), o(2, 4)),
+    "LSTMCell c size": lambda lib, o: lib.nn.LSTMCell(3, 4)(o(2, 3), (o(2, 4), o(2, 5))),
+    "LSTMCell h size": lambda lib, o: lib.nn.LSTMCell(3, 4)(o(2, 3), (o(2, 5), o(2, 4))),
+    "LSTMCell hidden batch": lambda lib, o: lib.nn.LSTMCell(3, 4)(o(2, 3), (o(3, 4), o(3, 4))),
+    "RNNCell hidden batch 1": lambda lib, o: lib.nn.RNNCell(3, 4)(o(2, 3), o(1, 4)),
+    "GRU empty sequence": lambda lib, o: lib.nn.GRU(3, 4)(o(0, 3)),
+    "RNN batch_first empty sequence": lambda lib, o: lib.nn.RNN(3, 4, batch_first=True)(
+        o(2, 0, 3)),
+    "LSTM empty sequence": lambda lib, o: lib.nn.LSTM(3, 4)(o(0, 2, 3)),
+    "pad_sequence trailing dims": lambda lib, o: lib.nn.utils.rnn.pad_sequence(
+        [o(2, 3), o(3, 2)], batch_first=True),
+    "pad_sequence extra dim": lambda lib, o: lib.nn.utils.rnn.pad_sequence([o(2, 3), o(3, 3, 1)]),
+    "pad_sequence side": lambda lib, o: lib.nn.utils.rnn.pad_sequence([o(2), o(3)],
+                                                                      padding_side="middle"),
+    "pad_sequence dtype of the first": lambda lib, o: lib.nn.utils.rnn.pad_sequence(
+        [o(2, dtype=lib.int64), o(3)]),
+}
+
+
+@pytest.mark.parametrize("case", list(_RNN_CASES))
+def test_rnn_argument_checks_like_torch(case):
+    assert _outcome(lambda: _RNN_CASES[case](ember, ember.ones)) == \
+        _outcome(lambda: _RNN_CASES[case](torch, torch.ones))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"batch_first": True}, {"padding_side": "left"},
+                                    {"batch_first": True, "padding_side": "left",
+                                     "padding_value": -1.0}], ids=str)
+def test_pad_sequence_copies_into_slots_like_torch(kwargs):
+    def run(lib):
+        a = lib.arange(6.).view(2, 3).requires_grad_()
+        b = lib.arange(9.).view(3, 3).requires_grad_()
+        p = lib.nn.utils.rnn.pad_sequence([a, b * 2], **kwargs)
+        (p * lib.arange(float(p.numel())).view(p.shape)).sum().backward()
+        return type(p.grad_fn).__name__, _plain(p), _plain(a.grad), _plain(b.grad), p.stride()
+    assert run(ember) == run(torch)
