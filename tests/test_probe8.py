@@ -617,3 +617,32 @@ def test_pad_sequence_copies_into_slots_like_torch(kwargs):
         (p * lib.arange(float(p.numel())).view(p.shape)).sum().backward()
         return type(p.grad_fn).__name__, _plain(p), _plain(a.grad), _plain(b.grad), p.stride()
     assert run(ember) == run(torch)
+
+
+_LAYOUT_OPS = {
+    "layer_norm": lambda lib, x: lib.nn.functional.layer_norm(x, (3,)),
+    "LayerNorm module": lambda lib, x: lib.nn.LayerNorm(3)(x),
+    "rms_norm": lambda lib, x: lib.nn.functional.rms_norm(x, (3,)),
+    "rms_norm weight": lambda lib, x: lib.nn.functional.rms_norm(x, (3,), lib.ones(3)),
+    "masked_fill": lambda lib, x: x.masked_fill(x > 0, 0.0),
+    "masked_fill tensor value": lambda lib, x: x.masked_fill(x > 0, lib.tensor(1.0)),
+    "masked_fill channels_last": lambda lib, x: x.permute(0, 3, 1, 2).masked_fill(
+        lib.tensor(True), 2.0),
+}
+
+
+@pytest.mark.parametrize("case", list(_LAYOUT_OPS))
+def test_outputs_torch_allocates_contiguous(case):
+    """A ConvNeXt-style block: layer_norm over a permuted (N, H, W, C) tensor, then view."""
+    def run(lib):
+        lib.manual_seed(0)
+        x = lib.randn(2, 3, 4, 5).permute(0, 2, 3, 1).requires_grad_()
+        y = _LAYOUT_OPS[case](lib, x)
+        flat = y.view(2, -1)
+        (flat * lib.arange(float(flat.shape[1]))).sum().backward()
+        return y.stride(), y.is_contiguous(), _plain(flat), _plain(x.grad)
+    e, t = run(ember), run(torch)
+    assert e[:2] == t[:2]
+    torch.testing.assert_close(torch.tensor(eval(e[2][2])), torch.tensor(eval(t[2][2])))
+    torch.testing.assert_close(torch.tensor(eval(e[3][2])), torch.tensor(eval(t[3][2])),
+                               atol=1e-4, rtol=1e-4)      # float32 layer_norm backward

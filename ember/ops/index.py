@@ -12,6 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..return_types import make as _return_type
 from .._tensor import Tensor, _new, _outside_stacklevel, bump_version
+from .._memory_format import contiguous_out
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
     inplace
@@ -1268,8 +1269,8 @@ def masked_fill(input, mask, value):
         t = apply(_masked_fill, (input, mask, value))
         if t.grad_fn is not None:
             t.grad_fn.__class__ = _MASKED_FILL_TENSOR   # torch's masked_fill.Tensor overload
-        return t
-    return apply(_masked_fill, (input, mask, value))
+        return contiguous_out(t)
+    return contiguous_out(apply(_masked_fill, (input, mask, value)))     # torch clones contiguous
 
 
 _MASKED_FILL_TENSOR = _node_class("MaskedFillBackward1")
