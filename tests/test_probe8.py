@@ -646,3 +646,29 @@ def test_outputs_torch_allocates_contiguous(case):
     torch.testing.assert_close(torch.tensor(eval(e[2][2])), torch.tensor(eval(t[2][2])))
     torch.testing.assert_close(torch.tensor(eval(e[3][2])), torch.tensor(eval(t[3][2])),
                                atol=1e-4, rtol=1e-4)      # float32 layer_norm backward
+
+
+_CAT_LAYOUTS = {
+    "cat transposed": lambda lib, q, p, c: lib.cat([q, q]),
+    "cat transposed dim 1": lambda lib, q, p, c: lib.cat([q, q], 1),
+    "stack transposed": lambda lib, q, p, c: lib.stack([q, q]),
+    "hstack": lambda lib, q, p, c: lib.hstack([q, q]),
+    "vstack": lambda lib, q, p, c: lib.vstack([q, q]),
+    "cat permuted": lambda lib, q, p, c: lib.cat([p, p], 2),
+    "stack permuted": lambda lib, q, p, c: lib.stack([p, p], -1),
+    "cat transposed + contiguous": lambda lib, q, p, c: lib.cat([q, lib.ones(4, 3)]),
+    "cat channels_last": lambda lib, q, p, c: lib.cat([c, c], 1),
+    "stack channels_last": lambda lib, q, p, c: lib.stack([c, c]),
+}
+
+
+@pytest.mark.parametrize("case", list(_CAT_LAYOUTS))
+def test_cat_and_stack_layout_like_torch(case):
+    def run(lib):
+        q = lib.arange(12.).view(3, 4).t()
+        p = lib.arange(120.).view(2, 3, 4, 5).permute(0, 2, 3, 1)
+        c = lib.arange(120.).view(2, 3, 4, 5).to(memory_format=lib.channels_last)
+        r = _CAT_LAYOUTS[case](lib, q, p, c)
+        flat = r.view(-1) if r.is_contiguous() else None      # torch's result views flat
+        return r.stride(), _plain(r), None if flat is None else _plain(flat)
+    assert run(ember) == run(torch)

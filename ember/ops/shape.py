@@ -689,7 +689,16 @@ def _cat(xp, *arrays_and_dim):
     skipped = [a.ndim == 1 and a.shape[0] == 0 for a in arrays]
     sizes = [0 if s else a.shape[dim] for a, s in zip(arrays, skipped)]
     kept = [a for a, s in zip(arrays, skipped) if not s] or arrays[:1]
-    return xp.concatenate(kept, axis=dim), (sizes, skipped, dim)
+    return _dense(xp, xp.concatenate(kept, axis=dim), kept[0]), (sizes, skipped, dim)
+
+
+def _dense(xp, a, ref):
+    """torch's cat/stack allocate a contiguous result unless the first input reads as channels
+    last (NumPy follows the inputs' layout: transposed inputs give a transposed result)."""
+    if a.flags.c_contiguous:
+        return a
+    from .._memory_format import _suggests_cl
+    return a if _suggests_cl(ref) else xp.ascontiguousarray(a)
 
 
 @_cat.vjp
@@ -776,7 +785,7 @@ def _cat_out(result, out, name):
 @op("stack", saves=None)
 def _stack(xp, *arrays_and_dim):
     *arrays, dim = arrays_and_dim
-    return xp.stack(arrays, axis=dim), (dim, len(arrays))
+    return _dense(xp, xp.stack(arrays, axis=dim), arrays[0]), (dim, len(arrays))
 
 
 @_stack.vjp
