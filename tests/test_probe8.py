@@ -672,3 +672,15 @@ def test_cat_and_stack_layout_like_torch(case):
         flat = r.view(-1) if r.is_contiguous() else None      # torch's result views flat
         return r.stride(), _plain(r), None if flat is None else _plain(flat)
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "std", "var", "prod", "logsumexp", "nansum",
+                                  "nanmean", "all", "any", "count_nonzero", "amax", "argmax"])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_reductions_over_transposed_input_are_contiguous_like_torch(name, dim):
+    def run(lib):
+        q = lib.arange(60.).view(3, 4, 5).transpose(0, 2) + 1
+        x = q > 30 if name in ("all", "any") else q
+        r = getattr(lib, name)(x, dim)
+        return r.stride(), _plain(r.view(-1))       # torch's result views flat
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -845,6 +845,7 @@ def _bool_reduce(name, f):
             r = f(x[..., None], axis=-1, keepdims=False)
         else:
             r = xp.asarray(f(x, axis=_dims(input, dim), keepdims=keepdim))
+            r = r if r.flags.c_contiguous else xp.ascontiguousarray(r)    # torch's layout
         if x.dtype == np.uint8:
             r = r.astype(np.uint8)
         return _finish(_new(r, input.be), out)
@@ -859,7 +860,8 @@ any = _bool_reduce("any", lambda x, axis, keepdims: x.any(axis=axis, keepdims=ke
 def count_nonzero(input, dim=None):
     x, xp = input.arr, input.be.xp
     dims = _dims(input, dim)
-    return _new(xp.asarray((x != 0).sum(axis=dims), dtype=np.int64), input.be)
+    r = xp.asarray((x != 0).sum(axis=dims), dtype=np.int64)
+    return _new(r if r.flags.c_contiguous else xp.ascontiguousarray(r), input.be)
 
 
 # ---- order statistics: median, nanmedian, mode, quantile, kthvalue ---------------------------
@@ -1199,4 +1201,5 @@ def _finish(result, out):
 
 
 contiguous_outputs("cummax", "cummin", "median_dim", "nanmedian_dim", "mode", "kthvalue",
-                   "max_dim", "min_dim", "var_mean", "std_mean")
+                   "max_dim", "min_dim", "var_mean", "std_mean", "sum_dim", "mean_dim",
+                   "prod_dim", "nansum", "var", "std", "logsumexp")
