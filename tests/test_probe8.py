@@ -684,3 +684,27 @@ def test_reductions_over_transposed_input_are_contiguous_like_torch(name, dim):
         r = getattr(lib, name)(x, dim)
         return r.stride(), _plain(r.view(-1))       # torch's result views flat
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_MORE_LAYOUTS = {
+    "roll dim": lambda lib, x: lib.roll(x, 1, 1),
+    "roll flat": lambda lib, x: lib.roll(x, 1),
+    "tril": lambda lib, x: x.tril(),
+    "triu": lambda lib, x: x.triu(1),
+    "norm keepdim": lambda lib, x: x.norm(dim=-1, keepdim=True),
+    "vector_norm": lambda lib, x: lib.linalg.vector_norm(x, dim=1),
+    "cdist": lambda lib, x: lib.cdist(x, x),
+}
+
+
+@pytest.mark.parametrize("layout", ["permuted", "channels_last", "transposed"])
+@pytest.mark.parametrize("case", list(_MORE_LAYOUTS))
+def test_more_outputs_laid_out_like_torch(case, layout):
+    def run(lib):
+        x = lib.arange(120.).view(2, 3, 4, 5) / 7
+        x = {"permuted": lambda: x.permute(0, 2, 3, 1),
+             "channels_last": lambda: x.to(memory_format=lib.channels_last),
+             "transposed": lambda: x[0, 0].t()}[layout]()
+        r = _MORE_LAYOUTS[case](lib, x)
+        return r.stride(), r.is_contiguous()
+    assert run(ember) == run(torch)

@@ -1010,4 +1010,4 @@ def _(xp, g, x, t, reduction):
     return _margin_grad(xp, gi, g, x, reduction), None
 
 
-contiguous_outputs("softmax", "log_softmax")
+contiguous_outputs("softmax", "log_softmax", "vector_norm", "cdist")

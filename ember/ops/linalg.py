@@ -15,7 +15,7 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _fw, _fw_propagate, apply
 from ._dims import int_arg, wrap_dim
-from ._registry import holomorphic, op
+from ._registry import contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
 
 
@@ -1768,3 +1768,6 @@ def _inplace_products():
 
 
 addmm_, addmv_, baddbmm_, addbmm_, addr_ = _inplace_products()
+
+
+contiguous_outputs("linalg_vector_norm")       # torch allocates norms along dims contiguous

@@ -14,7 +14,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, _tname as _type_name, \
     apply, inplace, make_unary, make_view, write_into
 from ._dims import int_arg, wrap_dim
-from ._registry import no_complex_grad, op
+from ._registry import contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
 
 
@@ -1170,6 +1170,7 @@ def _tri(name, f):
 
 tril = _tri("tril", "tril")
 triu = _tri("triu", "triu")
+contiguous_outputs("tril", "triu")      # torch allocates them contiguous
 
 
 def trace(input):
@@ -1249,7 +1250,7 @@ def rot90(input, k=1, dims=(0, 1)):
 
 @op("roll", saves=None)
 def _roll(xp, x, shifts, dims):
-    return xp.roll(x, shifts, dims), (shifts, dims)
+    return _dense(xp, xp.roll(x, shifts, dims), x), (shifts, dims)
 
 
 _roll.vjp(lambda xp, g, shifts, dims: (xp.roll(g, tuple(-s for s in shifts), dims),))
