@@ -708,3 +708,21 @@ def test_more_outputs_laid_out_like_torch(case, layout):
         r = _MORE_LAYOUTS[case](lib, x)
         return r.stride(), r.is_contiguous()
     assert run(ember) == run(torch)
+
+
+def test_functional_call_repeated_keys_and_stateless_deprecation_like_torch():
+    import warnings
+
+    def run(lib):
+        m = lib.nn.Linear(2, 2)
+        w = {"weight": lib.zeros(2, 2)}
+        repeated = _outcome(lambda: lib.func.functional_call(m, (w, dict(w), {"bias": 1}),
+                                                             lib.ones(1, 2)))
+        not_dicts = _outcome(lambda: lib.func.functional_call(m, (w, [1]), lib.ones(1, 2)))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lib.func.functional_call(m, w, lib.ones(1, 2))
+            lib.nn.utils.stateless.functional_call(m, w, lib.ones(1, 2))
+        return repeated, not_dicts, [(a.category.__name__, str(a.message)) for a in caught], \
+            lib.func.functional_call.__name__
+    assert run(ember) == run(torch)
