@@ -112,6 +112,14 @@ def _suggests_cl(a):
     return strides_like_channels_last(a)
 
 
+def contiguous_out(out):
+    """A fresh output tensor made C-contiguous in place (torch's ops that allocate a contiguous
+    result whatever the input's layout: layer_norm, masked_fill, ...)."""
+    if not out.arr.flags.c_contiguous:
+        out.arr = out.be.xp.ascontiguousarray(out.arr)
+    return out
+
+
 def lay_out(out, *refs):
     """Tensor-level follow: the output tensor(s) of a conv / pool / norm / resampling / cat of
     the tensors `refs` get channels-last strides when a ref reads as channels last."""

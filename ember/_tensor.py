@@ -420,6 +420,10 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
+    def __reversed__(self):
+        """reversed(t) is a tensor, flipped along dim 0 (a 0-d tensor is itself), as torch's."""
+        return self if self.arr.ndim == 0 else self.flip(0)
+
     def __bool__(self):
         if self.arr.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with "
@@ -487,7 +491,10 @@ class Tensor:
     def __deepcopy__(self, memo):
         if not self.is_leaf:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
-                               "support the deepcopy protocol at the moment.")
+                               "support the deepcopy protocol at the moment.  If you were "
+                               "attempting to deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
         t = object.__new__(type(self))      # not a subclass's own __new__ (it may want data)
         _init_from(t, self.arr.copy(), self.be)
         t._rg = self._rg
@@ -631,6 +638,13 @@ class Tensor:
                            else size)
 
     def detach_(self):
+        if self._base is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
+                "called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self.grad_fn, self._rg = None, False
         return self
 
@@ -686,10 +700,14 @@ class Tensor:
                 "torch." + dtype[11:] in _TYPE_OF_NAME:
             return self.to("cuda", to_dtype(_TYPE_OF_NAME["torch." + dtype[11:]]))
         if isinstance(dtype, str) and dtype in _TYPE_OF_NAME:
-            dtype = _TYPE_OF_NAME[dtype]
+            return self.to(to_dtype(_TYPE_OF_NAME[dtype]))
         if isinstance(dtype, type) and hasattr(dtype, "is_cuda"):     # torch.FloatTensor & co.
             return self.to("cuda" if dtype.is_cuda else "cpu", dtype.dtype)
-        return self.to(to_dtype(dtype))
+        if isinstance(dtype, (str, type)):      # a name or class torch does not know
+            raise ValueError(f"invalid type: '{getattr(dtype, '__name__', dtype)}'")
+        if not isinstance(dtype, _dtype.dtype):
+            raise TypeError("dtype must be a type, str, or dtype object")
+        return self.to(dtype)
 
     def is_inference(self):
         """Made in inference mode (or a view of such a tensor)."""

@@ -1,5 +1,6 @@
 """torch.autograd.functional: vjp, jvp, jacobian, hessian, hvp, vhp (reverse mode; jvp and hvp
-use the double-backward trick, as torch does). `vectorize` is accepted and ignored."""
+use the double-backward trick, as torch does; jacobian's strategy="forward-mode" runs dual
+tensors). `vectorize` is accepted and ignored for reverse mode."""
 from .functions import grad as _grad
 from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 
@@ -190,8 +191,12 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                              '"forward-mode" tends to be more performant. Otherwise, prefer to '
                              'use "reverse-mode".')
     if strategy == "forward-mode":
-        raise NotImplementedError("ember.autograd.functional.jacobian: strategy='forward-mode' "
-                                  "is not supported (ember has no forward-mode AD)")
+        if create_graph:
+            raise NotImplementedError(
+                "torch.autograd.functional.jacobian: `create_graph=True` and "
+                '`strategy="forward-mode"` are not supported together (yet). Please either set '
+                '`create_graph=False` or `strategy="reverse-mode"`.')
+        return _jacfwd(func, inputs, strict, vectorize)
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _preprocess(inputs, create_graph=create_graph, need_graph=True)
@@ -221,6 +226,40 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
             jac.append(tuple(_stack_rows(row, out, inp) for row, inp in zip(rows, inputs)))
         jac = _postprocess(tuple(jac), create_graph)
         return _unpack(jac, (is_outputs_tuple, is_inputs_tuple))
+
+
+def _jacfwd(func, inputs, strict, vectorize):
+    """The Jacobian by forward-mode AD: one dual evaluation per input element (torch vmaps
+    these; the columns are the same)."""
+    from ..ops.creation import zeros_like
+    from ..ops.shape import stack
+    from . import forward_ad as fw
+    if strict:
+        raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and "
+                           '`strategy="forward-mode"` are not supported together (yet). Please '
+                           'either set `strict=False` or `strategy="reverse-mode"`.')
+    if not vectorize:
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse "
+                                  "Hessian isonly implemented for `vectorize=True`.")
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+    columns = [[] for _ in inputs]      # per input, per element: the output tangents
+    for k, inp in enumerate(inputs):
+        for j in range(inp.numel()):
+            tangent = zeros_like(inp)
+            tangent.view(-1)[j] = 1
+            with fw.dual_level():
+                dual = tuple(fw.make_dual(x, tangent) if i == k else x
+                             for i, x in enumerate(inputs))
+                is_outputs_tuple, outs = _as_tuple(
+                    func(*dual), "outputs of the user-provided function", "jacobian")
+                unpacked = [fw.unpack_dual(o) for o in outs]
+            outputs = [u.primal for u in unpacked]
+            columns[k].append([zeros_like(u.primal) if u.tangent is None else u.tangent
+                               for u in unpacked])
+    jac = tuple(tuple(stack([col[i] for col in cols], -1).reshape(out.shape + inp.shape)
+                      for cols, inp in zip(columns, inputs))
+                for i, out in enumerate(outputs))
+    return _unpack(jac, (is_outputs_tuple, is_inputs_tuple))
 
 
 def _stack_rows(rows, out, inp):
@@ -253,6 +292,8 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
         return out.squeeze()
 
     def jac_func(*inp):
+        if outer_jacobian_strategy == "forward-mode":
+            inp = tuple(t.requires_grad_(True) for t in inp)
         jac = jacobian(ensure_single_output_function, inp, create_graph=True)
         _check_requires_grad(jac, "jacobian", strict=strict)
         return jac

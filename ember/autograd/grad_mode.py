@@ -4,6 +4,9 @@ STATE.grad is torch's grad mode (is_grad_enabled); STATE.enabled, what the hot p
 whether ops record a graph: grad mode on and inference mode off (inside inference_mode,
 enable_grad turns grad mode on but ops still record nothing, as torch's)."""
 import functools
+import inspect
+import sys
+import warnings
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
@@ -44,11 +47,7 @@ class _Mode:
         set_grad(self._prev)
 
     def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return fn(*args, **kwargs)
-        return wrapper
+        return _decorate(self.clone, fn)
 
     def clone(self):
         return self.__class__()
@@ -81,13 +80,10 @@ class set_grad_enabled(_Mode):
 
     def __call__(self, fn):
         set_grad(self._prev)
-        mode = self._value
+        return _decorate(self.clone, fn)
 
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+    def clone(self):
+        return set_grad_enabled(self._value)
 
 
 class inference_mode(_Mode):
@@ -95,8 +91,13 @@ class inference_mode(_Mode):
     turns both back (grad on, as torch). Nothing is recorded inside, even where enable_grad
     turns grad mode back on."""
 
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)                  # bare `@inference_mode`
+
     def __init__(self, mode=True):
-        self._mode = bool(mode)
+        self._mode = mode
 
     def __enter__(self):
         self._prev_inf = STATE.inference
@@ -107,16 +108,52 @@ class inference_mode(_Mode):
         _set_inference(self._prev_inf)
         set_grad(self._prev)
 
-    def __call__(self, fn):
-        if not callable(fn) or isinstance(fn, bool):
-            return inference_mode(fn)
-        mode = self._mode
+    def clone(self):
+        return inference_mode(self._mode)
 
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with inference_mode(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+
+def _decorate(make_ctx, fn):
+    """Wrap `fn` so each call runs inside a fresh `make_ctx()`; a generator function has the
+    mode set around each of its steps, as torch's context_decorator."""
+    if inspect.isclass(fn):
+        warnings.warn("Decorating classes is deprecated and will be disabled in future versions. "
+                      "You should only decorate functions or methods. To preserve the current "
+                      "behavior of class decoration, you can directly decorate the `__init__` "
+                      "method and nothing else.", FutureWarning, stacklevel=3)
+        cls, fn = fn, lambda *args, **kwargs: cls(*args, **kwargs)
+    if inspect.isgeneratorfunction(fn):
+        return _wrap_generator(make_ctx, fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with make_ctx():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+def _wrap_generator(make_ctx, fn):
+    @functools.wraps(fn)
+    def generator_context(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with make_ctx():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with make_ctx():
+                        gen.close()
+                    raise
+                except BaseException:       # noqa: BLE001 - thrown in by the caller, passed on
+                    with make_ctx():
+                        response = gen.throw(*sys.exc_info())
+                else:
+                    with make_ctx():
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+    return generator_context
 
 
 def _set_inference(on):

@@ -3,7 +3,7 @@
 grad, vjp, jacrev and hessian run on ember's tape; jvp and jacfwd use the double-vjp trick
 (ember has no forward-mode AD); vmap loops over the mapped dimension (ember has no batched
 tensors). See _autodiff and _vmap for how results can differ from torch's."""
-from ..nn.utils.stateless import functional_call
+from ..nn.utils.stateless import func_functional_call as functional_call
 from ._autodiff import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, linearize, vjp
 from ._ensemble import replace_all_batch_norm_modules_, stack_module_state
 from ._vmap import vmap

@@ -30,6 +30,13 @@ def _adaptive_sizes(input, nsp, output_size, name):
         sep = ": " if "max" in name else " "
         raise RuntimeError(f"{name}(): Expected {nsp + 1}D or {nsp + 2}D tensor, but got"
                            f"{sep}{list(input.shape)}")
+    if nsp == 1 and (output_size is None or isinstance(output_size, (tuple, list))
+                     and None in output_size):
+        head = f"{name}(): argument 'output_size' (position 2) must be tuple of ints, "
+        raise TypeError(head + ("not NoneType" if output_size is None else
+                                "but found element of type NoneType at pos 0"))
+    if output_size is None:                 # torch's _list_with_default takes its len()
+        raise TypeError("object of type 'NoneType' has no len()")
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nsp
     if len(sizes) != nsp:
         raise RuntimeError(f"{name}: output_size must be {nsp}")

@@ -464,6 +464,46 @@ def _positive(values, what):
         raise RuntimeError(f"non-positive {what} is not supported")
 
 
+def _check_conv_args(input, padding, stride, dilation, transposed):
+    """torch's order: negative padding, non-positive stride, then dilation. A negative dilation
+    fails the generic check; a zero one the chosen kernel's: oneDNN's (bfloat16, or float32
+    with a batch over 1) or the native one's (where 1-d runs as 2-d)."""
+    if not isinstance(padding, str) and any(v < 0 for v in padding):
+        raise RuntimeError("negative padding is not supported")
+    _positive(stride, "stride")
+    if any(d < 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    if 0 not in dilation:
+        return
+    dt = input.arr.dtype
+    batch = input.shape[0] if input.ndim == len(dilation) + 2 else 1
+    if dt.name == "bfloat16" or dt == np.float32 and batch > 1:
+        if not transposed:
+            raise RuntimeError("non-positive dilation is not supported")
+        raise RuntimeError("dimensions are invalid" if len(dilation) == 3 else _ONEDNN_DECONV)
+    full = (1,) * (len(dilation) == 1) + tuple(dilation)
+    got = list(full) if not transposed else ", ".join(
+        f"dilation_{n}: {v}" for n, v in zip(("depth", "height", "width")[-len(full):], full))
+    raise RuntimeError(f"dilation should be greater than zero, but got {got}")
+
+
+_ONEDNN_DECONV = ("could not create a primitive descriptor for the deconvolution forward "
+                  "propagation primitive. Run workload with environment variable "
+                  "ONEDNN_VERBOSE=all to get additional diagnostic information.")
+
+
+_SAME_EVEN_WARNED = []
+
+
+def _warn_same_even():
+    """torch warns once per process that uneven 'same' padding may copy the input."""
+    if not _SAME_EVEN_WARNED:
+        _SAME_EVEN_WARNED.append(True)
+        import warnings
+        warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require "
+                      "a zero-padded copy of the input be created", UserWarning, stacklevel=4)
+
+
 def _conv_pads(padding, ksize, stride, dilation, nsp):
     """padding (int, tuple, 'same', 'valid') -> ((lo, hi), ...) per spatial dim."""
     if isinstance(padding, str):
@@ -474,6 +514,8 @@ def _conv_pads(padding, ksize, stride, dilation, nsp):
         if any(s != 1 for s in stride):
             raise RuntimeError("padding='same' is not supported for strided convolutions")
         total = [d * (k - 1) for k, d in zip(ksize, dilation)]
+        if any(t % 2 for t in total):
+            _warn_same_even()
         return tuple((t // 2, t - t // 2) for t in total)
     p = ntuple(padding, nsp, "padding")
     if any(v < 0 for v in p):
@@ -492,8 +534,8 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
     name = f"conv{nsp}d"
     _check_rank(input, nsp, name)
     stride, dilation = ntuple(stride, nsp, "stride"), ntuple(dilation, nsp, "dilation")
-    _positive(stride, "stride")
-    _positive(dilation, "dilation")
+    _check_conv_args(input, padding if isinstance(padding, str) else
+                     ntuple(padding, nsp, "padding"), stride, dilation, False)
     pads = _conv_pads(padding, weight.shape[2:], stride, dilation, nsp)
 
     def run(x):
@@ -567,10 +609,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     stride, dilation = ntuple(stride, nsp, "stride"), ntuple(dilation, nsp, "dilation")
     padding = ntuple(padding, nsp, "padding")
     output_padding = ntuple(output_padding, nsp, "output_padding")
-    _positive(stride, "stride")
-    _positive(dilation, "dilation")
-    if any(v < 0 for v in padding):
-        raise RuntimeError("negative padding is not supported")
+    _check_conv_args(input, padding, stride, dilation, True)
     if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
         raise RuntimeError(_output_padding_message(output_padding, stride, dilation))
 

@@ -70,8 +70,11 @@ def _bags(input, offsets, include_last_offset):
         off = off[:-1]
     n_bags = len(off)
     if n_bags and (off[0] != 0):
+        # torch prints its offsets tensor (promoted with the indices) after the message
+        promoted = np.promote_types(input.arr.dtype, offsets.arr.dtype)
         raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
-                           f"has to start from position 0. However, got {off[0]}")
+                           f"has to start from position 0. However, got {off[0]}\n"
+                           f"[ {_O._type_name(promoted)}{{}} ]")
     if n_bags and off[-1] > n:
         raise RuntimeError(f"offsets[-1] can not be greater than input's length ({n}), but got "
                            f"offsets[-1] of {off[-1]}")

@@ -158,9 +158,10 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             key_padding_mask = F.pad(key_padding_mask, (0, 1))
     S = k.shape[1]
     if key_padding_mask is not None:
-        if tuple(key_padding_mask.shape) != (N, S):
-            raise AssertionError(f"expecting key_padding_mask shape of {(N, S)}, but got "
-                                 f"{key_padding_mask.shape}")
+        for i, want in enumerate((N, S)):      # torch's _check_key_padding_mask
+            if key_padding_mask.shape[i] != want:
+                raise AssertionError(f"Expected key_padded_mask.shape[{i}] to be {want}, but got "
+                                     f"{key_padding_mask.shape[i]}")
         kpm = _float_mask(key_padding_mask, q.dtype, "key_padding_mask")
         kpm = kpm.view(N, 1, 1, S).expand(-1, H, -1, -1).reshape(N * H, 1, S)
         attn_mask = kpm if attn_mask is None else attn_mask + kpm

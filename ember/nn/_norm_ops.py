@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .._tensor import bump_version
-from .._memory_format import lay_out
+from .._memory_format import contiguous_out, lay_out
 from ..ops._apply import apply
 from ..ops._registry import op
 from .. import _kernel_dtypes as _D
@@ -214,8 +214,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _D.norm_params(input, "LayerNormKernelImpl", weight, bias)
     axes = tuple(range(input.ndim - k, input.ndim))
     wshape = (1,) * (input.ndim - k) + shape
-    return apply(_NORM["native_layer_norm"], (input, weight, bias),
-                 (None, axes, wshape, eps, None, False))
+    return contiguous_out(apply(_NORM["native_layer_norm"], (input, weight, bias),
+                                (None, axes, wshape, eps, None, False)))
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -301,9 +301,9 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if reduced:
         out = out.to(input.dtype)
     if weight is None:
-        return out
+        return contiguous_out(out)
     out = out * weight
-    return out if out.arr.dtype == dt else out.to(input.dtype)
+    return contiguous_out(out if out.arr.dtype == dt else out.to(input.dtype))
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):

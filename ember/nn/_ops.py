@@ -686,9 +686,12 @@ def _scalar_name(dtype):
 
 
 # ---- embedding ---------------------------------------------------------------------------
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+
+
 @op("embedding", saves=None, node="EmbeddingBackward0")
 def _embedding(xp, weight, indices, padding_idx, scale_grad_by_freq):
-    if indices.dtype.kind not in "iu":
+    if indices.dtype not in _INDEX_DTYPES:
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
                            "following scalar types: Long, Int; but got "
                            f"{_type_name(indices)} instead (while checking arguments for "
@@ -745,8 +748,16 @@ def _(xp, g, indices, shape, padding_idx, scale_grad_by_freq, seq):
 
 
 def _type_name(a):
+    """The name torch's argument checks give a CPU tensor's type (`a` an array or a NumPy
+    dtype): the legacy class name where the dtype has one, else CPU<Scalar>Type."""
     from .._tensor import _TYPE_NAMES
-    return _TYPE_NAMES.get(OF_NP[a.dtype.num].name, "torch.Tensor")
+    d = OF_NP[np.dtype(getattr(a, "dtype", a)).num]
+    if d.name in _LEGACY:
+        return _TYPE_NAMES[d.name]
+    return f"CPU{_scalar_name(d)}Type"
+
+
+_LEGACY = ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8")
 
 
 # ---- dropout -----------------------------------------------------------------------------
@@ -1013,4 +1024,4 @@ def _(xp, g, x, t, reduction):
     return _margin_grad(xp, gi, g, x, reduction), None
 
 
-contiguous_outputs("softmax", "log_softmax")
+contiguous_outputs("softmax", "log_softmax", "vector_norm", "cdist")

@@ -114,33 +114,78 @@ def pool_out_size(size, k, s, p, d, ceil_mode):
     return out
 
 
-def _pool_args(x, nsp, kernel_size, stride, padding, dilation, ceil_mode):
+def _pool_args(x, nsp, kernel_size, stride, padding, dilation, ceil_mode, name):
+    """(kernel, stride, (lo, hi) pads, dilation, output size), with torch's checks in torch's
+    order: max_pool1d's own, then per dim the output-shape ones, then pool{2,3}d_shape_check."""
     k = ntuple(kernel_size, nsp, "kernel_size")
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else \
         ntuple(stride, nsp, "stride")
     p, d = ntuple(padding, nsp, "padding"), ntuple(dilation, nsp, "dilation")
-    if any(v <= 0 for v in k):
-        raise RuntimeError("kernel size should be greater than zero, but got "
-                           f"kernel_size={k if nsp > 1 else k[0]}")
-    if any(v <= 0 for v in s):
-        raise RuntimeError("stride should not be zero")
-    if any(v <= 0 for v in d):
-        raise RuntimeError(f"dilation should be greater than zero, but got dilation={d}")
-    for kk, pp, dd in zip(k, p, d):
-        if pp < 0 or pp > (dd * (kk - 1) + 1) // 2:
-            raise RuntimeError("pad should be at most half of effective kernel size, but got "
-                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
     spatial = x.shape[2:]
-    out = tuple(pool_out_size(n, kk, ss, pp, dd, ceil_mode)
+    if name == "max_pool1d":
+        _check_max_pool1d(spatial[-1], k[-1], s[-1], p[-1], d[-1], ceil_mode)
+    out = tuple(_checked_out_size(n, kk, ss, pp, dd, ceil_mode)
                 for n, kk, ss, pp, dd in zip(spatial, k, s, p, d))
+    _pool_shape_check(x, k, s, p, d, out, name)
+    pads = tuple((pp, max(0, (o - 1) * ss + dd * (kk - 1) + 1 - n - pp))
+                 for n, o, kk, ss, pp, dd in zip(spatial, out, k, s, p, d))
+    return k, s, pads, d, out
+
+
+def _check_max_pool1d(n, k, s, p, d, ceil_mode):
+    """torch's check_max_pool1d (max_pool1d's own kernel)."""
+    for ok, what in ((k > 0, f"kernel_size must be greater than zero, but got {k}"),
+                     (s > 0, f"stride must be greater than zero, but got {s}"),
+                     (p >= 0, f"padding must be non-negative, but got {p}"),
+                     (p <= k // 2, "padding should be at most half of kernel size, but got "
+                                   f"padding={p} and kernel_size={k}"),
+                     (d > 0, f"dilation must be greater than zero, but got {d}")):
+        if not ok:
+            raise RuntimeError("max_pool1d() " + what)
+    out = pool_out_size(n, k, s, p, d, ceil_mode)
+    if out <= 0:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {out}")
+
+
+def _checked_out_size(n, k, s, p, d, ceil_mode):
+    """torch's pooling_output_shape, with its checks."""
+    if s == 0:
+        raise RuntimeError("stride should not be zero")
+    if p < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+    if p > int(((k - 1) * d + 1) / 2):             # C++ division truncates
+        raise RuntimeError("pad should be at most half of effective kernel size, but got "
+                           f"pad={p}, kernel_size={k} and dilation={d}")
+    return pool_out_size(n, k, s, p, d, ceil_mode)
+
+
+def _pool_shape_check(x, k, s, p, d, out, name):
+    """torch's pool2d_shape_check / pool3d_shape_check (sizes listed in torch's orders)."""
+    axes = "HW" if len(k) == 2 else "THW"
+
+    def listed(label, vals):
+        return " ".join(f"{label}{a}: {v}" for a, v in zip(axes, vals))
+    for vals, what, label in ((k, "kernel size", "k"), (s, "stride", "d"),
+                              (d, "dilation", "dilation")):
+        if any(v <= 0 for v in vals):
+            raise RuntimeError(f"{what} should be greater than zero, but got "
+                               f"{listed(label, vals)}")
+    spatial = x.shape[2:]
+    if name == "avg_pool3d" and any(n < kk for n, kk in zip(spatial, k)):
+        raise RuntimeError(f"input image ({listed('', spatial)}) smaller than kernel size "
+                           f"({listed('k', k)})")
+    if any(kk // 2 < pp for kk, pp in zip(k, p)):
+        if len(k) == 2:
+            raise RuntimeError("pad should be smaller than or equal to half of kernel size, but "
+                               f"got padW = {p[1]}, padH = {p[0]}, kW = {k[1]}, kH = {k[0]}")
+        raise RuntimeError("pad should be smaller than or equal to half of kernel size, but got "
+                           f"kT: {k[0]} kW: {k[2]} kH: {k[1]} padT: {p[0]} padW: {p[2]} "
+                           f"padH: {p[1]}")
     if any(o < 1 for o in out):
         c = x.shape[1]
         raise RuntimeError(f"Given input size: ({'x'.join(map(str, (c,) + spatial))}). "
                            f"Calculated output size: ({'x'.join(map(str, (c,) + out))}). "
                            "Output size is too small")
-    pads = tuple((pp, max(0, (o - 1) * ss + dd * (kk - 1) + 1 - n - pp))
-                 for n, o, kk, ss, pp, dd in zip(spatial, out, k, s, p, d))
-    return k, s, pads, d, out
 
 
 def _check_pool_rank(input, nsp, name):
@@ -186,7 +231,7 @@ def _max_pool(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, ret
         n = max(nsp, 2)
         k, s, pads, d, out = _pool_args(x, n, _lift(kernel_size, nsp), _lift(stride, nsp, 1),
                                         _lift(padding, nsp, 0), _lift(dilation, nsp, 1),
-                                        ceil_mode)
+                                        ceil_mode, f"max_pool{nsp}d")
         return lay_out(apply(_MAX[n, bool(return_indices)], (x,), (k, s, pads, d, out,
                                                                   bool(return_indices))), x)
     return _unbatched(input, nsp, run)
@@ -294,7 +339,8 @@ def _avg_pool(input, nsp, kernel_size, stride, padding, ceil_mode, count_include
     def run(x):
         n = max(nsp, 2)
         k, s, pads, _, out = _pool_args(x, n, _lift(kernel_size, nsp), _lift(stride, nsp, 1),
-                                        _lift(padding, nsp, 0), 1, ceil_mode)
+                                        _lift(padding, nsp, 0), 1, ceil_mode,
+                                        f"avg_pool{nsp}d")
         return lay_out(apply(_AVG[n], (x,), (k, s, pads, out, count_include_pad,
                                              divisor_override)), x)
     return _unbatched(input, nsp, run)

@@ -532,11 +532,7 @@ def pad(input, pad, mode="constant", value=None):
     pairs = tuple((pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k)))
     spatial = input.shape[input.ndim - k:]
     if mode == "constant":
-        for n, (lo, hi) in zip(spatial, pairs):
-            if n + lo + hi < 0:
-                raise RuntimeError(f"The input size {n}, plus negative padding {lo} and {hi} "
-                                   "resulted in a negative output size, which is invalid. Check "
-                                   "dimension of your input.")
+        _check_constant_pad(spatial, pairs)
         return lay_out(apply(_constant_pad, (input,), (pairs, 0 if value is None else value)),
                        input)
     if mode not in _PAD_NODE:
@@ -556,6 +552,20 @@ def pad(input, pad, mode="constant", value=None):
                               input.arr.dtype)
     taps = [_pad_taps(n, lo, hi, mode) for n, (lo, hi) in zip(spatial, pairs)]
     return resample(input, taps, _PAD_NODE[mode].format(k))
+
+
+def _check_constant_pad(spatial, pairs):
+    """torch's constant_pad_nd: the output size check (skipped when no pad is positive), then
+    the narrow() of the input by each negative pad, low side first."""
+    if any(v > 0 for pair in pairs for v in pair):
+        for n, (lo, hi) in zip(spatial, pairs):
+            if n + lo + hi < 0:
+                raise RuntimeError(f"The input size {n}, plus negative padding {lo} and {hi} "
+                                   "resulted in a negative output size, which is invalid. Check "
+                                   "dimension of your input.")
+    for n, (lo, hi) in zip(spatial, pairs):
+        if n + min(lo, 0) < 0 or n + min(lo, 0) + min(hi, 0) < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
 
 
 def _check_pad(input, spatial, pairs, mode):

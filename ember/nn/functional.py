@@ -187,9 +187,12 @@ def _threshold_args(input, threshold, value):
     return threshold, value
 
 
-def threshold(input, threshold, value, inplace=False):
+def _threshold(input, threshold, value, inplace=False):
     return _maybe_inplace(_A.threshold, "threshold", input,
                           _threshold_args(input, threshold, value), inplace)
+
+
+threshold = _threshold      # torch's name for it (its TypeErrors say _threshold())
 
 
 def threshold_(input, threshold, value):
@@ -285,6 +288,8 @@ def prelu(input, weight):
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:        # torch runs leaky_relu's kernel (and its dtype error) here
         _A._check_float(input.arr, "leaky_relu_cpu", NotImplementedError)
         return _maybe_inplace(_A.rrelu, "rrelu", input, ((lower + upper) / 2, None), inplace)
@@ -681,7 +686,22 @@ def pdist(input, p=2):
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     from ._attention import sdpa
+    _check_sdpa_dtypes(query, key, value, attn_mask)
     return sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+
+
+def _check_sdpa_dtypes(query, key, value, attn_mask):
+    """torch's sdpa input checks: q, k, v of one dtype; a mask bool, float32 or q's dtype."""
+    q, k, v = (getattr(t, "dtype", None) for t in (query, key, value))
+    if not q == k == v:
+        raise RuntimeError("Expected query, key, and value to have the same dtype, but got "
+                           f"query.dtype: {_L._short(q)} key.dtype: {_L._short(k)} and "
+                           f"value.dtype: {_L._short(v)} instead.")
+    m = getattr(attn_mask, "dtype", None)
+    if m is not None and m != q and m.name not in ("bool", "float32"):
+        raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, "
+                           f"but got attn_mask.dtype: {_L._short(m)} and  query.dtype: "
+                           f"{_L._short(q)} instead.")
 
 
 # ---- complex input: torch's real-only kernels refuse it ----------------------------------------

@@ -566,17 +566,28 @@ def write_into(self, arr, name="copy"):
     dst = self.arr
     if arr.shape != dst.shape:
         try:
-            ok = np.broadcast_shapes(arr.shape, dst.shape) == dst.shape
+            full = np.broadcast_shapes(arr.shape, dst.shape)
         except ValueError:
-            ok = False
-        if not ok:
+            raise _infer_size_error(dst.shape, arr.shape) from None
+        if full != dst.shape:
             raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast "
-                               f"shape {list(arr.shape)}")
+                               f"shape {list(full)}")
     if arr.dtype != dst.dtype and not _can_write(arr.dtype, dst.dtype) and name != "copy":
         raise RuntimeError(f"result type {_tname(arr.dtype)} can't be cast to the desired output "
                            f"type {_tname(dst.dtype)}")
     self.be.xp.copyto(dst, through_float(arr, dst.dtype), casting="unsafe")
     bump_version(self)
+
+
+def _infer_size_error(a, b):
+    """torch's infer_size message for shapes that do not broadcast (the last bad dim, numbered
+    in the broadcast shape)."""
+    n = max(len(a), len(b))
+    for i in range(1, min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
+            return RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor "
+                                f"b ({b[-i]}) at non-singleton dimension {n - i}")
+    return RuntimeError(f"shapes {list(a)} and {list(b)} do not broadcast")
 
 
 def out_autograd_error(name=None):
@@ -608,7 +619,11 @@ def _finish(result, out, name=None, exact=False):
             import warnings
             warnings.warn(f"An output with one or more elements was resized since it had shape "
                           f"{list(out.shape)}, which does not match the required output shape "
-                          f"{list(result.shape)}.", UserWarning, stacklevel=3)
+                          f"{list(result.shape)}. This behavior is deprecated, and in a future "
+                          "PyTorch release outputs will not be resized unless they have zero "
+                          "elements. You can explicitly reuse an out tensor t by resizing it, "
+                          "inplace, to zero elements with t.resize_(0).", UserWarning,
+                          stacklevel=3)
         out.arr = out.be.xp.empty(result.shape, out.arr.dtype)
     write_into(out, result.arr, "out")
     return out

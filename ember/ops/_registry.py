@@ -69,7 +69,7 @@ def contiguous_outputs(*names):
     where NumPy follows the input's layout: their kernels hand back C-ordered arrays."""
     for name in names:
         o = OPS[name]
-        o.impl = [(_c_ordered(f), b) for f, b in o.impl]
+        o.impl[:] = [(_c_ordered(f), b) for f, b in o.impl]    # in place: fast paths hold it
 
 
 def _c_ordered(fwd):

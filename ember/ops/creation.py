@@ -52,21 +52,43 @@ def _shape_args(name, shape, size):
     return (size,)
 
 
-def _size(args):
-    """Shapes may be given as f(2, 3), f((2, 3)), f([2, 3]) or f(torch.Size)."""
+def _size(args, name=None):
+    """Shapes may be given as f(2, 3), f((2, 3)), f([2, 3]) or f(torch.Size); `name` (the
+    factory) gives torch's argument-parser messages for anything else."""
     if len(args) == 1 and not isinstance(args[0], (int, np.integer, Tensor)):
+        if name is not None and not isinstance(args[0], (tuple, list)):
+            raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, not "
+                            f"{_arg_type_name(args[0])}")
         args = tuple(args[0])
     out = []
-    for s in args:
+    for i, s in enumerate(args):
         try:
             s = s.__index__()
-        except AttributeError:
-            raise TypeError(f"size must be tuple of ints, but got {type(s).__name__}") from None
+        except (AttributeError, TypeError):
+            kind = _arg_type_name(s)
+            if name is None:
+                raise TypeError(f"size must be tuple of ints, but got {kind}") from None
+            if len(args) == 1:
+                raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, "
+                                f"not {kind}") from None
+            raise TypeError(f"{name}(): argument 'size' failed to unpack the object at pos "
+                            f"{i + 1} with error \"type must be tuple of ints,but got {kind}\""
+                            ) from None
         if s < 0:
+            if name == "zeros":
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                f"{list(args)}")
         out.append(s)
     return tuple(out)
+
+
+def _arg_type_name(x):
+    """A type as torch's argument parser names it: builtins and Tensor bare, others qualified."""
+    t = type(x)
+    if isinstance(x, Tensor) or t.__module__ == "builtins":
+        return "Tensor" if isinstance(x, Tensor) else t.__name__
+    return f"{t.__module__}.{t.__qualname__}"
 
 
 def _finish(arr, be, requires_grad):
@@ -101,6 +123,9 @@ _SUPPORTED = "float64, float32, float16, complex64, complex128, int64, int32, in
 
 
 def _np_supported(dt):
+    if not dt.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte order. "
+                         "Conversion between byte orders is currently not supported.")
     if dt.num not in OF_NP:
         raise TypeError(f"can't convert np.ndarray of type numpy.{dt.type.__name__}. The only "
                         f"supported types are: {_SUPPORTED}.")
@@ -119,9 +144,11 @@ def _leaf_dtype(x):
     if t is _py_complex:
         return DEFAULT.complex
     if isinstance(x, Tensor):
-        if x.arr.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an "
-                            "index")
+        if x.arr.size != 1:     # torch converts an integer tensor as an index, others as floats
+            if x.arr.dtype.kind in "iub":
+                raise TypeError("only integer tensors of a single element can be converted to "
+                                "an index")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return x.dtype
     if isinstance(x, (str, bytes, np.str_, np.bytes_)):
         raise TypeError("new(): invalid data type 'str'")
@@ -409,7 +436,7 @@ def _factory(fill, name, layouts=False):
             dtype = out.dtype
         if memory_format is not None and not layouts:
             raise TypeError(f"{name}() got an unexpected keyword argument 'memory_format'")
-        a = fill(be.xp, _size(size), _np_dtype(dtype))
+        a = fill(be.xp, _size(size, name), _np_dtype(dtype))
         if memory_format is not None:
             a = _laid_out(a, memory_format)
         return _into(_finish(a, be, requires_grad), out)
@@ -436,9 +463,9 @@ empty = _factory(lambda xp, s, d: xp.empty(s, d), "empty", layouts=True)    # (m
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     _check_pin(pin_memory)
-    if isinstance(size, (int, np.integer)):
-        raise TypeError("full(): argument 'size' (position 1) must be tuple of ints, but found "
-                        f"element of type {type(size).__name__} at pos 0")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError("full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{_arg_type_name(size)}")
     if isinstance(fill_value, Tensor):
         if fill_value.arr.size != 1:
             raise RuntimeError("fill_value must be a scalar")
@@ -448,7 +475,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     be = _get_backend(device)
     d = _to_dtype(dtype)
     return _into(_finish(be.xp.asarray(_values_array([fill_value], (), d)).reshape(1).repeat(
-        _numel(_size((size,)))).reshape(_size((size,))), be, requires_grad), out)
+        _numel(_size((size,), "full"))).reshape(_size((size,))), be, requires_grad), out)
 
 
 def _numel(shape):
@@ -537,10 +564,17 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
 
 
 def _check_range_bounds(start, end, step):
-    if step == 0:
+    if not (step > 0 or step < 0):          # NaN too
         raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {_cnum(start)} -> {_cnum(end)}")
     if (end - start) * step < 0 and end != start:
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+
+
+def _cnum(v):
+    """A number as C++ streams it into torch's messages (0.0 -> 0, 1e10 -> 1e+10)."""
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _trunc_div(a, b):
@@ -728,7 +762,7 @@ def _random(sample, kernel, name):
         be = _get_backend(device)
         d = _np_dtype(dtype if dtype is not None or out is None else out.dtype)
         _float_kernel(kernel, d)
-        a = sample(_rng_for(generator, be), _size(size), d)
+        a = sample(_rng_for(generator, be), _size(size, name), d)
         return _into(_finish(a, be, requires_grad), out)
     return fn
 
@@ -778,6 +812,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, **kw):
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, **kw):
     _check_pin(kw.get("pin_memory"))
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     be = _get_backend(device)
     return _finish(_rng_for(generator, be).permutation(n).astype(_np_dtype(dtype, _dtype.int64)),
                    be, requires_grad)
@@ -788,13 +824,14 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(getattr(mean, "shape", ()), getattr(std, "shape", ()))
-        if isinstance(std, Tensor) and (std.arr < 0).any() or \
-                not isinstance(std, Tensor) and std < 0:
+        if isinstance(std, Tensor) and (std.arr < 0).any():
             raise RuntimeError("normal expects all elements of std >= 0.0")
+        if not isinstance(std, Tensor) and std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
         noise = randn(*shape, generator=generator, dtype=ref.dtype, device=ref.device)
         return (noise * std + mean).detach()
     if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
     if dtype is not None:
         _float_kernel("normal_kernel_cpu", _to_dtype(dtype).np)
     be = _get_backend(device)
@@ -809,8 +846,10 @@ _P_IN = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could thi
 def bernoulli(input, p=None, *, generator=None, out=None):
     be = input.be
     probs = input.arr if p is None else p
-    if p is None and ((probs < 0).any() or (probs > 1).any()):
+    if p is None and not ((probs >= 0) & (probs <= 1)).all():      # NaN fails too
         raise RuntimeError(_P_IN)
+    if p is not None and not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_cnum(p)}")
     keep = _rng_for(generator, be).bernoulli_tensor(be.xp.broadcast_to(probs, input.shape))
     return _new(keep.astype(input.arr.dtype), be)
 
@@ -848,6 +887,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 
 
 def poisson(input, generator=None):
+    if not (input.arr >= 0).all():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     return _new(_rng_for(generator, input.be).poisson(input.arr).astype(input.arr.dtype),
                 input.be)
 
@@ -961,8 +1002,8 @@ def _real_only(self, kernel, error=NotImplementedError):
 def _uniform(self, a=0.0, b=1.0, *, generator=None):
     _float_kernel("check_uniform_bounds", self.arr.dtype)
     if a > b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
-                           f"to={b}")
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                           f"from={_cnum(a)} > to={_cnum(b)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_UNIFORM, self,
                     _draw(self, lambda shape: rng.uniform(shape, self.arr.dtype, a, b)))
@@ -971,7 +1012,7 @@ def _uniform(self, a=0.0, b=1.0, *, generator=None):
 def _normal(self, mean=0.0, std=1.0, *, generator=None):
     _float_kernel("normal_kernel_cpu", self.arr.dtype)
     if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
     rng = _rng_for(generator, self.be)
     contiguous = bool(self.arr.flags.c_contiguous)
     return _sampled(_NORMAL, self, _draw(self, lambda shape: rng.normal(
@@ -982,12 +1023,12 @@ def _bernoulli(self, p=0.5, *, generator=None):
     _real_only(self, "bernoulli_scalar_cpu_")
     rng = _rng_for(generator, self.be)
     if isinstance(p, Tensor):
-        if (p.arr < 0).any() or (p.arr > 1).any():
+        if not ((p.arr >= 0) & (p.arr <= 1)).all():
             raise RuntimeError(_P_IN)
         probs = self.be.xp.broadcast_to(p.arr, self.shape)
         return _sampled(_BERNOULLI_P, self, rng.bernoulli_tensor(probs), p)
     if not 0 <= p <= 1:
-        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_cnum(p)}")
     return _sampled(_BERNOULLI, self, _draw(self, lambda shape: rng.bernoulli(shape, p)))
 
 
@@ -1014,18 +1055,24 @@ def _exponential(self, lambd=1.0, *, generator=None):
     _real_only(self, "Exponential distribution is a continuous probability distribution. dtype "
                f"must be a floating point but you specified {_tname(self.arr.dtype)}",
                RuntimeError)
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_cnum(lambd)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_EXPONENTIAL, self, _draw(self, lambda shape: rng.exponential(shape, lambd)))
 
 
 def _geometric(self, p, *, generator=None):
     _real_only(self, "geometric_cpu")
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_cnum(p)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_GEOMETRIC, self, _draw(self, lambda shape: rng.geometric(shape, p)))
 
 
 def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
     _real_only(self, "log_normal_cpu")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_cnum(std)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_LOG_NORMAL, self,
                     _draw(self, lambda shape: rng.lognormal(shape, mean, std)))
@@ -1034,6 +1081,8 @@ def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
 def _cauchy(self, median=0.0, sigma=1.0, *, generator=None):
     _real_only(self, "Cauchy distribution is a continuous probability distribution. dtype must "
                f"be a floating point but you specified {_tname(self.arr.dtype)}", RuntimeError)
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_cnum(sigma)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_CAUCHY, self, _draw(self, lambda shape: rng.cauchy(shape, median, sigma)))
 

@@ -20,7 +20,7 @@ from . import _special
 from ._blend import fast_where
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      make_binary as _make_binary, make_unary as _make_unary, tensor_args)
-from ._registry import holomorphic as _holo, op as _op
+from ._registry import contiguous_outputs, holomorphic as _holo, op as _op
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -846,8 +846,6 @@ def _(xp, g, a, b, y):
 @_op("rpow", saves="both", node="PowBackward2")
 def _rpow(xp, x, base):
     y, _ = _pow_fwd(xp, xp.asarray(base, x.dtype), x)
-    if not y.flags.c_contiguous:        # torch's pow(Scalar, Tensor) result is contiguous
-        y = xp.ascontiguousarray(y)
     return y, (x, base, y)
 
 
@@ -861,6 +859,7 @@ def _(xp, g, x, base, y):
 
 _pow_s = _make_binary(_pow_scalar)
 _pow_t = _make_binary(_pow_tensor)
+contiguous_outputs("rpow")              # torch's pow(Scalar, Tensor) result is contiguous
 _rpow_fn = _make_binary(_rpow)
 
 
@@ -955,7 +954,7 @@ def heaviside(input, values, *, out=None):
     _need_tensor("heaviside", input)
     _need_tensor("heaviside", values, "values", 2)
     if input.arr.dtype != values.arr.dtype:
-        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return _finish(_heaviside_fn(input, values), out)
 
 

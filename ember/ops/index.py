@@ -12,6 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..return_types import make as _return_type
 from .._tensor import Tensor, _new, _outside_stacklevel, bump_version
+from .._memory_format import contiguous_out
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
     inplace, tensor_args
@@ -301,9 +302,46 @@ def _trivial(basic):
 _BASIC = {"select": _select_fn, "slice": _slice_fn, "unsqueeze": _unsqueeze_idx_fn}
 
 
-def _bounds_error(e):
-    """NumPy's indexing IndexError in torch's words."""
-    return IndexError(str(e).replace("axis", "dimension").replace("arrays", "tensors"))
+def _bounds_error(e, idx=None, ndim=None):
+    """NumPy's indexing IndexError in torch's words: shapes listed as [2], [1, 3], and an
+    out-of-range tensor index numbered by its place among the index tensors (as torch's
+    index kernel does), given the NumPy index `idx` into `ndim` dims."""
+    import re
+    msg = str(e).replace("arrays", "tensors")
+    head, sep, shapes = msg.partition(" with shapes ")
+    if sep:
+        shapes = ", ".join("[" + ", ".join(n for n in m.split(",") if n.strip()) + "]"
+                           for m in re.findall(r"\(([^)]*)\)", shapes))
+        msg = head + sep + shapes.replace(" ", "").replace(",", ", ")
+    m = re.search(r"for axis (\d+)", msg)
+    if m and idx is not None:
+        k = _tensor_index_ordinal(idx if type(idx) is tuple else (idx,), ndim, int(m.group(1)))
+        if k is not None:
+            msg = msg[:m.start()] + f"for axis {k}" + msg[m.end():]
+    return IndexError(msg.replace("axis", "dimension"))
+
+
+def _tensor_index_ordinal(idx, ndim, axis):
+    """The place of the index tensor at array axis `axis` among idx's index tensors."""
+    def is_tensor(ix):
+        return getattr(ix, "ndim", 0) > 0 and hasattr(ix, "dtype")
+
+    def width(ix):
+        return ix.ndim if is_tensor(ix) and ix.dtype == bool else 1
+    used = builtins.sum(width(ix) for ix in idx if ix is not None and ix is not Ellipsis)
+    ax = k = 0
+    for ix in idx:
+        if ix is None:
+            continue
+        if ix is Ellipsis:
+            ax += ndim - used
+            continue
+        if is_tensor(ix):
+            if ax == axis and ix.dtype != bool:
+                return k
+            k += width(ix)
+        ax += width(ix)
+    return None
 
 
 @op("index", saves=None)
@@ -311,7 +349,7 @@ def _index(xp, x, idx):
     try:
         out = xp.asarray(x[idx])
     except IndexError as e:
-        raise _bounds_error(e) from None
+        raise _bounds_error(e, idx, x.ndim) from None
     if not out.flags.c_contiguous:  # NumPy may lay the result out as the input's strides;
         out = xp.ascontiguousarray(out)     # torch's is contiguous or follows the input's
     return out, (x.shape, idx)
@@ -372,7 +410,7 @@ def _index_put(xp, x, v, idx, accumulate):
         else:
             out[idx] = v
     except IndexError as e:
-        raise _bounds_error(e) from None
+        raise _bounds_error(e, idx, x.ndim) from None
     except ValueError:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
                            f"broadcast to indexing result of shape {list(out[idx].shape)}") \
@@ -432,7 +470,7 @@ def _put_recorded(self, value, idx, accumulate, o):
         else:
             self.arr[idx] = v
     except IndexError as e:
-        raise _bounds_error(e) from None
+        raise _bounds_error(e, idx, self.arr.ndim) from None
     except ValueError:
         raise _put_shape_error(self.arr[idx].shape, v.shape, o is _setitem_basic,
                                value.arr.dtype) from None
@@ -547,7 +585,7 @@ def _setitem(self, idx, value):
             else:
                 target[adv] = v
         except IndexError as e:
-            raise _bounds_error(e) from None
+            raise _bounds_error(e, adv, target.ndim) from None
         except ValueError:
             if not getattr(target.flags, "writeable", True):
                 raise RuntimeError("cannot write to this tensor: it views read-only memory (a "
@@ -629,11 +667,14 @@ def _index_put_(input, indices, values, accumulate=False):
     if not (_grad.enabled and (input.requires_grad or getattr(values, "requires_grad", False))):
         value = _value_for(input, values)
         idx = _put_indices(input, indices)
-        if accumulate:
-            _index_add_at(input.be.xp, input.arr, idx,
-                          input.be.xp.broadcast_to(value.arr, input.arr[idx].shape))
-        else:
-            input.arr[idx] = value.arr
+        try:
+            if accumulate:
+                _index_add_at(input.be.xp, input.arr, idx,
+                              input.be.xp.broadcast_to(value.arr, input.arr[idx].shape))
+            else:
+                input.arr[idx] = value.arr
+        except IndexError as e:
+            raise _bounds_error(e, idx, input.arr.ndim) from None
         bump_version(input)
         return input
     return _put_recorded(input, _value_for(input, values), _put_indices(input, indices),
@@ -1179,7 +1220,7 @@ def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True):
     d = _check_gather(input, dim, index, "scatter_reduce" if reduce != "sum" or not include_self
                       else "scatter_add", src)
     if src.arr.dtype != input.arr.dtype:
-        raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     if input.arr.dtype.kind == "c" and reduce in ("amax", "amin") or \
             input.arr.dtype == bool and reduce == "mean":
         raise NotImplementedError(f"\"scatter_gather_tensor_cpu_reduce_{reduce}\" not implemented "
@@ -1222,8 +1263,6 @@ def _short(t):
 def _masked_fill(xp, x, mask, value):
     value = _dtype.through_float(value, x.dtype)
     y = fast_where(xp, mask, xp.asarray(value, dtype=x.dtype), x)
-    if not y.flags.c_contiguous:        # torch fills a contiguous clone
-        y = xp.ascontiguousarray(y)
     return y, (mask, value is not None and hasattr(value, "shape"))
 
 
@@ -1250,8 +1289,8 @@ def masked_fill(input, mask, value):
         t = apply(_masked_fill, (input, mask, value))
         if t.grad_fn is not None:
             t.grad_fn.__class__ = _MASKED_FILL_TENSOR   # torch's masked_fill.Tensor overload
-        return t
-    return apply(_masked_fill, (input, mask, _fill_value(value, input.arr.dtype)))
+        return contiguous_out(t)
+    return contiguous_out(apply(_masked_fill, (input, mask, _fill_value(value, input.arr.dtype))))
 
 
 _MASKED_FILL_TENSOR = _node_class("MaskedFillBackward1")
@@ -1273,15 +1312,17 @@ def _(xp, g, shape, m):
 
 def masked_select(input, mask, *, out=None):
     _check_mask(mask, "masked_select")
-    _broadcastable(input.shape, mask.shape)
+    _broadcastable(mask.shape, input.shape)
     return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
 
 
 def _broadcastable(a, b):
+    """torch's infer_size check (the dimension numbered in the broadcast shape)."""
+    n = builtins.max(len(a), len(b))
     for i in range(1, builtins.min(len(a), len(b)) + 1):
         if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
             raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b "
-                               f"({b[-i]}) at non-singleton dimension {len(a) - i}")
+                               f"({b[-i]}) at non-singleton dimension {n - i}")
 
 
 @op("masked_scatter", saves=None)

@@ -17,7 +17,7 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _fw, _fw_propagate, apply, tensor_args, tensor_elements
 from ._dims import int_arg, wrap_dim
-from ._registry import holomorphic, op
+from ._registry import contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
 
 
@@ -39,7 +39,8 @@ def _check_same_dtype(a, b, name="m1", other="m2"):
 def _short(d):
     return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
             "int32": "int", "bfloat16": "c10::BFloat16", "complex64": "c10::complex<float>",
-            "complex128": "c10::complex<double>"}.get(d.name, d.name)
+            "complex128": "c10::complex<double>", "uint8": "unsigned char", "int8": "signed char",
+            "int16": "short int"}.get(d.name, d.name)
 
 
 def _swap(a):
@@ -346,7 +347,7 @@ def _linear(xp, x, w, b):
     if x.shape[-1] != w.shape[-1]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(x)}x{x.shape[-1]} "
                            f"and {w.shape[-1]}x{w.shape[0] if w.ndim > 1 else 1})")
-    _check_same_dtype(x, w, "mat1", "mat2")
+    _check_same_dtype(x, w)
     low = x.dtype if x.dtype.itemsize == 2 and x.dtype.kind in "fV" else None
     if low is not None:             # torch: float accumulation, the bias too, one rounding
         x, w = x.astype(np.float32), w.astype(np.float32)
@@ -1628,8 +1629,6 @@ def _vector_norm(xp, x, ord, dims, keepdim):
     else:
         r = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
     r = xp.asarray(r).astype(out_dtype, copy=False)
-    if not r.flags.c_contiguous:        # torch's reduction outputs are C-contiguous
-        r = xp.ascontiguousarray(r)
     return r, (x, r, ord, dims, keepdim)
 
 
@@ -1848,3 +1847,6 @@ def _inplace_products():
 
 
 addmm_, addmv_, baddbmm_, addbmm_, addr_ = _inplace_products()
+
+
+contiguous_outputs("linalg_vector_norm")       # torch allocates norms along dims contiguous

@@ -51,8 +51,11 @@ class Generator:
         return _new(np.frombuffer(raw, dtype=np.uint8).copy(), CPU)
 
     def set_state(self, state):
+        from .._tensor import Tensor
+        if not isinstance(state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(state).__name__}")
         if state.arr.dtype != np.uint8:
-            raise TypeError(f"expected a torch.ByteTensor, but got {state.type()}")
+            raise TypeError("RNG state must be a torch.ByteTensor")
         self._seed, self._cpu = TorchCPU.from_torch_bytes(state.arr.tobytes())
         self._gpu = None
         return self

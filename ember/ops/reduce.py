@@ -1202,4 +1202,5 @@ def _finish(result, out):
 
 
 contiguous_outputs("cummax", "cummin", "median_dim", "nanmedian_dim", "mode", "kthvalue",
-                   "max_dim", "min_dim", "var_mean", "std_mean")
+                   "max_dim", "min_dim", "var_mean", "std_mean", "sum_dim", "mean_dim",
+                   "prod_dim", "nansum", "var", "std", "logsumexp")

@@ -14,7 +14,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, _tname as _type_name, \
     apply, inplace, make_unary, make_view, tensor_args, tensor_elements, write_into
 from ._dims import int_arg, wrap_dim
-from ._registry import no_complex_grad, op
+from ._registry import contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
 
 
@@ -475,15 +475,16 @@ def expanded_sizes(tname, shape, sizes):
                            f"equal to the number of dimensions in the tensor ({nd})")
     lead = len(sizes) - nd
     out = list(sizes)
-    for i, s in enumerate(shape):
-        want = sizes[lead + i]
+    for i in reversed(range(nd)):           # torch checks from the last dimension
+        s, want = shape[i], sizes[lead + i]
         if want == -1:
             out[lead + i] = s
         elif s != want and s != 1:
             raise RuntimeError(f"The expanded size of the tensor ({want}) must match the "
                                f"existing size ({s}) at non-singleton dimension {lead + i}.  "
                                f"Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
-    for i, s in enumerate(out[:lead]):
+    for i in reversed(range(lead)):
+        s = out[i]
         if s < 0:
             raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
                                f"leading, non-existing dimension {i}")
@@ -642,12 +643,18 @@ def _copy_out(input, src, non_blocking=False):
 
 
 def _check_broadcast_into(src, dst):
-    """torch's error when `src` does not broadcast to `dst` (copy_, setitem)."""
-    for i in range(1, len(src) + 1):
-        a, b = (dst[-i] if i <= len(dst) else 1), src[-i]
-        if b != 1 and a != b:
+    """torch's errors when `src` does not broadcast to `dst` (copy_, masked_fill_): infer_size's
+    (the last bad dim, numbered in the broadcast shape), then the output-shape check."""
+    n = max(len(src), len(dst))
+    for i in range(1, min(len(src), len(dst)) + 1):
+        a, b = dst[-i], src[-i]
+        if b != 1 and a != 1 and a != b:
             raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b "
-                               f"({b}) at non-singleton dimension {len(dst) - i}")
+                               f"({b}) at non-singleton dimension {n - i}")
+    if len(src) > len(dst) or any(b != 1 and a == 1 for a, b in zip(dst[::-1], src[::-1])):
+        full = src[:n - len(dst)] + tuple(max(a, b) for a, b in zip(dst, src[n - len(dst):]))
+        raise RuntimeError(f"output with shape {list(dst)} doesn't match the broadcast shape "
+                           f"{list(full)}")
 
 
 _copy_inplace = inplace(_copy_out, "copy")
@@ -686,7 +693,16 @@ def _cat(xp, *arrays_and_dim):
     skipped = [a.ndim == 1 and a.shape[0] == 0 for a in arrays]
     sizes = [0 if s else a.shape[dim] for a, s in zip(arrays, skipped)]
     kept = [a for a, s in zip(arrays, skipped) if not s] or arrays[:1]
-    return xp.concatenate(kept, axis=dim), (sizes, skipped, dim)
+    return _dense(xp, xp.concatenate(kept, axis=dim), kept[0]), (sizes, skipped, dim)
+
+
+def _dense(xp, a, ref):
+    """torch's cat/stack allocate a contiguous result unless the first input reads as channels
+    last (NumPy follows the inputs' layout: transposed inputs give a transposed result)."""
+    if a.flags.c_contiguous:
+        return a
+    from .._memory_format import _suggests_cl
+    return a if _suggests_cl(ref) else xp.ascontiguousarray(a)
 
 
 @_cat.vjp
@@ -773,7 +789,7 @@ def _cat_out(result, out, name):
 @op("stack", saves=None)
 def _stack(xp, *arrays_and_dim):
     *arrays, dim = arrays_and_dim
-    return xp.stack(arrays, axis=dim), (dim, len(arrays))
+    return _dense(xp, xp.stack(arrays, axis=dim), arrays[0]), (dim, len(arrays))
 
 
 @_stack.vjp
@@ -1162,6 +1178,7 @@ def _tri(name, f):
 
 tril = _tri("tril", "tril")
 triu = _tri("triu", "triu")
+contiguous_outputs("tril", "triu")      # torch allocates them contiguous
 
 
 def trace(input):
@@ -1243,7 +1260,7 @@ def rot90(input, k=1, dims=(0, 1)):
 
 @op("roll", saves=None)
 def _roll(xp, x, shifts, dims):
-    return xp.roll(x, shifts, dims), (shifts, dims)
+    return _dense(xp, xp.roll(x, shifts, dims), x), (shifts, dims)
 
 
 _roll.vjp(lambda xp, g, shifts, dims: (xp.roll(g, tuple(-s for s in shifts), dims),))

@@ -42,10 +42,11 @@ class RNNBase(Module):
                 isinstance(dropout, bool):
             raise ValueError("dropout should be a number in range [0, 1] representing the "
                              "probability of an element being zeroed")
-        if not isinstance(hidden_size, int) or hidden_size <= 0:
-            raise ValueError("hidden_size must be an integer greater than zero" if
-                             isinstance(hidden_size, int) else
-                             f"hidden_size should be of type int, got: {type(hidden_size).__name__}")
+        if not isinstance(hidden_size, int):
+            raise TypeError(f"hidden_size should be of type int, got: "
+                            f"{type(hidden_size).__name__}")
+        if hidden_size <= 0:
+            raise ValueError("hidden_size must be greater than zero")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
         if proj_size < 0:
@@ -163,6 +164,8 @@ class RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[-1]}")
+        if not packed and x.shape[0] == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         h0, c0 = self._initial_state(hx, B, x, amp is None)
         out, hn, cn = self._run(x, h0, c0, batch_sizes, amp)
         if packed:
@@ -379,6 +382,13 @@ class RNNCellBase(Module):
                 c = zeros(B, self.hidden_size, dtype=x.dtype, device=x.device)
             elif unbatched:
                 c = c.unsqueeze(0)
+        for i, t in enumerate((h, c) if mode == "LSTM" else (h,)):     # torch's order
+            if t.shape[0] != B:
+                raise RuntimeError(f"Input batch size {B} doesn't match hidden{i} batch size "
+                                   f"{t.shape[0]}")
+            if t.shape[1] != self.hidden_size:
+                raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got "
+                                   f"{t.shape[1]}, expected {self.hidden_size}")
         cn = None
         if mode == "LSTM":      # torch's lstm_cell: hy = o * tanh(cy), cy = f * cx + i * g
             _, hn, cn = apply(lstm_layer, (x.unsqueeze(0), h, c, self.weight_ih, self.weight_hh,

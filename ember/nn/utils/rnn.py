@@ -128,25 +128,30 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
 
 
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+    """torch's pad_sequence: a tensor of padding_value in the first sequence's dtype, each
+    sequence copied into its slot (so the result's grad_fn is CopySlices, and a sequence whose
+    trailing dims differ fails as copy_ does)."""
     if isinstance(sequences, Tensor):
         sequences = list(sequences.unbind(0))
     sequences = list(sequences)
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
-    T = max(s.shape[0] for s in sequences)
-    ref = sequences[0]
+    if padding_side not in ("left", "right"):
+        raise RuntimeError("Expected padding_side to be one of left or right, but got "
+                           f"{padding_side}.")
     from ...ops.creation import full
-    from ...ops.shape import stack
-    rows = []
-    for s in sequences:
-        pad = T - s.shape[0]
-        if pad:
-            filler = full((pad,) + tuple(s.shape[1:]), padding_value, dtype=ref.dtype,
-                          device=ref.device)
-            from ...ops.shape import cat
-            s = cat([s, filler] if padding_side == "right" else [filler, s], 0)
-        rows.append(s)
-    return stack(rows, 0 if batch_first else 1)
+    ref = sequences[0]
+    T = max(s.shape[0] for s in sequences)
+    B = len(sequences)
+    dims = (B, T) if batch_first else (T, B)
+    out = full(dims + tuple(ref.shape[1:]), padding_value, dtype=ref.dtype, device=ref.device)
+    for i, s in enumerate(sequences):
+        n = s.shape[0]
+        start = T - n if padding_side == "left" else 0
+        slot = out.select(0, i).narrow(0, start, n) if batch_first else \
+            out.narrow(0, start, n).select(1, i)
+        slot.copy_(s)
+    return out
 
 
 def unpad_sequence(padded_sequences, lengths, batch_first=False):

@@ -59,16 +59,35 @@ def _reparametrize(module, values, tie_weights, strict):
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
                     tie_weights=True, strict=False):
+    """torch.nn.utils.stateless.functional_call: torch.func's, with torch's deprecation."""
+    import warnings
+    warnings.warn("`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 "
+                  "and will be removed in a future version of PyTorch. Please use "
+                  "`torch.func.functional_call` instead which is a drop-in replacement.",
+                  FutureWarning, stacklevel=2)
+    return func_functional_call(module, parameter_and_buffer_dicts, args, kwargs,
+                                tie_weights=tie_weights, strict=strict)
+
+
+def func_functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
+                         tie_weights=True, strict=False):
+    """torch.func.functional_call: run `module` with the given tensors standing in for its
+    parameters and buffers."""
     if isinstance(parameter_and_buffer_dicts, dict):
         values = parameter_and_buffer_dicts
     else:
-        values = {}
-        for d in parameter_and_buffer_dicts:
-            for k in d:
-                if k in values:
-                    raise ValueError(f"{k} appeared in multiple dictionaries; behavior of "
-                                     "functional call is ambiguous")
-            values.update(d)
+        dicts = list(parameter_and_buffer_dicts)
+        if not all(isinstance(d, dict) for d in dicts):
+            raise ValueError("Expected all elements of parameter_and_buffer_dicts to be "
+                             "dictionaries")
+        counts = {}
+        for k in (k for d in dicts for k in d):
+            counts[k] = counts.get(k, 0) + 1
+        repeated = [k for k, n in counts.items() if n > 1]
+        if repeated:
+            raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of "
+                             "functional call is ambiguous")
+        values = {k: v for d in dicts for k, v in d.items()}
     if args is None:
         args = ()
     elif not isinstance(args, tuple):
@@ -78,3 +97,6 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
             raise TypeError(f"expected a Tensor for '{k}', got {type(v).__name__}")
     with _reparametrize(module, values, tie_weights, strict):
         return module(*args, **(kwargs or {}))
+
+
+func_functional_call.__name__ = func_functional_call.__qualname__ = "functional_call"
