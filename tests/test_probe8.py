@@ -4,23 +4,7 @@ import pytest
 import torch
 
 import ember
-
-
-def _outcome(fn):
-    try:
-        r = fn()
-        return "ok", _plain(r)
-    except Exception as e:      # noqa: BLE001 - the class and message are what is compared
-        return type(e).__name__, str(e).replace("ember", "torch")
-
-
-def _plain(r):
-    if isinstance(r, (list, tuple)):
-        return type(r).__name__, [_plain(x) for x in r]
-    if hasattr(r, "tolist"):
-        # repr: NaN must equal NaN
-        return str(r.dtype).replace("ember", "torch"), tuple(r.shape), repr(r.float().tolist())
-    return r
+from test_probe7 import _outcome, _plain     # the shared comparison helpers
 
 
 def _decorated_modes(lib):
