@@ -11,6 +11,7 @@ import numpy as np
 from . import _dtype
 from ._tensor import Tensor, _new
 from .backends import CPU, device as _device
+from .ops._apply import tensor_arg as _check_tensor
 
 __all__ = []
 
@@ -18,12 +19,6 @@ __all__ = []
 def _export(fn):
     __all__.append(fn.__name__)
     return fn
-
-
-def _check_tensor(fname, x, arg="input", pos=1):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fname}(): argument '{arg}' (position {pos}) must be Tensor, "
-                        f"not {type(x).__name__}")
 
 
 # ---- predicates and small utilities ----------------------------------------------------------

@@ -25,13 +25,17 @@ def _not_tensor(name, x):
                      f"{type(x).__name__}")
 
 
+def tensor_arg(name, x, what="input", pos=1):
+    """torch's argument-parser TypeError where a Tensor is expected."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
 def tensor_args(name, *args):
-    """torch's argument-parser TypeError where a Tensor is expected: `args` are
-    (argument name, position, value) triples."""
-    for arg, pos, v in args:
-        if not isinstance(v, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                            f"{type(v).__name__}")
+    """tensor_arg for each (argument name, position, value) triple."""
+    for what, pos, v in args:
+        tensor_arg(name, v, what, pos)
 
 
 def tensor_elements(seq, arg=0):

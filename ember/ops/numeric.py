@@ -16,19 +16,13 @@ from .._tensor import Tensor, _new
 from . import _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
     shape as _S
-from ._apply import _finish, apply as _apply, make_unary as _make_unary
+from ._apply import _finish, apply as _apply, make_unary as _make_unary, tensor_arg as _tensor_arg
 from ._registry import holomorphic as _holo, op as _op
 
 _PI = math.pi
 _LN2 = math.log(2.0)
 _bmax, _bmin = max, min
 _F32 = np.dtype(np.float32)
-
-
-def _tensor_arg(name, x, what="input", pos=1):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
 
 
 # ---- pointwise primitives ----------------------------------------------------------------------

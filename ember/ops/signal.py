@@ -20,16 +20,10 @@ from . import creation as _C
 from . import elementwise as _E
 from . import reduce as _R
 from . import shape as _S
-from ._apply import _finish
+from ._apply import _finish, tensor_arg as _tensor_arg
 from ._apply import make_unary as _make_unary
 from ._registry import op as _op
 from .random import rng_for as _rng_for
-
-
-def _tensor_arg(name, x, what="input", pos=1):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
 
 
 # ---- window functions ----------------------------------------------------------------------
