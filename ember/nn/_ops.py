@@ -809,8 +809,6 @@ def _vector_norm(xp, x, ord, dims, keepdim):
     else:
         y = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
     y = _arr(xp, y, x)
-    if not y.flags.c_contiguous:         # torch's reduction outputs are C-contiguous
-        y = xp.ascontiguousarray(y)
     return y, (x, y, ord, dims, keepdim)
 
 

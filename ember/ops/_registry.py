@@ -76,12 +76,13 @@ def _c_ordered(fwd):
     def run(xp, *args):
         out, saved = fwd(xp, *args)
         if isinstance(out, tuple):
-            return tuple(_c_order(xp, a) for a in out), saved
-        return _c_order(xp, out), saved
+            return tuple(c_order(xp, a) for a in out), saved
+        return c_order(xp, out), saved
     return run
 
 
-def _c_order(xp, a):
+def c_order(xp, a):
+    """a C-contiguous (a itself when it already is)."""
     return a if a.flags.c_contiguous else xp.ascontiguousarray(a)
 
 

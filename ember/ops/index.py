@@ -20,7 +20,7 @@ from . import _stl_select
 from ._blend import fast_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
-from ._registry import no_complex_grad, op
+from ._registry import c_order, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
 from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
     _check_broadcast_into
@@ -350,9 +350,9 @@ def _index(xp, x, idx):
         out = xp.asarray(x[idx])
     except IndexError as e:
         raise _bounds_error(e, idx, x.ndim) from None
-    if not out.flags.c_contiguous:  # NumPy may lay the result out as the input's strides;
-        out = xp.ascontiguousarray(out)     # torch's is contiguous or follows the input's
-    return out, (x.shape, idx)
+    # NumPy may lay the result out as the input's strides; torch's is contiguous or follows
+    # the input's (inline rather than contiguous_outputs: x[t] is a hot path)
+    return c_order(xp, out), (x.shape, idx)
 
 
 @_index.vjp

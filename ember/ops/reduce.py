@@ -15,7 +15,7 @@ from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
 from ._dims import int_arg, wrap_dim as _wrap_dim
 from . import _stl_select
 from ._torch_sum import torch_sum
-from ._registry import contiguous_outputs, holomorphic as _holo, \
+from ._registry import c_order, contiguous_outputs, holomorphic as _holo, \
     no_complex_grad as _no_complex_grad, op as _op
 
 _F32 = np.dtype(np.float32)
@@ -34,9 +34,7 @@ def _expand(xp, g, shape, dims, keepdim):
 def _arr(xp, r):
     """A reduction's result as torch lays it out: NumPy's scalars kept 0-d arrays, and
     C-contiguous (NumPy follows the input's layout: x.permute(...).sum(1) was not viewable)."""
-    if isinstance(r, np.generic):
-        return xp.asarray(r)
-    return r if r.flags.c_contiguous else xp.ascontiguousarray(r)
+    return xp.asarray(r) if isinstance(r, np.generic) else c_order(xp, r)
 
 
 def _acc(x):
@@ -261,8 +259,6 @@ def _extreme(name, pick, kernel):
         if x.dtype.kind == "c":       # torch's kernels have no complex version
             raise NotImplementedError(f'"{kernel}" not implemented for \'{_tname(x.dtype)}\'')
         y = _arr(xp, pick(x, axis=dims, keepdims=keepdim))
-        if not y.flags.c_contiguous:            # C order, as torch's result
-            y = y.copy()
         return y, (x, y, dims, keepdim)
     fwd.__name__ = name
     return fwd
