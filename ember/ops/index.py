@@ -1262,8 +1262,8 @@ def _short(t):
 @op("masked_fill", saves=None)
 def _masked_fill(xp, x, mask, value):
     value = _dtype.through_float(value, x.dtype)
-    y = fast_where(xp, mask, xp.asarray(value, dtype=x.dtype), x)
-    return y, (mask, value is not None and hasattr(value, "shape"))
+    return fast_where(xp, mask, xp.asarray(value, dtype=x.dtype), x), \
+        (mask, value is not None and hasattr(value, "shape"))
 
 
 @_masked_fill.vjp

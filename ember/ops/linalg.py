@@ -972,7 +972,7 @@ def _square(A, name):
 _LOW_KERNELS = {"linalg.lu": "lu_cpu", "linalg.lu_factor_ex": "lu_cpu", "linalg.det": "lu_cpu",
                 "linalg.solve": "lu_cpu", "linalg.cholesky": "cholesky_cpu",
                 "linalg.cholesky_ex": "cholesky_cpu", "linalg.qr": "geqrf_cpu",
-                "torch.geqrf": "geqrf_cpu", "linalg.svd": "linalg_svd_cpu",
+                "linalg.svd": "linalg_svd_cpu",
                 "linalg.svdvals": "linalg_svd_cpu", "linalg.cond": "linalg_svd_cpu",
                 "linalg.eigh": "linalg_eigh_cpu", "linalg.eigvalsh": "linalg_eigh_cpu",
                 "linalg.eig": "linalg_eig_out_cpu", "linalg.solve_triangular":
@@ -993,11 +993,11 @@ def _floating(A, name):
     dt = A.arr.dtype
     if dt.kind in "fc" and dt.itemsize >= 4:
         return
-    if name == "linalg.pinv" or name == "linalg.matrix_rank" and dt.kind in "fV":
-        raise RuntimeError("This function doesn't handle types other than float and double"
-                           if name == "linalg.matrix_rank" else
-                           f"linalg.pinv({_tn(A)}{{{list(A.shape)}}}): expected a tensor with 2 "
+    if name == "linalg.pinv":
+        raise RuntimeError(f"linalg.pinv({_tn(A)}{{{list(A.shape)}}}): expected a tensor with 2 "
                            "or more dimensions of float, double, cfloat or cdouble types")
+    if name == "linalg.matrix_rank" and dt.kind in "fV":
+        raise RuntimeError("This function doesn't handle types other than float and double")
     if dt.kind in "fV" or name in _NO_FLOAT_CHECK:
         if name in _LOW_KERNELS:
             raise not_implemented(_LOW_KERNELS[name], dt)
