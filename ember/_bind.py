@@ -127,8 +127,10 @@ def _bind():
     Tensor.conj_physical_ = inplace(E._conj_physical1_fn, "conj_physical")
     Tensor.multinomial, Tensor.bernoulli = creation.multinomial, creation.bernoulli
     Tensor.dist, Tensor.prelu = _method_dist, _method_prelu
-    for dunder, fn in DUNDERS.items():
+    for dunder, fn in UNARY_DUNDERS.items():
         setattr(Tensor, dunder, fn)
+    for dunder, fn in BINARY_DUNDERS.items():
+        setattr(Tensor, dunder, _operator(fn, dunder))
     Tensor.__hash__ = object.__hash__
 
 
@@ -148,9 +150,6 @@ def _reflected(fn):
         return fn(other, self)
     return r
 
-
-def _rsub(self, other):
-    return E.rsub(self, other)
 
 
 def _invert(self):
@@ -173,26 +172,6 @@ def _rrshift(self, other):
     return E.bitwise_right_shift(_scalar_like(other, self), self)
 
 
-def _eq(self, other):
-    if other is None or not isinstance(other, (Tensor, int, float, complex, bool)) and \
-            not hasattr(other, "dtype"):
-        return False
-    return E.eq(self, other)
-
-
-def _ne(self, other):
-    if other is None or not isinstance(other, (Tensor, int, float, complex, bool)) and \
-            not hasattr(other, "dtype"):
-        return True
-    return E.ne(self, other)
-
-
-def _rpow(self, other):
-    return E.rpow(self, other)
-
-
-def _rtruediv(self, other):
-    return E.rdiv(self, other)
 
 
 def _rfloordiv(self, other):
@@ -209,19 +188,33 @@ def _rmatmul(self, other):
     return linalg.matmul(other, self)
 
 
-DUNDERS = {
-    "__add__": E.add, "__radd__": E.add, "__sub__": E.sub, "__rsub__": _rsub,
-    "__mul__": E.mul, "__rmul__": E.mul, "__truediv__": E.div, "__rtruediv__": _rtruediv,
+def _operator(fn, name):
+    """A binary operator. As in torch, an operand the op cannot take (its TypeError) makes it
+    NotImplemented, so Python tries the other operand's reflected method (or raises its own
+    "unsupported operand type(s) for +" TypeError)."""
+    def operator(self, other):
+        try:
+            return fn(self, other)
+        except TypeError:
+            return NotImplemented
+    operator.__name__ = operator.__qualname__ = name
+    return operator
+
+
+UNARY_DUNDERS = {"__neg__": E.neg, "__pos__": lambda self: self, "__abs__": E.abs,
+                 "__invert__": _invert}
+BINARY_DUNDERS = {
+    "__add__": E._add, "__radd__": E._add, "__sub__": E.sub, "__rsub__": E.rsub,
+    "__mul__": E.mul, "__rmul__": E.mul, "__truediv__": E.div, "__rtruediv__": E.rdiv,
     "__floordiv__": E.floor_divide, "__rfloordiv__": _rfloordiv, "__mod__": E.remainder,
-    "__rmod__": _rmod, "__pow__": E.pow, "__rpow__": _rpow, "__matmul__": linalg.matmul,
-    "__rmatmul__": _rmatmul, "__neg__": E.neg, "__pos__": lambda self: self,
-    "__abs__": E.abs, "__invert__": _invert,
+    "__rmod__": _rmod, "__pow__": E.pow, "__rpow__": E.rpow, "__matmul__": linalg.matmul,
+    "__rmatmul__": _rmatmul,
     "__and__": E.bitwise_and, "__rand__": E.bitwise_and, "__or__": E.bitwise_or,
     "__ror__": E.bitwise_or, "__xor__": E.bitwise_xor, "__rxor__": E.bitwise_xor,
     "__lshift__": E.bitwise_left_shift, "__rshift__": E.bitwise_right_shift,
     "__rlshift__": _rlshift, "__rrshift__": _rrshift,
-    "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge, "__eq__": _eq,
-    "__ne__": _ne,
+    "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge, "__eq__": E.eq,
+    "__ne__": E.ne,
 }
 
 
@@ -232,7 +225,7 @@ def _bind_inplace_dunders():
                           ("bitwise_and", "__iand__"), ("bitwise_or", "__ior__"),
                           ("bitwise_xor", "__ixor__"), ("bitwise_left_shift", "__ilshift__"),
                           ("bitwise_right_shift", "__irshift__")):
-        setattr(Tensor, name, getattr(Tensor, op_name + "_"))
+        setattr(Tensor, name, _operator(getattr(Tensor, op_name + "_"), name))
 
 
 _bind()

@@ -84,3 +84,48 @@ def test_chain_matmul_warns_deprecated_once():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ember.chain_matmul(ember.ones(2, 2), ember.ones(2, 2))
+
+
+class _Reflected:
+    """An operand with reflected methods: a Tensor operator hands the operation to them."""
+    def __radd__(self, other):
+        return "radd"
+
+    def __rsub__(self, other):
+        return "rsub"
+
+    def __rmatmul__(self, other):
+        return "rmatmul"
+
+    def __rpow__(self, other):
+        return "rpow"
+
+    def __eq__(self, other):
+        return "eq"
+
+    def __gt__(self, other):
+        return "gt"
+
+    __hash__ = object.__hash__
+
+
+OPERATOR_CASES = [
+    "x + r", "x - r", "x @ r", "x ** r", "x == r", "x < r", "x + [1, 2]", "[1, 2] + x",
+    "x + (1, 2)", "x < [1, 2]", "x @ [1.0, 1.0]", "x ** [1, 2]", "x // 'a'", "'a' - x",
+    "x & object()", "x << object()", "x == None", "x != 'a'", "x == [1.0, 2.0]",
+    "x.__iadd__([1])", "x.__eq__(object())", "x.__rmatmul__(object())",
+]
+
+
+@pytest.mark.parametrize("code", OPERATOR_CASES)
+def test_operators_with_foreign_operands_as_torch(code):
+    """torch's operators turn an operand they cannot take into NotImplemented: Python then
+    calls the other operand's reflected method, or raises its own TypeError ("unsupported
+    operand type(s) for +: 'Tensor' and 'list'")."""
+    outcomes = []
+    for lib in (ember, torch):
+        try:
+            outcomes.append(eval(code, {"x": lib.ones(2), "r": _Reflected()}))
+        except TypeError as e:
+            outcomes.append(("TypeError", str(e)))
+    assert outcomes[0] == outcomes[1]
