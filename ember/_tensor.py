@@ -172,7 +172,7 @@ class Tensor:
                 raise TypeError(f"expected {_tensor_options(dtype)} (got "
                                 f"{_tensor_options(src.dtype)})")
         elif len(args) == 1 and isinstance(args[0], Size):       # new(tuple of ints size)
-            src = empty(*args[0], dtype=dtype, device=device)
+            src = empty(args[0], dtype=dtype, device=device)
         elif len(args) == 1 and not isinstance(args[0], int):
             src = _tensor_fn(args[0], dtype=dtype or _dtype.DEFAULT.float, device=device)
         else:
@@ -936,6 +936,8 @@ class Tensor:
     def _new_factory(name):
         def fn(self, *size, dtype=None, device=None, requires_grad=False, **kw):
             from .ops import creation
+            if not size and "size" not in kw:
+                raise TypeError(f'new_{name}() missing 1 required positional arguments: "size"')
             return getattr(creation, name)(*size, dtype=dtype or self.dtype,
                                            device=device or self.device,
                                            requires_grad=requires_grad, **kw)

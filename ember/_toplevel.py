@@ -554,6 +554,6 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
                            f"len(physical_layout) = {len(order)}")
     if sorted(order) != list(range(len(order))):
         raise RuntimeError("Duplicate dim not allowed")
-    t = empty(*(size[d] for d in order), dtype=dtype, device=device)
+    t = empty(tuple(size[d] for d in order), dtype=dtype, device=device)
     t.arr = t.arr.transpose(np.argsort(order))
     return t.requires_grad_(True) if requires_grad else t

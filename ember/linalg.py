@@ -280,9 +280,9 @@ def vander(x, *, N=None):
                            f"but got {_ops._tn(x)}")
     n = x.shape[-1] if N is None else N
     if n <= 1:
-        return ones(*x.shape, max(n, 0), dtype=x.dtype, device=x.device) if n >= 0 else None
+        return ones((*x.shape, max(n, 0)), dtype=x.dtype, device=x.device) if n >= 0 else None
     rest = x.unsqueeze(-1).expand(*x.shape, n - 1)
-    return cat([ones(*x.shape, 1, dtype=x.dtype, device=x.device), rest], -1).cumprod(-1)
+    return cat([ones((*x.shape, 1), dtype=x.dtype, device=x.device), rest], -1).cumprod(-1)
 
 
 def tensorinv(A, ind=2, *, out=None):

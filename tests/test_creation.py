@@ -193,6 +193,22 @@ def test_shape_forms(name):
         f(2.5)
 
 
+@pytest.mark.parametrize("code", ["zeros()", "ones()", "empty()", "rand()", "randn()",
+                                  "zeros(dtype=t.float64)", "ones(1).new_zeros()",
+                                  "ones(1).new_ones()", "ones(1).new_empty()"])
+def test_factories_without_a_size_raise_as_torch(code):
+    """No size is torch's TypeError (a 0-d tensor is f(())), with torch's message. (ember's
+    rand(dtype=...) keeps rand()'s message where torch's says the size is missing.)"""
+    messages = []
+    for lib in (ember, torch):
+        with pytest.raises(TypeError) as err:
+            eval("t." + code, {"t": lib})
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    with pytest.raises(TypeError):
+        ember.rand(dtype=ember.float64)
+
+
 def test_like_factories_keep_dtype_and_device():
     x = ember.ones(2, 3, dtype=ember.float64, device="mock")
     for name in ("zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"):

@@ -123,8 +123,7 @@ class UninitializedTensorMixin:
             device = self.device
         if dtype is None:
             dtype = self.dtype
-        t = empty(*((shape,) if isinstance(shape, int) else tuple(shape)), device=device,
-                  dtype=dtype)
+        t = empty((shape,) if isinstance(shape, int) else tuple(shape), device=device, dtype=dtype)
         requires_grad = self.requires_grad
         _share(self, t)
         self.requires_grad = requires_grad

@@ -36,15 +36,18 @@ _RANDOM_SIGNATURES = (
 
 def _shape_args(name, shape, size):
     """The sizes given as f(2, 3), f((2, 3)) or by keyword f(size=(2, 3)), with torch's errors
-    for both. (No sizes at all is a 0-d tensor, where torch raises: ember's own code calls
-    f(*shape) with an empty shape.)"""
+    for both and for none (a 0-d tensor is f(()))."""
     if size is None:
-        return shape
-    if shape:
+        if shape:
+            return shape
+        if name not in ("rand", "randn"):
+            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+    if shape or size is None:
         if name in ("rand", "randn"):
-            got = ", ".join([type(a).__name__ for a in shape] + [f"size={type(size).__name__}"])
+            got = [type(a).__name__ for a in shape]
+            got += [f"size={type(size).__name__}"] if size is not None else []
             raise TypeError(f"{name}() received an invalid combination of arguments - got "
-                            f"({got}), but expected one of:\n{_RANDOM_SIGNATURES}")
+                            f"({', '.join(got)}), but expected one of:\n{_RANDOM_SIGNATURES}")
         raise TypeError(f"{name}() got multiple values for argument 'size'")
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"{name}(): argument 'size' must be tuple of ints, not "
@@ -517,7 +520,7 @@ def _preserving(make, input, memory_format, requires_grad):
 def _like(fn):
     def like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
              memory_format=None, **kw):
-        return _preserving(lambda shape, rg: fn(*shape, dtype=dtype or input.dtype,
+        return _preserving(lambda shape, rg: fn(shape, dtype=dtype or input.dtype,
                                                 device=device or input.device,
                                                 requires_grad=rg, **kw),
                            input, memory_format, requires_grad)
@@ -828,7 +831,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise RuntimeError("normal expects all elements of std >= 0.0")
         if not isinstance(std, Tensor) and std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
-        noise = randn(*shape, generator=generator, dtype=ref.dtype, device=ref.device)
+        noise = randn(shape, generator=generator, dtype=ref.dtype, device=ref.device)
         return (noise * std + mean).detach()
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")

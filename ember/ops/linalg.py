@@ -1828,8 +1828,8 @@ def svd(input, some=True, compute_uv=True, *, out=None):
         s = _linalg_svdvals(input)
         m, n = input.shape[-2:]
         z = input.shape[:-2]
-        return _TORCH_SVD(zeros(*z, m, m, dtype=input.dtype, device=input.device), s,
-                          zeros(*z, n, n, dtype=input.dtype, device=input.device))
+        return _TORCH_SVD(zeros((*z, m, m), dtype=input.dtype, device=input.device), s,
+                          zeros((*z, n, n), dtype=input.dtype, device=input.device))
     u, s, vh = _linalg_svd(input, full_matrices=not some)
     from .shape import transpose
     v = transpose(vh, -2, -1)

@@ -424,7 +424,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     from .creation import zeros
     from .shape import cat
     m, n = input.shape[-2:]
-    A = input if n == m else cat([input, zeros(*input.shape[:-1], m - n, dtype=input.dtype,
+    A = input if n == m else cat([input, zeros((*input.shape[:-1], m - n), dtype=input.dtype,
                                                device=input.device)], -1)
     Q = la.householder_product(A, tau)
     if transpose:

@@ -83,7 +83,7 @@ class RNNBase(Module):
                     shapes.append((proj_size, hidden_size))
                 for n, s in zip(names, shapes):
                     from ...ops.creation import empty
-                    setattr(self, n, Parameter(empty(*s, **kw)))
+                    setattr(self, n, Parameter(empty(s, **kw)))
                 self._flat_weights_names += names
         self.reset_parameters()
 

@@ -192,7 +192,7 @@ class _Orthogonal(Module):
         if n == k:
             Q = Q.clone() if _is_orthogonal(Q) else _make_orthogonal(Q)
         else:   # complete Q to an n x n orthogonal matrix
-            N = randn(*(Q.size()[:-2] + (n, n - k)), dtype=Q.dtype, device=Q.device)
+            N = randn(Q.size()[:-2] + (n, n - k), dtype=Q.dtype, device=Q.device)
             Q = _make_orthogonal(cat([Q, N], dim=-1))
         self.base = Q
         # -Id: every map sends it to Id (householder reads the signs of its diagonal)
