@@ -85,3 +85,8 @@ def __getattr__(name):
     if name in _LAZY_FUNCTIONS:
         return getattr(importlib.import_module(f"{__name__}.{_LAZY_FUNCTIONS[name]}"), name)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+def __dir__():
+    """The lazy names too (tab completion lists them, as torch's dir does)."""
+    return sorted(set(globals()) | _LAZY_MODULES | set(_LAZY_FUNCTIONS))

@@ -16,3 +16,7 @@ def __getattr__(name):
         v = cupy.cuda.runtime.runtimeGetVersion()
         return f"{v // 1000}.{v % 1000 // 10}"
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"cuda"})

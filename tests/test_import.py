@@ -71,3 +71,23 @@ def test_ops_compute_inf_and_nan_silently_as_torch():
             "    np.log(np.array([-1.0]))\n"
             "print(n, len(w), [str(t.item()) for t in r])")
     assert _run(code) == "0 1 ['nan', 'inf', '-inf', 'nan', 'inf']"
+
+
+_MODULES = ["", ".autograd", ".backends", ".compiler", ".utils", ".utils.hooks", ".optim",
+            ".version", ".nn", ".nn.functional", ".linalg", ".fft", ".special", ".cuda",
+            ".distributions", ".utils.data", ".amp", ".func", ".random", ".jit", ".profiler",
+            ".library", ".nn.utils", ".nn.init", ".optim.lr_scheduler", ".autograd.graph",
+            ".sparse", ".serialization"]
+
+
+@pytest.mark.parametrize("name", _MODULES, ids=lambda n: "ember" + n)
+def test_dir_lists_the_lazy_names(name):
+    """dir() (tab completion) lists every name torch's dir lists and ember has, the ones a
+    module-level __getattr__ makes on first use included."""
+    import importlib
+
+    import torch
+    t, e = importlib.import_module("torch" + name), importlib.import_module("ember" + name)
+    names = set(dir(e))
+    assert [n for n in dir(t) if not n.startswith("__") and n not in names and hasattr(e, n)] \
+        == []

@@ -20,6 +20,10 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__():
+    return sorted(set(globals()) | {"profiler"})
+
+
 class _VariableMeta(type):
     def __instancecheck__(cls, other):
         from .._tensor import Tensor

@@ -133,7 +133,14 @@ def get_backend(dev):
 
 def __getattr__(name):
     """torch.backends' submodules: cuda (its matmul switches), cudnn, mps."""
-    if name in ("cuda", "cudnn", "mps"):
+    if name in _SUBMODULES:
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_SUBMODULES = ("cuda", "cudnn", "mps")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))

@@ -15,3 +15,8 @@ def __getattr__(name):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     globals()[name] = module
     return module
+
+
+def __dir__():
+    import pkgutil
+    return sorted(set(globals()) | {m.name for m in pkgutil.iter_modules(__path__)})

@@ -28,3 +28,7 @@ def __getattr__(name):
         from ..nn.modules._hooks import BackwardHook
         return BackwardHook
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"BackwardHook"})
