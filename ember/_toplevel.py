@@ -21,6 +21,18 @@ def _export(fn):
     return fn
 
 
+@_export
+class OutOfMemoryError(RuntimeError):
+    """torch.OutOfMemoryError (also torch.cuda.OutOfMemoryError)."""
+    __module__ = "ember"
+
+
+@_export
+class AcceleratorError(RuntimeError):
+    """torch.AcceleratorError: an error the accelerator's runtime reports."""
+    __module__ = "ember"
+
+
 # ---- predicates and small utilities ----------------------------------------------------------
 @_export
 def is_complex(input):

@@ -40,6 +40,17 @@ def test_without_gpu_queries_answer_and_the_rest_names_the_extra():
             make()
 
 
+def test_error_classes_as_torch():
+    """torch.OutOfMemoryError (the same class as torch.cuda.OutOfMemoryError) and
+    torch.AcceleratorError: RuntimeErrors that code can name in an except clause."""
+    assert ember.cuda.OutOfMemoryError is ember.OutOfMemoryError
+    assert torch.cuda.OutOfMemoryError is torch.OutOfMemoryError
+    for name in ("OutOfMemoryError", "AcceleratorError"):
+        e, t = getattr(ember, name), getattr(torch, name)
+        assert [c.__name__ for c in e.__mro__] == [c.__name__ for c in t.__mro__]
+        assert repr(e("out of memory")) == repr(t("out of memory"))
+
+
 def test_device_queries_match_torch():
     _torch_gpu()
     assert ember.cuda.device_count() == torch.cuda.device_count()

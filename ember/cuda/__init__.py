@@ -1,6 +1,8 @@
 """ember.cuda: device management on NVIDIA GPUs through CuPy (an optional extra).
 
 Without CuPy or a GPU everything here imports and `is_available()` is False."""
+from .._toplevel import OutOfMemoryError  # noqa: F401
+
 _CUPY = None
 
 
