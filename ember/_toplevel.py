@@ -11,6 +11,7 @@ import numpy as np
 from . import _dtype
 from ._tensor import Tensor, _new
 from .backends import CPU, device as _device
+from ._kernel_dtypes import tname
 from .ops._apply import tensor_arg as _check_tensor
 
 __all__ = []
@@ -101,9 +102,12 @@ def fill(input, value):
 def dist(input, other, p=2):
     """p-norm of input - other (broadcast)."""
     from .ops.linalg import dist as _dist
-    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+    _check_tensor("dist", input)
+    _check_tensor("dist", other, "other", 2)
+    dt = _dtype.result_type(input, other)       # the norm is of input - other
+    if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
-                           f"Got {input.type().split('.')[-1].replace('Tensor', '')} instead.")
+                           f"Got {tname(dt.np)} instead.")
     return _dist(input, other, p)
 
 

@@ -188,6 +188,15 @@ _MIXED = {
         spacing=[m.tensor([0.0, 1.0, 3.0, 4.0], dtype=m.float16)], dim=1, edge_order=2)[0],
     "gradient int with int coordinates": lambda m: m.gradient(
         m.tensor([1, 2, 4, 7]), spacing=[m.tensor([0, 1, 3, 4])])[0],
+    # a 0-d exponent of another float dtype does not promote (torch's result_type)
+    "ldexp float by 0-d double": lambda m: m.ldexp(m.full((3,), 1.5), m.tensor(2.0).double()),
+    "ldexp half by 0-d float": lambda m: m.ldexp(m.full((3,), 1.5).half(), m.tensor(2.0)),
+    "ldexp 0-d by 0-d double": lambda m: m.ldexp(m.tensor(1.5), m.tensor(2.0).double()),
+    "ldexp int by 0-d half": lambda m: m.ldexp(m.tensor([1, 2]), m.tensor(2.0).half()),
+    # the norm is of input - other: their result type decides
+    "dist int and half": lambda m: m.dist(m.tensor([1, 2, 4]), m.tensor([0.5]).half()),
+    "dist half and 0-d int": lambda m: m.dist(m.tensor([1.0, 2.0]).half(), m.tensor(1)),
+    "dist int and int": lambda m: m.dist(m.tensor([1, 2]), m.tensor([1, 2])),
 }
 
 

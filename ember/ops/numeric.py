@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .._dtype import DEFAULT, promote_types as _promote_types
+from .._dtype import DEFAULT, result_type as _result_type
 from .._kernel_dtypes import int_scalar, not_implemented
 from .._tensor import Tensor, _new
 from . import _special
@@ -174,7 +174,7 @@ def ldexp(input, other, *, out=None):
     _tensor_arg("ldexp", input)
     _tensor_arg("ldexp", other, "other", 2)
     r = _E.mul(input, _E.pow(2.0, other))
-    dt = _promote_types(input.dtype, other.dtype)
+    dt = _result_type(input, other)
     if dt.is_floating_point and r.dtype != dt:      # half * int: torch's result is half
         r = r.to(dt)
     return _finish(r, out, "ldexp")
