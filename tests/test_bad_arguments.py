@@ -16,12 +16,22 @@ CASES = [
     "t.zeros(3).masked_fill(t.tensor([True, False]), 2.0)",
     "t.ones(2).masked_fill_(t.tensor([True, False]), 'a')",
     "t.linalg.vector_norm(x, ord='fro')", "t.linalg.eigvalsh(x, UPLO='X')",
+    # unique over a dim: complex has no kernel, other 0-sized dims are refused
+    "t.unique(x.cfloat(), dim=0)", "t.unique_consecutive(x.cfloat(), dim=0)",
+    "t.unique(t.ones(2, 0), dim=0)", "t.unique(t.ones(0, 0), dim=0)",
+    "t.unique(t.ones(0, 0, 3), dim=2)",
+    # where's out= overload: tensors only, the result's exact dtype
+    "t.where(x > 0, x, 2.0, out=t.empty(0))", "t.where(x > 0, x, x.long(), out=t.empty(0).half())",
 ]
 # and these must keep working, with torch's result
 GOOD = [
     "t.ones(3).max(dim=t.tensor(0))", "t.ones(3).max(t.tensor(0.5))", "x.triu(1)", "x.topk(1)",
     "x.masked_fill(t.ones(3, 2, 2, dtype=t.bool), 0)", "t.ones(3)[t.tensor([1, 0], dtype=t.int32)]",
     "x.narrow(0, t.tensor(1), 1)",
+    "t.unique(t.ones(0, 3), dim=0, return_counts=True)",
+    "t.unique(t.ones(2, 0), dim=1, return_inverse=True)",
+    "t.unique_consecutive(t.ones(0, 2), dim=0, return_inverse=True, return_counts=True)",
+    "t.where(x > 0, x, x.long(), out=t.empty(0))",
     "t.cartesian_prod(t.tensor([1, 2]), t.tensor([3, 4]))",
 ]
 

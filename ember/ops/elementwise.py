@@ -1155,6 +1155,11 @@ def where(condition, input=None, other=None, *, out=None):
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                            f"tensor with dtype {_tname(condition.arr.dtype)}")
     dt = _result_type(input, other)
+    if out is not None:         # where's out= overload takes tensors only, of the exact dtype
+        tensor_args("where", ("input", 2, input), ("other", 3, other))
+    if isinstance(out, Tensor) and out.dtype is not dt:
+        raise RuntimeError(f"Expected out type to be {_tname(dt.np)} but got "
+                           f"{_tname(out.arr.dtype)}")
     a, b = _tensor_pair(input, other, condition)
     return _finish(_apply(_where, (condition, a, b), (dt.np,)), out)
 

@@ -17,6 +17,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
     inplace, tensor_args
 from . import _stl_select
+from .._kernel_dtypes import not_implemented
 from ._blend import fast_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
@@ -1638,8 +1639,16 @@ def _unique(xp, x, dim, consecutive):
             vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True, **kw)
             inv = inv.reshape(x.shape)
         return (vals, inv.astype(np.int64), counts.astype(np.int64)), ()
+    if x.dtype.kind == "c":
+        raise not_implemented("unique_dim", x.dtype)
+    if x.shape[dim] and not x.size:
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
+                           "cannot be applied")
+    if x.shape.count(0) > 1:
+        raise RuntimeError("Number of zero sized dimensions is more than one, so unique cannot be "
+                           "applied ")
     moved = xp.moveaxis(x, dim, 0)
-    rows = moved.reshape(moved.shape[0], -1)
+    rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))
     if consecutive:
         n = rows.shape[0]
         keep = xp.ones(n, bool)
