@@ -197,6 +197,10 @@ _MIXED = {
     "dist int and half": lambda m: m.dist(m.tensor([1, 2, 4]), m.tensor([0.5]).half()),
     "dist half and 0-d int": lambda m: m.dist(m.tensor([1.0, 2.0]).half(), m.tensor(1)),
     "dist int and int": lambda m: m.dist(m.tensor([1, 2]), m.tensor([1, 2])),
+    # nansum refuses complex input whatever the dtype, and a complex dtype for float input
+    "nansum int as complex": lambda m: m.nansum(m.tensor([1, 2]), dtype=m.complex64),
+    "nansum float as complex": lambda m: m.nansum(m.tensor([1.0, 2.0]), dtype=m.complex64),
+    "nansum complex as float": lambda m: m.nansum(m.ones(2, dtype=m.complex64), dtype=m.float32),
 }
 
 

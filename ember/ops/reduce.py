@@ -9,6 +9,7 @@ import numpy as np
 
 from ..return_types import make as _return_type
 from .._dtype import DEFAULT, to_dtype as _to_dtype
+from .._kernel_dtypes import not_implemented
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
     make_unary as _make_unary
@@ -152,9 +153,11 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 @_op("nansum", saves="in")
 def _nansum(xp, x, dims, keepdim, dtype):
-    x = _int_to_i64(x, dtype)
     if x.dtype.kind == "c":
-        raise RuntimeError("nansum does not support complex inputs")
+        raise RuntimeError("nansum on CPU does not support complex inputs")
+    if dtype is not None and dtype.kind == "c" and x.dtype.kind not in "biu":
+        raise not_implemented("nansum_cpu", dtype)      # integers cannot hold a NaN: a sum
+    x = _int_to_i64(x, dtype)
     z = xp.where(x != x, 0, _acc(x)) if x.dtype.kind not in "iu" else x
     r = _arr(xp, z.sum(axis=dims, keepdims=keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
