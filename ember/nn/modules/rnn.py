@@ -244,7 +244,7 @@ class RNNBase(Module):
             (amp is not None or x.dtype in (float32, bfloat16))
         if mkldnn and self.proj_size:
             mkldnn = False
-            # at forward's line here, as torch's points at its LSTM.forward (a Python frame)
+            # at forward's line in this file, as torch's points at its own LSTM.forward
             warn_once("LSTM with projections is not supported with oneDNN. Using default "
                       "implementation.", stacklevel=2)
         hns, cns = [], []
