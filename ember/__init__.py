@@ -4,14 +4,14 @@
 __version__ = "0.1.0"
 
 import math as _math
-import warnings as _warnings
+import warnings as _pywarnings   # (ember._warnings is ember's own module)
 
 # torch computes inf and nan silently (log(0), 1/0, sqrt(-1)); NumPy warns. Silence NumPy's
 # floating-point warnings raised inside ember's own code only: the user's NumPy still warns.
-_warnings.filterwarnings("ignore", r"(invalid value|divide by zero|overflow|underflow) "
-                         "encountered", RuntimeWarning, r"ember(\.|$)")
+_pywarnings.filterwarnings("ignore", r"(invalid value|divide by zero|overflow|underflow) "
+                           "encountered", RuntimeWarning, r"ember(\.|$)")
 # NumPy's ComplexWarning likewise: ember warns as torch does (once, a UserWarning)
-_warnings.filterwarnings("ignore", "Casting complex values to real", module=r"ember(\.|$)")
+_pywarnings.filterwarnings("ignore", "Casting complex values to real", module=r"ember(\.|$)")
 
 from . import _malloc  # noqa: F401  (process-wide malloc thresholds, see its docstring)
 from . import _dtype

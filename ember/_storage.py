@@ -28,20 +28,13 @@ def _is_shared(a):
     return _SHARED.get(id(r)) is r
 
 
-_TYPED_STORAGE_WARNED = [False]
-
-
-def warn_typed_storage_removal(stacklevel=2):
+def warn_typed_storage_removal():
     """torch warns about TypedStorage once per process."""
-    if _TYPED_STORAGE_WARNED[0]:
-        return
-    import warnings
-    warnings.warn("TypedStorage is deprecated. It will be removed in the future and "
-                  "UntypedStorage will be the only storage class. This should only matter to "
-                  "you if you are using storages directly.  To access UntypedStorage "
-                  "directly, use tensor.untyped_storage() instead of tensor.storage()",
-                  UserWarning, stacklevel=stacklevel)
-    _TYPED_STORAGE_WARNED[0] = True
+    from ._warnings import warn_once
+    warn_once("TypedStorage is deprecated. It will be removed in the future and UntypedStorage "
+              "will be the only storage class. This should only matter to you if you are using "
+              "storages directly.  To access UntypedStorage directly, use "
+              "tensor.untyped_storage() instead of tensor.storage()")
 
 
 class UntypedStorage:

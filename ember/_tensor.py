@@ -10,6 +10,7 @@ from .autograd.node import CLOCK, InferenceVersion, Leaf, new_inference_version,
 from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
+from ._warnings import outside_stacklevel, warn_once
 from .backends import CPU, device as _device, get_backend
 
 __all__ = ["Tensor", "Size"]
@@ -81,29 +82,11 @@ def _size_item(v, i):
 
 
 
-_SCALAR_WARNED = [False]
-_T_WARNED = [False, False]     # x.T on non-matrices, x.H on 0-d (torch warns once)
-
-
 def _warn_grad_scalar():
     """float(t) and complex(t) of a tensor requiring grad warn once per process (torch's
     TORCH_WARN_ONCE in python_variable_methods.cpp)."""
-    import warnings
-    _SCALAR_WARNED[0] = True
-    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
-                  "behavior.\nConsider using tensor.detach() first.", UserWarning,
-                  stacklevel=_outside_stacklevel())
-
-
-def _outside_stacklevel():
-    """The warnings.warn stacklevel, for a warn in the caller of this function, that lands on
-    the first frame outside ember (past __torch_function__ dispatch and other wrappers)."""
-    import os
-    import sys
-    here, level, f = os.path.dirname(__file__), 2, sys._getframe(2)
-    while f is not None and f.f_code.co_filename.startswith(here):
-        f, level = f.f_back, level + 1
-    return level
+    warn_once("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+              "behavior.\nConsider using tensor.detach() first.")
 
 
 _C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
@@ -127,7 +110,7 @@ def _array_copy_keyword(copy):
                   "failed. __array__ must implement 'dtype' and 'copy' keyword arguments. To learn "
                   "more, see the migration guide https://numpy.org/devdocs/numpy_2_0_migration_"
                   "guide.html#adapting-to-changes-in-the-copy-keyword", DeprecationWarning,
-                  stacklevel=_outside_stacklevel())
+                  stacklevel=outside_stacklevel())
     if copy is False:
         raise ValueError(
             "Unable to avoid copy while creating an array as requested.\nIf using "
@@ -314,14 +297,11 @@ class Tensor:
 
     @property
     def T(self):
-        if self.arr.ndim not in (0, 2) and not _T_WARNED[0]:    # torch warns once
-            _T_WARNED[0] = True
-            import warnings
-            warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their "
-                          "shape is deprecated and it will throw an error in a future release. "
-                          "Consider `x.mT` to transpose batches of matrices or `x.permute(*torch."
-                          "arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
-                          UserWarning, stacklevel=2)
+        if self.arr.ndim not in (0, 2):
+            warn_once("The use of `x.T` on tensors of dimension other than 2 to reverse their "
+                      "shape is deprecated and it will throw an error in a future release. "
+                      "Consider `x.mT` to transpose batches of matrices or `x.permute(*torch."
+                      "arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.")
         return self.permute(*range(self.arr.ndim - 1, -1, -1))
 
     @property
@@ -333,11 +313,7 @@ class Tensor:
     def H(self):
         nd = self.arr.ndim
         if nd == 0:
-            if not _T_WARNED[1]:                # TORCH_WARN_ONCE
-                _T_WARNED[1] = True
-                import warnings
-                warnings.warn("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().",
-                              UserWarning, stacklevel=2)
+            warn_once("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().")
             return self.conj()
         if nd != 2:
             raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
@@ -439,7 +415,7 @@ class Tensor:
                            f"in a {type(element)}.")
 
     def __float__(self):
-        if self._rg and not _SCALAR_WARNED[0] and _GRAD.enabled:
+        if self._rg and _GRAD.enabled:
             _warn_grad_scalar()
         if self.arr.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
@@ -451,7 +427,7 @@ class Tensor:
         return int(self._host().reshape(()))
 
     def __complex__(self):
-        if self._rg and not _SCALAR_WARNED[0] and _GRAD.enabled:
+        if self._rg and _GRAD.enabled:
             _warn_grad_scalar()
         return complex(self._host().reshape(()))
 
@@ -833,7 +809,7 @@ class Tensor:
 
     def storage(self):
         from ._storage import TypedStorage, UntypedStorage, warn_typed_storage_removal
-        warn_typed_storage_removal(stacklevel=3)
+        warn_typed_storage_removal()
         return TypedStorage(UntypedStorage._of(self), self.dtype)
 
     def set_(self, source=None, storage_offset=0, size=None, stride=None):

@@ -374,28 +374,22 @@ def test_searchsorted_bucketize():
     run_both(lambda lib: lib.bucketize(3, lib.tensor(seq)))
 
 
-def test_searchsorted_warns_once_per_program_on_non_contiguous_tensors():
+def test_searchsorted_warns_once_per_program_on_non_contiguous_tensors(monkeypatch):
     """torch's TORCH_WARN_ONCE: one warning per kind (input values, boundaries, sorter)."""
-    from ember.ops import index
-    saved = set(index._WARNED)
-    index._WARNED.clear()
-    try:
-        seq = ember.tensor([[1.0, 3, 5], [2, 4, 6]]).t()
-        with pytest.warns(UserWarning) as rec:
-            r = ember.searchsorted(seq, ember.tensor([[2.5], [3.5], [1.0]]))
-            ember.searchsorted(seq, ember.tensor([[2.5], [3.5], [1.0]]))
-            ember.searchsorted(ember.tensor([1.0, 2, 3]), ember.tensor([[2.5, 3], [3.5, 1]]).t())
-            ember.searchsorted(ember.tensor([3.0, 1, 2]), ember.tensor([3.0]),
-                               sorter=ember.tensor([1, 0, 2, 0, 0, 0])[::2])
-        assert [str(w.message).split(" tensor")[0] for w in rec] == [
-            "torch.searchsorted(): boundary", "torch.searchsorted(): input value",
-            "torch.searchsorted(): sorter"]
-        assert all(str(w.message).endswith("This message will only appear once per program.")
-                   for w in rec)
-        assert r.tolist() == [[2], [1], [0]]
-    finally:
-        index._WARNED.clear()
-        index._WARNED.update(saved)
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
+    seq = ember.tensor([[1.0, 3, 5], [2, 4, 6]]).t()
+    with pytest.warns(UserWarning) as rec:
+        r = ember.searchsorted(seq, ember.tensor([[2.5], [3.5], [1.0]]))
+        ember.searchsorted(seq, ember.tensor([[2.5], [3.5], [1.0]]))
+        ember.searchsorted(ember.tensor([1.0, 2, 3]), ember.tensor([[2.5, 3], [3.5, 1]]).t())
+        ember.searchsorted(ember.tensor([3.0, 1, 2]), ember.tensor([3.0]),
+                           sorter=ember.tensor([1, 0, 2, 0, 0, 0])[::2])
+    assert [str(w.message).split(" tensor")[0] for w in rec] == [
+        "torch.searchsorted(): boundary", "torch.searchsorted(): input value",
+        "torch.searchsorted(): sorter"]
+    assert all(str(w.message).endswith("This message will only appear once per program.")
+               for w in rec)
+    assert r.tolist() == [[2], [1], [0]]
 
 
 def test_nonzero_argwhere():

@@ -346,8 +346,7 @@ def test_cells_under_bfloat16_autocast_match_torch(name):
 def test_lstm_projection_warning_matches_torch(monkeypatch):
     """torch warns once (TORCH_WARN_ONCE) that oneDNN has no projections, for float32 and
     bfloat16 unpacked input; not for float64 or packed input."""
-    from ember.nn.modules import rnn
-    monkeypatch.setattr(rnn, "_PROJ_WARNED", [False])
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
     m = ember.nn.LSTM(4, 5, proj_size=2)
     x = ember.randn(6, 3, 4)
     import warnings

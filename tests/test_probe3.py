@@ -316,9 +316,7 @@ def test_mha_warns_on_mismatched_mask_types():
 
 def test_scatter_reduce_and_stft_window_warn_once(monkeypatch):
     import warnings
-    from ember.ops import index, signal
-    monkeypatch.setattr(index, "_WARNED_SCATTER", [])
-    monkeypatch.setattr(signal, "_WARNED_WINDOW", [])
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         for _ in range(2):

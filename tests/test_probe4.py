@@ -204,9 +204,8 @@ def test_factories_take_size_by_keyword(call):
     assert res[0] == res[1]
 
 
-def test_float_of_tensor_requiring_grad_warns_once():
-    import ember._tensor as T
-    T._SCALAR_WARNED[0] = False
+def test_float_of_tensor_requiring_grad_warns_once(monkeypatch):
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
     t = ember.tensor(2.0, requires_grad=True)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")

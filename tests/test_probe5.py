@@ -63,8 +63,7 @@ def test_index_add_reduce_copy_checks_like_torch(case):
 
 
 def test_index_reduce_warns_once_that_it_is_beta(monkeypatch):
-    from ember.ops import index
-    monkeypatch.setattr(index, "_WARNED_INDEX_REDUCE", [])
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         for _ in range(2):

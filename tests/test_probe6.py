@@ -117,12 +117,11 @@ def test_det_and_slogdet_of_singular_matrices_keep_torchs_signed_zero(case, dtyp
     assert out[torch] == out[ember]
 
 
-def test_solve_triangular_without_upper_and_triangular_solve_warning_like_torch():
+def test_solve_triangular_without_upper_and_triangular_solve_warning_like_torch(monkeypatch):
     f = lambda t: t.linalg.solve_triangular(t.eye(2), t.ones(2, 1))    # noqa: E731
     assert _outcome(lambda: f(ember)) == _outcome(lambda: f(torch))
     import warnings
-    from ember.ops import linalg_extra
-    linalg_extra._WARNED.discard("triangular_solve")
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         r = ember.triangular_solve(ember.ones(2, 1), ember.eye(2) * 2)
@@ -305,10 +304,9 @@ def test_split_family_nodes_views_and_inplace_writes_like_torch(case):
     lambda t: t.zeros(2).__setitem__(slice(None), t.tensor([1 + 1j])),
     lambda t: t.zeros(2, requires_grad=True).mul(1).copy_(t.tensor([1 + 2j])),
 ])
-def test_complex_to_real_casts_warn_once_as_torch(cast):
+def test_complex_to_real_casts_warn_once_as_torch(cast, monkeypatch):
     import warnings
-    from ember.ops import index
-    index._COMPLEX_WARNED[0] = False
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         cast(ember)

@@ -137,8 +137,7 @@ def test_beam_search_with_finished_beams_like_torch():
 @pytest.mark.parametrize("call", ["bucketize", "searchsorted"])
 def test_searchsorted_contiguity_warning_points_at_the_caller(call, monkeypatch):
     import warnings
-    from ember.ops import index
-    monkeypatch.setattr(index, "_WARNED", set())
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
     for lib in (torch, ember):
         v = (lib.arange(8.0).reshape(4, 2) / 8)[:, 0]
         b = lib.tensor([0.2, 0.6])
@@ -331,8 +330,7 @@ def test_pinned_memory_without_an_accelerator_errors_like_torch(case):
 def test_list_of_ndarrays_warns_once_like_torch(case, monkeypatch):
     import warnings
     import numpy as np
-    from ember.ops import creation
-    monkeypatch.setattr(creation, "_WARNED_NDARRAYS", [])
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
     data = {"list of arrays": lambda: [np.array([1.0]), np.array([2.0])],
             "tuple of arrays": lambda: (np.array([1.0]), np.array([2.0])),
             "nested": lambda: [[np.array([1.0])]], "0-d element": lambda: [1.0, np.array(2.0)],

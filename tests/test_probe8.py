@@ -217,12 +217,11 @@ def test_scatter_reduce_extremum_grad_counts_tied_self_like_torch(reduce, includ
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
 
 
-def test_backward_with_create_graph_warns_once_like_torch():
+def test_backward_with_create_graph_warns_once_like_torch(monkeypatch):
     import subprocess
     import sys
     import warnings
 
-    import ember.autograd.functions as functions
     code = ("import warnings, torch\n"
             "x = torch.ones(2, requires_grad=True)\n"
             "for i in range(2):\n"
@@ -233,7 +232,7 @@ def test_backward_with_create_graph_warns_once_like_torch():
             " for a in w]))\n")
     expected = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               check=True).stdout.splitlines()
-    functions._CREATE_GRAPH_WARNED = False
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
     x = ember.ones(2, requires_grad=True)
     got = []
     for _ in range(2):
@@ -376,12 +375,11 @@ def test_conv_transpose_output_size_message_like_torch(size):
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
 
 
-def test_same_padding_with_even_kernel_warns_once_like_torch():
+def test_same_padding_with_even_kernel_warns_once_like_torch(monkeypatch):
     import subprocess
     import sys
     import warnings
 
-    import ember.nn._conv_ops as conv_ops
     runs = "[((2, 2), 1), ((3, 3), 1), ((2, 3), 2), ((2, 2), 1)]"
     code = ("import sys, warnings\nlib = __import__(sys.argv[1])\n"
             f"for k, d in {runs}:\n"
@@ -392,7 +390,7 @@ def test_same_padding_with_even_kernel_warns_once_like_torch():
             "    print([str(a.message).split(' (Triggered')[0] for a in w])\n")
     expected = subprocess.run([sys.executable, "-c", code, "torch"], capture_output=True,
                               text=True, check=True).stdout
-    conv_ops._SAME_EVEN_WARNED.clear()
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
     got = []
     for k, d in eval(runs):                         # noqa: S307 - the literal above
         with warnings.catch_warnings(record=True) as w:

@@ -63,15 +63,14 @@ def _quiet(fn):
         return fn()
 
 
-def _rearm_typed_storage_warning():
+def _rearm_typed_storage_warning(monkeypatch):
     """Both warn about TypedStorage once per process: make the next storage() warn again."""
     torch.storage._warn_typed_storage_removal.__dict__["has_warned"] = False
-    import ember._storage
-    ember._storage._TYPED_STORAGE_WARNED[0] = False
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
 
 
-def test_storage_is_torchs_typed_storage():
-    _rearm_typed_storage_warning()
+def test_storage_is_torchs_typed_storage(monkeypatch):
+    _rearm_typed_storage_warning(monkeypatch)
     for lib in (ember, torch):
         x = lib.arange(6.0)
         with pytest.warns(UserWarning, match="TypedStorage is deprecated"):

@@ -7,6 +7,7 @@ grad_outputs and stacks the results (what torch's vmap over the engine computes)
 import warnings
 
 from .. import _tensor as _T          # (partially initialised here: read at call time)
+from .._warnings import warn_once
 from . import engine
 from .grad_mode import set_grad
 from .graph import GradientEdge, _edge_meta, _engine_node
@@ -131,20 +132,6 @@ def _targets(inputs, roots):
     return nodes
 
 
-_CREATE_GRAPH_WARNED = False
-
-
-def _warn_create_graph():
-    """torch warns once per process that backward(create_graph=True) ties .grad to the graph."""
-    global _CREATE_GRAPH_WARNED
-    _CREATE_GRAPH_WARNED = True
-    warnings.warn("Using backward() with create_graph=True will create a reference cycle between "
-                  "the parameter and its gradient which can cause a memory leak. We recommend "
-                  "using autograd.grad when creating the graph to avoid this. If you have to use "
-                  "this function, make sure to reset the .grad fields of your parameters to None "
-                  "after use to break the cycle and avoid the leak.", UserWarning, stacklevel=4)
-
-
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """Accumulate the gradients of `tensors` into the .grad of the graph's leaves (or of
@@ -163,8 +150,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     grads = _make_grads(tensors, _tensor_or_tensors_to_tuple(grad_tensors, len(tensors)), False)
     if retain_graph is None:
         retain_graph = create_graph
-    if create_graph and not _CREATE_GRAPH_WARNED:
-        _warn_create_graph()
+    if create_graph:
+        warn_once("Using backward() with create_graph=True will create a reference cycle "
+                  "between the parameter and its gradient which can cause a memory leak. We "
+                  "recommend using autograd.grad when creating the graph to avoid this. If you "
+                  "have to use this function, make sure to reset the .grad fields of your "
+                  "parameters to None after use to break the cycle and avoid the leak.")
     roots, root_grads = _roots(tensors, grads, create_graph)
     with _GradMode(create_graph):
         if inputs is None:

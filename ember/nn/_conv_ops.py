@@ -15,6 +15,7 @@ from ..ops._apply import apply
 from ..ops._dims import wrap_dim
 from ..ops._registry import holomorphic, op
 from .._kernel_dtypes import float_only
+from .._warnings import warn_once
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold"]
@@ -492,18 +493,6 @@ _ONEDNN_DECONV = ("could not create a primitive descriptor for the deconvolution
                   "ONEDNN_VERBOSE=all to get additional diagnostic information.")
 
 
-_SAME_EVEN_WARNED = []
-
-
-def _warn_same_even():
-    """torch warns once per process that uneven 'same' padding may copy the input."""
-    if not _SAME_EVEN_WARNED:
-        _SAME_EVEN_WARNED.append(True)
-        import warnings
-        warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require "
-                      "a zero-padded copy of the input be created", UserWarning, stacklevel=4)
-
-
 def _conv_pads(padding, ksize, stride, dilation, nsp):
     """padding (int, tuple, 'same', 'valid') -> ((lo, hi), ...) per spatial dim."""
     if isinstance(padding, str):
@@ -515,7 +504,8 @@ def _conv_pads(padding, ksize, stride, dilation, nsp):
             raise RuntimeError("padding='same' is not supported for strided convolutions")
         total = [d * (k - 1) for k, d in zip(ksize, dilation)]
         if any(t % 2 for t in total):
-            _warn_same_even()
+            warn_once("Using padding='same' with even kernel lengths and odd dilation may "
+                      "require a zero-padded copy of the input be created")
         return tuple((t // 2, t - t // 2) for t in total)
     p = ntuple(padding, nsp, "padding")
     if any(v < 0 for v in p):

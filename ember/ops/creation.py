@@ -8,6 +8,7 @@ import numpy as np
 from .. import _dtype
 from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
 from .._tensor import Tensor, _new, bump_version as _bump_version
+from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
@@ -193,7 +194,9 @@ def _walk(data, need_values=True):
 
     def rec(obj, dim):
         if dim and isinstance(obj, np.ndarray):
-            _warn_list_of_ndarrays()
+            _warn_once("Creating a tensor from a list of numpy.ndarrays is extremely slow. "
+                       "Please consider converting the list to a single numpy.ndarray with "
+                       "numpy.array() before converting to a tensor.")
         if dim == ndim:
             found.add(_leaf_dtype(obj))
             if need_values:
@@ -229,18 +232,6 @@ def _walk(data, need_values=True):
 
 
 _PLAIN = {float, int, bool, _py_complex}
-_WARNED_NDARRAYS = []
-
-
-def _warn_list_of_ndarrays():
-    """torch's TORCH_WARN_ONCE for ndarrays met inside the nested data."""
-    if not _WARNED_NDARRAYS:
-        from .._tensor import _outside_stacklevel
-        _WARNED_NDARRAYS.append(True)
-        warnings.warn("Creating a tensor from a list of numpy.ndarrays is extremely slow. Please "
-                      "consider converting the list to a single numpy.ndarray with numpy.array() "
-                      "before converting to a tensor.", UserWarning,
-                      stacklevel=_outside_stacklevel())
 
 
 def _ints_fit(flat, d):

@@ -11,7 +11,8 @@ import numpy as np
 
 from .. import _dtype
 from ..return_types import make as _return_type
-from .._tensor import Tensor, _new, _outside_stacklevel, bump_version
+from .._tensor import Tensor, _new, bump_version
+from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as _warn_once
 from .._memory_format import contiguous_out
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
@@ -124,12 +125,11 @@ def _seq_as_tuple(idx):
         return False
     if builtins.any(isinstance(o, (Tensor, list, tuple, range, slice, np.ndarray)) or
                     o is None or o is Ellipsis for o in idx):
-        import warnings
         warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and "
                       "will be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In "
                       "pytorch 2.9 this will be interpreted as tensor index, x[torch.tensor(seq)]"
                       ", which will result either in an error or a different result",
-                      UserWarning, stacklevel=_stack())
+                      UserWarning, stacklevel=_outside_stacklevel())
         return True
     return False
 
@@ -1040,32 +1040,11 @@ def _pad_to(xp, gs, shape):
     return full
 
 
-_WARNED_SCATTER = []
-_WARNED_INDEX_REDUCE = []
-
-
-def _stack():
-    """stacklevel of the first frame outside ember (torch's C++ warnings point there)."""
-    import os
-    import sys
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    f, level = sys._getframe(2), 2      # 2: the caller of the function that warns
-    while f is not None and f.f_code.co_filename.startswith(root + os.sep):
-        f, level = f.f_back, level + 1
-    return level
-
-
-_COMPLEX_WARNED = [False]
-
-
 def warn_complex_to_real(src_dtype, dst_dtype):
     """torch warns once a process when a copy or cast drops imaginary parts (NumPy's own
     ComplexWarning is silenced inside ember)."""
-    if src_dtype.kind == "c" and dst_dtype.kind != "c" and not _COMPLEX_WARNED[0]:
-        _COMPLEX_WARNED[0] = True
-        import warnings
-        warnings.warn("Casting complex values to real discards the imaginary part", UserWarning,
-                      stacklevel=_stack())
+    if src_dtype.kind == "c" and dst_dtype.kind != "c":
+        _warn_once("Casting complex values to real discards the imaginary part")
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
@@ -1079,12 +1058,10 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
         d = _check_gather(input, dim, index, "scatter")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
-    if reduce is not None and isinstance(src, Tensor) and not _WARNED_SCATTER:
-        _WARNED_SCATTER.append(True)         # torch: TORCH_WARN_ONCE
-        import warnings
-        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and "
-                      "will be removed in a future PyTorch release. Use torch.scatter_reduce "
-                      "instead for more reduction options.", UserWarning, stacklevel=_stack())
+    if reduce is not None and isinstance(src, Tensor):
+        _warn_once("The reduce argument of torch.scatter with Tensor src is deprecated and "
+                   "will be removed in a future PyTorch release. Use torch.scatter_reduce "
+                   "instead for more reduction options.")
     if reduce is not None and _grad.enabled and (input.requires_grad or
                                                  getattr(src, "requires_grad", False)):
         raise RuntimeError("the derivative for 'scatter' with `reduce` is not implemented")
@@ -1713,13 +1690,12 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
     for name, t in (("input value", None if scalar else input), ("boundary", seq),
                     ("sorter", sorter)):
-        if t is not None and not t.is_contiguous() and name not in _WARNED:
-            _WARNED.add(name)
-            warnings.warn(f"torch.searchsorted(): {name} tensor is non-contiguous, this will "
-                          "lower the performance due to extra data copy when converting "
-                          "non-contiguous tensor to contiguous, please use contiguous "
-                          f"{name} tensor if possible. This message will only appear once "
-                          "per program.", UserWarning, stacklevel=_outside_stacklevel())
+        if t is not None and not t.is_contiguous():
+            _warn_once(f"torch.searchsorted(): {name} tensor is non-contiguous, this will "
+                       "lower the performance due to extra data copy when converting "
+                       "non-contiguous tensor to contiguous, please use contiguous "
+                       f"{name} tensor if possible. This message will only appear once "
+                       "per program.")
     if sorter is not None:
         s = xp.take_along_axis(s, sorter.arr, -1)
     side_ = "right" if right else "left"
@@ -1733,8 +1709,6 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     res = xp.asarray(res).astype(np.int32 if out_int32 else np.int64)
     return _finish(_new(res, seq.be), out, "searchsorted", True)
 
-
-_WARNED = set()     # TORCH_WARN_ONCE: each non-contiguous warning once per program
 
 
 def _searchsorted_checks(seq, vals, sorter):
@@ -1798,11 +1772,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
                            f"amin but got {reduce}.")
     d = wrap_dim(dim, input.ndim)
     idx = _index_func_check(input, d, index, source, "index_reduce")
-    if not _WARNED_INDEX_REDUCE:
-        _WARNED_INDEX_REDUCE.append(True)        # torch: TORCH_WARN_ONCE
-        import warnings
-        warnings.warn("index_reduce() is in beta and the API may change at any time.",
-                      UserWarning, stacklevel=_stack())
+    _warn_once("index_reduce() is in beta and the API may change at any time.")
     _index_range_check(input, d, idx)
     from .shape import expand, reshape
     shape = [1] * builtins.max(source.ndim, 1)

@@ -12,6 +12,7 @@ from .. import _dtype
 from .._kernel_dtypes import int_scalar, not_implemented
 from ..return_types import make as _return_type
 from .._tensor import Tensor, _new
+from .._warnings import warn_once as _warn_once
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -530,18 +531,11 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     return _finish((input if beta == 1 else input * beta) + prod, out, "addr")
 
 
-_WARNED_CHAIN = []
-
-
 def chain_matmul(*matrices, out=None):
     from .. import linalg
-    if not _WARNED_CHAIN:           # TORCH_WARN_ONCE
-        _WARNED_CHAIN.append(True)
-        import warnings
-        warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
-                      "release. Use torch.linalg.multi_dot instead, which accepts a list of two "
-                      "or more tensors rather than multiple parameters.", UserWarning,
-                      stacklevel=2)
+    _warn_once("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+               "release. Use torch.linalg.multi_dot instead, which accepts a list of two or more "
+               "tensors rather than multiple parameters.")
     return _finish(linalg.multi_dot(matrices), out, "chain_matmul", True)
 
 

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .._warnings import warn_once as _warn_once
 from ._apply import _finish, _finish_tuple, apply
 from ._registry import op
 from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _tn, lapack_only
@@ -352,21 +353,13 @@ def _linalg_ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
 
 
 # ---- the deprecated torch.* solvers ----------------------------------------------------------
-_WARNED = set()
-
-
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     from .. import linalg as la
-    if "triangular_solve" not in _WARNED:         # torch warns once a process
-        _WARNED.add("triangular_solve")
-        import warnings
-        from .index import _stack
-        warnings.warn("torch.triangular_solve is deprecated in favor of "
-                      "torch.linalg.solve_triangularand will be removed in a future PyTorch "
-                      "release.\ntorch.linalg.solve_triangular has its arguments reversed and "
-                      "does not return a copy of one of the inputs.\nX = torch.triangular_solve("
-                      "B, A).solution\nshould be replaced with\nX = "
-                      "torch.linalg.solve_triangular(A, B).", UserWarning, stacklevel=_stack())
+    _warn_once("torch.triangular_solve is deprecated in favor of "
+               "torch.linalg.solve_triangularand will be removed in a future PyTorch release.\n"
+               "torch.linalg.solve_triangular has its arguments reversed and does not return a "
+               "copy of one of the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be "
+               "replaced with\nX = torch.linalg.solve_triangular(A, B).")
     from .shape import broadcast_shapes
     if b.ndim < 2 or A.ndim < 2:
         raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, "

@@ -405,9 +405,10 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
             else w_sum - correction
     if (norm_factor.item() if isinstance(norm_factor, Tensor) else norm_factor) <= 0:
         import warnings
-        from .index import _stack
+        from .._warnings import outside_stacklevel
         warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
-                      "than the number of observations.", UserWarning, stacklevel=_stack())
+                      "than the number of observations.", UserWarning,
+                      stacklevel=outside_stacklevel())
         norm_factor = _E.mul(norm_factor, 0) if isinstance(norm_factor, Tensor) else 0.0
     xc = _E.sub(x, _S.unsqueeze(avg, 1))
     other = xc if w is None else _E.mul(xc, w)

@@ -487,10 +487,10 @@ def _dof_warn(name, input, dims, corr):
     n = _numel(input.arr.shape, dims)
     if n - corr <= 0 and input.arr.size:
         import warnings
-        from .index import _stack
+        from .._warnings import outside_stacklevel
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
                       "than the reduction factor (input numel divided by output numel).",
-                      UserWarning, stacklevel=_stack())
+                      UserWarning, stacklevel=outside_stacklevel())
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):

@@ -13,6 +13,7 @@ from .._dtype import DEFAULT, promote_types
 from .._dtype import to_dtype as _to_dtype
 from .._kernel_dtypes import int_scalar, not_implemented
 from .._tensor import Tensor, _new
+from .._warnings import warn_once as _warn_once
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import get_backend as _get_backend
 from . import _special
@@ -171,24 +172,17 @@ def _pad_signal(x, p, mode):
     return _S.cat([left, x, right], -1)
 
 
-_WARNED_WINDOW = []
-
-
 def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
          pad_mode="reflect", normalized=False, onesided=None, return_complex=None):
     """torch.stft: windowed frames through ember.fft; return_complex must be given for real
     inputs, as in torch 2."""
     _tensor_arg("stft", input)
-    if window is None and not _WARNED_WINDOW:
-        _WARNED_WINDOW.append(True)          # torch: TORCH_WARN_ONCE
-        import warnings
-        from .index import _stack
-        warnings.warn("A window was not provided. A rectangular window will be applied,which is "
-                      "known to cause spectral leakage. Other windows such as torch.hann_window "
-                      "or torch.hamming_window are recommended to reduce spectral leakage.To "
-                      "suppress this warning and use a rectangular window, explicitly set "
-                      "`window=torch.ones(n_fft, device=<device>)`.", UserWarning,
-                      stacklevel=_stack())
+    if window is None:
+        _warn_once("A window was not provided. A rectangular window will be applied,which is "
+                   "known to cause spectral leakage. Other windows such as torch.hann_window or "
+                   "torch.hamming_window are recommended to reduce spectral leakage.To suppress "
+                   "this warning and use a rectangular window, explicitly set "
+                   "`window=torch.ones(n_fft, device=<device>)`.")
     cplx = input.arr.dtype.kind == "c" or (window is not None and window.arr.dtype.kind == "c")
     if return_complex is None:
         if not cplx:

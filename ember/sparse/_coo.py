@@ -3,7 +3,6 @@
 Gradients flowing to a sparse tensor are `_GradCOO`s, which the autograd engine adds as torch's
 does (see `_accumulate`)."""
 import itertools
-import warnings
 
 import numpy as np
 
@@ -11,6 +10,7 @@ from .._layout import sparse_coo
 from .._sparse_coo import SparseCOO, not_implemented
 from .._sparse_csr import SparseCSR
 from .._tensor import Tensor, _new
+from .._warnings import warn_once
 from ..ops._apply import apply
 from ..ops._registry import op
 
@@ -76,19 +76,7 @@ def _is_sparse(t):
 
 
 # ---- construction --------------------------------------------------------------------------
-_WARNED = []
 _CHECKS = [False]      # torch._C._check_sparse_tensor_invariants()
-
-
-def _warn_invariants():
-    if not _WARNED:         # torch's TORCH_WARN_ONCE
-        _WARNED.append(True)
-        warnings.warn(
-            "Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will "
-            "occur when operating on a sparse tensor which violates the invariants, but checks "
-            "incur performance overhead. To silence this warning, explicitly opt in or out. See "
-            "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.",
-            UserWarning, stacklevel=3)
 
 
 @op("sparse_coo_tensor", saves=None, node="SparseCooTensorWithDimsAndTensorsBackward0")
@@ -149,7 +137,11 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
     if check_invariants is None:
         check_invariants = _CHECKS[0]
         if not check_invariants:
-            _warn_invariants()
+            warn_once("Sparse invariant checks are implicitly disabled. Memory errors (e.g. "
+                      "SEGFAULT) will occur when operating on a sparse tensor which violates the "
+                      "invariants, but checks incur performance overhead. To silence this "
+                      "warning, explicitly opt in or out. See "
+                      "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.")
     if check_invariants:
         _check_invariants(be, idx, size)
     t = apply(_coo_op, (values,), (idx, size, bool(is_coalesced) or (nnz <= 1 and

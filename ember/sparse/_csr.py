@@ -1,21 +1,17 @@
 """Sparse CSR tensors (2-D, no dense dims): construction, conversion, index accessors."""
-import warnings
 
 from .._sparse_coo import SparseCOO
 from .._sparse_csr import SparseCSR
 from .._tensor import Tensor, _new
+from .._warnings import warn_once
 from ._coo import _to_sparse_op
 
 
-_WARNED_CSR = []
-
-
 def _warn_csr():
-    if not _WARNED_CSR:
-        _WARNED_CSR.append(True)
-        warnings.warn("Sparse CSR tensor support is in beta state. If you miss a functionality "
-                      "in the sparse tensor support, please submit a feature request to "
-                      "https://github.com/pytorch/pytorch/issues.", UserWarning, stacklevel=3)
+    """torch warns once per process that sparse CSR support is in beta."""
+    warn_once("Sparse CSR tensor support is in beta state. If you miss a functionality in the "
+              "sparse tensor support, please submit a feature request to "
+              "https://github.com/pytorch/pytorch/issues.")
 
 
 def to_sparse_csr(self, dense_dim=None):

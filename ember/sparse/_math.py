@@ -1,11 +1,11 @@
 """torch.sparse's functions: mm, addmm, sum, softmax, log_softmax, the invariant-check switch
 and the legacy torch.sparse.FloatTensor constructors."""
-import warnings
 
 import numpy as np
 
 from .._sparse_coo import SparseCOO, _index_add, _index_max, not_implemented
 from .._tensor import Tensor
+from .._warnings import warn_once
 from ..ops._apply import apply
 from ..ops._registry import op
 from ._coo import _CHECKS, _grad, _is_sparse, _need_coo, _stamp, sparse_coo_tensor
@@ -241,15 +241,6 @@ class check_sparse_tensor_invariants:
         return checked
 
 
-_WARNED_LEGACY = set()
-
-
-def _warn_once(message):
-    if message not in _WARNED_LEGACY:       # torch's TORCH_WARN_ONCE
-        _WARNED_LEGACY.add(message)
-        warnings.warn(message, UserWarning, stacklevel=3)
-
-
 def _legacy(name, dtype_name):
     """torch.sparse.FloatTensor(indices, values[, size]) / (*size): the legacy constructors."""
     def ctor(*args, device=None):
@@ -259,9 +250,9 @@ def _legacy(name, dtype_name):
         if args and isinstance(args[0], Tensor):
             indices, values, *size = args
             shape = ", shape" if size else ""
-            _warn_once(f"torch.sparse.SparseTensor(indices, values{shape}, *, device=) is "
-                       f"deprecated.  Please use torch.sparse_coo_tensor(indices, values{shape}, "
-                       "dtype=, device=).")
+            warn_once(f"torch.sparse.SparseTensor(indices, values{shape}, *, device=) is "
+                      f"deprecated.  Please use torch.sparse_coo_tensor(indices, values{shape}, "
+                      "dtype=, device=).")
             values = values if values.dtype is dt else values.to(dt)
             return sparse_coo_tensor(indices, values, *size, device=device)
         size = tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else args

@@ -4,6 +4,7 @@ import numbers
 
 from ..._dtype import bfloat16, float32, float64
 from ..._tensor import Tensor
+from ..._warnings import warn_once
 from ...amp.state import AMP
 from ...ops._apply import apply
 from .. import _rnn_ops
@@ -18,7 +19,6 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 # torch's grad_fn class of a cell's new hidden state: the last op of its composite gates
 _CELL_NODE = {"RNN_TANH": "TanhBackward0", "RNN_RELU": "ReluBackward0", "GRU": "AddBackward0"}
-_PROJ_WARNED = [False]
 
 
 def _autocast_dtype(x):
@@ -244,11 +244,9 @@ class RNNBase(Module):
             (amp is not None or x.dtype in (float32, bfloat16))
         if mkldnn and self.proj_size:
             mkldnn = False
-            if not _PROJ_WARNED[0]:         # torch: TORCH_WARN_ONCE
-                _PROJ_WARNED[0] = True
-                import warnings
-                warnings.warn("LSTM with projections is not supported with oneDNN. Using default "
-                              "implementation.", UserWarning, stacklevel=2)
+            # at forward's line in this file, as torch's points at its own LSTM.forward
+            warn_once("LSTM with projections is not supported with oneDNN. Using default "
+                      "implementation.", stacklevel=2)
         hns, cns = [], []
         layer_in = x
         for layer in range(self.num_layers):
