@@ -204,3 +204,17 @@ def test_encoder_nested_tensor_and_mask_warnings_as_torch(kw):
                 src_key_padding_mask=lib.zeros(2, 5, dtype=lib.bool))
         seen.append([str(m.message) for m in w if "Triggered internally" not in str(m.message)])
     assert seen[0] == seen[1]
+
+
+def test_fast_path_activation_flag_survives_torch_function_dispatch():
+    """A Tensor subclass installs ember's __torch_function__ dispatchers, which wrap F.relu and
+    F.gelu: a layer's relu/gelu must still be recognised (torch's activation_relu_or_gelu)."""
+    class Sub(ember.Tensor):
+        pass
+    for act in ("relu", "gelu", None, "module"):
+        flags = []
+        for lib in (ember, torch):
+            kw = {} if act is None else {"activation": lib.nn.GELU() if act == "module" else act}
+            flags.append(lib.nn.TransformerEncoderLayer(8, 2, 16, **kw).activation_relu_or_gelu)
+        assert flags[0] == flags[1]
+    assert isinstance(ember.ones(1).as_subclass(Sub), Sub)

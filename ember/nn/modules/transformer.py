@@ -161,9 +161,11 @@ class TransformerEncoderLayer(_TransformerLayer):
         self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
                     batch_first, norm_first, bias, device, dtype, cross_attention=False)
         from .activation import GELU, ReLU
-        act = self.activation
-        self.activation_relu_or_gelu = 1 if act is F.relu or isinstance(act, ReLU) else \
-            2 if act is F.gelu or isinstance(act, GELU) else 0
+        # (a __torch_function__ dispatcher, once installed, wraps F.relu; the default is not)
+        act = getattr(self.activation, "__wrapped__", self.activation)
+        self.activation_relu_or_gelu = \
+            1 if act is getattr(F.relu, "__wrapped__", F.relu) or isinstance(act, ReLU) else \
+            2 if act is getattr(F.gelu, "__wrapped__", F.gelu) or isinstance(act, GELU) else 0
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         src_key_padding_mask = _canonical_kpm(src_key_padding_mask, src_mask, src,
