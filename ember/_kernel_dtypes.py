@@ -15,6 +15,11 @@ _NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16"
           "uint64": "UInt64"}
 _CTYPES = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
            "uint8": "uint8_t"}
+# c10's TypeMeta names: how torch's messages print a dtype as a C++ type
+_CNAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+           "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
+           "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+           "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 F32 = np.dtype(np.float32)
 F16 = np.dtype(np.float16)
 
@@ -24,6 +29,13 @@ def tname(dt):
     d = OF_NP.get(dt.num)
     name = d.name if d is not None else dt.name
     return _NAMES.get(name, name)
+
+
+def cname(dt):
+    """c10's C++ type name of a NumPy dtype ('float', 'long int', 'c10::Half'...)."""
+    d = OF_NP.get(dt.num)
+    name = d.name if d is not None else dt.name
+    return _CNAMES.get(name, name)
 
 
 def is_float(dt):

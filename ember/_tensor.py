@@ -5,6 +5,7 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import OF_NP, to_dtype
+from ._kernel_dtypes import cname, tname
 from .autograd.grad_mode import STATE as _GRAD
 from .autograd.node import CLOCK, InferenceVersion, Leaf, new_inference_version, refresh_init
 from ._layout import sparse_coo, sparse_csr, strided
@@ -89,15 +90,9 @@ def _warn_grad_scalar():
               "behavior.\nConsider using tensor.detach() first.")
 
 
-_C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-              "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int",
-              "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-              "bool": "bool"}
-
-
 def _tensor_options(dtype):
     """How torch's legacy constructors print the options they expected or got."""
-    return (f"TensorOptions(dtype={_C10_NAMES.get(dtype.name, dtype.name)}, device=cpu, "
+    return (f"TensorOptions(dtype={cname(dtype.np)}, device=cpu, "
             "layout=Strided, requires_grad=false (default), pinned_memory=false (default), "
             "memory_format=(nullopt))")
 
@@ -511,8 +506,8 @@ class Tensor:
                 raise RuntimeError("can't assign Variable as its own grad")
             if value.arr.dtype != self.arr.dtype:
                 raise RuntimeError(
-                    f"attempting to assign a gradient with dtype '{_cpp_name(value.arr.dtype)}' "
-                    f"to a tensor with grad_dtype '{_scalar_name(self.arr.dtype)}'. The gradient "
+                    f"attempting to assign a gradient with dtype '{cname(value.arr.dtype)}' "
+                    f"to a tensor with grad_dtype '{tname(self.arr.dtype)}'. The gradient "
                     "must match the tensor's grad_dtype (defaults to the tensor's dtype). You can "
                     "set the tensor's grad_dtype attribute with a specific dtype, or None to allow "
                     "any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and "
@@ -949,26 +944,6 @@ def _typename(obj):
     tp = type(obj)
     mod = tp.__module__
     return tp.__qualname__ if mod == "builtins" else f"{mod}.{tp.__qualname__}"
-
-
-# NumPy dtype name -> c10's (TypeMeta name, ScalarType name)
-_DTYPE_NAMES = {"float32": ("float", "Float"), "float64": ("double", "Double"),
-                "float16": ("c10::Half", "Half"), "bfloat16": ("c10::BFloat16", "BFloat16"),
-                "int64": ("long int", "Long"), "int32": ("int", "Int"),
-                "int16": ("short int", "Short"), "int8": ("signed char", "Char"),
-                "uint8": ("unsigned char", "Byte"), "bool": ("bool", "Bool"),
-                "complex64": ("c10::complex<float>", "ComplexFloat"),
-                "complex128": ("c10::complex<double>", "ComplexDouble")}
-
-
-def _cpp_name(np_dtype):
-    name = OF_NP[np_dtype.num].name
-    return _DTYPE_NAMES.get(name, (name, name))[0]
-
-
-def _scalar_name(np_dtype):
-    name = OF_NP[np_dtype.num].name
-    return _DTYPE_NAMES.get(name, (name, name))[1]
 
 
 def _leaf_hook(leaf, hook, post=False):

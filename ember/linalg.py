@@ -150,8 +150,8 @@ def multi_dot(tensors, *, out=None):
     for i, t in enumerate(ts[1:], 1):
         if t.dtype != ts[0].dtype:
             raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor "
-                               f"0 is {_ops._short(ts[0].dtype)} and tensor {i} "
-                               f"{_ops._short(t.dtype)}")
+                               f"0 is {_ops.cname(ts[0].dtype.np)} and tensor {i} "
+                               f"{_ops.cname(t.dtype.np)}")
     r = ts[0]
     for t in ts[1:]:
         r = _ops.mm(r, t)

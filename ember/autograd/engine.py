@@ -465,10 +465,11 @@ def _type_string(np_dtype, be):
     """torch's name of a tensor type: torch.FloatTensor, torch.cuda.LongTensor,
     CPUComplexFloatType (the types without a legacy Tensor class)."""
     from .._dtype import OF_NP
-    from .._tensor import _TYPE_NAMES, _scalar_name
+    from .._kernel_dtypes import tname
+    from .._tensor import _TYPE_NAMES
     name = _TYPE_NAMES.get(OF_NP[np_dtype.num].name)
     if name is None or "Complex" in name:
-        return f"{be.name.upper()}{_scalar_name(np_dtype)}Type"
+        return f"{be.name.upper()}{tname(np_dtype)}Type"
     return name if be.name == "cpu" else name.replace("torch.", f"torch.{be.name}.")
 
 

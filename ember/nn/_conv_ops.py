@@ -14,7 +14,7 @@ from .._memory_format import lay_out
 from ..ops._apply import apply
 from ..ops._dims import wrap_dim
 from ..ops._registry import holomorphic, op
-from .._kernel_dtypes import float_only
+from .._kernel_dtypes import cname, float_only
 from .._warnings import warn_once
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -383,13 +383,6 @@ def _tname(t):
     return _TYPE.get(t.dtype.name if hasattr(t.dtype, "name") else str(t.dtype), str(t.dtype))
 
 
-def _c10_name(t):
-    from .._tensor import _C10_NAMES
-    name = t.dtype.name
-    return {"complex64": "c10::complex<float>",
-            "complex128": "c10::complex<double>"}.get(name, _C10_NAMES.get(name, name))
-
-
 def _check_weight_dtype(input, weight, stride, dilation, groups):
     """torch checks a real input's dtype against the weight's after the shapes (a complex
     input's, in _check_common), in words that depend on the kernel it picks."""
@@ -431,8 +424,8 @@ def _check_common(input, weight, bias, nsp, groups, transposed):
                            f"input {list(input.shape)}, but got {weight.ndim}-dimensional weight "
                            f"of size {list(weight.shape)} instead")
     if bias is not None and not transposed and input.dtype != bias.dtype:
-        raise RuntimeError(f"Input type ({_c10_name(input)}) and bias type ({_c10_name(bias)}) "
-                           "should be the same")
+        raise RuntimeError(f"Input type ({cname(input.arr.dtype)}) and bias type "
+                           f"({cname(bias.arr.dtype)}) should be the same")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     if input.dtype != weight.dtype and input.dtype.is_complex:

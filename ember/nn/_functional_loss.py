@@ -506,16 +506,12 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         raise ValueError(reduction + " is not valid")
     if var.arr.dtype.kind in "iub":         # torch clamps a copy in place: var.clamp_(min=eps)
         raise RuntimeError("result type Float can't be cast to the desired output type "
-                           + _CTYPE.get(var.arr.dtype.name, var.arr.dtype.name))
+                           + _D.cname(var.arr.dtype))
     var = _clamp_value_only(var, eps)
     loss = 0.5 * (_E.log(var) + (input - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _apply_reduction(loss, reduction)
-
-
-_CTYPE = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-          "uint8": "unsigned char", "bool": "bool"}
 
 
 def _clamp_value_only(var, eps):

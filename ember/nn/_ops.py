@@ -7,6 +7,7 @@ a scatter backward."""
 import numpy as np
 
 from .._dtype import OF_NP
+from .._kernel_dtypes import tname
 from .._tensor import _new
 from ..backends import cuda_blas
 from ..ops._apply import apply
@@ -672,17 +673,12 @@ def check_huber_dtypes(x, y):
     from .._dtype import can_cast, result_type
     common = result_type(x, y)
     if not can_cast(common, x.dtype):
-        raise RuntimeError(f"result type {_scalar_name(common)} can't be cast to the desired "
-                           f"output type {_scalar_name(x.dtype)}")
+        raise RuntimeError(f"result type {tname(common.np)} can't be cast to the desired "
+                           f"output type {tname(x.dtype.np)}")
     # (two integer dtypes reach the kernel's not-implemented error instead)
     if y.dtype != x.dtype and (x.dtype.is_floating_point or y.dtype.is_floating_point):
-        raise RuntimeError(f"Found dtype {_scalar_name(y.dtype)} but expected "
-                           f"{_scalar_name(x.dtype)}")
-
-
-def _scalar_name(dtype):
-    from ..ops._apply import _tname
-    return _tname(np.dtype(dtype.np))
+        raise RuntimeError(f"Found dtype {tname(y.dtype.np)} but expected "
+                           f"{tname(x.dtype.np)}")
 
 
 # ---- embedding ---------------------------------------------------------------------------
@@ -754,7 +750,7 @@ def _type_name(a):
     d = OF_NP[np.dtype(getattr(a, "dtype", a)).num]
     if d.name in _LEGACY:
         return _TYPE_NAMES[d.name]
-    return f"CPU{_scalar_name(d)}Type"
+    return f"CPU{tname(d.np)}Type"
 
 
 _LEGACY = ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8")

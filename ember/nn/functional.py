@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from .._kernel_dtypes import cname as _cname
 from .._tensor import _new
 from ..amp.state import AMP as _AMP
 from ..autograd.grad_mode import no_grad
@@ -91,16 +92,6 @@ def linear(input, weight, bias=None):
     return _L.linear(input, weight, bias)
 
 
-_CNAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-           "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
-           "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
-           "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
-
-
-def _cname(t):
-    return _CNAMES.get(t.arr.dtype.name, t.arr.dtype.name)
-
-
 sigmoid = _E.sigmoid
 tanh = _E.tanh
 
@@ -109,9 +100,10 @@ def bilinear(input1, input2, weight, bias=None):
     dt = input1.arr.dtype
     if input2.arr.dtype != dt or weight.arr.dtype != dt or (bias is not None and
                                                               bias.arr.dtype != dt):
-        raise RuntimeError("All tensors must have the same dtype, got input1: "
-                           f"{_cname(input1)}, input2: {_cname(input2)}, weight: {_cname(weight)}"
-                           + ("" if bias is None else f", bias: {_cname(bias)}"))
+        names = [f"{what}: {_cname(t.arr.dtype)}" for what, t in
+                 (("input1", input1), ("input2", input2), ("weight", weight), ("bias", bias))
+                 if t is not None]
+        raise RuntimeError(f"All tensors must have the same dtype, got {', '.join(names)}")
     if input1.shape[:-1] != input2.shape[:-1]:
         raise RuntimeError("bilinear(): input batch dimensions do not match: got "
                            f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
@@ -695,13 +687,13 @@ def _check_sdpa_dtypes(query, key, value, attn_mask):
     q, k, v = (getattr(t, "dtype", None) for t in (query, key, value))
     if not q == k == v:
         raise RuntimeError("Expected query, key, and value to have the same dtype, but got "
-                           f"query.dtype: {_L._short(q)} key.dtype: {_L._short(k)} and "
-                           f"value.dtype: {_L._short(v)} instead.")
+                           f"query.dtype: {_cname(q.np)} key.dtype: {_cname(k.np)} and "
+                           f"value.dtype: {_cname(v.np)} instead.")
     m = getattr(attn_mask, "dtype", None)
     if m is not None and m != q and m.name not in ("bool", "float32"):
         raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, "
-                           f"but got attn_mask.dtype: {_L._short(m)} and  query.dtype: "
-                           f"{_L._short(q)} instead.")
+                           f"but got attn_mask.dtype: {_cname(m.np)} and  query.dtype: "
+                           f"{_cname(q.np)} instead.")
 
 
 # ---- complex input: torch's real-only kernels refuse it ----------------------------------------

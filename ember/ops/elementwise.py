@@ -14,7 +14,7 @@ import numpy as np
 from .. import _dtype as _dt
 from .._dtype import DEFAULT, result_type as _result_type, result_type_n as _result_type_n
 from .._sparse_coo import SparseCOO
-from .._kernel_dtypes import not_implemented as _not_implemented
+from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
 from .._tensor import Tensor, _new, bump_version
 from . import _special
 from ._blend import fast_where
@@ -1318,14 +1318,6 @@ def _same_dtype(name, what, ref, other):
     if isinstance(other, Tensor) and other.arr.dtype != ref.arr.dtype:
         raise RuntimeError(f"expected dtype {_cname(ref.arr.dtype)} for `{what}` but got dtype "
                            f"{_cname(other.arr.dtype)}")
-
-
-def _cname(d):
-    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
-            "float16": "c10::Half", "bfloat16": "c10::BFloat16", "bool": "bool",
-            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-            "complex64": "c10::complex<float>",
-            "complex128": "c10::complex<double>"}.get(d.name, d.name)
 
 
 @_op("lerp", saves="in", node="LerpBackward0")

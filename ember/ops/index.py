@@ -18,7 +18,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
     inplace, tensor_args
 from . import _stl_select
-from .._kernel_dtypes import not_implemented
+from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
@@ -1229,12 +1229,7 @@ def _check_mask(mask, name):
         raise TypeError(f"{name}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
     if mask.arr.dtype != np.bool_:
         raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype "
-                           f"{_short(mask)}")
-
-
-def _short(t):
-    return {"uint8": "unsigned char", "float32": "float", "float64": "double", "int64": "long int",
-            "int32": "int"}.get(t.dtype.name, t.dtype.name)
+                           f"{cname(mask.arr.dtype)}")
 
 
 @op("masked_fill", saves=None)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .. import _dtype
-from .._kernel_dtypes import int_scalar, not_implemented
+from .._kernel_dtypes import cname, int_scalar, not_implemented
 from ..return_types import make as _return_type
 from .._tensor import Tensor, _new
 from .._warnings import warn_once as _warn_once
@@ -34,14 +34,7 @@ LinAlgError.__name__ = LinAlgError.__qualname__ = "_LinAlgError"
 def _check_same_dtype(a, b, name="m1", other="m2"):
     if a.dtype != b.dtype:
         raise RuntimeError(f"expected {name} and {other} to have the same dtype, but got: "
-                           f"{_short(a.dtype)} != {_short(b.dtype)}")
-
-
-def _short(d):
-    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "bfloat16": "c10::BFloat16", "complex64": "c10::complex<float>",
-            "complex128": "c10::complex<double>", "uint8": "unsigned char", "int8": "signed char",
-            "int16": "short int"}.get(d.name, d.name)
+                           f"{cname(a.dtype)} != {cname(b.dtype)}")
 
 
 def _swap(a):
@@ -441,8 +434,9 @@ def _addprod_dtypes(kind, input, a, b):
         _addmv_dtypes(input, a, b)
     elif kind == "baddbmm":
         if input.dtype != a.dtype:
-            raise RuntimeError(f"Input dtypes must be the same, got: input {_short(input.dtype)}, "
-                               f"batch1: {_short(a.dtype)}, batch2: {_short(b.dtype)}")
+            raise RuntimeError(f"Input dtypes must be the same, got: input "
+                               f"{cname(input.dtype.np)}, "
+                               f"batch1: {cname(a.dtype.np)}, batch2: {cname(b.dtype.np)}")
         _expect_scalar_type(a, b)
     else:                                   # addmm, addbmm
         for name, m in (("self", input), ("mat1", a)):
