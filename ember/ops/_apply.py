@@ -20,16 +20,26 @@ from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _th
 _FLOAT_KINDS = "fc"
 
 
-def _not_tensor(name, x):
-    return TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+def _not_tensor(name, x, what="input", pos=1):
+    """torch's argument-parser TypeError for `x` where a Tensor is expected (to raise where an
+    attribute lookup on a non-Tensor failed, keeping the check off the valid path)."""
+    return TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
                      f"{type(x).__name__}")
 
 
 def tensor_arg(name, x, what="input", pos=1):
     """torch's argument-parser TypeError where a Tensor is expected."""
     if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
+        raise _not_tensor(name, x, what, pos)
+
+
+def tensor_ndim(name, x, what="input", pos=1):
+    """x.ndim, or tensor_arg's TypeError where x is not a Tensor (checked on the failure path
+    only: an entry point's first look at its argument)."""
+    try:
+        return x.ndim
+    except AttributeError:
+        raise _not_tensor(name, x, what, pos) from None
 
 
 def tensor_args(name, *args):

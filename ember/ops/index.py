@@ -14,8 +14,8 @@ from ..return_types import make as _return_type
 from .._tensor import Tensor, _new, _outside_stacklevel, bump_version
 from .._memory_format import contiguous_out
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
-    inplace, tensor_args
+from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
+    _tname as _dtype_name, apply, inplace, tensor_args
 from . import _stl_select
 from ._blend import fast_where
 from .creation import _fill_value
@@ -528,11 +528,14 @@ def _tname(x):
     return f"torch.{_dtype_name(x.arr.dtype)}Tensor"
 
 
-def _put_value(self, value, index, accumulate=False):
+def _put_value(self, value, index, accumulate=False, name=None):
     """The value of an advanced put. torch does not cast tensor values, but a one-element value
     through a single boolean mask (not accumulating) is masked_fill_, which casts and takes the
-    value's one element whatever its shape."""
+    value's one element whatever its shape. `name`: index_put's, whose values must be a Tensor
+    (setitem's may be a number)."""
     if not isinstance(value, Tensor):
+        if name is not None:
+            raise _not_tensor(name, value, "values", 3)
         return value
     arrays = [a.arr if isinstance(a, Tensor) else a for a in index if a is not None]
     arrays = [a for a in arrays if hasattr(a, "dtype")]
@@ -648,7 +651,7 @@ def _put_indices(input, indices):
 
 
 def index_put(input, indices, values, accumulate=False):
-    values = _put_value(input, values, indices, accumulate)
+    values = _put_value(input, values, indices, accumulate, "index_put")
     return apply(_index_put, (input, _value_for(input, values)),
                  (_put_indices(input, indices), accumulate))
 
@@ -663,7 +666,7 @@ def index_put_(input, indices, values, accumulate=False):
 
 
 def _index_put_(input, indices, values, accumulate=False):
-    values = _put_value(input, values, indices, accumulate)
+    values = _put_value(input, values, indices, accumulate, "index_put_")
     if not (_grad.enabled and (input.requires_grad or getattr(values, "requires_grad", False))):
         value = _value_for(input, values)
         idx = _put_indices(input, indices)
@@ -741,7 +744,11 @@ def _index_func_check(input, d, index, source, name):
         raise RuntimeError(f"{name}_(): Expected dtype int32/int64 for index but got: "
                            f"{_dtype_name(index.arr.dtype)}")
     idx = _index_vector(index, name)
-    if input.arr.dtype != source.arr.dtype:
+    try:
+        same = input.arr.dtype == source.arr.dtype
+    except AttributeError:
+        raise _not_tensor(name, source, "source", 4) from None
+    if not same:
         raise RuntimeError(f"{name}_(): self ({_dtype_name(input.arr.dtype)}) and source "
                            f"({_dtype_name(source.arr.dtype)}) must have the same scalar type")
     if d != 0 and d >= source.ndim:
@@ -880,6 +887,19 @@ def _(xp, g, idx, dim, nd):
     return gx, None, gv
 
 
+_VALUE_TYPES = (Tensor, int, float, complex, np.generic)
+
+
+def _value_arg(name, value, *args, **kwargs):
+    """torch's overload-resolution TypeError where `value` is neither a Tensor nor a number;
+    args and kwargs: the call's other arguments, named by type in the message as torch does."""
+    if not isinstance(value, _VALUE_TYPES):
+        got = [type(a).__name__ for a in args] + [f"{k}={type(v).__name__}"
+                                                  for k, v in kwargs.items() if v is not None]
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({', '.join(got)})")
+
+
 def index_fill(input, dim, index, value):
     d = wrap_dim(dim, input.ndim)
     if isinstance(index, Tensor) and index.arr.dtype != np.int64:
@@ -892,6 +912,7 @@ def index_fill(input, dim, index, value):
                                f"tensor with {value.ndim} dimension(s).")
         value = value.to(input.dtype)
     else:
+        _value_arg("index_fill", value, dim, index, value)
         if isinstance(value, (complex, np.complexfloating)) and not input.is_complex():
             raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is "
                                "not supported")
@@ -1075,6 +1096,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
         if src.arr.dtype != input.arr.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     else:
+        _value_arg("scatter", src, dim, index, src, reduce=reduce)
         d = _check_gather(input, dim, index, "scatter")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
@@ -1276,9 +1298,7 @@ def _(xp, g, mask, tensor_value):
 
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_")
-    if not isinstance(value, (Tensor, int, float, complex, np.generic)):
-        raise TypeError(f"masked_fill_() received an invalid combination of arguments - got "
-                        f"(Tensor, {type(value).__name__})")
+    _value_arg("masked_fill_", value, mask, value)
     _broadcastable(mask.shape, input.shape)
     if isinstance(value, Tensor):
         if value.ndim:
@@ -1544,7 +1564,11 @@ def _no_complex_sort(input, name="Sort"):
 
 
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("sort", input) from None
+    d = wrap_dim(dim, nd)
     _no_complex_sort(input)
     return _finish_tuple(apply(_sort, (input,), (d, bool(descending), bool(stable))), out,
                          "sort", SORT)
@@ -1697,6 +1721,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     seq = sorted_sequence
     xp = seq.be.xp
     scalar = not isinstance(input, Tensor)
+    if scalar:
+        _value_arg("searchsorted", input, seq, input)
     vals = xp.asarray(input) if scalar else input.arr
     s = seq.arr
     _searchsorted_checks(seq, vals, sorter)
@@ -1756,6 +1782,8 @@ def _searchsorted_checks(seq, vals, sorter):
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
+    if not isinstance(input, Tensor):
+        _value_arg("bucketize", input, input, boundaries, right=right)
     if boundaries.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
                            f"{boundaries.ndim})")

@@ -15,7 +15,8 @@ from .._tensor import Tensor, _new
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _fw, _fw_propagate, apply, tensor_args, tensor_elements
+from ._apply import _finish, _fw, _fw_propagate, _not_tensor, apply, tensor_args, \
+    tensor_elements, tensor_ndim
 from ._dims import int_arg, wrap_dim
 from ._registry import contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -958,8 +959,10 @@ def _linalg_cross(input, other, *, dim=-1):
 
 
 # ---- decompositions and solvers (public in ember.linalg; torch.* aliases below) ---------------
-def _square(A, name):
-    if A.ndim < 2:
+def _square(A, name, what="A"):
+    """A: batches of square floating matrices (`name` as linalg.det; `what`: torch's name of
+    the argument)."""
+    if tensor_ndim(name.replace(".", "_"), A, what) < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
@@ -1226,7 +1229,7 @@ def _(xp, g, L, upper):
 
 
 def _linalg_cholesky(A, *, upper=False, out=None):
-    _square(A, "linalg.cholesky")
+    _square(A, "linalg.cholesky", "input")
     return _finish(apply(_cholesky, (A,), (bool(upper),)), out, "linalg_cholesky", True)
 
 
@@ -1274,7 +1277,7 @@ def _qr_grad_tall(xp, gq, gr, q, r):
 
 
 def _linalg_qr(A, mode="reduced", *, out=None):
-    if A.ndim < 2:
+    if tensor_ndim("linalg_qr", A, "A") < 2:
         raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.qr")
     if mode not in ("reduced", "complete", "r"):
@@ -1346,9 +1349,9 @@ def _(xp, g, v, tau):
 
 def _linalg_householder_product(A, tau, *, out=None):
     name = "torch.linalg.householder_product"
-    if A.ndim < 2:
+    if tensor_ndim("linalg_householder_product", A, "input") < 2:
         raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
-    if tau.ndim != A.ndim - 1:
+    if tensor_ndim("linalg_householder_product", tau, "tau", 2) != A.ndim - 1:
         raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but "
                            f"got tau.ndim equal to {tau.ndim} and input.ndim is equal to "
                            f"{A.ndim}")
@@ -1431,7 +1434,7 @@ def _cpu_driver(A, driver, name):
 
 
 def _linalg_svd(A, full_matrices=True, *, driver=None, out=None):
-    if A.ndim < 2:
+    if tensor_ndim("linalg_svd", A, "A") < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svd")
     _cpu_driver(A, driver, "svd")
@@ -1449,7 +1452,7 @@ _svdvals.vjp(lambda xp, g, u, vh: (xp.matmul(u * g[..., None, :], vh),))
 
 
 def _linalg_svdvals(A, *, driver=None, out=None):
-    if A.ndim < 2:
+    if tensor_ndim("linalg_svdvals", A, "A") < 2:
         raise RuntimeError("linalg.svdvals: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svdvals")
     _cpu_driver(A, driver, "svdvals")
@@ -1498,7 +1501,7 @@ def _eigh_grad(xp, gl, gv, L, V):
 
 
 def _linalg_eigh(A, UPLO="L", *, out=None):
-    _square(A, "linalg.eigh")
+    _square(A, "linalg.eigh", "input")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     return EIGH(*apply(_eigh, (A,), (UPLO,)))
@@ -1514,7 +1517,7 @@ _eigvalsh.vjp(lambda xp, g, V: (xp.matmul(V * g[..., None, :], _mH(V)),))
 
 
 def _linalg_eigvalsh(A, UPLO="L", *, out=None):
-    _square(A, "linalg.eigvalsh")
+    _square(A, "linalg.eigvalsh", "input")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", True)
@@ -1557,7 +1560,7 @@ def _(xp, g, a, p):
 
 
 def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
-    if A.ndim < 2:
+    if tensor_ndim("linalg_pinv", A, "A") < 2:
         raise RuntimeError("linalg.pinv(" + _tn(A) + "{" + str(list(A.shape)) + "}): expected a "
                            "tensor with 2 or more dimensions of float, double, cfloat or cdouble "
                            "types")
@@ -1576,6 +1579,7 @@ def pinverse(input, rcond=1e-15):
 
 
 def _linalg_matrix_power(A, n, *, out=None):
+    tensor_ndim("linalg_matrix_power", A, "input")
     _square(A, "linalg.matrix_power") if A.arr.dtype.kind in "fc" and A.arr.dtype.itemsize > 2 \
         else \
         _square_shape(A, "linalg.matrix_power")
@@ -1704,7 +1708,11 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
                         f"{type(ord).__name__}")
-    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+    try:
+        real = not (x.dtype.is_floating_point or x.dtype.is_complex)
+    except AttributeError:
+        raise _not_tensor("linalg_vector_norm", x) from None
+    if real:
         _floating(x, "linalg.vector_norm")
     if dtype is not None:
         from .._dtype import promote_types, to_dtype
@@ -1814,6 +1822,7 @@ def _(xp, g, a):
 
 
 def matrix_exp(input):
+    tensor_ndim("linalg_matrix_exp", input, "input")
     if input.dtype in (_dtype.float16, _dtype.bfloat16):     # no LAPACK: in float32, rounded
         return matrix_exp(input.float()).to(input.dtype)
     _square(input, "linalg.matrix_exp")
