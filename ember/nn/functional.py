@@ -11,7 +11,7 @@ from ..amp.state import AMP as _AMP
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
-from ..ops._apply import apply as _apply, inplace as _inplace
+from ..ops._apply import apply as _apply, inplace as _inplace, raise_not_tensor as _not_tensor
 from ..ops._registry import holomorphic as _holomorphic, op as _op
 from ..ops._dims import wrap_dim as _wrap_dim
 from ..ops.random import rng_for as _rng_for
@@ -377,8 +377,14 @@ def _softmax_dim(name, ndim, stacklevel):
 
 
 def _softmax_prep(input, dim, dtype, name, stacklevel):
+    """The input (in `dtype`) and its wrapped dim; torch.softmax's TypeError for a non-Tensor
+    (torch's nn.functional raises AttributeError there, ember's functions are torch's both)."""
+    try:
+        nd = input.ndim
+    except AttributeError:
+        _not_tensor(name, ("input", 1, input))
     if dim is None:
-        dim = _softmax_dim(name, input.ndim, stacklevel + 1)
+        dim = _softmax_dim(name, nd, stacklevel + 1)
     if dtype is not None:
         input = input.to(dtype)
     if input.ndim == 0:

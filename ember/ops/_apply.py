@@ -22,9 +22,10 @@ _FLOAT_KINDS = "fc"
 
 def _not_tensor(name, x, what="input", pos=1):
     """torch's argument-parser TypeError for `x` where a Tensor is expected (to raise where an
-    attribute lookup on a non-Tensor failed, keeping the check off the valid path)."""
-    return TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
-                     f"{type(x).__name__}")
+    attribute lookup on a non-Tensor failed, keeping the check off the valid path); pos None:
+    a keyword-only argument."""
+    at = "" if pos is None else f" (position {pos})"
+    return TypeError(f"{name}(): argument '{what}'{at} must be Tensor, not {type(x).__name__}")
 
 
 def tensor_arg(name, x, what="input", pos=1):
@@ -46,6 +47,17 @@ def tensor_args(name, *args):
     """tensor_arg for each (argument name, position, value) triple."""
     for what, pos, v in args:
         tensor_arg(name, v, what, pos)
+
+
+def raise_not_tensor(name, *args):
+    """In an `except AttributeError:` block: tensor_arg's TypeError for the first (argument
+    name, position, value) triple whose value is not a Tensor, else the AttributeError being
+    handled, re-raised (an entry point's check that costs nothing where its arguments are
+    Tensors)."""
+    for what, pos, v in args:
+        if not isinstance(v, Tensor):
+            raise _not_tensor(name, v, what, pos) from None
+    raise
 
 
 def tensor_elements(seq, arg=0):

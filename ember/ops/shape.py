@@ -12,7 +12,8 @@ from .._dtype import PROMOTE
 from .._tensor import Size, Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, _tname as _type_name, \
-    apply, inplace, make_unary, make_view, tensor_args, tensor_elements, write_into
+    apply, inplace, make_unary, make_view, raise_not_tensor, tensor_args, tensor_elements, \
+    tensor_ndim, write_into
 from ._dims import int_arg, wrap_dim
 from ._registry import contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
@@ -502,7 +503,10 @@ def expand_as(input, other):
 
 
 def broadcast_to(input, size):
-    return expand(input, size)
+    try:
+        return expand(input, size)
+    except AttributeError:
+        raise_not_tensor("broadcast_to", ("input", 1, input))
 
 
 def broadcast_shapes(*shapes):
@@ -662,7 +666,11 @@ _copy_inplace = inplace(_copy_out, "copy")
 
 def copy_(input, src, non_blocking=False):
     """Tensor.copy_: write `src` (broadcast, cast, moved) into input's storage."""
-    if not (_grad.enabled and (input.requires_grad or src.requires_grad)):
+    try:
+        recording = _grad.enabled and (input.requires_grad or src.requires_grad)
+    except AttributeError:
+        raise_not_tensor("copy_", ("self", 0, input), ("other", 1, src))
+    if not recording:
         arr = src.arr
         if src.be is not input.be:
             arr = input.be.from_host(src.be.to_host(arr))
@@ -809,15 +817,15 @@ def stack(tensors, dim=0, *, out=None):
 
 
 def atleast_1d(*tensors):
-    return _atleast(tensors, _up1)
+    return _atleast(tensors, _up1, "atleast_1d")
 
 
 def atleast_2d(*tensors):
-    return _atleast(tensors, _up2)
+    return _atleast(tensors, _up2, "atleast_2d")
 
 
 def atleast_3d(*tensors):
-    return _atleast(tensors, _up3)
+    return _atleast(tensors, _up3, "atleast_3d")
 
 
 def _up1(t):
@@ -835,10 +843,14 @@ def _up3(t):
         else unsqueeze(t, 2)
 
 
-def _atleast(tensors, up):
+def _atleast(tensors, up, name):
     if len(tensors) == 1 and isinstance(tensors[0], Tensor):
         return up(tensors[0])
+    if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({type(tensors[0]).__name__})")
     seq = tensors[0] if len(tensors) == 1 else tensors
+    tensor_elements(seq)
     return tuple(up(t) for t in seq)
 
 
@@ -1133,7 +1145,7 @@ def _(xp, g, offset, d1, d2):
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
-    nd = input.ndim + 1
+    nd = tensor_ndim("diag_embed", input) + 1
     d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -1151,15 +1163,23 @@ _diag_copy.vjp(lambda xp, g, shape, offset: _diagonal_bwd(xp, g, shape, offset, 
 def diag(input, diagonal=0, *, out=None):
     if out is not None:     # torch's diag(out=) neither records nor refuses inputs requiring grad
         return _finish_out(diag(input.detach(), diagonal), out, "diag", exact=True)
-    if input.ndim == 1:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("diag", ("input", 1, input))
+    if nd == 1:
         return apply(_diag_embed, (input,), (int(diagonal), 0, 1))
-    if input.ndim == 2:
+    if nd == 2:
         return apply(_diag_copy, (input,), (int(diagonal),))
     raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.ndim}D")
 
 
 def diagflat(input, offset=0):
-    return diag(reshape(input, (-1,)), offset)
+    try:
+        flat = reshape(input, (-1,))
+    except AttributeError:
+        raise_not_tensor("diagflat", ("input", 1, input))
+    return diag(flat, offset)
 
 
 def _tri(name, f):

@@ -189,6 +189,8 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
                       "suppress this warning and use a rectangular window, explicitly set "
                       "`window=torch.ones(n_fft, device=<device>)`.", UserWarning,
                       stacklevel=_stack())
+    elif window is not None:
+        _tensor_arg("stft", window, "window", 5)
     cplx = input.arr.dtype.kind == "c" or (window is not None and window.arr.dtype.kind == "c")
     if return_complex is None:
         if not cplx:
@@ -385,6 +387,8 @@ def _hist_nd(name, x, bins, rng, weight, density, nd):
         else:
             r = None if rng is None else rng[2 * k:2 * k + 2]
             edges.append(_edges(xp, pts[:, k], int(b), r, d, name, k))
+    if weight is not None:
+        _tensor_arg(name, weight, "weight", None)
     w = None if weight is None else weight.arr.reshape(-1)
     host = x.be.to_host
     hist = np.histogramdd(host(pts).astype(np.float64),
