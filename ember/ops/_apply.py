@@ -50,10 +50,10 @@ def tensor_args(name, *args):
 
 
 def raise_not_tensor(name, *args):
-    """In an `except AttributeError:` block: tensor_arg's TypeError for the first (argument
-    name, position, value) triple whose value is not a Tensor, else the AttributeError being
-    handled, re-raised (an entry point's check that costs nothing where its arguments are
-    Tensors)."""
+    """In an except block (as `except AttributeError:`): tensor_arg's TypeError for the first
+    (argument name, position, value) triple whose value is not a Tensor, else the exception
+    being handled, re-raised (an entry point's check that costs nothing where its arguments
+    are Tensors)."""
     for what, pos, v in args:
         if not isinstance(v, Tensor):
             raise _not_tensor(name, v, what, pos) from None
@@ -523,6 +523,7 @@ def inplace(public_fn, name, reads_self=True):
     node gets self's storage as is rather than a copy of the old values."""
     precheck = INPLACE_CHECKS.get(name)
     refused = _COMPLEX_REFUSED.get(name)
+    parser = f"{name}(): argument "       # the out-of-place op's TypeError for an argument
 
     def fn(self, *args, **kwargs):
         if refused is not None and self.arr.dtype.kind == "c":
@@ -542,6 +543,10 @@ def inplace(public_fn, name, reads_self=True):
         except (RuntimeError, NotImplementedError):
             if precheck is not None:        # torch checks the output first: report that
                 precheck(self, args, kwargs)
+            raise
+        except TypeError as e:              # torch's message names the in-place op
+            if str(e).startswith(parser):
+                raise TypeError(f"{name}_{str(e)[len(name):]}") from None
             raise
         write_into(self, out.arr, name)
         if _fw.level is not None:

@@ -1119,7 +1119,7 @@ _SCATTER_VALUE = _node_class("ScatterBackward1")
 
 
 def scatter_add(input, dim, index, src):
-    return _scatter_reduce_any(input, dim, index, src, "sum")
+    return _scatter_reduce_any(input, dim, index, src, "sum", name="scatter_add")
 
 
 @op("scatter_reduce", saves="both")
@@ -1232,9 +1232,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                            "scatter_reduce")
 
 
-def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True):
-    tensor_args("scatter_reduce" if reduce != "sum" else "scatter_add", ("index", 2, index),
-                ("src", 3, src))
+def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True,
+                        name="scatter_reduce"):
+    tensor_args(name, ("index", 2, index), ("src", 3, src))
     reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)     # torch accepts these too
     if reduce not in _REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
@@ -1430,8 +1430,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 def put(input, index, source, accumulate=False):
     from .shape import reshape
     if not isinstance(source, Tensor):
-        raise TypeError("put_(): argument 'source' (position 2) must be Tensor, not "
-                        + type(source).__name__)
+        raise _not_tensor("put", source, "source", 3)
     if index.arr.dtype != np.int64:
         raise RuntimeError("put_(): Expected a long tensor for index, but got "
                            + _dtype_name(index.arr.dtype))
@@ -1575,7 +1574,11 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("argsort", input) from None
+    d = wrap_dim(dim, nd)
     _no_complex_sort(input)
     a = input.arr
     if a.ndim == 0:
@@ -1633,7 +1636,11 @@ _topk.vjp(lambda xp, g, shape, i, dim: (g[0],) if i is None else
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
-    if input.arr.dtype == bool:
+    try:
+        boolean = input.arr.dtype == bool
+    except AttributeError:
+        raise _not_tensor("topk", input) from None
+    if boolean:
         raise RuntimeError("topk does not support bool dtypes on CPU")
     k = int_arg(k, "topk", "k", 1)
     d = wrap_dim(dim, input.ndim)

@@ -15,8 +15,8 @@ from .._tensor import Tensor, _new
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _fw, _fw_propagate, _not_tensor, apply, tensor_args, \
-    tensor_elements, tensor_ndim
+from ._apply import _finish, _fw, _fw_propagate, _not_tensor, apply, raise_not_tensor, \
+    tensor_args, tensor_elements, tensor_ndim
 from ._dims import int_arg, wrap_dim
 from ._registry import contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -133,13 +133,6 @@ def _check_batch(sa, sb):
             raise RuntimeError(f"The size of tensor a ({sa[-i]}) must match the size of tensor b "
                                f"({sb[-i]}) at non-singleton dimension "
                                f"{builtins.max(len(sa), len(sb)) - i}")
-
-
-def _tensors(name, *args):
-    for pos, (arg, a) in enumerate(args, 1):
-        if not isinstance(a, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                            f"{type(a).__name__}")
 
 
 def _rows(a):
@@ -523,7 +516,10 @@ def _check_batches(b1, b2):
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
-    prod = outer(vec1, vec2)
+    try:
+        prod = outer(vec1, vec2)
+    except TypeError:
+        raise_not_tensor("addr", ("vec1", 2, vec1), ("vec2", 3, vec2))
     if alpha != 1:
         prod = prod * alpha
     if beta == 0:
@@ -855,7 +851,7 @@ def _einsum_sublist(args):
 
 def tensordot(a, b, dims=2, out=None):
     from .shape import permute, reshape
-    _tensors("tensordot", ("a", a), ("b", b))
+    tensor_args("tensordot", ("input", 1, a), ("other", 2, b))
     if a.dtype != b.dtype and not _amp.enabled:
         raise RuntimeError("both inputs should have same dtype")
     if isinstance(dims, Tensor):
@@ -889,7 +885,7 @@ def tensordot(a, b, dims=2, out=None):
 
 def kron(input, other, *, out=None):
     from .shape import reshape
-    _tensors("kron", ("input", input), ("other", other))
+    tensor_args("kron", ("input", 1, input), ("other", 2, other))
     nd = builtins.max(input.ndim, other.ndim)
     a = reshape(input, (1,) * (nd - input.ndim) + tuple(input.shape))
     b = reshape(other, (1,) * (nd - other.ndim) + tuple(other.shape))
@@ -1832,6 +1828,7 @@ def matrix_exp(input):
 
 
 def svd(input, some=True, compute_uv=True, *, out=None):
+    tensor_ndim("svd", input)
     if not compute_uv:
         from .creation import zeros
         s = _linalg_svdvals(input)

@@ -219,6 +219,10 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
     if out is not None:
         return _finish(diff(input, n, dim, prepend, append), out, "diff")
     _tensor_arg("diff", input)
+    if prepend is not None:
+        _tensor_arg("diff", prepend, "prepend", 4)
+    if append is not None:
+        _tensor_arg("diff", append, "append", 5)
     if input.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
     if n < 0:
