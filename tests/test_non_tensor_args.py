@@ -40,8 +40,6 @@ _OPERATOR = "ember's operators are its binary functions (no wrapper on the hot p
             "non-Tensor `other` is refused as a scalar operand, in one message for both"
 _ALIAS = "ember.special's aliases are the top-level functions themselves, whose name the " \
          "message carries (torch's special_* are separate native functions)"
-_LU = "linalg.lu_factor, torch.lu and the table's lu_solve factorization run " \
-      "linalg.lu_factor_ex, whose name the message carries"
 KNOWN_MESSAGE = dict.fromkeys(
     [("add.alpha", 1), ("sub.alpha", 1), ("div.signed", 1), ("add_", 1), ("sub_", 1),
      ("mul_", 1), ("div_", 1), ("inplace.int", 1), ("copy_slices", 1)], _OPERATOR)
@@ -51,9 +49,6 @@ KNOWN_MESSAGE.update(dict.fromkeys(
      ("special.log_softmax", 0), ("special.logsumexp", 0), ("special.exp2", 0),
      ("special.sinc", 0), ("special.i0", 0), ("special.polygamma", 0),
      ("special.gammaincc", 0), ("special.gammaincc", 1)], _ALIAS))
-KNOWN_MESSAGE.update(dict.fromkeys(
-    [("linalg.lu_factor", 0), ("lu", 0), ("linalg.lu_solve", 0), ("linalg.lu_solve.adjoint", 0),
-     ("linalg.lu_solve.right", 0), ("linalg.lu_solve.right_adjoint", 0), ("lu_solve", 0)], _LU))
 KNOWN_MESSAGE.update({
     ("linalg.matmul", 0): "ember.linalg.matmul is ember.matmul (torch: linalg_matmul)",
     ("linalg.matmul", 1): "ember.linalg.matmul is ember.matmul (torch: linalg_matmul)",

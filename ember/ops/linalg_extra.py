@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ._apply import _finish, _finish_tuple, apply, tensor_ndim
+from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
 from ._registry import op
 from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _tn, lapack_only
 
@@ -159,7 +159,10 @@ def _raise_info(info, name):
 
 
 def _linalg_lu_factor(A, *, pivot=True, out=None):
-    r = _linalg_lu_factor_ex(A, pivot=pivot)
+    try:
+        r = _linalg_lu_factor_ex(A, pivot=pivot)
+    except TypeError:
+        raise_not_tensor("linalg_lu_factor", ("A", 1, A))
     _raise_info(r.info, "torch.linalg.lu_factor")
     return LU_FACTOR(r.LU, r.pivots)
 
@@ -172,7 +175,10 @@ def _linalg_lu(A, *, pivot=True, out=None):
 
 
 def lu(A, pivot=True, get_infos=False, out=None):
-    r = _linalg_lu_factor_ex(A, pivot=pivot)
+    try:
+        r = _linalg_lu_factor_ex(A, pivot=pivot)
+    except TypeError:
+        raise_not_tensor("_lu_with_info", ("input", 1, A))
     return LU_WITH_INFO(*r) if get_infos else (r.LU, r.pivots)
 
 
