@@ -95,10 +95,14 @@ def dist(input, other, p=2):
     return _dist(input, other, p)
 
 
+_NUMBERS = (int, float, complex, np.generic)     # isin's non-Tensor operand
+
+
 @_export
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     e_t, t_t = isinstance(elements, Tensor), isinstance(test_elements, Tensor)
-    if not (e_t or t_t):
+    if not (e_t or t_t) or not (e_t and t_t) and \
+            not isinstance(test_elements if e_t else elements, _NUMBERS):
         raise TypeError(f"isin() received an invalid combination of arguments - got "
                         f"({type(elements).__name__}, {type(test_elements).__name__})")
     be = (elements if e_t else test_elements).be

@@ -12,7 +12,8 @@ from .._threads import get_num_threads as _num_threads
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
-from ._apply import _fw, _tname, apply as _apply, inplace as _inplace, out_autograd_error
+from ._apply import _fw, _tname, apply as _apply, inplace as _inplace, out_autograd_error, \
+    raise_not_tensor
 from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
 from .random import rng_for as _rng_for
 
@@ -498,17 +499,22 @@ def dense_order(a):
     return None if order == list(range(a.ndim)) else order
 
 
-def _preserving(make, input, memory_format, requires_grad):
-    """make(shape) in input's layout (torch's default memory_format=preserve_format)."""
+def _preserving(make, input, memory_format, requires_grad, name):
+    """make(shape) in input's layout (torch's default memory_format=preserve_format); `name`:
+    the *_like function's."""
     from .._memory_format import is_channels_last, preserve_format
+    try:
+        shape = tuple(input.shape)
+    except AttributeError:
+        raise_not_tensor(name, ("input", 1, input))
     if is_channels_last(memory_format):
-        t = make(tuple(input.shape), False)
+        t = make(shape, False)
         t.arr = _laid_out(t.arr, memory_format)
         return t.requires_grad_(True) if requires_grad else t
     order = dense_order(input.arr) if memory_format is None or \
         memory_format is preserve_format else None
     if order is None:
-        return make(tuple(input.shape), requires_grad)
+        return make(shape, requires_grad)
     t = make(tuple(input.shape[d] for d in order), False)
     t.arr = t.arr.transpose(np.argsort(order))
     return t.requires_grad_(True) if requires_grad else t
@@ -520,7 +526,7 @@ def _like(fn):
         return _preserving(lambda shape, rg: fn(*shape, dtype=dtype or input.dtype,
                                                 device=device or input.device,
                                                 requires_grad=rg, **kw),
-                           input, memory_format, requires_grad)
+                           input, memory_format, requires_grad, f"{fn.__name__}_like")
     return like
 
 
@@ -533,7 +539,7 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
               memory_format=None):
     return _preserving(lambda shape, rg: full(shape, fill_value, dtype=dtype or input.dtype,
                                               device=device or input.device, requires_grad=rg),
-                       input, memory_format, requires_grad)
+                       input, memory_format, requires_grad, "full_like")
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,

@@ -241,8 +241,11 @@ def view_as_complex(input):
 
 
 def reshape(input, *args, shape=None):
-    shape = infer_shape(_shape_arg(args if shape is None else (shape,), "reshape"),
-                        input.arr.size)
+    try:
+        size = input.arr.size
+    except AttributeError:
+        raise_not_tensor("reshape", ("input", 1, input))
+    shape = infer_shape(_shape_arg(args if shape is None else (shape,), "reshape"), size)
     recording = _grad.enabled and input._rg
     if _reshape_nocopy(input.be.xp, input.arr, shape) is not None:
         if recording and not input.arr.flags.c_contiguous:
@@ -264,7 +267,10 @@ def reshape_as(input, other):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("flatten", ("input", 1, input))
     s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if nd == 0:
         return reshape(input, (1,))
@@ -301,7 +307,10 @@ _permute_fn = _view_op("permute", lambda xp, x, dims: (x.transpose(dims), (dims,
 
 def permute(input, *args, dims=None):
     dims = _dims_arg(args if dims is None else (dims,))
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("permute", ("input", 1, input))
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
@@ -325,7 +334,10 @@ _t_fn = _view_op("t", _swap_fwd, _swap_bwd, node="TBackward0")
 
 
 def transpose(input, dim0, dim1):
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("transpose", ("input", 1, input))
     return _transpose_fn(input, wrap_dim(dim0, nd), wrap_dim(dim1, nd))
 
 
@@ -409,7 +421,10 @@ _squeeze_dims = _view_op("squeeze_dims", _squeeze_fwd, _reshape_back, node="Sque
 
 
 def squeeze(input, dim=None):
-    nd, shp = input.ndim, input.arr.shape
+    try:
+        nd, shp = input.ndim, input.arr.shape
+    except AttributeError:
+        raise_not_tensor("squeeze", ("input", 1, input))
     if dim is None:
         return _squeeze_all(input, tuple(i for i, s in enumerate(shp) if s == 1))
     if isinstance(dim, (tuple, list)):
@@ -439,7 +454,11 @@ _unsqueeze_fn = _view_op("unsqueeze", lambda xp, x, d: (_insert_units(xp, x, (d,
 
 
 def unsqueeze(input, dim):
-    return _unsqueeze_fn(input, wrap_dim(dim, input.ndim + 1))
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("unsqueeze", ("input", 1, input))
+    return _unsqueeze_fn(input, wrap_dim(dim, nd + 1))
 
 
 def _expand_fwd(xp, x, shape):
@@ -571,7 +590,10 @@ _clone_fn = make_unary(_clone)
 
 def clone(input, *, memory_format=None):
     from .._memory_format import preserve_format, is_channels_last
-    a = input.arr
+    try:
+        a = input.arr
+    except AttributeError:
+        raise_not_tensor("clone", ("input", 1, input))
     if is_channels_last(memory_format):
         return _to_format(input, memory_format, copy=True)
     order = _dense_order(a) if memory_format is None or memory_format is preserve_format \
@@ -914,7 +936,11 @@ _alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,
 
 
 def narrow(input, dim, start, length):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("narrow", ("input", 1, input))
+    d = wrap_dim(dim, nd)
     n = input.shape[d]
     start, length = int_arg(start, "narrow", "start", 2), int_arg(length, "narrow", "length", 3)
     if not -n <= start <= n:
@@ -1014,7 +1040,11 @@ def _multi_out(o, input, static):
 
 
 def tensor_split(input, indices_or_sections, dim=0):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("tensor_split", ("input", 1, input))
+    d = wrap_dim(dim, nd)
     n = input.shape[d]
     if isinstance(indices_or_sections, Tensor):
         indices_or_sections = indices_or_sections.tolist()
@@ -1034,7 +1064,11 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 
 def chunk(input, chunks, dim=0):
-    if input.ndim == 0:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("chunk", ("input", 1, input))
+    if nd == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
@@ -1060,7 +1094,11 @@ def unsafe_split_with_sizes(input, split_sizes, dim=0):
 
 
 def unbind(input, dim=0):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("unbind", ("input", 1, input))
+    d = wrap_dim(dim, nd)
     return _multi_out(_unbind, input, (d,))
 
 
@@ -1118,7 +1156,10 @@ _diagonal_fn = _view_op("diagonal", _diagonal_fwd, _diagonal_bwd)
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("diagonal", ("input", 1, input))
     d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -1177,7 +1218,7 @@ def diag(input, diagonal=0, *, out=None):
 def diagflat(input, offset=0):
     try:
         flat = reshape(input, (-1,))
-    except AttributeError:
+    except TypeError:
         raise_not_tensor("diagflat", ("input", 1, input))
     return diag(flat, offset)
 
@@ -1202,7 +1243,11 @@ contiguous_outputs("tril", "triu")      # torch allocates them contiguous
 
 
 def trace(input):
-    if input.ndim != 2:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("trace", ("input", 1, input))
+    if nd != 2:
         raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
     if input.arr.dtype == bool:
         raise NotImplementedError("\"trace\" not implemented for 'Bool'")
@@ -1245,8 +1290,12 @@ def _unique_dims(dims, nd, name):
 
 
 def flip(input, *args, dims=None):
-    dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), input.ndim, "flip")
-    return _flip_fn(input, dims if input.ndim else ())
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("flip", ("input", 1, input))
+    dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), nd, "flip")
+    return _flip_fn(input, dims if nd else ())
 
 
 def fliplr(input):
@@ -1262,9 +1311,13 @@ def flipud(input):
 
 
 def rot90(input, k=1, dims=(0, 1)):
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("rot90", ("input", 1, input))
     if len(dims) != 2:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
-    d0, d1 = wrap_dim(dims[0], input.ndim), wrap_dim(dims[1], input.ndim)
+    d0, d1 = wrap_dim(dims[0], nd), wrap_dim(dims[1], nd)
     if d0 == d1:
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
                            f"dim1 = {d1}")
@@ -1332,8 +1385,12 @@ def repeat(input, *sizes, repeats=None):
 
 def tile(input, *args, dims=None):
     dims = _shape_arg(args if dims is None else (dims,), "tile")
-    if len(dims) < input.ndim:
-        dims = (1,) * (input.ndim - len(dims)) + dims
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("tile", ("input", 1, input))
+    if len(dims) < nd:
+        dims = (1,) * (nd - len(dims)) + dims
     return repeat(input, dims)
 
 
