@@ -89,6 +89,8 @@ def fill(input, value):
 def dist(input, other, p=2):
     """p-norm of input - other (broadcast)."""
     from .ops.linalg import dist as _dist
+    _check_tensor("dist", input)
+    _check_tensor("dist", other, "other", 2)
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
                            f"Got {input.type().split('.')[-1].replace('Tensor', '')} instead.")

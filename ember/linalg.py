@@ -298,6 +298,7 @@ def tensorinv(A, ind=2, *, out=None):
     import math
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    tensor_ndim("linalg_tensorinv", A, "input")
     left, right = A.shape[:ind], A.shape[ind:]
     inv_ = inv(A.reshape(math.prod(left), math.prod(right)))
     return _ops._finish(inv_.reshape(*right, *left), out)
@@ -305,6 +306,8 @@ def tensorinv(A, ind=2, *, out=None):
 
 def tensorsolve(A, B, dims=None, *, out=None):
     import math
+    tensor_ndim("linalg_tensorsolve", A, "input")
+    tensor_ndim("linalg_tensorsolve", B, "other", 2)
     if dims is not None:
         from .ops.shape import movedim
         dims = [d % A.ndim for d in dims]

@@ -457,7 +457,11 @@ def _dropout(input, p, training, inplace, mask_shape):
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
-    return _dropout(input, p, training, inplace, input.shape)
+    try:
+        shape = input.shape
+    except AttributeError:
+        _not_tensor("dropout", ("input", 1, input))
+    return _dropout(input, p, training, inplace, shape)
 
 
 def _feature_shape(input, n_feature_dims, name):
@@ -654,10 +658,14 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
-    if x1.ndim < 2:
-        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
-    if x2.ndim < 2:
-        raise RuntimeError(f"cdist only supports at least 2D tensors, X2 got: {x2.ndim}D")
+    try:
+        nd1, nd2 = x1.ndim, x2.ndim
+    except AttributeError:
+        _not_tensor("cdist", ("x1", 1, x1), ("x2", 2, x2))
+    if nd1 < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {nd1}D")
+    if nd2 < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X2 got: {nd2}D")
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")

@@ -747,7 +747,11 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
 def polar(abs, angle, *, out=None):
     """abs * (cos(angle) + i sin(angle)), differentiable through both inputs."""
     from .elementwise import cos, mul, sin
-    if abs.dtype is not angle.dtype or abs.arr.dtype.kind != "f":
+    try:
+        same = abs.dtype is angle.dtype
+    except AttributeError:
+        raise_not_tensor("polar", ("abs", 1, abs), ("angle", 2, angle))
+    if not same or abs.arr.dtype.kind != "f":
         raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensor but got "
                            f"{_tname(abs.arr.dtype)} and {_tname(angle.arr.dtype)}")
     return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out)
@@ -850,7 +854,10 @@ _P_IN = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could thi
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
-    be = input.be
+    try:
+        be = input.be
+    except AttributeError:
+        raise_not_tensor("bernoulli", ("input", 1, input))
     probs = input.arr if p is None else p
     if p is None and not ((probs >= 0) & (probs <= 1)).all():      # NaN fails too
         raise RuntimeError(_P_IN)
@@ -861,7 +868,10 @@ def bernoulli(input, p=None, *, generator=None, out=None):
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
-    be = input.be
+    try:
+        be = input.be
+    except AttributeError:
+        raise_not_tensor("multinomial", ("input", 1, input))
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{_tname(input.arr.dtype)}")
@@ -893,7 +903,11 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 
 
 def poisson(input, generator=None):
-    if not (input.arr >= 0).all():
+    try:
+        a = input.arr
+    except AttributeError:
+        raise_not_tensor("poisson", ("input", 1, input))
+    if not (a >= 0).all():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     return _new(_rng_for(generator, input.be).poisson(input.arr).astype(input.arr.dtype),
                 input.be)

@@ -15,7 +15,7 @@ from .._tensor import Tensor, _new, _outside_stacklevel, bump_version
 from .._memory_format import contiguous_out
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
-    _tname as _dtype_name, apply, inplace, tensor_args
+    _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_args
 from . import _stl_select
 from ._blend import fast_where
 from .creation import _fill_value
@@ -724,7 +724,11 @@ def _(xp, g, shape, idx, dim):
 
 
 def index_select(input, dim, index, *, out=None):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("index_select", input, "input", 1) from None
+    d = wrap_dim(dim, nd)
     idx = _index_vector(index, "index_select")
     n = input.shape[d] if input.ndim else 1
     if _outside(idx, 0, n):
@@ -890,14 +894,19 @@ def _(xp, g, idx, dim, nd):
 _VALUE_TYPES = (Tensor, int, float, complex, np.generic)
 
 
+def _no_overload(name, *args, **kwargs):
+    """torch's overload-resolution TypeError; args and kwargs: the call's arguments, named by
+    type in the message as torch does."""
+    got = [type(a).__name__ for a in args] + [f"{k}={type(v).__name__}"
+                                              for k, v in kwargs.items() if v is not None]
+    return TypeError(f"{name}() received an invalid combination of arguments - got "
+                     f"({', '.join(got)})")
+
+
 def _value_arg(name, value, *args, **kwargs):
-    """torch's overload-resolution TypeError where `value` is neither a Tensor nor a number;
-    args and kwargs: the call's other arguments, named by type in the message as torch does."""
+    """_no_overload's TypeError where `value` is neither a Tensor nor a number."""
     if not isinstance(value, _VALUE_TYPES):
-        got = [type(a).__name__ for a in args] + [f"{k}={type(v).__name__}"
-                                                  for k, v in kwargs.items() if v is not None]
-        raise TypeError(f"{name}() received an invalid combination of arguments - got "
-                        f"({', '.join(got)})")
+        raise _no_overload(name, *args, **kwargs)
 
 
 def index_fill(input, dim, index, value):
@@ -960,12 +969,14 @@ def _check_gather(input, dim, index, name, src=None):
     try:
         ia = index.arr
     except AttributeError:
-        raise TypeError(f"{name}(): argument 'index' must be Tensor, not "
-                        f"{type(index).__name__}") from None
+        raise _not_tensor(name, index, "index", 3) from None
     if ia.dtype != np.int64 and ia.dtype != np.int32:
         raise RuntimeError(f"{'gather' if name == 'gather' else 'scatter'}(): Expected dtype "
                            "int32/int64 for index")
-    xs, js = input.arr.shape, ia.shape
+    try:
+        xs, js = input.arr.shape, ia.shape
+    except AttributeError:
+        raise _not_tensor(name, input) from None
     d = wrap_dim(dim, len(xs))
     if len(js) != len(xs) and ia.size and xs:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor"
@@ -1332,7 +1343,11 @@ def _(xp, g, shape, m):
 
 def masked_select(input, mask, *, out=None):
     _check_mask(mask, "masked_select")
-    _broadcastable(mask.shape, input.shape)
+    try:
+        shape = input.shape
+    except AttributeError:
+        raise _not_tensor("masked_select", input, "input", 1) from None
+    _broadcastable(mask.shape, shape)
     return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
 
 
@@ -1391,10 +1406,13 @@ def _(xp, g, shape, index):
 
 
 def take(input, index):
-    if index.arr.dtype != np.int64:
+    try:
+        n, long = input.numel(), index.arr.dtype == np.int64
+    except AttributeError:
+        raise_not_tensor("take", ("input", 1, input), ("index", 2, index))
+    if not long:
         raise RuntimeError("take(): Expected a long tensor for index, but got "
                            + _dtype_name(index.arr.dtype))
-    n = input.numel()
     a = index.arr
     if a.size and (int(a.min()) < -n or int(a.max()) >= n):
         bad = int(a.max()) if int(a.max()) >= n else int(a.min())
@@ -1458,7 +1476,10 @@ def _flat_index(input, index):
 
 # ---- nonzero / sorting / searching ------------------------------------------------------------
 def nonzero(input, *, out=None, as_tuple=False):
-    a = input.arr
+    try:
+        a = input.arr
+    except AttributeError:
+        raise _not_tensor("nonzero", input, "input", 1) from None
     xp = input.be.xp
     if a.ndim == 0:
         idx = (xp.zeros(int(bool(a)), np.int64),)
@@ -1726,7 +1747,10 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                                "got side of left while right was True")
         right = side == "right"
     seq = sorted_sequence
-    xp = seq.be.xp
+    try:
+        xp = seq.be.xp
+    except AttributeError:
+        raise _no_overload("searchsorted", seq, input) from None
     scalar = not isinstance(input, Tensor)
     if scalar:
         _value_arg("searchsorted", input, seq, input)
@@ -1791,7 +1815,11 @@ def _searchsorted_checks(seq, vals, sorter):
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     if not isinstance(input, Tensor):
         _value_arg("bucketize", input, input, boundaries, right=right)
-    if boundaries.ndim != 1:
+    try:
+        nd = boundaries.ndim
+    except AttributeError:
+        raise _no_overload("bucketize", input, boundaries, right=right) from None
+    if nd != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
                            f"{boundaries.ndim})")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)

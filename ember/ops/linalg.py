@@ -989,7 +989,10 @@ def lapack_only(A, kernel):
 
 
 def _floating(A, name):
-    dt = A.arr.dtype
+    try:
+        dt = A.arr.dtype
+    except AttributeError:      # torch.linalg's functions call their matrix A, the others input
+        raise _not_tensor(name.replace(".", "_"), A, "A" if "." in name else "input") from None
     if dt.kind in "fc" and dt.itemsize >= 4:
         return
     if name == "linalg.pinv":
@@ -1761,6 +1764,7 @@ def slogdet(input):
 
 
 def cholesky(input, upper=False, *, out=None):
+    tensor_ndim("cholesky", input)
     lapack_only(input, "cholesky_cpu")
     return _linalg_cholesky(input, upper=upper, out=out)
 
@@ -1770,7 +1774,7 @@ def qr(input, some=True, *, out=None):
 
 
 def geqrf(input, *, out=None):
-    if input.ndim < 2:
+    if tensor_ndim("geqrf", input) < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
     lapack_only(input, "geqrf_cpu")
     return _GEQRF(*apply(_geqrf, (input,)))

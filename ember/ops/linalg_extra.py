@@ -276,7 +276,7 @@ def _(xp, g):
 
 
 def _ldl_check(A, name):
-    if A.ndim < 2:
+    if tensor_ndim(name.replace("torch.linalg.", "linalg_"), A, "input") < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "

@@ -1229,7 +1229,11 @@ def _tri(name, f):
     fn = make_unary(o)
 
     def public(input, diagonal=0, *, out=None):
-        if input.ndim < 2:
+        try:
+            nd = input.ndim
+        except AttributeError:
+            raise_not_tensor(name, ("input", 1, input))
+        if nd < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
         return _finish_out(fn(input, int_arg(diagonal, name, "diagonal", 1)), out, name,
                            exact=True)
@@ -1341,19 +1345,23 @@ _roll_fn = make_unary(_roll)
 
 
 def roll(input, shifts, dims=None):
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("roll", ("input", 1, input))
     shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
     if dims is None:
         if len(shifts) != 1:
             raise RuntimeError(f"`shifts` required to be of size 1 when `dims` is not provided, "
                                f"but got shifts with length {len(shifts)}")
-        if input.ndim <= 1:
-            return _roll_fn(input, shifts, (0,)) if input.ndim else clone(input)
+        if nd <= 1:
+            return _roll_fn(input, shifts, (0,)) if nd else clone(input)
         return view(_roll_fn(reshape(input, (-1,)), shifts, (0,)), input.shape)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(dims) != len(shifts):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
                            f"{len(dims)}")
-    return _roll_fn(input, shifts, tuple(wrap_dim(d, input.ndim) for d in dims))
+    return _roll_fn(input, shifts, tuple(wrap_dim(d, nd) for d in dims))
 
 
 @op("repeat", saves=None)
@@ -1651,7 +1659,10 @@ def resize_as_(input, other, memory_format=None):
 
 # ---- misc -------------------------------------------------------------------------------------
 def numel(input):
-    return input.numel()
+    try:
+        return input.numel()
+    except AttributeError:
+        raise_not_tensor("numel", ("input", 1, input))
 
 
 def is_tensor(obj):
