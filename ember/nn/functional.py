@@ -82,13 +82,17 @@ def _check_bias(input, weight, bias):
 
 
 def linear(input, weight, bias=None):
-    if bias is not None and not _AMP.enabled:      # autocast casts all three to one dtype
-        ba, wa = bias.arr, weight.arr
-        if (ba.dtype != wa.dtype or input.arr.dtype != wa.dtype or ba.shape != wa.shape[:1] or
-                wa.ndim != 2) and _check_bias(input, weight, bias):
-            out = _L.linear(input, weight) + bias
-            return out.reshape(weight.shape[0]) if input.ndim == 1 else out
-    return _L.linear(input, weight, bias)
+    try:
+        if bias is not None and not _AMP.enabled:      # autocast casts all three to one dtype
+            ba, wa = bias.arr, weight.arr
+            if (ba.dtype != wa.dtype or input.arr.dtype != wa.dtype or
+                    ba.shape != wa.shape[:1] or wa.ndim != 2) and _check_bias(input, weight, bias):
+                out = _L.linear(input, weight) + bias
+                return out.reshape(weight.shape[0]) if input.ndim == 1 else out
+        return _L.linear(input, weight, bias)
+    except AttributeError:
+        _not_tensor("linear", ("input", 1, input), ("weight", 2, weight),
+                    *(() if bias is None else (("bias", 3, bias),)))
 
 
 _CNAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
@@ -583,9 +587,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
             padding_idx = weight.shape[0] + padding_idx
     if max_norm is not None:
         _embedding_renorm(weight, input, max_norm, norm_type)
-    if weight.ndim != 2:
-        raise RuntimeError("'weight' must be 2-D")
-    return _O.embedding_raw(weight, input, padding_idx, scale_grad_by_freq, sparse)
+    try:
+        if weight.ndim != 2:
+            raise RuntimeError("'weight' must be 2-D")
+        return _O.embedding_raw(weight, input, padding_idx, scale_grad_by_freq, sparse)
+    except AttributeError:
+        _not_tensor("embedding", ("weight", 1, weight), ("indices", 2, input))
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
@@ -599,7 +606,10 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
 
 
 def one_hot(tensor, num_classes=-1):
-    a = _host(tensor)
+    try:
+        a = _host(tensor)
+    except AttributeError:
+        _not_tensor("one_hot", ("input", 1, tensor))
     if a.dtype != np.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if a.size and a.min() < 0:
@@ -789,7 +799,11 @@ def _cross_entropy_target_check(fn):
 
     @functools.wraps(fn)
     def cross_entropy(input, target, *args, **kwargs):
-        if target.arr.dtype.kind == "c":        # torch checks the probabilities' dtype first
+        try:
+            kind = target.arr.dtype.kind
+        except AttributeError:
+            _not_tensor("cross_entropy_loss", ("target", 2, target))
+        if kind == "c":                         # torch checks the probabilities' dtype first
             raise RuntimeError("Expected floating point type for target with class "
                                f"probabilities, got {_tname(target.arr.dtype)}")
         return fn(input, target, *args, **kwargs)
