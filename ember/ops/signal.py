@@ -370,7 +370,7 @@ def _hist_nd(name, x, bins, rng, weight, density, nd):
     _hist_kernel_check(a.dtype, bins, rng)
     pts = a.reshape(-1, nd)
     d = x.dtype
-    if isinstance(bins, (int, np.integer)):
+    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
         bins = [int(bins)] * nd
     if rng is not None and len(rng) != 2 * nd:
         raise RuntimeError(f"torch.{name}(): expected {2 * nd} values in range, got "
@@ -385,6 +385,9 @@ def _hist_nd(name, x, bins, rng, weight, density, nd):
                                    f"dtype {_E._tname(b.arr.dtype)}")
             edges.append(b.arr)
         else:
+            if isinstance(b, bool) or not isinstance(b, (int, np.integer)):    # torch: no bool
+                raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                                f"(Tensor, {type(b).__name__})")
             r = None if rng is None else rng[2 * k:2 * k + 2]
             edges.append(_edges(xp, pts[:, k], int(b), r, d, name, k))
     if weight is not None:
