@@ -139,6 +139,7 @@ def multi_dot(tensors, *, out=None):
     if not tensors:
         raise RuntimeError("multi_dot(): expected at least 2 tensors but got 0")
     if len(tensors) == 1:
+        tensor_elements(tensors)
         raise RuntimeError("multi_dot(): expected at least 2 tensors but got 1")
     try:
         first_1d, last_1d = tensors[0].ndim == 1, tensors[-1].ndim == 1

@@ -526,9 +526,12 @@ def inplace(public_fn, name, reads_self=True):
     parser = f"{name}(): argument "       # the out-of-place op's TypeError for an argument
 
     def fn(self, *args, **kwargs):
-        if refused is not None and self.arr.dtype.kind == "c":
-            raise RuntimeError(refused)
-        recording = _grad.enabled and (self._rg or _any_rg(args, kwargs))
+        try:
+            if refused is not None and self.arr.dtype.kind == "c":
+                raise RuntimeError(refused)
+            recording = _grad.enabled and (self._rg or _any_rg(args, kwargs))
+        except AttributeError:
+            raise _not_tensor(f"{name}_", self) from None
         if recording:
             check_inplace(self)
             # backward must see the old values

@@ -402,8 +402,12 @@ AMINMAX = _return_type("aminmax", ("min", "max"))
 
 
 def aminmax(input, *, dim=None, keepdim=False, out=None):
+    try:
+        nd = input.arr.ndim
+    except AttributeError:
+        raise _not_tensor("aminmax", input) from None
     if dim is not None:
-        _wrap_dim(_int_dim("aminmax", dim), input.arr.ndim)
+        _wrap_dim(_int_dim("aminmax", dim), nd)
     if input.arr.size == 0 and (dim is None or input.arr.shape[_wrap_dim(dim, input.ndim)] == 0):
         raise (RuntimeError if dim is None else IndexError)(
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "

@@ -345,7 +345,10 @@ swapaxes = swapdims = transpose
 
 
 def t(input, name="t"):
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("t", ("input", 1, input))
     if nd > 2:
         raise RuntimeError(f"{name}() expects a tensor with <= 2 dimensions, but self is {nd}D")
     return _t_fn(input, 0, 1) if nd == 2 else _t_fn(input, 0, 0) if nd == 1 else \
@@ -365,7 +368,10 @@ _MATRIX_T = {"mT": ("Tensor.mT", "This function is the identity in these cases."
 def _matrix_transpose(input, name):
     """x.mT, x.mH, x.adjoint(): the last two dims swapped (and conjugated, but for mT); 0-D
     tensors are deprecated (mT is the identity, the others conjugate), 1-D ones refused."""
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor(name, ("input", 1, input))
     if nd == 1:
         what = "tensor." + ("adjoint()" if name == "adjoint" else name)
         raise RuntimeError(f"{what} is only supported on matrices or batches of matrices. Got "
@@ -1303,13 +1309,21 @@ def flip(input, *args, dims=None):
 
 
 def fliplr(input):
-    if input.ndim < 2:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("fliplr", ("input", 1, input))
+    if nd < 2:
         raise RuntimeError("Input must be >= 2-d.")
     return flip(input, 1)
 
 
 def flipud(input):
-    if input.ndim < 1:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("flipud", ("input", 1, input))
+    if nd < 1:
         raise RuntimeError("Input must be >= 1-d.")
     return flip(input, 0)
 
@@ -1405,7 +1419,11 @@ def tile(input, *args, dims=None):
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats is None:             # torch.repeat_interleave(repeats): repeats the indices
         rep = input
-        if rep.ndim != 1 or rep.arr.dtype.kind not in "iu":
+        try:
+            nd = rep.ndim
+        except AttributeError:
+            raise_not_tensor("repeat_interleave", ("repeats", 1, rep))
+        if nd != 1 or rep.arr.dtype.kind not in "iu":
             raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         from .creation import arange
         return repeat_interleave(arange(rep.arr.shape[0], device=rep.device), rep, 0)
@@ -1654,7 +1672,11 @@ def resize_(input, *sizes, memory_format=None):
 
 
 def resize_as_(input, other, memory_format=None):
-    return resize_(input, other.shape)
+    try:
+        shape = other.shape
+    except AttributeError:
+        raise_not_tensor("resize_as_", ("the_template", 2, other))
+    return resize_(input, shape)
 
 
 # ---- misc -------------------------------------------------------------------------------------
