@@ -11,7 +11,7 @@ import numpy as np
 from . import _dtype
 from ._tensor import Tensor, _new
 from .backends import CPU, device as _device
-from .ops._apply import tensor_arg as _check_tensor
+from .ops._apply import raise_not_tensor as _not_tensor, tensor_arg as _check_tensor
 
 __all__ = []
 
@@ -89,12 +89,13 @@ def fill(input, value):
 def dist(input, other, p=2):
     """p-norm of input - other (broadcast)."""
     from .ops.linalg import dist as _dist
-    _check_tensor("dist", input)
-    _check_tensor("dist", other, "other", 2)
-    if not (input.dtype.is_floating_point or input.dtype.is_complex):
-        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
-                           f"Got {input.type().split('.')[-1].replace('Tensor', '')} instead.")
-    return _dist(input, other, p)
+    try:
+        if not (input.dtype.is_floating_point or input.dtype.is_complex):
+            raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                               f"Got {input.type().split('.')[-1].replace('Tensor', '')} instead.")
+        return _dist(input, other, p)
+    except AttributeError:
+        _not_tensor("dist", ("input", 1, input), ("other", 2, other))
 
 
 _NUMBERS = (int, float, complex, np.generic)     # isin's non-Tensor operand

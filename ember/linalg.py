@@ -11,7 +11,7 @@ from .ops.linalg import (LinAlgError, _linalg_cholesky as cholesky, _linalg_cros
 from .ops import linalg as _ops
 from ._dtype import bfloat16, bool_ as _bool, float16, float32, float64
 from .return_types import make as _return_type
-from .ops._apply import tensor_elements, tensor_ndim
+from .ops._apply import raise_not_tensor, tensor_elements, tensor_ndim
 
 _LSTSQ = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 _EIG = _return_type("linalg_eig", ("eigenvalues", "eigenvectors"))
@@ -61,23 +61,27 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
-    tensor_ndim("linalg_norm", A, "input")
-    if isinstance(dim, int):
-        dim = (dim,)
-    if dim is not None:
-        if len(dim) == 1:
-            if isinstance(ord, str):
-                raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord}")
-            return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
-        return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
-    if ord is None:
-        return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
-    if A.ndim == 1 and not isinstance(ord, str):
-        return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
-    if A.ndim == 2:
-        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
-    raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D "
-                       f"or 2D. Got {A.ndim}D.")
+    try:
+        if isinstance(dim, int):
+            dim = (dim,)
+        if dim is not None:
+            if len(dim) == 1:
+                if isinstance(ord, str):
+                    raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord}")
+                return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype,
+                                   out=out)
+            return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype,
+                               out=out)
+        if ord is None:
+            return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
+        if A.ndim == 1 and not isinstance(ord, str):
+            return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
+        if A.ndim == 2:
+            return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {A.ndim}D.")
+    except (AttributeError, TypeError):
+        raise_not_tensor("linalg_norm", ("input", 1, A))
 
 
 def _ex(name, result_type, compute, failed, A, check_errors, template):
@@ -171,13 +175,14 @@ def multi_dot(tensors, *, out=None):
 
 
 def vecdot(x, y, *, dim=-1, out=None):
-    tensor_ndim("linalg_vecdot", x, "x")
-    tensor_ndim("linalg_vecdot", y, "y", 2)
-    if not (x.dtype.is_floating_point or x.is_complex()):
-        raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as input. "
-                           f"Got {_ops._tn(x)}")
-    return _ops._finish((x.conj() * y if x.is_complex() else x * y).sum(dim), out,
-                        "linalg_vecdot", True)
+    try:
+        if not (x.dtype.is_floating_point or x.is_complex()):
+            raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as "
+                               f"input. Got {_ops._tn(x)}")
+        prod = x.conj() * y if x.is_complex() else x * y
+    except (AttributeError, TypeError):
+        raise_not_tensor("linalg_vecdot", ("x", 1, x), ("y", 2, y))
+    return _ops._finish(prod.sum(dim), out, "linalg_vecdot", True)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
