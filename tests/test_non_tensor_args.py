@@ -62,7 +62,7 @@ def _library(lib):
     """The op table's `_mod(x)` (the library of a tensor argument) answers `lib` throughout:
     the argument it reads may be the one replaced."""
     modules = [m for n, m in list(sys.modules.items())
-               if n == "opspecs" or n.startswith("opspecs_")]
+               if (n == "opspecs" or n.startswith("opspecs_")) and hasattr(m, "_mod")]
     saved = [m._mod for m in modules]
     for m in modules:
         m._mod = lambda x: lib

@@ -531,7 +531,7 @@ def inplace(public_fn, name, reads_self=True):
                 raise RuntimeError(refused)
             recording = _grad.enabled and (self._rg or _any_rg(args, kwargs))
         except AttributeError:
-            raise _not_tensor(f"{name}_", self) from None
+            raise_not_tensor(f"{name}_", ("input", 1, self))
         if recording:
             check_inplace(self)
             # backward must see the old values

@@ -727,7 +727,7 @@ def index_select(input, dim, index, *, out=None):
     try:
         nd = input.ndim
     except AttributeError:
-        raise _not_tensor("index_select", input, "input", 1) from None
+        raise _not_tensor("index_select", input) from None
     d = wrap_dim(dim, nd)
     idx = _index_vector(index, "index_select")
     n = input.shape[d] if input.ndim else 1
@@ -1346,7 +1346,7 @@ def masked_select(input, mask, *, out=None):
     try:
         shape = input.shape
     except AttributeError:
-        raise _not_tensor("masked_select", input, "input", 1) from None
+        raise _not_tensor("masked_select", input) from None
     _broadcastable(mask.shape, shape)
     return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
 
@@ -1479,7 +1479,7 @@ def nonzero(input, *, out=None, as_tuple=False):
     try:
         a = input.arr
     except AttributeError:
-        raise _not_tensor("nonzero", input, "input", 1) from None
+        raise _not_tensor("nonzero", input) from None
     xp = input.be.xp
     if a.ndim == 0:
         idx = (xp.zeros(int(bool(a)), np.int64),)

@@ -348,7 +348,7 @@ def t(input, name="t"):
     try:
         nd = input.ndim
     except AttributeError:
-        raise_not_tensor("t", ("input", 1, input))
+        raise_not_tensor(name, ("input", 1, input))
     if nd > 2:
         raise RuntimeError(f"{name}() expects a tensor with <= 2 dimensions, but self is {nd}D")
     return _t_fn(input, 0, 1) if nd == 2 else _t_fn(input, 0, 0) if nd == 1 else \
