@@ -12,7 +12,7 @@ from . import _dtype
 from ._tensor import Tensor, _new
 from .backends import CPU, device as _device
 from ._kernel_dtypes import tname
-from .ops._apply import tensor_arg as _check_tensor
+from .ops._apply import raise_not_tensor as _not_tensor, tensor_arg as _check_tensor
 
 __all__ = []
 
@@ -102,8 +102,8 @@ def fill(input, value):
 def dist(input, other, p=2):
     """p-norm of input - other (broadcast)."""
     from .ops.linalg import dist as _dist
-    _check_tensor("dist", input)
-    _check_tensor("dist", other, "other", 2)
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        _not_tensor("dist", ("input", 1, input), ("other", 2, other))
     dt = _dtype.result_type(input, other)       # the norm is of input - other
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
@@ -111,10 +111,14 @@ def dist(input, other, p=2):
     return _dist(input, other, p)
 
 
+_NUMBERS = (int, float, complex, np.generic)     # isin's non-Tensor operand
+
+
 @_export
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     e_t, t_t = isinstance(elements, Tensor), isinstance(test_elements, Tensor)
-    if not (e_t or t_t):
+    if not (e_t or t_t) or not (e_t and t_t) and \
+            not isinstance(test_elements if e_t else elements, _NUMBERS):
         raise TypeError(f"isin() received an invalid combination of arguments - got "
                         f"({type(elements).__name__}, {type(test_elements).__name__})")
     be = (elements if e_t else test_elements).be

@@ -12,7 +12,7 @@ import numpy as np
 from . import _dtype as _dt
 from ._tensor import Tensor
 from .ops import creation as _creation, shape as _S
-from .ops._apply import _finish, _tname, apply
+from .ops._apply import _finish, _tname, apply, tensor_ndim
 from .ops._dims import wrap_dim
 from .ops._registry import op
 
@@ -306,19 +306,20 @@ def _freqs(values, out, dtype, device, requires_grad):
     return _finish(t, out, "fft_fftfreq")
 
 
-def _shift_dims(input, dim):
+def _shift_dims(input, dim, name):
+    nd = tensor_ndim(name, input)
     if dim is None:
-        return tuple(range(input.ndim))
+        return tuple(range(nd))
     return tuple([dim] if isinstance(dim, int) else dim)
 
 
 def fftshift(input, dim=None):
-    dims = _shift_dims(input, dim)
+    dims = _shift_dims(input, dim, "fft_fftshift")
     return _S.roll(input, [input.shape[d] // 2 for d in dims], dims)
 
 
 def ifftshift(input, dim=None):
-    dims = _shift_dims(input, dim)
+    dims = _shift_dims(input, dim, "fft_ifftshift")
     return _S.roll(input, [(input.shape[d] + 1) // 2 for d in dims], dims)
 
 

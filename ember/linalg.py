@@ -11,6 +11,7 @@ from .ops.linalg import (LinAlgError, _linalg_cholesky as cholesky, _linalg_cros
 from .ops import linalg as _ops
 from ._dtype import bfloat16, bool_ as _bool, float16, float32, float64
 from .return_types import make as _return_type
+from .ops._apply import raise_not_tensor, tensor_elements, tensor_ndim
 
 _LSTSQ = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 _EIG = _return_type("linalg_eig", ("eigenvalues", "eigenvectors"))
@@ -28,7 +29,7 @@ _INF = float("inf")
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     from .ops.shape import squeeze, movedim
-    if A.ndim < 2:
+    if tensor_ndim("linalg_matrix_norm", A, "input") < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
                            "dimensions.")
     if not A.dtype.is_floating_point and not A.dtype.is_complex:
@@ -60,22 +61,27 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
-    if isinstance(dim, int):
-        dim = (dim,)
-    if dim is not None:
-        if len(dim) == 1:
-            if isinstance(ord, str):
-                raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord}")
-            return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
-        return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
-    if ord is None:
-        return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
-    if A.ndim == 1 and not isinstance(ord, str):
-        return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
-    if A.ndim == 2:
-        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
-    raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D "
-                       f"or 2D. Got {A.ndim}D.")
+    try:
+        if isinstance(dim, int):
+            dim = (dim,)
+        if dim is not None:
+            if len(dim) == 1:
+                if isinstance(ord, str):
+                    raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord}")
+                return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype,
+                                   out=out)
+            return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype,
+                               out=out)
+        if ord is None:
+            return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
+        if A.ndim == 1 and not isinstance(ord, str):
+            return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
+        if A.ndim == 2:
+            return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {A.ndim}D.")
+    except (AttributeError, TypeError):
+        raise_not_tensor("linalg_norm", ("input", 1, A))
 
 
 def _ex(name, result_type, compute, failed, A, check_errors, template):
@@ -137,8 +143,14 @@ def multi_dot(tensors, *, out=None):
     if not tensors:
         raise RuntimeError("multi_dot(): expected at least 2 tensors but got 0")
     if len(tensors) == 1:
+        tensor_elements(tensors)
         raise RuntimeError("multi_dot(): expected at least 2 tensors but got 1")
-    first_1d, last_1d = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    try:
+        first_1d, last_1d = tensors[0].ndim == 1, tensors[-1].ndim == 1
+        ndims = [t.ndim for t in tensors[1:-1]]
+    except AttributeError:
+        tensor_elements(tensors)
+        raise
     ts = list(tensors)
     if first_1d:
         ts[0] = ts[0].unsqueeze(0)
@@ -163,11 +175,14 @@ def multi_dot(tensors, *, out=None):
 
 
 def vecdot(x, y, *, dim=-1, out=None):
-    if not (x.dtype.is_floating_point or x.is_complex()):
-        raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as input. "
-                           f"Got {_ops._tn(x)}")
-    return _ops._finish((x.conj() * y if x.is_complex() else x * y).sum(dim), out,
-                        "linalg_vecdot", True)
+    try:
+        if not (x.dtype.is_floating_point or x.is_complex()):
+            raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as "
+                               f"input. Got {_ops._tn(x)}")
+        prod = x.conj() * y if x.is_complex() else x * y
+    except (AttributeError, TypeError):
+        raise_not_tensor("linalg_vecdot", ("x", 1, x), ("y", 2, y))
+    return _ops._finish(prod.sum(dim), out, "linalg_vecdot", True)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
@@ -208,14 +223,14 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
     if upper is None:
         raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
                         '"upper"')
-    _square(A, "linalg.solve_triangular")
+    _square(A, "linalg.solve_triangular", "input")
     if unitriangular:
         from .ops.creation import eye
         T = (A.triu(1) if upper else A.tril(-1)) + eye(A.shape[-1], dtype=A.dtype,
                                                         device=A.device)
     else:
         T = A.triu() if upper else A.tril()
-    if B.ndim < 2:
+    if tensor_ndim("linalg_solve_triangular", B, "B", 2) < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
                            "dimensions.")
     if B.dtype != A.dtype:          # torch casts B to A's dtype (float64 and complex too)
@@ -237,14 +252,14 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
 def lstsq(A, B, rcond=None, *, driver=None):
     import numpy as np
     from .ops.creation import empty
-    if A.ndim < 2:
+    if tensor_ndim("linalg_lstsq", A, "input") < 2:
         raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
     if not (A.dtype in (float32, float64) or A.is_complex()):
         raise RuntimeError("This function doesn't handle types other than float and double")
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, "
                            f"gelsy, gelsd, gelss)")
-    vector = B.ndim == A.ndim - 1
+    vector = tensor_ndim("linalg_lstsq", B, "b", 2) == A.ndim - 1
     Bm = B.unsqueeze(-1) if vector else B
     m, n = A.shape[-2:]
     if Bm.shape[-2] != m:
@@ -273,7 +288,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
 def vander(x, *, N=None):
     from .ops.creation import ones
     from .ops.shape import cat
-    if x.ndim < 1:
+    if tensor_ndim("linalg_vander", x, "x") < 1:
         raise RuntimeError("linalg.vander: x must have at least one dimension.")
     if x.dtype in (_bool, float16, bfloat16):
         raise RuntimeError(f"linalg.vander supports floating point, complex, and integer tensors, "
@@ -289,6 +304,7 @@ def tensorinv(A, ind=2, *, out=None):
     import math
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    tensor_ndim("linalg_tensorinv", A, "input")
     left, right = A.shape[:ind], A.shape[ind:]
     inv_ = inv(A.reshape(math.prod(left), math.prod(right)))
     return _ops._finish(inv_.reshape(*right, *left), out)
@@ -296,6 +312,8 @@ def tensorinv(A, ind=2, *, out=None):
 
 def tensorsolve(A, B, dims=None, *, out=None):
     import math
+    tensor_ndim("linalg_tensorsolve", A, "input")
+    tensor_ndim("linalg_tensorsolve", B, "other", 2)
     if dims is not None:
         from .ops.shape import movedim
         dims = [d % A.ndim for d in dims]

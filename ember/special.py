@@ -17,7 +17,8 @@ from . import (digamma, erf, erfc, erfinv, exp2, expm1, i0, igamma, igammac, lga
 from ._dtype import DEFAULT
 from ._kernel_dtypes import not_implemented
 from .ops import _bessel as _kernels, _special, elementwise as _E
-from .ops._apply import SCALAR_SELF, _finish, make_binary as _make_binary
+from .ops._apply import SCALAR_SELF, _finish, make_binary as _make_binary, \
+    raise_not_tensor as _not_tensor
 from .ops._registry import op as _op
 from .ops.numeric import _i0_f
 
@@ -41,7 +42,11 @@ gammainc, gammaincc = igamma, igammac
 
 def ndtr(input, *, out=None):
     """The standard normal CDF, 0.5 * erfc(-x / sqrt(2)) (torch's formula)."""
-    return _finish(erfc(input * (-1 / math.sqrt(2))) * 0.5, out, "special_ndtr")
+    try:
+        scaled = input * (-1 / math.sqrt(2))
+    except TypeError:
+        _not_tensor("special_ndtr", ("input", 1, input))
+    return _finish(erfc(scaled) * 0.5, out, "special_ndtr")
 
 
 def _scipy(name):
@@ -153,7 +158,10 @@ def _bessel(name):
         prim = fn
 
         def fn(x, *, out=None):
-            return prim(x, out=out)
+            try:
+                return prim(x, out=out)
+            except TypeError:
+                _not_tensor("special_" + name, ("x", 1, x))
     fn.__name__ = fn.__qualname__ = name
     return fn
 

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 
 from .._memory_format import lay_out
-from ..ops._apply import apply
+from ..ops._apply import apply, raise_not_tensor
 from ..ops._dims import wrap_dim
 from ..ops._registry import holomorphic, op
 from .._kernel_dtypes import cname, float_only
@@ -413,7 +413,11 @@ def _mkldnn(input, weight, stride, dilation, groups):
 
 
 def _check_rank(input, nsp, name):
-    if input.ndim not in (nsp + 1, nsp + 2):
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor(name, ("input", 1, input))
+    if nd not in (nsp + 1, nsp + 2):
         raise RuntimeError(f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to "
                            f"{name}, but got input of size: {list(input.shape)}")
 
@@ -519,7 +523,10 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
     stride, dilation = ntuple(stride, nsp, "stride"), ntuple(dilation, nsp, "dilation")
     _check_conv_args(input, padding if isinstance(padding, str) else
                      ntuple(padding, nsp, "padding"), stride, dilation, False)
-    pads = _conv_pads(padding, weight.shape[2:], stride, dilation, nsp)
+    try:
+        pads = _conv_pads(padding, weight.shape[2:], stride, dilation, nsp)
+    except AttributeError:
+        raise_not_tensor(name, ("weight", 2, weight))
 
     def run(x):
         _check_common(x, weight, bias, nsp, groups, False)

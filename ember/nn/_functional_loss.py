@@ -9,6 +9,7 @@ from .._tensor import _new
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, shape as _S
+from ..ops._apply import raise_not_tensor
 from .. import _kernel_dtypes as _D
 from . import _act_ops as _A, _ops as _O
 
@@ -185,7 +186,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
                            f"{label_smoothing}")
-    if input.shape == target.shape and input.ndim > 0:
+    try:
+        probs = input.shape == target.shape and input.ndim > 0
+    except AttributeError:
+        raise_not_tensor("cross_entropy_loss", ("input", 1, input), ("target", 2, target))
+    if probs:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     if input.ndim == 0:
         raise RuntimeError("Expected floating point type for target with class probabilities, "

@@ -12,7 +12,7 @@ import numpy as np
 from ._warn import warn_caller
 from .._memory_format import lay_out
 from ..ops import shape as _S
-from ..ops._apply import apply
+from ..ops._apply import apply, raise_not_tensor
 from ..ops._registry import op
 from .._kernel_dtypes import is_float, not_implemented
 
@@ -525,7 +525,11 @@ def pad(input, pad, mode="constant", value=None):
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     k = len(pad) // 2
-    if k > input.ndim:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("pad", ("input", 1, input))
+    if k > nd:
         raise RuntimeError("Padding length should be less than or equal to two times the input "
                            f"dimension but got padding length {len(pad)} and input of dimension "
                            f"{input.ndim}")

@@ -12,7 +12,7 @@ from ..amp.state import AMP as _AMP
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
-from ..ops._apply import apply as _apply, inplace as _inplace
+from ..ops._apply import apply as _apply, inplace as _inplace, raise_not_tensor as _not_tensor
 from ..ops._registry import holomorphic as _holomorphic, op as _op
 from ..ops._dims import wrap_dim as _wrap_dim
 from ..ops.random import rng_for as _rng_for
@@ -83,13 +83,17 @@ def _check_bias(input, weight, bias):
 
 
 def linear(input, weight, bias=None):
-    if bias is not None and not _AMP.enabled:      # autocast casts all three to one dtype
-        ba, wa = bias.arr, weight.arr
-        if (ba.dtype != wa.dtype or input.arr.dtype != wa.dtype or ba.shape != wa.shape[:1] or
-                wa.ndim != 2) and _check_bias(input, weight, bias):
-            out = _L.linear(input, weight) + bias
-            return out.reshape(weight.shape[0]) if input.ndim == 1 else out
-    return _L.linear(input, weight, bias)
+    try:
+        if bias is not None and not _AMP.enabled:      # autocast casts all three to one dtype
+            ba, wa = bias.arr, weight.arr
+            if (ba.dtype != wa.dtype or input.arr.dtype != wa.dtype or
+                    ba.shape != wa.shape[:1] or wa.ndim != 2) and _check_bias(input, weight, bias):
+                out = _L.linear(input, weight) + bias
+                return out.reshape(weight.shape[0]) if input.ndim == 1 else out
+        return _L.linear(input, weight, bias)
+    except AttributeError:
+        _not_tensor("linear", ("input", 1, input), ("weight", 2, weight),
+                    *(() if bias is None else (("bias", 3, bias),)))
 
 
 sigmoid = _E.sigmoid
@@ -369,8 +373,14 @@ def _softmax_dim(name, ndim, stacklevel):
 
 
 def _softmax_prep(input, dim, dtype, name, stacklevel):
+    """The input (in `dtype`) and its wrapped dim; torch.softmax's TypeError for a non-Tensor
+    (torch's nn.functional raises AttributeError there, ember's functions are torch's both)."""
+    try:
+        nd = input.ndim
+    except AttributeError:
+        _not_tensor(name, ("input", 1, input))
     if dim is None:
-        dim = _softmax_dim(name, input.ndim, stacklevel + 1)
+        dim = _softmax_dim(name, nd, stacklevel + 1)
     if dtype is not None:
         input = input.to(dtype)
     if input.ndim == 0:
@@ -443,7 +453,11 @@ def _dropout(input, p, training, inplace, mask_shape):
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
-    return _dropout(input, p, training, inplace, input.shape)
+    try:
+        shape = input.shape
+    except AttributeError:
+        _not_tensor("dropout", ("input", 1, input))
+    return _dropout(input, p, training, inplace, shape)
 
 
 def _feature_shape(input, n_feature_dims, name):
@@ -565,9 +579,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
             padding_idx = weight.shape[0] + padding_idx
     if max_norm is not None:
         _embedding_renorm(weight, input, max_norm, norm_type)
-    if weight.ndim != 2:
-        raise RuntimeError("'weight' must be 2-D")
-    return _O.embedding_raw(weight, input, padding_idx, scale_grad_by_freq, sparse)
+    try:
+        if weight.ndim != 2:
+            raise RuntimeError("'weight' must be 2-D")
+        return _O.embedding_raw(weight, input, padding_idx, scale_grad_by_freq, sparse)
+    except AttributeError:
+        _not_tensor("embedding", ("weight", 1, weight), ("indices", 2, input))
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
@@ -581,7 +598,10 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
 
 
 def one_hot(tensor, num_classes=-1):
-    a = _host(tensor)
+    try:
+        a = _host(tensor)
+    except AttributeError:
+        _not_tensor("one_hot", ("input", 1, tensor))
     if a.dtype != np.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if a.size and a.min() < 0:
@@ -640,10 +660,14 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
-    if x1.ndim < 2:
-        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
-    if x2.ndim < 2:
-        raise RuntimeError(f"cdist only supports at least 2D tensors, X2 got: {x2.ndim}D")
+    try:
+        nd1, nd2 = x1.ndim, x2.ndim
+    except AttributeError:
+        _not_tensor("cdist", ("x1", 1, x1), ("x2", 2, x2))
+    if nd1 < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {nd1}D")
+    if nd2 < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X2 got: {nd2}D")
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")
@@ -767,7 +791,11 @@ def _cross_entropy_target_check(fn):
 
     @functools.wraps(fn)
     def cross_entropy(input, target, *args, **kwargs):
-        if target.arr.dtype.kind == "c":        # torch checks the probabilities' dtype first
+        try:
+            kind = target.arr.dtype.kind
+        except AttributeError:
+            _not_tensor("cross_entropy_loss", ("target", 2, target))
+        if kind == "c":                         # torch checks the probabilities' dtype first
             raise RuntimeError("Expected floating point type for target with class "
                                f"probabilities, got {_tname(target.arr.dtype)}")
         return fn(input, target, *args, **kwargs)

@@ -20,22 +20,44 @@ from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _th
 _FLOAT_KINDS = "fc"
 
 
-def _not_tensor(name, x):
-    return TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
-                     f"{type(x).__name__}")
+def _not_tensor(name, x, what="input", pos=1):
+    """torch's argument-parser TypeError for `x` where a Tensor is expected (to raise where an
+    attribute lookup on a non-Tensor failed, keeping the check off the valid path); pos None:
+    a keyword-only argument."""
+    at = "" if pos is None else f" (position {pos})"
+    return TypeError(f"{name}(): argument '{what}'{at} must be Tensor, not {type(x).__name__}")
 
 
 def tensor_arg(name, x, what="input", pos=1):
     """torch's argument-parser TypeError where a Tensor is expected."""
     if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
+        raise _not_tensor(name, x, what, pos)
+
+
+def tensor_ndim(name, x, what="input", pos=1):
+    """x.ndim, or tensor_arg's TypeError where x is not a Tensor (checked on the failure path
+    only: an entry point's first look at its argument)."""
+    try:
+        return x.ndim
+    except AttributeError:
+        raise _not_tensor(name, x, what, pos) from None
 
 
 def tensor_args(name, *args):
     """tensor_arg for each (argument name, position, value) triple."""
     for what, pos, v in args:
         tensor_arg(name, v, what, pos)
+
+
+def raise_not_tensor(name, *args):
+    """In an except block (as `except AttributeError:`): tensor_arg's TypeError for the first
+    (argument name, position, value) triple whose value is not a Tensor, else the exception
+    being handled, re-raised (an entry point's check that costs nothing where its arguments
+    are Tensors)."""
+    for what, pos, v in args:
+        if not isinstance(v, Tensor):
+            raise _not_tensor(name, v, what, pos) from None
+    raise
 
 
 def tensor_elements(seq, arg=0):
@@ -501,11 +523,15 @@ def inplace(public_fn, name, reads_self=True):
     node gets self's storage as is rather than a copy of the old values."""
     precheck = INPLACE_CHECKS.get(name)
     refused = _COMPLEX_REFUSED.get(name)
+    parser = f"{name}(): argument "       # the out-of-place op's TypeError for an argument
 
     def fn(self, *args, **kwargs):
-        if refused is not None and self.arr.dtype.kind == "c":
-            raise RuntimeError(refused)
-        recording = _grad.enabled and (self._rg or _any_rg(args, kwargs))
+        try:
+            if refused is not None and self.arr.dtype.kind == "c":
+                raise RuntimeError(refused)
+            recording = _grad.enabled and (self._rg or _any_rg(args, kwargs))
+        except AttributeError:
+            raise_not_tensor(f"{name}_", ("input", 1, self))
         if recording:
             check_inplace(self)
             # backward must see the old values
@@ -520,6 +546,10 @@ def inplace(public_fn, name, reads_self=True):
         except (RuntimeError, NotImplementedError):
             if precheck is not None:        # torch checks the output first: report that
                 precheck(self, args, kwargs)
+            raise
+        except TypeError as e:              # torch's message names the in-place op
+            if str(e).startswith(parser):
+                raise TypeError(f"{name}_{str(e)[len(name):]}") from None
             raise
         write_into(self, out.arr, name)
         if _fw.level is not None:

@@ -13,7 +13,8 @@ from .._threads import get_num_threads as _num_threads
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
-from ._apply import _fw, _tname, apply as _apply, inplace as _inplace, out_autograd_error
+from ._apply import _fw, _tname, apply as _apply, inplace as _inplace, out_autograd_error, \
+    raise_not_tensor
 from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
 from .random import rng_for as _rng_for
 
@@ -492,17 +493,22 @@ def dense_order(a):
     return None if order == list(range(a.ndim)) else order
 
 
-def _preserving(make, input, memory_format, requires_grad):
-    """make(shape) in input's layout (torch's default memory_format=preserve_format)."""
+def _preserving(make, input, memory_format, requires_grad, name):
+    """make(shape) in input's layout (torch's default memory_format=preserve_format); `name`:
+    the *_like function's."""
     from .._memory_format import is_channels_last, preserve_format
+    try:
+        shape = tuple(input.shape)
+    except AttributeError:
+        raise_not_tensor(name, ("input", 1, input))
     if is_channels_last(memory_format):
-        t = make(tuple(input.shape), False)
+        t = make(shape, False)
         t.arr = _laid_out(t.arr, memory_format)
         return t.requires_grad_(True) if requires_grad else t
     order = dense_order(input.arr) if memory_format is None or \
         memory_format is preserve_format else None
     if order is None:
-        return make(tuple(input.shape), requires_grad)
+        return make(shape, requires_grad)
     t = make(tuple(input.shape[d] for d in order), False)
     t.arr = t.arr.transpose(np.argsort(order))
     return t.requires_grad_(True) if requires_grad else t
@@ -514,7 +520,7 @@ def _like(fn):
         return _preserving(lambda shape, rg: fn(shape, dtype=dtype or input.dtype,
                                                 device=device or input.device,
                                                 requires_grad=rg, **kw),
-                           input, memory_format, requires_grad)
+                           input, memory_format, requires_grad, f"{fn.__name__}_like")
     return like
 
 
@@ -527,7 +533,7 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
               memory_format=None):
     return _preserving(lambda shape, rg: full(shape, fill_value, dtype=dtype or input.dtype,
                                               device=device or input.device, requires_grad=rg),
-                       input, memory_format, requires_grad)
+                       input, memory_format, requires_grad, "full_like")
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
@@ -735,7 +741,11 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
 def polar(abs, angle, *, out=None):
     """abs * (cos(angle) + i sin(angle)), differentiable through both inputs."""
     from .elementwise import cos, mul, sin
-    if abs.dtype is not angle.dtype or abs.arr.dtype.kind != "f":
+    try:
+        same = abs.dtype is angle.dtype
+    except AttributeError:
+        raise_not_tensor("polar", ("abs", 1, abs), ("angle", 2, angle))
+    if not same or abs.arr.dtype.kind != "f":
         raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensor but got "
                            f"{_tname(abs.arr.dtype)} and {_tname(angle.arr.dtype)}")
     return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out)
@@ -838,7 +848,10 @@ _P_IN = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could thi
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
-    be = input.be
+    try:
+        be = input.be
+    except AttributeError:
+        raise_not_tensor("bernoulli", ("input", 1, input))
     probs = input.arr if p is None else p
     if p is None and not ((probs >= 0) & (probs <= 1)).all():      # NaN fails too
         raise RuntimeError(_P_IN)
@@ -849,7 +862,10 @@ def bernoulli(input, p=None, *, generator=None, out=None):
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
-    be = input.be
+    try:
+        be = input.be
+    except AttributeError:
+        raise_not_tensor("multinomial", ("input", 1, input))
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{_tname(input.arr.dtype)}")
@@ -881,7 +897,11 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 
 
 def poisson(input, generator=None):
-    if not (input.arr >= 0).all():
+    try:
+        a = input.arr
+    except AttributeError:
+        raise_not_tensor("poisson", ("input", 1, input))
+    if not (a >= 0).all():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     return _new(_rng_for(generator, input.be).poisson(input.arr).astype(input.arr.dtype),
                 input.be)

@@ -19,7 +19,8 @@ from .._tensor import Tensor, _new, bump_version
 from . import _special
 from ._blend import fast_where
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
-                     make_binary as _make_binary, make_unary as _make_unary, tensor_args)
+                     make_binary as _make_binary, make_unary as _make_unary, raise_not_tensor,
+                     tensor_args)
 from ._registry import contiguous_outputs, holomorphic as _holo, op as _op
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -317,13 +318,21 @@ def _conj_version(input):
 
 
 def is_conj(input):
-    return input.arr.dtype.kind == "c" and _conj_version(input) is not None
+    try:
+        kind = input.arr.dtype.kind
+    except AttributeError:
+        raise _not_tensor("is_conj", input) from None
+    return kind == "c" and _conj_version(input) is not None
 
 
 def is_neg(input):
     """The imaginary part of a conjugate view (a view of negated values), as torch's."""
+    try:
+        kind = input.arr.dtype.kind
+    except AttributeError:
+        raise _not_tensor("is_neg", input) from None
     vc = _conj_version(input)
-    if vc is None or input.arr.dtype.kind == "c":
+    if vc is None or kind == "c":
         return False
     offset = input.arr.__array_interface__["data"][0] - vc.buf.__array_interface__["data"][0] \
         if isinstance(vc.buf, np.ndarray) else input.arr.data.ptr - vc.buf.data.ptr
@@ -332,11 +341,17 @@ def is_neg(input):
 
 def resolve_conj(input):
     """A tensor with the conjugation done: a copy of a conjugate view, else `input` itself."""
-    return input.clone() if is_conj(input) else input
+    try:
+        return input.clone() if is_conj(input) else input
+    except TypeError:
+        raise_not_tensor("resolve_conj", ("input", 1, input))
 
 
 def resolve_neg(input):
-    return input.clone() if is_neg(input) else input
+    try:
+        return input.clone() if is_neg(input) else input
+    except TypeError:
+        raise_not_tensor("resolve_neg", ("input", 1, input))
 
 
 def _angle_real(xp, x):
@@ -403,7 +418,11 @@ relu = _same_unary("relu", _relu,
 
 
 def positive(input):
-    if input.arr.dtype.kind == "b":
+    try:
+        kind = input.arr.dtype.kind
+    except AttributeError:
+        raise _not_tensor("positive", input) from None
+    if kind == "b":
         raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return input
 

@@ -15,8 +15,8 @@ from .._tensor import Tensor, _new, bump_version
 from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as _warn_once
 from .._memory_format import contiguous_out
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _tname as _dtype_name, apply, \
-    inplace, tensor_args
+from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
+    _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_args
 from . import _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
@@ -529,11 +529,14 @@ def _tname(x):
     return f"torch.{_dtype_name(x.arr.dtype)}Tensor"
 
 
-def _put_value(self, value, index, accumulate=False):
+def _put_value(self, value, index, accumulate=False, name=None):
     """The value of an advanced put. torch does not cast tensor values, but a one-element value
     through a single boolean mask (not accumulating) is masked_fill_, which casts and takes the
-    value's one element whatever its shape."""
+    value's one element whatever its shape. `name`: index_put's, whose values must be a Tensor
+    (setitem's may be a number)."""
     if not isinstance(value, Tensor):
+        if name is not None:
+            raise _not_tensor(name, value, "values", 3)
         return value
     arrays = [a.arr if isinstance(a, Tensor) else a for a in index if a is not None]
     arrays = [a for a in arrays if hasattr(a, "dtype")]
@@ -649,7 +652,7 @@ def _put_indices(input, indices):
 
 
 def index_put(input, indices, values, accumulate=False):
-    values = _put_value(input, values, indices, accumulate)
+    values = _put_value(input, values, indices, accumulate, "index_put")
     return apply(_index_put, (input, _value_for(input, values)),
                  (_put_indices(input, indices), accumulate))
 
@@ -664,7 +667,7 @@ def index_put_(input, indices, values, accumulate=False):
 
 
 def _index_put_(input, indices, values, accumulate=False):
-    values = _put_value(input, values, indices, accumulate)
+    values = _put_value(input, values, indices, accumulate, "index_put_")
     if not (_grad.enabled and (input.requires_grad or getattr(values, "requires_grad", False))):
         value = _value_for(input, values)
         idx = _put_indices(input, indices)
@@ -722,7 +725,11 @@ def _(xp, g, shape, idx, dim):
 
 
 def index_select(input, dim, index, *, out=None):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("index_select", input) from None
+    d = wrap_dim(dim, nd)
     idx = _index_vector(index, "index_select")
     n = input.shape[d] if input.ndim else 1
     if _outside(idx, 0, n):
@@ -742,7 +749,11 @@ def _index_func_check(input, d, index, source, name):
         raise RuntimeError(f"{name}_(): Expected dtype int32/int64 for index but got: "
                            f"{_dtype_name(index.arr.dtype)}")
     idx = _index_vector(index, name)
-    if input.arr.dtype != source.arr.dtype:
+    try:
+        same = input.arr.dtype == source.arr.dtype
+    except AttributeError:
+        raise _not_tensor(name, source, "source", 4) from None
+    if not same:
         raise RuntimeError(f"{name}_(): self ({_dtype_name(input.arr.dtype)}) and source "
                            f"({_dtype_name(source.arr.dtype)}) must have the same scalar type")
     if d != 0 and d >= source.ndim:
@@ -881,6 +892,24 @@ def _(xp, g, idx, dim, nd):
     return gx, None, gv
 
 
+_VALUE_TYPES = (Tensor, int, float, complex, np.generic)
+
+
+def _no_overload(name, *args, **kwargs):
+    """torch's overload-resolution TypeError; args and kwargs: the call's arguments, named by
+    type in the message as torch does."""
+    got = [type(a).__name__ for a in args] + [f"{k}={type(v).__name__}"
+                                              for k, v in kwargs.items() if v is not None]
+    return TypeError(f"{name}() received an invalid combination of arguments - got "
+                     f"({', '.join(got)})")
+
+
+def _value_arg(name, value, *args, **kwargs):
+    """_no_overload's TypeError where `value` is neither a Tensor nor a number."""
+    if not isinstance(value, _VALUE_TYPES):
+        raise _no_overload(name, *args, **kwargs)
+
+
 def index_fill(input, dim, index, value):
     d = wrap_dim(dim, input.ndim)
     if isinstance(index, Tensor) and index.arr.dtype != np.int64:
@@ -893,6 +922,7 @@ def index_fill(input, dim, index, value):
                                f"tensor with {value.ndim} dimension(s).")
         value = value.to(input.dtype)
     else:
+        _value_arg("index_fill", value, dim, index, value)
         if isinstance(value, (complex, np.complexfloating)) and not input.is_complex():
             raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is "
                                "not supported")
@@ -940,12 +970,14 @@ def _check_gather(input, dim, index, name, src=None):
     try:
         ia = index.arr
     except AttributeError:
-        raise TypeError(f"{name}(): argument 'index' must be Tensor, not "
-                        f"{type(index).__name__}") from None
+        raise _not_tensor(name, index, "index", 3) from None
     if ia.dtype != np.int64 and ia.dtype != np.int32:
         raise RuntimeError(f"{'gather' if name == 'gather' else 'scatter'}(): Expected dtype "
                            "int32/int64 for index")
-    xs, js = input.arr.shape, ia.shape
+    try:
+        xs, js = input.arr.shape, ia.shape
+    except AttributeError:
+        raise _not_tensor(name, input) from None
     d = wrap_dim(dim, len(xs))
     if len(js) != len(xs) and ia.size and xs:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor"
@@ -1055,6 +1087,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
         if src.arr.dtype != input.arr.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     else:
+        _value_arg("scatter", src, dim, index, src, reduce=reduce)
         d = _check_gather(input, dim, index, "scatter")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
@@ -1075,7 +1108,7 @@ _SCATTER_VALUE = _node_class("ScatterBackward1")
 
 
 def scatter_add(input, dim, index, src):
-    return _scatter_reduce_any(input, dim, index, src, "sum")
+    return _scatter_reduce_any(input, dim, index, src, "sum", name="scatter_add")
 
 
 @op("scatter_reduce", saves="both")
@@ -1188,9 +1221,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                            "scatter_reduce")
 
 
-def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True):
-    tensor_args("scatter_reduce" if reduce != "sum" else "scatter_add", ("index", 2, index),
-                ("src", 3, src))
+def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True,
+                        name="scatter_reduce"):
+    tensor_args(name, ("index", 2, index), ("src", 3, src))
     reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)     # torch accepts these too
     if reduce not in _REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
@@ -1249,9 +1282,7 @@ def _(xp, g, mask, tensor_value):
 
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_")
-    if not isinstance(value, (Tensor, int, float, complex, np.generic)):
-        raise TypeError(f"masked_fill_() received an invalid combination of arguments - got "
-                        f"(Tensor, {type(value).__name__})")
+    _value_arg("masked_fill_", value, mask, value)
     _broadcastable(mask.shape, input.shape)
     if isinstance(value, Tensor):
         if value.ndim:
@@ -1285,7 +1316,11 @@ def _(xp, g, shape, m):
 
 def masked_select(input, mask, *, out=None):
     _check_mask(mask, "masked_select")
-    _broadcastable(mask.shape, input.shape)
+    try:
+        shape = input.shape
+    except AttributeError:
+        raise _not_tensor("masked_select", input) from None
+    _broadcastable(mask.shape, shape)
     return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
 
 
@@ -1344,10 +1379,13 @@ def _(xp, g, shape, index):
 
 
 def take(input, index):
-    if index.arr.dtype != np.int64:
+    try:
+        n, long = input.numel(), index.arr.dtype == np.int64
+    except AttributeError:
+        raise_not_tensor("take", ("input", 1, input), ("index", 2, index))
+    if not long:
         raise RuntimeError("take(): Expected a long tensor for index, but got "
                            + _dtype_name(index.arr.dtype))
-    n = input.numel()
     a = index.arr
     if a.size and (int(a.min()) < -n or int(a.max()) >= n):
         bad = int(a.max()) if int(a.max()) >= n else int(a.min())
@@ -1383,8 +1421,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 def put(input, index, source, accumulate=False):
     from .shape import reshape
     if not isinstance(source, Tensor):
-        raise TypeError("put_(): argument 'source' (position 2) must be Tensor, not "
-                        + type(source).__name__)
+        raise _not_tensor("put", source, "source", 3)
     if index.arr.dtype != np.int64:
         raise RuntimeError("put_(): Expected a long tensor for index, but got "
                            + _dtype_name(index.arr.dtype))
@@ -1412,7 +1449,10 @@ def _flat_index(input, index):
 
 # ---- nonzero / sorting / searching ------------------------------------------------------------
 def nonzero(input, *, out=None, as_tuple=False):
-    a = input.arr
+    try:
+        a = input.arr
+    except AttributeError:
+        raise _not_tensor("nonzero", input) from None
     xp = input.be.xp
     if a.ndim == 0:
         idx = (xp.zeros(int(bool(a)), np.int64),)
@@ -1517,14 +1557,22 @@ def _no_complex_sort(input, name="Sort"):
 
 
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("sort", input) from None
+    d = wrap_dim(dim, nd)
     _no_complex_sort(input)
     return _finish_tuple(apply(_sort, (input,), (d, bool(descending), bool(stable))), out,
                          "sort", SORT)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("argsort", input) from None
+    d = wrap_dim(dim, nd)
     _no_complex_sort(input)
     a = input.arr
     if a.ndim == 0:
@@ -1582,7 +1630,11 @@ _topk.vjp(lambda xp, g, shape, i, dim: (g[0],) if i is None else
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
-    if input.arr.dtype == bool:
+    try:
+        boolean = input.arr.dtype == bool
+    except AttributeError:
+        raise _not_tensor("topk", input) from None
+    if boolean:
         raise RuntimeError("topk does not support bool dtypes on CPU")
     k = int_arg(k, "topk", "k", 1)
     d = wrap_dim(dim, input.ndim)
@@ -1676,8 +1728,13 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                                "got side of left while right was True")
         right = side == "right"
     seq = sorted_sequence
-    xp = seq.be.xp
+    try:
+        xp = seq.be.xp
+    except AttributeError:
+        raise _no_overload("searchsorted", seq, input) from None
     scalar = not isinstance(input, Tensor)
+    if scalar:
+        _value_arg("searchsorted", input, seq, input)
     vals = xp.asarray(input) if scalar else input.arr
     s = seq.arr
     _searchsorted_checks(seq, vals, sorter)
@@ -1734,7 +1791,13 @@ def _searchsorted_checks(seq, vals, sorter):
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
-    if boundaries.ndim != 1:
+    if not isinstance(input, Tensor):
+        _value_arg("bucketize", input, input, boundaries, right=right)
+    try:
+        nd = boundaries.ndim
+    except AttributeError:
+        raise _no_overload("bucketize", input, boundaries, right=right) from None
+    if nd != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
                            f"{boundaries.ndim})")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)

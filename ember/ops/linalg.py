@@ -16,7 +16,8 @@ from .._warnings import warn_once as _warn_once
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _fw, _fw_propagate, apply, tensor_args, tensor_elements
+from ._apply import _finish, _fw, _fw_propagate, _not_tensor, apply, raise_not_tensor, \
+    tensor_args, tensor_elements, tensor_ndim
 from ._dims import int_arg, wrap_dim
 from ._registry import contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -126,13 +127,6 @@ def _check_batch(sa, sb):
             raise RuntimeError(f"The size of tensor a ({sa[-i]}) must match the size of tensor b "
                                f"({sb[-i]}) at non-singleton dimension "
                                f"{builtins.max(len(sa), len(sb)) - i}")
-
-
-def _tensors(name, *args):
-    for pos, (arg, a) in enumerate(args, 1):
-        if not isinstance(a, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                            f"{type(a).__name__}")
 
 
 def _rows(a):
@@ -517,7 +511,10 @@ def _check_batches(b1, b2):
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
-    prod = outer(vec1, vec2)
+    try:
+        prod = outer(vec1, vec2)
+    except TypeError:
+        raise_not_tensor("addr", ("vec1", 2, vec1), ("vec2", 3, vec2))
     if alpha != 1:
         prod = prod * alpha
     if beta == 0:
@@ -842,7 +839,7 @@ def _einsum_sublist(args):
 
 def tensordot(a, b, dims=2, out=None):
     from .shape import permute, reshape
-    _tensors("tensordot", ("a", a), ("b", b))
+    tensor_args("tensordot", ("input", 1, a), ("other", 2, b))
     if a.dtype != b.dtype and not _amp.enabled:
         raise RuntimeError("both inputs should have same dtype")
     if isinstance(dims, Tensor):
@@ -876,7 +873,7 @@ def tensordot(a, b, dims=2, out=None):
 
 def kron(input, other, *, out=None):
     from .shape import reshape
-    _tensors("kron", ("input", input), ("other", other))
+    tensor_args("kron", ("input", 1, input), ("other", 2, other))
     nd = builtins.max(input.ndim, other.ndim)
     a = reshape(input, (1,) * (nd - input.ndim) + tuple(input.shape))
     b = reshape(other, (1,) * (nd - other.ndim) + tuple(other.shape))
@@ -946,8 +943,10 @@ def _linalg_cross(input, other, *, dim=-1):
 
 
 # ---- decompositions and solvers (public in ember.linalg; torch.* aliases below) ---------------
-def _square(A, name):
-    if A.ndim < 2:
+def _square(A, name, what="A"):
+    """A: batches of square floating matrices (`name` as linalg.det; `what`: torch's name of
+    the argument)."""
+    if tensor_ndim(name.replace(".", "_"), A, what) < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
@@ -978,7 +977,10 @@ def lapack_only(A, kernel):
 
 
 def _floating(A, name):
-    dt = A.arr.dtype
+    try:
+        dt = A.arr.dtype
+    except AttributeError:      # torch.linalg's functions call their matrix A, the others input
+        raise _not_tensor(name.replace(".", "_"), A, "A" if "." in name else "input") from None
     if dt.kind in "fc" and dt.itemsize >= 4:
         return
     if name == "linalg.pinv":
@@ -1214,7 +1216,7 @@ def _(xp, g, L, upper):
 
 
 def _linalg_cholesky(A, *, upper=False, out=None):
-    _square(A, "linalg.cholesky")
+    _square(A, "linalg.cholesky", "input")
     return _finish(apply(_cholesky, (A,), (bool(upper),)), out, "linalg_cholesky", True)
 
 
@@ -1262,7 +1264,7 @@ def _qr_grad_tall(xp, gq, gr, q, r):
 
 
 def _linalg_qr(A, mode="reduced", *, out=None):
-    if A.ndim < 2:
+    if tensor_ndim("linalg_qr", A, "A") < 2:
         raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.qr")
     if mode not in ("reduced", "complete", "r"):
@@ -1334,9 +1336,9 @@ def _(xp, g, v, tau):
 
 def _linalg_householder_product(A, tau, *, out=None):
     name = "torch.linalg.householder_product"
-    if A.ndim < 2:
+    if tensor_ndim("linalg_householder_product", A, "input") < 2:
         raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
-    if tau.ndim != A.ndim - 1:
+    if tensor_ndim("linalg_householder_product", tau, "tau", 2) != A.ndim - 1:
         raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but "
                            f"got tau.ndim equal to {tau.ndim} and input.ndim is equal to "
                            f"{A.ndim}")
@@ -1419,7 +1421,7 @@ def _cpu_driver(A, driver, name):
 
 
 def _linalg_svd(A, full_matrices=True, *, driver=None, out=None):
-    if A.ndim < 2:
+    if tensor_ndim("linalg_svd", A, "A") < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svd")
     _cpu_driver(A, driver, "svd")
@@ -1437,7 +1439,7 @@ _svdvals.vjp(lambda xp, g, u, vh: (xp.matmul(u * g[..., None, :], vh),))
 
 
 def _linalg_svdvals(A, *, driver=None, out=None):
-    if A.ndim < 2:
+    if tensor_ndim("linalg_svdvals", A, "A") < 2:
         raise RuntimeError("linalg.svdvals: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svdvals")
     _cpu_driver(A, driver, "svdvals")
@@ -1486,7 +1488,7 @@ def _eigh_grad(xp, gl, gv, L, V):
 
 
 def _linalg_eigh(A, UPLO="L", *, out=None):
-    _square(A, "linalg.eigh")
+    _square(A, "linalg.eigh", "input")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     return EIGH(*apply(_eigh, (A,), (UPLO,)))
@@ -1502,7 +1504,7 @@ _eigvalsh.vjp(lambda xp, g, V: (xp.matmul(V * g[..., None, :], _mH(V)),))
 
 
 def _linalg_eigvalsh(A, UPLO="L", *, out=None):
-    _square(A, "linalg.eigvalsh")
+    _square(A, "linalg.eigvalsh", "input")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", True)
@@ -1545,7 +1547,7 @@ def _(xp, g, a, p):
 
 
 def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
-    if A.ndim < 2:
+    if tensor_ndim("linalg_pinv", A, "A") < 2:
         raise RuntimeError("linalg.pinv(" + _tn(A) + "{" + str(list(A.shape)) + "}): expected a "
                            "tensor with 2 or more dimensions of float, double, cfloat or cdouble "
                            "types")
@@ -1564,6 +1566,7 @@ def pinverse(input, rcond=1e-15):
 
 
 def _linalg_matrix_power(A, n, *, out=None):
+    tensor_ndim("linalg_matrix_power", A, "input")
     _square(A, "linalg.matrix_power") if A.arr.dtype.kind in "fc" and A.arr.dtype.itemsize > 2 \
         else \
         _square_shape(A, "linalg.matrix_power")
@@ -1692,7 +1695,11 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
                         f"{type(ord).__name__}")
-    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+    try:
+        real = not (x.dtype.is_floating_point or x.dtype.is_complex)
+    except AttributeError:
+        raise _not_tensor("linalg_vector_norm", x) from None
+    if real:
         _floating(x, "linalg.vector_norm")
     if dtype is not None:
         from .._dtype import promote_types, to_dtype
@@ -1745,6 +1752,7 @@ def slogdet(input):
 
 
 def cholesky(input, upper=False, *, out=None):
+    tensor_ndim("cholesky", input)
     lapack_only(input, "cholesky_cpu")
     return _linalg_cholesky(input, upper=upper, out=out)
 
@@ -1754,7 +1762,7 @@ def qr(input, some=True, *, out=None):
 
 
 def geqrf(input, *, out=None):
-    if input.ndim < 2:
+    if tensor_ndim("geqrf", input) < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
     lapack_only(input, "geqrf_cpu")
     return _GEQRF(*apply(_geqrf, (input,)))
@@ -1802,6 +1810,7 @@ def _(xp, g, a):
 
 
 def matrix_exp(input):
+    tensor_ndim("linalg_matrix_exp", input, "input")
     if input.dtype in (_dtype.float16, _dtype.bfloat16):     # no LAPACK: in float32, rounded
         return matrix_exp(input.float()).to(input.dtype)
     _square(input, "linalg.matrix_exp")
@@ -1811,6 +1820,7 @@ def matrix_exp(input):
 
 
 def svd(input, some=True, compute_uv=True, *, out=None):
+    tensor_ndim("svd", input)
     if not compute_uv:
         from .creation import zeros
         s = _linalg_svdvals(input)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .._warnings import warn_once as _warn_once
-from ._apply import _finish, _finish_tuple, apply
+from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
 from ._registry import op
 from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _tn, lapack_only
 
@@ -125,7 +125,7 @@ def _(xp, g, P, L, U):
 
 
 def _check_lu_input(A, pivot, name):
-    if A.ndim < 2:
+    if tensor_ndim(name.replace(".", "_"), A, "A") < 2:
         raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(A.shape)} instead")
     if A.arr.dtype.kind not in "fc":
@@ -160,7 +160,10 @@ def _raise_info(info, name):
 
 
 def _linalg_lu_factor(A, *, pivot=True, out=None):
-    r = _linalg_lu_factor_ex(A, pivot=pivot)
+    try:
+        r = _linalg_lu_factor_ex(A, pivot=pivot)
+    except TypeError:
+        raise_not_tensor("linalg_lu_factor", ("A", 1, A))
     _raise_info(r.info, "torch.linalg.lu_factor")
     return LU_FACTOR(r.LU, r.pivots)
 
@@ -173,14 +176,17 @@ def _linalg_lu(A, *, pivot=True, out=None):
 
 
 def lu(A, pivot=True, get_infos=False, out=None):
-    r = _linalg_lu_factor_ex(A, pivot=pivot)
+    try:
+        r = _linalg_lu_factor_ex(A, pivot=pivot)
+    except TypeError:
+        raise_not_tensor("_lu_with_info", ("input", 1, A))
     return LU_WITH_INFO(*r) if get_infos else (r.LU, r.pivots)
 
 
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
     from .._tensor import _new
     from .creation import empty, eye
-    if LU_data.ndim < 2:
+    if tensor_ndim("lu_unpack", LU_data, "LU_data") < 2:
         raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(LU_data.shape)} instead")
     if LU_pivots.dtype.__str__() != "torch.int32":
@@ -201,7 +207,8 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
 
 def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     from .. import linalg as la
-    if LU.ndim < 2 or LU.shape[-1] != LU.shape[-2]:
+    tensor_ndim("linalg_lu_solve", B, "B", 3)
+    if tensor_ndim("linalg_lu_solve", LU, "LU") < 2 or LU.shape[-1] != LU.shape[-2]:
         raise RuntimeError("linalg.lu_solve: A must be batches of square matrices, but they are "
                            f"{LU.shape[-2]} by {LU.shape[-1]} matrices")
     if B.dtype != LU.dtype:
@@ -270,7 +277,7 @@ def _(xp, g):
 
 
 def _ldl_check(A, name):
-    if A.ndim < 2:
+    if tensor_ndim(name.replace("torch.linalg.", "linalg_"), A, "input") < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
@@ -329,10 +336,10 @@ def _(xp, g):
 
 def _linalg_ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
     name = "torch.linalg.ldl_solve"
-    if LD.ndim < 2 or LD.shape[-1] != LD.shape[-2]:
+    if tensor_ndim("linalg_ldl_solve", LD, "LD") < 2 or LD.shape[-1] != LD.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
                            f"{LD.shape[-2] if LD.ndim > 1 else 1} by {LD.shape[-1]} matrices")
-    if B.ndim < 2:
+    if tensor_ndim("linalg_ldl_solve", B, "B", 3) < 2:
         raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got "
                          "-2)")
     if tuple(pivots.shape) != tuple(LD.shape[:-1]):
@@ -361,7 +368,8 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
                "copy of one of the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be "
                "replaced with\nX = torch.linalg.solve_triangular(A, B).")
     from .shape import broadcast_shapes
-    if b.ndim < 2 or A.ndim < 2:
+    if tensor_ndim("triangular_solve", b, "input") < 2 or \
+            tensor_ndim("triangular_solve", A, "A", 2) < 2:
         raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, "
                            f"but it has {b.ndim} dimensions instead")
     lapack_only(A, "triangular_solve_cpu")
@@ -383,7 +391,8 @@ def _gram(L, upper):
 
 def cholesky_solve(B, L, upper=False, *, out=None):
     from .. import linalg as la
-    if B.ndim < 2 or L.ndim < 2:
+    if tensor_ndim("cholesky_solve", B, "input") < 2 or \
+            tensor_ndim("cholesky_solve", L, "input2", 2) < 2:
         raise RuntimeError("b should have at least 2 dimensions, but has "
                            f"{B.ndim} dimensions instead")
     if B.dtype != L.dtype:
@@ -404,7 +413,7 @@ def cholesky_solve(B, L, upper=False, *, out=None):
 
 def cholesky_inverse(L, upper=False, *, out=None):
     from .. import linalg as la
-    if L.ndim < 2:
+    if tensor_ndim("cholesky_inverse", L, "input") < 2:
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
                            "dimensions.")
     lapack_only(L, "cholesky_inverse_out_cpu")
@@ -413,6 +422,9 @@ def cholesky_inverse(L, upper=False, *, out=None):
 
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     from .. import linalg as la
+    tensor_ndim("ormqr", input, "input")
+    tensor_ndim("ormqr", tau, "input2", 2)
+    tensor_ndim("ormqr", other, "input3", 3)
     lapack_only(input, "ormqr_cpu")
     from .creation import zeros
     from .shape import cat
@@ -428,6 +440,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
 # ---- norms and the deprecated matrix_rank --------------------------------------------------
 def nuclear_norm(input, dim=None, keepdim=False, *, out=None):
     from .. import linalg as la
+    tensor_ndim("nuclear_norm", input, "input")
     if isinstance(dim, bool):
         dim, keepdim = None, dim
     return la.matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim,
@@ -436,6 +449,7 @@ def nuclear_norm(input, dim=None, keepdim=False, *, out=None):
 
 def frobenius_norm(input, dim, keepdim=False, *, out=None):
     from .. import linalg as la
+    tensor_ndim("frobenius_norm", input, "input")
     dim = (dim,) if isinstance(dim, int) else tuple(dim)
     return la.vector_norm(input, 2, dim, keepdim, out=out)
 

@@ -16,7 +16,8 @@ from .._tensor import Tensor, _new
 from . import _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
     shape as _S
-from ._apply import _finish, apply as _apply, make_unary as _make_unary, tensor_arg as _tensor_arg
+from ._apply import _finish, apply as _apply, make_unary as _make_unary, \
+    raise_not_tensor as _not_tensor, tensor_arg as _tensor_arg
 from ._registry import holomorphic as _holo, op as _op
 
 _PI = math.pi
@@ -218,6 +219,10 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
     if out is not None:
         return _finish(diff(input, n, dim, prepend, append), out, "diff")
     _tensor_arg("diff", input)
+    if prepend is not None:
+        _tensor_arg("diff", prepend, "prepend", 4)
+    if append is not None:
+        _tensor_arg("diff", append, "append", 5)
     if input.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
     if n < 0:
@@ -242,8 +247,17 @@ def _dx_along(x, y, dim):
     return diff(x, dim=dim)
 
 
+_NO_X = object()    # the trapezoid functions' x not given (torch refuses an explicit None)
+
+
 def _check_xdx(name, x, dx):
-    if x is not None and dx is not None:
+    """x, where given, must be a Tensor (a number is dx, by keyword), and not with dx."""
+    if x is _NO_X:
+        return
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(x).__name__})")
+    if dx is not None:
         raise TypeError(f"{name}() received an invalid combination of arguments: x and dx "
                         "cannot both be given")
 
@@ -256,7 +270,7 @@ def _no_bool(name, y, x):
         raise RuntimeError(f"{name}: received a bool input for `y`, but bool is not supported")
 
 
-def trapezoid(y, x=None, *, dx=None, dim=-1):
+def trapezoid(y, x=_NO_X, *, dx=None, dim=-1):
     _tensor_arg("trapezoid", y, "y")
     _check_xdx("trapezoid", x, dx)
     _no_bool("trapezoid", y, x)
@@ -267,8 +281,6 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
             return _R.sum(_E.mul(y, 0.0), dim)
         mid = _E.add(_S.narrow(y, dim, 1, n - 1), _S.narrow(y, dim, 0, n - 1))
         return _E.div(_R.sum(_E.mul(_dx_along(x, y, dim), mid), dim), 2.0)
-    if x is not None:
-        dx = x
     dx = 1.0 if dx is None else dx
     if n == 0:
         return _R.sum(_E.mul(y, 0.0), dim)
@@ -276,11 +288,11 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     return _E.mul(_E.sub(_R.sum(y, dim), _E.mul(ends, 0.5)), dx)
 
 
-def trapz(y, x=None, *, dx=None, dim=-1):
+def trapz(y, x=_NO_X, *, dx=None, dim=-1):
     return trapezoid(y, x, dx=dx, dim=dim)
 
 
-def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+def cumulative_trapezoid(y, x=_NO_X, *, dx=None, dim=-1):
     _tensor_arg("cumulative_trapezoid", y, "y")
     _check_xdx("cumulative_trapezoid", x, dx)
     _no_bool("cumulative_trapezoid", y, x)
@@ -291,8 +303,6 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     mid = _E.add(_S.narrow(y, dim, 0, n - 1), _S.narrow(y, dim, 1, n - 1))
     if isinstance(x, Tensor):
         return _E.div(_R.cumsum(_E.mul(_dx_along(x, y, dim), mid), dim), 2.0)
-    if x is not None:
-        dx = x
     dx = 1.0 if dx is None else dx
     return _R.cumsum(_E.mul(mid, dx / 2.0), dim)
 
@@ -362,7 +372,10 @@ def bincount(input, weights=None, minlength=0):
     xp = input.be.xp
     if weights is None:
         return _new(xp.bincount(a, minlength=minlength).astype(np.int64), input.be)
-    w = weights.arr
+    try:
+        w = weights.arr
+    except AttributeError:
+        _not_tensor("bincount", ("weights", 2, weights))
     if w.shape != a.shape:
         raise RuntimeError("weights should be 1-d and have the same length as input")
     dt = w.dtype if w.dtype == np.float32 else np.float64
@@ -372,6 +385,10 @@ def bincount(input, weights=None, minlength=0):
 
 def cov(input, *, correction=1, fweights=None, aweights=None):
     _tensor_arg("cov", input)
+    if fweights is not None:
+        _tensor_arg("cov", fweights, "fweights", None)
+    if aweights is not None:
+        _tensor_arg("cov", aweights, "aweights", None)
     if input.arr.dtype == bool:
         raise RuntimeError("cov(): bool dtype is not supported for input")
     if input.ndim > 2:

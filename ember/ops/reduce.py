@@ -56,13 +56,14 @@ def _int_to_i64(x, dtype):
     return x.astype(np.int64) if x.dtype.kind in "biu" else x
 
 
-def _dims(input, dim):
+def _dims(input, dim, name):
     """dim (None, int, or a sequence of ints) -> None (all dims) or a sorted tuple, with torch's
-    errors: IndexError out of range (0-d tensors accept -1 and 0), RuntimeError for repeats."""
+    errors: IndexError out of range (0-d tensors accept -1 and 0), RuntimeError for repeats;
+    `name`: the reduction's, for the TypeError where input is not a Tensor."""
     try:
         ndim = input.arr.ndim
     except AttributeError:
-        raise _not_tensor("reduce", input) from None
+        raise _not_tensor(name, input) from None
     if dim is None:
         return None
     if isinstance(dim, (tuple, list)):
@@ -146,7 +147,7 @@ _sum1 = _make_unary(_op("sum_dim", saves=None, node="SumBackward1")(_sum_fwd).vj
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
-    dims = _dims(input, dim)
+    dims = _dims(input, dim, "sum")
     fn = _sum0 if dim is None else _sum1
     return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out)
 
@@ -172,7 +173,8 @@ _nansum_fn = _make_unary(_nansum)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
-    return _finish(_nansum_fn(input, _dims(input, dim), keepdim, _np_dtype(dtype)), out)
+    return _finish(_nansum_fn(input, _dims(input, dim, "nansum"), keepdim, _np_dtype(dtype)),
+                   out)
 
 
 def _mean_fwd(xp, x, dims, keepdim, dtype):
@@ -200,15 +202,19 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if dtype is None and getattr(input, "arr", None) is not None:
         if input.arr.dtype.kind in "biu":         # torch checks the dtype before the dims
             _float_only(input.arr, "mean")
-    dims = _dims(input, dim)
+    dims = _dims(input, dim, "mean")
     fn = _mean0 if dim is None else _mean1
     return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out)
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     from .elementwise import isnan, logical_not
-    x = input if dtype is None else input.to(_to_dtype(dtype))
-    if x.arr.dtype.kind in "biu":
+    try:
+        x = input if dtype is None else input.to(_to_dtype(dtype))
+        kind = x.arr.dtype.kind
+    except AttributeError:
+        raise _not_tensor("nanmean", input) from None
+    if kind in "biu":
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_tname(x.arr.dtype)}")
     count = sum(logical_not(isnan(x)), dim, keepdim)
@@ -245,8 +251,12 @@ def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     dt = _np_dtype(dtype)
     if dim is _NO_DIM:
         return _finish(_prod0(input, None, False, dt), out)
-    d = _wrap_dim(_int_dim("prod", dim), input.arr.ndim)
-    dims = (d,) if input.arr.ndim else None
+    try:
+        nd = input.arr.ndim
+    except AttributeError:
+        raise _not_tensor("prod", input) from None
+    d = _wrap_dim(_int_dim("prod", dim), nd)
+    dims = (d,) if nd else None
     return _finish(_prod1(input, dims, keepdim, dt), out)
 
 
@@ -286,11 +296,11 @@ _min_all = _make_unary(_op("min_all", saves="both", node="MinBackward1")(
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
-    return _finish(_amax(input, _dims(input, dim), keepdim), out)
+    return _finish(_amax(input, _dims(input, dim, "amax"), keepdim), out)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
-    return _finish(_amin(input, _dims(input, dim), keepdim), out)
+    return _finish(_amin(input, _dims(input, dim, "amin"), keepdim), out)
 
 
 def _first_index(xp, x, axis, f):
@@ -395,8 +405,12 @@ AMINMAX = _return_type("aminmax", ("min", "max"))
 
 
 def aminmax(input, *, dim=None, keepdim=False, out=None):
+    try:
+        nd = input.arr.ndim
+    except AttributeError:
+        raise _not_tensor("aminmax", input) from None
     if dim is not None:
-        _wrap_dim(_int_dim("aminmax", dim), input.arr.ndim)
+        _wrap_dim(_int_dim("aminmax", dim), nd)
     if input.arr.size == 0 and (dim is None or input.arr.shape[_wrap_dim(dim, input.ndim)] == 0):
         raise (RuntimeError if dim is None else IndexError)(
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
@@ -473,14 +487,14 @@ def _correction(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
-def _var_args(input, dim, unbiased, keepdim, correction):
+def _var_args(name, input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):         # var(input, unbiased) legacy positional form
         unbiased, dim = dim, None
     if unbiased is not None and not isinstance(unbiased, bool):
         raise TypeError(f"std(): argument 'unbiased' must be bool, not {type(unbiased).__name__}")
     if getattr(input, "arr", None) is not None and input.arr.dtype.kind in "biu":
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    return _dims(input, dim), _correction(unbiased, correction), keepdim
+    return _dims(input, dim, name), _correction(unbiased, correction), keepdim
 
 
 def _dof_warn(name, input, dims, corr):
@@ -494,13 +508,13 @@ def _dof_warn(name, input, dims, corr):
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
-    dims, corr, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    dims, corr, keepdim = _var_args("var", input, dim, unbiased, keepdim, correction)
     _dof_warn("var", input, dims, corr)
     return _finish(_var(input, dims, corr, keepdim, False), out)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
-    dims, corr, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    dims, corr, keepdim = _var_args("std", input, dim, unbiased, keepdim, correction)
     _dof_warn("std", input, dims, corr)
     return _finish(_std(input, dims, corr, keepdim, True), out)
 
@@ -526,13 +540,13 @@ _std_mean = _op("std_mean", saves="in", n_out=2, node="StdMeanBackward0")(
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    dims, corr, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    dims, corr, keepdim = _var_args("var_mean", input, dim, unbiased, keepdim, correction)
     _dof_warn("var_mean", input, dims, corr)
     return _apply(_var_mean, (input,), (dims, corr, keepdim, False))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    dims, corr, keepdim = _var_args(input, dim, unbiased, keepdim, correction)
+    dims, corr, keepdim = _var_args("std_mean", input, dim, unbiased, keepdim, correction)
     _dof_warn("std_mean", input, dims, corr)
     return _apply(_std_mean, (input,), (dims, corr, keepdim, True))
 
@@ -566,7 +580,7 @@ def logsumexp(input, dim=None, keepdim=False, *, out=None):
         raise TypeError("logsumexp() missing 1 required positional arguments: \"dim\"")
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): Expected reduction dim to be specified")
-    return _finish(_logsumexp_fn(input, _dims(input, dim), keepdim), out)
+    return _finish(_logsumexp_fn(input, _dims(input, dim, "logsumexp"), keepdim), out)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -575,7 +589,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if input.arr.dtype.kind in "biu":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_tname(input.arr.dtype)}")
-    _dims(input, dim)               # torch's dim errors before the linalg ones
+    _dims(input, dim, "norm")       # torch's dim errors before the linalg ones
     if input.arr.dtype.char in "eE" and p != "nuc":     # 2-byte floats: through float32
         dt = input.dtype
         return _finish(norm(input.float(), p, dim, keepdim, dtype=dtype).to(
@@ -649,7 +663,11 @@ _cumsum_fn = _make_unary(_cumsum)
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
-    return _finish(_cumsum_fn(input, _wrap_dim(dim, input.ndim), _np_dtype(dtype)), out)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("cumsum", input) from None
+    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), _np_dtype(dtype)), out)
 
 
 @_op("cumprod", saves="both")
@@ -691,7 +709,11 @@ _cumprod_fn = _make_unary(_cumprod)
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
-    return _finish(_cumprod_fn(input, _wrap_dim(dim, input.ndim), _np_dtype(dtype)), out)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("cumprod", input) from None
+    return _finish(_cumprod_fn(input, _wrap_dim(dim, nd), _np_dtype(dtype)), out)
 
 
 def _accumulate(xp, ufunc, a):
@@ -765,7 +787,11 @@ CUMMAX, CUMMIN = _return_type("cummax"), _return_type("cummin")
 
 def _cum_extreme_call(cls, op_, input, dim, out=None):
     try:
-        d = _wrap_dim(dim, input.ndim)
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor(op_.name, input) from None
+    try:
+        d = _wrap_dim(dim, nd)
     except IndexError:
         if input.arr.size:
             raise
@@ -833,7 +859,11 @@ _logcumsumexp_fn = _make_unary(_logcumsumexp)
 
 
 def logcumsumexp(input, dim, *, out=None):
-    return _finish(_logcumsumexp_fn(input, _wrap_dim(dim, input.ndim)), out)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("logcumsumexp", input) from None
+    return _finish(_logcumsumexp_fn(input, _wrap_dim(dim, nd)), out)
 
 
 # ---- boolean reductions -------------------------------------------------------------------------
@@ -846,7 +876,7 @@ def _bool_reduce(name, f):
         if isinstance(dim, (tuple, list)) and not dim:     # dim=(): no reduction at all
             r = f(x[..., None], axis=-1, keepdims=False)
         else:
-            r = _arr(xp, f(x, axis=_dims(input, dim), keepdims=keepdim))
+            r = _arr(xp, f(x, axis=_dims(input, dim, name), keepdims=keepdim))
         if x.dtype == np.uint8:
             r = r.astype(np.uint8)
         return _finish(_new(r, input.be), out)
@@ -859,8 +889,11 @@ any = _bool_reduce("any", lambda x, axis, keepdims: x.any(axis=axis, keepdims=ke
 
 
 def count_nonzero(input, dim=None):
-    x, xp = input.arr, input.be.xp
-    dims = _dims(input, dim)
+    try:
+        x, xp = input.arr, input.be.xp
+    except AttributeError:
+        raise _not_tensor("count_nonzero", input) from None
+    dims = _dims(input, dim, "count_nonzero")
     return _new(_arr(xp, (x != 0).sum(axis=dims)).astype(np.int64, copy=False), input.be)
 
 
@@ -966,14 +999,22 @@ MEDIAN, NANMEDIAN = _return_type("median"), _return_type("nanmedian")
 def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
     if dim is _NO_DIM:
         return _median0(input)
-    d = _wrap_dim(_int_dim("median", dim), input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("median", input) from None
+    d = _wrap_dim(_int_dim("median", dim), nd)
     return _finish_tuple(_apply(_median1, (input,), (d, keepdim)), out, "median", MEDIAN)
 
 
 def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
     if dim is _NO_DIM:
         return _nanmedian0(input)
-    d = _wrap_dim(_int_dim("nanmedian", dim), input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("nanmedian", input) from None
+    d = _wrap_dim(_int_dim("nanmedian", dim), nd)
     return _finish_tuple(_apply(_nanmedian1, (input,), (d, keepdim)), out, "nanmedian",
                          NANMEDIAN)
 
@@ -1022,8 +1063,12 @@ MODE = _return_type("mode")
 
 
 def mode(input, dim=-1, keepdim=False, *, out=None):
-    return _finish_tuple(_apply(_mode, (input,), (_wrap_dim(dim, input.ndim), keepdim)), out,
-                         "mode", MODE)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("mode", input) from None
+    return _finish_tuple(_apply(_mode, (input,), (_wrap_dim(dim, nd), keepdim)), out, "mode",
+                         MODE)
 
 
 @_op("kthvalue", saves="in", n_out=2)
@@ -1074,8 +1119,12 @@ KTHVALUE = _return_type("kthvalue")
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise _not_tensor("kthvalue", input) from None
     k = int_arg(k, "kthvalue", "k", 1)
-    return _finish_tuple(_apply(_kthvalue, (input,), (k, _wrap_dim(dim, input.ndim), keepdim)),
+    return _finish_tuple(_apply(_kthvalue, (input,), (k, _wrap_dim(dim, nd), keepdim)),
                          out, "kthvalue", KTHVALUE)
 
 

@@ -12,7 +12,8 @@ from .._dtype import PROMOTE
 from .._tensor import Size, Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, _tname as _type_name, \
-    apply, inplace, make_unary, make_view, tensor_args, tensor_elements, write_into
+    apply, inplace, make_unary, make_view, raise_not_tensor, tensor_args, tensor_elements, \
+    tensor_ndim, write_into
 from ._dims import int_arg, wrap_dim
 from ._registry import contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
@@ -240,8 +241,11 @@ def view_as_complex(input):
 
 
 def reshape(input, *args, shape=None):
-    shape = infer_shape(_shape_arg(args if shape is None else (shape,), "reshape"),
-                        input.arr.size)
+    try:
+        size = input.arr.size
+    except AttributeError:
+        raise_not_tensor("reshape", ("input", 1, input))
+    shape = infer_shape(_shape_arg(args if shape is None else (shape,), "reshape"), size)
     recording = _grad.enabled and input._rg
     if _reshape_nocopy(input.be.xp, input.arr, shape) is not None:
         if recording and not input.arr.flags.c_contiguous:
@@ -263,7 +267,10 @@ def reshape_as(input, other):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("flatten", ("input", 1, input))
     s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if nd == 0:
         return reshape(input, (1,))
@@ -300,7 +307,10 @@ _permute_fn = _view_op("permute", lambda xp, x, dims: (x.transpose(dims), (dims,
 
 def permute(input, *args, dims=None):
     dims = _dims_arg(args if dims is None else (dims,))
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("permute", ("input", 1, input))
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
@@ -324,7 +334,10 @@ _t_fn = _view_op("t", _swap_fwd, _swap_bwd, node="TBackward0")
 
 
 def transpose(input, dim0, dim1):
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("transpose", ("input", 1, input))
     return _transpose_fn(input, wrap_dim(dim0, nd), wrap_dim(dim1, nd))
 
 
@@ -332,7 +345,10 @@ swapaxes = swapdims = transpose
 
 
 def t(input, name="t"):
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor(name, ("input", 1, input))
     if nd > 2:
         raise RuntimeError(f"{name}() expects a tensor with <= 2 dimensions, but self is {nd}D")
     return _t_fn(input, 0, 1) if nd == 2 else _t_fn(input, 0, 0) if nd == 1 else \
@@ -352,7 +368,10 @@ _MATRIX_T = {"mT": ("Tensor.mT", "This function is the identity in these cases."
 def _matrix_transpose(input, name):
     """x.mT, x.mH, x.adjoint(): the last two dims swapped (and conjugated, but for mT); 0-D
     tensors are deprecated (mT is the identity, the others conjugate), 1-D ones refused."""
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor(name, ("input", 1, input))
     if nd == 1:
         what = "tensor." + ("adjoint()" if name == "adjoint" else name)
         raise RuntimeError(f"{what} is only supported on matrices or batches of matrices. Got "
@@ -408,7 +427,10 @@ _squeeze_dims = _view_op("squeeze_dims", _squeeze_fwd, _reshape_back, node="Sque
 
 
 def squeeze(input, dim=None):
-    nd, shp = input.ndim, input.arr.shape
+    try:
+        nd, shp = input.ndim, input.arr.shape
+    except AttributeError:
+        raise_not_tensor("squeeze", ("input", 1, input))
     if dim is None:
         return _squeeze_all(input, tuple(i for i, s in enumerate(shp) if s == 1))
     if isinstance(dim, (tuple, list)):
@@ -438,7 +460,11 @@ _unsqueeze_fn = _view_op("unsqueeze", lambda xp, x, d: (_insert_units(xp, x, (d,
 
 
 def unsqueeze(input, dim):
-    return _unsqueeze_fn(input, wrap_dim(dim, input.ndim + 1))
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("unsqueeze", ("input", 1, input))
+    return _unsqueeze_fn(input, wrap_dim(dim, nd + 1))
 
 
 def _expand_fwd(xp, x, shape):
@@ -502,7 +528,10 @@ def expand_as(input, other):
 
 
 def broadcast_to(input, size):
-    return expand(input, size)
+    try:
+        return expand(input, size)
+    except AttributeError:
+        raise_not_tensor("broadcast_to", ("input", 1, input))
 
 
 def broadcast_shapes(*shapes):
@@ -567,7 +596,10 @@ _clone_fn = make_unary(_clone)
 
 def clone(input, *, memory_format=None):
     from .._memory_format import preserve_format, is_channels_last
-    a = input.arr
+    try:
+        a = input.arr
+    except AttributeError:
+        raise_not_tensor("clone", ("input", 1, input))
     if is_channels_last(memory_format):
         return _to_format(input, memory_format, copy=True)
     order = _dense_order(a) if memory_format is None or memory_format is preserve_format \
@@ -662,7 +694,11 @@ _copy_inplace = inplace(_copy_out, "copy")
 
 def copy_(input, src, non_blocking=False):
     """Tensor.copy_: write `src` (broadcast, cast, moved) into input's storage."""
-    if not (_grad.enabled and (input.requires_grad or src.requires_grad)):
+    try:
+        recording = _grad.enabled and (input.requires_grad or src.requires_grad)
+    except AttributeError:
+        raise_not_tensor("copy_", ("self", 0, input), ("other", 1, src))
+    if not recording:
         arr = src.arr
         if src.be is not input.be:
             arr = input.be.from_host(src.be.to_host(arr))
@@ -809,15 +845,15 @@ def stack(tensors, dim=0, *, out=None):
 
 
 def atleast_1d(*tensors):
-    return _atleast(tensors, _up1)
+    return _atleast(tensors, _up1, "atleast_1d")
 
 
 def atleast_2d(*tensors):
-    return _atleast(tensors, _up2)
+    return _atleast(tensors, _up2, "atleast_2d")
 
 
 def atleast_3d(*tensors):
-    return _atleast(tensors, _up3)
+    return _atleast(tensors, _up3, "atleast_3d")
 
 
 def _up1(t):
@@ -835,10 +871,14 @@ def _up3(t):
         else unsqueeze(t, 2)
 
 
-def _atleast(tensors, up):
+def _atleast(tensors, up, name):
     if len(tensors) == 1 and isinstance(tensors[0], Tensor):
         return up(tensors[0])
+    if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({type(tensors[0]).__name__})")
     seq = tensors[0] if len(tensors) == 1 else tensors
+    tensor_elements(seq)
     return tuple(up(t) for t in seq)
 
 
@@ -902,7 +942,11 @@ _alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,
 
 
 def narrow(input, dim, start, length):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("narrow", ("input", 1, input))
+    d = wrap_dim(dim, nd)
     n = input.shape[d]
     start, length = int_arg(start, "narrow", "start", 2), int_arg(length, "narrow", "length", 3)
     if not -n <= start <= n:
@@ -1002,7 +1046,11 @@ def _multi_out(o, input, static):
 
 
 def tensor_split(input, indices_or_sections, dim=0):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("tensor_split", ("input", 1, input))
+    d = wrap_dim(dim, nd)
     n = input.shape[d]
     if isinstance(indices_or_sections, Tensor):
         indices_or_sections = indices_or_sections.tolist()
@@ -1022,7 +1070,11 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 
 def chunk(input, chunks, dim=0):
-    if input.ndim == 0:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("chunk", ("input", 1, input))
+    if nd == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
@@ -1048,7 +1100,11 @@ def unsafe_split_with_sizes(input, split_sizes, dim=0):
 
 
 def unbind(input, dim=0):
-    d = wrap_dim(dim, input.ndim)
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("unbind", ("input", 1, input))
+    d = wrap_dim(dim, nd)
     return _multi_out(_unbind, input, (d,))
 
 
@@ -1106,7 +1162,10 @@ _diagonal_fn = _view_op("diagonal", _diagonal_fwd, _diagonal_bwd)
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    nd = input.ndim
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("diagonal", ("input", 1, input))
     d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -1133,7 +1192,7 @@ def _(xp, g, offset, d1, d2):
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
-    nd = input.ndim + 1
+    nd = tensor_ndim("diag_embed", input) + 1
     d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -1151,15 +1210,23 @@ _diag_copy.vjp(lambda xp, g, shape, offset: _diagonal_bwd(xp, g, shape, offset, 
 def diag(input, diagonal=0, *, out=None):
     if out is not None:     # torch's diag(out=) neither records nor refuses inputs requiring grad
         return _finish_out(diag(input.detach(), diagonal), out, "diag", exact=True)
-    if input.ndim == 1:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("diag", ("input", 1, input))
+    if nd == 1:
         return apply(_diag_embed, (input,), (int(diagonal), 0, 1))
-    if input.ndim == 2:
+    if nd == 2:
         return apply(_diag_copy, (input,), (int(diagonal),))
     raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.ndim}D")
 
 
 def diagflat(input, offset=0):
-    return diag(reshape(input, (-1,)), offset)
+    try:
+        flat = reshape(input, (-1,))
+    except TypeError:
+        raise_not_tensor("diagflat", ("input", 1, input))
+    return diag(flat, offset)
 
 
 def _tri(name, f):
@@ -1168,7 +1235,11 @@ def _tri(name, f):
     fn = make_unary(o)
 
     def public(input, diagonal=0, *, out=None):
-        if input.ndim < 2:
+        try:
+            nd = input.ndim
+        except AttributeError:
+            raise_not_tensor(name, ("input", 1, input))
+        if nd < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
         return _finish_out(fn(input, int_arg(diagonal, name, "diagonal", 1)), out, name,
                            exact=True)
@@ -1182,7 +1253,11 @@ contiguous_outputs("tril", "triu")      # torch allocates them contiguous
 
 
 def trace(input):
-    if input.ndim != 2:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("trace", ("input", 1, input))
+    if nd != 2:
         raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
     if input.arr.dtype == bool:
         raise NotImplementedError("\"trace\" not implemented for 'Bool'")
@@ -1225,26 +1300,42 @@ def _unique_dims(dims, nd, name):
 
 
 def flip(input, *args, dims=None):
-    dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), input.ndim, "flip")
-    return _flip_fn(input, dims if input.ndim else ())
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("flip", ("input", 1, input))
+    dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), nd, "flip")
+    return _flip_fn(input, dims if nd else ())
 
 
 def fliplr(input):
-    if input.ndim < 2:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("fliplr", ("input", 1, input))
+    if nd < 2:
         raise RuntimeError("Input must be >= 2-d.")
     return flip(input, 1)
 
 
 def flipud(input):
-    if input.ndim < 1:
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("flipud", ("input", 1, input))
+    if nd < 1:
         raise RuntimeError("Input must be >= 1-d.")
     return flip(input, 0)
 
 
 def rot90(input, k=1, dims=(0, 1)):
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("rot90", ("input", 1, input))
     if len(dims) != 2:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
-    d0, d1 = wrap_dim(dims[0], input.ndim), wrap_dim(dims[1], input.ndim)
+    d0, d1 = wrap_dim(dims[0], nd), wrap_dim(dims[1], nd)
     if d0 == d1:
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
                            f"dim1 = {d1}")
@@ -1268,19 +1359,23 @@ _roll_fn = make_unary(_roll)
 
 
 def roll(input, shifts, dims=None):
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("roll", ("input", 1, input))
     shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
     if dims is None:
         if len(shifts) != 1:
             raise RuntimeError(f"`shifts` required to be of size 1 when `dims` is not provided, "
                                f"but got shifts with length {len(shifts)}")
-        if input.ndim <= 1:
-            return _roll_fn(input, shifts, (0,)) if input.ndim else clone(input)
+        if nd <= 1:
+            return _roll_fn(input, shifts, (0,)) if nd else clone(input)
         return view(_roll_fn(reshape(input, (-1,)), shifts, (0,)), input.shape)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(dims) != len(shifts):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
                            f"{len(dims)}")
-    return _roll_fn(input, shifts, tuple(wrap_dim(d, input.ndim) for d in dims))
+    return _roll_fn(input, shifts, tuple(wrap_dim(d, nd) for d in dims))
 
 
 @op("repeat", saves=None)
@@ -1312,15 +1407,23 @@ def repeat(input, *sizes, repeats=None):
 
 def tile(input, *args, dims=None):
     dims = _shape_arg(args if dims is None else (dims,), "tile")
-    if len(dims) < input.ndim:
-        dims = (1,) * (input.ndim - len(dims)) + dims
+    try:
+        nd = input.ndim
+    except AttributeError:
+        raise_not_tensor("tile", ("input", 1, input))
+    if len(dims) < nd:
+        dims = (1,) * (nd - len(dims)) + dims
     return repeat(input, dims)
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats is None:             # torch.repeat_interleave(repeats): repeats the indices
         rep = input
-        if rep.ndim != 1 or rep.arr.dtype.kind not in "iu":
+        try:
+            nd = rep.ndim
+        except AttributeError:
+            raise_not_tensor("repeat_interleave", ("repeats", 1, rep))
+        if nd != 1 or rep.arr.dtype.kind not in "iu":
             raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         from .creation import arange
         return repeat_interleave(arange(rep.arr.shape[0], device=rep.device), rep, 0)
@@ -1569,12 +1672,19 @@ def resize_(input, *sizes, memory_format=None):
 
 
 def resize_as_(input, other, memory_format=None):
-    return resize_(input, other.shape)
+    try:
+        shape = other.shape
+    except AttributeError:
+        raise_not_tensor("resize_as_", ("the_template", 2, other))
+    return resize_(input, shape)
 
 
 # ---- misc -------------------------------------------------------------------------------------
 def numel(input):
-    return input.numel()
+    try:
+        return input.numel()
+    except AttributeError:
+        raise_not_tensor("numel", ("input", 1, input))
 
 
 def is_tensor(obj):

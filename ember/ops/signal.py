@@ -183,6 +183,8 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
                    "torch.hamming_window are recommended to reduce spectral leakage.To suppress "
                    "this warning and use a rectangular window, explicitly set "
                    "`window=torch.ones(n_fft, device=<device>)`.")
+    else:
+        _tensor_arg("stft", window, "window", 5)
     cplx = input.arr.dtype.kind == "c" or (window is not None and window.arr.dtype.kind == "c")
     if return_complex is None:
         if not cplx:
@@ -362,7 +364,7 @@ def _hist_nd(name, x, bins, rng, weight, density, nd):
     _hist_kernel_check(a.dtype, bins, rng)
     pts = a.reshape(-1, nd)
     d = x.dtype
-    if isinstance(bins, (int, np.integer)):
+    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
         bins = [int(bins)] * nd
     if rng is not None and len(rng) != 2 * nd:
         raise RuntimeError(f"torch.{name}(): expected {2 * nd} values in range, got "
@@ -377,8 +379,13 @@ def _hist_nd(name, x, bins, rng, weight, density, nd):
                                    f"dtype {_E._tname(b.arr.dtype)}")
             edges.append(b.arr)
         else:
+            if isinstance(b, bool) or not isinstance(b, (int, np.integer)):    # torch: no bool
+                raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                                f"(Tensor, {type(b).__name__})")
             r = None if rng is None else rng[2 * k:2 * k + 2]
             edges.append(_edges(xp, pts[:, k], int(b), r, d, name, k))
+    if weight is not None:
+        _tensor_arg(name, weight, "weight", None)
     w = None if weight is None else weight.arr.reshape(-1)
     host = x.be.to_host
     hist = np.histogramdd(host(pts).astype(np.float64),
