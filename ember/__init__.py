@@ -24,7 +24,8 @@ from .backends import device
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
                                  is_grad_enabled, is_inference_mode_enabled)
 from . import _bind
-from ._bind import OP_MODULES as _OP_MODULES, public_functions as _public_functions
+from ._bind import METHODS_ONLY as _METHODS_ONLY, OP_MODULES as _OP_MODULES, \
+    public_functions as _public_functions
 from .ops import creation as _creation
 from .ops.random import (Generator, manual_seed, seed, initial_seed, get_rng_state,
                          set_rng_state, default_generator)
@@ -42,7 +43,7 @@ def _export():
     g = globals()
     for module in _OP_MODULES + (_creation,):
         for name, fn in _public_functions(module):
-            if name not in g or name in ("float", "int", "bool"):
+            if (name not in g or name in ("float", "int", "bool")) and name not in _METHODS_ONLY:
                 g[name] = fn
     g["range"] = _creation.range_
     g.update({n: getattr(_creation, n) for n in _creation.LEGACY_TENSOR_TYPES})

@@ -1,4 +1,5 @@
 """The one place Tensor gets its op methods, in-place variants and operators (run at import)."""
+import sys
 import types
 
 from ._tensor import Tensor
@@ -11,21 +12,39 @@ OP_MODULES = (E, R, S, index, linalg, numeric, signal, linalg_extra)
 # method name -> function; methods share the function object users call as ember.<name>
 _SKIP = {"is_tensor", "numel", "broadcast_shapes", "broadcast_tensors", "cat", "concat",
          "concatenate", "stack", "hstack", "vstack", "dstack", "row_stack", "column_stack",
-         "where", "index_add_at", "rdiv", "rpow", "is_tensor_like", "infer_shape", "return_type",
-         "getitem", "setitem", "as_tensor_like_pair", "allclose_", "zeros_like_", "rsub",
-         "var_mean", "std_mean", "trapezoid", "trapz", "cumulative_trapezoid", "combinations",
-         "vander"}
+         "where", "rsub", "var_mean", "std_mean", "trapezoid", "trapz", "cumulative_trapezoid",
+         "combinations", "vander", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag",
+         "bucketize", "cartesian_prod", "chain_matmul", "einsum", "meshgrid", "searchsorted",
+         "tensordot", "tril_indices", "triu_indices", "view_as_complex", "view_as_real"}
 # factories and functions torch has no Tensor method for
 _SKIP |= signal.FUNCTIONS_ONLY | linalg_extra.FUNCTIONS_ONLY
-# the op modules' own machinery, imported there: never part of the public surface
-_MACHINERY = {"apply", "inplace", "make_unary", "make_view", "make_binary", "write_into",
-              "bump_version", "wrap_dim", "op"}
+# Tensor methods torch has no function for (ember.view, ember.copy_... do not exist in torch)
+METHODS_ONLY = {
+    "view", "view_as", "expand", "expand_as", "contiguous", "is_contiguous", "repeat",
+    "reshape_as", "resize_", "copy_", "unfold", "t_", "transpose_", "squeeze_", "unsqueeze_",
+    "swapaxes_", "swapdims_", "float_power_", "masked_fill_", "fill_diagonal_", "addbmm_",
+    "addmm_", "addr_", "baddbmm_", "bernoulli_", "cauchy_", "exponential_", "geometric_",
+    "index_add_", "index_copy_", "index_fill_", "index_reduce_", "log_normal_", "masked_scatter_",
+    "normal_", "put_", "random_", "scatter_", "scatter_add_", "scatter_reduce_", "tril_", "triu_",
+    "uniform_"}
+# the op modules' public-named helpers (each module's own, imported by others): not ops
+_HELPERS = {"getitem", "setitem", "rdiv", "rpow", "infer_shape", "is_tensor_like",
+            "expanded_sizes", "index_add_rows", "warn_complex_to_real", "lapack_only",
+            "norm2_all", "dense_order", "record_set", "range_", "linear"}
+
+
+def _machinery(fn):
+    """A top-level function of one of ember's private modules (ops/_apply.py,
+    _kernel_dtypes.py...): shared machinery an op module imports, never an op."""
+    mod = getattr(fn, "__module__", None) or ""
+    return mod.rpartition(".")[2].startswith("_") and \
+        getattr(sys.modules.get(mod), getattr(fn, "__name__", ""), None) is fn
 
 
 def public_functions(module):
     for name, fn in vars(module).items():
-        if name.startswith("_") or name in _MACHINERY or not callable(fn) or \
-                isinstance(fn, type):
+        if name.startswith("_") or name in _HELPERS or not callable(fn) or \
+                isinstance(fn, type) or _machinery(fn):
             continue
         if getattr(fn, "__module__", None) is None and not hasattr(fn, "__name__"):
             continue

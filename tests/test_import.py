@@ -91,3 +91,18 @@ def test_dir_lists_the_lazy_names(name):
     names = set(dir(e))
     assert [n for n in dir(t) if not n.startswith("__") and n not in names and hasattr(e, n)] \
         == []
+
+
+def test_public_names_are_torchs():
+    """Every public name of ember and of ember.Tensor exists in torch (or torch.Tensor), but
+    for the few that are ember's own: the op modules' helpers and torch's method-only names
+    (ember.view, ember.copy_) stay off the top level, function-only ones (einsum, meshgrid) off
+    Tensor."""
+    import ember
+    import torch
+    own = {"tensortype"}                # the metaclass of ember.FloatTensor & co.
+    assert [n for n in dir(ember) if not n.startswith("_") and not hasattr(torch, n)] == \
+        sorted(own)
+    tensor_own = {"arr", "be"}          # the array and its backend
+    assert [n for n in dir(ember.Tensor) if not n.startswith("_") and
+            not hasattr(torch.Tensor, n)] == sorted(tensor_own)

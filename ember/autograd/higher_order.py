@@ -755,7 +755,7 @@ class _TXP:
     def broadcast_to(self, x, shape):
         t = _tt(x)
         shape = tuple(int(s) for s in shape)
-        return _w(t) if tuple(t.shape) == shape else _w(_ember().expand(t, shape))
+        return _w(t) if tuple(t.shape) == shape else _w(t.expand(shape))
 
     def broadcast_arrays(self, *arrays):
         shape = np.broadcast_shapes(*[np.shape(_raw(a)) for a in arrays])
