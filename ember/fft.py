@@ -12,9 +12,9 @@ import numpy as np
 from . import _dtype as _dt
 from ._tensor import Tensor
 from .ops import creation as _creation, shape as _S
-from .ops._apply import _finish, _tname, apply, tensor_ndim
-from .ops._dims import wrap_dim
-from .ops._registry import op
+from .ops._apply import _finish, _tname, apply as _apply, tensor_ndim as _tensor_ndim
+from .ops._dims import wrap_dim as _wrap_dim
+from .ops._registry import op as _op
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2",
            "rfftn", "irfftn", "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq",
@@ -25,7 +25,7 @@ _DUAL = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
 
 
 # ---- the primitives ---------------------------------------------------------------------------
-@op("fft_c2c", saves=None, node="FftC2CBackward0")
+@_op("fft_c2c", saves=None, node="FftC2CBackward0")
 def _c2c(xp, x, dims, forward, norm):
     f = xp.fft.fftn if forward else xp.fft.ifftn
     return f(x, axes=dims, norm=norm).astype(x.dtype, copy=False), (dims, forward, norm)
@@ -37,7 +37,7 @@ def _(xp, g, dims, forward, norm):
     return (f(g, axes=dims, norm=_DUAL[norm]).astype(g.dtype, copy=False),)
 
 
-@op("fft_r2c", saves=None, node="FftR2CBackward0")
+@_op("fft_r2c", saves=None, node="FftR2CBackward0")
 def _r2c(xp, x, dims, norm, onesided=True):
     f = xp.fft.rfftn if onesided else xp.fft.fftn       # torch's fft/ifft of a real input
     y = f(x, axes=dims, norm=norm).astype(_complex_of(x.dtype), copy=False)
@@ -53,7 +53,7 @@ def _(xp, g, dims, norm, last_size):
     return (full.real.astype(g.real.dtype, copy=False),)
 
 
-@op("fft_c2r", saves=None, node="FftC2RBackward0")
+@_op("fft_c2r", saves=None, node="FftC2RBackward0")
 def _c2r(xp, x, dims, norm, last_size):
     s = [x.shape[d] for d in dims[:-1]] + [last_size]
     y = xp.fft.irfftn(x, s=s, axes=dims, norm=norm).astype(x.real.dtype, copy=False)
@@ -73,7 +73,7 @@ def _(xp, g, dims, norm):
     return (gi,)
 
 
-@op("fft_resize", saves=None, node="ConstantPadNdBackward0")
+@_op("fft_resize", saves=None, node="ConstantPadNdBackward0")
 def _resize_op(xp, x, dims, sizes):
     """x trimmed or zero-padded (at the end) to `sizes` along `dims`."""
     return _fit(xp, x, dims, sizes), (x.shape,)
@@ -112,7 +112,7 @@ def _check_norm(norm):
 def _shape_and_dims(x, s, dim):
     ndim = x.ndim
     if dim is not None:
-        dims = [wrap_dim(d, ndim) for d in ([dim] if isinstance(dim, int) else dim)]
+        dims = [_wrap_dim(d, ndim) for d in ([dim] if isinstance(dim, int) else dim)]
         if len(set(dims)) != len(dims):
             raise RuntimeError("FFT dims must be unique")
     if s is not None:
@@ -166,7 +166,7 @@ def _as_complex(x):
 def _resize(x, dims, sizes):
     if all(x.shape[d] == n for d, n in zip(dims, sizes)):
         return x
-    return apply(_resize_op, (x,), (dims, tuple(sizes)))
+    return _apply(_resize_op, (x,), (dims, tuple(sizes)))
 
 
 # ---- the public transforms -------------------------------------------------------------------
@@ -174,14 +174,14 @@ def _c2c_n(name, x, s, dim, norm, forward, out):
     x = _as_complex(_float_input(x, name))
     s, dims = _shape_and_dims(x, s, dim)
     x = _resize(x, dims, s)
-    return _finish(apply(_c2c, (x,), (dims, forward, _check_norm(norm))), out, name)
+    return _finish(_apply(_c2c, (x,), (dims, forward, _check_norm(norm))), out, name)
 
 
 def _r2c_n(name, x, s, dim, norm, out, conj=False, onesided=True):
     x = _float_input(x, name)
     s, dims = _shape_and_dims(x, s, dim)
     x = _resize(x, dims, s)
-    y = apply(_r2c, (x,), (dims, _check_norm(norm), onesided))
+    y = _apply(_r2c, (x,), (dims, _check_norm(norm), onesided))
     return _finish(y.conj() if conj else y, out, name)
 
 
@@ -209,7 +209,7 @@ def _c2r_n(name, x, s, dim, norm, out, conj=False):
     x = _resize(x, dims, s)
     if conj:
         x = x.conj()
-    return _finish(apply(_c2r, (x,), (dims, _check_norm(norm), last)), out, name)
+    return _finish(_apply(_c2r, (x,), (dims, _check_norm(norm), last)), out, name)
 
 
 def _one(n):
@@ -307,7 +307,7 @@ def _freqs(values, out, dtype, device, requires_grad):
 
 
 def _shift_dims(input, dim, name):
-    nd = tensor_ndim(name, input)
+    nd = _tensor_ndim(name, input)
     if dim is None:
         return tuple(range(nd))
     return tuple([dim] if isinstance(dim, int) else dim)

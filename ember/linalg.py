@@ -9,9 +9,11 @@ from .ops.linalg import (LinAlgError, _linalg_cholesky as cholesky, _linalg_cros
                          _linalg_householder_product as householder_product, matmul,
                          matrix_exp, _square, _floating)
 from .ops import linalg as _ops
-from ._dtype import bfloat16, bool_ as _bool, float16, float32, float64
+from ._dtype import bfloat16 as _bfloat16, bool_ as _bool, float16 as _float16, \
+    float32 as _float32, float64 as _float64
 from .return_types import make as _return_type
-from .ops._apply import raise_not_tensor, tensor_elements, tensor_ndim
+from .ops._apply import raise_not_tensor as _raise_not_tensor, \
+    tensor_elements as _tensor_elements, tensor_ndim as _tensor_ndim
 
 _LSTSQ = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 _EIG = _return_type("linalg_eig", ("eigenvalues", "eigenvectors"))
@@ -29,7 +31,7 @@ _INF = float("inf")
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     from .ops.shape import squeeze, movedim
-    if tensor_ndim("linalg_matrix_norm", A, "input") < 2:
+    if _tensor_ndim("linalg_matrix_norm", A, "input") < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
                            "dimensions.")
     if not A.dtype.is_floating_point and not A.dtype.is_complex:
@@ -81,7 +83,7 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
         raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
                            f"1D or 2D. Got {A.ndim}D.")
     except (AttributeError, TypeError):
-        raise_not_tensor("linalg_norm", ("input", 1, A))
+        _raise_not_tensor("linalg_norm", ("input", 1, A))
 
 
 def _ex(name, result_type, compute, failed, A, check_errors, template):
@@ -143,13 +145,13 @@ def multi_dot(tensors, *, out=None):
     if not tensors:
         raise RuntimeError("multi_dot(): expected at least 2 tensors but got 0")
     if len(tensors) == 1:
-        tensor_elements(tensors)
+        _tensor_elements(tensors)
         raise RuntimeError("multi_dot(): expected at least 2 tensors but got 1")
     try:
         first_1d, last_1d = tensors[0].ndim == 1, tensors[-1].ndim == 1
         ndims = [t.ndim for t in tensors[1:-1]]
     except AttributeError:
-        tensor_elements(tensors)
+        _tensor_elements(tensors)
         raise
     ts = list(tensors)
     if first_1d:
@@ -181,7 +183,7 @@ def vecdot(x, y, *, dim=-1, out=None):
                                f"input. Got {_ops._tn(x)}")
         prod = x.conj() * y if x.is_complex() else x * y
     except (AttributeError, TypeError):
-        raise_not_tensor("linalg_vecdot", ("x", 1, x), ("y", 2, y))
+        _raise_not_tensor("linalg_vecdot", ("x", 1, x), ("y", 2, y))
     return _ops._finish(prod.sum(dim), out, "linalg_vecdot", True)
 
 
@@ -230,7 +232,7 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
                                                         device=A.device)
     else:
         T = A.triu() if upper else A.tril()
-    if tensor_ndim("linalg_solve_triangular", B, "B", 2) < 2:
+    if _tensor_ndim("linalg_solve_triangular", B, "B", 2) < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
                            "dimensions.")
     if B.dtype != A.dtype:          # torch casts B to A's dtype (float64 and complex too)
@@ -252,14 +254,14 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
 def lstsq(A, B, rcond=None, *, driver=None):
     import numpy as np
     from .ops.creation import empty
-    if tensor_ndim("linalg_lstsq", A, "input") < 2:
+    if _tensor_ndim("linalg_lstsq", A, "input") < 2:
         raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
-    if not (A.dtype in (float32, float64) or A.is_complex()):
+    if not (A.dtype in (_float32, _float64) or A.is_complex()):
         raise RuntimeError("This function doesn't handle types other than float and double")
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, "
                            f"gelsy, gelsd, gelss)")
-    vector = tensor_ndim("linalg_lstsq", B, "b", 2) == A.ndim - 1
+    vector = _tensor_ndim("linalg_lstsq", B, "b", 2) == A.ndim - 1
     Bm = B.unsqueeze(-1) if vector else B
     m, n = A.shape[-2:]
     if Bm.shape[-2] != m:
@@ -288,9 +290,9 @@ def lstsq(A, B, rcond=None, *, driver=None):
 def vander(x, *, N=None):
     from .ops.creation import ones
     from .ops.shape import cat
-    if tensor_ndim("linalg_vander", x, "x") < 1:
+    if _tensor_ndim("linalg_vander", x, "x") < 1:
         raise RuntimeError("linalg.vander: x must have at least one dimension.")
-    if x.dtype in (_bool, float16, bfloat16):
+    if x.dtype in (_bool, _float16, _bfloat16):
         raise RuntimeError(f"linalg.vander supports floating point, complex, and integer tensors, "
                            f"but got {_ops._tn(x)}")
     n = x.shape[-1] if N is None else N
@@ -304,7 +306,7 @@ def tensorinv(A, ind=2, *, out=None):
     import math
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
-    tensor_ndim("linalg_tensorinv", A, "input")
+    _tensor_ndim("linalg_tensorinv", A, "input")
     left, right = A.shape[:ind], A.shape[ind:]
     inv_ = inv(A.reshape(math.prod(left), math.prod(right)))
     return _ops._finish(inv_.reshape(*right, *left), out)
@@ -312,8 +314,8 @@ def tensorinv(A, ind=2, *, out=None):
 
 def tensorsolve(A, B, dims=None, *, out=None):
     import math
-    tensor_ndim("linalg_tensorsolve", A, "input")
-    tensor_ndim("linalg_tensorsolve", B, "other", 2)
+    _tensor_ndim("linalg_tensorsolve", A, "input")
+    _tensor_ndim("linalg_tensorsolve", B, "other", 2)
     if dims is not None:
         from .ops.shape import movedim
         dims = [d % A.ndim for d in dims]

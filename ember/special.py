@@ -11,13 +11,13 @@ import math
 
 import numpy as np
 
-from . import (digamma, erf, erfc, erfinv, exp2, expm1, i0, igamma, igammac, lgamma, log1p,
-               log_softmax, logit, logsumexp, mvlgamma, polygamma, round, sigmoid, sinc, softmax,
-               xlogy)
-from ._dtype import DEFAULT
-from ._kernel_dtypes import not_implemented
+from . import (digamma, erf, erfc, erfinv, exp2, expm1, i0, igamma as _igamma,
+               igammac as _igammac, lgamma as _lgamma, log1p, log_softmax, logit, logsumexp,
+               mvlgamma as _mvlgamma, polygamma, round, sigmoid as _sigmoid, sinc, softmax, xlogy)
+from ._dtype import DEFAULT as _DEFAULT
+from ._kernel_dtypes import not_implemented as _not_implemented
 from .ops import _bessel as _kernels, _special, elementwise as _E
-from .ops._apply import SCALAR_SELF, _finish, make_binary as _make_binary, \
+from .ops._apply import SCALAR_SELF as _SCALAR_SELF, _finish, make_binary as _make_binary, \
     raise_not_tensor as _not_tensor
 from .ops._registry import op as _op
 from .ops.numeric import _i0_f
@@ -36,8 +36,8 @@ __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit",
            "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
 __all__ += list(_BESSEL + _POLYNOMIALS)
 
-expit, gammaln, psi, multigammaln = sigmoid, lgamma, digamma, mvlgamma
-gammainc, gammaincc = igamma, igammac
+expit, gammaln, psi, multigammaln = _sigmoid, _lgamma, digamma, _mvlgamma
+gammainc, gammaincc = _igamma, _igammac
 
 
 def ndtr(input, *, out=None):
@@ -67,7 +67,7 @@ def _near_zero(xp, x, grad_x, name):
     """torch's i1/i1e backward: grad_x(x) away from 0, its limit 0.5 within an epsilon of 0
     (a kernel torch has no 2-byte float version of)."""
     if x.dtype.itemsize == 2:
-        raise not_implemented(f"{name}_backward", x.dtype)
+        raise _not_implemented(f"{name}_backward", x.dtype)
     eps = np.finfo(x.dtype).eps
     tiny = xp.abs(x) <= eps
     return xp.where(tiny, 0.5, grad_x(xp.where(tiny, eps, x))).astype(x.dtype, copy=False)
@@ -123,7 +123,7 @@ def _float_in(name, x):
     """torch's kernels here take float32 and float64; integers and bool compute in the default
     dtype, other dtypes raise."""
     if x.dtype.kind in "biu":
-        return x.astype(DEFAULT.float.np)
+        return x.astype(_DEFAULT.float.np)
     if x.dtype not in _F32_F64:
         raise _E._ni(name, x.dtype)
     return x
@@ -258,7 +258,7 @@ def _legendre_p(xp, x, n):
 def _polynomial(name, kernel):
     prim = _E._binary("special_" + name, lambda xp, x, n: _elementwise(xp, kernel, x, n),
                       fast="", check=_float_pair(name))
-    SCALAR_SELF.add("special_" + name)
+    _SCALAR_SELF.add("special_" + name)
 
     def fn(x, n, *, out=None):
         return prim(x, n, out=out)
@@ -288,7 +288,7 @@ def _(xp, g, x, q, needs):
 
 
 _zeta_fn = _make_binary(_zeta)
-SCALAR_SELF.add("special_zeta")
+_SCALAR_SELF.add("special_zeta")
 
 
 def zeta(input, other, *, out=None):

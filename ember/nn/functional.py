@@ -9,7 +9,7 @@ import numpy as np
 from .._kernel_dtypes import cname as _cname
 from .._tensor import _new
 from ..amp.state import AMP as _AMP
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import no_grad as _no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops._apply import apply as _apply, inplace as _inplace, raise_not_tensor as _not_tensor
@@ -557,7 +557,7 @@ def _embedding_renorm(weight, input, max_norm, norm_type):
     """In place, without grad: rows used by `input` get norm at most max_norm (torch's
     embedding_renorm_, including its 1e-7)."""
     xp = weight.be.xp
-    with no_grad():
+    with _no_grad():
         rows = xp.unique(input.arr.reshape(-1))
         w = weight.arr[rows]
         norms = (xp.abs(w) ** norm_type).sum(-1) ** (1.0 / norm_type)

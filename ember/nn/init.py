@@ -5,10 +5,11 @@ import warnings
 import numpy as np
 
 
-from .._tensor import bump_version
-from ..autograd.grad_mode import no_grad
-from ..ops.random import rng_for
-from .._kernel_dtypes import float_only, is_reduced, not_implemented
+from .._tensor import bump_version as _bump_version
+from ..autograd.grad_mode import no_grad as _no_grad
+from ..ops.random import rng_for as _rng_for
+from .._kernel_dtypes import float_only as _float_only, is_reduced as _is_reduced, \
+    not_implemented as _not_implemented
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
@@ -20,7 +21,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 def _write(tensor, arr):
     """Copy `arr` into tensor's storage (no autograd record, version bumped)."""
     tensor.be.xp.copyto(tensor.arr, tensor.be.xp.asarray(arr), casting="unsafe")
-    bump_version(tensor)
+    _bump_version(tensor)
     return tensor
 
 
@@ -48,12 +49,12 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    with no_grad():
+    with _no_grad():
         return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    with no_grad():
+    with _no_grad():
         return tensor.normal_(mean, std, generator=generator)
 
 
@@ -74,7 +75,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 
     def accept(c):
         return accept_buf.uniform_(generator=generator).log_().gt(log_density(c))
-    with no_grad():
+    with _no_grad():
         if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
             lo, hi = tensor.new_tensor(a).item(), tensor.new_tensor(b).item()
             result = tensor.normal_(mean, std, generator=generator)
@@ -98,7 +99,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 
 
 def constant_(tensor, val):
-    with no_grad():
+    with _no_grad():
         return tensor.fill_(val)
 
 
@@ -107,7 +108,7 @@ def ones_(tensor):
 
 
 def zeros_(tensor):
-    with no_grad():
+    with _no_grad():
         return tensor.zero_()
 
 
@@ -186,13 +187,13 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
-    float_only(tensor, "normal_kernel_cpu")
-    if is_reduced(tensor.arr.dtype):             # torch's QR has no half-precision kernel
-        raise not_implemented("geqrf_cpu", tensor.arr.dtype)
+    _float_only(tensor, "normal_kernel_cpu")
+    if _is_reduced(tensor.arr.dtype):             # torch's QR has no half-precision kernel
+        raise _not_implemented("geqrf_cpu", tensor.arr.dtype)
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     xp = tensor.be.xp
-    flat = rng_for(generator, tensor.be).normal((rows, cols), tensor.arr.dtype)
+    flat = _rng_for(generator, tensor.be).normal((rows, cols), tensor.arr.dtype)
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(flat)
@@ -205,11 +206,11 @@ def orthogonal_(tensor, gain=1, generator=None):
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    float_only(tensor, "normal_kernel_cpu")
+    _float_only(tensor, "normal_kernel_cpu")
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)
-    out = rng_for(generator, tensor.be).normal((rows, cols), tensor.arr.dtype, 0.0, std)
-    rows_rng = rng_for(None, tensor.be)     # torch zeroes each column with a global randperm
+    out = _rng_for(generator, tensor.be).normal((rows, cols), tensor.arr.dtype, 0.0, std)
+    rows_rng = _rng_for(None, tensor.be)     # torch zeroes each column with a global randperm
     for col in range(cols):
         out[rows_rng.permutation(rows)[:num_zeros], col] = 0
     return _write(tensor, out)
