@@ -9,7 +9,7 @@ import numpy as np
 
 from ..return_types import make as _return_type
 from .._dtype import DEFAULT, to_dtype as _to_dtype
-from .._kernel_dtypes import not_implemented
+from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
     make_unary as _make_unary
@@ -77,7 +77,8 @@ def _dims(input, dim, name):
 
 
 class _NoDim:
-    """The default `dim` of ops whose dim must be an int when given (torch rejects None)."""
+    """The default `dim` where leaving it out differs from any value: ops whose dim must be
+    an int when given (torch rejects None), sum and mean (whose keepdim= needs a dim)."""
     __slots__ = ()
 
     def __repr__(self):
@@ -146,7 +147,28 @@ _sum0 = _make_unary(_op("sum", saves=None, node="SumBackward0")(_sum_fwd).vjp(_s
 _sum1 = _make_unary(_op("sum_dim", saves=None, node="SumBackward1")(_sum_fwd).vjp(_sum_bwd))
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+def _without_dim(name, dim_arg, keepdim, dtype, out, out_ok=False):
+    """torch's argument-parser TypeError for keepdim= (or out=, where the dim-less overload has
+    none) given without a dim; a no-op otherwise."""
+    given = {"dtype": dtype is not None and "torch.dtype", "keepdim": bool(keepdim) and "bool",
+             "out": out is not None and "Tensor"}
+    if not given["keepdim"] and (out_ok or not given["out"]):
+        return
+    if not out_ok and builtins.sum(map(bool, given.values())) > 1:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+    got = ", ".join(["Tensor"] + [f"{k}={v}" for k, v in given.items() if v])
+    out_arg = ", Tensor out = None" if out_ok else ""
+    raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but "
+                    f"expected one of:\n * (Tensor input, *, torch.dtype dtype = None{out_arg})\n"
+                    f" * (Tensor input, {dim_arg} dim, bool keepdim = False, *, torch.dtype dtype "
+                    f"= None, Tensor out = None)\n")
+
+
+def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
+    if dim is _NO_DIM:
+        if keepdim or out is not None:
+            _without_dim("sum", "tuple of ints", keepdim, dtype, out)
+        dim = None
     dims = _dims(input, dim, "sum")
     fn = _sum0 if dim is None else _sum1
     return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out)
@@ -198,7 +220,11 @@ _mean0 = _make_unary(_op("mean", saves=None, node="MeanBackward0")(_mean_fwd).vj
 _mean1 = _make_unary(_op("mean_dim", saves=None, node="MeanBackward1")(_mean_fwd).vjp(_mean_bwd))
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
+    if dim is _NO_DIM:
+        if keepdim:
+            _without_dim("mean", "tuple of ints", keepdim, dtype, out, out_ok=True)
+        dim = None
     if dtype is None and getattr(input, "arr", None) is not None:
         if input.arr.dtype.kind in "biu":         # torch checks the dtype before the dims
             _float_only(input.arr, "mean")
@@ -250,7 +276,9 @@ _prod1 = _make_unary(_op("prod_dim", node="ProdBackward1")(_prod_fwd).vjp(_prod_
 def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     dt = _np_dtype(dtype)
     if dim is _NO_DIM:
-        return _finish(_prod0(input, None, False, dt), out)
+        if keepdim or out is not None:
+            _without_dim("prod", "int", keepdim, dtype, out)
+        return _prod0(input, None, False, dt)
     try:
         nd = input.arr.ndim
     except AttributeError:
@@ -380,6 +408,9 @@ def _arg(name, f):
         if x.dtype.kind == "b":
             raise RuntimeError(f"{name}(): does not support bool input")
         _no_complex(x, name, RuntimeError)
+        if isinstance(out, Tensor) and out.arr.dtype != np.int64:
+            raise RuntimeError(f"Expected out tensor to have dtype long int, but got "
+                               f"{cname(out.arr.dtype)} instead")
         if dim is None:
             if x.size == 0:
                 raise IndexError(f"{name}(): Expected reduction dim to be specified for "
@@ -877,7 +908,10 @@ def _bool_reduce(name, f):
             r = f(x[..., None], axis=-1, keepdims=False)
         else:
             r = _arr(xp, f(x, axis=_dims(input, dim, name), keepdims=keepdim))
-        if x.dtype == np.uint8:
+        if isinstance(out, Tensor) and out.arr.dtype not in (np.bool_, np.uint8):
+            raise RuntimeError(f"{name} only supports bool tensor for result, got: "
+                               f"{_tname(out.arr.dtype)}")
+        if x.dtype == np.uint8 and (out is None or out.arr.dtype == np.uint8):
             r = r.astype(np.uint8)
         return _finish(_new(r, input.be), out)
     fn.__name__ = fn.__qualname__ = name
@@ -998,6 +1032,8 @@ MEDIAN, NANMEDIAN = _return_type("median"), _return_type("nanmedian")
 
 def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
     if dim is _NO_DIM:
+        if keepdim or out is not None:
+            raise TypeError('median() missing 1 required positional arguments: "dim"')
         return _median0(input)
     try:
         nd = input.ndim
@@ -1009,6 +1045,8 @@ def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
 
 def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
     if dim is _NO_DIM:
+        if keepdim or out is not None:
+            raise TypeError('nanmedian() missing 1 required positional arguments: "dim"')
         return _nanmedian0(input)
     try:
         nd = input.ndim
