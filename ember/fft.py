@@ -12,7 +12,8 @@ import numpy as np
 from . import _dtype as _dt
 from ._tensor import Tensor
 from .ops import creation as _creation, shape as _S
-from .ops._apply import _finish, _tname, apply as _apply, tensor_ndim as _tensor_ndim
+from .ops._apply import _finish, _tname, apply as _apply, tensor_arg as _tensor_arg, \
+    tensor_ndim as _tensor_ndim
 from .ops._dims import wrap_dim as _wrap_dim
 from .ops._registry import op as _op
 
@@ -146,9 +147,7 @@ _REAL_ONLY = {"fft_rfft": "rfft expects a real input tensor, but got {}",
 def _float_input(x, name):
     """torch's promote_tensor_fft: integers to the default float dtype; half refused (torch
     takes it on CUDA only), complex refused by the real-input transforms."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(x).__name__}")
+    _tensor_arg(name, x)
     dt = x.arr.dtype
     if dt.kind in "biu":
         return x.to(_dt.get_default_dtype())

@@ -144,15 +144,10 @@ def multi_dot(tensors, *, out=None):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("multi_dot(): expected at least 2 tensors but got 0")
+    _tensor_elements(tensors)
     if len(tensors) == 1:
-        _tensor_elements(tensors)
         raise RuntimeError("multi_dot(): expected at least 2 tensors but got 1")
-    try:
-        first_1d, last_1d = tensors[0].ndim == 1, tensors[-1].ndim == 1
-        ndims = [t.ndim for t in tensors[1:-1]]
-    except AttributeError:
-        _tensor_elements(tensors)
-        raise
+    first_1d, last_1d = tensors[0].ndim == 1, tensors[-1].ndim == 1
     ts = list(tensors)
     if first_1d:
         ts[0] = ts[0].unsqueeze(0)

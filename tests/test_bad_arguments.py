@@ -138,3 +138,34 @@ def test_operators_with_foreign_operands_as_torch(code):
         except TypeError as e:
             outcomes.append(("TypeError", str(e)))
     assert outcomes[0] == outcomes[1]
+
+
+NUMBER_SOURCES = [
+    "t.ones(2, dtype=t.int8).copy_(0.5)", "t.ones(2).copy_(3)", "t.ones(2, dtype=t.uint8).copy_(300)",
+    "t.ones(2, dtype=t.bool).copy_(2)", "t.ones(2).copy_(True)", "t.ones(2).copy_(2 ** 70)",
+    "t.ones(2, requires_grad=True).clone().copy_(3.0)",
+    "t.ones(2, dtype=t.uint8).fill_(t.tensor(-4.3))", "t.ones(2, dtype=t.uint8).fill_(t.tensor(300))",
+    "t.ones(2, dtype=t.int8).fill_(t.tensor(1 + 2j))", "t.ones(2).fill_(t.tensor(1.5 + 2j))",
+    "t.ones(2, 3)[:, 1].fill_(t.tensor(5))",
+    "t.mm(t.ones(1, 1), np.ones((1, 1)))", "t.cat([t.ones(1), np.ones(1)])",
+    "t.ones(2).copy_(np.array(2.5))",
+]
+
+
+@pytest.mark.parametrize("code", NUMBER_SOURCES)
+def test_copy_and_fill_sources_as_torch(code):
+    """copy_ takes a Python number as a 0-dim tensor of its own type; fill_ of a 0-dim tensor
+    casts as copy_ does (wrapping, dropping an imaginary part with torch's warning); a NumPy
+    array where a Tensor is expected is named numpy.ndarray."""
+    import warnings
+
+    import numpy as np
+    results = []
+    for lib in (ember, torch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                results.append(repr(eval(code, {"t": lib, "np": np})))
+            except Exception as e:      # noqa: BLE001 - class and message are compared
+                results.append((type(e).__name__, str(e)))
+    assert results[0] == results[1]

@@ -5,7 +5,6 @@ the host), so forward and backward are gathers (xp.take) plus a few multiply-add
 when the taps are wide (global pooling). Also F.pad, pixel_shuffle, pixel_unshuffle and
 channel_shuffle."""
 import math
-import warnings
 
 import numpy as np
 

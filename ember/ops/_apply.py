@@ -20,12 +20,19 @@ from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _th
 _FLOAT_KINDS = "fc"
 
 
+def type_name(x):
+    """The name torch's argument parser gives x's type: its C type name, so NumPy's carry the
+    module (numpy.ndarray, numpy.float64), Python's and user classes do not."""
+    t = type(x)
+    return f"numpy.{t.__name__}" if t.__module__ == "numpy" else t.__name__
+
+
 def _not_tensor(name, x, what="input", pos=1):
     """torch's argument-parser TypeError for `x` where a Tensor is expected (to raise where an
     attribute lookup on a non-Tensor failed, keeping the check off the valid path); pos None:
     a keyword-only argument."""
     at = "" if pos is None else f" (position {pos})"
-    return TypeError(f"{name}(): argument '{what}'{at} must be Tensor, not {type(x).__name__}")
+    return TypeError(f"{name}(): argument '{what}'{at} must be Tensor, not {type_name(x)}")
 
 
 def tensor_arg(name, x, what="input", pos=1):
@@ -65,7 +72,7 @@ def tensor_elements(seq, arg=0):
     for i, v in enumerate(seq):
         if not isinstance(v, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument {arg}, but got "
-                            f"{type(v).__name__}")
+                            f"{type_name(v)}")
 
 
 def make_unary(op, exact_out=False):

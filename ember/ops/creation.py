@@ -1195,8 +1195,9 @@ def fill_(self, value):
             _dual(self, value):
         return _fill_recorded(self, value)
     value = _fill_value(value, self.arr.dtype)
-    if isinstance(value, Tensor):
-        value = value.item()
+    if isinstance(value, Tensor):   # a 0-dim tensor casts as copy_ casts (wraps, drops imag)
+        from .shape import copy_
+        return copy_(self, value)
     self.arr[...] = value
     _bump_version(self)
     return self

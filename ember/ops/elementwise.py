@@ -20,7 +20,7 @@ from . import _special
 from ._blend import fast_where
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      make_binary as _make_binary, make_unary as _make_unary, raise_not_tensor,
-                     tensor_args)
+                     tensor_arg, tensor_args)
 from ._registry import contiguous_outputs, holomorphic as _holo, op as _op
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -718,8 +718,7 @@ def _tensor_only(fn, name):
         if not isinstance(other, Tensor):
             if not isinstance(input, Tensor):
                 raise _not_tensor(name, input)
-            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
-                            f"{type(other).__name__}")
+            raise _not_tensor(name, other, "other", 2)
         return _finish(fn(input, other), out)
     checked.__name__ = checked.__qualname__ = name
     return checked
@@ -970,8 +969,8 @@ _heaviside_fn = _binary("heaviside", _heaviside)
 
 
 def heaviside(input, values, *, out=None):
-    _need_tensor("heaviside", input)
-    _need_tensor("heaviside", values, "values", 2)
+    tensor_arg("heaviside", input)
+    tensor_arg("heaviside", values, "values", 2)
     if input.arr.dtype != values.arr.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return _finish(_heaviside_fn(input, values), out)
@@ -1167,9 +1166,7 @@ def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
         from .index import nonzero
         return nonzero(condition, as_tuple=True)
-    if not isinstance(condition, Tensor):
-        raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not "
-                        f"{type(condition).__name__}")
+    tensor_arg("where", condition, "condition")
     if condition.arr.dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                            f"tensor with dtype {_tname(condition.arr.dtype)}")
@@ -1276,18 +1273,12 @@ def _bound(v):
 _REAL = (float, int, type(None))
 
 
-def _need_tensor(name, x, what="input", pos=1):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
-
-
 def clamp(input, min=None, max=None, *, out=None):
     return _clamp_impl(input, min, max, out, _clamp_fn, _clamp_t)
 
 
 def _clamp_impl(input, min, max, out, fn, op_t):
-    _need_tensor("clamp", input)
+    tensor_arg("clamp", input)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if input.arr.dtype.kind == "c":
@@ -1375,8 +1366,8 @@ def _(xp, g, a, b, w):
 
 
 def lerp(input, end, weight, *, out=None):
-    _need_tensor("lerp", input)
-    _need_tensor("lerp", end, "end", 2)
+    tensor_arg("lerp", input)
+    tensor_arg("lerp", end, "end", 2)
     _same_dtype("lerp", "end", input, end)
     if isinstance(weight, Tensor):
         _same_dtype("lerp", "weight", input, weight)
@@ -1444,8 +1435,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
 
 # ---- comparisons of whole tensors --------------------------------------------------------------
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    _need_tensor("isclose", input)
-    _need_tensor("isclose", other, "other", 2)
+    tensor_arg("isclose", input)
+    tensor_arg("isclose", other, "other", 2)
     a, b = input.arr, other.arr
     if a.dtype != b.dtype:
         raise RuntimeError(f"{_tname(a.dtype)} did not match {_tname(b.dtype)}")
@@ -1471,8 +1462,8 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def equal(input, other):
-    _need_tensor("equal", input)
-    _need_tensor("equal", other, "other", 2)
+    tensor_arg("equal", input)
+    tensor_arg("equal", other, "other", 2)
     if input.shape != other.shape:
         return False
     a, b = input.arr, other.arr

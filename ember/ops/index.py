@@ -16,7 +16,7 @@ from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as 
 from .._memory_format import contiguous_out
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
-    _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_args
+    _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args
 from . import _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
@@ -687,8 +687,7 @@ def _index_put_(input, indices, values, accumulate=False):
 
 # ---- index_select / index_add / index_copy / index_fill ---------------------------------------
 def _index_vector(index, name):
-    if not isinstance(index, Tensor):
-        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    tensor_arg(name, index, "index", None)
     if index.arr.dtype not in (np.int64, np.int32):
         raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index")
     if index.ndim > 1:
@@ -1258,8 +1257,7 @@ def _(xp, g, index, dim, sshape):
 
 # ---- masked ops -------------------------------------------------------------------------------
 def _check_mask(mask, name):
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"{name}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    tensor_arg(name, mask, "mask", None)
     if mask.arr.dtype != np.bool_:
         raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype "
                            f"{cname(mask.arr.dtype)}")

@@ -193,10 +193,7 @@ def _product(o, a, b):
 
 
 def matmul(input, other, *, out=None):
-    for pos, (name, x) in enumerate((("input", input), ("other", other)), 1):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"matmul(): argument '{name}' (position {pos}) must be Tensor, not "
-                            f"{type(x).__name__}")
+    tensor_args("matmul", ("input", 1, input), ("other", 2, other))
     if input.arr.ndim == other.arr.ndim == 1 and input.dtype != other.dtype and \
             not _amp.enabled:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "

@@ -11,9 +11,9 @@ import numpy as np
 from .._dtype import PROMOTE
 from .._tensor import Size, Tensor, _new, bump_version
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, _tname as _type_name, \
-    apply, inplace, make_unary, make_view, raise_not_tensor, tensor_args, tensor_elements, \
-    tensor_ndim, write_into
+from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, \
+    _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
+    tensor_args, tensor_elements, tensor_ndim, write_into
 from ._dims import int_arg, wrap_dim
 from ._registry import contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
@@ -664,9 +664,7 @@ def _(xp, g, src_dtype):
 
 
 def _copy_out(input, src, non_blocking=False):
-    if not isinstance(src, Tensor):
-        raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not "
-                        f"{type(src).__name__}")
+    tensor_arg("copy_", src, "src")
     if src.be is not input.be:
         from .creation import _to_device
         src = _to_device(src, input.be)
@@ -694,6 +692,11 @@ _copy_inplace = inplace(_copy_out, "copy")
 
 def copy_(input, src, non_blocking=False):
     """Tensor.copy_: write `src` (broadcast, cast, moved) into input's storage."""
+    if isinstance(src, (int, float, complex, np.number)) and isinstance(input, Tensor):
+        # a number is a 0-dim tensor of its own type (int64, double, complex128, bool)
+        if isinstance(src, int) and not -2 ** 63 <= src < 2 ** 63:
+            raise OverflowError("int too big to convert")
+        src = _new(input.be.xp.asarray(src), input.be)
     try:
         recording = _grad.enabled and (input.requires_grad or src.requires_grad)
     except AttributeError:
@@ -771,10 +774,8 @@ def _common(tensors, name):
     except AttributeError:
         pass
     dt = be = None
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
-                            f"{type(t).__name__}")
+    tensor_elements(tensors)
+    for t in tensors:
         dt = t.dtype if dt is None else PROMOTE[dt, t.dtype]
         if be is None:
             be = t.be
