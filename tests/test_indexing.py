@@ -451,3 +451,34 @@ def test_linear_with_no_input_features(shape):
         grads.append((tuple(out.shape), out.tolist(), tuple(w.grad.shape), tuple(x.grad.shape),
                       b.grad.tolist()))
     assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("dt", ["uint8", "int8", "int32", "int64", "float16", "bfloat16",
+                                "float32", "float64", "bool", "complex64", "complex128"])
+def test_number_values_convert_as_torch(dt):
+    """A Python number written by fill_ or by setitem (basic, boolean mask, advanced index) goes
+    through torch's checked conversion: an imaginary part or an out-of-range value is a
+    RuntimeError, -x wraps into unsigned types, float16/bfloat16 setitem goes through double
+    (overflowing to inf), ints beyond 64 bits are torch's OverflowError/ValueError."""
+    values = [2 + 1j, -2, 300, 1e40, float("nan"), 2 ** 70, 2 ** 63, True, 1.5, 65520.0, 1e40j,
+              complex(float("inf"), 1), 70000, 2049]
+    results = []
+    for lib in (ember, torch):
+        rows = []
+        for v in values:
+            for how in ("fill", "set", "mask", "adv"):
+                x = lib.zeros(2, dtype=getattr(lib, dt))
+                try:
+                    if how == "fill":
+                        x.fill_(v)
+                    elif how == "set":
+                        x[0] = v
+                    elif how == "mask":
+                        x[lib.tensor([True, False])] = v
+                    else:
+                        x[lib.tensor([0])] = v
+                    rows.append(repr(x.tolist()))
+                except Exception as e:      # noqa: BLE001 - class and message are compared
+                    rows.append((type(e).__name__, str(e)))
+        results.append(rows)
+    assert results[0] == results[1]

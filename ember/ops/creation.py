@@ -1115,7 +1115,13 @@ def _fill_value(value, np_dtype):
         return value
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, _py_int) and not -2 ** 63 <= value < 2 ** 64:
+        raise OverflowError("int too big to convert")
     k = np_dtype.kind
+    if k == "c" and isinstance(value, (_py_float, _py_complex)) and np_dtype.itemsize == 8:
+        if any(math.isfinite(p) and abs(p) > _FLOAT_MAX["float32"]
+               for p in (value.real, value.imag)):
+            raise _overflow(np_dtype)       # complex<float> holds each part as a float
     if k == "b" or k == "c" or not isinstance(value, (_py_int, _py_float, _py_complex)):
         return value
     v = value
@@ -1136,7 +1142,7 @@ def _fill_value(value, np_dtype):
         top = _FLOAT_MAX.get(np_dtype.name)
         if top is not None and abs(v) > top:
             raise _overflow(np_dtype)
-    if k in "fV" and np_dtype.itemsize == 2 and isinstance(value, _py_float):
+    if k in "fV" and np_dtype.itemsize == 2 and isinstance(value, (_py_float, _py_int)):
         return np.float32(value)            # a double becomes a 2-byte float through float
     return value
 
@@ -1145,7 +1151,8 @@ _FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38,
               "float32": 3.4028234663852886e38}
 _CPP_SCALAR = {"float32": "float", "float64": "double", "float16": "c10::Half",
                "bfloat16": "c10::BFloat16", "int64": "int64_t", "int32": "int",
-               "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t"}
+               "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
+               "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
 
 def _overflow(np_dtype):

@@ -542,6 +542,8 @@ def _put_value(self, value, index, accumulate=False, name=None):
     arrays = [a for a in arrays if hasattr(a, "dtype")]
     if value.arr.size == 1 and not accumulate and len(arrays) == 1 and \
             arrays[0].dtype == np.bool_ and arrays[0].ndim:
+        if value.arr.dtype != self.arr.dtype:       # masked_fill_ converts value.item() checked
+            _fill_value(value.item(), self.arr.dtype)
         return value.reshape(()) if value.ndim else value
     if value.arr.dtype != self.arr.dtype:
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
@@ -567,7 +569,21 @@ def _fw_put(self, value, put):
     put(ts, 0.0 if tv is None else tv)
 
 
+def _number_value(value, np_dtype):
+    """setitem's Python number as torch's valueToTensor converts it: checked, to the tensor's
+    dtype, or to double for float16/bfloat16 (which then round, overflowing to inf)."""
+    if isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:
+        raise ValueError("Overflow when unpacking long long")
+    return _fill_value(value, _F64 if np_dtype.itemsize == 2 and np_dtype.kind in "fV"
+                       else np_dtype)
+
+
+_F64 = np.dtype(np.float64)
+
+
 def _setitem(self, idx, value):
+    if isinstance(value, (int, float, complex, np.number)):
+        value = _number_value(value, self.arr.dtype)
     basic, adv, _ = _parse(idx, self.arr.shape, self.be)
     if adv is not None:
         value = _put_value(self, value, adv)
