@@ -20,6 +20,11 @@ CASES = [
     "t.unique(x.cfloat(), dim=0)", "t.unique_consecutive(x.cfloat(), dim=0)",
     "t.unique(t.ones(2, 0), dim=0)", "t.unique(t.ones(0, 0), dim=0)",
     "t.unique(t.ones(0, 0, 3), dim=2)",
+    # index puts: unbroadcastable indices are reported before a dtype mismatch
+    "x[t.tensor([0, 1]), t.tensor([0, 1, 0])] = t.ones(1).double()",
+    "x[t.tensor([True, False]), t.tensor([0, 1])] = t.ones(1).double()",
+    "x[t.ones(2, 2, dtype=t.bool)] = t.ones(2, 1)",
+    "t.zeros(2, 0).index_select(1, t.tensor([0]))", "t.zeros(0).index_select(0, t.tensor([0]))",
     # where's out= overload: tensors only, the result's exact dtype
     "t.where(x > 0, x, 2.0, out=t.empty(0))", "t.where(x > 0, x, x.long(), out=t.empty(0).half())",
 ]
@@ -37,7 +42,11 @@ GOOD = [
 
 
 def _run(lib, code):
-    return eval(code, {"t": lib, "x": lib.ones(2, 2)})
+    env = {"t": lib, "x": lib.ones(2, 2)}
+    if " = " in code:               # an index put: a statement
+        exec(code, env)
+        return env["x"]
+    return eval(code, env)
 
 
 @pytest.mark.parametrize("code", CASES)

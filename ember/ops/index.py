@@ -546,10 +546,24 @@ def _put_value(self, value, index, accumulate=False, name=None):
             _fill_value(value.item(), self.arr.dtype)
         return value.reshape(()) if value.ndim else value
     if value.arr.dtype != self.arr.dtype:
+        _check_index_broadcast(arrays)      # torch reports unbroadcastable indices first
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
                            f"{_dtype_name(self.arr.dtype)} for the destination and "
                            f"{_dtype_name(value.arr.dtype)} for the source.")
     return value
+
+
+def _check_index_broadcast(arrays):
+    """torch's IndexError for index arrays that do not broadcast (a boolean mask counts as one
+    index vector of its True count per dim, as torch's nonzero expansion)."""
+    shapes = []
+    for a in arrays:
+        shapes += [(int(a.sum()),)] * a.ndim if a.dtype == np.bool_ else [a.shape]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with "
+                         f"shapes {', '.join(str(list(s)) for s in shapes)}") from None
 
 
 def setitem(self, idx, value):
@@ -606,7 +620,9 @@ def _setitem(self, idx, value):
                 target[adv] = v
         except IndexError as e:
             raise _bounds_error(e, adv, target.ndim) from None
-        except ValueError:
+        except (ValueError, TypeError) as e:
+            if isinstance(e, TypeError) and "boolean array indexing" not in str(e):
+                raise
             if not getattr(target.flags, "writeable", True):
                 raise RuntimeError("cannot write to this tensor: it views read-only memory (a "
                                    "non-writable NumPy array or buffer); clone() it first") \
@@ -748,6 +764,8 @@ def index_select(input, dim, index, *, out=None):
     idx = _index_vector(index, "index_select")
     n = input.shape[d] if input.ndim else 1
     if _outside(idx, 0, n):
+        if n == 0 and input.ndim > 1:
+            raise RuntimeError("index_select(): self indexing axis dim should be positive")
         raise IndexError("index out of range in self")
     return _finish(apply(_index_select, (input, _as_vector(index)), (d,)), out, "index_select",
                    True)
