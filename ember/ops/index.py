@@ -309,6 +309,8 @@ def _bounds_error(e, idx=None, ndim=None):
     index kernel does), given the NumPy index `idx` into `ndim` dims."""
     import re
     msg = str(e).replace("arrays", "tensors")
+    if msg.endswith("with size 0"):     # torch names neither the index nor the dim
+        return IndexError("index is out of bounds for dimension with size 0")
     head, sep, shapes = msg.partition(" with shapes ")
     if sep:
         shapes = ", ".join("[" + ", ".join(n for n in m.split(",") if n.strip()) + "]"
@@ -982,7 +984,8 @@ def _addressed(xp, a, index, dim):
     when writing/accumulating whole-index values): NumPy's multi-array fancy indexing and
     ufunc.at over an open grid are 3-10x slower than over one flat index. The index must be
     in range (callers check it)."""
-    if xp is not np or a.ndim < 2 or not a.flags.c_contiguous or index.ndim != a.ndim:
+    if xp is not np or a.ndim < 2 or not a.flags.c_contiguous or index.ndim != a.ndim or \
+            not a.size:
         return a, _grid(xp, index, dim)
     step = math.prod(a.shape[dim + 1:])
     flat = index * step if step != 1 else index.astype(np.intp)
