@@ -498,19 +498,17 @@ def _(xp, g, shape, src, dst):
 
 
 def _pad_taps(n, lo, hi, mode):
-    """Index map of one dim: crop negative pads first, then pad (torch's order)."""
+    """Index map of one dim. Reflect and replicate index the uncropped input, as torch's
+    kernels do (a crop on one side and a pad on the other reflect the cropped elements back
+    in); circular crops the negative pads first, then wraps."""
+    if mode != "circular":
+        r = np.arange(n + lo + hi) - lo
+        r = np.clip(r, 0, n - 1) if mode == "replicate" else np.abs(r)
+        return Taps(np.where(r >= n, 2 * (n - 1) - r, r)[:, None], None, n)
     a, b = max(-lo, 0), n - max(-hi, 0)
     m = b - a
     plo, phi = max(lo, 0), max(hi, 0)
-    r = np.arange(m + plo + phi) - plo
-    if mode == "reflect":
-        period = 2 * (m - 1)
-        r = np.abs(r) % period if period else np.zeros_like(r)
-        r = np.where(r >= m, period - r, r)
-    elif mode == "replicate":
-        r = np.clip(r, 0, m - 1)
-    else:
-        r = r % m
+    r = (np.arange(m + plo + phi) - plo) % m if m else np.arange(0)
     return Taps((a + r)[:, None], None, n)
 
 
@@ -579,7 +577,7 @@ def _check_pad(input, spatial, pairs, mode):
             f"{list(input.shape)}")
     for d, (n, (lo, hi)) in enumerate(zip(spatial, pairs)):
         m = n - max(-lo, 0) - max(-hi, 0)
-        if mode == "reflect" and (lo >= m or hi >= m):
+        if mode == "reflect" and (lo >= n or hi >= n):
             dim = input.ndim - len(spatial) + d
             raise RuntimeError(
                 "Argument #4: Padding size should be less than the corresponding input "
@@ -587,7 +585,11 @@ def _check_pad(input, spatial, pairs, mode):
                 f"{list(input.shape)}")
         if mode == "circular" and (lo > m or hi > m):
             raise RuntimeError("Padding value causes wrapping around more than once.")
-        if m <= 0:
+        out = n + lo + hi       # reflect and replicate index the uncropped input
+        if mode != "circular" and out < (len(spatial) == 1):    # 2-d and 3-d may come out empty
+            name = "DHW"[3 - len(spatial) + d]
+            raise RuntimeError(f"input ({name}: {n}) is too small. Calculated output {name}: {out}")
+        if mode == "circular" and (m < 0 or m == 0 and out):
             raise RuntimeError(f"The input size {n}, plus negative padding {lo} and {hi} "
                                "resulted in a negative output size, which is invalid. Check "
                                "dimension of your input.")
