@@ -337,3 +337,20 @@ def test_weighted_loss_modules_have_weight_buffers():
     e_mod = nn.CrossEntropyLoss(weight=ember.tensor(w))
     t_mod = tnn.CrossEntropyLoss(weight=torch.from_numpy(w))
     check_fn(e_mod, t_mod, [rand((6, 4)), _labels((6,), 4)], "float64")
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_every_target_ignored(smoothing, reduction):
+    """Every target ignored: a mean of nan (0 / 0), but zero gradients, as torch's (ember's
+    were 0 * nan = nan)."""
+    a = np.random.default_rng(0).uniform(-2, 2, (2, 3, 4))
+    out = []
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(x, lib.zeros(2, 4, dtype=lib.long), ignore_index=0,
+                                               label_smoothing=smoothing, reduction=reduction)
+        loss.backward(lib.ones_like(loss))
+        out.append((np.asarray(loss.detach().numpy()), x.grad.numpy()))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])

@@ -424,12 +424,14 @@ def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, un
 def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
     gi = _per_sample_grad(xp, g.reshape(w_t.shape) if reduction == "none" else g, reduction,
                           denom, w_t.shape, p.dtype)
+    # ignored samples get +0 (not 0 * g / 0 = nan when every sample is ignored), as torch's
+    gi = xp.where(mask, gi, p.dtype.type(0))
     n_classes = p.shape[1]
     on_target = gi * w_t
     if smoothing > 0:
         total_w = n_classes if weight is None else weight.sum()
         on_target = on_target * (1 - smoothing)
-        coef = on_target + gi * mask * ((smoothing / n_classes) * total_w)
+        coef = on_target + gi * ((smoothing / n_classes) * total_w)
     else:
         coef = on_target
     dx = p * xp.expand_dims(coef, 1)
@@ -437,7 +439,7 @@ def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
     xp.put_along_axis(dx, t1, cur - xp.expand_dims(on_target, 1), axis=1)
     if smoothing > 0:
         w = xp.ones(n_classes, p.dtype) if weight is None else weight
-        dx -= xp.expand_dims(gi * mask * (smoothing / n_classes), 1) * \
+        dx -= xp.expand_dims(gi * (smoothing / n_classes), 1) * \
             w.reshape((1, -1) + (1,) * (p.ndim - 2))
     return dx, None, None
 
