@@ -193,6 +193,8 @@ _MIXED = {
     "ldexp half by 0-d float": lambda m: m.ldexp(m.full((3,), 1.5).half(), m.tensor(2.0)),
     "ldexp 0-d by 0-d double": lambda m: m.ldexp(m.tensor(1.5), m.tensor(2.0).double()),
     "ldexp int by 0-d half": lambda m: m.ldexp(m.tensor([1, 2]), m.tensor(2.0).half()),
+    "ldexp 0-d complex128 by int": lambda m: m.ldexp(m.tensor(1 + 1j).to(m.complex128),
+                                                     m.tensor([1, 2])),
     # the norm is of input - other: their result type decides
     "dist int and half": lambda m: m.dist(m.tensor([1, 2, 4]), m.tensor([0.5]).half()),
     "dist half and 0-d int": lambda m: m.dist(m.tensor([1.0, 2.0]).half(), m.tensor(1)),

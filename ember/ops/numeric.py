@@ -176,7 +176,7 @@ def ldexp(input, other, *, out=None):
     _tensor_arg("ldexp", other, "other", 2)
     r = _E.mul(input, _E.pow(2.0, other))
     dt = _result_type(input, other)
-    if dt.is_floating_point and r.dtype != dt:      # half * int: torch's result is half
+    if (dt.is_floating_point or dt.is_complex) and r.dtype != dt:     # torch: the result type
         r = r.to(dt)
     return _finish(r, out, "ldexp")
 
