@@ -18,6 +18,7 @@ CASES = [
     "t.linalg.vector_norm(x, ord='fro')", "t.linalg.eigvalsh(x, UPLO='X')",
     # unique over a dim: complex has no kernel, other 0-sized dims are refused
     "t.unique(x.cfloat(), dim=0)", "t.unique_consecutive(x.cfloat(), dim=0)",
+    "t.unique(x.cfloat())", "t.unique_consecutive(x.cdouble())",
     "t.unique(t.ones(2, 0), dim=0)", "t.unique(t.ones(0, 0), dim=0)",
     "t.unique(t.ones(0, 0, 3), dim=2)",
     # index puts: unbroadcastable indices are reported before a dtype mismatch

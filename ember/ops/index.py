@@ -1683,6 +1683,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
 
 @op("unique2", differentiable=True, saves=None, n_out=3)
 def _unique(xp, x, dim, consecutive):
+    if x.dtype.kind == "c":
+        raise not_implemented("unique" if dim is None else "unique_dim", x.dtype)
     if dim is None:
         flat = x.reshape(-1)
         if consecutive:
@@ -1698,8 +1700,6 @@ def _unique(xp, x, dim, consecutive):
             vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True, **kw)
             inv = inv.reshape(x.shape)
         return (vals, inv.astype(np.int64), counts.astype(np.int64)), ()
-    if x.dtype.kind == "c":
-        raise not_implemented("unique_dim", x.dtype)
     if x.shape[dim] and not x.size:
         raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
                            "cannot be applied")
