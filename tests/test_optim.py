@@ -12,7 +12,7 @@ import ember
 import ember.optim
 from oracle import host
 
-SHAPES = [(3, 4), (5,), (2, 3, 2)]
+SHAPES = [(3, 4), (5,), (), (2, 3, 2)]    # () a 0-d parameter
 MATRIX_SHAPES = [(3, 4), (5, 2), (4, 4)]        # Muon takes 2-D parameters only
 STEPS = 20
 
@@ -50,6 +50,7 @@ CONFIGS = [
     ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
     ("ASGD", dict()),
     ("ASGD", dict(lr=0.05, lambd=1e-3, alpha=0.5, t0=5, weight_decay=0.1, maximize=True)),
+    ("ASGD", dict(lr=0.05, lambd=1e-3, t0=2, weight_decay=0.1, foreach=True)),  # float32 eta
     ("Adafactor", dict()),
     ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-4, 1e-2), d=1.5, weight_decay=0.1,
                        maximize=True)),

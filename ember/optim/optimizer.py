@@ -529,8 +529,12 @@ def _for_chunks(xp, kernel, arrays, *scalars):
     """Run `kernel(xp, *arrays, *scalars)`. Large NumPy arrays are cut into the same row slices
     (any memory layout) and the slices are updated in parallel: NumPy releases the GIL inside
     its loops, and every update rule is elementwise, so the result is the same bit for bit.
-    `None` entries in `arrays` stay None."""
+    `None` entries in `arrays` stay None. 0-d arrays run as 1-element views (NumPy's 0-d
+    arithmetic gives scalars, which the kernels' out= and in-place writes cannot take)."""
     a = arrays[0]
+    if a.ndim == 0:
+        arrays = tuple(None if x is None else x.reshape(1) for x in arrays)
+        a = arrays[0]
     if xp is not np or a.size < _MIN_PARALLEL or a.ndim == 0 or a.shape[0] < 2 or \
             _num_threads() < 2:
         kernel(xp, *arrays, *scalars)
