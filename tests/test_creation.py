@@ -540,3 +540,36 @@ def test_range_warns_as_torch():
         got = ember.range(0, 3, 1.5, dtype=ember.int64).tolist()
     with pytest.warns(UserWarning, match="torch.range is deprecated"):
         assert got == torch.range(0, 3, 1.5, dtype=torch.int64).tolist() == [0, 1, 2, 3]
+
+
+SCALAR_CONVERSIONS = [
+    # full's fill value: torch's checked conversion (bool takes any number)
+    "t.full((2,), 1 + 2j, dtype=t.bool)", "t.full((2,), 2 ** 40, dtype=t.float16)",
+    "t.full((2,), 300, dtype=t.uint8)", "t.full((2,), -1, dtype=t.uint8)",
+    "t.full((2,), 1e300, dtype=t.float32)", "t.full((2,), 1 + 2j, dtype=t.float32)",
+    "t.full_like(t.ones(2), 1 + 2j)", "t.full((2,), np.float64(2.5), dtype=t.int32)",
+    # NumPy complex scalars give a float their real part; an int refuses them
+    "t.tensor(np.complex64(0.5 + 1j), dtype=t.float32)", "t.tensor([np.complex64(1 + 1j)])",
+    "t.tensor([np.complex64(1 + 1j)], dtype=t.float64)",
+    "t.tensor(np.complex128(2 + 1j), dtype=t.int64)", "t.tensor([1 + 2j], dtype=t.int32)",
+    # integral linspace/logspace: the converted ends, torch's halves, C's double-to-int casts
+    "t.linspace(-1, -3, 7, dtype=t.uint8)", "t.linspace(-1, 3, 3, dtype=t.uint8)",
+    "t.linspace(0.5, 300.7, 5, dtype=t.uint8)", "t.logspace(-1, 1, 4, base=2.5, dtype=t.uint8)",
+    "t.logspace(0, 40, 3, base=2, dtype=t.int32)", "t.logspace(0, 70, 3, base=2, dtype=t.int64)",
+    "t.linspace(2.5, 1, 2, dtype=t.bool)", "t.logspace(2, -2, 4, base=2, dtype=t.bool)",
+    "t.linspace(1 + 1j, 10, 5, dtype=t.bool)", "t.logspace(1 + 1j, 2, 3, dtype=t.float32)",
+    "t.logspace(0, 2, 3, out=t.empty(3))",
+]
+
+
+@pytest.mark.parametrize("code", SCALAR_CONVERSIONS)
+def test_scalar_conversions_in_factories_as_torch(code):
+    results = []
+    for lib in (ember, torch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                results.append(repr(eval(code, {"t": lib, "np": np})))
+            except Exception as e:      # noqa: BLE001 - class and message are compared
+                results.append((type(e).__name__, str(e)))
+    assert results[0] == results[1]

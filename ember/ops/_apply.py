@@ -20,11 +20,17 @@ from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _th
 _FLOAT_KINDS = "fc"
 
 
+_HEAPTYPE = 1 << 9     # Py_TPFLAGS_HEAPTYPE: a class defined in Python
+
+
 def type_name(x):
-    """The name torch's argument parser gives x's type: its C type name, so NumPy's carry the
-    module (numpy.ndarray, numpy.float64), Python's and user classes do not."""
+    """The name torch's argument parser gives x's type, its C tp_name: builtins and classes
+    defined in Python bare (float, Foo), other C types qualified (numpy.ndarray,
+    collections.OrderedDict); a Tensor is Tensor."""
     t = type(x)
-    return f"numpy.{t.__name__}" if t.__module__ == "numpy" else t.__name__
+    if isinstance(x, Tensor) or t.__flags__ & _HEAPTYPE or t.__module__ == "builtins":
+        return "Tensor" if isinstance(x, Tensor) else t.__name__
+    return f"{t.__module__}.{t.__qualname__}"
 
 
 def _not_tensor(name, x, what="input", pos=1):

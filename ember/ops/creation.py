@@ -13,8 +13,9 @@ from .._threads import get_num_threads as _num_threads
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
+from .._kernel_dtypes import cname as _cname
 from ._apply import _fw, _tname, apply as _apply, inplace as _inplace, out_autograd_error, \
-    raise_not_tensor
+    raise_not_tensor, type_name
 from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
 from .random import rng_for as _rng_for
 
@@ -63,14 +64,14 @@ def _size(args, name=None):
     if len(args) == 1 and not isinstance(args[0], (int, np.integer, Tensor)):
         if name is not None and not isinstance(args[0], (tuple, list)):
             raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, not "
-                            f"{_arg_type_name(args[0])}")
+                            f"{type_name(args[0])}")
         args = tuple(args[0])
     out = []
     for i, s in enumerate(args):
         try:
             s = s.__index__()
         except (AttributeError, TypeError):
-            kind = _arg_type_name(s)
+            kind = type_name(s)
             if name is None:
                 raise TypeError(f"size must be tuple of ints, but got {kind}") from None
             if len(args) == 1:
@@ -86,14 +87,6 @@ def _size(args, name=None):
                                f"{list(args)}")
         out.append(s)
     return tuple(out)
-
-
-def _arg_type_name(x):
-    """A type as torch's argument parser names it: builtins and Tensor bare, others qualified."""
-    t = type(x)
-    if isinstance(x, Tensor) or t.__module__ == "builtins":
-        return "Tensor" if isinstance(x, Tensor) else t.__name__
-    return f"{t.__module__}.{t.__qualname__}"
 
 
 def _finish(arr, be, requires_grad):
@@ -253,9 +246,18 @@ def _ints_fit(flat, d):
 
 
 def _values_array(flat, shape, d):
-    """The leaves converted to dtype d the way torch converts scalars."""
+    """The leaves converted to dtype d the way torch converts scalars: a complex leaf into a
+    real dtype is refused (as an int, or a Python complex as a float), a NumPy complex scalar
+    gives a float its real part (its __float__)."""
     if not d.is_complex and any(isinstance(v, (_py_complex, np.complexfloating)) for v in flat):
-        raise TypeError("must be real number, not complex")
+        for v in flat:
+            if isinstance(v, (_py_complex, np.complexfloating)):
+                if d.kind == 1:
+                    raise TypeError(f"'{type_name(v)}' object cannot be interpreted as an "
+                                    "integer")
+                if isinstance(v, _py_complex):
+                    raise TypeError("must be real number, not complex")
+        flat = [v.real if isinstance(v, np.complexfloating) else v for v in flat]
     if d.kind == 1 or d is _dtype.bool_:
         _ints_fit(flat, d)
     if d.kind == 1 and flat:
@@ -460,7 +462,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     _check_pin(pin_memory)
     if not isinstance(size, (tuple, list)):
         raise TypeError("full(): argument 'size' (position 1) must be tuple of ints, not "
-                        f"{_arg_type_name(size)}")
+                        f"{type_name(size)}")
     if isinstance(fill_value, Tensor):
         if fill_value.arr.size != 1:
             raise RuntimeError("fill_value must be a scalar")
@@ -469,6 +471,10 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         dtype = out.dtype if out is not None else _infer_dtype(fill_value)
     be = _get_backend(device)
     d = _to_dtype(dtype)
+    if d is _dtype.bool_:
+        fill_value = bool(fill_value)
+    elif isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number)):
+        fill_value = _fill_value(fill_value, d.np)      # torch's checked scalar conversion
     return _into(_finish(be.xp.asarray(_values_array([fill_value], (), d)).reshape(1).repeat(
         _numel(_size((size,), "full"))).reshape(_size((size,))), be, requires_grad), out)
 
@@ -629,8 +635,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     be = _get_backend(device)
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
-    cplx = isinstance(start, _py_complex) or isinstance(end, _py_complex)
-    d = _to_dtype(dtype) if dtype is not None else DEFAULT.complex if cplx else DEFAULT.float
+    d = _space_dtype("linspace", start, end, dtype)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     if steps == 1:
@@ -638,6 +643,33 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     else:
         a = _linspace_values(be.xp, start, end, steps, d)
     return _into(_finish(a, be, requires_grad), out)
+
+
+def _space_dtype(name, start, end, dtype):
+    """linspace/logspace's output dtype, with torch's refusals: bool has no kernel, complex
+    ends need a complex dtype."""
+    cplx = isinstance(start, _py_complex) or isinstance(end, _py_complex)
+    d = _to_dtype(dtype) if dtype is not None else DEFAULT.complex if cplx else DEFAULT.float
+    if cplx and not d.is_complex:
+        raise RuntimeError(f"torch.{name}(): inferred dtype {_cname(DEFAULT.complex.np)} can't "
+                           f"be safely cast to passed dtype {_tname(d.np)}")
+    if d is _dtype.bool_:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    return d
+
+
+def _int_ends(start, end, d):
+    """An integral kernel's ends: torch's checked scalar conversions to the dtype (negative
+    ints wrap into unsigned types), truncated."""
+    return tuple(math.trunc(_fill_value(v, d.np)) for v in (start, end))
+
+
+def _to_int(a, np_dtype):
+    """Doubles into an integer dtype as C casts them on x86: truncated to int32 (int64 for
+    8-byte types), out-of-range values becoming its minimum, then wrapped."""
+    with np.errstate(invalid="ignore"):
+        return np.trunc(a).astype(np.int64 if np_dtype.itemsize == 8 else np.int32) \
+            .astype(np_dtype)
 
 
 _WIDE = {np.dtype(np.float32): np.float64, np.dtype(np.complex64): np.complex128}
@@ -673,12 +705,12 @@ def _linspace_values(xp, start, end, steps, d):
     """torch's kernel: the first half from start, the second from end, computed in the output
     dtype (integral outputs: a double step from the truncated ends, then truncation)."""
     half = steps // 2
-    if d.kind == 1 or d is _dtype.bool_:
-        i = xp.arange(steps)
-        s0, e0 = math.trunc(start), math.trunc(end)
+    if d.kind == 1:
+        i = np.arange(steps)
+        s0, e0 = _int_ends(start, end, d)
         step = (e0 - s0) / (steps - 1) if steps > 1 else 0.0
-        a = xp.where(i < half, s0 + step * i, e0 - step * (steps - 1 - i))
-        return xp.trunc(a).astype(d.np)
+        return xp.asarray(_to_int(np.where(i < half, s0 + step * i, e0 - step * (steps - 1 - i)),
+                                  d.np))
     s0, e0 = xp.asarray(start, d.np), xp.asarray(end, d.np)
     step = xp.zeros((), d.np)
     if steps > 1:
@@ -709,9 +741,20 @@ def _linspace_values(xp, start, end, steps, d):
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
     _check_pin(pin_memory)
+    start = start.item() if isinstance(start, Tensor) else start
+    end = end.item() if isinstance(end, Tensor) else end
+    d = _space_dtype("logspace", start, end, dtype)
+    if d.kind == 1 and steps > 1:   # torch's integral kernel: powers of the converted ends
+        i, half = np.arange(steps), steps // 2
+        s0, e0 = _int_ends(start, end, d)
+        step = (e0 - s0) / (steps - 1)
+        with np.errstate(over="ignore"):
+            a = _to_int(float(base) ** np.where(i < half, s0 + step * i,
+                                                e0 - step * (steps - 1 - i)), d.np)
+        be = _get_backend(device)
+        return _into(_finish(be.xp.asarray(a), be, requires_grad), out)
     lin = linspace(start, end, steps, dtype=_dtype.float64, device=device)
-    d = _to_dtype(dtype) if dtype is not None else DEFAULT.float
-    return _finish((base ** lin.arr).astype(d.np), lin.be, requires_grad)
+    return _into(_finish((base ** lin.arr).astype(d.np), lin.be, requires_grad), out)
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
