@@ -517,11 +517,11 @@ def inplace(public_fn, name, reads_self=True):
             src = self
         try:
             out = public_fn(src, *args, **kwargs)
+            write_into(self, out.arr, name)
         except (RuntimeError, NotImplementedError):
             if precheck is not None:        # torch checks the output first: report that
                 precheck(self, args, kwargs)
             raise
-        write_into(self, out.arr, name)
         if _fw.level is not None:
             _fw_inplace(self, out)
         if recording and out._rg:
