@@ -49,3 +49,110 @@ _CLAMP_OUT = {
 @pytest.mark.parametrize("case", list(_CLAMP_OUT))
 def test_clamp_number_overload_out_dtype_like_torch(case):
     assert _outcome(lambda: _CLAMP_OUT[case](ember)) == _outcome(lambda: _CLAMP_OUT[case](torch))
+
+
+def _full_hook_warning(lib, how):
+    import warnings
+    m = lib.nn.Linear(2, 2)
+    m.register_full_backward_hook(lambda *a: None)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        if how == "Tensor.backward":
+            m(lib.ones(3, 2)).sum().backward()
+        elif how == "autograd.backward":
+            lib.autograd.backward(m(lib.ones(3, 2)).sum())
+        else:
+            lib.autograd.grad(m(lib.ones(3, 2)).sum(), m.weight)
+    return [(x.category.__name__, x.filename, x.lineno) for x in w]
+
+
+@pytest.mark.parametrize("how", ["Tensor.backward", "autograd.backward", "autograd.grad"])
+def test_full_backward_hook_warning_points_where_torchs_does(how):
+    assert _full_hook_warning(ember, how) == _full_hook_warning(torch, how)
+
+
+def _custom_views(lib):
+    class Same(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class First(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x[0]
+
+        @staticmethod
+        def backward(ctx, g):
+            return lib.ones(2) * g
+
+    class Two(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, x[1]
+
+        @staticmethod
+        def backward(ctx, a, b):
+            return a * 2
+    return Same, First, Two
+
+
+_CUSTOM_VIEWS = {
+    "input as is": lambda t, S, F, T: S.apply(t.ones(2, requires_grad=True) * 1).add_(1),
+    "view made inside": lambda t, S, F, T: F.apply(t.ones(2, requires_grad=True)).mul_(2),
+    "second output": lambda t, S, F, T: T.apply(t.ones(2, requires_grad=True))[1].zero_(),
+    "first output is not a view": lambda t, S, F, T: T.apply(t.ones(2, requires_grad=True))[0]
+    .add_(1),
+    "no grad needed": lambda t, S, F, T: F.apply(t.ones(2)).add_(1),
+    "written under no_grad": lambda t, S, F, T: _under_no_grad(t, F.apply(t.ones(2) + t.ones(
+        2, requires_grad=True))),
+    "detached": lambda t, S, F, T: F.apply(t.ones(2, requires_grad=True)).detach().add_(1),
+}
+
+
+def _under_no_grad(t, y):
+    with t.no_grad():
+        y.add_(1)
+    return y.detach()
+
+
+@pytest.mark.parametrize("case", list(_CUSTOM_VIEWS))
+def test_inplace_on_a_custom_function_view_like_torch(case):
+    def run(lib):
+        return _CUSTOM_VIEWS[case](lib, *_custom_views(lib))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_HOOKED = {
+    "in-place module on its hooked input": lambda t: _hooked(t, t.nn.ReLU(inplace=True))(
+        t.tensor([1., -1.], requires_grad=True) * 1),
+    "in-place on the hooked output": lambda t: _hooked(t, t.nn.Linear(2, 2))(
+        t.ones(2, requires_grad=True)).add_(1),
+    "in-place inside the hooked module": lambda t: _hooked(t, t.nn.Sequential(
+        t.nn.Linear(2, 2), t.nn.ReLU(inplace=True)))(t.ones(2, requires_grad=True)).shape,
+    "output is a view": lambda t: (lambda y: (y._is_view(), y._base is not None))(
+        _hooked(t, t.nn.Linear(2, 2))(t.ones(2, requires_grad=True))),
+}
+
+
+def _hooked(lib, m):
+    m.register_full_backward_hook(lambda *a: None)
+    return m
+
+
+@pytest.mark.parametrize("case", list(_HOOKED))
+def test_full_backward_hook_outputs_are_function_views_like_torch(case):
+    assert _outcome(lambda: _HOOKED[case](ember)) == _outcome(lambda: _HOOKED[case](torch))
+
+
+@pytest.mark.parametrize("op", ["split", "unbind", "chunk"])
+def test_inplace_on_a_multi_view_of_a_leaf_names_the_view_op_like_torch(op):
+    def run(lib):
+        x = lib.ones(4, requires_grad=True)
+        parts = x.unbind() if op == "unbind" else getattr(x, op)(2)
+        return parts[0].add_(1)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -98,6 +98,7 @@ class BackwardCFunction(Node):
     attributes set on it read through the node."""
     _forward_cls = None
     op_node = False
+    custom_function = True      # its outputs that are views refuse in-place writes
 
     def __repr__(self):
         return f"<torch.autograd.function.{type(self).__name__} object at {hex(id(self))}>"

@@ -558,11 +558,11 @@ def check_inplace(self):
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
     if base is not None:
+        from ._views import check_inplace_view
+        check_inplace_view(self)        # torch's view-creation checks come first
         if base._rg and base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
-        from ._views import check_inplace_view
-        check_inplace_view(self)
 
 
 def write_into(self, arr, name="copy"):
