@@ -156,3 +156,90 @@ def test_inplace_on_a_multi_view_of_a_leaf_names_the_view_op_like_torch(op):
         parts = x.unbind() if op == "unbind" else getattr(x, op)(2)
         return parts[0].add_(1)
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_instantiating_a_function_warns_like_torch():
+    import warnings
+
+    def run(lib):
+        class F(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x
+
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            f = F()
+        return [(x.category.__name__, str(x.message).replace(".<locals>", ""), x.lineno)
+                for x in w], _outcome(lambda: f(lib.ones(2)))
+    assert run(ember) == run(torch)
+
+
+def _function_kinds(lib):
+    class Old(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    class New(lib.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    class Generated(New):
+        generate_vmap_rule = True
+
+    class Both(Generated):
+        @staticmethod
+        def vmap(info, in_dims, x):
+            return x * 2, in_dims[0]
+    return {"Old": Old, "New": New, "Generated": Generated, "Both": Both}
+
+
+_TRANSFORMED = {
+    "vmap": lambda t, F: t.vmap(F.apply)(t.ones(2, 3)),
+    "vmap, unbatched input": lambda t, F: t.vmap(lambda v: F.apply(t.ones(3)) * v)(t.ones(2, 3)),
+    "grad": lambda t, F: t.func.grad(lambda v: F.apply(v).sum())(t.ones(2)),
+    "vjp": lambda t, F: t.func.vjp(F.apply, t.ones(2))[0],
+    "jacrev": lambda t, F: t.func.jacrev(F.apply)(t.ones(2)),
+    "jacfwd": lambda t, F: t.func.jacfwd(F.apply)(t.ones(2)),
+    "jvp": lambda t, F: t.func.jvp(F.apply, (t.ones(2),), (t.ones(2),)),
+    "hessian": lambda t, F: t.func.hessian(lambda v: F.apply(v).sum())(t.ones(2)),
+    "vmap of grad": lambda t, F: t.vmap(t.func.grad(lambda v: F.apply(v).sum()))(t.ones(2, 3)),
+    "plain call": lambda t, F: F.apply(t.ones(2)),
+}
+
+
+@pytest.mark.parametrize("kind", ["Old", "New", "Generated", "Both"])
+@pytest.mark.parametrize("case", list(_TRANSFORMED))
+def test_functions_under_func_transforms_checked_like_torch(kind, case):
+    def run(lib):
+        return _TRANSFORMED[case](lib, _function_kinds(lib)[kind])
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_multi_output_function_grad_fn_repr_like_torch():
+    def run(lib):
+        class Two(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2, x * 3
+
+            @staticmethod
+            def backward(ctx, a, b):
+                return a
+        a, b = Two.apply(lib.ones(2, requires_grad=True))
+        return repr(a.grad_fn).split(" object")[0], repr(a.grad_fn) == repr(b.grad_fn)
+    assert run(ember) == run(torch)
