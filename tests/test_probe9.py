@@ -243,3 +243,19 @@ def test_multi_output_function_grad_fn_repr_like_torch():
         a, b = Two.apply(lib.ones(2, requires_grad=True))
         return repr(a.grad_fn).split(" object")[0], repr(a.grad_fn) == repr(b.grad_fn)
     assert run(ember) == run(torch)
+
+
+def test_sparse_invariants_warning_text_like_torch():
+    import subprocess
+    import sys
+    # torch warns once per process: each library gets a fresh one (torch's C++ warnings end
+    # with where they were triggered, which ember leaves out)
+    code = ("import warnings, {0}\nwarnings.simplefilter('always')\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    {0}.sparse_coo_tensor([[0, 1], [1, 0]], [1.5, 2.0], (2, 2))\n"
+            "print(repr([str(x.message).split(' (Triggered internally')[0] for x in w\n"
+            "            if 'invariant' in str(x.message)]))")
+    got = [subprocess.run([sys.executable, "-c", code.format(lib)], capture_output=True,
+                          text=True, check=True).stdout for lib in ("ember", "torch")]
+    assert "invariant" in got[1] and got[0] == got[1]
