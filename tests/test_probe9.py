@@ -259,3 +259,41 @@ def test_sparse_invariants_warning_text_like_torch():
     got = [subprocess.run([sys.executable, "-c", code.format(lib)], capture_output=True,
                           text=True, check=True).stdout for lib in ("ember", "torch")]
     assert "invariant" in got[1] and got[0] == got[1]
+
+
+@pytest.mark.parametrize("shape, dim, index", [
+    ((2, 3), 1, [3]), ((2, 3), 0, [3]), ((3,), 0, [-1]), ((2, 3, 4), 1, [3]), ((2, 3, 4), 2, [4]),
+    ((2, 3), -1, [4]), ((0, 3), 1, [3]), ((2, 0), 1, [0]), ((0, 3), 0, [0]), ((2, 0), 0, [2]),
+    ((2, 3), 1, [1, -1, 5]), ((0,), 0, [0]), ((2, 3), 1, []), ((2, 3), 1, [2, 0])])
+def test_index_select_range_errors_like_torch(shape, dim, index):
+    def run(lib):
+        return lib.ones(*shape).index_select(dim, lib.tensor(index, dtype=lib.long))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("call", [
+    "t.ones(2).mean(dtype=t.int64)", "t.ones(2).mean(0, dtype=t.int32)", "t.ones(2).mean(dtype=t.bool)",
+    "t.arange(2).mean(dtype=t.float16)", "t.arange(2).mean()", "t.ones(2).nanmean(dtype=t.int32)",
+    "t.arange(2).nanmean()", "t.arange(2).nanmean(dtype=t.float64)", "t.arange(2).nanmean(dtype=t.int32)",
+    "t.ones(2).nanmean(dtype=t.complex64)", "t.mean(t.arange(2), dtype=t.uint8)",
+    "t.ones(2).mean(dim=5, dtype=t.int64)"])
+def test_mean_dtype_checks_like_torch(call):
+    assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))
+
+
+@pytest.mark.parametrize("how", ["get", "set", "set field", "del field", "del"])
+def test_return_type_attribute_errors_like_torch(how):
+    def run(lib):
+        r = lib.ones(2, 2).max(0)
+        if how == "get":
+            return r.foo
+        if how == "set":
+            r.foo = 1
+        elif how == "set field":
+            r.values = 1
+        elif how == "del field":
+            del r.values
+        else:
+            del r.foo
+        return r
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -726,6 +726,11 @@ def index_select(input, dim, index, *, out=None):
     idx = _index_vector(index, "index_select")
     n = input.shape[d] if input.ndim else 1
     if _outside(idx, 0, n):
+        if input.ndim > 1 and (d == 1 or not input.numel()):     # torch's dim-1 kernel checks
+            if not n:
+                raise RuntimeError("index_select(): self indexing axis dim should be positive")
+            bad = int(idx[(idx < 0) | (idx >= n)][0])
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
         raise IndexError("index out of range in self")
     return _finish(apply(_index_select, (input, _as_vector(index)), (d,)), out, "index_select",
                    True)

@@ -196,7 +196,15 @@ _mean0 = _make_unary(_op("mean", saves=None, node="MeanBackward0")(_mean_fwd).vj
 _mean1 = _make_unary(_op("mean_dim", saves=None, node="MeanBackward1")(_mean_fwd).vjp(_mean_bwd))
 
 
+def _optional_dtype_check(dtype, name):
+    """torch's check of a mean's dtype= (before the input's)."""
+    if dtype is not None and _to_dtype(dtype).np.kind in "biu":
+        raise RuntimeError(f"{name}(): could not infer output dtype. Optional dtype must be either "
+                           f"a floating point or complex dtype. Got: {_tname(_to_dtype(dtype).np)}")
+
+
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    _optional_dtype_check(dtype, "mean")
     if dtype is None and getattr(input, "arr", None) is not None:
         if input.arr.dtype.kind in "biu":         # torch checks the dtype before the dims
             _float_only(input.arr, "mean")
@@ -207,12 +215,12 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     from .elementwise import isnan, logical_not
-    x = input if dtype is None else input.to(_to_dtype(dtype))
-    if x.arr.dtype.kind in "biu":
+    if input.arr.dtype.kind in "biu":
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
-                           f"but got {_tname(x.arr.dtype)}")
-    count = sum(logical_not(isnan(x)), dim, keepdim)
-    return _finish(nansum(x, dim, keepdim) / count, out)
+                           f"but got {_tname(input.arr.dtype)}")
+    _optional_dtype_check(dtype, "nanmean")
+    count = sum(logical_not(isnan(input)), dim, keepdim)
+    return _finish(nansum(input, dim, keepdim, dtype=dtype) / count, out)
 
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
