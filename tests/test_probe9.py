@@ -297,3 +297,63 @@ def test_return_type_attribute_errors_like_torch(how):
             del r.foo
         return r
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("call", [
+    "t.ones(2, 3).repeat(1, -1)", "t.ones(2, 3).repeat(-1, -2)", "t.ones(2, 3).repeat(2, 1, -1)",
+    "t.ones(0, 3).repeat(1, -1)", "t.ones(2, 0).repeat(-2, -1)", "t.ones(2, 3).tile(-1)",
+    "t.repeat_interleave(t.tensor([[1.0, 2.0]]))", "t.repeat_interleave(t.tensor([1.0, 2.0]))",
+    "t.repeat_interleave(t.tensor([True, False]))",
+    "t.repeat_interleave(t.tensor([1, 2], dtype=t.int8))",
+    "t.repeat_interleave(t.tensor([1, 2], dtype=t.int32))", "t.repeat_interleave(t.tensor(2))",
+    "t.repeat_interleave(t.tensor([], dtype=t.int32))",
+    "t.ones(3).repeat_interleave(t.tensor([2.]))", "t.ones(3).repeat_interleave(t.tensor(2.))",
+    "t.ones(3).repeat_interleave(t.tensor([2], dtype=t.int16))",
+    "t.ones(3).repeat_interleave(t.tensor([[1, 2, 1]]))",
+    "t.ones(3).repeat_interleave(t.tensor([1, 2, 1], dtype=t.int32))",
+    "t.ones(3).repeat_interleave(t.tensor([1, 2, 1], dtype=t.uint8))",
+    "t.arange(6).reshape(2, 3).repeat_interleave(t.tensor(2), dim=1)"])
+def test_repeat_and_repeat_interleave_checks_like_torch(call):
+    assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))
+
+
+@pytest.mark.parametrize("eq, shapes", [
+    ('...ij,...jk->...ik', [(2, 2, 3), (3, 3, 4)]),
+    ('...ij,...jk->...ik', [(5, 2, 2, 3), (3, 3, 4)]),
+    ('...ij,...jk->...ik', [(5, 2, 2, 3), (2, 3, 3, 4)]),
+    ('...ij,...jk->...ik', [(2, 5, 2, 3), (2, 3, 4)]),
+    ('...ij,...jk->...ik', [(2, 5, 2, 3), (6, 3, 4)]),
+    ('...i,...i', [(2, 3), (4, 3)]),
+    ('i...,i...', [(3, 2, 5), (3, 2, 6)]),
+    ('ii->i', [(2, 3)]),
+    ('iji->j', [(2, 3, 3)]),
+    ('ii', [(1, 3)]),
+    ('i.j', [(2, 3)]),
+    ('i..j', [(2, 3)]),
+    ('i....j', [(2, 3)]),
+    ('...i...', [(2, 3)]),
+    ('ij,j', [(2, 3),(4,)]),
+    ('ij,ij', [(2, 3),(2, 4)]),
+    ('ij,jk->ik', [(2, 3),(4, 5)]),
+    ('ij->', [(2, 3, 4)]),
+    ('...ij->', [(2,)]),
+    ('ij->...ij', [(2, 3)]),
+    ('ij->i.', [(2, 3)]),
+    ('...ij->......ij', [(2, 3)]),
+    ('ij->I', [(2, 3)]),
+    ('ij->ii', [(2, 3)]),
+    ('i j', [(2, 3)]),
+    ('i,', [(2,)]),
+    ('i1', [(2, 3)]),
+    ('i j 1', [(2, 3)]),
+    ('ij,j1', [(2, 3), (3, 2)]),
+    ('bij,bjk->bik', [(2, 1, 3), (1, 3, 4)]),
+    ('i,i->i', [(1,), (3,)]),
+    ('...,...', [(2, 1), (1, 3)]),
+    ('..', [(2,)]),
+    ('i...', [(2,)]),
+])
+def test_einsum_equation_errors_like_torch(eq, shapes):
+    def run(lib):
+        return lib.einsum(eq, *[lib.ones(s) for s in shapes])
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

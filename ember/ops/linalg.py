@@ -557,17 +557,17 @@ def _parse_einsum(equation, shapes):
                            f"equation" if len(subs) < len(shapes) else
                            "einsum(): fewer operands were provided than specified in the "
                            "equation")
+    _check_einsum_labels(equation.split("->")[0])
     used = set(c for c in eq if c.isalpha())
     free = [c for c in _LETTERS if c not in used]
     n_ell = 0
     for i, (s, shp) in enumerate(zip(subs, shapes)):
-        for c in s.replace("...", ""):
-            if not c.isalpha():
-                raise RuntimeError(f"einsum(): invalid subscript given at index "
-                                   f"{eq.index(c)} in the equation string, subscripts must be "
-                                   "in [a-zA-Z]")
         nl = len(s.replace("...", ""))
         if "..." in s:
+            if nl > len(shp):
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation ({nl}) is "
+                                   f"more than the number of dimensions ({len(shp)}) for operand "
+                                   f"{i}")
             n_ell = builtins.max(n_ell, len(shp) - nl)
         elif nl != len(shp):
             raise RuntimeError(f"einsum(): the number of subscripts in the equation ({nl}) does "
@@ -583,11 +583,20 @@ def _parse_einsum(equation, shapes):
         new_subs.append(s)
     sizes = {}
     for i, (s, shp) in enumerate(zip(new_subs, shapes)):
-        for c, n in zip(s, shp):
+        here = {}
+        for j, (c, n) in enumerate(zip(s, shp)):
+            if c in here:           # a repeated subscript takes a diagonal: equal sizes only
+                if n != here[c]:
+                    raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but "
+                                       f"the sizes don't match, {n} != {here[c]}")
+                continue
+            here[c] = n
             prev = sizes.get(c, 1)
             if n != 1 and prev != 1 and n != prev:
-                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes "
-                                   f"(original->remapped)" if c in ell else
+                raise RuntimeError(f"einsum(): dimension {j} covered by ellipsis in operand {i}"
+                                   f"has size {n} which does not broadcast with previously seen "
+                                   "ellipsis with size {prev} for the respective dimension"
+                                   .replace("{prev}", str(prev)) if c in ell else
                                    f"einsum(): subscript {c} has size {n} for operand {i} which "
                                    f"does not broadcast with previously seen size {prev}")
             sizes[c] = builtins.max(prev, n) if n != 1 else prev
@@ -598,6 +607,10 @@ def _parse_einsum(equation, shapes):
                 counts[c] = counts.get(c, 0) + 1
         out = ell + "".join(sorted(c for c in counts if counts[c] == 1 and c not in ell))
     else:
+        if "." in rhs.replace("...", "", 1):
+            raise RuntimeError("einsum(): found '.' for output " + (
+                "but an ellipsis (...) was already found" if "..." in rhs else
+                "that is not part of any ellipsis (...)"))
         rhs = rhs.replace("...", ell)       # an output without "..." sums those dims
         for c in rhs:
             if not c.isalpha():
@@ -612,6 +625,28 @@ def _parse_einsum(equation, shapes):
     full = [tuple(sizes.get(c, 1) if n == 1 else n for c, n in zip(s, shp))
             for s, shp in zip(new_subs, shapes)]
     return tuple(new_subs), out, tuple(full), sizes
+
+
+def _check_einsum_labels(lhs):
+    """torch's scan of the operands' subscripts: letters, spaces, commas and one "..." each."""
+    op, found, i = 0, False, 0
+    while i < len(lhs):
+        c = lhs[i]
+        if c == ".":
+            if found:
+                raise RuntimeError(f"einsum(): found '.' for operand {op} for which an ellipsis "
+                                   "was already found")
+            if lhs[i:i + 3] != "...":
+                raise RuntimeError(f"einsum(): found '.' for operand {op} that is not part of "
+                                   "any ellipsis")
+            found, i = True, i + 3
+            continue
+        if c == ",":
+            op, found = op + 1, False
+        elif c != " " and c not in _LETTERS:
+            raise RuntimeError(f"einsum(): invalid subscript given at index {i} in the equation "
+                               "string, subscripts must be in [a-zA-Z]")
+        i += 1
 
 
 def _einsum_optimize(subs, operands):

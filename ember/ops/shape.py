@@ -1304,9 +1304,10 @@ def repeat(input, *sizes, repeats=None):
     if len(reps) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
-    if builtins.min(reps, default=0) < 0:
+    if builtins.min(reps, default=0) < 0:      # torch names the sizes the result would have
+        sizes = [r * s for r, s in zip(reps, (1,) * (len(reps) - input.ndim) + input.shape)]
         raise RuntimeError(f"Trying to create tensor with negative dimension "
-                           f"{builtins.min(reps)}: {list(reps)}")
+                           f"{next(v for v in sizes if v < 0)}: {sizes}")
     return apply(_repeat, (input,), (reps,))
 
 
@@ -1320,19 +1321,22 @@ def tile(input, *args, dims=None):
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats is None:             # torch.repeat_interleave(repeats): repeats the indices
         rep = input
-        if rep.ndim != 1 or rep.arr.dtype.kind not in "iu":
+        _repeats_dtype_check(rep)
+        if rep.ndim != 1:
             raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         from .creation import arange
-        return repeat_interleave(arange(rep.arr.shape[0], device=rep.device), rep, 0)
+        return repeat_interleave(arange(rep.arr.shape[0], dtype=rep.dtype, device=rep.device),
+                                 rep, 0)
+    if isinstance(repeats, Tensor):
+        _repeats_dtype_check(repeats)
+        if repeats.ndim > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
     if dim is None:
         input = reshape(input, (-1,))
         dim = 0
     d = wrap_dim(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
     if isinstance(repeats, Tensor) and repeats.ndim == 1 and repeats.arr.shape[0] != 1:
-        if repeats.arr.dtype.kind not in "iu":
-            raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
-                                      f"'{_tname(repeats)[6:-6]}'")
         if repeats.arr.shape[0] != n:
             raise RuntimeError("repeats must have the same size as input along dim, but got "
                                f"repeats.size(0) = {repeats.arr.shape[0]} and input.size({d}) "
@@ -1353,6 +1357,13 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     x = unsqueeze(input, d + 1)
     x = expand(x, shp[:d + 1] + (r,) + shp[d + 1:])
     return view(_clone_fn(x, "C"), shp[:d] + (shp[d] * r,) + shp[d + 1:])
+
+
+def _repeats_dtype_check(rep):
+    """torch's repeat_interleave kernel takes int32 and int64 repeats only."""
+    if rep.arr.dtype not in (np.int32, np.int64):
+        raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
+                                  f"'{_tname(rep)[6:-6]}'")
 
 
 # ---- strided views ----------------------------------------------------------------------------
