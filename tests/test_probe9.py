@@ -357,3 +357,30 @@ def test_einsum_equation_errors_like_torch(eq, shapes):
     def run(lib):
         return lib.einsum(eq, *[lib.ones(s) for s in shapes])
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("sa, sb, dims", [
+    ((2, 3), (4, 5), 1), ((2, 3), (4, 5), ([-1], [0])), ((2, 3, 4), (3, 5, 6), 2),
+    ((2, 3), (4, 5), ([1], [-2])), ((2, 3), (4, 5), "t1"), ((2, 3), (4, 5), "t[[1], [0]]"),
+    ((2, 3), (3, 5), 3), ((2, 3), (3, 5), [[0, 0], [0, 1]]), ((2, 3), (3, 2), 2),
+    ((2, 3), (3, 5), 1)])
+def test_tensordot_dims_errors_like_torch(sa, sb, dims):
+    def run(lib):
+        d = lib.tensor(eval(dims[1:])) if isinstance(dims, str) else dims
+        return lib.tensordot(lib.ones(sa), lib.ones(sb), dims=d)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("call", [
+    "t.flip(t.ones(2, 3), (0, 0))", "t.flip(t.ones(2, 3), (0, -2))", "t.flip(t.ones(2, 3), (1, 0, 1))",
+    "t.ones(2, 3).flip(1, -1)", "t.ones(2, 3, 4).flip(2, 0, 1, 0)",
+    "t.rot90(t.ones(2), 1)", "t.rot90(t.ones(2), 1, (0, 0))", "t.rot90(t.ones(2, 3), 1, (0, 2))",
+    "t.rot90(t.ones(2, 3), 1, (0,))", "t.rot90(t.ones(2, 3), 1, (1, -1))", "t.rot90(t.ones(()), 1)",
+    "t.rot90(t.ones(2), 1, (0,))", "t.rot90(t.ones(2, 3), 1, (-2, 0))",
+    "t.diff(t.ones(2, 3), prepend=t.ones(3))", "t.diff(t.ones(2, 3), append=t.ones(3))",
+    "t.diff(t.ones(2, 3), prepend=t.ones(2, 2), append=t.ones(3))",
+    "t.diff(t.ones(2, 3), prepend=t.ones(3, 3))", "t.diff(t.ones(2, 3), prepend=t.tensor(1.))",
+    "t.diff(t.ones(2, 3, 4), dim=1, append=t.ones(2, 1, 5))",
+    "t.diff(t.ones(2, 3), dim=0, prepend=t.ones(1, 3))", "t.diff(t.ones(3), n=1, dim=1)"])
+def test_flip_rot90_and_diff_checks_like_torch(call):
+    assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))

@@ -891,7 +891,9 @@ def tensordot(a, b, dims=2, out=None):
     if isinstance(dims, int):
         if dims < 0:
             raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
-        da = list(range(a.ndim - dims, a.ndim))
+        if dims > builtins.min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        da = list(range(-dims, 0))          # as torch's, which its messages name
         db = list(range(dims))
     else:
         da, db = dims
@@ -899,13 +901,13 @@ def tensordot(a, b, dims=2, out=None):
         db = [db] if isinstance(db, int) else list(db)
     if len(da) != len(db):
         raise RuntimeError(f"both dimension lists should have same length")
+    for x, y in zip(da, db):
+        sx, sy = a.shape[wrap_dim(x, a.ndim)], b.shape[wrap_dim(y, b.ndim)]
+        if sx != sy:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {sx} in "
+                               f"dim {x} and second has size {sy} in dim {y}")
     da = [wrap_dim(d, a.ndim) for d in da]
     db = [wrap_dim(d, b.ndim) for d in db]
-    for x, y in zip(da, db):
-        if a.shape[x] != b.shape[y]:
-            raise RuntimeError(f"contracted dimensions need to match, but first has size "
-                               f"{a.shape[x]} in dim {x} and second has size {b.shape[y]} in dim "
-                               f"{y}")
     fa = [d for d in range(a.ndim) if d not in da]
     fb = [d for d in range(b.ndim) if d not in db]
     k = int(np.prod([a.shape[d] for d in da]))

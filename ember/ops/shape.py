@@ -1215,17 +1215,16 @@ _flip.vjp(lambda xp, g, dims: (xp.flip(g, dims),))
 _flip_fn = make_unary(_flip)
 
 
-def _unique_dims(dims, nd, name):
+def _unique_dims(dims, nd):
     out = tuple(wrap_dim(d, nd) for d in dims)
-    if len(set(out)) != len(out):
-        raise RuntimeError(f"dims has duplicates, original flip dims size={len(out)}, but unique "
-                           f"flip dims size={len(set(out))}" if name == "flip" else
-                           f"dim {out[0]} appears multiple times in the list of dims")
+    if len(set(out)) != len(out):           # torch names the first dim seen twice
+        again = next(d for i, d in enumerate(out) if d in out[:i])
+        raise RuntimeError(f"dim {again} appears multiple times in the list of dims")
     return out
 
 
 def flip(input, *args, dims=None):
-    dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), input.ndim, "flip")
+    dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), input.ndim)
     return _flip_fn(input, dims if input.ndim else ())
 
 
@@ -1244,10 +1243,12 @@ def flipud(input):
 def rot90(input, k=1, dims=(0, 1)):
     if len(dims) != 2:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
     d0, d1 = wrap_dim(dims[0], input.ndim), wrap_dim(dims[1], input.ndim)
     if d0 == d1:
-        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
-                           f"dim1 = {d1}")
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and "
+                           f"dim1 = {dims[1]}")
     k %= 4
     if k == 1:
         return transpose(flip(input, d1), d0, d1)
