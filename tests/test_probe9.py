@@ -384,3 +384,18 @@ def test_tensordot_dims_errors_like_torch(sa, sb, dims):
     "t.diff(t.ones(2, 3), dim=0, prepend=t.ones(1, 3))", "t.diff(t.ones(3), n=1, dim=1)"])
 def test_flip_rot90_and_diff_checks_like_torch(call):
     assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))
+
+
+def test_meshgrid_indexing_warning_once_from_the_library_like_torch():
+    import subprocess
+    import sys
+    code = ("import warnings, {0}\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    for _ in range(2):\n"
+            "        {0}.meshgrid({0}.ones(2), {0}.ones(3))\n"
+            "print([(x.category.__name__, str(x.message).split(' (Triggered')[0],\n"
+            "        x.filename.startswith({0}.__path__[0])) for x in w])")
+    got = [subprocess.run([sys.executable, "-c", code.format(lib)], capture_output=True,
+                          text=True, check=True).stdout for lib in ("ember", "torch")]
+    assert "meshgrid" in got[1] and got[0] == got[1]

@@ -1598,9 +1598,10 @@ def meshgrid(*tensors, indexing=None):
         tensors = tuple(tensors[0])
     tensor_elements(tensors)
     if indexing is None:
-        import warnings
-        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
-                      "indexing argument.", UserWarning, stacklevel=2)
+        # torch's TORCH_WARN_ONCE, from the C++ call in torch/functional.py: it lands there
+        from .._warnings import warn_once
+        warn_once("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                  "indexing argument.", stacklevel=1)
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
