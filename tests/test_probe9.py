@@ -399,3 +399,33 @@ def test_meshgrid_indexing_warning_once_from_the_library_like_torch():
     got = [subprocess.run([sys.executable, "-c", code.format(lib)], capture_output=True,
                           text=True, check=True).stdout for lib in ("ember", "torch")]
     assert "meshgrid" in got[1] and got[0] == got[1]
+
+
+_POOLS = [("avg_pool1d", (1,)), ("max_pool1d", (1,)), ("lp_pool1d", (2, 1)), ("avg_pool2d", (1,)),
+          ("max_pool2d", (1,)), ("lp_pool2d", (2, 1)), ("avg_pool3d", (1,)), ("max_pool3d", (1,))]
+_POOL_SHAPES = [(), (2,), (2, 2), (0, 2), (2, 0), (2, 2, 2), (0, 2, 2), (2, 0, 2), (2, 2, 0),
+                (2, 2, 2, 2), (0, 2, 2, 2), (2, 0, 2, 2), (2, 2, 2, 0), (2, 2, 2, 2, 2),
+                (0, 2, 2, 2, 2), (2, 2, 0, 2, 2), (2,) * 6]
+
+
+@pytest.mark.parametrize("name, args", _POOLS)
+def test_pooling_rank_and_empty_input_checks_like_torch(name, args):
+    def run(lib, shape):
+        return getattr(lib.nn.functional, name)(lib.ones(shape), *args)
+    for shape in _POOL_SHAPES:
+        assert _outcome(lambda: run(ember, shape)) == _outcome(lambda: run(torch, shape)), shape
+
+
+@pytest.mark.parametrize("name, out", [
+    ("adaptive_max_pool1d", 0), ("adaptive_avg_pool1d", 0), ("adaptive_max_pool2d", 0),
+    ("adaptive_max_pool2d", (0, 2)), ("adaptive_avg_pool2d", (2, 0)), ("adaptive_avg_pool2d", (2, 2)),
+    ("adaptive_max_pool2d", (None, 2)), ("adaptive_max_pool3d", (1, 0, 1)),
+    ("adaptive_avg_pool3d", (2, 2, 2)), ("adaptive_avg_pool3d", 0), ("adaptive_max_pool3d", 2)])
+def test_adaptive_pooling_sizes_like_torch(name, out):
+    def run(lib, shape):
+        f = getattr(lib.nn.functional, name)
+        if "max" in name:
+            return f(lib.ones(shape), out, return_indices=True)
+        return f(lib.ones(shape), out)
+    for shape in [(2,), (2, 2), (1, 3), (1, 3, 3), (1, 1, 3, 3), (1, 1, 2, 3, 3)]:
+        assert _outcome(lambda: run(ember, shape)) == _outcome(lambda: run(torch, shape)), shape

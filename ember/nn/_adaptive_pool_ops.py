@@ -22,6 +22,9 @@ __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
 
 # ---- adaptive pooling -------------------------------------------------------------------------
 def _adaptive_sizes(input, nsp, output_size, name):
+    if nsp > 1 and isinstance(output_size, (tuple, list)) and input.ndim <= len(output_size):
+        # torch.nn.functional's _list_with_default, before the kernel's checks
+        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
     if input.ndim not in (nsp + 1, nsp + 2):
         if nsp == 1:
             raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional "
@@ -90,6 +93,9 @@ def _adaptive_max(xp, x, sizes):
     n, c = x.shape[:2]
     spatial = x.shape[2:]
     nsp = len(spatial)
+    if not all(sizes):                  # an empty output: no windows to take a max of
+        flat = xp.zeros((n, c) + tuple(sizes), np.int64)
+        return (xp.zeros((n, c) + tuple(sizes), x.dtype), flat), (flat, x.shape)
     idx = [_window_index(s, o) for s, o in zip(spatial, sizes)]
     # gather (N, C, o1, w1, o2, w2, ...) with broadcast index arrays, then put windows last
     index = []
