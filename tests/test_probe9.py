@@ -429,3 +429,43 @@ def test_adaptive_pooling_sizes_like_torch(name, out):
         return f(lib.ones(shape), out)
     for shape in [(2,), (2, 2), (1, 3), (1, 3, 3), (1, 1, 3, 3), (1, 1, 2, 3, 3)]:
         assert _outcome(lambda: run(ember, shape)) == _outcome(lambda: run(torch, shape)), shape
+
+
+_ADAPTIVE = [("adaptive_avg_pool1d", -1), ("adaptive_avg_pool2d", (-1, 2)), ("adaptive_avg_pool2d", -2),
+             ("adaptive_avg_pool3d", (2, -1, 1)), ("adaptive_avg_pool3d", 1), ("adaptive_avg_pool1d", 1),
+             ("adaptive_avg_pool2d", 2), ("adaptive_avg_pool2d", 1), ("adaptive_avg_pool3d", 2),
+             ("adaptive_max_pool2d", 2), ("adaptive_max_pool1d", -1), ("adaptive_max_pool2d", -1),
+             ("adaptive_max_pool3d", 2), ("adaptive_max_pool3d", -1), ("adaptive_avg_pool1d", 2)]
+
+
+@pytest.mark.parametrize("name, out", _ADAPTIVE)
+def test_adaptive_pooling_checks_in_torchs_order(name, out):
+    def run(lib, shape):
+        return getattr(lib.nn.functional, name)(lib.ones(shape), out)
+    for shape in [(5,), (2, 2), (2, 0), (1, 1, 0), (1, 0, 2), (0, 1, 2), (1, 1, 0, 2), (1, 0, 2, 2),
+                  (0, 1, 2, 2), (1, 1, 2, 2, 0), (1, 0, 2, 2, 2), (1, 1, 3, 3), (1, 1, 2, 2, 2),
+                  (2,) * 6]:
+        assert _outcome(lambda: run(ember, shape)) == _outcome(lambda: run(torch, shape)), shape
+
+
+def test_adaptive_average_to_size_one_is_a_mean_like_torch():
+    def run(lib):
+        F = lib.nn.functional
+        leaf = lib.arange(6., requires_grad=True)
+        x = leaf.reshape(1, 2, 3)
+        a, b = F.adaptive_avg_pool1d(x, 1), F.adaptive_avg_pool2d(x, (1, 1))
+        (a.sum() + b.sum()).backward()
+        return a.grad_fn.name(), b.grad_fn.name(), a, b, leaf.grad, F.adaptive_avg_pool2d(
+            lib.ones(2, 2, 2, 2, 2), 1).shape
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear", "bilinear", "bicubic", "trilinear", "area",
+                                  "nearest-exact"])
+def test_interpolate_size_checks_like_torch(mode):
+    def run(lib, shape, sf):
+        return lib.nn.functional.interpolate(lib.ones(shape), scale_factor=sf, mode=mode)
+    for shape in [(1, 1, 2), (1, 1, 2, 2), (1, 1, 2, 2, 2), (1, 1, 0), (1, 1, 0, 2)]:
+        for sf in [-1, 0.1, 2]:
+            assert _outcome(lambda: run(ember, shape, sf)) == _outcome(
+                lambda: run(torch, shape, sf)), (shape, sf)

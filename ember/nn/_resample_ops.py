@@ -237,7 +237,7 @@ def _with_backward(fwd, real):
 
 # ---- interpolate ------------------------------------------------------------------------------
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
-_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5}
 
 
 def _interp_sizes(input, size, scale_factor, recompute_scale_factor):
@@ -288,7 +288,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                          "modes and requires a 4-D tensor as input")
-    if mode not in _MODES or input.ndim not in (3, 4, 5):
+    if mode not in _MODES or input.ndim not in (3, 4, 5) or mode == "bicubic" and input.ndim != 4:
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
             "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
@@ -296,12 +296,18 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in _RANK and input.ndim != _RANK[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                   f"{_RANK[mode]}D input")
+    if mode == "area":                  # torch's adaptive_avg_pool, with its own checks
+        from ._adaptive_pool_ops import (adaptive_avg_pool1d, adaptive_avg_pool2d,
+                                         adaptive_avg_pool3d)
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[len(sizes) - 1](
+            input, sizes)
     spatial = input.shape[2:]
     if any(o <= 0 for o in sizes) or any(n <= 0 for n in spatial):
         dims = "DHW"[-len(spatial):] if len(spatial) > 1 else "W"
         raise RuntimeError(
             "Input and output sizes should be greater than 0, but got input ("
-            + ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial)) + ") output ("
+            + ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial))
+            + (") and output (" if len(spatial) == 1 else ") output (")    # (torch's wording)
             + ", ".join(f"{d}: {o}" for d, o in zip(dims, sizes)) + ")")
     if antialias:
         return _interpolate_aa(input, sizes, scales, align_corners, mode == "bicubic")
@@ -309,11 +315,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         _check_interp_dtype(input, mode, sizes)
         if input.arr.dtype == np.uint8 and mode in ("bilinear", "bicubic"):
             return _resize_uint8(input, sizes, scales, align_corners, mode == "bicubic")
-    if mode == "area":
-        from ._adaptive_pool_ops import (adaptive_avg_pool1d, adaptive_avg_pool2d,
-                                         adaptive_avg_pool3d)
-        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[len(sizes) - 1](
-            input, sizes)
     ft = np.float64 if input.dtype.itemsize == 8 else np.float32
     taps = []
     for n, o, s in zip(spatial, sizes, scales):
