@@ -469,3 +469,13 @@ def test_interpolate_size_checks_like_torch(mode):
         for sf in [-1, 0.1, 2]:
             assert _outcome(lambda: run(ember, shape, sf)) == _outcome(
                 lambda: run(torch, shape, sf)), (shape, sf)
+
+
+@pytest.mark.parametrize("p", [1.5, -0.5, 1.0, 0.0, 0.5])
+@pytest.mark.parametrize("shape", [(1, 2, 3), (2, 3), (1, 1, 2, 3)])
+def test_sdpa_dropout_probability_check_like_torch(p, shape):
+    def run(lib):
+        q = lib.ones(shape)
+        lib.manual_seed(0)
+        return lib.nn.functional.scaled_dot_product_attention(q, q, q, dropout_p=p)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
