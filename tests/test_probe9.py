@@ -479,3 +479,29 @@ def test_sdpa_dropout_probability_check_like_torch(p, shape):
         lib.manual_seed(0)
         return lib.nn.functional.scaled_dot_product_attention(q, q, q, dropout_p=p)
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_PADS = [((1, 1, 3, 3), (-2, -2, 0, 0)), ((1, 1, 3, 3), (0, 0, -2, -2)), ((1, 1, 3, 3), (-2, -2, -2, -2)),
+         ((1, 1, 3, 3), (-3, -1, 0, 0)), ((1, 3, 3), (-2, -2)), ((1, 3, 3), (-3, 0)),
+         ((1, 1, 3, 3, 3), (0, 0, 0, 0, -2, -2)), ((1, 1, 3, 3, 3), (-2, -2, 0, 0, 0, 0)),
+         ((1, 1, 3, 3, 3), (0, 0, -3, 0, 0, 0)), ((1, 1, 0, 2), (0, 0, 0, 0)), ((1, 1, 0, 2), (1, 1, 0, 0)),
+         ((1, 0), (1, 1)), ((0, 2), (1, 1)), ((1, 0, 2), (1, 1)), ((1, 1, 2, 2), (3, 3, 3, 3)),
+         ((1, 1, 2, 2), (1, 1, 3, 3)), ((1, 1, 2, 2, 2), (1, 1, 1, 1, 2, 2)),
+         ((1, 1, 2, 2, 2), (1, 1, 2, 2, 1, 1)), ((1, 1, 3, 3), (-1, 2, 0, -1)), ((1, 3, 4), (-3, 2)),
+         ((2, 3), (2, -1)), ((1, 2, 5), (4, 3)), ((1, 1, 4, 3), (2, 1, -1, 3))]
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_non_constant_pad_checks_and_values_like_torch(mode):
+    def run(lib, shape, pad):
+        n = 1
+        for s in shape:
+            n *= s
+        x = lib.arange(float(n)).reshape(shape).requires_grad_()
+        y = lib.nn.functional.pad(x, pad, mode=mode)
+        (y * lib.arange(float(y.numel())).reshape(y.shape)).sum().backward()
+        # torch's circular pad loses overlapping gradients and its empty 3-d grads are garbage
+        return y, x.grad if mode != "circular" and y.numel() else None
+    for shape, pad in _PADS:
+        assert _outcome(lambda: run(ember, shape, pad)) == _outcome(lambda: run(torch, shape, pad)), \
+            (shape, pad)

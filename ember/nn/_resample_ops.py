@@ -500,16 +500,17 @@ def _(xp, g, shape, src, dst):
 
 
 def _pad_taps(n, lo, hi, mode):
-    """Index map of one dim: crop negative pads first, then pad (torch's order)."""
+    """Index map of one dim: crop negative pads first, then pad (torch's order); reflect by
+    torch's kernel, which mirrors about the padded ends of the whole input."""
+    if mode == "reflect":
+        j = np.arange(n + lo + hi)
+        ip = np.where(j < lo, 2 * lo - j, np.where(j < n + lo, j, 2 * (n + lo - 1) - j))
+        return Taps((ip - max(lo, 0) + max(-lo, 0))[:, None], None, n)
     a, b = max(-lo, 0), n - max(-hi, 0)
     m = b - a
     plo, phi = max(lo, 0), max(hi, 0)
     r = np.arange(m + plo + phi) - plo
-    if mode == "reflect":
-        period = 2 * (m - 1)
-        r = np.abs(r) % period if period else np.zeros_like(r)
-        r = np.where(r >= m, period - r, r)
-    elif mode == "replicate":
+    if mode == "replicate":
         r = np.clip(r, 0, m - 1)
     else:
         r = r % m
@@ -570,25 +571,44 @@ def _check_constant_pad(spatial, pairs):
 
 
 def _check_pad(input, spatial, pairs, mode):
-    if any(v == 0 for v in input.shape[input.ndim - len(spatial) - 1:]):
+    """The checks of torch's kernel for the mode (circular: _pad_circular's, outer dim first;
+    reflect: the pads against the sizes, width first; then the output-size checks, which the
+    2-d kernels make only when both sizes are too small)."""
+    k, nd = len(spatial), input.ndim
+    if mode == "circular":
+        for n, (lo, hi) in zip(spatial, pairs):
+            if lo > n or hi > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if n + lo + hi < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        return
+    if any(v == 0 for v in input.shape[nd - k - 1:]):
         raise RuntimeError(
-            f"Expected {len(spatial) + 1}D or {len(spatial) + 2}D (batch mode) tensor with "
+            f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with "
             "possibly 0 batch size and other non-zero dimensions for input, but got: "
             f"{list(input.shape)}")
-    for d, (n, (lo, hi)) in enumerate(zip(spatial, pairs)):
-        m = n - max(-lo, 0) - max(-hi, 0)
-        if mode == "reflect" and (lo >= m or hi >= m):
-            dim = input.ndim - len(spatial) + d
-            raise RuntimeError(
-                "Argument #4: Padding size should be less than the corresponding input "
-                f"dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input "
-                f"{list(input.shape)}")
-        if mode == "circular" and (lo > m or hi > m):
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        if m <= 0:
-            raise RuntimeError(f"The input size {n}, plus negative padding {lo} and {hi} "
-                               "resulted in a negative output size, which is invalid. Check "
-                               "dimension of your input.")
+    if mode == "reflect":
+        for j, d in enumerate(reversed(range(k))):
+            n, (lo, hi) = spatial[d], pairs[d]
+            if not (lo < n and hi < n):
+                raise RuntimeError(
+                    f"Argument #{4 + 2 * j}: Padding size should be less than the corresponding "
+                    f"input dimension, but got: padding ({lo}, {hi}) at dimension {nd - k + d} "
+                    f"of input {list(input.shape)}")
+    outs = [n + lo + hi for n, (lo, hi) in zip(spatial, pairs)]
+    if k < 3 and all(o < 1 for o in outs):
+        if k == 1:
+            raise RuntimeError(f"input (W: {spatial[0]}) is too small. Calculated output W: "
+                               f"{outs[0]}")
+        raise RuntimeError(f"input (H: {spatial[0]}, W: {spatial[1]}"
+                           f"{' ' if mode == 'replicate' else ''}) is too small. Calculated "
+                           f"output H: {outs[0]} W: {outs[1]}")
+    if any(o < 0 for o in outs):
+        if mode == "reflect" and k == 2:
+            raise RuntimeError("numel: integer multiplication overflow")
+        shape = list(input.shape[:nd - k]) + outs
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{next(o for o in outs if o < 0)}: {shape}")
 
 
 # ---- pixel shuffle ----------------------------------------------------------------------------
