@@ -505,3 +505,53 @@ def test_non_constant_pad_checks_and_values_like_torch(mode):
     for shape, pad in _PADS:
         assert _outcome(lambda: run(ember, shape, pad)) == _outcome(lambda: run(torch, shape, pad)), \
             (shape, pad)
+
+
+_NLL_TARGETS = [((2, 3), "float32", (2, 4)), ((2, 3), "float32", (2,)), ((2, 3), "float32", (3,)),
+                ((2, 3), "int64", (2, 4)), ((2, 3), "int32", (2,)), ((2, 3), "bool", (2,)),
+                ((2, 3, 4), "int64", (2, 5)), ((2, 3, 4), "float32", (2, 4)),
+                ((2, 3, 4), "float32", (2, 3, 5)), ((3,), "int64", ()), ((3,), "float32", (3,)),
+                ((2, 3), "int64", (3,)), ((2, 3), "float64", (2, 3)), ((2, 3), "float16", (2, 3))]
+
+
+@pytest.mark.parametrize("inp, dtype, tshape", _NLL_TARGETS)
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_classification_target_checks_in_torchs_order(fn, inp, dtype, tshape):
+    def run(lib):
+        return getattr(lib.nn.functional, fn)(lib.ones(inp), lib.zeros(tshape, dtype=getattr(lib, dtype)))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_weighted_nll_checks_target_rank_before_weight_like_torch():
+    def run(lib):
+        return lib.nn.functional.nll_loss(lib.ones(2, 3), lib.zeros(2, 2, dtype=lib.long),
+                                          weight=lib.ones(4))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("case", [
+    "t.tensor([-0.0, -0.0, -0.0]).sum()", "t.tensor([-0.0]).sum()", "t.tensor(-0.0).sum()",
+    "t.tensor([-0.0] * 100).reshape(10, 10).sum(0)", "t.tensor([-0.0] * 3).reshape(1, 3).sum(1)",
+    "t.tensor([-0.0] * 3).mean()", "t.tensor([-0.0] * 3).double().sum()",
+    "t.tensor([-0.0] * 3).cumsum(0)", "t.tensor(-0.0).cumsum(0)",
+    "t.tensor([complex(-0.0, -0.0)]).sum()", "t.tensor([complex(-0.0, -0.0)]).cumsum(0)",
+    "t.tensor([-0.0] * 3).bfloat16().cumsum(0)", "t.tensor([-0.0, -0.0]).sum(0, keepdim=True)"])
+def test_sums_of_negative_zeros_start_from_positive_zero_like_torch(case):
+    def run(lib):
+        r = eval(case, {"t": lib})
+        return repr(r).replace("ember", "torch")
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (2, 3, 2)])
+def test_cross_entropy_with_probabilities_sign_and_graph_like_torch(reduction, shape):
+    def run(lib):
+        x = lib.ones(shape, requires_grad=True)
+        out = lib.nn.functional.cross_entropy(x, lib.zeros(shape), reduction=reduction)
+        names, f = [], out.grad_fn
+        while f is not None and f.next_functions:
+            names.append(f.name())
+            f = f.next_functions[0][0]
+        return repr(out.detach()).replace("ember", "torch"), names
+    assert run(ember) == run(torch)

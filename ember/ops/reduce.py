@@ -127,8 +127,16 @@ def _sum_arrays(xp, x, dims, keepdim):
     if xp is np:
         r = torch_sum(x, dims, keepdim)
         if r is not None:
-            return r
-    return _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim))
+            return _from_zero(xp, r)
+    return _from_zero(xp, _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim)))
+
+
+def _from_zero(xp, r):
+    """torch's sums start from +0, so a sum of -0.0s is +0.0 (NumPy's starts from the first
+    element): adding +0 changes nothing else."""
+    if r.dtype.kind in "fc":
+        xp.add(r, r.dtype.type(0), out=r)
+    return r
 
 
 def _sum_fwd(xp, x, dims, keepdim, dtype):
@@ -640,7 +648,7 @@ def _cumsum(xp, x, dim, dtype):
     if not x.ndim:
         return x.copy(), (dim,)
     low = x.dtype if x.dtype.kind == "V" else None
-    y = _scan(xp, "cumsum", x, dim)
+    y = _from_zero(xp, _scan(xp, "cumsum", x, dim))
     return (y if low is None else y.astype(low)), (dim,)
 
 
