@@ -555,3 +555,32 @@ def test_cross_entropy_with_probabilities_sign_and_graph_like_torch(reduction, s
             f = f.next_functions[0][0]
         return repr(out.detach()).replace("ember", "torch"), names
     assert run(ember) == run(torch)
+
+
+_CONV_PARAMS = [
+    ("conv2d", (1, 2, 3, 3), (4, 2, 2), {}), ("conv2d", (1, 2, 3, 3), (4, 2, 2), dict(stride=1)),
+    ("conv2d", (1, 2, 3, 3), (4, 2, 2), dict(stride=[1], padding=[0], dilation=[1])),
+    ("conv1d", (1, 2, 3), (4, 2, 2, 2), {}), ("conv1d", (2, 3), (4, 2, 2, 2), {}),
+    ("conv2d", (1, 2, 3, 3), (4, 2, 2, 2, 2), {}), ("conv3d", (1, 2, 3, 3), (4, 2, 2, 2), {}),
+    ("conv1d", (1, 2, 3), (4, 2), {}), ("conv1d", (1, 2, 3), (4, 2), dict(groups=0)),
+    ("conv1d", (1, 2, 3), (4, 2, 2, 2), dict(stride=0)),
+    ("conv1d", (1, 2, 3), (4, 2, 2, 2), dict(bias="double")),
+    ("conv2d", (1, 2, 3, 3), (4, 2, 2), dict(padding="same")),
+    ("conv2d", (1, 2, 3, 3), (4, 2, 2), dict(padding="valid")),
+    ("conv2d", (2, 3, 3), (4, 2, 2), dict(padding="same")),
+    ("conv_transpose2d", (1, 2, 3, 3), (2, 4, 2), {}),
+    ("conv_transpose2d", (1, 2, 3, 3), (2, 4, 2), dict(stride=[1], padding=[0], dilation=[1],
+                                                      output_padding=[0])),
+    ("conv2d", (1, 2, 3, 3), (4, 2, 2, 2), dict(stride=(1, 2, 3))),
+    ("conv2d", (1, 2, 3, 3), (4, 2, 2, 2), dict(bias="double")),
+    ("conv2d", (2, 3), (4, 2, 2, 2), {})]
+
+
+@pytest.mark.parametrize("fn, x, w, kw", _CONV_PARAMS)
+def test_convolution_parameter_checks_in_torchs_order(fn, x, w, kw):
+    def run(lib):
+        kw2 = dict(kw)
+        if kw2.get("bias") == "double":
+            kw2["bias"] = lib.ones(w[0], dtype=lib.float64)
+        return getattr(lib.nn.functional, fn)(lib.ones(x), lib.ones(w), **kw2)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
