@@ -584,3 +584,11 @@ def test_convolution_parameter_checks_in_torchs_order(fn, x, w, kw):
             kw2["bias"] = lib.ones(w[0], dtype=lib.float64)
         return getattr(lib.nn.functional, fn)(lib.ones(x), lib.ones(w), **kw2)
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("call", [
+    "t.ones(2, 3).reshape(-1, 0)", "t.ones(0, 3).reshape(-1, 0)", "t.ones(0, 3).reshape(-1, 5)",
+    "t.ones(0, 3).reshape(0, -1)", "t.ones(2, 3).view(0, -1)", "t.ones(2, 3)[::0]",
+    "t.ones(2, 3)[:, ::-2]", "t.ones(2, 3)[::-2]", "t.ones(2, 3).view(4, -1)"])
+def test_reshape_inference_and_slice_step_errors_like_torch(call):
+    assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))

@@ -191,8 +191,8 @@ def _classify(i, be):
 
 def _slice(s):
     step = None if s.step is None else s.step.__index__()
-    if step is not None and step <= 0:
-        raise ValueError("step must be greater than zero")
+    if step is not None and step <= 0:        # (Python's own check comes first for 0)
+        raise ValueError("step must be greater than zero" if step else "slice step cannot be zero")
     return slice(None if s.start is None else s.start.__index__(),
                  None if s.stop is None else s.stop.__index__(), step)
 

@@ -53,6 +53,8 @@ def infer_shape(shape, numel):
                 raise RuntimeError(f"invalid shape dimension {s}")
             known *= s
     if neg:
+        if known == 0 and numel:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
         if known == 0:
             raise RuntimeError(f"cannot reshape tensor of {numel} elements into shape "
                                f"{list(shape)} because the unspecified dimension size -1 can be "
