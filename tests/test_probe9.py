@@ -592,3 +592,20 @@ def test_convolution_parameter_checks_in_torchs_order(fn, x, w, kw):
     "t.ones(2, 3)[:, ::-2]", "t.ones(2, 3)[::-2]", "t.ones(2, 3).view(4, -1)"])
 def test_reshape_inference_and_slice_step_errors_like_torch(call):
     assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU", "RNN"])
+def test_rnn_constructor_checks_in_torchs_order(cls):
+    import warnings
+
+    def run(lib, args, kw):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            out = _outcome(lambda: repr(getattr(lib.nn, cls)(*args, **kw)))
+        return out, [str(x.message) for x in w]
+    for args, kw in [((0, 2), {}), ((3, 0), dict(dropout=0.5)), ((3, 2), dict(bias=1)),
+                     ((3, 2), dict(batch_first=None)), ((3.0, 2), {}), ((3, 2.0), {}),
+                     ((-1, 2), {}), ((3, 2), dict(num_layers=0, dropout=0.2)),
+                     ((3, 2), dict(proj_size=2)), ((3, 2), dict(dropout=0.3)),
+                     ((3, 2), dict(foo=1))]:
+        assert run(ember, args, kw) == run(torch, args, kw), (args, kw)
