@@ -609,3 +609,20 @@ def test_rnn_constructor_checks_in_torchs_order(cls):
                      ((3, 2), dict(proj_size=2)), ((3, 2), dict(dropout=0.3)),
                      ((3, 2), dict(foo=1))]:
         assert run(ember, args, kw) == run(torch, args, kw), (args, kw)
+
+
+@pytest.mark.parametrize("make", [
+    "nn.Conv2d(2, 2, 0)", "nn.Conv1d(2, 2, 0, bias=False)", "nn.ConvTranspose2d(2, 2, 0)",
+    "nn.Linear(0, 3)", "nn.Linear(2, 2).to(t.complex64)", "nn.Linear(2, 2).to(dtype=t.complex128)",
+    "nn.Linear(2, 2).to(t.float64)"])
+def test_module_construction_and_conversion_warnings_like_torch(make):
+    import warnings
+
+    def run(lib):
+        lib.manual_seed(0)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            m = eval(make, {"nn": lib.nn, "t": lib})
+        here = [(x.category.__name__, str(x.message), x.filename == __file__) for x in w]
+        return here, repr(m), _plain(lib.rand(2))
+    assert run(ember) == run(torch)
