@@ -626,3 +626,57 @@ def test_module_construction_and_conversion_warnings_like_torch(make):
         here = [(x.category.__name__, str(x.message), x.filename == __file__) for x in w]
         return here, repr(m), _plain(lib.rand(2))
     assert run(ember) == run(torch)
+
+
+_LINALG = {
+    "solve vector rhs": "L.solve(t.eye(2), t.ones(3))",
+    "lu_factor singular": "L.lu_factor(t.zeros(2, 2))",
+    "lu_factor singular batch": "L.lu_factor(t.zeros(3, 2, 2))",
+    "lu_solve shapes": "L.lu_solve(*L.lu_factor(t.eye(2)), t.ones(3, 1))",
+    "solve_triangular shapes": "L.solve_triangular(t.eye(2), t.ones(3, 1), upper=True)",
+    "solve_triangular right": "L.solve_triangular(t.eye(2), t.ones(3, 3), upper=True, left=False)",
+    "cholesky_solve shapes": "t.cholesky_solve(t.ones(2, 1), t.ones(3, 3))",
+    "cholesky_solve square": "t.cholesky_solve(t.ones(2, 1), t.ones(3, 2))",
+    "cholesky_solve dtype": "t.cholesky_solve(t.ones(2, 1), t.ones(2, 2).double())",
+    "triangular_solve shapes": "t.triangular_solve(t.ones(2, 1), t.ones(3, 3))",
+    "triangular_solve dtype": "t.triangular_solve(t.ones(2, 1), t.ones(2, 2).double())",
+    "vecdot vectors": "L.vecdot(t.ones(2), t.ones(3))",
+    "vecdot vectors dim 0": "L.vecdot(t.ones(2), t.ones(3), dim=0)",
+    "vecdot broadcast": "L.vecdot(t.ones(2, 2), t.ones(3))",
+    "vecdot grad_fn": "L.vecdot(t.ones(2, requires_grad=True), t.ones(2)).grad_fn.name()",
+    "multi_dot first 3d": "L.multi_dot([t.ones(2, 2, 2), t.ones(2, 2)])",
+    "multi_dot last 3d": "L.multi_dot([t.ones(2, 3), t.ones(3, 2, 2)])",
+    "multi_dot middle 3d": "L.multi_dot([t.ones(2, 3), t.ones(3, 2, 2), t.ones(2)])",
+    "multi_dot shapes": "L.multi_dot([t.ones(2, 3), t.ones(4, 2)])",
+    "multi_dot vectors": "L.multi_dot([t.ones(3), t.ones(2)])",
+    "multi_dot dtype": "L.multi_dot([t.ones(2, 3), t.ones(2, 2).double()])",
+    "tensorsolve": "L.tensorsolve(t.ones(2, 3, 4), t.ones(2))",
+    "svdvals of a vector": "L.svdvals(t.ones(2))",
+    "svdvals of ints": "L.svdvals(t.ones(2, 3, dtype=t.int32))",
+    "eigvals not square": "L.eigvals(t.ones(2, 3))",
+    "eigvals vector": "L.eigvals(t.ones(2))",
+    "ldl_factor not square": "L.ldl_factor(t.ones(2, 3))",
+    "ldl_factor ints": "L.ldl_factor(t.ones(2, 2, dtype=t.int64))",
+    "norm nuc dim int": "L.norm(t.ones(2, 2), ord='nuc', dim=0)",
+    "norm fro dim list": "L.norm(t.ones(2, 2), ord='fro', dim=[1])",
+    "norm bad order": "L.norm(t.ones(2, 2), ord='foo', dim=1)",
+    "norm fro of a vector": "L.norm(t.ones(2), ord='fro')",
+    "norm three dims": "L.norm(t.ones(2, 2, 2), ord='fro', dim=(0, 1, 2))",
+    "norm order 3": "L.norm(t.ones(2, 2), ord=3, dim=(0, 1))",
+    "norm inf dims out of range": "L.norm(t.ones(2, 2), ord=float('inf'), dim=(1, 2))",
+    "norm inf grad_fn": "L.norm(t.ones(2, 2, 2, requires_grad=True), ord=float('inf'), "
+                        "dim=(1, 2)).grad_fn.name()",
+    "norm -1 keepdim": "L.norm(t.arange(8.).reshape(2, 2, 2) - 3, ord=-1, dim=(1, 2), keepdim=True)",
+    "norm 1 of a matrix": "L.norm(t.arange(4.).reshape(2, 2) - 1, ord=1)",
+    "norm repeated dim": "L.norm(t.ones(2, 2, 2), dim=(1, 1))",
+    "matrix_norm order": "L.matrix_norm(t.ones(2, 2), ord=3.5)",
+    "matrix_norm one dim": "L.matrix_norm(t.ones(2, 2), dim=(0,))",
+    "vector_norm repeated dim": "L.vector_norm(t.ones(2, 2), dim=(0, -2))",
+}
+
+
+@pytest.mark.parametrize("case", list(_LINALG))
+def test_linalg_checks_like_torch(case):
+    def run(lib):
+        return eval(_LINALG[case], {"t": lib, "L": lib.linalg})
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -1236,7 +1236,7 @@ def _linalg_solve(A, B, *, left=True, out=None):
     if B.ndim == 0 or k != n:
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and "
-                           f"{'x'.join(str(s) for s in B.shape[-2:])})")
+                           f"{f'{k}x1' if vector else 'x'.join(str(s) for s in B.shape[-2:])})")
     return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", True)
 
 
@@ -1481,8 +1481,8 @@ _svdvals.vjp(lambda xp, g, u, vh: (xp.matmul(u * g[..., None, :], vh),))
 
 def _linalg_svdvals(A, *, driver=None, out=None):
     if A.ndim < 2:
-        raise RuntimeError("linalg.svdvals: The input tensor A must have at least 2 dimensions.")
-    _floating(A, "linalg.svdvals")
+        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
+    _floating(A, "linalg.svd")         # (torch's svdvals checks as svd)
     _cpu_driver(A, driver, "svdvals")
     return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", True)
 
@@ -1747,6 +1747,11 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
         x = x.to(dtype)
     if isinstance(dim, int):
         dim = (dim,)
+    if dim is not None and x.ndim:
+        wrapped = [wrap_dim(d, x.ndim) for d in dim]
+        again = next((d for i, d in enumerate(wrapped) if d in wrapped[:i]), None)
+        if again is not None:
+            raise RuntimeError(f"dim {again} appears multiple times in the list of dims")
     dims = None if dim is None else tuple(sorted(wrap_dim(d, x.ndim) for d in dim)) \
         if x.ndim else None
     if dims is not None and not dims:
