@@ -680,3 +680,26 @@ def test_linalg_checks_like_torch(case):
     def run(lib):
         return eval(_LINALG[case], {"t": lib, "L": lib.linalg})
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_CREATION = [
+    "t.linspace(t.tensor([0.]), 1, 3)", "t.linspace(0, t.tensor([1.]), 3)",
+    "t.logspace(t.tensor([0.]), 1, 3)", "t.linspace(t.tensor(0.), 1, 3)",
+    "t.full((2,), t.tensor([1.5]))", "t.full((2,), t.tensor(1.5))", "t.full((2,), 300, dtype=t.uint8)",
+    "t.full((2,), 2 ** 40, dtype=t.int32)", "t.full((2,), 2 ** 63)", "t.full((2,), 2 ** 64)",
+    "t.full((2,), -2 ** 63)", "t.randint(0, 3, (2,), dtype=t.bool)", "t.randint(-1, 1, (2,), dtype=t.bool)",
+    "t.randint(0, 257, (2,), dtype=t.uint8)", "t.randint(-1, 2, (2,), dtype=t.uint8)",
+    "t.randint(-129, 0, (2,), dtype=t.int8)", "t.randint(0, 2 ** 40, (2,), dtype=t.int32)",
+    "t.randint(0, 2 ** 15, (2,), dtype=t.int16)", "t.normal(t.zeros(2), t.ones(3))",
+    "t.normal(t.zeros(2, 1), t.ones(3)).shape", "t.empty(2, dtype=t.int64).log_normal_()",
+    "t.empty_strided((2, 3), (1,))", "t.empty_strided((2, 3), (1, 2)).stride()",
+    "t.tril_indices(-1, 3)", "t.triu_indices(3, -2)", "t.triu_indices(3, 2, dtype=t.float32)",
+    "t.tril_indices(3, 3, dtype=t.int32)", "t.tril_indices(3, 3, dtype=t.bool)"]
+
+
+@pytest.mark.parametrize("call", _CREATION)
+def test_creation_checks_like_torch(call):
+    def run(lib):
+        lib.manual_seed(0)
+        return eval(call, {"t": lib})
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -135,6 +135,8 @@ def _from_zero(xp, r):
     """torch's sums start from +0, so a sum of -0.0s is +0.0 (NumPy's starts from the first
     element): adding +0 changes nothing else."""
     if r.dtype.kind in "fc":
+        if isinstance(r, np.generic):       # (a NumPy scalar from the full reduction)
+            return r + r.dtype.type(0)
         xp.add(r, r.dtype.type(0), out=r)
     return r
 

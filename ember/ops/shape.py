@@ -1665,11 +1665,30 @@ def cartesian_prod(*tensors):
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    _tri_indices_check(row, col, dtype, "tril_indices")
     return _tri_indices(np.tril_indices(row, offset, col), dtype, device)
 
 
 def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    _tri_indices_check(row, col, dtype, "triu_indices")
     return _tri_indices(np.triu_indices(row, offset, col), dtype, device)
+
+
+def _tri_indices_check(row, col, dtype, name):
+    """torch's checks: non-negative sizes (its message has no space), integer dtypes only."""
+    for what, v in (("row", row), ("col", col)):
+        if v < 0:
+            raise RuntimeError(f"{what} must be non-negative, got{v}")
+    if dtype is not None:
+        from .._dtype import to_dtype
+        d = to_dtype(dtype)
+        if d.np.kind not in "iu":
+            raise NotImplementedError(f"\"{name}\" not implemented for '{_tname_np(d.np)}'")
+
+
+def _tname_np(d):
+    from ._apply import _tname as name
+    return name(d)
 
 
 def _tri_indices(ij, dtype, device):
