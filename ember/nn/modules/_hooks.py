@@ -17,15 +17,21 @@ __all__ = ["RemovableHandle", "BackwardHook"]
 
 
 def _engine_caller_level():
-    """torch's stacklevel=5 for a warning in a hook the engine runs: two frames above the
-    autograd.backward / autograd.grad call (the user's Tensor.backward line, through it)."""
+    """torch's stacklevel=5 for a warning in a hook the engine runs: the line that called
+    Tensor.backward, or the caller of the line that called autograd.backward / autograd.grad."""
     import sys
     from ...autograd import functions
+    from ..._warnings import _ROOT
     f, level = sys._getframe(2), 2          # 2: the caller of the function that warns
     while f is not None and not (f.f_code.co_filename == functions.__file__
                                  and f.f_code.co_name in ("backward", "grad")):
         f, level = f.f_back, level + 1
-    return level + 2 if f is not None else 2
+    if f is None:
+        return 2
+    f, level, through = f.f_back, level + 1, False
+    while f is not None and f.f_code.co_filename.startswith(_ROOT):   # Tensor.backward, wrappers
+        f, level, through = f.f_back, level + 1, True
+    return level if through else level + 1
 
 
 # ---- identity node carrying a callback ------------------------------------------------------
