@@ -703,3 +703,13 @@ def test_creation_checks_like_torch(call):
         lib.manual_seed(0)
         return eval(call, {"t": lib})
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("call", [
+    "t.ones(2).expand(2, 2).add_(1)", "t.ones(2).expand(2, 2).mul_(t.ones(2, 2))",
+    "t.ones(2).expand(2, 2).clamp_(0, 1)", "t.ones(2).expand(2, 2).add_(1, alpha=2)",
+    "t.add(t.ones(2, 2), 1, out=t.ones(2).expand(2, 2))", "t.ones(1).expand(1, 1).add_(1)",
+    "(t.ones(2, requires_grad=True) * 1).expand(2, 2).add_(1)",
+    "t.ones(2, requires_grad=True).expand(2, 2).add_(1)", "t.ones(2).expand(2, 2).copy_(t.ones(2, 2))"])
+def test_inplace_writes_into_expanded_tensors_error_like_torch(call):
+    assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))

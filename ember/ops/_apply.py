@@ -579,8 +579,15 @@ def write_into(self, arr, name="copy"):
     if arr.dtype != dst.dtype and not _can_write(arr.dtype, dst.dtype) and name != "copy":
         raise RuntimeError(f"result type {_tname(arr.dtype)} can't be cast to the desired output "
                            f"type {_tname(dst.dtype)}")
+    if not getattr(dst.flags, "writeable", True) and any(
+            st == 0 and n > 1 for n, st in zip(dst.shape, dst.strides)):   # an expanded tensor
+        raise RuntimeError(_OVERLAP)
     self.be.xp.copyto(dst, through_float(arr, dst.dtype), casting="unsafe")
     bump_version(self)
+
+
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation.")
 
 
 def _infer_size_error(a, b):
