@@ -713,3 +713,23 @@ def test_creation_checks_like_torch(call):
     "t.ones(2, requires_grad=True).expand(2, 2).add_(1)", "t.ones(2).expand(2, 2).copy_(t.ones(2, 2))"])
 def test_inplace_writes_into_expanded_tensors_error_like_torch(call):
     assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))
+
+
+_GATHER_SCATTER = [
+    "t.ones(3, 2).scatter_(1, t.tensor([[0, 1, 0]]), t.ones(1, 2))",
+    "t.ones(3).scatter_add_(0, t.tensor([0, 1]), t.ones(1))",
+    "t.ones(3, 2).scatter_(0, t.tensor([[0, 1, 1]]), t.ones(2, 2))",
+    "t.ones(3, 2).scatter_(1, t.tensor([[0], [1], [0], [1]]), 1.0)",
+    "t.ones(3, 2).scatter_reduce_(0, t.tensor([[0, 1, 1]]), t.ones(2, 2), 'sum')",
+    "t.ones(3, 2).gather(1, t.tensor([[0], [1], [0], [1]]))",
+    "t.scatter_add(t.ones(3, 2), 1, t.tensor([[0], [1], [0], [1]]), t.ones(5, 2))",
+    "t.where(t.tensor([1, 0], dtype=t.uint8), t.ones(2), t.zeros(2))",
+    "t.where(t.ones(2), t.ones(2), t.zeros(2))",
+    "t.ones(2).masked_select(t.ones(2, dtype=t.uint8))",
+    "t.ones(2).masked_select(t.ones(2))",
+    "t.ones(2, 2).index_put_((t.tensor([0]), t.tensor([0, 1]), t.tensor([0])), t.tensor(3.))"]
+
+
+@pytest.mark.parametrize("call", _GATHER_SCATTER)
+def test_gather_scatter_and_mask_checks_like_torch(call):
+    assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))

@@ -1151,6 +1151,11 @@ def where(condition, input=None, other=None, *, out=None):
     if not isinstance(condition, Tensor):
         raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not "
                         f"{type(condition).__name__}")
+    if condition.arr.dtype == np.uint8:     # torch still takes it, with a deprecation warning
+        from .._warnings import warn_once
+        warn_once("where received a uint8 condition tensor. This behavior is deprecated and will "
+                  "be removed in a future version of PyTorch. Use a boolean condition instead.")
+        condition = condition.bool()
     if condition.arr.dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                            f"tensor with dtype {_tname(condition.arr.dtype)}")

@@ -641,7 +641,8 @@ def _put_indices(input, indices):
             d += a.ndim
             continue
         if d >= input.ndim:
-            raise IndexError(f"too many indices for tensor of dimension {input.ndim}")
+            raise IndexError(f"too many indices for tensor of dimension {input.ndim} (got "
+                             f"{len(indices)})")
         _check_bounds(a, input.shape[d], d)
         out.append(a)
         d += 1
@@ -958,6 +959,13 @@ def _check_gather(input, dim, index, name, src=None):
                            "dimensions as self tensor")
     xs, js = xs or (1,), js or (1,)
     ss = src.arr.shape if src is not None and src.arr.ndim else None
+    if name != "gather" and any(i != d and j > n or ss is not None and j > ss[i]
+                                for i, (j, n) in enumerate(zip(js, xs))):
+        # torch's scatter_shape_check: one message for self and src
+        raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self "
+                           f"{list(input.shape)} apart from dimension {d}" +
+                           (f" and to be no larger size than src {list(ss)}" if ss is not None
+                            else ""))
     for i, (j, n) in enumerate(zip(js, xs)):
         if i != d and j > n:
             raise RuntimeError(f"Size does not match at dimension {i} expected index "
@@ -1294,6 +1302,8 @@ def _(xp, g, shape, m):
 
 
 def masked_select(input, mask, *, out=None):
+    if isinstance(mask, Tensor) and mask.arr.dtype != np.bool_:     # its own wording
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     _check_mask(mask, "masked_select")
     _broadcastable(mask.shape, input.shape)
     return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
