@@ -733,3 +733,10 @@ _GATHER_SCATTER = [
 @pytest.mark.parametrize("call", _GATHER_SCATTER)
 def test_gather_scatter_and_mask_checks_like_torch(call):
     assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))
+
+
+@pytest.mark.parametrize("call", ["t.device('gpu')", "t.device(1)", "t.device(0)", "t.device('cuda:x')",
+                                  "repr(t.device('cpu', 0))"])
+def test_device_construction_errors_like_a_cpu_torch(call):
+    # (the oracle is a CPU-only torch: ember compared without an accelerator too)
+    assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))
