@@ -740,3 +740,15 @@ def test_gather_scatter_and_mask_checks_like_torch(call):
 def test_device_construction_errors_like_a_cpu_torch(call):
     # (the oracle is a CPU-only torch: ember compared without an accelerator too)
     assert _outcome(lambda: eval(call, {"t": ember})) == _outcome(lambda: eval(call, {"t": torch}))
+
+
+@pytest.mark.parametrize("call", [
+    "t.ones(1, dtype=float).dtype", "t.ones(1, dtype=complex).dtype", "t.ones(1).to(float).dtype",
+    "t.ones(1).new_ones(1, dtype=float).dtype", "t.tensor(1.5).to(dtype=complex).dtype",
+    "t.zeros(1).sum(dtype=float).dtype", "t.arange(3, dtype=float).dtype",
+    "t.nn.Linear(1, 1).to(float).weight.dtype", "t.tensor([1], dtype=float).dtype",
+    "t.tensor([1], dtype=int).dtype", "t.tensor([1], dtype=bool).dtype", "t.zeros(2, dtype=float)"])
+def test_python_types_as_dtypes_like_torch(call):
+    def run(lib):
+        return repr(eval(call, {"t": lib})).replace("ember", "torch")
+    assert run(ember) == run(torch)
