@@ -752,3 +752,14 @@ def test_python_types_as_dtypes_like_torch(call):
     def run(lib):
         return repr(eval(call, {"t": lib})).replace("ember", "torch")
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("call", [
+    "x.softmax()", "x.log_softmax()", "t.softmax(x)", "t.log_softmax(x)", "x.softmax(0, t.float64)",
+    "x.log_softmax(0, t.float64)", "t.softmax(x, 0, t.float64)", "t.log_softmax(x, 0, dtype=t.float64)",
+    "x.softmax(dim=0, dtype=t.float64)", "t.softmax(x, 0)", "x.flip()", "t.flip(x)", "x.flip(0)",
+    "x.flip(dims=[0])", "x.flip([])"])
+def test_required_dims_and_softmax_dtypes_like_torch(call):
+    def run(lib):
+        return eval(call, {"t": lib, "x": lib.tensor([1.0, 2.0])})
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

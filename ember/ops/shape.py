@@ -1226,6 +1226,8 @@ def _unique_dims(dims, nd):
 
 
 def flip(input, *args, dims=None):
+    if not args and dims is None:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
     dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), input.ndim)
     return _flip_fn(input, dims if input.ndim else ())
 
