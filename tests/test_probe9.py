@@ -763,3 +763,16 @@ def test_required_dims_and_softmax_dtypes_like_torch(call):
     def run(lib):
         return eval(call, {"t": lib, "x": lib.tensor([1.0, 2.0])})
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("p", ["a", "fro", "nuc"])
+@pytest.mark.parametrize("shape", [(2,), (2, 2), (2, 2, 2)])
+def test_tensor_norm_with_string_orders_like_torch(p, shape):
+    def run(lib, dim):
+        n = 1
+        for s in shape:
+            n *= s
+        r = (lib.arange(float(n)).reshape(shape) - 2).norm(p=p, dim=dim)
+        return [round(v, 5) for v in r.reshape(-1).tolist()], tuple(r.shape)   # (float tolerance)
+    for dim in [None, 0, (0, 1), (0, 1, 2)]:
+        assert _outcome(lambda: run(ember, dim)) == _outcome(lambda: run(torch, dim)), dim

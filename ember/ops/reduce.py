@@ -590,6 +590,11 @@ def logsumexp(input, dim=None, keepdim=False, *, out=None):
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """torch.norm: vector norms (p a number or 'fro'), 'nuc' and matrix norms via linalg."""
     from .. import linalg
+    if isinstance(p, str) and not (p == "fro" and (dim is None or isinstance(dim, int)
+                                                   or len(dim) <= 2)):
+        # torch.norm hands these straight to linalg.matrix_norm, whose checks come first
+        dims = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else dim
+        return _finish(linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype), out)
     if input.arr.dtype.kind in "biu":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_tname(input.arr.dtype)}")
@@ -601,16 +606,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if isinstance(dim, int):
         dim = (dim,)
     if isinstance(p, str):
-        if p == "fro" and (dim is None or len(dim) <= 2):
-            return _finish(linalg.vector_norm(input, 2, dim, keepdim, dtype=dtype), out)
-        dims = tuple(range(input.ndim)) if dim is None else dim
-        if input.ndim < 2:
-            raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
-                               "dimensions.")
-        if len(dims) != 2:
-            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
-                               f"{' '.join(str(d) for d in dims)}")
-        return _finish(linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype), out)
+        return _finish(linalg.vector_norm(input, 2, dim, keepdim, dtype=dtype), out)
     return _finish(linalg.vector_norm(input, 2.0 if p is None else p, dim, keepdim,
                                       dtype=dtype), out)
 
