@@ -67,8 +67,7 @@ _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "specia
                  "quasirandom",
                  "_C"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
-                   "cdist": "nn.functional", "softmax": "nn.functional",
-                   "log_softmax": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
+                   "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
                    "set_anomaly_enabled": "autograd.anomaly_mode",
                    "cond": "_control_flow", "while_loop": "_control_flow"}

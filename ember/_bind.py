@@ -257,6 +257,11 @@ def _nn_method(name):
         from .nn import functional
         if "axis" in kwargs and "dim" not in kwargs:        # NumPy's name, as torch's methods
             kwargs["dim"] = kwargs.pop("axis")
+        if name != "hardshrink":
+            if not args and "dim" not in kwargs:        # required, as torch's
+                raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+            if len(args) > 1:       # (dim, dtype): the functional's third is _stacklevel
+                args, kwargs = args[:1], dict(kwargs, dtype=args[1])
         return getattr(functional, name)(self, *args, **kwargs)
     method.__name__ = method.__qualname__ = name
     return method

@@ -136,14 +136,14 @@ def to_dtype(d):
     """ember dtype from an ember dtype, a NumPy dtype/type, a name, or a Python type."""
     if type(d) is dtype:
         return d
-    if d is float:
-        return DEFAULT.float
+    if d is float:                          # torch: Python's float is a double
+        return float64
     if d is int:
         return int64
     if d is bool:
         return bool_
     if d is complex:
-        return DEFAULT.complex
+        return complex128
     if isinstance(d, dtype):
         d.np                                # complex32 raises here
     if isinstance(d, str):

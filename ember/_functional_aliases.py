@@ -19,7 +19,7 @@ NAMES = (
     "prelu rrelu rrelu_ selu selu_ celu celu_ relu_ hardshrink threshold threshold_ bilinear "
     "kl_div binary_cross_entropy_with_logits hinge_embedding_loss margin_ranking_loss "
     "triplet_margin_loss cosine_embedding_loss poisson_nll_loss ctc_loss "
-    "constant_pad_nd affine_grid_generator grid_sampler"
+    "constant_pad_nd affine_grid_generator grid_sampler softmax log_softmax"
 ).split()
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -429,3 +429,20 @@ def grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners):
         raise RuntimeError(f"grid_sampler(): Unknown padding mode {padding_mode}")
     return _F().grid_sample(input, grid, _INTERP[interpolation_mode], _PADDING[padding_mode],
                             align_corners)
+
+
+def _dim_required(name):
+    """torch.softmax / Tensor.softmax (and log_softmax): `dim` is required (only
+    torch.nn.functional's versions pick one, with a deprecation warning)."""
+    def fn(input, *args, **kwargs):
+        if not args and "dim" not in kwargs:
+            raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+        if len(args) > 1:           # (dim, dtype): the functional's third is _stacklevel
+            args, kwargs = args[:1], dict(kwargs, dtype=args[1])
+        return getattr(_F(), name)(input, *args, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+softmax = _dim_required("softmax")
+log_softmax = _dim_required("log_softmax")

@@ -31,17 +31,24 @@ _INF = float("inf")
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     from .ops.shape import squeeze, movedim
+    if ord not in ("fro", "nuc") if isinstance(ord, str) else abs(ord) not in (1, 2, _INF):
+        shown = int(ord) if isinstance(ord, float) and ord.is_integer() else ord   # C++'s double
+        raise RuntimeError(f"linalg.matrix_norm: Order {shown} not supported.")
     if _tensor_ndim("linalg_matrix_norm", A, "input") < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
                            "dimensions.")
     if not A.dtype.is_floating_point and not A.dtype.is_complex:
         _floating(A, "linalg.matrix_norm")
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                           f"{' '.join(str(d) for d in dim)}")
     if dtype is not None:
         A = A.to(dtype)
     if A.dtype.itemsize == 2 and (ord == "nuc" or ord in (2, -2)):
         raise RuntimeError("linalg.matrix_norm: Low precision dtypes not supported. Got "
                            f"{_ops._tn(A)}")
-    d0, d1 = (d % A.ndim for d in dim)
+    from .ops._dims import wrap_dim
+    d0, d1 = (wrap_dim(d, A.ndim) for d in dim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
                            f"{dim[1]})")
@@ -53,35 +60,34 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         if keepdim:
             r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
         return _ops._finish(r, out, "linalg_matrix_norm", True)
-    if ord in (1, -1, _INF, -_INF):
+    if ord in (1, -1, _INF, -_INF):         # torch's: a 1-norm of columns (rows), then max/min
         sum_dim, red_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
-        r = vector_norm(A, 1, sum_dim, keepdim=True)
-        r = r.amax(red_dim, keepdim=True) if ord > 0 else r.amin(red_dim, keepdim=True)
-        return _ops._finish(r if keepdim else squeeze(r, (d0, d1)), out, "linalg_matrix_norm",
-                            True)
+        if not keepdim and sum_dim < red_dim:
+            red_dim -= 1
+        r = vector_norm(A, 1, sum_dim, keepdim)
+        r = r.amax(red_dim, keepdim) if ord > 0 else r.amin(red_dim, keepdim)
+        return _ops._finish(r, out, "linalg_matrix_norm", True)
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+    """torch's linalg_norm: a string ord is always a matrix norm; a number is one over two dims
+    (or a 2-D input without dim); anything else is a vector norm."""
+    if isinstance(dim, int):
+        dim = (dim,)
     try:
-        if isinstance(dim, int):
-            dim = (dim,)
         if dim is not None:
-            if len(dim) == 1:
-                if isinstance(ord, str):
-                    raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord}")
-                return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype,
-                                   out=out)
-            return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype,
+            if len(dim) not in (1, 2):
+                raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or "
+                                   f"2. Got {list(dim)}")
+        elif ord is not None and A.ndim not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must "
+                               f"be 1D or 2D. Got {A.ndim}D.")
+        if ord is not None and (isinstance(ord, str) or (len(dim) == 2 if dim is not None else
+                                                         A.ndim == 2)):
+            return matrix_norm(A, ord, (0, 1) if dim is None else dim, keepdim, dtype=dtype,
                                out=out)
-        if ord is None:
-            return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
-        if A.ndim == 1 and not isinstance(ord, str):
-            return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
-        if A.ndim == 2:
-            return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
-        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
-                           f"1D or 2D. Got {A.ndim}D.")
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
     except (AttributeError, TypeError):
         _raise_not_tensor("linalg_norm", ("input", 1, A))
 
@@ -148,6 +154,10 @@ def multi_dot(tensors, *, out=None):
     if len(tensors) == 1:
         raise RuntimeError("multi_dot(): expected at least 2 tensors but got 1")
     first_1d, last_1d = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    for which, t in (("first", tensors[0]), ("last", tensors[-1])):
+        if t.ndim not in (1, 2):
+            raise RuntimeError(f"multi_dot(): the {which} tensor must be 1D or 2D but got "
+                               f"{t.ndim}D")
     ts = list(tensors)
     if first_1d:
         ts[0] = ts[0].unsqueeze(0)
@@ -161,6 +171,10 @@ def multi_dot(tensors, *, out=None):
             raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor "
                                f"0 is {_ops.cname(ts[0].dtype.np)} and tensor {i} "
                                f"{_ops.cname(t.dtype.np)}")
+        if ts[i - 1].shape[-1] != t.shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i - 1} and {i} with shapes "
+                               f"{list(tensors[i - 1].shape)} and {list(tensors[i].shape)} cannot "
+                               "be multiplied")
     r = ts[0]
     for t in ts[1:]:
         r = _ops.mm(r, t)
@@ -176,6 +190,9 @@ def vecdot(x, y, *, dim=-1, out=None):
         if not (x.dtype.is_floating_point or x.is_complex()):
             raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as "
                                f"input. Got {_ops._tn(x)}")
+        if x.ndim == y.ndim == 1 and out is None:       # torch's vdot of two vectors
+            from .ops.linalg import vdot
+            return vdot(x, y)
         prod = x.conj() * y if x.is_complex() else x * y
     except (AttributeError, TypeError):
         _raise_not_tensor("linalg_vecdot", ("x", 1, x), ("y", 2, y))
@@ -230,6 +247,11 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
     if _tensor_ndim("linalg_solve_triangular", B, "B", 2) < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
                            "dimensions.")
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
+                           f"equation {'AX = B' if left else 'XA = B'} ({n}x{n} and "
+                           f"{B.shape[-2]}x{B.shape[-1]})")
     if B.dtype != A.dtype:          # torch casts B to A's dtype (float64 and complex too)
         B = B.to(A.dtype)
     try:
@@ -316,11 +338,18 @@ def tensorsolve(A, B, dims=None, *, out=None):
         dims = [d % A.ndim for d in dims]
         A = movedim(A, dims, list(range(A.ndim - len(dims), A.ndim)))
     rest = A.shape[B.ndim:]
+    if math.prod(rest) != math.prod(A.shape[:B.ndim]):
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[other.ndim:]) "
+                           "== prod(self.shape[:other.ndim]), but got "
+                           f"{math.prod(rest)} != {math.prod(A.shape[:B.ndim])}")
     X = solve(A.reshape(B.numel(), math.prod(rest)), B.reshape(-1))
     return _ops._finish(X.reshape(*rest), out)
 
 
 def eigvals(A, *, out=None):
+    if A.ndim < 2:
+        raise RuntimeError("linalg.eigvals: The input tensor A must have at least 2 dimensions.")
+    _square(A, "linalg.eigvals")
     return eig(A)[0]
 
 

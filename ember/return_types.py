@@ -21,6 +21,16 @@ def make(name, fields=("values", "indices")):
         body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
         return f"torch.return_types.{name}(\n{body})"
     cls.__repr__ = __repr__
+
+    def __getattr__(self, attr):        # only reached for a missing attribute
+        raise AttributeError(f"'torch.return_types.{name}' object has no attribute '{attr}'")
+
+    def __setattr__(self, attr, value):
+        if attr in fields:
+            raise AttributeError("readonly attribute")
+        __getattr__(self, attr)
+    cls.__getattr__, cls.__setattr__ = __getattr__, __setattr__
+    cls.__delattr__ = lambda self, attr: __setattr__(self, attr, None)
     globals()[name] = cls
     __all__.append(name)
     return cls

@@ -35,12 +35,10 @@ KNOWN.update({
     # float32 and rounds
     "linalg.matrix_exp": ("float16", "bfloat16"),
     "cholesky_inverse": ("complex64",), "cholesky_inverse.upper": ("complex64",),
-    "triangular_solve": ("bool",), "triangular_solve.lower_t": ("bool",),
 })
 REASONS.update({"einsum.bcast1": "torch's int64 einsum results not followed",
                 "linalg.matrix_exp": "torch's half-precision overflow not reproduced",
-                "cholesky_inverse": _SAMPLE, "cholesky_inverse.upper": _SAMPLE,
-                "triangular_solve": _SAMPLE, "triangular_solve.lower_t": _SAMPLE})
+                "cholesky_inverse": _SAMPLE, "cholesky_inverse.upper": _SAMPLE})
 
 
 def _convert(lib, arr, dt):

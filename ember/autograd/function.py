@@ -98,6 +98,7 @@ class BackwardCFunction(Node):
     attributes set on it read through the node."""
     _forward_cls = None
     op_node = False
+    custom_function = True      # its outputs that are views refuse in-place writes
 
     def __repr__(self):
         return f"<torch.autograd.function.{type(self).__name__} object at {hex(id(self))}>"
@@ -180,7 +181,11 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
     """Base class for custom differentiable operations (static forward/backward + apply)."""
 
     def __init__(self, *args, **kwargs):
-        pass
+        import warnings
+        warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd "
+                      "functions are all static, so you should invoke them on the class itself. "
+                      "Instantiating an autograd function will raise an error in a future "
+                      "version of PyTorch.", DeprecationWarning, stacklevel=2)
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("Legacy autograd function with non-static forward method is "
@@ -196,6 +201,14 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
     @staticmethod
     def setup_context(ctx, inputs, output):
         raise NotImplementedError("setup_context is not implemented.")
+
+    # torch.vmap support (ember's vmap loops over samples: a rule is checked for, not run)
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise NotImplementedError("To use autograd.Function with vmap, you must either override "
+                                  "the vmap staticmethod or set generate_vmap_rule=True.")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
@@ -237,8 +250,50 @@ def _bind(forward, args, kwargs, skip_ctx):
     return bound.args
 
 
+# the torch.func transforms running now, innermost last ("vmap", "grad", "vjp", "jvp")
+TRANSFORMS = []
+_FUNC_NOTES = "For more details, please see https://pytorch.org/docs/main/notes/extending.func.html"
+
+
+def _check_transforms(cls, new_style):
+    """torch's checks on a Function called under torch.func transforms."""
+    if not new_style:
+        raise RuntimeError("In order to use an autograd.Function with functorch transforms (vmap, "
+                           "grad, jvp, jacrev, ...), it must override the setup_context "
+                           f"staticmethod. {_FUNC_NOTES}")
+    if "vmap" in TRANSFORMS:
+        rule = cls.vmap is not Function.vmap
+        if cls.generate_vmap_rule and rule:
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it has both "
+                               "generate_vmap_rule=True and an overridden vmap staticmethod. "
+                               "Please set generate_vmap_rule=False or delete the overridden "
+                               f"vmap staticmethod to avoid ambiguity. {_FUNC_NOTES}")
+        if not (cls.generate_vmap_rule or rule):
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not have vmap "
+                               "support. Please override and implement the vmap staticmethod or "
+                               f"set generate_vmap_rule=True. {_FUNC_NOTES}")
+    if "jvp" in TRANSFORMS and cls.jvp is Function.jvp:    # forward mode needs the user's jvp
+        Function.jvp(None)
+
+
+class transform:
+    """Context manager: a torch.func transform of `kind` is running."""
+    __slots__ = ("kind",)
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __enter__(self):
+        TRANSFORMS.append(self.kind)
+
+    def __exit__(self, *exc):
+        TRANSFORMS.pop()
+
+
 def _apply(cls, new_style, args):
     from .._tensor import Tensor
+    if TRANSFORMS:
+        _check_transforms(cls, new_style)
     from ..backends import CPU
     tensors = [a for a in args if isinstance(a, Tensor)]
     record = STATE.enabled and any(t.requires_grad for t in tensors)

@@ -383,7 +383,7 @@ class OutSlot:
         return self.parent.name()
 
     def __repr__(self):
-        return f"<{self.name()} object at {hex(id(self.parent))}>"
+        return repr(self.parent)
 
     @property
     def next_functions(self):

@@ -14,6 +14,9 @@ class device:
         if isinstance(type, device):
             type, index = type.type, type.index
         elif isinstance(type, int) and not isinstance(type, bool):
+            from ..cuda import is_available     # a bare index names the current accelerator
+            if not is_available():
+                raise RuntimeError("Cannot access accelerator device when none is available.")
             type, index = "cuda", type
         elif not isinstance(type, str):
             raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
@@ -27,7 +30,9 @@ class device:
             index = int(idx)
         if type not in _KNOWN:
             raise RuntimeError(
-                "Expected one of cpu, cuda, mock device type at start of device string: " + type)
+                "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, "
+                "fpga, maia, xla, lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at "
+                "start of device string: " + type)     # (torch's list)
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "index", index)
 

@@ -12,6 +12,7 @@ applied twice (the double-vjp trick)."""
 import functools
 
 from .._tensor import Tensor
+from ..autograd.function import transform as _transform
 from ..autograd.functions import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..autograd.node import Leaf
@@ -162,7 +163,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         level = _Level()
-        with enable_grad():
+        with enable_grad(), _transform("grad"):
             args, diff = _differentiable(level, args, argnums)
             output, aux = _split_aux(func(*args, **kwargs), has_aux, api)
             if not isinstance(output, Tensor):
@@ -195,7 +196,7 @@ def grad(func, argnums=0, has_aux=False):
 def _vjp(func, args, argnums, has_aux):
     api = "vjp(f, *primals)"
     level = _Level()
-    with enable_grad():
+    with enable_grad(), _transform("vjp"):
         args, diff = _differentiable(level, args, argnums)
         output, aux = _split_aux(func(*args), has_aux, api)
         flat_out, out_spec = _flat_tensor_output(output, api)
@@ -285,7 +286,7 @@ def _linearize(func, args, argnums, has_aux, strict=False):
     tangents, aux). With dummy cotangents u, g = J^T u is linear in u, and the vjp of g with
     respect to u along a tangent t is J t."""
     level = _Level()
-    with enable_grad():
+    with enable_grad(), _transform("jvp"):
         args, diff = _differentiable(level, args, argnums)
         output, aux = _split_aux(func(*args), has_aux, _JVP)
         flat_out, out_spec = _flat_tensor_output(output, _JVP)
@@ -370,7 +371,8 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         check_randomness(randomness)
         _error_if_complex("jacfwd", args, is_input=True)
         flat_in, in_spec = tree_flatten(_primals(args, argnums))
-        flat_out, out_spec, jvp_fn, aux = _linearize(func, args, argnums, has_aux)
+        with _transform("vmap"):        # torch's jacfwd vmaps its jvp over the basis
+            flat_out, out_spec, jvp_fn, aux = _linearize(func, args, argnums, has_aux)
         _error_if_complex("jacfwd", flat_out, is_input=False)
         cols = [jvp_fn(direction) for direction in _basis(flat_in)]
         numels = [x.numel() for x in flat_in]

@@ -8,6 +8,7 @@ a mapped dimension of size 0 is an error, chunk_size is validated but changes no
 randomness="error" is detected after the fact, from the default generator's state."""
 import functools
 
+from ..autograd.function import transform
 from ..utils._pytree import _broadcast_to_and_flatten, tree_flatten, tree_unflatten
 
 __all__ = ["vmap"]
@@ -122,7 +123,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 set_rng_state(state)
             sample = [arg if dim is None else arg.select(dim, i)
                       for arg, dim in zip(flat_args, flat_dims)]
-            outputs.append(func(*tree_unflatten(sample, spec), **kwargs))
+            with transform("vmap"):
+                outputs.append(func(*tree_unflatten(sample, spec), **kwargs))
         if randomness == "error" and not get_rng_state().equal(state):
             raise RuntimeError("vmap: called random operation while in randomness error mode. "
                                "Please either use the 'same' or 'different' randomness flags on "

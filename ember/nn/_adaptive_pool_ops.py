@@ -22,14 +22,11 @@ __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
 
 # ---- adaptive pooling -------------------------------------------------------------------------
 def _adaptive_sizes(input, nsp, output_size, name):
-    if input.ndim not in (nsp + 1, nsp + 2):
-        if nsp == 1:
-            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional "
-                               f"tensor for argument #1 'self' (while checking arguments for "
-                               f"{name})")
-        sep = ": " if "max" in name else " "
-        raise RuntimeError(f"{name}(): Expected {nsp + 1}D or {nsp + 2}D tensor, but got"
-                           f"{sep}{list(input.shape)}")
+    if nsp > 1 and isinstance(output_size, (tuple, list)) and input.ndim <= len(output_size):
+        # torch.nn.functional's _list_with_default, before the kernel's checks
+        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+    if nsp == 1:        # (the 2-d and 3-d kernels check the rank after the sizes)
+        _adaptive_rank(input, nsp, name)
     if nsp == 1 and (output_size is None or isinstance(output_size, (tuple, list))
                      and None in output_size):
         head = f"{name}(): argument 'output_size' (position 2) must be tuple of ints, "
@@ -40,24 +37,50 @@ def _adaptive_sizes(input, nsp, output_size, name):
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nsp
     if len(sizes) != nsp:
         raise RuntimeError(f"{name}: output_size must be {nsp}")
-    spatial = input.shape[-nsp:]
+    spatial = (0,) * (nsp - input.ndim) + input.shape[-nsp:]    # (a low-rank input fails later)
     return tuple(int(n if o is None else o) for o, n in zip(sizes, spatial))
+
+
+def _adaptive_rank(input, nsp, name):
+    if input.ndim not in (nsp + 1, nsp + 2):
+        if nsp == 1:
+            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional "
+                               f"tensor for argument #1 'self' (while checking arguments for "
+                               f"{name})")
+        sep = ": " if "max" in name else " "
+        raise RuntimeError(f"{name}(): Expected {nsp + 1}D or {nsp + 2}D tensor, but got"
+                           f"{sep}{list(input.shape)}")
+
+
+def _adaptive_nonempty(shape, dims, name):
+    for i in dims:
+        if not shape[i]:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(shape)} with dimension "
+                               f"{i % len(shape)} being empty")
 
 
 def _adaptive_avg(input, nsp, output_size):
     name = f"adaptive_avg_pool{nsp}d"
     sizes = _adaptive_sizes(input, nsp, output_size, name)
-    dt = input.arr.dtype
-    if all(o == 1 for o in sizes) and not is_float(dt) and dt.kind != "c":
-        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {tname(dt)}")  # torch: mean
-    float_only(input, "adaptive_avg_pool3d_cpu" if nsp == 3 else "adaptive_avg_pool2d")
+    # torch's 1-d pool is its 2-d one of input.unsqueeze(-2), to size (1, output_size)
+    kernel, ksizes = (name, sizes) if nsp > 1 else ("adaptive_avg_pool2d", (1,) + sizes)
     if any(s < 0 for s in sizes):
-        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 "
-                           f"but received {list(sizes)}")
-    if nsp > 1 and all(o == 1 for o in sizes) and input.numel():
+        shown = ", ".join(map(str, ksizes[:2])) + "".join(f",{v}" for v in ksizes[2:])
+        raise RuntimeError(f"{kernel}: elements of output_size must be greater than or equal to "
+                           f"0 but received {{{shown}}}")
+    if all(o == 1 for o in sizes):
         # torch's adaptive_avg_pool2d/3d to size 1: input.mean(spatial dims, keepdim=True)
-        return lay_out(input.mean(tuple(range(-nsp, 0)), keepdim=True), input)
+        dims = tuple(range(-1, -max(nsp, 2) - 1, -1))
+        if nsp == 1:
+            return input.unsqueeze(-2).mean(dims, keepdim=True).squeeze(-2)
+        return lay_out(input.mean(dims, keepdim=True), input)
+    shape = input.shape if nsp > 1 else input.shape[:-1] + (1,) + input.shape[-1:]
+    if nsp == 3:                        # the 3-d kernel checks the sizes before the rank
+        _adaptive_nonempty(shape, range(1, len(shape)), kernel)
+    _adaptive_rank(input, nsp, name)
+    _adaptive_nonempty(shape, (-2, -1), kernel)
+    float_only(input, "adaptive_avg_pool3d_cpu" if nsp == 3 else "adaptive_avg_pool2d")
     taps = [adaptive_taps(n, o) for n, o in zip(input.shape[-nsp:], sizes)]
     node = f"AdaptiveAvgPool{max(nsp, 2)}DBackward0"
     if nsp == 1:
@@ -90,6 +113,9 @@ def _adaptive_max(xp, x, sizes):
     n, c = x.shape[:2]
     spatial = x.shape[2:]
     nsp = len(spatial)
+    if not all(sizes):                  # an empty output: no windows to take a max of
+        flat = xp.zeros((n, c) + tuple(sizes), np.int64)
+        return (xp.zeros((n, c) + tuple(sizes), x.dtype), flat), (flat, x.shape)
     idx = [_window_index(s, o) for s, o in zip(spatial, sizes)]
     # gather (N, C, o1, w1, o2, w2, ...) with broadcast index arrays, then put windows last
     index = []
@@ -157,10 +183,13 @@ def _scatter_planes(xp, vals, flat, shape):
 def _adaptive_max_pool(input, nsp, output_size, return_indices):
     name = f"adaptive_max_pool{nsp}d"
     sizes = _adaptive_sizes(input, nsp, output_size, name)
+    _adaptive_rank(input, nsp, name)
+    _adaptive_nonempty(input.shape, range(1, input.ndim), name)
+    if any(s < 0 for s in sizes):
+        out = list(input.shape[:-nsp]) + [1] * (nsp == 1) + list(sizes)
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{next(v for v in out if v < 0)}: {out}")
     float_only(input, "adaptive_max_pool3d_cpu" if nsp == 3 else "adaptive_max_pool2d")
-    if any(s <= 0 for s in sizes) and any(v == 0 for v in input.shape[-nsp:]):
-        raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
-                           f"dimensions, but input has sizes {list(input.shape)}")
 
     def run(x):
         y, idx = lay_out(apply(_ADAPTIVE_MAX[max(nsp, 2)], (x,), ((1,) * (nsp == 1) + sizes,)),

@@ -87,7 +87,7 @@ def _(xp, g, q, k, v, mask, out, lse, kept, scale, is_causal):
 def _flash_applies(query, key, value, attn_mask, dropout_p):
     """torch 2.13 on the CPU takes its flash kernel for 4-D inputs of one batch and head shape
     and head size, some queries and keys, no dropout and a mask not requiring grad."""
-    return (query.be is CPU and query.ndim == key.ndim == value.ndim == 4 and not dropout_p
+    return (query.be is CPU and query.ndim == key.ndim == value.ndim == 4 and dropout_p <= 0
             and query.shape[:2] == key.shape[:2] == value.shape[:2]
             and value.shape[-1] == query.shape[-1] == key.shape[-1] and query.shape[-2]
             and key.shape[-2]
@@ -120,6 +120,9 @@ def sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
         key, value = _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hv)
     scale_factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     if _flash_applies(query, key, value, attn_mask, dropout_p):
+        if dropout_p:                       # (torch picks its flash kernel, which refuses it)
+            raise RuntimeError("scaled_dot_product_attention_flash_attention: Currently do not "
+                               "support dropout > 0")
         return apply(_flash, (query, key, value, attn_mask), (scale_factor, bool(is_causal)))
     dt = query.dtype
     if query.be is CPU and dt.itemsize == 2 and dt.is_floating_point and \
@@ -149,5 +152,8 @@ def _math(query, key, value, attn_mask, dropout_p, is_causal, scale_factor):
                 scores = scores + attn_mask
         weights = _O.softmax_raw(scores, scores.ndim - 1, is_causal or attn_mask is not None)
     if dropout_p > 0:
+        if dropout_p > 1:                   # torch's at::dropout check
+            raise RuntimeError(f"dropout probability has to be between 0 and 1, but got "
+                               f"{dropout_p}")
         weights = _O.dropout_raw(weights, dropout_p, tuple(weights.shape), rng_for(None, be))
     return _L.matmul(weights, value)

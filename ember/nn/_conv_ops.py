@@ -422,11 +422,34 @@ def _check_rank(input, nsp, name):
                            f"{name}, but got input of size: {list(input.shape)}")
 
 
+def _check_params(input, weight, nsp, groups, params):
+    """torch's _convolution, on the batched input: the weight's rank, groups, then each of
+    stride, padding, dilation and output_padding (an int is one per dim of the function, a
+    1-element list stands for every dim) against the weight's spatial rank."""
+    if weight.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    dim = weight.ndim - 2
+    if ("padding", "same") in params and weight.ndim != input.ndim:   # torch's _convolution_mode
+        raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-dimensional "
+                           f"weight{list(weight.shape)}, but got {input.ndim}-dimensional input of "
+                           f"size {list(input.shape)} instead")
+    for name, v in params:
+        if isinstance(v, str):
+            continue
+        raw = [int(i) for i in v] if isinstance(v, (tuple, list)) else [int(v)] * nsp
+        if len(raw) not in (1, dim):
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {dim} "
+                               f"values to match the convolution dimensions, but got "
+                               f"{name}={raw}")
+
+
 def _check_common(input, weight, bias, nsp, groups, transposed):
-    if weight.ndim != nsp + 2:
-        raise RuntimeError(f"Expected {nsp + 2}-dimensional weight for {nsp + 2}-dimensional "
-                           f"input {list(input.shape)}, but got {weight.ndim}-dimensional weight "
-                           f"of size {list(weight.shape)} instead")
+    if weight.ndim != input.ndim:
+        raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-dimensional "
+                           f"weight {list(weight.shape)}, but got {input.ndim}-dimensional input "
+                           f"of size {list(input.shape)} instead")
     if bias is not None and not transposed and input.dtype != bias.dtype:
         raise RuntimeError(f"Input type ({cname(input.arr.dtype)}) and bias type "
                            f"({cname(bias.arr.dtype)}) should be the same")
@@ -519,7 +542,13 @@ def _batched(input, nsp, fn):
 
 def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
     name = f"conv{nsp}d"
+    if bias is not None and input.dtype != bias.dtype:       # torch's conv{n}d checks it first
+        raise RuntimeError(f"Input type ({_c10_name(input)}) and bias type ({_c10_name(bias)}) "
+                           "should be the same")
     _check_rank(input, nsp, name)
+    _check_params(input if input.ndim == nsp + 2 else input.unsqueeze(0), weight, nsp, groups,
+                  (("stride", stride), ("padding", padding), ("dilation", dilation),
+                   ("output_padding", 0)))
     stride, dilation = ntuple(stride, nsp, "stride"), ntuple(dilation, nsp, "dilation")
     _check_conv_args(input, padding if isinstance(padding, str) else
                      ntuple(padding, nsp, "padding"), stride, dilation, False)
@@ -596,6 +625,9 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     _check_rank(input, nsp, name)
     if isinstance(padding, str):
         raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    _check_params(input if input.ndim == nsp + 2 else input.unsqueeze(0), weight, nsp, groups,
+                  (("stride", stride), ("padding", padding), ("dilation", dilation),
+                   ("output_padding", output_padding)))
     stride, dilation = ntuple(stride, nsp, "stride"), ntuple(dilation, nsp, "dilation")
     padding = ntuple(padding, nsp, "padding")
     output_padding = ntuple(output_padding, nsp, "output_padding")

@@ -123,22 +123,27 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 # ---- classification -----------------------------------------------------------------------
 def _check_nll(input, target, weight, name="nll_loss"):
+    """torch's checks in its order: the batch sizes, the target's rank, the weight, and (in the
+    kernel, last) the target's dtype."""
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
-    if target.dtype.name not in ("int64", "uint8"):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{_scalar(target.dtype.name)}")
     if input.ndim != 1 and input.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
                          f"batch_size ({target.shape[0]}).")
+    if input.ndim <= 2 and target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_classes):
         raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes "
                            f"or no classes but got weight tensor of shape: {list(weight.shape)}")
-    if input.ndim <= 2:
-        if target.ndim > 1:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        return
+    if input.ndim > 2:
+        _check_nll_target_shape(input, target)
+    if target.dtype.name not in ("int64", "uint8"):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{_scalar(target.dtype.name)}")
+
+
+def _check_nll_target_shape(input, target):
     expected = (input.shape[0],) + tuple(input.shape[2:])
     if input.ndim == 4 and target.ndim != 3:
         raise RuntimeError("only batches of spatial targets supported (3D tensors) but got "
@@ -252,15 +257,17 @@ def _cross_entropy_probs(input, target, weight, reduction, smoothing):
     prod = lp * target
     if weight is not None:
         prod = prod * _S.reshape(weight, (-1,) + (1,) * (input.ndim - class_dim - 1))
-    loss = -prod.sum(class_dim)
+    if reduction == "none":
+        return -prod.sum(class_dim)
+    loss = -prod.sum()                  # torch negates the whole sum (its sign of zero too)
     if reduction == "mean":
         if not input.numel():
-            return loss.sum() * float("nan")
-        out = loss.sum() / (input.numel() // n_classes)
+            return loss * float("nan")
+        out = loss / (input.numel() // n_classes)
         if out.grad_fn is not None:     # torch divides by a Scalar there (div.Scalar)
             out.grad_fn.__class__ = _DIV_SCALAR
         return out
-    return _apply_reduction(loss, reduction)
+    return loss
 
 
 _DIV_SCALAR = _node_class("DivBackward1")

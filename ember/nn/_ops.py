@@ -775,6 +775,8 @@ def _(xp, g, keep, scale):
 def dropout_raw(x, p, mask_shape, rng):
     """The fused op on CUDA (torch's native_dropout); on the CPU torch's own composition,
     x * (bernoulli_(1 - p) / (1 - p)), recorded as a MulBackward0 as torch records it."""
+    if p == 1:                  # torch's at::dropout: input * 0, no draws
+        return x * _new(x.be.xp.zeros((), x.arr.dtype), x.be)
     if x.be.xp is not np:
         return apply(_dropout, (x,), (p, mask_shape, rng))
     from ..ops.creation import dense_order

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._memory_format import lay_out
 from ..ops._apply import apply
+from ..ops._dims import wrap_dim
 from ..ops._registry import op
 from .._kernel_dtypes import float_only, is_float, not_implemented
 from ._conv_ops import ntuple, offsets, pad_const, windows
@@ -189,20 +190,37 @@ def _pool_shape_check(x, k, s, p, d, out, name):
 
 
 def _check_pool_rank(input, nsp, name):
-    if input.ndim not in (nsp + 1, nsp + 2) or any(v == 0 for v in input.shape[1:]):
-        if name == "max_pool1d":
-            raise RuntimeError("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
-                               f"dim batch size for input, but got:{list(input.shape)}")
-        if name.startswith("avg_pool") and nsp > 1:
-            raise RuntimeError(f"Expected {nsp + 1}D or {nsp + 2}D (batch mode) tensor with "
-                               f"optional 0 dim batch size for input, but got:"
-                               f"{list(input.shape)}")
-        if name.startswith("avg_pool"):
-            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional "
-                               f"tensor for argument #1 'self' (while checking arguments for "
-                               f"{name})")
-        raise RuntimeError(f"non-empty {nsp + 1}D or {nsp + 2}D (batch mode) tensor expected for "
-                           "input")
+    """torch's rank and empty-input checks of each pooling kernel (an unbatched input's dims are
+    all non-batch dims)."""
+    nd = input.ndim
+    rank_ok = nd in (nsp + 1, nsp + 2)
+    if rank_ok and all(input.shape[nd - nsp - 1:]):
+        return
+    shape = list(input.shape)
+    if name == "max_pool1d":
+        raise RuntimeError("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
+                           f"dim batch size for input, but got:{shape}")
+    if name == "avg_pool2d" and nd < 3:      # torch's kernel reads input.size(-3) first
+        if not nd:
+            raise IndexError("Dimension specified as -3 but tensor has no dimensions")
+        wrap_dim(-3, nd)
+    if nsp == 3 and rank_ok:
+        fn = "avg_pool3d" if name.startswith("avg") else "max_pool3d_with_indices_out_cpu_template"
+        raise RuntimeError(f"{fn}(): Expected input's non-batch dimensions to have positive "
+                           f"length, but input has a shape of {shape} and non-batch dimension 0 "
+                           "has length zero!")         # (torch prints the zero length)
+    if name == "avg_pool2d" or nsp == 2 and rank_ok:
+        raise RuntimeError(f"Expected {nsp + 1}D or {nsp + 2}D (batch mode) tensor with "
+                           f"optional 0 dim batch size for input, but got:{shape}")
+    if name.startswith("avg_pool") and nsp == 1 and rank_ok:     # avg_pool2d of it unsqueezed
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size "
+                           f"for input, but got:{shape[:-1] + [1] + shape[-1:]}")
+    if name.startswith("avg_pool") and nsp == 1:
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {nd}-dimensional "
+                           f"tensor for argument #1 'self' (while checking arguments for "
+                           f"{name})")
+    raise RuntimeError(f"non-empty {nsp + 1}D or {nsp + 2}D (batch mode) tensor expected for "
+                       "input")
 
 
 def _unbatched(input, nsp, fn):

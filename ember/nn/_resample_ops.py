@@ -236,7 +236,7 @@ def _with_backward(fwd, real):
 
 # ---- interpolate ------------------------------------------------------------------------------
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
-_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5}
 
 
 def _interp_sizes(input, size, scale_factor, recompute_scale_factor):
@@ -287,7 +287,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                          "modes and requires a 4-D tensor as input")
-    if mode not in _MODES or input.ndim not in (3, 4, 5):
+    if mode not in _MODES or input.ndim not in (3, 4, 5) or mode == "bicubic" and input.ndim != 4:
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
             "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
@@ -295,12 +295,18 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in _RANK and input.ndim != _RANK[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                   f"{_RANK[mode]}D input")
+    if mode == "area":                  # torch's adaptive_avg_pool, with its own checks
+        from ._adaptive_pool_ops import (adaptive_avg_pool1d, adaptive_avg_pool2d,
+                                         adaptive_avg_pool3d)
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[len(sizes) - 1](
+            input, sizes)
     spatial = input.shape[2:]
     if any(o <= 0 for o in sizes) or any(n <= 0 for n in spatial):
         dims = "DHW"[-len(spatial):] if len(spatial) > 1 else "W"
         raise RuntimeError(
             "Input and output sizes should be greater than 0, but got input ("
-            + ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial)) + ") output ("
+            + ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial))
+            + (") and output (" if len(spatial) == 1 else ") output (")    # (torch's wording)
             + ", ".join(f"{d}: {o}" for d, o in zip(dims, sizes)) + ")")
     if antialias:
         return _interpolate_aa(input, sizes, scales, align_corners, mode == "bicubic")
@@ -308,11 +314,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         _check_interp_dtype(input, mode, sizes)
         if input.arr.dtype == np.uint8 and mode in ("bilinear", "bicubic"):
             return _resize_uint8(input, sizes, scales, align_corners, mode == "bicubic")
-    if mode == "area":
-        from ._adaptive_pool_ops import (adaptive_avg_pool1d, adaptive_avg_pool2d,
-                                         adaptive_avg_pool3d)
-        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[len(sizes) - 1](
-            input, sizes)
     ft = np.float64 if input.dtype.itemsize == 8 else np.float32
     taps = []
     for n, o, s in zip(spatial, sizes, scales):
@@ -508,6 +509,8 @@ def _pad_taps(n, lo, hi, mode):
     a, b = max(-lo, 0), n - max(-hi, 0)
     m = b - a
     plo, phi = max(lo, 0), max(hi, 0)
+    if not m and plo + phi:     # (torch reads uninitialised memory here)
+        raise RuntimeError("Padding value causes wrapping around more than once.")
     r = (np.arange(m + plo + phi) - plo) % m if m else np.arange(0)
     return Taps((a + r)[:, None], None, n)
 
@@ -570,29 +573,44 @@ def _check_constant_pad(spatial, pairs):
 
 
 def _check_pad(input, spatial, pairs, mode):
-    if any(v == 0 for v in input.shape[input.ndim - len(spatial) - 1:]):
+    """The checks of torch's kernel for the mode (circular: _pad_circular's, outer dim first;
+    reflect: the pads against the sizes, width first; then the output-size checks, which the
+    2-d kernels make only when both sizes are too small)."""
+    k, nd = len(spatial), input.ndim
+    if mode == "circular":
+        for n, (lo, hi) in zip(spatial, pairs):
+            if lo > n or hi > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if n + lo + hi < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        return
+    if any(v == 0 for v in input.shape[nd - k - 1:]):
         raise RuntimeError(
-            f"Expected {len(spatial) + 1}D or {len(spatial) + 2}D (batch mode) tensor with "
+            f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with "
             "possibly 0 batch size and other non-zero dimensions for input, but got: "
             f"{list(input.shape)}")
-    for d, (n, (lo, hi)) in enumerate(zip(spatial, pairs)):
-        m = n - max(-lo, 0) - max(-hi, 0)
-        if mode == "reflect" and (lo >= n or hi >= n):
-            dim = input.ndim - len(spatial) + d
-            raise RuntimeError(
-                "Argument #4: Padding size should be less than the corresponding input "
-                f"dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input "
-                f"{list(input.shape)}")
-        if mode == "circular" and (lo > m or hi > m):
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        out = n + lo + hi       # reflect and replicate index the uncropped input
-        if mode != "circular" and out < (len(spatial) == 1):    # 2-d and 3-d may come out empty
-            name = "DHW"[3 - len(spatial) + d]
-            raise RuntimeError(f"input ({name}: {n}) is too small. Calculated output {name}: {out}")
-        if mode == "circular" and (m < 0 or m == 0 and out):
-            raise RuntimeError(f"The input size {n}, plus negative padding {lo} and {hi} "
-                               "resulted in a negative output size, which is invalid. Check "
-                               "dimension of your input.")
+    if mode == "reflect":
+        for j, d in enumerate(reversed(range(k))):
+            n, (lo, hi) = spatial[d], pairs[d]
+            if not (lo < n and hi < n):
+                raise RuntimeError(
+                    f"Argument #{4 + 2 * j}: Padding size should be less than the corresponding "
+                    f"input dimension, but got: padding ({lo}, {hi}) at dimension {nd - k + d} "
+                    f"of input {list(input.shape)}")
+    outs = [n + lo + hi for n, (lo, hi) in zip(spatial, pairs)]
+    if k < 3 and all(o < 1 for o in outs):
+        if k == 1:
+            raise RuntimeError(f"input (W: {spatial[0]}) is too small. Calculated output W: "
+                               f"{outs[0]}")
+        raise RuntimeError(f"input (H: {spatial[0]}, W: {spatial[1]}"
+                           f"{' ' if mode == 'replicate' else ''}) is too small. Calculated "
+                           f"output H: {outs[0]} W: {outs[1]}")
+    if any(o < 0 for o in outs):
+        if mode == "reflect" and k == 2:
+            raise RuntimeError("numel: integer multiplication overflow")
+        shape = list(input.shape[:nd - k]) + outs
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{next(o for o in outs if o < 0)}: {shape}")
 
 
 # ---- pixel shuffle ----------------------------------------------------------------------------

@@ -556,6 +556,7 @@ def inplace(public_fn, name, reads_self=True):
             src = self
         try:
             out = public_fn(src, *args, **kwargs)
+            write_into(self, out.arr, name)
         except (RuntimeError, NotImplementedError):
             if precheck is not None:        # torch checks the output first: report that
                 precheck(self, args, kwargs)
@@ -564,7 +565,6 @@ def inplace(public_fn, name, reads_self=True):
             if str(e).startswith(parser):
                 raise TypeError(f"{name}_{str(e)[len(name):]}") from None
             raise
-        write_into(self, out.arr, name)
         if _fw.level is not None:
             _fw_inplace(self, out)
         if recording and out._rg:
@@ -601,11 +601,11 @@ def check_inplace(self):
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
     if base is not None:
+        from ._views import check_inplace_view
+        check_inplace_view(self)        # torch's view-creation checks come first
         if base._rg and base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
-        from ._views import check_inplace_view
-        check_inplace_view(self)
 
 
 def write_into(self, arr, name="copy"):
@@ -622,8 +622,15 @@ def write_into(self, arr, name="copy"):
     if arr.dtype != dst.dtype and not _can_write(arr.dtype, dst.dtype) and name != "copy":
         raise RuntimeError(f"result type {_tname(arr.dtype)} can't be cast to the desired output "
                            f"type {_tname(dst.dtype)}")
+    if not getattr(dst.flags, "writeable", True) and any(
+            st == 0 and n > 1 for n, st in zip(dst.shape, dst.strides)):   # an expanded tensor
+        raise RuntimeError(_OVERLAP)
     self.be.xp.copyto(dst, through_float(arr, dst.dtype), casting="unsafe")
     bump_version(self)
+
+
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation.")
 
 
 def _infer_size_error(a, b):

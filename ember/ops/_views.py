@@ -51,8 +51,20 @@ def _(xp, g, pos, shape):
 
 
 def check_inplace_view(view):
-    """torch refuses in-place writes to views returned by multi-output view ops (split ...)."""
-    if view._base is not None and isinstance(view.grad_fn, OutSlot):
+    """torch refuses in-place writes to views a custom Function returned (or an input it returned
+    as is) and to views returned by multi-output view ops (split ...)."""
+    if view._base is None:
+        return
+    fn = view.grad_fn
+    if not isinstance(fn, OutSlot) and getattr(fn, "custom_function", False):
+        name = re.sub(r"Backward\d*$", "", fn.name())
+        raise RuntimeError(
+            f"Output 0 of {name} is a view and is being modified inplace. This view was created "
+            "inside a custom Function (or because an input was returned as-is) and the autograd "
+            "logic to handle view+inplace would override the custom backward associated with the "
+            "custom Function, leading to incorrect gradients. This behavior is forbidden. You can "
+            "fix this by cloning the output of the custom Function.")
+    if isinstance(fn, OutSlot):    # (a custom Function's outputs too, when it has several)
         name = re.sub(r"Backward\d*$", "", view.grad_fn.name())    # torch names the function
         raise RuntimeError(
             f"Output {view.grad_fn.index} of {name} is a view and is being modified inplace. This "

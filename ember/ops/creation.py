@@ -464,9 +464,12 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         raise TypeError("full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type_name(size)}")
     if isinstance(fill_value, Tensor):
-        if fill_value.arr.size != 1:
-            raise RuntimeError("fill_value must be a scalar")
+        if fill_value.ndim:                 # torch's Scalar argument takes 0-d tensors only
+            raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
+                            "Tensor")
         fill_value = fill_value.item()
+    if type(fill_value) is int and not -2 ** 63 <= fill_value < 2 ** 64:
+        raise OverflowError("int too big to convert")
     if dtype is None:
         dtype = out.dtype if out is not None else _infer_dtype(fill_value)
     be = _get_backend(device)
@@ -632,6 +635,7 @@ def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
     _check_pin(pin_memory)
+    _space_ends("linspace", start, end)
     be = _get_backend(device)
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
@@ -738,9 +742,17 @@ def _linspace_values(xp, start, end, steps, d):
     return out
 
 
+def _space_ends(name, start, end):
+    for what, v in (("start", start), ("end", end)):
+        if isinstance(v, Tensor) and v.ndim:
+            raise RuntimeError(f"{name} only supports 0-dimensional start and end tensors, but "
+                               f"got {what} with {v.ndim} dimension(s).")
+
+
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
     _check_pin(pin_memory)
+    _space_ends("logspace", start, end)
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
     d = _space_dtype("logspace", start, end, dtype)
@@ -775,6 +787,9 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     be = _get_backend(device)
     d = _np_dtype(dtype)
     size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of "
+                           f"strides ({len(stride)})")
     extent = 1 + builtins.sum((sz - 1) * st for sz, st in zip(size, stride)) if all(size) else 0
     buf = be.xp.empty(extent, d)
     a = be.xp.lib.stride_tricks.as_strided(buf, size, tuple(st * buf.itemsize for st in stride))
@@ -845,9 +860,21 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
+    d = _np_dtype(dtype, _dtype.int64)
+    if d.kind in "biu":                     # torch's bounds checks of random_(from, to)
+        lo, hi = (0, 1) if d.kind == "b" else (int(np.iinfo(d).min), int(np.iinfo(d).max))
+        name = _C_INT_NAMES.get(d.name, d.name)
+        if low < lo:
+            raise RuntimeError(f"from is out of bounds for {name}")
+        if high - 1 > hi:
+            raise RuntimeError(f"to - 1 is out of bounds for {name}")
     be = _get_backend(device)
     a = _rng_for(generator, be).integers(low, high, _size((size,)))
     return _finish(a.astype(_np_dtype(dtype, _dtype.int64)), be, requires_grad)
+
+
+_C_INT_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
+                "int16": "short int", "int32": "int", "int64": "long int"}
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, **kw):
@@ -870,7 +897,11 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
            requires_grad=False):
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
-        shape = np.broadcast_shapes(getattr(mean, "shape", ()), getattr(std, "shape", ()))
+        try:
+            shape = np.broadcast_shapes(getattr(mean, "shape", ()), getattr(std, "shape", ()))
+        except ValueError:
+            from ._apply import _infer_size_error
+            raise _infer_size_error(tuple(mean.shape), tuple(std.shape)) from None
         if isinstance(std, Tensor) and (std.arr < 0).any():
             raise RuntimeError("normal expects all elements of std >= 0.0")
         if not isinstance(std, Tensor) and std < 0:
@@ -1128,6 +1159,9 @@ def _geometric(self, p, *, generator=None):
 
 def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
     _real_only(self, "log_normal_cpu")
+    if self.arr.dtype.kind in "biu":        # torch's kernel is for floating dtypes only
+        raise NotImplementedError(f"\"log_normal_cpu\" not implemented for "
+                                  f"'{_tname(self.arr.dtype)}'")
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_cnum(std)}")
     rng = _rng_for(generator, self.be)

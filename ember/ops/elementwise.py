@@ -12,7 +12,7 @@ from weakref import ref as _weakref
 import numpy as np
 
 from .. import _dtype as _dt
-from .._dtype import DEFAULT, result_type as _result_type, result_type_n as _result_type_n
+from .._dtype import DEFAULT, can_cast, result_type as _result_type, result_type_n as _result_type_n
 from .._sparse_coo import SparseCOO
 from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
 from .._tensor import Tensor, _new, bump_version
@@ -1167,6 +1167,11 @@ def where(condition, input=None, other=None, *, out=None):
         from .index import nonzero
         return nonzero(condition, as_tuple=True)
     tensor_arg("where", condition, "condition")
+    if condition.arr.dtype == np.uint8:     # torch still takes it, with a deprecation warning
+        from .._warnings import warn_once
+        warn_once("where received a uint8 condition tensor. This behavior is deprecated and will "
+                  "be removed in a future version of PyTorch. Use a boolean condition instead.")
+        condition = condition.bool()
     if condition.arr.dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                            f"tensor with dtype {_tname(condition.arr.dtype)}")
@@ -1270,6 +1275,12 @@ def _bound(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _scalar_of(v):
+    if isinstance(v, Tensor) and v.ndim == 0 and not v.requires_grad:
+        return v.item()
+    return v
+
+
 _REAL = (float, int, type(None))
 
 
@@ -1283,9 +1294,12 @@ def _clamp_impl(input, min, max, out, fn, op_t):
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if input.arr.dtype.kind == "c":
         raise NotImplementedError("clamp is not supported for complex types")
-    if input.arr.dtype.kind == "f" and type(min) in _REAL and type(max) in _REAL:
+    if input.arr.dtype.kind == "f" and type(min) in _REAL and type(max) in _REAL and out is None:
         return _finish(fn(input, min, max, input.arr.dtype), out)   # the common case
     min, max = _bound(min), _bound(max)
+    if isinstance(min, Tensor) is not isinstance(max, Tensor) and None not in (min, max):
+        # torch's (Number min, Number max) overload takes a 0-d tensor that needs no grad
+        min, max = (_scalar_of(v) for v in (min, max))
     dt = _result_type_n(input, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         if not all(v is None or isinstance(v, Tensor) for v in (min, max)):
@@ -1299,6 +1313,11 @@ def _clamp_impl(input, min, max, out, fn, op_t):
     if input.arr.dtype.kind in "fV" and (isinstance(min, complex) or isinstance(max, complex)):
         raise RuntimeError(f"value cannot be converted to type {_cname(input.arr.dtype)} without "
                            "overflow")
+    if out is input and not can_cast(dt, out.dtype):
+        raise RuntimeError(f"result type {_tname(dt.np)} can't be cast to the desired output type "
+                           f"{_cname(out.arr.dtype)}")
+    if out is not None and out is not input and out.dtype is not dt:     # torch's exact out=
+        raise RuntimeError(f"Found dtype {_tname(out.arr.dtype)} but expected {_tname(dt.np)}")
     return _finish(fn(input, min, max, dt.np), out)
 
 
@@ -1473,18 +1492,21 @@ def equal(input, other):
 
 
 # ---- in-place variants: when the computation fails, torch has already rejected the output -----
-def _inplace_check(n, names=("other",), cast=True, complex_scalars=True):
-    """A check of `self` against the first `n` positional operands (or the keyword ones)."""
+def _inplace_check(n, names=("other",), cast=True, complex_scalars=True, clamp=False):
+    """A check of `self` against the first `n` positional operands (or the keyword ones).
+    `clamp`: clamp's (Number min, Number max) overload names the output type as C++ does."""
     def check(self, args, kwargs):
         ops = [a for a in args[:n] + tuple(kwargs.get(k) for k in names) if a is not None]
         if not complex_scalars:
             ops = [a for a in ops if not isinstance(a, complex)]
+        if clamp and len(ops) == 2 and isinstance(ops[0], Tensor) != isinstance(ops[1], Tensor):
+            ops = [_scalar_of(a) for a in ops]
         if cast:
-            from .._dtype import can_cast
             rt = _result_type_n(self, *ops)
             if not can_cast(rt, self.dtype):
+                named = _cname if clamp and not any(isinstance(a, Tensor) for a in ops) else _tname
                 raise RuntimeError(f"result type {_tname(rt.np)} can't be cast to the desired "
-                                   f"output type {_tname(self.arr.dtype)}")
+                                   f"output type {named(self.arr.dtype)}")
         shape = tuple(self.shape)
         for t in ops:
             if isinstance(t, Tensor) and tuple(t.shape) != shape:
@@ -1506,10 +1528,10 @@ INPLACE_CHECKS.update((n, _BINARY_CHECK) for n in """add sub mul div true_divide
     fmin""".split())
 INPLACE_CHECKS.update((n, _CMP_CHECK) for n in """eq ne lt le gt ge greater greater_equal less
     less_equal not_equal logical_and logical_or logical_xor""".split())
-INPLACE_CHECKS.update(clamp=_inplace_check(2, ("min", "max"), complex_scalars=False),
-                      clip=_inplace_check(2, ("min", "max"), complex_scalars=False),
-                      clamp_min=_inplace_check(1, ("min",), complex_scalars=False),
-                      clamp_max=_inplace_check(1, ("max",), complex_scalars=False),
+INPLACE_CHECKS.update(clamp=_inplace_check(2, ("min", "max"), complex_scalars=False, clamp=True),
+                      clip=_inplace_check(2, ("min", "max"), complex_scalars=False, clamp=True),
+                      clamp_min=_inplace_check(1, ("min",), complex_scalars=False, clamp=True),
+                      clamp_max=_inplace_check(1, ("max",), complex_scalars=False, clamp=True),
                       lerp=_inplace_check(1, ("end",)),
                       addcmul=_inplace_check(2, ("tensor1", "tensor2")),
                       addcdiv=_inplace_check(2, ("tensor1", "tensor2")))

@@ -191,8 +191,8 @@ def _classify(i, be):
 
 def _slice(s):
     step = None if s.step is None else s.step.__index__()
-    if step is not None and step <= 0:
-        raise ValueError("step must be greater than zero")
+    if step is not None and step <= 0:        # (Python's own check comes first for 0)
+        raise ValueError("step must be greater than zero" if step else "slice step cannot be zero")
     return slice(None if s.start is None else s.start.__index__(),
                  None if s.stop is None else s.stop.__index__(), step)
 
@@ -678,7 +678,8 @@ def _put_indices(input, indices):
             d += a.ndim
             continue
         if d >= input.ndim:
-            raise IndexError(f"too many indices for tensor of dimension {input.ndim}")
+            raise IndexError(f"too many indices for tensor of dimension {input.ndim} (got "
+                             f"{len(indices)})")
         _check_bounds(a, input.shape[d], d)
         out.append(a)
         d += 1
@@ -766,8 +767,11 @@ def index_select(input, dim, index, *, out=None):
     idx = _index_vector(index, "index_select")
     n = input.shape[d] if input.ndim else 1
     if _outside(idx, 0, n):
-        if n == 0 and input.ndim > 1:
-            raise RuntimeError("index_select(): self indexing axis dim should be positive")
+        if input.ndim > 1 and (d == 1 or not input.numel()):     # torch's dim-1 kernel checks
+            if not n:
+                raise RuntimeError("index_select(): self indexing axis dim should be positive")
+            bad = int(idx[(idx < 0) | (idx >= n)][0])
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
         raise IndexError("index out of range in self")
     return _finish(apply(_index_select, (input, _as_vector(index)), (d,)), out, "index_select",
                    True)
@@ -1021,6 +1025,13 @@ def _check_gather(input, dim, index, name, src=None):
                            "dimensions as self tensor")
     xs, js = xs or (1,), js or (1,)
     ss = src.arr.shape if src is not None and src.arr.ndim else None
+    if name != "gather" and any(i != d and j > n or ss is not None and j > ss[i]
+                                for i, (j, n) in enumerate(zip(js, xs))):
+        # torch's scatter_shape_check: one message for self and src
+        raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self "
+                           f"{list(input.shape)} apart from dimension {d}" +
+                           (f" and to be no larger size than src {list(ss)}" if ss is not None
+                            else ""))
     for i, (j, n) in enumerate(zip(js, xs)):
         if i != d and j > n:
             raise RuntimeError(f"Size does not match at dimension {i} expected index "
@@ -1350,6 +1361,8 @@ def _(xp, g, shape, m):
 
 
 def masked_select(input, mask, *, out=None):
+    if isinstance(mask, Tensor) and mask.arr.dtype != np.bool_:     # its own wording
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     _check_mask(mask, "masked_select")
     try:
         shape = input.shape

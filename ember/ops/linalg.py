@@ -545,17 +545,17 @@ def _parse_einsum(equation, shapes):
                            f"equation" if len(subs) < len(shapes) else
                            "einsum(): fewer operands were provided than specified in the "
                            "equation")
+    _check_einsum_labels(equation.split("->")[0])
     used = set(c for c in eq if c.isalpha())
     free = [c for c in _LETTERS if c not in used]
     n_ell = 0
     for i, (s, shp) in enumerate(zip(subs, shapes)):
-        for c in s.replace("...", ""):
-            if not c.isalpha():
-                raise RuntimeError(f"einsum(): invalid subscript given at index "
-                                   f"{eq.index(c)} in the equation string, subscripts must be "
-                                   "in [a-zA-Z]")
         nl = len(s.replace("...", ""))
         if "..." in s:
+            if nl > len(shp):
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation ({nl}) is "
+                                   f"more than the number of dimensions ({len(shp)}) for operand "
+                                   f"{i}")
             n_ell = builtins.max(n_ell, len(shp) - nl)
         elif nl != len(shp):
             raise RuntimeError(f"einsum(): the number of subscripts in the equation ({nl}) does "
@@ -571,11 +571,20 @@ def _parse_einsum(equation, shapes):
         new_subs.append(s)
     sizes = {}
     for i, (s, shp) in enumerate(zip(new_subs, shapes)):
-        for c, n in zip(s, shp):
+        here = {}
+        for j, (c, n) in enumerate(zip(s, shp)):
+            if c in here:           # a repeated subscript takes a diagonal: equal sizes only
+                if n != here[c]:
+                    raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but "
+                                       f"the sizes don't match, {n} != {here[c]}")
+                continue
+            here[c] = n
             prev = sizes.get(c, 1)
             if n != 1 and prev != 1 and n != prev:
-                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes "
-                                   f"(original->remapped)" if c in ell else
+                raise RuntimeError(f"einsum(): dimension {j} covered by ellipsis in operand {i}"
+                                   f"has size {n} which does not broadcast with previously seen "
+                                   "ellipsis with size {prev} for the respective dimension"
+                                   .replace("{prev}", str(prev)) if c in ell else
                                    f"einsum(): subscript {c} has size {n} for operand {i} which "
                                    f"does not broadcast with previously seen size {prev}")
             sizes[c] = builtins.max(prev, n) if n != 1 else prev
@@ -586,6 +595,10 @@ def _parse_einsum(equation, shapes):
                 counts[c] = counts.get(c, 0) + 1
         out = ell + "".join(sorted(c for c in counts if counts[c] == 1 and c not in ell))
     else:
+        if "." in rhs.replace("...", "", 1):
+            raise RuntimeError("einsum(): found '.' for output " + (
+                "but an ellipsis (...) was already found" if "..." in rhs else
+                "that is not part of any ellipsis (...)"))
         rhs = rhs.replace("...", ell)       # an output without "..." sums those dims
         for c in rhs:
             if not c.isalpha():
@@ -600,6 +613,28 @@ def _parse_einsum(equation, shapes):
     full = [tuple(sizes.get(c, 1) if n == 1 else n for c, n in zip(s, shp))
             for s, shp in zip(new_subs, shapes)]
     return tuple(new_subs), out, tuple(full), sizes
+
+
+def _check_einsum_labels(lhs):
+    """torch's scan of the operands' subscripts: letters, spaces, commas and one "..." each."""
+    op, found, i = 0, False, 0
+    while i < len(lhs):
+        c = lhs[i]
+        if c == ".":
+            if found:
+                raise RuntimeError(f"einsum(): found '.' for operand {op} for which an ellipsis "
+                                   "was already found")
+            if lhs[i:i + 3] != "...":
+                raise RuntimeError(f"einsum(): found '.' for operand {op} that is not part of "
+                                   "any ellipsis")
+            found, i = True, i + 3
+            continue
+        if c == ",":
+            op, found = op + 1, False
+        elif c != " " and c not in _LETTERS:
+            raise RuntimeError(f"einsum(): invalid subscript given at index {i} in the equation "
+                               "string, subscripts must be in [a-zA-Z]")
+        i += 1
 
 
 def _einsum_optimize(subs, operands):
@@ -844,7 +879,9 @@ def tensordot(a, b, dims=2, out=None):
     if isinstance(dims, int):
         if dims < 0:
             raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
-        da = list(range(a.ndim - dims, a.ndim))
+        if dims > builtins.min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        da = list(range(-dims, 0))          # as torch's, which its messages name
         db = list(range(dims))
     else:
         da, db = dims
@@ -852,13 +889,13 @@ def tensordot(a, b, dims=2, out=None):
         db = [db] if isinstance(db, int) else list(db)
     if len(da) != len(db):
         raise RuntimeError(f"both dimension lists should have same length")
+    for x, y in zip(da, db):
+        sx, sy = a.shape[wrap_dim(x, a.ndim)], b.shape[wrap_dim(y, b.ndim)]
+        if sx != sy:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {sx} in "
+                               f"dim {x} and second has size {sy} in dim {y}")
     da = [wrap_dim(d, a.ndim) for d in da]
     db = [wrap_dim(d, b.ndim) for d in db]
-    for x, y in zip(da, db):
-        if a.shape[x] != b.shape[y]:
-            raise RuntimeError(f"contracted dimensions need to match, but first has size "
-                               f"{a.shape[x]} in dim {x} and second has size {b.shape[y]} in dim "
-                               f"{y}")
     fa = [d for d in range(a.ndim) if d not in da]
     fb = [d for d in range(b.ndim) if d not in db]
     k = int(np.prod([a.shape[d] for d in da]))
@@ -1192,7 +1229,7 @@ def _linalg_solve(A, B, *, left=True, out=None):
     if B.ndim == 0 or k != n:
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and "
-                           f"{'x'.join(str(s) for s in B.shape[-2:])})")
+                           f"{f'{k}x1' if vector else 'x'.join(str(s) for s in B.shape[-2:])})")
     return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", True)
 
 
@@ -1437,8 +1474,8 @@ _svdvals.vjp(lambda xp, g, u, vh: (xp.matmul(u * g[..., None, :], vh),))
 
 def _linalg_svdvals(A, *, driver=None, out=None):
     if tensor_ndim("linalg_svdvals", A, "A") < 2:
-        raise RuntimeError("linalg.svdvals: The input tensor A must have at least 2 dimensions.")
-    _floating(A, "linalg.svdvals")
+        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
+    _floating(A, "linalg.svd")         # (torch's svdvals checks as svd)
     _cpu_driver(A, driver, "svdvals")
     return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", True)
 
@@ -1708,6 +1745,11 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
         x = x.to(dtype)
     if isinstance(dim, int):
         dim = (dim,)
+    if dim is not None and x.ndim:
+        wrapped = [wrap_dim(d, x.ndim) for d in dim]
+        again = next((d for i, d in enumerate(wrapped) if d in wrapped[:i]), None)
+        if again is not None:
+            raise RuntimeError(f"dim {again} appears multiple times in the list of dims")
     dims = None if dim is None else tuple(sorted(wrap_dim(d, x.ndim) for d in dim)) \
         if x.ndim else None
     if dims is not None and not dims:

@@ -151,12 +151,16 @@ def _linalg_lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
 
 
 def _raise_info(info, name):
+    """torch's lu_factor check (a RuntimeError, not a LinAlgError), naming the batch element."""
     bad = info.arr.reshape(-1)
     if bad.size and bool((bad > 0).any()):
-        i = int(bad[bad > 0][0])
-        raise LinAlgError(f"{name}: U[{i},{i}] is zero and using it on lu_solve would result in "
-                          "a division by zero. If you still want to perform the factorization, "
-                          "consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+        k = int(np.flatnonzero(bad > 0)[0])
+        i = int(bad[k])
+        where = f"(Batch element {k}): " if info.ndim else ""
+        raise RuntimeError(f"{name}: {where}U[{i},{i}] is zero and using it on lu_solve would "
+                           "result in a division by zero. If you still want to perform the "
+                           "factorization, consider calling linalg.lu(A, pivot) or "
+                           "linalg.lu_factor_ex(A, pivot)")
 
 
 def _linalg_lu_factor(A, *, pivot=True, out=None):
@@ -214,6 +218,11 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     if B.dtype != LU.dtype:
         raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found "
                            f"LU of type {_tn(LU)} and B of type {_tn(B)} instead")
+    n = LU.shape[-1]
+    if B.ndim >= 2 and (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x"
+                           f"{B.shape[-1]})")
     P, L, U = lu_unpack(LU, pivots)
     if left and not adjoint:            # X = U^-1 L^-1 P^T B
         Y = la.solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
@@ -306,7 +315,7 @@ def _ldl_raise(info, name):
 
 
 def _linalg_ldl_factor(A, *, hermitian=False, out=None):
-    _ldl_check(A, "torch.linalg.ldl_factor")
+    _ldl_check(A, "torch.linalg.ldl_factor_ex")        # (torch's checks are ldl_factor_ex's)
     LD, pivots, info = apply(_ldl_factor, (A,), (hermitian,))
     _ldl_raise(info, "torch.linalg.ldl_factor")
     return _finish_tuple((LD, pivots), out, "linalg_ldl_factor", LDL_FACTOR)
@@ -360,18 +369,33 @@ def _linalg_ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
 
 
 # ---- the deprecated torch.* solvers ----------------------------------------------------------
+def _linear_solve_check(b, A, name):
+    """torch's linearSolveCheckInputs."""
+    if b.dtype != A.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{_tn(b)} and A of type {_tn(A)} instead.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"A must be batches of square matrices, but they are {A.shape[-2]} by "
+                           f"{A.shape[-1]} matrices")
+    if A.shape[-1] != b.shape[-2]:
+        raise RuntimeError(f"Incompatible matrix sizes for {name}: each A matrix is {A.shape[-1]} "
+                           f"by {A.shape[-1]} but each b matrix is {b.shape[-2]} by "
+                           f"{b.shape[-1]}")
+
+
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     from .. import linalg as la
-    _warn_once("torch.triangular_solve is deprecated in favor of "
-               "torch.linalg.solve_triangularand will be removed in a future PyTorch release.\n"
-               "torch.linalg.solve_triangular has its arguments reversed and does not return a "
-               "copy of one of the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be "
-               "replaced with\nX = torch.linalg.solve_triangular(A, B).")
     from .shape import broadcast_shapes
     if tensor_ndim("triangular_solve", b, "input") < 2 or \
             tensor_ndim("triangular_solve", A, "A", 2) < 2:
         raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, "
                            f"but it has {b.ndim} dimensions instead")
+    _linear_solve_check(b, A, "triangular_solve")
+    _warn_once("torch.triangular_solve is deprecated in favor of "
+               "torch.linalg.solve_triangularand will be removed in a future PyTorch release.\n"
+               "torch.linalg.solve_triangular has its arguments reversed and does not return a "
+               "copy of one of the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be "
+               "replaced with\nX = torch.linalg.solve_triangular(A, B).")
     lapack_only(A, "triangular_solve_cpu")
     T = A.mT if transpose else A
     x = la.solve_triangular(T, b, upper=bool(upper) != bool(transpose),
@@ -395,9 +419,7 @@ def cholesky_solve(B, L, upper=False, *, out=None):
             tensor_ndim("cholesky_solve", L, "input2", 2) < 2:
         raise RuntimeError("b should have at least 2 dimensions, but has "
                            f"{B.ndim} dimensions instead")
-    if B.dtype != L.dtype:
-        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
-                           f"{_tn(B)} and A of type {_tn(L)} instead.")
+    _linear_solve_check(B, L, "cholesky_solve")
     lapack_only(L, "cholesky_solve_cpu")
     try:
         return la.solve(_gram(L, upper), B)

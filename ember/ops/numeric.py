@@ -228,6 +228,17 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
     parts = [p for p in (prepend, input, append) if p is not None]
+    for p in parts:
+        if p.ndim != input.ndim:
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+    d = _S.wrap_dim(dim, input.ndim)
+    for p in parts:
+        if p.shape[:d] + p.shape[d + 1:] != input.shape[:d] + input.shape[d + 1:]:
+            k = next(i for i in range(input.ndim) if i != d and p.shape[i] != input.shape[i])
+            raise RuntimeError("diff expects the shape of tensor to prepend or append to match "
+                               "that of input except along the differencing dimension; "
+                               f"input.size({k}) = {input.shape[k]}, but got tensor.size({k}) = "
+                               f"{p.shape[k]}")
     x = _S.cat(parts, dim) if len(parts) > 1 else input
     for _ in range(n):
         size = x.shape[dim]

@@ -129,8 +129,18 @@ def _sum_arrays(xp, x, dims, keepdim):
     if xp is np:
         r = torch_sum(x, dims, keepdim)
         if r is not None:
-            return r
-    return _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim))
+            return _from_zero(xp, r)
+    return _from_zero(xp, _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim)))
+
+
+def _from_zero(xp, r):
+    """torch's sums start from +0, so a sum of -0.0s is +0.0 (NumPy's starts from the first
+    element): adding +0 changes nothing else."""
+    if r.dtype.kind in "fc":
+        if isinstance(r, np.generic):       # (a NumPy scalar from the full reduction)
+            return r + r.dtype.type(0)
+        xp.add(r, r.dtype.type(0), out=r)
+    return r
 
 
 def _sum_fwd(xp, x, dims, keepdim, dtype):
@@ -220,11 +230,19 @@ _mean0 = _make_unary(_op("mean", saves=None, node="MeanBackward0")(_mean_fwd).vj
 _mean1 = _make_unary(_op("mean_dim", saves=None, node="MeanBackward1")(_mean_fwd).vjp(_mean_bwd))
 
 
+def _optional_dtype_check(dtype, name):
+    """torch's check of a mean's dtype= (before the input's)."""
+    if dtype is not None and _to_dtype(dtype).np.kind in "biu":
+        raise RuntimeError(f"{name}(): could not infer output dtype. Optional dtype must be either "
+                           f"a floating point or complex dtype. Got: {_tname(_to_dtype(dtype).np)}")
+
+
 def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     if dim is _NO_DIM:
         if keepdim:
             _without_dim("mean", "tuple of ints", keepdim, dtype, out, out_ok=True)
         dim = None
+    _optional_dtype_check(dtype, "mean")
     if dtype is None and getattr(input, "arr", None) is not None:
         if input.arr.dtype.kind in "biu":         # torch checks the dtype before the dims
             _float_only(input.arr, "mean")
@@ -236,15 +254,15 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     from .elementwise import isnan, logical_not
     try:
-        x = input if dtype is None else input.to(_to_dtype(dtype))
-        kind = x.arr.dtype.kind
+        kind = input.arr.dtype.kind
     except AttributeError:
         raise _not_tensor("nanmean", input) from None
     if kind in "biu":
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
-                           f"but got {_tname(x.arr.dtype)}")
-    count = sum(logical_not(isnan(x)), dim, keepdim)
-    return _finish(nansum(x, dim, keepdim) / count, out)
+                           f"but got {_tname(input.arr.dtype)}")
+    _optional_dtype_check(dtype, "nanmean")
+    count = sum(logical_not(isnan(input)), dim, keepdim)
+    return _finish(nansum(input, dim, keepdim, dtype=dtype) / count, out)
 
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
@@ -617,6 +635,11 @@ def logsumexp(input, dim=None, keepdim=False, *, out=None):
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """torch.norm: vector norms (p a number or 'fro'), 'nuc' and matrix norms via linalg."""
     from .. import linalg
+    if isinstance(p, str) and not (p == "fro" and (dim is None or isinstance(dim, int)
+                                                   or len(dim) <= 2)):
+        # torch.norm hands these straight to linalg.matrix_norm, whose checks come first
+        dims = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else dim
+        return _finish(linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype), out)
     if input.arr.dtype.kind in "biu":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_tname(input.arr.dtype)}")
@@ -628,16 +651,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if isinstance(dim, int):
         dim = (dim,)
     if isinstance(p, str):
-        if p == "fro" and (dim is None or len(dim) <= 2):
-            return _finish(linalg.vector_norm(input, 2, dim, keepdim, dtype=dtype), out)
-        dims = tuple(range(input.ndim)) if dim is None else dim
-        if input.ndim < 2:
-            raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
-                               "dimensions.")
-        if len(dims) != 2:
-            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
-                               f"{' '.join(str(d) for d in dims)}")
-        return _finish(linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype), out)
+        return _finish(linalg.vector_norm(input, 2, dim, keepdim, dtype=dtype), out)
     return _finish(linalg.vector_norm(input, 2.0 if p is None else p, dim, keepdim,
                                       dtype=dtype), out)
 
@@ -677,7 +691,7 @@ def _cumsum(xp, x, dim, dtype):
     if not x.ndim:
         return x.copy(), (dim,)
     low = x.dtype if x.dtype.kind == "V" else None
-    y = _scan(xp, "cumsum", x, dim)
+    y = _from_zero(xp, _scan(xp, "cumsum", x, dim))
     return (y if low is None else y.astype(low)), (dim,)
 
 

@@ -54,6 +54,8 @@ def infer_shape(shape, numel):
                 raise RuntimeError(f"invalid shape dimension {s}")
             known *= s
     if neg:
+        if known == 0 and numel:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
         if known == 0:
             raise RuntimeError(f"cannot reshape tensor of {numel} elements into shape "
                                f"{list(shape)} because the unspecified dimension size -1 can be "
@@ -1291,12 +1293,11 @@ _flip.vjp(lambda xp, g, dims: (xp.flip(g, dims),))
 _flip_fn = make_unary(_flip)
 
 
-def _unique_dims(dims, nd, name):
+def _unique_dims(dims, nd):
     out = tuple(wrap_dim(d, nd) for d in dims)
-    if len(set(out)) != len(out):
-        raise RuntimeError(f"dims has duplicates, original flip dims size={len(out)}, but unique "
-                           f"flip dims size={len(set(out))}" if name == "flip" else
-                           f"dim {out[0]} appears multiple times in the list of dims")
+    if len(set(out)) != len(out):           # torch names the first dim seen twice
+        again = next(d for i, d in enumerate(out) if d in out[:i])
+        raise RuntimeError(f"dim {again} appears multiple times in the list of dims")
     return out
 
 
@@ -1305,7 +1306,9 @@ def flip(input, *args, dims=None):
         nd = input.ndim
     except AttributeError:
         raise_not_tensor("flip", ("input", 1, input))
-    dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), nd, "flip")
+    if not args and dims is None:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), nd)
     return _flip_fn(input, dims if nd else ())
 
 
@@ -1336,10 +1339,12 @@ def rot90(input, k=1, dims=(0, 1)):
         raise_not_tensor("rot90", ("input", 1, input))
     if len(dims) != 2:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if nd < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {nd}")
     d0, d1 = wrap_dim(dims[0], nd), wrap_dim(dims[1], nd)
     if d0 == d1:
-        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
-                           f"dim1 = {d1}")
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and "
+                           f"dim1 = {dims[1]}")
     k %= 4
     if k == 1:
         return transpose(flip(input, d1), d0, d1)
@@ -1400,9 +1405,10 @@ def repeat(input, *sizes, repeats=None):
     if len(reps) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
-    if builtins.min(reps, default=0) < 0:
+    if builtins.min(reps, default=0) < 0:      # torch names the sizes the result would have
+        sizes = [r * s for r, s in zip(reps, (1,) * (len(reps) - input.ndim) + input.shape)]
         raise RuntimeError(f"Trying to create tensor with negative dimension "
-                           f"{builtins.min(reps)}: {list(reps)}")
+                           f"{next(v for v in sizes if v < 0)}: {sizes}")
     return apply(_repeat, (input,), (reps,))
 
 
@@ -1424,19 +1430,22 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
             nd = rep.ndim
         except AttributeError:
             raise_not_tensor("repeat_interleave", ("repeats", 1, rep))
-        if nd != 1 or rep.arr.dtype.kind not in "iu":
+        _repeats_dtype_check(rep)
+        if nd != 1:
             raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         from .creation import arange
-        return repeat_interleave(arange(rep.arr.shape[0], device=rep.device), rep, 0)
+        return repeat_interleave(arange(rep.arr.shape[0], dtype=rep.dtype, device=rep.device),
+                                 rep, 0)
+    if isinstance(repeats, Tensor):
+        _repeats_dtype_check(repeats)
+        if repeats.ndim > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
     if dim is None:
         input = reshape(input, (-1,))
         dim = 0
     d = wrap_dim(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
     if isinstance(repeats, Tensor) and repeats.ndim == 1 and repeats.arr.shape[0] != 1:
-        if repeats.arr.dtype.kind not in "iu":
-            raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
-                                      f"'{_tname(repeats)[6:-6]}'")
         if repeats.arr.shape[0] != n:
             raise RuntimeError("repeats must have the same size as input along dim, but got "
                                f"repeats.size(0) = {repeats.arr.shape[0]} and input.size({d}) "
@@ -1457,6 +1466,13 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     x = unsqueeze(input, d + 1)
     x = expand(x, shp[:d + 1] + (r,) + shp[d + 1:])
     return view(_clone_fn(x, "C"), shp[:d] + (shp[d] * r,) + shp[d + 1:])
+
+
+def _repeats_dtype_check(rep):
+    """torch's repeat_interleave kernel takes int32 and int64 repeats only."""
+    if rep.arr.dtype not in (np.int32, np.int64):
+        raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
+                                  f"'{_tname(rep)[6:-6]}'")
 
 
 # ---- strided views ----------------------------------------------------------------------------
@@ -1697,9 +1713,10 @@ def meshgrid(*tensors, indexing=None):
         tensors = tuple(tensors[0])
     tensor_elements(tensors)
     if indexing is None:
-        import warnings
-        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
-                      "indexing argument.", UserWarning, stacklevel=2)
+        # torch's TORCH_WARN_ONCE, from the C++ call in torch/functional.py: it lands there
+        from .._warnings import warn_once
+        warn_once("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                  "indexing argument.", stacklevel=1)
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
@@ -1761,11 +1778,30 @@ def cartesian_prod(*tensors):
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    _tri_indices_check(row, col, dtype, "tril_indices")
     return _tri_indices(np.tril_indices(row, offset, col), dtype, device)
 
 
 def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    _tri_indices_check(row, col, dtype, "triu_indices")
     return _tri_indices(np.triu_indices(row, offset, col), dtype, device)
+
+
+def _tri_indices_check(row, col, dtype, name):
+    """torch's checks: non-negative sizes (its message has no space), integer dtypes only."""
+    for what, v in (("row", row), ("col", col)):
+        if v < 0:
+            raise RuntimeError(f"{what} must be non-negative, got{v}")
+    if dtype is not None:
+        from .._dtype import to_dtype
+        d = to_dtype(dtype)
+        if d.np.kind not in "iu":
+            raise NotImplementedError(f"\"{name}\" not implemented for '{_tname_np(d.np)}'")
+
+
+def _tname_np(d):
+    from ._apply import _tname as name
+    return name(d)
 
 
 def _tri_indices(ij, dtype, device):

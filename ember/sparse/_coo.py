@@ -141,7 +141,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
                       "SEGFAULT) will occur when operating on a sparse tensor which violates the "
                       "invariants, but checks incur performance overhead. To silence this "
                       "warning, explicitly opt in or out. See "
-                      "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.")
+                      "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ")
     if check_invariants:
         _check_invariants(be, idx, size)
     t = apply(_coo_op, (values,), (idx, size, bool(is_coalesced) or (nnz <= 1 and

@@ -16,6 +16,24 @@ from ..._hooks import RemovableHandle
 __all__ = ["RemovableHandle", "BackwardHook"]
 
 
+def _engine_caller_level():
+    """torch's stacklevel=5 for a warning in a hook the engine runs: the line that called
+    Tensor.backward, or the caller of the line that called autograd.backward / autograd.grad."""
+    import sys
+    from ...autograd import functions
+    from ..._warnings import _ROOT
+    f, level = sys._getframe(2), 2          # 2: the caller of the function that warns
+    while f is not None and not (f.f_code.co_filename == functions.__file__
+                                 and f.f_code.co_name in ("backward", "grad")):
+        f, level = f.f_back, level + 1
+    if f is None:
+        return 2
+    f, level, through = f.f_back, level + 1, False
+    while f is not None and f.f_code.co_filename.startswith(_ROOT):   # Tensor.backward, wrappers
+        f, level, through = f.f_back, level + 1, True
+    return level if through else level + 1
+
+
 # ---- identity node carrying a callback ------------------------------------------------------
 _IDENTITY = {}
 
@@ -34,13 +52,20 @@ def _identity_op(n):
         o = _IDENTITY[n] = Op("backward_hook", fwd, None, True, None,
                               "BackwardHookFunctionBackward", n, False)
         o.vjp(bwd)
+        o.node_cls.custom_function = True       # torch's BackwardHookFunction is a Function
     return o
 
 
 def _wrap(tensors, callback):
-    """Pass `tensors` through one identity node; returns the new tensors (a tuple)."""
+    """Pass `tensors` through one identity node; returns the new tensors (a tuple), views of
+    the given ones (torch's Function returns its inputs as is)."""
     out = apply(_identity_op(len(tensors)), tuple(tensors) + (callback,))
-    return out if isinstance(out, tuple) else (out,)
+    out = out if isinstance(out, tuple) else (out,)
+    for t, o in zip(tensors, out):
+        if t._vc is None:
+            t._vc = [0, 0]
+        o._vc, o._base = t._vc, t._base if t._base is not None else t
+    return out
 
 
 class BackwardHook:
@@ -132,7 +157,7 @@ class BackwardHook:
                     "Full backward hook is firing when gradients are computed with respect to "
                     "module outputs since no inputs require gradients. See https://docs.pytorch"
                     ".org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.register_full"
-                    "_backward_hook for more details.", stacklevel=2)
+                    "_backward_hook for more details.", stacklevel=_engine_caller_level())
                 self._call_user_hooks((None,) * max(self.n_inputs, 0))
             return tuple(None if packed[i] is None else packed[i].arr for i in index)
         new = _wrap(tensors, on_grad)

@@ -80,6 +80,9 @@ class _ConvNd(Module):
 
     def reset_parameters(self):
         # kaiming_uniform_(a=sqrt(5)) has bound gain * sqrt(3 / fan_in) = 1 / sqrt(fan_in)
+        if 0 in self.weight.shape:          # as kaiming_uniform_ says it
+            import warnings
+            warnings.warn("Initializing zero-element tensors is a no-op")
         fan_in = self.weight.shape[1] * math.prod(self.weight.shape[2:])
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         with no_grad():
