@@ -30,7 +30,7 @@ _INF = float("inf")
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
-    from .ops.shape import squeeze, movedim
+    from .ops.shape import movedim
     if ord not in ("fro", "nuc") if isinstance(ord, str) else abs(ord) not in (1, 2, _INF):
         shown = int(ord) if isinstance(ord, float) and ord.is_integer() else ord   # C++'s double
         raise RuntimeError(f"linalg.matrix_norm: Order {shown} not supported.")

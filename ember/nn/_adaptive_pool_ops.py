@@ -9,7 +9,7 @@ import numpy as np
 from .._memory_format import lay_out
 from ..ops._apply import apply
 from ..ops._registry import op
-from .._kernel_dtypes import float_only, is_float, tname
+from .._kernel_dtypes import float_only
 from ._conv_ops import ntuple
 from ._pool_ops import _unbatched
 from ._resample_ops import adaptive_taps, resample
