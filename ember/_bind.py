@@ -5,7 +5,7 @@ import types
 from ._tensor import Tensor
 from .ops import creation, elementwise as E, index, linalg, reduce as R, shape as S
 from .ops import numeric, signal, linalg_extra
-from .ops._apply import inplace
+from .ops._apply import inplace, make_binary
 
 OP_MODULES = (E, R, S, index, linalg, numeric, signal, linalg_extra)
 
@@ -210,12 +210,17 @@ def _rmatmul(self, other):
 def _operator(fn, name):
     """A binary operator. As in torch, an operand the op cannot take (its TypeError) makes it
     NotImplemented, so Python tries the other operand's reflected method (or raises its own
-    "unsupported operand type(s) for +" TypeError)."""
-    def operator(self, other):
-        try:
-            return fn(self, other)
-        except TypeError:
-            return NotImplemented
+    "unsupported operand type(s) for +" TypeError). A make_binary op has its own operator
+    variant (no extra call on the hot path); others are wrapped."""
+    op = getattr(fn, "binary_op", None)
+    if op is not None:
+        operator = make_binary(op, operator=True)
+    else:
+        def operator(self, other):
+            try:
+                return fn(self, other)
+            except TypeError:
+                return NotImplemented
     operator.__name__ = operator.__qualname__ = name
     return operator
 

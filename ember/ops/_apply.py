@@ -250,7 +250,9 @@ def _cross_device(op, a, b):
         f"wrapper_{op.name})")
 
 
-def make_binary(op):
+def make_binary(op, operator=False):
+    """`operator`: the Tensor operator (x + y) variant, which returns NotImplemented for an
+    operand it cannot take, as torch's do, so Python tries the other operand's method."""
     impl = op.impl
 
     def fn(x, y, *static, out=None):
@@ -277,7 +279,12 @@ def make_binary(op):
                     xa.dtype.kind in "fV":  # torch's mul and div: in float, rounded once
                 low, xa, ya = xa.dtype, xa.astype(np.float32), y
             else:
-                xa, ya = scalar_operand(xa, y)
+                try:
+                    xa, ya = scalar_operand(xa, y)
+                except TypeError:
+                    if operator:
+                        return NotImplemented
+                    raise
         fwd, bwd = impl[be.idx]
         r, saved = fwd(be.xp, xa, ya, *static)
         t = _new(r.astype(low) if low else r, be)
@@ -296,6 +303,7 @@ def make_binary(op):
             _fw_propagate(op, (x, y), static, t, saved)
         return t if out is None else _finish(t, out, op.name)
     fn.__name__ = fn.__qualname__ = op.name
+    fn.binary_op = op
     return fn
 
 

@@ -14,8 +14,8 @@ from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
 from .._kernel_dtypes import cname as _cname
-from ._apply import _fw, _tname, apply as _apply, inplace as _inplace, out_autograd_error, \
-    raise_not_tensor, type_name
+from ._apply import _IBOUNDS, _fw, _tname, apply as _apply, inplace as _inplace, \
+    out_autograd_error, raise_not_tensor, type_name
 from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
 from .random import rng_for as _rng_for
 
@@ -1196,7 +1196,7 @@ def _fill_value(value, np_dtype):
         raise OverflowError("int too big to convert")
     k = np_dtype.kind
     if k == "c" and isinstance(value, (_py_float, _py_complex)) and np_dtype.itemsize == 8:
-        if any(math.isfinite(p) and abs(p) > _FLOAT_MAX["float32"]
+        if any(math.isfinite(p) and abs(p) > _FLOAT_MAX[np.dtype(np.float32)]
                for p in (value.real, value.imag)):
             raise _overflow(np_dtype)       # complex<float> holds each part as a float
     if k == "b" or k == "c" or not isinstance(value, (_py_int, _py_float, _py_complex)):
@@ -1209,14 +1209,13 @@ def _fill_value(value, np_dtype):
     if k in "iu":
         if isinstance(v, _py_float) and not math.isfinite(v):
             raise _overflow(np_dtype)
-        info = np.iinfo(np_dtype)
-        lo, hi = int(info.min), int(info.max)
+        lo, hi = _IBOUNDS[np_dtype.num]
         if k == "u" and isinstance(v, _py_int) and -hi <= v < 0:
             return v + hi + 1           # c10 lets -x wrap into an unsigned type
         if not lo <= v <= hi:
             raise _overflow(np_dtype)
     elif not (isinstance(v, _py_float) and not math.isfinite(v)):     # nan and inf fit
-        top = _FLOAT_MAX.get(np_dtype.name)
+        top = _FLOAT_MAX.get(np_dtype)
         if top is not None and abs(v) > top:
             raise _overflow(np_dtype)
     if k in "fV" and np_dtype.itemsize == 2 and isinstance(value, (_py_float, _py_int)):
@@ -1224,8 +1223,10 @@ def _fill_value(value, np_dtype):
     return value
 
 
-_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38,
-              "float32": 3.4028234663852886e38}
+# keyed by NumPy dtype (its .name is a slow property: this is setitem's hot path)
+_FLOAT_MAX = {np.dtype(np.float16): 65504.0, np.dtype(np.float32): 3.4028234663852886e38}
+if _dtype.bfloat16 is not None:
+    _FLOAT_MAX[_dtype.bfloat16.np] = 3.3895313892515355e38
 _CPP_SCALAR = {"float32": "float", "float64": "double", "float16": "c10::Half",
                "bfloat16": "c10::BFloat16", "int64": "int64_t", "int32": "int",
                "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",

@@ -135,8 +135,12 @@ def _sum_arrays(xp, x, dims, keepdim):
 
 def _from_zero(xp, r):
     """torch's sums start from +0, so a sum of -0.0s is +0.0 (NumPy's starts from the first
-    element): adding +0 changes nothing else."""
-    if r.dtype.kind in "fc":
+    element): adding +0 changes nothing else. A real full sum on the CPU is looked at first
+    (only a zero can be -0.0): it is on the per-op hot path."""
+    k = r.dtype.kind
+    if k == "f" or k == "c":
+        if k == "f" and r.ndim == 0 and xp is np and r.item() != 0:
+            return r
         if isinstance(r, np.generic):       # (a NumPy scalar from the full reduction)
             return r + r.dtype.type(0)
         xp.add(r, r.dtype.type(0), out=r)
