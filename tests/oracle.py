@@ -54,3 +54,24 @@ def assert_close(e, t, rtol=None, atol=None, check_dtype=True, equal_nan=True):
     torch.testing.assert_close(torch.from_numpy(np.array(ea)), t.detach().to(
         torch.from_numpy(np.array(ea)).dtype), rtol=rtol, atol=atol, equal_nan=equal_nan,
         check_dtype=False)
+
+
+def eval_both(code, env=None):
+    """eval(code) with t = ember, then with t = torch (and np, and `env(lib)`'s names), their
+    warnings silenced: each result's repr, or its exception's class and message. A statement
+    (`x[...] = v`) is exec'd and its `x` taken as the result."""
+    import warnings
+    out = []
+    for lib in (ember, torch):
+        names = {"t": lib, "np": np, **(env(lib) if env else {})}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                if " = " in code:
+                    exec(code, names)
+                    out.append(repr(names["x"]))
+                else:
+                    out.append(repr(eval(code, names)))
+            except Exception as e:      # noqa: BLE001 - class and message are compared
+                out.append((type(e).__name__, str(e)))
+    return out

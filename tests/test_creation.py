@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import ember
+from oracle import eval_both
 
 # Each expression runs with L = torch and L = ember: same dtype and values, or the same
 # exception class. Random results are compared by shape/dtype only (via .shape/.dtype/sort).
@@ -564,12 +565,5 @@ SCALAR_CONVERSIONS = [
 
 @pytest.mark.parametrize("code", SCALAR_CONVERSIONS)
 def test_scalar_conversions_in_factories_as_torch(code):
-    results = []
-    for lib in (ember, torch):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                results.append(repr(eval(code, {"t": lib, "np": np})))
-            except Exception as e:      # noqa: BLE001 - class and message are compared
-                results.append((type(e).__name__, str(e)))
-    assert results[0] == results[1]
+    e, t = eval_both(code)
+    assert e == t

@@ -356,13 +356,7 @@ def _linalg_ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
                            f"but got pivots with shape {list(pivots.shape)} instead")
     if pivots.arr.dtype.kind not in "iu":
         raise RuntimeError(f"{name}: Expected pivots to be integers. Got {_tn(pivots)}")
-    if B.arr.dtype != LD.arr.dtype:
-        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
-                           f"{_tn(B)} and A of type {_tn(LD)} instead.")
-    if B.shape[-2] != LD.shape[-1]:
-        raise RuntimeError(f"Incompatible matrix sizes for {name}: each A matrix is "
-                           f"{LD.shape[-1]} by {LD.shape[-1]} but each b matrix is "
-                           f"{B.shape[-2]} by {B.shape[-1]}")
+    _linear_solve_check(B, LD, name)     # (LD is square: checked above)
     _floating(LD, name)
     return _finish(apply(_ldl_solve, (LD, pivots, B), (hermitian,)), out, "linalg_ldl_solve",
                    True)

@@ -24,9 +24,7 @@ class ASGD(_PerParameter):
 
 def asgd_update(p, state, group):
     """One parameter's ASGD step: torch's _single_tensor_asgd (capturable=False), or with
-    foreach=True its _multi_tensor_asgd, which rounds differently (eta in float32 ops)."""
-    if group["foreach"]:
-        return _multi_tensor_update(p, state, group)
+    foreach=True its _multi_tensor_asgd, which rounds differently."""
     xp = p.be.xp
     param, ax = _real(p.arr), _real(state["ax"].arr)
     lr, lambd, alpha, t0 = _value(group["lr"]), group["lambd"], group["alpha"], group["t0"]
@@ -34,34 +32,25 @@ def asgd_update(p, state, group):
     grad = _effective_grad(_real(_grad_array(p)), param, group["maximize"],
                            group["weight_decay"])
     eta, mu = state["eta"], state["mu"]
-    eta_value = float(eta.item())
-    param *= 1 - lambd * eta_value                          # decay term
-    param += xp.multiply(grad, -eta_value, dtype=param.dtype)
-    if float(mu.item()) != 1:                               # averaging
-        ax += (param - ax) * mu.arr.astype(ax.dtype)
-    else:
-        ax[...] = param
     # torch.as_tensor(value) first: rounded to the default dtype, then copied into the state
     rounded = get_default_dtype().np.type
-    eta.arr[...] = rounded(lr / ((1 + lambd * lr * step) ** alpha))
+    if group["foreach"]:
+        param -= (grad + param * lambd) * eta.arr.astype(param.dtype)
+        ax += (param - ax) * mu.arr.astype(ax.dtype)
+        # eta from the float32 step tensor in float32 ops, the division as torch's
+        # Tensor.__rtruediv__ (reciprocal times lr)
+        f = state["step"].arr.dtype.type
+        eta.arr[...] = f(1) / ((f(1) + state["step"].arr * f(lambd * lr)) ** f(alpha)) * f(lr)
+    else:
+        eta_value = float(eta.item())
+        param *= 1 - lambd * eta_value                          # decay term
+        param += xp.multiply(grad, -eta_value, dtype=param.dtype)
+        if float(mu.item()) != 1:                               # averaging
+            ax += (param - ax) * mu.arr.astype(ax.dtype)
+        else:
+            ax[...] = param
+        eta.arr[...] = rounded(lr / ((1 + lambd * lr * step) ** alpha))
     mu.arr[...] = rounded(1 / max(1, step - t0))
-    _finish(p)
-
-
-def _multi_tensor_update(p, state, group):
-    param, ax = _real(p.arr), _real(state["ax"].arr)
-    lr, lambd, alpha, t0 = _value(group["lr"]), group["lambd"], group["alpha"], group["t0"]
-    step = _incr(state["step"])
-    grad = _effective_grad(_real(_grad_array(p)), param, group["maximize"],
-                           group["weight_decay"])
-    eta, mu = state["eta"], state["mu"]
-    param -= (grad + param * lambd) * eta.arr.astype(param.dtype)
-    ax += (param - ax) * mu.arr.astype(ax.dtype)
-    # eta = lr / ((1 + lambd * lr * step) ** alpha) on the float32 step tensor: float32 ops,
-    # the division as torch's Tensor.__rtruediv__, reciprocal times lr
-    f = state["step"].arr.dtype.type
-    eta.arr[...] = f(1) / ((f(1) + state["step"].arr * f(lambd * lr)) ** f(alpha)) * f(lr)
-    mu.arr[...] = get_default_dtype().np.type(1 / max(1, step - t0))
     _finish(p)
 
 
