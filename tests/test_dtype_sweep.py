@@ -197,6 +197,10 @@ _MIXED = {
     "dist int and half": lambda m: m.dist(m.tensor([1, 2, 4]), m.tensor([0.5]).half()),
     "dist half and 0-d int": lambda m: m.dist(m.tensor([1.0, 2.0]).half(), m.tensor(1)),
     "dist int and int": lambda m: m.dist(m.tensor([1, 2]), m.tensor([1, 2])),
+    # torch's CPU mul/div read a 0-d float operand as a float, not rounded to half first
+    "half times 0-d float": lambda m: m.tensor([1.1, 2.3, 0.3]).half() * m.tensor(3.7),
+    "half over 0-d double": lambda m: m.tensor([1.1, 2.3, 0.3]).half() / m.tensor(3.7).double(),
+    "bfloat16 times 0-d float": lambda m: m.tensor([1.1, 2.3, 0.3]).bfloat16() * m.tensor(3.7),
     # nansum refuses complex input whatever the dtype, and a complex dtype for float input
     "nansum int as complex": lambda m: m.nansum(m.tensor([1, 2]), dtype=m.complex64),
     "nansum float as complex": lambda m: m.nansum(m.tensor([1.0, 2.0]), dtype=m.complex64),

@@ -270,9 +270,15 @@ def make_binary(op, operator=False):
                     be, xa = y.be, y.be.xp.asarray(xa)
                 else:
                     raise _cross_device(op, x, y)
+            low = False
             if xa.dtype is not ya.dtype and xa.dtype != ya.dtype:
-                xa, ya = promote_arrays(xa, ya)
-            y_rg, low, ybig = y._rg, False, ya.nbytes >= _THIN_MIN
+                if op.opmath and not ya.ndim and xa.ndim and xa.dtype.itemsize == 2 and \
+                        xa.dtype.kind in "fV" and ya.dtype.kind == "f":
+                    # torch's CPU mul/div read a 0-d operand as a float (opmath), unrounded
+                    low, xa, ya = xa.dtype, xa.astype(np.float32), ya.astype(np.float32)
+                else:
+                    xa, ya = promote_arrays(xa, ya)
+            y_rg, ybig = y._rg, ya.nbytes >= _THIN_MIN
         else:
             y_rg = low = ybig = False
             if type(y) is float and op.opmath and xa.dtype.itemsize == 2 and \
