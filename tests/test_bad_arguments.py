@@ -172,6 +172,11 @@ NUMBER_SOURCES = [
     "t.ones(2, 3)[:, 1].fill_(t.tensor(5))",
     "t.mm(t.ones(1, 1), np.ones((1, 1)))", "t.cat([t.ones(1), np.ones(1)])",
     "t.ones(2).copy_(np.array(2.5))",
+    # integer clamp bounds convert to the tensor's type, checked: -x wraps into uint8
+    "t.tensor([0, 5, 250], dtype=t.uint8).clamp(min=-3)",
+    "t.tensor([0, 5, 250], dtype=t.uint8).clamp(-3, 300)",
+    "t.tensor([1, 2, 3], dtype=t.int8).clamp(-200, 5)",
+    "t.tensor([0, 5, 250], dtype=t.uint8).clamp_max(-1)",
 ]
 
 

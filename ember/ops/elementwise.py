@@ -1318,6 +1318,9 @@ def _clamp_impl(input, min, max, out, fn, op_t):
                            f"{_cname(out.arr.dtype)}")
     if out is not None and out is not input and out.dtype is not dt:     # torch's exact out=
         raise RuntimeError(f"Found dtype {_tname(out.arr.dtype)} but expected {_tname(dt.np)}")
+    if dt.np.kind in "iu":      # integer bounds convert to the result type, checked (-x wraps)
+        from .creation import _fill_value
+        min, max = (None if v is None else _fill_value(v, dt.np) for v in (min, max))
     return _finish(fn(input, min, max, dt.np), out)
 
 
