@@ -776,3 +776,26 @@ def test_tensor_norm_with_string_orders_like_torch(p, shape):
         return [round(v, 5) for v in r.reshape(-1).tolist()], tuple(r.shape)   # (float tolerance)
     for dim in [None, 0, (0, 1), (0, 1, 2)]:
         assert _outcome(lambda: run(ember, dim)) == _outcome(lambda: run(torch, dim)), dim
+
+
+@pytest.mark.parametrize("code", [
+    # select down to 0-d stays a view (NumPy gave a scalar: fill_/add_ failed or wrote nowhere)
+    "x = t.zeros(3, 4); x.select(0, 0).select(0, 1).fill_(5); x",
+    "x = t.zeros(4); x.select(0, 1).add_(2); x",
+    # a 0-d leaf's .grad is a tensor whose array takes in-place ops
+    "p = t.tensor(2.0, requires_grad=True); (p * p * 3).backward(); p.grad.zero_(); p.grad",
+    # views of a multi-output view op's outputs inherit its refusal of in-place writes
+    "x = t.ones(3, 4, requires_grad=True).clone(); x.unbind(0)[0].reshape(-1).zero_()",
+    "x = t.ones(4, 2, requires_grad=True).clone(); x.split(1)[0].t().add_(1)",
+    "x = t.ones(2, requires_grad=True).clone(); x.narrow(0, 0, 1).sum().narrow(0, 0, 1)",
+])
+def test_zero_dim_views_and_multi_view_chains_as_torch(code):
+    results = []
+    for lib in (ember, torch):
+        env = {"t": lib}
+        try:
+            exec(code.rpartition("; ")[0], env)
+            results.append(repr(eval(code.rpartition("; ")[2], env)))
+        except Exception as e:      # noqa: BLE001 - class and message are compared
+            results.append((type(e).__name__, str(e)))
+    assert results[0] == results[1]

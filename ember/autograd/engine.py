@@ -3,6 +3,8 @@ import math
 import re
 import weakref
 
+import numpy as np
+
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
 from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, _NodePreHook, \
@@ -313,6 +315,8 @@ def _run_node(node, g, grads, retain_graph, create_graph):
         _check_versions(node)
     if node.outs is not None:
         g = _fill_outputs(node, g, create_graph)
+    elif isinstance(g, np.generic):     # 0-d arithmetic gives NumPy scalars: rules write into g
+        g = np.asarray(g)
     if create_graph:
         from .higher_order import differentiable_vjp
         gins = differentiable_vjp(node, g)
@@ -533,6 +537,8 @@ def _accumulate(leaf, g, handed, create_graph):
     else:
         if g.dtype != t.arr.dtype:
             g = _cast_grad(g, t.arr.dtype)
+        if isinstance(g, np.generic):   # a 0-d leaf's .grad is an array (zero_(), add_())
+            g = np.array(g)
         if t._grad is None:
             if not t.arr.flags.c_contiguous and g.strides != t.arr.strides and g.ndim > 1:
                 g = _like_param(g, t.arr)

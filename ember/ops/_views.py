@@ -64,13 +64,29 @@ def check_inplace_view(view):
             "logic to handle view+inplace would override the custom backward associated with the "
             "custom Function, leading to incorrect gradients. This behavior is forbidden. You can "
             "fix this by cloning the output of the custom Function.")
-    if isinstance(fn, OutSlot):    # (a custom Function's outputs too, when it has several)
-        name = re.sub(r"Backward\d*$", "", view.grad_fn.name())    # torch names the function
+    if isinstance(fn, OutSlot) or _from_multi_view(view):
+        # (a custom Function's outputs too, when it has several; torch names the last view op)
+        name = re.sub(r"Backward\d*$", "", view.grad_fn.name())
         raise RuntimeError(
-            f"Output {view.grad_fn.index} of {name} is a view and is being modified inplace. This "
-            "view is the output of a function that returns multiple views. Such functions do not "
+            f"Output {getattr(fn, 'index', 0)} of {name} is a view and is being modified inplace. "
+            "This view is the output of a function that returns multiple views. Such functions do not "
             "allow the output views to be modified inplace. You should replace the inplace "
             "operation by an out-of-place one.")
+
+
+def _from_multi_view(view):
+    """Whether a view op between `view` and its base returned several views (split ...): its
+    views, and views of them, inherit torch's MULTI_OUTPUT_NODE creation meta."""
+    stop = view._base.grad_fn
+    node = view.grad_fn
+    for _ in range(64):         # the chain of view ops back to the base
+        if node is None or node is stop:
+            return False
+        if isinstance(node, OutSlot):
+            return True
+        nxt = getattr(node, "next", None)
+        node = nxt[0] if nxt else None
+    return False
 
 
 def _positions(xp, base, view):

@@ -949,6 +949,8 @@ def narrow(input, dim, start, length):
         nd = input.ndim
     except AttributeError:
         raise_not_tensor("narrow", ("input", 1, input))
+    if not nd:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, nd)
     n = input.shape[d]
     start, length = int_arg(start, "narrow", "start", 2), int_arg(length, "narrow", "length", 3)
@@ -971,7 +973,8 @@ def select(input, dim, index):
     if not -n <= index < n:
         raise IndexError(f"select(): index {index} out of range for tensor of size "
                          f"{list(input.shape)} at dimension {d}")
-    return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index,))
+    # (the trailing ... keeps a 0-d result a view: NumPy gives a scalar for all-int indices)
+    return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index, Ellipsis))
 
 
 def _split_fwd(xp, x, dim, bounds):
