@@ -164,13 +164,6 @@ INPLACE = """abs absolute neg negative exp exp2 expm1 log log2 log10 log1p sqrt 
     sinc i0 ldexp nextafter gcd lcm renorm polygamma heaviside igamma igammac mvlgamma""".split()
 
 
-def _reflected(fn):
-    def r(self, other):
-        return fn(other, self)
-    return r
-
-
-
 def _invert(self):
     kind = self.arr.dtype.kind
     if kind == "b":
@@ -189,8 +182,6 @@ def _rlshift(self, other):
 def _rrshift(self, other):
     from .ops.elementwise import _scalar_like
     return E.bitwise_right_shift(_scalar_like(other, self), self)
-
-
 
 
 def _rfloordiv(self, other):

@@ -82,7 +82,6 @@ def _size_item(v, i):
                     f"'{'numpy.' + name if isinstance(v, np.generic) else name}')")
 
 
-
 def _warn_grad_scalar():
     """float(t) and complex(t) of a tensor requiring grad warn once per process (torch's
     TORCH_WARN_ONCE in python_variable_methods.cpp)."""

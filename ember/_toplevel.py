@@ -259,8 +259,6 @@ def get_default_device():
     return _device("cpu") if be is None else be.device
 
 
-
-
 @_export
 def set_default_tensor_type(t):
     """Deprecated in torch 2.1: sets the default floating dtype from a legacy tensor type

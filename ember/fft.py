@@ -322,7 +322,6 @@ def ifftshift(input, dim=None):
     return _S.roll(input, [(input.shape[d] + 1) // 2 for d in dims], dims)
 
 
-
 def _autocast_fp32():
     """torch's CPU autocast runs the transforms in float32 (amp.autocast.FUNCTIONS)."""
     from .amp.autocast import fp32_function

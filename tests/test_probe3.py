@@ -6,7 +6,6 @@ import torch
 import ember
 
 
-
 def _err(fn, lib):
     try:
         fn(lib)

@@ -39,8 +39,6 @@ def _exp_shifted(xp, s, shift):
     return xp.exp(d, out=d)
 
 
-
-
 @op("scaled_dot_product_flash_attention_for_cpu", saves="both",
     node="ScaledDotProductFlashAttentionForCpuBackward0")
 def _flash(xp, q, k, v, mask, scale, is_causal):

@@ -1810,7 +1810,6 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     return _finish(_new(res, seq.be), out, "searchsorted", True)
 
 
-
 def _searchsorted_checks(seq, vals, sorter):
     """torch's searchsorted_pre_check, in its order."""
     if sorter is not None:

@@ -1094,8 +1094,6 @@ def _linalg_inv(A, *, out=None):
     return _finish(apply(_inv, (A,)), out, "linalg_inv", True)
 
 
-
-
 @op("linalg_det", saves="both")
 def _det(xp, a):
     d = xp.asarray(xp.linalg.det(a))

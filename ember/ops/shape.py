@@ -1091,7 +1091,6 @@ def chunk(input, chunks, dim=0):
     return split(input, -(-n // chunks), d)
 
 
-
 def unsafe_chunk(input, chunks, dim=0):
     """chunk without torch's view-safety checks, which ember's views never needed."""
     return chunk(input, chunks, dim)
@@ -1812,8 +1811,6 @@ def _tri_indices(ij, dtype, device):
     from .._dtype import int64
     arr = np.stack(ij).astype(np.int64) if ij[0].size else np.zeros((2, 0), np.int64)
     return tensor(arr, dtype=dtype or int64, device=device)
-
-
 
 
 # ---- scatter-into-view ops and in-place variants -------------------------------------------
