@@ -560,6 +560,13 @@ SCALAR_CONVERSIONS = [
     "t.linspace(2.5, 1, 2, dtype=t.bool)", "t.logspace(2, -2, 4, base=2, dtype=t.bool)",
     "t.linspace(1 + 1j, 10, 5, dtype=t.bool)", "t.logspace(1 + 1j, 2, 3, dtype=t.float32)",
     "t.logspace(0, 2, 3, out=t.empty(3))",
+    # bool runs no kernel for 0 or 1 steps (a fill)
+    "t.linspace(0, 10, 0, dtype=t.bool)", "t.linspace(2, 10, 1, dtype=t.bool)",
+    "t.logspace(-1, 1, 1, dtype=t.bool)",
+    # a one-element float16/bfloat16 fill takes torch's unchecked fast path (inf)
+    "t.full((), 1e10, dtype=t.float16)", "t.zeros((1, 1), dtype=t.float16).fill_(70000)",
+    "t.full((2,), 1e10, dtype=t.float16)", "t.full((), 1e39, dtype=t.bfloat16)",
+    "t.full((), 1e300, dtype=t.float32)",
 ]
 
 

@@ -477,7 +477,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     if d is _dtype.bool_:
         fill_value = bool(fill_value)
     elif isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number)):
-        fill_value = _fill_value(fill_value, d.np)      # torch's checked scalar conversion
+        fill_value = _fill_value(fill_value, d.np, _numel(_size((size,), "full")))
     return _into(_finish(be.xp.asarray(_values_array([fill_value], (), d)).reshape(1).repeat(
         _numel(_size((size,), "full"))).reshape(_size((size,))), be, requires_grad), out)
 
@@ -639,25 +639,25 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     be = _get_backend(device)
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
-    d = _space_dtype("linspace", start, end, dtype)
+    d = _space_dtype("linspace", start, end, dtype, steps)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    if steps == 1:
-        a = be.xp.asarray(_values_array([start], (1,), d))
+    if steps <= 1:
+        a = be.xp.asarray(_values_array([start][:steps], (steps,), d))
     else:
         a = _linspace_values(be.xp, start, end, steps, d)
     return _into(_finish(a, be, requires_grad), out)
 
 
-def _space_dtype(name, start, end, dtype):
-    """linspace/logspace's output dtype, with torch's refusals: bool has no kernel, complex
-    ends need a complex dtype."""
+def _space_dtype(name, start, end, dtype, steps):
+    """linspace/logspace's output dtype, with torch's refusals: bool has no kernel (run from 2
+    steps on; one step is a fill), complex ends need a complex dtype."""
     cplx = isinstance(start, _py_complex) or isinstance(end, _py_complex)
     d = _to_dtype(dtype) if dtype is not None else DEFAULT.complex if cplx else DEFAULT.float
     if cplx and not d.is_complex:
         raise RuntimeError(f"torch.{name}(): inferred dtype {_cname(DEFAULT.complex.np)} can't "
                            f"be safely cast to passed dtype {_tname(d.np)}")
-    if d is _dtype.bool_:
+    if d is _dtype.bool_ and steps > 1:
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
     return d
 
@@ -755,7 +755,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     _space_ends("logspace", start, end)
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
-    d = _space_dtype("logspace", start, end, dtype)
+    d = _space_dtype("logspace", start, end, dtype, steps)
     if d.kind == 1 and steps > 1:   # torch's integral kernel: powers of the converted ends
         i, half = np.arange(steps), steps // 2
         s0, e0 = _int_ends(start, end, d)
@@ -1182,9 +1182,10 @@ def _zero(self):
     return _apply(_ZERO, (self,))
 
 
-def _fill_value(value, np_dtype):
+def _fill_value(value, np_dtype, numel=None):
     """fill_'s value: a 0-dim tensor, or a number that `np_dtype` can hold (torch's checked
-    scalar conversion: no imaginary part for a real dtype, within the dtype's range)."""
+    scalar conversion: no imaginary part for a real dtype, within the dtype's range). A fill of
+    one float16/bfloat16 element (`numel` 1) takes torch's unchecked fast path: inf."""
     if isinstance(value, Tensor):
         if value.dim() != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
@@ -1215,7 +1216,7 @@ def _fill_value(value, np_dtype):
         if not lo <= v <= hi:
             raise _overflow(np_dtype)
     elif not (isinstance(v, _py_float) and not math.isfinite(v)):     # nan and inf fit
-        top = _FLOAT_MAX.get(np_dtype)
+        top = _FLOAT_MAX.get(np_dtype) if numel != 1 or np_dtype.itemsize != 2 else None
         if top is not None and abs(v) > top:
             raise _overflow(np_dtype)
     if k in "fV" and np_dtype.itemsize == 2 and isinstance(value, (_py_float, _py_int)):
@@ -1279,7 +1280,7 @@ def fill_(self, value):
     if _grad.enabled and (self._rg or isinstance(value, Tensor) and value._rg) or \
             _dual(self, value):
         return _fill_recorded(self, value)
-    value = _fill_value(value, self.arr.dtype)
+    value = _fill_value(value, self.arr.dtype, self.arr.size)
     if isinstance(value, Tensor):   # a 0-dim tensor casts as copy_ casts (wraps, drops imag)
         from .shape import copy_
         return copy_(self, value)
