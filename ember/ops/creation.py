@@ -863,7 +863,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     d = _np_dtype(dtype, _dtype.int64)
     if d.kind in "biu":                     # torch's bounds checks of random_(from, to)
         lo, hi = (0, 1) if d.kind == "b" else (int(np.iinfo(d).min), int(np.iinfo(d).max))
-        name = _C_INT_NAMES.get(d.name, d.name)
+        name = _cname(d)
         if low < lo:
             raise RuntimeError(f"from is out of bounds for {name}")
         if high - 1 > hi:
@@ -871,10 +871,6 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     be = _get_backend(device)
     a = _rng_for(generator, be).integers(low, high, _size((size,)))
     return _finish(a.astype(_np_dtype(dtype, _dtype.int64)), be, requires_grad)
-
-
-_C_INT_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
-                "int16": "short int", "int32": "int", "int64": "long int"}
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, **kw):
