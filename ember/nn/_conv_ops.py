@@ -11,7 +11,7 @@ import threading
 import numpy as np
 
 from .._memory_format import lay_out
-from ..ops._apply import apply, raise_not_tensor
+from ..ops._apply import apply, raise_not_tensor, tensor_ndim
 from ..ops._dims import wrap_dim
 from ..ops._registry import holomorphic, op
 from .._kernel_dtypes import cname, float_only
@@ -413,10 +413,7 @@ def _mkldnn(input, weight, stride, dilation, groups):
 
 
 def _check_rank(input, nsp, name):
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise_not_tensor(name, ("input", 1, input))
+    nd = tensor_ndim(name, input)
     if nd not in (nsp + 1, nsp + 2):
         raise RuntimeError(f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to "
                            f"{name}, but got input of size: {list(input.shape)}")

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._tensor import bump_version
 from .._memory_format import contiguous_out, lay_out
-from ..ops._apply import apply, raise_not_tensor
+from ..ops._apply import apply, tensor_ndim
 from ..ops._registry import op
 from .. import _kernel_dtypes as _D
 
@@ -202,10 +202,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
         tuple(int(s) for s in normalized_shape)
     k = len(shape)
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise_not_tensor("layer_norm", ("input", 1, input))
+    nd = tensor_ndim("layer_norm", input)
     if k == 0 or tuple(input.shape[nd - k:]) != shape or nd < k:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(map(str, shape))}], but got input of size"

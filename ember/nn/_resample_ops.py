@@ -11,7 +11,7 @@ import numpy as np
 from ._warn import warn_caller
 from .._memory_format import lay_out
 from ..ops import shape as _S
-from ..ops._apply import apply, raise_not_tensor
+from ..ops._apply import apply, tensor_ndim
 from ..ops._registry import op
 from .._kernel_dtypes import is_float, not_implemented
 
@@ -525,10 +525,7 @@ def pad(input, pad, mode="constant", value=None):
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     k = len(pad) // 2
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise_not_tensor("pad", ("input", 1, input))
+    nd = tensor_ndim("pad", input)
     if k > nd:
         raise RuntimeError("Padding length should be less than or equal to two times the input "
                            f"dimension but got padding length {len(pad)} and input of dimension "

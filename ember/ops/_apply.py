@@ -49,9 +49,10 @@ def tensor_arg(name, x, what="input", pos=1):
 
 def tensor_ndim(name, x, what="input", pos=1):
     """x.ndim, or tensor_arg's TypeError where x is not a Tensor (checked on the failure path
-    only: an entry point's first look at its argument)."""
+    only: an entry point's first look at its argument; through .arr, so an ndarray is refused
+    too)."""
     try:
-        return x.ndim
+        return x.arr.ndim
     except AttributeError:
         raise _not_tensor(name, x, what, pos) from None
 

@@ -16,7 +16,7 @@ from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as 
 from .._memory_format import contiguous_out
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
-    _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args
+    _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args, tensor_ndim
 from . import _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
@@ -759,10 +759,7 @@ def _(xp, g, shape, idx, dim):
 
 
 def index_select(input, dim, index, *, out=None):
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor("index_select", input) from None
+    nd = tensor_ndim("index_select", input)
     d = wrap_dim(dim, nd)
     idx = _index_vector(index, "index_select")
     n = input.shape[d] if input.ndim else 1
@@ -1605,10 +1602,7 @@ def _no_complex_sort(input, name="Sort"):
 
 
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor("sort", input) from None
+    nd = tensor_ndim("sort", input)
     d = wrap_dim(dim, nd)
     _no_complex_sort(input)
     return _finish_tuple(apply(_sort, (input,), (d, bool(descending), bool(stable))), out,
@@ -1616,10 +1610,7 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor("argsort", input) from None
+    nd = tensor_ndim("argsort", input)
     d = wrap_dim(dim, nd)
     _no_complex_sort(input)
     a = input.arr

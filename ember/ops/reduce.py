@@ -12,7 +12,7 @@ from .._dtype import DEFAULT, to_dtype as _to_dtype
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
-    make_unary as _make_unary
+    make_unary as _make_unary, tensor_ndim
 from ._dims import int_arg, wrap_dim as _wrap_dim
 from . import _stl_select
 from ._torch_sum import torch_sum
@@ -301,10 +301,7 @@ def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
         if keepdim or out is not None:
             _without_dim("prod", "int", keepdim, dtype, out)
         return _prod0(input, None, False, dt)
-    try:
-        nd = input.arr.ndim
-    except AttributeError:
-        raise _not_tensor("prod", input) from None
+    nd = tensor_ndim("prod", input)
     d = _wrap_dim(_int_dim("prod", dim), nd)
     dims = (d,) if nd else None
     return _finish(_prod1(input, dims, keepdim, dt), out)
@@ -458,10 +455,7 @@ AMINMAX = _return_type("aminmax", ("min", "max"))
 
 
 def aminmax(input, *, dim=None, keepdim=False, out=None):
-    try:
-        nd = input.arr.ndim
-    except AttributeError:
-        raise _not_tensor("aminmax", input) from None
+    nd = tensor_ndim("aminmax", input)
     if dim is not None:
         _wrap_dim(_int_dim("aminmax", dim), nd)
     if input.arr.size == 0 and (dim is None or input.arr.shape[_wrap_dim(dim, input.ndim)] == 0):
@@ -712,10 +706,7 @@ _cumsum_fn = _make_unary(_cumsum)
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor("cumsum", input) from None
+    nd = tensor_ndim("cumsum", input)
     return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), _np_dtype(dtype)), out)
 
 
@@ -758,10 +749,7 @@ _cumprod_fn = _make_unary(_cumprod)
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor("cumprod", input) from None
+    nd = tensor_ndim("cumprod", input)
     return _finish(_cumprod_fn(input, _wrap_dim(dim, nd), _np_dtype(dtype)), out)
 
 
@@ -835,10 +823,7 @@ CUMMAX, CUMMIN = _return_type("cummax"), _return_type("cummin")
 
 
 def _cum_extreme_call(cls, op_, input, dim, out=None):
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor(op_.name, input) from None
+    nd = tensor_ndim(op_.name, input)
     try:
         d = _wrap_dim(dim, nd)
     except IndexError:
@@ -908,10 +893,7 @@ _logcumsumexp_fn = _make_unary(_logcumsumexp)
 
 
 def logcumsumexp(input, dim, *, out=None):
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor("logcumsumexp", input) from None
+    nd = tensor_ndim("logcumsumexp", input)
     return _finish(_logcumsumexp_fn(input, _wrap_dim(dim, nd)), out)
 
 
@@ -1053,10 +1035,7 @@ def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
         if keepdim or out is not None:
             raise TypeError('median() missing 1 required positional arguments: "dim"')
         return _median0(input)
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor("median", input) from None
+    nd = tensor_ndim("median", input)
     d = _wrap_dim(_int_dim("median", dim), nd)
     return _finish_tuple(_apply(_median1, (input,), (d, keepdim)), out, "median", MEDIAN)
 
@@ -1066,10 +1045,7 @@ def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
         if keepdim or out is not None:
             raise TypeError('nanmedian() missing 1 required positional arguments: "dim"')
         return _nanmedian0(input)
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor("nanmedian", input) from None
+    nd = tensor_ndim("nanmedian", input)
     d = _wrap_dim(_int_dim("nanmedian", dim), nd)
     return _finish_tuple(_apply(_nanmedian1, (input,), (d, keepdim)), out, "nanmedian",
                          NANMEDIAN)
@@ -1119,10 +1095,7 @@ MODE = _return_type("mode")
 
 
 def mode(input, dim=-1, keepdim=False, *, out=None):
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor("mode", input) from None
+    nd = tensor_ndim("mode", input)
     return _finish_tuple(_apply(_mode, (input,), (_wrap_dim(dim, nd), keepdim)), out, "mode",
                          MODE)
 
@@ -1175,10 +1148,7 @@ KTHVALUE = _return_type("kthvalue")
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
-    try:
-        nd = input.ndim
-    except AttributeError:
-        raise _not_tensor("kthvalue", input) from None
+    nd = tensor_ndim("kthvalue", input)
     k = int_arg(k, "kthvalue", "k", 1)
     return _finish_tuple(_apply(_kthvalue, (input,), (k, _wrap_dim(dim, nd), keepdim)),
                          out, "kthvalue", KTHVALUE)
