@@ -262,3 +262,13 @@ def test_reduction_out_and_keepdim_without_dim_as_torch(code):
     alphabetical order: the calls here give both.)"""
     e, t = eval_both(code, lambda lib: {"x": lib.tensor([[1.0, 0.0, 2.0]])})
     assert e == t
+
+
+@pytest.mark.parametrize("code", ["x.sum((0, 1, 1, 0))", "x.amax((2, 0, 0, 2))", "x.std((1, -2))",
+                                  "t.linalg.vector_norm(x, dim=(0, 1, 1, 0))",
+                                  "x.flip((0, 1, 1, 0))",
+                                  "t.linalg.vector_norm(t.tensor(3.0), dim=(0, 0))"])
+def test_repeated_dims_name_the_first_seen_again(code):
+    """One dim-list check (ops/_dims.unique_dims): torch names the first dim seen twice."""
+    e, t = eval_both(code, lambda lib: {"x": lib.ones(2, 2, 2)})
+    assert e == t

@@ -23,15 +23,11 @@ def wrap_dim(dim, ndim):
     return d + n if d < 0 else d
 
 
-def reduce_dims(dim, ndim):
-    """None -> None (all dims); int or sequence -> sorted tuple of non-negative dims."""
-    if dim is None:
-        return None
-    if isinstance(dim, (tuple, list)):
-        if len(dim) == 0:
-            return None
-        out = tuple(sorted(wrap_dim(d, ndim) for d in dim))
-        if len(set(out)) != len(out):
-            raise RuntimeError(f"dim {out[0]} appears multiple times in the list of dims")
-        return out if ndim else None
-    return (wrap_dim(dim, ndim),) if ndim else None
+def unique_dims(dims, ndim):
+    """Each of a list of dims wrapped, with torch's RuntimeError for one given twice (naming the
+    first dim seen again, as its dim_list_to_bitset does)."""
+    out = tuple(wrap_dim(d, ndim) for d in dims)
+    if len(set(out)) != len(out):
+        again = next(d for i, d in enumerate(out) if d in out[:i])
+        raise RuntimeError(f"dim {again} appears multiple times in the list of dims")
+    return out

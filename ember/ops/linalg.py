@@ -18,7 +18,7 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _fw, _fw_propagate, _not_tensor, apply, raise_not_tensor, \
     tensor_args, tensor_elements, tensor_ndim
-from ._dims import int_arg, wrap_dim
+from ._dims import int_arg, unique_dims, wrap_dim
 from ._registry import contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
 
@@ -1743,13 +1743,9 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
         x = x.to(dtype)
     if isinstance(dim, int):
         dim = (dim,)
-    if dim is not None and x.ndim:
-        wrapped = [wrap_dim(d, x.ndim) for d in dim]
-        again = next((d for i, d in enumerate(wrapped) if d in wrapped[:i]), None)
-        if again is not None:
-            raise RuntimeError(f"dim {again} appears multiple times in the list of dims")
-    dims = None if dim is None else tuple(sorted(wrap_dim(d, x.ndim) for d in dim)) \
-        if x.ndim else None
+    dims = None if dim is None else tuple(sorted(unique_dims(dim, x.ndim)))
+    if not x.ndim:
+        dims = None
     if dims is not None and not dims:
         dims = None
     if x.numel() == 0 and ord < 0 or (x.numel() == 0 and ord == float("inf") and dims is None):

@@ -13,7 +13,7 @@ from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
     make_unary as _make_unary, tensor_ndim
-from ._dims import int_arg, wrap_dim as _wrap_dim
+from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
 from ._torch_sum import torch_sum
 from ._registry import c_order, contiguous_outputs, holomorphic as _holo, \
@@ -67,10 +67,7 @@ def _dims(input, dim, name):
     if dim is None:
         return None
     if isinstance(dim, (tuple, list)):
-        out = [_wrap_dim(d, ndim) for d in dim]
-        for d in out:
-            if out.count(d) > 1:
-                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        out = unique_dims(dim, ndim)
         return tuple(sorted(out)) if out and ndim else None
     d = _wrap_dim(dim, ndim)
     return (d,) if ndim else None

@@ -14,7 +14,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, \
     _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_elements, tensor_ndim, write_into
-from ._dims import int_arg, wrap_dim
+from ._dims import int_arg, unique_dims, wrap_dim
 from ._registry import contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
 
@@ -1295,14 +1295,6 @@ _flip.vjp(lambda xp, g, dims: (xp.flip(g, dims),))
 _flip_fn = make_unary(_flip)
 
 
-def _unique_dims(dims, nd):
-    out = tuple(wrap_dim(d, nd) for d in dims)
-    if len(set(out)) != len(out):           # torch names the first dim seen twice
-        again = next(d for i, d in enumerate(out) if d in out[:i])
-        raise RuntimeError(f"dim {again} appears multiple times in the list of dims")
-    return out
-
-
 def flip(input, *args, dims=None):
     try:
         nd = input.ndim
@@ -1310,7 +1302,7 @@ def flip(input, *args, dims=None):
         raise_not_tensor("flip", ("input", 1, input))
     if not args and dims is None:
         raise TypeError('flip() missing 1 required positional arguments: "dims"')
-    dims = _unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), nd)
+    dims = unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), nd)
     return _flip_fn(input, dims if nd else ())
 
 
@@ -1474,7 +1466,7 @@ def _repeats_dtype_check(rep):
     """torch's repeat_interleave kernel takes int32 and int64 repeats only."""
     if rep.arr.dtype not in (np.int32, np.int64):
         raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
-                                  f"'{_tname(rep)[6:-6]}'")
+                                  f"'{_type_name(rep.arr.dtype)}'")
 
 
 # ---- strided views ----------------------------------------------------------------------------
@@ -1798,12 +1790,7 @@ def _tri_indices_check(row, col, dtype, name):
         from .._dtype import to_dtype
         d = to_dtype(dtype)
         if d.np.kind not in "iu":
-            raise NotImplementedError(f"\"{name}\" not implemented for '{_tname_np(d.np)}'")
-
-
-def _tname_np(d):
-    from ._apply import _tname as name
-    return name(d)
+            raise NotImplementedError(f"\"{name}\" not implemented for '{_type_name(d.np)}'")
 
 
 def _tri_indices(ij, dtype, device):
