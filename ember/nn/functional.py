@@ -20,6 +20,7 @@ from .. import _kernel_dtypes as _D
 from . import _act_ops as _A, _ops as _O
 from ._functional_conv import *  # noqa: F401,F403
 from ._functional_loss import *  # noqa: F401,F403
+from ._linear_ce import linear_cross_entropy  # noqa: F401
 from ._mha import multi_head_attention_forward  # noqa: F401
 
 def _expand_error(shape, target):
