@@ -16,6 +16,8 @@ from .backends import CPU, device as _device, get_backend
 
 __all__ = ["Tensor", "Size"]
 
+SAME_DTYPE = object()       # a leaf's default grad_dtype: its own dtype
+
 
 class Size(tuple):
     """torch.Size: a tuple that prints as `torch.Size([2, 3])`."""
@@ -503,10 +505,12 @@ class Tensor:
                                 f"type {_typename(value)}")
             if value is self:
                 raise RuntimeError("can't assign Variable as its own grad")
-            if value.arr.dtype != self.arr.dtype:
+            want = self.arr.dtype if self._grad_dtype is SAME_DTYPE else \
+                None if self._grad_dtype is None else self._grad_dtype.np
+            if want is not None and value.arr.dtype != want:
                 raise RuntimeError(
                     f"attempting to assign a gradient with dtype '{cname(value.arr.dtype)}' "
-                    f"to a tensor with grad_dtype '{tname(self.arr.dtype)}'. The gradient "
+                    f"to a tensor with grad_dtype '{tname(want)}'. The gradient "
                     "must match the tensor's grad_dtype (defaults to the tensor's dtype). You can "
                     "set the tensor's grad_dtype attribute with a specific dtype, or None to allow "
                     "any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and "
@@ -535,6 +539,32 @@ class Tensor:
         return g
 
     grad = property(_get_grad, _set_grad, _del_grad)
+
+    # torch 2.13's grad_dtype: the dtype AccumulateGrad casts a leaf's gradients to (by default
+    # the leaf's own; None: whatever dtype they come in). Set, it lives in the instance dict.
+    _grad_dtype = SAME_DTYPE
+
+    def _get_grad_dtype(self):
+        if self.grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be accessed on leaf tensors.")
+        return self.dtype if self._grad_dtype is SAME_DTYPE else self._grad_dtype
+
+    def _set_grad_dtype(self, value):
+        if self.grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be set on leaf tensors.")
+        if value is not None and not isinstance(value, _dtype.dtype):
+            raise RuntimeError(f"grad_dtype must be a torch.dtype or None, but got "
+                               f"{type(value).__name__}")
+        g = self._grad
+        if g is not None and value is not None and g.arr.dtype != value.np:
+            raise RuntimeError(
+                f"Cannot set grad_dtype to '{tname(value.np)}' because there is already a "
+                f"gradient with dtype '{cname(g.arr.dtype)}'. Please clear the gradient (.grad = "
+                "None) before changing grad_dtype, or ensure the new grad_dtype matches the "
+                "existing gradient's dtype.")
+        self._grad_dtype = value
+
+    grad_dtype = property(_get_grad_dtype, _set_grad_dtype)
 
     def _leaf_node(self):
         leaf = self._leaf

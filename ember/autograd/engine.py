@@ -525,18 +525,21 @@ def _backend_of(node):
 
 
 def _accumulate(leaf, g, handed, create_graph):
-    from .._tensor import _new, _PostAcc
+    from .._tensor import _new, _PostAcc, SAME_DTYPE
+    from .._dtype import OF_NP
     t = leaf.ref()
     if t is None:
         return
     fresh = t._grad is None
+    want = t.arr.dtype if t._grad_dtype is SAME_DTYPE else \
+        None if t._grad_dtype is None else t._grad_dtype.np
     if create_graph:
-        if g.arr.dtype != t.arr.dtype:
-            g = _cast_grad_tensor(g, t.dtype)
+        if want is not None and g.arr.dtype != want:
+            g = _cast_grad_tensor(g, OF_NP[want.num])
         t._grad = g if t._grad is None else t._grad + g
     else:
-        if g.dtype != t.arr.dtype:
-            g = _cast_grad(g, t.arr.dtype)
+        if want is not None and g.dtype != want:
+            g = _cast_grad(g, want)
         if isinstance(g, np.generic):   # a 0-d leaf's .grad is an array (zero_(), add_())
             g = np.array(g)
         if t._grad is None:
