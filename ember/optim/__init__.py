@@ -15,12 +15,12 @@ from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
 from .sparse_adam import SparseAdam
+from ._stateless import swap_in_optimizer_params_and_state
 from . import lr_scheduler
 
 __all__ = ["Optimizer", "ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
            "LBFGS", "Muon", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD", "SparseAdam",
-           "lr_scheduler",
-           "swa_utils"]
+           "lr_scheduler", "swap_in_optimizer_params_and_state", "swa_utils"]
 
 
 def __getattr__(name):
