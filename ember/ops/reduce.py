@@ -928,6 +928,35 @@ def count_nonzero(input, dim=None):
     return _new(_arr(xp, (x != 0).sum(axis=dims)).astype(np.int64, copy=False), input.be)
 
 
+def hash_tensor(input, dim=None, keepdim=False, *, mode=0, out=None):
+    """XOR of the elements' 64-bit patterns (floats as float64, the rest as int64), as uint64."""
+    try:
+        x, xp = input.arr, input.be.xp
+    except AttributeError:
+        raise _not_tensor("hash_tensor", input) from None
+    if mode != 0:
+        raise RuntimeError(f"Unknown hash_tensor mode: {mode}")
+    dims = _dims(input, dim, "hash_tensor")
+    if x.dtype.kind == "c" or x.dtype.name in ("uint16", "uint32", "uint64"):
+        raise not_implemented("xor_sum_cpu", x.dtype)
+    if x.size == 0:
+        if dims is None:
+            raise RuntimeError("hash_tensor: Expected reduction dim to be specified for "
+                               "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               "argument.")
+        for d in dims:
+            if x.shape[d] == 0:
+                raise IndexError(f"hash_tensor: Expected reduction dim {d} to have non-zero "
+                                 "size.")
+    wide = np.float64 if x.dtype.kind in "fV" else np.int64
+    bits = x.astype(wide).view(np.uint64)
+    r = _new(_arr(xp, xp.bitwise_xor.reduce(bits, axis=dims, keepdims=keepdim)), input.be)
+    if out is not None and out.arr.dtype != np.uint64:
+        raise RuntimeError(f"Expected result to be of dtype uint64, but got "
+                           f"{_tname(out.arr.dtype)}")
+    return _finish(r, out)
+
+
 # ---- order statistics: median, nanmedian, mode, quantile, kthvalue ---------------------------
 def _sorted_along(xp, x, dim):
     """Stable argsort along dim with NaN last (NumPy's order), as torch's sort."""
