@@ -216,7 +216,7 @@ def _operator(fn, name):
     return operator
 
 
-UNARY_DUNDERS = {"__neg__": E.neg, "__pos__": lambda self: self, "__abs__": E.abs,
+UNARY_DUNDERS = {"__neg__": E.neg, "__pos__": E.positive, "__abs__": E.abs,
                  "__invert__": _invert}
 BINARY_DUNDERS = {
     "__add__": E._add, "__radd__": E._add, "__sub__": E.sub, "__rsub__": E.rsub,

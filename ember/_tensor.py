@@ -413,18 +413,31 @@ class Tensor:
     def __float__(self):
         if self._rg and _GRAD.enabled:
             _warn_grad_scalar()
-        if self.arr.size != 1:
-            raise ValueError("only one element tensors can be converted to Python scalars")
-        return float(self._host().reshape(()))
+        return float(self._real_scalar("double"))
 
     def __int__(self):
+        v = self._real_scalar("int64_t")
+        if self.arr.dtype.kind == "c" and not np.isfinite(v):
+            raise RuntimeError("value cannot be converted to type int64_t without overflow")
+        return int(v)
+
+    def _real_scalar(self, ctype):
+        """The one element as a NumPy real scalar: a complex one only with a zero imaginary part
+        (torch's checked conversion)."""
         if self.arr.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        return int(self._host().reshape(()))
+        v = self._host().reshape(())[()]
+        if self.arr.dtype.kind == "c":
+            if v.imag != 0:         # NaN too
+                raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
+            v = v.real
+        return v
 
     def __complex__(self):
         if self._rg and _GRAD.enabled:
             _warn_grad_scalar()
+        if self.arr.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return complex(self._host().reshape(()))
 
     def __index__(self):
