@@ -129,6 +129,10 @@ CALLS = {
     "leaky_relu": lambda F, m: F.leaky_relu(m.c(2, 3, 4)),
     "leaky_relu_": lambda F, m: F.leaky_relu_(m.c(2, 3, 4)),
     "linear": lambda F, m: F.linear(m.c(2, 3), m.c(4, 3, seed=1), m.c(4, seed=2)),
+    "linear_cross_entropy": lambda F, m: F.linear_cross_entropy(m.c(2, 3), m.c(4, 3, seed=1),
+                                                                m.i(2)),
+    "linear_cross_entropy.options": lambda F, m: F.linear_cross_entropy(
+        m.c(2, 3), m.c(4, 3, seed=1), m.i(2), options=m.lib.nn.LinearCrossEntropyOptions()),
     "local_response_norm": lambda F, m: F.local_response_norm(m.c(2, 3, 4), 2),
     "log_softmax": lambda F, m: F.log_softmax(m.c(2, 3, 4), 1),
     "logsigmoid": lambda F, m: F.logsigmoid(m.c(2, 3, 4)),
