@@ -35,9 +35,10 @@ def stub(a, be):
         if len(cache) >= 4096:
             cache.clear()
         xp = be.xp
-        arr = xp.broadcast_to(xp.zeros((), a.dtype), a.shape)
-        if isinstance(arr, np.ndarray):
-            arr.flags.writeable = False
+        zero = xp.zeros((), a.dtype)
+        if isinstance(zero, np.ndarray):
+            zero.flags.writeable = False        # never written through (see writable_alias)
+        arr = xp.broadcast_to(zero, a.shape)
         s = _new(arr, be)
         s._leaf = STUB
         cache[key] = s

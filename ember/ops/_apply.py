@@ -637,15 +637,69 @@ def write_into(self, arr, name="copy"):
     if arr.dtype != dst.dtype and not _can_write(arr.dtype, dst.dtype) and name != "copy":
         raise RuntimeError(f"result type {_tname(arr.dtype)} can't be cast to the desired output "
                            f"type {_tname(dst.dtype)}")
-    if not getattr(dst.flags, "writeable", True) and any(
-            st == 0 and n > 1 for n, st in zip(dst.shape, dst.strides)):   # an expanded tensor
-        raise RuntimeError(_OVERLAP)
+    if not getattr(dst.flags, "writeable", True):
+        dst, region = write_target(self, fill=name in ("fill", "zero"))
+        if region is not None:
+            arr = np.broadcast_to(arr, self.arr.shape)[region]
     self.be.xp.copyto(dst, through_float(arr, dst.dtype), casting="unsafe")
     bump_version(self)
 
 
 _OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def write_target(t, fill=False):
+    """(array, region) an in-place write into `t` goes to. A read-only NumPy view of writable
+    memory (a tensor made by expand, or a view of one) is written through as torch does: where no
+    two of its elements share memory, through a writable alias installed as t's array (region
+    None); where some do, only a fill (fill_, zero_) may write, once per location: region indexes
+    the elements it writes. Other read-only arrays come back as they are, and the write fails."""
+    a = t.arr
+    if getattr(a.flags, "writeable", True):
+        return a, None
+    region = tuple(slice(0, 1) if st == 0 and n > 1 else slice(None)
+                   for n, st in zip(a.shape, a.strides))
+    shared = any(r.stop == 1 for r in region)
+    if shared and not fill:
+        raise RuntimeError(_OVERLAP)
+    alias = writable_alias(a[region] if shared else a)
+    if alias is None:
+        return a, None
+    if shared:
+        return alias, region
+    t.arr = alias
+    return alias, None
+
+
+class _Interface:
+    """An array interface holding on to the memory it describes (its `base`)."""
+    __slots__ = ("__array_interface__", "base")
+
+
+def writable_alias(a):
+    """A writable array over the memory of the read-only NumPy array `a`, when that memory
+    belongs to a writable array (`a` is a broadcast view of it) and no two elements of `a`
+    share a location; else None."""
+    if any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides)):
+        return None
+    root = a.base
+    for _ in range(8):      # through read-only views and as_strided's interface objects
+        if type(root) is np.ndarray:
+            if root.flags.writeable:
+                break
+            root = root.base
+        elif root is not None and not isinstance(root, np.ndarray) and hasattr(root, "base"):
+            root = root.base
+        else:
+            return None
+    else:
+        return None
+    holder = _Interface()
+    iface = dict(a.__array_interface__)
+    iface["data"] = (iface["data"][0], False)
+    holder.__array_interface__, holder.base = iface, root
+    return np.asarray(holder)
 
 
 def _infer_size_error(a, b):

@@ -15,7 +15,7 @@ from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
 from .._kernel_dtypes import cname as _cname
 from ._apply import _IBOUNDS, _fw, _tname, apply as _apply, inplace as _inplace, \
-    out_autograd_error, raise_not_tensor, type_name
+    out_autograd_error, raise_not_tensor, type_name, write_target
 from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
 from .random import rng_for as _rng_for
 
@@ -1267,7 +1267,7 @@ def _dual(self, value=None):
 def zero_(self):
     if _grad.enabled and self._rg or _dual(self):
         return _zero_recorded(self)
-    self.arr[...] = 0
+    write_target(self, fill=True)[0][...] = 0
     _bump_version(self)
     return self
 
@@ -1280,7 +1280,7 @@ def fill_(self, value):
     if isinstance(value, Tensor):   # a 0-dim tensor casts as copy_ casts (wraps, drops imag)
         from .shape import copy_
         return copy_(self, value)
-    self.arr[...] = value
+    write_target(self, fill=True)[0][...] = value
     _bump_version(self)
     return self
 

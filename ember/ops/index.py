@@ -16,7 +16,8 @@ from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as 
 from .._memory_format import contiguous_out
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
-    _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args, tensor_ndim
+    _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args, \
+    tensor_ndim, writable_alias
 from . import _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
@@ -612,6 +613,12 @@ def _setitem(self, idx, value):
         elif not isinstance(value, (int, float, bool, complex, np.generic)):
             raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
         target = self.arr[basic]
+        if adv is None and not getattr(target.flags, "writeable", True):
+            if any(st == 0 and n > 1 for n, st in zip(target.shape, target.strides)):
+                raise RuntimeError(_OVERLAP)
+            alias = writable_alias(target) if isinstance(target, np.ndarray) else None
+            if alias is not None:           # a slice of an expanded tensor: torch writes there
+                target = alias
         if isinstance(value, Tensor):
             warn_complex_to_real(value.arr.dtype, target.dtype)
         v = _dtype.through_float(v, target.dtype)
