@@ -320,10 +320,14 @@ def _run_node(node, g, grads, retain_graph, create_graph):
     if create_graph:
         from .higher_order import differentiable_vjp
         gins = differentiable_vjp(node, g)
-    elif op.needs_mask:
-        gins = node.bwd(node.xp, g, *saved, tuple(n is not None for n in node.next))
     else:
-        gins = node.bwd(node.xp, g, *saved)
+        args = (node.xp, g, *saved, tuple(n is not None for n in node.next)) if op.needs_mask \
+            else (node.xp, g, *saved)
+        try:
+            gins = node.bwd(*args)
+        except RuntimeWarning:          # a user's "error" filter on NumPy's warnings
+            from ..ops._apply import quiet
+            gins = quiet(node.bwd, *args)
     if node.post is not None:
         gins = _run_posthooks(node, gins, g, create_graph)
     if STATE.anomaly and STATE.anomaly_nan:
