@@ -77,7 +77,7 @@ _MODULES = ["", ".autograd", ".backends", ".compiler", ".utils", ".utils.hooks",
             ".version", ".nn", ".nn.functional", ".linalg", ".fft", ".special", ".cuda",
             ".distributions", ".utils.data", ".amp", ".func", ".random", ".jit", ".profiler",
             ".library", ".nn.utils", ".nn.init", ".optim.lr_scheduler", ".autograd.graph",
-            ".sparse", ".serialization"]
+            ".sparse", ".serialization", ".functional"]
 
 
 @pytest.mark.parametrize("name", _MODULES, ids=lambda n: "ember" + n)
@@ -97,7 +97,7 @@ def test_dir_lists_the_lazy_names(name):
     ("", {"tensortype"}),                       # the metaclass of ember.FloatTensor & co.
     (".nn", {"LazyModuleMixin", "NonDynamicallyQuantizableLinear"}),    # torch.nn.modules'
     (".nn.functional", {"cdist"}), (".linalg", set()), (".fft", set()), (".special", set()),
-    (".nn.init", set())], ids=lambda v: v if isinstance(v, str) else "")
+    (".nn.init", set()), (".functional", set())], ids=lambda v: v if isinstance(v, str) else "")
 def test_public_names_are_torchs(name, own):
     """Every public name of these modules exists in torch's, but for a few of ember's own: the
     op modules' helpers and the names a module imports stay private, torch's method-only names
@@ -109,6 +109,16 @@ def test_public_names_are_torchs(name, own):
     e, t = importlib.import_module("ember" + name), importlib.import_module("torch" + name)
     assert [n for n in dir(e) if not n.startswith("_") and not hasattr(t, n) and
             not isinstance(getattr(e, n), types.ModuleType)] == sorted(own)
+
+
+def test_functional_module_is_torchs():
+    """torch.functional's names: the same functions as the top level's."""
+    import torch
+
+    import ember
+    import ember.functional
+    assert ember.functional.__all__ == torch.functional.__all__
+    assert all(getattr(ember.functional, n) is getattr(ember, n) for n in ember.functional.__all__)
 
 
 def test_tensor_names_are_torchs():
