@@ -230,6 +230,8 @@ def bmm(input, mat2, *, out=None):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
                            f"{mat2.shape[1]}].")
+    if input.arr.dtype.kind == "b" and not _amp.enabled:    # its kernel dispatch comes first
+        raise not_implemented("bmm", input.arr.dtype)
     _expect_scalar_type(input, mat2)
     return _finish(_product(_bmm, input, mat2), out, "bmm", True)
 
@@ -587,7 +589,7 @@ def _parse_einsum(equation, shapes):
                                    .replace("{prev}", str(prev)) if c in ell else
                                    f"einsum(): subscript {c} has size {n} for operand {i} which "
                                    f"does not broadcast with previously seen size {prev}")
-            sizes[c] = builtins.max(prev, n) if n != 1 else prev
+            sizes[c] = prev if n == 1 else n
     if rhs is None:
         counts = {}
         for s in new_subs:
@@ -719,16 +721,16 @@ def einsum(*args):
         raise ValueError("einsum(): must specify the equation string and at least one operand, "
                          "or at least one operand and its subscripts list")
     from .shape import _common
-    if len(operands) == 2 and operands[0].dtype != operands[1].dtype and \
-            all(t.arr.dtype.kind in "fc" or t.arr.dtype.name == "bfloat16" for t in operands):
+    if len({t.arr.dtype for t in operands}) > 1 and not _amp.enabled:
+        # torch's einsum has no common dtype: its sums, products and bmm's each follow their
+        # own rules (promoting, making integers int64, or refusing), so take its path
+        _common([t.detach() for t in operands], "einsum")        # the devices
         subs, out_sub, _, _ = _parse_einsum(equation, [t.arr.shape for t in operands])
-        if set(subs[0]) & set(subs[1]) - set(out_sub):   # torch contracts these with bmm
-            _expect_scalar_type(*operands)
+        return _einsum_recorded(equation, operands, subs, out_sub)
     operands = _common(operands, "einsum")
     subs, out_sub, full, _ = _parse_einsum(equation, [t.arr.shape for t in operands])
-    if operands[0].arr.dtype.kind in "biu":
-        operands = _einsum_integral(operands, subs, out_sub, full)
-    elif _grad.enabled and any(t._rg for t in operands):
+    if operands[0].arr.dtype.kind in "biu" or _grad.enabled and any(t._rg for t in operands):
+        # (integers: its sums make int64 and its bmm has no Bool kernel)
         return _einsum_recorded(equation, operands, subs, out_sub)
     return apply(_einsum, tuple(operands), (subs, out_sub, full))
 
@@ -825,36 +827,6 @@ def _sumproduct_pair(left, right, sum_dims):
     left = left.permute(lro + lo + sum_dims + ro).reshape(lro_size, lo_size, sum_size)
     right = right.permute(lro + sum_dims + ro + lo).reshape(lro_size, sum_size, ro_size)
     return bmm(left, right).view(out_size).permute(back)
-
-
-def _einsum_integral(operands, subs, out_sub, full):
-    """torch's einsum sums away the labels that only one operand has (any, with one operand;
-    those of size > 1 otherwise) with `sum`, which makes integer and bool results int64, and
-    contracts the shared ones with bmm, which has no Bool kernel."""
-    from collections import Counter
-    from .._dtype import int64
-    seen = Counter(c for sub in subs for c in set(sub))
-    summed = [c for c in seen if seen[c] == 1 and c not in out_sub]
-    if len(operands) == 1:
-        return (operands[0].to(int64),) if summed else operands
-    each = [any(c in sub and f[sub.index(c)] != 1 for c in summed)
-            for sub, f in zip(subs, full)]
-    if len(operands) > 2 and any(each):
-        return tuple(t.to(int64) for t in operands)
-    if len(operands) == 2 and each[0] != each[1] and operands[0].arr.dtype != np.int64:
-        # torch's bmm of an int64 sum and the other operand
-        from ._apply import _tname
-        names = [_tname(np.dtype(np.int64) if e else t.arr.dtype)
-                 for e, t in zip(each, operands)]
-        if names[0] == "Bool":
-            raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
-        raise RuntimeError(f"expected scalar type {names[0]} but found {names[1]}")
-    if any(each):
-        return tuple(t.to(int64) for t in operands)
-    if operands[0].arr.dtype.kind == "b" and \
-            any(seen[c] > 1 and c not in out_sub for c in seen):
-        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
-    return operands
 
 
 def _einsum_sublist(args):
