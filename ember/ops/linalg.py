@@ -245,9 +245,9 @@ def _expect_scalar_type(a, b):
 
 def mv(input, vec, *, out=None):
     tensor_args("mv", ("input", 1, input), ("vec", 2, vec))
+    _size(input, 0)                 # torch's mv is addmv into a zeros(input.size(0))
     if input.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}, "
-                           f"{vec.ndim}")
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     _addmv_dtypes(vec, input, vec)      # torch's mv is addmv into a result of vec's dtype
     return _finish(apply(_mv, (input, vec)), out, "mv", True)
 
@@ -489,24 +489,42 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     tensor_args("baddbmm", ("input", 1, input), ("batch1", 2, batch1), ("batch2", 3, batch2))
-    _check_batches(batch1, batch2)
+    _check_batches(input, batch1, batch2, ((batch1, 0), (batch1, 1), (batch2, 2)))
+    b, k = batch1.shape[0], batch1.shape[2]
+    if batch2.shape[:2] != (b, k):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{b}, {k}] but got: [{batch2.shape[0]}, {batch2.shape[1]}].")
     return _addprod("baddbmm", input, batch1, batch2, beta, alpha, out)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     tensor_args("addbmm", ("input", 1, input), ("batch1", 2, batch1), ("batch2", 3, batch2))
-    _check_batches(batch1, batch2)
+    _check_batches(input, batch1, batch2, ((batch1, 1), (batch2, 2)))
+    if batch1.shape[0] != batch2.shape[0]:
+        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got "
+                           f"{batch1.shape[0]} and {batch2.shape[0]}")
+    if batch1.shape[2] != batch2.shape[1]:
+        raise RuntimeError(f"Incompatible matrix sizes for bmm ({batch1.shape[1]}x"
+                           f"{batch1.shape[2]} and {batch2.shape[1]}x{batch2.shape[2]})")
     return _addprod("addbmm", input, batch1, batch2, beta, alpha, out)
 
 
-def _check_batches(b1, b2):
+def _size(t, d):
+    """t.size(d) with torch's IndexError where t has no such dim."""
+    if t.ndim == 0:
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
+    return t.shape[wrap_dim(d, t.ndim)]
+
+
+def _check_batches(input, b1, b2, sizes_read):
+    """torch reads the result's sizes (`sizes_read`: (tensor, dim) pairs) and expands `input`
+    to them before it checks that both batches are 3-D."""
+    from .shape import expand
+    expand(input, [_size(t, d) for t, d in sizes_read])
     if b1.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if b2.ndim != 3:
         raise RuntimeError("batch2 must be a 3D tensor")
-    if b1.shape[0] != b2.shape[0]:
-        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got "
-                           f"{b1.shape[0]} and {b2.shape[0]}")
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
@@ -861,9 +879,14 @@ def tensordot(a, b, dims=2, out=None):
         db = [db] if isinstance(db, int) else list(db)
     if len(da) != len(db):
         raise RuntimeError(f"both dimension lists should have same length")
+    from .reduce import sum as _sum
     for x, y in zip(da, db):
         sx, sy = a.shape[wrap_dim(x, a.ndim)], b.shape[wrap_dim(y, b.ndim)]
-        if sx != sy:
+        if sy == 1:             # a broadcast dim is summed away first, as torch's does
+            a = _sum(a, x, True, dtype=a.dtype)
+        elif sx == 1:
+            b = _sum(b, y, True, dtype=b.dtype)
+        elif sx != sy:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {sx} in "
                                f"dim {x} and second has size {sy} in dim {y}")
     da = [wrap_dim(d, a.ndim) for d in da]
