@@ -174,24 +174,29 @@ def _invert(self):
     return E.bitwise_not(self)
 
 
-def _rlshift(self, other):
+def _left(other, self):
+    """The left operand of a reflected operator: a tensor as it is (t.__rmod__(u) is u % t),
+    a Python number as the 0-d tensor it promotes as."""
+    if isinstance(other, Tensor):
+        return other
     from .ops.elementwise import _scalar_like
-    return E.bitwise_left_shift(_scalar_like(other, self), self)
+    return _scalar_like(other, self)
+
+
+def _rlshift(self, other):
+    return E.bitwise_left_shift(_left(other, self), self)
 
 
 def _rrshift(self, other):
-    from .ops.elementwise import _scalar_like
-    return E.bitwise_right_shift(_scalar_like(other, self), self)
+    return E.bitwise_right_shift(_left(other, self), self)
 
 
 def _rfloordiv(self, other):
-    from .ops.elementwise import _scalar_like
-    return E.floor_divide(_scalar_like(other, self), self)
+    return E.floor_divide(_left(other, self), self)
 
 
 def _rmod(self, other):
-    from .ops.elementwise import _scalar_like
-    return E.remainder(_scalar_like(other, self), self)
+    return E.remainder(_left(other, self), self)
 
 
 def _rmatmul(self, other):

@@ -172,21 +172,24 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                    dispatch_first=True)
     axes = (0,) + tuple(range(2, input.ndim))
     wshape = _channel_shape(input.ndim)
-    if not training:
-        if running_mean is None:
-            raise RuntimeError("running_mean must be defined in evaluation mode")
-        if running_var is None:
-            raise RuntimeError("running_var must be defined in evaluation mode")
-        xp = input.be.xp
-        dt = _compute(input.arr[:0]).dtype
-        mean = running_mean.arr.astype(dt).reshape(wshape)
-        invstd = (1 / xp.sqrt(running_var.arr.astype(dt) + eps)).reshape(wshape)
-        return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
-                             (None, axes, wshape, eps, (mean, invstd), True)), input)
-    n = input.numel() // c if c else 0
-    if n <= 1:
+    xp = input.be.xp
+    dt = _compute(input.arr[:0]).dtype
+    if training and input.shape[0] * math.prod(input.shape[2:]) == 1:    # torch's check
         raise ValueError("Expected more than 1 value per channel when training, got input size "
                          f"{input.shape!r}")
+    if not training or not input.numel():      # (an empty batch leaves the statistics alone)
+        if running_mean is None and training:
+            mean, invstd = xp.zeros(c, dt).reshape(wshape), xp.ones(c, dt).reshape(wshape)
+        elif running_mean is None:
+            raise RuntimeError("running_mean must be defined in evaluation mode")
+        elif running_var is None:
+            raise RuntimeError("running_var must be defined in evaluation mode")
+        else:
+            mean = running_mean.arr.astype(dt).reshape(wshape)
+            invstd = (1 / xp.sqrt(running_var.arr.astype(dt) + eps)).reshape(wshape)
+        return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
+                             (None, axes, wshape, eps, (mean, invstd), True)), input)
+    n = input.numel() // c
     mean, var, _ = _moments(input.be.xp, _compute(input.arr), axes)
     invstd = 1 / input.be.xp.sqrt(var + eps)
     if running_mean is not None:

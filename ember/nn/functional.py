@@ -279,7 +279,12 @@ def prelu(input, weight):
         from ..ops._apply import _tname
         raise RuntimeError(f"prelu: Type promoting not supported. Got "
                            f"{_tname(input.arr.dtype)} and {_tname(weight.arr.dtype)}")
-    if input.ndim >= 2 and weight.numel() != 1:
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {weight.ndim}")
+    if weight.numel() == 1:         # the result has the input's shape (a 0-d one too)
+        weight = _S.reshape(weight, ())
+    elif input.ndim >= 2:
         weight = _S.reshape(weight, (-1,) + (1,) * (input.ndim - 2))
     return _A.prelu_raw(input, weight)
 
@@ -645,6 +650,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         x1, x2 = x1.to(common), x2.to(common)
     x1, x2 = _S.broadcast_tensors(x1, x2)
     d = (_wrap_dim(dim, x1.ndim),)
+    if x1.ndim == 0:                # torch reduces a 0-d tensor's dim 0 as a 1-element one
+        x1, x2 = _S.reshape(x1, (1,)), _S.reshape(x2, (1,))
     n1 = _E.clamp_min(_norm(x1, 2, d, True), eps)
     n2 = _E.clamp_min(_norm(x2, 2, d, True), eps)
     return ((x1 / n1) * (x2 / n2)).sum(d[0])

@@ -534,8 +534,9 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
         raise_not_tensor("addr", ("vec1", 2, vec1), ("vec2", 3, vec2))
     if alpha != 1:
         prod = prod * alpha
-    if beta == 0:
-        return _finish(prod + input * 0, out, "addr")
+    if beta == 0:                   # input is ignored: its nan and inf do not propagate
+        from .creation import zeros_like
+        return _finish(prod + zeros_like(input), out, "addr")
     return _finish((input if beta == 1 else input * beta) + prod, out, "addr")
 
 

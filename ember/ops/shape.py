@@ -324,11 +324,11 @@ def permute(input, *args, dims=None):
 
 
 def _swap_fwd(xp, x, d0, d1):
-    return x.swapaxes(d0, d1), (d0, d1)
+    return (x.swapaxes(d0, d1) if d0 != d1 else x[...]), (d0, d1)      # (a 0-d x: 0, 0)
 
 
 def _swap_bwd(xp, g, d0, d1):
-    return (g.swapaxes(d0, d1),)
+    return (g.swapaxes(d0, d1) if d0 != d1 else g,)
 
 
 _transpose_fn = _view_op("transpose", _swap_fwd, _swap_bwd)
@@ -409,6 +409,8 @@ def movedim(input, source, destination):
         raise RuntimeError(f"movedim: repeated dim in `destination` ({list(destination)})")
     order = [None] * nd
     for s, d in zip(src, dst):
+        if nd == 0:                 # a 0-d tensor's dim 0 (or -1) is itself
+            break
         order[d] = s
     rest = iter(d for d in range(nd) if d not in src)
     order = [next(rest) if o is None else o for o in order]

@@ -473,6 +473,8 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     """torch.gradient: central differences inside, one-sided (edge_order 1 or 2) at the ends;
     spacing a scalar, a list of scalars, or a list of 1-D coordinate tensors."""
     _tensor_arg("gradient", input)
+    if spacing is None:             # (torch's default, passed explicitly)
+        spacing = 1
     if input.arr.dtype == np.uint8:
         raise RuntimeError("torch.gradient does not support uint8 input.")
     coords = isinstance(spacing, (list, tuple)) and any(isinstance(c, Tensor) for c in spacing)
