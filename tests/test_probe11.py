@@ -53,7 +53,59 @@ _CASES = {
     "batch_norm training, one value, 3-d": lambda L: _bn(L, (1, 3, 1), False, True),
 }
 
+# the error inputs of torch's OpInfos
+_CASES.update({
+    "hstack []": lambda L: L.hstack([]),
+    "vstack []": lambda L: L.vstack([]),
+    "dstack []": lambda L: L.dstack([]),
+    "column_stack []": lambda L: L.column_stack([]),
+    "roll 0-d dims 0": lambda L: L.roll(L.tensor(2.), 1, 0),
+    "roll 0-d no dims": lambda L: L.roll(L.tensor(2.), 1),
+    "roll 0-d dims 1": lambda L: L.roll(L.tensor(2.), 1, 1),
+    "narrow tensor start": lambda L: L.narrow(L.arange(10.), 0, L.tensor(2), 3),
+    "narrow float tensor start": lambda L: L.narrow(L.arange(10.), 0, L.tensor(2.), 3),
+    "narrow 1-d tensor start": lambda L: L.narrow(L.arange(10.), 0, L.tensor([2]), 3),
+    "narrow_copy dim oob": lambda L: L.narrow_copy(L.ones(10, 5, 20), 3, 0, 1),
+    "take out": lambda L: L.take(L.arange(6.), L.tensor([1, 2]), out=L.empty(2)),
+    "complex out": lambda L: L.complex(L.ones(2), L.ones(2), out=L.empty(2, dtype=L.complex64)),
+    "complex out wrong":
+        lambda L: L.complex(L.ones(2, dtype=L.float64), L.ones(2, dtype=L.float64), out=L.empty(2,
+        dtype=L.complex64)),
+    "masked_fill overflow":
+        lambda L: L.tensor([1, 1]).masked_fill(L.tensor([True, False]), 2.0**70),
+    "masked_fill int8 overflow":
+        lambda L: L.tensor([1, 1], dtype=L.int8).masked_fill(L.tensor([True, False]), 300),
+    "masked_fill_ bool": lambda L: L.tensor([True, False]).masked_fill(L.tensor([True, False]), 3),
+    "rms_norm []": lambda L: L.nn.functional.rms_norm(L.ones(1, 2, 3), []),
+    "soft_margin shapes": lambda L: L.nn.functional.soft_margin_loss(L.ones(5, 4), L.ones(5)),
+    "max_unpool1d idx shape":
+        lambda L: L.nn.functional.max_unpool1d(L.ones(8, 8), L.zeros(8, 7, dtype=L.long), 2),
+    "max_unpool2d idx shape":
+        lambda L: L.nn.functional.max_unpool2d(L.ones(1, 1, 4, 4), L.zeros(1, 1, 4, 1,
+        dtype=L.long), 2),
+    "cov aweights 2d": lambda L: L.cov(L.ones(5), aweights=L.ones(1, 5)),
+    "cov fweights numel": lambda L: L.cov(L.ones(5), fweights=L.ones(1, dtype=L.long)),
+    "cov fweights float": lambda L: L.cov(L.ones(5), fweights=L.ones(5)),
+    "cov fweights 2d": lambda L: L.cov(L.ones(5), fweights=L.ones(1, 5, dtype=L.long)),
+    "cov aweights neg": lambda L: L.cov(L.ones(5), aweights=-L.ones(5)),
+    "cov fweights neg": lambda L: L.cov(L.ones(5), fweights=-L.ones(5, dtype=L.long)),
+    "cov aweights int": lambda L: L.cov(L.ones(5), aweights=L.ones(5, dtype=L.long)),
+    "gradient dup dims": lambda L: L.gradient(L.ones(3, 3), spacing=[2., 2.], dim=(1, 1)),
+    "gradient dup dims no spacing": lambda L: L.gradient(L.ones(3, 3), dim=[1, 1]),
+    "rsub int first": lambda L: L.rsub(2, L.tensor([1, 2, 3])),
+    "rsub tensor": lambda L: L.rsub(L.tensor([1, 2, 3]), 2),
+})
+
 
 @pytest.mark.parametrize("case", list(_CASES))
 def test_like_torch(case):
     assert _outcome(lambda: _CASES[case](ember)) == _outcome(lambda: _CASES[case](torch))
+
+
+@pytest.mark.parametrize("name", ["hsplit", "vsplit", "dsplit"])
+def test_directional_splits_check_like_torch(name):
+    for shape in ((5,), (5, 5), (5, 5, 5), (), (4, 6, 8)):
+        for sections in (0, 2, 5, [1, 2], "a", 1.5, -1, True, (1,)):
+            def run(lib):
+                return getattr(lib, name)(lib.ones(shape), sections)
+            assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch)), (shape, sections)

@@ -9,7 +9,7 @@ import numpy as np
 from .._memory_format import lay_out
 from ..ops._apply import apply
 from ..ops._registry import op
-from .._kernel_dtypes import float_only
+from .._kernel_dtypes import float_only, tname
 from ._conv_ops import ntuple
 from ._pool_ops import _unbatched
 from ._resample_ops import adaptive_taps, resample
@@ -274,6 +274,14 @@ def _unpool_size(input, nsp, kernel_size, stride, padding, output_size):
 def _max_unpool(input, indices, nsp, kernel_size, stride, padding, output_size):
     size = _unpool_size(input, nsp, kernel_size, stride, padding, output_size)
     float_only(input, "max_unpool3d" if nsp == 3 else "max_unpool2d")
+    if indices.arr.dtype != np.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: "
+                           f"{tname(indices.arr.dtype)}")
+    if input.shape != indices.shape:     # (max_unpool1d runs as a 2-d one of width 1)
+        extra = [1] if nsp == 1 else []
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape) + extra}) but got indices tensor with shape: "
+                           f"{list(indices.shape) + extra}")
     batched = input.ndim == nsp + 2
     x = input if batched else input.unsqueeze(0)
     i = indices if batched else indices.unsqueeze(0)

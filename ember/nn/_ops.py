@@ -660,6 +660,11 @@ def pointwise_loss_raw(name, x, y, reduction, *param):
     neg(input).mul_(target)...)."""
     from .._dtype import result_type
     o = {"mse": _mse, "smooth_l1": _smooth_l1, "huber": _huber, "soft_margin": _soft_margin}[name]
+    try:
+        np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        from ..ops._apply import _infer_size_error
+        raise _infer_size_error(x.shape, y.shape) from None
     common = result_type(x, y)
     if name == "huber":
         check_huber_dtypes(x, y)

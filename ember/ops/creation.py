@@ -1428,7 +1428,7 @@ def _complex(xp, re, im):
 _complex.vjp(lambda xp, g: (g.real, g.imag))
 
 
-def complex(real, imag):
+def complex(real, imag, *, out=None):
     """real + i imag, differentiable through both parts (the gradients are Re g and Im g)."""
     from ._apply import _tname, apply
     from .elementwise import _shape_error
@@ -1449,7 +1449,14 @@ def complex(real, imag):
         np.broadcast_shapes(real.shape, imag.shape)
     except ValueError:
         raise _shape_error(real.arr, imag.arr) from None
-    return apply(_complex, (real, imag))
+    result = apply(_complex, (real, imag))
+    if out is not None:
+        from ._apply import _finish
+        if isinstance(out, Tensor) and out.arr.dtype != result.arr.dtype:
+            raise RuntimeError(f"Expected object of scalar type {_tname(result.arr.dtype)} but "
+                               f"got scalar type {_tname(out.arr.dtype)} for argument 'out'")
+        result = _finish(result, out, "complex")
+    return result
 
 
 from ._apply import make_unary as _mu  # noqa: E402

@@ -1065,6 +1065,11 @@ subtract = sub
 
 
 def rsub(input, other, *, alpha=1):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"rsub() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(other).__name__}), but expected one "
+                        f"of:\n * (Tensor input, Tensor other, *, Number alpha = 1)\n * (Tensor "
+                        f"input, Number other, Number alpha = 1)\n")
     if _has_bool(input) or _has_bool(other):
         raise _bool_sub(input, other)
     if isinstance(other, Tensor):

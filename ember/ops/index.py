@@ -1430,7 +1430,7 @@ def _(xp, g, shape, index):
     return (index_add_rows(xp, int(np.prod(shape)), rows, g.reshape(rows.shape)).reshape(shape),)
 
 
-def take(input, index):
+def take(input, index, *, out=None):
     try:
         n, long = input.numel(), index.arr.dtype == np.int64
     except AttributeError:
@@ -1443,7 +1443,7 @@ def take(input, index):
         bad = int(a.max()) if int(a.max()) >= n else int(a.min())
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
                          "elements.")
-    return apply(_take, (input, index))
+    return _finish(apply(_take, (input, index)), out, "take", True)
 
 
 def take_along_dim(input, indices, dim=None, *, out=None):

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .._dtype import DEFAULT, result_type as _result_type
-from .._kernel_dtypes import int_scalar, not_implemented
+from .._kernel_dtypes import int_scalar, not_implemented, tname as _tname
 from .._tensor import Tensor, _new
 from . import _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
@@ -410,12 +410,21 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         x = x.to(aweights.dtype if aweights is not None and aweights.dtype.is_floating_point
                  else DEFAULT.float)
     n_obs = x.shape[1]
-    if fweights is not None and fweights.arr.dtype.kind not in "iu":
-        raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights "
-                           f"with {fweights.dtype} dtype")
-    if aweights is not None and aweights.arr.dtype.kind not in "fV":
-        raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got "
-                           f"aweights with {aweights.dtype} dtype")
+    for name, wt, kinds, kind_name in (("fweights", fweights, "iu", "integral"),
+                                       ("aweights", aweights, "fV", "floating point")):
+        if wt is None:
+            continue
+        if wt.ndim > 1:
+            raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got "
+                               f"{name} with {wt.ndim} dimensions")
+        if wt.arr.dtype.kind not in kinds:
+            raise RuntimeError(f"cov(): expected {name} to have {kind_name} dtype but got "
+                               f"{name} with {_tname(wt.arr.dtype)} dtype")
+        if wt.numel() != n_obs:
+            raise RuntimeError(f"cov(): expected {name} to have the same numel as there are "
+                               f"observations in the input but got {wt.numel()} != {n_obs}")
+        if n_obs and bool((wt.arr < 0).any()):
+            raise RuntimeError(f"cov(): {name} cannot be negative")
     w = fweights
     if aweights is not None:
         w = aweights if w is None else _E.mul(w, aweights)

@@ -887,14 +887,21 @@ def _atleast(tensors, up, name):
     return tuple(up(t) for t in seq)
 
 
+def _non_empty(tensors, name):
+    if not len(tensors):
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+
+
 def hstack(tensors, *, out=None):
     tensor_elements(tensors)
+    _non_empty(tensors, "hstack")
     tensors = [_up1(t) for t in tensors]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1, out=out)
 
 
 def vstack(tensors, *, out=None):
     tensor_elements(tensors)
+    _non_empty(tensors, "vstack")
     return cat([_up2(t) for t in tensors], 0, out=out)
 
 
@@ -903,11 +910,13 @@ row_stack = vstack
 
 def dstack(tensors, *, out=None):
     tensor_elements(tensors)
+    _non_empty(tensors, "dstack")
     return cat([_up3(t) for t in tensors], 2, out=out)
 
 
 def column_stack(tensors, *, out=None):
     tensor_elements(tensors)
+    _non_empty(tensors, "column_stack")
     return cat([reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors], 1, out=out)
 
 
@@ -955,6 +964,10 @@ def narrow(input, dim, start, length):
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, nd)
     n = input.shape[d]
+    if isinstance(start, Tensor):     # torch's narrow.Tensor overload
+        if start.ndim or start.arr.dtype.kind not in "iu":
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
+        start = int(start.item())
     start, length = int_arg(start, "narrow", "start", 2), int_arg(length, "narrow", "length", 3)
     if not -n <= start <= n:
         raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
@@ -1116,22 +1129,34 @@ def unbind(input, dim=0):
 
 
 def hsplit(input, indices_or_sections):
-    if input.ndim == 0:
-        raise RuntimeError("torch.hsplit requires a tensor with at least 1 dimension, but got "
-                           "a tensor with 0 dimensions!")
-    return _nsplit(input, indices_or_sections, 1 if input.ndim > 1 else 0, "hsplit")
+    return _nsplit(input, indices_or_sections, 1, 1, "hsplit")
 
 
 def vsplit(input, indices_or_sections):
-    return _nsplit(input, indices_or_sections, 0, "vsplit")
+    return _nsplit(input, indices_or_sections, 2, 0, "vsplit")
 
 
 def dsplit(input, indices_or_sections):
-    return _nsplit(input, indices_or_sections, 2, "dsplit")
+    return _nsplit(input, indices_or_sections, 3, 2, "dsplit")
 
 
-def _nsplit(input, sections, dim, name):
-    if isinstance(sections, int) and input.shape[dim] % sections:
+def _nsplit(input, sections, rank, dim, name):
+    """torch's hsplit/vsplit/dsplit: the argument's type, the input's rank (at least `rank`),
+    then an int's divisibility, along `dim` (hsplit of a 1-d tensor: 0)."""
+    nd = tensor_ndim(name, input)
+    if not isinstance(sections, (int, list, tuple)) or isinstance(sections, bool):
+        t = type(sections).__name__
+        raise TypeError(
+            f"{name}() received an invalid combination of arguments - got (Tensor, {t}), but "
+            f"expected one of:\n * (Tensor input, int sections)\n      didn't match because "
+            f"some of the arguments have invalid types: (Tensor, !{t}!)\n * (Tensor input, tuple "
+            f"of ints indices)\n      didn't match because some of the arguments have invalid "
+            f"types: (Tensor, !{t}!)\n")
+    if nd < rank:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {rank} dimension, but "
+                           f"got a tensor with {nd} dimensions!")
+    dim = 0 if nd == 1 else dim
+    if isinstance(sections, int) and (sections == 0 or input.shape[dim] % sections):
         raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size "
                            f"of the dimension {input.shape[dim]} is not divisible by the split_"
                            f"size {sections}!")
@@ -1377,6 +1402,8 @@ def roll(input, shifts, dims=None):
     if len(dims) != len(shifts):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
                            f"{len(dims)}")
+    if not nd:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     return _roll_fn(input, shifts, tuple(wrap_dim(d, nd) for d in dims))
 
 
@@ -1905,5 +1932,9 @@ triu_ = inplace(triu, "triu")
 
 
 def narrow_copy(input, dim, start, length, *, out=None):
+    if isinstance(dim, int) and dim >= tensor_ndim("narrow_copy", input):
+        raise RuntimeError("Expected dim < static_cast<int64_t>(self_sizes.size()) to be true, "
+                           "but got false.  (Could this error message be improved?  If so, please "
+                           "report an enhancement request to PyTorch.)")
     return _finish_out(_clone_fn(narrow(input, dim, start, length), "C"), out, "narrow_copy",
                        exact=True)

@@ -17,6 +17,7 @@ from .._warnings import warn_once as _warn_once
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import get_backend as _get_backend
 from . import _special
+from ._dims import unique_dims
 from . import creation as _C
 from . import elementwise as _E
 from . import reduce as _R
@@ -489,7 +490,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
         dims = [int(dim)]
     else:
         dims = [int(d) for d in dim]
-    dims = [d + input.ndim if d < 0 else d for d in dims]
+    dims = list(unique_dims(dims, input.ndim))
     if isinstance(spacing, (list, tuple)):
         sp = list(spacing)
         if len(sp) != len(dims):
