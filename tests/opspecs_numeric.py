@@ -27,7 +27,7 @@ SPECS = [
                                               (t(4, 5), I((5,), 0, 4))]),  # torch: int pow grad
     OpSpec("ldexp.float_exp", lambda x, y: _mod(x).ldexp(x, y), [(t(3, 4), t(3, 4))]),
     OpSpec("frexp", lambda x: _frexp_m(x)),
-    OpSpec("nextafter", lambda x, y: x.nextafter(y), PAIR, grad=False),
+    OpSpec("nextafter", lambda x, y: x.nextafter(y), PAIR),
     OpSpec("gcd", lambda x, y: x.gcd(y) + _mod(x).lcm(x, y), INT_PAIR, grad=False,
            dtypes=ONE),
     OpSpec("diff", lambda x: x.diff(), [(t(5),), (t(3, 4),), (t(3, 4, nc=True),)]),

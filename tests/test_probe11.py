@@ -1,5 +1,6 @@
 """Regressions found by running torch's own OpInfo samples (common_methods_invocations) through
 ember: each case as torch computes it or refuses it."""
+import numpy as np
 import pytest
 import torch
 
@@ -109,3 +110,34 @@ def test_directional_splits_check_like_torch(name):
             def run(lib):
                 return getattr(lib, name)(lib.ones(shape), sections)
             assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch)), (shape, sections)
+
+
+def _grads(lib, fn, *arrays, dtype="float64"):
+    xs = [lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=True) for a in arrays]
+    y = fn(lib, *xs)
+    w = lib.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape)), dtype=y.dtype)
+    (y * w).sum().backward()
+    return y, [x.grad for x in xs]
+
+
+_GRADS = {
+    "logcumsumexp far below the running max": (
+        lambda L, x: L.logcumsumexp(x, 1), [[[1e4, 1e4, 1e4], [1., 2., 3.], [-1e4, 0, 5]]]),
+    "logcumsumexp float32 of a wide range": (
+        lambda L, x: L.logcumsumexp(x, 0), [[-300., 0, 300, -5]], "float32"),
+    "index_fill's value named twice": (
+        lambda L, x, v: x.index_fill(-1, L.tensor([4, 3, 3, 4, 0]), v),
+        [[[float(i + j) for j in range(5)] for i in range(5)], 2.]),
+    "nextafter": (lambda L, x, y: L.nextafter(x, y), [[1., 2., -3.], [3., 0., -3.]]),
+}
+
+
+@pytest.mark.parametrize("case", list(_GRADS))
+def test_gradients_like_torch(case):
+    fn, arrays, *dtype = _GRADS[case]
+    dt = (dtype or ["float64"])[0]
+    (y, gs), (ty, tgs) = _grads(ember, fn, *arrays, dtype=dt), _grads(torch, fn, *arrays, dtype=dt)
+    tol = dict(rtol=1e-12, atol=1e-12) if dt == "float64" else dict(rtol=1e-6, atol=1e-6)
+    for a, b in zip([y] + gs, [ty] + tgs):
+        assert str(a.dtype).replace("ember", "torch") == str(b.dtype) and a.shape == b.shape
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), **tol)

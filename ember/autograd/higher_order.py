@@ -544,7 +544,7 @@ _BINARY = {  # NumPy name -> ember name, for elementwise functions of two arrays
     "power": "pow", "float_power": "pow", "maximum": "maximum", "minimum": "minimum",
     "fmax": "fmax", "fmin": "fmin", "arctan2": "atan2", "hypot": "hypot", "remainder": "remainder",
     "mod": "remainder", "fmod": "fmod", "floor_divide": "floor_divide", "logaddexp": "logaddexp",
-    "copysign": "copysign", "xlogy": "xlogy",
+    "copysign": "copysign", "xlogy": "xlogy", "nextafter": "nextafter",
 }
 _PREDICATES = ("isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit", "logical_not",
                "logical_and", "logical_or", "logical_xor", "isclose", "equal", "not_equal",

@@ -931,7 +931,8 @@ def _(xp, g, idx, dim, nd):
     gx = g.copy()
     sel = _along(dim, idx) if nd else ...
     gx[sel] = 0
-    gv = g[sel].sum() if nd else g
+    # each filled position once, however often the index names it (torch: unique(index))
+    gv = g[_along(dim, xp.unique(idx % g.shape[dim]))].sum() if nd else g
     return gx, None, gv
 
 

@@ -162,6 +162,10 @@ logaddexp2 = _E._tensor_only(_E._binary("logaddexp2", _logaddexp2_f,
                                         _logaddexp2_grad, fast="f",
                                         check=_E._deny("logaddexp2", "biuc")), "logaddexp2")
 nextafter = _E._tensor_only(_E._binary("nextafter", lambda xp, a, b: xp.nextafter(a, b),
+                                       # torch's rule: the gradient passes to self where it
+                                       # differs from other; none to other
+                                       grad=lambda xp, g, a, b: (g * (a != b),
+                                                                 xp.zeros_like(b)),
                                        fast="f", check=_E._deny("nextafter", "biuc")),
                             "nextafter")
 gcd = _E._tensor_only(_E._binary("gcd", lambda xp, a, b: xp.gcd(a, b), fast="iu",

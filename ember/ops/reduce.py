@@ -850,12 +850,19 @@ def _logcumsumexp(xp, x, dim):
     if x.dtype.kind == "c":
         y = _logcumsumexp_complex(xp, x, dim)
         return y, (x, y, dim)
-    xa = _acc(x)
-    m = xa.max(axis=dim, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, xa.dtype)
+    y = _lcse_real(xp, _acc(x), dim).astype(x.dtype, copy=False)
+    return y, (x, y, dim)
+
+
+def _lcse_real(xp, xa, dim):
+    """log(cumsum(exp(xa))) along dim: torch's scan y_k = logaddexp(y_{k-1}, x_k), exact at
+    any range (elsewhere: shifted by the max, which underflows values far below it)."""
+    if xp is np:
+        return np.logaddexp.accumulate(xa, axis=dim) if xa.size else xa.copy()
+    m = xa.max(axis=dim, keepdims=True) if xa.size else xp.zeros((1,) * xa.ndim, xa.dtype)
     m = xp.where(xp.isfinite(m), m, 0)
     with np.errstate(divide="ignore"):
-        y = (xp.log(xp.exp(xa - m).cumsum(axis=dim)) + m).astype(x.dtype, copy=False)
-    return y, (x, y, dim)
+        return xp.log(xp.exp(xa - m).cumsum(axis=dim)) + m
 
 
 def _logcumsumexp_complex(xp, x, dim):
@@ -882,8 +889,23 @@ def _(xp, g, x, y, dim):
     if g.ndim == 0:
         return (g,)
     # d/dx_k = sum_{j >= k} g_j exp(x_k - y_j)
-    w = g * xp.exp(-y)
-    return (xp.exp(x) * xp.flip(xp.flip(w, dim).cumsum(axis=dim), dim),)
+    if g.dtype.kind == "c" or xp is not np:     # (also the differentiable rule: double backward)
+        w = g * xp.exp(-y)
+        return (xp.exp(x) * xp.flip(xp.flip(w, dim).cumsum(axis=dim), dim),)
+    # real: in log space, positive and negative parts of g apart (torch's, after TensorFlow's),
+    # so that large x (exp(x) = inf, exp(-y) = 0) gives no nan; 2-byte floats in float32
+    dt = g.dtype
+    if dt.itemsize == 2:
+        g, x, y = (a.astype(np.float32) for a in (g, x, y))
+    lowest = np.finfo(g.dtype).min
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log_abs = np.log(np.abs(g))
+        parts = []
+        for sign in (g > 0, g < 0):
+            a = np.where(sign, log_abs, lowest) - y       # (the scan accumulates in double)
+            rev = np.flip(_lcse_real(np, _acc(np.flip(a, dim)), dim), dim).astype(a.dtype)
+            parts.append(np.exp(rev + x))
+    return ((parts[0] - parts[1]).astype(dt, copy=False),)
 
 
 _logcumsumexp_fn = _make_unary(_logcumsumexp)
