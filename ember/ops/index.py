@@ -1796,16 +1796,34 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                        "per program.")
     if sorter is not None:
         s = xp.take_along_axis(s, sorter.arr, -1)
-    side_ = "right" if right else "left"
-    if s.ndim == 1:
-        res = xp.searchsorted(s, vals, side=side_)
-    else:
-        s2, v2 = s.reshape(-1, s.shape[-1]), vals.reshape(-1, vals.shape[-1])
-        res = xp.stack([xp.searchsorted(a, b, side=side_) for a, b in zip(s2, v2)]) \
-            if s2.shape[0] else xp.zeros(v2.shape, np.int64)
-        res = res.reshape(vals.shape)
-    res = xp.asarray(res).astype(np.int32 if out_int32 else np.int64)
+    # torch compares in the common dtype (the input a wrapped number when it is a scalar)
+    s, vals = _dtype.as_common(s, vals, _dtype.result_type(seq, input))
+    rows = math.prod(s.shape[:-1])
+    res = _binary_search(xp, s.reshape(rows, s.shape[-1]),
+                         vals.reshape(1, vals.size) if s.ndim == 1 else
+                         vals.reshape(rows, vals.shape[-1]), right)
+    res = res.reshape(vals.shape).astype(np.int32 if out_int32 else np.int64)
     return _finish(_new(res, seq.be), out, "searchsorted", True)
+
+
+def _binary_search(xp, s, v, right):
+    """torch's cus_lower_bound/cus_upper_bound, run for every value at once: s (rows, n),
+    v (rows, m); the same probes as torch's, so NaNs and unsorted boundaries land where
+    torch puts them."""
+    n = s.shape[-1]
+    start = xp.zeros(v.shape, np.int64)
+    end = xp.full(v.shape, n, np.int64)
+    rows = xp.arange(s.shape[0])[:, None]
+    while n and v.size:
+        live = start < end
+        if not live.any():
+            break
+        mid = start + ((end - start) >> 1)
+        at = s[rows, xp.minimum(mid, n - 1)]
+        up = live & ~((at > v) if right else (at >= v))
+        start = xp.where(up, mid + 1, start)
+        end = xp.where(live & ~up, mid, end)
+    return start
 
 
 def _searchsorted_checks(seq, vals, sorter):
