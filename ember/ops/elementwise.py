@@ -620,7 +620,7 @@ def _deny(name, kinds, zero_div=False):
         k = a.dtype.kind
         if k in kinds:
             raise _ni(name, a.dtype)
-        if zero_div and k in "iu" and ((b == 0).any() if _has_shape(b) else b == 0):
+        if zero_div and k in "iu" and a.size and ((b == 0).any() if _has_shape(b) else b == 0):
             raise RuntimeError("ZeroDivisionError")
         return a, b
     return check

@@ -1447,10 +1447,9 @@ def take(input, index, *, out=None):
 
 
 def take_along_dim(input, indices, dim=None, *, out=None):
-    from .shape import reshape, expand
+    from .shape import expand
     if dim is None:     # torch: input.view(-1).gather(0, indices.view(-1))
-        return _finish(gather(reshape(input, (-1,)), 0, reshape(indices, (-1,))), out,
-                       "take_along_dim", True)
+        return _finish(gather(input.view(-1), 0, indices.view(-1)), out, "take_along_dim", True)
     if input.ndim != indices.ndim:
         raise RuntimeError("torch.take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {input.ndim} dimensions for input, "
@@ -1467,6 +1466,11 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     xs[d], ix[d] = input.shape[d], indices.shape[d]
     x = input if tuple(xs) == input.shape else expand(input, xs)
     i = indices if tuple(ix) == indices.shape else expand(indices, ix)
+    n, a = input.shape[d], i.arr
+    if a.size and ((a < 0) | (a >= n)).any():     # torch takes them modulo the dim's size
+        if not n:
+            raise RuntimeError("ZeroDivisionError")
+        i = _new(a % n, i.be)
     return _finish(gather(x, d, i), out, "take_along_dim", True)
 
 
