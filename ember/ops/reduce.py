@@ -392,11 +392,24 @@ _min_dim = _op("min_dim", saves="in", n_out=2, node="MinBackward0")(
 MAX, MIN = _return_type("max"), _return_type("min")
 
 
-def _max_min(name, input, dim, keepdim, other, out, full, dim_op, cls, elementwise):
+def _max_min(name, input, args, dim, keepdim, other, out, full, dim_op, cls, elementwise):
     if not isinstance(input, Tensor):
         raise _not_tensor(name, input)
+    if args:        # positional (dim, keepdim), or (other,)
+        if len(args) > 2:
+            raise TypeError(f"{name}() takes from 1 to 3 positional arguments but "
+                            f"{len(args) + 1} were given")
+        for arg, given in (("dim", dim is not _NO_DIM), ("keepdim", keepdim is not None)
+                           )[:len(args)]:
+            if given:
+                raise TypeError(f"{name}() got multiple values for argument '{arg}'")
+        dim, keepdim = args[0], args[1] if len(args) == 2 else keepdim
+        if isinstance(dim, Tensor) and keepdim is None:
+            # torch's parser tries (Tensor other) first: a 0-d integer tensor is `other` too
+            other, dim = dim, _NO_DIM
     if isinstance(dim, Tensor) and (dim.ndim or dim.arr.dtype.kind not in "iu"):
         other, dim = dim, _NO_DIM
+    keepdim = bool(keepdim)
     if other is not None:
         return elementwise(input, other, out=out)
     if dim is _NO_DIM:
@@ -405,14 +418,16 @@ def _max_min(name, input, dim, keepdim, other, out, full, dim_op, cls, elementwi
     return _finish_tuple(vi, out, name, cls)
 
 
-def max(input, dim=_NO_DIM, keepdim=False, *, other=None, out=None):
+def max(input, *args, dim=_NO_DIM, keepdim=None, other=None, out=None):
     from .elementwise import maximum
-    return _max_min("max", input, dim, keepdim, other, out, _max_all, _max_dim, MAX, maximum)
+    return _max_min("max", input, args, dim, keepdim, other, out, _max_all, _max_dim, MAX,
+                    maximum)
 
 
-def min(input, dim=_NO_DIM, keepdim=False, *, other=None, out=None):
+def min(input, *args, dim=_NO_DIM, keepdim=None, other=None, out=None):
     from .elementwise import minimum
-    return _max_min("min", input, dim, keepdim, other, out, _min_all, _min_dim, MIN, minimum)
+    return _max_min("min", input, args, dim, keepdim, other, out, _min_all, _min_dim, MIN,
+                    minimum)
 
 
 def _arg(name, f):
