@@ -1001,8 +1001,9 @@ def _median_all(xp, x, ignore_nan):
     flat = x.reshape(-1)
     if ignore_nan and x.dtype.kind in "fV":
         flat = flat[flat == flat]
-    if flat.size == 0:
-        return xp.asarray(np.nan, x.dtype)
+    if flat.size == 0:      # torch's NaN, as a cast to the dtype makes it (integers too)
+        with np.errstate(invalid="ignore"):
+            return xp.asarray(np.nan).astype(x.dtype)
     if not ignore_nan and x.dtype.kind in "fV" and (flat != flat).any():
         return xp.asarray(np.nan, x.dtype)
     s = xp.sort(flat, kind="stable")
@@ -1016,7 +1017,8 @@ def _no_bool_complex(x, name):
 
 def _median_full_fwd(name, ignore_nan):
     def fwd(xp, x):
-        _no_bool_complex(x, name)
+        if x.size:      # torch answers an empty input before looking at its dtype
+            _no_bool_complex(x, name)
         y = _median_all(xp, x, ignore_nan)
         return y, (x, y, None, False)
     return fwd
@@ -1143,13 +1145,15 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
 
 @_op("kthvalue", saves="in", n_out=2)
 def _kthvalue(xp, x, k, dim, keepdim):
-    _no_bool_complex(x, "kthvalue")
+    # torch's order: an empty dim, k's range (a 0-d input is one element), the dtype
+    if x.ndim:
+        _empty_dim_check(x, (dim,), "kthvalue")
+    if not 1 <= k <= (x.shape[dim] if x.ndim else 1):
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
     if not x.ndim:
         i = xp.zeros((), np.int64)
         return (x.copy(), i), (x.shape, i, dim, keepdim)
-    _empty_dim_check(x, (dim,), "kthvalue")
-    if not 1 <= k <= x.shape[dim]:
-        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
+    _no_bool_complex(x, "kthvalue")
     fast = _kth_smallest(xp, x, k - 1, dim, untied=True)
     if fast is None:
         order = _sorted_along(xp, x, dim)
