@@ -1702,19 +1702,14 @@ def _unique(xp, x, dim, consecutive):
         raise not_implemented("unique" if dim is None else "unique_dim", x.dtype)
     if dim is None:
         flat = x.reshape(-1)
-        if consecutive:
-            keep = xp.ones(flat.shape[0], bool)
-            if flat.shape[0]:
-                keep[1:] = flat[1:] != flat[:-1]
-            starts = xp.nonzero(keep)[0]
-            vals = flat[starts]
-            inv = (xp.cumsum(keep) - 1).reshape(x.shape)
-            counts = xp.diff(xp.append(starts, flat.shape[0]))
-        else:
-            kw = {"equal_nan": False} if flat.dtype.kind in "fcV" else {}   # torch: NaNs differ
-            vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True, **kw)
-            inv = inv.reshape(x.shape)
-        return (vals, inv.astype(np.int64), counts.astype(np.int64)), ()
+        order = None
+        if not consecutive:
+            if not _order_shows(flat):
+                vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True)
+                return (vals, inv.reshape(x.shape).astype(np.int64), counts.astype(np.int64)), ()
+            order = _unstable_argsort(xp, flat, 0, False)     # torch sorts, not stably
+        starts, inv, counts = _runs(xp, flat if order is None else flat[order], order)
+        return (flat[starts], inv.reshape(x.shape).astype(np.int64), counts.astype(np.int64)), ()
     if x.shape[dim] and not x.size:
         raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
                            "cannot be applied")
@@ -1723,21 +1718,47 @@ def _unique(xp, x, dim, consecutive):
                            "applied ")
     moved = xp.moveaxis(x, dim, 0)
     rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))
-    if consecutive:
-        n = rows.shape[0]
-        keep = xp.ones(n, bool)
-        if n:
-            keep[1:] = (rows[1:] != rows[:-1]).any(axis=1)
-        starts = xp.nonzero(keep)[0]
-        vals = moved[starts]
-        inv = xp.cumsum(keep) - 1
-        counts = xp.diff(xp.append(starts, n))
-    else:
-        _, first, inv, counts = np.unique(_host(rows), axis=0, return_index=True,
-                                          return_inverse=True, return_counts=True)
-        vals = moved[xp.asarray(first)]
-        inv, counts = xp.asarray(inv.reshape(-1)), xp.asarray(counts)
-    return (xp.moveaxis(vals, 0, dim), inv.astype(np.int64), counts.astype(np.int64)), ()
+    order = None
+    if not consecutive:
+        h = _host(rows)
+        if not _order_shows(h.reshape(-1)):
+            _, first, inv, counts = np.unique(h, axis=0, return_index=True, return_inverse=True,
+                                              return_counts=True)
+            vals = moved[xp.asarray(first)]
+            inv, counts = xp.asarray(inv.reshape(-1)), xp.asarray(counts)
+            return (xp.moveaxis(vals, 0, dim), inv.astype(np.int64), counts.astype(np.int64)), ()
+        # the order torch's std::sort leaves with its lexicographic `<` (which NaNs defeat)
+        order = xp.asarray(_stl_select.sort_rows(h), dtype=np.int64)
+    starts, inv, counts = _runs(xp, rows if order is None else rows[order], order)
+    return (xp.moveaxis(moved[starts], 0, dim), inv.astype(np.int64), counts.astype(np.int64)), ()
+
+
+def _order_shows(flat):
+    """Whether the order of equal values shows in unique's answer: NaNs (each its own value,
+    numbered as torch's sort leaves them) or zeros of both signs (the one sorted first kept)."""
+    if flat.dtype.kind not in "fV":
+        return False
+    if (flat != flat).any():
+        return True
+    sign = np.signbit(_host(flat[flat == 0]).astype(np.float32))
+    return bool(sign.any() and not sign.all())
+
+
+def _runs(xp, s, order):
+    """The runs of equal neighbours (NaNs never equal) in `s`, a vector or the rows of a matrix,
+    taken in `order` from the input (None: as it stands): the input index of each run's first,
+    the inverse (each element's run) and the run lengths."""
+    n = s.shape[0]
+    keep = xp.ones(n, bool)
+    if n:
+        ne = s[1:] != s[:-1]
+        keep[1:] = ne.any(axis=1) if s.ndim == 2 else ne
+    starts = xp.nonzero(keep)[0]
+    inv = xp.cumsum(keep) - 1
+    counts = xp.diff(xp.append(starts, n))
+    if order is not None:
+        starts, inv[order] = order[starts], inv.copy()
+    return starts, inv, counts
 
 
 @_unique.vjp

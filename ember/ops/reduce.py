@@ -1205,15 +1205,16 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 @_op("quantile", saves="in")
 def _quantile(xp, x, q, dim, keepdim, interpolation, ignore_nan):
     """x: input moved so the reduced dim is last (and flattened if dim is None)."""
+    from .index import _unstable_argsort
     n = x.shape[-1]
-    order = xp.argsort(x, axis=-1, kind="stable")           # NaN last
+    order = _unstable_argsort(xp, x, x.ndim - 1, False)     # torch's sort(): NaN last, ties moved
     S = xp.take_along_axis(x, order, -1)
     nans = (x != x).sum(-1, keepdims=True)
     qa = xp.asarray(q, dtype=x.dtype).reshape((-1,) + (1,) * x.ndim)
     if ignore_nan:
         last = (n - nans - 1).astype(x.dtype)
         ranks = qa * last
-        ranks = xp.where(nans == n, n - 1, ranks)           # all-NaN slices give NaN
+        ranks = xp.where(nans == n, 0, ranks)               # all-NaN slices: the first NaN
     else:
         ranks = qa * (n - 1)
         ranks = xp.where(nans > 0, n - 1, ranks)             # any NaN gives NaN

@@ -1,0 +1,218 @@
+"""Regressions found by probe batch 10b (differential fuzzing of sorting, searching and counting
+ops, torch.distributions and torch.utils.data), checked against torch."""
+import pytest
+import torch
+
+import ember
+from test_probe7 import _outcome     # the shared comparison helper
+
+
+def _grad_outcome(lib, fn, data, dtype="float64"):
+    def run():
+        x = lib.tensor(data, dtype=getattr(lib, dtype), requires_grad=True)
+        y = fn(lib, x)
+        (y * lib.arange(1., y.numel() + 1, dtype=y.dtype).reshape(y.shape)).sum().backward()
+        return y, x.grad
+    return _outcome(run)
+
+
+_NAN = float("nan")
+
+_SEARCH = {
+    "NaN boundaries at the end": lambda t: t.searchsorted(t.tensor([1., 2, _NAN, _NAN]),
+                                                          t.tensor([0., 1.5, 2, 3, _NAN])),
+    "NaN values, right": lambda t: t.searchsorted(t.tensor([1., 2, 3]), t.tensor([_NAN, 2.]),
+                                                  right=True),
+    "unsorted boundaries": lambda t: t.searchsorted(t.tensor([3, 1, 2]), t.arange(5)),
+    "bfloat16 values with NaN": lambda t: t.bucketize(
+        t.tensor([-1.2, 2.9, _NAN, -2.9, 3.9, -0.0], dtype=t.bfloat16),
+        t.tensor([-1., 3.], dtype=t.bfloat16), right=True),
+    "common dtype bfloat16": lambda t: t.searchsorted(t.tensor([257], dtype=t.int32),
+                                                      t.tensor([256.5], dtype=t.bfloat16)),
+    "scalar in the boundaries' dtype": lambda t: t.searchsorted(t.tensor([257], dtype=t.int32),
+                                                                256.5),
+    "0-d long into uint8 boundaries": lambda t: t.bucketize(t.tensor(-3),
+                                                            t.tensor([0, 1, 2, 5], dtype=t.uint8)),
+    "sorter and NaN": lambda t: t.searchsorted(t.tensor([1], dtype=t.int8),
+                                               t.tensor([_NAN, float("inf")], dtype=t.bfloat16),
+                                               sorter=t.tensor([0])),
+    "empty boundaries rows": lambda t: t.searchsorted(t.zeros(3, 0), t.zeros(3, 3)),
+    "empty values rows": lambda t: t.searchsorted(t.zeros(4, 2, 2, dtype=t.uint8),
+                                                  t.zeros(4, 2, 0, dtype=t.uint8)),
+    "n-d": lambda t: t.searchsorted(t.tensor([[1., 2, 3], [4, 5, 6]]),
+                                    t.tensor([[2., 3], [0, 5]]), side="right"),
+}
+
+
+@pytest.mark.parametrize("case", list(_SEARCH))
+def test_searchsorted_probes_as_torchs_binary_search(case):
+    assert _outcome(lambda: _SEARCH[case](ember)) == _outcome(lambda: _SEARCH[case](torch))
+
+
+_TAKE = {
+    "negative and large indices wrap": lambda t: t.take_along_dim(
+        t.arange(6.).reshape(2, 3), t.tensor([[-1, 4], [7, -7]]), 1),
+    "out=": lambda t: t.take_along_dim(t.arange(4.).reshape(1, 4), t.tensor([[-2, 0, -5, 9]]),
+                                       -1, out=t.zeros(1, 4)),
+    "size-0 dim": lambda t: t.take_along_dim(t.zeros(2, 0), t.zeros(2, 1, dtype=t.long), 1),
+    "size-0 dim, no indices": lambda t: t.take_along_dim(t.zeros(2, 0),
+                                                         t.zeros(2, 0, dtype=t.long), 1),
+    "no dim: no wrapping": lambda t: t.take_along_dim(t.arange(4.), t.tensor([-1])),
+    "no dim: a view": lambda t: t.take_along_dim(t.arange(12.).reshape(3, 4).t(),
+                                                 t.tensor([0, 5])),
+    "remainder of nothing by zero": lambda t: t.remainder(t.zeros(2, 0, dtype=t.long), 0),
+    "floor_divide of nothing by zero": lambda t: t.floor_divide(
+        t.zeros(0, 1, dtype=t.int32), t.zeros(3, dtype=t.int32)),
+}
+
+
+@pytest.mark.parametrize("case", list(_TAKE))
+def test_take_along_dim_and_integer_division_edges_like_torch(case):
+    assert _outcome(lambda: _TAKE[case](ember)) == _outcome(lambda: _TAKE[case](torch))
+
+
+def test_take_along_dim_wrapped_indices_grad_like_torch():
+    def fn(lib, x):
+        return lib.take_along_dim(x, lib.tensor([[-1, 4], [7, -7]]), 1)
+    data = [[0., 1, 2], [3, 4, 5]]
+    assert _grad_outcome(ember, fn, data) == _grad_outcome(torch, fn, data)
+
+
+_MAX = {
+    "0-d long tensor is `other`": lambda t: t.max(t.tensor([[1, 5], [2, 3]]), t.tensor(3)),
+    "method": lambda t: t.tensor([[1, 5], [2, 3]]).min(t.tensor(2)),
+    "with out=": lambda t: t.max(t.tensor([1, 5]), t.tensor(3), out=t.zeros(2, dtype=t.long)),
+    "keepdim given: a dim": lambda t: t.max(t.tensor([[1, 5], [2, 3]]), t.tensor(1), True),
+    "keepdim= given: a dim": lambda t: t.min(t.tensor([[1, 5], [2, 3]]), t.tensor(1),
+                                             keepdim=True),
+    "dim= keyword": lambda t: t.max(t.tensor([[1, 5], [2, 3]]), dim=t.tensor(1)),
+    "positional dim and keepdim": lambda t: t.tensor([[1, 5], [2, 3]]).max(0, True),
+}
+
+
+@pytest.mark.parametrize("case", list(_MAX))
+def test_max_min_read_a_tensor_second_argument_as_torch_does(case):
+    assert _outcome(lambda: _MAX[case](ember)) == _outcome(lambda: _MAX[case](torch))
+
+
+@pytest.mark.parametrize("call", [lambda t: t.max(t.ones(3), 0, dim=0),
+                                  lambda t: t.ones(3).min(0, True, keepdim=True),
+                                  lambda t: t.ones(3).max(0, True, 1)])
+def test_max_min_argument_clashes_are_type_errors_like_torch(call):
+    assert _outcome(lambda: call(ember))[0] == _outcome(lambda: call(torch))[0] == "TypeError"
+
+
+_COUNT = {
+    "bincount of nothing with weights": lambda t: t.bincount(t.tensor([], dtype=t.int64),
+                                                             weights=t.tensor([]), minlength=3),
+    "bincount of nothing, weights of another length": lambda t: t.bincount(
+        t.zeros(0, dtype=t.uint8), weights=t.ones(2, dtype=t.float64)),
+    "median of an empty int32": lambda t: t.median(t.zeros(0, dtype=t.int32)),
+    "median of an empty int8": lambda t: t.median(t.zeros(0, 5, dtype=t.int8)),
+    "median of an empty long": lambda t: t.median(t.zeros(0, dtype=t.long)),
+    "median of an empty bool": lambda t: t.median(t.zeros(0, dtype=t.bool)),
+    "median of a bool": lambda t: t.median(t.ones(2, dtype=t.bool)),
+    "nanmedian of an empty int16": lambda t: t.nanmedian(t.zeros(0, dtype=t.int16)),
+    "kthvalue of a 0-d, k=0": lambda t: t.kthvalue(t.tensor(3, dtype=t.uint8), 0),
+    "kthvalue of a 0-d, k=2": lambda t: t.kthvalue(t.tensor(3.), 2, 0),
+    "kthvalue of a 0-d bool": lambda t: t.kthvalue(t.tensor(True), 1),
+    "kthvalue of a bool, k too big": lambda t: t.kthvalue(t.ones(3, 2, dtype=t.bool), 4, 0),
+    "kthvalue of a bool, empty dim": lambda t: t.kthvalue(t.ones(2, 0, dtype=t.bool), 1),
+    "histc of ints, max < min": lambda t: t.histc(t.arange(3), bins=3, min=3, max=-3),
+    "histc of ints, no bins": lambda t: t.histc(t.arange(3), bins=0),
+    "histc of ints, infinite range": lambda t: t.histc(t.arange(3), bins=3, min=float("inf")),
+    "histc of bools, max < min": lambda t: t.histc(t.ones(3, dtype=t.bool), 3, 3, -3),
+    "histc of empty uint8": lambda t: t.histc(t.zeros(0, dtype=t.uint8), 3, 0, 0),
+    "histc of empty complex": lambda t: t.histc(t.zeros(0, dtype=t.complex64), 3, 0, 0),
+    "histc, infinite and reversed": lambda t: t.histc(t.ones(3), 3, float("inf"), -3),
+    "histc float32 range from the data": lambda t: t.histc(t.tensor([3.3]), bins=10),
+    "histc float16": lambda t: t.histc(t.tensor([-1.2], dtype=t.float16), bins=10, min=1, max=1),
+    "histc bfloat16 edges in bfloat16": lambda t: t.histc(
+        t.tensor([-2.2, 0.9, 1.7, -2.6, -0.7], dtype=t.bfloat16), bins=5, min=-1.3, max=1.7),
+}
+
+
+@pytest.mark.parametrize("case", list(_COUNT))
+def test_counting_and_order_statistics_edges_like_torch(case):
+    assert _outcome(lambda: _COUNT[case](ember)) == _outcome(lambda: _COUNT[case](torch))
+
+
+_ISIN = {
+    "bool elements": lambda t: t.isin(t.tensor([True]), t.tensor([1])),
+    "bool test elements": lambda t: t.isin(t.tensor([1]), t.tensor([True])),
+    "bool scalar": lambda t: t.isin(t.tensor([1]), True),
+    "complex": lambda t: t.isin(t.tensor([1j]), t.tensor([1])),
+    "complex scalar": lambda t: t.isin(t.tensor([1]), 1j),
+    "bfloat16 and int16": lambda t: t.isin(t.tensor([1., 2.5, 3], dtype=t.bfloat16),
+                                           t.arange(45, dtype=t.int16).reshape(5, 3, 3)),
+    "bfloat16 and float16": lambda t: t.isin(t.tensor([1., 2.], dtype=t.bfloat16),
+                                             t.tensor(1., dtype=t.float16)),
+    "scalar, few tests: its dtype is theirs": lambda t: t.isin(1.0001, t.ones(9, dtype=t.float16)),
+    "scalar, many tests: sorted in double": lambda t: t.isin(1.0001,
+                                                             t.ones(10, dtype=t.float16)),
+    "scalar test": lambda t: t.isin(t.ones(3, dtype=t.float16), 1.0001),
+    "assume_unique with repeats (sorted path)": lambda t: t.isin(
+        t.tensor([[1., 3], [1, 0], [1, 2.5]], dtype=t.float64),
+        t.tensor([[1, 0, 4], [1, 1, 2], [3, 3, 3], [0, 0, 0]], dtype=t.uint8),
+        assume_unique=True),
+    "assume_unique inverted": lambda t: t.isin(t.tensor([1, 1, 2, 5]), t.arange(12) % 4,
+                                               assume_unique=True, invert=True),
+}
+
+
+@pytest.mark.parametrize("case", list(_ISIN))
+def test_isin_dtypes_and_paths_like_torch(case):
+    assert _outcome(lambda: _ISIN[case](ember)) == _outcome(lambda: _ISIN[case](torch))
+
+
+def _nan_mix(t, dtype):
+    return t.tensor([_NAN, 0., _NAN, -1, _NAN, -3, -3, _NAN, 2, _NAN, _NAN, 0, 1, 3, 2, 1, 0, 0,
+                     3, -2, 2], dtype=getattr(t, dtype))
+
+
+_UNIQUE = {
+    "float16 NaNs numbered as torch's sort leaves them": lambda t: t.unique(
+        _nan_mix(t, "float16"), return_inverse=True, return_counts=True),
+    "float32 NaNs": lambda t: t.unique(_nan_mix(t, "float32"), return_inverse=True),
+    "bfloat16 NaNs": lambda t: t.unique(_nan_mix(t, "bfloat16"), return_inverse=True,
+                                        return_counts=True),
+    "signed zeros": lambda t: t.unique(t.tensor([0.0, -0.0, 1, -0.0, 0.0] * 5),
+                                       return_inverse=True, return_counts=True),
+    "rows with NaN": lambda t: t.unique(t.tensor([[1, _NAN], [1, 2.], [1, _NAN]]), dim=0,
+                                        return_inverse=True, return_counts=True),
+    "1-d dim=0 with NaN": lambda t: t.unique(t.tensor([_NAN, -1, float("inf"), _NAN],
+                                                      dtype=t.float16), dim=0),
+    "rows of signed zeros": lambda t: t.unique(t.tensor([0.0, -0.0, 1, -0.0, 0.0] * 5)
+                                               .reshape(-1, 1), dim=0),
+    "columns with NaN": lambda t: t.unique(
+        t.tensor([[0.2, 0.4, 0.5, _NAN], [_NAN, -2.1, _NAN, _NAN], [_NAN, _NAN, -3.2, 1.5]]),
+        dim=-1, return_counts=True),
+    "consecutive": lambda t: t.unique_consecutive(t.tensor([0.0, -0.0, _NAN, _NAN, 1]),
+                                                  return_inverse=True, return_counts=True),
+}
+
+
+@pytest.mark.parametrize("case", list(_UNIQUE))
+def test_unique_orders_ties_and_nans_as_torch(case):
+    assert _outcome(lambda: _UNIQUE[case](ember)) == _outcome(lambda: _UNIQUE[case](torch))
+
+
+_QUANTILE = {
+    "flattened ties": (lambda t, x: t.quantile(x, 0.75, interpolation="midpoint"),
+                       [[1., 1, 0, 2, 2], [-2, -1, 0, 1, -1], [0, -2, 1, 1, 1], [-1, -2, -2, 0, -2]]),
+    "nanquantile max tie": (lambda t, x: t.nanquantile(x, 1.0, interpolation="midpoint"),
+                            [[-2., -2, 2, 1, 0], [1, -1, -2, -2, 2], [-1, -2, -1, 2, -1],
+                             [-2, 0, 0, -1, -1]]),
+    "NaN at torch's sorted end": (lambda t, x: t.quantile(x, 0.75, interpolation="higher"),
+                                  [[-2., _NAN, -2, -2, -2], [_NAN, 2, -2, -1, -1],
+                                   [-1, 0, _NAN, 1, -1], [-1, -1, -1, _NAN, 2]]),
+    "all-NaN column: its first NaN": (lambda t, x: t.nanquantile(x, 0.5, 0,
+                                                                 interpolation="lower"),
+                                      [[0., _NAN], [_NAN, _NAN]]),
+}
+
+
+@pytest.mark.parametrize("case", list(_QUANTILE))
+def test_quantile_grad_follows_torchs_sort(case):
+    fn, data = _QUANTILE[case]
+    assert _grad_outcome(ember, fn, data) == _grad_outcome(torch, fn, data)
