@@ -254,6 +254,10 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
                            f"{B.shape[-2]}x{B.shape[-1]})")
     if B.dtype != A.dtype:          # torch casts B to A's dtype (float64 and complex too)
         B = B.to(A.dtype)
+    if T.shape[:-2] != B.shape[:-2]:    # B is always matrices: solve must not take it as vectors
+        import numpy as np
+        batch = tuple(np.broadcast_shapes(T.shape[:-2], B.shape[:-2]))
+        T, B = T.expand(batch + T.shape[-2:]), B.expand(batch + B.shape[-2:])
     try:
         X = solve(T, B, left=left)
     except LinAlgError:            # a zero on the diagonal: trsm's inf and nan, as torch gives
