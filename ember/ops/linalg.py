@@ -1052,7 +1052,8 @@ def _factorized(xp, fn, name, a, kind):
     from . import linalg_info as info
     try:
         r = fn()
-        if not _is_cupy(xp) or bool(xp.isfinite(r).all()):
+        # CuPy never raises, NumPy's Cholesky not for a NaN: LAPACK's potrf stops at one
+        if not (_is_cupy(xp) or kind == "cholesky") or bool(xp.isfinite(r).all()):
             return r
     except np.linalg.LinAlgError:
         r = None
@@ -1061,7 +1062,7 @@ def _factorized(xp, fn, name, a, kind):
     else:
         infos = info.lu_info(a)
         template = info.SINGULAR_INV if kind == "inv" else info.SINGULAR_SOLVE
-    if r is not None and not infos.any():       # CuPy: nan/inf came in, nothing failed
+    if r is not None and not infos.any():       # nan/inf came in, nothing failed
         return r
     raise LinAlgError(info.message(name, a.ndim, infos, template)) from None
 
