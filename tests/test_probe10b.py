@@ -216,3 +216,68 @@ _QUANTILE = {
 def test_quantile_grad_follows_torchs_sort(case):
     fn, data = _QUANTILE[case]
     assert _grad_outcome(ember, fn, data) == _grad_outcome(torch, fn, data)
+
+
+# ---- distributions ---------------------------------------------------------------------------
+def _mvn_precision(t):
+    A = t.tensor([[[0.3, -1.2], [0.8, 0.4]], [[1.5, 0.2], [-0.7, 0.9]]], dtype=t.float64)
+    P = A @ A.mT + t.eye(2, dtype=t.float64)
+    return t.distributions.MultivariateNormal(t.zeros(1, 2, dtype=t.float64), precision_matrix=P)
+
+
+_DIST = {
+    "MVN precision batch: scale_tril": lambda t: _mvn_precision(t).scale_tril,
+    "MVN precision batch: entropy": lambda t: _mvn_precision(t).entropy(),
+    "MVN precision batch: log_prob": lambda t: _mvn_precision(t).log_prob(
+        t.tensor([[0.5, -1.0], [2.0, 0.1]], dtype=t.float64)),
+    "GeneralizedPareto float64 log_prob": lambda t: t.distributions.GeneralizedPareto(
+        t.tensor(0., dtype=t.float64), t.tensor(1., dtype=t.float64),
+        t.tensor(0.5, dtype=t.float64)).log_prob(t.tensor(2.5, dtype=t.float64)),
+    "GeneralizedPareto float64 icdf": lambda t: t.distributions.GeneralizedPareto(
+        t.tensor(0., dtype=t.float64), t.tensor(1., dtype=t.float64),
+        t.tensor(0.5, dtype=t.float64)).icdf(t.tensor(0.3, dtype=t.float64)),
+    "cholesky of a NaN matrix": lambda t: t.linalg.cholesky(t.tensor([[1., 0], [0, float("nan")]])),
+    "cholesky_ex of a NaN matrix": lambda t: t.linalg.cholesky_ex(
+        t.tensor([[float("nan"), 0], [0, 1.]])),
+    "MVN with a NaN covariance": lambda t: t.distributions.MultivariateNormal(
+        t.zeros(2), t.tensor([[1., float("nan")], [float("nan"), 2.]]), validate_args=False).loc,
+    "positive_definite: cholesky's verdict": lambda t: t.distributions.constraints
+    .positive_definite.check(t.tensor([[[1., 0], [0, float("nan")]], [[2., 1], [1, 2]]])),
+    "positive_definite of an infinite matrix": lambda t: t.distributions.constraints
+    .positive_definite.check(t.tensor([[float("inf"), 0], [0, 1.]], dtype=t.float64)),
+}
+
+
+@pytest.mark.parametrize("case", list(_DIST))
+def test_distribution_probes_like_torch(case):
+    assert _outcome(lambda: _DIST[case](ember)) == _outcome(lambda: _DIST[case](torch))
+
+
+@pytest.mark.parametrize("left", [True, False])
+def test_solve_triangular_takes_b_as_matrices_broadcasting_batches_like_torch(left):
+    import numpy as np
+    A = [[[2., 0], [1, 3]], [[1., 0], [4, 5]]]
+    for a, b in ((A, [[1., 2], [3, 4]]), (A[0], [[[1., 2], [3, 4]]] * 3)):
+        e = ember.linalg.solve_triangular(ember.tensor(a), ember.tensor(b), upper=False, left=left)
+        t = torch.linalg.solve_triangular(torch.tensor(a), torch.tensor(b), upper=False,
+                                          left=left)
+        assert e.shape == t.shape
+        assert np.allclose(e.numpy(), t.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_igamma_input_derivative_is_not_implemented_error_like_torch():
+    def run(lib):
+        a = lib.tensor([1., 2.], requires_grad=True)
+        return lib.distributions.Gamma(a, 1.).cdf(lib.tensor([0.5, 1.])).sum().backward()
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+    assert _outcome(lambda: run(ember))[0] == "NotImplementedError"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_von_mises_samples_are_torchs(dtype):
+    def run(lib):
+        lib.manual_seed(3)
+        d = lib.distributions.VonMises(lib.tensor([0.5, -1.0, 2.0], dtype=getattr(lib, dtype)),
+                                       lib.tensor([0.3, 1.5, 4.0], dtype=getattr(lib, dtype)))
+        return d.sample((4,))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -567,7 +567,7 @@ def _no_input_grad(name):
 
     @guard.vjp
     def _(xp, g):
-        raise RuntimeError(f"the derivative for '{name}: input' is not implemented.")
+        raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
     return _make_unary(guard)
 
 
