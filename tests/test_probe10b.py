@@ -281,3 +281,47 @@ def test_von_mises_samples_are_torchs(dtype):
                                        lib.tensor([0.3, 1.5, 4.0], dtype=getattr(lib, dtype)))
         return d.sample((4,))
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+# ---- utils.data (multinomial under WeightedRandomSampler) ---------------------------------------
+_NAN_INF = (float("nan"), float("inf"))
+
+_MULTINOMIAL = {
+    "empty, with replacement": lambda t: t.multinomial(t.tensor([]), 3, True),
+    "empty, without": lambda t: t.multinomial(t.tensor([]), 3, False),
+    "no samples": lambda t: t.multinomial(t.tensor([]), 0, False),
+    "empty, one sample": lambda t: t.multinomial(t.tensor([]), 1, True),
+    "empty rows, one sample": lambda t: t.multinomial(t.zeros(2, 0), 1, True),
+    "no rows": lambda t: t.multinomial(t.zeros(0, 3), 2, True),
+    "empty rows, with replacement": lambda t: t.multinomial(t.zeros(2, 0), 2, True),
+    "negative entry, with replacement": lambda t: t.multinomial(t.tensor([1., -1, 2]), 2, True),
+    "inf entry, with replacement": lambda t: t.multinomial(t.tensor([1., _NAN_INF[1], 2]), 2,
+                                                           True),
+    "nan entry, with replacement": lambda t: t.multinomial(t.tensor([1., _NAN_INF[0], 2]), 2,
+                                                           True),
+    "zero row before a bad one": lambda t: t.multinomial(t.tensor([[0., 0], [1, -1]]), 2, True),
+    "bad row before a zero one": lambda t: t.multinomial(t.tensor([[1., -1], [0, 0]]), 2, True),
+    "nan entry, one sample": lambda t: t.multinomial(t.tensor([1., _NAN_INF[0]]), 1, True),
+    "integer 0-d": lambda t: t.multinomial(t.tensor(1), 1, True),
+    "negative count": lambda t: t.multinomial(t.tensor([1., 2]), -1, True),
+    "zero count before a bad entry": lambda t: t.multinomial(t.tensor([-1., 2]), 0, True),
+    "zero row, without replacement": lambda t: t.multinomial(t.tensor([[1., 2], [0, 0]]), 1),
+    "weighted sampler of nothing": lambda t: list(t.utils.data.WeightedRandomSampler(
+        t.tensor([], dtype=t.float64), 3, generator=t.Generator().manual_seed(1))),
+    "weighted sampler of nothing, no replacement": lambda t: list(
+        t.utils.data.WeightedRandomSampler([], 3, replacement=False)),
+}
+
+
+@pytest.mark.parametrize("case", list(_MULTINOMIAL))
+def test_multinomial_checks_in_torchs_order(case):
+    assert _outcome(lambda: _MULTINOMIAL[case](ember)) == _outcome(lambda: _MULTINOMIAL[case](torch))
+
+
+def test_multinomial_samples_still_torchs():
+    def run(lib):
+        g = lib.Generator().manual_seed(7)
+        p = lib.tensor([[0.1, 0.5, 0.4], [0.3, 0.3, 0.4]])
+        return (lib.multinomial(p, 5, True, generator=g), lib.multinomial(p, 2, generator=g),
+                lib.multinomial(p[0], 1, True, generator=g))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
