@@ -325,3 +325,48 @@ def test_multinomial_samples_still_torchs():
         return (lib.multinomial(p, 5, True, generator=g), lib.multinomial(p, 2, generator=g),
                 lib.multinomial(p[0], 1, True, generator=g))
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+# ---- histogram / histogramdd: torch's checks in torch's order ----------------------------------
+_HIST = {
+    "one edge": lambda t: t.histogram(t.ones(3), t.tensor([1.])),
+    "no edges": lambda t: t.histogram(t.ones(3), t.tensor([])),
+    "2-d edges": lambda t: t.histogram(t.ones(3), t.ones(2, 2)),
+    "0-d edges": lambda t: t.histogram(t.ones(3), t.tensor(1.)),
+    "dd: one edge in dim 1": lambda t: t.histogramdd(t.ones(3, 2), [t.tensor([0., 2]),
+                                                                     t.tensor([1.])]),
+    "dd: no edges in dim 1": lambda t: t.histogramdd(t.ones(3, 2), [t.tensor([0., 2]),
+                                                                     t.tensor([])]),
+    "edges of another dtype": lambda t: t.histogram(t.ones(3), t.tensor([1.], dtype=t.float64)),
+    "decreasing edges": lambda t: t.histogram(t.ones(3), t.tensor([2., 1.])),
+    "repeated edges": lambda t: t.histogram(t.tensor([0., 1, 2, 3, 4]), t.tensor([0., 1, 1, 4])),
+    "int edges, one": lambda t: t.histogram(t.ones(3, dtype=t.int32), t.tensor([1], dtype=t.int32)),
+    "weight of another length": lambda t: t.histogram(t.ones(3), t.tensor([0., 2]),
+                                                      weight=t.ones(2)),
+    "weight of another dtype": lambda t: t.histogram(t.ones(3), 2,
+                                                     weight=t.ones(3, dtype=t.float64)),
+    "dd: too few edge lists": lambda t: t.histogramdd(t.ones(3, 2), [t.tensor([0., 2])]),
+    "dd: too few bin counts": lambda t: t.histogramdd(t.ones(3, 2), [2]),
+    "dd: weight shape": lambda t: t.histogramdd(t.ones(3, 2), 2, weight=t.ones(3, 1)),
+    "dd: 1-d input": lambda t: t.histogramdd(t.ones(3), 2),
+    "dd: bins -2": lambda t: t.histogramdd(t.ones(3, 1), [-2]),
+    "dd: bins -1": lambda t: t.histogramdd(t.ones(3, 1), [-1]),
+    "range reversed": lambda t: t.histogram(t.ones(3), 2, range=(1., 0.)),
+    "range infinite": lambda t: t.histogram(t.ones(3), 2, range=(0., float("inf"))),
+    "dd: range of the wrong length": lambda t: t.histogramdd(t.ones(3, 2), 2, range=[0., 1.]),
+    "data with NaN": lambda t: t.histogram(t.tensor([1., float("nan")]), 2),
+    "data with inf": lambda t: t.histogram(t.tensor([1., float("inf")]), 2),
+    "no data: edges 0 to 1": lambda t: t.histogram(t.ones(0), 2),
+    "float16 with a range": lambda t: t.histogram(t.ones(3, dtype=t.float16), 2, range=(0., 2.)),
+    "float16 without": lambda t: t.histogram(t.ones(3, dtype=t.float16), 2),
+    "ints with a range": lambda t: t.histogram(t.ones(3, dtype=t.int32), 2, range=(0., 2.)),
+    "bools with edges": lambda t: t.histogram(t.ones(3, dtype=t.bool),
+                                              t.tensor([0, 1], dtype=t.bool)),
+    "density with weights": lambda t: t.histogram(t.tensor([0., 1, 2, 3, 4]), 3, density=True,
+                                                  weight=t.tensor([1., 2, 0, 1, 1])),
+}
+
+
+@pytest.mark.parametrize("case", list(_HIST))
+def test_histogram_checks_and_bins_like_torch(case):
+    assert _outcome(lambda: _HIST[case](ember)) == _outcome(lambda: _HIST[case](torch))
