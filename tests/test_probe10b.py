@@ -370,3 +370,53 @@ _HIST = {
 @pytest.mark.parametrize("case", list(_HIST))
 def test_histogram_checks_and_bins_like_torch(case):
     assert _outcome(lambda: _HIST[case](ember)) == _outcome(lambda: _HIST[case](torch))
+
+
+# ---- out= structseqs, searchsorted's out and dispatch, aminmax's empty dim, histc's out --------
+def _out_types(lib):
+    x = lib.tensor([[3., 1, 2], [0, 5, 4]])
+
+    def V():
+        return lib.empty(0)
+
+    def Ix():
+        return lib.empty(0, dtype=lib.long)
+    outs = [lib.sort(x, out=(V(), Ix())), lib.topk(x, 2, out=(V(), Ix())),
+            lib.max(x, 1, out=(V(), Ix())), lib.kthvalue(x, 1, out=(V(), Ix())),
+            lib.median(x, 1, out=(V(), Ix())), lib.mode(x, 1, out=(V(), Ix())),
+            lib.cummax(x, 1, out=(V(), Ix())), lib.aminmax(x, dim=1, out=(V(), V())),
+            lib.histogram(x.reshape(-1), 2, out=(V(), V())),
+            lib.histogram(x.reshape(-1), lib.tensor([0., 2, 5]), out=(V(), V())),
+            lib.frexp(x, out=(V(), lib.empty(0, dtype=lib.int32)))]
+    return [repr(o).replace("ember", "torch") for o in outs]
+
+
+def test_out_variants_return_torchs_out_structseqs():
+    assert _out_types(ember) == _out_types(torch)
+    assert type(ember.sort(ember.ones(2), out=(ember.empty(0), ember.empty(0, dtype=ember.long)))
+                ).__name__ == "sort_out"
+
+
+_OUTS = {
+    "searchsorted out of the wrong dtype": lambda t: t.searchsorted(
+        t.tensor([1., 2]), t.tensor([1.5]), out=t.zeros(1, dtype=t.int32)),
+    "bucketize out, out_int32": lambda t: t.bucketize(t.tensor([1.5]), t.tensor([1., 2]),
+                                                      out_int32=True, out=t.zeros(1, dtype=t.int32)),
+    "searchsorted of complex": lambda t: t.searchsorted(t.tensor([1j]), t.zeros(2, dtype=t.complex64)),
+    "searchsorted with a complex scalar": lambda t: t.searchsorted(t.tensor([1, 2]), 1j),
+    "searchsorted of nothing in bools": lambda t: t.searchsorted(t.tensor([True]),
+                                                                 t.zeros(0, dtype=t.bool)),
+    "searchsorted bool with a bool scalar": lambda t: t.searchsorted(t.tensor([True, False]), True),
+    "aminmax over an empty dim": lambda t: t.aminmax(t.zeros(0, 3), dim=-2),
+    "aminmax of nothing": lambda t: t.aminmax(t.zeros(0, 3)),
+    "aminmax keeping an empty dim": lambda t: t.aminmax(t.zeros(3, 0), dim=0),
+    "histc out of another dtype": lambda t: t.histc(t.tensor([1., 2, 3]), bins=0,
+                                                    out=t.zeros(3, dtype=t.float64)),
+    "histogram edges out of another dtype": lambda t: t.histogram(
+        t.tensor([1., 2, 3]), 3, out=(t.zeros(3), t.zeros(4, dtype=t.float64))),
+}
+
+
+@pytest.mark.parametrize("case", list(_OUTS))
+def test_out_and_dispatch_checks_like_torch(case):
+    assert _outcome(lambda: _OUTS[case](ember)) == _outcome(lambda: _OUTS[case](torch))

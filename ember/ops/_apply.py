@@ -776,7 +776,8 @@ def _finish(result, out, name=None, exact=False):
 
 def _finish_tuple(results, out, name, cls=tuple):
     """`out=(values, indices)` of a multi-output op (sort, topk, max(dim)...): each result goes
-    through `_finish` with an exact dtype; `cls` of the given tensors is returned."""
+    through `_finish` with an exact dtype; `cls` of the given tensors is returned (its `_out`
+    twin for a torch.return_types class, as torch returns sort_out, max_out...)."""
     if out is None:
         return cls(*results)
     if not isinstance(out, (tuple, list)):
@@ -795,7 +796,8 @@ def _finish_tuple(results, out, name, cls=tuple):
         if o.arr.dtype != r.arr.dtype:
             raise RuntimeError(f"Found dtype {_tname(o.arr.dtype)} but expected "
                                f"{_tname(r.arr.dtype)}")
-    return cls(*(_finish(r, o, name, True) for r, o in zip(results, out)))
+    from ..return_types import out_variant
+    return out_variant(cls)(*(_finish(r, o, name, True) for r, o in zip(results, out)))
 
 
 def _can_write(src, dst):

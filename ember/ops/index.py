@@ -1809,8 +1809,17 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     vals = xp.asarray(input) if scalar else input.arr
     s = seq.arr
     _searchsorted_checks(seq, vals, sorter)
-    if s.dtype == bool and vals.dtype == bool:       # torch dispatches on the common dtype
-        raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
+    odt = np.int32 if out_int32 else np.int64
+    if out is not None and out.arr.dtype != odt:
+        raise RuntimeError("torch.searchsorted(): output tensor's dtype is wrong, it can only be "
+                           "Int(int32) or Long(int64) depending on whether out_int32 flag is "
+                           f"True, but we got output tensor's dtype {_dtype_name(out.arr.dtype)} "
+                           f"and out_int32 flag is {bool(out_int32)}")
+    if not vals.size:
+        return _finish(_new(xp.zeros(vals.shape, odt), seq.be), out, "searchsorted", True)
+    common = _dtype.result_type(seq, input)     # torch dispatches on it
+    if common.kind in (_dtype._BOOL, _dtype._COMPLEX):
+        raise not_implemented("searchsorted_out_cpu", common.np)
     for name, t in (("input value", None if scalar else input), ("boundary", seq),
                     ("sorter", sorter)):
         if t is not None and not t.is_contiguous():
@@ -1822,12 +1831,12 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     if sorter is not None:
         s = xp.take_along_axis(s, sorter.arr, -1)
     # torch compares in the common dtype (the input a wrapped number when it is a scalar)
-    s, vals = _dtype.as_common(s, vals, _dtype.result_type(seq, input))
+    s, vals = _dtype.as_common(s, vals, common)
     rows = math.prod(s.shape[:-1])
     res = _binary_search(xp, s.reshape(rows, s.shape[-1]),
                          vals.reshape(1, vals.size) if s.ndim == 1 else
                          vals.reshape(rows, vals.shape[-1]), right)
-    res = res.reshape(vals.shape).astype(np.int32 if out_int32 else np.int64)
+    res = res.reshape(vals.shape).astype(odt)
     return _finish(_new(res, seq.be), out, "searchsorted", True)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from .._dtype import DEFAULT, result_type as _result_type, through_float
 from .._kernel_dtypes import int_scalar, not_implemented, tname as _tname
 from .._tensor import Tensor, _new
+from ..return_types import out_variant
 from . import _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
     shape as _S
@@ -206,7 +207,7 @@ def frexp(input, *, out=None):
     if out is not None:
         _finish(m, out[0], "frexp")
         _finish(e, out[1], "frexp")
-        return _FrexpResult(out[0], out[1])
+        return out_variant(_FrexpResult)(out[0], out[1])
     return _FrexpResult(m, e)
 
 
@@ -342,11 +343,10 @@ def renorm(input, p, dim, maxnorm, *, out=None):
 def histc(input, bins=100, min=0, max=0, *, out=None):
     _tensor_arg("histc", input)
     a = input.arr
-    # torch's order: the bin count, the range (from the data where min == max), then the
-    # edges made in the input's dtype (linspace), then the histogram kernel
-    if bins <= 0:
-        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
-                           "dimension 0")
+    # torch's order: the out dtype and bin count, the range (from the data where min == max),
+    # then the edges made in the input's dtype (linspace), then the histogram kernel
+    from .signal import _prepare_out
+    _prepare_out(a.dtype, [bins], None if out is None else (out,))
     xp = input.be.xp
     lo, hi = float(min), float(max)
     if lo == hi and a.size:

@@ -470,10 +470,12 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
     nd = tensor_ndim("aminmax", input)
     if dim is not None:
         _wrap_dim(_int_dim("aminmax", dim), nd)
-    if input.arr.size == 0 and (dim is None or input.arr.shape[_wrap_dim(dim, input.ndim)] == 0):
-        raise (RuntimeError if dim is None else IndexError)(
-            "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
-            "identity.")
+    if input.arr.size == 0 and dim is None:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    if dim is not None and nd and input.arr.shape[_wrap_dim(dim, nd)] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {_wrap_dim(dim, nd)} to have non-zero "
+                         "size.")
     if input.arr.dtype.kind == "c":
         raise NotImplementedError(f'"aminmax_cpu" not implemented for '
                                   f"'{_tname(input.arr.dtype)}'")

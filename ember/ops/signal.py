@@ -22,7 +22,7 @@ from . import creation as _C
 from . import elementwise as _E
 from . import reduce as _R
 from . import shape as _S
-from ._apply import _finish, tensor_arg as _tensor_arg
+from ._apply import _finish, _finish_tuple, tensor_arg as _tensor_arg
 from ._apply import make_unary as _make_unary
 from ._registry import op as _op
 from .random import rng_for as _rng_for
@@ -349,7 +349,7 @@ def _outer_edges(pts, rng, dt):
     return lo, hi
 
 
-def _hist_check_inputs(a, edges, weight, nd):
+def _hist_check_inputs(a, edges, weight, nd, out=None):
     """torch's histogramdd_check_inputs (edges: the bin edge arrays), then prepare_out's count."""
     if len(edges) != nd:
         raise RuntimeError(f"torch.histogramdd: expected {nd} sequences of bin edges for a {nd}-"
@@ -376,17 +376,26 @@ def _hist_check_inputs(a, edges, weight, nd):
                                f"the same shape as the input tensor excluding its innermost "
                                f"dimension, but got input with shape {list(a.shape)} and weight "
                                f"with shape {list(w.shape)}")
-    _bins_positive([e.size - 1 for e in edges])
+    _prepare_out(a.dtype, [e.size - 1 for e in edges], out)
 
 
-def _bins_positive(counts):
+def _prepare_out(dt, counts, out=None):
+    """torch's histogramdd_prepare_out: the out tensors' dtypes (out: (hist, edges...), (hist,)
+    for histc, or None), then the bin counts."""
+    if out is not None and out[0].arr.dtype != dt:
+        raise RuntimeError(f"torch.histogram: input tensor and hist tensor should have the same "
+                           f"dtype, but got input {cname(dt)} and hist {cname(out[0].arr.dtype)}")
     for k, b in enumerate(counts):
+        if out is not None and len(out) > k + 1 and out[k + 1].arr.dtype != dt:
+            raise RuntimeError(f"torch.histogram: input tensor and bin_edges tensor should have "
+                               f"the same dtype, but got input {cname(dt)} and bin_edges "
+                               f"{cname(out[k + 1].arr.dtype)} for dimension {k}")
         if b <= 0:
             raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {b} for dimension "
                                f"{k}")
 
 
-def _hist_nd(name, x, bins, rng, weight, density, nd):
+def _hist_nd(name, x, bins, rng, weight, density, nd, out=None):
     """torch's histogramdd, its checks in its order: edge tensors are checked as given; bin
     counts get their outer edges (range or data), then linspace's edges in x's dtype."""
     xp = x.be.xp
@@ -409,7 +418,7 @@ def _hist_nd(name, x, bins, rng, weight, density, nd):
                                 f"(Tensor, {type(b).__name__})")
         bins = [int(b) for b in bins]
         if name == "histogram":
-            _bins_positive(bins)
+            _prepare_out(dt, bins, out)
         lo, hi = _outer_edges(pts, rng, dt)
         if len(bins) != nd:
             raise RuntimeError("histogramdd: The size of bins must be equal to the innermost "
@@ -423,7 +432,7 @@ def _hist_nd(name, x, bins, rng, weight, density, nd):
             raise RuntimeError("number of steps must be non-negative")
         edges = [_C._linspace_values(xp, lo[k], hi[k], bins[k] + 1, x.dtype) if bins[k] >= 0
                  else xp.zeros(0, dt) for k in range(nd)]
-    _hist_check_inputs(pts, edges, weight, nd)
+    _hist_check_inputs(pts, edges, weight, nd, out)
     if dt.kind not in "fV":
         raise not_implemented("histogram_cpu", dt)
     w = None if weight is None else weight.arr.reshape(-1)
@@ -465,12 +474,10 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     if weight is not None:          # torch flattens both
         _tensor_arg("histogram", weight, "weight", None)
         weight = weight.reshape(-1)
-    h, e = _hist_nd("histogram", input.reshape(-1, 1), bins, range, weight, density, 1)
+    h, e = _hist_nd("histogram", input.reshape(-1, 1), bins, range, weight, density, 1, out)
     h = h.reshape(-1)
     if out is not None:
-        _finish(h, out[0], "histogram")
-        _finish(e[0], out[1], "histogram")
-        return _Histogram(out[0], out[1])
+        return _finish_tuple((h, e[0]), out, "histogram", _Histogram)
     return _Histogram(h, e[0])
 
 
