@@ -653,7 +653,8 @@ def _div_grad(xp, g, a, b):
         ga = (g.astype(np.float32) / b).astype(g.dtype)
     else:
         ga = g / b
-    return ga, (-ga * a / b if _has_shape(b) else None)
+    # torch's div_tensor_other_backward: -grad * ((self / other) / other)
+    return ga, (-g * ((a / b) / b) if _has_shape(b) else None)
 
 
 _div = _binary("div", lambda xp, a, b: a / b, _holo(_div_grad), check=_to_float_pair("div"),

@@ -1561,6 +1561,11 @@ def _unstable_argsort(xp, x, dim, descending):
     """torch's CPU sort without `stable`: libstdc++'s std::sort, which moves equal values about
     once a row is over 16 long (but sorts 1-d integer tensors of 32768 or more ascending with
     a stable radix sort).  A stable sort, with the rows holding equal values redone its way."""
+    if xp is not np:
+        from ..autograd.higher_order import _raw
+        raw = _raw(x)
+        if isinstance(raw, np.ndarray):     # double backward's namespace over NumPy: the same
+            return _unstable_argsort(np, raw, dim, descending)     # order as the forward's
     i = _argsort(xp, x, dim, descending)
     n = x.shape[dim]
     if (xp is not np or n <= 16 or x.strides[dim] == 0
