@@ -456,3 +456,60 @@ def test_double_backward_through_sort_and_quantile_with_ties():
         g2, = lib.autograd.grad(lib.quantile(x, 0.3), x, create_graph=True)
         return i, g, gg, g2
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+# ---- linalg out= (found while checking the _out structseqs): written, not ignored --------------
+def _linalg_outs(lib):
+    import warnings
+    A = lib.tensor([[4., 1], [1, 3]])
+
+    def V():
+        return lib.empty(0)
+
+    def I32():
+        return lib.empty(0, dtype=lib.int32)
+    calls = [(lambda o: lib.linalg.inv_ex(A, out=o), (V(), I32())),
+             (lambda o: lib.linalg.cholesky_ex(A, out=o), (V(), I32())),
+             (lambda o: lib.linalg.solve_ex(A, A, out=o), (V(), I32())),
+             (lambda o: lib.linalg.slogdet(A, out=o), (V(), V())),
+             (lambda o: lib.linalg.eigh(A, out=o), (V(), V())),
+             (lambda o: lib.linalg.qr(A, out=o), (V(), V())),
+             (lambda o: lib.linalg.svd(A, out=o), (V(), V(), V())),
+             (lambda o: lib.linalg.eig(A, out=o), (lib.empty(0, dtype=lib.complex64),
+                                                    lib.empty(0, dtype=lib.complex64))),
+             (lambda o: lib.linalg.lu_factor(A, out=o), (V(), I32())),
+             (lambda o: lib.linalg.lu_factor_ex(A, out=o), (V(), I32(), I32())),
+             (lambda o: lib.linalg.lu(A, out=o), (V(), V(), V())),
+             (lambda o: lib.geqrf(A, out=o), (V(), V())),
+             (lambda o: lib.triangular_solve(A, A, out=o), (V(), V())),
+             (lambda o: lib.lu_unpack(*lib.linalg.lu_factor(A), out=o), (V(), V(), V())),
+             (lambda o: lib.svd(A, out=o), (V(), V(), V())),
+             (lambda o: lib.qr(A, out=o), (V(), V())),
+             (lambda o: lib.linalg.eigvals(A, out=o[0]), (lib.empty(0, dtype=lib.complex64),)),
+             (lambda o: lib.lu_solve(A, *lib.linalg.lu_factor(A), out=o[0]), (V(),)),
+             (lambda o: lib.linalg.lu_solve(*lib.linalg.lu_factor(A), A, out=o[0]), (V(),)),
+             (lambda o: lib.cholesky_solve(A, A, out=o[0]), (lib.empty(0, dtype=lib.float64),)),
+             (lambda o: lib.cholesky_inverse(A, out=o[0]), (V(),))]
+    res = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fn, outs in calls:
+            r = fn(outs)
+            res.append((repr(r).replace("ember", "torch"), [repr(o).replace("ember", "torch")
+                                                             for o in outs]))
+    return res
+
+
+def test_linalg_out_tensors_are_written_like_torch():
+    assert _linalg_outs(ember) == _linalg_outs(torch)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.linalg.inv_ex(t.eye(2), out=(t.empty(0, dtype=t.float64),
+                                              t.empty(0, dtype=t.int32))),
+    lambda t: t.linalg.eigh(t.eye(2), out=(t.empty(0), t.empty(0, dtype=t.int64))),
+    lambda t: t.linalg.lu_factor(t.eye(2), out=(t.empty(0), t.empty(0, dtype=t.int64))),
+    lambda t: t.lu_solve(t.eye(2), *t.linalg.lu_factor(t.eye(2)), out=t.empty(0, dtype=t.float64)),
+])
+def test_linalg_out_dtype_errors_like_torch(call):
+    assert _outcome(lambda: call(ember)) == _outcome(lambda: call(torch))

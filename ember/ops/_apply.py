@@ -8,7 +8,7 @@ from weakref import ref as _weakref
 import numpy as np
 
 from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine, through_float
-from .._kernel_dtypes import tname as _tname
+from .._kernel_dtypes import cname, tname as _tname
 from .._tensor import Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -798,6 +798,32 @@ def _finish_tuple(results, out, name, cls=tuple):
                                f"{_tname(r.arr.dtype)}")
     from ..return_types import out_variant
     return out_variant(cls)(*(_finish(r, o, name, True) for r, o in zip(results, out)))
+
+
+def writes_out(name, exact=True):
+    """For functions that compute their result whole (the linalg decompositions): `out=` (a
+    tensor, or a tuple for a torch.return_types result) written as torch writes it; `exact`:
+    each out must have the result's dtype (torch's linalg message), else (a single tensor) one
+    it can hold."""
+    def deco(fn):
+        def wrapped(*args, out=None, **kwargs):
+            r = fn(*args, **kwargs)
+            if out is None:
+                return r
+            results, outs = (tuple(r), out) if isinstance(r, tuple) else ((r,), (out,))
+            if exact and all(isinstance(o, Tensor) for o in outs):
+                for x, o in zip(results, outs):
+                    if o.arr.dtype != x.arr.dtype:
+                        raise RuntimeError(f"Expected out tensor to have dtype "
+                                           f"{cname(x.arr.dtype)}, but got {cname(o.arr.dtype)} "
+                                           "instead")
+            if isinstance(r, tuple):
+                return _finish_tuple(results, out, name, type(r))
+            return _finish(r, out, name, exact)
+        wrapped.__name__, wrapped.__qualname__ = fn.__name__, fn.__qualname__
+        wrapped.__doc__, wrapped.__module__, wrapped.__wrapped__ = fn.__doc__, fn.__module__, fn
+        return wrapped
+    return deco
 
 
 def _can_write(src, dst):

@@ -17,7 +17,7 @@ from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _fw, _fw_propagate, _not_tensor, apply, raise_not_tensor, \
-    tensor_args, tensor_elements, tensor_ndim
+    tensor_args, tensor_elements, tensor_ndim, writes_out
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._registry import contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -1161,6 +1161,7 @@ def _(xp, g, a, sign):
                                                 _SINGULAR)),)
 
 
+@writes_out("linalg_slogdet")
 def _linalg_slogdet(A, *, out=None):
     _square(A, "linalg.slogdet")
     return SLOGDET(*apply(_slogdet, (A,)))
@@ -1292,6 +1293,7 @@ def _qr_grad_tall(xp, gq, gr, q, r):
     return _mH(_bsolve(xp, r, _mH(ga)))
 
 
+@writes_out("linalg_qr")
 def _linalg_qr(A, mode="reduced", *, out=None):
     if tensor_ndim("linalg_qr", A, "A") < 2:
         raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions.")
@@ -1449,6 +1451,7 @@ def _cpu_driver(A, driver, name):
                            "on CUDA inputs with cuSOLVER backend.")
 
 
+@writes_out("linalg_svd")
 def _linalg_svd(A, full_matrices=True, *, driver=None, out=None):
     if tensor_ndim("linalg_svd", A, "A") < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
@@ -1516,6 +1519,7 @@ def _eigh_grad(xp, gl, gv, L, V):
     return xp.matmul(V, xp.matmul(ga, _mH(V)))
 
 
+@writes_out("linalg_eigh")
 def _linalg_eigh(A, UPLO="L", *, out=None):
     _square(A, "linalg.eigh", "input")
     if UPLO not in ("L", "U"):
@@ -1787,10 +1791,12 @@ def cholesky(input, upper=False, *, out=None):
     return _linalg_cholesky(input, upper=upper, out=out)
 
 
+@writes_out("qr")
 def qr(input, some=True, *, out=None):
     return _TORCH_QR(*_linalg_qr(input, "reduced" if some else "complete"))
 
 
+@writes_out("geqrf")
 def geqrf(input, *, out=None):
     if tensor_ndim("geqrf", input) < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
@@ -1849,6 +1855,7 @@ def matrix_exp(input):
     return apply(_matrix_exp, (input,))
 
 
+@writes_out("svd")
 def svd(input, some=True, compute_uv=True, *, out=None):
     tensor_ndim("svd", input)
     if not compute_uv:
