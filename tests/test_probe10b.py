@@ -513,3 +513,58 @@ def test_linalg_out_tensors_are_written_like_torch():
 ])
 def test_linalg_out_dtype_errors_like_torch(call):
     assert _outcome(lambda: call(ember)) == _outcome(lambda: call(torch))
+
+
+# ---- out= of another dtype: torch's messages; quantile's checks in torch's order ----------------
+def _x(t):
+    return t.tensor([[3., 1, 2], [0, 5, 4]])
+
+
+_OUT_DTYPE = {
+    "sort values": lambda t: t.sort(_x(t), out=(t.empty(0, dtype=t.float64),
+                                                t.empty(0, dtype=t.long))),
+    "sort indices": lambda t: t.sort(_x(t), out=(t.empty(0), t.empty(0, dtype=t.int32))),
+    "topk": lambda t: t.topk(_x(t), 1, out=(t.empty(0), t.empty(0, dtype=t.int32))),
+    "max(dim)": lambda t: t.max(_x(t), 1, out=(t.empty(0, dtype=t.float64),
+                                               t.empty(0, dtype=t.long))),
+    "aminmax": lambda t: t.aminmax(_x(t), dim=1, out=(t.empty(0), t.empty(0, dtype=t.float64))),
+    "kthvalue values": lambda t: t.kthvalue(_x(t), 1, out=(t.empty(0, dtype=t.float64),
+                                                           t.empty(0, dtype=t.int32))),
+    "kthvalue indices": lambda t: t.kthvalue(_x(t), 1, out=(t.empty(0),
+                                                            t.empty(0, dtype=t.int32))),
+    "median: indices first": lambda t: t.median(_x(t), 1, out=(t.empty(0, dtype=t.float64),
+                                                               t.empty(0, dtype=t.int32))),
+    "median values": lambda t: t.median(_x(t), 1, out=(t.empty(0, dtype=t.float64),
+                                                       t.empty(0, dtype=t.long))),
+    "nanmedian": lambda t: t.nanmedian(_x(t), 1, out=(t.empty(0, dtype=t.float64),
+                                                      t.empty(0, dtype=t.long))),
+    "mode values": lambda t: t.mode(_x(t), 1, out=(t.empty(0, dtype=t.float64),
+                                                   t.empty(0, dtype=t.int32))),
+    "mode indices": lambda t: t.mode(_x(t), 1, out=(t.empty(0), t.empty(0, dtype=t.int32))),
+    "cummax values": lambda t: t.cummax(_x(t), 1, out=(t.empty(0, dtype=t.float64),
+                                                       t.empty(0, dtype=t.int32))),
+    "cummin indices": lambda t: t.cummin(_x(t), 0, out=(t.empty(0), t.empty(0, dtype=t.int32))),
+    "msort": lambda t: t.msort(_x(t), out=t.empty(0, dtype=t.float64)),
+    "take_along_dim": lambda t: t.take_along_dim(_x(t), t.zeros(2, 1, dtype=t.long), 1,
+                                                 out=t.empty(0, dtype=t.float64)),
+    "gather": lambda t: t.gather(_x(t), 1, t.zeros(2, 1, dtype=t.long),
+                                 out=t.empty(0, dtype=t.float64)),
+    "nonzero": lambda t: t.nonzero(_x(t), out=t.empty(0, dtype=t.int32)),
+    "masked_select": lambda t: t.masked_select(_x(t), _x(t) > 1, out=t.empty(0, dtype=t.float64)),
+    "round keeps TensorIterator's": lambda t: t.round(_x(t), out=t.empty(0, dtype=t.long)),
+    "quantile out": lambda t: t.quantile(_x(t), 0.5, out=t.empty(0, dtype=t.float64)),
+    "nanquantile out": lambda t: t.nanquantile(_x(t), 0.5, out=t.empty(0, dtype=t.float64)),
+    "nanquantile of ints says quantile()": lambda t: t.nanquantile(t.tensor([[3, 1]]), 0.5),
+    "quantile: q's range before the input": lambda t: t.quantile(t.tensor([[3, 1]]), 2.0),
+    "quantile: interpolation before q's dtype": lambda t: t.quantile(
+        _x(t), t.tensor([0.5], dtype=t.float64), interpolation="x"),
+    "quantile: out before dim": lambda t: t.quantile(_x(t), 0.5, dim=5,
+                                                     out=t.empty(0, dtype=t.float64)),
+    "quantile: dim before q values": lambda t: t.quantile(_x(t), t.tensor(2.), dim=7),
+    "quantile: nan q": lambda t: t.quantile(_x(t), float("nan")),
+}
+
+
+@pytest.mark.parametrize("case", list(_OUT_DTYPE))
+def test_out_dtype_and_quantile_checks_like_torch(case):
+    assert _outcome(lambda: _OUT_DTYPE[case](ember)) == _outcome(lambda: _OUT_DTYPE[case](torch))

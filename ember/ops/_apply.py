@@ -757,8 +757,10 @@ def _finish(result, out, name=None, exact=False):
             name = result.grad_fn.name().split("Backward")[0].lower()
         raise out_autograd_error(name)
     if exact and out.arr.dtype != result.arr.dtype:
-        raise RuntimeError(f"Found dtype {_tname(out.arr.dtype)} but expected "
-                           f"{_tname(result.arr.dtype)}")
+        if name in _FOUND_DTYPE:
+            raise RuntimeError(f"Found dtype {_tname(out.arr.dtype)} but expected "
+                               f"{_tname(result.arr.dtype)}")
+        raise out_dtype_error(result.arr.dtype, out.arr.dtype)
     if out.shape != result.shape:
         if out.arr.size:
             import warnings
@@ -774,7 +776,16 @@ def _finish(result, out, name=None, exact=False):
     return out
 
 
-def _finish_tuple(results, out, name, cls=tuple):
+_FOUND_DTYPE = {"round", "conj_physical"}     # TensorIterator's message, not the structured one
+
+
+def out_dtype_error(expected, got):
+    """torch's message for an out= tensor of another dtype where the dtype must match."""
+    return RuntimeError(f"Expected out tensor to have dtype {cname(expected)}, but got "
+                        f"{cname(got)} instead")
+
+
+def _finish_tuple(results, out, name, cls=tuple, dtype_check=None):
     """`out=(values, indices)` of a multi-output op (sort, topk, max(dim)...): each result goes
     through `_finish` with an exact dtype; `cls` of the given tensors is returned (its `_out`
     twin for a torch.return_types class, as torch returns sort_out, max_out...)."""
@@ -792,10 +803,11 @@ def _finish_tuple(results, out, name, cls=tuple):
     if any(r._rg for r in results) or \
             _grad.enabled and any(o._rg for o in out):
         raise out_autograd_error(name)
+    if dtype_check is not None:                     # an op's own messages, in its order
+        dtype_check([r.arr.dtype for r in results], [o.arr.dtype for o in out])
     for r, o in zip(results, out):                  # no partial writes: check every dtype first
         if o.arr.dtype != r.arr.dtype:
-            raise RuntimeError(f"Found dtype {_tname(o.arr.dtype)} but expected "
-                               f"{_tname(r.arr.dtype)}")
+            raise out_dtype_error(r.arr.dtype, o.arr.dtype)
     from ..return_types import out_variant
     return out_variant(cls)(*(_finish(r, o, name, True) for r, o in zip(results, out)))
 
@@ -803,22 +815,14 @@ def _finish_tuple(results, out, name, cls=tuple):
 def writes_out(name, exact=True):
     """For functions that compute their result whole (the linalg decompositions): `out=` (a
     tensor, or a tuple for a torch.return_types result) written as torch writes it; `exact`:
-    each out must have the result's dtype (torch's linalg message), else (a single tensor) one
-    it can hold."""
+    each out must have the result's dtype, else (a single tensor) one it can hold."""
     def deco(fn):
         def wrapped(*args, out=None, **kwargs):
             r = fn(*args, **kwargs)
             if out is None:
                 return r
-            results, outs = (tuple(r), out) if isinstance(r, tuple) else ((r,), (out,))
-            if exact and all(isinstance(o, Tensor) for o in outs):
-                for x, o in zip(results, outs):
-                    if o.arr.dtype != x.arr.dtype:
-                        raise RuntimeError(f"Expected out tensor to have dtype "
-                                           f"{cname(x.arr.dtype)}, but got {cname(o.arr.dtype)} "
-                                           "instead")
             if isinstance(r, tuple):
-                return _finish_tuple(results, out, name, type(r))
+                return _finish_tuple(tuple(r), out, name, type(r))
             return _finish(r, out, name, exact)
         wrapped.__name__, wrapped.__qualname__ = fn.__name__, fn.__qualname__
         wrapped.__doc__, wrapped.__module__, wrapped.__wrapped__ = fn.__doc__, fn.__module__, fn

@@ -1373,6 +1373,8 @@ def masked_select(input, mask, *, out=None):
     except AttributeError:
         raise _not_tensor("masked_select", input) from None
     _broadcastable(mask.shape, shape)
+    if isinstance(out, Tensor) and out.arr.dtype != input.arr.dtype:
+        raise RuntimeError("masked_select(): self and result must have the same scalar type")
     return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
 
 
@@ -1518,6 +1520,9 @@ def nonzero(input, *, out=None, as_tuple=False):
     idx = xp.nonzero(a)
     if as_tuple:
         return tuple(_new(i.astype(np.int64), input.be) for i in idx)
+    if isinstance(out, Tensor) and out.arr.dtype != np.int64:
+        raise RuntimeError("nonzero: Expected out tensor to have scalar type Long but got scalar "
+                           f"type{_dtype_name(out.arr.dtype)}")
     return _finish(_new(xp.stack(idx, axis=1).astype(np.int64) if idx else
                         xp.zeros((0, 0), np.int64), input.be), out, "nonzero", True)
 
