@@ -12,7 +12,7 @@ from . import _dtype
 from ._tensor import Tensor, _new
 from .backends import CPU, device as _device
 from ._kernel_dtypes import tname
-from .ops._apply import raise_not_tensor as _not_tensor, tensor_arg as _check_tensor
+from .ops._apply import _finish, raise_not_tensor as _not_tensor, tensor_arg as _check_tensor
 
 __all__ = []
 
@@ -115,7 +115,7 @@ _NUMBERS = (int, float, complex, np.generic)     # isin's non-Tensor operand
 
 
 @_export
-def isin(elements, test_elements, *, assume_unique=False, invert=False):
+def isin(elements, test_elements, *, assume_unique=False, invert=False, out=None):
     e_t, t_t = isinstance(elements, Tensor), isinstance(test_elements, Tensor)
     if not (e_t or t_t) or not (e_t and t_t) and \
             not isinstance(test_elements if e_t else elements, _NUMBERS):
@@ -136,7 +136,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     e, t = _dtype.as_common(e, t.reshape(-1), common)
     if looped or not assume_unique or not e.size:
         hit = (e[..., None] == t).any(-1) if looped else xp.isin(e, t)
-        return _new(xp.asarray(hit != invert), be)
+        return _finish(_new(xp.asarray(hit != invert), be), out, "isin", True)
     # assume_unique: torch's sort-based answer even where the elements repeat
     both = xp.concatenate([e.reshape(-1), t])
     order = xp.argsort(both, kind="stable")
@@ -146,7 +146,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     flag[-1] = invert
     hit = xp.empty(both.shape, bool)
     hit[order] = flag
-    return _new(hit[:e.size].reshape(e.shape), be)
+    return _finish(_new(hit[:e.size].reshape(e.shape), be), out, "isin", True)
 
 
 @_export

@@ -568,3 +568,14 @@ _OUT_DTYPE = {
 @pytest.mark.parametrize("case", list(_OUT_DTYPE))
 def test_out_dtype_and_quantile_checks_like_torch(case):
     assert _outcome(lambda: _OUT_DTYPE[case](ember)) == _outcome(lambda: _OUT_DTYPE[case](torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.isin(_x(t), _x(t)[0], out=t.empty(0, dtype=t.bool)),
+    lambda t: t.isin(_x(t), _x(t)[0], out=t.empty(0)),
+    lambda t: t.isin(_x(t), 3.0, out=t.empty(0, dtype=t.bool)),
+    lambda t: t.isin(_x(t), _x(t).reshape(-1).repeat(3), assume_unique=True,
+                     out=t.empty(0, dtype=t.bool)),
+])
+def test_isin_takes_out_like_torch(call):
+    assert _outcome(lambda: call(ember)) == _outcome(lambda: call(torch))
