@@ -579,3 +579,24 @@ def test_out_dtype_and_quantile_checks_like_torch(case):
 ])
 def test_isin_takes_out_like_torch(call):
     assert _outcome(lambda: call(ember)) == _outcome(lambda: call(torch))
+
+
+def _bare_distribution(lib):
+    import warnings
+
+    class Bare(lib.distributions.Distribution):
+        def __init__(self):
+            super().__init__(lib.Size([2]), validate_args=True)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        d = Bare()
+    res = [[str(x.message).replace("ember", "torch") for x in w]]
+    for get in (lambda: d.arg_constraints, lambda: repr(d), lambda: d.support):
+        res.append(_outcome(get))
+    return res
+
+
+def test_distribution_without_arg_constraints_like_torch():
+    # torch's Distribution.arg_constraints raises NotImplementedError (validation warns and
+    # checks nothing; repr raises); ember's was an empty dict
+    assert _bare_distribution(ember) == _bare_distribution(torch)
