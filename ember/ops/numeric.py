@@ -13,7 +13,7 @@ import numpy as np
 from .._dtype import DEFAULT, result_type as _result_type, through_float
 from .._kernel_dtypes import int_scalar, not_implemented, tname as _tname
 from .._tensor import Tensor, _new
-from ..return_types import out_variant
+from ..return_types import out_variant as _out_variant
 from . import _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
     shape as _S
@@ -207,7 +207,7 @@ def frexp(input, *, out=None):
     if out is not None:
         _finish(m, out[0], "frexp")
         _finish(e, out[1], "frexp")
-        return out_variant(_FrexpResult)(out[0], out[1])
+        return _out_variant(_FrexpResult)(out[0], out[1])
     return _FrexpResult(m, e)
 
 
