@@ -279,6 +279,17 @@ def result_type_n(*args):
     return result_type_of(*_dims_zero_scalars([a for a in args if a is not None]))
 
 
+def as_common(a, b, common):
+    """Arrays `a` and `b` converted to dtype `common`, to be compared as torch's kernels compare
+    them in it (float16 and bfloat16 widened to float32 after the conversion, exactly)."""
+    c = common.np
+    with np.errstate(invalid="ignore"):
+        a, b = cast(a, c), cast(b, c)
+    if c.itemsize == 2 and c.kind in "fV":
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    return a, b
+
+
 def can_cast(from_, to):
     """torch.can_cast: no float->int, complex->real, or non-bool->bool casts."""
     f, t = to_dtype(from_), to_dtype(to)

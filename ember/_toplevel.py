@@ -12,7 +12,7 @@ from . import _dtype
 from ._tensor import Tensor, _new
 from .backends import CPU, device as _device
 from ._kernel_dtypes import tname
-from .ops._apply import raise_not_tensor as _not_tensor, tensor_arg as _check_tensor
+from .ops._apply import _finish, raise_not_tensor as _not_tensor, tensor_arg as _check_tensor
 
 __all__ = []
 
@@ -115,7 +115,7 @@ _NUMBERS = (int, float, complex, np.generic)     # isin's non-Tensor operand
 
 
 @_export
-def isin(elements, test_elements, *, assume_unique=False, invert=False):
+def isin(elements, test_elements, *, assume_unique=False, invert=False, out=None):
     e_t, t_t = isinstance(elements, Tensor), isinstance(test_elements, Tensor)
     if not (e_t or t_t) or not (e_t and t_t) and \
             not isinstance(test_elements if e_t else elements, _NUMBERS):
@@ -125,7 +125,28 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     xp = be.xp
     e = elements.arr if e_t else xp.asarray(elements)
     t = test_elements.arr if t_t else xp.asarray(test_elements)
-    return _new(xp.asarray(xp.isin(e, t, assume_unique=assume_unique, invert=invert)), be)
+    for a in (e, t):
+        if a.dtype.kind in "bc":
+            raise RuntimeError(f"Unsupported input type encountered for isin(): {tname(a.dtype)}")
+    # torch's heuristic (numpy's, in integers): a loop over few test elements, comparing in the
+    # result type; else a sort of both, concatenated (so in their promoted type)
+    looped = t.size < int(10.0 * e.size ** 0.145)
+    common = _dtype.result_type(elements, test_elements) if looped or not t_t else \
+        _dtype.promote_types(e.dtype, t.dtype)
+    e, t = _dtype.as_common(e, t.reshape(-1), common)
+    if looped or not assume_unique or not e.size:
+        hit = (e[..., None] == t).any(-1) if looped else xp.isin(e, t)
+        return _finish(_new(xp.asarray(hit != invert), be), out, "isin", True)
+    # assume_unique: torch's sort-based answer even where the elements repeat
+    both = xp.concatenate([e.reshape(-1), t])
+    order = xp.argsort(both, kind="stable")
+    ranked = both[order]
+    flag = xp.empty(both.shape, bool)
+    flag[:-1] = (ranked[1:] != ranked[:-1]) if invert else (ranked[1:] == ranked[:-1])
+    flag[-1] = invert
+    hit = xp.empty(both.shape, bool)
+    hit[order] = flag
+    return _finish(_new(hit[:e.size].reshape(e.shape), be), out, "isin", True)
 
 
 @_export

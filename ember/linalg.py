@@ -13,7 +13,7 @@ from ._dtype import bfloat16 as _bfloat16, bool_ as _bool, float16 as _float16, 
     float32 as _float32, float64 as _float64
 from .return_types import make as _return_type
 from .ops._apply import raise_not_tensor as _raise_not_tensor, \
-    tensor_elements as _tensor_elements, tensor_ndim as _tensor_ndim
+    tensor_elements as _tensor_elements, tensor_ndim as _tensor_ndim, writes_out as _writes_out
 
 _LSTSQ = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 _EIG = _return_type("linalg_eig", ("eigenvalues", "eigenvectors"))
@@ -108,6 +108,7 @@ def _ex(name, result_type, compute, failed, A, check_errors, template):
                        tensor(info.reshape(A.shape[:-2]), device=A.device))
 
 
+@_writes_out("linalg_inv_ex")
 def inv_ex(A, *, check_errors=False, out=None):
     from .ops import linalg_info as _info
     from .ops.creation import eye
@@ -120,6 +121,7 @@ def inv_ex(A, *, check_errors=False, out=None):
                _info.SINGULAR_INV)
 
 
+@_writes_out("linalg_cholesky_ex")
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     from .ops import linalg_info as _info
     _square(A, "linalg.cholesky_ex")
@@ -131,6 +133,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
                check_errors, _info.NOT_PD)
 
 
+@_writes_out("linalg_solve_ex")
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     from .ops import linalg_info as _info
 
@@ -254,6 +257,10 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
                            f"{B.shape[-2]}x{B.shape[-1]})")
     if B.dtype != A.dtype:          # torch casts B to A's dtype (float64 and complex too)
         B = B.to(A.dtype)
+    if T.shape[:-2] != B.shape[:-2]:    # B is always matrices: solve must not take it as vectors
+        import numpy as np
+        batch = tuple(np.broadcast_shapes(T.shape[:-2], B.shape[:-2]))
+        T, B = T.expand(batch + T.shape[-2:]), B.expand(batch + B.shape[-2:])
     try:
         X = solve(T, B, left=left)
     except LinAlgError:            # a zero on the diagonal: trsm's inf and nan, as torch gives
@@ -346,6 +353,7 @@ def tensorsolve(A, B, dims=None, *, out=None):
     return _ops._finish(X.reshape(*rest), out)
 
 
+@_writes_out("linalg_eigvals", exact=False)
 def eigvals(A, *, out=None):
     if A.ndim < 2:
         raise RuntimeError("linalg.eigvals: The input tensor A must have at least 2 dimensions.")
@@ -353,6 +361,7 @@ def eigvals(A, *, out=None):
     return eig(A)[0]
 
 
+@_writes_out("linalg_eig")
 def eig(A, *, out=None):
     """Eigen-decomposition of general matrices (complex results; no gradient)."""
     from ._tensor import _new

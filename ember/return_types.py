@@ -34,3 +34,11 @@ def make(name, fields=("values", "indices")):
     globals()[name] = cls
     __all__.append(name)
     return cls
+
+
+def out_variant(cls):
+    """The type torch returns when `out=` was given: `<name>_out` (sort_out, max_out...), with the
+    same fields; any other class as it is."""
+    if getattr(cls, "__module__", None) != "torch.return_types" or cls.__name__.endswith("_out"):
+        return cls
+    return make(cls.__name__ + "_out", cls._fields)

@@ -29,7 +29,14 @@ class Distribution:
             self._validate_args = validate_args
         if not self._validate_args:
             return
-        for name, constraint in self.arg_constraints.items():
+        try:
+            arg_constraints = self.arg_constraints
+        except NotImplementedError:
+            arg_constraints = {}
+            warnings.warn(f"{self.__class__} does not define `arg_constraints`. Please set "
+                          "`arg_constraints = {}` or initialize the distribution with "
+                          "`validate_args=False` to turn off validation.", stacklevel=2)
+        for name, constraint in arg_constraints.items():
             if constraints.is_dependent(constraint):
                 continue
             if name not in self.__dict__ and isinstance(getattr(type(self), name, None),
@@ -42,7 +49,10 @@ class Distribution:
                     f"{tuple(value.shape)}) of distribution {self!r} to satisfy the "
                     f"constraint {constraint!r}, but found invalid values:\n{value}")
 
-    arg_constraints = {}
+    @property
+    def arg_constraints(self):
+        """Parameter name -> Constraint; as in torch, a subclass must define it."""
+        raise NotImplementedError
 
     @property
     def support(self):

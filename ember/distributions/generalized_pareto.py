@@ -31,10 +31,12 @@ class GeneralizedPareto(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    def _safe_concentration(self):
-        """(concentration == 0, the concentration with 1 where it is 0)."""
+    def _safe_concentration(self, zero=None):
+        """(concentration == 0, the concentration with 1 where it is 0).  `zero`: what torch
+        compares with; log_prob and log_survival_function use tensor(0.0), in the default dtype,
+        so that a float64 concentration raises isclose's dtype error there, as in torch."""
         c = self.concentration
-        eq_zero = _ember().isclose(c, _ember().zeros_like(c))
+        eq_zero = _ember().isclose(c, _ember().zeros_like(c) if zero is None else zero)
         return eq_zero, _ember().where(eq_zero, _ember().ones_like(c), c)
 
     def rsample(self, sample_shape=Size()):
@@ -45,7 +47,7 @@ class GeneralizedPareto(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         z = self._z(value)
-        eq_zero, safe_conc = self._safe_concentration()
+        eq_zero, safe_conc = self._safe_concentration(_ember().tensor(0.0))
         y = 1 / safe_conc + _ember().ones_like(z)
         where_nonzero = _ember().where(y == 0, y, y * (safe_conc * z).log1p())
         return -self.scale.log() - _ember().where(eq_zero, z, where_nonzero)
@@ -54,7 +56,7 @@ class GeneralizedPareto(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         z = self._z(value)
-        eq_zero, safe_conc = self._safe_concentration()
+        eq_zero, safe_conc = self._safe_concentration(_ember().tensor(0.0))
         return _ember().where(eq_zero, -z, -(safe_conc * z).log1p() / safe_conc)
 
     def log_cdf(self, value):

@@ -45,7 +45,8 @@ def _rejection_sample(loc, concentration, proposal_r, x):
         f = (1 + proposal_r * z) / (proposal_r + z)
         c = concentration * (proposal_r - f)
         accept = (c * (2 - c) - u2 > 0) | ((c / u2).log() + 1 - c >= 0)
-        x = E.where(accept & ~done, (u3 - 0.5).sign() * f.acos(), x)
+        # as torch: a later acceptance replaces an earlier one (the draws are torch's)
+        x = E.where(accept, (u3 - 0.5).sign() * f.acos(), x)
         done = done | accept
     return (x + math.pi + loc) % (2 * math.pi) - math.pi
 

@@ -8,7 +8,7 @@ from weakref import ref as _weakref
 import numpy as np
 
 from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine, through_float
-from .._kernel_dtypes import tname as _tname
+from .._kernel_dtypes import cname, tname as _tname
 from .._tensor import Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -757,8 +757,10 @@ def _finish(result, out, name=None, exact=False):
             name = result.grad_fn.name().split("Backward")[0].lower()
         raise out_autograd_error(name)
     if exact and out.arr.dtype != result.arr.dtype:
-        raise RuntimeError(f"Found dtype {_tname(out.arr.dtype)} but expected "
-                           f"{_tname(result.arr.dtype)}")
+        if name in _FOUND_DTYPE:
+            raise RuntimeError(f"Found dtype {_tname(out.arr.dtype)} but expected "
+                               f"{_tname(result.arr.dtype)}")
+        raise out_dtype_error(result.arr.dtype, out.arr.dtype)
     if out.shape != result.shape:
         if out.arr.size:
             import warnings
@@ -774,9 +776,19 @@ def _finish(result, out, name=None, exact=False):
     return out
 
 
-def _finish_tuple(results, out, name, cls=tuple):
+_FOUND_DTYPE = {"round", "conj_physical"}     # TensorIterator's message, not the structured one
+
+
+def out_dtype_error(expected, got):
+    """torch's message for an out= tensor of another dtype where the dtype must match."""
+    return RuntimeError(f"Expected out tensor to have dtype {cname(expected)}, but got "
+                        f"{cname(got)} instead")
+
+
+def _finish_tuple(results, out, name, cls=tuple, dtype_check=None):
     """`out=(values, indices)` of a multi-output op (sort, topk, max(dim)...): each result goes
-    through `_finish` with an exact dtype; `cls` of the given tensors is returned."""
+    through `_finish` with an exact dtype; `cls` of the given tensors is returned (its `_out`
+    twin for a torch.return_types class, as torch returns sort_out, max_out...)."""
     if out is None:
         return cls(*results)
     if not isinstance(out, (tuple, list)):
@@ -791,11 +803,31 @@ def _finish_tuple(results, out, name, cls=tuple):
     if any(r._rg for r in results) or \
             _grad.enabled and any(o._rg for o in out):
         raise out_autograd_error(name)
+    if dtype_check is not None:                     # an op's own messages, in its order
+        dtype_check([r.arr.dtype for r in results], [o.arr.dtype for o in out])
     for r, o in zip(results, out):                  # no partial writes: check every dtype first
         if o.arr.dtype != r.arr.dtype:
-            raise RuntimeError(f"Found dtype {_tname(o.arr.dtype)} but expected "
-                               f"{_tname(r.arr.dtype)}")
-    return cls(*(_finish(r, o, name, True) for r, o in zip(results, out)))
+            raise out_dtype_error(r.arr.dtype, o.arr.dtype)
+    from ..return_types import out_variant
+    return out_variant(cls)(*(_finish(r, o, name, True) for r, o in zip(results, out)))
+
+
+def writes_out(name, exact=True):
+    """For functions that compute their result whole (the linalg decompositions): `out=` (a
+    tensor, or a tuple for a torch.return_types result) written as torch writes it; `exact`:
+    each out must have the result's dtype, else (a single tensor) one it can hold."""
+    def deco(fn):
+        def wrapped(*args, out=None, **kwargs):
+            r = fn(*args, **kwargs)
+            if out is None:
+                return r
+            if isinstance(r, tuple):
+                return _finish_tuple(tuple(r), out, name, type(r))
+            return _finish(r, out, name, exact)
+        wrapped.__name__, wrapped.__qualname__ = fn.__name__, fn.__qualname__
+        wrapped.__doc__, wrapped.__module__, wrapped.__wrapped__ = fn.__doc__, fn.__module__, fn
+        return wrapped
+    return deco
 
 
 def _can_write(src, dst):

@@ -32,6 +32,33 @@ def sort_row(values, descending):
     return q
 
 
+class _Lex:
+    """A row under torch's unique(dim=...) comparator, lexicographic `<` on the raw values (a
+    NaN compares false both ways), as `before(a, b)`: `key[a] > key[b]`."""
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+    def __gt__(self, other):
+        for a, b in zip(self.v, other.v):
+            if a < b:
+                return True
+            if a > b:
+                return False
+        return False
+
+
+def sort_rows(rows):
+    """The order torch's std::sort gives the rows of a 2-D NumPy array in unique(dim=...)."""
+    if rows.dtype.kind == "V":
+        rows = rows.astype(np.float32)
+    key = [_Lex(r) for r in rows.tolist()]
+    q = list(range(len(key)))
+    _sort(q, key, 0, len(q))
+    return q
+
+
 def mode_row(values):
     """The index torch's mode gives for one row `values`: it std::sorts (value, index) pairs by
     `a < b` on the raw values (NaN compares false) and takes the last of the first longest run."""

@@ -936,20 +936,22 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         be = input.be
     except AttributeError:
         raise_not_tensor("multinomial", ("input", 1, input))
+    # torch's checks, in its order
+    if input.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{_tname(input.arr.dtype)}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
     p = be.to_host(input.arr).astype(np.float64)
-    if p.ndim not in (1, 2):
-        raise RuntimeError("prob_dist must be 1 or 2 dim")
-    if (p < 0).any() or not np.isfinite(p).all():
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    rows = p.reshape(-1, p.shape[-1])
+    rows = p[None] if p.ndim == 1 else p
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
-    if (rows.sum(1) <= 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not rows.shape[0]:
+        return _new(be.from_host(np.zeros((0, num_samples), np.int64)), be)
+    _multinomial_checks(rows, replacement and num_samples > 1)
     r = _rng_for(generator, CPU)
     dt = np.float64 if input.arr.dtype == np.float64 else np.float32
     rows = rows.astype(dt)
@@ -964,6 +966,28 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         keys = rows / r.exponential(rows.shape, 1.0).astype(dt)
         out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     return _new(be.from_host(out.reshape(p.shape[:-1] + (num_samples,))), be)
+
+
+def _multinomial_checks(rows, scan):
+    """torch's: its fast path (sampling once, or without replacement) checks the whole tensor;
+    the with-replacement kernel (`scan`) each row in turn, entry by entry, then its sum."""
+    bad = ~(rows >= 0) | ~np.isfinite(rows)
+    if not scan:
+        if not rows.size:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                               "operation has no identity.")
+        if bad.any():
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if (rows.sum(1) == 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        return
+    failing = np.flatnonzero(bad.any(1) | ~(rows.sum(1) > 0))
+    if failing.size:
+        row = rows[failing[0]]
+        for v in row[bad[failing[0]]][:1]:
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry "
+                               + ("< 0)" if not v >= 0 else "= infinity or NaN)"))
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
 
 
 def poisson(input, generator=None):

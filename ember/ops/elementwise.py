@@ -620,7 +620,7 @@ def _deny(name, kinds, zero_div=False):
         k = a.dtype.kind
         if k in kinds:
             raise _ni(name, a.dtype)
-        if zero_div and k in "iu" and ((b == 0).any() if _has_shape(b) else b == 0):
+        if zero_div and k in "iu" and a.size and ((b == 0).any() if _has_shape(b) else b == 0):
             raise RuntimeError("ZeroDivisionError")
         return a, b
     return check
@@ -653,7 +653,8 @@ def _div_grad(xp, g, a, b):
         ga = (g.astype(np.float32) / b).astype(g.dtype)
     else:
         ga = g / b
-    return ga, (-ga * a / b if _has_shape(b) else None)
+    # torch's div_tensor_other_backward: -grad * ((self / other) / other)
+    return ga, (-g * ((a / b) / b) if _has_shape(b) else None)
 
 
 _div = _binary("div", lambda xp, a, b: a / b, _holo(_div_grad), check=_to_float_pair("div"),

@@ -1374,6 +1374,8 @@ def masked_select(input, mask, *, out=None):
     except AttributeError:
         raise _not_tensor("masked_select", input) from None
     _broadcastable(mask.shape, shape)
+    if isinstance(out, Tensor) and out.arr.dtype != input.arr.dtype:
+        raise RuntimeError("masked_select(): self and result must have the same scalar type")
     return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
 
 
@@ -1448,10 +1450,9 @@ def take(input, index, *, out=None):
 
 
 def take_along_dim(input, indices, dim=None, *, out=None):
-    from .shape import reshape, expand
+    from .shape import expand
     if dim is None:     # torch: input.view(-1).gather(0, indices.view(-1))
-        return _finish(gather(reshape(input, (-1,)), 0, reshape(indices, (-1,))), out,
-                       "take_along_dim", True)
+        return _finish(gather(input.view(-1), 0, indices.view(-1)), out, "take_along_dim", True)
     if input.ndim != indices.ndim:
         raise RuntimeError("torch.take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {input.ndim} dimensions for input, "
@@ -1468,6 +1469,11 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     xs[d], ix[d] = input.shape[d], indices.shape[d]
     x = input if tuple(xs) == input.shape else expand(input, xs)
     i = indices if tuple(ix) == indices.shape else expand(indices, ix)
+    n, a = input.shape[d], i.arr
+    if a.size and ((a < 0) | (a >= n)).any():     # torch takes them modulo the dim's size
+        if not n:
+            raise RuntimeError("ZeroDivisionError")
+        i = _new(a % n, i.be)
     return _finish(gather(x, d, i), out, "take_along_dim", True)
 
 
@@ -1515,6 +1521,9 @@ def nonzero(input, *, out=None, as_tuple=False):
     idx = xp.nonzero(a)
     if as_tuple:
         return tuple(_new(i.astype(np.int64), input.be) for i in idx)
+    if isinstance(out, Tensor) and out.arr.dtype != np.int64:
+        raise RuntimeError("nonzero: Expected out tensor to have scalar type Long but got scalar "
+                           f"type{_dtype_name(out.arr.dtype)}")
     return _finish(_new(xp.stack(idx, axis=1).astype(np.int64) if idx else
                         xp.zeros((0, 0), np.int64), input.be), out, "nonzero", True)
 
@@ -1558,6 +1567,11 @@ def _unstable_argsort(xp, x, dim, descending):
     """torch's CPU sort without `stable`: libstdc++'s std::sort, which moves equal values about
     once a row is over 16 long (but sorts 1-d integer tensors of 32768 or more ascending with
     a stable radix sort).  A stable sort, with the rows holding equal values redone its way."""
+    if xp is not np:
+        from ..autograd.higher_order import _raw
+        raw = _raw(x)
+        if isinstance(raw, np.ndarray):     # double backward's namespace over NumPy: the same
+            return _unstable_argsort(np, raw, dim, descending)     # order as the forward's
     i = _argsort(xp, x, dim, descending)
     n = x.shape[dim]
     if (xp is not np or n <= 16 or x.strides[dim] == 0
@@ -1699,19 +1713,14 @@ def _unique(xp, x, dim, consecutive):
         raise not_implemented("unique" if dim is None else "unique_dim", x.dtype)
     if dim is None:
         flat = x.reshape(-1)
-        if consecutive:
-            keep = xp.ones(flat.shape[0], bool)
-            if flat.shape[0]:
-                keep[1:] = flat[1:] != flat[:-1]
-            starts = xp.nonzero(keep)[0]
-            vals = flat[starts]
-            inv = (xp.cumsum(keep) - 1).reshape(x.shape)
-            counts = xp.diff(xp.append(starts, flat.shape[0]))
-        else:
-            kw = {"equal_nan": False} if flat.dtype.kind in "fcV" else {}   # torch: NaNs differ
-            vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True, **kw)
-            inv = inv.reshape(x.shape)
-        return (vals, inv.astype(np.int64), counts.astype(np.int64)), ()
+        order = None
+        if not consecutive:
+            if not _order_shows(flat):
+                vals, inv, counts = xp.unique(flat, return_inverse=True, return_counts=True)
+                return (vals, inv.reshape(x.shape).astype(np.int64), counts.astype(np.int64)), ()
+            order = _unstable_argsort(xp, flat, 0, False)     # torch sorts, not stably
+        starts, inv, counts = _runs(xp, flat if order is None else flat[order], order)
+        return (flat[starts], inv.reshape(x.shape).astype(np.int64), counts.astype(np.int64)), ()
     if x.shape[dim] and not x.size:
         raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
                            "cannot be applied")
@@ -1720,21 +1729,47 @@ def _unique(xp, x, dim, consecutive):
                            "applied ")
     moved = xp.moveaxis(x, dim, 0)
     rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))
-    if consecutive:
-        n = rows.shape[0]
-        keep = xp.ones(n, bool)
-        if n:
-            keep[1:] = (rows[1:] != rows[:-1]).any(axis=1)
-        starts = xp.nonzero(keep)[0]
-        vals = moved[starts]
-        inv = xp.cumsum(keep) - 1
-        counts = xp.diff(xp.append(starts, n))
-    else:
-        _, first, inv, counts = np.unique(_host(rows), axis=0, return_index=True,
-                                          return_inverse=True, return_counts=True)
-        vals = moved[xp.asarray(first)]
-        inv, counts = xp.asarray(inv.reshape(-1)), xp.asarray(counts)
-    return (xp.moveaxis(vals, 0, dim), inv.astype(np.int64), counts.astype(np.int64)), ()
+    order = None
+    if not consecutive:
+        h = _host(rows)
+        if not _order_shows(h.reshape(-1)):
+            _, first, inv, counts = np.unique(h, axis=0, return_index=True, return_inverse=True,
+                                              return_counts=True)
+            vals = moved[xp.asarray(first)]
+            inv, counts = xp.asarray(inv.reshape(-1)), xp.asarray(counts)
+            return (xp.moveaxis(vals, 0, dim), inv.astype(np.int64), counts.astype(np.int64)), ()
+        # the order torch's std::sort leaves with its lexicographic `<` (which NaNs defeat)
+        order = xp.asarray(_stl_select.sort_rows(h), dtype=np.int64)
+    starts, inv, counts = _runs(xp, rows if order is None else rows[order], order)
+    return (xp.moveaxis(moved[starts], 0, dim), inv.astype(np.int64), counts.astype(np.int64)), ()
+
+
+def _order_shows(flat):
+    """Whether the order of equal values shows in unique's answer: NaNs (each its own value,
+    numbered as torch's sort leaves them) or zeros of both signs (the one sorted first kept)."""
+    if flat.dtype.kind not in "fV":
+        return False
+    if (flat != flat).any():
+        return True
+    sign = np.signbit(_host(flat[flat == 0]).astype(np.float32))
+    return bool(sign.any() and not sign.all())
+
+
+def _runs(xp, s, order):
+    """The runs of equal neighbours (NaNs never equal) in `s`, a vector or the rows of a matrix,
+    taken in `order` from the input (None: as it stands): the input index of each run's first,
+    the inverse (each element's run) and the run lengths."""
+    n = s.shape[0]
+    keep = xp.ones(n, bool)
+    if n:
+        ne = s[1:] != s[:-1]
+        keep[1:] = ne.any(axis=1) if s.ndim == 2 else ne
+    starts = xp.nonzero(keep)[0]
+    inv = xp.cumsum(keep) - 1
+    counts = xp.diff(xp.append(starts, n))
+    if order is not None:
+        starts, inv[order] = order[starts], inv.copy()
+    return starts, inv, counts
 
 
 @_unique.vjp
@@ -1785,8 +1820,17 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     vals = xp.asarray(input) if scalar else input.arr
     s = seq.arr
     _searchsorted_checks(seq, vals, sorter)
-    if s.dtype == bool and vals.dtype == bool:       # torch dispatches on the common dtype
-        raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
+    odt = np.int32 if out_int32 else np.int64
+    if out is not None and out.arr.dtype != odt:
+        raise RuntimeError("torch.searchsorted(): output tensor's dtype is wrong, it can only be "
+                           "Int(int32) or Long(int64) depending on whether out_int32 flag is "
+                           f"True, but we got output tensor's dtype {_dtype_name(out.arr.dtype)} "
+                           f"and out_int32 flag is {bool(out_int32)}")
+    if not vals.size:
+        return _finish(_new(xp.zeros(vals.shape, odt), seq.be), out, "searchsorted", True)
+    common = _dtype.result_type(seq, input)     # torch dispatches on it
+    if common.kind in (_dtype._BOOL, _dtype._COMPLEX):
+        raise not_implemented("searchsorted_out_cpu", common.np)
     for name, t in (("input value", None if scalar else input), ("boundary", seq),
                     ("sorter", sorter)):
         if t is not None and not t.is_contiguous():
@@ -1797,16 +1841,34 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                        "per program.")
     if sorter is not None:
         s = xp.take_along_axis(s, sorter.arr, -1)
-    side_ = "right" if right else "left"
-    if s.ndim == 1:
-        res = xp.searchsorted(s, vals, side=side_)
-    else:
-        s2, v2 = s.reshape(-1, s.shape[-1]), vals.reshape(-1, vals.shape[-1])
-        res = xp.stack([xp.searchsorted(a, b, side=side_) for a, b in zip(s2, v2)]) \
-            if s2.shape[0] else xp.zeros(v2.shape, np.int64)
-        res = res.reshape(vals.shape)
-    res = xp.asarray(res).astype(np.int32 if out_int32 else np.int64)
+    # torch compares in the common dtype (the input a wrapped number when it is a scalar)
+    s, vals = _dtype.as_common(s, vals, common)
+    rows = math.prod(s.shape[:-1])
+    res = _binary_search(xp, s.reshape(rows, s.shape[-1]),
+                         vals.reshape(1, vals.size) if s.ndim == 1 else
+                         vals.reshape(rows, vals.shape[-1]), right)
+    res = res.reshape(vals.shape).astype(odt)
     return _finish(_new(res, seq.be), out, "searchsorted", True)
+
+
+def _binary_search(xp, s, v, right):
+    """torch's cus_lower_bound/cus_upper_bound, run for every value at once: s (rows, n),
+    v (rows, m); the same probes as torch's, so NaNs and unsorted boundaries land where
+    torch puts them."""
+    n = s.shape[-1]
+    start = xp.zeros(v.shape, np.int64)
+    end = xp.full(v.shape, n, np.int64)
+    rows = xp.arange(s.shape[0])[:, None]
+    while n and v.size:
+        live = start < end
+        if not live.any():
+            break
+        mid = start + ((end - start) >> 1)
+        at = s[rows, xp.minimum(mid, n - 1)]
+        up = live & ~((at > v) if right else (at >= v))
+        start = xp.where(up, mid + 1, start)
+        end = xp.where(live & ~up, mid, end)
+    return start
 
 
 def _searchsorted_checks(seq, vals, sorter):

@@ -17,7 +17,7 @@ from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _fw, _fw_propagate, _not_tensor, apply, raise_not_tensor, \
-    tensor_args, tensor_elements, tensor_ndim
+    tensor_args, tensor_elements, tensor_ndim, writes_out
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._registry import contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -1052,7 +1052,8 @@ def _factorized(xp, fn, name, a, kind):
     from . import linalg_info as info
     try:
         r = fn()
-        if not _is_cupy(xp) or bool(xp.isfinite(r).all()):
+        # CuPy never raises, NumPy's Cholesky not for a NaN: LAPACK's potrf stops at one
+        if not (_is_cupy(xp) or kind == "cholesky") or bool(xp.isfinite(r).all()):
             return r
     except np.linalg.LinAlgError:
         r = None
@@ -1061,7 +1062,7 @@ def _factorized(xp, fn, name, a, kind):
     else:
         infos = info.lu_info(a)
         template = info.SINGULAR_INV if kind == "inv" else info.SINGULAR_SOLVE
-    if r is not None and not infos.any():       # CuPy: nan/inf came in, nothing failed
+    if r is not None and not infos.any():       # nan/inf came in, nothing failed
         return r
     raise LinAlgError(info.message(name, a.ndim, infos, template)) from None
 
@@ -1160,6 +1161,7 @@ def _(xp, g, a, sign):
                                                 _SINGULAR)),)
 
 
+@writes_out("linalg_slogdet")
 def _linalg_slogdet(A, *, out=None):
     _square(A, "linalg.slogdet")
     return SLOGDET(*apply(_slogdet, (A,)))
@@ -1291,6 +1293,7 @@ def _qr_grad_tall(xp, gq, gr, q, r):
     return _mH(_bsolve(xp, r, _mH(ga)))
 
 
+@writes_out("linalg_qr")
 def _linalg_qr(A, mode="reduced", *, out=None):
     if tensor_ndim("linalg_qr", A, "A") < 2:
         raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions.")
@@ -1448,6 +1451,7 @@ def _cpu_driver(A, driver, name):
                            "on CUDA inputs with cuSOLVER backend.")
 
 
+@writes_out("linalg_svd")
 def _linalg_svd(A, full_matrices=True, *, driver=None, out=None):
     if tensor_ndim("linalg_svd", A, "A") < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
@@ -1515,6 +1519,7 @@ def _eigh_grad(xp, gl, gv, L, V):
     return xp.matmul(V, xp.matmul(ga, _mH(V)))
 
 
+@writes_out("linalg_eigh")
 def _linalg_eigh(A, UPLO="L", *, out=None):
     _square(A, "linalg.eigh", "input")
     if UPLO not in ("L", "U"):
@@ -1786,10 +1791,12 @@ def cholesky(input, upper=False, *, out=None):
     return _linalg_cholesky(input, upper=upper, out=out)
 
 
+@writes_out("qr")
 def qr(input, some=True, *, out=None):
     return _TORCH_QR(*_linalg_qr(input, "reduced" if some else "complete"))
 
 
+@writes_out("geqrf")
 def geqrf(input, *, out=None):
     if tensor_ndim("geqrf", input) < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
@@ -1848,6 +1855,7 @@ def matrix_exp(input):
     return apply(_matrix_exp, (input,))
 
 
+@writes_out("svd")
 def svd(input, some=True, compute_uv=True, *, out=None):
     tensor_ndim("svd", input)
     if not compute_uv:

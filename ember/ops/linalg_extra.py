@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .._warnings import warn_once as _warn_once
-from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
+from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim, writes_out
 from ._registry import op
 from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _tn, lapack_only
 
@@ -143,6 +143,7 @@ def _factor(A, pivot, name):
     return lu, _new(piv, A.be), _new(info, A.be)
 
 
+@writes_out("linalg_lu_factor_ex")
 def _linalg_lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
     lu, piv, info = _factor(A, pivot, "linalg.lu_factor_ex")
     if check_errors:
@@ -163,6 +164,7 @@ def _raise_info(info, name):
                            "linalg.lu_factor_ex(A, pivot)")
 
 
+@writes_out("linalg_lu_factor")
 def _linalg_lu_factor(A, *, pivot=True, out=None):
     try:
         r = _linalg_lu_factor_ex(A, pivot=pivot)
@@ -172,6 +174,7 @@ def _linalg_lu_factor(A, *, pivot=True, out=None):
     return LU_FACTOR(r.LU, r.pivots)
 
 
+@writes_out("linalg_lu")
 def _linalg_lu(A, *, pivot=True, out=None):
     from .._tensor import _new
     lu, piv, _ = _factor(A, pivot, "linalg.lu")
@@ -187,6 +190,7 @@ def lu(A, pivot=True, get_infos=False, out=None):
     return LU_WITH_INFO(*r) if get_infos else (r.LU, r.pivots)
 
 
+@writes_out("lu_unpack")
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
     from .._tensor import _new
     from .creation import empty, eye
@@ -209,6 +213,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
     return LU_UNPACK(P, L, U)
 
 
+@writes_out("linalg_lu_solve")
 def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     from .. import linalg as la
     tensor_ndim("linalg_lu_solve", B, "B", 3)
@@ -237,6 +242,7 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     return la.solve_triangular(U.mH, Y, upper=False, left=False)
 
 
+@writes_out("lu_solve")
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
     return _linalg_lu_solve(LU_data, LU_pivots, b)
 
@@ -377,6 +383,7 @@ def _linear_solve_check(b, A, name):
                            f"{b.shape[-1]}")
 
 
+@writes_out("triangular_solve")
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     from .. import linalg as la
     from .shape import broadcast_shapes
@@ -407,6 +414,7 @@ def _gram(L, upper):
     return T.mH @ T if upper else T @ T.mH
 
 
+@writes_out("cholesky_solve", exact=False)
 def cholesky_solve(B, L, upper=False, *, out=None):
     from .. import linalg as la
     if tensor_ndim("cholesky_solve", B, "input") < 2 or \
@@ -427,6 +435,7 @@ def cholesky_solve(B, L, upper=False, *, out=None):
                       device=B.device)
 
 
+@writes_out("cholesky_inverse", exact=False)
 def cholesky_inverse(L, upper=False, *, out=None):
     from .. import linalg as la
     if tensor_ndim("cholesky_inverse", L, "input") < 2:

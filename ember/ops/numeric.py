@@ -10,9 +10,10 @@ import math
 
 import numpy as np
 
-from .._dtype import DEFAULT, result_type as _result_type
+from .._dtype import DEFAULT, result_type as _result_type, through_float
 from .._kernel_dtypes import int_scalar, not_implemented, tname as _tname
 from .._tensor import Tensor, _new
+from ..return_types import out_variant as _out_variant
 from . import _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
     shape as _S
@@ -210,7 +211,7 @@ def frexp(input, *, out=None):
     if out is not None:
         _finish(m, out[0], "frexp")
         _finish(e, out[1], "frexp")
-        return _FrexpResult(out[0], out[1])
+        return _out_variant(_FrexpResult)(out[0], out[1])
     return _FrexpResult(m, e)
 
 
@@ -346,29 +347,34 @@ def renorm(input, p, dim, maxnorm, *, out=None):
 def histc(input, bins=100, min=0, max=0, *, out=None):
     _tensor_arg("histc", input)
     a = input.arr
-    if a.dtype.kind in "iu":                # the range is converted to the input's type first
-        int_scalar(float(min), a.dtype), int_scalar(float(max), a.dtype)
-    if a.dtype.kind not in "fV":
-        kernel = "linspace_cpu" if a.dtype.kind == "b" else "aminmax_cpu" if \
-            a.dtype.kind == "c" and min == max else "histogram_cpu"
-        raise not_implemented(kernel, a.dtype)
-    if bins <= 0:
-        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
-                           "dimension 0")
+    # torch's order: the out dtype and bin count, the range (from the data where min == max),
+    # then the edges made in the input's dtype (linspace), then the histogram kernel
+    from .signal import _prepare_out
+    _prepare_out(a.dtype, [bins], None if out is None else (out,))
     xp = input.be.xp
     lo, hi = float(min), float(max)
     if lo == hi and a.size:
+        if a.dtype.kind == "c":
+            raise not_implemented("aminmax_cpu", a.dtype)
         lo, hi = float(a.min()), float(a.max())
     if lo == hi:
         lo, hi = lo - 1, hi + 1
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
     if lo > hi:
         raise RuntimeError("torch.histc: max must be larger than min")
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"torch.histc: range of [{lo}, {hi}] is not finite")
+    if a.dtype.kind == "b":
+        raise not_implemented("linspace_cpu", a.dtype)
+    if a.dtype.kind in "iu":
+        int_scalar(lo, a.dtype), int_scalar(hi, a.dtype)
+    if a.dtype.kind not in "fV":
+        raise not_implemented("histogram_cpu", a.dtype)
     flat = a.reshape(-1)
+    # torch's LINEAR_INTERPOLATION in the input's dtype: the edges are the range converted to it
+    t = a.dtype.type
+    lo, hi = t(through_float(lo, a.dtype)), t(through_float(hi, a.dtype))
     keep = flat[(flat >= lo) & (flat <= hi)]
-    pos = ((keep - a.dtype.type(lo)) * a.dtype.type(bins) / a.dtype.type(hi - lo)).astype(
-        np.int64)
+    pos = ((keep - lo) * t(bins) / (hi - lo)).astype(np.int64)
     pos = xp.minimum(pos, bins - 1)
     counts = xp.bincount(pos, minlength=bins)[:bins].astype(a.dtype)
     return _finish(_new(counts, input.be), out, "histc")
@@ -382,9 +388,11 @@ def bincount(input, weights=None, minlength=0):
                                   f"'{_E._tname(a.dtype)}'")
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
-    if a.ndim != 1 or (a.size and a.min() < 0):
-        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     xp = input.be.xp
+    if a.ndim == 1 and not a.size:     # torch: long zeros, whatever the weights
+        return _new(xp.zeros(minlength, np.int64), input.be)
+    if a.ndim != 1 or a.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if weights is None:
         return _new(xp.bincount(a, minlength=minlength).astype(np.int64), input.be)
     try:

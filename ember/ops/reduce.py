@@ -392,11 +392,24 @@ _min_dim = _op("min_dim", saves="in", n_out=2, node="MinBackward0")(
 MAX, MIN = _return_type("max"), _return_type("min")
 
 
-def _max_min(name, input, dim, keepdim, other, out, full, dim_op, cls, elementwise):
+def _max_min(name, input, args, dim, keepdim, other, out, full, dim_op, cls, elementwise):
     if not isinstance(input, Tensor):
         raise _not_tensor(name, input)
+    if args:        # positional (dim, keepdim), or (other,)
+        if len(args) > 2:
+            raise TypeError(f"{name}() takes from 1 to 3 positional arguments but "
+                            f"{len(args) + 1} were given")
+        for arg, given in (("dim", dim is not _NO_DIM), ("keepdim", keepdim is not None)
+                           )[:len(args)]:
+            if given:
+                raise TypeError(f"{name}() got multiple values for argument '{arg}'")
+        dim, keepdim = args[0], args[1] if len(args) == 2 else keepdim
+        if isinstance(dim, Tensor) and keepdim is None:
+            # torch's parser tries (Tensor other) first: a 0-d integer tensor is `other` too
+            other, dim = dim, _NO_DIM
     if isinstance(dim, Tensor) and (dim.ndim or dim.arr.dtype.kind not in "iu"):
         other, dim = dim, _NO_DIM
+    keepdim = bool(keepdim)
     if other is not None:
         return elementwise(input, other, out=out)
     if dim is _NO_DIM:
@@ -405,14 +418,16 @@ def _max_min(name, input, dim, keepdim, other, out, full, dim_op, cls, elementwi
     return _finish_tuple(vi, out, name, cls)
 
 
-def max(input, dim=_NO_DIM, keepdim=False, *, other=None, out=None):
+def max(input, *args, dim=_NO_DIM, keepdim=None, other=None, out=None):
     from .elementwise import maximum
-    return _max_min("max", input, dim, keepdim, other, out, _max_all, _max_dim, MAX, maximum)
+    return _max_min("max", input, args, dim, keepdim, other, out, _max_all, _max_dim, MAX,
+                    maximum)
 
 
-def min(input, dim=_NO_DIM, keepdim=False, *, other=None, out=None):
+def min(input, *args, dim=_NO_DIM, keepdim=None, other=None, out=None):
     from .elementwise import minimum
-    return _max_min("min", input, dim, keepdim, other, out, _min_all, _min_dim, MIN, minimum)
+    return _max_min("min", input, args, dim, keepdim, other, out, _min_all, _min_dim, MIN,
+                    minimum)
 
 
 def _arg(name, f):
@@ -455,10 +470,12 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
     nd = tensor_ndim("aminmax", input)
     if dim is not None:
         _wrap_dim(_int_dim("aminmax", dim), nd)
-    if input.arr.size == 0 and (dim is None or input.arr.shape[_wrap_dim(dim, input.ndim)] == 0):
-        raise (RuntimeError if dim is None else IndexError)(
-            "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
-            "identity.")
+    if input.arr.size == 0 and dim is None:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    if dim is not None and nd and input.arr.shape[_wrap_dim(dim, nd)] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {_wrap_dim(dim, nd)} to have non-zero "
+                         "size.")
     if input.arr.dtype.kind == "c":
         raise NotImplementedError(f'"aminmax_cpu" not implemented for '
                                   f"'{_tname(input.arr.dtype)}'")
@@ -819,6 +836,32 @@ _cummin = _op("cummin", saves="in", n_out=2)(
 CUMMAX, CUMMIN = _return_type("cummax"), _return_type("cummin")
 
 
+def _out_checks(values_msg, indices_msg, indices_first=False):
+    """An op's own messages for (values, indices) out= tensors of other dtypes, checked in its
+    order: values_msg(expected, got), indices_msg(got)."""
+    def check(expected, got):
+        for k in ((1, 0) if indices_first else (0, 1)):
+            if got[k] != expected[k]:
+                raise RuntimeError(values_msg(expected[0], got[0]) if k == 0 else
+                                   indices_msg(got[1]))
+    return check
+
+
+_CUM_OUT = _out_checks(lambda e, g: f"expected scalar_type {_tname(e)} but found {_tname(g)}",
+                       lambda g: f"expected scalar_type Long but found {_tname(g)}")
+_MEDIAN_OUT = _out_checks(
+    lambda e, g: f"Expected tensor for 'values' to have the same type as tensor for argument #2 "
+    f"'self'; but type torch.{_tname(g)}Tensor does not equal torch.{_tname(e)}Tensor (while "
+    "checking arguments for median)",
+    lambda g: f"Expected tensor for argument #1 'indices' to have scalar type Long; but got "
+    f"torch.{_tname(g)}Tensor instead (while checking arguments for median)", indices_first=True)
+_MODE_OUT = _out_checks(
+    lambda e, g: f"expected scalar type '{_tname(e)}' but got '{_tname(g)}' for values output",
+    lambda g: f"expected scalar type 'Long' but got '{_tname(g)}' for indices output")
+_KTH_OUT = _out_checks(lambda e, g: "output values must be of same type as input",
+                       lambda g: "output indices must be of scalar type Long")
+
+
 def _cum_extreme_call(cls, op_, input, dim, out=None):
     nd = tensor_ndim(op_.name, input)
     try:
@@ -829,7 +872,7 @@ def _cum_extreme_call(cls, op_, input, dim, out=None):
         d = 0                       # torch returns empty results before checking dim
     res = cls(*_apply(op_, (input,), (d,)))
     _no_complex_grad(res[0], op_.name)
-    return _finish_tuple(res, out, op_.name, cls)
+    return _finish_tuple(res, out, op_.name, cls, _CUM_OUT)
 
 
 def cummax(input, dim, *, out=None):
@@ -1008,8 +1051,9 @@ def _median_all(xp, x, ignore_nan):
     flat = x.reshape(-1)
     if ignore_nan and x.dtype.kind in "fV":
         flat = flat[flat == flat]
-    if flat.size == 0:
-        return xp.asarray(np.nan, x.dtype)
+    if flat.size == 0:      # torch's NaN, as a cast to the dtype makes it (integers too)
+        with np.errstate(invalid="ignore"):
+            return xp.asarray(np.nan).astype(x.dtype)
     if not ignore_nan and x.dtype.kind in "fV" and (flat != flat).any():
         return xp.asarray(np.nan, x.dtype)
     s = xp.sort(flat, kind="stable")
@@ -1023,7 +1067,8 @@ def _no_bool_complex(x, name):
 
 def _median_full_fwd(name, ignore_nan):
     def fwd(xp, x):
-        _no_bool_complex(x, name)
+        if x.size:      # torch answers an empty input before looking at its dtype
+            _no_bool_complex(x, name)
         y = _median_all(xp, x, ignore_nan)
         return y, (x, y, None, False)
     return fwd
@@ -1085,7 +1130,8 @@ def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
         return _median0(input)
     nd = tensor_ndim("median", input)
     d = _wrap_dim(_int_dim("median", dim), nd)
-    return _finish_tuple(_apply(_median1, (input,), (d, keepdim)), out, "median", MEDIAN)
+    return _finish_tuple(_apply(_median1, (input,), (d, keepdim)), out, "median", MEDIAN,
+                         _MEDIAN_OUT)
 
 
 def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
@@ -1096,7 +1142,7 @@ def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
     nd = tensor_ndim("nanmedian", input)
     d = _wrap_dim(_int_dim("nanmedian", dim), nd)
     return _finish_tuple(_apply(_nanmedian1, (input,), (d, keepdim)), out, "nanmedian",
-                         NANMEDIAN)
+                         NANMEDIAN, _MEDIAN_OUT)
 
 
 @_op("mode", saves="in", n_out=2)
@@ -1145,18 +1191,20 @@ MODE = _return_type("mode")
 def mode(input, dim=-1, keepdim=False, *, out=None):
     nd = tensor_ndim("mode", input)
     return _finish_tuple(_apply(_mode, (input,), (_wrap_dim(dim, nd), keepdim)), out, "mode",
-                         MODE)
+                         MODE, _MODE_OUT)
 
 
 @_op("kthvalue", saves="in", n_out=2)
 def _kthvalue(xp, x, k, dim, keepdim):
-    _no_bool_complex(x, "kthvalue")
+    # torch's order: an empty dim, k's range (a 0-d input is one element), the dtype
+    if x.ndim:
+        _empty_dim_check(x, (dim,), "kthvalue")
+    if not 1 <= k <= (x.shape[dim] if x.ndim else 1):
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
     if not x.ndim:
         i = xp.zeros((), np.int64)
         return (x.copy(), i), (x.shape, i, dim, keepdim)
-    _empty_dim_check(x, (dim,), "kthvalue")
-    if not 1 <= k <= x.shape[dim]:
-        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
+    _no_bool_complex(x, "kthvalue")
     fast = _kth_smallest(xp, x, k - 1, dim, untied=True)
     if fast is None:
         order = _sorted_along(xp, x, dim)
@@ -1199,7 +1247,7 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     nd = tensor_ndim("kthvalue", input)
     k = int_arg(k, "kthvalue", "k", 1)
     return _finish_tuple(_apply(_kthvalue, (input,), (k, _wrap_dim(dim, nd), keepdim)),
-                         out, "kthvalue", KTHVALUE)
+                         out, "kthvalue", KTHVALUE, _KTH_OUT)
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -1208,15 +1256,16 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 @_op("quantile", saves="in")
 def _quantile(xp, x, q, dim, keepdim, interpolation, ignore_nan):
     """x: input moved so the reduced dim is last (and flattened if dim is None)."""
+    from .index import _unstable_argsort
     n = x.shape[-1]
-    order = xp.argsort(x, axis=-1, kind="stable")           # NaN last
+    order = _unstable_argsort(xp, x, x.ndim - 1, False)     # torch's sort(): NaN last, ties moved
     S = xp.take_along_axis(x, order, -1)
     nans = (x != x).sum(-1, keepdims=True)
     qa = xp.asarray(q, dtype=x.dtype).reshape((-1,) + (1,) * x.ndim)
     if ignore_nan:
         last = (n - nans - 1).astype(x.dtype)
         ranks = qa * last
-        ranks = xp.where(nans == n, n - 1, ranks)           # all-NaN slices give NaN
+        ranks = xp.where(nans == n, 0, ranks)               # all-NaN slices: the first NaN
     else:
         ranks = qa * (n - 1)
         ranks = xp.where(nans > 0, n - 1, ranks)             # any NaN gives NaN
@@ -1261,33 +1310,33 @@ def _(xp, g, shape, order, lo, hi, w):
 _quantile_fn = _make_unary(_quantile)
 
 
-def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan):
+def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan, out=None):
+    """torch's checks in its order (its messages say quantile() for nanquantile too): a number
+    q's range, the interpolation, then the input and q tensors, then out's dtype."""
     if not isinstance(input, Tensor):
         raise _not_tensor(name, input)
-    if input.arr.dtype.kind != "f" or input.arr.dtype == np.float16:
-        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
-    if input.arr.size == 0:
-        raise RuntimeError(f"{name}() input tensor must be non-empty")
-    scalar_q = not isinstance(q, Tensor)
-    if scalar_q:
-        qv = np.asarray([float(q)])
-    else:
-        if q.arr.ndim > 1:
-            raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
-        if q.arr.dtype != input.arr.dtype:
-            raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
-        if q.be is not input.be:
-            raise RuntimeError(f"{name}() q tensor must be on the same device as the input "
-                               "tensor")
-        qv = input.be.to_host(q.arr).reshape(-1)
-        scalar_q = q.arr.ndim == 0
-    if ((qv < 0) | (qv > 1)).any():
-        bad = qv[(qv < 0) | (qv > 1)][0]
-        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {bad:g}" if
-                           scalar_q else f"{name}() q values must be in the range [0, 1]")
+    tensor_q = isinstance(q, Tensor)
+    if not tensor_q and not 0 <= float(q) <= 1:
+        raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {float(q):g}")
     if interpolation not in _INTERPOLATIONS:
-        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, "
+        raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
                            f"midpoint or nearest, but got {interpolation}")
+    if input.arr.size == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    if tensor_q and q.arr.ndim > 1:
+        raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+    if input.arr.dtype.kind != "f" or input.arr.dtype == np.float16:
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    if tensor_q:
+        if q.arr.dtype != input.arr.dtype:
+            raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+        if q.be is not input.be:
+            raise RuntimeError("quantile() q tensor must be on the same device as the input "
+                               "tensor")
+    if isinstance(out, Tensor) and out.arr.dtype != input.arr.dtype:
+        raise RuntimeError("quantile() out tensor must be same dtype as the input tensor")
+    qv = input.be.to_host(q.arr).reshape(-1) if tensor_q else np.asarray([float(q)])
+    scalar_q = not tensor_q or q.arr.ndim == 0
     from .shape import movedim, reshape, unsqueeze
     if dim is None:
         x = reshape(input, -1)
@@ -1295,6 +1344,8 @@ def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan):
     else:
         d = _wrap_dim(dim, input.ndim)
         x = movedim(input, d, -1) if input.ndim else reshape(input, 1)
+    if tensor_q and ((qv < 0) | (qv > 1)).any():
+        raise RuntimeError("quantile() q values must be in the range [0, 1]")
     y = _quantile_fn(x, tuple(qv.tolist()), d, keepdim, interpolation, ignore_nan)
     if keepdim:
         if dim is None:
@@ -1307,13 +1358,13 @@ def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan):
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
-    return _finish(_quantile_impl("quantile", input, q, dim, keepdim, interpolation, False),
-                   out)
+    return _finish(_quantile_impl("quantile", input, q, dim, keepdim, interpolation, False,
+                                  out), out)
 
 
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
-    return _finish(_quantile_impl("nanquantile", input, q, dim, keepdim, interpolation, True),
-                   out)
+    return _finish(_quantile_impl("nanquantile", input, q, dim, keepdim, interpolation, True,
+                                  out), out)
 
 
 def _finish(result, out):

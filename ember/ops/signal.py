@@ -11,7 +11,7 @@ import numpy as np
 
 from .._dtype import DEFAULT, promote_types
 from .._dtype import to_dtype as _to_dtype
-from .._kernel_dtypes import int_scalar, not_implemented
+from .._kernel_dtypes import cname, int_scalar, not_implemented
 from .._tensor import Tensor, _new
 from .._warnings import warn_once as _warn_once
 from ..autograd.grad_mode import STATE as _grad
@@ -22,7 +22,7 @@ from . import creation as _C
 from . import elementwise as _E
 from . import reduce as _R
 from . import shape as _S
-from ._apply import _finish, tensor_arg as _tensor_arg
+from ._apply import _finish, _finish_tuple, tensor_arg as _tensor_arg
 from ._apply import make_unary as _make_unary
 from ._registry import op as _op
 from .random import rng_for as _rng_for
@@ -322,108 +322,171 @@ _Histogram = _R._return_type("histogram", ("hist", "bin_edges"))
 _Histogramdd = _R._return_type("histogramdd", ("hist", "bin_edges"))
 
 
-def _edges(xp, col, bins, rng, d, name, dim):
-    """Linear bin edges for one dimension, torch's rules for the outer edges."""
-    if bins <= 0:
-        raise RuntimeError(f"torch.{name}(): bins must be > 0, but got {bins} for dimension "
-                           f"{dim}")
+def _outer_edges(pts, rng, dt):
+    """torch's select_outer_bin_edges: the range, else the data's min and max (0 and 1 for no
+    data), checked finite and ordered, an empty range widened by 0.5 each way."""
+    nd = pts.shape[-1]
     if rng is not None:
-        lo, hi = float(rng[0]), float(rng[1])
-    elif col.size:
-        lo, hi = float(col.min()), float(col.max())
+        if len(rng) != 2 * nd:
+            raise RuntimeError(f"torch.histogramdd: for a {nd}-dimensional histogram range should "
+                               f"have {2 * nd} elements, but got {len(rng)}")
+        lo, hi = [float(r) for r in rng[::2]], [float(r) for r in rng[1::2]]
+    elif pts.size:
+        if not (dt.kind == "f" and dt.itemsize >= 4):      # the min/max kernel's dtypes
+            raise not_implemented("histogramdd", dt)
+        lo, hi = [float(v) for v in pts.min(0)], [float(v) for v in pts.max(0)]
     else:
-        lo, hi = 0.0, 0.0
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"torch.{name}(): range of [{lo}, {hi}] is not finite")
-    if lo > hi:
-        raise RuntimeError(f"torch.{name}(): min should not exceed max, but got min {lo} max "
-                           f"{hi} for dimension {dim}")
-    if lo == hi:
-        lo, hi = lo - 0.5, hi + 0.5
-    return _C._linspace_values(xp, lo, hi, bins + 1, d)
+        lo, hi = [0.0] * nd, [1.0] * nd
+    for k in range(nd):
+        if not (math.isfinite(lo[k]) and math.isfinite(hi[k])):
+            raise RuntimeError(f"torch.histogramdd: dimension {k}'s range [{lo[k]:g}, {hi[k]:g}] "
+                               "is not finite")
+        if lo[k] > hi[k]:
+            raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min "
+                               f"{lo[k]:g} max {hi[k]:g} for dimension {k}")
+        if lo[k] == hi[k]:
+            lo[k], hi[k] = lo[k] - 0.5, hi[k] + 0.5
+    return lo, hi
 
 
-def _hist_kernel_check(dt, bins, rng):
-    """torch's kernels: min/max of the data (int bins, no range) for float32/64 only, the bin
-    edges' linspace for no bool, the counting for floating types only."""
-    counted = isinstance(bins, (int, np.integer)) or any(not isinstance(b, Tensor) for b in bins)
-    if dt.kind == "f" and dt.itemsize >= 4:
-        return
-    if counted and rng is None:
-        raise not_implemented("histogramdd", dt)
-    if dt.kind in "fV":
-        return
-    if dt.kind in "iu" and rng is not None:        # the edges are made in x's dtype first
-        for r in rng:
-            int_scalar(float(r), dt)
-    raise not_implemented("linspace_cpu" if dt.kind == "b" and counted else "histogram_cpu", dt)
+def _hist_check_inputs(a, edges, weight, nd, out=None):
+    """torch's histogramdd_check_inputs (edges: the bin edge arrays), then prepare_out's count."""
+    if len(edges) != nd:
+        raise RuntimeError(f"torch.histogramdd: expected {nd} sequences of bin edges for a {nd}-"
+                           f"dimensional histogram but got {len(edges)}")
+    for k, e in enumerate(edges):
+        if e.dtype != a.dtype:
+            raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have the "
+                               f"same dtype, but got input with dtype {cname(a.dtype)} and bins "
+                               f"for dimension {k} with dtype {cname(e.dtype)}")
+        if e.ndim != 1:
+            raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but got "
+                               f"{e.ndim} dimensions in the bins tensor for dimension {k}")
+        if not e.size:
+            raise RuntimeError(f"torch.histogramdd: bins tensor should have at least 1 element, "
+                               f"but got 0 elements in the bins tensor for dimension {k}")
+    if weight is not None:
+        w = weight.arr
+        if w.dtype != a.dtype:
+            raise RuntimeError(f"torch.histogramdd: if weight tensor is provided, input tensor and "
+                               f"weight tensor should have the same dtype, but got "
+                               f"input({cname(a.dtype)}), and weight({cname(w.dtype)})")
+        if a.shape[:-1] != (w.shape or (1,)):
+            raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have "
+                               f"the same shape as the input tensor excluding its innermost "
+                               f"dimension, but got input with shape {list(a.shape)} and weight "
+                               f"with shape {list(w.shape)}")
+    _prepare_out(a.dtype, [e.size - 1 for e in edges], out)
 
 
-def _hist_nd(name, x, bins, rng, weight, density, nd):
+def _prepare_out(dt, counts, out=None):
+    """torch's histogramdd_prepare_out: the out tensors' dtypes (out: (hist, edges...), (hist,)
+    for histc, or None), then the bin counts."""
+    if out is not None and out[0].arr.dtype != dt:
+        raise RuntimeError(f"torch.histogram: input tensor and hist tensor should have the same "
+                           f"dtype, but got input {cname(dt)} and hist {cname(out[0].arr.dtype)}")
+    for k, b in enumerate(counts):
+        if out is not None and len(out) > k + 1 and out[k + 1].arr.dtype != dt:
+            raise RuntimeError(f"torch.histogram: input tensor and bin_edges tensor should have "
+                               f"the same dtype, but got input {cname(dt)} and bin_edges "
+                               f"{cname(out[k + 1].arr.dtype)} for dimension {k}")
+        if b <= 0:
+            raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {b} for dimension "
+                               f"{k}")
+
+
+def _hist_nd(name, x, bins, rng, weight, density, nd, out=None):
+    """torch's histogramdd, its checks in its order: edge tensors are checked as given; bin
+    counts get their outer edges (range or data), then linspace's edges in x's dtype."""
     xp = x.be.xp
     a = x.arr
-    _hist_kernel_check(a.dtype, bins, rng)
     pts = a.reshape(-1, nd)
-    d = x.dtype
-    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
-        bins = [int(bins)] * nd
-    if rng is not None and len(rng) != 2 * nd:
-        raise RuntimeError(f"torch.{name}(): expected {2 * nd} values in range, got "
-                           f"{len(rng)}")
-    edges = []
-    for k, b in enumerate(bins):
-        if isinstance(b, Tensor):
-            if b.arr.dtype != a.dtype:
-                raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should "
-                                   f"have the same dtype, but got input with dtype "
-                                   f"{_E._tname(a.dtype)} and bins for dimension {k} with "
-                                   f"dtype {_E._tname(b.arr.dtype)}")
-            edges.append(b.arr)
-        else:
+    dt = a.dtype
+    if weight is not None:
+        _tensor_arg(name, weight, "weight", None)
+    if isinstance(bins, Tensor):
+        bins = [bins]
+    tensors = not isinstance(bins, (int, np.integer)) and all(isinstance(b, Tensor) for b in bins)
+    if tensors:
+        edges = [b.arr for b in bins]
+    else:
+        if isinstance(bins, (int, np.integer)):
+            bins = [bins] * nd
+        for b in bins:
             if isinstance(b, bool) or not isinstance(b, (int, np.integer)):    # torch: no bool
                 raise TypeError(f"{name}() received an invalid combination of arguments - got "
                                 f"(Tensor, {type(b).__name__})")
-            r = None if rng is None else rng[2 * k:2 * k + 2]
-            edges.append(_edges(xp, pts[:, k], int(b), r, d, name, k))
-    if weight is not None:
-        _tensor_arg(name, weight, "weight", None)
+        bins = [int(b) for b in bins]
+        if name == "histogram":
+            _prepare_out(dt, bins, out)
+        lo, hi = _outer_edges(pts, rng, dt)
+        if len(bins) != nd:
+            raise RuntimeError("histogramdd: The size of bins must be equal to the innermost "
+                               "dimension of the input.")
+        if dt.kind == "b":
+            raise not_implemented("linspace_cpu", dt)
+        if dt.kind in "iu":                 # the edges are made in x's dtype
+            for v in lo + hi:
+                int_scalar(v, dt)
+        if min(bins) < -1:
+            raise RuntimeError("number of steps must be non-negative")
+        edges = [_C._linspace_values(xp, lo[k], hi[k], bins[k] + 1, x.dtype) if bins[k] >= 0
+                 else xp.zeros(0, dt) for k in range(nd)]
+    _hist_check_inputs(pts, edges, weight, nd, out)
+    if dt.kind not in "fV":
+        raise not_implemented("histogram_cpu", dt)
     w = None if weight is None else weight.arr.reshape(-1)
     host = x.be.to_host
-    hist = np.histogramdd(host(pts).astype(np.float64),
-                          bins=[host(e).astype(np.float64) for e in edges],
-                          weights=None if w is None else host(w).astype(np.float64))[0]
-    if density:
-        tot = hist.sum()
+    hp = host(pts).astype(np.float64)
+    counts = []
+    idx = []
+    keep = np.ones(len(hp), bool)
+    from .index import _binary_search
+    for k, e in enumerate(edges):
+        # the kernel: inside [first, last] edge (NaN never), then std::upper_bound's bin, the
+        # last edge in the last bin
+        ek = host(e).astype(np.float64)
+        v = hp[:, k]
+        keep &= (v >= ek[0]) & (v <= ek[-1])
+        pos = _binary_search(np, ek[None], v[None], True)[0] - 1
+        idx.append(np.minimum(pos, len(ek) - 2))
+        counts.append(len(ek) - 1)
+    flat = np.ravel_multi_index([i[keep] for i in idx], counts) if keep.any() else \
+        np.zeros(0, np.int64)
+    wk = None if w is None else host(w).astype(np.float64)[keep]
+    hist = np.bincount(flat, weights=wk, minlength=math.prod(counts)).reshape(counts) \
+        .astype(dt)
+    if density:     # as torch: over the total, then each dim's bin lengths, in x's dtype
+        opmath = np.dtype(np.float32) if dt.itemsize == 2 else dt
+        hist = (hist.astype(opmath) / opmath.type(hist.sum(dtype=opmath))).astype(dt)
         for k, e in enumerate(edges):
             shp = [1] * nd
             shp[k] = -1
-            hist = hist / np.diff(host(e).astype(np.float64)).reshape(shp)
-        hist = hist / tot
-    hist = _new(xp.asarray(hist.astype(a.dtype)), x.be)
-    return hist, [_new(e.copy() if isinstance(b, Tensor) else e, x.be)
-                  for e, b in zip(edges, bins)]
+            hist = hist / np.diff(host(e)).reshape(shp)
+    hist = _new(xp.asarray(hist), x.be)
+    return hist, [_new(e.copy() if tensors else e, x.be) for e in edges]
 
 
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
     """torch.histogram -> (hist, bin_edges); bins is an int (linear bins over `range`, or the
     data's min/max) or a 1-D tensor of monotonically increasing edges."""
     _tensor_arg("histogram", input)
-    h, e = _hist_nd("histogram", input.reshape(-1, 1), [bins], range, weight, density, 1)
+    if weight is not None:          # torch flattens both
+        _tensor_arg("histogram", weight, "weight", None)
+        weight = weight.reshape(-1)
+    h, e = _hist_nd("histogram", input.reshape(-1, 1), bins, range, weight, density, 1, out)
     h = h.reshape(-1)
     if out is not None:
-        _finish(h, out[0], "histogram")
-        _finish(e[0], out[1], "histogram")
-        return _Histogram(out[0], out[1])
+        return _finish_tuple((h, e[0]), out, "histogram", _Histogram)
     return _Histogram(h, e[0])
 
 
 def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
     """torch.histogramdd: input (..., D) points; bins an int, D ints or D edge tensors."""
     _tensor_arg("histogramdd", input)
-    nd = input.shape[-1]
-    if not isinstance(bins, (int, np.integer)) and len(bins) != nd:
-        raise RuntimeError(f"torch.histogramdd(): expected {nd} bins, got {len(bins)}")
-    h, e = _hist_nd("histogramdd", input, bins, range, weight, density, nd)
+    if input.ndim < 2:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
+    h, e = _hist_nd("histogramdd", input, bins, range, weight, density, input.shape[-1])
     return _Histogramdd(h, tuple(e))
 
 
@@ -567,7 +630,7 @@ def _no_input_grad(name):
 
     @guard.vjp
     def _(xp, g):
-        raise RuntimeError(f"the derivative for '{name}: input' is not implemented.")
+        raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
     return _make_unary(guard)
 
 
