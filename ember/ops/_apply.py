@@ -678,7 +678,7 @@ def write_target(t, fill=False):
     None); where some do, only a fill (fill_, zero_) may write, once per location: region indexes
     the elements it writes. Other read-only arrays come back as they are, and the write fails."""
     a = t.arr
-    if getattr(a.flags, "writeable", True):
+    if getattr(a.flags, "writeable", True) or type(a) is not np.ndarray:   # (a sparse array)
         return a, None
     region = tuple(slice(0, 1) if st == 0 and n > 1 else slice(None)
                    for n, st in zip(a.shape, a.strides))
