@@ -96,6 +96,30 @@ _CASES.update({
     "rsub int first": lambda L: L.rsub(2, L.tensor([1, 2, 3])),
     "rsub tensor": lambda L: L.rsub(L.tensor([1, 2, 3]), 2),
 })
+# torch's OpInfo samples in integer, bool and complex dtypes
+_X = [[[[-8, 6, 9, 0], [0, 5, 5, 7], [6, 5, 1, -5], [2, -1, 8, -4]]]]
+_CASES.update({
+    "integer avg_pool2d, negative divisor_override": lambda L: L.nn.functional.avg_pool2d(
+        L.tensor(_X), (2, 2), (), (0,), False, True, -2),
+    "integer avg_pool2d, divisor_override": lambda L: L.nn.functional.avg_pool2d(
+        L.tensor(_X), 2, divisor_override=3),
+    "bool addr, integer beta and alpha": lambda L: L.addr(
+        L.tensor(True), L.tensor([True, False]), L.tensor([False, True]), beta=3, alpha=2),
+    "bool addr, beta=0": lambda L: L.addr(L.tensor([[True, False]]), L.tensor([True]),
+                                          L.tensor([False, True]), beta=0),
+    "bool addr, alpha=0": lambda L: L.addr(L.tensor([[True, False]]), L.tensor([True]),
+                                           L.tensor([False, True]), alpha=0),
+    "addr of bool vectors into int": lambda L: L.addr(L.tensor([[1, 2]]), L.tensor([True]),
+                                                      L.tensor([True, False])),
+    "normalize of a 0-d complex tensor": lambda L: L.nn.functional.normalize(
+        L.tensor(-0.5 + 0.8j), p=1.2, dim=0),
+    "pairwise_distance of complex vectors is real": lambda L: L.nn.functional.pairwise_distance(
+        L.tensor([1 + 2j, 3 - 1j]), L.tensor([0j, 1j])),
+    "index_add into a 0-d bool": lambda L: L.index_add(L.tensor(True), 0, L.tensor([0]),
+                                                       L.tensor(True), alpha=True),
+    "index_add into a 0-d bool, alpha False": lambda L: L.index_add(
+        L.tensor(False), 0, L.tensor([0]), L.tensor(True), alpha=False),
+})
 
 
 @pytest.mark.parametrize("case", list(_CASES))

@@ -813,7 +813,7 @@ def _vector_norm(xp, x, ord, dims, keepdim):
         y = xp.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
     else:
         y = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
-    y = _arr(xp, y, x)
+    y = _arr(xp, y, x.real if x.dtype.kind == "c" else x)     # a complex x's norm is real
     return y, (x, y, ord, dims, keepdim)
 
 

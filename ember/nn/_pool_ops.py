@@ -328,7 +328,7 @@ def _avg_fwd(xp, x, ksize, stride, pads, out, count_include_pad, divisor_overrid
         div = _divisor(xp, x.shape[2:], out, ksize, stride, pads, count_include_pad,
                        x.dtype if x.dtype.kind == "f" else np.int64)
     if x.dtype.kind in "iu":                 # torch divides integers with truncation
-        y = xp.abs(total) // div * xp.sign(total)
+        y = xp.abs(total) // abs(div) * (xp.sign(total) * np.sign(div))     # (div < 0 too)
     else:
         y = total / div
     return y.astype(dt, copy=False), (xpad.shape, ksize, stride, pads, div)

@@ -853,7 +853,7 @@ def _index_add(xp, x, idx, src, dim, alpha):
     out = x.copy()
     s = src * alpha if alpha != 1 else src
     if x.ndim == 0:
-        out += s.sum()
+        out[...] = (out + s.sum()).astype(x.dtype, copy=False)      # (a bool sum is an or)
     else:
         _index_add_at(xp, out, _along(dim, idx), s.astype(x.dtype, copy=False))
     return out, (idx, dim, alpha, src.shape)

@@ -532,6 +532,12 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
         prod = outer(vec1, vec2)
     except TypeError:
         raise_not_tensor("addr", ("vec1", 2, vec1), ("vec2", 3, vec2))
+    if prod.arr.dtype == np.bool_ and getattr(input, "arr", prod.arr).dtype == np.bool_:
+        # torch's bool kernel: (beta and input) or (alpha and vec1 outer vec2)
+        from .creation import zeros_like
+        from .elementwise import logical_or
+        kept = [t if c else zeros_like(t) for t, c in ((input, beta), (prod, alpha))]
+        return _finish(logical_or(*kept), out, "addr")
     if alpha != 1:
         prod = prod * alpha
     if beta == 0:                   # input is ignored: its nan and inf do not propagate
