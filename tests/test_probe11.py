@@ -165,3 +165,30 @@ def test_gradients_like_torch(case):
     for a, b in zip([y] + gs, [ty] + tgs):
         assert str(a.dtype).replace("ember", "torch") == str(b.dtype) and a.shape == b.shape
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), **tol)
+
+
+def _half_products(lib, dtype):
+    rng = np.random.default_rng(0)
+    a, b, c = (lib.tensor(rng.standard_normal(s), dtype=getattr(lib, dtype))
+               for s in ((3, 5, 40), (3, 40, 6), (5, 6)))
+    return [lib.addbmm(c, a, b), lib.addbmm(c, a, b, beta=0.5, alpha=2),
+            lib.addbmm(c, a, b, beta=0), lib.baddbmm(c, a, b), lib.addmm(c, a[0], b[0]),
+            lib.addr(c, a[0, :, 0], b[0, 0], beta=0.3, alpha=0.7),
+            lib.nn.functional.bilinear(a[0, :, :3], a[1, :, :3], b[0, :4, :3].reshape(4, 3, 1)
+                                       .expand(4, 3, 3).contiguous()),
+            lib.nn.functional.grid_sample(c.reshape(1, 1, 5, 6), a[:1, :4, :2].reshape(1, 2, 2, 2)
+                                          .tanh(), align_corners=False)]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_products_round_as_torch(dtype):
+    """float16/bfloat16 products as torch's CPU kernels: in float, rounded once (addbmm once
+    per batch, addr with its scalars in the dtype); results keep the dtype."""
+    got, want = _half_products(ember, dtype), _half_products(torch, dtype)
+    for k, (e, t) in enumerate(zip(got, want)):
+        assert str(e.dtype).replace("ember", "torch") == str(t.dtype), k
+        if k >= 6:      # bilinear, grid_sample: torch rounds some intermediate results too
+            np.testing.assert_allclose(e.float().numpy(), t.float().numpy(), rtol=2e-2,
+                                       atol=2e-2)
+        else:
+            np.testing.assert_array_equal(e.float().numpy(), t.float().numpy(), err_msg=str(k))

@@ -108,6 +108,10 @@ def _combine(arrays, fn):
 
 
 def _grid_sample_fwd(xp, x, grid, mode, padding_mode, align_corners):
+    if x.dtype.itemsize == 2 and x.dtype.kind in "fV":    # float16/bfloat16: in float32
+        y, saved = _grid_sample_fwd(xp, x.astype(np.float32), grid.astype(np.float32), mode,
+                                    padding_mode, align_corners)
+        return y.astype(x.dtype), saved
     (n, c), sizes = x.shape[:2], x.shape[2:]
     nd = len(sizes)
     axes = [_taps(xp, grid[..., nd - 1 - d], s, mode, padding_mode, align_corners)

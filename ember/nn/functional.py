@@ -132,18 +132,23 @@ def bilinear(input1, input2, weight, bias=None):
 @_op("bilinear_trilinear", node="TrilinearBackward0", needs_mask=True)
 def _trilinear(xp, x1, w, x2):
     """out[n, o] = sum_ij x1[n, i] w[o, i, j] x2[n, j] (torch's _trilinear as bilinear uses
-    it), through batched matmuls."""
-    return xp.ascontiguousarray(((x1 @ w) * x2).sum(-1).T), (x1, w, x2)
+    it), through batched matmuls; float16/bfloat16 in float32, rounded once."""
+    low = x1.dtype if _D.is_reduced(x1.dtype) else None
+    if low is not None:
+        x1, w, x2 = (a.astype(np.float32) for a in (x1, w, x2))
+    y = xp.ascontiguousarray(((x1 @ w) * x2).sum(-1).T)
+    return (y if low is None else y.astype(low)), (x1, w, x2, low)
 
 
 @_trilinear.vjp
 @_holomorphic
-def _(xp, g, x1, w, x2, needs):
-    gt = g.T                                                    # (out, n)
+def _(xp, g, x1, w, x2, low, needs):
+    gt = g.T if low is None else g.T.astype(np.float32)        # (out, n)
     g1 = ((w @ x2.T) * gt[:, None, :]).sum(0).T if needs[0] else None
     gw = (gt[:, :, None] * x1).swapaxes(1, 2) @ x2 if needs[1] else None
     g2 = ((x1 @ w) * gt[:, :, None]).sum(0) if needs[2] else None
-    return g1, gw, g2
+    grads = (g1, gw, g2)
+    return grads if low is None else tuple(None if a is None else a.astype(low) for a in grads)
 
 
 # ---- activations ---------------------------------------------------------------------------

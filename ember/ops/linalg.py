@@ -381,6 +381,20 @@ _LINEAR_NODES = {(True, 1): _node_class("SqueezeBackward4"), (True, 2): _node_cl
 
 # ---- add + product (addmm, addmv, baddbmm, addbmm, addr) --------------------------------------
 def _addprod_fwd(xp, c, a, b, beta, alpha, kind):
+    low = c.dtype if c.dtype.itemsize == 2 and c.dtype.kind in "fV" else None
+    if low is not None:     # float16/bfloat16: torch's CPU kernels compute in float, round once
+        c, a, b = (t.astype(np.float32) for t in (c, a, b))
+        if kind == "addbmm" and a.shape[0]:     # ... once per batch (a loop of addmm_)
+            out = xp.broadcast_to(c, np.broadcast_shapes(c.shape, (a.shape[1], b.shape[2])))
+            for i in range(a.shape[0]):
+                p = xp.matmul(a[i], b[i])
+                p = p * alpha if alpha != 1 else p
+                out = (p if beta == 0 and i == 0 else (out * beta if i == 0 and beta != 1
+                                                        else out) + p)
+                out = out.astype(low).astype(np.float32)
+            return out.astype(low), (a.astype(low), b.astype(low), beta, alpha, kind)
+        out, saved = _addprod_fwd(xp, c, a, b, beta, alpha, kind)
+        return out.astype(low), (saved[0].astype(low), saved[1].astype(low)) + saved[2:]
     p = xp.matmul(a, b)
     if kind == "addbmm":
         p = p.sum(0)
@@ -532,6 +546,13 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
         prod = outer(vec1, vec2)
     except TypeError:
         raise_not_tensor("addr", ("vec1", 2, vec1), ("vec2", 3, vec2))
+    dt = prod.arr.dtype
+    if dt.itemsize == 2 and dt.kind in "fV":    # the kernel's scalars are of its dtype
+        beta, alpha = (float(np.asarray(v, dt).astype(np.float32)) if isinstance(
+            v, (int, float)) else v for v in (beta, alpha))
+    if alpha != 1 and isinstance(vec1, Tensor) and dt != np.bool_:
+        prod = outer(vec1 * alpha, vec2)    # torch's order: (alpha * vec1) * vec2
+        alpha = 1
     if prod.arr.dtype == np.bool_ and getattr(input, "arr", prod.arr).dtype == np.bool_:
         # torch's bool kernel: (beta and input) or (alpha and vec1 outer vec2)
         from .creation import zeros_like
