@@ -8,7 +8,6 @@ bincount and forms the grid gradient from the same gathered values, following to
 import functools
 import math
 import operator
-import warnings
 
 import numpy as np
 
