@@ -634,9 +634,12 @@ def write_into(self, arr, name="copy"):
         if full != dst.shape:
             raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast "
                                f"shape {list(full)}")
-    if arr.dtype != dst.dtype and not _can_write(arr.dtype, dst.dtype) and name != "copy":
-        raise RuntimeError(f"result type {_tname(arr.dtype)} can't be cast to the desired output "
-                           f"type {_tname(dst.dtype)}")
+    if arr.dtype != dst.dtype:
+        if not _can_write(arr.dtype, dst.dtype) and name != "copy":
+            raise RuntimeError(f"result type {_tname(arr.dtype)} can't be cast to the desired "
+                               f"output type {_tname(dst.dtype)}")
+        if arr.dtype.kind == "c" and dst.dtype.kind not in "cb":
+            arr = arr.real      # (explicitly: no NumPy ComplexWarning whatever the filters)
     if not getattr(dst.flags, "writeable", True) and any(
             st == 0 and n > 1 for n, st in zip(dst.shape, dst.strides)):   # an expanded tensor
         raise RuntimeError(_OVERLAP)
