@@ -340,11 +340,25 @@ _min_all = _make_unary(_op("min_all", saves="both", node="MinBackward1")(
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
-    return _finish(_amax(input, _dims(input, dim, "amax"), keepdim), out)
+    dims = _dims(input, dim, "amax")
+    _empty_dim_as_given(input, dim, "amax")
+    return _finish(_amax(input, dims, keepdim), out)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
-    return _finish(_amin(input, _dims(input, dim, "amin"), keepdim), out)
+    dims = _dims(input, dim, "amin")
+    _empty_dim_as_given(input, dim, "amin")
+    return _finish(_amin(input, dims, keepdim), out)
+
+
+def _empty_dim_as_given(input, dim, name):
+    """amax/amin over an empty dim name it as the caller gave it (-1 stays -1): the first
+    empty one in the given order."""
+    if input.arr.size or not input.arr.ndim or dim is None:
+        return
+    for d in ((dim,) if isinstance(dim, int) else dim):
+        if input.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
 
 
 def _first_index(xp, x, axis, f):
