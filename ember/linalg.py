@@ -30,6 +30,9 @@ _INF = float("inf")
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """torch's linalg_matrix_norm, its checks in its order; the 1, 2 and inf norms of empty
+    matrices are 0 (without a gradient), the -1, -2, -inf ones amin's error."""
+    from .ops.creation import zeros
     from .ops.shape import movedim
     if ord not in ("fro", "nuc") if isinstance(ord, str) else abs(ord) not in (1, 2, _INF):
         shown = int(ord) if isinstance(ord, float) and ord.is_integer() else ord   # C++'s double
@@ -39,19 +42,24 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
                            "dimensions.")
     if not A.dtype.is_floating_point and not A.dtype.is_complex:
         _floating(A, "linalg.matrix_norm")
-    if len(dim) != 2:
-        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
-                           f"{' '.join(str(d) for d in dim)}")
-    if dtype is not None:
-        A = A.to(dtype)
     if A.dtype.itemsize == 2 and (ord == "nuc" or ord in (2, -2)):
         raise RuntimeError("linalg.matrix_norm: Low precision dtypes not supported. Got "
                            f"{_ops._tn(A)}")
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                           f"{' '.join(str(d) for d in dim)}")
     from .ops._dims import wrap_dim
     d0, d1 = (wrap_dim(d, A.ndim) for d in dim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
                            f"{dim[1]})")
+    if dtype is not None:
+        A = A.to(_ops.norm_dtype(A, dtype, "linalg.matrix_norm"))
+    if not isinstance(ord, str) and ord > 0 and not A.numel():
+        shape = [1 if i in (d0, d1) else n for i, n in enumerate(A.shape)
+                 if keepdim or i not in (d0, d1)]
+        return _ops._finish(zeros(shape, dtype=A.dtype.to_real(), device=A.device), out,
+                            "linalg_matrix_norm", True)
     if ord == "fro":
         return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out, "linalg_matrix_norm", True)
     if ord == "nuc" or ord in (2, -2):
@@ -60,14 +68,13 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         if keepdim:
             r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
         return _ops._finish(r, out, "linalg_matrix_norm", True)
-    if ord in (1, -1, _INF, -_INF):         # torch's: a 1-norm of columns (rows), then max/min
-        sum_dim, red_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
-        if not keepdim and sum_dim < red_dim:
-            red_dim -= 1
-        r = vector_norm(A, 1, sum_dim, keepdim)
-        r = r.amax(red_dim, keepdim) if ord > 0 else r.amin(red_dim, keepdim)
-        return _ops._finish(r, out, "linalg_matrix_norm", True)
-    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    # 1, -1, inf, -inf as torch's: a 1-norm of columns (rows), then max/min
+    sum_dim, red_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
+    if not keepdim and sum_dim < red_dim:
+        red_dim -= 1
+    r = vector_norm(A, 1, sum_dim, keepdim)
+    r = r.amax(red_dim, keepdim) if ord > 0 else r.amin(red_dim, keepdim)
+    return _ops._finish(r, out, "linalg_matrix_norm", True)
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -111,7 +118,7 @@ def _ex(name, result_type, compute, failed, A, check_errors, template):
 def inv_ex(A, *, check_errors=False, out=None):
     from .ops import linalg_info as _info
     from .ops.creation import eye
-    _square(A, "linalg.inv_ex")
+    _square(A, "linalg.inv")           # (torch's checks are inv's)
 
     def failed():
         ident = _info.host(eye(A.shape[-1], dtype=A.dtype).arr)
@@ -122,10 +129,10 @@ def inv_ex(A, *, check_errors=False, out=None):
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     from .ops import linalg_info as _info
-    _square(A, "linalg.cholesky_ex")
+    _square(A, "linalg.cholesky")      # (torch's checks are cholesky's)
 
-    def failed():
-        L, info = _info.cholesky_partial(A.arr)
+    def failed():       # (upper: the upper triangle, as torch's LAPACK call reads it)
+        L, info = _info.cholesky_partial(A.mH.arr if upper else A.arr)
         return (L.swapaxes(-1, -2).conj() if upper else L), info
     return _ex("linalg.cholesky_ex", _CHOLESKY_EX, lambda: cholesky(A, upper=upper), failed, A,
                check_errors, _info.NOT_PD)
@@ -175,14 +182,43 @@ def multi_dot(tensors, *, out=None):
             raise RuntimeError(f"multi_dot(): tensors {i - 1} and {i} with shapes "
                                f"{list(tensors[i - 1].shape)} and {list(tensors[i].shape)} cannot "
                                "be multiplied")
-    r = ts[0]
-    for t in ts[1:]:
-        r = _ops.mm(r, t)
+    r = _chain(ts)
     if first_1d:
         r = r.squeeze(0)
     if last_1d:
         r = r.squeeze(-1)
     return _ops._finish(r, out)
+
+
+def _chain(ts):
+    """The product of 2-D tensors in torch's order (rounding differs with the order): two or
+    three by comparing the costs, more by its matrix-chain dynamic programme (Cormen et al.),
+    the first cheapest split winning."""
+    n = len(ts)
+    if n <= 3:
+        if n == 3:
+            a, b, c, d = ts[0].shape[0], ts[1].shape[0], ts[2].shape[0], ts[2].shape[1]
+            if (a * c) * (b + d) > (b * d) * (a + c):
+                return _ops.mm(ts[0], _ops.mm(ts[1], ts[2]))
+        r = ts[0]
+        for t in ts[1:]:
+            r = _ops.mm(r, t)
+        return r
+    p = [t.shape[0] for t in ts] + [ts[-1].shape[1]]
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                q = cost[i][k] + cost[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if cost[i][j] is None or q < cost[i][j]:
+                    cost[i][j], split[i][j] = q, k
+
+    def product(i, j):
+        return ts[i] if i == j else _ops.mm(product(i, split[i][j]), product(split[i][j] + 1, j))
+    return product(0, n - 1)
 
 
 def vecdot(x, y, *, dim=-1, out=None):
@@ -205,8 +241,14 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """torch's: the default rtol needs the dtype's eps (float and double only); the checks of
+    the decomposition used follow."""
     import numpy as np
-    _floating(A, "linalg.matrix_rank")
+    if _tensor_ndim("linalg_matrix_rank", A, "input") < 2:
+        raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 "
+                           "dimensions.")
+    if rtol is None and not (A.dtype in (_float32, _float64) or A.is_complex()):
+        raise RuntimeError("This function doesn't handle types other than float and double")
     with _no_grad():
         s = eigvalsh(A).abs() if hermitian else svdvals(A)
         smax = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
@@ -218,12 +260,33 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
 
 
 def cond(A, p=None, *, out=None):
-    if p is None or p in (2, -2):
+    """torch's linalg_cond: 0 for empty matrices; the 2-norms from the singular values, the
+    others through inv_ex, a singular matrix's inverse taken as inf (its condition number inf)."""
+    from .ops.creation import zeros
+    if isinstance(p, str):                  # (torch checks the matrices first)
+        _tensor_ndim("linalg_cond", A, "input")
+        _ops._square_shape(A, f"linalg.cond(ord={p})")
+    elif _tensor_ndim("linalg_cond", A, "input") < 2:
+        raise RuntimeError("linalg.cond: The input tensor must have at least 2 dimensions.")
+    p_ = 2 if p is None else p
+    if p_ not in ("fro", "nuc") if isinstance(p, str) else abs(p_) not in (1, 2, _INF):
+        shown = int(p_) if isinstance(p_, float) and p_.is_integer() else p_
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {shown}")
+    if not A.numel():
+        return _ops._finish(zeros(A.shape[:-2], dtype=A.dtype.to_real(), device=A.device), out)
+    if p_ in (2, -2):
         s = svdvals(A)
-        r = s.amax(-1) / s.amin(-1) if p in (None, 2) else s.amin(-1) / s.amax(-1)
-        return _ops._finish(r, out)
-    _square(A, "linalg.cond")
-    return _ops._finish(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
+        smax, smin = s[..., 0], s[..., -1]
+        return _ops._finish(smin / smax if p_ == -2 else smax / smin, out)
+    if p == "nuc":
+        s = svdvals(A)
+        return _ops._finish(s.sum(-1) * s.reciprocal().sum(-1), out)
+    if not isinstance(p, str):              # (C++'s to_string of the order: 1, 1.000000, inf)
+        _ops._square_shape(A, f"linalg.cond(ord={p if isinstance(p, int) else '%f' % p})")
+    inverse, info = inv_ex(A)
+    inverse = inverse.masked_fill((info > 0)[..., None, None], _INF)
+    return _ops._finish((matrix_norm(A, p) * matrix_norm(inverse, p)).nan_to_num(_INF, _INF,
+                                                                                  -_INF), out)
 
 
 def _no_grad():
@@ -291,11 +354,12 @@ def lstsq(A, B, rcond=None, *, driver=None):
     smax = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
     rank = (s > smax * rtol).sum(-1)
     driver = driver or "gelsy"
-    none = empty(0, dtype=A.dtype, device=A.device)
-    full = bool((rank == min(m, n)).all()) if rank.numel() else True
+    none = empty(0, dtype=A.dtype.to_real(), device=A.device)     # (the real dtype of s)
+    # torch: gelsd and gelss give residuals only if every matrix has full rank; gels always
+    full = driver == "gels" or bool((rank == n).all())
     if driver != "gelsy" and m > n and full:
         r = A @ X - Bm
-        residuals = (r * r).sum(-2)
+        residuals = ((r.conj() * r).real if r.is_complex() else r * r).sum(-2)
         residuals = residuals.squeeze(-1) if vector else residuals
     else:
         residuals = none
@@ -314,7 +378,7 @@ def vander(x, *, N=None):
                            f"but got {_ops._tn(x)}")
     n = x.shape[-1] if N is None else N
     if n <= 1:
-        return ones((*x.shape, max(n, 0)), dtype=x.dtype, device=x.device) if n >= 0 else None
+        raise RuntimeError("N must be greater than 1.")
     rest = x.unsqueeze(-1).expand(*x.shape, n - 1)
     return cat([ones((*x.shape, 1), dtype=x.dtype, device=x.device), rest], -1).cumprod(-1)
 
@@ -325,7 +389,14 @@ def tensorinv(A, ind=2, *, out=None):
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
     _tensor_ndim("linalg_tensorinv", A, "input")
     left, right = A.shape[:ind], A.shape[ind:]
-    inv_ = inv(A.reshape(math.prod(left), math.prod(right)))
+    if math.prod(right) != math.prod(left):
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {math.prod(right)} != "
+                           f"{math.prod(left)}")
+    try:
+        inv_ = inv(A.reshape(math.prod(left), math.prod(right)))
+    except LinAlgError as e:        # (torch names the failing function inv)
+        raise LinAlgError(str(e).replace("linalg.inv:", "inv:", 1)) from None
     return _ops._finish(inv_.reshape(*right, *left), out)
 
 
@@ -347,15 +418,21 @@ def tensorsolve(A, B, dims=None, *, out=None):
 
 
 def eigvals(A, *, out=None):
-    if A.ndim < 2:
-        raise RuntimeError("linalg.eigvals: The input tensor A must have at least 2 dimensions.")
-    _square(A, "linalg.eigvals")
+    _eig_checks(A, "linalg.eigvals")
     return eig(A)[0]
+
+
+def _eig_checks(A, name):
+    _tensor_ndim(name.replace(".", "_"), A, "input")
+    if A.arr.dtype.kind in "biu":           # (torch looks for the complex type first)
+        raise RuntimeError(f"Unknown Complex ScalarType for {_ops._tn(A)}")
+    _ops._square_shape(A, name)
 
 
 def eig(A, *, out=None):
     """Eigen-decomposition of general matrices (complex results; no gradient)."""
     from ._tensor import _new
+    _eig_checks(A, "linalg.eig")
     _square(A, "linalg.eig")
     xp = A.be.xp
     a = A.arr

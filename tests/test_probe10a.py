@@ -132,3 +132,220 @@ _ROLL = {
 @pytest.mark.parametrize("case", list(_ROLL))
 def test_roll_arguments_like_torch(case):
     assert _outcome(lambda: _ROLL[case](ember)) == _outcome(lambda: _ROLL[case](torch))
+
+
+def _sym(t):
+    return t.tensor([[4., 1, 2], [0.5, 3, 0.1], [-1, 0.7, 5]])
+
+
+_LINALG = {
+    # values and dtypes
+    "cholesky upper reads the upper triangle": lambda t: t.linalg.cholesky(_sym(t), upper=True),
+    "cholesky_ex upper failing": lambda t: tuple(t.linalg.cholesky_ex(
+        t.tensor([[1., 5], [0, 1]]), upper=True)),
+    "cholesky upper, lower triangle not PD": lambda t: t.linalg.cholesky(
+        t.tensor([[1., 0], [5, 1]]), upper=True),
+    "cond of a singular matrix is inf": lambda t: t.linalg.cond(t.zeros(2, 2), 1),
+    "cond fro of a batch with a singular matrix": lambda t: t.linalg.cond(
+        t.stack([t.eye(2), t.tensor([[1., 2], [2, 4]])]), "fro"),
+    "cond of empty matrices is 0": lambda t: t.linalg.cond(t.ones(2, 0, 0)),
+    "cond -2 of empty matrices": lambda t: t.linalg.cond(t.ones(1, 2, 0, 0), -2),
+    "cond nuc of empty complex matrices": lambda t: t.linalg.cond(
+        t.ones(0, 2, 2, dtype=t.complex128), "nuc"),
+    "matrix_norm 2 of empty matrices is 0": lambda t: t.linalg.matrix_norm(t.ones(2, 0, 3), 2),
+    "matrix_norm 1 keepdim of empty": lambda t: t.linalg.matrix_norm(t.ones(2, 3, 0), 1,
+                                                                     keepdim=True),
+    "matrix_norm -2 of empty": lambda t: t.linalg.matrix_norm(t.ones(2, 0, 3), -2),
+    "matrix_norm -inf of empty": lambda t: t.linalg.matrix_norm(t.ones(2, 0, 3), -float("inf")),
+    "norm 2 of an empty matrix": lambda t: t.linalg.norm(t.ones(0, 1), 2),
+    "matrix_power 1 is a copy": lambda t: (lambda a: (t.linalg.matrix_power(a, 1).add_(1), a))(
+        t.eye(2)),
+    "matrix_power 0 of an empty batch": lambda t: t.linalg.matrix_power(t.ones(0, 3, 3), 0),
+    "lu of an empty batch": lambda t: tuple(t.linalg.lu(t.ones(0, 0, 1))),
+    "lu_factor of empty matrices": lambda t: tuple(t.linalg.lu_factor(t.ones(0, 3))),
+    "lu without pivoting of an empty batch": lambda t: tuple(t.linalg.lu(t.ones(0, 3, 3),
+                                                                         pivot=False)),
+    "lu_factor of an empty int batch": lambda t: tuple(t.linalg.lu_factor(
+        t.ones(0, 2, 2, dtype=t.int32))),
+    "amax names the dim as given": lambda t: t.ones(2, 0).amax(-1),
+    "amin names the first empty dim given": lambda t: t.ones(2, 0).amin((0, -1)),
+    # errors
+    "vector_norm complex dtype for real input": lambda t: t.linalg.vector_norm(
+        t.ones(2), dtype=t.complex128),
+    "vector_norm int dtype": lambda t: t.linalg.vector_norm(t.ones(2), dtype=t.int64),
+    "vector_norm real dtype for complex input": lambda t: t.linalg.vector_norm(
+        t.ones(2, dtype=t.complex64), dtype=t.float32),
+    "vector_norm -2 over a non-empty dim of an empty tensor": lambda t: t.linalg.vector_norm(
+        t.ones(4, 0), -2, dim=0),
+    "vector_norm -1 over an empty dim, named as given": lambda t: t.linalg.vector_norm(
+        t.ones(3, 0), -1, dim=-1),
+    "vector_norm inf over dims in order": lambda t: t.linalg.vector_norm(
+        t.ones(0, 3), float("inf"), dim=(1, 0)),
+    "matrix_norm low precision before the dims": lambda t: t.linalg.matrix_norm(
+        t.ones(3, 3, dtype=t.half), "nuc", dim=(0,)),
+    "matrix_norm dtype narrowing": lambda t: t.linalg.matrix_norm(t.ones(3, 3).double(), 1,
+                                                                  dtype=t.float32),
+    "matrix_norm complex dtype for real input": lambda t: t.linalg.matrix_norm(
+        t.ones(3, 3), 1, dtype=t.complex64),
+    "cond ord=-1 of non-square": lambda t: t.linalg.cond(t.ones(2, 3), -1),
+    "cond ord=1.0 of non-square": lambda t: t.linalg.cond(t.ones(2, 3), 1.0),
+    "cond fro of non-square": lambda t: t.linalg.cond(t.ones(2, 2, 3), "fro"),
+    "cond of a vector": lambda t: t.linalg.cond(t.ones(3)),
+    "cond int": lambda t: t.linalg.cond(t.ones(2, 2, dtype=t.int32), 1),
+    "cond bfloat16": lambda t: t.linalg.cond(t.ones(2, 2, dtype=t.bfloat16), "fro"),
+    "cond bad ord": lambda t: t.linalg.cond(t.eye(2), 3),
+    "inv_ex names inv": lambda t: t.linalg.inv_ex(t.ones(2, 3)),
+    "inv_ex int": lambda t: t.linalg.inv_ex(t.ones(2, 2, dtype=t.int64)),
+    "cholesky_ex names cholesky": lambda t: t.linalg.cholesky_ex(t.ones(3)),
+    "eigvalsh names eigh": lambda t: t.linalg.eigvalsh(t.ones(2, 3)),
+    "eigvals of ints": lambda t: t.linalg.eigvals(t.ones(3, dtype=t.int64)),
+    "eig of bool": lambda t: t.linalg.eig(t.ones(2, 2, dtype=t.bool)),
+    "eigvals bfloat16": lambda t: t.linalg.eigvals(t.ones(2, 2, dtype=t.bfloat16)),
+    "logdet shape first": lambda t: t.logdet(t.ones(2, 3, dtype=t.int32)),
+    "logdet of a vector": lambda t: t.logdet(t.ones(3)),
+    "matrix_rank of ints": lambda t: t.linalg.matrix_rank(t.ones(2, 2, dtype=t.int64), atol=0.1),
+    "matrix_rank half, hermitian": lambda t: t.linalg.matrix_rank(
+        t.ones(2, 2, dtype=t.half), hermitian=True),
+    "matrix_rank ints with rtol given": lambda t: t.linalg.matrix_rank(
+        t.ones(2, 2, dtype=t.int64), rtol=0.1),
+    "matrix_rank hermitian non-square": lambda t: t.linalg.matrix_rank(t.ones(2, 3),
+                                                                       hermitian=True),
+    "matrix_rank of a vector": lambda t: t.linalg.matrix_rank(t.ones(3)),
+    "matrix_power of a vector": lambda t: t.linalg.matrix_power(t.ones(3, dtype=t.int64), 2),
+    "pinv hermitian non-square": lambda t: t.linalg.pinv(t.ones(2, 3), hermitian=True),
+    "tensorinv shapes": lambda t: t.linalg.tensorinv(t.ones(2, 3, 3), ind=2),
+    "tensorinv singular": lambda t: t.linalg.tensorinv(t.zeros(4, 2, 2), ind=1),
+    "vander N=1": lambda t: t.linalg.vander(t.ones(3), N=1),
+    "vander N=0": lambda t: t.linalg.vander(t.ones(3), N=0),
+    "lu without pivoting": lambda t: t.linalg.lu(t.ones(3, 3), pivot=False),
+    "lu_factor without pivoting": lambda t: t.linalg.lu_factor(t.ones(3, 3), pivot=False),
+    "lu_solve of ints": lambda t: t.linalg.lu_solve(t.ones(0, 4, 4, dtype=t.int64),
+                                                    t.ones(0, 4, dtype=t.int32),
+                                                    t.ones(0, 4, 2, dtype=t.int64)),
+    "lu_solve non-square": lambda t: t.linalg.lu_solve(t.ones(2, 3), t.ones(2, dtype=t.int32),
+                                                       t.ones(2, 2)),
+    "solve left=False with a vector": lambda t: t.linalg.solve(t.eye(3), t.ones(3), left=False),
+    "solve left=False with a vector, 1x1": lambda t: t.linalg.solve(t.eye(1), t.ones(1),
+                                                                     left=False),
+    "solve with a 0-d B": lambda t: t.linalg.solve(t.eye(3), t.tensor(1.)),
+    "solve of ints, non-square": lambda t: t.linalg.solve(t.ones(2, 3, dtype=t.int64),
+                                                          t.ones(2, dtype=t.int64)),
+}
+
+
+@pytest.mark.parametrize("case", list(_LINALG))
+def test_linalg_like_torch(case):
+    assert _outcome(lambda: _LINALG[case](ember)) == _outcome(lambda: _LINALG[case](torch))
+
+
+def _lstsq(t, driver, a=((1 + 1j, 2), (3, 4j), (5, 6))):
+    return tuple(t.linalg.lstsq(t.tensor(a, dtype=t.complex128),
+                                t.tensor([[1j], [2], [3 + 1j]], dtype=t.complex128),
+                                driver=driver))
+
+
+_LSTSQ_CASES = {
+    "residuals of complex input are real": lambda t: _lstsq(t, "gelsd"),
+    "the empty outputs have the real dtype": lambda t: _lstsq(t, "gelsy"),
+    "gels": lambda t: _lstsq(t, "gels"),
+    # (their values: of LAPACK's solution of a rank-deficient system, arbitrary)
+    "gels gives residuals whatever the rank": lambda t: [_lstsq(t, "gels", ((1, 2), (2, 4),
+                                                                            (3, 6)))[1].isfinite()],
+    "gelss: none for a rank-deficient matrix": lambda t: _lstsq(t, "gelss", ((1, 2), (2, 4),
+                                                                             (3, 6)))[1:],
+}
+
+
+@pytest.mark.parametrize("case", list(_LSTSQ_CASES))
+def test_lstsq_outputs_like_torch(case):
+    import numpy as np
+    e, t = _LSTSQ_CASES[case](ember), _LSTSQ_CASES[case](torch)
+    assert [(str(a.dtype).replace("ember", "torch"), tuple(a.shape)) for a in e] == \
+        [(str(b.dtype), tuple(b.shape)) for b in t]
+    for a, b in zip(e, t):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9, atol=1e-9)
+
+
+def _grads(lib, case):
+    x = lib.tensor([[1., 2, 0], [3, 0, 4]], requires_grad=True)
+    if case == "vector_norm ord=0 has no gradient":
+        return lib.autograd.grad(lib.linalg.vector_norm(x, 0), x, allow_unused=True)
+    if case == "householder_product of an empty batch has none":
+        a, tau = lib.zeros(0, 3, 2, requires_grad=True), lib.zeros(0, 2, requires_grad=True)
+        return lib.autograd.grad(lib.linalg.householder_product(a, tau).sum(), (a, tau),
+                                 allow_unused=True)
+    if case == "matrix_power 0 keeps the graph (zero gradient)":
+        m = lib.ones(2, 3, 3, requires_grad=True)
+        r = lib.linalg.matrix_power(m, 0)
+        return r.requires_grad, type(r.grad_fn).__name__, lib.autograd.grad(r.sum(), m)
+    if case == "matrix_norm 1 of an empty matrix has no graph":
+        r = lib.linalg.matrix_norm(lib.ones(2, 0, requires_grad=True), 1)
+        return r.requires_grad, r
+    a = lib.tensor([[4., 1, 2], [0.5, 3, 0.1], [-1, 0.7, 5]], dtype=lib.float64,
+                   requires_grad=True)
+    return lib.autograd.grad(lib.linalg.cholesky(a, upper=True).sum(), a)[0].detach() \
+        .numpy().round(12).tolist()
+
+
+@pytest.mark.parametrize("case", ["vector_norm ord=0 has no gradient",
+                                  "householder_product of an empty batch has none",
+                                  "matrix_power 0 keeps the graph (zero gradient)",
+                                  "matrix_norm 1 of an empty matrix has no graph",
+                                  "cholesky upper"])
+def test_linalg_gradients_like_torch(case):
+    e, t = _grads(ember, case), _grads(torch, case)
+    assert _outcome(lambda: e) == _outcome(lambda: t)
+
+
+def test_multi_dot_multiplies_in_torchs_order():
+    import numpy as np
+    g = np.random.default_rng(1)
+    for _ in range(40):
+        n = int(g.integers(3, 7))
+        dims = g.integers(1, 9, n + 1)
+        arrs = [(g.standard_normal((dims[j], dims[j + 1])) * 3).astype(np.float16)
+                for j in range(n)]
+        e = ember.linalg.multi_dot([ember.tensor(a) for a in arrs])
+        t = torch.linalg.multi_dot([torch.tensor(a) for a in arrs])
+        assert np.array_equal(e.float().numpy(), t.float().numpy())   # half: the order shows
+
+
+_DEPRECATED = {
+    "cholesky": lambda t: t.cholesky(t.eye(2)),
+    "lu": lambda t: t.lu(t.eye(2)),
+    "lu_solve": lambda t: t.lu_solve(t.ones(2, 1), *t.linalg.lu_factor(t.eye(2))),
+}
+
+
+@pytest.mark.parametrize("case", list(_DEPRECATED))
+def test_deprecated_factorizations_warn_like_torch(case, monkeypatch):
+    import warnings
+    from ember import _warnings
+    monkeypatch.setattr(_warnings, "GIVEN", set())      # (torch warns once a process)
+
+    def caught(lib):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            _DEPRECATED[case](lib)
+        return [(x.category, str(x.message).split(" (Triggered internally")[0]) for x in w]
+    e = caught(ember)
+    assert e and e == caught(torch)
+
+
+def test_complex_to_real_casts_warn_only_as_torch():
+    import warnings
+
+    def run(lib):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            x = lib.tensor([1 + 1j, 2j])
+            r = [x.float(), x.double(), x.half(), x.long(), x.bool()]
+            y = lib.zeros(2)
+            y.copy_(x)
+            b = lib.zeros(2, dtype=lib.bool)
+            b[:] = x
+            r += [y, b, lib.zeros(2, dtype=lib.bool).copy_(x)]
+        return [_plain(v) for v in r], {x.category.__name__ for x in w}
+    # the values (complex to bool is "nonzero") and no NumPy ComplexWarning
+    e, t = run(ember), run(torch)
+    assert e[0] == t[0] and e[1] <= t[1]

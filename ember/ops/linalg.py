@@ -995,10 +995,10 @@ _LOW_KERNELS = {"linalg.lu": "lu_cpu", "linalg.lu_factor_ex": "lu_cpu", "linalg.
                 "linalg.cholesky_ex": "cholesky_cpu", "linalg.qr": "geqrf_cpu",
                 "linalg.svd": "linalg_svd_cpu",
                 "linalg.svdvals": "linalg_svd_cpu", "linalg.cond": "linalg_svd_cpu",
-                "linalg.eigh": "linalg_eigh_cpu", "linalg.eigvalsh": "linalg_eigh_cpu",
+                "linalg.eigh": "linalg_eigh_cpu",
                 "linalg.eig": "linalg_eig_out_cpu", "linalg.solve_triangular":
                 "triangular_solve_cpu"}
-_NO_FLOAT_CHECK = {"linalg.eigh", "linalg.eigvalsh", "linalg.solve_triangular"}   # any dtype
+_NO_FLOAT_CHECK = {"linalg.eigh", "linalg.solve_triangular"}   # any dtype
 _LOW_OWN_CHECK = {"linalg.inv_ex": "linalg.inv", "linalg.inv": "linalg.inv",
                   "linalg.slogdet": "linalg.slogdet", "logdet": "logdet"}
 
@@ -1171,7 +1171,7 @@ def _linalg_slogdet(A, *, out=None):
 
 def logdet(input):
     from .elementwise import log, where
-    _floating(input, "logdet")
+    _square(input, "logdet", "input")
     sign, lad = _linalg_slogdet(input)
     if sign.is_complex():       # torch: log(sign) + log|det|
         return log(sign) + lad
@@ -1217,23 +1217,32 @@ def _(xp, g, a, x, vector, left):
 
 def _linalg_solve(A, B, *, left=True, out=None):
     tensor_args("linalg_solve", ("A", 1, A), ("B", 2, B))
-    _square(A, "linalg.solve")
+    if A.arr.dtype.kind not in "fcV":       # (torch's meta function's order of checks)
+        _floating(A, "linalg.solve")
     if A.dtype != B.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A "
                            f"of type {_tn(A)} and B of type {_tn(B)} instead")
     vector = _is_vector_rhs(A, B)
+    bs = B.shape + (1,) if vector else B.shape          # B as the matrix torch checks
+    _square(A, "linalg.solve")
+    if len(bs) < 2:
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
     n = A.shape[-1]
-    k = B.shape[-1] if vector or not left else B.shape[-2]
-    if B.ndim == 0 or k != n:
+    if bs[-2 if left else -1] != n:
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
-                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and "
-                           f"{f'{k}x1' if vector else 'x'.join(str(s) for s in B.shape[-2:])})")
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {bs[-2]}x{bs[-1]})")
+    if vector and not left:
+        raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not "
+                           "supported for left=False. In this case linalg.solve is equivalent "
+                           "to B / A.squeeze(-1)")
     return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", True)
 
 
 @op("linalg_cholesky_ex", saves="out")
 def _cholesky(xp, a, upper):
-    L = _factorized(xp, lambda: xp.linalg.cholesky(a), "linalg.cholesky", a, "cholesky")
+    # upper: LAPACK's 'U' reads A's upper triangle, the lower one of A^H
+    h = _mH(a) if upper else a
+    L = _factorized(xp, lambda: xp.linalg.cholesky(h), "linalg.cholesky", h, "cholesky")
     return (_mH(L) if upper else L), (L, upper)
 
 
@@ -1349,6 +1358,8 @@ def _(xp, g, v, tau):
     """Q = H_0 H_1 ... H_{k-1} I: walk the reflectors from the left, with the input X_i of
     each H_i = I - tau_i v_i v_i^H recomputed from the right."""
     k = tau.shape[-1]
+    if not v.size:              # (torch: no gradients for an empty input)
+        return None, None
     xs = [_eye_like(xp, g)]
     for i in range(k - 1, 0, -1):
         xs.append(_reflect(xp, xs[-1], v[..., i], tau[..., i]))
@@ -1536,7 +1547,8 @@ _eigvalsh.vjp(lambda xp, g, V: (xp.matmul(V * g[..., None, :], _mH(V)),))
 
 
 def _linalg_eigvalsh(A, UPLO="L", *, out=None):
-    _square(A, "linalg.eigvalsh", "input")
+    tensor_ndim("linalg_eigvalsh", A, "input")
+    _square(A, "linalg.eigh")           # (torch's checks are eigh's)
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", True)
@@ -1584,6 +1596,8 @@ def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
                            "tensor with 2 or more dimensions of float, double, cfloat or cdouble "
                            "types")
     _floating(A, "linalg.pinv")
+    if hermitian:                       # (through eigh, whose checks torch's are)
+        _square_shape(A, "linalg.eigh")
     if isinstance(atol, Tensor) or isinstance(rtol, Tensor):
         raise NotImplementedError("linalg.pinv: tensor atol/rtol are not supported")
     eps = np.finfo(A.arr.dtype).eps
@@ -1603,11 +1617,12 @@ def _linalg_matrix_power(A, n, *, out=None):
         else \
         _square_shape(A, "linalg.matrix_power")
     n = int_arg(n, "linalg_matrix_power", "n", 2)
-    if n == 0:
+    if n in (0, 1):     # torch: a clone of A (overwritten by the identity: CopyBackwards)
         from .creation import eye
-        from .shape import expand
-        ident = eye(A.shape[-1], dtype=A.dtype, device=A.device)
-        return _finish(expand(ident, A.shape).clone(), out, "linalg_matrix_power")
+        r = A.clone()
+        if n == 0:
+            r = r.copy_(eye(A.shape[-1], dtype=A.dtype, device=A.device))
+        return _finish(r, out, "linalg_matrix_power")
     if n < 0:
         A = _linalg_inv(A)
         n = -n
@@ -1622,9 +1637,11 @@ def _linalg_matrix_power(A, n, *, out=None):
 
 
 def _square_shape(A, name):
-    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
-                           f"{A.shape[-2] if A.ndim > 1 else 1} by {A.shape[-1]} matrices")
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
 
 
 # ---- vector norm (the primitive behind linalg.norm / matrix_norm 'fro') -----------------------
@@ -1683,8 +1700,8 @@ def _(xp, g, x, r, p, dims, keepdim):
         g, r = xp.expand_dims(g, axes), xp.expand_dims(r, axes)
     sgn = xp.sign(x) if x.dtype.kind != "c" else x / xp.where(x == 0, 1, xp.abs(x))
     zero = xp.zeros((), g.dtype)
-    if p == 0:
-        return (xp.zeros(x.shape, g.dtype),)
+    if p == 0:                  # (torch: no gradient at all, not zeros)
+        return (None,)
     if p == 1:
         return (sgn * g,)
     if p == 2:
@@ -1723,6 +1740,23 @@ def dist(input, other, p=2):
     return apply(_dist, (input, other), (float(p),))
 
 
+def norm_dtype(x, dtype, name):
+    """A norm's dtype= as torch's check_linalg_norm_dtype checks it."""
+    from .._dtype import promote_types, to_dtype
+    dtype = to_dtype(dtype)
+    if not (dtype.is_floating_point or dtype.is_complex):
+        raise RuntimeError(f"{name}: dtype should be floating point or complex, but got "
+                           f"{_tname_of(dtype)}")
+    if dtype.is_complex != x.dtype.is_complex:
+        kind = "complex" if x.dtype.is_complex else "real"
+        raise RuntimeError(f"{name}: dtype should be {kind} for {kind} inputs, but got "
+                           f"{_tname_of(dtype)}")
+    if promote_types(x.dtype, dtype) != dtype:
+        raise RuntimeError(f"{name}: the dtype of the input ({_tn(x)}) should be convertible "
+                           f"without narrowing to the specified dtype ({_tname_of(dtype)})")
+    return dtype
+
+
 def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
@@ -1733,14 +1767,19 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
         raise _not_tensor("linalg_vector_norm", x) from None
     if real:
         _floating(x, "linalg.vector_norm")
+    given = () if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+    if x.numel() == 0 and (ord < 0 or ord == float("inf")):    # (torch's meta function)
+        shown = int(ord) if isinstance(ord, float) and ord.is_integer() else ord
+        if not given:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {shown} norm on an empty "
+                               "tensor because the operation does not have an identity")
+        for d in given:
+            if x.shape[wrap_dim(d, x.ndim)] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {shown} norm on the "
+                                   f"dimension {d}because this dimension is empty and the "
+                                   "operation does not have an identity")
     if dtype is not None:
-        from .._dtype import promote_types, to_dtype
-        dtype = to_dtype(dtype)
-        if promote_types(x.dtype, dtype) != dtype:
-            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({_tn(x)}) should be "
-                               f"convertible without narrowing to the specified dtype "
-                               f"({_tname_of(dtype)})")
-        x = x.to(dtype)
+        x = x.to(norm_dtype(x, dtype, "linalg.vector_norm"))
     if isinstance(dim, int):
         dim = (dim,)
     dims = None if dim is None else tuple(sorted(unique_dims(dim, x.ndim)))
@@ -1748,10 +1787,6 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
         dims = None
     if dims is not None and not dims:
         dims = None
-    if x.numel() == 0 and ord < 0 or (x.numel() == 0 and ord == float("inf") and dims is None):
-        if ord < 0 or dims is None:
-            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty "
-                               "tensor because the operation does not have an identity")
     ord = float(ord)
     return _finish(apply(_vector_norm, (x,), (ord, dims, bool(keepdim))), out,
                    "linalg_vector_norm", True)
@@ -1786,6 +1821,11 @@ def slogdet(input):
 
 def cholesky(input, upper=False, *, out=None):
     tensor_ndim("cholesky", input)
+    _warn_once("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be "
+               "removed in a future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced "
+               "with\nL = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\n"
+               "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will "
+               "produce equivalent results for all valid (symmetric positive definite) inputs.")
     lapack_only(input, "cholesky_cpu")
     return _linalg_cholesky(input, upper=upper, out=out)
 

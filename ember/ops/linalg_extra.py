@@ -8,10 +8,12 @@ import math
 
 import numpy as np
 
+from .._tensor import Tensor
 from .._warnings import warn_once as _warn_once
 from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
 from ._registry import op
-from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _tn, lapack_only
+from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _square_shape, _tn, \
+    lapack_only
 
 LU = _return_type("linalg_lu", ("P", "L", "U"))
 LU_FACTOR = _return_type("linalg_lu_factor", ("LU", "pivots"))
@@ -27,12 +29,12 @@ def _getrf(xp, a):
     m, n = a.shape[-2:]
     k = builtins.min(m, n)
     batch = a.shape[:-2]
-    w = xp.array(a, copy=True).reshape((-1, m, n))
+    w = xp.array(a, copy=True).reshape((math.prod(batch), m, n))
     b = w.shape[0]
     piv = xp.zeros((b, k), dtype=xp.int32)
     info = xp.zeros((b,), dtype=xp.int32)
     rows = xp.arange(b)
-    for j in range(k):
+    for j in range(k if w.size else 0):
         col = w[:, j:, j]
         mag = xp.abs(col.real) + xp.abs(col.imag) if col.dtype.kind == "c" else xp.abs(col)
         p = j + xp.argmax(mag, axis=1) if b else xp.zeros((0,), dtype=np.int64)
@@ -53,7 +55,7 @@ def _getrf(xp, a):
 def _perm_matrix(xp, piv, m, dtype):
     """P with A = P L U from getrf's sequential row swaps."""
     batch, k = piv.shape[:-1], piv.shape[-1]
-    pv = xp.asarray(piv).reshape((-1, k)).astype(np.int64) - 1
+    pv = xp.asarray(piv).reshape((math.prod(batch), k)).astype(np.int64) - 1
     b = pv.shape[0]
     perm = xp.broadcast_to(xp.arange(m), (b, m)).copy()
     rows = xp.arange(b)
@@ -128,11 +130,13 @@ def _check_lu_input(A, pivot, name):
     if tensor_ndim(name.replace(".", "_"), A, "A") < 2:
         raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(A.shape)} instead")
+    if not A.arr.size:      # (torch's kernel, which checks the dtype and the pivoting, not run)
+        return
     if A.arr.dtype.kind not in "fc":
         raise NotImplementedError(f"\"lu_cpu\" not implemented for '{_tn(A)}'")
     _floating(A, name)
     if not pivot:
-        raise RuntimeError(f"{name}: LU without pivoting is not implemented on the CPU")
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
 
 
 def _factor(A, pivot, name):
@@ -174,12 +178,22 @@ def _linalg_lu_factor(A, *, pivot=True, out=None):
 
 def _linalg_lu(A, *, pivot=True, out=None):
     from .._tensor import _new
+    from .creation import empty
     lu, piv, _ = _factor(A, pivot, "linalg.lu")
     L, U = apply(_lu, (A,), (lu, piv.arr))
+    if not pivot:           # (an empty A: torch's P is then an empty vector)
+        return LU(empty(0, dtype=A.dtype, device=A.device), L, U)
     return LU(_new(_perm_matrix(A.be.xp, piv.arr, A.shape[-2], A.arr.dtype), A.be), L, U)
 
 
 def lu(A, pivot=True, get_infos=False, out=None):
+    if isinstance(A, Tensor):
+        _warn_once("torch.lu is deprecated in favor of torch.linalg.lu_factor / "
+                   "torch.linalg.lu_factor_ex and will be removed in a future PyTorch release.\n"
+                   "LU, pivots = torch.lu(A, compute_pivots)\nshould be replaced with\nLU, "
+                   "pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info "
+                   "= torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, "
+                   "pivots, info = torch.linalg.lu_factor_ex(A, compute_pivots)")
     try:
         r = _linalg_lu_factor_ex(A, pivot=pivot)
     except TypeError:
@@ -212,12 +226,14 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
 def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     from .. import linalg as la
     tensor_ndim("linalg_lu_solve", B, "B", 3)
-    if tensor_ndim("linalg_lu_solve", LU, "LU") < 2 or LU.shape[-1] != LU.shape[-2]:
-        raise RuntimeError("linalg.lu_solve: A must be batches of square matrices, but they are "
-                           f"{LU.shape[-2]} by {LU.shape[-1]} matrices")
+    tensor_ndim("linalg_lu_solve", LU, "LU")
+    if LU.arr.dtype.kind not in "fcV":      # (torch's meta function: dtypes, then shapes)
+        raise RuntimeError("torch.linalg.lu_solve: Expected a floating point or complex tensor "
+                           f"as input. Got {_tn(LU)}")
     if B.dtype != LU.dtype:
         raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found "
                            f"LU of type {_tn(LU)} and B of type {_tn(B)} instead")
+    _square_shape(LU, "torch.linalg.lu_solve")
     n = LU.shape[-1]
     if B.ndim >= 2 and (B.shape[-2] if left else B.shape[-1]) != n:
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
@@ -238,6 +254,11 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
 
 
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
+    if all(isinstance(t, Tensor) for t in (b, LU_data, LU_pivots)):
+        _warn_once("torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be "
+                   "removed in a future PyTorch release.\nNote that torch.linalg.lu_solve has its "
+                   "arguments reversed.\nX = torch.lu_solve(B, LU, pivots)\nshould be replaced "
+                   "with\nX = torch.linalg.lu_solve(LU, pivots, B)")
     return _linalg_lu_solve(LU_data, LU_pivots, b)
 
 
