@@ -29,10 +29,22 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
 _INF = float("inf")
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
-    """torch's linalg_matrix_norm, its checks in its order; the 1, 2 and inf norms of empty
-    matrices are 0 (without a gradient), the -1, -2, -inf ones amin's error."""
+def _amax_or_zeros(r, dim, keepdim):
+    """torch's matrix norms take the max over an empty dim as 0, without a graph (the min is
+    amin's error)."""
     from .ops.creation import zeros
+    if r.shape[dim]:
+        return r.amax(dim, keepdim)
+    d = dim % r.ndim
+    return zeros([1 if i == d else n for i, n in enumerate(r.shape) if keepdim or i != d],
+                 dtype=r.dtype, device=r.device)
+
+
+_MATRIX_NORM_OUT = "linalg.matrix_norm expected out tensor dtype {result} but got: {out}"
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """torch's linalg_matrix_norm, its checks in its order."""
     from .ops.shape import movedim
     if ord not in ("fro", "nuc") if isinstance(ord, str) else abs(ord) not in (1, 2, _INF):
         shown = int(ord) if isinstance(ord, float) and ord.is_integer() else ord   # C++'s double
@@ -55,26 +67,22 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
                            f"{dim[1]})")
     if dtype is not None:
         A = A.to(_ops.norm_dtype(A, dtype, "linalg.matrix_norm"))
-    if not isinstance(ord, str) and ord > 0 and not A.numel():
-        shape = [1 if i in (d0, d1) else n for i, n in enumerate(A.shape)
-                 if keepdim or i not in (d0, d1)]
-        return _ops._finish(zeros(shape, dtype=A.dtype.to_real(), device=A.device), out,
-                            "linalg_matrix_norm", True)
     if ord == "fro":
-        return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out, "linalg_matrix_norm", True)
+        return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out, "linalg_matrix_norm", _MATRIX_NORM_OUT)
     if ord == "nuc" or ord in (2, -2):
         s = svdvals(movedim(A, (d0, d1), (-2, -1)))
-        r = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        r = s.sum(-1) if ord == "nuc" else _amax_or_zeros(s, -1, False) if ord == 2 else \
+            s.amin(-1)
         if keepdim:
             r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
-        return _ops._finish(r, out, "linalg_matrix_norm", True)
+        return _ops._finish(r, out, "linalg_matrix_norm", _MATRIX_NORM_OUT)
     # 1, -1, inf, -inf as torch's: a 1-norm of columns (rows), then max/min
     sum_dim, red_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
     if not keepdim and sum_dim < red_dim:
         red_dim -= 1
     r = vector_norm(A, 1, sum_dim, keepdim)
-    r = r.amax(red_dim, keepdim) if ord > 0 else r.amin(red_dim, keepdim)
-    return _ops._finish(r, out, "linalg_matrix_norm", True)
+    r = _amax_or_zeros(r, red_dim, keepdim) if ord > 0 else r.amin(red_dim, keepdim)
+    return _ops._finish(r, out, "linalg_matrix_norm", _MATRIX_NORM_OUT)
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -92,11 +100,13 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
                                f"be 1D or 2D. Got {A.ndim}D.")
         if ord is not None and (isinstance(ord, str) or (len(dim) == 2 if dim is not None else
                                                          A.ndim == 2)):
-            return matrix_norm(A, ord, (0, 1) if dim is None else dim, keepdim, dtype=dtype,
-                               out=out)
-        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
+            r = matrix_norm(A, ord, (0, 1) if dim is None else dim, keepdim, dtype=dtype)
+        else:
+            r = vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
     except (AttributeError, TypeError):
         _raise_not_tensor("linalg_norm", ("input", 1, A))
+    return _ops._finish(r, out, "linalg_norm",
+                        "linalg.norm expected out tensor dtype {result} but got: {out}")
 
 
 def _ex(name, result_type, compute, failed, A, check_errors, template):
@@ -187,7 +197,7 @@ def multi_dot(tensors, *, out=None):
         r = r.squeeze(0)
     if last_1d:
         r = r.squeeze(-1)
-    return _ops._finish(r, out)
+    return _ops._finish(r, out, "linalg_multi_dot", _ops._MULTI_DOT_OUT)
 
 
 def _chain(ts):
@@ -232,7 +242,8 @@ def vecdot(x, y, *, dim=-1, out=None):
         prod = x.conj() * y if x.is_complex() else x * y
     except (AttributeError, TypeError):
         _raise_not_tensor("linalg_vecdot", ("x", 1, x), ("y", 2, y))
-    return _ops._finish(prod.sum(dim), out, "linalg_vecdot", True)
+    return _ops._finish(prod.sum(dim), out, "linalg_vecdot",
+                        "linalg.vecdot: Expected out of dtype{result} but found {out}")
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
@@ -273,20 +284,21 @@ def cond(A, p=None, *, out=None):
         shown = int(p_) if isinstance(p_, float) and p_.is_integer() else p_
         raise RuntimeError(f"linalg.cond got an invalid norm type: {shown}")
     if not A.numel():
-        return _ops._finish(zeros(A.shape[:-2], dtype=A.dtype.to_real(), device=A.device), out)
-    if p_ in (2, -2):
+        r = zeros(A.shape[:-2], dtype=A.dtype.to_real(), device=A.device)
+    elif p_ in (2, -2):
         s = svdvals(A)
         smax, smin = s[..., 0], s[..., -1]
-        return _ops._finish(smin / smax if p_ == -2 else smax / smin, out)
-    if p == "nuc":
+        r = smin / smax if p_ == -2 else smax / smin
+    elif p == "nuc":
         s = svdvals(A)
-        return _ops._finish(s.sum(-1) * s.reciprocal().sum(-1), out)
-    if not isinstance(p, str):              # (C++'s to_string of the order: 1, 1.000000, inf)
-        _ops._square_shape(A, f"linalg.cond(ord={p if isinstance(p, int) else '%f' % p})")
-    inverse, info = inv_ex(A)
-    inverse = inverse.masked_fill((info > 0)[..., None, None], _INF)
-    return _ops._finish((matrix_norm(A, p) * matrix_norm(inverse, p)).nan_to_num(_INF, _INF,
-                                                                                  -_INF), out)
+        r = s.sum(-1) * s.reciprocal().sum(-1)
+    else:
+        if not isinstance(p, str):          # (C++'s to_string of the order: 1, 1.000000, inf)
+            _ops._square_shape(A, f"linalg.cond(ord={p if isinstance(p, int) else '%f' % p})")
+        inverse, info = inv_ex(A)
+        inverse = inverse.masked_fill((info > 0)[..., None, None], _INF)
+        r = (matrix_norm(A, p) * matrix_norm(inverse, p)).nan_to_num(_INF, _INF, -_INF)
+    return _ops._finish(r, out, castable="linalg.cond")
 
 
 def _no_grad():
@@ -300,7 +312,8 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
     if upper is None:
         raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
                         '"upper"')
-    _square(A, "linalg.solve_triangular", "input")
+    _tensor_ndim("linalg_solve_triangular", A, "input")
+    _ops._square_shape(A, "linalg.solve_triangular")
     if unitriangular:
         from .ops.creation import eye
         T = (A.triu(1) if upper else A.tril(-1)) + eye(A.shape[-1], dtype=A.dtype,
@@ -315,10 +328,12 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
         raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
                            f"equation {'AX = B' if left else 'XA = B'} ({n}x{n} and "
                            f"{B.shape[-2]}x{B.shape[-1]})")
+    _ops._check_batch(B.shape[:-2], A.shape[:-2])
+    _floating(A, "linalg.solve_triangular")
     if B.dtype != A.dtype:          # torch casts B to A's dtype (float64 and complex too)
         B = B.to(A.dtype)
-    try:
-        X = solve(T, B, left=left)
+    try:                            # (B is a matrix, whatever its shape: not solve's vector)
+        X = _ops.apply(_ops._solve, (T, B), (False, left))
     except LinAlgError:            # a zero on the diagonal: trsm's inf and nan, as torch gives
         from .ops import linalg_info as _info
         from .ops.creation import tensor
@@ -328,7 +343,8 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
             x = _info.tri_solve_host(T.arr.swapaxes(-1, -2), B.arr.swapaxes(-1, -2),
                                      not upper).swapaxes(-1, -2)
         X = tensor(x, device=A.device)
-    return _ops._finish(X, out, "linalg_solve_triangular", True)
+    return _ops._finish(X, out, "linalg_solve_triangular",
+                        "expected scalar type {result} but found {out}")
 
 
 def lstsq(A, B, rcond=None, *, driver=None):
@@ -397,7 +413,7 @@ def tensorinv(A, ind=2, *, out=None):
         inv_ = inv(A.reshape(math.prod(left), math.prod(right)))
     except LinAlgError as e:        # (torch names the failing function inv)
         raise LinAlgError(str(e).replace("linalg.inv:", "inv:", 1)) from None
-    return _ops._finish(inv_.reshape(*right, *left), out)
+    return _ops._finish(inv_.reshape(*right, *left), out, castable="tensorinv")
 
 
 def tensorsolve(A, B, dims=None, *, out=None):
@@ -414,7 +430,7 @@ def tensorsolve(A, B, dims=None, *, out=None):
                            "== prod(self.shape[:other.ndim]), but got "
                            f"{math.prod(rest)} != {math.prod(A.shape[:B.ndim])}")
     X = solve(A.reshape(B.numel(), math.prod(rest)), B.reshape(-1))
-    return _ops._finish(X.reshape(*rest), out)
+    return _ops._finish(X.reshape(*rest), out, castable="tensorsolve")
 
 
 def eigvals(A, *, out=None):

@@ -349,3 +349,138 @@ def test_complex_to_real_casts_warn_only_as_torch():
     # the values (complex to bool is "nonzero") and no NumPy ComplexWarning
     e, t = run(ember), run(torch)
     assert e[0] == t[0] and e[1] <= t[1]
+
+
+def _out(t, dtype):
+    return t.empty(0, dtype=getattr(t, dtype))
+
+
+_A2 = lambda t: t.tensor([[2., 1], [1, 3]])      # noqa: E731
+
+
+_OUTS = {
+    # structured kernels: resize_out's message with C++ type names
+    "linalg.inv": lambda t, o: t.linalg.inv(_A2(t), out=o),
+    "linalg.det": lambda t, o: t.linalg.det(_A2(t), out=o),
+    "linalg.svdvals": lambda t, o: t.linalg.svdvals(_A2(t), out=o),
+    "linalg.eigvalsh": lambda t, o: t.linalg.eigvalsh(_A2(t), out=o),
+    "linalg.vector_norm": lambda t, o: t.linalg.vector_norm(_A2(t), out=o),
+    "linalg.solve": lambda t, o: t.linalg.solve(_A2(t), t.ones(2, 1), out=o),
+    "linalg.cholesky": lambda t, o: t.linalg.cholesky(_A2(t), out=o),
+    "linalg.cross": lambda t, o: t.linalg.cross(t.ones(3), t.ones(3), out=o),
+    "linalg.lu_solve": lambda t, o: t.linalg.lu_solve(*t.linalg.lu_factor(_A2(t)), t.ones(2, 1),
+                                                      out=o),
+    "linalg.ldl_solve": lambda t, o: t.linalg.ldl_solve(*t.linalg.ldl_factor(_A2(t)),
+                                                        t.ones(2, 1), out=o),
+    "linalg.qr": lambda t, o: t.linalg.qr(_A2(t), out=(o, t.empty(0)))[0],
+    "linalg.lu_factor of a singular matrix": lambda t, o: t.linalg.lu_factor(
+        t.ones(2, 2), out=(o, t.empty(0, dtype=t.int32)))[0],
+    "linalg.lu": lambda t, o: t.linalg.lu(_A2(t), out=(t.empty(0), o, t.empty(0)))[1],
+    "matmul": lambda t, o: t.matmul(_A2(t), _A2(t), out=o),
+    "mm": lambda t, o: t.mm(_A2(t), _A2(t), out=o),
+    "mv": lambda t, o: t.mv(_A2(t), t.ones(2), out=o),
+    "addmm": lambda t, o: t.addmm(_A2(t), _A2(t), _A2(t), out=o),
+    "torch.inverse": lambda t, o: t.inverse(_A2(t), out=o),
+    "linalg.matrix_power": lambda t, o: t.linalg.matrix_power(_A2(t), 2, out=o),
+    # their own messages
+    "dot": lambda t, o: t.dot(t.ones(2), t.ones(2), out=o),
+    "vdot": lambda t, o: t.vdot(t.ones(2), t.ones(2), out=o),
+    "inner": lambda t, o: t.inner(t.ones(2), t.ones(2), out=o),
+    "tensordot": lambda t, o: t.tensordot(_A2(t), _A2(t), out=o),
+    "linalg.multi_dot": lambda t, o: t.linalg.multi_dot([_A2(t)] * 3, out=o),
+    "chain_matmul": lambda t, o: t.chain_matmul(_A2(t), _A2(t), _A2(t), out=o),
+    "linalg.norm": lambda t, o: t.linalg.norm(_A2(t), out=o),
+    "linalg.matrix_norm": lambda t, o: t.linalg.matrix_norm(_A2(t), out=o),
+    "linalg.vecdot": lambda t, o: t.linalg.vecdot(_A2(t), _A2(t), out=o),
+    "linalg.solve_triangular": lambda t, o: t.linalg.solve_triangular(_A2(t), t.ones(2, 1),
+                                                                      upper=True, out=o),
+    # checkLinalgCompatibleDtype: any dtype the result casts to
+    "linalg.pinv": lambda t, o: t.linalg.pinv(_A2(t), out=o),
+    "linalg.cond": lambda t, o: t.linalg.cond(_A2(t), out=o),
+    "linalg.tensorinv": lambda t, o: t.linalg.tensorinv(_A2(t), ind=1, out=o),
+    "linalg.tensorsolve": lambda t, o: t.linalg.tensorsolve(_A2(t), t.ones(2), out=o),
+    "linalg.householder_product": lambda t, o: t.linalg.householder_product(_A2(t), t.ones(1),
+                                                                            out=o),
+    "cholesky_inverse": lambda t, o: t.cholesky_inverse(_A2(t), out=o),
+    "cholesky_solve": lambda t, o: t.cholesky_solve(t.ones(2, 1), _A2(t), out=o),
+}
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float64", "complex64", "float32"])
+@pytest.mark.parametrize("case", list(_OUTS))
+def test_linalg_out_dtypes_like_torch(case, dtype):
+    def run(t):
+        o = _out(t, dtype)
+        r = _OUTS[case](t, o)
+        return r is o, _rounded(r)          # (the result is out itself, written)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def _rounded(r):
+    """dtype, shape and values to 5 significant digits (LAPACK's last bits aside)."""
+    import numpy as np
+    a = r.detach().resolve_conj().cdouble().numpy()
+    return (str(r.dtype).replace("ember", "torch"), tuple(r.shape),
+            repr(np.vectorize(lambda z: complex(float(f"{z.real:.5g}"),
+                                                float(f"{z.imag:.5g}")))(a).tolist()
+                 if a.size else []))
+
+
+_BATCHES = {
+    "solve": lambda t: t.linalg.solve(t.eye(3).expand(0, 3, 3), t.ones(2, 3, 1)),
+    "solve_triangular": lambda t: t.linalg.solve_triangular(t.eye(2).expand(0, 2, 2),
+                                                            t.ones(2, 2, 2), upper=True,
+                                                            left=False),
+    "solve_triangular: half after the shapes": lambda t: t.linalg.solve_triangular(
+        t.eye(1, dtype=t.half).expand(0, 1, 1), t.ones(2, 1, 2, dtype=t.half), upper=False),
+    "triangular_solve": lambda t: t.triangular_solve(t.ones(1, 2, 4, 2, dtype=t.int64),
+                                                     t.ones(0, 4, 4, dtype=t.int64)),
+    "cholesky_solve": lambda t: t.cholesky_solve(t.ones(1, 2, 1, 2), t.eye(1).expand(0, 1, 1),
+                                                 upper=True),
+    "lu_solve": lambda t: t.linalg.lu_solve(*t.linalg.lu_factor(t.eye(3).expand(2, 3, 3)),
+                                            t.ones(3, 3, 1)),
+    "linalg.cross": lambda t: t.linalg.cross(t.ones(0, 3), t.ones(2, 3)),
+    "cross": lambda t: t.cross(t.ones(2, 3), t.ones(4, 3), dim=1),
+    # B of A's batch shape minus one dim is a matrix here, not solve's vector
+    "solve_triangular left=False, B the shape of A[0]": lambda t: t.linalg.solve_triangular(
+        t.tensor([[[2., 1], [0, 3]], [[1., 1], [0, 1]]]), t.tensor([[1., 2], [3, 4]]),
+        upper=True, left=False),
+    "triangular_solve unitriangular, (1, 1) by (1, 1, 1)": lambda t: tuple(t.triangular_solve(
+        t.ones(1, 1), t.ones(1, 1, 1) * 3, unitriangular=True)),
+}
+
+
+@pytest.mark.parametrize("case", list(_BATCHES))
+def test_solver_batches_like_torch(case):
+    def run(t):
+        r = _BATCHES[case](t)
+        return [_rounded(x) for x in r] if isinstance(r, tuple) else _rounded(r)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_PINV = {
+    "rtol per matrix": lambda t, a: t.linalg.pinv(a, rtol=t.tensor([0.1, 0.2])),
+    "0-d rtol, atol per matrix": lambda t, a: t.linalg.pinv(a, rtol=t.tensor(0.1),
+                                                           atol=t.tensor([0.1, 0.5])),
+    "atol per matrix (the default rtol where it is 0)": lambda t, a: t.linalg.pinv(
+        a, atol=t.tensor([0.0, 0.5])),
+    "0-d rtol": lambda t, a: t.linalg.pinv(a[0], rtol=t.tensor(0.1)),
+}
+
+
+@pytest.mark.parametrize("case", list(_PINV))
+def test_pinv_tensor_tolerances_like_torch(case):
+    def run(t):
+        a = t.tensor([[[2., 0, 0], [0, 1, 0], [0, 0, 0.05]], [[1., 0, 0], [0, 0.3, 0],
+                                                              [0, 0, 0.01]]])
+        return _PINV[case](t, a)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("shape", [(0, 2, 3), (2, 0), (0, 1, 1), (2, 3, 0), (0, 0)])
+@pytest.mark.parametrize("ord", [1, 2, float("inf")])
+def test_matrix_norm_max_over_an_empty_dim_is_zero_without_graph(shape, ord):
+    def run(t):
+        r = t.linalg.matrix_norm(t.ones(shape, requires_grad=True), ord)
+        return r, r.requires_grad, type(r.grad_fn).__name__
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

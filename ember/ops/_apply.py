@@ -668,10 +668,17 @@ def out_autograd_error(name=None):
                         "grad.")
 
 
-def _finish(result, out, name=None, exact=False):
+_OUT_DTYPE = {True: "Found dtype {out} but expected {result}",      # TensorIterator's
+              "resize": "Expected out tensor to have dtype {cresult}, but got {cout} instead"}
+
+
+def _finish(result, out, name=None, exact=False, castable=None):
     """Deliver `result` through a user's `out=` tensor as torch does: no autograd, an `out` of
     another shape is resized (with a warning unless it was empty), the dtype must hold the result
-    (`exact`: must equal it, as torch's structured kernels ask), and `out` is returned."""
+    and `out` is returned. `exact`: the dtype must equal the result's, True with TensorIterator's
+    message, "resize" with a structured kernel's, or a message of its own ({out}, {result}:
+    torch's dtype names; {cout}, {cresult}: C++'s); `castable`: the name torch's
+    checkLinalgCompatibleDtype gives when the result cannot be cast to out's dtype."""
     if out is None:
         return result
     if not isinstance(out, Tensor):
@@ -683,9 +690,12 @@ def _finish(result, out, name=None, exact=False):
         if name is None and result.grad_fn is not None:    # e.g. SumBackward0 -> sum
             name = result.grad_fn.name().split("Backward")[0].lower()
         raise out_autograd_error(name)
+    if castable and not _can_write(result.arr.dtype, out.arr.dtype):
+        raise RuntimeError(f"{castable}: Expected result to be safely castable from "
+                           f"{_tname(result.arr.dtype)} dtype, but got result with dtype "
+                           f"{_tname(out.arr.dtype)}")
     if exact and out.arr.dtype != result.arr.dtype:
-        raise RuntimeError(f"Found dtype {_tname(out.arr.dtype)} but expected "
-                           f"{_tname(result.arr.dtype)}")
+        raise _out_dtype_error(exact, out, result)
     if out.shape != result.shape:
         if out.arr.size:
             import warnings
@@ -701,9 +711,17 @@ def _finish(result, out, name=None, exact=False):
     return out
 
 
-def _finish_tuple(results, out, name, cls=tuple):
+def _out_dtype_error(exact, out, result):
+    from .._kernel_dtypes import cname
+    return RuntimeError(_OUT_DTYPE.get(exact, exact).format(
+        out=_tname(out.arr.dtype), result=_tname(result.arr.dtype),
+        cout=cname(out.arr.dtype), cresult=cname(result.arr.dtype)))
+
+
+def _finish_tuple(results, out, name, cls=tuple, exact=True):
     """`out=(values, indices)` of a multi-output op (sort, topk, max(dim)...): each result goes
-    through `_finish` with an exact dtype; `cls` of the given tensors is returned."""
+    through `_finish` with an exact dtype (`exact` as there); `cls` of the given tensors is
+    returned."""
     if out is None:
         return cls(*results)
     if not isinstance(out, (tuple, list)):
@@ -720,9 +738,8 @@ def _finish_tuple(results, out, name, cls=tuple):
         raise out_autograd_error(name)
     for r, o in zip(results, out):                  # no partial writes: check every dtype first
         if o.arr.dtype != r.arr.dtype:
-            raise RuntimeError(f"Found dtype {_tname(o.arr.dtype)} but expected "
-                               f"{_tname(r.arr.dtype)}")
-    return cls(*(_finish(r, o, name, True) for r, o in zip(results, out)))
+            raise _out_dtype_error(exact, o, r)
+    return cls(*(_finish(r, o, name, exact) for r, o in zip(results, out)))
 
 
 def _can_write(src, dst):

@@ -16,7 +16,7 @@ from .._warnings import warn_once as _warn_once
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _fw, _fw_propagate, _not_tensor, apply, raise_not_tensor, \
+from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, raise_not_tensor, \
     tensor_args, tensor_elements, tensor_ndim
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._registry import contiguous_outputs, holomorphic, op
@@ -208,7 +208,7 @@ def matmul(input, other, *, out=None):
             _matmul_mismatch(a, b, a.shape[-1], b.shape[0 if b.ndim == 1 else -2],
                              small.requires_grad)
         raise
-    return r if out is None else _finish(r, out, "matmul", True)
+    return r if out is None else _finish(r, out, "matmul", "resize")
 
 
 def mm(input, mat2, *, out=None):
@@ -217,7 +217,7 @@ def mm(input, mat2, *, out=None):
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
-    return _finish(_product(_mm, input, mat2), out, "mm", True)
+    return _finish(_product(_mm, input, mat2), out, "mm", "resize")
 
 
 def bmm(input, mat2, *, out=None):
@@ -231,7 +231,7 @@ def bmm(input, mat2, *, out=None):
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
                            f"{mat2.shape[1]}].")
     _expect_scalar_type(input, mat2)
-    return _finish(_product(_bmm, input, mat2), out, "bmm", True)
+    return _finish(_product(_bmm, input, mat2), out, "bmm", "resize")
 
 
 def _expect_scalar_type(a, b):
@@ -247,7 +247,7 @@ def mv(input, vec, *, out=None):
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}, "
                            f"{vec.ndim}")
     _addmv_dtypes(vec, input, vec)      # torch's mv is addmv into a result of vec's dtype
-    return _finish(apply(_mv, (input, vec)), out, "mv", True)
+    return _finish(apply(_mv, (input, vec)), out, "mv", "resize")
 
 
 def _addmv_dtypes(input, mat, vec):
@@ -263,7 +263,8 @@ def dot(input, other, *, out=None):
     if input.dtype != other.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")
-    return _finish(apply(_dot, (input, other)), out, "dot", True)
+    return _finish(apply(_dot, (input, other)), out, "dot",
+                   "result dtype {out} does not match input dtype {result}")
 
 
 def _tn(t):
@@ -297,17 +298,18 @@ def vdot(input, other, *, out=None):
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and "
                            f"src [{other.shape[0]}] to have the same number of elements, but got "
                            f"{input.shape[0]} and {other.shape[0]} elements respectively")
-    return apply(_vdot, (input, other))
+    return _finish(apply(_vdot, (input, other)), out, "vdot",
+                   "result dtype {out} does not match input dtype {result}")
 
 
 def inner(input, other, *, out=None):
     tensor_args("inner", ("input", 1, input), ("other", 2, other))
     if input.ndim == 0 or other.ndim == 0:
-        return input * other
+        return _finish(input * other, out, "inner")
     if input.shape[-1] != other.shape[-1]:
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but got "
                            f"shapes {list(input.shape)} and {list(other.shape)}")
-    return tensordot(input, other, ([-1], [-1]))
+    return tensordot(input, other, ([-1], [-1]), out=out)
 
 
 def outer(input, vec2, *, out=None):
@@ -466,7 +468,7 @@ def _addprod(kind, input, a, b, beta, alpha, out):
                            f"existing size ({input.shape[-1]}) at non-singleton dimension "
                            f"{len(shape) - 1}.  Target sizes: {list(shape)}.  Tensor sizes: "
                            f"{list(input.shape)}")
-    return _finish(apply(_ADDPROD[kind], (input, a, b), (beta, alpha, kind)), out, kind, True)
+    return _finish(apply(_ADDPROD[kind], (input, a, b), (beta, alpha, kind)), out, kind, "resize")
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
@@ -519,12 +521,15 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     return _finish((input if beta == 1 else input * beta) + prod, out, "addr")
 
 
+_MULTI_DOT_OUT = "multi_dot(): expected out tensor to have dtype {cresult} but got {cout}"
+
+
 def chain_matmul(*matrices, out=None):
     from .. import linalg
     _warn_once("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
                "release. Use torch.linalg.multi_dot instead, which accepts a list of two or more "
                "tensors rather than multiple parameters.")
-    return _finish(linalg.multi_dot(matrices), out, "chain_matmul", True)
+    return _finish(linalg.multi_dot(matrices), out, "chain_matmul", _MULTI_DOT_OUT)
 
 
 # ---- einsum -----------------------------------------------------------------------------------
@@ -902,7 +907,8 @@ def tensordot(a, b, dims=2, out=None):
     am = reshape(permute(a, fa + da), (-1, k))
     bm = reshape(permute(b, db + fb), (k, -1))
     res = reshape(mm(am, bm), [a.shape[d] for d in fa] + [b.shape[d] for d in fb])
-    return _finish(res, out, "tensordot", True)
+    return _finish(res, out, "tensordot", "tensordot: Expected the output tensor to have dtype {result}, "
+                   "but got an output tensor with dtype {out}")
 
 
 def kron(input, other, *, out=None):
@@ -944,11 +950,7 @@ def _cross_dims(input, other, dim, name):
     if input.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(f"{name}: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[d]} and {other.shape[d]}")
-    try:
-        np.broadcast_shapes(input.shape, other.shape)
-    except ValueError:
-        raise RuntimeError(f"{name}: the size of tensor a must match the size of tensor b") \
-            from None
+    _check_batch(input.shape, other.shape)     # (torch's infer_size message)
     return d
 
 
@@ -964,16 +966,16 @@ def cross(input, other, dim=None, *, out=None):
         dim = next((i for i, s in enumerate(shape) if s == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
-    return _finish(_linalg_cross(input, other, dim=dim), out, "cross", True)
+    return _finish(_linalg_cross(input, other, dim=dim), out, "cross", "resize")
 
 
-def _linalg_cross(input, other, *, dim=-1):
+def _linalg_cross(input, other, *, dim=-1, out=None):
     tensor_args("linalg_cross", ("input", 1, input), ("other", 2, other))
     d = _cross_dims(input, other, dim, "linalg.cross")
     _expect_scalar_type(input, other)
     if input.arr.dtype == bool:
         raise not_implemented("cross", input.arr.dtype)
-    return apply(_cross, (input, other), (d,))
+    return _finish(apply(_cross, (input, other), (d,)), out, "linalg_cross", "resize")
 
 
 # ---- decompositions and solvers (public in ember.linalg; torch.* aliases below) ---------------
@@ -1091,7 +1093,7 @@ _inv.node_name = "LinalgInvExBackward0"
 
 def _linalg_inv(A, *, out=None):
     _square(A, "linalg.inv")
-    return _finish(apply(_inv, (A,)), out, "linalg_inv", True)
+    return _finish(apply(_inv, (A,)), out, "linalg_inv", "resize")
 
 
 @op("linalg_det", saves="both")
@@ -1141,7 +1143,7 @@ def _det_grad(xp, g, a, d):
 
 def _linalg_det(A, *, out=None):
     _square(A, "linalg.det")
-    return _finish(apply(_det, (A,)), out, "linalg_det", True)
+    return _finish(apply(_det, (A,)), out, "linalg_det", "resize")
 
 
 @op("linalg_slogdet", saves="both", n_out=2)
@@ -1231,11 +1233,12 @@ def _linalg_solve(A, B, *, left=True, out=None):
     if bs[-2 if left else -1] != n:
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {bs[-2]}x{bs[-1]})")
+    _check_batch(bs[:-2], A.shape[:-2])         # (torch: B's batch as tensor a)
     if vector and not left:
         raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not "
                            "supported for left=False. In this case linalg.solve is equivalent "
                            "to B / A.squeeze(-1)")
-    return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", True)
+    return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", "resize")
 
 
 @op("linalg_cholesky_ex", saves="out")
@@ -1258,7 +1261,7 @@ def _(xp, g, L, upper):
 
 def _linalg_cholesky(A, *, upper=False, out=None):
     _square(A, "linalg.cholesky", "input")
-    return _finish(apply(_cholesky, (A,), (bool(upper),)), out, "linalg_cholesky", True)
+    return _finish(apply(_cholesky, (A,), (bool(upper),)), out, "linalg_cholesky", "resize")
 
 
 @op("linalg_qr", saves="out", n_out=2)
@@ -1311,7 +1314,7 @@ def _linalg_qr(A, mode="reduced", *, out=None):
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
-    return QR(*apply(_qr, (A,), (mode,)))
+    return _finish_tuple(apply(_qr, (A,), (mode,)), out, "linalg_qr", QR, "resize")
 
 
 # ---- geqrf and householder_product: QR in LAPACK's compact form, and its Q ---------------------
@@ -1397,7 +1400,8 @@ def _linalg_householder_product(A, tau, *, out=None):
     if tau.dtype != A.dtype:
         raise RuntimeError(f"{name}: tau dtype {_tn(tau)} does not match input dtype {_tn(A)}")
     lapack_only(A, "orgqr_cpu")
-    return _finish(apply(_householder_product, (A, tau)), out, "linalg_householder_product")
+    return _finish(apply(_householder_product, (A, tau)), out, "linalg_householder_product",
+                   castable="torch.linalg.householder_product")
 
 
 @op("linalg_svd", saves="out", n_out=3)
@@ -1486,7 +1490,7 @@ def _linalg_svdvals(A, *, driver=None, out=None):
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svd")         # (torch's svdvals checks as svd)
     _cpu_driver(A, driver, "svdvals")
-    return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", True)
+    return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", "resize")
 
 
 @op("linalg_eigh", saves="out", n_out=2)
@@ -1551,7 +1555,7 @@ def _linalg_eigvalsh(A, UPLO="L", *, out=None):
     _square(A, "linalg.eigh")           # (torch's checks are eigh's)
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", True)
+    return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", "resize")
 
 
 @op("linalg_pinv", saves="both")
@@ -1598,13 +1602,27 @@ def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     _floating(A, "linalg.pinv")
     if hermitian:                       # (through eigh, whose checks torch's are)
         _square_shape(A, "linalg.eigh")
-    if isinstance(atol, Tensor) or isinstance(rtol, Tensor):
-        raise NotImplementedError("linalg.pinv: tensor atol/rtol are not supported")
-    eps = np.finfo(A.arr.dtype).eps
-    if rtol is None:
-        rtol = 0.0 if (atol is not None and atol > 0) else builtins.max(A.shape[-2:]) * eps
-    atol = 0.0 if atol is None else float(atol)
-    return _finish(apply(_pinv, (A,), (atol, float(rtol), bool(hermitian))), out, "linalg_pinv")
+    atol, rtol = (_pinv_tol(A, t) for t in (atol, rtol))
+    if rtol is None:            # (torch: the default where atol is not positive)
+        default = builtins.max(A.shape[-2:]) * float(np.finfo(A.arr.dtype).eps)
+        rtol = default if atol is None else (0.0 if atol > 0 else default) if isinstance(
+            atol, float) else A.be.xp.where(atol > 0, 0.0, default)
+    atol = 0.0 if atol is None else atol
+    return _finish(apply(_pinv, (A,), (atol, rtol, bool(hermitian))), out, "linalg_pinv",
+                   castable="linalg.pinv")
+
+
+def _pinv_tol(A, tol):
+    """A pinv tolerance: a number, or a tensor of (a shape broadcasting to) A's batch shape,
+    as an array against the singular values (..., 1)."""
+    if not isinstance(tol, Tensor):
+        return None if tol is None else float(tol)
+    if not tol.ndim:
+        return float(tol.item())
+    if np.broadcast_shapes(tol.shape, A.shape[:-2]) != A.shape[:-2]:
+        raise NotImplementedError("linalg.pinv: tolerances broadcasting beyond the batch of A "
+                                  "are not supported")
+    return A.be.xp.asarray(tol.detach().arr, dtype=np.float64)[..., None]
 
 
 def pinverse(input, rcond=1e-15):
@@ -1622,7 +1640,7 @@ def _linalg_matrix_power(A, n, *, out=None):
         r = A.clone()
         if n == 0:
             r = r.copy_(eye(A.shape[-1], dtype=A.dtype, device=A.device))
-        return _finish(r, out, "linalg_matrix_power")
+        return _finish(r, out, "linalg_matrix_power", castable="matrix_power")
     if n < 0:
         A = _linalg_inv(A)
         n = -n
@@ -1633,7 +1651,7 @@ def _linalg_matrix_power(A, n, *, out=None):
         n >>= 1
         if n:
             z = matmul(z, z)
-    return _finish(result, out, "linalg_matrix_power", True)
+    return _finish(result, out, "linalg_matrix_power", "resize", castable="matrix_power")
 
 
 def _square_shape(A, name):
@@ -1789,7 +1807,7 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
         dims = None
     ord = float(ord)
     return _finish(apply(_vector_norm, (x,), (ord, dims, bool(keepdim))), out,
-                   "linalg_vector_norm", True)
+                   "linalg_vector_norm", "resize")
 
 
 SLOGDET = _return_type("linalg_slogdet", ("sign", "logabsdet"))

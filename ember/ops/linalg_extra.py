@@ -12,8 +12,8 @@ from .._tensor import Tensor
 from .._warnings import warn_once as _warn_once
 from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
 from ._registry import op
-from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _square_shape, _tn, \
-    lapack_only
+from .linalg import LinAlgError, _bsolve, _check_batch, _floating, _mH, _return_type, \
+    _square_shape, _tn, lapack_only
 
 LU = _return_type("linalg_lu", ("P", "L", "U"))
 LU_FACTOR = _return_type("linalg_lu_factor", ("LU", "pivots"))
@@ -149,9 +149,11 @@ def _factor(A, pivot, name):
 
 def _linalg_lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
     lu, piv, info = _factor(A, pivot, "linalg.lu_factor_ex")
+    r = _finish_tuple((apply(_lu_factor, (A,), (lu, piv.arr)), piv, info), out,
+                      "linalg_lu_factor_ex", LU_FACTOR_EX, "resize")
     if check_errors:
         _raise_info(info, "torch.linalg.lu_factor_ex")
-    return LU_FACTOR_EX(apply(_lu_factor, (A,), (lu, piv.arr)), piv, info)
+    return r
 
 
 def _raise_info(info, name):
@@ -172,8 +174,9 @@ def _linalg_lu_factor(A, *, pivot=True, out=None):
         r = _linalg_lu_factor_ex(A, pivot=pivot)
     except TypeError:
         raise_not_tensor("linalg_lu_factor", ("A", 1, A))
-    _raise_info(r.info, "torch.linalg.lu_factor")
-    return LU_FACTOR(r.LU, r.pivots)
+    r_ = _finish_tuple((r.LU, r.pivots), out, "linalg_lu_factor", LU_FACTOR, "resize")
+    _raise_info(r.info, "torch.linalg.lu_factor")     # (torch: after writing out)
+    return r_
 
 
 def _linalg_lu(A, *, pivot=True, out=None):
@@ -181,9 +184,9 @@ def _linalg_lu(A, *, pivot=True, out=None):
     from .creation import empty
     lu, piv, _ = _factor(A, pivot, "linalg.lu")
     L, U = apply(_lu, (A,), (lu, piv.arr))
-    if not pivot:           # (an empty A: torch's P is then an empty vector)
-        return LU(empty(0, dtype=A.dtype, device=A.device), L, U)
-    return LU(_new(_perm_matrix(A.be.xp, piv.arr, A.shape[-2], A.arr.dtype), A.be), L, U)
+    P = empty(0, dtype=A.dtype, device=A.device) if not pivot else _new(    # (an empty A:
+        _perm_matrix(A.be.xp, piv.arr, A.shape[-2], A.arr.dtype), A.be)    # torch's P empty)
+    return _finish_tuple((P, L, U), out, "linalg_lu", LU, "resize")
 
 
 def lu(A, pivot=True, get_infos=False, out=None):
@@ -234,6 +237,7 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
         raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found "
                            f"LU of type {_tn(LU)} and B of type {_tn(B)} instead")
     _square_shape(LU, "torch.linalg.lu_solve")
+    _check_batch(B.shape[:-2], LU.shape[:-2])
     n = LU.shape[-1]
     if B.ndim >= 2 and (B.shape[-2] if left else B.shape[-1]) != n:
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
@@ -242,15 +246,17 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     P, L, U = lu_unpack(LU, pivots)
     if left and not adjoint:            # X = U^-1 L^-1 P^T B
         Y = la.solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
-        return la.solve_triangular(U, Y, upper=True)
-    if left:                            # X = P L^-H U^-H B
+        X = la.solve_triangular(U, Y, upper=True)
+    elif left:                          # X = P L^-H U^-H B
         Y = la.solve_triangular(U.mH, B, upper=False)
-        return P @ la.solve_triangular(L.mH, Y, upper=True, unitriangular=True)
-    if not adjoint:                     # X = B U^-1 L^-1 P^T
+        X = P @ la.solve_triangular(L.mH, Y, upper=True, unitriangular=True)
+    elif not adjoint:                   # X = B U^-1 L^-1 P^T
         Y = la.solve_triangular(U, B, upper=True, left=False)
-        return la.solve_triangular(L, Y, upper=False, left=False, unitriangular=True) @ P.mT
-    Y = la.solve_triangular(L.mH, B @ P, upper=True, left=False, unitriangular=True)
-    return la.solve_triangular(U.mH, Y, upper=False, left=False)
+        X = la.solve_triangular(L, Y, upper=False, left=False, unitriangular=True) @ P.mT
+    else:
+        Y = la.solve_triangular(L.mH, B @ P, upper=True, left=False, unitriangular=True)
+        X = la.solve_triangular(U.mH, Y, upper=False, left=False)
+    return _finish(X, out, "linalg_lu_solve", "resize")
 
 
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
@@ -259,7 +265,7 @@ def lu_solve(b, LU_data, LU_pivots, *, out=None):
                    "removed in a future PyTorch release.\nNote that torch.linalg.lu_solve has its "
                    "arguments reversed.\nX = torch.lu_solve(B, LU, pivots)\nshould be replaced "
                    "with\nX = torch.linalg.lu_solve(LU, pivots, B)")
-    return _linalg_lu_solve(LU_data, LU_pivots, b)
+    return _linalg_lu_solve(LU_data, LU_pivots, b, out=out)
 
 
 # ---- LDL (Bunch-Kaufman) in LAPACK's compact form: sytrf / hetrf and sytrs / hetrs ------------
@@ -380,7 +386,7 @@ def _linalg_ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
     _linear_solve_check(B, LD, name)     # (LD is square: checked above)
     _floating(LD, name)
     return _finish(apply(_ldl_solve, (LD, pivots, B), (hermitian,)), out, "linalg_ldl_solve",
-                   True)
+                   "resize")
 
 
 # ---- the deprecated torch.* solvers ----------------------------------------------------------
@@ -406,6 +412,7 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
         raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, "
                            f"but it has {b.ndim} dimensions instead")
     _linear_solve_check(b, A, "triangular_solve")
+    _check_batch(b.shape[:-2], A.shape[:-2])
     _warn_once("torch.triangular_solve is deprecated in favor of "
                "torch.linalg.solve_triangularand will be removed in a future PyTorch release.\n"
                "torch.linalg.solve_triangular has its arguments reversed and does not return a "
@@ -437,15 +444,16 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     _linear_solve_check(B, L, "cholesky_solve")
     lapack_only(L, "cholesky_solve_cpu")
     try:
-        return la.solve(_gram(L, upper), B)
+        X = la.solve(_gram(L, upper), B)
     except LinAlgError:         # a zero on L's diagonal: potrs's inf and nan, as torch gives
         from . import linalg_info as info
         from .creation import tensor
         tri = info.host(L.arr)
         tri = tri.swapaxes(-1, -2).conj() if upper else tri        # the lower factor
         y = info.tri_solve_host(tri, B.arr, upper=False)
-        return tensor(info.tri_solve_host(tri.swapaxes(-1, -2).conj(), y, upper=True),
-                      device=B.device)
+        X = tensor(info.tri_solve_host(tri.swapaxes(-1, -2).conj(), y, upper=True),
+                   device=B.device)
+    return _finish(X, out, "cholesky_solve", castable="cholesky_solve")
 
 
 def cholesky_inverse(L, upper=False, *, out=None):
@@ -454,7 +462,7 @@ def cholesky_inverse(L, upper=False, *, out=None):
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
                            "dimensions.")
     lapack_only(L, "cholesky_inverse_out_cpu")
-    return la.inv(_gram(L, upper))
+    return _finish(la.inv(_gram(L, upper)), out, "cholesky_inverse", castable="cholesky_inverse")
 
 
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
