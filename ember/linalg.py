@@ -446,16 +446,10 @@ def _eig_checks(A, name):
 
 
 def eig(A, *, out=None):
-    """Eigen-decomposition of general matrices (complex results; no gradient)."""
-    from ._tensor import _new
+    """Eigen-decomposition of general matrices (complex results), differentiable as torch's."""
     _eig_checks(A, "linalg.eig")
     _square(A, "linalg.eig")
-    xp = A.be.xp
-    a = A.arr
-    w, v = xp.linalg.eig(a)
-    ct = xp.complex128 if a.dtype == xp.float64 or a.dtype == xp.complex128 else xp.complex64
-    return _EIG(
-        _new(w.astype(ct), A.be), _new(v.astype(ct), A.be))
+    return _EIG(*_ops.apply(_ops._eig, (A,)))
 
 
 __all__ += ["solve_triangular", "lstsq", "matrix_exp", "vander", "tensorinv", "tensorsolve",

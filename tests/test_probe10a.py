@@ -417,9 +417,10 @@ def test_linalg_out_dtypes_like_torch(case, dtype):
 
 
 def _rounded(r):
-    """dtype, shape and values to 5 significant digits (LAPACK's last bits aside)."""
+    """dtype, shape and values to 5 significant digits and 8 decimals, signs of zero aside
+    (LAPACK's last bits aside)."""
     import numpy as np
-    a = r.detach().resolve_conj().cdouble().numpy()
+    a = np.round(r.detach().resolve_conj().cdouble().numpy(), 8) + 0j
     return (str(r.dtype).replace("ember", "torch"), tuple(r.shape),
             repr(np.vectorize(lambda z: complex(float(f"{z.real:.5g}"),
                                                 float(f"{z.imag:.5g}")))(a).tolist()
@@ -483,4 +484,32 @@ def test_matrix_norm_max_over_an_empty_dim_is_zero_without_graph(shape, ord):
     def run(t):
         r = t.linalg.matrix_norm(t.ones(shape, requires_grad=True), ord)
         return r, r.requires_grad, type(r.grad_fn).__name__
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_EIG_LOSSES = {
+    "eigenvalues": lambda t, w, V: (w.real * t.arange(3.)).sum() + w.imag.sum(),
+    "eigvals": None,
+    "eigenvector moduli": lambda t, w, V: (V.abs() ** 2 * t.arange(3.)).sum() + w.real.sum(),
+    "a phase-dependent loss": lambda t, w, V: V.real.sum(),
+    "reconstruction": lambda t, w, V: (V @ t.diag_embed(w) @ t.linalg.inv(V)).real.sum(),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
+@pytest.mark.parametrize("case", list(_EIG_LOSSES))
+def test_eig_gradients_like_torch(case, dtype):
+    import numpy as np
+    g = np.random.default_rng(0)
+    a = g.standard_normal((2, 3, 3)) + (1j * g.standard_normal((2, 3, 3))
+                                        if dtype == "complex128" else 0)
+
+    def run(t):
+        A = t.tensor(a, dtype=getattr(t, dtype), requires_grad=True)
+        if _EIG_LOSSES[case] is None:
+            loss = t.linalg.eigvals(A).abs().sum()
+        else:
+            w, V = t.linalg.eig(A)
+            loss = _EIG_LOSSES[case](t, w, V)
+        return _rounded(t.autograd.grad(loss, A)[0])
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

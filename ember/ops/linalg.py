@@ -1541,6 +1541,36 @@ def _linalg_eigh(A, UPLO="L", *, out=None):
     return EIGH(*apply(_eigh, (A,), (UPLO,)))
 
 
+@op("linalg_eig", saves="out", n_out=2, node="LinalgEigBackward0")
+def _eig(xp, a):
+    w, v = xp.linalg.eig(a)
+    ct = np.complex128 if a.dtype.char in "dD" else np.complex64
+    w, v = w.astype(ct, copy=False), v.astype(ct, copy=False)
+    return (w, v), (w, v)
+
+
+@_eig.vjp
+def _(xp, g, L, V):
+    """torch's linalg_eig_backward: V^{-H} (diag(gL) + (V^H gV - V^H V Re(diag(V^H gV))) / E*)
+    V^H, E_ij = L_j - L_i; a loss depending on the eigenvectors' phases is refused."""
+    gL, gV = g
+    Vh = _mH(V)
+    VhgV = xp.matmul(Vh, gV)
+    diag = xp.diagonal(VhgV, 0, -2, -1)
+    if not np.allclose(diag.imag, 0, rtol=1e-2, atol=1e-2):
+        raise RuntimeError("linalg_eig_backward: The eigenvectors in the complex case are "
+                           "specified up to multiplication by e^{i phi}. The specified loss "
+                           "function depends on this quantity, so it is ill-defined.")
+    ret = VhgV - xp.matmul(Vh, V * diag.real[..., None, :])
+    Lc = xp.conj(L)
+    E = Lc[..., None, :] - Lc[..., :, None]
+    n = L.shape[-1]
+    E[..., range(n), range(n)] = 1
+    ret = ret / E
+    ret[..., range(n), range(n)] = gL
+    return (_bsolve(xp, Vh, xp.matmul(ret, Vh)),)
+
+
 @op("linalg_eigvalsh", saves="out", node="LinalgEighBackward0")
 def _eigvalsh(xp, a, uplo):
     L, V = xp.linalg.eigh(a, UPLO=uplo)
