@@ -10,6 +10,7 @@ irfft/rfft of the conjugate with the norm swapped, as in NumPy and torch."""
 import numpy as np
 
 from . import _dtype as _dt
+from ._tensor import Tensor
 from .ops import creation as _creation, shape as _S
 from .ops._apply import _finish, _tname, apply as _apply, tensor_arg as _tensor_arg, \
     tensor_ndim as _tensor_ndim
@@ -171,6 +172,14 @@ def _real_input(x, message):
         raise RuntimeError(message.format(_tname(x.arr.dtype)))
 
 
+def _out_kind(out, complex_, fname):
+    """torch's check of an out= tensor's kind (its dtype may be of another precision)."""
+    if out is not None and isinstance(out, Tensor) and not (
+            out.is_complex() if complex_ else out.is_floating_point()):
+        raise RuntimeError(f"{fname} expects a {'complex' if complex_ else 'floating point'} "
+                           f"output tensor, but got {_tname(out.arr.dtype)}")
+
+
 def _at_least_one(dims, fname):
     if not dims:
         raise RuntimeError(f"{fname} must transform at least one axis")
@@ -192,34 +201,41 @@ def _fft1(name, x, n, dim, norm, forward, out):
         return _r2c_1(name, x, n, dim, norm, forward, False, out)
     d, n = _dim_and_n(x, n, dim, int)
     norm = _check_norm(norm)
-    return _finish(_apply(_c2c, (_resize(x, (d,), (n,)),), ((d,), forward, norm)), out, name)
+    y = _apply(_c2c, (_resize(x, (d,), (n,)),), ((d,), forward, norm))
+    _out_kind(out, True, name[4:])
+    return _finish(y, out, name)
 
 
 def _r2c_1(name, x, n, dim, norm, forward, onesided, out):
     """torch's fft_r2c (rfft, ihfft, and fft/ifft of a real input); the inverse transforms are
-    the conjugate of the forward one with the dual norm."""
+    the conjugate of the forward one with the dual norm (written through conj_physical_out:
+    an out= of the result's dtype only)."""
+    _out_kind(out, True, name[4:])
     x = _promote(x)
     d, n = _dim_and_n(x, n, dim, int)
     norm = _check_norm(norm)
     y = _apply(_r2c, (_resize(x, (d,), (n,)),), ((d,), norm if forward else _DUAL[norm],
                                                    onesided))
-    return _finish(y if forward else y.conj(), out, name)
+    return _finish(y, out, name) if forward else _finish(y.conj(), out, name, True)
 
 
 def _c2r_1(name, x, n, dim, norm, forward, out):
     """torch's fft_c2r (irfft; hfft: of the conjugate, with the dual norm)."""
     _tensor_arg(name, x)
+    _out_kind(out, False, name[4:])
     x = _promote(x, True)
     d, last = _dim_and_n(x, n, dim, lambda m: 2 * (m - 1))
-    return _c2r_last(name, x, (d,), [last // 2 + 1], last, norm, forward, out)
+    return _c2r_last(name, x, (d,), [last // 2 + 1], last, norm, forward, out, name[4:])
 
 
-def _c2r_last(name, x, dims, s, last, norm, forward, out):
+def _c2r_last(name, x, dims, s, last, norm, forward, out, fname):
     x = _resize(x, dims, s)
     norm = _check_norm(norm)
     if forward:
         x, norm = x.conj(), _DUAL[norm]
-    return _finish(_apply(_c2r, (x,), (dims, norm, last)), out, name)
+    y = _apply(_c2r, (x,), (dims, norm, last))
+    _out_kind(out, False, fname)
+    return _finish(y, out, name)
 
 
 def _c2c_n(name, x, s, dim, norm, forward, out):
@@ -227,7 +243,9 @@ def _c2c_n(name, x, s, dim, norm, forward, out):
     s, dims = _shape_and_dims(x, s, dim)
     x = _promote(x, True)
     norm = _check_norm(norm)
-    return _finish(_apply(_c2c, (_resize(x, dims, s),), (dims, forward, norm)), out, name)
+    y = _apply(_c2c, (_resize(x, dims, s),), (dims, forward, norm))
+    _out_kind(out, True, "fftn")
+    return _finish(y, out, name)
 
 
 def _r2c_n(name, x, s, dim, norm, forward, out):
@@ -242,6 +260,9 @@ def _r2c_n(name, x, s, dim, norm, forward, out):
     if not forward:
         _real_input(x, "Only supports floating-point dtypes, but found: {}")
     y = _apply(_r2c, (_resize(x, dims, s),), (dims, norm if forward else _DUAL[norm], True))
+    if not forward and len(dims) == 1:      # (torch: conj_physical_out, the dtype exact)
+        return _finish(y.conj(), out, name, "Found dtype {result} but expected {out}")
+    _out_kind(out, True, "rfftn" if forward else "ihfftn")
     return _finish(y if forward else y.conj(), out, name)
 
 
@@ -254,7 +275,8 @@ def _c2r_n(name, x, s, dim, norm, forward, out):
     _at_least_one(dims, "hfftn" if forward else "irfftn")
     last = _points(2 * (x.shape[dims[-1]] - 1) if given is None or given[-1] == -1 else s[-1])
     x = _promote(x, True)
-    return _c2r_last(name, x, dims, s[:-1] + [last // 2 + 1], last, norm, forward, out)
+    return _c2r_last(name, x, dims, s[:-1] + [last // 2 + 1], last, norm, forward, out,
+                     "hfftn" if forward else "irfftn")
 
 
 def fft(input, n=None, dim=-1, norm=None, *, out=None):

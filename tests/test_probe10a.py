@@ -513,3 +513,42 @@ def test_eig_gradients_like_torch(case, dtype):
             loss = _EIG_LOSSES[case](t, w, V)
         return _rounded(t.autograd.grad(loss, A)[0])
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_FFT_OUT = {
+    "fft": lambda t, o: t.fft.fft(t.ones(4), out=o),
+    "fft of complex": lambda t, o: t.fft.fft(t.ones(4, dtype=t.complex64), out=o),
+    "ifft of real (through conj_physical_out)": lambda t, o: t.fft.ifft(t.ones(4), out=o),
+    "rfft": lambda t, o: t.fft.rfft(t.ones(4), out=o),
+    "ihfft": lambda t, o: t.fft.ihfft(t.ones(4), out=o),
+    "irfft": lambda t, o: t.fft.irfft(t.ones(4, dtype=t.complex64), out=o),
+    "hfft": lambda t, o: t.fft.hfft(t.ones(4, dtype=t.complex64), out=o),
+    "fft2": lambda t, o: t.fft.fft2(t.ones(2, 2), out=o),
+    "rfftn": lambda t, o: t.fft.rfftn(t.ones(2, 2), out=o),
+    "irfft2": lambda t, o: t.fft.irfft2(t.ones(2, 2, dtype=t.complex64), out=o),
+    "hfftn": lambda t, o: t.fft.hfftn(t.ones(2, 2, dtype=t.complex64), out=o),
+    "ihfft2": lambda t, o: t.fft.ihfft2(t.ones(2, 2), out=o),
+    "irfft: the out kind before the norm": lambda t, o: t.fft.irfft(
+        t.ones(4, dtype=t.complex64), norm="bad", out=o),
+    "fft of complex: the norm first": lambda t, o: t.fft.fft(t.ones(4, dtype=t.complex64),
+                                                            norm="bad", out=o),
+}
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float32", "float64", "complex64", "complex128"])
+@pytest.mark.parametrize("case", list(_FFT_OUT))
+def test_fft_out_like_torch(case, dtype):
+    def run(t):
+        o = _out(t, dtype)
+        r = _FFT_OUT[case](t, o)
+        return r is o, _rounded(r)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float32", "complex128"])
+def test_ihfftn_over_one_dim_checks_out_dtype_like_torch(dtype):
+    # (only the refusals: torch's conj_physical_out call there has its arguments swapped and
+    # leaves an out of the right dtype unwritten, which ember does not copy)
+    def run(t):
+        return t.fft.ihfftn(t.ones(4), out=_out(t, dtype))
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
