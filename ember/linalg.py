@@ -376,6 +376,8 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if driver != "gelsy" and m > n and full:
         r = A @ X - Bm
         residuals = ((r.conj() * r).real if r.is_complex() else r * r).sum(-2)
+        if driver == "gels" and n == 0:     # (LAPACK's gels zeroes B when A has no columns)
+            residuals = residuals * 0
         residuals = residuals.squeeze(-1) if vector else residuals
     else:
         residuals = none
