@@ -556,3 +556,14 @@ def test_ihfftn_over_one_dim_checks_out_dtype_like_torch(dtype):
     def run(t):
         return t.fft.ihfftn(t.ones(4), out=_out(t, dtype))
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("case", ["all", "dim 0", "keepdim", "complex128 dim 1"])
+def test_mean_of_nothing_complex_is_nan_nanj_like_torch(case):
+    def run(t):
+        x = t.zeros(0, 3, dtype=t.complex64)
+        r = {"all": lambda: x.mean(), "dim 0": lambda: x.mean(0),
+             "keepdim": lambda: x.mean(0, keepdim=True),
+             "complex128 dim 1": lambda: t.zeros(2, 0, dtype=t.complex128).mean(1)}[case]()
+        return repr(r).replace("ember", "torch")
+    assert run(ember) == run(torch)

@@ -219,7 +219,8 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
     if n:
         r = _sum_arrays(xp, x, dims, keepdim) / n
     else:
-        r = xp.full(_reduced_shape(x.shape, dims, keepdim), np.nan, x.dtype)
+        r = xp.full(_reduced_shape(x.shape, dims, keepdim),     # (torch: 0 / 0, nan+nanj)
+                    complex(np.nan, np.nan) if x.dtype.kind == "c" else np.nan, x.dtype)
     return _arr(xp, r).astype(x.dtype, copy=False), (x.shape, dims, keepdim, n)
 
 
