@@ -63,8 +63,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     from .ops._dims import wrap_dim
     d0, d1 = (wrap_dim(d, A.ndim) for d in dim)
     if d0 == d1:
-        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
-                           f"{dim[1]})")
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
     if dtype is not None:
         A = A.to(_ops.norm_dtype(A, dtype, "linalg.matrix_norm"))
     if ord == "fro":

@@ -567,3 +567,39 @@ def test_mean_of_nothing_complex_is_nan_nanj_like_torch(case):
              "complex128 dim 1": lambda: t.zeros(2, 0, dtype=t.complex128).mean(1)}[case]()
         return repr(r).replace("ember", "torch")
     assert run(ember) == run(torch)
+
+
+_NORMS = {
+    "dims must be different, named wrapped": lambda t: t.linalg.matrix_norm(t.ones(1, 3), -1,
+                                                                            dim=[1, -1]),
+    "nuclear_norm with an int dim (both dims)": lambda t: t.nuclear_norm(t.ones(2, 2), dim=1),
+    "nuclear_norm of a 0-d tensor": lambda t: t.nuclear_norm(t.tensor(1.), dim=1),
+    "nuclear_norm with dims": lambda t: t.nuclear_norm(t.ones(2, 3, 2), dim=[0, -1],
+                                                       keepdim=True),
+    "frobenius_norm of ints": lambda t: t.frobenius_norm(t.ones(3, dtype=t.int64), dim=(0,)),
+    "frobenius_norm of three dims": lambda t: t.frobenius_norm(t.ones(2, 2, 2), dim=(0, 1, 2)),
+    "torch.norm: dtype= before the dims": lambda t: t.norm(t.tensor(1 + 1j), p=float("inf"),
+                                                           dim=(-2, -1), dtype=t.float64),
+    "torch.norm: dtype= before repeated dims": lambda t: t.norm(
+        t.ones(1, 2, dtype=t.complex128), 0, dim=(0, 0), dtype=t.float64),
+}
+
+
+@pytest.mark.parametrize("case", list(_NORMS))
+def test_norm_variants_like_torch(case):
+    assert _outcome(lambda: _NORMS[case](ember)) == _outcome(lambda: _NORMS[case](torch))
+
+
+@pytest.mark.parametrize("case", ["nuclear_norm", "frobenius_norm"])
+def test_deprecated_norms_warn_like_torch(case, monkeypatch):
+    import warnings
+    from ember import _warnings
+    monkeypatch.setattr(_warnings, "GIVEN", set())
+
+    def caught(lib):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            getattr(lib, case)(lib.ones(2, 2), dim=(0, 1))
+        return [(x.category, str(x.message).split(" (Triggered internally")[0]) for x in w]
+    e = caught(ember)
+    assert e and e == caught(torch)

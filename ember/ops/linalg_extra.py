@@ -486,16 +486,30 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
 def nuclear_norm(input, dim=None, keepdim=False, *, out=None):
     from .. import linalg as la
     tensor_ndim("nuclear_norm", input, "input")
+    _warn_once("at::nuclear_norm is deprecated and it is just left for JIT compatibility. It "
+               "will be removed in a future PyTorch release. Please use "
+               "`linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead")
     if isinstance(dim, bool):
         dim, keepdim = None, dim
-    return la.matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim,
-                          out=out)
+    # (torch's int[2] argument: an int stands for both dims)
+    dim = (-2, -1) if dim is None else (dim, dim) if isinstance(dim, int) else tuple(dim)
+    return la.matrix_norm(input, "nuc", dim, keepdim, out=out)
 
 
 def frobenius_norm(input, dim, keepdim=False, *, out=None):
+    """at::frobenius_norm: at::norm(input, 2, dim) (whose dtype check is its own)."""
     from .. import linalg as la
     tensor_ndim("frobenius_norm", input, "input")
+    _warn_once("at::frobenius_norm is deprecated and it is just left for JIT compatibility. It "
+               "will be removed in a future PyTorch release. Please use "
+               "`linalg.vector_norm(A, 2., dim, keepdim)` instead")
     dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    if len(dim) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dim)} dimensions "
+                           "instead.")
+    if input.arr.dtype.kind not in "fcV":
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. "
+                           f"Got {_tn(input)} instead.")
     return la.vector_norm(input, 2, dim, keepdim, out=out)
 
 
