@@ -67,7 +67,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     if dtype is not None:
         A = A.to(_ops.norm_dtype(A, dtype, "linalg.matrix_norm"))
     if ord == "fro":
-        return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out, "linalg_matrix_norm", _MATRIX_NORM_OUT)
+        return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out, "linalg_matrix_norm",
+                            _MATRIX_NORM_OUT)
     if ord == "nuc" or ord in (2, -2):
         s = svdvals(movedim(A, (d0, d1), (-2, -1)))
         r = s.sum(-1) if ord == "nuc" else _amax_or_zeros(s, -1, False) if ord == 2 else \

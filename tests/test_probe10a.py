@@ -249,8 +249,8 @@ _LSTSQ_CASES = {
     "the empty outputs have the real dtype": lambda t: _lstsq(t, "gelsy"),
     "gels": lambda t: _lstsq(t, "gels"),
     # (their values: of LAPACK's solution of a rank-deficient system, arbitrary)
-    "gels gives residuals whatever the rank": lambda t: [_lstsq(t, "gels", ((1, 2), (2, 4),
-                                                                            (3, 6)))[1].isfinite()],
+    "gels gives residuals whatever the rank": lambda t: [
+        _lstsq(t, "gels", ((1, 2), (2, 4), (3, 6)))[1].isfinite()],
     "gels of a matrix without columns: zero residuals": lambda t: tuple(t.linalg.lstsq(
         t.ones(2, 0, dtype=t.float64), t.ones(2, 3, dtype=t.float64), driver="gels")),
     "gelsd of a matrix without columns": lambda t: tuple(t.linalg.lstsq(

@@ -16,8 +16,8 @@ from .._warnings import warn_once as _warn_once
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, raise_not_tensor, \
-    tensor_args, tensor_elements, tensor_ndim
+from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
+    raise_not_tensor, tensor_args, tensor_elements, tensor_ndim
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._registry import contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -907,8 +907,9 @@ def tensordot(a, b, dims=2, out=None):
     am = reshape(permute(a, fa + da), (-1, k))
     bm = reshape(permute(b, db + fb), (k, -1))
     res = reshape(mm(am, bm), [a.shape[d] for d in fa] + [b.shape[d] for d in fb])
-    return _finish(res, out, "tensordot", "tensordot: Expected the output tensor to have dtype {result}, "
-                   "but got an output tensor with dtype {out}")
+    return _finish(res, out, "tensordot",
+                   "tensordot: Expected the output tensor to have dtype {result}, but got an "
+                   "output tensor with dtype {out}")
 
 
 def kron(input, other, *, out=None):
