@@ -437,7 +437,8 @@ def tensorsolve(A, B, dims=None, *, out=None):
 
 def eigvals(A, *, out=None):
     _eig_checks(A, "linalg.eigvals")
-    return eig(A)[0]
+    return _ops._finish(eig(A)[0], out, "linalg_eigvals",
+                        castable=("torch.linalg.eigvals", "eigenvalues"))
 
 
 def _eig_checks(A, name):
@@ -451,7 +452,8 @@ def eig(A, *, out=None):
     """Eigen-decomposition of general matrices (complex results), differentiable as torch's."""
     _eig_checks(A, "linalg.eig")
     _square(A, "linalg.eig")
-    return _EIG(*_ops.apply(_ops._eig, (A,)))
+    return _ops._finish_tuple(_ops.apply(_ops._eig, (A,)), out, "linalg_eig", _EIG, castable=(
+        ("torch.linalg.eig", "eigenvalues"), ("torch.linalg.eig", "eigenvectors")))
 
 
 __all__ += ["solve_triangular", "lstsq", "matrix_exp", "vander", "tensorinv", "tensorsolve",

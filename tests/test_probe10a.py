@@ -613,3 +613,34 @@ def test_deprecated_norms_warn_like_torch(case, monkeypatch):
         assert e and e == caught(torch)
     finally:
         torch.set_warn_always(before)
+
+
+_TUPLE_OUTS = {
+    "sort": lambda t: t.sort(t.tensor([3., 1, 2]), out=(t.empty(0), t.empty(0, dtype=t.long))),
+    "max(dim)": lambda t: t.max(t.tensor([3., 1, 2]), 0, out=(t.empty(0),
+                                                              t.empty(0, dtype=t.long))),
+    "linalg.qr": lambda t: t.linalg.qr(t.eye(2) * 2, out=(t.empty(0), t.empty(0))),
+    "linalg.eigh": lambda t: t.linalg.eigh(t.eye(2) * 2, out=(t.empty(0), t.empty(0))),
+    "linalg.svd": lambda t: t.linalg.svd(t.eye(2) * 2, out=(t.empty(0), t.empty(0),
+                                                            t.empty(0))),
+    "linalg.slogdet": lambda t: t.linalg.slogdet(t.eye(2) * 2, out=(t.empty(0), t.empty(0))),
+    "linalg.eig": lambda t: t.linalg.eig(t.eye(2) * 2, out=(t.empty(0, dtype=t.complex64),
+                                                            t.empty(0, dtype=t.complex128))),
+    "linalg.eig into reals": lambda t: t.linalg.eig(t.eye(2), out=(t.empty(0), t.empty(0))),
+    "linalg.eigvals into reals": lambda t: t.linalg.eigvals(t.eye(2), out=t.empty(0)),
+    "geqrf": lambda t: t.geqrf(t.eye(2) * 2, out=(t.empty(0, dtype=t.float64), t.empty(0))),
+    "geqrf into longs": lambda t: t.geqrf(t.eye(2) * 2, out=(t.empty(0), t.empty(0,
+                                                                              dtype=t.long))),
+    "triangular_solve": lambda t: t.triangular_solve(t.ones(2, 1), t.eye(2) * 2,
+                                                     out=(t.empty(0), t.empty(0))),
+    "triangular_solve into doubles": lambda t: t.triangular_solve(
+        t.ones(2, 1), t.eye(2) * 2, out=(t.empty(0, dtype=t.float64), t.empty(0))),
+}
+
+
+@pytest.mark.parametrize("case", list(_TUPLE_OUTS))
+def test_out_tuples_like_torch(case):
+    def run(t):
+        r = _TUPLE_OUTS[case](t)
+        return repr(r).replace("ember", "torch") if isinstance(r, tuple) else _rounded(r)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

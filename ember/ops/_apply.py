@@ -678,7 +678,8 @@ def _finish(result, out, name=None, exact=False, castable=None):
     and `out` is returned. `exact`: the dtype must equal the result's, True with TensorIterator's
     message, "resize" with a structured kernel's, or a message of its own ({out}, {result}:
     torch's dtype names; {cout}, {cresult}: C++'s); `castable`: the name torch's
-    checkLinalgCompatibleDtype gives when the result cannot be cast to out's dtype."""
+    checkLinalgCompatibleDtype gives when the result cannot be cast to out's dtype (or the
+    name and what it calls the result)."""
     if out is None:
         return result
     if not isinstance(out, Tensor):
@@ -690,10 +691,8 @@ def _finish(result, out, name=None, exact=False, castable=None):
         if name is None and result.grad_fn is not None:    # e.g. SumBackward0 -> sum
             name = result.grad_fn.name().split("Backward")[0].lower()
         raise out_autograd_error(name)
-    if castable and not _can_write(result.arr.dtype, out.arr.dtype):
-        raise RuntimeError(f"{castable}: Expected result to be safely castable from "
-                           f"{_tname(result.arr.dtype)} dtype, but got result with dtype "
-                           f"{_tname(out.arr.dtype)}")
+    if castable:
+        _finish_checks_cast(result, out, castable)
     if exact and out.arr.dtype != result.arr.dtype:
         raise _out_dtype_error(exact, out, result)
     if out.shape != result.shape:
@@ -711,6 +710,14 @@ def _finish(result, out, name=None, exact=False, castable=None):
     return out
 
 
+def _finish_checks_cast(result, out, castable):
+    if not _can_write(result.arr.dtype, out.arr.dtype):
+        fn, what = castable if isinstance(castable, tuple) else (castable, "result")
+        raise RuntimeError(f"{fn}: Expected {what} to be safely castable from "
+                           f"{_tname(result.arr.dtype)} dtype, but got {what} with dtype "
+                           f"{_tname(out.arr.dtype)}")
+
+
 def _out_dtype_error(exact, out, result):
     from .._kernel_dtypes import cname
     return RuntimeError(_OUT_DTYPE.get(exact, exact).format(
@@ -718,10 +725,10 @@ def _out_dtype_error(exact, out, result):
         cout=cname(out.arr.dtype), cresult=cname(result.arr.dtype)))
 
 
-def _finish_tuple(results, out, name, cls=tuple, exact=True):
+def _finish_tuple(results, out, name, cls=tuple, exact=True, castable=None):
     """`out=(values, indices)` of a multi-output op (sort, topk, max(dim)...): each result goes
-    through `_finish` with an exact dtype (`exact` as there); `cls` of the given tensors is
-    returned."""
+    through `_finish` with an exact dtype (`exact` as there), or one its result casts to
+    (`castable`: a `_finish` castable for each); `cls` of the given tensors is returned."""
     if out is None:
         return cls(*results)
     if not isinstance(out, (tuple, list)):
@@ -736,10 +743,16 @@ def _finish_tuple(results, out, name, cls=tuple, exact=True):
     if any(r._rg for r in results) or \
             _grad.enabled and any(o._rg for o in out):
         raise out_autograd_error(name)
-    for r, o in zip(results, out):                  # no partial writes: check every dtype first
-        if o.arr.dtype != r.arr.dtype:
+    for i, (r, o) in enumerate(zip(results, out)):  # no partial writes: check every dtype first
+        if castable:
+            _finish_checks_cast(r, o, castable[i])
+        elif o.arr.dtype != r.arr.dtype:
             raise _out_dtype_error(exact, o, r)
-    return cls(*(_finish(r, o, name, exact) for r, o in zip(results, out)))
+    if hasattr(cls, "_fields"):     # (torch's named tuple of an out= call: sort_out...)
+        from ..return_types import make
+        cls = make(cls.__name__ + "_out", cls._fields)
+    return cls(*(_finish(r, o, name, False if castable else exact)
+                 for r, o in zip(results, out)))
 
 
 def _can_write(src, dst):

@@ -1169,7 +1169,7 @@ def _(xp, g, a, sign):
 
 def _linalg_slogdet(A, *, out=None):
     _square(A, "linalg.slogdet")
-    return SLOGDET(*apply(_slogdet, (A,)))
+    return _finish_tuple(apply(_slogdet, (A,)), out, "linalg_slogdet", SLOGDET, "resize")
 
 
 def logdet(input):
@@ -1473,7 +1473,8 @@ def _linalg_svd(A, full_matrices=True, *, driver=None, out=None):
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svd")
     _cpu_driver(A, driver, "svd")
-    return SVD(*apply(_svd, (A,), (bool(full_matrices),)))
+    return _finish_tuple(apply(_svd, (A,), (bool(full_matrices),)), out, "linalg_svd", SVD,
+                         "resize")
 
 
 @op("linalg_svdvals", saves="out", node="LinalgSvdBackward0")
@@ -1539,7 +1540,7 @@ def _linalg_eigh(A, UPLO="L", *, out=None):
     _square(A, "linalg.eigh", "input")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    return EIGH(*apply(_eigh, (A,), (UPLO,)))
+    return _finish_tuple(apply(_eigh, (A,), (UPLO,)), out, "linalg_eigh", EIGH, "resize")
 
 
 @op("linalg_eig", saves="out", n_out=2, node="LinalgEigBackward0")
@@ -1558,7 +1559,7 @@ def _(xp, g, L, V):
     Vh = _mH(V)
     VhgV = xp.matmul(Vh, gV)
     diag = xp.diagonal(VhgV, 0, -2, -1)
-    if not np.allclose(diag.imag, 0, rtol=1e-2, atol=1e-2):
+    if not bool(xp.allclose(diag.imag, 0, rtol=1e-2, atol=1e-2)):
         raise RuntimeError("linalg_eig_backward: The eigenvectors in the complex case are "
                            "specified up to multiplication by e^{i phi}. The specified loss "
                            "function depends on this quantity, so it is ill-defined.")
@@ -1887,7 +1888,8 @@ def geqrf(input, *, out=None):
     if tensor_ndim("geqrf", input) < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
     lapack_only(input, "geqrf_cpu")
-    return _GEQRF(*apply(_geqrf, (input,)))
+    return _finish_tuple(apply(_geqrf, (input,)), out, "geqrf", _GEQRF,
+                         castable=(("torch.geqrf", "a"), ("torch.geqrf", "tau")))
 
 
 def orgqr(input, tau):

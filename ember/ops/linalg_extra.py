@@ -423,7 +423,8 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
     x = la.solve_triangular(T, b, upper=bool(upper) != bool(transpose),
                             unitriangular=unitriangular)
     batch = tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(b.shape[:-2])))
-    return TRIANGULAR_SOLVE(x, A.expand(*batch, *A.shape[-2:]).clone())
+    return _finish_tuple((x, A.expand(*batch, *A.shape[-2:]).clone()), out, "triangular_solve",
+                         TRIANGULAR_SOLVE, "resize")
 
 
 def _gram(L, upper):
