@@ -109,20 +109,24 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
                         "linalg.norm expected out tensor dtype {result} but got: {out}")
 
 
-def _ex(name, result_type, compute, failed, A, check_errors, template):
+def _ex(name, result_type, compute, failed, A, check_errors, template, out):
     """A *_ex function: compute() with info 0, or, where LAPACK fails, failed() -> (host
-    result, info) with LAPACK's leftovers (not differentiable), raising with check_errors."""
+    result, info) with LAPACK's leftovers (not differentiable), raising with check_errors
+    (after writing out=, as torch)."""
     from ._dtype import int32
     from .ops import linalg_info as _info
     from .ops.creation import tensor, zeros
     try:
-        return result_type(compute(), zeros(A.shape[:-2], dtype=int32, device=A.device))
+        return _ops._finish_tuple((compute(), zeros(A.shape[:-2], dtype=int32, device=A.device)),
+                                  out, result_type.__name__, result_type, "resize")
     except LinAlgError:
         result, info = failed()
+    r = _ops._finish_tuple((tensor(result, device=A.device),
+                            tensor(info.reshape(A.shape[:-2]), device=A.device)),
+                           out, result_type.__name__, result_type, "resize")
     if check_errors:
         raise LinAlgError(_info.message(name, A.ndim, info, template)) from None
-    return result_type(tensor(result, device=A.device),
-                       tensor(info.reshape(A.shape[:-2]), device=A.device))
+    return r
 
 
 def inv_ex(A, *, check_errors=False, out=None):
@@ -134,7 +138,7 @@ def inv_ex(A, *, check_errors=False, out=None):
         ident = _info.host(eye(A.shape[-1], dtype=A.dtype).arr)
         return _info.lu_solve_host(A.arr, ident), _info.lu_info(A.arr)
     return _ex("linalg.inv_ex", _INV_EX, lambda: inv(A), failed, A, check_errors,
-               _info.SINGULAR_INV)
+               _info.SINGULAR_INV, out)
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
@@ -145,7 +149,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
         L, info = _info.cholesky_partial(A.mH.arr if upper else A.arr)
         return (L.swapaxes(-1, -2).conj() if upper else L), info
     return _ex("linalg.cholesky_ex", _CHOLESKY_EX, lambda: cholesky(A, upper=upper), failed, A,
-               check_errors, _info.NOT_PD)
+               check_errors, _info.NOT_PD, out)
 
 
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
@@ -160,7 +164,7 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
         x = _info.lu_solve_host(a, b[..., None] if vector else b)
         return (x[..., 0] if vector else x), _info.lu_info(a)
     return _ex("torch.linalg.solve_ex", _SOLVE_EX, lambda: solve(A, B, left=left),
-               failed, A, check_errors, _info.SINGULAR_SOLVE)
+               failed, A, check_errors, _info.SINGULAR_SOLVE, out)
 
 
 def multi_dot(tensors, *, out=None):
@@ -347,7 +351,7 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
                         "expected scalar type {result} but found {out}")
 
 
-def lstsq(A, B, rcond=None, *, driver=None):
+def lstsq(A, B, rcond=None, *, driver=None, out=None):
     import numpy as np
     from .ops.creation import empty
     if _tensor_ndim("linalg_lstsq", A, "input") < 2:
@@ -381,9 +385,11 @@ def lstsq(A, B, rcond=None, *, driver=None):
         residuals = residuals.squeeze(-1) if vector else residuals
     else:
         residuals = none
-    return _LSTSQ(
+    return _ops._finish_tuple((
         solution, residuals, rank if driver != "gels" else empty(0, dtype=rank.dtype),
-        s if driver in ("gelsd", "gelss") else none)
+        s if driver in ("gelsd", "gelss") else none), out, "linalg_lstsq", _LSTSQ,
+        castable=tuple(("torch.linalg.lstsq", what) for what in   # (torch's names)
+                       ("solution", "solution", "rank", "singular_values")))
 
 
 def vander(x, *, N=None):

@@ -644,3 +644,39 @@ def test_out_tuples_like_torch(case):
         r = _TUPLE_OUTS[case](t)
         return repr(r).replace("ember", "torch") if isinstance(r, tuple) else _rounded(r)
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def _E(t, name="float32"):
+    return t.empty(0, dtype=getattr(t, name))
+
+
+_A4 = lambda t: t.tensor([[4., 1], [1, 3]])     # noqa: E731
+
+_MORE_TUPLE_OUTS = {
+    "linalg.cholesky_ex": lambda t, d: t.linalg.cholesky_ex(_A4(t), out=(_E(t, d),
+                                                                         _E(t, "int32"))),
+    "linalg.inv_ex": lambda t, d: t.linalg.inv_ex(_A4(t), out=(_E(t, d), _E(t, "int32"))),
+    "linalg.inv_ex info": lambda t, d: t.linalg.inv_ex(_A4(t), out=(_E(t), _E(t, d))),
+    "linalg.solve_ex": lambda t, d: t.linalg.solve_ex(_A4(t), t.ones(2, 1),
+                                                      out=(_E(t, d), _E(t, "int32"))),
+    "svd": lambda t, d: t.svd(_A4(t), out=(_E(t), _E(t, d), _E(t))),
+    "qr": lambda t, d: t.qr(_A4(t), out=(_E(t, d), _E(t))),
+    "lu_unpack": lambda t, d: t.lu_unpack(*t.linalg.lu_factor(_A4(t)), out=(_E(t), _E(t),
+                                                                            _E(t, d))),
+    "slogdet": lambda t, d: t.slogdet(_A4(t), out=(_E(t), _E(t, d))),
+    "linalg.lstsq solution": lambda t, d: t.linalg.lstsq(_A4(t), t.ones(2, 1), out=(
+        _E(t, d), _E(t), _E(t, "int64"), _E(t))),
+    "linalg.lstsq residuals": lambda t, d: t.linalg.lstsq(_A4(t), t.ones(2, 1), out=(
+        _E(t), _E(t, d), _E(t, "int64"), _E(t))),
+    "linalg.lstsq rank": lambda t, d: t.linalg.lstsq(_A4(t), t.ones(2, 1), out=(
+        _E(t), _E(t), _E(t, d), _E(t))),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "complex64"])
+@pytest.mark.parametrize("case", list(_MORE_TUPLE_OUTS))
+def test_more_out_tuples_are_written_like_torch(case, dtype):
+    def run(t):
+        r = _MORE_TUPLE_OUTS[case](t, dtype)
+        return type(r).__name__, [_rounded(x) for x in r]
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -1865,8 +1865,9 @@ def det(input):
     return _linalg_det(input)
 
 
-def slogdet(input):
-    return _TORCH_SLOGDET(*_linalg_slogdet(input))
+def slogdet(input, *, out=None):
+    return _finish_tuple(tuple(_linalg_slogdet(input)), out, "slogdet", _TORCH_SLOGDET,
+                         "resize")
 
 
 def cholesky(input, upper=False, *, out=None):
@@ -1881,7 +1882,8 @@ def cholesky(input, upper=False, *, out=None):
 
 
 def qr(input, some=True, *, out=None):
-    return _TORCH_QR(*_linalg_qr(input, "reduced" if some else "complete"))
+    return _finish_tuple(tuple(_linalg_qr(input, "reduced" if some else "complete")), out, "qr",
+                         _TORCH_QR, "resize")
 
 
 def geqrf(input, *, out=None):
@@ -1950,12 +1952,14 @@ def svd(input, some=True, compute_uv=True, *, out=None):
         s = _linalg_svdvals(input)
         m, n = input.shape[-2:]
         z = input.shape[:-2]
-        return _TORCH_SVD(zeros((*z, m, m), dtype=input.dtype, device=input.device), s,
-                          zeros((*z, n, n), dtype=input.dtype, device=input.device))
+        return _finish_tuple((zeros((*z, m, m), dtype=input.dtype, device=input.device), s,
+                              zeros((*z, n, n), dtype=input.dtype, device=input.device)),
+                             out, "svd", _TORCH_SVD, "resize")
     u, s, vh = _linalg_svd(input, full_matrices=not some)
     from .shape import transpose
     v = transpose(vh, -2, -1)
-    return _TORCH_SVD(u, s, v.conj() if v.is_complex() else v)
+    return _finish_tuple((u, s, v.conj() if v.is_complex() else v), out, "svd", _TORCH_SVD,
+                         "resize")
 
 
 def matrix_power(input, n):

@@ -223,7 +223,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
         U = LU_data[..., :k, :].triu()
     if unpack_pivots:
         P = _new(_perm_matrix(LU_data.be.xp, LU_pivots.arr, m, LU_data.arr.dtype), LU_data.be)
-    return LU_UNPACK(P, L, U)
+    return _finish_tuple((P, L, U), out, "lu_unpack", LU_UNPACK, "resize")
 
 
 def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
