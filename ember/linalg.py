@@ -264,6 +264,10 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
                            "dimensions.")
     if rtol is None and not (A.dtype in (_float32, _float64) or A.is_complex()):
         raise RuntimeError("This function doesn't handle types other than float and double")
+    if not A.numel():                       # (torch's early return, before any dtype check)
+        from ._dtype import int64
+        from .ops.creation import zeros
+        return _ops._finish(zeros(A.shape[:-2], dtype=int64, device=A.device), out)
     with _no_grad():
         s = eigvalsh(A).abs() if hermitian else svdvals(A)
         smax = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)

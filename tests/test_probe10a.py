@@ -680,3 +680,24 @@ def test_more_out_tuples_are_written_like_torch(case, dtype):
         r = _MORE_TUPLE_OUTS[case](t, dtype)
         return type(r).__name__, [_rounded(x) for x in r]
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+_EMPTY_RANKS = {
+    "matrix_rank of an empty int batch, no tolerance": lambda t: t.linalg.matrix_rank(
+        t.ones(0, 2, 2, dtype=t.int32)),
+    "matrix_rank of an empty int batch, rtol given": lambda t: t.linalg.matrix_rank(
+        t.ones(0, 2, 2, dtype=t.int32), rtol=0.1),
+    "matrix_rank hermitian of empty non-square": lambda t: t.linalg.matrix_rank(
+        t.ones(0, 1, 4), hermitian=True),
+    "matrix_rank hermitian of (2, 0, 4)": lambda t: t.linalg.matrix_rank(t.ones(2, 0, 4),
+                                                                         hermitian=True),
+    "pinv hermitian of empty non-square": lambda t: t.linalg.pinv(t.ones(0, 1, 4),
+                                                                  hermitian=True),
+    "pinv hermitian of (2, 0, 4)": lambda t: t.linalg.pinv(t.ones(2, 0, 4), hermitian=True),
+}
+
+
+@pytest.mark.parametrize("case", list(_EMPTY_RANKS))
+def test_empty_ranks_and_pinvs_like_torch(case):
+    assert _outcome(lambda: _EMPTY_RANKS[case](ember)) == _outcome(
+        lambda: _EMPTY_RANKS[case](torch))

@@ -1592,7 +1592,7 @@ def _linalg_eigvalsh(A, UPLO="L", *, out=None):
 
 @op("linalg_pinv", saves="both")
 def _pinv(xp, a, atol, rtol, hermitian):
-    if a.shape[-1] == 0 or a.shape[-2] == 0:
+    if not a.size:
         p = xp.zeros(a.shape[:-2] + (a.shape[-1], a.shape[-2]), a.dtype)
         return p, (a, p)
     if hermitian:
@@ -1632,8 +1632,8 @@ def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
                            "tensor with 2 or more dimensions of float, double, cfloat or cdouble "
                            "types")
     _floating(A, "linalg.pinv")
-    if hermitian:                       # (through eigh, whose checks torch's are)
-        _square_shape(A, "linalg.eigh")
+    if hermitian and A.numel():         # (through eigh, whose checks torch's are; torch
+        _square_shape(A, "linalg.eigh")     # returns early for an empty A)
     atol, rtol = (_pinv_tol(A, t) for t in (atol, rtol))
     if rtol is None:            # (torch: the default where atol is not positive)
         default = builtins.max(A.shape[-2:]) * float(np.finfo(A.arr.dtype).eps)
