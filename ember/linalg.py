@@ -65,7 +65,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
     if dtype is not None:
-        A = A.to(_ops.norm_dtype(A, dtype, "linalg.matrix_norm"))
+        A = A.to(_ops._norm_dtype(A, dtype, "linalg.matrix_norm"))
     if ord == "fro":
         return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out, "linalg_matrix_norm",
                             _MATRIX_NORM_OUT)

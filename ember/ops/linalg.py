@@ -1790,7 +1790,7 @@ def dist(input, other, p=2):
     return apply(_dist, (input, other), (float(p),))
 
 
-def norm_dtype(x, dtype, name):
+def _norm_dtype(x, dtype, name):
     """A norm's dtype= as torch's check_linalg_norm_dtype checks it."""
     from .._dtype import promote_types, to_dtype
     dtype = to_dtype(dtype)
@@ -1829,7 +1829,7 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
                                    f"dimension {d}because this dimension is empty and the "
                                    "operation does not have an identity")
     if dtype is not None:
-        x = x.to(norm_dtype(x, dtype, "linalg.vector_norm"))
+        x = x.to(_norm_dtype(x, dtype, "linalg.vector_norm"))
     if isinstance(dim, int):
         dim = (dim,)
     dims = None if dim is None else tuple(sorted(unique_dims(dim, x.ndim)))

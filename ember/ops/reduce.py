@@ -654,8 +654,8 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_tname(input.arr.dtype)}")
     if dtype is not None:           # (vector_norm's checks: its dtype= before the dims)
-        from .linalg import norm_dtype
-        norm_dtype(input, dtype, "linalg.vector_norm")
+        from .linalg import _norm_dtype
+        _norm_dtype(input, dtype, "linalg.vector_norm")
     _dims(input, dim, "norm")       # torch's dim errors before the linalg ones
     if input.arr.dtype.char in "eE" and p != "nuc":     # 2-byte floats: through float32
         dt = input.dtype
