@@ -38,6 +38,9 @@ def cast(a, np_dtype):
     np_dtype = np.dtype(np_dtype)
     if a.dtype.char == "d" and np_dtype.itemsize == 2 and np_dtype.kind in "fV":
         a = a.astype(np.float32)
+    elif a.dtype.kind == "c" and np_dtype.kind not in "cb":
+        a = a.real          # (the real part explicitly: no NumPy ComplexWarning, whatever the
+        # user's warning filters; ember warns once, as torch)
     return a.astype(np_dtype)
 
 

@@ -14,7 +14,7 @@ from ._tensor import Tensor
 from .ops import creation as _creation, shape as _S
 from .ops._apply import _finish, _tname, apply as _apply, tensor_arg as _tensor_arg, \
     tensor_ndim as _tensor_ndim
-from .ops._dims import wrap_dim as _wrap_dim
+from .ops._dims import int_arg as _int_arg, wrap_dim as _wrap_dim
 from .ops._registry import op as _op
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2",
@@ -101,7 +101,7 @@ def _complex_of(np_dtype):
     return _dt.OF_NP[np.dtype(np_dtype).num].to_complex().np
 
 
-# ---- argument handling (torch's canonicalize_fft_shape_and_dim_args) --------------------------
+# ---- argument handling (torch's SpectralOps.cpp, checks in its order) ---------------------------
 def _check_norm(norm):
     if norm is None:
         return "backward"
@@ -110,56 +110,79 @@ def _check_norm(norm):
     return norm
 
 
+def _fft_dims(dims, ndim):
+    """maybe_wrap_dim without wrapping scalars: a 0-d input has no dim to transform."""
+    if not ndim and dims:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+    return [_wrap_dim(d, ndim) for d in dims]
+
+
+def _points(n):
+    if n < 1:
+        raise RuntimeError(f"Invalid number of data points ({n}) specified")
+    return n
+
+
+def _dim_and_n(x, n, dim, default):
+    """The one-dim transforms' dim and size (`default` of the input's size where n is None;
+    a given n of -1 is refused, not read as the default)."""
+    (d,) = _fft_dims([dim], x.ndim)
+    return d, _points(default(x.shape[d]) if n is None else n)
+
+
 def _shape_and_dims(x, s, dim):
+    """torch's canonicalize_fft_shape_and_dim_args."""
     ndim = x.ndim
     if dim is not None:
-        dims = [_wrap_dim(d, ndim) for d in ([dim] if isinstance(dim, int) else dim)]
+        dims = _fft_dims([dim] if isinstance(dim, int) else list(dim), ndim)
         if len(set(dims)) != len(dims):
             raise RuntimeError("FFT dims must be unique")
     if s is not None:
         s = list(s)
-        if dim is None:
-            if len(s) > ndim:
-                raise RuntimeError(f"Got shape with {len(s)} values but input tensor only has "
-                                   f"{ndim} dimensions.")
-            dims = list(range(ndim - len(s), ndim))
-        elif len(s) != len(dims):
+        if dim is not None and len(s) != len(dims):
             raise RuntimeError("When given, dim and shape arguments must have the same length")
+        if len(s) > ndim:
+            raise RuntimeError(f"Got shape with {len(s)} values but input tensor only has "
+                               f"{ndim} dimensions.")
+        if dim is None:
+            dims = list(range(ndim - len(s), ndim))
         s = [x.shape[d] if n == -1 else n for d, n in zip(dims, s)]
-        for n in s:
-            if n <= 0:
-                raise RuntimeError(f"Invalid number of data points ({n}) specified")
     else:
         if dim is None:
             dims = list(range(ndim))
         s = [x.shape[d] for d in dims]
+    for n in s:
+        _points(n)
     return s, tuple(dims)
 
 
-_REAL_ONLY = {"fft_rfft": "rfft expects a real input tensor, but got {}",
-              "fft_ihfft": "ihfft expects a real input tensor, but got {}",
-              "fft_rfft2": "rfftn expects a real-valued input tensor, but got {}",
-              "fft_rfftn": "rfftn expects a real-valued input tensor, but got {}",
-              "fft_ihfft2": "Only supports floating-point dtypes, but found: {}",
-              "fft_ihfftn": "Only supports floating-point dtypes, but found: {}"}
-
-
-def _float_input(x, name):
+def _promote(x, require_complex=False):
     """torch's promote_tensor_fft: integers to the default float dtype; half refused (torch
-    takes it on CUDA only), complex refused by the real-input transforms."""
-    _tensor_arg(name, x)
+    takes it on CUDA only); to complex where the transform needs it."""
     dt = x.arr.dtype
     if dt.kind in "biu":
-        return x.to(_dt.get_default_dtype())
-    if dt.kind == "c" and name in _REAL_ONLY:
-        raise RuntimeError(_REAL_ONLY[name].format(_tname(dt)))
-    if dt.name in ("float16", "bfloat16"):
+        x = x.to(_dt.get_default_dtype())
+    elif dt.name in ("float16", "bfloat16"):
         raise RuntimeError(f"Unsupported dtype {_tname(dt)}")
-    return x
+    return x if not require_complex or x.arr.dtype.kind == "c" else x.to(x.dtype.to_complex())
 
 
-def _as_complex(x):
-    return x if x.arr.dtype.kind == "c" else x.to(x.dtype.to_complex())
+def _real_input(x, message):
+    if x.arr.dtype.kind == "c":
+        raise RuntimeError(message.format(_tname(x.arr.dtype)))
+
+
+def _out_kind(out, complex_, fname):
+    """torch's check of an out= tensor's kind (its dtype may be of another precision)."""
+    if out is not None and isinstance(out, Tensor) and not (
+            out.is_complex() if complex_ else out.is_floating_point()):
+        raise RuntimeError(f"{fname} expects a {'complex' if complex_ else 'floating point'} "
+                           f"output tensor, but got {_tname(out.arr.dtype)}")
+
+
+def _at_least_one(dims, fname):
+    if not dims:
+        raise RuntimeError(f"{fname} must transform at least one axis")
 
 
 def _resize(x, dims, sizes):
@@ -169,50 +192,91 @@ def _resize(x, dims, sizes):
 
 
 # ---- the public transforms -------------------------------------------------------------------
-def _c2c_n(name, x, s, dim, norm, forward, out):
-    x = _as_complex(_float_input(x, name))
-    s, dims = _shape_and_dims(x, s, dim)
-    x = _resize(x, dims, s)
-    return _finish(_apply(_c2c, (x,), (dims, forward, _check_norm(norm))), out, name)
-
-
-def _r2c_n(name, x, s, dim, norm, out, conj=False, onesided=True):
-    x = _float_input(x, name)
-    s, dims = _shape_and_dims(x, s, dim)
-    x = _resize(x, dims, s)
-    y = _apply(_r2c, (x,), (dims, _check_norm(norm), onesided))
-    return _finish(y.conj() if conj else y, out, name)
-
-
 def _fft1(name, x, n, dim, norm, forward, out):
-    """torch's fft_fft/fft_ifft: a real input takes the two-sided r2c transform (conjugated,
-    with the dual norm, for the inverse) rather than a complex copy, so its grad_fn is
-    FftR2CBackward0 (ConjBackward0 for ifft)."""
-    if isinstance(x, Tensor) and x.arr.dtype.kind in "fbiu" and \
-            x.arr.dtype.name not in ("float16", "bfloat16"):
-        if forward:
-            return _r2c_n(name, x, _one(n), dim, norm, out, onesided=False)
-        return _r2c_n(name, x, _one(n), dim, _DUAL[_check_norm(norm)], out, conj=True,
-                      onesided=False)
-    return _c2c_n(name, x, _one(n), dim, norm, forward, out)
+    """torch's fft_fft/fft_ifft: a complex input takes fft_c2c; a real one fft_r2c's two-sided
+    transform (conjugated, with the dual norm, for the inverse) rather than a complex copy, so
+    its grad_fn is FftR2CBackward0 (ConjBackward0 for ifft)."""
+    _tensor_arg(name, x)
+    if x.arr.dtype.kind != "c":
+        return _r2c_1(name, x, n, dim, norm, forward, False, out)
+    d, n = _dim_and_n(x, n, dim, int)
+    norm = _check_norm(norm)
+    y = _apply(_c2c, (_resize(x, (d,), (n,)),), ((d,), forward, norm))
+    _out_kind(out, True, name[4:])
+    return _finish(y, out, name)
 
 
-def _c2r_n(name, x, s, dim, norm, out, conj=False):
-    x = _as_complex(_float_input(x, name))
+def _r2c_1(name, x, n, dim, norm, forward, onesided, out):
+    """torch's fft_r2c (rfft, ihfft, and fft/ifft of a real input); the inverse transforms are
+    the conjugate of the forward one with the dual norm (written through conj_physical_out:
+    an out= of the result's dtype only)."""
+    _out_kind(out, True, name[4:])
+    x = _promote(x)
+    d, n = _dim_and_n(x, n, dim, int)
+    norm = _check_norm(norm)
+    y = _apply(_r2c, (_resize(x, (d,), (n,)),), ((d,), norm if forward else _DUAL[norm],
+                                                   onesided))
+    return _finish(y, out, name) if forward else _finish(y.conj(), out, name, "found")
+
+
+def _c2r_1(name, x, n, dim, norm, forward, out):
+    """torch's fft_c2r (irfft; hfft: of the conjugate, with the dual norm)."""
+    _tensor_arg(name, x)
+    _out_kind(out, False, name[4:])
+    x = _promote(x, True)
+    d, last = _dim_and_n(x, n, dim, lambda m: 2 * (m - 1))
+    return _c2r_last(name, x, (d,), [last // 2 + 1], last, norm, forward, out, name[4:])
+
+
+def _c2r_last(name, x, dims, s, last, norm, forward, out, fname):
+    x = _resize(x, dims, s)
+    norm = _check_norm(norm)
+    if forward:
+        x, norm = x.conj(), _DUAL[norm]
+    y = _apply(_c2r, (x,), (dims, norm, last))
+    _out_kind(out, False, fname)
+    return _finish(y, out, name)
+
+
+def _c2c_n(name, x, s, dim, norm, forward, out):
+    _tensor_arg(name, x)
+    s, dims = _shape_and_dims(x, s, dim)
+    x = _promote(x, True)
+    norm = _check_norm(norm)
+    y = _apply(_c2c, (_resize(x, dims, s),), (dims, forward, norm))
+    _out_kind(out, True, "fftn")
+    return _finish(y, out, name)
+
+
+def _r2c_n(name, x, s, dim, norm, forward, out):
+    """torch's fft_rfftn_impl (forward) and fft_ihfftn_impl."""
+    _tensor_arg(name, x)
+    if forward:
+        _real_input(x, "rfftn expects a real-valued input tensor, but got {}")
+    s, dims = _shape_and_dims(x, s, dim)
+    _at_least_one(dims, "rfftn" if forward else "ihfftn")
+    x = _promote(x)
+    norm = _check_norm(norm)
+    if not forward:
+        _real_input(x, "Only supports floating-point dtypes, but found: {}")
+    y = _apply(_r2c, (_resize(x, dims, s),), (dims, norm if forward else _DUAL[norm], True))
+    if not forward and len(dims) == 1:      # (torch: conj_physical_out, the dtype exact)
+        return _finish(y.conj(), out, name, "Found dtype {result} but expected {out}")
+    _out_kind(out, True, "rfftn" if forward else "ihfftn")
+    return _finish(y if forward else y.conj(), out, name)
+
+
+def _c2r_n(name, x, s, dim, norm, forward, out):
+    """torch's fft_irfftn_impl and fft_hfftn_impl (forward): the last dim's output size is
+    2 * (size - 1) where s does not give it (None, or -1 last)."""
+    _tensor_arg(name, x)
     given = s
     s, dims = _shape_and_dims(x, s, dim)
-    last = s[-1] if given is not None else 2 * (x.shape[dims[-1]] - 1)
-    if last < 1:
-        raise RuntimeError(f"Invalid number of data points ({last}) specified")
-    s = s[:-1] + [last // 2 + 1]
-    x = _resize(x, dims, s)
-    if conj:
-        x = x.conj()
-    return _finish(_apply(_c2r, (x,), (dims, _check_norm(norm), last)), out, name)
-
-
-def _one(n):
-    return None if n is None else [n]
+    _at_least_one(dims, "hfftn" if forward else "irfftn")
+    last = _points(2 * (x.shape[dims[-1]] - 1) if given is None or given[-1] == -1 else s[-1])
+    x = _promote(x, True)
+    return _c2r_last(name, x, dims, s[:-1] + [last // 2 + 1], last, norm, forward, out,
+                     "hfftn" if forward else "irfftn")
 
 
 def fft(input, n=None, dim=-1, norm=None, *, out=None):
@@ -240,76 +304,104 @@ def ifftn(input, s=None, dim=None, norm=None, *, out=None):
 
 
 def rfft(input, n=None, dim=-1, norm=None, *, out=None):
-    return _r2c_n("fft_rfft", input, _one(n), dim, norm, out)
+    _tensor_arg("fft_rfft", input)
+    _real_input(input, "rfft expects a real input tensor, but got {}")
+    return _r2c_1("fft_rfft", input, n, dim, norm, True, True, out)
 
 
 def rfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
-    return _r2c_n("fft_rfft2", input, s, dim, norm, out)
+    return _r2c_n("fft_rfft2", input, s, dim, norm, True, out)
 
 
 def rfftn(input, s=None, dim=None, norm=None, *, out=None):
-    return _r2c_n("fft_rfftn", input, s, dim, norm, out)
+    return _r2c_n("fft_rfftn", input, s, dim, norm, True, out)
 
 
 def irfft(input, n=None, dim=-1, norm=None, *, out=None):
-    return _c2r_n("fft_irfft", input, _one(n), dim, norm, out)
+    return _c2r_1("fft_irfft", input, n, dim, norm, False, out)
 
 
 def irfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
-    return _c2r_n("fft_irfft2", input, s, dim, norm, out)
+    return _c2r_n("fft_irfft2", input, s, dim, norm, False, out)
 
 
 def irfftn(input, s=None, dim=None, norm=None, *, out=None):
-    return _c2r_n("fft_irfftn", input, s, dim, norm, out)
+    return _c2r_n("fft_irfftn", input, s, dim, norm, False, out)
 
 
 # hfft = irfft of the conjugate, ihfft = conjugate of rfft, each with the norm swapped
 def hfft(input, n=None, dim=-1, norm=None, *, out=None):
-    return _c2r_n("fft_hfft", input, _one(n), dim, _DUAL[_check_norm(norm)], out, conj=True)
+    return _c2r_1("fft_hfft", input, n, dim, norm, True, out)
 
 
 def hfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
-    return _c2r_n("fft_hfft2", input, s, dim, _DUAL[_check_norm(norm)], out, conj=True)
+    return _c2r_n("fft_hfft2", input, s, dim, norm, True, out)
 
 
 def hfftn(input, s=None, dim=None, norm=None, *, out=None):
-    return _c2r_n("fft_hfftn", input, s, dim, _DUAL[_check_norm(norm)], out, conj=True)
+    return _c2r_n("fft_hfftn", input, s, dim, norm, True, out)
 
 
 def ihfft(input, n=None, dim=-1, norm=None, *, out=None):
-    return _r2c_n("fft_ihfft", input, _one(n), dim, _DUAL[_check_norm(norm)], out, conj=True)
+    _tensor_arg("fft_ihfft", input)
+    _real_input(input, "ihfft expects a real input tensor, but got {}")
+    return _r2c_1("fft_ihfft", input, n, dim, norm, False, True, out)
 
 
 def ihfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
-    return _r2c_n("fft_ihfft2", input, s, dim, _DUAL[_check_norm(norm)], out, conj=True)
+    return _r2c_n("fft_ihfft2", input, s, dim, norm, False, out)
 
 
 def ihfftn(input, s=None, dim=None, norm=None, *, out=None):
-    return _r2c_n("fft_ihfftn", input, s, dim, _DUAL[_check_norm(norm)], out, conj=True)
+    return _r2c_n("fft_ihfftn", input, s, dim, norm, False, out)
 
 
 # ---- frequencies and shifts -------------------------------------------------------------------
 def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Sample frequencies [0, 1, ..., n/2-1, -n/2, ..., -1] / (d * n) (torch's order)."""
-    k = np.concatenate([np.arange(0, (n - 1) // 2 + 1), np.arange(-(n // 2), 0)])
-    return _freqs(k / (d * n), out, dtype, device, requires_grad)
+    return _freqs("fftfreq", n, d, out, dtype, device, requires_grad)
 
 
 def rfftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    return _freqs(np.arange(0, n // 2 + 1) / (d * n), out, dtype, device, requires_grad)
+    return _freqs("rfftfreq", n, d, out, dtype, device, requires_grad)
 
 
-def _freqs(values, out, dtype, device, requires_grad):
-    t = _creation.tensor(values, dtype=dtype or _dt.get_default_dtype(), device=device,
-                         requires_grad=requires_grad)
-    return _finish(t, out, "fft_fftfreq")
+def _freqs(name, n, d, out, dtype, device, requires_grad):
+    """torch's fft_fftfreq/fft_rfftfreq: an arange (of n, or of n / 2 + 1 in C's integer
+    division) in the output's dtype times 1 / (n * d) rounded to that dtype: a product in its
+    compute precision (float32 for the 2-byte floats), not a quotient."""
+    n = _int_arg(n, f"fft_{name}", "n", 1)
+    try:
+        d = float(d)
+    except TypeError:
+        raise TypeError(f"fft_{name}(): argument 'd' (position 2) must be float, not "
+                        f"{type(d).__name__}") from None
+    if out is not None and dtype is not None and out.dtype is not dtype:
+        raise RuntimeError(f"dtype {_tname(dtype.np)} does not match dtype of out parameter "
+                           f"({_tname(out.arr.dtype)})")
+    dtype = out.dtype if out is not None else dtype or _dt.get_default_dtype()
+    m = n if name == "fftfreq" else (n // 2 if n >= 0 else -(-n // 2)) + 1
+    if m < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {m}: [{m}]")
+    if not (dtype.is_floating_point or dtype.is_complex):
+        raise RuntimeError(f"{name} requires a floating point or complex dtype")
+    if dtype.is_complex:
+        raise NotImplementedError(f'"arange_cpu" not implemented for \'{_tname(dtype.np)}\'')
+    k = np.arange(m)
+    if name == "fftfreq":
+        k[(n + 1) // 2:] -= n
+    ct = np.float64 if dtype.np == np.float64 else np.float32
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = k.astype(ct) * ct(dtype.np.type(np.float64(1.0) / (n * d)))
+    t = _creation.tensor(values, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _finish(t, out, f"fft_{name}")
 
 
 def _shift_dims(input, dim, name):
     nd = _tensor_ndim(name, input)
     if dim is None:
         return tuple(range(nd))
-    return tuple([dim] if isinstance(dim, int) else dim)
+    return tuple(_fft_dims([dim] if isinstance(dim, int) else list(dim), nd))
 
 
 def fftshift(input, dim=None):

@@ -13,7 +13,7 @@ from ._dtype import bfloat16 as _bfloat16, bool_ as _bool, float16 as _float16, 
     float32 as _float32, float64 as _float64
 from .return_types import make as _return_type
 from .ops._apply import raise_not_tensor as _raise_not_tensor, \
-    tensor_elements as _tensor_elements, tensor_ndim as _tensor_ndim, writes_out as _writes_out
+    tensor_elements as _tensor_elements, tensor_ndim as _tensor_ndim
 
 _LSTSQ = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 _EIG = _return_type("linalg_eig", ("eigenvalues", "eigenvectors"))
@@ -29,7 +29,22 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
 _INF = float("inf")
 
 
+def _amax_or_zeros(r, dim, keepdim):
+    """torch's matrix norms take the max over an empty dim as 0, without a graph (the min is
+    amin's error)."""
+    from .ops.creation import zeros
+    if r.shape[dim]:
+        return r.amax(dim, keepdim)
+    d = dim % r.ndim
+    return zeros([1 if i == d else n for i, n in enumerate(r.shape) if keepdim or i != d],
+                 dtype=r.dtype, device=r.device)
+
+
+_MATRIX_NORM_OUT = "linalg.matrix_norm expected out tensor dtype {result} but got: {out}"
+
+
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """torch's linalg_matrix_norm, its checks in its order."""
     from .ops.shape import movedim
     if ord not in ("fro", "nuc") if isinstance(ord, str) else abs(ord) not in (1, 2, _INF):
         shown = int(ord) if isinstance(ord, float) and ord.is_integer() else ord   # C++'s double
@@ -39,35 +54,35 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
                            "dimensions.")
     if not A.dtype.is_floating_point and not A.dtype.is_complex:
         _floating(A, "linalg.matrix_norm")
-    if len(dim) != 2:
-        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
-                           f"{' '.join(str(d) for d in dim)}")
-    if dtype is not None:
-        A = A.to(dtype)
     if A.dtype.itemsize == 2 and (ord == "nuc" or ord in (2, -2)):
         raise RuntimeError("linalg.matrix_norm: Low precision dtypes not supported. Got "
                            f"{_ops._tn(A)}")
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                           f"{' '.join(str(d) for d in dim)}")
     from .ops._dims import wrap_dim
     d0, d1 = (wrap_dim(d, A.ndim) for d in dim)
     if d0 == d1:
-        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
-                           f"{dim[1]})")
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
+    if dtype is not None:
+        A = A.to(_ops._norm_dtype(A, dtype, "linalg.matrix_norm"))
     if ord == "fro":
-        return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out, "linalg_matrix_norm", True)
+        return _ops._finish(vector_norm(A, 2, (d0, d1), keepdim), out, "linalg_matrix_norm",
+                            _MATRIX_NORM_OUT)
     if ord == "nuc" or ord in (2, -2):
         s = svdvals(movedim(A, (d0, d1), (-2, -1)))
-        r = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        r = s.sum(-1) if ord == "nuc" else _amax_or_zeros(s, -1, False) if ord == 2 else \
+            s.amin(-1)
         if keepdim:
             r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
-        return _ops._finish(r, out, "linalg_matrix_norm", True)
-    if ord in (1, -1, _INF, -_INF):         # torch's: a 1-norm of columns (rows), then max/min
-        sum_dim, red_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
-        if not keepdim and sum_dim < red_dim:
-            red_dim -= 1
-        r = vector_norm(A, 1, sum_dim, keepdim)
-        r = r.amax(red_dim, keepdim) if ord > 0 else r.amin(red_dim, keepdim)
-        return _ops._finish(r, out, "linalg_matrix_norm", True)
-    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+        return _ops._finish(r, out, "linalg_matrix_norm", _MATRIX_NORM_OUT)
+    # 1, -1, inf, -inf as torch's: a 1-norm of columns (rows), then max/min
+    sum_dim, red_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
+    if not keepdim and sum_dim < red_dim:
+        red_dim -= 1
+    r = vector_norm(A, 1, sum_dim, keepdim)
+    r = _amax_or_zeros(r, red_dim, keepdim) if ord > 0 else r.amin(red_dim, keepdim)
+    return _ops._finish(r, out, "linalg_matrix_norm", _MATRIX_NORM_OUT)
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -85,55 +100,58 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
                                f"be 1D or 2D. Got {A.ndim}D.")
         if ord is not None and (isinstance(ord, str) or (len(dim) == 2 if dim is not None else
                                                          A.ndim == 2)):
-            return matrix_norm(A, ord, (0, 1) if dim is None else dim, keepdim, dtype=dtype,
-                               out=out)
-        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
+            r = matrix_norm(A, ord, (0, 1) if dim is None else dim, keepdim, dtype=dtype)
+        else:
+            r = vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
     except (AttributeError, TypeError):
         _raise_not_tensor("linalg_norm", ("input", 1, A))
+    return _ops._finish(r, out, "linalg_norm",
+                        "linalg.norm expected out tensor dtype {result} but got: {out}")
 
 
-def _ex(name, result_type, compute, failed, A, check_errors, template):
+def _ex(name, result_type, compute, failed, A, check_errors, template, out):
     """A *_ex function: compute() with info 0, or, where LAPACK fails, failed() -> (host
-    result, info) with LAPACK's leftovers (not differentiable), raising with check_errors."""
+    result, info) with LAPACK's leftovers (not differentiable), raising with check_errors
+    (after writing out=, as torch)."""
     from ._dtype import int32
     from .ops import linalg_info as _info
     from .ops.creation import tensor, zeros
     try:
-        return result_type(compute(), zeros(A.shape[:-2], dtype=int32, device=A.device))
+        return _ops._finish_tuple((compute(), zeros(A.shape[:-2], dtype=int32, device=A.device)),
+                                  out, result_type.__name__, result_type, "resize")
     except LinAlgError:
         result, info = failed()
+    r = _ops._finish_tuple((tensor(result, device=A.device),
+                            tensor(info.reshape(A.shape[:-2]), device=A.device)),
+                           out, result_type.__name__, result_type, "resize")
     if check_errors:
         raise LinAlgError(_info.message(name, A.ndim, info, template)) from None
-    return result_type(tensor(result, device=A.device),
-                       tensor(info.reshape(A.shape[:-2]), device=A.device))
+    return r
 
 
-@_writes_out("linalg_inv_ex")
 def inv_ex(A, *, check_errors=False, out=None):
     from .ops import linalg_info as _info
     from .ops.creation import eye
-    _square(A, "linalg.inv_ex")
+    _square(A, "linalg.inv")           # (torch's checks are inv's)
 
     def failed():
         ident = _info.host(eye(A.shape[-1], dtype=A.dtype).arr)
         return _info.lu_solve_host(A.arr, ident), _info.lu_info(A.arr)
     return _ex("linalg.inv_ex", _INV_EX, lambda: inv(A), failed, A, check_errors,
-               _info.SINGULAR_INV)
+               _info.SINGULAR_INV, out)
 
 
-@_writes_out("linalg_cholesky_ex")
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     from .ops import linalg_info as _info
-    _square(A, "linalg.cholesky_ex")
+    _square(A, "linalg.cholesky")      # (torch's checks are cholesky's)
 
-    def failed():
-        L, info = _info.cholesky_partial(A.arr)
+    def failed():       # (upper: the upper triangle, as torch's LAPACK call reads it)
+        L, info = _info.cholesky_partial(A.mH.arr if upper else A.arr)
         return (L.swapaxes(-1, -2).conj() if upper else L), info
     return _ex("linalg.cholesky_ex", _CHOLESKY_EX, lambda: cholesky(A, upper=upper), failed, A,
-               check_errors, _info.NOT_PD)
+               check_errors, _info.NOT_PD, out)
 
 
-@_writes_out("linalg_solve_ex")
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     from .ops import linalg_info as _info
 
@@ -146,7 +164,7 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
         x = _info.lu_solve_host(a, b[..., None] if vector else b)
         return (x[..., 0] if vector else x), _info.lu_info(a)
     return _ex("torch.linalg.solve_ex", _SOLVE_EX, lambda: solve(A, B, left=left),
-               failed, A, check_errors, _info.SINGULAR_SOLVE)
+               failed, A, check_errors, _info.SINGULAR_SOLVE, out)
 
 
 def multi_dot(tensors, *, out=None):
@@ -178,14 +196,43 @@ def multi_dot(tensors, *, out=None):
             raise RuntimeError(f"multi_dot(): tensors {i - 1} and {i} with shapes "
                                f"{list(tensors[i - 1].shape)} and {list(tensors[i].shape)} cannot "
                                "be multiplied")
-    r = ts[0]
-    for t in ts[1:]:
-        r = _ops.mm(r, t)
+    r = _chain(ts)
     if first_1d:
         r = r.squeeze(0)
     if last_1d:
         r = r.squeeze(-1)
-    return _ops._finish(r, out)
+    return _ops._finish(r, out, "linalg_multi_dot", _ops._MULTI_DOT_OUT)
+
+
+def _chain(ts):
+    """The product of 2-D tensors in torch's order (rounding differs with the order): two or
+    three by comparing the costs, more by its matrix-chain dynamic programme (Cormen et al.),
+    the first cheapest split winning."""
+    n = len(ts)
+    if n <= 3:
+        if n == 3:
+            a, b, c, d = ts[0].shape[0], ts[1].shape[0], ts[2].shape[0], ts[2].shape[1]
+            if (a * c) * (b + d) > (b * d) * (a + c):
+                return _ops.mm(ts[0], _ops.mm(ts[1], ts[2]))
+        r = ts[0]
+        for t in ts[1:]:
+            r = _ops.mm(r, t)
+        return r
+    p = [t.shape[0] for t in ts] + [ts[-1].shape[1]]
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                q = cost[i][k] + cost[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if cost[i][j] is None or q < cost[i][j]:
+                    cost[i][j], split[i][j] = q, k
+
+    def product(i, j):
+        return ts[i] if i == j else _ops.mm(product(i, split[i][j]), product(split[i][j] + 1, j))
+    return product(0, n - 1)
 
 
 def vecdot(x, y, *, dim=-1, out=None):
@@ -199,7 +246,8 @@ def vecdot(x, y, *, dim=-1, out=None):
         prod = x.conj() * y if x.is_complex() else x * y
     except (AttributeError, TypeError):
         _raise_not_tensor("linalg_vecdot", ("x", 1, x), ("y", 2, y))
-    return _ops._finish(prod.sum(dim), out, "linalg_vecdot", True)
+    return _ops._finish(prod.sum(dim), out, "linalg_vecdot",
+                        "linalg.vecdot: Expected out of dtype{result} but found {out}")
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
@@ -208,8 +256,18 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """torch's: the default rtol needs the dtype's eps (float and double only); the checks of
+    the decomposition used follow."""
     import numpy as np
-    _floating(A, "linalg.matrix_rank")
+    if _tensor_ndim("linalg_matrix_rank", A, "input") < 2:
+        raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 "
+                           "dimensions.")
+    if rtol is None and not (A.dtype in (_float32, _float64) or A.is_complex()):
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    if not A.numel():                       # (torch's early return, before any dtype check)
+        from ._dtype import int64
+        from .ops.creation import zeros
+        return _ops._finish(zeros(A.shape[:-2], dtype=int64, device=A.device), out)
     with _no_grad():
         s = eigvalsh(A).abs() if hermitian else svdvals(A)
         smax = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
@@ -221,12 +279,34 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
 
 
 def cond(A, p=None, *, out=None):
-    if p is None or p in (2, -2):
+    """torch's linalg_cond: 0 for empty matrices; the 2-norms from the singular values, the
+    others through inv_ex, a singular matrix's inverse taken as inf (its condition number inf)."""
+    from .ops.creation import zeros
+    if isinstance(p, str):                  # (torch checks the matrices first)
+        _tensor_ndim("linalg_cond", A, "input")
+        _ops._square_shape(A, f"linalg.cond(ord={p})")
+    elif _tensor_ndim("linalg_cond", A, "input") < 2:
+        raise RuntimeError("linalg.cond: The input tensor must have at least 2 dimensions.")
+    p_ = 2 if p is None else p
+    if p_ not in ("fro", "nuc") if isinstance(p, str) else abs(p_) not in (1, 2, _INF):
+        shown = int(p_) if isinstance(p_, float) and p_.is_integer() else p_
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {shown}")
+    if not A.numel():
+        r = zeros(A.shape[:-2], dtype=A.dtype.to_real(), device=A.device)
+    elif p_ in (2, -2):
         s = svdvals(A)
-        r = s.amax(-1) / s.amin(-1) if p in (None, 2) else s.amin(-1) / s.amax(-1)
-        return _ops._finish(r, out)
-    _square(A, "linalg.cond")
-    return _ops._finish(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
+        smax, smin = s[..., 0], s[..., -1]
+        r = smin / smax if p_ == -2 else smax / smin
+    elif p == "nuc":
+        s = svdvals(A)
+        r = s.sum(-1) * s.reciprocal().sum(-1)
+    else:
+        if not isinstance(p, str):          # (C++'s to_string of the order: 1, 1.000000, inf)
+            _ops._square_shape(A, f"linalg.cond(ord={p if isinstance(p, int) else '%f' % p})")
+        inverse, info = inv_ex(A)
+        inverse = inverse.masked_fill((info > 0)[..., None, None], _INF)
+        r = (matrix_norm(A, p) * matrix_norm(inverse, p)).nan_to_num(_INF, _INF, -_INF)
+    return _ops._finish(r, out, castable="linalg.cond")
 
 
 def _no_grad():
@@ -240,7 +320,8 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
     if upper is None:
         raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
                         '"upper"')
-    _square(A, "linalg.solve_triangular", "input")
+    _tensor_ndim("linalg_solve_triangular", A, "input")
+    _ops._square_shape(A, "linalg.solve_triangular")
     if unitriangular:
         from .ops.creation import eye
         T = (A.triu(1) if upper else A.tril(-1)) + eye(A.shape[-1], dtype=A.dtype,
@@ -255,14 +336,16 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
         raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
                            f"equation {'AX = B' if left else 'XA = B'} ({n}x{n} and "
                            f"{B.shape[-2]}x{B.shape[-1]})")
+    _ops._check_batch(B.shape[:-2], A.shape[:-2])
+    _floating(A, "linalg.solve_triangular")
     if B.dtype != A.dtype:          # torch casts B to A's dtype (float64 and complex too)
         B = B.to(A.dtype)
     if T.shape[:-2] != B.shape[:-2]:    # B is always matrices: solve must not take it as vectors
         import numpy as np
         batch = tuple(np.broadcast_shapes(T.shape[:-2], B.shape[:-2]))
         T, B = T.expand(batch + T.shape[-2:]), B.expand(batch + B.shape[-2:])
-    try:
-        X = solve(T, B, left=left)
+    try:                            # (B is a matrix, whatever its shape: not solve's vector)
+        X = _ops.apply(_ops._solve, (T, B), (False, left))
     except LinAlgError:            # a zero on the diagonal: trsm's inf and nan, as torch gives
         from .ops import linalg_info as _info
         from .ops.creation import tensor
@@ -272,10 +355,11 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
             x = _info.tri_solve_host(T.arr.swapaxes(-1, -2), B.arr.swapaxes(-1, -2),
                                      not upper).swapaxes(-1, -2)
         X = tensor(x, device=A.device)
-    return _ops._finish(X, out, "linalg_solve_triangular", True)
+    return _ops._finish(X, out, "linalg_solve_triangular",
+                        "expected scalar type {result} but found {out}")
 
 
-def lstsq(A, B, rcond=None, *, driver=None):
+def lstsq(A, B, rcond=None, *, driver=None, out=None):
     import numpy as np
     from .ops.creation import empty
     if _tensor_ndim("linalg_lstsq", A, "input") < 2:
@@ -298,17 +382,22 @@ def lstsq(A, B, rcond=None, *, driver=None):
     smax = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
     rank = (s > smax * rtol).sum(-1)
     driver = driver or "gelsy"
-    none = empty(0, dtype=A.dtype, device=A.device)
-    full = bool((rank == min(m, n)).all()) if rank.numel() else True
+    none = empty(0, dtype=A.dtype.to_real(), device=A.device)     # (the real dtype of s)
+    # torch: gelsd and gelss give residuals only if every matrix has full rank; gels always
+    full = driver == "gels" or bool((rank == n).all())
     if driver != "gelsy" and m > n and full:
         r = A @ X - Bm
-        residuals = (r * r).sum(-2)
+        residuals = ((r.conj() * r).real if r.is_complex() else r * r).sum(-2)
+        if driver == "gels" and n == 0:     # (LAPACK's gels zeroes B when A has no columns)
+            residuals = residuals * 0
         residuals = residuals.squeeze(-1) if vector else residuals
     else:
         residuals = none
-    return _LSTSQ(
+    return _ops._finish_tuple((
         solution, residuals, rank if driver != "gels" else empty(0, dtype=rank.dtype),
-        s if driver in ("gelsd", "gelss") else none)
+        s if driver in ("gelsd", "gelss") else none), out, "linalg_lstsq", _LSTSQ,
+        castable=tuple(("torch.linalg.lstsq", what) for what in   # (torch's names)
+                       ("solution", "solution", "rank", "singular_values")))
 
 
 def vander(x, *, N=None):
@@ -321,7 +410,7 @@ def vander(x, *, N=None):
                            f"but got {_ops._tn(x)}")
     n = x.shape[-1] if N is None else N
     if n <= 1:
-        return ones((*x.shape, max(n, 0)), dtype=x.dtype, device=x.device) if n >= 0 else None
+        raise RuntimeError("N must be greater than 1.")
     rest = x.unsqueeze(-1).expand(*x.shape, n - 1)
     return cat([ones((*x.shape, 1), dtype=x.dtype, device=x.device), rest], -1).cumprod(-1)
 
@@ -332,8 +421,15 @@ def tensorinv(A, ind=2, *, out=None):
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
     _tensor_ndim("linalg_tensorinv", A, "input")
     left, right = A.shape[:ind], A.shape[ind:]
-    inv_ = inv(A.reshape(math.prod(left), math.prod(right)))
-    return _ops._finish(inv_.reshape(*right, *left), out)
+    if math.prod(right) != math.prod(left):
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {math.prod(right)} != "
+                           f"{math.prod(left)}")
+    try:
+        inv_ = inv(A.reshape(math.prod(left), math.prod(right)))
+    except LinAlgError as e:        # (torch names the failing function inv)
+        raise LinAlgError(str(e).replace("linalg.inv:", "inv:", 1)) from None
+    return _ops._finish(inv_.reshape(*right, *left), out, castable="tensorinv")
 
 
 def tensorsolve(A, B, dims=None, *, out=None):
@@ -350,28 +446,28 @@ def tensorsolve(A, B, dims=None, *, out=None):
                            "== prod(self.shape[:other.ndim]), but got "
                            f"{math.prod(rest)} != {math.prod(A.shape[:B.ndim])}")
     X = solve(A.reshape(B.numel(), math.prod(rest)), B.reshape(-1))
-    return _ops._finish(X.reshape(*rest), out)
+    return _ops._finish(X.reshape(*rest), out, castable="tensorsolve")
 
 
-@_writes_out("linalg_eigvals", exact=False)
 def eigvals(A, *, out=None):
-    if A.ndim < 2:
-        raise RuntimeError("linalg.eigvals: The input tensor A must have at least 2 dimensions.")
-    _square(A, "linalg.eigvals")
-    return eig(A)[0]
+    _eig_checks(A, "linalg.eigvals")
+    return _ops._finish(eig(A)[0], out, "linalg_eigvals",
+                        castable=("torch.linalg.eigvals", "eigenvalues"))
 
 
-@_writes_out("linalg_eig")
+def _eig_checks(A, name):
+    _tensor_ndim(name.replace(".", "_"), A, "input")
+    if A.arr.dtype.kind in "biu":           # (torch looks for the complex type first)
+        raise RuntimeError(f"Unknown Complex ScalarType for {_ops._tn(A)}")
+    _ops._square_shape(A, name)
+
+
 def eig(A, *, out=None):
-    """Eigen-decomposition of general matrices (complex results; no gradient)."""
-    from ._tensor import _new
+    """Eigen-decomposition of general matrices (complex results), differentiable as torch's."""
+    _eig_checks(A, "linalg.eig")
     _square(A, "linalg.eig")
-    xp = A.be.xp
-    a = A.arr
-    w, v = xp.linalg.eig(a)
-    ct = xp.complex128 if a.dtype == xp.float64 or a.dtype == xp.complex128 else xp.complex64
-    return _EIG(
-        _new(w.astype(ct), A.be), _new(v.astype(ct), A.be))
+    return _ops._finish_tuple(_ops.apply(_ops._eig, (A,)), out, "linalg_eig", _EIG, castable=(
+        ("torch.linalg.eig", "eigenvalues"), ("torch.linalg.eig", "eigenvectors")))
 
 
 __all__ += ["solve_triangular", "lstsq", "matrix_exp", "vander", "tensorinv", "tensorsolve",

@@ -220,7 +220,6 @@ def test_mixed_dtype_calls(name):
 # ---- gradients in float16 and bfloat16 ------------------------------------------------------
 _BOTH = ("float16", "bfloat16")
 KNOWN_LOW_GRAD = {
-    "linalg.vector_norm.ord0": (_BOTH, "torch's backward of the 0-norm fails (AttributeError)"),
     "linalg.matrix_exp": (_BOTH, "torch's half-precision Pade approximant overflows"),
     "istft.spectrum": (("float16",), "torch's ComplexHalf"),
     "istft.two_sided": (("float16",), "torch's ComplexHalf"),

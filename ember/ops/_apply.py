@@ -656,9 +656,12 @@ def write_into(self, arr, name="copy"):
         if full != dst.shape:
             raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast "
                                f"shape {list(full)}")
-    if arr.dtype != dst.dtype and not _can_write(arr.dtype, dst.dtype) and name != "copy":
-        raise RuntimeError(f"result type {_tname(arr.dtype)} can't be cast to the desired output "
-                           f"type {_tname(dst.dtype)}")
+    if arr.dtype != dst.dtype:
+        if not _can_write(arr.dtype, dst.dtype) and name != "copy":
+            raise RuntimeError(f"result type {_tname(arr.dtype)} can't be cast to the desired "
+                               f"output type {_tname(dst.dtype)}")
+        if arr.dtype.kind == "c" and dst.dtype.kind not in "cb":
+            arr = arr.real      # (explicitly: no NumPy ComplexWarning whatever the filters)
     if not getattr(dst.flags, "writeable", True):
         dst, region = write_target(self, fill=name in ("fill", "zero"))
         if region is not None:
@@ -741,10 +744,18 @@ def out_autograd_error(name=None):
                         "grad.")
 
 
-def _finish(result, out, name=None, exact=False):
+_OUT_DTYPE = {"found": "Found dtype {out} but expected {result}",     # TensorIterator's
+              "resize": "Expected out tensor to have dtype {cresult}, but got {cout} instead"}
+
+
+def _finish(result, out, name=None, exact=False, castable=None):
     """Deliver `result` through a user's `out=` tensor as torch does: no autograd, an `out` of
     another shape is resized (with a warning unless it was empty), the dtype must hold the result
-    (`exact`: must equal it, as torch's structured kernels ask), and `out` is returned."""
+    and `out` is returned. `exact`: the dtype must equal the result's, True with TensorIterator's
+    message, "resize" with a structured kernel's, or a message of its own ({out}, {result}:
+    torch's dtype names; {cout}, {cresult}: C++'s); `castable`: the name torch's
+    checkLinalgCompatibleDtype gives when the result cannot be cast to out's dtype (or the
+    name and what it calls the result)."""
     if out is None:
         return result
     if not isinstance(out, Tensor):
@@ -756,11 +767,10 @@ def _finish(result, out, name=None, exact=False):
         if name is None and result.grad_fn is not None:    # e.g. SumBackward0 -> sum
             name = result.grad_fn.name().split("Backward")[0].lower()
         raise out_autograd_error(name)
+    if castable:
+        _finish_checks_cast(result, out, castable)
     if exact and out.arr.dtype != result.arr.dtype:
-        if name in _FOUND_DTYPE:
-            raise RuntimeError(f"Found dtype {_tname(out.arr.dtype)} but expected "
-                               f"{_tname(result.arr.dtype)}")
-        raise out_dtype_error(result.arr.dtype, out.arr.dtype)
+        raise _out_dtype_error(exact, out, result, name)
     if out.shape != result.shape:
         if out.arr.size:
             import warnings
@@ -785,9 +795,30 @@ def out_dtype_error(expected, got):
                         f"{cname(got)} instead")
 
 
-def _finish_tuple(results, out, name, cls=tuple, dtype_check=None):
+def _finish_checks_cast(result, out, castable):
+    if not _can_write(result.arr.dtype, out.arr.dtype):
+        fn, what = castable if isinstance(castable, tuple) else (castable, "result")
+        raise RuntimeError(f"{fn}: Expected {what} to be safely castable from "
+                           f"{_tname(result.arr.dtype)} dtype, but got {what} with dtype "
+                           f"{_tname(out.arr.dtype)}")
+
+
+def _out_dtype_error(exact, out, result, name=None):
+    """`exact`: True, the structured kernels' message (TensorIterator's for the names in
+    _FOUND_DTYPE); "found": TensorIterator's; "resize": the structured one; or a format of its
+    own ({out}, {result}: torch's dtype names; {cout}, {cresult}: C++'s)."""
+    if exact is True:
+        exact = "found" if name in _FOUND_DTYPE else "resize"
+    return RuntimeError(_OUT_DTYPE.get(exact, exact).format(
+        out=_tname(out.arr.dtype), result=_tname(result.arr.dtype),
+        cout=cname(out.arr.dtype), cresult=cname(result.arr.dtype)))
+
+
+def _finish_tuple(results, out, name, cls=tuple, exact=True, castable=None, dtype_check=None):
     """`out=(values, indices)` of a multi-output op (sort, topk, max(dim)...): each result goes
-    through `_finish` with an exact dtype; `cls` of the given tensors is returned (its `_out`
+    through `_finish` with an exact dtype (`exact` as there), or one its result casts to
+    (`castable`: a `_finish` castable for each; `dtype_check`: an op's own checks of the
+    results' and outs' dtypes, in its order); `cls` of the given tensors is returned (its `_out`
     twin for a torch.return_types class, as torch returns sort_out, max_out...)."""
     if out is None:
         return cls(*results)
@@ -805,29 +836,15 @@ def _finish_tuple(results, out, name, cls=tuple, dtype_check=None):
         raise out_autograd_error(name)
     if dtype_check is not None:                     # an op's own messages, in its order
         dtype_check([r.arr.dtype for r in results], [o.arr.dtype for o in out])
-    for r, o in zip(results, out):                  # no partial writes: check every dtype first
-        if o.arr.dtype != r.arr.dtype:
-            raise out_dtype_error(r.arr.dtype, o.arr.dtype)
+    for i, (r, o) in enumerate(zip(results, out)):  # no partial writes: check every dtype first
+        if castable:
+            _finish_checks_cast(r, o, castable[i])
+        elif o.arr.dtype != r.arr.dtype:
+            raise _out_dtype_error(exact, o, r, name)
     from ..return_types import out_variant
-    return out_variant(cls)(*(_finish(r, o, name, True) for r, o in zip(results, out)))
+    return out_variant(cls)(*(_finish(r, o, name, False if castable else exact)
+                              for r, o in zip(results, out)))
 
-
-def writes_out(name, exact=True):
-    """For functions that compute their result whole (the linalg decompositions): `out=` (a
-    tensor, or a tuple for a torch.return_types result) written as torch writes it; `exact`:
-    each out must have the result's dtype, else (a single tensor) one it can hold."""
-    def deco(fn):
-        def wrapped(*args, out=None, **kwargs):
-            r = fn(*args, **kwargs)
-            if out is None:
-                return r
-            if isinstance(r, tuple):
-                return _finish_tuple(tuple(r), out, name, type(r))
-            return _finish(r, out, name, exact)
-        wrapped.__name__, wrapped.__qualname__ = fn.__name__, fn.__qualname__
-        wrapped.__doc__, wrapped.__module__, wrapped.__wrapped__ = fn.__doc__, fn.__module__, fn
-        return wrapped
-    return deco
 
 
 def _can_write(src, dst):

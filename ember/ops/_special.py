@@ -92,7 +92,9 @@ def expit(xp, x):
     with np.errstate(over="ignore"):
         e = xp.exp(-x)
     e += 1
-    return xp.reciprocal(e, out=e) if e.ndim else 1 / e
+    # (a division, not reciprocal: for complex numbers NumPy's reciprocal gives 1 / (1 + 0j) a -0
+    # imaginary part where torch's and NumPy's division keep +0)
+    return xp.divide(1, e, out=e) if e.ndim else 1 / e
 
 
 def _special(name, scalar):

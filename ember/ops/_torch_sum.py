@@ -142,11 +142,40 @@ def _full(flat, lanes):
     return total
 
 
+def _in_memory_order(x, dims):
+    """A dense non-contiguous x (a permutation of a contiguous tensor: x.T, x.mT...) as its
+    C-contiguous view in memory order with dims renumbered, where torch's iterator adds in the
+    same order: it sorts the reduced dims by the input's strides and the kept ones in the output's
+    (logical) order, which is memory order when the kept dims are in memory order (always for
+    a reduction to one number; dims of size 1 do not count). (None, None) otherwise."""
+    if min(x.strides) < 0:
+        return None, None
+    perm = sorted(range(x.ndim), key=lambda i: -x.strides[i])
+    xc = x.transpose(perm)
+    if not xc.flags.c_contiguous:
+        return None, None
+    if dims is None or len(dims) == x.ndim:
+        return xc, None
+    kept = [i for i in perm if i not in dims and x.shape[i] != 1]
+    if kept != sorted(kept):
+        return None, None
+    return xc, tuple(perm.index(d) for d in dims)
+
+
 def torch_sum(x, dims, keepdim):
     """x.sum(dims) added in torch's order, or None where that order is not reproduced."""
-    if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or \
-            not x.flags.c_contiguous or not x.size:
+    if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or not x.size:
         return None
+    if not x.flags.c_contiguous:
+        xc, dims_c = _in_memory_order(x, dims)
+        if xc is None:
+            return None
+        r = torch_sum(xc, dims_c, keepdim)
+        # (the kept dims other than 1s are in the same order: the result's shape is only
+        # reshaped)
+        return None if r is None else r.reshape(
+            [1 if dims is None or i in dims else n for i, n in enumerate(x.shape)] if keepdim
+            else [n for i, n in enumerate(x.shape) if dims is not None and i not in dims])
     lanes = 32 // x.dtype.itemsize
     if dims is None or len(dims) == x.ndim:
         r = _full(x.reshape(-1), lanes)

@@ -1445,8 +1445,10 @@ def _back_to(src, dst):
 
 @_op("complex", saves=None)
 def _complex(xp, re, im):
-    d = np.complex128 if re.dtype == np.float64 else np.complex64
-    return (re + 1j * im).astype(d), ()
+    out = xp.empty(np.broadcast_shapes(re.shape, im.shape),
+                   np.complex128 if re.dtype == np.float64 else np.complex64)
+    out.real, out.imag = re, im      # (re + 1j * im would turn an imaginary -0.0 into +0.0)
+    return out, ()
 
 
 _complex.vjp(lambda xp, g: (g.real, g.imag))

@@ -621,6 +621,8 @@ def _setitem(self, idx, value):
                 target = alias
         if isinstance(value, Tensor):
             warn_complex_to_real(value.arr.dtype, target.dtype)
+            if value.arr.dtype.kind == "c" and target.dtype.kind not in "cb":
+                v = v.real      # (explicitly: no NumPy ComplexWarning whatever the filters)
         v = _dtype.through_float(v, target.dtype)
         try:
             if adv is None:

@@ -16,8 +16,8 @@ from .._warnings import warn_once as _warn_once
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _fw, _fw_propagate, _not_tensor, apply, raise_not_tensor, \
-    tensor_args, tensor_elements, tensor_ndim, writes_out
+from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
+    raise_not_tensor, tensor_args, tensor_elements, tensor_ndim
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._registry import contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -208,7 +208,7 @@ def matmul(input, other, *, out=None):
             _matmul_mismatch(a, b, a.shape[-1], b.shape[0 if b.ndim == 1 else -2],
                              small.requires_grad)
         raise
-    return r if out is None else _finish(r, out, "matmul", True)
+    return r if out is None else _finish(r, out, "matmul", "resize")
 
 
 def mm(input, mat2, *, out=None):
@@ -217,7 +217,7 @@ def mm(input, mat2, *, out=None):
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
-    return _finish(_product(_mm, input, mat2), out, "mm", True)
+    return _finish(_product(_mm, input, mat2), out, "mm", "resize")
 
 
 def bmm(input, mat2, *, out=None):
@@ -233,7 +233,7 @@ def bmm(input, mat2, *, out=None):
     if input.arr.dtype.kind == "b" and not _amp.enabled:    # its kernel dispatch comes first
         raise not_implemented("bmm", input.arr.dtype)
     _expect_scalar_type(input, mat2)
-    return _finish(_product(_bmm, input, mat2), out, "bmm", True)
+    return _finish(_product(_bmm, input, mat2), out, "bmm", "resize")
 
 
 def _expect_scalar_type(a, b):
@@ -249,7 +249,7 @@ def mv(input, vec, *, out=None):
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     _addmv_dtypes(vec, input, vec)      # torch's mv is addmv into a result of vec's dtype
-    return _finish(apply(_mv, (input, vec)), out, "mv", True)
+    return _finish(apply(_mv, (input, vec)), out, "mv", "resize")
 
 
 def _addmv_dtypes(input, mat, vec):
@@ -265,7 +265,8 @@ def dot(input, other, *, out=None):
     if input.dtype != other.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")
-    return _finish(apply(_dot, (input, other)), out, "dot", True)
+    return _finish(apply(_dot, (input, other)), out, "dot",
+                   "result dtype {out} does not match input dtype {result}")
 
 
 def _tn(t):
@@ -299,17 +300,18 @@ def vdot(input, other, *, out=None):
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and "
                            f"src [{other.shape[0]}] to have the same number of elements, but got "
                            f"{input.shape[0]} and {other.shape[0]} elements respectively")
-    return apply(_vdot, (input, other))
+    return _finish(apply(_vdot, (input, other)), out, "vdot",
+                   "result dtype {out} does not match input dtype {result}")
 
 
 def inner(input, other, *, out=None):
     tensor_args("inner", ("input", 1, input), ("other", 2, other))
     if input.ndim == 0 or other.ndim == 0:
-        return input * other
+        return _finish(input * other, out, "inner")
     if input.shape[-1] != other.shape[-1]:
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but got "
                            f"shapes {list(input.shape)} and {list(other.shape)}")
-    return tensordot(input, other, ([-1], [-1]))
+    return tensordot(input, other, ([-1], [-1]), out=out)
 
 
 def outer(input, vec2, *, out=None):
@@ -482,7 +484,7 @@ def _addprod(kind, input, a, b, beta, alpha, out):
                            f"existing size ({input.shape[-1]}) at non-singleton dimension "
                            f"{len(shape) - 1}.  Target sizes: {list(shape)}.  Tensor sizes: "
                            f"{list(input.shape)}")
-    return _finish(apply(_ADDPROD[kind], (input, a, b), (beta, alpha, kind)), out, kind, True)
+    return _finish(apply(_ADDPROD[kind], (input, a, b), (beta, alpha, kind)), out, kind, "resize")
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
@@ -567,12 +569,15 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     return _finish((input if beta == 1 else input * beta) + prod, out, "addr")
 
 
+_MULTI_DOT_OUT = "multi_dot(): expected out tensor to have dtype {cresult} but got {cout}"
+
+
 def chain_matmul(*matrices, out=None):
     from .. import linalg
     _warn_once("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
                "release. Use torch.linalg.multi_dot instead, which accepts a list of two or more "
                "tensors rather than multiple parameters.")
-    return _finish(linalg.multi_dot(matrices), out, "chain_matmul", True)
+    return _finish(linalg.multi_dot(matrices), out, "chain_matmul", _MULTI_DOT_OUT)
 
 
 # ---- einsum -----------------------------------------------------------------------------------
@@ -925,7 +930,9 @@ def tensordot(a, b, dims=2, out=None):
     am = reshape(permute(a, fa + da), (-1, k))
     bm = reshape(permute(b, db + fb), (k, -1))
     res = reshape(mm(am, bm), [a.shape[d] for d in fa] + [b.shape[d] for d in fb])
-    return _finish(res, out, "tensordot", True)
+    return _finish(res, out, "tensordot",
+                   "tensordot: Expected the output tensor to have dtype {result}, but got an "
+                   "output tensor with dtype {out}")
 
 
 def kron(input, other, *, out=None):
@@ -967,11 +974,7 @@ def _cross_dims(input, other, dim, name):
     if input.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(f"{name}: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[d]} and {other.shape[d]}")
-    try:
-        np.broadcast_shapes(input.shape, other.shape)
-    except ValueError:
-        raise RuntimeError(f"{name}: the size of tensor a must match the size of tensor b") \
-            from None
+    _check_batch(input.shape, other.shape)     # (torch's infer_size message)
     return d
 
 
@@ -987,16 +990,16 @@ def cross(input, other, dim=None, *, out=None):
         dim = next((i for i, s in enumerate(shape) if s == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
-    return _finish(_linalg_cross(input, other, dim=dim), out, "cross", True)
+    return _finish(_linalg_cross(input, other, dim=dim), out, "cross", "resize")
 
 
-def _linalg_cross(input, other, *, dim=-1):
+def _linalg_cross(input, other, *, dim=-1, out=None):
     tensor_args("linalg_cross", ("input", 1, input), ("other", 2, other))
     d = _cross_dims(input, other, dim, "linalg.cross")
     _expect_scalar_type(input, other)
     if input.arr.dtype == bool:
         raise not_implemented("cross", input.arr.dtype)
-    return apply(_cross, (input, other), (d,))
+    return _finish(apply(_cross, (input, other), (d,)), out, "linalg_cross", "resize")
 
 
 # ---- decompositions and solvers (public in ember.linalg; torch.* aliases below) ---------------
@@ -1018,10 +1021,10 @@ _LOW_KERNELS = {"linalg.lu": "lu_cpu", "linalg.lu_factor_ex": "lu_cpu", "linalg.
                 "linalg.cholesky_ex": "cholesky_cpu", "linalg.qr": "geqrf_cpu",
                 "linalg.svd": "linalg_svd_cpu",
                 "linalg.svdvals": "linalg_svd_cpu", "linalg.cond": "linalg_svd_cpu",
-                "linalg.eigh": "linalg_eigh_cpu", "linalg.eigvalsh": "linalg_eigh_cpu",
+                "linalg.eigh": "linalg_eigh_cpu",
                 "linalg.eig": "linalg_eig_out_cpu", "linalg.solve_triangular":
                 "triangular_solve_cpu"}
-_NO_FLOAT_CHECK = {"linalg.eigh", "linalg.eigvalsh", "linalg.solve_triangular"}   # any dtype
+_NO_FLOAT_CHECK = {"linalg.eigh", "linalg.solve_triangular"}   # any dtype
 _LOW_OWN_CHECK = {"linalg.inv_ex": "linalg.inv", "linalg.inv": "linalg.inv",
                   "linalg.slogdet": "linalg.slogdet", "logdet": "logdet"}
 
@@ -1115,7 +1118,7 @@ _inv.node_name = "LinalgInvExBackward0"
 
 def _linalg_inv(A, *, out=None):
     _square(A, "linalg.inv")
-    return _finish(apply(_inv, (A,)), out, "linalg_inv", True)
+    return _finish(apply(_inv, (A,)), out, "linalg_inv", "resize")
 
 
 @op("linalg_det", saves="both")
@@ -1165,7 +1168,7 @@ def _det_grad(xp, g, a, d):
 
 def _linalg_det(A, *, out=None):
     _square(A, "linalg.det")
-    return _finish(apply(_det, (A,)), out, "linalg_det", True)
+    return _finish(apply(_det, (A,)), out, "linalg_det", "resize")
 
 
 @op("linalg_slogdet", saves="both", n_out=2)
@@ -1188,15 +1191,14 @@ def _(xp, g, a, sign):
                                                 _SINGULAR)),)
 
 
-@writes_out("linalg_slogdet")
 def _linalg_slogdet(A, *, out=None):
     _square(A, "linalg.slogdet")
-    return SLOGDET(*apply(_slogdet, (A,)))
+    return _finish_tuple(apply(_slogdet, (A,)), out, "linalg_slogdet", SLOGDET, "resize")
 
 
 def logdet(input):
     from .elementwise import log, where
-    _floating(input, "logdet")
+    _square(input, "logdet", "input")
     sign, lad = _linalg_slogdet(input)
     if sign.is_complex():       # torch: log(sign) + log|det|
         return log(sign) + lad
@@ -1242,23 +1244,33 @@ def _(xp, g, a, x, vector, left):
 
 def _linalg_solve(A, B, *, left=True, out=None):
     tensor_args("linalg_solve", ("A", 1, A), ("B", 2, B))
-    _square(A, "linalg.solve")
+    if A.arr.dtype.kind not in "fcV":       # (torch's meta function's order of checks)
+        _floating(A, "linalg.solve")
     if A.dtype != B.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A "
                            f"of type {_tn(A)} and B of type {_tn(B)} instead")
     vector = _is_vector_rhs(A, B)
+    bs = B.shape + (1,) if vector else B.shape          # B as the matrix torch checks
+    _square(A, "linalg.solve")
+    if len(bs) < 2:
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
     n = A.shape[-1]
-    k = B.shape[-1] if vector or not left else B.shape[-2]
-    if B.ndim == 0 or k != n:
+    if bs[-2 if left else -1] != n:
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
-                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and "
-                           f"{f'{k}x1' if vector else 'x'.join(str(s) for s in B.shape[-2:])})")
-    return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", True)
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {bs[-2]}x{bs[-1]})")
+    _check_batch(bs[:-2], A.shape[:-2])         # (torch: B's batch as tensor a)
+    if vector and not left:
+        raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not "
+                           "supported for left=False. In this case linalg.solve is equivalent "
+                           "to B / A.squeeze(-1)")
+    return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", "resize")
 
 
 @op("linalg_cholesky_ex", saves="out")
 def _cholesky(xp, a, upper):
-    L = _factorized(xp, lambda: xp.linalg.cholesky(a), "linalg.cholesky", a, "cholesky")
+    # upper: LAPACK's 'U' reads A's upper triangle, the lower one of A^H
+    h = _mH(a) if upper else a
+    L = _factorized(xp, lambda: xp.linalg.cholesky(h), "linalg.cholesky", h, "cholesky")
     return (_mH(L) if upper else L), (L, upper)
 
 
@@ -1274,7 +1286,7 @@ def _(xp, g, L, upper):
 
 def _linalg_cholesky(A, *, upper=False, out=None):
     _square(A, "linalg.cholesky", "input")
-    return _finish(apply(_cholesky, (A,), (bool(upper),)), out, "linalg_cholesky", True)
+    return _finish(apply(_cholesky, (A,), (bool(upper),)), out, "linalg_cholesky", "resize")
 
 
 @op("linalg_qr", saves="out", n_out=2)
@@ -1320,7 +1332,6 @@ def _qr_grad_tall(xp, gq, gr, q, r):
     return _mH(_bsolve(xp, r, _mH(ga)))
 
 
-@writes_out("linalg_qr")
 def _linalg_qr(A, mode="reduced", *, out=None):
     if tensor_ndim("linalg_qr", A, "A") < 2:
         raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions.")
@@ -1328,7 +1339,7 @@ def _linalg_qr(A, mode="reduced", *, out=None):
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
-    return QR(*apply(_qr, (A,), (mode,)))
+    return _finish_tuple(apply(_qr, (A,), (mode,)), out, "linalg_qr", QR, "resize")
 
 
 # ---- geqrf and householder_product: QR in LAPACK's compact form, and its Q ---------------------
@@ -1375,6 +1386,8 @@ def _(xp, g, v, tau):
     """Q = H_0 H_1 ... H_{k-1} I: walk the reflectors from the left, with the input X_i of
     each H_i = I - tau_i v_i v_i^H recomputed from the right."""
     k = tau.shape[-1]
+    if not v.size:              # (torch: no gradients for an empty input)
+        return None, None
     xs = [_eye_like(xp, g)]
     for i in range(k - 1, 0, -1):
         xs.append(_reflect(xp, xs[-1], v[..., i], tau[..., i]))
@@ -1412,7 +1425,8 @@ def _linalg_householder_product(A, tau, *, out=None):
     if tau.dtype != A.dtype:
         raise RuntimeError(f"{name}: tau dtype {_tn(tau)} does not match input dtype {_tn(A)}")
     lapack_only(A, "orgqr_cpu")
-    return _finish(apply(_householder_product, (A, tau)), out, "linalg_householder_product")
+    return _finish(apply(_householder_product, (A, tau)), out, "linalg_householder_product",
+                   castable="torch.linalg.householder_product")
 
 
 @op("linalg_svd", saves="out", n_out=3)
@@ -1478,13 +1492,13 @@ def _cpu_driver(A, driver, name):
                            "on CUDA inputs with cuSOLVER backend.")
 
 
-@writes_out("linalg_svd")
 def _linalg_svd(A, full_matrices=True, *, driver=None, out=None):
     if tensor_ndim("linalg_svd", A, "A") < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svd")
     _cpu_driver(A, driver, "svd")
-    return SVD(*apply(_svd, (A,), (bool(full_matrices),)))
+    return _finish_tuple(apply(_svd, (A,), (bool(full_matrices),)), out, "linalg_svd", SVD,
+                         "resize")
 
 
 @op("linalg_svdvals", saves="out", node="LinalgSvdBackward0")
@@ -1502,7 +1516,7 @@ def _linalg_svdvals(A, *, driver=None, out=None):
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svd")         # (torch's svdvals checks as svd)
     _cpu_driver(A, driver, "svdvals")
-    return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", True)
+    return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", "resize")
 
 
 @op("linalg_eigh", saves="out", n_out=2)
@@ -1546,12 +1560,41 @@ def _eigh_grad(xp, gl, gv, L, V):
     return xp.matmul(V, xp.matmul(ga, _mH(V)))
 
 
-@writes_out("linalg_eigh")
 def _linalg_eigh(A, UPLO="L", *, out=None):
     _square(A, "linalg.eigh", "input")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    return EIGH(*apply(_eigh, (A,), (UPLO,)))
+    return _finish_tuple(apply(_eigh, (A,), (UPLO,)), out, "linalg_eigh", EIGH, "resize")
+
+
+@op("linalg_eig", saves="out", n_out=2, node="LinalgEigBackward0")
+def _eig(xp, a):
+    w, v = xp.linalg.eig(a)
+    ct = np.complex128 if a.dtype.char in "dD" else np.complex64
+    w, v = w.astype(ct, copy=False), v.astype(ct, copy=False)
+    return (w, v), (w, v)
+
+
+@_eig.vjp
+def _(xp, g, L, V):
+    """torch's linalg_eig_backward: V^{-H} (diag(gL) + (V^H gV - V^H V Re(diag(V^H gV))) / E*)
+    V^H, E_ij = L_j - L_i; a loss depending on the eigenvectors' phases is refused."""
+    gL, gV = g
+    Vh = _mH(V)
+    VhgV = xp.matmul(Vh, gV)
+    diag = xp.diagonal(VhgV, 0, -2, -1)
+    if not bool(xp.allclose(diag.imag, 0, rtol=1e-2, atol=1e-2)):
+        raise RuntimeError("linalg_eig_backward: The eigenvectors in the complex case are "
+                           "specified up to multiplication by e^{i phi}. The specified loss "
+                           "function depends on this quantity, so it is ill-defined.")
+    ret = VhgV - xp.matmul(Vh, V * diag.real[..., None, :])
+    Lc = xp.conj(L)
+    E = Lc[..., None, :] - Lc[..., :, None]
+    n = L.shape[-1]
+    E[..., range(n), range(n)] = 1
+    ret = ret / E
+    ret[..., range(n), range(n)] = gL
+    return (_bsolve(xp, Vh, xp.matmul(ret, Vh)),)
 
 
 @op("linalg_eigvalsh", saves="out", node="LinalgEighBackward0")
@@ -1564,15 +1607,16 @@ _eigvalsh.vjp(lambda xp, g, V: (xp.matmul(V * g[..., None, :], _mH(V)),))
 
 
 def _linalg_eigvalsh(A, UPLO="L", *, out=None):
-    _square(A, "linalg.eigvalsh", "input")
+    tensor_ndim("linalg_eigvalsh", A, "input")
+    _square(A, "linalg.eigh")           # (torch's checks are eigh's)
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", True)
+    return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", "resize")
 
 
 @op("linalg_pinv", saves="both")
 def _pinv(xp, a, atol, rtol, hermitian):
-    if a.shape[-1] == 0 or a.shape[-2] == 0:
+    if not a.size:
         p = xp.zeros(a.shape[:-2] + (a.shape[-1], a.shape[-2]), a.dtype)
         return p, (a, p)
     if hermitian:
@@ -1612,13 +1656,29 @@ def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
                            "tensor with 2 or more dimensions of float, double, cfloat or cdouble "
                            "types")
     _floating(A, "linalg.pinv")
-    if isinstance(atol, Tensor) or isinstance(rtol, Tensor):
-        raise NotImplementedError("linalg.pinv: tensor atol/rtol are not supported")
-    eps = np.finfo(A.arr.dtype).eps
-    if rtol is None:
-        rtol = 0.0 if (atol is not None and atol > 0) else builtins.max(A.shape[-2:]) * eps
-    atol = 0.0 if atol is None else float(atol)
-    return _finish(apply(_pinv, (A,), (atol, float(rtol), bool(hermitian))), out, "linalg_pinv")
+    if hermitian and A.numel():         # (through eigh, whose checks torch's are; torch
+        _square_shape(A, "linalg.eigh")     # returns early for an empty A)
+    atol, rtol = (_pinv_tol(A, t) for t in (atol, rtol))
+    if rtol is None:            # (torch: the default where atol is not positive)
+        default = builtins.max(A.shape[-2:]) * float(np.finfo(A.arr.dtype).eps)
+        rtol = default if atol is None else (0.0 if atol > 0 else default) if isinstance(
+            atol, float) else A.be.xp.where(atol > 0, 0.0, default)
+    atol = 0.0 if atol is None else atol
+    return _finish(apply(_pinv, (A,), (atol, rtol, bool(hermitian))), out, "linalg_pinv",
+                   castable="linalg.pinv")
+
+
+def _pinv_tol(A, tol):
+    """A pinv tolerance: a number, or a tensor of (a shape broadcasting to) A's batch shape,
+    as an array against the singular values (..., 1)."""
+    if not isinstance(tol, Tensor):
+        return None if tol is None else float(tol)
+    if not tol.ndim:
+        return float(tol.item())
+    if np.broadcast_shapes(tol.shape, A.shape[:-2]) != A.shape[:-2]:
+        raise NotImplementedError("linalg.pinv: tolerances broadcasting beyond the batch of A "
+                                  "are not supported")
+    return A.be.xp.asarray(tol.detach().arr, dtype=np.float64)[..., None]
 
 
 def pinverse(input, rcond=1e-15):
@@ -1631,11 +1691,12 @@ def _linalg_matrix_power(A, n, *, out=None):
         else \
         _square_shape(A, "linalg.matrix_power")
     n = int_arg(n, "linalg_matrix_power", "n", 2)
-    if n == 0:
+    if n in (0, 1):     # torch: a clone of A (overwritten by the identity: CopyBackwards)
         from .creation import eye
-        from .shape import expand
-        ident = eye(A.shape[-1], dtype=A.dtype, device=A.device)
-        return _finish(expand(ident, A.shape).clone(), out, "linalg_matrix_power")
+        r = A.clone()
+        if n == 0:
+            r = r.copy_(eye(A.shape[-1], dtype=A.dtype, device=A.device))
+        return _finish(r, out, "linalg_matrix_power", castable="matrix_power")
     if n < 0:
         A = _linalg_inv(A)
         n = -n
@@ -1646,13 +1707,15 @@ def _linalg_matrix_power(A, n, *, out=None):
         n >>= 1
         if n:
             z = matmul(z, z)
-    return _finish(result, out, "linalg_matrix_power", True)
+    return _finish(result, out, "linalg_matrix_power", "resize", castable="matrix_power")
 
 
 def _square_shape(A, name):
-    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
-                           f"{A.shape[-2] if A.ndim > 1 else 1} by {A.shape[-1]} matrices")
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
 
 
 # ---- vector norm (the primitive behind linalg.norm / matrix_norm 'fro') -----------------------
@@ -1711,8 +1774,8 @@ def _(xp, g, x, r, p, dims, keepdim):
         g, r = xp.expand_dims(g, axes), xp.expand_dims(r, axes)
     sgn = xp.sign(x) if x.dtype.kind != "c" else x / xp.where(x == 0, 1, xp.abs(x))
     zero = xp.zeros((), g.dtype)
-    if p == 0:
-        return (xp.zeros(x.shape, g.dtype),)
+    if p == 0:                  # (torch: no gradient at all, not zeros)
+        return (None,)
     if p == 1:
         return (sgn * g,)
     if p == 2:
@@ -1751,6 +1814,23 @@ def dist(input, other, p=2):
     return apply(_dist, (input, other), (float(p),))
 
 
+def _norm_dtype(x, dtype, name):
+    """A norm's dtype= as torch's check_linalg_norm_dtype checks it."""
+    from .._dtype import promote_types, to_dtype
+    dtype = to_dtype(dtype)
+    if not (dtype.is_floating_point or dtype.is_complex):
+        raise RuntimeError(f"{name}: dtype should be floating point or complex, but got "
+                           f"{_tname_of(dtype)}")
+    if dtype.is_complex != x.dtype.is_complex:
+        kind = "complex" if x.dtype.is_complex else "real"
+        raise RuntimeError(f"{name}: dtype should be {kind} for {kind} inputs, but got "
+                           f"{_tname_of(dtype)}")
+    if promote_types(x.dtype, dtype) != dtype:
+        raise RuntimeError(f"{name}: the dtype of the input ({_tn(x)}) should be convertible "
+                           f"without narrowing to the specified dtype ({_tname_of(dtype)})")
+    return dtype
+
+
 def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
@@ -1761,14 +1841,19 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
         raise _not_tensor("linalg_vector_norm", x) from None
     if real:
         _floating(x, "linalg.vector_norm")
+    given = () if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+    if x.numel() == 0 and (ord < 0 or ord == float("inf")):    # (torch's meta function)
+        shown = int(ord) if isinstance(ord, float) and ord.is_integer() else ord
+        if not given:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {shown} norm on an empty "
+                               "tensor because the operation does not have an identity")
+        for d in given:
+            if x.shape[wrap_dim(d, x.ndim)] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {shown} norm on the "
+                                   f"dimension {d}because this dimension is empty and the "
+                                   "operation does not have an identity")
     if dtype is not None:
-        from .._dtype import promote_types, to_dtype
-        dtype = to_dtype(dtype)
-        if promote_types(x.dtype, dtype) != dtype:
-            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({_tn(x)}) should be "
-                               f"convertible without narrowing to the specified dtype "
-                               f"({_tname_of(dtype)})")
-        x = x.to(dtype)
+        x = x.to(_norm_dtype(x, dtype, "linalg.vector_norm"))
     if isinstance(dim, int):
         dim = (dim,)
     dims = None if dim is None else tuple(sorted(unique_dims(dim, x.ndim)))
@@ -1776,13 +1861,9 @@ def _linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=No
         dims = None
     if dims is not None and not dims:
         dims = None
-    if x.numel() == 0 and ord < 0 or (x.numel() == 0 and ord == float("inf") and dims is None):
-        if ord < 0 or dims is None:
-            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty "
-                               "tensor because the operation does not have an identity")
     ord = float(ord)
     return _finish(apply(_vector_norm, (x,), (ord, dims, bool(keepdim))), out,
-                   "linalg_vector_norm", True)
+                   "linalg_vector_norm", "resize")
 
 
 SLOGDET = _return_type("linalg_slogdet", ("sign", "logabsdet"))
@@ -1808,27 +1889,33 @@ def det(input):
     return _linalg_det(input)
 
 
-def slogdet(input):
-    return _TORCH_SLOGDET(*_linalg_slogdet(input))
+def slogdet(input, *, out=None):
+    return _finish_tuple(tuple(_linalg_slogdet(input)), out, "slogdet", _TORCH_SLOGDET,
+                         "resize")
 
 
 def cholesky(input, upper=False, *, out=None):
     tensor_ndim("cholesky", input)
+    _warn_once("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be "
+               "removed in a future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced "
+               "with\nL = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\n"
+               "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will "
+               "produce equivalent results for all valid (symmetric positive definite) inputs.")
     lapack_only(input, "cholesky_cpu")
     return _linalg_cholesky(input, upper=upper, out=out)
 
 
-@writes_out("qr")
 def qr(input, some=True, *, out=None):
-    return _TORCH_QR(*_linalg_qr(input, "reduced" if some else "complete"))
+    return _finish_tuple(tuple(_linalg_qr(input, "reduced" if some else "complete")), out, "qr",
+                         _TORCH_QR, "resize")
 
 
-@writes_out("geqrf")
 def geqrf(input, *, out=None):
     if tensor_ndim("geqrf", input) < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
     lapack_only(input, "geqrf_cpu")
-    return _GEQRF(*apply(_geqrf, (input,)))
+    return _finish_tuple(apply(_geqrf, (input,)), out, "geqrf", _GEQRF,
+                         castable=(("torch.geqrf", "a"), ("torch.geqrf", "tau")))
 
 
 def orgqr(input, tau):
@@ -1882,7 +1969,6 @@ def matrix_exp(input):
     return apply(_matrix_exp, (input,))
 
 
-@writes_out("svd")
 def svd(input, some=True, compute_uv=True, *, out=None):
     tensor_ndim("svd", input)
     if not compute_uv:
@@ -1890,12 +1976,14 @@ def svd(input, some=True, compute_uv=True, *, out=None):
         s = _linalg_svdvals(input)
         m, n = input.shape[-2:]
         z = input.shape[:-2]
-        return _TORCH_SVD(zeros((*z, m, m), dtype=input.dtype, device=input.device), s,
-                          zeros((*z, n, n), dtype=input.dtype, device=input.device))
+        return _finish_tuple((zeros((*z, m, m), dtype=input.dtype, device=input.device), s,
+                              zeros((*z, n, n), dtype=input.dtype, device=input.device)),
+                             out, "svd", _TORCH_SVD, "resize")
     u, s, vh = _linalg_svd(input, full_matrices=not some)
     from .shape import transpose
     v = transpose(vh, -2, -1)
-    return _TORCH_SVD(u, s, v.conj() if v.is_complex() else v)
+    return _finish_tuple((u, s, v.conj() if v.is_complex() else v), out, "svd", _TORCH_SVD,
+                         "resize")
 
 
 def matrix_power(input, n):

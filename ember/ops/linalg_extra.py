@@ -8,10 +8,12 @@ import math
 
 import numpy as np
 
+from .._tensor import Tensor
 from .._warnings import warn_once as _warn_once
-from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim, writes_out
+from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
 from ._registry import op
-from .linalg import LinAlgError, _floating, _mH, _bsolve, _return_type, _tn, lapack_only
+from .linalg import LinAlgError, _bsolve, _check_batch, _floating, _mH, _return_type, \
+    _square_shape, _tn, lapack_only
 
 LU = _return_type("linalg_lu", ("P", "L", "U"))
 LU_FACTOR = _return_type("linalg_lu_factor", ("LU", "pivots"))
@@ -27,12 +29,12 @@ def _getrf(xp, a):
     m, n = a.shape[-2:]
     k = builtins.min(m, n)
     batch = a.shape[:-2]
-    w = xp.array(a, copy=True).reshape((-1, m, n))
+    w = xp.array(a, copy=True).reshape((math.prod(batch), m, n))
     b = w.shape[0]
     piv = xp.zeros((b, k), dtype=xp.int32)
     info = xp.zeros((b,), dtype=xp.int32)
     rows = xp.arange(b)
-    for j in range(k):
+    for j in range(k if w.size else 0):
         col = w[:, j:, j]
         mag = xp.abs(col.real) + xp.abs(col.imag) if col.dtype.kind == "c" else xp.abs(col)
         p = j + xp.argmax(mag, axis=1) if b else xp.zeros((0,), dtype=np.int64)
@@ -53,7 +55,7 @@ def _getrf(xp, a):
 def _perm_matrix(xp, piv, m, dtype):
     """P with A = P L U from getrf's sequential row swaps."""
     batch, k = piv.shape[:-1], piv.shape[-1]
-    pv = xp.asarray(piv).reshape((-1, k)).astype(np.int64) - 1
+    pv = xp.asarray(piv).reshape((math.prod(batch), k)).astype(np.int64) - 1
     b = pv.shape[0]
     perm = xp.broadcast_to(xp.arange(m), (b, m)).copy()
     rows = xp.arange(b)
@@ -128,11 +130,13 @@ def _check_lu_input(A, pivot, name):
     if tensor_ndim(name.replace(".", "_"), A, "A") < 2:
         raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(A.shape)} instead")
+    if not A.arr.size:      # (torch's kernel, which checks the dtype and the pivoting, not run)
+        return
     if A.arr.dtype.kind not in "fc":
         raise NotImplementedError(f"\"lu_cpu\" not implemented for '{_tn(A)}'")
     _floating(A, name)
     if not pivot:
-        raise RuntimeError(f"{name}: LU without pivoting is not implemented on the CPU")
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
 
 
 def _factor(A, pivot, name):
@@ -143,12 +147,13 @@ def _factor(A, pivot, name):
     return lu, _new(piv, A.be), _new(info, A.be)
 
 
-@writes_out("linalg_lu_factor_ex")
 def _linalg_lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
     lu, piv, info = _factor(A, pivot, "linalg.lu_factor_ex")
+    r = _finish_tuple((apply(_lu_factor, (A,), (lu, piv.arr)), piv, info), out,
+                      "linalg_lu_factor_ex", LU_FACTOR_EX, "resize")
     if check_errors:
         _raise_info(info, "torch.linalg.lu_factor_ex")
-    return LU_FACTOR_EX(apply(_lu_factor, (A,), (lu, piv.arr)), piv, info)
+    return r
 
 
 def _raise_info(info, name):
@@ -164,25 +169,34 @@ def _raise_info(info, name):
                            "linalg.lu_factor_ex(A, pivot)")
 
 
-@writes_out("linalg_lu_factor")
 def _linalg_lu_factor(A, *, pivot=True, out=None):
     try:
         r = _linalg_lu_factor_ex(A, pivot=pivot)
     except TypeError:
         raise_not_tensor("linalg_lu_factor", ("A", 1, A))
-    _raise_info(r.info, "torch.linalg.lu_factor")
-    return LU_FACTOR(r.LU, r.pivots)
+    r_ = _finish_tuple((r.LU, r.pivots), out, "linalg_lu_factor", LU_FACTOR, "resize")
+    _raise_info(r.info, "torch.linalg.lu_factor")     # (torch: after writing out)
+    return r_
 
 
-@writes_out("linalg_lu")
 def _linalg_lu(A, *, pivot=True, out=None):
     from .._tensor import _new
+    from .creation import empty
     lu, piv, _ = _factor(A, pivot, "linalg.lu")
     L, U = apply(_lu, (A,), (lu, piv.arr))
-    return LU(_new(_perm_matrix(A.be.xp, piv.arr, A.shape[-2], A.arr.dtype), A.be), L, U)
+    P = empty(0, dtype=A.dtype, device=A.device) if not pivot else _new(    # (an empty A:
+        _perm_matrix(A.be.xp, piv.arr, A.shape[-2], A.arr.dtype), A.be)    # torch's P empty)
+    return _finish_tuple((P, L, U), out, "linalg_lu", LU, "resize")
 
 
 def lu(A, pivot=True, get_infos=False, out=None):
+    if isinstance(A, Tensor):
+        _warn_once("torch.lu is deprecated in favor of torch.linalg.lu_factor / "
+                   "torch.linalg.lu_factor_ex and will be removed in a future PyTorch release.\n"
+                   "LU, pivots = torch.lu(A, compute_pivots)\nshould be replaced with\nLU, "
+                   "pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info "
+                   "= torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, "
+                   "pivots, info = torch.linalg.lu_factor_ex(A, compute_pivots)")
     try:
         r = _linalg_lu_factor_ex(A, pivot=pivot)
     except TypeError:
@@ -190,7 +204,6 @@ def lu(A, pivot=True, get_infos=False, out=None):
     return LU_WITH_INFO(*r) if get_infos else (r.LU, r.pivots)
 
 
-@writes_out("lu_unpack")
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
     from .._tensor import _new
     from .creation import empty, eye
@@ -210,19 +223,21 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
         U = LU_data[..., :k, :].triu()
     if unpack_pivots:
         P = _new(_perm_matrix(LU_data.be.xp, LU_pivots.arr, m, LU_data.arr.dtype), LU_data.be)
-    return LU_UNPACK(P, L, U)
+    return _finish_tuple((P, L, U), out, "lu_unpack", LU_UNPACK, "resize")
 
 
-@writes_out("linalg_lu_solve")
 def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     from .. import linalg as la
     tensor_ndim("linalg_lu_solve", B, "B", 3)
-    if tensor_ndim("linalg_lu_solve", LU, "LU") < 2 or LU.shape[-1] != LU.shape[-2]:
-        raise RuntimeError("linalg.lu_solve: A must be batches of square matrices, but they are "
-                           f"{LU.shape[-2]} by {LU.shape[-1]} matrices")
+    tensor_ndim("linalg_lu_solve", LU, "LU")
+    if LU.arr.dtype.kind not in "fcV":      # (torch's meta function: dtypes, then shapes)
+        raise RuntimeError("torch.linalg.lu_solve: Expected a floating point or complex tensor "
+                           f"as input. Got {_tn(LU)}")
     if B.dtype != LU.dtype:
         raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found "
                            f"LU of type {_tn(LU)} and B of type {_tn(B)} instead")
+    _square_shape(LU, "torch.linalg.lu_solve")
+    _check_batch(B.shape[:-2], LU.shape[:-2])
     n = LU.shape[-1]
     if B.ndim >= 2 and (B.shape[-2] if left else B.shape[-1]) != n:
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
@@ -231,20 +246,26 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     P, L, U = lu_unpack(LU, pivots)
     if left and not adjoint:            # X = U^-1 L^-1 P^T B
         Y = la.solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
-        return la.solve_triangular(U, Y, upper=True)
-    if left:                            # X = P L^-H U^-H B
+        X = la.solve_triangular(U, Y, upper=True)
+    elif left:                          # X = P L^-H U^-H B
         Y = la.solve_triangular(U.mH, B, upper=False)
-        return P @ la.solve_triangular(L.mH, Y, upper=True, unitriangular=True)
-    if not adjoint:                     # X = B U^-1 L^-1 P^T
+        X = P @ la.solve_triangular(L.mH, Y, upper=True, unitriangular=True)
+    elif not adjoint:                   # X = B U^-1 L^-1 P^T
         Y = la.solve_triangular(U, B, upper=True, left=False)
-        return la.solve_triangular(L, Y, upper=False, left=False, unitriangular=True) @ P.mT
-    Y = la.solve_triangular(L.mH, B @ P, upper=True, left=False, unitriangular=True)
-    return la.solve_triangular(U.mH, Y, upper=False, left=False)
+        X = la.solve_triangular(L, Y, upper=False, left=False, unitriangular=True) @ P.mT
+    else:
+        Y = la.solve_triangular(L.mH, B @ P, upper=True, left=False, unitriangular=True)
+        X = la.solve_triangular(U.mH, Y, upper=False, left=False)
+    return _finish(X, out, "linalg_lu_solve", "resize")
 
 
-@writes_out("lu_solve")
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
-    return _linalg_lu_solve(LU_data, LU_pivots, b)
+    if all(isinstance(t, Tensor) for t in (b, LU_data, LU_pivots)):
+        _warn_once("torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be "
+                   "removed in a future PyTorch release.\nNote that torch.linalg.lu_solve has its "
+                   "arguments reversed.\nX = torch.lu_solve(B, LU, pivots)\nshould be replaced "
+                   "with\nX = torch.linalg.lu_solve(LU, pivots, B)")
+    return _linalg_lu_solve(LU_data, LU_pivots, b, out=out)
 
 
 # ---- LDL (Bunch-Kaufman) in LAPACK's compact form: sytrf / hetrf and sytrs / hetrs ------------
@@ -365,7 +386,7 @@ def _linalg_ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
     _linear_solve_check(B, LD, name)     # (LD is square: checked above)
     _floating(LD, name)
     return _finish(apply(_ldl_solve, (LD, pivots, B), (hermitian,)), out, "linalg_ldl_solve",
-                   True)
+                   "resize")
 
 
 # ---- the deprecated torch.* solvers ----------------------------------------------------------
@@ -383,7 +404,6 @@ def _linear_solve_check(b, A, name):
                            f"{b.shape[-1]}")
 
 
-@writes_out("triangular_solve")
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     from .. import linalg as la
     from .shape import broadcast_shapes
@@ -392,6 +412,7 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
         raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, "
                            f"but it has {b.ndim} dimensions instead")
     _linear_solve_check(b, A, "triangular_solve")
+    _check_batch(b.shape[:-2], A.shape[:-2])
     _warn_once("torch.triangular_solve is deprecated in favor of "
                "torch.linalg.solve_triangularand will be removed in a future PyTorch release.\n"
                "torch.linalg.solve_triangular has its arguments reversed and does not return a "
@@ -402,7 +423,8 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
     x = la.solve_triangular(T, b, upper=bool(upper) != bool(transpose),
                             unitriangular=unitriangular)
     batch = tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(b.shape[:-2])))
-    return TRIANGULAR_SOLVE(x, A.expand(*batch, *A.shape[-2:]).clone())
+    return _finish_tuple((x, A.expand(*batch, *A.shape[-2:]).clone()), out, "triangular_solve",
+                         TRIANGULAR_SOLVE, "resize")
 
 
 def _gram(L, upper):
@@ -414,7 +436,6 @@ def _gram(L, upper):
     return T.mH @ T if upper else T @ T.mH
 
 
-@writes_out("cholesky_solve", exact=False)
 def cholesky_solve(B, L, upper=False, *, out=None):
     from .. import linalg as la
     if tensor_ndim("cholesky_solve", B, "input") < 2 or \
@@ -424,25 +445,25 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     _linear_solve_check(B, L, "cholesky_solve")
     lapack_only(L, "cholesky_solve_cpu")
     try:
-        return la.solve(_gram(L, upper), B)
+        X = la.solve(_gram(L, upper), B)
     except LinAlgError:         # a zero on L's diagonal: potrs's inf and nan, as torch gives
         from . import linalg_info as info
         from .creation import tensor
         tri = info.host(L.arr)
         tri = tri.swapaxes(-1, -2).conj() if upper else tri        # the lower factor
         y = info.tri_solve_host(tri, B.arr, upper=False)
-        return tensor(info.tri_solve_host(tri.swapaxes(-1, -2).conj(), y, upper=True),
-                      device=B.device)
+        X = tensor(info.tri_solve_host(tri.swapaxes(-1, -2).conj(), y, upper=True),
+                   device=B.device)
+    return _finish(X, out, "cholesky_solve", castable="cholesky_solve")
 
 
-@writes_out("cholesky_inverse", exact=False)
 def cholesky_inverse(L, upper=False, *, out=None):
     from .. import linalg as la
     if tensor_ndim("cholesky_inverse", L, "input") < 2:
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
                            "dimensions.")
     lapack_only(L, "cholesky_inverse_out_cpu")
-    return la.inv(_gram(L, upper))
+    return _finish(la.inv(_gram(L, upper)), out, "cholesky_inverse", castable="cholesky_inverse")
 
 
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
@@ -466,16 +487,30 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
 def nuclear_norm(input, dim=None, keepdim=False, *, out=None):
     from .. import linalg as la
     tensor_ndim("nuclear_norm", input, "input")
+    _warn_once("at::nuclear_norm is deprecated and it is just left for JIT compatibility. It "
+               "will be removed in a future PyTorch release. Please use "
+               "`linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead")
     if isinstance(dim, bool):
         dim, keepdim = None, dim
-    return la.matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim,
-                          out=out)
+    # (torch's int[2] argument: an int stands for both dims)
+    dim = (-2, -1) if dim is None else (dim, dim) if isinstance(dim, int) else tuple(dim)
+    return la.matrix_norm(input, "nuc", dim, keepdim, out=out)
 
 
 def frobenius_norm(input, dim, keepdim=False, *, out=None):
+    """at::frobenius_norm: at::norm(input, 2, dim) (whose dtype check is its own)."""
     from .. import linalg as la
     tensor_ndim("frobenius_norm", input, "input")
+    _warn_once("at::frobenius_norm is deprecated and it is just left for JIT compatibility. It "
+               "will be removed in a future PyTorch release. Please use "
+               "`linalg.vector_norm(A, 2., dim, keepdim)` instead")
     dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    if len(dim) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dim)} dimensions "
+                           "instead.")
+    if input.arr.dtype.kind not in "fcV":
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. "
+                           f"Got {_tn(input)} instead.")
     return la.vector_norm(input, 2, dim, keepdim, out=out)
 
 

@@ -219,7 +219,8 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
     if n:
         r = _sum_arrays(xp, x, dims, keepdim) / n
     else:
-        r = xp.full(_reduced_shape(x.shape, dims, keepdim), np.nan, x.dtype)
+        r = xp.full(_reduced_shape(x.shape, dims, keepdim),     # (torch: 0 / 0, nan+nanj)
+                    complex(np.nan, np.nan) if x.dtype.kind == "c" else np.nan, x.dtype)
     return _arr(xp, r).astype(x.dtype, copy=False), (x.shape, dims, keepdim, n)
 
 
@@ -340,11 +341,25 @@ _min_all = _make_unary(_op("min_all", saves="both", node="MinBackward1")(
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
-    return _finish(_amax(input, _dims(input, dim, "amax"), keepdim), out)
+    dims = _dims(input, dim, "amax")
+    _empty_dim_as_given(input, dim, "amax")
+    return _finish(_amax(input, dims, keepdim), out)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
-    return _finish(_amin(input, _dims(input, dim, "amin"), keepdim), out)
+    dims = _dims(input, dim, "amin")
+    _empty_dim_as_given(input, dim, "amin")
+    return _finish(_amin(input, dims, keepdim), out)
+
+
+def _empty_dim_as_given(input, dim, name):
+    """amax/amin over an empty dim name it as the caller gave it (-1 stays -1): the first
+    empty one in the given order."""
+    if input.arr.size or not input.arr.ndim or dim is None:
+        return
+    for d in ((dim,) if isinstance(dim, int) else dim):
+        if input.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
 
 
 def _first_index(xp, x, axis, f):
@@ -655,6 +670,9 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if input.arr.dtype.kind in "biu":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_tname(input.arr.dtype)}")
+    if dtype is not None:           # (vector_norm's checks: its dtype= before the dims)
+        from .linalg import _norm_dtype
+        _norm_dtype(input, dtype, "linalg.vector_norm")
     _dims(input, dim, "norm")       # torch's dim errors before the linalg ones
     if input.arr.dtype.char in "eE" and p != "nuc":     # 2-byte floats: through float32
         dt = input.dtype
@@ -872,7 +890,7 @@ def _cum_extreme_call(cls, op_, input, dim, out=None):
         d = 0                       # torch returns empty results before checking dim
     res = cls(*_apply(op_, (input,), (d,)))
     _no_complex_grad(res[0], op_.name)
-    return _finish_tuple(res, out, op_.name, cls, _CUM_OUT)
+    return _finish_tuple(res, out, op_.name, cls, dtype_check=_CUM_OUT)
 
 
 def cummax(input, dim, *, out=None):
@@ -1131,7 +1149,7 @@ def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
     nd = tensor_ndim("median", input)
     d = _wrap_dim(_int_dim("median", dim), nd)
     return _finish_tuple(_apply(_median1, (input,), (d, keepdim)), out, "median", MEDIAN,
-                         _MEDIAN_OUT)
+                         dtype_check=_MEDIAN_OUT)
 
 
 def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
@@ -1142,7 +1160,7 @@ def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
     nd = tensor_ndim("nanmedian", input)
     d = _wrap_dim(_int_dim("nanmedian", dim), nd)
     return _finish_tuple(_apply(_nanmedian1, (input,), (d, keepdim)), out, "nanmedian",
-                         NANMEDIAN, _MEDIAN_OUT)
+                         NANMEDIAN, dtype_check=_MEDIAN_OUT)
 
 
 @_op("mode", saves="in", n_out=2)
@@ -1191,7 +1209,7 @@ MODE = _return_type("mode")
 def mode(input, dim=-1, keepdim=False, *, out=None):
     nd = tensor_ndim("mode", input)
     return _finish_tuple(_apply(_mode, (input,), (_wrap_dim(dim, nd), keepdim)), out, "mode",
-                         MODE, _MODE_OUT)
+                         MODE, dtype_check=_MODE_OUT)
 
 
 @_op("kthvalue", saves="in", n_out=2)
@@ -1247,7 +1265,7 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     nd = tensor_ndim("kthvalue", input)
     k = int_arg(k, "kthvalue", "k", 1)
     return _finish_tuple(_apply(_kthvalue, (input,), (k, _wrap_dim(dim, nd), keepdim)),
-                         out, "kthvalue", KTHVALUE, _KTH_OUT)
+                         out, "kthvalue", KTHVALUE, dtype_check=_KTH_OUT)
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")

@@ -1391,14 +1391,13 @@ def roll(input, shifts, dims=None):
     except AttributeError:
         raise_not_tensor("roll", ("input", 1, input))
     shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
-    if dims is None:
-        if len(shifts) != 1:
-            raise RuntimeError(f"`shifts` required to be of size 1 when `dims` is not provided, "
-                               f"but got shifts with length {len(shifts)}")
+    dims = () if dims is None else (dims,) if isinstance(dims, int) else tuple(dims)
+    if not shifts:      # (torch's roll_common: no dims with one shift rolls the flattened input)
+        raise RuntimeError("`shifts` required")
+    if not dims and len(shifts) == 1:
         if nd <= 1:
             return _roll_fn(input, shifts, (0,)) if nd else clone(input)
         return view(_roll_fn(reshape(input, (-1,)), shifts, (0,)), input.shape)
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(dims) != len(shifts):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
                            f"{len(dims)}")
