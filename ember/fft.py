@@ -263,7 +263,8 @@ def _r2c_n(name, x, s, dim, norm, forward, out):
     if not forward and len(dims) == 1:      # (torch: conj_physical_out, the dtype exact)
         return _finish(y.conj(), out, name, "Found dtype {result} but expected {out}")
     _out_kind(out, True, "rfftn" if forward else "ihfftn")
-    return _finish(y if forward else y.conj(), out, name)
+    # (torch's ihfftn ends in a c2c transform of the conjugate: a tensor without a conj bit)
+    return _finish(y if forward else y.conj().resolve_conj(), out, name)
 
 
 def _c2r_n(name, x, s, dim, norm, forward, out):

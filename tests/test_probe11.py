@@ -119,6 +119,12 @@ _CASES.update({
                                                        L.tensor(True), alpha=True),
     "index_add into a 0-d bool, alpha False": lambda L: L.index_add(
         L.tensor(False), 0, L.tensor([0]), L.tensor(True), alpha=False),
+    "ihfft2 has no conj bit (its numpy() works)": lambda L: L.fft.ihfft2(
+        L.arange(12.).reshape(3, 4)).numpy().tolist(),
+    "ihfftn over 3 dims has no conj bit": lambda L: L.fft.ihfftn(
+        L.arange(24.).reshape(2, 3, 4)).is_conj(),
+    "ihfftn over 1 dim keeps its conj bit": lambda L: L.fft.ihfftn(
+        L.arange(24.).reshape(2, 3, 4), dim=(2,)).is_conj(),
 })
 
 
