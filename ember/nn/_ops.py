@@ -806,7 +806,7 @@ def _vector_norm(xp, x, ord, dims, keepdim):
     elif ord == float("-inf"):
         y = a.min(axis=dims, keepdims=keepdim)
     elif ord == 0:
-        y = (a != 0).sum(axis=dims, keepdims=keepdim).astype(x.dtype)
+        y = (a != 0).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
     elif ord == 1:
         y = a.sum(axis=dims, keepdims=keepdim)
     elif ord == 2:
