@@ -119,6 +119,8 @@ _CASES.update({
                                                        L.tensor(True), alpha=True),
     "index_add into a 0-d bool, alpha False": lambda L: L.index_add(
         L.tensor(False), 0, L.tensor([0]), L.tensor(True), alpha=False),
+    "log_softmax backward over an empty last dim": lambda L: (lambda x: (L.log_softmax(
+        x, -1).sum().backward(), x.grad)[1])(L.ones(5, 0, requires_grad=True)),
     "normalize of complex with p=0": lambda L: L.nn.functional.normalize(
         L.tensor([[1 + 2j, 0j, 3 - 1j]]), p=0, dim=1),
     "ihfft2 has no conj bit (its numpy() works)": lambda L: L.fft.ihfft2(

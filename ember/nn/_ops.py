@@ -91,6 +91,8 @@ def _lane_rowsum(e):
     if 1 < n < 256 and e.size >= 64 * n and e.flags.c_contiguous:
         return _lane_sum(_transposed(e.reshape(-1, n), True)).reshape(e.shape[:-1] + (1,))
     lanes = 64 // e.dtype.itemsize
+    if not n:                       # rows of nothing sum to zero
+        return np.zeros(e.shape[:-1] + (1,), e.dtype)
     if n < lanes:
         acc = e[..., 0].copy()
         for j in range(1, n):
