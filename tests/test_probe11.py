@@ -121,6 +121,34 @@ _CASES.update({
         L.tensor(False), 0, L.tensor([0]), L.tensor(True), alpha=False),
     "log_softmax backward over an empty last dim": lambda L: (lambda x: (L.log_softmax(
         x, -1).sum().backward(), x.grad)[1])(L.ones(5, 0, requires_grad=True)),
+    "arange into an int64 out, float step": lambda L: L.arange(
+        0, 5, 1.5, out=L.tensor([], dtype=L.int64)),
+    "arange into an int64 out, step that truncates to 0": lambda L: L.arange(
+        0, 64, 0.5, out=L.tensor([], dtype=L.int64)),
+    "masked_fill of ints with a complex 0-d tensor": lambda L: L.tensor([1, 1]).masked_fill(
+        L.tensor(False), L.tensor(0. + 1.j)),
+    "masked_fill of floats with a real-valued complex 0-d tensor": lambda L: L.tensor(
+        [1., 1]).masked_fill(L.tensor([True, False]), L.tensor(3. - 0j)),
+    "unbind of a 0-d tensor": lambda L: L.tensor(2.).unbind(),
+    "softshrink with a negative lambda, float64": lambda L: L.nn.functional.softshrink(
+        L.ones(2, dtype=L.float64), -0.5),
+    "softshrink with a negative lambda, bfloat16": lambda L: L.nn.functional.softshrink(
+        L.ones(2, dtype=L.bfloat16), -1e39),
+    "adaptive_avg_pool1d of an empty size": lambda L: L.nn.functional.adaptive_avg_pool1d(
+        L.ones(1, 2, 3), ()),
+    "adaptive_max_pool2d of an empty size": lambda L: L.nn.functional.adaptive_max_pool2d(
+        L.ones(1, 2, 3, 3), ()),
+    "adaptive_avg_pool2d of 4 sizes": lambda L: L.nn.functional.adaptive_avg_pool2d(
+        L.ones(1, 2, 3, 3), (1, 2, 3, 4)),
+    "adaptive_max_pool3d of 4 sizes": lambda L: L.nn.functional.adaptive_max_pool3d(
+        L.ones(1, 2, 3, 3, 3), (1, 2, 3, 4)),
+    "amax into an int out": lambda L: L.amax(L.ones(2), out=L.empty(0, dtype=L.int32)),
+    "amin of ints into a float out": lambda L: L.amin(L.ones(2, dtype=L.int32),
+                                                      out=L.empty(0)),
+    "scatter from a src of more dims": lambda L: L.scatter(
+        L.zeros(3, 5), 0, L.tensor([[0, 34], [1, 2]]), L.ones(2, 5, 2)),
+    "scatter from a src of fewer dims": lambda L: L.scatter(
+        L.zeros(3, 5), 0, L.tensor([[0, 1]]), L.ones(5)),
     "normalize of complex with p=0": lambda L: L.nn.functional.normalize(
         L.tensor([[1 + 2j, 0j, 3 - 1j]]), p=0, dim=1),
     "ihfft2 has no conj bit (its numpy() works)": lambda L: L.fft.ihfft2(

@@ -35,7 +35,14 @@ def _adaptive_sizes(input, nsp, output_size, name):
     if output_size is None:                 # torch's _list_with_default takes its len()
         raise TypeError("object of type 'NoneType' has no len()")
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nsp
-    if len(sizes) != nsp:
+    if len(sizes) != nsp:               # torch's words differ by the function
+        if nsp == 1:
+            raise RuntimeError(f"{name}() argument 'output_size' should contain one int (got "
+                               f"{len(sizes)})")
+        if len(sizes) >= input.ndim:    # its _list_with_default
+            raise ValueError(f"Input dimension should be at least {len(sizes) + 1}")
+        if "max" in name:
+            raise RuntimeError(f"{name}(): internal error: output_size.size() must be {nsp}")
         raise RuntimeError(f"{name}: output_size must be {nsp}")
     spatial = (0,) * (nsp - input.ndim) + input.shape[-nsp:]    # (a low-rank input fails later)
     return tuple(int(n if o is None else o) for o, n in zip(sizes, spatial))

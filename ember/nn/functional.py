@@ -357,7 +357,12 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def softshrink(input, lambd=0.5):
     if lambd < 0:
-        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+        from .. import _dtype
+        dt = input.arr.dtype
+        top = float(_dtype.finfo(_dtype.OF_NP[dt.num]).max) if dt.kind in "fV" else \
+            float(np.finfo(np.float32).max)
+        raise RuntimeError(f"lambda must be in range [0, {top:g}] for input dtype "
+                           f"{_D.tname(dt)}, but found {lambd:g}")
     return _A.softshrink(input, lambd)
 
 

@@ -557,8 +557,8 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
     _check_range_bounds(start, end, step)
-    if dtype is None:
-        dtype = _infer_dtype(vals)
+    if dtype is None:       # (an out= tensor's dtype is the computation's, as in torch)
+        dtype = out.dtype if isinstance(out, Tensor) else _infer_dtype(vals)
     d = _to_dtype(dtype)
     be = _get_backend(device)
     if d.is_floating_point or d.is_complex:

@@ -1032,6 +1032,9 @@ def _check_gather(input, dim, index, name, src=None):
                            "dimensions as self tensor")
     xs, js = xs or (1,), js or (1,)
     ss = src.arr.shape if src is not None and src.arr.ndim else None
+    if ss is not None and len(ss) < len(js) and ia.size:       # torch reads src.size(d)
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-len(ss)}, "
+                         f"{len(ss) - 1}], but got {len(ss)})")
     if name != "gather" and any(i != d and j > n or ss is not None and j > ss[i]
                                 for i, (j, n) in enumerate(zip(js, xs))):
         # torch's scatter_shape_check: one message for self and src
@@ -1047,6 +1050,8 @@ def _check_gather(input, dim, index, name, src=None):
         if ss is not None and j > ss[i]:
             raise RuntimeError(f"Size does not match at dimension {i} expected index "
                                f"{list(index.shape)} to be no larger than src {list(ss)}")
+    if ss is not None and len(ss) != len(js) and ia.size:     # (its kernel's check)
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
     n = xs[d]
     if _outside(ia, 0, n):
         lo, hi = int(ia.min()), int(ia.max())
@@ -1343,6 +1348,9 @@ def masked_fill(input, mask, value):
                                f"tensor with {value.ndim} dimension(s).")
         if value.be is not input.be:
             value = value.to(input.device)
+        if value.arr.dtype.kind == "c" and input.arr.dtype.kind != "c":
+            _fill_value(value.item(), input.arr.dtype)      # torch's checked item(): imag == 0
+            value = value.real
         t = apply(_masked_fill, (input, mask, value))
         if t.grad_fn is not None:
             t.grad_fn.__class__ = _MASKED_FILL_TENSOR   # torch's masked_fill.Tensor overload

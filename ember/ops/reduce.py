@@ -340,16 +340,20 @@ _min_all = _make_unary(_op("min_all", saves="both", node="MinBackward1")(
     _extreme("min", np.min, "min_all")).vjp(_extreme_grad))
 
 
+_AMAX_OUT = ("Expected the dtype for input and out to match, but got {result} for input's dtype "
+             "and {out} for out's dtype.")
+
+
 def amax(input, dim=(), keepdim=False, *, out=None):
     dims = _dims(input, dim, "amax")
     _empty_dim_as_given(input, dim, "amax")
-    return _finish(_amax(input, dims, keepdim), out)
+    return _finish_exact(_amax(input, dims, keepdim), out, _AMAX_OUT)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     dims = _dims(input, dim, "amin")
     _empty_dim_as_given(input, dim, "amin")
-    return _finish(_amin(input, dims, keepdim), out)
+    return _finish_exact(_amin(input, dims, keepdim), out, _AMAX_OUT)
 
 
 def _empty_dim_as_given(input, dim, name):
@@ -1390,6 +1394,14 @@ def _finish(result, out):
         return result
     from .elementwise import _finish as finish
     return finish(result, out)
+
+
+def _finish_exact(result, out, message):
+    """out= of exactly the result's dtype, else torch's `message` ({out}, {result}: dtypes)."""
+    if out is None:
+        return result
+    from ._apply import _finish as finish
+    return finish(result, out, None, message)
 
 
 contiguous_outputs("cummax", "cummin", "median_dim", "nanmedian_dim", "mode", "kthvalue",

@@ -1124,6 +1124,8 @@ def unbind(input, dim=0):
         nd = input.ndim
     except AttributeError:
         raise_not_tensor("unbind", ("input", 1, input))
+    if not nd:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = wrap_dim(dim, nd)
     return _multi_out(_unbind, input, (d,))
 
