@@ -230,3 +230,23 @@ def test_half_products_round_as_torch(dtype):
                                        atol=2e-2)
         else:
             np.testing.assert_array_equal(e.float().numpy(), t.float().numpy(), err_msg=str(k))
+
+
+_POOL_ERRORS = [
+    ("avg_pool2d", (0, 1, 49), dict(kernel_size=2, stride=50, padding=-1)),
+    ("avg_pool2d", (0, 1, 49), dict(kernel_size=(3, 2), stride=50, padding=4)),
+    ("max_pool2d", (0, 1, 49), dict(kernel_size=2, stride=50, padding=-1, return_indices=True)),
+    ("max_pool2d", (0, 1, 49), dict(kernel_size=(3, 2), stride=50, padding=4)),
+    ("max_pool2d", (1, 0, 10), dict(kernel_size=1)),
+    ("avg_pool3d", (0, 1, 49, 50), dict(kernel_size=2, stride=50, padding=-1)),
+    ("avg_pool3d", (0, 1, 49, 50), dict(kernel_size=(3, 2, 2), stride=50, padding=4)),
+    ("max_pool3d", (0, 1, 49, 50), dict(kernel_size=2, stride=50, padding=-1)),
+    ("max_pool3d", (0, 1, 49, 50), dict(kernel_size=1)),
+]
+
+
+@pytest.mark.parametrize("name,shape,kwargs", _POOL_ERRORS, ids=str)
+def test_pooling_checks_padding_before_empty_dims_like_torch(name, shape, kwargs):
+    def run(lib):
+        return getattr(lib.nn.functional, name)(lib.ones(shape), **kwargs)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

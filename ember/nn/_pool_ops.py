@@ -115,7 +115,8 @@ def pool_out_size(size, k, s, p, d, ceil_mode):
     return out
 
 
-def _pool_args(x, nsp, kernel_size, stride, padding, dilation, ceil_mode, name):
+def _pool_args(x, nsp, kernel_size, stride, padding, dilation, ceil_mode, name,
+               empty_check=None):
     """(kernel, stride, (lo, hi) pads, dilation, output size), with torch's checks in torch's
     order: max_pool1d's own, then per dim the output-shape ones, then pool{2,3}d_shape_check."""
     k = ntuple(kernel_size, nsp, "kernel_size")
@@ -127,7 +128,7 @@ def _pool_args(x, nsp, kernel_size, stride, padding, dilation, ceil_mode, name):
         _check_max_pool1d(spatial[-1], k[-1], s[-1], p[-1], d[-1], ceil_mode)
     out = tuple(_checked_out_size(n, kk, ss, pp, dd, ceil_mode)
                 for n, kk, ss, pp, dd in zip(spatial, k, s, p, d))
-    _pool_shape_check(x, k, s, p, d, out, name)
+    _pool_shape_check(x, k, s, p, d, out, name, empty_check)
     pads = tuple((pp, max(0, (o - 1) * ss + dd * (kk - 1) + 1 - n - pp))
                  for n, o, kk, ss, pp, dd in zip(spatial, out, k, s, p, d))
     return k, s, pads, d, out
@@ -160,7 +161,7 @@ def _checked_out_size(n, k, s, p, d, ceil_mode):
     return pool_out_size(n, k, s, p, d, ceil_mode)
 
 
-def _pool_shape_check(x, k, s, p, d, out, name):
+def _pool_shape_check(x, k, s, p, d, out, name, empty_check=None):
     """torch's pool2d_shape_check / pool3d_shape_check (sizes listed in torch's orders)."""
     axes = "HW" if len(k) == 2 else "THW"
 
@@ -171,6 +172,8 @@ def _pool_shape_check(x, k, s, p, d, out, name):
         if any(v <= 0 for v in vals):
             raise RuntimeError(f"{what} should be greater than zero, but got "
                                f"{listed(label, vals)}")
+    if empty_check is not None:
+        empty_check()
     spatial = x.shape[2:]
     if name == "avg_pool3d" and any(n < kk for n, kk in zip(spatial, k)):
         raise RuntimeError(f"input image ({listed('', spatial)}) smaller than kernel size "
@@ -189,13 +192,16 @@ def _pool_shape_check(x, k, s, p, d, out, name):
                            "Output size is too small")
 
 
-def _check_pool_rank(input, nsp, name):
+def _check_pool_rank(input, nsp, name, defer_empty=False):
     """torch's rank and empty-input checks of each pooling kernel (an unbatched input's dims are
-    all non-batch dims)."""
+    all non-batch dims). `defer_empty`: a right-rank input with an empty dim is checked later
+    (the 2-d and 3-d kernels check it after the padding): this returns that check."""
     nd = input.ndim
     rank_ok = nd in (nsp + 1, nsp + 2)
     if rank_ok and all(input.shape[nd - nsp - 1:]):
-        return
+        return None
+    if defer_empty and rank_ok:
+        return lambda: _check_pool_rank(input, nsp, name)
     shape = list(input.shape)
     if name == "max_pool1d":
         raise RuntimeError("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
@@ -239,7 +245,7 @@ def _unbatched(input, nsp, fn):
 
 
 def _max_pool(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    _check_pool_rank(input, nsp, f"max_pool{nsp}d")
+    late = _check_pool_rank(input, nsp, f"max_pool{nsp}d", defer_empty=nsp > 1)
     if nsp == 1:                            # max_pool1d's kernel is floating-point only
         float_only(input, "max_pool1d_impl")
     elif input.arr.dtype.kind == "b":
@@ -249,7 +255,7 @@ def _max_pool(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, ret
         n = max(nsp, 2)
         k, s, pads, d, out = _pool_args(x, n, _lift(kernel_size, nsp), _lift(stride, nsp, 1),
                                         _lift(padding, nsp, 0), _lift(dilation, nsp, 1),
-                                        ceil_mode, f"max_pool{nsp}d")
+                                        ceil_mode, f"max_pool{nsp}d", late)
         return lay_out(apply(_MAX[n, bool(return_indices)], (x,), (k, s, pads, d, out,
                                                                   bool(return_indices))), x)
     return _unbatched(input, nsp, run)
@@ -347,7 +353,7 @@ for _n in (2, 3):
 
 def _avg_pool(input, nsp, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
-    _check_pool_rank(input, nsp, f"avg_pool{nsp}d")
+    late = _check_pool_rank(input, nsp, f"avg_pool{nsp}d", defer_empty=nsp > 1)
     dt = input.arr.dtype                    # torch's kernels: floats and int64 (3-d: no half)
     if dt != np.int64 and not (dt in (np.float32, np.float64) if nsp == 3 else is_float(dt)):
         raise not_implemented("avg_pool3d_out_frame" if nsp == 3 else "avg_pool2d", dt)
@@ -358,7 +364,7 @@ def _avg_pool(input, nsp, kernel_size, stride, padding, ceil_mode, count_include
         n = max(nsp, 2)
         k, s, pads, _, out = _pool_args(x, n, _lift(kernel_size, nsp), _lift(stride, nsp, 1),
                                         _lift(padding, nsp, 0), 1, ceil_mode,
-                                        f"avg_pool{nsp}d")
+                                        f"avg_pool{nsp}d", late)
         return lay_out(apply(_AVG[n], (x,), (k, s, pads, out, count_include_pad,
                                              divisor_override)), x)
     return _unbatched(input, nsp, run)
