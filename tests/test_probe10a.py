@@ -321,8 +321,9 @@ _DEPRECATED = {
 }
 
 
-@pytest.mark.parametrize("case", list(_DEPRECATED))
-def test_deprecated_factorizations_warn_like_torch(case, monkeypatch):
+def _assert_warns_as_torch(call, monkeypatch):
+    """call(lib) warns in ember what it warns in torch (both libraries' once-a-process
+    warnings given again)."""
     import warnings
     from ember import _warnings
     monkeypatch.setattr(_warnings, "GIVEN", set())      # (torch warns once a process)
@@ -330,7 +331,7 @@ def test_deprecated_factorizations_warn_like_torch(case, monkeypatch):
     def caught(lib):
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
-            _DEPRECATED[case](lib)
+            call(lib)
         return [(x.category, str(x.message).split(" (Triggered internally")[0]) for x in w]
     e = caught(ember)
     before = torch.is_warn_always_enabled()
@@ -339,6 +340,11 @@ def test_deprecated_factorizations_warn_like_torch(case, monkeypatch):
         assert e and e == caught(torch)
     finally:
         torch.set_warn_always(before)
+
+
+@pytest.mark.parametrize("case", list(_DEPRECATED))
+def test_deprecated_factorizations_warn_like_torch(case, monkeypatch):
+    _assert_warns_as_torch(_DEPRECATED[case], monkeypatch)
 
 
 def test_complex_to_real_casts_warn_only_as_torch():
@@ -597,22 +603,8 @@ def test_norm_variants_like_torch(case):
 
 @pytest.mark.parametrize("case", ["nuclear_norm", "frobenius_norm"])
 def test_deprecated_norms_warn_like_torch(case, monkeypatch):
-    import warnings
-    from ember import _warnings
-    monkeypatch.setattr(_warnings, "GIVEN", set())
-
-    def caught(lib):
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter("always")
-            getattr(lib, case)(lib.ones(2, 2), dim=(0, 1))
-        return [(x.category, str(x.message).split(" (Triggered internally")[0]) for x in w]
-    e = caught(ember)
-    before = torch.is_warn_always_enabled()
-    torch.set_warn_always(True)         # (its once-a-process warnings, whatever ran before)
-    try:
-        assert e and e == caught(torch)
-    finally:
-        torch.set_warn_always(before)
+    _assert_warns_as_torch(lambda lib: getattr(lib, case)(lib.ones(2, 2), dim=(0, 1)),
+                           monkeypatch)
 
 
 _TUPLE_OUTS = {
