@@ -95,6 +95,10 @@ _CASES.update({
     "gradient dup dims no spacing": lambda L: L.gradient(L.ones(3, 3), dim=[1, 1]),
     "rsub int first": lambda L: L.rsub(2, L.tensor([1, 2, 3])),
     "rsub tensor": lambda L: L.rsub(L.tensor([1, 2, 3]), 2),
+    "multinomial into a Long out=": lambda L: (lambda o: (
+        L.multinomial(L.tensor([0., 1, 0]), 2, True, out=o) is o, o))(L.zeros(0, dtype=L.long)),
+    "multinomial into a Double out=": lambda L: L.multinomial(
+        L.tensor([0., 1, 0]), 2, True, out=L.zeros(2, dtype=L.double)),
 })
 # torch's OpInfo samples in integer, bool and complex dtypes
 _X = [[[[-8, 6, 9, 0], [0, 5, 5, 7], [6, 5, 1, -5], [2, -1, 8, -4]]]]

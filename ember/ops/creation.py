@@ -942,6 +942,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{_tname(input.arr.dtype)}")
+    if isinstance(out, Tensor) and out.arr.dtype != np.int64:
+        raise RuntimeError(f"multinomial expects Long tensor out, got: {_tname(out.arr.dtype)}")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
     p = be.to_host(input.arr).astype(np.float64)
@@ -949,6 +951,12 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
+    if rows.shape[1] > 1 << 24:         # (its indices go through float32)
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    if out is not None:
+        from ._apply import _finish
+        return _finish(multinomial(input, num_samples, replacement, generator=generator), out,
+                       "multinomial")
     if not rows.shape[0]:
         return _new(be.from_host(np.zeros((0, num_samples), np.int64)), be)
     _multinomial_checks(rows, replacement and num_samples > 1)
