@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ._dtype import DEFAULT
+from .autograd.node import short_name
 
 __all__ = ["set_printoptions", "get_printoptions", "printoptions", "format_tensor",
            "tensor_repr"]
@@ -258,7 +259,7 @@ def _meta_repr(t, grad_fn, contents):
     if t.dtype is not DEFAULT.float:
         suffixes.append(f"dtype={t.dtype!r}")
     if grad_fn is not None:
-        suffixes.append(f"grad_fn=<{grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{short_name(grad_fn.name())}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     body = "..." if contents is None else contents
@@ -294,7 +295,7 @@ def tensor_repr(t, contents=None):
         return _sparse_repr(t, grad_fn, contents)
     text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
-                         grad_fn_name=None if grad_fn is None else grad_fn.name(),
+                         grad_fn_name=None if grad_fn is None else short_name(grad_fn.name()),
                          type_name=None if plain else cls.__name__,
                          tangent=_tangent(t), contents=contents)
     if not plain:
@@ -331,7 +332,7 @@ def _sparse_repr(t, grad_fn, contents):
         _sparse_part(np.asarray(t.be.to_host(a)), name, indent) for name, a in parts)
     suffixes.append(f"layout={t.layout!r}")
     if grad_fn is not None:
-        suffixes.append(f"grad_fn=<{grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{short_name(grad_fn.name())}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes("tensor(" + body, suffixes, indent, force_newline=coo)

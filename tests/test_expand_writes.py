@@ -1,6 +1,8 @@
 """In-place writes through expanded tensors, as torch allows them: into a view of an expanded
 tensor whose elements do not share memory (a row, a column, a diagonal), fill_/zero_ of the
-whole expanded tensor, setitem of a row; torch's internal-overlap error elsewhere."""
+whole expanded tensor, setitem of a row; the deprecated masked_fill_/index_fill_/index_put_ into
+shared memory with torch's warnings; gradients of recorded writes through expanded views; torch's
+internal-overlap error elsewhere."""
 import warnings
 
 import numpy as np
@@ -62,3 +64,98 @@ def test_autograd_stubs_are_never_written_through():
     from ember.autograd._thin import stub
     s = stub(np.ones(1, np.float32), ember.backends.CPU)   # shape (1,): no shared element
     assert writable_alias(s.arr) is None
+
+
+_M = lambda t: t.tensor([[True, False, False], [False, False, False]])
+# torch's deprecated writes into an expanded tensor: each memory location written once, in index
+# order (the last write stays; accumulating, all add up), with torch's warnings
+_SHARED = {
+    "masked_fill_": lambda t, x: x.masked_fill_(_M(t), 1.),
+    "masked_fill_ nan": lambda t, x: x.masked_fill_(_M(t).flip(1), float("nan")),
+    "index_fill_ kept dim": lambda t, x: x.index_fill_(1, t.tensor([0]), 2.),
+    "index_fill_ expanded dim": lambda t, x: x.index_fill_(0, t.tensor([0]), 2.),
+    "setitem mask, number": lambda t, x: x.__setitem__(_M(t), 5.),
+    "setitem mask, 0-d tensor": lambda t, x: x.__setitem__(_M(t), t.tensor(5.)),
+    "setitem mask, 1-element tensor": lambda t, x: x.__setitem__(_M(t), t.tensor([5.])),
+    "index_put_ row": lambda t, x: x.index_put_((t.tensor([0]),), t.tensor(3.)),
+    "index_put_ rows in order": lambda t, x: x.index_put_((t.tensor([0, 1]),),
+                                                           t.tensor([[1., 2, 3], [4, 5, 6]])),
+    "index_put_ rows reversed": lambda t, x: x.index_put_((t.tensor([1, 0]),),
+                                                           t.tensor([[1., 2, 3], [4, 5, 6]])),
+    "index_put_ accumulate": lambda t, x: x.index_put_((t.tensor([0, 1]),), t.tensor(3.),
+                                                        accumulate=True),
+    "index_put_ accumulate pairs": lambda t, x: x.index_put_(
+        (t.tensor([0, 1]), t.tensor([1, 1])), t.tensor([3., 4]), accumulate=True),
+    "setitem two indices": lambda t, x: x.__setitem__((t.tensor([0]), t.tensor([2])), 7.),
+    "setitem columns": lambda t, x: x.__setitem__((slice(None), t.tensor([2, 0])),
+                                                  t.tensor([[1., 2], [3, 4]])),
+    "setitem of a row, index tensor": lambda t, x: x.__setitem__((0, t.tensor([2])), 7.),
+    "masked_scatter_": lambda t, x: x.masked_scatter_(_M(t), t.ones(6)),
+}
+
+
+@pytest.mark.parametrize("case", list(_SHARED))
+def test_deprecated_writes_into_shared_memory_like_torch(case):
+    def run(lib):
+        x = lib.zeros(3).expand(2, 3)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            out = _outcome(lambda: (_SHARED[case](lib, x), x)[1])
+        return out, [str(m.message).split(" (Triggered")[0] for m in w]
+    assert run(ember) == run(torch)
+
+
+_RECORDED = {
+    "setitem of a row": lambda t, x: x.__setitem__(0, 4.),
+    "setitem of an element, value with grad": lambda t, x: x.__setitem__(
+        (0, 1), t.tensor(4., requires_grad=True)),
+    "setitem of a column's element": lambda t, x: x[:, 1].__setitem__(1, 5.),
+    "setitem of a column": lambda t, x: x.__setitem__((slice(None), 1), 5.),
+    "mul_ of a row": lambda t, x: x[0].mul_(2),
+    "setitem of a slice of a row": lambda t, x: x.__setitem__(
+        (0, slice(0, 2)), t.tensor([7., 8], requires_grad=True)),
+    "fill_ (torch refuses the backward)": lambda t, x: x.fill_(1.),
+    "zero_ (torch refuses the backward)": lambda t, x: x.zero_(),
+    "add_": lambda t, x: x.add_(1),
+}
+
+
+@pytest.mark.parametrize("case", list(_RECORDED))
+def test_recorded_writes_through_an_expanded_view_like_torch(case):
+    """The base's gradient sees each write once; the expanded view's gradient adds up over the
+    elements that share memory."""
+    def run(lib):
+        leaf = lib.tensor([1., 2, 3], requires_grad=True)
+        a = leaf * 1
+        x = a.expand(2, 3)
+        _RECORDED[case](lib, x)
+        (a * lib.tensor([1., 10, 100])).sum().backward(retain_graph=True)
+        first = leaf.grad.clone()
+        (x * lib.tensor([[1., 2, 3], [4, 5, 6]])).sum().backward()
+        return a, x, first, leaf.grad
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_view_of_an_expand_reads_the_rebased_history_once_per_element():
+    def run(lib):
+        leaf = lib.tensor([1., 2, 3], requires_grad=True)
+        a = leaf * 1
+        x = a.expand(2, 3)
+        a.mul_(2)               # x is regenerated from a's new history
+        (x * lib.tensor([[1., 2, 3], [4, 5, 6]])).sum().backward()
+        return leaf.grad
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def test_cpp_node_names_as_torch():
+    """torch's C++ nodes: name() carries the namespace, repr and printing do not."""
+    def run(lib):
+        x = lib.ones(2, requires_grad=True).clone()
+        x[0] = 3
+        b = lib.ones(3)
+        b.set_(lib.ones(3, requires_grad=True) * 1)
+        return [(n.name(), repr(n).split(" at ")[0], type(n).__name__)
+                for n in (x.grad_fn, b.grad_fn)] + [repr(x), repr(b)]
+    assert run(ember) == run(torch)

@@ -170,8 +170,8 @@ def _output_meta(node):
 
 def strip_backward(name):
     """The creator's name in torch's version-counter message: "Exp" for ExpBackward0."""
-    if name == "CopySlices":
-        return "torch::autograd::CopySlices"
+    if name.startswith("torch::"):
+        return name
     return re.sub(r"Backward\d*$", "", name)
 
 

@@ -229,14 +229,19 @@ def _no_edge(a):
     return arr is None or getattr(arr, "dtype", None) is None or arr.dtype.kind in "biu"
 
 
+def short_name(name):
+    """A node's class name: its name() without torch's C++ namespace (torch::autograd::)."""
+    return name.rpartition("::")[2]
+
+
 def node_class(name):
     """The Node subclass called `name` (one per torch node name, made once)."""
     cls = _CLASSES.get(name)
     if cls is None:
         # the class knows its name: an op whose node torch names by case (linear) retypes its
         # node to another of these classes (see ops.linalg.linear)
-        cls = _CLASSES[name] = type(name, (Node,), {"__slots__": (), "__module__": "torch",
-                                                    "name": lambda self: name})
+        cls = _CLASSES[name] = type(short_name(name), (Node,), {
+            "__slots__": (), "__module__": "torch", "name": lambda self: name})
     return cls
 
 
@@ -251,7 +256,7 @@ class Node:
         return self.op.node_name
 
     def __repr__(self):
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{short_name(self.name())} object at {hex(id(self))}>"
 
     def __call__(self, *grads):
         """torch's Node.__call__: the node's backward on `grads` (one per output), recorded

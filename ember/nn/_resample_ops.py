@@ -516,7 +516,7 @@ def _pad_taps(n, lo, hi, mode):
 
 
 _PAD_NODE = {"reflect": "ReflectionPad{}DBackward0", "replicate": "ReplicationPad{}DBackward0",
-             "circular": "CopySlices"}
+             "circular": "torch::autograd::CopySlices"}
 
 
 def pad(input, pad, mode="constant", value=None):

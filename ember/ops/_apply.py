@@ -584,6 +584,9 @@ def inplace(public_fn, name, reads_self=True):
             raise_not_tensor(f"{name}_", ("input", 1, self))
         if recording:
             check_inplace(self)
+            if reads_self and not getattr(self.arr.flags, "writeable", True) and \
+                    _overlaps(self.arr):    # (torch refuses the backward of fills there)
+                raise RuntimeError(_OVERLAP)
             # backward must see the old values
             src = _new(self.arr.copy() if reads_self else self.arr, self.be)
             src._rg, src.grad_fn, src._leaf = self._rg, self.grad_fn, self._leaf
@@ -663,6 +666,10 @@ def write_into(self, arr, name="copy"):
         if arr.dtype.kind == "c" and dst.dtype.kind not in "cb":
             arr = arr.real      # (explicitly: no NumPy ComplexWarning whatever the filters)
     if not getattr(dst.flags, "writeable", True):
+        if name in _SHARED_WRITES and _overlaps(dst):
+            write_shared(self, np.broadcast_to(arr, dst.shape).astype(dst.dtype, copy=False),
+                         name)
+            return
         dst, region = write_target(self, fill=name in ("fill", "zero"))
         if region is not None:
             arr = np.broadcast_to(arr, self.arr.shape)[region]
@@ -695,6 +702,52 @@ def write_target(t, fill=False):
         return alias, region
     t.arr = alias
     return alias, None
+
+
+# the writes torch still allows into a tensor whose elements share memory (with a warning)
+_SHARED_WRITES = ("masked_fill", "index_fill", "index_put")
+
+
+def _overlaps(a):
+    return any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides))
+
+
+def warn_shared(*names):
+    """torch's deprecation warnings for writes into an expanded tensor (elements share memory)."""
+    import warnings
+    from .._warnings import outside_stacklevel
+    for name in names:
+        what, index = ("tensor", "indices") if name == "index_put" else ("scalar", "mask")
+        warnings.warn(f"Use of {name}_ on expanded tensors is deprecated. Please clone() the "
+                      f"tensor before performing this operation. This also applies to advanced "
+                      f"indexing e.g. tensor[{index}] = {what}", UserWarning,
+                      stacklevel=outside_stacklevel())
+
+
+def shared_alias(a):
+    """(alias, shared) for a read-only array `a` whose elements share memory: a writable view
+    of its memory, `a` with each dim in `shared` (stride 0) cut to one element."""
+    shared = tuple(d for d, (n, st) in enumerate(zip(a.shape, a.strides)) if st == 0 and n > 1)
+    alias = writable_alias(a[tuple(slice(0, 1) if d in shared else slice(None)
+                                   for d in range(a.ndim))])
+    if alias is None:
+        raise RuntimeError("cannot write to this tensor: it views read-only memory (a "
+                           "non-writable NumPy array or buffer); clone() it first")
+    return alias, shared
+
+
+def write_shared(t, new, name):
+    """A fill (masked_fill_, index_fill_: `new` is t's values with the fill done) into the
+    expanded tensor `t`: each memory location takes the fill where an element over it changed."""
+    warn_shared(name)
+    alias, shared = shared_alias(t.arr)
+    tail = tuple(range(-len(shared), 0))
+    changed = np.moveaxis(new != t.arr, shared, tail).reshape(alias.size, -1)
+    new = np.moveaxis(new, shared, tail).reshape(alias.size, -1)
+    rows, first = np.arange(alias.size), changed.argmax(1)
+    np.copyto(alias, np.where(changed[rows, first], new[rows, first],
+                              alias.reshape(-1)).reshape(alias.shape))
+    bump_version(t)
 
 
 class _Interface:

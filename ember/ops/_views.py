@@ -26,13 +26,16 @@ for _i in range(N_BACKENDS):
     override(_copy, _i, bwd=_copy_vjp)
 
 
-@op("copy_slices", saves=None, node="CopySlices")
+@op("copy_slices", saves=None, node="torch::autograd::CopySlices")
 def _copy_slices(xp, base, src, pos):
     raise AssertionError("copy_slices nodes are built by rebase_view, never applied")
 
 
 @_copy_slices.vjp
-def _(xp, g, pos):
+def _(xp, g, pos, shared=False):
+    if shared:
+        from ._apply import _OVERLAP
+        raise RuntimeError(_OVERLAP)
     gb = g.copy()
     gb.reshape(-1)[pos.reshape(-1)] = 0
     return gb, g.reshape(-1)[pos]
@@ -44,10 +47,29 @@ def _rebased_view(xp, base, pos):
 
 
 @_rebased_view.vjp
-def _(xp, g, pos, shape):
+def _(xp, g, pos, shape, shared):
     out = xp.zeros(shape, g.dtype)
-    out.reshape(-1)[pos.reshape(-1)] = g.reshape(-1)
+    if shared:      # elements of the view share memory (an expand): their gradients add up
+        from .index import _index_add_at
+        _index_add_at(xp, out.reshape(-1), pos.reshape(-1), g.reshape(-1))
+    else:
+        out.reshape(-1)[pos.reshape(-1)] = g.reshape(-1)
     return (out,)
+
+
+def _shares(xp, pos):
+    """Whether flat positions repeat: elements of the view share memory (an expand)."""
+    flat = xp.sort(pos.reshape(-1))
+    return bool((flat[1:] == flat[:-1]).any())
+
+
+def _view_node(be, pos, shape, prev, old, shared=None):
+    """The AsStridedBackward0 node of a view (at flat positions `pos` of its base) regenerated
+    from the base's history `prev`."""
+    if shared is None:
+        shared = _shares(be.xp, pos)
+    return _rebased_view.node_cls(_rebased_view, _rebased_view.impl[be.idx][1], be.xp,
+                                  (pos, shape, shared), (prev,), (old,), ())
 
 
 def check_inplace_view(view):
@@ -113,19 +135,22 @@ def rebase_view(view, out):
     pos = _positions(xp, base.arr, view.arr)
     old = _new(base.arr, be)            # records the base's shape and dtype for the engine
     prev = base.grad_fn or (base._leaf_node() if base._rg else None)
-    node = _slices_node(be, old, prev, out, pos)
+    shared = _shares(xp, pos)
+    node = _slices_node(be, old, prev, out, pos, shared)
     base.grad_fn, base._rg = node, True
     if base._retain:
         move_retain(base, prev)
-    view.grad_fn = _rebased_view.node_cls(_rebased_view, _rebased_view.impl[be.idx][1], xp,
-                                          (pos, base.arr.shape), (node,), (old,), ())
+    view.grad_fn = _view_node(be, pos, base.arr.shape, node, old, shared)
     view._rg = True
     refresh_views(base, skip=view)
 
 
-def _slices_node(be, old, prev, out, pos):
-    """A CopySlices node: `old` (history `prev`) with its elements at `pos` taken from `out`."""
-    return _copy_slices.node_cls(_copy_slices, _copy_slices.impl[be.idx][1], be.xp, (pos,),
+def _slices_node(be, old, prev, out, pos, shared=False):
+    """A CopySlices node: `old` (history `prev`) with its elements at `pos` taken from `out`;
+    `shared`: some positions repeat (a fill of an expanded tensor), whose backward torch
+    refuses."""
+    return _copy_slices.node_cls(_copy_slices, _copy_slices.impl[be.idx][1], be.xp,
+                                 (pos, shared),
                                  (prev, out.grad_fn), (old, out), ())
 
 
@@ -172,9 +197,7 @@ def refresh_views(base, skip=None):
             old = _new(base.arr, be)
         pos = _positions(be.xp, base.arr, v.arr)
         before = v.grad_fn
-        v.grad_fn = _rebased_view.node_cls(_rebased_view, _rebased_view.impl[be.idx][1],
-                                           be.xp, (pos, base.arr.shape), (base.grad_fn,),
-                                           (old,), ())
+        v.grad_fn = _view_node(be, pos, base.arr.shape, base.grad_fn, old)
         v._rg = True
         if v._retain:
             move_retain(v, before)

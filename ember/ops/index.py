@@ -17,7 +17,7 @@ from .._memory_format import contiguous_out
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
     _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args, \
-    tensor_ndim, writable_alias
+    tensor_ndim, writable_alias, shared_alias, warn_shared, _overlaps
 from . import _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
@@ -439,7 +439,7 @@ def _value_grad(xp, gv, vshape):
     return gv.reshape((1,) * extra + gv.shape) if extra > 0 else gv   # the engine sums it
 
 
-@op("setitem_basic", saves=None, node="CopySlices")
+@op("setitem_basic", saves=None, node="torch::autograd::CopySlices")
 def _setitem_basic(xp, x, v, idx, accumulate):
     return _index_put.impl[0][0](xp, x, v, idx, accumulate)
 
@@ -468,11 +468,14 @@ def _put_recorded(self, value, idx, accumulate, o):
     xp = be.xp
     v = value.arr
     prev = self.grad_fn or (self._leaf_node() if self.requires_grad else None)
+    dst, at = self.arr, idx
+    if not getattr(dst.flags, "writeable", True):   # an expanded tensor's (torch writes through)
+        dst, at = (_writable(dst[idx]), ...) if o is _setitem_basic else (_writable(dst), idx)
     try:
         if accumulate:
-            _index_add_at(xp, self.arr, idx, xp.broadcast_to(v, self.arr[idx].shape))
+            _index_add_at(xp, dst, at, xp.broadcast_to(v, dst[at].shape))
         else:
-            self.arr[idx] = v
+            dst[at] = v
     except IndexError as e:
         raise _bounds_error(e, idx, self.arr.ndim) from None
     except ValueError:
@@ -613,8 +616,8 @@ def _setitem(self, idx, value):
         elif not isinstance(value, (int, float, bool, complex, np.generic)):
             raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
         target = self.arr[basic]
-        if adv is None and not getattr(target.flags, "writeable", True):
-            if any(st == 0 and n > 1 for n, st in zip(target.shape, target.strides)):
+        if not getattr(target.flags, "writeable", True):
+            if adv is None and _overlaps(target):
                 raise RuntimeError(_OVERLAP)
             alias = writable_alias(target) if isinstance(target, np.ndarray) else None
             if alias is not None:           # a slice of an expanded tensor: torch writes there
@@ -624,6 +627,8 @@ def _setitem(self, idx, value):
             if value.arr.dtype.kind == "c" and target.dtype.kind not in "cb":
                 v = v.real      # (explicitly: no NumPy ComplexWarning whatever the filters)
         v = _dtype.through_float(v, target.dtype)
+        if adv is not None and _shared_put(self, target, adv, v):
+            return
         try:
             if adv is None:
                 target[...] = v
@@ -646,13 +651,51 @@ def _setitem(self, idx, value):
     if not isinstance(value, (Tensor, int, float, bool, complex, np.generic)):
         raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
     value = _value_for(self, value)
-    if adv is None:
+    if adv is None and not _trivial(basic) and _overlaps(self.arr):
+        # an expanded tensor: the write lands in memory its other elements share, so it is
+        # recorded on the (non-overlapping) view written to
+        _put_recorded(_slice_fn(self, basic), value, (Ellipsis,), False, _setitem_basic)
+    elif adv is None:
         _put_recorded(self, value, basic, False, _setitem_basic)
     elif _trivial(basic):
         _put_recorded(self, value, adv, False, _index_put)
         _watched(self, idx)
     else:       # torch: a view, then index_put_ on it (the base is rebased: CopySlices)
         _put_recorded(_slice_fn(self, basic), value, adv, False, _index_put)
+
+
+def _writable(a):
+    """A writable alias of the read-only view `a` of writable memory, for a recorded write;
+    torch's RuntimeError where elements of `a` share memory."""
+    if _overlaps(a):
+        raise RuntimeError(_OVERLAP)
+    alias = writable_alias(a)
+    return a if alias is None else alias
+
+
+def _shared_put(self, target, adv, v, accumulate=False):
+    """A put through `adv` into `target` (a view of self) whose elements share memory (an
+    expanded tensor): torch's deprecated index_put_ (masked_fill_ for one boolean mask), which
+    writes memory in index order, so the last write to a location stays (accumulating: all add).
+    False where target's elements do not share memory."""
+    if getattr(target.flags, "writeable", True) or not _overlaps(target):
+        return False
+    names = ("index_put",)
+    if len(adv) == 1 and getattr(adv[0], "dtype", None) == np.bool_ and not accumulate:
+        names += ("masked_fill",)
+    warn_shared(*names)
+    alias, shared = shared_alias(target)
+    dest = np.arange(target.size).reshape(target.shape)[adv]
+    coords = list(np.unravel_index(dest, target.shape))
+    for d in shared:
+        coords[d] = 0
+    v = np.broadcast_to(np.asarray(v, alias.dtype), dest.shape)
+    if accumulate:
+        np.add.at(alias, tuple(coords), v)
+    else:
+        alias[tuple(coords)] = v
+    bump_version(self)
+    return True
 
 
 def _check_mask_shape(mask, shape, d):
@@ -716,7 +759,9 @@ def _index_put_(input, indices, values, accumulate=False):
         value = _value_for(input, values)
         idx = _put_indices(input, indices)
         try:
-            if accumulate:
+            if _shared_put(input, input.arr, idx, value.arr, accumulate):
+                pass
+            elif accumulate:
                 _index_add_at(input.be.xp, input.arr, idx,
                               input.be.xp.broadcast_to(value.arr, input.arr[idx].shape))
             else:
