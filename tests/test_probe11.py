@@ -95,6 +95,15 @@ _CASES.update({
     "gradient dup dims no spacing": lambda L: L.gradient(L.ones(3, 3), dim=[1, 1]),
     "rsub int first": lambda L: L.rsub(2, L.tensor([1, 2, 3])),
     "rsub tensor": lambda L: L.rsub(L.tensor([1, 2, 3]), 2),
+    "gather with an empty float index": lambda L: L.gather(L.ones(2, 3), 1, L.ones(2, 0)),
+    "gather with an empty index of another rank": lambda L: L.gather(
+        L.ones(2, 3), 1, L.ones(0, 0, 0, dtype=L.long)),
+    "gather with an empty bool index, backward": lambda L: (lambda x: (
+        L.gather(x, 1, L.ones(0, dtype=L.bool)).sum().backward(), x.grad)[1])(
+        L.ones(2, 3, requires_grad=True)),
+    "scatter with an empty float index": lambda L: L.scatter(L.ones(2, 3), 1, L.ones(0, 3), 1.),
+    "scatter_reduce with an empty int16 index": lambda L: L.scatter_reduce(
+        L.ones(2, 3), 1, L.ones(2, 0, dtype=L.int16), L.ones(2, 3), "sum"),
     "multinomial into a Long out=": lambda L: (lambda o: (
         L.multinomial(L.tensor([0., 1, 0]), 2, True, out=o) is o, o))(L.zeros(0, dtype=L.long)),
     "multinomial into a Double out=": lambda L: L.multinomial(

@@ -1063,7 +1063,7 @@ def _check_gather(input, dim, index, name, src=None):
         ia = index.arr
     except AttributeError:
         raise _not_tensor(name, index, "index", 3) from None
-    if ia.dtype != np.int64 and ia.dtype != np.int32:
+    if ia.dtype != np.int64 and ia.dtype != np.int32 and ia.size:   # (torch: empty ones pass)
         raise RuntimeError(f"{'gather' if name == 'gather' else 'scatter'}(): Expected dtype "
                            "int32/int64 for index")
     try:
@@ -1114,6 +1114,8 @@ def _fit(xp, a, shape):
 
 @op("gather", saves=None)
 def _gather(xp, x, index, dim):
+    if not index.size:      # (any dtype and rank: torch gathers nothing)
+        return xp.zeros(index.shape, x.dtype), (x.shape, index, dim)
     if x.ndim == 0:
         return x.reshape(index.shape).copy(), (x.shape, index, dim)
     return _gathered(xp, x, index, dim), (x.shape, index, dim)
@@ -1124,6 +1126,8 @@ def _(xp, g, shape, index, dim):
     out = xp.zeros(shape, g.dtype)
     if not shape:
         return (g.sum().reshape(()),)
+    if not index.size:
+        return (out,)
     view, at = _addressed(xp, out, index, dim)
     _index_add_at(xp, view, at, g)
     return (out,)
