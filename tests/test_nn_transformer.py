@@ -218,3 +218,48 @@ def test_fast_path_activation_flag_survives_torch_function_dispatch():
             flags.append(lib.nn.TransformerEncoderLayer(8, 2, 16, **kw).activation_relu_or_gelu)
         assert flags[0] == flags[1]
     assert isinstance(ember.ones(1).as_subclass(Sub), Sub)
+
+
+def _encoder_outputs(lib, batch_first, norm_first, nested, activation):
+    """An encoder in inference with key padding masks: torch runs it on nested tensors (padded
+    positions come out zero before the final norm) where its fast-path conditions hold."""
+    lib.manual_seed(0)
+    layer = lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=batch_first,
+                                           norm_first=norm_first, activation=activation)
+    enc = lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(8),
+                                    enable_nested_tensor=nested).double().eval()
+    x = lib.randn(3, 5, 8, dtype=lib.float64)
+    pad = lib.zeros(3, 5, dtype=lib.bool)
+    pad[0, 3:] = True
+    pad[2, 1:] = True
+    gap = pad.clone()
+    gap[1, 0] = True                    # not left-aligned
+    if not batch_first:
+        x = x.transpose(0, 1)
+    out = []
+    with lib.no_grad():
+        out += [enc(x, src_key_padding_mask=pad), enc(x, src_key_padding_mask=pad * -1e9),
+                enc(x, src_key_padding_mask=gap)]
+        lib.backends.mha.set_fastpath_enabled(False)
+        try:
+            out.append(enc(x, src_key_padding_mask=pad))
+        finally:
+            lib.backends.mha.set_fastpath_enabled(True)
+        enc.mask_check = False          # torch then takes each row's first tokens
+        out.append(enc(x, src_key_padding_mask=gap))
+    out.append(enc(x, src_key_padding_mask=pad).detach())      # grad on: no fast path
+    return [o.numpy() for o in out]
+
+
+@pytest.mark.parametrize("batch_first,norm_first,nested,activation", [
+    (True, False, True, "relu"), (False, False, True, "relu"), (True, True, True, "gelu"),
+    (True, False, False, "relu"), (True, False, True, "tanh")])
+def test_encoder_inference_zeroes_padding_as_torch_nested_path(batch_first, norm_first, nested,
+                                                                activation):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        act = {"tanh": lambda lib: lib.tanh}.get(activation, lambda lib: activation)
+        got = _encoder_outputs(ember, batch_first, norm_first, nested, act(ember))
+        want = _encoder_outputs(torch, batch_first, norm_first, nested, act(torch))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-10)

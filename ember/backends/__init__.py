@@ -137,14 +137,14 @@ def get_backend(dev):
 
 
 def __getattr__(name):
-    """torch.backends' submodules: cuda (its matmul switches), cudnn, mps."""
+    """torch.backends' submodules: cuda (its matmul switches), cudnn, mha, mps."""
     if name in _SUBMODULES:
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_SUBMODULES = ("cuda", "cudnn", "mps")
+_SUBMODULES = ("cuda", "cudnn", "mha", "mps")
 
 
 def __dir__():

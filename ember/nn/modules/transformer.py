@@ -252,11 +252,45 @@ class TransformerEncoder(Module):
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         src_key_padding_mask = _canonical_kpm(src_key_padding_mask, mask, src,
                                               "src_key_padding_mask", "mask")
+        lengths = self._nested_lengths(src, mask, src_key_padding_mask)
+        if lengths is not None:     # torch's nested path: each sequence is its first tokens
+            from ...ops.creation import arange
+            keep = arange(src.shape[1], device=src.device) < lengths[:, None]
+            src_key_padding_mask = _canonical_kpm(~keep, None, src, "", "")
         out = src
         for mod in self.layers:
             out = mod(out, src_mask=mask, is_causal=bool(is_causal),
                       src_key_padding_mask=src_key_padding_mask)
+        if lengths is not None:     # ... padded back with zeros
+            out = out * keep[:, :, None].to(out.dtype)
         return self.norm(out) if self.norm is not None else out
+
+    def _nested_lengths(self, src, mask, kpm):
+        """The tokens per sequence where torch runs the layers on a nested tensor (inference with
+        a key padding mask and none of its other conditions failing), else None."""
+        from ... import backends
+        from ...autograd.grad_mode import is_grad_enabled
+        from ...amp.autocast import is_autocast_enabled
+        first = self.layers[0]
+        if not (backends.mha.get_fastpath_enabled() and getattr(self, "use_nested_tensor", False)
+                and not first.training and src.dim() == 3 and kpm is not None
+                and mask is None and not is_autocast_enabled()
+                and src.device.type in ("cpu", "cuda")):
+            return None
+        valid = kpm == 0
+        lengths = valid.sum(1)
+        if getattr(self, "mask_check", True):
+            from ...ops.creation import arange
+            if not bool((valid == (arange(src.shape[1], device=src.device)
+                                   < lengths[:, None])).all()):
+                return None         # (not left-aligned)
+        attn, ff1, ff2 = first.self_attn, first.linear1, first.linear2
+        args = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                attn.out_proj.bias, first.norm1.weight, first.norm1.bias, first.norm2.weight,
+                first.norm2.bias, ff1.weight, ff1.bias, ff2.weight, ff2.bias)
+        if is_grad_enabled() and any(a.requires_grad for a in args):
+            return None
+        return lengths
 
 
 class TransformerDecoder(Module):
