@@ -1,8 +1,8 @@
 """ember.random (torch.random): the default generator's seed and state, and fork_rng."""
 import contextlib
 
-from .ops.random import (default_generator, get_rng_state, initial_seed, manual_seed, seed,
-                         set_rng_state)
+from .ops.random import (cuda_states, default_generator, get_rng_state, initial_seed,
+                         manual_seed, seed, set_cuda_states, set_rng_state)
 
 __all__ = ["fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed", "set_rng_state"]
 
@@ -10,9 +10,14 @@ __all__ = ["fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed", "
 @contextlib.contextmanager
 def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices",
              device_type="cuda"):
-    """Random draws inside the block leave the default generator as it was before it."""
+    """Random draws inside the block leave the default generators as they were before it (the
+    CPU's, and those of the CUDA devices in use unless `devices` is empty)."""
     if not enabled:
         yield
         return
+    cuda = cuda_states() if devices is None or len(devices) else {}
     with default_generator._forked():
-        yield
+        try:
+            yield
+        finally:
+            set_cuda_states(cuda)

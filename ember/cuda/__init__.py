@@ -207,20 +207,70 @@ def memory_summary(device=None, abbreviated=False):
             f"{r / mb:10.1f} MiB  |")
 
 
+# ---- random numbers: each device's default generator (the CPU's is left alone); without a GPU
+# the setters do nothing, as torch's calls queued until CUDA starts
+def _generators(device=None):
+    """The default generators of `device` (None: all devices); none without a GPU."""
+    from ..ops.random import cuda_generator
+    if not is_available():
+        return []
+    if device == "all":
+        return [cuda_generator(i) for i in range(device_count())]
+    return [cuda_generator(_index(device))]
+
+
+def __getattr__(name):
+    if name == "default_generators":
+        return tuple(_generators("all"))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def manual_seed(seed):
-    from ..ops.random import default_generator
-    default_generator.manual_seed(seed)
+    for g in _generators():
+        g.manual_seed(seed)
 
 
-manual_seed_all = manual_seed
+def manual_seed_all(seed):
+    for g in _generators("all"):
+        g.manual_seed(seed)
 
 
 def seed():
-    from ..ops.random import default_generator
-    return default_generator.seed()
+    for g in _generators():
+        g.seed()
 
 
-seed_all = seed
+def seed_all():
+    gens = _generators("all")
+    if gens:
+        s = gens[0].seed()
+        for g in gens[1:]:
+            g.manual_seed(s)
+
+
+def initial_seed():
+    _require()
+    return _generators()[0].initial_seed()
+
+
+def get_rng_state(device="cuda"):
+    """The device generator's state: torch's 16 bytes (seed, offset)."""
+    _require()
+    return _generators(device)[0].get_state()
+
+
+def get_rng_state_all():
+    return [g.get_state() for g in _generators("all")]
+
+
+def set_rng_state(new_state, device="cuda"):
+    for g in _generators(device):
+        g.set_state(new_state.clone())
+
+
+def set_rng_state_all(new_states):
+    for i, state in enumerate(new_states):
+        set_rng_state(state, i)
 
 
 class Stream:

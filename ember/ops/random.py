@@ -9,17 +9,24 @@ __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", 
            "default_generator"]
 
 
+_MASK = 0xFFFF_FFFF_FFFF_FFFF
+
+
 class Generator:
     """torch.Generator: `manual_seed`, `seed`, `initial_seed`, `get_state`/`set_state`.
 
-    On the CPU (and the mock device) draws follow torch's CPU generator number for number
-    (_torch_rng.py); on CUDA they come from CuPy's generator, seeded from this one."""
+    A CPU generator (also serving the mock device) draws as torch's CPU generator, number for
+    number (_torch_rng.py). A CUDA generator draws through CuPy's generator; its state is its
+    seed and offset (as torch's CUDA generators): the CuPy stream is made from the two, and
+    reading the state starts a new one from there, so a restored state draws alike."""
 
     def __init__(self, device="cpu"):
         from ..backends import device as _device
         self.device = _device(device)
         self._seed = 67280421310721
         self._cpu = self._gpu = None
+        self._offset = 0            # CUDA: the draws since the seed
+        self._cuda = self.device.type == "cuda"
 
     @property
     def _stream(self):
@@ -29,14 +36,15 @@ class Generator:
 
     def manual_seed(self, seed):
         seed = int(seed)
-        if not -0x8000_0000_0000_0000 <= seed <= 0xFFFF_FFFF_FFFF_FFFF:
+        if not -0x8000_0000_0000_0000 <= seed <= _MASK:
             raise ValueError("Overflow when unpacking long long")
-        self._seed = seed & 0xFFFF_FFFF_FFFF_FFFF
+        self._seed = seed & _MASK
         self._cpu = self._gpu = None
+        self._offset = 0
         return self
 
     def seed(self):
-        s = int(np.random.SeedSequence().entropy) & 0xFFFF_FFFF_FFFF_FFFF
+        s = int(np.random.SeedSequence().entropy) & _MASK
         self.manual_seed(s)
         return s
 
@@ -44,10 +52,15 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        """torch's byte layout: a state from torch.get_rng_state() sets ember's and back."""
+        """torch's byte layout: a state from torch.get_rng_state() sets ember's and back (for
+        a CUDA generator, torch's 16 bytes: seed and offset)."""
         from .._tensor import _new
         from ..backends import CPU
-        raw = self._stream.torch_bytes(self._seed)
+        if self._cuda:
+            self._gpu = None        # draws go on from (seed, offset), as after a restore
+            raw = np.array([self._seed, self._offset], np.uint64).tobytes()
+        else:
+            raw = self._stream.torch_bytes(self._seed)
         return _new(np.frombuffer(raw, dtype=np.uint8).copy(), CPU)
 
     def set_state(self, state):
@@ -56,8 +69,14 @@ class Generator:
             raise TypeError(f"expected a torch.ByteTensor, but got {type(state).__name__}")
         if state.arr.dtype != np.uint8:
             raise TypeError("RNG state must be a torch.ByteTensor")
+        if self._cuda:
+            if state.arr.size != 16:
+                raise RuntimeError("RNG state is wrong size")
+            self._seed, self._offset = (int(v) for v in np.frombuffer(state.arr.tobytes(),
+                                                                      np.uint64))
+            self._gpu = None
+            return self
         self._seed, self._cpu = TorchCPU.from_torch_bytes(state.arr.tobytes())
-        self._gpu = None
         return self
 
     def clone_state(self):
@@ -68,8 +87,8 @@ class Generator:
     @contextlib.contextmanager
     def _forked(self):
         """Draws inside the block come from a copy of the state and do not advance this
-        generator (torch.random.fork_rng); on the GPU the copy starts a new CuPy stream."""
-        saved = self._seed, self._cpu, self._gpu
+        generator (torch.random.fork_rng)."""
+        saved = self._seed, self._cpu, self._gpu, self._offset
         if self._cpu is not None:
             inner = TorchCPU(0)
             inner.set_state(self._cpu.state())
@@ -78,18 +97,23 @@ class Generator:
         try:
             yield
         finally:
-            self._seed, self._cpu, self._gpu = saved
+            self._seed, self._cpu, self._gpu, self._offset = saved
 
     def rng(self, be):
-        """The stream for a backend: torch's algorithms on NumPy; CuPy's generator on CUDA,
-        seeded from ours, behind the same methods."""
+        """The stream for a backend: torch's algorithms on NumPy; on CUDA CuPy's generator,
+        started from (seed, offset), behind the same methods."""
         if be.xp is np:
             # meta tensors hold no values: their fills must not advance the stream (torch's
             # don't), so they draw from a throwaway one
             return self._stream if be.name != "meta" else TorchCPU(0)
+        if not self._cuda:
+            raise RuntimeError(f"Expected a '{be.device.type}' device type for generator but "
+                               f"found '{self.device.type}'")
         if self._gpu is None:
-            seed = int(self._stream.u64(1)[0]) >> 1
-            self._gpu = ArrayRNG(be.xp.random.default_rng(seed), be.xp)
+            start = np.random.SeedSequence([self._seed, self._offset]).generate_state(
+                1, np.uint64)[0]
+            self._gpu = ArrayRNG(be.xp.random.default_rng(int(start) >> 1), be.xp)
+        self._offset += 1
         return self._gpu
 
 
@@ -173,14 +197,36 @@ class ArrayRNG:
 default_generator = Generator()
 default_generator.seed()
 
+# the CUDA devices' default generators (torch.cuda.default_generators), made on first use; a
+# seed given to torch.manual_seed before then is theirs too
+_CUDA = {}
+_CUDA_SEED = [None]
+
+
+def cuda_generator(index):
+    g = _CUDA.get(index)
+    if g is None:
+        g = _CUDA[index] = Generator(f"cuda:{index}")
+        if _CUDA_SEED[0] is not None:
+            g.manual_seed(_CUDA_SEED[0])
+    return g
+
 
 def manual_seed(seed):
+    """torch.manual_seed: the CPU generator and every CUDA device's."""
     default_generator.manual_seed(seed)
+    _CUDA_SEED[0] = int(seed)
+    for g in _CUDA.values():
+        g.manual_seed(seed)
     return default_generator
 
 
 def seed():
-    return default_generator.seed()
+    s = default_generator.seed()
+    _CUDA_SEED[0] = s
+    for g in _CUDA.values():
+        g.manual_seed(s)
+    return s
 
 
 def initial_seed():
@@ -195,5 +241,20 @@ def set_rng_state(new_state):
     default_generator.set_state(new_state)
 
 
+def cuda_states():
+    """The states of every CUDA device's generator (to restore with set_cuda_states)."""
+    from ..cuda import device_count
+    for i in range(device_count()):
+        cuda_generator(i)
+    return {i: g.get_state() for i, g in _CUDA.items()}
+
+
+def set_cuda_states(states):
+    for i, s in states.items():
+        _CUDA[i].set_state(s)
+
+
 def rng_for(generator, be):
-    return (generator or default_generator).rng(be)
+    if generator is None:
+        generator = default_generator if be.xp is np else cuda_generator(be.device.index or 0)
+    return generator.rng(be)

@@ -134,11 +134,10 @@ class _Recompute:
         return None
 
     def _rerun(self):
-        from ..ops.random import default_generator
-        current = default_generator.get_state() if self.rng_state is not None else None
+        current = _rng_states() if self.rng_state is not None else None
         try:
             if self.rng_state is not None:
-                default_generator.set_state(self.rng_state)
+                _set_rng_states(self.rng_state)
             _, recompute_ctx = self.context_fn()
             with enable_grad(), recompute_ctx:
                 start = _start_region()
@@ -146,7 +145,19 @@ class _Recompute:
             return _region_nodes(outputs, start)
         finally:
             if current is not None:
-                default_generator.set_state(current)
+                _set_rng_states(current)
+
+
+def _rng_states():
+    """The CPU and CUDA generators' states: the recomputation draws as the forward did."""
+    from ..ops.random import cuda_states, default_generator
+    return default_generator.get_state(), cuda_states()
+
+
+def _set_rng_states(states):
+    from ..ops.random import default_generator, set_cuda_states
+    default_generator.set_state(states[0])
+    set_cuda_states(states[1])
 
 
 def _owned_by_other(node, hook):
@@ -154,12 +165,7 @@ def _owned_by_other(node, hook):
 
 
 def _checkpoint(function, args, kwargs, preserve, context_fn, determinism_check):
-    from ..ops.random import default_generator
-    rng_state = None
-    if preserve:
-        # set_state also resets the derived CUDA stream, so forward and recompute draw alike
-        rng_state = default_generator.get_state()
-        default_generator.set_state(rng_state)
+    rng_state = _rng_states() if preserve else None
     forward_ctx, _ = context_fn()
     with forward_ctx:
         start = _start_region()
@@ -183,12 +189,9 @@ class CheckpointFunction(Function):
 
     @staticmethod
     def forward(ctx, run_function, preserve_rng_state, *args):
-        from ..ops.random import default_generator
         check_backward_validity(args)
         ctx.run_function = run_function
-        ctx.rng_state = default_generator.get_state() if preserve_rng_state else None
-        if ctx.rng_state is not None:   # also resets the derived CUDA stream: replays alike
-            default_generator.set_state(ctx.rng_state)
+        ctx.rng_state = _rng_states() if preserve_rng_state else None
         ctx.args = [None if isinstance(a, Tensor) else a for a in args]
         ctx.tensor_indices = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx.save_for_backward(*(a for a in args if isinstance(a, Tensor)))
@@ -198,7 +201,6 @@ class CheckpointFunction(Function):
     @staticmethod
     def backward(ctx, *grads):
         from ..autograd import backward as _backward
-        from ..ops.random import default_generator
         if not _engine.checkpoint_valid():
             raise RuntimeError(
                 "When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() or "
@@ -208,15 +210,15 @@ class CheckpointFunction(Function):
         inputs = list(ctx.args)
         for i, t in zip(ctx.tensor_indices, ctx.saved_tensors):
             inputs[i] = t.detach().requires_grad_(t.requires_grad)
-        current = default_generator.get_state() if ctx.rng_state is not None else None
+        current = _rng_states() if ctx.rng_state is not None else None
         try:
             if ctx.rng_state is not None:
-                default_generator.set_state(ctx.rng_state)
+                _set_rng_states(ctx.rng_state)
             with enable_grad():
                 outputs = ctx.run_function(*inputs)
         finally:
             if current is not None:
-                default_generator.set_state(current)
+                _set_rng_states(current)
         outputs = (outputs,) if isinstance(outputs, Tensor) else outputs
         pairs = [(o, g) for o, g in zip(outputs, grads)
                  if isinstance(o, Tensor) and o.requires_grad]
