@@ -138,3 +138,62 @@ def test_dlpack_shares_gpu_memory_with_torch_and_cupy():
     c = cupy.from_dlpack(e)
     c[0] = -1
     assert host(e)[0] == -1
+
+
+def _no_gpu_answers(lib):
+    """torch.cuda's functions that answer without a GPU: their values and warnings."""
+    import warnings
+    C, out = lib.cuda, []
+    calls = [C.memory_cached, C.max_memory_cached, C.memory_stats_as_nested_dict, C.get_arch_list,
+             C.get_gencode_flags, C.is_tf32_supported, C.list_gpu_processes, C.host_memory_stats,
+             lambda: C.set_stream(None), lambda: C.device_of(lib.ones(1)).__enter__(),
+             lambda: C.StreamContext(None).__enter__(), lambda: C.nvtx.range("r"),
+             C.utilization, C.temperature, C.memory_usage, C.clock_rate, C.power_draw,
+             C.device_memory_used, lambda: C.nvtx.range_push("r"), C.nvtx.range_pop,
+             lambda: C.nvtx.mark("m"), lambda: issubclass(C.CudaError, RuntimeError)]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            try:
+                r = call()
+                got = ("ok", type(r).__name__ if hasattr(r, "__enter__") else r)
+            except Exception as e:      # noqa: BLE001 - the class and message are compared
+                got = (type(e).__name__, str(e))
+        out.append((got, [(m.category, str(m.message)) for m in w]))
+    return out
+
+
+def test_without_gpu_more_of_torch_cuda_answers_as_torch():
+    if ember.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert _no_gpu_answers(ember) == _no_gpu_answers(torch)
+    for call in (ember.cuda.init, ember.cuda.ipc_collect, ember.cuda.get_sync_debug_mode,
+                 lambda: ember.cuda.set_per_process_memory_fraction(0.5),
+                 ember.cuda.get_per_process_memory_fraction,
+                 lambda: ember.cuda.can_device_access_peer(0, 1),
+                 ember.cuda.reset_accumulated_memory_stats):
+        with pytest.raises(RuntimeError, match=MISSING):
+            call()
+
+
+def test_gpu_settings_and_queries():
+    _gpu()
+    ember.cuda.init()
+    cap = ember.cuda.get_device_capability()
+    assert ember.cuda.get_arch_list()[0].startswith("sm_")
+    assert ember.cuda.is_tf32_supported() == (cap[0] >= 8)
+    ember.cuda.set_per_process_memory_fraction(0.5)
+    assert ember.cuda.get_per_process_memory_fraction() == 0.5
+    ember.cuda.set_per_process_memory_fraction(1.0)
+    ember.cuda.set_sync_debug_mode("warn")
+    assert ember.cuda.get_sync_debug_mode() == 1
+    ember.cuda.set_sync_debug_mode(0)
+    x = ember.ones(3, device="cuda")
+    with ember.cuda.device_of(x):
+        assert ember.cuda.current_device() == x.get_device()
+    assert ember.cuda.memory_stats_as_nested_dict()["allocated_bytes"]["all"]["current"] > 0
+    s = ember.cuda.Stream()
+    ember.cuda.set_stream(s)
+    ember.cuda.set_stream(ember.cuda.default_stream())
+    with ember.cuda.nvtx.range("ember {}", 1):
+        ember.cuda.nvtx.mark("inside")

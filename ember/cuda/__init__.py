@@ -349,6 +349,218 @@ class Event:
         return _require().cuda.get_elapsed_time(self._e, end_event._e)
 
 
+StreamContext = stream
+
+
+def set_stream(stream):
+    """Make `stream` current (None: a no-op, as in torch)."""
+    if stream is not None:
+        stream._s.use()
+
+
+class ExternalStream(Stream):
+    """A stream made elsewhere (its cudaStream_t as an int), e.g. by another library."""
+
+    def __init__(self, stream_ptr, device=None):
+        self._s = _require().cuda.ExternalStream(stream_ptr)
+
+
+class device_of(device):
+    """The device of a tensor as the current device in the block (a no-op for a CPU tensor)."""
+
+    def __init__(self, obj):
+        super().__init__(obj.get_device() if obj.is_cuda else -1)
+
+
+class CudaError(RuntimeError):
+    def __init__(self, code):
+        super().__init__(f"CUDA error {code}")
+
+
+def init():
+    """Initialise CUDA (CuPy); RuntimeError without a GPU."""
+    _require()
+
+
+def ipc_collect():
+    _require()
+
+
+def can_device_access_peer(device, peer_device):
+    return bool(_require().cuda.runtime.deviceCanAccessPeer(_index(device), _index(peer_device)))
+
+
+def get_arch_list():
+    """The architectures kernels are built for: CuPy compiles for the devices present."""
+    if not is_available():
+        return []
+    return sorted({"sm_{}{}".format(*get_device_capability(i)) for i in range(device_count())})
+
+
+def get_gencode_flags():
+    return " ".join(f"-gencode compute=compute_{a.split('_')[1]},code={a}"
+                    for a in get_arch_list())
+
+
+def is_tf32_supported():
+    return is_available() and get_device_capability()[0] >= 8
+
+
+_SYNC_DEBUG = {"default": 0, "warn": 1, "error": 2}
+_SETTINGS = {"sync_debug": 0, "fraction": {}}
+
+
+def set_sync_debug_mode(debug_mode):
+    """Recorded for get_sync_debug_mode; ember does not report synchronising calls."""
+    _require()
+    _SETTINGS["sync_debug"] = _SYNC_DEBUG.get(debug_mode, debug_mode)
+
+
+def get_sync_debug_mode():
+    _require()
+    return _SETTINGS["sync_debug"]
+
+
+def set_per_process_memory_fraction(fraction, device=None):
+    """Cap CuPy's memory pool at `fraction` of the device's memory."""
+    cp = _require()
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"Invalid fraction value: {fraction}. Allowed range: 0~1")
+    idx = _index(device)
+    with cp.cuda.Device(idx):
+        cp.get_default_memory_pool().set_limit(fraction=fraction)
+    _SETTINGS["fraction"][idx] = fraction
+
+
+def get_per_process_memory_fraction(device=None):
+    _require()
+    return _SETTINGS["fraction"].get(_index(device), 1.0)
+
+
+def memory_cached(device=None):
+    import warnings
+    warnings.warn("`torch.cuda.memory_cached` has been renamed to `torch.cuda.memory_reserved`",
+                  FutureWarning, stacklevel=2)
+    return memory_reserved(device)
+
+
+def max_memory_cached(device=None):
+    import warnings
+    warnings.warn("`torch.cuda.max_memory_cached` has been renamed to "
+                  "`torch.cuda.max_memory_reserved`", FutureWarning, stacklevel=2)
+    return max_memory_reserved(device)
+
+
+def reset_max_memory_cached(device=None):
+    import warnings
+    warnings.warn("torch.cuda.reset_max_memory_cached now calls "
+                  "torch.cuda.reset_peak_memory_stats, which resets /all/ peak memory stats.",
+                  FutureWarning, stacklevel=2)
+    return reset_peak_memory_stats(device)
+
+
+def reset_accumulated_memory_stats(device=None):
+    """Nothing to reset: ember keeps no cumulative counters (only current and peak)."""
+    _require()
+
+
+def memory_stats_as_nested_dict(device=None):
+    """memory_stats' keys split at the dots into nested dicts ({} without a GPU)."""
+    out = {}
+    for key, value in memory_stats(device).items():
+        *path, last = key.split(".")
+        d = out
+        for part in path:
+            d = d.setdefault(part, {})
+        d[last] = value
+    return out
+
+
+def host_memory_stats():
+    from collections import OrderedDict
+    return OrderedDict()
+
+
+# ---- NVML queries (nvidia-ml-py), as torch makes them -----------------------------------------
+def _nvml(device):
+    try:
+        import pynvml
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError("nvidia-ml-py does not seem to be installed or it can't be "
+                                  "imported.") from None
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError_DriverNotLoaded as e:
+        raise RuntimeError("cuda driver can't be loaded, is cuda enabled?") from e
+    return pynvml, pynvml.nvmlDeviceGetHandleByIndex(_nvml_index(device))
+
+
+def _nvml_index(device):
+    """The NVML index of a device, through an integer CUDA_VISIBLE_DEVICES."""
+    import os
+    idx = _index(device)
+    visible = os.getenv("CUDA_VISIBLE_DEVICES")
+    if visible:
+        try:
+            return [int(v) for v in visible.split(",")][idx]
+        except (ValueError, IndexError):
+            raise RuntimeError(f"device {idx} is not visible (CUDA_VISIBLE_DEVICES={visible})") \
+                from None
+    return idx
+
+
+def utilization(device=None):
+    nv, h = _nvml(device)
+    return nv.nvmlDeviceGetUtilizationRates(h).gpu
+
+
+def memory_usage(device=None):
+    nv, h = _nvml(device)
+    return nv.nvmlDeviceGetUtilizationRates(h).memory
+
+
+def temperature(device=None):
+    nv, h = _nvml(device)
+    return nv.nvmlDeviceGetTemperature(h, 0)
+
+
+def power_draw(device=None):
+    nv, h = _nvml(device)
+    return nv.nvmlDeviceGetPowerUsage(h)
+
+
+def clock_rate(device=None):
+    nv, h = _nvml(device)
+    return nv.nvmlDeviceGetClockInfo(h, 1)
+
+
+def device_memory_used(device=None):
+    nv, h = _nvml(device)
+    return nv.nvmlDeviceGetMemoryInfo(h).used
+
+
+def list_gpu_processes(device=None):
+    """torch's printout of the processes on a device and their GPU memory."""
+    try:
+        import pynvml
+    except ModuleNotFoundError:
+        return "pynvml module not found, please install nvidia-ml-py"
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError_DriverNotLoaded:
+        return "cuda driver can't be loaded, is cuda enabled?"
+    idx = _nvml_index(device)
+    procs = pynvml.nvmlDeviceGetComputeRunningProcesses(pynvml.nvmlDeviceGetHandleByIndex(idx))
+    lines = [f"GPU:{idx}"]
+    if not procs:
+        lines.append("no processes are running")
+    for p in procs:
+        lines.append(f"process {p.pid:>10d} uses {p.usedGpuMemory / (1024 * 1024):>12.3f} MB GPU "
+                     "memory")
+    return "\n".join(lines)
+
+
+from . import nvtx  # noqa: E402,F401
 from .graphs import (CUDAGraph, graph, graph_pool_handle,  # noqa: E402, F401
                      is_current_stream_capturing, make_graphed_callables)
 from . import amp  # noqa: E402,F401  (torch.cuda.amp's deprecated spellings)
