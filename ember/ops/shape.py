@@ -1895,6 +1895,67 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
                          _diag_view(input.be.xp, input.arr, int(offset), d1, d2))
 
 
+def _laid_out(xp, a, perm):
+    """A copy of `a` whose memory runs over its dims in the order `perm`."""
+    return xp.ascontiguousarray(a.transpose(perm)).transpose(np.argsort(perm))
+
+
+def _strided_region(xp, a, size, stride, offset, perm):
+    """as_strided(size, stride, offset) of an array laid out in the order `perm`: a view."""
+    flat = a.transpose(perm).reshape(-1)
+    return _as_strided_arr(xp, flat[offset:], size, tuple(st * a.itemsize for st in stride))
+
+
+@op("as_strided_scatter", saves=None)
+def _as_strided_scatter(xp, x, src, size, stride, offset, perm):
+    out = _laid_out(xp, x, perm)
+    _strided_region(xp, out, size, stride, offset, perm)[...] = src
+    return out, (size, stride, offset, perm)
+
+
+@_as_strided_scatter.vjp
+def _(xp, g, size, stride, offset, perm):
+    gx = _laid_out(xp, g, perm)
+    region = _strided_region(xp, gx, size, stride, offset, perm)
+    gsrc = region.copy()
+    region[...] = 0
+    return gx, gsrc
+
+
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    """input's clone (its layout kept where dense, as torch's clone) with the elements
+    as_strided(size, stride, storage_offset) reads of it replaced by src."""
+    tensor_args("as_strided_scatter", ("input", 1, input), ("src", 2, src))
+    size = _shape_arg((size,), "as_strided_scatter")
+    stride = _shape_arg((stride,), "as_strided_scatter")
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if builtins.min(stride, default=0) < 0:
+        raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
+                           f"strides: {list(stride)}")
+    offset, item, n = int(storage_offset or 0), input.arr.itemsize, input.arr.size
+    span = builtins.sum((k - 1) * st for k, st in zip(size, stride)) + 1 if all(size) else 0
+    if offset < 0 or offset + span > n:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
+                           f"offset {offset}, and itemsize {item} requiring a storage size of "
+                           f"{(offset + span) * item} are out of bounds for storage of size "
+                           f"{n * item}")
+    if tuple(src.shape) != tuple(size):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size "
+                           f"= {list(src.shape)}, slice size = {list(size)}")
+    pos = _element_offsets(np, size, stride, offset).reshape(-1)
+    if np.unique(pos).size != pos.size:
+        from ._apply import _OVERLAP
+        raise RuntimeError(_OVERLAP)
+    a = input.arr
+    perm = tuple(sorted(range(a.ndim), key=lambda d: -a.strides[d]))
+    if not a.transpose(perm).flags.c_contiguous:
+        perm = tuple(range(a.ndim))     # (not dense: torch's clone is contiguous)
+    if src.arr.dtype != a.dtype:
+        src = src.to(input.dtype)
+    return apply(_as_strided_scatter, (input, src), (size, stride, offset, perm))
+
+
 @op("fill_diagonal", saves=None, node="FillBackward1")
 def _fill_diagonal(xp, x, value, pos):
     flat = x.reshape(-1).copy()
