@@ -111,6 +111,9 @@ _xlog1py = _E._binary("special_xlog1py", *_E._xlog("log1p", 1), fast="",
                       check=_E._to_float_pair("special_xlog1py", complex_ok=False))
 
 
+_SCALAR_SELF.add("special_xlog1py")
+
+
 def xlog1py(input, other, *, out=None):
     return _finish(_xlog1py(*_E._float_operands(input, other)), out)
 

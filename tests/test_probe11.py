@@ -104,6 +104,13 @@ _CASES.update({
     "scatter with an empty float index": lambda L: L.scatter(L.ones(2, 3), 1, L.ones(0, 3), 1.),
     "scatter_reduce with an empty int16 index": lambda L: L.scatter_reduce(
         L.ones(2, 3), 1, L.ones(2, 0, dtype=L.int16), L.ones(2, 3), "sum"),
+    "add of two numbers": lambda L: [L.add(2, 3.5), L.add(True, True), L.add(2, 3, alpha=2)],
+    "sub, mul, div of numbers": lambda L: [L.sub(5, 2, alpha=2), L.mul(1j, 2), L.div(3, 2),
+                                           L.true_divide(True, 2), L.multiply(2.5, 2)],
+    "divisions of numbers": lambda L: [L.floor_divide(7, 2), L.div(7, 2, rounding_mode="floor"),
+                                       L.div(-7, 2, rounding_mode="trunc"), L.divide(7, -2.0)],
+    "numpy scalars as numbers": lambda L: [L.add(np.float64(2.5), 1), L.mul(np.int32(7), 2)],
+    "special.xlog1py of a number": lambda L: L.special.xlog1py(2.0, L.tensor([1., 2])),
     "multinomial into a Long out=": lambda L: (lambda o: (
         L.multinomial(L.tensor([0., 1, 0]), 2, True, out=o) is o, o))(L.zeros(0, dtype=L.long)),
     "multinomial into a Double out=": lambda L: L.multinomial(

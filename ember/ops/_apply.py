@@ -247,17 +247,25 @@ def scalar_operand(xa, s):
 
 # ops whose `self` may be a Python scalar (torch.add(2, t)); the rest raise TypeError
 SCALAR_SELF = set()
+# ops whose self and other may both be numbers (torch's should_allow_numbers_as_tensors)
+NUMBERS_BOTH = {"add", "sub", "mul", "div", "div_trunc", "div_floor", "floor_divide"}
+_NUMBER = (bool, int, float, complex, np.bool_, np.number)
 
 
 def _scalar_self(op, x, y):
-    """torch.add(2, t): a wrapped-number `self` becomes a 0-d tensor of the result dtype."""
-    if not isinstance(y, Tensor) or op.name not in SCALAR_SELF:
+    """torch.add(2, t): a wrapped-number `self` becomes a 0-d tensor of the result dtype (for
+    add, sub, mul and the divisions also with a number `other`: torch.add(2, 3.5))."""
+    if isinstance(y, Tensor) and op.name in SCALAR_SELF:
+        be = y.be
+    elif op.name in NUMBERS_BOTH and isinstance(x, _NUMBER) and isinstance(y, _NUMBER):
+        from ..backends import CPU as be
+    else:
         raise _not_tensor(op.name, x)
     from .._dtype import result_type
     if isinstance(x, np.generic):
-        x = int(x) if isinstance(x, np.integer) else float(x)
+        x = x.item()
     rt = result_type(x, y)
-    return _new(y.be.xp.asarray(np.array(x).astype(rt.np)), y.be)
+    return _new(be.xp.asarray(np.array(x).astype(rt.np)), be)
 
 
 def _cross_device(op, a, b):
