@@ -268,13 +268,21 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
         from ._dtype import int64
         from .ops.creation import zeros
         return _ops._finish(zeros(A.shape[:-2], dtype=int64, device=A.device), out)
+    from ._dtype import float64
+    from .ops.creation import tensor
+    from .ops.elementwise import maximum, where
     with _no_grad():
         s = eigvalsh(A).abs() if hermitian else svdvals(A)
         smax = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
+        # torch's tol = max(atol, rtol * smax), atol and rtol as (double) tensors
+        atol_t = tensor(0.0 if atol is None else atol, dtype=float64, device=A.device) \
+            if not isinstance(atol, _ops.Tensor) else atol
         if rtol is None:
-            rtol = 0.0 if (atol is not None and atol > 0) else \
-                max(A.shape[-2:]) * float(np.finfo(A.arr.dtype).eps)
-        tol = (smax * rtol).clamp(min=0.0 if atol is None else float(atol))
+            eps = max(A.shape[-2:]) * float(np.finfo(A.arr.dtype.type(0).real.dtype).eps)
+            rtol = eps if atol is None else where(atol_t > 0, 0.0, eps)
+        rtol_t = rtol if isinstance(rtol, _ops.Tensor) else \
+            tensor(rtol, dtype=float64, device=A.device)
+        tol = maximum(atol_t.unsqueeze(-1), rtol_t.unsqueeze(-1) * smax)
         return _ops._finish((s > tol).sum(-1), out)
 
 

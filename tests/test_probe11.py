@@ -111,6 +111,38 @@ _CASES.update({
                                        L.div(-7, 2, rounding_mode="trunc"), L.divide(7, -2.0)],
     "numpy scalars as numbers": lambda L: [L.add(np.float64(2.5), 1), L.mul(np.int32(7), 2)],
     "special.xlog1py of a number": lambda L: L.special.xlog1py(2.0, L.tensor([1., 2])),
+    "ormqr with more columns than rows": lambda L: L.ormqr(
+        L.tensor([[1.024, -0.1708, 0.4169, 0.3816, 0.6806], [-0.2041, -0.9016, -0.2469, 0.2153,
+                                                             -0.6563]]),
+        L.tensor([1.92, 0.0]), L.tensor([[0.5674, 0.1261, 0.5497, 0.6416, -0.4414],
+                                         [0.3634, -0.4327, 0.3135, -0.5225, 0.4626]]),
+        transpose=True).round(decimals=5),      # (LAPACK's rounding differs in the last bit)
+    "scatter into a 0-d tensor, reduce add": lambda L: L.scatter(
+        L.tensor(-4.5), 0, L.tensor(0), L.tensor(-8.5), reduce="add"),
+    "scatter into a 0-d tensor, reduce multiply": lambda L: L.scatter(
+        L.tensor(-4.5), 0, L.tensor(0), 2.5, reduce="multiply"),
+    "scatter with reduce: no derivative, refused at backward": lambda L: (lambda x: (
+        L.scatter(x, 0, L.tensor([0]), 2.0, reduce="add").sum().backward()))(
+        L.ones(3, requires_grad=True)),
+    "scatter_ with reduce: no derivative, refused at backward": lambda L: (lambda x: (
+        x.scatter_(0, L.tensor([0]), L.tensor([2.0]), reduce="multiply").sum().backward()))(
+        L.ones(3, requires_grad=True) * 1),
+    "scatter with reduce: its node": lambda L: L.scatter(
+        L.ones(3, requires_grad=True), 0, L.tensor([0]), 2.0, reduce="add").grad_fn.name(),
+    "diff of order 0 (prepend unused)": lambda L: L.diff(L.arange(6.).reshape(2, 3), n=0, dim=0,
+                                                         prepend=L.ones(1, 3)),
+    "native_group_norm of an empty batch": lambda L: L.native_group_norm(
+        L.ones(0, 2), L.ones(2), L.ones(2), 0, 2, 1, 1, 1e-5),
+    "matrix_rank with tensor tolerances": lambda L: [
+        L.linalg.matrix_rank(L.eye(3).expand(2, 3, 3) * L.tensor([1., 1e-3])[:, None, None],
+                             **kw) for kw in (dict(rtol=L.tensor([[1.], [0.]])),
+                                              dict(atol=L.tensor([0.01, 5.])),
+                                              dict(atol=L.tensor(0.5), rtol=L.tensor([0., .9])))],
+    "igamma, igammac at inf and nan": lambda L: [f(L.tensor([float("inf"), float("nan")]),
+                                                   L.tensor([float("nan"), float("inf")]))
+                                                 for f in (L.igamma, L.igammac)],
+    "histogramdd weight of a 3-d input": lambda L: L.histogramdd(
+        L.arange(12.).reshape(2, 3, 2), 2, weight=L.ones(2, 3)).hist,
     "multinomial into a Long out=": lambda L: (lambda o: (
         L.multinomial(L.tensor([0., 1, 0]), 2, True, out=o) is o, o))(L.zeros(0, dtype=L.long)),
     "multinomial into a Double out=": lambda L: L.multinomial(

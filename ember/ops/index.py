@@ -1145,7 +1145,10 @@ def _scatter(xp, x, index, src, dim, reduce):
     if not index.size:
         return out, (index, dim, False, sshape)
     if x.ndim == 0:
-        out[...] = src if sshape is None else src.reshape(-1)[0]
+        s = src if sshape is None else src.reshape(-1)[0]
+        if reduce is not None:
+            s = out + s if reduce == "add" else out * s
+        out[...] = s
         return out, (index, dim, True, sshape)
     view, at = _addressed(xp, out, index, dim)
     s = _fit(xp, src, index.shape) if hasattr(src, "shape") and src.ndim else src
@@ -1203,16 +1206,24 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
         _warn_once("The reduce argument of torch.scatter with Tensor src is deprecated and "
                    "will be removed in a future PyTorch release. Use torch.scatter_reduce "
                    "instead for more reduction options.")
-    if reduce is not None and _grad.enabled and (input.requires_grad or
-                                                 getattr(src, "requires_grad", False)):
-        raise RuntimeError("the derivative for 'scatter' with `reduce` is not implemented")
     t = apply(_scatter, (input, index, src), (d, reduce))
-    if t.grad_fn is not None and not isinstance(src, Tensor):
+    if t.grad_fn is not None and reduce is not None:    # torch: no derivative, refused at backward
+        t.grad_fn.__class__, t.grad_fn.bwd = _NOT_IMPLEMENTED, _no_scatter_derivative
+    elif t.grad_fn is not None and not isinstance(src, Tensor):
         t.grad_fn.__class__ = _SCATTER_VALUE     # torch's scatter.value overload
     return _finish(t, out, "scatter", True)
 
 
+def _no_scatter_derivative(*args):
+    raise RuntimeError("derivative for aten::scatter is not implemented")
+
+
+def _no_scatter_inplace_derivative(*args):
+    raise RuntimeError("derivative for aten::scatter_ is not implemented")
+
+
 _SCATTER_VALUE = _node_class("ScatterBackward1")
+_NOT_IMPLEMENTED = _node_class("torch::autograd::NotImplemented")
 
 
 def scatter_add(input, dim, index, src):
@@ -1974,7 +1985,16 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
 index_add_ = inplace(index_add, "index_add")
 index_copy_ = inplace(index_copy, "index_copy")
 index_fill_ = inplace(index_fill, "index_fill")
-scatter_ = inplace(scatter, "scatter")
+_scatter_inplace = inplace(scatter, "scatter")
+
+
+def scatter_(self, *args, **kwargs):
+    out = _scatter_inplace(self, *args, **kwargs)
+    if out.grad_fn is not None and out.grad_fn.bwd is _no_scatter_derivative:
+        out.grad_fn.bwd = _no_scatter_inplace_derivative
+    return out
+
+
 scatter_add_ = inplace(scatter_add, "scatter_add")
 scatter_reduce_ = inplace(scatter_reduce, "scatter_reduce")
 masked_scatter_ = inplace(masked_scatter, "masked_scatter")

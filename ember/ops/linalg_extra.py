@@ -475,8 +475,9 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     from .creation import zeros
     from .shape import cat
     m, n = input.shape[-2:]
-    A = input if n == m else cat([input, zeros((*input.shape[:-1], m - n), dtype=input.dtype,
-                                               device=input.device)], -1)
+    A = input if n <= m else input[..., :m]     # (the reflectors are the first columns)
+    if A.shape[-1] < m:
+        A = cat([A, zeros((*A.shape[:-1], m - A.shape[-1]), dtype=A.dtype, device=A.device)], -1)
     Q = la.householder_product(A, tau)
     if transpose:
         Q = Q.mH

@@ -244,6 +244,9 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
                                "that of input except along the differencing dimension; "
                                f"input.size({k}) = {input.shape[k]}, but got tensor.size({k}) = "
                                f"{p.shape[k]}")
+    if n == 0:      # torch: a copy of input (prepend and append unused)
+        from .creation import empty_like
+        return _S.copy_(empty_like(input), input)
     x = _S.cat(parts, dim) if len(parts) > 1 else input
     for _ in range(n):
         size = x.shape[dim]
