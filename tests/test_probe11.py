@@ -347,3 +347,11 @@ def test_as_strided_scatter_input_gradient_is_zero_where_src_lands():
     np.testing.assert_array_equal(x.grad.t().reshape(-1).numpy(), want)
     assert ember.autograd.gradcheck(
         lambda a, b: ember.as_strided_scatter(a, b, (2, 2), (1, 2), 1), (x, s))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, x: L.eig(x), lambda L, x: x.eig(True), lambda L, x: L.lstsq(x, x),
+    lambda L, x: x.lstsq(x), lambda L, x: L.solve(x, x), lambda L, x: x.solve(x),
+    lambda L, x: L.symeig(x), lambda L, x: x.symeig(eigenvectors=True)])
+def test_functions_removed_in_torch_1_9_say_what_replaces_them(call):
+    assert _outcome(lambda: call(ember, ember.eye(2))) == _outcome(lambda: call(torch, torch.eye(2)))
