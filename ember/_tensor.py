@@ -816,6 +816,11 @@ class Tensor:
         from ._storage import _is_shared
         return self.device.type == "cuda" or _is_shared(self.arr)
 
+    def module_load(self, other, assign=False):
+        """What Module.load_state_dict puts in place of this parameter or buffer when it swaps
+        tensors (torch's hook for subclasses)."""
+        return other.detach() if assign else self.copy_(other).detach()
+
     def apply_(self, callable):
         """Replace each element x by callable(x) (Python numbers; CPU tensors only)."""
         return self._map_py("apply_", callable, ())

@@ -355,3 +355,12 @@ def test_as_strided_scatter_input_gradient_is_zero_where_src_lands():
     lambda L, x: L.symeig(x), lambda L, x: x.symeig(eigenvectors=True)])
 def test_functions_removed_in_torch_1_9_say_what_replaces_them(call):
     assert _outcome(lambda: call(ember, ember.eye(2))) == _outcome(lambda: call(torch, torch.eye(2)))
+
+
+def test_module_load_as_torch():
+    def run(lib):
+        x = lib.zeros(2, 2)
+        kept = x.module_load(lib.ones(2, 2))
+        swapped = x.module_load(lib.full((2, 2), 3.0, requires_grad=True), assign=True)
+        return kept, x, swapped.requires_grad, swapped
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
