@@ -411,11 +411,12 @@ def lstsq(A, B, rcond=None, *, driver=None, out=None):
 def vander(x, *, N=None):
     from .ops.creation import ones
     from .ops.shape import cat
-    if _tensor_ndim("linalg_vander", x, "x") < 1:
-        raise RuntimeError("linalg.vander: x must have at least one dimension.")
+    _tensor_ndim("linalg_vander", x, "x")
     if x.dtype in (_bool, _float16, _bfloat16):
         raise RuntimeError(f"linalg.vander supports floating point, complex, and integer tensors, "
                            f"but got {_ops._tn(x)}")
+    if not x.ndim:
+        x = x.unsqueeze(-1)     # (torch: a 0-d x is one point)
     n = x.shape[-1] if N is None else N
     if n <= 1:
         raise RuntimeError("N must be greater than 1.")

@@ -143,6 +143,12 @@ _CASES.update({
                                                  for f in (L.igamma, L.igammac)],
     "histogramdd weight of a 3-d input": lambda L: L.histogramdd(
         L.arange(12.).reshape(2, 3, 2), 2, weight=L.ones(2, 3)).hist,
+    "unfold and fold of bool tensors": lambda L: (lambda u: [u, L.nn.functional.fold(
+        u, (3, 3), 2)])(L.nn.functional.unfold(L.eye(3, dtype=L.bool).expand(1, 2, 3, 3), 2)),
+    "unfold of an empty bool batch": lambda L: L.nn.functional.unfold(
+        L.ones(0, 1, 5, 5, dtype=L.bool), 2),
+    "vander of a 0-d tensor": lambda L: L.linalg.vander(L.tensor(-8), N=2),
+    "vander of a 0-d tensor without N": lambda L: L.linalg.vander(L.tensor(3.)),
     "multinomial into a Long out=": lambda L: (lambda o: (
         L.multinomial(L.tensor([0., 1, 0]), 2, True, out=o) is o, o))(L.zeros(0, dtype=L.long)),
     "multinomial into a Double out=": lambda L: L.multinomial(

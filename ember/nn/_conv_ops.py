@@ -728,7 +728,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if not (nd == 3 and size[0] and valid or nd == 4 and valid and size[3]):
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
                            f"other non-zero dimensions for input, but got: {list(input.shape)}")
-    float_only(input, "im2col_out_cpu", complex_ok=True)
+    if input.arr.dtype != np.bool_:         # (torch's kernel takes bool too)
+        float_only(input, "im2col_out_cpu", complex_ok=True)
     k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
     _positive(k, "kernel_size")
     _positive(s, "stride")
@@ -751,7 +752,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if not (nd == 2 and shape[0] and shape[1] or nd == 3 and shape[1] and shape[2]):
         raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch "
                            f"size and non-zero dimensions for input, but got: {list(input.shape)}")
-    float_only(input, "col2im_out_cpu", complex_ok=True)
+    if input.arr.dtype != np.bool_:         # (torch's kernel takes bool too)
+        float_only(input, "col2im_out_cpu", complex_ok=True)
     k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
     size = ntuple(output_size, 2, "output_size")
 
