@@ -121,6 +121,8 @@ _CASES.update({
         L.tensor(-4.5), 0, L.tensor(0), L.tensor(-8.5), reduce="add"),
     "scatter into a 0-d tensor, reduce multiply": lambda L: L.scatter(
         L.tensor(-4.5), 0, L.tensor(0), 2.5, reduce="multiply"),
+    "scatter into a 0-d int tensor, float value": lambda L: L.scatter(
+        L.tensor(-3), 0, L.tensor(0), 2.5, reduce="add"),
     "scatter with reduce: no derivative, refused at backward": lambda L: (lambda x: (
         L.scatter(x, 0, L.tensor([0]), 2.0, reduce="add").sum().backward()))(
         L.ones(3, requires_grad=True)),

@@ -1146,7 +1146,8 @@ def _scatter(xp, x, index, src, dim, reduce):
         return out, (index, dim, False, sshape)
     if x.ndim == 0:
         s = src if sshape is None else src.reshape(-1)[0]
-        if reduce is not None:
+        if reduce is not None:      # (a number value in self's dtype first, as torch's kernel)
+            s = xp.asarray(s, dtype=x.dtype)
             s = out + s if reduce == "add" else out * s
         out[...] = s
         return out, (index, dim, True, sshape)
