@@ -225,6 +225,10 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__():
+    return sorted(set(globals()) | {"default_generators"})
+
+
 def manual_seed(seed):
     for g in _generators():
         g.manual_seed(seed)
