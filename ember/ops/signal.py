@@ -609,11 +609,12 @@ def _igamma_f(which):
         if sp is None:
             _scipy(which)
         y = getattr(sp, "gammainc" if which == "igamma" else "gammaincc")(a, x)
-        y = _special._as_array(xp, y).astype(np.result_type(a, x), copy=False)
+        dt = np.result_type(a, x)
+        y = _special._as_array(xp, y).astype(dt, copy=False)
         # torch's kernel tests a = inf before x = nan, and x = inf before a = nan
         lo, hi = (0.0, 1.0) if which == "igamma" else (1.0, 0.0)
         y = xp.where((a == np.inf) & xp.isnan(x), lo, y)
-        return xp.where(xp.isnan(a) & (x == np.inf), hi, y).astype(y.dtype, copy=False)
+        return xp.where(xp.isnan(a) & (x == np.inf), hi, y).astype(dt, copy=False)
     return f
 
 
