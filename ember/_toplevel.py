@@ -410,7 +410,7 @@ def _amp():
 
 
 @_export
-def is_autocast_enabled(device_type=None):
+def is_autocast_enabled(device_type="cuda"):
     return _amp().is_autocast_enabled(device_type)
 
 

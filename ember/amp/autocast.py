@@ -167,79 +167,124 @@ def fp32_function(name, fn):
 class autocast:
     """torch.autocast(device_type, dtype=None, enabled=True, cache_enabled=None)."""
 
-    def __init__(self, device_type="cuda", dtype=None, enabled=True, cache_enabled=None):
-        if device_type not in ("cuda", "cpu", "mock"):
+    def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=None):
+        if not isinstance(device_type, str):
+            raise ValueError(f"Expected `device_type` of type `str`, got: "
+                             f"`<class '{_type_name(device_type)}'>`")
+        self.fast_dtype = get_autocast_dtype(device_type) if dtype is None else dtype
+        self.device = self.device_type = device_type
+        from .custom import is_autocast_available
+        if not is_autocast_available(device_type):
             raise RuntimeError(f"User specified an unsupported autocast device_type "
                                f"'{device_type}'")
-        if dtype is None:
-            dtype = get_autocast_dtype(device_type)
-        if device_type == "cuda" and enabled:
-            from .. import cuda
-            if not cuda.is_available():
-                warnings.warn("CUDA is not available or torch_xla is imported. Disabling "
-                              "autocast.", UserWarning, stacklevel=2)
-                enabled = False
-        self.device_type, self.fast_dtype, self._enabled = device_type, dtype, enabled
+        self._cache_enabled = CACHE["enabled"] if cache_enabled is None else cache_enabled
+        if enabled:
+            enabled = _can_enable(device_type, self.fast_dtype)
+        self._enabled = enabled
 
     def __enter__(self):
-        self._prev = (AMP.enabled, AMP.dtype, AMP.device_type)
-        if self._enabled:
-            apply_policy(self.device_type)
-            AMP.enabled, AMP.dtype, AMP.device_type = True, self.fast_dtype, self.device_type
-        else:
-            AMP.enabled = False
+        from .._toplevel import autocast_increment_nesting
+        self.prev_cache_enabled = CACHE["enabled"]
+        self.prev = is_autocast_enabled(self.device)
+        self.prev_fastdtype = get_autocast_dtype(self.device)
+        self._prev_active = AMP.device_type if AMP.enabled else None
+        set_autocast_enabled(self.device, self._enabled)
+        set_autocast_dtype(self.device, self.fast_dtype)
+        autocast_increment_nesting()
+        CACHE["enabled"] = self._cache_enabled
         return self
 
     def __exit__(self, *exc):
-        AMP.enabled, AMP.dtype, AMP.device_type = self._prev
-        if AMP.enabled:
-            apply_policy(AMP.device_type)
+        from .._toplevel import autocast_decrement_nesting
+        autocast_decrement_nesting()
+        set_autocast_enabled(self.device, self.prev)
+        set_autocast_dtype(self.device, self.prev_fastdtype)
+        CACHE["enabled"] = self.prev_cache_enabled
+        if self._prev_active is not None and _ENABLED.get(self._prev_active):
+            _activate(self._prev_active)
+        return False
 
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with autocast(self.device_type, self.fast_dtype, self._enabled):
+            with autocast(self.device, self.fast_dtype, self._enabled, self._cache_enabled):
                 return fn(*args, **kwargs)
         return wrapper
 
 
-def is_autocast_enabled(device_type=None):
-    return AMP.enabled and (device_type is None or device_type == AMP.device_type)
+def _can_enable(device_type, dtype):
+    """torch's checks when an autocast region is constructed enabled: CUDA must be available,
+    and other devices run only bfloat16 and float16 (else a warning, and the region is off)."""
+    if device_type == "cuda":
+        from .. import cuda
+        if not cuda.is_available():
+            warnings.warn("CUDA is not available or torch_xla is imported. Disabling autocast.",
+                          UserWarning, stacklevel=3)
+            return False
+        return True
+    if dtype not in (_dtype.bfloat16, _dtype.float16):
+        name = device_type.upper()
+        warnings.warn(f"In {name} autocast, but the target dtype is not supported. Disabling "
+                      f"autocast.\n{name} Autocast only supports dtypes of torch.bfloat16, "
+                      f"torch.float16 currently.", UserWarning, stacklevel=3)
+        return False
+    return True
 
 
-# torch.set_autocast_dtype / set_autocast_cache_enabled state (the active device's dtype is AMP's)
+# torch keeps autocast state per device type; ember casts for one device at a time (AMP, read by
+# the op hot path): the device enabled last, while it stays enabled
+_ENABLED = {}
 _DTYPES = {}
 CACHE = {"enabled": True}
 
 
-def _check_device_type(device_type):
+def _activate(device_type):
+    apply_policy(device_type)
+    AMP.enabled, AMP.dtype, AMP.device_type = True, get_autocast_dtype(device_type), device_type
+
+
+def _type_name(value):
+    """The type's name as torch prints it (ember's classes as torch's)."""
+    kind = type(value)
+    return f"torch.{kind.__name__}" if kind.__module__.startswith("ember") else kind.__name__
+
+
+def _check_device_type(device_type, fn):
+    if not isinstance(device_type, str):
+        raise TypeError(f"{fn}(): argument 'device_type' (position 1) must be str, not "
+                        f"{_type_name(device_type)}")
     from ..backends import device
     device(device_type)           # raises RuntimeError for an unknown device type
 
 
+def is_autocast_enabled(device_type="cuda"):
+    _check_device_type(device_type, "is_autocast_enabled")
+    return _ENABLED.get(device_type, False)
+
+
 def get_autocast_dtype(device_type):
-    if AMP.enabled and device_type == AMP.device_type:
-        return AMP.dtype
-    _check_device_type(device_type)
+    _check_device_type(device_type, "get_autocast_dtype")
     if device_type in _DTYPES:
         return _DTYPES[device_type]
     return _dtype.float16 if device_type == "cuda" else _dtype.bfloat16
 
 
 def set_autocast_dtype(device_type, dtype):
-    _check_device_type(device_type)
+    _check_device_type(device_type, "set_autocast_dtype")
     _DTYPES[device_type] = dtype
     if AMP.enabled and device_type == AMP.device_type:
         AMP.dtype = dtype
 
 
 def set_autocast_enabled(device_type, enabled):
-    """torch.set_autocast_enabled(device_type, enabled): ember autocasts one device at a time, so
-    enabling a device makes it the autocast device."""
-    _check_device_type(device_type)
+    """torch.set_autocast_enabled(device_type, enabled)."""
+    _check_device_type(device_type, "set_autocast_enabled")
+    _ENABLED[device_type] = bool(enabled)
     if enabled:
-        dt = get_autocast_dtype(device_type)
-        apply_policy(device_type)
-        AMP.enabled, AMP.dtype, AMP.device_type = True, dt, device_type
+        _activate(device_type)
     elif AMP.device_type == device_type:
-        AMP.enabled = False
+        others = [d for d, on in _ENABLED.items() if on]
+        if others:
+            _activate(others[-1])
+        else:
+            AMP.enabled = False
