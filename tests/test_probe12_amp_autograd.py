@@ -70,3 +70,79 @@ def test_autocast_state_matches_torch(name):
     case = _STATE_CASES[name]
     assert _warned(lambda: case(ember)) == _warned(lambda: case(torch))
     assert not ember.is_autocast_enabled("cpu")
+
+
+def _arg(L, shape, dtype="float32", seed=0):
+    import numpy as np
+    return L.tensor(np.random.RandomState(seed).randn(*shape), dtype=getattr(L, dtype))
+
+
+def _pool_unpool(L, d, n):
+    F = L.nn.functional
+    pooled, idx = getattr(F, f"max_pool{n}d")(_arg(L, (1, 1) + (4,) * n, d), 2,
+                                              return_indices=True)
+    return getattr(F, f"max_unpool{n}d")(pooled, idx, 2)
+
+
+# ops torch's CPU autocast leaves in their inputs' dtype, lowers, or runs in float32 with no
+# autocasting inside; in: the inputs' dtype
+_CPU_POLICY = {
+    "mv": lambda L, d: L.mv(_arg(L, (3, 3), d), _arg(L, (3,), d, 1)),
+    "dot": lambda L, d: L.dot(_arg(L, (3,), d), _arg(L, (3,), d, 1)),
+    "addmv": lambda L, d: L.addmv(_arg(L, (3,), d), _arg(L, (3, 3), d), _arg(L, (3,), d, 1)),
+    "Tensor.mv": lambda L, d: _arg(L, (3, 3), d).mv(_arg(L, (3,), d, 1)),
+    "inner": lambda L, d: L.inner(_arg(L, (3, 3), d), _arg(L, (3, 3), d, 1)),
+    "tensordot": lambda L, d: L.tensordot(_arg(L, (3, 3), d), _arg(L, (3, 3), d, 1)),
+    "tensordot, dims=1": lambda L, d: L.tensordot(_arg(L, (3, 3), d), _arg(L, (3, 3), d, 1), 1),
+    "inner of vectors": lambda L, d: L.inner(_arg(L, (3,), d), _arg(L, (3,), d, 1)),
+    "matmul of a matrix and a vector": lambda L, d: L.matmul(_arg(L, (3, 3), d), _arg(L, (3,), d)),
+    "matmul of vectors": lambda L, d: _arg(L, (3,), d) @ _arg(L, (3,), d, 1),
+    "matmul of float and double vectors": lambda L, d: _arg(L, (3,), d) @ _arg(L, (3,), "float64"),
+    "mv of mixed dtypes": lambda L, d: L.mv(_arg(L, (3, 3), d), _arg(L, (3,), "float32", 1)),
+    "linalg.vecdot": lambda L, d: L.linalg.vecdot(_arg(L, (3, 3), d), _arg(L, (3, 3), d, 1)),
+    "reflect pad 1-d": lambda L, d: L.nn.functional.pad(_arg(L, (2, 4), d), (1, 1), mode="reflect"),
+    "reflect pad 2-d": lambda L, d: L.nn.functional.pad(_arg(L, (1, 3, 4), d), (1, 1, 1, 1),
+                                                        mode="reflect"),
+    "reflect pad 3-d": lambda L, d: L.nn.functional.pad(_arg(L, (1, 3, 4, 4), d), (1,) * 6,
+                                                        mode="reflect"),
+    "replicate pad 3-d": lambda L, d: L.nn.functional.pad(_arg(L, (1, 3, 4, 4), d), (1,) * 6,
+                                                          mode="replicate"),
+    "circular pad": lambda L, d: L.nn.functional.pad(_arg(L, (1, 3, 4), d), (1, 1),
+                                                     mode="circular"),
+    "max_unpool1d": lambda L, d: _pool_unpool(L, d, 1),
+    "max_unpool2d": lambda L, d: _pool_unpool(L, d, 2),
+    "adaptive_max_pool3d": lambda L, d: L.nn.functional.adaptive_max_pool3d(
+        _arg(L, (1, 1, 4, 4, 4), d), 2),
+    "fractional_max_pool2d": lambda L, d: L.nn.functional.fractional_max_pool2d(
+        _arg(L, (1, 1, 4, 4), d), 2, output_size=2,
+        _random_samples=L.full((1, 1, 2), 0.5, dtype=getattr(L, d))),
+    "polar": lambda L, d: L.polar(_arg(L, (3,), d).abs(), _arg(L, (3,), d, 1)),
+    "pinverse": lambda L, d: L.pinverse(_arg(L, (3, 3), d)),
+    "view_as_complex": lambda L, d: L.view_as_complex(_arg(L, (3, 2), d)),
+    "linalg.lstsq": lambda L, d: L.linalg.lstsq(_arg(L, (3, 3), d), _arg(L, (3, 2), d, 1))[0],
+}
+
+
+def _dtype_and_values(fn):
+    try:
+        r = fn()
+    except Exception as e:      # noqa: BLE001 - the class and message are what is compared
+        return type(e).__name__, str(e).replace("ember", "torch"), None
+    return "ok", str(r.dtype).replace("ember", "torch"), r.detach().cfloat().numpy() \
+        if r.is_complex() else r.detach().double().numpy()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("amp", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name", list(_CPU_POLICY))
+def test_cpu_autocast_policy_matches_torch(name, amp, dtype):
+    import numpy as np
+    case = _CPU_POLICY[name]
+    outs = []
+    for L in (ember, torch):
+        with L.autocast("cpu", dtype=getattr(L, amp)):
+            outs.append(_dtype_and_values(lambda: case(L, dtype)))
+    (ke, de, ve), (kt, dt, vt) = outs
+    assert (ke, de) == (kt, dt)
+    if ve is not None:
+        np.testing.assert_allclose(ve, vt, rtol=2e-2, atol=2e-2)

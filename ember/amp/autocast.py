@@ -8,12 +8,15 @@ from ..ops._registry import OPS
 from .state import AMP
 
 # torch's lists (aten names mapped to ember's op names); ops not listed run in their inputs' dtype.
-# CUDA's (float16/bfloat16) and CPU's (bfloat16) lists differ: CPU keeps softmax, exp, log,
-# pow, cumsum and the norms in the inputs' dtype, but computes prod, quantile, trace, the
-# decompositions, the losses, cdist, the 3-d pools, grid_sample and the FFTs in float32.
+# CUDA's (float16/bfloat16) and CPU's (bfloat16/float16) lists differ: CPU keeps softmax, exp,
+# log, pow, cumsum and the norms in the inputs' dtype, and mv, dot and addmv too, but computes
+# prod, quantile, trace, the decompositions, the losses, cdist, the 3-d pools, the reflection
+# and replication pads, grid_sample and the FFTs in float32. (matmul casts before it picks its
+# mm/mv/dot/vm op: amp.autocast.cast_args in ops/linalg.py.)
 POLICY = {
     "cuda": {
-        "lower": ("matmul", "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+        "lower": ("matmul", "mv", "dot", "addmv", "linear", "conv1d", "conv2d", "conv3d",
+                  "conv_transpose1d",
                   "conv_transpose2d", "conv_transpose3d", "bmm", "baddbmm", "addmm", "einsum",
                   "scaled_dot_product_attention", "prelu"),
         "fp32": ("softmax", "log_softmax", "cross_entropy", "nll_loss", "layer_norm",
@@ -24,9 +27,9 @@ POLICY = {
                  "poisson_nll_loss", "gaussian_nll_loss"),
     },
     "cpu": {
-        "lower": ("matmul", "mm", "mv", "dot", "vm", "bmm", "linear", "addmm", "addmv",
-                  "baddbmm", "addbmm", "einsum", "prelu"),
-        "fp32": ("prod", "prod_dim", "quantile", "trace", "view_as_complex", "geqrf",
+        "lower": ("matmul", "mm", "bmm", "linear", "addmm", "baddbmm", "addbmm", "einsum",
+                  "prelu"),
+        "fp32": ("prod", "prod_dim", "quantile", "trace", "geqrf",
                  "linalg_svd", "linalg_svdvals", "linalg_eigh", "linalg_eigvalsh", "linalg_qr",
                  "linalg_cholesky_ex", "linalg_inv_ex", "linalg_solve_ex",
                  "linalg_householder_product"),
@@ -49,7 +52,13 @@ FUNCTIONS = {
         "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss",
         "cosine_embedding_loss", "poisson_nll_loss", "triplet_margin_loss", "multi_margin_loss",
         "multilabel_margin_loss", "ctc_loss", "cdist", "avg_pool3d", "max_pool3d",
-        "max_pool3d_with_indices", "adaptive_avg_pool3d", "grid_sample", "stft", "fft", "ifft",
+        "max_pool3d_with_indices", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+        "adaptive_max_pool3d_with_indices", "fractional_max_pool2d",
+        "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
+        "fractional_max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+        "reflection_pad1d", "reflection_pad2d", "replication_pad1d", "replication_pad2d",
+        "replication_pad3d", "polar", "view_as_complex", "pinverse", "grid_sample", "stft",
+        "fft", "ifft",
         "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
         "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn",
         "prod", "quantile", "nanquantile", "trace", "cholesky", "cholesky_inverse",
@@ -63,12 +72,13 @@ FUNCTIONS = {
 # floating dtype of their arguments ("promote"): cast before their own dtype checks
 LOWER_FUNCTIONS = frozenset(("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                              "conv_transpose3d", "prelu", "baddbmm", "addbmm", "addmm",
-                             "scaled_dot_product_attention"))
+                             "scaled_dot_product_attention", "linalg_vecdot"))
 PROMOTE_FUNCTIONS = {"cpu": frozenset(("index_copy",)), "cuda": frozenset()}
 # the top-level functions (and Tensor methods) among them, wrapped where ember/_bind.py binds
 TOPLEVEL = ("prod", "quantile", "nanquantile", "trace", "cholesky", "cholesky_inverse",
             "cholesky_solve", "inverse", "lu_solve", "orgqr", "ormqr", "geqrf", "svd", "qr",
-            "triangular_solve", "baddbmm", "addbmm", "addmm", "index_copy")
+            "triangular_solve", "baddbmm", "addbmm", "addmm", "index_copy", "view_as_complex",
+            "pinverse")
 
 _DEFAULTS = {}          # each op's amp as registered, before any device's list is written
 _APPLIED = [None]
@@ -150,7 +160,8 @@ def _target(name):
 def fp32_function(name, fn):
     """fn, whose floating tensor arguments are cast first while autocast is on for a device
     whose lists name `name`: to float32 (FUNCTIONS), the autocast dtype (LOWER_FUNCTIONS) or
-    their widest floating dtype (PROMOTE_FUNCTIONS)."""
+    their widest floating dtype (PROMOTE_FUNCTIONS); the ops inside run without autocast, as
+    torch's autocast kernels exclude its dispatch key."""
     @functools.wraps(fn)
     def autocast_cast(*args, **kwargs):
         if AMP.enabled:
@@ -160,8 +171,27 @@ def fp32_function(name, fn):
             if target is not None:
                 args = tuple(_cast_to(a, target) for a in args)
                 kwargs = {k: _cast_to(v, target) for k, v in kwargs.items()}
+                return uncast(fn, *args, **kwargs)
         return fn(*args, **kwargs)
     return autocast_cast
+
+
+def uncast(fn, *args, **kwargs):
+    """fn(*args, **kwargs) with the op hot path's autocast off."""
+    if not AMP.enabled:
+        return fn(*args, **kwargs)
+    AMP.enabled = False
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        AMP.enabled = True
+
+
+def fp32_arg(name, t):
+    """t in float32 where autocast is on and its device's lists name `name` float32."""
+    if AMP.enabled and name in FUNCTIONS[_policy_key(AMP.device_type)]:
+        return _cast_to(t, _dtype.float32)
+    return t
 
 
 class autocast:
@@ -187,7 +217,7 @@ class autocast:
         self.prev_cache_enabled = CACHE["enabled"]
         self.prev = is_autocast_enabled(self.device)
         self.prev_fastdtype = get_autocast_dtype(self.device)
-        self._prev_active = AMP.device_type if AMP.enabled else None
+        self._prev_amp = (AMP.enabled, AMP.dtype, AMP.device_type)
         set_autocast_enabled(self.device, self._enabled)
         set_autocast_dtype(self.device, self.fast_dtype)
         autocast_increment_nesting()
@@ -200,8 +230,9 @@ class autocast:
         set_autocast_enabled(self.device, self.prev)
         set_autocast_dtype(self.device, self.prev_fastdtype)
         CACHE["enabled"] = self.prev_cache_enabled
-        if self._prev_active is not None and _ENABLED.get(self._prev_active):
-            _activate(self._prev_active)
+        AMP.enabled, AMP.dtype, AMP.device_type = self._prev_amp
+        if AMP.enabled:
+            apply_policy(AMP.device_type)
         return False
 
     def __call__(self, fn):

@@ -159,16 +159,17 @@ def _matmul_bwd(xp, g, a, b, needs):
     return ga, gb
 
 
-def _product_op(name, node):
-    o = op(name, amp="lower", saves="in", node=node, needs_mask=True)(_matmul_fwd)
+def _product_op(name, node, amp="lower"):
+    o = op(name, amp=amp, saves="in", node=node, needs_mask=True)(_matmul_fwd)
     return o.vjp(_matmul_bwd)
 
 
+# (mv and dot are lowered on CUDA only: amp/autocast.py's POLICY)
 _matmul = _product_op("matmul", "UnsafeViewBackward0")
 _mm = _product_op("mm", "MmBackward0")
-_mv = _product_op("mv", "MvBackward0")
-_dot = _product_op("dot", "DotBackward0")
-_vm = _product_op("vm", "SqueezeBackward4")
+_mv = _product_op("mv", "MvBackward0", None)
+_dot = _product_op("dot", "DotBackward0", None)
+_vm = _product_op("vm", "SqueezeBackward4", None)
 _bmm = _product_op("bmm", "BmmBackward0")
 _BY_RANK = {(2, 2): _mm, (2, 1): _mv, (1, 1): _dot, (1, 2): _vm}
 
@@ -194,8 +195,10 @@ def _product(o, a, b):
 
 def matmul(input, other, *, out=None):
     tensor_args("matmul", ("input", 1, input), ("other", 2, other))
-    if input.arr.ndim == other.arr.ndim == 1 and input.dtype != other.dtype and \
-            not _amp.enabled:
+    if _amp.enabled:          # matmul's policy, not that of the op it picks
+        from ..amp.autocast import cast_args
+        input, other = cast_args(_matmul, (input, other))
+    if input.arr.ndim == other.arr.ndim == 1 and input.dtype != other.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")          # torch's matmul is dot
     try:
@@ -253,7 +256,7 @@ def mv(input, vec, *, out=None):
 
 
 def _addmv_dtypes(input, mat, vec):
-    if not input.dtype == mat.dtype == vec.dtype and not _amp.enabled:
+    if not input.dtype == mat.dtype == vec.dtype and not (_amp.enabled and _mv.amp):
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
                            f"{_tn(input)}, {_tn(mat)}, and {_tn(vec)}")
 
@@ -426,7 +429,8 @@ def _addprod_bwd(xp, g, a, b, beta, alpha, kind, needs):
 
 
 def _addprod_op(kind, node):
-    o = op(kind, amp="lower", saves="in", node=node, needs_mask=True)(_addprod_fwd)
+    amp = None if kind == "addmv" else "lower"
+    o = op(kind, amp=amp, saves="in", node=node, needs_mask=True)(_addprod_fwd)
     return o.vjp(_addprod_bwd)
 
 
@@ -437,7 +441,7 @@ _ADDPROD = {k: _addprod_op(k, n) for k, n in (
 
 def _addprod_dtypes(kind, input, a, b):
     """Each add+product checks its dtypes in its own words (autocast casts them first)."""
-    if _amp.enabled:
+    if _amp.enabled and _ADDPROD[kind].amp:
         return
     if kind == "addmv":
         _addmv_dtypes(input, a, b)
@@ -895,7 +899,7 @@ def _einsum_sublist(args):
 def tensordot(a, b, dims=2, out=None):
     from .shape import permute, reshape
     tensor_args("tensordot", ("input", 1, a), ("other", 2, b))
-    if a.dtype != b.dtype and not _amp.enabled:
+    if a.dtype != b.dtype:
         raise RuntimeError("both inputs should have same dtype")
     if isinstance(dims, Tensor):
         dims = dims.tolist()
@@ -929,7 +933,10 @@ def tensordot(a, b, dims=2, out=None):
     k = int(np.prod([a.shape[d] for d in da]))
     am = reshape(permute(a, fa + da), (-1, k))
     bm = reshape(permute(b, db + fb), (k, -1))
-    res = reshape(mm(am, bm), [a.shape[d] for d in fa] + [b.shape[d] for d in fb])
+    # a full contraction is torch's dot, which CPU autocast leaves alone; else its mm
+    from ..amp.autocast import uncast
+    prod = uncast(mm, am, bm) if not (fa or fb) else mm(am, bm)
+    res = reshape(prod, [a.shape[d] for d in fa] + [b.shape[d] for d in fb])
     return _finish(res, out, "tensordot",
                    "tensordot: Expected the output tensor to have dtype {result}, but got an "
                    "output tensor with dtype {out}")
