@@ -120,6 +120,18 @@ _CPU_POLICY = {
     "pinverse": lambda L, d: L.pinverse(_arg(L, (3, 3), d)),
     "view_as_complex": lambda L, d: L.view_as_complex(_arg(L, (3, 2), d)),
     "linalg.lstsq": lambda L, d: L.linalg.lstsq(_arg(L, (3, 3), d), _arg(L, (3, 2), d, 1))[0],
+    # promote: torch's prioritize refuses a floating dtype other than float32 and the autocast
+    # dtype (float64 is skipped)
+    "cat with float32": lambda L, d: L.cat([_arg(L, (3,), d), _arg(L, (3,), "float32", 1)]),
+    "cat of bfloat16 and float16": lambda L, d: L.cat([_arg(L, (3,), "bfloat16"),
+                                                       _arg(L, (3,), "float16", 1)]),
+    "cat of one dtype": lambda L, d: L.cat([_arg(L, (3,), d), _arg(L, (3,), d, 1)]),
+    "cat with float64": lambda L, d: L.cat([_arg(L, (3,), "float64"), _arg(L, (3,), d, 1)]),
+    "stack with float32": lambda L, d: L.stack([_arg(L, (3,), d), _arg(L, (3,), "float32", 1)]),
+    "index_copy into float32": lambda L, d: L.index_copy(
+        _arg(L, (3, 4)), 0, L.tensor([0]), _arg(L, (1, 4), d, 1)),
+    "index_copy from float32": lambda L, d: L.index_copy(
+        _arg(L, (3, 4), d), 0, L.tensor([0]), _arg(L, (1, 4), "float32", 1)),
 }
 
 

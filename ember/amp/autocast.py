@@ -33,7 +33,7 @@ POLICY = {
                  "linalg_svd", "linalg_svdvals", "linalg_eigh", "linalg_eigvalsh", "linalg_qr",
                  "linalg_cholesky_ex", "linalg_inv_ex", "linalg_solve_ex",
                  "linalg_householder_product"),
-        "promote": ("index_copy",),
+        "promote": ("index_copy", "cat", "stack"),
     },
 }
 
@@ -106,13 +106,7 @@ def cast_args(op, args):
     """Cast the floating tensors among `args` according to the op's policy."""
     from .._tensor import Tensor
     if op.amp == "promote":
-        floats = [a.dtype for a in args if isinstance(a, Tensor) and a.is_floating_point()]
-        if not floats:
-            return tuple(args)
-        from .._dtype import promote_types
-        target = floats[0]
-        for d in floats[1:]:
-            target = promote_types(target, d)
+        target = _prioritize(args)
     else:
         target = AMP.dtype if op.amp == "lower" else _dtype.float32
     out = []
@@ -136,14 +130,27 @@ def _cast_to(a, target):
     return a
 
 
-def _widest(args, kwargs):
-    from .._tensor import Tensor
-    from .._dtype import promote_types
-    target = None
-    for a in (*args, *kwargs.values()):
-        if isinstance(a, Tensor) and a.is_floating_point():
-            target = a.dtype if target is None else promote_types(target, a.dtype)
+def _prioritize(args):
+    """torch's at::autocast::prioritize over the floating tensors autocast may cast (lists
+    included): float32 wins over the autocast dtype, float64 is ignored, and any other floating
+    dtype is refused."""
+    target = AMP.dtype
+    for d in _cast_dtypes(args):
+        if d is _dtype.float32 or target is _dtype.float32:
+            target = _dtype.float32
+        elif d is not AMP.dtype:
+            raise RuntimeError("Unexpected floating ScalarType in at::autocast::prioritize")
     return target
+
+
+def _cast_dtypes(args):
+    from .._tensor import Tensor
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            yield from _cast_dtypes(a)
+        elif isinstance(a, Tensor) and a.be.name == AMP.device_type and \
+                a.is_floating_point() and a.dtype is not _dtype.float64:
+            yield a.dtype
 
 
 def _target(name):
@@ -167,7 +174,7 @@ def fp32_function(name, fn):
         if AMP.enabled:
             target = _target(name)
             if target == "promote":
-                target = _widest(args, kwargs)
+                target = _prioritize((*args, *kwargs.values()))
             if target is not None:
                 args = tuple(_cast_to(a, target) for a in args)
                 kwargs = {k: _cast_to(v, target) for k, v in kwargs.items()}
