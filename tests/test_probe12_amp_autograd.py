@@ -158,3 +158,41 @@ def test_cpu_autocast_policy_matches_torch(name, amp, dtype):
     assert (ke, de) == (kt, dt)
     if ve is not None:
         np.testing.assert_allclose(ve, vt, rtol=2e-2, atol=2e-2)
+
+
+# torch autocasts only the functional overloads: out= variants and in-place ops run as called
+_NOT_AUTOCAST = {
+    "mm into a float32 out": lambda L: L.mm(_arg(L, (2, 3)), _arg(L, (3, 2), seed=1),
+                                            out=L.empty(2, 2)),
+    "mm into a bfloat16 out": lambda L: L.mm(_arg(L, (2, 3)), _arg(L, (3, 2), seed=1),
+                                             out=L.empty(2, 2, dtype=L.bfloat16)),
+    "matmul into a float32 out": lambda L: L.matmul(_arg(L, (2, 3)), _arg(L, (3,), seed=1),
+                                                    out=L.empty(2)),
+    "bmm into a float32 out": lambda L: L.bmm(_arg(L, (1, 2, 3)), _arg(L, (1, 3, 2), seed=1),
+                                              out=L.empty(1, 2, 2)),
+    "addmm into a float32 out": lambda L: L.addmm(_arg(L, (2, 2)), _arg(L, (2, 3)),
+                                                  _arg(L, (3, 2), seed=1), out=L.empty(2, 2)),
+    "prod of bfloat16 into a bfloat16 out": lambda L: L.prod(
+        _arg(L, (4,), "bfloat16"), 0, out=L.empty((), dtype=L.bfloat16)),
+    "addmm_ of float32": lambda L: _arg(L, (2, 2)).addmm_(_arg(L, (2, 3)), _arg(L, (3, 2), seed=1)),
+    "addmm_ into bfloat16": lambda L: _arg(L, (2, 2), "bfloat16").addmm_(
+        _arg(L, (2, 3)), _arg(L, (3, 2), seed=1)),
+    "baddbmm_ of float32": lambda L: _arg(L, (1, 2, 2)).baddbmm_(_arg(L, (1, 2, 3)),
+                                                                 _arg(L, (1, 3, 2), seed=1)),
+    "index_copy_ of bfloat16 into float32": lambda L: _arg(L, (3, 4)).index_copy_(
+        0, L.tensor([0]), _arg(L, (1, 4), "bfloat16", 1)),
+}
+
+
+@pytest.mark.parametrize("name", list(_NOT_AUTOCAST))
+def test_out_and_inplace_not_autocast(name):
+    import numpy as np
+    case = _NOT_AUTOCAST[name]
+    outs = []
+    for L in (ember, torch):
+        with L.autocast("cpu"):
+            outs.append(_dtype_and_values(lambda: case(L)))
+    (ke, de, ve), (kt, dt, vt) = outs
+    assert (ke, de) == (kt, dt)
+    if ve is not None:
+        np.testing.assert_allclose(ve, vt, rtol=1e-2, atol=1e-2)

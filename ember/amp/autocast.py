@@ -168,10 +168,12 @@ def fp32_function(name, fn):
     """fn, whose floating tensor arguments are cast first while autocast is on for a device
     whose lists name `name`: to float32 (FUNCTIONS), the autocast dtype (LOWER_FUNCTIONS) or
     their widest floating dtype (PROMOTE_FUNCTIONS); the ops inside run without autocast, as
-    torch's autocast kernels exclude its dispatch key."""
+    torch's autocast kernels exclude its dispatch key. An out= call is not autocast."""
     @functools.wraps(fn)
     def autocast_cast(*args, **kwargs):
         if AMP.enabled:
+            if kwargs.get("out") is not None:       # torch autocasts no out= variant
+                return uncast(fn, *args, **kwargs)
             target = _target(name)
             if target == "promote":
                 target = _prioritize((*args, *kwargs.values()))

@@ -193,8 +193,16 @@ def _product(o, a, b):
     return t
 
 
+def _uncast_out(fn, *args, out):
+    """torch autocasts no out= variant: fn(*args, out=out) with autocast off."""
+    from ..amp.autocast import uncast
+    return uncast(fn, *args, out=out)
+
+
 def matmul(input, other, *, out=None):
     tensor_args("matmul", ("input", 1, input), ("other", 2, other))
+    if _amp.enabled and out is not None:
+        return _uncast_out(matmul, input, other, out=out)
     if _amp.enabled:          # matmul's policy, not that of the op it picks
         from ..amp.autocast import cast_args
         input, other = cast_args(_matmul, (input, other))
@@ -216,6 +224,8 @@ def matmul(input, other, *, out=None):
 
 def mm(input, mat2, *, out=None):
     tensor_args("mm", ("input", 1, input), ("mat2", 2, mat2))
+    if _amp.enabled and out is not None:
+        return _uncast_out(mm, input, mat2, out=out)
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -225,6 +235,8 @@ def mm(input, mat2, *, out=None):
 
 def bmm(input, mat2, *, out=None):
     tensor_args("bmm", ("input", 1, input), ("mat2", 2, mat2))
+    if _amp.enabled and out is not None:
+        return _uncast_out(bmm, input, mat2, out=out)
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
@@ -463,6 +475,8 @@ _ADDPROD_KERNELS = {"addmm": "addmm_impl_cpu_", "addbmm": "addmm_impl_cpu_",
 
 
 def _addprod(kind, input, a, b, beta, alpha, out):
+    if _amp.enabled and out is not None:
+        return _uncast_out(_addprod, kind, input, a, b, beta, alpha, out=out)
     _addprod_dtypes(kind, input, a, b)
     dt = a.arr.dtype
     if dt.kind in "iub":
