@@ -196,3 +196,36 @@ def test_out_and_inplace_not_autocast(name):
     assert (ke, de) == (kt, dt)
     if ve is not None:
         np.testing.assert_allclose(ve, vt, rtol=1e-2, atol=1e-2)
+
+
+# ---- autograd.Function (torch.testing._internal.autograd_function_db) ------------------------
+def _jvp_tangents(L, materialize):
+    """The input tangents a custom Function's jvp receives for a dual float input, a plain
+    float input and an integer input (NumpyTake's jvp asserts None for its index inputs)."""
+    seen = []
+
+    class Scale(L.autograd.Function):
+        @staticmethod
+        def forward(x, y, idx):
+            return x * 2 + y
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.set_materialize_grads(materialize)
+
+        @staticmethod
+        def jvp(ctx, tx, ty, tidx):
+            seen.append([None if t is None else (str(t.dtype).replace("ember", "torch"),
+                                                 t.tolist()) for t in (tx, ty, tidx)])
+            return tx * 2 if ty is None else tx * 2 + ty
+
+    fa = L.autograd.forward_ad
+    with fa.dual_level():
+        x = fa.make_dual(L.tensor([1., 2.]), L.tensor([.5, .25]))
+        out = Scale.apply(x, L.tensor([3., 4.]), L.tensor([1, 0]))
+        return seen, fa.unpack_dual(out).tangent.tolist()
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+def test_function_jvp_tangents_of_inputs_without_one(materialize):
+    assert _jvp_tangents(ember, materialize) == _jvp_tangents(torch, materialize)
