@@ -229,3 +229,17 @@ def _jvp_tangents(L, materialize):
 @pytest.mark.parametrize("materialize", [True, False])
 def test_function_jvp_tangents_of_inputs_without_one(materialize):
     assert _jvp_tangents(ember, materialize) == _jvp_tangents(torch, materialize)
+
+
+# torch_fp32 list: torch.margin_ranking_loss is ATen's, which broadcasts a 1-d target against
+# 2-d inputs (nn.functional's refuses differing dimensions)
+@pytest.mark.parametrize("amp", [None, "bfloat16", "float16"])
+@pytest.mark.parametrize("args", [(), (0.5, 1), (0.25, 2)])
+def test_toplevel_margin_ranking_loss_broadcasts(amp, args):
+    outs = []
+    for L in (ember, torch):
+        x1, x2 = _arg(L, (4, 4), "bfloat16"), _arg(L, (4, 4), "bfloat16", 1)
+        target = L.tensor([1., -1, 1, -1], dtype=L.bfloat16)
+        with L.autocast("cpu", dtype=getattr(L, amp or "bfloat16"), enabled=amp is not None):
+            outs.append(_outcome(lambda: L.margin_ranking_loss(x1, x2, target, *args)))
+    assert outs[0] == outs[1]
