@@ -243,3 +243,75 @@ def test_toplevel_margin_ranking_loss_broadcasts(amp, args):
         with L.autocast("cpu", dtype=getattr(L, amp or "bfloat16"), enabled=amp is not None):
             outs.append(_outcome(lambda: L.margin_ranking_loss(x1, x2, target, *args)))
     assert outs[0] == outs[1]
+
+
+# ---- CUDA autocast policy: torch's AutocastTestLists (test_cuda.py) categories, on ember's
+# mock device (which takes the CUDA lists); torch cannot run these here ------------------------
+def _mock(shape, dtype="float16", seed=0):
+    return _arg(ember, shape, dtype, seed).to("mock")
+
+
+_CUDA_LISTS = {
+    # torch_fp16 / linalg_fp16
+    "addr": (lambda: ember.addr(_mock((3, 3), "float32"), _mock((3,), "float32"),
+                                _mock((3,), "float32", 1)), "float16"),
+    "mv": (lambda: ember.mv(_mock((3, 3), "float32"), _mock((3,), "float32", 1)), "float16"),
+    "addmv": (lambda: ember.addmv(_mock((3,), "float32"), _mock((3, 3), "float32"),
+                                  _mock((3,), "float32", 1)), "float16"),
+    "linalg.vecdot": (lambda: ember.linalg.vecdot(_mock((3, 3), "float32"),
+                                                  _mock((3, 3), "float32", 1)), "float16"),
+    # torch_fp32 / nn_fp32
+    "renorm": (lambda: ember.renorm(_mock((3, 3)), 2, 0, 1.0), "float32"),
+    "dist": (lambda: ember.dist(_mock((3,)), _mock((3,), seed=1)), "float32"),
+    "norm": (lambda: ember.norm(_mock((3,))), "float32"),
+    "cumsum": (lambda: ember.cumsum(_mock((3,)), 0), "float32"),
+    "cumprod": (lambda: _mock((3,)).cumprod(0), "float32"),
+    "logsumexp": (lambda: ember.logsumexp(_mock((3, 3)), 1), "float32"),
+    "prod": (lambda: ember.prod(_mock((3,))), "float32"),
+    "softmax": (lambda: ember.softmax(_mock((3,)), 0), "float32"),
+    "log_softmax": (lambda: ember.nn.functional.log_softmax(_mock((3,)), 0), "float32"),
+    "rms_norm": (lambda: ember.nn.functional.rms_norm(_mock((3,)), (3,)), "float32"),
+    "softplus": (lambda: ember.nn.functional.softplus(_mock((3,))), "float32"),
+    # torch_need_autocast_promote
+    "dot": (lambda: ember.dot(_mock((3,)), _mock((3,), "float32", 1)), "float32"),
+    "vdot": (lambda: ember.vdot(_mock((3,)), _mock((3,), "float32", 1)), "float32"),
+    "tensordot": (lambda: ember.tensordot(_mock((2, 2, 2), "float32"), _mock((2, 2, 2))),
+                  "float32"),
+    "scatter_add": (lambda: ember.scatter_add(
+        _mock((2, 2)), 0, ember.tensor([[0, 1], [1, 0]]).to("mock"), _mock((2, 2), "float32")),
+                    "float32"),
+    "index_put": (lambda: ember.index_put(_mock((4,)), (ember.tensor([1]).to("mock"),),
+                                          _mock((1,), "float32")), "float32"),
+    "bilinear": (lambda: ember.bilinear(_mock((1, 2)), _mock((1, 2), "float32"), _mock((1, 2, 2)),
+                                        _mock((1,), "float32")), "float32"),
+    "cross": (lambda: ember.cross(_mock((3,), "float32"), _mock((3,)), dim=0), "float32"),
+    "grid_sample": (lambda: ember.nn.functional.grid_sample(
+        _mock((1, 1, 3, 3)), _mock((1, 2, 2, 2), "float32").tanh(), align_corners=False),
+                    "float32"),
+    "cat": (lambda: ember.cat([_mock((3,)), _mock((3,), "bfloat16")]), "RuntimeError"),
+    # banned
+    "binary_cross_entropy": (lambda: ember.nn.functional.binary_cross_entropy(
+        _mock((3,), "float32").sigmoid(), _mock((3,), "float32").sigmoid()), "RuntimeError"),
+}
+
+
+@pytest.mark.parametrize("name", list(_CUDA_LISTS))
+def test_cuda_autocast_lists_on_the_mock_device(name):
+    fn, expected = _CUDA_LISTS[name]
+    with ember.autocast("mock", dtype=ember.float16):
+        kind, what = _outcome(fn)[0], None
+        if kind == "ok":
+            what = str(fn().dtype).split(".")[-1]
+    assert (what or kind) == expected
+
+
+def test_cuda_autocast_refuses_binary_cross_entropy_in_torch_words():
+    with ember.autocast("mock", dtype=ember.float16):
+        with pytest.raises(RuntimeError) as info:
+            ember.nn.functional.binary_cross_entropy(_mock((3,), "float32").sigmoid(),
+                                                     _mock((3,), "float32").sigmoid())
+    assert str(info.value).startswith(
+        "torch.nn.functional.binary_cross_entropy and torch.nn.BCELoss are unsafe to autocast.")
+    with ember.autocast("cpu"):                 # CPU autocast runs it in float32
+        assert ember.nn.functional.binary_cross_entropy(
+            _arg(ember, (3,)).sigmoid(), _arg(ember, (3,), seed=1).sigmoid()).dtype is ember.float32

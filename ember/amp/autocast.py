@@ -15,16 +15,13 @@ from .state import AMP
 # mm/mv/dot/vm op: amp.autocast.cast_args in ops/linalg.py.)
 POLICY = {
     "cuda": {
-        "lower": ("matmul", "mv", "dot", "addmv", "linear", "conv1d", "conv2d", "conv3d",
-                  "conv_transpose1d",
-                  "conv_transpose2d", "conv_transpose3d", "bmm", "baddbmm", "addmm", "einsum",
-                  "scaled_dot_product_attention", "prelu"),
-        "fp32": ("softmax", "log_softmax", "cross_entropy", "nll_loss", "layer_norm",
-                 "group_norm", "batch_norm", "rms_norm", "mse_loss", "l1_loss",
-                 "smooth_l1_loss", "huber_loss", "binary_cross_entropy_with_logits", "kl_div",
-                 "norm", "cumsum", "cumprod", "logsumexp", "pow", "exp", "log",
-                 "log_softmax_nll", "cosine_similarity", "pdist", "cdist", "soft_margin_loss",
-                 "poisson_nll_loss", "gaussian_nll_loss"),
+        "lower": ("matmul", "mv", "addmv", "linear", "bmm", "baddbmm", "addmm", "einsum"),
+        # torch's list also has acos, asin, cosh, erfinv, exp, expm1, log, log10, log2, log1p,
+        # reciprocal, rsqrt, sinh, tan, pow and sum: ember runs those through its unary/binary
+        # and reduction fast paths, which do not autocast
+        "fp32": ("dist", "linalg_vector_norm"),
+        "promote": ("dot", "vdot", "addcdiv", "addcmul", "atan2", "linalg_cross", "index_put",
+                    "scatter_add", "index_copy", "cat", "stack"),
     },
     "cpu": {
         "lower": ("matmul", "mm", "bmm", "linear", "addmm", "baddbmm", "addbmm", "einsum",
@@ -45,7 +42,9 @@ FUNCTIONS = {
         "binary_cross_entropy_with_logits", "soft_margin_loss", "margin_ranking_loss",
         "hinge_embedding_loss", "cosine_embedding_loss", "poisson_nll_loss",
         "triplet_margin_loss", "multi_margin_loss", "multilabel_margin_loss", "cdist", "pdist",
-        "cosine_similarity", "cross_entropy", "layer_norm", "group_norm")),
+        "cosine_similarity", "cross_entropy", "layer_norm", "group_norm", "rms_norm",
+        "softmax", "log_softmax", "softplus", "renorm", "norm", "prod", "cumsum", "cumprod",
+        "logsumexp")),
     "cpu": frozenset((
         "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
         "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
@@ -70,15 +69,26 @@ FUNCTIONS = {
 }
 # Python-level functions torch's lists compute in the autocast dtype ("lower") or in the widest
 # floating dtype of their arguments ("promote"): cast before their own dtype checks
-LOWER_FUNCTIONS = frozenset(("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-                             "conv_transpose3d", "prelu", "baddbmm", "addbmm", "addmm",
-                             "scaled_dot_product_attention", "linalg_vecdot"))
-PROMOTE_FUNCTIONS = {"cpu": frozenset(("index_copy",)), "cuda": frozenset()}
+_LOWER = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+          "prelu", "baddbmm", "addbmm", "addmm", "scaled_dot_product_attention", "linalg_vecdot")
+LOWER_FUNCTIONS = {"cpu": frozenset(_LOWER), "cuda": frozenset(_LOWER + ("addr",))}
+PROMOTE_FUNCTIONS = {"cpu": frozenset(("index_copy",)),
+                     "cuda": frozenset(("bilinear", "tensordot", "grid_sample", "cross", "dot",
+                                        "vdot", "scatter_add", "index_put"))}
+# CUDA autocast refuses binary_cross_entropy
+_BCE_UNSAFE = (
+    "torch.nn.functional.binary_cross_entropy and torch.nn.BCELoss are unsafe to autocast.\n"
+    "Many models use a sigmoid layer right before the binary cross entropy layer.\n"
+    "In this case, combine the two layers using torch.nn.functional."
+    "binary_cross_entropy_with_logits\n"
+    "or torch.nn.BCEWithLogitsLoss.  binary_cross_entropy_with_logits and BCEWithLogits are\n"
+    "safe to autocast.")
 # the top-level functions (and Tensor methods) among them, wrapped where ember/_bind.py binds
 TOPLEVEL = ("prod", "quantile", "nanquantile", "trace", "cholesky", "cholesky_inverse",
             "cholesky_solve", "inverse", "lu_solve", "orgqr", "ormqr", "geqrf", "svd", "qr",
             "triangular_solve", "baddbmm", "addbmm", "addmm", "index_copy", "view_as_complex",
-            "pinverse")
+            "pinverse", "renorm", "norm", "tensordot", "cross", "dot", "vdot", "scatter_add",
+            "index_put", "addr", "cumsum", "cumprod", "logsumexp")
 
 _DEFAULTS = {}          # each op's amp as registered, before any device's list is written
 _APPLIED = [None]
@@ -155,9 +165,11 @@ def _cast_dtypes(args):
 
 def _target(name):
     key = _policy_key(AMP.device_type)
+    if key == "cuda" and name == "binary_cross_entropy":
+        raise RuntimeError(_BCE_UNSAFE)
     if name in FUNCTIONS[key]:
         return _dtype.float32
-    if name in LOWER_FUNCTIONS:
+    if name in LOWER_FUNCTIONS[key]:
         return AMP.dtype
     if name in PROMOTE_FUNCTIONS[key]:
         return "promote"
