@@ -315,3 +315,14 @@ def test_cuda_autocast_refuses_binary_cross_entropy_in_torch_words():
     with ember.autocast("cpu"):                 # CPU autocast runs it in float32
         assert ember.nn.functional.binary_cross_entropy(
             _arg(ember, (3,)).sigmoid(), _arg(ember, (3,), seed=1).sigmoid()).dtype is ember.float32
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.is_autocast_cpu_enabled(), lambda L: L.set_autocast_cpu_enabled(False),
+    lambda L: L.get_autocast_cpu_dtype(), lambda L: L.set_autocast_cpu_dtype(L.bfloat16),
+    lambda L: L.get_autocast_gpu_dtype(), lambda L: L.set_autocast_gpu_dtype(L.float16)])
+def test_device_specific_autocast_state_functions_are_deprecated(call):
+    def seen(L):
+        (kind, value), warned = _warned(lambda: call(L))
+        return kind, str(value), [w.split(" (Triggered internally")[0] for w in warned]
+    assert seen(ember) == seen(torch)
