@@ -326,3 +326,19 @@ def test_device_specific_autocast_state_functions_are_deprecated(call):
         (kind, value), warned = _warned(lambda: call(L))
         return kind, str(value), [w.split(" (Triggered internally")[0] for w in warned]
     assert seen(ember) == seen(torch)
+
+
+# methods_expect_builtin_promote calls Tensor.__div__ (torch keeps Python 2's names)
+@pytest.mark.parametrize("call", [
+    lambda L: _arg(L, (3,)).__div__(_arg(L, (3,), "bfloat16", 1)),
+    lambda L: _arg(L, (3,)).__div__(2),
+    lambda L: _arg(L, (3,)).__rdiv__(2),
+    lambda L: _arg(L, (3,)).__idiv__(_arg(L, (3,), seed=1)),
+    lambda L: _arg(L, (3,), "int64").__idiv__(2)])
+def test_python2_division_dunders(call):
+    for autocast in (False, True):
+        outs = []
+        for L in (ember, torch):
+            with L.autocast("cpu", enabled=autocast):
+                outs.append(_outcome(lambda: call(L)))
+        assert outs[0] == outs[1]
