@@ -342,3 +342,14 @@ def test_python2_division_dunders(call):
             with L.autocast("cpu", enabled=autocast):
                 outs.append(_outcome(lambda: call(L)))
         assert outs[0] == outs[1]
+
+
+# TestTorchAutocast.test_invalid_device: torch's device-string grammar decides the message
+@pytest.mark.parametrize("call", [
+    lambda L: L.autocast(device_type="not a real device"),
+    lambda L: L.amp.is_autocast_available(device_type="not a real device"),
+    lambda L: L.device("cuda:01"), lambda L: L.device(":0"), lambda L: L.device(""),
+    lambda L: L.device("cuda:0", 1), lambda L: L.device("cu da", 1), lambda L: L.device("cpu:0"),
+    lambda L: L.device("cpu", 0), lambda L: L.device("CPU")])
+def test_device_strings(call):
+    assert _outcome(lambda: str(call(ember))) == _outcome(lambda: str(call(torch)))
