@@ -353,3 +353,13 @@ def test_python2_division_dunders(call):
     lambda L: L.device("cpu", 0), lambda L: L.device("CPU")])
 def test_device_strings(call):
     assert _outcome(lambda: str(call(ember))) == _outcome(lambda: str(call(torch)))
+
+
+def test_amp_autocast_mode_module():
+    from ember.amp.autocast_mode import autocast, custom_fwd, is_autocast_available
+    assert autocast is ember.autocast and custom_fwd is ember.amp.custom_fwd
+    assert ember.amp.autocast_mode.is_autocast_available("cpu") is \
+        torch.amp.autocast_mode.is_autocast_available("cpu") is True
+    with ember.amp.autocast_mode.autocast("cpu"):
+        assert (ember.ones(2, 2) @ ember.ones(2, 2)).dtype is ember.bfloat16
+    assert is_autocast_available("cuda")
