@@ -363,3 +363,27 @@ def test_amp_autocast_mode_module():
     with ember.amp.autocast_mode.autocast("cpu"):
         assert (ember.ones(2, 2) @ ember.ones(2, 2)).dtype is ember.bfloat16
     assert is_autocast_available("cuda")
+
+
+def _dirty_not_returned(L, requires_grad, grad_mode):
+    class Double(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x * 1            # the modified input is not returned
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = L.ones(2, requires_grad=requires_grad) * 1
+    with L.set_grad_enabled(grad_mode):
+        return Double.apply(x)
+
+
+@pytest.mark.parametrize("requires_grad", [True, False])
+@pytest.mark.parametrize("grad_mode", [True, False])
+def test_function_marks_dirty_an_input_it_does_not_return(requires_grad, grad_mode):
+    assert _outcome(lambda: _dirty_not_returned(ember, requires_grad, grad_mode)) == \
+        _outcome(lambda: _dirty_not_returned(torch, requires_grad, grad_mode))

@@ -389,6 +389,10 @@ def _process_outputs(node, args, outs, record):
                 o = alias
             positions.append(i)
         result.append(o)
+    if dirty - {id(o) for o in outs}:
+        raise RuntimeError("Some elements marked as dirty during the forward method were not "
+                           "returned as output. The inputs that are modified inplace must all be "
+                           "outputs of the Function.")
     node._n_outputs, node._out_pos = len(outs), tuple(positions)
     if not record:
         return tuple(result)
