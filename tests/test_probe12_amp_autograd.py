@@ -132,6 +132,22 @@ _CPU_POLICY = {
         _arg(L, (3, 4)), 0, L.tensor([0]), _arg(L, (1, 4), d, 1)),
     "index_copy from float32": lambda L, d: L.index_copy(
         _arg(L, (3, 4), d), 0, L.tensor([0]), _arg(L, (1, 4), "float32", 1)),
+    # einsum is not on CPU autocast's lists: only its bmm's are lowered
+    "einsum of a trace": lambda L, d: L.einsum("ii", _arg(L, (3, 3), d)),
+    "einsum outer product": lambda L, d: L.einsum("i,j->ij", _arg(L, (3,), d), _arg(L, (4,), d)),
+    "einsum elementwise": lambda L, d: L.einsum("ij,ij->ij", _arg(L, (3, 3), d),
+                                                _arg(L, (3, 3), d, 1)),
+    "einsum contraction": lambda L, d: L.einsum("ij,jk->ik", _arg(L, (3, 3), d),
+                                                _arg(L, (3, 3), d, 1)),
+    "einsum of three": lambda L, d: L.einsum("ij,jk,kl->il", _arg(L, (2, 3), d),
+                                             _arg(L, (3, 3), d, 1), _arg(L, (3, 2), d, 2)),
+    "max_pool3d": lambda L, d: L.nn.functional.max_pool3d(_arg(L, (1, 1, 4, 4, 4), d), 2),
+    "max_pool3d with indices": lambda L, d: L.nn.functional.max_pool3d(
+        _arg(L, (1, 1, 4, 4, 4), d), 2, return_indices=True)[0],
+    "Conv1d module": lambda L, d: (L.manual_seed(0), L.nn.Conv1d(2, 3, 2)(
+        _arg(L, (1, 2, 5), d)))[1],
+    "ConvTranspose2d module": lambda L, d: (L.manual_seed(0), L.nn.ConvTranspose2d(2, 3, 2)(
+        _arg(L, (1, 2, 3, 3), d)))[1],
 }
 
 
@@ -181,6 +197,8 @@ _NOT_AUTOCAST = {
                                                                  _arg(L, (1, 3, 2), seed=1)),
     "index_copy_ of bfloat16 into float32": lambda L: _arg(L, (3, 4)).index_copy_(
         0, L.tensor([0]), _arg(L, (1, 4), "bfloat16", 1)),
+    "cat of bfloat16 and float16 into an out": lambda L: L.cat(
+        [_arg(L, (3,), "bfloat16"), _arg(L, (3,), "float16", 1)], out=L.empty(6)),
 }
 
 
@@ -271,6 +289,9 @@ _CUDA_LISTS = {
     "softmax": (lambda: ember.softmax(_mock((3,)), 0), "float32"),
     "log_softmax": (lambda: ember.nn.functional.log_softmax(_mock((3,)), 0), "float32"),
     "rms_norm": (lambda: ember.nn.functional.rms_norm(_mock((3,)), (3,)), "float32"),
+    "LayerNorm module": (lambda: ember.nn.LayerNorm(3).to("mock")(_mock((2, 3))), "float32"),
+    "einsum": (lambda: ember.einsum("i,j->ij", _mock((3,), "float32"), _mock((2,), "float32")),
+               "float16"),
     "softplus": (lambda: ember.nn.functional.softplus(_mock((3,))), "float32"),
     # torch_need_autocast_promote
     "dot": (lambda: ember.dot(_mock((3,)), _mock((3,), "float32", 1)), "float32"),

@@ -9,7 +9,8 @@ from .state import AMP
 
 # torch's lists (aten names mapped to ember's op names); ops not listed run in their inputs' dtype.
 # CUDA's (float16/bfloat16) and CPU's (bfloat16/float16) lists differ: CPU keeps softmax, exp,
-# log, pow, cumsum and the norms in the inputs' dtype, and mv, dot and addmv too, but computes
+# log, pow, cumsum and the norms in the inputs' dtype, and mv, dot, addmv and einsum too (whose
+# bmm's are lowered), but computes
 # prod, quantile, trace, the decompositions, the losses, cdist, the 3-d pools, the reflection
 # and replication pads, grid_sample and the FFTs in float32. (matmul casts before it picks its
 # mm/mv/dot/vm op: amp.autocast.cast_args in ops/linalg.py.)
@@ -24,8 +25,7 @@ POLICY = {
                     "scatter_add", "index_copy", "cat", "stack"),
     },
     "cpu": {
-        "lower": ("matmul", "mm", "bmm", "linear", "addmm", "baddbmm", "addbmm", "einsum",
-                  "prelu"),
+        "lower": ("matmul", "mm", "bmm", "linear", "addmm", "baddbmm", "addbmm", "prelu"),
         "fp32": ("prod", "prod_dim", "quantile", "trace", "geqrf",
                  "linalg_svd", "linalg_svdvals", "linalg_eigh", "linalg_eigvalsh", "linalg_qr",
                  "linalg_cholesky_ex", "linalg_inv_ex", "linalg_solve_ex",
@@ -51,7 +51,7 @@ FUNCTIONS = {
         "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss",
         "cosine_embedding_loss", "poisson_nll_loss", "triplet_margin_loss", "multi_margin_loss",
         "multilabel_margin_loss", "ctc_loss", "cdist", "avg_pool3d", "max_pool3d",
-        "max_pool3d_with_indices", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+        "adaptive_avg_pool3d", "adaptive_max_pool3d",
         "adaptive_max_pool3d_with_indices", "fractional_max_pool2d",
         "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
         "fractional_max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d",

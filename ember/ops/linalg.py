@@ -790,9 +790,13 @@ def einsum(*args):
         raise ValueError("einsum(): must specify the equation string and at least one operand, "
                          "or at least one operand and its subscripts list")
     from .shape import _common
-    if len({t.arr.dtype for t in operands}) > 1 and not _amp.enabled:
+    if _amp.enabled and _einsum.amp:        # CUDA autocast lowers einsum as a whole
+        from ..amp.autocast import cast_args
+        operands = cast_args(_einsum, operands)
+    elif _amp.enabled or len({t.arr.dtype for t in operands}) > 1:
         # torch's einsum has no common dtype: its sums, products and bmm's each follow their
-        # own rules (promoting, making integers int64, or refusing), so take its path
+        # own rules (promoting, making integers int64, or refusing; CPU autocast lowers just
+        # its bmm's), so take its path
         _common([t.detach() for t in operands], "einsum")        # the devices
         subs, out_sub, _, _ = _parse_einsum(equation, [t.arr.shape for t in operands])
         return _einsum_recorded(equation, operands, subs, out_sub)
