@@ -799,7 +799,7 @@ def _promoted(tensors, o):
 
 
 def cat(tensors, dim=0, *, out=None):
-    if _amp.enabled:
+    if _amp.enabled and out is None:
         tensors = _promoted(tensors, _cat)
     tensors = _common(tensors, "cat")
     shapes = [t.arr.shape for t in tensors]
@@ -850,7 +850,7 @@ def _(xp, g, dim, n):
 
 
 def stack(tensors, dim=0, *, out=None):
-    if _amp.enabled:
+    if _amp.enabled and out is None:
         tensors = _promoted(tensors, _stack)
     tensors = _common(tensors, "stack")
     shape = tensors[0].arr.shape
