@@ -148,6 +148,11 @@ _CPU_POLICY = {
         _arg(L, (1, 2, 5), d)))[1],
     "ConvTranspose2d module": lambda L, d: (L.manual_seed(0), L.nn.ConvTranspose2d(2, 3, 2)(
         _arg(L, (1, 2, 3, 3), d)))[1],
+    "AvgPool3d module": lambda L, d: L.nn.AvgPool3d(2)(_arg(L, (1, 1, 4, 4, 4), d)),
+    "AdaptiveMaxPool3d module": lambda L, d: L.nn.AdaptiveMaxPool3d(2)(
+        _arg(L, (1, 1, 4, 4, 4), d)),
+    "FractionalMaxPool3d module": lambda L, d: (L.manual_seed(0), L.nn.FractionalMaxPool3d(
+        2, output_size=2)(_arg(L, (1, 1, 4, 4, 4), d)))[1],
 }
 
 
