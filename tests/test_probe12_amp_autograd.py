@@ -413,3 +413,33 @@ def _dirty_not_returned(L, requires_grad, grad_mode):
 def test_function_marks_dirty_an_input_it_does_not_return(requires_grad, grad_mode):
     assert _outcome(lambda: _dirty_not_returned(ember, requires_grad, grad_mode)) == \
         _outcome(lambda: _dirty_not_returned(torch, requires_grad, grad_mode))
+
+
+def _checkpointed(L, use_reentrant, forward_amp, backward_amp):
+    """What the checkpointed segment sees in its forward and in its recomputation (torch's
+    checkpoint saves the autocast state and replays it), and the gradient."""
+    import numpy as np
+    seen = []
+    w = L.tensor(np.random.RandomState(0).randn(4, 4).astype(np.float32), requires_grad=True)
+    x = L.tensor(np.random.RandomState(1).randn(2, 4).astype(np.float32), requires_grad=True)
+
+    def segment(x):
+        y = x @ w
+        seen.append((str(y.dtype).split(".")[-1], L.is_autocast_enabled("cpu")))
+        return y.relu()
+
+    with L.autocast("cpu", enabled=forward_amp):
+        out = L.utils.checkpoint.checkpoint(segment, x, use_reentrant=use_reentrant)
+    with L.autocast("cpu", enabled=backward_amp):
+        out.float().sum().backward()
+    return seen, w.grad.numpy().tolist()
+
+
+@pytest.mark.parametrize("use_reentrant", [True, False])
+@pytest.mark.parametrize("forward_amp, backward_amp", [(True, False), (False, True)])
+def test_checkpoint_replays_the_autocast_state(use_reentrant, forward_amp, backward_amp):
+    (seen_e, grad_e), (seen_t, grad_t) = (
+        _checkpointed(L, use_reentrant, forward_amp, backward_amp) for L in (ember, torch))
+    assert seen_e == seen_t
+    if not backward_amp:        # (torch also autocasts the backward's own matmuls; ember not)
+        assert grad_e == grad_t

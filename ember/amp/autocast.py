@@ -1,5 +1,6 @@
 """autocast: ops in the 'lower' list run in the autocast dtype, ops in the 'fp32' list in
 float32, as in torch's CUDA (and CPU bfloat16) autocast op lists."""
+import contextlib
 import functools
 import warnings
 
@@ -262,6 +263,22 @@ class autocast:
             with autocast(self.device, self.fast_dtype, self._enabled, self._cache_enabled):
                 return fn(*args, **kwargs)
         return wrapper
+
+
+def saved_regions():
+    """The autocast state as torch's checkpoint saves it for its recomputation: a region per
+    device type that has state, the CPU's entered last (as torch enters it)."""
+    devices = sorted(set(_ENABLED) - {"cpu"}) + ["cpu"]
+    return [(d, get_autocast_dtype(d), _ENABLED.get(d, False)) for d in devices]
+
+
+def replay(regions):
+    """A context entering the saved regions again."""
+    stack = contextlib.ExitStack()
+    for device_type, dtype, enabled in regions:
+        stack.enter_context(autocast(device_type, dtype=dtype, enabled=enabled,
+                                     cache_enabled=CACHE["enabled"]))
+    return stack
 
 
 def _can_enable(device_type, dtype):

@@ -19,6 +19,7 @@ import warnings
 import weakref
 
 from .._tensor import Tensor, _new
+from ..amp.autocast import replay, saved_regions
 from ..autograd import engine as _engine
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _grad, enable_grad, no_grad
@@ -93,6 +94,7 @@ class _Recompute:
     def __init__(self, function, args, kwargs, rng_state, nodes, determinism_check,
                  context_fn):
         self.function, self.args, self.kwargs = function, args, kwargs
+        self.autocast = saved_regions()
         self.rng_state, self.determinism_check = rng_state, determinism_check
         self.context_fn = context_fn
         self.versions = _versions(args)
@@ -140,7 +142,7 @@ class _Recompute:
             if self.rng_state is not None:
                 default_generator.set_state(self.rng_state)
             _, recompute_ctx = self.context_fn()
-            with enable_grad(), recompute_ctx:
+            with enable_grad(), replay(self.autocast), recompute_ctx:
                 start = _start_region()
                 outputs = self.function(*self.args, **self.kwargs)
             return _region_nodes(outputs, start)
@@ -185,7 +187,7 @@ class CheckpointFunction(Function):
     def forward(ctx, run_function, preserve_rng_state, *args):
         from ..ops.random import default_generator
         check_backward_validity(args)
-        ctx.run_function = run_function
+        ctx.run_function, ctx.autocast = run_function, saved_regions()
         ctx.rng_state = default_generator.get_state() if preserve_rng_state else None
         if ctx.rng_state is not None:   # also resets the derived CUDA stream: replays alike
             default_generator.set_state(ctx.rng_state)
@@ -212,7 +214,7 @@ class CheckpointFunction(Function):
         try:
             if ctx.rng_state is not None:
                 default_generator.set_state(ctx.rng_state)
-            with enable_grad():
+            with enable_grad(), replay(ctx.autocast):
                 outputs = ctx.run_function(*inputs)
         finally:
             if current is not None:
