@@ -11,10 +11,9 @@ from .state import AMP
 # torch's lists (aten names mapped to ember's op names); ops not listed run in their inputs' dtype.
 # CUDA's (float16/bfloat16) and CPU's (bfloat16/float16) lists differ: CPU keeps softmax, exp,
 # log, pow, cumsum and the norms in the inputs' dtype, and mv, dot, addmv and einsum too (whose
-# bmm's are lowered), but computes
-# prod, quantile, trace, the decompositions, the losses, cdist, the 3-d pools, the reflection
-# and replication pads, grid_sample and the FFTs in float32. (matmul casts before it picks its
-# mm/mv/dot/vm op: amp.autocast.cast_args in ops/linalg.py.)
+# bmm's are lowered), but computes prod, quantile, trace, the decompositions, the losses, cdist,
+# the 3-d pools, the reflection and replication pads, grid_sample and the FFTs in float32.
+# (matmul casts before it picks its mm/mv/dot/vm op: amp.autocast.cast_args in ops/linalg.py.)
 POLICY = {
     "cuda": {
         "lower": ("matmul", "mv", "addmv", "linear", "bmm", "baddbmm", "addmm", "einsum"),
@@ -26,7 +25,7 @@ POLICY = {
                     "scatter_add", "index_copy", "cat", "stack"),
     },
     "cpu": {
-        "lower": ("matmul", "mm", "bmm", "linear", "addmm", "baddbmm", "addbmm", "prelu"),
+        "lower": ("matmul", "mm", "bmm", "linear", "addmm", "baddbmm", "addbmm"),
         "fp32": ("prod", "prod_dim", "quantile", "trace", "geqrf",
                  "linalg_svd", "linalg_svdvals", "linalg_eigh", "linalg_eigvalsh", "linalg_qr",
                  "linalg_cholesky_ex", "linalg_inv_ex", "linalg_solve_ex",
