@@ -226,6 +226,7 @@ UNARY_DUNDERS = {"__neg__": E.neg, "__pos__": E.positive, "__abs__": E.abs,
 BINARY_DUNDERS = {
     "__add__": E._add, "__radd__": E._add, "__sub__": E.sub, "__rsub__": E.rsub,
     "__mul__": E.mul, "__rmul__": E.mul, "__truediv__": E.div, "__rtruediv__": E.rdiv,
+    "__div__": E.div, "__rdiv__": E.rdiv,
     "__floordiv__": E.floor_divide, "__rfloordiv__": _rfloordiv, "__mod__": E.remainder,
     "__rmod__": _rmod, "__pow__": E.pow, "__rpow__": E.rpow, "__matmul__": linalg.matmul,
     "__rmatmul__": _rmatmul,
@@ -240,7 +241,8 @@ BINARY_DUNDERS = {
 
 def _bind_inplace_dunders():
     for op_name, name in (("add", "__iadd__"), ("sub", "__isub__"), ("mul", "__imul__"),
-                          ("div", "__itruediv__"), ("floor_divide", "__ifloordiv__"),
+                          ("div", "__itruediv__"), ("div", "__idiv__"),
+                          ("floor_divide", "__ifloordiv__"),
                           ("remainder", "__imod__"), ("pow", "__ipow__"),
                           ("bitwise_and", "__iand__"), ("bitwise_or", "__ior__"),
                           ("bitwise_xor", "__ixor__"), ("bitwise_left_shift", "__ilshift__"),

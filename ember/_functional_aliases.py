@@ -383,8 +383,10 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
-    return _F().margin_ranking_loss(input1, input2, target, margin,
-                                    reduction=_reduction(reduction))
+    from .amp.autocast import fp32_function
+    from .nn._functional_loss import margin_ranking
+    return fp32_function("margin_ranking_loss", margin_ranking)(input1, input2, target, margin,
+                                                               _reduction(reduction))
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-06, swap=False,

@@ -502,6 +502,7 @@ def _autocast_fp32():
                  "matrix_rank"):
         if callable(g.get(name)):
             g[name] = fp32_function("linalg_" + name, g[name])
+    g["vecdot"] = fp32_function("linalg_vecdot", g["vecdot"])       # (autocast dtype)
 
 
 _autocast_fp32()

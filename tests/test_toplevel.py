@@ -328,13 +328,13 @@ def restore_amp():
     import sys
     from ember.amp.state import AMP
     ac = sys.modules["ember.amp.autocast"]
-    saved = (AMP.enabled, AMP.dtype, AMP.device_type, dict(ac._DTYPES), dict(ac.CACHE))
+    saved = (AMP.enabled, AMP.dtype, AMP.device_type, dict(ac._DTYPES), dict(ac.CACHE),
+             dict(ac._ENABLED))
     yield
     AMP.enabled, AMP.dtype, AMP.device_type = saved[:3]
-    ac._DTYPES.clear()
-    ac._DTYPES.update(saved[3])
-    ac.CACHE.clear()
-    ac.CACHE.update(saved[4])
+    for state, before in zip((ac._DTYPES, ac.CACHE, ac._ENABLED), saved[3:]):
+        state.clear()
+        state.update(before)
 
 
 def test_autocast_state_defaults(restore_amp):

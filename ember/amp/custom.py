@@ -10,6 +10,8 @@ _AUTOCAST_DEVICES = ("cpu", "cuda", "mock")
 
 
 def is_autocast_available(device_type):
+    from .autocast import _check_device_type
+    _check_device_type(device_type, "_is_autocast_available")
     return device_type in _AUTOCAST_DEVICES
 
 

@@ -330,14 +330,16 @@ def _apply(cls, new_style, args):
 
 def _forward_ad(cls, node, args, outs):
     """Forward mode through a custom Function: its jvp(ctx, *input_tangents) gives the output
-    tangents (zeros for tensor inputs without one, None for non-tensors), as torch calls it."""
+    tangents (zeros for floating tensor inputs without one unless the ctx turned off
+    materialize_grads, None for the rest), as torch calls it."""
     from .._tensor import Tensor
     from .forward_ad import set_tangent, tangent_of
     tans = [tangent_of(a) if isinstance(a, Tensor) else None for a in args]
     if all(t is None for t in tans):
         return
-    tans = [a.new_zeros(a.shape) if t is None and isinstance(a, Tensor) else t
-            for a, t in zip(args, tans)]
+    if node.materialize_grads:
+        tans = [a.new_zeros(a.shape) if t is None and isinstance(a, Tensor) and _floating(a)
+                else t for a, t in zip(args, tans)]
     # in jvp, ctx.saved_tensors are those given to ctx.save_for_forward (torch)
     fwd_saved = tuple(getattr(node, "saved_for_forward", None) or ())
     prev = node.saved, getattr(node, "_saved_versions", ())
@@ -387,6 +389,10 @@ def _process_outputs(node, args, outs, record):
                 o = alias
             positions.append(i)
         result.append(o)
+    if dirty - {id(o) for o in outs}:
+        raise RuntimeError("Some elements marked as dirty during the forward method were not "
+                           "returned as output. The inputs that are modified inplace must all be "
+                           "outputs of the Function.")
     node._n_outputs, node._out_pos = len(outs), tuple(positions)
     if not record:
         return tuple(result)

@@ -1,6 +1,8 @@
 """Backends are array namespaces: NumPy on the CPU, CuPy on CUDA, NumPy under a `mock` device.
 
 A tensor keeps its Backend record (`t.be`) for life; ops read `be.xp` and never ask per call."""
+import re
+
 import numpy
 
 __all__ = ["Backend", "device", "CPU", "MOCK", "META", "get_backend"]
@@ -20,14 +22,8 @@ class device:
             type, index = "cuda", type
         elif not isinstance(type, str):
             raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
-        elif ":" in type:
-            if index is not None:
-                raise ValueError(f"type (string) must not include an index because index was "
-                                 f"passed explicitly: {type}")
-            type, _, idx = type.partition(":")
-            if not idx.isdigit():
-                raise RuntimeError(f"Invalid device string: '{type}:{idx}'")
-            index = int(idx)
+        elif type not in _KNOWN:
+            type, index = _parse(type, index)
         if type not in _KNOWN:
             raise RuntimeError(
                 "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, "
@@ -72,6 +68,22 @@ _OUTER_DEFAULTS = []    # the default devices that enclosing `with device(...)` 
 
 
 _KNOWN = ("cpu", "cuda", "mock", "meta")
+_DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::([1-9][0-9]*|0))?")
+
+
+def _parse(string, index):
+    """torch's device-string grammar, ([a-zA-Z_]+)(?::([1-9]\\d*|0))?: (type, index)."""
+    if not string:
+        raise RuntimeError("Device string must not be empty")
+    m = _DEVICE_STRING.fullmatch(string)
+    if m is None:
+        raise RuntimeError(f"Invalid device string: '{string}'")
+    if m[2] is None:
+        return string, index
+    if index is not None:
+        raise RuntimeError(f"type (string) must not include an index because index was passed "
+                           f"explicitly: {string}")
+    return m[1], int(m[2])
 
 
 class Backend:

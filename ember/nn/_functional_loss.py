@@ -434,6 +434,11 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
         raise RuntimeError(
             "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    return margin_ranking(input1, input2, target, margin, reduction)
+
+
+def margin_ranking(input1, input2, target, margin, reduction):
+    """torch.margin_ranking_loss (ATen's, which broadcasts without the dimension check)."""
     return _apply_reduction(_E.clamp_min(-target * (input1 - input2) + margin, 0.0), reduction)
 
 

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .._memory_format import lay_out
+from ..amp.autocast import fp32_arg
 from ..ops._apply import apply
 from ..ops._dims import wrap_dim
 from ..ops._registry import op
@@ -250,6 +251,8 @@ def _max_pool(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, ret
         float_only(input, "max_pool1d_impl")
     elif input.arr.dtype.kind == "b":
         raise not_implemented(f"max_pool{nsp}d", input.arr.dtype)
+    if nsp == 3 and not return_indices:     # (torch's max_pool3d_with_indices is not autocast)
+        input = fp32_arg("max_pool3d", input)
 
     def run(x):
         n = max(nsp, 2)

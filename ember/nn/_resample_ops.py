@@ -14,6 +14,7 @@ from ..ops import shape as _S
 from ..ops._apply import apply, tensor_ndim
 from ..ops._registry import op
 from .._kernel_dtypes import is_float, not_implemented
+from ..amp.autocast import fp32_arg
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pad",
            "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"]
@@ -551,6 +552,9 @@ def pad(input, pad, mode="constant", value=None):
     if input.arr.dtype.kind == "b" and mode != "circular":
         raise not_implemented(f"{'reflection' if mode == 'reflect' else 'replication'}_pad{k}d",
                               input.arr.dtype)
+    if mode != "circular":
+        kind = "reflection" if mode == "reflect" else "replication"
+        input = fp32_arg(f"{kind}_pad{k}d", input)
     taps = [_pad_taps(n, lo, hi, mode) for n, (lo, hi) in zip(spatial, pairs)]
     return resample(input, taps, _PAD_NODE[mode].format(k))
 

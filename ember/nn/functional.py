@@ -826,9 +826,11 @@ cross_entropy = _cross_entropy_target_check(cross_entropy)
 
 def _autocast_fp32():
     """Functions torch's autocast lists run in float32 (per device: amp.autocast.FUNCTIONS)."""
-    from ..amp.autocast import FUNCTIONS, LOWER_FUNCTIONS, fp32_function
+    from ..amp.autocast import FUNCTIONS, LOWER_FUNCTIONS, PROMOTE_FUNCTIONS, fp32_function
     g = globals()
-    for name in sorted(FUNCTIONS["cpu"] | FUNCTIONS["cuda"] | LOWER_FUNCTIONS):
+    names = set().union(*FUNCTIONS.values(), *LOWER_FUNCTIONS.values(),
+                        *PROMOTE_FUNCTIONS.values())
+    for name in sorted(names - {"max_pool3d"}):     # (cast in _pool_ops: no indices only)
         if name in g and callable(g[name]):
             g[name] = fp32_function(name, g[name])
 

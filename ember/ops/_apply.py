@@ -603,7 +603,11 @@ def inplace(public_fn, name, reads_self=True):
         else:
             src = self
         try:
-            out = public_fn(src, *args, **kwargs)
+            if _amp.enabled:            # torch autocasts no in-place op
+                from ..amp.autocast import uncast
+                out = uncast(public_fn, src, *args, **kwargs)
+            else:
+                out = public_fn(src, *args, **kwargs)
             write_into(self, out.arr, name)
         except (RuntimeError, NotImplementedError):
             if precheck is not None:        # torch checks the output first: report that

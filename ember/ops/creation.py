@@ -809,6 +809,14 @@ def polar(abs, angle, *, out=None):
     return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out)
 
 
+def _autocast_fp32():
+    from ..amp.autocast import fp32_function
+    globals()["polar"] = fp32_function("polar", polar)
+
+
+_autocast_fp32()
+
+
 # ---- random ------------------------------------------------------------------------------------
 def _float_kernel(kernel, d):
     """rand/randn/uniform_/normal_ exist for floating and complex dtypes only."""

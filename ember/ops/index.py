@@ -958,7 +958,8 @@ def index_copy(input, dim, index, source):
 def _same_dtype(src, input, name):
     if src.arr.dtype != input.arr.dtype:
         raise RuntimeError(f"{name}(): self and source expected to have the same dtype, but got "
-                           f"(self) {input.dtype} and (source) {src.dtype}")
+                           f"(self) {_dtype_name(input.arr.dtype)} and (source) "
+                           f"{_dtype_name(src.arr.dtype)}")
     return src
 
 

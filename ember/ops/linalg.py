@@ -159,16 +159,17 @@ def _matmul_bwd(xp, g, a, b, needs):
     return ga, gb
 
 
-def _product_op(name, node):
-    o = op(name, amp="lower", saves="in", node=node, needs_mask=True)(_matmul_fwd)
+def _product_op(name, node, amp="lower"):
+    o = op(name, amp=amp, saves="in", node=node, needs_mask=True)(_matmul_fwd)
     return o.vjp(_matmul_bwd)
 
 
+# (mv and dot are lowered on CUDA only: amp/autocast.py's POLICY)
 _matmul = _product_op("matmul", "UnsafeViewBackward0")
 _mm = _product_op("mm", "MmBackward0")
-_mv = _product_op("mv", "MvBackward0")
-_dot = _product_op("dot", "DotBackward0")
-_vm = _product_op("vm", "SqueezeBackward4")
+_mv = _product_op("mv", "MvBackward0", None)
+_dot = _product_op("dot", "DotBackward0", None)
+_vm = _product_op("vm", "SqueezeBackward4", None)
 _bmm = _product_op("bmm", "BmmBackward0")
 _BY_RANK = {(2, 2): _mm, (2, 1): _mv, (1, 1): _dot, (1, 2): _vm}
 
@@ -192,10 +193,20 @@ def _product(o, a, b):
     return t
 
 
+def _uncast_out(fn, *args, out):
+    """torch autocasts no out= variant: fn(*args, out=out) with autocast off."""
+    from ..amp.autocast import uncast
+    return uncast(fn, *args, out=out)
+
+
 def matmul(input, other, *, out=None):
     tensor_args("matmul", ("input", 1, input), ("other", 2, other))
-    if input.arr.ndim == other.arr.ndim == 1 and input.dtype != other.dtype and \
-            not _amp.enabled:
+    if _amp.enabled and out is not None:
+        return _uncast_out(matmul, input, other, out=out)
+    if _amp.enabled:          # matmul's policy, not that of the op it picks
+        from ..amp.autocast import cast_args
+        input, other = cast_args(_matmul, (input, other))
+    if input.arr.ndim == other.arr.ndim == 1 and input.dtype != other.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")          # torch's matmul is dot
     try:
@@ -213,6 +224,8 @@ def matmul(input, other, *, out=None):
 
 def mm(input, mat2, *, out=None):
     tensor_args("mm", ("input", 1, input), ("mat2", 2, mat2))
+    if _amp.enabled and out is not None:
+        return _uncast_out(mm, input, mat2, out=out)
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -222,6 +235,8 @@ def mm(input, mat2, *, out=None):
 
 def bmm(input, mat2, *, out=None):
     tensor_args("bmm", ("input", 1, input), ("mat2", 2, mat2))
+    if _amp.enabled and out is not None:
+        return _uncast_out(bmm, input, mat2, out=out)
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
@@ -253,7 +268,7 @@ def mv(input, vec, *, out=None):
 
 
 def _addmv_dtypes(input, mat, vec):
-    if not input.dtype == mat.dtype == vec.dtype and not _amp.enabled:
+    if not input.dtype == mat.dtype == vec.dtype and not (_amp.enabled and _mv.amp):
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
                            f"{_tn(input)}, {_tn(mat)}, and {_tn(vec)}")
 
@@ -426,7 +441,8 @@ def _addprod_bwd(xp, g, a, b, beta, alpha, kind, needs):
 
 
 def _addprod_op(kind, node):
-    o = op(kind, amp="lower", saves="in", node=node, needs_mask=True)(_addprod_fwd)
+    amp = None if kind == "addmv" else "lower"
+    o = op(kind, amp=amp, saves="in", node=node, needs_mask=True)(_addprod_fwd)
     return o.vjp(_addprod_bwd)
 
 
@@ -437,7 +453,7 @@ _ADDPROD = {k: _addprod_op(k, n) for k, n in (
 
 def _addprod_dtypes(kind, input, a, b):
     """Each add+product checks its dtypes in its own words (autocast casts them first)."""
-    if _amp.enabled:
+    if _amp.enabled and _ADDPROD[kind].amp:
         return
     if kind == "addmv":
         _addmv_dtypes(input, a, b)
@@ -459,6 +475,8 @@ _ADDPROD_KERNELS = {"addmm": "addmm_impl_cpu_", "addbmm": "addmm_impl_cpu_",
 
 
 def _addprod(kind, input, a, b, beta, alpha, out):
+    if _amp.enabled and out is not None:
+        return _uncast_out(_addprod, kind, input, a, b, beta, alpha, out=out)
     _addprod_dtypes(kind, input, a, b)
     dt = a.arr.dtype
     if dt.kind in "iub":
@@ -772,9 +790,13 @@ def einsum(*args):
         raise ValueError("einsum(): must specify the equation string and at least one operand, "
                          "or at least one operand and its subscripts list")
     from .shape import _common
-    if len({t.arr.dtype for t in operands}) > 1 and not _amp.enabled:
+    if _amp.enabled and _einsum.amp:        # CUDA autocast lowers einsum as a whole
+        from ..amp.autocast import cast_args
+        operands = cast_args(_einsum, operands)
+    elif _amp.enabled or len({t.arr.dtype for t in operands}) > 1:
         # torch's einsum has no common dtype: its sums, products and bmm's each follow their
-        # own rules (promoting, making integers int64, or refusing), so take its path
+        # own rules (promoting, making integers int64, or refusing; CPU autocast lowers just
+        # its bmm's), so take its path
         _common([t.detach() for t in operands], "einsum")        # the devices
         subs, out_sub, _, _ = _parse_einsum(equation, [t.arr.shape for t in operands])
         return _einsum_recorded(equation, operands, subs, out_sub)
@@ -895,7 +917,7 @@ def _einsum_sublist(args):
 def tensordot(a, b, dims=2, out=None):
     from .shape import permute, reshape
     tensor_args("tensordot", ("input", 1, a), ("other", 2, b))
-    if a.dtype != b.dtype and not _amp.enabled:
+    if a.dtype != b.dtype:
         raise RuntimeError("both inputs should have same dtype")
     if isinstance(dims, Tensor):
         dims = dims.tolist()
@@ -929,7 +951,10 @@ def tensordot(a, b, dims=2, out=None):
     k = int(np.prod([a.shape[d] for d in da]))
     am = reshape(permute(a, fa + da), (-1, k))
     bm = reshape(permute(b, db + fb), (k, -1))
-    res = reshape(mm(am, bm), [a.shape[d] for d in fa] + [b.shape[d] for d in fb])
+    # a full contraction is torch's dot, which CPU autocast leaves alone; else its mm
+    from ..amp.autocast import uncast
+    prod = uncast(mm, am, bm) if not (fa or fb) else mm(am, bm)
+    res = reshape(prod, [a.shape[d] for d in fa] + [b.shape[d] for d in fb])
     return _finish(res, out, "tensordot",
                    "tensordot: Expected the output tensor to have dtype {result}, but got an "
                    "output tensor with dtype {out}")

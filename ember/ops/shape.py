@@ -10,6 +10,7 @@ import numpy as np
 
 from .._dtype import PROMOTE
 from .._tensor import Size, Tensor, _new, bump_version
+from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, \
     _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
@@ -789,7 +790,17 @@ def _common(tensors, name):
     return [t if t.dtype is dt else t.to(dt) for t in tensors]
 
 
+def _promoted(tensors, o):
+    """cat's and stack's autocast policy (torch's promote), before their own dtype promotion."""
+    if not o.amp or isinstance(tensors, Tensor):
+        return tensors
+    from ..amp.autocast import cast_args
+    return cast_args(o, tuple(tensors))
+
+
 def cat(tensors, dim=0, *, out=None):
+    if _amp.enabled and out is None:
+        tensors = _promoted(tensors, _cat)
     tensors = _common(tensors, "cat")
     shapes = [t.arr.shape for t in tensors]
     legacy = [s == (0,) for s in shapes]          # 1-D empty tensors may sit beside any shape
@@ -839,6 +850,8 @@ def _(xp, g, dim, n):
 
 
 def stack(tensors, dim=0, *, out=None):
+    if _amp.enabled and out is None:
+        tensors = _promoted(tensors, _stack)
     tensors = _common(tensors, "stack")
     shape = tensors[0].arr.shape
     d = wrap_dim(dim, len(shape) + 1)

@@ -19,6 +19,7 @@ import warnings
 import weakref
 
 from .._tensor import Tensor, _new
+from ..amp.autocast import replay, saved_regions
 from ..autograd import engine as _engine
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _grad, enable_grad, no_grad
@@ -93,6 +94,7 @@ class _Recompute:
     def __init__(self, function, args, kwargs, rng_state, nodes, determinism_check,
                  context_fn):
         self.function, self.args, self.kwargs = function, args, kwargs
+        self.autocast = saved_regions()
         self.rng_state, self.determinism_check = rng_state, determinism_check
         self.context_fn = context_fn
         self.versions = _versions(args)
@@ -139,7 +141,7 @@ class _Recompute:
             if self.rng_state is not None:
                 _set_rng_states(self.rng_state)
             _, recompute_ctx = self.context_fn()
-            with enable_grad(), recompute_ctx:
+            with enable_grad(), replay(self.autocast), recompute_ctx:
                 start = _start_region()
                 outputs = self.function(*self.args, **self.kwargs)
             return _region_nodes(outputs, start)
@@ -190,7 +192,7 @@ class CheckpointFunction(Function):
     @staticmethod
     def forward(ctx, run_function, preserve_rng_state, *args):
         check_backward_validity(args)
-        ctx.run_function = run_function
+        ctx.run_function, ctx.autocast = run_function, saved_regions()
         ctx.rng_state = _rng_states() if preserve_rng_state else None
         ctx.args = [None if isinstance(a, Tensor) else a for a in args]
         ctx.tensor_indices = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -214,7 +216,7 @@ class CheckpointFunction(Function):
         try:
             if ctx.rng_state is not None:
                 _set_rng_states(ctx.rng_state)
-            with enable_grad():
+            with enable_grad(), replay(ctx.autocast):
                 outputs = ctx.run_function(*inputs)
         finally:
             if current is not None:

@@ -3,7 +3,7 @@ import math
 
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import empty
-from .. import _functional_conv as F
+from .. import functional as F
 from ..parameter import Parameter, UninitializedParameter
 from .lazy import LazyModuleMixin
 from .module import Module

@@ -8,7 +8,7 @@ from ... import _dtype
 from ...autograd.grad_mode import no_grad
 from ...ops._apply import apply
 from ...ops.creation import empty, ones, tensor, zeros
-from .. import _functional_conv as F
+from .. import functional as F
 from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter
 from ._functions import cross_map_lrn2d
 from .lazy import LazyModuleMixin

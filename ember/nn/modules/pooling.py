@@ -1,6 +1,6 @@
 """Pooling layers (torch.nn.modules.pooling): max, average, LP, adaptive, fractional max,
 max-unpool."""
-from .. import _functional_conv as F
+from .. import functional as F
 from .conv import _pair, _single, _triple
 from .module import Module
 
