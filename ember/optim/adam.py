@@ -28,8 +28,12 @@ def _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable):
             or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
         raise ValueError("betas must be either both floats or both Tensors")
     for i, b in enumerate(betas):
-        if isinstance(b, Tensor) and b.numel() != 1:
-            raise ValueError(f"Tensor betas[{i}] must be 1-element")
+        if isinstance(b, Tensor):
+            if foreach and not capturable:
+                raise ValueError(f"betas[{i}] as a Tensor is not supported for capturable=False "
+                                 "and foreach=True")
+            if b.numel() != 1:
+                raise ValueError(f"Tensor betas[{i}] must be 1-element")
 
 
 def _scalar(b):
