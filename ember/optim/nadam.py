@@ -33,7 +33,9 @@ class NAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False, "capturable": False, "decoupled_weight_decay": False}, ("step", "mu_product"))
+        self._upgrade_state({"maximize": False, "foreach": None, "capturable": False,
+                             "differentiable": False, "decoupled_weight_decay": False},
+                            ("step", "mu_product"))
 
     @_use_grad_for_differentiable
     def step(self, closure=None):

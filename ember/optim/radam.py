@@ -30,7 +30,8 @@ class RAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False, "capturable": False, "decoupled_weight_decay": False})
+        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False,
+                             "decoupled_weight_decay": False, "capturable": False})
 
     @_use_grad_for_differentiable
     def step(self, closure=None):

@@ -30,7 +30,8 @@ class RMSprop(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False, "capturable": False, "momentum": 0, "centered": False})
+        self._upgrade_state({"momentum": 0, "centered": False, "foreach": None, "maximize": False,
+                             "differentiable": False, "capturable": False})
 
     @_use_grad_for_differentiable
     def step(self, closure=None):
