@@ -86,3 +86,23 @@ def test_older_state_dict_options_filled_in_torch_order(name, drop):
 def test_sparse_adam_loads_state_dict_without_maximize():
     e, t = _old_state_dict("SparseAdam", ["maximize"], sparse=True)
     assert e == t
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_tensor_lr_keeps_step_length_a_tensor(line_search_fn):
+    def run(L):
+        p = L.nn.Parameter(L.tensor([1.5, -0.5], dtype=L.float64))
+        lr = L.tensor(0.5, dtype=L.float64)
+        opt = L.optim.LBFGS([p], lr=lr, max_iter=3, line_search_fn=line_search_fn)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((p - 1) ** 4).sum()
+            loss.backward()
+            return loss
+        for _ in range(2):
+            opt.step(closure)
+        t = opt.state[p]["t"]
+        return type(t).__name__, t, opt.state[p]["d"], p
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+    assert _outcome(lambda: run(ember))[1][1][0] == "Tensor"

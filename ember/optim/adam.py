@@ -2,7 +2,8 @@
 from .._tensor import Tensor
 from .optimizer import (_update_moments, Optimizer, _addcdiv_, _effective_grad,
                         _finish, _for_chunks, _grad_array, _incr, _real,
-                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
+                        _scalar_state, _to_scalar, _use_grad_for_differentiable, _value,
+                        _zeros_like)
 
 __all__ = ["Adam", "adam_update"]
 
@@ -36,17 +37,12 @@ def _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable):
                 raise ValueError(f"Tensor betas[{i}] must be 1-element")
 
 
-def _scalar(b):
-    """torch's _to_scalar: a 1-element tensor hyper-parameter becomes 0-d."""
-    return b.squeeze() if isinstance(b, Tensor) and b.dim() != 0 else b
-
-
 class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable)
-        defaults = dict(lr=lr, betas=tuple(map(_scalar, betas)), eps=eps,
+        defaults = dict(lr=lr, betas=tuple(map(_to_scalar, betas)), eps=eps,
                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                         foreach=foreach, capturable=capturable, differentiable=differentiable,
                         fused=fused, decoupled_weight_decay=decoupled_weight_decay)

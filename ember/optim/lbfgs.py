@@ -2,7 +2,7 @@
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..ops._apply import write_into
-from .optimizer import Optimizer, _value
+from .optimizer import Optimizer, _to_scalar, _value
 
 __all__ = ["LBFGS"]
 
@@ -174,7 +174,7 @@ class LBFGS(Optimizer):
         the loss."""
         closure = enable_grad()(closure)
         group = self.param_groups[0]
-        lr = _value(group["lr"])
+        lr = _to_scalar(group["lr"])
         max_iter, max_eval = group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         line_search_fn, history_size = group["line_search_fn"], group["history_size"]

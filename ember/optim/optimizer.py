@@ -431,6 +431,11 @@ def _incr(step_t):
     return float(a)
 
 
+def _to_scalar(x):
+    """torch's _to_scalar: a 1-element tensor hyper-parameter becomes 0-d."""
+    return x.squeeze() if isinstance(x, Tensor) and x.dim() != 0 else x
+
+
 def _value(x):
     """A hyper-parameter as a Python number (torch allows 1-element tensors for lr, betas)."""
     return x.item() if isinstance(x, Tensor) else x
