@@ -106,3 +106,74 @@ def test_lbfgs_tensor_lr_keeps_step_length_a_tensor(line_search_fn):
         return type(t).__name__, t, opt.state[p]["d"], p
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
     assert _outcome(lambda: run(ember))[1][1][0] == "Tensor"
+
+
+_DIFFERENTIABLE = ["Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "ASGD", "NAdam", "RAdam",
+                   "RMSprop", "Rprop", "SGD"]
+
+
+@pytest.mark.parametrize("name", _DIFFERENTIABLE)
+def test_differentiable_step_on_a_leaf_refused_like_torch(name):
+    def run(L):
+        p = L.nn.Parameter(L.ones(3))
+        p.grad = L.full((3,), 0.5)
+        getattr(L.optim, name)([p], differentiable=True).step()
+        return p
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+    assert _outcome(lambda: run(ember))[0] == "RuntimeError"
+
+
+@pytest.mark.parametrize("name", [n for n in _DIFFERENTIABLE if n != "SGD"])
+def test_differentiable_step_with_foreach_refused_like_torch(name):
+    def run(L):
+        p = L.ones(3, requires_grad=True).clone()
+        p.grad = L.full((3,), 0.5)
+        getattr(L.optim, name)([p], differentiable=True, foreach=True).step()
+        return p
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def _differentiable_run(L, name, kwargs, dtype, steps):
+    """Steps on a non-leaf parameter whose gradient requires grad: the result, the state and
+    the gradients of a loss on them w.r.t. the initial parameter and gradient."""
+    imag = 1j if dtype.is_complex else 0
+    p0 = L.tensor([1.0 + imag / 2, -2.0, 0.5 - imag], dtype=dtype, requires_grad=True)
+    g0 = L.tensor([0.3, 0.1 + imag, -0.7 - imag / 4], dtype=dtype, requires_grad=True)
+    p = p0.clone()
+    p.grad = g0
+    opt = getattr(L.optim, name)([p], differentiable=True, **kwargs)
+    for k in range(steps):
+        opt.step()
+        p.grad = g0 * (k + 2)
+    state = [v for v in opt.state[p].values() if isinstance(v, L.Tensor) and v.dim()]
+    loss = sum((v.abs() ** 2).sum() for v in [p, *state])
+    return [p, *state, *L.autograd.grad(loss, (p0, g0))]
+
+
+@pytest.mark.parametrize("name, kwargs, steps", [
+    ("SGD", {"lr": 0.1}, 3),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}, 3),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.5, "maximize": True}, 3),
+    ("Adam", {"weight_decay": 0.1}, 3),
+    ("Adam", {"amsgrad": True}, 1),
+    ("AdamW", {"lr": 0.1}, 3),
+    ("Adadelta", {"weight_decay": 0.1, "maximize": True}, 3),
+    ("Adagrad", {"lr_decay": 0.5}, 3),
+    ("Adamax", {}, 1),
+    ("ASGD", {"t0": 1}, 3),
+    ("NAdam", {"decoupled_weight_decay": True, "weight_decay": 0.1}, 3),
+    ("RAdam", {}, 3),
+    ("RMSprop", {"momentum": 0.5}, 3),
+    ("RMSprop", {"centered": True}, 1),
+    ("Rprop", {}, 1),
+])
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
+def test_differentiable_step_records_the_graph_like_torch(name, kwargs, steps, dtype):
+    got = _differentiable_run(ember, name, kwargs, getattr(ember, dtype), steps)
+    want = _differentiable_run(torch, name, kwargs, getattr(torch, dtype), steps)
+    assert len(got) == len(want)
+    # torch's differentiable Adam takes its bias corrections from the float32 step tensor
+    rtol = 1e-5 if name in ("Adam", "AdamW") else 1e-7
+    for e, t in zip(got, want):
+        torch.testing.assert_close(torch.from_numpy(e.detach().numpy()), t.detach(),
+                                   rtol=rtol, atol=1e-9, equal_nan=True)

@@ -221,6 +221,7 @@ class Optimizer:
         loss = _eval_closure(closure)
         name = type(self).__name__
         for group in self.param_groups:
+            run = _recorded(update, group) if group.get("differentiable") else update
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -229,7 +230,7 @@ class Optimizer:
                 state = self.state[p]
                 if len(state) == 0:
                     init_state(state, p, group)
-                update(p, state, group)
+                run(p, state, group)
         return loss
 
     def _upgrade_state(self, defaults, scalar_keys=("step",)):
@@ -383,6 +384,59 @@ class Optimizer:
         self.__setstate__({"state": state, "param_groups": param_groups})
         for post_hook in self._optimizer_load_state_dict_post_hooks.values():
             post_hook(self)
+
+
+# ---- differentiable=True: the update rules' NumPy code run on autograd-recording arrays -----------
+class _Recording:
+    """A tensor as an update rule sees it (`.arr`, `.be`, `.grad`, ...), with `.arr` an
+    autograd.higher_order.DArray: the rule's array code then records a graph, as torch's
+    differentiable step does, and `write_back` copies the result into the tensor in place."""
+    __slots__ = ("t", "arr", "be", "grad")
+
+    def __init__(self, t, be, grad=None):
+        from ..autograd.higher_order import DArray
+        # the rule reads a copy, so the ops that save it for backward never see write_back's
+        # in-place write (torch's differentiable Adam clones max_exp_avg_sq for this reason)
+        self.t, self.arr, self.be = t, DArray(t.clone()), be
+        self.grad = None if grad is None else _Recording(grad, be)
+
+    def __getattr__(self, name):
+        return getattr(self.t, name)
+
+    # the version counter is the tensor's (the rules' _finish bumps it)
+    _vc = property(lambda self: self.t._vc, lambda self, vc: setattr(self.t, "_vc", vc))
+
+    def write_back(self):
+        self.t.copy_(self.arr.t)
+
+
+class _RecordingBackend:
+    """The backend an update rule sees: the differentiable namespace, and no fused kernels."""
+    kernels = {}
+
+    def __init__(self, xp):
+        self.xp = xp
+
+
+def _recorded(update, group):
+    """`update` run on recording views of the parameter and its state; the state is written
+    back first and the parameter last (a leaf that requires grad then raises torch's error)."""
+    if group.get("foreach"):
+        raise AssertionError("_foreach ops don't support autograd")
+
+    def run(p, state, group):
+        from ..autograd.higher_order import context
+        with context(p.be) as xp:
+            be = _RecordingBackend(xp)
+            views = {k: _Recording(v, be) if isinstance(v, Tensor) else v
+                     for k, v in state.items()}
+            param = _Recording(p, be, p.grad)
+            update(param, views, group)
+        for view in views.values():
+            if isinstance(view, _Recording):
+                view.write_back()
+        param.write_back()
+    return run
 
 
 # ---- helpers shared by the update rules ---------------------------------------------------------

@@ -43,10 +43,11 @@ class SGD(Optimizer):
         """Perform a single optimization step."""
         loss = _eval_closure(closure)
         for group in self.param_groups:
+            update = _differentiable_sgd if group["differentiable"] else sgd_update
             for p in group["params"]:
                 if p.grad is not None:
                     state = self.state[p] if group["momentum"] != 0 else None
-                    sgd_update(p, state, group)
+                    update(p, state, group)
         return loss
 
 
@@ -65,6 +66,23 @@ def sgd_update(p, state, group):
                 group["momentum"], group["dampening"], _value(group["weight_decay"]),
                 group["nesterov"], group["maximize"], first)
     _finish(p)
+
+
+def _differentiable_sgd(p, state, group):
+    """torch's _single_tensor_sgd in recorded tensor ops (differentiable=True): the step is part
+    of the autograd graph; the first momentum buffer is a detached copy of the gradient."""
+    grad = -p.grad if group["maximize"] else p.grad
+    if group["weight_decay"] != 0:
+        grad = grad.add(p, alpha=_value(group["weight_decay"]))
+    momentum = group["momentum"]
+    if momentum != 0:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = grad.detach().clone()
+        else:
+            buf.mul_(momentum).add_(grad, alpha=1 - group["dampening"])
+        grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
+    p.add_(grad, alpha=-_value(group["lr"]))
 
 
 def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
