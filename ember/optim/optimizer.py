@@ -386,7 +386,7 @@ class Optimizer:
             post_hook(self)
 
 
-# ---- differentiable=True: the update rules' NumPy code run on autograd-recording arrays -----------
+# ---- differentiable=True: the update rules run on autograd-recording arrays ----------------------
 class _Recording:
     """A tensor as an update rule sees it (`.arr`, `.be`, `.grad`, ...), with `.arr` an
     autograd.higher_order.DArray: the rule's array code then records a graph, as torch's
