@@ -177,3 +177,16 @@ def test_differentiable_step_records_the_graph_like_torch(name, kwargs, steps, d
     for e, t in zip(got, want):
         torch.testing.assert_close(torch.from_numpy(e.detach().numpy()), t.detach(),
                                    rtol=rtol, atol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "Adafactor", "Adagrad", "Adamax", "ASGD", "Muon",
+                                  "NAdam", "RAdam", "RMSprop"])
+def test_tensor_weight_decay_steps_like_torch(name):
+    def run(L):
+        p = L.nn.Parameter(L.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=L.float64))
+        opt = getattr(L.optim, name)([p], weight_decay=L.tensor(0.1, dtype=L.float64))
+        for k in range(2):
+            p.grad = L.tensor([[0.3, 0.1], [-0.7, 0.2]], dtype=L.float64) * (k + 1)
+            opt.step()
+        return p
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -30,7 +30,7 @@ def adadelta_update(p, state, group):
     _for_chunks(p.be.xp, _adadelta_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["square_avg"].arr),
                  _real(state["acc_delta"].arr)),
-                _value(group["lr"]), group["rho"], group["eps"], group["weight_decay"],
+                _value(group["lr"]), group["rho"], group["eps"], _value(group["weight_decay"]),
                 group["maximize"])
     _finish(p)
 

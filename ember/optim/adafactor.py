@@ -52,7 +52,7 @@ def adafactor_update(p, state, group):
     param, grad = p.arr, _grad_array(p)
     if group["maximize"]:
         grad = -grad
-    lr, weight_decay = _value(group["lr"]), group["weight_decay"]
+    lr, weight_decay = _value(group["lr"]), _value(group["weight_decay"])
     eps1, eps2 = group["eps"]
     if eps1 is None:
         eps1 = finfo(p.dtype).eps

@@ -74,7 +74,7 @@ def adagrad_update(p, state, group):
         return _sparse_adagrad(p, state, group, clr)
     _for_chunks(p.be.xp, _adagrad_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["sum"].arr)),
-                clr, group["eps"], group["weight_decay"], group["maximize"])
+                clr, group["eps"], _value(group["weight_decay"]), group["maximize"])
     _finish(p)
 
 

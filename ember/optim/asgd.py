@@ -30,7 +30,7 @@ def asgd_update(p, state, group):
     lr, lambd, alpha, t0 = _value(group["lr"]), group["lambd"], group["alpha"], group["t0"]
     step = _incr(state["step"])
     grad = _effective_grad(_real(_grad_array(p)), param, group["maximize"],
-                           group["weight_decay"])
+                           _value(group["weight_decay"]))
     eta, mu = state["eta"], state["mu"]
     # torch.as_tensor(value) first: rounded to the default dtype, then copied into the state
     rounded = get_default_dtype().np.type

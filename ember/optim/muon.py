@@ -61,7 +61,7 @@ def muon_update(p, state, group):
                                          group["ns_steps"], group["eps"])
     lr = _value(group["lr"])
     param = p.arr
-    param *= 1 - lr * group["weight_decay"]
+    param *= 1 - lr * _value(group["weight_decay"])
     param -= _adjust_lr(lr, group["adjust_lr_fn"], param.shape) * update.astype(param.dtype)
     _finish(p)
 

@@ -47,7 +47,7 @@ def nadam_update(p, state, group):
     """One parameter's NAdam step (torch's _single_tensor_nadam). `mu_product` is a 0-d state
     tensor of the scalar dtype (float32 by default) and is multiplied in that precision."""
     step = _incr(state["step"])
-    lr, weight_decay = _value(group["lr"]), group["weight_decay"]
+    lr, weight_decay = _value(group["lr"]), _value(group["weight_decay"])
     beta1, beta2 = group["betas"]
     momentum_decay = group["momentum_decay"]
     bias_correction2 = 1 - beta2 ** step

@@ -48,7 +48,7 @@ def rmsprop_update(p, state, group):
                 (_real(p.arr), _real(_grad_array(p)), _real(state["square_avg"].arr),
                  None if grad_avg is None else _real(grad_avg),
                  None if buf is None else _real(buf)),
-                _value(group["lr"]), group["alpha"], group["eps"], group["weight_decay"],
+                _value(group["lr"]), group["alpha"], group["eps"], _value(group["weight_decay"]),
                 group["momentum"], group["maximize"])
     _finish(p)
 
