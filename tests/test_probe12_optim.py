@@ -190,3 +190,16 @@ def test_tensor_weight_decay_steps_like_torch(name):
             opt.step()
         return p
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "Adam", "AdamW", "Adamax", "ASGD", "NAdam", "RAdam",
+                                  "RMSprop", "Rprop"])
+@pytest.mark.parametrize("foreach", [None, True])
+def test_capturable_step_on_cpu_refused_like_torch(name, foreach):
+    def run(L):
+        p = L.nn.Parameter(L.ones(2))
+        p.grad = L.ones(2)
+        getattr(L.optim, name)([p], capturable=True, foreach=foreach).step()
+        return p
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+    assert _outcome(lambda: run(ember))[0] == "AssertionError"

@@ -7,6 +7,8 @@ __all__ = ["Adadelta"]
 
 
 class Adadelta(_PerParameter):
+    _capturable_check = (("params and state_steps", False),) * 2
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:

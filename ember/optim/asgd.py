@@ -8,6 +8,9 @@ __all__ = ["ASGD"]
 
 
 class ASGD(_PerParameter):
+    _capturable_check = (("params, mus, etas, and state_steps", True),
+                         ("params, mus, etas, and state_steps", False))
+
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
                  foreach=None, maximize=False, differentiable=False, capturable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:

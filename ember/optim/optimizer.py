@@ -116,6 +116,9 @@ class Optimizer:
     `params` is an iterable of tensors, of (name, tensor) pairs, or of dicts defining parameter
     groups; `defaults` holds the options used by groups that do not set them."""
     _sparse_grads = False       # whether _step_each hands sparse gradients to the update
+    # how torch's capturable device check names the tensors, and whether it lists "xla", in
+    # the optimizer's single-tensor and foreach implementations
+    _capturable_check = (("params and state_steps", True), ("params and state_steps", False))
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -222,6 +225,8 @@ class Optimizer:
         name = type(self).__name__
         for group in self.param_groups:
             run = _recorded(update, group) if group.get("differentiable") else update
+            if group.get("capturable"):
+                run = _on_capturable_device(run, group, self._capturable_check)
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -436,6 +441,19 @@ def _recorded(update, group):
             if isinstance(view, _Recording):
                 view.write_back()
         param.write_back()
+    return run
+
+
+def _on_capturable_device(update, group, check):
+    """`update` for capturable=True: the parameter must be on a GPU, as torch asserts."""
+    what, xla = check[bool(group.get("foreach"))]
+    devices = ["cuda", "xpu", "hpu", "privateuseone"] + ["xla"] * xla
+
+    def run(p, state, group):
+        if p.device.type != "cuda":
+            raise AssertionError(f"If capturable=True, {what} must be on supported devices: "
+                                 f"{devices}.")
+        update(p, state, group)
     return run
 
 

@@ -8,6 +8,8 @@ __all__ = ["Rprop"]
 
 
 class Rprop(_PerParameter):
+    _capturable_check = (("params and state_steps", True),) * 2
+
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:
