@@ -203,3 +203,29 @@ def test_capturable_step_on_cpu_refused_like_torch(name, foreach):
         return p
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
     assert _outcome(lambda: run(ember))[0] == "AssertionError"
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "SGD", "Adagrad"])
+def test_fused_refuses_complex_parameters_like_torch(name):
+    def run(L):
+        real = L.nn.Parameter(L.ones(2))
+        other = L.nn.Parameter(L.ones(2, dtype=L.complex64))
+        opt = getattr(L.optim, name)([real, other], fused=True, lr=0.1)
+
+        def closure():
+            real.grad, other.grad = L.ones(2), L.ones(2, dtype=other.dtype)
+        opt.step(closure)
+        return real, other
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad"])
+def test_fused_refuses_sparse_gradients_like_torch(name):
+    def run(L):
+        p = L.nn.Parameter(L.ones(3))
+        opt = getattr(L.optim, name)([p], fused=True, lr=0.1)
+        p.grad = L.ones(3).to_sparse()
+        opt.step()
+        return p
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+    assert _outcome(lambda: run(ember))[0] == "RuntimeError"

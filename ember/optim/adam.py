@@ -1,7 +1,7 @@
 """Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
 from .._tensor import Tensor
-from .optimizer import (_update_moments, Optimizer, _addcdiv_, _effective_grad,
-                        _finish, _for_chunks, _grad_array, _incr, _real,
+from .optimizer import (_update_moments, Optimizer, _addcdiv_, _device_dtype_check_for_fused,
+                        _effective_grad, _finish, _for_chunks, _grad_array, _incr, _real,
                         _scalar_state, _to_scalar, _use_grad_for_differentiable, _value,
                         _zeros_like)
 
@@ -71,6 +71,8 @@ class Adam(Optimizer):
 
     def _init_state(self, state, p, group):
         fused = group["fused"]
+        if fused:
+            _device_dtype_check_for_fused(p)
         state["step"] = _scalar_state(0.0, p, group["capturable"] or bool(fused), fused)
         state["exp_avg"] = _zeros_like(p)
         state["exp_avg_sq"] = _zeros_like(p)

@@ -629,6 +629,26 @@ def _finish(p):
     bump_version(p)
 
 
+_FUSED_DEVICES = ["mps", "cuda", "xpu", "hpu", "cpu", "mtia", "privateuseone"]
+
+
+def _device_dtype_check_for_fused(p):
+    """fused=True updates floating-point parameters only, as torch checks."""
+    if not (p.device.type in _FUSED_DEVICES and p.is_floating_point()):
+        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of "
+                           f"supported devices: {_FUSED_DEVICES} but {p.dtype} and "
+                           f"{p.device.type}")
+
+
+def _check_fused_once(optimizer, group):
+    """SGD's and Adagrad's fused check: the first parameter with a gradient, on the first step."""
+    if group["fused"] and getattr(optimizer, "_need_device_dtype_check_for_fused", True):
+        p = next((p for p in group["params"] if p.grad is not None), None)
+        if p is not None:
+            _device_dtype_check_for_fused(p)
+            optimizer._need_device_dtype_check_for_fused = False
+
+
 def _dense_only(p, name):
     if getattr(p.grad, "is_sparse", False):
         if name in ("Adam", "AdamW"):       # torch's AdamW is an Adam

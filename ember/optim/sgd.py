@@ -1,7 +1,8 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum: torch.optim.SGD."""
 from .._tensor import Tensor, _new
-from .optimizer import (Optimizer, _effective_grad, _eval_closure, _finish, _for_chunks,
-                        _grad_array, _sparse_add_, _use_grad_for_differentiable, _value)
+from .optimizer import (Optimizer, _check_fused_once, _effective_grad, _eval_closure, _finish,
+                        _for_chunks, _grad_array, _sparse_add_, _use_grad_for_differentiable,
+                        _value)
 
 __all__ = ["SGD"]
 
@@ -43,7 +44,10 @@ class SGD(Optimizer):
         """Perform a single optimization step."""
         loss = _eval_closure(closure)
         for group in self.param_groups:
+            _check_fused_once(self, group)
             update = _differentiable_sgd if group["differentiable"] else sgd_update
+            if group["fused"]:
+                update = _fused(update, group)
             for p in group["params"]:
                 if p.grad is not None:
                     state = self.state[p] if group["momentum"] != 0 else None
@@ -66,6 +70,19 @@ def sgd_update(p, state, group):
                 group["momentum"], group["dampening"], _value(group["weight_decay"]),
                 group["nesterov"], group["maximize"], first)
     _finish(p)
+
+
+def _fused(update, group):
+    """`update` as torch's fused kernel runs it: dense gradients and real parameters only."""
+    if any(p.grad is not None and p.grad.is_sparse for p in group["params"]):
+        raise RuntimeError("`_fused_sgd` does not support sparse gradients")
+
+    def run(p, state, group):
+        if p.is_complex():
+            name = "ComplexFloat" if p.dtype.itemsize == 8 else "ComplexDouble"
+            raise NotImplementedError(f'"fused_sgd_kernel" not implemented for \'{name}\'')
+        update(p, state, group)
+    return run
 
 
 def _differentiable_sgd(p, state, group):
