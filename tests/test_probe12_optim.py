@@ -229,3 +229,17 @@ def test_fused_refuses_sparse_gradients_like_torch(name):
         return p
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
     assert _outcome(lambda: run(ember))[0] == "RuntimeError"
+
+
+def test_asgd_steps_bfloat16_parameters_like_torch():
+    def run(L):
+        p = L.nn.Parameter(L.tensor([1.0, -2.0, 0.5]).to(L.bfloat16))
+        opt = L.optim.ASGD([p], lr=0.1)
+        for k in range(3):
+            p.grad = (L.tensor([0.3, 0.1, -0.7]) * (k + 1)).to(L.bfloat16)
+            opt.step()
+        return p
+    got, want = run(ember), run(torch)
+    assert got.dtype == ember.bfloat16
+    torch.testing.assert_close(torch.tensor(got.float().tolist()), want.detach().float(),
+                               rtol=1e-2, atol=0)

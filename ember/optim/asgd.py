@@ -47,7 +47,7 @@ def asgd_update(p, state, group):
     else:
         eta_value = float(eta.item())
         param *= 1 - lambd * eta_value                          # decay term
-        param += xp.multiply(grad, -eta_value, dtype=param.dtype)
+        param += xp.multiply(grad, param.dtype.type(-eta_value))
         if float(mu.item()) != 1:                               # averaging
             ax += (param - ax) * mu.arr.astype(ax.dtype)
         else:
