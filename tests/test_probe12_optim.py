@@ -243,3 +243,32 @@ def test_asgd_steps_bfloat16_parameters_like_torch():
     assert got.dtype == ember.bfloat16
     torch.testing.assert_close(torch.tensor(got.float().tolist()), want.detach().float(),
                                rtol=1e-2, atol=0)
+
+
+def _hyperparameter_gradient(L, name, key):
+    """Two differentiable steps with `key` a tensor that requires grad: the parameter and its
+    gradient w.r.t. that tensor."""
+    p = L.tensor([1.0, -2.0, 0.5], dtype=L.float64, requires_grad=True).clone()
+    p.grad = L.tensor([0.3, 0.1, -0.7], dtype=L.float64)
+    h = L.tensor(0.01 if key == "lr" else 0.1, dtype=L.float64, requires_grad=True)
+    opt = getattr(L.optim, name)([p], differentiable=True, **{key: h})
+    opt.step()
+    p.grad = p.grad * 2
+    opt.step()
+    return p, L.autograd.grad(p.sum(), (h,))[0]
+
+
+@pytest.mark.parametrize("name, key", [("SGD", "lr"), ("SGD", "weight_decay"), ("Adam", "lr"),
+                                       ("AdamW", "lr"), ("AdamW", "weight_decay"),
+                                       ("RAdam", "lr"), ("ASGD", "lr")])
+def test_differentiable_step_records_tensor_hyperparameters_like_torch(name, key):
+    got = _outcome(lambda: _hyperparameter_gradient(ember, name, key))
+    want = _outcome(lambda: _hyperparameter_gradient(torch, name, key))
+    assert got[0] == want[0]
+    if want[0] == "ok":
+        for e, t in zip(_hyperparameter_gradient(ember, name, key),
+                        _hyperparameter_gradient(torch, name, key)):
+            torch.testing.assert_close(torch.tensor(e.tolist(), dtype=torch.float64),
+                                       t.detach(), rtol=1e-5, atol=0)
+    else:
+        assert got == want

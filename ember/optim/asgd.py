@@ -8,6 +8,7 @@ __all__ = ["ASGD"]
 
 
 class ASGD(_PerParameter):
+    _recorded_hyperparameters = ("weight_decay",)   # lr reaches the step through eta, detached
     _capturable_check = (("params, mus, etas, and state_steps", True),
                          ("params, mus, etas, and state_steps", False))
 

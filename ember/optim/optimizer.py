@@ -119,6 +119,8 @@ class Optimizer:
     # how torch's capturable device check names the tensors, and whether it lists "xla", in
     # the optimizer's single-tensor and foreach implementations
     _capturable_check = (("params and state_steps", True), ("params and state_steps", False))
+    # the options whose tensors a differentiable step records (they may require grad)
+    _recorded_hyperparameters = ("lr", "weight_decay")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -224,7 +226,8 @@ class Optimizer:
         loss = _eval_closure(closure)
         name = type(self).__name__
         for group in self.param_groups:
-            run = _recorded(update, group) if group.get("differentiable") else update
+            run = _recorded(update, group, self._recorded_hyperparameters) \
+                if group.get("differentiable") else update
             if group.get("capturable"):
                 run = _on_capturable_device(run, group, self._capturable_check)
             for p in group["params"]:
@@ -423,7 +426,7 @@ class _RecordingBackend:
         self.xp = xp
 
 
-def _recorded(update, group):
+def _recorded(update, group, hyperparameters):
     """`update` run on recording views of the parameter and its state; the state is written
     back first and the parameter last (a leaf that requires grad then raises torch's error)."""
     if group.get("foreach"):
@@ -436,12 +439,20 @@ def _recorded(update, group):
             views = {k: _Recording(v, be) if isinstance(v, Tensor) else v
                      for k, v in state.items()}
             param = _Recording(p, be, p.grad)
-            update(param, views, group)
+            update(param, views, _recording_group(group, hyperparameters))
         for view in views.values():
             if isinstance(view, _Recording):
                 view.write_back()
         param.write_back()
     return run
+
+
+def _recording_group(group, hyperparameters):
+    """The group with its `hyperparameters` tensors that require grad as DArrays: the rule's
+    arithmetic on them is recorded too (torch's differentiable lr and weight_decay)."""
+    from ..autograd.higher_order import DArray
+    return {k: DArray(v) if k in hyperparameters and isinstance(v, Tensor) and v.requires_grad
+            else v for k, v in group.items()}
 
 
 def _on_capturable_device(update, group, check):

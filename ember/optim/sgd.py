@@ -89,8 +89,12 @@ def _differentiable_sgd(p, state, group):
     """torch's _single_tensor_sgd in recorded tensor ops (differentiable=True): the step is part
     of the autograd graph; the first momentum buffer is a detached copy of the gradient."""
     grad = -p.grad if group["maximize"] else p.grad
-    if group["weight_decay"] != 0:
-        grad = grad.add(p, alpha=_value(group["weight_decay"]))
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0:
+        if _requires_grad(weight_decay):        # as torch: into the gradient, in place
+            grad = grad.addcmul_(p.clone(), weight_decay)
+        else:
+            grad = grad.add(p, alpha=_value(weight_decay))
     momentum = group["momentum"]
     if momentum != 0:
         buf = state.get("momentum_buffer")
@@ -99,7 +103,15 @@ def _differentiable_sgd(p, state, group):
         else:
             buf.mul_(momentum).add_(grad, alpha=1 - group["dampening"])
         grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
-    p.add_(grad, alpha=-_value(group["lr"]))
+    lr = group["lr"]
+    if _requires_grad(lr):
+        p.addcmul_(grad, lr, value=-1)
+    else:
+        p.add_(grad, alpha=-_value(lr))
+
+
+def _requires_grad(x):
+    return isinstance(x, Tensor) and x.requires_grad
 
 
 def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
