@@ -272,3 +272,25 @@ def test_differentiable_step_records_tensor_hyperparameters_like_torch(name, key
                                        t.detach(), rtol=1e-5, atol=0)
     else:
         assert got == want
+
+
+@pytest.mark.parametrize("value", [0.0, 1, None, "x"])
+def test_differentiable_must_be_a_bool_at_step_like_torch(value):
+    def run(L):
+        p = L.nn.Parameter(L.ones(2))
+        p.grad = L.ones(2)
+        L.optim.Adam([p], differentiable=value).step()
+        return p
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+    assert _outcome(lambda: run(ember))[0] == "TypeError"
+
+
+@pytest.mark.parametrize("value", [1, 0.0, None])
+def test_set_grad_enabled_takes_a_bool_only_like_torch(value):
+    def run(L):
+        try:
+            L.set_grad_enabled(value)
+        finally:
+            L.set_grad_enabled(True)
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+    assert _outcome(lambda: run(ember))[0] == "TypeError"

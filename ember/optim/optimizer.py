@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _new, bump_version
-from ..autograd.grad_mode import set_grad
+from ..autograd.grad_mode import _enabled, set_grad
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
@@ -78,10 +78,11 @@ def _hooked(step):
 
 
 def _use_grad_for_differentiable(step):
-    """Run `step` with grad mode = the `differentiable` default (False: no graph is recorded)."""
+    """Run `step` with grad mode = the `differentiable` default (False: no graph is recorded);
+    torch sets it with set_grad_enabled, which refuses anything but a bool."""
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        prev = set_grad(bool(self.defaults.get("differentiable", False)))
+        prev = set_grad(_enabled(self.defaults.get("differentiable", False)))
         try:
             return step(self, *args, **kwargs)
         finally:
