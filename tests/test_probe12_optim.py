@@ -294,3 +294,23 @@ def test_set_grad_enabled_takes_a_bool_only_like_torch(value):
             L.set_grad_enabled(True)
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
     assert _outcome(lambda: run(ember))[0] == "TypeError"
+
+
+@pytest.mark.parametrize("name, kwargs", [(n, {"weight_decay": True}) for n in (
+    "Adadelta", "Adagrad", "Adam", "Adamax", "ASGD", "NAdam", "RAdam", "RMSprop", "SGD")]
+    + [("LBFGS", {"lr": True})])
+def test_boolean_alpha_refused_like_torch(name, kwargs):
+    def run(L):
+        p = L.nn.Parameter(L.ones(2, 2))
+        opt = getattr(L.optim, name)([p], **kwargs)
+
+        def closure():
+            opt.zero_grad()
+            loss = (p * p).sum()
+            loss.backward()
+            return loss
+        for _ in range(2):
+            opt.step(closure)
+        return p
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+    assert _outcome(lambda: run(ember))[0] == "RuntimeError"

@@ -2,7 +2,7 @@
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..ops._apply import write_into
-from .optimizer import Optimizer, _to_scalar, _value
+from .optimizer import Optimizer, _real_alpha, _to_scalar, _value
 
 __all__ = ["LBFGS"]
 
@@ -146,6 +146,7 @@ class LBFGS(Optimizer):
     def _add_grad(self, step_size, update):
         offset = 0
         step_size = _value(step_size)
+        _real_alpha(step_size)
         for p in self._params:
             a = p.arr.view(p.arr.real.dtype) if p.is_complex() else p.arr
             n = a.size

@@ -546,8 +546,15 @@ def _effective_grad(grad, param, maximize, weight_decay):
     if maximize:
         grad = -grad
     if weight_decay != 0:
+        _real_alpha(weight_decay)
         grad = grad + weight_decay * param
     return grad
+
+
+def _real_alpha(alpha):
+    """torch's add(..., alpha=True) into a floating-point tensor is an error."""
+    if alpha is True:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
 
 
 def _lerp_(xp, start, end, weight, tmp=None):
