@@ -314,3 +314,19 @@ def test_boolean_alpha_refused_like_torch(name, kwargs):
         return p
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
     assert _outcome(lambda: run(ember))[0] == "RuntimeError"
+
+
+def test_lbfgs_step_refuses_an_added_param_group_like_torch():
+    def run(L):
+        p, q = L.nn.Parameter(L.ones(2)), L.nn.Parameter(L.ones(2))
+        opt = L.optim.LBFGS([p])
+        opt.add_param_group({"params": [q]})
+
+        def closure():
+            opt.zero_grad()
+            loss = (p * p).sum() + (q * q).sum()
+            loss.backward()
+            return loss
+        return opt.step(closure), p, q
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+    assert _outcome(lambda: run(ember))[0] == "AssertionError"

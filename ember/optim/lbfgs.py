@@ -173,6 +173,9 @@ class LBFGS(Optimizer):
     def step(self, closure):
         """Perform a single optimization step; `closure` re-evaluates the model and returns
         the loss."""
+        if len(self.param_groups) != 1:
+            raise AssertionError(f"Expected exactly one param_group, but got "
+                                 f"{len(self.param_groups)}")
         closure = enable_grad()(closure)
         group = self.param_groups[0]
         lr = _to_scalar(group["lr"])
