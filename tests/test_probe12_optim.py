@@ -330,3 +330,15 @@ def test_lbfgs_step_refuses_an_added_param_group_like_torch():
         return opt.step(closure), p, q
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
     assert _outcome(lambda: run(ember))[0] == "AssertionError"
+
+
+@pytest.mark.parametrize("name, kwargs", [("SGD", {"momentum": 0.9}), ("Adagrad", {})])
+def test_differentiable_step_with_sparse_gradients_like_torch(name, kwargs):
+    def run(L):
+        p = L.ones(3, requires_grad=True).clone()
+        opt = getattr(L.optim, name)([p], lr=0.1, differentiable=True, **kwargs)
+        for _ in range(2):
+            p.grad = L.tensor([1.0, 0.0, 2.0]).to_sparse()
+            opt.step()
+        return p.detach()
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))

@@ -434,6 +434,8 @@ def _recorded(update, group, hyperparameters):
         raise AssertionError("_foreach ops don't support autograd")
 
     def run(p, state, group):
+        if p.grad.is_sparse:            # sparse gradients step unrecorded
+            return update(p, state, group)
         from ..autograd.higher_order import context
         with context(p.be) as xp:
             be = _RecordingBackend(xp)

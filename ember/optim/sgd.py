@@ -87,7 +87,10 @@ def _fused(update, group):
 
 def _differentiable_sgd(p, state, group):
     """torch's _single_tensor_sgd in recorded tensor ops (differentiable=True): the step is part
-    of the autograd graph; the first momentum buffer is a detached copy of the gradient."""
+    of the autograd graph; the first momentum buffer is a detached copy of the gradient. A
+    sparse gradient's momentum steps unrecorded."""
+    if p.grad.is_sparse and group["momentum"] != 0:
+        return sgd_update(p, state, group)
     grad = -p.grad if group["maximize"] else p.grad
     weight_decay = group["weight_decay"]
     if weight_decay != 0:
