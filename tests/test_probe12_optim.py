@@ -342,3 +342,35 @@ def test_differentiable_step_with_sparse_gradients_like_torch(name, kwargs):
             opt.step()
         return p.detach()
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "ASGD", "LBFGS",
+                                  "NAdam", "RAdam", "RMSprop", "Rprop"])
+@pytest.mark.parametrize("differentiable", [False, True])
+def test_zero_dim_complex_parameter_steps_like_torch(name, differentiable):
+    if name == "LBFGS" and differentiable:
+        pytest.skip("LBFGS has no differentiable option")
+
+    def run(L):
+        value = L.tensor(1 + 2j, dtype=L.complex128)
+        p = value.requires_grad_().clone() if differentiable else L.nn.Parameter(value)
+        kwargs = {"differentiable": True} if differentiable else {}
+        opt = getattr(L.optim, name)([p], lr=0.1, **kwargs)
+
+        def closure():                      # LBFGS's loss: |p|^2 + Re(p)
+            opt.zero_grad()
+            loss = (p * p.conj()).real.sum() + p.real.sum()
+            loss.backward()
+            return loss
+        for k in range(2):
+            if name == "LBFGS":
+                opt.step(closure)
+            else:
+                p.grad = L.tensor(0.5 - 1j, dtype=L.complex128) * (k + 1)
+                opt.step()
+        return p.tolist()
+    got, want = _outcome(lambda: run(ember)), _outcome(lambda: run(torch))
+    assert got[0] == want[0] == "ok"
+    # torch's fused multiply-adds; its differentiable Adam's float32 bias corrections
+    assert got[1] == pytest.approx(want[1], rel=1e-5 if differentiable else 1e-12)
+    assert got[1] != pytest.approx(1 + 2j)                  # it did step

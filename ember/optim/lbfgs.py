@@ -2,7 +2,7 @@
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..ops._apply import write_into
-from .optimizer import Optimizer, _real_alpha, _to_scalar, _value
+from .optimizer import Optimizer, _real, _real_alpha, _to_scalar, _value
 
 __all__ = ["LBFGS"]
 
@@ -148,7 +148,7 @@ class LBFGS(Optimizer):
         step_size = _value(step_size)
         _real_alpha(step_size)
         for p in self._params:
-            a = p.arr.view(p.arr.real.dtype) if p.is_complex() else p.arr
+            a = _real(p.arr)
             n = a.size
             a += step_size * update.arr[offset:offset + n].reshape(a.shape)
             bump_version(p)

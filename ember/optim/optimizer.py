@@ -530,7 +530,7 @@ def _value(x):
 def _real(a):
     """View a complex array as real pairs (torch.view_as_real); real arrays pass through."""
     if a.dtype.kind == "c":
-        return a.view(a.real.dtype)
+        return (a.reshape(1) if a.ndim == 0 else a).view(a.real.dtype)
     return a
 
 
