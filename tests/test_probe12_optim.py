@@ -374,3 +374,29 @@ def test_zero_dim_complex_parameter_steps_like_torch(name, differentiable):
     # torch's fused multiply-adds; its differentiable Adam's float32 bias corrections
     assert got[1] == pytest.approx(want[1], rel=1e-5 if differentiable else 1e-12)
     assert got[1] != pytest.approx(1 + 2j)                  # it did step
+
+
+@pytest.mark.parametrize("kind", ["strided", "sparse"])
+def test_lbfgs_gathers_gradients_with_views_like_torch(kind):
+    def run(L):
+        p = L.nn.Parameter(L.ones(3, 2))
+        opt = L.optim.LBFGS([p], lr=0.1, max_iter=2)
+
+        def closure():
+            g = L.arange(6.0).reshape(2, 3).t() + 1        # strides (1, 3)
+            p.grad = g.to_sparse() if kind == "sparse" else g
+            return (p * p).sum()
+        opt.step(closure)
+        return p
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("name, key", [("SGD", "momentum_buffer"), ("Rprop", "step_size")])
+def test_state_takes_the_gradient_layout_like_torch(name, key):
+    def run(L):
+        p = L.nn.Parameter(L.arange(12.0).reshape(3, 4).t())     # a transposed parameter
+        opt = getattr(L.optim, name)([p], lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))
+        p.grad = L.ones(4, 3)
+        opt.step()
+        return opt.state[p][key].stride()
+    assert run(ember) == run(torch)

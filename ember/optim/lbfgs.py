@@ -136,10 +136,10 @@ class LBFGS(Optimizer):
             if p.grad is None:
                 n = p.numel() * (2 if p.is_complex() else 1)
                 view = zeros(n, dtype=_real_dtype(p), device=p.device)
-            elif p.grad.is_complex():
-                view = _real_view(p.grad)
-            else:
-                view = p.grad.reshape(-1)
+            else:       # a view, as torch's: a gradient with other strides is refused
+                view = (p.grad.to_dense() if p.grad.is_sparse else p.grad).view(-1)
+                if view.is_complex():
+                    view = _real_view(view)
             views.append(view)
         return cat(views, 0)
 

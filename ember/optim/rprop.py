@@ -50,7 +50,8 @@ def _init_rprop(state, p, group):
     state["step"] = _scalar_state(0.0, p, group["capturable"])
     state["prev"] = _zeros_like(p)
     lr = _value(group["lr"])
-    state["step_size"] = _full_like(p, complex(lr, lr) if p.arr.dtype.kind == "c" else lr)
+    # torch's full_like(grad, lr): the gradient's layout
+    state["step_size"] = _full_like(p.grad, complex(lr, lr) if p.arr.dtype.kind == "c" else lr)
 
 
 Rprop._init_state, Rprop._update = staticmethod(_init_rprop), staticmethod(rprop_update)

@@ -64,7 +64,8 @@ def sgd_update(p, state, group):
         buf_t = state.get("momentum_buffer")
         first = buf_t is None
         if first:
-            buf_t = state["momentum_buffer"] = _new(p.be.xp.empty_like(p.arr), p.be)
+            # torch's clone(grad): the buffer takes the gradient's layout
+            buf_t = state["momentum_buffer"] = _new(p.be.xp.empty_like(p.grad.arr), p.be)
         buf = buf_t.arr
     _for_chunks(p.be.xp, _sgd_kernel, (p.arr, _grad_array(p), buf), _value(group["lr"]),
                 group["momentum"], group["dampening"], _value(group["weight_decay"]),
