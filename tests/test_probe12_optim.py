@@ -400,3 +400,26 @@ def test_state_takes_the_gradient_layout_like_torch(name, key):
         opt.step()
         return opt.state[p][key].stride()
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("name, case", [("Muon", "complex second"), ("Muon", "sparse second"),
+                                        ("Adafactor", "complex second"),
+                                        ("Adafactor", "sparse second"),
+                                        ("Adafactor", "empty first")])   # its step divides by 0
+def test_group_checked_and_initialised_before_any_update_like_torch(name, case):
+    def run(L):
+        a = L.nn.Parameter(L.ones(2, 2) if case != "empty first" else L.ones(0, 2))
+        b = L.nn.Parameter(L.ones(2, 2, dtype=L.complex64 if case == "complex second" else None))
+        opt = getattr(L.optim, name)([a, b])
+        a.grad, b.grad = L.ones_like(a), L.ones_like(b)
+        if case == "sparse second":
+            b.grad = b.grad.to_sparse()
+        try:
+            opt.step()
+        except (RuntimeError, ZeroDivisionError) as e:
+            return type(e).__name__, str(e), a.tolist(), b.tolist(), \
+                sorted(opt.state_dict()["state"])
+        return "ok"
+    got = _outcome(lambda: run(ember))
+    assert got == _outcome(lambda: run(torch))
+    assert got[1] != "ok"

@@ -10,6 +10,7 @@ __all__ = ["Adafactor"]
 
 class Adafactor(_PerParameter):
     _UPGRADE = {"foreach": None}
+    _init_first = True          # torch's checks come before any update
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
                  weight_decay=0.0, *, foreach=None, maximize=False):

@@ -17,6 +17,7 @@ DEFAULT_NS_STEPS = 5
 
 class Muon(_PerParameter):
     _UPGRADE = {}
+    _init_first = True          # torch's checks come before any update
 
     def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
                  ns_coefficients=(DEFAULT_A, DEFAULT_B, DEFAULT_C), eps=EPS,

@@ -122,6 +122,7 @@ class Optimizer:
     _capturable_check = (("params and state_steps", True), ("params and state_steps", False))
     # the options whose tensors a differentiable step records (they may require grad)
     _recorded_hyperparameters = ("lr", "weight_decay")
+    _init_first = False         # whether a group's states are all made before any update
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -231,6 +232,8 @@ class Optimizer:
                 if group.get("differentiable") else update
             if group.get("capturable"):
                 run = _on_capturable_device(run, group, self._capturable_check)
+            if self._init_first:
+                self._init_group(group, init_state)
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -241,6 +244,19 @@ class Optimizer:
                     init_state(state, p, group)
                 run(p, state, group)
         return loss
+
+    def _init_group(self, group, init_state):
+        """Check and make the state of every parameter with a gradient before any is updated,
+        as torch's _init_group (its checks then leave the group's parameters unchanged)."""
+        name = type(self).__name__
+        for p in group["params"]:
+            if p.grad is None or self.state.get(p):
+                continue
+            if not self._sparse_grads:
+                _dense_only(p, name)
+            state = {}
+            init_state(state, p, group)
+            self.state[p] = state
 
     def _upgrade_state(self, defaults, scalar_keys=("step",)):
         """__setstate__ for pickles of older versions: fill missing group options and turn
