@@ -70,9 +70,18 @@ class enable_grad(_NoParamMode):
     _value = True
 
 
+def _enabled(mode):
+    """set_grad_enabled's argument, which torch's argument parser takes as a bool only."""
+    if type(mode) is not bool:
+        from ..ops._apply import type_name
+        raise TypeError("set_grad_enabled(): argument 'enabled' (position 1) must be bool, not "
+                        f"{type_name(mode)}")
+    return mode
+
+
 class set_grad_enabled(_Mode):
     def __init__(self, mode):
-        self._value = bool(mode)
+        self._value = _enabled(mode)
         self._prev = set_grad(self._value)  # torch applies it at construction, like a call
 
     def __enter__(self):

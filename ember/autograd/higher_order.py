@@ -214,7 +214,16 @@ class DArray:
     def view(self, dtype=None, type=None):
         if dtype is None or np.dtype(dtype) == self.dtype:
             return self._view(self.t, lambda c: c)
+        if self.dtype.kind == "c" and self.ndim and np.dtype(dtype) == self.t.arr.real.dtype:
+            return self._real_pairs()
         raise _unsupported("its code reinterprets memory with .view(dtype)")
+
+    def _real_pairs(self):
+        """A complex array viewed as (real, imag) pairs along its last axis (of a copy: writes
+        reach self functionally, through the view's write-back)."""
+        e, old = _ember(), self.shape
+        return self._view(e.view_as_real(self.t.clone()).reshape(old[:-1] + (-1,)),
+                          lambda c: e.view_as_complex(c.reshape(old + (2,))))
 
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
@@ -344,6 +353,19 @@ class DArray:
 
     def __rtruediv__(self, o):
         return _w(_t(o) / self.t)
+
+    # augmented assignment writes the result into self (and its bases), as on an ndarray
+    def __iadd__(self, o):
+        return _into(self, self + o)
+
+    def __isub__(self, o):
+        return _into(self, self - o)
+
+    def __imul__(self, o):
+        return _into(self, self * o)
+
+    def __itruediv__(self, o):
+        return _into(self, self / o)
 
     def __floordiv__(self, o):
         return _w(self.t // _t(o))

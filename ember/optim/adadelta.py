@@ -7,6 +7,8 @@ __all__ = ["Adadelta"]
 
 
 class Adadelta(_PerParameter):
+    _capturable_check = (("params and state_steps", False),) * 2
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:
@@ -30,7 +32,7 @@ def adadelta_update(p, state, group):
     _for_chunks(p.be.xp, _adadelta_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["square_avg"].arr),
                  _real(state["acc_delta"].arr)),
-                _value(group["lr"]), group["rho"], group["eps"], group["weight_decay"],
+                _value(group["lr"]), group["rho"], group["eps"], _value(group["weight_decay"]),
                 group["maximize"])
     _finish(p)
 

@@ -10,6 +10,7 @@ __all__ = ["Adafactor"]
 
 class Adafactor(_PerParameter):
     _UPGRADE = {"foreach": None}
+    _init_first = True          # torch's checks come before any update
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
                  weight_decay=0.0, *, foreach=None, maximize=False):
@@ -52,7 +53,7 @@ def adafactor_update(p, state, group):
     param, grad = p.arr, _grad_array(p)
     if group["maximize"]:
         grad = -grad
-    lr, weight_decay = _value(group["lr"]), group["weight_decay"]
+    lr, weight_decay = _value(group["lr"]), _value(group["weight_decay"])
     eps1, eps2 = group["eps"]
     if eps1 is None:
         eps1 = finfo(p.dtype).eps

@@ -1,7 +1,7 @@
 """Adagrad (torch.optim.Adagrad)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _effective_grad,
-                        _finish, _for_chunks, _full_like, _grad_array, _incr,
+from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _check_fused_once, _effective_grad,
+                        _eval_closure, _finish, _for_chunks, _full_like, _grad_array, _incr,
                         _real, _scalar_state, _sparse_add_, _use_grad_for_differentiable, _value)
 
 __all__ = ["Adagrad"]
@@ -63,7 +63,14 @@ class Adagrad(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform a single optimization step."""
-        return self._step_each(closure, self._init_state, adagrad_update)
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            _check_fused_once(self, group)
+            if group["fused"] and any(p.grad is not None and (p.grad.is_sparse or p.is_complex())
+                                      for p in group["params"]):
+                raise RuntimeError("`fused` does not support sparse grad or complex param")
+        self._step_each(None, self._init_state, adagrad_update)
+        return loss
 
 
 def adagrad_update(p, state, group):
@@ -74,7 +81,7 @@ def adagrad_update(p, state, group):
         return _sparse_adagrad(p, state, group, clr)
     _for_chunks(p.be.xp, _adagrad_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["sum"].arr)),
-                clr, group["eps"], group["weight_decay"], group["maximize"])
+                clr, group["eps"], _value(group["weight_decay"]), group["maximize"])
     _finish(p)
 
 

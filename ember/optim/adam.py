@@ -1,8 +1,9 @@
 """Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
 from .._tensor import Tensor
-from .optimizer import (_update_moments, Optimizer, _addcdiv_, _effective_grad,
-                        _finish, _for_chunks, _grad_array, _incr, _real,
-                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (_update_moments, Optimizer, _addcdiv_, _device_dtype_check_for_fused,
+                        _effective_grad, _finish, _for_chunks, _grad_array, _incr, _real,
+                        _scalar_state, _to_scalar, _use_grad_for_differentiable, _value,
+                        _zeros_like)
 
 __all__ = ["Adam", "adam_update"]
 
@@ -28,13 +29,12 @@ def _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable):
             or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
         raise ValueError("betas must be either both floats or both Tensors")
     for i, b in enumerate(betas):
-        if isinstance(b, Tensor) and b.numel() != 1:
-            raise ValueError(f"Tensor betas[{i}] must be 1-element")
-
-
-def _scalar(b):
-    """torch's _to_scalar: a 1-element tensor hyper-parameter becomes 0-d."""
-    return b.squeeze() if isinstance(b, Tensor) and b.dim() != 0 else b
+        if isinstance(b, Tensor):
+            if foreach and not capturable:
+                raise ValueError(f"betas[{i}] as a Tensor is not supported for capturable=False "
+                                 "and foreach=True")
+            if b.numel() != 1:
+                raise ValueError(f"Tensor betas[{i}] must be 1-element")
 
 
 class Adam(Optimizer):
@@ -42,7 +42,7 @@ class Adam(Optimizer):
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable)
-        defaults = dict(lr=lr, betas=tuple(map(_scalar, betas)), eps=eps,
+        defaults = dict(lr=lr, betas=tuple(map(_to_scalar, betas)), eps=eps,
                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                         foreach=foreach, capturable=capturable, differentiable=differentiable,
                         fused=fused, decoupled_weight_decay=decoupled_weight_decay)
@@ -71,6 +71,8 @@ class Adam(Optimizer):
 
     def _init_state(self, state, p, group):
         fused = group["fused"]
+        if fused:
+            _device_dtype_check_for_fused(p)
         state["step"] = _scalar_state(0.0, p, group["capturable"] or bool(fused), fused)
         state["exp_avg"] = _zeros_like(p)
         state["exp_avg_sq"] = _zeros_like(p)

@@ -34,7 +34,7 @@ def adamax_update(p, state, group):
     _for_chunks(p.be.xp, _adamax_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["exp_avg"].arr),
                  _real(state["exp_inf"].arr)),
-                beta1, beta2, group["eps"], clr, group["weight_decay"], group["maximize"])
+                beta1, beta2, group["eps"], clr, _value(group["weight_decay"]), group["maximize"])
     _finish(p)
 
 

@@ -8,6 +8,10 @@ __all__ = ["ASGD"]
 
 
 class ASGD(_PerParameter):
+    _recorded_hyperparameters = ("weight_decay",)   # lr reaches the step through eta, detached
+    _capturable_check = (("params, mus, etas, and state_steps", True),
+                         ("params, mus, etas, and state_steps", False))
+
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
                  foreach=None, maximize=False, differentiable=False, capturable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:
@@ -30,7 +34,7 @@ def asgd_update(p, state, group):
     lr, lambd, alpha, t0 = _value(group["lr"]), group["lambd"], group["alpha"], group["t0"]
     step = _incr(state["step"])
     grad = _effective_grad(_real(_grad_array(p)), param, group["maximize"],
-                           group["weight_decay"])
+                           _value(group["weight_decay"]))
     eta, mu = state["eta"], state["mu"]
     # torch.as_tensor(value) first: rounded to the default dtype, then copied into the state
     rounded = get_default_dtype().np.type
@@ -44,7 +48,7 @@ def asgd_update(p, state, group):
     else:
         eta_value = float(eta.item())
         param *= 1 - lambd * eta_value                          # decay term
-        param += xp.multiply(grad, -eta_value, dtype=param.dtype)
+        param += xp.multiply(grad, param.dtype.type(-eta_value))
         if float(mu.item()) != 1:                               # averaging
             ax += (param - ax) * mu.arr.astype(ax.dtype)
         else:

@@ -2,7 +2,7 @@
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..ops._apply import write_into
-from .optimizer import Optimizer, _value
+from .optimizer import Optimizer, _real, _real_alpha, _to_scalar, _value
 
 __all__ = ["LBFGS"]
 
@@ -136,18 +136,19 @@ class LBFGS(Optimizer):
             if p.grad is None:
                 n = p.numel() * (2 if p.is_complex() else 1)
                 view = zeros(n, dtype=_real_dtype(p), device=p.device)
-            elif p.grad.is_complex():
-                view = _real_view(p.grad)
-            else:
-                view = p.grad.reshape(-1)
+            else:       # a view, as torch's: a gradient with other strides is refused
+                view = (p.grad.to_dense() if p.grad.is_sparse else p.grad).view(-1)
+                if view.is_complex():
+                    view = _real_view(view)
             views.append(view)
         return cat(views, 0)
 
     def _add_grad(self, step_size, update):
         offset = 0
         step_size = _value(step_size)
+        _real_alpha(step_size)
         for p in self._params:
-            a = p.arr.view(p.arr.real.dtype) if p.is_complex() else p.arr
+            a = _real(p.arr)
             n = a.size
             a += step_size * update.arr[offset:offset + n].reshape(a.shape)
             bump_version(p)
@@ -172,9 +173,12 @@ class LBFGS(Optimizer):
     def step(self, closure):
         """Perform a single optimization step; `closure` re-evaluates the model and returns
         the loss."""
+        if len(self.param_groups) != 1:
+            raise AssertionError(f"Expected exactly one param_group, but got "
+                                 f"{len(self.param_groups)}")
         closure = enable_grad()(closure)
         group = self.param_groups[0]
-        lr = _value(group["lr"])
+        lr = _to_scalar(group["lr"])
         max_iter, max_eval = group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         line_search_fn, history_size = group["line_search_fn"], group["history_size"]

@@ -9,7 +9,7 @@ from functools import partial, wraps
 from weakref import ref
 
 from .._tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _to_scalar
 
 __all__ = ["LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
            "ExponentialLR", "SequentialLR", "CosineAnnealingLR", "ChainedScheduler",
@@ -24,10 +24,6 @@ EPOCH_DEPRECATION_WARNING = (
     "Please open an issue if you are unable to replicate your use case: "
     "https://github.com/pytorch/pytorch/issues/new/choose."
 )
-
-
-def _to_scalar(x):
-    return x.squeeze() if isinstance(x, Tensor) and x.dim() != 0 else x
 
 
 def _format_param(name, optimizer, param):

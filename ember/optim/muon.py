@@ -17,6 +17,7 @@ DEFAULT_NS_STEPS = 5
 
 class Muon(_PerParameter):
     _UPGRADE = {}
+    _init_first = True          # torch's checks come before any update
 
     def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
                  ns_coefficients=(DEFAULT_A, DEFAULT_B, DEFAULT_C), eps=EPS,
@@ -61,7 +62,7 @@ def muon_update(p, state, group):
                                          group["ns_steps"], group["eps"])
     lr = _value(group["lr"])
     param = p.arr
-    param *= 1 - lr * group["weight_decay"]
+    param *= 1 - lr * _value(group["weight_decay"])
     param -= _adjust_lr(lr, group["adjust_lr_fn"], param.shape) * update.astype(param.dtype)
     _finish(p)
 

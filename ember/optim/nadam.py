@@ -8,6 +8,9 @@ __all__ = ["NAdam"]
 
 
 class NAdam(Optimizer):
+    _capturable_check = (("params, mu_products and state_steps", True),
+                         ("params, mu_products, and state_steps", False))
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
@@ -33,7 +36,9 @@ class NAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False, "capturable": False, "decoupled_weight_decay": False}, ("step", "mu_product"))
+        self._upgrade_state({"maximize": False, "foreach": None, "capturable": False,
+                             "differentiable": False, "decoupled_weight_decay": False},
+                            ("step", "mu_product"))
 
     @_use_grad_for_differentiable
     def step(self, closure=None):
@@ -45,7 +50,7 @@ def nadam_update(p, state, group):
     """One parameter's NAdam step (torch's _single_tensor_nadam). `mu_product` is a 0-d state
     tensor of the scalar dtype (float32 by default) and is multiplied in that precision."""
     step = _incr(state["step"])
-    lr, weight_decay = _value(group["lr"]), group["weight_decay"]
+    lr, weight_decay = _value(group["lr"]), _value(group["weight_decay"])
     beta1, beta2 = group["betas"]
     momentum_decay = group["momentum_decay"]
     bias_correction2 = 1 - beta2 ** step

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _new, bump_version
-from ..autograd.grad_mode import set_grad
+from ..autograd.grad_mode import _enabled, set_grad
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
@@ -78,10 +78,11 @@ def _hooked(step):
 
 
 def _use_grad_for_differentiable(step):
-    """Run `step` with grad mode = the `differentiable` default (False: no graph is recorded)."""
+    """Run `step` with grad mode = the `differentiable` default (False: no graph is recorded);
+    torch sets it with set_grad_enabled, which refuses anything but a bool."""
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        prev = set_grad(bool(self.defaults.get("differentiable", False)))
+        prev = set_grad(_enabled(self.defaults.get("differentiable", False)))
         try:
             return step(self, *args, **kwargs)
         finally:
@@ -116,6 +117,12 @@ class Optimizer:
     `params` is an iterable of tensors, of (name, tensor) pairs, or of dicts defining parameter
     groups; `defaults` holds the options used by groups that do not set them."""
     _sparse_grads = False       # whether _step_each hands sparse gradients to the update
+    # how torch's capturable device check names the tensors, and whether it lists "xla", in
+    # the optimizer's single-tensor and foreach implementations
+    _capturable_check = (("params and state_steps", True), ("params and state_steps", False))
+    # the options whose tensors a differentiable step records (they may require grad)
+    _recorded_hyperparameters = ("lr", "weight_decay")
+    _init_first = False         # whether a group's states are all made before any update
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -221,6 +228,12 @@ class Optimizer:
         loss = _eval_closure(closure)
         name = type(self).__name__
         for group in self.param_groups:
+            run = _recorded(update, group, self._recorded_hyperparameters) \
+                if group.get("differentiable") else update
+            if group.get("capturable"):
+                run = _on_capturable_device(run, group, self._capturable_check)
+            if self._init_first:
+                self._init_group(group, init_state)
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -229,8 +242,21 @@ class Optimizer:
                 state = self.state[p]
                 if len(state) == 0:
                     init_state(state, p, group)
-                update(p, state, group)
+                run(p, state, group)
         return loss
+
+    def _init_group(self, group, init_state):
+        """Check and make the state of every parameter with a gradient before any is updated,
+        as torch's _init_group (its checks then leave the group's parameters unchanged)."""
+        name = type(self).__name__
+        for p in group["params"]:
+            if p.grad is None or self.state.get(p):
+                continue
+            if not self._sparse_grads:
+                _dense_only(p, name)
+            state = {}
+            init_state(state, p, group)
+            self.state[p] = state
 
     def _upgrade_state(self, defaults, scalar_keys=("step",)):
         """__setstate__ for pickles of older versions: fill missing group options and turn
@@ -385,6 +411,82 @@ class Optimizer:
             post_hook(self)
 
 
+# ---- differentiable=True: the update rules run on autograd-recording arrays ----------------------
+class _Recording:
+    """A tensor as an update rule sees it (`.arr`, `.be`, `.grad`, ...), with `.arr` an
+    autograd.higher_order.DArray: the rule's array code then records a graph, as torch's
+    differentiable step does, and `write_back` copies the result into the tensor in place."""
+    __slots__ = ("t", "arr", "be", "grad")
+
+    def __init__(self, t, be, grad=None):
+        from ..autograd.higher_order import DArray
+        # the rule reads a copy, so the ops that save it for backward never see write_back's
+        # in-place write (torch's differentiable Adam clones max_exp_avg_sq for this reason)
+        self.t, self.arr, self.be = t, DArray(t.clone()), be
+        self.grad = None if grad is None else _Recording(grad, be)
+
+    def __getattr__(self, name):
+        return getattr(self.t, name)
+
+    # the version counter is the tensor's (the rules' _finish bumps it)
+    _vc = property(lambda self: self.t._vc, lambda self, vc: setattr(self.t, "_vc", vc))
+
+    def write_back(self):
+        self.t.copy_(self.arr.t)
+
+
+class _RecordingBackend:
+    """The backend an update rule sees: the differentiable namespace, and no fused kernels."""
+    kernels = {}
+
+    def __init__(self, xp):
+        self.xp = xp
+
+
+def _recorded(update, group, hyperparameters):
+    """`update` run on recording views of the parameter and its state; the state is written
+    back first and the parameter last (a leaf that requires grad then raises torch's error)."""
+    if group.get("foreach"):
+        raise AssertionError("_foreach ops don't support autograd")
+
+    def run(p, state, group):
+        if p.grad.is_sparse:            # sparse gradients step unrecorded
+            return update(p, state, group)
+        from ..autograd.higher_order import context
+        with context(p.be) as xp:
+            be = _RecordingBackend(xp)
+            views = {k: _Recording(v, be) if isinstance(v, Tensor) else v
+                     for k, v in state.items()}
+            param = _Recording(p, be, p.grad)
+            update(param, views, _recording_group(group, hyperparameters))
+        for view in views.values():
+            if isinstance(view, _Recording):
+                view.write_back()
+        param.write_back()
+    return run
+
+
+def _recording_group(group, hyperparameters):
+    """The group with its `hyperparameters` tensors that require grad as DArrays: the rule's
+    arithmetic on them is recorded too (torch's differentiable lr and weight_decay)."""
+    from ..autograd.higher_order import DArray
+    return {k: DArray(v) if k in hyperparameters and isinstance(v, Tensor) and v.requires_grad
+            else v for k, v in group.items()}
+
+
+def _on_capturable_device(update, group, check):
+    """`update` for capturable=True: the parameter must be on a GPU, as torch asserts."""
+    what, xla = check[bool(group.get("foreach"))]
+    devices = ["cuda", "xpu", "hpu", "privateuseone"] + ["xla"] * xla
+
+    def run(p, state, group):
+        if p.device.type != "cuda":
+            raise AssertionError(f"If capturable=True, {what} must be on supported devices: "
+                                 f"{devices}.")
+        update(p, state, group)
+    return run
+
+
 # ---- helpers shared by the update rules ---------------------------------------------------------
 class _PerParameter(Optimizer):
     """An optimizer that updates each parameter on its own: `_init_state(state, p, group)`
@@ -431,6 +533,11 @@ def _incr(step_t):
     return float(a)
 
 
+def _to_scalar(x):
+    """torch's _to_scalar: a 1-element tensor hyper-parameter becomes 0-d."""
+    return x.squeeze() if isinstance(x, Tensor) and x.dim() != 0 else x
+
+
 def _value(x):
     """A hyper-parameter as a Python number (torch allows 1-element tensors for lr, betas)."""
     return x.item() if isinstance(x, Tensor) else x
@@ -439,7 +546,7 @@ def _value(x):
 def _real(a):
     """View a complex array as real pairs (torch.view_as_real); real arrays pass through."""
     if a.dtype.kind == "c":
-        return a.view(a.real.dtype)
+        return (a.reshape(1) if a.ndim == 0 else a).view(a.real.dtype)
     return a
 
 
@@ -457,8 +564,15 @@ def _effective_grad(grad, param, maximize, weight_decay):
     if maximize:
         grad = -grad
     if weight_decay != 0:
+        _real_alpha(weight_decay)
         grad = grad + weight_decay * param
     return grad
+
+
+def _real_alpha(alpha):
+    """torch's add(..., alpha=True) into a floating-point tensor is an error."""
+    if alpha is True:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
 
 
 def _lerp_(xp, start, end, weight, tmp=None):
@@ -550,6 +664,26 @@ def _for_chunks(xp, kernel, arrays, *scalars):
 def _finish(p):
     """Record the in-place update of a parameter (its version counter), as torch does."""
     bump_version(p)
+
+
+_FUSED_DEVICES = ["mps", "cuda", "xpu", "hpu", "cpu", "mtia", "privateuseone"]
+
+
+def _device_dtype_check_for_fused(p):
+    """fused=True updates floating-point parameters only, as torch checks."""
+    if not (p.device.type in _FUSED_DEVICES and p.is_floating_point()):
+        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of "
+                           f"supported devices: {_FUSED_DEVICES} but {p.dtype} and "
+                           f"{p.device.type}")
+
+
+def _check_fused_once(optimizer, group):
+    """SGD's and Adagrad's fused check: the first parameter with a gradient, on the first step."""
+    if group["fused"] and getattr(optimizer, "_need_device_dtype_check_for_fused", True):
+        p = next((p for p in group["params"] if p.grad is not None), None)
+        if p is not None:
+            _device_dtype_check_for_fused(p)
+            optimizer._need_device_dtype_check_for_fused = False
 
 
 def _dense_only(p, name):

@@ -30,7 +30,8 @@ class RAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False, "capturable": False, "decoupled_weight_decay": False})
+        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False,
+                             "decoupled_weight_decay": False, "capturable": False})
 
     @_use_grad_for_differentiable
     def step(self, closure=None):
@@ -41,7 +42,7 @@ class RAdam(Optimizer):
 def radam_update(p, state, group):
     """One parameter's RAdam step (torch's _single_tensor_radam)."""
     step = _incr(state["step"])
-    lr, weight_decay = _value(group["lr"]), group["weight_decay"]
+    lr, weight_decay = _value(group["lr"]), _value(group["weight_decay"])
     beta1, beta2 = group["betas"]
     decay = 1.0
     if weight_decay != 0 and group["decoupled_weight_decay"]:

@@ -8,6 +8,8 @@ __all__ = ["RMSprop"]
 
 
 class RMSprop(Optimizer):
+    _capturable_check = (("params and state_steps", True),) * 2
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
@@ -30,7 +32,8 @@ class RMSprop(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self._upgrade_state({"foreach": None, "maximize": False, "differentiable": False, "capturable": False, "momentum": 0, "centered": False})
+        self._upgrade_state({"momentum": 0, "centered": False, "foreach": None, "maximize": False,
+                             "differentiable": False, "capturable": False})
 
     @_use_grad_for_differentiable
     def step(self, closure=None):
@@ -47,7 +50,7 @@ def rmsprop_update(p, state, group):
                 (_real(p.arr), _real(_grad_array(p)), _real(state["square_avg"].arr),
                  None if grad_avg is None else _real(grad_avg),
                  None if buf is None else _real(buf)),
-                _value(group["lr"]), group["alpha"], group["eps"], group["weight_decay"],
+                _value(group["lr"]), group["alpha"], group["eps"], _value(group["weight_decay"]),
                 group["momentum"], group["maximize"])
     _finish(p)
 

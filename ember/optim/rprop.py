@@ -8,6 +8,8 @@ __all__ = ["Rprop"]
 
 
 class Rprop(_PerParameter):
+    _capturable_check = (("params and state_steps", True),) * 2
+
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:
@@ -48,7 +50,8 @@ def _init_rprop(state, p, group):
     state["step"] = _scalar_state(0.0, p, group["capturable"])
     state["prev"] = _zeros_like(p)
     lr = _value(group["lr"])
-    state["step_size"] = _full_like(p, complex(lr, lr) if p.arr.dtype.kind == "c" else lr)
+    # torch's full_like(grad, lr): the gradient's layout
+    state["step_size"] = _full_like(p.grad, complex(lr, lr) if p.arr.dtype.kind == "c" else lr)
 
 
 Rprop._init_state, Rprop._update = staticmethod(_init_rprop), staticmethod(rprop_update)

@@ -1,7 +1,8 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum: torch.optim.SGD."""
 from .._tensor import Tensor, _new
-from .optimizer import (Optimizer, _effective_grad, _eval_closure, _finish, _for_chunks,
-                        _grad_array, _sparse_add_, _use_grad_for_differentiable, _value)
+from .optimizer import (Optimizer, _check_fused_once, _effective_grad, _eval_closure, _finish,
+                        _for_chunks, _grad_array, _sparse_add_, _use_grad_for_differentiable,
+                        _value)
 
 __all__ = ["SGD"]
 
@@ -43,10 +44,14 @@ class SGD(Optimizer):
         """Perform a single optimization step."""
         loss = _eval_closure(closure)
         for group in self.param_groups:
+            _check_fused_once(self, group)
+            update = _differentiable_sgd if group["differentiable"] else sgd_update
+            if group["fused"]:
+                update = _fused(update, group)
             for p in group["params"]:
                 if p.grad is not None:
                     state = self.state[p] if group["momentum"] != 0 else None
-                    sgd_update(p, state, group)
+                    update(p, state, group)
         return loss
 
 
@@ -59,12 +64,58 @@ def sgd_update(p, state, group):
         buf_t = state.get("momentum_buffer")
         first = buf_t is None
         if first:
-            buf_t = state["momentum_buffer"] = _new(p.be.xp.empty_like(p.arr), p.be)
+            # torch's clone(grad): the buffer takes the gradient's layout
+            buf_t = state["momentum_buffer"] = _new(p.be.xp.empty_like(p.grad.arr), p.be)
         buf = buf_t.arr
     _for_chunks(p.be.xp, _sgd_kernel, (p.arr, _grad_array(p), buf), _value(group["lr"]),
                 group["momentum"], group["dampening"], _value(group["weight_decay"]),
                 group["nesterov"], group["maximize"], first)
     _finish(p)
+
+
+def _fused(update, group):
+    """`update` as torch's fused kernel runs it: dense gradients and real parameters only."""
+    if any(p.grad is not None and p.grad.is_sparse for p in group["params"]):
+        raise RuntimeError("`_fused_sgd` does not support sparse gradients")
+
+    def run(p, state, group):
+        if p.is_complex():
+            name = "ComplexFloat" if p.dtype.itemsize == 8 else "ComplexDouble"
+            raise NotImplementedError(f'"fused_sgd_kernel" not implemented for \'{name}\'')
+        update(p, state, group)
+    return run
+
+
+def _differentiable_sgd(p, state, group):
+    """torch's _single_tensor_sgd in recorded tensor ops (differentiable=True): the step is part
+    of the autograd graph; the first momentum buffer is a detached copy of the gradient. A
+    sparse gradient's momentum steps unrecorded."""
+    if p.grad.is_sparse and group["momentum"] != 0:
+        return sgd_update(p, state, group)
+    grad = -p.grad if group["maximize"] else p.grad
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0:
+        if _requires_grad(weight_decay):        # as torch: into the gradient, in place
+            grad = grad.addcmul_(p.clone(), weight_decay)
+        else:
+            grad = grad.add(p, alpha=_value(weight_decay))
+    momentum = group["momentum"]
+    if momentum != 0:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = grad.detach().clone()
+        else:
+            buf.mul_(momentum).add_(grad, alpha=1 - group["dampening"])
+        grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
+    lr = group["lr"]
+    if _requires_grad(lr):
+        p.addcmul_(grad, lr, value=-1)
+    else:
+        p.add_(grad, alpha=-_value(lr))
+
+
+def _requires_grad(x):
+    return isinstance(x, Tensor) and x.requires_grad
 
 
 def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,

@@ -62,7 +62,7 @@ def sparse_adam_update(p, state, group):
     """torch.optim._functional.sparse_adam for one parameter."""
     beta1, beta2 = group["betas"]
     grad = p.grad.arr
-    grad = (-grad if group["maximize"] else grad).coalesce()
+    grad = (-grad if group.get("maximize", False) else grad).coalesce()
     vals = grad.values
     if vals.size == 0:
         return
