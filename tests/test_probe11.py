@@ -151,6 +151,10 @@ _CASES.update({
         L.ones(0, 1, 5, 5, dtype=L.bool), 2),
     "vander of a 0-d tensor": lambda L: L.linalg.vander(L.tensor(-8), N=2),
     "vander of a 0-d tensor without N": lambda L: L.linalg.vander(L.tensor(3.)),
+    "batch_norm of 1-d inputs": lambda L: [_outcome(lambda: L.nn.functional.batch_norm(
+        x, rm, None if rm is None else L.ones_like(rm), training=tr))
+        for x, rm in ((L.ones(3), L.zeros(3)), (L.ones(3), L.zeros(0)), (L.ones(0), L.zeros(0)),
+                      (L.ones(0), None), (L.ones(3), None)) for tr in (True, False)],
     "multinomial into a Long out=": lambda L: (lambda o: (
         L.multinomial(L.tensor([0., 1, 0]), 2, True, out=o) is o, o))(L.zeros(0, dtype=L.long)),
     "multinomial into a Double out=": lambda L: L.multinomial(

@@ -162,8 +162,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training and (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be "
                          "None")
-    if input.ndim < 2:
-        raise ValueError(f"Expected 2D or higher input (got {input.ndim}D input)")
+    if input.ndim < 2:      # torch: no features; reading size(1) of a nonempty input fails
+        for t, name in ((running_mean, "running_mean"), (running_var, "running_var")):
+            _check_len(t, name, 0)
+        if input.numel() and not training and running_mean is None:
+            raise RuntimeError("running_mean must be defined in evaluation mode")
+        if input.numel():
+            raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but "
+                             "got 1)")
+        return input.clone()
     c = input.shape[1]
     for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                     (weight, "weight"), (bias, "bias")):
