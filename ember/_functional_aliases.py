@@ -19,7 +19,9 @@ NAMES = (
     "prelu rrelu rrelu_ selu selu_ celu celu_ relu_ hardshrink threshold threshold_ bilinear "
     "kl_div binary_cross_entropy_with_logits hinge_embedding_loss margin_ranking_loss "
     "triplet_margin_loss cosine_embedding_loss poisson_nll_loss ctc_loss "
-    "constant_pad_nd affine_grid_generator grid_sampler softmax log_softmax"
+    "constant_pad_nd affine_grid_generator grid_sampler grid_sampler_2d grid_sampler_3d "
+    "softmax log_softmax convolution norm_except_dim embedding_renorm_ "
+    "rnn_tanh_cell rnn_relu_cell lstm_cell gru_cell"
 ).split()
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -431,6 +433,89 @@ def grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners):
         raise RuntimeError(f"grid_sampler(): Unknown padding mode {padding_mode}")
     return _F().grid_sample(input, grid, _INTERP[interpolation_mode], _PADDING[padding_mode],
                             align_corners)
+
+
+def _grid_sampler_nd(nd):
+    def fn(input, grid, interpolation_mode, padding_mode, align_corners):
+        if input.ndim != nd or grid.ndim != nd:
+            raise RuntimeError(f"grid_sampler(): expected {nd}D input and grid with same number "
+                               f"of dimensions, but got input with sizes {list(input.shape)} "
+                               f"and grid with sizes {list(grid.shape)}")
+        return grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)
+    fn.__name__ = fn.__qualname__ = f"grid_sampler_{nd - 2}d"
+    return fn
+
+
+grid_sampler_2d, grid_sampler_3d = _grid_sampler_nd(4), _grid_sampler_nd(5)
+
+
+def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
+                groups):
+    """ATen's convolution: the conv (or, transposed, conv_transpose) of weight's dimension."""
+    nd = weight.ndim - 2
+    if transposed:
+        return getattr(_F(), f"conv_transpose{nd}d")(input, weight, bias, stride, padding,
+                                                     output_padding, groups, dilation)
+    return getattr(_F(), f"conv{nd}d")(input, weight, bias, stride, padding, dilation, groups)
+
+
+def norm_except_dim(v, pow=2, dim=0):
+    from .nn.utils._weight_ops import norm_except_dim as f
+    return f(v, pow, dim)
+
+
+def embedding_renorm_(input, indices, max_norm, norm_type):
+    _F()._embedding_renorm(input, indices, max_norm, norm_type)
+    return input
+
+
+# ---- the RNN cells as functions (ATen's composites, in their order of operations) ----------
+def _cell_checks(input, w_ih, w_hh, hiddens):
+    if input.size(1) != w_ih.size(1):
+        raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} expected "
+                           f"{w_ih.size(1)}")
+    for label, hx in enumerate(hiddens):
+        if input.size(0) != hx.size(0):
+            raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{label} "
+                               f"batch size {hx.size(0)}")
+        if hx.size(1) != w_hh.size(1):
+            raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got {hx.size(1)}, "
+                               f"expected {w_hh.size(1)}")
+
+
+def _gates(input, hx, w_ih, w_hh, b_ih, b_hh):
+    F = _F()
+    return F.linear(input, w_ih, b_ih), F.linear(hx, w_hh, b_hh)
+
+
+def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    _cell_checks(input, w_ih, w_hh, (hx,))
+    ig, hg = _gates(input, hx, w_ih, w_hh, b_ih, b_hh)
+    return (hg + ig).tanh()
+
+
+def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    _cell_checks(input, w_ih, w_hh, (hx,))
+    ig, hg = _gates(input, hx, w_ih, w_hh, b_ih, b_hh)
+    return (hg + ig).relu()
+
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    if len(hx) != 2:
+        raise RuntimeError("lstm_cell expects two hidden states")
+    _cell_checks(input, w_ih, w_hh, hx)
+    ig, hg = _gates(input, hx[0], w_ih, w_hh, b_ih, b_hh)
+    i, f, g, o = (hg + ig).chunk(4, 1)
+    cy = f.sigmoid() * hx[1] + i.sigmoid() * g.tanh()
+    return o.sigmoid() * cy.tanh(), cy
+
+
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    _cell_checks(input, w_ih, w_hh, (hx,))
+    ig, hg = (t.chunk(3, 1) for t in _gates(input, hx, w_ih, w_hh, b_ih, b_hh))
+    reset, update = (hg[0] + ig[0]).sigmoid(), (hg[1] + ig[1]).sigmoid()
+    new = (ig[2] + hg[2] * reset).tanh()
+    return (hx - new) * update + new
 
 
 def _dim_required(name):

@@ -376,3 +376,48 @@ def test_module_load_as_torch():
         swapped = x.module_load(lib.full((2, 2), 3.0, requires_grad=True), assign=True)
         return kept, x, swapped.requires_grad, swapped
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+def _cell_inputs(L):
+    rng = np.random.default_rng(0)
+    t = [L.tensor(rng.standard_normal(s)) for s in ((3, 4), (3, 5), (3, 5), (20, 4), (20, 5),
+                                                     (20,), (20,))]
+    t[0].requires_grad_()
+    t[1].requires_grad_()
+    return t
+
+
+_ATEN = {
+    "lstm_cell": lambda L, x, h, c, wi, wh, bi, bh: L.lstm_cell(x, (h, c), wi, wh, bi, bh),
+    "gru_cell": lambda L, x, h, c, wi, wh, bi, bh: L.gru_cell(x, h, wi[:15], wh[:15], bi[:15],
+                                                               bh[:15]),
+    "rnn_tanh_cell": lambda L, x, h, c, wi, wh, bi, bh: L.rnn_tanh_cell(x, h, wi[:5], wh[:5]),
+    "rnn_relu_cell": lambda L, x, h, c, wi, wh, bi, bh: L.rnn_relu_cell(x, h, wi[:5], wh[:5],
+                                                                         bi[:5], bh[:5]),
+    "cell input size": lambda L, x, h, c, wi, wh, bi, bh: L.rnn_tanh_cell(x, h, wi[:5, :3],
+                                                                           wh[:5]),
+    "cell batch size": lambda L, x, h, c, wi, wh, bi, bh: L.gru_cell(x, h[:2], wi[:15], wh[:15]),
+    "cell hidden size": lambda L, x, h, c, wi, wh, bi, bh: L.lstm_cell(x, (h, c[:, :4]), wi, wh),
+    "lstm_cell one state": lambda L, x, h, c, wi, wh, bi, bh: L.lstm_cell(x, (h,), wi, wh),
+    "convolution": lambda L, x, *_: L.convolution(
+        x.reshape(1, 2, 2, 3), L.ones(4, 1, 2, 2), None, [1, 1], [1, 1], [1, 1], False, [0, 0], 2),
+    "convolution transposed": lambda L, x, *_: L.convolution(
+        x.reshape(1, 3, 4), L.ones(3, 2, 3), L.ones(2), [2], [1], [1], True, [1], 1),
+    "grid_sampler_2d": lambda L, x, *_: L.grid_sampler_2d(
+        x.reshape(1, 1, 3, 4), x[:2, :4].reshape(1, 2, 2, 2) * 0.3, 0, 1, False),
+    "grid_sampler_2d of a 5-d input": lambda L, x, *_: L.grid_sampler_2d(
+        x.reshape(1, 1, 1, 3, 4), x[:2, :3].reshape(1, 1, 1, 2, 3), 0, 0, False),
+    "norm_except_dim": lambda L, x, *_: [L.norm_except_dim(x, 2, 0), L.norm_except_dim(x, 3, 1),
+                                         L.norm_except_dim(x, 2, -1)],
+    "embedding_renorm_": lambda L, x, *_: (lambda w: (L.embedding_renorm_(
+        w, L.tensor([0, 2]), 1.0, 2.0) is w, w))(x.detach().clone()),
+}
+
+
+@pytest.mark.parametrize("case", list(_ATEN))
+def test_aten_functions_like_torch(case):
+    def run(lib):
+        out = _ATEN[case](lib, *_cell_inputs(lib))
+        return out, [t.grad_fn.name() for t in (out if isinstance(out, tuple) else (out,))
+                     if hasattr(t, "grad_fn") and t.grad_fn is not None]
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
