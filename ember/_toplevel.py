@@ -607,3 +607,90 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
     t = empty(tuple(size[d] for d in order), dtype=dtype, device=device)
     t.arr = t.arr.transpose(np.argsort(order))
     return t.requires_grad_(True) if requires_grad else t
+
+
+# ---- symbolic shapes: ember runs eagerly, so sizes are plain numbers --------------------------
+@_export
+class SymInt:
+    """torch.SymInt, for isinstance checks: eager code never holds one (sizes are ints)."""
+    __module__ = "ember"
+
+
+@_export
+class SymFloat:
+    """torch.SymFloat, for isinstance checks (never made in eager code)."""
+    __module__ = "ember"
+
+
+@_export
+class SymBool:
+    """torch.SymBool, for isinstance checks (never made in eager code)."""
+    __module__ = "ember"
+
+
+@_export
+def sym_int(a):
+    return int(a)
+
+
+@_export
+def sym_float(a):
+    return float(a)
+
+
+def _sym_extreme(fn, a, b):
+    for v in (a, b):
+        if not isinstance(v, (int, float, np.integer, np.floating)):
+            raise AssertionError("expected (<class 'numpy.integer'>, <class 'numpy.floating'>, "
+                                 f"<class 'int'>, <class 'float'>), got {type(v)}")
+    r = fn(a, b)
+    return float(r) if isinstance(a, (float, np.floating)) or \
+        isinstance(b, (float, np.floating)) else r
+
+
+@_export
+def sym_max(a, b):
+    """max(a, b), float if either is a float."""
+    return _sym_extreme(max, a, b)
+
+
+@_export
+def sym_min(a, b):
+    return _sym_extreme(min, a, b)
+
+
+@_export
+def sym_not(a):
+    return not a
+
+
+@_export
+def sym_sqrt(a):
+    import math
+    return math.sqrt(a)
+
+
+@_export
+def sym_sum(*args):
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        args = args[0]
+    return sum(args)
+
+
+@_export
+def sym_ite(b, t, f):
+    if not isinstance(b, bool):
+        raise AssertionError(f"expected SymBool or bool, got {type(b)}")
+    if type(t) is not type(f):
+        raise AssertionError(f"type mismatch: {type(t)} vs {type(f)}")
+    return t if b else f
+
+
+@_export
+def sym_constrain_range(size, *, min=None, max=None):
+    """A hint for tracing; nothing to do eagerly."""
+
+
+@_export
+def sym_constrain_range_for_size(size, *, min=None, max=None):
+    """A hint for tracing; nothing to do eagerly."""

@@ -421,3 +421,18 @@ def test_aten_functions_like_torch(case):
         return out, [t.grad_fn.name() for t in (out if isinstance(out, tuple) else (out,))
                      if hasattr(t, "grad_fn") and t.grad_fn is not None]
     assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.sym_int(-2.7), lambda L: L.sym_float(3), lambda L: L.sym_max(2, 3.0),
+    lambda L: L.sym_max(True, 2), lambda L: L.sym_min(2.5, 1), lambda L: L.sym_max("a", 2),
+    lambda L: L.sym_not(True), lambda L: L.sym_sqrt(4), lambda L: L.sym_sum([1, 2, 3]),
+    lambda L: L.sym_sum(1.5, 2), lambda L: L.sym_ite(True, 1, 2), lambda L: L.sym_ite(1, 1, 2),
+    lambda L: L.sym_ite(True, 1, 2.0), lambda L: L.sym_constrain_range(3, min=0, max=5),
+    lambda L: L.sym_constrain_range_for_size(3),
+    lambda L: [isinstance(v, (L.SymInt, L.SymFloat, L.SymBool)) for v in (3, 2.5, True)]])
+def test_symbolic_size_helpers_on_plain_numbers_as_torch(call):
+    def run(lib):
+        r = call(lib)
+        return type(r).__name__, r
+    assert _outcome(lambda: run(ember)) == _outcome(lambda: run(torch))
