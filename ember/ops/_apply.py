@@ -702,8 +702,7 @@ def write_target(t, fill=False):
     a = t.arr
     if getattr(a.flags, "writeable", True) or type(a) is not np.ndarray:   # (a sparse array)
         return a, None
-    region = tuple(slice(0, 1) if st == 0 and n > 1 else slice(None)
-                   for n, st in zip(a.shape, a.strides))
+    region = _one_per_location(a)
     shared = any(r.stop == 1 for r in region)
     if shared and not fill:
         raise RuntimeError(_OVERLAP)
@@ -724,6 +723,12 @@ def _overlaps(a):
     return any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides))
 
 
+def _one_per_location(a):
+    """The index cutting each dim of `a` whose elements share memory (stride 0) to one."""
+    return tuple(slice(0, 1) if st == 0 and n > 1 else slice(None)
+                 for n, st in zip(a.shape, a.strides))
+
+
 def warn_shared(*names):
     """torch's deprecation warnings for writes into an expanded tensor (elements share memory)."""
     import warnings
@@ -739,9 +744,9 @@ def warn_shared(*names):
 def shared_alias(a):
     """(alias, shared) for a read-only array `a` whose elements share memory: a writable view
     of its memory, `a` with each dim in `shared` (stride 0) cut to one element."""
-    shared = tuple(d for d, (n, st) in enumerate(zip(a.shape, a.strides)) if st == 0 and n > 1)
-    alias = writable_alias(a[tuple(slice(0, 1) if d in shared else slice(None)
-                                   for d in range(a.ndim))])
+    region = _one_per_location(a)
+    shared = tuple(d for d, r in enumerate(region) if r.stop == 1)
+    alias = writable_alias(a[region])
     if alias is None:
         raise RuntimeError("cannot write to this tensor: it views read-only memory (a "
                            "non-writable NumPy array or buffer); clone() it first")
@@ -771,7 +776,7 @@ def writable_alias(a):
     """A writable array over the memory of the read-only NumPy array `a`, when that memory
     belongs to a writable array (`a` is a broadcast view of it) and no two elements of `a`
     share a location; else None."""
-    if any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides)):
+    if _overlaps(a):
         return None
     root = a.base
     for _ in range(8):      # through read-only views and as_strided's interface objects
