@@ -760,8 +760,8 @@ def _index_put_(input, indices, values, accumulate=False):
         idx = _put_indices(input, indices)
         try:
             if _shared_put(input, input.arr, idx, value.arr, accumulate):
-                pass
-            elif accumulate:
+                return input
+            if accumulate:
                 _index_add_at(input.be.xp, input.arr, idx,
                               input.be.xp.broadcast_to(value.arr, input.arr[idx].shape))
             else:
