@@ -390,7 +390,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if x.shape[0] != t.shape[0]:
         raise RuntimeError(f"inconsistent target size, expected {x.shape[0]} but got "
                            f"{list(target.shape)}")
-    return _O.apply(_O._multi_margin, (input, t),
+    return _O.apply(_O._multi_margin, (input, target),
                     (p, margin, None if weight is None else weight.arr, reduction))
 
 

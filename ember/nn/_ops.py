@@ -944,16 +944,16 @@ def _rows_of(x):
     return x.reshape(1, -1) if x.ndim <= 1 else x
 
 
-def _margin_out(xp, per_row, x, reduction):
+def _margin_out(xp, per_row, x, reduction, scalar):
     if reduction == "none":
-        return per_row.reshape(()) if x.ndim <= 1 else per_row
+        return per_row.reshape(()) if scalar else per_row
     s = xp.sum(per_row)
     return (s / x.dtype.type(per_row.shape[0]) if reduction == "mean" else s).astype(x.dtype)
 
 
 def _margin_grad(xp, gi, g, x, reduction):
     """gi per element (already scaled by torch's `g` norm) times grad_output."""
-    if reduction == "none" and x.ndim > 1:
+    if reduction == "none" and g.ndim:
         gi = gi * g[:, None]
     else:
         gi = gi * g.reshape(())
@@ -970,15 +970,17 @@ def _mm_z(xp, x2, t, p, margin, w):
 
 
 @op("multi_margin_loss", node="MultiMarginLossBackward0", saves="in")
-def _multi_margin(xp, x, t, p, margin, w, reduction):
-    x2 = _rows_of(x)
+def _multi_margin(xp, x, target, p, margin, w, reduction):
+    x2, t = _rows_of(x), target.reshape(-1)
     n, c = x2.shape
     z, pos = _mm_z(xp, x2, t, p, margin, w)
     h = xp.where(pos, z if p == 1 else z * z, x2.dtype.type(0))
     if w is not None:
         h = h * w[t][:, None]
     per_row = xp.sum(h, axis=1) / x2.dtype.type(c)
-    return _margin_out(xp, per_row, x, reduction), (x, t, p, margin, w, reduction)
+    # (torch: one loss per sample unless the target is 0-d)
+    return (_margin_out(xp, per_row, x, reduction, target.ndim == 0),
+            (x, t, p, margin, w, reduction))
 
 
 @_multi_margin.vjp
@@ -1013,7 +1015,7 @@ def _multilabel_margin(xp, x, t, reduction):
     c = x2.shape[1]
     _, _, act, z = _mlm_mask(xp, x2, t2)
     per_row = xp.sum(xp.where(act, z, x2.dtype.type(0)), axis=(1, 2)) / x2.dtype.type(c)
-    return _margin_out(xp, per_row, x, reduction), (x, t, reduction)
+    return _margin_out(xp, per_row, x, reduction, x.ndim <= 1), (x, t, reduction)
 
 
 @_multilabel_margin.vjp

@@ -1,0 +1,26 @@
+"""Regressions found by running torch's legacy nn test tables (common_nn's module_tests,
+get_new_module_tests() and criterion_tests) through ember: each case as torch computes it."""
+import pytest
+import torch
+
+import ember
+from test_probe7 import _outcome
+
+
+def _mm_none(L, x_shape, t):
+    x = L.ones(x_shape, dtype=L.double, requires_grad=True)
+    out = L.nn.functional.multi_margin_loss(x, L.tensor(t), reduction="none", p=2)
+    out.backward(L.ones_like(out))
+    return out, x.grad
+
+
+_CASES = {
+    # one loss per sample unless the target is 0-d (the input's rank does not decide)
+    "multi_margin_loss none, 1-d input, 1-d target": lambda L: _mm_none(L, (10,), [3]),
+    "multi_margin_loss none, 2-d input, 0-d target": lambda L: _mm_none(L, (1, 10), 3),
+}
+
+
+@pytest.mark.parametrize("name", list(_CASES))
+def test_case(name):
+    assert _outcome(lambda: _CASES[name](ember)) == _outcome(lambda: _CASES[name](torch))
