@@ -14,10 +14,26 @@ def _mm_none(L, x_shape, t):
     return out, x.grad
 
 
+def _sparse_embedding_grad(L, cls, w_requires_grad):
+    m = getattr(L.nn, cls)(4, 3, sparse=True, dtype=L.double)
+    with L.no_grad():
+        m.weight.copy_(L.arange(12.).reshape(4, 3))
+    out = m(L.tensor([[0, 1], [2, 2]]))
+    w = L.ones_like(out, requires_grad=w_requires_grad)
+    g, = L.autograd.grad((out * w).sum(), [m.weight], create_graph=True)
+    gw = L.autograd.grad(g.coalesce().values().sum(), [w]) if w_requires_grad else None
+    return g.to_dense(), g.requires_grad, g.is_coalesced(), gw
+
+
 _CASES = {
     # one loss per sample unless the target is 0-d (the input's rank does not decide)
     "multi_margin_loss none, 1-d input, 1-d target": lambda L: _mm_none(L, (10,), [3]),
     "multi_margin_loss none, 2-d input, 0-d target": lambda L: _mm_none(L, (1, 10), 3),
+    # create_graph=True through a sparse embedding (its values a differentiable sparse tensor)
+    "sparse Embedding grad, create_graph": lambda L: _sparse_embedding_grad(L, "Embedding", False),
+    "sparse Embedding grad of grad": lambda L: _sparse_embedding_grad(L, "Embedding", True),
+    "sparse EmbeddingBag grad, create_graph": lambda L: _sparse_embedding_grad(
+        L, "EmbeddingBag", False),
 }
 
 

@@ -15,6 +15,7 @@ import contextlib
 import numpy as np
 
 from .node import CLOCK, PackedSaved
+from .._sparse_coo import SparseCOO
 from ._thin import has_stubs
 
 __all__ = ["differentiable_vjp", "DArray", "TXP", "context"]
@@ -78,7 +79,17 @@ def _t(x):
         return x
     if isinstance(x, np.generic):
         return x.item()
+    if isinstance(x, SparseCOO):
+        return _sparse(x)
     return _const(x)
+
+
+def _sparse(x):
+    """A sparse gradient (embedding's with sparse=True) whose values were computed on TXP: a
+    sparse Tensor made from them, differentiable as torch's sparse_coo_tensor."""
+    from ..sparse._coo import _coo_op
+    from ..ops._apply import apply
+    return apply(_coo_op, (_tt(x.values),), (x.indices, x.shape, x.coalesced))
 
 
 def _tt(x):
