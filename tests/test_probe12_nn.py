@@ -25,6 +25,15 @@ def _sparse_embedding_grad(L, cls, w_requires_grad):
     return g.to_dense(), g.requires_grad, g.is_coalesced(), gw
 
 
+def _grad_of(L, f, dtype="float32"):
+    """x's gradient for a negative grad_output: torch's select-style kernels leave +0.0."""
+    x = L.tensor([-1., 2., -3., 0.5, 5., -6., -3., 3.] * 9,
+                 dtype=getattr(L, dtype), requires_grad=True)
+    y = f(L.nn.functional, x)
+    y.backward(-L.ones_like(y))
+    return x.grad
+
+
 _CASES = {
     # one loss per sample unless the target is 0-d (the input's rank does not decide)
     "multi_margin_loss none, 1-d input, 1-d target": lambda L: _mm_none(L, (10,), [3]),
@@ -35,6 +44,18 @@ _CASES = {
     "sparse EmbeddingBag grad, create_graph": lambda L: _sparse_embedding_grad(
         L, "EmbeddingBag", False),
 }
+_CASES.update({f"{name} gradient's zeros, {dt}": (lambda f, dt: lambda L: _grad_of(L, f, dt))(f, dt)
+               for name, f in {
+                   "relu": lambda F, x: F.relu(x),
+                   "ReLU module": lambda F, x: F.relu(x * 1),
+                   "relu6": lambda F, x: F.relu6(x),
+                   "hardtanh": lambda F, x: F.hardtanh(x),
+                   "threshold": lambda F, x: F.threshold(x, 0.1, 20.),
+                   "hardshrink": lambda F, x: F.hardshrink(x),
+                   "softshrink": lambda F, x: F.softshrink(x),
+                   "hardsigmoid": lambda F, x: F.hardsigmoid(x),
+                   "hardswish": lambda F, x: F.hardswish(x),
+               }.items() for dt in ("float32", "float64", "bfloat16")})
 
 
 @pytest.mark.parametrize("name", list(_CASES))
