@@ -25,6 +25,12 @@ def _sparse_embedding_grad(L, cls, w_requires_grad):
     return g.to_dense(), g.requires_grad, g.is_coalesced(), gw
 
 
+def _create_graph_grad(L, f):
+    x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
+    g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
+    return str(g.dtype)[-7:], g.tolist()    # in float64 (_outcome compares float32 values)
+
+
 def _grad_of(L, f, dtype="float32"):
     """x's gradient for a negative grad_output: torch's select-style kernels leave +0.0."""
     x = L.tensor([-1., 2., -3., 0.5, 5., -6., -3., 3.] * 9,
@@ -43,6 +49,10 @@ _CASES = {
     "sparse Embedding grad of grad": lambda L: _sparse_embedding_grad(L, "Embedding", True),
     "sparse EmbeddingBag grad, create_graph": lambda L: _sparse_embedding_grad(
         L, "EmbeddingBag", False),
+    # double backward computes leaky_relu's slope in the input's dtype (NumPy's where of two
+    # Python floats is float64), not the default dtype
+    "leaky_relu's gradient in float64, create_graph": lambda L: _create_graph_grad(
+        L, lambda F, x: F.leaky_relu(x, 0.2)),
 }
 _CASES.update({f"{name} gradient's zeros, {dt}": (lambda f, dt: lambda L: _grad_of(L, f, dt))(f, dt)
                for name, f in {

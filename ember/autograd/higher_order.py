@@ -641,6 +641,8 @@ class _TXP:
             c = c != 0
         e = _ember()
         a, b = _t(a), _t(b)
+        if type(a) in (int, float, bool) and type(b) in (int, float, bool):
+            a, b = _tt(a), _tt(b)       # NumPy's where(c, 1.0, 0.2) is float64, not default
         return _w(e.where(_const(c), a, b))
 
     def clip(self, x, lo=None, hi=None, **kwargs):
