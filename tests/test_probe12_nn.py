@@ -25,6 +25,16 @@ def _sparse_embedding_grad(L, cls, w_requires_grad):
     return g.to_dense(), g.requires_grad, g.is_coalesced(), gw
 
 
+def _rrelu_second_order(L):
+    L.manual_seed(0)
+    x = L.randn(3, 4, dtype=L.double, requires_grad=True)
+    w = L.randn(3, 4, dtype=L.double, requires_grad=True)
+    L.manual_seed(5)
+    y = L.nn.functional.rrelu(x, 0.1, 0.9, training=True)
+    g, = L.autograd.grad((y * w).sum(), [x], create_graph=True)
+    return g, L.autograd.grad((g * g).sum(), [w])
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -53,6 +63,8 @@ _CASES = {
     # Python floats is float64), not the default dtype
     "leaky_relu's gradient in float64, create_graph": lambda L: _create_graph_grad(
         L, lambda F, x: F.leaky_relu(x, 0.2)),
+    # training rrelu's drawn noise is a constant of its double backward
+    "rrelu training, double backward": _rrelu_second_order,
 }
 _CASES.update({f"{name} gradient's zeros, {dt}": (lambda f, dt: lambda L: _grad_of(L, f, dt))(f, dt)
                for name, f in {

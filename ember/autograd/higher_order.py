@@ -1148,6 +1148,8 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
 # op name -> forward / backward written against TXP, used instead of the op's own code
 _FWD = {"native_batch_norm": _norm_fwd}
 _BWD = {"prod": _prod_bwd}
+# ops whose static arrays are random draws, constants as torch's saved noise is
+_DRAWN = {"rrelu_with_noise"}
 
 
 # ---- entry point ---------------------------------------------------------------------------
@@ -1173,7 +1175,8 @@ def differentiable_vjp(node, g, static_constants=False):
             saved = saved.unpack()
         if op.name not in _FWD and has_stubs(node):
             saved = _saved_as_tensors(node, saved)
-        elif op.name not in _FWD and not static_constants and _has_values(node.static):
+        elif (op.name not in _FWD and not static_constants and op.name not in _DRAWN
+              and _has_values(node.static)):
             raise _unsupported("its forward received input-dependent arrays as static "
                                "arguments, which re-running it would treat as constants")
         elif op.name in _FWD or _has_values(saved):
