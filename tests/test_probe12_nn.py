@@ -25,6 +25,16 @@ def _sparse_embedding_grad(L, cls, w_requires_grad):
     return g.to_dense(), g.requires_grad, g.is_coalesced(), gw
 
 
+def _second_order(L, f, w_requires_grad=False):
+    """x's gradient with create_graph=True for a constant (or not) grad_output, then the
+    gradients of its square's sum."""
+    L.manual_seed(0)
+    x = L.randn(3, 4, dtype=L.double, requires_grad=True)
+    w = L.randn(3, 4, dtype=L.double, requires_grad=w_requires_grad)
+    g, = L.autograd.grad((f(L.nn.functional, x) * w).sum(), [x], create_graph=True)
+    return g, g.requires_grad, L.autograd.grad((g * g).sum(), [x, w][:1 + w_requires_grad])
+
+
 def _rrelu_second_order(L):
     L.manual_seed(0)
     x = L.randn(3, 4, dtype=L.double, requires_grad=True)
@@ -63,6 +73,17 @@ _CASES = {
     # Python floats is float64), not the default dtype
     "leaky_relu's gradient in float64, create_graph": lambda L: _create_graph_grad(
         L, lambda F, x: F.leaky_relu(x, 0.2)),
+    # a piecewise-linear op's gradient depends on x through its mask: with create_graph it
+    # requires grad (torch's ThresholdBackwardBackward0 takes self) and x's second-order
+    # gradient is zeros, not missing
+    "relu's gradient, create_graph": lambda L: _second_order(L, lambda F, x: F.relu(x)),
+    "ReLU6's gradient, create_graph": lambda L: _second_order(L, lambda F, x: F.relu6(x)),
+    "leaky_relu's gradient, create_graph": lambda L: _second_order(
+        L, lambda F, x: F.leaky_relu(x, 0.2), True),
+    "Hardshrink's gradient, create_graph": lambda L: _second_order(
+        L, lambda F, x: F.hardshrink(x, 0.3), True),
+    "Threshold's gradient, create_graph": lambda L: _second_order(
+        L, lambda F, x: F.threshold(x, 0.1, 20.)),
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }

@@ -22,23 +22,24 @@ __all__ = ["differentiable_vjp", "DArray", "TXP", "context"]
 
 
 class _Context:
-    """The backend and node of the differentiable_vjp call in progress (TXP is a singleton)."""
-    __slots__ = ("be", "node")
+    """The backend and node of the differentiable_vjp call in progress (TXP is a singleton),
+    and the differentiable values its code read as raw arrays (masks, comparisons)."""
+    __slots__ = ("be", "node", "reads")
 
 
 _CTX = _Context()
-_CTX.be = _CTX.node = None
+_CTX.be = _CTX.node = _CTX.reads = None
 
 
 @contextlib.contextmanager
 def context(be, node=None):
     """Run TXP code for backend `be` (constants are created there; errors name `node`)."""
-    prev = _CTX.be, _CTX.node
-    _CTX.be, _CTX.node = be, node
+    prev = _CTX.be, _CTX.node, _CTX.reads
+    _CTX.be, _CTX.node, _CTX.reads = be, node, {}
     try:
         yield TXP
     finally:
-        _CTX.be, _CTX.node = prev
+        _CTX.be, _CTX.node, _CTX.reads = prev
 
 
 def _unsupported(what):
@@ -111,7 +112,10 @@ def _as_darray(x):
 def _raw(x):
     """A raw array for a non-differentiable computation (masks, indices, predicates)."""
     if type(x) is DArray:
-        return x.t.arr
+        t = x.t
+        if t._rg and _CTX.reads is not None:
+            _CTX.reads[id(t)] = t
+        return t.arr
     from .._tensor import Tensor
     if isinstance(x, Tensor):
         return x.arr
@@ -394,7 +398,7 @@ class DArray:
     # comparisons and logic: never differentiable, computed on the raw arrays
     def _raw_binary(f):
         def fn(self, o):
-            return _w(_const(f(self.t.arr, _raw(o))))
+            return _w(_const(f(_raw(self), _raw(o))))
         return fn
 
     __eq__ = _raw_binary(lambda a, b: a == b)
@@ -1183,11 +1187,42 @@ def differentiable_vjp(node, g, static_constants=False):
             _, saved = fwd(TXP, *_forward_args(node), *node.static)
             _check_saved(node, saved)
         gg = tuple(_w(x) for x in g) if type(g) is tuple else _w(g)
+        _CTX.reads.clear()                  # what the backward reads, not the forward re-run
         if op.needs_mask:
             gins = bwd(TXP, gg, *saved, tuple(n is not None for n in node.next))
         else:
             gins = bwd(TXP, gg, *saved)
-        return tuple(None if gi is None else _tt(gi) for gi in gins)
+        gins = tuple(None if gi is None else _tt(gi) for gi in gins)
+        reads = tuple(_CTX.reads.values())
+    if reads and not static_constants:
+        gins = tuple(None if gi is None else _linked(gi, reads, node) for gi in gins)
+    return gins
+
+
+def _linked(gi, reads, node):
+    """gi joined, with a zero derivative, to the differentiable values the node's code read as
+    raw arrays (x > 0 for relu's mask): as torch's XBackwardBackward0 nodes, which take self
+    (or the result), gi requires grad even for a constant grad_output, and a second-order
+    gradient reaches those values as zeros rather than not at all."""
+    from ..ops._apply import apply
+    name = node.name()[:-1] + "Backward0"
+    link = _LINKS.get(name)
+    if link is None:
+        from ..ops._registry import Op
+        link = _LINKS[name] = Op("backward_link", _link_fwd, None, True, None, name, 1,
+                                 False).vjp(_link_bwd)
+    return apply(link, (gi,) + reads)
+
+
+_LINKS = {}     # torch's node name -> its linking op
+
+
+def _link_fwd(xp, g, *reads):
+    return g.copy(), tuple((r.shape, r.dtype) for r in reads)
+
+
+def _link_bwd(xp, g, *specs):
+    return (g,) + tuple(xp.zeros(shape, dtype) for shape, dtype in specs)
 
 
 def _saved_as_tensors(node, saved):
