@@ -45,6 +45,12 @@ def _rrelu_second_order(L):
     return g, L.autograd.grad((g * g).sum(), [w])
 
 
+def _nan_amin_grad(L):
+    x = L.tensor([[1., float("nan"), -2.]], requires_grad=True)
+    x.amin(0).backward(-L.ones(3))
+    return x.grad
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -107,7 +113,18 @@ _CASES.update({f"{name} gradient's zeros": (lambda f: lambda L: _grad_of(L, f))(
                    "max_pool2d": lambda F, x: F.max_pool2d(x.reshape(1, 8, 9), 2),
                    "max_pool3d": lambda F, x: F.max_pool3d(x.reshape(1, 2, 4, 9), (1, 2, 3)),
                    "avg_pool2d": lambda F, x: F.avg_pool2d(x.reshape(1, 8, 9), 2),
+                   # torch's amax/amin backward is g / count * mask: -0.0 for a negative g
+                   "amax": lambda F, x: x.reshape(8, 9).amax(1),
+                   "amin, keepdim": lambda F, x: x.reshape(8, 9).amin(0, keepdim=True),
+                   "max of all": lambda F, x: x.max(),
                }.items()})
+_CASES.update({
+    # and a NaN result equals no element: NaN for the whole reduced row
+    "amax's gradient with a NaN": lambda L: _grad_of(
+        L, lambda F, x: L.cat([x[:7], L.tensor([float("nan")], dtype=x.dtype)]).reshape(2, 4)
+        .amax(1)),
+    "amin's gradient of an element that is NaN": lambda L: _nan_amin_grad(L),
+})
 
 
 @pytest.mark.parametrize("name", list(_CASES))
