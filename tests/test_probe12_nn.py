@@ -113,6 +113,15 @@ _CASES.update({f"{name} gradient's zeros": (lambda f: lambda L: _grad_of(L, f))(
                    "max_pool2d": lambda F, x: F.max_pool2d(x.reshape(1, 8, 9), 2),
                    "max_pool3d": lambda F, x: F.max_pool3d(x.reshape(1, 2, 4, 9), (1, 2, 3)),
                    "avg_pool2d": lambda F, x: F.avg_pool2d(x.reshape(1, 8, 9), 2),
+                   # torch's resampling backward accumulates from +0.0
+                   "interpolate nearest, downsampling": lambda F, x: F.interpolate(
+                       x.reshape(1, 8, 9), size=4),
+                   "interpolate nearest-exact": lambda F, x: F.interpolate(
+                       x.reshape(1, 8, 9), size=5, mode="nearest-exact"),
+                   "interpolate linear, align_corners": lambda F, x: F.interpolate(
+                       x.reshape(1, 8, 9), size=3, mode="linear", align_corners=True),
+                   "interpolate bilinear": lambda F, x: F.interpolate(
+                       x.reshape(1, 1, 8, 9), size=(3, 4), mode="bilinear"),
                    # torch's amax/amin backward is g / count * mask: -0.0 for a negative g
                    "amax": lambda F, x: x.reshape(8, 9).amax(1),
                    "amin, keepdim": lambda F, x: x.reshape(8, 9).amin(0, keepdim=True),

@@ -22,12 +22,15 @@ _DENSE = 4          # wider taps than this run as one matmul with a dense (out, 
 
 
 class Taps:
-    """Output i of a dim reads inputs idx[i, :] with weights wts[i, :] (None: all ones)."""
-    __slots__ = ("idx", "wts", "n_in", "_t", "_dense")
+    """Output i of a dim reads inputs idx[i, :] with weights wts[i, :] (None: all ones).
+    `from_zero`: its sums start from +0.0, as torch's backward kernels accumulate (a zero
+    weight times a negative g gives no -0.0)."""
+    __slots__ = ("idx", "wts", "n_in", "_t", "_dense", "from_zero")
 
     def __init__(self, idx, wts, n_in):
         self.idx, self.wts, self.n_in = np.asarray(idx, np.int64), wts, n_in
         self._t = self._dense = None
+        self.from_zero = False
 
     def dense(self):
         if self._dense is None:
@@ -46,6 +49,10 @@ class Taps:
         return self._t
 
     def apply(self, xp, x, axis):
+        y = self._apply(xp, x, axis)
+        return xp.add(y, 0, out=y) if self.from_zero else y
+
+    def _apply(self, xp, x, axis):
         o, width = self.idx.shape
         if self._dense is not None or width > _DENSE:
             m = xp.asarray(self.dense().astype(x.dtype))
@@ -72,6 +79,7 @@ def _transpose(taps):
     if width > _DENSE:
         t = Taps(np.zeros((taps.n_in, 0), np.int64), None, o)
         t._dense = taps.dense().T
+        t.from_zero = True
         return t
     rows = np.repeat(np.arange(o), width)
     cols = taps.idx.ravel()
@@ -86,7 +94,9 @@ def _transpose(taps):
     twts = np.zeros((taps.n_in, r), w.dtype)
     tidx[cols, pos], twts[cols, pos] = rows, w
     uniform = taps.wts is None and (counts == r).all()
-    return Taps(tidx, None if uniform else twts, o)
+    t = Taps(tidx, None if uniform else twts, o)
+    t.from_zero = not uniform
+    return t
 
 
 def _resample_fwd(xp, x, taps):
