@@ -51,6 +51,18 @@ def _nan_amin_grad(L):
     return x.grad
 
 
+def _undifferentiated(L, loss):
+    """torch does not differentiate these backward ops: create_graph=True gives a gradient
+    under a NotImplemented node, which a second backward reaches and refuses."""
+    L.manual_seed(0)
+    x = L.randn(3, 4, dtype=L.double, requires_grad=True)
+    g, = L.autograd.grad(loss(L.nn.functional, x, L.tensor([[3, 0, -1, 1], [1, 2, 3, -1],
+                                                             [0, -1, 2, 2]])), [x],
+                         create_graph=True)
+    return (g, type(g.grad_fn).__name__, g.requires_grad,
+            _outcome(lambda: L.autograd.grad(g.sum(), [x])))
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -90,6 +102,12 @@ _CASES = {
         L, lambda F, x: F.hardshrink(x, 0.3), True),
     "Threshold's gradient, create_graph": lambda L: _second_order(
         L, lambda F, x: F.threshold(x, 0.1, 20.)),
+    "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
+        L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
+    "multi_margin_loss, double backward": lambda L: _undifferentiated(
+        L, lambda F, x, t: F.multi_margin_loss(x, t[:, 0].clamp(0), reduction="sum")),
+    "hardsigmoid, double backward": lambda L: _undifferentiated(
+        L, lambda F, x, t: F.hardsigmoid(x * 3).sum()),
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }

@@ -1169,6 +1169,8 @@ def differentiable_vjp(node, g, static_constants=False):
         return custom(node, g)
     if op.name == "to_device":
         return (g.to(node.inputs[0].device),)
+    if op.name in _UNDIFFERENTIATED and not static_constants:
+        return _undifferentiated(node, g, _UNDIFFERENTIATED[op.name])
     with context(_backend(node), node):
         if all(node.bwd is not b for _, b in op.impl):
             raise _unsupported("its backward is a closure, not the op's xp-pure rule")
@@ -1199,6 +1201,43 @@ def differentiable_vjp(node, g, static_constants=False):
     return gins
 
 
+# ops whose backward torch does not differentiate (its aten backward op)
+_UNDIFFERENTIATED = {"multi_margin_loss": "multi_margin_loss_backward",
+                     "multilabel_margin_loss": "multilabel_margin_loss_backward",
+                     "hardsigmoid": "hardsigmoid_backward"}
+
+
+def _undifferentiated(node, g, aten):
+    """The gradient computed as constants under torch's NotImplemented node, which refuses a
+    second backward in torch's words."""
+    from .._tensor import Tensor, _new
+    from ..ops._apply import apply
+    saved = node.saved
+    if type(saved) is PackedSaved:
+        saved = saved.unpack()
+    args = (node.xp, g.arr, *saved)
+    if node.op.needs_mask:
+        args += (tuple(n is not None for n in node.next),)
+    deps = (g,) + tuple(a for a in node.inputs if isinstance(a, Tensor) and a._rg)
+    return tuple(None if gi is None else apply(_NOT_IMPLEMENTED, (_new(gi, g.be),) + deps,
+                                               (aten,))
+                 for gi in node.bwd(*args))
+
+
+def _refuse_fwd(xp, gi, *deps_and_aten):
+    return gi, (deps_and_aten[-1],)
+
+
+def _refuse_bwd(xp, g, aten):
+    raise RuntimeError(f"derivative for aten::{aten} is not implemented")
+
+
+def _not_implemented_op():
+    from ..ops._registry import Op
+    return Op("not_implemented", _refuse_fwd, None, True, None, "NotImplemented", 1,
+              False).vjp(_refuse_bwd)
+
+
 def _linked(gi, reads, node):
     """gi joined, with a zero derivative, to the differentiable values the node's code read as
     raw arrays (x > 0 for relu's mask): as torch's XBackwardBackward0 nodes, which take self
@@ -1215,6 +1254,7 @@ def _linked(gi, reads, node):
 
 
 _LINKS = {}     # torch's node name -> its linking op
+_NOT_IMPLEMENTED = _not_implemented_op()
 
 
 def _link_fwd(xp, g, *reads):
