@@ -106,6 +106,12 @@ _CASES = {
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multi_margin_loss(x, t[:, 0].clamp(0), reduction="sum")),
+    # a target whose row has no active margin gets 0 - 0: +0.0
+    "multi_margin_loss, gradient at a satisfied target": lambda L: _grad_of(
+        L, lambda F, x: F.multi_margin_loss(x.reshape(8, 9) * 10, L.arange(8))),
+    "multi_margin_loss with weights, double backward": lambda L: _undifferentiated(
+        L, lambda F, x, t: F.multi_margin_loss(x, t[:, 0].clamp(0), p=2,
+                                               weight=L.arange(4.).double())),
     "hardsigmoid, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.hardsigmoid(x * 3).sum()),
     # training rrelu's drawn noise is a constant of its double backward

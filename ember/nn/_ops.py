@@ -992,7 +992,7 @@ def _(xp, g, x, t, p, margin, w, reduction):
     h = xp.where(pos, gn if p == 1 else 2 * gn * z, x2.dtype.type(0))
     if w is not None:
         h = h * w[t][:, None]
-    h[xp.arange(n), t] = -xp.sum(h, axis=1)
+    h[xp.arange(n), t] = 0 - xp.sum(h, axis=1)         # torch subtracts from 0: no -0.0
     return _margin_grad(xp, h, g, x, reduction), None
 
 
