@@ -51,6 +51,15 @@ def _nan_amin_grad(L):
     return x.grad
 
 
+def _takes_input(L, f, shape):
+    """torch's backward of these ops takes the input (its derivative there zeros): with
+    create_graph=True the gradient requires grad, and the input's second-order gradient is 0."""
+    L.manual_seed(0)
+    x = L.randn(shape, dtype=L.double, requires_grad=True)
+    g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
+    return g.requires_grad, L.autograd.grad(g.sum(), [x])
+
+
 def _undifferentiated(L, loss):
     """torch does not differentiate these backward ops: create_graph=True gives a gradient
     under a NotImplemented node, which a second backward reaches and refuses."""
@@ -102,6 +111,22 @@ _CASES = {
         L, lambda F, x: F.hardshrink(x, 0.3), True),
     "Threshold's gradient, create_graph": lambda L: _second_order(
         L, lambda F, x: F.threshold(x, 0.1, 20.)),
+    "nll_loss, create_graph": lambda L: _takes_input(
+        L, lambda F, x: F.nll_loss(x, L.tensor([0, 1]), reduction="none"), (2, 3)),
+    "nll_loss2d, create_graph": lambda L: _takes_input(
+        L, lambda F, x: F.nll_loss(x, L.zeros(2, 4, 4, dtype=L.long)), (2, 3, 4, 4)),
+    "replicate pad, create_graph": lambda L: _takes_input(
+        L, lambda F, x: F.pad(x, (1, 1, 1, 1, 1, 1), mode="replicate"), (1, 2, 3, 3, 3)),
+    "reflect pad, create_graph": lambda L: _takes_input(
+        L, lambda F, x: F.pad(x, (1, 1), mode="reflect"), (2, 3, 4)),
+    "avg_pool2d, create_graph": lambda L: _takes_input(
+        L, lambda F, x: F.avg_pool2d(x, 2), (2, 3, 4, 4)),
+    "adaptive_avg_pool2d, create_graph": lambda L: _takes_input(
+        L, lambda F, x: F.adaptive_avg_pool2d(x, 3), (2, 3, 4, 4)),
+    "adaptive_max_pool1d, create_graph": lambda L: _takes_input(
+        L, lambda F, x: F.adaptive_max_pool1d(x, 3), (2, 3, 4)),
+    "max_pool3d, create_graph": lambda L: _takes_input(
+        L, lambda F, x: F.max_pool3d(x, 2), (1, 2, 4, 4, 4)),
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(

@@ -1196,6 +1196,8 @@ def differentiable_vjp(node, g, static_constants=False):
             gins = bwd(TXP, gg, *saved)
         gins = tuple(None if gi is None else _tt(gi) for gi in gins)
         reads = tuple(_CTX.reads.values())
+    if node.name() in _TAKES_INPUT:
+        reads += _inputs_with_grad(node)
     if reads and not static_constants:
         gins = tuple(None if gi is None else _linked(gi, reads, node) for gi in gins)
     return gins
@@ -1236,6 +1238,23 @@ def _not_implemented_op():
     from ..ops._registry import Op
     return Op("not_implemented", _refuse_fwd, None, True, None, "NotImplemented", 1,
               False).vjp(_refuse_bwd)
+
+
+# nodes whose backward torch differentiates with respect to the input too (zeros), though
+# ember's backward reads nothing of it (shapes, indices, masks found by the forward)
+_TAKES_INPUT = frozenset(
+    ["NllLossBackward0", "NllLoss2DBackward0", "RreluWithNoiseBackward0",
+     "MaxPool2DWithIndicesBackward0", "MaxPool3DWithIndicesBackward0"]
+    + [f"{k}{n}DBackward0" for n in (1, 2, 3) for k in ("ReplicationPad", "ReflectionPad")]
+    + [f"{k}{n}DBackward0" for n in (2, 3)
+       for k in ("AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool")])
+
+
+def _inputs_with_grad(node):
+    from .._tensor import Tensor
+    from ._thin import is_stub
+    return tuple(a for a in node.inputs
+                 if isinstance(a, Tensor) and a._rg and not is_stub(a))
 
 
 def _linked(gi, reads, node):
