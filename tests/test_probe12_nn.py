@@ -72,6 +72,20 @@ def _undifferentiated(L, loss):
             _outcome(lambda: L.autograd.grad(g.sum(), [x])))
 
 
+def _bf16_conv(L, ci, co, groups):
+    """A bfloat16 convolution's gradients, computed in float32 and rounded once as torch's."""
+    m = L.nn.Conv2d(ci, co, 3, groups=groups, padding=1)
+    with L.no_grad():
+        m.weight.copy_(L.arange(m.weight.numel()).reshape(m.weight.shape).cos())
+        m.bias.copy_(L.arange(co).sin())
+    m = m.to(L.bfloat16)
+    x = (L.arange(2 * ci * 49).reshape(2, ci, 7, 7) * 0.3).sin().to(L.bfloat16)
+    x.requires_grad_()
+    y = m(x)
+    y.backward((L.arange(y.numel()).reshape(y.shape) * 0.7).cos().mul(3).to(L.bfloat16))
+    return y, x.grad, m.weight.grad, m.bias.grad
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -127,6 +141,8 @@ _CASES = {
         L, lambda F, x: F.adaptive_max_pool1d(x, 3), (2, 3, 4)),
     "max_pool3d, create_graph": lambda L: _takes_input(
         L, lambda F, x: F.max_pool3d(x, 2), (1, 2, 4, 4, 4)),
+    "bfloat16 depthwise conv2d backward": lambda L: _bf16_conv(L, 4, 4, 4),
+    "bfloat16 conv2d backward, bias": lambda L: _bf16_conv(L, 4, 8, 1),
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(

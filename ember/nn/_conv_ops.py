@@ -335,6 +335,8 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
 @_conv.vjp
 @holomorphic
 def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
+    if g.dtype != w.dtype:          # float16/bfloat16: in float32 as saved (see in_float)
+        g = g.astype(w.dtype)
     if _depthwise(padded[1], w, stride, groups):         # `cols` is the flat padded image
         return _depthwise_bwd(xp, g, cols, w, padded, has_b, pads, dilation, needs)
     if cols.ndim == 4:
