@@ -143,6 +143,9 @@ _CASES = {
         L, lambda F, x: F.max_pool3d(x, 2), (1, 2, 4, 4, 4)),
     "bfloat16 depthwise conv2d backward": lambda L: _bf16_conv(L, 4, 4, 4),
     "bfloat16 conv2d backward, bias": lambda L: _bf16_conv(L, 4, 8, 1),
+    # bfloat16 ** a float is float32 in NumPy; torch's distance keeps bfloat16
+    "PairwiseDistance(p=1.5) of bfloat16": lambda L: L.nn.PairwiseDistance(1.5, 1e-05, True)(
+        (L.arange(12.).reshape(3, 4) * 0.37).sin().to(L.bfloat16), L.zeros(3, 4).bfloat16()),
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(

@@ -815,7 +815,10 @@ def _vector_norm(xp, x, ord, dims, keepdim):
         y = xp.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
     else:
         y = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
-    y = _arr(xp, y, x.real if x.dtype.kind == "c" else x)     # a complex x's norm is real
+    like = x.real if x.dtype.kind == "c" else x                 # a complex x's norm is real
+    y = _arr(xp, y, like)
+    if y.dtype != like.dtype:       # NumPy takes bfloat16 ** a float to float32
+        y = y.astype(like.dtype)
     return y, (x, y, ord, dims, keepdim)
 
 
