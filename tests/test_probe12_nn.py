@@ -146,6 +146,13 @@ _CASES = {
     # bfloat16 ** a float is float32 in NumPy; torch's distance keeps bfloat16
     "PairwiseDistance(p=1.5) of bfloat16": lambda L: L.nn.PairwiseDistance(1.5, 1e-05, True)(
         (L.arange(12.).reshape(3, 4) * 0.37).sin().to(L.bfloat16), L.zeros(3, 4).bfloat16()),
+    # kernels dispatched on float and double only (rrelu's training one takes bfloat16 too)
+    **{f"{name} of {dt}": (lambda f, dt: lambda L: f(L.nn.functional, L.ones(2, 3).to(
+        getattr(L, dt))))(f, dt) for dt in ("float16", "bfloat16") for name, f in {
+        "multi_margin_loss": lambda F, x: F.multi_margin_loss(x, x.new_tensor([0, 1]).long()),
+        "multilabel_margin_loss": lambda F, x: F.multilabel_margin_loss(
+            x, x.new_tensor([[0, 1, -1], [1, -1, 0]]).long()),
+        "rrelu, training": lambda F, x: F.rrelu(x, training=True).shape}.items()},
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(

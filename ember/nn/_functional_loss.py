@@ -378,7 +378,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.ndim != 1:
         raise ValueError("weight must be one-dimensional")
-    _D.float_only(input, "multi_margin_loss_cpu_kernel")
+    _D.single_double_only(input, "multi_margin_loss_cpu_kernel")
     _D.same_dtype(target, np.dtype(np.int64))
     _D.same_dtype(weight, input.arr.dtype)
     x = input if input.ndim > 1 else _S.unsqueeze(input, 0)
@@ -403,7 +403,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     ta = target.be.to_host(target.arr)
     if ta.size and (ta.min() < -1 or ta.max() >= n_classes):
         raise RuntimeError("argument #2 'target' is out of range")
-    _D.float_only(input, "multilabel_margin_loss_forward_out_frame")
+    _D.single_double_only(input, "multilabel_margin_loss_forward_out_frame")
     _D.same_dtype(target, np.dtype(np.int64))
     return _O.apply(_O._multilabel_margin, (input, target), (reduction,))
 
