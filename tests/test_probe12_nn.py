@@ -86,6 +86,14 @@ def _bf16_conv(L, ci, co, groups):
     return y, x.grad, m.weight.grad, m.bias.grad
 
 
+def _embedding_bag(L, dtype):
+    """torch scales mean's gradient by the reciprocal of the bag size, taken in the dtype."""
+    m = L.nn.EmbeddingBag(10, 4, mode="mean").to(getattr(L, dtype))
+    y = m(L.tensor([[0, 2, 4, 5, 6, 7, 9], [1, 2, 3, 4, 5, 6, 8]]))
+    y.backward(L.tensor([[0.3, -0.7, 1.9, 0.01], [0.17, 2.3, -0.4, 1.1]]).to(y.dtype))
+    return m.weight.grad
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -153,6 +161,8 @@ _CASES = {
         "multilabel_margin_loss": lambda F, x: F.multilabel_margin_loss(
             x, x.new_tensor([[0, 1, -1], [1, -1, 0]]).long()),
         "rrelu, training": lambda F, x: F.rrelu(x, training=True).shape}.items()},
+    **{f"EmbeddingBag mean backward, {dt}": (lambda dt: lambda L: _embedding_bag(L, dt))(dt)
+       for dt in ("bfloat16", "float16", "float64")},
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(
