@@ -94,6 +94,20 @@ def _embedding_bag(L, dtype):
     return m.weight.grad
 
 
+def _empty_batch_depthwise(L, dtype):
+    m = L.nn.Conv2d(4, 4, 3, groups=4, padding=1).to(getattr(L, dtype))
+    x = L.zeros(0, 4, 6, 6, dtype=getattr(L, dtype), requires_grad=True)
+    y = m(x)
+    y.sum().backward()
+    return y, x.grad, m.weight.grad, m.bias.grad
+
+
+def _empty_pixel_unshuffle(L):
+    x = L.zeros(0, 1, 12, 12, requires_grad=True)
+    y = L.nn.PixelUnshuffle(3)(x)
+    return y, type(y.grad_fn).__name__, _outcome(lambda: y.sum().backward())
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -163,6 +177,9 @@ _CASES = {
         "rrelu, training": lambda F, x: F.rrelu(x, training=True).shape}.items()},
     **{f"EmbeddingBag mean backward, {dt}": (lambda dt: lambda L: _embedding_bag(L, dt))(dt)
        for dt in ("bfloat16", "float16", "float64")},
+    "depthwise conv2d of an empty batch": lambda L: _empty_batch_depthwise(L, "float32"),
+    "depthwise conv2d of an empty batch, bfloat16": lambda L: _empty_batch_depthwise(
+        L, "bfloat16"),
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(

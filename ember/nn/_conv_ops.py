@@ -251,7 +251,7 @@ def _depthwise_fwd(xp, xpad, w, b, dilation, out):
     n, c, padded = xpad.shape[0], xpad.shape[1], xpad.shape[2:]
     shifts, span, per = _taps(padded, w.shape[2:], dilation, out)
     flat = xp.zeros((n, c, per), xpad.dtype)
-    flat[:, :, :math.prod(padded)] = xpad.reshape(n, c, -1)
+    flat[:, :, :math.prod(padded)] = xpad.reshape(n, c, math.prod(padded))    # (n may be 0)
     flat = flat.reshape(n, c * per)
     length = (c - 1) * per + span                   # through the last channel's outputs
     wk = _tap_rows(xp, w, per, length)
@@ -303,7 +303,7 @@ def _depthwise_bwd(xp, g, flat, w, padded, has_b, pads, dilation, needs):
         gx = _crop(gxpad, pads)
         gx = gx.copy() if gx is not gxpad else gx
     if has_b and needs[2]:
-        gb = xp.einsum("ncm->c", g.reshape(n, c, -1))
+        gb = xp.einsum("ncm->c", g.reshape(n, c, math.prod(out)))
     return gx, gw, gb
 
 
