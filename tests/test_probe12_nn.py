@@ -180,6 +180,8 @@ _CASES = {
     "depthwise conv2d of an empty batch": lambda L: _empty_batch_depthwise(L, "float32"),
     "depthwise conv2d of an empty batch, bfloat16": lambda L: _empty_batch_depthwise(
         L, "bfloat16"),
+    # torch returns an empty input unchanged (and its backward then refuses that shape)
+    "PixelUnshuffle of an empty batch": _empty_pixel_unshuffle,
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(

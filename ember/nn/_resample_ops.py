@@ -649,11 +649,14 @@ def _(xp, g, r):
 
 @op("pixel_unshuffle", saves=None, node="PixelUnshuffleBackward0")
 def _pixel_unshuffle(xp, x, r):
+    if not x.size:                  # torch returns an empty input as it is (its backward
+        return x.copy(), (r,)       # then pixel-shuffles that shape)
     return _unshuffle(x, r), (r,)
 
 
 @_pixel_unshuffle.vjp
 def _(xp, g, r):
+    _check_channels(g.shape[-3], r)
     return (_shuffle(g, r),)
 
 
@@ -664,11 +667,15 @@ def pixel_shuffle(input, upscale_factor):
                            f"input with {input.ndim} dimension(s)")
     if r <= 0:
         raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
-    if input.shape[-3] % (r * r):
+    _check_channels(input.shape[-3], r)
+    return apply(_pixel_shuffle, (input,), (r,))
+
+
+def _check_channels(c, r):
+    if c % (r * r):
         raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be "
                            "divisible by the square of upscale_factor, but input.size(-3)="
-                           f"{input.shape[-3]} is not divisible by {r * r}")
-    return apply(_pixel_shuffle, (input,), (r,))
+                           f"{c} is not divisible by {r * r}")
 
 
 def pixel_unshuffle(input, downscale_factor):
