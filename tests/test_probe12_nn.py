@@ -182,6 +182,12 @@ _CASES = {
         L, "bfloat16"),
     # torch returns an empty input unchanged (and its backward then refuses that shape)
     "PixelUnshuffle of an empty batch": _empty_pixel_unshuffle,
+    # torch's linear refusals, in its order
+    "Linear of a 0-d input": lambda L: L.nn.Linear(4, 3)(L.tensor(1.)),
+    "linear with a 0-d weight": lambda L: L.nn.functional.linear(L.ones(4), L.tensor(2.)),
+    "linear with a 3-d weight": lambda L: L.nn.functional.linear(L.ones(4), L.ones(3, 4, 2)),
+    "linear with a 1-d weight, a 2-d input and a bias": lambda L: L.nn.functional.linear(
+        L.ones(2, 4), L.ones(4), L.tensor(1.)),
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(
