@@ -188,6 +188,32 @@ _CASES = {
     "linear with a 3-d weight": lambda L: L.nn.functional.linear(L.ones(4), L.ones(3, 4, 2)),
     "linear with a 1-d weight, a 2-d input and a bias": lambda L: L.nn.functional.linear(
         L.ones(2, 4), L.ones(4), L.tensor(1.)),
+    # the margin losses' shape checks, in torch's words and order
+    **{f"{name}: {what}": (lambda f: lambda L: f(L.nn.functional, L))(f) for name, cases in {
+        "multi_margin_loss": {
+            "3-d input": lambda F, L: F.multi_margin_loss(L.ones(1, 5, 10), L.zeros(5).long()),
+            "rows of nothing": lambda F, L: F.multi_margin_loss(L.ones(3, 0), L.zeros(3).long()),
+            "empty vector": lambda F, L: F.multi_margin_loss(L.ones(0), L.zeros(0).long()),
+            "1-d input, 5 targets": lambda F, L: F.multi_margin_loss(L.ones(10),
+                                                                     L.zeros(5).long()),
+            "2-d target": lambda F, L: F.multi_margin_loss(L.ones(3, 4), L.zeros(3, 1).long()),
+            "size before range": lambda F, L: F.multi_margin_loss(L.ones(3, 4),
+                                                                  L.tensor([0, 9])),
+            "weight size": lambda F, L: F.multi_margin_loss(L.ones(3, 4), L.zeros(3).long(),
+                                                            weight=L.ones(3)),
+            "shape before dtype": lambda F, L: F.multi_margin_loss(L.ones(3, 0).half(),
+                                                                   L.zeros(3).long())},
+        "multilabel_margin_loss": {
+            "3-d input": lambda F, L: F.multilabel_margin_loss(L.ones(1, 5, 10),
+                                                               L.zeros(1, 5, 10).long()),
+            "empty vector": lambda F, L: F.multilabel_margin_loss(L.ones(0), L.zeros(0).long()),
+            "1-element input, 0-d target": lambda F, L: F.multilabel_margin_loss(
+                L.ones(1), L.tensor(0)),
+            "0-d input, 1-element target": lambda F, L: F.multilabel_margin_loss(
+                L.tensor(1.), L.tensor([0])),
+            "range before dtype": lambda F, L: F.multilabel_margin_loss(
+                L.ones(2, 3).half(), L.tensor([[0, 5, -1], [0, 1, 2]]))},
+    }.items() for what, f in cases.items()},
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(

@@ -378,28 +378,43 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.ndim != 1:
         raise ValueError("weight must be one-dimensional")
+    _margin_input_check(input)
+    nframe = input.shape[0] if input.ndim == 2 else 1
+    if target.ndim > 1 or target.numel() != nframe:
+        raise RuntimeError("multi_margin_loss: target tensor should be 1-D with size equal to "
+                           "the number of input samples (batch size). Expected target size "
+                           f"[{nframe}], but got {list(target.shape)}. Input has shape "
+                           f"{list(input.shape)}.")
+    n_classes = input.shape[-1] if input.ndim else 1
+    if weight is not None and weight.numel() != n_classes:
+        raise RuntimeError(f"inconsistent weight size, expected {n_classes} but got "
+                           f"{list(weight.shape)}")
     _D.single_double_only(input, "multi_margin_loss_cpu_kernel")
     _D.same_dtype(target, np.dtype(np.int64))
     _D.same_dtype(weight, input.arr.dtype)
-    x = input if input.ndim > 1 else _S.unsqueeze(input, 0)
-    t = _S.reshape(target, (-1,))
-    n_classes = x.shape[-1]
-    ta = t.be.to_host(t.arr)
+    ta = target.be.to_host(target.arr)
     if ta.size and (ta.min() < 0 or ta.max() >= n_classes):
         raise RuntimeError("target out of range")
-    if x.shape[0] != t.shape[0]:
-        raise RuntimeError(f"inconsistent target size, expected {x.shape[0]} but got "
-                           f"{list(target.shape)}")
     return _O.apply(_O._multi_margin, (input, target),
                     (p, margin, None if weight is None else weight.arr, reduction))
 
 
+def _margin_input_check(input):
+    """torch's margin losses take a non-empty vector or a matrix of non-empty rows (or a
+    scalar)."""
+    if input.ndim > 2 or input.ndim and not input.shape[-1]:
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch "
+                           f"size, but got: {list(input.shape)}")
+
+
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
-    if tuple(target.shape) != tuple(input.shape) and input.ndim <= 2:
+    _margin_input_check(input)
+    n_classes = input.shape[-1] if input.ndim else 1
+    if (target.shape != input.shape if input.ndim == 2 else
+            target.ndim > 1 or target.numel() != n_classes):
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
                            f"{list(input.shape)}")
-    n_classes = input.shape[-1] if input.ndim else 1
     ta = target.be.to_host(target.arr)
     if ta.size and (ta.min() < -1 or ta.max() >= n_classes):
         raise RuntimeError("argument #2 'target' is out of range")

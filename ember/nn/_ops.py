@@ -950,8 +950,9 @@ def _rows_of(x):
 def _margin_out(xp, per_row, x, reduction, scalar):
     if reduction == "none":
         return per_row.reshape(()) if scalar else per_row
-    s = xp.sum(per_row)
-    return (s / x.dtype.type(per_row.shape[0]) if reduction == "mean" else s).astype(x.dtype)
+    s = xp.sum(per_row)         # (an empty batch's mean is 0, as torch's)
+    return (s / x.dtype.type(max(per_row.shape[0], 1)) if reduction == "mean" else s
+            ).astype(x.dtype)
 
 
 def _margin_grad(xp, gi, g, x, reduction):
