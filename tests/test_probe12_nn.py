@@ -214,6 +214,12 @@ _CASES = {
             "range before dtype": lambda F, L: F.multilabel_margin_loss(
                 L.ones(2, 3).half(), L.tensor([[0, 5, -1], [0, 1, 2]]))},
     }.items() for what, f in cases.items()},
+    # torch's upsampling kernels take an empty batch but not empty samples (area's does)
+    **{f"interpolate {mode} of {shape}": (lambda shape, mode: lambda L: L.nn.functional.interpolate(
+        L.zeros(shape), size=(12,) * (len(shape) - 2), mode=mode))(shape, mode)
+       for shape, mode in (((1, 0, 2, 4), "nearest"), ((1, 0, 4), "linear"),
+                           ((0, 0, 2, 4), "bilinear"), ((1, 0, 2, 4, 4), "nearest-exact"),
+                           ((1, 0, 2, 4), "area"), ((0, 2, 4), "nearest"))},
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(

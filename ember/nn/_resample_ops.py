@@ -318,6 +318,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             + ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial))
             + (") and output (" if len(spatial) == 1 else ") output (")    # (torch's wording)
             + ", ".join(f"{d}: {o}" for d, o in zip(dims, sizes)) + ")")
+    if not input.shape[1]:      # (an empty batch of non-empty samples is fine)
+        raise RuntimeError(f"Non-empty {input.ndim}D data tensor expected but got a tensor "
+                           f"with sizes {list(input.shape)}")
     if antialias:
         return _interpolate_aa(input, sizes, scales, align_corners, mode == "bicubic")
     if mode != "area":
