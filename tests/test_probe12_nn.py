@@ -251,7 +251,8 @@ _CASES.update({f"{name} gradient's zeros": (lambda f: lambda L: _grad_of(L, f))(
                for name, f in {
                    "max_pool1d": lambda F, x: F.max_pool1d(x[None], 2),
                    "max_pool1d, overlapping": lambda F, x: F.max_pool1d(x[None], 3, 2),
-                   "max_pool1d, ceil_mode": lambda F, x: F.max_pool1d(x[None], 4, 4, ceil_mode=True),
+                   "max_pool1d, ceil_mode": lambda F, x: F.max_pool1d(x[None], 4, 4,
+                                                                     ceil_mode=True),
                    "max_pool2d": lambda F, x: F.max_pool2d(x.reshape(1, 8, 9), 2),
                    "max_pool3d": lambda F, x: F.max_pool3d(x.reshape(1, 2, 4, 9), (1, 2, 3)),
                    "avg_pool2d": lambda F, x: F.avg_pool2d(x.reshape(1, 8, 9), 2),
