@@ -108,6 +108,14 @@ def _empty_pixel_unshuffle(L):
     return y, type(y.grad_fn).__name__, _outcome(lambda: y.sum().backward())
 
 
+def _with_default_double(L, f):
+    L.set_default_dtype(L.float64)
+    try:
+        return f()
+    finally:
+        L.set_default_dtype(L.float32)
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -220,6 +228,13 @@ _CASES = {
        for shape, mode in (((1, 0, 2, 4), "nearest"), ((1, 0, 4), "linear"),
                            ((0, 0, 2, 4), "bilinear"), ((1, 0, 2, 4, 4), "nearest-exact"),
                            ((1, 0, 2, 4), "area"), ((0, 2, 4), "nearest"))},
+    # torch's soft_margin_loss multiplies into the input in place: the target broadcasts to it
+    **{f"soft_margin_loss of {a} and {b}": (lambda a, b: lambda L: L.nn.functional.
+                                            soft_margin_loss(L.ones(a), L.ones(b),
+                                                             reduction="none"))(a, b)
+       for a, b in (((5,), (5, 5)), ((1, 5), (5, 5)), ((5, 5), (1, 5)), ((5,), (3,)))},
+    "soft_margin_loss of integers, float64 default": lambda L: _with_default_double(
+        L, lambda: L.nn.functional.soft_margin_loss(L.ones(5).long(), L.ones(5).long())),
     "multilabel_margin_loss, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.multilabel_margin_loss(x, t)),
     "multi_margin_loss, double backward": lambda L: _undifferentiated(

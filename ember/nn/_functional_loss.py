@@ -348,10 +348,13 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:         # ... in place: into the input's shape
+        _S._check_broadcast_into(target.arr.shape, input.arr.shape)
     if input.arr.dtype.kind in "iub":       # torch: neg(input).mul_(target).exp_()...
-        from .._dtype import result_type
+        from .._dtype import get_default_dtype, result_type
         rt = np.dtype(result_type(input, target).np)
-        raise _D.cast_failure(rt if _D.is_float(rt) else np.dtype(np.float32), input.arr.dtype)
+        raise _D.cast_failure(rt if _D.is_float(rt) else np.dtype(get_default_dtype().np),
+                              input.arr.dtype)
     if input.arr.dtype.kind == "c" or target.arr.dtype.kind == "c":     # torch's complex kernel
         return _apply_reduction(_E.log1p(_E.exp(-target * input)), reduction)
     if target.requires_grad:
