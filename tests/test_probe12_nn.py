@@ -116,6 +116,15 @@ def _with_default_double(L, f):
         L.set_default_dtype(L.float32)
 
 
+def _sdpa_second_order(L):
+    L.manual_seed(0)
+    q, k, v = (L.randn(2, 3, 4, 5, dtype=L.double, requires_grad=True) for _ in range(3))
+    y = L.nn.functional.scaled_dot_product_attention(q, k, v)
+    g = L.autograd.grad((y * y).sum(), [q, k, v], create_graph=True)
+    return g, [type(x.grad_fn).__name__ for x in g], _outcome(
+        lambda: L.autograd.grad(g[0].sum(), [q]))
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -247,6 +256,8 @@ _CASES = {
                                                weight=L.arange(4.).double())),
     "hardsigmoid, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.hardsigmoid(x * 3).sum()),
+    # (torch's CPU flash attention kernel: 4-d inputs)
+    "scaled_dot_product_attention, double backward": _sdpa_second_order,
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }

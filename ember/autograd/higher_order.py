@@ -1206,7 +1206,9 @@ def differentiable_vjp(node, g, static_constants=False):
 # ops whose backward torch does not differentiate (its aten backward op)
 _UNDIFFERENTIATED = {"multi_margin_loss": "multi_margin_loss_backward",
                      "multilabel_margin_loss": "multilabel_margin_loss_backward",
-                     "hardsigmoid": "hardsigmoid_backward"}
+                     "hardsigmoid": "hardsigmoid_backward",
+                     "scaled_dot_product_flash_attention_for_cpu":
+                         "_scaled_dot_product_flash_attention_for_cpu_backward"}
 
 
 def _undifferentiated(node, g, aten):
