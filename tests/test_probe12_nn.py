@@ -125,6 +125,13 @@ def _sdpa_second_order(L):
         lambda: L.autograd.grad(g[0].sum(), [q]))
 
 
+def _lrn_create_graph(L, create_graph=True):
+    """torch's legacy CrossMapLRN2d backward writes with out=: it refuses create_graph."""
+    x = (L.arange(216.).reshape(2, 3, 6, 6) * 0.1).sin().double().requires_grad_()
+    y = L.nn.CrossMapLRN2d(5, 5e-3, 1e-3, 2)(x)
+    return L.autograd.grad(y.sum(), [x], create_graph=create_graph)
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -256,6 +263,8 @@ _CASES = {
                                                weight=L.arange(4.).double())),
     "hardsigmoid, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.hardsigmoid(x * 3).sum()),
+    "CrossMapLRN2d backward, create_graph": _lrn_create_graph,
+    "CrossMapLRN2d backward": lambda L: _lrn_create_graph(L, False),
     # (torch's CPU flash attention kernel: 4-d inputs)
     "scaled_dot_product_attention, double backward": _sdpa_second_order,
     # training rrelu's drawn noise is a constant of its double backward

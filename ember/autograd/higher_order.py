@@ -1171,6 +1171,9 @@ def differentiable_vjp(node, g, static_constants=False):
         return (g.to(node.inputs[0].device),)
     if op.name in _UNDIFFERENTIATED and not static_constants:
         return _undifferentiated(node, g, _UNDIFFERENTIATED[op.name])
+    if op.name == "cross_map_lrn2d":    # torch's legacy Function writes with out= in backward
+        raise RuntimeError("mul(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
     with context(_backend(node), node):
         if all(node.bwd is not b for _, b in op.impl):
             raise _unsupported("its backward is a closure, not the op's xp-pure rule")
