@@ -132,6 +132,12 @@ def _lrn_create_graph(L, create_graph=True):
     return L.autograd.grad(y.sum(), [x], create_graph=create_graph)
 
 
+def _layer_second_order(L, layer):
+    x = L.ones(5, 3, 8, requires_grad=True)
+    g, = L.autograd.grad(layer(x).pow(2).sum(), [x], create_graph=True)
+    return _outcome(lambda: L.autograd.grad(g.sum(), [x])[0].shape)
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -267,6 +273,13 @@ _CASES = {
     "CrossMapLRN2d backward": lambda L: _lrn_create_graph(L, False),
     # (torch's CPU flash attention kernel: 4-d inputs)
     "scaled_dot_product_attention, double backward": _sdpa_second_order,
+    # MultiheadAttention without weights runs scaled_dot_product_attention, as torch's
+    "TransformerEncoderLayer, double backward": lambda L: _layer_second_order(
+        L, L.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)),
+    "MultiheadAttention(need_weights=False), double backward": lambda L: _layer_second_order(
+        L, lambda x: L.nn.MultiheadAttention(8, 2)(x, x, x, need_weights=False)[0]),
+    "MultiheadAttention(need_weights=True), double backward": lambda L: _layer_second_order(
+        L, lambda x: L.nn.MultiheadAttention(8, 2)(x, x, x)[0]),
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }
