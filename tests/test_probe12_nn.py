@@ -269,6 +269,11 @@ _CASES = {
                                                weight=L.arange(4.).double())),
     "hardsigmoid, double backward": lambda L: _undifferentiated(
         L, lambda F, x, t: F.hardsigmoid(x * 3).sum()),
+    **{f"CrossMapLRN2d of {dt}": (lambda dt: lambda L: L.nn.CrossMapLRN2d(5, 5e-3, 1e-3, 2)(
+        (L.arange(96.).reshape(2, 3, 4, 4) * 0.3).to(getattr(L, dt))))(dt)
+       for dt in ("bfloat16", "int64", "bool", "uint8")},
+    "CrossMapLRN2d of int64, float64 default": lambda L: _with_default_double(
+        L, lambda: L.nn.CrossMapLRN2d(5)(L.ones(2, 3, 4, 4).long())),
     "CrossMapLRN2d backward, create_graph": _lrn_create_graph,
     "CrossMapLRN2d backward": lambda L: _lrn_create_graph(L, False),
     # (torch's CPU flash attention kernel: 4-d inputs)
