@@ -285,6 +285,12 @@ _CASES = {
         L, lambda x: L.nn.MultiheadAttention(8, 2)(x, x, x, need_weights=False)[0]),
     "MultiheadAttention(need_weights=True), double backward": lambda L: _layer_second_order(
         L, lambda x: L.nn.MultiheadAttention(8, 2)(x, x, x)[0]),
+    # the encoder and its layers check their masks' dtypes under their own names
+    "TransformerEncoder with an int64 mask": lambda L: L.nn.TransformerEncoder(
+        L.nn.TransformerEncoderLayer(4, 2, 8), 2, enable_nested_tensor=False)(
+        L.ones(3, 3, 4), L.ones(3, 3).long()),
+    "TransformerEncoderLayer with an int64 src_mask": lambda L: L.nn.TransformerEncoderLayer(
+        4, 2, 8)(L.ones(3, 3, 4), L.ones(3, 3).long()),
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }

@@ -16,9 +16,14 @@ def _float_mask(mask, dtype, name):
         from ..ops.creation import zeros
         return zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(
             mask, float("-inf"))
-    if not mask.is_floating_point():
-        raise AssertionError(f"only bool and floating types of {name} are supported")
+    check_mask_dtype(mask, name)
     return mask.to(dtype)
+
+
+def check_mask_dtype(mask, name):
+    """torch's _canonical_mask takes bool and floating masks only."""
+    if mask is not None and mask.dtype is not _dtype.bool_ and not mask.is_floating_point():
+        raise AssertionError(f"only bool and floating types of {name} are supported")
 
 
 def _check_mask_types(key_padding_mask, attn_mask):
