@@ -291,6 +291,14 @@ _CASES = {
         L.ones(3, 3, 4), L.ones(3, 3).long()),
     "TransformerEncoderLayer with an int64 src_mask": lambda L: L.nn.TransformerEncoderLayer(
         4, 2, 8)(L.ones(3, 3, 4), L.ones(3, 3).long()),
+    # torch's string-padding convolution casts a bias of another dtype to the input's
+    **{f"conv1d(padding={pad!r}), {what}": (lambda pad, f: lambda L: f(L, pad))(pad, f)
+       for pad in ("same", "valid") for what, f in {
+           "float64 input, float32 bias": lambda L, pad: L.nn.functional.conv1d(
+               L.ones(1, 2, 5).double(), L.ones(3, 2, 3).double(), L.ones(3), padding=pad),
+           "int64 input": lambda L, pad: L.nn.functional.conv1d(
+               L.ones(1, 2, 5).long(), L.ones(3, 2, 3).double(), L.ones(3).double(),
+               padding=pad)}.items()},
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }

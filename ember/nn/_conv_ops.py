@@ -542,8 +542,10 @@ def _batched(input, nsp, fn):
 def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
     name = f"conv{nsp}d"
     if bias is not None and input.dtype != bias.dtype:       # torch's conv{n}d checks it first
-        raise RuntimeError(f"Input type ({cname(input.arr.dtype)}) and bias type "
-                           f"({cname(bias.arr.dtype)}) should be the same")
+        if not isinstance(padding, str):
+            raise RuntimeError(f"Input type ({cname(input.arr.dtype)}) and bias type "
+                               f"({cname(bias.arr.dtype)}) should be the same")
+        bias = bias.to(input.dtype)     # (its string-padding path casts the bias instead)
     _check_rank(input, nsp, name)
     _check_params(input if input.ndim == nsp + 2 else input.unsqueeze(0), weight, nsp, groups,
                   (("stride", stride), ("padding", padding), ("dilation", dilation),
