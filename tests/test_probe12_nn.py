@@ -138,6 +138,12 @@ def _layer_second_order(L, layer):
     return _outcome(lambda: L.autograd.grad(g.sum(), [x])[0].shape)
 
 
+def _huber_backward(L, x_dtype, t_dtype):
+    x = L.tensor([1., 3., -2.], dtype=getattr(L, x_dtype), requires_grad=True)
+    y = L.nn.HuberLoss(delta=0.5)(x, L.tensor([2, 2, 2]).to(getattr(L, t_dtype)))
+    return y, _outcome(lambda: (y.backward(), x.grad)[1])
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -299,6 +305,10 @@ _CASES = {
            "int64 input": lambda L, pad: L.nn.functional.conv1d(
                L.ones(1, 2, 5).long(), L.ones(3, 2, 3).double(), L.ones(3).double(),
                padding=pad)}.items()},
+    # torch's huber_loss takes a target of another dtype; its backward refuses it
+    **{f"huber_loss of {x} and {t}, backward": (lambda x, t: lambda L: _huber_backward(L, x, t))(
+        x, t) for x, t in (("float64", "float32"), ("float32", "float16"), ("float32", "int64"),
+                           ("float32", "float32"))},
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }

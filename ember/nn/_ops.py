@@ -613,16 +613,19 @@ def _(xp, g, x, y, reduction, beta):
 
 
 @op("huber_loss", node="HuberLossBackward0")
-def _huber(xp, x, y, reduction, delta):
+def _huber(xp, x, y, reduction, delta, target_dtype):
     a, b = _wide(x, y, bfloat=False)
     z = xp.abs(a - b)
     dl = a.dtype.type(delta)
     loss = xp.where(z < dl, a.dtype.type(0.5) * z * z, dl * (z - a.dtype.type(0.5) * dl))
-    return _loss_reduced(xp, loss.astype(x.dtype, copy=False), reduction), (x, y, reduction, delta)
+    return (_loss_reduced(xp, loss.astype(x.dtype, copy=False), reduction),
+            (x, y, reduction, delta, target_dtype))
 
 
 @_huber.vjp
-def _(xp, g, x, y, reduction, delta):
+def _(xp, g, x, y, reduction, delta, target_dtype):
+    if target_dtype != x.dtype:     # torch's backward takes a target of the input's dtype only
+        raise RuntimeError(f"Found dtype {tname(target_dtype)} but expected {tname(x.dtype)}")
     # torch's vectorised kernel: norm * (sign(x) * delta where |x| >= delta, else x) * grad (its
     # scalar loop over the last few elements multiplies in another order)
     d, n, dl = x - y, _norm(x, reduction), x.dtype.type(delta)
@@ -670,6 +673,7 @@ def pointwise_loss_raw(name, x, y, reduction, *param):
     common = result_type(x, y)
     if name == "huber":
         check_huber_dtypes(x, y)
+        param += (y.arr.dtype,)
     if x.dtype != common and name in ("mse", "smooth_l1"):
         x = x.to(common)
     if y.dtype != common and (name != "soft_margin" or not y.dtype.is_floating_point):
@@ -678,16 +682,13 @@ def pointwise_loss_raw(name, x, y, reduction, *param):
 
 
 def check_huber_dtypes(x, y):
-    """torch's huber_loss writes the input's dtype and takes a target of that dtype only."""
+    """torch's huber_loss writes the input's dtype (its backward then refuses a target of
+    another dtype)."""
     from .._dtype import can_cast, result_type
     common = result_type(x, y)
     if not can_cast(common, x.dtype):
         raise RuntimeError(f"result type {tname(common.np)} can't be cast to the desired "
                            f"output type {tname(x.dtype.np)}")
-    # (two integer dtypes reach the kernel's not-implemented error instead)
-    if y.dtype != x.dtype and (x.dtype.is_floating_point or y.dtype.is_floating_point):
-        raise RuntimeError(f"Found dtype {tname(y.dtype.np)} but expected "
-                           f"{tname(x.dtype.np)}")
 
 
 # ---- embedding ---------------------------------------------------------------------------
