@@ -309,6 +309,12 @@ _CASES = {
     **{f"huber_loss of {x} and {t}, backward": (lambda x, t: lambda L: _huber_backward(L, x, t))(
         x, t) for x, t in (("float64", "float32"), ("float32", "float16"), ("float32", "int64"),
                            ("float32", "float32"))},
+    # cosine_embedding_loss: the target's rank decides the inputs'
+    **{f"cosine_embedding_loss of {a}, {b}, target {t}": (
+        lambda a, b, t: lambda L: L.nn.functional.cosine_embedding_loss(
+            L.ones(a), L.ones(b), L.ones(t), reduction="none"))(a, b, t)
+       for a, b, t in (((9,), (9,), (1,)), ((2, 9), (2, 9), ()), ((2, 9), (2, 9), (2, 1)),
+                       ((9,), (2, 9), ()), ((2, 2, 9), (2, 2, 9), (2, 2)), ((2, 9), (2, 9), (2,)))},
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }

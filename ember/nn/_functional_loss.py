@@ -430,8 +430,10 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                           reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
-    if input1.ndim != input2.ndim or input1.ndim not in (1, 2):
-        raise RuntimeError(f"{input1.ndim}D target tensor expects {input1.ndim + 1}D input "
+    if target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if not input1.ndim == input2.ndim == target.ndim + 1:
+        raise RuntimeError(f"{target.ndim}D target tensor expects {target.ndim + 1}D input "
                            f"tensors, but found inputs with sizes {list(input1.shape)} and "
                            f"{list(input2.shape)}.")
     dim = input1.ndim - 1
