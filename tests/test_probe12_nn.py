@@ -315,6 +315,13 @@ _CASES = {
             L.ones(a), L.ones(b), L.ones(t), reduction="none"))(a, b, t)
        for a, b, t in (((9,), (9,), (1,)), ((2, 9), (2, 9), ()), ((2, 9), (2, 9), (2, 1)),
                        ((9,), (2, 9), ()), ((2, 2, 9), (2, 2, 9), (2, 2)), ((2, 9), (2, 9), (2,)))},
+    # a 0-d tensor's size(d) and stride(d): torch's IndexError
+    "size(-1) of a 0-d tensor": lambda L: L.tensor(1.).size(-1),
+    "size(1) of a 0-d tensor": lambda L: L.tensor(1.).size(1),
+    "stride(0) of a 0-d tensor": lambda L: L.tensor(1.).stride(0),
+    "size(1) of a 1-d tensor": lambda L: L.ones(3).size(1),
+    "multilabel_soft_margin_loss of a 0-d input": lambda L: L.nn.functional.
+    multilabel_soft_margin_loss(L.tensor(1.), L.tensor(0.)),
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }
