@@ -322,6 +322,10 @@ _CASES = {
     "size(1) of a 1-d tensor": lambda L: L.ones(3).size(1),
     "multilabel_soft_margin_loss of a 0-d input": lambda L: L.nn.functional.
     multilabel_soft_margin_loss(L.tensor(1.), L.tensor(0.)),
+    "nll_loss of a (1, 3) input and a 0-d target": lambda L: L.nn.functional.nll_loss(
+        L.ones(1, 3), L.tensor(0)),
+    "cross_entropy of a (2, 3, 4) input and a 0-d target": lambda L: L.nn.functional.
+    cross_entropy(L.ones(2, 3, 4), L.tensor(0)),
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }

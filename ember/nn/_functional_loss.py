@@ -127,9 +127,10 @@ def _check_nll(input, target, weight, name="nll_loss"):
     kernel, last) the target's dtype."""
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
-    if input.ndim != 1 and input.shape[0] != target.shape[0]:
+    batch = target.shape[0] if target.ndim else 0       # (torch reads a 0-d target's as 0)
+    if input.ndim != 1 and input.shape[0] != batch:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
-                         f"batch_size ({target.shape[0]}).")
+                         f"batch_size ({batch}).")
     if input.ndim <= 2 and target.ndim > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
