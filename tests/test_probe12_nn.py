@@ -326,6 +326,10 @@ _CASES = {
         L.ones(1, 3), L.tensor(0)),
     "cross_entropy of a (2, 3, 4) input and a 0-d target": lambda L: L.nn.functional.
     cross_entropy(L.ones(2, 3, 4), L.tensor(0)),
+    "nll_loss of an empty batch and a 0-d target": lambda L: L.nn.functional.nll_loss(
+        L.ones(0, 3), L.tensor(0)),
+    "cross_entropy of an empty batch and a 0-d target": lambda L: L.nn.functional.
+    cross_entropy(L.ones(0, 3), L.tensor(0), reduction="none"),
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }

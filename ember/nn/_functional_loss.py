@@ -133,6 +133,8 @@ def _check_nll(input, target, weight, name="nll_loss"):
                          f"batch_size ({batch}).")
     if input.ndim <= 2 and target.ndim > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.ndim == 2 and not target.ndim:        # (an empty batch: torch reads target.size(0))
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_classes):
         raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes "
