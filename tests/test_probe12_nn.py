@@ -144,6 +144,13 @@ def _huber_backward(L, x_dtype, t_dtype):
     return y, _outcome(lambda: (y.backward(), x.grad)[1])
 
 
+def _forward_ad(L, f):
+    fa = L.autograd.forward_ad
+    with fa.dual_level():
+        x = fa.make_dual(L.tensor([[0.5, -1., 2.], [1.5, 0.2, -0.3]]), L.ones(2, 3))
+        return fa.unpack_dual(f(L, L.nn.functional, x)).tangent
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -330,6 +337,22 @@ _CASES = {
         L.ones(0, 3), L.tensor(0)),
     "cross_entropy of an empty batch and a 0-d target": lambda L: L.nn.functional.
     cross_entropy(L.ones(0, 3), L.tensor(0), reduction="none"),
+    # forward AD that torch has not implemented refuses in its words
+    **{f"forward AD through {name}": (lambda f: lambda L: _forward_ad(L, f))(f)
+       for name, f in {
+           "multi_margin_loss": lambda L, F, x: F.multi_margin_loss(x, L.tensor([0, 2])),
+           "multilabel_margin_loss": lambda L, F, x: F.multilabel_margin_loss(
+               x, L.tensor([[0, -1, 1], [2, -1, 0]])),
+           "4-d scaled_dot_product_attention": lambda L, F, x: F.scaled_dot_product_attention(
+               *(x.reshape(1, 1, 2, 3),) * 3),
+           "CrossMapLRN2d": lambda L, F, x: L.nn.CrossMapLRN2d(3)(x.reshape(1, 2, 3, 1)),
+           "embedding_bag": lambda L, F, x: F.embedding_bag(L.tensor([[0, 1]]), x),
+           "ctc_loss": lambda L, F, x: F.ctc_loss(x.reshape(2, 1, 3).log_softmax(2),
+                                                  L.tensor([[1]]), L.tensor([2]), L.tensor([1])),
+           "grid_sample": lambda L, F, x: F.grid_sample(x.reshape(1, 1, 2, 3),
+                                                        L.zeros(1, 1, 1, 2), align_corners=False),
+           "pdist": lambda L, F, x: F.pdist(x),
+           "hardsigmoid": lambda L, F, x: F.hardsigmoid(x)}.items()},
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }
