@@ -352,6 +352,9 @@ _CASES = {
            "grid_sample": lambda L, F, x: F.grid_sample(x.reshape(1, 1, 2, 3),
                                                         L.zeros(1, 1, 1, 2), align_corners=False),
            "pdist": lambda L, F, x: F.pdist(x),
+           "cdist": lambda L, F, x: L.cdist(x, x, p=1),
+           "cdist, p=2 by matmul": lambda L, F, x: L.cdist(x, x, compute_mode=
+                                                           "use_mm_for_euclid_dist"),
            "hardsigmoid": lambda L, F, x: F.hardsigmoid(x)}.items()},
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,

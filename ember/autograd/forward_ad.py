@@ -210,11 +210,14 @@ _NOT_IMPLEMENTED = {"multi_margin_loss": "multi_margin_loss",
                         "_scaled_dot_product_flash_attention_for_cpu",
                     "segment_sum": "_embedding_bag", "segment_max": "_embedding_bag",
                     "ctc_loss": "_ctc_loss", "grid_sampler_2d": "grid_sampler_2d",
-                    "pdist": "_pdist_forward", "cross_map_lrn2d": None}
+                    "pdist": "_pdist_forward", "cdist": "_cdist_forward",
+                    "cross_map_lrn2d": None}
 
 
-def _not_implemented(name):
+def _not_implemented(name, static):
     aten = _NOT_IMPLEMENTED[name]
+    if name == "cdist" and static[1]:
+        aten = "_euclidean_dist"            # (torch's matmul path for p = 2)
     if aten is None:
         return NotImplementedError("You must implement the jvp function for custom "
                                    "autograd.Function to use it with forward mode AD.")
@@ -246,7 +249,7 @@ def propagate(op, args, static, out, saved):
     if not any(_float(o.arr) for o in outs):
         return
     if op.name in _NOT_IMPLEMENTED:
-        raise _not_implemented(op.name)
+        raise _not_implemented(op.name, static)
     rule = _RULES.get(op.name)
     if rule is not None and len(outs) == 1:
         t = _fast(rule, args, tans, outs[0])
