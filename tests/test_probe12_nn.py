@@ -151,6 +151,12 @@ def _forward_ad(L, f):
         return fa.unpack_dual(f(L, L.nn.functional, x)).tangent
 
 
+def _grad_0d(L, f, g):
+    x = L.tensor(0.5, requires_grad=True)
+    getattr(L, f)(x, 0).backward(L.tensor(g))
+    return repr(x.grad.item())
+
+
 def _create_graph_grad(L, f):
     x = L.tensor([-1., 2., -0.1, 0.7], dtype=L.double, requires_grad=True)
     g, = L.autograd.grad(f(L.nn.functional, x).sum(), [x], create_graph=True)
@@ -356,6 +362,9 @@ _CASES = {
            "cdist, p=2 by matmul": lambda L, F, x: L.cdist(x, x, compute_mode=
                                                            "use_mm_for_euclid_dist"),
            "hardsigmoid": lambda L, F, x: F.hardsigmoid(x)}.items()},
+    # a 0-d softmax's gradient: torch's formula gives +0.0 (and NaN for a non-finite g)
+    **{f"{f} of a 0-d input, gradient of {g}": (lambda f, g: lambda L: _grad_0d(L, f, g))(f, g)
+       for f in ("softmax", "log_softmax") for g in (-1.5, float("inf"))},
     # training rrelu's drawn noise is a constant of its double backward
     "rrelu training, double backward": _rrelu_second_order,
 }

@@ -174,8 +174,8 @@ def _softmax_grad_arrays(xp, g, y, dim):
 
 @_softmax.vjp
 def _(xp, g, y, dim):
-    if dim is None:
-        return (g * 0,)
+    if dim is None:                 # a 0-d input: torch's formula, 1 * (g - g * 1) = +0.0
+        return (y * (g - g * y),)
     if _half(y):
         f32 = np.float32
         return (_softmax_grad_arrays(xp, g.astype(f32), y.astype(f32), dim).astype(y.dtype),)
@@ -207,8 +207,8 @@ def _lastdim_f32(xp, a, dim):
 
 @_log_softmax.vjp
 def _(xp, g, y, dim):
-    if dim is None:
-        return (g * 0,)
+    if dim is None:                 # a 0-d input: torch's formula, g - exp(0) * g = +0.0
+        return (g - xp.exp(y) * g,)
     if _half(y):
         g32, y32 = g.astype(np.float32), y.astype(np.float32)
         return ((g32 - xp.exp(y32) * _rowsum(xp, g32, dim)).astype(y.dtype),)
