@@ -21,6 +21,7 @@ _CNAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
            "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 F32 = np.dtype(np.float32)
+F64 = np.dtype(np.float64)
 F16 = np.dtype(np.float16)
 
 
@@ -66,6 +67,15 @@ def float_only_arr(a, kernel, error=NotImplementedError, complex_ok=False):
     if dt.kind == "f" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
         return
     raise not_implemented(kernel, dt, error)
+
+
+def single_double_only(t, kernel, also=()):
+    """float_only for kernels dispatched on float and double only (plus the dtype names in
+    `also`): float16 and bfloat16 raise as integers do."""
+    dt = t.arr.dtype
+    if dt == F32 or dt == F64 or dt.name in also:
+        return
+    raise not_implemented(kernel, dt)
 
 
 def same_dtype(t, ref):

@@ -167,7 +167,11 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return _SIZE(Size, self.arr.shape)
-        return self.arr.shape[_wrap_dim(dim, self.arr.ndim)]
+        try:
+            return self.arr.shape[_wrap_dim(dim, self.arr.ndim)]
+        except IndexError:
+            _no_dims(self.arr, dim)
+            raise
 
     @property
     def dtype(self):
@@ -248,7 +252,13 @@ class Tensor:
             st = tuple(reversed(st))
         else:
             st = tuple(s // a.itemsize for s in a.strides)
-        return st if dim is None else st[_wrap_dim(dim, a.ndim)]
+        if dim is None:
+            return st
+        try:
+            return st[_wrap_dim(dim, a.ndim)]
+        except IndexError:
+            _no_dims(a, dim)
+            raise
 
     def storage_offset(self):
         a = self.arr
@@ -1036,6 +1046,12 @@ def _ptr(a):
     if hasattr(a, "__array_interface__"):
         return a.__array_interface__["data"][0]
     return a.data.ptr
+
+
+def _no_dims(a, dim):
+    """torch's size(dim) and stride(dim) of a 0-d tensor."""
+    if not a.ndim:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions") from None
 
 
 def _wrap_dim(dim, ndim):

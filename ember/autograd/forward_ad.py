@@ -203,6 +203,31 @@ def _jvp_error(op, e):
                         f"because its reverse rule cannot run differentiably in ember: {e}")
 
 
+# ops whose forward AD torch has not implemented: their aten names (None: a custom Function)
+_NOT_IMPLEMENTED = {"multi_margin_loss": "multi_margin_loss",
+                    "multilabel_margin_loss": "multilabel_margin_loss_forward",
+                    "scaled_dot_product_flash_attention_for_cpu":
+                        "_scaled_dot_product_flash_attention_for_cpu",
+                    "segment_sum": "_embedding_bag", "segment_max": "_embedding_bag",
+                    "ctc_loss": "_ctc_loss", "grid_sampler_2d": "grid_sampler_2d",
+                    "pdist": "_pdist_forward", "cdist": "_cdist_forward",
+                    "cross_map_lrn2d": None}
+
+
+def _not_implemented(name, static):
+    aten = _NOT_IMPLEMENTED[name]
+    if name == "cdist" and static[1]:
+        aten = "_euclidean_dist"            # (torch's matmul path for p = 2)
+    if aten is None:
+        return NotImplementedError("You must implement the jvp function for custom "
+                                   "autograd.Function to use it with forward mode AD.")
+    return NotImplementedError(
+        f"Trying to use forward AD with {aten} that does not support it because it has not "
+        "been implemented yet.\nPlease file an issue to PyTorch at https://github.com/pytorch/"
+        "pytorch/issues/new?template=feature-request.yml so that we can prioritize its "
+        "implementation or submit a PR adding the implementation to derivatives.yaml")
+
+
 def propagate(op, args, static, out, saved):
     """Give `out` (a Tensor or tuple of Tensors computed by `op` from `args`) its tangent when
     some Tensor in `args` has one at the open level."""
@@ -223,6 +248,8 @@ def propagate(op, args, static, out, saved):
     outs = out if type(out) is tuple else (out,)
     if not any(_float(o.arr) for o in outs):
         return
+    if op.name in _NOT_IMPLEMENTED:
+        raise _not_implemented(op.name, static)
     rule = _RULES.get(op.name)
     if rule is not None and len(outs) == 1:
         t = _fast(rule, args, tans, outs[0])

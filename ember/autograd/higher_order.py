@@ -15,29 +15,31 @@ import contextlib
 import numpy as np
 
 from .node import CLOCK, PackedSaved
+from .._sparse_coo import SparseCOO
 from ._thin import has_stubs
 
 __all__ = ["differentiable_vjp", "DArray", "TXP", "context"]
 
 
 class _Context:
-    """The backend and node of the differentiable_vjp call in progress (TXP is a singleton)."""
-    __slots__ = ("be", "node")
+    """The backend and node of the differentiable_vjp call in progress (TXP is a singleton),
+    and the differentiable values its code read as raw arrays (masks, comparisons)."""
+    __slots__ = ("be", "node", "reads")
 
 
 _CTX = _Context()
-_CTX.be = _CTX.node = None
+_CTX.be = _CTX.node = _CTX.reads = None
 
 
 @contextlib.contextmanager
 def context(be, node=None):
     """Run TXP code for backend `be` (constants are created there; errors name `node`)."""
-    prev = _CTX.be, _CTX.node
-    _CTX.be, _CTX.node = be, node
+    prev = _CTX.be, _CTX.node, _CTX.reads
+    _CTX.be, _CTX.node, _CTX.reads = be, node, {}
     try:
         yield TXP
     finally:
-        _CTX.be, _CTX.node = prev
+        _CTX.be, _CTX.node, _CTX.reads = prev
 
 
 def _unsupported(what):
@@ -78,7 +80,17 @@ def _t(x):
         return x
     if isinstance(x, np.generic):
         return x.item()
+    if isinstance(x, SparseCOO):
+        return _sparse(x)
     return _const(x)
+
+
+def _sparse(x):
+    """A sparse gradient (embedding's with sparse=True) whose values were computed on TXP: a
+    sparse Tensor made from them, differentiable as torch's sparse_coo_tensor."""
+    from ..sparse._coo import _coo_op
+    from ..ops._apply import apply
+    return apply(_coo_op, (_tt(x.values),), (x.indices, x.shape, x.coalesced))
 
 
 def _tt(x):
@@ -100,7 +112,10 @@ def _as_darray(x):
 def _raw(x):
     """A raw array for a non-differentiable computation (masks, indices, predicates)."""
     if type(x) is DArray:
-        return x.t.arr
+        t = x.t
+        if t._rg and _CTX.reads is not None:
+            _CTX.reads[id(t)] = t
+        return t.arr
     from .._tensor import Tensor
     if isinstance(x, Tensor):
         return x.arr
@@ -405,7 +420,7 @@ class DArray:
     # comparisons and logic: never differentiable, computed on the raw arrays
     def _raw_binary(f):
         def fn(self, o):
-            return _w(_const(f(self.t.arr, _raw(o))))
+            return _w(_const(f(_raw(self), _raw(o))))
         return fn
 
     __eq__ = _raw_binary(lambda a, b: a == b)
@@ -652,6 +667,8 @@ class _TXP:
             c = c != 0
         e = _ember()
         a, b = _t(a), _t(b)
+        if type(a) in (int, float, bool) and type(b) in (int, float, bool):
+            a, b = _tt(a), _tt(b)       # NumPy's where(c, 1.0, 0.2) is float64, not default
         return _w(e.where(_const(c), a, b))
 
     def clip(self, x, lo=None, hi=None, **kwargs):
@@ -1157,6 +1174,8 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
 # op name -> forward / backward written against TXP, used instead of the op's own code
 _FWD = {"native_batch_norm": _norm_fwd}
 _BWD = {"prod": _prod_bwd}
+# ops whose static arrays are random draws, constants as torch's saved noise is
+_DRAWN = {"rrelu_with_noise"}
 
 
 # ---- entry point ---------------------------------------------------------------------------
@@ -1172,6 +1191,11 @@ def differentiable_vjp(node, g, static_constants=False):
         return custom(node, g)
     if op.name == "to_device":
         return (g.to(node.inputs[0].device),)
+    if op.name in _UNDIFFERENTIATED and not static_constants:
+        return _undifferentiated(node, g, _UNDIFFERENTIATED[op.name])
+    if op.name == "cross_map_lrn2d":    # torch's legacy Function writes with out= in backward
+        raise RuntimeError("mul(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
     with context(_backend(node), node):
         if all(node.bwd is not b for _, b in op.impl):
             raise _unsupported("its backward is a closure, not the op's xp-pure rule")
@@ -1182,18 +1206,109 @@ def differentiable_vjp(node, g, static_constants=False):
             saved = saved.unpack()
         if op.name not in _FWD and has_stubs(node):
             saved = _saved_as_tensors(node, saved)
-        elif op.name not in _FWD and not static_constants and _has_values(node.static):
+        elif (op.name not in _FWD and not static_constants and op.name not in _DRAWN
+              and _has_values(node.static)):
             raise _unsupported("its forward received input-dependent arrays as static "
                                "arguments, which re-running it would treat as constants")
         elif op.name in _FWD or _has_values(saved):
             _, saved = fwd(TXP, *_forward_args(node), *node.static)
             _check_saved(node, saved)
         gg = tuple(_w(x) for x in g) if type(g) is tuple else _w(g)
+        _CTX.reads.clear()                  # what the backward reads, not the forward re-run
         if op.needs_mask:
             gins = bwd(TXP, gg, *saved, tuple(n is not None for n in node.next))
         else:
             gins = bwd(TXP, gg, *saved)
-        return tuple(None if gi is None else _tt(gi) for gi in gins)
+        gins = tuple(None if gi is None else _tt(gi) for gi in gins)
+        reads = tuple(_CTX.reads.values())
+    if node.name() in _TAKES_INPUT:
+        reads += _inputs_with_grad(node)
+    if reads and not static_constants:
+        gins = tuple(None if gi is None else _linked(gi, reads, node) for gi in gins)
+    return gins
+
+
+# ops whose backward torch does not differentiate (its aten backward op)
+_UNDIFFERENTIATED = {"multi_margin_loss": "multi_margin_loss_backward",
+                     "multilabel_margin_loss": "multilabel_margin_loss_backward",
+                     "hardsigmoid": "hardsigmoid_backward",
+                     "scaled_dot_product_flash_attention_for_cpu":
+                         "_scaled_dot_product_flash_attention_for_cpu_backward"}
+
+
+def _undifferentiated(node, g, aten):
+    """The gradient computed as constants under torch's NotImplemented node, which refuses a
+    second backward in torch's words."""
+    from .._tensor import Tensor, _new
+    from ..ops._apply import apply
+    saved = node.saved
+    if type(saved) is PackedSaved:
+        saved = saved.unpack()
+    args = (node.xp, g.arr, *saved)
+    if node.op.needs_mask:
+        args += (tuple(n is not None for n in node.next),)
+    deps = (g,) + tuple(a for a in node.inputs if isinstance(a, Tensor) and a._rg)
+    return tuple(None if gi is None else apply(_NOT_IMPLEMENTED, (_new(gi, g.be),) + deps,
+                                               (aten,))
+                 for gi in node.bwd(*args))
+
+
+def _refuse_fwd(xp, gi, *deps_and_aten):
+    return gi, (deps_and_aten[-1],)
+
+
+def _refuse_bwd(xp, g, aten):
+    raise RuntimeError(f"derivative for aten::{aten} is not implemented")
+
+
+def _not_implemented_op():
+    from ..ops._registry import Op
+    return Op("not_implemented", _refuse_fwd, None, True, None, "NotImplemented", 1,
+              False).vjp(_refuse_bwd)
+
+
+# nodes whose backward torch differentiates with respect to the input too (zeros), though
+# ember's backward reads nothing of it (shapes, indices, masks found by the forward)
+_TAKES_INPUT = frozenset(
+    ["NllLossBackward0", "NllLoss2DBackward0", "RreluWithNoiseBackward0",
+     "MaxPool2DWithIndicesBackward0", "MaxPool3DWithIndicesBackward0"]
+    + [f"{k}{n}DBackward0" for n in (1, 2, 3) for k in ("ReplicationPad", "ReflectionPad")]
+    + [f"{k}{n}DBackward0" for n in (2, 3)
+       for k in ("AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool")])
+
+
+def _inputs_with_grad(node):
+    from .._tensor import Tensor
+    from ._thin import is_stub
+    return tuple(a for a in node.inputs
+                 if isinstance(a, Tensor) and a._rg and not is_stub(a))
+
+
+def _linked(gi, reads, node):
+    """gi joined, with a zero derivative, to the differentiable values the node's code read as
+    raw arrays (x > 0 for relu's mask): as torch's XBackwardBackward0 nodes, which take self
+    (or the result), gi requires grad even for a constant grad_output, and a second-order
+    gradient reaches those values as zeros rather than not at all."""
+    from ..ops._apply import apply
+    name = node.name()[:-1] + "Backward0"
+    link = _LINKS.get(name)
+    if link is None:
+        from ..ops._registry import Op
+        link = _LINKS[name] = Op("backward_link", _link_fwd, None, True, None, name, 1,
+                                 False).vjp(_link_bwd)
+    return apply(link, (gi,) + reads)
+
+
+_LINKS = {}     # torch's node name -> its linking op
+_NOT_IMPLEMENTED = _not_implemented_op()
+
+
+def _link_fwd(xp, g, *reads):
+    return g.copy(), tuple((r.shape, r.dtype) for r in reads)
+
+
+def _link_bwd(xp, g, *specs):
+    return (g,) + tuple(xp.zeros(shape, dtype) for shape, dtype in specs)
 
 
 def _saved_as_tensors(node, saved):

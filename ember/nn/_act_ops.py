@@ -56,14 +56,24 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
         if _half(x) and not composite:     # from the input, as torch's backward kernels
             x32 = x.astype(np.float32)
             d = df(xp, x32, f(xp, x32, *params), *params)
-            return ((g.astype(np.float32) * d).astype(x.dtype),)
-        d = df(xp, x, y, *params)
-        return (g * (xp.conj(d) if d.dtype.kind == "c" else d),)
+            return (_times(xp, g.astype(np.float32), d).astype(x.dtype),)
+        return (_times(xp, g, df(xp, x, y, *params)),)
 
     def public(input, *params):
         return apply(fwd, (input,), params)
     public.__name__ = name
     return public
+
+
+def _times(xp, g, d):
+    """g * d. A mask d, or a pair (mask, factor), selects as torch's kernels: g (times the
+    factor) where the mask holds, else 0 (a negative g leaves +0.0, not -0.0)."""
+    if type(d) is tuple:
+        keep, d = d
+        return fast_where(xp, keep, g * d, g.dtype.type(0))
+    if d.dtype == np.bool_:
+        return fast_where(xp, d, g, g.dtype.type(0))
+    return g * (xp.conj(d) if d.dtype.kind == "c" else d)
 
 
 def _softplus(xp, x, beta, threshold):
@@ -145,7 +155,7 @@ def _softsign_grad(xp, x, y):
 
 
 def _hardswish_grad(xp, x, y):
-    return fast_where(xp, x <= -3, 0.0, fast_where(xp, x >= 3, 1.0, x / 3 + 0.5))
+    return ~(x <= -3), fast_where(xp, x >= 3, 1.0, x / 3 + 0.5)
 
 
 def _window(xp, x, lo, hi):
@@ -186,7 +196,7 @@ hardtanh = pointwise(
     lambda xp, x, y, lo, hi: _window(xp, x, lo, hi), ints=True)
 hardsigmoid = pointwise(
     "hardsigmoid", "HardsigmoidBackward0", lambda xp, x: xp.clip(x + 3, 0, 6) / 6,
-    lambda xp, x, y: _window(xp, x, -3.0, 3.0) * _SIXTH_F32)
+    lambda xp, x, y: (_window(xp, x, -3.0, 3.0), _SIXTH_F32))
 hardswish = pointwise(
     "hardswish", "HardswishBackward0", lambda xp, x: x * xp.clip(x + 3, 0, 6) / 6,
     _hardswish_grad)

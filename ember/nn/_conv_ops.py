@@ -251,7 +251,7 @@ def _depthwise_fwd(xp, xpad, w, b, dilation, out):
     n, c, padded = xpad.shape[0], xpad.shape[1], xpad.shape[2:]
     shifts, span, per = _taps(padded, w.shape[2:], dilation, out)
     flat = xp.zeros((n, c, per), xpad.dtype)
-    flat[:, :, :math.prod(padded)] = xpad.reshape(n, c, -1)
+    flat[:, :, :math.prod(padded)] = xpad.reshape(n, c, math.prod(padded))    # (n may be 0)
     flat = flat.reshape(n, c * per)
     length = (c - 1) * per + span                   # through the last channel's outputs
     wk = _tap_rows(xp, w, per, length)
@@ -303,7 +303,7 @@ def _depthwise_bwd(xp, g, flat, w, padded, has_b, pads, dilation, needs):
         gx = _crop(gxpad, pads)
         gx = gx.copy() if gx is not gxpad else gx
     if has_b and needs[2]:
-        gb = xp.einsum("ncm->c", g.reshape(n, c, -1))
+        gb = xp.einsum("ncm->c", g.reshape(n, c, math.prod(out)))
     return gx, gw, gb
 
 
@@ -335,6 +335,8 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
 @_conv.vjp
 @holomorphic
 def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
+    if g.dtype != w.dtype:          # float16/bfloat16: in float32 as saved (see in_float)
+        g = g.astype(w.dtype)
     if _depthwise(padded[1], w, stride, groups):         # `cols` is the flat padded image
         return _depthwise_bwd(xp, g, cols, w, padded, has_b, pads, dilation, needs)
     if cols.ndim == 4:
@@ -540,8 +542,10 @@ def _batched(input, nsp, fn):
 def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
     name = f"conv{nsp}d"
     if bias is not None and input.dtype != bias.dtype:       # torch's conv{n}d checks it first
-        raise RuntimeError(f"Input type ({cname(input.arr.dtype)}) and bias type "
-                           f"({cname(bias.arr.dtype)}) should be the same")
+        if not isinstance(padding, str):
+            raise RuntimeError(f"Input type ({cname(input.arr.dtype)}) and bias type "
+                               f"({cname(bias.arr.dtype)}) should be the same")
+        bias = bias.to(input.dtype)     # (its string-padding path casts the bias instead)
     _check_rank(input, nsp, name)
     _check_params(input if input.ndim == nsp + 2 else input.unsqueeze(0), weight, nsp, groups,
                   (("stride", stride), ("padding", padding), ("dilation", dilation),

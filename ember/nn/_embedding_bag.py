@@ -21,7 +21,8 @@ def _segment_sum(xp, x, seg, n_seg, mean=False):
 
 @_segment_sum.vjp
 def _(xp, g, seg, counts):
-    return ((g if counts is None else g / counts)[seg], None)
+    # mean: torch scales by the reciprocal of the bag size, taken in the dtype
+    return ((g if counts is None else g * (1 / counts))[seg], None)
 
 
 @op("segment_max", saves=None, node="EmbeddingBagBackward0")

@@ -127,11 +127,14 @@ def _check_nll(input, target, weight, name="nll_loss"):
     kernel, last) the target's dtype."""
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
-    if input.ndim != 1 and input.shape[0] != target.shape[0]:
+    batch = target.shape[0] if target.ndim else 0       # (torch reads a 0-d target's as 0)
+    if input.ndim != 1 and input.shape[0] != batch:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
-                         f"batch_size ({target.shape[0]}).")
+                         f"batch_size ({batch}).")
     if input.ndim <= 2 and target.ndim > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.ndim == 2 and not target.ndim:        # (an empty batch: torch reads target.size(0))
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_classes):
         raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes "
@@ -348,10 +351,13 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:         # ... in place: into the input's shape
+        _S._check_broadcast_into(target.arr.shape, input.arr.shape)
     if input.arr.dtype.kind in "iub":       # torch: neg(input).mul_(target).exp_()...
-        from .._dtype import result_type
+        from .._dtype import get_default_dtype, result_type
         rt = np.dtype(result_type(input, target).np)
-        raise _D.cast_failure(rt if _D.is_float(rt) else np.dtype(np.float32), input.arr.dtype)
+        raise _D.cast_failure(rt if _D.is_float(rt) else np.dtype(get_default_dtype().np),
+                              input.arr.dtype)
     if input.arr.dtype.kind == "c" or target.arr.dtype.kind == "c":     # torch's complex kernel
         return _apply_reduction(_E.log1p(_E.exp(-target * input)), reduction)
     if target.requires_grad:
@@ -367,7 +373,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     if weight is not None:
         loss = loss * weight
     class_dim = input.ndim - 1
-    loss = loss.sum(class_dim) / input.shape[class_dim]
+    loss = loss.sum(class_dim) / input.size(class_dim)
     return _apply_reduction(loss, reduction)
 
 
@@ -378,32 +384,47 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.ndim != 1:
         raise ValueError("weight must be one-dimensional")
-    _D.float_only(input, "multi_margin_loss_cpu_kernel")
+    _margin_input_check(input)
+    nframe = input.shape[0] if input.ndim == 2 else 1
+    if target.ndim > 1 or target.numel() != nframe:
+        raise RuntimeError("multi_margin_loss: target tensor should be 1-D with size equal to "
+                           "the number of input samples (batch size). Expected target size "
+                           f"[{nframe}], but got {list(target.shape)}. Input has shape "
+                           f"{list(input.shape)}.")
+    n_classes = input.shape[-1] if input.ndim else 1
+    if weight is not None and weight.numel() != n_classes:
+        raise RuntimeError(f"inconsistent weight size, expected {n_classes} but got "
+                           f"{list(weight.shape)}")
+    _D.single_double_only(input, "multi_margin_loss_cpu_kernel")
     _D.same_dtype(target, np.dtype(np.int64))
     _D.same_dtype(weight, input.arr.dtype)
-    x = input if input.ndim > 1 else _S.unsqueeze(input, 0)
-    t = _S.reshape(target, (-1,))
-    n_classes = x.shape[-1]
-    ta = t.be.to_host(t.arr)
+    ta = target.be.to_host(target.arr)
     if ta.size and (ta.min() < 0 or ta.max() >= n_classes):
         raise RuntimeError("target out of range")
-    if x.shape[0] != t.shape[0]:
-        raise RuntimeError(f"inconsistent target size, expected {x.shape[0]} but got "
-                           f"{list(target.shape)}")
-    return _O.apply(_O._multi_margin, (input, t),
+    return _O.apply(_O._multi_margin, (input, target),
                     (p, margin, None if weight is None else weight.arr, reduction))
+
+
+def _margin_input_check(input):
+    """torch's margin losses take a non-empty vector or a matrix of non-empty rows (or a
+    scalar)."""
+    if input.ndim > 2 or input.ndim and not input.shape[-1]:
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch "
+                           f"size, but got: {list(input.shape)}")
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
-    if tuple(target.shape) != tuple(input.shape) and input.ndim <= 2:
+    _margin_input_check(input)
+    n_classes = input.shape[-1] if input.ndim else 1
+    if (target.shape != input.shape if input.ndim == 2 else
+            target.ndim > 1 or target.numel() != n_classes):
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
                            f"{list(input.shape)}")
-    n_classes = input.shape[-1] if input.ndim else 1
     ta = target.be.to_host(target.arr)
     if ta.size and (ta.min() < -1 or ta.max() >= n_classes):
         raise RuntimeError("argument #2 'target' is out of range")
-    _D.float_only(input, "multilabel_margin_loss_forward_out_frame")
+    _D.single_double_only(input, "multilabel_margin_loss_forward_out_frame")
     _D.same_dtype(target, np.dtype(np.int64))
     return _O.apply(_O._multilabel_margin, (input, target), (reduction,))
 
@@ -412,8 +433,10 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                           reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
-    if input1.ndim != input2.ndim or input1.ndim not in (1, 2):
-        raise RuntimeError(f"{input1.ndim}D target tensor expects {input1.ndim + 1}D input "
+    if target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if not input1.ndim == input2.ndim == target.ndim + 1:
+        raise RuntimeError(f"{target.ndim}D target tensor expects {target.ndim + 1}D input "
                            f"tensors, but found inputs with sizes {list(input1.shape)} and "
                            f"{list(input2.shape)}.")
     dim = input1.ndim - 1

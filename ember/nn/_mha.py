@@ -16,9 +16,14 @@ def _float_mask(mask, dtype, name):
         from ..ops.creation import zeros
         return zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(
             mask, float("-inf"))
-    if not mask.is_floating_point():
-        raise AssertionError(f"only bool and floating types of {name} are supported")
+    check_mask_dtype(mask, name)
     return mask.to(dtype)
+
+
+def check_mask_dtype(mask, name):
+    """torch's _canonical_mask takes bool and floating masks only."""
+    if mask is not None and mask.dtype is not _dtype.bool_ and not mask.is_floating_point():
+        raise AssertionError(f"only bool and floating types of {name} are supported")
 
 
 def _check_mask_types(key_padding_mask, attn_mask):
@@ -87,6 +92,19 @@ def _check_shapes(query, key, value, key_padding_mask, attn_mask, num_heads):
     return d == 3
 
 
+def _sdpa(q, k, v, attn_mask, dropout_p, is_causal, N, H, D):
+    """torch's attention without weights: scaled_dot_product_attention on (N, H, L, D) views
+    (its CPU flash kernel where that applies), then back to (L * N, E)."""
+    from .functional import scaled_dot_product_attention
+    L, S = q.shape[1], k.shape[1]
+    if attn_mask is not None:
+        attn_mask = (attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1 else
+                     attn_mask.view(N, H, -1, S))
+    out = scaled_dot_product_attention(q.view(N, H, L, D), k.view(N, H, S, D),
+                                       v.view(N, H, S, D), attn_mask, dropout_p, is_causal)
+    return out.permute(2, 0, 1, 3).contiguous().view(L * N, H * D)
+
+
 def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
                                  in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn,
                                  dropout_p, out_proj_weight, out_proj_bias, training=True,
@@ -122,7 +140,11 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
     q, k, v = _project(query, key, value, E, in_proj_weight, in_proj_bias,
                        use_separate_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight)
-    attn_mask = _float_mask(attn_mask, q.dtype, "attn_mask")
+    if is_causal and key_padding_mask is None and not need_weights:
+        attn_mask = None            # torch hands scaled_dot_product_attention the hint instead
+    else:
+        is_causal = False
+        attn_mask = _float_mask(attn_mask, q.dtype, "attn_mask")
     S = key.shape[0]
     if attn_mask is not None:
         if attn_mask.dim() == 2:
@@ -165,6 +187,10 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         kpm = _float_mask(key_padding_mask, q.dtype, "key_padding_mask")
         kpm = kpm.view(N, 1, 1, S).expand(-1, H, -1, -1).reshape(N * H, 1, S)
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
+    if not need_weights:
+        out = _sdpa(q, k, v, attn_mask, dropout_p if training else 0.0, is_causal, N, H, D)
+        out = F.linear(out, out_proj_weight, out_proj_bias).view(L, N, E)
+        return (out if batched else out.squeeze(1)), None
     scores = (q * math.sqrt(1.0 / D)) @ k.transpose(-2, -1)
     if attn_mask is not None:
         scores = scores + attn_mask

@@ -174,8 +174,8 @@ def _softmax_grad_arrays(xp, g, y, dim):
 
 @_softmax.vjp
 def _(xp, g, y, dim):
-    if dim is None:
-        return (g * 0,)
+    if dim is None:                 # a 0-d input: torch's formula, 1 * (g - g * 1) = +0.0
+        return (y * (g - g * y),)
     if _half(y):
         f32 = np.float32
         return (_softmax_grad_arrays(xp, g.astype(f32), y.astype(f32), dim).astype(y.dtype),)
@@ -207,8 +207,8 @@ def _lastdim_f32(xp, a, dim):
 
 @_log_softmax.vjp
 def _(xp, g, y, dim):
-    if dim is None:
-        return (g * 0,)
+    if dim is None:                 # a 0-d input: torch's formula, g - exp(0) * g = +0.0
+        return (g - xp.exp(y) * g,)
     if _half(y):
         g32, y32 = g.astype(np.float32), y.astype(np.float32)
         return ((g32 - xp.exp(y32) * _rowsum(xp, g32, dim)).astype(y.dtype),)
@@ -613,16 +613,19 @@ def _(xp, g, x, y, reduction, beta):
 
 
 @op("huber_loss", node="HuberLossBackward0")
-def _huber(xp, x, y, reduction, delta):
+def _huber(xp, x, y, reduction, delta, target_dtype):
     a, b = _wide(x, y, bfloat=False)
     z = xp.abs(a - b)
     dl = a.dtype.type(delta)
     loss = xp.where(z < dl, a.dtype.type(0.5) * z * z, dl * (z - a.dtype.type(0.5) * dl))
-    return _loss_reduced(xp, loss.astype(x.dtype, copy=False), reduction), (x, y, reduction, delta)
+    return (_loss_reduced(xp, loss.astype(x.dtype, copy=False), reduction),
+            (x, y, reduction, delta, target_dtype))
 
 
 @_huber.vjp
-def _(xp, g, x, y, reduction, delta):
+def _(xp, g, x, y, reduction, delta, target_dtype):
+    if target_dtype != x.dtype:     # torch's backward takes a target of the input's dtype only
+        raise RuntimeError(f"Found dtype {tname(target_dtype)} but expected {tname(x.dtype)}")
     # torch's vectorised kernel: norm * (sign(x) * delta where |x| >= delta, else x) * grad (its
     # scalar loop over the last few elements multiplies in another order)
     d, n, dl = x - y, _norm(x, reduction), x.dtype.type(delta)
@@ -670,6 +673,7 @@ def pointwise_loss_raw(name, x, y, reduction, *param):
     common = result_type(x, y)
     if name == "huber":
         check_huber_dtypes(x, y)
+        param += (y.arr.dtype,)
     if x.dtype != common and name in ("mse", "smooth_l1"):
         x = x.to(common)
     if y.dtype != common and (name != "soft_margin" or not y.dtype.is_floating_point):
@@ -678,16 +682,13 @@ def pointwise_loss_raw(name, x, y, reduction, *param):
 
 
 def check_huber_dtypes(x, y):
-    """torch's huber_loss writes the input's dtype and takes a target of that dtype only."""
+    """torch's huber_loss writes the input's dtype (its backward then refuses a target of
+    another dtype)."""
     from .._dtype import can_cast, result_type
     common = result_type(x, y)
     if not can_cast(common, x.dtype):
         raise RuntimeError(f"result type {tname(common.np)} can't be cast to the desired "
                            f"output type {tname(x.dtype.np)}")
-    # (two integer dtypes reach the kernel's not-implemented error instead)
-    if y.dtype != x.dtype and (x.dtype.is_floating_point or y.dtype.is_floating_point):
-        raise RuntimeError(f"Found dtype {tname(y.dtype.np)} but expected "
-                           f"{tname(x.dtype.np)}")
 
 
 # ---- embedding ---------------------------------------------------------------------------
@@ -815,7 +816,10 @@ def _vector_norm(xp, x, ord, dims, keepdim):
         y = xp.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
     else:
         y = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
-    y = _arr(xp, y, x.real if x.dtype.kind == "c" else x)     # a complex x's norm is real
+    like = x.real if x.dtype.kind == "c" else x                 # a complex x's norm is real
+    y = _arr(xp, y, like)
+    if y.dtype != like.dtype:       # NumPy takes bfloat16 ** a float to float32
+        y = y.astype(like.dtype)
     return y, (x, y, ord, dims, keepdim)
 
 
@@ -944,16 +948,17 @@ def _rows_of(x):
     return x.reshape(1, -1) if x.ndim <= 1 else x
 
 
-def _margin_out(xp, per_row, x, reduction):
+def _margin_out(xp, per_row, x, reduction, scalar):
     if reduction == "none":
-        return per_row.reshape(()) if x.ndim <= 1 else per_row
-    s = xp.sum(per_row)
-    return (s / x.dtype.type(per_row.shape[0]) if reduction == "mean" else s).astype(x.dtype)
+        return per_row.reshape(()) if scalar else per_row
+    s = xp.sum(per_row)         # (an empty batch's mean is 0, as torch's)
+    return (s / x.dtype.type(max(per_row.shape[0], 1)) if reduction == "mean" else s
+            ).astype(x.dtype)
 
 
 def _margin_grad(xp, gi, g, x, reduction):
     """gi per element (already scaled by torch's `g` norm) times grad_output."""
-    if reduction == "none" and x.ndim > 1:
+    if reduction == "none" and g.ndim:
         gi = gi * g[:, None]
     else:
         gi = gi * g.reshape(())
@@ -970,15 +975,17 @@ def _mm_z(xp, x2, t, p, margin, w):
 
 
 @op("multi_margin_loss", node="MultiMarginLossBackward0", saves="in")
-def _multi_margin(xp, x, t, p, margin, w, reduction):
-    x2 = _rows_of(x)
+def _multi_margin(xp, x, target, p, margin, w, reduction):
+    x2, t = _rows_of(x), target.reshape(-1)
     n, c = x2.shape
     z, pos = _mm_z(xp, x2, t, p, margin, w)
     h = xp.where(pos, z if p == 1 else z * z, x2.dtype.type(0))
     if w is not None:
         h = h * w[t][:, None]
     per_row = xp.sum(h, axis=1) / x2.dtype.type(c)
-    return _margin_out(xp, per_row, x, reduction), (x, t, p, margin, w, reduction)
+    # (torch: one loss per sample unless the target is 0-d)
+    return (_margin_out(xp, per_row, x, reduction, target.ndim == 0),
+            (x, t, p, margin, w, reduction))
 
 
 @_multi_margin.vjp
@@ -990,7 +997,7 @@ def _(xp, g, x, t, p, margin, w, reduction):
     h = xp.where(pos, gn if p == 1 else 2 * gn * z, x2.dtype.type(0))
     if w is not None:
         h = h * w[t][:, None]
-    h[xp.arange(n), t] = -xp.sum(h, axis=1)
+    h[xp.arange(n), t] = 0 - xp.sum(h, axis=1)         # torch subtracts from 0: no -0.0
     return _margin_grad(xp, h, g, x, reduction), None
 
 
@@ -1013,7 +1020,7 @@ def _multilabel_margin(xp, x, t, reduction):
     c = x2.shape[1]
     _, _, act, z = _mlm_mask(xp, x2, t2)
     per_row = xp.sum(xp.where(act, z, x2.dtype.type(0)), axis=(1, 2)) / x2.dtype.type(c)
-    return _margin_out(xp, per_row, x, reduction), (x, t, reduction)
+    return _margin_out(xp, per_row, x, reduction, x.ndim <= 1), (x, t, reduction)
 
 
 @_multilabel_margin.vjp

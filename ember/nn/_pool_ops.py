@@ -11,6 +11,7 @@ import numpy as np
 from .._memory_format import lay_out
 from ..amp.autocast import fp32_arg
 from ..ops._apply import apply
+from ..ops._blend import fast_where
 from ..ops._dims import wrap_dim
 from ..ops._registry import op
 from .._kernel_dtypes import float_only, is_float, not_implemented
@@ -32,16 +33,19 @@ def _disjoint(ksize, stride, dilation):
     return all(k == 1 or s >= d * (k - 1) + 1 for k, s, d in zip(ksize, stride, dilation))
 
 
-def _grad_windows(xp, g, shape, ksize, stride, dilation, pads, pick):
-    """Route g (N, C, *out) back to the input: pick(i) is the per-output weight of offset i."""
+def _grad_windows(xp, g, shape, ksize, stride, dilation, pads, pick=None):
+    """Route g (N, C, *out) back to the input: pick(i) masks the outputs whose offset i
+    gets their gradient (the others leave +0.0, as torch's scatter; g * mask gave -0.0)."""
     out = g.shape[2:]
     gx = xp.zeros(shape, g.dtype)
     disjoint = _disjoint(ksize, stride, dilation)
+    zero = g.dtype.type(0)
     for i, (_, sl) in enumerate(offsets(ksize, stride, dilation, out)):
+        gi = g if pick is None else fast_where(xp, pick(i), g, zero)
         if disjoint:
-            xp.multiply(g, pick(i), out=gx[sl])
+            gx[sl] = gi
         else:
-            gx[sl] += g * pick(i)
+            gx[sl] += gi
     if not any(lo or hi for lo, hi in pads):
         return gx
     return gx[(slice(None), slice(None)) + tuple(slice(lo, n - hi) for n, (lo, hi) in
@@ -345,7 +349,7 @@ def _avg_fwd(xp, x, ksize, stride, pads, out, count_include_pad, divisor_overrid
 
 def _avg_bwd(xp, g, shape, ksize, stride, pads, div):
     gd = g / div
-    return (_grad_windows(xp, gd, shape, ksize, stride, (1,) * len(ksize), pads, lambda i: 1),)
+    return (_grad_windows(xp, gd, shape, ksize, stride, (1,) * len(ksize), pads),)
 
 
 _AVG = {}

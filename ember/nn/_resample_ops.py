@@ -23,12 +23,15 @@ _DENSE = 4          # wider taps than this run as one matmul with a dense (out, 
 
 
 class Taps:
-    """Output i of a dim reads inputs idx[i, :] with weights wts[i, :] (None: all ones)."""
-    __slots__ = ("idx", "wts", "n_in", "_t", "_dense")
+    """Output i of a dim reads inputs idx[i, :] with weights wts[i, :] (None: all ones).
+    `from_zero`: its sums start from +0.0, as torch's backward kernels accumulate (a zero
+    weight times a negative g gives no -0.0)."""
+    __slots__ = ("idx", "wts", "n_in", "_t", "_dense", "from_zero")
 
     def __init__(self, idx, wts, n_in):
         self.idx, self.wts, self.n_in = np.asarray(idx, np.int64), wts, n_in
         self._t = self._dense = None
+        self.from_zero = False
 
     def dense(self):
         if self._dense is None:
@@ -47,6 +50,10 @@ class Taps:
         return self._t
 
     def apply(self, xp, x, axis):
+        y = self._apply(xp, x, axis)
+        return xp.add(y, 0, out=y) if self.from_zero else y
+
+    def _apply(self, xp, x, axis):
         o, width = self.idx.shape
         if self._dense is not None or width > _DENSE:
             m = xp.asarray(self.dense().astype(x.dtype))
@@ -73,6 +80,7 @@ def _transpose(taps):
     if width > _DENSE:
         t = Taps(np.zeros((taps.n_in, 0), np.int64), None, o)
         t._dense = taps.dense().T
+        t.from_zero = True
         return t
     rows = np.repeat(np.arange(o), width)
     cols = taps.idx.ravel()
@@ -87,7 +95,9 @@ def _transpose(taps):
     twts = np.zeros((taps.n_in, r), w.dtype)
     tidx[cols, pos], twts[cols, pos] = rows, w
     uniform = taps.wts is None and (counts == r).all()
-    return Taps(tidx, None if uniform else twts, o)
+    t = Taps(tidx, None if uniform else twts, o)
+    t.from_zero = not uniform
+    return t
 
 
 def _resample_fwd(xp, x, taps):
@@ -309,6 +319,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             + ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial))
             + (") and output (" if len(spatial) == 1 else ") output (")    # (torch's wording)
             + ", ".join(f"{d}: {o}" for d, o in zip(dims, sizes)) + ")")
+    if not input.shape[1]:      # (an empty batch of non-empty samples is fine)
+        raise RuntimeError(f"Non-empty {input.ndim}D data tensor expected but got a tensor "
+                           f"with sizes {list(input.shape)}")
     if antialias:
         return _interpolate_aa(input, sizes, scales, align_corners, mode == "bicubic")
     if mode != "area":
@@ -643,11 +656,14 @@ def _(xp, g, r):
 
 @op("pixel_unshuffle", saves=None, node="PixelUnshuffleBackward0")
 def _pixel_unshuffle(xp, x, r):
+    if not x.size:                  # torch returns an empty input as it is (its backward
+        return x.copy(), (r,)       # then pixel-shuffles that shape)
     return _unshuffle(x, r), (r,)
 
 
 @_pixel_unshuffle.vjp
 def _(xp, g, r):
+    _check_channels(g.shape[-3], r)
     return (_shuffle(g, r),)
 
 
@@ -658,11 +674,15 @@ def pixel_shuffle(input, upscale_factor):
                            f"input with {input.ndim} dimension(s)")
     if r <= 0:
         raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
-    if input.shape[-3] % (r * r):
+    _check_channels(input.shape[-3], r)
+    return apply(_pixel_shuffle, (input,), (r,))
+
+
+def _check_channels(c, r):
+    if c % (r * r):
         raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be "
                            "divisible by the square of upscale_factor, but input.size(-3)="
-                           f"{input.shape[-3]} is not divisible by {r * r}")
-    return apply(_pixel_shuffle, (input,), (r,))
+                           f"{c} is not divisible by {r * r}")
 
 
 def pixel_unshuffle(input, downscale_factor):

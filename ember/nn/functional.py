@@ -300,7 +300,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if not training:        # torch runs leaky_relu's kernel (and its dtype error) here
         _A._check_float(input.arr, "leaky_relu_cpu", NotImplementedError)
         return _maybe_inplace(_A.rrelu, "rrelu", input, ((lower + upper) / 2, None), inplace)
-    _A._check_float(input.arr, "rrelu_with_noise_out_cpu", NotImplementedError)
+    _D.single_double_only(input, "rrelu_with_noise_out_cpu", ("bfloat16",))
     if inplace:
         return _result_node(_inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input))
     xp = input.be.xp

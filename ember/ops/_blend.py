@@ -24,6 +24,12 @@ def fast_where(xp, cond, a, b):
     ab = [v.view(bits) if type(v) is np.ndarray else np.asarray(v, dt).view(bits)
           for v in (a, b)]
     try:
+        if type(b) is not np.ndarray and not ab[1]:             # where(c, a, +0): a & -c
+            out = np.negative(cond.view(np.int8), dtype=bits)
+            return np.bitwise_and(out, ab[0], out=out).view(dt)
+        if type(a) is not np.ndarray and not ab[0]:             # where(c, +0, b): b & (c - 1)
+            out = np.subtract(cond.view(np.int8), 1, dtype=bits)
+            return np.bitwise_and(out, ab[1], out=out).view(dt)
         out = np.negative(cond.view(np.int8), dtype=bits)      # 0 / all ones
         np.bitwise_and(out, np.bitwise_xor(ab[0], ab[1]), out=out)
     except ValueError:                                          # an operand broadcasts the mask

@@ -413,7 +413,7 @@ def _relu(xp, x):
 
 
 relu = _same_unary("relu", _relu,
-                   lambda xp, g, x, y: g * ~(y <= 0), saves="out",
+                   lambda xp, g, x, y: fast_where(xp, y <= 0, g.dtype.type(0), g), saves="out",
                    deny={"b": _RELU_BOOL, "c": _ni})
 
 

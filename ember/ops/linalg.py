@@ -348,9 +348,8 @@ def _rows2d(a):
 
 @op("linear", amp="lower", saves="in", node="AddmmBackward0", needs_mask=True)
 def _linear(xp, x, w, b):
-    if x.shape[-1] != w.shape[-1]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(x)}x{x.shape[-1]} "
-                           f"and {w.shape[-1]}x{w.shape[0] if w.ndim > 1 else 1})")
+    if x.shape[-1:] != w.shape[-1:] or w.ndim != 2:
+        _check_linear(x, w, b)
     _check_same_dtype(x, w)
     low = x.dtype if x.dtype.itemsize == 2 and x.dtype.kind in "fV" else None
     if low is not None:             # torch: float accumulation, the bias too, one rounding
@@ -364,6 +363,20 @@ def _linear(xp, x, w, b):
     if x.ndim > 2:
         y = y.reshape(x.shape[:-1] + (w.shape[0],))
     return y, (x, w, b is not None)
+
+
+def _check_linear(x, w, b):
+    """torch's linear refusals, in its order (a 2-D weight of the input's width passes)."""
+    if not x.ndim or not w.ndim:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
+                           f"{x.ndim}D and {w.ndim}D")
+    if w.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {w.ndim}D")
+    if x.ndim == 2 and b is not None and w.ndim == 1:
+        raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+    if x.shape[-1] != w.shape[-1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(x)}x{x.shape[-1]} "
+                           f"and {w.shape[-1]}x{w.shape[0] if w.ndim > 1 else 1})")
 
 
 @_linear.vjp

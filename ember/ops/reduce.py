@@ -323,17 +323,26 @@ def _extreme(name, pick, kernel):
 
 
 def _extreme_grad(xp, g, x, y, dims, keepdim):
-    # ties share the gradient evenly (torch's amax/amin and full max()/min())
+    # ties share the gradient evenly (torch's full max()/min(): a masked_fill of zeros)
     yb = _expand(xp, y, x.shape, dims, keepdim)
     hit = (x == yb) | ((x != x) & (yb != yb))
     count = hit.sum(axis=dims, keepdims=True)
     return (xp.where(hit, _expand(xp, g, x.shape, dims, keepdim) / count, 0),)
 
 
+def _amax_grad(xp, g, x, y, dims, keepdim):
+    """torch's amax/amin backward: g / count * (x == result), so a negative g leaves -0.0
+    and a NaN result (equal to nothing) NaN."""
+    hit = x == _expand(xp, y, x.shape, dims, keepdim)
+    count = hit.sum(axis=dims, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (_expand(xp, g, x.shape, dims, keepdim) / count * hit,)
+
+
 _amax = _make_unary(_op("amax", saves="both")(
-    _extreme("amax", np.max, "max_values_cpu")).vjp(_extreme_grad))
+    _extreme("amax", np.max, "max_values_cpu")).vjp(_amax_grad))
 _amin = _make_unary(_op("amin", saves="both")(
-    _extreme("amin", np.min, "min_values_cpu")).vjp(_extreme_grad))
+    _extreme("amin", np.min, "min_values_cpu")).vjp(_amax_grad))
 _max_all = _make_unary(_op("max_all", saves="both", node="MaxBackward1")(
     _extreme("max", np.max, "max_all")).vjp(_extreme_grad))
 _min_all = _make_unary(_op("min_all", saves="both", node="MinBackward1")(

@@ -4,10 +4,15 @@ is shifted against the forward's; it is not the forward's exact gradient). Both 
 computes them."""
 import numpy as np
 
+from ..._dtype import get_default_dtype
+from ..._kernel_dtypes import cast_failure, is_integral
 from ...ops._registry import op
 
 
 def _cross_map_lrn2d_fwd(xp, x, size, alpha, beta, k):
+    if is_integral(x.dtype):        # torch's in-place steps: integer results of float math
+        raise cast_failure(np.dtype(np.int64) if x.dtype == np.bool_ else
+                           np.dtype(get_default_dtype().np), x.dtype)
     c = x.shape[1]
     pre_pad = int((size - 1) / 2 + 1)
     csum = xp.cumsum(x * x, axis=1)
@@ -18,7 +23,7 @@ def _cross_map_lrn2d_fwd(xp, x, size, alpha, beta, k):
     dropped[:, ch - pre_pad < 1] = 0
     scale = csum[:, np.minimum(ch + pre_pad - 1, c - 1)] - dropped
     scale = scale * (alpha / size) + k
-    out = scale ** -beta * x
+    out = (scale ** -beta * x).astype(x.dtype, copy=False)    # (bfloat16 ** float: float32)
     return out, (x, out, scale, size, alpha, beta)
 
 

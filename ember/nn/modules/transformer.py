@@ -5,6 +5,7 @@ import warnings
 from ... import _dtype
 from .. import functional as F
 from .. import init
+from .._mha import check_mask_dtype
 from ..parameter import Parameter
 from .module import Module
 
@@ -170,6 +171,7 @@ class TransformerEncoderLayer(_TransformerLayer):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         src_key_padding_mask = _canonical_kpm(src_key_padding_mask, src_mask, src,
                                               "src_key_padding_mask", "src_mask")
+        check_mask_dtype(src_mask, "src_mask")
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -252,6 +254,7 @@ class TransformerEncoder(Module):
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         src_key_padding_mask = _canonical_kpm(src_key_padding_mask, mask, src,
                                               "src_key_padding_mask", "mask")
+        check_mask_dtype(mask, "mask")
         lengths = self._nested_lengths(src, mask, src_key_padding_mask)
         if lengths is not None:     # torch's nested path: each sequence is its first tokens
             from ...ops.creation import arange
