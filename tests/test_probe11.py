@@ -155,6 +155,10 @@ _CASES.update({
         x, rm, None if rm is None else L.ones_like(rm), training=tr))
         for x, rm in ((L.ones(3), L.zeros(3)), (L.ones(3), L.zeros(0)), (L.ones(0), L.zeros(0)),
                       (L.ones(0), None), (L.ones(3), None)) for tr in (True, False)],
+    "the NotImplemented node of a second backward torch refuses": lambda L: (lambda x: (
+        lambda g: (g.grad_fn.name(), repr(g.grad_fn).split(" at ")[0]))(L.autograd.grad(
+            L.nn.functional.hardsigmoid(x).sum(), x, create_graph=True)[0]))(
+        L.ones(3, requires_grad=True)),
     "multinomial into a Long out=": lambda L: (lambda o: (
         L.multinomial(L.tensor([0., 1, 0]), 2, True, out=o) is o, o))(L.zeros(0, dtype=L.long)),
     "multinomial into a Double out=": lambda L: L.multinomial(

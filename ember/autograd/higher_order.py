@@ -1263,8 +1263,8 @@ def _refuse_bwd(xp, g, aten):
 
 def _not_implemented_op():
     from ..ops._registry import Op
-    return Op("not_implemented", _refuse_fwd, None, True, None, "NotImplemented", 1,
-              False).vjp(_refuse_bwd)
+    return Op("not_implemented", _refuse_fwd, None, True, None,
+              "torch::autograd::NotImplemented", 1, False).vjp(_refuse_bwd)
 
 
 # nodes whose backward torch differentiates with respect to the input too (zeros), though
