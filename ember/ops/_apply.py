@@ -859,12 +859,6 @@ def _finish(result, out, name=None, exact=False, castable=None):
 _FOUND_DTYPE = {"round", "conj_physical"}     # TensorIterator's message, not the structured one
 
 
-def out_dtype_error(expected, got):
-    """torch's message for an out= tensor of another dtype where the dtype must match."""
-    return RuntimeError(f"Expected out tensor to have dtype {cname(expected)}, but got "
-                        f"{cname(got)} instead")
-
-
 def _finish_checks_cast(result, out, castable):
     if not _can_write(result.arr.dtype, out.arr.dtype):
         fn, what = castable if isinstance(castable, tuple) else (castable, "result")
@@ -914,7 +908,6 @@ def _finish_tuple(results, out, name, cls=tuple, exact=True, castable=None, dtyp
     from ..return_types import out_variant
     return out_variant(cls)(*(_finish(r, o, name, False if castable else exact)
                               for r, o in zip(results, out)))
-
 
 
 def _can_write(src, dst):
