@@ -1216,12 +1216,15 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
     return _finish(t, out, "scatter", True)
 
 
-def _no_scatter_derivative(*args):
-    raise RuntimeError("derivative for aten::scatter is not implemented")
+def _refusal(aten):
+    """A backward that refuses, as torch's NotImplemented node for `aten`."""
+    def bwd(*args):
+        raise RuntimeError(f"derivative for aten::{aten} is not implemented")
+    return bwd
 
 
-def _no_scatter_inplace_derivative(*args):
-    raise RuntimeError("derivative for aten::scatter_ is not implemented")
+_no_scatter_derivative, _no_scatter_inplace_derivative = _refusal("scatter"), \
+    _refusal("scatter_")
 
 
 _SCATTER_VALUE = _node_class("ScatterBackward1")
