@@ -84,7 +84,7 @@ def _masked(op, input, mask, ord=2):
 def _long_dtype(input, dtype):
     if dtype is not None:
         return dtype
-    return _dtype.int64 if str(input.dtype).rpartition(".")[2] in _INT_TO_LONG else input.dtype
+    return _dtype.int64 if input.dtype.name in _INT_TO_LONG else input.dtype
 
 
 def sum(input, dim=None, *, keepdim=False, dtype=None, mask=None):
