@@ -17,10 +17,11 @@ from .state import AMP
 POLICY = {
     "cuda": {
         "lower": ("matmul", "mv", "addmv", "linear", "bmm", "baddbmm", "addmm", "einsum"),
-        # torch's list also has acos, asin, cosh, erfinv, exp, expm1, log, log10, log2, log1p,
-        # reciprocal, rsqrt, sinh, tan, pow and sum: ember runs those through its unary/binary
-        # and reduction fast paths, which do not autocast
-        "fp32": ("dist", "linalg_vector_norm"),
+        # (torch sets sum's dtype= to float32 where ember casts its input: the same sums; "pow"
+        # stands for its three overloads, elementwise.pow)
+        "fp32": ("dist", "linalg_vector_norm", "acos", "asin", "cosh", "erfinv", "exp", "expm1",
+                 "log", "log10", "log2", "log1p", "reciprocal", "rsqrt", "sinh", "tan", "pow",
+                 "sum", "sum_dim"),
         "promote": ("dot", "vdot", "addcdiv", "addcmul", "atan2", "linalg_cross", "index_put",
                     "scatter_add", "index_copy", "cat", "stack"),
     },

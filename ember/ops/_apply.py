@@ -101,6 +101,9 @@ def make_unary(op, exact_out=False):
             be = x.be
         except AttributeError:
             raise _not_tensor(op.name, x) from None
+        if _amp.enabled and op.amp is not None and out is None:  # torch autocasts no out=
+            from ..amp.autocast import cast_args
+            (x,) = cast_args(op, (x,))
         fwd, bwd = impl[be.idx]
         try:
             y, saved = fwd(be.xp, x.arr, *static)

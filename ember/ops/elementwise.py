@@ -16,6 +16,7 @@ from .._dtype import DEFAULT, can_cast, result_type as _result_type, result_type
 from .._sparse_coo import SparseCOO
 from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
 from .._tensor import Tensor, _new, bump_version
+from ..amp.state import AMP as _amp
 from . import _special
 from ._blend import fast_where
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
@@ -883,6 +884,9 @@ _rpow_fn = _make_binary(_rpow)
 
 
 def pow(input, exponent, *, out=None):
+    if _amp.enabled and _pow_s.binary_op.amp is not None and out is None:
+        from ..amp.autocast import cast_args
+        input, exponent = cast_args(_pow_s.binary_op, (input, exponent))
     if not isinstance(input, Tensor):
         if not isinstance(exponent, Tensor):
             raise _not_tensor("pow", input)
