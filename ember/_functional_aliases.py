@@ -488,14 +488,21 @@ def _gates(input, hx, w_ih, w_hh, b_ih, b_hh):
     return F.linear(input, w_ih, b_ih), F.linear(hx, w_hh, b_hh)
 
 
+def _cell_args(*args):
+    from .amp.autocast import rnn_args
+    return rnn_args(*args)
+
+
 def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     _cell_checks(input, w_ih, w_hh, (hx,))
+    input, hx, w_ih, w_hh, b_ih, b_hh = _cell_args(input, hx, w_ih, w_hh, b_ih, b_hh)
     ig, hg = _gates(input, hx, w_ih, w_hh, b_ih, b_hh)
     return (hg + ig).tanh()
 
 
 def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     _cell_checks(input, w_ih, w_hh, (hx,))
+    input, hx, w_ih, w_hh, b_ih, b_hh = _cell_args(input, hx, w_ih, w_hh, b_ih, b_hh)
     ig, hg = _gates(input, hx, w_ih, w_hh, b_ih, b_hh)
     return (hg + ig).relu()
 
@@ -504,6 +511,7 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     if len(hx) != 2:
         raise RuntimeError("lstm_cell expects two hidden states")
     _cell_checks(input, w_ih, w_hh, hx)
+    input, hx, w_ih, w_hh, b_ih, b_hh = _cell_args(input, tuple(hx), w_ih, w_hh, b_ih, b_hh)
     ig, hg = _gates(input, hx[0], w_ih, w_hh, b_ih, b_hh)
     i, f, g, o = (hg + ig).chunk(4, 1)
     cy = f.sigmoid() * hx[1] + i.sigmoid() * g.tanh()
@@ -512,6 +520,7 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 
 def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     _cell_checks(input, w_ih, w_hh, (hx,))
+    input, hx, w_ih, w_hh, b_ih, b_hh = _cell_args(input, hx, w_ih, w_hh, b_ih, b_hh)
     ig, hg = (t.chunk(3, 1) for t in _gates(input, hx, w_ih, w_hh, b_ih, b_hh))
     reset, update = (hg[0] + ig[0]).sigmoid(), (hg[1] + ig[1]).sigmoid()
     new = (ig[2] + hg[2] * reset).tanh()

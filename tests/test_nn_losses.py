@@ -354,3 +354,25 @@ def test_cross_entropy_every_target_ignored(smoothing, reduction):
         out.append((np.asarray(loss.detach().numpy()), x.grad.numpy()))
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+def _reduction_module_outcomes(L):
+    """torch.nn._reduction: the enum values, the legacy arguments' names, their warnings."""
+    import warnings
+    R, seen = L.nn._reduction, []
+    calls = [lambda a=a: R.get_enum(a) for a in ("none", "mean", "sum", "elementwise_mean", "x")]
+    calls += [lambda a=a, b=b, e=e: (R.legacy_get_string(a, b, e), R.legacy_get_enum(a, b, e))
+              for a in (None, True, False) for b in (None, True, False) for e in (True, False)]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            try:
+                seen.append(call())
+            except ValueError as e:
+                seen.append(str(e))
+        seen.append([(str(x.message), x.filename == __file__) for x in w])
+    return seen
+
+
+def test_reduction_module():
+    assert _reduction_module_outcomes(ember) == _reduction_module_outcomes(torch)

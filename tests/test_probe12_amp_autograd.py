@@ -274,6 +274,15 @@ def _mock(shape, dtype="float16", seed=0):
     return _arg(ember, shape, dtype, seed).to("mock")
 
 
+def _cell_args(gates, lstm=False):
+    """AutocastTestLists' _rnn_cell_args: float32 input, state(s), weights and biases."""
+    hx = (_mock((3, 3), "float32", 1), _mock((3, 3), "float32", 2)) if lstm else \
+        _mock((3, 3), "float32", 1)
+    return (_mock((3, 3), "float32"), hx, _mock((gates * 3, 3), "float32", 3),
+            _mock((gates * 3, 3), "float32", 4), _mock((gates * 3,), "float32", 5),
+            _mock((gates * 3,), "float32", 6))
+
+
 _CUDA_LISTS = {
     # torch_fp16 / linalg_fp16
     "addr": (lambda: ember.addr(_mock((3, 3), "float32"), _mock((3,), "float32"),
@@ -313,6 +322,15 @@ _CUDA_LISTS = {
     "sum dim": (lambda: ember.sum(_mock((2, 3)), 1), "float32"),
     "sum int64": (lambda: ember.arange(3).to("mock").sum(), "int64"),
     "sin (not listed)": (lambda: _mock((3,)).sin(), "float16"),
+    # the RNN cells and cuDNN's RNN: everything in the autocast dtype
+    "lstm_cell": (lambda: ember.lstm_cell(*_cell_args(4, lstm=True))[1], "float16"),
+    "gru_cell": (lambda: ember.gru_cell(*_cell_args(3)), "float16"),
+    "rnn_tanh_cell": (lambda: ember.rnn_tanh_cell(*_cell_args(1)), "float16"),
+    "rnn_relu_cell": (lambda: ember.rnn_relu_cell(*_cell_args(1)), "float16"),
+    **{f"{m} module": ((lambda m=m: getattr(ember.nn, m)(3, 3, 2).to("mock")(
+        _mock((4, 2, 3), "float32"))[1][-1]), "float16") for m in ("LSTM", "GRU", "RNN")},
+    **{f"{m} module": ((lambda m=m: getattr(ember.nn, m)(3, 3).to("mock")(
+        _mock((2, 3), "float32"))[-1]), "float16") for m in ("LSTMCell", "GRUCell", "RNNCell")},
     # torch_need_autocast_promote
     "dot": (lambda: ember.dot(_mock((3,)), _mock((3,), "float32", 1)), "float32"),
     "vdot": (lambda: ember.vdot(_mock((3,)), _mock((3,), "float32", 1)), "float32"),

@@ -141,6 +141,15 @@ def _cast_to(a, target):
     return a
 
 
+def rnn_args(*args):
+    """torch's CUDA autocast lists the RNN cells and cuDNN's RNN in its lower precision: each
+    floating argument (hidden and cell states, weights) in the autocast dtype. CPU autocast
+    lowers only their linears (and oneDNN's LSTM layer), so there `args` come back as given."""
+    if not AMP.enabled or _policy_key(AMP.device_type) == "cpu":
+        return args
+    return tuple(_cast_to(a, AMP.dtype) for a in args)
+
+
 def _prioritize(args):
     """torch's at::autocast::prioritize over the floating tensors autocast may cast (lists
     included): float32 wins over the autocast dtype, float64 is ignored, and any other floating

@@ -1,6 +1,5 @@
 """Loss functions of torch.nn.functional (argument names, reductions and errors as torch's)."""
 import math
-import warnings
 
 import numpy as np
 
@@ -11,7 +10,7 @@ from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, shape as _S
 from ..ops._apply import raise_not_tensor
 from .. import _kernel_dtypes as _D
-from . import _act_ops as _A, _ops as _O
+from . import _act_ops as _A, _ops as _O, _reduction as _Reduction
 
 __all__ = ["l1_loss", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "smooth_l1_loss", "huber_loss",
@@ -19,19 +18,6 @@ __all__ = ["l1_loss", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_ent
            "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
            "triplet_margin_with_distance_loss", "poisson_nll_loss", "gaussian_nll_loss",
            "ctc_loss", "multi_margin_loss", "multilabel_margin_loss"]
-
-
-class _Reduction:
-    @staticmethod
-    def legacy_get_string(size_average, reduce, emit_warning=True):
-        warning = ("size_average and reduce args will be deprecated, please use reduction='{}' "
-                   "instead.")
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        ret = ("mean" if size_average else "sum") if reduce else "none"
-        if emit_warning:
-            warnings.warn(warning.format(ret), stacklevel=3)
-        return ret
 
 
 def _reduction(size_average, reduce, reduction):

@@ -2,7 +2,7 @@
 import math
 
 from .. import functional as F
-from .._functional_loss import _Reduction
+from .. import _reduction as _Reduction
 from .distance import PairwiseDistance
 from .module import Module
 

@@ -5,6 +5,7 @@ import numbers
 from ..._dtype import bfloat16, float32, float64
 from ..._tensor import Tensor
 from ..._warnings import warn_once
+from ...amp.autocast import rnn_args
 from ...amp.state import AMP
 from ...ops._apply import apply
 from .. import _rnn_ops
@@ -265,15 +266,17 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, d)
                 k = layer * dirs + d
                 if self.mode == "LSTM":
-                    ins = (layer_in, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, w_hr)
+                    ins = rnn_args(layer_in, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, w_hr)
                     if amp is not None:     # the cell state stays as given off oneDNN
                         ins = tuple(t if i == 2 and not mkldnn else _to(t, amp)
                                     for i, t in enumerate(ins))
                     out, hn, cn = apply(lstm_layer, ins, (batch_sizes, d == 1))
                     out = as_node(out, "MkldnnRnnLayerBackward0" if mkldnn else "StackBackward0")
                 else:
-                    out, hn = apply(rnn_layer, (F.linear(layer_in, w_ih, b_ih), h0[k], w_hh,
-                                                b_hh), (self.mode, batch_sizes, d == 1))
+                    x_l, h_l, w_ih, w_hh, b_ih, b_hh = rnn_args(layer_in, h0[k], w_ih, w_hh,
+                                                                b_ih, b_hh)
+                    out, hn = apply(rnn_layer, (F.linear(x_l, w_ih, b_ih), h_l, w_hh, b_hh),
+                                    (self.mode, batch_sizes, d == 1))
                     out = as_node(out, "StackBackward0")
                     cn = None
                 outs.append(out)
@@ -413,13 +416,15 @@ class RNNCellBase(Module):
                 raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got "
                                    f"{t.shape[1]}, expected {self.hidden_size}")
         cn = None
+        x, h, c, w_ih, w_hh, b_ih, b_hh = rnn_args(x, h, c, self.weight_ih, self.weight_hh,
+                                                   self.bias_ih, self.bias_hh)
         if mode == "LSTM":      # torch's lstm_cell: hy = o * tanh(cy), cy = f * cx + i * g
-            _, hn, cn = apply(lstm_layer, (x.unsqueeze(0), h, c, self.weight_ih, self.weight_hh,
-                                           self.bias_ih, self.bias_hh, None), (None, False))
+            _, hn, cn = apply(lstm_layer, (x.unsqueeze(0), h, c, w_ih, w_hh, b_ih, b_hh, None),
+                              (None, False))
             hn, cn = as_node(hn, "MulBackward0"), as_node(cn, "AddBackward0")
         else:
-            xw = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)
-            _, hn = apply(rnn_layer, (xw, h, self.weight_hh, self.bias_hh), (mode, None, False))
+            xw = F.linear(x, w_ih, b_ih).unsqueeze(0)
+            _, hn = apply(rnn_layer, (xw, h, w_hh, b_hh), (mode, None, False))
             hn = as_node(hn, _CELL_NODE[mode])
         if unbatched:
             hn = hn.squeeze(0)
