@@ -11,6 +11,8 @@ op once per sample whatever register_vmap says."""
 import functools
 import inspect
 
+from .autograd.grad_mode import STATE as _grad
+
 __all__ = ["CustomOpDef", "custom_op", "register_autocast", "register_autograd", "register_fake",
            "register_kernel", "register_vmap"]
 
@@ -65,6 +67,11 @@ class CustomOpDef:
     def default(self):
         return self
 
+    @property
+    def _opoverload(self):
+        """torch.ops.<namespace>.<name>.default: in ember, the op itself."""
+        return self
+
     # ---- registrations ----------------------------------------------------------------------
     def register_kernel(self, device_types, fn=None):
         """The implementation for `device_types` ("cpu", "cuda", or a sequence of them)."""
@@ -102,8 +109,20 @@ class CustomOpDef:
             from .amp.custom import _cast
             if is_autocast_enabled(device):
                 with autocast(device_type=device, enabled=False):
-                    return self._function.apply(*_cast(flat, device, cast))
-        return self._function.apply(*flat)
+                    return self._run(_cast(flat, device, cast))
+        return self._run(flat)
+
+    def _run(self, flat):
+        """Through the autograd Function, with lists of tensors (Tensor[] arguments and
+        returns) spread out so that each tensor is an input or output of its own."""
+        spread, spec = _spread(flat)
+        if not (_grad.enabled and any(_is_tensor(a) and a._rg for a in spread)):
+            return self._impl(flat)             # torch's forward_no_grad: no setup_context
+        box = []                    # forward leaves the returns' structure here
+        out = self._function.apply(spec, box, *spread)
+        out_spec, single = box[0]
+        outs = _gather(out if isinstance(out, tuple) else (out,), out_spec)
+        return outs[0] if single else tuple(outs)
 
     def _impl(self, flat):
         device = next((a.device.type for a in flat if _is_tensor(a)), "cpu")
@@ -120,8 +139,8 @@ class CustomOpDef:
         return out
 
     def _check_aliasing(self, flat, out):
-        inputs = [a for a in flat if _is_tensor(a)]
-        outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if _is_tensor(o)]
+        inputs = [a for a in _spread(flat)[0] if _is_tensor(a)]
+        outs = [o for o in _spread(out if isinstance(out, tuple) else (out,))[0] if _is_tensor(o)]
         for i, o in enumerate(outs):
             others = inputs + outs[:i]
             if any(o is a or (o.device == a.device and o.arr.size and a.arr.size
@@ -141,12 +160,22 @@ class CustomOpDef:
         n_pos = sum(p.kind is not _KW_ONLY for p in self._params)
         kw_names = [p.name for p in self._params if p.kind is _KW_ONLY]
 
-        def forward(*flat):
-            return op._impl(flat)
+        def forward(spec, box, *spread):
+            out = op._impl(_gather(spread, spec))
+            single = not isinstance(out, tuple)
+            outs, out_spec = _spread((out,) if single else out)
+            box.append((out_spec, single))
+            return outs[0] if single and out_spec == [None] else tuple(outs)
 
         def setup_context(ctx, inputs, output):
+            spec, box = inputs[:2]
+            out_spec, single = box[0]
+            ctx._custom_op_specs = spec, out_spec
             if op._setup_context is None:
                 return
+            inputs = tuple(_gather(inputs[2:], spec))
+            output = _gather(output if isinstance(output, tuple) else (output,), out_spec)
+            output = output[0] if single else tuple(output)
             if kw_names:
                 op._setup_context(ctx=ctx, inputs=inputs[:n_pos],
                                   keyword_only_inputs=dict(zip(kw_names, inputs[n_pos:])),
@@ -159,14 +188,53 @@ class CustomOpDef:
                 raise RuntimeError(f"Trying to backward through {op._namespace}.{op._name}."
                                    "default but no autograd formula was registered. Please use "
                                    "register_autograd to add one.")
-            result = op._backward(ctx, *grads)
+            spec, out_spec = ctx._custom_op_specs
+            needs = ctx.needs_input_grad        # the user's: per positional argument
+            ctx.needs_input_grad = tuple(_gather(needs[2:], spec)[:n_pos])
+            try:
+                result = op._backward(ctx, *_gather(grads, out_spec))
+            finally:
+                ctx.needs_input_grad = needs
             result = result if isinstance(result, tuple) else (result,)
-            return result + (None,) * (len(op._params) - n_pos)
+            result += (None,) * (len(op._params) - n_pos)
+            spread = []
+            for g, n in zip(result, spec):
+                if n is None:
+                    spread.append(g)
+                else:                       # one gradient per tensor of a Tensor[] argument
+                    spread.extend([None] * n if g is None else g)
+            return (None, None, *spread)
 
         name = f"GeneratedBackwardFor_{self._namespace}_{self._name}_default"
         return type(name, (Function,), {"forward": staticmethod(forward),
                                         "setup_context": staticmethod(setup_context),
                                         "backward": staticmethod(backward)})
+
+
+def _spread(values):
+    """values with each non-empty list of tensors spread out, and the spec to gather them
+    again: per value None, or the length of its list."""
+    spread, spec = [], []
+    for v in values:
+        if isinstance(v, (list, tuple)) and v and all(_is_tensor(t) for t in v):
+            spread.extend(v)
+            spec.append(len(v))
+        else:
+            spread.append(v)
+            spec.append(None)
+    return spread, spec
+
+
+def _gather(spread, spec):
+    out, i = [], 0
+    for n in spec:
+        if n is None:
+            out.append(spread[i])
+            i += 1
+        else:
+            out.append(list(spread[i:i + n]))
+            i += n
+    return out
 
 
 def _is_tensor(a):

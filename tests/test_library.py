@@ -155,3 +155,60 @@ def test_register_autocast_casts_inputs():
             out = mm(lib.ones(2, 2), lib.ones(2, 2))
         dtypes.append(str(out.dtype).replace("torch.", ""))
     assert dtypes[:2] == dtypes[2:] == ["float64", "float64"]
+
+
+def _tensor_list_ops(lib, seen):
+    """torch's custom_op_db numpy_cat / numpy_split_copy pair: Tensor[] arguments and returns,
+    each tensor of a list its own input or output of the autograd node."""
+    from typing import List, Sequence
+
+    @lib.library.custom_op(_name("cat"), mutates_args=())
+    def cat(xs: Sequence[lib.Tensor], dim: int) -> lib.Tensor:
+        return lib.from_numpy(np.concatenate([x.detach().numpy() for x in xs], axis=dim))
+
+    @lib.library.custom_op(_name("split"), mutates_args=())
+    def split(x: lib.Tensor, splits: Sequence[int], dim: int) -> tuple[List[lib.Tensor], int]:
+        return [lib.from_numpy(a.copy()) for a in np.split(x.detach().numpy(), splits, dim)], 7
+
+    def cat_setup(ctx, inputs, output):
+        xs, dim = inputs
+        seen.append(("cat setup", type(xs).__name__, len(xs)))
+        ctx.sizes, ctx.dim = [x.shape[dim] for x in xs], dim
+
+    def cat_backward(ctx, grad):
+        seen.append(("cat needs", ctx.needs_input_grad))
+        parts, _ = split(grad, list(np.cumsum(ctx.sizes)[:-1]), ctx.dim)
+        return [p * (i + 1) for i, p in enumerate(parts)], None
+
+    def split_setup(ctx, inputs, output):
+        seen.append(("split setup", type(output).__name__, type(output[0]).__name__))
+        ctx.dim = inputs[2]
+
+    def split_backward(ctx, grads, _):
+        seen.append(("split grads", type(grads).__name__, len(grads)))
+        return cat(grads, ctx.dim), None, None
+
+    cat.register_autograd(cat_backward, setup_context=cat_setup)
+    split.register_autograd(split_backward, setup_context=split_setup)
+    return cat, split
+
+
+def test_tensor_list_arguments_and_returns():
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((n, 3)) for n in (2, 4, 1)]
+    res = []
+    for lib in (ember, torch):
+        seen = []
+        cat, split = _tensor_list_ops(lib, seen)
+        xs = [lib.tensor(a, requires_grad=i != 1) for i, a in enumerate(arrays)]
+        y = cat(xs, 0)
+        parts, k = split(y * 1, [1, 5], 0)
+        (parts[0].sum() + 2 * parts[1].sum() + 3 * parts[2].sum()).backward()
+        cat(xs, 0).sum().backward()
+        with lib.no_grad():
+            plain = cat(xs, 0)              # no setup_context without a graph
+        res.append((seen, k, [type(p).__name__ for p in parts], [p.requires_grad for p in parts],
+                    y.numpy(force=True).tolist() if lib is torch else y.detach().numpy().tolist(),
+                    [None if x.grad is None else x.grad.numpy().tolist() for x in xs],
+                    plain.requires_grad))
+    assert res[0] == res[1]

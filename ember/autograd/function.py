@@ -57,6 +57,10 @@ class FunctionCtx:
     def needs_input_grad(self):
         return self._graph_node().needs_input_grad
 
+    @needs_input_grad.setter
+    def needs_input_grad(self, value):
+        self._graph_node().needs_input_grad = value
+
     @property
     def materialize_grads(self):
         return self._graph_node().materialize_grads
