@@ -1,20 +1,29 @@
 """torch.library's Python custom operators: custom_op, register_autograd, register_kernel,
-register_fake, register_autocast, register_vmap; the ops are also reachable as
-ember.ops.<namespace>.<name> (torch.ops.<namespace>.<name>).
+register_fake, register_autocast, register_vmap, and the lower-level Library / define / impl that
+declare an op by its schema string; the ops are also reachable as ember.ops.<namespace>.<name>
+(torch.ops.<namespace>.<name>).
 
 A custom op runs its implementation (the one registered for the device of its first tensor
 argument, or the default) below autograd, as torch does: with grad off inside, its outputs
 connected to one `GeneratedBackwardFor_<ns>_<name>_defaultBackward` node that calls the
 registered backward (or raises torch's error when none was registered). Outputs may not alias
 inputs. ember has no fake tensors, so register_fake only records its function, and vmap runs the
-op once per sample whatever register_vmap says."""
+op once per sample whatever register_vmap says.
+
+An op declared by a schema runs its kernel as torch's autograd fallback does: with the kernel's
+own ops recorded, and (unless the kernel was registered as CompositeImplicitAutograd or Autograd)
+torch's warning when a gradient flows back through it, until register_autograd gives it a
+formula."""
+import ast
 import functools
 import inspect
+import re
+import warnings
 
 from .autograd.grad_mode import STATE as _grad
 
-__all__ = ["CustomOpDef", "custom_op", "register_autocast", "register_autograd", "register_fake",
-           "register_kernel", "register_vmap"]
+__all__ = ["CustomOpDef", "Library", "custom_op", "define", "impl", "register_autocast",
+           "register_autograd", "register_fake", "register_kernel", "register_vmap"]
 
 OPS = {}                   # "ns::name" -> CustomOpDef
 _KW_ONLY = inspect.Parameter.KEYWORD_ONLY
@@ -43,22 +52,26 @@ def _infer_schema(fn, mutates_args):
 class CustomOpDef:
     """A custom operator: call it like its function."""
 
-    def __init__(self, namespace, name, fn, mutates_args, device_types):
+    def __init__(self, namespace, name, fn, mutates_args, device_types, schema=None):
         self._namespace, self._name = namespace, name
         self._qualname = f"{namespace}::{name}"
-        self._sig = _infer_schema(fn, mutates_args)
+        self._schema = schema       # a declared op's schema string (Library.define)
+        self._sig = _infer_schema(fn, mutates_args) if schema is None else _schema_signature(
+            schema)
         self._params = list(self._sig.parameters.values())
         self._init_fn = fn
         self._kernels = {}
+        self._default = None
+        self._composite = False     # a declared op's kernel differentiates itself
         if device_types is None:
             self._default = fn
         else:
-            self._default = None
             self.register_kernel(device_types, fn)
         self._backward = self._setup_context = self._fake = self._vmap = None
         self._autocast = {}
         self._function = self._make_function()
-        functools.update_wrapper(self, fn)
+        if fn is not None:
+            functools.update_wrapper(self, fn)
 
     def __repr__(self):
         return f"<CustomOpDef({self._qualname})>"
@@ -98,7 +111,20 @@ class CustomOpDef:
         self._autocast[device_type] = cast_inputs
 
     # ---- calls ------------------------------------------------------------------------------
+    def _register_key(self, key, fn):
+        """A kernel registered by dispatch key (Library.impl)."""
+        if key in ("CPU", "CUDA"):
+            self._kernels[key.lower()] = fn
+        elif key == "Meta":
+            self._fake = fn
+        else:                               # "", the Composite and the Autograd keys
+            self._default = fn
+            self._composite = key in ("CompositeImplicitAutograd", "Autograd", "AutogradCPU",
+                                      "AutogradCUDA")
+
     def __call__(self, *args, **kwargs):
+        if self._schema is not None:
+            _check_arity(self, args, kwargs)
         bound = self._sig.bind(*args, **kwargs)
         bound.apply_defaults()
         flat = tuple(bound.arguments[p.name] for p in self._params)
@@ -116,6 +142,8 @@ class CustomOpDef:
         """Through the autograd Function, with lists of tensors (Tensor[] arguments and
         returns) spread out so that each tensor is an input or output of its own."""
         spread, spec = _spread(flat)
+        if self._schema is not None and self._backward is None:
+            return self._fallback(flat)
         if not (_grad.enabled and any(_is_tensor(a) and a._rg for a in spread)):
             return self._impl(flat)             # torch's forward_no_grad: no setup_context
         box = []                    # forward leaves the returns' structure here
@@ -124,18 +152,42 @@ class CustomOpDef:
         outs = _gather(out if isinstance(out, tuple) else (out,), out_spec)
         return outs[0] if single else tuple(outs)
 
-    def _impl(self, flat):
+    def _fallback(self, flat):
+        """A declared op without an autograd formula: its kernel's ops are recorded."""
+        out = self._impl(flat, check_aliasing=False)
+        if not self._composite:
+            message = (
+                f"{self._qualname}: an autograd kernel was not registered to the Autograd "
+                "key(s) but we are trying to backprop through it. This may lead to silently "
+                "incorrect behavior. This behavior is deprecated and will be removed in a future "
+                "version of PyTorch. If your operator is differentiable, please ensure you have "
+                "registered an autograd kernel to the correct Autograd key (e.g. "
+                "DispatchKey::Autograd, DispatchKey::CompositeImplicitAutograd). If your "
+                "operator is not differentiable, or to squash this warning and use the previous "
+                "behavior, please register torch::CppFunction::makeFallthrough() to "
+                "DispatchKey::Autograd.")
+            for o in _spread(out if isinstance(out, tuple) else (out,))[0]:
+                if _is_tensor(o) and o.grad_fn is not None:
+                    o.register_hook(lambda g: warnings.warn(message, stacklevel=2))
+        return out
+
+    def _impl(self, flat, check_aliasing=True):
         device = next((a.device.type for a in flat if _is_tensor(a)), "cpu")
         fn = self._kernels.get(device, self._default)
         if fn is None:
             raise NotImplementedError(
                 f"Could not run '{self._qualname}' with arguments from the "
-                f"'{device.upper()}' backend. '{self._qualname}' is only available for these "
-                f"backends: [{', '.join(k.upper() for k in self._kernels)}].")
+                f"'{device.upper()}' backend. This could be because the operator doesn't exist "
+                "for this backend, or was omitted during the selective/custom build process (if "
+                "using custom build). If you are a Facebook employee using PyTorch on mobile, "
+                "please visit https://fburl.com/ptmfixes for possible resolutions. "
+                f"'{self._qualname}' is only available for these backends: "
+                f"[{', '.join(k.upper() for k in self._kernels)}].")
         pos = [v for p, v in zip(self._params, flat) if p.kind is not _KW_ONLY]
         kw = {p.name: v for p, v in zip(self._params, flat) if p.kind is _KW_ONLY}
         out = fn(*pos, **kw)
-        self._check_aliasing(flat, out)
+        if check_aliasing:
+            self._check_aliasing(flat, out)
         return out
 
     def _check_aliasing(self, flat, out):
@@ -300,3 +352,137 @@ class _Namespace:
 def namespace(name):
     """The namespace object for ember.ops.<name>, or None when no custom op is defined in it."""
     return _Namespace(name) if any(k.startswith(name + "::") for k in OPS) else None
+
+
+# ---- ops declared by their schema: Library, define, impl -------------------------------------
+_KINDS = ("DEF", "IMPL", "FRAGMENT")
+_DEF_NAMESPACES = set()             # namespaces a "DEF" Library holds
+_PENDING = {}                       # "ns::name" -> [(dispatch key, kernel)] given before define
+
+
+class Library:
+    """torch.library.Library(ns, kind): "DEF" declares the namespace's ops (one DEF per
+    namespace), "FRAGMENT" adds to it, "IMPL" registers kernels only."""
+
+    def __init__(self, ns, kind, dispatch_key=""):
+        if kind not in _KINDS:
+            raise ValueError(f"Unsupported kind: {kind}")
+        if kind == "DEF":
+            if ns in _DEF_NAMESPACES:
+                raise RuntimeError(
+                    f"Only a single TORCH_LIBRARY can be used to register the namespace {ns}; "
+                    "please put all of your definitions in a single TORCH_LIBRARY block.  If "
+                    "you were trying to specify implementations, consider using "
+                    "TORCH_LIBRARY_IMPL (which can be duplicated).  If you really intended to "
+                    "define operators for a single namespace in a distributed way, you can use "
+                    "TORCH_LIBRARY_FRAGMENT to explicitly indicate this.")
+            _DEF_NAMESPACES.add(ns)
+        self.ns, self.kind, self.dispatch_key = ns, kind, dispatch_key
+        self._op_defs = []
+
+    def __repr__(self):
+        return f"Library(kind={self.kind}, ns={self.ns}, dispatch_key={self.dispatch_key})>"
+
+    def define(self, schema, alias_analysis="", *, tags=()):
+        """Declare the op `schema` names ("name(Tensor x, int k=2) -> Tensor"); returns its
+        name."""
+        name = schema[:schema.index("(")].strip()
+        qualname, full = f"{self.ns}::{name}", f"{self.ns}::{schema.strip()}"
+        if qualname in OPS:
+            raise RuntimeError(
+                f"Tried to register an operator ({full}) with the same name and overload name "
+                "multiple times. Each overload's schema should only be registered with a single "
+                "call to def().")
+        op = OPS[qualname] = CustomOpDef(self.ns, name, None, (), None, schema=full)
+        for key, fn in _PENDING.pop(qualname, ()):
+            op._register_key(key, fn)
+        self._op_defs.append(qualname)
+        return name
+
+    def impl(self, op_name, fn, dispatch_key="", *, with_keyset=False):
+        """Register `fn` as the kernel of `op_name` for `dispatch_key` ("CPU", "CUDA",
+        "CompositeImplicitAutograd", "CompositeExplicitAutograd", "Autograd", "Meta")."""
+        qualname = op_name if "::" in op_name else f"{self.ns}::{op_name}"
+        key = dispatch_key or self.dispatch_key
+        if qualname in OPS:
+            OPS[qualname]._register_key(key, fn)
+        else:
+            _PENDING.setdefault(qualname, []).append((key, fn))
+
+    def _destroy(self):
+        for qualname in self._op_defs:
+            OPS.pop(qualname, None)
+        self._op_defs = []
+        if self.kind == "DEF":
+            _DEF_NAMESPACES.discard(self.ns)
+
+
+_LIBRARIES = {}                     # the FRAGMENT libraries define() and impl() use
+
+
+def _fragment(ns):
+    if ns not in _LIBRARIES:
+        _LIBRARIES[ns] = Library(ns, "FRAGMENT")
+    return _LIBRARIES[ns]
+
+
+def define(qualname, schema, *, lib=None, tags=()):
+    """torch.library.define("ns::name", "(Tensor x) -> Tensor")."""
+    ns, name = qualname.split("::")
+    (lib or _fragment(ns)).define(name + schema, tags=tags)
+
+
+_DEVICE_KEYS = {"cpu": "CPU", "cuda": "CUDA", "default": "CompositeExplicitAutograd"}
+
+
+def impl(qualname, types, func=None, *, lib=None):
+    """torch.library.impl("ns::name", "cpu" or a dispatch key, func); a decorator without
+    func."""
+    if func is None:
+        return lambda f: impl(qualname, types, f, lib=lib) or f
+    ns = qualname.split("::")[0]
+    for t in ([types] if isinstance(types, str) else types):
+        (lib or _fragment(ns)).impl(qualname, func, _DEVICE_KEYS.get(t, t))
+
+
+def _split_top(text):
+    """text split at its top-level commas (not those inside brackets or parentheses)."""
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        depth += c in "([" and 1 or (c in ")]" and -1 or 0)
+        if c == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _default(text):
+    return ast.literal_eval(text.replace("true", "True").replace("false", "False"))
+
+
+def _schema_signature(schema):
+    """The Python signature of a schema's arguments ("ns::name(Tensor x, *, int k=2) -> ...")."""
+    args = schema[schema.index("(") + 1:schema.rindex("->")].strip()[:-1]
+    params, kind = [], inspect.Parameter.POSITIONAL_OR_KEYWORD
+    for a in _split_top(args):
+        if a == "*":
+            kind = _KW_ONLY
+            continue
+        decl, _, default = a.partition("=")
+        name = re.split(r"\s+", decl.strip())[-1]
+        params.append(inspect.Parameter(
+            name, kind, default=_default(default.strip()) if default else inspect.Parameter.empty))
+    return inspect.Signature(params)
+
+
+def _check_arity(op, args, kwargs):
+    """The dispatcher's errors for a declared op called with too many or too few arguments."""
+    n_max = sum(p.kind is not _KW_ONLY for p in op._params)
+    if len(args) > n_max:
+        raise RuntimeError(f"{op._qualname}() expected at most {n_max} argument(s) but received "
+                           f"{len(args)} argument(s). Declaration: {op._schema}")
+    for i, p in enumerate(op._params):
+        if p.default is inspect.Parameter.empty and i >= len(args) and p.name not in kwargs:
+            raise RuntimeError(f"{op._qualname}() is missing value for argument '{p.name}'. "
+                               f"Declaration: {op._schema}")

@@ -212,3 +212,70 @@ def test_tensor_list_arguments_and_returns():
                     [None if x.grad is None else x.grad.numpy().tolist() for x in xs],
                     plain.requires_grad))
     assert res[0] == res[1]
+
+
+def _declared_ops(L):
+    """Library / define / impl: ops declared by their schema strings, kernels by dispatch key."""
+    import warnings
+    ns = _name("lib").split("::")[1]
+    seen = []
+
+    def note(fn):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            try:
+                r = fn()
+                r = r.tolist() if hasattr(r, "tolist") else r
+            except Exception as e:          # noqa: BLE001 (the class and message are compared)
+                r = (type(e).__name__, str(e).split(" Duplicate registration")[0]
+                     .split(" Previous registration")[0].split(" This could be")[0].rstrip())
+        seen.append((r, [str(x.message)[:80] for x in w]))
+
+    lib = L.library.Library(ns, "DEF")
+    seen.append((repr(lib), lib.define("foo(Tensor x, int k=2, *, float a=1.5) -> Tensor")))
+    lib.impl("foo", lambda x, k=2, *, a=1.5: x * k + a, "CPU")
+    x = L.ones(2, dtype=L.float64, requires_grad=True)
+    y = getattr(L.ops, ns).foo(x, 3)
+    seen.append((y.tolist(), type(y.grad_fn).__name__))
+    note(lambda: y.sum().backward())        # the autograd fallback's warning
+    seen.append(x.grad.tolist())
+    L.library.define(f"{ns}::bar", "(Tensor x, *, Tensor? w=None) -> (Tensor, Tensor)")
+    L.library.impl(f"{ns}::bar", "cpu")(lambda x, *, w=None: (x.sin(), x * 2 if w is None else w))
+    note(lambda: [t.tolist() for t in getattr(L.ops, ns).bar(x.detach())])
+    note(lambda: lib.define("foo(Tensor x) -> Tensor"))
+    note(lambda: L.library.Library(ns, "DEF"))
+    note(lambda: L.library.Library(ns, "BAD"))
+    frag = L.library.Library(ns, "FRAGMENT")
+    frag.define('two(Tensor x, int[2] k=[1, 2], str mode="mean", Tensor? w=None) -> Tensor')
+    frag.impl("two", lambda x, k=(1, 2), mode="mean", w=None: x * k[0] + k[1],
+              "CompositeImplicitAutograd")
+    x.grad = None
+    z = getattr(L.ops, ns).two(x, [3, 4])
+    note(lambda: z.sum().backward())        # composite: no warning
+    seen.append((z.tolist(), x.grad.tolist()))
+    note(lambda: getattr(L.ops, ns).two(x, 1, 2, 3, 4))
+    note(lambda: getattr(L.ops, ns).two())
+    frag.define("nok(Tensor x) -> Tensor")
+    note(lambda: getattr(L.ops, ns).nok(x))
+    frag.define("sq(Tensor x) -> Tensor")
+    frag.impl("sq", lambda x: x.detach() ** 2, "CPU")
+    L.library.register_autograd(f"{ns}::sq", lambda ctx, g: g * 2 * ctx.x,
+                                setup_context=lambda ctx, inputs, output:
+                                setattr(ctx, "x", inputs[0]))
+    x.grad = None
+    s = getattr(L.ops, ns).sq(x * 3)
+    s.sum().backward()
+    seen.append((s.tolist(), x.grad.tolist(), type(s.grad_fn).__name__.split("_")[-1]))
+    lib._destroy()
+    note(lambda: getattr(L.ops, ns).foo)
+    return seen
+
+
+def test_ops_declared_by_schema():
+    assert _strip_ns(_declared_ops(ember)) == _strip_ns(_declared_ops(torch))
+
+
+def _strip_ns(seen):
+    """The namespaces differ between the two runs (a fresh one per call)."""
+    import re
+    return [re.sub(r"lib\d+", "lib", repr(x)) for x in seen]
