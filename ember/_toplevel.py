@@ -304,7 +304,8 @@ def set_default_tensor_type(t):
 
 # ---- global flags (stored; NumPy has nothing to configure) -----------------------------------
 _FLAGS = {"matmul_precision": "highest", "deterministic": False, "det_warn_only": False,
-          "warn_always": False, "interop_threads": None, "autocast_nesting": 0}
+          "fill_uninitialized_memory": True, "warn_always": False, "interop_threads": None,
+          "autocast_nesting": 0}
 
 
 @_export

@@ -574,3 +574,45 @@ SCALAR_CONVERSIONS = [
 def test_scalar_conversions_in_factories_as_torch(code):
     e, t = eval_both(code)
     assert e == t
+
+
+def _uninitialized_memory(L):
+    """Under use_deterministic_algorithms(True), torch.empty's memory (and resize_'s growth) is
+    filled: NaN (NaN+0j), the largest integer, True; fill_uninitialized_memory turns it off."""
+    def show(t):
+        if t.is_complex():
+            t = t.view(L.float32 if t.dtype == L.complex64 else L.float64)
+        return str(t.dtype).split(".")[1], str(t.tolist())     # (nan != nan)
+
+    def run():
+        out = [show(L.empty(2, dtype=d)) for d in (
+            L.float32, L.float64, L.float16, L.bfloat16, L.complex64, L.complex128, L.int8,
+            L.uint8, L.int16, L.int32, L.int64, L.uint16, L.uint32, L.uint64, L.bool)]
+        out += [show(L.empty_like(L.ones(2, dtype=L.int64))), show(L.empty_strided((2, 2), (1, 2))),
+                show(L.ones(2).new_empty(3)), show(L.ones(2).new_empty_strided((2,), (2,))),
+                show(L.empty(2, out=L.ones(3)))]
+        for dtype in (L.float32, L.int32):
+            x = L.zeros(1, dtype=dtype)
+            out.append(show(x.resize_(3)))
+        x = L.zeros(4)
+        out.append(show(x.resize_(2).resize_(4)))       # within its storage: nothing new
+        return out
+
+    det = L.utils.deterministic
+    try:
+        L.use_deterministic_algorithms(True)
+        filled = run()
+        det.fill_uninitialized_memory = False
+        off = (det.fill_uninitialized_memory, L.zeros(1).resize_(3)[0].item())
+    finally:
+        det.fill_uninitialized_memory = True
+        L.use_deterministic_algorithms(False)
+    try:
+        det.fill_uninitialized_memory = 1
+    except RuntimeError as e:
+        refused = str(e)
+    return filled, off, refused
+
+
+def test_deterministic_fill_of_uninitialized_memory():
+    assert _uninitialized_memory(ember) == _uninitialized_memory(torch)

@@ -10,6 +10,7 @@ from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
 from .._tensor import Tensor, _new, bump_version as _bump_version
 from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
+from .._toplevel import _FLAGS
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import op as _op
@@ -452,9 +453,30 @@ def _laid_out(a, fmt):
     return a
 
 
+def uninitialized_fill(d):
+    """The value torch writes into new memory (torch.empty's, resize_'s growth) while
+    deterministic algorithms and torch.utils.deterministic.fill_uninitialized_memory are both
+    on: NaN (NaN+0j), the largest integer, True; None otherwise."""
+    if not (_FLAGS["deterministic"] and _FLAGS["fill_uninitialized_memory"]):
+        return None
+    k = d.kind
+    if k in "iu":
+        return np.iinfo(d).max
+    return True if k == "b" else builtins.complex(math.nan, 0) if k == "c" else math.nan
+
+
+def _empty(xp, s, d):
+    a = xp.empty(s, d)
+    if _FLAGS["deterministic"]:
+        v = uninitialized_fill(a.dtype)
+        if v is not None:
+            a.fill(v)
+    return a
+
+
 zeros = _factory(lambda xp, s, d: xp.zeros(s, d), "zeros")
 ones = _factory(lambda xp, s, d: xp.ones(s, d), "ones")
-empty = _factory(lambda xp, s, d: xp.empty(s, d), "empty", layouts=True)    # (memory_format)
+empty = _factory(_empty, "empty", layouts=True)    # (memory_format)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
@@ -791,7 +813,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
         raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of "
                            f"strides ({len(stride)})")
     extent = 1 + builtins.sum((sz - 1) * st for sz, st in zip(size, stride)) if all(size) else 0
-    buf = be.xp.empty(extent, d)
+    buf = _empty(be.xp, extent, d)
     a = be.xp.lib.stride_tricks.as_strided(buf, size, tuple(st * buf.itemsize for st in stride))
     return _finish(a, be, requires_grad)
 

@@ -1717,7 +1717,9 @@ def resize_(input, *sizes, memory_format=None):
         old = old[:keep].view(a.dtype)
     else:
         old = a.reshape(-1)
-    new = xp.zeros(shape, a.dtype)
+    from .creation import uninitialized_fill
+    fill = uninitialized_fill(a.dtype)          # (torch's new memory is uninitialised)
+    new = xp.zeros(shape, a.dtype) if fill is None else xp.full(shape, fill, a.dtype)
     k = builtins.min(n, old.shape[0])
     new.reshape(-1)[:k] = old[:k]
     input.arr = new
