@@ -143,3 +143,15 @@ def test_github_repository_from_its_archive(hub_dirs, monkeypatch):
     assert len(fetched) == 2
     with pytest.raises(ValueError, match="Invalid input: github should be in the form"):
         ember.hub.list("nonsense")
+
+
+def test_model_zoo_load_url(hub_dirs):
+    """Older model code loads pretrained weights through torch.utils.model_zoo.load_url."""
+    import torch.utils.model_zoo
+    import ember.utils.model_zoo
+    src = hub_dirs / "zoo.pth"
+    want = _checkpoint(src)
+    got = ember.utils.model_zoo.load_url(src.as_uri(), progress=False)
+    ref = torch.utils.model_zoo.load_url(src.as_uri(), progress=False)
+    assert sorted(got) == sorted(ref) == sorted(want)
+    assert all(got[k].tolist() == ref[k].tolist() for k in want)
