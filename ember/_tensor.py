@@ -283,6 +283,31 @@ class Tensor:
         from .autograd.node import output_nr
         return 0 if self.grad_fn is None else output_nr(self.grad_fn)
 
+    # ---- removed Variable API: torch's warnings and errors ---------------------------------
+    @property
+    def volatile(self):
+        import warnings
+        warnings.warn("volatile was removed (Variable.volatile is always False)", stacklevel=2)
+        return False
+
+    @volatile.setter
+    def volatile(self, value):
+        import warnings
+        warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` "
+                      "instead.", stacklevel=2)
+
+    @property
+    def name(self):
+        """Always None (torch's Variable name, read-only)."""
+        return None
+
+    @name.setter
+    def name(self, value):
+        raise AttributeError("attribute 'name' of 'torch._C.TensorBase' objects is not writable")
+
+    def reinforce(self, reward):
+        raise RuntimeError(_REINFORCE_REMOVED)
+
     def is_contiguous(self, memory_format=None):
         if memory_format is None:
             return bool(self.arr.flags.c_contiguous)
@@ -985,6 +1010,28 @@ class Tensor:
     del _new_factory
 
 
+_REINFORCE_REMOVED = """reinforce() was removed.
+Use torch.distributions instead.
+See https://pytorch.org/docs/main/distributions.html
+
+Instead of:
+
+probs = policy_network(state)
+action = probs.multinomial()
+next_state, reward = env.step(action)
+action.reinforce(reward)
+action.backward()
+
+Use:
+
+probs = policy_network(state)
+# NOTE: categorical is equivalent to what used to be called multinomial
+m = torch.distributions.Categorical(probs)
+action = m.sample()
+next_state, reward = env.step(action)
+loss = -m.log_prob(action) * reward
+loss.backward()
+"""
 _LEAF_FLAG_ERROR = "you can only change requires_grad flags of leaf variables."
 _NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "

@@ -157,3 +157,24 @@ def test_small_tensor_accessors_match_torch():
         parts = lib.ones(3, requires_grad=True).unbind()
         assert [p.output_nr for p in parts] == [0, 1, 2]
         assert (x * 2).output_nr == 0 and x.output_nr == 0
+
+
+def _removed_variable_api(L):
+    """Variable.volatile warns (and stays False), name is a read-only None, reinforce() raises
+    torch's message pointing to torch.distributions."""
+    x, out = L.ones(2), []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        x.volatile = True
+        out.append((x.volatile, x.name, (x * 2).name))
+    out.append([(str(w.message), w.filename == __file__) for w in seen])
+    for fn in (lambda: x.reinforce(1), lambda: setattr(x, "name", "a")):
+        with pytest.raises((RuntimeError, AttributeError)) as info:
+            fn()
+        out.append((info.type.__name__, str(info.value)))
+    return out
+
+
+def test_removed_variable_api():
+    e, t = _both(_removed_variable_api)
+    assert e == t
