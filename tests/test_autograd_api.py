@@ -668,3 +668,35 @@ def test_leaf_hooks_run_when_ready(case):
         y.sum().backward()
         return seen
     same(f)
+
+
+def _final_callbacks(L):
+    """Variable._execution_engine.queue_callback: callbacks run after the backward (or grad)
+    in progress, in order, may queue more; outside a backward it refuses. The graph task id is
+    -1 outside a backward."""
+    log = []
+    queue = L.autograd.Variable._execution_engine.queue_callback
+    x = L.ones(2, requires_grad=True)
+
+    def hook(g):
+        log.append(("hook", L._C._current_graph_task_id() != -1))
+        queue(lambda: (log.append(("cb1", None if x.grad is None else x.grad.tolist(),
+                                   L._C._current_graph_task_id() != -1)),
+                       queue(lambda: log.append("cb2"))))
+        return g
+
+    y = (x * 2).sum()
+    y.register_hook(hook)
+    y.backward()
+    log.append(("after", L._C._current_graph_task_id()))
+    with pytest.raises(RuntimeError) as info:
+        queue(lambda: None)
+    log.append(str(info.value))
+    z = (x * 3).sum()
+    z.register_hook(hook)
+    log.append(L.autograd.grad(z, x)[0].tolist())
+    return log
+
+
+def test_queue_callback_and_graph_task_id():
+    assert _final_callbacks(ember) == _final_callbacks(torch)

@@ -615,3 +615,43 @@ def test_module_step_on_device(device):
         assert_close(p.grad.cpu(), q.grad)
     e.cpu()
     assert all(p.device.type == "cpu" for p in e.parameters())
+
+
+def _tracked_parents(L):
+    """torch.utils.module_tracker.ModuleTracker: the running modules' names in forward and in
+    their backward, reset once the backward ends."""
+    import importlib
+    tracker_cls = importlib.import_module(L.__name__ + ".utils.module_tracker").ModuleTracker
+
+    class Block(L.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin, self.act = L.nn.Linear(3, 3), L.nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.lin(x))
+
+    class Net(L.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block, self.head = Block(), L.nn.Linear(3, 1)
+
+        def forward(self, x):
+            return self.head(self.block(x))
+
+    net, log = Net(), []
+    with tracker_cls() as tracker:
+        def note(where):
+            return lambda *args: log.append((where, sorted(tracker.parents), tracker.is_bw))
+        net.block.lin.register_forward_hook(note("lin forward"))
+        net.head.register_full_backward_hook(note("head backward"))
+        net.block.lin.register_full_backward_hook(note("lin backward"))
+        y = net(L.ones(2, 3, requires_grad=True))
+        note("after forward")()
+        y.sum().backward()
+        note("after backward")()
+    return log
+
+
+def test_module_tracker():
+    assert _tracked_parents(ember) == _tracked_parents(torch)

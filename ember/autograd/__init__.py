@@ -30,8 +30,18 @@ class _VariableMeta(type):
         return isinstance(other, Tensor)
 
 
+class _ExecutionEngine:
+    """Variable._execution_engine: the autograd engine's queue_callback."""
+
+    @staticmethod
+    def queue_callback(callback):
+        from .engine import queue_callback
+        queue_callback(callback)
+
+
 class Variable(metaclass=_VariableMeta):
     """Legacy torch.autograd.Variable: Variable(t) is t.detach() (with requires_grad applied)."""
+    _execution_engine = _ExecutionEngine()
 
     def __new__(cls, data=None, requires_grad=False, volatile=False):
         from .._tensor import Tensor

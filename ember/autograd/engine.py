@@ -214,15 +214,34 @@ FREED_MESSAGE = (
 class _Task:
     """The backward call in progress (torch's graph task), for register_multi_grad_hook and
     the reentrant checkpoint."""
-    __slots__ = ("order", "nodes", "is_grad", "checkpoint_valid", "handed")
+    __slots__ = ("order", "nodes", "is_grad", "checkpoint_valid", "handed", "callbacks", "id")
 
     def __init__(self, order, is_grad, checkpoint_valid):
         self.order, self.nodes, self.is_grad = order, None, is_grad
         self.checkpoint_valid = checkpoint_valid
         self.handed = None      # ids of the arrays that the caller or a hook may hold
+        self.callbacks = []     # queue_callback's, run when the walk is done
+        _TASK_IDS[0] += 1
+        self.id = _TASK_IDS[0]
 
 
 _CURRENT = [None]
+_TASK_IDS = [-1]
+
+
+def queue_callback(callback):
+    """torch's Variable._execution_engine.queue_callback: `callback()` runs once the backward
+    in progress has finished (in the order queued; callbacks may queue more)."""
+    task = _CURRENT[0]
+    if task is None:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    task.callbacks.append(callback)
+
+
+def current_task_id():
+    """torch._C._current_graph_task_id: -1 outside a backward."""
+    task = _CURRENT[0]
+    return -1 if task is None else task.id
 
 
 def current_task():
@@ -261,11 +280,17 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=
     order = _reverse_topo(list(grads))
     if capture is not None:
         order, below = _prune(order, capture)
-    prev_task, _CURRENT[0] = _CURRENT[0], _Task(
-        order, not accumulate if grad_call is None else grad_call, capture is None)
+    task = _Task(order, not accumulate if grad_call is None else grad_call, capture is None)
+    prev_task, _CURRENT[0] = _CURRENT[0], task
     try:
-        return _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumulate,
-                     below if capture is not None else None)
+        out = _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumulate,
+                    below if capture is not None else None)
+        callbacks = task.callbacks
+        i = 0
+        while i < len(callbacks):       # (a callback may queue another)
+            callbacks[i]()
+            i += 1
+        return out
     finally:
         _CURRENT[0] = prev_task
 
