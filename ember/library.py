@@ -110,7 +110,6 @@ class CustomOpDef:
     def register_autocast(self, *, device_type, cast_inputs):
         self._autocast[device_type] = cast_inputs
 
-    # ---- calls ------------------------------------------------------------------------------
     def _register_key(self, key, fn):
         """A kernel registered by dispatch key (Library.impl)."""
         if key in ("CPU", "CUDA"):
@@ -122,6 +121,7 @@ class CustomOpDef:
             self._composite = key in ("CompositeImplicitAutograd", "Autograd", "AutogradCPU",
                                       "AutogradCUDA")
 
+    # ---- calls ------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if self._schema is not None:
             _check_arity(self, args, kwargs)
@@ -141,9 +141,9 @@ class CustomOpDef:
     def _run(self, flat):
         """Through the autograd Function, with lists of tensors (Tensor[] arguments and
         returns) spread out so that each tensor is an input or output of its own."""
-        spread, spec = _spread(flat)
         if self._schema is not None and self._backward is None:
             return self._fallback(flat)
+        spread, spec = _spread(flat)
         if not (_grad.enabled and any(_is_tensor(a) and a._rg for a in spread)):
             return self._impl(flat)             # torch's forward_no_grad: no setup_context
         box = []                    # forward leaves the returns' structure here
