@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import uuid
 import warnings
 import zipfile
@@ -19,6 +18,44 @@ from urllib.request import Request, urlopen
 
 __all__ = ["download_url_to_file", "get_dir", "help", "list", "load",
            "load_state_dict_from_url", "set_dir"]
+
+class _Faketqdm:
+    """torch.hub's progress bar where tqdm is not installed: percentages on stderr."""
+
+    def __init__(self, total=None, disable=False, unit=None, *args, **kwargs):
+        self.total, self.disable, self.n = total, disable, 0
+
+    def update(self, n):
+        if self.disable:
+            return
+        self.n += n
+        if self.total is None:
+            sys.stderr.write(f"\r{self.n:.1f} bytes")
+        else:
+            sys.stderr.write(f"\r{100 * self.n / float(self.total):.1f}%")
+        sys.stderr.flush()
+
+    def set_description(self, *args, **kwargs):
+        pass
+
+    def write(self, s):
+        sys.stderr.write(f"{s}\n")
+
+    def close(self):
+        self.disable = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        if not self.disable:
+            sys.stderr.write("\n")
+
+
+try:
+    from tqdm import tqdm       # (torchvision imports it from torch.hub)
+except ImportError:
+    tqdm = _Faketqdm
 
 HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")
 MODULE_HUBCONF = "hubconf.py"
@@ -54,13 +91,8 @@ def download_url_to_file(url, dst, hash_prefix=None, progress=True):
         with urlopen(Request(url, headers={"User-Agent": "torch.hub"})) as u, \
                 open(tmp, "wb") as f:
             size = u.info().get("Content-Length")
-            if progress:
-                try:
-                    from tqdm import tqdm
-                    bar = tqdm(total=int(size) if size else None, unit="B", unit_scale=True,
-                               unit_divisor=1024)
-                except ImportError:
-                    bar = None
+            bar = tqdm(total=int(size) if size else None, disable=not progress, unit="B",
+                       unit_scale=True, unit_divisor=1024)
             while True:
                 buffer = u.read(READ_DATA_CHUNK)
                 if not buffer:
@@ -68,8 +100,7 @@ def download_url_to_file(url, dst, hash_prefix=None, progress=True):
                 f.write(buffer)
                 if sha256 is not None:
                     sha256.update(buffer)
-                if bar is not None:
-                    bar.update(len(buffer))
+                bar.update(len(buffer))
         if sha256 is not None:
             digest = sha256.hexdigest()
             if digest[:len(hash_prefix)] != hash_prefix:
@@ -78,7 +109,7 @@ def download_url_to_file(url, dst, hash_prefix=None, progress=True):
         shutil.move(tmp, dst)
     finally:
         if bar is not None:
-            bar.close()
+            bar.__exit__(None, None, None)
         if os.path.exists(tmp):
             os.remove(tmp)
 

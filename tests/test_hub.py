@@ -155,3 +155,20 @@ def test_model_zoo_load_url(hub_dirs):
     ref = torch.utils.model_zoo.load_url(src.as_uri(), progress=False)
     assert sorted(got) == sorted(ref) == sorted(want)
     assert all(got[k].tolist() == ref[k].tolist() for k in want)
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_download_progress_without_tqdm(tmp_path, monkeypatch, capsys, progress):
+    """Without tqdm, torch.hub's stand-in writes the percentage done to stderr; hub.tqdm is
+    what torchvision imports."""
+    src = tmp_path / "blob.bin"
+    src.write_bytes(bytes(range(256)) * 1200)            # three read chunks
+    seen = []
+    for lib in (ember, torch):
+        monkeypatch.setattr(lib.hub, "tqdm", lib.hub._Faketqdm)
+        lib.hub.download_url_to_file(src.as_uri(), str(tmp_path / f"{lib.__name__}.bin"),
+                                     progress=progress)
+        seen.append(capsys.readouterr().err)
+        assert (tmp_path / f"{lib.__name__}.bin").read_bytes() == src.read_bytes()
+    assert seen[0] == seen[1]
+    assert ("100.0%" in seen[0]) == progress
