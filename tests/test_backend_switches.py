@@ -69,3 +69,32 @@ def test_cuda_amp_spellings_warn_like_torch():
     assert (ac.device_type, ac.fast_dtype) == ("cuda", ember.bfloat16)
     # 128 where CUDA runs; without it the scaler disables itself and reports 1.0, as torch's
     assert scaler.get_scale() == (128.0 if ember.cuda.is_available() else scaler_t.get_scale())
+
+
+def _cpu_library_switches(L):
+    """torch.backends.mkldnn / mkl / openmp / opt_einsum / cpu as scripts use them: the switches
+    set and restored, the verbose scopes, the availability queries' types."""
+    b, seen = L.backends, []
+    m = b.mkldnn
+    seen.append((m.enabled, m.deterministic, m.set_flags()[:2]))
+    with m.flags(enabled=False):
+        seen.append((m.enabled, m.deterministic))
+    seen.append(m.enabled)
+    m.enabled = False
+    seen.append(m.enabled)
+    m.enabled = True
+    for scope in (m.verbose(m.VERBOSE_OFF), b.mkl.verbose(b.mkl.VERBOSE_OFF)):
+        with scope as entered:
+            seen.append(entered)
+    seen.append([type(f()).__name__ for f in (
+        m.is_available, b.mkl.is_available, b.openmp.is_available, b.opt_einsum.is_available,
+        b.cpu.get_cpu_capability)])
+    seen.append((b.opt_einsum.enabled, b.opt_einsum.strategy,
+                 (b.opt_einsum.get_opt_einsum() is None) != b.opt_einsum.is_available()))
+    return seen
+
+
+def test_cpu_library_switches():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")         # torch's oneDNN TF32 notice
+        assert _cpu_library_switches(ember) == _cpu_library_switches(torch)

@@ -149,14 +149,15 @@ def get_backend(dev):
 
 
 def __getattr__(name):
-    """torch.backends' submodules: cuda (its matmul switches), cudnn, mha, mps."""
+    """torch.backends' submodules: cuda (its matmul switches), cudnn, mha, mps, and the CPU
+    libraries' switches (cpu, mkl, mkldnn, openmp, opt_einsum)."""
     if name in _SUBMODULES:
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_SUBMODULES = ("cuda", "cudnn", "mha", "mps")
+_SUBMODULES = ("cpu", "cuda", "cudnn", "mha", "mkl", "mkldnn", "mps", "openmp", "opt_einsum")
 
 
 def __dir__():
