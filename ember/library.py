@@ -477,12 +477,24 @@ def _schema_signature(schema):
 
 
 def _check_arity(op, args, kwargs):
-    """The dispatcher's errors for a declared op called with too many or too few arguments."""
-    n_max = sum(p.kind is not _KW_ONLY for p in op._params)
-    if len(args) > n_max:
-        raise RuntimeError(f"{op._qualname}() expected at most {n_max} argument(s) but received "
-                           f"{len(args)} argument(s). Declaration: {op._schema}")
+    """The dispatcher's errors for a declared op called with arguments its schema refuses."""
+    n_pos = sum(p.kind is not _KW_ONLY for p in op._params)
+    where = f"Declaration: {op._schema}"
+    if len(args) > len(op._params):
+        raise RuntimeError(f"{op._qualname}() expected at most {len(op._params)} argument(s) but "
+                           f"received {len(args)} argument(s). {where}")
+    if len(args) > n_pos:
+        raise RuntimeError(f"{op._qualname}() takes {n_pos} positional argument(s) but "
+                           f"{len(args)} was/were given.  {where}")
+    names = [p.name for p in op._params]
+    for k in kwargs:
+        if k not in names:
+            raise RuntimeError(f"Unknown keyword argument '{k}' for operator '{op._qualname}'. "
+                               f"Schema: {op._schema}")
+        if names.index(k) < len(args):
+            raise RuntimeError(f"Argument '{k}' specified both as positional and keyword "
+                               f"argument. Schema: {op._schema}")
     for i, p in enumerate(op._params):
         if p.default is inspect.Parameter.empty and i >= len(args) and p.name not in kwargs:
             raise RuntimeError(f"{op._qualname}() is missing value for argument '{p.name}'. "
-                               f"Declaration: {op._schema}")
+                               f"{where}")

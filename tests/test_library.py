@@ -255,6 +255,10 @@ def _declared_ops(L):
     seen.append((z.tolist(), x.grad.tolist()))
     note(lambda: getattr(L.ops, ns).two(x, 1, 2, 3, 4))
     note(lambda: getattr(L.ops, ns).two())
+    foo = getattr(L.ops, ns).foo                # (Tensor x, int k=2, *, float a=1.5)
+    for args, kwargs in (((x, 2, 3), {}), ((x, 2, 3, 4), {}), ((x,), {"b": 1}),
+                         ((x,), {"x": x}), ((x,), {"a": 2.0})):
+        note(lambda: foo(*args, **kwargs))
     frag.define("nok(Tensor x) -> Tensor")
     note(lambda: getattr(L.ops, ns).nok(x))
     frag.define("sq(Tensor x) -> Tensor")
