@@ -323,3 +323,24 @@ def test_argument_checks_match_torch():
             e_call()
         messages = [re.sub(" at 0x[0-9a-f]+", "", str(x.value)) for x in (ee, te)]
         assert (type(ee.value), messages[0]) == (type(te.value), messages[1]), i
+
+
+def test_backward_needs_q_blocks():
+    """A BlockMask made without its Q layout, and a score_mod tensor requiring grad: torch's
+    RuntimeError (torch's compile wraps it in a RuntimeError subclass, the message inside)."""
+    for lib, F in LIBS.values():
+        q, bias = lib.ones(1, 1, 8, 4), lib.ones(8, requires_grad=True)
+        bm = F.create_block_mask(lambda b, h, qi, kv: qi >= kv, 1, 1, 8, 8, device="cpu",
+                                 BLOCK_SIZE=4)
+        bm = F.BlockMask.from_kv_blocks(bm.kv_num_blocks, bm.kv_indices, BLOCK_SIZE=4,
+                                        mask_mod=bm.mask_mod, compute_q_blocks=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(RuntimeError, match="BlockMask q_indices is None. Backward pass "
+                               "requires q_indices to be computed. Please create the BlockMask "
+                               "with compute_q_blocks=True"):
+                F.flex_attention(q, q, q, score_mod=lambda s, b, h, qi, kv: s + bias[kv],
+                                 block_mask=bm)
+            with lib.no_grad():
+                assert not F.flex_attention(q, q, q, score_mod=lambda s, b, h, qi, kv: s + bias[kv],
+                                            block_mask=bm).requires_grad

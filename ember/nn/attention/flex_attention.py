@@ -16,6 +16,7 @@ grad."""
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import math
 import operator
@@ -85,7 +86,6 @@ class AuxOutput(NamedTuple):
 def _mod_arity(fn) -> int:
     """The number of positional arguments without defaults (torch's _get_mod_type): 5 for a
     score_mod, 4 for a mask_mod."""
-    import inspect
     if hasattr(fn, "__code__"):
         n = fn.__code__.co_argcount - len(getattr(fn, "__defaults__", None) or ())
     else:
