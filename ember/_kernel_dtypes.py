@@ -6,13 +6,8 @@ a complex version) raise `"<kernel>" not implemented for '<Type>'`, the message 
 AT_DISPATCH for the kernel that would have run."""
 import numpy as np
 
-from ._dtype import OF_NP
+from ._dtype import C10_NAME as _NAMES, OF_NP
 
-_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-          "complex32": "ComplexHalf", "uint16": "UInt16", "uint32": "UInt32",
-          "uint64": "UInt64"}
 _CTYPES = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
            "uint8": "uint8_t"}
 # c10's TypeMeta names: how torch's messages print a dtype as a C++ type

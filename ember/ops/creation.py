@@ -267,7 +267,7 @@ def _values_array(flat, shape, d):
             a = np.array(flat, dtype=np.int64)
         return a.astype(d.np).reshape(shape)
     with np.errstate(over="ignore"):
-        if d.np.itemsize == 2 and d.is_floating_point:      # through float, as torch
+        if d.np.itemsize <= 2 and d.is_floating_point:      # through float, as torch
             return _dtype.cast(np.array(flat, dtype=np.float64), d.np).reshape(shape)
         return np.array(flat, dtype=d.np).reshape(shape)
 
@@ -1251,6 +1251,10 @@ def _fill_value(value, np_dtype, numel=None):
             return v + hi + 1           # c10 lets -x wrap into an unsigned type
         if not lo <= v <= hi:
             raise _overflow(np_dtype)
+    elif np_dtype.itemsize == 1:        # a float8 (kind "f" or "V"): c10's checked conversion
+        lo, hi, has_inf = _FLOAT8_RANGE[np_dtype]
+        if numel != 1 and not (v != v or lo <= v <= hi or has_inf and math.isinf(v)):
+            raise _overflow(np_dtype)
     elif not (isinstance(v, _py_float) and not math.isfinite(v)):     # nan and inf fit
         top = _FLOAT_MAX.get(np_dtype) if numel != 1 or np_dtype.itemsize != 2 else None
         if top is not None and abs(v) > top:
@@ -1264,8 +1268,13 @@ def _fill_value(value, np_dtype, numel=None):
 _FLOAT_MAX = {np.dtype(np.float16): 65504.0, np.dtype(np.float32): 3.4028234663852886e38}
 if _dtype.bfloat16 is not None:
     _FLOAT_MAX[_dtype.bfloat16.np] = 3.3895313892515355e38
+    # a float8's (lowest, max, has infinity): float8_e8m0fnu holds only powers of two
+    _FLOAT8_RANGE = {d.np: (_dtype.finfo(d).tiny if d.name.endswith("fnu")
+                            else _dtype.finfo(d).min, _dtype.finfo(d).max, d.name.endswith("e5m2"))
+                     for d in _dtype._f8}
 _CPP_SCALAR = {"float32": "float", "float64": "double", "float16": "c10::Half",
                "bfloat16": "c10::BFloat16", "int64": "int64_t", "int32": "int",
+               **{n: "c10::" + _dtype.C10_NAME[n] for n in _dtype.FLOAT8},
                "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
                "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
