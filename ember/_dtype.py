@@ -107,6 +107,18 @@ class _Storageless(dtype):
         raise RuntimeError(f"Unknown Complex ScalarType for {C10_NAME[self.name]}")
 
 
+class _Float8(dtype):
+    """A float8 dtype. Naming one (to_dtype) first puts torch's refusals of the kernels it has
+    no float8 version of on the ops (ops/_float8_kernels.py): a program without float8s never
+    pays for the check."""
+    __slots__ = ()
+
+
+def float8_used():
+    from .ops import _float8_kernels
+    _float8_kernels.install()
+
+
 # torch's 8-bit floats (float8_e8m0fnu: unsigned, a power-of-two scale) come from ml_dtypes
 FLOAT8 = ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu")
 _FIRST_F8 = 15
@@ -114,7 +126,7 @@ try:  # bfloat16 and the float8s are an optional extra (ml_dtypes); everything e
     import ml_dtypes as _ml
     bfloat16 = dtype("bfloat16", _ml.bfloat16, _FLOAT, 7)
     ALL.insert(7, bfloat16)
-    _f8 = [dtype(n, getattr(_ml, n), _FLOAT, _FIRST_F8 + i) for i, n in enumerate(FLOAT8)]
+    _f8 = [_Float8(n, getattr(_ml, n), _FLOAT, _FIRST_F8 + i) for i, n in enumerate(FLOAT8)]
     ALL += _f8
 except ImportError:  # pragma: no cover - exercised only without the extra
     bfloat16 = None
@@ -189,15 +201,19 @@ def to_dtype(d):
         return complex128
     if isinstance(d, dtype):
         d.np                                # complex32 raises here
+        float8_used()                       # the others are float8s
+        return d
     if isinstance(d, str):
         name = d[6:] if d.startswith("torch.") else d
-        if name in ALIASES:
-            return ALIASES[name]
-        raise TypeError(f"invalid dtype {d!r}")
-    try:
-        return OF_NP[np.dtype(d).num]
-    except (TypeError, KeyError):
-        raise TypeError(f"cannot interpret {d!r} as a dtype") from None
+        if name not in ALIASES:
+            raise TypeError(f"invalid dtype {d!r}")
+        d = ALIASES[name]
+    else:
+        try:
+            d = OF_NP[np.dtype(d).num]
+        except (TypeError, KeyError):
+            raise TypeError(f"cannot interpret {d!r} as a dtype") from None
+    return d if type(d) is dtype else to_dtype(d)
 
 
 class _Unpromotable(dtype):
@@ -312,7 +328,10 @@ def _dims_zero_scalars(args):
 
 
 def result_type(tensor1, tensor2):
-    return result_type_of(*_dims_zero_scalars((tensor1, tensor2)))
+    out = result_type_of(*_dims_zero_scalars((tensor1, tensor2)))
+    if type(out) is _Unpromotable:
+        raise RuntimeError(out.error)
+    return out
 
 
 def result_type_n(*args):
@@ -361,7 +380,7 @@ class finfo:
         self.resolution = 1.0 if d.itemsize == 1 else float(10.0 ** -int(fi.precision))
 
     def __repr__(self):
-        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
                 f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
                 f"tiny={self.tiny:g}, dtype={self.dtype})")
 

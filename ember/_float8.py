@@ -43,7 +43,7 @@ def from_array(a, np_dtype):
         f = np.asarray(a, dtype=np.float32)
         name = np_dtype.name
         if name == "float8_e8m0fnu":
-            out = np.abs(f).astype(np_dtype)
+            out = np.asarray(np.abs(f)).astype(np_dtype)
             out.view(np.uint8)[f == 0] = 0
             return out
         out = f.astype(np_dtype)

@@ -35,8 +35,9 @@ def cname(dt):
 
 
 def is_float(dt):
-    """A real floating dtype, bfloat16 included (NumPy files ml_dtypes' bfloat16 as kind 'V')."""
-    return dt.kind == "f" or dt.name == "bfloat16"
+    """A real floating dtype with torch's kernels: bfloat16 included (NumPy files ml_dtypes'
+    bfloat16 as kind 'V'), the float8s not (float8_e5m2 is kind 'f': hence the type codes)."""
+    return dt.char in "efd" or dt.name == "bfloat16"
 
 
 def is_reduced(dt):
@@ -49,9 +50,10 @@ def not_implemented(kernel, dt, error=NotImplementedError):
 
 
 def float_only(t, kernel, error=NotImplementedError, complex_ok=False):
-    """Raise as torch's floating-point-only dispatch does when tensor `t` is not floating."""
+    """Raise as torch's floating-point-only dispatch does when tensor `t` is not floating (or
+    is a float8: no such kernels; see is_float)."""
     dt = t.arr.dtype
-    if dt.kind == "f" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
+    if dt.char in "efd" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
         return
     raise not_implemented(kernel, dt, error)
 
@@ -59,7 +61,7 @@ def float_only(t, kernel, error=NotImplementedError, complex_ok=False):
 def float_only_arr(a, kernel, error=NotImplementedError, complex_ok=False):
     """float_only for a raw array (inside an op's forward)."""
     dt = a.dtype
-    if dt.kind == "f" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
+    if dt.char in "efd" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
         return
     raise not_implemented(kernel, dt, error)
 

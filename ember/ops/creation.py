@@ -127,7 +127,7 @@ def _np_supported(dt):
     if dt.num not in OF_NP:
         raise TypeError(f"can't convert np.ndarray of type numpy.{dt.type.__name__}. The only "
                         f"supported types are: {_SUPPORTED}.")
-    return OF_NP[dt.num]
+    return _to_dtype(OF_NP[dt.num])         # (a float8 array is a first use of a float8)
 
 
 def _leaf_dtype(x):
@@ -1269,9 +1269,12 @@ _FLOAT_MAX = {np.dtype(np.float16): 65504.0, np.dtype(np.float32): 3.40282346638
 if _dtype.bfloat16 is not None:
     _FLOAT_MAX[_dtype.bfloat16.np] = 3.3895313892515355e38
     # a float8's (lowest, max, has infinity): float8_e8m0fnu holds only powers of two
-    _FLOAT8_RANGE = {d.np: (_dtype.finfo(d).tiny if d.name.endswith("fnu")
-                            else _dtype.finfo(d).min, _dtype.finfo(d).max, d.name.endswith("e5m2"))
-                     for d in _dtype._f8}
+    import ml_dtypes
+    # zero_ writes zero bits, which float8_e8m0fnu reads as 2**-127 (its 0 converts to NaN)
+    _ZERO_BITS = {_dtype.float8_e8m0fnu.np: np.zeros((), np.uint8).view(_dtype.float8_e8m0fnu.np)}
+    _FLOAT8_RANGE = {d.np: (fi.tiny if d.name.endswith("fnu") else fi.min, fi.max,
+                            d.name.endswith("e5m2"))
+                     for d, fi in ((d, ml_dtypes.finfo(d.np)) for d in _dtype._f8)}
 _CPP_SCALAR = {"float32": "float", "float64": "double", "float16": "c10::Half",
                "bfloat16": "c10::BFloat16", "int64": "int64_t", "int32": "int",
                **{n: "c10::" + _dtype.C10_NAME[n] for n in _dtype.FLOAT8},
@@ -1316,7 +1319,7 @@ def _dual(self, value=None):
 def zero_(self):
     if _grad.enabled and self._rg or _dual(self):
         return _zero_recorded(self)
-    write_target(self, fill=True)[0][...] = 0
+    write_target(self, fill=True)[0][...] = _ZERO_BITS.get(self.arr.dtype, 0)
     _bump_version(self)
     return self
 

@@ -59,24 +59,15 @@ def _as_array(xp, y, like):
 
 
 # ---- unary ops -------------------------------------------------------------------------------
-# the kernel that refuses a float8 input, where it is not "<name>_vml_cpu"
-_F8_KERNELS = {"exp2": "exp2", "digamma": "digamma", "sigmoid": "sigmoid_cpu_reduced_float",
-               "deg2rad": "mul_cpu_reduced_float", "rad2deg": "mul_cpu_reduced_float",
-               **{n: n + "_cpu" for n in ("rsqrt", "reciprocal", "sinh", "cosh", "asinh", "acosh",
-                                          "atanh")}}
 def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=None):
     """A float-valued op (exp, sin, ...): integer and bool inputs give the default float dtype;
     float16 and bfloat16 compute in float32 and round once, as torch's CPU kernels do (or, for
-    a kernel `no_low` torch has no 2-byte version of, raise its error); the float8s raise."""
-    f8 = _F8_KERNELS.get(name, name + "_vml_cpu")
-
+    a kernel `no_low` torch has no 2-byte version of, raise its error)."""
     @_op(name, saves=saves, node=node)
     def fwd(xp, x):
         k = x.dtype.kind
-        if k != "f" or x.dtype.itemsize <= 2:
+        if k != "f" or x.dtype.itemsize == 2:
             if k in "fV":
-                if x.dtype.itemsize == 1:
-                    raise _not_implemented(f8, x.dtype)
                 if no_low is not None:
                     raise _not_implemented(no_low, x.dtype)
                 y = f(xp, x.astype(_F32)).astype(x.dtype)

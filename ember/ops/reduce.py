@@ -8,7 +8,6 @@ import builtins
 import numpy as np
 
 from ..return_types import make as _return_type
-from .. import _dtype
 from .._dtype import DEFAULT, to_dtype as _to_dtype
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
@@ -39,18 +38,9 @@ def _arr(xp, r):
     return xp.asarray(r) if isinstance(r, np.generic) else c_order(xp, r)
 
 
-def _acc(x, kernel="sum_cpu"):
-    """The accumulation dtype: float16/bfloat16 add up in float32 (as torch's kernels do); the
-    float8s have no reduction kernels (torch's error for `kernel`)."""
-    c = x.dtype.char
-    if c in _LOW_CHARS:
-        if c in "eE":
-            return x.astype(_F32)
-        raise not_implemented(kernel, x.dtype)
-    return x
-
-
-_LOW_CHARS = "eE" + "".join(d.np.char for d in _dtype._f8 if type(d) is _dtype.dtype)
+def _acc(x):
+    """The accumulation dtype: float16/bfloat16 add up in float32 (as torch's kernels do)."""
+    return x.astype(_F32) if x.dtype.char in "eE" else x
 
 
 def _numel(shape, dims):
@@ -202,7 +192,7 @@ def _nansum(xp, x, dims, keepdim, dtype):
     if dtype is not None and dtype.kind == "c" and x.dtype.kind not in "biu":
         raise not_implemented("nansum_cpu", dtype)      # integers cannot hold a NaN: a sum
     x = _int_to_i64(x, dtype)
-    z = xp.where(x != x, 0, _acc(x, "nansum_cpu")) if x.dtype.kind not in "iu" else x
+    z = xp.where(x != x, 0, _acc(x)) if x.dtype.kind not in "iu" else x
     r = _arr(xp, z.sum(axis=dims, keepdims=keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
 
@@ -279,7 +269,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
     x = _int_to_i64(x, dtype)
-    r = _arr(xp, _acc(x, "prod_out_cpu").prod(axis=dims, keepdims=keepdim))
+    r = _arr(xp, _acc(x).prod(axis=dims, keepdims=keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
 
 
@@ -654,7 +644,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def _logsumexp(xp, x, dims, keepdim):
     if x.dtype.kind in "biu":
         x = x.astype(DEFAULT.float.np)
-    xa = _acc(x, "max_values_cpu")
+    xa = _acc(x)
     # torch shifts complex inputs by the largest real part (the result stays a principal log)
     m = (xa.real if xa.dtype.kind == "c" else xa).max(axis=dims, keepdims=True) if x.size \
         else xp.zeros((1,) * x.ndim, xa.real.dtype)
@@ -934,7 +924,7 @@ def _logcumsumexp(xp, x, dim):
     if x.dtype.kind == "c":
         y = _logcumsumexp_complex(xp, x, dim)
         return y, (x, y, dim)
-    y = _lcse_real(xp, _acc(x, "logcumsumexp_out_cpu"), dim).astype(x.dtype, copy=False)
+    y = _lcse_real(xp, _acc(x), dim).astype(x.dtype, copy=False)
     return y, (x, y, dim)
 
 
