@@ -44,7 +44,7 @@ def cast(a, np_dtype):
     if np_dtype.itemsize == 1 and np_dtype.num >= 256:     # float8 (an ml_dtypes user type)
         return _float8.from_array(a.real if a.dtype.kind == "c" else a, np_dtype)
     if a.dtype.itemsize == 1 and a.dtype.num >= 256:
-        a = _float8.to_float32(a)
+        a = _float8.to_float32(a, np_dtype.kind in "iu")
     if a.dtype.char == "d" and np_dtype.itemsize == 2 and np_dtype.kind in "fV":
         a = a.astype(np.float32)
     elif a.dtype.kind == "c" and np_dtype.kind not in "cb":
@@ -139,7 +139,8 @@ complex32 = _Storageless("complex32", _COMPLEX, 4)
 float4_e2m1fn_x2 = _Storageless("float4_e2m1fn_x2", _FLOAT, 1)
 SHELL_BITS = [_Storageless(n, _INT, 2 if n == "bits16" else 1, signed=False)
               for n in ("bits1x8", "bits2x4", "bits4x2", "bits8", "bits16")]
-SHELL_INTS = [_Storageless(f"{u}int{i}", _INT, 1, signed=not u) for u in ("u", "") for i in range(1, 8)]
+SHELL_INTS = [_Storageless(f"{u}int{i}", _INT, 1, signed=not u)
+              for u in ("u", "") for i in range(1, 8)]
 # c10's ScalarType names, as torch's messages print a dtype
 C10_NAME = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
             "int64": "Long", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
@@ -147,7 +148,8 @@ C10_NAME = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "
             "complex32": "ComplexHalf", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
             "float4_e2m1fn_x2": "Float4_e2m1fn_x2"}
 C10_NAME.update({n: n[0].upper() + n[1:] for n in FLOAT8})
-C10_NAME.update({d.name: d.name.capitalize().replace("int", "Int") for d in SHELL_BITS + SHELL_INTS})
+C10_NAME.update({d.name: d.name.capitalize().replace("int", "Int")       # Bits8, UInt4, Int3
+                 for d in SHELL_BITS + SHELL_INTS})
 _BY_NAME = {d.name: d for d in ALL}
 # NumPy dtype -> ember dtype, keyed by the NumPy type number (a fast int lookup on the hot path)
 OF_NP = {d.np.num: d for d in ALL}

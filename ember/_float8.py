@@ -11,8 +11,9 @@ _F32 = np.dtype(np.float32)
 _TABLES = {}
 
 
-def _table(np_dtype):
-    """The float32 bits of each of np_dtype's 256 values, NaNs as c10 makes them."""
+def _table(np_dtype, for_int):
+    """The float32 bits of each of np_dtype's 256 values, NaNs as c10 makes them (or, going
+    on to an integer type, as that conversion reads them)."""
     t = np.arange(256, dtype=np.uint8).view(np_dtype).astype(np.float32).view(np.uint32)
     nan = np.isnan(t.view(np.float32))
     sign = np.where(np.arange(256) >= 128, np.uint32(0x80000000), np.uint32(0))
@@ -21,17 +22,18 @@ def _table(np_dtype):
         t[nan] = sign[nan] | 0x7FF00000
     elif name == "float8_e5m2":     # as a half: the mantissa shifted up, made quiet
         t[nan] = sign[nan] | 0x7FC00000 | (np.arange(256, dtype=np.uint32)[nan] & 3) << 21
-    else:                           # the fnuz types and float8_e8m0fnu
-        t[nan] = 0x7F800001
-    _TABLES[np_dtype] = t
+    else:                           # the fnuz types and float8_e8m0fnu: to an integer, 0
+        t[nan] = 0 if for_int else 0x7F800001
+    _TABLES[np_dtype, for_int] = t
     return t
 
 
-def to_float32(a):
-    """A float8 array as float32, bit for bit as c10 converts."""
-    t = _TABLES.get(a.dtype)
+def to_float32(a, for_int=False):
+    """A float8 array as float32, bit for bit as c10 converts (`for_int`: on the way to an
+    integer dtype)."""
+    t = _TABLES.get((a.dtype, for_int))
     if t is None:
-        t = _table(a.dtype)
+        t = _table(a.dtype, for_int)
     return np.asarray(t[a.view(np.uint8)]).view(np.float32)
 
 

@@ -89,7 +89,7 @@ def norm_params(input, kernel, *params, dispatch_first=False):
     the kernel dispatches on the input and reads every parameter as the input's dtype.
     batch_norm dispatches on the input before anything (`dispatch_first`)."""
     dt = input.arr.dtype
-    if dt.kind == "f":                      # the common case: every parameter matches
+    if dt.char in "efd":                    # the common case: every parameter matches
         for p in params:
             if p is not None and p.arr.dtype != dt:
                 break

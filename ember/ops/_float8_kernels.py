@@ -28,12 +28,14 @@ def _matmul(x, y, *rest):
 
 
 def _std_var(x, dims, *rest):
+    """std/var: a reduction to one value fails before the dtype dispatch."""
     if dims is None or len(dims) == x.ndim:
         return RuntimeError(f"std_var_all: Unsupported dtype {tname(x.dtype)}")
     return "std_cpu"
 
 
 def _clamp(x, lo, hi, *rest, tensors=False):
+    """clamp with one bound runs clamp_min/clamp_max (maximum/minimum for a tensor bound)."""
     if lo is None:
         return "minimum_cpu" if tensors else "clamp_max_scalar_cpu"
     if hi is None:
@@ -62,7 +64,8 @@ REFUSED = {
     "lerp_tensor": "lerp_kernel_tensor", "addcmul": "addcmul_cpu_out",
     "addcdiv": "addcdiv_cpu_out", "sum": "sum_cpu", "sum_dim": "sum_cpu", "mean": "sum_cpu",
     "mean_dim": "sum_cpu", "prod": "prod_out_cpu", "prod_dim": "prod_out_cpu",
-    "std": _std_var, "var": _std_var, "std_mean": "std_cpu", "var_mean": "std_cpu", "max_all": "max_all", "min_all": "min_all",
+    "std": _std_var, "var": _std_var, "std_mean": "std_cpu", "var_mean": "std_cpu",
+    "max_all": "max_all", "min_all": "min_all",
     "max_dim": "max_cpu", "min_dim": "min_cpu", "amax": "max_values_cpu",
     "amin": "min_values_cpu", "median": "median_cpu", "median_dim": "median_out",
     "nanmedian": "median_cpu", "nanmedian_dim": "median_out",
@@ -98,11 +101,18 @@ REFUSED_E8M0 = {"abs": "abs_cpu", "index_put": "index_put",
                 **dict.fromkeys(("addmm", "mm", "linear", "addbmm", "matmul", "vm"),
                                 "addmm_impl_cpu_")}
 IN_FLOAT = ("mul", "mm", "addmm", "linear", "matmul", "vm")
+# the predicates (elementwise._nograd_unary); float8_e5m2 has isinf and isfinite,
+# float8_e8m0fnu isfinite
+PREDICATES = {"isinf": "isinf", "isfinite": "isfinite", "isposinf": "isposinf_cpu",
+              "isneginf": "isneginf_cpu", "signbit": "signbit_cpu",
+              "logical_not": "logical_not_cpu"}
 _ALL = frozenset(_BY_NAME[n].np.num for n in FLOAT8)
 _INSTALLED = []
 
 
 def _refusing(fwd, kernel, refuses):
+    """`fwd` raising torch's error for an input of a dtype (by NumPy type number) in
+    `refuses`."""
     pick = kernel if callable(kernel) else None
 
     def run(xp, x, *rest):
@@ -118,6 +128,7 @@ def _refusing(fwd, kernel, refuses):
 
 
 def _in_float(fwd):
+    """`fwd` of float8 inputs computed in float32, its result rounded as c10 converts."""
     def run(xp, *args):
         dt = getattr(args[0], "dtype", None)
         if dt is None or dt.num not in _ALL:
@@ -126,6 +137,15 @@ def _in_float(fwd):
                              for a in args))
         return _float8.from_array(y, dt), saved
     return run
+
+
+def _deny(prev, kernel, refuses):
+    """A _nograd_unary `deny` entry refusing the float8s in `refuses`, else as `prev`."""
+    def deny(name, dt):
+        if dt.num in refuses:
+            return not_implemented(kernel, dt)
+        return None if prev is None else prev(name, dt)
+    return deny
 
 
 def install():
@@ -137,7 +157,15 @@ def install():
         o = OPS[name]
         o.impl[:] = [(_in_float(f), b) for f, b in o.impl]      # in place: fast paths hold it
     e8m0 = frozenset((_BY_NAME["float8_e8m0fnu"].np.num,))
-    for table, refuses in ((REFUSED, _ALL), (REFUSED_E8M0, e8m0)):
+    for table, refuses in ((REFUSED_E8M0, e8m0), (REFUSED, _ALL)):     # REFUSED's picks first
         for name, kernel in table.items():
             o = OPS[name]
             o.impl[:] = [(_refusing(f, kernel, refuses), b) for f, b in o.impl]
+    from .elementwise import NOGRAD_DENY
+    e5m2 = _BY_NAME["float8_e5m2"].np.num
+    for name, kernel in PREDICATES.items():
+        refuses = _ALL - {e5m2, *e8m0} if name == "isfinite" else \
+            _ALL - {e5m2} if name == "isinf" else _ALL
+        deny = NOGRAD_DENY[name]
+        for kind in "fV":       # (float8_e5m2 is kind "f")
+            deny[kind] = _deny(deny.get(kind), kernel, refuses)

@@ -550,7 +550,8 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     _check_pin(pin_memory)
     _out_dtype_check(out, dtype)
     kind = out.dtype if out is not None else None if dtype is None else _to_dtype(dtype)
-    if kind is not None and (kind is _dtype.bool_ or kind.is_complex):
+    if kind is not None and (kind is _dtype.bool_ or kind.is_complex or
+                             kind.itemsize == 1 and kind.is_floating_point):     # float8s
         raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_tname(kind.np)}'")
     if end is None:
         start, end = 0, start
@@ -650,15 +651,15 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
 
 
 def _space_dtype(name, start, end, dtype, steps):
-    """linspace/logspace's output dtype, with torch's refusals: bool has no kernel (run from 2
-    steps on; one step is a fill), complex ends need a complex dtype."""
+    """linspace/logspace's output dtype, with torch's refusals: bool and the float8s have no
+    kernel (run from 2 steps on; one step is a fill), complex ends need a complex dtype."""
     cplx = isinstance(start, _py_complex) or isinstance(end, _py_complex)
     d = _to_dtype(dtype) if dtype is not None else DEFAULT.complex if cplx else DEFAULT.float
     if cplx and not d.is_complex:
         raise RuntimeError(f"torch.{name}(): inferred dtype {_cname(DEFAULT.complex.np)} can't "
                            f"be safely cast to passed dtype {_tname(d.np)}")
-    if d is _dtype.bool_ and steps > 1:
-        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    if (d is _dtype.bool_ or d.itemsize == 1 and d.is_floating_point) and steps > 1:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(d.np)}'")
     return d
 
 
@@ -819,8 +820,9 @@ _autocast_fp32()
 
 # ---- random ------------------------------------------------------------------------------------
 def _float_kernel(kernel, d):
-    """rand/randn/uniform_/normal_ exist for floating and complex dtypes only."""
-    if d.kind not in "fcV":
+    """rand/randn/uniform_/normal_ exist for floating and complex dtypes only (by type code:
+    not the float8s, float8_e5m2 being kind "f")."""
+    if d.char not in "efdEFD":
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{_tname(d)}'")
 
 
