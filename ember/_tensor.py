@@ -509,7 +509,7 @@ class Tensor:
             raise RuntimeError("requires_grad must be a bool")
         if self.grad_fn is not None:
             raise RuntimeError(_LEAF_FLAG_ERROR + ("" if value else _LEAF_FLAG_HINT))
-        if value and not (self.arr.dtype.kind in "fc" or self.arr.dtype.name == "bfloat16"):
+        if value and not (self.arr.dtype.kind in "fc" or self.dtype.is_floating_point):
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                "gradients")
         if value:

@@ -26,7 +26,7 @@ def _outcome(f):
         return type(e).__name__, str(e)
     if isinstance(r, (torch.Tensor, ember.Tensor)):
         float8 = r.dtype.itemsize == 1 and r.dtype.is_floating_point
-        return str(r.dtype), tuple(r.shape), _bits(r) if float8 else r.tolist()
+        return str(r.dtype), tuple(r.shape), _bits(r) if float8 else repr(r.tolist())
     return repr(r)
 
 
@@ -134,7 +134,11 @@ def test_creation_and_scalars(name):
 
 @pytest.mark.parametrize("name", FLOAT8)
 def test_printing(name):
-    for f in (lambda m: m.tensor(VALUES).to(getattr(m, name)),
+    every = np.arange(256, dtype=np.uint8)
+    for f in (lambda m: m.from_numpy(every).view(getattr(m, name)),
+              lambda m: m.from_numpy(every[100:120]).view(getattr(m, name)),
+              lambda m: m.from_numpy(every).view(getattr(m, name)).reshape(16, 16),
+              lambda m: m.tensor(VALUES).to(getattr(m, name)),
               lambda m: m.tensor([[1.0, -2.5], [0.5, 3.0]]).to(getattr(m, name)),
               lambda m: m.tensor([1.0, 2.0, 4.0]).to(getattr(m, name)),
               lambda m: m.tensor(0.25).to(getattr(m, name)),
@@ -210,6 +214,10 @@ OPS = {
     "rsqrt": lambda m, a, b, A, B: a.rsqrt(),
     "floor": lambda m, a, b, A, B: a.floor(),
     "sum": lambda m, a, b, A, B: a.sum(),
+    "sum_float32": lambda m, a, b, A, B: a.sum(dtype=m.float32),
+    "cumsum_float64": lambda m, a, b, A, B: a.cumsum(0, dtype=m.float64),
+    "prod_float8": lambda m, a, b, A, B: a.prod(dtype=a.dtype),
+    "requires_grad": lambda m, a, b, A, B: m.tensor([1.0], dtype=a.dtype, requires_grad=True),
     "mean_dim": lambda m, a, b, A, B: A.mean(0),
     "prod": lambda m, a, b, A, B: a.prod(),
     "std": lambda m, a, b, A, B: a.std(),
@@ -256,14 +264,26 @@ def test_ops(name, op):
     assert a == b
 
 
+def _run(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env={**os.environ, "PYTHONPATH": ROOT}).stdout.strip()
+
+
+def test_without_ml_dtypes_the_names_exist_and_refuse_tensors():
+    out = _run("import sys; sys.modules['ml_dtypes'] = None; import ember\n"
+               "d = ember.float8_e4m3fn; print(d, d.is_floating_point, d.itemsize)\n"
+               "try: ember.zeros(2, dtype=d)\n"
+               "except TypeError as e: print(e)")
+    assert out.splitlines() == ["torch.float8_e4m3fn True 1",
+                                "ember has no float8_e4m3fn tensors: they need the ml_dtypes "
+                                "package"]
+
+
 def test_kernel_checks_wait_for_a_float8():
     """A program that never names a float8 runs the ops without their float8 checks."""
-    code = ("import ember; from ember.ops._registry import OPS; ember.ones(2) + 1; "
-            "before = OPS['add'].impl[0][0]; ember.ones(2).to(ember.float8_e5m2); "
-            "print(before is OPS['add'].impl[0][0])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={**os.environ, "PYTHONPATH": ROOT})
-    assert out.stdout.strip() == "False"
+    assert _run("import ember; from ember.ops._registry import OPS; ember.ones(2) + 1; "
+                "before = OPS['add'].impl[0][0]; ember.ones(2).to(ember.float8_e5m2); "
+                "print(before is OPS['add'].impl[0][0])") == "False"
 
 
 @pytest.mark.parametrize("name", FLOAT8)

@@ -27,6 +27,11 @@ def _matmul(x, y, *rest):
     return "bmm" if y.ndim > 2 else None
 
 
+def _uncast(kernel):
+    """A reduction refusing a float8 input unless its `dtype` (the last argument) casts it."""
+    return lambda x, *rest: kernel if rest[-1] is None or rest[-1].num in _ALL else None
+
+
 def _std_var(x, dims, *rest):
     """std/var: a reduction to one value fails before the dtype dispatch."""
     if dims is None or len(dims) == x.ndim:
@@ -62,15 +67,17 @@ REFUSED = {
     "clamp_tensor": lambda *a: _clamp(*a, tensors=True), "clamp_min_tensor": "maximum_cpu",
     "clamp_max_tensor": "minimum_cpu", "lerp": "lerp_kernel_scalar",
     "lerp_tensor": "lerp_kernel_tensor", "addcmul": "addcmul_cpu_out",
-    "addcdiv": "addcdiv_cpu_out", "sum": "sum_cpu", "sum_dim": "sum_cpu", "mean": "sum_cpu",
-    "mean_dim": "sum_cpu", "prod": "prod_out_cpu", "prod_dim": "prod_out_cpu",
+    "addcdiv": "addcdiv_cpu_out",
+    **dict.fromkeys(("sum", "sum_dim", "mean", "mean_dim"), _uncast("sum_cpu")),
+    **dict.fromkeys(("prod", "prod_dim"), _uncast("prod_out_cpu")),
+    "nansum": _uncast("nansum_cpu"), "cumsum": _uncast("cumsum_out_cpu"),
+    "cumprod": _uncast("cumprod_out_cpu"),
     "std": _std_var, "var": _std_var, "std_mean": "std_cpu", "var_mean": "std_cpu",
     "max_all": "max_all", "min_all": "min_all",
     "max_dim": "max_cpu", "min_dim": "min_cpu", "amax": "max_values_cpu",
     "amin": "min_values_cpu", "median": "median_cpu", "median_dim": "median_out",
     "nanmedian": "median_cpu", "nanmedian_dim": "median_out",
-    "sort": "sorting_kernel_method_name", "cumsum": "cumsum_out_cpu",
-    "cumprod": "cumprod_out_cpu", "logcumsumexp": "logcumsumexp_out_cpu",
+    "sort": "sorting_kernel_method_name", "logcumsumexp": "logcumsumexp_out_cpu",
     "logsumexp": "max_values_cpu", "dot": "dot", "vdot": "dot", "mv": "addmv_impl_cpu",
     "addmv": "addmv_impl_cpu", "bmm": "bmm", "baddbmm": "baddbmm", "einsum": "bmm",
     "matmul": _matmul, "trace": "trace", "linalg_vector_norm": "norm_cpu",
@@ -94,7 +101,7 @@ REFUSED = {
            "xlogy", "nextafter", "heaviside", "fmax", "fmin", "maximum", "minimum", "lt", "le",
            "gt", "ge", "div_floor", "div_trunc", "remainder", "fmod", "mode", "kthvalue", "topk",
            "cummax", "cummin", "index_copy", "logical_and", "logical_or", "logical_xor",
-           "bitwise_and", "bitwise_or", "bitwise_xor", "frexp", "nansum"),
+           "bitwise_and", "bitwise_or", "bitwise_xor", "frexp"),
 }
 # float8_e8m0fnu (an unsigned power of two) has no abs, addmm or index_put either
 REFUSED_E8M0 = {"abs": "abs_cpu", "index_put": "index_put",

@@ -99,7 +99,7 @@ def _finish(arr, be, requires_grad):
 def _require_grad(t):
     """A factory's requires_grad=True (torch's message differs from requires_grad_'s)."""
     d = t.arr.dtype
-    if not (d.kind in "fc" or d.name == "bfloat16"):
+    if not (d.kind in "fc" or OF_NP[d.num].is_floating_point):
         raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                            "gradients")
     t._rg = True
