@@ -271,6 +271,7 @@ def _run(code):
 
 def test_without_ml_dtypes_the_names_exist_and_refuse_tensors():
     out = _run("import sys; sys.modules['ml_dtypes'] = None; import ember\n"
+               "ember.ones(2).zero_()\n"
                "d = ember.float8_e4m3fn; print(d, d.is_floating_point, d.itemsize)\n"
                "try: ember.zeros(2, dtype=d)\n"
                "except TypeError as e: print(e)")

@@ -1268,12 +1268,12 @@ def _fill_value(value, np_dtype, numel=None):
 
 # keyed by NumPy dtype (its .name is a slow property: this is setitem's hot path)
 _FLOAT_MAX = {np.dtype(np.float16): 65504.0, np.dtype(np.float32): 3.4028234663852886e38}
+_ZERO_BITS = {}     # zero_'s value where 0 is not zero bits (float8_e8m0fnu: 0 converts to NaN)
 if _dtype.bfloat16 is not None:
-    _FLOAT_MAX[_dtype.bfloat16.np] = 3.3895313892515355e38
-    # a float8's (lowest, max, has infinity): float8_e8m0fnu holds only powers of two
     import ml_dtypes
-    # zero_ writes zero bits, which float8_e8m0fnu reads as 2**-127 (its 0 converts to NaN)
-    _ZERO_BITS = {_dtype.float8_e8m0fnu.np: np.zeros((), np.uint8).view(_dtype.float8_e8m0fnu.np)}
+    _FLOAT_MAX[_dtype.bfloat16.np] = 3.3895313892515355e38
+    _ZERO_BITS[_dtype.float8_e8m0fnu.np] = np.zeros((), np.uint8).view(_dtype.float8_e8m0fnu.np)
+    # a float8's (lowest, max, has infinity): float8_e8m0fnu holds only powers of two
     _FLOAT8_RANGE = {d.np: (fi.tiny if d.name.endswith("fnu") else fi.min, fi.max,
                             d.name.endswith("e5m2"))
                      for d, fi in ((d, ml_dtypes.finfo(d.np)) for d in _dtype._f8)}
