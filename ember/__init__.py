@@ -17,7 +17,8 @@ from . import _malloc  # noqa: F401  (process-wide malloc thresholds, see its do
 from . import _dtype
 from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, bfloat16,
                      float32, float64, complex64, complex128, uint16, uint32, uint64, complex32,
-                     dtype, finfo, iinfo,
+                     float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz,
+                     float8_e8m0fnu, float4_e2m1fn_x2, dtype, finfo, iinfo,
                      promote_types, can_cast, set_default_dtype, get_default_dtype)
 from ._tensor import Tensor, Size
 from .backends import device
@@ -32,6 +33,7 @@ from .ops.random import (Generator, manual_seed, seed, initial_seed, get_rng_sta
 
 half, float, double, long, int, short = float16, float32, float64, int64, int32, int16
 cfloat, cdouble, chalf = complex64, complex128, complex32
+globals().update({d.name: d for d in _dtype.SHELL_BITS + _dtype.SHELL_INTS})
 e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None
 from ._layout import (layout, strided, sparse_coo, sparse_csr,  # noqa: E402,F401
                       sparse_csc, sparse_bsr, sparse_bsc, _mkldnn, jagged)

@@ -1,6 +1,8 @@
 """ember dtypes, their NumPy twins, and torch's type-promotion rules."""
 import numpy as np
 
+from . import _float8
+
 __all__ = ["dtype", "result_type", "promote_types", "can_cast", "set_default_dtype",
            "get_default_dtype", "finfo", "iinfo"]
 
@@ -17,7 +19,7 @@ class dtype:
         self.itemsize = self.np.itemsize
         self.is_floating_point = kind == _FLOAT
         self.is_complex = kind == _COMPLEX
-        self.is_signed = not (name == "bool" or name.startswith("uint"))
+        self.is_signed = not (name == "bool" or name.startswith("uint") or name.endswith("fnu"))
 
     def __repr__(self):
         return "torch." + self.name
@@ -29,13 +31,20 @@ class dtype:
         return {"complex64": float32, "complex128": float64}.get(self.name, self)
 
     def to_complex(self):
+        if self._rank >= _FIRST_F8:
+            raise RuntimeError(f"Unknown Complex ScalarType for {C10_NAME[self.name]}")
         return {"float64": complex128, "float16": complex64}.get(self.name, complex64)
 
 
 def cast(a, np_dtype):
     """`a.astype(np_dtype)` as torch converts: a double reaches float16/bfloat16 through float
-    (c10's Half and BFloat16 are made from a float), so some values round twice."""
+    (c10's Half and BFloat16 are made from a float), so some values round twice; float8s
+    convert through float32 too (see _float8)."""
     np_dtype = np.dtype(np_dtype)
+    if np_dtype.itemsize == 1 and np_dtype.num >= 256:     # float8 (an ml_dtypes user type)
+        return _float8.from_array(a.real if a.dtype.kind == "c" else a, np_dtype)
+    if a.dtype.itemsize == 1 and a.dtype.num >= 256:
+        a = _float8.to_float32(a, np_dtype.kind in "iu")
     if a.dtype.char == "d" and np_dtype.itemsize == 2 and np_dtype.kind in "fV":
         a = a.astype(np.float32)
     elif a.dtype.kind == "c" and np_dtype.kind not in "cb":
@@ -46,9 +55,13 @@ def cast(a, np_dtype):
 
 def through_float(v, np_dtype):
     """A double array or Python float about to be written into an array of `np_dtype`, first
-    rounded to float32 where that is a 2-byte float (as `cast`)."""
-    if np_dtype.itemsize != 2 or np_dtype.kind not in "fV":
+    rounded to float32 where that is a 2-byte float (as `cast`), or converted to a float8
+    `np_dtype` as `cast` does."""
+    if np_dtype.itemsize > 2 or np_dtype.kind not in "fV":
         return v
+    if np_dtype.itemsize == 1:
+        return v if getattr(v, "dtype", None) == np_dtype else _float8.from_array(
+            np.asarray(v.real if getattr(v, "dtype", np_dtype).kind == "c" else v), np_dtype)
     if isinstance(v, float):
         return np.float32(v)
     return v.astype(np.float32) if getattr(v, "dtype", None) == np.float64 else v
@@ -76,27 +89,67 @@ uint64 = dtype("uint64", np.uint64, _INT, 14)
 _SHELL = (uint16, uint32, uint64)
 ALL = [bool_, uint8, int8, int16, int32, int64, float16, float32, float64, complex64, complex128,
        uint16, uint32, uint64]
-try:  # bfloat16 is an optional extra (ml_dtypes); everything else works without it
-    import ml_dtypes as _ml
-    bfloat16 = dtype("bfloat16", _ml.bfloat16, _FLOAT, 7)
-    ALL.insert(7, bfloat16)
-except ImportError:  # pragma: no cover - exercised only without the extra
-    bfloat16 = None
-
 class _Storageless(dtype):
-    """A torch dtype NumPy cannot store (complex32): naming it works, allocating raises."""
-    __slots__ = ()
+    """A torch dtype NumPy cannot store (complex32, torch's bit-packed and sub-byte shell
+    dtypes, float8 without ml_dtypes): naming it works, allocating raises."""
+    __slots__ = ("_why",)
 
-    def __init__(self, name, kind, itemsize):
-        self.name, self.kind, self._rank, self.itemsize = name, kind, -1, itemsize
-        self.is_floating_point, self.is_complex, self.is_signed = False, kind == _COMPLEX, True
+    def __init__(self, name, kind, itemsize, why="NumPy has no such array type", signed=True):
+        self.name, self.kind, self._rank, self.itemsize, self._why = name, kind, -1, itemsize, why
+        self.is_floating_point, self.is_complex = kind == _FLOAT, kind == _COMPLEX
+        self.is_signed = signed
 
     @property
     def np(self):
-        raise TypeError(f"ember has no {self.name} tensors: NumPy has no such array type")
+        raise TypeError(f"ember has no {self.name} tensors: {self._why}")
+
+    def to_complex(self):
+        raise RuntimeError(f"Unknown Complex ScalarType for {C10_NAME[self.name]}")
 
 
+class _Float8(dtype):
+    """A float8 dtype. Naming one (to_dtype) first puts torch's refusals of the kernels it has
+    no float8 version of on the ops (ops/_float8_kernels.py): a program without float8s never
+    pays for the check."""
+    __slots__ = ()
+
+
+def float8_used():
+    from .ops import _float8_kernels
+    _float8_kernels.install()
+
+
+# torch's 8-bit floats (float8_e8m0fnu: unsigned, a power-of-two scale) come from ml_dtypes
+FLOAT8 = ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu")
+_FIRST_F8 = 15
+try:  # bfloat16 and the float8s are an optional extra (ml_dtypes); everything else works without
+    import ml_dtypes as _ml
+    bfloat16 = dtype("bfloat16", _ml.bfloat16, _FLOAT, 7)
+    ALL.insert(7, bfloat16)
+    _f8 = [_Float8(n, getattr(_ml, n), _FLOAT, _FIRST_F8 + i) for i, n in enumerate(FLOAT8)]
+    ALL += _f8
+except ImportError:  # pragma: no cover - exercised only without the extra
+    bfloat16 = None
+    _f8 = [_Storageless(n, _FLOAT, 1, "they need the ml_dtypes package", not n.endswith("fnu"))
+           for n in FLOAT8]
+float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu = _f8
 complex32 = _Storageless("complex32", _COMPLEX, 4)
+# torch's shell dtypes, which ember names but cannot store: packed float4 pairs, raw bits and
+# the 1- to 7-bit integers (in torch: storage, views and copies only)
+float4_e2m1fn_x2 = _Storageless("float4_e2m1fn_x2", _FLOAT, 1)
+SHELL_BITS = [_Storageless(n, _INT, 2 if n == "bits16" else 1, signed=False)
+              for n in ("bits1x8", "bits2x4", "bits4x2", "bits8", "bits16")]
+SHELL_INTS = [_Storageless(f"{u}int{i}", _INT, 1, signed=not u)
+              for u in ("u", "") for i in range(1, 8)]
+# c10's ScalarType names, as torch's messages print a dtype
+C10_NAME = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+            "int64": "Long", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
+            "float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
+            "complex32": "ComplexHalf", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+            "float4_e2m1fn_x2": "Float4_e2m1fn_x2"}
+C10_NAME.update({n: n[0].upper() + n[1:] for n in FLOAT8})
+C10_NAME.update({d.name: d.name.capitalize().replace("int", "Int")       # Bits8, UInt4, Int3
+                 for d in SHELL_BITS + SHELL_INTS})
 _BY_NAME = {d.name: d for d in ALL}
 # NumPy dtype -> ember dtype, keyed by the NumPy type number (a fast int lookup on the hot path)
 OF_NP = {d.np.num: d for d in ALL}
@@ -110,6 +163,7 @@ ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, 
            "complex64": complex64, "complex128": complex128}
 if bfloat16 is not None:
     ALIASES["bfloat16"] = bfloat16
+    ALIASES.update({d.name: d for d in _f8})
 
 
 class _Default:
@@ -149,40 +203,42 @@ def to_dtype(d):
         return complex128
     if isinstance(d, dtype):
         d.np                                # complex32 raises here
+        float8_used()                       # the others are float8s
+        return d
     if isinstance(d, str):
         name = d[6:] if d.startswith("torch.") else d
-        if name in ALIASES:
-            return ALIASES[name]
-        raise TypeError(f"invalid dtype {d!r}")
-    try:
-        return OF_NP[np.dtype(d).num]
-    except (TypeError, KeyError):
-        raise TypeError(f"cannot interpret {d!r} as a dtype") from None
+        if name not in ALIASES:
+            raise TypeError(f"invalid dtype {d!r}")
+        d = ALIASES[name]
+    else:
+        try:
+            d = OF_NP[np.dtype(d).num]
+        except (TypeError, KeyError):
+            raise TypeError(f"cannot interpret {d!r} as a dtype") from None
+    return d if type(d) is dtype else to_dtype(d)
 
 
 class _Unpromotable(dtype):
     """PROMOTE's entry for a pair torch refuses to promote: using it raises torch's error."""
     __slots__ = ("error",)
 
-    def __init__(self, a, b):
+    def __init__(self, a, b, types):
         self.name, self.kind, self._rank = "unpromotable", a.kind, -1
-        self.error = ("Promotion for uint16, uint32, uint64 types is not supported, attempted "
-                      f"to promote {_C10_NAME[a.name]} and {_C10_NAME[b.name]}")
+        self.error = (f"Promotion for {types} is not supported, attempted to promote "
+                      f"{C10_NAME[a.name]} and {C10_NAME[b.name]}")
 
     @property
     def np(self):
         raise RuntimeError(self.error)
 
 
-_C10_NAME = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
-             "int64": "Long", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64"}
-
-
 def _promote_pair(a, b):
     if a is b:
         return a
+    if a._rank >= _FIRST_F8 or b._rank >= _FIRST_F8:
+        return _Unpromotable(a, b, "Float8 Types")
     if (a in _SHELL or b in _SHELL) and a.kind <= _INT and b.kind <= _INT:
-        return _Unpromotable(a, b)
+        return _Unpromotable(a, b, "uint16, uint32, uint64 types")
     if a.kind != b.kind:
         hi, lo = (a, b) if a.kind > b.kind else (b, a)
         if hi.kind == _COMPLEX and lo is float64:
@@ -274,7 +330,10 @@ def _dims_zero_scalars(args):
 
 
 def result_type(tensor1, tensor2):
-    return result_type_of(*_dims_zero_scalars((tensor1, tensor2)))
+    out = result_type_of(*_dims_zero_scalars((tensor1, tensor2)))
+    if type(out) is _Unpromotable:
+        raise RuntimeError(out.error)
+    return out
 
 
 def result_type_n(*args):
@@ -313,14 +372,17 @@ class finfo:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
                             "to handle 'torch.finfo'")
         d = d.to_real()
-        fi = np.finfo(d.np) if d.name != "bfloat16" else _ml.finfo(d.np)
+        fi = np.finfo(d.np) if d.np.num < 256 else _ml.finfo(d.np)   # (ml_dtypes': user types)
         self.bits, self.dtype = int(fi.bits), d.name
         self.eps, self.max, self.min = float(fi.eps), float(fi.max), float(fi.min)
+        if d.name == "float8_e5m2fnuz":     # c10's numeric_limits says 2**-3, not 2**-2
+            self.eps = 0.125
         self.tiny = self.smallest_normal = float(fi.tiny)
-        self.resolution = float(10.0 ** -int(fi.precision))
+        # 10 ** -digits10, and c10's float8 digits10 is 0
+        self.resolution = 1.0 if d.itemsize == 1 else float(10.0 ** -int(fi.precision))
 
     def __repr__(self):
-        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
                 f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
                 f"tiny={self.tiny:g}, dtype={self.dtype})")
 

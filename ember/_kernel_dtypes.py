@@ -6,13 +6,8 @@ a complex version) raise `"<kernel>" not implemented for '<Type>'`, the message 
 AT_DISPATCH for the kernel that would have run."""
 import numpy as np
 
-from ._dtype import OF_NP
+from ._dtype import C10_NAME as _NAMES, OF_NP
 
-_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-          "complex32": "ComplexHalf", "uint16": "UInt16", "uint32": "UInt32",
-          "uint64": "UInt64"}
 _CTYPES = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
            "uint8": "uint8_t"}
 # c10's TypeMeta names: how torch's messages print a dtype as a C++ type
@@ -40,8 +35,9 @@ def cname(dt):
 
 
 def is_float(dt):
-    """A real floating dtype, bfloat16 included (NumPy files ml_dtypes' bfloat16 as kind 'V')."""
-    return dt.kind == "f" or dt.name == "bfloat16"
+    """A real floating dtype with torch's kernels: bfloat16 included (NumPy files ml_dtypes'
+    bfloat16 as kind 'V'), the float8s not (float8_e5m2 is kind 'f': hence the type codes)."""
+    return dt.char in "efd" or dt.name == "bfloat16"
 
 
 def is_reduced(dt):
@@ -54,9 +50,10 @@ def not_implemented(kernel, dt, error=NotImplementedError):
 
 
 def float_only(t, kernel, error=NotImplementedError, complex_ok=False):
-    """Raise as torch's floating-point-only dispatch does when tensor `t` is not floating."""
+    """Raise as torch's floating-point-only dispatch does when tensor `t` is not floating (or
+    is a float8: no such kernels; see is_float)."""
     dt = t.arr.dtype
-    if dt.kind == "f" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
+    if dt.char in "efd" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
         return
     raise not_implemented(kernel, dt, error)
 
@@ -64,7 +61,7 @@ def float_only(t, kernel, error=NotImplementedError, complex_ok=False):
 def float_only_arr(a, kernel, error=NotImplementedError, complex_ok=False):
     """float_only for a raw array (inside an op's forward)."""
     dt = a.dtype
-    if dt.kind == "f" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
+    if dt.char in "efd" or (complex_ok and dt.kind == "c") or dt.name == "bfloat16":
         return
     raise not_implemented(kernel, dt, error)
 
@@ -92,7 +89,7 @@ def norm_params(input, kernel, *params, dispatch_first=False):
     the kernel dispatches on the input and reads every parameter as the input's dtype.
     batch_norm dispatches on the input before anything (`dispatch_first`)."""
     dt = input.arr.dtype
-    if dt.kind == "f":                      # the common case: every parameter matches
+    if dt.char in "efd":                    # the common case: every parameter matches
         for p in params:
             if p is not None and p.arr.dtype != dt:
                 break

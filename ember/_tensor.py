@@ -4,7 +4,7 @@ from operator import attrgetter as _attrgetter
 import numpy as np
 
 from . import _dtype
-from ._dtype import OF_NP, to_dtype
+from ._dtype import C10_NAME, FLOAT8, OF_NP, to_dtype
 from ._kernel_dtypes import cname, tname
 from .autograd.grad_mode import STATE as _GRAD
 from .autograd.node import CLOCK, InferenceVersion, Leaf, new_inference_version, refresh_init
@@ -229,7 +229,7 @@ class Tensor:
         return 0 if vc is None else vc[0]
 
     def is_floating_point(self):
-        return self.arr.dtype.kind == "f" or self.arr.dtype.name == "bfloat16"
+        return self.arr.dtype.kind == "f" or self.dtype.is_floating_point
 
     def is_complex(self):
         return self.arr.dtype.kind == "c"
@@ -534,7 +534,7 @@ class Tensor:
             raise RuntimeError("requires_grad must be a bool")
         if self.grad_fn is not None:
             raise RuntimeError(_LEAF_FLAG_ERROR + ("" if value else _LEAF_FLAG_HINT))
-        if value and not (self.arr.dtype.kind in "fc" or self.arr.dtype.name == "bfloat16"):
+        if value and not (self.arr.dtype.kind in "fc" or self.dtype.is_floating_point):
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                "gradients")
         if value:
@@ -1073,7 +1073,8 @@ _TYPE_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
                "int64": "torch.LongTensor", "int32": "torch.IntTensor",
                "int16": "torch.ShortTensor", "int8": "torch.CharTensor",
                "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor",
-               "complex64": "torch.ComplexFloatTensor", "complex128": "torch.ComplexDoubleTensor"}
+               "complex64": "torch.ComplexFloatTensor", "complex128": "torch.ComplexDoubleTensor",
+               **{n: f"torch.{C10_NAME[n]}Tensor" for n in FLOAT8}}
 _TYPE_OF_NAME = {v: k for k, v in _TYPE_NAMES.items()}
 
 

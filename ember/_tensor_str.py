@@ -83,7 +83,10 @@ class _Formatter:
             self.max_width = max([1] + [len(str(v)) for v in values.ravel().tolist()])
             return
         flat = values.ravel()
-        finite = flat[np.isfinite(flat) & (flat != 0)]
+        if flat.dtype.name == "float8_e8m0fnu":     # torch's isfinite is true for its NaN, and
+            finite = flat[flat.view(np.uint8) != 0].astype(np.float32)    # its 0 is 2**-127
+        else:
+            finite = flat[np.isfinite(flat) & (flat != 0)]
         if finite.size == 0:
             return
         magnitudes = np.abs(finite)

@@ -193,9 +193,9 @@ def _wrap_int(s, dt):
     return int(np.array(s if s < 2 ** 63 else s - 2 ** 64, np.int64).astype(dt)[()])
 
 
-def _bfloat16_scalar(xa, s):
-    """`s` as a 0-d bfloat16 array in xa's namespace (NumPy would promote a Python scalar to
-    float32; CuPy takes no NumPy arrays)."""
+def _typed_scalar(xa, s):
+    """`s` as a 0-d bfloat16 or float8 array in xa's namespace (NumPy would promote a Python
+    scalar to float32; CuPy takes no NumPy arrays)."""
     s = np.asarray(through_float(s, xa.dtype), xa.dtype)
     return s if isinstance(xa, (np.ndarray, np.generic)) else sys.modules["cupy"].asarray(s)
 
@@ -208,12 +208,12 @@ def scalar_operand(xa, s):
         dt = xa.dtype
         k = dt.kind
         if k == "f":
-            if dt.itemsize == 2:            # torch casts the scalar to half through float
-                s = np.float16(np.float32(s))
+            if dt.itemsize <= 2:            # torch casts the scalar to half through float
+                s = np.float16(np.float32(s)) if dt.itemsize == 2 else _typed_scalar(xa, s)
         elif k in "biu":
             xa = xa.astype(DEFAULT.float.np)
         elif k == "V":
-            s = _bfloat16_scalar(xa, s)
+            s = _typed_scalar(xa, s)
         return xa, s
     if ts is int or ts is bool:
         k = xa.dtype.kind
@@ -227,7 +227,7 @@ def scalar_operand(xa, s):
             if ts is int:
                 xa = xa.astype(np.int64)
         elif k == "V":
-            s = _bfloat16_scalar(xa, s)
+            s = _typed_scalar(xa, s)
         return xa, s
     if ts is complex:
         k = xa.dtype.kind

@@ -100,7 +100,7 @@ def _finish(arr, be, requires_grad):
 def _require_grad(t):
     """A factory's requires_grad=True (torch's message differs from requires_grad_'s)."""
     d = t.arr.dtype
-    if not (d.kind in "fc" or d.name == "bfloat16"):
+    if not (d.kind in "fc" or OF_NP[d.num].is_floating_point):
         raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                            "gradients")
     t._rg = True
@@ -128,7 +128,7 @@ def _np_supported(dt):
     if dt.num not in OF_NP:
         raise TypeError(f"can't convert np.ndarray of type numpy.{dt.type.__name__}. The only "
                         f"supported types are: {_SUPPORTED}.")
-    return OF_NP[dt.num]
+    return _to_dtype(OF_NP[dt.num])         # (a float8 array is a first use of a float8)
 
 
 def _leaf_dtype(x):
@@ -268,7 +268,7 @@ def _values_array(flat, shape, d):
             a = np.array(flat, dtype=np.int64)
         return a.astype(d.np).reshape(shape)
     with np.errstate(over="ignore"):
-        if d.np.itemsize == 2 and d.is_floating_point:      # through float, as torch
+        if d.np.itemsize <= 2 and d.is_floating_point:      # through float, as torch
             return _dtype.cast(np.array(flat, dtype=np.float64), d.np).reshape(shape)
         return np.array(flat, dtype=d.np).reshape(shape)
 
@@ -572,7 +572,8 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     _check_pin(pin_memory)
     _out_dtype_check(out, dtype)
     kind = out.dtype if out is not None else None if dtype is None else _to_dtype(dtype)
-    if kind is not None and (kind is _dtype.bool_ or kind.is_complex):
+    if kind is not None and (kind is _dtype.bool_ or kind.is_complex or
+                             kind.itemsize == 1 and kind.is_floating_point):     # float8s
         raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_tname(kind.np)}'")
     if end is None:
         start, end = 0, start
@@ -672,15 +673,15 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
 
 
 def _space_dtype(name, start, end, dtype, steps):
-    """linspace/logspace's output dtype, with torch's refusals: bool has no kernel (run from 2
-    steps on; one step is a fill), complex ends need a complex dtype."""
+    """linspace/logspace's output dtype, with torch's refusals: bool and the float8s have no
+    kernel (run from 2 steps on; one step is a fill), complex ends need a complex dtype."""
     cplx = isinstance(start, _py_complex) or isinstance(end, _py_complex)
     d = _to_dtype(dtype) if dtype is not None else DEFAULT.complex if cplx else DEFAULT.float
     if cplx and not d.is_complex:
         raise RuntimeError(f"torch.{name}(): inferred dtype {_cname(DEFAULT.complex.np)} can't "
                            f"be safely cast to passed dtype {_tname(d.np)}")
-    if d is _dtype.bool_ and steps > 1:
-        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    if (d is _dtype.bool_ or d.itemsize == 1 and d.is_floating_point) and steps > 1:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(d.np)}'")
     return d
 
 
@@ -841,8 +842,9 @@ _autocast_fp32()
 
 # ---- random ------------------------------------------------------------------------------------
 def _float_kernel(kernel, d):
-    """rand/randn/uniform_/normal_ exist for floating and complex dtypes only."""
-    if d.kind not in "fcV":
+    """rand/randn/uniform_/normal_ exist for floating and complex dtypes only (by type code:
+    not the float8s, float8_e5m2 being kind "f")."""
+    if d.char not in "efdEFD":
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{_tname(d)}'")
 
 
@@ -1273,6 +1275,10 @@ def _fill_value(value, np_dtype, numel=None):
             return v + hi + 1           # c10 lets -x wrap into an unsigned type
         if not lo <= v <= hi:
             raise _overflow(np_dtype)
+    elif np_dtype.itemsize == 1:        # a float8 (kind "f" or "V"): c10's checked conversion
+        lo, hi, has_inf = _FLOAT8_RANGE[np_dtype]
+        if numel != 1 and not (v != v or lo <= v <= hi or has_inf and math.isinf(v)):
+            raise _overflow(np_dtype)
     elif not (isinstance(v, _py_float) and not math.isfinite(v)):     # nan and inf fit
         top = _FLOAT_MAX.get(np_dtype) if numel != 1 or np_dtype.itemsize != 2 else None
         if top is not None and abs(v) > top:
@@ -1284,10 +1290,18 @@ def _fill_value(value, np_dtype, numel=None):
 
 # keyed by NumPy dtype (its .name is a slow property: this is setitem's hot path)
 _FLOAT_MAX = {np.dtype(np.float16): 65504.0, np.dtype(np.float32): 3.4028234663852886e38}
+_ZERO_BITS = {}     # zero_'s value where 0 is not zero bits (float8_e8m0fnu: 0 converts to NaN)
 if _dtype.bfloat16 is not None:
+    import ml_dtypes
     _FLOAT_MAX[_dtype.bfloat16.np] = 3.3895313892515355e38
+    _ZERO_BITS[_dtype.float8_e8m0fnu.np] = np.zeros((), np.uint8).view(_dtype.float8_e8m0fnu.np)
+    # a float8's (lowest, max, has infinity): float8_e8m0fnu holds only powers of two
+    _FLOAT8_RANGE = {d.np: (fi.tiny if d.name.endswith("fnu") else fi.min, fi.max,
+                            d.name.endswith("e5m2"))
+                     for d, fi in ((d, ml_dtypes.finfo(d.np)) for d in _dtype._f8)}
 _CPP_SCALAR = {"float32": "float", "float64": "double", "float16": "c10::Half",
                "bfloat16": "c10::BFloat16", "int64": "int64_t", "int32": "int",
+               **{n: "c10::" + _dtype.C10_NAME[n] for n in _dtype.FLOAT8},
                "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
                "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
@@ -1329,7 +1343,7 @@ def _dual(self, value=None):
 def zero_(self):
     if _grad.enabled and self._rg or _dual(self):
         return _zero_recorded(self)
-    write_target(self, fill=True)[0][...] = 0
+    write_target(self, fill=True)[0][...] = _ZERO_BITS.get(self.arr.dtype, 0)
     _bump_version(self)
     return self
 

@@ -103,10 +103,16 @@ def _same_unary(name, f, grad, saves="in", deny=None, node=None, holo=False, exa
     return _make_unary(fwd, exact_out)
 
 
+# each _nograd_unary's `deny`, by name (the float8 refusals are added there on first use)
+NOGRAD_DENY = {}
+
+
 def _nograd_unary(name, f, deny=None, exact_out=False):
     """An op without a derivative (predicates, bitwise_not): its output never requires grad.
-    `exact_out`: an `out=` tensor must have the result's dtype."""
-    deny = deny or {}
+    `deny` maps a dtype kind to a function of (name, dtype) giving the exception torch raises
+    (or None: that dtype of the kind passes). `exact_out`: an `out=` tensor must have the
+    result's dtype."""
+    deny = NOGRAD_DENY[name] = dict(deny or {})
 
     def fn(input, *, out=None):
         try:
@@ -114,7 +120,9 @@ def _nograd_unary(name, f, deny=None, exact_out=False):
         except AttributeError:
             raise _not_tensor(name, input) from None
         if x.dtype.kind in deny:
-            raise deny[x.dtype.kind](name, x.dtype)
+            err = deny[x.dtype.kind](name, x.dtype)
+            if err is not None:
+                raise err
         y = f(be.xp, x)
         if type(y) is not type(x):
             y = be.xp.asarray(y)

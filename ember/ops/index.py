@@ -591,10 +591,11 @@ def _fw_put(self, value, put):
 
 def _number_value(value, np_dtype):
     """setitem's Python number as torch's valueToTensor converts it: checked, to the tensor's
-    dtype, or to double for float16/bfloat16 (which then round, overflowing to inf)."""
+    dtype, or to double for float16/bfloat16 and the float8s (which then round: to inf, or
+    float8_e4m3fn's +-448)."""
     if isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:
         raise ValueError("Overflow when unpacking long long")
-    return _fill_value(value, _F64 if np_dtype.itemsize == 2 and np_dtype.kind in "fV"
+    return _fill_value(value, _F64 if np_dtype.itemsize <= 2 and np_dtype.kind in "fV"
                        else np_dtype)
 
 

@@ -74,12 +74,13 @@ class TorchPickler(pickle._Pickler):
     """Pickles `obj` as torch would; collects the storages to write in `self.storages`."""
 
     def __init__(self, file, protocol=2, legacy=False):
-        from .._dtype import dtype
+        from .._dtype import dtype, _Float8
         from .._tensor import Size, Tensor
         from ..backends import device
         super().__init__(file, protocol)
         self.dispatch = {**pickle._Pickler.dispatch, TorchName: _save_torch_name,
-                         dtype: _save_dtype, Size: _save_size, device: _save_device}
+                         dtype: _save_dtype, _Float8: _save_dtype, Size: _save_size,
+                         device: _save_device}
         from ..nn.parameter import Parameter
         self.tensor_type, self.parameter_type = Tensor, Parameter
         self.legacy = legacy

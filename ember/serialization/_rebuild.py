@@ -201,9 +201,10 @@ def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, back
 
 def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
                       dtype, metadata=None):
-    from .._dtype import dtype as ember_dtype_type
-    if type(dtype) is not ember_dtype_type:
+    from .._dtype import dtype as ember_dtype_type, to_dtype
+    if not isinstance(dtype, ember_dtype_type):
         raise EmberLoadError(f"corrupt checkpoint: expected a dtype, got {type(dtype)}")
+    to_dtype(dtype)             # (a float8 is a first use of a float8)
     arr = _view(storage, storage_offset, size, stride, dtype.np)
     return _tensor(storage, arr, requires_grad is True)
 

@@ -11,7 +11,9 @@ __all__ = ["save", "save_file", "load", "load_file"]
 # safetensors dtype codes -> ember dtype names
 _DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
            "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
-           "BOOL": "bool", "C64": "complex64"}
+           "BOOL": "bool", "C64": "complex64", "F8_E4M3": "float8_e4m3fn",
+           "F8_E5M2": "float8_e5m2", "F8_E4M3FNUZ": "float8_e4m3fnuz",
+           "F8_E5M2FNUZ": "float8_e5m2fnuz", "F8_E8M0": "float8_e8m0fnu"}
 
 
 def save(tensors, metadata=None):
@@ -49,11 +51,14 @@ def load_file(filename, device="cpu"):
     device = f"cuda:{device}" if isinstance(device, int) else str(device)
     try:
         with safetensors.safe_open(os.fspath(filename), framework="np") as f:
-            out = {}
-            for name in f.keys():
-                _np_dtype(f.get_slice(name).get_dtype())
-                out[name] = _wrap(f.get_tensor(name), device)
-            return out
+            codes = {name: f.get_slice(name).get_dtype() for name in f.keys()}
+            for code in codes.values():
+                _np_dtype(code)
+            if any(code.startswith("F8") for code in codes.values()):
+                # safetensors.numpy has no float8s: read the file as bytes
+                with open(filename, "rb") as fh:
+                    return {k: _wrap(v.arr, device) for k, v in load(fh.read()).items()}
+            return {name: _wrap(f.get_tensor(name), device) for name in codes}
     except safetensors.SafetensorError as e:
         raise EmberLoadError(f"not a valid safetensors file: {e}") from None
 
