@@ -100,9 +100,8 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
 
 
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
-    out = _F().group_norm(input, group, weight, bias, eps)
-    mean, rstd = _stats(input.reshape(N, group, C // group * HxW), (2,), eps)
-    return out, mean.reshape(N, group), rstd.reshape(N, group)
+    from .nn._norm_ops import native_group_norm
+    return native_group_norm(input, weight, bias, N, C, HxW, group, eps)
 
 
 # ---- dropout -------------------------------------------------------------------------------

@@ -159,3 +159,49 @@ def test_cpp_node_names_as_torch():
         return [(n.name(), repr(n).split(" at ")[0], type(n).__name__)
                 for n in (x.grad_fn, b.grad_fn)] + [repr(x), repr(b)]
     assert run(ember) == run(torch)
+
+
+_M2 = lambda t: t.tensor([[True, False, False], [False, False, False]])
+# torch's deprecated writes into memory shared by an expanded view, recorded: the forward runs
+# (with its values and warnings); the backward is refused where the base's history takes a
+# gradient (CopySlices copies the write's gradient back into the shared region), not otherwise
+_RECORDED_SHARED = {
+    "masked_fill_": lambda t, x: x.masked_fill_(_M2(t), 1.),
+    "masked_fill_, value with grad": lambda t, x: x.masked_fill_(
+        _M2(t), t.tensor(1., requires_grad=True)),
+    "index_fill_": lambda t, x: x.index_fill_(1, t.tensor([0]), 2.),
+    "index_fill_ along the expanded dim": lambda t, x: x.index_fill_(0, t.tensor([0]), 2.),
+    "index_put_": lambda t, x: x.index_put_((t.tensor([0]),), t.tensor(3.)),
+    "index_put_ accumulate": lambda t, x: x.index_put_((t.tensor([0, 1]),), t.tensor(3.),
+                                                       accumulate=True),
+    "index_put_, values with grad": lambda t, x: x.index_put_(
+        (t.tensor([0]),), t.tensor([3., 4, 5], requires_grad=True)),
+    "setitem mask": lambda t, x: x.__setitem__(_M2(t), 5.),
+    "setitem index tensors": lambda t, x: x.__setitem__((t.tensor([0]), t.tensor([2])), 7.),
+}
+
+
+@pytest.mark.parametrize("case, base", [(c, b) for c in _RECORDED_SHARED
+                                         for b in ["clone of a leaf", "product", "no grad"]
+                                         if b != "no grad" or "with grad" in c])
+def test_recorded_writes_into_shared_memory_like_torch(case, base):
+    def run(lib):
+        if base == "no grad":
+            a = lib.zeros(3)
+        else:
+            leaf = lib.tensor([1., 2, 3], requires_grad=True)
+            a = leaf.clone() if base == "clone of a leaf" else leaf * 1
+        x = a.expand(2, 3)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            _RECORDED_SHARED[case](lib, x)
+        warned = [str(m.message).split(" (Triggered")[0] for m in w]
+        result = [x.tolist(), a.tolist(), type(x.grad_fn).__name__, warned]
+        if not x.requires_grad:
+            return result
+        try:
+            (x * lib.tensor([[1., 2, 3], [4, 5, 6]])).sum().backward()
+        except RuntimeError as e:
+            return result + [str(e)]
+        return result
+    assert run(ember) == run(torch)

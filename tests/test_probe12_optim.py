@@ -405,7 +405,10 @@ def test_state_takes_the_gradient_layout_like_torch(name, key):
 @pytest.mark.parametrize("name, case", [("Muon", "complex second"), ("Muon", "sparse second"),
                                         ("Adafactor", "complex second"),
                                         ("Adafactor", "sparse second"),
-                                        ("Adafactor", "empty first")])   # its step divides by 0
+                                        ("Adafactor", "empty first")]    # its step divides by 0
+                         + [(name, "sparse second") for name in
+                            ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta", "RMSprop",
+                             "Rprop", "ASGD"]])
 def test_group_checked_and_initialised_before_any_update_like_torch(name, case):
     def run(L):
         a = L.nn.Parameter(L.ones(2, 2) if case != "empty first" else L.ones(0, 2))

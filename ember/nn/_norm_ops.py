@@ -135,6 +135,41 @@ _NORM = {name: op(name, needs_mask=True, node=node)(_norm_fwd).vjp(_norm_bwd)
                             ("native_group_norm", "NativeGroupNormBackward0"))}
 
 
+def _group_norm_stats_fwd(xp, x, w, b, view, axes, wshape, eps):
+    """torch.native_group_norm: the output and each group's mean and rstd, as (N, group)."""
+    y, saved = _norm_fwd(xp, x, w, b, view, axes, wshape, eps, None, False)
+    mean = _compute(x).reshape(view).mean(axis=axes)
+    rstd = saved[1].reshape(mean.shape)
+    return (y, mean.astype(x.dtype, copy=False), rstd.astype(x.dtype, copy=False)), saved
+
+
+def _group_norm_stats_bwd(xp, gs, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs):
+    """torch's infinitely_differentiable_native_group_norm_backward: the output's gradient as
+    group_norm's, plus the statistics' own (d mean / dx = 1/n, d rstd / dx = -rstd^2 xhat / n)
+    only when both mean and rstd received one; no gradient at all when none reached any."""
+    g, gmean, grstd = gs
+    gx = gw = gb = None
+    if g is not None:
+        gx, gw, gb = _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen,
+                               needs)
+    if needs[0] and gmean is not None and grstd is not None:
+        keep = invstd.shape
+        term = (gmean.reshape(keep) - grstd.reshape(keep) * (invstd * invstd) * xhat) / \
+            (xhat.size // max(invstd.size, 1))
+        term = term.reshape(shape)
+        gx = term if gx is None else gx + term
+    return gx, gw, gb
+
+
+_GROUP_NORM_STATS = op("native_group_norm_stats", needs_mask=True, n_out=3,
+                       node="NativeGroupNormBackward0")(_group_norm_stats_fwd).vjp(
+                           _group_norm_stats_bwd)
+# the statistics' gradients count only where given (see _group_norm_stats_bwd): the engine hands
+# None, not zeros, for an output that received none (the class is group_norm's node's too,
+# whose single output is never filled in)
+_GROUP_NORM_STATS.node_cls.materialize_grads = False
+
+
 def _compute(a):
     """The array in its compute dtype: float32 for float16/bfloat16 (torch's opmath)."""
     return a.astype(np.float32) if a.dtype.itemsize == 2 else a
@@ -230,6 +265,21 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    view = _group_norm_view(input, num_groups, weight, bias)
+    return apply(_NORM["native_group_norm"], (input, weight, bias),
+                 (view, (2, 3), (1, num_groups, view[2], 1), eps, None, False))
+
+
+def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
+    """torch.native_group_norm: (output, mean, rstd), the statistics outputs of the same node."""
+    _group_norm_view(input, group, weight, bias)
+    view = (N, group, C // group, HxW)
+    return apply(_GROUP_NORM_STATS, (input, weight, bias),
+                 (view, (2, 3), (1, group, C // group, 1), eps))
+
+
+def _group_norm_view(input, num_groups, weight, bias):
+    """group_norm's checks; the (N, group, C // group, HxW) view its statistics reduce."""
     if input.ndim < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
                            f"{input.ndim}")
@@ -244,9 +294,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                                f"channels in input, but got {name} of shape {list(t.shape)} and "
                                f"input of shape {list(input.shape)}")
     _D.norm_params(input, "GroupNormKernelImpl", weight, bias)
-    view = (n, num_groups, c // num_groups, math.prod(input.shape[2:]))
-    return apply(_NORM["native_group_norm"], (input, weight, bias),
-                 (view, (2, 3), (1, num_groups, c // num_groups, 1), eps, None, False))
+    return (n, num_groups, c // num_groups, math.prod(input.shape[2:]))
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,

@@ -595,8 +595,10 @@ def inplace(public_fn, name, reads_self=True):
             raise_not_tensor(f"{name}_", ("input", 1, self))
         if recording:
             check_inplace(self)
-            if reads_self and not getattr(self.arr.flags, "writeable", True) and \
-                    _overlaps(self.arr):    # (torch refuses the backward of fills there)
+            # an expanded tensor: torch's deprecated shared writes run (their backward is
+            # refused, see _views.py's CopySlices), any other write reading self is refused
+            if reads_self and name not in _SHARED_WRITES and \
+                    not getattr(self.arr.flags, "writeable", True) and _overlaps(self.arr):
                 raise RuntimeError(_OVERLAP)
             # backward must see the old values
             src = _new(self.arr.copy() if reads_self else self.arr, self.be)

@@ -26,18 +26,24 @@ for _i in range(N_BACKENDS):
     override(_copy, _i, bwd=_copy_vjp)
 
 
-@op("copy_slices", saves=None, node="torch::autograd::CopySlices")
+@op("copy_slices", saves=None, node="torch::autograd::CopySlices", needs_mask=True)
 def _copy_slices(xp, base, src, pos):
     raise AssertionError("copy_slices nodes are built by rebase_view, never applied")
 
 
 @_copy_slices.vjp
-def _(xp, g, pos, shared=False):
-    if shared:
-        from ._apply import _OVERLAP
-        raise RuntimeError(_OVERLAP)
-    gb = g.copy()
-    gb.reshape(-1)[pos.reshape(-1)] = 0
+def _(xp, g, pos, shared, needs):
+    """The base's gradient with the written region zeroed, and the region's (read at each
+    element's location); where elements of the region share memory (a write into an expanded
+    tensor), torch copies the write's gradient back into that region, which it refuses: only
+    when the base's old history takes a gradient."""
+    gb = None
+    if needs[0]:
+        if shared:
+            from ._apply import _OVERLAP
+            raise RuntimeError(_OVERLAP)
+        gb = g.copy()
+        gb.reshape(-1)[pos.reshape(-1)] = 0
     return gb, g.reshape(-1)[pos]
 
 

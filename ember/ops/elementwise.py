@@ -541,14 +541,14 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
 
 # ---- binary ops ------------------------------------------------------------------------------
 def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None, opmath=False):
-    """`check(a, b) -> (a, b)` runs when the common dtype's kind is not in `fast`: it casts
-    (int -> float for float-valued ops) or raises torch's error for unsupported dtypes.
+    """`check(a, b, *static) -> (a, b)` runs when the common dtype's kind is not in `fast`: it
+    casts (int -> float for float-valued ops) or raises torch's error for unsupported dtypes.
     `opmath`: a float16/bfloat16 tensor with a Python float is computed in float32."""
     @_op(name, saves=saves, node=node, differentiable=grad is not None)
-    def fwd(xp, a, b):
+    def fwd(xp, a, b, *static):
         if check is not None and a.dtype.kind not in fast:
             try:
-                a, b = check(a, b)
+                a, b = check(a, b, *static)
             except (NotImplementedError, RuntimeError):
                 _check_broadcast(a, b)      # torch reports the shape error first
                 raise
@@ -635,13 +635,32 @@ def _deny(name, kinds, zero_div=False):
     return check
 
 
+def _complex_alpha(operand, sign):
+    """torch's add, sub and rsub kernels compute `self + alpha * other` (rsub: `other + alpha *
+    self`), alpha a complex number (1 or -1 here) for complex results: its naive product turns an
+    infinite part into NaN in the other part (inf * 0), so (inf + 0j) + (inf + 0j) is inf + nanj.
+    For complex operands, the `operand` (0: a, 1: b) the kernel adds or subtracts is replaced by
+    that product (negated where the kernel subtracts); `scaled`: it already carries alpha
+    (add(..., alpha=2) multiplied it first)."""
+    one = complex(sign)
+
+    def check(a, b, scaled=False):
+        if a.dtype.kind != "c" or scaled:
+            return a, b
+        ab = [a, b]
+        p = ab[operand] * a.dtype.type(one)
+        ab[operand] = p if sign == 1 else -p
+        return tuple(ab)
+    return check
+
+
 _add = _binary("add", lambda xp, a, b: a + b, lambda xp, g, a, b: (g, _scalar_g(g, b)),
-               saves=None)
+               saves=None, fast="biufV", check=_complex_alpha(1, 1))
 _sub = _binary("sub", lambda xp, a, b: a - b,
                lambda xp, g, a, b: (g, -g if _has_shape(b) else None),
-               saves=None)
+               saves=None, fast="biufV", check=_complex_alpha(1, -1))
 _rsub = _binary("rsub", lambda xp, a, b: b - a, lambda xp, g, a, b: (-g, _scalar_g(g, b)),
-                saves=None, node="RsubBackward1")
+                saves=None, node="RsubBackward1", fast="biufV", check=_complex_alpha(0, -1))
 def _times_scalar(g, b):
     """g * b; a float16/bfloat16 g with a Python float b in float32, as torch's kernels."""
     if type(b) is float and g.dtype.itemsize == 2:
@@ -811,10 +830,66 @@ def _int_pow(xp, a, b):
     return xp.where(neg, inv, pos)
 
 
+def _cmul_c99(xp, a, b, c, d):
+    """(a + bi)(c + di) as C's complex product (libgcc's __muldc3, C99 Annex G): the naive one,
+    except that a NaN + NaN i from infinite factors or an overflow is recomputed with the
+    infinities kept. Real and imaginary parts as arrays of c's dtype."""
+    x, y = a * c - b * d, a * d + b * c
+    bad = xp.isnan(x) & xp.isnan(y)
+    if not bad.any():
+        return x, y
+    x, y = xp.array(x, c.dtype), xp.array(y, c.dtype)
+    a, b, c, d = (xp.broadcast_to(xp.asarray(v, x.dtype), x.shape)[bad] for v in (a, b, c, d))
+    ac, bd, ad, bc = a * c, b * d, a * d, b * c
+    recalc = xp.zeros(a.shape, bool)
+    for (p, q), (r, s) in (((a, b), (c, d)), ((c, d), (a, b))):
+        inf = xp.isinf(p) | xp.isinf(q)       # box an infinite factor, the other's NaNs to 0
+        p[...] = xp.where(inf, xp.copysign(xp.isinf(p).astype(p.dtype), p), p)
+        q[...] = xp.where(inf, xp.copysign(xp.isinf(q).astype(q.dtype), q), q)
+        r[...] = xp.where(inf & xp.isnan(r), xp.copysign(0, r), r)
+        s[...] = xp.where(inf & xp.isnan(s), xp.copysign(0, s), s)
+        recalc |= inf
+    over = ~recalc & (xp.isinf(ac) | xp.isinf(bd) | xp.isinf(ad) | xp.isinf(bc))
+    for v in (a, b, c, d):                  # an overflow: NaNs to 0
+        v[...] = xp.where(over & xp.isnan(v), xp.copysign(0, v), v)
+    recalc |= over
+    x[bad] = xp.where(recalc, xp.inf * (a * c - b * d), x[bad])
+    y[bad] = xp.where(recalc, xp.inf * (a * d + b * c), y[bad])
+    return x, y
+
+
+def _cpow(xp, a, b):
+    """Complex a ** b as torch's CPU kernels compute it: C's cpow, exp(b * log(a)) with C's
+    complex product (NumPy's power multiplies out integer exponents, and gives 0 ** 0 = 1 where
+    cpow gives NaN)."""
+    log = xp.log(a)
+    br, bi = (b.real, b.imag) if _has_shape(b) else (complex(b).real, complex(b).imag)
+    x, y = _cmul_c99(xp, br, bi, log.real, log.imag)
+    z = xp.empty(x.shape, a.dtype)
+    z.real, z.imag = x, y
+    return xp.exp(z)
+
+
+# the scalar exponents torch's pow(Tensor, Scalar) computes without cpow: ones, a copy, the
+# square, the cube, sqrt (NumPy's power does the same), and rsqrt and reciprocals as 1 / z
+_POW_SHORTCUTS = {1: lambda xp, a: a.copy(), -1: lambda xp, a: 1 / a,
+                  -2: lambda xp, a: 1 / (a * a), -0.5: lambda xp, a: 1 / xp.sqrt(a),
+                  0: None, 2: None, 3: None, 0.5: None}
+
+
 def _pow_fwd(xp, a, b):
     k = a.dtype.kind
-    if k == "f" or k == "c":
+    if k == "f":
         y = a ** b
+    elif k == "c":
+        shortcut = False if _has_shape(b) else _POW_SHORTCUTS.get(b, False)
+        with np.errstate(all="ignore"):
+            if shortcut is False:
+                y = _cpow(xp, a, b)
+            elif shortcut is None:
+                y = a ** (b.real if type(b) is complex else b)
+            else:
+                y = shortcut(xp, a)
     elif k == "b":
         if type(b) is not bool:
             raise _ni("pow", a.dtype)
@@ -1060,8 +1135,9 @@ def _scaled(input, other, alpha):
 
 def add(input, other, *, alpha=1, out=None):
     if alpha != 1 or alpha is True:
-        other = _scaled(input, other, alpha)
-    r = _add(input, other)
+        r = _add(input, _scaled(input, other, alpha), True)
+    else:
+        r = _add(input, other)
     return r if out is None else _finish(r, out)
 
 
@@ -1069,8 +1145,9 @@ def sub(input, other, *, alpha=1, out=None):
     if _has_bool(input) or _has_bool(other):
         raise _bool_sub(input, other)
     if alpha != 1 or alpha is True:
-        other = _scaled(input, other, alpha)
-    r = _sub(input, other)
+        r = _sub(input, _scaled(input, other, alpha), True)
+    else:
+        r = _sub(input, other)
     return r if out is None else _finish(r, out)
 
 
@@ -1087,7 +1164,9 @@ def rsub(input, other, *, alpha=1):
         raise _bool_sub(input, other)
     if isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
-    return _rsub(_scaled(other, input, alpha) if alpha != 1 else input, other)
+    if alpha != 1:
+        return _rsub(_scaled(other, input, alpha), other, True)
+    return _rsub(input, other)
 
 
 def _int_as_float(input, other):

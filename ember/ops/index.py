@@ -469,19 +469,22 @@ def _put_recorded(self, value, idx, accumulate, o):
     v = value.arr
     prev = self.grad_fn or (self._leaf_node() if self.requires_grad else None)
     dst, at = self.arr, idx
-    if not getattr(dst.flags, "writeable", True):   # an expanded tensor's (torch writes through)
-        dst, at = (_writable(dst[idx]), ...) if o is _setitem_basic else (_writable(dst), idx)
-    try:
-        if accumulate:
-            _index_add_at(xp, dst, at, xp.broadcast_to(v, dst[at].shape))
-        else:
-            dst[at] = v
-    except IndexError as e:
-        raise _bounds_error(e, idx, self.arr.ndim) from None
-    except ValueError:
-        raise _put_shape_error(self.arr[idx].shape, v.shape, o is _setitem_basic,
-                               value.arr.dtype) from None
-    bump_version(self)
+    # an expanded tensor's elements sharing memory take torch's deprecated index_put_ (whose
+    # backward is refused, see _views.py's CopySlices); otherwise torch writes through
+    if o is _setitem_basic or not _shared_put(self, dst, idx, v, accumulate):
+        if not getattr(dst.flags, "writeable", True):
+            dst, at = (_writable(dst[idx]), ...) if o is _setitem_basic else (_writable(dst), idx)
+        try:
+            if accumulate:
+                _index_add_at(xp, dst, at, xp.broadcast_to(v, dst[at].shape))
+            else:
+                dst[at] = v
+        except IndexError as e:
+            raise _bounds_error(e, idx, self.arr.ndim) from None
+        except ValueError:
+            raise _put_shape_error(self.arr[idx].shape, v.shape, o is _setitem_basic,
+                                   value.arr.dtype) from None
+        bump_version(self)
     old = _new(self.arr, be)            # the engine reads the input's shape and dtype from it
     nv = (value.grad_fn or value._leaf_node()) if value.requires_grad else None
     node = o.node_cls(o, o.impl[be.idx][1], xp, (idx, accumulate, v.shape), (prev, nv),

@@ -1,7 +1,8 @@
 """Adadelta (torch.optim.Adadelta)."""
 from .._tensor import Tensor
 from .optimizer import (_PerParameter, _addcmul_, _effective_grad, _finish, _for_chunks,
-                        _grad_array, _incr, _real, _scalar_state, _value, _zeros_like)
+                        _grad_array, _incr, _real, _scalar_state, _value, _zeros_like,
+                        _weight_decay, _number)
 
 __all__ = ["Adadelta"]
 
@@ -32,7 +33,9 @@ def adadelta_update(p, state, group):
     _for_chunks(p.be.xp, _adadelta_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["square_avg"].arr),
                  _real(state["acc_delta"].arr)),
-                _value(group["lr"]), group["rho"], group["eps"], _value(group["weight_decay"]),
+                _value(group["lr"]), _number(group["rho"], "addcmul_(): argument 'value'"),
+                _value(group["eps"]),
+                _weight_decay(group),
                 group["maximize"])
     _finish(p)
 

@@ -3,14 +3,13 @@ gradient for matrices) with relative step sizes (torch.optim.Adafactor)."""
 from .._dtype import finfo
 from .._tensor import Tensor, _new
 from .optimizer import (_PerParameter, _finish, _grad_array, _incr, _lerp_, _scalar_state,
-                        _value, _zeros_like)
+                        _number, _value, _zeros_like)
 
 __all__ = ["Adafactor"]
 
 
 class Adafactor(_PerParameter):
     _UPGRADE = {"foreach": None}
-    _init_first = True          # torch's checks come before any update
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
                  weight_decay=0.0, *, foreach=None, maximize=False):
@@ -54,11 +53,11 @@ def adafactor_update(p, state, group):
     if group["maximize"]:
         grad = -grad
     lr, weight_decay = _value(group["lr"]), _value(group["weight_decay"])
-    eps1, eps2 = group["eps"]
+    eps1, eps2 = map(_value, group["eps"])
     if eps1 is None:
         eps1 = finfo(p.dtype).eps
     step = _incr(state["step"])
-    one_minus_beta2_t = step ** group["beta2_decay"]
+    one_minus_beta2_t = step ** _value(group["beta2_decay"])
     rho_t = min(lr, 1 / (step ** 0.5))
     alpha = max(eps2, _norm(xp, param) / (param.size ** 0.5)) * rho_t
     if weight_decay != 0:
@@ -75,7 +74,9 @@ def adafactor_update(p, state, group):
     xp.sqrt(update, out=update)
     xp.reciprocal(update, out=update)
     update *= grad
-    denom = max(1.0, _norm(xp, update) / ((update.size ** 0.5) * group["d"]))
+    # torch's single-tensor step passes alpha / denom as a Number, its foreach step as a tensor
+    d = _value(group["d"]) if group["foreach"] else _number(group["d"], "add_(): argument 'alpha'")
+    denom = max(1.0, _norm(xp, update) / ((update.size ** 0.5) * d))
     param -= (alpha / denom) * update
     _finish(p)
 

@@ -2,7 +2,8 @@
 from .._tensor import Tensor
 from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _check_fused_once, _effective_grad,
                         _eval_closure, _finish, _for_chunks, _full_like, _grad_array, _incr,
-                        _real, _scalar_state, _sparse_add_, _use_grad_for_differentiable, _value)
+                        _real, _scalar_state, _sparse_add_, _use_grad_for_differentiable, _value,
+                        _weight_decay, _number)
 
 __all__ = ["Adagrad"]
 
@@ -40,7 +41,8 @@ class Adagrad(Optimizer):
     def _init_state(self, state, p, group):
         fused = group["fused"]
         state["step"] = _scalar_state(0.0, p, bool(fused), fused)
-        init = self.defaults["initial_accumulator_value"]
+        init = _number(self.defaults["initial_accumulator_value"],
+                       "full_like(): argument 'fill_value' (position 2)")
         state["sum"] = _full_like(p, complex(init, init) if p.is_complex() else init)
 
     def __setstate__(self, state):
@@ -76,13 +78,22 @@ class Adagrad(Optimizer):
 def adagrad_update(p, state, group):
     """One parameter's Adagrad step (torch's _single_tensor_adagrad)."""
     step = _incr(state["step"])
-    clr = _value(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
     if p.grad.is_sparse:
-        return _sparse_adagrad(p, state, group, clr)
+        return _sparse_adagrad(p, state, group, step)
+    weight_decay = _weight_decay(group)
     _for_chunks(p.be.xp, _adagrad_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["sum"].arr)),
-                clr, group["eps"], _value(group["weight_decay"]), group["maximize"])
+                _clr(group, step, "addcdiv_(): argument 'value'"), _value(group["eps"]),
+                weight_decay, group["maximize"])
     _finish(p)
+
+
+def _clr(group, step, what):
+    """torch's `clr = lr / (1 + (step - 1) * lr_decay)`, passed as the Number argument `what`
+    (its foreach step takes a tensor)."""
+    lr_decay = _value(group["lr_decay"]) if group["foreach"] else \
+        _number(group["lr_decay"], what)
+    return _value(group["lr"]) / (1 + (step - 1) * lr_decay)
 
 
 def _adagrad_kernel(xp, param, grad, state_sum, clr, eps, weight_decay, maximize):
@@ -94,7 +105,7 @@ def _adagrad_kernel(xp, param, grad, state_sum, clr, eps, weight_decay, maximize
     _addcdiv_(xp, param, grad, std, -clr, tmp)
 
 
-def _sparse_adagrad(p, state, group, clr):
+def _sparse_adagrad(p, state, group, step):
     """torch's sparse branch: the accumulator and the parameter change only at the gradient's
     (coalesced) indices."""
     if group["weight_decay"] != 0:
@@ -103,6 +114,6 @@ def _sparse_adagrad(p, state, group, clr):
     g = (-g if group["maximize"] else g).coalesce()
     at, vals, state_sum = tuple(g.indices), g.values, state["sum"].arr
     _sparse_add_(state_sum, g._like(vals * vals))
-    std = g.xp.sqrt(state_sum[at]) + group["eps"]
-    _sparse_add_(p.arr, g._like(vals / std), -clr)
+    std = g.xp.sqrt(state_sum[at]) + _value(group["eps"])
+    _sparse_add_(p.arr, g._like(vals / std), -_clr(group, step, "add_(): argument 'alpha'"))
     _finish(p)

@@ -3,7 +3,7 @@ from .._tensor import Tensor
 from .optimizer import (_update_moments, Optimizer, _addcdiv_, _device_dtype_check_for_fused,
                         _effective_grad, _finish, _for_chunks, _grad_array, _incr, _real,
                         _scalar_state, _to_scalar, _use_grad_for_differentiable, _value,
-                        _zeros_like)
+                        _zeros_like, _weight_decay)
 
 __all__ = ["Adam", "adam_update"]
 
@@ -96,7 +96,7 @@ def adam_update(p, state, group):
     xp = p.be.xp
     param, grad = _real(p.arr), _real(_grad_array(p))
     exp_avg, exp_avg_sq = _real(state["exp_avg"].arr), _real(state["exp_avg_sq"].arr)
-    lr, eps, weight_decay = _value(group["lr"]), group["eps"], _value(group["weight_decay"])
+    lr, eps, weight_decay = _value(group["lr"]), _value(group["eps"]), _weight_decay(group)
     beta1, beta2 = (_value(b) for b in group["betas"])
     decay = 1.0            # decoupled weight decay scales the parameter first
     if weight_decay != 0 and group["decoupled_weight_decay"]:

@@ -1,7 +1,8 @@
 """Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
 from .._tensor import Tensor
 from .optimizer import (_PerParameter, _addcdiv_, _effective_grad, _finish, _for_chunks,
-                        _grad_array, _incr, _lerp_, _real, _scalar_state, _value, _zeros_like)
+                        _grad_array, _incr, _lerp_, _real, _scalar_state, _value, _zeros_like,
+                        _weight_decay)
 
 __all__ = ["Adamax"]
 
@@ -29,12 +30,12 @@ class Adamax(_PerParameter):
 def adamax_update(p, state, group):
     """One parameter's Adamax step (torch's _single_tensor_adamax)."""
     step = _incr(state["step"])
-    beta1, beta2 = group["betas"]
+    beta1, beta2 = map(_value, group["betas"])
     clr = _value(group["lr"]) / (1 - beta1 ** step)
     _for_chunks(p.be.xp, _adamax_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["exp_avg"].arr),
                  _real(state["exp_inf"].arr)),
-                beta1, beta2, group["eps"], clr, _value(group["weight_decay"]), group["maximize"])
+                beta1, beta2, _value(group["eps"]), clr, _weight_decay(group), group["maximize"])
     _finish(p)
 
 

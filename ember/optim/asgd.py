@@ -2,7 +2,7 @@
 from .._dtype import get_default_dtype
 from .._tensor import Tensor
 from .optimizer import (_PerParameter, _effective_grad, _finish, _get_scalar_dtype, _grad_array,
-                        _incr, _real, _value, _zeros_like)
+                        _incr, _real, _value, _zeros_like, _weight_decay, _in_scalar_state)
 
 __all__ = ["ASGD"]
 
@@ -31,10 +31,10 @@ def asgd_update(p, state, group):
     foreach=True its _multi_tensor_asgd, which rounds differently."""
     xp = p.be.xp
     param, ax = _real(p.arr), _real(state["ax"].arr)
-    lr, lambd, alpha, t0 = _value(group["lr"]), group["lambd"], group["alpha"], group["t0"]
+    lr, lambd, alpha, t0 = (_value(group[k]) for k in ("lr", "lambd", "alpha", "t0"))
     step = _incr(state["step"])
     grad = _effective_grad(_real(_grad_array(p)), param, group["maximize"],
-                           _value(group["weight_decay"]))
+                           _weight_decay(group))
     eta, mu = state["eta"], state["mu"]
     # torch.as_tensor(value) first: rounded to the default dtype, then copied into the state
     rounded = get_default_dtype().np.type
@@ -53,6 +53,7 @@ def asgd_update(p, state, group):
             ax += (param - ax) * mu.arr.astype(ax.dtype)
         else:
             ax[...] = param
+        _in_scalar_state(group["lambd"]), _in_scalar_state(group["alpha"])
         eta.arr[...] = rounded(lr / ((1 + lambd * lr * step) ** alpha))
     mu.arr[...] = rounded(1 / max(1, step - t0))
     _finish(p)

@@ -17,7 +17,6 @@ DEFAULT_NS_STEPS = 5
 
 class Muon(_PerParameter):
     _UPGRADE = {}
-    _init_first = True          # torch's checks come before any update
 
     def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
                  ns_coefficients=(DEFAULT_A, DEFAULT_B, DEFAULT_C), eps=EPS,
@@ -55,11 +54,11 @@ def muon_update(p, state, group):
     grad = _grad_array(p)
     if grad.ndim != 2:
         raise ValueError("Param gradient must be a 2D matrix")
-    momentum = group["momentum"]
+    momentum = _value(group["momentum"])
     buf = _lerp_(xp, state["momentum_buffer"].arr, grad, 1 - momentum)
     update = _lerp_(xp, grad.copy(), buf, momentum) if group["nesterov"] else buf
     update = _zeropower_via_newtonschulz(xp, update, group["ns_coefficients"],
-                                         group["ns_steps"], group["eps"])
+                                         group["ns_steps"], _value(group["eps"]))
     lr = _value(group["lr"])
     param = p.arr
     param *= 1 - lr * _value(group["weight_decay"])

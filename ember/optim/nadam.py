@@ -2,7 +2,8 @@
 from .._tensor import Tensor
 from .optimizer import (_update_moments, Optimizer, _addcdiv_, _effective_grad,
                         _finish, _for_chunks, _grad_array, _incr, _real,
-                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
+                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like,
+                        _weight_decay, _in_scalar_state)
 
 __all__ = ["NAdam"]
 
@@ -50,9 +51,9 @@ def nadam_update(p, state, group):
     """One parameter's NAdam step (torch's _single_tensor_nadam). `mu_product` is a 0-d state
     tensor of the scalar dtype (float32 by default) and is multiplied in that precision."""
     step = _incr(state["step"])
-    lr, weight_decay = _value(group["lr"]), _value(group["weight_decay"])
-    beta1, beta2 = group["betas"]
-    momentum_decay = group["momentum_decay"]
+    lr, weight_decay = _value(group["lr"]), _weight_decay(group)
+    beta1, beta2 = _in_scalar_state(group["betas"][0]), _value(group["betas"][1])
+    momentum_decay = _in_scalar_state(group["momentum_decay"])
     bias_correction2 = 1 - beta2 ** step
     decay = 1.0
     if weight_decay != 0 and group["decoupled_weight_decay"]:
@@ -68,8 +69,8 @@ def nadam_update(p, state, group):
     _for_chunks(p.be.xp, _nadam_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["exp_avg"].arr),
                  _real(state["exp_avg_sq"].arr)),
-                beta1, beta2, bias_correction2, group["eps"], grad_coef, avg_coef, weight_decay,
-                decay, group["maximize"])
+                beta1, beta2, bias_correction2, _value(group["eps"]), grad_coef, avg_coef,
+                weight_decay, decay, group["maximize"])
     _finish(p)
 
 

@@ -122,7 +122,6 @@ class Optimizer:
     _capturable_check = (("params and state_steps", True), ("params and state_steps", False))
     # the options whose tensors a differentiable step records (they may require grad)
     _recorded_hyperparameters = ("lr", "weight_decay")
-    _init_first = False         # whether a group's states are all made before any update
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -224,39 +223,35 @@ class Optimizer:
 
     def _step_each(self, closure, init_state, update):
         """The loop every per-parameter optimizer shares: skip parameters without a gradient,
-        create their state on first use, then `update(p, state, group)` in place."""
+        create their states first (_init_group), then `update(p, state, group)` in place."""
         loss = _eval_closure(closure)
-        name = type(self).__name__
         for group in self.param_groups:
             run = _recorded(update, group, self._recorded_hyperparameters) \
                 if group.get("differentiable") else update
             if group.get("capturable"):
                 run = _on_capturable_device(run, group, self._capturable_check)
-            if self._init_first:
-                self._init_group(group, init_state)
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if not self._sparse_grads:
-                    _dense_only(p, name)
-                state = self.state[p]
-                if len(state) == 0:
-                    init_state(state, p, group)
+            for p, state in self._init_group(group, init_state):
                 run(p, state, group)
         return loss
 
     def _init_group(self, group, init_state):
-        """Check and make the state of every parameter with a gradient before any is updated,
-        as torch's _init_group (its checks then leave the group's parameters unchanged)."""
+        """The (parameter, state) pairs of the group's parameters with a gradient, checked and
+        their states made before any is updated, as torch's _init_group (a refused gradient
+        then leaves the whole group unchanged)."""
         name = type(self).__name__
+        stepped = []
         for p in group["params"]:
-            if p.grad is None or self.state.get(p):
+            if p.grad is None:
                 continue
             if not self._sparse_grads:
                 _dense_only(p, name)
-            state = {}
-            init_state(state, p, group)
-            self.state[p] = state
+            state = self.state.get(p)
+            if not state:
+                state = {}
+                init_state(state, p, group)
+                self.state[p] = state
+            stepped.append((p, state))
+        return stepped
 
     def _upgrade_state(self, defaults, scalar_keys=("step",)):
         """__setstate__ for pickles of older versions: fill missing group options and turn
@@ -541,6 +536,35 @@ def _to_scalar(x):
 def _value(x):
     """A hyper-parameter as a Python number (torch allows 1-element tensors for lr, betas)."""
     return x.item() if isinstance(x, Tensor) else x
+
+
+def _number(x, what):
+    """A hyper-parameter that torch's single-tensor step passes as a Number argument (`what`,
+    e.g. "add(): argument 'alpha'"): its argument parser takes a 0-d tensor, not a 1-element
+    one with dimensions."""
+    if isinstance(x, Tensor):
+        if x.dim() != 0:
+            raise TypeError(f"{what} must be Number, not Tensor")
+        return x.item()
+    return x
+
+
+def _weight_decay(group):
+    """The group's weight decay as a number; added to the gradient (not decoupled), it is
+    torch's `grad.add(param, alpha=weight_decay)` when not 0, which needs a number or 0-d tensor."""
+    wd = group["weight_decay"]
+    if isinstance(wd, Tensor) and not group.get("decoupled_weight_decay") and wd.item() != 0:
+        return _number(wd, "add(): argument 'alpha'")
+    return _value(wd)
+
+
+def _in_scalar_state(x):
+    """A hyper-parameter that torch's step multiplies or copies into a 0-d state tensor in place
+    (NAdam's mu_product, ASGD's eta): one with dimensions does not fit there."""
+    if isinstance(x, Tensor) and x.dim() != 0:
+        raise RuntimeError(f"output with shape [] doesn't match the broadcast shape "
+                           f"{list(x.shape)}")
+    return _value(x)
 
 
 def _real(a):

@@ -1,7 +1,7 @@
 """RAdam: rectified Adam (torch.optim.RAdam)."""
 from .._tensor import Tensor
 from .optimizer import (_update_moments, Optimizer, _effective_grad, _finish, _for_chunks, _grad_array, _incr, _real, _scalar_state,
-                        _use_grad_for_differentiable, _value, _zeros_like)
+                        _use_grad_for_differentiable, _value, _zeros_like, _weight_decay)
 
 __all__ = ["RAdam"]
 
@@ -42,8 +42,8 @@ class RAdam(Optimizer):
 def radam_update(p, state, group):
     """One parameter's RAdam step (torch's _single_tensor_radam)."""
     step = _incr(state["step"])
-    lr, weight_decay = _value(group["lr"]), _value(group["weight_decay"])
-    beta1, beta2 = group["betas"]
+    lr, weight_decay = _value(group["lr"]), _weight_decay(group)
+    beta1, beta2 = map(_value, group["betas"])
     decay = 1.0
     if weight_decay != 0 and group["decoupled_weight_decay"]:
         decay, weight_decay = 1 - lr * weight_decay, 0
@@ -58,7 +58,7 @@ def radam_update(p, state, group):
     _for_chunks(p.be.xp, _radam_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["exp_avg"].arr),
                  _real(state["exp_avg_sq"].arr)),
-                beta1, beta2, lr, group["eps"], bias_correction1, bias_correction2, rect,
+                beta1, beta2, lr, _value(group["eps"]), bias_correction1, bias_correction2, rect,
                 weight_decay, decay, group["maximize"])
     _finish(p)
 

@@ -2,7 +2,8 @@
 from .._tensor import Tensor
 from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _effective_grad,
                         _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
-                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like)
+                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like,
+                        _weight_decay, _number)
 
 __all__ = ["RMSprop"]
 
@@ -50,8 +51,9 @@ def rmsprop_update(p, state, group):
                 (_real(p.arr), _real(_grad_array(p)), _real(state["square_avg"].arr),
                  None if grad_avg is None else _real(grad_avg),
                  None if buf is None else _real(buf)),
-                _value(group["lr"]), group["alpha"], group["eps"], _value(group["weight_decay"]),
-                group["momentum"], group["maximize"])
+                _value(group["lr"]), _number(group["alpha"], "addcmul_(): argument 'value'"),
+                _value(group["eps"]),
+                _weight_decay(group), _value(group["momentum"]), group["maximize"])
     _finish(p)
 
 

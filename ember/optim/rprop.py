@@ -26,8 +26,8 @@ class Rprop(_PerParameter):
 def rprop_update(p, state, group):
     """One parameter's Rprop step (torch's _single_tensor_rprop)."""
     _incr(state["step"])
-    etaminus, etaplus = group["etas"]
-    lo, hi = group["step_sizes"]
+    etaminus, etaplus = map(_value, group["etas"])
+    lo, hi = map(_value, group["step_sizes"])
     _for_chunks(p.be.xp, _rprop_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["prev"].arr),
                  _real(state["step_size"].arr)),

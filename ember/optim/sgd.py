@@ -2,7 +2,7 @@
 from .._tensor import Tensor, _new
 from .optimizer import (Optimizer, _check_fused_once, _effective_grad, _eval_closure, _finish,
                         _for_chunks, _grad_array, _sparse_add_, _use_grad_for_differentiable,
-                        _value)
+                        _value, _weight_decay, _number)
 
 __all__ = ["SGD"]
 
@@ -59,17 +59,22 @@ def sgd_update(p, state, group):
     """One parameter's SGD step (torch's _single_tensor_sgd); `state` is None without momentum."""
     if p.grad.is_sparse:
         return _sparse_sgd(p, state, group)
+    weight_decay = _weight_decay(group)
     buf, first = None, False
-    if group["momentum"] != 0:
+    momentum, dampening = _value(group["momentum"]), _value(group["dampening"])
+    if momentum != 0:
         buf_t = state.get("momentum_buffer")
         first = buf_t is None
+        if not first:       # torch's buf.mul_(momentum).add_(grad, alpha=1 - dampening)
+            dampening = _number(group["dampening"], "add_(): argument 'alpha'")
+        if group["nesterov"]:   # torch's grad.add(buf, alpha=momentum)
+            momentum = _number(group["momentum"], "add(): argument 'alpha'")
         if first:
             # torch's clone(grad): the buffer takes the gradient's layout
             buf_t = state["momentum_buffer"] = _new(p.be.xp.empty_like(p.grad.arr), p.be)
         buf = buf_t.arr
     _for_chunks(p.be.xp, _sgd_kernel, (p.arr, _grad_array(p), buf), _value(group["lr"]),
-                group["momentum"], group["dampening"], _value(group["weight_decay"]),
-                group["nesterov"], group["maximize"], first)
+                momentum, dampening, weight_decay, group["nesterov"], group["maximize"], first)
     _finish(p)
 
 
@@ -151,14 +156,14 @@ def _sparse_sgd(p, state, group):
     wd = _value(group["weight_decay"])
     if wd != 0:
         grad = grad + p.arr * wd        # raises as torch's grad.add(param, alpha=wd)
-    momentum = group["momentum"]
+    momentum = _value(group["momentum"])
     if momentum != 0:
         buf_t = state.get("momentum_buffer")
         if buf_t is None:
             buf = grad.copy()
             state["momentum_buffer"] = _new(buf, p.be)
         else:
-            buf = (buf_t.arr * momentum).add_sparse(grad, 1 - group["dampening"])
+            buf = (buf_t.arr * momentum).add_sparse(grad, 1 - _value(group["dampening"]))
             buf_t.arr = buf
         grad = grad.add_sparse(buf, momentum) if group["nesterov"] else buf
     _sparse_add_(p.arr, grad, -_value(group["lr"]))

@@ -60,7 +60,7 @@ class SparseAdam(Optimizer):
 
 def sparse_adam_update(p, state, group):
     """torch.optim._functional.sparse_adam for one parameter."""
-    beta1, beta2 = group["betas"]
+    beta1, beta2 = map(_value, group["betas"])
     grad = p.grad.arr
     grad = (-grad if group.get("maximize", False) else grad).coalesce()
     vals = grad.values
@@ -75,7 +75,7 @@ def sparse_adam_update(p, state, group):
     v_update = (vals * vals - old_v) * (1 - beta2)
     _sparse_add_(v, grad._like(v_update))
     numer = m_update + old_m
-    denom = grad.xp.sqrt(v_update + old_v) + group["eps"]
+    denom = grad.xp.sqrt(v_update + old_v) + _value(group["eps"])
     step = state["step"]
     step_size = _value(group["lr"]) * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
     _sparse_add_(p.arr, grad._like(-step_size * (numer / denom)))
