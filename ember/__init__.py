@@ -73,6 +73,10 @@ _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": 
                    "cond": "_control_flow", "while_loop": "_control_flow", "lobpcg": "_lobpcg"}
 from ._functional_aliases import NAMES as _ALIAS_NAMES  # noqa: E402  (names only; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_ALIAS_NAMES, "_functional_aliases"))
+_LAZY_FUNCTIONS.update(dict.fromkeys((  # SyncBatchNorm's kernels (ember/_batch_norm_kernels.py)
+    "batch_norm_stats batch_norm_elemt batch_norm_gather_stats batch_norm_gather_stats_with_counts "
+    "batch_norm_backward_reduce batch_norm_backward_elemt batch_norm_update_stats native_norm"
+).split(), "_batch_norm_kernels"))
 from ._foreach import NAMES as _FOREACH_NAMES  # noqa: E402  (plain loops; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_FOREACH_NAMES, "_foreach"))
 

@@ -35,7 +35,8 @@ def _symeig(A, largest=False):
 
 # ---- backward --------------------------------------------------------------------------------
 def _symeig_backward_complete_eigenspace(D_grad, U_grad, A, D, U):
-    # F_ij = 1 / (d_j - d_i) off the diagonal, 0 on it; A.grad = U (diag(D.grad) + U^T U.grad * F) U^T
+    # F_ij = 1 / (d_j - d_i) off the diagonal, 0 on it;
+    # A.grad = U (diag(D.grad) + U^T U.grad * F) U^T
     F = D.unsqueeze(-2) - D.unsqueeze(-1)
     F.diagonal(dim1=-2, dim2=-1).fill_(float("inf"))
     F.pow_(-1)
