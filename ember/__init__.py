@@ -70,7 +70,8 @@ _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": 
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
                    "set_anomaly_enabled": "autograd.anomaly_mode",
-                   "cond": "_control_flow", "while_loop": "_control_flow", "lobpcg": "_lobpcg"}
+                   "cond": "_control_flow", "while_loop": "_control_flow", "lobpcg": "_lobpcg",
+                   "conv_tbc": "nn._conv_tbc"}
 from ._functional_aliases import NAMES as _ALIAS_NAMES  # noqa: E402  (names only; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_ALIAS_NAMES, "_functional_aliases"))
 _LAZY_FUNCTIONS.update(dict.fromkeys((  # SyncBatchNorm's kernels (ember/_batch_norm_kernels.py)

@@ -10,7 +10,7 @@ NAMES = (
     "native_layer_norm native_batch_norm native_group_norm native_dropout "
     "dropout dropout_ feature_dropout feature_dropout_ alpha_dropout alpha_dropout_ "
     "feature_alpha_dropout feature_alpha_dropout_ "
-    "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d conv_tbc "
+    "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d "
     "embedding embedding_bag "
     "max_pool1d max_pool2d max_pool3d max_pool1d_with_indices avg_pool1d "
     "adaptive_avg_pool1d adaptive_max_pool1d "
@@ -186,19 +186,6 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      dilation=1):
     return _F().conv_transpose3d(input, weight, bias, stride, padding, output_padding, groups,
                                  dilation)
-
-
-def conv_tbc(input, weight, bias, pad=0):
-    """Time-batch-channel conv: input (T, B, Cin), weight (K, Cin, Cout), bias (Cout,)."""
-    if input.ndim != 3:
-        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
-    if weight.ndim != 3:
-        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, "
-                           "out_channels.")
-    if bias.ndim != 1:
-        raise RuntimeError("Bias must be 1-D")
-    out = _F().conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, 1, pad)
-    return out.permute(2, 0, 1)
 
 
 # ---- embedding -----------------------------------------------------------------------------
