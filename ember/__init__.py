@@ -60,6 +60,8 @@ from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and ends)
 from . import sparse  # noqa: E402  (binds the sparse Tensor methods)
 from .sparse import sparse_coo_tensor, sparse_csr_tensor, _spmm as spmm  # noqa: E402,F401
+from .sparse import smm, sspaddmm, hspmm, _spmm as dsmm  # noqa: E402,F401
+saddmm, hsmm = sspaddmm, hspmm     # torch's legacy names
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",

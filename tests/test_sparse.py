@@ -720,3 +720,57 @@ def test_embedding_sparse_adam_training_matches_torch():
     (el, ew), (tl, tw) = _embedding_losses(ember), _embedding_losses(torch)
     np.testing.assert_allclose(el, tl, rtol=1e-5, atol=1e-7)
     assert_close(ew, tw, rtol=1e-5, atol=1e-6)
+
+
+# ---- sparse results of sparse @ dense: smm, sspaddmm (saddmm), hspmm (hsmm), dsmm ------------
+SPARSE_PRODUCTS = [
+    lambda L, dt: L.smm(_adj(L, dt), _mat(L, dt, (7, 4), 1)),
+    lambda L, dt: _adj(L, dt).smm(_mat(L, dt, (7, 4), 1)),
+    lambda L, dt: L.sspaddmm(_adj(L, dt, nnz=5, seed=4), _adj(L, dt), _mat(L, dt, (7, 7), 1)),
+    lambda L, dt: _adj(L, dt, nnz=5, seed=4).sspaddmm(_adj(L, dt), _mat(L, dt, (7, 7), 1),
+                                                      beta=0.5, alpha=-2.0),
+    lambda L, dt: L.saddmm(_adj(L, dt, nnz=5, seed=4), _adj(L, dt), _mat(L, dt, (7, 7), 1)),
+    lambda L, dt: L.hspmm(_adj(L, dt, nnz=4), _mat(L, dt, (7, 3), 1)),
+    lambda L, dt: L.hsmm(_adj(L, dt, nnz=4), _mat(L, dt, (7, 3), 1)),
+    lambda L, dt: L.dsmm(_adj(L, dt), _mat(L, dt, (7, 3), 1)),
+    lambda L, dt: L.smm(coo(L, dt), _mat(L, dt, (3, 2), 1)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", range(len(SPARSE_PRODUCTS)))
+def test_sparse_result_products(k, dtype):
+    run(SPARSE_PRODUCTS[k], dtype)
+
+
+SPARSE_PRODUCT_ERRORS = [
+    lambda L: L.smm(_adj(L, L.float32), _mat(L, L.float64, (7, 2), 1)),
+    lambda L: L.smm(_mat(L, L.float32, (7, 7), 1), _mat(L, L.float32, (7, 2), 1)),
+    lambda L: L.smm(_adj(L, L.float32), _mat(L, L.float32, (6, 2), 1)),
+    lambda L: L.hspmm(_adj(L, L.float32), _mat(L, L.float32, (6, 2), 1)),
+    lambda L: L.sspaddmm(_adj(L, L.float32), _adj(L, L.float32), _mat(L, L.float32, (7, 2), 1)),
+    lambda L: L.smm(_adj(L, L.float32), _adj(L, L.float32)),
+    lambda L: L.sspaddmm(_adj(L, L.float32), _mat(L, L.float32, (7, 7), 1),
+                         _mat(L, L.float32, (7, 7), 1)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(SPARSE_PRODUCT_ERRORS)))
+def test_sparse_result_product_errors(k):
+    same_error(lambda: SPARSE_PRODUCT_ERRORS[k](ember), lambda: SPARSE_PRODUCT_ERRORS[k](torch))
+
+
+def test_hspmm_of_dense_refused_as_torch():
+    msgs = raises_like(lambda: ember.hspmm(ember.ones(2, 2), ember.ones(2, 2)),
+                       lambda: torch.hspmm(torch.ones(2, 2), torch.ones(2, 2)))
+    assert msgs[0].split(" is only available")[0] == msgs[1].split(" is only available")[0]
+
+
+@pytest.mark.parametrize("name", ["smm", "hspmm"])
+def test_sparse_result_products_have_no_derivative(name):
+    def call(L):
+        out = getattr(L, name)(_adj(L, L.float64).requires_grad_(), _mat(L, L.float64, (7, 2), 1))
+        assert out.requires_grad and type(out.grad_fn).__name__ == "NotImplemented"
+        return out
+    e, t = call(ember), call(torch)
+    assert e.grad_fn.name() == t.grad_fn.name()

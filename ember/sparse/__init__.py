@@ -13,7 +13,8 @@ from ._coo import (_coalesced_, _grad, _indices, _nnz, _stamp, _values,  # noqa:
 from ._csr import col_indices, crow_indices, sparse_csr_tensor, to_sparse_csr  # noqa: F401
 from ._math import (BFloat16Tensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: F401
                     FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor, _spmm, addmm,
-                    check_sparse_tensor_invariants, log_softmax, mm, softmax, sum)
+                    check_sparse_tensor_invariants, hspmm, log_softmax, mm, smm, softmax,
+                    sspaddmm, sum)
 
 __all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "sum"]
 
@@ -22,7 +23,8 @@ METHODS = {"to_dense": to_dense, "to_sparse": to_sparse, "to_sparse_coo": to_spa
            "coalesce": coalesce, "is_coalesced": is_coalesced, "_coalesced_": _coalesced_,
            "sparse_dim": sparse_dim, "dense_dim": dense_dim, "_nnz": _nnz,
            "sparse_mask": sparse_mask, "to_sparse_csr": to_sparse_csr,
-           "crow_indices": crow_indices, "col_indices": col_indices}
+           "crow_indices": crow_indices, "col_indices": col_indices, "smm": smm,
+           "sspaddmm": sspaddmm}
 
 for _name, _fn in METHODS.items():
     setattr(Tensor, _name, _fn)
