@@ -61,6 +61,8 @@ from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and en
 from . import sparse  # noqa: E402  (binds the sparse Tensor methods)
 from .sparse import sparse_coo_tensor, sparse_csr_tensor, _spmm as spmm  # noqa: E402,F401
 from .sparse import smm, sspaddmm, hspmm, _spmm as dsmm  # noqa: E402,F401
+from .sparse import (sparse_compressed_tensor, sparse_csc_tensor,  # noqa: E402,F401
+                     sparse_bsr_tensor, sparse_bsc_tensor)
 saddmm, hsmm = sspaddmm, hspmm     # torch's legacy names
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",

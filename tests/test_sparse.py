@@ -774,3 +774,93 @@ def test_sparse_result_products_have_no_derivative(name):
         return out
     e, t = call(ember), call(torch)
     assert e.grad_fn.name() == t.grad_fn.name()
+
+
+# ---- CSC, BSR, BSC -------------------------------------------------------------------------------
+def _d(L, dt=None):
+    return L.tensor([[0., 1, 0, 2], [3, 0, 0, 0], [0, 0, 4, 5], [0, 0, 0, 0]], dtype=dt)
+
+
+COMPRESSED = [
+    lambda L: _d(L).to_sparse_csc(),
+    lambda L: _d(L, L.float64).to_sparse_bsr((2, 2)),
+    lambda L: _d(L).to_sparse_bsr(2),
+    lambda L: _d(L).to_sparse_bsc((2, 1)),
+    lambda L: _d(L).to_sparse(layout=L.sparse_csc),
+    lambda L: _d(L).to_sparse(layout=L.sparse_bsc, blocksize=(1, 2)),
+    lambda L: _d(L).to_sparse_csr().to_sparse_csc(),
+    lambda L: coo(L, L.float32).to_sparse_csc(),
+    lambda L: _d(L).to_sparse_csc().to_sparse_csr(),
+    lambda L: _d(L).to_sparse_csc() * 2,
+    lambda L: _d(L).to_sparse_bsr((2, 2)).clone(),
+    lambda L: L.sparse_csc_tensor(L.tensor([0, 1, 1, 2]), L.tensor([0, 2]), L.tensor([1., 2.])),
+    lambda L: L.sparse_csc_tensor([0, 1, 1, 2], [0, 2], [1, 2], dtype=L.float64,
+                                  requires_grad=True),
+    lambda L: L.sparse_bsr_tensor(L.tensor([0, 1, 2]), L.tensor([0, 1]), L.ones(2, 2, 3)),
+    lambda L: L.sparse_bsr_tensor(L.tensor([0, 1, 2]), L.tensor([0, 1]), L.ones(2, 2, 2)),
+    lambda L: L.sparse_bsc_tensor(L.tensor([0, 1, 2]), L.tensor([0, 1]), L.ones(2, 2, 3),
+                                  (4, 6)),
+    lambda L: L.sparse_compressed_tensor(L.tensor([0, 1, 1, 2]), L.tensor([0, 2]),
+                                         L.tensor([1., 2.]), (4, 3), layout=L.sparse_csc),
+    lambda L: L.sparse_compressed_tensor(L.tensor([0, 1, 1, 2]), L.tensor([0, 2]),
+                                         L.tensor([1., 2.]), layout=L.sparse_csr),
+]
+
+
+@pytest.mark.parametrize("k", range(len(COMPRESSED)))
+def test_compressed_layouts_match_torch(k):
+    """Printing, layout flags, nnz and dims, values, to_dense, to_sparse (COO) and the product
+    with a dense matrix (torch refuses BSC, and BSR with blocks that are not square, on CPU)."""
+    e, t = both(COMPRESSED[k])
+    assert repr(e) == repr(t)
+    info = lambda x: (repr(x.layout), x.is_sparse, x.is_sparse_csr, x._nnz(),  # noqa: E731
+                      x.sparse_dim(), x.dense_dim(), tuple(x.shape))
+    assert info(e) == info(t)
+    assert_close(e.values().detach(), t.values().detach())
+    assert_close(e.to_dense().detach(), t.to_dense().detach())
+    assert repr(e.detach().to_sparse()) == repr(t.detach().to_sparse())
+    r = np.random.default_rng(0).standard_normal((e.shape[1], 3))
+    prod = lambda x, L: x.detach() @ L.tensor(r, dtype=x.dtype)  # noqa: E731
+    try:
+        expected = prod(t, torch)
+    except RuntimeError:        # BSC, or BSR with blocks that are not square
+        same_error(lambda: prod(e, ember), lambda: prod(t, torch))
+    else:
+        assert_close(prod(e, ember), expected)
+
+
+COMPRESSED_ACCESS = [
+    lambda L: _d(L).to_sparse_csc().ccol_indices(),
+    lambda L: _d(L).to_sparse_csc().row_indices(),
+    lambda L: _d(L).to_sparse_bsc((2, 2)).ccol_indices(),
+    lambda L: _d(L).to_sparse_bsr((2, 2)).crow_indices(),
+    lambda L: _d(L).to_sparse_bsr((2, 2)).col_indices(),
+]
+
+COMPRESSED_ERRORS = [
+    lambda L: _d(L).to_sparse_csc().crow_indices(),
+    lambda L: _d(L).to_sparse_csr().row_indices(),
+    lambda L: _d(L).row_indices(),
+    lambda L: _d(L).to_sparse().ccol_indices(),
+    lambda L: _d(L).to_sparse_bsr((2, 2)).row_indices(),
+    lambda L: _d(L).to_sparse_csc().col_indices(),
+    lambda L: _d(L).to_sparse_bsr((3, 2)),
+    lambda L: _d(L).to_sparse_bsc((2, 3)),
+    lambda L: _d(L).to_sparse_bsr(),
+    lambda L: _d(L).to_sparse_csc().numpy(),
+    lambda L: _d(L).to_sparse_bsr((2, 2)).to_sparse_csr(),
+    lambda L: L.sparse_compressed_tensor(L.tensor([0, 1]), L.tensor([0]), L.tensor([1.])),
+    lambda L: L.sparse_compressed_tensor(L.tensor([0, 1]), L.tensor([0]), L.tensor([1.]),
+                                         layout=L.sparse_coo),
+]
+
+
+@pytest.mark.parametrize("k", range(len(COMPRESSED_ACCESS)))
+def test_compressed_index_accessors_match_torch(k):
+    e, t = both(COMPRESSED_ACCESS[k])
+    assert e.tolist() == t.tolist() and repr(e.dtype) == repr(t.dtype)
+
+
+@pytest.mark.parametrize("k", range(len(COMPRESSED_ERRORS)))
+def test_compressed_errors_match_torch(k):
+    same_error(lambda: COMPRESSED_ERRORS[k](ember), lambda: COMPRESSED_ERRORS[k](torch))
