@@ -136,11 +136,14 @@ class Tensor:
     @property
     def layout(self):
         a = self.arr
+        if isinstance(a, SparseCOO):
+            return sparse_coo
+        if type(a) is SparseCSR:
+            return sparse_csr
         if type(a) is SparseCompressed:
             from . import _layout
             return getattr(_layout, a.layout)
-        return sparse_coo if isinstance(a, SparseCOO) else sparse_csr if type(a) is SparseCSR \
-            else strided
+        return strided
 
     def __new__(cls, *args, device=None, dtype=None):
         # legacy torch.Tensor(...) constructor: Tensor(2, 3) -> uninitialised float, Tensor([..]);
