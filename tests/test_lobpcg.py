@@ -42,7 +42,8 @@ def test_lobpcg_matches_torch_and_eigh(method, largest, k):
     np.testing.assert_allclose(e[0].numpy(), ref, rtol=1e-9)
 
 
-@pytest.mark.parametrize("case", ["B", "batched", "X", "iK", "n", "float32", "niter", "drop"])
+@pytest.mark.parametrize("case", ["B", "batched", "X", "iK", "n", "float32", "niter", "drop",
+                                  "sparse"])
 def test_lobpcg_options_match_torch(case):
     A, B = _spd(12, 0), _spd(12, 1)
     X = np.random.default_rng(2).standard_normal((12, 2))
@@ -56,6 +57,7 @@ def test_lobpcg_options_match_torch(case):
         "niter": (lambda L, A: L.lobpcg(A, 2, niter=2, tol=1e-30), (A,)),
         "drop": (lambda L, A: L.lobpcg(A, 2, ortho_bparams={"ortho_use_drop": True},
                                        ortho_iparams={"ortho_i_max": 2}), (A,)),
+        "sparse": (lambda L, A: L.lobpcg(A.to_sparse(), 2), (A,)),
     }[case]
     e, t = _both(fn, *args)
     _same_pairs(e, t, atol=1e-4 if case == "float32" else 1e-8)
