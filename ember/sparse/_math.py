@@ -9,6 +9,7 @@ from .._tensor import Tensor
 from .._warnings import warn_once
 from ..ops._apply import apply
 from ..ops._registry import op
+from ..ops.index import _refusal
 from ._coo import _CHECKS, _grad, _is_sparse, _need_coo, _stamp, sparse_coo_tensor
 
 
@@ -292,9 +293,7 @@ def _sspaddmm(xp, c, s, d, beta, alpha):
     return out, ()
 
 
-@_sspaddmm.vjp
-def _(xp, g, *saved):
-    raise RuntimeError("derivative for aten::sspaddmm is not implemented")
+_sspaddmm.vjp(_refusal("sspaddmm"))
 
 
 def _check_products(name, mat1, mat2, sparse_self=True):
@@ -345,9 +344,7 @@ def _hspmm(xp, s, d):
                      False, xp), ()
 
 
-@_hspmm.vjp
-def _(xp, g, *saved):
-    raise RuntimeError("derivative for aten::hspmm is not implemented")
+_hspmm.vjp(_refusal("hspmm"))
 
 
 def hspmm(mat1, mat2):
