@@ -185,7 +185,7 @@ def test_conv_tbc_matches_torch(pad):
 
 @pytest.mark.parametrize("case", ["short", "too short", "input dims", "weight dims", "bias dims",
                                   "channels", "bias size", "dtype", "pad type", "int64",
-                                  "bias dtype"])
+                                  "bias dtype", "complex grad"])
 def test_conv_tbc_cases_match_torch(case):
     res = []
     for L in (ember, torch):
@@ -194,8 +194,8 @@ def test_conv_tbc_cases_match_torch(case):
                 "weight dims": (x, w[..., None], b), "bias dims": (x, w, b[None]),
                 "channels": (x, w[:, :2], b), "bias size": (x, w, b[:2]),
                 "dtype": (x, w.double(), b), "pad type": (x, w, b, 1.5),
-                "int64": (x.long(), w.long(), b.long(), 1), "bias dtype": (x, w, b.double())
-                }[case]
+                "int64": (x.long(), w.long(), b.long(), 1), "bias dtype": (x, w, b.double()),
+                "complex grad": (x.cfloat().requires_grad_(), w.cfloat(), b.cfloat())}[case]
         try:
             out = L.conv_tbc(*args)
             res.append((out.tolist(), str(out.dtype)))

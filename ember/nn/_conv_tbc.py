@@ -4,7 +4,7 @@ matmul per kernel offset, and its ConvTbcBackward0."""
 from .._kernel_dtypes import tname
 from ..ops._apply import apply
 from ..ops._dims import int_arg
-from ..ops._registry import op
+from ..ops._registry import no_complex_grad, op
 
 
 def _padded(xp, x, pad):
@@ -65,4 +65,4 @@ def conv_tbc(input, weight, bias, pad=0):
     if input.dtype != weight.dtype:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got "
                            f"{tname(input.arr.dtype)} and {tname(weight.arr.dtype)}")
-    return apply(_conv_tbc, (input, weight, bias), (pad,))
+    return no_complex_grad(apply(_conv_tbc, (input, weight, bias), (pad,)), "conv_tbc")
