@@ -755,6 +755,23 @@ SPARSE_PRODUCT_ERRORS = [
 ]
 
 
+@pytest.mark.parametrize("name", ["hspmm", "sspaddmm"])
+def test_sparse_result_products_out(name):
+    def call(L):
+        out = L.sparse_coo_tensor(L.zeros(2, 0, dtype=L.long), L.zeros(0), (7, 3))
+        args = (_adj(L, L.float32), _mat(L, L.float32, (7, 3), 1))
+        if name == "sspaddmm":
+            args = (_adj(L, L.float32, nnz=3, seed=5).to_dense()[:, :3].to_sparse(),) + args
+        res = getattr(L, name)(*args, out=out)
+        assert res is out
+        return out
+    run(lambda L, dt: call(L))
+    same_error(lambda: ember.hspmm(_adj(ember, ember.float32), ember.ones(7, 2),
+                                   out=ember.zeros(7, 2)),
+               lambda: torch.hspmm(_adj(torch, torch.float32), torch.ones(7, 2),
+                                   out=torch.zeros(7, 2)))
+
+
 @pytest.mark.parametrize("k", range(len(SPARSE_PRODUCT_ERRORS)))
 def test_sparse_result_product_errors(k):
     same_error(lambda: SPARSE_PRODUCT_ERRORS[k](ember), lambda: SPARSE_PRODUCT_ERRORS[k](torch))

@@ -309,7 +309,21 @@ def _check_products(name, mat1, mat2, sparse_self=True):
                            f"{_tname(mat2.arr.dtype)}")
 
 
-def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1):
+def _into(out, result):
+    """`out=` of the products with a sparse result: a sparse COO `out` takes the result."""
+    if out is None:
+        return result
+    if not _is_sparse(out):
+        raise RuntimeError('self.is_sparse() INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/'
+                           'src/ATen/native/SparseTensorUtils.h":28, please report a bug to '
+                           'PyTorch. _internal_get_SparseTensorImpl: not a sparse tensor')
+    from .._tensor import bump_version
+    out.arr = result.arr
+    bump_version(out)
+    return out
+
+
+def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """torch.sspaddmm: beta * input + alpha * (mat1 @ mat2) as a sparse COO tensor, for sparse
     input and mat1 and a dense mat2."""
     if not _is_sparse(input):
@@ -324,7 +338,7 @@ def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1):
     if input.shape[1] != mat2.shape[1]:
         raise RuntimeError(f"sspaddmm: Argument #1: Expected dim 1 size {mat2.shape[1]}, got "
                            f"{input.shape[1]}")
-    return apply(_sspaddmm, (input, mat1, mat2), (beta, alpha))
+    return _into(out, apply(_sspaddmm, (input, mat1, mat2), (beta, alpha)))
 
 
 def smm(input, mat2):
@@ -347,10 +361,10 @@ def _hspmm(xp, s, d):
 _hspmm.vjp(_refusal("hspmm"))
 
 
-def hspmm(mat1, mat2):
+def hspmm(mat1, mat2, *, out=None):
     """torch.hspmm: sparse mat1 @ dense mat2 as a hybrid COO tensor: the rows of mat1 holding
     entries are its one sparse dim, the product's rows its dense values."""
     if not _is_sparse(mat1):
         raise not_implemented("hspmm", mat1.be.xp, "")
     _check_products("hspmm", mat1, mat2)
-    return apply(_hspmm, (mat1, mat2))
+    return _into(out, apply(_hspmm, (mat1, mat2)))
