@@ -62,6 +62,10 @@ from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and ends)
 from . import sparse  # noqa: E402  (binds the sparse Tensor methods)
 from .sparse import sparse_coo_tensor, sparse_csr_tensor, _spmm as spmm  # noqa: E402,F401
+from .sparse import smm, sspaddmm, hspmm, _spmm as dsmm  # noqa: E402,F401
+from .sparse import (sparse_compressed_tensor, sparse_csc_tensor,  # noqa: E402,F401
+                     sparse_bsr_tensor, sparse_bsc_tensor)
+saddmm, hsmm = sspaddmm, hspmm     # torch's legacy names
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",
@@ -72,9 +76,14 @@ _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": 
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
                    "set_anomaly_enabled": "autograd.anomaly_mode",
-                   "cond": "_control_flow", "while_loop": "_control_flow"}
+                   "cond": "_control_flow", "while_loop": "_control_flow", "lobpcg": "_lobpcg",
+                   "conv_tbc": "nn._conv_tbc"}
 from ._functional_aliases import NAMES as _ALIAS_NAMES  # noqa: E402  (names only; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_ALIAS_NAMES, "_functional_aliases"))
+_LAZY_FUNCTIONS.update(dict.fromkeys((  # SyncBatchNorm's kernels (ember/_batch_norm_kernels.py)
+    "batch_norm_stats batch_norm_elemt batch_norm_gather_stats batch_norm_gather_stats_with_counts "
+    "batch_norm_backward_reduce batch_norm_backward_elemt batch_norm_update_stats native_norm"
+).split(), "_batch_norm_kernels"))
 from ._foreach import NAMES as _FOREACH_NAMES  # noqa: E402  (plain loops; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_FOREACH_NAMES, "_foreach"))
 

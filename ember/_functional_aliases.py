@@ -10,7 +10,7 @@ NAMES = (
     "native_layer_norm native_batch_norm native_group_norm native_dropout "
     "dropout dropout_ feature_dropout feature_dropout_ alpha_dropout alpha_dropout_ "
     "feature_alpha_dropout feature_alpha_dropout_ "
-    "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d conv_tbc "
+    "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d "
     "embedding embedding_bag "
     "max_pool1d max_pool2d max_pool3d max_pool1d_with_indices avg_pool1d "
     "adaptive_avg_pool1d adaptive_max_pool1d "
@@ -21,7 +21,7 @@ NAMES = (
     "triplet_margin_loss cosine_embedding_loss poisson_nll_loss ctc_loss "
     "constant_pad_nd affine_grid_generator grid_sampler grid_sampler_2d grid_sampler_3d "
     "softmax log_softmax convolution norm_except_dim embedding_renorm_ "
-    "rnn_tanh_cell rnn_relu_cell lstm_cell gru_cell"
+    "rnn_tanh_cell rnn_relu_cell lstm_cell gru_cell lstm gru rnn_tanh rnn_relu"
 ).split()
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -185,19 +185,6 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      dilation=1):
     return _F().conv_transpose3d(input, weight, bias, stride, padding, output_padding, groups,
                                  dilation)
-
-
-def conv_tbc(input, weight, bias, pad=0):
-    """Time-batch-channel conv: input (T, B, Cin), weight (K, Cin, Cout), bias (Cout,)."""
-    if input.ndim != 3:
-        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
-    if weight.ndim != 3:
-        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, "
-                           "out_channels.")
-    if bias.ndim != 1:
-        raise RuntimeError("Bias must be 1-D")
-    out = _F().conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, 1, pad)
-    return out.permute(2, 0, 1)
 
 
 # ---- embedding -----------------------------------------------------------------------------
@@ -524,6 +511,80 @@ def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     reset, update = (hg[0] + ig[0]).sigmoid(), (hg[1] + ig[1]).sigmoid()
     new = (ig[2] + hg[2] * reset).tanh()
     return (hx - new) * update + new
+
+
+def _stacked_rnn(mode, input, batch_sizes, hx, params, has_biases, num_layers, dropout, train,
+                 bidirectional, batch_first):
+    """torch.lstm / gru / rnn_tanh / rnn_relu: RNNBase.forward's layers with the weights given
+    flat (per layer and direction: w_ih, w_hh, then b_ih, b_hh if has_biases, then w_hr for an
+    LSTM whose hidden state is narrower than its cell state). A `batch_sizes` tensor makes
+    `input` the data of a PackedSequence, and the output one too."""
+    from .nn.modules.rnn import _autocast_dtype, run_layers
+    from .nn.utils.rnn import PackedSequence, _index_arrays, _packed_to_padded
+    from ._kernel_dtypes import tname
+    from .nn._rnn_ops import rnn_pack, transpose_
+    from .ops._apply import apply
+    if mode == "LSTM":
+        if len(hx) != 2:
+            raise RuntimeError("lstm expects two hidden states")
+        h0, c0 = hx
+        proj = h0.shape[2] != c0.shape[2]
+    else:
+        h0, c0, proj = hx, None, False
+    per = 2 + 2 * bool(has_biases) + proj
+    if len(params) % per:
+        raise RuntimeError("got an incorrect number of RNN parameters")
+    dirs = 2 if bidirectional else 1
+    if h0.shape[0] != num_layers * dirs:
+        raise RuntimeError("Expected more hidden states in stacked_rnn")
+    if len(params) // per != num_layers * dirs:
+        raise RuntimeError("Expected more weights in stacked_rnn")
+    layers = []
+    for k in range(0, len(params), per):
+        w = list(params[k:k + per])
+        b = w[2:4] if has_biases else [None, None]
+        layers.append((w[0], w[1], b[0], b[1], w[-1] if proj else None))
+    bs = None
+    if batch_sizes is not None:
+        input, _ = _packed_to_padded(PackedSequence(input, batch_sizes))
+        bs = batch_sizes.tolist()
+    elif batch_first:
+        input = input.transpose(0, 1)
+    amp = _autocast_dtype(input)
+    if amp is None and input.dtype != params[0].dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{tname(input.arr.dtype)} and {tname(params[0].arr.dtype)}")
+    out, hn, cn = run_layers(mode, input, h0, c0, layers, num_layers, dirs, dropout, train, bs,
+                             amp, stacklevel=None)
+    if batch_sizes is not None:
+        out = apply(rnn_pack, (out,), _index_arrays(bs))
+    elif batch_first:       # torch's LSTM transposes a copy, RNN and GRU in place
+        out = out.transpose(0, 1) if mode == "LSTM" else transpose_(out, 0, 1)
+    return (out, hn, cn) if mode == "LSTM" else (out, hn)
+
+
+def _rnn_function(name, mode):
+    """The ATen function's two overloads: (input, hx, params, has_biases, num_layers, dropout,
+    train, bidirectional, batch_first) and (data, batch_sizes, hx, params, has_biases,
+    num_layers, dropout, train, bidirectional). The packed one is told apart, as torch's
+    argument parser does, by a Tensor where the other takes hx (LSTM: a tuple) or params."""
+    from ._tensor import Tensor
+
+    def fn(*args):
+        if len(args) != 9:
+            raise TypeError(f"{name}() takes 9 positional arguments but {len(args)} were given")
+        packed = isinstance(args[1], Tensor) and (mode == "LSTM" or isinstance(args[2], Tensor))
+        if packed:
+            return _stacked_rnn(mode, *args, batch_first=False)
+        return _stacked_rnn(mode, args[0], None, *args[1:])
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+lstm = _rnn_function("lstm", "LSTM")
+gru = _rnn_function("gru", "GRU")
+rnn_tanh = _rnn_function("rnn_tanh", "RNN_TANH")
+rnn_relu = _rnn_function("rnn_relu", "RNN_RELU")
 
 
 def _dim_required(name):

@@ -11,6 +11,7 @@ from .autograd.node import CLOCK, InferenceVersion, Leaf, new_inference_version,
 from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
+from ._sparse_compressed import SparseCompressed
 from ._warnings import outside_stacklevel, warn_once
 from .backends import CPU, device as _device, get_backend
 
@@ -135,8 +136,14 @@ class Tensor:
     @property
     def layout(self):
         a = self.arr
-        return sparse_coo if isinstance(a, SparseCOO) else sparse_csr if type(a) is SparseCSR \
-            else strided
+        if isinstance(a, SparseCOO):
+            return sparse_coo
+        if type(a) is SparseCSR:
+            return sparse_csr
+        if type(a) is SparseCompressed:
+            from . import _layout
+            return getattr(_layout, a.layout)
+        return strided
 
     def __new__(cls, *args, device=None, dtype=None):
         # legacy torch.Tensor(...) constructor: Tensor(2, 3) -> uninitialised float, Tensor([..]);
@@ -377,7 +384,7 @@ class Tensor:
         self.imag.copy_(value)
 
     def numpy(self, *, force=False):
-        if isinstance(self.arr, (SparseCOO, SparseCSR)):
+        if isinstance(self.arr, (SparseCOO, SparseCSR, SparseCompressed)):
             self.arr.__array__()            # torch's TypeError for a sparse layout
         _check_not_conj(self)
         if self._rg and not force and _GRAD.enabled:
@@ -1175,7 +1182,8 @@ def _rebuild_as(cls, args, state):
 
 def _rebuild(arr, dev, requires_grad):
     be = get_backend(dev)
-    t = _new(arr if isinstance(arr, (SparseCOO, SparseCSR)) else be.from_host(arr), be)
+    t = _new(arr if isinstance(arr, (SparseCOO, SparseCSR, SparseCompressed))
+             else be.from_host(arr), be)
     t._rg = requires_grad
     return t
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ._dtype import DEFAULT
 from .autograd.node import short_name
+from ._layout import strided as _STRIDED
 
 __all__ = ["set_printoptions", "get_printoptions", "printoptions", "format_tensor",
            "tensor_repr"]
@@ -294,7 +295,7 @@ def tensor_repr(t, contents=None):
     grad_fn = t.grad_fn
     if t.be.name == "meta":
         return _meta_repr(t, grad_fn, contents)
-    if t.is_sparse or t.is_sparse_csr:
+    if t.layout is not _STRIDED:
         return _sparse_repr(t, grad_fn, contents)
     text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
@@ -323,8 +324,14 @@ def _sparse_repr(t, grad_fn, contents):
     layout and the autograd suffixes (for COO the first on a new line)."""
     s, indent = t.arr, len("tensor(")
     coo = t.is_sparse
-    parts = ((("indices", s.indices), ("values", s.values)) if coo else
-             (("crow_indices", s.crow), ("col_indices", s.col), ("values", s.values)))
+    if coo:
+        parts = (("indices", s.indices), ("values", s.values))
+    elif t.is_sparse_csr:
+        parts = (("crow_indices", s.crow), ("col_indices", s.col), ("values", s.values))
+    else:           # CSC, BSR, BSC
+        from ._sparse_compressed import INDEX_NAMES
+        names = INDEX_NAMES[s.layout]
+        parts = ((names[0], s.compressed), (names[1], s.plain), ("values", s.values))
     suffixes = []
     if str(t.device) != "cpu":
         suffixes.append(f"device='{t.device}'")

@@ -264,6 +264,55 @@ def to_dlpack(tensor):
     return _to(tensor)
 
 
+@_export
+def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=None,
+              pin_memory=False, requires_grad=False):
+    """torch.from_file: a 1-D tensor of `size` elements of `dtype` memory-mapped from the file.
+    shared=True maps it writable and shared (writes reach the file, which is created or
+    extended as needed); otherwise the mapping is a private copy-on-write one of a file that
+    must be long enough."""
+    import errno
+    import mmap
+    from .ops._dims import int_arg
+    if not isinstance(filename, str):
+        raise TypeError(f"from_file(): argument 'filename' (position 1) must be str, not "
+                        f"{type(filename).__name__}")
+    size = int_arg(size, "from_file", "size")
+    dt = _dtype.get_default_dtype() if dtype is None else _dtype.to_dtype(dtype)
+    npdt = np.dtype(dt.np)
+    nbytes = size * npdt.itemsize
+    if size == 0:
+        arr = np.empty(0, npdt)
+    else:
+        mode = "read-write" if shared else "read-only"
+        try:
+            fd = os.open(filename, os.O_RDWR | os.O_CREAT if shared else os.O_RDONLY, 0o600)
+        except OSError as e:
+            raise RuntimeError(f"unable to open file <{filename}> in {mode} mode: {e.strerror} "
+                               f"({e.errno})") from None
+        try:
+            have = os.fstat(fd).st_size
+            if have < nbytes:
+                if not shared:
+                    raise RuntimeError(f"file <{filename}> size <{have}> is smaller than the "
+                                       f"required mapping size <{nbytes}>")
+                os.ftruncate(fd, nbytes)
+            if nbytes < 0:
+                raise OSError(errno.ENOMEM, os.strerror(errno.ENOMEM))
+            buf = mmap.mmap(fd, nbytes, access=mmap.ACCESS_WRITE if shared else
+                            mmap.ACCESS_COPY)
+        except OSError as e:
+            raise RuntimeError(f"unable to mmap {nbytes} bytes from file <{filename}>: "
+                               f"{e.strerror} ({e.errno})") from None
+        finally:
+            os.close(fd)
+        arr = np.frombuffer(buf, npdt, size)
+    t = _new(arr, CPU)
+    if device is not None and _device(device).type != "cpu":
+        t = t.to(device)
+    return t.requires_grad_() if requires_grad else t
+
+
 # ---- default device and tensor type ----------------------------------------------------------
 @_export
 def set_default_device(device):

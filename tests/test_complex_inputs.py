@@ -79,6 +79,7 @@ CALLS = {
     "conv2d": lambda F, m: F.conv2d(m.c(1, 2, 4, 4), m.c(3, 2, 2, 2, seed=1)),
     "conv3d": lambda F, m: F.conv3d(m.c(1, 2, 3, 3, 3), m.c(2, 2, 2, 2, 2, seed=1)),
     "conv_transpose1d": lambda F, m: F.conv_transpose1d(m.c(2, 3, 4), m.c(3, 2, 2, seed=1)),
+    "conv_tbc": lambda F, m: F.conv_tbc(m.c(5, 2, 3), m.c(3, 3, 4, seed=1), m.c(4, seed=2), 1),
     "conv_transpose2d":
         lambda F, m: F.conv_transpose2d(m.c(1, 2, 3, 3), m.c(2, 3, 2, 2, seed=1)),
     "conv_transpose3d":

@@ -360,3 +360,69 @@ def test_lstm_projection_warning_matches_torch(monkeypatch):
     assert [str(i.message) for i in w] == ["LSTM with projections is not supported with oneDNN. "
                                            "Using default implementation."]
     assert w[0].category is UserWarning
+
+
+# ---- torch.lstm / gru / rnn_tanh / rnn_relu: the ATen functions with flat weight lists ----------
+FUNCTIONS = [
+    ("lstm", "LSTM", dict(num_layers=2, bidirectional=True)), ("lstm", "LSTM", dict(bias=False)),
+    ("lstm", "LSTM", dict(proj_size=2, batch_first=True)),
+    ("gru", "GRU", dict(num_layers=2, batch_first=True)),
+    ("rnn_tanh", "RNN", dict(bidirectional=True)),
+    ("rnn_relu", "RNN", dict(nonlinearity="relu", bias=False, num_layers=2)),
+]
+
+
+@pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.parametrize("fn,cls,kw", FUNCTIONS, ids=lambda c: str(c))
+def test_rnn_functions_match_torch(fn, cls, kw, packed):
+    """Outputs, grad_fn classes and gradients of the functions RNNBase.forward calls (_VF.lstm
+    ...), with weights and states given as flat lists; packed: the (data, batch_sizes, ...)
+    overload, whose output is the packed data."""
+    e_mod, t_mod = _pair(cls, "float64", 4, 5, **kw)
+    bf, dirs = kw.get("batch_first", False), 2 if kw.get("bidirectional") else 1
+    n, hs = kw.get("num_layers", 1) * dirs, kw.get("proj_size") or 5
+    hx = [_inputs((n, 3, hs), "float64", 1)]
+    if cls == "LSTM":
+        hx.append(_inputs((n, 3, 5), "float64", 2))
+    tail = (kw.get("bias", True), kw.get("num_layers", 1), 0.0, False, dirs == 2)
+    if packed:
+        xe, xt = _inputs((9, 4), "float64")
+        bse, bst = ember.tensor([3, 3, 2, 1]), torch.tensor([3, 3, 2, 1])
+        lead_e, lead_t = (xe, bse), (xt, bst)
+    else:
+        xe, xt = _inputs((3, 6, 4) if bf else (6, 3, 4), "float64")
+        lead_e, lead_t, tail = (xe,), (xt,), tail + (bf,)
+    he = tuple(h[0] for h in hx) if cls == "LSTM" else hx[0][0]
+    ht = tuple(h[1] for h in hx) if cls == "LSTM" else hx[0][1]
+    oe = getattr(ember, fn)(*lead_e, he, e_mod._flat_weights, *tail)
+    ot = getattr(torch, fn)(*lead_t, ht, t_mod._flat_weights, *tail)
+    assert type(oe) is tuple and len(oe) == len(ot)
+    for a, b in zip(oe, ot):
+        assert_close(a, b, **TOL["float64"])
+        assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
+    _backward(oe, ot, "float64")
+    _check_grads(e_mod, t_mod, [xe] + [h[0] for h in hx], [xt] + [h[1] for h in hx],
+                 TOL["float64"])
+
+
+@pytest.mark.parametrize("case", ["one state", "params", "layers", "states", "dtype"])
+def test_rnn_functions_errors_match_torch(case):
+    def run(L):
+        torch.manual_seed(0)
+        w1 = [L.tensor(p.detach().numpy()) for p in torch.nn.GRU(3, 4)._flat_weights]
+        w2 = [L.tensor(p.detach().numpy()) for p in torch.nn.GRU(3, 4, 2)._flat_weights]
+        x, h = L.zeros(5, 2, 3, dtype=L.float64), L.zeros(1, 2, 4, dtype=L.float64)
+        w1d = [w.double() for w in w1]
+        args = {"one state": lambda: L.lstm(x, (h,), w1d + w1d[:4], True, 1, 0., False, False,
+                                            False),
+                "params": lambda: L.gru(x, h, w1d[:3], True, 1, 0., False, False, False),
+                "layers": lambda: L.gru(x, h, [w.double() for w in w2], True, 1, 0., False,
+                                        False, False),
+                "states": lambda: L.gru(x, h.expand(2, 2, 4), w1d, True, 1, 0., False, False,
+                                        False),
+                "dtype": lambda: L.gru(x, h, w1, True, 1, 0., False, False, False)}[case]
+        with pytest.raises(Exception) as info:
+            args()
+        return info
+    e, t = run(ember), run(torch)
+    assert (e.type, str(e.value)) == (t.type, str(t.value))

@@ -720,3 +720,164 @@ def test_embedding_sparse_adam_training_matches_torch():
     (el, ew), (tl, tw) = _embedding_losses(ember), _embedding_losses(torch)
     np.testing.assert_allclose(el, tl, rtol=1e-5, atol=1e-7)
     assert_close(ew, tw, rtol=1e-5, atol=1e-6)
+
+
+# ---- sparse results of sparse @ dense: smm, sspaddmm (saddmm), hspmm (hsmm), dsmm ------------
+SPARSE_PRODUCTS = [
+    lambda L, dt: L.smm(_adj(L, dt), _mat(L, dt, (7, 4), 1)),
+    lambda L, dt: _adj(L, dt).smm(_mat(L, dt, (7, 4), 1)),
+    lambda L, dt: L.sspaddmm(_adj(L, dt, nnz=5, seed=4), _adj(L, dt), _mat(L, dt, (7, 7), 1)),
+    lambda L, dt: _adj(L, dt, nnz=5, seed=4).sspaddmm(_adj(L, dt), _mat(L, dt, (7, 7), 1),
+                                                      beta=0.5, alpha=-2.0),
+    lambda L, dt: L.saddmm(_adj(L, dt, nnz=5, seed=4), _adj(L, dt), _mat(L, dt, (7, 7), 1)),
+    lambda L, dt: L.hspmm(_adj(L, dt, nnz=4), _mat(L, dt, (7, 3), 1)),
+    lambda L, dt: L.hsmm(_adj(L, dt, nnz=4), _mat(L, dt, (7, 3), 1)),
+    lambda L, dt: L.dsmm(_adj(L, dt), _mat(L, dt, (7, 3), 1)),
+    lambda L, dt: L.smm(coo(L, dt), _mat(L, dt, (3, 2), 1)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", range(len(SPARSE_PRODUCTS)))
+def test_sparse_result_products(k, dtype):
+    run(SPARSE_PRODUCTS[k], dtype)
+
+
+SPARSE_PRODUCT_ERRORS = [
+    lambda L: L.smm(_adj(L, L.float32), _mat(L, L.float64, (7, 2), 1)),
+    lambda L: L.smm(_mat(L, L.float32, (7, 7), 1), _mat(L, L.float32, (7, 2), 1)),
+    lambda L: L.smm(_adj(L, L.float32), _mat(L, L.float32, (6, 2), 1)),
+    lambda L: L.hspmm(_adj(L, L.float32), _mat(L, L.float32, (6, 2), 1)),
+    lambda L: L.sspaddmm(_adj(L, L.float32), _adj(L, L.float32), _mat(L, L.float32, (7, 2), 1)),
+    lambda L: L.smm(_adj(L, L.float32), _adj(L, L.float32)),
+    lambda L: L.sspaddmm(_adj(L, L.float32), _mat(L, L.float32, (7, 7), 1),
+                         _mat(L, L.float32, (7, 7), 1)),
+]
+
+
+@pytest.mark.parametrize("name", ["hspmm", "sspaddmm"])
+def test_sparse_result_products_out(name):
+    def call(L):
+        out = L.sparse_coo_tensor(L.zeros(2, 0, dtype=L.long), L.zeros(0), (7, 3))
+        args = (_adj(L, L.float32), _mat(L, L.float32, (7, 3), 1))
+        if name == "sspaddmm":
+            args = (_adj(L, L.float32, nnz=3, seed=5).to_dense()[:, :3].to_sparse(),) + args
+        res = getattr(L, name)(*args, out=out)
+        assert res is out
+        return out
+    run(lambda L, dt: call(L))
+    same_error(lambda: ember.hspmm(_adj(ember, ember.float32), ember.ones(7, 2),
+                                   out=ember.zeros(7, 2)),
+               lambda: torch.hspmm(_adj(torch, torch.float32), torch.ones(7, 2),
+                                   out=torch.zeros(7, 2)))
+
+
+@pytest.mark.parametrize("k", range(len(SPARSE_PRODUCT_ERRORS)))
+def test_sparse_result_product_errors(k):
+    same_error(lambda: SPARSE_PRODUCT_ERRORS[k](ember), lambda: SPARSE_PRODUCT_ERRORS[k](torch))
+
+
+def test_hspmm_of_dense_refused_as_torch():
+    msgs = raises_like(lambda: ember.hspmm(ember.ones(2, 2), ember.ones(2, 2)),
+                       lambda: torch.hspmm(torch.ones(2, 2), torch.ones(2, 2)))
+    assert msgs[0].split(" is only available")[0] == msgs[1].split(" is only available")[0]
+
+
+@pytest.mark.parametrize("name", ["smm", "hspmm"])
+def test_sparse_result_products_have_no_derivative(name):
+    def call(L):
+        out = getattr(L, name)(_adj(L, L.float64).requires_grad_(), _mat(L, L.float64, (7, 2), 1))
+        assert out.requires_grad and type(out.grad_fn).__name__ == "NotImplemented"
+        return out
+    e, t = call(ember), call(torch)
+    assert e.grad_fn.name() == t.grad_fn.name()
+
+
+# ---- CSC, BSR, BSC -------------------------------------------------------------------------------
+def _d(L, dt=None):
+    return L.tensor([[0., 1, 0, 2], [3, 0, 0, 0], [0, 0, 4, 5], [0, 0, 0, 0]], dtype=dt)
+
+
+COMPRESSED = [
+    lambda L: _d(L).to_sparse_csc(),
+    lambda L: _d(L, L.float64).to_sparse_bsr((2, 2)),
+    lambda L: _d(L).to_sparse_bsr(2),
+    lambda L: _d(L).to_sparse_bsc((2, 1)),
+    lambda L: _d(L).to_sparse(layout=L.sparse_csc),
+    lambda L: _d(L).to_sparse(layout=L.sparse_bsc, blocksize=(1, 2)),
+    lambda L: _d(L).to_sparse_csr().to_sparse_csc(),
+    lambda L: coo(L, L.float32).to_sparse_csc(),
+    lambda L: _d(L).to_sparse_csc().to_sparse_csr(),
+    lambda L: _d(L).to_sparse_csc() * 2,
+    lambda L: _d(L).to_sparse_bsr((2, 2)).clone(),
+    lambda L: L.sparse_csc_tensor(L.tensor([0, 1, 1, 2]), L.tensor([0, 2]), L.tensor([1., 2.])),
+    lambda L: L.sparse_csc_tensor([0, 1, 1, 2], [0, 2], [1, 2], dtype=L.float64,
+                                  requires_grad=True),
+    lambda L: L.sparse_bsr_tensor(L.tensor([0, 1, 2]), L.tensor([0, 1]), L.ones(2, 2, 3)),
+    lambda L: L.sparse_bsr_tensor(L.tensor([0, 1, 2]), L.tensor([0, 1]), L.ones(2, 2, 2)),
+    lambda L: L.sparse_bsc_tensor(L.tensor([0, 1, 2]), L.tensor([0, 1]), L.ones(2, 2, 3),
+                                  (4, 6)),
+    lambda L: L.sparse_compressed_tensor(L.tensor([0, 1, 1, 2]), L.tensor([0, 2]),
+                                         L.tensor([1., 2.]), (4, 3), layout=L.sparse_csc),
+    lambda L: L.sparse_compressed_tensor(L.tensor([0, 1, 1, 2]), L.tensor([0, 2]),
+                                         L.tensor([1., 2.]), layout=L.sparse_csr),
+]
+
+
+@pytest.mark.parametrize("k", range(len(COMPRESSED)))
+def test_compressed_layouts_match_torch(k):
+    """Printing, layout flags, nnz and dims, values, to_dense, to_sparse (COO) and the product
+    with a dense matrix (torch refuses BSC, and BSR with blocks that are not square, on CPU)."""
+    e, t = both(COMPRESSED[k])
+    assert repr(e) == repr(t)
+    info = lambda x: (repr(x.layout), x.is_sparse, x.is_sparse_csr, x._nnz(),  # noqa: E731
+                      x.sparse_dim(), x.dense_dim(), tuple(x.shape))
+    assert info(e) == info(t)
+    assert_close(e.values().detach(), t.values().detach())
+    assert_close(e.to_dense().detach(), t.to_dense().detach())
+    assert repr(e.detach().to_sparse()) == repr(t.detach().to_sparse())
+    r = np.random.default_rng(0).standard_normal((e.shape[1], 3))
+    prod = lambda x, L: x.detach() @ L.tensor(r, dtype=x.dtype)  # noqa: E731
+    try:
+        expected = prod(t, torch)
+    except RuntimeError:        # BSC, or BSR with blocks that are not square
+        same_error(lambda: prod(e, ember), lambda: prod(t, torch))
+    else:
+        assert_close(prod(e, ember), expected)
+
+
+COMPRESSED_ACCESS = [
+    lambda L: _d(L).to_sparse_csc().ccol_indices(),
+    lambda L: _d(L).to_sparse_csc().row_indices(),
+    lambda L: _d(L).to_sparse_bsc((2, 2)).ccol_indices(),
+    lambda L: _d(L).to_sparse_bsr((2, 2)).crow_indices(),
+    lambda L: _d(L).to_sparse_bsr((2, 2)).col_indices(),
+]
+
+COMPRESSED_ERRORS = [
+    lambda L: _d(L).to_sparse_csc().crow_indices(),
+    lambda L: _d(L).to_sparse_csr().row_indices(),
+    lambda L: _d(L).row_indices(),
+    lambda L: _d(L).to_sparse().ccol_indices(),
+    lambda L: _d(L).to_sparse_bsr((2, 2)).row_indices(),
+    lambda L: _d(L).to_sparse_csc().col_indices(),
+    lambda L: _d(L).to_sparse_bsr((3, 2)),
+    lambda L: _d(L).to_sparse_bsc((2, 3)),
+    lambda L: _d(L).to_sparse_bsr(),
+    lambda L: _d(L).to_sparse_csc().numpy(),
+    lambda L: _d(L).to_sparse_bsr((2, 2)).to_sparse_csr(),
+    lambda L: L.sparse_compressed_tensor(L.tensor([0, 1]), L.tensor([0]), L.tensor([1.])),
+    lambda L: L.sparse_compressed_tensor(L.tensor([0, 1]), L.tensor([0]), L.tensor([1.]),
+                                         layout=L.sparse_coo),
+]
+
+
+@pytest.mark.parametrize("k", range(len(COMPRESSED_ACCESS)))
+def test_compressed_index_accessors_match_torch(k):
+    e, t = both(COMPRESSED_ACCESS[k])
+    assert e.tolist() == t.tolist() and repr(e.dtype) == repr(t.dtype)
+
+
+@pytest.mark.parametrize("k", range(len(COMPRESSED_ERRORS)))
+def test_compressed_errors_match_torch(k):
+    same_error(lambda: COMPRESSED_ERRORS[k](ember), lambda: COMPRESSED_ERRORS[k](torch))

@@ -6,10 +6,11 @@ enable_grad turns grad mode on but ops still record nothing, as torch's)."""
 import functools
 import inspect
 import sys
+import threading
 import warnings
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled"]
+           "is_inference_mode_enabled", "is_multithreading_enabled", "set_multithreading_enabled"]
 
 
 class _State:
@@ -93,6 +94,38 @@ class set_grad_enabled(_Mode):
 
     def clone(self):
         return set_grad_enabled(self._value)
+
+
+_THREAD = threading.local()
+
+
+def is_multithreading_enabled():
+    """Whether backward may run on device worker threads (this thread's setting; default on).
+    ember's engine always runs backward on the calling thread: the flag is kept for torch's
+    API only."""
+    return getattr(_THREAD, "multithreading", True)
+
+
+class set_multithreading_enabled(_Mode):
+    """torch.autograd.set_multithreading_enabled: sets this thread's flag when constructed (so
+    it works as a plain call too) and restores the previous value on leaving a `with` block."""
+
+    def __init__(self, mode):
+        if type(mode) is not bool:
+            from ..ops._apply import type_name
+            raise TypeError("set_multithreading_enabled(): argument 'enabled' (position 1) must "
+                            f"be bool, not {type_name(mode)}")
+        self.prev, self.mode = is_multithreading_enabled(), mode
+        _THREAD.multithreading = mode
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _THREAD.multithreading = self.prev
+
+    def clone(self):
+        return set_multithreading_enabled(self.mode)
 
 
 class inference_mode(_Mode):

@@ -6,7 +6,9 @@ tensors). See _autodiff and _vmap for how results can differ from torch's."""
 from ..nn.utils.stateless import func_functional_call as functional_call
 from ._autodiff import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, linearize, vjp
 from ._ensemble import replace_all_batch_norm_modules_, stack_module_state
+from ._functionalize import functionalize
 from ._vmap import vmap
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev",
-           "jacfwd", "hessian", "vmap", "stack_module_state", "replace_all_batch_norm_modules_"]
+           "jacfwd", "hessian", "vmap", "stack_module_state", "replace_all_batch_norm_modules_",
+           "functionalize"]

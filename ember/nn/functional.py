@@ -18,6 +18,7 @@ from ..ops._dims import wrap_dim as _wrap_dim
 from ..ops.random import rng_for as _rng_for
 from .. import _kernel_dtypes as _D
 from . import _act_ops as _A, _ops as _O
+from ._conv_tbc import conv_tbc  # noqa: F401
 from ._functional_conv import *  # noqa: F401,F403
 from ._functional_loss import *  # noqa: F401,F403
 from ._linear_ce import linear_cross_entropy  # noqa: F401

@@ -1700,33 +1700,46 @@ def as_strided_(input, size, stride, storage_offset=None):
 
 
 def resize_(input, *sizes, memory_format=None):
-    """torch's resize_: the same storage seen with contiguous strides while it is big enough,
-    else a new storage holding the old one's contents."""
+    """torch's resize_: the same storage seen with contiguous strides (or channels-last ones,
+    for that memory_format) while it is big enough, else a new storage holding the old one's
+    contents. Without a memory_format, the same size leaves the tensor as it is."""
     shape = _shape_arg(sizes, "resize_")
     if input.requires_grad and _grad.enabled:
         raise RuntimeError("cannot resize variables that require grad")
+    order = None
+    if memory_format is not None:
+        from .._memory_format import _INV, _ORDER, _check, is_channels_last, preserve_format
+        if memory_format is preserve_format:
+            raise RuntimeError("Unsupported memory formatPreserve")
+        _check(memory_format, len(shape))
+        if is_channels_last(memory_format):
+            order = _ORDER[len(shape)]
+    elif tuple(shape) == input.arr.shape:
+        return input
+    stored = shape if order is None else tuple(shape[d] for d in order)   # in memory order
     n = int(np.prod(shape))
     a = input.arr
     xp = input.be.xp
     root, off = _storage_root(a)
     item = a.itemsize
+    new = None
     if root.flags.c_contiguous:
         flat = root.reshape(-1).view(np.uint8)
         if off + n * item <= flat.shape[0]:
-            input.arr = flat[off:off + n * item].view(a.dtype).reshape(shape)
-            bump_version(input)
-            return input
-        old = flat[off:].view(np.uint8)
-        keep = old.shape[0] - old.shape[0] % item
-        old = old[:keep].view(a.dtype)
+            new = flat[off:off + n * item].view(a.dtype).reshape(stored)
+        else:
+            old = flat[off:].view(np.uint8)
+            keep = old.shape[0] - old.shape[0] % item
+            old = old[:keep].view(a.dtype)
     else:
         old = a.reshape(-1)
-    from .creation import uninitialized_fill
-    fill = uninitialized_fill(a.dtype)          # (torch's new memory is uninitialised)
-    new = xp.zeros(shape, a.dtype) if fill is None else xp.full(shape, fill, a.dtype)
-    k = builtins.min(n, old.shape[0])
-    new.reshape(-1)[:k] = old[:k]
-    input.arr = new
+    if new is None:
+        from .creation import uninitialized_fill
+        fill = uninitialized_fill(a.dtype)      # (torch's new memory is uninitialised)
+        new = xp.zeros(stored, a.dtype) if fill is None else xp.full(stored, fill, a.dtype)
+        k = builtins.min(n, old.shape[0])
+        new.reshape(-1)[:k] = old[:k]
+    input.arr = new if order is None else new.transpose(_INV[len(shape)])
     bump_version(input)
     return input
 

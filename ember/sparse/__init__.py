@@ -1,5 +1,5 @@
 """torch.sparse and the sparse tensor API (sparse_coo_tensor, to_sparse, to_dense, indices,
-values, coalesce, sparse.mm / addmm / sum / softmax; 2-D CSR).
+values, coalesce, sparse.mm / addmm / sum / softmax; 2-D CSR, CSC, BSR, BSC).
 
 A sparse tensor is an ember Tensor whose `arr` is a SparseCOO (ember/_sparse_coo.py) or a
 SparseCSR (ember/_sparse_csr.py): generic ops that have a sparse meaning (add, sub, mul, div by
@@ -11,9 +11,13 @@ from ._coo import (_coalesced_, _grad, _indices, _nnz, _stamp, _values,  # noqa:
                    coalesce, dense_dim, indices, is_coalesced, sparse_coo_tensor, sparse_dim,
                    sparse_mask, to_dense, to_sparse, values)
 from ._csr import col_indices, crow_indices, sparse_csr_tensor, to_sparse_csr  # noqa: F401
+from ._compressed import (ccol_indices, row_indices, sparse_bsc_tensor,  # noqa: F401
+                          sparse_bsr_tensor, sparse_compressed_tensor, sparse_csc_tensor,
+                          to_sparse_bsc, to_sparse_bsr, to_sparse_csc)
 from ._math import (BFloat16Tensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: F401
                     FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor, _spmm, addmm,
-                    check_sparse_tensor_invariants, log_softmax, mm, softmax, sum)
+                    check_sparse_tensor_invariants, hspmm, log_softmax, mm, smm, softmax,
+                    sspaddmm, sum)
 
 __all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "sum"]
 
@@ -22,7 +26,10 @@ METHODS = {"to_dense": to_dense, "to_sparse": to_sparse, "to_sparse_coo": to_spa
            "coalesce": coalesce, "is_coalesced": is_coalesced, "_coalesced_": _coalesced_,
            "sparse_dim": sparse_dim, "dense_dim": dense_dim, "_nnz": _nnz,
            "sparse_mask": sparse_mask, "to_sparse_csr": to_sparse_csr,
-           "crow_indices": crow_indices, "col_indices": col_indices}
+           "crow_indices": crow_indices, "col_indices": col_indices, "smm": smm,
+           "sspaddmm": sspaddmm, "to_sparse_csc": to_sparse_csc, "to_sparse_bsr": to_sparse_bsr,
+           "to_sparse_bsc": to_sparse_bsc, "ccol_indices": ccol_indices,
+           "row_indices": row_indices}
 
 for _name, _fn in METHODS.items():
     setattr(Tensor, _name, _fn)

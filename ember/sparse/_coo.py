@@ -8,6 +8,7 @@ import numpy as np
 
 from .._layout import sparse_coo
 from .._sparse_coo import SparseCOO, not_implemented
+from .._sparse_compressed import SparseCompressed
 from .._sparse_csr import SparseCSR
 from .._tensor import Tensor, _new
 from .._warnings import warn_once
@@ -93,6 +94,14 @@ def _(xp, g, indices, shape):
     return g[tuple(indices)], None
 
 
+def warn_unchecked():
+    """torch warns once that a sparse constructor left its invariants unchecked."""
+    warn_once("Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) "
+              "will occur when operating on a sparse tensor which violates the invariants, but "
+              "checks incur performance overhead. To silence this warning, explicitly opt in or "
+              "out. See `torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ")
+
+
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pin_memory=False,
                       requires_grad=False, check_invariants=None, is_coalesced=None):
     """torch.sparse_coo_tensor: a COO tensor from (sparse_dim, nnz) indices and values."""
@@ -137,11 +146,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
     if check_invariants is None:
         check_invariants = _CHECKS[0]
         if not check_invariants:
-            warn_once("Sparse invariant checks are implicitly disabled. Memory errors (e.g. "
-                      "SEGFAULT) will occur when operating on a sparse tensor which violates the "
-                      "invariants, but checks incur performance overhead. To silence this "
-                      "warning, explicitly opt in or out. See "
-                      "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ")
+            warn_unchecked()
     if check_invariants:
         _check_invariants(be, idx, size)
     t = apply(_coo_op, (values,), (idx, size, bool(is_coalesced) or (nnz <= 1 and
@@ -178,7 +183,7 @@ def _(xp, g, s, seq):
 
 def to_dense(self, dtype=None, *, masked_grad=None):
     """A dense copy of a sparse tensor (a dense tensor is returned as it is)."""
-    if type(self.arr) is SparseCSR:
+    if type(self.arr) in (SparseCSR, SparseCompressed):
         return _new(self.arr.to_dense(), self.be) if dtype is None else \
             _new(self.arr.to_dense(), self.be).to(dtype)
     if not isinstance(self.arr, SparseCOO):
@@ -210,8 +215,13 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
         if layout is sparse_csr and blocksize is None:
             from ._csr import to_sparse_csr
             return to_sparse_csr(self, dense_dim)
+        from . import _compressed
+        if layout.name == "sparse_csc" and blocksize is None:
+            return _compressed.to_sparse_csc(self, dense_dim)
+        if layout.name in ("sparse_bsr", "sparse_bsc") and blocksize is not None:
+            return getattr(_compressed, "to_" + layout.name)(self, blocksize, dense_dim)
         raise NotImplementedError(f"to_sparse: layout {layout} is not supported by ember")
-    if type(self.arr) is SparseCSR:
+    if type(self.arr) in (SparseCSR, SparseCompressed):
         return _new(self.arr.to_coo(), self.be)
     if isinstance(self.arr, SparseCOO):
         if sparse_dim is not None and sparse_dim != self.arr.sparse_dim:
@@ -248,7 +258,7 @@ def _(xp, g, indices, shape, seq):
 
 
 def values(self):
-    if type(self.arr) is SparseCSR:
+    if type(self.arr) in (SparseCSR, SparseCompressed):
         return _new(self.arr.values, self.be)
     s = _need_coo(self, "values", "sparse tensor")
     if not s.coalesced:
@@ -296,16 +306,20 @@ def _coalesced_(self, coalesced):
 
 
 def sparse_dim(self):
-    return self.arr.sparse_dim if isinstance(self.arr, SparseCOO) else 0
+    s = self.arr
+    return s.sparse_dim if isinstance(s, SparseCOO) else 2 if type(s) in (
+        SparseCSR, SparseCompressed) else 0
 
 
 def dense_dim(self):
     s = self.arr
+    if type(s) in (SparseCSR, SparseCompressed):       # (a BSR / BSC block is not a dense dim)
+        return 0
     return s.ndim - s.sparse_dim if isinstance(s, SparseCOO) else s.ndim
 
 
 def _nnz(self):
-    if type(self.arr) is SparseCSR:
+    if type(self.arr) in (SparseCSR, SparseCompressed):
         return self.arr.nnz
     if not isinstance(self.arr, SparseCOO):
         raise not_implemented("_nnz").__class__(str(not_implemented("_nnz")).replace(

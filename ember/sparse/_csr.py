@@ -1,17 +1,11 @@
 """Sparse CSR tensors (2-D, no dense dims): construction, conversion, index accessors."""
 
 from .._sparse_coo import SparseCOO
+from .._sparse_compressed import SparseCompressed
 from .._sparse_csr import SparseCSR
 from .._tensor import Tensor, _new
-from .._warnings import warn_once
 from ._coo import _to_sparse_op
-
-
-def _warn_csr():
-    """torch warns once per process that sparse CSR support is in beta."""
-    warn_once("Sparse CSR tensor support is in beta state. If you miss a functionality in the "
-              "sparse tensor support, please submit a feature request to "
-              "https://github.com/pytorch/pytorch/issues.")
+from ._compressed import _warn_beta
 
 
 def to_sparse_csr(self, dense_dim=None):
@@ -19,12 +13,18 @@ def to_sparse_csr(self, dense_dim=None):
     a = self.arr
     if type(a) is SparseCSR:
         return self
+    if type(a) is SparseCompressed:
+        if a.layout != "sparse_csc":
+            from ._compressed import layout_name
+            raise RuntimeError(f"sparse_compressed_to_sparse_csr: expected SparseCsr or "
+                               f"SparseCsc layout but got {layout_name(self)}")
+        a = a.to_coo()
     if self.ndim != 2 or dense_dim:
         raise NotImplementedError("ember: to_sparse_csr supports 2-D tensors without dense "
                                   "dims only")
     coo = a.coalesce() if isinstance(a, SparseCOO) else _to_sparse_op.impl[0][0](
         self.be.xp, a, 2)[0]
-    _warn_csr()
+    _warn_beta("sparse_csr")
     return _new(SparseCSR.from_coo(coo), self.be)
 
 
@@ -44,7 +44,7 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=Non
     if size is None:
         ncol = int(col.arr.max()) + 1 if col.numel() else 0
         size = (crow.shape[0] - 1, ncol)
-    _warn_csr()
+    _warn_beta("sparse_csr")
     t = _new(SparseCSR(crow.arr, col.arr, values.arr, tuple(int(n) for n in size),
                        values.be.xp), values.be)
     if requires_grad:
@@ -54,14 +54,21 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=Non
 
 def _need_csr(self, what):
     if type(self.arr) is not SparseCSR:
-        got = "Sparse" if isinstance(self.arr, SparseCOO) else "Strided"
-        raise RuntimeError(f"{what} expected sparse row compressed tensor layout but got {got}")
+        from ._compressed import layout_name
+        raise RuntimeError(f"{what} expected sparse row compressed tensor layout but got "
+                           f"{layout_name(self)}")
     return self.arr
 
 
 def crow_indices(self):
+    if type(self.arr) is SparseCompressed:
+        from ._compressed import bsr_crow_indices
+        return bsr_crow_indices(self)
     return _new(_need_csr(self, "crow_indices").crow, self.be)
 
 
 def col_indices(self):
+    if type(self.arr) is SparseCompressed:
+        from ._compressed import bsr_col_indices
+        return bsr_col_indices(self)
     return _new(_need_csr(self, "col_indices").col, self.be)

@@ -1,5 +1,6 @@
-"""torch.sparse's functions: mm, addmm, sum, softmax, log_softmax, the invariant-check switch
-and the legacy torch.sparse.FloatTensor constructors."""
+"""torch.sparse's functions: mm, addmm, sum, softmax, log_softmax, the invariant-check switch,
+the legacy torch.sparse.FloatTensor constructors, and the products with a sparse result
+(torch.smm, sspaddmm, hspmm)."""
 
 import numpy as np
 
@@ -8,6 +9,7 @@ from .._tensor import Tensor
 from .._warnings import warn_once
 from ..ops._apply import apply
 from ..ops._registry import op
+from ..ops.index import _refusal
 from ._coo import _CHECKS, _grad, _is_sparse, _need_coo, _stamp, sparse_coo_tensor
 
 
@@ -268,3 +270,101 @@ for _name, _dt in (("FloatTensor", "float32"), ("DoubleTensor", "float64"),
                    ("LongTensor", "int64"), ("IntTensor", "int32"), ("ShortTensor", "int16"),
                    ("CharTensor", "int8"), ("ByteTensor", "uint8")):
     globals()[_name] = _legacy(_name, _dt)
+
+
+# ---- sparse results of sparse @ dense: sspaddmm, smm, hspmm ------------------------------------
+def _rows_product(xp, s, d):
+    """The rows of s (a 2-D COO) that hold entries, sorted, and those rows of s @ d."""
+    rows = xp.unique(s.coalesce().indices[0])
+    return rows, s.matmul(d)[rows]
+
+
+@op("sspaddmm", saves=None, node="torch::autograd::NotImplemented")
+def _sspaddmm(xp, c, s, d, beta, alpha):
+    """beta * c's entries (as stored), then alpha * (s @ d) at every column of each row of s
+    that holds entries, as torch's CPU kernel lays them out (not coalesced)."""
+    rows, p = _rows_product(xp, s, d)
+    k = d.shape[1]
+    idx = xp.stack([xp.repeat(rows, k), xp.tile(xp.arange(k), rows.shape[0])])
+    vals = (p * alpha if alpha != 1 else p).reshape(-1).astype(d.dtype, copy=False)
+    cv = c.values * beta if beta != 1 else c.values
+    out = SparseCOO(xp.concatenate([c.indices, idx], 1),
+                    xp.concatenate([cv.astype(d.dtype, copy=False), vals]), c.shape, False, xp)
+    return out, ()
+
+
+_sspaddmm.vjp(_refusal("sspaddmm"))
+
+
+def _check_products(name, mat1, mat2, sparse_self=True):
+    from ..ops._apply import _tname
+    if _is_sparse(mat2) or type(mat2.arr).__name__ == "SparseCSR":
+        raise RuntimeError(f"{name}: expected 'mat2' to have strided layout, got 'mat2' with "
+                           "layout Sparse")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"{name}: Argument #3: Expected dim 0 size {mat1.shape[1]}, got "
+                           f"{mat2.shape[0]}")
+    if mat1.dtype is not mat2.dtype:
+        raise RuntimeError(f"expected scalar type {_tname(mat1.arr.dtype)} but found "
+                           f"{_tname(mat2.arr.dtype)}")
+
+
+def _into(out, result):
+    """`out=` of the products with a sparse result: a sparse COO `out` takes the result."""
+    if out is None:
+        return result
+    if not _is_sparse(out):
+        raise RuntimeError('self.is_sparse() INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/'
+                           'src/ATen/native/SparseTensorUtils.h":28, please report a bug to '
+                           'PyTorch. _internal_get_SparseTensorImpl: not a sparse tensor')
+    from .._tensor import bump_version
+    out.arr = result.arr
+    bump_version(out)
+    return out
+
+
+def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """torch.sspaddmm: beta * input + alpha * (mat1 @ mat2) as a sparse COO tensor, for sparse
+    input and mat1 and a dense mat2."""
+    if not _is_sparse(input):
+        raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
+    if not _is_sparse(mat1):
+        raise RuntimeError("sspaddmm: expected 'mat1' to have sparse layout, got 'mat1' with "
+                           "layout Strided")
+    _check_products("sspaddmm", mat1, mat2)
+    if input.shape[0] != mat1.shape[0]:
+        raise RuntimeError(f"sspaddmm: Argument #1: Expected dim 0 size {mat1.shape[0]}, got "
+                           f"{input.shape[0]}")
+    if input.shape[1] != mat2.shape[1]:
+        raise RuntimeError(f"sspaddmm: Argument #1: Expected dim 1 size {mat2.shape[1]}, got "
+                           f"{input.shape[1]}")
+    return _into(out, apply(_sspaddmm, (input, mat1, mat2), (beta, alpha)))
+
+
+def smm(input, mat2):
+    """torch.smm: sparse input @ dense mat2 as a sparse COO tensor (sspaddmm onto zeros)."""
+    if not _is_sparse(input):
+        raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
+    zeros = sparse_coo_tensor(input.new_zeros((2, 0), dtype=None).long(),
+                              input.new_zeros((0,), dtype=mat2.dtype),
+                              (input.shape[0], mat2.shape[1]))
+    return sspaddmm(zeros, input, mat2, beta=0, alpha=1)
+
+
+@op("hspmm", saves=None, node="torch::autograd::NotImplemented")
+def _hspmm(xp, s, d):
+    rows, p = _rows_product(xp, s, d)
+    return SparseCOO(rows[None], p.astype(d.dtype, copy=False), (s.shape[0], d.shape[1]),
+                     False, xp), ()
+
+
+_hspmm.vjp(_refusal("hspmm"))
+
+
+def hspmm(mat1, mat2, *, out=None):
+    """torch.hspmm: sparse mat1 @ dense mat2 as a hybrid COO tensor: the rows of mat1 holding
+    entries are its one sparse dim, the product's rows its dense values."""
+    if not _is_sparse(mat1):
+        raise not_implemented("hspmm", mat1.be.xp, "")
+    _check_products("hspmm", mat1, mat2)
+    return _into(out, apply(_hspmm, (mat1, mat2)))

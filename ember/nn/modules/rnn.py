@@ -246,48 +246,61 @@ class RNNBase(Module):
             raise RuntimeError(f"{msg} {shape}, got {list(h.shape)}")
 
     def _run(self, x, h0, c0, batch_sizes, amp=None):
-        """Under autocast, torch runs an LSTM without projections on unpacked input through
-        oneDNN (mkldnn_rnn_layer, on autocast's lower-precision list: everything in the autocast
-        dtype); the other layers are composites whose linears autocast (see the layer ops for
-        the dtypes that gives)."""
         dirs = 2 if self.bidirectional else 1
-        mkldnn = self.mode == "LSTM" and batch_sizes is None and \
-            (amp is not None or x.dtype in (float32, bfloat16))
-        if mkldnn and self.proj_size:
-            mkldnn = False
-            # at forward's line in this file, as torch's points at its own LSTM.forward
-            warn_once("LSTM with projections is not supported with oneDNN. Using default "
-                      "implementation.", stacklevel=2)
-        hns, cns = [], []
-        layer_in = x
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(dirs):
-                w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, d)
-                k = layer * dirs + d
-                if self.mode == "LSTM":
-                    ins = rnn_args(layer_in, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, w_hr)
-                    if amp is not None:     # the cell state stays as given off oneDNN
-                        ins = tuple(t if i == 2 and not mkldnn else _to(t, amp)
-                                    for i, t in enumerate(ins))
-                    out, hn, cn = apply(lstm_layer, ins, (batch_sizes, d == 1))
-                    out = as_node(out, "MkldnnRnnLayerBackward0" if mkldnn else "StackBackward0")
-                else:
-                    x_l, h_l, w_ih, w_hh, b_ih, b_hh = rnn_args(layer_in, h0[k], w_ih, w_hh,
-                                                                b_ih, b_hh)
-                    out, hn = apply(rnn_layer, (F.linear(x_l, w_ih, b_ih), h_l, w_hh, b_hh),
-                                    (self.mode, batch_sizes, d == 1))
-                    out = as_node(out, "StackBackward0")
-                    cn = None
-                outs.append(out)
-                hns.append(hn)
-                cns.append(cn)
-            layer_in = outs[0] if dirs == 1 else _cat(outs, 2)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_in = F.dropout(layer_in, self.dropout, True)
-        hn = _stack(hns)
-        cn = _stack(cns) if self.mode == "LSTM" else None
-        return layer_in, hn, cn
+        params = [self._layer_params(layer, d) for layer in range(self.num_layers)
+                  for d in range(dirs)]
+        # the oneDNN warning at forward's line in this file, as torch's points at its own
+        # LSTM.forward
+        return run_layers(self.mode, x, h0, c0, params, self.num_layers, dirs,
+                          self.dropout, self.training, batch_sizes, amp, stacklevel=3)
+
+
+def run_layers(mode, x, h0, c0, params, num_layers, dirs, dropout, train, batch_sizes, amp,
+               stacklevel):
+    """The stacked layers of RNNBase.forward and of torch.lstm / gru / rnn_tanh / rnn_relu:
+    x (T, B, I), h0 and c0 (num_layers * dirs, B, *), `params` one (w_ih, w_hh, b_ih, b_hh, w_hr)
+    per layer and direction. Returns the last layer's output and the stacked final states.
+
+    Under autocast, torch runs an LSTM without projections on unpacked input through oneDNN
+    (mkldnn_rnn_layer, on autocast's lower-precision list: everything in the autocast dtype);
+    the other layers are composites whose linears autocast (see the layer ops for the dtypes
+    that gives)."""
+    mkldnn = mode == "LSTM" and batch_sizes is None and \
+        (amp is not None or x.dtype in (float32, bfloat16))
+    if mkldnn and params[0][4] is not None:
+        mkldnn = False
+        warn_once("LSTM with projections is not supported with oneDNN. Using default "
+                  "implementation.", stacklevel=stacklevel)
+    hns, cns = [], []
+    layer_in = x
+    for layer in range(num_layers):
+        outs = []
+        for d in range(dirs):
+            k = layer * dirs + d
+            w_ih, w_hh, b_ih, b_hh, w_hr = params[k]
+            if mode == "LSTM":
+                ins = rnn_args(layer_in, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, w_hr)
+                if amp is not None:     # the cell state stays as given off oneDNN
+                    ins = tuple(t if i == 2 and not mkldnn else _to(t, amp)
+                                for i, t in enumerate(ins))
+                out, hn, cn = apply(lstm_layer, ins, (batch_sizes, d == 1))
+                out = as_node(out, "MkldnnRnnLayerBackward0" if mkldnn else "StackBackward0")
+            else:
+                x_l, h_l, w_ih, w_hh, b_ih, b_hh = rnn_args(layer_in, h0[k], w_ih, w_hh, b_ih,
+                                                            b_hh)
+                out, hn = apply(rnn_layer, (F.linear(x_l, w_ih, b_ih), h_l, w_hh, b_hh),
+                                (mode, batch_sizes, d == 1))
+                out = as_node(out, "StackBackward0")
+                cn = None
+            outs.append(out)
+            hns.append(hn)
+            cns.append(cn)
+        layer_in = outs[0] if dirs == 1 else _cat(outs, 2)
+        if dropout and train and layer < num_layers - 1:
+            layer_in = F.dropout(layer_in, dropout, True)
+    hn = _stack(hns)
+    cn = _stack(cns) if mode == "LSTM" else None
+    return layer_in, hn, cn
 
 
 def _check_state_dtype(x, w_hh, *states):
