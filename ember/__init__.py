@@ -64,13 +64,18 @@ from .sparse import sparse_coo_tensor, sparse_csr_tensor, _spmm as spmm  # noqa:
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
-                 "quasirandom", "functional", "masked",
+                 "quasirandom", "functional", "masked", "storage",
                  "_C"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
                    "set_anomaly_enabled": "autograd.anomaly_mode",
                    "cond": "_control_flow", "while_loop": "_control_flow"}
+_LAZY_FUNCTIONS.update(dict.fromkeys(("UntypedStorage", "TypedStorage", "FloatStorage",
+                                      "DoubleStorage", "HalfStorage", "BFloat16Storage",
+                                      "LongStorage", "IntStorage", "ShortStorage", "CharStorage",
+                                      "ByteStorage", "BoolStorage", "ComplexFloatStorage",
+                                      "ComplexDoubleStorage"), "storage"))
 from ._functional_aliases import NAMES as _ALIAS_NAMES  # noqa: E402  (names only; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_ALIAS_NAMES, "_functional_aliases"))
 from ._foreach import NAMES as _FOREACH_NAMES  # noqa: E402  (plain loops; cheap)

@@ -290,8 +290,24 @@ def _to_array(data, dtype):
     if not _is_seq(data) and not isinstance(data, np.generic) and (
             hasattr(data, "__array_interface__") or hasattr(data, "__array__")):
         return _to_array(np.asarray(data), dtype)
+    if type(data).__name__ in ("TypedStorage", "UntypedStorage"):
+        return _storage_array(data, dtype)
     shape, inferred, flat = _walk(data)
     return _values_array(flat, shape, inferred if dtype is None else _to_dtype(dtype))
+
+
+def _storage_array(storage, dtype):
+    """torch's reading of a storage as tensor data: its memory as `dtype` (int64 for an
+    UntypedStorage, which only a TypedStorage of that dtype may differ from)."""
+    typed = getattr(storage, "_untyped_storage", None)
+    want = _to_dtype(dtype) if dtype is not None else \
+        DEFAULT.float if typed is not None else _dtype.int64
+    if typed is not None and storage.dtype is not want:
+        from .._kernel_dtypes import tname
+        raise RuntimeError(f"Expected a Storage of type {tname(want.np)} or an UntypedStorage, "
+                           f"but got {tname(storage.dtype.np)}")
+    a = (typed or storage)._flat(want.np)
+    return a.get() if hasattr(a, "get") else a
 
 
 def _check_pin(pin_memory):
