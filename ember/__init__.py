@@ -75,7 +75,7 @@ _LAZY_FUNCTIONS.update(dict.fromkeys(("UntypedStorage", "TypedStorage", "FloatSt
                                       "DoubleStorage", "HalfStorage", "BFloat16Storage",
                                       "LongStorage", "IntStorage", "ShortStorage", "CharStorage",
                                       "ByteStorage", "BoolStorage", "ComplexFloatStorage",
-                                      "ComplexDoubleStorage"), "storage"))
+                                      "ComplexDoubleStorage"), "_storage"))
 from ._functional_aliases import NAMES as _ALIAS_NAMES  # noqa: E402  (names only; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_ALIAS_NAMES, "_functional_aliases"))
 from ._foreach import NAMES as _FOREACH_NAMES  # noqa: E402  (plain loops; cheap)

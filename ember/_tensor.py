@@ -820,13 +820,13 @@ class Tensor:
         return False
 
     def share_memory_(self):
-        from .storage import _share
+        from ._storage import _share
         if self.device.type != "cuda":
             _share(self.arr)
         return self
 
     def is_shared(self):
-        from .storage import _is_shared
+        from ._storage import _is_shared
         return self.device.type == "cuda" or _is_shared(self.arr)
 
     def module_load(self, other, assign=False):
@@ -863,15 +863,15 @@ class Tensor:
         return self
 
     def storage(self):
-        from .storage import TypedStorage, UntypedStorage, warn_typed_storage_removal
-        warn_typed_storage_removal()
+        from ._storage import TypedStorage, UntypedStorage, _warn_typed_storage_removal
+        _warn_typed_storage_removal()
         return TypedStorage(wrap_storage=UntypedStorage._of(self), dtype=self.dtype,
                             _internal=True)
 
     def storage_type(self):
         """torch.FloatStorage & co.: the legacy storage class of this tensor's dtype."""
-        from .storage import legacy_storage_class, warn_typed_storage_removal
-        warn_typed_storage_removal()
+        from ._storage import _warn_typed_storage_removal, legacy_storage_class
+        _warn_typed_storage_removal()
         return legacy_storage_class(self.dtype)
 
     def set_(self, source=None, storage_offset=0, size=None, stride=None):
@@ -945,7 +945,7 @@ class Tensor:
             return self.resize(tuple(tensor.shape))
 
     def untyped_storage(self):
-        from .storage import UntypedStorage
+        from ._storage import UntypedStorage
         return UntypedStorage._of(self)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -1079,7 +1079,7 @@ def _wrap_dim(dim, ndim):
 def _storage_source(source, dtype, type_name=cname):
     """The UntypedStorage behind `source` (an UntypedStorage, or a TypedStorage of `dtype`);
     `type_name` names dtype in the error (set_ prints c10's C++ name, constructors torch's)."""
-    from .storage import TypedStorage, UntypedStorage
+    from ._storage import TypedStorage, UntypedStorage
     if isinstance(source, TypedStorage):
         if source.dtype is not dtype:
             raise RuntimeError(f"Expected a Storage of type {type_name(dtype.np)} or an "

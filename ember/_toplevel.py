@@ -221,7 +221,7 @@ def typename(obj):
 
 @_export
 def is_storage(obj):
-    from .storage import TypedStorage, UntypedStorage
+    from ._storage import TypedStorage, UntypedStorage
     return type(obj) in (UntypedStorage, TypedStorage)
 
 

@@ -439,3 +439,34 @@ def test_pickle_storages():
     _same(f)
     u = pickle.loads(pickle.dumps(ember.UntypedStorage([4, 5])))    # (torch's own fails)
     assert repr(u) == repr(torch.TypedStorage([4, 5], dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("objs", [
+    lambda t, L: [t.storage(), t], lambda t, L: [t[1:], t[:2], t.storage()],
+    lambda t, L: [t.untyped_storage(), t.untyped_storage()[0:4]],
+])
+def test_save_storages_with_their_tensors(objs):
+    def f(L):
+        b = io.BytesIO()
+        L.save(objs(L.arange(4.0), L), b)
+        b.seek(0)
+        return repr(L.load(b))
+    _same(f)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_storage_files_cross_load(legacy):
+    """A file of storages written by torch loads in ember as in torch, and the other way."""
+    def obj(L):
+        t = L.arange(3.0)
+        d = {"t": t, "s": t.storage(), "i": L.IntStorage([7, 8])}
+        if not legacy:            # (torch cannot load its own legacy UntypedStorage records)
+            d["u"] = L.UntypedStorage([9])
+        return d
+    for writer, reader in ((torch, ember), (ember, torch)):
+        b = io.BytesIO()
+        writer.save(obj(writer), b, _use_new_zipfile_serialization=not legacy)
+        got = reader.load(io.BytesIO(b.getvalue()), weights_only=False)
+        want = torch.load(io.BytesIO(b.getvalue()), weights_only=False)
+        assert repr(got) == repr(want)
+        assert got["s"].data_ptr() == got["t"].data_ptr()

@@ -78,7 +78,7 @@ class TorchPickler(pickle._Pickler):
         from .._tensor import Size, Tensor
         from ..backends import device
         super().__init__(file, protocol)
-        from ..storage import TypedStorage, UntypedStorage
+        from .._storage import TypedStorage, UntypedStorage
         self.dispatch = {**pickle._Pickler.dispatch, TorchName: _save_torch_name,
                          dtype: _save_dtype, Size: _save_size, device: _save_device,
                          UntypedStorage: TorchPickler._save_storage,

@@ -65,7 +65,7 @@ class Storage:
 
     def untyped(self):
         """The ember UntypedStorage over these bytes (what the loaded objects share)."""
-        from ..storage import UntypedStorage
+        from .._storage import UntypedStorage
         return UntypedStorage._wrap(self.raw, self.be.device)
 
     def to(self, device):
@@ -84,7 +84,7 @@ class Storage:
 
 def typed_storage(untyped, dtype):
     """What a persistent id resolves to: a storage read as one dtype (torch's TypedStorage)."""
-    from ..storage import TypedStorage
+    from .._storage import TypedStorage
     return TypedStorage(wrap_storage=untyped, dtype=dtype, _internal=True)
 
 
@@ -140,7 +140,7 @@ def _check_ints(name, values):
 
 def _view(typed, offset, size, stride, np_dtype=None):
     """The array a (storage, offset, size, stride) tensor describes, as a view of the storage."""
-    from ..storage import TypedStorage
+    from .._storage import TypedStorage
     if type(typed) is not TypedStorage:
         raise EmberLoadError(f"corrupt checkpoint: expected a storage, got {type(typed)}")
     raw, np_dtype = typed._untyped_storage._arr, np_dtype or typed.dtype.np
