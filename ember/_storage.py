@@ -76,9 +76,15 @@ def _alloc_error(n):
                         f"{n % 2 ** 64}")
 
 
+def _tp_name(obj):
+    """The type name CPython's C code prints (NumPy's types with their module)."""
+    t = type(obj)
+    return f"numpy.{t.__name__}" if t.__module__ == "numpy" else t.__name__
+
+
 def _check_byte(value, what):
     if type(value) is not int and not isinstance(value, (bool, np.integer)):
-        raise RuntimeError(what + type(value).__name__ +
+        raise RuntimeError(what + _tp_name(value) +
                            (" instead" if what.startswith("can only") else ""))
     return int(value) % 256
 
@@ -113,14 +119,14 @@ class UntypedStorage:
             if isinstance(seq, (Tensor, str)) or not hasattr(seq, "__len__") or \
                     not hasattr(seq, "__getitem__"):
                 raise RuntimeError(f"torch.UntypedStorage(): Expected a sequence type, but got "
-                                   f"{type(seq).__name__}")
+                                   f"{_tp_name(seq)}")
             values = []
             for v in seq:
                 if not isinstance(v, int):
                     raise RuntimeError(
                         f"torch.UntypedStorage(): tried to construct a storage from a sequence "
-                        f"({type(seq).__name__}), but one of the items was of type "
-                        f"{type(v).__name__} instead of int")
+                        f"({_tp_name(seq)}), but one of the items was of type {_tp_name(v)} "
+                        "instead of int")
                 values.append(v % 256)
             arr = be.xp.asarray(np.array(values, np.uint8))
         self._arr = arr

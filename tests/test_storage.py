@@ -7,6 +7,7 @@ import os
 import pickle
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -84,6 +85,8 @@ def test_construct_and_print(make):
     lambda L: L.UntypedStorage([1.5]),
     lambda L: L.UntypedStorage(2.0),
     lambda L: L.UntypedStorage(L.arange(3)),
+    lambda L: L.UntypedStorage(np.array([1, 2], np.uint8)),
+    lambda L: L.UntypedStorage(np.float32(2)),
     lambda L: L.UntypedStorage(1, 2),
     lambda L: L.UntypedStorage(-1),
     lambda L: L.FloatStorage(2, 3),
