@@ -279,7 +279,8 @@ def test_set_storage(args):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float16", "bfloat16", "int64", "int32", "int16",
-                                   "int8", "uint8", "bool", "complex64", "complex128"])
+                                   "int8", "uint8", "bool", "complex64", "complex128", "uint16",
+                                   "uint32", "uint64"])
 def test_set_storage_dtype_mismatch(dtype):
     _same(lambda L: L.tensor([], dtype=getattr(L, dtype)).set_(L.FloatStorage([1, 2])))
     _same(lambda L: L.tensor([], dtype=getattr(L, dtype)).set_(
@@ -295,6 +296,7 @@ def test_legacy_constructors_view_storages():
         return (a.tolist(), b.tolist(), c.tolist(), d.tolist(), s.tolist(), a.dtype, d.dtype,
                 L.DoubleTensor(s._untyped_storage).tolist(), L.tensor(s).tolist(),
                 L.as_tensor(s).tolist(), L.as_tensor(s).data_ptr() == s.data_ptr(),
+                L.tensor(s).data_ptr() == s.data_ptr(),
                 L.tensor(L.LongStorage([1, 2]), dtype=L.int64).tolist(),
                 L.tensor(L.UntypedStorage([1, 0, 0, 0, 0, 0, 0, 0])).tolist(),
                 L.as_tensor(L.UntypedStorage([1, 0, 0, 0, 2, 0, 0, 0]), dtype=L.int32).tolist())

@@ -290,15 +290,19 @@ def _to_array(data, dtype):
     if not _is_seq(data) and not isinstance(data, np.generic) and (
             hasattr(data, "__array_interface__") or hasattr(data, "__array__")):
         return _to_array(np.asarray(data), dtype)
-    if type(data).__name__ in ("TypedStorage", "UntypedStorage"):
+    if type(data).__name__ in _STORAGE_TYPES:
         return _storage_array(data, dtype)
     shape, inferred, flat = _walk(data)
     return _values_array(flat, shape, inferred if dtype is None else _to_dtype(dtype))
 
 
+_STORAGE_TYPES = ("TypedStorage", "UntypedStorage")
+
+
 def _storage_array(storage, dtype):
-    """torch's reading of a storage as tensor data: its memory as `dtype` (int64 for an
-    UntypedStorage, which only a TypedStorage of that dtype may differ from)."""
+    """torch's reading of a storage as tensor data (torch.tensor and as_tensor share its
+    memory): the storage as `dtype` (int64 for an UntypedStorage; a TypedStorage must be of
+    `dtype`)."""
     typed = getattr(storage, "_untyped_storage", None)
     want = _to_dtype(dtype) if dtype is not None else \
         DEFAULT.float if typed is not None else _dtype.int64
@@ -329,7 +333,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
                       "requires_grad_(True), rather than torch.tensor(sourceTensor).",
                       UserWarning, stacklevel=2)
     a = _to_array(data, dtype)
-    if isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata:
+    if isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata and \
+            type(data).__name__ not in _STORAGE_TYPES:      # (a storage's memory is shared)
         a = a.copy(order="K")       # torch's clone keeps a dense layout's strides
     return _finish(be.from_host(a) if be is not CPU else a, be, requires_grad)
 
