@@ -1,11 +1,13 @@
-"""torch.storage (ember.storage re-exports it): UntypedStorage, the bytes behind a tensor and all its views (the root
-NumPy/CuPy buffer, shared, never copied), and TypedStorage, torch's deprecated view of them as
-elements of one dtype (`tensor.storage()`, `torch.FloatStorage(...)` & co.).
+"""torch.storage (ember.storage re-exports it): UntypedStorage, the bytes behind a tensor and
+all its views (the root NumPy/CuPy buffer, shared, never copied), and TypedStorage, torch's
+deprecated view of them as elements of one dtype (`tensor.storage()`, `torch.FloatStorage(...)`
+& co.).
 
 What differs from torch: a storage's `resize_` reallocates the storage object only; tensors
 already viewing it keep the old memory (ember's tensors hold their NumPy array, not a storage)."""
 import collections.abc
 import io
+import sys
 import weakref
 
 import numpy as np
@@ -421,7 +423,7 @@ def _from_buffer(buffer, byte_order, count, offset, dtype):
         raise ValueError(f"buffer has only {n} elements after offset {offset}, but specified "
                          f"a size of {count}")
     data = np.frombuffer(raw, np.uint8, count * item, offset).copy()
-    if byte_order != "native" and byte_order != __import__("sys").byteorder and item > 1:
+    if byte_order != "native" and byte_order != sys.byteorder and item > 1:
         part = item // 2 if dtype.is_complex else item      # complex: each half on its own
         data = data.reshape(-1, part)[:, ::-1].reshape(-1).copy()
     return data
