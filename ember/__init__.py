@@ -70,7 +70,7 @@ saddmm, hsmm = sspaddmm, hspmm     # torch's legacy names
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
-                 "quasirandom", "functional", "masked",
+                 "quasirandom", "functional", "masked", "storage",
                  "_C"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
@@ -78,6 +78,11 @@ _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": 
                    "set_anomaly_enabled": "autograd.anomaly_mode",
                    "cond": "_control_flow", "while_loop": "_control_flow", "lobpcg": "_lobpcg",
                    "conv_tbc": "nn._conv_tbc"}
+_LAZY_FUNCTIONS.update(dict.fromkeys(("UntypedStorage", "TypedStorage", "FloatStorage",
+                                      "DoubleStorage", "HalfStorage", "BFloat16Storage",
+                                      "LongStorage", "IntStorage", "ShortStorage", "CharStorage",
+                                      "ByteStorage", "BoolStorage", "ComplexFloatStorage",
+                                      "ComplexDoubleStorage"), "_storage"))
 from ._functional_aliases import NAMES as _ALIAS_NAMES  # noqa: E402  (names only; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_ALIAS_NAMES, "_functional_aliases"))
 _LAZY_FUNCTIONS.update(dict.fromkeys((  # SyncBatchNorm's kernels (ember/_batch_norm_kernels.py)

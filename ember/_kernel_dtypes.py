@@ -14,7 +14,9 @@ _CTYPES = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8
 _CNAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
            "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
-           "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+           "complex64": "c10::complex<float>", "complex128": "c10::complex<double>",
+           "uint16": "short unsigned int", "uint32": "unsigned int",
+           "uint64": "long unsigned int"}
 F32 = np.dtype(np.float32)
 F64 = np.dtype(np.float64)
 F16 = np.dtype(np.float16)

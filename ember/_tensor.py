@@ -157,6 +157,9 @@ class Tensor:
             if dtype is not None and src.dtype is not dtype:
                 raise TypeError(f"expected {_tensor_options(dtype)} (got "
                                 f"{_tensor_options(src.dtype)})")
+        elif len(args) == 1 and type(args[0]).__name__ in ("UntypedStorage", "TypedStorage"):
+            dtype = dtype or _dtype.DEFAULT.float                # new(Storage storage): a view
+            src = empty(0, dtype=dtype, device=device).set_(_storage_source(args[0], dtype, tname))
         elif len(args) == 1 and isinstance(args[0], Size):       # new(tuple of ints size)
             src = empty(args[0], dtype=dtype, device=device)
         elif len(args) == 1 and not isinstance(args[0], int):
@@ -892,14 +895,20 @@ class Tensor:
         return self
 
     def storage(self):
-        from ._storage import TypedStorage, UntypedStorage, warn_typed_storage_removal
-        warn_typed_storage_removal()
-        return TypedStorage(UntypedStorage._of(self), self.dtype)
+        from ._storage import TypedStorage, UntypedStorage, _warn_typed_storage_removal
+        _warn_typed_storage_removal()
+        return TypedStorage(wrap_storage=UntypedStorage._of(self), dtype=self.dtype,
+                            _internal=True)
+
+    def storage_type(self):
+        """torch.FloatStorage & co.: the legacy storage class of this tensor's dtype."""
+        from ._storage import _warn_typed_storage_removal, legacy_storage_class
+        _warn_typed_storage_removal()
+        return legacy_storage_class(self.dtype)
 
     def set_(self, source=None, storage_offset=0, size=None, stride=None):
         """Make this tensor look at `source`'s memory (a tensor, or a storage viewed with
         offset, size and stride in elements); set_() with nothing: an empty tensor."""
-        from ._storage import TypedStorage, UntypedStorage
         recording = _GRAD.enabled and (self._rg or isinstance(source, Tensor) and source._rg)
         if recording and self._rg and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
@@ -913,15 +922,17 @@ class Tensor:
                 source._vc = [0, 0]
             self._vc = source._vc
         else:
-            untyped = source.untyped() if isinstance(source, TypedStorage) else source
-            if not isinstance(untyped, UntypedStorage):
-                raise TypeError(f"set_(): argument 'source' must be Tensor or Storage, not "
-                                f"{type(source).__name__}")
-            flat = untyped._flat(self.arr.dtype)
-            be = get_backend(untyped.device)
-            size = (flat.size - storage_offset,) if size is None else tuple(size)
+            untyped = _storage_source(source, self.dtype)
+            item = self.arr.itemsize
+            size = (untyped.nbytes() // item - storage_offset,) if size is None else tuple(size)
             if stride is None:
                 stride = tuple(int(np.prod(size[i + 1:])) for i in range(len(size)))
+            need = (storage_offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1) * \
+                item if all(size) else 0
+            if need > untyped.nbytes():         # torch grows the storage to fit
+                untyped.resize_(need)
+            flat = untyped._flat(self.arr.dtype)
+            be = get_backend(untyped.device)
             arr = be.xp.lib.stride_tricks.as_strided(
                 flat[storage_offset:], size, tuple(st * flat.itemsize for st in stride))
         self.arr, self.be = arr, be
@@ -976,7 +987,8 @@ class Tensor:
 
     def new(self, *args, device=None):
         """The legacy constructor: x.new(2, 3) or x.new(Size) is uninitialised, x.new(data)
-        holds data, x.new(tensor) is a view of that tensor; always x's dtype and device."""
+        holds data, x.new(tensor) or x.new(storage) is a view of it; always x's dtype and
+        device."""
         from .ops import creation
         if device is not None and _device(device).type != self.device.type:
             raise RuntimeError(f"legacy constructor expects device type: {self.device.type} "
@@ -987,6 +999,8 @@ class Tensor:
                 raise TypeError(f"expected {self.type()} (got {args[0].type()})")
             return args[0].view_as(args[0])
         if len(args) == 1 and not isinstance(args[0], (int, Size)):
+            if type(args[0]).__name__ in ("UntypedStorage", "TypedStorage"):
+                return Tensor(args[0], dtype=self.dtype, device=device)
             if not isinstance(args[0], (list, tuple)) and not hasattr(args[0], "__array__"):
                 raise TypeError(f"new(): data must be a sequence (got "
                                 f"{type(args[0]).__name__})")
@@ -1115,6 +1129,22 @@ def _wrap_dim(dim, ndim):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {dim})")
     return dim + n if dim < 0 else dim
+
+
+def _storage_source(source, dtype, type_name=cname):
+    """The UntypedStorage behind `source` (an UntypedStorage, or a TypedStorage of `dtype`);
+    `type_name` names dtype in the error (set_ prints c10's C++ name, constructors torch's)."""
+    from ._storage import TypedStorage, UntypedStorage
+    if isinstance(source, TypedStorage):
+        if source.dtype is not dtype:
+            raise RuntimeError(f"Expected a Storage of type {type_name(dtype.np)} or an "
+                               f"UntypedStorage, but got type {tname(source.dtype.np)} for "
+                               f"argument 1 'storage'")
+        return source._untyped_storage
+    if not isinstance(source, UntypedStorage):
+        raise TypeError(f"set_(): argument 'source' must be Tensor or Storage, not "
+                        f"{type(source).__name__}")
+    return source
 
 
 def _new(arr, be):

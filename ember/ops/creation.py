@@ -290,8 +290,28 @@ def _to_array(data, dtype):
     if not _is_seq(data) and not isinstance(data, np.generic) and (
             hasattr(data, "__array_interface__") or hasattr(data, "__array__")):
         return _to_array(np.asarray(data), dtype)
+    if type(data).__name__ in _STORAGE_TYPES:
+        return _storage_array(data, dtype)
     shape, inferred, flat = _walk(data)
     return _values_array(flat, shape, inferred if dtype is None else _to_dtype(dtype))
+
+
+_STORAGE_TYPES = ("TypedStorage", "UntypedStorage")
+
+
+def _storage_array(storage, dtype):
+    """torch's reading of a storage as tensor data (torch.tensor and as_tensor share its
+    memory): the storage as `dtype` (int64 for an UntypedStorage; a TypedStorage must be of
+    `dtype`)."""
+    typed = getattr(storage, "_untyped_storage", None)
+    want = _to_dtype(dtype) if dtype is not None else \
+        DEFAULT.float if typed is not None else _dtype.int64
+    if typed is not None and storage.dtype is not want:
+        from .._kernel_dtypes import tname
+        raise RuntimeError(f"Expected a Storage of type {tname(want.np)} or an UntypedStorage, "
+                           f"but got {tname(storage.dtype.np)}")
+    a = (typed or storage)._flat(want.np)
+    return a.get() if hasattr(a, "get") else a
 
 
 def _check_pin(pin_memory):
@@ -313,7 +333,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
                       "requires_grad_(True), rather than torch.tensor(sourceTensor).",
                       UserWarning, stacklevel=2)
     a = _to_array(data, dtype)
-    if isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata:
+    if isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata and \
+            type(data).__name__ not in _STORAGE_TYPES:      # (a storage's memory is shared)
         a = a.copy(order="K")       # torch's clone keeps a dense layout's strides
     return _finish(be.from_host(a) if be is not CPU else a, be, requires_grad)
 
@@ -453,7 +474,7 @@ def _laid_out(a, fmt):
     return a
 
 
-def uninitialized_fill(d):
+def _uninitialized_fill(d):
     """The value torch writes into new memory (torch.empty's, resize_'s growth) while
     deterministic algorithms and torch.utils.deterministic.fill_uninitialized_memory are both
     on: NaN (NaN+0j), the largest integer, True; None otherwise."""
@@ -468,7 +489,7 @@ def uninitialized_fill(d):
 def _empty(xp, s, d):
     a = xp.empty(s, d)
     if _FLAGS["deterministic"]:
-        v = uninitialized_fill(a.dtype)
+        v = _uninitialized_fill(a.dtype)
         if v is not None:
             a.fill(v)
     return a

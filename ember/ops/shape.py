@@ -1734,8 +1734,8 @@ def resize_(input, *sizes, memory_format=None):
     else:
         old = a.reshape(-1)
     if new is None:
-        from .creation import uninitialized_fill
-        fill = uninitialized_fill(a.dtype)      # (torch's new memory is uninitialised)
+        from .creation import _uninitialized_fill
+        fill = _uninitialized_fill(a.dtype)     # (torch's new memory is uninitialised)
         new = xp.zeros(stored, a.dtype) if fill is None else xp.full(stored, fill, a.dtype)
         k = builtins.min(n, old.shape[0])
         new.reshape(-1)[:k] = old[:k]

@@ -69,7 +69,7 @@ def _storage_args(pid, size):
     if not isinstance(stype, _rebuild.StorageType) or type(key) is not str or \
             type(location) is not str or type(numel) is not int or numel < 0:
         raise EmberLoadError(f"corrupt checkpoint: malformed storage id {pid!r}")
-    return _rebuild.ember_dtype(stype.dtype_name).np, key, location, numel
+    return _rebuild.ember_dtype(stype.dtype_name), key, location, numel
 
 
 # ---- zip ----------------------------------------------------------------------------------
@@ -89,14 +89,14 @@ def load_zip(reader, restore, weights_only, encoding, pickle_module, mm=None):
     storages = {}
 
     def persistent_load(pid):
-        np_dtype, key, location, numel = _storage_args(pid, 5)
+        dtype, key, location, numel = _storage_args(pid, 5)
         storage = storages.get(key)
         if storage is None:
-            raw = _read_storage(reader, key, numel * np_dtype.itemsize, mm)
+            raw = _read_storage(reader, key, numel * dtype.itemsize, mm)
             if swap:
-                raw.view(np_dtype).byteswap(inplace=True)
-            storage = storages[key] = restore(_rebuild.Storage(raw, CPU), location)
-        return _rebuild.TypedStorage(storage, np_dtype)
+                raw.view(dtype.np).byteswap(inplace=True)
+            storage = storages[key] = restore(_rebuild.Storage(raw, CPU), location).untyped()
+        return _rebuild.typed_storage(storage, dtype)
 
     return unpickle(Buffer(data), persistent_load, weights_only, encoding, pickle_module)
 
@@ -149,15 +149,16 @@ def load_legacy(data, restore, weights_only, encoding, pickle_module):
     roots, views = {}, {}
 
     def persistent_load(pid):
-        np_dtype, key, location, numel = _storage_args(pid, 6)
+        dtype, key, location, numel = _storage_args(pid, 6)
         if key not in roots:
-            raw = np.zeros(numel * np_dtype.itemsize, np.uint8)
-            roots[key] = (restore(_rebuild.Storage(raw, CPU), location), np_dtype, numel)
+            raw = np.zeros(numel * dtype.itemsize, np.uint8)
+            storage = restore(_rebuild.Storage(raw, CPU), location)
+            roots[key] = (storage, dtype, numel, storage.untyped())
         storage = roots[key][0]
         view = pid[5]
         if view is None:
-            return _rebuild.TypedStorage(storage, np_dtype)
-        return _rebuild.TypedStorage(_view_storage(storage, view, np_dtype, views), np_dtype)
+            return _rebuild.typed_storage(roots[key][3], dtype)
+        return _rebuild.typed_storage(_view_storage(storage, view, dtype, views), dtype)
 
     result = unpickle(buffer, persistent_load, weights_only, encoding, pickle_module)
     keys = unpickle(buffer, None, True, encoding)
@@ -165,15 +166,15 @@ def load_legacy(data, restore, weights_only, encoding, pickle_module):
     return result
 
 
-def _view_storage(storage, view, np_dtype, views):
+def _view_storage(storage, view, dtype, views):
     if type(view) is not tuple or len(view) != 3 or any(type(v) is not int for v in view[1:]):
         raise EmberLoadError(f"corrupt checkpoint: malformed storage view {view!r}")
     key, offset, size = view
     if key not in views:
-        start, stop = offset * np_dtype.itemsize, (offset + size) * np_dtype.itemsize
+        start, stop = offset * dtype.itemsize, (offset + size) * dtype.itemsize
         if offset < 0 or size < 0 or stop > storage.raw.size:
             raise EmberLoadError("corrupt checkpoint: storage view out of range")
-        views[key] = _rebuild.Storage(storage.raw[start:stop], storage.be)
+        views[key] = _rebuild.Storage(storage.raw[start:stop], storage.be).untyped()
     return views[key]
 
 
@@ -184,10 +185,10 @@ def _fill_legacy(buffer, keys, roots):
     for key in keys:
         if key not in roots:
             raise EmberLoadError(f"corrupt checkpoint: stored key {key!r} is not used")
-        storage, np_dtype, numel = roots[key]
+        storage, dtype, numel, _ = roots[key]
         if pos + 8 > len(data) or struct.unpack_from("<q", data, pos)[0] != numel:
             raise EmberLoadError(f"corrupt or truncated checkpoint: storage {key!r}")
-        nbytes = numel * np_dtype.itemsize
+        nbytes = numel * dtype.itemsize
         if pos + 8 + nbytes > len(data):
             raise EmberLoadError(f"corrupt or truncated checkpoint: storage {key!r}")
         host = np.frombuffer(data, np.uint8, nbytes, pos + 8)

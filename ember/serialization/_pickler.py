@@ -78,9 +78,11 @@ class TorchPickler(pickle._Pickler):
         from .._tensor import Size, Tensor
         from ..backends import device
         super().__init__(file, protocol)
+        from .._storage import TypedStorage, UntypedStorage
         self.dispatch = {**pickle._Pickler.dispatch, TorchName: _save_torch_name,
                          dtype: _save_dtype, _Float8: _save_dtype, Size: _save_size,
-                         device: _save_device}
+                         device: _save_device, UntypedStorage: TorchPickler._save_storage,
+                         TypedStorage: TorchPickler._save_storage}
         from ..nn.parameter import Parameter
         self.tensor_type, self.parameter_type = Tensor, Parameter
         self.legacy = legacy
@@ -143,6 +145,26 @@ class TorchPickler(pickle._Pickler):
         self.write(TUPLE)
         self.memoize(object())
         self.write(REDUCE)
+
+    def _save_storage(self, s):
+        """A bare storage: torch's persistent id alone (torch.FloatStorage & co. for a typed
+        one, torch.storage.UntypedStorage counted in bytes otherwise), its record shared with
+        the tensors that view the whole buffer."""
+        from .._tensor import _new
+        from ..backends import get_backend
+        untyped = getattr(s, "_untyped_storage", s)
+        dtype = getattr(s, "dtype", None)
+        typed = STORAGE_OF_DTYPE.get(dtype.name) if dtype is not None else None
+        np_dtype = dtype.np if typed else np.dtype(np.uint8)
+        flat = untyped._flat(np_dtype)
+        be = get_backend(untyped.device)
+        key, _, location, numel, offset, _, _ = self._storage_of(_new(flat, be))
+        if offset or numel != flat.size:        # a slice of a larger buffer: its own record
+            key, _, location, numel, _, _, _ = self._storage_of(_new(flat.copy(), be))
+        pid = ("storage", TorchName("torch", typed) if typed else UNTYPED_STORAGE, key,
+               location, numel) + ((None,) if self.legacy else ())
+        self.save(pid, save_persistent_id=False)
+        self.write(BINPERSID)
 
     def _storage_of(self, t):
         """(key, dtype, location, numel, offset, size, stride) of the storage `t` views."""

@@ -51,10 +51,10 @@ def ember_dtype(name):
 
 class Storage:
     """A flat array of raw bytes on one device; what `map_location` callables receive."""
-    __slots__ = ("raw", "be", "_typed")
+    __slots__ = ("raw", "be")
 
     def __init__(self, raw, be):
-        self.raw, self.be, self._typed = raw, be, {}
+        self.raw, self.be = raw, be
 
     @property
     def device(self):
@@ -63,14 +63,10 @@ class Storage:
     def nbytes(self):
         return self.raw.size
 
-    def typed(self, np_dtype):
-        arr = self._typed.get(np_dtype)
-        if arr is None:
-            if self.raw.size % np_dtype.itemsize:
-                raise EmberLoadError(f"storage of {self.raw.size} bytes cannot hold "
-                                     f"{np_dtype} elements")
-            arr = self._typed[np_dtype] = self.raw.view(np_dtype)
-        return arr
+    def untyped(self):
+        """The ember UntypedStorage over these bytes (what the loaded objects share)."""
+        from .._storage import UntypedStorage
+        return UntypedStorage._wrap(self.raw, self.be.device)
 
     def to(self, device):
         from ..backends import get_backend
@@ -86,12 +82,10 @@ class Storage:
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 
 
-class TypedStorage:
+def typed_storage(untyped, dtype):
     """What a persistent id resolves to: a storage read as one dtype (torch's TypedStorage)."""
-    __slots__ = ("storage", "dtype")
-
-    def __init__(self, storage, np_dtype):
-        self.storage, self.dtype = storage, np_dtype
+    from .._storage import TypedStorage
+    return TypedStorage(wrap_storage=untyped, dtype=dtype, _internal=True)
 
 
 def restore_location(map_location):
@@ -146,31 +140,38 @@ def _check_ints(name, values):
 
 def _view(typed, offset, size, stride, np_dtype=None):
     """The array a (storage, offset, size, stride) tensor describes, as a view of the storage."""
-    if not isinstance(typed, TypedStorage):
+    from .._storage import TypedStorage
+    if type(typed) is not TypedStorage:
         raise EmberLoadError(f"corrupt checkpoint: expected a storage, got {type(typed)}")
-    storage, np_dtype = typed.storage, np_dtype or typed.dtype
+    raw, np_dtype = typed._untyped_storage._arr, np_dtype or typed.dtype.np
     _check_ints("size", size)
     _check_ints("stride", stride)
     if type(offset) is not int or offset < 0 or len(size) != len(stride):
         raise EmberLoadError("corrupt checkpoint: bad storage offset or size/stride lengths")
-    flat, xp = storage.typed(np_dtype), storage.be.xp
+    item = np_dtype.itemsize
+    if raw.size % item:
+        raise EmberLoadError(f"storage of {raw.size} bytes cannot hold {np_dtype} elements")
+    xp = _backend(typed).xp
     size, numel = tuple(size), 1
     for n in size:
         numel *= n
     if numel == 0:
-        return flat[:0].reshape(size)
+        return raw[:0].view(np_dtype).reshape(size)
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
-    if last >= flat.size:
+    if last >= raw.size // item:
         raise EmberLoadError(f"corrupt checkpoint: a tensor of size {list(size)} and stride "
                              f"{list(stride)} at offset {offset} runs past its storage of "
-                             f"{flat.size} elements")
-    item = np_dtype.itemsize
+                             f"{raw.size // item} elements")
     strides = tuple(s * item for s in stride)
     # a view whose base chain ends at the storage's buffer, so saving it again finds the storage
     if xp is np:
-        return np.ndarray(size, np_dtype, buffer=storage.raw, offset=offset * item,
-                          strides=strides)
-    return xp.ndarray(size, np_dtype, memptr=storage.raw.data + offset * item, strides=strides)
+        return np.ndarray(size, np_dtype, buffer=raw, offset=offset * item, strides=strides)
+    return xp.ndarray(size, np_dtype, memptr=raw.data + offset * item, strides=strides)
+
+
+def _backend(typed):
+    from ..backends import get_backend
+    return get_backend(typed._untyped_storage.device)
 
 
 def _tensor(typed, arr, requires_grad):
@@ -179,7 +180,7 @@ def _tensor(typed, arr, requires_grad):
     if arr.dtype.num not in OF_NP:
         raise EmberLoadError(f"the checkpoint uses dtype {arr.dtype}, which ember does not "
                              "support")
-    t = _new(arr, typed.storage.be)
+    t = _new(arr, _backend(typed))
     if requires_grad:
         if arr.dtype.kind not in "fc" and arr.dtype.name != "bfloat16":
             raise EmberLoadError("corrupt checkpoint: only floating point and complex tensors "
