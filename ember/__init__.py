@@ -64,7 +64,7 @@ from .sparse import sparse_coo_tensor, sparse_csr_tensor, _spmm as spmm  # noqa:
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
-                 "quasirandom", "functional", "masked",
+                 "quasirandom", "functional", "masked", "fx",
                  "_C"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
