@@ -407,3 +407,43 @@ def test_targets_are_the_public_functions():
         second = public(n.target for n in L.fx.symbolic_trace(f).graph.nodes)
         return first, kept, second
     _both(program)
+
+
+def test_replace_pattern():
+    def program(L):
+        F = L.nn.functional
+
+        class M(L.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = L.nn.Linear(4, 4)
+
+            def forward(self, x, w):
+                a = L.relu(x + w) * 2
+                b = L.relu(self.lin(a) + w) * 2
+                c = L.relu(b + 1.0) * 2
+                return L.relu(a + b) * 2 + c + (x.sigmoid() * x).sum()
+
+        def pattern(x, y):
+            return L.relu(x + y) * 2
+
+        def replacement(x, y):
+            return F.gelu(x - y)
+
+        def silu_pattern(x):
+            return x.sigmoid() * x
+
+        def silu(x):
+            return F.silu(x)
+        L.manual_seed(0)
+        m = M()
+        gm = L.fx.symbolic_trace(m)
+        matches = L.fx.replace_pattern(gm, pattern, replacement)
+        matches += L.fx.replace_pattern(gm, silu_pattern, L.fx.symbolic_trace(silu))
+        x, w = L.randn(3, 4), L.randn(3, 4)
+        a = F.gelu(x - w)
+        b = F.gelu(m.lin(a) - w)
+        _assert_close(gm(x, w), F.gelu(a - b) + F.gelu(b - 1.0) + F.silu(x).sum())
+        return _summary(gm), [(mt.anchor.name, sorted((k.name, str(v)) for k, v in
+                                                      mt.nodes_map.items())) for mt in matches]
+    _both(program)

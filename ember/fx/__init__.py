@@ -17,8 +17,8 @@ ember.relu` holds, as in torch; defining a Tensor subclass later switches dispat
 and replaces the published functions, so compare targets recorded before that by name.
 
 Differences from torch:
-- torch prints its C functionals by their C home (`torch._C._nn.gelu`); ember says
-  `torch.nn.functional.gelu`. F.sigmoid/F.tanh are recorded as functions, not as methods.
+- torch prints its C functionals by their C home (`torch._C._nn.gelu`, `torch.conv2d`); ember
+  says `torch.nn.functional.gelu`, `torch.nn.functional.conv2d`. F.sigmoid/F.tanh are recorded as functions, not as methods.
 - A function imported by name from ember (`from ember import relu`) before tracing is not
   recorded: call it as `ember.relu`/`F.relu` in traced code.
 - Not supported: torch.fx.experimental (make_fx, symbolic shapes, proxy_tensor), dynamo/export
@@ -32,6 +32,7 @@ from .graph_module import GraphModule
 from .interpreter import Interpreter, Transformer
 from .node import Node, map_arg
 from .proxy import Proxy
+from .subgraph_rewriter import replace_pattern
 
 __all__ = ["symbolic_trace", "Tracer", "wrap", "Graph", "GraphModule", "Interpreter",
-           "Transformer", "Node", "Proxy", "map_arg", "PH", "is_fx_tracing"]
+           "Transformer", "Node", "Proxy", "map_arg", "PH", "is_fx_tracing", "replace_pattern"]

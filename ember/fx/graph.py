@@ -211,9 +211,12 @@ class Graph:
         return result
 
     def graph_copy(self, g, val_map):
-        """Copy the nodes of `g` into this graph (its output excepted; returned instead);
-        `val_map` maps g's nodes to the copies."""
+        """Copy the nodes of `g` into this graph (its output excepted: the copied output value
+        is returned); `val_map` maps g's nodes to their copies (those already in it are not
+        copied)."""
         for node in g.nodes:
+            if node in val_map:
+                continue
             if node.op == "output":
                 return map_arg(node.args[0], lambda n: val_map[n])
             val_map[node] = self.node_copy(node, lambda n: val_map[n])
