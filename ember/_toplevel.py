@@ -36,6 +36,17 @@ class AcceleratorError(RuntimeError):
 
 # ---- predicates and small utilities ----------------------------------------------------------
 @_export
+def _assert(condition, message):
+    """torch._assert: `assert condition, message` that symbolic tracing records."""
+    from ._tensor import Tensor
+    from ._torch_function import handle_torch_function, has_torch_function
+    if type(condition) is not Tensor and has_torch_function((condition,)):
+        return handle_torch_function(_assert, (condition,), condition, message)
+    if not condition:
+        raise AssertionError(message)
+
+
+@_export
 def is_complex(input):
     _check_tensor("is_complex", input)
     return input.dtype.is_complex
