@@ -45,6 +45,7 @@ CONV = {   # name -> (nsp, input shape, weight shape, bias, kwargs)
     "3d_depthwise": (3, (2, 3, 5, 6, 7), (3, 1, 2, 3, 2), True, dict(padding=1, groups=3)),
 }
 SAMPLE_MAJOR = {"1d_wide", "2d_wide", "2d_wide_all", "3d_wide"}
+FULL_WIDTH = {"2d_all", "2d_depthwise", "2d_1x1", "2d_unbatched", "3d"}   # input grad, full rows
 DEPTHWISE = {"1d_depthwise", "2d_depthwise_dil", "2d_depthwise_valid", "2d_depthwise_unbatched",
              "3d_depthwise"}   # ("2d_depthwise" has two outputs a channel: the general path)
 
@@ -65,6 +66,24 @@ def test_conv_table_covers_both_column_layouts(name):
         assert saved.ndim == 2 and saved.shape[0] == (xs[0] if len(xs) == nsp + 2 else 1)
     else:
         assert (saved.ndim == 4) == (name in SAMPLE_MAJOR)
+    if saved.ndim == 3:
+        from ember.nn._conv_ops import _full_width
+        _, w, padded, _, stride, _, dilation, _ = node.saved
+        out = y.shape[-nsp:]
+        assert _full_width(np, w, padded, w.shape[2:], stride, dilation, out) == \
+            (name in FULL_WIDTH)
+
+
+def test_conv_input_grad_with_infinite_weight():
+    """An infinite weight keeps the per-row input gradient (on full-width rows, its product
+    with the zero columns would spread NaN): +inf where the tap reaches, as torch."""
+    w = rand((3, 2, 3, 3))
+    w[0, 0, 1, 1] = np.inf
+    x, tx = ember.tensor(rand((2, 2, 9, 9)), requires_grad=True), \
+        torch.tensor(rand((2, 2, 9, 9)), requires_grad=True)
+    F.conv2d(x, ember.tensor(w)).sum().backward()
+    TF.conv2d(tx, torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def _conv(lib, nsp):

@@ -137,6 +137,47 @@ def _col2im_nchw(xp, gcols, padded, ksize, stride, dilation, out, pads):
     return res
 
 
+def _full_width(xp, w, padded, ksize, stride, dilation, out):
+    """Whether the input gradient can run on full-width rows (see _grad_input_full_width): a
+    unit stride along the last dim of an image (2-d or more), kernel columns past the output
+    rows of at most a quarter of the padded width, and a finite weight (0 * inf is NaN)."""
+    return len(out) > 1 and stride[-1] == 1 and \
+        4 * dilation[-1] * (ksize[-1] - 1) <= padded[-1] and bool(xp.isfinite(w).all())
+
+
+def _grad_input_full_width(xp, g, wr, padded, ksize, stride, dilation, pads):
+    """Input gradient (N, C, *unpadded) of a channel-major convolution at "full width", as the
+    depthwise path runs: the output gradient's rows are laid out as wide as the padded input's
+    (zeros past the output's width), so the column gradients W^T g of kernel offset k fall on
+    the padded input gradient, flattened, as one shifted add over (C, N) blocks of whole rows
+    (whole planes at unit strides) instead of one add per output row (for 11-element rows,
+    1.6 ms against 2.9 ms). The zero columns give zero column gradients, which add nothing
+    where they spill into the next row or block; the GEMM grows by the same fraction."""
+    n, o, out = g.shape[0], g.shape[1], g.shape[2:]
+    c, spatial = padded[1], padded[2:]
+    full = tuple(out[:-1]) + (spatial[-1],)
+    groups = wr.shape[0]
+    g3 = scratch(xp, "rows_full", (o, n) + full, g.dtype)
+    g3.fill(0)
+    g3[..., :out[-1]] = g.swapaxes(0, 1)
+    gcols = _matmul(xp, wr.swapaxes(-1, -2), g3.reshape(groups, o // groups, -1), "cols")
+    gcols = gcols.reshape((c, math.prod(ksize), n) + full)
+    plane = math.prod(spatial)
+    steps = [math.prod(spatial[i + 1:]) for i in range(len(spatial))]
+    tail = dilation[-1] * (ksize[-1] - 1)           # the zero columns' reach past the last row
+    flat = xp.zeros(n * c * plane + tail, g.dtype)
+    it = flat.itemsize
+    strides = (plane * it, c * plane * it) + tuple(s * t * it for s, t in
+                                                   zip(stride[:-1], steps[:-1])) + (it,)
+    for i, k in enumerate(itertools.product(*(range(kk) for kk in ksize))):
+        shift = sum(kk * d * s for kk, d, s in zip(k, dilation, steps))
+        dst = xp.lib.stride_tricks.as_strided(flat[shift:], (c, n) + full, strides)
+        dst += gcols[:, i]
+    gx = flat[:n * c * plane].reshape((n, c) + tuple(spatial))
+    cropped = _crop(gx, pads)
+    return gx if cropped is gx else cropped.copy()
+
+
 def _to_nchw(xp, y, n, out, b):
     """(O, N * L) rows -> (N, O, *out) in one copy, adding the bias on the way."""
     o = y.shape[0]
@@ -348,8 +389,12 @@ def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
         gw = xp.matmul(g3, cols.swapaxes(-1, -2)).reshape(w.shape)
     if needs[0]:
         wr = _grouped(w, groups)
-        gcols = _matmul(xp, wr.swapaxes(-1, -2), g3, "cols")
-        gx = _col2im_nchw(xp, gcols, padded, w.shape[2:], stride, dilation, g.shape[2:], pads)
+        if _full_width(xp, w, padded, w.shape[2:], stride, dilation, g.shape[2:]):
+            gx = _grad_input_full_width(xp, g, wr, padded, w.shape[2:], stride, dilation, pads)
+        else:
+            gcols = _matmul(xp, wr.swapaxes(-1, -2), g3, "cols")
+            gx = _col2im_nchw(xp, gcols, padded, w.shape[2:], stride, dilation, g.shape[2:],
+                              pads)
     if has_b and needs[2]:
         gb = g3.sum(-1).reshape(-1)
     return gx, gw, gb
