@@ -297,14 +297,17 @@ class Tensor:
     @property
     def volatile(self):
         import warnings
-        warnings.warn("volatile was removed (Variable.volatile is always False)", stacklevel=2)
+        from ._warnings import outside_stacklevel
+        warnings.warn("volatile was removed (Variable.volatile is always False)",
+                      stacklevel=outside_stacklevel())
         return False
 
     @volatile.setter
     def volatile(self, value):
         import warnings
+        from ._warnings import outside_stacklevel
         warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` "
-                      "instead.", stacklevel=2)
+                      "instead.", stacklevel=outside_stacklevel())
 
     @property
     def name(self):
