@@ -2,6 +2,7 @@
 
 Convolution, pooling, normalisation, padding and resampling come from _functional_conv."""
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -383,6 +384,10 @@ def mish(input, inplace=False):
 
 
 def _softmax_dim(name, ndim, stacklevel):
+    """torch's _get_softmax_dim: the warning's stacklevel counts from the public function (as
+    torch's does), past autocast's wrapper around it when there is one."""
+    if stacklevel > 3 and sys._getframe(3).f_code.co_name == "autocast_cast":
+        stacklevel += 1
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
                   "to include dim=X as an argument.", stacklevel=stacklevel)
     return 0 if ndim in (0, 1, 3) else 1

@@ -1,0 +1,38 @@
+"""Regressions found by running ordinary PyTorch programs (pytorch/examples-style training
+scripts, user-code idioms) under ember and torch and comparing everything they print."""
+import os
+import warnings
+
+import pytest
+import torch
+
+import ember
+
+
+# ---- the implicit-dim softmax warning lands where torch's does -----------------------------
+
+def _softmax_warning_site(L, call):
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        call(L)
+    (w,) = seen
+    return os.path.basename(w.filename), w.lineno if w.filename == __file__ else None
+
+
+_SOFTMAX_WARN = {
+    "F.softmax": lambda L: L.nn.functional.softmax(L.ones(2, 2)),
+    "F.log_softmax": lambda L: L.nn.functional.log_softmax(L.ones(2, 2)),
+    "F.softmin": lambda L: L.nn.functional.softmin(L.ones(2, 2)),
+    "F.softmax _stacklevel=2": lambda L: L.nn.functional.softmax(L.ones(2, 2), _stacklevel=2),
+    "nn.Softmax": lambda L: L.nn.Softmax()(L.ones(2, 2)),
+    "nn.LogSoftmax": lambda L: L.nn.LogSoftmax()(L.ones(2, 2)),
+    "nn.Softmin": lambda L: L.nn.Softmin()(L.ones(2, 2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SOFTMAX_WARN))
+def test_softmax_implicit_dim_warning_site(case):
+    # F.softmax(x) warns at the caller's line (torch's _stacklevel=3), not inside autocast's
+    # wrapper; nn.Softmax() warns from the Module call machinery, in torch's module.py
+    site = _softmax_warning_site(ember, _SOFTMAX_WARN[case])
+    assert site == _softmax_warning_site(torch, _SOFTMAX_WARN[case])
