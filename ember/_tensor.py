@@ -366,6 +366,7 @@ class Tensor:
         if self.be.name == "meta":
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() "
                             "to copy the tensor to host memory first.")
+        _check_numpy_dtype(self)
         return self.arr
 
     def _host(self):
@@ -389,6 +390,7 @@ class Tensor:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         _check_not_conj(self)
+        _check_numpy_dtype(self)
         a = self._host()
         return a if dtype is None else a.astype(dtype)
 
@@ -1034,6 +1036,12 @@ def _check_not_conj(t):
     if t.arr.dtype.kind == "c" and t.is_conj():
         raise RuntimeError("Can't call numpy() on Tensor that has conjugate bit set. Use "
                            "tensor.resolve_conj().numpy() instead.")
+
+
+def _check_numpy_dtype(t):
+    """torch has no NumPy dtype for bfloat16 (ember's arrays hold ml_dtypes' one)."""
+    if t.arr.dtype.name == "bfloat16":
+        raise TypeError("Got unsupported ScalarType BFloat16")
 
 
 def _check_inference_rg(t):

@@ -3,10 +3,12 @@ scripts, user-code idioms) under ember and torch and comparing everything they p
 import os
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
 import ember
+from test_probe7 import _outcome
 
 
 # ---- the implicit-dim softmax warning lands where torch's does -----------------------------
@@ -36,3 +38,22 @@ def test_softmax_implicit_dim_warning_site(case):
     # wrapper; nn.Softmax() warns from the Module call machinery, in torch's module.py
     site = _softmax_warning_site(ember, _SOFTMAX_WARN[case])
     assert site == _softmax_warning_site(torch, _SOFTMAX_WARN[case])
+
+
+# ---- bfloat16 has no NumPy dtype in torch ---------------------------------------------------
+
+_BF16_NUMPY = {
+    "numpy()": lambda L: L.ones(2, dtype=L.bfloat16).numpy(),
+    "numpy(force=True)": lambda L: L.ones(2, dtype=L.bfloat16).numpy(force=True),
+    "np.asarray": lambda L: np.asarray(L.ones(2, dtype=L.bfloat16)),
+    "np.asarray float32": lambda L: np.asarray(L.ones(2, dtype=L.bfloat16), dtype=np.float32),
+    "requires grad first": lambda L: L.ones(2, dtype=L.bfloat16, requires_grad=True).numpy(),
+    "float() is fine": lambda L: L.ones(2, dtype=L.bfloat16).float().numpy().tolist(),
+    "tolist is fine": lambda L: L.ones(2, dtype=L.bfloat16).tolist(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BF16_NUMPY))
+def test_bfloat16_numpy(case):
+    assert _outcome(lambda: _BF16_NUMPY[case](ember)) == \
+        _outcome(lambda: _BF16_NUMPY[case](torch))
