@@ -476,7 +476,8 @@ class Tensor:
         return self.arr.__dlpack_device__()
 
     def __reduce_ex__(self, proto):
-        args = (self._host(), str(self.device), self._rg)
+        arr, *layout = _host_layout(self)
+        args = (arr, str(self.device), self._rg, *layout)
         state = self.__dict__
         if type(self) is Tensor and not state:
             return (_rebuild, args)
@@ -493,7 +494,7 @@ class Tensor:
                                "torch.nn.utils.weight_norm usage, see "
                                "https://github.com/pytorch/pytorch/pull/103001")
         t = object.__new__(type(self))      # not a subclass's own __new__ (it may want data)
-        _init_from(t, self.arr.copy(), self.be)
+        _init_from(t, _layout_copy(self.arr, self.be.xp, memo), self.be)
         t._rg = self._rg
         if self._grad is not None:
             t._grad = self._grad.__deepcopy__(memo)
@@ -1133,11 +1134,58 @@ def _rebuild_as(cls, args, state):
     return t
 
 
-def _rebuild(arr, dev, requires_grad):
+def _rebuild(arr, dev, requires_grad, layout=None):
     be = get_backend(dev)
-    t = _new(arr if isinstance(arr, (SparseCOO, SparseCSR)) else be.from_host(arr), be)
+    if isinstance(arr, (SparseCOO, SparseCSR)):
+        t = _new(arr, be)
+    else:
+        arr = be.from_host(arr)
+        t = _new(arr if layout is None else _strided_view(arr, *layout), be)
     t._rg = requires_grad
     return t
+
+
+def _host_layout(t):
+    """What a pickled tensor carries: its host array; or, for a tensor that is not C-contiguous
+    but reads its whole storage (expanded, permuted), that storage with (offset, size, stride),
+    as torch pickles a tensor's storage, offset and strides. A view into a larger storage goes
+    as its own elements only: pickle is how DataLoader workers hand back their samples (torch's
+    move the storage to shared memory), so a row of a dataset must not carry all of it."""
+    arr = t.arr
+    if isinstance(arr, (SparseCOO, SparseCSR)) or arr.flags.c_contiguous:
+        return (t._host(),)
+    from .serialization._pickler import _flat_root
+    root, flat, offset, stride = _flat_root(arr, t.be.xp)
+    if root is None or flat.size > arr.size:
+        return (t._host(),)
+    return t.be.to_host(flat), (offset, arr.shape, stride)
+
+
+def _layout_copy(arr, xp, memo):
+    """A copy of `arr` that keeps its storage layout, as torch's deepcopy does: the storage
+    (copied once per deepcopy `memo`, so views of one storage still share theirs) viewed at
+    the same offset and strides."""
+    if isinstance(arr, (SparseCOO, SparseCSR)):
+        return arr.copy()
+    from .serialization._pickler import _flat_root
+    root, flat, offset, stride = _flat_root(arr, xp)
+    if root is None:
+        return arr.copy()
+    key = ("ember storage", id(root), arr.dtype.str)
+    copied = memo.get(key)
+    if copied is None:
+        copied = memo[key] = flat.copy()
+        memo.setdefault(id(memo), []).append(root)      # copy.deepcopy's keep-alive list
+    return _strided_view(copied, offset, arr.shape, stride)
+
+
+def _strided_view(flat, offset, size, stride):
+    """The array a (storage offset, size, stride) tensor views over the 1-D `flat`."""
+    item = flat.itemsize
+    strides = tuple(s * item for s in stride)
+    if isinstance(flat, np.ndarray):
+        return np.ndarray(size, flat.dtype, buffer=flat, offset=offset * item, strides=strides)
+    return type(flat)(size, flat.dtype, memptr=flat.data + offset * item, strides=strides)
 
 
 def bump_version(t):

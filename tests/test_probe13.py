@@ -1,6 +1,8 @@
 """Regressions found by running ordinary PyTorch programs (pytorch/examples-style training
 scripts, user-code idioms) under ember and torch and comparing everything they print."""
+import copy
 import os
+import pickle
 import warnings
 
 import numpy as np
@@ -57,3 +59,49 @@ _BF16_NUMPY = {
 def test_bfloat16_numpy(case):
     assert _outcome(lambda: _BF16_NUMPY[case](ember)) == \
         _outcome(lambda: _BF16_NUMPY[case](torch))
+
+
+# ---- deepcopy and pickle keep a tensor's storage, offset and strides ------------------------
+
+def _layout(t):
+    return tuple(t.shape), t.stride(), t.storage_offset(), t.is_contiguous(), t.tolist()
+
+
+def _pickled(t):
+    return pickle.loads(pickle.dumps(t))
+
+
+_LAYOUT = {
+    "column slice": lambda L: L.arange(6.).view(2, 3)[:, 1:],
+    "offset view": lambda L: L.arange(6.)[2:],
+    "transpose": lambda L: L.arange(6.).view(2, 3).t(),
+    "transpose row": lambda L: L.arange(6.).view(2, 3).t()[1],
+    "expand": lambda L: L.arange(3.).expand(2, 3),
+    "permute": lambda L: L.arange(24.).view(2, 3, 4).permute(1, 0, 2),
+    "step slice": lambda L: L.arange(8).view(2, 4)[:, ::2],
+    "dtype view": lambda L: L.arange(4).view(L.float32)[1:],
+    "parameter of a view": lambda L: L.nn.Parameter(L.ones(4)[::2]),
+    "contiguous": lambda L: L.arange(4.).view(2, 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_LAYOUT))
+def test_deepcopy_keeps_layout(case):
+    assert _layout(copy.deepcopy(_LAYOUT[case](ember))) == \
+        _layout(copy.deepcopy(_LAYOUT[case](torch)))
+
+
+# (a view into a larger storage pickles as its own elements in ember: see _host_layout)
+@pytest.mark.parametrize("case", ["transpose", "permute", "expand", "contiguous"])
+def test_pickle_keeps_layout(case):
+    assert _layout(_pickled(_LAYOUT[case](ember))) == _layout(_pickled(_LAYOUT[case](torch)))
+
+
+def test_deepcopied_views_share_storage_as_torch():
+    # one deepcopy keeps two views of one storage sharing a copy of it
+    def run(L):
+        a = L.arange(6.)
+        b, c = copy.deepcopy((a, a.view(2, 3)[:, 1]))
+        c[0] = 100.
+        return b.tolist(), c.tolist(), a.tolist(), c.storage_offset(), c.stride()
+    assert run(ember) == run(torch)
