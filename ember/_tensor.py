@@ -124,7 +124,8 @@ class Tensor:
                  "_retain", "_fw", "__weakref__", "__dict__")    # __dict__: user attributes
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
     __array_ufunc__ = None
-    is_quantized = is_meta = is_nested = is_mkldnn = False
+    is_quantized = is_nested = is_mkldnn = False
+    is_meta = property(lambda self: self.be.name == "meta")
     is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = False   # no such devices
 
     # a sparse COO tensor is a Tensor whose `arr` is a SparseCOO (ember/sparse/__init__.py)
@@ -413,7 +414,7 @@ class Tensor:
             raise RuntimeError(f"Boolean value of Tensor with "
                                f"{'no values' if self.arr.size == 0 else 'more than one value'} "
                                f"is ambiguous")
-        return bool(self._host().reshape(()))
+        return bool(self._one())
 
     def __contains__(self, element):
         import numbers
@@ -438,7 +439,7 @@ class Tensor:
         (torch's checked conversion)."""
         if self.arr.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        v = self._host().reshape(())[()]
+        v = self._one()[()]
         if self.arr.dtype.kind == "c":
             if v.imag != 0:         # NaN too
                 raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
@@ -450,12 +451,20 @@ class Tensor:
             _warn_grad_scalar()
         if self.arr.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        return complex(self._host().reshape(()))
+        return complex(self._one())
+
+    def _one(self):
+        """The one element's host array, for bool/int/float/complex/index: torch's item()
+        refusal for a meta tensor (no data to copy out)."""
+        try:
+            return self._host().reshape(())
+        except NotImplementedError:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors") from None
 
     def __index__(self):
         if self.arr.dtype.kind not in "iub" or self.arr.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self._host().reshape(()))
+        return int(self._one())
 
     __hash__ = object.__hash__
 
