@@ -123,7 +123,6 @@ class Tensor:
     __slots__ = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base",
                  "_retain", "_fw", "__weakref__", "__dict__")    # __dict__: user attributes
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
-    __array_ufunc__ = None
     is_quantized = is_nested = is_mkldnn = False
     is_meta = property(lambda self: self.be.name == "meta")
     is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = False   # no such devices
@@ -394,6 +393,14 @@ class Tensor:
         _check_numpy_dtype(self)
         a = self._host()
         return a if dtype is None else a.astype(dtype)
+
+    def __array_wrap__(self, array):
+        """A NumPy function's result back as a tensor, as torch's: np.sin(t) is a tensor (a bool
+        result a uint8 one). The one-argument signature is torch's (NumPy 2 warns about it)."""
+        if array.dtype == bool:
+            array = array.astype("uint8")
+        from .ops.creation import from_numpy
+        return from_numpy(array)
 
     def __len__(self):
         if self.arr.ndim == 0:

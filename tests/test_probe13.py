@@ -142,3 +142,37 @@ def test_load_into_meta_warns_as_torch(assign):
             m.load_state_dict(sd, assign=assign)
         return [str(w.message) for w in seen], str(m.weight.device)
     assert run(ember) == run(torch)
+
+
+# ---- NumPy functions on a tensor give a tensor back (torch's __array_wrap__) -----------------
+
+def _np_result(r):
+    if isinstance(r, (torch.Tensor, ember.Tensor)):
+        return "Tensor", str(r.dtype), r.tolist()
+    return type(r).__name__, np.asarray(r).tolist()
+
+
+_NP_FUNCS = {
+    "np.exp": lambda L: np.exp(L.tensor([1.5, -2.0])),
+    "np.add": lambda L: np.add(L.tensor([1.5, -2.0]), 1),
+    "np.add float64 array": lambda L: np.add(np.ones(2), L.tensor([1.5, -2.0])),
+    "np.isnan (uint8)": lambda L: np.isnan(L.tensor([1.0, float("nan")])),
+    "np.sqrt int": lambda L: np.sqrt(L.tensor([4, 9])),
+    "np.sin 0-d": lambda L: np.sin(L.tensor(1.0)),
+    "np.maximum": lambda L: np.maximum(L.tensor([1.5, -2.0]), 0),
+    "np.abs": lambda L: np.abs(L.tensor([1.5, -2.0])),
+    "np.cumsum": lambda L: np.cumsum(L.tensor([1.5, -2.0, 3.0])),
+    "np.argsort": lambda L: np.argsort(L.tensor([1.5, -2.0, 3.0])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_NP_FUNCS))
+def test_numpy_function_returns_tensor(case):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)     # NumPy 2 on the signature
+        assert _np_result(_NP_FUNCS[case](ember)) == _np_result(_NP_FUNCS[case](torch))
+
+
+def test_numpy_ufunc_on_grad_tensor_refused_as_torch():
+    assert _outcome(lambda: np.exp(ember.ones(2, requires_grad=True))) == \
+        _outcome(lambda: np.exp(torch.ones(2, requires_grad=True)))
