@@ -176,3 +176,8 @@ def test_numpy_function_returns_tensor(case):
 def test_numpy_ufunc_on_grad_tensor_refused_as_torch():
     assert _outcome(lambda: np.exp(ember.ones(2, requires_grad=True))) == \
         _outcome(lambda: np.exp(torch.ones(2, requires_grad=True)))
+
+
+@pytest.mark.parametrize("value", [np.float64(1.5), np.int32(2)], ids=["float64", "int32"])
+def test_from_numpy_of_a_numpy_scalar_names_its_type_as_torch(value):
+    assert _outcome(lambda: ember.from_numpy(value)) == _outcome(lambda: torch.from_numpy(value))
