@@ -181,3 +181,17 @@ def test_numpy_ufunc_on_grad_tensor_refused_as_torch():
 @pytest.mark.parametrize("value", [np.float64(1.5), np.int32(2)], ids=["float64", "int32"])
 def test_from_numpy_of_a_numpy_scalar_names_its_type_as_torch(value):
     assert _outcome(lambda: ember.from_numpy(value)) == _outcome(lambda: torch.from_numpy(value))
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (), (0, 2)], ids=str)
+def test_roll_without_dims_is_one_roll_node(shape):
+    # torch records roll of the flattened input as one RollBackward0 (ember: a view of a roll)
+    def run(L):
+        n = 1
+        for s in shape:
+            n *= s
+        x = L.arange(float(n)).view(shape).requires_grad_()
+        y = x.roll(-4)
+        (y * L.arange(float(n)).view(shape)).sum().backward()
+        return y.tolist(), y.grad_fn.name(), x.grad.tolist()
+    assert run(ember) == run(torch)
