@@ -195,3 +195,29 @@ def test_roll_without_dims_is_one_roll_node(shape):
         (y * L.arange(float(n)).view(shape)).sum().backward()
         return y.tolist(), y.grad_fn.name(), x.grad.tolist()
     assert run(ember) == run(torch)
+
+
+_GRAD_FN_NAMES = {
+    "deg2rad": lambda L, x: x.deg2rad(),
+    "rad2deg": lambda L, x: x.rad2deg(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_GRAD_FN_NAMES))
+def test_grad_fn_name(case):
+    def run(L):
+        return _GRAD_FN_NAMES[case](L, L.ones(2, requires_grad=True)).grad_fn.name()
+    assert run(ember) == run(torch)
+
+
+_BROADCAST_TO = {
+    "varargs": lambda L: L.ones(4).broadcast_to(3, 4),
+    "varargs -1": lambda L: L.ones(4).broadcast_to(3, -1),
+    "no size": lambda L: L.ones(4).broadcast_to(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BROADCAST_TO))
+def test_tensor_broadcast_to_takes_varargs(case):
+    assert _outcome(lambda: _BROADCAST_TO[case](ember)) == \
+        _outcome(lambda: _BROADCAST_TO[case](torch))
