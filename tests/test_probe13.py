@@ -221,3 +221,19 @@ _BROADCAST_TO = {
 def test_tensor_broadcast_to_takes_varargs(case):
     assert _outcome(lambda: _BROADCAST_TO[case](ember)) == \
         _outcome(lambda: _BROADCAST_TO[case](torch))
+
+
+_OTHER_KEYWORD = {
+    "x.mul(other=)": lambda L, x: x.mul(other=2),
+    "torch.eq(other=)": lambda L, x: L.eq(x, other=x),
+    "torch.lt(input=, other=)": lambda L, x: L.lt(input=x, other=2),
+    "torch.floor_divide(other=)": lambda L, x: L.floor_divide(x, other=2),
+    "torch.bitwise_and(other=)": lambda L, x: L.bitwise_and(x.long(), other=3),
+    "x.ge(other=)": lambda L, x: x.ge(other=x),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_OTHER_KEYWORD))
+def test_binary_ops_take_torchs_keyword_names(case):
+    assert _outcome(lambda: _OTHER_KEYWORD[case](ember, ember.arange(1.0, 5.0))) == \
+        _outcome(lambda: _OTHER_KEYWORD[case](torch, torch.arange(1.0, 5.0)))
