@@ -237,3 +237,17 @@ _OTHER_KEYWORD = {
 def test_binary_ops_take_torchs_keyword_names(case):
     assert _outcome(lambda: _OTHER_KEYWORD[case](ember, ember.arange(1.0, 5.0))) == \
         _outcome(lambda: _OTHER_KEYWORD[case](torch, torch.arange(1.0, 5.0)))
+
+
+def test_cross_without_dim_warns_once_at_the_callers_line(monkeypatch):
+    # torch's TORCH_WARN_ONCE lands on the Python line that called torch.cross (ember's
+    # warning landed inside autocast's wrapper, on every call); torch's once-flag cannot be
+    # reset here, so its behaviour is stated
+    monkeypatch.setattr(ember._warnings, "GIVEN", set())
+    a = ember.ones(2, 3)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ember.cross(a, a)
+        a.cross(a)
+    assert [(w.filename, str(w.message).split("\n")[0]) for w in seen] == \
+        [(__file__, "Using torch.cross without specifying the dim arg is deprecated.")]
