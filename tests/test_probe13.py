@@ -34,11 +34,21 @@ _SOFTMAX_WARN = {
 }
 
 
+@pytest.mark.parametrize("dispatch", [False, True], ids=["plain", "torch_function on"])
 @pytest.mark.parametrize("case", sorted(_SOFTMAX_WARN))
-def test_softmax_implicit_dim_warning_site(case):
+def test_softmax_implicit_dim_warning_site(case, dispatch):
     # F.softmax(x) warns at the caller's line (torch's _stacklevel=3), not inside autocast's
-    # wrapper; nn.Softmax() warns from the Module call machinery, in torch's module.py
-    site = _softmax_warning_site(ember, _SOFTMAX_WARN[case])
+    # wrapper or __torch_function__'s dispatcher (installed once any subclass defines
+    # __torch_function__); nn.Softmax() warns from the Module call machinery, in module.py
+    from ember import _torch_function
+    was = _torch_function._ENABLED[0]
+    if dispatch:
+        _torch_function.enable()
+    try:
+        site = _softmax_warning_site(ember, _SOFTMAX_WARN[case])
+    finally:
+        if not was:
+            _torch_function.disable()
     assert site == _softmax_warning_site(torch, _SOFTMAX_WARN[case])
 
 
