@@ -60,6 +60,15 @@ def _method_where(self, condition, y):
     return E.where(condition, self, y)
 
 
+def _method_broadcast_to(self, *sizes, size=None):
+    """Tensor.broadcast_to takes its sizes as varargs too (torch.broadcast_to does not)."""
+    if size is None:
+        if not sizes:
+            raise TypeError('broadcast_to() missing 1 required positional arguments: "size"')
+        size = sizes[0] if len(sizes) == 1 else sizes
+    return S.broadcast_to(self, size)
+
+
 def _method_dist(self, other, p=2):
     from ._toplevel import dist
     return dist(self, other, p)
@@ -146,6 +155,7 @@ def _bind():
     Tensor.conj_physical_ = inplace(E._conj_physical1_fn, "conj_physical")
     Tensor.multinomial, Tensor.bernoulli = creation.multinomial, creation.bernoulli
     Tensor.dist, Tensor.prelu = _method_dist, _method_prelu
+    Tensor.broadcast_to = _method_broadcast_to
     for dunder, fn in UNARY_DUNDERS.items():
         setattr(Tensor, dunder, fn)
     for dunder, fn in BINARY_DUNDERS.items():

@@ -124,8 +124,8 @@ class Tensor:
     __slots__ = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base",
                  "_retain", "_fw", "__weakref__", "__dict__")    # __dict__: user attributes
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
-    __array_ufunc__ = None
-    is_quantized = is_meta = is_nested = is_mkldnn = False
+    is_quantized = is_nested = is_mkldnn = False
+    is_meta = property(lambda self: self.be.name == "meta")
     is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = False   # no such devices
 
     # a sparse COO tensor is a Tensor whose `arr` is a SparseCOO (ember/sparse/__init__.py)
@@ -404,6 +404,7 @@ class Tensor:
         if self.be.name == "meta":
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() "
                             "to copy the tensor to host memory first.")
+        _check_numpy_dtype(self)
         return self.arr
 
     def _host(self):
@@ -427,8 +428,17 @@ class Tensor:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         _check_not_conj(self)
+        _check_numpy_dtype(self)
         a = self._host()
         return a if dtype is None else a.astype(dtype)
+
+    def __array_wrap__(self, array):
+        """A NumPy function's result back as a tensor, as torch's: np.sin(t) is a tensor (a bool
+        result a uint8 one). The one-argument signature is torch's (NumPy 2 warns about it)."""
+        if array.dtype == bool:
+            array = array.astype("uint8")
+        from .ops.creation import from_numpy
+        return from_numpy(array)
 
     def __len__(self):
         if self.arr.ndim == 0:
@@ -449,7 +459,7 @@ class Tensor:
             raise RuntimeError(f"Boolean value of Tensor with "
                                f"{'no values' if self.arr.size == 0 else 'more than one value'} "
                                f"is ambiguous")
-        return bool(self._host().reshape(()))
+        return bool(self._one())
 
     def __contains__(self, element):
         import numbers
@@ -474,7 +484,7 @@ class Tensor:
         (torch's checked conversion)."""
         if self.arr.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        v = self._host().reshape(())[()]
+        v = self._one()[()]
         if self.arr.dtype.kind == "c":
             if v.imag != 0:         # NaN too
                 raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
@@ -486,12 +496,20 @@ class Tensor:
             _warn_grad_scalar()
         if self.arr.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        return complex(self._host().reshape(()))
+        return complex(self._one())
+
+    def _one(self):
+        """The one element's host array, for bool/int/float/complex/index: torch's item()
+        refusal for a meta tensor (no data to copy out)."""
+        try:
+            return self._host().reshape(())
+        except NotImplementedError:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors") from None
 
     def __index__(self):
         if self.arr.dtype.kind not in "iub" or self.arr.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self._host().reshape(()))
+        return int(self._one())
 
     __hash__ = object.__hash__
 
@@ -512,7 +530,8 @@ class Tensor:
         return self.arr.__dlpack_device__()
 
     def __reduce_ex__(self, proto):
-        args = (self._host(), str(self.device), self._rg)
+        arr, *layout = _host_layout(self)
+        args = (arr, str(self.device), self._rg, *layout)
         state = self.__dict__
         if type(self) is Tensor and not state:
             return (_rebuild, args)
@@ -529,7 +548,7 @@ class Tensor:
                                "torch.nn.utils.weight_norm usage, see "
                                "https://github.com/pytorch/pytorch/pull/103001")
         t = object.__new__(type(self))      # not a subclass's own __new__ (it may want data)
-        _init_from(t, self.arr.copy(), self.be)
+        _init_from(t, _layout_copy(self.arr, self.be.xp, memo), self.be)
         t._rg = self._rg
         if self._grad is not None:
             t._grad = self._grad.__deepcopy__(memo)
@@ -1108,6 +1127,12 @@ def _check_not_conj(t):
                            "tensor.resolve_conj().numpy() instead.")
 
 
+def _check_numpy_dtype(t):
+    """torch has no NumPy dtype for bfloat16 (ember's arrays hold ml_dtypes' one)."""
+    if t.arr.dtype.name == "bfloat16":
+        raise TypeError("Got unsupported ScalarType BFloat16")
+
+
 def _check_inference_rg(t):
     if type(t._vc) is InferenceVersion and not _GRAD.inference:
         raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode "
@@ -1213,12 +1238,58 @@ def _rebuild_as(cls, args, state):
     return t
 
 
-def _rebuild(arr, dev, requires_grad):
+def _rebuild(arr, dev, requires_grad, layout=None):
     be = get_backend(dev)
-    t = _new(arr if isinstance(arr, (SparseCOO, SparseCSR, SparseCompressed))
-             else be.from_host(arr), be)
+    if isinstance(arr, (SparseCOO, SparseCSR, SparseCompressed)):
+        t = _new(arr, be)
+    else:
+        arr = be.from_host(arr)
+        t = _new(arr if layout is None else _strided_view(arr, *layout), be)
     t._rg = requires_grad
     return t
+
+
+def _host_layout(t):
+    """What a pickled tensor carries: its host array; or, for a tensor that is not C-contiguous
+    but reads its whole storage (expanded, permuted), that storage with (offset, size, stride),
+    as torch pickles a tensor's storage, offset and strides. A view into a larger storage goes
+    as its own elements only: pickle is how DataLoader workers hand back their samples (torch's
+    move the storage to shared memory), so a row of a dataset must not carry all of it."""
+    arr = t.arr
+    if isinstance(arr, (SparseCOO, SparseCSR)) or arr.flags.c_contiguous:
+        return (t._host(),)
+    from .serialization._pickler import _flat_root
+    root, flat, offset, stride = _flat_root(arr, t.be.xp)
+    if root is None or flat.size > arr.size:
+        return (t._host(),)
+    return t.be.to_host(flat), (offset, arr.shape, stride)
+
+
+def _layout_copy(arr, xp, memo):
+    """A copy of `arr` that keeps its storage layout, as torch's deepcopy does: the storage
+    (copied once per deepcopy `memo`, so views of one storage still share theirs) viewed at
+    the same offset and strides."""
+    if isinstance(arr, (SparseCOO, SparseCSR)):
+        return arr.copy()
+    from .serialization._pickler import _flat_root
+    root, flat, offset, stride = _flat_root(arr, xp)
+    if root is None:
+        return arr.copy()
+    key = ("ember storage", id(root), arr.dtype.str)
+    copied = memo.get(key)
+    if copied is None:
+        copied = memo[key] = flat.copy()
+        memo.setdefault(id(memo), []).append(root)      # copy.deepcopy's keep-alive list
+    return _strided_view(copied, offset, arr.shape, stride)
+
+
+def _strided_view(flat, offset, size, stride):
+    """The array a (storage offset, size, stride) tensor views over the 1-D `flat`."""
+    item = flat.itemsize
+    strides = tuple(s * item for s in stride)
+    if isinstance(flat, np.ndarray):
+        return np.ndarray(size, flat.dtype, buffer=flat, offset=offset * item, strides=strides)
+    return type(flat)(size, flat.dtype, memptr=flat.data + offset * item, strides=strides)
 
 
 def bump_version(t):

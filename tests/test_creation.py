@@ -474,7 +474,7 @@ def test_linspace_is_torchs_bit_for_bit(start, end, steps, dtype):
 
 
 def _bits(t):
-    return t.float().numpy() if t.dtype in (torch.float16, torch.bfloat16) else t.numpy()
+    return t.float().numpy() if str(t.dtype) in ("torch.float16", "torch.bfloat16") else t.numpy()
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])

@@ -2,6 +2,8 @@
 
 Convolution, pooling, normalisation, padding and resampling come from _functional_conv."""
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -383,7 +385,21 @@ def mish(input, inplace=False):
     return _maybe_inplace(_A.mish, "mish", input, (), inplace)
 
 
+_WRAPPER_FRAMES = {"autocast_cast", "dispatch"}    # autocast's, __torch_function__'s
+_EMBER_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
 def _softmax_dim(name, ndim, stacklevel):
+    """torch's _get_softmax_dim. `stacklevel` (one more than the public function's
+    _stacklevel) counts frames up from the public function as torch's does, skipping the
+    wrappers ember may put around it (autocast's, __torch_function__ dispatch)."""
+    if stacklevel > 3:
+        steps, f, stacklevel = stacklevel - 3, sys._getframe(2), 3    # 2: the public function
+        for _ in range(steps):
+            f, stacklevel = f.f_back, stacklevel + 1
+            while f is not None and f.f_code.co_name in _WRAPPER_FRAMES and \
+                    f.f_code.co_filename.startswith(_EMBER_ROOT):
+                f, stacklevel = f.f_back, stacklevel + 1
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
                   "to include dim=X as an argument.", stacklevel=stacklevel)
     return 0 if ndim in (0, 1, 3) else 1

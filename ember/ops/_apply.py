@@ -272,6 +272,9 @@ def _scalar_self(op, x, y):
 
 
 def _cross_device(op, a, b):
+    if a.be.name == "meta" or b.be.name == "meta":     # torch's meta kernels check devices
+        return RuntimeError(f"Tensor on device {b.device} is not on the expected device "
+                            f"{a.device}!")
     return RuntimeError(
         f"Expected all tensors to be on the same device, but found at least two devices, "
         f"{a.device} and {b.device}! (when checking argument for argument other in method "
@@ -280,24 +283,26 @@ def _cross_device(op, a, b):
 
 def make_binary(op, operator=False):
     """`operator`: the Tensor operator (x + y) variant, which returns NotImplemented for an
-    operand it cannot take, as torch's do, so Python tries the other operand's method."""
+    operand it cannot take, as torch's do, so Python tries the other operand's method. The
+    parameters carry torch's names, so torch.mul(input=a, other=b) binds."""
     impl = op.impl
 
-    def fn(x, y, *static, out=None):
+    def fn(input, other, *static, out=None):
         try:
-            be, xa = x.be, x.arr
+            be, xa = input.be, input.arr
         except AttributeError:
-            x = _scalar_self(op, x, y)      # e.g. ember.add(2, t): torch accepts a scalar self
-            be, xa = x.be, x.arr
-        if type(y) is Tensor or isinstance(y, Tensor):
-            ya = y.arr
-            if y.be is not be:
-                if ya.ndim == 0 and y.be.name == "cpu":
+            # e.g. ember.add(2, t): torch accepts a scalar self
+            input = _scalar_self(op, input, other)
+            be, xa = input.be, input.arr
+        if type(other) is Tensor or isinstance(other, Tensor):
+            ya = other.arr
+            if other.be is not be:
+                if ya.ndim == 0 and other.be.name == "cpu":
                     ya = be.xp.asarray(ya)
                 elif xa.ndim == 0 and be.name == "cpu":
-                    be, xa = y.be, y.be.xp.asarray(xa)
+                    be, xa = other.be, other.be.xp.asarray(xa)
                 else:
-                    raise _cross_device(op, x, y)
+                    raise _cross_device(op, input, other)
             low = False
             if xa.dtype is not ya.dtype and xa.dtype != ya.dtype:
                 if op.opmath and not ya.ndim and xa.ndim and xa.dtype.itemsize == 2 and \
@@ -306,15 +311,15 @@ def make_binary(op, operator=False):
                     low, xa, ya = xa.dtype, xa.astype(np.float32), ya.astype(np.float32)
                 else:
                     xa, ya = promote_arrays(xa, ya)
-            y_rg, ybig = y._rg, ya.nbytes >= _THIN_MIN
+            y_rg, ybig = other._rg, ya.nbytes >= _THIN_MIN
         else:
             y_rg = low = ybig = False
-            if type(y) is float and op.opmath and xa.dtype.itemsize == 2 and \
+            if type(other) is float and op.opmath and xa.dtype.itemsize == 2 and \
                     xa.dtype.kind in "fV":  # torch's mul and div: in float, rounded once
-                low, xa, ya = xa.dtype, xa.astype(np.float32), y
+                low, xa, ya = xa.dtype, xa.astype(np.float32), other
             else:
                 try:
-                    xa, ya = scalar_operand(xa, y)
+                    xa, ya = scalar_operand(xa, other)
                 except TypeError:
                     if operator:
                         return NotImplemented
@@ -325,19 +330,19 @@ def make_binary(op, operator=False):
         except RuntimeWarning:
             r, saved = quiet(fwd, be.xp, xa, ya, *static)
         t = _new(r.astype(low) if low else r, be)
-        if (x._rg or y_rg) and _grad.enabled and op.differentiable:
+        if (input._rg or y_rg) and _grad.enabled and op.differentiable:
             t._rg = True
-            nx = (x.grad_fn or x._leaf_node()) if x._rg else None
-            ny = (y.grad_fn or y._leaf_node()) if y_rg else None
+            nx = (input.grad_fn or input._leaf_node()) if input._rg else None
+            ny = (other.grad_fn or other._leaf_node()) if y_rg else None
             if op.keeps is None or xa.nbytes < _THIN_MIN and not ybig:
-                ins, kept = (x, y), saved
+                ins, kept = (input, other), saved
             else:
-                ins, kept = _thin2(op, x, y, xa, ya, nx, ny, saved)
+                ins, kept = _thin2(op, input, other, xa, ya, nx, ny, saved)
             node = t.grad_fn = op.node_cls(op, bwd, be.xp, kept, (nx, ny), ins, static)
             if op.saves_out:
                 t._vc = node.out_vc = [0, 0]
         if _fw.level is not None:
-            _fw_propagate(op, (x, y), static, t, saved)
+            _fw_propagate(op, (input, other), static, t, saved)
         return t if out is None else _finish(t, out, op.name)
     fn.__name__ = fn.__qualname__ = op.name
     fn.binary_op = op

@@ -367,7 +367,7 @@ def _check_strides(a):
 
 def from_numpy(ndarray):
     if not isinstance(ndarray, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+        raise TypeError(f"expected np.ndarray (got {type_name(ndarray)})")
     _np_supported(ndarray.dtype)
     _check_strides(ndarray)
     if not ndarray.flags.writeable:

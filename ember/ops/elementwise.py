@@ -206,10 +206,10 @@ digamma = _float_unary("digamma", _special.digamma,
                        lambda xp, g, x, y: g * _special.trigamma(xp, x), complex_ok=False)
 deg2rad = _float_unary("deg2rad", lambda xp, x: x * (math.pi / 180),
                        lambda xp, g, x, y: g * (math.pi / 180), saves=None,
-                       complex_ok=RuntimeError)
+                       complex_ok=RuntimeError, node="Deg2RadBackward0")
 rad2deg = _float_unary("rad2deg", lambda xp, x: x * (180 / math.pi),
                        lambda xp, g, x, y: g * (180 / math.pi), saves=None,
-                       complex_ok=RuntimeError)
+                       complex_ok=RuntimeError, node="Rad2DegBackward0")
 
 
 def _neg(xp, x):

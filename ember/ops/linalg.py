@@ -1018,12 +1018,12 @@ def _cross_dims(input, other, dim, name):
 
 def cross(input, other, dim=None, *, out=None):
     tensor_args("cross", ("input", 1, input), ("other", 2, other))
-    if dim is None:
-        import warnings
-        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
-                      "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
-                      "default value of dim will change to agree with that of linalg.cross in a "
-                      "future release.", UserWarning, stacklevel=2)
+    if dim is None:     # torch's TORCH_WARN_ONCE, at the caller's line
+        from .._warnings import warn_once
+        warn_once("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
+                  "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
+                  "default value of dim will change to agree with that of linalg.cross in a "
+                  "future release.")
         shape = np.broadcast_shapes(input.shape, other.shape)
         dim = next((i for i, s in enumerate(shape) if s == 3), None)
         if dim is None:

@@ -1414,9 +1414,8 @@ def roll(input, shifts, dims=None):
     if not shifts:      # (torch's roll_common: no dims with one shift rolls the flattened input)
         raise RuntimeError("`shifts` required")
     if not dims and len(shifts) == 1:
-        if nd <= 1:
-            return _roll_fn(input, shifts, (0,)) if nd else clone(input)
-        return view(_roll_fn(reshape(input, (-1,)), shifts, (0,)), input.shape)
+        # one roll of the flattened input (NumPy's axis None), recorded as one RollBackward0
+        return _roll_fn(input, shifts, None)
     if len(dims) != len(shifts):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
                            f"{len(dims)}")

@@ -161,6 +161,13 @@ class StateDictMixin:
                               f"{input_param.shape} from checkpoint, the shape in current model "
                               f"is {param.shape}.")
             return
+        if param.is_meta and not input_param.is_meta and not assign:
+            # stacklevel 3: the load() line calling _load_from_state_dict, as torch's lands
+            warnings.warn(f"for {key}: copying from a non-meta parameter in the checkpoint to a "
+                          "meta parameter in the current model, which is a no-op. (Did you mean "
+                          "to pass `assign=True` to assign items in the state dictionary to their "
+                          "corresponding key in the module instead of copying them in place?)",
+                          stacklevel=3)
         try:
             with no_grad():
                 if assign:

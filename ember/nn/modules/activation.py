@@ -263,7 +263,8 @@ class _SoftmaxBase(Module):
             self.dim = None
 
     def forward(self, input):
-        return type(self)._fn(input, self.dim, _stacklevel=5)
+        # torch's 5 lands on its Module's _wrapped_call_impl; ember's Module call is one frame
+        return type(self)._fn(input, self.dim, _stacklevel=4)
 
     def extra_repr(self):
         return f"dim={self.dim}"
