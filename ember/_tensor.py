@@ -1128,9 +1128,11 @@ def _check_not_conj(t):
 
 
 def _check_numpy_dtype(t):
-    """torch has no NumPy dtype for bfloat16 (ember's arrays hold ml_dtypes' one)."""
-    if t.arr.dtype.name == "bfloat16":
-        raise TypeError("Got unsupported ScalarType BFloat16")
+    """torch has no NumPy dtype for bfloat16 and the float8s (ember's arrays hold ml_dtypes'
+    ones)."""
+    name = t.arr.dtype.name
+    if name == "bfloat16" or name in FLOAT8:
+        raise TypeError(f"Got unsupported ScalarType {C10_NAME[name]}")
 
 
 def _check_inference_rg(t):

@@ -310,3 +310,17 @@ def test_safetensors(name, tmp_path):
     assert (b.dtype, _bits(b)) == (t.dtype, _bits(t))
     c = ember_st.load(ember_st.save({"x": e}))["x"]
     assert (str(c.dtype), _bits(c)) == (str(t.dtype), _bits(t))
+
+
+@pytest.mark.parametrize("name", FLOAT8)
+def test_numpy_refused_as_torch(name):
+    """torch has no NumPy dtype for the float8s: .numpy() and np.asarray raise its TypeError."""
+    import numpy as np
+    seen = []
+    for L in (ember, torch):
+        t = L.ones(2, dtype=getattr(L, name))
+        for convert in (lambda: t.numpy(), lambda: np.asarray(t)):
+            with pytest.raises(TypeError) as info:
+                convert()
+            seen.append(str(info.value))
+    assert seen[:2] == seen[2:]
