@@ -10,6 +10,7 @@ backend (torch dispatches every compressed layout there). No batch dims."""
 import numpy as np
 
 from ._sparse_coo import SparseCOO, _FLAGS, _index_add, not_implemented
+from ._sparse_csr import CompressedArray
 
 # the names of each layout's index arrays, as torch's repr and accessors call them
 INDEX_NAMES = {"sparse_csc": ("ccol_indices", "row_indices"),
@@ -17,7 +18,7 @@ INDEX_NAMES = {"sparse_csc": ("ccol_indices", "row_indices"),
                "sparse_bsc": ("ccol_indices", "row_indices")}
 
 
-class SparseCompressed:
+class SparseCompressed(CompressedArray):
     __slots__ = ("compressed", "plain", "values", "shape", "layout", "xp")
     flags = _FLAGS
 
@@ -35,6 +36,7 @@ class SparseCompressed:
     row_major = property(lambda self: self.layout == "sparse_bsr")
     blocksize = property(lambda self: tuple(self.values.shape[1:3])
                          if self.layout != "sparse_csc" else (1, 1))
+    kind = property(lambda self: self.layout[len("sparse_"):].capitalize())
 
     def _like(self, values):
         return SparseCompressed(self.compressed, self.plain, values, self.shape, self.layout,
@@ -90,36 +92,6 @@ class SparseCompressed:
         return self._like(self.values * other)
 
     __rmul__ = __mul__
-
-    def __truediv__(self, other):
-        return self._like(self.values / other)
-
-    def __neg__(self):
-        return self._like(-self.values)
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method == "__call__" and "out" not in kwargs:
-            a, b = (inputs + (None,))[:2]
-            if ufunc is np.matmul and a is self:
-                return self.matmul(b)
-            if ufunc is np.multiply:
-                return a * b if a is self else b * a
-            if ufunc is np.negative:
-                return -a
-        raise not_implemented(ufunc.__name__, self.xp, "SparseCsr")
-
-    def __array_function__(self, func, types, args, kwargs):
-        raise not_implemented(func.__name__, self.xp, "SparseCsr")
-
-    def __array__(self, dtype=None, copy=None):
-        kind = self.layout[len("sparse_"):].capitalize()
-        raise TypeError(f"can't convert Sparse{kind} layout tensor to numpy. Use "
-                        "Tensor.to_dense() first.")
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise not_implemented(name, object.__getattribute__(self, "xp"), "SparseCsr")
 
     def __reduce__(self):
         return _rebuild, (self.compressed, self.plain, self.values, self.shape, self.layout,

@@ -8,7 +8,43 @@ import numpy as np
 from ._sparse_coo import SparseCOO, _FLAGS, not_implemented
 
 
-class SparseCSR:
+class CompressedArray:
+    """What SparseCSR and SparseCompressed (CSC, BSR, BSC) share: division and negation of the
+    values, and NumPy's protocols refusing anything else with torch's SparseCsrCPU errors."""
+    __slots__ = ()
+    kind = "Csr"            # torch's Sparse<kind> layout name in messages
+
+    def __truediv__(self, other):
+        return self._like(self.values / other)
+
+    def __neg__(self):
+        return self._like(-self.values)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and "out" not in kwargs:
+            a, b = (inputs + (None,))[:2]
+            if ufunc is np.matmul and a is self:
+                return self.matmul(b)
+            if ufunc is np.multiply:
+                return a * b if a is self else b * a
+            if ufunc is np.negative:
+                return -a
+        raise not_implemented(ufunc.__name__, self.xp, "SparseCsr")
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise not_implemented(func.__name__, self.xp, "SparseCsr")
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(f"can't convert Sparse{self.kind} layout tensor to numpy. Use "
+                        "Tensor.to_dense() first.")
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise not_implemented(name, object.__getattribute__(self, "xp"), "SparseCsr")
+
+
+class SparseCSR(CompressedArray):
     __slots__ = ("crow", "col", "values", "shape", "xp")
     flags = _FLAGS
 
@@ -79,35 +115,6 @@ class SparseCSR:
         if axis is not None or keepdims:
             raise not_implemented("sum.dim_IntList", self.xp, "SparseCsr")
         return self.values.sum(**kwargs)
-
-    def __truediv__(self, other):
-        return self._like(self.values / other)
-
-    def __neg__(self):
-        return self._like(-self.values)
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method == "__call__" and "out" not in kwargs:
-            a, b = (inputs + (None,))[:2]
-            if ufunc is np.matmul and a is self:
-                return self.matmul(b)
-            if ufunc is np.multiply:
-                return a * b if a is self else b * a
-            if ufunc is np.negative:
-                return -a
-        raise not_implemented(ufunc.__name__, self.xp, "SparseCsr")
-
-    def __array_function__(self, func, types, args, kwargs):
-        raise not_implemented(func.__name__, self.xp, "SparseCsr")
-
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError("can't convert SparseCsr layout tensor to numpy. Use "
-                        "Tensor.to_dense() first.")
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise not_implemented(name, object.__getattribute__(self, "xp"), "SparseCsr")
 
     def __reduce__(self):
         return _rebuild_csr, (self.crow, self.col, self.values, self.shape, self.xp.__name__)
