@@ -11,6 +11,19 @@ from ._coo import warn_unchecked
 _NAMES = {"sparse_csr": "CSR", "sparse_csc": "CSC", "sparse_bsr": "BSR", "sparse_bsc": "BSC"}
 
 
+def as_tensors(compressed_indices, plain_indices, values, dtype, device):
+    """A compressed sparse constructor's index arguments and values as tensors (the values in
+    `dtype` when given)."""
+    from ..ops.creation import tensor as _tensor
+    compressed, plain = (t if isinstance(t, Tensor) else _tensor(t, device=device)
+                         for t in (compressed_indices, plain_indices))
+    if not isinstance(values, Tensor):
+        values = _tensor(values, dtype=dtype, device=device)
+    elif dtype is not None:
+        values = values.to(dtype)
+    return compressed, plain, values
+
+
 def _warn_beta(layout):
     """torch warns once per layout that its support is in beta."""
     warn_once(f"Sparse {_NAMES[layout]} tensor support is in beta state. If you miss a "
@@ -47,13 +60,8 @@ def sparse_compressed_tensor(compressed_indices, plain_indices, values, size=Non
             name, name)
         raise RuntimeError(f"sparse_compressed_tensor expected sparse compressed tensor layout "
                            f"but got {got}")
-    from ..ops.creation import tensor as _tensor
-    compressed, plain = (t if isinstance(t, Tensor) else _tensor(t, device=device)
-                         for t in (compressed_indices, plain_indices))
-    if not isinstance(values, Tensor):
-        values = _tensor(values, dtype=dtype, device=device)
-    elif dtype is not None:
-        values = values.to(dtype)
+    compressed, plain, values = as_tensors(compressed_indices, plain_indices, values, dtype,
+                                           device)
     if compressed.ndim != 1 or plain.ndim != 1 or values.ndim != (1 if name == "sparse_csc"
                                                                    else 3):
         raise NotImplementedError("ember: sparse compressed tensors have no batch or dense "

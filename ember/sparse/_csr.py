@@ -3,9 +3,9 @@
 from .._sparse_coo import SparseCOO
 from .._sparse_compressed import SparseCompressed
 from .._sparse_csr import SparseCSR
-from .._tensor import Tensor, _new
+from .._tensor import _new
 from ._coo import _to_sparse_op
-from ._compressed import _warn_beta
+from ._compressed import _warn_beta, as_tensors
 
 
 def to_sparse_csr(self, dense_dim=None):
@@ -31,13 +31,7 @@ def to_sparse_csr(self, dense_dim=None):
 def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None, device=None,
                       pin_memory=False, requires_grad=False, check_invariants=None):
     """torch.sparse_csr_tensor (2-D, no dense dims)."""
-    from ..ops.creation import tensor as _tensor
-    crow, col = (t if isinstance(t, Tensor) else _tensor(t, device=device)
-                 for t in (crow_indices, col_indices))
-    if not isinstance(values, Tensor):
-        values = _tensor(values, dtype=dtype, device=device)
-    elif dtype is not None:
-        values = values.to(dtype)
+    crow, col, values = as_tensors(crow_indices, col_indices, values, dtype, device)
     if crow.ndim != 1 or col.ndim != 1 or values.ndim != 1:
         raise NotImplementedError("ember: sparse_csr_tensor supports 2-D tensors without batch "
                                   "or dense dims only")
