@@ -272,3 +272,45 @@ def test_repeated_dims_name_the_first_seen_again(code):
     """One dim-list check (ops/_dims.unique_dims): torch names the first dim seen twice."""
     e, t = eval_both(code, lambda lib: {"x": lib.ones(2, 2, 2)})
     assert e == t
+
+
+_KEEPDIM_CALLS = {
+    "sum": lambda x, k: x.sum(0, k), "nansum": lambda x, k: x.nansum(0, k),
+    "mean": lambda x, k: x.mean(0, k), "nanmean": lambda x, k: x.nanmean(0, k),
+    "prod": lambda x, k: x.prod(0, k), "amax": lambda x, k: x.amax(0, k),
+    "amin": lambda x, k: x.amin(0, k), "max": lambda x, k: x.max(0, k),
+    "min": lambda x, k: x.min(0, k), "argmax": lambda x, k: x.argmax(0, k),
+    "argmin": lambda x, k: x.argmin(0, k), "logsumexp": lambda x, k: x.logsumexp(0, k),
+    "median": lambda x, k: x.median(0, k), "nanmedian": lambda x, k: x.nanmedian(0, k),
+    "mode": lambda x, k: x.mode(0, k), "kthvalue": lambda x, k: x.kthvalue(1, 0, k),
+    "all": lambda x, k: x.all(0, k), "any": lambda x, k: x.any(0, k),
+    "var": lambda x, k: x.var(0, True, k), "std": lambda x, k: x.std(0, keepdim=k),
+    "quantile": lambda x, k: x.quantile(0.5, 0, k),
+    "aminmax": lambda x, k: x.aminmax(dim=0, keepdim=k),
+}
+
+
+@pytest.mark.parametrize("name", list(_KEEPDIM_CALLS))
+@pytest.mark.parametrize("keepdim", [1, 0, None, 1.0, np.bool_(True), True])
+def test_keepdim_must_be_a_bool(name, keepdim):
+    """torch's parser takes only a bool for keepdim: x.sum(0, 1) is a TypeError, not a sum
+    over dim 0 kept (which ember gave, silently)."""
+    outcomes = []
+    for L in (ember, torch):
+        x = L.tensor([[1.0, 2.0], [3.0, 4.0]])
+        try:
+            r = _KEEPDIM_CALLS[name](x, keepdim)
+            outcomes.append(tuple((r[0] if isinstance(r, tuple) else r).shape))
+        except TypeError as e:
+            assert f"argument 'keepdim'" in str(e) or "invalid combination" in str(e)
+            outcomes.append("TypeError")
+    assert outcomes[0] == outcomes[1]
+
+
+def test_squeeze_method_takes_dims_as_varargs():
+    for L in (ember, torch):
+        x = L.ones(1, 3, 1, 2)
+        assert tuple(x.squeeze(0, 2).shape) == (3, 2)
+        assert tuple(L.ones(1, 3, 1, 2).squeeze_(0, 2).shape) == (3, 2)
+        with pytest.raises(TypeError):
+            L.squeeze(x, 0, 2)

@@ -11,7 +11,7 @@ from ..return_types import make as _return_type
 from .._dtype import DEFAULT, to_dtype as _to_dtype
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
-from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, \
+from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, type_name, \
     make_unary as _make_unary, tensor_ndim
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
@@ -56,6 +56,14 @@ def _int_to_i64(x, dtype):
     return x.astype(np.int64) if x.dtype.kind in "biu" else x
 
 
+def _keepdim(keepdim, name):
+    """keepdim as torch's argument parser takes it: a bool and nothing else (x.sum(0, 1) is its
+    TypeError, not a sum over dim 0 kept)."""
+    if type(keepdim) is not bool:
+        raise TypeError(f"{name}(): argument 'keepdim' must be bool, not {type_name(keepdim)}")
+    return keepdim
+
+
 def _dims(input, dim, name):
     """dim (None, int, or a sequence of ints) -> None (all dims) or a sorted tuple, with torch's
     errors: IndexError out of range (0-d tensors accept -1 and 0), RuntimeError for repeats;
@@ -83,6 +91,7 @@ class _NoDim:
 
 
 _NO_DIM = _NoDim()
+_NO_KEEPDIM = object()      # max/min's keepdim left out (an explicit None is refused, as torch)
 
 
 def _int_dim(name, dim):
@@ -182,7 +191,7 @@ def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
         dim = None
     dims = _dims(input, dim, "sum")
     fn = _sum0 if dim is None else _sum1
-    return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out)
+    return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out)
 
 
 @_op("nansum", saves="in")
@@ -206,8 +215,8 @@ _nansum_fn = _make_unary(_nansum)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
-    return _finish(_nansum_fn(input, _dims(input, dim, "nansum"), keepdim, _np_dtype(dtype)),
-                   out)
+    dims = _dims(input, dim, "nansum")
+    return _finish(_nansum_fn(input, dims, _keepdim(keepdim, "nansum"), _np_dtype(dtype)), out)
 
 
 def _mean_fwd(xp, x, dims, keepdim, dtype):
@@ -250,7 +259,7 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
             _float_only(input.arr, "mean")
     dims = _dims(input, dim, "mean")
     fn = _mean0 if dim is None else _mean1
-    return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out)
+    return _finish(fn(input, dims, _keepdim(keepdim, "mean"), _np_dtype(dtype)), out)
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -263,6 +272,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_tname(input.arr.dtype)}")
     _optional_dtype_check(dtype, "nanmean")
+    _keepdim(keepdim, "nanmean")
     count = sum(logical_not(isnan(input)), dim, keepdim)
     return _finish(nansum(input, dim, keepdim, dtype=dtype) / count, out)
 
@@ -302,7 +312,7 @@ def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     nd = tensor_ndim("prod", input)
     d = _wrap_dim(_int_dim("prod", dim), nd)
     dims = (d,) if nd else None
-    return _finish(_prod1(input, dims, keepdim, dt), out)
+    return _finish(_prod1(input, dims, _keepdim(keepdim, "prod"), dt), out)
 
 
 # ---- max, min, amax, amin, argmax, argmin, aminmax --------------------------------------------
@@ -356,13 +366,13 @@ _AMAX_OUT = ("Expected the dtype for input and out to match, but got {result} fo
 def amax(input, dim=(), keepdim=False, *, out=None):
     dims = _dims(input, dim, "amax")
     _empty_dim_as_given(input, dim, "amax")
-    return _finish_exact(_amax(input, dims, keepdim), out, _AMAX_OUT)
+    return _finish_exact(_amax(input, dims, _keepdim(keepdim, "amax")), out, _AMAX_OUT)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     dims = _dims(input, dim, "amin")
     _empty_dim_as_given(input, dim, "amin")
-    return _finish_exact(_amin(input, dims, keepdim), out, _AMAX_OUT)
+    return _finish_exact(_amin(input, dims, _keepdim(keepdim, "amin")), out, _AMAX_OUT)
 
 
 def _empty_dim_as_given(input, dim, name):
@@ -427,17 +437,17 @@ def _max_min(name, input, args, dim, keepdim, other, out, full, dim_op, cls, ele
         if len(args) > 2:
             raise TypeError(f"{name}() takes from 1 to 3 positional arguments but "
                             f"{len(args) + 1} were given")
-        for arg, given in (("dim", dim is not _NO_DIM), ("keepdim", keepdim is not None)
+        for arg, given in (("dim", dim is not _NO_DIM), ("keepdim", keepdim is not _NO_KEEPDIM)
                            )[:len(args)]:
             if given:
                 raise TypeError(f"{name}() got multiple values for argument '{arg}'")
         dim, keepdim = args[0], args[1] if len(args) == 2 else keepdim
-        if isinstance(dim, Tensor) and keepdim is None:
+        if isinstance(dim, Tensor) and keepdim is _NO_KEEPDIM:
             # torch's parser tries (Tensor other) first: a 0-d integer tensor is `other` too
             other, dim = dim, _NO_DIM
     if isinstance(dim, Tensor) and (dim.ndim or dim.arr.dtype.kind not in "iu"):
         other, dim = dim, _NO_DIM
-    keepdim = bool(keepdim)
+    keepdim = False if keepdim is _NO_KEEPDIM else _keepdim(keepdim, name)
     if other is not None:
         return elementwise(input, other, out=out)
     if dim is _NO_DIM:
@@ -446,13 +456,13 @@ def _max_min(name, input, args, dim, keepdim, other, out, full, dim_op, cls, ele
     return _finish_tuple(vi, out, name, cls)
 
 
-def max(input, *args, dim=_NO_DIM, keepdim=None, other=None, out=None):
+def max(input, *args, dim=_NO_DIM, keepdim=_NO_KEEPDIM, other=None, out=None):
     from .elementwise import maximum
     return _max_min("max", input, args, dim, keepdim, other, out, _max_all, _max_dim, MAX,
                     maximum)
 
 
-def min(input, *args, dim=_NO_DIM, keepdim=None, other=None, out=None):
+def min(input, *args, dim=_NO_DIM, keepdim=_NO_KEEPDIM, other=None, out=None):
     from .elementwise import minimum
     return _max_min("min", input, args, dim, keepdim, other, out, _min_all, _min_dim, MIN,
                     minimum)
@@ -464,6 +474,7 @@ def _arg(name, f):
             x, xp = input.arr, input.be.xp
         except AttributeError:
             raise _not_tensor(name, input) from None
+        _keepdim(keepdim, name)
         if x.dtype.kind == "b":
             raise RuntimeError(f"{name}(): does not support bool input")
         _no_complex(x, name, RuntimeError)
@@ -508,6 +519,7 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
         raise NotImplementedError(f'"aminmax_cpu" not implemented for '
                                   f"'{_tname(input.arr.dtype)}'")
     d = () if dim is None else dim
+    keepdim = _keepdim(keepdim, "aminmax")
     return _finish_tuple((amin(input, d, keepdim), amax(input, d, keepdim)), out, "aminmax",
                          AMINMAX)
 
@@ -583,7 +595,7 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
         raise TypeError(f"std(): argument 'unbiased' must be bool, not {type(unbiased).__name__}")
     if getattr(input, "arr", None) is not None and input.arr.dtype.kind in "biu":
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    return _dims(input, dim, name), _correction(unbiased, correction), keepdim
+    return _dims(input, dim, name), _correction(unbiased, correction), _keepdim(keepdim, name)
 
 
 def _dof_warn(name, input, dims, corr):
@@ -669,7 +681,8 @@ def logsumexp(input, dim=None, keepdim=False, *, out=None):
         raise TypeError("logsumexp() missing 1 required positional arguments: \"dim\"")
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): Expected reduction dim to be specified")
-    return _finish(_logsumexp_fn(input, _dims(input, dim, "logsumexp"), keepdim), out)
+    dims = _dims(input, dim, "logsumexp")
+    return _finish(_logsumexp_fn(input, dims, _keepdim(keepdim, "logsumexp")), out)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -997,6 +1010,7 @@ def _bool_reduce(name, f):
             x, xp = input.arr, input.be.xp
         except AttributeError:
             raise _not_tensor(name, input) from None
+        _keepdim(keepdim, name)
         if isinstance(dim, (tuple, list)) and not dim:     # dim=(): no reduction at all
             r = f(x[..., None], axis=-1, keepdims=False)
         else:
@@ -1161,6 +1175,7 @@ def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
         return _median0(input)
     nd = tensor_ndim("median", input)
     d = _wrap_dim(_int_dim("median", dim), nd)
+    keepdim = _keepdim(keepdim, "median")
     return _finish_tuple(_apply(_median1, (input,), (d, keepdim)), out, "median", MEDIAN,
                          dtype_check=_MEDIAN_OUT)
 
@@ -1172,6 +1187,7 @@ def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
         return _nanmedian0(input)
     nd = tensor_ndim("nanmedian", input)
     d = _wrap_dim(_int_dim("nanmedian", dim), nd)
+    keepdim = _keepdim(keepdim, "nanmedian")
     return _finish_tuple(_apply(_nanmedian1, (input,), (d, keepdim)), out, "nanmedian",
                          NANMEDIAN, dtype_check=_MEDIAN_OUT)
 
@@ -1221,6 +1237,7 @@ MODE = _return_type("mode")
 
 def mode(input, dim=-1, keepdim=False, *, out=None):
     nd = tensor_ndim("mode", input)
+    keepdim = _keepdim(keepdim, "mode")
     return _finish_tuple(_apply(_mode, (input,), (_wrap_dim(dim, nd), keepdim)), out, "mode",
                          MODE, dtype_check=_MODE_OUT)
 
@@ -1277,6 +1294,7 @@ KTHVALUE = _return_type("kthvalue")
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     nd = tensor_ndim("kthvalue", input)
     k = int_arg(k, "kthvalue", "k", 1)
+    keepdim = _keepdim(keepdim, "kthvalue")
     return _finish_tuple(_apply(_kthvalue, (input,), (k, _wrap_dim(dim, nd), keepdim)),
                          out, "kthvalue", KTHVALUE, dtype_check=_KTH_OUT)
 
@@ -1346,6 +1364,7 @@ def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan, out=
     q's range, the interpolation, then the input and q tensors, then out's dtype."""
     if not isinstance(input, Tensor):
         raise _not_tensor(name, input)
+    _keepdim(keepdim, name)
     tensor_q = isinstance(q, Tensor)
     if not tensor_q and not 0 <= float(q) <= 1:
         raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {float(q):g}")
