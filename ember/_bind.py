@@ -69,6 +69,19 @@ def _method_broadcast_to(self, *sizes, size=None):
     return S.broadcast_to(self, size)
 
 
+def _dims_varargs(fn):
+    """Tensor.squeeze / squeeze_ take several dims as varargs too (torch.squeeze does not)."""
+    def method(self, *dims, dim=None):
+        if dims:
+            if dim is not None or any(not isinstance(d, int) for d in dims[1:]):
+                raise TypeError(f"{fn.__name__}() received an invalid combination of arguments "
+                                f"- got {dims}, dim={dim}")
+            dim = dims[0] if len(dims) == 1 else dims
+        return fn(self, dim)
+    method.__name__ = method.__qualname__ = fn.__name__
+    return method
+
+
 def _method_dist(self, other, p=2):
     from ._toplevel import dist
     return dist(self, other, p)
@@ -156,6 +169,7 @@ def _bind():
     Tensor.multinomial, Tensor.bernoulli = creation.multinomial, creation.bernoulli
     Tensor.dist, Tensor.prelu = _method_dist, _method_prelu
     Tensor.broadcast_to = _method_broadcast_to
+    Tensor.squeeze, Tensor.squeeze_ = _dims_varargs(S.squeeze), _dims_varargs(S.squeeze_)
     for dunder, fn in UNARY_DUNDERS.items():
         setattr(Tensor, dunder, fn)
     for dunder, fn in BINARY_DUNDERS.items():
