@@ -6,6 +6,10 @@ import warnings
 
 import numpy as np
 
+from .._dtype import OF_NP, _BY_NAME, dtype as ember_dtype_type, to_dtype
+from .._storage import TypedStorage, UntypedStorage
+from .._tensor import _new
+from ..backends import get_backend
 from ._errors import EmberLoadError
 
 # torch's legacy typed-storage class names (what `torch.save` writes) -> dtype names
@@ -41,7 +45,6 @@ class StorageType:
 
 def ember_dtype(name):
     """The ember dtype called `name`, or an EmberLoadError naming what ember lacks."""
-    from .._dtype import _BY_NAME
     d = _BY_NAME.get(name)
     if d is None:
         raise EmberLoadError(f"the checkpoint uses dtype torch.{name}, which ember does not "
@@ -65,11 +68,9 @@ class Storage:
 
     def untyped(self):
         """The ember UntypedStorage over these bytes (what the loaded objects share)."""
-        from .._storage import UntypedStorage
         return UntypedStorage._wrap(self.raw, self.be.device)
 
     def to(self, device):
-        from ..backends import get_backend
         be = get_backend(device)
         if be is self.be:
             return self
@@ -84,7 +85,6 @@ class Storage:
 
 def typed_storage(untyped, dtype):
     """What a persistent id resolves to: a storage read as one dtype (torch's TypedStorage)."""
-    from .._storage import TypedStorage
     return TypedStorage(wrap_storage=untyped, dtype=dtype, _internal=True)
 
 
@@ -116,7 +116,6 @@ def _call_map_location(fn, storage, location):
 
 
 def _default_restore(storage, location):
-    from ..backends import get_backend
     try:
         be = get_backend(location)
     except Exception as e:      # a missing CuPy, a bad tag: torch's wording for both
@@ -140,7 +139,6 @@ def _check_ints(name, values):
 
 def _view(typed, offset, size, stride, np_dtype=None):
     """The array a (storage, offset, size, stride) tensor describes, as a view of the storage."""
-    from .._storage import TypedStorage
     if type(typed) is not TypedStorage:
         raise EmberLoadError(f"corrupt checkpoint: expected a storage, got {type(typed)}")
     raw, np_dtype = typed._untyped_storage._arr, np_dtype or typed.dtype.np
@@ -170,13 +168,10 @@ def _view(typed, offset, size, stride, np_dtype=None):
 
 
 def _backend(typed):
-    from ..backends import get_backend
     return get_backend(typed._untyped_storage.device)
 
 
 def _tensor(typed, arr, requires_grad):
-    from .._dtype import OF_NP
-    from .._tensor import _new
     if arr.dtype.num not in OF_NP:
         raise EmberLoadError(f"the checkpoint uses dtype {arr.dtype}, which ember does not "
                              "support")
@@ -202,7 +197,6 @@ def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, back
 
 def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
                       dtype, metadata=None):
-    from .._dtype import dtype as ember_dtype_type, to_dtype
     if not isinstance(dtype, ember_dtype_type):
         raise EmberLoadError(f"corrupt checkpoint: expected a dtype, got {type(dtype)}")
     to_dtype(dtype)             # (a float8 is a first use of a float8)
