@@ -86,13 +86,6 @@ class SparseCompressed(CompressedArray):
             raise RuntimeError("MKL Sparse doesn't support matrices with non-square blocks.")
         return self.to_coo().matmul(dense)
 
-    def __mul__(self, other):
-        if hasattr(other, "shape") and getattr(other, "ndim", 0) != 0:
-            raise not_implemented("mul.Tensor", self.xp, "SparseCsr")
-        return self._like(self.values * other)
-
-    __rmul__ = __mul__
-
     def __reduce__(self):
         return _rebuild, (self.compressed, self.plain, self.values, self.shape, self.layout,
                           self.xp.__name__)

@@ -9,10 +9,18 @@ from ._sparse_coo import SparseCOO, _FLAGS, not_implemented
 
 
 class CompressedArray:
-    """What SparseCSR and SparseCompressed (CSC, BSR, BSC) share: division and negation of the
-    values, and NumPy's protocols refusing anything else with torch's SparseCsrCPU errors."""
+    """What SparseCSR and SparseCompressed (CSC, BSR, BSC) share: multiplication by a scalar,
+    division and negation of the values, and NumPy's protocols refusing anything else with
+    torch's SparseCsrCPU errors."""
     __slots__ = ()
     kind = "Csr"            # torch's Sparse<kind> layout name in messages
+
+    def __mul__(self, other):
+        if hasattr(other, "shape") and getattr(other, "ndim", 0) != 0:
+            raise not_implemented("mul.Tensor", self.xp, "SparseCsr")
+        return self._like(self.values * other)
+
+    __rmul__ = __mul__
 
     def __truediv__(self, other):
         return self._like(self.values / other)
@@ -93,13 +101,6 @@ class SparseCSR(CompressedArray):
 
     def matmul(self, dense):
         return self.to_coo().matmul(dense)
-
-    def __mul__(self, other):
-        if hasattr(other, "shape") and getattr(other, "ndim", 0) != 0:
-            raise not_implemented("mul.Tensor", self.xp, "SparseCsr")
-        return self._like(self.values * other)
-
-    __rmul__ = __mul__
 
     def __add__(self, other):
         if type(other) is not SparseCSR:
