@@ -9,7 +9,7 @@ dense matrix run on it; anything else raises torch's NotImplementedError for the
 backend (torch dispatches every compressed layout there). No batch dims."""
 import numpy as np
 
-from ._sparse_coo import SparseCOO, _FLAGS, _index_add, not_implemented
+from ._sparse_coo import SparseCOO, _FLAGS, _index_add
 from ._sparse_csr import CompressedArray
 
 # the names of each layout's index arrays, as torch's repr and accessors call them
