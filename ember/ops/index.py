@@ -405,20 +405,23 @@ def _watched(out, idx):
 
 
 # ---- setitem / index_put ----------------------------------------------------------------------
+def _put(xp, dst, at, v, accumulate):
+    """dst[at] = v, or += (every write adding, repeated indices too)."""
+    if accumulate:
+        _index_add_at(xp, dst, at, xp.broadcast_to(v, dst[at].shape))
+    else:
+        dst[at] = v
+
+
 @op("index_put", saves=None)
 def _index_put(xp, x, v, idx, accumulate):
     out = x.copy()
     try:
-        if accumulate:
-            _index_add_at(xp, out, idx, xp.broadcast_to(v, out[idx].shape))
-        else:
-            out[idx] = v
+        _put(xp, out, idx, v, accumulate)
     except IndexError as e:
         raise _bounds_error(e, idx, x.ndim) from None
     except ValueError:
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
-                           f"broadcast to indexing result of shape {list(out[idx].shape)}") \
-            from None
+        raise _put_shape_error(out[idx].shape, v.shape, False, v.dtype) from None
     return out, (idx, accumulate, getattr(v, "shape", ()))
 
 
@@ -475,10 +478,7 @@ def _put_recorded(self, value, idx, accumulate, o):
         if not getattr(dst.flags, "writeable", True):
             dst, at = (_writable(dst[idx]), ...) if o is _setitem_basic else (_writable(dst), idx)
         try:
-            if accumulate:
-                _index_add_at(xp, dst, at, xp.broadcast_to(v, dst[at].shape))
-            else:
-                dst[at] = v
+            _put(xp, dst, at, v, accumulate)
         except IndexError as e:
             raise _bounds_error(e, idx, self.arr.ndim) from None
         except ValueError:
