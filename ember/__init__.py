@@ -1,8 +1,6 @@
 """ember: the PyTorch programming model in pure Python, on NumPy (CPU) and CuPy (CUDA).
 
 `import ember as torch` runs ordinary PyTorch programs with PyTorch's numbers."""
-__version__ = "0.1.0"
-
 import math as _math
 import warnings as _pywarnings   # (ember._warnings is ember's own module)
 
@@ -57,6 +55,7 @@ from ._dtype import result_type  # noqa: E402  (needs the Tensor class)
 from . import amp, autograd, backends, cuda  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
 from .amp import GradScaler, autocast  # noqa: E402
+from .torch_version import __version__  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (torch's top-level odds and ends)
@@ -68,7 +67,7 @@ from .sparse import (sparse_compressed_tensor, sparse_csc_tensor,  # noqa: E402,
 saddmm, hsmm = sspaddmm, hspmm     # torch's legacy names
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
-                 "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",
+                 "testing", "random", "accelerator", "cpu", "compiler", "profiler",
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
                  "quasirandom", "functional", "masked", "storage", "fx",
                  "_C"}

@@ -1,6 +1,11 @@
-"""ember.version (torch.version): `cuda` is the CUDA runtime version CuPy was built against
-("13.0"), or None without CuPy; ember has no HIP build."""
-from . import __version__
+"""ember.version (torch.version): `__version__` is the torch release whose API ember follows, with
+ember's own release (`ember_version`) as its local label, as torch's CPU wheels carry "+cpu";
+`api_version` is the torch release alone.
+`cuda` is the CUDA runtime version CuPy was built against ("13.0"), or None without CuPy; ember
+has no HIP build."""
+ember_version = "0.1.0"
+api_version = "2.13.0"
+__version__ = f"{api_version}+ember.{ember_version}"
 
 hip = None
 debug = False

@@ -31,7 +31,8 @@ def test_python_m_ember_help_and_version():
     text = " ".join(proc.stdout.split())          # argparse wraps to the terminal width
     assert "{demo,info,bench}" in text and "With no command, runs `ember demo`" in text
     proc = _python("-m", "ember", "--version")
-    assert proc.stdout.strip() == f"ember {ember.__version__}"
+    api = torch.__version__.split("+")[0]
+    assert proc.stdout.strip() == f"ember {ember.version.ember_version} (the torch {api} API)"
     proc = _python("-m", "ember", "nope")
     assert proc.returncode == 2 and "invalid choice: 'nope'" in proc.stderr
 
@@ -144,7 +145,8 @@ def _info(capsys):
 def test_info_reports_versions_and_blas(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", None)
     rows = _info(capsys)
-    assert rows["ember"].startswith(ember.__version__ + " (")
+    api = torch.__version__.split("+")[0]
+    assert rows["ember"].startswith(f"{ember.version.ember_version}, torch API {api} (")
     assert rows["Python"].startswith(f"{sys.version_info.major}.{sys.version_info.minor}.")
     assert rows["NumPy"] == np.__version__
     assert rows["torch"] == torch.__version__

@@ -72,7 +72,8 @@ def collect():
     """[(label, value)] rows in print order."""
     cupy, cuda, gpus = cupy_info()
     rows = [
-        ("ember", f"{ember.__version__} ({os.path.dirname(ember.__file__)})"),
+        ("ember", f"{ember.version.ember_version}, torch API {ember.version.api_version} "
+                  f"({os.path.dirname(ember.__file__)})"),
         ("Python", f"{platform.python_version()} ({platform.python_implementation()}, "
                    f"{sys.executable})"),
         ("OS", platform.platform()),
