@@ -243,6 +243,20 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
 
 @_export
+def _has_compatible_shallow_copy_type(input, from_):
+    """Whether `input.data = from_` keeps input's kind of tensor: both dense (on the CPU or a
+    GPU), both sparse COO, both sparse compressed, or the same device and layout. Module
+    conversions make new Parameters where it does not hold (to or from "meta", dense to sparse)."""
+    def kind(t):
+        layout = t.layout.name
+        dense_device = t.device.type != "meta"
+        return ("dense" if layout == "strided" and dense_device else
+                "coo" if layout == "sparse_coo" and dense_device else
+                "compressed" if layout != "strided" and dense_device else (t.device.type, layout))
+    return kind(input) == kind(from_)
+
+
+@_export
 def get_device(input):
     _check_tensor("get_device", input)
     return input.get_device()

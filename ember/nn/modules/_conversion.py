@@ -1,5 +1,15 @@
 """Module's device and dtype conversion: `to`, `cuda`, `cpu`, `float`, `half`... via `_apply`."""
+from ... import __future__
+from ..._toplevel import _has_compatible_shallow_copy_type
 from ...autograd.grad_mode import no_grad
+from ...utils import swap_tensors
+from ..parameter import Parameter
+
+
+def _set_data(tensor, applied):
+    """Whether a conversion keeps `tensor` and sets its data (torch's compute_should_use_set_data)."""
+    return (_has_compatible_shallow_copy_type(tensor, applied)
+            and not __future__.get_overwrite_module_params_on_conversion())
 
 
 class ConversionMixin:
@@ -9,6 +19,9 @@ class ConversionMixin:
         return self._apply(lambda t: t.share_memory_())
 
     def _apply(self, fn, recurse=True):
+        """fn applied to every parameter, gradient and buffer. A parameter keeps its object and
+        takes the result as its data, unless ember.__future__ asks for new Parameters or swapped
+        ones, or the result is another kind of tensor (to or from "meta", dense to sparse)."""
         if recurse:
             for module in self.children():
                 module._apply(fn)
@@ -17,14 +30,39 @@ class ConversionMixin:
                 continue
             with no_grad():
                 applied = fn(param)
+            swap = __future__.get_swap_module_params_on_conversion()
             grad = param.grad
-            if applied is not param:
+            if swap:
+                try:
+                    if grad is not None:
+                        param.grad = None
+                    swap_tensors(param, Parameter(applied, requires_grad=param.requires_grad))
+                except Exception as e:
+                    if grad is not None:
+                        param.grad = grad
+                    raise RuntimeError(f"_apply(): Couldn't swap {self._get_name()}.{key}") from e
+                out = param
+            elif _set_data(param, applied):
                 param.data = applied
-            if grad is not None:
-                with no_grad():
-                    grad_applied = fn(grad)
-                if grad_applied is not grad:
-                    grad.data = grad_applied
+                out = param
+            else:
+                out = self._parameters[key] = Parameter(applied, param.requires_grad)
+            if grad is None:
+                continue
+            with no_grad():
+                grad_applied = fn(grad)
+            if swap:
+                grad_applied.requires_grad_(grad.requires_grad)
+                try:
+                    swap_tensors(grad, grad_applied)
+                except Exception as e:
+                    raise RuntimeError(
+                        f"_apply(): Couldn't swap {self._get_name()}.{key}.grad") from e
+                out.grad = grad
+            elif _set_data(grad, grad_applied):
+                out.grad.data = grad_applied
+            else:
+                out.grad = grad_applied.requires_grad_(grad.requires_grad)
         for key, buf in self._buffers.items():
             if buf is not None:
                 self._buffers[key] = fn(buf)

@@ -5,8 +5,10 @@ import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
+from ... import __future__
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
+from ...utils import swap_tensors
 from ..parameter import Parameter, is_lazy
 from ._hooks import RemovableHandle
 
@@ -168,9 +170,12 @@ class StateDictMixin:
                           "to pass `assign=True` to assign items in the state dictionary to their "
                           "corresponding key in the module instead of copying them in place?)",
                           stacklevel=3)
+        swap = __future__.get_swap_module_params_on_conversion()
         try:
             with no_grad():
-                if assign:
+                if swap:
+                    _swap_in(param, input_param, assign)
+                elif assign:
                     if isinstance(param, Parameter):
                         if not isinstance(input_param, Parameter):
                             input_param = Parameter(input_param,
@@ -184,10 +189,10 @@ class StateDictMixin:
                 else:
                     _copy_into(param, input_param)
         except Exception as ex:
-            error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in '
-                              f"the model are {param.size()} and whose dimensions in the "
-                              f"checkpoint are {input_param.size()}, an exception occurred : "
-                              f"{ex.args}.")
+            error_msgs.append(f'While {"swapping" if swap else "copying"} the parameter named '
+                              f'"{key}", whose dimensions in the model are {param.size()} and '
+                              f"whose dimensions in the checkpoint are {input_param.size()}, an "
+                              f"exception occurred : {ex.args}.")
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         if not isinstance(state_dict, Mapping):
@@ -230,6 +235,21 @@ class StateDictMixin:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 self.__class__.__name__, "\n\t".join(error_msgs)))
         return _IncompatibleKeys(missing_keys, unexpected_keys)
+
+
+def _swap_in(param, input_param, assign):
+    """load_state_dict under set_swap_module_params_on_conversion(True): param.module_load's
+    result, as a Parameter where param is one, swapped into the param object."""
+    new = param.module_load(input_param, assign=assign)
+    if new is input_param or new is param:
+        raise RuntimeError("module_load returned one of self or other, please .detach() the "
+                           "result if returning one of the inputs in module_load")
+    if isinstance(param, Parameter):
+        if not isinstance(new, Parameter):
+            new = Parameter(new, requires_grad=param.requires_grad)
+        else:
+            new.requires_grad_(param.requires_grad)
+    swap_tensors(param, new)
 
 
 def _copy_into(dst, src):
