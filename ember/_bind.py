@@ -156,7 +156,10 @@ def _bind():
         for name, fn in public_functions(module):
             if name not in _SKIP and not hasattr(Tensor, name):
                 setattr(Tensor, name, fn)
-    Tensor.where = _method_where
+    for name, fn in (("where", _method_where), ("dist", _method_dist), ("prelu", _method_prelu),
+                     ("broadcast_to", _method_broadcast_to)):
+        fn.__name__ = fn.__qualname__ = name        # the method's name, as torch's
+        setattr(Tensor, name, fn)
     Tensor.__getitem__ = index.getitem
     Tensor.__setitem__ = index.setitem
     for name in INPLACE:
@@ -167,8 +170,6 @@ def _bind():
     Tensor.index_put_ = index.index_put_
     Tensor.conj_physical_ = inplace(E._conj_physical1_fn, "conj_physical")
     Tensor.multinomial, Tensor.bernoulli = creation.multinomial, creation.bernoulli
-    Tensor.dist, Tensor.prelu = _method_dist, _method_prelu
-    Tensor.broadcast_to = _method_broadcast_to
     Tensor.squeeze, Tensor.squeeze_ = _dims_varargs(S.squeeze), _dims_varargs(S.squeeze_)
     for dunder, fn in UNARY_DUNDERS.items():
         setattr(Tensor, dunder, fn)

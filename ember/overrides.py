@@ -4,12 +4,36 @@ Tensor subclasses take part from the moment one is defined, TorchFunctionModes w
 Objects that are not Tensors but define __torch_function__ take part once dispatch is on (a
 Tensor subclass with __torch_function__ exists, a mode was entered, or handle_torch_function
 was called)."""
+import functools
+
 from ._torch_function import (TorchFunctionMode, handle_torch_function, has_torch_function,
                               resolve_name)
 
 __all__ = ["has_torch_function", "has_torch_function_unary", "has_torch_function_variadic",
            "handle_torch_function", "is_tensor_like", "is_tensor_method_or_property",
-           "get_default_nowrap_functions", "TorchFunctionMode", "resolve_name"]
+           "get_default_nowrap_functions", "TorchFunctionMode", "resolve_name",
+           "BaseTorchFunctionMode", "wrap_torch_function"]
+
+
+class BaseTorchFunctionMode(TorchFunctionMode):
+    """A mode that runs every function as called: the base to override only some of them."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        return func(*args, **({} if kwargs is None else kwargs))
+
+
+def wrap_torch_function(dispatcher):
+    """Make a function dispatchable by __torch_function__: `dispatcher(*args, **kwargs)` (same
+    signature) returns the arguments whose types take part."""
+    def inner(func):
+        @functools.wraps(func)
+        def wrapped(*args, **kwargs):
+            relevant = dispatcher(*args, **kwargs)
+            if has_torch_function(relevant):
+                return handle_torch_function(wrapped, relevant, *args, **kwargs)
+            return func(*args, **kwargs)
+        return wrapped
+    return inner
 
 
 def has_torch_function_unary(obj):

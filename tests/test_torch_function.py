@@ -208,3 +208,54 @@ def test_subclasses_survive_pickle_with_their_attributes():
         t.tag = "x"
         r = pickle.loads(pickle.dumps(t))
         assert type(r) is Tagged and r.tag == "x" and r.tolist() == [1.0, 2.0]
+
+
+def _base_mode_and_wrapped_function(lib):
+    class Log(lib.overrides.BaseTorchFunctionMode):
+        def __init__(self):
+            self.seen = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.seen.append(func.__name__)
+            return super().__torch_function__(func, types, args, kwargs)
+
+    with Log() as mode:
+        x = lib.ones(2) * 3
+        y = lib.add(lib.zeros_like(x), x, alpha=2)
+        z = x.where(y > 0, 0.0).broadcast_to(2, 2)
+
+    @lib.overrides.wrap_torch_function(lambda a, b=None: (a, b))
+    def f(a, b=None):
+        """doc"""
+        return a + 0 if b is None else a + b
+
+    class Sub(lib.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            if func is f:
+                return "intercepted"
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    class Duck:
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return "duck", func.__name__, func.__doc__
+
+    return (mode.seen, repr(x), repr(y), repr(z), repr(f(lib.ones(2))),
+            f(lib.ones(2).as_subclass(Sub)), f(lib.ones(1), Duck()), f.__name__)
+
+
+def test_base_torch_function_mode_and_wrap_torch_function_as_torch():
+    assert _base_mode_and_wrapped_function(ember) == _base_mode_and_wrapped_function(torch)
+
+
+def test_factory_and_method_names_as_torch():
+    """A mode or a log sees each function under torch's name (aliases aside: ember binds
+    arccos to acos itself); errors name it too."""
+    for name in ("zeros", "ones", "empty", "rand", "randn", "zeros_like", "ones_like",
+                 "empty_like"):
+        assert getattr(ember, name).__name__ == getattr(torch, name).__name__ == name
+    for name in ("where", "dist", "prelu", "broadcast_to"):
+        assert getattr(ember.Tensor, name).__name__ == name
+    with pytest.raises(TypeError, match=r"^zeros_like\(\): argument 'input' \(position 1\) "
+                       r"must be Tensor, not list$"):
+        ember.zeros_like([1, 2])

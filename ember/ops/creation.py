@@ -459,6 +459,12 @@ def _factory(fill, name, layouts=False):
         if memory_format is not None:
             a = _laid_out(a, memory_format)
         return _into(_finish(a, be, requires_grad), out)
+    return _named(fn, name)
+
+
+def _named(fn, name):
+    """fn under the public name it is bound to (as torch's functions report theirs)."""
+    fn.__name__ = fn.__qualname__ = name
     return fn
 
 
@@ -573,7 +579,7 @@ def _like(fn):
                                                 device=device or input.device,
                                                 requires_grad=rg, **kw),
                            input, memory_format, requires_grad, f"{fn.__name__}_like")
-    return like
+    return _named(like, f"{fn.__name__}_like")
 
 
 zeros_like = _like(zeros)
@@ -879,7 +885,7 @@ def _random(sample, kernel, name):
         _float_kernel(kernel, d)
         a = sample(_rng_for(generator, be), _size(size, name), d)
         return _into(_finish(a, be, requires_grad), out)
-    return fn
+    return _named(fn, name)
 
 
 rand = _random(lambda r, shape, d: r.uniform(shape, d), "check_uniform_bounds", "rand")
