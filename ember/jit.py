@@ -26,6 +26,7 @@ The deprecated functions warn with torch's DeprecationWarning texts."""
 import typing
 import warnings
 
+from .futures import Future
 from ._tensor import Tensor
 from .nn import Module
 
@@ -198,32 +199,12 @@ def is_tracing():
 
 
 # ---- fork / wait ---------------------------------------------------------------------------
-class Future:
-    """torch.jit.Future as fork returns it: already complete."""
-
-    def __init__(self, value):
-        self._value = value
-
-    def done(self):
-        return True
-
-    def wait(self):
-        return self._value
-
-    def value(self):
-        return self._value
-
-    def then(self, callback):
-        return Future(callback(self))
-
-    def add_done_callback(self, callback):
-        callback(self)
-
-
 def fork(func, *args, **kwargs):
     """torch.jit.fork: runs func(*args, **kwargs) now; a Future holding its result."""
     _deprecated("fork")
-    return Future(func(*args, **kwargs))
+    future = Future()
+    future.set_result(func(*args, **kwargs))
+    return future
 
 
 def wait(future):
