@@ -291,6 +291,37 @@ def _(rank):
 
 
 @case
+def batched_p2p_and_object_lists(rank):
+    nxt, prv = (rank + 1) % W, (rank - 1) % W
+    got = ember.zeros(2, 3)
+    ops = [dist.P2POp(dist.isend, _t(_x(rank)), nxt), dist.P2POp(dist.irecv, got, prv)]
+    for work in dist.batch_isend_irecv(ops):
+        work.wait()
+    objs = [None, None]
+    if rank == 0:
+        dist.send_object_list([{"to": 1}, ("tuple", 2.5)], dst=1)
+        sender = None
+    elif rank == 1:
+        sender = dist.recv_object_list(objs, src=0)
+    else:
+        sender = None
+    assert dist.monitored_barrier() is None
+    mine, groups = dist.new_subgroups_by_enumeration([[0, 2], [1]])
+    t = ember.full((1,), float(rank + 1))
+    dist.all_reduce(t, group=mine)
+    ones, all_ones = dist.new_subgroups(group_size=1)
+    return (got.numpy(), objs, sender, t.item(), dist.get_process_group_ranks(mine),
+            len(groups), dist.get_world_size(ones), len(all_ones))
+
+
+@expects(batched_p2p_and_object_lists)
+def _(rank):
+    return (_x((rank - 1) % W), [{"to": 1}, ("tuple", 2.5)] if rank == 1 else [None, None],
+            0 if rank == 1 else None, 2.0 if rank == 1 else 4.0, [1] if rank == 1 else [0, 2],
+            2, 1, W)
+
+
+@case
 def state(rank):
     dist.barrier()
     assert dist.barrier(async_op=True).wait()
@@ -713,6 +744,18 @@ WORLD_OF_ONE_ERRORS = [
     lambda d, t: d.get_rank(5),
     lambda d, t: d.init_process_group("gloo"),
     lambda d, t: d.all_gather_object([], 1),
+    lambda d, t: d.P2POp(d.send, t.ones(2), 0),
+    lambda d, t: d.P2POp(d.isend, [t.ones(2)], 0),
+    lambda d, t: d.batch_isend_irecv([1]),
+    lambda d, t: d.batch_isend_irecv((d.P2POp(d.isend, t.ones(2), 0),)),
+    lambda d, t: d.send_object_list([1], dst=0),
+    lambda d, t: d.recv_object_list([None], src=0),
+    lambda d, t: d.new_subgroups(),
+    lambda d, t: d.new_subgroups(group_size=0),
+    lambda d, t: d.new_subgroups(group_size=2),
+    lambda d, t: d.new_subgroups_by_enumeration([]),
+    lambda d, t: d.new_subgroups_by_enumeration([[0], [0]]),
+    lambda d, t: d.monitored_barrier(timeout=3),
 ]
 
 

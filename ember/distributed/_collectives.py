@@ -5,16 +5,19 @@ import warnings
 
 import numpy as np
 
+from datetime import timedelta
+
 from .._tensor import Tensor
 from ._group import RedOpType, ReduceOp, done_work
 from .distributed_c10d import (GroupMember, _get_default_group, _group_rank, _not_in_group,
-                               _resolve, get_group_rank)
+                               _resolve, get_backend, get_global_rank, get_group_rank)
 
 __all__ = ["isend", "irecv", "send", "recv", "broadcast", "all_reduce", "reduce", "all_gather",
            "all_gather_single", "all_gather_into_tensor", "gather", "scatter", "reduce_scatter",
            "reduce_scatter_single", "reduce_scatter_tensor", "all_to_all", "all_to_all_single",
-           "barrier", "all_gather_object", "broadcast_object_list", "gather_object",
-           "scatter_object_list"]
+           "barrier", "monitored_barrier", "all_gather_object", "broadcast_object_list",
+           "gather_object", "scatter_object_list", "send_object_list", "recv_object_list", "P2POp",
+           "batch_isend_irecv"]
 
 
 # ---- argument checks ------------------------------------------------------------------------
@@ -156,6 +159,40 @@ def recv(tensor, src=None, group=None, tag=0, group_src=None):
         _check_not_self(_resolve(group), get_group_rank(group or GroupMember.WORLD, sender),
                         "source")
     return sender
+
+
+class P2POp:
+    """One isend or irecv for batch_isend_irecv: op, tensor and the peer (a global rank, or
+    group_peer within `group`)."""
+
+    def __new__(cls, op, tensor, peer=None, group=None, tag=0, group_peer=None):
+        if op not in (isend, irecv):
+            raise ValueError("Invalid ``op``. Expected ``op`` to be of type "
+                             "``torch.distributed.isend`` or ``torch.distributed.irecv``.")
+        _check_single_tensor(tensor, "tensor")
+        return object.__new__(cls)
+
+    def __init__(self, op, tensor, peer=None, group=None, tag=0, group_peer=None):
+        self.op, self.tensor, self.tag = op, tensor, tag
+        self.group = _resolve(group)
+        self.group_peer = _group_rank(self.group, peer, group_peer)
+        self.peer = get_global_rank(self.group, self.group_peer)
+
+
+def batch_isend_irecv(p2p_op_list):
+    """Post every send and receive of the list; their Works, to wait on."""
+    if not isinstance(p2p_op_list, list) or not all(isinstance(op, P2POp) for op in p2p_op_list):
+        raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type "
+                         "``torch.distributed.P2POp``.")
+    if not all(op.group == p2p_op_list[0].group for op in p2p_op_list):
+        raise ValueError("All ops need to use the same group.")
+    works = []
+    for p in p2p_op_list:
+        peer = {"group_dst" if p.op is isend else "group_src": p.group_peer}
+        work = p.op(p.tensor, group=p.group, tag=p.tag, **peer)
+        if work:
+            works.append(work)
+    return works
 
 
 # ---- collectives ----------------------------------------------------------------------------
@@ -393,6 +430,22 @@ def barrier(group=None, async_op=False, device_ids=None, timeout=None):
     return pg.run(pg.barrier, async_op)
 
 
+def monitored_barrier(group=GroupMember.WORLD, timeout=None, wait_all_ranks=False):
+    """A barrier that gloo times out (ember's receives time out after the group's timeout)."""
+    if _not_in_group(group, "monitored_barrier"):
+        return None
+    if get_backend(group) != "gloo":
+        raise ValueError("monitored_barrier is only implemented for GLOO backend.")
+    if isinstance(timeout, float):
+        warnings.warn("Please specify timeout arg as a timedelta. Converting current value of "
+                      f"{timeout} assuming it represents seconds", stacklevel=2)
+        timeout = timedelta(seconds=timeout)
+    if timeout is not None and not isinstance(timeout, timedelta):
+        raise TypeError(f"Expected timeout argument to be of type datetime.timedelta, got "
+                        f"{timeout}")
+    return barrier(group)
+
+
 # ---- Python objects (pickled into uint8 arrays) ---------------------------------------------
 def _pickled(obj):
     return np.frombuffer(pickle.dumps(obj), dtype=np.uint8)
@@ -457,3 +510,38 @@ def scatter_object_list(scatter_object_output_list, scatter_object_input_list=No
     _check_root(pg, root, "scatter")
     inputs = [_pickled(o) for o in scatter_object_input_list] if pg.rank() == root else None
     scatter_object_output_list[0] = _unpickled(_run(pg, lambda: pg.scatter(inputs, root)))
+
+
+def send_object_list(object_list, dst=None, group=None, device=None, group_dst=None,
+                     use_batch=False):
+    """Send picklable objects to one rank: their sizes, then their bytes (torch's two
+    messages, so a torch-style receiver of either kind reads them)."""
+    pg = _resolve(group)
+    group_dst = _group_rank(pg, dst, group_dst)
+    _check_not_self(pg, group_dst, "destination")
+    if _not_in_group(group, "send_object_list"):
+        return
+    arrays = [_pickled(obj) for obj in object_list]
+    from ..ops.creation import tensor as _tensor
+    send(_tensor([a.size for a in arrays]), group=group, group_dst=group_dst)
+    send(_tensor(np.concatenate(arrays)), group=group, group_dst=group_dst)
+
+
+def recv_object_list(object_list, src=None, group=None, device=None, group_src=None,
+                     use_batch=False):
+    """Fill object_list with the objects one rank sent; returns the sender's global rank."""
+    pg = _resolve(group)
+    group_src = _group_rank(pg, src, group_src)
+    _check_not_self(pg, group_src, "source")
+    if _not_in_group(group, "recv_object_list"):
+        return -1
+    from ..ops.creation import empty
+    from .. import int64, uint8
+    sizes = empty(len(object_list), dtype=int64)
+    recv(sizes, group=group, group_src=group_src)
+    data = empty(int(sizes.sum()), dtype=uint8)
+    sender = recv(data, group=group, group_src=group_src)
+    ends = np.cumsum(sizes.numpy())
+    for i, (lo, hi) in enumerate(zip(np.concatenate([[0], ends[:-1]]), ends)):
+        object_list[i] = _unpickled(data.numpy()[lo:hi])
+    return sender

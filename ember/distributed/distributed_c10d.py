@@ -14,7 +14,8 @@ __all__ = ["Backend", "GroupMember", "group", "init_process_group", "destroy_pro
            "is_available", "is_initialized", "is_gloo_available", "is_nccl_available",
            "is_mpi_available", "is_torchelastic_launched", "get_rank", "get_world_size",
            "get_backend", "get_node_local_rank", "get_group_rank", "get_global_rank",
-           "get_process_group_ranks", "new_group"]
+           "get_process_group_ranks", "new_group", "new_subgroups", "new_subgroups_by_enumeration",
+           "is_backend_available"]
 
 _DEFAULT_TIMEOUT = timedelta(minutes=30)
 
@@ -68,6 +69,12 @@ def is_nccl_available():
 
 def is_mpi_available():
     return False
+
+
+def is_backend_available(backend):
+    """Whether init_process_group takes `backend` ("gloo", or "cpu:gloo"-style maps of it)."""
+    names = [b.split(":", 1)[-1] for b in backend.lower().split(",")]
+    return all(name == Backend.GLOO for name in names)
 
 
 def is_initialized():
@@ -261,3 +268,48 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
                       else _check_backend(backend))
     _world.groups[pg] = {r: i for i, r in enumerate(ranks)}
     return pg
+
+
+def new_subgroups(group_size=None, group=None, timeout=None, backend=None, pg_options=None,
+                  group_desc=None):
+    """Split `group` (the world) into consecutive groups of group_size ranks; returns this
+    rank's subgroup and the list of all of them."""
+    if group_size is None:
+        from .. import cuda
+        if not cuda.is_available():
+            raise ValueError("Default group size only takes effect when CUDA is available.If "
+                             "your subgroup using a backend that does not depend on CUDA,please "
+                             "pass in 'group_size' correctly.")
+        group_size = cuda.device_count()
+    if group_size <= 0:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must be positive")
+    world_size = get_world_size(group=group)
+    if world_size < group_size:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must not exceed the world size "
+                         f"({world_size})")
+    if world_size % group_size != 0:
+        raise ValueError(f"The world size ({world_size}) must be divisible by '{group_size=}'")
+    ranks = get_process_group_ranks(group)
+    return new_subgroups_by_enumeration(
+        [ranks[i:i + group_size] for i in range(0, len(ranks), group_size)], timeout=timeout,
+        backend=backend, pg_options=pg_options, group_desc=group_desc)
+
+
+def new_subgroups_by_enumeration(ranks_per_subgroup_list, timeout=None, backend=None,
+                                 pg_options=None, group_desc=None):
+    """One new group per list of ranks; returns this rank's and the list of all of them."""
+    if not ranks_per_subgroup_list:
+        raise ValueError("The arg 'ranks_per_subgroup_list' cannot be empty")
+    subgroups, mine, seen = [], None, {}
+    for ranks in ranks_per_subgroup_list:
+        subgroup = new_group(ranks=ranks, timeout=timeout, backend=backend,
+                             pg_options=pg_options, group_desc=group_desc)
+        subgroups.append(subgroup)
+        for rank in ranks:
+            if rank in seen:
+                raise ValueError(f"Rank {rank} has appeared in both subgroup {seen[rank]} and "
+                                 f"{ranks}")
+            seen[rank] = ranks
+            if rank == get_rank():
+                mine = subgroup
+    return mine, subgroups
