@@ -37,6 +37,7 @@ from ._layout import (layout, strided, sparse_coo, sparse_csr,  # noqa: E402,F40
                       sparse_csc, sparse_bsr, sparse_bsc, _mkldnn, jagged)
 from ._memory_format import (memory_format, contiguous_format, preserve_format,  # noqa: E402
                              channels_last, channels_last_3d)
+legacy_contiguous_format = contiguous_format
 
 
 def _export():
@@ -76,7 +77,7 @@ _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": 
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
                    "set_anomaly_enabled": "autograd.anomaly_mode",
                    "cond": "_control_flow", "while_loop": "_control_flow", "lobpcg": "_lobpcg",
-                   "conv_tbc": "nn._conv_tbc"}
+                   "conv_tbc": "nn._conv_tbc", "Future": "futures"}
 _LAZY_FUNCTIONS.update(dict.fromkeys(("UntypedStorage", "TypedStorage", "FloatStorage",
                                       "DoubleStorage", "HalfStorage", "BFloat16Storage",
                                       "LongStorage", "IntStorage", "ShortStorage", "CharStorage",

@@ -376,6 +376,32 @@ def set_default_tensor_type(t):
     _dtype.set_default_dtype(d)
 
 
+# ---- build facts, as torch's CPU wheel reports them ------------------------------------------
+has_lapack = has_mkl = has_openmp = has_spectral = True     # NumPy's LAPACK, BLAS and FFT
+__all__ += ["has_lapack", "has_mkl", "has_openmp", "has_spectral"]
+
+
+@_export
+def compiled_with_cxx11_abi():
+    return True
+
+
+@_export
+def is_vulkan_available():
+    return False
+
+
+@_export
+def is_distributed(input):
+    """Whether input is a tensor of torch's long-removed distributed backend: never."""
+    return False
+
+
+@_export
+def init_num_threads():
+    """Called by torch at thread start to set up its thread pools: nothing to set up."""
+
+
 # ---- global flags (stored; NumPy has nothing to configure) -----------------------------------
 _FLAGS = {"matmul_precision": "highest", "deterministic": False, "det_warn_only": False,
           "fill_uninitialized_memory": True, "warn_always": False, "interop_threads": None,

@@ -202,3 +202,14 @@ def test_conv_tbc_cases_match_torch(case):
         except (RuntimeError, TypeError) as e:
             res.append((type(e), str(e)))
     assert res[0] == res[1]
+
+
+def test_build_facts_as_torchs_cpu_wheel():
+    for name in ("has_lapack", "has_mkl", "has_openmp", "has_spectral"):
+        assert getattr(ember, name) is getattr(torch, name)
+    for name in ("compiled_with_cxx11_abi", "is_vulkan_available", "init_num_threads"):
+        assert getattr(ember, name)() == getattr(torch, name)()
+    assert ember.is_distributed(ember.ones(1)) is torch.is_distributed(torch.ones(1))
+    assert ember.legacy_contiguous_format is ember.contiguous_format
+    assert repr(ember.legacy_contiguous_format) == repr(torch.legacy_contiguous_format)
+    assert ember.Future is ember.futures.Future
