@@ -853,3 +853,4 @@ def _autocast_fp32():
 
 
 _autocast_fp32()
+from . import grad  # noqa: E402,F401  (torch.nn.functional.grad is torch.nn.grad)
