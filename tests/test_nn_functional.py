@@ -503,3 +503,19 @@ def test_big_activations_match_torch(name, dtype):
         np.testing.assert_allclose(e, t, **tol)
         real = ~np.isnan(t)
         assert np.array_equal(np.signbit(e[real]), np.signbit(t[real]))
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("value", [2.0, float("nan"), float("inf"), -float("inf")])
+def test_softmax_of_a_zero_dim_tensor_as_torch(fn, value):
+    """exp(x - max) / sum over one element: 1 (0 for log_softmax), NaN for a non-finite x,
+    and the gradient through it."""
+    out = []
+    for lib in (torch, ember):
+        for dtype in (lib.float32, lib.float16):
+            x = lib.tensor(value, dtype=dtype, requires_grad=True)
+            y = getattr(lib, fn)(x, 0)
+            y.backward()
+            out.append((y, x.grad))
+    for e, t in zip(out[2:], out[:2]):
+        assert_close(e, t)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ember
-from oracle import eval_both
+from oracle import assert_close, eval_both
 from test_promotion import DTYPES, compare, outcome
 
 REDUCTIONS = [
@@ -314,3 +314,46 @@ def test_squeeze_method_takes_dims_as_varargs():
         assert tuple(L.ones(1, 3, 1, 2).squeeze_(0, 2).shape) == (3, 2)
         with pytest.raises(TypeError):
             L.squeeze(x, 0, 2)
+
+
+# ---- var/std (and their _mean forms): torch's Welford pass ----------------------------------
+_WELFORD_CASES = [((7, 9), 0), ((7, 9), 1), ((7, 300), 1), ((7, 300), None), ((5, 30, 3), 1),
+                  ((5, 30, 3), (0, 2)), ((5, 30, 3), None), ((4, 6), (0, 1))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64"])
+@pytest.mark.parametrize("fn", ["var_mean", "std_mean", "var", "std"])
+def test_variance_bits_as_torch(fn, dtype):
+    """torch reduces by Welford's steps in double (var/std of everything: two passes), 2-byte
+    floats through float32: every result bit for bit, but float64 over more than 64 elements a
+    result (ember takes two passes there: within an ulp or two)."""
+    rng = np.random.default_rng(0)
+    for shape, dim in _WELFORD_CASES:
+        a = rng.standard_normal(shape) * 10 + 3
+        args = () if dim is None else (dim,)
+        for corr in (0, 1):
+            t = getattr(torch, fn)(torch.tensor(a, dtype=getattr(torch, dtype)), *args,
+                                   correction=corr)
+            e = getattr(ember, fn)(ember.tensor(a, dtype=getattr(ember, dtype)), *args,
+                                   correction=corr)
+            n = int(np.prod(shape if dim is None else np.take(shape, dim)))
+            exact = dtype != "float64" or n <= 64
+            for x, y in zip(e if isinstance(e, tuple) else (e,), t if isinstance(t, tuple) else (t,)):
+                if exact:
+                    assert_close(x, y, rtol=0, atol=0)
+                else:
+                    assert_close(x, y, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64"])
+def test_var_mean_of_infinities_as_torch(dtype):
+    """Welford's mean turns NaN once an infinity is followed by another element."""
+    inf, nan = float("inf"), float("nan")
+    rows = [[inf, 1., 2.], [1., 2., inf], [1., inf, 2.], [-inf, inf, 1.], [inf, inf, 1.],
+            [1., 2., nan], [60000., -60000., 1.], [inf]]
+    for row in rows:
+        for long in (False, True):              # > 64 elements: ember's two-pass path
+            r = ([1.0] * 70 + row) if long else row
+            t = torch.var_mean(torch.tensor(r, dtype=getattr(torch, dtype)))
+            e = ember.var_mean(ember.tensor(r, dtype=getattr(ember, dtype)))
+            assert_close(e, t, rtol=1e-5, atol=0)

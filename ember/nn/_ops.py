@@ -31,8 +31,9 @@ def _softmax_kernel(name, x, dim):
 def _softmax(xp, x, dim, masked=False):
     if x.size:                      # an empty tensor of any dtype reaches no kernel in torch
         _check_float(x, _softmax_kernel("softmax", x, dim))
-    if x.ndim == 0:
-        return xp.ones_like(x), (xp.ones_like(x), None)
+    if x.ndim == 0:                 # exp(x - max) / sum: 1, or NaN for a non-finite x
+        y = x - x + 1
+        return y, (y, None)
     if _half(x):                    # torch's kernel: in float32, rounded once
         e = _softmax_arrays(xp, x.astype(np.float32), dim, masked).astype(x.dtype)
     else:
@@ -186,8 +187,9 @@ def _(xp, g, y, dim):
 def _log_softmax(xp, x, dim):
     if x.size:
         _check_float(x, _softmax_kernel("log_softmax", x, dim))
-    if x.ndim == 0:
-        return xp.zeros_like(x), (xp.zeros_like(x), None)
+    if x.ndim == 0:                 # x - max - log(sum): 0, or NaN for a non-finite x
+        y = x - x
+        return y, (y, None)
     if x.size == 0:
         return xp.empty_like(x), (xp.empty_like(x), dim)
     a = x.astype(np.float32) if _half(x) else x     # torch's kernel: in float32, rounded once

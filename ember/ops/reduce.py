@@ -525,7 +525,7 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
 
 
 # ---- var, std, logsumexp, norm ----------------------------------------------------------------
-def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt):
+def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps=None):
     if x.dtype.kind in "biu":
         raise RuntimeError("std and var only support floating point and complex dtypes")
     div = builtins.max(_numel(x.shape, dims) - correction, 0)
@@ -536,20 +536,60 @@ def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt):
             if take_sqrt:
                 y = xp.sqrt(y)
         else:
-            y = _var_real(xp, x, dims, keepdim, div, take_sqrt)
+            y = _var_real(xp, x, dims, keepdim, div, take_sqrt, steps)
     return y, (x, y, dims, keepdim, div)
 
 
-def _var_real(xp, x, dims, keepdim, div, take_sqrt):
-    """torch's kernel accumulates (Welford) in double and takes the root there; for inputs
-    narrower than double, two passes in double give the same result once rounded."""
-    xa = x if x.dtype == np.float64 else x.astype(np.float64)
-    mu = xa.sum(axis=dims, keepdims=True) / builtins.max(_numel(x.shape, dims), 1)
-    dev = xa - mu
-    r = _arr(xp, (dev * dev).sum(axis=dims, keepdims=keepdim) / div)
+def _welford(xp, x, dims):
+    """torch's Welford pass in double over the reduced elements, step by step: (mean, m2) per
+    result, or None past 64 elements a result (too many Python steps; see _var_real)."""
+    rows = _reduced_last(xp, x, dims)
+    n = rows.shape[-1]
+    if n > 64:
+        return None
+    mean = xp.zeros(rows.shape[:-1], np.float64)
+    m2 = xp.zeros(rows.shape[:-1], np.float64)
+    for k in range(n):
+        v = rows[..., k].astype(np.float64)
+        delta = v - mean
+        mean += delta / (k + 1)
+        m2 += delta * (v - mean)
+    return mean, m2
+
+
+def _reduced_last(xp, x, dims):
+    """x with the reduced dims moved last and flattened into one, in torch's reduction order."""
+    reduced = tuple(range(x.ndim)) if dims is None else dims
+    rows = xp.moveaxis(x, reduced, tuple(range(x.ndim - len(reduced), x.ndim)))
+    return rows.reshape(rows.shape[:x.ndim - len(reduced)] + (_numel(x.shape, dims),))
+
+
+def _rounded(xp, r, dtype):
+    """A double result in the input's dtype; 2-byte floats through float32, as torch computes
+    them in float."""
+    r = _arr(xp, r)
+    if dtype.itemsize == 2:
+        r = r.astype(np.float32)
+    return r.astype(dtype, copy=False)
+
+
+def _var_real(xp, x, dims, keepdim, div, take_sqrt, steps=None):
+    """torch's kernel reduces over given dims with Welford's steps in double (over all dims, in
+    two passes in double). ember takes the same steps up to 64 elements a result and two passes
+    beyond: the same result once rounded for inputs narrower than double, within an ulp or two
+    for double. `steps`: _welford's result where the caller has it."""
+    if steps is None and dims is not None:
+        steps = _welford(xp, x, dims)
+    if steps is not None:
+        r = (steps[1] / div).reshape(_reduced_shape(x.shape, dims, keepdim))
+    else:
+        xa = x if x.dtype == np.float64 else x.astype(np.float64)
+        mu = xa.sum(axis=dims, keepdims=True) / builtins.max(_numel(x.shape, dims), 1)
+        dev = xa - mu
+        r = (dev * dev).sum(axis=dims, keepdims=keepdim) / div
     if take_sqrt:
         r = xp.sqrt(r)
-    return r.astype(x.dtype, copy=False)
+    return _rounded(xp, r, x.dtype)
 
 
 def _var_bwd(xp, g, x, y, dims, keepdim, div):
@@ -621,10 +661,29 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
 
 
 def _var_mean_fwd(xp, x, dims, correction, keepdim, take_sqrt):
-    """var (or std) and mean as one op of two outputs (torch's VarMeanBackward0 node)."""
-    y, saved = _var_fwd(xp, x, dims, correction, keepdim, take_sqrt)
+    """var (or std) and mean as one op of two outputs (torch's VarMeanBackward0 node). torch
+    runs its Welford pass here over all dims too, and returns its mean."""
+    steps = _welford(xp, x, dims) if x.dtype.kind in "fV" and x.size else None   # V: bfloat16
+    y, saved = _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps)
     m, (shape, _, _, n) = _mean_fwd(xp, x, dims, keepdim, None)
+    if steps is not None:
+        m = _rounded(xp, steps[0].reshape(m.shape), x.dtype)
+    elif x.dtype.kind in "fV" and n:
+        m = _long_welford_mean(xp, x, dims, keepdim, m)
     return (y, m), saved + (shape, n)
+
+
+def _long_welford_mean(xp, x, dims, keepdim, m):
+    """The mean of torch's Welford pass over more than 64 elements a result: the double mean
+    (the plain mean `m` for double inputs), NaN where an infinity comes before the last element
+    (Welford's next step subtracts infinities)."""
+    if x.dtype != np.float64:
+        m = _arr(xp, x.astype(np.float64).sum(axis=dims, keepdims=keepdim) / _numel(x.shape,
+                                                                                   dims))
+    if xp.isinf(m).any():
+        early = xp.isinf(_reduced_last(xp, x, dims)[..., :-1]).any(axis=-1)
+        m = xp.where(early.reshape(m.shape), np.nan, m)
+    return _rounded(xp, m, x.dtype)
 
 
 def _var_mean_bwd(bwd):
