@@ -1,11 +1,14 @@
 """Special-function kernels on any array namespace.
 
-erf, erfc, erfinv, lgamma, digamma: SciPy's (or CuPy's cupyx.scipy) kernels when importable;
-otherwise exact scalar math-module fallbacks keep results correct (slower). torch.special's
-Bessel functions and zeta are in _bessel.py."""
+erf, erfc, erfinv, lgamma: SciPy's (or CuPy's cupyx.scipy) kernels when importable; otherwise
+exact scalar math-module fallbacks keep results correct (slower). digamma and trigamma are
+torch's own algorithms (_gamma_kernels.py); torch.special's Bessel functions and zeta are in
+_bessel.py."""
 import math
 
 import numpy as np
+
+from ._gamma_kernels import digamma, trigamma  # noqa: F401  (the ops' kernels, bound here)
 
 _CACHE = {}
 
@@ -57,33 +60,6 @@ def _erfinv_scalar(y):
         err = math.erf(x) - y
         x -= err / (2.0 / math.sqrt(math.pi) * math.exp(-x * x))
     return x
-
-
-def _digamma_scalar(x):
-    if x == math.floor(x) and x <= 0:
-        return math.nan
-    r = 0.0
-    if x < 0.5:        # reflection
-        return _digamma_scalar(1.0 - x) - math.pi / math.tan(math.pi * x)
-    while x < 6.0:
-        r -= 1.0 / x
-        x += 1.0
-    f = 1.0 / (x * x)
-    return r + math.log(x) - 0.5 / x - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (
-        1 / 240 - f / 132))))
-
-
-def _trigamma_scalar(x):
-    if x == math.floor(x) and x <= 0:
-        return math.inf
-    if x < 0.5:        # reflection: psi1(1 - x) + psi1(x) = pi^2 / sin^2(pi x)
-        return (math.pi / math.sin(math.pi * x)) ** 2 - _trigamma_scalar(1.0 - x)
-    r = 0.0
-    while x < 6.0:
-        r += 1.0 / (x * x)
-        x += 1.0
-    f = 1.0 / (x * x)
-    return r + 1 / x + f / 2 + f / x * (1 / 6 - f * (1 / 30 - f * (1 / 42 - f / 30)))
 
 
 def expit(xp, x):
@@ -190,19 +166,5 @@ _erf_any = _special("erf", math.erf)
 erfc = _special("erfc", math.erfc)
 erfinv = _special("erfinv", _erfinv_scalar)
 lgamma = _special("gammaln", math.lgamma)
-digamma = _special("psi", _digamma_scalar)
 
 
-def polygamma_sp(xp, sp, n, x):
-    """SciPy's / cupyx's polygamma(n, x); cupyx needs n as an array (it tests `n == 0`)."""
-    return _as_array(xp, sp.polygamma(n if xp is np else xp.asarray(n), x)) \
-        .astype(x.dtype, copy=False)
-
-
-def trigamma(xp, x):
-    sp = _scipy_special(xp)
-    if sp is not None:
-        return polygamma_sp(xp, sp, 1, x)
-    if xp is not np:
-        raise RuntimeError("trigamma on this device needs cupyx.scipy.special")
-    return _vectorized(_trigamma_scalar, x)

@@ -14,7 +14,7 @@ from .._dtype import DEFAULT, result_type as _result_type, through_float
 from .._kernel_dtypes import int_scalar, not_implemented, tname as _tname
 from .._tensor import Tensor, _new
 from ..return_types import out_variant as _out_variant
-from . import _special
+from . import _bessel, _gamma_kernels, _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
     shape as _S
 from ._apply import _finish, apply as _apply, make_unary as _make_unary, \
@@ -65,51 +65,31 @@ def _i0_f(xp, x):
 i0 = _E._float_unary("i0", _i0_f, lambda xp, g, x, y: g * _i1(xp, x), complex_ok=False)
 
 
-def _hurwitz_zeta(s, q):
-    """zeta(s, q) = sum_k (q + k)^-s for s > 1 (Euler-Maclaurin; the scalar fallback)."""
-    if q <= 0 and q == math.floor(q):
-        return math.inf
-    acc = 0.0
-    while q < 12.0:
-        acc += q ** -s
-        q += 1.0
-    # tail: q^(1-s)/(s-1) + q^-s/2 + Bernoulli terms
-    acc += q ** (1 - s) / (s - 1) + 0.5 * q ** -s
-    b2k = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6)
-    fact, rising = 1.0, s
-    for k, b in enumerate(b2k, start=1):
-        fact *= (2 * k - 1) * (2 * k) if k > 1 else 2
-        acc += b / fact * rising * q ** (-s - 2 * k + 1)
-        rising *= (s + 2 * k - 1) * (s + 2 * k)
-    return acc
-
-
 def _polygamma_f(xp, n, x):
+    """torch's polygamma kernel: digamma, trigamma, else (-1)^(n+1) n! zeta(n + 1, x), with n!
+    as exp(lgamma(n + 1)) in the input's precision."""
     if n == 0:
         return _special.digamma(xp, x)
     if n == 1:
         return _special.trigamma(xp, x)
-    sp = _special._scipy_special(xp)
-    if sp is not None:
-        return _special.polygamma_sp(xp, sp, n, x)
-    if xp is not np:
-        raise RuntimeError("polygamma on this device needs cupyx.scipy.special")
-    c = (-1) ** (n + 1) * math.factorial(n)
-    return np.asarray(np.frompyfunc(lambda v: c * _hurwitz_zeta(n + 1, float(v)), 1, 1)(x)) \
-        .astype(x.dtype)
+    dt = x.dtype.type
+    fact = _gamma_kernels.factorial(n, dt)
+    z = _bessel.zeta(_bessel.Libm(xp), xp.full(x.shape, n + 1.0, x.dtype), x)
+    return (dt(1 if n % 2 else -1) * fact) * z
 
 
 @_op("polygamma", saves="in")
 def _polygamma(xp, x, n):
     k, dt = x.dtype.kind, x.dtype
-    if k == "V":
+    low = k == "V" or dt.itemsize == 2        # 2-byte floats: in float32, rounded once
+    if low:
         x = x.astype(_F32)
     elif k != "f":
         x = _E._float_input(x, "polygamma", False)
     y = _polygamma_f(xp, n, x)
     if type(y) is not type(x):
         y = xp.asarray(y)
-    return (y.astype(dt) if k == "V" else y), (x, n)
+    return (y.astype(dt) if low else y), (x, n)
 
 
 @_polygamma.vjp
