@@ -164,6 +164,8 @@ def _bind():
     Tensor.__setitem__ = index.setitem
     for name in INPLACE:
         setattr(Tensor, name + "_", inplace(getattr(Tensor, name), name))
+    for name in ("cumsum", "cumprod"):
+        setattr(Tensor, name + "_", R.scan_inplace(getattr(Tensor, name + "_"), name))
     for name in ("uniform_", "normal_", "bernoulli_", "random_", "exponential_", "geometric_",
                  "log_normal_", "cauchy_", "zero_", "fill_"):
         setattr(Tensor, name, getattr(creation, name))

@@ -357,3 +357,15 @@ def test_var_mean_of_infinities_as_torch(dtype):
             t = torch.var_mean(torch.tensor(r, dtype=getattr(torch, dtype)))
             e = ember.var_mean(ember.tensor(r, dtype=getattr(ember, dtype)))
             assert_close(e, t, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+def test_scans_have_no_bool_kernel_as_torch(op):
+    """A bool result dtype (dtype=torch.bool, or in place on a bool tensor) reaches torch's
+    missing kernel; other in-place scans compute in the tensor's dtype."""
+    for make in (lambda L: getattr(L, op)(L.tensor([True, False]), 0, dtype=L.bool),
+                 lambda L: getattr(L.tensor([True, False]), op + "_")(0),
+                 lambda L: getattr(L.tensor([3, 100], dtype=L.int8), op + "_")(0),
+                 lambda L: getattr(L.tensor([True, True]), op)(0)):
+        (e, t) = (outcome(lambda: make(lib)) for lib in (ember, torch))
+        assert e[:2] == t[:2] and (len(t) < 3 or np.array_equal(e[2], t[2]))

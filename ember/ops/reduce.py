@@ -824,7 +824,24 @@ _cumsum_fn = _make_unary(_cumsum)
 
 def cumsum(input, dim, *, dtype=None, out=None):
     nd = tensor_ndim("cumsum", input)
-    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), _np_dtype(dtype)), out)
+    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), _scan_out_dtype("cumsum", dtype)), out)
+
+
+def _scan_out_dtype(name, dtype):
+    """dtype= of cumsum/cumprod as a NumPy dtype; torch has no bool kernel for them."""
+    d = _np_dtype(dtype)
+    if d is not None and d.kind == "b":
+        raise NotImplementedError(f'"{name}_out_cpu" not implemented for \'Bool\'')
+    return d
+
+
+def scan_inplace(method, name):
+    """Tensor.cumsum_ / cumprod_: the scan in the tensor's own dtype (none for bool)."""
+    def fn(self, dim, *, dtype=None):
+        _scan_out_dtype(name, self.dtype if dtype is None else dtype)
+        return method(self, dim, dtype=dtype)
+    fn.__name__ = fn.__qualname__ = name + "_"
+    return fn
 
 
 @_op("cumprod", saves="both")
@@ -867,7 +884,8 @@ _cumprod_fn = _make_unary(_cumprod)
 
 def cumprod(input, dim, *, dtype=None, out=None):
     nd = tensor_ndim("cumprod", input)
-    return _finish(_cumprod_fn(input, _wrap_dim(dim, nd), _np_dtype(dtype)), out)
+    return _finish(_cumprod_fn(input, _wrap_dim(dim, nd), _scan_out_dtype("cumprod", dtype)),
+                   out)
 
 
 def _accumulate(xp, ufunc, a):
