@@ -516,3 +516,13 @@ def test_norms_of_half_precision_accumulate_in_float_as_torch(dtype):
     for lib in (ember, torch):
         with pytest.raises(RuntimeError, match="Low precision dtypes not supported"):
             lib.linalg.matrix_norm(lib.ones(2, 2, dtype=getattr(lib, dtype)), "nuc")
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), -float("inf")])
+def test_matrix_exp_of_non_finite_matrices_as_torch(bad):
+    """A matrix with an infinity or NaN gives NaN; the others of the batch are unaffected (ember
+    raised an OverflowError for an infinity)."""
+    a = [[[bad, 1.0], [0.0, 1.0]], [[1.0, 0.5], [0.0, 2.0]]]
+    assert_close(ember.linalg.matrix_exp(ember.tensor(a)), torch.linalg.matrix_exp(torch.tensor(a)))
+    assert_close(ember.linalg.matrix_exp(ember.tensor(a[0])),
+                 torch.linalg.matrix_exp(torch.tensor(a[0])))

@@ -1964,7 +1964,9 @@ def _expm(xp, a):
     """exp(A) by scaling and squaring of a degree-18 Taylor polynomial (one scaling for the
     whole batch)."""
     n = a.shape[-1]
-    norm = float(xp.abs(a).sum(axis=-2).max())
+    norms = xp.abs(a).sum(axis=-2).max(axis=-1)
+    finite = xp.isfinite(norms)            # a matrix with an infinity or NaN gives NaN (torch)
+    norm = float(xp.where(finite, norms, 0).max()) if norms.size else 0.0
     s = builtins.max(0, int(math.ceil(math.log2(norm))) + 1) if norm > 0 else 0
     x = a / (2 ** s) if s else a
     ident = xp.broadcast_to(xp.eye(n, dtype=a.dtype), a.shape)
@@ -1974,6 +1976,8 @@ def _expm(xp, a):
         result = result + term
     for _ in range(s):
         result = xp.matmul(result, result)
+    if not bool(finite.all()):
+        result = xp.where(finite[..., None, None], result, np.nan)
     return result
 
 
