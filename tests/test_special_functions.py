@@ -256,3 +256,14 @@ def test_polygamma_values_as_torch(n, dtype):
     if n == 0:
         assert_close(ember.digamma(ember.tensor(x)), torch.digamma(torch.from_numpy(x)),
                      rtol={"float16": 2e-3, "float32": 1e-6, "float64": 1e-14}[dtype], atol=0)
+
+
+@pytest.mark.parametrize("fn", ["igamma", "igammac"])
+def test_igamma_edges_as_torch(fn):
+    """torch settles x or a < 0, a == 0, x == 0, infinite a, infinite x in that order, before
+    looking at NaNs (igamma(nan, 0) is 0)."""
+    import itertools
+    vals = [0.0, -0.0, 1.0, 2.5, -1.0, INF, -INF, NAN, 300.0]
+    a, x = (list(v) for v in zip(*itertools.product(vals, vals)))
+    assert_close(getattr(ember, fn)(ember.tensor(a), ember.tensor(x)),
+                 getattr(torch, fn)(torch.tensor(a), torch.tensor(x)), rtol=1e-6, atol=0)

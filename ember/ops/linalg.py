@@ -1104,6 +1104,21 @@ def _lapack(fn, name, what):
         raise LinAlgError(f"{name}: {what}") from None
 
 
+_SVD_FAILED = ("linalg.svd: The algorithm failed to converge because the input matrix "
+               "is ill-conditioned or has too many repeated singular values.")
+
+
+def _svd_of(xp, a, full_matrices):
+    """xp.linalg.svd, its LinAlgError torch's, saying why as torch does (a non-finite input)."""
+    try:
+        return xp.linalg.svd(a, full_matrices=full_matrices)
+    except np.linalg.LinAlgError:
+        if not bool(xp.isfinite(a).all()):
+            raise LinAlgError("linalg.svd: The algorithm failed to converge because the input "
+                              "matrix contained non-finite values.") from None
+        raise LinAlgError(_SVD_FAILED) from None
+
+
 def _is_cupy(xp):
     return xp is not np and getattr(xp, "__name__", "") == "cupy"
 
@@ -1161,7 +1176,8 @@ def _linalg_inv(A, *, out=None):
 
 @op("linalg_det", saves="both")
 def _det(xp, a):
-    d = xp.asarray(xp.linalg.det(a))
+    with np.errstate(invalid="ignore"):
+        d = xp.asarray(xp.linalg.det(a))
     if a.shape[-1] and d.dtype.kind == "f" and not d.all():
         d = _signed_zeros(xp, a, d)
     return d, (a, d)
@@ -1211,11 +1227,14 @@ def _linalg_det(A, *, out=None):
 
 @op("linalg_slogdet", saves="both", n_out=2)
 def _slogdet(xp, a):
-    sign, lad = xp.linalg.slogdet(a)
-    sign = xp.asarray(sign)
+    with np.errstate(invalid="ignore"):
+        sign, lad = xp.linalg.slogdet(a)
+    sign, lad = xp.asarray(sign), xp.asarray(lad)
+    if bool(xp.isnan(lad).any()):              # torch: no sign for a NaN determinant
+        sign = xp.where(xp.isnan(lad), 0, sign).astype(sign.dtype)
     if a.shape[-1] and sign.dtype.kind == "f" and not sign.all():
         sign = _signed_zeros(xp, a, sign)
-    return (sign, xp.asarray(lad)), (a, sign)
+    return (sign, lad), (a, sign)
 
 
 @_slogdet.vjp
@@ -1469,9 +1488,7 @@ def _linalg_householder_product(A, tau, *, out=None):
 
 @op("linalg_svd", saves="out", n_out=3)
 def _svd(xp, a, full_matrices):
-    u, s, vh = _lapack(lambda: xp.linalg.svd(a, full_matrices=full_matrices),
-                       "linalg.svd", "The algorithm failed to converge because the input matrix "
-                       "is ill-conditioned or has too many repeated singular values.")
+    u, s, vh = _svd_of(xp, a, full_matrices)
     return (u, s, vh), (u, s, vh, full_matrices)
 
 
@@ -1541,8 +1558,7 @@ def _linalg_svd(A, full_matrices=True, *, driver=None, out=None):
 
 @op("linalg_svdvals", saves="out", node="LinalgSvdBackward0")
 def _svdvals(xp, a):
-    u, s, vh = _lapack(lambda: xp.linalg.svd(a, full_matrices=False), "linalg.svd",
-                       "The algorithm failed to converge.")
+    u, s, vh = _svd_of(xp, a, False)
     return s, (u, vh)
 
 
@@ -1557,11 +1573,13 @@ def _linalg_svdvals(A, *, driver=None, out=None):
     return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", "resize")
 
 
+_EIGH_FAILED = ("The algorithm failed to converge because the input matrix is ill-conditioned "
+                "or has too many repeated eigenvalues.")
+
+
 @op("linalg_eigh", saves="out", n_out=2)
 def _eigh(xp, a, uplo):
-    L, V = _lapack(lambda: xp.linalg.eigh(a, UPLO=uplo), "linalg.eigh",
-                   "The algorithm failed to converge because the input matrix is ill-conditioned "
-                   "or has too many repeated eigenvalues.")
+    L, V = _lapack(lambda: xp.linalg.eigh(a, UPLO=uplo), "linalg.eigh", _EIGH_FAILED)
     return (L, V), (L, V)
 
 
@@ -1607,6 +1625,8 @@ def _linalg_eigh(A, UPLO="L", *, out=None):
 
 @op("linalg_eig", saves="out", n_out=2, node="LinalgEigBackward0")
 def _eig(xp, a):
+    if not bool(xp.isfinite(a).all()):
+        raise RuntimeError("torch.linalg.eig: input tensor should not contain infs or NaNs.")
     w, v = xp.linalg.eig(a)
     ct = np.complex128 if a.dtype.char in "dD" else np.complex64
     w, v = w.astype(ct, copy=False), v.astype(ct, copy=False)
@@ -1637,7 +1657,7 @@ def _(xp, g, L, V):
 
 @op("linalg_eigvalsh", saves="out", node="LinalgEighBackward0")
 def _eigvalsh(xp, a, uplo):
-    L, V = xp.linalg.eigh(a, UPLO=uplo)
+    L, V = _lapack(lambda: xp.linalg.eigh(a, UPLO=uplo), "linalg.eigh", _EIGH_FAILED)
     return L, (V,)
 
 
@@ -1658,14 +1678,14 @@ def _pinv(xp, a, atol, rtol, hermitian):
         p = xp.zeros(a.shape[:-2] + (a.shape[-1], a.shape[-2]), a.dtype)
         return p, (a, p)
     if hermitian:
-        L, V = xp.linalg.eigh(a)
+        L, V = _lapack(lambda: xp.linalg.eigh(a), "linalg.eigh", _EIGH_FAILED)
         absl = xp.abs(L)
         smax = absl.max(axis=-1, keepdims=True)
         tol = xp.maximum(atol, rtol * smax)
         linv = xp.where(absl > tol, 1 / xp.where(absl > tol, L, 1), 0).astype(L.dtype)
         p = xp.matmul(V * linv[..., None, :], _mH(V))
     else:
-        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        u, s, vh = _svd_of(xp, a, False)
         smax = s.max(axis=-1, keepdims=True)
         tol = xp.maximum(atol, rtol * smax)
         sinv = xp.where(s > tol, 1 / xp.where(s > tol, s, 1), 0).astype(s.dtype)

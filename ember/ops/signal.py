@@ -611,10 +611,14 @@ def _igamma_f(which):
         y = getattr(sp, "gammainc" if which == "igamma" else "gammaincc")(a, x)
         dt = np.result_type(a, x)
         y = _special._as_array(xp, y).astype(dt, copy=False)
-        # torch's kernel tests a = inf before x = nan, and x = inf before a = nan
+        # torch's kernel settles the edges first, in this order (the last applied first):
+        # x or a < 0, a == 0, x == 0, a infinite, x infinite; NaNs fail every test
         lo, hi = (0.0, 1.0) if which == "igamma" else (1.0, 0.0)
-        y = xp.where((a == np.inf) & xp.isnan(x), lo, y)
-        return xp.where(xp.isnan(a) & (x == np.inf), hi, y).astype(dt, copy=False)
+        y = xp.where(xp.isinf(x), hi, y)
+        y = xp.where(xp.isinf(a), xp.where(xp.isinf(x), np.nan, lo), y)
+        y = xp.where(x == 0, lo, y)
+        y = xp.where(a == 0, xp.where(x > 0, hi, np.nan), y)
+        return xp.where((x < 0) | (a < 0), np.nan, y).astype(dt, copy=False)
     return f
 
 
