@@ -58,6 +58,9 @@ ERRORS = [
     "L.empty(2, dtype=L.int64).normal_()", "L.ones(2, dtype=L.int64, requires_grad=True)",
     "L.set_default_dtype(L.int32)", "L.finfo(L.int64)", "L.iinfo(L.float32)",
     "L.manual_seed(2 ** 65)", "L.zeros(2).fill_(L.ones(2))",
+    # integer tensors to negative integer powers (unsigned ones too)
+    "i ** -1", "b ** -1", "L.ones(2, dtype=L.uint8) ** -1", "L.ones(2, dtype=L.uint8).pow_(-2)",
+    "L.pow(L.ones(2, dtype=L.uint8), -1)",
 ]
 
 

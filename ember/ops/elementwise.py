@@ -978,6 +978,9 @@ def pow(input, exponent, *, out=None):
         return _finish(_rpow_fn(exponent, input), out)
     if isinstance(exponent, Tensor):
         return _finish(_pow_t(input, exponent), out)
+    if type(exponent) is int and exponent < 0 and input.arr.dtype.kind == "u":
+        # (an unsigned tensor would take the exponent as a wrapped-around positive number)
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     return _finish(_pow_s(input, exponent), out)
 
 
