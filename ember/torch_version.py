@@ -10,12 +10,11 @@ from .version import __version__ as internal_version
 
 __all__ = ["TorchVersion"]
 
-_PATTERN = re.compile(
-    r"v?(?:(?P<epoch>\d+)!)?(?P<release>\d+(?:\.\d+)*)"
-    r"(?:[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?P<pre_n>\d+)?)?"
-    r"(?:-(?P<post_n1>\d+)|[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>\d+)?)?"
-    r"(?:[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>\d+)?)?"
-    r"(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?", re.IGNORECASE)
+_PATTERN = (r"v?(?:(?P<epoch>\d+)!)?(?P<release>\d+(?:\.\d+)*)"
+            r"(?:[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?P<pre_n>\d+)?)?"
+            r"(?:-(?P<post_n1>\d+)|[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>\d+)?)?"
+            r"(?:[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>\d+)?)?"
+            r"(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?")
 _PRE = {"a": "a", "alpha": "a", "b": "b", "beta": "b", "c": "rc", "pre": "rc", "preview": "rc",
         "rc": "rc"}
 
@@ -29,7 +28,7 @@ class Version:
     __slots__ = ("_text", "release", "epoch", "pre", "post", "dev", "local", "_key")
 
     def __init__(self, version):
-        m = _PATTERN.fullmatch(version.strip())
+        m = re.fullmatch(_PATTERN, version.strip(), re.IGNORECASE)   # (re caches it)
         if m is None:
             raise InvalidVersion(f"Invalid version: {version!r}")
         g = m.groupdict()
