@@ -881,3 +881,41 @@ def test_compressed_index_accessors_match_torch(k):
 @pytest.mark.parametrize("k", range(len(COMPRESSED_ERRORS)))
 def test_compressed_errors_match_torch(k):
     same_error(lambda: COMPRESSED_ERRORS[k](ember), lambda: COMPRESSED_ERRORS[k](torch))
+
+
+_D = np.arange(1.0, 13.0).reshape(3, 4)
+
+
+@pytest.mark.parametrize("args", [
+    ([0, -1, 2], (3, 3), None), ([0, -1, 2], (4, 5), "sparse_csr"),
+    ([0, 1, 2], (2, 3), "sparse_csc"),
+    ([1], (4, 6), None), ([0, 1, 2], (0, 0), None), ([-2, 3, 0], (5, 6), None),
+    ([0, 0, 2], (3, 3), None), ([0, 1], (3, 3), None), ([0, 1, 2], (3, 3), "strided"),
+    ([0, 1, 2], (3, 3, 1), None), ([5, 1, -7], (3, 3), None), ([0, 1, 2], (3, 3), "sparse_bsr")])
+def test_spdiags_as_torch(args):
+    """SciPy's layout of the diagonals, in the order given (not coalesced), as CSR/CSC too, and
+    torch's errors (an offset out of range fails as torch's buffer sizing does)."""
+    offsets, shape, layout = args
+    out = []
+    for lib in (torch, ember):
+        kw = {} if layout is None else {"layout": getattr(lib, layout)}
+        try:
+            r = lib.sparse.spdiags(lib.tensor(_D[:len(offsets)]), lib.tensor(offsets), shape, **kw)
+            out.append((repr(r), r.to_dense().tolist()))
+        except RuntimeError as e:
+            out.append(str(e))
+    assert out[1] == out[0]
+
+
+def test_spdiags_argument_errors_as_torch():
+    for call in (lambda L: L.sparse.spdiags(L.ones(3), L.tensor([0.0]), (3, 3)),
+                 lambda L: L.sparse.spdiags(L.ones(3), L.tensor([[0]]), (3, 3)),
+                 lambda L: L.sparse.spdiags(L.ones(1, 1, 3), L.tensor([0]), (3, 3)),
+                 lambda L: L.sparse.spdiags(L.ones(3), L.tensor(1), (3, 3))):
+        got = []
+        for lib in (torch, ember):
+            try:
+                got.append(repr(call(lib)))
+            except RuntimeError as e:
+                got.append(str(e))
+        assert got[1] == got[0]

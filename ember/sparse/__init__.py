@@ -9,7 +9,7 @@ from .._tensor import Tensor
 # re-exported: the constructors, torch.sparse's names, and _grad/_stamp for ember.nn
 from ._coo import (_coalesced_, _grad, _indices, _nnz, _stamp, _values,  # noqa: F401
                    coalesce, dense_dim, indices, is_coalesced, sparse_coo_tensor, sparse_dim,
-                   sparse_mask, to_dense, to_sparse, values)
+                   sparse_mask, spdiags, to_dense, to_sparse, values)
 from ._csr import col_indices, crow_indices, sparse_csr_tensor, to_sparse_csr  # noqa: F401
 from ._compressed import (ccol_indices, row_indices, sparse_bsc_tensor,  # noqa: F401
                           sparse_bsr_tensor, sparse_compressed_tensor, sparse_csc_tensor,
@@ -19,7 +19,8 @@ from ._math import (BFloat16Tensor, ByteTensor, CharTensor, DoubleTensor,  # noq
                     check_sparse_tensor_invariants, hspmm, log_softmax, mm, smm, softmax,
                     sspaddmm, sum)
 
-__all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "sum"]
+__all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "spdiags",
+           "sum"]
 
 METHODS = {"to_dense": to_dense, "to_sparse": to_sparse, "to_sparse_coo": to_sparse,
            "values": values, "indices": indices, "_values": _values, "_indices": _indices,

@@ -336,3 +336,58 @@ def sparse_mask(self, mask):
     else:
         vals = self.arr[tuple(m.indices)]
     return _new(SparseCOO(m.indices, vals, m.shape, m.coalesced, m.xp), self.be)
+
+
+_LAYOUT_NAMES = {"strided": "Strided", "sparse_coo": "Sparse", "sparse_csr": "SparseCsr",
+                 "sparse_csc": "SparseCsc", "sparse_bsr": "SparseBsr", "sparse_bsc": "SparseBsc",
+                 "_mkldnn": "Mkldnn", "jagged": "Jagged"}
+
+
+def spdiags(diagonals, offsets, shape, layout=None):
+    """torch.sparse.spdiags: a (rows, cols) sparse tensor with row i of `diagonals` on the
+    diagonal `offsets[i]` (column j of it at (j - offset, j), SciPy's convention), in the
+    order given (COO, not coalesced), or as CSR / CSC."""
+    from .._layout import sparse_csc, sparse_csr
+    from ..ops.creation import tensor as _tensor
+    if layout not in (None, sparse_coo, sparse_csr, sparse_csc):
+        raise RuntimeError("Only output layouts (Sparse, SparseCsc, SparseCsr) are supported, "
+                           f"got {_LAYOUT_NAMES.get(layout.name, layout.name)}")
+    if len(shape) != 2:
+        raise RuntimeError("Output shape must be 2d")
+    if offsets.ndim > 1:
+        raise RuntimeError("Offsets must be scalar or vector")
+    if diagonals.ndim > 2:
+        raise RuntimeError("Diagonals must be vector or matrix")
+    if offsets.arr.dtype != np.int64:
+        from .._kernel_dtypes import tname
+        raise RuntimeError(f"Offset Tensor must have dtype Long but got "
+                           f"{tname(offsets.arr.dtype)}")
+    offs = [int(k) for k in offsets.reshape(-1).tolist()]
+    diags = diagonals.reshape(1, -1) if diagonals.ndim == 1 else diagonals
+    if diags.shape[0] != len(offs):
+        raise RuntimeError(f"Number of diagonals ({diags.shape[0]}) does not match the number "
+                           f"of offsets ({len(offs)})")
+    if len(set(offs)) != len(offs):
+        raise RuntimeError("Offset tensor contains duplicate values")
+    n_rows, n_cols = int(shape[0]), int(shape[1])
+    d_cols = diags.shape[1]
+    if n_rows and n_cols:       # torch sizes its buffers so; an offset out of range fails there
+        total = sum(min(n_rows + k, d_cols) if k <= 0 else min(n_cols, d_cols) - k for k in offs)
+        if total < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {total}: "
+                               f"[2, {total}]")
+    spans = [(k, max(0, k), min(n_cols, n_rows + k, d_cols)) for k in offs]
+    which, cols = [], []
+    for i, (k, lo, hi) in enumerate(spans):
+        which += [i] * max(hi - lo, 0)
+        cols += range(lo, hi)
+    which = np.asarray(which, np.int64)
+    cols = np.asarray(cols, np.int64)
+    rows = cols - np.asarray(offs, np.int64)[which] if cols.size else cols
+    dev = diagonals.device
+    values = diags[_tensor(which, device=dev), _tensor(cols, device=dev)]
+    out = sparse_coo_tensor(_tensor(np.stack([rows, cols]), device=dev), values,
+                            (n_rows, n_cols))
+    if layout is sparse_csr:
+        return out.to_sparse_csr()
+    return out.to_sparse_csc() if layout is sparse_csc else out
