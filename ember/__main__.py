@@ -15,7 +15,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="ember", description="ember: the PyTorch programming model on NumPy and CuPy. "
         "With no command, runs `ember demo`.")
-    parser.add_argument("--version", action="version", version=f"ember {ember.version.ember_version} (the torch "
+    parser.add_argument("--version", action="version",
+                        version=f"ember {ember.version.ember_version} (the torch "
                         f"{ember.version.api_version} API)")
     sub = parser.add_subparsers(dest="cmd", metavar="{" + ",".join(COMMANDS) + "}")
     for name, help_text in COMMANDS.items():

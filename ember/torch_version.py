@@ -45,8 +45,8 @@ class Version:
             release.pop()
         pre = ((0, "a b rc".split().index(self.pre[0]), self.pre[1]) if self.pre
                else (-1,) if self.dev is not None and self.post is None else (1,))
-        local = (() if self.local is None else
-                 tuple((1, int(s), "") if s.isdigit() else (0, 0, s) for s in self.local.split(".")))
+        local = () if self.local is None else tuple(
+            (1, int(s), "") if s.isdigit() else (0, 0, s) for s in self.local.split("."))
         self._key = (self.epoch, tuple(release), pre,
                      (-1,) if self.post is None else (0, self.post),
                      (1,) if self.dev is None else (0, self.dev),

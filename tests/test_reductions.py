@@ -338,7 +338,8 @@ def test_variance_bits_as_torch(fn, dtype):
                                    correction=corr)
             n = int(np.prod(shape if dim is None else np.take(shape, dim)))
             exact = dtype != "float64" or n <= 64
-            for x, y in zip(e if isinstance(e, tuple) else (e,), t if isinstance(t, tuple) else (t,)):
+            pairs = zip(e if isinstance(e, tuple) else (e,), t if isinstance(t, tuple) else (t,))
+            for x, y in pairs:
                 if exact:
                     assert_close(x, y, rtol=0, atol=0)
                 else:
