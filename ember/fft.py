@@ -7,6 +7,8 @@ transform is the opposite-direction one with the dual norm (backward <-> forward
 backward rule is one transform: torch's fft_c2c/r2c/c2r_backward formulas. Sizes given by
 `n`/`s` zero-pad or trim the input first (`_resize`, also differentiable); hfft/ihfft are
 irfft/rfft of the conjugate with the norm swapped, as in NumPy and torch."""
+import functools
+
 import numpy as np
 
 from . import _dtype as _dt
@@ -26,19 +28,32 @@ _DUAL = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
 
 
 # ---- the primitives ---------------------------------------------------------------------------
+def _silent(kernel):
+    """pocketfft warns about non-finite input ("invalid value encountered in fft") from NumPy's
+    own module, past ember's filter; torch transforms NaNs and infinities silently."""
+    @functools.wraps(kernel)
+    def run(*args):
+        with np.errstate(all="ignore"):
+            return kernel(*args)
+    return run
+
+
 @_op("fft_c2c", saves=None, node="FftC2CBackward0")
+@_silent
 def _c2c(xp, x, dims, forward, norm):
     f = xp.fft.fftn if forward else xp.fft.ifftn
     return f(x, axes=dims, norm=norm).astype(x.dtype, copy=False), (dims, forward, norm)
 
 
 @_c2c.vjp
+@_silent
 def _(xp, g, dims, forward, norm):
     f = xp.fft.ifftn if forward else xp.fft.fftn
     return (f(g, axes=dims, norm=_DUAL[norm]).astype(g.dtype, copy=False),)
 
 
 @_op("fft_r2c", saves=None, node="FftR2CBackward0")
+@_silent
 def _r2c(xp, x, dims, norm, onesided=True):
     f = xp.fft.rfftn if onesided else xp.fft.fftn       # torch's fft/ifft of a real input
     y = f(x, axes=dims, norm=norm).astype(_complex_of(x.dtype), copy=False)
@@ -46,6 +61,7 @@ def _r2c(xp, x, dims, norm, onesided=True):
 
 
 @_r2c.vjp
+@_silent
 def _(xp, g, dims, norm, last_size):
     # torch's fft_r2c_backward: zero-fill the missing half, inverse c2c, real part
     pad = [(0, 0)] * g.ndim
@@ -55,6 +71,7 @@ def _(xp, g, dims, norm, last_size):
 
 
 @_op("fft_c2r", saves=None, node="FftC2RBackward0")
+@_silent
 def _c2r(xp, x, dims, norm, last_size):
     s = [x.shape[d] for d in dims[:-1]] + [last_size]
     y = xp.fft.irfftn(x, s=s, axes=dims, norm=norm).astype(x.real.dtype, copy=False)
@@ -62,6 +79,7 @@ def _c2r(xp, x, dims, norm, last_size):
 
 
 @_c2r.vjp
+@_silent
 def _(xp, g, dims, norm):
     # torch's fft_c2r_backward: the onesided r2c of g, with the entries whose mirror image
     # fell outside the onesided half counted twice

@@ -745,7 +745,9 @@ def _einsum(xp, *arrays_and_static):
     if low:
         ops_ = [a.astype(np.float32) for a in ops_]
     eq = ",".join(subs) + "->" + out_sub
-    res = xp.asarray(xp.einsum(eq, *ops_, optimize=_einsum_optimize(list(subs) + [out_sub], ops_)))
+    with np.errstate(all="ignore"):     # (NumPy's own module warns, past ember's filter)
+        res = xp.asarray(xp.einsum(eq, *ops_,
+                                   optimize=_einsum_optimize(list(subs) + [out_sub], ops_)))
     return res.astype(arrays[0].dtype) if low else res, (tuple(arrays), subs, out_sub, full)
 
 
@@ -763,9 +765,10 @@ def _(xp, g, arrays, subs, out_sub, full, needs):
         present = set(out_sub).union(*[set(t) for _, t in others])
         keep = "".join(c for c in uniq if c in present)
         eq = ",".join([out_sub] + [t for _, t in others]) + "->" + keep
-        gk = xp.einsum(eq, g, *[o for o, _ in others],
-                       optimize=_einsum_optimize([out_sub] + [t for _, t in others] + [keep],
-                                                 [g] + [o for o, _ in others]))
+        with np.errstate(all="ignore"):
+            gk = xp.einsum(eq, g, *[o for o, _ in others],
+                           optimize=_einsum_optimize([out_sub] + [t for _, t in others] + [keep],
+                                                     [g] + [o for o, _ in others]))
         gk = xp.asarray(gk)
         sizes = dict(zip(s, full[k]))
         if keep != uniq:                # letters only in this operand: broadcast over them
@@ -997,12 +1000,14 @@ _VIEW, _UNSAFE_VIEW = _node_class("ViewBackward0"), _node_class("UnsafeViewBackw
 def _cross(xp, a, b, dim):
     shape = np.broadcast_shapes(a.shape, b.shape)
     a, b = xp.broadcast_to(a, shape), xp.broadcast_to(b, shape)
-    return xp.cross(a, b, axis=dim), (a, b, dim)
+    with np.errstate(all="ignore"):     # (NumPy's own module warns, past ember's filter)
+        return xp.cross(a, b, axis=dim), (a, b, dim)
 
 
 @_cross.vjp
 def _(xp, g, a, b, dim):
-    return xp.cross(b.conj(), g, axis=dim), xp.cross(g, a.conj(), axis=dim)
+    with np.errstate(all="ignore"):
+        return xp.cross(b.conj(), g, axis=dim), xp.cross(g, a.conj(), axis=dim)
 
 
 def _cross_dims(input, other, dim, name):
