@@ -492,3 +492,13 @@ def test_untyped_storage_is_shared_by_views():
     assert v.untyped_storage().data_ptr() == t.data_ptr()
     assert t.untyped_storage().nbytes() == torch.ones(3, 4).untyped_storage().nbytes()
     assert ember.ones(2).untyped_storage() != t.untyped_storage()
+
+
+@pytest.mark.parametrize("sizes,dim", [((3, -1), 0), ((4, -1), 0), ((2, 2), -1), ((0, -1), 0),
+                                       ((2, -1), 0), ((3, 2), 0)])
+def test_unflatten_messages_as_torch(sizes, dim):
+    """torch's own message where the sizes cannot multiply up (with -1 too), naming the dim
+    wrapped."""
+    theirs, ours = run_both(lambda lib: lib.ones(6, 2).unflatten(dim, sizes))
+    if isinstance(theirs, Exception):
+        assert str(ours) == str(theirs)

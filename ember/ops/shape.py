@@ -299,11 +299,16 @@ def unflatten(input, dim, sizes):
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
     n = input.shape[d]
+    known = _prod(s for s in sizes if s != -1)
+    if -1 in sizes:         # (several -1s are infer_shape's error)
+        bad = sizes.count(-1) == 1 and (n % known if known else n)
+    else:
+        bad = known != n
+    if bad:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {d} ({n}) in the input tensor")
     if -1 in sizes:
         sizes = infer_shape(sizes, n)
-    elif _prod(sizes) != n:
-        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
-                           f"size of dim {dim} ({n}) in the input tensor")
     return view(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
 
