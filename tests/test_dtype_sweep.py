@@ -22,7 +22,6 @@ _KERNEL = "the exception class differs (torch's kernel dispatch error not follow
 _SAMPLE = "the converted sample is outside the op's domain (an invalid Cholesky factor, mixed " \
           "dtypes)"
 KNOWN = {
-    "cumsum_": ("bool",),           # torch: "cumsum_out_cpu" not implemented for 'Bool'
     "istft.spectrum": ("float16",), "istft.two_sided": ("float16",),    # torch's ComplexHalf
     # torch returns 1 for a 0x0 matrix before its kernel refuses 2-byte floats; ember refuses
     "linalg.det": ("float16", "bfloat16"),
