@@ -82,7 +82,7 @@ def _polygamma_f(xp, n, x):
 @_op("polygamma", saves="in")
 def _polygamma(xp, x, n):
     k, dt = x.dtype.kind, x.dtype
-    low = k == "V" or dt.itemsize == 2        # 2-byte floats: in float32, rounded once
+    low = k == "V" or k == "f" and dt.itemsize == 2     # 2-byte floats: in float32, rounded once
     if low:
         x = x.astype(_F32)
     elif k != "f":
