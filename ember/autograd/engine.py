@@ -300,6 +300,7 @@ def _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumul
     # arrays the caller or a user hook may hold: copied before a leaf keeps one as its .grad
     handed = _CURRENT[0].handed = {id(g) for g in root_grads}
     is_grad = capture is not None and _CURRENT[0].is_grad
+    needed = None if capture is None else set(order)    # (gradients for other inputs: skipped)
     for node in order:
         g = grads.pop(node, None)
         if g is None:
@@ -326,10 +327,10 @@ def _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumul
             prev = slots[node.index]
             slots[node.index] = g if prev is None else prev + g
             continue
-        run_node(node, g, grads, retain_graph, create_graph)
+        run_node(node, g, grads, retain_graph, create_graph, needed)
 
 
-def _run_node(node, g, grads, retain_graph, create_graph):
+def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
     saved = node.saved
     if saved is _FREED:
         raise RuntimeError(FREED_MESSAGE)
@@ -346,8 +347,12 @@ def _run_node(node, g, grads, retain_graph, create_graph):
         from .higher_order import differentiable_vjp
         gins = differentiable_vjp(node, g)
     else:
-        args = (node.xp, g, *saved, tuple(n is not None for n in node.next)) if op.needs_mask \
-            else (node.xp, g, *saved)
+        if op.needs_mask:
+            mask = tuple(n is not None for n in node.next) if needed is None else \
+                tuple(n is not None and n in needed for n in node.next)
+            args = (node.xp, g, *saved, mask)
+        else:
+            args = (node.xp, g, *saved)
         try:
             gins = node.bwd(*args)
         except RuntimeWarning:          # a user's "error" filter on NumPy's warnings
@@ -363,7 +368,7 @@ def _run_node(node, g, grads, retain_graph, create_graph):
     xp = node.xp
     big = False
     for nxt, gi, inp in zip(node.next, gins, node.inputs):
-        if nxt is None or gi is None:
+        if nxt is None or gi is None or needed is not None and nxt not in needed:
             continue
         a = inp.arr
         big = big or a.nbytes >= _KEEP_BYTES
@@ -426,10 +431,10 @@ def _cast_grad_tensor(g, dtype):
     return g.to(dtype)
 
 
-def _run_node_anomaly(node, g, grads, retain_graph, create_graph):
+def _run_node_anomaly(node, g, grads, retain_graph, create_graph, needed=None):
     """Under detect_anomaly: any error in a node's backward first shows its forward trace."""
     try:
-        _run_node(node, g, grads, retain_graph, create_graph)
+        _run_node(node, g, grads, retain_graph, create_graph, needed)
     except Exception:
         from .anomaly_mode import warn_forward_trace
         warn_forward_trace(node)
