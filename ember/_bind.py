@@ -165,7 +165,7 @@ def _bind():
     for name in INPLACE:
         setattr(Tensor, name + "_", inplace(getattr(Tensor, name), name))
     for name in ("cumsum", "cumprod"):
-        setattr(Tensor, name + "_", R.scan_inplace(getattr(Tensor, name + "_"), name))
+        setattr(Tensor, name + "_", R._scan_inplace(getattr(Tensor, name + "_"), name))
     for name in ("uniform_", "normal_", "bernoulli_", "random_", "exponential_", "geometric_",
                  "log_normal_", "cauchy_", "zero_", "fill_"):
         setattr(Tensor, name, getattr(creation, name))

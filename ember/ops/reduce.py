@@ -835,7 +835,7 @@ def _scan_out_dtype(name, dtype):
     return d
 
 
-def scan_inplace(method, name):
+def _scan_inplace(method, name):
     """Tensor.cumsum_ / cumprod_: the scan in the tensor's own dtype (none for bool)."""
     def fn(self, dim, *, dtype=None):
         _scan_out_dtype(name, self.dtype if dtype is None else dtype)
