@@ -70,7 +70,7 @@ saddmm, hsmm = sspaddmm, hspmm     # torch's legacy names
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
-                 "quasirandom", "functional", "masked", "storage", "fx",
+                 "quasirandom", "functional", "masked", "storage", "fx", "nested",
                  "_C"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",

@@ -1465,7 +1465,7 @@ def _to(self, *args, **kwargs):
     dev, dtype, copy = _parse_to(args, dict(kwargs))
     be = self.be if dev is None else _get_backend(dev)
     t = self
-    if be is not self.be:
+    if be is not self.be and be.device != self.be.device:   # (a nested tensor: a CPU device)
         t = _to_device(t, be)
     if dtype is not None and dtype.np != t.arr.dtype:
         # an integer or bool result carries no gradient (torch: not differentiable)

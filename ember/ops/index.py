@@ -1410,7 +1410,8 @@ def _(xp, g, mask, tensor_value):
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_")
     _value_arg("masked_fill_", value, mask, value)
-    _broadcastable(mask.shape, input.shape)
+    if mask.arr.shape != input.arr.shape:       # (a nested mask of a nested tensor: equal)
+        _broadcastable(mask.shape, input.shape)
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "

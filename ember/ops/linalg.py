@@ -399,7 +399,8 @@ def linear(input, weight, bias=None):
     if node is not None and (bias is None or input.ndim != 2) and type(node) is _ADDMM:
         # torch's linear is addmm for a 2-D input with a bias, else mm/matmul with a view or
         # squeeze on top: one op here, its node retyped to the class torch shows
-        node.__class__ = _LINEAR_NODES[bias is None, min(input.ndim, 3)]
+        node.__class__ = _NESTED_LINEAR if input.is_nested else \
+            _LINEAR_NODES[bias is None, min(input.ndim, 3)]
     return t
 
 
@@ -407,6 +408,7 @@ _ADDMM = _linear.node_cls
 _LINEAR_NODES = {(True, 1): _node_class("SqueezeBackward4"), (True, 2): _node_class("MmBackward0"),
                  (True, 3): _node_class("UnsafeViewBackward0"),
                  (False, 1): _node_class("ViewBackward0"), (False, 3): _node_class("ViewBackward0")}
+_NESTED_LINEAR = _node_class("LinearBackward0")     # torch's nested linear is one op
 
 
 # ---- add + product (addmm, addmv, baddbmm, addbmm, addr) --------------------------------------

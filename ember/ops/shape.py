@@ -16,7 +16,7 @@ from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share
     _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_elements, tensor_ndim, write_into
 from ._dims import int_arg, unique_dims, wrap_dim
-from ._registry import contiguous_outputs, no_complex_grad, op
+from ._registry import NESTED_IDX, contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
 
 
@@ -1144,6 +1144,9 @@ def unbind(input, dim=0):
     if not nd:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = wrap_dim(dim, nd)
+    if input.be.idx == NESTED_IDX:      # a nested tensor's components (dense tensors)
+        from ..nested._ops import unbind as nested_unbind
+        return nested_unbind(input, d)
     return _multi_out(_unbind, input, (d,))
 
 

@@ -1,0 +1,229 @@
+"""Nested kernels: each op's nested slot (op.impl[NESTED_IDX]) runs the op's own dense kernel
+on every component, so its numbers, dtypes and backward rule are the dense op's.
+
+`lift(name, per_part)` builds that (fwd, bwd) pair. The forward calls the dense fwd once per
+component, with NestedArray arguments replaced by their component and the static arguments
+made to fit it by `per_part(args)` (dims shift down by one: the batch dim is gone); it saves
+each component's `saved`. The backward calls the dense bwd per component and gives a nested
+input a NestedArray gradient, a dense input (a weight) the sum of its components'.
+
+The ops that cross between nested and dense tensors (construction, unbind, values, padding)
+are built here too, as nodes whose backward hands the gradient back across."""
+import numpy as np
+
+from .._tensor import _new
+from ..autograd.engine import sum_to
+from ..autograd.grad_mode import STATE as _grad
+from ..autograd.node import out_slot
+from ..backends import CPU, Backend, device
+from ..ops._registry import NESTED_IDX, OPS, op, override
+from .._nested_array import Meta, NestedArray
+
+NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
+
+
+def _structure(name, args):
+    """The first nested argument; torch's error for nested arguments of another structure."""
+    first = None
+    for a in args:
+        if type(a) is NestedArray:
+            if first is None:
+                first = a
+            elif a.meta.nid is not first.meta.nid or len(a.parts) != len(first.parts):
+                raise RuntimeError(f"cannot call binary pointwise function {name}.Tensor with "
+                                   f"inputs of shapes {a.shape!r} and {first.shape!r}")
+    return first
+
+
+def lift(name, per_part=None, meta=None, kernel=None):
+    """The nested (fwd, bwd) of op `name` from its dense pair (or `kernel`'s): `per_part(args)`
+    turns one component's arguments into the dense op's; `meta(meta, args)` gives the result's
+    structure when the op changes it (transpose)."""
+    o = OPS[name]
+    fwd, bwd = OPS[kernel or name].impl[0]
+
+    def nfwd(xp, *args):
+        x = _structure(name, args)
+        m = x.meta if meta is None else meta(x.meta, args)
+        outs, saves = [], []
+        for i in range(len(x.parts)):
+            part = [a.parts[i] if type(a) is NestedArray else a for a in args]
+            y, s = fwd(xp, *(per_part(part) if per_part else part))
+            outs.append(y)
+            saves.append(s)
+        # what each gradient takes: [structure, component shapes] | a dense shape | None
+        kinds = tuple([a.meta, [p.shape for p in a.parts]] if type(a) is NestedArray else
+                      a.shape if isinstance(a, np.ndarray) else None for a in args)
+        return NestedArray(outs, m), (saves, kinds)
+
+    def nbwd(xp, g, saves, kinds, *needs):
+        per = [bwd(xp, gp, *s, *needs) for gp, s in zip(g.parts, saves)]
+        grads = []
+        for j, gs in enumerate(zip(*per)):
+            k = kinds[j]
+            if gs[0] is None or k is None:
+                grads.append(None)
+            elif type(k) is list:
+                grads.append(NestedArray([gp if gp.shape == s else sum_to(xp, gp, s)
+                                          for gp, s in zip(gs, k[1])], k[0]))
+            else:
+                grads.append(sum(sum_to(xp, gp, k) for gp in gs))
+        return tuple(grads)
+    override(o, NESTED_IDX, nfwd, nbwd)
+
+
+def _shift(d):
+    if d == 0:
+        raise RuntimeError("NestedTensor does not support operations over the batch dim")
+    return d - 1
+
+
+def _dims(dims):
+    return None if dims is None else tuple(_shift(d) for d in dims)
+
+
+def _transposed(meta, args):
+    d0, d1 = args[1], args[2]
+    if 0 in (d0, d1) and d0 != d1:
+        if meta.layout == "jagged":
+            raise ValueError("Transpose is not supported on the batch dimension for jagged NT")
+        raise RuntimeError(f"Nested tensor dimension 0 cannot be transposed")
+    r = meta.ragged
+    return meta.with_ragged(d1 if r == d0 else d0 if r == d1 else r)
+
+
+def _reduced(name):
+    """torch's refusals of a reduction over dims of a nested tensor (its result keeps the
+    structure: reductions over the batch or ragged dim, which torch's jagged tensors give dense,
+    are not here)."""
+    def check(meta, args):
+        dims = args[1] or ()
+        if meta.layout == "strided":
+            if name == "mean":
+                from .._sparse_coo import not_implemented
+                raise not_implemented("mean.dim", np, "NestedTensor")
+            if dims != (args[0].ndim - 1,):
+                raise RuntimeError(f"NestedTensor can only be reduced across the last dimension "
+                                   f"for now got dimension {dims[0]} instead.")
+            if not args[2]:
+                raise RuntimeError("NestedTensor always requires keepdim=True for now.")
+        elif 0 in dims:
+            raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
+                               "dimension is not supported for nested tensors")
+        elif meta.ragged in dims:
+            raise NotImplementedError(f"ember: {name}() over the ragged dim of a jagged tensor")
+        return meta
+    return check
+
+
+def _install():
+    from ..nn import _act_ops, _norm_ops, _ops     # noqa: F401 (registers the nn ops)
+    for name in ("relu", "tanh", "sigmoid", "exp", "log", "neg", "abs", "sqrt", "rsqrt", "sin",
+                 "cos", "gelu", "silu", "to_copy", "clone", "add", "sub", "rsub", "mul", "div",
+                 "pow", "gt", "lt", "ge", "le", "eq", "ne", "where", "masked_fill", "linear",
+                 "matmul", "mm"):
+        lift(name)
+    lift("bmm", kernel="matmul")
+    for name in ("softmax", "log_softmax"):
+        lift(name, lambda a: (a[0], _shift(a[1]), *a[2:]))
+    lift("transpose", lambda a: (a[0], _shift(a[1]), _shift(a[2])), _transposed)
+    lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"))
+    lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
+    lift("dropout", lambda a: (a[0], a[1], a[0].shape, a[3]))
+    lift("native_layer_norm",
+         lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]))
+
+
+# ---- the ops between nested and dense tensors ------------------------------------------------
+def _node(o, bwd, saved, inputs, out):
+    """Record `o` on `out` (a Tensor, or a tuple of them: unbind's), as apply() does."""
+    if not (_grad.enabled and any(t._rg for t in inputs)):
+        return out
+    nxt = tuple(t._edge() if t._rg else None for t in inputs)
+    node = o.node_cls(o, bwd, np, saved, nxt, tuple(inputs), ())
+    if type(out) is tuple:
+        node.outs = tuple((t.arr.shape, t.arr.dtype) for t in out)
+        for i, t in enumerate(out):
+            t._rg, t.grad_fn = True, out_slot(node, i)
+    else:
+        out._rg, out.grad_fn = True, node
+    return out
+
+
+_AS_NESTED = {"strided": op("nested_from_list", saves=None,
+                             node="NestedTensorFromTensorListBackward0")(None),
+              "jagged": op("nested_view_from_list", saves=None,
+                           node="NestedViewFromJaggedBackward0")(None)}
+_UNBIND = op("nested_unbind", saves=None, node="UnbindBackwardAutogradNestedTensor0", n_out=-1)(None)
+_VALUES = op("nested_values", saves=None, node="NestedGetValuesBackward0")(None)
+_FROM_JAGGED = op("nested_view_from_jagged", saves=None, node="ViewFromJaggedBackward0")(None)
+_PADDED = op("to_padded_tensor", saves=None, node="ToPaddedTensorBackward0")(None)
+
+
+def from_parts(tensors, meta):
+    """A nested tensor of these dense component Tensors (the graph kept to each)."""
+    out = _new(NestedArray([t.arr for t in tensors], meta), NESTED)
+    return _node(_AS_NESTED[meta.layout], lambda xp, g: tuple(g.parts), (), tensors, out)
+
+
+def unbind(nt, dim=0):
+    a = nt.arr
+    if dim != 0:
+        raise RuntimeError(f"NestedTensor can only be unbound along dimension 0 got dimension "
+                           f"{dim} instead." if a.meta.layout == "strided" else
+                           "unbind(): only supported for NestedTensor on dim=0")
+    outs = tuple(_new(p, CPU) for p in a.parts)
+    return _node(_UNBIND, lambda xp, g: (a.like(list(g)),), (), (nt,), outs)
+
+
+def _packed(a):
+    """A jagged tensor's components in one values array, packed along the ragged dim, and
+    back."""
+    return np.concatenate(a.parts, axis=a.meta.ragged - 1)
+
+
+def _unpacked(values, a):
+    bounds = np.cumsum([p.shape[a.meta.ragged - 1] for p in a.parts])[:-1]
+    return a.like(np.split(values, bounds, axis=a.meta.ragged - 1))
+
+
+def values(nt):
+    a = nt.arr
+    if a.meta.layout == "strided":      # the components' buffer, flat
+        out = _new(np.concatenate([p.reshape(-1) for p in a.parts]), CPU)
+        return _node(_VALUES, lambda xp, g: (a.like(np.split(g, np.cumsum(
+            [p.size for p in a.parts])[:-1])),), (), (nt,), out)
+    out = _new(_packed(a), CPU)
+    return _node(_VALUES, lambda xp, g: (_unpacked(g, a),), (), (nt,), out)
+
+
+def from_jagged(values_t, offsets, lengths, ragged, nid):
+    """A jagged tensor viewing `values`, its dim ragged - 1 split at `offsets` (`lengths`:
+    each component's length from its offset, a tensor with holes)."""
+    v, o = values_t.arr, offsets.arr
+    ends = o[1:] if lengths is None else o[:-1] + lengths.arr
+    cut = (slice(None),) * (ragged - 1)
+    parts = [v[cut + (slice(s, e),)] for s, e in zip(o[:-1], ends)]
+    meta = Meta("jagged", offsets, lengths, nid, ragged)
+    out = _new(NestedArray(parts, meta, v.dtype), NESTED)
+
+    def bwd(xp, g):
+        gv = np.zeros(v.shape, g.dtype)
+        for s, e, p in zip(o[:-1], ends, g.parts):
+            gv[cut + (slice(s, e),)] = p
+        return (gv,)
+    return _node(_FROM_JAGGED, bwd, (), (values_t,), out)
+
+
+def to_padded(nt, padding, output_size=None):
+    a = nt.arr
+    if output_size is not None and a.meta.layout == "jagged":     # only the ragged dim's size
+        shape = a.padded(0).shape
+        output_size = shape[:a.meta.ragged] + (output_size[a.meta.ragged],) + \
+            shape[a.meta.ragged + 1:]
+    out = _new(a.padded(padding, output_size), CPU)
+
+    def bwd(xp, g):
+        return (a.like([g[(i,) + tuple(slice(0, n) for n in p.shape)]
+                        for i, p in enumerate(a.parts)]),)
+    return _node(_PADDED, bwd, (), (nt,), out)
