@@ -184,3 +184,87 @@ def test_op_and_grad(layout, name):
     for y in (ey, ty):
         sum((c * c.detach().cos()).sum() for c in y.unbind()).backward()
     _same(ex.grad, tx.grad, atol=1e-5)
+
+
+def _compare(f, layout, grad=False):
+    """f(L, x) on a nested tensor of each library: torch's result, or torch's exception class
+    and message."""
+    try:
+        t = f(torch, _nt(torch, layout, grad))
+    except Exception as exc:
+        with pytest.raises(type(exc)) as info:
+            f(ember, _nt(ember, layout, grad))
+        assert _norm(str(info.value))[:90] == _norm(str(exc))[:90]
+        return
+    _same(f(ember, _nt(ember, layout, grad)), t, atol=1e-5)
+
+
+CASES = {
+    "sigmoid": lambda L, x: x.sigmoid(), "exp": lambda L, x: x.exp(),
+    "log": lambda L, x: x.abs().log(), "rsqrt": lambda L, x: x.abs().rsqrt(),
+    "rsub": lambda L, x: 1 - x, "pow": lambda L, x: x ** 2, "lt": lambda L, x: x < 0.5,
+    "le": lambda L, x: x <= 0.5, "ne": lambda L, x: x != 0.5, "eq": lambda L, x: x == 0.5,
+    "eq_nested": lambda L, x: x == x, "ge": lambda L, x: x >= 0.5,
+    "where": lambda L, x: L.where(x > 0, x, 0.0), "where_nested": lambda L, x: L.where(
+        x > 0, x, x * 2), "log_softmax": lambda L, x: x.log_softmax(-1),
+    "mean": lambda L, x: x.mean(-1, keepdim=True), "mean_nokeep": lambda L, x: x.mean(-1),
+    "sum_nokeep": lambda L, x: x.sum(-1), "sum_dim1": lambda L, x: x.sum(1, keepdim=True),
+    "sum_dim0": lambda L, x: x.sum(0, keepdim=True),
+    "add_dense": lambda L, x: x + L.ones(4), "matmul_dense": lambda L, x: x @ L.ones(4, 3),
+    "mul_dense": lambda L, x: x * L.arange(4.0),
+    "softmax_dim0": lambda L, x: x.softmax(0), "softmax_dim1": lambda L, x: x.softmax(1),
+    "transpose_0": lambda L, x: x.transpose(0, 1), "unbind_1": lambda L, x: x.unbind(1),
+    "add_other": lambda L, x: x + L.nested.nested_tensor(
+        [L.ones(2, 4), L.ones(2, 4), L.ones(1, 4)], layout=x.layout),
+    "bmm": lambda L, x: L.bmm(x, x.transpose(1, 2)), "exp_fn": lambda L, x: L.exp(x),
+    "reciprocal": lambda L, x: 1 / x, "not_implemented": lambda L, x: x.cumsum(-1),
+    "size_out_of_range": lambda L, x: x.size(3),
+}
+
+
+# what torch's jagged tensors do and ember's do not (reductions to a dense result)
+GAPS = {("sum_dim1", "jagged")}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_ops_and_refusals(layout, name):
+    if (name, layout) not in GAPS:
+        _compare(CASES[name], layout)
+
+
+def _qkv(L, layout, heads_first=True):
+    rs = np.random.RandomState(4)
+    seqs = [L.tensor(rs.randn(n, 2, 8).astype(np.float32)) for n in (3, 5, 1)]
+    x = L.nested.nested_tensor(seqs, layout=getattr(L, layout), requires_grad=True)
+    return x, (x.transpose(1, 2) if heads_first else x)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("heads_first", [False, True])
+def test_sdpa(layout, heads_first):
+    """The common jagged use: attention within each variable-length sequence, (B, H, j, D)."""
+    def run(L):
+        x, q = _qkv(L, layout, heads_first)
+        F = L.nn.functional
+        out = F.scaled_dot_product_attention(q, q * 0.5, q * 2.0)
+        out = out.transpose(1, 2) if heads_first else out
+        sum((c * c.detach().cos()).sum() for c in out.unbind()).backward()
+        return out, x.grad
+    try:
+        t = run(torch)
+    except RuntimeError as exc:         # torch refuses a transposed strided tensor
+        with pytest.raises(RuntimeError, match=re.escape(str(exc))):
+            run(ember)
+        return
+    _same(run(ember), t, atol=1e-5)
+
+
+@pytest.mark.parametrize("kw, exc, msg", [({"is_causal": True}, RuntimeError, "No viable backend"),
+                                          ({"attn_mask": "mask"}, ValueError, "Masks are not")])
+def test_sdpa_refusals(kw, exc, msg):
+    for L in (ember, torch):
+        _, q = _qkv(L, "jagged")
+        kw = {k: L.ones(2, 2, dtype=L.bool) if v == "mask" else v for k, v in kw.items()}
+        with pytest.raises(exc, match=msg):
+            L.nn.functional.scaled_dot_product_attention(q, q, q, **kw)

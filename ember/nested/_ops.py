@@ -22,28 +22,48 @@ from .._nested_array import Meta, NestedArray
 NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
 
 
-def _structure(name, args):
-    """The first nested argument; torch's error for nested arguments of another structure."""
-    first = None
+def _structure(name, args, pointwise):
+    """The first nested argument, after torch's checks of the others: a pointwise op takes
+    nested operands of one structure (jagged: one nested int), and a strided tensor takes no
+    dense operand but a 0-d one (nor does its matmul)."""
+    x = next(a for a in args if type(a) is NestedArray)
     for a in args:
         if type(a) is NestedArray:
-            if first is None:
-                first = a
-            elif a.meta.nid is not first.meta.nid or len(a.parts) != len(first.parts):
+            if pointwise and a is not x and (a.meta.nid is not x.meta.nid or [
+                    p.shape for p in a.parts] != [p.shape for p in x.parts]):
+                if x.meta.layout == "strided":
+                    raise RuntimeError(f"{name} does not support broadcasting when given a "
+                                       "NestedTensor")
                 raise RuntimeError(f"cannot call binary pointwise function {name}.Tensor with "
-                                   f"inputs of shapes {a.shape!r} and {first.shape!r}")
-    return first
+                                   f"inputs of shapes {tuple(x.shape)} and {tuple(a.shape)}"
+                                   .replace("'", ""))
+        elif x.meta.layout == "strided" and pointwise is not None and \
+                isinstance(a, np.ndarray) and a.ndim:
+            sides = "a nested self and non-nested other" if args[0] is x else \
+                "a non-nested self and nested other"
+            raise RuntimeError(f"Expected both {'self and other ' if pointwise else ''}to be "
+                               f"nested, but got {sides}")
+    if pointwise is False and x.meta.layout == "jagged" and type(args[1]) is NestedArray:
+        raise RuntimeError(f"matmul(): not supported between inputs of shapes "
+                           f"({', '.join(map(str, x.shape))}) and "
+                           f"torch.Size([{', '.join(map(str, args[1].shape))}])")
+    return x
 
 
-def lift(name, per_part=None, meta=None, kernel=None):
+def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=True):
     """The nested (fwd, bwd) of op `name` from its dense pair (or `kernel`'s): `per_part(args)`
-    turns one component's arguments into the dense op's; `meta(meta, args)` gives the result's
-    structure when the op changes it (transpose)."""
+    turns one component's arguments into the dense op's; `meta(meta, args)` checks them and
+    gives the result's structure (a transpose's moves the ragged dim). `pointwise`: True for
+    elementwise ops, False for matmuls (torch's checks of their operands, _structure);
+    `strided`: False, or the aten name torch refuses for a strided tensor."""
     o = OPS[name]
     fwd, bwd = OPS[kernel or name].impl[0]
 
     def nfwd(xp, *args):
-        x = _structure(name, args)
+        x = _structure(name, args, pointwise)
+        if strided is not True and x.meta.layout == "strided":
+            from .._sparse_coo import not_implemented
+            raise not_implemented(strided, xp, "NestedTensor")
         m = x.meta if meta is None else meta(x.meta, args)
         outs, saves = [], []
         for i in range(len(x.parts)):
@@ -92,6 +112,26 @@ def _transposed(meta, args):
     return meta.with_ragged(d1 if r == d0 else d0 if r == d1 else r)
 
 
+def _strided_refusal(*tests):
+    """A meta hook raising torch's RuntimeError for a strided tensor's arguments: `tests` are
+    (test(args), message) pairs, in torch's order."""
+    def check(meta, args):
+        if meta.layout == "strided":
+            for test, message in zip(tests[::2], tests[1::2]):
+                if test(args):
+                    raise RuntimeError(message)
+        return meta
+    return check
+
+
+def _softmaxed(meta, args):
+    if args[1] == 0:
+        raise RuntimeError("Cannot apply softmax across nested dimension 0"
+                           if meta.layout == "strided" else "softmax(): not supported when "
+                           "reducing across the batch dimension for NestedTensor")
+    return meta
+
+
 def _reduced(name):
     """torch's refusals of a reduction over dims of a nested tensor (its result keeps the
     structure: reductions over the batch or ragged dim, which torch's jagged tensors give dense,
@@ -118,14 +158,31 @@ def _reduced(name):
 
 def _install():
     from ..nn import _act_ops, _norm_ops, _ops     # noqa: F401 (registers the nn ops)
-    for name in ("relu", "tanh", "sigmoid", "exp", "log", "neg", "abs", "sqrt", "rsqrt", "sin",
-                 "cos", "gelu", "silu", "to_copy", "clone", "add", "sub", "rsub", "mul", "div",
-                 "pow", "gt", "lt", "ge", "le", "eq", "ne", "where", "masked_fill", "linear",
-                 "matmul", "mm"):
+    for name in ("relu", "tanh", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy",
+                 "clone"):
         lift(name)
-    lift("bmm", kernel="matmul")
-    for name in ("softmax", "log_softmax"):
-        lift(name, lambda a: (a[0], _shift(a[1]), *a[2:]))
+    # pointwise ops torch runs on jagged tensors only (the strided one's aten name)
+    for name, aten in (("exp", "exp"), ("log", "log"), ("sigmoid", "sigmoid"),
+                       ("rsqrt", "rsqrt"), ("reciprocal", "reciprocal")):
+        lift(name, strided=aten)
+    for name in ("add", "sub", "mul", "div", "gt", "ge", "masked_fill"):
+        lift(name, pointwise=True)
+    for name, aten in (("rsub", "rsub.Scalar"), ("pow", "pow.Tensor_Scalar"),
+                       ("lt", "lt.Scalar"), ("le", "le.Scalar"), ("ne", "ne.Scalar")):
+        lift(name, pointwise=True, strided=aten)
+    lift("eq", pointwise=True, meta=_strided_refusal(lambda a: type(a[1]) is NestedArray,
+                                                      "eq does not support nested tensor as "
+                                                      "other value."))
+    lift("where", pointwise=True, meta=_strided_refusal(
+        lambda a: type(a[2]) is not NestedArray, "other must be nested",
+        lambda a: type(a[1]) is NestedArray, "self must not be nested"))
+    lift("linear")
+    for name in ("matmul", "mm"):
+        lift(name, pointwise=False)
+    lift("bmm", kernel="matmul", pointwise=False)
+    lift("softmax", lambda a: (a[0], _shift(a[1]), *a[2:]), _softmaxed)
+    lift("log_softmax", lambda a: (a[0], _shift(a[1]), *a[2:]), _softmaxed,
+         strided="_log_softmax")
     lift("transpose", lambda a: (a[0], _shift(a[1]), _shift(a[2])), _transposed)
     lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"))
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
@@ -160,10 +217,36 @@ _FROM_JAGGED = op("nested_view_from_jagged", saves=None, node="ViewFromJaggedBac
 _PADDED = op("to_padded_tensor", saves=None, node="ToPaddedTensorBackward0")(None)
 
 
-def from_parts(tensors, meta):
-    """A nested tensor of these dense component Tensors (the graph kept to each)."""
+def from_parts(tensors, meta, o=None):
+    """A nested tensor of these dense component Tensors (the graph kept to each, through a
+    node of op `o`)."""
     out = _new(NestedArray([t.arr for t in tensors], meta), NESTED)
-    return _node(_AS_NESTED[meta.layout], lambda xp, g: tuple(g.parts), (), tensors, out)
+    return _node(o or _AS_NESTED[meta.layout], lambda xp, g: tuple(g.parts), (), tensors, out)
+
+
+# the last node of torch's nested attention: a strided tensor's view of its buffer; a jagged
+# tensor's view of its values, transposed back to (B, H, j, D) where the heads come first
+_SDPA = {"strided": op("nested_sdpa", saves=None, node="UnsafeViewBackward0")(None),
+         1: _AS_NESTED["jagged"],
+         2: op("nested_sdpa_heads", saves=None, node="TransposeBackward0")(None)}
+
+
+def sdpa(q, k, v, attn_mask, dropout_p, is_causal, scale):
+    """scaled_dot_product_attention of nested q, k, v: dense attention within each component
+    (a sequence), as torch's jagged kernels compute it. torch takes no mask nor is_causal."""
+    if attn_mask is not None:
+        raise ValueError("Masks are not yet supported!")
+    if is_causal:
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
+    if q.arr.meta.layout == "strided" and not all(
+            p.flags.c_contiguous for t in (q, k, v) for p in t.arr.parts):   # (transposed)
+        raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
+                           "must be contiguous")
+    from ..nn.functional import scaled_dot_product_attention as attention
+    outs = [attention(a, b, c, dropout_p=dropout_p, scale=scale)
+            for a, b, c in zip(q.unbind(), k.unbind(), v.unbind())]
+    m = q.arr.meta
+    return from_parts(outs, m, _SDPA["strided" if m.layout == "strided" else m.ragged])
 
 
 def unbind(nt, dim=0):

@@ -52,6 +52,8 @@ class Op:
 def _no_nested(name):
     """The nested slot of an op with no nested kernel: torch's NotImplementedError."""
     def fwd(xp, *args):
+        if any(getattr(getattr(a, "meta", None), "layout", None) == "jagged" for a in args):
+            raise NotImplementedError(f"aten.{name}.default")     # torch's NestedTensor class
         from .._sparse_coo import not_implemented
         raise not_implemented(name, xp, "NestedTensor")
     return fwd
