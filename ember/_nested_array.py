@@ -128,7 +128,8 @@ class NestedArray:
 
     ndim = property(lambda self: self.parts[0].ndim + 1)
     shape = property(NestedShape)
-    size = property(lambda self: sum(p.size for p in self.parts))
+    # no flat `size`: code that reshapes by it (view, reshape) fails over to the nested path
+    numel = property(lambda self: sum(p.size for p in self.parts))
     nbytes = property(lambda self: sum(p.nbytes for p in self.parts))
     itemsize = property(lambda self: self.dtype.itemsize)
     flags = _FLAGS

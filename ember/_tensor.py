@@ -12,7 +12,7 @@ from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
-from ._nested_array import NestedArray
+from ._nested_array import NestedArray, NestedInt
 from ._warnings import outside_stacklevel, warn_once
 from .backends import CPU, device as _device, get_backend
 
@@ -74,8 +74,8 @@ _SIZE = tuple.__new__       # a Size of known ints (a NumPy shape), skipping the
 
 
 def _size_item(v, i):
-    if isinstance(v, np.integer):       # kept as they are, as torch keeps them
-        return v
+    if isinstance(v, (np.integer, NestedInt)):  # kept as they are, as torch keeps them (and the
+        return v                                # ragged size of a jagged tensor)
     if type(v) is not float and not isinstance(v, (str, type(None), np.generic)):
         try:
             return v.__index__()
@@ -215,7 +215,10 @@ class Tensor:
     ndimension = dim
 
     def numel(self):
-        return self.arr.size
+        try:
+            return self.arr.size
+        except AttributeError:      # a nested tensor's NestedArray
+            return self.arr.numel
 
     nelement = numel
 

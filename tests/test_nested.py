@@ -268,3 +268,84 @@ def test_sdpa_refusals(kw, exc, msg):
         kw = {k: L.ones(2, 2, dtype=L.bool) if v == "mask" else v for k, v in kw.items()}
         with pytest.raises(exc, match=msg):
             L.nn.functional.scaled_dot_product_attention(q, q, q, **kw)
+
+
+# ---- autograd across the nested / dense boundary --------------------------------------------
+def _leaves(L):
+    rs = np.random.RandomState(5)
+    return [L.tensor(rs.randn(n, 4).astype(np.float32), requires_grad=True) for n in (2, 3)]
+
+
+def _loss(y):
+    return sum((c * c.detach().cos()).sum() for c in y.unbind())
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_as_nested_keeps_graph(layout):
+    """as_nested_tensor([a, b]) takes gradients back to a and b; nested_tensor copies them."""
+    res = []
+    for L in (ember, torch):
+        a, b = _leaves(L)
+        W = L.ones(5, 4, requires_grad=True)
+        nt = L.nested.as_nested_tensor([a * 2, b], layout=getattr(L, layout))
+        y = L.nn.functional.linear(nt.relu() + nt, W)
+        _loss(y).backward()
+        copy = L.nested.nested_tensor([a, b], layout=getattr(L, layout))
+        res.append((nt, a.grad, b.grad, W.grad, copy, copy.is_leaf, copy.requires_grad))
+    _same(*res, atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_leaf_grads_and_padded_backward(layout):
+    res = []
+    for L in (ember, torch):
+        x = _nt(L, layout, requires_grad=True)
+        p = (x * 3).to_padded_tensor(0.0)
+        (p * L.arange(float(p.numel())).reshape(p.shape)).sum().backward()
+        res.append((p, x.grad, x.grad.is_nested))
+    _same(*res)
+
+
+def test_jagged_values_and_from_jagged_grads():
+    res = []
+    for L in (ember, torch):
+        values = L.arange(24.0).reshape(6, 4).requires_grad_()
+        nt = L.nested.nested_tensor_from_jagged(values * 1.0, L.tensor([0, 2, 3, 6]))
+        out = L.nn.functional.softmax(nt, dim=-1)
+        (out.values() * L.arange(24.0).reshape(6, 4)).sum().backward()
+        res.append((nt, out.values(), values.grad))
+    _same(*res, atol=1e-6)
+
+
+def test_jagged_dense_broadcast_grad():
+    res = []
+    for L in (ember, torch):
+        x = _nt(L, "jagged", requires_grad=True)
+        bias = L.arange(4.0).requires_grad_()
+        y = x * bias + bias
+        _loss(y).backward()
+        res.append((y, x.grad, bias.grad))
+    _same(*res, atol=1e-5)
+
+
+VIEWS = {
+    "view_heads": lambda L, x: x.view(3, -1, 2, 2), "reshape": lambda L, x: x.reshape(3, -1, 2, 2),
+    "unflatten": lambda L, x: x.unflatten(-1, (2, 2)),
+    "flatten_back": lambda L, x: x.unflatten(-1, (2, 2)).transpose(1, 2).transpose(1, 2)
+    .flatten(-2),
+    "view_nested_int": lambda L, x: x.view(3, x.size(1), 2, 2),
+    "view_bad": lambda L, x: x.view(3, 2, 8), "view_batch": lambda L, x: x.view(6, -1, 2, 2),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_views(layout, name):
+    _compare(VIEWS[name], layout)
+    if name in ("view_heads", "reshape") and layout == "jagged":    # and their gradient
+        _compare(lambda L, x: _grad_of(x, VIEWS[name](L, x)), layout, grad=True)
+
+
+def _grad_of(x, y):
+    _loss(y).backward()
+    return x.grad

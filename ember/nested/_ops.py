@@ -16,6 +16,7 @@ from ..autograd.engine import sum_to
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import out_slot
 from ..backends import CPU, Backend, device
+from ..ops._apply import apply
 from ..ops._registry import NESTED_IDX, OPS, op, override
 from .._nested_array import Meta, NestedArray
 
@@ -156,6 +157,37 @@ def _reduced(name):
     return check
 
 
+_VIEW = op("nested_view", saves=None, node="ViewBackwardAutogradNestedTensor0")(None)
+
+
+def view(nt, shape, name="view"):
+    """view / reshape of a nested tensor: the batch size first, then the components' new shape,
+    with -1 (or the nested int) where their lengths differ."""
+    from .._tensor import Size
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        shape = tuple(shape[0])
+    a = nt.arr
+    part = tuple(-1 if s is a.meta.nid else s for s in shape[1:])
+    if a.meta.layout == "strided":
+        if not shape or shape[0] != len(a.parts):
+            raise RuntimeError(f"{name}: For now nested view cannot change or infer the "
+                               "implicit batch dimension")
+        from ..ops.shape import infer_shape
+        for p in a.parts:
+            try:
+                infer_shape(part, p.size)
+            except RuntimeError:
+                raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size "
+                                   f"{p.size}") from None
+        return apply(_VIEW, (nt,), (part,))
+    r = a.meta.ragged
+    if not (1 < len(shape) > r and shape[0] == len(a.parts) and shape[r] in (-1, a.meta.nid)
+            and all(type(s) is int for s in part)):
+        got = "(" + ", ".join(map(str, a.shape)) + ")"
+        raise RuntimeError(f"{name}(): cannot view shape {got} as {list(shape)}")
+    return apply(_VIEW, (nt,), (part,))
+
+
 def _install():
     from ..nn import _act_ops, _norm_ops, _ops     # noqa: F401 (registers the nn ops)
     for name in ("relu", "tanh", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy",
@@ -184,6 +216,7 @@ def _install():
     lift("log_softmax", lambda a: (a[0], _shift(a[1]), *a[2:]), _softmaxed,
          strided="_log_softmax")
     lift("transpose", lambda a: (a[0], _shift(a[1]), _shift(a[2])), _transposed)
+    lift("nested_view", kernel="reshape_copy")
     lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"))
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
     lift("dropout", lambda a: (a[0], a[1], a[0].shape, a[3]))
@@ -213,7 +246,7 @@ _AS_NESTED = {"strided": op("nested_from_list", saves=None,
                            node="NestedViewFromJaggedBackward0")(None)}
 _UNBIND = op("nested_unbind", saves=None, node="UnbindBackwardAutogradNestedTensor0", n_out=-1)(None)
 _VALUES = op("nested_values", saves=None, node="NestedGetValuesBackward0")(None)
-_FROM_JAGGED = op("nested_view_from_jagged", saves=None, node="ViewFromJaggedBackward0")(None)
+_FROM_JAGGED = op("nested_view_from_jagged", saves=None, node="NestedViewFromJaggedBackward0")(None)
 _PADDED = op("to_padded_tensor", saves=None, node="ToPaddedTensorBackward0")(None)
 
 

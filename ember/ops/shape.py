@@ -137,7 +137,12 @@ def view(input, *shape, size=None, dtype=None):
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) and \
             not hasattr(shape[0], "__index__"):
         return _view_dtype(input, shape[0])
-    return _view_fn(input, infer_shape(_shape_arg(shape), input.arr.size))
+    try:
+        size = input.arr.size
+    except AttributeError:      # a nested tensor
+        from ..nested._ops import view as nested_view
+        return nested_view(input, shape)
+    return _view_fn(input, infer_shape(_shape_arg(shape), size))
 
 
 def _view_dtype(input, dtype):
@@ -251,6 +256,9 @@ def reshape(input, *args, shape=None):
     try:
         size = input.arr.size
     except AttributeError:
+        if isinstance(input, Tensor):   # a nested tensor (no flat size): its view
+            from ..nested._ops import view as nested_view
+            return nested_view(input, args if shape is None else (shape,), "reshape")
         raise_not_tensor("reshape", ("input", 1, input))
     shape = infer_shape(_shape_arg(args if shape is None else (shape,), "reshape"), size)
     recording = _grad.enabled and input._rg
