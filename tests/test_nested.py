@@ -349,3 +349,33 @@ def test_views(layout, name):
 def _grad_of(x, y):
     _loss(y).backward()
     return x.grad
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_dropout_draws_as_torch(layout):
+    """torch's CPU dropout draws over the nested buffer, components in order."""
+    res = []
+    for L in (ember, torch):
+        L.manual_seed(0)
+        x = _nt(L, layout, requires_grad=True)
+        y = L.nn.functional.dropout(x, 0.4)
+        _loss(y).backward()
+        res.append((y, x.grad))
+    _same(*res, atol=1e-6)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_large_components_backward(layout):
+    """Components over the engine's 64 KiB release threshold (the nodes keep them)."""
+    res = []
+    for L in (ember, torch):
+        rs = np.random.RandomState(6)
+        x = L.nested.nested_tensor([L.tensor(rs.randn(n, 160).astype(np.float32))
+                                    for n in (110, 130)], layout=getattr(L, layout),
+                                   requires_grad=True)
+        W = L.tensor(rs.randn(160, 160).astype(np.float32) * 0.1, requires_grad=True)
+        F = L.nn.functional
+        y = F.layer_norm(F.gelu(F.linear(x, W)) + x, (160,), L.ones(160), L.zeros(160))
+        _loss(y).backward()
+        res.append((x.grad, W.grad))
+    _same(*res, atol=2e-4)

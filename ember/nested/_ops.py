@@ -157,6 +157,21 @@ def _reduced(name):
     return check
 
 
+def _dropout(xp, x, p, mask_shape, rng):
+    """torch's CPU dropout over a nested tensor's buffer: one Bernoulli draw per element, the
+    components in order, x * keep / (1 - p)."""
+    acc = np.float64 if x.dtype == np.float64 else np.float32
+    keep = rng.bernoulli((x.numel,), 1 - p)
+    noise = (keep.astype(acc) / acc(1 - p)).astype(x.dtype, copy=False)
+    cuts = np.cumsum([q.size for q in x.parts])[:-1]
+    noise = [n.reshape(q.shape) for n, q in zip(np.split(noise, cuts), x.parts)]
+    return x.like([q * n for q, n in zip(x.parts, noise)]), (noise,)
+
+
+def _dropout_bwd(xp, g, noise):
+    return (g.like([q * n for q, n in zip(g.parts, noise)]),)
+
+
 _VIEW = op("nested_view", saves=None, node="ViewBackwardAutogradNestedTensor0")(None)
 
 
@@ -219,7 +234,7 @@ def _install():
     lift("nested_view", kernel="reshape_copy")
     lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"))
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
-    lift("dropout", lambda a: (a[0], a[1], a[0].shape, a[3]))
+    override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
     lift("native_layer_norm",
          lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]))
 
