@@ -111,12 +111,15 @@ class NestedShape:
 
 
 class _Flags:
-    __slots__ = ()
-    owndata = c_contiguous = True
+    __slots__ = ("c_contiguous",)
+    owndata = True
     writeable = f_contiguous = False     # gradients are summed into new arrays, never in place
 
+    def __init__(self, contiguous):
+        self.c_contiguous = contiguous
 
-_FLAGS = _Flags()
+
+_FLAGS = {True: _Flags(True), False: _Flags(False)}
 
 
 class NestedArray:
@@ -132,7 +135,16 @@ class NestedArray:
     numel = property(lambda self: sum(p.size for p in self.parts))
     nbytes = property(lambda self: sum(p.nbytes for p in self.parts))
     itemsize = property(lambda self: self.dtype.itemsize)
-    flags = _FLAGS
+    strides = None
+
+    @property
+    def flags(self):
+        """Contiguous as torch's nested tensors are: a jagged one's values packed in order along
+        the ragged dim, without holes; a strided one's components untransposed."""
+        m = self.meta
+        if m.layout == "jagged":
+            return _FLAGS[m.lengths is None and m.ragged == 1]
+        return _FLAGS[all(p.flags.c_contiguous for p in self.parts)]
 
     def like(self, parts):
         """A NestedArray of these components with this one's structure."""

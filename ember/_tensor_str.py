@@ -360,9 +360,8 @@ def nested_repr(t):
         tail = f", requires_grad={t.requires_grad}" if t.requires_grad else ""
         if grad_fn is not None:
             tail = f", grad_fn={grad_fn!r}"
-        contiguous = a.meta.lengths is None and a.meta.ragged == 1
         return (f"NestedTensor(size={size}, offsets={a.meta.offsets!r}{tail}, "
-                f"contiguous={contiguous})")
+                f"contiguous={a.flags.c_contiguous})")
     from ._dtype import OF_NP
     parts = [format_tensor(p, OF_NP[p.dtype.num], device_str="cpu", requires_grad=t.requires_grad,
                            grad_fn_name=None, type_name=None, tangent=None, contents=None)

@@ -217,6 +217,8 @@ CASES = {
     "add_other": lambda L, x: x + L.nested.nested_tensor(
         [L.ones(2, 4), L.ones(2, 4), L.ones(1, 4)], layout=x.layout),
     "bmm": lambda L, x: L.bmm(x, x.transpose(1, 2)), "exp_fn": lambda L, x: L.exp(x),
+    "is_contiguous": lambda L, x: (x.is_contiguous(), x.transpose(1, 2).is_contiguous(),
+                                   x.transpose(1, 2).transpose(1, 2).is_contiguous()),
     "reciprocal": lambda L, x: 1 / x, "not_implemented": lambda L, x: x.cumsum(-1),
     "size_out_of_range": lambda L, x: x.size(3),
 }
@@ -379,3 +381,15 @@ def test_large_components_backward(layout):
         _loss(y).backward()
         res.append((x.grad, W.grad))
     _same(*res, atol=2e-4)
+
+
+def test_masked_select():
+    res = []
+    for L in (ember, torch):
+        x = L.arange(12.0).reshape(3, 4).requires_grad_()
+        nt = L.nested.masked_select(x, x.detach() % 3 != 1)
+        (nt.values() * L.arange(8.0)).sum().backward()
+        res.append((nt, x.grad, L.nested.masked_select(x, L.tensor([False])).offsets()))
+    _same(*res)
+    with pytest.raises(RuntimeError, match="requires a strided tensor, given torch.jagged"):
+        ember.nested.masked_select(_nt(ember, "jagged"), ember.tensor([True]))

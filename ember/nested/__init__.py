@@ -14,7 +14,7 @@ from .._nested_array import Meta, NestedArray, STRIDED, nested_int
 from ._ops import NESTED, from_jagged, from_parts, to_padded, _install
 
 __all__ = ["nested_tensor", "as_nested_tensor", "to_padded_tensor", "nested_tensor_from_jagged",
-           "narrow"]
+           "narrow", "masked_select"]
 
 _install()
 
@@ -115,6 +115,21 @@ def narrow(tensor, dim, start, length, layout=strided):
     offsets = _tensor(np.append(starts, starts[-1] + lengths.arr[-1]))
     return from_jagged(tensor.reshape(b * n, *tensor.shape[2:]), offsets, lengths, 1,
                        nested_int(offsets.arr))
+
+
+def masked_select(tensor, mask):
+    """The elements of each row (the last dim) of a dense tensor where mask is True, as a
+    jagged tensor (B, j) over tensor.masked_select(mask)."""
+    if tensor.layout is not strided:
+        raise RuntimeError(f"torch.nested.masked_select requires a strided tensor, given "
+                           f"{tensor.layout}")
+    if mask.layout is not strided:
+        raise RuntimeError(f"torch.nested.masked_select requires a strided mask, given: "
+                           f"{mask.layout}")
+    from ..nn.functional import pad
+    lengths = mask.expand(tensor.shape).sum(dim=tensor.ndim - 1).view(-1)
+    return nested_tensor_from_jagged(tensor.masked_select(mask), pad(lengths.cumsum(dim=0),
+                                                                    (1, 0)))
 
 
 # ---- the Tensor methods of nested tensors ---------------------------------------------------
