@@ -24,7 +24,8 @@ def _nt(L, layout, requires_grad=False, dtype=None):
 
 # grad_fn names where ember's nested node is its dense op's
 NODE_NAMES = {"MatmulBackward0": "UnsafeViewBackward0",
-              "SumBackwardAutogradNestedTensor1": "SumBackward1"}
+              "SumBackwardAutogradNestedTensor1": "SumBackward1",
+              "SqueezeBackwardAutogradNestedTensor0": "SqueezeBackward1"}
 
 
 def _norm(text):
@@ -393,3 +394,22 @@ def test_masked_select():
     _same(*res)
     with pytest.raises(RuntimeError, match="requires a strided tensor, given torch.jagged"):
         ember.nested.masked_select(_nt(ember, "jagged"), ember.tensor([True]))
+
+
+MORE = {
+    "getitem": lambda L, x: (x[0], x[-1]), "getitem_grad": lambda L, x: _grad_of(x, x[1] * 2),
+    "zeros_like": lambda L, x: L.zeros_like(x), "ones_like": lambda L, x: L.ones_like(x),
+    "empty_like": lambda L, x: L.empty_like(x).dim(),
+    "backward_nested_grad": lambda L, x: (x * 2).backward(L.ones_like(x)) or x.grad,
+    "unsqueeze": lambda L, x: x.unsqueeze(-1), "unsqueeze_0": lambda L, x: x.unsqueeze(0),
+    "unsqueeze_1": lambda L, x: x.unsqueeze(1).transpose(1, 2),
+    "squeeze": lambda L, x: x.unsqueeze(-1).squeeze(-1),
+    "permute": lambda L, x: x.permute(0, 2, 1), "permute_0": lambda L, x: x.permute(1, 0, 2),
+    "permute_grad": lambda L, x: _grad_of(x, x.unsqueeze(-1).permute(0, 3, 2, 1)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_more_ops(layout, name):
+    _compare(MORE[name], layout, grad=True)

@@ -113,6 +113,32 @@ def _transposed(meta, args):
     return meta.with_ragged(d1 if r == d0 else d0 if r == d1 else r)
 
 
+def _unsqueezed(meta, args):
+    d = args[1]
+    if d == 0:
+        raise RuntimeError("unsqueeze(): For nested tensors, unsqueezing dimension 0 is not "
+                           "supported at the moment if you need this feature, please open an "
+                           "issue on github describing your use case." if meta.layout == "strided"
+                           else "unsqueeze(): not supported for NestedTensor on dim=0")
+    return meta.with_ragged(meta.ragged + (d <= meta.ragged))
+
+
+def _squeezed(meta, args):
+    if 0 in args[1]:
+        raise RuntimeError("squeeze(): For nested tensors, squeezing dimension 0 is not "
+                           "supported at the moment if you need this feature, please open an "
+                           "issue on github describing your use case." if meta.layout == "strided"
+                           else "squeeze(): not supported for NestedTensor on dim=0")
+    return meta.with_ragged(meta.ragged - sum(d < meta.ragged for d in args[1]))
+
+
+def _permuted(meta, args):
+    dims = args[1]
+    if dims[0] != 0:
+        raise ValueError("Permute is not supported on the batch dimension for jagged NT")
+    return meta.with_ragged(dims.index(meta.ragged))
+
+
 def _strided_refusal(*tests):
     """A meta hook raising torch's RuntimeError for a strided tensor's arguments: `tests` are
     (test(args), message) pairs, in torch's order."""
@@ -170,6 +196,14 @@ def _dropout(xp, x, p, mask_shape, rng):
 
 def _dropout_bwd(xp, g, noise):
     return (g.like([q * n for q, n in zip(g.parts, noise)]),)
+
+
+def like(make, nt, requires_grad):
+    """zeros_like, ones_like, ... of a nested tensor: make(shape) for each component, the
+    structure (and a jagged tensor's nested int) kept."""
+    a = nt.arr
+    out = _new(a.like([make(p.shape, False).arr for p in a.parts]), NESTED)
+    return out.requires_grad_(True) if requires_grad else out
 
 
 _VIEW = op("nested_view", saves=None, node="ViewBackwardAutogradNestedTensor0")(None)
@@ -232,6 +266,10 @@ def _install():
          strided="_log_softmax")
     lift("transpose", lambda a: (a[0], _shift(a[1]), _shift(a[2])), _transposed)
     lift("nested_view", kernel="reshape_copy")
+    lift("unsqueeze", lambda a: (a[0], a[1] - 1), _unsqueezed)
+    lift("squeeze_dim", lambda a: (a[0], _dims(a[1])), _squeezed)
+    lift("permute", lambda a: (a[0], tuple(d - 1 for d in a[1][1:])), _permuted,
+         strided="permute")
     lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"))
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)

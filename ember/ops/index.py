@@ -379,7 +379,12 @@ def getitem(self, idx):
         n = a.shape[0]
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {n}")
-        return _select_fn(self, (idx + n if idx < 0 else idx, Ellipsis))
+        try:
+            return _select_fn(self, (idx + n if idx < 0 else idx, Ellipsis))
+        except NotImplementedError:     # a nested tensor (no select kernel): its component
+            if not self.is_nested:
+                raise
+            return self.unbind()[idx]
     if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be and self.be.xp is np:
         # fast path: x[t] (NumPy checks the bounds)
         a = idx.arr
