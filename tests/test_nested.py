@@ -397,6 +397,12 @@ def test_masked_select():
 
 
 MORE = {
+    "layer_norm_no_affine": lambda L, x: L.nn.functional.layer_norm(x, (4,)),
+    "layer_norm_module": lambda L, x: L.nn.LayerNorm(4)(x),
+    "linear_module": lambda L, x: (L.manual_seed(0), L.nn.Linear(4, 3)(x))[1],
+    "from_lists": lambda L, x: L.nested.nested_tensor([[1, 2, 3], [4]], layout=x.layout),
+    "from_lists_float": lambda L, x: L.nested.nested_tensor([[1.5, 2], [4.25]], layout=x.layout,
+                                                            dtype=L.float64),
     "getitem": lambda L, x: (x[0], x[-1]), "getitem_grad": lambda L, x: _grad_of(x, x[1] * 2),
     "zeros_like": lambda L, x: L.zeros_like(x), "ones_like": lambda L, x: L.ones_like(x),
     "empty_like": lambda L, x: L.empty_like(x).dim(),

@@ -139,6 +139,12 @@ def _permuted(meta, args):
     return meta.with_ragged(dims.index(meta.ragged))
 
 
+def _normed(meta, args):
+    if meta.layout == "strided" and (args[1] is None or args[2] is None):
+        raise ValueError("NestedTensor layer_norm requires weight and bias")
+    return meta
+
+
 def _strided_refusal(*tests):
     """A meta hook raising torch's RuntimeError for a strided tensor's arguments: `tests` are
     (test(args), message) pairs, in torch's order."""
@@ -274,7 +280,7 @@ def _install():
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
     lift("native_layer_norm",
-         lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]))
+         lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]), _normed)
 
 
 # ---- the ops between nested and dense tensors ------------------------------------------------

@@ -19,7 +19,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
     raise_not_tensor, tensor_args, tensor_elements, tensor_ndim
 from ._dims import int_arg, unique_dims, wrap_dim
-from ._registry import contiguous_outputs, holomorphic, op
+from ._registry import NESTED_IDX, contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
 
 
@@ -400,7 +400,7 @@ def linear(input, weight, bias=None):
     if node is not None and (bias is None or input.ndim != 2) and type(node) is _ADDMM:
         # torch's linear is addmm for a 2-D input with a bias, else mm/matmul with a view or
         # squeeze on top: one op here, its node retyped to the class torch shows
-        node.__class__ = _NESTED_LINEAR if input.is_nested else \
+        node.__class__ = _NESTED_LINEAR if input.be.idx == NESTED_IDX else \
             _LINEAR_NODES[bias is None, min(input.ndim, 3)]
     return t
 
