@@ -175,6 +175,9 @@ def _reduced(name):
             if name == "mean":
                 from .._sparse_coo import not_implemented
                 raise not_implemented("mean.dim", np, "NestedTensor")
+            if len(dims) > 1:
+                raise RuntimeError("NestedTensor only allows reduction of a single dimension for "
+                                   "now.")
             if dims != (args[0].ndim - 1,):
                 raise RuntimeError(f"NestedTensor can only be reduced across the last dimension "
                                    f"for now got dimension {dims[0]} instead.")
@@ -183,8 +186,11 @@ def _reduced(name):
         elif 0 in dims:
             raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
                                "dimension is not supported for nested tensors")
-        elif meta.ragged in dims:
-            raise NotImplementedError(f"ember: {name}() over the ragged dim of a jagged tensor")
+        elif meta.ragged in dims:       # (a dense result: dense_reduction, or torch's error)
+            if len(dims) > 1:
+                raise RuntimeError(f"{name}(): reducing along a ragged and non-batch dimension "
+                                   "is not supported for nested tensors")
+            raise NotImplementedError(f"aten.{name}.dim")
         return meta
     return check
 
@@ -202,6 +208,21 @@ def _dropout(xp, x, p, mask_shape, rng):
 
 def _dropout_bwd(xp, g, noise):
     return (g.like([q * n for q, n in zip(g.parts, noise)]),)
+
+
+def dense_reduction(name, nt, dims, keepdim, dtype):
+    """sum / mean of a jagged tensor that torch gives dense: of all its values, or over the
+    ragged dim (one row per component); None for the others."""
+    a = nt.arr
+    if a.meta.layout != "jagged":
+        return None
+    if dims is None:
+        return getattr(values(nt), name)(dtype=dtype)
+    if dims != (a.meta.ragged,):
+        return None
+    from ..ops.shape import stack
+    return stack([getattr(c, name)(dims[0] - 1, keepdim=keepdim, dtype=dtype)
+                  for c in unbind(nt)])
 
 
 def like(make, nt, requires_grad):
