@@ -6,8 +6,9 @@ NESTED (the CPU device, op slot NESTED_IDX). Ops reach their nested kernels thro
 NestedArray is a list of component arrays (`parts`, one per batch entry, all of one ndim and
 dtype) plus a `Meta`: the layout, and for jagged tensors the offsets, the nested int (`j1`)
 naming the ragged size, and which dim is ragged. It answers what the generic machinery (the
-autograd engine, Tensor's metadata properties) reads from an array: shape, ndim, dtype, size,
-nbytes, flags, astype, copy and `+` (gradient accumulation)."""
+autograd engine, Tensor's metadata properties) reads from an array: shape, ndim, dtype, nbytes,
+flags, astype, copy and `+` (gradient accumulation); `numel` stands for a flat `size`, which
+it lacks so that view and reshape fail over to their nested path."""
 import weakref
 
 import numpy as np
@@ -160,12 +161,13 @@ class NestedArray:
     def __add__(self, other):
         return self.like([p + q for p, q in zip(self.parts, other.parts)])
 
-    def padded(self, padding, output_size=None):
-        """The components in one dense array, each at the front of its slot, `padding` around."""
-        shape = tuple(max(s) for s in zip(*(p.shape for p in self.parts)))
-        shape = (len(self.parts),) + shape
-        if output_size is not None:
-            shape = tuple(output_size)
+    def padded_shape(self):
+        """(B, the longest size of each component dim)."""
+        return (len(self.parts),) + tuple(max(s) for s in zip(*(p.shape for p in self.parts)))
+
+    def padded(self, padding, shape):
+        """The components in one dense array of `shape`, each at the front of its slot,
+        `padding` around."""
         out = np.full(shape, padding, self.dtype)
         for i, p in enumerate(self.parts):
             out[(i,) + tuple(slice(0, n) for n in p.shape)] = p[tuple(slice(0, n)

@@ -36,8 +36,7 @@ def _structure(name, args, pointwise):
                     raise RuntimeError(f"{name} does not support broadcasting when given a "
                                        "NestedTensor")
                 raise RuntimeError(f"cannot call binary pointwise function {name}.Tensor with "
-                                   f"inputs of shapes {tuple(x.shape)} and {tuple(a.shape)}"
-                                   .replace("'", ""))
+                                   f"inputs of shapes {tuple(x.shape)} and {tuple(a.shape)}")
         elif x.meta.layout == "strided" and pointwise is not None and \
                 isinstance(a, np.ndarray) and a.ndim:
             sides = "a nested self and non-nested other" if args[0] is x else \
@@ -108,7 +107,7 @@ def _transposed(meta, args):
     if 0 in (d0, d1) and d0 != d1:
         if meta.layout == "jagged":
             raise ValueError("Transpose is not supported on the batch dimension for jagged NT")
-        raise RuntimeError(f"Nested tensor dimension 0 cannot be transposed")
+        raise RuntimeError("Nested tensor dimension 0 cannot be transposed")
     r = meta.ragged
     return meta.with_ragged(d1 if r == d0 else d0 if r == d1 else r)
 
@@ -324,9 +323,11 @@ _AS_NESTED = {"strided": op("nested_from_list", saves=None,
                              node="NestedTensorFromTensorListBackward0")(None),
               "jagged": op("nested_view_from_list", saves=None,
                            node="NestedViewFromJaggedBackward0")(None)}
-_UNBIND = op("nested_unbind", saves=None, node="UnbindBackwardAutogradNestedTensor0", n_out=-1)(None)
+_UNBIND = op("nested_unbind", saves=None, node="UnbindBackwardAutogradNestedTensor0",
+             n_out=-1)(None)
 _VALUES = op("nested_values", saves=None, node="NestedGetValuesBackward0")(None)
-_FROM_JAGGED = op("nested_view_from_jagged", saves=None, node="NestedViewFromJaggedBackward0")(None)
+_FROM_JAGGED = op("nested_view_from_jagged", saves=None,
+                  node="NestedViewFromJaggedBackward0")(None)
 _PADDED = op("to_padded_tensor", saves=None, node="ToPaddedTensorBackward0")(None)
 
 
@@ -413,11 +414,19 @@ def from_jagged(values_t, offsets, lengths, ragged, nid):
 
 def to_padded(nt, padding, output_size=None):
     a = nt.arr
-    if output_size is not None and a.meta.layout == "jagged":     # only the ragged dim's size
-        shape = a.padded(0).shape
-        output_size = shape[:a.meta.ragged] + (output_size[a.meta.ragged],) + \
-            shape[a.meta.ragged + 1:]
-    out = _new(a.padded(padding, output_size), CPU)
+    shape = a.padded_shape()
+    if output_size is not None and a.meta.layout == "strided":
+        if len(output_size) != len(shape):
+            raise RuntimeError("Length of output_size does not match NestedTensor dims. "
+                               "Broadcasting is not supported.")
+        if any(o < n for o, n in zip(output_size, shape)):
+            raise RuntimeError("Value in output_size is less than NestedTensor padded size. "
+                               "Truncation is not supported.")
+        shape = tuple(output_size)
+    elif output_size is not None:   # a jagged tensor's: the ragged dim's size (cut or padded)
+        r = a.meta.ragged
+        shape = shape[:r] + (output_size[r],) + shape[r + 1:]
+    out = _new(a.padded(padding, shape), CPU)
 
     def bwd(xp, g):
         return (a.like([g[(i,) + tuple(slice(0, n) for n in p.shape)]
