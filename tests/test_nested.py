@@ -398,6 +398,8 @@ MORE = {
     "layer_norm_no_affine": lambda L, x: L.nn.functional.layer_norm(x, (4,)),
     "layer_norm_module": lambda L, x: L.nn.LayerNorm(4)(x),
     "linear_module": lambda L, x: (L.manual_seed(0), L.nn.Linear(4, 3)(x))[1],
+    "two_ragged_dims": lambda L, x: L.nested.nested_tensor([L.ones(2, 3), L.ones(3, 2)],
+                                                           layout=x.layout),
     "from_lists": lambda L, x: L.nested.nested_tensor([[1, 2, 3], [4]], layout=x.layout),
     "from_lists_float": lambda L, x: L.nested.nested_tensor([[1.5, 2], [4.25]], layout=x.layout,
                                                             dtype=L.float64),

@@ -2,8 +2,8 @@
 
 `strided` (torch's NestedTensorImpl) prints its components and has no sizes; `jagged` (torch's
 NestedTensor subclass) has a ragged dim named by a nested int (`j1`) and its values and offsets.
-Both are ember Tensors over a NestedArray (see _array.py); ops run their dense kernels on each
-component (_ops.py), so gradients reach the components through the usual graph."""
+Both are ember Tensors over a NestedArray (ember/_nested_array.py); ops run their dense kernels
+on each component (_ops.py), so gradients reach the components through the usual graph."""
 import warnings
 
 import numpy as np
@@ -32,8 +32,10 @@ def _meta(layout, parts):
     if layout is not jagged:
         raise RuntimeError(f"Specified layout is unsupported for nested tensors: {layout}")
     if len({p.shape[1:] for p in parts}) > 1:
-        raise RuntimeError("When constructing a nested tensor, all tensors in list must have "
-                           "the same dim and the same non-ragged sizes")
+        raise RuntimeError("Cannot represent given tensor list as a nested tensor with the jagged "
+                           "layout. Note that the jagged layout only allows for a single ragged "
+                           "dimension. For example: (B, *, D_0, D_1, ..., D_N), with ragged * "
+                           "dim.")
     offsets = _new(np.concatenate([[0], np.cumsum([p.shape[0] for p in parts])]).astype(np.int64),
                    parts[0].be)
     return Meta("jagged", offsets, None, nested_int(offsets.arr))
