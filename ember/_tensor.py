@@ -12,6 +12,7 @@ from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
+from ._nested_array import NestedArray, NestedInt
 from ._warnings import outside_stacklevel, warn_once
 from .backends import CPU, device as _device, get_backend
 
@@ -73,8 +74,8 @@ _SIZE = tuple.__new__       # a Size of known ints (a NumPy shape), skipping the
 
 
 def _size_item(v, i):
-    if isinstance(v, np.integer):       # kept as they are, as torch keeps them
-        return v
+    if isinstance(v, (np.integer, NestedInt)):  # kept as they are, as torch keeps them (and the
+        return v                                # ragged size of a jagged tensor)
     if type(v) is not float and not isinstance(v, (str, type(None), np.generic)):
         try:
             return v.__index__()
@@ -124,7 +125,7 @@ class Tensor:
     __slots__ = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base",
                  "_retain", "_fw", "__weakref__", "__dict__")    # __dict__: user attributes
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
-    is_quantized = is_nested = is_mkldnn = False
+    is_quantized = is_mkldnn = False
     is_meta = property(lambda self: self.be.name == "meta")
     is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = False   # no such devices
 
@@ -132,6 +133,8 @@ class Tensor:
     # and a CSR tensor one whose `arr` is a SparseCSR
     is_sparse = property(lambda self: isinstance(self.arr, SparseCOO))
     is_sparse_csr = property(lambda self: type(self.arr) is SparseCSR)
+    # and a nested tensor one whose `arr` is a NestedArray (ember/nested/)
+    is_nested = property(lambda self: type(self.arr) is NestedArray)
 
     @property
     def layout(self):
@@ -143,6 +146,9 @@ class Tensor:
         if type(a) is SparseCompressed:
             from . import _layout
             return getattr(_layout, a.layout)
+        if type(a) is NestedArray:
+            from . import _layout
+            return getattr(_layout, a.meta.layout)
         return strided
 
     def __new__(cls, *args, device=None, dtype=None):
@@ -209,7 +215,10 @@ class Tensor:
     ndimension = dim
 
     def numel(self):
-        return self.arr.size
+        try:
+            return self.arr.size
+        except AttributeError:      # a nested tensor's NestedArray
+            return self.arr.numel
 
     nelement = numel
 

@@ -295,6 +295,8 @@ def tensor_repr(t, contents=None):
     grad_fn = t.grad_fn
     if t.be.name == "meta":
         return _meta_repr(t, grad_fn, contents)
+    if t.is_nested:
+        return nested_repr(t)
     if t.layout is not _STRIDED:
         return _sparse_repr(t, grad_fn, contents)
     text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
@@ -346,3 +348,28 @@ def _sparse_repr(t, grad_fn, contents):
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes("tensor(" + body, suffixes, indent, force_newline=coo)
+
+
+def nested_repr(t):
+    """torch's repr of a nested tensor: a strided one lists its components (each printed as a
+    tensor requiring grad when it does), a jagged one (torch's NestedTensor) its size and
+    offsets."""
+    a, grad_fn = t.arr, t.grad_fn
+    if a.meta.layout == "jagged":
+        size = "(" + ", ".join(map(str, a.shape)) + ")"
+        tail = f", requires_grad={t.requires_grad}" if t.requires_grad else ""
+        if grad_fn is not None:
+            tail = f", grad_fn={grad_fn!r}"
+        return (f"NestedTensor(size={size}, offsets={a.meta.offsets!r}{tail}, "
+                f"contiguous={a.flags.c_contiguous})")
+    from ._dtype import OF_NP
+    parts = [format_tensor(p, OF_NP[p.dtype.num], device_str="cpu", requires_grad=t.requires_grad,
+                           grad_fn_name=None, type_name=None, tangent=None, contents=None)
+             for p in a.parts]
+    body = ",\n".join("\n".join("  " + line for line in p.split("\n")) for p in parts)
+    tail = ""
+    if grad_fn is not None:
+        tail = f", grad_fn=<{short_name(grad_fn.name())}>"
+    elif t.requires_grad:
+        tail = ", requires_grad=True"
+    return f"nested_tensor([\n{body}\n]{tail})"

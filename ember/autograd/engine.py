@@ -399,13 +399,15 @@ def _release_inputs(node):
     graph still referenced (a `loss` kept until the next step) then holds no activations.
     Inputs off the gradient path (indices, masks) stay while backward may read them (a node
     whose saved values were freed can run no backward: its floating inputs go too)."""
+    from .._nested_array import NestedArray
     from .._tensor import Tensor
     from ._thin import STUB, stub
     freed = node.saved is _FREED            # no backward can read any input again
     stubs = {}
     for a, nxt in zip(node.inputs, node.next):
         if type(a) is Tensor and (nxt is not None or freed and a.arr.dtype.kind in "fcV") and \
-                a._leaf is not STUB and a.arr.nbytes >= _KEEP_BYTES:
+                a._leaf is not STUB and a.arr.nbytes >= _KEEP_BYTES and \
+                type(a.arr) is not NestedArray:      # (whose components the node holds)
             stubs[id(a.arr)] = (a.arr, stub(a.arr, a.be))
     if not stubs:
         return

@@ -43,7 +43,7 @@ def _meta(out):
     if _is_edge(out):
         shape, dtype = _edge_meta(out)
         return shape, dtype, True
-    return tuple(out.shape), out.dtype, out.requires_grad
+    return out.arr.shape, out.dtype, out.requires_grad     # (a nested tensor's: NestedShape)
 
 
 def _make_grads(outputs, grads, is_grads_batched):
@@ -52,14 +52,14 @@ def _make_grads(outputs, grads, is_grads_batched):
     Tensor, Size = _T.Tensor, _T.Size
     new = []
     for i, (out, grad) in enumerate(zip(outputs, grads)):
-        if grad is None and type(out) is Tensor and out.arr.size == 1 and out._rg and \
+        if grad is None and type(out) is Tensor and out.numel() == 1 and out._rg and \
                 out.arr.dtype.kind in "fV":                 # loss.backward()
             new.append(_T._new(out.be.xp.ones_like(out.arr), out.be))
             continue
         out_shape, out_dtype, out_rg = _meta(out)
         if isinstance(grad, Tensor):
             first = grad[0] if is_grads_batched else grad
-            if tuple(first.shape) != out_shape:
+            if first.arr.shape != out_shape:
                 if is_grads_batched:
                     raise RuntimeError(
                         "If `is_grads_batched=True`, we interpret the first dimension of each "

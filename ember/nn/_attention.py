@@ -11,7 +11,7 @@ from ..amp.autocast import autocast
 from ..backends import CPU
 from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops._apply import apply
-from ..ops._registry import op
+from ..ops._registry import NESTED_IDX, op
 from ..ops.random import rng_for
 from ..backends.cuda import SDP_ENABLED
 from . import _ops as _O
@@ -116,7 +116,7 @@ def sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
             raise RuntimeError("Number of heads in key and value must divide the number of "
                                "heads in query")
         key, value = _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hv)
-    scale_factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scale_factor = 1 / math.sqrt(query.arr.shape[-1]) if scale is None else scale
     if _flash_applies(query, key, value, attn_mask, dropout_p):
         if dropout_p:                       # (torch picks its flash kernel, which refuses it)
             raise RuntimeError("scaled_dot_product_attention_flash_attention: Currently do not "
@@ -129,6 +129,9 @@ def sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
               for t in (query, key, value, attn_mask)]
         with autocast(query.be.name, enabled=False):     # below torch's autocast: float32
             return _math(*up, dropout_p, is_causal, scale_factor).to(dt)
+    if query.be.idx == NESTED_IDX:      # nested q, k, v: attention within each sequence
+        from ..nested._ops import sdpa as nested_sdpa
+        return nested_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale_factor)
     return _math(query, key, value, attn_mask, dropout_p, is_causal, scale_factor)
 
 

@@ -248,7 +248,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         tuple(int(s) for s in normalized_shape)
     k = len(shape)
     nd = tensor_ndim("layer_norm", input)
-    if k == 0 or tuple(input.shape[nd - k:]) != shape or nd < k:
+    if k == 0 or tuple(input.arr.shape[nd - k:]) != shape or nd < k:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(map(str, shape))}], but got input of size"
                            f"{list(input.shape)}")

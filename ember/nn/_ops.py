@@ -787,7 +787,7 @@ def dropout_raw(x, p, mask_shape, rng):
     x * (bernoulli_(1 - p) / (1 - p)), recorded as a MulBackward0 as torch records it."""
     if p == 1:                  # torch's at::dropout: input * 0, no draws
         return x * _new(x.be.xp.zeros((), x.arr.dtype), x.be)
-    if x.be.xp is not np:
+    if x.be.xp is not np or type(mask_shape) is not tuple:   # (a nested tensor's NestedShape)
         return apply(_dropout, (x,), (p, mask_shape, rng))
     from ..ops.creation import dense_order
     dt = x.arr.dtype

@@ -487,7 +487,7 @@ def _dropout(input, p, training, inplace, mask_shape):
 
 def dropout(input, p=0.5, training=True, inplace=False):
     try:
-        shape = input.shape
+        shape = input.arr.shape
     except AttributeError:
         _not_tensor("dropout", ("input", 1, input))
     return _dropout(input, p, training, inplace, shape)

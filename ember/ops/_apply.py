@@ -10,6 +10,7 @@ import numpy as np
 from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine, through_float
 from .._kernel_dtypes import cname, tname as _tname
 from .._tensor import Tensor, _new, bump_version
+from ._registry import NESTED_IDX
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.forward_ad import FW as _fw
@@ -299,9 +300,10 @@ def make_binary(op, operator=False):
             if other.be is not be:
                 if ya.ndim == 0 and other.be.name == "cpu":
                     ya = be.xp.asarray(ya)
-                elif xa.ndim == 0 and be.name == "cpu":
+                elif xa.ndim == 0 and be.name == "cpu" or other.be.idx == NESTED_IDX and \
+                        other.be.device == be.device:     # dense and nested: the nested kernel
                     be, xa = other.be, other.be.xp.asarray(xa)
-                else:
+                elif other.be.device != be.device:
                     raise _cross_device(op, input, other)
             low = False
             if xa.dtype is not ya.dtype and xa.dtype != ya.dtype:
@@ -369,7 +371,10 @@ def apply(op, args, static=(), view_of=None):
                     arrays.append(be.xp.asarray(a.arr))
                     rg = rg or a._rg
                     continue
-                raise _cross_device(op, _first_tensor(args), a)
+                if a.be.device != be.device:
+                    raise _cross_device(op, _first_tensor(args), a)
+                if a.be.idx == NESTED_IDX:     # a nested tensor with dense ones: its kernel
+                    be = a.be
             arrays.append(a.arr)
             rg = rg or a._rg
         else:

@@ -9,7 +9,8 @@ Contract for every op file:
   of them after the forward is caught, as torch's version counters do.
 """
 
-N_BACKENDS = 3          # cpu=0, cuda=1, mock=2
+N_BACKENDS = 4          # cpu=0, cuda=1, mock=2, nested=3
+NESTED_IDX = 3          # nested tensors' slot: ember/nested/_ops.py fills it per op
 OPS = {}
 
 
@@ -26,7 +27,7 @@ class Op:
         self.opmath = False     # float16/bfloat16 with a Python float: computed in float32
         from ..autograd._thin import KEEPS
         self.keeps = KEEPS.get(name)    # the inputs backward reads (None: all; see _thin.py)
-        self.impl = [(fwd, None)] * N_BACKENDS
+        self.impl = [(fwd, None)] * NESTED_IDX + [(_no_nested(name), None)]
 
     @property
     def node_name(self):
@@ -46,6 +47,16 @@ class Op:
 
     def __repr__(self):
         return f"<op {self.name}>"
+
+
+def _no_nested(name):
+    """The nested slot of an op with no nested kernel: torch's NotImplementedError."""
+    def fwd(xp, *args):
+        if any(getattr(getattr(a, "meta", None), "layout", None) == "jagged" for a in args):
+            raise NotImplementedError(f"aten.{name}.default")     # torch's NestedTensor class
+        from .._sparse_coo import not_implemented
+        raise not_implemented(name, xp, "NestedTensor")
+    return fwd
 
 
 def _default_node_name(name):

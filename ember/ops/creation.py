@@ -13,7 +13,7 @@ from .._threads import get_num_threads as _num_threads
 from .._toplevel import _FLAGS
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
-from ._registry import op as _op
+from ._registry import NESTED_IDX, op as _op
 from .._kernel_dtypes import cname as _cname
 from ._apply import _IBOUNDS, _fw, _tname, apply as _apply, inplace as _inplace, \
     out_autograd_error, raise_not_tensor, type_name, write_target
@@ -556,6 +556,9 @@ def _preserving(make, input, memory_format, requires_grad, name):
     the *_like function's."""
     from .._memory_format import is_channels_last, preserve_format
     try:
+        if input.be.idx == NESTED_IDX:
+            from ..nested._ops import like
+            return like(make, input, requires_grad)
         shape = tuple(input.shape)
     except AttributeError:
         raise_not_tensor(name, ("input", 1, input))
@@ -1471,7 +1474,7 @@ def _to(self, *args, **kwargs):
     dev, dtype, copy = _parse_to(args, dict(kwargs))
     be = self.be if dev is None else _get_backend(dev)
     t = self
-    if be is not self.be:
+    if be is not self.be and be.device != self.be.device:   # (a nested tensor: a CPU device)
         t = _to_device(t, be)
     if dtype is not None and dtype.np != t.arr.dtype:
         # an integer or bool result carries no gradient (torch: not differentiable)

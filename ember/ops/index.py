@@ -379,7 +379,12 @@ def getitem(self, idx):
         n = a.shape[0]
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {n}")
-        return _select_fn(self, (idx + n if idx < 0 else idx, Ellipsis))
+        try:
+            return _select_fn(self, (idx + n if idx < 0 else idx, Ellipsis))
+        except NotImplementedError:     # a nested tensor (no select kernel): its component
+            if not self.is_nested:
+                raise
+            return self.unbind()[idx]
     if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be and self.be.xp is np:
         # fast path: x[t] (NumPy checks the bounds)
         a = idx.arr
@@ -1410,7 +1415,8 @@ def _(xp, g, mask, tensor_value):
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_")
     _value_arg("masked_fill_", value, mask, value)
-    _broadcastable(mask.shape, input.shape)
+    if mask.arr.shape != input.arr.shape:       # (a nested mask of a nested tensor: equal)
+        _broadcastable(mask.shape, input.shape)
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "

@@ -19,7 +19,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
     raise_not_tensor, tensor_args, tensor_elements, tensor_ndim
 from ._dims import int_arg, unique_dims, wrap_dim
-from ._registry import contiguous_outputs, holomorphic, op
+from ._registry import NESTED_IDX, contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
 
 
@@ -241,7 +241,8 @@ def bmm(input, mat2, *, out=None):
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
         raise RuntimeError("batch2 must be a 3D tensor")
-    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+    a, b = input.arr.shape, mat2.arr.shape      # (a nested tensor's: no torch.Size)
+    if a[0] != b[0] or a[2] != b[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
                            f"{mat2.shape[1]}].")
@@ -399,7 +400,8 @@ def linear(input, weight, bias=None):
     if node is not None and (bias is None or input.ndim != 2) and type(node) is _ADDMM:
         # torch's linear is addmm for a 2-D input with a bias, else mm/matmul with a view or
         # squeeze on top: one op here, its node retyped to the class torch shows
-        node.__class__ = _LINEAR_NODES[bias is None, min(input.ndim, 3)]
+        node.__class__ = _NESTED_LINEAR if input.be.idx == NESTED_IDX else \
+            _LINEAR_NODES[bias is None, min(input.ndim, 3)]
     return t
 
 
@@ -407,6 +409,7 @@ _ADDMM = _linear.node_cls
 _LINEAR_NODES = {(True, 1): _node_class("SqueezeBackward4"), (True, 2): _node_class("MmBackward0"),
                  (True, 3): _node_class("UnsafeViewBackward0"),
                  (False, 1): _node_class("ViewBackward0"), (False, 3): _node_class("ViewBackward0")}
+_NESTED_LINEAR = _node_class("LinearBackward0")     # torch's nested linear is one op
 
 
 # ---- add + product (addmm, addmv, baddbmm, addbmm, addr) --------------------------------------

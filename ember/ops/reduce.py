@@ -191,7 +191,10 @@ def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
         dim = None
     dims = _dims(input, dim, "sum")
     fn = _sum0 if dim is None else _sum1
-    return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out)
+    try:
+        return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out)
+    except NotImplementedError:
+        return _finish(_nested_reduction("sum", input, dims, keepdim, dtype), out)
 
 
 @_op("nansum", saves="in")
@@ -259,7 +262,21 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
             _float_only(input.arr, "mean")
     dims = _dims(input, dim, "mean")
     fn = _mean0 if dim is None else _mean1
-    return _finish(fn(input, dims, _keepdim(keepdim, "mean"), _np_dtype(dtype)), out)
+    try:
+        return _finish(fn(input, dims, _keepdim(keepdim, "mean"), _np_dtype(dtype)), out)
+    except NotImplementedError:
+        return _finish(_nested_reduction("mean", input, dims, keepdim, dtype), out)
+
+
+def _nested_reduction(name, input, dims, keepdim, dtype):
+    """In an except block: a jagged tensor's sum or mean with a dense result (all of it, or over
+    the ragged dim), else the exception being handled, re-raised."""
+    if input.is_nested:
+        from ..nested._ops import dense_reduction
+        r = dense_reduction(name, input, dims, keepdim, dtype)
+        if r is not None:
+            return r
+    raise
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):

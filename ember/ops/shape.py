@@ -16,7 +16,7 @@ from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share
     _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_elements, tensor_ndim, write_into
 from ._dims import int_arg, unique_dims, wrap_dim
-from ._registry import contiguous_outputs, no_complex_grad, op
+from ._registry import NESTED_IDX, contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
 
 
@@ -137,7 +137,12 @@ def view(input, *shape, size=None, dtype=None):
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) and \
             not hasattr(shape[0], "__index__"):
         return _view_dtype(input, shape[0])
-    return _view_fn(input, infer_shape(_shape_arg(shape), input.arr.size))
+    try:
+        size = input.arr.size
+    except AttributeError:      # a nested tensor
+        from ..nested._ops import view as nested_view
+        return nested_view(input, shape)
+    return _view_fn(input, infer_shape(_shape_arg(shape), size))
 
 
 def _view_dtype(input, dtype):
@@ -251,6 +256,9 @@ def reshape(input, *args, shape=None):
     try:
         size = input.arr.size
     except AttributeError:
+        if isinstance(input, Tensor):   # a nested tensor (no flat size): its view
+            from ..nested._ops import view as nested_view
+            return nested_view(input, args if shape is None else (shape,), "reshape")
         raise_not_tensor("reshape", ("input", 1, input))
     shape = infer_shape(_shape_arg(args if shape is None else (shape,), "reshape"), size)
     recording = _grad.enabled and input._rg
@@ -1149,6 +1157,9 @@ def unbind(input, dim=0):
     if not nd:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = wrap_dim(dim, nd)
+    if input.be.idx == NESTED_IDX:      # a nested tensor's components (dense tensors)
+        from ..nested._ops import unbind as nested_unbind
+        return nested_unbind(input, d)
     return _multi_out(_unbind, input, (d,))
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from .._layout import sparse_coo
 from .._sparse_coo import SparseCOO, not_implemented
 from .._sparse_compressed import SparseCompressed
+from .._nested_array import NestedArray
 from .._sparse_csr import SparseCSR
 from .._tensor import Tensor, _new
 from .._warnings import warn_once
@@ -260,6 +261,9 @@ def _(xp, g, indices, shape, seq):
 def values(self):
     if type(self.arr) in (SparseCSR, SparseCompressed):
         return _new(self.arr.values, self.be)
+    if type(self.arr) is NestedArray:
+        from ..nested._ops import values as nested_values
+        return nested_values(self)
     s = _need_coo(self, "values", "sparse tensor")
     if not s.coalesced:
         raise RuntimeError("Cannot get values on an uncoalesced tensor, please call "

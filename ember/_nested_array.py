@@ -1,0 +1,175 @@
+"""NestedArray: the array behind a nested tensor (torch.nested, layouts strided and jagged).
+
+A nested tensor is an ordinary ember Tensor whose `arr` is a NestedArray and whose backend is
+NESTED (the CPU device, op slot NESTED_IDX). Ops reach their nested kernels through that slot
+(`op.impl[be.idx]`, ember/nested/_ops.py), so the dense hot path carries no check. A
+NestedArray is a list of component arrays (`parts`, one per batch entry, all of one ndim and
+dtype) plus a `Meta`: the layout, and for jagged tensors the offsets, the nested int (`j1`)
+naming the ragged size, and which dim is ragged. It answers what the generic machinery (the
+autograd engine, Tensor's metadata properties) reads from an array: shape, ndim, dtype, nbytes,
+flags, astype, copy and `+` (gradient accumulation); `numel` stands for a flat `size`, which
+it lacks so that view and reshape fail over to their nested path."""
+import weakref
+
+import numpy as np
+
+
+class NestedInt:
+    """torch's nested int: the size of a jagged tensor's ragged dim, printed `j1`, `j2`, ...
+    One per offsets array; tensors sharing offsets share it (and may be added together)."""
+    __slots__ = ("n", "__weakref__")
+    _count = 0
+
+    def __init__(self):
+        NestedInt._count += 1
+        self.n = NestedInt._count
+
+    def __repr__(self):
+        return f"j{self.n}"
+
+
+_NIDS = {}      # id(offsets array) -> (weakref to it, its NestedInt), as torch's registry
+
+
+def nested_int(offsets):
+    """The nested int of an offsets array (made on first sight, as torch's get_tensor_symint)."""
+    hit = _NIDS.get(id(offsets))
+    if hit is not None and hit[0]() is offsets:
+        return hit[1]
+    nid = NestedInt()
+    key = id(offsets)
+    _NIDS[key] = (weakref.ref(offsets, lambda _: _NIDS.pop(key, None)), nid)
+    return nid
+
+
+class Meta:
+    """What a nested tensor is besides its components: `layout` ("strided" | "jagged"); for
+    jagged, `offsets` (B + 1,) int64, `lengths` (None, or torch's lengths of a tensor with holes),
+    `nid` the NestedInt of the ragged dim and `ragged` its index (1 unless transposed)."""
+    __slots__ = ("layout", "offsets", "lengths", "nid", "ragged")
+
+    def __init__(self, layout, offsets=None, lengths=None, nid=None, ragged=1):
+        self.layout, self.offsets, self.lengths = layout, offsets, lengths
+        self.nid, self.ragged = nid, ragged
+
+    def with_ragged(self, ragged):
+        return Meta(self.layout, self.offsets, self.lengths, self.nid, ragged)
+
+
+STRIDED = Meta("strided")
+SIZES_ERROR = "Internal error: NestedTensorImpl doesn't support sizes. Please file an issue."
+
+
+class NestedShape:
+    """A nested tensor's shape. Jagged: (B, ..., j1, ...), the ragged dim a NestedInt. Strided:
+    torch has no sizes (iterating raises its error), only size(i) of the regular dims. Two
+    shapes are equal when their components' shapes are (the engine compares gradients')."""
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+    def _dims(self):
+        a = self.a
+        shapes = [p.shape for p in a.parts]
+        dims = [len(shapes)]
+        for d in range(a.ndim - 1):
+            sizes = {s[d] for s in shapes}
+            dims.append(sizes.pop() if len(sizes) == 1 else None)
+        if a.meta.layout == "jagged":
+            dims[a.meta.ragged] = a.meta.nid
+        return dims
+
+    def __iter__(self):
+        if self.a.meta.layout == "strided":
+            raise RuntimeError(SIZES_ERROR)
+        return iter(self._dims())
+
+    def __len__(self):
+        return self.a.ndim
+
+    def __getitem__(self, i):
+        dims = self._dims()
+        if isinstance(i, slice):        # (irregular dims of a strided tensor: None)
+            return tuple(dims[i])
+        d = dims[i]
+        if d is None:
+            raise RuntimeError(f"Given dimension {i % len(dims)} is irregular and does not have "
+                               "a size.")
+        return d
+
+    def __eq__(self, other):
+        return type(other) is NestedShape and \
+            [p.shape for p in self.a.parts] == [p.shape for p in other.a.parts]
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "(" + ", ".join("?" if d is None else str(d) for d in self._dims()) + ")"
+
+
+class _Flags:
+    __slots__ = ("c_contiguous",)
+    owndata = True
+    writeable = f_contiguous = False     # gradients are summed into new arrays, never in place
+
+    def __init__(self, contiguous):
+        self.c_contiguous = contiguous
+
+
+_FLAGS = {True: _Flags(True), False: _Flags(False)}
+
+
+class NestedArray:
+    __slots__ = ("parts", "meta", "dtype")
+
+    def __init__(self, parts, meta, dtype=None):
+        self.parts, self.meta = list(parts), meta
+        self.dtype = self.parts[0].dtype if dtype is None else dtype
+
+    ndim = property(lambda self: self.parts[0].ndim + 1)
+    shape = property(NestedShape)
+    # no flat `size`: code that reshapes by it (view, reshape) fails over to the nested path
+    numel = property(lambda self: sum(p.size for p in self.parts))
+    nbytes = property(lambda self: sum(p.nbytes for p in self.parts))
+    itemsize = property(lambda self: self.dtype.itemsize)
+    strides = None
+
+    @property
+    def flags(self):
+        """Contiguous as torch's nested tensors are: a jagged one's values packed in order along
+        the ragged dim, without holes; a strided one's components untransposed."""
+        m = self.meta
+        if m.layout == "jagged":
+            return _FLAGS[m.lengths is None and m.ragged == 1]
+        return _FLAGS[all(p.flags.c_contiguous for p in self.parts)]
+
+    def like(self, parts):
+        """A NestedArray of these components with this one's structure."""
+        return NestedArray(parts, self.meta)
+
+    def astype(self, dtype, copy=True):
+        return NestedArray([p.astype(dtype, copy=copy) for p in self.parts], self.meta,
+                           np.dtype(dtype))
+
+    def copy(self, order="C"):
+        return self.like([p.copy() for p in self.parts])
+
+    def __add__(self, other):
+        return self.like([p + q for p, q in zip(self.parts, other.parts)])
+
+    def padded_shape(self):
+        """(B, the longest size of each component dim)."""
+        return (len(self.parts),) + tuple(max(s) for s in zip(*(p.shape for p in self.parts)))
+
+    def padded(self, padding, shape):
+        """The components in one dense array of `shape`, each at the front of its slot,
+        `padding` around."""
+        out = np.full(shape, padding, self.dtype)
+        for i, p in enumerate(self.parts):
+            out[(i,) + tuple(slice(0, n) for n in p.shape)] = p[tuple(slice(0, n)
+                                                                      for n in shape[1:])]
+        return out

@@ -1,0 +1,150 @@
+"""torch.nested: tensors of components of different lengths, in torch's two layouts.
+
+`strided` (torch's NestedTensorImpl) prints its components and has no sizes; `jagged` (torch's
+NestedTensor subclass) has a ragged dim named by a nested int (`j1`) and its values and offsets.
+Both are ember Tensors over a NestedArray (ember/_nested_array.py); ops run their dense kernels
+on each component (_ops.py), so gradients reach the components through the usual graph."""
+import warnings
+
+import numpy as np
+
+from .._layout import jagged, strided
+from .._tensor import Tensor, _new
+from .._nested_array import Meta, NestedArray, STRIDED, nested_int
+from ._ops import NESTED, from_jagged, from_parts, to_padded, _install
+
+__all__ = ["nested_tensor", "as_nested_tensor", "to_padded_tensor", "nested_tensor_from_jagged",
+           "narrow", "masked_select"]
+
+_install()
+
+_PROTOTYPE = ("The PyTorch API of nested tensors is in prototype stage and will change in the "
+              "near future. We recommend specifying layout=torch.jagged when constructing a "
+              "nested tensor, as this layout receives active development, has better operator "
+              "coverage, and works with torch.compile.")
+
+
+def _meta(layout, parts):
+    """The structure of a new tensor of these components (jagged: new offsets, a new j)."""
+    if layout is None or layout is strided:
+        warnings.warn(_PROTOTYPE, UserWarning, stacklevel=3)
+        return STRIDED
+    if layout is not jagged:
+        raise RuntimeError(f"Specified layout is unsupported for nested tensors: {layout}")
+    if len({p.shape[1:] for p in parts}) > 1:
+        raise RuntimeError("Cannot represent given tensor list as a nested tensor with the jagged "
+                           "layout. Note that the jagged layout only allows for a single ragged "
+                           "dimension. For example: (B, *, D_0, D_1, ..., D_N), with ragged * "
+                           "dim.")
+    offsets = _new(np.concatenate([[0], np.cumsum([p.shape[0] for p in parts])]).astype(np.int64),
+                   parts[0].be)
+    return Meta("jagged", offsets, None, nested_int(offsets.arr))
+
+
+def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False):
+    """A leaf nested tensor of copies of the components (tensors or nested lists)."""
+    from ..ops.creation import as_tensor
+    parts = [t.detach() if isinstance(t, Tensor) else as_tensor(t) for t in tensor_list]
+    parts = [t.to(device=device, dtype=dtype, copy=True) for t in parts]
+    out = _new(NestedArray([t.arr for t in parts], _meta(layout, parts)), NESTED)
+    return out.requires_grad_(requires_grad)
+
+
+def as_nested_tensor(ts, dtype=None, device=None, layout=None):
+    """A nested tensor of these tensors (or of a tensor's slices along dim 0) that keeps the
+    autograd graph to them."""
+    if isinstance(ts, Tensor) and ts.is_nested:
+        if layout is not None and layout is not ts.layout:
+            raise RuntimeError("as_nested_tensor(): Converting between nested tensor layouts is "
+                               "not supported")
+        return ts.to(device=device, dtype=dtype)
+    if isinstance(ts, Tensor):
+        if ts.dim() < 2:
+            raise RuntimeError("as_nested_tensor(): Expected tensor argument to have dim() > 1")
+        ts = ts.unbind(0)
+    elif not (isinstance(ts, (list, tuple)) and all(isinstance(t, Tensor) for t in ts)):
+        raise TypeError("as_nested_tensor(): Expected first argument to be a tensor or a list / "
+                        "tuple of tensors ")
+    parts = [t.to(device=device, dtype=dtype) for t in ts]
+    return from_parts(parts, _meta(layout, parts))
+
+
+def to_padded_tensor(input, padding, output_size=None):
+    return to_padded(input, padding, output_size)
+
+
+def nested_tensor_from_jagged(values, offsets=None, lengths=None, jagged_dim=None,
+                              min_seqlen=None, max_seqlen=None):
+    """A jagged tensor viewing `values`, whose dim jagged_dim - 1 packs the components one after
+    another, each from its offset (to the next one, or for `lengths` of them)."""
+    if offsets is None:
+        if lengths is None:
+            raise RuntimeError("nested_tensor_from_jagged(): At least one of offsets or lengths "
+                               "is required.")
+        from ..nn.functional import pad
+        offsets, lengths = pad(lengths.cumsum(0), (1, 0)), None
+    if jagged_dim is None:
+        jagged_dim = 1
+    elif jagged_dim < 1:
+        raise ValueError(f"Expected jagged_dim >=1, but got {jagged_dim}.")
+    return from_jagged(values, offsets, lengths, jagged_dim, nested_int(offsets.arr))
+
+
+def narrow(tensor, dim, start, length, layout=strided):
+    """The slices tensor[i, start_i:start_i + length_i] as a nested tensor (jagged: a view of
+    tensor with holes; start and length ints or one per batch entry)."""
+    from ..ops.creation import tensor as _tensor
+    if not isinstance(start, (int, Tensor)):
+        raise RuntimeError("start must be an integer or a tensor")
+    if not isinstance(length, (int, Tensor)):
+        raise RuntimeError("length must be an integer or a tensor")
+    if layout is strided:
+        if isinstance(start, Tensor) or isinstance(length, Tensor):
+            raise RuntimeError("start and length must be integers for the strided layout NT impl")
+        if dim != 0:
+            raise RuntimeError(f"narrow(): only dim=0 supported for nested tensors, but got: {dim}")
+        return as_nested_tensor(list(tensor.unbind(0))[start:start + length], layout=strided)
+    if layout is not jagged:
+        raise RuntimeError(f"Specified layout is unsupported for nested narrow: {layout}")
+    if dim != 1:
+        raise RuntimeError("jagged layout only supports dim=1")
+    b, n = tensor.shape[0], tensor.shape[1]
+    start = _tensor([start]) if isinstance(start, int) else start
+    length = _tensor([length]) if isinstance(length, int) else length
+    starts = np.arange(b) * n + np.broadcast_to(start.arr, (b,))
+    lengths = _tensor(np.broadcast_to(length.arr, (b,)).copy())
+    offsets = _tensor(np.append(starts, starts[-1] + lengths.arr[-1]))
+    return from_jagged(tensor.reshape(b * n, *tensor.shape[2:]), offsets, lengths, 1,
+                       nested_int(offsets.arr))
+
+
+def masked_select(tensor, mask):
+    """The elements of each row (the last dim) of a dense tensor where mask is True, as a
+    jagged tensor (B, j) over tensor.masked_select(mask)."""
+    if tensor.layout is not strided:
+        raise RuntimeError(f"torch.nested.masked_select requires a strided tensor, given "
+                           f"{tensor.layout}")
+    if mask.layout is not strided:
+        raise RuntimeError(f"torch.nested.masked_select requires a strided mask, given: "
+                           f"{mask.layout}")
+    from ..nn.functional import pad
+    lengths = mask.expand(tensor.shape).sum(dim=tensor.ndim - 1).view(-1)
+    return nested_tensor_from_jagged(tensor.masked_select(mask), pad(lengths.cumsum(dim=0),
+                                                                    (1, 0)))
+
+
+# ---- the Tensor methods of nested tensors ---------------------------------------------------
+def _jagged_only(name):
+    def method(self):
+        a = self.arr
+        if type(a) is not NestedArray or a.meta.layout != "jagged":
+            raise AttributeError(f"'Tensor' object has no attribute '{name}'")
+        return getattr(a.meta, name)
+    method.__name__ = name
+    return method
+
+
+Tensor.offsets = _jagged_only("offsets")
+Tensor.lengths = _jagged_only("lengths")
+Tensor.to_padded_tensor = to_padded_tensor

@@ -1,0 +1,434 @@
+"""Nested kernels: each op's nested slot (op.impl[NESTED_IDX]) runs the op's own dense kernel
+on every component, so its numbers, dtypes and backward rule are the dense op's.
+
+`lift(name, per_part)` builds that (fwd, bwd) pair. The forward calls the dense fwd once per
+component, with NestedArray arguments replaced by their component and the static arguments
+made to fit it by `per_part(args)` (dims shift down by one: the batch dim is gone); it saves
+each component's `saved`. The backward calls the dense bwd per component and gives a nested
+input a NestedArray gradient, a dense input (a weight) the sum of its components'.
+
+The ops that cross between nested and dense tensors (construction, unbind, values, padding)
+are built here too, as nodes whose backward hands the gradient back across."""
+import numpy as np
+
+from .._tensor import _new
+from ..autograd.engine import sum_to
+from ..autograd.grad_mode import STATE as _grad
+from ..autograd.node import out_slot
+from ..backends import CPU, Backend, device
+from ..ops._apply import apply
+from ..ops._registry import NESTED_IDX, OPS, op, override
+from .._nested_array import Meta, NestedArray
+
+NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
+
+
+def _structure(name, args, pointwise):
+    """The first nested argument, after torch's checks of the others: a pointwise op takes
+    nested operands of one structure (jagged: one nested int), and a strided tensor takes no
+    dense operand but a 0-d one (nor does its matmul)."""
+    x = next(a for a in args if type(a) is NestedArray)
+    for a in args:
+        if type(a) is NestedArray:
+            if pointwise and a is not x and (a.meta.nid is not x.meta.nid or [
+                    p.shape for p in a.parts] != [p.shape for p in x.parts]):
+                if x.meta.layout == "strided":
+                    raise RuntimeError(f"{name} does not support broadcasting when given a "
+                                       "NestedTensor")
+                raise RuntimeError(f"cannot call binary pointwise function {name}.Tensor with "
+                                   f"inputs of shapes {tuple(x.shape)} and {tuple(a.shape)}")
+        elif x.meta.layout == "strided" and pointwise is not None and \
+                isinstance(a, np.ndarray) and a.ndim:
+            sides = "a nested self and non-nested other" if args[0] is x else \
+                "a non-nested self and nested other"
+            raise RuntimeError(f"Expected both {'self and other ' if pointwise else ''}to be "
+                               f"nested, but got {sides}")
+    if pointwise is False and x.meta.layout == "jagged" and type(args[1]) is NestedArray:
+        raise RuntimeError(f"matmul(): not supported between inputs of shapes "
+                           f"({', '.join(map(str, x.shape))}) and "
+                           f"torch.Size([{', '.join(map(str, args[1].shape))}])")
+    return x
+
+
+def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=True):
+    """The nested (fwd, bwd) of op `name` from its dense pair (or `kernel`'s): `per_part(args)`
+    turns one component's arguments into the dense op's; `meta(meta, args)` checks them and
+    gives the result's structure (a transpose's moves the ragged dim). `pointwise`: True for
+    elementwise ops, False for matmuls (torch's checks of their operands, _structure);
+    `strided`: False, or the aten name torch refuses for a strided tensor."""
+    o = OPS[name]
+    fwd, bwd = OPS[kernel or name].impl[0]
+
+    def nfwd(xp, *args):
+        x = _structure(name, args, pointwise)
+        if strided is not True and x.meta.layout == "strided":
+            from .._sparse_coo import not_implemented
+            raise not_implemented(strided, xp, "NestedTensor")
+        m = x.meta if meta is None else meta(x.meta, args)
+        outs, saves = [], []
+        for i in range(len(x.parts)):
+            part = [a.parts[i] if type(a) is NestedArray else a for a in args]
+            y, s = fwd(xp, *(per_part(part) if per_part else part))
+            outs.append(y)
+            saves.append(s)
+        # what each gradient takes: [structure, component shapes] | a dense shape | None
+        kinds = tuple([a.meta, [p.shape for p in a.parts]] if type(a) is NestedArray else
+                      a.shape if isinstance(a, np.ndarray) else None for a in args)
+        return NestedArray(outs, m), (saves, kinds)
+
+    def nbwd(xp, g, saves, kinds, *needs):
+        per = [bwd(xp, gp, *s, *needs) for gp, s in zip(g.parts, saves)]
+        grads = []
+        for j, gs in enumerate(zip(*per)):
+            k = kinds[j]
+            if gs[0] is None or k is None:
+                grads.append(None)
+            elif type(k) is list:
+                grads.append(NestedArray([gp if gp.shape == s else sum_to(xp, gp, s)
+                                          for gp, s in zip(gs, k[1])], k[0]))
+            else:
+                grads.append(sum(sum_to(xp, gp, k) for gp in gs))
+        return tuple(grads)
+    override(o, NESTED_IDX, nfwd, nbwd)
+
+
+def _shift(d):
+    if d == 0:
+        raise RuntimeError("NestedTensor does not support operations over the batch dim")
+    return d - 1
+
+
+def _dims(dims):
+    return None if dims is None else tuple(_shift(d) for d in dims)
+
+
+def _transposed(meta, args):
+    d0, d1 = args[1], args[2]
+    if 0 in (d0, d1) and d0 != d1:
+        if meta.layout == "jagged":
+            raise ValueError("Transpose is not supported on the batch dimension for jagged NT")
+        raise RuntimeError("Nested tensor dimension 0 cannot be transposed")
+    r = meta.ragged
+    return meta.with_ragged(d1 if r == d0 else d0 if r == d1 else r)
+
+
+def _unsqueezed(meta, args):
+    d = args[1]
+    if d == 0:
+        raise RuntimeError("unsqueeze(): For nested tensors, unsqueezing dimension 0 is not "
+                           "supported at the moment if you need this feature, please open an "
+                           "issue on github describing your use case." if meta.layout == "strided"
+                           else "unsqueeze(): not supported for NestedTensor on dim=0")
+    return meta.with_ragged(meta.ragged + (d <= meta.ragged))
+
+
+def _squeezed(meta, args):
+    if 0 in args[1]:
+        raise RuntimeError("squeeze(): For nested tensors, squeezing dimension 0 is not "
+                           "supported at the moment if you need this feature, please open an "
+                           "issue on github describing your use case." if meta.layout == "strided"
+                           else "squeeze(): not supported for NestedTensor on dim=0")
+    return meta.with_ragged(meta.ragged - sum(d < meta.ragged for d in args[1]))
+
+
+def _permuted(meta, args):
+    dims = args[1]
+    if dims[0] != 0:
+        raise ValueError("Permute is not supported on the batch dimension for jagged NT")
+    return meta.with_ragged(dims.index(meta.ragged))
+
+
+def _normed(meta, args):
+    if meta.layout == "strided" and (args[1] is None or args[2] is None):
+        raise ValueError("NestedTensor layer_norm requires weight and bias")
+    return meta
+
+
+def _strided_refusal(*tests):
+    """A meta hook raising torch's RuntimeError for a strided tensor's arguments: `tests` are
+    (test(args), message) pairs, in torch's order."""
+    def check(meta, args):
+        if meta.layout == "strided":
+            for test, message in zip(tests[::2], tests[1::2]):
+                if test(args):
+                    raise RuntimeError(message)
+        return meta
+    return check
+
+
+def _softmaxed(meta, args):
+    if args[1] == 0:
+        raise RuntimeError("Cannot apply softmax across nested dimension 0"
+                           if meta.layout == "strided" else "softmax(): not supported when "
+                           "reducing across the batch dimension for NestedTensor")
+    return meta
+
+
+def _reduced(name):
+    """torch's refusals of a reduction over dims of a nested tensor (its result keeps the
+    structure: reductions over the batch or ragged dim, which torch's jagged tensors give dense,
+    are not here)."""
+    def check(meta, args):
+        dims = args[1] or ()
+        if meta.layout == "strided":
+            if name == "mean":
+                from .._sparse_coo import not_implemented
+                raise not_implemented("mean.dim", np, "NestedTensor")
+            if len(dims) > 1:
+                raise RuntimeError("NestedTensor only allows reduction of a single dimension for "
+                                   "now.")
+            if dims != (args[0].ndim - 1,):
+                raise RuntimeError(f"NestedTensor can only be reduced across the last dimension "
+                                   f"for now got dimension {dims[0]} instead.")
+            if not args[2]:
+                raise RuntimeError("NestedTensor always requires keepdim=True for now.")
+        elif 0 in dims:
+            raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
+                               "dimension is not supported for nested tensors")
+        elif meta.ragged in dims:       # (a dense result: dense_reduction, or torch's error)
+            if len(dims) > 1:
+                raise RuntimeError(f"{name}(): reducing along a ragged and non-batch dimension "
+                                   "is not supported for nested tensors")
+            raise NotImplementedError(f"aten.{name}.dim")
+        return meta
+    return check
+
+
+def _dropout(xp, x, p, mask_shape, rng):
+    """torch's CPU dropout over a nested tensor's buffer: one Bernoulli draw per element, the
+    components in order, x * keep / (1 - p)."""
+    acc = np.float64 if x.dtype == np.float64 else np.float32
+    keep = rng.bernoulli((x.numel,), 1 - p)
+    noise = (keep.astype(acc) / acc(1 - p)).astype(x.dtype, copy=False)
+    cuts = np.cumsum([q.size for q in x.parts])[:-1]
+    noise = [n.reshape(q.shape) for n, q in zip(np.split(noise, cuts), x.parts)]
+    return x.like([q * n for q, n in zip(x.parts, noise)]), (noise,)
+
+
+def _dropout_bwd(xp, g, noise):
+    return (g.like([q * n for q, n in zip(g.parts, noise)]),)
+
+
+def dense_reduction(name, nt, dims, keepdim, dtype):
+    """sum / mean of a jagged tensor that torch gives dense: of all its values, or over the
+    ragged dim (one row per component); None for the others."""
+    a = nt.arr
+    if a.meta.layout != "jagged":
+        return None
+    if dims is None:
+        return getattr(values(nt), name)(dtype=dtype)
+    if dims != (a.meta.ragged,):
+        return None
+    from ..ops.shape import stack
+    return stack([getattr(c, name)(dims[0] - 1, keepdim=keepdim, dtype=dtype)
+                  for c in unbind(nt)])
+
+
+def like(make, nt, requires_grad):
+    """zeros_like, ones_like, ... of a nested tensor: make(shape) for each component, the
+    structure (and a jagged tensor's nested int) kept."""
+    a = nt.arr
+    out = _new(a.like([make(p.shape, False).arr for p in a.parts]), NESTED)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+_VIEW = op("nested_view", saves=None, node="ViewBackwardAutogradNestedTensor0")(None)
+
+
+def view(nt, shape, name="view"):
+    """view / reshape of a nested tensor: the batch size first, then the components' new shape,
+    with -1 (or the nested int) where their lengths differ."""
+    from .._tensor import Size
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        shape = tuple(shape[0])
+    a = nt.arr
+    part = tuple(-1 if s is a.meta.nid else s for s in shape[1:])
+    if a.meta.layout == "strided":
+        if not shape or shape[0] != len(a.parts):
+            raise RuntimeError(f"{name}: For now nested view cannot change or infer the "
+                               "implicit batch dimension")
+        from ..ops.shape import infer_shape
+        for p in a.parts:
+            try:
+                infer_shape(part, p.size)
+            except RuntimeError:
+                raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size "
+                                   f"{p.size}") from None
+        return apply(_VIEW, (nt,), (part,))
+    r = a.meta.ragged
+    if not (1 < len(shape) > r and shape[0] == len(a.parts) and shape[r] in (-1, a.meta.nid)
+            and all(type(s) is int for s in part)):
+        got = "(" + ", ".join(map(str, a.shape)) + ")"
+        raise RuntimeError(f"{name}(): cannot view shape {got} as {list(shape)}")
+    return apply(_VIEW, (nt,), (part,))
+
+
+def _install():
+    from ..nn import _act_ops, _norm_ops, _ops     # noqa: F401 (registers the nn ops)
+    for name in ("relu", "tanh", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy",
+                 "clone"):
+        lift(name)
+    # pointwise ops torch runs on jagged tensors only (the strided one's aten name)
+    for name, aten in (("exp", "exp"), ("log", "log"), ("sigmoid", "sigmoid"),
+                       ("rsqrt", "rsqrt"), ("reciprocal", "reciprocal")):
+        lift(name, strided=aten)
+    for name in ("add", "sub", "mul", "div", "gt", "ge", "masked_fill"):
+        lift(name, pointwise=True)
+    for name, aten in (("rsub", "rsub.Scalar"), ("pow", "pow.Tensor_Scalar"),
+                       ("lt", "lt.Scalar"), ("le", "le.Scalar"), ("ne", "ne.Scalar")):
+        lift(name, pointwise=True, strided=aten)
+    lift("eq", pointwise=True, meta=_strided_refusal(lambda a: type(a[1]) is NestedArray,
+                                                      "eq does not support nested tensor as "
+                                                      "other value."))
+    lift("where", pointwise=True, meta=_strided_refusal(
+        lambda a: type(a[2]) is not NestedArray, "other must be nested",
+        lambda a: type(a[1]) is NestedArray, "self must not be nested"))
+    lift("linear")
+    for name in ("matmul", "mm"):
+        lift(name, pointwise=False)
+    lift("bmm", kernel="matmul", pointwise=False)
+    lift("softmax", lambda a: (a[0], _shift(a[1]), *a[2:]), _softmaxed)
+    lift("log_softmax", lambda a: (a[0], _shift(a[1]), *a[2:]), _softmaxed,
+         strided="_log_softmax")
+    lift("transpose", lambda a: (a[0], _shift(a[1]), _shift(a[2])), _transposed)
+    lift("nested_view", kernel="reshape_copy")
+    lift("unsqueeze", lambda a: (a[0], a[1] - 1), _unsqueezed)
+    lift("squeeze_dim", lambda a: (a[0], _dims(a[1])), _squeezed)
+    lift("permute", lambda a: (a[0], tuple(d - 1 for d in a[1][1:])), _permuted,
+         strided="permute")
+    lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"))
+    lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
+    override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
+    lift("native_layer_norm",
+         lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]), _normed)
+
+
+# ---- the ops between nested and dense tensors ------------------------------------------------
+def _node(o, bwd, saved, inputs, out):
+    """Record `o` on `out` (a Tensor, or a tuple of them: unbind's), as apply() does."""
+    if not (_grad.enabled and any(t._rg for t in inputs)):
+        return out
+    nxt = tuple(t._edge() if t._rg else None for t in inputs)
+    node = o.node_cls(o, bwd, np, saved, nxt, tuple(inputs), ())
+    if type(out) is tuple:
+        node.outs = tuple((t.arr.shape, t.arr.dtype) for t in out)
+        for i, t in enumerate(out):
+            t._rg, t.grad_fn = True, out_slot(node, i)
+    else:
+        out._rg, out.grad_fn = True, node
+    return out
+
+
+_AS_NESTED = {"strided": op("nested_from_list", saves=None,
+                             node="NestedTensorFromTensorListBackward0")(None),
+              "jagged": op("nested_view_from_list", saves=None,
+                           node="NestedViewFromJaggedBackward0")(None)}
+_UNBIND = op("nested_unbind", saves=None, node="UnbindBackwardAutogradNestedTensor0",
+             n_out=-1)(None)
+_VALUES = op("nested_values", saves=None, node="NestedGetValuesBackward0")(None)
+_FROM_JAGGED = op("nested_view_from_jagged", saves=None,
+                  node="NestedViewFromJaggedBackward0")(None)
+_PADDED = op("to_padded_tensor", saves=None, node="ToPaddedTensorBackward0")(None)
+
+
+def from_parts(tensors, meta, o=None):
+    """A nested tensor of these dense component Tensors (the graph kept to each, through a
+    node of op `o`)."""
+    out = _new(NestedArray([t.arr for t in tensors], meta), NESTED)
+    return _node(o or _AS_NESTED[meta.layout], lambda xp, g: tuple(g.parts), (), tensors, out)
+
+
+# the last node of torch's nested attention: a strided tensor's view of its buffer; a jagged
+# tensor's view of its values, transposed back to (B, H, j, D) where the heads come first
+_SDPA = {"strided": op("nested_sdpa", saves=None, node="UnsafeViewBackward0")(None),
+         1: _AS_NESTED["jagged"],
+         2: op("nested_sdpa_heads", saves=None, node="TransposeBackward0")(None)}
+
+
+def sdpa(q, k, v, attn_mask, dropout_p, is_causal, scale):
+    """scaled_dot_product_attention of nested q, k, v: dense attention within each component
+    (a sequence), as torch's jagged kernels compute it. torch takes no mask nor is_causal."""
+    if attn_mask is not None:
+        raise ValueError("Masks are not yet supported!")
+    if is_causal:
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
+    if q.arr.meta.layout == "strided" and not all(
+            p.flags.c_contiguous for t in (q, k, v) for p in t.arr.parts):   # (transposed)
+        raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
+                           "must be contiguous")
+    from ..nn.functional import scaled_dot_product_attention as attention
+    outs = [attention(a, b, c, dropout_p=dropout_p, scale=scale)
+            for a, b, c in zip(q.unbind(), k.unbind(), v.unbind())]
+    m = q.arr.meta
+    return from_parts(outs, m, _SDPA["strided" if m.layout == "strided" else m.ragged])
+
+
+def unbind(nt, dim=0):
+    a = nt.arr
+    if dim != 0:
+        raise RuntimeError(f"NestedTensor can only be unbound along dimension 0 got dimension "
+                           f"{dim} instead." if a.meta.layout == "strided" else
+                           "unbind(): only supported for NestedTensor on dim=0")
+    outs = tuple(_new(p, CPU) for p in a.parts)
+    return _node(_UNBIND, lambda xp, g: (a.like(list(g)),), (), (nt,), outs)
+
+
+def _packed(a):
+    """A jagged tensor's components in one values array, packed along the ragged dim, and
+    back."""
+    return np.concatenate(a.parts, axis=a.meta.ragged - 1)
+
+
+def _unpacked(values, a):
+    bounds = np.cumsum([p.shape[a.meta.ragged - 1] for p in a.parts])[:-1]
+    return a.like(np.split(values, bounds, axis=a.meta.ragged - 1))
+
+
+def values(nt):
+    a = nt.arr
+    if a.meta.layout == "strided":      # the components' buffer, flat
+        out = _new(np.concatenate([p.reshape(-1) for p in a.parts]), CPU)
+        return _node(_VALUES, lambda xp, g: (a.like(np.split(g, np.cumsum(
+            [p.size for p in a.parts])[:-1])),), (), (nt,), out)
+    out = _new(_packed(a), CPU)
+    return _node(_VALUES, lambda xp, g: (_unpacked(g, a),), (), (nt,), out)
+
+
+def from_jagged(values_t, offsets, lengths, ragged, nid):
+    """A jagged tensor viewing `values`, its dim ragged - 1 split at `offsets` (`lengths`:
+    each component's length from its offset, a tensor with holes)."""
+    v, o = values_t.arr, offsets.arr
+    ends = o[1:] if lengths is None else o[:-1] + lengths.arr
+    cut = (slice(None),) * (ragged - 1)
+    parts = [v[cut + (slice(s, e),)] for s, e in zip(o[:-1], ends)]
+    meta = Meta("jagged", offsets, lengths, nid, ragged)
+    out = _new(NestedArray(parts, meta, v.dtype), NESTED)
+
+    def bwd(xp, g):
+        gv = np.zeros(v.shape, g.dtype)
+        for s, e, p in zip(o[:-1], ends, g.parts):
+            gv[cut + (slice(s, e),)] = p
+        return (gv,)
+    return _node(_FROM_JAGGED, bwd, (), (values_t,), out)
+
+
+def to_padded(nt, padding, output_size=None):
+    a = nt.arr
+    shape = a.padded_shape()
+    if output_size is not None and a.meta.layout == "strided":
+        if len(output_size) != len(shape):
+            raise RuntimeError("Length of output_size does not match NestedTensor dims. "
+                               "Broadcasting is not supported.")
+        if any(o < n for o, n in zip(output_size, shape)):
+            raise RuntimeError("Value in output_size is less than NestedTensor padded size. "
+                               "Truncation is not supported.")
+        shape = tuple(output_size)
+    elif output_size is not None:   # a jagged tensor's: the ragged dim's size (cut or padded)
+        r = a.meta.ragged
+        shape = shape[:r] + (output_size[r],) + shape[r + 1:]
+    out = _new(a.padded(padding, shape), CPU)
+
+    def bwd(xp, g):
+        return (a.like([g[(i,) + tuple(slice(0, n) for n in p.shape)]
+                        for i, p in enumerate(a.parts)]),)
+    return _node(_PADDED, bwd, (), (nt,), out)

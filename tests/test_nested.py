@@ -1,0 +1,419 @@
+"""torch.nested against torch: construction, metadata, printing, ops on both layouts, the
+autograd graph back to the components, and torch's errors."""
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+pytestmark = pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+
+
+def _data():
+    rs = np.random.RandomState(0)
+    return [rs.randn(2, 4).astype(np.float32), rs.randn(3, 4).astype(np.float32),
+            rs.randn(1, 4).astype(np.float32)]
+
+
+def _nt(L, layout, requires_grad=False, dtype=None):
+    lay = getattr(L, layout)
+    return L.nested.nested_tensor([L.tensor(a) for a in _data()], layout=lay,
+                                  requires_grad=requires_grad, dtype=dtype)
+
+
+# grad_fn names where ember's nested node is its dense op's
+NODE_NAMES = {"MatmulBackward0": "UnsafeViewBackward0",
+              "SumBackwardAutogradNestedTensor1": "SumBackward1",
+              "SqueezeBackwardAutogradNestedTensor0": "SqueezeBackward1"}
+
+
+def _norm(text):
+    """A repr without what differs between processes (nested int numbers, addresses), torch's
+    node names as ember's."""
+    text = re.sub(r"\bj\d+\b", "j", re.sub(r" object at 0x[0-9a-f]+", "", text))
+    for t, e in NODE_NAMES.items():
+        text = text.replace(f"<{t}>", f"<{e}>")
+    return text
+
+
+def _same(e, t, atol=1e-6):
+    """ember result e against torch result t: tensors (nested or not), tuples, plain values."""
+    if isinstance(t, (tuple, list)):
+        assert len(e) == len(t)
+        for x, y in zip(e, t):
+            _same(x, y, atol)
+        return
+    if not isinstance(t, torch.Tensor):
+        assert e == t
+        return
+    assert e.is_nested == t.is_nested and str(e.layout) == str(t.layout)
+    assert str(e.dtype) == str(t.dtype) and e.dim() == t.dim()
+    assert e.requires_grad == t.requires_grad
+    assert (e.grad_fn is None) == (t.grad_fn is None)
+    if t.is_nested:
+        assert _norm(repr(e)) == _norm(repr(t))
+        _same(e.unbind(), t.unbind(), atol)
+        return
+    assert tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), atol=atol, rtol=1e-5)
+
+
+LAYOUTS = ["strided", "jagged"]
+
+
+# ---- construction, metadata, printing -------------------------------------------------------
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("rg", [False, True])
+def test_construct_and_print(layout, rg):
+    e, t = _nt(ember, layout, rg), _nt(torch, layout, rg)
+    _same(e, t)
+    assert e.is_leaf and t.is_leaf
+    assert (e.dim(), e.ndim, e.size(0), e.size(-1), e.numel()) == \
+        (t.dim(), t.ndim, t.size(0), t.size(-1), t.numel())
+    assert str(e.device) == str(t.device)
+    _same(e.to_padded_tensor(0.0), t.to_padded_tensor(0.0))
+    _same(list(e.unbind()), list(t.unbind()))
+
+
+def test_jagged_metadata():
+    e, t = _nt(ember, "jagged"), _nt(torch, "jagged")
+    assert _norm(str(e.shape)) == _norm(str(t.shape)) and _norm(str(e.size(1))) == "j"
+    _same(e.values(), t.values())
+    _same(e.offsets(), t.offsets())
+    assert e.lengths() is None and t.lengths() is None
+    _same(list(e), list(t))
+    assert len(e) == len(t)
+
+
+def test_strided_sizes_raise():
+    e, t = _nt(ember, "strided"), _nt(torch, "strided")
+    for f in (lambda x: x.shape, lambda x: x.size(), lambda x: x.size(1), lambda x: x.size(3),
+              lambda x: x.offsets()):
+        with pytest.raises(Exception) as te:
+            f(t)
+        with pytest.raises(type(te.value), match=re.escape(str(te.value))):
+            f(e)
+    _same(e.values(), t.values())
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("size", [(3, 4, 6), (4, 3, 4), (3, 2, 4), (3, 4)])
+def test_padded_output_size(layout, size):
+    _compare(lambda L, x: L.nested.to_padded_tensor(x, -1.0, output_size=size), layout)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_to_detach_dtype(layout):
+    for f in (lambda x: x.to(ember.float64 if isinstance(x, ember.Tensor) else torch.float64),
+              lambda x: x.double(), lambda x: x.detach(), lambda x: x.clone(),
+              lambda x: x.to("cpu")):
+        _same(f(_nt(ember, layout, True)), f(_nt(torch, layout, True)))
+    _same(_nt(ember, layout, dtype=ember.float64), _nt(torch, layout, dtype=torch.float64))
+    _same(_nt(ember, layout).requires_grad_(), _nt(torch, layout).requires_grad_())
+
+
+def test_from_jagged_and_narrow():
+    pairs = []
+    for L in (ember, torch):
+        values = L.arange(24.0).reshape(6, 4)
+        pairs.append((L.nested.nested_tensor_from_jagged(values, L.tensor([0, 2, 3, 6])),
+                      L.nested.nested_tensor_from_jagged(values, lengths=L.tensor([2, 1, 3])),
+                      L.nested.nested_tensor_from_jagged(values, L.tensor([0, 2, 3, 5]),
+                                                         L.tensor([1, 1, 2])),
+                      L.nested.narrow(L.arange(30.0).reshape(3, 10), 1, L.tensor([0, 2, 5]),
+                                      L.tensor([3, 1, 4]), layout=L.jagged),
+                      L.nested.narrow(L.arange(30.0).reshape(3, 10), 0, 1, 2)))
+    _same(*pairs)
+    with pytest.raises(RuntimeError, match="only dim=0 supported for nested tensors"):
+        ember.nested.narrow(ember.ones(3, 10), 1, 2, 3)
+    with pytest.raises(RuntimeError, match="At least one of offsets or lengths"):
+        ember.nested.nested_tensor_from_jagged(ember.ones(3, 2))
+
+
+# ---- ops ------------------------------------------------------------------------------------
+def _ops(L):
+    F = L.nn.functional
+    W = L.tensor(np.random.RandomState(1).randn(5, 4).astype(np.float32))
+    b = L.tensor(np.random.RandomState(2).randn(5).astype(np.float32))
+    lw = L.tensor(np.random.RandomState(3).rand(4).astype(np.float32))
+    return {
+        "add": lambda x: x + x, "add_scalar": lambda x: x + 1, "rmul": lambda x: 2 * x,
+        "mul": lambda x: x * x, "sub": lambda x: x - x * 0.5, "div": lambda x: x / 2,
+        "neg": lambda x: -x, "abs": lambda x: x.abs(), "relu": lambda x: F.relu(x),
+        "torch_relu": lambda x: L.relu(x), "gelu": lambda x: F.gelu(x),
+        "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"), "silu": lambda x: F.silu(x),
+        "tanh": lambda x: x.tanh(), "sin": lambda x: x.sin(), "add_0d": lambda x: x + L.tensor(2.0),
+        "linear": lambda x: F.linear(x, W, b), "linear_nobias": lambda x: F.linear(x, W),
+        "softmax": lambda x: x.softmax(-1), "F_softmax": lambda x: F.softmax(x, dim=-1),
+        "sum": lambda x: x.sum(-1, keepdim=True),
+        "layer_norm": lambda x: F.layer_norm(x, (4,), lw, lw * 0.5),
+        "transpose": lambda x: x.transpose(1, 2),
+        "matmul_nt": lambda x: L.matmul(x, x.transpose(1, 2)),
+        "gt": lambda x: x > 0, "masked_fill": lambda x: x.masked_fill(x > 0, 0.0),
+    }
+
+
+# ops torch runs on strided tensors only (jagged: test_ops_and_refusals compares its error)
+STRIDED_ONLY = {"matmul_nt"}
+# torch has no nested tanh_backward, nor a jagged sum's backward
+NO_TORCH_GRAD = {("tanh", "strided"), ("sum", "jagged")}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(_ops(ember)))
+def test_op_and_grad(layout, name):
+    if layout == "jagged" and name in STRIDED_ONLY:
+        return
+    outs = []
+    for L in (ember, torch):
+        x = _nt(L, layout, requires_grad=True)
+        y = _ops(L)[name](x)
+        outs.append((x, y))
+    (ex, ey), (tx, ty) = outs
+    _same(ey, ty, atol=1e-5)
+    if not ty.requires_grad:
+        return
+    if (name, layout) in NO_TORCH_GRAD:
+        with pytest.raises(NotImplementedError):
+            sum(c.sum() for c in ty.unbind()).backward()
+        return
+    for y in (ey, ty):
+        sum((c * c.detach().cos()).sum() for c in y.unbind()).backward()
+    _same(ex.grad, tx.grad, atol=1e-5)
+
+
+def _compare(f, layout, grad=False):
+    """f(L, x) on a nested tensor of each library: torch's result, or torch's exception class
+    and message."""
+    try:
+        t = f(torch, _nt(torch, layout, grad))
+    except Exception as exc:
+        with pytest.raises(type(exc)) as info:
+            f(ember, _nt(ember, layout, grad))
+        assert _norm(str(info.value))[:90] == _norm(str(exc))[:90]
+        return
+    _same(f(ember, _nt(ember, layout, grad)), t, atol=1e-5)
+
+
+CASES = {
+    "sigmoid": lambda L, x: x.sigmoid(), "exp": lambda L, x: x.exp(),
+    "log": lambda L, x: x.abs().log(), "rsqrt": lambda L, x: x.abs().rsqrt(),
+    "rsub": lambda L, x: 1 - x, "pow": lambda L, x: x ** 2, "lt": lambda L, x: x < 0.5,
+    "le": lambda L, x: x <= 0.5, "ne": lambda L, x: x != 0.5, "eq": lambda L, x: x == 0.5,
+    "eq_nested": lambda L, x: x == x, "ge": lambda L, x: x >= 0.5,
+    "where": lambda L, x: L.where(x > 0, x, 0.0), "where_nested": lambda L, x: L.where(
+        x > 0, x, x * 2), "log_softmax": lambda L, x: x.log_softmax(-1),
+    "mean": lambda L, x: x.mean(-1, keepdim=True), "mean_nokeep": lambda L, x: x.mean(-1),
+    "sum_nokeep": lambda L, x: x.sum(-1), "sum_dim1": lambda L, x: x.sum(1, keepdim=True),
+    "sum_dim0": lambda L, x: x.sum(0, keepdim=True), "sum_all": lambda L, x: x.sum(),
+    "mean_all": lambda L, x: x.mean(), "mean_dim1": lambda L, x: x.mean(1),
+    "sum_dim1_nokeep": lambda L, x: x.sum(1), "sum_dims12": lambda L, x: x.sum((1, 2)),
+    "sum_all_grad": lambda L, x: _grad_of(x, x * 3, lambda y: y.sum()),
+    "mean_all_grad": lambda L, x: _grad_of(x, x * 3, lambda y: y.mean()),
+    "add_dense": lambda L, x: x + L.ones(4), "matmul_dense": lambda L, x: x @ L.ones(4, 3),
+    "mul_dense": lambda L, x: x * L.arange(4.0),
+    "softmax_dim0": lambda L, x: x.softmax(0), "softmax_dim1": lambda L, x: x.softmax(1),
+    "transpose_0": lambda L, x: x.transpose(0, 1), "unbind_1": lambda L, x: x.unbind(1),
+    "add_other": lambda L, x: x + L.nested.nested_tensor(
+        [L.ones(2, 4), L.ones(2, 4), L.ones(1, 4)], layout=x.layout),
+    "bmm": lambda L, x: L.bmm(x, x.transpose(1, 2)), "exp_fn": lambda L, x: L.exp(x),
+    "is_contiguous": lambda L, x: (x.is_contiguous(), x.transpose(1, 2).is_contiguous(),
+                                   x.transpose(1, 2).transpose(1, 2).is_contiguous()),
+    "reciprocal": lambda L, x: 1 / x, "not_implemented": lambda L, x: x.cumsum(-1),
+    "size_out_of_range": lambda L, x: x.size(3),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_ops_and_refusals(layout, name):
+    _compare(CASES[name], layout)
+
+
+def _qkv(L, layout, heads_first=True):
+    rs = np.random.RandomState(4)
+    seqs = [L.tensor(rs.randn(n, 2, 8).astype(np.float32)) for n in (3, 5, 1)]
+    x = L.nested.nested_tensor(seqs, layout=getattr(L, layout), requires_grad=True)
+    return x, (x.transpose(1, 2) if heads_first else x)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("heads_first", [False, True])
+def test_sdpa(layout, heads_first):
+    """The common jagged use: attention within each variable-length sequence, (B, H, j, D)."""
+    def run(L):
+        x, q = _qkv(L, layout, heads_first)
+        F = L.nn.functional
+        out = F.scaled_dot_product_attention(q, q * 0.5, q * 2.0)
+        out = out.transpose(1, 2) if heads_first else out
+        sum((c * c.detach().cos()).sum() for c in out.unbind()).backward()
+        return out, x.grad
+    try:
+        t = run(torch)
+    except RuntimeError as exc:         # torch refuses a transposed strided tensor
+        with pytest.raises(RuntimeError, match=re.escape(str(exc))):
+            run(ember)
+        return
+    _same(run(ember), t, atol=1e-5)
+
+
+@pytest.mark.parametrize("kw, exc, msg", [({"is_causal": True}, RuntimeError, "No viable backend"),
+                                          ({"attn_mask": "mask"}, ValueError, "Masks are not")])
+def test_sdpa_refusals(kw, exc, msg):
+    for L in (ember, torch):
+        _, q = _qkv(L, "jagged")
+        kw = {k: L.ones(2, 2, dtype=L.bool) if v == "mask" else v for k, v in kw.items()}
+        with pytest.raises(exc, match=msg):
+            L.nn.functional.scaled_dot_product_attention(q, q, q, **kw)
+
+
+# ---- autograd across the nested / dense boundary --------------------------------------------
+def _leaves(L):
+    rs = np.random.RandomState(5)
+    return [L.tensor(rs.randn(n, 4).astype(np.float32), requires_grad=True) for n in (2, 3)]
+
+
+def _loss(y):
+    return sum((c * c.detach().cos()).sum() for c in y.unbind())
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_as_nested_keeps_graph(layout):
+    """as_nested_tensor([a, b]) takes gradients back to a and b; nested_tensor copies them."""
+    res = []
+    for L in (ember, torch):
+        a, b = _leaves(L)
+        W = L.ones(5, 4, requires_grad=True)
+        nt = L.nested.as_nested_tensor([a * 2, b], layout=getattr(L, layout))
+        y = L.nn.functional.linear(nt.relu() + nt, W)
+        _loss(y).backward()
+        copy = L.nested.nested_tensor([a, b], layout=getattr(L, layout))
+        res.append((nt, a.grad, b.grad, W.grad, copy, copy.is_leaf, copy.requires_grad))
+    _same(*res, atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_leaf_grads_and_padded_backward(layout):
+    res = []
+    for L in (ember, torch):
+        x = _nt(L, layout, requires_grad=True)
+        p = (x * 3).to_padded_tensor(0.0)
+        (p * L.arange(float(p.numel())).reshape(p.shape)).sum().backward()
+        res.append((p, x.grad, x.grad.is_nested))
+    _same(*res)
+
+
+def test_jagged_values_and_from_jagged_grads():
+    res = []
+    for L in (ember, torch):
+        values = L.arange(24.0).reshape(6, 4).requires_grad_()
+        nt = L.nested.nested_tensor_from_jagged(values * 1.0, L.tensor([0, 2, 3, 6]))
+        out = L.nn.functional.softmax(nt, dim=-1)
+        (out.values() * L.arange(24.0).reshape(6, 4)).sum().backward()
+        res.append((nt, out.values(), values.grad))
+    _same(*res, atol=1e-6)
+
+
+def test_jagged_dense_broadcast_grad():
+    res = []
+    for L in (ember, torch):
+        x = _nt(L, "jagged", requires_grad=True)
+        bias = L.arange(4.0).requires_grad_()
+        y = x * bias + bias
+        _loss(y).backward()
+        res.append((y, x.grad, bias.grad))
+    _same(*res, atol=1e-5)
+
+
+VIEWS = {
+    "view_heads": lambda L, x: x.view(3, -1, 2, 2), "reshape": lambda L, x: x.reshape(3, -1, 2, 2),
+    "unflatten": lambda L, x: x.unflatten(-1, (2, 2)),
+    "flatten_back": lambda L, x: x.unflatten(-1, (2, 2)).transpose(1, 2).transpose(1, 2)
+    .flatten(-2),
+    "view_nested_int": lambda L, x: x.view(3, x.size(1), 2, 2),
+    "view_bad": lambda L, x: x.view(3, 2, 8), "view_batch": lambda L, x: x.view(6, -1, 2, 2),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_views(layout, name):
+    _compare(VIEWS[name], layout)
+    if name in ("view_heads", "reshape") and layout == "jagged":    # and their gradient
+        _compare(lambda L, x: _grad_of(x, VIEWS[name](L, x)), layout, grad=True)
+
+
+def _grad_of(x, y, loss=None):
+    (loss or _loss)(y).backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_dropout_draws_as_torch(layout):
+    """torch's CPU dropout draws over the nested buffer, components in order."""
+    res = []
+    for L in (ember, torch):
+        L.manual_seed(0)
+        x = _nt(L, layout, requires_grad=True)
+        y = L.nn.functional.dropout(x, 0.4)
+        _loss(y).backward()
+        res.append((y, x.grad))
+    _same(*res, atol=1e-6)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_large_components_backward(layout):
+    """Components over the engine's 64 KiB release threshold (the nodes keep them)."""
+    res = []
+    for L in (ember, torch):
+        rs = np.random.RandomState(6)
+        x = L.nested.nested_tensor([L.tensor(rs.randn(n, 160).astype(np.float32))
+                                    for n in (110, 130)], layout=getattr(L, layout),
+                                   requires_grad=True)
+        W = L.tensor(rs.randn(160, 160).astype(np.float32) * 0.1, requires_grad=True)
+        F = L.nn.functional
+        y = F.layer_norm(F.gelu(F.linear(x, W)) + x, (160,), L.ones(160), L.zeros(160))
+        _loss(y).backward()
+        res.append((x.grad, W.grad))
+    _same(*res, atol=2e-4)
+
+
+def test_masked_select():
+    res = []
+    for L in (ember, torch):
+        x = L.arange(12.0).reshape(3, 4).requires_grad_()
+        nt = L.nested.masked_select(x, x.detach() % 3 != 1)
+        (nt.values() * L.arange(8.0)).sum().backward()
+        res.append((nt, x.grad, L.nested.masked_select(x, L.tensor([False])).offsets()))
+    _same(*res)
+    with pytest.raises(RuntimeError, match="requires a strided tensor, given torch.jagged"):
+        ember.nested.masked_select(_nt(ember, "jagged"), ember.tensor([True]))
+
+
+MORE = {
+    "layer_norm_no_affine": lambda L, x: L.nn.functional.layer_norm(x, (4,)),
+    "layer_norm_module": lambda L, x: L.nn.LayerNorm(4)(x),
+    "linear_module": lambda L, x: (L.manual_seed(0), L.nn.Linear(4, 3)(x))[1],
+    "two_ragged_dims": lambda L, x: L.nested.nested_tensor([L.ones(2, 3), L.ones(3, 2)],
+                                                           layout=x.layout),
+    "from_lists": lambda L, x: L.nested.nested_tensor([[1, 2, 3], [4]], layout=x.layout),
+    "from_lists_float": lambda L, x: L.nested.nested_tensor([[1.5, 2], [4.25]], layout=x.layout,
+                                                            dtype=L.float64),
+    "getitem": lambda L, x: (x[0], x[-1]), "getitem_grad": lambda L, x: _grad_of(x, x[1] * 2),
+    "zeros_like": lambda L, x: L.zeros_like(x), "ones_like": lambda L, x: L.ones_like(x),
+    "empty_like": lambda L, x: L.empty_like(x).dim(),
+    "backward_nested_grad": lambda L, x: (x * 2).backward(L.ones_like(x)) or x.grad,
+    "unsqueeze": lambda L, x: x.unsqueeze(-1), "unsqueeze_0": lambda L, x: x.unsqueeze(0),
+    "unsqueeze_1": lambda L, x: x.unsqueeze(1).transpose(1, 2),
+    "squeeze": lambda L, x: x.unsqueeze(-1).squeeze(-1),
+    "permute": lambda L, x: x.permute(0, 2, 1), "permute_0": lambda L, x: x.permute(1, 0, 2),
+    "permute_grad": lambda L, x: _grad_of(x, x.unsqueeze(-1).permute(0, 3, 2, 1)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_more_ops(layout, name):
+    _compare(MORE[name], layout, grad=True)
