@@ -135,16 +135,22 @@ def masked_select(tensor, mask):
 
 
 # ---- the Tensor methods of nested tensors ---------------------------------------------------
-def _jagged_only(name):
-    def method(self):
-        a = self.arr
+class _JaggedOnly:
+    """A method of jagged tensors only (torch's live on its NestedTensor subclass): other
+    tensors have no such attribute, as torch's plain tensors have none."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        a = obj.arr
         if type(a) is not NestedArray or a.meta.layout != "jagged":
-            raise AttributeError(f"'Tensor' object has no attribute '{name}'")
-        return getattr(a.meta, name)
-    method.__name__ = name
-    return method
+            raise AttributeError(f"'Tensor' object has no attribute '{self.name}'")
+        return lambda: getattr(a.meta, self.name)
 
 
-Tensor.offsets = _jagged_only("offsets")
-Tensor.lengths = _jagged_only("lengths")
+Tensor.offsets = _JaggedOnly("offsets")
+Tensor.lengths = _JaggedOnly("lengths")
 Tensor.to_padded_tensor = to_padded_tensor
