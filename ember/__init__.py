@@ -19,6 +19,7 @@ from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, b
                      float32, float64, complex64, complex128, uint16, uint32, uint64, complex32,
                      float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz,
                      float8_e8m0fnu, float4_e2m1fn_x2, dtype, finfo, iinfo,
+                     quint8, qint8, qint32, quint4x2, quint2x4,
                      promote_types, can_cast, set_default_dtype, get_default_dtype)
 from ._tensor import Tensor, Size
 from .backends import device
@@ -66,6 +67,11 @@ from .sparse import smm, sspaddmm, hspmm, _spmm as dsmm  # noqa: E402,F401
 from .sparse import (sparse_compressed_tensor, sparse_csc_tensor,  # noqa: E402,F401
                      sparse_bsr_tensor, sparse_bsc_tensor)
 saddmm, hsmm = sspaddmm, hspmm     # torch's legacy names
+from ._quantized import (qscheme, per_tensor_affine, per_channel_affine,  # noqa: E402,F401
+                         per_tensor_symmetric, per_channel_symmetric,
+                         per_channel_affine_float_qparams, quantize_per_tensor,
+                         quantize_per_channel, quantize_per_tensor_dynamic, dequantize,
+                         _make_per_tensor_quantized_tensor, _make_per_channel_quantized_tensor)
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",

@@ -124,7 +124,7 @@ class Tensor:
     __slots__ = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base",
                  "_retain", "_fw", "__weakref__", "__dict__")    # __dict__: user attributes
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
-    is_quantized = is_nested = is_mkldnn = False
+    is_nested = is_mkldnn = False       # (is_quantized: ember/_quantized.py)
     is_meta = property(lambda self: self.be.name == "meta")
     is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = False   # no such devices
 
@@ -1119,6 +1119,8 @@ _TYPE_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
                "complex64": "torch.ComplexFloatTensor", "complex128": "torch.ComplexDoubleTensor",
                **{n: f"torch.{C10_NAME[n]}Tensor" for n in FLOAT8}}
 _TYPE_OF_NAME = {v: k for k, v in _TYPE_NAMES.items()}
+_TYPE_NAMES.update({n: f"torch.quantized.{C10_NAME[n]}Tensor"        # (type() only)
+                    for n in ("quint8", "qint8", "qint32", "quint4x2", "quint2x4")})
 
 
 def _check_not_conj(t):
@@ -1131,7 +1133,7 @@ def _check_numpy_dtype(t):
     """torch has no NumPy dtype for bfloat16 and the float8s (ember's arrays hold ml_dtypes'
     ones)."""
     name = t.arr.dtype.name
-    if name == "bfloat16" or name in FLOAT8:
+    if name == "bfloat16" or name in FLOAT8 or name[0] == "q":        # (the quantized dtypes)
         raise TypeError(f"Got unsupported ScalarType {C10_NAME[name]}")
 
 
