@@ -1,5 +1,5 @@
-"""torch's quantized tensors against torch 2.13 (CPU): dtypes, rounding
-bit for bit, printing, views, refusals, saving and loading."""
+"""torch's quantized tensors and fake quantization against torch 2.13 (CPU): dtypes, rounding
+bit for bit, printing, views, refusals, saving and loading, gradients."""
 import io
 import warnings
 
@@ -344,3 +344,76 @@ def test_save_load_both_ways(weights_only):
     got = ember.load(buf, weights_only=weights_only)
     assert {k: _value(v) for k, v in got.items()} == {k: _value(v) for k, v in want.items()}
     assert got["q"].untyped_storage().data_ptr() == got["tail"].untyped_storage().data_ptr()
+
+
+# ---- fake quantization --------------------------------------------------------------------------
+def _fq_pair(a, dtype):  # (leaves of the dtype)
+    x, y = _pair(a)
+    return (x.to(getattr(torch, dtype)).detach().requires_grad_(),
+            y.to(getattr(ember, dtype)).detach().requires_grad_())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_fake_quantize_per_tensor(dtype):
+    rng = np.random.default_rng(30)
+    for trial in range(12):
+        scale = float(rng.choice([0.5, 0.1, 1 / 3, 0.0123, rng.uniform(1e-3, 2)]))
+        qmin, qmax = [(0, 255), (-128, 127), (0, 15), (-7, 7)][trial % 4]
+        zp = int(rng.integers(qmin, qmax + 1))
+        a = _tricky(rng, 50, scale)
+        for tensor_qparams in (False, True):
+            x, y = _fq_pair(a, dtype)
+            if tensor_qparams:
+                args = [(m.tensor(scale), m.tensor(zp, dtype=m.int32)) for m in (torch, ember)]
+            else:
+                args = [(scale, zp)] * 2
+            t = torch.fake_quantize_per_tensor_affine(x, *args[0], qmin, qmax)
+            e = ember.fake_quantize_per_tensor_affine(y, *args[1], qmin, qmax)
+            assert e.detach().numpy().tobytes() == t.detach().numpy().tobytes()
+            assert type(e.grad_fn).__name__ == type(t.grad_fn).__name__
+            g = rng.standard_normal(a.shape).astype(np.float32)
+            t.backward(torch.from_numpy(g).to(t.dtype))
+            e.backward(ember.from_numpy(g).to(e.dtype))
+            assert y.grad.numpy().tobytes() == x.grad.numpy().tobytes()
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_fake_quantize_per_channel(axis):
+    rng = np.random.default_rng(40 + axis)
+    a = _tricky(rng, 60, 0.1).reshape(6, 10)
+    for dtype in ("float32", "float64"):
+        n = a.shape[axis]
+        s = rng.choice([0.5, 0.1, 1 / 3, 0.0123], n).astype(np.float32)
+        z = rng.integers(0, 16, n).astype(np.int32)
+        x, y = _fq_pair(a, dtype)
+        t = torch.fake_quantize_per_channel_affine(x, torch.from_numpy(s), torch.from_numpy(z),
+                                                   axis, 0, 15)
+        e = ember.fake_quantize_per_channel_affine(y, ember.from_numpy(s), ember.from_numpy(z),
+                                                   axis, 0, 15)
+        assert e.detach().numpy().tobytes() == t.detach().numpy().tobytes()
+        assert type(e.grad_fn).__name__ == type(t.grad_fn).__name__
+        t.sum().backward()
+        e.sum().backward()
+        assert y.grad.numpy().tobytes() == x.grad.numpy().tobytes()
+
+
+def test_fake_quantize_errors():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    cases = [
+        lambda m: m.fake_quantize_per_tensor_affine(m.from_numpy(x.copy()), 0.5, 3, 7, 0),
+        lambda m: m.fake_quantize_per_tensor_affine(m.from_numpy(x.copy()), 0.5, 9, 0, 7),
+        lambda m: m.fake_quantize_per_tensor_affine(m.from_numpy(x.copy()).int(), 0.5, 3, 0, 7),
+        lambda m: m.fake_quantize_per_tensor_affine(m.from_numpy(x.copy()), m.tensor(0.5),
+                                                    m.tensor(3), 0, 7),
+        lambda m: m.fake_quantize_per_channel_affine(m.from_numpy(x.copy()), m.tensor([.5, .2]),
+                                                     m.tensor([3, 1]), 0, 0, 7),
+        lambda m: m.fake_quantize_per_channel_affine(
+            m.from_numpy(x.copy()), m.tensor([.5, .2]).double(), m.tensor([3, 1], dtype=m.int32),
+            0, 0, 7),
+        lambda m: m.fake_quantize_per_channel_affine(
+            m.from_numpy(x.copy()), m.tensor([.5, .2, .1]), m.tensor([3, 1, 1], dtype=m.int32),
+            0, 0, 7),
+    ]
+    for f in cases:
+        t, e = _both(f)
+        assert t == e
