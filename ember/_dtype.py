@@ -254,6 +254,8 @@ def to_dtype(d):
     if d is complex:
         return complex128
     if isinstance(d, dtype):
+        if type(d) is _Quantized:           # (allocating one raises: its `np`)
+            return d
         d.np                                # complex32 raises here
         float8_used()                       # the others are float8s
         return d

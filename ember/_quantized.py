@@ -166,9 +166,51 @@ def _rebuild_qarray(ints, name, scale, zero_point, scales, zero_points, axis):
 
 def make_qarray(ints, q):
     """QArray over the integer array `ints` (no copy)."""
+    if not _INSTALLED:
+        _install_kernels()
     a = ints.view(QArray)
     a.q = q
     return a
+
+
+# ---- the ops torch runs on quantized tensors ---------------------------------------------------
+# ops whose result is their input's integers rearranged or picked (flip, repeat,
+# index_select, full max/min: the largest integer is the largest value, scales being positive),
+# the first output keeping the input's parameters; and relu, max(q, zero_point)
+MOVES = ("flip", "repeat", "index_select", "max_all", "min_all", "sort")
+_INSTALLED = []
+
+
+def _moved(fwd):
+    def run(xp, x, *rest):
+        if type(x) is not QArray:
+            return fwd(xp, x, *rest)
+        y, _ = fwd(xp, x.ints, *rest)
+        if isinstance(y, tuple):
+            return (make_qarray(y[0], x.q),) + y[1:], ()
+        return make_qarray(y, x.q), ()
+    return run
+
+
+def _relu(fwd):
+    def run(xp, x, *rest):
+        if type(x) is not QArray:
+            return fwd(xp, x, *rest)
+        q = x.q
+        if q.axis is not None:
+            raise not_implemented("relu", kind="Quantized")
+        return make_qarray(np.maximum(x.ints, np.asarray(q.zero_point, x.ints.dtype)), q), ()
+    return run
+
+
+def _install_kernels():
+    """Put the quantized kernels on the ops, the first time a quantized tensor is made (a
+    program without one never pays for the check)."""
+    from .ops._registry import OPS
+    _INSTALLED.append(True)
+    for name, wrap in [(n, _moved) for n in MOVES] + [("relu", _relu)]:
+        o = OPS[name]
+        o.impl[:] = [(wrap(f), b) for f, b in o.impl]       # in place: fast paths hold it
 
 
 def equal(a, b):

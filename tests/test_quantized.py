@@ -268,6 +268,27 @@ def test_views(i):
     assert t == e
 
 
+def _q8(m):
+    x = m.tensor([[-1.0, 0.0, 0.25, 7.0], [0.5, -1.5, 2.5, -3.0], [9.0, 0.75, -0.25, 1.0]])
+    return m.quantize_per_tensor(x, 0.25, -3, m.qint8)
+
+
+QOPS = [
+    lambda m, q: m.relu(q), lambda m, q: q.relu(), lambda m, q: m.nn.functional.relu(q),
+    lambda m, q: q.flip(0), lambda m, q: q.flip((0, 1)), lambda m, q: q.repeat(2, 1),
+    lambda m, q: q.index_select(1, m.tensor([3, 0, 0])), lambda m, q: q.max(),
+    lambda m, q: q.min(), lambda m, q: q.sort(), lambda m, q: q.sort(0, descending=True),
+]
+
+
+@pytest.mark.parametrize("make", [_q, _q8])
+@pytest.mark.parametrize("i", range(len(QOPS)))
+def test_quantized_kernels(make, i):
+    """The ops torch runs on quantized tensors: rearranging or picking integers, and relu."""
+    t, e = _both(lambda m: QOPS[i](m, make(m)))
+    assert t == e
+
+
 def test_cat_stack_equal_compare():
     def q2(m):
         return m.quantize_per_tensor(m.tensor([[0.5, -0.25, 3.0, 1.0]]), 0.25, 1, m.quint8)
@@ -293,6 +314,8 @@ REFUSED = [
     lambda m, q: q.dequantize() + q, lambda m, q: q.float(), lambda m, q: q.double(),
     lambda m, q: q.to(m.float32), lambda m, q: q.numpy(), lambda m, q: q.tolist(),
     lambda m, q: q.requires_grad_(), lambda m, q: m.ones(2).to(m.quint8),
+    lambda m, q: q.add_(q), lambda m, q: q.mul_(2), lambda m, q: q @ q.t(),
+    lambda m, q: q.cumsum(0), lambda m, q: q.round(),
     lambda m, q: m.tensor([1], dtype=m.quint8).dtype,
 ]
 
