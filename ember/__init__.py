@@ -96,7 +96,9 @@ _LAZY_FUNCTIONS.update(dict.fromkeys((  # SyncBatchNorm's kernels (ember/_batch_
     "batch_norm_backward_reduce batch_norm_backward_elemt batch_norm_update_stats native_norm"
 ).split(), "_batch_norm_kernels"))
 _LAZY_FUNCTIONS.update(dict.fromkeys(("fake_quantize_per_tensor_affine",
-                                      "fake_quantize_per_channel_affine"), "ops.fake_quantize"))
+                                      "fake_quantize_per_channel_affine",
+                                      "_fake_quantize_learnable_per_tensor_affine"),
+                                     "ops.fake_quantize"))
 from ._foreach import NAMES as _FOREACH_NAMES  # noqa: E402  (plain loops; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_FOREACH_NAMES, "_foreach"))
 

@@ -440,3 +440,39 @@ def test_fake_quantize_errors():
     for f in cases:
         t, e = _both(f)
         assert t == e
+
+
+def test_fake_quantize_learnable_per_tensor():
+    """LSQ's fake quantization: its output and the gradients of x, scale and zero point, bit
+    for bit (x's straight through; gradcheck does not apply, as in torch: rounding is flat)."""
+    rng = np.random.default_rng(50)
+    for trial in range(16):
+        scale = np.float32(rng.choice([0.5, 0.1, 1 / 3, rng.uniform(1e-3, 2)]))
+        qmin, qmax = [(0, 255), (-128, 127), (0, 15), (-7, 7)][trial % 4]
+        zp = np.float32(rng.choice([rng.uniform(qmin, qmax), np.floor(rng.uniform(qmin, qmax)) +
+                                    0.5, 2.0, qmax + 3.0]))
+        grad_factor = float(rng.choice([1.0, 0.5, 1 / 3]))
+        a = _tricky(rng, 50, float(scale))
+        g = rng.standard_normal(50).astype(np.float32)
+        out = []
+        for m in (torch, ember):
+            x = m.from_numpy(a.copy()).requires_grad_()
+            s = m.tensor([scale]).requires_grad_()
+            z = m.tensor([zp]).requires_grad_()
+            y = m._fake_quantize_learnable_per_tensor_affine(x, s, z, qmin, qmax, grad_factor)
+            y.backward(m.from_numpy(g.copy()))
+            out.append([type(y.grad_fn).__name__] + [
+                v.detach().numpy().tobytes() for v in (y, x.grad, s.grad, z.grad)])
+        assert out[0] == out[1]
+
+
+def test_fake_quantize_learnable_errors():
+    def run(m, lo=0, dtype="float32", scale=(0.5,)):
+        x = m.tensor([1.0, 2.0, 30.0], dtype=getattr(m, dtype)).requires_grad_()
+        s = m.tensor(scale).requires_grad_()
+        y = m._fake_quantize_learnable_per_tensor_affine(x, s, m.tensor([2.6]), lo, 7, 1.0)
+        y.sum().backward()
+        return s.grad
+    for kw in ({"lo": 1}, {"dtype": "float64"}, {"scale": 0.5}):
+        t, e = _both(lambda m: run(m, **kw))
+        assert t == e

@@ -97,3 +97,71 @@ def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, 
     shape[axis] = n
     s = np.asarray(scale.be.to_host(scale.arr)).reshape(shape)
     return _per_channel_fn(input, s, z.reshape(shape), quant_min, quant_max, True)
+
+
+# ---- learnable scale and zero point (LSQ) ---------------------------------------------------
+_CHECK = ("Expected {}.scalar_type() == ScalarType::Float to be true, but got false.  (Could "
+          "this error message be improved?  If so, please report an enhancement request to "
+          "PyTorch.)")
+
+
+@op("fake_quantize_learnable_per_tensor_affine", saves=None)
+def _learnable(xp, x, scale, zero_point, qmin, qmax, grad_factor):
+    s = np.float32(scale.reshape(-1)[0])
+    zp = np.float32(zero_point.reshape(-1)[0])
+    zp_fwd = int(min(max(np.rint(zp), np.float32(qmin)), np.float32(qmax)))
+    out, _ = _fake(x, s, zp_fwd, qmin, qmax, False)
+    return out, (x, scale.dtype, zero_point.dtype, s, zp, qmin, qmax, grad_factor)
+
+
+@_learnable.vjp
+def _(xp, g, x, scale_dtype, zp_dtype, s, zp, qmin, qmax, grad_factor):
+    """torch's _fake_quantize_learnable_per_tensor_affine_backward: x's gradient straight
+    through inside the range; the scale's (x_fq - x) / scale inside, quant_min or quant_max
+    less the zero point outside; the zero point's -scale outside; each times grad_factor, in
+    float32, summed as torch sums."""
+    for name, dt in (("dY_", g.dtype), ("X_", x.dtype), ("scale_", scale_dtype),
+                     ("zero_point_", zp_dtype)):
+        if dt != np.float32:
+            raise RuntimeError(_CHECK.format(name))
+    if not (qmin <= 0 <= qmax):
+        raise RuntimeError("`quant_min` should be less than or         equal to `quant_max`, "
+                           "and the quantization range should include 0.")
+    f32 = np.float32
+    zp_bwd = int(min(max(zp + f32(0.5), f32(qmin)), f32(qmax)))
+    inv, gf = f32(1.0) / s, f32(grad_factor)       # (torch's kernel takes a float factor)
+    with np.errstate(invalid="ignore", over="ignore"):
+        # the compiled kernel fuses zero_point + x * inv_scale, and x_fq - x, into one
+        # rounding each (fused multiply-adds; exact in long double before it)
+        xq = np.rint(_fma(x, inv, zp_bwd)).astype(np.float64)
+        xq[~(np.abs(xq) < 2.0 ** 63)] = -2.0 ** 63      # (x86's int64 of NaN and inf)
+        inside = (xq >= qmin) & (xq <= qmax)
+        dx = g * inside
+        diff = _fma((np.clip(xq, qmin, qmax) - zp_bwd).astype(f32), s, -x)
+        edge = np.where(xq < qmin, f32(qmin - zp_bwd), f32(qmax - zp_bwd))
+        dscale = np.where(inside, g * diff * inv * gf, g * edge * gf)
+        dzp = np.where(inside, f32(0), -g * s * gf)
+    return dx, _summed(dscale), _summed(dzp)
+
+
+def _fma(a, b, c):
+    """a * b + c rounded once to float32."""
+    return (np.asarray(a, np.longdouble) * b + c).astype(np.float32)
+
+
+def _summed(v):
+    from ._torch_sum import torch_sum
+    r = torch_sum(v, None, False)
+    return (v.sum() if r is None else r).reshape(1)
+
+
+def _fake_quantize_learnable_per_tensor_affine(input, scale, zero_point, quant_min, quant_max,
+                                               grad_factor=1.0):
+    """torch._fake_quantize_learnable_per_tensor_affine: fake quantization whose scale and
+    zero point (one-element float tensors) take gradients (LSQ)."""
+    from ._apply import apply
+    for t in (scale, zero_point):
+        if t.ndim == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    _check_input(input, quant_min, quant_max)
+    return apply(_learnable, (input, scale, zero_point), (quant_min, quant_max, grad_factor))
