@@ -76,7 +76,7 @@ from ._quantized import (qscheme, per_tensor_affine, per_channel_affine,  # noqa
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
-                 "quasirandom", "functional", "masked", "storage", "fx",
+                 "quasirandom", "functional", "masked", "storage", "fx", "ao",
                  "_C"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",

@@ -87,7 +87,7 @@ def _tricky(rng, n, scale):
 def test_quantize_per_tensor_rounding(name):
     rng = np.random.default_rng(QDTYPES.index(name))
     lo, hi = RANGES[name]
-    for trial in range(40):
+    for trial in range(15):
         scale = float(rng.choice([0.5, 0.1, 0.25, 1 / 3, 0.0123, rng.uniform(1e-3, 3)]))
         zp = int(rng.integers(lo, hi + 1))
         n = int(rng.integers(1, 70))
@@ -135,7 +135,7 @@ def test_dequantize_bits(name):
     rng = np.random.default_rng(20)
     lo, hi = RANGES[name]
     np_dtype = {"quint8": np.uint8, "qint8": np.int8, "qint32": np.int32}[name]
-    for trial in range(20):
+    for trial in range(8):
         ints = rng.integers(lo, hi + 1, 37).astype(np_dtype)
         scale, zp = float(rng.uniform(1e-4, 3)), int(rng.integers(lo, hi + 1))
         x, y = _pair(ints)
@@ -379,7 +379,7 @@ def _fq_pair(a, dtype):  # (leaves of the dtype)
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
 def test_fake_quantize_per_tensor(dtype):
     rng = np.random.default_rng(30)
-    for trial in range(12):
+    for trial in range(8):
         scale = float(rng.choice([0.5, 0.1, 1 / 3, 0.0123, rng.uniform(1e-3, 2)]))
         qmin, qmax = [(0, 255), (-128, 127), (0, 15), (-7, 7)][trial % 4]
         zp = int(rng.integers(qmin, qmax + 1))
@@ -446,7 +446,7 @@ def test_fake_quantize_learnable_per_tensor():
     """LSQ's fake quantization: its output and the gradients of x, scale and zero point, bit
     for bit (x's straight through; gradcheck does not apply, as in torch: rounding is flat)."""
     rng = np.random.default_rng(50)
-    for trial in range(16):
+    for trial in range(8):
         scale = np.float32(rng.choice([0.5, 0.1, 1 / 3, rng.uniform(1e-3, 2)]))
         qmin, qmax = [(0, 255), (-128, 127), (0, 15), (-7, 7)][trial % 4]
         zp = np.float32(rng.choice([rng.uniform(qmin, qmax), np.floor(rng.uniform(qmin, qmax)) +
@@ -475,4 +475,71 @@ def test_fake_quantize_learnable_errors():
         return s.grad
     for kw in ({"lo": 1}, {"dtype": "float64"}, {"scale": 0.5}):
         t, e = _both(lambda m: run(m, **kw))
+        assert t == e
+
+
+# ---- torch.ao.quantization ----------------------------------------------------------------------
+def _inputs(m):
+    return [m.arange(24.).reshape(4, 6) / 7 - 1, m.arange(24.).reshape(4, 6) / 3 - 2,
+            m.tensor([[0.5, -0.25, 3.0, 1.0, 2.0, 9.0]] * 4)]
+
+
+OBSERVERS = [
+    lambda q, m: q.MinMaxObserver(), lambda q, m: q.MovingAverageMinMaxObserver(),
+    lambda q, m: q.default_observer(), lambda q, m: q.default_weight_observer(),
+    lambda q, m: q.PerChannelMinMaxObserver(),
+    lambda q, m: q.default_per_channel_weight_observer(),
+    lambda q, m: q.MovingAveragePerChannelMinMaxObserver(ch_axis=1, averaging_constant=0.5),
+    lambda q, m: q.MinMaxObserver(dtype=m.qint8, qscheme=m.per_tensor_symmetric,
+                                  reduce_range=True),
+    lambda q, m: q.MinMaxObserver(quant_min=0, quant_max=15),
+    lambda q, m: q.MinMaxObserver(qscheme=m.per_tensor_symmetric),
+]
+
+
+@pytest.mark.parametrize("i", range(len(OBSERVERS)))
+def test_observers(i):
+    def run(m):
+        obs = OBSERVERS[i](m.ao.quantization, m)
+        out = [obs.calculate_qparams()]
+        for x in _inputs(m):
+            obs(x)
+            out += [obs.calculate_qparams(), repr(obs)]
+        return out
+    t, e = _both(run)
+    assert t == e
+
+
+@pytest.mark.parametrize("name", ["FakeQuantize", "default_fake_quant",
+                                  "default_weight_fake_quant",
+                                  "default_per_channel_weight_fake_quant"])
+def test_fake_quantize_module(name):
+    def run(m):
+        q = m.ao.quantization
+        fq = getattr(q, name)()
+        out = []
+        for x in _inputs(m):
+            x = x.clone().requires_grad_()
+            y = fq(x)
+            y.sum().backward()
+            out += [y, x.grad, fq.scale, fq.zero_point]
+        out += [repr(fq), sorted(fq.state_dict())]
+        fq.apply(q.disable_observer)
+        fq.apply(q.disable_fake_quant)
+        return out + [fq(_inputs(m)[0]), fq.observer_enabled, fq.fake_quant_enabled,
+                      q.default_qconfig.activation().quant_max,
+                      q.default_qat_qconfig.weight().qscheme]
+    t, e = _both(run)
+    assert t == e
+
+
+def test_observer_errors():
+    cases = [
+        lambda q, m: q.MinMaxObserver(qscheme=m.per_channel_affine),
+        lambda q, m: q.MinMaxObserver(quant_min=1, quant_max=5),
+        lambda q, m: q.FakeQuantize(quant_min=0, quant_max=300),
+        lambda q, m: q.QConfig(activation=q.MinMaxObserver(), weight=q.MinMaxObserver),
+    ]
+    for f in cases:
+        t, e = _both(lambda m: f(m.ao.quantization, m))
         assert t == e
