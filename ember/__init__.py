@@ -71,7 +71,9 @@ from ._quantized import (qscheme, per_tensor_affine, per_channel_affine,  # noqa
                          per_tensor_symmetric, per_channel_symmetric,
                          per_channel_affine_float_qparams, quantize_per_tensor,
                          quantize_per_channel, quantize_per_tensor_dynamic, dequantize,
-                         _make_per_tensor_quantized_tensor, _make_per_channel_quantized_tensor)
+                         _make_per_tensor_quantized_tensor, _make_per_channel_quantized_tensor,
+                         bind_methods as _bind_quantized)
+_bind_quantized()
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "version", "accelerator", "cpu", "compiler", "profiler",

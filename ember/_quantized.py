@@ -114,6 +114,18 @@ class QArray(np.ndarray):
     def tolist(self):
         raise RuntimeError("load_scalar: invalid type")
 
+    def transpose(self, *axes):
+        return self._per_channel_strides(super().transpose(*axes))
+
+    def swapaxes(self, a, b):
+        return self._per_channel_strides(super().swapaxes(a, b))
+
+    def _per_channel_strides(self, out):
+        """torch's per-channel tensors keep their strides: no permuted views of them."""
+        if self.q.axis is not None and out.strides != self.strides:
+            raise RuntimeError(_STRIDES)
+        return out
+
     def __setitem__(self, index, value):
         raise not_implemented("index_put_", kind="Quantized")
 
@@ -140,6 +152,8 @@ class QArray(np.ndarray):
                       for a in args[0]]
             return func([a.ints for a in arrays], *args[1:], **kwargs).view(QArray)._with(
                 arrays[0].q)
+        if func is np.copyto:
+            return _copy_into(*args)
         if func in _VIEWS:
             return super().__array_function__(func, types, args, kwargs)
         name = func.__name__
@@ -155,8 +169,31 @@ class QArray(np.ndarray):
 
 
 _VIEWS = frozenset((np.reshape, np.transpose, np.swapaxes, np.squeeze, np.expand_dims,
-                    np.broadcast_to, np.moveaxis, np.shape, np.ndim, np.size, np.copyto,
+                    np.broadcast_to, np.moveaxis, np.shape, np.ndim, np.size,
                     np.may_share_memory, np.shares_memory))
+
+
+def _copy_into(dst, src, casting=None):
+    """Tensor.copy_ with a quantized tensor: from another of its dtype, its integers and
+    parameters (as torch replaces the quantizer); from a float32 tensor of its shape, its values
+    quantized with dst's parameters."""
+    if type(dst) is not QArray:
+        raise RuntimeError("Copying from quantized Tensor to non-quantized Tensor is not "
+                           "allowed, please use dequantize to get a float Tensor from a "
+                           "quantized Tensor")
+    if type(src) is QArray:
+        if src.q.dtype is not dst.q.dtype:
+            raise RuntimeError("Expected self.scalar_type() == src.scalar_type() to be true, but "
+                               "got false.  (Could this error message be improved?  If so, "
+                               "please report an enhancement request to PyTorch.)")
+        dst.ints[...] = src.ints
+        dst.q = src.q
+        return
+    if src.dtype != np.float32:
+        raise RuntimeError("Quantized copy only works with kFloat as source Tensor")
+    if src.shape != dst.shape:
+        raise RuntimeError("Quantized copy only works with Tensors with the same shape")
+    dst.ints[...] = _quantize_like(src, dst.q)
 
 
 def _rebuild_qarray(ints, name, scale, zero_point, scales, zero_points, axis):
@@ -176,15 +213,28 @@ def make_qarray(ints, q):
 # ---- the ops torch runs on quantized tensors ---------------------------------------------------
 # ops whose result is their input's integers rearranged or picked (flip, repeat,
 # index_select, full max/min: the largest integer is the largest value, scales being positive),
-# the first output keeping the input's parameters; and relu, max(q, zero_point)
-MOVES = ("flip", "repeat", "index_select", "max_all", "min_all", "sort")
+# the first output keeping the input's parameters; and relu, max(q, zero_point). Per tensor
+# only, with torch's refusals of per-channel tensors.
+_STRIDES = "Setting strides is possible only on uniformly quantized tensor"
+_PER_TENSOR_ONLY = ("Expected quantizer->qscheme() == kPerTensorAffine to be true, but got false."
+                    "  (Could this error message be improved?  If so, please report an "
+                    "enhancement request to PyTorch.)")
+_EXTREME = ("{} operator for quantized tensors only works for per tensor quantized tensors. "
+            "Please open an issue on https://github.com/pytorch/pytorch/issues if you need per "
+            "channel quantized tensor support.")
+MOVES = {"flip": _STRIDES, "repeat": _STRIDES, "sort": _PER_TENSOR_ONLY,
+         "index_select": "Only per_tensor quantized quantized tensors are supported by "
+                         "index_select.",
+         "max_all": _EXTREME.format("Max"), "min_all": _EXTREME.format("Min")}
 _INSTALLED = []
 
 
-def _moved(fwd):
+def _moved(fwd, refusal):
     def run(xp, x, *rest):
         if type(x) is not QArray:
             return fwd(xp, x, *rest)
+        if x.q.axis is not None:
+            raise RuntimeError(refusal)
         y, _ = fwd(xp, x.ints, *rest)
         if isinstance(y, tuple):
             return (make_qarray(y[0], x.q),) + y[1:], ()
@@ -192,13 +242,13 @@ def _moved(fwd):
     return run
 
 
-def _relu(fwd):
+def _relu(fwd, refusal):
     def run(xp, x, *rest):
         if type(x) is not QArray:
             return fwd(xp, x, *rest)
         q = x.q
         if q.axis is not None:
-            raise not_implemented("relu", kind="Quantized")
+            raise RuntimeError(refusal)
         return make_qarray(np.maximum(x.ints, np.asarray(q.zero_point, x.ints.dtype)), q), ()
     return run
 
@@ -208,9 +258,10 @@ def _install_kernels():
     program without one never pays for the check)."""
     from .ops._registry import OPS
     _INSTALLED.append(True)
-    for name, wrap in [(n, _moved) for n in MOVES] + [("relu", _relu)]:
+    for name, (wrap, refusal) in {**{n: (_moved, r) for n, r in MOVES.items()},
+                                  "relu": (_relu, _PER_TENSOR_ONLY)}.items():
         o = OPS[name]
-        o.impl[:] = [(wrap(f), b) for f, b in o.impl]       # in place: fast paths hold it
+        o.impl[:] = [(wrap(f, refusal), b) for f, b in o.impl]  # in place: fast paths hold it
 
 
 def equal(a, b):
@@ -227,7 +278,14 @@ def is_quantized(t):
 def _requantize(a, q):
     """a's values quantized with q's parameters (torch's cat of differently quantized tensors
     takes the first one's)."""
-    return _quantize_tensor_arr(dequantize_array(a), q.dtype, q.scale, q.zero_point)
+    return make_qarray(_quantize_like(dequantize_array(a), q), q)
+
+
+def _quantize_like(x, q):
+    """The integers of float32 array x quantized with q's parameters."""
+    if q.axis is None:
+        return _quantize_tensor_arr(x, q.dtype, q.scale, q.zero_point).ints
+    return _quantize_channels(x, q.dtype, q.scales, q.zero_points, q.axis)
 
 
 # ---- the kernels ------------------------------------------------------------------------------
@@ -347,13 +405,18 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
                            f"{z.size}")
     for zp in z.tolist():
         _check_zero_point(zp, qd, "quantize_tensor_per_channel_affine")
-    shape = [1] * x.ndim
-    shape[axis] = n
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        inv = (np.float32(1.0) / s.astype(np.float32)).reshape(shape)
-        v = x * inv + z.astype(np.float32).reshape(shape)
-    ints = _round_clip(v, qd, _INT_MIN_LOW[qd.itemsize])
+    ints = _quantize_channels(x, qd, s, z, axis)
     return _qtensor(make_qarray(ints, QParams(qd, scales=s, zero_points=z, axis=axis)))
+
+
+def _quantize_channels(x, qd, scales, zero_points, axis):
+    """The integers of float32 array x quantized per channel along `axis`."""
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        inv = (np.float32(1.0) / scales.astype(np.float32)).reshape(shape)
+        v = x * inv + zero_points.astype(np.float32).reshape(shape)
+    return _round_clip(v, qd, _INT_MIN_LOW[qd.itemsize])
 
 
 def quantize_per_tensor_dynamic(input, dtype, reduce_range):
@@ -410,9 +473,7 @@ def _quantizer(t, per_tensor):
     a = t.arr
     if (a.q.axis is None) != per_tensor:
         raise RuntimeError(
-            "Expected quantizer->qscheme() == kPerTensorAffine to be true, but got false.  "
-            "(Could this error message be improved?  If so, please report an enhancement request "
-            "to PyTorch.)" if per_tensor else
+            _PER_TENSOR_ONLY if per_tensor else
             "Expected quantizer->qscheme() == kPerChannelAffine || quantizer->qscheme() == "
             "kPerChannelAffineFloatQParams to be true, but got false.  (Could this error message "
             "be improved?  If so, please report an enhancement request to PyTorch.)")
@@ -520,7 +581,8 @@ def quantized_repr(t, grad_fn_name, contents):
     return _add_suffixes("tensor(" + contents, suffixes, indent)
 
 
-def _bind():
+def bind_methods():
+    """Tensor's quantization methods (ember/__init__.py calls this once Tensor exists)."""
     from ._tensor import Tensor
     for name, fn in METHODS.items():
         setattr(Tensor, name, fn)
@@ -533,4 +595,3 @@ METHODS = {"int_repr": int_repr, "q_scale": q_scale, "q_zero_point": q_zero_poin
            "q_per_channel_axis": q_per_channel_axis, "qscheme": qscheme_of,
            "dequantize": dequantize}
 
-_bind()

@@ -12,6 +12,7 @@ from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
+from ._quantized import QArray
 from ._warnings import outside_stacklevel, warn_once
 from .backends import CPU, device as _device, get_backend
 
@@ -1244,7 +1245,7 @@ def _rebuild_as(cls, args, state):
 
 def _rebuild(arr, dev, requires_grad, layout=None):
     be = get_backend(dev)
-    if isinstance(arr, (SparseCOO, SparseCSR, SparseCompressed)):
+    if isinstance(arr, (SparseCOO, SparseCSR, SparseCompressed, QArray)):
         t = _new(arr, be)
     else:
         arr = be.from_host(arr)
@@ -1260,7 +1261,7 @@ def _host_layout(t):
     as its own elements only: pickle is how DataLoader workers hand back their samples (torch's
     move the storage to shared memory), so a row of a dataset must not carry all of it."""
     arr = t.arr
-    if isinstance(arr, (SparseCOO, SparseCSR)) or arr.flags.c_contiguous:
+    if isinstance(arr, (SparseCOO, SparseCSR, QArray)) or arr.flags.c_contiguous:
         return (t._host(),)
     from .serialization._pickler import _flat_root
     root, flat, offset, stride = _flat_root(arr, t.be.xp)
@@ -1273,7 +1274,7 @@ def _layout_copy(arr, xp, memo):
     """A copy of `arr` that keeps its storage layout, as torch's deepcopy does: the storage
     (copied once per deepcopy `memo`, so views of one storage still share theirs) viewed at
     the same offset and strides."""
-    if isinstance(arr, (SparseCOO, SparseCSR)):
+    if isinstance(arr, (SparseCOO, SparseCSR, QArray)):
         return arr.copy()
     from .serialization._pickler import _flat_root
     root, flat, offset, stride = _flat_root(arr, xp)

@@ -1,6 +1,8 @@
 """torch's quantized tensors and fake quantization against torch 2.13 (CPU): dtypes, rounding
 bit for bit, printing, views, refusals, saving and loading, gradients."""
+import copy
 import io
+import pickle
 import warnings
 
 import numpy as np
@@ -286,6 +288,40 @@ QOPS = [
 def test_quantized_kernels(make, i):
     """The ops torch runs on quantized tensors: rearranging or picking integers, and relu."""
     t, e = _both(lambda m: QOPS[i](m, make(m)))
+    assert t == e
+
+
+def _qc2(m):
+    return m.quantize_per_channel(m.tensor([[1.0, 2, 3], [4, 5, 6]]), m.tensor([0.1, 0.2]),
+                                  m.tensor([0, 1]), 0, m.qint8)
+
+
+@pytest.mark.parametrize("f", [
+    lambda m: m.relu(_qc2(m)), lambda m: _qc2(m).flip(1), lambda m: _qc2(m).repeat(2, 1),
+    lambda m: _qc2(m).index_select(1, m.tensor([0])), lambda m: _qc2(m).max(),
+    lambda m: _qc2(m).min(), lambda m: _qc2(m).sort(), lambda m: _qc2(m).permute(1, 0),
+    lambda m: _qc2(m).t(), lambda m: _qc2(m).transpose(0, 1)])
+def test_per_channel_refusals(f):
+    t, e = _both(f)
+    assert t == e
+
+
+COPIES = [
+    lambda m: copy.deepcopy(_q(m)), lambda m: copy.deepcopy(_qc(m)),
+    lambda m: pickle.loads(pickle.dumps(_q(m))), lambda m: pickle.loads(pickle.dumps(_qc(m))),
+    lambda m: _q(m).copy_(_q8(m)), lambda m: _q(m).copy_(m.ones(3, 4) / 3),
+    lambda m: _q(m).copy_(m.tensor([0.25, 1.0, 9.0, -2.0])), lambda m: m.ones(3, 4).copy_(_q(m)),
+    lambda m: _q(m).copy_(m.ones(3, 4).double()), lambda m: _q(m).copy_(_q(m)[1]),
+    lambda m: _qc(m).copy_(m.ones(2, 3, 4) / 7), lambda m: m.tensor(_q(m)),
+    lambda m: _q(m).clone(memory_format=m.contiguous_format),
+]
+
+
+@pytest.mark.parametrize("i", range(len(COPIES)))
+def test_copies(i):
+    """deepcopy, pickle and copy_: another quantized tensor's integers and parameters, or float
+    values quantized with the destination's parameters."""
+    t, e = _both(COPIES[i])
     assert t == e
 
 
