@@ -84,6 +84,7 @@ _ATEN = {"subtract": "sub.out", "multiply": "mul.out", "true_divide": "div.out",
          "where": "where.self", "roll": "roll"}
 
 
+NO_ZERO = object()      # what zero_ writes into a quantized tensor's array (torch refuses it)
 _COMPARISONS = frozenset(("equal", "not_equal", "less", "less_equal", "greater",
                           "greater_equal"))
 
@@ -127,7 +128,17 @@ class QArray(np.ndarray):
         return out
 
     def __setitem__(self, index, value):
-        raise not_implemented("index_put_", kind="Quantized")
+        """q[index] = value and fill_: the value quantized with q's parameters (at the
+        positions it lands on, for per-channel ones)."""
+        if value is NO_ZERO:
+            raise not_implemented("zero_", kind="Quantized")
+        if type(value) is QArray:
+            value = dequantize_array(value)
+        elif isinstance(value, np.ndarray) and value.dtype != np.float32:
+            raise RuntimeError("Quantized copy only works with kFloat as source Tensor")
+        full = np.zeros(self.shape, np.float32)
+        full[index] = value
+        self.ints[index] = _quantize_like(full, self.q)[index]
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         name = ufunc.__name__
@@ -253,13 +264,23 @@ def _relu(fwd, refusal):
     return run
 
 
+def _masked_fill(fwd, refusal):
+    def run(xp, x, mask, value):
+        if type(x) is not QArray:
+            return fwd(xp, x, mask, value)
+        v = _quantize_like(np.broadcast_to(np.asarray(value, np.float32), x.shape), x.q)
+        return make_qarray(np.where(mask, v, x.ints), x.q), (mask, False)
+    return run
+
+
 def _install_kernels():
     """Put the quantized kernels on the ops, the first time a quantized tensor is made (a
     program without one never pays for the check)."""
     from .ops._registry import OPS
     _INSTALLED.append(True)
     for name, (wrap, refusal) in {**{n: (_moved, r) for n, r in MOVES.items()},
-                                  "relu": (_relu, _PER_TENSOR_ONLY)}.items():
+                                  "relu": (_relu, _PER_TENSOR_ONLY),
+                                  "masked_fill": (_masked_fill, None)}.items():
         o = OPS[name]
         o.impl[:] = [(wrap(f, refusal), b) for f, b in o.impl]  # in place: fast paths hold it
 

@@ -280,6 +280,7 @@ QOPS = [
     lambda m, q: q.flip(0), lambda m, q: q.flip((0, 1)), lambda m, q: q.repeat(2, 1),
     lambda m, q: q.index_select(1, m.tensor([3, 0, 0])), lambda m, q: q.max(),
     lambda m, q: q.min(), lambda m, q: q.sort(), lambda m, q: q.sort(0, descending=True),
+    lambda m, q: q.masked_fill(m.arange(12).reshape(3, 4) % 2 == 0, -0.3),
 ]
 
 
@@ -313,7 +314,7 @@ COPIES = [
     lambda m: _q(m).copy_(m.tensor([0.25, 1.0, 9.0, -2.0])), lambda m: m.ones(3, 4).copy_(_q(m)),
     lambda m: _q(m).copy_(m.ones(3, 4).double()), lambda m: _q(m).copy_(_q(m)[1]),
     lambda m: _qc(m).copy_(m.ones(2, 3, 4) / 7), lambda m: m.tensor(_q(m)),
-    lambda m: _q(m).clone(memory_format=m.contiguous_format),
+    lambda m: _q(m).clone(memory_format=m.contiguous_format), lambda m: _qc(m).fill_(1.0),
 ]
 
 
@@ -322,6 +323,31 @@ def test_copies(i):
     """deepcopy, pickle and copy_: another quantized tensor's integers and parameters, or float
     values quantized with the destination's parameters."""
     t, e = _both(COPIES[i])
+    assert t == e
+
+
+def _written(f):
+    def run(m):
+        q = _q(m)
+        f(m, q)
+        return q
+    return run
+
+
+WRITES = [
+    lambda m, q: q.fill_(0.25), lambda m, q: q.fill_(1e9), lambda m, q: q.fill_(float("nan")),
+    lambda m, q: q.__setitem__(0, 1.25), lambda m, q: q.__setitem__((0, 2), -0.75),
+    lambda m, q: q.__setitem__(m.tensor([True, False, True]), 0.75),
+    lambda m, q: q.__setitem__(0, _q(m)[1]), lambda m, q: q.zero_(),
+    lambda m, q: q.__setitem__(0, m.arange(4.0, dtype=m.float64)),
+    lambda m, q: q.masked_fill_(m.arange(12).reshape(3, 4) % 3 == 0, 0.75),
+]
+
+
+@pytest.mark.parametrize("i", range(len(WRITES)))
+def test_writes(i):
+    """fill_, setitem and masked_fill quantize the value with the tensor's parameters."""
+    t, e = _both(_written(WRITES[i]))
     assert t == e
 
 
