@@ -273,6 +273,32 @@ def _masked_fill(fwd, refusal):
     return run
 
 
+def _mean(fwd, refusal):
+    """torch's quantized mean: over the innermost dims of a contiguous tensor, the mean of the
+    integers (their int sum / n in float32, rounded half to even); otherwise of the dequantized
+    values, quantized again with the input's parameters."""
+    def run(xp, x, dims, keepdim, dtype):
+        if type(x) is not QArray:
+            return fwd(xp, x, dims, keepdim, dtype)
+        q = x.q
+        if q.axis is not None:
+            raise RuntimeError(refusal)
+        nd = x.ndim
+        inner = dims is None or sorted(dims) == list(range(nd - len(dims), nd))
+        if inner and x.flags.c_contiguous:
+            n = 1
+            for d in (range(nd) if dims is None else dims):
+                n *= x.shape[d]
+            total = x.ints.sum(axis=dims, keepdims=keepdim, dtype=np.int64)
+            ints = np.asarray(np.rint(np.asarray(total, np.float32) / np.float32(n)),
+                              q.dtype.storage)
+        else:
+            y, _ = fwd(xp, dequantize_array(x), dims, keepdim, dtype)
+            ints = _quantize_like(np.asarray(y, np.float32), q)
+        return make_qarray(ints, q), ()
+    return run
+
+
 def _install_kernels():
     """Put the quantized kernels on the ops, the first time a quantized tensor is made (a
     program without one never pays for the check)."""
@@ -280,7 +306,9 @@ def _install_kernels():
     _INSTALLED.append(True)
     for name, (wrap, refusal) in {**{n: (_moved, r) for n, r in MOVES.items()},
                                   "relu": (_relu, _PER_TENSOR_ONLY),
-                                  "masked_fill": (_masked_fill, None)}.items():
+                                  "masked_fill": (_masked_fill, None),
+                                  "mean": (_mean, _PER_TENSOR_ONLY),
+                                  "mean_dim": (_mean, _PER_TENSOR_ONLY)}.items():
         o = OPS[name]
         o.impl[:] = [(wrap(f, refusal), b) for f, b in o.impl]  # in place: fast paths hold it
 

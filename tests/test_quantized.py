@@ -281,6 +281,8 @@ QOPS = [
     lambda m, q: q.index_select(1, m.tensor([3, 0, 0])), lambda m, q: q.max(),
     lambda m, q: q.min(), lambda m, q: q.sort(), lambda m, q: q.sort(0, descending=True),
     lambda m, q: q.masked_fill(m.arange(12).reshape(3, 4) % 2 == 0, -0.3),
+    lambda m, q: q.mean(), lambda m, q: q.mean(1), lambda m, q: q.mean(0),
+    lambda m, q: q.t().mean(1), lambda m, q: q.mean((0, 1), keepdim=True),
 ]
 
 
@@ -301,6 +303,7 @@ def _qc2(m):
     lambda m: m.relu(_qc2(m)), lambda m: _qc2(m).flip(1), lambda m: _qc2(m).repeat(2, 1),
     lambda m: _qc2(m).index_select(1, m.tensor([0])), lambda m: _qc2(m).max(),
     lambda m: _qc2(m).min(), lambda m: _qc2(m).sort(), lambda m: _qc2(m).permute(1, 0),
+    lambda m: _qc2(m).mean(),
     lambda m: _qc2(m).t(), lambda m: _qc2(m).transpose(0, 1)])
 def test_per_channel_refusals(f):
     t, e = _both(f)
