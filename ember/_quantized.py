@@ -38,7 +38,7 @@ class qscheme:
     def __repr__(self):
         return "torch." + self.name
 
-    def __reduce__(self):           # pickled as the global torch.<name>, as torch's
+    def __reduce__(self):           # pickled by name, as a global of this module
         return self.name
 
 
@@ -114,6 +114,20 @@ class QArray(np.ndarray):
 
     def tolist(self):
         raise RuntimeError("load_scalar: invalid type")
+
+    def __getitem__(self, index):
+        out = super().__getitem__(index)
+        q = self.q
+        if q is None or q.axis is None or type(out) is not QArray:
+            return out
+        return out._with(_channels_after(self, q, index))
+
+    def reshape(self, *shape, **kwargs):
+        out = super().reshape(*shape, **kwargs)
+        q = self.q
+        if q is None or q.axis is None:
+            return out
+        return out._with(_channels_reshaped(self.shape, out.shape, q))
 
     def transpose(self, *axes):
         return self._per_channel_strides(super().transpose(*axes))
@@ -207,6 +221,42 @@ def _copy_into(dst, src, casting=None):
     dst.ints[...] = _quantize_like(src, dst.q)
 
 
+def _channels_after(a, q, index):
+    """The per-channel parameters of a[index] (basic indexing): those of the channels it keeps,
+    along the dim they went to (one channel: per-tensor parameters); found by indexing the
+    channel numbers laid out as a is."""
+    n = q.scales.size
+    if a.shape[q.axis] != n:
+        return q        # (already inconsistent: a reshape torch allows too; it fails on use)
+    numbers = np.lib.stride_tricks.as_strided(
+        np.arange(n, dtype=np.int64), a.shape,
+        [8 if d == q.axis else 0 for d in range(a.ndim)])[index]
+    dims = [d for d, st in enumerate(numbers.strides) if st]
+    if numbers.size and (not dims or len(dims) == 1 and numbers.shape[dims[0]] == 1):
+        c = int(numbers.reshape(-1)[0])     # one channel: per tensor with its parameters
+        return QParams(q.dtype, float(q.scales[c]), int(q.zero_points[c]))
+    if len(dims) != 1 or numbers.base is None:
+        raise NotImplementedError("ember: this indexing of a per-channel quantized tensor is "
+                                  "not supported")
+    d = dims[0]
+    kept = numbers[tuple(slice(None) if i == d else 0 for i in range(numbers.ndim))]
+    return QParams(q.dtype, scales=q.scales[kept], zero_points=q.zero_points[kept], axis=d)
+
+
+def _channels_reshaped(old, new, q):
+    """The channel axis after a reshape: the dim of the new shape that holds the channel dim
+    whole (unsqueeze and reshapes around it); else unchanged, as torch keeps it."""
+    before = 1
+    for n in old[:q.axis]:
+        before *= n
+    acc = 1
+    for d, n in enumerate(new):
+        if acc == before and n == old[q.axis]:
+            return QParams(q.dtype, scales=q.scales, zero_points=q.zero_points, axis=d)
+        acc *= n
+    return q
+
+
 def _rebuild_qarray(ints, name, scale, zero_point, scales, zero_points, axis):
     return make_qarray(ints, QParams(_dtype._BY_NAME[name], scale, zero_point, scales,
                                      zero_points, axis))
@@ -222,7 +272,7 @@ def make_qarray(ints, q):
 
 
 # ---- the ops torch runs on quantized tensors ---------------------------------------------------
-# ops whose result is their input's integers rearranged or picked (flip, repeat,
+# ops whose result is their input's integers rearranged or picked (flip, repeat, indexing,
 # index_select, full max/min: the largest integer is the largest value, scales being positive),
 # the first output keeping the input's parameters; and relu, max(q, zero_point). Per tensor
 # only, with torch's refusals of per-channel tensors.
@@ -234,6 +284,10 @@ _EXTREME = ("{} operator for quantized tensors only works for per tensor quantiz
             "Please open an issue on https://github.com/pytorch/pytorch/issues if you need per "
             "channel quantized tensor support.")
 MOVES = {"flip": _STRIDES, "repeat": _STRIDES, "sort": _PER_TENSOR_ONLY,
+         "index": 'self.qscheme() == c10::kPerTensorAffine || self.qscheme() == '
+                  'c10::kPerTensorSymmetric INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/'
+                  'src/ATen/native/TensorAdvancedIndexing.cpp":732, please report a bug to '
+                  'PyTorch. Indexing is only supported for per-Tensor quantized Tensors.',
          "index_select": "Only per_tensor quantized quantized tensors are supported by "
                          "index_select.",
          "max_all": _EXTREME.format("Max"), "min_all": _EXTREME.format("Min")}

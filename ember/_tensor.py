@@ -1130,11 +1130,14 @@ def _check_not_conj(t):
                            "tensor.resolve_conj().numpy() instead.")
 
 
+_NO_NUMPY = frozenset(("bfloat16", *FLOAT8, "quint8", "qint8", "qint32", "quint4x2", "quint2x4"))
+
+
 def _check_numpy_dtype(t):
     """torch has no NumPy dtype for bfloat16 and the float8s (ember's arrays hold ml_dtypes'
     ones)."""
     name = t.arr.dtype.name
-    if name == "bfloat16" or name in FLOAT8 or name[0] == "q":        # (the quantized dtypes)
+    if name in _NO_NUMPY:
         raise TypeError(f"Got unsupported ScalarType {C10_NAME[name]}")
 
 

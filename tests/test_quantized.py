@@ -329,6 +329,20 @@ def test_copies(i):
     assert t == e
 
 
+@pytest.mark.parametrize("f", [
+    lambda q: q[0], lambda q: q[1:], lambda q: q[:, 1:], lambda q: q[:, ::2], lambda q: q[:, ::-1],
+    lambda q: q[..., 1:3], lambda q: q[None], lambda q: q.unsqueeze(0), lambda q: q.unsqueeze(2),
+    lambda q: q.unsqueeze(-1), lambda q: q.view(2, 3, 2, 2), lambda q: q.flatten(2),
+    lambda q: q.narrow(1, 1, 2), lambda q: q[:, 1], lambda q: q.select(1, 0),
+    lambda q: q[:, 2:3], lambda q: q[1, 2], lambda q: q[1, 2, 3], lambda q: q[:1].squeeze(0),
+    lambda q: q[1, 2, 3].item()])
+def test_per_channel_views(f):
+    """Views of a per-channel tensor keep the parameters of the channels they keep, along the
+    dim the channels went to (one channel: per tensor), as torch's."""
+    t, e = _both(lambda m: f(_qc(m)))
+    assert t == e
+
+
 def _written(f):
     def run(m):
         q = _q(m)

@@ -351,7 +351,7 @@ def _tensor_index_ordinal(idx, ndim, axis):
 @op("index", saves=None)
 def _index(xp, x, idx):
     try:
-        out = xp.asanyarray(x[idx])      # (keeps a quantized tensor's array type)
+        out = xp.asarray(x[idx])
     except IndexError as e:
         raise _bounds_error(e, idx, x.ndim) from None
     # NumPy may lay the result out as the input's strides; torch's is contiguous or follows
