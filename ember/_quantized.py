@@ -406,7 +406,7 @@ def _quantize_tensor_arr(x, qd, scale, zero_point):
         inv = np.float32(1.0) / np.float32(scale)
         if qd.hi < 16:          # quint4x2, quint2x4: through an int64 (NaN, inf: INT64_MIN)
             v, nan = np.rint(x * inv) + np.float32(zero_point), qd.lo
-            v[~(np.abs(v) < 2.0 ** 63)] = np.nan
+            v = np.where(np.abs(v) < 2.0 ** 63, v, np.nan)
         elif qd.itemsize == 1:  # one rounding of x * inv + zero_point (exact in long double)
             v = (x.astype(np.longdouble) * inv + zero_point).astype(np.float32)
             nan = qd.hi

@@ -172,6 +172,8 @@ def test_quantize_overloads_and_shapes():
         lambda m: m.quantize_per_tensor([m.from_numpy(x.copy()), m.from_numpy(x.copy())],
                                         m.tensor([0.5, 1.0]), m.tensor([3, 4]), m.qint32),
         lambda m: m.quantize_per_tensor(m.tensor(1.0), 0.5, 3, m.quint8),
+        lambda m: m.quantize_per_tensor(m.tensor(1.0), 0.5, 3, m.quint4x2),
+        lambda m: m.quantize_per_tensor(m.tensor(1.0), 0.5, 3, m.qint32),
         lambda m: m.quantize_per_tensor(m.tensor([]), 0.5, 3, m.quint8),
         lambda m: m.quantize_per_tensor(m.zeros(2, 0), 0.5, 3, m.quint8),
         lambda m: m.quantize_per_tensor(m.arange(2000.).reshape(40, 50), 0.5, 3, m.qint32),
