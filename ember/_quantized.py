@@ -452,9 +452,13 @@ def _quantized_dtype(dtype):
 
 
 def _float_input(t):
+    """t's float32 values, laid out as torch lays out the quantized result: C-contiguous unless
+    t reads as channels last."""
+    from ._memory_format import _suggests_cl
     if t.dtype is not float32:
         raise RuntimeError(f"Quantize only works on Float Tensor, got {C10_NAME[t.dtype.name]}")
-    return np.asarray(t.be.to_host(t.arr))
+    x = np.asarray(t.be.to_host(t.arr))
+    return x if _suggests_cl(x) else np.asarray(x, order="C")
 
 
 def _check_zero_point(zp, qd, name):
@@ -524,14 +528,24 @@ def _quantize_channels(x, qd, scales, zero_points, axis):
 
 def quantize_per_tensor_dynamic(input, dtype, reduce_range):
     """torch.quantize_per_tensor_dynamic: quantized with the scale and zero point chosen from
-    the input's range (quint8 or qint8; reduce_range halves the integer range)."""
+    the input's range (quint8 or qint8; reduce_range halves the integer range); float16: the
+    input converted."""
+    if dtype is _dtype.float16:
+        return input.to(dtype)
     if dtype not in (_dtype.quint8, _dtype.qint8):
         raise RuntimeError(f"dtype {C10_NAME[dtype.name]}not supported")
     x = _float_input(input)
+    if not x.size:
+        raise RuntimeError("min(): Expected reduction dim to be specified for input.numel() == "
+                           "0. Specify the reduction dim with the 'dim' argument.")
     qmin, qmax = dtype.lo, dtype.hi
     if reduce_range:
         qmin, qmax = int(qmin / 2), int(qmax / 2)
-    scale, zp = _choose_qparams(np.float32(x.min()), np.float32(x.max()), qmin, qmax)
+    lo, hi = np.float32(x.min()), np.float32(x.max())
+    if not lo <= hi:        # (a NaN)
+        raise RuntimeError("In ChooseQuantizationParams, min should be less than or equal to "
+                           "max")
+    scale, zp = _choose_qparams(lo, hi, qmin, qmax)
     return _qtensor(_quantize_tensor_arr(x, dtype, scale, zp))
 
 

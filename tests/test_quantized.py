@@ -187,6 +187,12 @@ def test_quantize_overloads_and_shapes():
         lambda m: m.dequantize([m.quantize_per_tensor(m.from_numpy(x.copy()), 0.5, 3, m.quint8),
                                 m.from_numpy(x.copy())]),
         lambda m: m.from_numpy(x.copy()).dequantize(),
+        lambda m: m.quantize_per_tensor(m.from_numpy(x.copy()).t(), 0.5, 3, m.quint8),
+        lambda m: m.quantize_per_tensor(m.ones(1, 3, 2, 2).to(memory_format=m.channels_last),
+                                        0.5, 3, m.quint8),
+        lambda m: m.quantize_per_channel(m.from_numpy(x.copy()).t(), m.ones(3),
+                                         m.zeros(3, dtype=m.long), 0, m.quint8),
+        lambda m: m.quantize_per_tensor_dynamic(m.from_numpy(x.copy()), m.float16, False),
     ]
     for f in cases:
         t, e = _both(f)
@@ -211,6 +217,9 @@ def test_quantize_errors():
                                          m.qint8),
         lambda m: m.quantize_per_channel(m.ones(2, 3), m.tensor([0.1, 0.2]), m.tensor([0, 1]), 0,
                                          m.quint4x2),
+        lambda m: m.quantize_per_tensor_dynamic(m.tensor([]), m.quint8, False),
+        lambda m: m.quantize_per_tensor_dynamic(m.tensor([1.0, float("nan")]), m.qint8, False),
+        lambda m: m.quantize_per_tensor_dynamic(m.tensor([1.0]), m.qint32, False),
     ]
     for f in cases:
         t, e = _both(f)
