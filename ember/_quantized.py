@@ -8,6 +8,8 @@ it goes through ember's shape ops unchanged (slicing, view, reshape, permute, cl
 cat, detach, .to); its `dtype` is the quantized dtype's descriptor (_dtype._QDescr), which is
 how Tensor.dtype finds torch.quint8 & co. Any arithmetic a dense kernel tries on it raises
 torch's NotImplementedError for the QuantizedCPU backend; the dense hot path carries no check.
+The ops torch does run on quantized tensors (relu, mean, flip, sort, ...) get quantized kernels
+when the first one is made (ops/_quantized_kernels.py).
 
 Rounding is torch 2.13's CPU kernels', bit for bit: per tensor, quint8 and qint8 round
 x * (1 / scale) + zero_point once (fbgemm's fused multiply-add) to nearest even, NaN to the
@@ -271,100 +273,19 @@ def make_qarray(ints, q):
     return a
 
 
-# ---- the ops torch runs on quantized tensors ---------------------------------------------------
-# ops whose result is their input's integers rearranged or picked (flip, repeat, indexing,
-# index_select, full max/min: the largest integer is the largest value, scales being positive),
-# the first output keeping the input's parameters; and relu, max(q, zero_point). Per tensor
-# only, with torch's refusals of per-channel tensors.
-_STRIDES = "Setting strides is possible only on uniformly quantized tensor"
 _PER_TENSOR_ONLY = ("Expected quantizer->qscheme() == kPerTensorAffine to be true, but got false."
                     "  (Could this error message be improved?  If so, please report an "
                     "enhancement request to PyTorch.)")
-_EXTREME = ("{} operator for quantized tensors only works for per tensor quantized tensors. "
-            "Please open an issue on https://github.com/pytorch/pytorch/issues if you need per "
-            "channel quantized tensor support.")
-MOVES = {"flip": _STRIDES, "repeat": _STRIDES, "sort": _PER_TENSOR_ONLY,
-         "index": 'self.qscheme() == c10::kPerTensorAffine || self.qscheme() == '
-                  'c10::kPerTensorSymmetric INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/'
-                  'src/ATen/native/TensorAdvancedIndexing.cpp":732, please report a bug to '
-                  'PyTorch. Indexing is only supported for per-Tensor quantized Tensors.',
-         "index_select": "Only per_tensor quantized quantized tensors are supported by "
-                         "index_select.",
-         "max_all": _EXTREME.format("Max"), "min_all": _EXTREME.format("Min")}
+_STRIDES = "Setting strides is possible only on uniformly quantized tensor"
 _INSTALLED = []
 
 
-def _moved(fwd, refusal):
-    def run(xp, x, *rest):
-        if type(x) is not QArray:
-            return fwd(xp, x, *rest)
-        if x.q.axis is not None:
-            raise RuntimeError(refusal)
-        y, _ = fwd(xp, x.ints, *rest)
-        if isinstance(y, tuple):
-            return (make_qarray(y[0], x.q),) + y[1:], ()
-        return make_qarray(y, x.q), ()
-    return run
-
-
-def _relu(fwd, refusal):
-    def run(xp, x, *rest):
-        if type(x) is not QArray:
-            return fwd(xp, x, *rest)
-        q = x.q
-        if q.axis is not None:
-            raise RuntimeError(refusal)
-        return make_qarray(np.maximum(x.ints, np.asarray(q.zero_point, x.ints.dtype)), q), ()
-    return run
-
-
-def _masked_fill(fwd, refusal):
-    def run(xp, x, mask, value):
-        if type(x) is not QArray:
-            return fwd(xp, x, mask, value)
-        v = _quantize_like(np.broadcast_to(np.asarray(value, np.float32), x.shape), x.q)
-        return make_qarray(np.where(mask, v, x.ints), x.q), (mask, False)
-    return run
-
-
-def _mean(fwd, refusal):
-    """torch's quantized mean: over the innermost dims of a contiguous tensor, the mean of the
-    integers (their int sum / n in float32, rounded half to even); otherwise of the dequantized
-    values, quantized again with the input's parameters."""
-    def run(xp, x, dims, keepdim, dtype):
-        if type(x) is not QArray:
-            return fwd(xp, x, dims, keepdim, dtype)
-        q = x.q
-        if q.axis is not None:
-            raise RuntimeError(refusal)
-        nd = x.ndim
-        inner = dims is None or sorted(dims) == list(range(nd - len(dims), nd))
-        if inner and x.flags.c_contiguous:
-            n = 1
-            for d in (range(nd) if dims is None else dims):
-                n *= x.shape[d]
-            total = x.ints.sum(axis=dims, keepdims=keepdim, dtype=np.int64)
-            ints = np.asarray(np.rint(np.asarray(total, np.float32) / np.float32(n)),
-                              q.dtype.storage)
-        else:
-            y, _ = fwd(xp, dequantize_array(x), dims, keepdim, dtype)
-            ints = _quantize_like(np.asarray(y, np.float32), q)
-        return make_qarray(ints, q), ()
-    return run
-
-
 def _install_kernels():
-    """Put the quantized kernels on the ops, the first time a quantized tensor is made (a
-    program without one never pays for the check)."""
-    from .ops._registry import OPS
+    """Put the quantized kernels on the ops (ops/_quantized_kernels.py) when the first quantized
+    tensor is made: a program without one never pays for their check."""
+    from .ops import _quantized_kernels
     _INSTALLED.append(True)
-    for name, (wrap, refusal) in {**{n: (_moved, r) for n, r in MOVES.items()},
-                                  "relu": (_relu, _PER_TENSOR_ONLY),
-                                  "masked_fill": (_masked_fill, None),
-                                  "mean": (_mean, _PER_TENSOR_ONLY),
-                                  "mean_dim": (_mean, _PER_TENSOR_ONLY)}.items():
-        o = OPS[name]
-        o.impl[:] = [(wrap(f, refusal), b) for f, b in o.impl]  # in place: fast paths hold it
+    _quantized_kernels.install()
 
 
 def equal(a, b):
