@@ -633,3 +633,17 @@ def test_observer_errors():
     for f in cases:
         t, e = _both(lambda m: f(m.ao.quantization, m))
         assert t == e
+
+
+def test_with_callable_args():
+    """with_callable_args calls its factories per construction, only for arguments not given."""
+    def run(m):
+        calls = []
+
+        def eps():
+            calls.append(1)
+            return 0.5
+        make = m.ao.quantization.MinMaxObserver.with_callable_args(eps=eps)
+        return [make().eps, make(eps=0.25).eps, len(calls)]
+    t, e = _both(run)
+    assert t == e

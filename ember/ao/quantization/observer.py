@@ -21,7 +21,8 @@ class _PartialWrapper:
 
     def __call__(self, *args, **keywords):
         for name, make in self.callable_args.items():
-            keywords.setdefault(name, make())
+            if name not in keywords:
+                keywords[name] = make()
         return self.p(*args, **keywords)
 
     def __repr__(self):
