@@ -17,6 +17,7 @@ from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, b
                      float32, float64, complex64, complex128, uint16, uint32, uint64, complex32,
                      float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz,
                      float8_e8m0fnu, float4_e2m1fn_x2, dtype, finfo, iinfo,
+                     quint8, qint8, qint32, quint4x2, quint2x4,
                      promote_types, can_cast, set_default_dtype, get_default_dtype)
 from ._tensor import Tensor, Size
 from .backends import device
@@ -66,12 +67,19 @@ from .sparse import smm, sspaddmm, hspmm, _spmm as dsmm  # noqa: E402,F401
 from .sparse import (sparse_compressed_tensor, sparse_csc_tensor,  # noqa: E402,F401
                      sparse_bsr_tensor, sparse_bsc_tensor)
 saddmm, hsmm = sspaddmm, hspmm     # torch's legacy names
+from ._quantized import (qscheme, per_tensor_affine, per_channel_affine,  # noqa: E402,F401
+                         per_tensor_symmetric, per_channel_symmetric,
+                         per_channel_affine_float_qparams, quantize_per_tensor,
+                         quantize_per_channel, quantize_per_tensor_dynamic, dequantize,
+                         _make_per_tensor_quantized_tensor, _make_per_channel_quantized_tensor,
+                         bind_methods as _bind_quantized)
+_bind_quantized()
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "accelerator", "cpu", "compiler", "profiler",
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
                  "quasirandom", "functional", "masked", "storage", "fx", "__future__", "types",
-                 "futures", "nested", "_C"}
+                 "futures", "nested", "ao", "_C"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
@@ -89,6 +97,10 @@ _LAZY_FUNCTIONS.update(dict.fromkeys((  # SyncBatchNorm's kernels (ember/_batch_
     "batch_norm_stats batch_norm_elemt batch_norm_gather_stats batch_norm_gather_stats_with_counts "
     "batch_norm_backward_reduce batch_norm_backward_elemt batch_norm_update_stats native_norm"
 ).split(), "_batch_norm_kernels"))
+_LAZY_FUNCTIONS.update(dict.fromkeys(("fake_quantize_per_tensor_affine",
+                                      "fake_quantize_per_channel_affine",
+                                      "_fake_quantize_learnable_per_tensor_affine"),
+                                     "ops.fake_quantize"))
 from ._foreach import NAMES as _FOREACH_NAMES  # noqa: E402  (plain loops; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_FOREACH_NAMES, "_foreach"))
 

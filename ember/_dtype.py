@@ -134,6 +134,56 @@ except ImportError:  # pragma: no cover - exercised only without the extra
            for n in FLOAT8]
 float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu = _f8
 complex32 = _Storageless("complex32", _COMPLEX, 4)
+
+
+class _QDescr:
+    """What a quantized tensor's array (ember._quantized.QArray) gives as its `dtype`: the
+    NumPy-like descriptor whose `num` keys OF_NP to the quantized ember dtype, so Tensor.dtype
+    needs no check of its own."""
+    __slots__ = ("num", "name", "itemsize", "storage")
+    kind = char = "Q"
+
+    def __init__(self, num, name, storage):
+        self.num, self.name, self.storage = num, name, np.dtype(storage)
+        self.itemsize = self.storage.itemsize
+
+    def __repr__(self):
+        return f"dtype('{self.name}')"
+
+
+class _Quantized(dtype):
+    """torch's quantized dtypes: tensors of them are made by quantize_per_tensor & co., never
+    allocated from the dtype (whose `np` refuses as torch's empty_strided does). `descr` is
+    their arrays' dtype, `storage` the NumPy dtype of the integer representation, (lo, hi) its
+    range (quint4x2 and quint2x4 keep one element per byte, packed only for int_repr)."""
+    __slots__ = ("descr", "storage", "lo", "hi")
+
+    def __init__(self, name, storage, bits, num):
+        self.name, self.kind, self._rank = name, _INT, -1
+        self.is_floating_point = self.is_complex = False
+        self.descr = _QDescr(num, name, storage)
+        self.storage = self.descr.storage
+        self.itemsize = self.storage.itemsize
+        signed = self.storage.kind == "i"
+        self.lo, self.hi = (-2 ** (bits - 1), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
+
+    @property
+    def np(self):
+        raise RuntimeError("empty_strided not supported on quantized tensors yet see "
+                           "https://github.com/pytorch/pytorch/issues/74540")
+
+    @property
+    def is_signed(self):
+        raise RuntimeError("isSignedType not supported for quantized types")
+
+    def to_complex(self):
+        raise RuntimeError(f"Unknown Complex ScalarType for {C10_NAME[self.name]}")
+
+
+quint8, qint8, qint32, quint4x2, quint2x4 = QUANTIZED = (
+    _Quantized("quint8", np.uint8, 8, -1), _Quantized("qint8", np.int8, 8, -2),
+    _Quantized("qint32", np.int32, 32, -3), _Quantized("quint4x2", np.uint8, 4, -4),
+    _Quantized("quint2x4", np.uint8, 2, -5))
 # torch's shell dtypes, which ember names but cannot store: packed float4 pairs, raw bits and
 # the 1- to 7-bit integers (in torch: storage, views and copies only)
 float4_e2m1fn_x2 = _Storageless("float4_e2m1fn_x2", _FLOAT, 1)
@@ -146,15 +196,17 @@ C10_NAME = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "
             "int64": "Long", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
             "float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
             "complex32": "ComplexHalf", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-            "float4_e2m1fn_x2": "Float4_e2m1fn_x2"}
+            "float4_e2m1fn_x2": "Float4_e2m1fn_x2", "quint8": "QUInt8", "qint8": "QInt8",
+            "qint32": "QInt32", "quint4x2": "QUInt4x2", "quint2x4": "QUInt2x4"}
 C10_NAME.update({n: n[0].upper() + n[1:] for n in FLOAT8})
 C10_NAME.update({d.name: d.name.capitalize().replace("int", "Int")       # Bits8, UInt4, Int3
                  for d in SHELL_BITS + SHELL_INTS})
-_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL + list(QUANTIZED)}
 # NumPy dtype -> ember dtype, keyed by the NumPy type number (a fast int lookup on the hot path)
 OF_NP = {d.np.num: d for d in ALL}
 OF_NP[np.dtype(np.longlong).num] = int64
 OF_NP[np.dtype(np.intc).num] = int32
+OF_NP.update({d.descr.num: d for d in QUANTIZED})
 ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
            "short": int16, "cfloat": complex64, "cdouble": complex128, "bool": bool_,
            "float32": float32, "float64": float64, "float16": float16, "int64": int64,
@@ -202,6 +254,8 @@ def to_dtype(d):
     if d is complex:
         return complex128
     if isinstance(d, dtype):
+        if type(d) is _Quantized:           # (allocating one raises: its `np`)
+            return d
         d.np                                # complex32 raises here
         float8_used()                       # the others are float8s
         return d
@@ -255,8 +309,23 @@ def _promote_pair(a, b):
 PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL for b in ALL}
 
 
+def _quantized_pair(a, b):
+    if a is b:
+        return a
+    out = _Unpromotable(a, b, "")
+    out.error = ("promoteTypes with quantized numbers is not handled yet; figure out what the "
+                 f"correct rules should be, offending types: {C10_NAME[a.name]} "
+                 f"{C10_NAME[b.name]}")
+    return out
+
+
+PROMOTE.update({p: _quantized_pair(*p) for q in QUANTIZED for d in ALL + list(QUANTIZED)
+                for p in ((q, d), (d, q))})
+
+
 def promote_types(a, b):
-    out = PROMOTE[to_dtype(a), to_dtype(b)]
+    out = PROMOTE[a if isinstance(a, _Quantized) else to_dtype(a),
+                  b if isinstance(b, _Quantized) else to_dtype(b)]
     if type(out) is _Unpromotable:
         raise RuntimeError(out.error)
     return out
@@ -367,7 +436,9 @@ class finfo:
     __slots__ = ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype")
 
     def __init__(self, type=None):
-        d = DEFAULT.float if type is None else to_dtype(type)
+        d = DEFAULT.float if type is None else type
+        if not isinstance(d, _Quantized):
+            d = to_dtype(d)
         if not (d.is_floating_point or d.is_complex):
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
                             "to handle 'torch.finfo'")
@@ -388,16 +459,24 @@ class finfo:
 
 
 class iinfo:
-    """torch.iinfo: limits of an integer dtype."""
-    __slots__ = ("bits", "max", "min", "dtype")
+    """torch.iinfo: limits of an integer dtype (of a quantized dtype: of its integer storage,
+    whose `dtype` torch does not name)."""
+    __slots__ = ("bits", "max", "min", "_dtype")
 
     def __init__(self, type):
-        d = to_dtype(type)
+        d = type if isinstance(type, _Quantized) else to_dtype(type)
         if d.kind != _INT:
             raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
                             "handle 'torch.iinfo'")
-        ii = np.iinfo(d.np)
-        self.bits, self.max, self.min, self.dtype = ii.bits, int(ii.max), int(ii.min), d.name
+        ii = np.iinfo(d.storage if isinstance(d, _Quantized) else d.np)
+        self.bits, self.max, self.min, self._dtype = ii.bits, int(ii.max), int(ii.min), d
+
+    @property
+    def dtype(self):
+        if isinstance(self._dtype, _Quantized):
+            raise NotImplementedError(f'"dtype" not implemented for '
+                                      f"'{C10_NAME[self._dtype.name]}'")
+        return self._dtype.name
 
     def __repr__(self):
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

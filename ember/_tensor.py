@@ -13,6 +13,7 @@ from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
 from ._nested_array import NestedArray, NestedInt
+from ._quantized import QArray
 from ._warnings import outside_stacklevel, warn_once
 from .backends import CPU, device as _device, get_backend
 
@@ -125,7 +126,7 @@ class Tensor:
     __slots__ = ("arr", "be", "_rg", "_grad", "grad_fn", "_leaf", "_vc", "_base",
                  "_retain", "_fw", "__weakref__", "__dict__")    # __dict__: user attributes
     __array_priority__ = 1000       # NumPy scalars and arrays defer to our reflected operators
-    is_quantized = is_mkldnn = False
+    is_mkldnn = False       # (is_quantized: ember/_quantized.py; is_nested below)
     is_meta = property(lambda self: self.be.name == "meta")
     is_mps = is_xpu = is_xla = is_ipu = is_mtia = is_maia = is_vulkan = False   # no such devices
 
@@ -1128,6 +1129,8 @@ _TYPE_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
                "complex64": "torch.ComplexFloatTensor", "complex128": "torch.ComplexDoubleTensor",
                **{n: f"torch.{C10_NAME[n]}Tensor" for n in FLOAT8}}
 _TYPE_OF_NAME = {v: k for k, v in _TYPE_NAMES.items()}
+_TYPE_NAMES.update({n: f"torch.quantized.{C10_NAME[n]}Tensor"        # (type() only)
+                    for n in ("quint8", "qint8", "qint32", "quint4x2", "quint2x4")})
 
 
 def _check_not_conj(t):
@@ -1136,11 +1139,14 @@ def _check_not_conj(t):
                            "tensor.resolve_conj().numpy() instead.")
 
 
+_NO_NUMPY = frozenset(("bfloat16", *FLOAT8, "quint8", "qint8", "qint32", "quint4x2", "quint2x4"))
+
+
 def _check_numpy_dtype(t):
     """torch has no NumPy dtype for bfloat16 and the float8s (ember's arrays hold ml_dtypes'
     ones)."""
     name = t.arr.dtype.name
-    if name == "bfloat16" or name in FLOAT8:
+    if name in _NO_NUMPY:
         raise TypeError(f"Got unsupported ScalarType {C10_NAME[name]}")
 
 
@@ -1251,7 +1257,7 @@ def _rebuild_as(cls, args, state):
 
 def _rebuild(arr, dev, requires_grad, layout=None):
     be = get_backend(dev)
-    if isinstance(arr, (SparseCOO, SparseCSR, SparseCompressed)):
+    if isinstance(arr, (SparseCOO, SparseCSR, SparseCompressed, QArray)):
         t = _new(arr, be)
     else:
         arr = be.from_host(arr)
@@ -1267,7 +1273,7 @@ def _host_layout(t):
     as its own elements only: pickle is how DataLoader workers hand back their samples (torch's
     move the storage to shared memory), so a row of a dataset must not carry all of it."""
     arr = t.arr
-    if isinstance(arr, (SparseCOO, SparseCSR)) or arr.flags.c_contiguous:
+    if isinstance(arr, (SparseCOO, SparseCSR, QArray)) or arr.flags.c_contiguous:
         return (t._host(),)
     from .serialization._pickler import _flat_root
     root, flat, offset, stride = _flat_root(arr, t.be.xp)
@@ -1280,7 +1286,7 @@ def _layout_copy(arr, xp, memo):
     """A copy of `arr` that keeps its storage layout, as torch's deepcopy does: the storage
     (copied once per deepcopy `memo`, so views of one storage still share theirs) viewed at
     the same offset and strides."""
-    if isinstance(arr, (SparseCOO, SparseCSR)):
+    if isinstance(arr, (SparseCOO, SparseCSR, QArray)):
         return arr.copy()
     from .serialization._pickler import _flat_root
     root, flat, offset, stride = _flat_root(arr, xp)

@@ -299,6 +299,10 @@ def tensor_repr(t, contents=None):
         return nested_repr(t)
     if t.layout is not _STRIDED:
         return _sparse_repr(t, grad_fn, contents)
+    if t.is_quantized:
+        from ._quantized import quantized_repr
+        return quantized_repr(t, None if grad_fn is None else short_name(grad_fn.name()),
+                              contents)
     text = format_tensor(t.be.to_host(t.arr), t.dtype, device_str=str(t.device),
                          requires_grad=t.requires_grad,
                          grad_fn_name=None if grad_fn is None else short_name(grad_fn.name()),

@@ -93,8 +93,8 @@ def _c_ordered(fwd):
 
 
 def c_order(xp, a):
-    """a C-contiguous (a itself when it already is)."""
-    return a if a.flags.c_contiguous else xp.ascontiguousarray(a)
+    """a C-contiguous (a itself when it already is; a copy keeps its array type)."""
+    return a if a.flags.c_contiguous else a.copy(order="C")
 
 
 def holomorphic(bwd):

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, _quantized
 from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
 from .._tensor import Tensor, _new, bump_version as _bump_version
 from .._warnings import warn_once as _warn_once
@@ -1290,8 +1290,8 @@ def _fill_value(value, np_dtype, numel=None):
         if any(math.isfinite(p) and abs(p) > _FLOAT_MAX[np.dtype(np.float32)]
                for p in (value.real, value.imag)):
             raise _overflow(np_dtype)       # complex<float> holds each part as a float
-    if k == "b" or k == "c" or not isinstance(value, (_py_int, _py_float, _py_complex)):
-        return value
+    if k in "bcQ" or not isinstance(value, (_py_int, _py_float, _py_complex)):
+        return value        # (Q: a quantized tensor's array quantizes the value itself)
     v = value
     if isinstance(v, _py_complex):
         if v.imag != 0:
@@ -1321,6 +1321,7 @@ def _fill_value(value, np_dtype, numel=None):
 # keyed by NumPy dtype (its .name is a slow property: this is setitem's hot path)
 _FLOAT_MAX = {np.dtype(np.float16): 65504.0, np.dtype(np.float32): 3.4028234663852886e38}
 _ZERO_BITS = {}     # zero_'s value where 0 is not zero bits (float8_e8m0fnu: 0 converts to NaN)
+_ZERO_BITS.update({d.descr: _quantized.NO_ZERO for d in _dtype.QUANTIZED})    # (torch refuses)
 if _dtype.bfloat16 is not None:
     import ml_dtypes
     _FLOAT_MAX[_dtype.bfloat16.np] = 3.3895313892515355e38

@@ -1589,6 +1589,9 @@ def equal(input, other):
     if input.shape != other.shape:
         return False
     a, b = input.arr, other.arr
+    if a.dtype.kind == "Q" or b.dtype.kind == "Q":      # a quantized tensor
+        from .._quantized import equal as _q_equal
+        return _q_equal(a, b)
     if a.dtype != b.dtype:
         a, b = a.astype(_result_type(input, other).np), b.astype(_result_type(input, other).np)
     return bool((a == b).all())

@@ -496,7 +496,10 @@ def _expand_fwd(xp, x, shape):
     if xp is np and x.flags.c_contiguous:
         strides = (0,) * lead + tuple(0 if n != m else st for n, m, st in
                                       zip(x.shape, shape[lead:], x.strides))
-        r = np.ndarray(shape, x.dtype, x, 0, strides)     # faster than np.broadcast_to
+        try:
+            r = np.ndarray(shape, x.dtype, x, 0, strides)     # faster than np.broadcast_to
+        except TypeError:       # a quantized tensor's array, whose dtype NumPy does not know
+            return xp.broadcast_to(x, shape, subok=True), ()
         r.flags.writeable = False       # written-to elements would alias, as in torch
         return r, ()
     return xp.broadcast_to(x, shape), ()

@@ -120,6 +120,12 @@ def default_globals():
         for cls, name in _rebuild.STORAGE_DTYPES.items():
             table["torch." + cls] = _rebuild.StorageType(name)
         table["torch.serialization._get_layout"] = _rebuild.get_layout
+        table["torch._utils._rebuild_qtensor"] = _rebuild.rebuild_qtensor
+        from .. import _quantized
+        for scheme in (_quantized.per_tensor_affine, _quantized.per_channel_affine,
+                       _quantized.per_tensor_symmetric, _quantized.per_channel_symmetric,
+                       _quantized.per_channel_affine_float_qparams):
+            table["torch." + scheme.name] = scheme
         for name in _rebuild.TORCH_DTYPE_NAMES:
             if name in _BY_NAME:
                 table["torch." + name] = _BY_NAME[name]

@@ -38,6 +38,7 @@ class TorchName:
 
 REBUILD_V2 = TorchName("torch._utils", "_rebuild_tensor_v2")
 REBUILD_SPARSE = TorchName("torch._utils", "_rebuild_sparse_tensor")
+REBUILD_Q = TorchName("torch._utils", "_rebuild_qtensor")
 
 
 class _Layout:
@@ -108,9 +109,37 @@ class TorchPickler(pickle._Pickler):
             _new(s.indices, t.be), _new(s.values, t.be), Size(s.shape), bool(s.coalesced))),
             obj=t)
 
+    def _save_quantized(self, t):
+        """torch's quantized __reduce_ex__: _rebuild_qtensor(<storage of the integers>, offset,
+        size, stride, (scheme, scale, zero_point) or (scheme, scales, zero_points, axis),
+        False, OrderedDict())."""
+        from .._tensor import _new
+        a, be = t.arr, t.be
+        q = a.q
+        typed = STORAGE_OF_DTYPE.get(q.dtype.name)
+        if typed is None:
+            raise NotImplementedError(f"ember cannot save {q.dtype!r} tensors")
+        key, _, location, numel, offset, size, stride = self._storage_of(_new(a.ints, be))
+        self.save(REBUILD_Q)
+        self.write(MARK)
+        pid = ("storage", TorchName("torch", typed), key, location, numel) + \
+            ((None,) if self.legacy else ())
+        self.save(pid, save_persistent_id=False)
+        self.write(BINPERSID)
+        scheme = TorchName("torch", q.scheme.name)
+        params = (scheme, q.scale, q.zero_point) if q.axis is None else \
+            (scheme, _new(q.scales, be), _new(q.zero_points, be), q.axis)
+        for value in (offset, size, stride, params, False, OrderedDict()):
+            self.save(value)
+        self.write(TUPLE)
+        self.write(REDUCE)
+        self.memoize(t)
+
     def _save_tensor(self, t):
         if t.is_sparse:
             return self._save_sparse(t)
+        if t.is_quantized:
+            return self._save_quantized(t)
         # byte for byte what torch writes: the memo slots torch spends on argument tuples are
         # spent on placeholders, so BINPUT/BINGET indices match a torch-written data.pkl
         if isinstance(t, self.parameter_type):

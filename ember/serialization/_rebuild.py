@@ -18,7 +18,8 @@ STORAGE_DTYPES = {
     "BFloat16Storage": "bfloat16", "CharStorage": "int8", "ByteStorage": "uint8",
     "ShortStorage": "int16", "IntStorage": "int32", "LongStorage": "int64",
     "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
-    "ComplexDoubleStorage": "complex128",
+    "ComplexDoubleStorage": "complex128", "QUInt8Storage": "quint8", "QInt8Storage": "qint8",
+    "QInt32Storage": "qint32",
 }
 STORAGE_OF_DTYPE = {v: k for k, v in STORAGE_DTYPES.items()}
 # every dtype name torch's weights-only unpickler accepts as a global `torch.<name>`
@@ -202,6 +203,35 @@ def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, back
     to_dtype(dtype)             # (a float8 is a first use of a float8)
     arr = _view(storage, storage_offset, size, stride, dtype.np)
     return _tensor(storage, arr, requires_grad is True)
+
+
+def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params, requires_grad,
+                    backward_hooks):
+    """torch._utils._rebuild_qtensor: a quantized tensor over its integer storage, with
+    (torch.per_tensor_affine, scale, zero_point) or (torch.per_channel_affine, scales,
+    zero_points, axis)."""
+    from .. import _quantized as Q
+    qd = storage.dtype
+    if qd not in Q.QUANTIZED or type(quantizer_params) is not tuple:
+        raise EmberLoadError("corrupt checkpoint: _rebuild_qtensor of a non-quantized storage")
+    arr = _view(storage, storage_offset, size, stride, qd.storage)
+    scheme = quantizer_params[0]
+    if scheme is Q.per_tensor_affine and len(quantizer_params) == 3:
+        q = Q.QParams(qd, float(quantizer_params[1]), int(quantizer_params[2]))
+    elif scheme is Q.per_channel_affine and len(quantizer_params) == 4:
+        scales, zero_points, axis = quantizer_params[1:]
+        scales = np.asarray(scales.numpy() if hasattr(scales, "numpy") else scales, np.float64)
+        zero_points = np.asarray(zero_points.numpy() if hasattr(zero_points, "numpy")
+                                 else zero_points, np.int64)
+        if type(axis) is not int or not 0 <= axis < len(size) or \
+                not scales.size == zero_points.size == size[axis]:
+            raise EmberLoadError("corrupt checkpoint: per-channel parameters that do not fit "
+                                 "the tensor")
+        q = Q.QParams(qd, scales=scales, zero_points=zero_points, axis=axis)
+    else:
+        raise EmberLoadError(f"the checkpoint holds a {scheme!r} quantized tensor, which ember "
+                             "does not support")
+    return _new(Q.make_qarray(arr, q), _backend(storage))
 
 
 def get_layout(name):

@@ -1,0 +1,2 @@
+"""torch.ao: the quantization tools (ember.ao.quantization)."""
+from . import quantization  # noqa: F401

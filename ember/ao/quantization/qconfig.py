@@ -1,0 +1,23 @@
+"""torch.ao.quantization.qconfig: which observer (or fake quantize) classes a layer's
+activations and weights get."""
+from collections import namedtuple
+
+from .fake_quantize import default_fake_quant, default_weight_fake_quant
+from .observer import default_observer, default_weight_observer
+
+
+class QConfig(namedtuple("QConfig", ["activation", "weight"])):
+    """(activation, weight): observer classes or factories, never instances."""
+    __slots__ = ()
+
+    def __new__(cls, activation, weight):
+        from ember.nn import Module
+        if isinstance(activation, Module) or isinstance(weight, Module):
+            raise ValueError("QConfig received observer instance, please pass observer class "
+                             "instead. Use MyObserver.with_args(x=1) to override arguments to "
+                             "constructor if needed")
+        return super().__new__(cls, activation, weight)
+
+
+default_qconfig = QConfig(activation=default_observer, weight=default_weight_observer)
+default_qat_qconfig = QConfig(activation=default_fake_quant, weight=default_weight_fake_quant)

@@ -1,0 +1,94 @@
+"""The ops torch runs on quantized tensors (CPU), put on ember's ops when the first quantized
+tensor is made (ember/_quantized.py): a wrapper per op kernel that takes a QArray, computes on
+its integers and hands back a QArray; other arrays go to the op's own kernel."""
+import numpy as np
+
+from .._quantized import (QArray, _PER_TENSOR_ONLY, _STRIDES, _quantize_like, dequantize_array,
+                          make_qarray)
+from ._registry import OPS
+
+# ops whose result is their input's integers rearranged or picked (flip, repeat, indexing,
+# index_select, full max/min: the largest integer is the largest value, scales being positive),
+# the first output keeping the input's parameters; and relu, max(q, zero_point). Per tensor
+# only, with torch's refusals of per-channel tensors.
+_EXTREME = ("{} operator for quantized tensors only works for per tensor quantized tensors. "
+            "Please open an issue on https://github.com/pytorch/pytorch/issues if you need per "
+            "channel quantized tensor support.")
+MOVES = {"flip": _STRIDES, "repeat": _STRIDES, "sort": _PER_TENSOR_ONLY,
+         "index": 'self.qscheme() == c10::kPerTensorAffine || self.qscheme() == '
+                  'c10::kPerTensorSymmetric INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/'
+                  'src/ATen/native/TensorAdvancedIndexing.cpp":732, please report a bug to '
+                  'PyTorch. Indexing is only supported for per-Tensor quantized Tensors.',
+         "index_select": "Only per_tensor quantized quantized tensors are supported by "
+                         "index_select.",
+         "max_all": _EXTREME.format("Max"), "min_all": _EXTREME.format("Min")}
+
+
+def _moved(fwd, refusal):
+    def run(xp, x, *rest):
+        if type(x) is not QArray:
+            return fwd(xp, x, *rest)
+        if x.q.axis is not None:
+            raise RuntimeError(refusal)
+        y, _ = fwd(xp, x.ints, *rest)
+        if isinstance(y, tuple):
+            return (make_qarray(y[0], x.q),) + y[1:], ()
+        return make_qarray(y, x.q), ()
+    return run
+
+
+def _relu(fwd, refusal):
+    def run(xp, x, *rest):
+        if type(x) is not QArray:
+            return fwd(xp, x, *rest)
+        q = x.q
+        if q.axis is not None:
+            raise RuntimeError(refusal)
+        return make_qarray(np.maximum(x.ints, np.asarray(q.zero_point, x.ints.dtype)), q), ()
+    return run
+
+
+def _masked_fill(fwd, refusal):
+    def run(xp, x, mask, value):
+        if type(x) is not QArray:
+            return fwd(xp, x, mask, value)
+        v = _quantize_like(np.broadcast_to(np.asarray(value, np.float32), x.shape), x.q)
+        return make_qarray(np.where(mask, v, x.ints), x.q), (mask, False)
+    return run
+
+
+def _mean(fwd, refusal):
+    """torch's quantized mean: over the innermost dims of a contiguous tensor, the mean of the
+    integers (their int sum / n in float32, rounded half to even); otherwise of the dequantized
+    values, quantized again with the input's parameters."""
+    def run(xp, x, dims, keepdim, dtype):
+        if type(x) is not QArray:
+            return fwd(xp, x, dims, keepdim, dtype)
+        q = x.q
+        if q.axis is not None:
+            raise RuntimeError(refusal)
+        nd = x.ndim
+        inner = dims is None or sorted(dims) == list(range(nd - len(dims), nd))
+        if inner and x.flags.c_contiguous:
+            n = 1
+            for d in (range(nd) if dims is None else dims):
+                n *= x.shape[d]
+            total = x.ints.sum(axis=dims, keepdims=keepdim, dtype=np.int64)
+            ints = np.asarray(np.rint(np.asarray(total, np.float32) / np.float32(n)),
+                              q.dtype.storage)
+        else:
+            y, _ = fwd(xp, dequantize_array(x), dims, keepdim, dtype)
+            ints = _quantize_like(np.asarray(y, np.float32), q)
+        return make_qarray(ints, q), ()
+    return run
+
+
+def install():
+    """Wrap the ops' kernels (in place: fast paths hold them) with their quantized versions."""
+    for name, (wrap, refusal) in {**{n: (_moved, r) for n, r in MOVES.items()},
+                                  "relu": (_relu, _PER_TENSOR_ONLY),
+                                  "masked_fill": (_masked_fill, None),
+                                  "mean": (_mean, _PER_TENSOR_ONLY),
+                                  "mean_dim": (_mean, _PER_TENSOR_ONLY)}.items():
+        o = OPS[name]
+        o.impl[:] = [(wrap(f, refusal), b) for f, b in o.impl]
