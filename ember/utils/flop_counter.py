@@ -668,6 +668,36 @@ def _einsum_fwd_rule(*args, out):
     return calls
 
 
+def _rnn_steps(T, B, batch_sizes, reverse):
+    """The rows each time step of a recurrent layer advances, in the order it runs them."""
+    rows = [B if batch_sizes is None else int(batch_sizes[t]) for t in range(T)]
+    return rows[::-1] if reverse else rows
+
+
+def _rnn_fwd_rule(xw, h0, w_hh, b_hh, mode, batch_sizes, reverse, out):
+    """torch's RNN and GRU layers (and cells) run linear(h, w_hh, b_hh) each step, on zeros
+    for a state not given; the input projection is a linear of its own."""
+    gates, hidden = _shape(w_hh)
+    calls = []
+    for b in _rnn_steps(xw.shape[0], xw.shape[1], batch_sizes, reverse):
+        if b_hh is None:
+            calls += _product_calls("mm", (b, hidden), (hidden, gates), (b, gates))
+        else:
+            calls.append((aten.addmm, ((gates,), (b, hidden), (hidden, gates)), (b, gates)))
+    return calls
+
+
+def _rnn_bwd_rule(grads, steps, w_hh, has_b, mode, batch_sizes, reverse, xw_shape, needs):
+    """Each step's linear: the previous state's gradient (the initial state's where it needs
+    one) and the weight's."""
+    rows = _rnn_steps(xw_shape[0], xw_shape[1], batch_sizes, reverse)
+    calls = []
+    for i, b in reversed(list(enumerate(rows))):
+        calls += _product_grads("mm", (b, w_hh.shape[1]), _mT(_shape(w_hh)), i > 0 or needs[1],
+                                needs[2])
+    return calls
+
+
 def _rules():
     """ember op name -> (forward rule, backward rule): each gives the aten calls torch makes,
     from the op's arrays and static arguments (and its output; the backward's from grad_out
@@ -684,4 +714,5 @@ def _rules():
         "convolution": (_conv_fwd_rule, _conv_bwd_rule),
         "convolution_transpose": (_conv_t_fwd_rule, _conv_t_bwd_rule),
         "einsum": (_einsum_fwd_rule, None),
+        "rnn_layer": (_rnn_fwd_rule, _rnn_bwd_rule),
     }
