@@ -154,6 +154,24 @@ for _kind in ("RNN", "GRU"):
             cls(8, 6)(_g(lib, 5, 3, 8))
 
 
+@case("lstm")
+def _(lib):
+    """torch runs float32 LSTMs through oneDNN (uncounted), and the others (float64, with
+    projections) and LSTMCell as composites of linears."""
+    _back(lib.nn.LSTM(8, 6)(_g(lib, 5, 3, 8))[0])
+    _back(lib.nn.LSTM(8, 6, proj_size=4)(_g(lib, 5, 3, 8, rg=False))[0])
+    for kw in ({}, dict(num_layers=2, bidirectional=True, bias=False)):
+        m = lib.nn.LSTM(8, 6, **kw).double()
+        _back(m(_g(lib, 5, 3, 8, rg=False).double(), (_g(lib, 4 if kw else 1, 3, 6).double(),
+                                                      lib.zeros(4 if kw else 1, 3, 6).double()))[0])
+    cell, x = lib.nn.LSTMCell(8, 6), _g(lib, 4, 3, 8, rg=False)
+    h = cell(x[0])
+    for t in range(1, 4):
+        h = cell(x[t], h)
+    _back(h[0])
+    _back(cell(x[0, 0])[1])
+
+
 @case("cnn")
 def _(lib):
     nn = lib.nn

@@ -301,6 +301,13 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
             dw_hr)
 
 
+# torch's oneDNN LSTM layer (what it runs for unpacked float32/bfloat16 LSTMs without
+# projections, and under autocast): the same computation as an op of its own name, which flop
+# counters do not count, where they count the linears of torch's composite layer (lstm_layer)
+mkldnn_rnn_layer = op("mkldnn_rnn_layer", saves="both", n_out=3, node="RnnBackward0",
+                      needs_mask=True)(lstm_layer.impl[0][0]).vjp(lstm_layer.impl[0][1])
+
+
 # ---- torch's grad_fn classes for the outputs -------------------------------------------------
 def _alias(node):
     o = op(f"rnn_as_{node}", saves=None, node=node)(lambda xp, x: (x, ()))

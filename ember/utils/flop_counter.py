@@ -698,6 +698,34 @@ def _rnn_bwd_rule(grads, steps, w_hh, has_b, mode, batch_sizes, reverse, xw_shap
     return calls
 
 
+def _lstm_fwd_rule(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse, out):
+    """torch's composite LSTM layer (and cell): the input's linear, then each step
+    linear(h, w_hh, b_hh) and, with projections, h @ w_hr^T."""
+    gates, hidden = _shape(w_hh)
+    calls = list(_linear_fwd_rule(x, w_ih, b_ih, out=None))
+    for b in _rnn_steps(x.shape[0], x.shape[1], batch_sizes, reverse):
+        if b_hh is None:
+            calls += _product_calls("mm", (b, hidden), (hidden, gates), (b, gates))
+        else:
+            calls.append((aten.addmm, ((gates,), (b, hidden), (hidden, gates)), (b, gates)))
+        if w_hr is not None:
+            calls += _product_calls("mm", (b, w_hr.shape[1]), _mT(_shape(w_hr)), (b, hidden))
+    return calls
+
+
+def _lstm_bwd_rule(grads, x, h0, c0, w_ih, w_hh, w_hr, out, stacks, has_b, batch_sizes,
+                   reverse, needs):
+    T, B = x.shape[:2]
+    calls = []
+    for i, b in reversed(list(enumerate(_rnn_steps(T, B, batch_sizes, reverse)))):
+        if w_hr is not None:
+            calls += _product_grads("mm", (b, w_hr.shape[1]), _mT(_shape(w_hr)), True, needs[7])
+        calls += _product_grads("mm", (b, w_hh.shape[1]), _mT(_shape(w_hh)), i > 0 or needs[1],
+                                needs[4])
+    return calls + _product_grads("mm", (T * B, w_ih.shape[1]), _mT(_shape(w_ih)), needs[0],
+                                  needs[3])
+
+
 def _rules():
     """ember op name -> (forward rule, backward rule): each gives the aten calls torch makes,
     from the op's arrays and static arguments (and its output; the backward's from grad_out
@@ -715,4 +743,5 @@ def _rules():
         "convolution_transpose": (_conv_t_fwd_rule, _conv_t_bwd_rule),
         "einsum": (_einsum_fwd_rule, None),
         "rnn_layer": (_rnn_fwd_rule, _rnn_bwd_rule),
+        "lstm_layer": (_lstm_fwd_rule, _lstm_bwd_rule),
     }
