@@ -1,5 +1,5 @@
-"""torch.utils.flop_counter: FlopCounterMode counts the flops of matrix products, convolutions
-and attention, per module, as torch's does.
+"""torch.utils.flop_counter: FlopCounterMode counts the flops of matrix products, convolutions,
+attention and recurrent layers, per module, as torch's does.
 
 torch counts the aten ops its dispatcher sees (mm, addmm, bmm, baddbmm, convolution,
 convolution_backward, ...), each through a formula of its argument shapes. ember has no aten
@@ -427,9 +427,7 @@ def _counting_bwd(rule, bwd):
 
 
 def _install():
-    from ..ops._registry import OPS
-    for name, (frule, brule) in _rules().items():
-        op = OPS[name]
+    for op, (frule, brule) in _rules().items():
         for idx, pair in enumerate(op.impl):
             fwd, bwd = pair
             wrapped = (_counting_fwd(frule, fwd),
@@ -727,21 +725,25 @@ def _lstm_bwd_rule(grads, x, h0, c0, w_ih, w_hh, w_hr, out, stacks, has_b, batch
 
 
 def _rules():
-    """ember op name -> (forward rule, backward rule): each gives the aten calls torch makes,
-    from the op's arrays and static arguments (and its output; the backward's from grad_out
-    and the saved values)."""
+    """Op -> (forward rule, backward rule): each gives the aten calls torch makes, from the op's
+    arrays and static arguments (and its output; the backward's from grad_out and the saved
+    values)."""
+    from ..nn._conv_ops import _conv, _conv_t
+    from ..nn._rnn_ops import lstm_layer, rnn_layer
+    from ..ops.linalg import _ADDPROD, _bmm, _einsum, _linear, _matmul, _mm, _vm
+    addprod = (_addprod_fwd_rule, _addprod_bwd_rule)
     return {
-        "mm": (_mm_fwd_rule("mm"), _mm_bwd_rule("mm")),
-        "bmm": (_mm_fwd_rule("bmm"), _mm_bwd_rule("bmm")),
-        "vm": (_vm_fwd_rule, _vm_bwd_rule),
-        "matmul": (_matmul_fwd_rule, _matmul_bwd_rule),
-        "linear": (_linear_fwd_rule, _linear_bwd_rule),
-        "addmm": (_addprod_fwd_rule, _addprod_bwd_rule),
-        "baddbmm": (_addprod_fwd_rule, _addprod_bwd_rule),
-        "addbmm": (_addprod_fwd_rule, _addprod_bwd_rule),
-        "convolution": (_conv_fwd_rule, _conv_bwd_rule),
-        "convolution_transpose": (_conv_t_fwd_rule, _conv_t_bwd_rule),
-        "einsum": (_einsum_fwd_rule, None),
-        "rnn_layer": (_rnn_fwd_rule, _rnn_bwd_rule),
-        "lstm_layer": (_lstm_fwd_rule, _lstm_bwd_rule),
+        _mm: (_mm_fwd_rule("mm"), _mm_bwd_rule("mm")),
+        _bmm: (_mm_fwd_rule("bmm"), _mm_bwd_rule("bmm")),
+        _vm: (_vm_fwd_rule, _vm_bwd_rule),
+        _matmul: (_matmul_fwd_rule, _matmul_bwd_rule),
+        _linear: (_linear_fwd_rule, _linear_bwd_rule),
+        _ADDPROD["addmm"]: addprod,
+        _ADDPROD["baddbmm"]: addprod,
+        _ADDPROD["addbmm"]: addprod,
+        _conv: (_conv_fwd_rule, _conv_bwd_rule),
+        _conv_t: (_conv_t_fwd_rule, _conv_t_bwd_rule),
+        _einsum: (_einsum_fwd_rule, None),
+        rnn_layer: (_rnn_fwd_rule, _rnn_bwd_rule),
+        lstm_layer: (_lstm_fwd_rule, _lstm_bwd_rule),
     }
