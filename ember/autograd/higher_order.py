@@ -1197,10 +1197,12 @@ def differentiable_vjp(node, g, static_constants=False):
         raise RuntimeError("mul(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
     with context(_backend(node), node):
-        if all(node.bwd is not b for _, b in op.impl):
+        if all(_unwrapped(node.bwd) is not _unwrapped(b) for _, b in op.impl):
             raise _unsupported("its backward is a closure, not the op's xp-pure rule")
         fwd, bwd = op.impl[0]
-        fwd, bwd = _FWD.get(op.name, fwd), _BWD.get(op.name, bwd)
+        # run unwrapped: a flop counter counts the ops the rule runs here, not the forward
+        # re-run for its saved values
+        fwd, bwd = _FWD.get(op.name, _unwrapped(fwd)), _BWD.get(op.name, _unwrapped(bwd))
         saved = node.saved
         if type(saved) is PackedSaved:
             saved = saved.unpack()
@@ -1226,6 +1228,12 @@ def differentiable_vjp(node, g, static_constants=False):
     if reads and not static_constants:
         gins = tuple(None if gi is None else _linked(gi, reads, node) for gi in gins)
     return gins
+
+
+def _unwrapped(f):
+    """An op table entry without the wrappers a flop counter installs for a while (a node
+    recorded under one keeps the wrapper)."""
+    return getattr(f, "__wrapped__", f)
 
 
 # ops whose backward torch does not differentiate (its aten backward op)

@@ -114,6 +114,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
                                  static_v=None, average_attn_weights=True, is_causal=False):
     from . import functional as F
     from ..ops.creation import zeros
+    from ..ops.linalg import baddbmm, bmm
     from ..ops.shape import cat
     batched = _check_shapes(query, key, value, key_padding_mask, attn_mask, num_heads)
     _check_mask_types(key_padding_mask, attn_mask)
@@ -191,13 +192,14 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         out = _sdpa(q, k, v, attn_mask, dropout_p if training else 0.0, is_causal, N, H, D)
         out = F.linear(out, out_proj_weight, out_proj_bias).view(L, N, E)
         return (out if batched else out.squeeze(1)), None
-    scores = (q * math.sqrt(1.0 / D)) @ k.transpose(-2, -1)
-    if attn_mask is not None:
-        scores = scores + attn_mask
+    q = q * math.sqrt(1.0 / D)
+    # as torch's: baddbmm with the mask, else bmm (the ops its flop counter and graph show)
+    scores = bmm(q, k.transpose(-2, -1)) if attn_mask is None else \
+        baddbmm(attn_mask, q, k.transpose(-2, -1))
     weights = F.softmax(scores, dim=-1)
     if dropout_p > 0.0 and training:
         weights = F.dropout(weights, p=dropout_p)
-    out = (weights @ v).transpose(0, 1).reshape(L * N, E)
+    out = bmm(weights, v).transpose(0, 1).reshape(L * N, E)
     out = F.linear(out, out_proj_weight, out_proj_bias).view(L, N, E)
     if not batched:
         out = out.squeeze(1)

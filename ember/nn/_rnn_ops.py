@@ -48,7 +48,7 @@ def _active(batch_sizes, t, B):
     return B if batch_sizes is None else int(batch_sizes[t])
 
 
-@op("rnn_layer", saves="in", n_out=2, node="RnnBackward0")
+@op("rnn_layer", saves="in", n_out=2, node="RnnBackward0", needs_mask=True)
 def rnn_layer(xp, xw, h0, w_hh, b_hh, mode, batch_sizes, reverse):
     """Elman RNN (tanh or relu) and GRU layers. The new state has the dtype of torch's last gate
     op: tanh/relu(x W_ih^T + h W_hh^T) that of the input projection `xw`; the GRU's
@@ -89,13 +89,14 @@ def rnn_layer(xp, xw, h0, w_hh, b_hh, mode, batch_sizes, reverse):
 
 
 @rnn_layer.vjp
-def _(xp, grads, saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw_shape):
+def _(xp, grads, saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw_shape, needs):
     g_out, g_h = (g.astype(w_hh.dtype, copy=False) for g in grads)
     T, B = xw_shape[0], xw_shape[1]
     dxw = xp.zeros(xw_shape, g_out.dtype)
     dghs = xp.zeros(xw_shape, g_out.dtype)            # d(h_prev @ W_hh.T + b_hh) per step
     hps = xp.zeros(xw_shape[:2] + (w_hh.shape[1],), g_out.dtype)
     dh = g_h.copy()
+    first = T - 1 if reverse else 0     # the step that reads the initial state (the last here)
     for t in _steps(T, not reverse):
         b = _active(batch_sizes, t, B)
         dht = dh[:b] + g_out[t, :b]
@@ -115,11 +116,12 @@ def _(xp, grads, saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw_shape)
         dxw[t, :b] = dgates
         dghs[t, :b] = dgh
         hps[t, :b] = hp
-        dh[:b] = dh_direct + dgh @ w_hh
+        if t != first or needs[1]:      # (torch's product for the initial state's gradient)
+            dh[:b] = dh_direct + dgh @ w_hh
     flat = dghs.reshape(-1, dghs.shape[-1])
-    dw_hh = flat.T @ hps.reshape(-1, hps.shape[-1])
-    db_hh = flat.sum(0) if has_b else None
-    return dxw, dh, dw_hh, db_hh
+    dw_hh = flat.T @ hps.reshape(-1, hps.shape[-1]) if needs[2] else None
+    db_hh = flat.sum(0) if has_b and needs[3] else None
+    return dxw, dh if needs[1] else None, dw_hh, db_hh
 
 
 # ---- LSTM --------------------------------------------------------------------------------------
@@ -297,6 +299,13 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
         dw_hh = unroll(flat @ _prev_stack(xp, out, h0, batch_sizes, reverse).reshape(T * B, -1))
     return (dx, dh.T.copy(), dc.T.copy(), dw_ih, dw_hh, db, None if db is None else db.copy(),
             dw_hr)
+
+
+# torch's oneDNN LSTM layer (what it runs for unpacked float32/bfloat16 LSTMs without
+# projections, and under autocast): the same computation as an op of its own name, which flop
+# counters do not count, where they count the linears of torch's composite layer (lstm_layer)
+mkldnn_rnn_layer = op("mkldnn_rnn_layer", saves="both", n_out=3, node="RnnBackward0",
+                      needs_mask=True)(lstm_layer.impl[0][0]).vjp(lstm_layer.impl[0][1])
 
 
 # ---- torch's grad_fn classes for the outputs -------------------------------------------------

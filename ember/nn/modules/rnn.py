@@ -11,7 +11,7 @@ from ...ops._apply import apply
 from .. import _rnn_ops
 from .. import functional as F
 from ..._kernel_dtypes import tname
-from .._rnn_ops import as_node, lstm_layer, rnn_layer
+from .._rnn_ops import as_node, lstm_layer, mkldnn_rnn_layer, rnn_layer
 from ..parameter import Parameter
 from .module import Module
 
@@ -283,7 +283,8 @@ def run_layers(mode, x, h0, c0, params, num_layers, dirs, dropout, train, batch_
                 if amp is not None:     # the cell state stays as given off oneDNN
                     ins = tuple(t if i == 2 and not mkldnn else _to(t, amp)
                                 for i, t in enumerate(ins))
-                out, hn, cn = apply(lstm_layer, ins, (batch_sizes, d == 1))
+                out, hn, cn = apply(mkldnn_rnn_layer if mkldnn else lstm_layer, ins,
+                                    (batch_sizes, d == 1))
                 out = as_node(out, "MkldnnRnnLayerBackward0" if mkldnn else "StackBackward0")
             else:
                 x_l, h_l, w_ih, w_hh, b_ih, b_hh = rnn_args(layer_in, h0[k], w_ih, w_hh, b_ih,
