@@ -162,7 +162,21 @@ class UniformQuantizationObserverBase(ObserverBase):
         raise NotImplementedError("Cannot reset min/max values in the given observer.")
 
 
-class MinMaxObserver(UniformQuantizationObserverBase):
+class _MinMaxVals:
+    """What the min/max observers share: running min_val/max_val buffers (per tensor or per
+    channel) and the qparams of their range."""
+
+    def _update(self, lo, hi):
+        return torch.min(lo, self.min_val), torch.max(hi, self.max_val)
+
+    def calculate_qparams(self):
+        return self._calculate_qparams(self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class MinMaxObserver(_MinMaxVals, UniformQuantizationObserverBase):
     """The running min and max of every tensor seen, per tensor."""
 
     def __init__(self, dtype=torch.quint8, qscheme=torch.per_tensor_affine, reduce_range=False,
@@ -190,15 +204,6 @@ class MinMaxObserver(UniformQuantizationObserverBase):
         self.min_val.copy_(lo)
         self.max_val.copy_(hi)
         return x_orig
-
-    def _update(self, lo, hi):
-        return torch.min(lo, self.min_val), torch.max(hi, self.max_val)
-
-    def calculate_qparams(self):
-        return self._calculate_qparams(self.min_val, self.max_val)
-
-    def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}"
 
     def reset_min_max_vals(self):
         self.min_val.copy_(torch.tensor(float("inf")))
@@ -234,7 +239,7 @@ class MovingAverageMinMaxObserver(MinMaxObserver):
         return self.min_val + c * (lo - self.min_val), self.max_val + c * (hi - self.max_val)
 
 
-class PerChannelMinMaxObserver(UniformQuantizationObserverBase):
+class PerChannelMinMaxObserver(_MinMaxVals, UniformQuantizationObserverBase):
     """The running min and max of each slice along `ch_axis`."""
 
     def __init__(self, ch_axis=0, dtype=torch.quint8, qscheme=torch.per_channel_affine,
@@ -274,15 +279,6 @@ class PerChannelMinMaxObserver(UniformQuantizationObserverBase):
         self.min_val.copy_(lo)
         self.max_val.copy_(hi)
         return x_orig
-
-    def _update(self, lo, hi):
-        return torch.min(lo, self.min_val), torch.max(hi, self.max_val)
-
-    def calculate_qparams(self):
-        return self._calculate_qparams(self.min_val, self.max_val)
-
-    def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}"
 
     def reset_min_max_vals(self):
         self.min_val = torch.rand(0)
