@@ -376,3 +376,19 @@ def _reduction_module_outcomes(L):
 
 def test_reduction_module():
     assert _reduction_module_outcomes(ember) == _reduction_module_outcomes(torch)
+
+
+@pytest.mark.parametrize("ignore_index", [-100, -1, 0, 2])
+def test_cross_entropy_probabilities_refuse_an_ignore_index_as_torch(ignore_index):
+    """Class-probability targets take no ignore_index (a negative one is the default's meaning)."""
+    out = []
+    for lib in (torch, ember):
+        x = lib.tensor([[1.0, 2.0, 0.5], [0.1, -1.0, 3.0]], requires_grad=True)
+        p = lib.softmax(lib.tensor([[0.3, 0.2, 0.1], [1.0, 2.0, 3.0]]), 1)
+        try:
+            loss = lib.nn.functional.cross_entropy(x, p, ignore_index=ignore_index)
+            loss.backward()
+            out.append([loss.item()] + x.grad.reshape(-1).tolist())
+        except RuntimeError as e:
+            out.append(str(e))
+    assert out[1] == (pytest.approx(out[0]) if isinstance(out[0], list) else out[0])

@@ -185,7 +185,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     except AttributeError:
         raise_not_tensor("cross_entropy_loss", ("input", 1, input), ("target", 2, target))
     if probs:
-        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing,
+                                    ignore_index)
     if input.ndim == 0:
         raise RuntimeError("Expected floating point type for target with class probabilities, "
                            f"got {_scalar(target.dtype.name)}")
@@ -230,10 +231,12 @@ def _check_log_softmax(input):
                   "log_softmax_kernel_impl")
 
 
-def _cross_entropy_probs(input, target, weight, reduction, smoothing):
+def _cross_entropy_probs(input, target, weight, reduction, smoothing, ignore_index):
     if not target.is_floating_point():
         raise RuntimeError("Expected floating point type for target with class probabilities, "
                            f"got {'Long' if target.dtype.name == 'int64' else target.dtype}")
+    if ignore_index >= 0:
+        raise RuntimeError("ignore_index is not supported for floating point target")
     _check_log_softmax(input)
     class_dim = 1 if input.ndim > 1 else 0
     n_classes = input.shape[class_dim]
