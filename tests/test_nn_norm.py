@@ -328,3 +328,17 @@ def test_convert_sync_batchnorm_keeps_parameters_and_state():
 def test_instance_norm_channel_warning():
     with pytest.warns(UserWarning, match="does not match num_features"):
         nn.InstanceNorm2d(4)(ember.tensor(_x(2, 3, 4, 4)))
+
+
+@pytest.mark.parametrize("shape,groups", [((1, 2), 2), ((1, 4, 1), 4), ((1, 3), 3), ((1, 4), 3),
+                                          ((2, 2), 2), ((1, 2), 0), ((2,), 1)])
+def test_group_norm_refuses_groups_of_one_value_as_torch(shape, groups):
+    """torch's _verify_batch_size: a group of one value (N * C / groups * spatial == 1) is a
+    ValueError, before the other checks (groups=0 divides by zero)."""
+    out = []
+    for lib in (torch, ember):
+        try:
+            out.append(tuple(lib.nn.functional.group_norm(lib.ones(shape), groups).shape))
+        except Exception as e:
+            out.append((type(e).__name__, str(e)))
+    assert out[1] == out[0]

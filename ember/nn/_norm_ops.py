@@ -265,6 +265,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    if input.ndim >= 2:     # torch's _verify_batch_size: a group of one value normalises to 0
+        n, c = input.shape[:2]
+        size = [n * c // num_groups, num_groups] + list(input.shape[2:])
+        if size[0] * math.prod(size[2:]) == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {size}")
     view = _group_norm_view(input, num_groups, weight, bias)
     return apply(_NORM["native_group_norm"], (input, weight, bias),
                  (view, (2, 3), (1, num_groups, view[2], 1), eps, None, False))
