@@ -1515,7 +1515,7 @@ def _(xp, g, t1, t2, value):
 @_shapes_as_runtime
 def _addcdiv(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
-    y = x + value * (t1 / t2)
+    y = x + (t1 * value) / t2          # torch's kernel: self + value * t1 / t2, in that order
     return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
 
 

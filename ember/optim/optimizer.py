@@ -628,9 +628,9 @@ def _addcmul_(xp, dst, t1, t2, value, tmp=None):
 
 
 def _addcdiv_(xp, dst, t1, t2, value, tmp=None):
-    """dst.addcdiv_(t1, t2, value=value): dst + value * (t1 / t2)."""
-    tmp = xp.divide(t1, t2, out=tmp)
-    tmp *= value
+    """dst.addcdiv_(t1, t2, value=value): dst + (value * t1) / t2, torch's order."""
+    tmp = xp.multiply(t1, value, out=tmp)
+    tmp /= t2
     dst += tmp
     return dst
 
