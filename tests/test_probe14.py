@@ -1,6 +1,9 @@
 """Regressions found by running ordinary PyTorch programs (DCGAN, CTC speech models, SimCLR,
 RL, diffusion, PointNet, TabTransformer, distillation... training scripts) under ember and torch
 and comparing what they print."""
+import os
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -54,3 +57,65 @@ def _packed_rnn_dropout(L, mode, bidirectional):
 def test_packed_rnn_dropout(mode, bidirectional):
     # torch drops out the PackedSequence data (sum(lengths) rows), not the padded layout
     _both(_packed_rnn_dropout, mode, bidirectional)
+
+
+# ---- warnings land in the library file torch's land in --------------------------------------
+
+def _warned(call):
+    """(file name, category, message) of each warning `call` gives; torch's C++ warnings' site
+    suffix dropped."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        call()
+    return [(os.path.basename(w.filename), w.category.__name__,
+             str(w.message).split(" (Triggered internally")[0]) for w in seen]
+
+
+def _encoder(L, nested):
+    layer = L.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True)
+    return L.nn.TransformerEncoder(layer, 2, enable_nested_tensor=nested).eval()
+
+
+_SITES = {
+    # torch's @deprecated WeightNorm.apply warns at weight_norm's line, in weight_norm.py
+    "weight_norm": lambda L: L.nn.utils.weight_norm(L.nn.Linear(3, 2)),
+    # _canonical_mask's stacklevel=2: the encoder's forward, in transformer.py
+    "encoder mismatched masks": lambda L: _encoder(L, False)(
+        L.randn(2, 3, 4), mask=L.zeros(3, 3), src_key_padding_mask=L.tensor([[False] * 3] * 2)),
+    "layer mismatched masks": lambda L: _encoder(L, False).layers[0](
+        L.randn(2, 3, 4), src_mask=L.zeros(3, 3),
+        src_key_padding_mask=L.tensor([[False] * 3] * 2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SITES))
+def test_warning_file(case):
+    assert _warned(lambda: _SITES[case](ember)) == _warned(lambda: _SITES[case](torch))
+
+
+def _nested_encoder(L):
+    enc = _encoder(L, True)
+    kpm = L.tensor([[False] * 5, [False, False, False, True, True]])
+    with L.no_grad():
+        return enc(L.randn(2, 5, 4) * 10, src_key_padding_mask=kpm)
+
+
+def test_encoder_nested_path():
+    # inference with a key padding mask runs torch's layers on a nested tensor, padded back
+    # with +0.0 (ember zeroed the padding by a multiplication, giving -0.0 for negatives), and
+    # torch warns once per process that nested tensors are a prototype
+    from ember import _warnings
+    given = set(_warnings.GIVEN)
+    _warnings.GIVEN.clear()
+    try:
+        got = _warned(lambda: _nested_encoder(ember))
+        again = _warned(lambda: _nested_encoder(ember))
+    finally:
+        _warnings.GIVEN |= given
+    want = _warned(lambda: _nested_encoder(torch))     # empty if torch warned before
+    assert (got[:len(want)] if want else got[1:]) == want and again == []
+    assert len(got) == 1 and got[0][0] == "transformer.py" and \
+        got[0][2].startswith("The PyTorch API of nested tensors is in prototype stage")
+    out = _run(ember, _nested_encoder)
+    _same(out, _run(torch, _nested_encoder))
+    assert np.signbit(out[1, 3:].numpy()).sum() == 0

@@ -3,6 +3,7 @@ import copy
 import warnings
 
 from ... import _dtype
+from ..._warnings import warn_once
 from .. import functional as F
 from .. import init
 from .._mha import check_mask_dtype
@@ -95,14 +96,15 @@ class MultiheadAttention(Module):
 
 
 def _canonical_kpm(kpm, other, like, name, other_name):
-    """torch's _canonical_mask on a key padding mask: a warning (at the caller's line) when its
-    dtype differs from the other mask's, and a boolean mask made additive (-inf) in `like`'s
-    dtype, so the layers below see matching masks and do not warn again."""
+    """torch's _canonical_mask on a key padding mask: a warning (at the line in forward that
+    canonicalises) when its dtype differs from the other mask's, and a boolean mask made
+    additive (-inf) in `like`'s dtype, so the layers below see matching masks and do not warn
+    again."""
     if kpm is None:
         return None
     if other is not None and kpm.dtype != other.dtype:
         warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
-                      "type for both instead.", stacklevel=3)
+                      "type for both instead.", stacklevel=2)
     from .._mha import _float_mask
     return _float_mask(kpm, like.dtype, name)
 
@@ -257,6 +259,10 @@ class TransformerEncoder(Module):
         check_mask_dtype(mask, "mask")
         lengths = self._nested_lengths(src, mask, src_key_padding_mask)
         if lengths is not None:     # torch's nested path: each sequence is its first tokens
+            warn_once("The PyTorch API of nested tensors is in prototype stage and will change "
+                      "in the near future. We recommend specifying layout=torch.jagged when "
+                      "constructing a nested tensor, as this layout receives active development, "
+                      "has better operator coverage, and works with torch.compile.", stacklevel=1)
             from ...ops.creation import arange
             keep = arange(src.shape[1], device=src.device) < lengths[:, None]
             src_key_padding_mask = _canonical_kpm(~keep, None, src, "", "")
@@ -264,8 +270,8 @@ class TransformerEncoder(Module):
         for mod in self.layers:
             out = mod(out, src_mask=mask, is_causal=bool(is_causal),
                       src_key_padding_mask=src_key_padding_mask)
-        if lengths is not None:     # ... padded back with zeros
-            out = out * keep[:, :, None].to(out.dtype)
+        if lengths is not None:     # ... padded back with (positive) zeros
+            out = out.masked_fill(~keep[:, :, None], 0.0)
         return self.norm(out) if self.norm is not None else out
 
     def _nested_lengths(self, src, mask, kpm):
