@@ -151,3 +151,22 @@ def test_nn_modules_utils(case):
     # `from torch.nn.modules.utils import _pair` in user layers; consume_prefix... for
     # DataParallel checkpoints
     _same(_run(ember, _MODULE_UTILS[case]), _run(torch, _MODULE_UTILS[case]))
+
+
+# ---- affine_grid is one AffineGridGeneratorBackward0 node -----------------------------------
+
+def _affine_grid(L, size, align_corners):
+    theta = L.randn(size[0], len(size) - 2, len(size) - 1, dtype=L.float64, requires_grad=True)
+    grid = L.nn.functional.affine_grid(theta, size, align_corners=align_corners)
+    w = L.randn(grid.shape, dtype=L.float64)
+    g, = L.autograd.grad((grid * w).pow(2).sum(), theta, create_graph=True)
+    gg, = L.autograd.grad(g.pow(2).sum(), theta)
+    return grid, grid.grad_fn.name(), g, g.grad_fn.name(), gg
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("size", [(2, 1, 3, 4), (1, 2, 2, 3, 2)])
+def test_affine_grid_node(size, align_corners):
+    # the spatial-transformer tutorial prints the grid: torch's grad_fn is the generator's own
+    # node (ember's was the ViewBackward0 of a matmul), and it differentiates twice
+    _both(_affine_grid, size, align_corners)
