@@ -88,6 +88,33 @@ _SITES = {
 }
 
 
+def _sgd(L):
+    return L.optim.SGD([L.nn.Parameter(L.ones(1))], lr=0.1, momentum=0.9)
+
+
+_SCHEDULERS = {
+    "StepLR": lambda L, o: L.optim.lr_scheduler.StepLR(o, 2),
+    "MultiStepLR": lambda L, o: L.optim.lr_scheduler.MultiStepLR(o, [1]),
+    "ConstantLR": lambda L, o: L.optim.lr_scheduler.ConstantLR(o),
+    "LinearLR": lambda L, o: L.optim.lr_scheduler.LinearLR(o),
+    "ExponentialLR": lambda L, o: L.optim.lr_scheduler.ExponentialLR(o, 0.9),
+    "PolynomialLR": lambda L, o: L.optim.lr_scheduler.PolynomialLR(o),
+    "CosineAnnealingLR": lambda L, o: L.optim.lr_scheduler.CosineAnnealingLR(o, 3),
+    "LambdaLR": lambda L, o: L.optim.lr_scheduler.LambdaLR(o, lambda e: 0.5),
+    "MultiplicativeLR": lambda L, o: L.optim.lr_scheduler.MultiplicativeLR(o, lambda e: 0.5),
+    "CyclicLR": lambda L, o: L.optim.lr_scheduler.CyclicLR(o, 0.01, 0.1),
+    "OneCycleLR": lambda L, o: L.optim.lr_scheduler.OneCycleLR(o, 0.1, total_steps=5),
+    "CosineAnnealingWarmRestarts":
+        lambda L, o: L.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, 2),
+    "SWALR": lambda L, o: L.optim.swa_utils.SWALR(o, 0.05),
+}
+for _name, _make in _SCHEDULERS.items():
+    # torch's _warn_get_lr_called_within_step(stacklevel=2): at get_lr's line in
+    # lr_scheduler.py (SWALR warns itself with stacklevel=2: at the caller's)
+    _SITES[f"{_name}.get_lr outside step"] = \
+        lambda L, make=_make: make(L, _sgd(L)).get_lr()
+
+
 @pytest.mark.parametrize("case", sorted(_SITES))
 def test_warning_file(case):
     assert _warned(lambda: _SITES[case](ember)) == _warned(lambda: _SITES[case](torch))
