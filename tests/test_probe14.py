@@ -29,10 +29,14 @@ def _same(got, want, rtol=1e-5, atol=1e-6):
         assert isinstance(got, ember.Tensor), got
         assert (str(got.dtype), got.shape) == (str(want.dtype),
                                                want.shape)
-        np.testing.assert_allclose(got.detach().double().numpy(),
-                                   want.detach().double().numpy(), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(_np(got), _np(want), rtol=rtol, atol=atol)
     else:
         assert got == want
+
+
+def _np(t):
+    t = t.detach()
+    return (t if t.is_complex() else t.double()).numpy()
 
 
 def _both(program, *args, **tol):
@@ -127,19 +131,26 @@ def _nested_encoder(L):
         return enc(L.randn(2, 5, 4) * 10, src_key_padding_mask=kpm)
 
 
-def test_encoder_nested_path():
-    # inference with a key padding mask runs torch's layers on a nested tensor, padded back
-    # with +0.0 (ember zeroed the padding by a multiplication, giving -0.0 for negatives), and
-    # torch warns once per process that nested tensors are a prototype
+def _warned_once(program):
+    """The warnings of `program(lib)`'s first call under ember (its once-only warnings reset),
+    and of its call under torch, whose TORCH_WARN_ONCE may have fired earlier in the process:
+    then only the warnings torch still gives, and ember's first-call list, are returned."""
     from ember import _warnings
     given = set(_warnings.GIVEN)
     _warnings.GIVEN.clear()
     try:
-        got = _warned(lambda: _nested_encoder(ember))
-        again = _warned(lambda: _nested_encoder(ember))
+        got = _warned(lambda: program(ember))
+        again = _warned(lambda: program(ember))
     finally:
         _warnings.GIVEN |= given
-    want = _warned(lambda: _nested_encoder(torch))     # empty if torch warned before
+    return got, again, _warned(lambda: program(torch))
+
+
+def test_encoder_nested_path():
+    # inference with a key padding mask runs torch's layers on a nested tensor, padded back
+    # with +0.0 (ember zeroed the padding by a multiplication, giving -0.0 for negatives), and
+    # torch warns once per process that nested tensors are a prototype
+    got, again, want = _warned_once(_nested_encoder)
     assert (got[:len(want)] if want else got[1:]) == want and again == []
     assert len(got) == 1 and got[0][0] == "transformer.py" and \
         got[0][2].startswith("The PyTorch API of nested tensors is in prototype stage")
@@ -197,3 +208,28 @@ def test_affine_grid_node(size, align_corners):
     # the spatial-transformer tutorial prints the grid: torch's grad_fn is the generator's own
     # node (ember's was the ViewBackward0 of a matmul), and it differentiates twice
     _both(_affine_grid, size, align_corners)
+
+
+# ---- stft's once-only warnings ---------------------------------------------------------------
+
+def _stft(L, **kw):
+    x = L.sin(L.arange(256.0) / 5)
+    return L.stft(x, 64, **kw)
+
+
+_STFT = {
+    "no window": lambda L: _stft(L, return_complex=True),
+    "return_complex=False": lambda L: _stft(L, window=L.hann_window(64), return_complex=False),
+    "both": lambda L: _stft(L, return_complex=False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_STFT))
+def test_stft_warnings(case):
+    # torch's TORCH_WARN_ONCEs from the stft call in torch/functional.py: the rectangular
+    # window one, then return_complex=False's deprecation (which ember did not give)
+    got, again, want = _warned_once(_STFT[case])
+    assert again == [] and {f for f, _, _ in got} == {"signal.py"}
+    assert [m for _, _, m in got][-len(want):] == [m for _, _, m in want] if want else \
+        len(got) == (2 if case == "both" else 1)
+    _both(_STFT[case], atol=1e-5)      # (float32 FFTs: torch rounds differently)

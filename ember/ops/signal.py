@@ -183,7 +183,7 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
                    "known to cause spectral leakage. Other windows such as torch.hann_window or "
                    "torch.hamming_window are recommended to reduce spectral leakage.To suppress "
                    "this warning and use a rectangular window, explicitly set "
-                   "`window=torch.ones(n_fft, device=<device>)`.")
+                   "`window=torch.ones(n_fft, device=<device>)`.", stacklevel=1)
     else:
         _tensor_arg("stft", window, "window", 5)
     cplx = input.arr.dtype.kind == "c" or (window is not None and window.arr.dtype.kind == "c")
@@ -193,6 +193,11 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
                                "inputs, and will further require that return_complex=True "
                                "in a future PyTorch release.")
         return_complex = True
+    elif not return_complex:
+        _warn_once("stft with return_complex=False is deprecated. In a future pytorch release, "
+                   "stft will return complex tensors for all inputs, and return_complex=False "
+                   "will raise an error.\nNote: you can still call torch.view_as_real on the "
+                   "complex output to recover the old return format.", stacklevel=1)
     hop = n_fft // 4 if hop_length is None else hop_length
     win_length = n_fft if win_length is None else win_length
     if input.ndim not in (1, 2):
