@@ -259,6 +259,11 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
           normalized=False, onesided=None, length=None, return_complex=False):
     """torch.istft: an inverse FFT per frame and windowed overlap-add."""
     _tensor_arg("istft", input)
+    if window is None:          # (torch's own once-only flag, apart from stft's)
+        _warn_once("A window was not provided. A rectangular window will be applied.Please "
+                   "provide the same window used by stft to make the inversion lossless.To "
+                   "suppress this warning and use a rectangular window, explicitly set "
+                   "`window=torch.ones(n_fft, device=<device>)`.")
     if input.arr.dtype.kind != "c":
         raise RuntimeError("istft requires a complex-valued input tensor matching the output "
                            "from stft with return_complex=True.")
