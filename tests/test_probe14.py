@@ -242,3 +242,66 @@ def test_once_only_warnings(case):
     if want:        # (else torch gave them earlier in this process)
         assert sites(got)[-len(want):] == sites(want)
     _both(_ONCE[case], atol=1e-5)       # (float32 FFTs: torch rounds differently)
+
+
+# ---- stft / istft: torch's argument errors name the call; align_to_window --------------------
+
+def _sig(L):
+    return L.arange(64.0) / 10
+
+
+_SPECTRAL = {
+    "n_fft > length": lambda L: L.stft(L.ones(64), 100, win_length=8, return_complex=True,
+                                       center=False),
+    "2-d window": lambda L: L.stft(L.ones(64), 16, window=L.ones(2, 8), return_complex=True,
+                                   center=False),
+    "hop 0": lambda L: L.stft(L.ones(64), 16, hop_length=0, return_complex=True),
+    "win_length > n_fft": lambda L: L.stft(L.ones(64), 16, win_length=20, return_complex=True),
+    "3-d input": lambda L: L.stft(L.ones(2, 3, 64), 16, return_complex=True),
+    "0-d input": lambda L: L.stft(L.ones(()), 16, return_complex=True, center=False),
+    "int input": lambda L: L.stft(L.ones(64, dtype=L.long), 16, return_complex=True),
+    "bfloat16 window": lambda L: L.stft(L.ones(64, dtype=L.bfloat16), 16, hop_length=-1,
+                                        window=L.ones(16, dtype=L.bfloat16),
+                                        return_complex=True),
+    "reflect too short": lambda L: L.stft(L.ones(4), 16, return_complex=True),
+    "align_to_window": lambda L: L.stft(_sig(L), 16, win_length=7,
+                                        window=L.arange(1.0, 8.0), center=False,
+                                        return_complex=True, align_to_window=True),
+    "align_to_window short": lambda L: L.stft(_sig(L)[:63], 16, win_length=7, center=False,
+                                              return_complex=True, align_to_window=True),
+    "align_to_window centred": lambda L: L.stft(_sig(L), 16, return_complex=True,
+                                                align_to_window=False),
+    "istft empty": lambda L: L.istft(L.ones(9, 0, dtype=L.complex64), 16),
+    "istft hop 0": lambda L: L.istft(L.ones(9, 5, dtype=L.complex64), 16, hop_length=0,
+                                     window=L.ones(16)),
+    "istft 4-d": lambda L: L.istft(L.ones(1, 1, 9, 5, dtype=L.complex64), 16),
+    "istft 1-d": lambda L: L.istft(L.ones(9, dtype=L.complex64), 16),
+    "istft frequencies": lambda L: L.istft(L.ones(9, 5, dtype=L.complex64), 16, onesided=False),
+    "istft window shape": lambda L: L.istft(L.ones(9, 5, dtype=L.complex64), 16,
+                                            window=L.ones(10)),
+    "istft NOLA": lambda L: L.istft(L.ones(9, 5, dtype=L.complex64), 16, hop_length=16,
+                                    window=L.hann_window(16), center=False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SPECTRAL))
+def test_stft_istft_errors(case):
+    # an audio pipeline's mistakes: torch's messages begin with the call's arguments
+    # ("stft(torch.FloatTensor[80], n_fft=16, ...) : expected ..."; the shape after centring)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _same(_run(ember, _SPECTRAL[case]), _run(torch, _SPECTRAL[case]), atol=1e-4)
+
+
+def _hooked_type(L, dtype, hook_dtype):
+    x = L.ones(2, dtype=dtype, requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: g.to(hook_dtype))
+    y.sum().backward()
+
+
+@pytest.mark.parametrize("dtype,hook_dtype", [("bfloat16", "float64"), ("float32", "bfloat16"),
+                                              ("float32", "bool")])
+def test_hook_type_change_message(dtype, hook_dtype):
+    # torch names the eight legacy types torch.FloatTensor..., the others CPUBFloat16Type...
+    _both(lambda L: _hooked_type(L, getattr(L, dtype), getattr(L, hook_dtype)))

@@ -483,8 +483,10 @@ def _hook_result(h, r, g, be, create_graph):
         be, g = g.be, g.arr
     ra = r.arr
     if ra.dtype != g.dtype or r.be.name != be.name:
+        from .._kernel_dtypes import type_string
         raise RuntimeError(f"hook '{_hook_name(h)}' has changed the type of value (was "
-                           f"{_type_string(g.dtype, be)} got {_type_string(ra.dtype, r.be)})")
+                           f"{type_string(g.dtype, be.name)} got "
+                           f"{type_string(ra.dtype, r.be.name)})")
     if ra.shape != g.shape:
         raise RuntimeError(f"hook '{_hook_name(h)}' has changed the size of value")
     return r if create_graph else ra
@@ -492,18 +494,6 @@ def _hook_result(h, r, g, be, create_graph):
 
 def _hook_name(h):
     return getattr(h, "__name__", "<unknown>")
-
-
-def _type_string(np_dtype, be):
-    """torch's name of a tensor type: torch.FloatTensor, torch.cuda.LongTensor,
-    CPUComplexFloatType (the types without a legacy Tensor class)."""
-    from .._dtype import OF_NP
-    from .._kernel_dtypes import tname
-    from .._tensor import _TYPE_NAMES
-    name = _TYPE_NAMES.get(OF_NP[np_dtype.num].name)
-    if name is None or "Complex" in name:
-        return f"{be.name.upper()}{tname(np_dtype)}Type"
-    return name if be.name == "cpu" else name.replace("torch.", f"torch.{be.name}.")
 
 
 def _run_posthooks(node, gins, g, create_graph):
