@@ -305,3 +305,32 @@ def _hooked_type(L, dtype, hook_dtype):
 def test_hook_type_change_message(dtype, hook_dtype):
     # torch names the eight legacy types torch.FloatTensor..., the others CPUBFloat16Type...
     _both(lambda L: _hooked_type(L, getattr(L, dtype), getattr(L, hook_dtype)))
+
+
+# ---- the translation tutorial's masks: the encoder makes both additive -----------------------
+
+def _translation_step(L, layer_only=False):
+    S, T, B, D = 4, 3, 2, 8
+    src, tgt = L.randn(S, B, D), L.randn(T, B, D)
+    src_mask = L.zeros(S, S).type(L.bool)
+    src_pad = L.tensor([[False] * S, [False, False, True, True]])
+    tgt_mask = L.nn.Transformer.generate_square_subsequent_mask(T)
+    tgt_pad = L.tensor([[False] * T, [False, False, True]])
+    if layer_only:
+        layer = L.nn.TransformerEncoderLayer(D, 2, 16, dropout=0.0)
+        return layer(src, src_mask=src_mask, src_key_padding_mask=src_pad)
+    model = L.nn.Transformer(D, 2, 1, 1, 16, dropout=0.0)
+    return model(src, tgt, src_mask, tgt_mask, None, src_pad, tgt_pad, src_pad)
+
+
+@pytest.mark.parametrize("layer_only", [False, True])
+def test_bool_src_mask_with_bool_padding(layer_only):
+    # a bool src_mask beside a bool key padding mask: torch's encoder and encoder layer turn
+    # both into additive masks, so only the decoder's self-attention (bool padding, float
+    # causal mask) warns; ember left src_mask bool and warned twice more per step
+    def messages(L):
+        return [(c, m) for _, c, m in _warned(lambda: _run(L, _translation_step, layer_only))]
+    assert messages(ember) == messages(torch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _both(_translation_step, layer_only, atol=1e-5)

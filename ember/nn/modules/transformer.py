@@ -6,7 +6,7 @@ from ... import _dtype
 from ..._warnings import warn_once
 from .. import functional as F
 from .. import init
-from .._mha import check_mask_dtype
+from .._mha import _float_mask, check_mask_dtype
 from ..parameter import Parameter
 from .module import Module
 
@@ -102,10 +102,10 @@ def _canonical_kpm(kpm, other, like, name, other_name):
     again."""
     if kpm is None:
         return None
+    check_mask_dtype(kpm, name)
     if other is not None and kpm.dtype != other.dtype:
         warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
                       "type for both instead.", stacklevel=2)
-    from .._mha import _float_mask
     return _float_mask(kpm, like.dtype, name)
 
 
@@ -173,7 +173,7 @@ class TransformerEncoderLayer(_TransformerLayer):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         src_key_padding_mask = _canonical_kpm(src_key_padding_mask, src_mask, src,
                                               "src_key_padding_mask", "src_mask")
-        check_mask_dtype(src_mask, "src_mask")
+        src_mask = _float_mask(src_mask, src.dtype, "src_mask")   # both additive, as torch's
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -256,7 +256,7 @@ class TransformerEncoder(Module):
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         src_key_padding_mask = _canonical_kpm(src_key_padding_mask, mask, src,
                                               "src_key_padding_mask", "mask")
-        check_mask_dtype(mask, "mask")
+        mask = _float_mask(mask, src.dtype, "mask")     # both additive: the layers do not warn
         lengths = self._nested_lengths(src, mask, src_key_padding_mask)
         if lengths is not None:     # torch's nested path: each sequence is its first tokens
             warn_once("The PyTorch API of nested tensors is in prototype stage and will change "
