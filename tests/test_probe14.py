@@ -334,3 +334,46 @@ def test_bool_src_mask_with_bool_padding(layer_only):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _both(_translation_step, layer_only, atol=1e-5)
+
+
+# ---- torch.backends.cuda.matmul.allow_tf32 is the float32 matmul precision ------------------
+
+def _tf32_switches(L, steps):
+    m = L.backends.cuda.matmul
+    seen = []
+    try:
+        for kind, value in steps:
+            if kind == "tf32":
+                m.allow_tf32 = value
+            else:
+                L.set_float32_matmul_precision(value)
+            seen.append((m.allow_tf32, L.get_float32_matmul_precision()))
+    finally:
+        L.set_float32_matmul_precision("highest")
+    return seen
+
+
+_TF32 = {
+    "allow_tf32 on, off": [("tf32", True), ("tf32", False)],
+    "precision high": [("precision", "high")],
+}
+
+
+@pytest.mark.parametrize("case", sorted(_TF32))
+def test_allow_tf32_is_matmul_precision(case):
+    # nanoGPT sets torch.backends.cuda.matmul.allow_tf32 = True, which makes
+    # get_float32_matmul_precision() 'high' (ember kept the two apart)
+    _both(_tf32_switches, _TF32[case])
+
+
+_MATMUL_ATTRS = {
+    "unknown get": lambda L: L.backends.cuda.matmul.foo,
+    "unknown set": lambda L: setattr(L.backends.cuda.matmul, "foo", 1),
+    "bad precision warning": lambda L: _warned(lambda: L.set_float32_matmul_precision("bogus"))[
+        0][1:],
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MATMUL_ATTRS))
+def test_cuda_matmul_attributes(case):
+    _both(_MATMUL_ATTRS[case])
