@@ -377,3 +377,32 @@ _MATMUL_ATTRS = {
 @pytest.mark.parametrize("case", sorted(_MATMUL_ATTRS))
 def test_cuda_matmul_attributes(case):
     _both(_MATMUL_ATTRS[case])
+
+
+# ---- reduced-precision gradients summed over broadcast dims in float, rounded once -----------
+
+def _autocast_linear_bias_grad(L):
+    lin = L.nn.Linear(16, 48)
+    x = L.randn(4, 16, 16)
+    with L.amp.autocast("cpu", dtype=L.bfloat16):
+        y = lin(x)
+    y.float().pow(2).sum().backward()
+    return lin.bias.grad
+
+
+def _broadcast_grad(L, dtype):
+    x = L.randn(64, 32).to(dtype)
+    b = L.randn(32).to(dtype).requires_grad_()
+    w = L.randn(64, 32).to(dtype)
+    ((x + b) * w).sum().backward()
+    return b.grad
+
+
+@pytest.mark.parametrize("case", ["autocast linear bias", "bfloat16", "float16"])
+def test_reduced_precision_grad_sums(case):
+    # nanoGPT's bf16 autocast step: torch sums a bias's (or any broadcast input's) half/bfloat16
+    # gradient in float and rounds once; ember's NumPy sum rounded after every addition
+    if case == "autocast linear bias":
+        _both(_autocast_linear_bias_grad, rtol=0, atol=0)
+    else:
+        _both(lambda L: _broadcast_grad(L, getattr(L, case)), rtol=0, atol=0)
