@@ -406,3 +406,65 @@ def test_reduced_precision_grad_sums(case):
         _both(_autocast_linear_bias_grad, rtol=0, atol=0)
     else:
         _both(lambda L: _broadcast_grad(L, getattr(L, case)), rtol=0, atol=0)
+
+
+# ---- an in-place change of an op's output: torch's saved values, not the changed output -----
+
+def _inplace_after(L, name):
+    F = L.nn.functional
+    ops = {
+        "layer_norm": lambda x: F.layer_norm(x, x.shape[-1:]),
+        "group_norm": lambda x: F.group_norm(x, 2),
+        "instance_norm": lambda x: F.instance_norm(x),
+        "batch_norm": lambda x: F.batch_norm(x, None, None, training=True),
+        "InstanceNorm2d + ReLU(inplace)": lambda x: L.nn.ReLU(inplace=True)(
+            L.nn.InstanceNorm2d(4)(x)),
+        "gelu": F.gelu,
+        "std": lambda x: x.std(-1),
+        "std all": lambda x: x.std(),
+        "std_mean": lambda x: L.std_mean(x, -1)[0],
+    }
+    x = L.randn(2, 4, 3, 5, requires_grad=True)
+    y = ops[name](x)
+    y.mul_(L.arange(y.numel()).view(y.shape).float() / 10)
+    y.sum().backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("name", ["layer_norm", "group_norm", "instance_norm", "batch_norm",
+                                  "InstanceNorm2d + ReLU(inplace)", "gelu", "std", "std all",
+                                  "std_mean"])
+def test_inplace_change_of_output(name):
+    # CycleGAN's InstanceNorm2d then ReLU(inplace=True): a norm without weight and bias
+    # returned the array its backward reads, and gelu's backward read its output, so the
+    # in-place change silently gave wrong gradients (torch saves only the input there). std
+    # saves its result in torch, which then refuses the backward (ember's full-reduction
+    # std was a NumPy scalar that mul_ could not write into)
+    _both(_inplace_after, name, atol=1e-4)
+
+
+def _write_after_inplace(L, name):
+    F = L.nn.functional
+    acts = {
+        "relu_": lambda y: y.relu_(),
+        "ReLU(inplace=True)": lambda y: L.nn.ReLU(inplace=True)(y),
+        "sigmoid_": lambda y: y.sigmoid_(),
+        "exp_": lambda y: y.exp_(),
+        "leaky_relu inplace": lambda y: F.leaky_relu(y, inplace=True),
+        "elu inplace": lambda y: F.elu(y, inplace=True),
+        "pow tensor exponent": lambda y: y.abs().pow(L.arange(1.0, 5.0)),
+    }
+    x = L.randn(3, 4, requires_grad=True)
+    y = acts[name](x * 1)
+    y.mul_(L.arange(12.0).view(3, 4))
+    y.sum().backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("name", ["relu_", "ReLU(inplace=True)", "sigmoid_", "exp_",
+                                  "leaky_relu inplace", "elu inplace", "pow tensor exponent"])
+def test_write_after_inplace_activation(name):
+    # torch's in-place activations save their result, self: writing to it again makes the
+    # backward fail (ember computed from a private copy and went on); the message names the
+    # node as torch's forward_op_name does ("Elu1", "Pow1": only a trailing Backward0 goes)
+    _both(_write_after_inplace, name)

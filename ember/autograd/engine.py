@@ -148,7 +148,9 @@ def _check_versions(node):
             vc = getattr(inputs[i], "_vc", None)
             if vc is not None and vc[1] > epoch:
                 raise modified_error(inputs[i], vc[0], vc[0] - 1)
-    if op.saves_out and node.out_vc is not None and node.out_vc[1] > epoch:
+    if op.refresh is not None and node.out_vc is not None and node.out_vc[1] > epoch:
+        node.saved = op.refresh(node.xp, node.saved, node.static)
+    elif node.out_vc is not None and node.out_vc[1] > epoch:     # (a saved result)
         shape, dtype = _output_meta(node)
         v = node.out_vc[0]
         raise modified_error(None, v, v - 1, shape=shape, dtype=dtype, creator=node)
@@ -169,10 +171,11 @@ def _output_meta(node):
 
 
 def strip_backward(name):
-    """The creator's name in torch's version-counter message: "Exp" for ExpBackward0."""
+    """The creator's name in torch's version-counter message (its forward_op_name): "Exp" for
+    ExpBackward0, "Elu1" for EluBackward1."""
     if name.startswith("torch::"):
         return name
-    return re.sub(r"Backward\d*$", "", name)
+    return re.sub(r"Backward(\d*)$", lambda m: "" if m[1] == "0" else m[1], name)
 
 
 def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
@@ -338,6 +341,7 @@ def _run_node(node, g, grads, retain_graph, create_graph):
         saved = saved.unpack()              # no version of what the hooks packed)
     elif node.epoch < _clock[0]:
         _check_versions(node)
+        saved = node.saved
     if node.outs is not None:
         g = _fill_outputs(node, g, create_graph)
     elif isinstance(g, np.generic):     # 0-d arithmetic gives NumPy scalars: rules write into g

@@ -12,7 +12,7 @@ import numpy as np
 from ..ops import _special
 from ..ops._blend import fast_where
 from ..ops._apply import apply
-from ..ops._registry import op
+from ..ops._registry import OPS, op
 from .._kernel_dtypes import float_only_arr, not_implemented
 
 _SQRT_2 = math.sqrt(2.0)
@@ -167,6 +167,18 @@ def _outside(xp, x, lo, hi):
 
 
 gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad, kernel="GeluKernelImpl")
+
+
+def _gelu_refresh(xp, saved, static):
+    """gelu's backward reads y / x for Phi(x): y again from x after an in-place change of the
+    output (a GELU whose result is then modified in place, which torch allows)."""
+    x, _, params = saved
+    y = _gelu(xp, x.astype(np.float32) if _half(x) else x, *params)
+    return x, y.astype(x.dtype, copy=False), params
+
+
+_GELU_OP = OPS["gelu"]
+_GELU_OP.refresh, _GELU_OP.tracks_out = _gelu_refresh, True
 silu = pointwise("silu", "SiluBackward0", _silu, _silu_grad,
                  complex_ok=True)
 mish = pointwise("mish", "MishBackward0",
