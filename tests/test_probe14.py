@@ -423,6 +423,7 @@ def _inplace_after(L, name):
         "std": lambda x: x.std(-1),
         "std all": lambda x: x.std(),
         "std_mean": lambda x: L.std_mean(x, -1)[0],
+        "special.entr": lambda x: L.special.entr(x.abs()),
     }
     x = L.randn(2, 4, 3, 5, requires_grad=True)
     y = ops[name](x)
@@ -433,7 +434,7 @@ def _inplace_after(L, name):
 
 @pytest.mark.parametrize("name", ["layer_norm", "group_norm", "instance_norm", "batch_norm",
                                   "InstanceNorm2d + ReLU(inplace)", "gelu", "std", "std all",
-                                  "std_mean"])
+                                  "std_mean", "special.entr"])
 def test_inplace_change_of_output(name):
     # CycleGAN's InstanceNorm2d then ReLU(inplace=True): a norm without weight and bias
     # returned the array its backward reads, and gelu's backward read its output, so the
