@@ -424,6 +424,7 @@ def _inplace_after(L, name):
         "std all": lambda x: x.std(),
         "std_mean": lambda x: L.std_mean(x, -1)[0],
         "special.entr": lambda x: L.special.entr(x.abs()),
+        "erfinv": lambda x: L.erfinv(x.tanh()),
     }
     x = L.randn(2, 4, 3, 5, requires_grad=True)
     y = ops[name](x)
@@ -434,7 +435,7 @@ def _inplace_after(L, name):
 
 @pytest.mark.parametrize("name", ["layer_norm", "group_norm", "instance_norm", "batch_norm",
                                   "InstanceNorm2d + ReLU(inplace)", "gelu", "std", "std all",
-                                  "std_mean", "special.entr"])
+                                  "std_mean", "special.entr", "erfinv"])
 def test_inplace_change_of_output(name):
     # CycleGAN's InstanceNorm2d then ReLU(inplace=True): a norm without weight and bias
     # returned the array its backward reads, and gelu's backward read its output, so the

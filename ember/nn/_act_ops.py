@@ -167,18 +167,7 @@ def _outside(xp, x, lo, hi):
 
 
 gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad, kernel="GeluKernelImpl")
-
-
-def _gelu_refresh(xp, saved, static):
-    """gelu's backward reads y / x for Phi(x): y again from x after an in-place change of the
-    output (a GELU whose result is then modified in place, which torch allows)."""
-    x, _, params = saved
-    y = _gelu(xp, x.astype(np.float32) if _half(x) else x, *params)
-    return x, y.astype(x.dtype, copy=False), params
-
-
-_GELU_OP = OPS["gelu"]
-_GELU_OP.refresh, _GELU_OP.tracks_out = _gelu_refresh, True
+OPS["gelu"].rerun_on_write()    # its backward reads y / x for Phi(x)
 silu = pointwise("silu", "SiluBackward0", _silu, _silu_grad,
                  complex_ok=True)
 mish = pointwise("mish", "MishBackward0",

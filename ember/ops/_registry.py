@@ -44,6 +44,15 @@ class Op:
         from ..autograd.node import node_class
         self._node_name, self.node_cls = name, node_class(name)
 
+    def rerun_on_write(self):
+        """For a one-input op whose backward reads its output where torch's reads only the
+        input: nodes follow the output's version and, once it was written in place (which
+        torch allows), re-run the forward on the saved input (saved[0]) for backward."""
+        fwd = self.impl[0][0]
+        self.refresh = lambda xp, saved, static: fwd(xp, saved[0], *static)[1]
+        self.tracks_out = True
+        return self
+
     def vjp(self, bwd):
         """Decorator: the backward rule for every backend slot not overridden."""
         self.impl = [(f, bwd if b is None else b) for f, b in self.impl]
