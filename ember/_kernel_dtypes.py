@@ -29,6 +29,20 @@ def tname(dt):
     return _NAMES.get(name, name)
 
 
+_LEGACY = {"Byte", "Char", "Short", "Int", "Long", "Half", "Float", "Double"}
+
+
+def type_string(dt, device_type="cpu"):
+    """How torch's error messages name a tensor type (at::Tensor::toString, translated by its
+    Python bindings): torch.FloatTensor, torch.cuda.LongTensor for the eight legacy types;
+    CPUBFloat16Type, CPUComplexFloatType, CUDABoolType... for the others."""
+    name = tname(dt)
+    if name in _LEGACY:
+        return f"torch.{name}Tensor" if device_type == "cpu" else \
+            f"torch.{device_type}.{name}Tensor"
+    return f"{device_type.upper()}{name}Type"
+
+
 def cname(dt):
     """c10's C++ type name of a NumPy dtype ('float', 'long int', 'c10::Half'...)."""
     d = OF_NP.get(dt.num)

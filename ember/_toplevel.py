@@ -411,8 +411,9 @@ _FLAGS = {"matmul_precision": "highest", "deterministic": False, "det_warn_only"
 @_export
 def set_float32_matmul_precision(precision):
     if precision not in ("highest", "high", "medium"):
-        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
-                      f"setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
+        # torch's C++ warning, (sic) without a space, from the call in torch/__init__.py
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      f"setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=1)
         return
     _FLAGS["matmul_precision"] = precision
 

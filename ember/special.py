@@ -73,8 +73,9 @@ def _near_zero(xp, x, grad_x, name):
     return xp.where(tiny, 0.5, grad_x(xp.where(tiny, eps, x))).astype(x.dtype, copy=False)
 
 
-def _unary(name, f, grad, low=True):
-    return _E._float_unary("special_" + name, f, grad, saves="both", complex_ok=False,
+def _unary(name, f, grad, low=True, saves="both"):
+    """`saves`: what torch's derivative reads (most of these read the result as well)."""
+    return _E._float_unary("special_" + name, f, grad, saves=saves, complex_ok=False,
                            no_low=None if low else f"{name}_cpu")
 
 
@@ -104,7 +105,7 @@ def _entr_grad(xp, g, x, y):
         return g * -(1 + xp.log(x))
 
 
-entr = _unary("entr", _entr, _entr_grad)
+entr = _unary("entr", _entr, _entr_grad, saves="in")     # (torch: -(1 + log(self)) only)
 
 
 _xlog1py = _E._binary("special_xlog1py", *_E._xlog("log1p", 1), fast="",

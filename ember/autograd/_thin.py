@@ -192,7 +192,7 @@ _NONE = ()
 KEEPS = {
     # results: the backward reads the output only
     **{n: _NONE for n in ("relu", "exp", "exp2", "expm1", "tanh", "sigmoid", "sqrt", "rsqrt",
-                          "reciprocal", "tan", "erfinv", "softmax", "log_softmax",
+                          "reciprocal", "tan", "softmax", "log_softmax",
                           "scaled_causal_softmax")},
     # shapes only
     **{n: _NONE for n in ("add", "sub", "rsub", "neg", "sum", "sum_dim", "mean", "mean_dim",

@@ -148,7 +148,9 @@ def _check_versions(node):
             vc = getattr(inputs[i], "_vc", None)
             if vc is not None and vc[1] > epoch:
                 raise modified_error(inputs[i], vc[0], vc[0] - 1)
-    if op.saves_out and node.out_vc is not None and node.out_vc[1] > epoch:
+    if op.refresh is not None and node.out_vc is not None and node.out_vc[1] > epoch:
+        node.saved = op.refresh(node.xp, node.saved, node.static)
+    elif node.out_vc is not None and node.out_vc[1] > epoch:     # (a saved result)
         shape, dtype = _output_meta(node)
         v = node.out_vc[0]
         raise modified_error(None, v, v - 1, shape=shape, dtype=dtype, creator=node)
@@ -169,10 +171,11 @@ def _output_meta(node):
 
 
 def strip_backward(name):
-    """The creator's name in torch's version-counter message: "Exp" for ExpBackward0."""
+    """The creator's name in torch's version-counter message (its forward_op_name): "Exp" for
+    ExpBackward0, "Elu1" for EluBackward1."""
     if name.startswith("torch::"):
         return name
-    return re.sub(r"Backward\d*$", "", name)
+    return re.sub(r"Backward(\d*)$", lambda m: "" if m[1] == "0" else m[1], name)
 
 
 def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
@@ -339,6 +342,7 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
         saved = saved.unpack()              # no version of what the hooks packed)
     elif node.epoch < _clock[0]:
         _check_versions(node)
+        saved = node.saved
     if node.outs is not None:
         g = _fill_outputs(node, g, create_graph)
     elif isinstance(g, np.generic):     # 0-d arithmetic gives NumPy scalars: rules write into g
@@ -490,8 +494,10 @@ def _hook_result(h, r, g, be, create_graph):
         be, g = g.be, g.arr
     ra = r.arr
     if ra.dtype != g.dtype or r.be.name != be.name:
+        from .._kernel_dtypes import type_string
         raise RuntimeError(f"hook '{_hook_name(h)}' has changed the type of value (was "
-                           f"{_type_string(g.dtype, be)} got {_type_string(ra.dtype, r.be)})")
+                           f"{type_string(g.dtype, be.name)} got "
+                           f"{type_string(ra.dtype, r.be.name)})")
     if ra.shape != g.shape:
         raise RuntimeError(f"hook '{_hook_name(h)}' has changed the size of value")
     return r if create_graph else ra
@@ -499,18 +505,6 @@ def _hook_result(h, r, g, be, create_graph):
 
 def _hook_name(h):
     return getattr(h, "__name__", "<unknown>")
-
-
-def _type_string(np_dtype, be):
-    """torch's name of a tensor type: torch.FloatTensor, torch.cuda.LongTensor,
-    CPUComplexFloatType (the types without a legacy Tensor class)."""
-    from .._dtype import OF_NP
-    from .._kernel_dtypes import tname
-    from .._tensor import _TYPE_NAMES
-    name = _TYPE_NAMES.get(OF_NP[np_dtype.num].name)
-    if name is None or "Complex" in name:
-        return f"{be.name.upper()}{tname(np_dtype)}Type"
-    return name if be.name == "cpu" else name.replace("torch.", f"torch.{be.name}.")
 
 
 def _run_posthooks(node, gins, g, create_graph):

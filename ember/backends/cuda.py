@@ -39,18 +39,34 @@ class _CudaBackend(Backend):
         return a.get()
 
 
-class _MatmulFlags:
+class cuBLASModule:
     """torch.backends.cuda.matmul: ember's float32 products on the GPU are full float32
     (CuPy's default compute type), whatever allow_tf32 says; float16 and bfloat16 products
-    accumulate in float32."""
+    accumulate in float32. As in torch, allow_tf32 is another view of
+    torch.get_float32_matmul_precision() ('highest' is False; True sets 'high'), and other
+    names are refused."""
+    _REDUCED = {"allow_fp16_reduced_precision_reduction": True,
+                "allow_bf16_reduced_precision_reduction": True}
 
-    def __init__(self):
-        self.allow_tf32 = False
-        self.allow_fp16_reduced_precision_reduction = True
-        self.allow_bf16_reduced_precision_reduction = True
+    def __getattr__(self, name):
+        if name == "allow_tf32":
+            from .._toplevel import get_float32_matmul_precision
+            return get_float32_matmul_precision() != "highest"
+        if name in self._REDUCED:
+            return self._REDUCED[name]
+        raise AttributeError("Unknown attribute " + name)
+
+    def __setattr__(self, name, value):
+        if name == "allow_tf32":
+            from .._toplevel import set_float32_matmul_precision
+            return set_float32_matmul_precision("high" if value else "highest")
+        if name in self._REDUCED:
+            self._REDUCED[name] = value
+            return
+        raise AttributeError("Unknown attribute " + name)
 
 
-matmul = _MatmulFlags()
+matmul = cuBLASModule()
 
 # torch.backends.cuda's scaled-dot-product-attention backends. ember's one attention kernel
 # serves for each; with all four off, attention raises torch's error (ember.nn._attention).

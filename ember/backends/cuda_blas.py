@@ -184,7 +184,10 @@ def sum_rows(xp, a):
 
 def host_sum(a, axes, keepdims):
     """a.sum(axes) in torch's order where ops/_torch_sum reproduces it (NumPy float arrays),
-    else the namespace's own sum."""
+    else the namespace's own sum. float16 and bfloat16 add up in float32 and round once, as
+    torch's kernels accumulate them (NumPy would round after every addition)."""
+    if a.dtype.itemsize == 2 and a.dtype.kind in "fV":
+        return host_sum(a.astype(np.float32), axes, keepdims).astype(a.dtype)
     from ..ops._torch_sum import torch_sum
     r = torch_sum(a, axes, keepdims)
     return a.sum(axis=axes, keepdims=keepdims) if r is None else r

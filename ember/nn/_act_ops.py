@@ -12,7 +12,7 @@ import numpy as np
 from ..ops import _special
 from ..ops._blend import fast_where
 from ..ops._apply import apply
-from ..ops._registry import op
+from ..ops._registry import OPS, op
 from .._kernel_dtypes import float_only_arr, not_implemented
 
 _SQRT_2 = math.sqrt(2.0)
@@ -167,6 +167,7 @@ def _outside(xp, x, lo, hi):
 
 
 gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad, kernel="GeluKernelImpl")
+OPS["gelu"].rerun_on_write()    # its backward reads y / x for Phi(x)
 silu = pointwise("silu", "SiluBackward0", _silu, _silu_grad,
                  complex_ok=True)
 mish = pointwise("mish", "MishBackward0",

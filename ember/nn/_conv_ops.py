@@ -420,14 +420,9 @@ def _conv_bwd_sample_major(xp, g, cols, w, padded, has_b, stride, pads, dilation
     return gx, gw, gb
 
 
-_TYPE = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
-         "float16": "torch.HalfTensor", "bfloat16": "CPUBFloat16Type",
-         "int64": "torch.LongTensor", "int32": "torch.IntTensor",
-         "complex64": "CPUComplexFloatType", "complex128": "CPUComplexDoubleType"}
-
-
 def _tname(t):
-    return _TYPE.get(t.dtype.name if hasattr(t.dtype, "name") else str(t.dtype), str(t.dtype))
+    from .._kernel_dtypes import type_string
+    return type_string(t.arr.dtype, t.be.name)
 
 
 def _check_weight_dtype(input, weight, stride, dilation, groups):

@@ -215,7 +215,6 @@ def _linspace(n, align_corners, dtype):
 
 def affine_grid(theta, size, align_corners=None):
     """torch.nn.functional.affine_grid: a sampling grid (N, H, W, 2) or (N, D, H, W, 3)."""
-    from ..ops.creation import tensor
     align_corners = _align_warning(align_corners, "affine_grid")
     if not theta.is_floating_point():
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
@@ -241,10 +240,23 @@ def affine_grid(theta, size, align_corners=None):
         warn_caller("Since version 1.3.0, affine_grid behavior has changed for unit-size "
                       "grids when align_corners=True. This is not an intended use case of "
                       "affine_grid. See the documentation of affine_grid for details.")
-    dt = np.dtype(theta.arr.dtype).type
+    return apply(_affine_grid_generator, (theta,), (size, bool(align_corners)))
+
+
+@op("affine_grid_generator", saves=None, node="AffineGridGeneratorBackward0")
+def _affine_grid_generator(xp, theta, size, align_corners):
+    """torch's affine_grid_generator: the base grid's homogeneous points (1, P, k + 1) through
+    each theta (N, k, k + 1), bmm'd as torch does."""
+    dt = np.dtype(theta.dtype).type
     axes = [_linspace(n, align_corners, dt) for n in size[2:]]
     mesh = np.meshgrid(*axes, indexing="ij")[::-1]          # x varies fastest, as in torch
     base = np.stack(list(mesh) + [np.ones_like(mesh[0])], -1).reshape(1, -1, len(size) - 1)
-    base = tensor(base, device=theta.device)
-    grid = base.matmul(theta.transpose(1, 2))
-    return grid.reshape(size[:1] + size[2:] + (len(size) - 2,))
+    base = xp.asarray(base)
+    grid = xp.matmul(base, theta.swapaxes(1, 2))
+    return grid.reshape(size[:1] + size[2:] + (len(size) - 2,)), (base, theta.shape)
+
+
+@_affine_grid_generator.vjp
+def _(xp, g, base, theta_shape):
+    n, k = theta_shape[:2]       # as torch: (base^T g)^T
+    return (xp.matmul(base.swapaxes(1, 2), g.reshape(n, -1, k)).swapaxes(1, 2),)

@@ -66,7 +66,7 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     if x2 is not None:
         y, xhat, invstd = _rows_fwd(x, x2, w, b, axes, wshape, eps)
         saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
-        return y.reshape(shape).astype(dt, copy=False), saved
+        return _output(y, shape, dt, w, b), saved
     if stats is None:
         mean, var, xc = _moments(xp, x, axes)
         invstd = 1 / xp.sqrt(var + eps)
@@ -80,7 +80,16 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     if b is not None:
         y = y + b.reshape(wshape)
     saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
-    return y.reshape(shape).astype(dt, copy=False), saved
+    return _output(y, shape, dt, w, b), saved
+
+
+def _output(y, shape, dt, w, b):
+    """The output in the input's dtype; without weight and bias y is the saved xhat itself,
+    so it is copied: an in-place op on the output (a ReLU(inplace=True) after an InstanceNorm)
+    must not change what backward reads."""
+    if w is None and b is None:
+        return y.reshape(shape).astype(dt, copy=True)
+    return y.reshape(shape).astype(dt, copy=False)
 
 
 def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):

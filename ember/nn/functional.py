@@ -167,12 +167,17 @@ _BACKWARD1 = {n + "Backward0": _node_class(n + "Backward1")
               for n in ("LeakyRelu", "Elu", "Celu", "Threshold", "RreluWithNoise")}
 
 
+_THRESHOLD1 = _BACKWARD1["ThresholdBackward0"]
+
+
 def _result_node(out):
     node = out.grad_fn
     if node is not None:
         cls = _BACKWARD1.get(type(node).__name__)
         if cls is not None:
             node.__class__ = cls
+            if cls is not _THRESHOLD1:      # the saved result: a later write is refused
+                node.out_vc = out._vc       # (torch's threshold_ reads no result)
     return out
 
 

@@ -119,7 +119,7 @@ def make_unary(op, exact_out=False):
                 ins, kept = _thin1(op, x, saved, y)
             node = t.grad_fn = op.node_cls(op, bwd, be.xp, kept,
                                            (x.grad_fn or x._leaf_node(),), ins, static)
-            if op.saves_out:
+            if op.tracks_out:
                 t._vc = node.out_vc = [0, 0]
         if _fw.level is not None:
             _fw_propagate(op, (x,), static, t, saved)
@@ -341,7 +341,7 @@ def make_binary(op, operator=False):
             else:
                 ins, kept = _thin2(op, input, other, xa, ya, nx, ny, saved)
             node = t.grad_fn = op.node_cls(op, bwd, be.xp, kept, (nx, ny), ins, static)
-            if op.saves_out:
+            if op.tracks_out:
                 t._vc = node.out_vc = [0, 0]
         if _fw.level is not None:
             _fw_propagate(op, (input, other), static, t, saved)
@@ -394,7 +394,7 @@ def apply(op, args, static=(), view_of=None):
         if record:
             t._rg = True
             node = t.grad_fn = _node(op, bwd, be, saved, args, static, arrays, out)
-            if op.saves_out:
+            if op.tracks_out:
                 if t._vc is None:
                     t._vc = [0, 0]
                 node.out_vc = t._vc
@@ -410,7 +410,7 @@ def apply(op, args, static=(), view_of=None):
     if record:
         node = _node(op, bwd, be, saved, args, static, arrays, out)
         node.outs = tuple((o.shape, o.dtype) for o in out)
-        if op.saves_out:                    # multi-output ops save (at most) their first output
+        if op.tracks_out:                    # multi-output ops save (at most) their first output
             o0 = outs[0]
             if o0._vc is None:
                 o0._vc = [0, 0]
@@ -635,8 +635,11 @@ def inplace(public_fn, name, reads_self=True):
         if _fw.level is not None:
             _fw_inplace(self, out)
         if recording and out._rg:
-            before, self._rg, self.grad_fn = self.grad_fn, True, out.grad_fn
-            out.grad_fn.epoch = CLOCK[0]
+            node = out.grad_fn
+            before, self._rg, self.grad_fn = self.grad_fn, True, node
+            node.epoch = CLOCK[0]
+            if node.out_vc is not None:     # a saved result is self now, as in torch: a later
+                node.out_vc = self._vc      # write to self is refused in backward
             from ._views import rebase_view, refresh_views
             if self._base is not None:          # torch's CopySlices: rebase the view's base
                 rebase_view(self, out)

@@ -16,12 +16,17 @@ OPS = {}
 
 class Op:
     __slots__ = ("name", "impl", "amp", "differentiable", "saves_in", "saves_out", "_node_name",
-                 "node_cls", "n_out", "needs_mask", "opmath", "keeps")
+                 "node_cls", "n_out", "needs_mask", "opmath", "keeps", "refresh", "tracks_out")
 
     def __init__(self, name, fwd, amp, differentiable, saves, node_name, n_out, needs_mask):
         self.name, self.amp, self.differentiable = name, amp, differentiable
         self.saves_in = saves in ("in", "both")
         self.saves_out = saves in ("out", "both")
+        # refresh(xp, saved, static) -> saved: for an op whose backward reads its output as a
+        # shortcut where torch's reads only the input, the saved values recomputed from the
+        # input once the output was changed in place (torch allows that change)
+        self.refresh = None
+        self.tracks_out = self.saves_out     # whether nodes follow the output's version
         self.node_name = node_name or _default_node_name(name)
         self.n_out, self.needs_mask = n_out, needs_mask
         self.opmath = False     # float16/bfloat16 with a Python float: computed in float32
@@ -39,6 +44,15 @@ class Op:
         name, so `type(t.grad_fn).__name__` is torch's (as graph tools such as torchviz read)."""
         from ..autograd.node import node_class
         self._node_name, self.node_cls = name, node_class(name)
+
+    def rerun_on_write(self):
+        """For a one-input op whose backward reads its output where torch's reads only the
+        input: nodes follow the output's version and, once it was written in place (which
+        torch allows), re-run the forward on the saved input (saved[0]) for backward."""
+        fwd = self.impl[0][0]
+        self.refresh = lambda xp, saved, static: fwd(xp, saved[0], *static)[1]
+        self.tracks_out = True
+        return self
 
     def vjp(self, bwd):
         """Decorator: the backward rule for every backend slot not overridden."""

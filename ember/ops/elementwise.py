@@ -22,7 +22,7 @@ from ._blend import fast_where
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      make_binary as _make_binary, make_unary as _make_unary, raise_not_tensor,
                      tensor_arg, tensor_args)
-from ._registry import contiguous_outputs, holomorphic as _holo, op as _op
+from ._registry import OPS as _OPS, contiguous_outputs, holomorphic as _holo, op as _op
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -194,7 +194,8 @@ erfc = _float_unary("erfc", _special.erfc,
                     lambda xp, g, x, y: -g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
 erfinv = _float_unary("erfinv", _special.erfinv,
                       lambda xp, g, x, y: g * (math.sqrt(math.pi) / 2) * xp.exp(y * y),
-                      saves="out", complex_ok=False)
+                      complex_ok=False)
+_OPS["erfinv"].rerun_on_write()     # (torch's backward recomputes erfinv(self))
 def _lgamma(xp, x):
     y = _special.lgamma(xp, x)
     return xp.where(x == -math.inf, math.inf, y).astype(y.dtype)   # torch: lgamma(-inf) = inf

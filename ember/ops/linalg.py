@@ -608,9 +608,10 @@ _MULTI_DOT_OUT = "multi_dot(): expected out tensor to have dtype {cresult} but g
 
 def chain_matmul(*matrices, out=None):
     from .. import linalg
+    # torch's C++ warning, from the _VF call in torch/functional.py: it lands here
     _warn_once("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
                "release. Use torch.linalg.multi_dot instead, which accepts a list of two or more "
-               "tensors rather than multiple parameters.")
+               "tensors rather than multiple parameters.", stacklevel=1)
     return _finish(linalg.multi_dot(matrices), out, "chain_matmul", _MULTI_DOT_OUT)
 
 

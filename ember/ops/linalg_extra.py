@@ -190,13 +190,13 @@ def _linalg_lu(A, *, pivot=True, out=None):
 
 
 def lu(A, pivot=True, get_infos=False, out=None):
-    if isinstance(A, Tensor):
+    if isinstance(A, Tensor):   # (from torch/functional.py's _lu_with_info call: lands here)
         _warn_once("torch.lu is deprecated in favor of torch.linalg.lu_factor / "
                    "torch.linalg.lu_factor_ex and will be removed in a future PyTorch release.\n"
                    "LU, pivots = torch.lu(A, compute_pivots)\nshould be replaced with\nLU, "
                    "pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info "
                    "= torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, "
-                   "pivots, info = torch.linalg.lu_factor_ex(A, compute_pivots)")
+                   "pivots, info = torch.linalg.lu_factor_ex(A, compute_pivots)", stacklevel=1)
     try:
         r = _linalg_lu_factor_ex(A, pivot=pivot)
     except TypeError:

@@ -554,6 +554,7 @@ def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps=None):
                 y = xp.sqrt(y)
         else:
             y = _var_real(xp, x, dims, keepdim, div, take_sqrt, steps)
+    y = _arr(xp, y)     # (a full reduction's root is a NumPy scalar)
     return y, (x, y, dims, keepdim, div)
 
 
@@ -633,7 +634,7 @@ def _std_bwd(xp, g, x, y, dims, keepdim, div):
 
 
 _var = _make_unary(_op("var", saves="in", node="VarBackward0")(_var_fwd).vjp(_var_bwd))
-_std = _make_unary(_op("std", saves="in", node="StdBackward0")(_var_fwd).vjp(_std_bwd))
+_std = _make_unary(_op("std", saves="both", node="StdBackward0")(_var_fwd).vjp(_std_bwd))
 
 
 def _correction(unbiased, correction):
@@ -712,7 +713,7 @@ def _var_mean_bwd(bwd):
 
 _var_mean = _op("var_mean", saves="in", n_out=2, node="VarMeanBackward0")(
     _var_mean_fwd).vjp(_var_mean_bwd(_var_bwd))
-_std_mean = _op("std_mean", saves="in", n_out=2, node="StdMeanBackward0")(
+_std_mean = _op("std_mean", saves="both", n_out=2, node="StdMeanBackward0")(
     _var_mean_fwd).vjp(_var_mean_bwd(_std_bwd))
 
 
@@ -1196,7 +1197,7 @@ def _median_all(xp, x, ignore_nan):
     if not ignore_nan and x.dtype.kind in "fV" and (flat != flat).any():
         return xp.asarray(np.nan, x.dtype)
     s = xp.sort(flat, kind="stable")
-    return s[(flat.size - 1) // 2].copy()
+    return xp.asarray(s[(flat.size - 1) // 2])        # a 0-d array, not a NumPy scalar
 
 
 def _no_bool_complex(x, name):

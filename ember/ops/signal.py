@@ -17,7 +17,7 @@ from .._warnings import warn_once as _warn_once
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import get_backend as _get_backend
 from . import _special
-from ._dims import unique_dims
+from ._dims import unique_dims, wrap_dim
 from . import creation as _C
 from . import elementwise as _E
 from . import reduce as _R
@@ -127,11 +127,9 @@ def _real_dtype(dt):
 
 
 def _pad_window(window, win_length, n_fft, like):
+    """The window (ones when None) zero-padded on both sides to n_fft, centred."""
     if window is None:
         window = _C.ones(win_length, dtype=_real_dtype_t(like), device=like.device)
-    if window.ndim != 1 or window.shape[0] != win_length:
-        raise RuntimeError(f"stft: expected a 1D window tensor of size equal to win_length="
-                           f"{win_length}, but got window with size {list(window.shape)}")
     if win_length < n_fft:
         left = (n_fft - win_length) // 2
         z = _C.zeros
@@ -150,40 +148,46 @@ def _from_np(dt):
     return OF_NP[np.dtype(dt).num]
 
 
-def _pad_signal(x, p, mode):
-    """x (B, L) padded by p on both sides of the last dim (reflect/replicate/circular/const)."""
-    L = x.shape[-1]
-    if mode == "constant":
-        z = _C.zeros(x.shape[0], p, dtype=x.dtype, device=x.device)
-        return _S.cat([z, x, z], -1)
-    if mode == "reflect":
-        if p >= L:
-            raise RuntimeError(f"Argument #4: Padding size should be less than the "
-                               f"corresponding input dimension, but got: padding ({p}, {p}) "
-                               f"at dimension 1 of input {list(x.shape)}")
-        left, right = _S.flip(x[:, 1:p + 1], [-1]), _S.flip(x[:, L - 1 - p:L - 1], [-1])
-    elif mode == "replicate":
-        left, right = x[:, :1].expand(x.shape[0], p), x[:, -1:].expand(x.shape[0], p)
-    elif mode == "circular":
-        if p > L:
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        left, right = x[:, L - p:], x[:, :p]
-    else:
-        raise RuntimeError(f"Unrecognised padding mode {mode}")
-    return _S.cat([left, x, right], -1)
+def _spectral_repr(name, input, n_fft, hop, win_length, window, *rest):
+    """The call torch's stft/istft errors begin with (their REPR macro): `rest` the remaining
+    (name, value) pairs, booleans as 0/1 and None as None."""
+    from .._kernel_dtypes import type_string
+    dev = input.be.name
+    w = "None" if window is None else \
+        f"{type_string(window.arr.dtype, dev)}{{{list(window.shape)}}}"
+    tail = "".join(f", {k}={int(v) if isinstance(v, bool) else v}" for k, v in rest)
+    return (f"{name}({type_string(input.arr.dtype, dev)}{list(input.shape)}, n_fft={n_fft}, "
+            f"hop_length={hop}, win_length={win_length}, window={w}{tail}) ")
 
 
 def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
-         pad_mode="reflect", normalized=False, onesided=None, return_complex=None):
+         pad_mode="reflect", normalized=False, onesided=None, return_complex=None,
+         align_to_window=None):
     """torch.stft: windowed frames through ember.fft; return_complex must be given for real
-    inputs, as in torch 2."""
+    inputs, as in torch 2. As torch/functional.py does, a centred input is padded (through a
+    3-d view, by F.pad) before the checks of the C++ stft, whose errors name the call."""
     _tensor_arg("stft", input)
+    if center and align_to_window is not None:
+        raise RuntimeError("stft align_to_window should only be set when center = false")
+    if center:
+        from ..nn.functional import pad
+        nd, p = input.ndim, n_fft // 2
+        input = pad(input.view([1] * (3 - nd) + list(input.shape)), [p, p], pad_mode)
+        input = input.view(input.shape[-nd:])
+    hop = n_fft // 4 if hop_length is None else hop_length
+    win_length = n_fft if win_length is None else win_length
+
+    def fail(msg):
+        raise RuntimeError(_spectral_repr(
+            "stft", input, n_fft, hop, win_length, window, ("normalized", normalized),
+            ("onesided", onesided), ("return_complex", return_complex),
+            ("align_to_window", align_to_window)) + msg)
     if window is None:
         _warn_once("A window was not provided. A rectangular window will be applied,which is "
                    "known to cause spectral leakage. Other windows such as torch.hann_window or "
                    "torch.hamming_window are recommended to reduce spectral leakage.To suppress "
                    "this warning and use a rectangular window, explicitly set "
-                   "`window=torch.ones(n_fft, device=<device>)`.")
+                   "`window=torch.ones(n_fft, device=<device>)`.", stacklevel=1)
     else:
         _tensor_arg("stft", window, "window", 5)
     cplx = input.arr.dtype.kind == "c" or (window is not None and window.arr.dtype.kind == "c")
@@ -192,28 +196,41 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
             raise RuntimeError("stft requires the return_complex parameter be given for real "
                                "inputs, and will further require that return_complex=True "
                                "in a future PyTorch release.")
-        return_complex = True
-    hop = n_fft // 4 if hop_length is None else hop_length
-    win_length = n_fft if win_length is None else win_length
-    if input.ndim not in (1, 2):
-        raise RuntimeError(f"stft: expected a 1D or 2D tensor, but got {input.ndim}D tensor")
-    if input.arr.dtype == bool and center and pad_mode == "reflect":
-        raise not_implemented("reflection_pad1d", input.arr.dtype)      # torch pads first
+        ret_complex = True
+    else:
+        ret_complex = return_complex
+        if not return_complex:
+            _warn_once("stft with return_complex=False is deprecated. In a future pytorch "
+                       "release, stft will return complex tensors for all inputs, and "
+                       "return_complex=False will raise an error.\nNote: you can still call "
+                       "torch.view_as_real on the complex output to recover the old return "
+                       "format.", stacklevel=1)
     if input.arr.dtype.kind not in "fcV":
-        raise RuntimeError("stft: expected a tensor of floating point or complex values")
+        fail(": expected a tensor of floating point or complex values")
+    if input.ndim not in (1, 2):
+        fail(": expected a 1D or 2D tensor")
     x = input.unsqueeze(0) if input.ndim == 1 else input
-    if center:
-        x = _pad_signal(x, n_fft // 2, pad_mode)
     L = x.shape[-1]
     if n_fft <= 0 or n_fft > L:
-        raise RuntimeError(f"stft: expected 0 < n_fft <= {L}, but got n_fft={n_fft}")
+        fail(f": expected 0 < n_fft < {L}, but got n_fft={win_length}")
     if hop <= 0:
-        raise RuntimeError(f"stft: expected hop_length > 0, but got hop_length={hop}")
+        fail(f": expected hop_length > 0, but got hop_length={hop}")
     if win_length <= 0 or win_length > n_fft:
-        raise RuntimeError(f"stft: expected 0 < win_length <= n_fft, but got win_length="
-                           f"{win_length}")
+        fail(f": expected 0 < win_length <= n_fft, but got win_length={win_length}")
+    if window is not None and (window.ndim != 1 or window.shape[0] != win_length):
+        fail(f": expected a 1D window tensor of size equal to win_length={win_length}, but got "
+             f"window with size {list(window.shape)}")
     w = _pad_window(window, win_length, n_fft, x)
-    frames = x.unfold(-1, n_fft, hop) * w                     # (B, n_frames, n_fft)
+    if align_to_window and win_length < n_fft:
+        # frames start where their window does: 1 + (L - win_length) // hop of them, over the
+        # input zero-padded by the window's left padding on both sides
+        n_frames = 1 + (L - win_length) // hop
+        p = (n_fft - win_length) // 2
+        x = _S.cat([_C.zeros(x.shape[0], p, dtype=x.dtype, device=x.device), x,
+                    _C.zeros(x.shape[0], p, dtype=x.dtype, device=x.device)], -1).contiguous()
+        frames = x.as_strided((x.shape[0], n_frames, n_fft), (x.shape[1], hop, 1)) * w
+    else:
+        frames = x.unfold(-1, n_fft, hop) * w                 # (B, n_frames, n_fft)
     if onesided is None:
         onesided = not cplx
     elif onesided and cplx:
@@ -227,7 +244,7 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     out = spec.transpose(-1, -2)                              # (B, n_freq, n_frames)
     if input.ndim == 1:
         out = out.squeeze(0)
-    return out if return_complex else _S.view_as_real(out)
+    return out if ret_complex else _S.view_as_real(out)
 
 
 def _overlap_add(frames, hop, out_len):
@@ -252,48 +269,60 @@ def _overlap_add(frames, hop, out_len):
 
 def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
           normalized=False, onesided=None, length=None, return_complex=False):
-    """torch.istft: an inverse FFT per frame and windowed overlap-add."""
+    """torch.istft: an inverse FFT per frame and windowed overlap-add; its errors name the
+    call, as torch's do."""
     _tensor_arg("istft", input)
+    if window is None:          # (torch's own once-only flag, apart from stft's)
+        _warn_once("A window was not provided. A rectangular window will be applied.Please "
+                   "provide the same window used by stft to make the inversion lossless.To "
+                   "suppress this warning and use a rectangular window, explicitly set "
+                   "`window=torch.ones(n_fft, device=<device>)`.")
+    hop = n_fft // 4 if hop_length is None else hop_length
+    win_length = n_fft if win_length is None else win_length
+
+    def fail(msg):
+        raise RuntimeError(_spectral_repr(
+            "istft", input, n_fft, hop, win_length, window, ("center", center),
+            ("normalized", normalized), ("onesided", onesided), ("length", length),
+            ("return_complex", return_complex)) + msg)
     if input.arr.dtype.kind != "c":
         raise RuntimeError("istft requires a complex-valued input tensor matching the output "
                            "from stft with return_complex=True.")
-    hop = n_fft // 4 if hop_length is None else hop_length
-    win_length = n_fft if win_length is None else win_length
+    # torch reads the sizes off view_as_real(input): (..., n_freq, n_frames, 2)
+    wrap_dim(-2, input.ndim + 1)
+    wrap_dim(-3, input.ndim + 1)
+    if input.numel() == 0:
+        fail(": input tensor cannot be empty.")
     if input.ndim not in (2, 3):
-        raise RuntimeError(f"istft: expected a tensor with a 2 or 3 dimensions of complex "
-                           f"dtype, but got {input.ndim}D tensor")
+        fail(f": expected a tensor with 3 or 4 dimensions, but got {input.ndim + 1}")
     x = input.unsqueeze(0) if input.ndim == 2 else input
     n_freq, n_frames = x.shape[-2], x.shape[-1]
-    if onesided is None:
-        onesided = n_freq != n_fft
-    if onesided:
+    one = n_freq != n_fft if onesided is None else onesided
+    if one:
         if n_fft // 2 + 1 != n_freq:
-            raise RuntimeError("istft: expected the frequency dimension (3rd to the last) of "
-                               "the input tensor to match n_fft / 2 + 1 when onesided=True, "
-                               f"but got {n_freq}")
+            fail(": expected the frequency dimension (3rd to the last) of the input tensor to "
+                 f"match n_fft / 2 + 1 when onesided=True, but got {n_freq}")
     elif n_fft != n_freq:
-        raise RuntimeError("istft: expected the frequency dimension (3rd to the last) of the "
-                           "input tensor to match n_fft when onesided=False, but got "
-                           f"{n_freq}")
+        fail(": expected the frequency dimension (3rd to the last) of the input tensor to match "
+             f"n_fft when onesided=False, but got {n_freq}")
     if not 0 < hop <= win_length:
-        raise RuntimeError("istft: expected 0 < hop_length <= win_length")
+        fail(": expected 0 < hop_length <= win_length")
     if not 0 < win_length <= n_fft:
-        raise RuntimeError("istft: expected 0 < win_length <= n_fft")
-    if window is None:
-        window = _C.ones(win_length, dtype=_from_np(_real_dtype(x.arr.dtype)),
-                         device=x.device)
+        fail(": expected 0 < win_length <= n_fft")
+    if window is not None and (window.ndim != 1 or window.shape[0] != win_length):
+        fail(": Invalid window shape. window has to be 1D and length of `win_length`")
     w = _pad_window(window, win_length, n_fft, x)
     from .. import fft
     spec = x.transpose(-1, -2)                                # (B, n_frames, n_freq)
     norm = "ortho" if normalized else "backward"
     if return_complex:
-        if onesided:
+        if one:
             raise RuntimeError("Cannot have onesided output if window or input is complex")
         fr = fft.ifft(spec, n_fft, dim=-1, norm=norm)
     else:
         if w.arr.dtype.kind == "c":
             raise RuntimeError("Complex windows are incompatible with return_complex=False")
-        if not onesided:
+        if not one:
             spec = spec[..., :n_fft // 2 + 1]
         fr = fft.irfft(spec, n_fft, dim=-1, norm=norm)       # (B, n_frames, n_fft)
     y = fr * w
@@ -309,9 +338,13 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
     end_c = min(end, expected)
     y, env = y[:, start:end_c], env[:, start:end_c]
     if env.numel() and bool((env.abs().min() < 1e-11).item()):
-        raise RuntimeError("istft(...): window overlap add min: 0")
+        # (torch prints the comparison's 0-d bool tensor as C++ does)
+        fail("window overlap add min: 1\n[ CPUBoolType{} ]")
     y = y / env
     if end > expected:
+        _warn_once("The length of signal is shorter than the length parameter. Result is being "
+                   "padded with zeros in the tail. Please check your center and hop_length "
+                   "settings.")
         y = _S.cat([y, _C.zeros(y.shape[0], end - expected, dtype=y.dtype, device=y.device)],
                    -1)
     return y.squeeze(0) if input.ndim == 2 else y

@@ -157,9 +157,10 @@ def _patch_track_step_called(opt):
 
 
 def _warn_get_lr_called_within_step(sched):
+    """torch's stacklevel=2: the warning lands at the scheduler's get_lr line."""
     if not sched._get_lr_called_within_step:
         warnings.warn("To get the last learning rate computed by the scheduler, please use "
-                      "`get_last_lr()`.", UserWarning, stacklevel=3)
+                      "`get_last_lr()`.", UserWarning, stacklevel=2)
 
 
 _LRScheduler = LRScheduler

@@ -1,7 +1,7 @@
 """Pooling layers (torch.nn.modules.pooling): max, average, LP, adaptive, fractional max,
 max-unpool."""
 from .. import functional as F
-from .conv import _pair, _single, _triple
+from .utils import _pair, _single, _triple
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",

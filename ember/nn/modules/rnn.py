@@ -298,10 +298,20 @@ def run_layers(mode, x, h0, c0, params, num_layers, dirs, dropout, train, batch_
             cns.append(cn)
         layer_in = outs[0] if dirs == 1 else _cat(outs, 2)
         if dropout and train and layer < num_layers - 1:
-            layer_in = F.dropout(layer_in, dropout, True)
+            layer_in = F.dropout(layer_in, dropout, True) if batch_sizes is None else \
+                _packed_dropout(layer_in, dropout, batch_sizes)
     hn = _stack(hns)
     cn = _stack(cns) if mode == "LSTM" else None
     return layer_in, hn, cn
+
+
+def _packed_dropout(x, p, batch_sizes):
+    """Dropout between the layers of a packed input: torch drops out the PackedSequence's data
+    (the valid steps' rows only, in packed order), so the random stream and the mask follow
+    those rows rather than the padded (T, B, *) layout."""
+    from ..utils.rnn import _index_arrays, _scatter_padded
+    data = F.dropout(apply(_rnn_ops.rnn_pack, (x,), _index_arrays(batch_sizes)), p, True)
+    return _scatter_padded(data, batch_sizes)
 
 
 def _check_state_dtype(x, w_hh, *states):

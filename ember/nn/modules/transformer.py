@@ -3,9 +3,10 @@ import copy
 import warnings
 
 from ... import _dtype
+from ..._warnings import warn_once
 from .. import functional as F
 from .. import init
-from .._mha import check_mask_dtype
+from .._mha import _float_mask, check_mask_dtype
 from ..parameter import Parameter
 from .module import Module
 
@@ -95,15 +96,16 @@ class MultiheadAttention(Module):
 
 
 def _canonical_kpm(kpm, other, like, name, other_name):
-    """torch's _canonical_mask on a key padding mask: a warning (at the caller's line) when its
-    dtype differs from the other mask's, and a boolean mask made additive (-inf) in `like`'s
-    dtype, so the layers below see matching masks and do not warn again."""
+    """torch's _canonical_mask on a key padding mask: a warning (at the line in forward that
+    canonicalises) when its dtype differs from the other mask's, and a boolean mask made
+    additive (-inf) in `like`'s dtype, so the layers below see matching masks and do not warn
+    again."""
     if kpm is None:
         return None
+    check_mask_dtype(kpm, name)
     if other is not None and kpm.dtype != other.dtype:
         warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
-                      "type for both instead.", stacklevel=3)
-    from .._mha import _float_mask
+                      "type for both instead.", stacklevel=2)
     return _float_mask(kpm, like.dtype, name)
 
 
@@ -171,7 +173,7 @@ class TransformerEncoderLayer(_TransformerLayer):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         src_key_padding_mask = _canonical_kpm(src_key_padding_mask, src_mask, src,
                                               "src_key_padding_mask", "src_mask")
-        check_mask_dtype(src_mask, "src_mask")
+        src_mask = _float_mask(src_mask, src.dtype, "src_mask")   # both additive, as torch's
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -254,9 +256,13 @@ class TransformerEncoder(Module):
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         src_key_padding_mask = _canonical_kpm(src_key_padding_mask, mask, src,
                                               "src_key_padding_mask", "mask")
-        check_mask_dtype(mask, "mask")
+        mask = _float_mask(mask, src.dtype, "mask")     # both additive: the layers do not warn
         lengths = self._nested_lengths(src, mask, src_key_padding_mask)
         if lengths is not None:     # torch's nested path: each sequence is its first tokens
+            warn_once("The PyTorch API of nested tensors is in prototype stage and will change "
+                      "in the near future. We recommend specifying layout=torch.jagged when "
+                      "constructing a nested tensor, as this layout receives active development, "
+                      "has better operator coverage, and works with torch.compile.", stacklevel=1)
             from ...ops.creation import arange
             keep = arange(src.shape[1], device=src.device) < lengths[:, None]
             src_key_padding_mask = _canonical_kpm(~keep, None, src, "", "")
@@ -264,8 +270,8 @@ class TransformerEncoder(Module):
         for mod in self.layers:
             out = mod(out, src_mask=mask, is_causal=bool(is_causal),
                       src_key_padding_mask=src_key_padding_mask)
-        if lengths is not None:     # ... padded back with zeros
-            out = out * keep[:, :, None].to(out.dtype)
+        if lengths is not None:     # ... padded back with (positive) zeros
+            out = out.masked_fill(~keep[:, :, None], 0.0)
         return self.norm(out) if self.norm is not None else out
 
     def _nested_lengths(self, src, mask, kpm):

@@ -90,16 +90,20 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
 def _packed_to_padded(seq, padding_value=0.0, total_length=None):
     """Padded (T, B, *) in sorted batch order, and the batch sizes."""
     bs = seq.batch_sizes.arr if seq.batch_sizes.be is CPU else seq.batch_sizes._host()
+    return _scatter_padded(seq.data, bs, total_length, padding_value), seq.batch_sizes
+
+
+def _scatter_padded(data, bs, total_length=None, padding_value=0.0):
+    """Packed rows `data` with batch sizes `bs` (host ints) laid out as (T, B, *)."""
     T = len(bs) if total_length is None else total_length
     B = int(bs[0]) if len(bs) else 0
-    data = seq.data
     from ...ops.creation import full
     out = full((T, B) + tuple(data.shape[1:]), padding_value, dtype=data.dtype,
                device=data.device)
     t_idx, b_idx = _index_arrays(bs)
     xp = data.be.xp
     out[_new(xp.asarray(t_idx), data.be), _new(xp.asarray(b_idx), data.be)] = data
-    return out, seq.batch_sizes
+    return out
 
 
 def _padded_to_packed(padded, like):

@@ -20,9 +20,10 @@ class WeightNorm:
 
     @staticmethod
     def apply(module, name, dim):
+        # torch's @deprecated on apply: the warning lands at the line calling it (weight_norm's)
         warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
                       "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning,
-                      stacklevel=3)
+                      stacklevel=2)
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, WeightNorm) and hook.name == name:
                 raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter "
