@@ -5,6 +5,7 @@ the legacy torch.sparse.FloatTensor constructors, and the products with a sparse
 import numpy as np
 
 from .._sparse_coo import SparseCOO, _index_add, _index_max, not_implemented
+from .._sparse_csr import SparseCSR
 from .._tensor import Tensor
 from .._warnings import warn_once
 from ..ops._apply import apply
@@ -29,7 +30,9 @@ def _(xp, g, s, d, beta, alpha, seq, needs):
         gc = g * beta if beta != 1 else g
     if alpha != 1:
         g = g * alpha
-    if needs[1]:        # (g @ d.T) at s's coalesced pattern: torch's sparse_mask of the product
+    if needs[1] and type(s) is SparseCSR:      # (g @ d.T) at s's pattern, a CSR gradient
+        gs = s._like((g[s.rows()] * d[s.col]).sum(-1))
+    elif needs[1]:      # (g @ d.T) at s's coalesced pattern: torch's sparse_mask of the product
         c = s.coalesce()
         rows, cols = c.indices
         gs = _grad(c.indices, (g[rows] * d[cols]).sum(-1), s.shape, xp, seq)
@@ -51,12 +54,12 @@ def _check_mm(s, d, name="mm"):
 
 
 def mm(mat1, mat2, reduce="sum"):
-    """torch.sparse.mm: sparse @ dense with a sparse gradient for the sparse operand (its
-    pattern); a dense mat1 is torch.mm."""
+    """torch.sparse.mm: sparse (COO or CSR) @ dense with a sparse gradient for the sparse
+    operand (its pattern); a dense mat1 is torch.mm."""
     if reduce != "sum":
         raise NotImplementedError(f"ember: torch.sparse.mm with reduce={reduce!r} (a CSR "
                                   "reduction) is not supported")
-    if not _is_sparse(mat1):
+    if not _is_sparse(mat1) and type(mat1.arr) is not SparseCSR:
         from ..ops.linalg import mm as _mm
         return _mm(mat1, mat2)
     if _is_sparse(mat2):
@@ -73,7 +76,7 @@ def _spmm(input, mat2):
 
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
     """torch.sparse.addmm: beta * mat + alpha * (mat1 @ mat2) for a sparse mat1."""
-    if not _is_sparse(mat1):
+    if not _is_sparse(mat1) and type(mat1.arr) is not SparseCSR:
         from ..ops.linalg import addmm as _addmm
         return _addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
     _check_mm(mat1, mat2, "addmm")
@@ -368,3 +371,4 @@ def hspmm(mat1, mat2, *, out=None):
         raise not_implemented("hspmm", mat1.be.xp, "")
     _check_products("hspmm", mat1, mat2)
     return _into(out, apply(_hspmm, (mat1, mat2)))
+
