@@ -1,13 +1,14 @@
 """Autograd of 2-D sparse CSR tensors against torch: sparse_csr_tensor, values(), to_dense(),
 to_sparse_csr(), the products (torch.mm / @ / addmm give the CSR operand a dense gradient,
-torch.sparse.mm / addmm a CSR one at its pattern) and dense + CSR. Each case is a function of the library `L` (ember or torch) returning its outputs and
+torch.sparse.mm / addmm a CSR one at its pattern), dense + CSR, and torch.sparse.sampled_addmm
+with its errors. Each case is a function of the library `L` (ember or torch) returning its outputs and
 the tensors whose .grad is compared (values, layout, pattern) after a weighted backward."""
 import numpy as np
 import pytest
 import torch
 
 import ember
-from nn_oracle import same_error
+from nn_oracle import raises_like, same_error
 from oracle import assert_close
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Sparse CSR tensor support"),
@@ -108,6 +109,9 @@ OPS = {
                                      alpha=3.),
     "sparse.addmm": lambda L, s, d: L.sparse.addmm(_dense(L, "float64", (3, 2)).to(d.dtype), s,
                                                    d, beta=2., alpha=3.),
+    "sampled_addmm": lambda L, s, d: L.sparse.sampled_addmm(s, d, d.T, beta=0.5, alpha=2.),
+    "sampled_addmm_mm": lambda L, s, d: L.sparse.sampled_addmm(s, d, d.T.exp()) @ d,
+    "sampled_addmm_beta0": lambda L, s, d: L.sparse.sampled_addmm(s, d, d.T, beta=0),
 }
 CONVERT = {"to_sparse_csr": lambda L, x: x.to_sparse_csr(),
            "to_sparse_layout": lambda L, x: x.to_sparse(layout=L.sparse_csr)}
@@ -126,7 +130,8 @@ def test_grads_of_csr_leaf(name, dt):
 
 
 @pytest.mark.parametrize("conv", list(CONVERT))
-@pytest.mark.parametrize("name", ["values", "to_dense", "sparse.mm", "matmul_op"])
+@pytest.mark.parametrize("name", ["values", "to_dense", "sparse.mm", "matmul_op",
+                                  "sampled_addmm"])
 def test_grads_to_dense_source(name, conv):
     _run(_from_dense(OPS[name], CONVERT[conv]), "float64")
 
@@ -155,12 +160,61 @@ def _complex_values(L):
     return L.tensor([1 + 1j, 2, 3j, 4, 5 - 2j], dtype=L.complex128)
 
 
+def test_sampled_addmm_complex():
+    def case(L, dt):
+        s = _csr(L, dt, _complex_values(L)).requires_grad_()
+        m1 = (_dense(L, "float64", (3, 2)) * (1 + 0.5j)).requires_grad_()
+        m2 = (_dense(L, "float64", (2, 3), 1.) * (2 - 1j)).requires_grad_()
+        out = L.sparse.sampled_addmm(s, m1, m2, beta=1 - 1j, alpha=0.5 + 2j)
+        return L.view_as_real(out.to_dense()), [s, m1, m2]
+    _run(case, "complex128")
+
+
 def test_constructor_refuses_complex_grad():
     same_error(lambda: _csr(ember, "", _complex_values(ember).requires_grad_()),
                lambda: _csr(torch, "", _complex_values(torch).requires_grad_()))
     for L in (ember, torch):
         with L.no_grad():
             assert not _csr(L, "", _complex_values(L).requires_grad_()).requires_grad
+
+
+def _mats(L, a=(3, 2), b=(2, 3), dt="float32"):
+    return _dense(L, dt, a), _dense(L, dt, b)
+
+
+ERRORS = [
+    lambda L: L.sparse.sampled_addmm(_dense(L, "float32", (3, 3)), *_mats(L)),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float32").to_sparse(), *_mats(L)),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float32").to_sparse_csc(), *_mats(L)),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float32"), *_mats(L, (3, 2), (3, 2))),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float32"), *_mats(L, (4, 2), (2, 3))),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float32"), *_mats(L, (3, 2), (2, 4))),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float32"), _dense(L, "float32", (3,)),
+                                     _dense(L, "float32", (2, 3))),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float32"), _dense(L, "float32", (3, 2)),
+                                     _dense(L, "float32", (2, 3)).to_sparse_csr()),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float32"), _dense(L, "float32", (3, 2)),
+                                     _dense(L, "float64", (2, 3))),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float64"), *_mats(L)),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float32").long(), *_mats(L, dt="int64")),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float32").long(),
+                                     _dense(L, "int64", (3,)), _dense(L, "int64", (2, 3))),
+    lambda L: L.sparse.sampled_addmm(_csr(L, "float16"), *_mats(L, dt="float16")),
+]
+
+
+@pytest.mark.parametrize("i", range(len(ERRORS)))
+def test_sampled_addmm_errors(i):
+    e, t = raises_like(lambda: ERRORS[i](ember), lambda: ERRORS[i](torch))
+    # (torch's NotImplementedError lists its dispatch keys after the "[")
+    assert e.split("[")[0] == t.split("[")[0], (e, t)
+
+
+def test_sampled_addmm_forward():
+    for beta, alpha in ((1, 1), (0.5, -2.), (0, 3.)):
+        e, t = (L.sparse.sampled_addmm(_csr(L, "float64"), *_mats(L, dt="float64"), beta=beta,
+                                       alpha=alpha) for L in (ember, torch))
+        _check(e, t)
 
 
 MIXED = {   # a CSR leaf reached both by a CSR gradient and by a dense one: a dense .grad
