@@ -221,12 +221,14 @@ MIXED = {   # a CSR leaf reached both by a CSR gradient and by a dense one: a de
     "to_dense+mm": lambda L, s, d: s.to_dense() + s @ d[:, :1].expand(3, 3),
     "mm+to_dense": lambda L, s, d: (s @ d)[:, :1] + s.to_dense(),
     "sparse.mm+values": lambda L, s, d: L.sparse.mm(s, d).sum(1) + s.values()[:3],
+    "values+to_dense": lambda L, s, d: s.values()[:3] + s.to_dense()[0],
 }
 
 
 @pytest.mark.parametrize("name", list(MIXED))
 def test_mixed_gradients(name):
     _run(_from_leaf(MIXED[name]), "float64")
+    _run(_from_values(MIXED[name]), "float64")     # (summed CSR gradients: a new pattern)
 
 
 def test_dense_grad_then_csr_grad_accumulate():
