@@ -5,7 +5,7 @@ mm / matmul / mul-by-scalar / .to / clone ops run on it; anything else raises to
 NotImplementedError for the SparseCsrCPU backend. Only 2-D tensors without dense dims."""
 import numpy as np
 
-from ._sparse_coo import SparseCOO, _FLAGS, not_implemented
+from ._sparse_coo import SparseCOO, _FLAGS, _index_add, _is_array, not_implemented
 
 
 class CompressedArray:
@@ -28,7 +28,15 @@ class CompressedArray:
     def __neg__(self):
         return self._like(-self.values)
 
+    def plus_dense(self, dense, out=None):
+        raise not_implemented("add", self.xp, "SparseCsr")
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if (method == "__call__" and ufunc is np.add and set(kwargs) <= {"out"}
+                and type(inputs[0]) is not type(inputs[1])):    # dense + CSR, dense += CSR
+            a, b = inputs
+            out = kwargs.get("out", (None,))[0]
+            return self.plus_dense(b if a is self else a, None if out is None else out)
         if method == "__call__" and "out" not in kwargs:
             a, b = (inputs + (None,))[:2]
             if ufunc is np.matmul and a is self:
@@ -99,11 +107,27 @@ class SparseCSR(CompressedArray):
     def to_dense(self):
         return self.to_coo().to_dense()
 
+    def at_pattern(self, g):
+        """g's entries at self's positions (torch's g.sparse_mask(self)): g dense or CSR."""
+        if type(g) is SparseCSR:
+            if g.crow is self.crow and g.col is self.col:
+                return g.values
+            return self.to_coo().lookup(g.to_coo())[0]
+        return g[self.rows(), self.col]
+
+    def swapaxes(self, d0, d1):
+        return self.to_coo().swapaxes(d0, d1)
+
+    def conj(self):
+        return self._like(self.values.conj()) if self.dtype.kind == "c" else self
+
     def matmul(self, dense):
         return self.to_coo().matmul(dense)
 
     def __add__(self, other):
         if type(other) is not SparseCSR:
+            if _is_array(other):
+                return self.plus_dense(other)
             raise not_implemented("add.Tensor", self.xp, "SparseCsr")
         if other.shape != self.shape:
             raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self "
@@ -111,6 +135,25 @@ class SparseCSR(CompressedArray):
                                f"{list(other.shape)}")
         r = self.to_coo().add_sparse(other.to_coo())
         return SparseCSR.from_coo(r, self.crow.dtype)
+
+    __radd__ = __add__
+
+    def plus_dense(self, dense, out=None):
+        """dense + self: a dense result, as torch's add of a strided and a CSR tensor (in
+        either order: torch's message names the dense one self); into `out` when given (the
+        autograd engine's dense .grad += a CSR gradient)."""
+        if tuple(dense.shape) != self.shape:
+            raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self "
+                               f"has size {list(dense.shape)} while other has size "
+                               f"{list(self.shape)} (FYI: op2-sparse addition does not "
+                               "currently support broadcasting)")
+        if out is None:
+            out = dense.astype(np.result_type(dense.dtype, self.dtype), copy=True)
+        elif out is not dense:
+            out[...] = dense
+        _index_add(self.xp, out, (self.rows(), self.col), self.values.astype(out.dtype,
+                                                                             copy=False))
+        return out
 
     def sum(self, axis=None, keepdims=False, **kwargs):
         if axis is not None or keepdims:

@@ -16,8 +16,8 @@ from ._compressed import (ccol_indices, row_indices, sparse_bsc_tensor,  # noqa:
                           to_sparse_bsc, to_sparse_bsr, to_sparse_csc)
 from ._math import (BFloat16Tensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: F401
                     FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor, _spmm, addmm,
-                    check_sparse_tensor_invariants, hspmm, log_softmax, mm, smm, softmax,
-                    sspaddmm, sum)
+                    check_sparse_tensor_invariants, hspmm, log_softmax, mm, sampled_addmm, smm,
+                    softmax, sspaddmm, sum)
 
 __all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "spdiags",
            "sum"]

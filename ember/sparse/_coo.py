@@ -184,7 +184,10 @@ def _(xp, g, s, seq):
 
 def to_dense(self, dtype=None, *, masked_grad=None):
     """A dense copy of a sparse tensor (a dense tensor is returned as it is)."""
-    if type(self.arr) in (SparseCSR, SparseCompressed):
+    if type(self.arr) is SparseCSR:
+        from ._csr import csr_to_dense
+        return csr_to_dense(self) if dtype is None else csr_to_dense(self).to(dtype)
+    if type(self.arr) is SparseCompressed:
         return _new(self.arr.to_dense(), self.be) if dtype is None else \
             _new(self.arr.to_dense(), self.be).to(dtype)
     if not isinstance(self.arr, SparseCOO):
@@ -214,8 +217,8 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
     if layout is not None and layout is not sparse_coo:
         from .._layout import sparse_csr
         if layout is sparse_csr and blocksize is None:
-            from ._csr import to_sparse_csr
-            return to_sparse_csr(self, dense_dim)
+            from ._csr import _to_csr_layout_op, to_sparse_csr
+            return to_sparse_csr(self, dense_dim, _to_csr_layout_op)
         from . import _compressed
         if layout.name == "sparse_csc" and blocksize is None:
             return _compressed.to_sparse_csc(self, dense_dim)
@@ -259,7 +262,10 @@ def _(xp, g, indices, shape, seq):
 
 
 def values(self):
-    if type(self.arr) in (SparseCSR, SparseCompressed):
+    if type(self.arr) is SparseCSR:
+        from ._csr import csr_values
+        return csr_values(self)
+    if type(self.arr) is SparseCompressed:
         return _new(self.arr.values, self.be)
     if type(self.arr) is NestedArray:
         from ..nested._ops import values as nested_values

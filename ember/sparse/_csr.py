@@ -1,15 +1,62 @@
-"""Sparse CSR tensors (2-D, no dense dims): construction, conversion, index accessors."""
+"""Sparse CSR tensors (2-D, no dense dims): construction, conversion, index accessors, and
+their autograd as torch's: a gradient flowing to a CSR tensor is a SparseCSR at its pattern
+(values, to_dense, sparse.mm) or dense (mm, addmm: torch's MmBackward0 gives a dense one)."""
 
 from .._sparse_coo import SparseCOO
 from .._sparse_compressed import SparseCompressed
 from .._sparse_csr import SparseCSR
 from .._tensor import _new
+from ..autograd.grad_mode import STATE as _grad
+from ..ops._apply import apply
+from ..ops._registry import op
 from ._coo import _to_sparse_op
 from ._compressed import _warn_beta, as_tensors
 
 
-def to_sparse_csr(self, dense_dim=None):
-    """torch.Tensor.to_sparse_csr for a 2-D dense or COO tensor (no autograd)."""
+@op("sparse_csr_tensor", saves=None, node="SparseCompressedTensorBackward0")
+def _csr_op(xp, values, crow, col, shape):
+    s = SparseCSR(crow, col, values, shape, xp)
+    return s, (s._like(None),)
+
+
+_csr_op.vjp(lambda xp, g, pattern: (pattern.at_pattern(g),))
+
+
+@op("csr_values", saves=None, node="ValuesBackward0")
+def _values_op(xp, s):
+    return s.values, (s._like(None),)
+
+
+_values_op.vjp(lambda xp, g, pattern: (pattern._like(g),))
+
+
+@op("csr_to_dense", saves=None, node="ToDenseBackward0")
+def _to_dense_op(xp, s):
+    return s.to_dense(), (s._like(None),)
+
+
+_to_dense_op.vjp(lambda xp, g, pattern: (pattern._like(pattern.at_pattern(g)),))
+
+
+def _from_dense(xp, x):
+    return SparseCSR.from_coo(_to_sparse_op.impl[0][0](xp, x, 2)[0]), ()
+
+
+def _to_dense_grad(xp, g):
+    return (g.to_dense() if type(g) is SparseCSR else g,)
+
+
+_to_csr_op = op("to_sparse_csr", saves=None, node="ToSparseCsrBackward0")(_from_dense)
+_to_csr_op.vjp(_to_dense_grad)
+# to_sparse(layout=torch.sparse_csr): the same conversion under torch's other node name
+_to_csr_layout_op = op("to_sparse_csr_layout", saves=None, node="ToSparseBackward1")(
+    _from_dense)
+_to_csr_layout_op.vjp(_to_dense_grad)
+
+
+def to_sparse_csr(self, dense_dim=None, _op=_to_csr_op):
+    """torch.Tensor.to_sparse_csr for a 2-D dense or COO tensor (differentiable from a dense
+    one; `_op` picks torch's node name for to_sparse(layout=...))."""
     a = self.arr
     if type(a) is SparseCSR:
         return self
@@ -22,10 +69,10 @@ def to_sparse_csr(self, dense_dim=None):
     if self.ndim != 2 or dense_dim:
         raise NotImplementedError("ember: to_sparse_csr supports 2-D tensors without dense "
                                   "dims only")
-    coo = a.coalesce() if isinstance(a, SparseCOO) else _to_sparse_op.impl[0][0](
-        self.be.xp, a, 2)[0]
     _warn_beta("sparse_csr")
-    return _new(SparseCSR.from_coo(coo), self.be)
+    if isinstance(a, SparseCOO):
+        return _new(SparseCSR.from_coo(a.coalesce()), self.be)
+    return apply(_op, (self,))
 
 
 def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None, device=None,
@@ -39,8 +86,10 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=Non
         ncol = int(col.arr.max()) + 1 if col.numel() else 0
         size = (crow.shape[0] - 1, ncol)
     _warn_beta("sparse_csr")
-    t = _new(SparseCSR(crow.arr, col.arr, values.arr, tuple(int(n) for n in size),
-                       values.be.xp), values.be)
+    if values.requires_grad and values.arr.dtype.kind == "c" and _grad.enabled:
+        raise RuntimeError("sparse_compressed_tensor does not support automatic "
+                           "differentiation for outputs with complex dtype.")
+    t = apply(_csr_op, (values,), (crow.arr, col.arr, tuple(int(n) for n in size)))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -66,3 +115,13 @@ def col_indices(self):
         from ._compressed import bsr_col_indices
         return bsr_col_indices(self)
     return _new(_need_csr(self, "col_indices").col, self.be)
+
+
+def csr_values(self):
+    """A CSR tensor's values, differentiable (a CSR gradient at its pattern)."""
+    return apply(_values_op, (self,))
+
+
+def csr_to_dense(self):
+    """A CSR tensor as a dense one, differentiable (torch's gradient masked at its pattern)."""
+    return apply(_to_dense_op, (self,))

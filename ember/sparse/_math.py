@@ -5,6 +5,7 @@ the legacy torch.sparse.FloatTensor constructors, and the products with a sparse
 import numpy as np
 
 from .._sparse_coo import SparseCOO, _index_add, _index_max, not_implemented
+from .._sparse_csr import SparseCSR
 from .._tensor import Tensor
 from .._warnings import warn_once
 from ..ops._apply import apply
@@ -29,7 +30,9 @@ def _(xp, g, s, d, beta, alpha, seq, needs):
         gc = g * beta if beta != 1 else g
     if alpha != 1:
         g = g * alpha
-    if needs[1]:        # (g @ d.T) at s's coalesced pattern: torch's sparse_mask of the product
+    if needs[1] and type(s) is SparseCSR:      # (g @ d.T) at s's pattern, a CSR gradient
+        gs = s._like((g[s.rows()] * d[s.col]).sum(-1))
+    elif needs[1]:      # (g @ d.T) at s's coalesced pattern: torch's sparse_mask of the product
         c = s.coalesce()
         rows, cols = c.indices
         gs = _grad(c.indices, (g[rows] * d[cols]).sum(-1), s.shape, xp, seq)
@@ -51,12 +54,12 @@ def _check_mm(s, d, name="mm"):
 
 
 def mm(mat1, mat2, reduce="sum"):
-    """torch.sparse.mm: sparse @ dense with a sparse gradient for the sparse operand (its
-    pattern); a dense mat1 is torch.mm."""
+    """torch.sparse.mm: sparse (COO or CSR) @ dense with a sparse gradient for the sparse
+    operand (its pattern); a dense mat1 is torch.mm."""
     if reduce != "sum":
         raise NotImplementedError(f"ember: torch.sparse.mm with reduce={reduce!r} (a CSR "
                                   "reduction) is not supported")
-    if not _is_sparse(mat1):
+    if not _is_sparse(mat1) and type(mat1.arr) is not SparseCSR:
         from ..ops.linalg import mm as _mm
         return _mm(mat1, mat2)
     if _is_sparse(mat2):
@@ -73,7 +76,7 @@ def _spmm(input, mat2):
 
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
     """torch.sparse.addmm: beta * mat + alpha * (mat1 @ mat2) for a sparse mat1."""
-    if not _is_sparse(mat1):
+    if not _is_sparse(mat1) and type(mat1.arr) is not SparseCSR:
         from ..ops.linalg import addmm as _addmm
         return _addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
     _check_mm(mat1, mat2, "addmm")
@@ -368,3 +371,69 @@ def hspmm(mat1, mat2, *, out=None):
         raise not_implemented("hspmm", mat1.be.xp, "")
     _check_products("hspmm", mat1, mat2)
     return _into(out, apply(_hspmm, (mat1, mat2)))
+
+
+@op("sparse_sampled_addmm", saves="in", node="SparseSampledAddmmBackward0", needs_mask=True)
+def _sampled_addmm(xp, s, m1, m2, beta, alpha):
+    rows = s.rows()
+    p = (m1[rows] * m2.T[s.col]).sum(-1)
+    vals = alpha * p if beta == 0 else beta * s.values + alpha * p
+    return s._like(vals.astype(s.dtype, copy=False)), (s._like(None), m1, m2, beta, alpha)
+
+
+@_sampled_addmm.vjp
+def _(xp, g, pattern, m1, m2, beta, alpha, needs):
+    # torch: self beta * grad; mat1 / mat2 conj(alpha) * grad.sparse_mask(self) @ mat2^H, and
+    # mat1^H @ grad.sparse_mask(self)
+    gs = g * beta.conjugate() if needs[0] else None
+    gm1 = gm2 = None
+    if needs[1] or needs[2]:
+        masked = pattern._like(pattern.at_pattern(g) * alpha.conjugate()).to_coo()
+        if needs[1]:
+            gm1 = masked.matmul(m2.conj().T).astype(m1.dtype, copy=False)
+        if needs[2]:
+            gm2 = masked.swapaxes(0, 1).matmul(m1.conj()).T.astype(m2.dtype, copy=False)
+    return gs, gm1, gm2
+
+
+def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0):
+    """torch.sparse.sampled_addmm: beta * input + alpha * (mat1 @ mat2) at input's pattern, for
+    a 2-D sparse CSR input and dense mat1, mat2 (a CSR result)."""
+    from ._compressed import layout_name
+    from ..ops._apply import _tname
+    kind = layout_name(input)
+    if kind in ("Strided", "Sparse"):
+        raise not_implemented("sparse_sampled_addmm", input.be.xp, "" if kind == "Strided"
+                              else "Sparse")
+    for name, m in (("mat1", mat1), ("mat2", mat2)):
+        if layout_name(m) != "Strided":
+            raise RuntimeError(f"sampled_addmm: Expected {name} to have strided layout, but got "
+                               f"{layout_name(m)}")
+    if kind != "SparseCsr":
+        raise RuntimeError(f"sampled_addmm: Expected result to have sparse csr layout, but got "
+                           f"{kind}")
+    a, b, s = mat1.arr.dtype, mat2.arr.dtype, input.arr.dtype
+    if a != b:
+        raise RuntimeError(f"sampled_addmm: Expected mat1 and mat2 to have the same dtype, but "
+                           f"got {_tname(a)} and {_tname(b)}")
+    if a != s:
+        raise RuntimeError(f"sampled_addmm: Expected mat1 and self to have the same dtype, but "
+                           f"got {_tname(a)} and {_tname(s)}")
+    for name, m in (("mat1", mat1), ("mat2", mat2)):
+        if m.ndim < 2:
+            raise RuntimeError(f"sampled_addmm: Expected {name} to be a matrix, got {m.ndim}-D "
+                               "tensor")
+    if mat1.ndim > 2 or mat2.ndim > 2:
+        raise NotImplementedError("ember: torch.sparse.sampled_addmm supports 2-D matrices only")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"sampled_addmm: mat1 and mat2 shapes cannot be multiplied "
+                           f"({mat1.shape[0]}x{mat1.shape[1]} and {mat2.shape[0]}x"
+                           f"{mat2.shape[1]})")
+    if input.shape[0] != mat1.shape[0]:
+        raise RuntimeError("sampled_addmm: self.shape[-2] must match mat1.shape[-2]")
+    if input.shape[1] != mat2.shape[1]:
+        raise RuntimeError("sampled_addmm: self.shape[-1] must match mat2.shape[-1]")
+    if s.kind not in "fc" or s.itemsize < 4 + 4 * (s.kind == "c"):
+        raise RuntimeError(f"sparse_sampled_addmm: Expected self to be a floating-point or "
+                           f"complex tensor, but got {_tname(s)}")
+    return apply(_sampled_addmm, (input, mat1, mat2), (beta, alpha))
