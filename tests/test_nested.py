@@ -417,3 +417,80 @@ MORE = {
 @pytest.mark.parametrize("name", sorted(MORE))
 def test_more_ops(layout, name):
     _compare(MORE[name], layout, grad=True)
+
+
+# ---- conversions to Python and NumPy, in-place ops, dropout outside training ----------------
+CONVERSIONS = {
+    "item": lambda L, x: x.item(), "bool": lambda L, x: bool(x), "tolist": lambda L, x: x.tolist(),
+    "numpy": lambda L, x: x.numpy(), "numpy_detached": lambda L, x: x.detach().numpy(),
+    "stride": lambda L, x: x.stride(), "len": lambda L, x: len(x), "list": lambda L, x: list(x),
+    "item_one": lambda L, x: L.nested.nested_tensor([L.ones(1)], layout=x.layout).item(),
+    "unbind_neg": lambda L, x: x.unbind(-1),
+}
+# torch's jagged stride() is symbolic ((4*j1, 4, 1)); ember's raises (strided: as torch)
+NOT_MATCHED = {("stride", "jagged")}
+
+
+@pytest.mark.parametrize("name, layout", [(n, lay) for n in sorted(CONVERSIONS) for lay in LAYOUTS
+                                          if (n, lay) not in NOT_MATCHED])
+def test_conversions(layout, name):
+    _compare(CONVERSIONS[name], layout, grad=True)
+
+
+def _nested_other(L, x):
+    return (x * 3).abs() + 1        # (a jagged one of the same nested int)
+
+
+INPLACE = {
+    "add_": lambda L, x: x.add_(1), "add_nested": lambda L, x: x.add_(x),
+    "mul_": lambda L, x: x.mul_(2), "mul_nested": lambda L, x: x.mul_(_nested_other(L, x)),
+    "sub_": lambda L, x: x.sub_(1), "div_": lambda L, x: x.div_(2),
+    "zero_": lambda L, x: x.zero_(), "fill_": lambda L, x: x.fill_(2.5),
+    "fill_tensor": lambda L, x: x.fill_(L.tensor(2.5)), "relu_": lambda L, x: x.relu_(),
+    "F_relu_": lambda L, x: L.nn.functional.relu_(x),
+    "F_relu_inplace": lambda L, x: L.nn.functional.relu(x, inplace=True),
+    "copy_": lambda L, x: x.copy_(_nested_other(L, x)), "tanh_": lambda L, x: x.tanh_(),
+    "masked_fill_": lambda L, x: x.masked_fill_(x > 0, 0.0),
+}
+# strided: torch's message names the in-place aten op (ember's the out-of-place one)
+INPLACE_NOT_MATCHED = {("masked_fill_", "strided")}
+
+
+@pytest.mark.parametrize("name, layout", [(n, lay) for n in sorted(INPLACE) for lay in LAYOUTS
+                                          if (n, lay) not in INPLACE_NOT_MATCHED])
+def test_inplace(layout, name):
+    """The op writes into the tensor itself (its values, and the result is it), or raises as
+    torch does."""
+    def run(L, x):
+        out = INPLACE[name](L, x)
+        return out is x, x
+    _compare(run, layout)
+
+
+def test_inplace_strided_leaf_and_jagged_view():
+    """A leaf that requires grad is refused; a jagged tensor's in-place op writes through to
+    the values it views."""
+    for L in (ember, torch):
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+            _nt(L, "strided", requires_grad=True).mul_(2)
+    res = []
+    for L in (ember, torch):
+        values = L.arange(12.0).reshape(6, 2)
+        nt = L.nested.nested_tensor_from_jagged(values, L.tensor([0, 2, 6]))
+        nt.mul_(2).add_(1)
+        res.append((nt, values))
+    _same(*res)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("p, training", [(0.3, False), (0.0, True)])
+def test_dropout_identity_node(layout, p, training):
+    """torch runs native_dropout on a nested tensor even when it keeps every element."""
+    res = []
+    for L in (ember, torch):
+        x = _nt(L, layout, requires_grad=True)
+        y = L.nn.functional.dropout(x, p, training=training)
+        z = L.nn.functional.dropout(x * 2, p, training=training)
+        _loss(y + z).backward()
+        res.append((y, z, x.grad, y is x))
+    _same(*res)

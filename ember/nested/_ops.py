@@ -331,6 +331,25 @@ _FROM_JAGGED = op("nested_view_from_jagged", saves=None,
 _PADDED = op("to_padded_tensor", saves=None, node="ToPaddedTensorBackward0")(None)
 
 
+_DROPOUT_EVAL = op("nested_dropout_eval", saves=None, node="NativeDropoutBackward0")(None)
+
+
+def dropout_identity(nt):
+    """dropout of a nested tensor that keeps every element (not training, or p=0): torch runs
+    native_dropout all the same, a copy whose node passes the gradient through."""
+    return _node(_DROPOUT_EVAL, lambda xp, g: (g,), (), (nt,), _new(nt.arr.copy(), NESTED))
+
+
+def no_item(a):
+    """torch's error for item() of a nested tensor (any number of elements)."""
+    if a.numel == 1:
+        from .._sparse_coo import not_implemented
+        return not_implemented("_local_scalar_dense", np, "NestedTensor") \
+            if a.meta.layout == "strided" else \
+            NotImplementedError("aten._local_scalar_dense.default")
+    return RuntimeError(f"a Tensor with {a.numel} elements cannot be converted to Scalar")
+
+
 def from_parts(tensors, meta, o=None):
     """A nested tensor of these dense component Tensors (the graph kept to each, through a
     node of op `o`)."""
@@ -363,11 +382,13 @@ def sdpa(q, k, v, attn_mask, dropout_p, is_causal, scale):
     return from_parts(outs, m, _SDPA["strided" if m.layout == "strided" else m.ragged])
 
 
-def unbind(nt, dim=0):
+def unbind(nt, dim=0, given=None):
+    """The components, as dense tensors (dim: wrapped; torch's message names the dim given)."""
     a = nt.arr
     if dim != 0:
         raise RuntimeError(f"NestedTensor can only be unbound along dimension 0 got dimension "
-                           f"{dim} instead." if a.meta.layout == "strided" else
+                           f"{dim if given is None else given} instead."
+                           if a.meta.layout == "strided" else
                            "unbind(): only supported for NestedTensor on dim=0")
     outs = tuple(_new(p, CPU) for p in a.parts)
     return _node(_UNBIND, lambda xp, g: (a.like(list(g)),), (), (nt,), outs)

@@ -1162,7 +1162,7 @@ def unbind(input, dim=0):
     d = wrap_dim(dim, nd)
     if input.be.idx == NESTED_IDX:      # a nested tensor's components (dense tensors)
         from ..nested._ops import unbind as nested_unbind
-        return nested_unbind(input, d)
+        return nested_unbind(input, d, dim)
     return _multi_out(_unbind, input, (d,))
 
 
