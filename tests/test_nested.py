@@ -223,6 +223,7 @@ CASES = {
                                    x.transpose(1, 2).transpose(1, 2).is_contiguous()),
     "reciprocal": lambda L, x: 1 / x, "not_implemented": lambda L, x: x.cumsum(-1),
     "size_out_of_range": lambda L, x: x.size(3),
+    "max_dim_batch": lambda L, x: x.max(0), "min_dim_batch": lambda L, x: x.min(0),
 }
 
 
@@ -410,6 +411,15 @@ MORE = {
     "squeeze": lambda L, x: x.unsqueeze(-1).squeeze(-1),
     "permute": lambda L, x: x.permute(0, 2, 1), "permute_0": lambda L, x: x.permute(1, 0, 2),
     "permute_grad": lambda L, x: _grad_of(x, x.unsqueeze(-1).permute(0, 3, 2, 1)),
+    "squeeze_0": lambda L, x: x.squeeze(0),
+    "amax": lambda L, x: x.amax(-1), "amax_keepdim": lambda L, x: x.amax(-1, keepdim=True),
+    "amin": lambda L, x: x.amin(2), "amax_ragged": lambda L, x: x.amax(1),
+    "amin_ragged_keepdim": lambda L, x: x.amin(1, keepdim=True),
+    "amax_batch": lambda L, x: x.amax(0), "amax_all": lambda L, x: x.amax(),
+    "max_all": lambda L, x: x.max(), "min_all": lambda L, x: x.min(),
+    "amax_grad": lambda L, x: _grad_of(x, x.amax(-1, keepdim=True) * 2),
+    "amax_ragged_grad": lambda L, x: _grad_of(x, x, lambda y: (y.amin(1) * 3).sum()),
+    "max_all_grad": lambda L, x: _grad_of(x, x * 3, lambda y: y.max()),
 }
 
 

@@ -194,6 +194,33 @@ def _reduced(name):
     return check
 
 
+def _extremed(name):
+    """amax / amin's checks: _reduced's, and all dims (a dense result) left to
+    dense_reduction."""
+    check = _reduced(name)
+
+    def meta(meta, args):
+        if args[1] is None:
+            raise NotImplementedError(f"aten.{name}.default")
+        return check(meta, args)
+    return meta
+
+
+def _no_extreme(name, aten):
+    """The nested slot of max() / min() (aten `name`: of all elements; `name.dim`: over one
+    dim, giving values and indices): torch's refusals; a jagged tensor's max() is left to
+    dense_reduction (a dense result). ember has no jagged max(dim) yet."""
+    def fwd(xp, x, dims, keepdim):
+        if x.meta.layout == "strided":
+            from .._sparse_coo import not_implemented
+            raise not_implemented(aten, xp, "NestedTensor")
+        if dims == 0:
+            raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
+                               "dimension is not supported for nested tensors")
+        raise NotImplementedError(f"aten.{aten}.default")
+    return fwd, None
+
+
 def _dropout(xp, x, p, mask_shape, rng):
     """torch's CPU dropout over a nested tensor's buffer: one Bernoulli draw per element, the
     components in order, x * keep / (1 - p)."""
@@ -210,18 +237,18 @@ def _dropout_bwd(xp, g, noise):
 
 
 def dense_reduction(name, nt, dims, keepdim, dtype):
-    """sum / mean of a jagged tensor that torch gives dense: of all its values, or over the
-    ragged dim (one row per component); None for the others."""
+    """sum / mean / amax / amin / max / min of a jagged tensor that torch gives dense: of all
+    its values, or over the ragged dim (one row per component); None for the others."""
     a = nt.arr
     if a.meta.layout != "jagged":
         return None
+    kw = {} if dtype is None else {"dtype": dtype}
     if dims is None:
-        return getattr(values(nt), name)(dtype=dtype)
+        return getattr(values(nt), name)(**kw)
     if dims != (a.meta.ragged,):
         return None
     from ..ops.shape import stack
-    return stack([getattr(c, name)(dims[0] - 1, keepdim=keepdim, dtype=dtype)
-                  for c in unbind(nt)])
+    return stack([getattr(c, name)(dims[0] - 1, keepdim=keepdim, **kw) for c in unbind(nt)])
 
 
 def like(make, nt, requires_grad):
@@ -298,6 +325,11 @@ def _install():
          strided="permute")
     lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"))
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
+    for name in ("amax", "amin"):
+        lift(name, lambda a: (a[0], _dims(a[1]), a[2]), _extremed(name), strided=name)
+    for name in ("max", "min"):
+        override(OPS[name + "_all"], NESTED_IDX, *_no_extreme(name, name))
+        override(OPS[name + "_dim"], NESTED_IDX, *_no_extreme(name, name + ".dim"))
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
     lift("native_layer_norm",
          lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]), _normed)

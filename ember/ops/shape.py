@@ -459,7 +459,10 @@ def squeeze(input, dim=None):
         dims = tuple(wrap_dim(d, nd) for d in dim) if nd else ()
         return _squeeze_dims(input, tuple(d for d in dims if shp[d] == 1))
     d = wrap_dim(dim, nd)
-    return _squeeze_dim(input, (d,) if nd and shp[d] == 1 else ())
+    if nd and shp[d] == 1:
+        return _squeeze_dim(input, (d,))
+    # a no-op; but a nested tensor's batch dim goes to its kernel, which refuses it as torch
+    return _squeeze_dim(input, (0,) if d == 0 and input.be.idx == NESTED_IDX else ())
 
 
 def _insert_units(xp, a, positions):
