@@ -18,7 +18,7 @@ from ..autograd.node import out_slot
 from ..backends import CPU, Backend, device
 from ..ops._apply import apply
 from ..ops._registry import NESTED_IDX, OPS, op, override
-from .._nested_array import Meta, NestedArray
+from .._nested_array import Meta, NestedArray, SIZES_ERROR
 
 NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
 
@@ -194,6 +194,14 @@ def _reduced(name):
     return check
 
 
+def _catted(meta, args):
+    d = args[-1]
+    if d == 0 or d == meta.ragged:
+        raise RuntimeError(f"cat(): not supported for NestedTensor on "
+                           f"{'dim=0' if d == 0 else 'ragged dim'}")
+    return meta
+
+
 def _extremed(name):
     """amax / amin's checks: _reduced's, and all dims (a dense result) left to
     dense_reduction."""
@@ -310,6 +318,7 @@ def _install():
     lift("where", pointwise=True, meta=_strided_refusal(
         lambda a: type(a[2]) is not NestedArray, "other must be nested",
         lambda a: type(a[1]) is NestedArray, "self must not be nested"))
+    lift("cat", lambda a: (*a[:-1], a[-1] - 1), _catted, strided="cat")
     lift("linear")
     for name in ("matmul", "mm"):
         lift(name, pointwise=False)
@@ -370,6 +379,40 @@ def dropout_identity(nt):
     """dropout of a nested tensor that keeps every element (not training, or p=0): torch runs
     native_dropout all the same, a copy whose node passes the gradient through."""
     return _node(_DROPOUT_EVAL, lambda xp, g: (g,), (), (nt,), _new(nt.arr.copy(), NESTED))
+
+
+_SELECT = op("nested_select", saves=None, node="SelectBackwardAutogradNestedTensor0")(None)
+
+
+def getitem(nt, idx):
+    """nt[idx] where the dense indexing failed: an int first (that component, indexed by the
+    rest), torch's refusal of a slice of the batch dim, or a strided tensor's nt[..., k] (each
+    component's select of its last dim). None for the others (a jagged tensor's select, whose
+    result torch makes a non-contiguous view of its values, is not here)."""
+    a = nt.arr
+    idx = idx if type(idx) is tuple else (idx,)
+    first = idx[0] if idx else None
+    if type(first) is int:
+        return nt.unbind()[first][idx[1:]]
+    if type(first) is slice:
+        if a.meta.layout == "jagged":
+            raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
+        if _grad.enabled and nt._rg:   # (torch's autograd reads the sizes first)
+            raise RuntimeError(SIZES_ERROR)
+        from .._sparse_coo import not_implemented
+        raise not_implemented("slice.Tensor", np, "NestedTensor")
+    if first is Ellipsis and len(idx) == 2 and type(idx[1]) is int and \
+            a.meta.layout == "strided" and a.ndim > 2:
+        k, n = idx[1], a.parts[0].shape[-1]
+        if not 0 <= k < n:      # (no negative index)
+            raise IndexError(f"index {k} is out of bounds for dimension {a.ndim - 2} of the 0th "
+                             f"constituent tensor with size {n}")
+        out = _new(a.like([p[..., k] for p in a.parts]), NESTED)
+
+        def bwd(xp, g):         # torch's backward needs a contiguous result, which it is not
+            raise RuntimeError("NestedTensor must be contiguous to get buffer.")
+        return _node(_SELECT, bwd, (), (nt,), out)
+    return None
 
 
 def no_item(a):
