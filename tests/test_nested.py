@@ -465,6 +465,8 @@ INPLACE = {
     "F_relu_inplace": lambda L, x: L.nn.functional.relu(x, inplace=True),
     "copy_": lambda L, x: x.copy_(_nested_other(L, x)), "tanh_": lambda L, x: x.tanh_(),
     "masked_fill_": lambda L, x: x.masked_fill_(x > 0, 0.0),
+    "copy_dense": lambda L, x: x.copy_(L.ones(4)), "copy_0d": lambda L, x: x.copy_(L.tensor(1.0)),
+    "dense_copy_": lambda L, x: L.ones(2, 4).copy_(x),
 }
 # strided: torch's message names the in-place aten op (ember's the out-of-place one)
 INPLACE_NOT_MATCHED = {("masked_fill_", "strided")}
@@ -487,6 +489,8 @@ def test_inplace_strided_leaf_and_jagged_view():
     for L in (ember, torch):
         with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
             _nt(L, "strided", requires_grad=True).mul_(2)
+        with pytest.raises(RuntimeError, match="A view was created in no_grad mode"):
+            _nt(L, "jagged", requires_grad=True).relu_()
     res = []
     for L in (ember, torch):
         values = L.arange(12.0).reshape(6, 2)

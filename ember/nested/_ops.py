@@ -415,6 +415,16 @@ def getitem(nt, idx):
     return None
 
 
+def copy_error(src, dst):
+    """torch's error for copy_ between a nested and a dense tensor (either way)."""
+    nested = dst if type(dst) is NestedArray else src
+    if nested.meta.layout == "strided":
+        return RuntimeError("get_nested_tensor_impl requires a NestedTensor.")
+    return ValueError(f"NestedTensor copy_default(self: jt_all, src: jt_all, non_blocking: any?): "
+                      f"expected {'src' if nested is dst else 'self'} to be a jagged layout "
+                      "NestedTensor")
+
+
 def no_item(a):
     """torch's error for item() of a nested tensor (any number of elements)."""
     if a.numel == 1:

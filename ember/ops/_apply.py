@@ -665,7 +665,8 @@ def check_inplace(self):
     (such a view requires grad but has no grad_fn), not an output of a multi-view op."""
     base = self._base
     if self._rg and self.grad_fn is None:
-        if base is not None:
+        # (torch's jagged tensors are views of their values, made without grad)
+        if base is not None or type(self.arr) is NestedArray and self.arr.meta.layout == "jagged":
             raise RuntimeError(NO_GRAD_VIEW_ERROR)
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
@@ -685,6 +686,9 @@ def write_into(self, arr, name="copy"):
             full = np.broadcast_shapes(arr.shape, dst.shape)
         except ValueError:
             raise _infer_size_error(dst.shape, arr.shape) from None
+        except TypeError:       # a nested tensor's shape: a write between nested and dense
+            from ..nested._ops import copy_error
+            raise copy_error(arr, dst) from None
         if full != dst.shape:
             raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast "
                                f"shape {list(full)}")

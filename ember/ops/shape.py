@@ -732,6 +732,9 @@ def copy_(input, src, non_blocking=False):
     if not recording:
         arr = src.arr
         if src.be is not input.be:
+            if src.be.idx == NESTED_IDX:        # a nested tensor into a dense one
+                from ..nested._ops import copy_error
+                raise copy_error(arr, input.arr)
             arr = input.be.from_host(src.be.to_host(arr))
         if arr.dtype.kind == "c":
             from .index import warn_complex_to_real
@@ -739,7 +742,8 @@ def copy_(input, src, non_blocking=False):
         try:
             write_into(input, arr, "copy")
         except ValueError:
-            if 0 in input.arr.strides and input.arr.size > 1:      # an expanded tensor
+            if input.be.idx != NESTED_IDX and 0 in input.arr.strides and input.arr.size > 1:
+                # an expanded tensor
                 raise RuntimeError(INTERNAL_OVERLAP) from None
             raise
         if _fw.level is not None:
