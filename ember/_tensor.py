@@ -485,6 +485,9 @@ class Tensor:
             n = self.arr.size
         except AttributeError:          # a nested tensor's array: its elements in numel
             n = self.arr.numel
+            if n == 1:
+                from .nested._ops import no_item
+                raise no_item(self.arr) from None
         if n != 1:
             raise RuntimeError(f"Boolean value of Tensor with "
                                f"{'no values' if n == 0 else 'more than one value'} "

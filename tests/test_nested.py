@@ -439,6 +439,7 @@ CONVERSIONS = {
     "numpy": lambda L, x: x.numpy(), "numpy_detached": lambda L, x: x.detach().numpy(),
     "stride": lambda L, x: x.stride(), "len": lambda L, x: len(x), "list": lambda L, x: list(x),
     "item_one": lambda L, x: L.nested.nested_tensor([L.ones(1)], layout=x.layout).item(),
+    "bool_one": lambda L, x: bool(L.nested.nested_tensor([L.ones(1)], layout=x.layout)),
     "unbind_neg": lambda L, x: x.unbind(-1),
 }
 # torch's jagged stride() is symbolic ((4*j1, 4, 1)); ember's raises (strided: as torch)
@@ -468,7 +469,7 @@ INPLACE = {
     "copy_dense": lambda L, x: x.copy_(L.ones(4)), "copy_0d": lambda L, x: x.copy_(L.tensor(1.0)),
     "dense_copy_": lambda L, x: L.ones(2, 4).copy_(x),
 }
-# strided: torch's message names the in-place aten op (ember's the out-of-place one)
+# strided: torch's NotImplementedError, where ember's masked_fill_ raises the sizes error
 INPLACE_NOT_MATCHED = {("masked_fill_", "strided")}
 
 
