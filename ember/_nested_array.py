@@ -58,6 +58,7 @@ class Meta:
 
 STRIDED = Meta("strided")
 SIZES_ERROR = "Internal error: NestedTensorImpl doesn't support sizes. Please file an issue."
+STRIDES_ERROR = "Internal error: NestedTensorImpl doesn't support strides. Please file an issue."
 
 
 class NestedShape:
@@ -160,6 +161,20 @@ class NestedArray:
 
     def __add__(self, other):
         return self.like([p + q for p, q in zip(self.parts, other.parts)])
+
+    def __setitem__(self, index, value):
+        """`a[...] = value` (zero_, fill_): every component's elements."""
+        for p in self.parts:
+            p[index] = value
+
+    def write(self, src):
+        """An in-place op's result written into the components (write_into's nested case)."""
+        for p, q in zip(self.parts, src.parts):
+            np.copyto(p, q, casting="unsafe")
+
+    def tolist(self):
+        raise RuntimeError(STRIDES_ERROR if self.meta.layout == "strided" else
+                           ".tolist() is not supported for tensor subclasses, got NestedTensor")
 
     def padded_shape(self):
         """(B, the longest size of each component dim)."""

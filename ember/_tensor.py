@@ -12,7 +12,7 @@ from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
-from ._nested_array import NestedArray, NestedInt
+from ._nested_array import NestedArray, NestedInt, SIZES_ERROR, STRIDES_ERROR
 from ._quantized import QArray
 from ._warnings import outside_stacklevel, warn_once
 from .backends import CPU, device as _device, get_backend
@@ -264,7 +264,11 @@ class Tensor:
         a = self.arr
         # NumPy zeroes a new empty array's strides (and so those of its views: a transposed
         # new empty tensor reads as contiguous here); torch's are contiguous, sizes taken >= 1
-        if a.size == 0 and not any(a.strides):
+        try:
+            empty = a.size == 0
+        except AttributeError:          # a nested tensor's array: no flat size
+            raise RuntimeError(STRIDES_ERROR) from None
+        if empty and not any(a.strides):
             st, step = [], 1
             for n in reversed(a.shape):
                 st.append(step)
@@ -402,6 +406,12 @@ class Tensor:
     def numpy(self, *, force=False):
         if isinstance(self.arr, (SparseCOO, SparseCSR, SparseCompressed)):
             self.arr.__array__()            # torch's TypeError for a sparse layout
+        elif type(self.arr) is NestedArray:     # torch's errors: a jagged one's before the grad's
+            if self.arr.meta.layout == "strided" and self._rg and not force and _GRAD.enabled:
+                raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                                   "tensor.detach().numpy() instead.")
+            raise RuntimeError(SIZES_ERROR if self.arr.meta.layout == "strided" else
+                               ".numpy() is not supported for tensor subclasses.")
         _check_not_conj(self)
         if self._rg and not force and _GRAD.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
@@ -424,9 +434,13 @@ class Tensor:
         return self._host().tolist()
 
     def item(self):
-        if self.arr.size != 1:
-            raise RuntimeError(f"a Tensor with {self.arr.size} elements cannot be converted to "
-                               "Scalar")
+        try:
+            n = self.arr.size
+        except AttributeError:          # a nested tensor's array
+            from .nested._ops import no_item
+            raise no_item(self.arr) from None
+        if n != 1:
+            raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
         if self.be.name == "meta":
             raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return self._host().reshape(()).item()
@@ -453,6 +467,8 @@ class Tensor:
     def __len__(self):
         if self.arr.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
+        if type(self.arr) is NestedArray and self.arr.meta.layout == "strided":
+            raise RuntimeError(SIZES_ERROR)     # (size(0) it has)
         return self.arr.shape[0]
 
     def __iter__(self):
@@ -465,9 +481,16 @@ class Tensor:
         return self if self.arr.ndim == 0 else self.flip(0)
 
     def __bool__(self):
-        if self.arr.size != 1:
+        try:
+            n = self.arr.size
+        except AttributeError:          # a nested tensor's array: its elements in numel
+            n = self.arr.numel
+            if n == 1:
+                from .nested._ops import no_item
+                raise no_item(self.arr) from None
+        if n != 1:
             raise RuntimeError(f"Boolean value of Tensor with "
-                               f"{'no values' if self.arr.size == 0 else 'more than one value'} "
+                               f"{'no values' if n == 0 else 'more than one value'} "
                                f"is ambiguous")
         return bool(self._one())
 

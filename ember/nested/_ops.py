@@ -18,7 +18,7 @@ from ..autograd.node import out_slot
 from ..backends import CPU, Backend, device
 from ..ops._apply import apply
 from ..ops._registry import NESTED_IDX, OPS, op, override
-from .._nested_array import Meta, NestedArray
+from .._nested_array import Meta, NestedArray, SIZES_ERROR
 
 NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
 
@@ -194,6 +194,41 @@ def _reduced(name):
     return check
 
 
+def _catted(meta, args):
+    d = args[-1]
+    if d == 0 or d == meta.ragged:
+        raise RuntimeError(f"cat(): not supported for NestedTensor on "
+                           f"{'dim=0' if d == 0 else 'ragged dim'}")
+    return meta
+
+
+def _extremed(name):
+    """amax / amin's checks: _reduced's, and all dims (a dense result) left to
+    dense_reduction."""
+    check = _reduced(name)
+
+    def meta(meta, args):
+        if args[1] is None:
+            raise NotImplementedError(f"aten.{name}.default")
+        return check(meta, args)
+    return meta
+
+
+def _no_extreme(name, aten):
+    """The nested slot of max() / min() (aten `name`: of all elements; `name.dim`: over one
+    dim, giving values and indices): torch's refusals; a jagged tensor's max() is left to
+    dense_reduction (a dense result). ember has no jagged max(dim) yet."""
+    def fwd(xp, x, dims, keepdim):
+        if x.meta.layout == "strided":
+            from .._sparse_coo import not_implemented
+            raise not_implemented(aten, xp, "NestedTensor")
+        if dims == 0:
+            raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
+                               "dimension is not supported for nested tensors")
+        raise NotImplementedError(f"aten.{aten}.default")
+    return fwd, None
+
+
 def _dropout(xp, x, p, mask_shape, rng):
     """torch's CPU dropout over a nested tensor's buffer: one Bernoulli draw per element, the
     components in order, x * keep / (1 - p)."""
@@ -210,18 +245,18 @@ def _dropout_bwd(xp, g, noise):
 
 
 def dense_reduction(name, nt, dims, keepdim, dtype):
-    """sum / mean of a jagged tensor that torch gives dense: of all its values, or over the
-    ragged dim (one row per component); None for the others."""
+    """sum / mean / amax / amin / max / min of a jagged tensor that torch gives dense: of all
+    its values, or over the ragged dim (one row per component); None for the others."""
     a = nt.arr
     if a.meta.layout != "jagged":
         return None
+    kw = {} if dtype is None else {"dtype": dtype}
     if dims is None:
-        return getattr(values(nt), name)(dtype=dtype)
+        return getattr(values(nt), name)(**kw)
     if dims != (a.meta.ragged,):
         return None
     from ..ops.shape import stack
-    return stack([getattr(c, name)(dims[0] - 1, keepdim=keepdim, dtype=dtype)
-                  for c in unbind(nt)])
+    return stack([getattr(c, name)(dims[0] - 1, keepdim=keepdim, **kw) for c in unbind(nt)])
 
 
 def like(make, nt, requires_grad):
@@ -283,6 +318,7 @@ def _install():
     lift("where", pointwise=True, meta=_strided_refusal(
         lambda a: type(a[2]) is not NestedArray, "other must be nested",
         lambda a: type(a[1]) is NestedArray, "self must not be nested"))
+    lift("cat", lambda a: (*a[:-1], a[-1] - 1), _catted, strided="cat")
     lift("linear")
     for name in ("matmul", "mm"):
         lift(name, pointwise=False)
@@ -298,6 +334,11 @@ def _install():
          strided="permute")
     lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"))
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
+    for name in ("amax", "amin"):
+        lift(name, lambda a: (a[0], _dims(a[1]), a[2]), _extremed(name), strided=name)
+    for name in ("max", "min"):
+        override(OPS[name + "_all"], NESTED_IDX, *_no_extreme(name, name))
+        override(OPS[name + "_dim"], NESTED_IDX, *_no_extreme(name, name + ".dim"))
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
     lift("native_layer_norm",
          lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]), _normed)
@@ -329,6 +370,69 @@ _VALUES = op("nested_values", saves=None, node="NestedGetValuesBackward0")(None)
 _FROM_JAGGED = op("nested_view_from_jagged", saves=None,
                   node="NestedViewFromJaggedBackward0")(None)
 _PADDED = op("to_padded_tensor", saves=None, node="ToPaddedTensorBackward0")(None)
+
+
+_DROPOUT_EVAL = op("nested_dropout_eval", saves=None, node="NativeDropoutBackward0")(None)
+
+
+def dropout_identity(nt):
+    """dropout of a nested tensor that keeps every element (not training, or p=0): torch runs
+    native_dropout all the same, a copy whose node passes the gradient through."""
+    return _node(_DROPOUT_EVAL, lambda xp, g: (g,), (), (nt,), _new(nt.arr.copy(), NESTED))
+
+
+_SELECT = op("nested_select", saves=None, node="SelectBackwardAutogradNestedTensor0")(None)
+
+
+def getitem(nt, idx):
+    """nt[idx] where the dense indexing failed: an int first (that component, indexed by the
+    rest), torch's refusal of a slice of the batch dim, or a strided tensor's nt[..., k] (each
+    component's select of its last dim). None for the others (a jagged tensor's select, whose
+    result torch makes a non-contiguous view of its values, is not here)."""
+    a = nt.arr
+    idx = idx if type(idx) is tuple else (idx,)
+    first = idx[0] if idx else None
+    if type(first) is int:
+        return nt.unbind()[first][idx[1:]]
+    if type(first) is slice:
+        if a.meta.layout == "jagged":
+            raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
+        if _grad.enabled and nt._rg:   # (torch's autograd reads the sizes first)
+            raise RuntimeError(SIZES_ERROR)
+        from .._sparse_coo import not_implemented
+        raise not_implemented("slice.Tensor", np, "NestedTensor")
+    if first is Ellipsis and len(idx) == 2 and type(idx[1]) is int and \
+            a.meta.layout == "strided" and a.ndim > 2:
+        k, n = idx[1], a.parts[0].shape[-1]
+        if not 0 <= k < n:      # (no negative index)
+            raise IndexError(f"index {k} is out of bounds for dimension {a.ndim - 2} of the 0th "
+                             f"constituent tensor with size {n}")
+        out = _new(a.like([p[..., k] for p in a.parts]), NESTED)
+
+        def bwd(xp, g):         # torch's backward needs a contiguous result, which it is not
+            raise RuntimeError("NestedTensor must be contiguous to get buffer.")
+        return _node(_SELECT, bwd, (), (nt,), out)
+    return None
+
+
+def copy_error(src, dst):
+    """torch's error for copy_ between a nested and a dense tensor (either way)."""
+    nested = dst if type(dst) is NestedArray else src
+    if nested.meta.layout == "strided":
+        return RuntimeError("get_nested_tensor_impl requires a NestedTensor.")
+    return ValueError(f"NestedTensor copy_default(self: jt_all, src: jt_all, non_blocking: any?): "
+                      f"expected {'src' if nested is dst else 'self'} to be a jagged layout "
+                      "NestedTensor")
+
+
+def no_item(a):
+    """torch's error for item() of a nested tensor (any number of elements)."""
+    if a.numel == 1:
+        from .._sparse_coo import not_implemented
+        return not_implemented("_local_scalar_dense", np, "NestedTensor") \
+            if a.meta.layout == "strided" else \
+            NotImplementedError("aten._local_scalar_dense.default")
+    return RuntimeError(f"a Tensor with {a.numel} elements cannot be converted to Scalar")
 
 
 def from_parts(tensors, meta, o=None):
@@ -363,11 +467,13 @@ def sdpa(q, k, v, attn_mask, dropout_p, is_causal, scale):
     return from_parts(outs, m, _SDPA["strided" if m.layout == "strided" else m.ragged])
 
 
-def unbind(nt, dim=0):
+def unbind(nt, dim=0, given=None):
+    """The components, as dense tensors (dim: wrapped; torch's message names the dim given)."""
     a = nt.arr
     if dim != 0:
         raise RuntimeError(f"NestedTensor can only be unbound along dimension 0 got dimension "
-                           f"{dim} instead." if a.meta.layout == "strided" else
+                           f"{dim if given is None else given} instead."
+                           if a.meta.layout == "strided" else
                            "unbind(): only supported for NestedTensor on dim=0")
     outs = tuple(_new(p, CPU) for p in a.parts)
     return _node(_UNBIND, lambda xp, g: (a.like(list(g)),), (), (nt,), outs)

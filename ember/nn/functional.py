@@ -10,6 +10,7 @@ import numpy as np
 
 from .._kernel_dtypes import cname as _cname
 from .._tensor import _new
+from ..ops._registry import NESTED_IDX as _NESTED_IDX
 from ..amp.state import AMP as _AMP
 from ..autograd.grad_mode import no_grad as _no_grad
 from ..autograd.node import node_class as _node_class
@@ -481,6 +482,9 @@ def _check_dropout_dtype(input, bool_as=None):
 def _dropout(input, p, training, inplace, mask_shape):
     _check_p(p)
     if not training or p == 0:
+        if input.be.idx == _NESTED_IDX:     # torch's native_dropout node all the same
+            from ..nested._ops import dropout_identity
+            return dropout_identity(input)
         return input
     if inplace:
         return _inplace(lambda x: _dropout(x, p, True, False, mask_shape), "dropout")(input)

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine, through_float
 from .._kernel_dtypes import cname, tname as _tname
+from .._nested_array import NestedArray
 from .._tensor import Tensor, _new, bump_version
 from ._registry import NESTED_IDX
 from ..amp.state import AMP as _amp
@@ -625,7 +626,8 @@ def inplace(public_fn, name, reads_self=True):
                 out = public_fn(src, *args, **kwargs)
             write_into(self, out.arr, name)
         except (RuntimeError, NotImplementedError):
-            if precheck is not None:        # torch checks the output first: report that
+            if precheck is not None and type(self.arr) is not NestedArray:
+                # torch checks the output first: report that
                 precheck(self, args, kwargs)
             raise
         except TypeError as e:              # torch's message names the in-place op
@@ -666,7 +668,8 @@ def check_inplace(self):
     (such a view requires grad but has no grad_fn), not an output of a multi-view op."""
     base = self._base
     if self._rg and self.grad_fn is None:
-        if base is not None:
+        # (torch's jagged tensors are views of their values, made without grad)
+        if base is not None or type(self.arr) is NestedArray and self.arr.meta.layout == "jagged":
             raise RuntimeError(NO_GRAD_VIEW_ERROR)
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
@@ -686,6 +689,9 @@ def write_into(self, arr, name="copy"):
             full = np.broadcast_shapes(arr.shape, dst.shape)
         except ValueError:
             raise _infer_size_error(dst.shape, arr.shape) from None
+        except TypeError:       # a nested tensor's shape: a write between nested and dense
+            from ..nested._ops import copy_error
+            raise copy_error(arr, dst) from None
         if full != dst.shape:
             raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast "
                                f"shape {list(full)}")
@@ -696,6 +702,9 @@ def write_into(self, arr, name="copy"):
         if arr.dtype.kind == "c" and dst.dtype.kind not in "cb":
             arr = arr.real      # (explicitly: no NumPy ComplexWarning whatever the filters)
     if not getattr(dst.flags, "writeable", True):
+        if type(dst) is NestedArray:
+            write_nested(self, arr, name)
+            return
         if name in _SHARED_WRITES and _overlaps(dst):
             write_shared(self, np.broadcast_to(arr, dst.shape).astype(dst.dtype, copy=False),
                          name)
@@ -704,6 +713,24 @@ def write_into(self, arr, name="copy"):
         if region is not None:
             arr = np.broadcast_to(arr, self.arr.shape)[region]
     self.be.xp.copyto(dst, through_float(arr, dst.dtype), casting="unsafe")
+    bump_version(self)
+
+
+# in-place ops torch refuses on a nested tensor (strided: those it lacks), by aten name
+_NESTED_REFUSED = {"strided": {"sub": "sub_.Tensor", "div": "div_.Tensor"},
+                   "jagged": {"masked_fill": "masked_fill_.Scalar"}}
+
+
+def write_nested(self, arr, name):
+    """write_into a nested tensor (a NestedArray reads as not writeable, so the dense path
+    never looks for one): torch's refusals, then each component written."""
+    layout = self.arr.meta.layout
+    aten = _NESTED_REFUSED[layout].get(name)
+    if aten is not None:
+        from .._sparse_coo import not_implemented
+        raise not_implemented(aten, np, "NestedTensor") if layout == "strided" else \
+            NotImplementedError(f"aten.{aten}")
+    self.arr.write(arr)
     bump_version(self)
 
 

@@ -1383,7 +1383,14 @@ def fill_(self, value):
     if _grad.enabled and (self._rg or isinstance(value, Tensor) and value._rg) or \
             _dual(self, value):
         return _fill_recorded(self, value)
-    value = _fill_value(value, self.arr.dtype, self.arr.size)
+    try:
+        value = _fill_value(value, self.arr.dtype, self.arr.size)
+    except AttributeError:          # a nested tensor's array (no flat size)
+        value = _fill_value(value, self.arr.dtype)
+        if isinstance(value, Tensor):   # its 0-dim array into each component
+            if self.arr.meta.layout == "jagged":
+                raise NotImplementedError("aten.fill_.Tensor") from None
+            value = value.arr
     if isinstance(value, Tensor):   # a 0-dim tensor casts as copy_ casts (wraps, drops imag)
         from .shape import copy_
         return copy_(self, value)

@@ -392,13 +392,22 @@ def getitem(self, idx):
             if a.dtype == np.bool_ and a.shape != self.arr.shape[:a.ndim]:
                 _parse(idx, self.arr.shape, self.be)            # raises torch's error
             return _watched(apply(_index, (self,), ((a,),)), idx)
-    basic, adv, last = _parse(idx, self.arr.shape, self.be)
-    if adv is None:
-        if last == "alias":
-            return _alias_fn(self, ())
-        return _BASIC[last](self, basic)
-    x = self if _trivial(basic) else _slice_fn(self, basic)
-    return _watched(apply(_index, (x,), (adv,)), idx)
+    try:
+        basic, adv, last = _parse(idx, self.arr.shape, self.be)
+        if adv is None:
+            if last == "alias":
+                return _alias_fn(self, ())
+            return _BASIC[last](self, basic)
+        x = self if _trivial(basic) else _slice_fn(self, basic)
+        return _watched(apply(_index, (x,), (adv,)), idx)
+    except (TypeError, RuntimeError, NotImplementedError, IndexError):
+        if not self.is_nested:
+            raise
+        from ..nested._ops import getitem as nested_getitem
+        out = nested_getitem(self, idx)     # torch's result or error, or None
+        if out is None:
+            raise
+        return out
 
 
 def _watched(out, idx):

@@ -383,19 +383,30 @@ _AMAX_OUT = ("Expected the dtype for input and out to match, but got {result} fo
 def amax(input, dim=(), keepdim=False, *, out=None):
     dims = _dims(input, dim, "amax")
     _empty_dim_as_given(input, dim, "amax")
-    return _finish_exact(_amax(input, dims, _keepdim(keepdim, "amax")), out, _AMAX_OUT)
+    try:
+        return _finish_exact(_amax(input, dims, _keepdim(keepdim, "amax")), out, _AMAX_OUT)
+    except NotImplementedError:
+        return _finish_exact(_nested_reduction("amax", input, dims, keepdim, None), out,
+                             _AMAX_OUT)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     dims = _dims(input, dim, "amin")
     _empty_dim_as_given(input, dim, "amin")
-    return _finish_exact(_amin(input, dims, _keepdim(keepdim, "amin")), out, _AMAX_OUT)
+    try:
+        return _finish_exact(_amin(input, dims, _keepdim(keepdim, "amin")), out, _AMAX_OUT)
+    except NotImplementedError:
+        return _finish_exact(_nested_reduction("amin", input, dims, keepdim, None), out,
+                             _AMAX_OUT)
 
 
 def _empty_dim_as_given(input, dim, name):
     """amax/amin over an empty dim name it as the caller gave it (-1 stays -1): the first
     empty one in the given order."""
-    if input.arr.size or not input.arr.ndim or dim is None:
+    try:
+        if input.arr.size or not input.arr.ndim or dim is None:
+            return
+    except AttributeError:      # a nested tensor's array (no flat size; none empty here)
         return
     for d in ((dim,) if isinstance(dim, int) else dim):
         if input.shape[d] == 0:
@@ -468,7 +479,10 @@ def _max_min(name, input, args, dim, keepdim, other, out, full, dim_op, cls, ele
     if other is not None:
         return elementwise(input, other, out=out)
     if dim is _NO_DIM:
-        return _finish(full(input, None, False), out)
+        try:
+            return _finish(full(input, None, False), out)
+        except NotImplementedError:
+            return _finish(_nested_reduction(name, input, None, False, None), out)
     vi = _apply(dim_op, (input,), (_wrap_dim(_int_dim(name, dim), input.arr.ndim), keepdim))
     return _finish_tuple(vi, out, name, cls)
 

@@ -459,7 +459,10 @@ def squeeze(input, dim=None):
         dims = tuple(wrap_dim(d, nd) for d in dim) if nd else ()
         return _squeeze_dims(input, tuple(d for d in dims if shp[d] == 1))
     d = wrap_dim(dim, nd)
-    return _squeeze_dim(input, (d,) if nd and shp[d] == 1 else ())
+    if nd and shp[d] == 1:
+        return _squeeze_dim(input, (d,))
+    # a no-op; but a nested tensor's batch dim goes to its kernel, which refuses it as torch
+    return _squeeze_dim(input, (0,) if d == 0 and input.be.idx == NESTED_IDX else ())
 
 
 def _insert_units(xp, a, positions):
@@ -729,6 +732,9 @@ def copy_(input, src, non_blocking=False):
     if not recording:
         arr = src.arr
         if src.be is not input.be:
+            if src.be.idx == NESTED_IDX:        # a nested tensor into a dense one
+                from ..nested._ops import copy_error
+                raise copy_error(arr, input.arr)
             arr = input.be.from_host(src.be.to_host(arr))
         if arr.dtype.kind == "c":
             from .index import warn_complex_to_real
@@ -736,7 +742,8 @@ def copy_(input, src, non_blocking=False):
         try:
             write_into(input, arr, "copy")
         except ValueError:
-            if 0 in input.arr.strides and input.arr.size > 1:      # an expanded tensor
+            if input.be.idx != NESTED_IDX and 0 in input.arr.strides and input.arr.size > 1:
+                # an expanded tensor
                 raise RuntimeError(INTERNAL_OVERLAP) from None
             raise
         if _fw.level is not None:
@@ -1162,7 +1169,7 @@ def unbind(input, dim=0):
     d = wrap_dim(dim, nd)
     if input.be.idx == NESTED_IDX:      # a nested tensor's components (dense tensors)
         from ..nested._ops import unbind as nested_unbind
-        return nested_unbind(input, d)
+        return nested_unbind(input, d, dim)
     return _multi_out(_unbind, input, (d,))
 
 
