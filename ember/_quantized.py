@@ -321,6 +321,12 @@ def _round_clip(v, qd, nan):
     return out.astype(qd.storage)
 
 
+def fma_float32(a, b, c):
+    """a * b + c rounded once to float32, as the fused multiply-add of torch's compiled
+    kernels (exact in long double)."""
+    return (np.asarray(a, np.longdouble) * b + c).astype(np.float32)
+
+
 def _quantize_tensor_arr(x, qd, scale, zero_point):
     """float32 array x quantized per tensor, as torch's CPU kernels round (module docstring)."""
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -328,9 +334,8 @@ def _quantize_tensor_arr(x, qd, scale, zero_point):
         if qd.hi < 16:          # quint4x2, quint2x4: through an int64 (NaN, inf: INT64_MIN)
             v, nan = np.rint(x * inv) + np.float32(zero_point), qd.lo
             v = np.where(np.abs(v) < 2.0 ** 63, v, np.nan)
-        elif qd.itemsize == 1:  # one rounding of x * inv + zero_point (exact in long double)
-            v = (x.astype(np.longdouble) * inv + zero_point).astype(np.float32)
-            nan = qd.hi
+        elif qd.itemsize == 1:  # one rounding of x * inv + zero_point
+            v, nan = fma_float32(x, inv, zero_point), qd.hi
         else:
             v, nan = x * inv + np.float32(zero_point), _INT_MIN_LOW[qd.itemsize]
     return make_qarray(_round_clip(np.asarray(v), qd, nan), QParams(qd, float(scale),

@@ -12,6 +12,7 @@ included, to quant_min."""
 import numpy as np
 
 from .._dtype import C10_NAME
+from .._quantized import fma_float32
 from .._tensor import Tensor
 from ._apply import make_unary
 from ._registry import op
@@ -133,20 +134,15 @@ def _(xp, g, x, scale_dtype, zp_dtype, s, zp, qmin, qmax, grad_factor):
     with np.errstate(invalid="ignore", over="ignore"):
         # the compiled kernel fuses zero_point + x * inv_scale, and x_fq - x, into one
         # rounding each (fused multiply-adds; exact in long double before it)
-        xq = np.rint(_fma(x, inv, zp_bwd)).astype(np.float64)
+        xq = np.rint(fma_float32(x, inv, zp_bwd)).astype(np.float64)
         xq[~(np.abs(xq) < 2.0 ** 63)] = -2.0 ** 63      # (x86's int64 of NaN and inf)
         inside = (xq >= qmin) & (xq <= qmax)
         dx = g * inside
-        diff = _fma((np.clip(xq, qmin, qmax) - zp_bwd).astype(f32), s, -x)
+        diff = fma_float32((np.clip(xq, qmin, qmax) - zp_bwd).astype(f32), s, -x)
         edge = np.where(xq < qmin, f32(qmin - zp_bwd), f32(qmax - zp_bwd))
         dscale = np.where(inside, g * diff * inv * gf, g * edge * gf)
         dzp = np.where(inside, f32(0), -g * s * gf)
     return dx, _summed(dscale), _summed(dzp)
-
-
-def _fma(a, b, c):
-    """a * b + c rounded once to float32."""
-    return (np.asarray(a, np.longdouble) * b + c).astype(np.float32)
 
 
 def _summed(v):
