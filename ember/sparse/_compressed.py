@@ -39,8 +39,17 @@ def layout_name(t):
     if type(a) is SparseCSR:
         return "SparseCsr"
     if type(a) is SparseCompressed:
-        return "Sparse" + a.layout[len("sparse_"):].capitalize()
+        return c10_layout_name(a.layout)
     return "Strided"
+
+
+def c10_layout_name(name):
+    """torch's name of a layout (by ember's name, "sparse_csc") in its messages: SparseCsc."""
+    if name == "sparse_coo":
+        return "Sparse"
+    if name.startswith("sparse_"):
+        return "Sparse" + name[len("sparse_"):].capitalize()
+    return name.strip("_").capitalize()
 
 
 # ---- construction ------------------------------------------------------------------------------

@@ -348,11 +348,6 @@ def sparse_mask(self, mask):
     return _new(SparseCOO(m.indices, vals, m.shape, m.coalesced, m.xp), self.be)
 
 
-_LAYOUT_NAMES = {"strided": "Strided", "sparse_coo": "Sparse", "sparse_csr": "SparseCsr",
-                 "sparse_csc": "SparseCsc", "sparse_bsr": "SparseBsr", "sparse_bsc": "SparseBsc",
-                 "_mkldnn": "Mkldnn", "jagged": "Jagged"}
-
-
 def spdiags(diagonals, offsets, shape, layout=None):
     """torch.sparse.spdiags: a (rows, cols) sparse tensor with row i of `diagonals` on the
     diagonal `offsets[i]` (column j of it at (j - offset, j), SciPy's convention), in the
@@ -360,8 +355,9 @@ def spdiags(diagonals, offsets, shape, layout=None):
     from .._layout import sparse_csc, sparse_csr
     from ..ops.creation import tensor as _tensor
     if layout not in (None, sparse_coo, sparse_csr, sparse_csc):
+        from ._compressed import c10_layout_name
         raise RuntimeError("Only output layouts (Sparse, SparseCsc, SparseCsr) are supported, "
-                           f"got {_LAYOUT_NAMES.get(layout.name, layout.name)}")
+                           f"got {c10_layout_name(layout.name)}")
     if len(shape) != 2:
         raise RuntimeError("Output shape must be 2d")
     if offsets.ndim > 1:
