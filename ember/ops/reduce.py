@@ -575,10 +575,10 @@ def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps=None):
 def _welford(xp, x, dims):
     """torch's Welford pass in double over the reduced elements, step by step: (mean, m2) per
     result, or None past 64 elements a result (too many Python steps; see _var_real)."""
-    rows = _reduced_last(xp, x, dims)
-    n = rows.shape[-1]
+    n = _numel(x.shape, dims)
     if n > 64:
         return None
+    rows = _reduced_last(xp, x, dims)
     mean = xp.zeros(rows.shape[:-1], np.float64)
     m2 = xp.zeros(rows.shape[:-1], np.float64)
     for k in range(n):
@@ -697,19 +697,23 @@ def _var_mean_fwd(xp, x, dims, correction, keepdim, take_sqrt):
     runs its Welford pass here over all dims too, and returns its mean."""
     steps = _welford(xp, x, dims) if x.dtype.kind in "fV" and x.size else None   # V: bfloat16
     y, saved = _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps)
-    m, (shape, _, _, n) = _mean_fwd(xp, x, dims, keepdim, None)
+    n = _numel(x.shape, dims)
     if steps is not None:
-        m = _rounded(xp, steps[0].reshape(m.shape), x.dtype)
+        m = _rounded(xp, steps[0].reshape(_reduced_shape(x.shape, dims, keepdim)), x.dtype)
     elif x.dtype.kind in "fV" and n:
-        m = _long_welford_mean(xp, x, dims, keepdim, m)
-    return (y, m), saved + (shape, n)
+        m = _long_welford_mean(xp, x, dims, keepdim)
+    else:
+        m = _mean_fwd(xp, x, dims, keepdim, None)[0]
+    return (y, m), saved + (x.shape, n)
 
 
-def _long_welford_mean(xp, x, dims, keepdim, m):
+def _long_welford_mean(xp, x, dims, keepdim):
     """The mean of torch's Welford pass over more than 64 elements a result: the double mean
-    (the plain mean `m` for double inputs), NaN where an infinity comes before the last element
+    (the plain mean for double inputs), NaN where an infinity comes before the last element
     (Welford's next step subtracts infinities)."""
-    if x.dtype != np.float64:
+    if x.dtype == np.float64:
+        m = _mean_fwd(xp, x, dims, keepdim, None)[0]
+    else:
         m = _arr(xp, x.astype(np.float64).sum(axis=dims, keepdims=keepdim) / _numel(x.shape,
                                                                                    dims))
     if xp.isinf(m).any():
