@@ -14,8 +14,8 @@ import numpy as np
 from . import _dtype as _dt
 from ._tensor import Tensor
 from .ops import creation as _creation, shape as _S
-from .ops._apply import _finish, _tname, apply as _apply, tensor_arg as _tensor_arg, \
-    tensor_ndim as _tensor_ndim
+from .ops._apply import _finish, _tname, apply as _apply, quiet as _quiet, \
+    tensor_arg as _tensor_arg, tensor_ndim as _tensor_ndim
 from .ops._dims import int_arg as _int_arg, wrap_dim as _wrap_dim
 from .ops._registry import op as _op
 
@@ -33,8 +33,7 @@ def _silent(kernel):
     own module, past ember's filter; torch transforms NaNs and infinities silently."""
     @functools.wraps(kernel)
     def run(*args):
-        with np.errstate(all="ignore"):
-            return kernel(*args)
+        return _quiet(kernel, *args)
     return run
 
 
