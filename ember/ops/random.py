@@ -1,5 +1,6 @@
 """Random number generation: torch.Generator, torch's CPU streams, CuPy's on CUDA."""
 import contextlib
+import os
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class Generator:
         return self
 
     def seed(self):
-        s = int(np.random.SeedSequence().entropy) & _MASK
+        s = int.from_bytes(os.urandom(8), "little")     # not np.random: it costs import time
         self.manual_seed(s)
         return s
 
