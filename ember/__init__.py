@@ -79,14 +79,15 @@ _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "specia
                  "testing", "random", "accelerator", "cpu", "compiler", "profiler",
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
                  "quasirandom", "functional", "masked", "storage", "fx", "__future__", "types",
-                 "futures", "nested", "ao", "_C"}
+                 "futures", "nested", "ao", "_C", "xpu", "mps", "mtia"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
                    "set_anomaly_enabled": "autograd.anomaly_mode",
                    "cond": "_control_flow", "while_loop": "_control_flow", "lobpcg": "_lobpcg",
-                   "conv_tbc": "nn._conv_tbc", "Future": "futures"}
-_LAZY_FUNCTIONS.update(dict.fromkeys(("UntypedStorage", "TypedStorage", "FloatStorage",
+                   "conv_tbc": "nn._conv_tbc", "Future": "futures", "Stream": "_streams",
+                   "Event": "_streams"}
+_LAZY_FUNCTIONS.update(dict.fromkeys(("UntypedStorage", "TypedStorage", "Storage", "FloatStorage",
                                       "DoubleStorage", "HalfStorage", "BFloat16Storage",
                                       "LongStorage", "IntStorage", "ShortStorage", "CharStorage",
                                       "ByteStorage", "BoolStorage", "ComplexFloatStorage",

@@ -879,6 +879,7 @@ _STORAGE_NAMES = {
 _LEGACY = {name: _LegacyStorageMeta(name, (_LegacyStorage,), {"dtype": dt, "__module__": "torch"})
            for dt, name in _STORAGE_NAMES.items()}
 globals().update(_LEGACY)
+Storage = _LEGACY["FloatStorage"]       # torch.Storage, an old alias
 
 
 def _legacy_class(name):

@@ -25,10 +25,14 @@ class device:
         elif type not in _KNOWN:
             type, index = _parse(type, index)
         if type not in _KNOWN:
-            raise RuntimeError(
-                "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, "
-                "fpga, maia, xla, lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at "
-                "start of device string: " + type)     # (torch's list)
+            if type not in _ELSEWHERE:
+                raise RuntimeError(f"Expected one of {', '.join(_TORCH_TYPES)} device type at "
+                                   f"start of device string: {type}")
+            if type == "mkldnn":
+                from .._warnings import warn_once
+                warn_once("'mkldnn' is no longer used as device type. So torch.device('mkldnn') "
+                          "will be deprecated and removed in the future. Please use other valid "
+                          "device types instead.")
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "index", index)
 
@@ -68,6 +72,16 @@ _OUTER_DEFAULTS = []    # the default devices that enclosing `with device(...)` 
 
 
 _KNOWN = ("cpu", "cuda", "mock", "meta")
+# torch's device types (its list, in its order); those other than ember's name devices that
+# exist in torch's API but hold no tensors here, as in a CPU-only torch build
+_TORCH_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve",
+                "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                "privateuseone")
+_ELSEWHERE = frozenset(_TORCH_TYPES) - frozenset(_KNOWN)
+_CAFFE2 = ("mkldnn", "opengl", "opencl", "ideep")       # grandfathered types, no dispatch key
+_MTIA = ("Torch not compiled with MTIA enabled. Ensure you have `import "
+         "mtia.host_runtime.torch_mtia.dynamic_library` in your python src file and include "
+         "`//mtia/host_runtime/torch_mtia:torch_mtia` as your target dependency!")
 _DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::([1-9][0-9]*|0))?")
 
 
@@ -119,8 +133,9 @@ MOCK = Backend("mock", 2, numpy, device("mock", 0))
 _CUDA = {}
 
 
-def get_backend(dev):
-    """Backend for a device spec (str, int, device or None = cpu)."""
+def get_backend(dev, moving=False):
+    """Backend for a device spec (str, int, device or None = cpu); `moving`: for a copy to it
+    (torch words a refusal differently)."""
     if dev is None:
         return CPU
     if type(dev) is str:
@@ -145,7 +160,34 @@ def get_backend(dev):
             from .cuda import make_backend
             be = _CUDA[idx] = make_backend(idx)
         return be
-    raise RuntimeError(f"unsupported device {dev}")
+    raise unavailable(t, moving)
+
+
+def unavailable(t, moving=False):
+    """torch's error for a tensor made on (or, `moving`, copied to) a device type that a
+    CPU-only build names but cannot hold."""
+    if t == "xpu":
+        return AssertionError("Torch not compiled with XPU enabled")
+    if t == "mtia":
+        return AssertionError(_MTIA)
+    if t in ("hpu", "privateuseone"):       # torch imports the backend's module first
+        return ModuleNotFoundError(f"No module named 'torch.{t}'")
+    if moving and t != "lazy":
+        return RuntimeError(f"PyTorch is not linked with support for {t} devices")
+    if t in _CAFFE2:
+        return RuntimeError(
+            '0 INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/c10/core/TensorOptions.h":663, '
+            f"please report a bug to PyTorch. This is a grandfathered Caffe2 device type {t}, "
+            "it shouldn't ever convert to a DispatchKey.  File a bug describing what you were "
+            "doing if you think this is in error.")
+    key = {"lazy": "Lazy", "vulkan": "Vulkan"}.get(t, t.upper())
+    return NotImplementedError(
+        f"Could not run 'aten::empty.memory_format' with arguments from the '{key}' backend. "
+        "This could be because the operator doesn't exist for this backend, or was omitted "
+        "during the selective/custom build process (if using custom build). If you are a "
+        "Facebook employee using PyTorch on mobile, please visit https://fburl.com/ptmfixes for "
+        "possible resolutions. 'aten::empty.memory_format' is only available for the CPU "
+        "and Meta backends here (and CUDA's where CuPy sees a GPU).")
 
 
 def __getattr__(name):

@@ -1480,7 +1480,7 @@ def _parse_to(args, kwargs):
 def _to(self, *args, **kwargs):
     fmt = kwargs.get("memory_format")
     dev, dtype, copy = _parse_to(args, dict(kwargs))
-    be = self.be if dev is None else _get_backend(dev)
+    be = self.be if dev is None else _backend_of(dev, True)
     t = self
     if be is not self.be and be.device != self.be.device:   # (a nested tensor: a CPU device)
         t = _to_device(t, be)
