@@ -154,3 +154,38 @@ def _module_calls():
 @pytest.mark.parametrize("call", sorted(_module_calls()))
 def test_missing_accelerator_modules_answer_as_torchs_cpu_build(call):
     _same(_module_calls()[call])
+
+
+@pytest.mark.parametrize("t", ("mps", "hip", "xla", "xpu"))
+def test_tensors_copied_from_data_onto_a_missing_device(t):
+    """tensor()/as_tensor() copy their data there: torch's 'not linked' error, not empty's."""
+    import numpy as np
+    for make in (lambda L: L.tensor([1], device=t), lambda L: L.as_tensor([1.0], device=t),
+                 lambda L: L.asarray([1], device=t), lambda L: L.tensor(np.ones(2), device=t),
+                 lambda L: L.ones(1).new_tensor([1], device=t)):
+        result, _ = _same(make)
+        assert isinstance(result, tuple)
+
+
+@pytest.mark.parametrize("t", TYPES)
+def test_generator_on_a_missing_device(t):
+    result, _ = _same(lambda L: L.Generator(device=t))
+    assert result[0] == "RuntimeError"
+
+
+@pytest.mark.parametrize("where", ("mps", "xpu", "xpu:1", "hip", "xla", "mtia", "lazy"))
+def test_load_onto_a_missing_device(where):
+    import io
+
+    def load(L):
+        buf = io.BytesIO()
+        L.save({"w": L.ones(2)}, buf)
+        buf.seek(0)
+        return L.load(buf, map_location=where if where != "mps" else {"cpu": "mps"})
+    result, _ = _same(load)
+    assert result[0] == "RuntimeError"
+
+
+def test_backends_mps_version_queries():
+    _same(lambda L: L.backends.mps.is_macos13_or_newer())
+    _same(lambda L: L.backends.mps.is_macos_or_newer(14, 0))

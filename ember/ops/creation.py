@@ -26,8 +26,10 @@ _py_float, _py_int, _py_bool, _py_complex = float, int, bool, builtins.complex
 _DEFAULT_DEVICE = [None]    # torch.set_default_device: the factories' backend when device=None
 
 
-def _get_backend(dev):
-    return _backend_of(_DEFAULT_DEVICE[0] if dev is None else dev)
+def _get_backend(dev, moving=False):
+    """The backend factories make tensors on; `moving`: for data copied there (tensor(),
+    as_tensor(): torch words a device it lacks differently)."""
+    return _backend_of(_DEFAULT_DEVICE[0] if dev is None else dev, moving)
 
 
 _RANDOM_SIGNATURES = (
@@ -325,7 +327,7 @@ def _check_pin(pin_memory):
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     _check_pin(pin_memory)
-    be = _get_backend(device)
+    be = _get_backend(device, True)
     if isinstance(data, Tensor):
         import warnings
         warnings.warn("To copy construct from a tensor, it is recommended to use "
@@ -346,7 +348,7 @@ def as_tensor(data, dtype=None, device=None):
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
     if isinstance(data, np.ndarray):
         _check_strides(data)
-    be = _get_backend(device)
+    be = _get_backend(device, True)
     a = _to_array(data, dtype)
     return _new(be.from_host(a) if be is not CPU else a, be)
 

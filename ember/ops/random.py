@@ -11,6 +11,18 @@ __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", 
 
 
 _MASK = 0xFFFF_FFFF_FFFF_FFFF
+# torch's refusals of a generator on a device type its CPU build names but cannot use
+_NO_GENERATOR = {
+    "mps": "Cannot execute getNewGenerator() without MPS backend.",
+    "mtia": "Cannot execute getNewGenerator() without MTIA backend.",
+    "xpu": "Cannot get XPU generator without ATen_xpu library.",
+    "hip": "Backend doesn`t support getNewGenerator()",
+    "hpu": "Backend doesn`t support getNewGenerator()",
+    "privateuseone": "Please register PrivateUse1HooksInterface by "
+                     "`RegisterPrivateUse1HooksInterface` first.",
+    "xla": "Cannot get XLA generator without torch_xla library. This error has occurred because "
+           "you are trying to use some XLA functionality, but the XLA library has not been "
+           "loaded by the dynamic linker. You must load xla libraries by `import torch_xla`"}
 
 
 class Generator:
@@ -22,8 +34,12 @@ class Generator:
     reading the state starts a new one from there, so a restored state draws alike."""
 
     def __init__(self, device="cpu"):
-        from ..backends import device as _device
+        from ..backends import _KNOWN, device as _device
         self.device = _device(device)
+        t = self.device.type
+        if t not in _KNOWN:
+            raise RuntimeError(_NO_GENERATOR.get(t, f"{t.upper()} device type not an "
+                                                    "accelerator."))
         self._seed = 67280421310721
         self._cpu = self._gpu = None
         self._offset = 0            # CUDA: the draws since the seed

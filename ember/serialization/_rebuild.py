@@ -116,17 +116,24 @@ def _call_map_location(fn, storage, location):
     return result
 
 
+_NO_RESTORE = {"mps": "torch.UntypedStorage(): Storage device not recognized: mps",
+               "mtia": "Cannot execute getCurrentDevice() without MTIA backend."}
+
+
 def _default_restore(storage, location):
     try:
         be = get_backend(location)
-    except Exception as e:      # a missing CuPy, a bad tag: torch's wording for both
-        if location.startswith("cuda"):
+    except Exception as e:      # a missing CuPy or device, a bad tag: torch's wording
+        kind = location.partition(":")[0]
+        if kind in ("cuda", "xpu"):
             raise RuntimeError(
-                "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() "
-                "is False. If you are running on a CPU-only machine, please use torch.load with "
-                "map_location=torch.device('cpu') to map your storages to the CPU.") from e
-        raise RuntimeError(f"don't know how to restore data location of "
-                           f"torch.storage.UntypedStorage (tagged with {location})") from e
+                f"Attempting to deserialize object on a {kind.upper()} device but "
+                f"torch.{kind}.is_available() is False. If you are running on a CPU-only "
+                "machine, please use torch.load with map_location=torch.device('cpu') to map "
+                "your storages to the CPU.") from e
+        raise RuntimeError(_NO_RESTORE.get(kind, f"don't know how to restore data location of "
+                                                 f"torch.storage.UntypedStorage (tagged with "
+                                                 f"{location})")) from e
     return storage if be is storage.be else storage.to(be.device)
 
 
