@@ -19,6 +19,7 @@ from .._tensor import Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from . import _special
 from ._blend import fast_where
+from ._deprecated import scalar_first
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      make_binary as _make_binary, make_unary as _make_unary, raise_not_tensor,
                      tensor_arg, tensor_args)
@@ -1137,7 +1138,9 @@ def _scaled(input, other, alpha):
     return bool(other) if rt.kind == 0 else other
 
 
-def add(input, other, *, alpha=1, out=None):
+def add(input, other, *deprecated, alpha=1, out=None):
+    if deprecated:          # torch's deprecated add(Number alpha, Tensor other)
+        other, alpha = scalar_first("add", other, (input,), deprecated, ("alpha", "other"))
     if alpha != 1 or alpha is True:
         r = _add(input, _scaled(input, other, alpha), True)
     else:
@@ -1145,7 +1148,9 @@ def add(input, other, *, alpha=1, out=None):
     return r if out is None else _finish(r, out)
 
 
-def sub(input, other, *, alpha=1, out=None):
+def sub(input, other, *deprecated, alpha=1, out=None):
+    if deprecated:          # torch's deprecated sub(Number alpha, Tensor other)
+        other, alpha = scalar_first("sub", other, (input,), deprecated, ("alpha", "other"))
     if _has_bool(input) or _has_bool(other):
         raise _bool_sub(input, other)
     if alpha != 1 or alpha is True:
@@ -1534,7 +1539,10 @@ def _ternary_dtype(input, tensor1, tensor2, value):
     return dt, value
 
 
-def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+def addcmul(input, tensor1, tensor2, *deprecated, value=1, out=None):
+    if deprecated:          # torch's deprecated addcmul(Number value, Tensor tensor1, Tensor tensor2)
+        tensor1, tensor2, value = scalar_first("addcmul", tensor1, (tensor1, tensor2), deprecated,
+                                               ("value", "tensor1", "tensor2"))
     tensor_args("addcmul", ("input", 1, input), ("tensor1", 2, tensor1), ("tensor2", 3, tensor2))
     dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
     if dt is _dt.bool_:
@@ -1542,7 +1550,10 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     return _finish(_apply(_addcmul, (input, tensor1, tensor2), (value, dt.np)), out)
 
 
-def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+def addcdiv(input, tensor1, tensor2, *deprecated, value=1, out=None):
+    if deprecated:          # torch's deprecated addcdiv(Number value, Tensor tensor1, Tensor tensor2)
+        tensor1, tensor2, value = scalar_first("addcdiv", tensor1, (tensor1, tensor2), deprecated,
+                                               ("value", "tensor1", "tensor2"))
     tensor_args("addcdiv", ("input", 1, input), ("tensor1", 2, tensor1), ("tensor2", 3, tensor2))
     if tensor1.arr.dtype.kind in "biu" and tensor2.arr.dtype.kind in "biu":
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  "

@@ -18,6 +18,7 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
     raise_not_tensor, tensor_args, tensor_elements, tensor_ndim
+from ._deprecated import beta_first
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._registry import NESTED_IDX, contiguous_outputs, holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -521,7 +522,10 @@ def _addprod(kind, input, a, b, beta, alpha, out):
     return _finish(apply(_ADDPROD[kind], (input, a, b), (beta, alpha, kind)), out, kind, "resize")
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+def addmm(input, mat1, mat2, *deprecated, beta=1, alpha=1, out=None):
+    if deprecated:          # torch's deprecated addmm(Number beta, ...)
+        input, mat1, mat2, beta, alpha = beta_first("addmm", (input, mat1, mat2) + deprecated,
+                                              ("mat1", "mat2"))
     tensor_args("addmm", ("input", 1, input), ("mat1", 2, mat1), ("mat2", 3, mat2))
     if mat1.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"{'mat1' if mat1.ndim != 2 else 'mat2'} must be a matrix, got "
@@ -529,7 +533,10 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     return _addprod("addmm", input, mat1, mat2, beta, alpha, out)
 
 
-def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+def addmv(input, mat, vec, *deprecated, beta=1, alpha=1, out=None):
+    if deprecated:          # torch's deprecated addmv(Number beta, ...)
+        input, mat, vec, beta, alpha = beta_first("addmv", (input, mat, vec) + deprecated,
+                                              ("mat", "vec"))
     tensor_args("addmv", ("input", 1, input), ("mat", 2, mat), ("vec", 3, vec))
     if mat.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, "
@@ -537,7 +544,10 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     return _addprod("addmv", input, mat, vec, beta, alpha, out)
 
 
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+def baddbmm(input, batch1, batch2, *deprecated, beta=1, alpha=1, out=None):
+    if deprecated:          # torch's deprecated baddbmm(Number beta, ...)
+        input, batch1, batch2, beta, alpha = beta_first("baddbmm", (input, batch1, batch2) + deprecated,
+                                              ("batch1", "batch2"))
     tensor_args("baddbmm", ("input", 1, input), ("batch1", 2, batch1), ("batch2", 3, batch2))
     _check_batches(input, batch1, batch2, ((batch1, 0), (batch1, 1), (batch2, 2)))
     b, k = batch1.shape[0], batch1.shape[2]
@@ -547,7 +557,10 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     return _addprod("baddbmm", input, batch1, batch2, beta, alpha, out)
 
 
-def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+def addbmm(input, batch1, batch2, *deprecated, beta=1, alpha=1, out=None):
+    if deprecated:          # torch's deprecated addbmm(Number beta, ...)
+        input, batch1, batch2, beta, alpha = beta_first("addbmm", (input, batch1, batch2) + deprecated,
+                                              ("batch1", "batch2"))
     tensor_args("addbmm", ("input", 1, input), ("batch1", 2, batch1), ("batch2", 3, batch2))
     _check_batches(input, batch1, batch2, ((batch1, 1), (batch2, 2)))
     if batch1.shape[0] != batch2.shape[0]:
@@ -577,7 +590,10 @@ def _check_batches(input, b1, b2, sizes_read):
         raise RuntimeError("batch2 must be a 3D tensor")
 
 
-def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
+def addr(input, vec1, vec2, *deprecated, beta=1, alpha=1, out=None):
+    if deprecated:          # torch's deprecated addr(Number beta, ...)
+        input, vec1, vec2, beta, alpha = beta_first("addr", (input, vec1, vec2) + deprecated,
+                                              ("vec1", "vec2"))
     try:
         prod = outer(vec1, vec2)
     except TypeError:
