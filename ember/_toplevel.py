@@ -404,7 +404,7 @@ def init_num_threads():
 
 # ---- global flags (stored; NumPy has nothing to configure) -----------------------------------
 _FLAGS = {"matmul_precision": "highest", "deterministic": False, "det_warn_only": False,
-          "fill_uninitialized_memory": True, "warn_always": False, "interop_threads": None,
+          "fill_uninitialized_memory": True, "interop_threads": None,
           "autocast_nesting": 0}
 
 
@@ -496,12 +496,14 @@ def get_num_interop_threads():
 
 @_export
 def set_warn_always(b):
-    _FLAGS["warn_always"] = bool(b)
+    from ._warnings import ALWAYS
+    ALWAYS[0] = bool(b)
 
 
 @_export
 def is_warn_always_enabled():
-    return _FLAGS["warn_always"]
+    from ._warnings import ALWAYS
+    return ALWAYS[0]
 
 
 # ---- autocast state: torch's functional interface over ember.amp's single AMP record -----------

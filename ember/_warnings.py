@@ -6,6 +6,7 @@ import warnings
 
 _ROOT = os.path.dirname(os.path.abspath(__file__)) + os.sep
 GIVEN = set()       # the keys warn_once has warned for, once each per process
+ALWAYS = [False]    # torch.set_warn_always: once-a-process warnings warn every time
 
 
 def outside_stacklevel():
@@ -22,7 +23,7 @@ def warn_once(message, key=None, category=UserWarning, stacklevel=None):
     at the first frame outside ember; a stacklevel counts from warn_once's caller instead, as
     warnings.warn's does."""
     key = message if key is None else key
-    if key not in GIVEN:
+    if key not in GIVEN or ALWAYS[0]:
         GIVEN.add(key)
         warnings.warn(message, category, stacklevel=outside_stacklevel() if stacklevel is None
                       else stacklevel + 1)

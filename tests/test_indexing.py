@@ -1,6 +1,8 @@
 """Indexing against torch: every __getitem__ form (values, shapes, view or copy), __setitem__,
 the gather/scatter family with their in-place variants, sorting and searching, and the
 exception classes torch raises."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -482,3 +484,34 @@ def test_number_values_convert_as_torch(dt):
                     rows.append((type(e).__name__, str(e)))
         results.append(rows)
     assert results[0] == results[1]
+
+
+def _uint8_outcome(lib, fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fn(lib, lib.tensor([1, 0, 1], dtype=lib.uint8))
+            result = None if result is None else result.tolist()
+        except RuntimeError as e:
+            result = ("RuntimeError", str(e))
+    return result, [str(w.message).split(" (Triggered internally")[0] for w in caught]
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, m: L.arange(3.)[m],
+    lambda L, m: L.arange(6.).reshape(3, 2)[m, 1],
+    lambda L, m: L.ones(3).__setitem__(m, 0.0),                      # masked_fill_: refused
+    lambda L, m: L.ones(3).__setitem__(m, L.tensor([5.0])),
+    lambda L, m: L.ones(3, 2).__setitem__((m, 1), 5.0),
+    lambda L, m: L.ones(3).index_put_((m,), L.tensor(0.0)),
+    lambda L, m: L.ones(3).index_put((m,), L.tensor([3.0, 4.0])),     # index_put_: warned
+    lambda L, m: L.ones(3).index_put_((m,), L.tensor([3.0, 4.0]), accumulate=True),
+    lambda L, m: L.ones(3).index_put((m,), L.tensor(3.0), accumulate=True),
+    lambda L, m: L.ones(3, 2).__setitem__((m, [0, 1]), 2.0),
+    lambda L, m: L.ones(3).masked_scatter(m, L.zeros(3)),
+])
+def test_uint8_masks_as_torch(fn):
+    """uint8 masks index with torch's deprecation warning; a one-value put through a single
+    uint8 mask is torch's masked_fill_, which refuses it; masked_scatter refuses it after its
+    own warning."""
+    assert _uint8_outcome(ember, fn) == _uint8_outcome(torch, fn)

@@ -318,6 +318,7 @@ _DEPRECATED = {
     "cholesky": lambda t: t.cholesky(t.eye(2)),
     "lu": lambda t: t.lu(t.eye(2)),
     "lu_solve": lambda t: t.lu_solve(t.ones(2, 1), *t.linalg.lu_factor(t.eye(2))),
+    "qr": lambda t: t.qr(t.eye(2)),
 }
 
 

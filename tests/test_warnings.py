@@ -22,3 +22,21 @@ def test_warn_once_warns_once_per_key_at_the_caller_outside_ember(monkeypatch):
         (UserWarning, "Tensor.H is deprecated on 0-D tensors. Consider using x.conj().",
          __file__, line + 3)]
     assert ember._warnings.GIVEN == {"a", "k", str(w[2].message)}
+
+
+def test_set_warn_always_repeats_once_a_process_warnings():
+    """torch.set_warn_always(True) turns TORCH_WARN_ONCE into a warning at every call."""
+    import torch
+
+    def count(lib):
+        before = lib.is_warn_always_enabled()
+        lib.set_warn_always(True)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                for _ in range(3):
+                    lib.cholesky(lib.eye(2))
+        finally:
+            lib.set_warn_always(before)
+        return len(caught), lib.is_warn_always_enabled()
+    assert count(ember) == count(torch) == (3, False)

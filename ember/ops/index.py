@@ -164,6 +164,8 @@ def _classify(i, be):
         if k in "fc" or a.dtype.itemsize < 4 and a.dtype != np.uint8 and k != "b":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if a.dtype == np.uint8:
+            warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                          "torch.bool instead.", UserWarning, stacklevel=_outside_stacklevel())
             a = a.astype(bool)
         if i.be is not be:
             if i.be.name != "cpu" and be.name != "cpu":
@@ -619,7 +621,21 @@ def _number_value(value, np_dtype):
 _F64 = np.dtype(np.float64)
 
 
+def _refuse_byte_fill(items, value, accumulate=False):
+    """torch writes a one-value put through a single mask index as masked_fill_, which refuses
+    a uint8 mask (other puts take one, with the deprecation warning). `items`: the index's
+    parts, ints, slices and None included (torch applies those as views first)."""
+    if accumulate or not (isinstance(value, (int, float, complex, bool, np.number)) or
+                          isinstance(value, Tensor) and value.arr.size == 1):
+        return
+    tensors = [i for i in items if isinstance(i, Tensor) or isinstance(i, (list, tuple))]
+    if len(tensors) == 1 and isinstance(tensors[0], Tensor) and \
+            tensors[0].arr.dtype == np.uint8 and tensors[0].ndim:
+        _check_mask(tensors[0], "masked_fill_")
+
+
 def _setitem(self, idx, value):
+    _refuse_byte_fill(idx if type(idx) is tuple else (idx,), value)
     if isinstance(value, (int, float, complex, np.number)):
         value = _number_value(value, self.arr.dtype)
     basic, adv, _ = _parse(idx, self.arr.shape, self.be)
@@ -757,6 +773,7 @@ def _put_indices(input, indices):
 
 
 def index_put(input, indices, values, accumulate=False):
+    _refuse_byte_fill(indices, values, accumulate)
     values = _put_value(input, values, indices, accumulate, "index_put")
     return apply(_index_put, (input, _value_for(input, values)),
                  (_put_indices(input, indices), accumulate))
@@ -772,6 +789,7 @@ def index_put_(input, indices, values, accumulate=False):
 
 
 def _index_put_(input, indices, values, accumulate=False):
+    _refuse_byte_fill(indices, values, accumulate)
     values = _put_value(input, values, indices, accumulate, "index_put_")
     if not (_grad.enabled and (input.requires_grad or getattr(values, "requires_grad", False))):
         value = _value_for(input, values)
@@ -1402,8 +1420,14 @@ def _(xp, g, index, dim, sshape):
 def _check_mask(mask, name):
     tensor_arg(name, mask, "mask", None)
     if mask.arr.dtype != np.bool_:
-        raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype "
-                           f"{cname(mask.arr.dtype)}")
+        dtype = cname(mask.arr.dtype)
+        if name == "masked_scatter_":   # its check names the ScalarType, after a warning
+            if mask.arr.dtype == np.uint8:
+                warnings.warn("masked_scatter_ received a mask with dtype torch.uint8, this "
+                              "behavior is now deprecated,please use a mask with dtype "
+                              "torch.bool instead.", UserWarning, stacklevel=_outside_stacklevel())
+            dtype = _dtype_name(mask.arr.dtype)
+        raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype {dtype}")
 
 
 @op("masked_fill", saves=None)

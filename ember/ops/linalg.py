@@ -1989,6 +1989,10 @@ def cholesky(input, upper=False, *, out=None):
 
 
 def qr(input, some=True, *, out=None):
+    _warn_once("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future "
+               "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
+               "parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\nQ, R = "
+               "torch.linalg.qr(A, 'reduced' if some else 'complete')")
     return _finish_tuple(tuple(_linalg_qr(input, "reduced" if some else "complete")), out, "qr",
                          _TORCH_QR, "resize")
 
