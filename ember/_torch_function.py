@@ -241,14 +241,30 @@ _KEEP = {"__new__", "__init__", "__init_subclass__", "__getattr__", "__getattrib
          "__class_getitem__", "grad_fn"}
 
 
-def _wrap_module(mod, prefix):
+def _wrap_module(mod, prefix, dispatchers):
     for name, fn in list(vars(mod).items()):
         if name.startswith("_") or isinstance(fn, (type, types.ModuleType)) or \
                 not callable(fn) or hasattr(fn, "torch_name"):
             continue
         if not (getattr(fn, "__module__", "") or "").startswith("ember"):
             continue
-        _replace(mod, name, _dispatcher(fn, f"{prefix}.{name}"))
+        d = _dispatcher(fn, f"{prefix}.{name}")
+        dispatchers.setdefault(id(fn), d)       # F.sigmoid is torch.sigmoid: the first name
+        _replace(mod, name, d)
+
+
+def _wrap_module_functions(dispatchers):
+    """nn modules that keep their functional as a class attribute (nn.ReLU's `_fn =
+    staticmethod(F.relu)`) call it through its dispatcher too, as torch's modules reach
+    F.relu's own torch-function check."""
+    import sys
+    for name, mod in list(sys.modules.items()):
+        if not name.startswith("ember.nn.modules.") or mod is None:
+            continue
+        for cls in vars(mod).values():
+            attr = vars(cls).get("_fn") if isinstance(cls, type) else None
+            if isinstance(attr, staticmethod) and id(attr.__func__) in dispatchers:
+                _replace(cls, "_fn", staticmethod(dispatchers[id(attr.__func__)]))
 
 
 # operators whose handlers see the named method, as torch's bindings hand them
@@ -291,9 +307,11 @@ def enable():
     import sys
     from ._tensor import Tensor
     _wrap_tensor(Tensor)
+    dispatchers = {}
     for name in ("ember", "ember.nn.functional", "ember.linalg", "ember.fft", "ember.special"):
         _wrap_module(sys.modules.get(name) or importlib.import_module(name),
-                     "torch" + name[len("ember"):])
+                     "torch" + name[len("ember"):], dispatchers)
+    _wrap_module_functions(dispatchers)
 
 
 def disable():

@@ -11,7 +11,8 @@ def _run(code):
 
 def test_import_ember_leaves_heavy_modules_out():
     out = _run("import sys, ember; print(','.join(m for m in ('torch', 'cupy', 'mpi4py', "
-               "'matplotlib', 'tqdm', 'scipy', 'safetensors', 'tensorboardX', 'sklearn') "
+               "'matplotlib', 'tqdm', 'scipy', 'safetensors', 'tensorboardX', 'sklearn', 'onnx', "
+               "'onnxruntime') "
                "if m in sys.modules))")
     assert out == ""
 

@@ -259,3 +259,26 @@ def test_factory_and_method_names_as_torch():
     with pytest.raises(TypeError, match=r"^zeros_like\(\): argument 'input' \(position 1\) "
                        r"must be Tensor, not list$"):
         ember.zeros_like([1, 2])
+
+
+def test_mode_sees_the_functionals_nn_modules_call():
+    """nn.ReLU, nn.Conv2d, nn.MaxPool2d... keep their functional as a class attribute: a mode
+    still sees F.relu, F.conv2d, ... as in torch (the ONNX exporter depends on it)."""
+    def seen(lib):
+        calls = []
+
+        class Mode(lib.overrides.TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                calls.append(lib.overrides.resolve_name(func))
+                return func(*args, **(kwargs or {}))
+        lib.manual_seed(0)
+        x = lib.randn(1, 2, 6, 6)
+        mods = [lib.nn.ReLU(), lib.nn.Conv2d(2, 2, 3), lib.nn.MaxPool2d(2), lib.nn.Softmax(1),
+                lib.nn.GELU(), lib.nn.AvgPool2d(2), lib.nn.Sigmoid(), lib.nn.ELU(),
+                lib.nn.ConvTranspose2d(2, 2, 3), lib.nn.LogSoftmax(1), lib.nn.Tanh(),
+                lib.nn.SiLU(), lib.nn.LeakyReLU(), lib.nn.Hardswish()]
+        with Mode():
+            for m in mods:
+                m(x)
+        return calls
+    assert seen(ember) == seen(torch)

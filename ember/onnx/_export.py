@@ -1,0 +1,364 @@
+"""The tracer and the graph it builds (see the package docstring)."""
+import enum
+import inspect
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import no_grad
+from .._torch_function import TorchFunctionMode, resolve_name
+from .errors import OnnxExporterError, UnsupportedOperatorError
+
+_EXPORTING = [False]
+# calls on a traced tensor that read its metadata or values, not new tensors: they run as they
+# are (sizes and Python numbers become constants of the graph, as in torch's tracer)
+_METADATA = {"size", "dim", "ndimension", "numel", "nelement", "__len__", "is_contiguous",
+             "element_size", "get_device", "is_floating_point", "is_complex", "item", "tolist",
+             "__index__", "__int__", "__float__", "__bool__", "__format__", "__repr__",
+             "__str__", "__hash__", "data_ptr", "stride", "storage_offset", "has_names",
+             "requires_grad_", "retain_grad", "register_hook", "__iter__"}
+
+
+class TrainingMode(enum.IntEnum):
+    """torch.onnx.TrainingMode: the mode a model is exported in (EVAL by default)."""
+    EVAL = 0
+    PRESERVE = 1
+    TRAINING = 2
+
+
+def is_in_onnx_export():
+    return _EXPORTING[0]
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ModuleNotFoundError("torch.onnx.export needs the onnx package: pip install "
+                                  "'ember[onnx]'") from None
+    return onnx
+
+
+def _tensors(values):
+    for v in values:
+        if isinstance(v, Tensor):
+            yield v
+        elif isinstance(v, (list, tuple)):        # namedtuples (max's values, indices) too
+            yield from _tensors(v)
+        elif type(v) is dict:
+            yield from _tensors(v.values())
+
+
+class Graph:
+    """The ONNX graph being built: values are named by the id of the ember tensor they hold
+    (the tensors are kept alive, so ids stay theirs)."""
+
+    def __init__(self, onnx, opset, constants):
+        self.onnx, self.helper, self.opset = onnx, onnx.helper, opset
+        self.names, self.kept = {}, []
+        self.nodes, self.initializers = [], []
+        self.constants = constants          # id(parameter or buffer) -> its state_dict name
+        self.stored = {}                    # id -> initializer name, for constants used
+        self.count = 0
+
+    def fresh(self, base):
+        self.count += 1
+        return f"{base}_{self.count}"
+
+    def bind(self, t, name):
+        self.names[id(t)] = name
+        self.kept.append(t)
+
+    def traced(self, t):
+        return id(t) in self.names
+
+    def value(self, t):
+        """The name of a tensor argument: traced, or a constant stored on first use."""
+        name = self.names.get(id(t))
+        if name is not None:
+            return name
+        name = self.stored.get(id(t))
+        if name is None:
+            if t.grad_fn is not None and id(t) not in self.constants:
+                # computed from the inputs by a path the tracer did not see: as a constant it
+                # would be silently wrong
+                raise UnsupportedOperatorError(
+                    f"Exporting a value computed by '{t.grad_fn.name()}' to ONNX is not "
+                    "supported: the operation that made it was not traced.")
+            name = self.constants.get(id(t)) or self.fresh("_val")
+            self.stored[id(t)] = name
+            self.kept.append(t)
+            self.initializers.append(self.helper.make_tensor(
+                name, self.onnx_type(t.arr.dtype), t.arr.shape,
+                vals=np.ascontiguousarray(t.detach().cpu().numpy()).tobytes(), raw=True))
+        return name
+
+    def const(self, array, base="_const"):
+        a = np.asarray(array)
+        name = self.fresh(base)
+        self.initializers.append(self.helper.make_tensor(
+            name, self.onnx_type(a.dtype), a.shape, vals=np.ascontiguousarray(a).tobytes(),
+            raw=True))
+        return name
+
+    def ints(self, values):
+        return self.const(np.asarray(values, np.int64), "_ints")
+
+    def onnx_type(self, dtype):
+        from .._dtype import OF_NP
+        dtype = np.dtype(dtype)
+        if dtype.name == "bfloat16":
+            return self.onnx.TensorProto.BFLOAT16
+        if OF_NP.get(dtype) is None and dtype.kind not in "biufc":
+            raise OnnxExporterError(f"dtype {dtype} has no ONNX type")
+        return self.helper.np_dtype_to_tensor_dtype(dtype)
+
+    def node(self, op, inputs, n_out=1, **attrs):
+        outs = [self.fresh(op.lower()) for _ in range(n_out)]
+        self.nodes.append(self.helper.make_node(op, list(inputs), outs, name=self.fresh(op),
+                                                **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    def cast(self, name, from_dtype, to_dtype):
+        if np.dtype(from_dtype) == np.dtype(to_dtype):
+            return name
+        return self.node("Cast", [name], to=self.onnx_type(to_dtype))
+
+
+class _Tracer(TorchFunctionMode):
+    def __init__(self, graph):
+        self.g = graph
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        from ._symbolic import SYMBOLIC
+        kwargs = kwargs or {}
+        g = self.g
+        if not any(g.traced(t) for t in _tensors(args + tuple(kwargs.values()))):
+            with no_grad():                     # constants: computed here, stored when used
+                return func(*args, **kwargs)
+        full = resolve_name(func)
+        name = full.rpartition(".")[2]
+        if name == "__get__":
+            name = full.split(".")[-2]
+            if name in ("shape", "dtype", "device", "ndim", "is_cuda", "layout",
+                        "requires_grad", "grad_fn", "is_leaf", "names"):
+                return func(*args, **kwargs)
+        emit = SYMBOLIC.get(name)
+        if emit is None:
+            if name in _METADATA:
+                return func(*args, **kwargs)
+            inner = getattr(func, "__wrapped__", func)      # past its dispatcher
+            with self:                          # a composite: trace the ops it is made of
+                result = inner(*args, **kwargs)
+            if not all(g.traced(t) for t in _tensors((result,))):
+                raise UnsupportedOperatorError(f"Exporting the operator '{full}' to ONNX "
+                                               f"opset version {g.opset} is not supported.")
+            return result
+        result = func(*args, **kwargs)
+        bound = _bind(func, args, kwargs)
+        bound["_name"] = name
+        outs = emit(g, bound, result)
+        if isinstance(outs, str):
+            outs = [outs]
+        results = list(_tensors((result,)))
+        for t, out in zip(results, outs):
+            g.bind(t, out)
+        return result
+
+
+def _bind(func, args, kwargs):
+    """The call's arguments by parameter name (defaults filled in); extra positional
+    arguments under "*" (view(2, 3), permute(0, 2, 1))."""
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return {"*": args, **kwargs}
+    ba = sig.bind(*args, **kwargs)
+    ba.apply_defaults()
+    out = {}
+    for p, v in ba.arguments.items():
+        kind = sig.parameters[p].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            out["*"] = v
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            out.update(v)
+        else:
+            out[p] = v
+    first = next(iter(sig.parameters))
+    out["self"] = out.get(first)
+    return out
+
+
+class ONNXProgram:
+    """What export returns (torch's with dynamo=True): the model as `model_proto`; `save`
+    writes it; calling it runs it with onnxruntime."""
+
+    def __init__(self, model_proto):
+        self.model_proto = model_proto
+
+    def save(self, destination, **kwargs):
+        _onnx().save_model(self.model_proto, destination)
+
+    def optimize(self):
+        return None
+
+    def __call__(self, *args, **kwargs):
+        import onnxruntime
+        session = onnxruntime.InferenceSession(self.model_proto.SerializeToString(),
+                                               providers=["CPUExecutionProvider"])
+        names = [i.name for i in session.get_inputs()]
+        feeds = {n: (a.detach().cpu().numpy() if isinstance(a, Tensor) else np.asarray(a))
+                 for n, a in zip(names, list(args) + list(kwargs.values()))}
+        from .. import from_numpy
+        return [from_numpy(np.asarray(o)) for o in session.run(None, feeds)]
+
+    def __repr__(self):
+        return f"ONNXProgram(opset={self.model_proto.opset_import[0].version})"
+
+
+def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=None,
+           input_names=None, output_names=None, opset_version=None, dynamic_axes=None,
+           keep_initializers_as_inputs=False, dynamo=True, external_data=True,
+           dynamic_shapes=None, do_constant_folding=True, training=None, **options):
+    """torch.onnx.export: write `model` applied to `args` (and `kwargs`) as ONNX to `f` (a
+    path or a binary file object). Returns an ONNXProgram (dynamo=True, torch's default) or
+    None (dynamo=False, its TorchScript exporter)."""
+    onnx = _onnx()
+    if opset_version is None:
+        opset_version = 18 if dynamo else 20
+    if opset_version < 13:
+        raise OnnxExporterError(f"opset_version {opset_version} is not supported: ember "
+                                "exports opset 13 and above")
+    if isinstance(args, Tensor) or not isinstance(args, tuple):
+        args = (args,)
+    kwargs = dict(kwargs or {})
+    if args and type(args[-1]) is dict and not kwargs:
+        args, kwargs = args[:-1], dict(args[-1])    # torch's trailing dict: keyword arguments
+    from ..nn import Module
+    constants = {}
+    if isinstance(model, Module):
+        for n, t in model.state_dict(keep_vars=True).items():
+            constants.setdefault(id(t), n)
+    graph = Graph(onnx, opset_version, constants)
+    inputs = list(_tensors(args + tuple(kwargs.values())))
+    names = _input_names(model, args, kwargs, inputs, input_names)
+    # the model runs on stand-ins that record gradients: a value computed from them out of the
+    # tracer's sight then carries a grad_fn, and is refused rather than stored as a constant
+    stand_in = {id(t): _recording(t) for t in inputs}
+    args, kwargs = _replaced(args, stand_in), _replaced(kwargs, stand_in)
+    for t, n in zip(inputs, names):
+        graph.bind(stand_in[id(t)], n)
+    params = []
+    if not export_params and isinstance(model, Module):
+        for n, t in model.state_dict(keep_vars=True).items():
+            graph.bind(t, n)
+            params.append((n, t))
+    was_training = getattr(model, "training", False)
+    if isinstance(model, Module) and training is not TrainingMode.PRESERVE:
+        model.train(training is TrainingMode.TRAINING)
+    _EXPORTING[0] = True
+    try:
+        with _Tracer(graph):
+            result = model(*args, **kwargs)
+    finally:
+        _EXPORTING[0] = False
+        if isinstance(model, Module):
+            model.train(was_training)
+    outputs = list(_tensors((result,)))
+    out_names = list(output_names or [])
+    graph_outputs, renamed = [], set()
+    for i, t in enumerate(outputs):
+        name = out_names[i] if i < len(out_names) else None
+        src = graph.value(t)
+        if name is None:
+            name = src if graph.traced(t) and src not in names else f"output_{i}"
+        if src != name:
+            if any(src in n.output for n in graph.nodes) and src not in renamed:
+                _rename(graph.nodes, src, name)     # the node that made it names it
+                renamed.add(name)
+            else:                                   # an input, a constant, or output twice
+                graph.nodes.append(graph.helper.make_node("Identity", [src], [name],
+                                                          name=graph.fresh("Identity")))
+        graph_outputs.append((name, t))
+    dyn = _dynamic(dynamic_axes, dynamic_shapes, names, kwargs)
+    h = graph.helper
+
+    def info(name, t):
+        dims = [dyn.get(name, {}).get(d, s) for d, s in enumerate(t.shape)]
+        return h.make_tensor_value_info(name, graph.onnx_type(t.arr.dtype), dims)
+    graph_inputs = [info(n, t) for t, n in zip(inputs, names)] + [info(n, t) for n, t in params]
+    if keep_initializers_as_inputs:
+        graph_inputs += [h.make_tensor_value_info(i.name, i.data_type, list(i.dims))
+                         for i in graph.initializers]
+    proto = h.make_model(
+        h.make_graph(graph.nodes, "main_graph", graph_inputs,
+                     [info(n, t) for n, t in graph_outputs], graph.initializers),
+        opset_imports=[h.make_opsetid("", opset_version)], producer_name="pytorch",
+        producer_version="2.13.0")
+    proto.ir_version = min(proto.ir_version, 10)
+    onnx.checker.check_model(proto)
+    if verbose:
+        print(h.printable_graph(proto.graph))
+    if f is not None:
+        onnx.save_model(proto, f)
+    return ONNXProgram(proto) if dynamo else None
+
+
+def _rename(nodes, old, new):
+    for n in nodes:
+        for field in (n.input, n.output):
+            for i, v in enumerate(field):
+                if v == old:
+                    field[i] = new
+
+
+def _recording(t):
+    """A stand-in for an input: the same values, recording gradients where its dtype can."""
+    if not (t.is_floating_point() or t.is_complex()):
+        return t
+    return t.detach().requires_grad_(True).clone()
+
+
+def _replaced(value, table):
+    if isinstance(value, Tensor):
+        return table.get(id(value), value)
+    if type(value) in (list, tuple):
+        return type(value)(_replaced(v, table) for v in value)
+    if type(value) is dict:
+        return {k: _replaced(v, table) for k, v in value.items()}
+    return value
+
+
+def _input_names(model, args, kwargs, inputs, given):
+    """input_names, then the forward's parameter names (as torch's exporter names them)."""
+    names = list(given or [])
+    if len(names) < len(inputs):
+        try:
+            params = list(inspect.signature(getattr(model, "forward", model)).parameters)
+        except (TypeError, ValueError):
+            params = []
+        auto = []
+        for i, a in enumerate(args):
+            base = params[i] if i < len(params) else f"input_{i}"
+            auto += [base] if isinstance(a, Tensor) else \
+                [f"{base}_{j}" for j, _ in enumerate(_tensors((a,)))]
+        auto += [k for k, v in kwargs.items() if isinstance(v, Tensor)]
+        names += auto[len(names):]
+    return names[:len(inputs)]
+
+
+def _dynamic(dynamic_axes, dynamic_shapes, names, kwargs):
+    """{value name: {dim: symbol}} from dynamic_axes ({name: [dims] or {dim: symbol}}) or
+    dynamic_shapes (per input: {dim: name or Dim})."""
+    out = {}
+    for name, axes in (dynamic_axes or {}).items():
+        out[name] = dict(axes) if isinstance(axes, dict) else \
+            {d: f"{name}_dynamic_axes_{j + 1}" for j, d in enumerate(axes)}
+    if dynamic_shapes:
+        shapes = dynamic_shapes.values() if isinstance(dynamic_shapes, dict) else dynamic_shapes
+        for name, spec in zip(names, shapes):
+            if spec:
+                out[name] = {d: getattr(s, "__name__", None) or str(s) for d, s in
+                             (spec.items() if isinstance(spec, dict) else enumerate(spec))
+                             if s is not None}
+    return out

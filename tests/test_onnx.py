@@ -1,0 +1,194 @@
+"""torch.onnx.export: ember's graphs run in onnxruntime and give the model's outputs (also at
+other batch sizes where dynamic_axes says so), and carry the names torch's exporter gives
+(inputs, outputs, initializers, dynamic dims). A value the tracer did not see is refused, never
+stored as a wrong constant."""
+import io
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+nn = ember.nn
+
+
+def _run(data, *arrays):
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    return sess.run(None, {i.name: a for i, a in zip(sess.get_inputs(), arrays)})
+
+
+def _export(model, args, **kw):
+    buf = io.BytesIO()
+    ember.onnx.export(model, args, buf, **kw)
+    return buf.getvalue()
+
+
+def _check(model, *args, again=None, rtol=1e-4, **kw):
+    """Export, then compare onnxruntime with the model in eval mode (on `again` too)."""
+    data = _export(model, args, **kw)
+    model.eval()
+    for inputs in [args] + ([again] if again else []):
+        with ember.no_grad():
+            ref = model(*inputs)
+        ref = ref if isinstance(ref, (tuple, list)) else [ref]
+        outs = _run(data, *[a.numpy() for a in inputs])
+        assert len(outs) == len(ref)
+        for o, r in zip(outs, ref):
+            assert o.shape == tuple(r.shape) and o.dtype == r.numpy().dtype
+            np.testing.assert_allclose(o, r.numpy(), rtol=rtol, atol=1e-5)
+    return onnx.load_from_string(data)
+
+
+class _Block(nn.Module):
+    def __init__(self, d=16, h=4):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(approximate="tanh"),
+                                 nn.Linear(4 * d, d))
+        self.h = h
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.h, C // self.h).transpose(1, 2) for t in (q, k, v))
+        y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
+        return x + self.mlp(self.ln2(x))
+
+
+class _GPT(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(50, 16), nn.Embedding(8, 16)
+        self.blocks = nn.Sequential(_Block(), _Block())
+        self.head = nn.Linear(16, 50, bias=False)
+
+    def forward(self, idx):
+        x = self.tok(idx) + self.pos(ember.arange(idx.shape[1]))
+        return self.head(self.blocks(x))[:, -1, :].log_softmax(-1)
+
+
+def _cnn():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding="same"), nn.BatchNorm2d(4),
+                         nn.ReLU(inplace=True), nn.MaxPool2d(2), nn.Conv2d(4, 8, 3, stride=2),
+                         nn.GELU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2),
+                         nn.Linear(8, 5))
+
+
+def test_mlp_runs_in_onnxruntime_with_torchs_names():
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3), nn.Softmax(dim=-1))
+    proto = _check(model, ember.randn(2, 4), again=(ember.randn(7, 4),), input_names=["x"],
+                   output_names=["probs"], dynamic_axes={"x": {0: "batch"}, "probs": [0]},
+                   dynamo=False)
+    tmodel = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3),
+                                 torch.nn.Softmax(dim=-1))
+    tmodel.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(tmodel, (torch.randn(2, 4),), buf, dynamo=False, input_names=["x"],
+                          output_names=["probs"], dynamic_axes={"x": {0: "batch"}, "probs": [0]})
+    tproto = onnx.load_from_string(buf.getvalue())
+
+    def names(p):
+        shape = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa
+        return ([(i.name, shape(i)) for i in p.graph.input],
+                [(o.name, shape(o)) for o in p.graph.output],
+                sorted(i.name for i in p.graph.initializer), p.opset_import[0].version,
+                [n.op_type for n in p.graph.node])
+    assert names(proto) == names(tproto)
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_allclose(_run(proto.SerializeToString(), x)[0],
+                               _run(buf.getvalue(), x)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_cnn_with_batch_norm_inplace_relu_and_pooling():
+    ember.manual_seed(0)
+    model = _cnn()
+    model.eval()
+    model[1].running_mean.uniform_(-0.5, 0.5)
+    model[1].running_var.uniform_(0.5, 2.0)
+    model.train()
+    _export(model, (ember.randn(3, 1, 16, 16),))
+    assert model.training          # exported in eval mode, its own mode restored
+    proto = _check(model, ember.randn(3, 1, 16, 16), again=(ember.randn(5, 1, 16, 16),),
+                   dynamic_axes={"input": [0]})
+    ops = [n.op_type for n in proto.graph.node]
+    assert {"Conv", "BatchNormalization", "Relu", "MaxPool", "GlobalAveragePool"} <= set(ops)
+
+
+@pytest.mark.parametrize("opset", [13, 17, 18, 20])
+def test_transformer_at_each_opset(opset):
+    ember.manual_seed(0)
+    proto = _check(_GPT(), ember.randint(0, 50, (2, 8)), again=(ember.randint(0, 50, (3, 8)),),
+                   opset_version=opset, dynamic_axes={"idx": [0]})
+    assert proto.opset_import[0].version == opset
+
+
+def test_multihead_attention_traced_through_its_parts():
+    ember.manual_seed(0)
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = nn.MultiheadAttention(16, 4, batch_first=True)
+
+        def forward(self, x):
+            return self.mha(x, x, x, need_weights=False)[0]
+    _check(M(), ember.randn(2, 5, 16))
+
+
+def test_tensor_methods_and_operators():
+    class M(nn.Module):
+        def forward(self, x, y):
+            z = (x * 2 - y / 3).clamp(min=-1.0) ** 2 + 1
+            w = z.permute(0, 2, 1).reshape(x.shape[0], -1).unsqueeze(1)
+            m = z.mean(dim=1, keepdim=True) + z.sum(-1, keepdim=True) - z.amax(1, True)
+            v, i = z.max(dim=2)
+            c = ember.cat([z, m.expand_as(z)], dim=1)
+            s = ember.where(z > 1, z, -z).masked_fill(z < 0.5, 0.25)
+            return w.squeeze(1), c[:, 1:, :2], v, i, s.sqrt().tanh()[..., None], x[:, 0]
+    ember.manual_seed(0)
+    _check(M(), ember.randn(2, 3, 4), ember.randn(2, 3, 4))
+
+
+def test_export_to_a_path_returns_a_program(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+    x = ember.randn(4, 3)
+    path = tmp_path / "m.onnx"
+    program = ember.onnx.export(model, (x,), str(path))
+    assert isinstance(program, ember.onnx.ONNXProgram)
+    np.testing.assert_allclose(_run(path.read_bytes(), x.numpy())[0],
+                               model(x).detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(program(x)[0].numpy(), model(x).detach().numpy(), rtol=1e-5)
+    assert ember.onnx.export(model, (x,), io.BytesIO(), dynamo=False) is None
+    assert not ember.onnx.is_in_onnx_export()
+
+
+def test_export_params_false_makes_parameters_inputs():
+    model = nn.Linear(3, 2)
+    proto = onnx.load_from_string(_export(model, (ember.randn(1, 3),), export_params=False))
+    assert [i.name for i in proto.graph.input] == ["input", "weight", "bias"]
+    assert not proto.graph.initializer
+
+
+def test_an_operation_the_tracer_cannot_see_is_refused():
+    """nn.LSTM computes outside the traced functions: refused, not baked in as a constant."""
+    with pytest.raises(ember.onnx.UnsupportedOperatorError):
+        _export(nn.LSTM(4, 8, batch_first=True), (ember.randn(2, 3, 4),))
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError):
+        _export(nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)), (ember.randn(2, 4),),
+                training=ember.onnx.TrainingMode.TRAINING)
+
+
+def test_missing_onnx_package_is_named(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ModuleNotFoundError, match=r"ember\[onnx\]"):
+        _export(nn.Linear(2, 2), (ember.randn(1, 2),))
