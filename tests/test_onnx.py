@@ -192,3 +192,59 @@ def test_missing_onnx_package_is_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ModuleNotFoundError, match=r"ember\[onnx\]"):
         _export(nn.Linear(2, 2), (ember.randn(1, 2),))
+
+
+class _Fn(nn.Module):
+    def __init__(self, fn, *mods):
+        super().__init__()
+        self.fn, self.mods = fn, nn.ModuleList(mods)
+
+    def forward(self, *xs):
+        return self.fn(self, *xs)
+
+
+F = nn.functional
+_ZOO = {
+    "conv1d+avgpool": (lambda: _Fn(lambda m, x: F.avg_pool1d(m.mods[0](x), 2, ceil_mode=True),
+                                   nn.Conv1d(2, 3, 3, dilation=2)), [(2, 2, 11)]),
+    "conv_transpose2d": (lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1,
+                                                    output_padding=1), [(1, 2, 5, 5)]),
+    "grouped conv + instance norm": (lambda: nn.Sequential(
+        nn.Conv2d(4, 4, 3, groups=2, padding=2, dilation=2), nn.InstanceNorm2d(4, affine=True),
+        nn.LeakyReLU(0.2)), [(2, 4, 6, 6)]),
+    "group norm + silu + softplus": (lambda: nn.Sequential(
+        nn.GroupNorm(2, 4), nn.SiLU(), nn.Softplus(beta=2.0), nn.Hardswish(), nn.ELU()),
+        [(2, 4, 3, 3)]),
+    "pad and interpolate": (lambda: _Fn(lambda m, x: F.interpolate(
+        F.pad(x, (1, 2, 0, 1), mode="reflect"), scale_factor=2, mode="bilinear",
+        align_corners=False) + F.interpolate(F.pad(x, (1, 2, 0, 1)), scale_factor=2)),
+        [(1, 2, 4, 4)]),
+    "embedding and int inputs": (lambda: _Fn(lambda m, i: m.mods[0](i).mean(1) *
+                                             (i > 2).float().sum(-1, keepdim=True),
+                                             nn.Embedding(10, 4)), ["ids"]),
+    "comparisons": (lambda: _Fn(lambda m, x: ((x > 0.5) & (x <= 1.5)).float() +
+                                (x == x).float() * (x != 0).float() - (x >= -1).float()),
+                    [(3, 4)]),
+    "activations": (lambda: nn.Sequential(nn.Hardtanh(-0.5, 0.5), nn.ReLU6(), nn.Sigmoid(),
+                                          nn.Tanh(), nn.Softsign(), nn.LogSigmoid(),
+                                          nn.PReLU(), nn.CELU(), nn.Mish(), nn.Hardsigmoid()),
+                    [(2, 5)]),
+    "reductions and indexing": (lambda: _Fn(lambda m, x: (
+        x.argmax(-1), x.topk(2, dim=1).values, x.cumsum(1), x.triu(), x.prod(1),
+        x.amin(0), x[1:, ::2], x.t() @ x, x.chunk(2, dim=1)[1], x.unbind(0)[0],
+        ember.stack([x, x], 1).flatten(1), x.repeat(2, 1), x.gather(1, ember.tensor([[0], [1],
+                                                                                     [2]])),
+        F.normalize(x, dim=1), x.clamp(max=0.5) - x.clamp_min(0.1), x.log_softmax(0))),
+        [(3, 4)]),
+    "einsum and sdpa with a mask": (lambda: _Fn(lambda m, q, k: F.scaled_dot_product_attention(
+        q, k, k, attn_mask=ember.einsum("bik,bjk->bij", q, k) > 0)), [(2, 3, 4), (2, 5, 4)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_ZOO))
+def test_module_zoo_runs_in_onnxruntime(case):
+    make, shapes = _ZOO[case]
+    ember.manual_seed(0)
+    args = tuple(ember.randint(0, 10, (2, 5)) if s == "ids" else ember.randn(*s)
+                 for s in shapes)
+    _check(make(), *args)

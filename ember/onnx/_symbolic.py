@@ -8,10 +8,10 @@ import math
 import numpy as np
 
 from .._tensor import Tensor
+from ..ops.reduce import _NoDim
 from .errors import UnsupportedOperatorError
 
 SYMBOLIC = {}
-_NO_DIM = ("<no dim>",)
 
 
 def _register(*names):
@@ -34,8 +34,12 @@ def _unsupported(g, what):
                                    "supported.")
 
 
+def _no_dim(dim):
+    return dim is None or isinstance(dim, _NoDim)
+
+
 def _dims(dim, ndim):
-    if dim is None or (isinstance(dim, str) and dim in _NO_DIM) or repr(dim) == "<no dim>":
+    if _no_dim(dim):
         return None
     dims = [dim] if isinstance(dim, int) else list(dim)
     return [d % ndim if ndim else 0 for d in dims]
@@ -66,9 +70,9 @@ def _rsqrt(g, a, result):
     return g.node("Reciprocal", [g.node("Sqrt", [_operand(g, a["self"], result.arr.dtype)])])
 
 
-def _binary(op, first="self", second="other", swap=False):
+def _binary(op, swap=False):
     def emit(g, a, result):
-        x, y = a[first], a[second]
+        x, y = a["self"], a["other"]
         if swap:
             x, y = y, x
         dt = result.arr.dtype
@@ -137,9 +141,7 @@ def _compare(op, negate=False):
     def emit(g, a, result):
         from .._dtype import result_type
         x, y = a["self"], a["other"]
-        dt = result_type(x, y).np if isinstance(y, Tensor) else (
-            x.arr.dtype if x.arr.dtype.kind in "fc" or not isinstance(y, float)
-            else np.dtype(np.float32))
+        dt = result_type(x, y).np         # compared in the promoted dtype, as torch compares
         out = g.node(op, [_operand(g, x, dt), _operand(g, y, dt)])
         return g.node("Not", [out]) if negate else out
     return emit
@@ -543,11 +545,11 @@ def _max_min(reduce_op, arg_op, elementwise):
             dt = result.arr.dtype
             return g.node(elementwise, [_operand(g, x, dt), _operand(g, other, dt)])
         dim = a.get("dim")
-        if (dim is None or repr(dim) == "<no dim>") and rest:
+        if _no_dim(dim) and rest:
             dim = rest[0]
         keep = a.get("keepdim")
         keep = (rest[1] if len(rest) > 1 else False) if not isinstance(keep, bool) else keep
-        if dim is None or repr(dim) == "<no dim>":
+        if _no_dim(dim):
             return _reduce(g, reduce_op, x, None, False)
         d = dim % max(x.ndim, 1)
         return [_reduce(g, reduce_op, x, [d], keep),
@@ -839,9 +841,10 @@ def _sdpa(g, a, result):
 
 @_register("einsum")
 def _einsum(g, a, result):
-    ops = a.get("*") or a.get("operands")
+    eq, *ops = a["*"]                   # einsum(equation, *operands)
     if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
         ops = ops[0]
-    eq = a.get("equation") or a.get("self")
+    if not isinstance(eq, str):
+        _unsupported(g, "einsum in its sublist form")
     dt = result.arr.dtype
     return g.node("Einsum", [_operand(g, t, dt) for t in ops], equation=eq.replace(" ", ""))
