@@ -13,7 +13,7 @@ import functools
 import threading
 import types
 
-__all__ = ["enable", "disable", "has_torch_function", "handle_torch_function", "overloaded_args",
+__all__ = ["enable", "disable", "dispatched", "has_torch_function", "handle_torch_function", "overloaded_args",
            "DisableTorchFunctionSubclass", "DisableTorchFunction", "TorchFunctionMode",
            "resolve_name",
            "_disabled_torch_function_impl", "convert"]
@@ -28,6 +28,13 @@ class _State(threading.local):
 STATE = _State()
 _ENABLED = [False]
 _REPLACED = []          # (owner, name, original attribute): what disable() puts back
+_DISPATCHERS = {}       # id(plain function) -> its dispatcher, while enabled
+
+
+def dispatched(fn):
+    """The dispatcher of an ember function kept by reference before enable() (a layer's
+    `activation=F.relu`), so that modes and subclasses see the call; `fn` itself otherwise."""
+    return _DISPATCHERS.get(id(fn), fn) if _ENABLED[0] else fn
 
 
 def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
@@ -307,11 +314,10 @@ def enable():
     import sys
     from ._tensor import Tensor
     _wrap_tensor(Tensor)
-    dispatchers = {}
     for name in ("ember", "ember.nn.functional", "ember.linalg", "ember.fft", "ember.special"):
         _wrap_module(sys.modules.get(name) or importlib.import_module(name),
-                     "torch" + name[len("ember"):], dispatchers)
-    _wrap_module_functions(dispatchers)
+                     "torch" + name[len("ember"):], _DISPATCHERS)
+    _wrap_module_functions(_DISPATCHERS)
 
 
 def disable():
@@ -320,6 +326,7 @@ def disable():
     while _REPLACED:
         owner, name, original = _REPLACED.pop()
         setattr(owner, name, original)
+    _DISPATCHERS.clear()
     _ENABLED[0] = False
 
 

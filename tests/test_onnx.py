@@ -34,13 +34,21 @@ def _check(model, *args, again=None, rtol=1e-4, **kw):
     for inputs in [args] + ([again] if again else []):
         with ember.no_grad():
             ref = model(*inputs)
-        ref = ref if isinstance(ref, (tuple, list)) else [ref]
+        ref = list(_flat(ref))
         outs = _run(data, *[a.numpy() for a in inputs])
         assert len(outs) == len(ref)
         for o, r in zip(outs, ref):
             assert o.shape == tuple(r.shape) and o.dtype == r.numpy().dtype
             np.testing.assert_allclose(o, r.numpy(), rtol=rtol, atol=1e-5)
     return onnx.load_from_string(data)
+
+
+def _flat(value):
+    if isinstance(value, ember.Tensor):
+        yield value
+    else:
+        for v in value:
+            yield from _flat(v)
 
 
 class _Block(nn.Module):
@@ -144,6 +152,25 @@ def test_multihead_attention_traced_through_its_parts():
     _check(M(), ember.randn(2, 5, 16))
 
 
+def test_vision_transformer_with_class_token():
+    class ViT(nn.Module):
+        def __init__(self, d=32, p=4):
+            super().__init__()
+            self.patch = nn.Conv2d(3, d, p, stride=p)
+            self.cls, self.pos = nn.Parameter(ember.randn(1, 1, d)), nn.Parameter(
+                ember.randn(1, 17, d))
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(
+                d, 4, 64, batch_first=True, dropout=0.0), 2)
+            self.head = nn.Linear(d, 10)
+
+        def forward(self, x):
+            x = self.patch(x).flatten(2).transpose(1, 2)
+            x = ember.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+            return self.head(self.enc(x)[:, 0])
+    ember.manual_seed(0)
+    _check(ViT(), ember.randn(2, 3, 16, 16))
+
+
 def test_tensor_methods_and_operators():
     class M(nn.Module):
         def forward(self, x, y):
@@ -178,10 +205,49 @@ def test_export_params_false_makes_parameters_inputs():
     assert not proto.graph.initializer
 
 
+@pytest.mark.parametrize("make, shape", [
+    (lambda: nn.LSTM(4, 8, batch_first=True), (2, 5, 4)),
+    (lambda: nn.LSTM(4, 8, num_layers=2, bidirectional=True), (5, 2, 4)),
+    (lambda: nn.GRU(4, 6, batch_first=True, num_layers=2), (3, 5, 4)),
+    (lambda: nn.RNN(4, 6, nonlinearity="relu", bidirectional=True, bias=False), (5, 2, 4)),
+])
+def test_recurrent_layers_as_onnx_rnn_nodes(make, shape):
+    ember.manual_seed(0)
+    proto = _check(make(), ember.randn(*shape))
+    assert {"LSTM", "GRU", "RNN"} & {n.op_type for n in proto.graph.node}
+
+
+def test_lstm_tagger_with_initial_state():
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.fc = nn.Embedding(20, 8), nn.Linear(16, 3)
+            self.rnn = nn.LSTM(8, 8, batch_first=True, bidirectional=True)
+
+        def forward(self, ids, h, c):
+            out, (hn, cn) = self.rnn(self.emb(ids), (h, c))
+            return self.fc(out).log_softmax(-1), hn, cn
+    ember.manual_seed(0)
+    model = Tagger()
+    _check(model, ember.randint(0, 20, (2, 6)), ember.randn(2, 2, 8), ember.randn(2, 2, 8))
+    assert "forward" not in vars(model.rnn)         # its own forward is back
+
+
 def test_an_operation_the_tracer_cannot_see_is_refused():
-    """nn.LSTM computes outside the traced functions: refused, not baked in as a constant."""
+    """pack_padded_sequence computes outside the traced functions: the LSTM's packed output is
+    refused, not baked in as a constant."""
+    from ember.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    class Packed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(4, 8, batch_first=True)
+
+        def forward(self, x):
+            packed = pack_padded_sequence(x, [3, 2], batch_first=True)
+            return pad_packed_sequence(self.rnn(packed)[0], batch_first=True)[0]
     with pytest.raises(ember.onnx.UnsupportedOperatorError):
-        _export(nn.LSTM(4, 8, batch_first=True), (ember.randn(2, 3, 4),))
+        _export(Packed(), (ember.randn(2, 3, 4),))
     with pytest.raises(ember.onnx.errors.UnsupportedOperatorError):
         _export(nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)), (ember.randn(2, 4),),
                 training=ember.onnx.TrainingMode.TRAINING)

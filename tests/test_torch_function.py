@@ -282,3 +282,21 @@ def test_mode_sees_the_functionals_nn_modules_call():
                 m(x)
         return calls
     assert seen(ember) == seen(torch)
+
+
+def test_mode_sees_a_transformer_layers_default_activation():
+    """TransformerEncoderLayer keeps F.relu from its default argument: a mode still sees it."""
+    def seen(lib):
+        calls = []
+
+        class Mode(lib.overrides.TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                calls.append(lib.overrides.resolve_name(func))
+                return func(*args, **(kwargs or {}))
+        lib.manual_seed(0)
+        layer = lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+        x = lib.randn(3, 2, 8)
+        with Mode():
+            layer(x)
+        return [c for c in calls if c and c.startswith("torch.nn.functional.")]
+    assert seen(ember) == seen(torch)

@@ -79,12 +79,7 @@ class Graph:
             return name
         name = self.stored.get(id(t))
         if name is None:
-            if t.grad_fn is not None and id(t) not in self.constants:
-                # computed from the inputs by a path the tracer did not see: as a constant it
-                # would be silently wrong
-                raise UnsupportedOperatorError(
-                    f"Exporting a value computed by '{t.grad_fn.name()}' to ONNX is not "
-                    "supported: the operation that made it was not traced.")
+            self.check_constant(t)
             name = self.constants.get(id(t)) or self.fresh("_val")
             self.stored[id(t)] = name
             self.kept.append(t)
@@ -92,6 +87,15 @@ class Graph:
                 name, self.onnx_type(t.arr.dtype), t.arr.shape,
                 vals=np.ascontiguousarray(t.detach().cpu().numpy()).tobytes(), raw=True))
         return name
+
+    def check_constant(self, t):
+        """Refuse an untraced tensor computed from the inputs (it carries a grad_fn: the
+        inputs record gradients) by a path the tracer did not see: as a constant it would be
+        silently wrong."""
+        if t.grad_fn is not None and id(t) not in self.constants:
+            raise UnsupportedOperatorError(
+                f"Exporting a value computed by '{t.grad_fn.name()}' to ONNX is not supported: "
+                "the operation that made it was not traced.")
 
     def const(self, array, base="_const"):
         a = np.asarray(array)
@@ -133,7 +137,10 @@ class _Tracer(TorchFunctionMode):
         from ._symbolic import SYMBOLIC
         kwargs = kwargs or {}
         g = self.g
-        if not any(g.traced(t) for t in _tensors(args + tuple(kwargs.values()))):
+        tensors = list(_tensors(args + tuple(kwargs.values())))
+        if not any(g.traced(t) for t in tensors):
+            for t in tensors:
+                g.check_constant(t)
             with no_grad():                     # constants: computed here, stored when used
                 return func(*args, **kwargs)
         full = resolve_name(func)
@@ -256,12 +263,16 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     was_training = getattr(model, "training", False)
     if isinstance(model, Module) and training is not TrainingMode.PRESERVE:
         model.train(training is TrainingMode.TRAINING)
+    tracer = _Tracer(graph)
+    recurrent = _recurrent_forwards(model, graph, tracer)
     _EXPORTING[0] = True
     try:
-        with _Tracer(graph):
+        with tracer:
             result = model(*args, **kwargs)
     finally:
         _EXPORTING[0] = False
+        for m in recurrent:
+            del m.forward
         if isinstance(model, Module):
             model.train(was_training)
     outputs = list(_tensors((result,)))
@@ -302,6 +313,18 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     if f is not None:
         onnx.save_model(proto, f)
     return ONNXProgram(proto) if dynamo else None
+
+
+def _recurrent_forwards(model, graph, tracer):
+    """Give each RNN/GRU/LSTM in `model` the forward that emits its ONNX node (_rnn.py);
+    returns the modules, whose own forward comes back when the attribute is deleted."""
+    from ..nn import Module, RNNBase
+    from ._rnn import traced_forward
+    found = [m for m in model.modules() if isinstance(m, RNNBase)] \
+        if isinstance(model, Module) else []
+    for m in found:
+        m.forward = traced_forward(m, graph, tracer)
+    return found
 
 
 def _rename(nodes, old, new):

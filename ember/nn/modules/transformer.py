@@ -3,6 +3,7 @@ import copy
 import warnings
 
 from ... import _dtype
+from ..._torch_function import dispatched
 from ..._warnings import warn_once
 from .. import functional as F
 from .. import init
@@ -153,7 +154,8 @@ class _TransformerLayer(Module):
         return self.dropout2(x)
 
     def _ff_block(self, x):
-        return self._ff_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        act = dispatched(self.activation)       # (F.relu as a default argument: undispatched)
+        return self._ff_dropout(self.linear2(self.dropout(act(self.linear1(x)))))
 
 
 class TransformerEncoderLayer(_TransformerLayer):

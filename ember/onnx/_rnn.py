@@ -1,0 +1,82 @@
+"""nn.RNN, nn.GRU and nn.LSTM as ONNX's RNN, GRU and LSTM nodes, one per layer.
+
+Their forward runs outside ember's traced functions, so the exporter puts a forward of its own
+on each such module while it traces (`traced_forward`): the module computes as usual, then
+its nodes are emitted from its weights, reordered from torch's gate order to ONNX's."""
+import numpy as np
+
+from .._tensor import Tensor
+from .errors import UnsupportedOperatorError
+
+# ONNX gate order as indices into torch's: LSTM i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h
+_GATES = {"LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2], "RNN_TANH": [0], "RNN_RELU": [0]}
+
+
+def traced_forward(module, graph, tracer):
+    """A forward for `module` (an RNNBase) that also emits its nodes into `graph` when its
+    input is traced."""
+    plain = module.forward
+
+    def forward(input, hx=None):
+        if not graph.traced(input):
+            return plain(input, hx)
+        if module.proj_size or input.dim() != 3:
+            raise UnsupportedOperatorError(f"Exporting {type(module).__name__} with "
+                                           "projections or unbatched input to ONNX is not "
+                                           "supported.")
+        tracer.__exit__(None, None, None)       # its insides are not traced one by one
+        try:
+            out, state = plain(input, hx)
+        finally:
+            tracer.__enter__()
+        states = list(state) if isinstance(state, tuple) else [state]
+        hx = list(hx) if isinstance(hx, tuple) else [hx] if hx is not None else []
+        names = _emit(graph, module, input, hx)
+        for t, name in zip([out] + states, names):
+            graph.bind(t, name)
+        return out, state
+    return forward
+
+
+def _emit(g, m, x, hx):
+    mode = m.mode
+    op = "LSTM" if mode == "LSTM" else "GRU" if mode == "GRU" else "RNN"
+    dirs, h, L = 2 if m.bidirectional else 1, m.hidden_size, m.num_layers
+    order = _GATES[mode]
+    xn = g.value(x)
+    if m.batch_first:
+        xn = g.node("Transpose", [xn], perm=[1, 0, 2])
+    finals = [[] for _ in range(2 if op == "LSTM" else 1)]     # h_n (and c_n) per layer
+    for layer in range(L):
+        ws, rs, bs = [], [], []
+        for d in range(dirs):
+            w_ih, w_hh, b_ih, b_hh, _ = m._layer_params(layer, d)
+            ws.append(_gates(w_ih, order, h))
+            rs.append(_gates(w_hh, order, h))
+            b = [_gates(b, order, h) if b is not None else np.zeros(len(order) * h,
+                                                                    w_ih.arr.dtype)
+                 for b in (b_ih, b_hh)]
+            bs.append(np.concatenate(b))
+        inputs = [xn, g.const(np.stack(ws), "W"), g.const(np.stack(rs), "R"),
+                  g.const(np.stack(bs), "B"), ""]
+        for state in hx:
+            inputs.append(g.node("Slice", [g.value(state), g.ints([layer * dirs]),
+                                           g.ints([(layer + 1) * dirs]), g.ints([0])]))
+        attrs = dict(hidden_size=h, direction="bidirectional" if dirs == 2 else "forward")
+        if op == "RNN":
+            attrs["activations"] = ["Relu" if mode == "RNN_RELU" else "Tanh"] * dirs
+        if op == "GRU":
+            attrs["linear_before_reset"] = 1        # torch's r * (W_hn h + b_hn)
+        outs = g.node(op, inputs, n_out=3 if op == "LSTM" else 2, **attrs)
+        y = g.node("Transpose", [outs[0]], perm=[0, 2, 1, 3])      # (T, B, dirs, h)
+        xn = g.node("Reshape", [y, g.ints([0, 0, -1])])
+        for i, f in enumerate(finals):
+            f.append(outs[1 + i])
+    out = g.node("Transpose", [xn], perm=[1, 0, 2]) if m.batch_first else \
+        g.node("Identity", [xn])
+    return [out] + [f[0] if L == 1 else g.node("Concat", f, axis=0) for f in finals]
+
+
+def _gates(w, order, h):
+    a = w.detach().cpu().numpy() if isinstance(w, Tensor) else w
+    return np.concatenate([a[i * h:(i + 1) * h] for i in order])
