@@ -148,7 +148,8 @@ def test_multihead_attention_traced_through_its_parts():
             self.mha = nn.MultiheadAttention(16, 4, batch_first=True)
 
         def forward(self, x):
-            return self.mha(x, x, x, need_weights=False)[0]
+            return self.mha(x, x, x, need_weights=False)[0] + self.mha(x, x, x)[0], \
+                self.mha(x, x, x)[1]        # with the weights: bmm, baddbmm and softmax
     _check(M(), ember.randn(2, 5, 16))
 
 

@@ -113,9 +113,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
                                  k_proj_weight=None, v_proj_weight=None, static_k=None,
                                  static_v=None, average_attn_weights=True, is_causal=False):
     from . import functional as F
-    from ..ops.creation import zeros
-    from ..ops.linalg import baddbmm, bmm
-    from ..ops.shape import cat
+    from .. import baddbmm, bmm, cat, zeros      # as torch.*: modes and subclasses see them
     batched = _check_shapes(query, key, value, key_padding_mask, attn_mask, num_heads)
     _check_mask_types(key_padding_mask, attn_mask)
     if not batched:

@@ -72,7 +72,7 @@ def _rsqrt(g, a, result):
 
 def _binary(op, swap=False):
     def emit(g, a, result):
-        x, y = a["self"], a["other"]
+        x, y = a["self"], a["other"] if "other" in a else a["mat2"]
         if swap:
             x, y = y, x
         dt = result.arr.dtype
@@ -86,6 +86,25 @@ for _names, _op in ((("mul", "mul_", "multiply"), "Mul"), (("maximum",), "Max"),
     _register(*_names)(_binary(_op))
 _register("__rtruediv__", "__rdiv__")(_binary("Div", swap=True))
 _register("matmul", "mm", "bmm", "__matmul__")(_binary("MatMul"))
+
+
+@_register("addmm", "baddbmm", "addbmm")
+def _addmm(g, a, result):
+    """beta * input + alpha * (m1 @ m2), the product summed over the batch for addbmm."""
+    dt = result.arr.dtype
+    m1, m2 = (a["mat1"], a["mat2"]) if "mat1" in a else (a["batch1"], a["batch2"])
+    prod = g.node("MatMul", [_operand(g, m1, dt), _operand(g, m2, dt)])
+    if a["_name"] == "addbmm":
+        prod = g.node("ReduceSum", [prod, g.ints([0])], keepdims=0)
+    beta, alpha = a.get("beta", 1), a.get("alpha", 1)
+    if alpha != 1:
+        prod = g.node("Mul", [prod, g.const(np.asarray(alpha, dt))])
+    if beta == 0:
+        return prod
+    x = _operand(g, a["self"], dt)
+    if beta != 1:
+        x = g.node("Mul", [x, g.const(np.asarray(beta, dt))])
+    return g.node("Add", [x, prod])
 
 
 @_register("pow", "pow_", "__pow__", "__rpow__", "float_power")
