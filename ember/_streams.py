@@ -1,8 +1,8 @@
 """torch.Stream and torch.Event: the device-generic streams and events.
 
-A CUDA device's are ember.cuda's Stream and Event, which these constructors return for one. The host devices (cpu, meta, mock) run everything in order on one stream,
-so a stream is always done and waiting is a no-op; they have no events to record, and say so as
-torch's CPU build does."""
+A CUDA device's are ember.cuda's Stream and Event, which these constructors return for one. The
+host devices (cpu, meta, mock) run everything in order on one stream, so a stream is always done
+and waiting is a no-op; they have no events to record, and say so as torch's CPU build does."""
 from .backends import device as _device
 
 # c10::DeviceType's numbers (Stream.device_type); mock is ember's own test device
