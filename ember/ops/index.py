@@ -625,13 +625,18 @@ def _refuse_byte_fill(items, value, accumulate=False):
     """torch writes a one-value put through a single mask index as masked_fill_, which refuses
     a uint8 mask (other puts take one, with the deprecation warning). `items`: the index's
     parts, ints, slices and None included (torch applies those as views first)."""
-    if accumulate or not (isinstance(value, (int, float, complex, bool, np.number)) or
-                          isinstance(value, Tensor) and value.arr.size == 1):
-        return
-    tensors = [i for i in items if isinstance(i, Tensor) or isinstance(i, (list, tuple))]
-    if len(tensors) == 1 and isinstance(tensors[0], Tensor) and \
-            tensors[0].arr.dtype == np.uint8 and tensors[0].ndim:
-        _check_mask(tensors[0], "masked_fill_")
+    byte, advanced = None, 0
+    for i in items:
+        if isinstance(i, Tensor):
+            advanced += 1
+            if i.arr.dtype == np.uint8 and i.ndim:
+                byte = i
+        elif isinstance(i, (list, tuple)):
+            advanced += 1
+    if byte is not None and advanced == 1 and not accumulate and (
+            isinstance(value, (int, float, complex, bool, np.number)) or
+            isinstance(value, Tensor) and value.arr.size == 1):
+        _check_mask(byte, "masked_fill_")
 
 
 def _setitem(self, idx, value):
