@@ -303,6 +303,9 @@ _ZOO = {
                                                                                      [2]])),
         F.normalize(x, dim=1), x.clamp(max=0.5) - x.clamp_min(0.1), x.log_softmax(0))),
         [(3, 4)]),
+    "fills shaped like the input": (lambda: _Fn(lambda m, x: ember.zeros_like(x) + x.new_ones(
+        4) * ember.full_like(x, 2.5) - ember.ones_like(x, dtype=ember.float64).float()),
+        [(3, 4)]),
     "einsum and sdpa with a mask": (lambda: _Fn(lambda m, q, k: F.scaled_dot_product_attention(
         q, k, k, attn_mask=ember.einsum("bik,bjk->bij", q, k) > 0)), [(2, 3, 4), (2, 5, 4)]),
 }

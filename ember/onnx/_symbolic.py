@@ -322,6 +322,23 @@ def _cast(g, a, result):
     return g.cast(g.value(x), x.arr.dtype, result.arr.dtype)
 
 
+@_register("zeros_like", "ones_like", "full_like", "empty_like")
+def _fill_like(g, a, result):
+    """A tensor of the input's shape (its dims kept dynamic) filled with one value."""
+    value = {"zeros_like": 0, "ones_like": 1, "empty_like": 0}.get(a["_name"])
+    if value is None:
+        value = a["fill_value"]
+    fill = g.helper.make_tensor("value", g.onnx_type(result.arr.dtype), [1],
+                                [np.asarray(value, result.arr.dtype).item()])
+    return g.node("ConstantOfShape", [g.node("Shape", [g.value(a["self"])])], value=fill)
+
+
+@_register("new_zeros", "new_ones", "new_full", "new_empty", "new_tensor")
+def _new_constant(g, a, result):
+    """A new tensor of given sizes or data: a constant of the graph."""
+    return g.const(result.detach().numpy(), "_new")
+
+
 @_register("contiguous", "clone", "detach", "detach_", "alias", "data", "requires_grad_")
 def _identity(g, a, result):
     return g.node("Identity", [g.value(a["self"])])
