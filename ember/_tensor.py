@@ -854,6 +854,28 @@ class Tensor:
     def ipu(self, device=None, non_blocking=False, memory_format=None):
         raise RuntimeError("PyTorch is not linked with support for ipu devices")
 
+    def record_stream(self, stream):
+        """Mark the tensor as used on `stream` (torch: its memory is not reused before that
+        stream's work is done). CuPy's pool keeps no such record, so for a CUDA tensor this
+        does nothing; torch has no such op for host tensors."""
+        from ._streams import Event, Stream
+        from .cuda import Stream as CudaStream
+        if not isinstance(stream, (Stream, CudaStream)) or isinstance(stream, Event):
+            raise RuntimeError("unknown parameter type")
+        if self.be.name == "cuda":
+            return None
+        if self.be.name == "meta":
+            raise NotImplementedError(
+                "aten::record_stream: attempted to run this operator with Meta tensors, but "
+                "there was no fake impl or Meta kernel registered. You may have run into this "
+                "message while using an operator with PT2 compilation APIs "
+                "(torch.compile/torch.export); in order to use this operator with those APIs "
+                "you'll need to add a fake impl. Please see the following for next steps:  "
+                "https://pytorch.org/tutorials/advanced/custom_ops_landing_page.html")
+        from .backends import no_kernel
+        raise NotImplementedError(no_kernel("aten::record_stream", "CPU",
+                                            "the CUDA backend here"))
+
     def mtia(self, device=None, non_blocking=False, memory_format=None):
         raise AssertionError("Torch not compiled with MTIA enabled. Ensure you have `import "
                              "mtia.host_runtime.torch_mtia.dynamic_library` in your python src "

@@ -189,3 +189,9 @@ def test_load_onto_a_missing_device(where):
 def test_backends_mps_version_queries():
     _same(lambda L: L.backends.mps.is_macos13_or_newer())
     _same(lambda L: L.backends.mps.is_macos_or_newer(14, 0))
+
+
+def test_record_stream_on_host_tensors():
+    _same(lambda L: L.ones(2).record_stream(L.Stream()))
+    _same(lambda L: L.ones(2).record_stream(1))
+    _same(lambda L: L.ones(2, device="meta").record_stream(L.Stream()))

@@ -181,13 +181,18 @@ def unavailable(t, moving=False):
             "it shouldn't ever convert to a DispatchKey.  File a bug describing what you were "
             "doing if you think this is in error.")
     key = {"lazy": "Lazy", "vulkan": "Vulkan"}.get(t, t.upper())
-    return NotImplementedError(
-        f"Could not run 'aten::empty.memory_format' with arguments from the '{key}' backend. "
-        "This could be because the operator doesn't exist for this backend, or was omitted "
-        "during the selective/custom build process (if using custom build). If you are a "
-        "Facebook employee using PyTorch on mobile, please visit https://fburl.com/ptmfixes for "
-        "possible resolutions. 'aten::empty.memory_format' is only available for the CPU "
-        "and Meta backends here (and CUDA's where CuPy sees a GPU).")
+    return NotImplementedError(no_kernel("aten::empty.memory_format", key,
+                                         "the CPU and Meta backends here (and CUDA's where "
+                                         "CuPy sees a GPU)"))
+
+
+def no_kernel(op, key, available):
+    """torch's dispatcher error for an operator without a kernel for dispatch key `key`."""
+    return (f"Could not run '{op}' with arguments from the '{key}' backend. This could be "
+            "because the operator doesn't exist for this backend, or was omitted during the "
+            "selective/custom build process (if using custom build). If you are a Facebook "
+            "employee using PyTorch on mobile, please visit https://fburl.com/ptmfixes for "
+            f"possible resolutions. '{op}' is only available for {available}.")
 
 
 def __getattr__(name):
