@@ -123,6 +123,33 @@ class Graph:
                                                 **attrs))
         return outs[0] if n_out == 1 else outs
 
+    # ops whose axes moved from an attribute to an input (opset 13; the reductions other
+    # than ReduceSum at 18)
+    def unsqueeze(self, name, axes):
+        if self.opset >= 13:
+            return self.node("Unsqueeze", [name, self.ints(axes)])
+        return self.node("Unsqueeze", [name], axes=list(axes))
+
+    def squeeze(self, name, axes):
+        if self.opset >= 13:
+            return self.node("Squeeze", [name, self.ints(axes)])
+        return self.node("Squeeze", [name], axes=list(axes))
+
+    def split(self, name, sizes, axis):
+        if self.opset >= 13:
+            outs = self.node("Split", [name, self.ints(sizes)], n_out=len(sizes), axis=axis)
+        else:
+            outs = self.node("Split", [name], n_out=len(sizes), axis=axis, split=list(sizes))
+        return outs if isinstance(outs, list) else [outs]
+
+    def reduce(self, op, name, axes, keepdims):
+        """A reduction over `axes` (None: all of them)."""
+        if axes is None:
+            return self.node(op, [name], keepdims=int(keepdims))
+        if self.opset >= 18 or op == "ReduceSum" and self.opset >= 13:
+            return self.node(op, [name, self.ints(axes)], keepdims=int(keepdims))
+        return self.node(op, [name], axes=list(axes), keepdims=int(keepdims))
+
     def cast(self, name, from_dtype, to_dtype):
         if np.dtype(from_dtype) == np.dtype(to_dtype):
             return name
@@ -233,9 +260,9 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     onnx = _onnx()
     if opset_version is None:
         opset_version = 18 if dynamo else 20
-    if opset_version < 13:
+    if opset_version < 11:
         raise OnnxExporterError(f"opset_version {opset_version} is not supported: ember "
-                                "exports opset 13 and above")
+                                "exports opset 11 and above")
     if isinstance(args, Tensor) or not isinstance(args, tuple):
         args = (args,)
     kwargs = dict(kwargs or {})

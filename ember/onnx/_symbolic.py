@@ -51,7 +51,7 @@ _UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp", "l
           "reciprocal": "Reciprocal", "floor": "Floor", "ceil": "Ceil", "sin": "Sin",
           "cos": "Cos", "erf": "Erf", "sign": "Sign", "round": "Round", "softsign": "Softsign",
           "logical_not": "Not", "isnan": "IsNaN", "selu": "Selu", "tan": "Tan", "asin": "Asin",
-          "acos": "Acos", "atan": "Atan", "sinh": "Sinh", "cosh": "Cosh", "mish": "Mish"}
+          "acos": "Acos", "atan": "Atan", "sinh": "Sinh", "cosh": "Cosh"}
 
 
 def _unary(op):
@@ -63,6 +63,14 @@ def _unary(op):
 
 for _name, _op in _UNARY.items():
     _register(_name, _name + "_")(_unary(_op))
+
+
+@_register("mish")
+def _mish(g, a, result):
+    x = g.value(a["self"])
+    if g.opset >= 18:
+        return g.node("Mish", [x])
+    return g.node("Mul", [x, g.node("Tanh", [g.node("Softplus", [x])])])
 
 
 @_register("rsqrt", "rsqrt_")
@@ -95,7 +103,7 @@ def _addmm(g, a, result):
     m1, m2 = (a["mat1"], a["mat2"]) if "mat1" in a else (a["batch1"], a["batch2"])
     prod = g.node("MatMul", [_operand(g, m1, dt), _operand(g, m2, dt)])
     if a["_name"] == "addbmm":
-        prod = g.node("ReduceSum", [prod, g.ints([0])], keepdims=0)
+        prod = g.reduce("ReduceSum", prod, [0], False)
     beta, alpha = a.get("beta", 1), a.get("alpha", 1)
     if alpha != 1:
         prod = g.node("Mul", [prod, g.const(np.asarray(alpha, dt))])
@@ -156,13 +164,17 @@ def _floordiv(g, a, result):
                                            _operand(g, a["other"], dt)])])
 
 
+_STRICT = {"LessOrEqual": "Greater", "GreaterOrEqual": "Less"}     # their negations
+
+
 def _compare(op, negate=False):
     def emit(g, a, result):
         from .._dtype import result_type
         x, y = a["self"], a["other"]
         dt = result_type(x, y).np         # compared in the promoted dtype, as torch compares
-        out = g.node(op, [_operand(g, x, dt), _operand(g, y, dt)])
-        return g.node("Not", [out]) if negate else out
+        kind, flip = (_STRICT[op], True) if op in _STRICT and g.opset < 12 else (op, False)
+        out = g.node(kind, [_operand(g, x, dt), _operand(g, y, dt)])
+        return g.node("Not", [out]) if negate != flip else out
     return emit
 
 
@@ -235,7 +247,11 @@ def _elu(g, a, result):
 
 @_register("celu")
 def _celu(g, a, result):
-    return g.node("Celu", [g.value(a["self"])], alpha=float(a.get("alpha", 1.0)))
+    alpha = float(a.get("alpha", 1.0))
+    if g.opset >= 12:
+        return g.node("Celu", [g.value(a["self"])], alpha=alpha)
+    c = g.const(np.asarray(alpha, result.arr.dtype))     # alpha * elu(x / alpha)
+    return g.node("Mul", [g.node("Elu", [g.node("Div", [g.value(a["self"]), c])]), c])
 
 
 @_register("silu", "silu_")
@@ -282,7 +298,10 @@ def _hardsigmoid(g, a, result):
 
 @_register("hardswish")
 def _hardswish(g, a, result):
-    return g.node("HardSwish", [g.value(a["self"])])
+    x = g.value(a["self"])
+    if g.opset >= 14:
+        return g.node("HardSwish", [x])
+    return g.node("Mul", [x, g.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)])
 
 
 @_register("logsigmoid")
@@ -308,8 +327,15 @@ def _softmax(g, a, result):
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1       # torch's implicit choice
     xn = _operand(g, x, result.arr.dtype)
-    return g.node("LogSoftmax" if a["_name"] == "log_softmax" else "Softmax", [xn],
-                  axis=int(dim))
+    op = "LogSoftmax" if a["_name"] == "log_softmax" else "Softmax"
+    dim = int(dim) % max(x.ndim, 1)
+    if g.opset >= 13 or dim == x.ndim - 1 or x.ndim == 0:
+        return g.node(op, [xn], axis=dim)
+    # before opset 13 the op normalised over every dim from `axis` on: move dim last first
+    perm = [d for d in range(x.ndim) if d != dim] + [dim]
+    back = [perm.index(d) for d in range(x.ndim)]
+    out = g.node(op, [g.node("Transpose", [xn], perm=perm)], axis=x.ndim - 1)
+    return g.node("Transpose", [out], perm=back)
 
 
 # ---- dtype and identity -----------------------------------------------------------------------
@@ -372,7 +398,7 @@ def _reshape(g, a, result):
 
 @_register("unsqueeze", "unsqueeze_")
 def _unsqueeze(g, a, result):
-    return g.node("Unsqueeze", [g.value(a["self"]), g.ints([a["dim"] % result.ndim])])
+    return g.unsqueeze(g.value(a["self"]), [a["dim"] % result.ndim])
 
 
 @_register("squeeze", "squeeze_")
@@ -385,7 +411,7 @@ def _squeeze(g, a, result):
     axes = [d for d in dims if x.shape[d] == 1]
     if not axes:
         return g.node("Identity", [g.value(x)])
-    return g.node("Squeeze", [g.value(x), g.ints(axes)])
+    return g.squeeze(g.value(x), axes)
 
 
 def _transpose_node(g, x, perm):
@@ -459,8 +485,8 @@ def _cat(g, a, result):
 def _stack(g, a, result):
     dim = a.get("dim", 0) % result.ndim
     dt = result.arr.dtype
-    return g.node("Concat", [g.node("Unsqueeze", [_operand(g, t, dt), g.ints([dim])])
-                             for t in a["tensors"]], axis=dim)
+    return g.node("Concat", [g.unsqueeze(_operand(g, t, dt), [dim]) for t in a["tensors"]],
+                  axis=dim)
 
 
 @_register("split", "chunk", "tensor_split", "split_with_sizes", "unbind")
@@ -469,13 +495,8 @@ def _split(g, a, result):
     dim = a.get("dim", 0) % x.ndim
     parts = list(result)
     if a["_name"] == "unbind":
-        outs = g.node("Split", [g.value(x), g.ints([1] * len(parts))], n_out=len(parts),
-                      axis=dim)
-        outs = outs if isinstance(outs, list) else [outs]
-        return [g.node("Squeeze", [o, g.ints([dim])]) for o in outs]
-    outs = g.node("Split", [g.value(x), g.ints([p.shape[dim] for p in parts])],
-                  n_out=len(parts), axis=dim)
-    return outs if isinstance(outs, list) else [outs]
+        return [g.squeeze(o, [dim]) for o in g.split(g.value(x), [1] * len(parts), dim)]
+    return g.split(g.value(x), [p.shape[dim] for p in parts], dim)
 
 
 @_register("__getitem__")
@@ -490,7 +511,7 @@ def _getitem(g, a, result):
     cur, shape, axis = g.value(x), list(x.shape), 0
     for i in items:
         if i is None:
-            cur = g.node("Unsqueeze", [cur, g.ints([axis])])
+            cur = g.unsqueeze(cur, [axis])
             shape.insert(axis, 1)
             axis += 1
         elif isinstance(i, bool) or isinstance(i, Tensor) and i.arr.dtype == np.bool_:
@@ -535,6 +556,8 @@ def _index_select(g, a, result):
 
 @_register("triu", "tril")
 def _trilu(g, a, result):
+    if g.opset < 14:
+        _unsupported(g, f"{a['_name']}")
     return g.node("Trilu", [g.value(a["self"]), g.const(np.asarray(a.get("diagonal", 0),
                                                                    np.int64))],
                   upper=int(a["_name"] == "triu"))
@@ -549,12 +572,7 @@ def _cumsum(g, a, result):
 
 # ---- reductions -------------------------------------------------------------------------------
 def _reduce(g, op, x, axes, keepdims, dtype=None):
-    xn = g.value(x) if dtype is None else _operand(g, x, dtype)
-    if axes is None:
-        return g.node(op, [xn], keepdims=int(keepdims))
-    if op == "ReduceSum" or g.opset >= 18:
-        return g.node(op, [xn, g.ints(axes)], keepdims=int(keepdims))
-    return g.node(op, [xn], axes=axes, keepdims=int(keepdims))
+    return g.reduce(op, g.value(x) if dtype is None else _operand(g, x, dtype), axes, keepdims)
 
 
 def _reduction(op):
@@ -589,8 +607,7 @@ def _max_min(reduce_op, arg_op, elementwise):
             return _reduce(g, reduce_op, x, None, False)
         d = dim % max(x.ndim, 1)
         return [_reduce(g, reduce_op, x, [d], keep),
-                g.node(arg_op, [g.value(x)], axis=d, keepdims=int(keep),
-                       select_last_index=0)]
+                g.node(arg_op, [g.value(x)], axis=d, keepdims=int(keep))]
     return emit
 
 
@@ -762,16 +779,10 @@ def _layer_norm(g, a, result):
         return g.node("LayerNormalization", [g.value(x), w, b], axis=axis, epsilon=eps)
     axes = list(range(x.ndim + axis, x.ndim))
     xn = g.value(x)
-    centred = g.node("Sub", [xn, _reduce_name(g, "ReduceMean", xn, axes)])
-    var = _reduce_name(g, "ReduceMean", g.node("Mul", [centred, centred]), axes)
+    centred = g.node("Sub", [xn, g.reduce("ReduceMean", xn, axes, True)])
+    var = g.reduce("ReduceMean", g.node("Mul", [centred, centred]), axes, True)
     std = g.node("Sqrt", [g.node("Add", [var, g.const(np.asarray(eps, dt))])])
     return g.node("Add", [g.node("Mul", [g.node("Div", [centred, std]), w]), b])
-
-
-def _reduce_name(g, op, name, axes):
-    if g.opset >= 18:
-        return g.node(op, [name, g.ints(axes)], keepdims=1)
-    return g.node(op, [name], axes=axes, keepdims=1)
 
 
 @_register("group_norm")
@@ -797,7 +808,7 @@ def _normalize(g, a, result):
     if p not in (1, 2, 1.0, 2.0):
         _unsupported(g, f"normalize with p={p}")
     dt = result.arr.dtype
-    norm = _reduce_name(g, "ReduceL2" if p == 2 else "ReduceL1", g.value(x), [dim % x.ndim])
+    norm = g.reduce("ReduceL2" if p == 2 else "ReduceL1", g.value(x), [dim % x.ndim], True)
     norm = g.node("Max", [norm, g.const(np.asarray(a.get("eps", 1e-12), dt))])
     return g.node("Div", [g.value(x), norm])
 
@@ -846,7 +857,8 @@ def _interpolate(g, a, result):
     sizes = g.node("Concat", [g.node("Slice", [g.node("Shape", [g.value(x)]), g.ints([0]),
                                               g.ints([2])]),
                               g.ints(list(result.shape[2:]))], axis=0)
-    return g.node("Resize", [g.value(x), "", "", sizes], mode=linear, **attrs)
+    empty = g.const(np.zeros(0, np.float32))       # roi and scales: inputs before opset 13
+    return g.node("Resize", [g.value(x), empty, empty, sizes], mode=linear, **attrs)
 
 
 @_register("scaled_dot_product_attention")
@@ -880,7 +892,7 @@ def _einsum(g, a, result):
     eq, *ops = a["*"]                   # einsum(equation, *operands)
     if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
         ops = ops[0]
-    if not isinstance(eq, str):
-        _unsupported(g, "einsum in its sublist form")
+    if not isinstance(eq, str) or g.opset < 12:
+        _unsupported(g, "einsum in its sublist form" if g.opset >= 12 else "einsum")
     dt = result.arr.dtype
     return g.node("Einsum", [_operand(g, t, dt) for t in ops], equation=eq.replace(" ", ""))
