@@ -307,3 +307,29 @@ default_weight_observer = MinMaxObserver.with_args(dtype=torch.qint8,
                                                    qscheme=torch.per_tensor_symmetric)
 default_per_channel_weight_observer = PerChannelMinMaxObserver.with_args(
     dtype=torch.qint8, qscheme=torch.per_channel_symmetric)
+
+
+class PlaceholderObserver(ObserverBase):
+    """Observes nothing: carries a dtype (and range) to the quantized module's from_float
+    (dynamic quantization's activations)."""
+
+    def __init__(self, dtype=torch.float32, custom_op_name="", compute_dtype=None,
+                 quant_min=None, quant_max=None, qscheme=None, eps=None, is_dynamic=False):
+        super().__init__(dtype=dtype, is_dynamic=is_dynamic)
+        self.qscheme = torch.per_tensor_affine if qscheme is None else qscheme
+        self.quant_min, self.quant_max = quant_min, quant_max
+        self.eps = torch.finfo(torch.float32).eps if eps is None else eps
+        self.custom_op = custom_op_name
+
+    def forward(self, x):
+        return x
+
+    def extra_repr(self):
+        return f"dtype={self.dtype}, is_dynamic={self.is_dynamic}"
+
+    def calculate_qparams(self):
+        raise Exception("calculate_qparams should not be called for PlaceholderObserver")
+
+
+default_dynamic_quant_observer = PlaceholderObserver.with_args(
+    dtype=torch.quint8, quant_min=0, quant_max=255, is_dynamic=True)

@@ -3,7 +3,8 @@ activations and weights get."""
 from collections import namedtuple
 
 from .fake_quantize import default_fake_quant, default_weight_fake_quant
-from .observer import default_observer, default_weight_observer
+from .observer import (default_dynamic_quant_observer, default_observer,
+                       default_per_channel_weight_observer, default_weight_observer)
 
 
 class QConfig(namedtuple("QConfig", ["activation", "weight"])):
@@ -21,3 +22,9 @@ class QConfig(namedtuple("QConfig", ["activation", "weight"])):
 
 default_qconfig = QConfig(activation=default_observer, weight=default_weight_observer)
 default_qat_qconfig = QConfig(activation=default_fake_quant, weight=default_weight_fake_quant)
+default_per_channel_qconfig = QConfig(activation=default_observer,
+                                      weight=default_per_channel_weight_observer)
+default_dynamic_qconfig = QConfig(activation=default_dynamic_quant_observer,
+                                  weight=default_weight_observer)
+per_channel_dynamic_qconfig = QConfig(activation=default_dynamic_quant_observer,
+                                      weight=default_per_channel_weight_observer)
