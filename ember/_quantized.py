@@ -346,6 +346,15 @@ def _quantize_tensor_arr(x, qd, scale, zero_point):
 _INT_MIN_LOW = {1: 0, 4: -2 ** 31}      # what a NaN converts to: INT_MIN's low bytes
 
 
+def quantize_val(v, scale, zero_point, qd):
+    """torch's scalar quantize_val (the element-by-element kernels, and their tails): float32
+    v * (1 / scale), plus zero_point, rounded to nearest even, clamped to qd's range (a float
+    array)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = np.asarray(v, np.float32) * (np.float32(1) / np.float32(scale))
+        return np.clip(np.rint(t + np.float32(zero_point)), qd.lo, qd.hi)
+
+
 def dequantize_array(a):
     """float32 values of QArray a (an ndarray of a's shape)."""
     q, ints = a.q, a.ints

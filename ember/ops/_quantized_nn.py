@@ -15,7 +15,7 @@ with AVX512-VNNI do not, nor does this.)"""
 import numpy as np
 
 from .._dtype import quint8
-from .._quantized import _choose_qparams, _quantize_tensor_arr, fma_float32
+from .._quantized import _choose_qparams, _quantize_tensor_arr, fma_float32, quantize_val
 
 
 class LinearPacked:
@@ -105,38 +105,45 @@ class ConvPacked:
 def conv2d(x, packed, scale, zero_point, relu=False):
     """quantized::conv2d (and conv2d_relu): quint8 x (N, C, H, W), padded with its zero point,
     convolved with the int8 weight and requantized to quint8, channels last as torch's output.
-    torch's x86 engine runs symmetric weights through oneDNN: y = rint((acc * (a_scale *
-    w_scale) + bias) * (1 / out_scale) + out_zp) in float32 (reproduced here for all but about
-    one output in a million, off by one step); other weights through fbgemm, as linear."""
+    torch's x86 engine runs symmetric weights through oneDNN, which is handed each scale as
+    its float32 inverse (ideep's convention) and inverts it back:
+    y = rint(((acc * s_x) * s_w + bias) * float32(1 / out_scale) + out_zp) in float32, where
+    s = float32(1 / float32(1 / scale)) in double; other weights through fbgemm, as linear."""
     from .._quantized import QParams, _qtensor, make_qarray
     from .._tensor import _new
     from ..nn.functional import conv2d as fconv2d
     a, w = x.arr, packed.weight.arr
     qa, qw = a.q, w.q
     if qw.axis is None:
-        w_zp, w_scale = np.float64(qw.zero_point), np.float32(qw.scale)
+        w_zp, w_scale = np.float64(qw.zero_point), np.float64(qw.scale)
     else:
         w_zp = qw.zero_points.astype(np.float64).reshape(-1, 1, 1, 1)
-        w_scale = qw.scales.astype(np.float32)
+        w_scale = qw.scales
     acc = fconv2d(_new(a.ints - np.float64(qa.zero_point), x.be),
                   _new(w.ints - w_zp, x.be), None, packed.stride, packed.padding,
                   packed.dilation, packed.groups)
     acc = np.moveaxis(acc.arr.astype(np.float32), 1, -1)       # NHWC
-    act_w = np.float32(qa.scale) * w_scale
     bias = _bias_of(packed)
     if not np.any(w_zp):
-        y = acc * act_w
+        y = acc * _ideep_scale(qa.scale) * _ideep_scale(w_scale)
         if bias is not None:
             y += bias
-        y = np.rint(y * (np.float32(1) / np.float32(scale)) + np.float32(zero_point))
+        y = np.rint(y * np.float32(1.0 / scale) + np.float32(zero_point))
     else:
+        act_w = np.float32(qa.scale) * w_scale.astype(np.float32)
         if bias is not None:
             acc += bias / act_w
         y = np.rint(acc * (act_w / np.float32(scale))) + zero_point
     if relu:
         y = np.maximum(y, zero_point)
-    ints = np.moveaxis(np.clip(y, 0, 255).astype(np.uint8), -1, 1)
+    ints = np.moveaxis(np.ascontiguousarray(np.clip(y, 0, 255), np.uint8), -1, 1)
     return _qtensor(make_qarray(ints, QParams(quint8, float(scale), int(zero_point))), x.be)
+
+
+def _ideep_scale(scale):
+    """A scale as oneDNN gets it from torch: through its float32 inverse, inverted in double."""
+    inverse = np.float32(1.0 / np.asarray(scale, np.float64))
+    return np.float32(1.0 / inverse.astype(np.float64))
 
 
 def _bias_of(packed):
@@ -146,16 +153,47 @@ def _bias_of(packed):
 
 def add(x, y, scale, zero_point, relu=False):
     """quantized::add (and add_relu): both dequantized, added in float32, quantized with the
-    output's parameters (rounded, then the zero point added)."""
-    from .._quantized import QParams, _qtensor, dequantize_array, make_qarray
-    if x.arr.q.dtype is not y.arr.q.dtype:
+    output's parameters. torch's kernel vectorizes: in each thread's range, whole vectors (64
+    bytes) dequantize q * scale - scale * zp as a fused multiply-add and quantize as
+    rint(v * float32(1 / scale)) + zp; the elements left over go through its scalar functions,
+    float32((q - zp) * scale) in double and quantize_val (_lanes)."""
+    from .._quantized import QParams, _qtensor, make_qarray
+    qx, qy = x.arr.q, y.arr.q
+    if qx.dtype is not qy.dtype:
         raise RuntimeError("Expected self.scalar_type() == other.scalar_type() to be true, but "
                            "got false.  (Could this error message be improved?  If so, please "
                            "report an enhancement request to PyTorch.)")
-    c = dequantize_array(x.arr) + dequantize_array(y.arr)
+    qd = qx.dtype
+    a, b = np.broadcast_arrays(x.arr.ints, y.arr.ints)
+    vector = _lanes(a, 64 // qd.itemsize)
+    c = _dequantize_lanes(a, qx, vector) + _dequantize_lanes(b, qy, vector)
     if relu:
         c = np.maximum(c, np.float32(0))
-    qd = x.arr.q.dtype
-    v = np.rint(c * (np.float32(1) / np.float32(scale))) + zero_point
-    ints = np.clip(v, qd.lo, qd.hi).astype(qd.storage)
+    v = np.where(vector, np.clip(np.rint(c * np.float32(1.0 / scale)) + zero_point, qd.lo,
+                                 qd.hi), quantize_val(c, scale, zero_point, qd))
+    ints = v.astype(qd.storage)
     return _qtensor(make_qarray(ints, QParams(qd, float(scale), int(zero_point))), x.be)
+
+
+def _dequantize_lanes(ints, q, vector):
+    s = np.float32(q.scale)
+    f = ints.astype(np.float32)
+    return np.where(vector, fma_float32(s, f, s * np.float32(-q.zero_point)),
+                    ((f - np.float32(q.zero_point)) * q.scale).astype(np.float32))
+
+
+def _lanes(a, step):
+    """Where torch's vectorized CPU loops reach, laid out as `a`: TensorIterator splits the
+    elements (in memory order) among intra-op threads past 32768 of them, and each range runs
+    whole steps of `step` elements through the vector function, the rest through the scalar
+    one."""
+    from .._threads import intra_op_threads
+    n = a.size
+    threads = min(intra_op_threads(), -(-n // 32768)) if n >= 32768 else 1
+    chunk = -(-n // threads) if n else 1
+    flat = np.zeros(n, bool)
+    for start in range(0, n, chunk):
+        flat[start:start + (min(n, start + chunk) - start) // step * step] = True
+    out = np.empty_like(a, dtype=bool)
+    out.ravel(order="K")[...] = flat
+    return out
