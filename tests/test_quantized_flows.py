@@ -391,3 +391,82 @@ def test_quantized_sigmoid_matches_torch_over_the_range():
         got = [lib.sigmoid(lib.quantize_per_tensor(lib.from_numpy(x), 0.071, zp,
                                                    getattr(lib, dtype))) for lib in (torch, ember)]
         _same_q(*got)
+
+
+# ---- histogram observer, default qconfigs, engines ----------------------------------------------
+@pytest.mark.parametrize("kw", [{}, {"reduce_range": True}, {"bins": 256},
+                                {"dtype": "qint8", "qscheme": "per_tensor_symmetric"}])
+def test_histogram_observer(kw):
+    rng = np.random.default_rng(0)
+    batches = [rng.standard_normal((4, 50)).astype(np.float32) * s + o
+               for s, o in ((1, 0), (2, 0.5), (0.5, -1), (0.5, -1), (3, 0.2))]
+    out = []
+    for lib in (torch, ember):
+        o = lib.ao.quantization.HistogramObserver(
+            **{k: getattr(lib, v) if k in ("dtype", "qscheme") else v for k, v in kw.items()})
+        texts = [repr(o)]
+        for b in batches:
+            o(lib.from_numpy(b))
+        scale, zp = o.calculate_qparams()
+        out.append((texts + [repr(o)], o.histogram.numpy().copy(), scale.numpy(), zp.numpy()))
+    assert out[1][0] == out[0][0]
+    for t, e in zip(out[0][1:], out[1][1:]):
+        assert t.dtype == e.dtype
+        np.testing.assert_array_equal(t, e)
+
+
+@pytest.mark.parametrize("backend", ["x86", "fbgemm", "qnnpack", "onednn"])
+def test_get_default_qconfig(backend):
+    assert repr(ember.ao.quantization.get_default_qconfig(backend)).replace("ember", "torch") == \
+        repr(torch.ao.quantization.get_default_qconfig(backend))
+
+
+def test_static_flow_with_the_x86_default_qconfig():
+    """The tutorials' recipe: get_default_qconfig('x86') (histogram-observed activations,
+    per-channel weights), prepare, calibrate, convert."""
+    rng = np.random.default_rng(0)
+    data = [rng.standard_normal((8, 6)).astype(np.float32) * s for s in (1, 2)]
+    out = []
+    for lib in (torch, ember):
+        m = _linear_model(lib)
+        m.qconfig = lib.ao.quantization.get_default_qconfig("x86")
+        p = lib.ao.quantization.prepare(m)
+        texts = [repr(p)]
+        for x in data:
+            p(lib.from_numpy(x))
+        out.append((texts, lib.ao.quantization.convert(p)))
+    (tt, ct), (te, ce) = out
+    assert te == tt
+    _take_torchs_qparams(ct, ce)
+    assert repr(ce) == repr(ct)
+    x = rng.standard_normal((5, 6)).astype(np.float32)
+    _same(ct(torch.from_numpy(x)), ce(ember.from_numpy(x)))
+
+
+@pytest.fixture
+def _fbgemm():
+    torch.backends.quantized.engine = ember.backends.quantized.engine = "fbgemm"
+    yield
+    torch.backends.quantized.engine = ember.backends.quantized.engine = "x86"
+
+
+def test_fbgemm_engine_convolution(_fbgemm):
+    """Under fbgemm, symmetric weights too requantize as fbgemm's kernels do (seed 27: an
+    output oneDNN's rounding puts one step away; test_quantized_conv2d_x86_rounding)."""
+    for case in ((1, 1, 1, 1, 0, False, True), (2, 0, 1, 2, 0, True, True)):
+        (mt, yt), (me, ye) = [_qconv_case(lib, 27, *case) for lib in (torch, ember)]
+        _same_q(yt, ye)
+
+
+def test_quantized_conv2d_x86_rounding():
+    (mt, yt), (me, ye) = [_qconv_case(lib, 27, 1, 1, 1, 1, 0, False, True)
+                          for lib in (torch, ember)]
+    _same_q(yt, ye)
+
+
+def test_quantized_engine_setting():
+    e = ember.backends.quantized
+    assert e.engine == torch.backends.quantized.engine == "x86"
+    assert e.supported_engines == torch.backends.quantized.supported_engines
+    with pytest.raises(RuntimeError, match="foo is not a valid value for quantized engine"):
+        e.engine = "foo"

@@ -15,6 +15,7 @@ with AVX512-VNNI do not, nor does this.)"""
 import numpy as np
 
 from .._dtype import quint8
+from ..backends.quantized import _STATE
 from .._quantized import _choose_qparams, _quantize_tensor_arr, fma_float32, quantize_val
 
 
@@ -90,13 +91,16 @@ def linear(x, packed, scale, zero_point, relu=False):
 
 
 class ConvPacked:
-    """What quantized::conv2d_prepack holds: weight and bias as given (unpack), and the
-    convolution's geometry."""
-    __slots__ = ("weight", "bias", "stride", "padding", "dilation", "groups")
+    """What quantized::conv2d_prepack holds: weight and bias as given (unpack), the
+    convolution's geometry, and whether the engine packed it for oneDNN (conv2d)."""
+    __slots__ = ("weight", "bias", "stride", "padding", "dilation", "groups", "onednn")
 
     def __init__(self, weight, bias, stride, padding, dilation, groups):
         self.weight, self.bias = weight, bias
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        q = weight.arr.q
+        self.onednn = _STATE["engine"] == "x86" and groups <= 100 and not np.any(
+            q.zero_point if q.axis is None else q.zero_points)
 
     def unpack(self):
         return self.weight, self.bias
@@ -105,10 +109,11 @@ class ConvPacked:
 def conv2d(x, packed, scale, zero_point, relu=False):
     """quantized::conv2d (and conv2d_relu): quint8 x (N, C, H, W), padded with its zero point,
     convolved with the int8 weight and requantized to quint8, channels last as torch's output.
-    torch's x86 engine runs symmetric weights through oneDNN, which is handed each scale as
-    its float32 inverse (ideep's convention) and inverts it back:
-    y = rint(((acc * s_x) * s_w + bias) * float32(1 / out_scale) + out_zp) in float32, where
-    s = float32(1 / float32(1 / scale)) in double; other weights through fbgemm, as linear."""
+    Packed under torch's x86 engine, symmetric weights (groups <= 100, on AVX512-VNNI
+    machines) run through oneDNN, which is handed each scale as its float32 inverse (ideep's
+    convention) and inverts it back: y = rint(((acc * s_x) * s_w + bias) * float32(1 /
+    out_scale) + out_zp) in float32, where s = float32(1 / float32(1 / scale)) in double;
+    others through fbgemm, as linear."""
     from .._quantized import QParams, _qtensor, make_qarray
     from .._tensor import _new
     from ..nn.functional import conv2d as fconv2d
@@ -124,7 +129,7 @@ def conv2d(x, packed, scale, zero_point, relu=False):
                   packed.dilation, packed.groups)
     acc = np.moveaxis(acc.arr.astype(np.float32), 1, -1)       # NHWC
     bias = _bias_of(packed)
-    if not np.any(w_zp):
+    if packed.onednn:
         y = acc * _ideep_scale(qa.scale) * _ideep_scale(w_scale)
         if bias is not None:
             y += bias
