@@ -470,3 +470,44 @@ def test_quantized_engine_setting():
     assert e.supported_engines == torch.backends.quantized.supported_engines
     with pytest.raises(RuntimeError, match="foo is not a valid value for quantized engine"):
         e.engine = "foo"
+
+
+# ---- dynamic LSTM -------------------------------------------------------------------------------
+@pytest.mark.parametrize("kw", [{}, {"num_layers": 2, "bidirectional": True},
+                                {"batch_first": True}])
+def test_dynamic_lstm(kw):
+    """Prints, draws from the RNG and keys its state as torch's; the outputs agree to float32
+    rounding (ember's sigmoid and tanh differ from torch's vectorized ones in the last bit)."""
+    x = np.random.default_rng(0).standard_normal((12, 3, 5)).astype(np.float32)
+    out = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        m = lib.nn.Sequential(lib.nn.LSTM(5, 7, **kw), lib.nn.Linear(7 * (1 + ("bidirectional"
+                                                                               in kw)), 2))
+        q = lib.ao.quantization.quantize_dynamic(m, {lib.nn.LSTM, lib.nn.Linear},
+                                                 dtype=lib.qint8)
+        after = lib.rand(3)
+        y, (h, c) = q[0](lib.from_numpy(x))
+        out.append((repr(q), list(q.state_dict()), after.numpy(),
+                    [v.detach().numpy() for v in (y, h, c, q[1](y))]))
+    (rt, kt, at, vt), (re_, ke, ae, ve) = out
+    assert (re_, ke) == (rt, kt)
+    np.testing.assert_array_equal(ae, at)
+    for t, e in zip(vt, ve):
+        assert t.shape == e.shape
+        np.testing.assert_allclose(e, t, rtol=0, atol=1e-6)
+
+
+def test_dynamic_lstm_save_load_and_refusals():
+    ember.manual_seed(0)
+    q = ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.LSTM(4, 6)))
+    buf = io.BytesIO()
+    ember.save(q.state_dict(), buf)
+    buf.seek(0)
+    ember.manual_seed(1)
+    fresh = ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.LSTM(4, 6)))
+    fresh.load_state_dict(ember.load(buf, weights_only=False))
+    x = ember.randn(5, 2, 4)
+    _same(q(x)[0], fresh(x)[0])
+    with pytest.raises(NotImplementedError, match="GRU"):
+        ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.GRU(4, 6)))

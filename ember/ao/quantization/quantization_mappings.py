@@ -21,6 +21,7 @@ DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
 }
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
     nn.Linear: nnqd.Linear,
+    nn.LSTM: nnqd.LSTM,
     nn.modules.linear.NonDynamicallyQuantizableLinear: nnqd.Linear,
 }
 _INCLUDE_QCONFIG_PROPAGATE_LIST = {nn.Sequential}

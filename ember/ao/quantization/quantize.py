@@ -178,8 +178,15 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=torch.qint8, mapping=None, 
         model = copy.deepcopy(model)
     model.eval()
     propagate_qconfig_(model, qconfig_spec)
+    for m in model.modules():
+        if type(m) in _RECURRENT and getattr(m, "qconfig", None) is not None:
+            raise NotImplementedError(f"ember: dynamic quantization of {type(m).__name__} is "
+                                      "not supported (Linear and LSTM are)")
     convert(model, mapping, inplace=True)
     return model
+
+
+_RECURRENT = (nn.GRU, nn.LSTMCell, nn.RNNCell, nn.GRUCell)
 
 
 def convert(module, mapping=None, inplace=False, remove_qconfig=True, is_reference=False,
