@@ -13,3 +13,7 @@ def __getattr__(name):
         import importlib
         return importlib.import_module(__name__ + ".quantized")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"quantized"})
