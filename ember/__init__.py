@@ -72,6 +72,7 @@ from ._quantized import (qscheme, per_tensor_affine, per_channel_affine,  # noqa
                          per_channel_affine_float_qparams, quantize_per_tensor,
                          quantize_per_channel, quantize_per_tensor_dynamic, dequantize,
                          _make_per_tensor_quantized_tensor, _make_per_channel_quantized_tensor,
+                         _empty_affine_quantized,
                          bind_methods as _bind_quantized)
 _bind_quantized()
 
@@ -79,7 +80,8 @@ _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "specia
                  "testing", "random", "accelerator", "cpu", "compiler", "profiler",
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
                  "quasirandom", "functional", "masked", "storage", "fx", "__future__", "types",
-                 "futures", "nested", "ao", "_C", "xpu", "mps", "mtia", "onnx"}
+                 "futures", "nested", "ao", "quantization", "_C", "xpu", "mps", "mtia",
+                 "onnx"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",

@@ -27,6 +27,7 @@ from ._warnings import warn_once
 __all__ = ["qscheme", "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
            "per_channel_symmetric", "per_channel_affine_float_qparams", "quantize_per_tensor",
            "quantize_per_channel", "quantize_per_tensor_dynamic", "dequantize",
+           "_empty_affine_quantized",
            "_make_per_tensor_quantized_tensor", "_make_per_channel_quantized_tensor"]
 
 
@@ -345,6 +346,15 @@ def _quantize_tensor_arr(x, qd, scale, zero_point):
 _INT_MIN_LOW = {1: 0, 4: -2 ** 31}      # what a NaN converts to: INT_MIN's low bytes
 
 
+def quantize_val(v, scale, zero_point, qd):
+    """torch's scalar quantize_val (the element-by-element kernels, and their tails): float32
+    v * (1 / scale), plus zero_point, rounded to nearest even, clamped to qd's range (a float
+    array)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = np.asarray(v, np.float32) * (np.float32(1) / np.float32(scale))
+        return np.clip(np.rint(t + np.float32(zero_point)), qd.lo, qd.hi)
+
+
 def dequantize_array(a):
     """float32 values of QArray a (an ndarray of a's shape)."""
     q, ints = a.q, a.ints
@@ -584,6 +594,16 @@ def _int_source(t):
         raise RuntimeError(f"ScalarType {C10_NAME[t.dtype.name]} is not supported in "
                            "new_qtensor.")
     return np.array(t.be.to_host(t.arr)), qd
+
+
+def _empty_affine_quantized(size, *, scale=1, zero_point=0, dtype=None, **kwargs):
+    """torch._empty_affine_quantized: a per-tensor quantized tensor of `size` (its integers
+    are uninitialized in torch; here zeros)."""
+    if dtype is None or dtype not in QUANTIZED:
+        raise RuntimeError("Creation of quantized tensor requires quantized dtype like "
+                           "torch.quint8")
+    return _qtensor(make_qarray(np.zeros(tuple(size), dtype.storage),
+                                QParams(dtype, float(scale), int(zero_point))))
 
 
 def _make_per_tensor_quantized_tensor(input, scale, zero_point):

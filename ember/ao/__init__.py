@@ -1,2 +1,3 @@
-"""torch.ao: the quantization tools (ember.ao.quantization)."""
-from . import quantization  # noqa: F401
+"""torch.ao: the quantization tools (ember.ao.quantization) and the quantized and fused
+modules (ember.ao.nn)."""
+from . import nn, quantization  # noqa: F401

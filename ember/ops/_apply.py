@@ -283,6 +283,19 @@ def _cross_device(op, a, b):
         f"wrapper_{op.name})")
 
 
+# torch compares a quantized tensor with one of another dtype by their dequantized values
+_DEQUANTIZING = frozenset(("eq", "ne", "lt", "le", "gt", "ge"))
+
+
+def _dequantized(xa, ya):
+    """The operands of a comparison with a quantized one: dequantized, then promoted."""
+    from .._quantized import QArray, dequantize_array
+    xa, ya = (dequantize_array(a) if type(a) is QArray else a for a in (xa, ya))
+    if type(xa) is type(ya) and xa.dtype is ya.dtype:
+        return xa, ya
+    return promote_arrays(xa, ya)
+
+
 def make_binary(op, operator=False):
     """`operator`: the Tensor operator (x + y) variant, which returns NotImplemented for an
     operand it cannot take, as torch's do, so Python tries the other operand's method. The
@@ -313,7 +326,12 @@ def make_binary(op, operator=False):
                     # torch's CPU mul/div read a 0-d operand as a float (opmath), unrounded
                     low, xa, ya = xa.dtype, xa.astype(np.float32), ya.astype(np.float32)
                 else:
-                    xa, ya = promote_arrays(xa, ya)
+                    try:
+                        xa, ya = promote_arrays(xa, ya)
+                    except RuntimeError:
+                        if op.name not in _DEQUANTIZING:
+                            raise
+                        xa, ya = _dequantized(xa, ya)
             y_rg, ybig = other._rg, ya.nbytes >= _THIN_MIN
         else:
             y_rg = low = ybig = False

@@ -3,8 +3,11 @@ tensor is made (ember/_quantized.py): a wrapper per op kernel that takes a QArra
 its integers and hands back a QArray; other arrays go to the op's own kernel."""
 import numpy as np
 
-from .._quantized import (QArray, _PER_TENSOR_ONLY, _STRIDES, _quantize_like, dequantize_array,
-                          make_qarray)
+from .._dtype import qint8, quint8
+from .._quantized import (QArray, QParams, _PER_TENSOR_ONLY, _STRIDES, _quantize_like,
+                          dequantize_array, make_qarray, quantize_val)
+from .._sparse_coo import not_implemented
+from ._quantized_nn import _dequantize_lanes, _lanes
 from ._registry import OPS
 
 # ops whose result is their input's integers rearranged or picked (flip, repeat, indexing,
@@ -21,7 +24,8 @@ MOVES = {"flip": _STRIDES, "repeat": _STRIDES, "sort": _PER_TENSOR_ONLY,
                   'PyTorch. Indexing is only supported for per-Tensor quantized Tensors.',
          "index_select": "Only per_tensor quantized quantized tensors are supported by "
                          "index_select.",
-         "max_all": _EXTREME.format("Max"), "min_all": _EXTREME.format("Min")}
+         "max_all": _EXTREME.format("Max"), "min_all": _EXTREME.format("Min"),
+         "max_pool2d": _PER_TENSOR_ONLY, "max_pool3d": _PER_TENSOR_ONLY}
 
 
 def _moved(fwd, refusal):
@@ -45,6 +49,71 @@ def _relu(fwd, refusal):
         if q.axis is not None:
             raise RuntimeError(refusal)
         return make_qarray(np.maximum(x.ints, np.asarray(q.zero_point, x.ints.dtype)), q), ()
+    return run
+
+
+def _topk(fwd, refusal):
+    """topk of the integers (widened: the kernel may negate them for the smallest)."""
+    def run(xp, x, *rest):
+        if type(x) is not QArray:
+            return fwd(xp, x, *rest)
+        if x.q.axis is not None:
+            raise RuntimeError(refusal)
+        (values, indices), _ = fwd(xp, x.ints.astype(np.int64), *rest)
+        return (make_qarray(values.astype(x.ints.dtype), x.q), indices), ()
+    return run
+
+
+def _refused(fwd, name):
+    """An op torch has no quantized kernel for (max_pool2d's with indices, ...)."""
+    def run(xp, x, *rest):
+        if type(x) is not QArray:
+            return fwd(xp, x, *rest)
+        raise not_implemented(name, kind="Quantized")
+    return run
+
+
+def clamp(x, lo, hi):
+    """torch's quantized clamp (and hardtanh): the integers clamped to the bounds quantized
+    with x's parameters (per tensor only)."""
+    q = x.q
+    if q.axis is not None:
+        raise RuntimeError(_PER_TENSOR_ONLY)
+    lo, hi = (None if v is None else quantize_val(v, q.scale, q.zero_point, q.dtype)
+              for v in (lo, hi))
+    return make_qarray(np.clip(x.ints, lo, hi).astype(x.ints.dtype), q)
+
+
+def _hardtanh(fwd, refusal):
+    def run(xp, x, lo, hi):
+        if type(x) is not QArray:
+            return fwd(xp, x, lo, hi)
+        return clamp(x, lo, hi), ()
+    return run
+
+
+# sigmoid's fixed output parameters (torch's qsigmoid: [0, 1) in steps of 1/256)
+_SIGMOID = {"quint8": QParams(quint8, 1 / 256, 0), "qint8": QParams(qint8, 1 / 256, -128)}
+
+
+def _sigmoid(fwd, refusal):
+    """torch's qsigmoid: the dequantized values' (vectorized and scalar, as quantized add's)
+    1 / (1 + exp(-x)) in float32, quantized with 1/256 steps."""
+    def run(xp, x):
+        if type(x) is not QArray:
+            return fwd(xp, x)
+        q = x.q
+        if q.axis is not None:
+            raise RuntimeError(refusal)
+        out = _SIGMOID.get(q.dtype.name)
+        if out is None:
+            raise NotImplementedError(f"ember: quantized sigmoid of {q.dtype} is not supported")
+        with np.errstate(over="ignore"):
+            y = np.float32(1) / (np.float32(1) + np.exp(-_dequantize_lanes(
+                x.ints, q, _lanes(x.ints, 64 // q.dtype.itemsize))))
+        ints = np.clip(np.rint(y * np.float32(256)) + out.zero_point, out.dtype.lo,
+                       out.dtype.hi)
+        return make_qarray(ints.astype(out.dtype.storage), out), ()
     return run
 
 
@@ -85,7 +154,16 @@ def _mean(fwd, refusal):
 
 def install():
     """Wrap the ops' kernels (in place: fast paths hold them) with their quantized versions."""
+    from ..nn import _act_ops, _pool_ops  # noqa: F401  (registering their ops)
     for name, (wrap, refusal) in {**{n: (_moved, r) for n, r in MOVES.items()},
+                                  "topk": (_topk, "Top-K is only supported on per-tensor "
+                                                  "quantization"),
+                                  "max_pool2d_with_indices": (
+                                      _refused, "max_pool2d_with_indices.out"),
+                                  "max_pool3d_with_indices": (
+                                      _refused, "max_pool3d_with_indices.out"),
+                                  "hardtanh": (_hardtanh, None),
+                                  "sigmoid": (_sigmoid, _PER_TENSOR_ONLY),
                                   "relu": (_relu, _PER_TENSOR_ONLY),
                                   "masked_fill": (_masked_fill, None),
                                   "mean": (_mean, _PER_TENSOR_ONLY),

@@ -577,26 +577,48 @@ def _preserving(make, input, memory_format, requires_grad, name):
     return t.requires_grad_(True) if requires_grad else t
 
 
-def _like(fn):
+def _like(fn, fill):
     def like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
              memory_format=None, **kw):
-        return _preserving(lambda shape, rg: fn(shape, dtype=dtype or input.dtype,
-                                                device=device or input.device,
-                                                requires_grad=rg, **kw),
-                           input, memory_format, requires_grad, f"{fn.__name__}_like")
+        try:
+            return _preserving(lambda shape, rg: fn(shape, dtype=dtype or input.dtype,
+                                                    device=device or input.device,
+                                                    requires_grad=rg, **kw),
+                               input, memory_format, requires_grad, f"{fn.__name__}_like")
+        except RuntimeError:
+            if dtype is None and input.is_quantized:    # (its dtype allocates nothing)
+                return _quantized_like(input, fill)
+            raise
     return _named(like, f"{fn.__name__}_like")
 
 
-zeros_like = _like(zeros)
-ones_like = _like(ones)
-empty_like = _like(empty)
+def _quantized_like(input, fill):
+    """empty_like, ones_like and full_like of a quantized tensor: one with its parameters and
+    layout, holding `fill` quantized (empty_like: zeros); zeros_like is refused, as torch's
+    zero_ of a quantized tensor."""
+    a = input.arr
+    t = _new(_quantized.make_qarray(np.zeros_like(a.ints), a.q), input.be)
+    if fill is not None:
+        t.arr[...] = fill
+    return t
+
+
+zeros_like = _like(zeros, _quantized.NO_ZERO)
+ones_like = _like(ones, 1.0)
+empty_like = _like(empty, None)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    return _preserving(lambda shape, rg: full(shape, fill_value, dtype=dtype or input.dtype,
-                                              device=device or input.device, requires_grad=rg),
-                       input, memory_format, requires_grad, "full_like")
+    try:
+        return _preserving(lambda shape, rg: full(shape, fill_value, dtype=dtype or input.dtype,
+                                                  device=device or input.device,
+                                                  requires_grad=rg),
+                           input, memory_format, requires_grad, "full_like")
+    except RuntimeError:
+        if dtype is None and input.is_quantized:
+            return _quantized_like(input, float(fill_value))
+        raise
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,

@@ -1402,6 +1402,10 @@ def _clamp_impl(input, min, max, out, fn, op_t):
         raise NotImplementedError("clamp is not supported for complex types")
     if input.arr.dtype.kind == "f" and type(min) in _REAL and type(max) in _REAL and out is None:
         return _finish(fn(input, min, max, input.arr.dtype), out)   # the common case
+    if input.arr.dtype.kind == "Q" and fn is _clamp_fn and out is None and \
+            type(min) in _REAL and type(max) in _REAL:
+        from ._quantized_kernels import clamp as qclamp     # torch's quantized clamp
+        return _new(qclamp(input.arr, min, max), input.be)
     min, max = _bound(min), _bound(max)
     if isinstance(min, Tensor) is not isinstance(max, Tensor) and None not in (min, max):
         # torch's (Number min, Number max) overload takes a 0-d tensor that needs no grad

@@ -4,6 +4,8 @@ zero point, in torch's float32 arithmetic."""
 import functools
 import warnings
 
+import numpy as np
+
 import ember as torch
 from ember import nn
 
@@ -302,8 +304,219 @@ class MovingAveragePerChannelMinMaxObserver(PerChannelMinMaxObserver):
         return self.min_val + c * (lo - self.min_val), self.max_val + c * (hi - self.max_val)
 
 
+class HistogramObserver(UniformQuantizationObserverBase):
+    """A running histogram of the values seen (`bins` bins over their min and max, widened as
+    new ones arrive); the quantization range is the one whose quantization error (L2, over
+    the histogram) a greedy search of narrowing ranges finds smallest. torch's algorithm,
+    step for step."""
+
+    def __init__(self, bins=2048, dtype=torch.quint8, qscheme=torch.per_tensor_affine,
+                 reduce_range=False, quant_min=None, quant_max=None, factory_kwargs=None,
+                 eps=torch.finfo(torch.float32).eps, is_dynamic=False, **kwargs):
+        if qscheme.name not in _PER_TENSOR:
+            raise NotImplementedError("HistogramObserver's qscheme only support "
+                                      "torch.per_tensor_symmetric                     and "
+                                      "torch.per_tensor_affine.")
+        if is_dynamic:
+            raise NotImplementedError("HistogramObserver doesn't support dynamic quantization")
+        super().__init__(dtype=dtype, qscheme=qscheme, reduce_range=reduce_range,
+                         quant_min=quant_min, quant_max=quant_max,
+                         factory_kwargs=factory_kwargs, eps=eps, is_dynamic=is_dynamic,
+                         **kwargs)
+        factory_kwargs = factory_kwargs or {}
+        self.bins = bins
+        self.register_buffer("histogram", torch.zeros(self.bins, **factory_kwargs))
+        self.register_buffer("min_val", torch.tensor(float("inf"), **factory_kwargs))
+        self.register_buffer("max_val", torch.tensor(float("-inf"), **factory_kwargs))
+        self.dst_nbins = 2 ** torch.iinfo(self.dtype).bits
+        self.upsample_rate = 16     # reduces the error of upscaling the histogram
+
+    def _get_norm(self, delta_begin, delta_end, density):
+        """The L2 error of a uniform density over [delta_begin, delta_end] from its center."""
+        norm = (delta_end * delta_end * delta_end - delta_begin * delta_begin * delta_begin) / 3
+        return density * norm
+
+    def _compute_quantization_error(self, next_start_bin, next_end_bin):
+        """The error of quantizing the histogram's bins next_start_bin..next_end_bin into
+        dst_nbins levels."""
+        bin_width = (self.max_val.item() - self.min_val.item()) / self.bins
+        dst_bin_width = bin_width * (next_end_bin - next_start_bin + 1) / self.dst_nbins
+        if dst_bin_width == 0.0:
+            return 0.0
+        src_bin = torch.arange(self.bins)
+        src_bin_begin = (src_bin - next_start_bin) * bin_width
+        src_bin_end = src_bin_begin + bin_width
+        dst_bin_of_begin = torch.clamp(
+            torch.div(src_bin_begin, dst_bin_width, rounding_mode="floor"), 0,
+            self.dst_nbins - 1)
+        dst_bin_of_begin_center = (dst_bin_of_begin + 0.5) * dst_bin_width
+        dst_bin_of_end = torch.clamp(
+            torch.div(src_bin_end, dst_bin_width, rounding_mode="floor"), 0,
+            self.dst_nbins - 1)
+        density = self.histogram / bin_width
+        norm = torch.zeros(self.bins)
+        delta_begin = src_bin_begin - dst_bin_of_begin_center
+        delta_end = dst_bin_width / 2
+        norm += self._get_norm(delta_begin, torch.ones(self.bins) * delta_end, density)
+        norm += (dst_bin_of_end - dst_bin_of_begin - 1) * self._get_norm(
+            torch.tensor(-dst_bin_width / 2), torch.tensor(dst_bin_width / 2), density)
+        dst_bin_of_end_center = dst_bin_of_end * dst_bin_width + dst_bin_width / 2
+        delta_begin = -dst_bin_width / 2
+        delta_end = src_bin_end - dst_bin_of_end_center
+        norm += self._get_norm(torch.tensor(delta_begin), delta_end, density)
+        return norm.sum().item()
+
+    def _non_linear_param_search(self):
+        """(min, max) of the range: bins dropped from whichever end holds less mass, step by
+        step, while the quantization error keeps falling."""
+        if self.histogram.size()[0] != self.bins:
+            raise AssertionError("bins mismatch")
+        bin_width = (self.max_val - self.min_val) / self.bins
+        total = torch.sum(self.histogram).item()
+        cSum = torch.cumsum(self.histogram, dim=0).tolist()
+        stepsize = 1e-5
+        alpha, beta = 0.0, 1.0
+        start_bin, end_bin = 0, self.bins - 1
+        norm_min = float("inf")
+        while alpha < beta:
+            next_alpha, next_beta = alpha + stepsize, beta - stepsize
+            lo, hi = start_bin, end_bin
+            # (torch compares the float32 sums with the bounds rounded to float32)
+            low, high = float(np.float32(next_alpha * total)), float(np.float32(next_beta * total))
+            while lo < end_bin and cSum[lo] < low:
+                lo += 1
+            while hi > start_bin and cSum[hi] > high:
+                hi -= 1
+            next_start_bin, next_end_bin = start_bin, end_bin
+            if (lo - start_bin) > (end_bin - hi):
+                next_start_bin, alpha = lo, next_alpha
+            else:
+                next_end_bin, beta = hi, next_beta
+            if next_start_bin == start_bin and next_end_bin == end_bin:
+                continue
+            norm = self._compute_quantization_error(next_start_bin, next_end_bin)
+            if norm > norm_min:
+                break
+            norm_min = norm
+            start_bin, end_bin = next_start_bin, next_end_bin
+        return self.min_val + bin_width * start_bin, self.min_val + bin_width * (end_bin + 1)
+
+    def _upscale_histogram(self, histogram, orig_min, orig_max, update_min, update_max):
+        """histogram (over orig_min..orig_max) spread over update_min..update_max: each bin
+        split in upsample_rate parts, each assigned to the new bin holding its middle."""
+        histogram = histogram.repeat_interleave(self.upsample_rate) / self.upsample_rate
+        bin_size = (orig_max - orig_min) / (self.bins * self.upsample_rate)
+        mid_points_histogram = torch.linspace(
+            orig_min, orig_max, self.bins * self.upsample_rate + 1)[:-1] + 0.5 * bin_size
+        boundaries_new_histogram = torch.linspace(update_min, update_max, self.bins + 1)
+        bucket_assignments = torch.bucketize(mid_points_histogram, boundaries_new_histogram,
+                                             right=True) - 1
+        bucket_assignments[bucket_assignments >= self.bins] = self.bins - 1
+        bucket_assignments[bucket_assignments < 0] = 0
+        return torch.bincount(bucket_assignments, weights=histogram, minlength=self.bins)
+
+    def _combine_histograms(self, orig_hist, orig_min, orig_max, update_hist, update_min,
+                            update_max):
+        if update_min == orig_min and update_max == orig_max:
+            return orig_hist + update_hist
+        if orig_min == orig_max:
+            bin_value = torch.sum(orig_hist)
+            transformed_orig_hist = torch.histc(orig_min, bins=self.bins, min=update_min,
+                                                max=update_max) * bin_value
+            return transformed_orig_hist + update_hist
+        if update_min > orig_min:
+            raise AssertionError("update_min must be <= orig_min")
+        if update_max < orig_max:
+            raise AssertionError("update_max must be >= orig_max")
+        return update_hist + self._upscale_histogram(orig_hist, orig_min, orig_max,
+                                                     update_min, update_max)
+
+    def reset_histogram(self, x, min_val, max_val):
+        self.min_val.resize_(min_val.shape)
+        self.min_val.copy_(min_val)
+        self.max_val.resize_(max_val.shape)
+        self.max_val.copy_(max_val)
+        if min_val.numel() != 1 or max_val.numel() != 1:
+            raise AssertionError("histogram min/max values must be scalar.")
+        new_histogram = torch.histc(x, self.bins, min=min_val, max=max_val)
+        self.histogram.detach_().resize_(new_histogram.shape)
+        self.histogram.copy_(new_histogram)
+
+    def forward(self, x_orig):
+        if x_orig.numel() == 0:
+            return x_orig
+        x = x_orig.detach()
+        x_min, x_max = torch.aminmax(x)
+        if x_min == -torch.inf or x_max == torch.inf:
+            warnings.warn("torch.inf detected in input tensor, ignoring input", stacklevel=2)
+            x = x[x.abs() != torch.inf]
+            if x.numel() == 0:
+                return x_orig
+            x_min, x_max = torch.aminmax(x)
+        current_min, current_max = self.min_val, self.max_val
+        if self.min_val == float("inf") or self.max_val == float("-inf"):
+            self.reset_histogram(x, x_min, x_max)
+            return x_orig
+        new_min = torch.min(current_min, x_min).detach()
+        new_max = torch.max(current_max, x_max).detach()
+        update_histogram = torch.histc(x, self.bins, min=new_min, max=new_max)
+        if new_min == current_min and new_max == current_max:
+            combined_histogram = self.histogram + update_histogram
+        else:
+            combined_histogram = self._combine_histograms(self.histogram, current_min,
+                                                          current_max, update_histogram,
+                                                          new_min, new_max)
+            self.min_val.detach_().resize_(new_min.shape)
+            self.min_val.copy_(new_min)
+            self.max_val.detach_().resize_(new_max.shape)
+            self.max_val.copy_(new_max)
+        self.histogram.detach_().resize_(combined_histogram.shape)
+        self.histogram.copy_(combined_histogram)
+        return x_orig
+
+    def calculate_qparams(self):
+        if self.min_val == float("inf") and self.max_val == float("-inf"):
+            warnings.warn("must run observer before calling calculate_qparams." + " " * 36 +
+                          "Returning default scale and zero point ", stacklevel=2)
+            return torch.tensor([1.0]), torch.tensor([0])
+        if self.bins != len(self.histogram):
+            raise AssertionError("The number of bins in histogram should be equal to the number "
+                                 "of bins supplied while making this observer")
+        return self._calculate_qparams(*self._non_linear_param_search())
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
 default_observer = MinMaxObserver.with_args(quant_min=0, quant_max=127)
 default_weight_observer = MinMaxObserver.with_args(dtype=torch.qint8,
                                                    qscheme=torch.per_tensor_symmetric)
 default_per_channel_weight_observer = PerChannelMinMaxObserver.with_args(
     dtype=torch.qint8, qscheme=torch.per_channel_symmetric)
+
+
+class PlaceholderObserver(ObserverBase):
+    """Observes nothing: carries a dtype (and range) to the quantized module's from_float
+    (dynamic quantization's activations)."""
+
+    def __init__(self, dtype=torch.float32, custom_op_name="", compute_dtype=None,
+                 quant_min=None, quant_max=None, qscheme=None, eps=None, is_dynamic=False):
+        super().__init__(dtype=dtype, is_dynamic=is_dynamic)
+        self.qscheme = torch.per_tensor_affine if qscheme is None else qscheme
+        self.quant_min, self.quant_max = quant_min, quant_max
+        self.eps = torch.finfo(torch.float32).eps if eps is None else eps
+        self.custom_op = custom_op_name
+
+    def forward(self, x):
+        return x
+
+    def extra_repr(self):
+        return f"dtype={self.dtype}, is_dynamic={self.is_dynamic}"
+
+    def calculate_qparams(self):
+        raise Exception("calculate_qparams should not be called for PlaceholderObserver")
+
+
+default_dynamic_quant_observer = PlaceholderObserver.with_args(
+    dtype=torch.quint8, quant_min=0, quant_max=255, is_dynamic=True)
+default_histogram_observer = HistogramObserver.with_args(quant_min=0, quant_max=127)

@@ -3,7 +3,8 @@ activations and weights get."""
 from collections import namedtuple
 
 from .fake_quantize import default_fake_quant, default_weight_fake_quant
-from .observer import default_observer, default_weight_observer
+from .observer import (HistogramObserver, default_dynamic_quant_observer, default_observer,
+                       default_per_channel_weight_observer, default_weight_observer)
 
 
 class QConfig(namedtuple("QConfig", ["activation", "weight"])):
@@ -21,3 +22,26 @@ class QConfig(namedtuple("QConfig", ["activation", "weight"])):
 
 default_qconfig = QConfig(activation=default_observer, weight=default_weight_observer)
 default_qat_qconfig = QConfig(activation=default_fake_quant, weight=default_weight_fake_quant)
+default_per_channel_qconfig = QConfig(activation=default_observer,
+                                      weight=default_per_channel_weight_observer)
+default_dynamic_qconfig = QConfig(activation=default_dynamic_quant_observer,
+                                  weight=default_weight_observer)
+per_channel_dynamic_qconfig = QConfig(activation=default_dynamic_quant_observer,
+                                      weight=default_per_channel_weight_observer)
+
+
+def get_default_qconfig(backend="x86", version=0):
+    """The default post-training qconfig of a backend: histogram-observed activations (7-bit
+    for fbgemm and x86), per-channel weights (per tensor for qnnpack)."""
+    supported_backends = ["fbgemm", "x86", "qnnpack", "onednn"]
+    if backend not in supported_backends:
+        raise AssertionError("backend: " + str(backend) + " not supported. backend must be one "
+                             f"of {supported_backends}")
+    if version != 0:
+        raise AssertionError("Version number: " + str(version) + " in get_default_qconfig is "
+                             "not supported. Version number must be 0")
+    if backend == "qnnpack":
+        return QConfig(activation=HistogramObserver.with_args(reduce_range=False),
+                       weight=default_weight_observer)
+    return QConfig(activation=HistogramObserver.with_args(reduce_range=backend != "onednn"),
+                   weight=default_per_channel_weight_observer)

@@ -1,0 +1,24 @@
+"""torch.ao.nn.intrinsic.quantized: the quantized modules of fused float ones (the ReLU done in
+the requantization)."""
+from ember.ao.nn import intrinsic as nni
+from ember.ao.nn.quantized import Conv2d, Linear
+from ember.ops._quantized_nn import linear
+
+
+class LinearReLU(Linear):
+    _FLOAT_MODULE = nni.LinearReLU
+
+    def forward(self, x):
+        return linear(x, self._packed_params._packed_params, self.scale, self.zero_point,
+                      relu=True)
+
+    def _get_name(self):
+        return "QuantizedLinearReLU"
+
+
+class ConvReLU2d(Conv2d):
+    _FLOAT_MODULE = nni.ConvReLU2d
+    _relu = True
+
+    def _get_name(self):
+        return "QuantizedConvReLU2d"

@@ -1,0 +1,198 @@
+"""torch.ao.nn.quantized.dynamic.LSTM: each layer's input-hidden and hidden-hidden products are
+dynamic quantized linears (ember/ops/_quantized_nn.py; the input's over the whole sequence at
+once, the hidden state's step by step, 7-bit activations), the gates in float32 as torch's
+quantized_lstm computes them. The linears match torch bit for bit; the gates' sigmoid and tanh
+are ember's float32 ones, which differ from torch's vectorized ones in the last bit now and
+then, so the outputs agree to float32 rounding, not bit for bit."""
+import numbers
+import warnings
+
+import ember as torch
+from ember import nn
+from ember.ops._quantized_nn import LinearPacked, linear_dynamic
+
+from ...modules.utils import _quantize_weight
+
+
+class CellParamsDynamic:
+    """quantized::make_quantized_cell_params_dynamic: the packed input-hidden and
+    hidden-hidden weights (with their biases) of one layer and direction."""
+    __slots__ = ("ih", "hh", "bias_ih", "bias_hh", "reduce_range")
+
+    def __init__(self, packed_ih, packed_hh, bias_ih, bias_hh, reduce_range=False):
+        self.ih, self.hh = packed_ih, packed_hh
+        self.bias_ih, self.bias_hh, self.reduce_range = bias_ih, bias_hh, reduce_range
+
+
+class PackedParameter(nn.Module):
+    def __init__(self, param):
+        super().__init__()
+        self.param = param
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "param"] = self.param
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        self.param = state_dict.pop(prefix + "param")
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+
+class LSTM(nn.Module):
+    _FLOAT_MODULE = nn.LSTM
+    _version = 2
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, dtype=torch.qint8):
+        super().__init__()
+        self.mode = "LSTM"
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.dtype, self.version = bidirectional, dtype, 2
+        self.training = False
+        if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or \
+                isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          "non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
+        if dtype is not torch.qint8:
+            raise NotImplementedError("ember: dynamic quantized LSTM supports qint8 weights "
+                                      "only")
+        gate_size = 4 * hidden_size
+        params = []
+        for layer in range(num_layers):
+            for _ in range(self._directions):
+                layer_input_size = input_size if layer == 0 else hidden_size * self._directions
+                # torch's placeholder weights (drawn from the RNG, as torch's are)
+                w_ih = torch.randn(gate_size, layer_input_size)
+                w_hh = torch.randn(gate_size, hidden_size)
+                b_ih, b_hh = torch.randn(gate_size), torch.randn(gate_size)
+                params.append(PackedParameter(self._cell(
+                    torch.quantize_per_tensor(w_ih, 0.1, 0, torch.qint8), b_ih,
+                    torch.quantize_per_tensor(w_hh, 0.1, 0, torch.qint8), b_hh)))
+        self._all_weight_values = nn.ModuleList(params)
+
+    @property
+    def _directions(self):
+        return 2 if self.bidirectional else 1
+
+    def _cell(self, w_ih, b_ih, w_hh, b_hh):
+        return CellParamsDynamic(LinearPacked(w_ih, b_ih), LinearPacked(w_hh, b_hh), b_ih, b_hh,
+                                 self.version is not None and self.version >= 2)
+
+    def _get_name(self):
+        return "DynamicQuantizedLSTM"
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if self.num_layers != 1:
+            s += ", num_layers={num_layers}"
+        if self.bias is not True:
+            s += ", bias={bias}"
+        if self.batch_first is not False:
+            s += ", batch_first={batch_first}"
+        if self.dropout != 0:
+            s += ", dropout={dropout}"
+        if self.bidirectional is not False:
+            s += ", bidirectional={bidirectional}"
+        return s.format(**self.__dict__)
+
+    def __repr__(self):
+        return self._get_name() + "(" + self.extra_repr() + ")"
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        self.version = local_metadata.get("version", None)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    def forward(self, input, hx=None):
+        if isinstance(input, nn.utils.rnn.PackedSequence):
+            raise NotImplementedError("ember: dynamic quantized LSTM takes no PackedSequence")
+        if input.dim() != 3:
+            raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+        if self.input_size != input.size(-1):
+            raise RuntimeError("input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.size(-1)}")
+        batch = input.size(0) if self.batch_first else input.size(1)
+        expected = (self.num_layers * self._directions, batch, self.hidden_size)
+        if hx is None:
+            zeros = torch.zeros(*expected, dtype=input.dtype)
+            hx = (zeros, zeros)
+        for i, h in enumerate(hx):
+            if tuple(h.size()) != expected:
+                raise RuntimeError(f"Expected hidden[{i}] size {expected}, got "
+                                   f"{list(h.size())}")
+        x = input.transpose(0, 1) if self.batch_first else input
+        cells = [m.param for m in self._all_weight_values]
+        hs, cs = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(self._directions):
+                k = layer * self._directions + d
+                y, h, c = _layer(x, hx[0][k], hx[1][k], cells[k], reverse=d == 1)
+                outs.append(y)
+                hs.append(h)
+                cs.append(c)
+            x = outs[0] if len(outs) == 1 else torch.cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = nn.functional.dropout(x, self.dropout, True)
+        out = x.transpose(0, 1) if self.batch_first else x
+        return out, (torch.stack(hs), torch.stack(cs))
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The dynamic quantized LSTM of a float one: each weight quantized (per tensor, by
+        a fresh weight observer of its qconfig) and packed with its bias."""
+        if type(mod) is not nn.LSTM:
+            raise AssertionError("nn.quantized.dynamic.RNNBase.from_float only works for nn.LSTM "
+                                 "and nn.GRU")
+        if not hasattr(mod, "qconfig"):
+            raise AssertionError("Input float module must have qconfig defined")
+        if mod.qconfig is not None and mod.qconfig.weight is not None:
+            make_observer = mod.qconfig.weight
+        else:
+            from ember.ao.quantization.qconfig import default_dynamic_qconfig
+            make_observer = default_dynamic_qconfig.weight
+        dtype = make_observer().dtype
+        if dtype is not torch.qint8:
+            raise NotImplementedError("ember: dynamic quantized LSTM supports qint8 weights "
+                                      "only")
+        q = cls(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
+                mod.dropout, mod.bidirectional, dtype)
+        if not mod.bias:
+            raise AssertionError("mod.bias must be True")
+
+        def quantized(w):
+            observer = make_observer()
+            observer(w)
+            return _quantize_weight(w.float(), observer)
+        params = []
+        for layer in range(q.num_layers):
+            for d in range(q._directions):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                params.append(PackedParameter(q._cell(
+                    quantized(getattr(mod, "weight_ih" + sfx)), getattr(mod, "bias_ih" + sfx),
+                    quantized(getattr(mod, "weight_hh" + sfx)), getattr(mod, "bias_hh" + sfx))))
+        q._all_weight_values = nn.ModuleList(params)
+        return q
+
+
+def _layer(x, h, c, cell, reverse):
+    """One direction of one layer over the sequence x (T, B, I): torch's FullLayer, the
+    input's products taken for the whole sequence first."""
+    gates_x = linear_dynamic(x, cell.ih, cell.reduce_range)
+    steps = range(x.size(0) - 1, -1, -1) if reverse else range(x.size(0))
+    outs = [None] * x.size(0)
+    for t in steps:
+        gates = linear_dynamic(h, cell.hh, cell.reduce_range) + gates_x[t]
+        i, f, g, o = gates.chunk(4, 1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        outs[t] = h
+    return torch.stack(outs), h, c

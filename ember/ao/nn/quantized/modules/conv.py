@@ -1,0 +1,116 @@
+"""torch.ao.nn.quantized.Conv2d: quantized in, quantized out (channels last), the weight
+int8 and the bias float (ember/ops/_quantized_nn.py)."""
+import ember as torch
+from ember import nn
+from ember.nn.modules.utils import _pair
+from ember.ops._quantized_nn import ConvPacked, conv2d
+
+from .utils import WeightedQuantizedModule, _quantize_weight
+
+
+class Conv2d(WeightedQuantizedModule):
+    _FLOAT_MODULE = nn.Conv2d
+    _relu = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__()
+        if out_channels <= 0:
+            raise ValueError(f"out_channels must be greater than 0, got {out_channels}")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        if padding_mode != "zeros":
+            raise NotImplementedError("ember: quantized convolution pads with zeros only")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding, self.dilation = _pair(padding), _pair(dilation)
+        self.transposed, self.output_padding = False, _pair(0)
+        self.groups, self.padding_mode = groups, padding_mode
+        qweight = torch._empty_affine_quantized(
+            [out_channels, in_channels // groups] + list(self.kernel_size), scale=1,
+            zero_point=0, dtype=torch.qint8)
+        self.set_weight_bias(qweight, torch.zeros(out_channels, dtype=torch.float)
+                             if bias else None)
+        self.scale = 1.0
+        self.zero_point = 0
+
+    def _get_name(self):
+        return "QuantizedConv2d"
+
+    def set_weight_bias(self, w, b):
+        self._packed_params = ConvPacked(w, b, self.stride, self.padding, self.dilation,
+                                         self.groups)
+
+    def _weight_bias(self):
+        return self._packed_params.unpack()
+
+    def weight(self):
+        return self._weight_bias()[0]
+
+    def bias(self):
+        return self._weight_bias()[1]
+
+    def forward(self, input):
+        if len(input.shape) != 4:
+            raise ValueError("Input shape must be `(N, C, H, W)`!")
+        return conv2d(input, self._packed_params, self.scale, self.zero_point, self._relu)
+
+    def extra_repr(self):
+        s = ("{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}, "
+             "scale={scale}, zero_point={zero_point}")
+        if self.padding != (0, 0):
+            s += ", padding={padding}"
+        if self.dilation != (1, 1):
+            s += ", dilation={dilation}"
+        if self.groups != 1:
+            s += ", groups={groups}"
+        if self.bias() is None:
+            s += ", bias=False"
+        return s.format(**self.__dict__)
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        w, b = self._weight_bias()
+        destination[prefix + "weight"] = w
+        destination[prefix + "bias"] = b
+        destination[prefix + "scale"] = torch.tensor(self.scale)
+        destination[prefix + "zero_point"] = torch.tensor(self.zero_point)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        self.set_weight_bias(state_dict.pop(prefix + "weight"), state_dict.pop(prefix + "bias"))
+        self.scale = float(state_dict.pop(prefix + "scale"))
+        self.zero_point = int(state_dict.pop(prefix + "zero_point"))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The quantized conv of an observed float (or fused conv-relu) one."""
+        from ember.ao.nn.intrinsic import ConvReLU2d
+        if type(mod) is not cls._FLOAT_MODULE:
+            raise AssertionError(f"nnq.{cls.__name__}.from_float only works for "
+                                 f"{cls._FLOAT_MODULE.__name__} but got: {type(mod).__name__}")
+        if not hasattr(mod, "qconfig"):
+            raise AssertionError("Input float module must have qconfig defined.")
+        activation_post_process = getattr(mod, "activation_post_process", None)
+        if type(mod) is ConvReLU2d:
+            mod = mod[0]
+        weight_post_process = mod.qconfig.weight()
+        weight_post_process(mod.weight)
+        if weight_post_process.dtype is not torch.qint8:
+            raise AssertionError("Weight observer must have a dtype of qint8, got "
+                                 f"{weight_post_process.dtype}")
+        qweight = _quantize_weight(mod.weight.float(), weight_post_process)
+        qconv = cls(mod.in_channels, mod.out_channels, mod.kernel_size, mod.stride,
+                    mod.padding, mod.dilation, mod.groups, mod.bias is not None,
+                    mod.padding_mode)
+        qconv.set_weight_bias(qweight, mod.bias)
+        if activation_post_process is not None and \
+                activation_post_process.dtype is not torch.float:
+            act_scale, act_zp = activation_post_process.calculate_qparams()
+            qconv.scale, qconv.zero_point = float(act_scale), int(act_zp)
+        return qconv

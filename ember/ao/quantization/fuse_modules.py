@@ -1,0 +1,89 @@
+"""torch.ao.quantization.fuse_modules: runs of modules (conv-bn, conv-bn-relu, conv-relu,
+linear-relu, bn-relu) replaced by one fused module, the rest of the run by Identity; in eval
+mode the batch norm is folded into the convolution's weight and bias."""
+import copy
+
+from ember import nn
+from ember.ao.nn import intrinsic as nni
+
+
+def _same_mode(*mods):
+    if len({m.training for m in mods}) > 1:
+        raise AssertionError("Conv and BN both must be in the same mode (train or eval).")
+
+
+def fuse_conv_bn(is_qat, conv, bn):
+    _same_mode(conv, bn)
+    if is_qat:
+        return nni.ConvBn2d(conv, bn)
+    return nn.utils.fuse_conv_bn_eval(conv, bn)
+
+
+def fuse_conv_bn_relu(is_qat, conv, bn, relu):
+    _same_mode(conv, bn, relu)
+    if is_qat:
+        return nni.ConvBnReLU2d(conv, bn, relu)
+    return nni.ConvReLU2d(nn.utils.fusion.fuse_conv_bn_eval(conv, bn), relu)
+
+
+_DEFAULT_OP_LIST_TO_FUSER_METHOD = {
+    (nn.Conv2d, nn.BatchNorm2d): fuse_conv_bn,
+    (nn.Conv2d, nn.BatchNorm2d, nn.ReLU): fuse_conv_bn_relu,
+    (nn.Conv2d, nn.ReLU): lambda is_qat, conv, relu: nni.ConvReLU2d(conv, relu),
+    (nn.Linear, nn.ReLU): lambda is_qat, linear, relu: nni.LinearReLU(linear, relu),
+    (nn.BatchNorm2d, nn.ReLU): lambda is_qat, bn, relu: nni.BNReLU2d(bn, relu),
+}
+
+
+def get_fuser_method(op_list, additional_fuser_method_mapping=None):
+    mapping = {**_DEFAULT_OP_LIST_TO_FUSER_METHOD, **(additional_fuser_method_mapping or {})}
+    fuser_method = mapping.get(op_list, None)
+    if fuser_method is None:
+        raise AssertionError(f"did not find fuser method for: {op_list} ")
+    return fuser_method
+
+
+def fuse_known_modules(mod_list, is_qat, additional_fuser_method_mapping=None):
+    """The fused module of mod_list, followed by Identities; the first module's forward pre
+    hooks and the last one's forward hooks move to the fused module."""
+    types = tuple(type(m) for m in mod_list)
+    fused = get_fuser_method(types, additional_fuser_method_mapping)(is_qat, *mod_list)
+    for pre_hook_fn in mod_list[0]._forward_pre_hooks.values():
+        fused.register_forward_pre_hook(pre_hook_fn)
+    mod_list[0]._forward_pre_hooks.clear()
+    for hook_fn in mod_list[-1]._forward_hooks.values():
+        fused.register_forward_hook(hook_fn)
+    mod_list[-1]._forward_hooks.clear()
+    new_mod = [fused]
+    for _ in mod_list[1:]:
+        identity = nn.Identity()
+        identity.training = mod_list[0].training
+        new_mod.append(identity)
+    return new_mod
+
+
+def _fuse_one(model, names, is_qat, fuser_func, additional):
+    mods = [model.get_submodule(name) for name in names]
+    for name, new in zip(names, fuser_func(mods, is_qat, additional)):
+        parent, _, last = name.rpartition(".")
+        setattr(model.get_submodule(parent) if parent else model, last, new)
+
+
+def _fuse_modules(model, modules_to_fuse, is_qat, inplace=False,
+                  fuser_func=fuse_known_modules, fuse_custom_config_dict=None):
+    if not inplace:
+        model = copy.deepcopy(model)
+    additional = (fuse_custom_config_dict or {}).get("additional_fuser_method_mapping", {})
+    if all(isinstance(m, str) for m in modules_to_fuse):
+        modules_to_fuse = [modules_to_fuse]
+    for names in modules_to_fuse:
+        _fuse_one(model, names, is_qat, fuser_func, additional)
+    return model
+
+
+def fuse_modules(model, modules_to_fuse, inplace=False, fuser_func=fuse_known_modules,
+                 fuse_custom_config_dict=None):
+    """model (a copy unless inplace) with each list of submodule names in modules_to_fuse
+    (or the one list) fused, in eval mode."""
+    return _fuse_modules(model, modules_to_fuse, False, inplace, fuser_func,
+                         fuse_custom_config_dict)

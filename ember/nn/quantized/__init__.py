@@ -1,0 +1,3 @@
+"""torch.nn.quantized: the old name of torch.ao.nn.quantized."""
+from ember.ao.nn.quantized import *  # noqa: F401,F403
+from . import dynamic  # noqa: F401,E402

@@ -1,0 +1,204 @@
+"""torch.ops.quantized's linear kernels (CPU, fbgemm's arithmetic, as torch 2.13's x86 engine
+runs them): the packed weight, the dynamic linear (float in, float out) and the static one
+(quantized in, quantized out).
+
+fbgemm multiplies the uint8 activation by the int8 weight with int32 accumulation; here the
+product is taken in float64, exact for any K below 2**53 / (255 * 128) (fbgemm's int32 wraps past
+K = 65793, far beyond a real layer). Its output stages, reproduced bit for bit:
+- dynamic (ReQuantizeForFloat): raw = acc - a_zp * colsum(w - w_zp) - rowsum(a) * w_zp,
+  y = raw * float32(a_scale * w_scale) + bias as one fused multiply-add (no bias: a product);
+- static (ReQuantizeOutput, float bias): y = rint((raw + bias / (a_scale * w_scale)) *
+  (a_scale * w_scale / out_scale)) + out_zp in float32, rounded to nearest even, clamped to
+  0..255 (relu: to out_zp and up).
+(fbgemm's AVX2 kernels add pairs of products in int16 with saturation; torch's x86 machines
+with AVX512-VNNI do not, nor does this.)"""
+import numpy as np
+
+from .._dtype import quint8
+from ..backends.quantized import _STATE
+from .._quantized import _choose_qparams, _quantize_tensor_arr, fma_float32, quantize_val
+
+
+class LinearPacked:
+    """What quantized::linear_prepack holds: the weight and bias as given (linear_unpack hands
+    them back) and the weight's integers, column sums and scales laid out for the product."""
+    __slots__ = ("weight", "bias", "w", "colsum", "w_zp", "w_scale")
+
+    def __init__(self, weight, bias):
+        self.weight, self.bias = weight, bias
+        a = weight.arr
+        q = a.q
+        ints = a.ints.astype(np.int64)
+        if q.axis is None:
+            self.w_zp = np.int64(q.zero_point)
+            self.w_scale = np.float32(q.scale)
+        else:
+            self.w_zp = q.zero_points.astype(np.int64)
+            self.w_scale = q.scales.astype(np.float32)
+        self.w = ints.T.astype(np.float64)                  # (K, N)
+        self.colsum = ints.sum(1) - self.w_zp * ints.shape[1]
+
+    def unpack(self):
+        return self.weight, self.bias
+
+    def raw(self, a_ints, a_zp):
+        """fbgemm's int32 result less the zero points' terms, as float32 (N last)."""
+        acc = (a_ints.astype(np.float64) @ self.w).astype(np.int64)
+        acc -= a_zp * self.colsum
+        if np.any(self.w_zp):
+            acc -= a_ints.sum(-1, dtype=np.int64)[..., None] * self.w_zp
+        return acc.astype(np.float32)
+
+
+def linear_dynamic(x, packed, reduce_range=False, relu=False):
+    """quantized::linear_dynamic: x (float32, ..., K) quantized to quint8 with parameters
+    chosen from its min and max (0..127 with reduce_range), multiplied by the packed int8
+    weight; float32 (..., N)."""
+    from .._tensor import _new
+    xs = np.asarray(x.be.to_host(x.arr), np.float32)
+    if not xs.size:
+        lo = hi = np.float32(0)
+    else:
+        lo, hi = np.float32(xs.min()), np.float32(xs.max())
+    scale, zp = _choose_qparams(lo, hi, 0, 127 if reduce_range else 255)
+    a = _quantize_tensor_arr(xs, quint8, scale, zp).ints
+    mult = np.float32(scale) * packed.w_scale
+    bias = _bias_of(packed)
+    raw = packed.raw(a, zp)
+    y = raw * mult if bias is None else fma_float32(raw, mult, bias)
+    if relu:
+        y = np.maximum(y, np.float32(0))
+    return _new(np.asarray(y, np.float32), x.be)
+
+
+def linear(x, packed, scale, zero_point, relu=False):
+    """quantized::linear (and linear_relu): quint8 x (..., K) times the packed weight,
+    requantized to quint8 with the output's scale and zero point."""
+    from .._quantized import QParams, _qtensor, make_qarray
+    a = x.arr
+    q = a.q
+    act_w = np.float32(q.scale) * packed.w_scale
+    mult = act_w / np.float32(scale)
+    raw = packed.raw(a.ints, q.zero_point)
+    bias = _bias_of(packed)
+    if bias is not None:
+        raw += bias / act_w
+    y = np.rint(raw * mult).astype(np.int64) + zero_point
+    if relu:
+        y = np.maximum(y, zero_point)
+    ints = np.clip(y, 0, 255).astype(np.uint8)
+    return _qtensor(make_qarray(ints, QParams(quint8, float(scale), int(zero_point))), x.be)
+
+
+class ConvPacked:
+    """What quantized::conv2d_prepack holds: weight and bias as given (unpack), the
+    convolution's geometry, and whether the engine packed it for oneDNN (conv2d)."""
+    __slots__ = ("weight", "bias", "stride", "padding", "dilation", "groups", "onednn")
+
+    def __init__(self, weight, bias, stride, padding, dilation, groups):
+        self.weight, self.bias = weight, bias
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        q = weight.arr.q
+        self.onednn = _STATE["engine"] == "x86" and groups <= 100 and not np.any(
+            q.zero_point if q.axis is None else q.zero_points)
+
+    def unpack(self):
+        return self.weight, self.bias
+
+
+def conv2d(x, packed, scale, zero_point, relu=False):
+    """quantized::conv2d (and conv2d_relu): quint8 x (N, C, H, W), padded with its zero point,
+    convolved with the int8 weight and requantized to quint8, channels last as torch's output.
+    Packed under torch's x86 engine, symmetric weights (groups <= 100, on AVX512-VNNI
+    machines) run through oneDNN, which is handed each scale as its float32 inverse (ideep's
+    convention) and inverts it back: y = rint(((acc * s_x) * s_w + bias) * float32(1 /
+    out_scale) + out_zp) in float32, where s = float32(1 / float32(1 / scale)) in double;
+    others through fbgemm, as linear."""
+    from .._quantized import QParams, _qtensor, make_qarray
+    from .._tensor import _new
+    from ..nn.functional import conv2d as fconv2d
+    a, w = x.arr, packed.weight.arr
+    qa, qw = a.q, w.q
+    if qw.axis is None:
+        w_zp, w_scale = np.float64(qw.zero_point), np.float64(qw.scale)
+    else:
+        w_zp = qw.zero_points.astype(np.float64).reshape(-1, 1, 1, 1)
+        w_scale = qw.scales
+    acc = fconv2d(_new(a.ints - np.float64(qa.zero_point), x.be),
+                  _new(w.ints - w_zp, x.be), None, packed.stride, packed.padding,
+                  packed.dilation, packed.groups)
+    acc = np.moveaxis(acc.arr.astype(np.float32), 1, -1)       # NHWC
+    bias = _bias_of(packed)
+    if packed.onednn:
+        y = acc * _ideep_scale(qa.scale) * _ideep_scale(w_scale)
+        if bias is not None:
+            y += bias
+        y = np.rint(y * np.float32(1.0 / scale) + np.float32(zero_point))
+    else:
+        act_w = np.float32(qa.scale) * w_scale.astype(np.float32)
+        if bias is not None:
+            acc += bias / act_w
+        y = np.rint(acc * (act_w / np.float32(scale))) + zero_point
+    if relu:
+        y = np.maximum(y, zero_point)
+    ints = np.moveaxis(np.ascontiguousarray(np.clip(y, 0, 255), np.uint8), -1, 1)
+    return _qtensor(make_qarray(ints, QParams(quint8, float(scale), int(zero_point))), x.be)
+
+
+def _ideep_scale(scale):
+    """A scale as oneDNN gets it from torch: through its float32 inverse, inverted in double."""
+    inverse = np.float32(1.0 / np.asarray(scale, np.float64))
+    return np.float32(1.0 / inverse.astype(np.float64))
+
+
+def _bias_of(packed):
+    b = packed.bias
+    return None if b is None else np.asarray(b.be.to_host(b.arr), np.float32)
+
+
+def add(x, y, scale, zero_point, relu=False):
+    """quantized::add (and add_relu): both dequantized, added in float32, quantized with the
+    output's parameters. torch's kernel vectorizes: in each thread's range, whole vectors (64
+    bytes) dequantize q * scale - scale * zp as a fused multiply-add and quantize as
+    rint(v * float32(1 / scale)) + zp; the elements left over go through its scalar functions,
+    float32((q - zp) * scale) in double and quantize_val (_lanes)."""
+    from .._quantized import QParams, _qtensor, make_qarray
+    qx, qy = x.arr.q, y.arr.q
+    if qx.dtype is not qy.dtype:
+        raise RuntimeError("Expected self.scalar_type() == other.scalar_type() to be true, but "
+                           "got false.  (Could this error message be improved?  If so, please "
+                           "report an enhancement request to PyTorch.)")
+    qd = qx.dtype
+    a, b = np.broadcast_arrays(x.arr.ints, y.arr.ints)
+    vector = _lanes(a, 64 // qd.itemsize)
+    c = _dequantize_lanes(a, qx, vector) + _dequantize_lanes(b, qy, vector)
+    if relu:
+        c = np.maximum(c, np.float32(0))
+    v = np.where(vector, np.clip(np.rint(c * np.float32(1.0 / scale)) + zero_point, qd.lo,
+                                 qd.hi), quantize_val(c, scale, zero_point, qd))
+    ints = v.astype(qd.storage)
+    return _qtensor(make_qarray(ints, QParams(qd, float(scale), int(zero_point))), x.be)
+
+
+def _dequantize_lanes(ints, q, vector):
+    s = np.float32(q.scale)
+    f = ints.astype(np.float32)
+    return np.where(vector, fma_float32(s, f, s * np.float32(-q.zero_point)),
+                    ((f - np.float32(q.zero_point)) * q.scale).astype(np.float32))
+
+
+def _lanes(a, step):
+    """Where torch's vectorized CPU loops reach, laid out as `a`: TensorIterator splits the
+    elements (in memory order) among intra-op threads past 32768 of them, and each range runs
+    whole steps of `step` elements through the vector function, the rest through the scalar
+    one."""
+    from .._threads import intra_op_threads
+    n = a.size
+    threads = min(intra_op_threads(), -(-n // 32768)) if n >= 32768 else 1
+    chunk = -(-n // threads) if n else 1
+    flat = np.zeros(n, bool)
+    for start in range(0, n, chunk):
+        flat[start:start + (min(n, start + chunk) - start) // step * step] = True
+    out = np.empty_like(a, dtype=bool)
+    out.ravel(order="K")[...] = flat
+    return out
