@@ -305,6 +305,12 @@ _ZOO = {
                                                                                      [2]])),
         F.normalize(x, dim=1), x.clamp(max=0.5) - x.clamp_min(0.1), x.log_softmax(0))),
         [(3, 4)]),
+    "statistics and rearrangements": (lambda: _Fn(lambda m, x: (
+        x.std(dim=-1, keepdim=True), x.var(1, correction=0), x.norm(dim=1), x.norm(),
+        F.one_hot(x.argmax(-1), 4), x.abs().log1p(), x.expm1().square(), x.sort(dim=-1).values,
+        x.flip(1), x.roll(1, 1), x.roll(2), F.glu(x, -1), x.abs().log2())), [(3, 4)]),
+    "pixel shuffle": (lambda: nn.Sequential(nn.Conv2d(1, 9, 3, padding=1), nn.PixelShuffle(3)),
+                      [(1, 1, 4, 4)]),
     "fills shaped like the input": (lambda: _Fn(lambda m, x: ember.zeros_like(x) + x.new_ones(
         4) * ember.full_like(x, 2.5) - ember.ones_like(x, dtype=ember.float64).float()),
         [(3, 4)]),

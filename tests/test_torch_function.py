@@ -276,7 +276,9 @@ def test_mode_sees_the_functionals_nn_modules_call():
         mods = [lib.nn.ReLU(), lib.nn.Conv2d(2, 2, 3), lib.nn.MaxPool2d(2), lib.nn.Softmax(1),
                 lib.nn.GELU(), lib.nn.AvgPool2d(2), lib.nn.Sigmoid(), lib.nn.ELU(),
                 lib.nn.ConvTranspose2d(2, 2, 3), lib.nn.LogSoftmax(1), lib.nn.Tanh(),
-                lib.nn.SiLU(), lib.nn.LeakyReLU(), lib.nn.Hardswish()]
+                lib.nn.SiLU(), lib.nn.LeakyReLU(), lib.nn.Hardswish(), lib.nn.PixelShuffle(1),
+                lib.nn.Upsample(scale_factor=2), lib.nn.ZeroPad2d(1), lib.nn.ReflectionPad2d(1),
+                lib.nn.Unfold(2)]
         with Mode():
             for m in mods:
                 m(x)

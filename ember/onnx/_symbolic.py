@@ -896,3 +896,114 @@ def _einsum(g, a, result):
         _unsupported(g, "einsum in its sublist form" if g.opset >= 12 else "einsum")
     dt = result.arr.dtype
     return g.node("Einsum", [_operand(g, t, dt) for t in ops], equation=eq.replace(" ", ""))
+
+
+# ---- more pointwise, statistics and rearrangements -----------------------------------------
+@_register("log1p", "expm1", "square", "log2", "log10", "exp2")
+def _composed_unary(g, a, result):
+    name, dt = a["_name"], result.arr.dtype
+    x = _operand(g, a["self"], dt)
+    c = lambda v: g.const(np.asarray(v, dt))         # noqa: E731
+    if name == "log1p":
+        return g.node("Log", [g.node("Add", [x, c(1)])])
+    if name == "expm1":
+        return g.node("Sub", [g.node("Exp", [x]), c(1)])
+    if name == "square":
+        return g.node("Mul", [x, x])
+    if name == "exp2":
+        return g.node("Pow", [c(2), x])
+    return g.node("Div", [g.node("Log", [x]), c(math.log(2 if name == "log2" else 10))])
+
+
+@_register("var", "std")
+def _var(g, a, result):
+    x, dt = a["self"], result.arr.dtype
+    axes = _dims(a.get("dim"), x.ndim)
+    correction = a.get("correction")
+    if correction is None:
+        correction = 0 if a.get("unbiased") is False else 1
+    count = math.prod(x.shape[d] for d in (axes if axes is not None else range(x.ndim)))
+    xn = _operand(g, x, dt)
+    centred = g.node("Sub", [xn, g.reduce("ReduceMean", xn, axes, True)])
+    ss = g.reduce("ReduceSum", g.node("Mul", [centred, centred]), axes, a.get("keepdim", False))
+    var = g.node("Div", [ss, g.const(np.asarray(max(count - correction, 0), dt))])
+    return g.node("Sqrt", [var]) if a["_name"] == "std" else var
+
+
+@_register("norm")
+def _norm(g, a, result):
+    x, p, dt = a["self"], a.get("p", "fro"), result.arr.dtype
+    axes, keep = _dims(a.get("dim"), x.ndim), a.get("keepdim", False)
+    xn = _operand(g, x, dt)
+    if p in ("fro", 2, 2.0):
+        return g.reduce("ReduceL2", xn, axes, keep)
+    if p in (1, 1.0):
+        return g.reduce("ReduceL1", xn, axes, keep)
+    if p == math.inf:
+        return g.reduce("ReduceMax", g.node("Abs", [xn]), axes, keep)
+    _unsupported(g, f"norm with p={p}")
+
+
+@_register("one_hot")
+def _one_hot(g, a, result):
+    idx = a["self"]
+    return g.node("OneHot", [g.cast(g.value(idx), idx.arr.dtype, np.int64),
+                             g.const(np.asarray([result.shape[-1]], np.int64)),
+                             g.const(np.asarray([0, 1], np.int64))], axis=-1)
+
+
+@_register("sort")
+def _sort(g, a, result):
+    x = a["self"]
+    dim = a.get("dim", -1) % x.ndim
+    return g.node("TopK", [g.value(x), g.ints([x.shape[dim]])], n_out=2, axis=dim,
+                  largest=int(a.get("descending", False)), sorted=1)
+
+
+@_register("flip")
+def _flip(g, a, result):
+    x = a["self"]
+    dims = a.get("dims") or a.get("*")
+    if len(dims) == 1 and not isinstance(dims[0], int):
+        dims = dims[0]
+    axes = [d % x.ndim for d in dims]
+    n = len(axes)
+    return g.node("Slice", [g.value(x), g.ints([-1] * n), g.ints([-2 ** 63] * n), g.ints(axes),
+                            g.ints([-1] * n)])
+
+
+@_register("roll")
+def _roll(g, a, result):
+    x, shifts, dims = a["self"], a["shifts"], a.get("dims")
+    shifts = [shifts] if isinstance(shifts, int) else list(shifts)
+    if dims is None:
+        cur = g.node("Reshape", [g.value(x), g.ints([-1])])
+        dims, shape = [0], [x.numel()]
+    else:
+        cur, shape = g.value(x), list(x.shape)
+        dims = [dims] if isinstance(dims, int) else list(dims)
+    for s, d in zip(shifts, dims):
+        n = shape[d % len(shape)]
+        s %= n
+        if s:
+            head = g.node("Slice", [cur, g.ints([n - s]), g.ints([n]), g.ints([d])])
+            tail = g.node("Slice", [cur, g.ints([0]), g.ints([n - s]), g.ints([d])])
+            cur = g.node("Concat", [head, tail], axis=d % len(shape))
+    if a.get("dims") is None:
+        cur = g.node("Reshape", [cur, g.ints(list(x.shape))])
+    return cur
+
+
+@_register("glu")
+def _glu(g, a, result):
+    x = a["self"]
+    dim = a.get("dim", -1) % x.ndim
+    half = x.shape[dim] // 2
+    first, second = g.split(g.value(x), [half, half], dim)
+    return g.node("Mul", [first, g.node("Sigmoid", [second])])
+
+
+@_register("pixel_shuffle")
+def _pixel_shuffle(g, a, result):
+    return g.node("DepthToSpace", [g.value(a["self"])], blocksize=int(a["upscale_factor"]),
+                  mode="CRD")

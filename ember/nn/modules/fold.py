@@ -1,5 +1,5 @@
 """Fold and Unfold (torch.nn.modules.fold): sliding blocks <-> images."""
-from .. import _functional_conv as F
+from .. import functional as F
 from .module import Module
 
 __all__ = ["Fold", "Unfold"]

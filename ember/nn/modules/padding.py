@@ -1,5 +1,5 @@
 """Padding layers (torch.nn.modules.padding): constant/zero, reflection, replication, circular."""
-from .. import _functional_conv as F
+from .. import functional as F
 from .module import Module
 
 __all__ = ["CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d",

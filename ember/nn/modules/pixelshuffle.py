@@ -1,5 +1,5 @@
 """PixelShuffle, PixelUnshuffle (torch.nn.modules.pixelshuffle) and ChannelShuffle."""
-from .. import _functional_conv as F
+from .. import functional as F
 from .module import Module
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "ChannelShuffle"]
