@@ -541,3 +541,26 @@ def test_strided_select_last(name):
     """nt[..., k] of a strided tensor: each component's select (torch takes no negative k, and
     its backward fails; ember's jagged select, a view of the values, is not there yet)."""
     _compare(STRIDED_SELECT[name], "strided", grad=True)
+
+
+def _heads(L, x):
+    return x.unflatten(-1, (2, 2)).transpose(1, 2)     # (B, H, j, D)
+
+
+CONTIGUITY = {
+    "transposed": lambda L, x: [y.is_contiguous() for y in (
+        _heads(L, x), _heads(L, x).contiguous(), _heads(L, x) * 2, _heads(L, x).transpose(2, 3),
+        _heads(L, x).transpose(2, 3).relu(), _heads(L, x).transpose(2, 3).contiguous())],
+    "contiguous_values": lambda L, x: _heads(L, x).contiguous().transpose(1, 2).values(),
+    "sdpa_out": lambda L, x: (lambda q: L.nn.functional.scaled_dot_product_attention(q, q, q))(
+        _heads(L, x)).transpose(1, 2).is_contiguous(),
+    "sdpa_noncontiguous": lambda L, x: (lambda q: L.nn.functional.scaled_dot_product_attention(
+        q, q, q))(x.unflatten(-1, (2, 2)).transpose(2, 3).transpose(1, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONTIGUITY))
+def test_jagged_contiguity(name):
+    """A jagged tensor is contiguous where torch's values are: not transposed inside, not a
+    slice of a dim; torch's attention takes no (B, H, j, D) input whose transpose is not."""
+    _compare(CONTIGUITY[name], "jagged")

@@ -229,6 +229,12 @@ def _no_extreme(name, aten):
     return fwd, None
 
 
+def _clone(xp, x, order):
+    """clone / contiguous: a contiguous copy ("C") of a jagged tensor packs its components
+    in one values array, as torch's."""
+    return (x.copy() if order == "C" else x.like([p.copy(order=order) for p in x.parts])), ()
+
+
 def _dropout(xp, x, p, mask_shape, rng):
     """torch's CPU dropout over a nested tensor's buffer: one Bernoulli draw per element, the
     components in order, x * keep / (1 - p)."""
@@ -300,9 +306,9 @@ def view(nt, shape, name="view"):
 
 def _install():
     from ..nn import _act_ops, _norm_ops, _ops     # noqa: F401 (registers the nn ops)
-    for name in ("relu", "tanh", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy",
-                 "clone"):
+    for name in ("relu", "tanh", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy"):
         lift(name)
+    override(OPS["clone"], NESTED_IDX, _clone, lambda xp, g: (g,))
     # pointwise ops torch runs on jagged tensors only (the strided one's aten name)
     for name, aten in (("exp", "exp"), ("log", "log"), ("sigmoid", "sigmoid"),
                        ("rsqrt", "rsqrt"), ("reciprocal", "reciprocal")):
@@ -461,10 +467,25 @@ def sdpa(q, k, v, attn_mask, dropout_p, is_causal, scale):
         raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
                            "must be contiguous")
     from ..nn.functional import scaled_dot_product_attention as attention
+    m = q.arr.meta
+    heads = m.layout == "jagged" and m.ragged != 1     # (ragged 1: attention over the values)
+    if heads and not all(_transposed_contiguous(t.arr) for t in (q, k, v)):
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
     outs = [attention(a, b, c, dropout_p=dropout_p, scale=scale)
             for a, b, c in zip(q.unbind(), k.unbind(), v.unbind())]
-    m = q.arr.meta
-    return from_parts(outs, m, _SDPA["strided" if m.layout == "strided" else m.ragged])
+    out = from_parts(outs, m, _SDPA["strided" if m.layout == "strided" else m.ragged])
+    if heads:       # torch's result views (sum j, H, D) values, transposed
+        swapped = NestedArray([p.swapaxes(0, 1) for p in out.arr.parts], m.with_ragged(1))
+        out.arr.parts = [p.swapaxes(0, 1) for p in swapped.copy().parts]
+    return out
+
+
+def _transposed_contiguous(a):
+    """Whether a jagged (B, H, j, D) tensor's transpose(1, 2) is contiguous: torch's math
+    attention takes no other."""
+    r = a.meta.ragged
+    return NestedArray([p.swapaxes(0, 1) for p in a.parts],
+                       a.meta.with_ragged(3 - r if r < 3 else r)).flags.c_contiguous
 
 
 def unbind(nt, dim=0, given=None):
