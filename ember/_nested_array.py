@@ -111,6 +111,10 @@ class NestedShape:
     def __repr__(self):
         return "(" + ", ".join("?" if d is None else str(d) for d in self._dims()) + ")"
 
+    def zeros(self, dtype):
+        """Zeros of this shape (a multi-output node's missing gradient)."""
+        return self.a.like([np.zeros(p.shape, dtype) for p in self.a.parts])
+
 
 class _Flags:
     __slots__ = ("c_contiguous",)

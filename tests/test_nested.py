@@ -26,7 +26,9 @@ def _nt(L, layout, requires_grad=False, dtype=None):
 # grad_fn names where ember's nested node is its dense op's
 NODE_NAMES = {"MatmulBackward0": "UnsafeViewBackward0",
               "SumBackwardAutogradNestedTensor1": "SumBackward1",
-              "SqueezeBackwardAutogradNestedTensor0": "SqueezeBackward1"}
+              "SqueezeBackwardAutogradNestedTensor0": "SqueezeBackward1",
+              "SplitWithSizesBackwardAutogradNestedTensor0": "SplitWithSizesBackward0",
+              "ChunkBackwardAutogradNestedTensor0": "SplitBackward0"}
 
 
 def _norm(text):
@@ -541,6 +543,48 @@ def test_strided_select_last(name):
     """nt[..., k] of a strided tensor: each component's select (torch takes no negative k, and
     its backward fails; ember's jagged select, a view of the values, is not there yet)."""
     _compare(STRIDED_SELECT[name], "strided", grad=True)
+
+
+SPLITS = {
+    "split": lambda L, x: x.split(2, -1), "split_sizes": lambda L, x: x.split([1, 3], -1),
+    "split_fn": lambda L, x: L.split(x, [3, 1], dim=2), "split_ragged": lambda L, x: x.split(1, 1),
+    "split_batch": lambda L, x: x.split(1, 0), "split_sizes_batch": lambda L, x: x.split([1, 2], 0),
+    "split_sizes_ragged": lambda L, x: x.split([1, 3], 1),
+    "split_bad_sizes": lambda L, x: x.split([1, 2], -1), "split_neg": lambda L, x: x.split(-1, -1),
+    "split_zero": lambda L, x: x.split(0, -1), "split_out_of_range": lambda L, x: x.split(1, 5),
+    "split_transposed": lambda L, x: x.transpose(1, 2).split(2, 1),
+    "chunk": lambda L, x: x.chunk(2, -1), "chunk_uneven": lambda L, x: x.chunk(3, -1),
+    "chunk_more": lambda L, x: x.chunk(5, 2), "chunk_one": lambda L, x: x.chunk(1, -1),
+    "chunk_batch": lambda L, x: x.chunk(2, 0), "chunk_batch_all": lambda L, x: x.chunk(3, 0),
+    "chunk_ragged": lambda L, x: x.chunk(2, 1), "chunk_zero": lambda L, x: x.chunk(0, -1),
+    "chunk_unsqueezed": lambda L, x: x.unsqueeze(1).chunk(2, 1),
+    "chunk_batch_offsets": lambda L, x: [c.offsets() for c in x.chunk(2, 0)],
+    "contiguous": lambda L, x: [c.is_contiguous() for c in x.chunk(2, -1) + x.chunk(2, 0)],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(SPLITS))
+def test_split_chunk(layout, name):
+    """split / chunk as torch: a jagged tensor's along a non-ragged dim (views of its values,
+    not contiguous) or chunks of its batch (new offsets); a strided one's along its last dim;
+    torch's refusals of the others."""
+    _compare(SPLITS[name], layout, grad=layout == "jagged")    # (strided: torch's autograd
+    # of these fails inside, reading sizes or buffers)
+
+
+JAGGED_SPLIT_GRADS = {   # (torch's split_with_sizes backward of a jagged tensor crashes)
+    "split": lambda L, x: _grad_of(x, (lambda s: L.cat([s[1] * 3, s[0]], -1))(x.split(2, -1))),
+    "chunk": lambda L, x: _grad_of(x, x.chunk(2, -1)[0].relu()),
+    "chunk_both": lambda L, x: _grad_of(x, x.chunk(2, -1)[0] * x.chunk(2, -1)[1]),
+    "chunk_batch": lambda L, x: _grad_of(x, x.chunk(2, 0)[1] * 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JAGGED_SPLIT_GRADS))
+def test_jagged_split_grads(name):
+    """Gradients through the pieces back to the jagged tensor (zeros where a piece has none)."""
+    _compare(JAGGED_SPLIT_GRADS[name], "jagged", grad=True)
 
 
 def _heads(L, x):

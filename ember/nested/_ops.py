@@ -18,7 +18,7 @@ from ..autograd.node import out_slot
 from ..backends import CPU, Backend, device
 from ..ops._apply import apply
 from ..ops._registry import NESTED_IDX, OPS, op, override
-from .._nested_array import Meta, NestedArray, SIZES_ERROR
+from .._nested_array import Meta, NestedArray, SIZES_ERROR, nested_int
 
 NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
 
@@ -229,6 +229,99 @@ def _no_extreme(name, aten):
     return fwd, None
 
 
+# torch's jagged kernels that take a contiguous tensor only (its "jt" schema), by op
+_JT = {"split": "split_tensor(self: jt, split_size: any, dim: any?)",
+       "split_with_sizes": "split_with_sizes_default(self: jt, split_sizes: any, dim: any?)",
+       "chunk": "chunk_default(self: jt, chunks: any, dim: any?)",
+       "narrow": "narrow(self: jt, dim: any, start: any, length: any)",
+       "slice": "slice_tensor(self: jt, dim: any?, start: any?, end: any?, step: any?)"}
+
+
+def _jt(meta, name):
+    """torch's refusal of a jagged tensor that is transposed or has holes."""
+    if meta.lengths is not None or meta.ragged != 1:
+        raise ValueError(f"NestedTensor {_JT[name]}: expected self to be a contiguous jagged "
+                         "layout NestedTensor")
+
+
+def _split_checks(x, d, chunks, name):
+    """torch's checks of split / split_with_sizes / chunk (`chunks` given) of a nested tensor
+    along dim d (a size the dense code could read: not a ragged or irregular dim)."""
+    if chunks is not None:
+        name = "chunk"
+    if x.meta.layout == "strided":
+        last = x.ndim - 1
+        if name == "split":
+            from .._sparse_coo import not_implemented
+            raise not_implemented("split.Tensor", np, "NestedTensor")
+        if name == "chunk":
+            if d != last:
+                raise RuntimeError("Chunk for nested tensors is currently only supported for "
+                                   "the last dimension.")
+            n = x.parts[0].shape[-1]
+            if n % chunks:
+                raise RuntimeError(f"Chunk for nested tensors is only supported for nested "
+                                   f"tensors with trailing dimension divisible by chunks, got: "
+                                   f"{n} % {chunks} != 0")
+        elif d != last:
+            raise RuntimeError("split_with_sizes for nested tensors is currently only supported "
+                               "for the last dimension.")
+        return
+    _jt(x.meta, name)
+    if d == 0 and name != "chunk":
+        raise RuntimeError(f"{name}(): not supported for NestedTensor on dim=0")
+
+
+def split_error(nt, size, dim):
+    """Raise torch's error for split (size an int), split_with_sizes (a list) or chunk (None)
+    of a nested tensor along dim, where the dense code could not size the dim (a ragged or
+    irregular one, or one out of range) or refused the sizes; return where the dense error
+    stands."""
+    a = nt.arr
+    name = "chunk" if size is None else "split" if isinstance(size, int) else \
+        "split_with_sizes"
+    if a.meta.layout == "strided" and name == "split":     # (torch has no kernel: any dim)
+        _split_checks(a, dim, None, name)
+    from ..ops._dims import wrap_dim
+    d = wrap_dim(dim, a.ndim)
+    if a.meta.layout == "strided":
+        if name == "split_with_sizes" and d == a.ndim - 1:
+            return                                  # (the dense message, as torch's)
+        _split_checks(a, d, 1 if size is None else None, name)
+    else:
+        _jt(a.meta, name)
+        if d == a.meta.ragged:
+            raise RuntimeError(f"{name}(): not supported for NestedTensor on ragged dim")
+        if size is not None:        # the sizes' error, naming the dim of the values
+            from ..ops.shape import split_sizes
+            split_sizes(a.parts[0].shape[d - 1], d - 1, size)
+
+
+def _split_kernel(name, split_fwd, split_bwd):
+    """The nested kernel of split / split_with_sizes / chunk: each component's pieces, or a
+    jagged tensor's chunks of its batch (new offsets each)."""
+    def fwd(xp, x, d, bounds, chunks=None):
+        _split_checks(x, d, chunks, name)
+        if d:
+            outs, saves = zip(*(split_fwd(xp, p, d - 1, bounds) for p in x.parts))
+            return tuple(NestedArray(ps, x.meta) for ps in zip(*outs)), (saves, None)
+        lengths = [p.shape[0] for p in x.parts]
+        outs = []
+        for lo, hi in bounds:
+            offsets = _new(np.concatenate([[0], np.cumsum(lengths[lo:hi])]).astype(np.int64),
+                           CPU)
+            outs.append(NestedArray(x.parts[lo:hi], Meta("jagged", offsets, None,
+                                                         nested_int(offsets.arr))))
+        return tuple(outs), (None, x.meta)
+
+    def bwd(xp, gs, saves, meta):
+        if saves is None:       # (the batch's chunks)
+            return (NestedArray([p for g in gs for p in g.parts], meta),)
+        return (gs[0].like([split_bwd(xp, g, *s)[0] for g, s in zip(zip(*(g.parts for g in gs)),
+                                                                    saves)]),)
+    return fwd, bwd
+
+
 def _clone(xp, x, order):
     """clone / contiguous: a contiguous copy ("C") of a jagged tensor packs its components
     in one values array, as torch's."""
@@ -346,6 +439,8 @@ def _install():
         override(OPS[name + "_all"], NESTED_IDX, *_no_extreme(name, name))
         override(OPS[name + "_dim"], NESTED_IDX, *_no_extreme(name, name + ".dim"))
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
+    for name in ("split", "split_with_sizes"):
+        override(OPS[name], NESTED_IDX, *_split_kernel(name, *OPS[name].impl[0]))
     lift("native_layer_norm",
          lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]), _normed)
 

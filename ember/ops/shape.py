@@ -1032,7 +1032,8 @@ def select(input, dim, index):
     return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index, Ellipsis))
 
 
-def _split_fwd(xp, x, dim, bounds):
+def _split_fwd(xp, x, dim, bounds, chunks=None):
+    """(chunks: chunk's count, which a nested tensor's kernel checks as torch's)"""
     pre = (slice(None),) * dim
     return tuple(x[pre + (slice(a, b),)] for a, b in bounds), (x.shape, dim, bounds)
 
@@ -1071,7 +1072,13 @@ _unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
 def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
     if split_size is not None:          # Tensor.split's name for it
         split_size_or_sections = split_size
-    d, bounds = _split_bounds(tensor, split_size_or_sections, dim)
+    try:
+        d, bounds = _split_bounds(tensor, split_size_or_sections, dim)
+    except (TypeError, RuntimeError, IndexError):   # (a nested tensor: a ragged dim, ...)
+        if tensor.be.idx == NESTED_IDX:
+            from ..nested._ops import split_error
+            split_error(tensor, split_size_or_sections, dim)
+        raise
     o = _split if isinstance(split_size_or_sections, int) else _split_sizes
     return _multi_out(o, tensor, (d, bounds))
 
@@ -1080,7 +1087,11 @@ def _split_bounds(tensor, split_size_or_sections, dim):
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
-    n = tensor.shape[d]
+    return d, split_sizes(tensor.arr.shape[d], d, split_size_or_sections)
+
+
+def split_sizes(n, d, split_size_or_sections):
+    """The (start, end) of each piece of a dim of size n split as split() splits it."""
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step < 0 or (step == 0 and n):
@@ -1095,7 +1106,7 @@ def _split_bounds(tensor, split_size_or_sections, dim):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got split_sizes="
                                f"{sizes}")
-    return d, _bounds(sizes)
+    return _bounds(sizes)
 
 
 def split_with_sizes(input, split_sizes, dim=0):
@@ -1140,10 +1151,16 @@ def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = wrap_dim(dim, input.ndim)
-    n = input.shape[d]
+    try:
+        n = input.arr.shape[d]
+        step = -(-n // chunks)
+    except (TypeError, RuntimeError):       # a nested tensor's ragged or irregular dim
+        from ..nested._ops import split_error
+        split_error(input, None, d)
+        raise
     if n == 0:
         return _multi_out(_split, input, (d, ((0, 0),) * chunks))
-    return split(input, -(-n // chunks), d)
+    return _multi_out(_split, input, (d, split_sizes(n, d, step), chunks))
 
 
 def unsafe_chunk(input, chunks, dim=0):
