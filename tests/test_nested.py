@@ -608,3 +608,37 @@ def test_jagged_contiguity(name):
     """A jagged tensor is contiguous where torch's values are: not transposed inside, not a
     slice of a dim; torch's attention takes no (B, H, j, D) input whose transpose is not."""
     _compare(CONTIGUITY[name], "jagged")
+
+
+REDUCTIONS = {
+    "sum_01": lambda L, x: x.sum((0, 1)), "sum_10_keepdim": lambda L, x: x.sum((1, 0), True),
+    "mean_01": lambda L, x: x.mean((0, 1)), "mean_01_keepdim": lambda L, x: x.mean((0, 1), True),
+    "sum_012": lambda L, x: x.sum((0, 1, 2)), "sum_02": lambda L, x: x.sum((0, 2)),
+    "mean_12": lambda L, x: x.mean((1, 2)), "sum_12": lambda L, x: x.sum((1, 2)),
+    "amax_01": lambda L, x: x.amax((0, 1)), "amin_012": lambda L, x: x.amin((0, 1, 2)),
+    "sum_heads": lambda L, x: _heads(L, x).sum(1), "max_heads": lambda L, x: _heads(L, x).max(1),
+    "max_dim": lambda L, x: x.max(-1), "max_dim_keepdim": lambda L, x: x.max(-1, keepdim=True),
+    "min_dim": lambda L, x: L.min(x, 2), "max_ragged": lambda L, x: x.max(1),
+    "min_ragged_keepdim": lambda L, x: x.min(1, keepdim=True), "max_batch": lambda L, x: x.max(0),
+    "max_int_ragged": lambda L, x: (x * 10).int().max(1),
+    "argmax": lambda L, x: x.argmax(-1), "argmin_keepdim": lambda L, x: x.argmin(-1, True),
+    "argmax_ragged": lambda L, x: x.argmax(1), "argmin_ragged_keepdim": lambda L, x: x.argmin(
+        1, keepdim=True), "argmax_all": lambda L, x: x.argmax(),
+    "argmax_all_keepdim": lambda L, x: x.argmax(keepdim=True),
+    "argmax_batch": lambda L, x: x.argmax(0), "argmax_fn": lambda L, x: L.argmax(x, dim=2),
+    "argmax_heads": lambda L, x: _heads(L, x).argmax(1),
+    "holes_sum_ragged": lambda L, x: L.nested.narrow(L.arange(12.0).reshape(3, 4), 1, 0, 2,
+                                                     layout=L.jagged).sum(1),
+    # (torch's backward of a dense result over the ragged dim fails inside)
+    "max_dim_grad": lambda L, x: _grad_of(x, x.max(-1, keepdim=True)[0] * 2),
+    "min_dim_grad": lambda L, x: _grad_of(x, x.min(2).values * 2),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions(layout, name):
+    """torch's jagged reductions: over non-batch dims a nested result; over the batch and
+    ragged dims (the values') or the ragged dim alone a dense one; max / min (dim), argmax /
+    argmin; the refusals, and a strided tensor's."""
+    _compare(REDUCTIONS[name], layout, grad=name.endswith("_grad") and layout == "jagged")

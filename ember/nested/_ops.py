@@ -74,10 +74,13 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
         # what each gradient takes: [structure, component shapes] | a dense shape | None
         kinds = tuple([a.meta, [p.shape for p in a.parts]] if type(a) is NestedArray else
                       a.shape if isinstance(a, np.ndarray) else None for a in args)
+        if type(outs[0]) is tuple:      # a multi-output op: a nested tensor per output
+            return tuple(NestedArray(ys, m) for ys in zip(*outs)), (saves, kinds)
         return NestedArray(outs, m), (saves, kinds)
 
     def nbwd(xp, g, saves, kinds, *needs):
-        per = [bwd(xp, gp, *s, *needs) for gp, s in zip(g.parts, saves)]
+        gparts = zip(*(gi.parts for gi in g)) if type(g) is tuple else g.parts
+        per = [bwd(xp, gp, *s, *needs) for gp, s in zip(gparts, saves)]
         grads = []
         for j, gs in enumerate(zip(*per)):
             k = kinds[j]
@@ -165,11 +168,13 @@ def _softmaxed(meta, args):
 
 
 def _reduced(name):
-    """torch's refusals of a reduction over dims of a nested tensor (its result keeps the
-    structure: reductions over the batch or ragged dim, which torch's jagged tensors give dense,
-    are not here)."""
+    """torch's refusals of a reduction over dims of a nested tensor, and its result's
+    structure (dims before the ragged one reduced away move it). A jagged tensor's reductions
+    over its ragged dim, which torch gives dense, raise NotImplementedError for the caller's
+    dense_reduction."""
     def check(meta, args):
-        dims = args[1] or ()
+        dims = args[1] if type(args[1]) is int else args[1] or ()     # (max / min: one dim)
+        dims = (dims,) if type(dims) is int else dims
         if meta.layout == "strided":
             if name == "mean":
                 from .._sparse_coo import not_implemented
@@ -182,15 +187,20 @@ def _reduced(name):
                                    f"for now got dimension {dims[0]} instead.")
             if not args[2]:
                 raise RuntimeError("NestedTensor always requires keepdim=True for now.")
-        elif 0 in dims:
-            raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
-                               "dimension is not supported for nested tensors")
-        elif meta.ragged in dims:       # (a dense result: dense_reduction, or torch's error)
-            if len(dims) > 1:
+            return meta
+        r = meta.ragged
+        if r in dims:
+            if 0 not in dims and len(dims) > 1:
+                if name == "mean":
+                    raise AssertionError("Cannot reduce on both ragged and non-batch dimensions "
+                                         "without also reducing on batch")
                 raise RuntimeError(f"{name}(): reducing along a ragged and non-batch dimension "
                                    "is not supported for nested tensors")
             raise NotImplementedError(f"aten.{name}.dim")
-        return meta
+        if 0 in dims:
+            raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
+                               "dimension is not supported for nested tensors")
+        return meta if args[2] else meta.with_ragged(r - sum(d < r for d in dims))
     return check
 
 
@@ -214,18 +224,14 @@ def _extremed(name):
     return meta
 
 
-def _no_extreme(name, aten):
-    """The nested slot of max() / min() (aten `name`: of all elements; `name.dim`: over one
-    dim, giving values and indices): torch's refusals; a jagged tensor's max() is left to
-    dense_reduction (a dense result). ember has no jagged max(dim) yet."""
-    def fwd(xp, x, dims, keepdim):
+def _no_extreme(name):
+    """The nested slot of max() / min() of all elements: torch's refusal of a strided tensor;
+    a jagged tensor's is left to dense_reduction (a dense result)."""
+    def fwd(xp, x, *static):
         if x.meta.layout == "strided":
             from .._sparse_coo import not_implemented
-            raise not_implemented(aten, xp, "NestedTensor")
-        if dims == 0:
-            raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
-                               "dimension is not supported for nested tensors")
-        raise NotImplementedError(f"aten.{aten}.default")
+            raise not_implemented(name, xp, "NestedTensor")
+        raise NotImplementedError(f"aten.{name}.default")
     return fwd, None
 
 
@@ -344,18 +350,51 @@ def _dropout_bwd(xp, g, noise):
 
 
 def dense_reduction(name, nt, dims, keepdim, dtype):
-    """sum / mean / amax / amin / max / min of a jagged tensor that torch gives dense: of all
-    its values, or over the ragged dim (one row per component); None for the others."""
+    """sum / mean / amax / amin / max / min / argmax / argmin of a jagged tensor that torch
+    gives dense: of all its values, over the batch and ragged dims (of the values), or over the
+    ragged dim (one row per component; max, min and the arg ones, as torch's, of the padded
+    tensor); None for the others."""
     a = nt.arr
     if a.meta.layout != "jagged":
         return None
     kw = {} if dtype is None else {"dtype": dtype}
-    if dims is None:
-        return getattr(values(nt), name)(**kw)
-    if dims != (a.meta.ragged,):
+    r = a.meta.ragged
+    if dims is None:        # (keepdim: argmax's and argmin's, as torch's)
+        return getattr(values(nt), name)(None, True).unsqueeze(r) if keepdim else \
+            getattr(values(nt), name)(**kw)
+    if r not in dims:
         return None
-    from ..ops.shape import stack
-    return stack([getattr(c, name)(dims[0] - 1, keepdim=keepdim, **kw) for c in unbind(nt)])
+    if a.meta.lengths is not None:
+        raise RuntimeError(f"{name}(): reducing across the ragged dimension is not supported for "
+                           "non-contiguous nested tensors with holes")
+    if 0 in dims:
+        inner = tuple(dict.fromkeys(r - 1 if d == 0 else d - 1 for d in dims))
+        out = getattr(values(nt), name)(inner, keepdim=keepdim, **kw)
+        return out.unsqueeze(0) if keepdim else out
+    if name in ("sum", "mean", "amax", "amin"):
+        from ..ops.shape import stack
+        return stack([getattr(c, name)(r - 1, keepdim=keepdim, **kw) for c in unbind(nt)])
+    info = np.finfo if a.dtype.kind in "fV" else np.iinfo
+    pad = info(a.dtype).min if name in ("max", "argmax") else info(a.dtype).max
+    return getattr(to_padded(nt, pad), name)(r, keepdim=keepdim)
+
+
+def arg_reduction(name, nt, dim, keepdim):
+    """argmax / argmin of a nested tensor, as torch's (a strided one has none)."""
+    a = nt.arr
+    if a.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented(name, np, "NestedTensor")
+    if dim is None:
+        return dense_reduction(name, nt, None, keepdim, None)
+    from ..ops._dims import wrap_dim
+    d = wrap_dim(dim, a.ndim)
+    try:
+        m = _reduced(name)(a.meta, (a, d, keepdim))
+    except NotImplementedError:     # (the ragged dim)
+        return dense_reduction(name, nt, (d,), keepdim, None)
+    return _new(NestedArray([getattr(_new(p, CPU), name)(d - 1, keepdim).arr
+                             for p in a.parts], m), NESTED)
 
 
 def like(make, nt, requires_grad):
@@ -436,8 +475,9 @@ def _install():
     for name in ("amax", "amin"):
         lift(name, lambda a: (a[0], _dims(a[1]), a[2]), _extremed(name), strided=name)
     for name in ("max", "min"):
-        override(OPS[name + "_all"], NESTED_IDX, *_no_extreme(name, name))
-        override(OPS[name + "_dim"], NESTED_IDX, *_no_extreme(name, name + ".dim"))
+        override(OPS[name + "_all"], NESTED_IDX, *_no_extreme(name))
+        lift(name + "_dim", lambda a: (a[0], a[1] - 1, a[2]), _reduced(name),
+             strided=name + ".dim")
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
     for name in ("split", "split_with_sizes"):
         override(OPS[name], NESTED_IDX, *_split_kernel(name, *OPS[name].impl[0]))
