@@ -642,3 +642,20 @@ def test_reductions(layout, name):
     ragged dims (the values') or the ragged dim alone a dense one; max / min (dim), argmax /
     argmin; the refusals, and a strided tensor's."""
     _compare(REDUCTIONS[name], layout, grad=name.endswith("_grad") and layout == "jagged")
+
+
+BROADCASTS = {
+    "sub_amax": lambda L, x: x - x.amax(-1, keepdim=True),
+    "div_keepdim": lambda L, x: x.max(-1, keepdim=True).values / x,
+    "outer": lambda L, x: x.unsqueeze(-1) * x.unsqueeze(-2),
+    "mismatch": lambda L, x: x.split([3, 1], -1)[0] * x,
+    "grad": lambda L, x: _grad_of(x, x - x.amax(-1, keepdim=True)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(BROADCASTS))
+def test_nested_broadcast(layout, name):
+    """Jagged tensors of one nested int broadcast their other dims as torch's (x - x.amax(-1,
+    keepdim=True)); strided ones refuse."""
+    _compare(BROADCASTS[name], layout, grad=name == "grad" and layout == "jagged")

@@ -25,13 +25,15 @@ NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
 
 def _structure(name, args, pointwise):
     """The first nested argument, after torch's checks of the others: a pointwise op takes
-    nested operands of one structure (jagged: one nested int), and a strided tensor takes no
-    dense operand but a 0-d one (nor does its matmul)."""
+    nested operands of one structure (strided: the same component shapes; jagged: one nested
+    int, the rest broadcast by the dense op), and a strided tensor takes no dense operand but
+    a 0-d one (nor does its matmul)."""
     x = next(a for a in args if type(a) is NestedArray)
     for a in args:
         if type(a) is NestedArray:
-            if pointwise and a is not x and (a.meta.nid is not x.meta.nid or [
-                    p.shape for p in a.parts] != [p.shape for p in x.parts]):
+            if pointwise and a is not x and (a.meta.nid is not x.meta.nid or (
+                    a.ndim != x.ndim or a.meta.ragged != x.meta.ragged if x.meta.nid else [
+                        p.shape for p in a.parts] != [p.shape for p in x.parts])):
                 if x.meta.layout == "strided":
                     raise RuntimeError(f"{name} does not support broadcasting when given a "
                                        "NestedTensor")
