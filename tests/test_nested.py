@@ -541,7 +541,7 @@ STRIDED_SELECT = {
 @pytest.mark.parametrize("name", sorted(STRIDED_SELECT))
 def test_strided_select_last(name):
     """nt[..., k] of a strided tensor: each component's select (torch takes no negative k, and
-    its backward fails; ember's jagged select, a view of the values, is not there yet)."""
+    its backward fails; a jagged tensor's: test_narrow_select_slice)."""
     _compare(STRIDED_SELECT[name], "strided", grad=True)
 
 
@@ -659,3 +659,37 @@ def test_nested_broadcast(layout, name):
     """Jagged tensors of one nested int broadcast their other dims as torch's (x - x.amax(-1,
     keepdim=True)); strided ones refuse."""
     _compare(BROADCASTS[name], layout, grad=name == "grad" and layout == "jagged")
+
+
+SELECTS = {
+    "narrow_batch": lambda L, x: x.narrow(0, 1, 2), "narrow_batch_bad": lambda L, x: x.narrow(
+        0, 1, 5), "narrow_ragged": lambda L, x: x.narrow(1, -1, 1),
+    "narrow_bad": lambda L, x: x.narrow(2, 1, 5), "narrow_last": lambda L, x: x.narrow(-1, 1, 2),
+    "narrow_start_bad": lambda L, x: x.narrow(2, -5, 2),
+    "narrow_tensor_start": lambda L, x: L.narrow(x, 2, L.tensor(1), 2),
+    "narrow_grad": lambda L, x: _grad_of(x, x.narrow(-1, 1, 2)),
+    "select_bad": lambda L, x: x.select(2, 7), "select_ragged": lambda L, x: x.select(1, 7),
+    "select_batch_bad": lambda L, x: x.select(0, 7), "select_last": lambda L, x: x.select(2, 3),
+    "select_batch": lambda L, x: x.select(0, 1), "select_ragged_0": lambda L, x: L.select(x, 1, 0),
+    "select_grad": lambda L, x: _grad_of(x, x.select(2, 1) * 2),
+    "slice_last": lambda L, x: x[..., 1:3], "slice_step": lambda L, x: x[..., ::2],
+    "index_bad": lambda L, x: x[..., 5], "index_last": lambda L, x: x[..., -1],
+    "slice_none": lambda L, x: x[..., 1:3, None], "none": lambda L, x: x[..., None],
+    "none_slice": lambda L, x: x[..., None, 1:],
+    "slice_grad": lambda L, x: _grad_of(x, x[..., 1:3] * 3),
+    "index_grad": lambda L, x: _grad_of(x, x[..., 0] * 3),
+    "slice_contiguous": lambda L, x: x[..., 1:3].is_contiguous(),
+    "heads_slice": lambda L, x: _heads(L, x)[..., 1:],
+    "heads_select": lambda L, x: _heads(L, x).select(1, 0),
+    "heads_narrow": lambda L, x: _heads(L, x).narrow(1, 0, 1),
+    "heads_index": lambda L, x: _heads(L, x)[..., 0, 1],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(SELECTS))
+def test_narrow_select_slice(layout, name):
+    """narrow / select / nt[..., k] / nt[..., a:b]: a jagged tensor's views of the dims past
+    its ragged one (torch's refusals of the batch and ragged dims, of a transposed tensor's
+    slice; no derivative of narrow), a strided tensor's narrow of its batch and select."""
+    _compare(SELECTS[name], layout, grad=name.endswith("_grad") and layout == "jagged")

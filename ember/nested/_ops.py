@@ -527,17 +527,149 @@ def dropout_identity(nt):
 _SELECT = op("nested_select", saves=None, node="SelectBackwardAutogradNestedTensor0")(None)
 
 
+_SLICE = op("nested_slice", saves=None, node="SliceBackward0")(None)
+_NARROW = op("nested_narrow", saves=None, node="NotImplemented")(None)      # (torch's name)
+_UNSQUEEZE = op("nested_unsqueeze_index", saves=None, node="UnsqueezeBackward0")(None)
+
+
+def _part_view(nt, o, index, ragged):
+    """Each component's view p[index] (not reaching the ragged dim), as a nested tensor of nt's
+    structure with its ragged dim at `ragged`, through a node of op `o` (None: none) that puts
+    the gradient back."""
+    a = nt.arr
+    meta, shapes = a.meta, [p.shape for p in a.parts]
+    out = _new(NestedArray([p[index] for p in a.parts], meta.with_ragged(ragged), a.dtype),
+               NESTED)
+
+    def bwd(xp, g):
+        if meta.layout == "jagged":         # torch's select and slice have no nested backward
+            if o is _SELECT:
+                raise ValueError("NestedTensor _nested_select_backward_default(grad_output: t, "
+                                 "self: jt_all, dim: any, index: any): expected grad_output to "
+                                 "be a tensor")
+            if o is _SLICE:
+                raise NotImplementedError("aten.slice_backward.default")
+        grads = [np.zeros(s, g.dtype) for s in shapes]
+        for z, gp in zip(grads, g.parts):
+            z[index] = gp
+        return (NestedArray(grads, meta),)
+    return out if o is None else _node(o, bwd, (), (nt,), out)
+
+
+def _values_size(a):
+    """A jagged tensor's values' shape, as torch's messages name it."""
+    r, p0 = a.meta.ragged - 1, a.parts[0]
+    return list(p0.shape[:r]) + [sum(p.shape[r] for p in a.parts)] + list(p0.shape[r + 1:])
+
+
+def _check_select(a, d, index):
+    """torch's checks of a jagged tensor's select(d, index) of a dim past the batch."""
+    if d == a.meta.ragged:
+        raise RuntimeError("select(): not supported for NestedTensor on ragged dim")
+    if a.meta.lengths is not None:
+        raise ValueError("select(): not yet supported on dim != 0 for non-contiguous nested "
+                         "tensor with holes")
+    n = a.parts[0].shape[d - 1]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{_values_size(a)} at dimension {d - 1}")
+    return index % n
+
+
+def select(nt, dim, index):
+    """select of a nested tensor: of the batch dim, that component; of another, each
+    component's (a jagged tensor's: not of its ragged dim)."""
+    from ..ops._dims import wrap_dim
+    a = nt.arr
+    d, index, b = wrap_dim(dim, a.ndim), index.__index__(), len(a.parts)
+    if d == 0:
+        if a.meta.layout == "strided" and not -b <= index < b:
+            raise IndexError(f"index {index} is out of bounds for dimension 0 with size {b}")
+        return nt.unbind()[index]       # (a jagged tensor's: a tuple's IndexError)
+    if a.meta.layout == "strided":
+        for i, p in enumerate(a.parts):
+            n = p.shape[d - 1]
+            if not -n <= index < n:
+                raise IndexError(f"index {index} is out of bounds for dimension {d - 1} of the "
+                                 f"{i}th constituent tensor with size {n}")
+        index %= n
+    else:
+        index = _check_select(a, d, index)
+    r = a.meta.ragged
+    return _part_view(nt, _SELECT, (slice(None),) * (d - 1) + (index,), r - (d < r))
+
+
+def _no_narrow_grad(xp, g):
+    raise RuntimeError("derivative for aten::narrow is not implemented")
+
+
+def narrow(nt, dim, start, length):
+    """narrow of a nested tensor: a strided one's components start .. start + length; a
+    jagged one's view of each component along a dim past the ragged one. (torch has no
+    derivative of either.)"""
+    from ..ops._dims import wrap_dim
+    from ..ops.shape import narrow as dense_narrow
+    a = nt.arr
+    d = wrap_dim(dim, a.ndim)
+    if a.meta.layout == "strided":
+        if d != 0:
+            raise RuntimeError(f"narrow(): only dim=0 supported for nested tensors, but got: "
+                               f"{dim}")
+        keep = dense_narrow(_new(np.arange(len(a.parts)), CPU), 0, start, length).arr
+        out = _new(NestedArray([a.parts[i] for i in keep], a.meta, a.dtype), NESTED)
+        return _node(_NARROW, _no_narrow_grad, (), (nt,), out)
+    _jt(a.meta, "narrow")
+    if d in (0, a.meta.ragged):
+        raise RuntimeError(f"narrow(): not supported for NestedTensor on "
+                           f"{'dim=0' if d == 0 else 'ragged dim'}")
+    cut = dense_narrow(_new(np.arange(a.parts[0].shape[d - 1]), CPU), 0, start, length).arr
+    index = (slice(None),) * (d - 1) + (slice(cut[0], cut[-1] + 1) if len(cut) else
+                                        slice(0, 0),)
+    return _node(_NARROW, _no_narrow_grad, (), (nt,), _part_view(nt, None, index,
+                                                                 a.meta.ragged))
+
+
+def _trailing(nt, rest):
+    """A jagged tensor's nt[..., *rest] (ints, slices, None over its last dims): each
+    component's view, as torch's select / slice / unsqueeze of its values, or torch's refusal
+    of the ragged dim. None where rest reaches the batch dim."""
+    a = nt.arr
+    d = a.ndim - sum(i is not None for i in rest)      # the first dim indexed
+    if d == 0 or any(type(i) not in (int, slice) and i is not None for i in rest):
+        return None
+    index, r = [], a.meta.ragged
+    for i in rest:
+        if type(i) is int:
+            i = _check_select(a, d, i)
+            r -= d < a.meta.ragged
+        elif type(i) is slice:
+            _jt(a.meta, "slice")
+            if d == a.meta.ragged:
+                raise RuntimeError("slice(): not supported for NestedTensor on ragged dim")
+        index.append(i)
+        d += i is not None
+    last = rest[-1]
+    o = _UNSQUEEZE if last is None else _SELECT if type(last) is int else _SLICE
+    return _part_view(nt, o, (Ellipsis, *index), r)
+
+
 def getitem(nt, idx):
     """nt[idx] where the dense indexing failed: an int first (that component, indexed by the
-    rest), torch's refusal of a slice of the batch dim, or a strided tensor's nt[..., k] (each
-    component's select of its last dim). None for the others (a jagged tensor's select, whose
-    result torch makes a non-contiguous view of its values, is not here)."""
+    rest), a jagged tensor's nt[..., *rest] of its last dims, a strided tensor's nt[..., None]
+    and nt[..., k] (each component's select of its last dim), torch's refusal of a slice (of
+    the batch dim, or any of a strided tensor's). None for the others."""
     a = nt.arr
     idx = idx if type(idx) is tuple else (idx,)
     first = idx[0] if idx else None
     if type(first) is int:
         return nt.unbind()[first][idx[1:]]
-    if type(first) is slice:
+    if first is Ellipsis and len(idx) > 1 and a.meta.layout == "jagged":
+        return _trailing(nt, idx[1:])
+    if first is Ellipsis and a.meta.layout == "strided" and all(i is None for i in idx[1:]):
+        for _ in idx[1:]:
+            nt = nt.unsqueeze(-1)
+        return nt
+    if type(first) is slice or first is Ellipsis and any(type(i) is slice for i in idx[1:]):
         if a.meta.layout == "jagged":
             raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
         if _grad.enabled and nt._rg:   # (torch's autograd reads the sizes first)

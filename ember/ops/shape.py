@@ -1003,33 +1003,48 @@ def narrow(input, dim, start, length):
     if not nd:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, nd)
-    n = input.shape[d]
-    if isinstance(start, Tensor):     # torch's narrow.Tensor overload
-        if start.ndim or start.arr.dtype.kind not in "iu":
-            raise RuntimeError("start must be an 0-dim integral Tensor.")
-        start = int(start.item())
-    start, length = int_arg(start, "narrow", "start", 2), int_arg(length, "narrow", "length", 3)
-    if not -n <= start <= n:
-        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
-                         f"{start})")
-    if start < 0:
-        start += n
-    if length < 0:
-        raise RuntimeError("narrow(): length must be non-negative.")
-    if start + length > n:
-        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    return _slice_fn(input, (slice(None),) * d + (slice(start, start + length),))
+    try:
+        n = input.arr.shape[d]
+        if isinstance(start, Tensor):     # torch's narrow.Tensor overload
+            if start.ndim or start.arr.dtype.kind not in "iu":
+                raise RuntimeError("start must be an 0-dim integral Tensor.")
+            start = int(start.item())
+        start = int_arg(start, "narrow", "start", 2)
+        length = int_arg(length, "narrow", "length", 3)
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but "
+                             f"got {start})")
+        if start < 0:
+            start += n
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        if start + length > n:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                               f"({n}).")
+        return _slice_fn(input, (slice(None),) * d + (slice(start, start + length),))
+    except (TypeError, RuntimeError, IndexError, NotImplementedError):
+        if input.be.idx != NESTED_IDX:
+            raise
+        from ..nested._ops import narrow as nested_narrow     # (torch's checks, in its order)
+        return nested_narrow(input, dim, start, length)
 
 
 def select(input, dim, index):
     d = wrap_dim(dim, input.ndim)
-    n = input.shape[d]
-    index = index.__index__()
-    if not -n <= index < n:
-        raise IndexError(f"select(): index {index} out of range for tensor of size "
-                         f"{list(input.shape)} at dimension {d}")
-    # (the trailing ... keeps a 0-d result a view: NumPy gives a scalar for all-int indices)
-    return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index, Ellipsis))
+    try:
+        n = input.arr.shape[d]
+        index = index.__index__()
+        if not -n <= index < n:
+            raise IndexError(f"select(): index {index} out of range for tensor of size "
+                             f"{list(input.shape)} at dimension {d}")
+        # (the trailing ... keeps a 0-d result a view: NumPy gives a scalar for all-int indices)
+        return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index,
+                                                       Ellipsis))
+    except (TypeError, RuntimeError, IndexError, NotImplementedError):
+        if input.be.idx != NESTED_IDX:
+            raise
+        from ..nested._ops import select as nested_select     # (torch's checks, in its order)
+        return nested_select(input, dim, index)
 
 
 def _split_fwd(xp, x, dim, bounds, chunks=None):
