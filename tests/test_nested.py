@@ -693,3 +693,34 @@ def test_narrow_select_slice(layout, name):
     its ragged one (torch's refusals of the batch and ragged dims, of a transposed tensor's
     slice; no derivative of narrow), a strided tensor's narrow of its batch and select."""
     _compare(SELECTS[name], layout, grad=name.endswith("_grad") and layout == "jagged")
+
+
+def _other(L, x):
+    return L.nested.nested_tensor([L.ones(2, 3), L.ones(3, 3) * 2, L.ones(1, 3) * 3],
+                                  layout=x.layout)
+
+
+CATS = {
+    "batch": lambda L, x: L.cat([x, x * 2], 0), "last": lambda L, x: L.cat([x, x], -1),
+    "other_last": lambda L, x: L.cat([x, _other(L, x)], -1),
+    "other_batch": lambda L, x: L.cat([x, _other(L, x)], 0),
+    "batch_mismatch": lambda L, x: L.cat([x, L.nested.nested_tensor([L.ones(2, 4)],
+                                                                    layout=x.layout)], 2),
+    "dense": lambda L, x: L.cat([x, L.ones(2, 4)], 0),
+    "dense_broadcast": lambda L, x: L.cat([L.ones(4), x], -1),
+    "unsqueezed": lambda L, x: L.cat([x.unsqueeze(-1), x.unsqueeze(-1)], 2),
+    "one": lambda L, x: L.cat([x], 0), "promoted": lambda L, x: L.cat([x, x.double()], 0),
+    "transposed_mismatch": lambda L, x: L.cat([x, x.transpose(1, 2)], 2),
+    "transposed": lambda L, x: L.cat([x.transpose(1, 2), x.transpose(1, 2)], 1),
+    "grad_parts": lambda L, x: _grad_of(x, L.cat([x * 2, x.unsqueeze(-1).squeeze(-1)], -1)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(CATS))
+def test_cat(layout, name):
+    """torch's cat of strided tensors (of the batch: the components one list after the
+    other; of another dim: each component's) and its refusals; a jagged tensor's, packed.
+    (torch's autograd of a strided cat reads its sizes and fails; ember's takes the
+    gradient back.)"""
+    _compare(CATS[name], layout, grad=layout == "jagged")

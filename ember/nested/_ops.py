@@ -214,6 +214,54 @@ def _catted(meta, args):
     return meta
 
 
+def _strided_cat(jagged_fwd, jagged_bwd):
+    """cat's nested kernel: a jagged tensor's (jagged_fwd), or torch's cat of strided tensors:
+    along the batch dim, the components one list after the other; along another, each
+    component's cat (the tensors' components alike but in that dim)."""
+    def fwd(xp, *arrays_and_dim):
+        *arrays, d = arrays_and_dim
+        if not all(type(a) is NestedArray and a.meta.layout == "strided" for a in arrays):
+            first = next(a for a in arrays if type(a) is NestedArray)
+            if first.meta.layout == "jagged":   # (a dense tensor: expanded as the first's values)
+                arrays = [a if type(a) is NestedArray else _unpacked(
+                    _new(a, CPU).expand(_values_size(first)).arr, first) for a in arrays]
+                arrays_and_dim = (*arrays, d)
+                try:
+                    out, saved = jagged_fwd(xp, *arrays_and_dim)
+                except (ValueError, IndexError):    # torch's error: its cat of the values
+                    from ..ops.shape import cat
+                    cat([_new(_packed(a) if type(a) is NestedArray else a, CPU)
+                         for a in arrays], d - 1)
+                    raise
+                # (torch's: the values' cat, packed)
+                return (out if out.flags.c_contiguous else out.copy()), saved
+            raise RuntimeError("Expected each tensor in given list to be nested.")
+        if not all(a.flags.c_contiguous for a in arrays):
+            raise RuntimeError("cat(): only contiguous nested tensors are supported")
+        if d == 0:
+            return NestedArray([p for a in arrays for p in a.parts], arrays[0].meta), \
+                (None, 0, [len(a.parts) for a in arrays])
+        shapes = [[p.shape[:d - 1] + p.shape[d:] for p in a.parts] for a in arrays]
+        if any(s != shapes[0] for s in shapes):
+            raise RuntimeError("cat(): expected all nested tensors to have matching ragged "
+                               "structures outside of the concatenated dim")
+        sizes = [[p.shape[d - 1] for p in a.parts] for a in arrays]
+        parts = [np.concatenate(ps, axis=d - 1) for ps in zip(*(a.parts for a in arrays))]
+        return NestedArray(parts, arrays[0].meta), (None, d, sizes)
+
+    def bwd(xp, g, *saved):
+        if saved[0] is not None:        # (a jagged tensor's: the lifted kernel's)
+            return jagged_bwd(xp, g, *saved)
+        _, d, sizes = saved
+        if d == 0:          # (the batch: each tensor's run of components)
+            bounds = np.cumsum([0] + sizes)
+            return tuple(g.like(g.parts[a:b]) for a, b in zip(bounds[:-1], bounds[1:]))
+        cuts = [np.cumsum(n)[:-1] for n in zip(*sizes)]
+        pieces = [np.split(gp, c, axis=d - 1) for gp, c in zip(g.parts, cuts)]
+        return tuple(g.like(list(ps)) for ps in zip(*pieces))
+    return fwd, bwd
+
+
 def _extremed(name):
     """amax / amin's checks: _reduced's, and all dims (a dense result) left to
     dense_reduction."""
@@ -458,7 +506,8 @@ def _install():
     lift("where", pointwise=True, meta=_strided_refusal(
         lambda a: type(a[2]) is not NestedArray, "other must be nested",
         lambda a: type(a[1]) is NestedArray, "self must not be nested"))
-    lift("cat", lambda a: (*a[:-1], a[-1] - 1), _catted, strided="cat")
+    lift("cat", lambda a: (*a[:-1], a[-1] - 1), _catted)
+    override(OPS["cat"], NESTED_IDX, *_strided_cat(*OPS["cat"].impl[NESTED_IDX]))
     lift("linear")
     for name in ("matmul", "mm"):
         lift(name, pointwise=False)

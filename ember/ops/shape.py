@@ -9,6 +9,7 @@ from math import prod as _prod
 import numpy as np
 
 from .._dtype import PROMOTE
+from .._nested_array import NestedShape
 from .._tensor import Size, Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -811,7 +812,7 @@ def _common(tensors, name):
         dt = t.dtype if dt is None else PROMOTE[dt, t.dtype]
         if be is None:
             be = t.be
-        elif t.be is not be:
+        elif t.be.device != be.device:     # (nested and dense ones: the nested kernel's error)
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
                                f"least two devices, {be.device} and {t.be.device}!")
     return [t if t.dtype is dt else t.to(dt) for t in tensors]
@@ -841,6 +842,10 @@ def cat(tensors, dim=0, *, out=None):
     for i, s in enumerate(shapes):
         if legacy[i] or (s[:d] == pre and s[d + 1:] == post):
             continue
+        if type(s) is NestedShape or type(ref) is NestedShape:
+            # nested tensors: their kernel's checks (torch's), the dim the first one's
+            d = wrap_dim(dim, len(next(n for n in shapes if type(n) is NestedShape)))
+            break
         if len(s) != len(ref):
             raise RuntimeError(f"Tensors must have same number of dimensions: got {len(ref)} "
                                f"and {len(s)}")
