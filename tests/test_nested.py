@@ -724,3 +724,32 @@ def test_cat(layout, name):
     (torch's autograd of a strided cat reads its sizes and fails; ember's takes the
     gradient back.)"""
     _compare(CATS[name], layout, grad=layout == "jagged")
+
+
+def _holes(L):
+    return L.nested.narrow(L.arange(30.0).reshape(3, 10), 1, L.tensor([0, 2, 5]),
+                           L.tensor([3, 1, 4]), layout=L.jagged)
+
+
+PADDED = {
+    "short": lambda L, x: x.to_padded_tensor(0.0, (3, 2, 4)),
+    "longer_last": lambda L, x: x.to_padded_tensor(0.0, (3, 6, 5)),
+    "list_size": lambda L, x: L.nested.to_padded_tensor(x, 1.5, [3, 6, 4]),
+    "transposed": lambda L, x: x.transpose(1, 2).to_padded_tensor(0.0),
+    "heads": lambda L, x: _heads(L, x).to_padded_tensor(-1.0),
+    "int": lambda L, x: (x * 10).int().to_padded_tensor(0),
+    "holes": lambda L, x: _holes(L).to_padded_tensor(-1.0),
+    "offsets_lengths": lambda L, x: L.nested.nested_tensor_from_jagged(
+        L.arange(12.0).reshape(6, 2), L.tensor([0, 2, 3, 6]), L.tensor([1, 1, 3])
+    ).to_padded_tensor(0.0),
+    "holes_unbind": lambda L, x: _holes(L).unbind(),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(PADDED))
+def test_to_padded(layout, name):
+    """to_padded_tensor with output_size (a jagged tensor's cut or padded ragged dim), of
+    transposed tensors, and torch's refusals of a tensor with holes and of a non-contiguous
+    strided one."""
+    _compare(PADDED[name], layout)

@@ -859,6 +859,10 @@ def from_jagged(values_t, offsets, lengths, ragged, nid):
 
 def to_padded(nt, padding, output_size=None):
     a = nt.arr
+    if a.meta.lengths is not None:
+        raise RuntimeError("to_padded_tensor(): not supported for nested tensors with holes")
+    if a.meta.layout == "strided" and not a.flags.c_contiguous:
+        raise RuntimeError("for now to_padded_tensor only supports contiguous nested tensor")
     shape = a.padded_shape()
     if output_size is not None and a.meta.layout == "strided":
         if len(output_size) != len(shape):
