@@ -527,7 +527,7 @@ JAGGED_CAT = {
 @pytest.mark.parametrize("name", sorted(JAGGED_CAT))
 def test_jagged_cat(name):
     """torch concatenates jagged tensors of one nested int along a dim after the ragged one
-    (ember's strided tensors refuse cat, where torch's take the batch or last dim)."""
+    (strided tensors: test_cat)."""
     _compare(JAGGED_CAT[name], "jagged", grad=True)
 
 
