@@ -753,3 +753,36 @@ def test_to_padded(layout, name):
     transposed tensors, and torch's refusals of a tensor with holes and of a non-contiguous
     strided one."""
     _compare(PADDED[name], layout)
+
+
+def _block(L, fused):
+    """A user's attention block over a batch of variable-length sequences: layer norm, q / k /
+    v projections (one fused Linear chunked in three, or three), heads, attention, the output
+    projection and a GELU MLP with residuals; pooled by mean and max over the sequence, and
+    padded; the gradients back to the sequences and the weights."""
+    L.manual_seed(0)
+    rs = np.random.RandomState(7)
+    seqs = [L.tensor(rs.randn(n, 8).astype(np.float32), requires_grad=True) for n in (3, 5, 2)]
+    x = L.nested.as_nested_tensor(seqs, layout=L.jagged)
+    qkv, proj = [L.nn.Linear(8, 8) for _ in range(3)], L.nn.Linear(8, 8)
+    fused_qkv, norm = L.nn.Linear(8, 24), L.nn.LayerNorm(8)
+    mlp = L.nn.Sequential(L.nn.Linear(8, 16), L.nn.GELU(), L.nn.Linear(16, 8))
+    h = norm(x)
+    q, k, v = (t.unflatten(-1, (2, 4)).transpose(1, 2) for t in (
+        fused_qkv(h).chunk(3, dim=-1) if fused else (f(h) for f in qkv)))
+    a = L.nn.functional.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(-2)
+    y = x + proj(a)
+    y = y + mlp(norm(y))
+    with L.no_grad():       # (torch's backward of these fails inside)
+        pooled, peak = y.mean(1), y.max(1)
+    padded = y.to_padded_tensor(0.0, output_size=(3, 6, 8))
+    (padded ** 2).sum().backward()
+    return (y, pooled, tuple(peak), padded, [s.grad for s in seqs], proj.weight.grad,
+            mlp[0].bias.grad, [p.grad for p in qkv[0].parameters()])
+
+
+def test_attention_block_path():
+    _same(_block(ember, False), _block(torch, False), atol=1e-5)
+    for L in (ember, torch):      # (a chunk of a fused projection is not contiguous)
+        with pytest.raises(RuntimeError, match="No viable backend for scaled_dot_product"):
+            _block(L, True)
