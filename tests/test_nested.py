@@ -786,3 +786,39 @@ def test_attention_block_path():
     for L in (ember, torch):      # (a chunk of a fused projection is not contiguous)
         with pytest.raises(RuntimeError, match="No viable backend for scaled_dot_product"):
             _block(L, True)
+
+
+def _embedded(L, x):
+    L.manual_seed(0)
+    table = L.nn.Embedding(10, 3)
+    ids = L.nested.nested_tensor([L.tensor([1, 2]), L.tensor([3, 4, 1])], layout=x.layout)
+    y = table(ids)
+    if x.layout == L.jagged:        # (torch's strided embedding has no backward)
+        _loss(y).backward()
+    return y, table.weight.grad
+
+
+ACTIVATIONS = {
+    "leaky_relu": lambda L, x: L.nn.functional.leaky_relu(x, 0.2),
+    "elu": lambda L, x: L.nn.functional.elu(x),
+    "hardtanh": lambda L, x: L.nn.functional.hardtanh(x, -0.5, 0.5),
+    "softplus": lambda L, x: L.nn.functional.softplus(x),
+    "mish": lambda L, x: L.nn.functional.mish(x), "hardswish": lambda L, x: L.nn.functional
+    .hardswish(x), "clamp": lambda L, x: x.clamp(-0.5, 0.5),
+    "clamp_min": lambda L, x: x.clamp(min=0.0), "clamp_max": lambda L, x: L.clamp(x, max=0.0),
+    "square": lambda L, x: x.square(), "embedding": _embedded,
+    # (torch's jagged leaky_relu and mish have no backward)
+    "clamp_grad": lambda L, x: _grad_of(x, x.clamp(-0.5, 0.5)),
+    "square_grad": lambda L, x: _grad_of(x, x.square()),
+    "softplus_grad": lambda L, x: _grad_of(x, L.nn.functional.softplus(x)),
+    "elu_grad": lambda L, x: _grad_of(x, L.nn.functional.elu(x)),
+    "hardtanh_grad": lambda L, x: _grad_of(x, L.nn.functional.hardtanh(x, -0.5, 0.5)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_and_embedding(layout, name):
+    """Pointwise activations and clamps torch runs on jagged tensors (a strided one refuses
+    them), and an embedding of nested token ids."""
+    _compare(ACTIVATIONS[name], layout, grad=name.endswith("_grad") and layout == "jagged")

@@ -493,8 +493,13 @@ def _install():
     override(OPS["clone"], NESTED_IDX, _clone, lambda xp, g: (g,))
     # pointwise ops torch runs on jagged tensors only (the strided one's aten name)
     for name, aten in (("exp", "exp"), ("log", "log"), ("sigmoid", "sigmoid"),
-                       ("rsqrt", "rsqrt"), ("reciprocal", "reciprocal")):
+                       ("rsqrt", "rsqrt"), ("reciprocal", "reciprocal"),
+                       ("leaky_relu", "leaky_relu"), ("elu", "elu"), ("hardtanh", "hardtanh"),
+                       ("softplus", "softplus"), ("mish", "mish"),
+                       ("clamp", "clamp"), ("clamp_min", "clamp"), ("clamp_max", "clamp"),
+                       ("square", "pow.Tensor_Scalar")):
         lift(name, strided=aten)
+    lift("embedding")
     for name in ("add", "sub", "mul", "div", "gt", "ge", "masked_fill"):
         lift(name, pointwise=True)
     for name, aten in (("rsub", "rsub.Scalar"), ("pow", "pow.Tensor_Scalar"),
