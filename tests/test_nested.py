@@ -822,3 +822,20 @@ def test_activations_and_embedding(layout, name):
     """Pointwise activations and clamps torch runs on jagged tensors (a strided one refuses
     them), and an embedding of nested token ids."""
     _compare(ACTIVATIONS[name], layout, grad=name.endswith("_grad") and layout == "jagged")
+
+
+METADATA = {
+    "_size": lambda L, x: _norm(str(x._size)), "_ragged_idx": lambda L, x: x._ragged_idx,
+    "heads": lambda L, x: (_norm(str(_heads(L, x)._size)), _heads(L, x)._ragged_idx),
+    "seqlens": lambda L, x: (x._max_seqlen, x._min_seqlen),
+    "holes_seqlens": lambda L, x: (_holes(L)._max_seqlen, _holes(L)._min_seqlen),
+    "chunk_sizes": lambda L, x: [_norm(str(c.size())) for c in x.chunk(2, 0)],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(METADATA))
+def test_jagged_metadata_attributes(layout, name):
+    """torch's NestedTensor attributes: _size (symbolic, j1), _ragged_idx, _max_seqlen and
+    _min_seqlen; a strided tensor has none."""
+    _compare(METADATA[name], layout)
