@@ -349,8 +349,8 @@ def split_error(nt, size, dim):
         if d == a.meta.ragged:
             raise RuntimeError(f"{name}(): not supported for NestedTensor on ragged dim")
         if size is not None:        # the sizes' error, naming the dim of the values
-            from ..ops.shape import split_sizes
-            split_sizes(a.parts[0].shape[d - 1], d - 1, size)
+            from ..ops.shape import _piece_bounds
+            _piece_bounds(a.parts[0].shape[d - 1], d - 1, size)
 
 
 def _split_kernel(name, split_fwd, split_bwd):

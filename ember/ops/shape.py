@@ -1107,10 +1107,10 @@ def _split_bounds(tensor, split_size_or_sections, dim):
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
-    return d, split_sizes(tensor.arr.shape[d], d, split_size_or_sections)
+    return d, _piece_bounds(tensor.arr.shape[d], d, split_size_or_sections)
 
 
-def split_sizes(n, d, split_size_or_sections):
+def _piece_bounds(n, d, split_size_or_sections):
     """The (start, end) of each piece of a dim of size n split as split() splits it."""
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
@@ -1180,7 +1180,7 @@ def chunk(input, chunks, dim=0):
         raise
     if n == 0:
         return _multi_out(_split, input, (d, ((0, 0),) * chunks))
-    return _multi_out(_split, input, (d, split_sizes(n, d, step), chunks))
+    return _multi_out(_split, input, (d, _piece_bounds(n, d, step), chunks))
 
 
 def unsafe_chunk(input, chunks, dim=0):
