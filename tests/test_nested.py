@@ -839,3 +839,9 @@ def test_jagged_metadata_attributes(layout, name):
     """torch's NestedTensor attributes: _size (symbolic, j1), _ragged_idx, _max_seqlen and
     _min_seqlen; a strided tensor has none."""
     _compare(METADATA[name], layout)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_linear_4d(layout):
+    """torch's strided linear takes a 3-d tensor only; a jagged one any."""
+    _compare(lambda L, x: L.nn.functional.linear(x.unsqueeze(-2), L.ones(3, 4)), layout)

@@ -149,6 +149,15 @@ def _normed(meta, args):
     return meta
 
 
+def _linear_checked(meta, args):
+    """torch's strided linear takes a (B, *, D) tensor and a 2-d weight only."""
+    if meta.layout == "strided" and (args[0].ndim != 3 or args[1].ndim != 2):
+        raise RuntimeError(f"Linear requires nested_tensor.dim == 3 and dense_matrix.dim == 2. "
+                           f"Nested tensor dim: {args[0].ndim}. Dense tensor dim: "
+                           f"{args[1].ndim}")
+    return meta
+
+
 def _strided_refusal(*tests):
     """A meta hook raising torch's RuntimeError for a strided tensor's arguments: `tests` are
     (test(args), message) pairs, in torch's order."""
@@ -513,7 +522,7 @@ def _install():
         lambda a: type(a[1]) is NestedArray, "self must not be nested"))
     lift("cat", lambda a: (*a[:-1], a[-1] - 1), _catted)
     override(OPS["cat"], NESTED_IDX, *_strided_cat(*OPS["cat"].impl[NESTED_IDX]))
-    lift("linear")
+    lift("linear", meta=_linear_checked)
     for name in ("matmul", "mm"):
         lift(name, pointwise=False)
     lift("bmm", kernel="matmul", pointwise=False)
