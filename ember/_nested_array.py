@@ -111,6 +111,10 @@ class NestedShape:
     def __repr__(self):
         return "(" + ", ".join("?" if d is None else str(d) for d in self._dims()) + ")"
 
+    def zeros(self, dtype):
+        """Zeros of this shape (a multi-output node's missing gradient)."""
+        return self.a.like([np.zeros(p.shape, dtype) for p in self.a.parts])
+
 
 class _Flags:
     __slots__ = ("c_contiguous",)
@@ -141,12 +145,25 @@ class NestedArray:
 
     @property
     def flags(self):
-        """Contiguous as torch's nested tensors are: a jagged one's values packed in order along
-        the ragged dim, without holes; a strided one's components untransposed."""
+        """Contiguous as torch's nested tensors are: a jagged one's components the pieces of one
+        contiguous values array along the ragged dim, without holes (a transpose, or a slice
+        of a non-ragged dim, is not); a strided one's components untransposed."""
         m = self.meta
         if m.layout == "jagged":
-            return _FLAGS[m.lengths is None and m.ragged == 1]
+            return _FLAGS[m.lengths is None and self._packed_contiguous()]
         return _FLAGS[all(p.flags.c_contiguous for p in self.parts)]
+
+    def _packed_contiguous(self):
+        """Whether each component has the strides of a slice of a C-contiguous values array
+        (the components packed along the ragged dim; dims of size 0 or 1 have any stride)."""
+        r, p0 = self.meta.ragged - 1, self.parts[0]
+        shape = list(p0.shape)
+        shape[r] = sum(p.shape[r] for p in self.parts)
+        expected, step = [0] * len(shape), p0.itemsize
+        for d in range(len(shape) - 1, -1, -1):
+            expected[d], step = step, step * shape[d]
+        return all(n < 2 or p.strides[d] == expected[d] for p in self.parts
+                   for d, n in enumerate(p.shape))
 
     def like(self, parts):
         """A NestedArray of these components with this one's structure."""
@@ -157,6 +174,13 @@ class NestedArray:
                            np.dtype(dtype))
 
     def copy(self, order="C"):
+        """A copy; a jagged one's components views of one new contiguous values array."""
+        if self.meta.layout == "jagged":
+            r, p0 = self.meta.ragged - 1, self.parts[0]
+            shape = p0.shape[:r] + (sum(p.shape[r] for p in self.parts),) + p0.shape[r + 1:]
+            values = np.concatenate(self.parts, axis=r, out=np.empty(shape, self.dtype))
+            return self.like(np.split(values, np.cumsum([p.shape[r] for p in self.parts])[:-1],
+                                      axis=r))
         return self.like([p.copy() for p in self.parts])
 
     def __add__(self, other):

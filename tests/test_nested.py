@@ -26,7 +26,9 @@ def _nt(L, layout, requires_grad=False, dtype=None):
 # grad_fn names where ember's nested node is its dense op's
 NODE_NAMES = {"MatmulBackward0": "UnsafeViewBackward0",
               "SumBackwardAutogradNestedTensor1": "SumBackward1",
-              "SqueezeBackwardAutogradNestedTensor0": "SqueezeBackward1"}
+              "SqueezeBackwardAutogradNestedTensor0": "SqueezeBackward1",
+              "SplitWithSizesBackwardAutogradNestedTensor0": "SplitWithSizesBackward0",
+              "ChunkBackwardAutogradNestedTensor0": "SplitBackward0"}
 
 
 def _norm(text):
@@ -525,7 +527,7 @@ JAGGED_CAT = {
 @pytest.mark.parametrize("name", sorted(JAGGED_CAT))
 def test_jagged_cat(name):
     """torch concatenates jagged tensors of one nested int along a dim after the ragged one
-    (ember's strided tensors refuse cat, where torch's take the batch or last dim)."""
+    (strided tensors: test_cat)."""
     _compare(JAGGED_CAT[name], "jagged", grad=True)
 
 
@@ -539,5 +541,307 @@ STRIDED_SELECT = {
 @pytest.mark.parametrize("name", sorted(STRIDED_SELECT))
 def test_strided_select_last(name):
     """nt[..., k] of a strided tensor: each component's select (torch takes no negative k, and
-    its backward fails; ember's jagged select, a view of the values, is not there yet)."""
+    its backward fails; a jagged tensor's: test_narrow_select_slice)."""
     _compare(STRIDED_SELECT[name], "strided", grad=True)
+
+
+SPLITS = {
+    "split": lambda L, x: x.split(2, -1), "split_sizes": lambda L, x: x.split([1, 3], -1),
+    "split_fn": lambda L, x: L.split(x, [3, 1], dim=2), "split_ragged": lambda L, x: x.split(1, 1),
+    "split_batch": lambda L, x: x.split(1, 0), "split_sizes_batch": lambda L, x: x.split([1, 2], 0),
+    "split_sizes_ragged": lambda L, x: x.split([1, 3], 1),
+    "split_bad_sizes": lambda L, x: x.split([1, 2], -1), "split_neg": lambda L, x: x.split(-1, -1),
+    "split_zero": lambda L, x: x.split(0, -1), "split_out_of_range": lambda L, x: x.split(1, 5),
+    "split_transposed": lambda L, x: x.transpose(1, 2).split(2, 1),
+    "chunk": lambda L, x: x.chunk(2, -1), "chunk_uneven": lambda L, x: x.chunk(3, -1),
+    "chunk_more": lambda L, x: x.chunk(5, 2), "chunk_one": lambda L, x: x.chunk(1, -1),
+    "chunk_batch": lambda L, x: x.chunk(2, 0), "chunk_batch_all": lambda L, x: x.chunk(3, 0),
+    "chunk_ragged": lambda L, x: x.chunk(2, 1), "chunk_zero": lambda L, x: x.chunk(0, -1),
+    "chunk_unsqueezed": lambda L, x: x.unsqueeze(1).chunk(2, 1),
+    "chunk_batch_offsets": lambda L, x: [c.offsets() for c in x.chunk(2, 0)],
+    "contiguous": lambda L, x: [c.is_contiguous() for c in x.chunk(2, -1) + x.chunk(2, 0)],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(SPLITS))
+def test_split_chunk(layout, name):
+    """split / chunk as torch: a jagged tensor's along a non-ragged dim (views of its values,
+    not contiguous) or chunks of its batch (new offsets); a strided one's along its last dim;
+    torch's refusals of the others."""
+    _compare(SPLITS[name], layout, grad=layout == "jagged")    # (strided: torch's autograd
+    # of these fails inside, reading sizes or buffers)
+
+
+JAGGED_SPLIT_GRADS = {   # (torch's split_with_sizes backward of a jagged tensor crashes)
+    "split": lambda L, x: _grad_of(x, (lambda s: L.cat([s[1] * 3, s[0]], -1))(x.split(2, -1))),
+    "chunk": lambda L, x: _grad_of(x, x.chunk(2, -1)[0].relu()),
+    "chunk_both": lambda L, x: _grad_of(x, x.chunk(2, -1)[0] * x.chunk(2, -1)[1]),
+    "chunk_batch": lambda L, x: _grad_of(x, x.chunk(2, 0)[1] * 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JAGGED_SPLIT_GRADS))
+def test_jagged_split_grads(name):
+    """Gradients through the pieces back to the jagged tensor (zeros where a piece has none)."""
+    _compare(JAGGED_SPLIT_GRADS[name], "jagged", grad=True)
+
+
+def _heads(L, x):
+    return x.unflatten(-1, (2, 2)).transpose(1, 2)     # (B, H, j, D)
+
+
+CONTIGUITY = {
+    "transposed": lambda L, x: [y.is_contiguous() for y in (
+        _heads(L, x), _heads(L, x).contiguous(), _heads(L, x) * 2, _heads(L, x).transpose(2, 3),
+        _heads(L, x).transpose(2, 3).relu(), _heads(L, x).transpose(2, 3).contiguous())],
+    "contiguous_values": lambda L, x: _heads(L, x).contiguous().transpose(1, 2).values(),
+    "sdpa_out": lambda L, x: (lambda q: L.nn.functional.scaled_dot_product_attention(q, q, q))(
+        _heads(L, x)).transpose(1, 2).is_contiguous(),
+    "sdpa_noncontiguous": lambda L, x: (lambda q: L.nn.functional.scaled_dot_product_attention(
+        q, q, q))(x.unflatten(-1, (2, 2)).transpose(2, 3).transpose(1, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONTIGUITY))
+def test_jagged_contiguity(name):
+    """A jagged tensor is contiguous where torch's values are: not transposed inside, not a
+    slice of a dim; torch's attention takes no (B, H, j, D) input whose transpose is not."""
+    _compare(CONTIGUITY[name], "jagged")
+
+
+REDUCTIONS = {
+    "sum_01": lambda L, x: x.sum((0, 1)), "sum_10_keepdim": lambda L, x: x.sum((1, 0), True),
+    "mean_01": lambda L, x: x.mean((0, 1)), "mean_01_keepdim": lambda L, x: x.mean((0, 1), True),
+    "sum_012": lambda L, x: x.sum((0, 1, 2)), "sum_02": lambda L, x: x.sum((0, 2)),
+    "mean_12": lambda L, x: x.mean((1, 2)), "sum_12": lambda L, x: x.sum((1, 2)),
+    "amax_01": lambda L, x: x.amax((0, 1)), "amin_012": lambda L, x: x.amin((0, 1, 2)),
+    "sum_heads": lambda L, x: _heads(L, x).sum(1), "max_heads": lambda L, x: _heads(L, x).max(1),
+    "max_dim": lambda L, x: x.max(-1), "max_dim_keepdim": lambda L, x: x.max(-1, keepdim=True),
+    "min_dim": lambda L, x: L.min(x, 2), "max_ragged": lambda L, x: x.max(1),
+    "min_ragged_keepdim": lambda L, x: x.min(1, keepdim=True), "max_batch": lambda L, x: x.max(0),
+    "max_int_ragged": lambda L, x: (x * 10).int().max(1),
+    "argmax": lambda L, x: x.argmax(-1), "argmin_keepdim": lambda L, x: x.argmin(-1, True),
+    "argmax_ragged": lambda L, x: x.argmax(1), "argmin_ragged_keepdim": lambda L, x: x.argmin(
+        1, keepdim=True), "argmax_all": lambda L, x: x.argmax(),
+    "argmax_all_keepdim": lambda L, x: x.argmax(keepdim=True),
+    "argmax_batch": lambda L, x: x.argmax(0), "argmax_fn": lambda L, x: L.argmax(x, dim=2),
+    "argmax_heads": lambda L, x: _heads(L, x).argmax(1),
+    "holes_sum_ragged": lambda L, x: L.nested.narrow(L.arange(12.0).reshape(3, 4), 1, 0, 2,
+                                                     layout=L.jagged).sum(1),
+    # (torch's backward of a dense result over the ragged dim fails inside)
+    "max_dim_grad": lambda L, x: _grad_of(x, x.max(-1, keepdim=True)[0] * 2),
+    "min_dim_grad": lambda L, x: _grad_of(x, x.min(2).values * 2),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions(layout, name):
+    """torch's jagged reductions: over non-batch dims a nested result; over the batch and
+    ragged dims (the values') or the ragged dim alone a dense one; max / min (dim), argmax /
+    argmin; the refusals, and a strided tensor's."""
+    _compare(REDUCTIONS[name], layout, grad=name.endswith("_grad") and layout == "jagged")
+
+
+BROADCASTS = {
+    "sub_amax": lambda L, x: x - x.amax(-1, keepdim=True),
+    "div_keepdim": lambda L, x: x.max(-1, keepdim=True).values / x,
+    "outer": lambda L, x: x.unsqueeze(-1) * x.unsqueeze(-2),
+    "mismatch": lambda L, x: x.split([3, 1], -1)[0] * x,
+    "grad": lambda L, x: _grad_of(x, x - x.amax(-1, keepdim=True)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(BROADCASTS))
+def test_nested_broadcast(layout, name):
+    """Jagged tensors of one nested int broadcast their other dims as torch's (x - x.amax(-1,
+    keepdim=True)); strided ones refuse."""
+    _compare(BROADCASTS[name], layout, grad=name == "grad" and layout == "jagged")
+
+
+SELECTS = {
+    "narrow_batch": lambda L, x: x.narrow(0, 1, 2), "narrow_batch_bad": lambda L, x: x.narrow(
+        0, 1, 5), "narrow_ragged": lambda L, x: x.narrow(1, -1, 1),
+    "narrow_bad": lambda L, x: x.narrow(2, 1, 5), "narrow_last": lambda L, x: x.narrow(-1, 1, 2),
+    "narrow_start_bad": lambda L, x: x.narrow(2, -5, 2),
+    "narrow_tensor_start": lambda L, x: L.narrow(x, 2, L.tensor(1), 2),
+    "narrow_grad": lambda L, x: _grad_of(x, x.narrow(-1, 1, 2)),
+    "select_bad": lambda L, x: x.select(2, 7), "select_ragged": lambda L, x: x.select(1, 7),
+    "select_batch_bad": lambda L, x: x.select(0, 7), "select_last": lambda L, x: x.select(2, 3),
+    "select_batch": lambda L, x: x.select(0, 1), "select_ragged_0": lambda L, x: L.select(x, 1, 0),
+    "select_grad": lambda L, x: _grad_of(x, x.select(2, 1) * 2),
+    "slice_last": lambda L, x: x[..., 1:3], "slice_step": lambda L, x: x[..., ::2],
+    "index_bad": lambda L, x: x[..., 5], "index_last": lambda L, x: x[..., -1],
+    "slice_none": lambda L, x: x[..., 1:3, None], "none": lambda L, x: x[..., None],
+    "none_slice": lambda L, x: x[..., None, 1:],
+    "slice_grad": lambda L, x: _grad_of(x, x[..., 1:3] * 3),
+    "index_grad": lambda L, x: _grad_of(x, x[..., 0] * 3),
+    "slice_contiguous": lambda L, x: x[..., 1:3].is_contiguous(),
+    "heads_slice": lambda L, x: _heads(L, x)[..., 1:],
+    "heads_select": lambda L, x: _heads(L, x).select(1, 0),
+    "heads_narrow": lambda L, x: _heads(L, x).narrow(1, 0, 1),
+    "heads_index": lambda L, x: _heads(L, x)[..., 0, 1],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(SELECTS))
+def test_narrow_select_slice(layout, name):
+    """narrow / select / nt[..., k] / nt[..., a:b]: a jagged tensor's views of the dims past
+    its ragged one (torch's refusals of the batch and ragged dims, of a transposed tensor's
+    slice; no derivative of narrow), a strided tensor's narrow of its batch and select."""
+    _compare(SELECTS[name], layout, grad=name.endswith("_grad") and layout == "jagged")
+
+
+def _other(L, x):
+    return L.nested.nested_tensor([L.ones(2, 3), L.ones(3, 3) * 2, L.ones(1, 3) * 3],
+                                  layout=x.layout)
+
+
+CATS = {
+    "batch": lambda L, x: L.cat([x, x * 2], 0), "last": lambda L, x: L.cat([x, x], -1),
+    "other_last": lambda L, x: L.cat([x, _other(L, x)], -1),
+    "other_batch": lambda L, x: L.cat([x, _other(L, x)], 0),
+    "batch_mismatch": lambda L, x: L.cat([x, L.nested.nested_tensor([L.ones(2, 4)],
+                                                                    layout=x.layout)], 2),
+    "dense": lambda L, x: L.cat([x, L.ones(2, 4)], 0),
+    "dense_broadcast": lambda L, x: L.cat([L.ones(4), x], -1),
+    "unsqueezed": lambda L, x: L.cat([x.unsqueeze(-1), x.unsqueeze(-1)], 2),
+    "one": lambda L, x: L.cat([x], 0), "promoted": lambda L, x: L.cat([x, x.double()], 0),
+    "transposed_mismatch": lambda L, x: L.cat([x, x.transpose(1, 2)], 2),
+    "transposed": lambda L, x: L.cat([x.transpose(1, 2), x.transpose(1, 2)], 1),
+    "grad_parts": lambda L, x: _grad_of(x, L.cat([x * 2, x.unsqueeze(-1).squeeze(-1)], -1)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(CATS))
+def test_cat(layout, name):
+    """torch's cat of strided tensors (of the batch: the components one list after the
+    other; of another dim: each component's) and its refusals; a jagged tensor's, packed.
+    (torch's autograd of a strided cat reads its sizes and fails; ember's takes the
+    gradient back.)"""
+    _compare(CATS[name], layout, grad=layout == "jagged")
+
+
+def _holes(L):
+    return L.nested.narrow(L.arange(30.0).reshape(3, 10), 1, L.tensor([0, 2, 5]),
+                           L.tensor([3, 1, 4]), layout=L.jagged)
+
+
+PADDED = {
+    "short": lambda L, x: x.to_padded_tensor(0.0, (3, 2, 4)),
+    "longer_last": lambda L, x: x.to_padded_tensor(0.0, (3, 6, 5)),
+    "list_size": lambda L, x: L.nested.to_padded_tensor(x, 1.5, [3, 6, 4]),
+    "transposed": lambda L, x: x.transpose(1, 2).to_padded_tensor(0.0),
+    "heads": lambda L, x: _heads(L, x).to_padded_tensor(-1.0),
+    "int": lambda L, x: (x * 10).int().to_padded_tensor(0),
+    "holes": lambda L, x: _holes(L).to_padded_tensor(-1.0),
+    "offsets_lengths": lambda L, x: L.nested.nested_tensor_from_jagged(
+        L.arange(12.0).reshape(6, 2), L.tensor([0, 2, 3, 6]), L.tensor([1, 1, 3])
+    ).to_padded_tensor(0.0),
+    "holes_unbind": lambda L, x: _holes(L).unbind(),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(PADDED))
+def test_to_padded(layout, name):
+    """to_padded_tensor with output_size (a jagged tensor's cut or padded ragged dim), of
+    transposed tensors, and torch's refusals of a tensor with holes and of a non-contiguous
+    strided one."""
+    _compare(PADDED[name], layout)
+
+
+def _block(L, fused):
+    """A user's attention block over a batch of variable-length sequences: layer norm, q / k /
+    v projections (one fused Linear chunked in three, or three), heads, attention, the output
+    projection and a GELU MLP with residuals; pooled by mean and max over the sequence, and
+    padded; the gradients back to the sequences and the weights."""
+    L.manual_seed(0)
+    rs = np.random.RandomState(7)
+    seqs = [L.tensor(rs.randn(n, 8).astype(np.float32), requires_grad=True) for n in (3, 5, 2)]
+    x = L.nested.as_nested_tensor(seqs, layout=L.jagged)
+    qkv, proj = [L.nn.Linear(8, 8) for _ in range(3)], L.nn.Linear(8, 8)
+    fused_qkv, norm = L.nn.Linear(8, 24), L.nn.LayerNorm(8)
+    mlp = L.nn.Sequential(L.nn.Linear(8, 16), L.nn.GELU(), L.nn.Linear(16, 8))
+    h = norm(x)
+    q, k, v = (t.unflatten(-1, (2, 4)).transpose(1, 2) for t in (
+        fused_qkv(h).chunk(3, dim=-1) if fused else (f(h) for f in qkv)))
+    a = L.nn.functional.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(-2)
+    y = x + proj(a)
+    y = y + mlp(norm(y))
+    with L.no_grad():       # (torch's backward of these fails inside)
+        pooled, peak = y.mean(1), y.max(1)
+    padded = y.to_padded_tensor(0.0, output_size=(3, 6, 8))
+    (padded ** 2).sum().backward()
+    return (y, pooled, tuple(peak), padded, [s.grad for s in seqs], proj.weight.grad,
+            mlp[0].bias.grad, [p.grad for p in qkv[0].parameters()])
+
+
+def test_attention_block_path():
+    _same(_block(ember, False), _block(torch, False), atol=1e-5)
+    for L in (ember, torch):      # (a chunk of a fused projection is not contiguous)
+        with pytest.raises(RuntimeError, match="No viable backend for scaled_dot_product"):
+            _block(L, True)
+
+
+def _embedded(L, x):
+    L.manual_seed(0)
+    table = L.nn.Embedding(10, 3)
+    ids = L.nested.nested_tensor([L.tensor([1, 2]), L.tensor([3, 4, 1])], layout=x.layout)
+    y = table(ids)
+    if x.layout == L.jagged:        # (torch's strided embedding has no backward)
+        _loss(y).backward()
+    return y, table.weight.grad
+
+
+ACTIVATIONS = {
+    "leaky_relu": lambda L, x: L.nn.functional.leaky_relu(x, 0.2),
+    "elu": lambda L, x: L.nn.functional.elu(x),
+    "hardtanh": lambda L, x: L.nn.functional.hardtanh(x, -0.5, 0.5),
+    "softplus": lambda L, x: L.nn.functional.softplus(x),
+    "mish": lambda L, x: L.nn.functional.mish(x), "hardswish": lambda L, x: L.nn.functional
+    .hardswish(x), "clamp": lambda L, x: x.clamp(-0.5, 0.5),
+    "clamp_min": lambda L, x: x.clamp(min=0.0), "clamp_max": lambda L, x: L.clamp(x, max=0.0),
+    "square": lambda L, x: x.square(), "embedding": _embedded,
+    # (torch's jagged leaky_relu and mish have no backward)
+    "clamp_grad": lambda L, x: _grad_of(x, x.clamp(-0.5, 0.5)),
+    "square_grad": lambda L, x: _grad_of(x, x.square()),
+    "softplus_grad": lambda L, x: _grad_of(x, L.nn.functional.softplus(x)),
+    "elu_grad": lambda L, x: _grad_of(x, L.nn.functional.elu(x)),
+    "hardtanh_grad": lambda L, x: _grad_of(x, L.nn.functional.hardtanh(x, -0.5, 0.5)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_and_embedding(layout, name):
+    """Pointwise activations and clamps torch runs on jagged tensors (a strided one refuses
+    them), and an embedding of nested token ids."""
+    _compare(ACTIVATIONS[name], layout, grad=name.endswith("_grad") and layout == "jagged")
+
+
+METADATA = {
+    "_size": lambda L, x: _norm(str(x._size)), "_ragged_idx": lambda L, x: x._ragged_idx,
+    "heads": lambda L, x: (_norm(str(_heads(L, x)._size)), _heads(L, x)._ragged_idx),
+    "seqlens": lambda L, x: (x._max_seqlen, x._min_seqlen),
+    "holes_seqlens": lambda L, x: (_holes(L)._max_seqlen, _holes(L)._min_seqlen),
+    "chunk_sizes": lambda L, x: [_norm(str(c.size())) for c in x.chunk(2, 0)],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(METADATA))
+def test_jagged_metadata_attributes(layout, name):
+    """torch's NestedTensor attributes: _size (symbolic, j1), _ragged_idx, _max_seqlen and
+    _min_seqlen; a strided tensor has none."""
+    _compare(METADATA[name], layout)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_linear_4d(layout):
+    """torch's strided linear takes a 3-d tensor only; a jagged one any."""
+    _compare(lambda L, x: L.nn.functional.linear(x.unsqueeze(-2), L.ones(3, 4)), layout)

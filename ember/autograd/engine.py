@@ -5,6 +5,7 @@ import weakref
 
 import numpy as np
 
+from .._nested_array import NestedShape
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
 from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, _NodePreHook, \
@@ -454,7 +455,7 @@ def _fill_outputs(node, slots, create_graph):
     out = []
     for g, (shape, dt) in zip(slots, node.outs):
         if g is None and materialize:
-            g = node.xp.zeros(shape, dt)
+            g = shape.zeros(dt) if type(shape) is NestedShape else node.xp.zeros(shape, dt)
             if create_graph:
                 from .._tensor import _new
                 g = _new(g, _backend_of(node))

@@ -136,11 +136,11 @@ def masked_select(tensor, mask):
 
 # ---- the Tensor methods of nested tensors ---------------------------------------------------
 class _JaggedOnly:
-    """A method of jagged tensors only (torch's live on its NestedTensor subclass): other
-    tensors have no such attribute, as torch's plain tensors have none."""
+    """An attribute of jagged tensors only (torch's live on its NestedTensor subclass): other
+    tensors have no such attribute, as torch's plain tensors have none. get(array) gives it."""
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name, get):
+        self.name, self.get = name, get
 
     def __get__(self, obj, cls=None):
         if obj is None:
@@ -148,9 +148,17 @@ class _JaggedOnly:
         a = obj.arr
         if type(a) is not NestedArray or a.meta.layout != "jagged":
             raise AttributeError(f"'Tensor' object has no attribute '{self.name}'")
-        return lambda: getattr(a.meta, self.name)
+        return self.get(a)
 
 
-Tensor.offsets = _JaggedOnly("offsets")
-Tensor.lengths = _JaggedOnly("lengths")
+def _seqlens(a):
+    return [p.shape[a.meta.ragged - 1] for p in a.parts]
+
+
+Tensor.offsets = _JaggedOnly("offsets", lambda a: lambda: a.meta.offsets)
+Tensor.lengths = _JaggedOnly("lengths", lambda a: lambda: a.meta.lengths)
+Tensor._size = _JaggedOnly("_size", lambda a: tuple(a.shape))     # (B, j1, ...)
+Tensor._ragged_idx = _JaggedOnly("_ragged_idx", lambda a: a.meta.ragged)
+Tensor._max_seqlen = _JaggedOnly("_max_seqlen", lambda a: max(_seqlens(a)))
+Tensor._min_seqlen = _JaggedOnly("_min_seqlen", lambda a: min(_seqlens(a)))
 Tensor.to_padded_tensor = to_padded_tensor

@@ -18,20 +18,22 @@ from ..autograd.node import out_slot
 from ..backends import CPU, Backend, device
 from ..ops._apply import apply
 from ..ops._registry import NESTED_IDX, OPS, op, override
-from .._nested_array import Meta, NestedArray, SIZES_ERROR
+from .._nested_array import Meta, NestedArray, SIZES_ERROR, nested_int
 
 NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
 
 
 def _structure(name, args, pointwise):
     """The first nested argument, after torch's checks of the others: a pointwise op takes
-    nested operands of one structure (jagged: one nested int), and a strided tensor takes no
-    dense operand but a 0-d one (nor does its matmul)."""
+    nested operands of one structure (strided: the same component shapes; jagged: one nested
+    int, the rest broadcast by the dense op), and a strided tensor takes no dense operand but
+    a 0-d one (nor does its matmul)."""
     x = next(a for a in args if type(a) is NestedArray)
     for a in args:
         if type(a) is NestedArray:
-            if pointwise and a is not x and (a.meta.nid is not x.meta.nid or [
-                    p.shape for p in a.parts] != [p.shape for p in x.parts]):
+            if pointwise and a is not x and (a.meta.nid is not x.meta.nid or (
+                    a.ndim != x.ndim or a.meta.ragged != x.meta.ragged if x.meta.nid else [
+                        p.shape for p in a.parts] != [p.shape for p in x.parts])):
                 if x.meta.layout == "strided":
                     raise RuntimeError(f"{name} does not support broadcasting when given a "
                                        "NestedTensor")
@@ -74,10 +76,13 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
         # what each gradient takes: [structure, component shapes] | a dense shape | None
         kinds = tuple([a.meta, [p.shape for p in a.parts]] if type(a) is NestedArray else
                       a.shape if isinstance(a, np.ndarray) else None for a in args)
+        if type(outs[0]) is tuple:      # a multi-output op: a nested tensor per output
+            return tuple(NestedArray(ys, m) for ys in zip(*outs)), (saves, kinds)
         return NestedArray(outs, m), (saves, kinds)
 
     def nbwd(xp, g, saves, kinds, *needs):
-        per = [bwd(xp, gp, *s, *needs) for gp, s in zip(g.parts, saves)]
+        gparts = zip(*(gi.parts for gi in g)) if type(g) is tuple else g.parts
+        per = [bwd(xp, gp, *s, *needs) for gp, s in zip(gparts, saves)]
         grads = []
         for j, gs in enumerate(zip(*per)):
             k = kinds[j]
@@ -144,6 +149,15 @@ def _normed(meta, args):
     return meta
 
 
+def _linear_checked(meta, args):
+    """torch's strided linear takes a (B, *, D) tensor and a 2-d weight only."""
+    if meta.layout == "strided" and (args[0].ndim != 3 or args[1].ndim != 2):
+        raise RuntimeError(f"Linear requires nested_tensor.dim == 3 and dense_matrix.dim == 2. "
+                           f"Nested tensor dim: {args[0].ndim}. Dense tensor dim: "
+                           f"{args[1].ndim}")
+    return meta
+
+
 def _strided_refusal(*tests):
     """A meta hook raising torch's RuntimeError for a strided tensor's arguments: `tests` are
     (test(args), message) pairs, in torch's order."""
@@ -165,11 +179,13 @@ def _softmaxed(meta, args):
 
 
 def _reduced(name):
-    """torch's refusals of a reduction over dims of a nested tensor (its result keeps the
-    structure: reductions over the batch or ragged dim, which torch's jagged tensors give dense,
-    are not here)."""
+    """torch's refusals of a reduction over dims of a nested tensor, and its result's
+    structure (dims before the ragged one reduced away move it). A jagged tensor's reductions
+    over its ragged dim, which torch gives dense, raise NotImplementedError for the caller's
+    dense_reduction."""
     def check(meta, args):
-        dims = args[1] or ()
+        dims = args[1] if type(args[1]) is int else args[1] or ()     # (max / min: one dim)
+        dims = (dims,) if type(dims) is int else dims
         if meta.layout == "strided":
             if name == "mean":
                 from .._sparse_coo import not_implemented
@@ -182,15 +198,20 @@ def _reduced(name):
                                    f"for now got dimension {dims[0]} instead.")
             if not args[2]:
                 raise RuntimeError("NestedTensor always requires keepdim=True for now.")
-        elif 0 in dims:
-            raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
-                               "dimension is not supported for nested tensors")
-        elif meta.ragged in dims:       # (a dense result: dense_reduction, or torch's error)
-            if len(dims) > 1:
+            return meta
+        r = meta.ragged
+        if r in dims:
+            if 0 not in dims and len(dims) > 1:
+                if name == "mean":
+                    raise AssertionError("Cannot reduce on both ragged and non-batch dimensions "
+                                         "without also reducing on batch")
                 raise RuntimeError(f"{name}(): reducing along a ragged and non-batch dimension "
                                    "is not supported for nested tensors")
             raise NotImplementedError(f"aten.{name}.dim")
-        return meta
+        if 0 in dims:
+            raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
+                               "dimension is not supported for nested tensors")
+        return meta if args[2] else meta.with_ragged(r - sum(d < r for d in dims))
     return check
 
 
@@ -200,6 +221,54 @@ def _catted(meta, args):
         raise RuntimeError(f"cat(): not supported for NestedTensor on "
                            f"{'dim=0' if d == 0 else 'ragged dim'}")
     return meta
+
+
+def _strided_cat(jagged_fwd, jagged_bwd):
+    """cat's nested kernel: a jagged tensor's (jagged_fwd), or torch's cat of strided tensors:
+    along the batch dim, the components one list after the other; along another, each
+    component's cat (the tensors' components alike but in that dim)."""
+    def fwd(xp, *arrays_and_dim):
+        *arrays, d = arrays_and_dim
+        if not all(type(a) is NestedArray and a.meta.layout == "strided" for a in arrays):
+            first = next(a for a in arrays if type(a) is NestedArray)
+            if first.meta.layout == "jagged":   # (a dense tensor: expanded as the first's values)
+                arrays = [a if type(a) is NestedArray else _unpacked(
+                    _new(a, CPU).expand(_values_size(first)).arr, first) for a in arrays]
+                arrays_and_dim = (*arrays, d)
+                try:
+                    out, saved = jagged_fwd(xp, *arrays_and_dim)
+                except (ValueError, IndexError):    # torch's error: its cat of the values
+                    from ..ops.shape import cat
+                    cat([_new(_packed(a) if type(a) is NestedArray else a, CPU)
+                         for a in arrays], d - 1)
+                    raise
+                # (torch's: the values' cat, packed)
+                return (out if out.flags.c_contiguous else out.copy()), saved
+            raise RuntimeError("Expected each tensor in given list to be nested.")
+        if not all(a.flags.c_contiguous for a in arrays):
+            raise RuntimeError("cat(): only contiguous nested tensors are supported")
+        if d == 0:
+            return NestedArray([p for a in arrays for p in a.parts], arrays[0].meta), \
+                (None, 0, [len(a.parts) for a in arrays])
+        shapes = [[p.shape[:d - 1] + p.shape[d:] for p in a.parts] for a in arrays]
+        if any(s != shapes[0] for s in shapes):
+            raise RuntimeError("cat(): expected all nested tensors to have matching ragged "
+                               "structures outside of the concatenated dim")
+        sizes = [[p.shape[d - 1] for p in a.parts] for a in arrays]
+        parts = [np.concatenate(ps, axis=d - 1) for ps in zip(*(a.parts for a in arrays))]
+        return NestedArray(parts, arrays[0].meta), (None, d, sizes)
+
+    def bwd(xp, g, *saved):
+        if saved[0] is not None:        # (a jagged tensor's: the lifted kernel's)
+            return jagged_bwd(xp, g, *saved)
+        _, d, sizes = saved
+        if d == 0:          # (the batch: each tensor's run of components)
+            bounds = np.cumsum([0] + sizes)
+            return tuple(g.like(g.parts[a:b]) for a, b in zip(bounds[:-1], bounds[1:]))
+        cuts = [np.cumsum(n)[:-1] for n in zip(*sizes)]
+        pieces = [np.split(gp, c, axis=d - 1) for gp, c in zip(g.parts, cuts)]
+        return tuple(g.like(list(ps)) for ps in zip(*pieces))
+    return fwd, bwd
 
 
 def _extremed(name):
@@ -214,19 +283,114 @@ def _extremed(name):
     return meta
 
 
-def _no_extreme(name, aten):
-    """The nested slot of max() / min() (aten `name`: of all elements; `name.dim`: over one
-    dim, giving values and indices): torch's refusals; a jagged tensor's max() is left to
-    dense_reduction (a dense result). ember has no jagged max(dim) yet."""
-    def fwd(xp, x, dims, keepdim):
+def _no_extreme(name):
+    """The nested slot of max() / min() of all elements: torch's refusal of a strided tensor;
+    a jagged tensor's is left to dense_reduction (a dense result)."""
+    def fwd(xp, x, *static):
         if x.meta.layout == "strided":
             from .._sparse_coo import not_implemented
-            raise not_implemented(aten, xp, "NestedTensor")
-        if dims == 0:
-            raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
-                               "dimension is not supported for nested tensors")
-        raise NotImplementedError(f"aten.{aten}.default")
+            raise not_implemented(name, xp, "NestedTensor")
+        raise NotImplementedError(f"aten.{name}.default")
     return fwd, None
+
+
+# torch's jagged kernels that take a contiguous tensor only (its "jt" schema), by op
+_JT = {"split": "split_tensor(self: jt, split_size: any, dim: any?)",
+       "split_with_sizes": "split_with_sizes_default(self: jt, split_sizes: any, dim: any?)",
+       "chunk": "chunk_default(self: jt, chunks: any, dim: any?)",
+       "narrow": "narrow(self: jt, dim: any, start: any, length: any)",
+       "slice": "slice_tensor(self: jt, dim: any?, start: any?, end: any?, step: any?)"}
+
+
+def _jt(meta, name):
+    """torch's refusal of a jagged tensor that is transposed or has holes."""
+    if meta.lengths is not None or meta.ragged != 1:
+        raise ValueError(f"NestedTensor {_JT[name]}: expected self to be a contiguous jagged "
+                         "layout NestedTensor")
+
+
+def _split_checks(x, d, chunks, name):
+    """torch's checks of split / split_with_sizes / chunk (`chunks` given) of a nested tensor
+    along dim d (a size the dense code could read: not a ragged or irregular dim)."""
+    if chunks is not None:
+        name = "chunk"
+    if x.meta.layout == "strided":
+        last = x.ndim - 1
+        if name == "split":
+            from .._sparse_coo import not_implemented
+            raise not_implemented("split.Tensor", np, "NestedTensor")
+        if name == "chunk":
+            if d != last:
+                raise RuntimeError("Chunk for nested tensors is currently only supported for "
+                                   "the last dimension.")
+            n = x.parts[0].shape[-1]
+            if n % chunks:
+                raise RuntimeError(f"Chunk for nested tensors is only supported for nested "
+                                   f"tensors with trailing dimension divisible by chunks, got: "
+                                   f"{n} % {chunks} != 0")
+        elif d != last:
+            raise RuntimeError("split_with_sizes for nested tensors is currently only supported "
+                               "for the last dimension.")
+        return
+    _jt(x.meta, name)
+    if d == 0 and name != "chunk":
+        raise RuntimeError(f"{name}(): not supported for NestedTensor on dim=0")
+
+
+def split_error(nt, size, dim):
+    """Raise torch's error for split (size an int), split_with_sizes (a list) or chunk (None)
+    of a nested tensor along dim, where the dense code could not size the dim (a ragged or
+    irregular one, or one out of range) or refused the sizes; return where the dense error
+    stands."""
+    a = nt.arr
+    name = "chunk" if size is None else "split" if isinstance(size, int) else \
+        "split_with_sizes"
+    if a.meta.layout == "strided" and name == "split":     # (torch has no kernel: any dim)
+        _split_checks(a, dim, None, name)
+    from ..ops._dims import wrap_dim
+    d = wrap_dim(dim, a.ndim)
+    if a.meta.layout == "strided":
+        if name == "split_with_sizes" and d == a.ndim - 1:
+            return                                  # (the dense message, as torch's)
+        _split_checks(a, d, 1 if size is None else None, name)
+    else:
+        _jt(a.meta, name)
+        if d == a.meta.ragged:
+            raise RuntimeError(f"{name}(): not supported for NestedTensor on ragged dim")
+        if size is not None:        # the sizes' error, naming the dim of the values
+            from ..ops.shape import _piece_bounds
+            _piece_bounds(a.parts[0].shape[d - 1], d - 1, size)
+
+
+def _split_kernel(name, split_fwd, split_bwd):
+    """The nested kernel of split / split_with_sizes / chunk: each component's pieces, or a
+    jagged tensor's chunks of its batch (new offsets each)."""
+    def fwd(xp, x, d, bounds, chunks=None):
+        _split_checks(x, d, chunks, name)
+        if d:
+            outs, saves = zip(*(split_fwd(xp, p, d - 1, bounds) for p in x.parts))
+            return tuple(NestedArray(ps, x.meta) for ps in zip(*outs)), (saves, None)
+        lengths = [p.shape[0] for p in x.parts]
+        outs = []
+        for lo, hi in bounds:
+            offsets = _new(np.concatenate([[0], np.cumsum(lengths[lo:hi])]).astype(np.int64),
+                           CPU)
+            outs.append(NestedArray(x.parts[lo:hi], Meta("jagged", offsets, None,
+                                                         nested_int(offsets.arr))))
+        return tuple(outs), (None, x.meta)
+
+    def bwd(xp, gs, saves, meta):
+        if saves is None:       # (the batch's chunks)
+            return (NestedArray([p for g in gs for p in g.parts], meta),)
+        return (gs[0].like([split_bwd(xp, g, *s)[0] for g, s in zip(zip(*(g.parts for g in gs)),
+                                                                    saves)]),)
+    return fwd, bwd
+
+
+def _clone(xp, x, order):
+    """clone / contiguous: a contiguous copy ("C") of a jagged tensor packs its components
+    in one values array, as torch's."""
+    return (x.copy() if order == "C" else x.like([p.copy(order=order) for p in x.parts])), ()
 
 
 def _dropout(xp, x, p, mask_shape, rng):
@@ -245,18 +409,51 @@ def _dropout_bwd(xp, g, noise):
 
 
 def dense_reduction(name, nt, dims, keepdim, dtype):
-    """sum / mean / amax / amin / max / min of a jagged tensor that torch gives dense: of all
-    its values, or over the ragged dim (one row per component); None for the others."""
+    """sum / mean / amax / amin / max / min / argmax / argmin of a jagged tensor that torch
+    gives dense: of all its values, over the batch and ragged dims (of the values), or over the
+    ragged dim (one row per component; max, min and the arg ones, as torch's, of the padded
+    tensor); None for the others."""
     a = nt.arr
     if a.meta.layout != "jagged":
         return None
     kw = {} if dtype is None else {"dtype": dtype}
-    if dims is None:
-        return getattr(values(nt), name)(**kw)
-    if dims != (a.meta.ragged,):
+    r = a.meta.ragged
+    if dims is None:        # (keepdim: argmax's and argmin's, as torch's)
+        return getattr(values(nt), name)(None, True).unsqueeze(r) if keepdim else \
+            getattr(values(nt), name)(**kw)
+    if r not in dims:
         return None
-    from ..ops.shape import stack
-    return stack([getattr(c, name)(dims[0] - 1, keepdim=keepdim, **kw) for c in unbind(nt)])
+    if a.meta.lengths is not None:
+        raise RuntimeError(f"{name}(): reducing across the ragged dimension is not supported for "
+                           "non-contiguous nested tensors with holes")
+    if 0 in dims:
+        inner = tuple(dict.fromkeys(r - 1 if d == 0 else d - 1 for d in dims))
+        out = getattr(values(nt), name)(inner, keepdim=keepdim, **kw)
+        return out.unsqueeze(0) if keepdim else out
+    if name in ("sum", "mean", "amax", "amin"):
+        from ..ops.shape import stack
+        return stack([getattr(c, name)(r - 1, keepdim=keepdim, **kw) for c in unbind(nt)])
+    info = np.finfo if a.dtype.kind in "fV" else np.iinfo
+    pad = info(a.dtype).min if name in ("max", "argmax") else info(a.dtype).max
+    return getattr(to_padded(nt, pad), name)(r, keepdim=keepdim)
+
+
+def arg_reduction(name, nt, dim, keepdim):
+    """argmax / argmin of a nested tensor, as torch's (a strided one has none)."""
+    a = nt.arr
+    if a.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented(name, np, "NestedTensor")
+    if dim is None:
+        return dense_reduction(name, nt, None, keepdim, None)
+    from ..ops._dims import wrap_dim
+    d = wrap_dim(dim, a.ndim)
+    try:
+        m = _reduced(name)(a.meta, (a, d, keepdim))
+    except NotImplementedError:     # (the ragged dim)
+        return dense_reduction(name, nt, (d,), keepdim, None)
+    return _new(NestedArray([getattr(_new(p, CPU), name)(d - 1, keepdim).arr
+                             for p in a.parts], m), NESTED)
 
 
 def like(make, nt, requires_grad):
@@ -300,13 +497,18 @@ def view(nt, shape, name="view"):
 
 def _install():
     from ..nn import _act_ops, _norm_ops, _ops     # noqa: F401 (registers the nn ops)
-    for name in ("relu", "tanh", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy",
-                 "clone"):
+    for name in ("relu", "tanh", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy"):
         lift(name)
+    override(OPS["clone"], NESTED_IDX, _clone, lambda xp, g: (g,))
     # pointwise ops torch runs on jagged tensors only (the strided one's aten name)
     for name, aten in (("exp", "exp"), ("log", "log"), ("sigmoid", "sigmoid"),
-                       ("rsqrt", "rsqrt"), ("reciprocal", "reciprocal")):
+                       ("rsqrt", "rsqrt"), ("reciprocal", "reciprocal"),
+                       ("leaky_relu", "leaky_relu"), ("elu", "elu"), ("hardtanh", "hardtanh"),
+                       ("softplus", "softplus"), ("mish", "mish"),
+                       ("clamp", "clamp"), ("clamp_min", "clamp"), ("clamp_max", "clamp"),
+                       ("square", "pow.Tensor_Scalar")):
         lift(name, strided=aten)
+    lift("embedding")
     for name in ("add", "sub", "mul", "div", "gt", "ge", "masked_fill"):
         lift(name, pointwise=True)
     for name, aten in (("rsub", "rsub.Scalar"), ("pow", "pow.Tensor_Scalar"),
@@ -318,8 +520,9 @@ def _install():
     lift("where", pointwise=True, meta=_strided_refusal(
         lambda a: type(a[2]) is not NestedArray, "other must be nested",
         lambda a: type(a[1]) is NestedArray, "self must not be nested"))
-    lift("cat", lambda a: (*a[:-1], a[-1] - 1), _catted, strided="cat")
-    lift("linear")
+    lift("cat", lambda a: (*a[:-1], a[-1] - 1), _catted)
+    override(OPS["cat"], NESTED_IDX, *_strided_cat(*OPS["cat"].impl[NESTED_IDX]))
+    lift("linear", meta=_linear_checked)
     for name in ("matmul", "mm"):
         lift(name, pointwise=False)
     lift("bmm", kernel="matmul", pointwise=False)
@@ -337,9 +540,12 @@ def _install():
     for name in ("amax", "amin"):
         lift(name, lambda a: (a[0], _dims(a[1]), a[2]), _extremed(name), strided=name)
     for name in ("max", "min"):
-        override(OPS[name + "_all"], NESTED_IDX, *_no_extreme(name, name))
-        override(OPS[name + "_dim"], NESTED_IDX, *_no_extreme(name, name + ".dim"))
+        override(OPS[name + "_all"], NESTED_IDX, *_no_extreme(name))
+        lift(name + "_dim", lambda a: (a[0], a[1] - 1, a[2]), _reduced(name),
+             strided=name + ".dim")
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
+    for name in ("split", "split_with_sizes"):
+        override(OPS[name], NESTED_IDX, *_split_kernel(name, *OPS[name].impl[0]))
     lift("native_layer_norm",
          lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]), _normed)
 
@@ -384,17 +590,149 @@ def dropout_identity(nt):
 _SELECT = op("nested_select", saves=None, node="SelectBackwardAutogradNestedTensor0")(None)
 
 
+_SLICE = op("nested_slice", saves=None, node="SliceBackward0")(None)
+_NARROW = op("nested_narrow", saves=None, node="NotImplemented")(None)      # (torch's name)
+_UNSQUEEZE = op("nested_unsqueeze_index", saves=None, node="UnsqueezeBackward0")(None)
+
+
+def _part_view(nt, o, index, ragged):
+    """Each component's view p[index] (not reaching the ragged dim), as a nested tensor of nt's
+    structure with its ragged dim at `ragged`, through a node of op `o` (None: none) that puts
+    the gradient back."""
+    a = nt.arr
+    meta, shapes = a.meta, [p.shape for p in a.parts]
+    out = _new(NestedArray([p[index] for p in a.parts], meta.with_ragged(ragged), a.dtype),
+               NESTED)
+
+    def bwd(xp, g):
+        if meta.layout == "jagged":         # torch's select and slice have no nested backward
+            if o is _SELECT:
+                raise ValueError("NestedTensor _nested_select_backward_default(grad_output: t, "
+                                 "self: jt_all, dim: any, index: any): expected grad_output to "
+                                 "be a tensor")
+            if o is _SLICE:
+                raise NotImplementedError("aten.slice_backward.default")
+        grads = [np.zeros(s, g.dtype) for s in shapes]
+        for z, gp in zip(grads, g.parts):
+            z[index] = gp
+        return (NestedArray(grads, meta),)
+    return out if o is None else _node(o, bwd, (), (nt,), out)
+
+
+def _values_size(a):
+    """A jagged tensor's values' shape, as torch's messages name it."""
+    r, p0 = a.meta.ragged - 1, a.parts[0]
+    return list(p0.shape[:r]) + [sum(p.shape[r] for p in a.parts)] + list(p0.shape[r + 1:])
+
+
+def _check_select(a, d, index):
+    """torch's checks of a jagged tensor's select(d, index) of a dim past the batch."""
+    if d == a.meta.ragged:
+        raise RuntimeError("select(): not supported for NestedTensor on ragged dim")
+    if a.meta.lengths is not None:
+        raise ValueError("select(): not yet supported on dim != 0 for non-contiguous nested "
+                         "tensor with holes")
+    n = a.parts[0].shape[d - 1]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{_values_size(a)} at dimension {d - 1}")
+    return index % n
+
+
+def select(nt, dim, index):
+    """select of a nested tensor: of the batch dim, that component; of another, each
+    component's (a jagged tensor's: not of its ragged dim)."""
+    from ..ops._dims import wrap_dim
+    a = nt.arr
+    d, index, b = wrap_dim(dim, a.ndim), index.__index__(), len(a.parts)
+    if d == 0:
+        if a.meta.layout == "strided" and not -b <= index < b:
+            raise IndexError(f"index {index} is out of bounds for dimension 0 with size {b}")
+        return nt.unbind()[index]       # (a jagged tensor's: a tuple's IndexError)
+    if a.meta.layout == "strided":
+        for i, p in enumerate(a.parts):
+            n = p.shape[d - 1]
+            if not -n <= index < n:
+                raise IndexError(f"index {index} is out of bounds for dimension {d - 1} of the "
+                                 f"{i}th constituent tensor with size {n}")
+        index %= n
+    else:
+        index = _check_select(a, d, index)
+    r = a.meta.ragged
+    return _part_view(nt, _SELECT, (slice(None),) * (d - 1) + (index,), r - (d < r))
+
+
+def _no_narrow_grad(xp, g):
+    raise RuntimeError("derivative for aten::narrow is not implemented")
+
+
+def narrow(nt, dim, start, length):
+    """narrow of a nested tensor: a strided one's components start .. start + length; a
+    jagged one's view of each component along a dim past the ragged one. (torch has no
+    derivative of either.)"""
+    from ..ops._dims import wrap_dim
+    from ..ops.shape import narrow as dense_narrow
+    a = nt.arr
+    d = wrap_dim(dim, a.ndim)
+    if a.meta.layout == "strided":
+        if d != 0:
+            raise RuntimeError(f"narrow(): only dim=0 supported for nested tensors, but got: "
+                               f"{dim}")
+        keep = dense_narrow(_new(np.arange(len(a.parts)), CPU), 0, start, length).arr
+        out = _new(NestedArray([a.parts[i] for i in keep], a.meta, a.dtype), NESTED)
+        return _node(_NARROW, _no_narrow_grad, (), (nt,), out)
+    _jt(a.meta, "narrow")
+    if d in (0, a.meta.ragged):
+        raise RuntimeError(f"narrow(): not supported for NestedTensor on "
+                           f"{'dim=0' if d == 0 else 'ragged dim'}")
+    cut = dense_narrow(_new(np.arange(a.parts[0].shape[d - 1]), CPU), 0, start, length).arr
+    index = (slice(None),) * (d - 1) + (slice(cut[0], cut[-1] + 1) if len(cut) else
+                                        slice(0, 0),)
+    return _node(_NARROW, _no_narrow_grad, (), (nt,), _part_view(nt, None, index,
+                                                                 a.meta.ragged))
+
+
+def _trailing(nt, rest):
+    """A jagged tensor's nt[..., *rest] (ints, slices, None over its last dims): each
+    component's view, as torch's select / slice / unsqueeze of its values, or torch's refusal
+    of the ragged dim. None where rest reaches the batch dim."""
+    a = nt.arr
+    d = a.ndim - sum(i is not None for i in rest)      # the first dim indexed
+    if d == 0 or any(type(i) not in (int, slice) and i is not None for i in rest):
+        return None
+    index, r = [], a.meta.ragged
+    for i in rest:
+        if type(i) is int:
+            i = _check_select(a, d, i)
+            r -= d < a.meta.ragged
+        elif type(i) is slice:
+            _jt(a.meta, "slice")
+            if d == a.meta.ragged:
+                raise RuntimeError("slice(): not supported for NestedTensor on ragged dim")
+        index.append(i)
+        d += i is not None
+    last = rest[-1]
+    o = _UNSQUEEZE if last is None else _SELECT if type(last) is int else _SLICE
+    return _part_view(nt, o, (Ellipsis, *index), r)
+
+
 def getitem(nt, idx):
     """nt[idx] where the dense indexing failed: an int first (that component, indexed by the
-    rest), torch's refusal of a slice of the batch dim, or a strided tensor's nt[..., k] (each
-    component's select of its last dim). None for the others (a jagged tensor's select, whose
-    result torch makes a non-contiguous view of its values, is not here)."""
+    rest), a jagged tensor's nt[..., *rest] of its last dims, a strided tensor's nt[..., None]
+    and nt[..., k] (each component's select of its last dim), torch's refusal of a slice (of
+    the batch dim, or any of a strided tensor's). None for the others."""
     a = nt.arr
     idx = idx if type(idx) is tuple else (idx,)
     first = idx[0] if idx else None
     if type(first) is int:
         return nt.unbind()[first][idx[1:]]
-    if type(first) is slice:
+    if first is Ellipsis and len(idx) > 1 and a.meta.layout == "jagged":
+        return _trailing(nt, idx[1:])
+    if first is Ellipsis and a.meta.layout == "strided" and all(i is None for i in idx[1:]):
+        for _ in idx[1:]:
+            nt = nt.unsqueeze(-1)
+        return nt
+    if type(first) is slice or first is Ellipsis and any(type(i) is slice for i in idx[1:]):
         if a.meta.layout == "jagged":
             raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
         if _grad.enabled and nt._rg:   # (torch's autograd reads the sizes first)
@@ -461,10 +799,25 @@ def sdpa(q, k, v, attn_mask, dropout_p, is_causal, scale):
         raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
                            "must be contiguous")
     from ..nn.functional import scaled_dot_product_attention as attention
+    m = q.arr.meta
+    heads = m.layout == "jagged" and m.ragged != 1     # (ragged 1: attention over the values)
+    if heads and not all(_transposed_contiguous(t.arr) for t in (q, k, v)):
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
     outs = [attention(a, b, c, dropout_p=dropout_p, scale=scale)
             for a, b, c in zip(q.unbind(), k.unbind(), v.unbind())]
-    m = q.arr.meta
-    return from_parts(outs, m, _SDPA["strided" if m.layout == "strided" else m.ragged])
+    out = from_parts(outs, m, _SDPA["strided" if m.layout == "strided" else m.ragged])
+    if heads:       # torch's result views (sum j, H, D) values, transposed
+        swapped = NestedArray([p.swapaxes(0, 1) for p in out.arr.parts], m.with_ragged(1))
+        out.arr.parts = [p.swapaxes(0, 1) for p in swapped.copy().parts]
+    return out
+
+
+def _transposed_contiguous(a):
+    """Whether a jagged (B, H, j, D) tensor's transpose(1, 2) is contiguous: torch's math
+    attention takes no other."""
+    r = a.meta.ragged
+    return NestedArray([p.swapaxes(0, 1) for p in a.parts],
+                       a.meta.with_ragged(3 - r if r < 3 else r)).flags.c_contiguous
 
 
 def unbind(nt, dim=0, given=None):
@@ -520,6 +873,10 @@ def from_jagged(values_t, offsets, lengths, ragged, nid):
 
 def to_padded(nt, padding, output_size=None):
     a = nt.arr
+    if a.meta.lengths is not None:
+        raise RuntimeError("to_padded_tensor(): not supported for nested tensors with holes")
+    if a.meta.layout == "strided" and not a.flags.c_contiguous:
+        raise RuntimeError("for now to_padded_tensor only supports contiguous nested tensor")
     shape = a.padded_shape()
     if output_size is not None and a.meta.layout == "strided":
         if len(output_size) != len(shape):

@@ -483,7 +483,11 @@ def _max_min(name, input, args, dim, keepdim, other, out, full, dim_op, cls, ele
             return _finish(full(input, None, False), out)
         except NotImplementedError:
             return _finish(_nested_reduction(name, input, None, False, None), out)
-    vi = _apply(dim_op, (input,), (_wrap_dim(_int_dim(name, dim), input.arr.ndim), keepdim))
+    d = _wrap_dim(_int_dim(name, dim), input.arr.ndim)
+    try:
+        vi = _apply(dim_op, (input,), (d, keepdim))
+    except NotImplementedError:
+        vi = _nested_reduction(name, input, (d,), keepdim, None)
     return _finish_tuple(vi, out, name, cls)
 
 
@@ -512,20 +516,28 @@ def _arg(name, f):
         if isinstance(out, Tensor) and out.arr.dtype != np.int64:
             raise RuntimeError(f"Expected out tensor to have dtype long int, but got "
                                f"{cname(out.arr.dtype)} instead")
-        if dim is None:
-            if x.size == 0:
-                raise IndexError(f"{name}(): Expected reduction dim to be specified for "
-                                 "input.numel() == 0.")
-            r = _first_index(xp, x.reshape(-1), 0, f)
-            if keepdim:
-                r = xp.reshape(r, (1,) * x.ndim)
-        else:
-            d = _wrap_dim(dim, x.ndim)
-            if x.ndim and x.shape[d] == 0:
-                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-            r = _first_index(xp, x, d, f) if x.ndim else xp.zeros((), np.int64)
-            if keepdim and x.ndim:
-                r = xp.expand_dims(r, d)
+        try:
+            if dim is None:
+                if x.size == 0:
+                    raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                                     "input.numel() == 0.")
+                r = _first_index(xp, x.reshape(-1), 0, f)
+                if keepdim:
+                    r = xp.reshape(r, (1,) * x.ndim)
+            else:
+                d = _wrap_dim(dim, x.ndim)
+                if x.ndim and x.shape[d] == 0:
+                    raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero "
+                                     "size.")
+                r = _first_index(xp, x, d, f) if x.ndim else xp.zeros((), np.int64)
+                if keepdim and x.ndim:
+                    r = xp.expand_dims(r, d)
+        except (AttributeError, ValueError, RuntimeError):  # a nested tensor (no flat size,
+            # no NumPy axes, irregular dims)
+            if not input.is_nested:
+                raise
+            from ..nested._ops import arg_reduction
+            return _finish(arg_reduction(name, input, dim, keepdim), out)
         return _finish(_new(xp.asarray(r, dtype=np.int64), input.be), out)
     fn.__name__ = fn.__qualname__ = name
     return fn

@@ -9,6 +9,7 @@ from math import prod as _prod
 import numpy as np
 
 from .._dtype import PROMOTE
+from .._nested_array import NestedShape
 from .._tensor import Size, Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -811,7 +812,7 @@ def _common(tensors, name):
         dt = t.dtype if dt is None else PROMOTE[dt, t.dtype]
         if be is None:
             be = t.be
-        elif t.be is not be:
+        elif t.be.device != be.device:     # (nested and dense ones: the nested kernel's error)
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
                                f"least two devices, {be.device} and {t.be.device}!")
     return [t if t.dtype is dt else t.to(dt) for t in tensors]
@@ -841,6 +842,10 @@ def cat(tensors, dim=0, *, out=None):
     for i, s in enumerate(shapes):
         if legacy[i] or (s[:d] == pre and s[d + 1:] == post):
             continue
+        if type(s) is NestedShape or type(ref) is NestedShape:
+            # nested tensors: their kernel's checks (torch's), the dim the first one's
+            d = wrap_dim(dim, len(next(n for n in shapes if type(n) is NestedShape)))
+            break
         if len(s) != len(ref):
             raise RuntimeError(f"Tensors must have same number of dimensions: got {len(ref)} "
                                f"and {len(s)}")
@@ -1003,36 +1008,52 @@ def narrow(input, dim, start, length):
     if not nd:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, nd)
-    n = input.shape[d]
-    if isinstance(start, Tensor):     # torch's narrow.Tensor overload
-        if start.ndim or start.arr.dtype.kind not in "iu":
-            raise RuntimeError("start must be an 0-dim integral Tensor.")
-        start = int(start.item())
-    start, length = int_arg(start, "narrow", "start", 2), int_arg(length, "narrow", "length", 3)
-    if not -n <= start <= n:
-        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
-                         f"{start})")
-    if start < 0:
-        start += n
-    if length < 0:
-        raise RuntimeError("narrow(): length must be non-negative.")
-    if start + length > n:
-        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    return _slice_fn(input, (slice(None),) * d + (slice(start, start + length),))
+    try:
+        n = input.arr.shape[d]
+        if isinstance(start, Tensor):     # torch's narrow.Tensor overload
+            if start.ndim or start.arr.dtype.kind not in "iu":
+                raise RuntimeError("start must be an 0-dim integral Tensor.")
+            start = int(start.item())
+        start = int_arg(start, "narrow", "start", 2)
+        length = int_arg(length, "narrow", "length", 3)
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but "
+                             f"got {start})")
+        if start < 0:
+            start += n
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        if start + length > n:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                               f"({n}).")
+        return _slice_fn(input, (slice(None),) * d + (slice(start, start + length),))
+    except (TypeError, RuntimeError, IndexError, NotImplementedError):
+        if input.be.idx != NESTED_IDX:
+            raise
+        from ..nested._ops import narrow as nested_narrow     # (torch's checks, in its order)
+        return nested_narrow(input, dim, start, length)
 
 
 def select(input, dim, index):
     d = wrap_dim(dim, input.ndim)
-    n = input.shape[d]
-    index = index.__index__()
-    if not -n <= index < n:
-        raise IndexError(f"select(): index {index} out of range for tensor of size "
-                         f"{list(input.shape)} at dimension {d}")
-    # (the trailing ... keeps a 0-d result a view: NumPy gives a scalar for all-int indices)
-    return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index, Ellipsis))
+    try:
+        n = input.arr.shape[d]
+        index = index.__index__()
+        if not -n <= index < n:
+            raise IndexError(f"select(): index {index} out of range for tensor of size "
+                             f"{list(input.shape)} at dimension {d}")
+        # (the trailing ... keeps a 0-d result a view: NumPy gives a scalar for all-int indices)
+        return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index,
+                                                       Ellipsis))
+    except (TypeError, RuntimeError, IndexError, NotImplementedError):
+        if input.be.idx != NESTED_IDX:
+            raise
+        from ..nested._ops import select as nested_select     # (torch's checks, in its order)
+        return nested_select(input, dim, index)
 
 
-def _split_fwd(xp, x, dim, bounds):
+def _split_fwd(xp, x, dim, bounds, chunks=None):
+    """(chunks: chunk's count, which a nested tensor's kernel checks as torch's)"""
     pre = (slice(None),) * dim
     return tuple(x[pre + (slice(a, b),)] for a, b in bounds), (x.shape, dim, bounds)
 
@@ -1071,7 +1092,13 @@ _unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
 def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
     if split_size is not None:          # Tensor.split's name for it
         split_size_or_sections = split_size
-    d, bounds = _split_bounds(tensor, split_size_or_sections, dim)
+    try:
+        d, bounds = _split_bounds(tensor, split_size_or_sections, dim)
+    except (TypeError, RuntimeError, IndexError):   # (a nested tensor: a ragged dim, ...)
+        if tensor.be.idx == NESTED_IDX:
+            from ..nested._ops import split_error
+            split_error(tensor, split_size_or_sections, dim)
+        raise
     o = _split if isinstance(split_size_or_sections, int) else _split_sizes
     return _multi_out(o, tensor, (d, bounds))
 
@@ -1080,7 +1107,11 @@ def _split_bounds(tensor, split_size_or_sections, dim):
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
-    n = tensor.shape[d]
+    return d, _piece_bounds(tensor.arr.shape[d], d, split_size_or_sections)
+
+
+def _piece_bounds(n, d, split_size_or_sections):
+    """The (start, end) of each piece of a dim of size n split as split() splits it."""
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step < 0 or (step == 0 and n):
@@ -1095,7 +1126,7 @@ def _split_bounds(tensor, split_size_or_sections, dim):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got split_sizes="
                                f"{sizes}")
-    return d, _bounds(sizes)
+    return _bounds(sizes)
 
 
 def split_with_sizes(input, split_sizes, dim=0):
@@ -1140,10 +1171,16 @@ def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = wrap_dim(dim, input.ndim)
-    n = input.shape[d]
+    try:
+        n = input.arr.shape[d]
+        step = -(-n // chunks)
+    except (TypeError, RuntimeError):       # a nested tensor's ragged or irregular dim
+        from ..nested._ops import split_error
+        split_error(input, None, d)
+        raise
     if n == 0:
         return _multi_out(_split, input, (d, ((0, 0),) * chunks))
-    return split(input, -(-n // chunks), d)
+    return _multi_out(_split, input, (d, _piece_bounds(n, d, step), chunks))
 
 
 def unsafe_chunk(input, chunks, dim=0):
