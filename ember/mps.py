@@ -1,6 +1,8 @@
 """torch.mps away from Apple silicon: nothing is available, and the calls that need the Metal
 backend raise torch's RuntimeError naming the missing call, so device-selection code written for
 torch runs unchanged."""
+from ._absent_device import device_count, is_available  # noqa: F401
+
 __all__ = ["is_available", "device_count", "synchronize", "empty_cache", "manual_seed", "seed",
            "get_rng_state", "set_rng_state", "current_allocated_memory",
            "driver_allocated_memory", "recommended_max_memory", "set_per_process_memory_fraction",
@@ -20,14 +22,6 @@ current_allocated_memory = _without("getCurrentAllocatedMemory")
 driver_allocated_memory = _without("getDriverAllocatedMemory")
 recommended_max_memory = _without("getRecommendedMaxMemory")
 set_per_process_memory_fraction = _without("setMemoryFraction")
-
-
-def is_available():
-    return False
-
-
-def device_count():
-    return 0
 
 
 def manual_seed(seed):

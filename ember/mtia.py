@@ -1,5 +1,7 @@
 """torch.mtia as a build without Meta's accelerator has it: nothing is available, the queries
 that need no device answer, and the rest raise torch's errors."""
+from ._absent_device import (device_count, get_rng_state_all, is_available,  # noqa: F401
+                             is_initialized, memory_allocated, set_rng_state_all)
 from ._streams import Event, Stream
 
 __all__ = ["is_available", "device_count", "is_initialized", "init", "current_device",
@@ -32,24 +34,8 @@ empty_cache = _without("emptyCache")
 init = initial_seed = get_rng_state = _not_compiled
 
 
-def is_available():
-    return False
-
-
-def device_count():
-    return 0
-
-
-def is_initialized():
-    return False
-
-
 def is_bf16_supported(including_emulation=True):
     return True
-
-
-def memory_allocated(device=None):
-    return 0
 
 
 max_memory_allocated = memory_allocated
@@ -75,14 +61,6 @@ def seed():
 
 
 seed_all = seed
-
-
-def get_rng_state_all():
-    return []
-
-
-def set_rng_state_all(new_states):
-    return None
 
 
 class device:

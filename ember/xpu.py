@@ -3,6 +3,9 @@ need no device answer (0 devices, no memory in use), and the rest raise torch's 
 device-selection code written for torch runs unchanged."""
 import collections
 
+from ._absent_device import (device_count, get_rng_state_all, is_available,  # noqa: F401
+                             is_initialized, memory_allocated, set_rng_state_all)
+
 __all__ = ["is_available", "device_count", "is_initialized", "init", "current_device",
            "set_device", "synchronize", "get_device_name", "get_device_properties",
            "get_device_capability", "current_stream", "set_stream", "stream", "device",
@@ -25,18 +28,6 @@ initial_seed = get_rng_state = can_device_access_peer = _not_compiled
 set_per_process_memory_fraction = get_per_process_memory_fraction = _not_compiled
 
 
-def is_available():
-    return False
-
-
-def device_count():
-    return 0
-
-
-def is_initialized():
-    return False
-
-
 def is_bf16_supported(including_emulation=True):
     return False
 
@@ -55,10 +46,6 @@ def get_gencode_flags():
 
 def empty_cache():
     return None
-
-
-def memory_allocated(device=None):
-    return 0
 
 
 max_memory_allocated = memory_reserved = max_memory_reserved = memory_allocated
@@ -93,15 +80,7 @@ def seed_all():
     return None
 
 
-def get_rng_state_all():
-    return []
-
-
 def set_rng_state(new_state, device="xpu"):
-    return None
-
-
-def set_rng_state_all(new_states):
     return None
 
 

@@ -261,44 +261,41 @@ def test_factory_and_method_names_as_torch():
         ember.zeros_like([1, 2])
 
 
+def _calls_seen(lib, make_modules, shape):
+    """The functions a mode sees while modules (made by make_modules(lib)) run on an input."""
+    calls = []
+
+    class Mode(lib.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            calls.append(lib.overrides.resolve_name(func))
+            return func(*args, **(kwargs or {}))
+    lib.manual_seed(0)
+    mods, x = make_modules(lib), lib.randn(*shape)
+    with Mode():
+        for m in mods:
+            m(x)
+    return calls
+
+
 def test_mode_sees_the_functionals_nn_modules_call():
     """nn.ReLU, nn.Conv2d, nn.MaxPool2d... keep their functional as a class attribute: a mode
     still sees F.relu, F.conv2d, ... as in torch (the ONNX exporter depends on it)."""
-    def seen(lib):
-        calls = []
-
-        class Mode(lib.overrides.TorchFunctionMode):
-            def __torch_function__(self, func, types, args=(), kwargs=None):
-                calls.append(lib.overrides.resolve_name(func))
-                return func(*args, **(kwargs or {}))
-        lib.manual_seed(0)
-        x = lib.randn(1, 2, 6, 6)
-        mods = [lib.nn.ReLU(), lib.nn.Conv2d(2, 2, 3), lib.nn.MaxPool2d(2), lib.nn.Softmax(1),
+    def make(lib):
+        return [lib.nn.ReLU(), lib.nn.Conv2d(2, 2, 3), lib.nn.MaxPool2d(2), lib.nn.Softmax(1),
                 lib.nn.GELU(), lib.nn.AvgPool2d(2), lib.nn.Sigmoid(), lib.nn.ELU(),
                 lib.nn.ConvTranspose2d(2, 2, 3), lib.nn.LogSoftmax(1), lib.nn.Tanh(),
                 lib.nn.SiLU(), lib.nn.LeakyReLU(), lib.nn.Hardswish(), lib.nn.PixelShuffle(1),
                 lib.nn.Upsample(scale_factor=2), lib.nn.ZeroPad2d(1), lib.nn.ReflectionPad2d(1),
                 lib.nn.Unfold(2)]
-        with Mode():
-            for m in mods:
-                m(x)
-        return calls
-    assert seen(ember) == seen(torch)
+    assert _calls_seen(ember, make, (1, 2, 6, 6)) == _calls_seen(torch, make, (1, 2, 6, 6))
 
 
 def test_mode_sees_a_transformer_layers_default_activation():
     """TransformerEncoderLayer keeps F.relu from its default argument: a mode still sees it."""
-    def seen(lib):
-        calls = []
+    def make(lib):
+        return [lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)]
 
-        class Mode(lib.overrides.TorchFunctionMode):
-            def __torch_function__(self, func, types, args=(), kwargs=None):
-                calls.append(lib.overrides.resolve_name(func))
-                return func(*args, **(kwargs or {}))
-        lib.manual_seed(0)
-        layer = lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
-        x = lib.randn(3, 2, 8)
-        with Mode():
-            layer(x)
-        return [c for c in calls if c and c.startswith("torch.nn.functional.")]
-    assert seen(ember) == seen(torch)
+    def functional(lib):
+        return [c for c in _calls_seen(lib, make, (3, 2, 8))
+                if c and c.startswith("torch.nn.functional.")]
+    assert functional(ember) == functional(torch)

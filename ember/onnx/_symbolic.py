@@ -429,13 +429,17 @@ def _transpose(g, a, result):
     return _transpose_node(g, x, perm)
 
 
+def _sizes(a, name):
+    """A sizes or dims argument given as varargs (permute(0, 2, 1)), a sequence
+    (permute((0, 2, 1))) or by keyword (permute(dims=...))."""
+    v = a.get(name) or a.get("*")
+    return list(v[0] if len(v) == 1 and not isinstance(v[0], int) else v)
+
+
 @_register("permute")
 def _permute(g, a, result):
     x = a["self"]
-    dims = a.get("dims") or a.get("*")
-    if len(dims) == 1 and not isinstance(dims[0], int):
-        dims = dims[0]
-    return _transpose_node(g, x, [d % x.ndim for d in dims])
+    return _transpose_node(g, x, [d % x.ndim for d in _sizes(a, "dims")])
 
 
 @_register("t", "T", "mT", "t_")
@@ -463,10 +467,7 @@ def _expand(g, a, result):
 @_register("repeat")
 def _repeat(g, a, result):
     x = a["self"]
-    reps = a.get("*") or a.get("repeats")
-    if len(reps) == 1 and not isinstance(reps[0], int):
-        reps = reps[0]
-    reps = list(reps)
+    reps = _sizes(a, "repeats")
     xn = g.value(x)
     if len(reps) > x.ndim:
         xn = g.node("Reshape", [xn, g.ints([1] * (len(reps) - x.ndim) + list(x.shape))])
@@ -538,19 +539,12 @@ def _getitem(g, a, result):
     return cur
 
 
-@_register("gather")
+@_register("gather", "index_select")
 def _gather(g, a, result):
+    """gather: an index per element (GatherElements); index_select: whole slices (Gather)."""
     index = a["index"]
-    return g.node("GatherElements", [g.value(a["self"]),
-                                     g.cast(g.value(index), index.arr.dtype, np.int64)],
-                  axis=int(a["dim"]))
-
-
-@_register("index_select")
-def _index_select(g, a, result):
-    index = a["index"]
-    return g.node("Gather", [g.value(a["self"]),
-                             g.cast(g.value(index), index.arr.dtype, np.int64)],
+    return g.node("GatherElements" if a["_name"] == "gather" else "Gather",
+                  [g.value(a["self"]), g.cast(g.value(index), index.arr.dtype, np.int64)],
                   axis=int(a["dim"]))
 
 
@@ -963,10 +957,7 @@ def _sort(g, a, result):
 @_register("flip")
 def _flip(g, a, result):
     x = a["self"]
-    dims = a.get("dims") or a.get("*")
-    if len(dims) == 1 and not isinstance(dims[0], int):
-        dims = dims[0]
-    axes = [d % x.ndim for d in dims]
+    axes = [d % x.ndim for d in _sizes(a, "dims")]
     n = len(axes)
     return g.node("Slice", [g.value(x), g.ints([-1] * n), g.ints([-2 ** 63] * n), g.ints(axes),
                             g.ints([-1] * n)])

@@ -3,7 +3,9 @@
 from ember import nn
 
 
-class QuantStub(nn.Module):
+class _Stub(nn.Module):
+    """An identity that carries a qconfig until convert replaces it."""
+
     def __init__(self, qconfig=None):
         super().__init__()
         if qconfig:
@@ -13,14 +15,12 @@ class QuantStub(nn.Module):
         return x
 
 
-class DeQuantStub(nn.Module):
-    def __init__(self, qconfig=None):
-        super().__init__()
-        if qconfig:
-            self.qconfig = qconfig
+class QuantStub(_Stub):
+    pass
 
-    def forward(self, x):
-        return x
+
+class DeQuantStub(_Stub):
+    pass
 
 
 class QuantWrapper(nn.Module):

@@ -417,14 +417,15 @@ class Module(HooksMixin, StateDictMixin, ConversionMixin):
         return ""
 
     def __repr__(self):
+        return self._repr_of(self._modules.items())
+
+    def _repr_of(self, children):
+        """The module's repr showing `children` ((name, module) pairs) below its extra_repr."""
         extra_lines = []
         extra_repr = self.extra_repr()
         if extra_repr:
             extra_lines = extra_repr.split("\n")
-        child_lines = []
-        for key, module in self._modules.items():
-            mod_str = _addindent(repr(module), 2)
-            child_lines.append("(" + key + "): " + mod_str)
+        child_lines = ["(" + key + "): " + _addindent(repr(module), 2) for key, module in children]
         lines = extra_lines + child_lines
         main_str = self._get_name() + "("
         if lines:

@@ -34,20 +34,26 @@ def _to(t, dtype):
     return t if t is None or t.dtype is dtype else t.to(dtype)
 
 
+def check_dropout(dropout, num_layers, stacklevel):
+    """RNNBase's checks of its dropout (the dynamic quantized LSTM's too)."""
+    if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or \
+            isinstance(dropout, bool):
+        raise ValueError("dropout should be a number in range [0, 1] representing the "
+                         "probability of an element being zeroed")
+    if dropout > 0 and num_layers == 1:
+        import warnings
+        warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                      "non-zero dropout expects num_layers greater than 1, but got "
+                      f"dropout={dropout} and num_layers={num_layers}",
+                      stacklevel=stacklevel + 1)
+
+
 class RNNBase(Module):
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
                  device=None, dtype=None):
         super().__init__()
-        if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or \
-                isinstance(dropout, bool):
-            raise ValueError("dropout should be a number in range [0, 1] representing the "
-                             "probability of an element being zeroed")
-        if dropout > 0 and num_layers == 1:
-            import warnings
-            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
-                          "non-zero dropout expects num_layers greater than 1, but got "
-                          f"dropout={dropout} and num_layers={num_layers}")
+        check_dropout(dropout, num_layers, stacklevel=1)
         if not isinstance(bias, bool):
             raise TypeError(f"bias should be of type bool, got: {type(bias).__name__}")
         if not isinstance(batch_first, bool):
@@ -118,7 +124,7 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = "{input_size}, {hidden_size}"
-        if self.proj_size != 0:
+        if getattr(self, "proj_size", 0) != 0:      # (the dynamic quantized LSTM has none)
             s += ", proj_size={proj_size}"
         if self.num_layers != 1:
             s += ", num_layers={num_layers}"

@@ -3,6 +3,8 @@ prepare fills) and QFunctional (what convert makes of it: the quantized ops)."""
 import ember as torch
 from ember.ops import _quantized_nn as qops
 
+from .utils import _OutputQParams
+
 
 class FloatFunctional(torch.nn.Module):
     def __init__(self):
@@ -35,7 +37,7 @@ class FloatFunctional(torch.nn.Module):
         return self.activation_post_process(torch.matmul(x, y))
 
 
-class QFunctional(torch.nn.Module):
+class QFunctional(_OutputQParams, torch.nn.Module):
     """add and add_relu on quantized tensors, quantized to the module's scale and zero
     point."""
 
@@ -44,18 +46,6 @@ class QFunctional(torch.nn.Module):
         self.scale = 1.0
         self.zero_point = 0
         self.activation_post_process = torch.nn.Identity()
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        super()._save_to_state_dict(destination, prefix, keep_vars)
-        destination[prefix + "scale"] = torch.tensor(self.scale)
-        destination[prefix + "zero_point"] = torch.tensor(self.zero_point)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs):
-        self.scale = float(state_dict.pop(prefix + "scale"))
-        self.zero_point = int(state_dict.pop(prefix + "zero_point"))
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
-                                      unexpected_keys, error_msgs)
 
     def _get_name(self):
         return "QFunctional"

@@ -4,7 +4,8 @@ import ember as torch
 from ember import nn
 from ember.ops._quantized_nn import LinearPacked, linear
 
-from .utils import WeightedQuantizedModule, _hide_packed_params_repr, _quantize_weight
+from .utils import (WeightedQuantizedModule, _OutputQParams, _hide_packed_params_repr,
+                    _quantize_weight)
 
 
 class LinearPackedParams(torch.nn.Module):
@@ -45,7 +46,7 @@ class LinearPackedParams(torch.nn.Module):
         return self._weight_bias().__repr__()
 
 
-class Linear(WeightedQuantizedModule):
+class Linear(_OutputQParams, WeightedQuantizedModule):
     """y = x W^T + b on quantized tensors, requantized to the module's scale and zero point."""
     _version = 3
     _FLOAT_MODULE = (nn.Linear, nn.modules.linear.NonDynamicallyQuantizableLinear)
@@ -76,18 +77,6 @@ class Linear(WeightedQuantizedModule):
 
     def forward(self, x):
         return linear(x, self._packed_params._packed_params, self.scale, self.zero_point)
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        super()._save_to_state_dict(destination, prefix, keep_vars)
-        destination[prefix + "scale"] = torch.tensor(self.scale)
-        destination[prefix + "zero_point"] = torch.tensor(self.zero_point)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs):
-        self.scale = float(state_dict.pop(prefix + "scale"))
-        self.zero_point = int(state_dict.pop(prefix + "zero_point"))
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
-                                      unexpected_keys, error_msgs)
 
     def _weight_bias(self):
         return self._packed_params._weight_bias()

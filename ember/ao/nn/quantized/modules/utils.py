@@ -1,7 +1,23 @@
 """torch.ao.nn.quantized.modules.utils: weight quantization from an observer, and the repr of
 modules whose packed parameters torch hides."""
 import ember as torch
-from ember.nn.modules.module import _addindent
+
+
+class _OutputQParams:
+    """A quantized module's output scale and zero point in its state_dict, as torch saves
+    them (0-d tensors after its own entries)."""
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "scale"] = torch.tensor(self.scale)
+        destination[prefix + "zero_point"] = torch.tensor(self.zero_point)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        self.scale = float(state_dict.pop(prefix + "scale"))
+        self.zero_point = int(state_dict.pop(prefix + "zero_point"))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
+                                      unexpected_keys, error_msgs)
 
 
 class WeightedQuantizedModule(torch.nn.Module):
@@ -44,15 +60,5 @@ def _quantize_weight(float_wt, observer):
 
 def _hide_packed_params_repr(self, params):
     """Module.__repr__ without the children of class `params`."""
-    extra_repr = self.extra_repr()
-    extra_lines = extra_repr.split("\n") if extra_repr else []
-    child_lines = ["(" + key + "): " + _addindent(repr(module), 2)
-                   for key, module in self._modules.items() if not isinstance(module, params)]
-    lines = extra_lines + child_lines
-    main_str = self._get_name() + "("
-    if lines:
-        if len(extra_lines) == 1 and not child_lines:
-            main_str += extra_lines[0]
-        else:
-            main_str += "\n  " + "\n  ".join(lines) + "\n"
-    return main_str + ")"
+    return self._repr_of((key, module) for key, module in self._modules.items()
+                         if not isinstance(module, params))

@@ -4,11 +4,9 @@ once, the hidden state's step by step, 7-bit activations), the gates in float32 
 quantized_lstm computes them. The linears match torch bit for bit; the gates' sigmoid and tanh
 are ember's float32 ones, which differ from torch's vectorized ones in the last bit now and
 then, so the outputs agree to float32 rounding, not bit for bit."""
-import numbers
-import warnings
-
 import ember as torch
 from ember import nn
+from ember.nn.modules.rnn import check_dropout
 from ember.ops._quantized_nn import LinearPacked, linear_dynamic
 
 from ...modules.utils import _quantize_weight
@@ -52,14 +50,7 @@ class LSTM(nn.Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.dtype, self.version = bidirectional, dtype, 2
         self.training = False
-        if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or \
-                isinstance(dropout, bool):
-            raise ValueError("dropout should be a number in range [0, 1] representing the "
-                             "probability of an element being zeroed")
-        if dropout > 0 and num_layers == 1:
-            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
-                          "non-zero dropout expects num_layers greater than 1, but got "
-                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
+        check_dropout(dropout, num_layers, stacklevel=2)
         if dtype is not torch.qint8:
             raise NotImplementedError("ember: dynamic quantized LSTM supports qint8 weights "
                                       "only")
@@ -88,19 +79,7 @@ class LSTM(nn.Module):
     def _get_name(self):
         return "DynamicQuantizedLSTM"
 
-    def extra_repr(self):
-        s = "{input_size}, {hidden_size}"
-        if self.num_layers != 1:
-            s += ", num_layers={num_layers}"
-        if self.bias is not True:
-            s += ", bias={bias}"
-        if self.batch_first is not False:
-            s += ", batch_first={batch_first}"
-        if self.dropout != 0:
-            s += ", dropout={dropout}"
-        if self.bidirectional is not False:
-            s += ", bidirectional={bidirectional}"
-        return s.format(**self.__dict__)
+    extra_repr = nn.RNNBase.extra_repr
 
     def __repr__(self):
         return self._get_name() + "(" + self.extra_repr() + ")"
