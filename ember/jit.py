@@ -35,9 +35,21 @@ __all__ = ["Attribute", "Final", "Future", "RecursiveScriptModule", "ScriptFunct
            "ignore", "interface", "is_scripting", "is_tracing", "load",
            "onednn_fusion_enabled", "optimize_for_inference", "save", "script",
            "script_if_tracing", "script_method", "set_fusion_strategy", "trace",
-           "trace_module", "unused", "wait"]
+           "trace_module", "unused", "wait", "TracerWarning"]
 
 Final = typing.Final
+
+
+class TracerWarning(Warning):
+    """A traced graph may not hold for other inputs (a tensor's value became a Python value;
+    raised by ember.onnx.export's tracer, as torch's tracer warns)."""
+
+    @staticmethod
+    def ignore_lib_warnings():
+        warnings.filterwarnings("ignore", category=TracerWarning, module="ember")
+
+
+TracerWarning.__module__ = "torch.jit._trace"
 _SWITCH = "Please switch to `torch.compile` or `torch.export`."
 
 

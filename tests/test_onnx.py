@@ -331,3 +331,19 @@ def test_module_zoo_runs_in_onnxruntime(case, opset):
             _export(make(), args, opset_version=opset)
         return
     _check(make(), *args, opset_version=opset)
+
+
+def test_python_values_of_traced_tensors_warn_as_torchs_tracer():
+    def caught(lib):
+        class M(lib.nn.Module):
+            def forward(self, x):
+                if x.sum() > 0:
+                    return x * float(x.max()) + x[0].item() + int(x.argmax()) + len(x.tolist())
+                return x
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            lib.onnx.export(M(), (lib.ones(3),), io.BytesIO(), dynamo=False)
+        return [(x.category.__name__, str(x.message)) for x in w
+                if x.category.__name__ == "TracerWarning" or x.category is UserWarning]
+    expected = caught(torch)
+    assert len(expected) == 5 and caught(ember) == expected

@@ -1,6 +1,7 @@
 """The tracer and the graph it builds (see the package docstring)."""
 import enum
 import inspect
+import warnings
 
 import numpy as np
 
@@ -24,6 +25,21 @@ class TrainingMode(enum.IntEnum):
     EVAL = 0
     PRESERVE = 1
     TRAINING = 2
+
+
+# calls that turn a traced tensor's values into a Python value, which the graph then holds as a
+# constant: torch's tracer warns for each
+_TO_PYTHON = {"__bool__": "boolean", "__float__": "float", "item": "number",
+              "__int__": "integer", "__index__": "integer", "tolist": "list"}
+
+
+def _warn_constant(kind):
+    from .._warnings import outside_stacklevel
+    from ..jit import TracerWarning
+    warnings.warn(f"Converting a tensor to a Python {kind} might cause the trace to be "
+                  "incorrect. We can't record the data flow of Python values, so this value "
+                  "will be treated as a constant in the future. This means that the trace might "
+                  "not generalize to other inputs!", TracerWarning, stacklevel=outside_stacklevel())
 
 
 def is_in_onnx_export():
@@ -180,7 +196,12 @@ class _Tracer(TorchFunctionMode):
         emit = SYMBOLIC.get(name)
         if emit is None:
             if name in _METADATA:
-                return func(*args, **kwargs)
+                if name not in _TO_PYTHON:
+                    return func(*args, **kwargs)
+                _warn_constant(_TO_PYTHON[name])
+                with warnings.catch_warnings():     # (the stand-ins' gradients are ours)
+                    warnings.filterwarnings("ignore", "Converting a tensor with requires_grad")
+                    return func(*args, **kwargs)
             inner = getattr(func, "__wrapped__", func)      # past its dispatcher
             with self:                          # a composite: trace the ops it is made of
                 result = inner(*args, **kwargs)
