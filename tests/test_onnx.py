@@ -236,6 +236,21 @@ def test_lstm_tagger_with_initial_state():
     assert "forward" not in vars(model.rnn)         # its own forward is back
 
 
+def test_lstm_with_zero_initial_state_made_in_forward_takes_any_batch():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.fc = nn.LSTM(4, 8, num_layers=2), nn.Linear(8, 2)
+
+        def forward(self, x):
+            h0 = ember.zeros(2, x.size(1), 8)
+            out, _ = self.rnn(x, (h0, ember.zeros(2, x.size(1), 8)))
+            return self.fc(out[-1])
+    ember.manual_seed(0)
+    _check(Net(), ember.randn(5, 2, 4), again=(ember.randn(5, 7, 4),),
+           dynamic_axes={"x": {1: "batch"}})
+
+
 def test_an_operation_the_tracer_cannot_see_is_refused():
     """pack_padded_sequence computes outside the traced functions: the LSTM's packed output is
     refused, not baked in as a constant."""

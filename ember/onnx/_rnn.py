@@ -60,6 +60,9 @@ def _emit(g, m, x, hx):
         inputs = [xn, g.const(np.stack(ws), "W"), g.const(np.stack(rs), "R"),
                   g.const(np.stack(bs), "B"), ""]
         for state in hx:
+            if not g.traced(state) and not bool(state.detach().any()):
+                inputs.append("")   # zeros made in forward: ONNX's default, for any batch
+                continue
             inputs.append(g.node("Slice", [g.value(state), g.ints([layer * dirs]),
                                            g.ints([(layer + 1) * dirs]), g.ints([0])]))
         attrs = dict(hidden_size=h, direction="bidirectional" if dirs == 2 else "forward")
