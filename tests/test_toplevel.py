@@ -271,9 +271,10 @@ def test_set_default_tensor_type_rejects_integers(t):
 # ---- global flags ----------------------------------------------------------------------------
 @pytest.fixture
 def restore_flags():
-    saved = dict(_toplevel._FLAGS)
+    saved, always = dict(_toplevel._FLAGS), ember.is_warn_always_enabled()
     yield
     _toplevel._FLAGS.update(saved)
+    ember.set_warn_always(always)
 
 
 def test_matmul_precision(restore_flags):
