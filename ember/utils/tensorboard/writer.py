@@ -302,7 +302,8 @@ class SummaryWriter:
     def add_graph(self, model, input_to_model=None, verbose=False, use_strict_trace=True):
         """Log the graph of `model` run on `input_to_model` (a tensor or a tuple/list of them):
         exported with ember.onnx.export and written as add_onnx_graph writes it (see the class
-        docstring for what differs from torch). verbose prints the GraphDef."""
+        docstring for what differs from torch). verbose prints the GraphDef; use_strict_trace
+        is taken for torch's signature (no TorchScript trace here)."""
         from tensorboardX.onnx_graph import load_onnx_graph
 
         from ember import onnx
