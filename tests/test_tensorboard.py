@@ -455,6 +455,42 @@ def test_add_video_without_moviepy_logs_the_tag_alone_as_torch(tmp_path, monkeyp
     assert got == [Summary.Value(tag="v")]
 
 
+def test_add_video_encodes_torch_frames_with_moviepy_editor(tmp_path, monkeypatch):
+    import types
+    from tensorboardX.utils import _prepare_video   # the same code as torch's _utils'
+    made = []
+
+    class ImageSequenceClip:                 # moviepy.editor's, recording what it is given
+        def __init__(self, frames, fps):
+            made.append((np.stack(frames), fps))
+
+        def write_gif(self, filename, verbose=False, logger=None):
+            with open(filename, "wb") as f:
+                f.write(b"GIF89a" + made[-1][0].tobytes())
+
+    editor = types.ModuleType("moviepy.editor")
+    editor.ImageSequenceClip = ImageSequenceClip
+    moviepy = types.ModuleType("moviepy")
+    moviepy.editor = editor
+    monkeypatch.setitem(sys.modules, "moviepy", moviepy)
+    monkeypatch.setitem(sys.modules, "moviepy.editor", editor)
+    rng = np.random.default_rng(5)
+    vid = rng.random((3, 2, 3, 4, 5)).astype(np.float32) * 1.2      # some out of [0, 1]
+    vid_u8 = (rng.random((1, 2, 1, 4, 5)) * 255).astype(np.uint8)
+    got = _ember_values(tmp_path, lambda w: (w.add_video("v", ember.tensor(vid), 0, fps=8),
+                                             w.add_video("u8", ember.tensor(vid_u8), 1)))
+    for v, (frames, fps), data, rate in zip(got, made, (vid, vid_u8), (8, 4), strict=True):
+        prepared = _prepare_video(torch.tensor(data).numpy())      # torch's summary.video
+        scale = 1 if prepared.dtype == np.uint8 else 255
+        expected = (prepared.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
+        np.testing.assert_array_equal(frames, expected)
+        assert fps == rate
+        t, h, w, c = expected.shape
+        assert v.image == Summary.Image(height=h, width=w, colorspace=c,
+                                        encoded_image_string=b"GIF89a" + expected.tobytes())
+    assert made[0][0].shape == (2, 4, 20, 3)        # three videos padded to four, one row
+
+
 def test_add_mesh_writes_tensorboard_mesh_summaries(tmp_path):
     vertices = np.array([[[1, 1, 1], [-1, -1, 1], [1, -1, -1], [-1, 1, -1]]], np.float32)
     colors = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 0, 255]]], np.int32)
