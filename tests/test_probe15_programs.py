@@ -1,6 +1,8 @@
 """Regressions found by running ordinary PyTorch programs of the LLM/ViT era (LLaMA-style decoders,
 LoRA, ViT, mixture-of-experts, T5 relative bias, Mamba scans, BERT MLM, beam search, schedulers,
 EMA, torch.func...) under ember and torch and comparing everything they print."""
+import warnings
+
 import pytest
 import torch
 
@@ -33,3 +35,51 @@ def _class_attribute_shadowing(lib):
 
 def test_submodule_named_like_a_class_attribute_does_not_shadow_it():
     assert _class_attribute_shadowing(ember) == _class_attribute_shadowing(torch)
+
+
+def _byte_index(lib, case):
+    x = lib.arange(6.)
+    y = lib.arange(6.).view(2, 3)
+    m = lib.tensor([1, 0, 1, 0, 1, 0], dtype=lib.uint8)
+
+    def put(t, idx, value):
+        t = t.clone()
+        t[idx] = value
+        return t
+    calls = {
+        "get": [lambda: x[m], lambda: x[lib.tensor(1, dtype=lib.uint8)]],   # (0-dim: a bool)
+        "get-two": [lambda: y[m[:2], m[:3]]],
+        "get-grad": [lambda: x.clone().requires_grad_()[m]],
+        "put-values": [lambda: put(x, m, lib.tensor([7., 8., 9.]))],
+        "put-number": [lambda: put(x, m, 3), lambda: put(x, m[:3], 3)],     # (shape first)
+        "put-one-element": [lambda: put(x, m, lib.tensor([5.]))],
+        "put-number-unsqueezed": [lambda: put(x, (m, None), 5)],
+        "put-number-after-slice": [lambda: put(y, (m[:2], slice(1, None)), 5)],
+        "put-number-after-int": [lambda: put(y, (1, m[:3]), 5)],
+        "put-number-two-indices": [lambda: put(y, (m[:2], [0, 2]), 5)],
+        "index_put": [lambda: x.index_put((m,), lib.tensor([1., 2., 3.]))],
+        "index_put-number": [lambda: x.index_put((m,), lib.tensor(1.)),
+                             lambda: x.clone().index_put_((m[:3],), lib.tensor(5.))],
+        "index_put-accumulate": [lambda: x.index_put((m,), lib.tensor(5.), accumulate=True)],
+    }[case]
+    out = []
+    for fn in calls:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            try:
+                r = fn().tolist()
+            except Exception as e:
+                r = (type(e).__name__, str(e))
+        out.append((r, [(w.category, str(w.message).split(" (Triggered internally")[0],
+                         w.filename) for w in seen]))
+    return out
+
+
+@pytest.mark.parametrize("case", [
+    "get", "get-two", "get-grad", "put-values", "put-number", "put-one-element",
+    "put-number-unsqueezed", "put-number-after-slice", "put-number-after-int",
+    "put-number-two-indices", "index_put", "index_put-number", "index_put-accumulate"])
+def test_uint8_index_warns_or_is_refused_by_masked_fill(case):
+    """torch warns for each uint8 index tensor it expands, at the caller's line; a one-element
+    value put through a lone uint8 mask goes to masked_fill_, which refuses it."""
+    assert _byte_index(ember, case) == _byte_index(torch, case)
