@@ -3,6 +3,7 @@ LoRA, ViT, mixture-of-experts, T5 relative bias, Mamba scans, BERT MLM, beam sea
 EMA, torch.func...) under ember and torch and comparing everything they print."""
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -83,3 +84,30 @@ def test_uint8_index_warns_or_is_refused_by_masked_fill(case):
     """torch warns for each uint8 index tensor it expands, at the caller's line; a one-element
     value put through a lone uint8 mask goes to masked_fill_, which refuses it."""
     assert _byte_index(ember, case) == _byte_index(torch, case)
+
+
+@pytest.mark.parametrize("case,dtype", [
+    (case, dtype) for case in ("addcmul", "addcmul_value", "addcmul_", "addcdiv_value", "lerp",
+                               "lerp_high", "lerp_tensor", "foreach_lerp", "foreach_addcmul")
+    for dtype in ("bfloat16", "float16")
+    if (case, dtype) != ("addcdiv_value", "bfloat16")])     # (that one was right already)
+def test_half_ternary_ops_compute_in_float32_rounded_once(case, dtype):
+    """torch's CPU kernels for float16/bfloat16 addcmul, addcdiv and lerp compute in float32
+    (addcmul and lerp as one fused multiply-add) and round once; ember rounded each step."""
+    def run(lib):
+        lib.manual_seed(0)
+        dt = getattr(lib, dtype)
+        x, y, z = ((lib.randn(2053) * 3).to(dt) for _ in range(3))
+        w = (lib.rand(2053) * 1.4 - 0.2).to(dt)
+        out = {"addcmul": lambda: lib.addcmul(x, y, z),
+               "addcmul_value": lambda: lib.addcmul(x, y, z, value=0.3),
+               "addcmul_": lambda: x.clone().addcmul_(y, z, value=-0.01),
+               "addcdiv_value": lambda: lib.addcdiv(x, y, z, value=0.3),
+               "lerp": lambda: lib.lerp(x, y, 0.3),
+               "lerp_high": lambda: x.clone().lerp_(y, 0.9),
+               "lerp_tensor": lambda: lib.lerp(x, y, w),
+               "foreach_lerp": lambda: lib._foreach_lerp([x], [y], 0.2)[0],
+               "foreach_addcmul": lambda: lib._foreach_addcmul([x], [y], [z], 0.2)[0]}[case]()
+        assert out.dtype == dt
+        return out.float().numpy()
+    np.testing.assert_array_equal(run(ember), run(torch))
