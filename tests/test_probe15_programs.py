@@ -111,3 +111,49 @@ def test_half_ternary_ops_compute_in_float32_rounded_once(case, dtype):
         assert out.dtype == dt
         return out.float().numpy()
     np.testing.assert_array_equal(run(ember), run(torch))
+
+
+def _rms_norm(lib, dtype, wdtype):
+    lib.manual_seed(0)
+    x = (lib.randn(16, 300) * 3).to(getattr(lib, dtype)).requires_grad_()
+    w = None if wdtype is None else lib.randn(300).to(getattr(lib, wdtype)).requires_grad_()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # (the mismatched dtypes': tested below)
+        out = lib.nn.functional.rms_norm(x, (300,), w, eps=1e-6)
+    out.float().sum().backward()
+    return (str(out.dtype), type(out.grad_fn).__name__, out.detach().float().numpy().tolist(),
+            None if w is None else w.grad.float().numpy().tolist())
+
+
+@pytest.mark.parametrize("dtype,wdtype", [("bfloat16", "bfloat16"), ("float16", "float16"),
+                                          ("bfloat16", "float32"), ("float16", "float32"),
+                                          ("bfloat16", "float16")])
+def test_half_rms_norm_rounds_once(dtype, wdtype):
+    """torch's rms_norm of a float16/bfloat16 input computes x * rsqrt(mean(x^2) + eps) *
+    weight in float32 and rounds once (ember rounded before multiplying by the weight)."""
+    assert _rms_norm(ember, dtype, wdtype) == _rms_norm(torch, dtype, wdtype)
+
+
+def test_rms_norm_weight_of_another_dtype_warns_once():
+    """torch cannot run its fused rms_norm for a weight of another dtype than the input's, and
+    says so once per process."""
+    from ember import _warnings
+
+    def warned(lib):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            F = lib.nn.functional
+            F.rms_norm(lib.ones(2, 4), (4,), lib.ones(4, dtype=lib.bfloat16))
+            F.rms_norm(lib.ones(2, 4, dtype=lib.float16), (4,), lib.ones(4))
+            F.rms_norm(lib.ones(2, 4), (4,), lib.ones(4))
+        return [(w.category, str(w.message).split(" (Triggered internally")[0]) for w in seen]
+    given = set(_warnings.GIVEN)
+    _warnings.GIVEN.clear()
+    try:
+        got = warned(ember)
+    finally:
+        _warnings.GIVEN |= given
+    want = warned(torch)        # (empty if torch warned earlier in this process)
+    assert got == [(UserWarning, "Mismatch dtype between input and weight: input dtype = float, "
+                    "weight dtype = c10::BFloat16, Cannot dispatch to fused implementation.")]
+    assert want in ([], got)
