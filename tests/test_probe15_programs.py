@@ -157,3 +157,19 @@ def test_rms_norm_weight_of_another_dtype_warns_once():
     assert got == [(UserWarning, "Mismatch dtype between input and weight: input dtype = float, "
                     "weight dtype = c10::BFloat16, Cannot dispatch to fused implementation.")]
     assert want in ([], got)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("dim", [-1, 0, (0, 2)])
+def test_half_logsumexp_rounds_each_step_as_torch(dtype, dim):
+    """torch's logsumexp of float16/bfloat16 is its composite: max, exp(x - max), sum, log and
+    + max each rounded to the 2-byte dtype (ember computed all in float32, rounding once)."""
+    def run(lib):
+        lib.manual_seed(0)
+        x = (lib.randn(40, 30, 20) * 3).to(getattr(lib, dtype))
+        x[0, 0, 0] = float("-inf")
+        x.requires_grad_()
+        y = x.logsumexp(dim)
+        y.float().sum().backward()
+        return str(y.dtype), y.detach().float().numpy().tolist(), x.grad.float().numpy().tolist()
+    assert run(ember) == run(torch)
