@@ -173,3 +173,21 @@ def test_half_logsumexp_rounds_each_step_as_torch(dtype, dim):
         y.float().sum().backward()
         return str(y.dtype), y.detach().float().numpy().tolist(), x.grad.float().numpy().tolist()
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("name,kwargs,dtype", [
+    ("Adam", {}, "bfloat16"), ("AdamW", {"foreach": True}, "bfloat16"),
+    ("Adam", {"amsgrad": True}, "bfloat16"), ("RMSprop", {}, "bfloat16"),
+    ("Adagrad", {}, "bfloat16"), ("Adagrad", {}, "float16")])
+def test_half_parameters_step_as_torch(name, kwargs, dtype):
+    """An optimizer over float16/bfloat16 parameters: torch's lerp_, addcmul_ and addcdiv_ each
+    compute in float32 and round once (ember's update rules rounded every intermediate)."""
+    def run(lib):
+        lib.manual_seed(0)
+        p = lib.nn.Parameter(lib.randn(1000).to(getattr(lib, dtype)))
+        opt = getattr(lib.optim, name)([p], lr=1e-2, **kwargs)
+        for _ in range(3):
+            p.grad = (lib.randn(1000) * 0.1).to(getattr(lib, dtype))
+            opt.step()
+        return p.detach().float().numpy()
+    np.testing.assert_array_equal(run(ember), run(torch))

@@ -1484,6 +1484,21 @@ def _lerp_low(xp, a, b, w):
     return _as_array(xp, y, a)
 
 
+def _addcmul_low(xp, x, t1, t2, value):
+    """float16/bfloat16 addcmul as torch's CPU kernel: fma(value * t1, t2, x) in float32
+    (emulated in float64), rounded to float32 and then to the dtype."""
+    vt1 = (_F32.type(value) * t1.astype(_F32)).astype(np.float64)
+    y = (vt1 * t2.astype(np.float64) + x.astype(np.float64)).astype(_F32)
+    return _as_array(xp, y.astype(x.dtype), x)
+
+
+def _addcdiv_low(xp, x, t1, t2, value):
+    """float16/bfloat16 addcdiv as torch's CPU kernel: x + value * t1 / t2 in float32, rounded
+    once."""
+    y = x.astype(_F32) + _F32.type(value) * t1.astype(_F32) / t2.astype(_F32)
+    return _as_array(xp, y.astype(x.dtype), x)
+
+
 @_lerp.vjp
 @_holo
 def _(xp, g, w):
@@ -1523,10 +1538,8 @@ def lerp(input, end, weight, *, out=None):
 @_shapes_as_runtime
 def _addcmul(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
-    if _low_float(dtype):   # torch: fma(value * t1, t2, x) in float32 (emulated in float64)
-        vt1 = (_F32.type(value) * t1.astype(_F32)).astype(np.float64)
-        y = (vt1 * t2.astype(np.float64) + x.astype(np.float64)).astype(_F32)
-        return _as_array(xp, y.astype(dtype), x), (t1, t2, value)
+    if _low_float(dtype):
+        return _addcmul_low(xp, x, t1, t2, value), (t1, t2, value)
     y = x + value * (t1 * t2)
     return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
 
@@ -1541,9 +1554,8 @@ def _(xp, g, t1, t2, value):
 @_shapes_as_runtime
 def _addcdiv(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
-    if _low_float(dtype):               # torch: in float32, rounded once
-        y = x.astype(_F32) + _F32.type(value) * t1.astype(_F32) / t2.astype(_F32)
-        return _as_array(xp, y.astype(dtype), x), (t1, t2, value)
+    if _low_float(dtype):
+        return _addcdiv_low(xp, x, t1, t2, value), (t1, t2, value)
     y = x + (t1 * value) / t2          # torch's kernel: self + value * t1 / t2, in that order
     return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
 
