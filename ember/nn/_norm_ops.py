@@ -10,6 +10,7 @@ from .._memory_format import contiguous_out, lay_out
 from ..ops._apply import apply, tensor_ndim
 from ..ops._registry import op
 from .. import _kernel_dtypes as _D
+from .._warnings import warn_once
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
            "local_response_norm"]
@@ -356,7 +357,8 @@ def _instance_view(out):
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """torch.nn.functional.rms_norm: x * rsqrt(mean(x^2) + eps) * weight, computed in float32
     for float16/bfloat16 input (eps=None: that compute type's epsilon); the result has the
-    input's dtype whatever the weight's."""
+    input's dtype whatever the weight's, rounded once. torch warns (once) for a weight of
+    another dtype than the input's: it cannot run its fused implementation."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
         tuple(int(s) for s in normalized_shape)
     k = len(shape)
@@ -369,12 +371,19 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
                            f"{list(input.shape)}")
     dt = input.arr.dtype
     _D.float_only(input, "rms_norm", complex_ok=True)
+    fused = weight is None or weight.arr.dtype == dt
+    if not fused:
+        warn_once(f"Mismatch dtype between input and weight: input dtype = {_D.cname(dt)}, "
+                  f"weight dtype = {_D.cname(weight.arr.dtype)}, Cannot dispatch to fused "
+                  "implementation.", key="rms_norm fused", stacklevel=1)
     reduced = _D.is_reduced(dt)
     x = input.float() if reduced else input
     if eps is None:
         eps = float(np.finfo(x.arr.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))
     out = x * (x * x).mean(dims, keepdim=True).add(eps).rsqrt()
+    if reduced and weight is not None:
+        return contiguous_out((out * weight).to(input.dtype))
     if reduced:
         out = out.to(input.dtype)
     if weight is None:

@@ -1468,10 +1468,44 @@ def _lerp(xp, a, b, w):
     if a.dtype.kind not in "fcV":
         raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "      # no _cpu
                                   f"'{_tname(a.dtype)}'")
+    if _low_float(a.dtype):
+        return _lerp_low(xp, a, b, w), (w,)
     d = b - a
     # torch's two-sided formula keeps lerp exact at both ends
     y = a + w * d if builtins.abs(w) < 0.5 else b - d * (1 - w)
     return _as_array(xp, y.astype(a.dtype, copy=False), a), (w,)
+
+
+def _low_float(dtype):
+    return dtype.itemsize == 2 and dtype.kind in "fV"
+
+
+def _lerp_low(xp, a, b, w):
+    """float16/bfloat16 lerp as torch's vectorized CPU kernel: in float32, the two-sided formula
+    as one fused multiply-add (coeff * (b - a) + base, coeff w or w - 1, base a or b; emulated in
+    float64), rounded to float32 and then to the dtype."""
+    a32, b32 = a.astype(_F32), b.astype(_F32)
+    w32 = w.astype(_F32) if hasattr(w, "astype") else _F32.type(w)
+    small = xp.abs(w32) < 0.5
+    coeff = xp.where(small, w32, w32 - 1).astype(np.float64)
+    base = xp.where(small, a32, b32).astype(np.float64)
+    y = (coeff * (b32 - a32).astype(np.float64) + base).astype(_F32).astype(a.dtype)
+    return _as_array(xp, y, a)
+
+
+def _addcmul_low(xp, x, t1, t2, value):
+    """float16/bfloat16 addcmul as torch's CPU kernel: fma(value * t1, t2, x) in float32
+    (emulated in float64), rounded to float32 and then to the dtype."""
+    vt1 = (_F32.type(value) * t1.astype(_F32)).astype(np.float64)
+    y = (vt1 * t2.astype(np.float64) + x.astype(np.float64)).astype(_F32)
+    return _as_array(xp, y.astype(x.dtype), x)
+
+
+def _addcdiv_low(xp, x, t1, t2, value):
+    """float16/bfloat16 addcdiv as torch's CPU kernel: x + value * t1 / t2 in float32, rounded
+    once."""
+    y = x.astype(_F32) + _F32.type(value) * t1.astype(_F32) / t2.astype(_F32)
+    return _as_array(xp, y.astype(x.dtype), x)
 
 
 @_lerp.vjp
@@ -1486,6 +1520,8 @@ def _lerp_t(xp, a, b, w):
     if a.dtype.kind not in "fcV":
         raise NotImplementedError(f"\"lerp_kernel_tensor\" not implemented for "      # no _cpu
                                   f"'{_tname(a.dtype)}'")
+    if _low_float(a.dtype):
+        return _lerp_low(xp, a, b, w), (a, b, w)
     d = b - a
     y = xp.where(xp.abs(w) < 0.5, a + w * d, b - d * (1 - w))
     return _as_array(xp, y, a), (a, b, w)
@@ -1511,6 +1547,8 @@ def lerp(input, end, weight, *, out=None):
 @_shapes_as_runtime
 def _addcmul(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
+    if _low_float(dtype):
+        return _addcmul_low(xp, x, t1, t2, value), (t1, t2, value)
     y = x + value * (t1 * t2)
     return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
 
@@ -1525,6 +1563,8 @@ def _(xp, g, t1, t2, value):
 @_shapes_as_runtime
 def _addcdiv(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
+    if _low_float(dtype):
+        return _addcdiv_low(xp, x, t1, t2, value), (t1, t2, value)
     y = x + (t1 * value) / t2          # torch's kernel: self + value * t1 / t2, in that order
     return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
 

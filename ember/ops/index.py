@@ -149,7 +149,8 @@ def _as_index_array(a):
 
 
 def _classify(i, be):
-    """One index element -> (kind, value). Kinds: int, slice, none, ell, arr, mask, bool."""
+    """One index element -> (kind, value). Kinds: int, slice, none, ell, arr, mask, bool, and
+    byte (a uint8 tensor of 1 or more dims, torch's deprecated mask: the value is its bool mask)."""
     if type(i) is int:
         return "int", i
     if isinstance(i, slice):
@@ -163,6 +164,7 @@ def _classify(i, be):
         k = a.dtype.kind
         if k in "fc" or a.dtype.itemsize < 4 and a.dtype != np.uint8 and k != "b":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        byte = a.dtype == np.uint8 and a.ndim
         if a.dtype == np.uint8:
             warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
                           "torch.bool instead.", UserWarning, stacklevel=_outside_stacklevel())
@@ -172,6 +174,8 @@ def _classify(i, be):
                 raise RuntimeError("indices should be either on cpu or on the same device as the "
                                    "indexed tensor (cpu)")
             a = be.xp.asarray(i.be.to_host(a))
+        if byte:
+            return "byte", a
         if a.dtype == np.bool_:
             return ("mask", a) if a.ndim else ("bool", bool(a))
         return ("int", int(a)) if a.ndim == 0 else ("arr", a)
@@ -200,10 +204,11 @@ def _slice(s):
                  None if s.stop is None else s.stop.__index__(), step)
 
 
-def _parse(idx, shape, be):
+def _parse(idx, shape, be, fill=False):
     """Split a torch index into (basic, adv, last): `basic` is a NumPy basic index (a view,
     applied first), `adv` None or the advanced index for the result of `basic`, and `last` the
-    kind of the last basic op (for torch's grad_fn names)."""
+    kind of the last basic op (for torch's grad_fn names). `fill`: the index is setitem's, of a
+    one-element value (torch puts it with masked_fill_ where the only index tensor is a mask)."""
     single = type(idx) is not tuple and not _seq_as_tuple(idx)
     if type(idx) is not tuple:
         idx = (idx,) if single else tuple(idx)
@@ -211,11 +216,13 @@ def _parse(idx, shape, be):
     ndim = len(shape)
     used = 0
     n_ell = 0
+    n_byte = 0
     for kind, v in items:
         if kind in ("int", "slice", "arr"):
             used += 1
-        elif kind == "mask":
+        elif kind in ("mask", "byte"):
             used += v.ndim
+            n_byte += kind == "byte"
         elif kind == "ell":
             n_ell += 1
     if used > ndim:
@@ -256,7 +263,7 @@ def _parse(idx, shape, be):
             adv.append((p, v))
             d += 1
             p += 1
-        elif kind == "mask":
+        elif kind in ("mask", "byte"):
             k = v.ndim
             masks.append((v.shape, p))
             basic += [slice(None)] * k
@@ -266,10 +273,15 @@ def _parse(idx, shape, be):
         else:                                   # a Python bool: a new dim of size 1 or 0
             adv.append((p, np.asarray(v) if be.xp is np else be.xp.asarray(v)))
     basic = tuple(basic) + (Ellipsis,)          # Ellipsis: NumPy returns a 0-d view, not a scalar
+    byte_fill = n_byte and fill and len(adv) == 1
+    for _ in range(0 if byte_fill else n_byte):
+        _byte_index_warning()
     if masks:                   # torch checks a mask against the tensor `basic` made
         view = np.broadcast_to(np.empty((), bool), shape)[basic].shape
         for mask, at in masks:
             _check_mask_shape(mask, view, at)
+    if byte_fill:
+        raise RuntimeError(_BYTE_FILL)
     if not adv:
         return basic, None, last or "alias"
     # NumPy's indexing checks the bounds (see _bounds_error); like torch, it reads (and checks)
@@ -280,6 +292,16 @@ def _parse(idx, shape, be):
         st2.append(a)
         cur = pos + (a.ndim if a.dtype == np.bool_ else 1)
     return basic, tuple(st2), last
+
+
+_BYTE_FILL = "masked_fill_ only supports boolean masks, but got mask with dtype unsigned char"
+
+
+def _byte_index_warning():
+    """torch's warning for each uint8 index tensor it expands (not for one it puts a value
+    through with masked_fill_, which refuses it: _BYTE_FILL)."""
+    warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                  "torch.bool instead.", UserWarning, stacklevel=_outside_stacklevel())
 
 
 def _check_bounds(a, n, dim):
@@ -566,7 +588,11 @@ def _put_value(self, value, index, accumulate=False, name=None):
     arrays = [a.arr if isinstance(a, Tensor) else a for a in index if a is not None]
     arrays = [a for a in arrays if hasattr(a, "dtype")]
     if value.arr.size == 1 and not accumulate and len(arrays) == 1 and \
-            arrays[0].dtype == np.bool_ and arrays[0].ndim:
+            arrays[0].dtype in _MASKS and arrays[0].ndim:
+        if arrays[0].dtype == np.uint8:         # (index_put's: setitem's masks are bool here)
+            leading = next(j for j, a in enumerate(index) if a is not None)  # Nones: a dim each
+            _check_mask_shape(arrays[0].shape, self.shape, leading)
+            raise RuntimeError(_BYTE_FILL)
         if value.arr.dtype != self.arr.dtype:       # masked_fill_ converts value.item() checked
             _fill_value(value.item(), self.arr.dtype)
         return value.reshape(()) if value.ndim else value
@@ -576,6 +602,9 @@ def _put_value(self, value, index, accumulate=False, name=None):
                            f"{_dtype_name(self.arr.dtype)} for the destination and "
                            f"{_dtype_name(value.arr.dtype)} for the source.")
     return value
+
+
+_MASKS = (np.dtype(np.bool_), np.dtype(np.uint8))
 
 
 def _check_index_broadcast(arrays):
@@ -643,7 +672,8 @@ def _setitem(self, idx, value):
     _refuse_byte_fill(idx if type(idx) is tuple else (idx,), value)
     if isinstance(value, (int, float, complex, np.number)):
         value = _number_value(value, self.arr.dtype)
-    basic, adv, _ = _parse(idx, self.arr.shape, self.be)
+    basic, adv, _ = _parse(idx, self.arr.shape, self.be,
+                           not isinstance(value, Tensor) or value.arr.size == 1)
     if adv is not None:
         value = _put_value(self, value, adv)
     v_rg = isinstance(value, Tensor) and value.requires_grad
@@ -758,6 +788,9 @@ def _put_indices(input, indices):
         if not isinstance(i, Tensor):
             raise TypeError("index_put_(): argument 'indices' must be tuple of Tensors")
         kind, a = _classify(i, input.be)
+        if kind == "byte":
+            _byte_index_warning()
+            kind = "mask"
         if kind == "int":
             a = input.be.xp.asarray(a)
             kind = "arr"

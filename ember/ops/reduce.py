@@ -763,6 +763,10 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def _logsumexp(xp, x, dims, keepdim):
     if x.dtype.kind in "biu":
         x = x.astype(DEFAULT.float.np)
+    if x.dtype.itemsize == 2 and x.dtype.kind in "fV":
+        y = _logsumexp_low(xp, x, dims)
+        out = y if keepdim else (y.reshape(()) if dims is None else y.squeeze(dims))
+        return _arr(xp, out), (x, y)
     xa = _acc(x)
     # torch shifts complex inputs by the largest real part (the result stays a principal log)
     m = (xa.real if xa.dtype.kind == "c" else xa).max(axis=dims, keepdims=True) if x.size \
@@ -772,6 +776,19 @@ def _logsumexp(xp, x, dims, keepdim):
         y = xp.log(xp.exp(xa - m).sum(axis=dims, keepdims=True)) + m
     out = y if keepdim else (y.reshape(()) if dims is None else y.squeeze(dims))
     return _arr(xp, out).astype(x.dtype, copy=False), (x, y.astype(x.dtype, copy=False))
+
+
+def _logsumexp_low(xp, x, dims):
+    """float16/bfloat16 logsumexp (keeping dims) as torch's composite computes it: max, then
+    exp(x - max), its sum (in float32), the log and + max, each rounded to the 2-byte dtype."""
+    dt = x.dtype
+    m = x.max(axis=dims, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, dt)
+    m = xp.where(xp.isfinite(m), m, 0).astype(dt)
+    e = xp.exp((x - m).astype(_F32)).astype(dt)
+    s = _sum_arrays(xp, e.astype(_F32), dims, True).astype(dt)
+    with np.errstate(divide="ignore"):
+        lg = xp.log(s.astype(_F32)).astype(dt)
+    return (lg.astype(_F32) + m.astype(_F32)).astype(dt)
 
 
 @_logsumexp.vjp

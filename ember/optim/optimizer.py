@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _new, bump_version
+from ..ops.elementwise import _addcdiv_low, _addcmul_low, _lerp_low, _low_float
 from ..autograd.grad_mode import _enabled, set_grad
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
@@ -601,6 +602,9 @@ def _real_alpha(alpha):
 
 def _lerp_(xp, start, end, weight, tmp=None):
     """start.lerp_(end, weight) with torch's two-branch formula (exact at weight 0 and 1)."""
+    if _low_float(start.dtype):     # (in float32, rounded once, as torch)
+        start[...] = _lerp_low(xp, start, end, weight)
+        return start
     tmp = xp.subtract(end, start, out=tmp)
     if weight < 0.5:
         tmp *= weight
@@ -621,6 +625,9 @@ def _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp):
 
 def _addcmul_(xp, dst, t1, t2, value, tmp=None):
     """dst.addcmul_(t1, t2, value=value): dst + value * t1 * t2."""
+    if _low_float(dst.dtype):
+        dst[...] = _addcmul_low(xp, dst, t1, t2, value)
+        return dst
     tmp = xp.multiply(t1, value, out=tmp)
     tmp *= t2
     dst += tmp
@@ -629,6 +636,9 @@ def _addcmul_(xp, dst, t1, t2, value, tmp=None):
 
 def _addcdiv_(xp, dst, t1, t2, value, tmp=None):
     """dst.addcdiv_(t1, t2, value=value): dst + (value * t1) / t2, torch's order."""
+    if _low_float(dst.dtype):
+        dst[...] = _addcdiv_low(xp, dst, t1, t2, value)
+        return dst
     tmp = xp.multiply(t1, value, out=tmp)
     tmp /= t2
     dst += tmp

@@ -7,7 +7,10 @@ import weakref
 
 
 class _Registry(dict):
-    """A dict that mirrors every write into its module's `__dict__` (held weakly)."""
+    """A dict that mirrors every write into its module's `__dict__` (held weakly).
+
+    A name the module's class defines (`self.type = nn.Embedding(...)`) is not mirrored: torch
+    registers it all the same, but `module.type` still finds the class's attribute first."""
     __slots__ = ("_owner",)
 
     def __init__(self, owner, items=()):
@@ -22,7 +25,9 @@ class _Registry(dict):
 
     def __setitem__(self, key, value):
         dict.__setitem__(self, key, value)
-        self._mirror()[key] = value
+        owner = self._owner()
+        if owner is not None and not hasattr(type(owner), key):
+            owner.__dict__[key] = value
 
     def __delitem__(self, key):
         dict.__delitem__(self, key)
