@@ -166,8 +166,6 @@ def _classify(i, be):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         byte = a.dtype == np.uint8 and a.ndim
         if a.dtype == np.uint8:
-            warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
-                          "torch.bool instead.", UserWarning, stacklevel=_outside_stacklevel())
             a = a.astype(bool)
         if i.be is not be:
             if i.be.name != "cpu" and be.name != "cpu":
@@ -650,26 +648,7 @@ def _number_value(value, np_dtype):
 _F64 = np.dtype(np.float64)
 
 
-def _refuse_byte_fill(items, value, accumulate=False):
-    """torch writes a one-value put through a single mask index as masked_fill_, which refuses
-    a uint8 mask (other puts take one, with the deprecation warning). `items`: the index's
-    parts, ints, slices and None included (torch applies those as views first)."""
-    byte, advanced = None, 0
-    for i in items:
-        if isinstance(i, Tensor):
-            advanced += 1
-            if i.arr.dtype == np.uint8 and i.ndim:
-                byte = i
-        elif isinstance(i, (list, tuple)):
-            advanced += 1
-    if byte is not None and advanced == 1 and not accumulate and (
-            isinstance(value, (int, float, complex, bool, np.number)) or
-            isinstance(value, Tensor) and value.arr.size == 1):
-        _check_mask(byte, "masked_fill_")
-
-
 def _setitem(self, idx, value):
-    _refuse_byte_fill(idx if type(idx) is tuple else (idx,), value)
     if isinstance(value, (int, float, complex, np.number)):
         value = _number_value(value, self.arr.dtype)
     basic, adv, _ = _parse(idx, self.arr.shape, self.be,
@@ -811,7 +790,6 @@ def _put_indices(input, indices):
 
 
 def index_put(input, indices, values, accumulate=False):
-    _refuse_byte_fill(indices, values, accumulate)
     values = _put_value(input, values, indices, accumulate, "index_put")
     return apply(_index_put, (input, _value_for(input, values)),
                  (_put_indices(input, indices), accumulate))
@@ -827,7 +805,6 @@ def index_put_(input, indices, values, accumulate=False):
 
 
 def _index_put_(input, indices, values, accumulate=False):
-    _refuse_byte_fill(indices, values, accumulate)
     values = _put_value(input, values, indices, accumulate, "index_put_")
     if not (_grad.enabled and (input.requires_grad or getattr(values, "requires_grad", False))):
         value = _value_for(input, values)
