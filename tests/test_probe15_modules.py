@@ -20,3 +20,35 @@ def _gelu_0d(L, value, dtype):
 def test_gelu_of_a_0d_tensor(dtype, value):
     """ember's erf GELU kernels wrote into NumPy's scalar results of a 0-d array."""
     assert _outcome(lambda: _gelu_0d(ember, value, dtype)) == _outcome(lambda: _gelu_0d(torch, value, dtype))
+
+
+def _bn_stats_of_one_value(L):
+    rm, rv = L.zeros(3), L.ones(3)
+    L.batch_norm(L.ones(1, 3), None, None, rm, rv, True, 0.1, 1e-5, False)
+    return rm, rv
+
+
+_BATCH_NORM = {
+    "module eps 0 training": lambda L: L.nn.BatchNorm2d(3, eps=0.0)(L.ones(2, 3, 2, 2)),
+    "module eps -1 training": lambda L: L.nn.BatchNorm1d(3, eps=-1.0)(L.ones(2, 3)),
+    "module eps -1 eval": lambda L: L.nn.BatchNorm3d(3, eps=-1.0).eval()(L.ones(2, 3, 1, 1, 2)),
+    "functional eps 0 training": lambda L: L.nn.functional.batch_norm(
+        L.ones(2, 3), None, None, training=True, eps=0.0),
+    "functional eps -1e-5 eval": lambda L: L.nn.functional.batch_norm(
+        L.ones(2, 3), L.zeros(3), L.ones(3), eps=-1e-5),
+    "functional 0-d training": lambda L: L.nn.functional.batch_norm(
+        L.ones(()), None, None, training=True),
+    "functional one value before the length check": lambda L: L.nn.functional.batch_norm(
+        L.ones(1, 3), L.zeros(4), L.ones(4), training=True),
+    "torch.batch_norm one value per channel": lambda L: L.batch_norm(
+        L.ones(1, 3), None, None, None, None, True, 0.1, 1e-5, False),
+    "torch.batch_norm one value: running stats": _bn_stats_of_one_value,
+}
+
+
+@pytest.mark.parametrize("case", list(_BATCH_NORM))
+def test_batch_norm_checks(case):
+    """torch.nn.functional.batch_norm refuses a non-positive eps while training and a negative
+    one in eval (and one value per channel while training) before anything else; the
+    torch.batch_norm kernel checks neither."""
+    assert _outcome(lambda: _BATCH_NORM[case](ember)) == _outcome(lambda: _BATCH_NORM[case](torch))
