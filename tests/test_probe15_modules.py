@@ -52,3 +52,23 @@ def test_batch_norm_checks(case):
     one in eval (and one value per channel while training) before anything else; the
     torch.batch_norm kernel checks neither."""
     assert _outcome(lambda: _BATCH_NORM[case](ember)) == _outcome(lambda: _BATCH_NORM[case](torch))
+
+
+def _half_nll(L, dtype, shape, weighted, reduction, ignore_index):
+    L.manual_seed(0)
+    x = L.randn(shape).to(getattr(L, dtype)).requires_grad_()
+    t = L.randint(0, shape[1], shape[:1] + shape[2:])
+    w = L.rand(shape[1]).to(x.dtype) * 3 if weighted else None
+    y = L.nn.functional.nll_loss(x, t, w, ignore_index=ignore_index, reduction=reduction)
+    return y, L.autograd.grad(y, x)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("shape", [(300, 4), (2, 5, 16, 16)])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_half_nll_loss_sums_as_torch(dtype, shape, weighted, reduction):
+    """torch's Half/BFloat16 nll_loss kernels add the losses (and weights) in the input's dtype
+    through their cascade of partial sums, rounding every addition."""
+    args = (dtype, shape, weighted, reduction, 1)
+    assert _outcome(lambda: _half_nll(ember, *args)) == _outcome(lambda: _half_nll(torch, *args))

@@ -283,9 +283,10 @@ def _nll_sums(xp, loss, w, mask, weighted):
     """(the loss sum, the weight sum) as torch's nll_loss_out_frame adds a batch: in order into
     8 cascade levels of 2^p samples (p = max(4, ceil(log2 n) / 8)); after a kept sample whose
     index is a multiple of 2^(p (j + 1)), level j is carried into level j + 1; the levels are
-    then added in order. NumPy float arrays only, else None (also where ignored samples make
-    a group too long to lay out)."""
-    if xp is not np or loss.dtype.kind != "f" or loss.dtype.itemsize < 4:
+    then added in order, in the loss's dtype (float16/bfloat16 sums round every addition, as
+    torch's Half/BFloat16 kernels add). NumPy float arrays only, else None (also where ignored
+    samples make a group too long to lay out)."""
+    if xp is not np or loss.dtype.kind not in "fV":
         return None
     # (N, d1, ...) samples in torch's order: nll_loss2d's linear index b * map_size + elem
     loss, w, mask = loss.reshape(-1), w.reshape(-1), mask.reshape(-1)
