@@ -72,3 +72,23 @@ def test_half_nll_loss_sums_as_torch(dtype, shape, weighted, reduction):
     through their cascade of partial sums, rounding every addition."""
     args = (dtype, shape, weighted, reduction, 1)
     assert _outcome(lambda: _half_nll(ember, *args)) == _outcome(lambda: _half_nll(torch, *args))
+
+
+def _half_cross_entropy(L, dtype, reduction, weighted):
+    L.manual_seed(0)
+    x = L.randn(2, 3, 5, 5).to(getattr(L, dtype)).requires_grad_()
+    t = L.randint(0, 3, (2, 5, 5))
+    w = L.rand(3).to(x.dtype) if weighted else None
+    y = L.nn.functional.cross_entropy(x, t, w, reduction=reduction)
+    return y, L.autograd.grad(y, x, L.randn(y.shape).to(x.dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_half_cross_entropy_rounds_its_log_softmax(dtype, reduction, weighted):
+    """torch's cross_entropy is nll_loss of log_softmax: for float16/bfloat16 the log-
+    probabilities (and their gradient) are rounded to the input's dtype in between."""
+    args = (dtype, reduction, weighted)
+    assert (_outcome(lambda: _half_cross_entropy(ember, *args))
+            == _outcome(lambda: _half_cross_entropy(torch, *args)))
