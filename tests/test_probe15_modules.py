@@ -92,3 +92,24 @@ def test_half_cross_entropy_rounds_its_log_softmax(dtype, reduction, weighted):
     args = (dtype, reduction, weighted)
     assert (_outcome(lambda: _half_cross_entropy(ember, *args))
             == _outcome(lambda: _half_cross_entropy(torch, *args)))
+
+
+def _half_norm_input_grad(L, dtype, norm):
+    L.manual_seed(0)
+    dt = getattr(L, dtype)
+    x = L.randn(8, 6, 5).to(dt).requires_grad_()
+    w, b = L.randn(6).to(dt), L.randn(6).to(dt)
+    if norm == "group":
+        y = L.nn.functional.group_norm(x, 3, w, b, 1e-3)
+    else:
+        y = L.nn.functional.layer_norm(x, (5,), w[:5], b[:5], 1e-3)
+    return y, L.autograd.grad(y, x, L.randn(y.shape).to(dt))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("norm", ["group", "layer"])
+def test_half_norm_backward_reads_rounded_statistics(dtype, norm):
+    """torch's float16/bfloat16 group_norm and layer_norm kernels save the mean and rstd in the
+    input's dtype; their backward computes from those rounded statistics."""
+    assert (_outcome(lambda: _half_norm_input_grad(ember, dtype, norm))
+            == _outcome(lambda: _half_norm_input_grad(torch, dtype, norm)))

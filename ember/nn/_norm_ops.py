@@ -62,7 +62,11 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
             stats = tuple(t.astype(np.float32) for t in stats)
     if view is not None:
         x = x.reshape(view)
-    x2 = _rows(xp, x, axes, w is not None or b is not None, wshape) if stats is None else None
+    # torch's kernels for float16/bfloat16 input and parameters (not float32 ones) save the
+    # mean and rstd in that dtype: backward reads the rounded statistics
+    half_stats = dt.itemsize == 2 and stats is None and (w is None or w.dtype == dt)
+    x2 = _rows(xp, x, axes, w is not None or b is not None, wshape) \
+        if stats is None and not half_stats else None
     if x2 is not None:
         y, xhat, invstd = _rows_fwd(x, x2, w, b, axes, wshape, eps)
         saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
@@ -79,6 +83,9 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
         y = y * w.reshape(wshape)
     if b is not None:
         y = y + b.reshape(wshape)
+    if half_stats:
+        invstd = invstd.astype(dt).astype(np.float32)
+        xhat = (x - mean.astype(dt).astype(np.float32)) * invstd
     saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
     return _output(y, shape, dt, w, b), saved
 
