@@ -113,3 +113,22 @@ def test_half_norm_backward_reads_rounded_statistics(dtype, norm):
     input's dtype; their backward computes from those rounded statistics."""
     assert (_outcome(lambda: _half_norm_input_grad(ember, dtype, norm))
             == _outcome(lambda: _half_norm_input_grad(torch, dtype, norm)))
+
+
+_CELLS = {
+    "RNNCell hidden size": lambda L: L.nn.RNNCell(10, 20)(
+        L.ones(3, 10, dtype=L.double), L.ones(3, 21, dtype=L.double)),
+    "GRUCell batch size": lambda L: L.nn.GRUCell(10, 20)(
+        L.ones(3, 10, dtype=L.double), L.ones(5, 20, dtype=L.double)),
+    "LSTMCell hidden size": lambda L: L.nn.LSTMCell(10, 20)(
+        L.ones(3, 10, dtype=L.double), (L.ones(3, 21, dtype=L.double), L.ones(3, 20))),
+    "unbatched RNNCell hidden size": lambda L: L.nn.RNNCell(10, 20)(
+        L.ones(10, dtype=L.double), L.ones(21)),
+}
+
+
+@pytest.mark.parametrize("case", list(_CELLS))
+def test_rnn_cell_checks_shapes_before_dtypes(case):
+    """torch's cells check the hidden states' batch and hidden sizes before their linear
+    layers meet a dtype other than the weights'."""
+    assert _outcome(lambda: _CELLS[case](ember)) == _outcome(lambda: _CELLS[case](torch))
