@@ -132,3 +132,19 @@ def test_rnn_cell_checks_shapes_before_dtypes(case):
     """torch's cells check the hidden states' batch and hidden sizes before their linear
     layers meet a dtype other than the weights'."""
     assert _outcome(lambda: _CELLS[case](ember)) == _outcome(lambda: _CELLS[case](torch))
+
+
+def _half_log_softmax(L, dtype, shape):
+    L.manual_seed(0)
+    x = L.randn(shape).to(getattr(L, dtype)).requires_grad_()
+    y = L.log_softmax(x, -1)
+    return y, L.autograd.grad(y, x, L.randn(shape).to(x.dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("shape", [(37, 5), (30,), (50, 100)])
+def test_half_log_softmax_over_the_last_dim(dtype, shape):
+    """torch's last-dim log_softmax kernel keeps each row's sum of exponentials and its log in
+    the input's dtype (float16/bfloat16) before subtracting."""
+    assert (_outcome(lambda: _half_log_softmax(ember, dtype, shape))
+            == _outcome(lambda: _half_log_softmax(torch, dtype, shape)))

@@ -196,7 +196,12 @@ def _log_softmax(xp, x, dim):
     s = a - (_rowmax(xp, a) if dim in (-1, a.ndim - 1) else a.max(axis=dim, keepdims=True))
     if _lastdim_f32(xp, a, dim):    # torch's last-dim kernel: see _softmax_lastdim_f32
         e = np.exp(s, dtype=np.float64).astype(np.float32)
-        s -= np.log(_lane_rowsum(e), dtype=np.float64).astype(np.float32)
+        z = _lane_rowsum(e)
+        if a is x:
+            s -= np.log(z, dtype=np.float64).astype(np.float32)
+        else:   # float16/bfloat16: torch's kernel keeps the sum and its log in x's dtype
+            lz = np.log(z.astype(x.dtype).astype(np.float32), dtype=np.float64)
+            s -= lz.astype(np.float32).astype(x.dtype).astype(np.float32)
     else:
         s -= xp.log(_rowsum(xp, xp.exp(s), dim))
     s = s.astype(x.dtype, copy=False)
