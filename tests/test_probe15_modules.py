@@ -148,3 +148,28 @@ def test_half_log_softmax_over_the_last_dim(dtype, shape):
     the input's dtype (float16/bfloat16) before subtracting."""
     assert (_outcome(lambda: _half_log_softmax(ember, dtype, shape))
             == _outcome(lambda: _half_log_softmax(torch, dtype, shape)))
+
+
+def _half_chunked_lce(L, dtype, reduction, seed):
+    L.manual_seed(seed)
+    dt = getattr(L, dtype)
+    x = L.randn(8, 5).to(dt).requires_grad_()
+    lw = L.randn(4, 5).to(dt).requires_grad_()
+    t = L.randint(0, 4, (8,))
+    w = L.rand(4).to(dt) * 2
+    go = L.randn(8 if reduction == "none" else ()).to(dt)
+    y = L.nn.functional.linear_cross_entropy(
+        x, lw, t, weight=w, reduction=reduction,
+        options=L.nn.LinearCrossEntropyOptions(allow_retain_graph=True, batch_chunk_size=2))
+    return y, L.autograd.grad(y, [x, lw], go)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("seed", [0, 2])
+def test_half_chunked_linear_cross_entropy_sums_as_torch(dtype, reduction, seed):
+    """torch's chunked linear_cross_entropy adds each chunk's linear-weight gradient into a sum
+    in the input's dtype, and a bfloat16 loss into a bfloat16 sum, two dot products a chunk."""
+    args = (dtype, reduction, seed)
+    assert (_outcome(lambda: _half_chunked_lce(ember, *args))
+            == _outcome(lambda: _half_chunked_lce(torch, *args)))
