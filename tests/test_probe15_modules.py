@@ -173,3 +173,22 @@ def test_half_chunked_linear_cross_entropy_sums_as_torch(dtype, reduction, seed)
     args = (dtype, reduction, seed)
     assert (_outcome(lambda: _half_chunked_lce(ember, *args))
             == _outcome(lambda: _half_chunked_lce(torch, *args)))
+
+
+def _ctc_float32(L, reduction, seed, t, c, lengths):
+    """The inputs made by torch (the log-probabilities' last bits are log_softmax's)."""
+    torch.manual_seed(seed)
+    x = L.tensor(torch.randn(t, 3, c).log_softmax(2).tolist(), requires_grad=True)
+    targets = L.tensor(torch.randint(1, c, (3, max(lengths))).tolist())
+    loss = L.nn.CTCLoss(reduction=reduction)(x, targets, (t, t, t), lengths)
+    return loss, L.autograd.grad(loss, x, L.tensor(torch.rand(loss.shape).tolist()))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+@pytest.mark.parametrize("case", [(2, 50, 15, (30, 25, 20)), (0, 20, 6, (8, 6, 5))])
+def test_ctc_loss_float32_as_torch_computes_it(reduction, case):
+    """torch's CPU CTC kernel runs its alpha/beta recursions in float32 and gathers each
+    class's alpha + beta from the last label position down; ember computed in float64 (more
+    accurately than torch) and rounded once."""
+    assert (_outcome(lambda: _ctc_float32(ember, reduction, *case))
+            == _outcome(lambda: _ctc_float32(torch, reduction, *case)))
