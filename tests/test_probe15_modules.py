@@ -192,3 +192,21 @@ def test_ctc_loss_float32_as_torch_computes_it(reduction, case):
     accurately than torch) and rounded once."""
     assert (_outcome(lambda: _ctc_float32(ember, reduction, *case))
             == _outcome(lambda: _ctc_float32(torch, reduction, *case)))
+
+
+_UNIFORM = {
+    "bfloat16 uniform_": lambda L: L.empty(4000, dtype=L.bfloat16).uniform_(-0.4472, 0.4472),
+    "bfloat16 rand": lambda L: L.rand(4000, dtype=L.bfloat16),
+    "float16 uniform_": lambda L: L.empty(4000, dtype=L.float16).uniform_(2, 2.01),
+    "float32 narrow uniform_": lambda L: L.empty(4000).uniform_(0.3, 0.30001),
+    "bfloat16 Linear init": lambda L: L.nn.Linear(5, 96, dtype=L.bfloat16).weight,
+}
+
+
+@pytest.mark.parametrize("case", list(_UNIFORM))
+def test_uniform_never_returns_its_upper_bound(case):
+    """torch's uniform_ gives `from` where x * (to - from) + from rounds to `to` in the
+    tensor's dtype; ember returned `to`."""
+    torch.manual_seed(0)
+    ember.manual_seed(0)
+    assert _outcome(lambda: _UNIFORM[case](ember)) == _outcome(lambda: _UNIFORM[case](torch))
