@@ -48,8 +48,9 @@ def _stride(stride):
 # ---- normalization -------------------------------------------------------------------------
 def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps,
                cudnn_enabled):
-    return _F().batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
-                           eps)
+    from .nn._norm_ops import batch_norm_kernel
+    return batch_norm_kernel(input, running_mean, running_var, weight, bias, training, momentum,
+                             eps)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
@@ -90,7 +91,9 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
 
 def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
     import ember
-    out = _F().batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    from .nn._norm_ops import batch_norm_kernel
+    out = batch_norm_kernel(input, running_mean, running_var, weight, bias, training, momentum,
+                            eps)
     if not training:
         empty = ember.empty(0, dtype=input.dtype)
         return out, empty, empty.clone()

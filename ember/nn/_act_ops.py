@@ -103,6 +103,8 @@ def _gelu_grad(xp, x, y, approximate):
         t = xp.tanh(inner)
         dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2)
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner
+    if x.ndim == 0:     # NumPy's operations on a 0-d array give scalars, which out= refuses
+        return _gelu_grad(xp, x.reshape(1), y.reshape(1), approximate).reshape(())
     # Phi(x) = y / x recovers the forward's erf to ~1 ulp without a second (slow) erf pass
     with np.errstate(divide="ignore", invalid="ignore"):
         d = y / x

@@ -1,6 +1,8 @@
 """CTC loss: the alpha/beta recursions in log space, vectorised over batch and label positions
 (one Python step per time frame). The gradient is torch's: exp(lp) - exp(log_alpha + log_beta
-+ nll - lp) summed per class, which assumes `log_probs` came from log_softmax."""
++ nll - lp) summed per class, which assumes `log_probs` came from log_softmax. float32 is
+computed in float32 in the order of torch's CPU kernel, with its (correctly rounded) exp and
+log."""
 import numpy as np
 
 from .._tensor import _new
@@ -10,11 +12,24 @@ from ..ops._registry import op
 _NEG_INF = -np.inf
 
 
-def _lse(*xs):
-    m = np.maximum.reduce(xs)
-    safe = np.where(np.isfinite(m), m, 0.0)
+def _exp(x):
+    return np.exp(x, dtype=np.float64).astype(x.dtype, copy=False)
+
+
+def _log(x):
     with np.errstate(divide="ignore"):
-        return np.where(np.isfinite(m), safe + np.log(sum(np.exp(x - safe) for x in xs)), m)
+        return np.log(x, dtype=np.float64).astype(x.dtype, copy=False)
+
+
+def _lse(*xs):
+    """log(exp(x0 - m) + exp(x1 - m) + ...) + m as torch's kernel: m the maximum, 0 where all
+    are -inf (the log of 0 then gives -inf)."""
+    m = np.maximum.reduce(xs)
+    m = np.where(m == _NEG_INF, m.dtype.type(0), m)
+    total = _exp(xs[0] - m)
+    for x in xs[1:]:
+        total += _exp(x - m)
+    return _log(total) + m
 
 
 def _extended(targets, target_lengths, blank, max_len):
@@ -32,32 +47,32 @@ def _alpha(lp, ext, skip, in_len, n_ext):
     t_max, n = lp.shape[0], lp.shape[1]
     s_len = ext.shape[1]
     emit = np.take_along_axis(lp, np.broadcast_to(ext[None], (t_max,) + ext.shape), axis=2)
-    alpha = np.full((t_max, n, s_len), _NEG_INF)
+    alpha = np.full((t_max, n, s_len), _NEG_INF, lp.dtype)
     alpha[0, :, 0] = emit[0, :, 0]
     alpha[0, :, 1] = np.where(n_ext > 1, emit[0, :, 1], _NEG_INF)
     for t in range(1, t_max):
         prev = alpha[t - 1]
-        a1 = np.concatenate([np.full((n, 1), _NEG_INF), prev[:, :-1]], 1)
-        a2 = np.concatenate([np.full((n, 2), _NEG_INF), prev[:, :-2]], 1)
+        a1 = np.concatenate([np.full((n, 1), _NEG_INF, lp.dtype), prev[:, :-1]], 1)
+        a2 = np.concatenate([np.full((n, 2), _NEG_INF, lp.dtype), prev[:, :-2]], 1)
         alpha[t] = _lse(prev, a1, np.where(skip, a2, _NEG_INF)) + emit[t]
     return alpha, emit
 
 
 def _beta(emit, ext, skip, in_len, n_ext):
     t_max, n, s_len = emit.shape
-    beta = np.full((t_max, n, s_len), _NEG_INF)
+    beta = np.full((t_max, n, s_len), _NEG_INF, emit.dtype)
     rows = np.arange(n)
     skip_next = np.zeros_like(skip)
     skip_next[:, :-2] = skip[:, 2:]
     for t in range(t_max - 1, -1, -1):
         last = in_len - 1 == t
-        cur = np.full((n, s_len), _NEG_INF)
+        cur = np.full((n, s_len), _NEG_INF, emit.dtype)
         if t + 1 < t_max:
             nxt = beta[t + 1]
-            b1 = np.concatenate([nxt[:, 1:], np.full((n, 1), _NEG_INF)], 1)
-            b2 = np.concatenate([nxt[:, 2:], np.full((n, 2), _NEG_INF)], 1)
+            b1 = np.concatenate([nxt[:, 1:], np.full((n, 1), _NEG_INF, emit.dtype)], 1)
+            b2 = np.concatenate([nxt[:, 2:], np.full((n, 2), _NEG_INF, emit.dtype)], 1)
             cur = _lse(nxt, b1, np.where(skip_next, b2, _NEG_INF)) + emit[t]
-        init = np.full((n, s_len), _NEG_INF)
+        init = np.full((n, s_len), _NEG_INF, emit.dtype)
         init[rows, n_ext - 1] = emit[t, rows, n_ext - 1]
         init[rows, np.maximum(n_ext - 2, 0)] = np.where(
             n_ext > 1, emit[t, rows, np.maximum(n_ext - 2, 0)], init[rows, 0])
@@ -67,7 +82,9 @@ def _beta(emit, ext, skip, in_len, n_ext):
 
 @op("ctc_loss", saves=None, node="CtcLossBackward0")
 def _ctc(xp, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
-    lp = np.asarray(log_probs if xp is np else log_probs.get(), np.float64)
+    lp = _host(xp, log_probs)
+    if lp.dtype not in (np.float32, np.float64):
+        lp = lp.astype(np.float64)
     tgt, in_len = _host(xp, targets), _host(xp, input_lengths).astype(np.int64)
     tg_len = _host(xp, target_lengths).astype(np.int64)
     max_len = int(tg_len.max()) if tg_len.size else 0
@@ -89,19 +106,19 @@ def _(xp, g, lp, ext, skip, in_len, n_ext, alpha, emit, nll, zero_infinity, dtyp
     beta = _beta(emit, ext, skip, in_len, n_ext)
     t_max, n, c = lp.shape
     ab = alpha + beta
-    lcab = np.full(lp.shape, _NEG_INF)
-    for s in range(ext.shape[1]):   # logsumexp of alpha+beta over positions with label c
+    lcab = np.full(lp.shape, _NEG_INF, lp.dtype)
+    # logsumexp of alpha+beta over the positions with label c, the last first as torch's
+    for s in range(ext.shape[1] - 1, -1, -1):
         cols = ext[:, s]
         cur = lcab[:, np.arange(n), cols]
         lcab[:, np.arange(n), cols] = _lse(cur, ab[:, :, s])
     with np.errstate(over="ignore", invalid="ignore"):
-        grad = np.exp(lp) - np.exp(lcab + nll[None, :, None] - lp)
+        grad = _exp(lp) - _exp(lcab + nll[None, :, None] - lp)
     valid = np.arange(t_max)[:, None] < in_len[None, :]
-    grad = np.where(valid[:, :, None], grad, 0.0)
+    grad = np.where(valid[:, :, None], grad, lp.dtype.type(0))
     if zero_infinity:
-        grad = np.where(np.isinf(nll)[None, :, None], 0.0, grad)
-    gh = np.asarray(g if xp is np else g.get(), np.float64)
-    grad = grad * gh[None, :, None]
+        grad = np.where(np.isinf(nll)[None, :, None], lp.dtype.type(0), grad)
+    grad = grad * _host(xp, g).astype(lp.dtype, copy=False)[None, :, None]
     return (xp.asarray(grad.astype(dtype)), None, None, None)
 
 

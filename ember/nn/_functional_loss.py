@@ -196,6 +196,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if label_smoothing > 0:
         return _cross_entropy_smoothed(input, _long(target), weight, reduction, ignore_index,
                                        float(label_smoothing))
+    if input.arr.dtype.itemsize == 2:   # float16/bfloat16: torch's log_softmax output rounds
+        return nll_loss(_O.log_softmax_raw(input, 1 if input.ndim > 1 else 0), target, weight,
+                        ignore_index=ignore_index, reduction=reduction)
     x, t, unbatched = _as_batched(input, target)
     out = _O.cross_entropy_raw(x, _long(t), weight, reduction, ignore_index, 0.0, unbatched)
     return out

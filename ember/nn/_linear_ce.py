@@ -203,10 +203,12 @@ def _chunks(xp, x, w, b, safe, size, acc):
 
 
 def _grads(xp, x, w, b, safe, size, acc, row_scale, wants):
-    """d(sum_n row_scale[n] * loss[n]) for x, w and b, chunk by chunk."""
+    """d(sum_n row_scale[n] * loss[n]) for x, w and b, chunk by chunk. torch sums the linear
+    weight's and bias's gradients in the input's dtype: a float16/bfloat16 sum rounds as each
+    chunk's (acc dtype) gradient is added, the bias's chunk rounded first."""
     gx = xp.zeros(x.shape, acc) if wants[0] else None
-    gw = xp.zeros(w.shape, acc) if wants[1] else None
-    gb = xp.zeros(w.shape[0], acc) if wants[2] else None
+    gw = xp.zeros(w.shape, x.dtype) if wants[1] else None
+    gb = xp.zeros(w.shape[0], x.dtype) if wants[2] else None
     wa = w.astype(acc, copy=False)
     for rows, p, se, _ in _chunks(xp, x, w, b, safe, size, acc):
         s = row_scale[rows]
@@ -216,9 +218,13 @@ def _grads(xp, x, w, b, safe, size, acc, row_scale, wants):
         if gx is not None:
             gx[rows] = p @ wa
         if gw is not None:
-            gw += p.T @ x[rows].astype(acc, copy=False)
+            gw_chunk = p.T @ x[rows].astype(acc, copy=False)
+            if gw.dtype == acc:
+                gw += gw_chunk
+            else:
+                gw = (gw.astype(acc) + gw_chunk).astype(gw.dtype)
         if gb is not None:
-            gb += p.sum(axis=0)
+            gb += p.sum(axis=0).astype(gb.dtype, copy=False)
     return gx, gw, gb
 
 
@@ -226,6 +232,19 @@ def _losses(xp, x, w, b, safe, size, acc, w_t):
     out = xp.empty(x.shape[0], acc)
     for rows, _, se, tl in _chunks(xp, x, w, b, safe, size, acc):
         out[rows] = (xp.log(se) - tl) * w_t[rows]
+    return out
+
+
+def _loss_sum(xp, x, w, b, safe, size, acc, neg_w):
+    """The reduced loss as torch's chunk loop adds it: per chunk, the target logits' dot with
+    the rows' weights -w_t / denominator, then minus their dot with the log-sums, each step
+    rounded to the output's dtype (the input's, float32 for float16 input)."""
+    f = acc.type
+    out_type = f if x.dtype == np.float16 else x.dtype.type
+    out = f(0)
+    for rows, _, se, tl in _chunks(xp, x, w, b, safe, size, acc):
+        out = f(out_type(out + f(float(neg_w[rows] @ tl))))
+        out = f(out_type(out - f(float(neg_w[rows] @ xp.log(se)))))
     return out
 
 
@@ -237,7 +256,8 @@ def _CHUNKED(xp, x, w, t, b, weight, reduction, ignore_index, size, acc, retain,
     w_t, safe = _class_weights(xp, t, weight, ignore_index, x.shape[0], w.shape[0], size, acc)
     denom = w_t.sum() if reduction == "mean" else acc.type(1)
     with np.errstate(invalid="ignore", divide="ignore"):      # nothing counted: nan, as torch
-        loss = _losses(xp, x, w, b, safe, size, acc, w_t).sum() / denom
+        loss = _loss_sum(xp, x, w, b, safe, size, acc, w_t / -denom) \
+            if x.shape[0] or reduction != "mean" else acc.type(np.nan)
     grads = _grads(xp, x, w, b, safe, size, acc, w_t / denom, wants) if any(wants) else \
         (None, None, None)
     saved = [tuple(None if g is None else g.astype(a.dtype, copy=False)

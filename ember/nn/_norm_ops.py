@@ -63,7 +63,11 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
             stats = tuple(t.astype(np.float32) for t in stats)
     if view is not None:
         x = x.reshape(view)
-    x2 = _rows(xp, x, axes, w is not None or b is not None, wshape) if stats is None else None
+    # torch's kernels for float16/bfloat16 input and parameters (not float32 ones) save the
+    # mean and rstd in that dtype: backward reads the rounded statistics
+    half_stats = dt.itemsize == 2 and stats is None and (w is None or w.dtype == dt)
+    x2 = _rows(xp, x, axes, w is not None or b is not None, wshape) \
+        if stats is None and not half_stats else None
     if x2 is not None:
         y, xhat, invstd = _rows_fwd(x, x2, w, b, axes, wshape, eps)
         saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
@@ -80,6 +84,9 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
         y = y * w.reshape(wshape)
     if b is not None:
         y = y + b.reshape(wshape)
+    if half_stats:
+        invstd = invstd.astype(dt).astype(np.float32)
+        xhat = (x - mean.astype(dt).astype(np.float32)) * invstd
     saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
     return _output(y, shape, dt, w, b), saved
 
@@ -201,9 +208,30 @@ def _update(t, new):
     bump_version(t)
 
 
+def _verify_batch_size(size):
+    """torch.nn.functional's check for training statistics: a channel of one value normalises
+    to 0."""
+    if size[0] * math.prod(size[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{size!r}")
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """torch.nn.functional.batch_norm: running_var is updated with the unbiased variance."""
+    """torch.nn.functional.batch_norm: its Python checks, then torch.batch_norm's kernel."""
+    if training:
+        _verify_batch_size(input.shape)
+        if eps <= 0.0:
+            raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    elif eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    return batch_norm_kernel(input, running_mean, running_var, weight, bias, training, momentum,
+                             eps)
+
+
+def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, momentum, eps):
+    """torch.batch_norm: running_var is updated with the unbiased variance (NaN from one value
+    per channel, which only torch.nn.functional refuses)."""
     if training and (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be "
                          "None")
@@ -226,9 +254,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     wshape = _channel_shape(input.ndim)
     xp = input.be.xp
     dt = _compute(input.arr[:0]).dtype
-    if training and input.shape[0] * math.prod(input.shape[2:]) == 1:    # torch's check
-        raise ValueError("Expected more than 1 value per channel when training, got input size "
-                         f"{input.shape!r}")
     if not training or not input.numel():      # (an empty batch leaves the statistics alone)
         if running_mean is None and training:
             mean, invstd = xp.zeros(c, dt).reshape(wshape), xp.ones(c, dt).reshape(wshape)
@@ -247,7 +272,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if running_mean is not None:
         _update(running_mean, (1 - momentum) * running_mean.arr + momentum * mean.ravel())
     if running_var is not None:
-        unbiased = var.ravel() * (n / (n - 1))
+        unbiased = var.ravel() * (n / (n - 1) if n > 1 else math.nan)
         _update(running_var, (1 - momentum) * running_var.arr + momentum * unbiased)
     return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
                          (None, axes, wshape, eps, (mean, invstd), False)), input)
@@ -275,12 +300,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
-    if input.ndim >= 2:     # torch's _verify_batch_size: a group of one value normalises to 0
+    if input.ndim >= 2:
         n, c = input.shape[:2]
-        size = [n * c // num_groups, num_groups] + list(input.shape[2:])
-        if size[0] * math.prod(size[2:]) == 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input "
-                             f"size {size}")
+        _verify_batch_size([n * c // num_groups, num_groups] + list(input.shape[2:]))
     view = _group_norm_view(input, num_groups, weight, bias)
     return apply(_NORM["native_group_norm"], (input, weight, bias),
                  (view, (2, 3), (1, num_groups, view[2], 1), eps, None, False))

@@ -196,7 +196,12 @@ def _log_softmax(xp, x, dim):
     s = a - (_rowmax(xp, a) if dim in (-1, a.ndim - 1) else a.max(axis=dim, keepdims=True))
     if _lastdim_f32(xp, a, dim):    # torch's last-dim kernel: see _softmax_lastdim_f32
         e = np.exp(s, dtype=np.float64).astype(np.float32)
-        s -= np.log(_lane_rowsum(e), dtype=np.float64).astype(np.float32)
+        z = _lane_rowsum(e)
+        if a is x:
+            s -= np.log(z, dtype=np.float64).astype(np.float32)
+        else:   # float16/bfloat16: torch's kernel keeps the sum and its log in x's dtype
+            lz = np.log(z.astype(x.dtype).astype(np.float32), dtype=np.float64)
+            s -= lz.astype(np.float32).astype(x.dtype).astype(np.float32)
     else:
         s -= xp.log(_rowsum(xp, xp.exp(s), dim))
     s = s.astype(x.dtype, copy=False)
@@ -283,9 +288,10 @@ def _nll_sums(xp, loss, w, mask, weighted):
     """(the loss sum, the weight sum) as torch's nll_loss_out_frame adds a batch: in order into
     8 cascade levels of 2^p samples (p = max(4, ceil(log2 n) / 8)); after a kept sample whose
     index is a multiple of 2^(p (j + 1)), level j is carried into level j + 1; the levels are
-    then added in order. NumPy float arrays only, else None (also where ignored samples make
-    a group too long to lay out)."""
-    if xp is not np or loss.dtype.kind != "f" or loss.dtype.itemsize < 4:
+    then added in order, in the loss's dtype (float16/bfloat16 sums round every addition, as
+    torch's Half/BFloat16 kernels add). NumPy float arrays only, else None (also where ignored
+    samples make a group too long to lay out)."""
+    if xp is not np or loss.dtype.kind not in "fV":
         return None
     # (N, d1, ...) samples in torch's order: nll_loss2d's linear index b * map_size + elem
     loss, w, mask = loss.reshape(-1), w.reshape(-1), mask.reshape(-1)

@@ -137,6 +137,8 @@ def gelu_f32(x):
     """x Phi(x) = x (0.5 + 0.5 erf(x / sqrt 2)) for float32 NumPy arrays, evaluated in float32:
     within a few ulp of erf, as torch's kernel loses about as much to cancellation for
     negative x."""
+    if x.ndim == 0:     # NumPy's operations on a 0-d array give scalars, which out= refuses
+        return gelu_f32(x.reshape(1)).reshape(())
     t = np.clip(x, -_GELU_LIMIT, _GELU_LIMIT)
     s = t * t
     p = s * _GELU_P[0]

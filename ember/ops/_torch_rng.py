@@ -64,7 +64,8 @@ class TorchCPU:
     # ---- torch's distributions ------------------------------------------------------------
     def uniform(self, shape, dtype, lo=0.0, hi=1.0):
         """rand / uniform_: x * (to - from) + from in the accumulate type, fused as torch's
-        compiled kernel fuses it; complex dtypes fill the real view (re, im interleaved)."""
+        compiled kernel fuses it, and `from` where that rounds to `to` in the dtype (torch's
+        values lie in [from, to)); complex dtypes fill the real view (re, im interleaved)."""
         dtype = np.dtype(dtype)
         if dtype.kind == "c":
             real = self.uniform(shape + (2,), dtype.type(0).real.dtype, lo, hi)
@@ -76,7 +77,12 @@ class TorchCPU:
                 x = (x.astype(np.float64) * float(span) + float(f)).astype(np.float32)
             else:
                 x = x * (hi - lo) + lo
-        return x.astype(dtype, copy=False).reshape(shape)
+        x = x.astype(dtype, copy=False)
+        if dtype.itemsize == 2 or lo != 0.0 or hi != 1.0:     # (else x < 1 exactly)
+            top = x == dtype.type(hi)
+            if top.any():
+                x = np.where(top, dtype.type(lo), x)
+        return x.reshape(shape)
 
     def normal(self, shape, dtype, mean=0.0, std=1.0, contiguous=True):
         """randn / normal_: 16 or more contiguous values take torch's normal_fill (all the

@@ -421,10 +421,6 @@ class RNNCellBase(Module):
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} "
                                f"expected {self.input_size}")
-        for t, w in ((input, self.weight_ih), (h, self.weight_hh), (c, self.weight_hh)):
-            if t is not None and t.dtype != w.dtype and _autocast_dtype(t) is None:     # torch's cell: linear(t, w) fails
-                raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                                   f"{tname(t.arr.dtype)} and {tname(w.arr.dtype)}")
         unbatched = input.dim() == 1
         x = input.unsqueeze(0) if unbatched else input
         B = x.shape[0]
@@ -445,6 +441,10 @@ class RNNCellBase(Module):
             if t.shape[1] != self.hidden_size:
                 raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got "
                                    f"{t.shape[1]}, expected {self.hidden_size}")
+        for t, w in ((input, self.weight_ih), (h, self.weight_hh), (c, self.weight_hh)):
+            if t is not None and t.dtype != w.dtype and _autocast_dtype(t) is None:     # torch's cell: linear(t, w) fails
+                raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                                   f"{tname(t.arr.dtype)} and {tname(w.arr.dtype)}")
         cn = None
         x, h, c, w_ih, w_hh, b_ih, b_hh = rnn_args(x, h, c, self.weight_ih, self.weight_hh,
                                                    self.bias_ih, self.bias_hh)
