@@ -13,9 +13,9 @@ import functools
 import threading
 import types
 
-__all__ = ["enable", "disable", "dispatched", "has_torch_function", "handle_torch_function", "overloaded_args",
-           "DisableTorchFunctionSubclass", "DisableTorchFunction", "TorchFunctionMode",
-           "resolve_name",
+__all__ = ["enable", "disable", "dispatched", "has_torch_function", "handle_torch_function",
+           "overloaded_args", "DisableTorchFunctionSubclass", "DisableTorchFunction",
+           "TorchFunctionMode", "resolve_name",
            "_disabled_torch_function_impl", "convert"]
 
 
