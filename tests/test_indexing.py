@@ -515,3 +515,14 @@ def test_uint8_masks_as_torch(fn):
     uint8 mask is torch's masked_fill_, which refuses it; masked_scatter refuses it after its
     own warning."""
     assert _uint8_outcome(ember, fn) == _uint8_outcome(torch, fn)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L: L.zeros(3, 2).index_put_((None, L.tensor([0])), L.tensor(1.0)),
+    lambda L: L.zeros(3, 2).index_put((L.tensor([0]), None), L.tensor(1.0)),
+])
+def test_index_put_refuses_none_as_torchs_binding(fn):
+    with pytest.raises(TypeError) as e:
+        fn(torch)
+    with pytest.raises(TypeError, match=str(e.value)):
+        fn(ember)

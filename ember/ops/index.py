@@ -789,13 +789,22 @@ def _put_indices(input, indices):
     return tuple(out)
 
 
+def _no_none(indices):
+    """torch's Python binding takes a tuple of Tensors (None only in the aten op's own)."""
+    for j, i in enumerate(indices):
+        if i is None:
+            raise TypeError(f"expected Tensor as element {j} in argument 0, but got NoneType")
+
+
 def index_put(input, indices, values, accumulate=False):
+    _no_none(indices)
     values = _put_value(input, values, indices, accumulate, "index_put")
     return apply(_index_put, (input, _value_for(input, values)),
                  (_put_indices(input, indices), accumulate))
 
 
 def index_put_(input, indices, values, accumulate=False):
+    _no_none(indices)
     if _fw.level is not None and _fw_involved(input, values):
         _index_put_(input, indices, values, accumulate)
         _fw_put(input, values, lambda ts, tv: _index_put_(
