@@ -8,6 +8,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from .._torch_function import TorchFunctionMode, resolve_name
+from ._symbolic import SYMBOLIC
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
 _EXPORTING = [False]
@@ -177,7 +178,6 @@ class _Tracer(TorchFunctionMode):
         self.g = graph
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        from ._symbolic import SYMBOLIC
         kwargs = kwargs or {}
         g = self.g
         tensors = list(_tensors(args + tuple(kwargs.values())))
