@@ -250,7 +250,7 @@ def propagate(op, args, static, out, saved):
         return
     if op.name in _NOT_IMPLEMENTED:
         raise _not_implemented(op.name, static)
-    rule = _RULES.get(op.name)
+    rule = None if static else _RULES.get(op.name)     # (add/sub with alpha: generic)
     if rule is not None and len(outs) == 1:
         t = _fast(rule, args, tans, outs[0])
         if t is not None:

@@ -54,6 +54,9 @@ def _const(v):
     return _value(lambda n: v)
 
 
+_ALPHA = _value(lambda n: n.static[1] if n.static else 1)     # add/sub/rsub: (coefficient, alpha)
+
+
 def _dims(k):
     """A dim argument as torch keeps it: a tuple (None: all dims)."""
     def get(n):
@@ -235,8 +238,9 @@ FIELDS = {
     "div": {"self": _input(0), "other": _input(1)},
     "pow": {"self": _input(0), "exponent": _value(lambda n: n.inputs[1])},
     "pow_tensor": {"self": _input(0), "exponent": _input(1), "result": _RESULT},
-    "add": {"alpha": _const(1)},
-    "sub": {"alpha": _const(1)},
+    "add": {"alpha": _ALPHA},
+    "sub": {"alpha": _ALPHA},
+    "rsub": {"alpha": _ALPHA},
     "addmm": {"mat1": _input(1), "mat2": _input(2), "mat1_sym_sizes": _sizes(1),
               "mat1_sym_strides": _strides(1), "mat2_sym_sizes": _sizes(2),
               "mat2_sym_strides": _strides(2), "beta": _static(0), "alpha": _static(1)},

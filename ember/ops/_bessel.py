@@ -2,6 +2,8 @@
 polynomials (ember/special.py), as torch's CPU kernels compute them."""
 import numpy as np
 
+from ._fma import fma, fma64
+
 # Kernels on flat arrays of one float dtype, computed in that dtype (as torch's CPU kernels do)
 # by the same steps as torch's ports of the Cephes Math Library (Stephen L. Moshier, BSD
 # licence), with Cephes' coefficients. Where torch departs from Cephes its values are kept:
@@ -20,26 +22,12 @@ class Libm:
         return getattr(self.xp, name)
 
     def fma(self, a, b, c):
-        """a * b + c rounded once (float64: Dekker's exact product, then an exact sum rounded
-        with its error; where that overflows, the plain sum)."""
+        """a * b + c rounded once (ops/_fma.py)."""
         xp = self.xp
         if a.dtype == np.float32:
-            a, b, c = (xp.asarray(v, dtype=np.float32).astype(np.float64) for v in (a, b, c))
-            return (a * b + c).astype(np.float32)
-        p = a * b
-        ah, al = _split(a)
-        bh, bl = _split(b)
-        e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
-        s = p + c
-        v = s - p
-        r = s + (((p - (s - v)) + (c - v)) + e)
-        return xp.where(xp.isfinite(r), r, s)
-
-
-def _split(a):
-    t = 134217729.0 * a
-    hi = t - (t - a)
-    return hi, a - hi
+            a, b, c = (xp.asarray(v, dtype=np.float32) for v in (a, b, c))
+            return fma(xp, a, b, c, a.dtype)
+        return fma64(xp, a, b, c)
 
 
 def _rounded(name, float64_too):

@@ -20,6 +20,7 @@ from ..amp.state import AMP as _amp
 from . import _special
 from ._blend import fast_where
 from ._deprecated import scalar_first
+from ._fma import fma as _fma
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      make_binary as _make_binary, make_unary as _make_unary, raise_not_tensor,
                      tensor_arg, tensor_args)
@@ -28,6 +29,7 @@ from ._registry import OPS as _OPS, contiguous_outputs, holomorphic as _holo, op
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 
 
 def _ni(name, dt):
@@ -542,10 +544,13 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
 
 
 # ---- binary ops ------------------------------------------------------------------------------
-def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None, opmath=False):
+def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None, opmath=False,
+            scaled=None):
     """`check(a, b, *static) -> (a, b)` runs when the common dtype's kind is not in `fast`: it
     casts (int -> float for float-valued ops) or raises torch's error for unsupported dtypes.
-    `opmath`: a float16/bfloat16 tensor with a Python float is computed in float32."""
+    `opmath`: a float16/bfloat16 tensor with a Python float is computed in float32.
+    `scaled(xp, a, b, alpha)`: the op with torch's `alpha` (add, sub, rsub), which arrives as
+    the one static argument and is saved last for `grad`."""
     @_op(name, saves=saves, node=node, differentiable=grad is not None)
     def fwd(xp, a, b, *static):
         if check is not None and a.dtype.kind not in fast:
@@ -555,6 +560,11 @@ def _binary(name, f, grad=None, saves="in", node=None, fast="f", check=None, opm
                 _check_broadcast(a, b)      # torch reports the shape error first
                 raise
         try:
+            if static:
+                y = scaled(xp, a, b, *static)
+                if type(y) is not type(a) and type(y) is not SparseCOO:
+                    y = xp.asarray(y)
+                return y, (a, b, *static)
             y = f(xp, a, b)
         except ValueError:
             raise _shape_error(a, b) from None
@@ -642,12 +652,11 @@ def _complex_alpha(operand, sign):
     self`), alpha a complex number (1 or -1 here) for complex results: its naive product turns an
     infinite part into NaN in the other part (inf * 0), so (inf + 0j) + (inf + 0j) is inf + nanj.
     For complex operands, the `operand` (0: a, 1: b) the kernel adds or subtracts is replaced by
-    that product (negated where the kernel subtracts); `scaled`: it already carries alpha
-    (add(..., alpha=2) multiplied it first)."""
+    that product (negated where the kernel subtracts)."""
     one = complex(sign)
 
-    def check(a, b, scaled=False):
-        if a.dtype.kind != "c" or scaled:
+    def check(a, b, *alpha):
+        if a.dtype.kind != "c" or alpha:       # (with alpha: _axpy)
             return a, b
         ab = [a, b]
         p = ab[operand] * a.dtype.type(one)
@@ -656,13 +665,55 @@ def _complex_alpha(operand, sign):
     return check
 
 
-_add = _binary("add", lambda xp, a, b: a + b, lambda xp, g, a, b: (g, _scalar_g(g, b)),
-               saves=None, fast="biufV", check=_complex_alpha(1, 1))
+def _axpy(xp, dt, base, x, c, out=None):
+    """base + c * x as torch's add kernel computes `self + alpha * other` (sub and rsub: alpha
+    negated), `c` already converted to the result dtype `dt`, numbers cast to it too: floating
+    dtypes in one fused multiply-add (float16/bfloat16 in float32), complex ones with the
+    naive complex product, integers wrapping. `out`: an array to write the result into."""
+    if dt.kind not in "fV" or type(base) is SparseCOO or type(x) is SparseCOO:
+        if dt.kind == "b":
+            r = xp.logical_or(base, xp.logical_and(x, c))
+        else:
+            r = base + (xp.multiply(x, c, dtype=dt) if dt.kind in "iu" else x * c)  # (wrapping)
+        if out is None:
+            return r
+        out[...] = r
+        return out
+    base, x = (v if getattr(v, "dtype", None) == dt else xp.asarray(v, dt) for v in (base, x))
+    if dt.itemsize == 2:
+        base, x, c = base.astype(_F32), x.astype(_F32), _F32.type(c)
+    return _fma(xp, x, c, base, dt, out)
+
+
+def _scaled_g(g, x, alpha):
+    """The gradient through `alpha * x` (None where x is a number): torch's g * alpha, alpha
+    as the Python number given (conjugated: complex alpha)."""
+    if not _has_shape(x):
+        return None
+    if alpha == 1:
+        return g
+    return _times_scalar(g, alpha.conjugate() if type(alpha) is complex else alpha)
+
+
+_add = _binary("add", lambda xp, a, b: a + b,
+               lambda xp, g, a, b, c=1, alpha=1: (g, _scaled_g(g, b, alpha)),
+               saves=None, fast="biufV", check=_complex_alpha(1, 1),
+               scaled=lambda xp, a, b, c, alpha: _axpy(xp, a.dtype, a, b, c))
 _sub = _binary("sub", lambda xp, a, b: a - b,
-               lambda xp, g, a, b: (g, -g if _has_shape(b) else None),
-               saves=None, fast="biufV", check=_complex_alpha(1, -1))
-_rsub = _binary("rsub", lambda xp, a, b: b - a, lambda xp, g, a, b: (-g, _scalar_g(g, b)),
-                saves=None, node="RsubBackward1", fast="biufV", check=_complex_alpha(0, -1))
+               lambda xp, g, a, b, c=1, alpha=1: (g, _neg(_scaled_g(g, b, alpha))),
+               saves=None, fast="biufV", check=_complex_alpha(1, -1),
+               scaled=lambda xp, a, b, c, alpha: _axpy(xp, a.dtype, a, b, c))
+_rsub = _binary("rsub", lambda xp, a, b: b - a,
+                lambda xp, g, a, b, c=1, alpha=1: (_neg(_scaled_g(g, a, alpha)),
+                                                   _scalar_g(g, b)),
+                saves=None, node="RsubBackward1", fast="biufV", check=_complex_alpha(0, -1),
+                scaled=lambda xp, a, b, c, alpha: _axpy(xp, a.dtype, b, a, c))
+
+
+def _neg(g):
+    return None if g is None else -g
+
+
 def _times_scalar(g, b):
     """g * b; a float16/bfloat16 g with a Python float b in float32, as torch's kernels."""
     if type(b) is float and g.dtype.itemsize == 2:
@@ -1122,27 +1173,33 @@ def _has_bool(v):
     return type(v) is bool if a is None else a.dtype.kind == "b"
 
 
-def _scaled(input, other, alpha):
-    """other * alpha for add/sub: alpha is cast to the result dtype, as in torch's kernels."""
+def _alpha(input, other, alpha, sign):
+    """The static arguments of add/sub/rsub with `alpha`: (sign * alpha as torch's kernel
+    holds it: converted to the result dtype with its checks, then a Python number; alpha as
+    given, for backward)."""
     rt = _result_type_n(input, other)
     if isinstance(alpha, bool) and rt.kind != 0:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if not (rt.is_floating_point or rt.is_complex):
-        if isinstance(alpha, float):
+        if isinstance(alpha, (float, complex)):
             raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
                                "point number.")
-        alpha = bool(alpha) if rt.kind == 0 else alpha
-    if isinstance(other, Tensor):
-        return mul(other if other.dtype is rt else other.to(rt), alpha)
-    other = other * alpha
-    return bool(other) if rt.kind == 0 else other
+        if rt.kind == 0:
+            return bool(alpha), alpha
+    elif isinstance(alpha, complex) and not rt.is_complex:
+        raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex "
+                           "number.")
+    from .creation import _fill_value
+    c = rt.np.type(_fill_value(-alpha if sign < 0 else alpha, rt.np))
+    # a Python number (static arguments that are arrays would count as input-dependent values)
+    return (complex(c) if rt.is_complex else float(c) if rt.is_floating_point else int(c)), alpha
 
 
 def add(input, other, *deprecated, alpha=1, out=None):
     if deprecated:          # torch's deprecated add(Number alpha, Tensor other)
         other, alpha = scalar_first("add", other, (input,), deprecated, ("alpha", "other"))
     if alpha != 1 or alpha is True:
-        r = _add(input, _scaled(input, other, alpha), True)
+        r = _add(input, other, *_alpha(input, other, alpha, 1))
     else:
         r = _add(input, other)
     return r if out is None else _finish(r, out)
@@ -1154,7 +1211,7 @@ def sub(input, other, *deprecated, alpha=1, out=None):
     if _has_bool(input) or _has_bool(other):
         raise _bool_sub(input, other)
     if alpha != 1 or alpha is True:
-        r = _sub(input, _scaled(input, other, alpha), True)
+        r = _sub(input, other, *_alpha(input, other, alpha, -1))
     else:
         r = _sub(input, other)
     return r if out is None else _finish(r, out)
@@ -1174,7 +1231,7 @@ def rsub(input, other, *, alpha=1):
     if isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
     if alpha != 1:
-        return _rsub(_scaled(other, input, alpha), other, True)
+        return _rsub(input, other, *_alpha(input, other, alpha, -1))
     return _rsub(input, other)
 
 
@@ -1468,8 +1525,8 @@ def _lerp(xp, a, b, w):
     if a.dtype.kind not in "fcV":
         raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "      # no _cpu
                                   f"'{_tname(a.dtype)}'")
-    if _low_float(a.dtype):
-        return _lerp_low(xp, a, b, w), (w,)
+    if a.dtype.kind != "c":
+        return _lerp_fused(xp, a, b, w), (w,)
     d = b - a
     # torch's two-sided formula keeps lerp exact at both ends
     y = a + w * d if builtins.abs(w) < 0.5 else b - d * (1 - w)
@@ -1480,25 +1537,33 @@ def _low_float(dtype):
     return dtype.itemsize == 2 and dtype.kind in "fV"
 
 
-def _lerp_low(xp, a, b, w):
-    """float16/bfloat16 lerp as torch's vectorized CPU kernel: in float32, the two-sided formula
-    as one fused multiply-add (coeff * (b - a) + base, coeff w or w - 1, base a or b; emulated in
-    float64), rounded to float32 and then to the dtype."""
-    a32, b32 = a.astype(_F32), b.astype(_F32)
-    w32 = w.astype(_F32) if hasattr(w, "astype") else _F32.type(w)
-    small = xp.abs(w32) < 0.5
-    coeff = xp.where(small, w32, w32 - 1).astype(np.float64)
-    base = xp.where(small, a32, b32).astype(np.float64)
-    y = (coeff * (b32 - a32).astype(np.float64) + base).astype(_F32).astype(a.dtype)
-    return _as_array(xp, y, a)
+def _opmath(dtype):
+    """The dtype torch's CPU kernels compute a floating dtype in: float32 for float16 and
+    bfloat16, else itself."""
+    return _F64 if dtype.itemsize == 8 else _F32
 
 
-def _addcmul_low(xp, x, t1, t2, value):
-    """float16/bfloat16 addcmul as torch's CPU kernel: fma(value * t1, t2, x) in float32
-    (emulated in float64), rounded to float32 and then to the dtype."""
-    vt1 = (_F32.type(value) * t1.astype(_F32)).astype(np.float64)
-    y = (vt1 * t2.astype(np.float64) + x.astype(np.float64)).astype(_F32)
-    return _as_array(xp, y.astype(x.dtype), x)
+def _lerp_fused(xp, a, b, w):
+    """Real lerp as torch's CPU kernel: the two-sided formula as one fused multiply-add,
+    coeff * (b - a) + base with coeff w or w - 1 and base a or b, in the opmath dtype."""
+    dt, od = a.dtype, _opmath(a.dtype)
+    a, b = a.astype(od, copy=False), b.astype(od, copy=False)
+    if hasattr(w, "shape"):
+        w = w.astype(od, copy=False)
+        small = xp.abs(w) < 0.5
+        coeff, base = xp.where(small, w, w - 1), xp.where(small, a, b)
+    else:
+        w = od.type(w)
+        coeff, base = (w, a) if builtins.abs(w) < 0.5 else (w - 1, b)
+    return _as_array(xp, _fma(xp, coeff, b - a, base, dt), a)
+
+
+def _addcmul_fused(xp, x, t1, t2, value):
+    """Real addcmul as torch's CPU kernel: fma(value * t1, t2, x) in the opmath dtype."""
+    od = _opmath(x.dtype)
+    vt1 = od.type(value) * t1.astype(od, copy=False)
+    y = _fma(xp, vt1, t2.astype(od, copy=False), x.astype(od, copy=False), od)
+    return _as_array(xp, y.astype(x.dtype, copy=False), x)
 
 
 def _addcdiv_low(xp, x, t1, t2, value):
@@ -1520,8 +1585,8 @@ def _lerp_t(xp, a, b, w):
     if a.dtype.kind not in "fcV":
         raise NotImplementedError(f"\"lerp_kernel_tensor\" not implemented for "      # no _cpu
                                   f"'{_tname(a.dtype)}'")
-    if _low_float(a.dtype):
-        return _lerp_low(xp, a, b, w), (a, b, w)
+    if a.dtype.kind != "c":
+        return _lerp_fused(xp, a, b, w), (a, b, w)
     d = b - a
     y = xp.where(xp.abs(w) < 0.5, a + w * d, b - d * (1 - w))
     return _as_array(xp, y, a), (a, b, w)
@@ -1547,8 +1612,8 @@ def lerp(input, end, weight, *, out=None):
 @_shapes_as_runtime
 def _addcmul(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
-    if _low_float(dtype):
-        return _addcmul_low(xp, x, t1, t2, value), (t1, t2, value)
+    if dtype.kind in "fV":
+        return _addcmul_fused(xp, x, t1, t2, value), (t1, t2, value)
     y = x + value * (t1 * t2)
     return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
 
