@@ -42,7 +42,7 @@ def adadelta_update(p, state, group):
 
 def _adadelta_kernel(xp, param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay,
                      maximize):
-    grad = _effective_grad(grad, param, maximize, weight_decay)
+    grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     square_avg *= rho
     _addcmul_(xp, square_avg, grad, grad, 1 - rho, tmp)

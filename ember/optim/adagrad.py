@@ -97,7 +97,7 @@ def _clr(group, step, what):
 
 
 def _adagrad_kernel(xp, param, grad, state_sum, clr, eps, weight_decay, maximize):
-    grad = _effective_grad(grad, param, maximize, weight_decay)
+    grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _addcmul_(xp, state_sum, grad, grad, 1, tmp)
     std = xp.sqrt(state_sum)

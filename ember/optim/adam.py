@@ -134,7 +134,7 @@ def _adam_kernel(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, be
                  bias_correction2_sqrt, eps, weight_decay, decay, maximize):
     if decay != 1.0:
         param *= decay
-    grad = _effective_grad(grad, param, maximize, weight_decay)
+    grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)
     if max_exp_avg_sq is not None:                  # amsgrad

@@ -41,7 +41,7 @@ def adamax_update(p, state, group):
 
 def _adamax_kernel(xp, param, grad, exp_avg, exp_inf, beta1, beta2, eps, clr, weight_decay,
                    maximize):
-    grad = _effective_grad(grad, param, maximize, weight_decay)
+    grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
     exp_inf *= beta2

@@ -1,8 +1,9 @@
 """ASGD: averaged stochastic gradient descent (torch.optim.ASGD)."""
 from .._dtype import get_default_dtype
 from .._tensor import Tensor
-from .optimizer import (_PerParameter, _effective_grad, _finish, _get_scalar_dtype, _grad_array,
-                        _incr, _real, _value, _zeros_like, _weight_decay, _in_scalar_state)
+from .optimizer import (_PerParameter, _add, _effective_grad, _finish, _get_scalar_dtype,
+                        _grad_array, _incr, _real, _value, _zeros_like, _weight_decay,
+                        _in_scalar_state)
 
 __all__ = ["ASGD"]
 
@@ -33,7 +34,7 @@ def asgd_update(p, state, group):
     param, ax = _real(p.arr), _real(state["ax"].arr)
     lr, lambd, alpha, t0 = (_value(group[k]) for k in ("lr", "lambd", "alpha", "t0"))
     step = _incr(state["step"])
-    grad = _effective_grad(_real(_grad_array(p)), param, group["maximize"],
+    grad = _effective_grad(xp, _real(_grad_array(p)), param, group["maximize"],
                            _weight_decay(group))
     eta, mu = state["eta"], state["mu"]
     # torch.as_tensor(value) first: rounded to the default dtype, then copied into the state
@@ -48,7 +49,7 @@ def asgd_update(p, state, group):
     else:
         eta_value = float(eta.item())
         param *= 1 - lambd * eta_value                          # decay term
-        param += xp.multiply(grad, param.dtype.type(-eta_value))
+        _add(xp, param, grad, -eta_value, param)
         if float(mu.item()) != 1:                               # averaging
             ax += (param - ax) * mu.arr.astype(ax.dtype)
         else:

@@ -78,7 +78,7 @@ def _nadam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, bias_corre
                   grad_coef, avg_coef, weight_decay, decay, maximize):
     if decay != 1.0:
         param *= decay
-    grad = _effective_grad(grad, param, maximize, weight_decay)
+    grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)
     denom = xp.divide(exp_avg_sq, bias_correction2)

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _new, bump_version
-from ..ops.elementwise import _addcdiv_low, _addcmul_low, _lerp_low, _low_float
+from ..ops.elementwise import _addcdiv_low, _addcmul_fused, _axpy, _lerp_fused, _low_float
 from ..autograd.grad_mode import _enabled, set_grad
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
@@ -584,14 +584,29 @@ def _grad_array(p):
     return g
 
 
-def _effective_grad(grad, param, maximize, weight_decay):
+def _effective_grad(xp, grad, param, maximize, weight_decay):
     """torch's `grad = -grad if maximize`, then `grad = grad.add(param, alpha=weight_decay)`."""
     if maximize:
         grad = -grad
     if weight_decay != 0:
         _real_alpha(weight_decay)
-        grad = grad + weight_decay * param
+        grad = _add(xp, grad, param, weight_decay)
     return grad
+
+
+def _with_number(ufunc, a, number):
+    """ufunc(a, number) as torch's kernels take a Python number: for a float16/bfloat16 `a` in
+    float32 (NumPy would first round the number to a's dtype), rounded once."""
+    if _low_float(a.dtype):
+        return ufunc(a.astype(np.float32), np.float32(number)).astype(a.dtype)
+    return ufunc(a, number)
+
+
+def _add(xp, base, x, alpha, out=None):
+    """base.add(x, alpha=alpha) as torch's kernel computes it (one rounding; ops/_fma.py), or
+    base.add_(...) with `out` base."""
+    dt = base.dtype
+    return _axpy(xp, dt, base, x, dt.type(alpha), out)
 
 
 def _real_alpha(alpha):
@@ -602,8 +617,8 @@ def _real_alpha(alpha):
 
 def _lerp_(xp, start, end, weight, tmp=None):
     """start.lerp_(end, weight) with torch's two-branch formula (exact at weight 0 and 1)."""
-    if _low_float(start.dtype):     # (in float32, rounded once, as torch)
-        start[...] = _lerp_low(xp, start, end, weight)
+    if start.dtype.kind != "c":     # (one rounding, as torch)
+        start[...] = _lerp_fused(xp, start, end, weight)
         return start
     tmp = xp.subtract(end, start, out=tmp)
     if weight < 0.5:
@@ -625,8 +640,8 @@ def _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp):
 
 def _addcmul_(xp, dst, t1, t2, value, tmp=None):
     """dst.addcmul_(t1, t2, value=value): dst + value * t1 * t2."""
-    if _low_float(dst.dtype):
-        dst[...] = _addcmul_low(xp, dst, t1, t2, value)
+    if dst.dtype.kind != "c":
+        dst[...] = _addcmul_fused(xp, dst, t1, t2, value)
         return dst
     tmp = xp.multiply(t1, value, out=tmp)
     tmp *= t2

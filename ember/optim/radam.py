@@ -1,7 +1,8 @@
 """RAdam: rectified Adam (torch.optim.RAdam)."""
 from .._tensor import Tensor
-from .optimizer import (_update_moments, Optimizer, _effective_grad, _finish, _for_chunks, _grad_array, _incr, _real, _scalar_state,
-                        _use_grad_for_differentiable, _value, _zeros_like, _weight_decay)
+from .optimizer import (_update_moments, Optimizer, _effective_grad, _finish, _for_chunks,
+                        _grad_array, _incr, _real, _scalar_state, _use_grad_for_differentiable,
+                        _value, _with_number, _zeros_like, _weight_decay)
 
 __all__ = ["RAdam"]
 
@@ -67,11 +68,11 @@ def _radam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, lr, eps, b
                   bias_correction2, rect, weight_decay, decay, maximize):
     if decay != 1.0:
         param *= decay
-    grad = _effective_grad(grad, param, maximize, weight_decay)
+    grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)
-    update = xp.divide(exp_avg, bias_correction1)
-    update *= lr
+    # torch's exp_avg / bias_correction1 * lr: each a number in float32 for float16/bfloat16
+    update = _with_number(xp.multiply, _with_number(xp.divide, exp_avg, bias_correction1), lr)
     if rect is not None:
         adaptive_lr = xp.sqrt(exp_avg_sq, out=tmp)
         adaptive_lr += eps

@@ -59,7 +59,7 @@ def rmsprop_update(p, state, group):
 
 def _rmsprop_kernel(xp, param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay,
                     momentum, maximize):
-    grad = _effective_grad(grad, param, maximize, weight_decay)
+    grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     square_avg *= alpha
     _addcmul_(xp, square_avg, grad, grad, 1 - alpha, tmp)

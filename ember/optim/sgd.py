@@ -1,6 +1,6 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum: torch.optim.SGD."""
 from .._tensor import Tensor, _new
-from .optimizer import (Optimizer, _check_fused_once, _effective_grad, _eval_closure, _finish,
+from .optimizer import (Optimizer, _add, _check_fused_once, _effective_grad, _eval_closure, _finish,
                         _for_chunks, _grad_array, _sparse_add_, _use_grad_for_differentiable,
                         _value, _weight_decay, _number)
 
@@ -125,7 +125,7 @@ def _requires_grad(x):
 
 def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
                 maximize, first):
-    grad = _effective_grad(grad, param, maximize, weight_decay)
+    grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     step = grad
     if buf is not None:
         if first:                               # the buffer starts as a copy of the gradient
@@ -133,17 +133,11 @@ def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nes
         else:
             buf *= momentum
             if dampening:
-                buf += (1 - dampening) * grad
+                _add(xp, buf, grad, 1 - dampening, buf)
             else:
                 buf += grad
-        if nesterov:
-            step = xp.multiply(buf, momentum)
-            step += grad
-        else:
-            step = buf
-    # param.add_(step, alpha=-lr), written without a temporary the size of `param` where possible
-    tmp = xp.multiply(step, lr, out=step if step is not grad and step is not buf else None)
-    param -= tmp
+        step = _add(xp, grad, buf, momentum) if nesterov else buf
+    _add(xp, param, step, -lr, param)
 
 
 def _sparse_sgd(p, state, group):
