@@ -129,3 +129,22 @@ def test_optimizer_steps_bit_for_bit(dtype, name, kw):
             opt.step()
         res.append(p.detach())
     _same(*res)
+
+
+@pytest.mark.parametrize("expr", [
+    "a.clone().add_(b, alpha=0.01)", "L.sub(a, b, alpha=0.3)", "L.add(a.t(), b, alpha=0.1)",
+    "L.addcmul(a, b, c, value=0.1)", "L.lerp(a, b, c.abs().clamp(max=1))", "L.lerp(a, b, 0.7)"])
+def test_large_operands(expr):
+    """Operands over 2**17 elements are computed a block at a time (ops/_fma.py)."""
+    rng = np.random.default_rng(2)
+    arrays = {k: rng.standard_normal((384, 384)).astype(np.float32) for k in "abc"}
+    t, e = (eval(expr, {"L": lib, **{k: lib.tensor(v) for k, v in arrays.items()}})
+            for lib in (torch, ember))
+    _same(t, e)
+
+
+def test_large_operands_with_a_number():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((384, 384)).astype(np.float32)
+    for expr in ("L.rsub(a, 2.0, alpha=0.3)", "a.add(3.7, alpha=0.1)"):
+        _same(*(eval(expr, {"L": lib, "a": lib.tensor(a)}) for lib in (torch, ember)))

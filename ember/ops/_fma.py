@@ -6,6 +6,8 @@ and lerp (`base + coeff * (end - self)`) round once there, where NumPy, which ha
 rounds the product and then the sum. An optimizer step made of these (SGD's
 `param.add_(grad, alpha=-lr)`) then differs from torch's in about one element in ten.
 """
+import math
+
 import numpy as np
 
 _F64 = np.dtype(np.float64)
@@ -18,6 +20,8 @@ def fma(xp, x, y, z, dtype, out=None):
     broadcast together."""
     if dtype.itemsize == 8:
         r = fma64(xp, x, y, z)
+    elif dtype.itemsize == 4 and xp is np and _blockable(x, y, z, out):
+        return _fma32_blocked(x, y, z, out)
     else:
         # float32 operands: their product is exact in float64, and the float64 sum rounded to
         # float32 is the fused result (but for ties of the double rounding, about 2**-29 of
@@ -54,3 +58,47 @@ def _split(a):
     t = 134217729.0 * a
     hi = t - (t - a)
     return hi, a - hi
+
+
+# Large float32 operands go through float64 a block at a time: two float64 blocks stay in a
+# core's cache, where whole float64 temporaries go out to memory (1.9M elements: 1.5-2 ms in
+# blocks against 3.9 ms in whole arrays, and 0.6 ms for NumPy's float32 `z + x * y`).
+_BLOCK = 1 << 16
+
+
+def _blockable(x, y, z, out):
+    """NumPy operands of one shape, C-contiguous (or numbers), at least two blocks long."""
+    shape = None
+    for v in (x, y, z, out):
+        if type(v) is np.ndarray and v.ndim:
+            if not v.flags.c_contiguous or shape is not None and v.shape != shape:
+                return False
+            shape = v.shape
+        elif v is not None and getattr(v, "ndim", 0):
+            return False
+    return shape is not None and math.prod(shape) >= 2 * _BLOCK
+
+
+def _fma32_blocked(x, y, z, out):
+    if out is None:
+        out = np.empty(next(v.shape for v in (x, y, z) if getattr(v, "ndim", 0)), np.float32)
+    n = out.size
+    x, y, z, o = (v.reshape(-1) if getattr(v, "ndim", 0) else np.float64(v)
+                  for v in (x, y, z, out))
+    a, b = np.empty(_BLOCK), np.empty(_BLOCK)
+    for i in range(0, n, _BLOCK):
+        j = min(i + _BLOCK, n)
+        pa, pb = a[:j - i], b[:j - i]
+        pa[...] = x[i:j] if type(x) is np.ndarray else x
+        if type(y) is np.ndarray:
+            pb[...] = y[i:j]
+            pa *= pb
+        else:
+            pa *= y
+        if type(z) is np.ndarray:
+            pb[...] = z[i:j]
+            pa += pb
+        else:
+            pa += z
+        o[i:j] = pa
+    return out
