@@ -148,3 +148,23 @@ def test_large_operands_with_a_number():
     a = rng.standard_normal((384, 384)).astype(np.float32)
     for expr in ("L.rsub(a, 2.0, alpha=0.3)", "a.add(3.7, alpha=0.1)"):
         _same(*(eval(expr, {"L": lib, "a": lib.tensor(a)}) for lib in (torch, ember)))
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "NAdam", "RMSprop"])
+def test_optimizer_moments_bit_for_bit(name):
+    """The moments (lerp_, mul_ + addcmul_) equal torch's; the parameters then differ by an ulp
+    here and there through torch's float32 sqrt (see test_optimizer_steps_bit_for_bit)."""
+    rng = np.random.default_rng(4)
+    p0, g0 = rng.standard_normal((384, 384)).astype(np.float32), rng.standard_normal((384, 384))
+    states = []
+    for lib in (torch, ember):
+        p = lib.nn.Parameter(lib.tensor(p0))
+        opt = getattr(lib.optim, name)([p], lr=0.01, **({"centered": True} if name == "RMSprop"
+                                                        else {}))
+        for i in range(3):
+            p.grad = lib.tensor(g0 * (i + 1)).float()
+            opt.step()
+        states.append({k: v for k, v in opt.state[p].items() if k != "step" and v.dim()})
+    assert sorted(states[0]) == sorted(states[1])
+    for k in states[0]:
+        _same(states[0][k], states[1][k])

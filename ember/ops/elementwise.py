@@ -1543,9 +1543,10 @@ def _opmath(dtype):
     return _F64 if dtype.itemsize == 8 else _F32
 
 
-def _lerp_fused(xp, a, b, w):
+def _lerp_fused(xp, a, b, w, out=None):
     """Real lerp as torch's CPU kernel: the two-sided formula as one fused multiply-add,
-    coeff * (b - a) + base with coeff w or w - 1 and base a or b, in the opmath dtype."""
+    coeff * (b - a) + base with coeff w or w - 1 and base a or b, in the opmath dtype
+    (written into `out` if given)."""
     dt, od = a.dtype, _opmath(a.dtype)
     a, b = a.astype(od, copy=False), b.astype(od, copy=False)
     if hasattr(w, "shape"):
@@ -1555,15 +1556,16 @@ def _lerp_fused(xp, a, b, w):
     else:
         w = od.type(w)
         coeff, base = (w, a) if builtins.abs(w) < 0.5 else (w - 1, b)
-    return _as_array(xp, _fma(xp, coeff, b - a, base, dt), a)
+    return _as_array(xp, _fma(xp, coeff, b - a, base, dt, out), a)
 
 
-def _addcmul_fused(xp, x, t1, t2, value):
-    """Real addcmul as torch's CPU kernel: fma(value * t1, t2, x) in the opmath dtype."""
+def _addcmul_fused(xp, x, t1, t2, value, out=None):
+    """Real addcmul as torch's CPU kernel: fma(value * t1, t2, x) in the opmath dtype (written
+    into `out` if given)."""
     od = _opmath(x.dtype)
     vt1 = od.type(value) * t1.astype(od, copy=False)
-    y = _fma(xp, vt1, t2.astype(od, copy=False), x.astype(od, copy=False), od)
-    return _as_array(xp, y.astype(x.dtype, copy=False), x)
+    return _as_array(xp, _fma(xp, vt1, t2.astype(od, copy=False), x.astype(od, copy=False),
+                              x.dtype, out), x)
 
 
 def _addcdiv_low(xp, x, t1, t2, value):
@@ -1605,7 +1607,12 @@ def lerp(input, end, weight, *, out=None):
     if isinstance(weight, Tensor):
         _same_dtype("lerp", "weight", input, weight)
         return _finish(_apply(_lerp_t, (input, end, weight)), out)
-    return _finish(_apply(_lerp, (input, end), (_bound(weight),)), out)
+    weight = _bound(weight)
+    if not isinstance(weight, (int, float, complex)):
+        raise TypeError(f"lerp() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(weight).__name__}), but expected one of:\n * (Tensor end, Tensor "
+                        f"weight)\n * (Tensor end, Number weight)\n")
+    return _finish(_apply(_lerp, (input, end), (weight,)), out)
 
 
 @_op("addcmul", saves="in", node="AddcmulBackward0")

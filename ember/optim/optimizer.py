@@ -618,8 +618,7 @@ def _real_alpha(alpha):
 def _lerp_(xp, start, end, weight, tmp=None):
     """start.lerp_(end, weight) with torch's two-branch formula (exact at weight 0 and 1)."""
     if start.dtype.kind != "c":     # (one rounding, as torch)
-        start[...] = _lerp_fused(xp, start, end, weight)
-        return start
+        return _lerp_fused(xp, start, end, weight, start)
     tmp = xp.subtract(end, start, out=tmp)
     if weight < 0.5:
         tmp *= weight
@@ -641,8 +640,7 @@ def _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp):
 def _addcmul_(xp, dst, t1, t2, value, tmp=None):
     """dst.addcmul_(t1, t2, value=value): dst + value * t1 * t2."""
     if dst.dtype.kind != "c":
-        dst[...] = _addcmul_fused(xp, dst, t1, t2, value)
-        return dst
+        return _addcmul_fused(xp, dst, t1, t2, value, dst)
     tmp = xp.multiply(t1, value, out=tmp)
     tmp *= t2
     dst += tmp
