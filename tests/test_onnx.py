@@ -28,10 +28,11 @@ def _export(model, args, **kw):
 
 
 def _check(model, *args, again=None, rtol=1e-4, **kw):
-    """Export, then compare onnxruntime with the model in eval mode (on `again` too)."""
+    """Export, then compare onnxruntime with the model in eval mode (on `again` too: other
+    inputs, or a list of them)."""
     data = _export(model, args, **kw)
     model.eval()
-    for inputs in [args] + ([again] if again else []):
+    for inputs in [args] + (again if isinstance(again, list) else [again] if again else []):
         with ember.no_grad():
             ref = model(*inputs)
         ref = list(_flat(ref))
@@ -133,9 +134,12 @@ def test_cnn_with_batch_norm_inplace_relu_and_pooling():
 
 @pytest.mark.parametrize("opset", [11, 12, 13, 17, 18, 20])
 def test_transformer_at_each_opset(opset):
+    """Its sizes come from its input (B, T, C = x.shape; view(B, T, h, C // h); arange(T);
+    the causal mask of T by T): the graph takes other batch sizes and lengths."""
     ember.manual_seed(0)
-    proto = _check(_GPT(), ember.randint(0, 50, (2, 8)), again=(ember.randint(0, 50, (3, 8)),),
-                   opset_version=opset, dynamic_axes={"idx": [0]})
+    proto = _check(_GPT(), ember.randint(0, 50, (2, 8)),
+                   again=[(ember.randint(0, 50, (3, 8)),), (ember.randint(0, 50, (1, 5)),)],
+                   opset_version=opset, dynamic_axes={"idx": [0, 1]})
     assert proto.opset_import[0].version == opset
 
 
@@ -169,7 +173,9 @@ def test_vision_transformer_with_class_token():
             x = ember.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
             return self.head(self.enc(x)[:, 0])
     ember.manual_seed(0)
-    _check(ViT(), ember.randn(2, 3, 16, 16))
+    _check(ViT(), ember.randn(2, 3, 16, 16), again=[(ember.randn(5, 3, 16, 16),),
+                                                     (ember.randn(1, 3, 16, 16),)],
+           dynamic_axes={"x": [0]})
 
 
 def test_tensor_methods_and_operators():
@@ -362,3 +368,90 @@ def test_python_values_of_traced_tensors_warn_as_torchs_tracer():
                 if x.category.__name__ == "TracerWarning" or x.category is UserWarning]
     expected = caught(torch)
     assert len(expected) == 5 and caught(ember) == expected
+
+
+class _MinGPTBlock(nn.Module):
+    """minGPT's attention: a mask buffer cut to T by T, position ids from arange(T)."""
+
+    def __init__(self, d=16, h=4, n=16):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(20, d), nn.Embedding(n, d)
+        self.qkv, self.proj, self.h = nn.Linear(d, 3 * d), nn.Linear(d, d), h
+        self.register_buffer("bias", ember.tril(ember.ones(n, n)).view(1, 1, n, n))
+
+    def forward(self, idx):
+        b, t = idx.size()
+        x = self.tok(idx) + self.pos(ember.arange(0, t, dtype=ember.long).unsqueeze(0))
+        B, T, C = x.size()
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (z.view(B, T, self.h, C // self.h).transpose(1, 2) for z in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / k.size(-1) ** 0.5)
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf")).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return self.proj(y)[:, -1, :]
+
+
+@pytest.mark.parametrize("opset", [11, 18])
+def test_gpt_block_with_mask_buffer_follows_batch_and_length(opset):
+    ember.manual_seed(0)
+    _check(_MinGPTBlock(), ember.randint(0, 20, (2, 8)),
+           again=[(ember.randint(0, 20, (3, 5)),), (ember.randint(0, 20, (1, 16)),)],
+           dynamic_axes={"idx": {0: "batch", 1: "time"}}, opset_version=opset)
+
+
+def test_cnn_flattened_by_its_batch_size():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc = nn.Conv2d(1, 4, 3, padding=1), nn.Linear(4 * 4 * 4, 3)
+
+        def forward(self, x):
+            x = F.max_pool2d(self.conv(x), 2)
+            return self.fc(x.view(x.size(0), -1)) + self.fc(x.reshape(x.shape[0], -1)) + \
+                self.fc(ember.flatten(x, 1)) + ember.zeros(x.size(0), 3) + x.numel()
+    ember.manual_seed(0)
+    _check(Net(), ember.randn(2, 1, 8, 8), again=[(ember.randn(5, 1, 8, 8),)],
+           dynamic_axes={"x": [0]})
+
+
+@pytest.mark.parametrize("opset", [11, 18])
+def test_sizes_and_their_arithmetic_follow_dynamic_axes(opset):
+    def fn(m, x):
+        n = x.size(1)
+        return (x.narrow(1, 1, n - 2), x[:, : n // 2] + x[:, n - n // 2:], x[:, -n:],
+                x.new_zeros(x.shape[0], 2) + x.new_full((x.size(0), 2), 3.0),
+                ember.full((x.size(0), n), 1.5) * x + ember.ones(x.shape) - x.new_ones(x.size()),
+                x.sort(dim=1).values, x.repeat(1, 2)[:, :n] + x.unflatten(1, (n, 1)).sum(-1),
+                x.expand_as(x) * n + n % 3 - (-n) * 2, x.view_as(x[:, :, None]).sum(-1),
+                ember.arange(n, dtype=ember.float32) * x + ember.arange(1, n + 1, 2).sum(),
+                x.new_zeros(x.shape[0] * n, 1) + x.unsqueeze(0).expand(n, -1, -1).sum())
+    ember.manual_seed(0)
+    _check(_Fn(fn), ember.randn(2, 6), again=[(ember.randn(3, 9),), (ember.randn(1, 4),)],
+           input_names=["x"], dynamic_axes={"x": [0, 1]}, opset_version=opset)
+
+
+def test_a_size_of_a_dynamic_axis_taken_as_a_constant_is_refused():
+    class Noisy(nn.Module):
+        def forward(self, x):
+            return x + ember.randn(x.size(0), 1)
+    with pytest.raises(ember.onnx.UnsupportedOperatorError,
+                       match="torch.randn with a size that follows a dynamic axis"):
+        _export(Noisy(), (ember.randn(2, 3),), dynamic_axes={"x": [0]})
+    _export(Noisy(), (ember.randn(2, 3),), dynamic_axes={"x": [1]})    # a static size: fine
+
+
+def test_output_dims_and_len_warning_as_torchs_exporter():
+    def export(lib):
+        class M(lib.nn.Module):
+            def forward(self, x):
+                return x.sum(1) * len(x), x[:, 0] + x.size(2)
+        buf = io.BytesIO()
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            lib.onnx.export(M(), (lib.ones(2, 3, 4),), buf, dynamo=False, input_names=["x"],
+                            dynamic_axes={"x": [0, 2]})
+        outs = onnx.load_from_string(buf.getvalue()).graph.output
+        return ([[d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim]
+                 for o in outs], [str(x.message) for x in w if x.category.__name__ ==
+                                  "TracerWarning"])
+    assert export(ember) == export(torch)

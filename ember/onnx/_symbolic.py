@@ -4,11 +4,13 @@ SYMBOLIC maps a function's name to emit(g, a, result): `g` the Graph, `a` the ca
 by parameter name ("self" also names the first), `result` what the call returned (its shapes and
 dtypes decide casts and reshapes). emit returns the output names, one per tensor of `result`."""
 import math
+import operator
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..ops.reduce import _NoDim
+from ._sizes import SymInt
 from .errors import UnsupportedOperatorError
 
 SYMBOLIC = {}
@@ -26,6 +28,8 @@ def _operand(g, x, dtype):
     """A tensor or Python number as an input of the given dtype."""
     if isinstance(x, Tensor):
         return g.cast(g.value(x), x.arr.dtype, dtype)
+    if isinstance(x, SymInt):
+        return g.cast(g.scalar(x), np.int64, dtype)
     return g.const(np.asarray(x, dtype))
 
 
@@ -359,10 +363,63 @@ def _fill_like(g, a, result):
     return g.node("ConstantOfShape", [g.node("Shape", [g.value(a["self"])])], value=fill)
 
 
-@_register("new_zeros", "new_ones", "new_full", "new_empty", "new_tensor")
-def _new_constant(g, a, result):
-    """A new tensor of given sizes or data: a constant of the graph."""
-    return g.const(result.detach().numpy(), "_new")
+def _filled(g, sizes, value, result):
+    """A tensor of the given sizes filled with `value`: a constant, unless a size is traced."""
+    if not any(isinstance(v, SymInt) for v in sizes):
+        return g.const(result.detach().cpu().numpy(), "_new")
+    dt = result.arr.dtype
+    fill = g.helper.make_tensor("value", g.onnx_type(dt), [1], [np.asarray(value, dt).item()])
+    return g.sized("ConstantOfShape", [g.shape_list(sizes)], result.detach().cpu().numpy(),
+                   value=fill)
+
+
+def _size_args(a, name):
+    """Sizes given as varargs (zeros(B, n)), as one sequence (zeros((B, n))) or by keyword."""
+    v = a.get("*") or a.get(name) or ()
+    return list(v[0] if len(v) == 1 and isinstance(v[0], (list, tuple)) else v)
+
+
+@_register("new_zeros", "new_ones", "new_full", "new_empty", "zeros", "ones", "empty", "full")
+def _new_filled(g, a, result):
+    name = a["_name"]
+    if name == "new_tensor":
+        return g.const(result.detach().numpy(), "_new")
+    if name == "full":
+        return _filled(g, list(a["self"]), a["fill_value"], result)
+    sizes = _size_args(a, "size")
+    if name == "new_full":
+        sizes, value = _size_args({"*": sizes[:-1]}, "size"), sizes[-1]
+    else:
+        value = 1 if name.endswith("ones") else 0
+    return _filled(g, sizes, value, result)
+
+
+_register("new_tensor")(_new_filled)
+
+
+@_register("arange")
+def _arange(g, a, result):
+    start, end, step = a["self"], a.get("end"), a.get("step", 1)
+    if end is None:
+        start, end = 0, start
+    if not any(isinstance(v, SymInt) for v in (start, end, step)):
+        return g.const(result.detach().cpu().numpy(), "_new")
+    dt = result.arr.dtype
+    if all(isinstance(v, int) for v in (start, end, step)):
+        ends = [g.scalar(v) for v in (start, end, step)]
+        out = g.sized("Range", ends, np.arange(int(start), int(end), int(step)))
+        return g.cast(out, np.int64, dt)
+    ends = [_operand(g, v, np.float64) for v in (start, end, step)]
+    return g.cast(g.node("Range", ends), np.float64, dt)
+
+
+@_register("narrow")
+def _narrow(g, a, result):
+    x, start, length = a["self"], a["start"], a["length"]
+    if isinstance(start, Tensor):
+        _unsupported(g, "narrow with a tensor start")
+    dim = a["dim"] % x.ndim
+    return g.node("Slice", [g.value(x), g.sym(start), g.sym(start + length), g.ints([dim])])
 
 
 @_register("contiguous", "clone", "detach", "detach_", "alias", "data", "requires_grad_")
@@ -390,7 +447,22 @@ def _reshape_target(x, shape):
 
 @_register("view", "reshape", "flatten", "unflatten", "view_as", "reshape_as", "ravel")
 def _reshape(g, a, result):
-    x = a["self"]
+    x, name = a["self"], a["_name"]
+    target = None
+    if name in ("view", "reshape"):
+        target = _size_args(a, "shape") or _size_args(a, "size")
+    elif name == "flatten" and x.ndim:
+        start, end = a["start_dim"] % x.ndim, a["end_dim"] % x.ndim
+        target = [g.dim(x, d) for d in range(start)] + [-1] + \
+            [g.dim(x, d) for d in range(end + 1, x.ndim)]
+    elif name == "unflatten":
+        dim = a["dim"] % x.ndim
+        target = [g.dim(x, d) for d in range(dim)] + list(a["sizes"]) + \
+            [g.dim(x, d) for d in range(dim + 1, x.ndim)]
+    elif name in ("view_as", "reshape_as"):
+        target = g.size_of(a["other"])
+    if target is not None and any(isinstance(v, SymInt) for v in target):
+        return g.node("Reshape", [g.value(x), g.shape_list(target)])
     if tuple(result.shape) == tuple(x.shape):
         return g.node("Identity", [g.value(x)])
     return g.node("Reshape", [g.value(x), g.ints(_reshape_target(x, result.shape))])
@@ -457,21 +529,24 @@ def _t(g, a, result):
 
 @_register("expand", "expand_as", "broadcast_to")
 def _expand(g, a, result):
+    """Expand to the sizes asked for; a size of -1 or equal to the input's keeps the input's
+    (1: ONNX's Expand broadcasts), so that it follows the input's."""
     x = a["self"]
-    out = list(result.shape)
-    pad = [1] * (len(out) - x.ndim) + list(x.shape)
-    target = [1 if p == o else o for p, o in zip(pad, out)]
-    return g.node("Expand", [g.value(x), g.ints(target)])
+    sizes = g.size_of(a["other"]) if a["_name"] == "expand_as" else _size_args(a, "size")
+    pad = [1] * (len(sizes) - x.ndim) + list(x.shape)
+    target = [s if isinstance(s, SymInt) else 1 if s == -1 or s == p else s
+              for p, s in zip(pad, sizes)]
+    return g.node("Expand", [g.value(x), g.shape_list(target)])
 
 
 @_register("repeat")
 def _repeat(g, a, result):
     x = a["self"]
-    reps = _sizes(a, "repeats")
+    reps = _size_args(a, "repeats")
     xn = g.value(x)
     if len(reps) > x.ndim:
-        xn = g.node("Reshape", [xn, g.ints([1] * (len(reps) - x.ndim) + list(x.shape))])
-    return g.node("Tile", [xn, g.ints(reps)])
+        xn = g.unsqueeze(xn, list(range(len(reps) - x.ndim)))
+    return g.node("Tile", [xn, g.shape_list(reps)])
 
 
 @_register("cat", "concat", "concatenate")
@@ -509,30 +584,31 @@ def _getitem(g, a, result):
         at = items.index(Ellipsis)
         used = sum(1 for i in items if i is not None and i is not Ellipsis)
         items[at:at + 1] = [slice(None)] * (x.ndim - used)
-    cur, shape, axis = g.value(x), list(x.shape), 0
+    cur, axis = g.value(x), 0
     for i in items:
         if i is None:
             cur = g.unsqueeze(cur, [axis])
-            shape.insert(axis, 1)
             axis += 1
         elif isinstance(i, bool) or isinstance(i, Tensor) and i.arr.dtype == np.bool_:
             _unsupported(g, "indexing with a boolean mask")
         elif isinstance(i, int):
-            cur = g.node("Gather", [cur, g.const(np.asarray(i, np.int64))], axis=axis)
-            shape.pop(axis)
+            cur = g.node("Gather", [cur, g.scalar(i)], axis=axis)
         elif isinstance(i, slice):
-            start, stop, step = i.indices(shape[axis])
-            if (start, stop, step) != (0, shape[axis], 1):
-                if step < 0:
-                    _unsupported(g, "a negative slice step")
-                cur = g.node("Slice", [cur, g.ints([start]), g.ints([stop]), g.ints([axis]),
-                                       g.ints([step])])
-                shape[axis] = len(range(start, stop, step))
+            # the bounds as given: ONNX's Slice counts negative ones from the end and clamps,
+            # as Python does, whatever the dim's size
+            start, stop, step = (v if v is None or isinstance(v, int) else operator.index(v)
+                                 for v in (i.start, i.stop, i.step))
+            step = 1 if step is None else step
+            if step < 0:
+                _unsupported(g, "a negative slice step")
+            if isinstance(start, SymInt) or start or stop is not None or step != 1:
+                cur = g.node("Slice", [cur, g.sym(0 if start is None else start),
+                                       g.sym(2 ** 63 - 1 if stop is None else stop),
+                                       g.ints([axis]), g.ints([step])])
             axis += 1
         elif isinstance(i, Tensor) and i.arr.dtype.kind in "iu":
             cur = g.node("Gather", [cur, g.cast(g.value(i), i.arr.dtype, np.int64)],
                          axis=axis)
-            shape[axis:axis + 1] = list(i.shape)
             axis += i.ndim
         else:
             _unsupported(g, f"indexing with {type(i).__name__}")
@@ -629,7 +705,7 @@ _register("argmin")(_arg("ArgMin"))
 def _topk(g, a, result):
     x = a["self"]
     dim = a.get("dim", -1) % x.ndim
-    return g.node("TopK", [g.value(x), g.ints([a["k"]])], n_out=2, axis=dim,
+    return g.node("TopK", [g.value(x), g.sym(a["k"])], n_out=2, axis=dim,
                   largest=int(a.get("largest", True)), sorted=int(a.get("sorted", True)))
 
 
@@ -870,15 +946,27 @@ def _sdpa(g, a, result):
                             g.const(np.asarray(scale, dt))])
     mask = a.get("attn_mask")
     if a.get("is_causal"):
-        L, S = q.shape[-2], k.shape[-2]
-        mask = np.tril(np.ones((L, S), bool))
-        scores = g.node("Where", [g.const(mask), scores, g.const(np.asarray(-np.inf, dt))])
+        L, S = g.dim(q, -2), g.dim(k, -2)
+        scores = g.node("Where", [_causal(g, L, S), scores, g.const(np.asarray(-np.inf, dt))])
     elif mask is not None:
         if mask.arr.dtype == np.bool_:
             scores = g.node("Where", [g.value(mask), scores, g.const(np.asarray(-np.inf, dt))])
         else:
             scores = g.node("Add", [scores, _operand(g, mask, dt)])
     return g.node("MatMul", [g.node("Softmax", [scores], axis=-1), g.value(v)])
+
+
+def _causal(g, L, S):
+    """The (L, S) lower-triangular mask of is_causal (a key j is seen by query i <= j)."""
+    mask = np.tril(np.ones((L, S), bool))
+    if not isinstance(L, SymInt) and not isinstance(S, SymInt):
+        return g.const(mask)
+    rows = g.sized("Range", [g.scalar(0), g.scalar(L), g.scalar(1)], np.arange(L))
+    cols = g.sized("Range", [g.scalar(0), g.scalar(S), g.scalar(1)], np.arange(S))
+    col = g.unsqueeze(rows, [1])
+    g.concrete[col] = np.arange(L)[:, None]
+    after = g.sized("Greater", [cols, col], ~mask)
+    return g.sized("Not", [after], mask)
 
 
 @_register("einsum")
@@ -950,7 +1038,7 @@ def _one_hot(g, a, result):
 def _sort(g, a, result):
     x = a["self"]
     dim = a.get("dim", -1) % x.ndim
-    return g.node("TopK", [g.value(x), g.ints([x.shape[dim]])], n_out=2, axis=dim,
+    return g.node("TopK", [g.value(x), g.sym(g.dim(x, dim))], n_out=2, axis=dim,
                   largest=int(a.get("descending", False)), sorted=1)
 
 
