@@ -430,6 +430,18 @@ def test_sizes_and_their_arithmetic_follow_dynamic_axes(opset):
            input_names=["x"], dynamic_axes={"x": [0, 1]}, opset_version=opset)
 
 
+@pytest.mark.parametrize("opset", [11, 18])
+def test_resizing_and_statistics_follow_dynamic_spatial_dims(opset):
+    def fn(m, x, y):
+        return (F.interpolate(x, scale_factor=2, mode="bilinear"), F.interpolate(
+            x, scale_factor=1.5), F.interpolate(x, size=y.shape[2:]), x.var(dim=-1),
+            x.std(dim=(2, 3), keepdim=True), x.var())
+    ember.manual_seed(0)
+    _check(_Fn(fn), ember.randn(1, 2, 4, 5), ember.randn(1, 1, 7, 9),
+           again=[(ember.randn(2, 2, 6, 3), ember.randn(1, 1, 5, 4))], input_names=["x", "y"],
+           dynamic_axes={"x": [0, 2, 3], "y": [2, 3]}, opset_version=opset)
+
+
 def test_a_size_of_a_dynamic_axis_taken_as_a_constant_is_refused():
     class Noisy(nn.Module):
         def forward(self, x):

@@ -555,6 +555,7 @@ def _output_dims(onnx, proto, dyn):
         if out.name in dyn:
             continue
         known = known.type.tensor_type.shape.dim
+        out.type.tensor_type.shape.SetInParent()       # (a 0-d output's shape has no dims)
         for i in range(len(sizes)):
             d = out.type.tensor_type.shape.dim.add()
             k = known[i] if len(known) == len(sizes) else None

@@ -38,6 +38,8 @@ def _arith(op, fn, swap=False):
         value = fn(other, int(self)) if swap else fn(int(self), other)
         if type(value) is not int or not isinstance(other, int) or isinstance(other, bool):
             return value            # a float, NotImplemented (a Tensor's turn): not a size
+        if type(other) is int and other == _UNIT[op] and (not swap or op in ("Add", "Mul")):
+            return self             # x + 0, 1 * x (math.prod's start) ...: x itself
         g = self.graph
         x, y = (other, self) if swap else (self, other)
         return SymInt(value, g, lambda: size_op(g, op, g.sym(x), g.sym(y), value))
@@ -45,6 +47,7 @@ def _arith(op, fn, swap=False):
     return method
 
 
+_UNIT = {"Add": 0, "Sub": 0, "Mul": 1, "FloorDiv": 1, "Mod": None}
 for _op, _fn in (("Add", int.__add__), ("Sub", int.__sub__), ("Mul", int.__mul__),
                  ("FloorDiv", int.__floordiv__), ("Mod", int.__mod__)):
     _name = _fn.__name__.strip("_")

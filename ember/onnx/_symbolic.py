@@ -924,10 +924,19 @@ def _interpolate(g, a, result):
                      else "half_pixel")
         if linear == "cubic":
             attrs["cubic_coeff_a"] = -0.75
-    sizes = g.node("Concat", [g.node("Slice", [g.node("Shape", [g.value(x)]), g.ints([0]),
-                                              g.ints([2])]),
-                              g.ints(list(result.shape[2:]))], axis=0)
     empty = g.const(np.zeros(0, np.float32))       # roi and scales: inputs before opset 13
+    scale = a.get("scale_factor")
+    if scale is not None and not a.get("recompute_scale_factor"):
+        # the output is floor(size * scale) whatever the input's size, as torch's
+        n = x.ndim - 2
+        scales = [1.0, 1.0] + ([float(scale)] * n if isinstance(scale, (int, float))
+                               else [float(v) for v in scale])
+        return g.node("Resize", [g.value(x), empty, g.const(np.asarray(scales, np.float32))],
+                      mode=linear, **attrs)
+    size = a.get("size")
+    out = list(result.shape[2:]) if size is None or isinstance(size, int) else list(size)
+    sizes = g.node("Concat", [g.node("Slice", [g.node("Shape", [g.value(x)]), g.ints([0]),
+                                              g.ints([2])]), g.shape_list(out)], axis=0)
     return g.node("Resize", [g.value(x), empty, empty, sizes], mode=linear, **attrs)
 
 
@@ -1004,11 +1013,11 @@ def _var(g, a, result):
     correction = a.get("correction")
     if correction is None:
         correction = 0 if a.get("unbiased") is False else 1
-    count = math.prod(x.shape[d] for d in (axes if axes is not None else range(x.ndim)))
+    count = math.prod(g.dim(x, d) for d in (axes if axes is not None else range(x.ndim)))
     xn = _operand(g, x, dt)
     centred = g.node("Sub", [xn, g.reduce("ReduceMean", xn, axes, True)])
     ss = g.reduce("ReduceSum", g.node("Mul", [centred, centred]), axes, a.get("keepdim", False))
-    var = g.node("Div", [ss, g.const(np.asarray(max(count - correction, 0), dt))])
+    var = g.node("Div", [ss, _operand(g, max(count - correction, 0), dt)])
     return g.node("Sqrt", [var]) if a["_name"] == "std" else var
 
 
