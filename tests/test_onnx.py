@@ -258,23 +258,68 @@ def test_lstm_with_zero_initial_state_made_in_forward_takes_any_batch():
 
 
 def test_an_operation_the_tracer_cannot_see_is_refused():
-    """pack_padded_sequence computes outside the traced functions: the LSTM's packed output is
+    """A packed sequence's rows are gathered outside the traced functions: using them is
     refused, not baked in as a constant."""
-    from ember.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    from ember.nn.utils.rnn import pack_padded_sequence
 
     class Packed(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rnn = nn.LSTM(4, 8, batch_first=True)
-
         def forward(self, x):
-            packed = pack_padded_sequence(x, [3, 2], batch_first=True)
-            return pad_packed_sequence(self.rnn(packed)[0], batch_first=True)[0]
-    with pytest.raises(ember.onnx.UnsupportedOperatorError):
+            return pack_padded_sequence(x, [3, 2], batch_first=True).data * 2
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="was not traced"):
         _export(Packed(), (ember.randn(2, 3, 4),))
     with pytest.raises(ember.onnx.errors.UnsupportedOperatorError):
         _export(nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)), (ember.randn(2, 4),),
                 training=ember.onnx.TrainingMode.TRAINING)
+
+
+class _PackedTagger(nn.Module):
+    def __init__(self, rnn, sort=True):
+        super().__init__()
+        self.rnn, self.sort = rnn, sort
+
+    def forward(self, x, lengths, h0):
+        from ember.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=self.sort)
+        out, state = self.rnn(packed, h0 if isinstance(self.rnn, nn.GRU) else (h0, h0 * 2))
+        y, lens = pad_packed_sequence(out, batch_first=True)
+        return y, state, lens
+
+
+@pytest.mark.parametrize("opset", [11, 18])
+@pytest.mark.parametrize("make, sort", [
+    (lambda: nn.LSTM(4, 8, batch_first=True, num_layers=2, bidirectional=True), False),
+    (lambda: nn.GRU(4, 6, batch_first=True), True)])
+def test_packed_sequences_as_sequence_lens_of_the_recurrent_node(make, sort, opset):
+    """pack_padded_sequence -> RNN -> pad_packed_sequence: ONNX's sequence_lens, as torch's
+    exporter does it; the output is cut to the longest length."""
+    ember.manual_seed(0)
+    model = _PackedTagger(make(), sort)
+    layers = model.rnn.num_layers * (2 if model.rnn.bidirectional else 1)
+    h = model.rnn.hidden_size
+    lengths = [ember.tensor(v) for v in ([5, 3, 2], [2, 5, 3], [4, 6], [7, 4])]
+    if sort:
+        lengths = [ember.sort(v, descending=True).values for v in lengths]
+    _check(model, ember.randn(3, 5, 4), lengths[0], ember.randn(layers, 3, h),
+           again=[(ember.randn(3, 5, 4), lengths[1], ember.randn(layers, 3, h)),
+                  (ember.randn(2, 7, 4), lengths[2], ember.randn(layers, 2, h)),
+                  (ember.randn(2, 7, 4), lengths[3], ember.randn(layers, 2, h))],
+           input_names=["x", "lengths", "h0"], opset_version=opset,
+           dynamic_axes={"x": [0, 1], "lengths": [0], "h0": [1]})
+
+
+def test_advanced_indexing_that_one_gather_per_index_gets_wrong_is_refused():
+    """torch pairs index tensors, and puts their dims first when ints stand apart from them."""
+    idx = ember.tensor([1, 0])
+    for fn in (lambda m, x: x[idx, idx], lambda m, x: x[0, :, idx]):
+        with pytest.raises(ember.onnx.UnsupportedOperatorError, match="several index tensors"):
+            _export(_Fn(fn), (ember.randn(2, 3, 4),))
+    _check(_Fn(lambda m, x: (x[idx, 0], x[:, 1, idx], x[..., idx, None])), ember.randn(2, 3, 4))
+
+
+def test_lstm_with_projections_is_refused_in_words():
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="ONNX's LSTM has no "
+                       "projection"):
+        _export(nn.LSTM(4, 8, proj_size=3), (ember.randn(5, 2, 4),))
 
 
 def test_missing_onnx_package_is_named(monkeypatch):

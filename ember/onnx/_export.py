@@ -94,6 +94,7 @@ class Graph:
         self.shapes = {}                    # id(tensor) -> its Shape value
         self.consumed = set()               # ids of the SymInts a node was made from
         self.baked = []                     # (SymInt value, its value, where) taken as ints
+        self.packed = {}                    # id(PackedSequence) -> (padded value, lengths)
 
     def fresh(self, base):
         self.count += 1
@@ -332,7 +333,8 @@ class _Tracer(TorchFunctionMode):
             _warn_len()         # len() makes a plain int: a size that cannot be traced
         tensors = list(_tensors(args + tuple(kwargs.values())))
         sizes = list(syms(args + tuple(kwargs.values()))) if g.dynamic else ()
-        if not sizes and not any(g.traced(t) for t in tensors):
+        if not sizes and not any(g.traced(t) for t in tensors) and \
+                not (g.packed and any(id(v) in g.packed for v in args)):
             for t in tensors:
                 g.check_constant(t)
             with no_grad():                     # constants: computed here, stored when used

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..ops.reduce import _NoDim
+from ._rnn import pack, unpack
 from ._sizes import SymInt
 from .errors import UnsupportedOperatorError
 
@@ -584,6 +585,13 @@ def _getitem(g, a, result):
         at = items.index(Ellipsis)
         used = sum(1 for i in items if i is not None and i is not Ellipsis)
         items[at:at + 1] = [slice(None)] * (x.ndim - used)
+    # one Gather per index holds unless torch's advanced indexing pairs index tensors, or
+    # moves their dims to the front (an index tensor and ints apart from each other)
+    advanced = [k for k, i in enumerate(items) if isinstance(i, (int, Tensor))]
+    tensors = sum(isinstance(items[k], Tensor) for k in advanced)
+    if tensors > 1 or tensors and advanced[-1] - advanced[0] >= len(advanced):
+        _unsupported(g, "indexing with several index tensors, or with ints apart from the "
+                        "index tensor")
     cur, axis = g.value(x), 0
     for i in items:
         if i is None:
@@ -1089,6 +1097,10 @@ def _glu(g, a, result):
     half = x.shape[dim] // 2
     first, second = g.split(g.value(x), [half, half], dim)
     return g.node("Mul", [first, g.node("Sigmoid", [second])])
+
+
+_register("pack_padded_sequence")(pack)
+_register("pad_packed_sequence")(unpack)
 
 
 @_register("pixel_shuffle")
