@@ -14,6 +14,7 @@ constants (Graph.fold_sizes), as torch's constant folding does."""
 class SymInt(int):
     """A size computed from traced tensors: its int value is the traced one; name() emits
     (once) and returns the ONNX value holding it."""
+    kept_by_size = True         # torch.Size keeps it as it is (x.size()[:-1] + (h, d))
 
     def __new__(cls, value, graph, make):
         self = int.__new__(cls, value)
