@@ -488,6 +488,25 @@ def test_resizing_and_statistics_follow_dynamic_spatial_dims(opset):
            dynamic_axes={"x": [0, 2, 3], "y": [2, 3]}, opset_version=opset)
 
 
+def test_transformer_masks_follow_the_length():
+    """generate_square_subsequent_mask(T) and a key padding mask given as input."""
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = nn.Transformer(16, 4, 1, 1, 32, dropout=0.0, batch_first=True)
+
+        def forward(self, src, tgt, pad):
+            mask = nn.Transformer.generate_square_subsequent_mask(tgt.size(1))
+            return self.model(src, tgt, tgt_mask=mask, src_key_padding_mask=pad,
+                              memory_key_padding_mask=pad)
+    ember.manual_seed(0)
+    pad = lambda *rows: ember.tensor([[i >= n for i in range(rows[0])] for n in rows[1:]])  # noqa
+    _check(Seq2Seq(), ember.randn(2, 5, 16), ember.randn(2, 3, 16), pad(5, 5, 3),
+           again=[(ember.randn(3, 4, 16), ember.randn(3, 6, 16), pad(4, 4, 2, 1))],
+           input_names=["src", "tgt", "pad"], opset_version=17,
+           dynamic_axes={"src": [0, 1], "tgt": [0, 1], "pad": [0, 1]})
+
+
 def test_a_size_of_a_dynamic_axis_taken_as_a_constant_is_refused():
     class Noisy(nn.Module):
         def forward(self, x):

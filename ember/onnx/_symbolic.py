@@ -975,13 +975,13 @@ def _sdpa(g, a, result):
 
 def _causal(g, L, S):
     """The (L, S) lower-triangular mask of is_causal (a key j is seen by query i <= j)."""
-    mask = np.tril(np.ones((L, S), bool))
+    mask = np.tril(np.ones((int(L), int(S)), bool))
     if not isinstance(L, SymInt) and not isinstance(S, SymInt):
         return g.const(mask)
-    rows = g.sized("Range", [g.scalar(0), g.scalar(L), g.scalar(1)], np.arange(L))
-    cols = g.sized("Range", [g.scalar(0), g.scalar(S), g.scalar(1)], np.arange(S))
+    rows = g.sized("Range", [g.scalar(0), g.scalar(L), g.scalar(1)], np.arange(int(L)))
+    cols = g.sized("Range", [g.scalar(0), g.scalar(S), g.scalar(1)], np.arange(int(S)))
     col = g.unsqueeze(rows, [1])
-    g.concrete[col] = np.arange(L)[:, None]
+    g.concrete[col] = np.arange(int(L))[:, None]
     after = g.sized("Greater", [cols, col], ~mask)
     return g.sized("Not", [after], mask)
 
