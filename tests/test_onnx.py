@@ -470,7 +470,8 @@ def test_sizes_and_their_arithmetic_follow_dynamic_axes(opset):
                 x.expand_as(x) * n + n % 3 - (-n) * 2, x.view_as(x[:, :, None]).sum(-1),
                 ember.arange(n, dtype=ember.float32) * x + ember.arange(1, n + 1, 2).sum(),
                 x.new_zeros(x.shape[0] * n, 1) + x.unsqueeze(0).expand(n, -1, -1).sum(),
-                x.view(x.size()[:-1] + (n // 2, 2)), x.reshape(ember.Size([x.size(0), n])))
+                x.view(x.size()[:-1] + (n // 2, 2)), x.reshape(ember.Size([x.size(0), n])),
+                *x.split([1, n - 1], dim=1), *x.split(n - 1, dim=1))
     ember.manual_seed(0)
     _check(_Fn(fn), ember.randn(2, 6), again=[(ember.randn(3, 8),), (ember.randn(1, 4),)],
            input_names=["x"], dynamic_axes={"x": [0, 1]}, opset_version=opset)
@@ -505,6 +506,15 @@ def test_transformer_masks_follow_the_length():
            again=[(ember.randn(3, 4, 16), ember.randn(3, 6, 16), pad(4, 4, 2, 1))],
            input_names=["src", "tgt", "pad"], opset_version=17,
            dynamic_axes={"src": [0, 1], "tgt": [0, 1], "pad": [0, 1]})
+
+
+@pytest.mark.parametrize("opset", [11, 13])
+def test_chunks_of_a_dynamic_dim(opset):
+    """chunk's sizes follow the dim's (ceil(n / k), the last part the rest)."""
+    ember.manual_seed(0)
+    _check(_Fn(lambda m, x: x.chunk(2, dim=1)), ember.randn(2, 6),
+           again=[(ember.randn(3, 8),), (ember.randn(1, 5),), (ember.randn(1, 3),)],
+           input_names=["x"], dynamic_axes={"x": [0, 1]}, opset_version=opset)
 
 
 def test_a_size_of_a_dynamic_axis_taken_as_a_constant_is_refused():

@@ -571,9 +571,36 @@ def _split(g, a, result):
     x = a["self"]
     dim = a.get("dim", 0) % x.ndim
     parts = list(result)
-    if a["_name"] == "unbind":
+    name = a["_name"]
+    if name == "unbind":
         return [g.squeeze(o, [dim]) for o in g.split(g.value(x), [1] * len(parts), dim)]
-    return g.split(g.value(x), [p.shape[dim] for p in parts], dim)
+    sizes = _split_sizes(g, a, x, dim, len(parts)) or [p.shape[dim] for p in parts]
+    traced = [s for s in sizes if isinstance(s, SymInt)]
+    if not traced:
+        return g.split(g.value(x), sizes, dim)
+    if g.opset < 13:                    # Split's sizes are an attribute: a Slice per part
+        outs, start = [], 0
+        for size in sizes:
+            outs.append(g.node("Slice", [g.value(x), g.sym(start), g.sym(start + size),
+                                         g.ints([dim])]))
+            start = start + size
+        return outs
+    outs = g.node("Split", [g.value(x), g.shape_list(sizes)], n_out=len(sizes), axis=dim)
+    return outs if isinstance(outs, list) else [outs]
+
+
+def _split_sizes(g, a, x, dim, count):
+    """The parts' sizes of chunk(k) or split(size) (the last part the rest), following the
+    dim's size; or the split_sizes given."""
+    name, n = a["_name"], g.dim(x, dim)
+    given = a.get("split_size_or_sections", a.get("split_size")) if name == "split" else \
+        a.get("split_sizes")
+    step = (n + a["chunks"] - 1) // a["chunks"] if name == "chunk" else \
+        given if name == "split" and isinstance(given, int) else None
+    if step is not None:
+        return None if count < 2 or not isinstance(n, SymInt) else \
+            [step] * (count - 1) + [n - step * (count - 1)]
+    return list(given) if isinstance(given, (list, tuple)) else None
 
 
 @_register("__getitem__")
