@@ -471,7 +471,7 @@ def test_sizes_and_their_arithmetic_follow_dynamic_axes(opset):
                 ember.arange(n, dtype=ember.float32) * x + ember.arange(1, n + 1, 2).sum(),
                 x.new_zeros(x.shape[0] * n, 1) + x.unsqueeze(0).expand(n, -1, -1).sum(),
                 x.view(x.size()[:-1] + (n // 2, 2)), x.reshape(ember.Size([x.size(0), n])),
-                *x.split([1, n - 1], dim=1), *x.split(n - 1, dim=1))
+                *x.split([1, n - 1], dim=1), *x.split(n - 1, dim=1), x.roll(1, 1), x.roll(-2))
     ember.manual_seed(0)
     _check(_Fn(fn), ember.randn(2, 6), again=[(ember.randn(3, 8),), (ember.randn(1, 4),)],
            input_names=["x"], dynamic_axes={"x": [0, 1]}, opset_version=opset)
@@ -525,6 +525,12 @@ def test_a_size_of_a_dynamic_axis_taken_as_a_constant_is_refused():
                        match="torch.randn with a size that follows a dynamic axis"):
         _export(Noisy(), (ember.randn(2, 3),), dynamic_axes={"x": [0]})
     _export(Noisy(), (ember.randn(2, 3),), dynamic_axes={"x": [1]})    # a static size: fine
+    pool = nn.AdaptiveAvgPool2d(2)
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="adaptive_avg_pool2d to a "
+                       "size other than 1 with a size that follows a dynamic axis"):
+        _export(pool, (ember.randn(1, 2, 4, 4),), dynamic_axes={"input": [2, 3]})
+    _check(pool, ember.randn(1, 2, 4, 4), again=(ember.randn(3, 2, 4, 4),),
+           dynamic_axes={"input": [0]})
 
 
 def test_output_dims_and_len_warning_as_torchs_exporter():

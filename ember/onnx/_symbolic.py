@@ -833,6 +833,8 @@ def _adaptive(global_op, op):
         if all(o == 1 for o in out):
             return g.node(global_op, [g.value(x)])
         ins = list(x.shape[2:])
+        g.bake([s for s in g.size_of(x)[2:] if isinstance(s, SymInt)],
+               f"{a['_name']} to a size other than 1")     # (its kernel follows the input)
         if any(i % o for i, o in zip(ins, out)):
             _unsupported(g, "adaptive pooling to a size that does not divide the input's")
         k = [i // o for i, o in zip(ins, out)]
@@ -1101,19 +1103,19 @@ def _roll(g, a, result):
     shifts = [shifts] if isinstance(shifts, int) else list(shifts)
     if dims is None:
         cur = g.node("Reshape", [g.value(x), g.ints([-1])])
-        dims, shape = [0], [x.numel()]
+        dims, shape = [0], [math.prod(g.size_of(x))]
     else:
-        cur, shape = g.value(x), list(x.shape)
+        cur, shape = g.value(x), list(g.size_of(x))
         dims = [dims] if isinstance(dims, int) else list(dims)
     for s, d in zip(shifts, dims):
         n = shape[d % len(shape)]
-        s %= n
-        if s:
-            head = g.node("Slice", [cur, g.ints([n - s]), g.ints([n]), g.ints([d])])
-            tail = g.node("Slice", [cur, g.ints([0]), g.ints([n - s]), g.ints([d])])
+        s %= n                          # (a traced size: the shift follows it)
+        if s or isinstance(s, SymInt):
+            head = g.node("Slice", [cur, g.sym(n - s), g.sym(n), g.ints([d])])
+            tail = g.node("Slice", [cur, g.sym(0), g.sym(n - s), g.ints([d])])
             cur = g.node("Concat", [head, tail], axis=d % len(shape))
     if a.get("dims") is None:
-        cur = g.node("Reshape", [cur, g.ints(list(x.shape))])
+        cur = g.node("Reshape", [cur, g.shape_list(g.size_of(x))])
     return cur
 
 
