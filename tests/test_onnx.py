@@ -275,13 +275,14 @@ def test_an_operation_the_tracer_cannot_see_is_refused():
 class _PackedTagger(nn.Module):
     def __init__(self, rnn, sort=True):
         super().__init__()
-        self.rnn, self.sort = rnn, sort
+        self.rnn, self.sort = rnn, sort     # sorted: padded to the input's length
 
     def forward(self, x, lengths, h0):
         from ember.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=self.sort)
         out, state = self.rnn(packed, h0 if isinstance(self.rnn, nn.GRU) else (h0, h0 * 2))
-        y, lens = pad_packed_sequence(out, batch_first=True)
+        y, lens = pad_packed_sequence(out, batch_first=True,
+                                      total_length=x.size(1) if self.sort else None)
         return y, state, lens
 
 

@@ -11,6 +11,7 @@ lengths (ONNX's sequence_lens, the steps of each batch entry; as torch's exporte
 import numpy as np
 
 from .._tensor import Tensor
+from ._sizes import SymInt
 from .errors import UnsupportedOperatorError
 
 # ONNX gate order as indices into torch's: LSTM i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h
@@ -42,7 +43,7 @@ def traced_forward(module, graph, tracer):
         hx = list(hx) if isinstance(hx, tuple) else [hx] if hx is not None else []
         if packed is not None:
             names = _emit(graph, module, packed[0], hx, packed[1])
-            graph.packed[id(out)] = (names[0], packed[1])
+            graph.packed[id(out)] = (names[0],) + packed[1:]
             graph.kept.append(out)
             names[0] = None
         else:
@@ -67,7 +68,7 @@ def pack(g, a, result):
         xn = g.node("Transpose", [xn], perm=[1, 0] + list(range(2, x.ndim)))
     lens = g.cast(g.value(lengths), lengths.arr.dtype, np.int32) if isinstance(lengths, Tensor) \
         else g.const(np.asarray(lengths, np.int32))
-    g.packed[id(result)] = (xn, lens)
+    g.packed[id(result)] = (xn, lens, g.dim(x, 1 if a.get("batch_first") else 0))
     g.kept.append(result)
     return []
 
@@ -82,15 +83,20 @@ def unpack(g, a, result):
     if a.get("padding_value"):
         raise UnsupportedOperatorError("Exporting pad_packed_sequence with a padding_value "
                                        "other than 0 to ONNX is not supported.")
-    y, lens = packed
+    y, lens, steps = packed
     lens = g.cast(lens, np.int32, np.int64)
-    if a.get("total_length") is None:
-        y = g.node("Slice", [y, g.ints([0]), g.reduce("ReduceMax", lens, None, True),
-                             g.ints([0])])
-    elif a["total_length"] != result[0].shape[0 if not a.get("batch_first") else 1] or \
-            g.dynamic:
-        raise UnsupportedOperatorError("Exporting pad_packed_sequence with total_length to "
-                                       "ONNX is not supported.")
+    total = a.get("total_length")
+    if total is None:
+        end = g.reduce("ReduceMax", lens, None, True)
+    else:   # the padded input's steps, cut: total_length=x.size(1), or a fixed one
+        if total > steps:
+            raise UnsupportedOperatorError("Exporting pad_packed_sequence with a total_length "
+                                           "longer than the packed input to ONNX is not "
+                                           "supported.")
+        if not isinstance(total, SymInt) and isinstance(steps, SymInt):
+            g.bake([steps], "pad_packed_sequence with a total_length")
+        end = g.sym(total)
+    y = g.node("Slice", [y, g.ints([0]), end, g.ints([0])])
     if a.get("batch_first"):
         y = g.node("Transpose", [y], perm=[1, 0, 2])
     return [y, lens]

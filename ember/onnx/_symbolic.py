@@ -1003,7 +1003,7 @@ def _sdpa(g, a, result):
 
 
 def _causal(g, L, S):
-    """The (L, S) lower-triangular mask of is_causal (a key j is seen by query i <= j)."""
+    """The (L, S) lower-triangular mask of is_causal (query i sees the keys j <= i)."""
     mask = np.tril(np.ones((int(L), int(S)), bool))
     if not isinstance(L, SymInt) and not isinstance(S, SymInt):
         return g.const(mask)
