@@ -77,6 +77,8 @@ _SIZE = tuple.__new__       # a Size of known ints (a NumPy shape), skipping the
 def _size_item(v, i):
     if isinstance(v, (np.integer, NestedInt)):  # kept as they are, as torch keeps them (and the
         return v                                # ragged size of a jagged tensor)
+    if getattr(type(v), "kept_by_size", False):    # a size traced by torch.onnx.export
+        return v
     if type(v) is not float and not isinstance(v, (str, type(None), np.generic)):
         try:
             return v.__index__()

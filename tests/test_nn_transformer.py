@@ -248,6 +248,12 @@ def _encoder_outputs(lib, batch_first, norm_first, nested, activation):
         enc.mask_check = False          # torch then takes each row's first tokens
         out.append(enc(x, src_key_padding_mask=gap))
     out.append(enc(x, src_key_padding_mask=pad).detach())      # grad on: no fast path
+
+    class Through(lib.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+    with lib.no_grad(), Through():      # a mode: has_torch_function, no fast path
+        out.append(enc(x, src_key_padding_mask=pad))
     return [o.numpy() for o in out]
 
 

@@ -28,10 +28,11 @@ def _export(model, args, **kw):
 
 
 def _check(model, *args, again=None, rtol=1e-4, **kw):
-    """Export, then compare onnxruntime with the model in eval mode (on `again` too)."""
+    """Export, then compare onnxruntime with the model in eval mode (on `again` too: other
+    inputs, or a list of them)."""
     data = _export(model, args, **kw)
     model.eval()
-    for inputs in [args] + ([again] if again else []):
+    for inputs in [args] + (again if isinstance(again, list) else [again] if again else []):
         with ember.no_grad():
             ref = model(*inputs)
         ref = list(_flat(ref))
@@ -133,9 +134,12 @@ def test_cnn_with_batch_norm_inplace_relu_and_pooling():
 
 @pytest.mark.parametrize("opset", [11, 12, 13, 17, 18, 20])
 def test_transformer_at_each_opset(opset):
+    """Its sizes come from its input (B, T, C = x.shape; view(B, T, h, C // h); arange(T);
+    the causal mask of T by T): the graph takes other batch sizes and lengths."""
     ember.manual_seed(0)
-    proto = _check(_GPT(), ember.randint(0, 50, (2, 8)), again=(ember.randint(0, 50, (3, 8)),),
-                   opset_version=opset, dynamic_axes={"idx": [0]})
+    proto = _check(_GPT(), ember.randint(0, 50, (2, 8)),
+                   again=[(ember.randint(0, 50, (3, 8)),), (ember.randint(0, 50, (1, 5)),)],
+                   opset_version=opset, dynamic_axes={"idx": [0, 1]})
     assert proto.opset_import[0].version == opset
 
 
@@ -169,7 +173,9 @@ def test_vision_transformer_with_class_token():
             x = ember.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
             return self.head(self.enc(x)[:, 0])
     ember.manual_seed(0)
-    _check(ViT(), ember.randn(2, 3, 16, 16))
+    _check(ViT(), ember.randn(2, 3, 16, 16), again=[(ember.randn(5, 3, 16, 16),),
+                                                     (ember.randn(1, 3, 16, 16),)],
+           dynamic_axes={"x": [0]})
 
 
 def test_tensor_methods_and_operators():
@@ -252,23 +258,69 @@ def test_lstm_with_zero_initial_state_made_in_forward_takes_any_batch():
 
 
 def test_an_operation_the_tracer_cannot_see_is_refused():
-    """pack_padded_sequence computes outside the traced functions: the LSTM's packed output is
+    """A packed sequence's rows are gathered outside the traced functions: using them is
     refused, not baked in as a constant."""
-    from ember.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    from ember.nn.utils.rnn import pack_padded_sequence
 
     class Packed(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rnn = nn.LSTM(4, 8, batch_first=True)
-
         def forward(self, x):
-            packed = pack_padded_sequence(x, [3, 2], batch_first=True)
-            return pad_packed_sequence(self.rnn(packed)[0], batch_first=True)[0]
-    with pytest.raises(ember.onnx.UnsupportedOperatorError):
+            return pack_padded_sequence(x, [3, 2], batch_first=True).data * 2
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="was not traced"):
         _export(Packed(), (ember.randn(2, 3, 4),))
     with pytest.raises(ember.onnx.errors.UnsupportedOperatorError):
         _export(nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)), (ember.randn(2, 4),),
                 training=ember.onnx.TrainingMode.TRAINING)
+
+
+class _PackedTagger(nn.Module):
+    def __init__(self, rnn, sort=True):
+        super().__init__()
+        self.rnn, self.sort = rnn, sort     # sorted: padded to the input's length
+
+    def forward(self, x, lengths, h0):
+        from ember.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=self.sort)
+        out, state = self.rnn(packed, h0 if isinstance(self.rnn, nn.GRU) else (h0, h0 * 2))
+        y, lens = pad_packed_sequence(out, batch_first=True,
+                                      total_length=x.size(1) if self.sort else None)
+        return y, state, lens
+
+
+@pytest.mark.parametrize("opset", [11, 18])
+@pytest.mark.parametrize("make, sort", [
+    (lambda: nn.LSTM(4, 8, batch_first=True, num_layers=2, bidirectional=True), False),
+    (lambda: nn.GRU(4, 6, batch_first=True), True)])
+def test_packed_sequences_as_sequence_lens_of_the_recurrent_node(make, sort, opset):
+    """pack_padded_sequence -> RNN -> pad_packed_sequence: ONNX's sequence_lens, as torch's
+    exporter does it; the output is cut to the longest length."""
+    ember.manual_seed(0)
+    model = _PackedTagger(make(), sort)
+    layers = model.rnn.num_layers * (2 if model.rnn.bidirectional else 1)
+    h = model.rnn.hidden_size
+    lengths = [ember.tensor(v) for v in ([5, 3, 2], [2, 5, 3], [4, 6], [7, 4])]
+    if sort:
+        lengths = [ember.sort(v, descending=True).values for v in lengths]
+    _check(model, ember.randn(3, 5, 4), lengths[0], ember.randn(layers, 3, h),
+           again=[(ember.randn(3, 5, 4), lengths[1], ember.randn(layers, 3, h)),
+                  (ember.randn(2, 7, 4), lengths[2], ember.randn(layers, 2, h)),
+                  (ember.randn(2, 7, 4), lengths[3], ember.randn(layers, 2, h))],
+           input_names=["x", "lengths", "h0"], opset_version=opset,
+           dynamic_axes={"x": [0, 1], "lengths": [0], "h0": [1]})
+
+
+def test_advanced_indexing_that_one_gather_per_index_gets_wrong_is_refused():
+    """torch pairs index tensors, and puts their dims first when ints stand apart from them."""
+    idx = ember.tensor([1, 0])
+    for fn in (lambda m, x: x[idx, idx], lambda m, x: x[0, :, idx]):
+        with pytest.raises(ember.onnx.UnsupportedOperatorError, match="several index tensors"):
+            _export(_Fn(fn), (ember.randn(2, 3, 4),))
+    _check(_Fn(lambda m, x: (x[idx, 0], x[:, 1, idx], x[..., idx, None])), ember.randn(2, 3, 4))
+
+
+def test_lstm_with_projections_is_refused_in_words():
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="ONNX's LSTM has no "
+                       "projection"):
+        _export(nn.LSTM(4, 8, proj_size=3), (ember.randn(5, 2, 4),))
 
 
 def test_missing_onnx_package_is_named(monkeypatch):
@@ -362,3 +414,138 @@ def test_python_values_of_traced_tensors_warn_as_torchs_tracer():
                 if x.category.__name__ == "TracerWarning" or x.category is UserWarning]
     expected = caught(torch)
     assert len(expected) == 5 and caught(ember) == expected
+
+
+class _MinGPTBlock(nn.Module):
+    """minGPT's attention: a mask buffer cut to T by T, position ids from arange(T)."""
+
+    def __init__(self, d=16, h=4, n=16):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(20, d), nn.Embedding(n, d)
+        self.qkv, self.proj, self.h = nn.Linear(d, 3 * d), nn.Linear(d, d), h
+        self.register_buffer("bias", ember.tril(ember.ones(n, n)).view(1, 1, n, n))
+
+    def forward(self, idx):
+        b, t = idx.size()
+        x = self.tok(idx) + self.pos(ember.arange(0, t, dtype=ember.long).unsqueeze(0))
+        B, T, C = x.size()
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (z.view(B, T, self.h, C // self.h).transpose(1, 2) for z in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / k.size(-1) ** 0.5)
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf")).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return self.proj(y)[:, -1, :]
+
+
+@pytest.mark.parametrize("opset", [11, 18])
+def test_gpt_block_with_mask_buffer_follows_batch_and_length(opset):
+    ember.manual_seed(0)
+    _check(_MinGPTBlock(), ember.randint(0, 20, (2, 8)),
+           again=[(ember.randint(0, 20, (3, 5)),), (ember.randint(0, 20, (1, 16)),)],
+           dynamic_axes={"idx": {0: "batch", 1: "time"}}, opset_version=opset)
+
+
+def test_cnn_flattened_by_its_batch_size():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc = nn.Conv2d(1, 4, 3, padding=1), nn.Linear(4 * 4 * 4, 3)
+
+        def forward(self, x):
+            x = F.max_pool2d(self.conv(x), 2)
+            return self.fc(x.view(x.size(0), -1)) + self.fc(x.reshape(x.shape[0], -1)) + \
+                self.fc(ember.flatten(x, 1)) + ember.zeros(x.size(0), 3) + x.numel()
+    ember.manual_seed(0)
+    _check(Net(), ember.randn(2, 1, 8, 8), again=[(ember.randn(5, 1, 8, 8),)],
+           dynamic_axes={"x": [0]})
+
+
+@pytest.mark.parametrize("opset", [11, 18])
+def test_sizes_and_their_arithmetic_follow_dynamic_axes(opset):
+    def fn(m, x):
+        n = x.size(1)
+        return (x.narrow(1, 1, n - 2), x[:, : n // 2] + x[:, n - n // 2:], x[:, -n:],
+                x.new_zeros(x.shape[0], 2) + x.new_full((x.size(0), 2), 3.0),
+                ember.full((x.size(0), n), 1.5) * x + ember.ones(x.shape) - x.new_ones(x.size()),
+                x.sort(dim=1).values, x.repeat(1, 2)[:, :n] + x.unflatten(1, (n, 1)).sum(-1),
+                x.expand_as(x) * n + n % 3 - (-n) * 2, x.view_as(x[:, :, None]).sum(-1),
+                ember.arange(n, dtype=ember.float32) * x + ember.arange(1, n + 1, 2).sum(),
+                x.new_zeros(x.shape[0] * n, 1) + x.unsqueeze(0).expand(n, -1, -1).sum(),
+                x.view(x.size()[:-1] + (n // 2, 2)), x.reshape(ember.Size([x.size(0), n])),
+                *x.split([1, n - 1], dim=1), *x.split(n - 1, dim=1), x.roll(1, 1), x.roll(-2))
+    ember.manual_seed(0)
+    _check(_Fn(fn), ember.randn(2, 6), again=[(ember.randn(3, 8),), (ember.randn(1, 4),)],
+           input_names=["x"], dynamic_axes={"x": [0, 1]}, opset_version=opset)
+
+
+@pytest.mark.parametrize("opset", [11, 18])
+def test_resizing_and_statistics_follow_dynamic_spatial_dims(opset):
+    def fn(m, x, y):
+        return (F.interpolate(x, scale_factor=2, mode="bilinear"), F.interpolate(
+            x, scale_factor=1.5), F.interpolate(x, size=y.shape[2:]), x.var(dim=-1),
+            x.std(dim=(2, 3), keepdim=True), x.var())
+    ember.manual_seed(0)
+    _check(_Fn(fn), ember.randn(1, 2, 4, 5), ember.randn(1, 1, 7, 9),
+           again=[(ember.randn(2, 2, 6, 3), ember.randn(1, 1, 5, 4))], input_names=["x", "y"],
+           dynamic_axes={"x": [0, 2, 3], "y": [2, 3]}, opset_version=opset)
+
+
+def test_transformer_masks_follow_the_length():
+    """generate_square_subsequent_mask(T) and a key padding mask given as input."""
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = nn.Transformer(16, 4, 1, 1, 32, dropout=0.0, batch_first=True)
+
+        def forward(self, src, tgt, pad):
+            mask = nn.Transformer.generate_square_subsequent_mask(tgt.size(1))
+            return self.model(src, tgt, tgt_mask=mask, src_key_padding_mask=pad,
+                              memory_key_padding_mask=pad)
+    ember.manual_seed(0)
+    pad = lambda *rows: ember.tensor([[i >= n for i in range(rows[0])] for n in rows[1:]])  # noqa
+    _check(Seq2Seq(), ember.randn(2, 5, 16), ember.randn(2, 3, 16), pad(5, 5, 3),
+           again=[(ember.randn(3, 4, 16), ember.randn(3, 6, 16), pad(4, 4, 2, 1))],
+           input_names=["src", "tgt", "pad"], opset_version=17,
+           dynamic_axes={"src": [0, 1], "tgt": [0, 1], "pad": [0, 1]})
+
+
+@pytest.mark.parametrize("opset", [11, 13])
+def test_chunks_of_a_dynamic_dim(opset):
+    """chunk's sizes follow the dim's (ceil(n / k), the last part the rest)."""
+    ember.manual_seed(0)
+    _check(_Fn(lambda m, x: x.chunk(2, dim=1)), ember.randn(2, 6),
+           again=[(ember.randn(3, 8),), (ember.randn(1, 5),), (ember.randn(1, 3),)],
+           input_names=["x"], dynamic_axes={"x": [0, 1]}, opset_version=opset)
+
+
+def test_a_size_of_a_dynamic_axis_taken_as_a_constant_is_refused():
+    class Noisy(nn.Module):
+        def forward(self, x):
+            return x + ember.randn(x.size(0), 1)
+    with pytest.raises(ember.onnx.UnsupportedOperatorError,
+                       match="torch.randn with a size that follows a dynamic axis"):
+        _export(Noisy(), (ember.randn(2, 3),), dynamic_axes={"x": [0]})
+    _export(Noisy(), (ember.randn(2, 3),), dynamic_axes={"x": [1]})    # a static size: fine
+    pool = nn.AdaptiveAvgPool2d(2)
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="adaptive_avg_pool2d to a "
+                       "size other than 1 with a size that follows a dynamic axis"):
+        _export(pool, (ember.randn(1, 2, 4, 4),), dynamic_axes={"input": [2, 3]})
+    _check(pool, ember.randn(1, 2, 4, 4), again=(ember.randn(3, 2, 4, 4),),
+           dynamic_axes={"input": [0]})
+
+
+def test_output_dims_and_len_warning_as_torchs_exporter():
+    def export(lib):
+        class M(lib.nn.Module):
+            def forward(self, x):
+                return x.sum(1) * len(x), x[:, 0] + x.size(2)
+        buf = io.BytesIO()
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            lib.onnx.export(M(), (lib.ones(2, 3, 4),), buf, dynamo=False, input_names=["x"],
+                            dynamic_axes={"x": [0, 2]})
+        outs = onnx.load_from_string(buf.getvalue()).graph.output
+        return ([[d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim]
+                 for o in outs], [str(x.message) for x in w if x.category.__name__ ==
+                                  "TracerWarning"])
+    assert export(ember) == export(torch)

@@ -13,9 +13,9 @@ def _float_mask(mask, dtype, name):
     if mask is None:
         return None
     if mask.dtype is _dtype.bool_:
-        from ..ops.creation import zeros
-        return zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(
-            mask, float("-inf"))
+        from .._torch_function import dispatched
+        from ..ops.creation import zeros_like      # (torch.zeros_like, as modes see it)
+        return dispatched(zeros_like)(mask, dtype=dtype).masked_fill(mask, float("-inf"))
     check_mask_dtype(mask, name)
     return mask.to(dtype)
 

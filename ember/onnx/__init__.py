@@ -3,10 +3,11 @@
 `export(model, args, f)` runs the model once under a tracing TorchFunctionMode (_export.py):
 each ember function or Tensor method applied to a value that depends on the inputs becomes ONNX
 nodes (_symbolic.py); everything else (parameters, buffers, tensors built from constants) is
-computed as usual and stored as an initializer. Python control flow and sizes are fixed at the
-values of the traced call, as torch's tracing exporter fixes them; `dynamic_axes` names the
-input and output dims that may vary. Writing the file needs the `onnx` package
-(pip install "ember[onnx]"); onnxruntime runs the result (`ONNXProgram.__call__`)."""
+computed as usual and stored as an initializer. Python control flow is fixed at the traced
+call, as torch's tracing exporter fixes it; `dynamic_axes` names the input and output dims
+that may vary, and then the sizes read from traced tensors are traced too (_sizes.py).
+Writing the file needs the `onnx` package (pip install "ember[onnx]"); onnxruntime runs the
+result (`ONNXProgram.__call__`)."""
 from .errors import OnnxExporterError, UnsupportedOperatorError
 from ._export import ONNXProgram, TrainingMode, export, is_in_onnx_export
 

@@ -1,6 +1,7 @@
 """The tracer and the graph it builds (see the package docstring)."""
 import enum
 import inspect
+import math
 import warnings
 
 import numpy as np
@@ -8,6 +9,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from .._torch_function import TorchFunctionMode, resolve_name
+from ._sizes import SymInt, plain, syms
 from ._symbolic import SYMBOLIC
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
@@ -41,6 +43,15 @@ def _warn_constant(kind):
                   "incorrect. We can't record the data flow of Python values, so this value "
                   "will be treated as a constant in the future. This means that the trace might "
                   "not generalize to other inputs!", TracerWarning, stacklevel=outside_stacklevel())
+
+
+def _warn_len():
+    from .._warnings import outside_stacklevel
+    from ..jit import TracerWarning
+    warnings.warn("Using len to get tensor shape might cause the trace to be incorrect. "
+                  "Recommended usage would be tensor.shape[0]. Passing a tensor of different "
+                  "shape might lead to errors or silently give incorrect results.",
+                  TracerWarning, stacklevel=outside_stacklevel())
 
 
 def is_in_onnx_export():
@@ -77,6 +88,13 @@ class Graph:
         self.constants = constants          # id(parameter or buffer) -> its state_dict name
         self.stored = {}                    # id -> initializer name, for constants used
         self.count = 0
+        self.dynamic = False                # sizes of traced tensors are SymInts (_sizes.py)
+        self.concrete = {}                  # size graph value -> its traced value
+        self.leaves = {}                    # its Shape/Gather values -> (tensor value, dim)
+        self.shapes = {}                    # id(tensor) -> its Shape value
+        self.consumed = set()               # ids of the SymInts a node was made from
+        self.baked = []                     # (SymInt value, its value, where) taken as ints
+        self.packed = {}                    # id(PackedSequence) -> (padded value, lengths)
 
     def fresh(self, base):
         self.count += 1
@@ -124,6 +142,132 @@ class Graph:
 
     def ints(self, values):
         return self.const(np.asarray(values, np.int64), "_ints")
+
+    # ---- the size graph (see _sizes.py) ---------------------------------------------------------
+    def sized(self, op, inputs, traced, **attrs):
+        """A node of the size graph, whose traced value is `traced`."""
+        out = self.node(op, inputs, **attrs)
+        self.concrete[out] = _array(traced)
+        return out
+
+    def dim(self, t, i):
+        """Size `i` of `t`: a SymInt while exporting with dynamic axes and `t` is traced."""
+        i %= t.ndim
+        n = t.shape[i]
+        if not self.dynamic or not self.traced(t):
+            return n
+
+        def make():
+            shape = self.shapes.get(id(t))
+            if shape is None:
+                shape = self.shapes[id(t)] = self.sized("Shape", [self.value(t)], t.shape)
+                self.leaves[shape] = (self.value(t), None)
+            out = self.sized("Gather", [shape, self.sym(i)], [n], axis=0)
+            self.leaves[out] = (self.value(t), i)
+            return out
+        return SymInt(n, self, make)
+
+    def size_of(self, t):
+        from .._tensor import Size
+        return tuple.__new__(Size, [self.dim(t, i) for i in range(t.ndim)])   # (SymInts kept)
+
+    def sym(self, v):
+        """An int or SymInt as an int64 value of shape [1]."""
+        if isinstance(v, SymInt):
+            self.consumed.add(id(v))
+            return v.name()
+        name = self.ints([int(v)])
+        self.concrete[name] = _array([int(v)])
+        return name
+
+    def scalar(self, v):
+        """An int or SymInt as a 0-d int64 value."""
+        if not isinstance(v, SymInt):
+            return self.const(np.asarray(v, np.int64))
+        out = self.squeeze(self.sym(v), [0])
+        self.concrete[out] = _array(int(v))
+        return out
+
+    def shape_list(self, values):
+        """A shape (an int64 vector) made of ints and SymInts."""
+        values = list(values)
+        if not any(isinstance(v, SymInt) for v in values):
+            return self.ints([int(v) for v in values])
+        parts, run = [], []
+        for v in values:
+            if isinstance(v, SymInt):
+                if run:
+                    parts.append(self.sym_ints(run))
+                    run = []
+                parts.append(self.sym(v))
+            else:
+                run.append(int(v))
+        if run:
+            parts.append(self.sym_ints(run))
+        return self.sized("Concat", parts, [int(v) for v in values], axis=0)
+
+    def sym_ints(self, values):
+        name = self.ints(values)
+        self.concrete[name] = _array(values)
+        return name
+
+    def bake(self, sizes, where):
+        """Note SymInts that `where` took as plain ints: fold_sizes refuses dynamic ones."""
+        self.baked += [(s.name(), int(s), where) for s in sizes]
+
+    def fold_sizes(self, inputs, outputs):
+        """Fold the size graph's values that depend on static dims only (ONNX's shape
+        inference says which dims are) into constants, and drop those nothing uses; then
+        refuse sizes of dynamic dims that an operation took as plain ints."""
+        if not self.concrete:
+            return
+        h = self.helper
+        model = h.make_model(h.make_graph(self.nodes, "sizes", inputs, [], self.initializers),
+                             opset_imports=[h.make_opsetid("", self.opset)])
+        if self.opset < 18:     # the older ops' inference loses shapes made by Reshape & co.
+            from onnx.version_converter import ConvertError, convert_version
+            try:
+                model = convert_version(model, 18)
+            except ConvertError:
+                pass
+        inferred = self.onnx.shape_inference.infer_shapes(model, data_prop=True).graph
+        dims = {v.name: [d.dim_value if d.HasField("dim_value") else None
+                         for d in v.type.tensor_type.shape.dim]
+                for v in list(inferred.input) + list(inferred.value_info)
+                if v.type.tensor_type.HasField("shape")}
+        const = {i.name for i in self.initializers}
+        kept = []
+        for n in self.nodes:
+            out = n.output[0]
+            if out in self.concrete:
+                leaf = self.leaves.get(out)
+                if leaf is None:
+                    static = all(i in const for i in n.input if i)
+                else:
+                    d = dims.get(leaf[0])
+                    static = d is not None and None not in (d if leaf[1] is None
+                                                            else d[leaf[1]:leaf[1] + 1])
+                if static:
+                    a = self.concrete[out]
+                    self.initializers.append(self.helper.make_tensor(
+                        out, self.onnx_type(a.dtype), a.shape, vals=a.tobytes(), raw=True))
+                    const.add(out)
+                    continue
+            kept.append(n)
+        for name, value, where in self.baked:
+            if name not in const:
+                raise UnsupportedOperatorError(
+                    f"Exporting {where} with a size that follows a dynamic axis to ONNX is not "
+                    f"supported: it would be fixed at its traced value {value}.")
+        used = set(outputs)
+        self.nodes = []
+        for n in reversed(kept):
+            if n.output[0] in self.concrete and not used.intersection(n.output):
+                continue
+            used.update(n.input)
+            self.nodes.append(n)
+        self.nodes.reverse()
+        self.initializers = [i for i in self.initializers if i.name in used]
 
     def onnx_type(self, dtype):
         from .._dtype import OF_NP
@@ -173,6 +317,11 @@ class Graph:
         return self.node("Cast", [name], to=self.onnx_type(to_dtype))
 
 
+def _array(value):
+    a = np.asarray(value)
+    return a.astype(np.int64) if a.dtype.kind in "iu" else a
+
+
 class _Tracer(TorchFunctionMode):
     def __init__(self, graph):
         self.g = graph
@@ -180,8 +329,12 @@ class _Tracer(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         g = self.g
+        if getattr(func, "__name__", None) == "__len__" and args[0].ndim:
+            _warn_len()         # len() makes a plain int: a size that cannot be traced
         tensors = list(_tensors(args + tuple(kwargs.values())))
-        if not any(g.traced(t) for t in tensors):
+        sizes = list(syms(args + tuple(kwargs.values()))) if g.dynamic else ()
+        if not sizes and not any(g.traced(t) for t in tensors) and \
+                not (g.packed and any(id(v) in g.packed for v in args)):
             for t in tensors:
                 g.check_constant(t)
             with no_grad():                     # constants: computed here, stored when used
@@ -190,10 +343,18 @@ class _Tracer(TorchFunctionMode):
         name = full.rpartition(".")[2]
         if name == "__get__":
             name = full.split(".")[-2]
+            if name == "shape" and g.dynamic:
+                return g.size_of(args[0])
             if name in ("shape", "dtype", "device", "ndim", "is_cuda", "layout",
                         "requires_grad", "grad_fn", "is_leaf", "names"):
                 return func(*args, **kwargs)
+        if g.dynamic and name in _SIZES and g.traced(args[0]):
+            return _traced_size(g, func, name, args, kwargs)
         emit = SYMBOLIC.get(name)
+        if sizes and emit is None and not any(g.traced(t) for t in tensors):
+            g.bake(sizes, full)                 # a constant computed from sizes
+            with no_grad():
+                return func(*plain(args), **plain(kwargs))
         if emit is None:
             if name in _METADATA:
                 if name not in _TO_PYTHON:
@@ -209,16 +370,31 @@ class _Tracer(TorchFunctionMode):
                 raise UnsupportedOperatorError(f"Exporting the operator '{full}' to ONNX "
                                                f"opset version {g.opset} is not supported.")
             return result
-        result = func(*args, **kwargs)
+        result = func(*plain(args), **plain(kwargs)) if sizes else func(*args, **kwargs)
         bound = _bind(func, args, kwargs)
         bound["_name"] = name
+        g.consumed.clear()
         outs = emit(g, bound, result)
+        g.bake([s for s in sizes if id(s) not in g.consumed], full)
         if isinstance(outs, str):
             outs = [outs]
         results = list(_tensors((result,)))
         for t, out in zip(results, outs):
             g.bind(t, out)
         return result
+
+
+# reads of a traced tensor's sizes: SymInts while exporting with dynamic axes
+_SIZES = {"size", "numel", "nelement"}
+
+
+def _traced_size(g, func, name, args, kwargs):
+    x = args[0]
+    value = func(*args, **kwargs)              # (its errors: a dim out of range)
+    if name != "size":
+        return math.prod(g.size_of(x)) if x.ndim else value
+    dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+    return g.size_of(x) if dim is None else g.dim(x, dim)
 
 
 def _bind(func, args, kwargs):
@@ -311,6 +487,14 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     was_training = getattr(model, "training", False)
     if isinstance(model, Module) and training is not TrainingMode.PRESERVE:
         model.train(training is TrainingMode.TRAINING)
+    dyn = _dynamic(dynamic_axes, dynamic_shapes, names, kwargs)
+    graph.dynamic = any(dyn.get(n) for n in names)
+    h = graph.helper
+
+    def info(name, t):
+        dims = [dyn.get(name, {}).get(d, s) for d, s in enumerate(t.shape)]
+        return h.make_tensor_value_info(name, graph.onnx_type(t.arr.dtype), dims)
+    graph_inputs = [info(n, t) for t, n in zip(inputs, names)] + [info(n, t) for n, t in params]
     tracer = _Tracer(graph)
     recurrent = _recurrent_forwards(model, graph, tracer)
     _EXPORTING[0] = True
@@ -324,6 +508,7 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
         if isinstance(model, Module):
             model.train(was_training)
     outputs = list(_tensors((result,)))
+    graph.fold_sizes(graph_inputs, [graph.value(t) for t in outputs])
     out_names = list(output_names or [])
     graph_outputs, renamed = [], set()
     for i, t in enumerate(outputs):
@@ -339,13 +524,6 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
                 graph.nodes.append(graph.helper.make_node("Identity", [src], [name],
                                                           name=graph.fresh("Identity")))
         graph_outputs.append((name, t))
-    dyn = _dynamic(dynamic_axes, dynamic_shapes, names, kwargs)
-    h = graph.helper
-
-    def info(name, t):
-        dims = [dyn.get(name, {}).get(d, s) for d, s in enumerate(t.shape)]
-        return h.make_tensor_value_info(name, graph.onnx_type(t.arr.dtype), dims)
-    graph_inputs = [info(n, t) for t, n in zip(inputs, names)] + [info(n, t) for n, t in params]
     if keep_initializers_as_inputs:
         graph_inputs += [h.make_tensor_value_info(i.name, i.data_type, list(i.dims))
                          for i in graph.initializers]
@@ -355,12 +533,40 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
         opset_imports=[h.make_opsetid("", opset_version)], producer_name="pytorch",
         producer_version="2.13.0")
     proto.ir_version = min(proto.ir_version, 10)
+    if graph.dynamic:
+        _output_dims(onnx, proto, dyn)
     onnx.checker.check_model(proto)
     if verbose:
         print(h.printable_graph(proto.graph))
     if f is not None:
         onnx.save_model(proto, f)
     return ONNXProgram(proto) if dynamo else None
+
+
+def _output_dims(onnx, proto, dyn):
+    """The dims of outputs that dynamic_axes does not name, as torch's exporter gives them:
+    ONNX's shape inference's (a size, or the symbol of an input's dynamic axis), else a symbol
+    of their own."""
+    traced = [[d.dim_value for d in out.type.tensor_type.shape.dim] for out in proto.graph.output]
+    for out in proto.graph.output:
+        if out.name not in dyn:
+            out.type.tensor_type.ClearField("shape")
+    inferred = onnx.shape_inference.infer_shapes(proto, data_prop=True).graph
+    made_by = {o: n.op_type for n in proto.graph.node for o in n.output}
+    for out, known, sizes in zip(proto.graph.output, inferred.output, traced):
+        if out.name in dyn:
+            continue
+        known = known.type.tensor_type.shape.dim
+        out.type.tensor_type.shape.SetInParent()       # (a 0-d output's shape has no dims)
+        for i in range(len(sizes)):
+            d = out.type.tensor_type.shape.dim.add()
+            k = known[i] if len(known) == len(sizes) else None
+            if k is not None and k.HasField("dim_value"):
+                d.dim_value = k.dim_value
+            else:
+                d.dim_param = k.dim_param if k is not None and k.dim_param and \
+                    not k.dim_param.startswith("unk__") else \
+                    f"{made_by.get(out.name, '')}{out.name}_dim_{i}"
 
 
 def _recurrent_forwards(model, graph, tracer):

@@ -4,11 +4,14 @@ SYMBOLIC maps a function's name to emit(g, a, result): `g` the Graph, `a` the ca
 by parameter name ("self" also names the first), `result` what the call returned (its shapes and
 dtypes decide casts and reshapes). emit returns the output names, one per tensor of `result`."""
 import math
+import operator
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..ops.reduce import _NoDim
+from ._rnn import pack, unpack
+from ._sizes import SymInt
 from .errors import UnsupportedOperatorError
 
 SYMBOLIC = {}
@@ -26,6 +29,8 @@ def _operand(g, x, dtype):
     """A tensor or Python number as an input of the given dtype."""
     if isinstance(x, Tensor):
         return g.cast(g.value(x), x.arr.dtype, dtype)
+    if isinstance(x, SymInt):
+        return g.cast(g.scalar(x), np.int64, dtype)
     return g.const(np.asarray(x, dtype))
 
 
@@ -359,10 +364,63 @@ def _fill_like(g, a, result):
     return g.node("ConstantOfShape", [g.node("Shape", [g.value(a["self"])])], value=fill)
 
 
-@_register("new_zeros", "new_ones", "new_full", "new_empty", "new_tensor")
-def _new_constant(g, a, result):
-    """A new tensor of given sizes or data: a constant of the graph."""
-    return g.const(result.detach().numpy(), "_new")
+def _filled(g, sizes, value, result):
+    """A tensor of the given sizes filled with `value`: a constant, unless a size is traced."""
+    if not any(isinstance(v, SymInt) for v in sizes):
+        return g.const(result.detach().cpu().numpy(), "_new")
+    dt = result.arr.dtype
+    fill = g.helper.make_tensor("value", g.onnx_type(dt), [1], [np.asarray(value, dt).item()])
+    return g.sized("ConstantOfShape", [g.shape_list(sizes)], result.detach().cpu().numpy(),
+                   value=fill)
+
+
+def _size_args(a, name):
+    """Sizes given as varargs (zeros(B, n)), as one sequence (zeros((B, n))) or by keyword."""
+    v = a.get("*") or a.get(name) or ()
+    return list(v[0] if len(v) == 1 and isinstance(v[0], (list, tuple)) else v)
+
+
+@_register("new_zeros", "new_ones", "new_full", "new_empty", "zeros", "ones", "empty", "full")
+def _new_filled(g, a, result):
+    name = a["_name"]
+    if name == "new_tensor":
+        return g.const(result.detach().numpy(), "_new")
+    if name == "full":
+        return _filled(g, list(a["self"]), a["fill_value"], result)
+    sizes = _size_args(a, "size")
+    if name == "new_full":
+        sizes, value = _size_args({"*": sizes[:-1]}, "size"), sizes[-1]
+    else:
+        value = 1 if name.endswith("ones") else 0
+    return _filled(g, sizes, value, result)
+
+
+_register("new_tensor")(_new_filled)
+
+
+@_register("arange")
+def _arange(g, a, result):
+    start, end, step = a["self"], a.get("end"), a.get("step", 1)
+    if end is None:
+        start, end = 0, start
+    if not any(isinstance(v, SymInt) for v in (start, end, step)):
+        return g.const(result.detach().cpu().numpy(), "_new")
+    dt = result.arr.dtype
+    if all(isinstance(v, int) for v in (start, end, step)):
+        ends = [g.scalar(v) for v in (start, end, step)]
+        out = g.sized("Range", ends, np.arange(int(start), int(end), int(step)))
+        return g.cast(out, np.int64, dt)
+    ends = [_operand(g, v, np.float64) for v in (start, end, step)]
+    return g.cast(g.node("Range", ends), np.float64, dt)
+
+
+@_register("narrow")
+def _narrow(g, a, result):
+    x, start, length = a["self"], a["start"], a["length"]
+    if isinstance(start, Tensor):
+        _unsupported(g, "narrow with a tensor start")
+    dim = a["dim"] % x.ndim
+    return g.node("Slice", [g.value(x), g.sym(start), g.sym(start + length), g.ints([dim])])
 
 
 @_register("contiguous", "clone", "detach", "detach_", "alias", "data", "requires_grad_")
@@ -390,7 +448,22 @@ def _reshape_target(x, shape):
 
 @_register("view", "reshape", "flatten", "unflatten", "view_as", "reshape_as", "ravel")
 def _reshape(g, a, result):
-    x = a["self"]
+    x, name = a["self"], a["_name"]
+    target = None
+    if name in ("view", "reshape"):
+        target = _size_args(a, "shape") or _size_args(a, "size")
+    elif name == "flatten" and x.ndim:
+        start, end = a["start_dim"] % x.ndim, a["end_dim"] % x.ndim
+        target = [g.dim(x, d) for d in range(start)] + [-1] + \
+            [g.dim(x, d) for d in range(end + 1, x.ndim)]
+    elif name == "unflatten":
+        dim = a["dim"] % x.ndim
+        target = [g.dim(x, d) for d in range(dim)] + list(a["sizes"]) + \
+            [g.dim(x, d) for d in range(dim + 1, x.ndim)]
+    elif name in ("view_as", "reshape_as"):
+        target = g.size_of(a["other"])
+    if target is not None and any(isinstance(v, SymInt) for v in target):
+        return g.node("Reshape", [g.value(x), g.shape_list(target)])
     if tuple(result.shape) == tuple(x.shape):
         return g.node("Identity", [g.value(x)])
     return g.node("Reshape", [g.value(x), g.ints(_reshape_target(x, result.shape))])
@@ -457,21 +530,24 @@ def _t(g, a, result):
 
 @_register("expand", "expand_as", "broadcast_to")
 def _expand(g, a, result):
+    """Expand to the sizes asked for; a size of -1 or equal to the input's keeps the input's
+    (1: ONNX's Expand broadcasts), so that it follows the input's."""
     x = a["self"]
-    out = list(result.shape)
-    pad = [1] * (len(out) - x.ndim) + list(x.shape)
-    target = [1 if p == o else o for p, o in zip(pad, out)]
-    return g.node("Expand", [g.value(x), g.ints(target)])
+    sizes = g.size_of(a["other"]) if a["_name"] == "expand_as" else _size_args(a, "size")
+    pad = [1] * (len(sizes) - x.ndim) + list(x.shape)
+    target = [s if isinstance(s, SymInt) else 1 if s == -1 or s == p else s
+              for p, s in zip(pad, sizes)]
+    return g.node("Expand", [g.value(x), g.shape_list(target)])
 
 
 @_register("repeat")
 def _repeat(g, a, result):
     x = a["self"]
-    reps = _sizes(a, "repeats")
+    reps = _size_args(a, "repeats")
     xn = g.value(x)
     if len(reps) > x.ndim:
-        xn = g.node("Reshape", [xn, g.ints([1] * (len(reps) - x.ndim) + list(x.shape))])
-    return g.node("Tile", [xn, g.ints(reps)])
+        xn = g.unsqueeze(xn, list(range(len(reps) - x.ndim)))
+    return g.node("Tile", [xn, g.shape_list(reps)])
 
 
 @_register("cat", "concat", "concatenate")
@@ -495,9 +571,36 @@ def _split(g, a, result):
     x = a["self"]
     dim = a.get("dim", 0) % x.ndim
     parts = list(result)
-    if a["_name"] == "unbind":
+    name = a["_name"]
+    if name == "unbind":
         return [g.squeeze(o, [dim]) for o in g.split(g.value(x), [1] * len(parts), dim)]
-    return g.split(g.value(x), [p.shape[dim] for p in parts], dim)
+    sizes = _split_sizes(g, a, x, dim, len(parts)) or [p.shape[dim] for p in parts]
+    traced = [s for s in sizes if isinstance(s, SymInt)]
+    if not traced:
+        return g.split(g.value(x), sizes, dim)
+    if g.opset < 13:                    # Split's sizes are an attribute: a Slice per part
+        outs, start = [], 0
+        for size in sizes:
+            outs.append(g.node("Slice", [g.value(x), g.sym(start), g.sym(start + size),
+                                         g.ints([dim])]))
+            start = start + size
+        return outs
+    outs = g.node("Split", [g.value(x), g.shape_list(sizes)], n_out=len(sizes), axis=dim)
+    return outs if isinstance(outs, list) else [outs]
+
+
+def _split_sizes(g, a, x, dim, count):
+    """The parts' sizes of chunk(k) or split(size) (the last part the rest), following the
+    dim's size; or the split_sizes given."""
+    name, n = a["_name"], g.dim(x, dim)
+    given = a.get("split_size_or_sections", a.get("split_size")) if name == "split" else \
+        a.get("split_sizes")
+    step = (n + a["chunks"] - 1) // a["chunks"] if name == "chunk" else \
+        given if name == "split" and isinstance(given, int) else None
+    if step is not None:
+        return None if count < 2 or not isinstance(n, SymInt) else \
+            [step] * (count - 1) + [n - step * (count - 1)]
+    return list(given) if isinstance(given, (list, tuple)) else None
 
 
 @_register("__getitem__")
@@ -509,30 +612,38 @@ def _getitem(g, a, result):
         at = items.index(Ellipsis)
         used = sum(1 for i in items if i is not None and i is not Ellipsis)
         items[at:at + 1] = [slice(None)] * (x.ndim - used)
-    cur, shape, axis = g.value(x), list(x.shape), 0
+    # one Gather per index holds unless torch's advanced indexing pairs index tensors, or
+    # moves their dims to the front (an index tensor and ints apart from each other)
+    advanced = [k for k, i in enumerate(items) if isinstance(i, (int, Tensor))]
+    tensors = sum(isinstance(items[k], Tensor) for k in advanced)
+    if tensors > 1 or tensors and advanced[-1] - advanced[0] >= len(advanced):
+        _unsupported(g, "indexing with several index tensors, or with ints apart from the "
+                        "index tensor")
+    cur, axis = g.value(x), 0
     for i in items:
         if i is None:
             cur = g.unsqueeze(cur, [axis])
-            shape.insert(axis, 1)
             axis += 1
         elif isinstance(i, bool) or isinstance(i, Tensor) and i.arr.dtype == np.bool_:
             _unsupported(g, "indexing with a boolean mask")
         elif isinstance(i, int):
-            cur = g.node("Gather", [cur, g.const(np.asarray(i, np.int64))], axis=axis)
-            shape.pop(axis)
+            cur = g.node("Gather", [cur, g.scalar(i)], axis=axis)
         elif isinstance(i, slice):
-            start, stop, step = i.indices(shape[axis])
-            if (start, stop, step) != (0, shape[axis], 1):
-                if step < 0:
-                    _unsupported(g, "a negative slice step")
-                cur = g.node("Slice", [cur, g.ints([start]), g.ints([stop]), g.ints([axis]),
-                                       g.ints([step])])
-                shape[axis] = len(range(start, stop, step))
+            # the bounds as given: ONNX's Slice counts negative ones from the end and clamps,
+            # as Python does, whatever the dim's size
+            start, stop, step = (v if v is None or isinstance(v, int) else operator.index(v)
+                                 for v in (i.start, i.stop, i.step))
+            step = 1 if step is None else step
+            if step < 0:
+                _unsupported(g, "a negative slice step")
+            if isinstance(start, SymInt) or start or stop is not None or step != 1:
+                cur = g.node("Slice", [cur, g.sym(0 if start is None else start),
+                                       g.sym(2 ** 63 - 1 if stop is None else stop),
+                                       g.ints([axis]), g.ints([step])])
             axis += 1
         elif isinstance(i, Tensor) and i.arr.dtype.kind in "iu":
             cur = g.node("Gather", [cur, g.cast(g.value(i), i.arr.dtype, np.int64)],
                          axis=axis)
-            shape[axis:axis + 1] = list(i.shape)
             axis += i.ndim
         else:
             _unsupported(g, f"indexing with {type(i).__name__}")
@@ -629,7 +740,7 @@ _register("argmin")(_arg("ArgMin"))
 def _topk(g, a, result):
     x = a["self"]
     dim = a.get("dim", -1) % x.ndim
-    return g.node("TopK", [g.value(x), g.ints([a["k"]])], n_out=2, axis=dim,
+    return g.node("TopK", [g.value(x), g.sym(a["k"])], n_out=2, axis=dim,
                   largest=int(a.get("largest", True)), sorted=int(a.get("sorted", True)))
 
 
@@ -722,6 +833,8 @@ def _adaptive(global_op, op):
         if all(o == 1 for o in out):
             return g.node(global_op, [g.value(x)])
         ins = list(x.shape[2:])
+        g.bake([s for s in g.size_of(x)[2:] if isinstance(s, SymInt)],
+               f"{a['_name']} to a size other than 1")     # (its kernel follows the input)
         if any(i % o for i, o in zip(ins, out)):
             _unsupported(g, "adaptive pooling to a size that does not divide the input's")
         k = [i // o for i, o in zip(ins, out)]
@@ -848,10 +961,19 @@ def _interpolate(g, a, result):
                      else "half_pixel")
         if linear == "cubic":
             attrs["cubic_coeff_a"] = -0.75
-    sizes = g.node("Concat", [g.node("Slice", [g.node("Shape", [g.value(x)]), g.ints([0]),
-                                              g.ints([2])]),
-                              g.ints(list(result.shape[2:]))], axis=0)
     empty = g.const(np.zeros(0, np.float32))       # roi and scales: inputs before opset 13
+    scale = a.get("scale_factor")
+    if scale is not None and not a.get("recompute_scale_factor"):
+        # the output is floor(size * scale) whatever the input's size, as torch's
+        n = x.ndim - 2
+        scales = [1.0, 1.0] + ([float(scale)] * n if isinstance(scale, (int, float))
+                               else [float(v) for v in scale])
+        return g.node("Resize", [g.value(x), empty, g.const(np.asarray(scales, np.float32))],
+                      mode=linear, **attrs)
+    size = a.get("size")
+    out = list(result.shape[2:]) if size is None or isinstance(size, int) else list(size)
+    sizes = g.node("Concat", [g.node("Slice", [g.node("Shape", [g.value(x)]), g.ints([0]),
+                                              g.ints([2])]), g.shape_list(out)], axis=0)
     return g.node("Resize", [g.value(x), empty, empty, sizes], mode=linear, **attrs)
 
 
@@ -870,15 +992,27 @@ def _sdpa(g, a, result):
                             g.const(np.asarray(scale, dt))])
     mask = a.get("attn_mask")
     if a.get("is_causal"):
-        L, S = q.shape[-2], k.shape[-2]
-        mask = np.tril(np.ones((L, S), bool))
-        scores = g.node("Where", [g.const(mask), scores, g.const(np.asarray(-np.inf, dt))])
+        L, S = g.dim(q, -2), g.dim(k, -2)
+        scores = g.node("Where", [_causal(g, L, S), scores, g.const(np.asarray(-np.inf, dt))])
     elif mask is not None:
         if mask.arr.dtype == np.bool_:
             scores = g.node("Where", [g.value(mask), scores, g.const(np.asarray(-np.inf, dt))])
         else:
             scores = g.node("Add", [scores, _operand(g, mask, dt)])
     return g.node("MatMul", [g.node("Softmax", [scores], axis=-1), g.value(v)])
+
+
+def _causal(g, L, S):
+    """The (L, S) lower-triangular mask of is_causal (query i sees the keys j <= i)."""
+    mask = np.tril(np.ones((int(L), int(S)), bool))
+    if not isinstance(L, SymInt) and not isinstance(S, SymInt):
+        return g.const(mask)
+    rows = g.sized("Range", [g.scalar(0), g.scalar(L), g.scalar(1)], np.arange(int(L)))
+    cols = g.sized("Range", [g.scalar(0), g.scalar(S), g.scalar(1)], np.arange(int(S)))
+    col = g.unsqueeze(rows, [1])
+    g.concrete[col] = np.arange(int(L))[:, None]
+    after = g.sized("Greater", [cols, col], ~mask)
+    return g.sized("Not", [after], mask)
 
 
 @_register("einsum")
@@ -916,11 +1050,11 @@ def _var(g, a, result):
     correction = a.get("correction")
     if correction is None:
         correction = 0 if a.get("unbiased") is False else 1
-    count = math.prod(x.shape[d] for d in (axes if axes is not None else range(x.ndim)))
+    count = math.prod(g.dim(x, d) for d in (axes if axes is not None else range(x.ndim)))
     xn = _operand(g, x, dt)
     centred = g.node("Sub", [xn, g.reduce("ReduceMean", xn, axes, True)])
     ss = g.reduce("ReduceSum", g.node("Mul", [centred, centred]), axes, a.get("keepdim", False))
-    var = g.node("Div", [ss, g.const(np.asarray(max(count - correction, 0), dt))])
+    var = g.node("Div", [ss, _operand(g, max(count - correction, 0), dt)])
     return g.node("Sqrt", [var]) if a["_name"] == "std" else var
 
 
@@ -950,7 +1084,7 @@ def _one_hot(g, a, result):
 def _sort(g, a, result):
     x = a["self"]
     dim = a.get("dim", -1) % x.ndim
-    return g.node("TopK", [g.value(x), g.ints([x.shape[dim]])], n_out=2, axis=dim,
+    return g.node("TopK", [g.value(x), g.sym(g.dim(x, dim))], n_out=2, axis=dim,
                   largest=int(a.get("descending", False)), sorted=1)
 
 
@@ -969,19 +1103,19 @@ def _roll(g, a, result):
     shifts = [shifts] if isinstance(shifts, int) else list(shifts)
     if dims is None:
         cur = g.node("Reshape", [g.value(x), g.ints([-1])])
-        dims, shape = [0], [x.numel()]
+        dims, shape = [0], [math.prod(g.size_of(x))]
     else:
-        cur, shape = g.value(x), list(x.shape)
+        cur, shape = g.value(x), list(g.size_of(x))
         dims = [dims] if isinstance(dims, int) else list(dims)
     for s, d in zip(shifts, dims):
         n = shape[d % len(shape)]
-        s %= n
-        if s:
-            head = g.node("Slice", [cur, g.ints([n - s]), g.ints([n]), g.ints([d])])
-            tail = g.node("Slice", [cur, g.ints([0]), g.ints([n - s]), g.ints([d])])
+        s %= n                          # (a traced size: the shift follows it)
+        if s or isinstance(s, SymInt):
+            head = g.node("Slice", [cur, g.sym(n - s), g.sym(n), g.ints([d])])
+            tail = g.node("Slice", [cur, g.sym(0), g.sym(n - s), g.ints([d])])
             cur = g.node("Concat", [head, tail], axis=d % len(shape))
     if a.get("dims") is None:
-        cur = g.node("Reshape", [cur, g.ints(list(x.shape))])
+        cur = g.node("Reshape", [cur, g.shape_list(g.size_of(x))])
     return cur
 
 
@@ -992,6 +1126,10 @@ def _glu(g, a, result):
     half = x.shape[dim] // 2
     first, second = g.split(g.value(x), [half, half], dim)
     return g.node("Mul", [first, g.node("Sigmoid", [second])])
+
+
+_register("pack_padded_sequence")(pack)
+_register("pad_packed_sequence")(unpack)
 
 
 @_register("pixel_shuffle")

@@ -288,18 +288,20 @@ class TransformerEncoder(Module):
                 and mask is None and not is_autocast_enabled()
                 and src.device.type in ("cpu", "cuda")):
             return None
-        valid = kpm == 0
-        lengths = valid.sum(1)
-        if getattr(self, "mask_check", True):
-            from ...ops.creation import arange
-            if not bool((valid == (arange(src.shape[1], device=src.device)
-                                   < lengths[:, None])).all()):
-                return None         # (not left-aligned)
+        from ..._torch_function import DisableTorchFunction, has_torch_function
+        with DisableTorchFunction():    # one op of torch's (_nested_tensor_from_mask_left_aligned)
+            valid = kpm == 0
+            lengths = valid.sum(1)
+            if getattr(self, "mask_check", True):
+                from ...ops.creation import arange
+                if not bool((valid == (arange(src.shape[1], device=src.device)
+                                       < lengths[:, None])).all()):
+                    return None         # (not left-aligned)
         attn, ff1, ff2 = first.self_attn, first.linear1, first.linear2
         args = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
                 attn.out_proj.bias, first.norm1.weight, first.norm1.bias, first.norm2.weight,
                 first.norm2.bias, ff1.weight, ff1.bias, ff2.weight, ff2.bias)
-        if is_grad_enabled() and any(a.requires_grad for a in args):
+        if has_torch_function(args) or is_grad_enabled() and any(a.requires_grad for a in args):
             return None
         return lengths
 
@@ -368,6 +370,6 @@ class Transformer(Module):
 
     @staticmethod
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
-        from ...ops.creation import full
-        return full((sz, sz), float("-inf"), dtype=dtype or _dtype.DEFAULT.float,
-                    device=device).triu(diagonal=1)
+        from ...ops.creation import full      # (torch.full, as modes see it: sz may be traced)
+        return dispatched(full)((sz, sz), float("-inf"), dtype=dtype or _dtype.DEFAULT.float,
+                                device=device).triu(diagonal=1)

@@ -59,7 +59,22 @@ def _index_arrays(batch_sizes):
     return t_idx, b_idx
 
 
+def _exported(fn, input, *args, **kwargs):
+    """torch.onnx.export's tracer sees packing (torch's records aten::_pack_padded_sequence):
+    `fn` goes through it while exporting, None otherwise."""
+    from ...onnx import is_in_onnx_export
+    if not is_in_onnx_export():
+        return None
+    from ..._torch_function import handle_torch_function, has_torch_function
+    return handle_torch_function(fn, (input,), input, *args, **kwargs) \
+        if has_torch_function((input,)) else None
+
+
 def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+    traced = _exported(pack_padded_sequence, input, lengths, batch_first=batch_first,
+                       enforce_sorted=enforce_sorted)
+    if traced is not None:
+        return traced
     lengths = np.asarray(lengths.tolist() if isinstance(lengths, Tensor) else lengths,
                          dtype=np.int64)
     if enforce_sorted:
@@ -115,6 +130,10 @@ def _padded_to_packed(padded, like):
 
 
 def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+    traced = _exported(pad_packed_sequence, sequence, batch_first=batch_first,
+                       padding_value=padding_value, total_length=total_length)
+    if traced is not None:
+        return traced
     bs = sequence.batch_sizes._host()
     if total_length is not None and total_length < len(bs):
         raise ValueError(f"Expected total_length to be at least the length of the longest "
