@@ -12,9 +12,22 @@ def _same_mode(*mods):
         raise AssertionError("Conv and BN both must be in the same mode (train or eval).")
 
 
+def _trainable_bn(conv, bn, end):
+    """torch's checks of a batch norm that QAT fusion keeps training."""
+    if bn.num_features != conv.out_channels:
+        raise AssertionError("Output channel of Conv2d must match num_features of BatchNorm2d"
+                             + end)
+    if not bn.affine:
+        raise AssertionError("Only support fusing BatchNorm2d with affine set to True")
+    if not bn.track_running_stats:
+        raise AssertionError("Only support fusing BatchNorm2d with tracking_running_stats set "
+                             "to True")
+
+
 def fuse_conv_bn(is_qat, conv, bn):
     _same_mode(conv, bn)
     if is_qat:
+        _trainable_bn(conv, bn, ".")
         return nni.ConvBn2d(conv, bn)
     return nn.utils.fuse_conv_bn_eval(conv, bn)
 
@@ -22,6 +35,7 @@ def fuse_conv_bn(is_qat, conv, bn):
 def fuse_conv_bn_relu(is_qat, conv, bn, relu):
     _same_mode(conv, bn, relu)
     if is_qat:
+        _trainable_bn(conv, bn, "")
         return nni.ConvBnReLU2d(conv, bn, relu)
     return nni.ConvReLU2d(nn.utils.fusion.fuse_conv_bn_eval(conv, bn), relu)
 
@@ -86,4 +100,12 @@ def fuse_modules(model, modules_to_fuse, inplace=False, fuser_func=fuse_known_mo
     """model (a copy unless inplace) with each list of submodule names in modules_to_fuse
     (or the one list) fused, in eval mode."""
     return _fuse_modules(model, modules_to_fuse, False, inplace, fuser_func,
+                         fuse_custom_config_dict)
+
+
+def fuse_modules_qat(model, modules_to_fuse, inplace=False, fuser_func=fuse_known_modules,
+                     fuse_custom_config_dict=None):
+    """fuse_modules for quantization-aware training: conv-bn(-relu) become ConvBn2d and
+    ConvBnReLU2d, whose batch norm keeps training (prepare_qat makes them QAT modules)."""
+    return _fuse_modules(model, modules_to_fuse, True, inplace, fuser_func,
                          fuse_custom_config_dict)

@@ -13,6 +13,7 @@ from ember.ao.nn import intrinsic as nni, quantized as nnq
 from .observer import ObserverBase
 from .qconfig import default_dynamic_qconfig
 from .quantization_mappings import (get_default_dynamic_quant_module_mappings,
+                                    get_default_qat_module_mappings,
                                     get_default_qconfig_propagation_list,
                                     get_default_static_quant_module_mappings)
 from .stubs import DeQuantStub, QuantWrapper
@@ -98,8 +99,8 @@ def _add_observer_(module, qconfig_propagation_list=None, non_leaf_module_list=N
                 insert_activation_post_process(child)
         else:
             _add_observer_(child, qconfig_propagation_list, non_leaf_module_list)
-    if not module._modules and not isinstance(module, nn.Sequential) and \
-            type(module) in qconfig_propagation_list:
+    if not isinstance(module, nn.Sequential) and type(module) in qconfig_propagation_list and \
+            (not module._modules or hasattr(module, "weight_fake_quant")):
         insert_activation_post_process(module)
 
 
@@ -126,6 +127,35 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
                       "attribute directly on submodules", stacklevel=2)
     _add_observer_(model, allow_list or get_default_qconfig_propagation_list(),
                    observer_non_leaf_module_list)
+    return model
+
+
+def prepare_qat(model, mapping=None, inplace=False):
+    """The model (a copy unless inplace; in training mode) with its modules swapped for QAT
+    ones (fake-quantized weights) and fake quantize modules on their outputs, ready for
+    quantization-aware training."""
+    _deprecated()
+    if not model.training:
+        raise AssertionError("prepare_qat only works on models in training mode")
+    if mapping is None:
+        mapping = get_default_qat_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    propagate_qconfig_(model, qconfig_dict=None)
+    convert(model, mapping=mapping, inplace=True, remove_qconfig=False)
+    prepare(model, observer_non_leaf_module_list=set(mapping.values()), inplace=True)
+    return model
+
+
+def quantize_qat(model, run_fn, run_args, inplace=False):
+    """prepare_qat, run_fn(model, *run_args) to train, convert."""
+    _deprecated()
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.train()
+    prepare_qat(model, inplace=True)
+    run_fn(model, *run_args)
+    convert(model, inplace=True)
     return model
 
 

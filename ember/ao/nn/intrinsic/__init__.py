@@ -24,3 +24,5 @@ LinearReLU = _fused("LinearReLU", Linear, ReLU)
 ConvBn2d = _fused("ConvBn2d", Conv2d, BatchNorm2d)
 ConvBnReLU2d = _fused("ConvBnReLU2d", Conv2d, BatchNorm2d, ReLU)
 BNReLU2d = _fused("BNReLU2d", BatchNorm2d, ReLU)
+
+from . import qat  # noqa: E402,F401  (its modules derive from the fused ones above)

@@ -18,6 +18,7 @@ class LinearReLU(Linear):
 
 class ConvReLU2d(Conv2d):
     _FLOAT_MODULE = nni.ConvReLU2d
+    _NNIQAT_CONV_BN_MODULE = nni.qat.ConvBnReLU2d
     _relu = True
 
     def _get_name(self):

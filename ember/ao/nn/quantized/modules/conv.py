@@ -2,6 +2,7 @@
 int8 and the bias float (ember/ops/_quantized_nn.py)."""
 import ember as torch
 from ember import nn
+from ember.ao.nn.intrinsic import qat as nniqat
 from ember.nn.modules.utils import _pair
 from ember.ops._quantized_nn import ConvPacked, conv2d
 
@@ -10,6 +11,7 @@ from .utils import WeightedQuantizedModule, _quantize_weight
 
 class Conv2d(WeightedQuantizedModule):
     _FLOAT_MODULE = nn.Conv2d
+    _NNIQAT_CONV_BN_MODULE = nniqat.ConvBn2d
     _relu = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
@@ -91,15 +93,26 @@ class Conv2d(WeightedQuantizedModule):
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized conv of an observed float (or fused conv-relu) one."""
         from ember.ao.nn.intrinsic import ConvReLU2d
-        if type(mod) is not cls._FLOAT_MODULE:
-            raise AssertionError(f"nnq.{cls.__name__}.from_float only works for "
-                                 f"{cls._FLOAT_MODULE.__name__} but got: {type(mod).__name__}")
-        if not hasattr(mod, "qconfig"):
-            raise AssertionError("Input float module must have qconfig defined.")
-        activation_post_process = getattr(mod, "activation_post_process", None)
-        if type(mod) is ConvReLU2d:
-            mod = mod[0]
-        weight_post_process = mod.qconfig.weight()
+        if hasattr(mod, "weight_fake_quant"):       # a QAT module: its batch norm folded in
+            if type(mod) is cls._NNIQAT_CONV_BN_MODULE:
+                mod.weight, mod.bias = nn.utils.fuse_conv_bn_weights(
+                    mod.weight, mod.bias, mod.bn.running_mean, mod.bn.running_var, mod.bn.eps,
+                    mod.bn.weight, mod.bn.bias)
+            if not hasattr(mod, "activation_post_process"):
+                raise AssertionError("Input QAT module must have observer attached")
+            weight_post_process = mod.weight_fake_quant
+            activation_post_process = mod.activation_post_process
+        else:
+            if type(mod) is not cls._FLOAT_MODULE:
+                raise AssertionError(f"nnq.{cls.__name__}.from_float only works for "
+                                     f"{cls._FLOAT_MODULE.__name__} but got: "
+                                     f"{type(mod).__name__}")
+            if not hasattr(mod, "qconfig"):
+                raise AssertionError("Input float module must have qconfig defined.")
+            activation_post_process = getattr(mod, "activation_post_process", None)
+            if type(mod) is ConvReLU2d:
+                mod = mod[0]
+            weight_post_process = mod.qconfig.weight()
         weight_post_process(mod.weight)
         if weight_post_process.dtype is not torch.qint8:
             raise AssertionError("Weight observer must have a dtype of qint8, got "
