@@ -372,6 +372,22 @@ _OPS = {
                                              e.shape, e.stride()))(lib.empty_like(q)),
     "ones_like": lambda lib, q: lib.ones_like(q),
     "full_like": lambda lib, q: lib.full_like(q, 0.75),
+    # in-place ops torch refuses where its out-of-place op computes (no quantized .out kernel)
+    "sigmoid_": lambda lib, q: (q.sigmoid_(), q),
+    "torch.sigmoid_": lambda lib, q: lib.sigmoid_(q),
+    "clamp_": lambda lib, q: q.clamp_(-0.5, 1.0),
+    "clamp_ints": lambda lib, q: q.clamp_(0, 1),
+    "clamp_no_bounds": lambda lib, q: q.clamp_(),
+    "torch.clip_": lambda lib, q: lib.clip_(q, max=1),
+    "clamp_min_": lambda lib, q: q.clamp_min_(0.25),
+    "clamp_min_int": lambda lib, q: q.clamp_min_(0),
+    "clamp_max_int": lambda lib, q: q.clamp_max_(1),
+    "nan_to_num_": lambda lib, q: q.nan_to_num_(),
+    "nan_to_num": lambda lib, q: lib.nan_to_num(q),
+    "index_fill_": lambda lib, q: q.index_fill_(1, lib.tensor([0, 2]), 0.5),
+    "index_fill": lambda lib, q: q.index_fill(0, lib.tensor([1]), 0.5),
+    "masked_fill_": lambda lib, q: q.masked_fill_(lib.from_numpy(_X > 1), 0.5),
+    "masked_fill": lambda lib, q: q.masked_fill(lib.from_numpy(_X < 0), -0.25),
 }
 
 

@@ -3,10 +3,11 @@ tensor is made (ember/_quantized.py): a wrapper per op kernel that takes a QArra
 its integers and hands back a QArray; other arrays go to the op's own kernel."""
 import numpy as np
 
-from .._dtype import qint8, quint8
+from .._dtype import C10_NAME, qint8, quint8
 from .._quantized import (QArray, QParams, _PER_TENSOR_ONLY, _STRIDES, _quantize_like,
                           dequantize_array, make_qarray, quantize_val)
 from .._sparse_coo import not_implemented
+from .._tensor import Tensor
 from ._quantized_nn import _dequantize_lanes, _lanes
 from ._registry import OPS
 
@@ -121,6 +122,8 @@ def _masked_fill(fwd, refusal):
     def run(xp, x, mask, value):
         if type(x) is not QArray:
             return fwd(xp, x, mask, value)
+        if x.q.axis is not None:
+            raise RuntimeError(refusal)
         v = _quantize_like(np.broadcast_to(np.asarray(value, np.float32), x.shape), x.q)
         return make_qarray(np.where(mask, v, x.ints), x.q), (mask, False)
     return run
@@ -165,8 +168,53 @@ def install():
                                   "hardtanh": (_hardtanh, None),
                                   "sigmoid": (_sigmoid, _PER_TENSOR_ONLY),
                                   "relu": (_relu, _PER_TENSOR_ONLY),
-                                  "masked_fill": (_masked_fill, None),
+                                  "masked_fill": (_masked_fill, "masked_fill__quantized_cpu for "
+                                                  "quantized tensors is currently only "
+                                                  "supported for per tensor quantized "
+                                                  "tensors"),
+                                  "nan_to_num": (_refused, "nan_to_num.out"),
+                                  "index_fill": (_refused, "index_fill_.int_Scalar"),
                                   "mean": (_mean, _PER_TENSOR_ONLY),
                                   "mean_dim": (_mean, _PER_TENSOR_ONLY)}.items():
         o = OPS[name]
         o.impl[:] = [(wrap(f, refusal), b) for f, b in o.impl]
+    for name, refusal in _INPLACE_REFUSALS.items():
+        setattr(Tensor, name, _refusing(getattr(Tensor, name), refusal))
+
+
+def _clamp_refusal(name):
+    """torch's clamp_ & co. on a quantized tensor: a float bound fails type promotion, an
+    integer one finds no quantized clamp.out (no bounds, or Tensor bounds: the method's own
+    errors)."""
+    def refusal(self, args):
+        bounds = [b for b in args if b is not None]
+        if not bounds or any(isinstance(b, Tensor) for b in bounds):
+            return None
+        if any(isinstance(b, float) for b in bounds):
+            return RuntimeError(
+                "promoteTypes with quantized numbers is not handled yet; figure out what the "
+                f"correct rules should be, offending types: {C10_NAME[self.dtype.name]} Float")
+        return not_implemented(name + ".out", kind="Quantized")
+    return refusal
+
+
+# in-place ops whose out-of-place kernels torch has for quantized tensors but whose .out
+# variants (which its in-place ops write through) it has not: refused on a quantized self
+_INPLACE_REFUSALS = {"sigmoid_": lambda self, args: not_implemented("sigmoid.out",
+                                                                    kind="Quantized"),
+                     "clamp_": _clamp_refusal("clamp"), "clip_": _clamp_refusal("clamp"),
+                     "clamp_min_": _clamp_refusal("clamp_min"),
+                     "clamp_max_": _clamp_refusal("clamp_max")}
+
+
+def _refusing(method, refusal):
+    """Tensor.<method> raising refusal(self, args)'s error for a quantized self, if any."""
+    def fn(self, *args, **kwargs):
+        if type(self.arr) is QArray:
+            error = refusal(self, args + tuple(kwargs.values()))
+            if error is not None:
+                raise error
+        return method(self, *args, **kwargs)
+    fn.__name__ = fn.__qualname__ = method.__name__
+    fn.__doc__ = method.__doc__
+    return fn
