@@ -527,3 +527,44 @@ def test_dynamic_lstm_save_load_and_refusals():
     _same(q(x)[0], fresh(x)[0])
     with pytest.raises(NotImplementedError, match="GRU"):
         ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.GRU(4, 6)))
+
+
+def test_dynamic_lstm_state_dict_between_torch_and_ember():
+    """ember saves the packed cell parameters as torch's TorchScript objects (torch.load reads
+    them, nothing of ember in the file) and reads torch's; each side's model given the other's
+    state computes as it does with its own; weights-only loads refuse them as torch does."""
+    def build(lib, seed):
+        lib.manual_seed(seed)
+        m = lib.nn.Sequential(lib.nn.LSTM(3, 4, 2, bidirectional=True))
+        return lib.ao.quantization.quantize_dynamic(m, {lib.nn.LSTM}, dtype=lib.qint8)
+    x = np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32)
+    saved = {}
+    for lib in (torch, ember):
+        buf = io.BytesIO()
+        lib.save(build(lib, 0).state_dict(), buf)
+        saved[lib] = buf.getvalue()
+    assert b"ember" not in saved[ember]
+    for lib, other in ((torch, ember), (ember, torch)):
+        own, loaded = build(lib, 0), build(lib, 1)
+        loaded.load_state_dict(lib.load(io.BytesIO(saved[other]), weights_only=False))
+        _same(loaded(lib.from_numpy(x))[0], own(lib.from_numpy(x))[0])
+        assert repr(loaded) == repr(own)
+        with pytest.raises(Exception) as refused:
+            lib.load(io.BytesIO(saved[other]))
+        assert "Unsupported global: GLOBAL torch.ScriptObject" in str(refused.value)
+
+
+def test_torch_saved_dynamic_model_loads_whole():
+    """torch's whole-model pickle of a dynamic quantized model (its packed parameters
+    TorchScript objects) loads into ember's modules, computing torch's numbers."""
+    torch.manual_seed(0)
+    m = torch.ao.quantization.quantize_dynamic(
+        torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.LSTM(2, 3)))
+    buf = io.BytesIO()
+    torch.save(m, buf)
+    buf.seek(0)
+    e = ember.load(buf, weights_only=False)
+    assert repr(e) == repr(m)
+    assert type(e[1]) is ember.ao.nn.quantized.dynamic.LSTM
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    _same(m[0](torch.from_numpy(x)), e[0](ember.from_numpy(x)))

@@ -19,11 +19,12 @@ from ..backends.quantized import _STATE
 from .._quantized import _choose_qparams, _quantize_tensor_arr, fma_float32, quantize_val
 
 
+_LINEAR_PACKED = "__torch__.torch.classes.quantized.LinearPackedParamsBase"
+
+
 class LinearPacked:
     """What quantized::linear_prepack holds: the weight and bias as given (linear_unpack hands
     them back) and the weight's integers, column sums and scales laid out for the product."""
-    __slots__ = ("weight", "bias", "w", "colsum", "w_zp", "w_scale")
-
     def __init__(self, weight, bias):
         self.weight, self.bias = weight, bias
         a = weight.arr
@@ -40,6 +41,12 @@ class LinearPacked:
 
     def unpack(self):
         return self.weight, self.bias
+
+    def __getstate__(self):         # (as torch's LinearPackedParamsBase pickles)
+        return (self.weight, self.bias), _LINEAR_PACKED
+
+    def __setstate__(self, state):
+        self.__init__(*state[0])
 
     def raw(self, a_ints, a_zp):
         """fbgemm's int32 result less the zero points' terms, as float32 (N last)."""

@@ -14,12 +14,21 @@ from ...modules.utils import _quantize_weight
 
 class CellParamsDynamic:
     """quantized::make_quantized_cell_params_dynamic: the packed input-hidden and
-    hidden-hidden weights (with their biases) of one layer and direction."""
-    __slots__ = ("ih", "hh", "bias_ih", "bias_hh", "reduce_range")
-
+    hidden-hidden weights (with their biases) of one layer and direction; saved as torch's
+    CellParamsBase, which torch loads (and which ember loads from torch's files)."""
     def __init__(self, packed_ih, packed_hh, bias_ih, bias_hh, reduce_range=False):
         self.ih, self.hh = packed_ih, packed_hh
         self.bias_ih, self.bias_hh, self.reduce_range = bias_ih, bias_hh, reduce_range
+
+    def __getstate__(self):
+        return (("quantized_dynamic", [self.bias_ih, self.bias_hh], [], [int(self.reduce_range)],
+                 [self.ih, self.hh]), "__torch__.torch.classes.rnn.CellParamsBase")
+
+    def __setstate__(self, state):
+        kind, (bias_ih, bias_hh), _, (reduce_range,), (ih, hh) = state[0]
+        if kind != "quantized_dynamic":
+            raise NotImplementedError(f"ember: {kind} LSTM cell parameters are not supported")
+        self.__init__(ih, hh, bias_ih, bias_hh, bool(reduce_range))
 
 
 class PackedParameter(nn.Module):
