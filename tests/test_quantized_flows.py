@@ -488,30 +488,56 @@ def test_quantized_engine_setting():
         e.engine = "foo"
 
 
-# ---- dynamic LSTM -------------------------------------------------------------------------------
+# ---- dynamic LSTM and GRU ------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 @pytest.mark.parametrize("kw", [{}, {"num_layers": 2, "bidirectional": True},
                                 {"batch_first": True}])
-def test_dynamic_lstm(kw):
+def test_dynamic_lstm(kw, mode):
     """Prints, draws from the RNG and keys its state as torch's; the outputs agree to float32
     rounding (ember's sigmoid and tanh differ from torch's vectorized ones in the last bit)."""
     x = np.random.default_rng(0).standard_normal((12, 3, 5)).astype(np.float32)
     out = []
     for lib in (torch, ember):
         lib.manual_seed(0)
-        m = lib.nn.Sequential(lib.nn.LSTM(5, 7, **kw), lib.nn.Linear(7 * (1 + ("bidirectional"
-                                                                               in kw)), 2))
-        q = lib.ao.quantization.quantize_dynamic(m, {lib.nn.LSTM, lib.nn.Linear},
-                                                 dtype=lib.qint8)
+        rnn = getattr(lib.nn, mode)
+        m = lib.nn.Sequential(rnn(5, 7, **kw), lib.nn.Linear(7 * (1 + ("bidirectional"
+                                                                      in kw)), 2))
+        q = lib.ao.quantization.quantize_dynamic(m, {rnn, lib.nn.Linear}, dtype=lib.qint8)
         after = lib.rand(3)
-        y, (h, c) = q[0](lib.from_numpy(x))
+        y, hidden = q[0](lib.from_numpy(x))
+        hidden = hidden if mode == "LSTM" else (hidden,)
         out.append((repr(q), list(q.state_dict()), after.numpy(),
-                    [v.detach().numpy() for v in (y, h, c, q[1](y))]))
+                    [v.detach().numpy() for v in (y, *hidden, q[1](y))]))
     (rt, kt, at, vt), (re_, ke, ae, ve) = out
     assert (re_, ke) == (rt, kt)
     np.testing.assert_array_equal(ae, at)
     for t, e in zip(vt, ve):
         assert t.shape == e.shape
         np.testing.assert_allclose(e, t, rtol=0, atol=1e-6)
+
+
+def test_dynamic_gru_state_and_errors():
+    """quantize_dynamic's default specification takes GRUs; hidden state given, wrong sizes
+    refused in torch's words."""
+    x = np.random.default_rng(1).standard_normal((4, 2, 3)).astype(np.float32)
+    h0 = np.random.default_rng(2).standard_normal((2, 2, 5)).astype(np.float32)
+
+    def run(lib):
+        lib.manual_seed(0)
+        q = lib.ao.quantization.quantize_dynamic(lib.nn.Sequential(lib.nn.GRU(3, 5, 2)))
+        y, h = q[0](lib.from_numpy(x), lib.from_numpy(h0))
+        errors = []
+        for bad in (lambda: q[0](lib.from_numpy(x), lib.zeros(1, 2, 5)),
+                    lambda: q[0](lib.from_numpy(x[0]))):
+            try:
+                bad()
+            except RuntimeError as e:
+                errors.append(str(e))
+        return repr(q), y.detach().numpy(), h.detach().numpy(), errors
+    (rt, yt, ht, et), (re_, ye, he, ee) = run(torch), run(ember)
+    assert (re_, ee) == (rt, et)
+    np.testing.assert_allclose(ye, yt, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(he, ht, rtol=0, atol=1e-6)
 
 
 def test_dynamic_lstm_save_load_and_refusals():
@@ -525,8 +551,8 @@ def test_dynamic_lstm_save_load_and_refusals():
     fresh.load_state_dict(ember.load(buf, weights_only=False))
     x = ember.randn(5, 2, 4)
     _same(q(x)[0], fresh(x)[0])
-    with pytest.raises(NotImplementedError, match="GRU"):
-        ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.GRU(4, 6)))
+    with pytest.raises(NotImplementedError, match="GRUCell"):
+        ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.GRUCell(4, 6)))
 
 
 def test_dynamic_lstm_state_dict_between_torch_and_ember():

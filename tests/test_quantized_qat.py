@@ -240,8 +240,10 @@ def test_qat_modules():
                 iqat.ConvBnReLU2d(3, 4, 1, qconfig=qc),
                 iqat.ConvReLU2d(3, 4, 3, qconfig=qc)]
         lin = [qat.Linear(6, 3, qconfig=qc), iqat.LinearReLU(6, 3, bias=False, qconfig=qc)]
+        other = [(qat.Conv1d(3, 2, 3, stride=2, qconfig=qc), x[:, :, 0]),
+                 (qat.Conv3d(3, 2, (1, 2, 2), bias=False, qconfig=qc), x[:, :, None])]
         texts, values = [], []
-        for m, a in [(m, x) for m in mods] + [(m, xl) for m in lin]:
+        for m, a in [(m, x) for m in mods] + [(m, xl) for m in lin] + other:
             inp = lib.from_numpy(a).requires_grad_()
             y = m(inp)
             y.sum().backward()

@@ -37,6 +37,7 @@ DEFAULT_QAT_MODULE_MAPPINGS = {
 }
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
     nn.Linear: nnqd.Linear,
+    nn.GRU: nnqd.GRU,
     nn.LSTM: nnqd.LSTM,
     nn.modules.linear.NonDynamicallyQuantizableLinear: nnqd.Linear,
 }

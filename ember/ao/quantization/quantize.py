@@ -211,12 +211,12 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=torch.qint8, mapping=None, 
     for m in model.modules():
         if type(m) in _RECURRENT and getattr(m, "qconfig", None) is not None:
             raise NotImplementedError(f"ember: dynamic quantization of {type(m).__name__} is "
-                                      "not supported (Linear and LSTM are)")
+                                      "not supported (Linear, LSTM and GRU are)")
     convert(model, mapping, inplace=True)
     return model
 
 
-_RECURRENT = (nn.GRU, nn.LSTMCell, nn.RNNCell, nn.GRUCell)
+_RECURRENT = (nn.LSTMCell, nn.RNNCell, nn.GRUCell)
 
 
 def convert(module, mapping=None, inplace=False, remove_qconfig=True, is_reference=False,

@@ -1,9 +1,10 @@
-"""torch.ao.nn.quantized.dynamic.LSTM: each layer's input-hidden and hidden-hidden products are
-dynamic quantized linears (ember/ops/_quantized_nn.py; the input's over the whole sequence at
-once, the hidden state's step by step, 7-bit activations), the gates in float32 as torch's
-quantized_lstm computes them. The linears match torch bit for bit; the gates' sigmoid and tanh
-are ember's float32 ones, which differ from torch's vectorized ones in the last bit now and
-then, so the outputs agree to float32 rounding, not bit for bit."""
+"""torch.ao.nn.quantized.dynamic.LSTM and GRU: each layer's input-hidden and hidden-hidden
+products are dynamic quantized linears (ember/ops/_quantized_nn.py; the input's over the whole
+sequence at once, the hidden state's step by step, 7-bit activations), the gates in float32 as
+torch's quantized_lstm and quantized_gru compute them. The linears match torch bit for bit;
+the gates' sigmoid and tanh are ember's float32 ones, which differ from torch's vectorized
+ones in the last bit now and then, so the outputs agree to float32 rounding, not bit for
+bit."""
 import ember as torch
 from ember import nn
 from ember.nn.modules.rnn import check_dropout
@@ -47,23 +48,25 @@ class PackedParameter(nn.Module):
                                       unexpected_keys, error_msgs)
 
 
-class LSTM(nn.Module):
-    _FLOAT_MODULE = nn.LSTM
+class RNNBase(nn.Module):
+    """The dynamic quantized LSTM and GRU: a CellParamsDynamic per layer and direction."""
+    _FLOAT_MODULE = nn.RNNBase
     _version = 2
+    _gates = {"LSTM": 4, "GRU": 3}
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=torch.qint8):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, dtype=torch.qint8):
         super().__init__()
-        self.mode = "LSTM"
+        self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.dtype, self.version = bidirectional, dtype, 2
         self.training = False
-        check_dropout(dropout, num_layers, stacklevel=2)
+        check_dropout(dropout, num_layers, stacklevel=3)
         if dtype is not torch.qint8:
-            raise NotImplementedError("ember: dynamic quantized LSTM supports qint8 weights "
+            raise NotImplementedError(f"ember: dynamic quantized {mode} supports qint8 weights "
                                       "only")
-        gate_size = 4 * hidden_size
+        gate_size = self._gates[mode] * hidden_size
         params = []
         for layer in range(num_layers):
             for _ in range(self._directions):
@@ -86,7 +89,7 @@ class LSTM(nn.Module):
                                  self.version is not None and self.version >= 2)
 
     def _get_name(self):
-        return "DynamicQuantizedLSTM"
+        return "DynamicQuantized" + self.mode
 
     extra_repr = nn.RNNBase.extra_repr
 
@@ -99,9 +102,12 @@ class LSTM(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
                                       unexpected_keys, error_msgs)
 
-    def forward(self, input, hx=None):
+    def _run(self, input, states):
+        """Checks input and the hidden states (a list of (layers * directions, B, H) tensors,
+        None for zeros); runs the layers: (output, the final states, stacked)."""
         if isinstance(input, nn.utils.rnn.PackedSequence):
-            raise NotImplementedError("ember: dynamic quantized LSTM takes no PackedSequence")
+            raise NotImplementedError(f"ember: dynamic quantized {self.mode} takes no "
+                                      "PackedSequence")
         if input.dim() != 3:
             raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
         if self.input_size != input.size(-1):
@@ -109,35 +115,36 @@ class LSTM(nn.Module):
                                f"{self.input_size}, got {input.size(-1)}")
         batch = input.size(0) if self.batch_first else input.size(1)
         expected = (self.num_layers * self._directions, batch, self.hidden_size)
-        if hx is None:
-            zeros = torch.zeros(*expected, dtype=input.dtype)
-            hx = (zeros, zeros)
-        for i, h in enumerate(hx):
+        if states is None:
+            states = [torch.zeros(*expected, dtype=input.dtype)] * (2 if self.mode == "LSTM"
+                                                                   else 1)
+        for i, h in enumerate(states):
             if tuple(h.size()) != expected:
-                raise RuntimeError(f"Expected hidden[{i}] size {expected}, got "
-                                   f"{list(h.size())}")
+                which = f"hidden[{i}]" if self.mode == "LSTM" else "hidden"
+                raise RuntimeError(f"Expected {which} size {expected}, got {list(h.size())}")
         x = input.transpose(0, 1) if self.batch_first else input
         cells = [m.param for m in self._all_weight_values]
-        hs, cs = [], []
+        finals = [[] for _ in states]
+        step = _lstm_step if self.mode == "LSTM" else _gru_step
         for layer in range(self.num_layers):
             outs = []
             for d in range(self._directions):
                 k = layer * self._directions + d
-                y, h, c = _layer(x, hx[0][k], hx[1][k], cells[k], reverse=d == 1)
+                y, last = _layer(x, [h[k] for h in states], cells[k], step, reverse=d == 1)
                 outs.append(y)
-                hs.append(h)
-                cs.append(c)
+                for f, v in zip(finals, last):
+                    f.append(v)
             x = outs[0] if len(outs) == 1 else torch.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = nn.functional.dropout(x, self.dropout, True)
         out = x.transpose(0, 1) if self.batch_first else x
-        return out, (torch.stack(hs), torch.stack(cs))
+        return out, [torch.stack(f) for f in finals]
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
-        """The dynamic quantized LSTM of a float one: each weight quantized (per tensor, by
-        a fresh weight observer of its qconfig) and packed with its bias."""
-        if type(mod) is not nn.LSTM:
+        """The dynamic quantized LSTM or GRU of a float one: each weight quantized (per
+        tensor, by a fresh weight observer of its qconfig) and packed with its bias."""
+        if type(mod) not in (nn.LSTM, nn.GRU):
             raise AssertionError("nn.quantized.dynamic.RNNBase.from_float only works for nn.LSTM "
                                  "and nn.GRU")
         if not hasattr(mod, "qconfig"):
@@ -149,10 +156,11 @@ class LSTM(nn.Module):
             make_observer = default_dynamic_qconfig.weight
         dtype = make_observer().dtype
         if dtype is not torch.qint8:
-            raise NotImplementedError("ember: dynamic quantized LSTM supports qint8 weights "
-                                      "only")
-        q = cls(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
-                mod.dropout, mod.bidirectional, dtype)
+            raise NotImplementedError(f"ember: dynamic quantized {mod.mode} supports qint8 "
+                                      "weights only")
+        q = (LSTM if mod.mode == "LSTM" else GRU)(
+            mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
+            mod.dropout, mod.bidirectional, dtype)
         if not mod.bias:
             raise AssertionError("mod.bias must be True")
 
@@ -171,16 +179,51 @@ class LSTM(nn.Module):
         return q
 
 
-def _layer(x, h, c, cell, reverse):
+class LSTM(RNNBase):
+    _FLOAT_MODULE = nn.LSTM
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("LSTM", *args, **kwargs)
+
+    def forward(self, input, hx=None):
+        out, (h, c) = self._run(input, None if hx is None else list(hx))
+        return out, (h, c)
+
+
+class GRU(RNNBase):
+    _FLOAT_MODULE = nn.GRU
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("GRU", *args, **kwargs)
+
+    def forward(self, input, hx=None):
+        out, (h,) = self._run(input, None if hx is None else [hx])
+        return out, h
+
+
+def _layer(x, states, cell, step, reverse):
     """One direction of one layer over the sequence x (T, B, I): torch's FullLayer, the
-    input's products taken for the whole sequence first."""
+    input's products taken for the whole sequence first; (outputs, final states)."""
     gates_x = linear_dynamic(x, cell.ih, cell.reduce_range)
     steps = range(x.size(0) - 1, -1, -1) if reverse else range(x.size(0))
     outs = [None] * x.size(0)
     for t in steps:
-        gates = linear_dynamic(h, cell.hh, cell.reduce_range) + gates_x[t]
-        i, f, g, o = gates.chunk(4, 1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h = o.sigmoid() * c.tanh()
-        outs[t] = h
-    return torch.stack(outs), h, c
+        states = step(gates_x[t], linear_dynamic(states[0], cell.hh, cell.reduce_range), states)
+        outs[t] = states[0]
+    return torch.stack(outs), states
+
+
+def _lstm_step(gx, gh, states):
+    i, f, g, o = (gh + gx).chunk(4, 1)
+    c = f.sigmoid() * states[1] + i.sigmoid() * g.tanh()
+    return [o.sigmoid() * c.tanh(), c]
+
+
+def _gru_step(gx, gh, states):
+    """torch's GRUCell: reset and update gates from the sums, the new gate from the input's
+    product plus the reset hidden one."""
+    ir, iz, in_ = gx.chunk(3, 1)
+    hr, hz, hn = gh.chunk(3, 1)
+    r, z = (hr + ir).sigmoid(), (hz + iz).sigmoid()
+    n = (in_ + hn * r).tanh()
+    return [(states[0] - n) * z + n]
