@@ -540,7 +540,7 @@ def test_dynamic_gru_state_and_errors():
     np.testing.assert_allclose(he, ht, rtol=0, atol=1e-6)
 
 
-def test_dynamic_lstm_save_load_and_refusals():
+def test_dynamic_lstm_save_load():
     ember.manual_seed(0)
     q = ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.LSTM(4, 6)))
     buf = io.BytesIO()
@@ -551,8 +551,6 @@ def test_dynamic_lstm_save_load_and_refusals():
     fresh.load_state_dict(ember.load(buf, weights_only=False))
     x = ember.randn(5, 2, 4)
     _same(q(x)[0], fresh(x)[0])
-    with pytest.raises(NotImplementedError, match="GRUCell"):
-        ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.GRUCell(4, 6)))
 
 
 def test_dynamic_lstm_state_dict_between_torch_and_ember():
@@ -594,3 +592,52 @@ def test_torch_saved_dynamic_model_loads_whole():
     assert type(e[1]) is ember.ao.nn.quantized.dynamic.LSTM
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
     _same(m[0](torch.from_numpy(x)), e[0](ember.from_numpy(x)))
+
+
+@pytest.mark.parametrize("cell, kw", [("LSTMCell", {}), ("GRUCell", {}), ("RNNCell", {}),
+                                      ("RNNCell", {"nonlinearity": "relu"})])
+def test_dynamic_rnn_cells(cell, kw):
+    """quantize_dynamic's default specification takes the cells: reprs, RNG draws, state keys,
+    hidden-state checks as torch's; outputs to float32 rounding; their state_dicts load on the
+    other side."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    h0 = rng.standard_normal((4, 5)).astype(np.float32)
+
+    def run(lib):
+        lib.manual_seed(0)
+        q = lib.ao.quantization.quantize_dynamic(
+            lib.nn.Sequential(getattr(lib.nn, cell)(3, 5, **kw)))
+        after = lib.rand(2)
+        hx = lib.from_numpy(h0)
+        outs = [q[0](lib.from_numpy(x)), q[0](lib.from_numpy(x), (hx, hx * 2) if cell ==
+                                               "LSTMCell" else hx)]
+        errors = []
+        for bad in (lambda: q[0](lib.from_numpy(x[:, :2])),
+                    lambda: q[0](lib.from_numpy(x), (hx[:2], hx) if cell == "LSTMCell" else
+                                 hx[:2]),
+                    lambda: q[0](lib.from_numpy(x), (hx, hx[:, :3]) if cell == "LSTMCell"
+                                 else hx[:, :3])):
+            try:
+                bad()
+            except RuntimeError as e:
+                errors.append(str(e))
+        values = [v.detach().numpy() for o in outs for v in (o if isinstance(o, tuple)
+                                                             else (o,))]
+        buf = io.BytesIO()
+        lib.save(q.state_dict(), buf)
+        return q, (repr(q), list(q.state_dict()), after.numpy().tolist(), errors), values, \
+            buf.getvalue()
+    (qt, ft, vt, st), (qe, fe, ve, se) = run(torch), run(ember)
+    assert fe == ft
+    for a, b in zip(vt, ve):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-6)
+    for lib, q, other in ((torch, qt, se), (ember, qe, st)):
+        before = q[0](lib.from_numpy(h0[:, :3]))
+        lib.manual_seed(1)
+        fresh = lib.ao.quantization.quantize_dynamic(
+            lib.nn.Sequential(getattr(lib.nn, cell)(3, 5, **kw)))
+        fresh.load_state_dict(lib.load(io.BytesIO(other), weights_only=False))
+        after = fresh[0](lib.from_numpy(h0[:, :3]))
+        for a, b in zip(*((v,) if cell != "LSTMCell" else v for v in (before, after))):
+            _same(a, b)

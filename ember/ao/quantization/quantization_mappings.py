@@ -39,6 +39,9 @@ DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
     nn.Linear: nnqd.Linear,
     nn.GRU: nnqd.GRU,
     nn.LSTM: nnqd.LSTM,
+    nn.GRUCell: nnqd.GRUCell,
+    nn.LSTMCell: nnqd.LSTMCell,
+    nn.RNNCell: nnqd.RNNCell,
     nn.modules.linear.NonDynamicallyQuantizableLinear: nnqd.Linear,
 }
 _INCLUDE_QCONFIG_PROPAGATE_LIST = {nn.Sequential}

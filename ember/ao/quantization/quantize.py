@@ -190,8 +190,9 @@ def quantize(model, run_fn, run_args, mapping=None, inplace=False):
 
 
 def quantize_dynamic(model, qconfig_spec=None, dtype=torch.qint8, mapping=None, inplace=False):
-    """The model (a copy unless inplace) with its Linear layers (those of qconfig_spec, a set
-    of classes or a {class or name: qconfig} dict) dynamically quantized."""
+    """The model (a copy unless inplace) with its Linear and recurrent layers (those of
+    qconfig_spec, a set of classes or a {class or name: qconfig} dict) dynamically
+    quantized."""
     _deprecated()
     if dtype is not torch.qint8:
         raise NotImplementedError(f"ember: quantize_dynamic supports dtype=torch.qint8 only, "
@@ -208,15 +209,8 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=torch.qint8, mapping=None, 
         model = copy.deepcopy(model)
     model.eval()
     propagate_qconfig_(model, qconfig_spec)
-    for m in model.modules():
-        if type(m) in _RECURRENT and getattr(m, "qconfig", None) is not None:
-            raise NotImplementedError(f"ember: dynamic quantization of {type(m).__name__} is "
-                                      "not supported (Linear, LSTM and GRU are)")
     convert(model, mapping, inplace=True)
     return model
-
-
-_RECURRENT = (nn.LSTMCell, nn.RNNCell, nn.GRUCell)
 
 
 def convert(module, mapping=None, inplace=False, remove_qconfig=True, is_reference=False,

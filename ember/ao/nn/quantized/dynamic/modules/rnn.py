@@ -201,6 +201,153 @@ class GRU(RNNBase):
         return out, h
 
 
+class RNNCellBase(nn.Module):
+    """The dynamic quantized LSTMCell, GRUCell and RNNCell: the packed input-hidden and
+    hidden-hidden weights (7-bit activations, as the LSTM's)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, num_chunks=4, dtype=torch.qint8):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.weight_dtype = dtype
+        # torch's placeholders, drawn from the RNG as torch draws them (the biases are plain
+        # attributes, never updated: the packed weights hold the biases used)
+        if bias:
+            self.bias_ih = torch.randn(num_chunks * hidden_size)
+            self.bias_hh = torch.randn(num_chunks * hidden_size)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        weight_ih = torch.randn(num_chunks * hidden_size, input_size)
+        weight_hh = torch.randn(num_chunks * hidden_size, hidden_size)
+        if dtype is not torch.qint8:
+            raise NotImplementedError("ember: dynamic quantized RNN cells support qint8 weights "
+                                      "only")
+        self._packed_weight_ih = LinearPacked(
+            torch.quantize_per_tensor(weight_ih, 1, 0, torch.qint8), self.bias_ih)
+        self._packed_weight_hh = LinearPacked(
+            torch.quantize_per_tensor(weight_hh, 1, 0, torch.qint8), self.bias_hh)
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if "bias" in self.__dict__ and self.bias is not True:
+            s += ", bias={bias}"
+        if "nonlinearity" in self.__dict__ and self.nonlinearity != "tanh":
+            s += ", nonlinearity={nonlinearity}"
+        return s.format(**self.__dict__)
+
+    def _check(self, input, states, labels):
+        """torch's checks of the input and hidden states; zeros for states not given."""
+        if input.size(1) != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)}, "
+                               f"expected {self.input_size}")
+        if states is None:
+            states = [torch.zeros(input.size(0), self.hidden_size, dtype=input.dtype)] * \
+                len(labels)
+        for hx, label in zip(states, labels):
+            if input.size(0) != hx.size(0):
+                raise RuntimeError(f"Input batch size {input.size(0)} doesn't match "
+                                   f"hidden{label} batch size {hx.size(0)}")
+            if hx.size(1) != self.hidden_size:
+                raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got "
+                                   f"{hx.size(1)}, expected {self.hidden_size}")
+        return states
+
+    def _gates(self, input, hx):
+        """(input's product, hidden's product), dynamic quantized linears."""
+        return (linear_dynamic(input, self._packed_weight_ih, True),
+                linear_dynamic(hx, self._packed_weight_hh, True))
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The dynamic quantized cell of a float one: its weights quantized per tensor by
+        fresh weight observers of its qconfig and packed with its biases."""
+        kinds = {nn.LSTMCell: LSTMCell, nn.GRUCell: GRUCell, nn.RNNCell: RNNCell}
+        if type(mod) not in kinds:
+            raise AssertionError("nn.quantized.dynamic.RNNCellBase.from_float only works for "
+                                 "nn.LSTMCell, nn.GRUCell and nn.RNNCell")
+        if not hasattr(mod, "qconfig"):
+            raise AssertionError("Input float module must have qconfig defined")
+        if mod.qconfig is not None and mod.qconfig.weight is not None:
+            make_observer = mod.qconfig.weight
+        else:
+            from ember.ao.quantization.qconfig import default_dynamic_qconfig
+            make_observer = default_dynamic_qconfig.weight
+        dtype = make_observer().dtype
+        if dtype is not torch.qint8:
+            raise NotImplementedError("ember: dynamic quantized RNN cells support qint8 weights "
+                                      "only")
+        extra = {"nonlinearity": mod.nonlinearity} if type(mod) is nn.RNNCell else {}
+        q = kinds[type(mod)](mod.input_size, mod.hidden_size, bias=mod.bias, dtype=dtype,
+                             **extra)
+        if not mod.bias:
+            raise AssertionError("mod.bias must be True")
+
+        def packed(w, b):
+            observer = make_observer()
+            observer(w)
+            return LinearPacked(_quantize_weight(w.float(), observer), b)
+        q._packed_weight_ih = packed(mod.weight_ih, mod.bias_ih)
+        q._packed_weight_hh = packed(mod.weight_hh, mod.bias_hh)
+        return q
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "_packed_weight_ih"] = self._packed_weight_ih
+        destination[prefix + "_packed_weight_hh"] = self._packed_weight_hh
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        self._packed_weight_ih = state_dict.pop(prefix + "_packed_weight_ih")
+        self._packed_weight_hh = state_dict.pop(prefix + "_packed_weight_hh")
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+
+class LSTMCell(RNNCellBase):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, num_chunks=4, **kwargs)
+
+    def _get_name(self):
+        return "DynamicQuantizedLSTMCell"
+
+    def forward(self, input, hx=None):
+        states = self._check(input, hx, ("[0]", "[1]"))
+        gx, gh = self._gates(input, states[0])
+        h, c = _lstm_step(gx, gh, states)
+        return h, c
+
+
+class GRUCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, dtype=torch.qint8):
+        super().__init__(input_size, hidden_size, bias, num_chunks=3, dtype=dtype)
+
+    def _get_name(self):
+        return "DynamicQuantizedGRUCell"
+
+    def forward(self, input, hx=None):
+        (hx,) = self._check(input, None if hx is None else [hx], ("",))
+        return _gru_step(*self._gates(input, hx), [hx])[0]
+
+
+class RNNCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
+                 dtype=torch.qint8):
+        super().__init__(input_size, hidden_size, bias, num_chunks=1, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def _get_name(self):
+        return "DynamicQuantizedRNNCell"
+
+    def forward(self, input, hx=None):
+        (hx,) = self._check(input, None if hx is None else [hx], ("",))
+        gx, gh = self._gates(input, hx)
+        if self.nonlinearity == "tanh":
+            return (gh + gx).tanh()
+        if self.nonlinearity == "relu":
+            return (gh + gx).relu()
+        raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+
+
 def _layer(x, states, cell, step, reverse):
     """One direction of one layer over the sequence x (T, B, I): torch's FullLayer, the
     input's products taken for the whole sequence first; (outputs, final states)."""
