@@ -641,3 +641,50 @@ def test_dynamic_rnn_cells(cell, kw):
         after = fresh[0](lib.from_numpy(h0[:, :3]))
         for a, b in zip(*((v,) if cell != "LSTMCell" else v for v in (before, after))):
             _same(a, b)
+
+
+# ---- quantized Conv1d ---------------------------------------------------------------------------
+def _conv1d_model(lib):
+    nn, aq = lib.nn, lib.ao.quantization
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = aq.QuantStub()
+            self.conv = nn.Conv1d(3, 4, 3, padding=1)
+            self.bn = nn.BatchNorm1d(4)
+            self.relu = nn.ReLU()
+            self.conv2 = nn.Conv1d(4, 6, 2, stride=2, dilation=2, groups=2, bias=False)
+            self.relu2 = nn.ReLU()
+            self.conv3 = nn.Conv1d(6, 2, 1)
+            self.dequant = aq.DeQuantStub()
+
+        def forward(self, x):
+            x = self.relu(self.bn(self.conv(self.quant(x))))
+            return self.dequant(self.conv3(self.relu2(self.conv2(x))))
+    lib.manual_seed(0)
+    m = M()
+    m.bn.running_mean.uniform_(-0.5, 0.5)
+    return m.eval()
+
+
+@pytest.mark.parametrize("qconfig", ["default_qconfig", "default_per_channel_qconfig"])
+def test_static_conv1d_flow(qconfig):
+    """Conv1d (and its BatchNorm1d and ReLU fusions) quantized as torch's: fused, prepared and
+    converted models print as torch's; given torch's parameters, the same state_dict and the
+    same numbers bit for bit, channels last as torch's."""
+    rng = np.random.default_rng(2)
+    data = [rng.standard_normal((2, 3, 9)).astype(np.float32) for _ in range(2)]
+    (tt, ct), (te, ce) = [_calibrated(lib, _conv1d_model, qconfig,
+                                      [["conv", "bn", "relu"], ["conv2", "relu2"]], data)
+                          for lib in (torch, ember)]
+    assert te[:2] == tt[:2]
+    assert type(ce.conv3) is ember.ao.nn.quantized.Conv1d
+    _take_torchs_qparams(ct, ce)
+    assert repr(ce) == repr(ct)
+    _same_q(ct.conv2.weight(), ce.conv2.weight())
+    x = rng.standard_normal((3, 3, 9)).astype(np.float32)
+    _same(ct(torch.from_numpy(x)), ce(ember.from_numpy(x)))
+    _same_q(ct.conv(ct.quant(torch.from_numpy(x))), ce.conv(ce.quant(ember.from_numpy(x))))
+    with pytest.raises(ValueError, match=r"Input shape must be `\(N, C, L\)`!"):
+        ce.conv(ce.quant(ember.from_numpy(x[0])))

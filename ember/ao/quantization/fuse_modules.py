@@ -24,11 +24,19 @@ def _trainable_bn(conv, bn, end):
                              "to True")
 
 
+def _qat_fused(fused, mods):
+    cls = fused.get(type(mods[0]))
+    if cls is None:
+        raise NotImplementedError(f"ember: quantization-aware training fusion of {mods} is not "
+                                  "supported (2-d convolutions only)")
+    return cls(*mods)
+
+
 def fuse_conv_bn(is_qat, conv, bn):
     _same_mode(conv, bn)
     if is_qat:
         _trainable_bn(conv, bn, ".")
-        return nni.ConvBn2d(conv, bn)
+        return _qat_fused({nn.Conv2d: nni.ConvBn2d}, (conv, bn))
     return nn.utils.fuse_conv_bn_eval(conv, bn)
 
 
@@ -36,11 +44,15 @@ def fuse_conv_bn_relu(is_qat, conv, bn, relu):
     _same_mode(conv, bn, relu)
     if is_qat:
         _trainable_bn(conv, bn, "")
-        return nni.ConvBnReLU2d(conv, bn, relu)
-    return nni.ConvReLU2d(nn.utils.fusion.fuse_conv_bn_eval(conv, bn), relu)
+        return _qat_fused({nn.Conv2d: nni.ConvBnReLU2d}, (conv, bn, relu))
+    fused = {nn.Conv1d: nni.ConvReLU1d, nn.Conv2d: nni.ConvReLU2d}[type(conv)]
+    return fused(nn.utils.fusion.fuse_conv_bn_eval(conv, bn), relu)
 
 
 _DEFAULT_OP_LIST_TO_FUSER_METHOD = {
+    (nn.Conv1d, nn.BatchNorm1d): fuse_conv_bn,
+    (nn.Conv1d, nn.BatchNorm1d, nn.ReLU): fuse_conv_bn_relu,
+    (nn.Conv1d, nn.ReLU): lambda is_qat, conv, relu: nni.ConvReLU1d(conv, relu),
     (nn.Conv2d, nn.BatchNorm2d): fuse_conv_bn,
     (nn.Conv2d, nn.BatchNorm2d, nn.ReLU): fuse_conv_bn_relu,
     (nn.Conv2d, nn.ReLU): lambda is_qat, conv, relu: nni.ConvReLU2d(conv, relu),
