@@ -2,6 +2,7 @@
 quantization (quantize_dynamic), eager static quantization (fuse_modules, prepare, calibration,
 convert) and the quantized modules' forwards, saving and loading."""
 import io
+import re
 import warnings
 
 import numpy as np
@@ -688,3 +689,49 @@ def test_static_conv1d_flow(qconfig):
     _same_q(ct.conv(ct.quant(torch.from_numpy(x))), ce.conv(ce.quant(ember.from_numpy(x))))
     with pytest.raises(ValueError, match=r"Input shape must be `\(N, C, L\)`!"):
         ce.conv(ce.quant(ember.from_numpy(x[0])))
+
+
+# ---- quantized ReLU6 and Dropout ----------------------------------------------------------------
+def _relu6_model(lib):
+    nn, aq = lib.nn, lib.ao.quantization
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = aq.QuantStub()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.act = nn.ReLU6(inplace=True)
+            self.drop = nn.Dropout(0.2)
+            self.fc = nn.Linear(4, 2)
+            self.act2 = nn.ReLU6()
+            self.dequant = aq.DeQuantStub()
+
+        def forward(self, x):
+            x = self.drop(self.act(self.conv(self.quant(x))))
+            return self.dequant(self.act2(self.fc(x.mean((2, 3)))))
+    lib.manual_seed(0)
+    return M().eval()
+
+
+def test_static_relu6_and_dropout():
+    """convert makes QuantizedReLU6 (the integers clamped to the zero point and q(6)) and
+    QuantizedDropout (the identity) of ReLU6 and Dropout, as torch's; prepare observes ReLU6."""
+    rng = np.random.default_rng(4)
+    data = [rng.standard_normal((2, 3, 5, 5)).astype(np.float32) * 4 for _ in range(2)]
+    texts, models = [], []
+    for lib in (torch, ember):
+        m = _relu6_model(lib)
+        m.qconfig = lib.ao.quantization.default_qconfig
+        prepared = lib.ao.quantization.prepare(m)
+        for x in data:
+            prepared(lib.from_numpy(x))
+        texts.append(re.sub(r"\d+\.\d+", "#", repr(prepared)))
+        models.append(lib.ao.quantization.convert(prepared))
+    assert texts[1] == texts[0]
+    ct, ce = models
+    _take_torchs_qparams(ct, ce)
+    assert repr(ce) == repr(ct)
+    x = rng.standard_normal((3, 3, 5, 5)).astype(np.float32) * 4
+    _same(ct(torch.from_numpy(x)), ce(ember.from_numpy(x)))
+    _same_q(ct.act(ct.conv(ct.quant(torch.from_numpy(x)))),
+            ce.act(ce.conv(ce.quant(ember.from_numpy(x)))))
