@@ -209,3 +209,21 @@ def _lanes(a, step):
     out = np.empty_like(a, dtype=bool)
     out.ravel(order="K")[...] = flat
     return out
+
+
+def hardswish(x, scale, zero_point):
+    """quantized::hardswish: x * min(max(x + 3, 0), 6) / 6 of the dequantized values in
+    float32, quantized with the output's parameters (vector and scalar lanes as add's)."""
+    from .._quantized import QParams, _PER_TENSOR_ONLY, _qtensor, make_qarray
+    q = x.arr.q
+    if q.axis is not None:
+        raise RuntimeError(_PER_TENSOR_ONLY)
+    qd, ints = q.dtype, x.arr.ints
+    vector = _lanes(ints, 64 // qd.itemsize)
+    d = _dequantize_lanes(ints, q, vector)
+    f32 = np.float32
+    y = d * np.minimum(np.maximum(d + f32(3), f32(0)), f32(6)) / f32(6)
+    v = np.where(vector, np.clip(np.rint(y * f32(1.0 / scale)) + zero_point, qd.lo, qd.hi),
+                 quantize_val(y, scale, zero_point, qd))
+    return _qtensor(make_qarray(v.astype(qd.storage), QParams(qd, float(scale),
+                                                              int(zero_point))), x.be)

@@ -2,4 +2,4 @@
 quantize their float inputs per call)."""
 from . import dynamic  # noqa: F401
 from .modules import (Conv1d, Conv2d, DeQuantize, Dropout, FloatFunctional,  # noqa: F401
-                      Linear, LinearPackedParams, QFunctional, Quantize, ReLU6)
+                      Hardswish, Linear, LinearPackedParams, QFunctional, Quantize, ReLU6)
