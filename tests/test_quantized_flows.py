@@ -359,6 +359,9 @@ _OPS = {
     "relu6": lambda lib, q: lib.nn.functional.relu6(q),
     "ReLU6": lambda lib, q: lib.nn.ReLU6()(q),
     "sigmoid": lambda lib, q: lib.sigmoid(q),
+    "leaky_relu": lambda lib, q: lib.nn.functional.leaky_relu(q, 0.1),
+    "leaky_relu_": lambda lib, q: (lib.nn.functional.leaky_relu_(q, 0.3), q),
+    "LeakyReLU": lambda lib, q: lib.nn.LeakyReLU(0.2, inplace=True)(q),
     "topk": lambda lib, q: lib.topk(q.reshape(-1), 5),
     "topk_smallest": lambda lib, q: lib.topk(q.reshape(2, -1), 4, largest=False),
     "eq_float": lambda lib, q: (q == _float(lib, q, _X),    # arithmetic: refused as torch's
@@ -691,7 +694,7 @@ def test_static_conv1d_flow(qconfig):
         ce.conv(ce.quant(ember.from_numpy(x[0])))
 
 
-# ---- quantized ReLU6, Hardswish and Dropout -----------------------------------------------------
+# ---- quantized ReLU6, Hardswish, LeakyReLU and Dropout ------------------------------------------
 def _relu6_model(lib):
     nn, aq = lib.nn, lib.ao.quantization
 
@@ -702,22 +705,23 @@ def _relu6_model(lib):
             self.conv = nn.Conv2d(3, 4, 3, padding=1)
             self.act = nn.ReLU6(inplace=True)
             self.hs = nn.Hardswish()
+            self.leaky = nn.LeakyReLU(0.2)
             self.drop = nn.Dropout(0.2)
             self.fc = nn.Linear(4, 2)
             self.act2 = nn.ReLU6()
             self.dequant = aq.DeQuantStub()
 
         def forward(self, x):
-            x = self.drop(self.hs(self.act(self.conv(self.quant(x)))))
+            x = self.drop(self.leaky(self.hs(self.act(self.conv(self.quant(x))))))
             return self.dequant(self.act2(self.fc(x.mean((2, 3)))))
     lib.manual_seed(0)
     return M().eval()
 
 
-def test_static_relu6_hardswish_and_dropout():
+def test_static_activations_and_dropout():
     """convert makes QuantizedReLU6 (the integers clamped to the zero point and q(6)),
-    QuantizedHardswish and QuantizedDropout (the identity) of ReLU6, Hardswish and Dropout, as
-    torch's; prepare observes ReLU6 and Hardswish."""
+    QuantizedHardswish, QuantizedLeakyReLU and QuantizedDropout (the identity) of the float
+    ones, as torch's; prepare observes the activations."""
     rng = np.random.default_rng(4)
     data = [rng.standard_normal((2, 3, 5, 5)).astype(np.float32) * 4 for _ in range(2)]
     texts, models = [], []
@@ -737,19 +741,28 @@ def test_static_relu6_hardswish_and_dropout():
     _same(ct(torch.from_numpy(x)), ce(ember.from_numpy(x)))
     _same_q(ct.act(ct.conv(ct.quant(torch.from_numpy(x)))),
             ce.act(ce.conv(ce.quant(ember.from_numpy(x)))))
-    _same_q(ct.hs(ct.act(ct.conv(ct.quant(torch.from_numpy(x))))),
-            ce.hs(ce.act(ce.conv(ce.quant(ember.from_numpy(x))))))
+    _same_q(ct.leaky(ct.hs(ct.act(ct.conv(ct.quant(torch.from_numpy(x)))))),
+            ce.leaky(ce.hs(ce.act(ce.conv(ce.quant(ember.from_numpy(x)))))))
 
 
 @pytest.mark.parametrize("dtype, zp, out_scale, out_zp", [("quint8", 131, 0.0371, 17),
                                                           ("qint8", 0, 0.05, -100)])
-def test_quantized_hardswish_over_the_range(dtype, zp, out_scale, out_zp):
-    """torch's vectorized and scalar lanes (past 32768 elements, split among threads)."""
+@pytest.mark.parametrize("module", ["Hardswish", "LeakyReLU"])
+def test_quantized_activations_over_the_range(dtype, zp, out_scale, out_zp, module):
+    """torch's vectorized and scalar lanes (past 32768 elements, split among threads); the
+    functional leaky_relu (out of place and in place) keeps the input's parameters."""
     x = np.linspace(-9, 9, 40001).astype(np.float32)
     got = []
     for lib in (torch, ember):
-        m = lib.ao.nn.quantized.Hardswish(out_scale, out_zp)
-        got.append(m(lib.quantize_per_tensor(lib.from_numpy(x), 0.071, zp, getattr(lib, dtype))))
-        got.append((repr(m), list(m.state_dict().items())))
-    _same_q(got[0], got[2])
-    assert repr(got[3]) == repr(got[1])
+        q = lib.quantize_per_tensor(lib.from_numpy(x), 0.071, zp, getattr(lib, dtype))
+        m = getattr(lib.ao.nn.quantized, module)(out_scale, out_zp)
+        got.append([m(q), repr(m), list(m.state_dict().items())])
+        if module == "LeakyReLU":
+            inplace = q.clone()
+            lib.nn.functional.leaky_relu_(inplace, 0.3)
+            got[-1] += [lib.nn.functional.leaky_relu(q, 0.2), inplace]
+    for t, e in zip(*got):
+        if isinstance(t, torch.Tensor):
+            _same_q(t, e)
+        else:
+            assert repr(e) == repr(t)

@@ -8,7 +8,7 @@ from .._quantized import (QArray, QParams, _PER_TENSOR_ONLY, _STRIDES, _quantize
                           dequantize_array, make_qarray, quantize_val)
 from .._sparse_coo import not_implemented
 from .._tensor import Tensor
-from ._quantized_nn import _dequantize_lanes, _lanes
+from ._quantized_nn import _dequantize_lanes, _lanes, leaky_relu
 from ._registry import OPS
 
 # ops whose result is their input's integers rearranged or picked (flip, repeat, indexing,
@@ -118,6 +118,15 @@ def _sigmoid(fwd, refusal):
     return run
 
 
+def _leaky_relu(fwd, refusal):
+    """torch's quantized leaky_relu: the output keeps the input's parameters."""
+    def run(xp, x, slope):
+        if type(x) is not QArray:
+            return fwd(xp, x, slope)
+        return leaky_relu(x, slope, x.q.scale, x.q.zero_point), ()
+    return run
+
+
 def _masked_fill(fwd, refusal):
     def run(xp, x, mask, value):
         if type(x) is not QArray:
@@ -168,6 +177,7 @@ def install():
                                   "hardtanh": (_hardtanh, None),
                                   "sigmoid": (_sigmoid, _PER_TENSOR_ONLY),
                                   "relu": (_relu, _PER_TENSOR_ONLY),
+                                  "leaky_relu": (_leaky_relu, None),
                                   "masked_fill": (_masked_fill, "masked_fill__quantized_cpu for "
                                                   "quantized tensors is currently only "
                                                   "supported for per tensor quantized "

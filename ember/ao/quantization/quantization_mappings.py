@@ -17,6 +17,7 @@ DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     nn.Conv2d: nnq.Conv2d,
     nn.Dropout: nnq.Dropout,
     nn.Hardswish: nnq.Hardswish,
+    nn.LeakyReLU: nnq.LeakyReLU,
     nn.Linear: nnq.Linear,
     nn.ReLU6: nnq.ReLU6,
     nn.modules.linear.NonDynamicallyQuantizableLinear: nnq.Linear,

@@ -2,4 +2,5 @@
 quantize their float inputs per call)."""
 from . import dynamic  # noqa: F401
 from .modules import (Conv1d, Conv2d, DeQuantize, Dropout, FloatFunctional,  # noqa: F401
-                      Hardswish, Linear, LinearPackedParams, QFunctional, Quantize, ReLU6)
+                      Hardswish, LeakyReLU, Linear, LinearPackedParams, QFunctional,
+                      Quantize, ReLU6)

@@ -1,6 +1,7 @@
 """torch.ao.nn.quantized's activations and Dropout: what convert makes of the float ones."""
 import ember as torch
-from ember.ops._quantized_nn import hardswish
+from ember._quantized import _qtensor
+from ember.ops._quantized_nn import hardswish, leaky_relu
 
 
 class ReLU6(torch.nn.ReLU):
@@ -45,7 +46,8 @@ class Hardswish(torch.nn.Hardswish):
         self.register_buffer("zero_point", torch.tensor(zero_point, device=device, dtype=dtype))
 
     def forward(self, input):
-        return hardswish(input, float(self.scale), int(self.zero_point))
+        return _qtensor(hardswish(input.arr, float(self.scale), int(self.zero_point)),
+                        input.be)
 
     def _get_name(self):
         return "QuantizedHardswish"
@@ -54,3 +56,26 @@ class Hardswish(torch.nn.Hardswish):
     def from_float(mod, use_precomputed_fake_quant=False):
         scale, zero_point = mod.activation_post_process.calculate_qparams()
         return Hardswish(float(scale), int(zero_point))
+
+
+class LeakyReLU(torch.nn.LeakyReLU):
+    """leaky_relu of the dequantized values, quantized with the module's scale and zero point
+    (buffers, the scale float32); never in place (torch's kernel ignores inplace=True)."""
+
+    def __init__(self, scale, zero_point, negative_slope=1e-2, inplace=False, device=None,
+                 dtype=None):
+        super().__init__(negative_slope, inplace)
+        self.register_buffer("scale", torch.tensor(scale, device=device, dtype=dtype))
+        self.register_buffer("zero_point", torch.tensor(zero_point, device=device, dtype=dtype))
+
+    def forward(self, input):
+        return _qtensor(leaky_relu(input.arr, self.negative_slope, float(self.scale),
+                                   int(self.zero_point)), input.be)
+
+    def _get_name(self):
+        return "QuantizedLeakyReLU"
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        scale, zero_point = mod.activation_post_process.calculate_qparams()
+        return cls(float(scale), int(zero_point), mod.negative_slope, mod.inplace)
