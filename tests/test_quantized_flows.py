@@ -359,6 +359,10 @@ _OPS = {
     "relu6": lambda lib, q: lib.nn.functional.relu6(q),
     "ReLU6": lambda lib, q: lib.nn.ReLU6()(q),
     "sigmoid": lambda lib, q: lib.sigmoid(q),
+    "tanh": lambda lib, q: lib.tanh(q),
+    "tanh_": lambda lib, q: q.tanh_(),
+    "hardsigmoid": lambda lib, q: lib.nn.functional.hardsigmoid(q),
+    "hardsigmoid_": lambda lib, q: (lib.nn.functional.hardsigmoid(q, inplace=True), q),
     "leaky_relu": lambda lib, q: lib.nn.functional.leaky_relu(q, 0.1),
     "leaky_relu_": lambda lib, q: (lib.nn.functional.leaky_relu_(q, 0.3), q),
     "LeakyReLU": lambda lib, q: lib.nn.LeakyReLU(0.2, inplace=True)(q),
@@ -405,11 +409,17 @@ def test_ops_on_quantized_tensors(name, kind):
     assert run(ember) == run(torch)
 
 
-def test_quantized_sigmoid_matches_torch_over_the_range():
-    x = np.linspace(-9, 9, 4001).astype(np.float32)
-    for dtype, zp in (("quint8", 131), ("qint8", 0)):
-        got = [lib.sigmoid(lib.quantize_per_tensor(lib.from_numpy(x), 0.071, zp,
-                                                   getattr(lib, dtype))) for lib in (torch, ember)]
+@pytest.mark.parametrize("fn", ["sigmoid", "tanh", "hardsigmoid"])
+def test_quantized_fixed_range_functions_match_torch_over_the_range(fn):
+    """Every integer of a few input scales, tiled past 32768 elements (torch's vector and
+    scalar lanes, split among threads): the fixed output parameters and integers as torch's."""
+    for dtype, zp, scale in (("quint8", 131, 0.071), ("qint8", 0, 0.071), ("quint8", 0, 0.0371),
+                             ("qint8", -3, 0.021)):
+        ints = np.arange(256) - (0 if dtype == "quint8" else 128)
+        x = np.tile(((ints - zp) * scale).astype(np.float32), 160)
+        got = [getattr(lib, fn, None) or getattr(lib.nn.functional, fn) for lib in (torch, ember)]
+        got = [f(lib.quantize_per_tensor(lib.from_numpy(x), scale, zp, getattr(lib, dtype)))
+               for f, lib in zip(got, (torch, ember))]
         _same_q(*got)
 
 

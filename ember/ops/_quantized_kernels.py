@@ -8,7 +8,7 @@ from .._quantized import (QArray, QParams, _PER_TENSOR_ONLY, _STRIDES, _quantize
                           dequantize_array, make_qarray, quantize_val)
 from .._sparse_coo import not_implemented
 from .._tensor import Tensor
-from ._quantized_nn import _dequantize_lanes, _lanes, leaky_relu
+from ._quantized_nn import _dequantize_lanes, _lanes, leaky_relu, requantized
 from ._registry import OPS
 
 # ops whose result is their input's integers rearranged or picked (flip, repeat, indexing,
@@ -118,6 +118,32 @@ def _sigmoid(fwd, refusal):
     return run
 
 
+# the output parameters torch's fixed-range kernels give quint8 and qint8 results
+_FIXED = {"tanh": {"quint8": (1 / 128, 128), "qint8": (1 / 128, 0)},
+          "hardsigmoid": {"quint8": (1 / 256, 0), "qint8": (1 / 256, -128)}}
+_F32 = np.float32
+_FIXED_FN = {"tanh": np.tanh,
+             "hardsigmoid": lambda d: np.minimum(np.maximum(d + _F32(3), _F32(0)), _F32(6)) /
+             _F32(6)}
+
+
+def _fixed_range(name):
+    """torch's qtanh and qhardsigmoid: the function of the dequantized values in float32,
+    quantized with fixed output parameters."""
+    def wrap(fwd, refusal):
+        def run(xp, x):
+            if type(x) is not QArray:
+                return fwd(xp, x)
+            out = _FIXED[name].get(x.q.dtype.name)
+            if out is None:
+                raise NotImplementedError(f"ember: quantized {name} of {x.q.dtype} is not "
+                                          "supported")
+            with np.errstate(over="ignore"):
+                return requantized(x, _FIXED_FN[name], *out), ()
+        return run
+    return wrap
+
+
 def _leaky_relu(fwd, refusal):
     """torch's quantized leaky_relu: the output keeps the input's parameters."""
     def run(xp, x, slope):
@@ -178,6 +204,8 @@ def install():
                                   "sigmoid": (_sigmoid, _PER_TENSOR_ONLY),
                                   "relu": (_relu, _PER_TENSOR_ONLY),
                                   "leaky_relu": (_leaky_relu, None),
+                                  "tanh": (_fixed_range("tanh"), None),
+                                  "hardsigmoid": (_fixed_range("hardsigmoid"), None),
                                   "masked_fill": (_masked_fill, "masked_fill__quantized_cpu for "
                                                   "quantized tensors is currently only "
                                                   "supported for per tensor quantized "
@@ -212,6 +240,7 @@ def _clamp_refusal(name):
 # variants (which its in-place ops write through) it has not: refused on a quantized self
 _INPLACE_REFUSALS = {"sigmoid_": lambda self, args: not_implemented("sigmoid.out",
                                                                     kind="Quantized"),
+                     "tanh_": lambda self, args: not_implemented("tanh.out", kind="Quantized"),
                      "clamp_": _clamp_refusal("clamp"), "clip_": _clamp_refusal("clamp"),
                      "clamp_min_": _clamp_refusal("clamp_min"),
                      "clamp_max_": _clamp_refusal("clamp_max")}

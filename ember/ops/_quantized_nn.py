@@ -211,37 +211,33 @@ def _lanes(a, step):
     return out
 
 
-def hardswish(a, scale, zero_point):
-    """quantized::hardswish of QArray a: x * min(max(x + 3, 0), 6) / 6 of the dequantized
-    values in float32, quantized with the output's parameters (vector and scalar lanes as
-    add's); a QArray."""
+def requantized(a, f, scale, zero_point):
+    """f (float32 in, float32 out) of QArray a's dequantized values, quantized with scale and
+    zero_point through torch's vector and scalar lanes (as add's): the unary quantized
+    kernels that dequantize, compute and quantize. Per tensor only; a QArray."""
     from .._quantized import QParams, _PER_TENSOR_ONLY, make_qarray
     q = a.q
     if q.axis is not None:
         raise RuntimeError(_PER_TENSOR_ONLY)
     qd, ints = q.dtype, a.ints
     vector = _lanes(ints, 64 // qd.itemsize)
-    d = _dequantize_lanes(ints, q, vector)
-    f32 = np.float32
-    y = d * np.minimum(np.maximum(d + f32(3), f32(0)), f32(6)) / f32(6)
-    v = np.where(vector, np.clip(np.rint(y * f32(1.0 / scale)) + zero_point, qd.lo, qd.hi),
-                 quantize_val(y, scale, zero_point, qd))
+    y = f(_dequantize_lanes(ints, q, vector))
+    v = np.where(vector, np.clip(np.rint(y * np.float32(1.0 / scale)) + zero_point, qd.lo,
+                                 qd.hi), quantize_val(y, scale, zero_point, qd))
     return make_qarray(v.astype(qd.storage), QParams(qd, float(scale), int(zero_point)))
+
+
+_F32 = np.float32
+
+
+def hardswish(a, scale, zero_point):
+    """quantized::hardswish: x * min(max(x + 3, 0), 6) / 6 in float32."""
+    return requantized(a, lambda d: d * np.minimum(np.maximum(d + _F32(3), _F32(0)), _F32(6)) /
+                       _F32(6), scale, zero_point)
 
 
 def leaky_relu(a, negative_slope, scale, zero_point):
     """quantized::leaky_relu (and F.leaky_relu of a quantized tensor, with its own
-    parameters) of QArray a: the dequantized values times 1 or negative_slope (float32),
-    quantized with the output's parameters (vector and scalar lanes as add's); a QArray."""
-    from .._quantized import QParams, _PER_TENSOR_ONLY, make_qarray
-    q = a.q
-    if q.axis is not None:
-        raise RuntimeError(_PER_TENSOR_ONLY)
-    qd, ints = q.dtype, a.ints
-    vector = _lanes(ints, 64 // qd.itemsize)
-    d = _dequantize_lanes(ints, q, vector)
-    f32 = np.float32
-    y = np.where(d > 0, d, d * f32(negative_slope))
-    v = np.where(vector, np.clip(np.rint(y * f32(1.0 / scale)) + zero_point, qd.lo, qd.hi),
-                 quantize_val(y, scale, zero_point, qd))
-    return make_qarray(v.astype(qd.storage), QParams(qd, float(scale), int(zero_point)))
+    parameters): x times 1 or negative_slope in float32."""
+    return requantized(a, lambda d: np.where(d > 0, d, d * _F32(negative_slope)), scale,
+                       zero_point)
