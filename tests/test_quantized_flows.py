@@ -704,7 +704,7 @@ def test_static_conv1d_flow(qconfig):
         ce.conv(ce.quant(ember.from_numpy(x[0])))
 
 
-# ---- quantized ReLU6, Hardswish, LeakyReLU and Dropout ------------------------------------------
+# ---- quantized ReLU6, Hardswish, LeakyReLU, ELU and Dropout -------------------------------------
 def _relu6_model(lib):
     nn, aq = lib.nn, lib.ao.quantization
 
@@ -716,13 +716,14 @@ def _relu6_model(lib):
             self.act = nn.ReLU6(inplace=True)
             self.hs = nn.Hardswish()
             self.leaky = nn.LeakyReLU(0.2)
+            self.elu = nn.ELU(0.7)
             self.drop = nn.Dropout(0.2)
             self.fc = nn.Linear(4, 2)
             self.act2 = nn.ReLU6()
             self.dequant = aq.DeQuantStub()
 
         def forward(self, x):
-            x = self.drop(self.leaky(self.hs(self.act(self.conv(self.quant(x))))))
+            x = self.drop(self.elu(self.leaky(self.hs(self.act(self.conv(self.quant(x)))))))
             return self.dequant(self.act2(self.fc(x.mean((2, 3)))))
     lib.manual_seed(0)
     return M().eval()
@@ -730,8 +731,8 @@ def _relu6_model(lib):
 
 def test_static_activations_and_dropout():
     """convert makes QuantizedReLU6 (the integers clamped to the zero point and q(6)),
-    QuantizedHardswish, QuantizedLeakyReLU and QuantizedDropout (the identity) of the float
-    ones, as torch's; prepare observes the activations."""
+    QuantizedHardswish, QuantizedLeakyReLU, QuantizedELU and QuantizedDropout (the identity)
+    of the float ones, as torch's; prepare observes the activations."""
     rng = np.random.default_rng(4)
     data = [rng.standard_normal((2, 3, 5, 5)).astype(np.float32) * 4 for _ in range(2)]
     texts, models = [], []
@@ -751,13 +752,13 @@ def test_static_activations_and_dropout():
     _same(ct(torch.from_numpy(x)), ce(ember.from_numpy(x)))
     _same_q(ct.act(ct.conv(ct.quant(torch.from_numpy(x)))),
             ce.act(ce.conv(ce.quant(ember.from_numpy(x)))))
-    _same_q(ct.leaky(ct.hs(ct.act(ct.conv(ct.quant(torch.from_numpy(x)))))),
-            ce.leaky(ce.hs(ce.act(ce.conv(ce.quant(ember.from_numpy(x)))))))
+    _same_q(ct.elu(ct.leaky(ct.hs(ct.act(ct.conv(ct.quant(torch.from_numpy(x))))))),
+            ce.elu(ce.leaky(ce.hs(ce.act(ce.conv(ce.quant(ember.from_numpy(x))))))))
 
 
 @pytest.mark.parametrize("dtype, zp, out_scale, out_zp", [("quint8", 131, 0.0371, 17),
                                                           ("qint8", 0, 0.05, -100)])
-@pytest.mark.parametrize("module", ["Hardswish", "LeakyReLU"])
+@pytest.mark.parametrize("module", ["Hardswish", "LeakyReLU", "ELU"])
 def test_quantized_activations_over_the_range(dtype, zp, out_scale, out_zp, module):
     """torch's vectorized and scalar lanes (past 32768 elements, split among threads); the
     functional leaky_relu (out of place and in place) keeps the input's parameters."""

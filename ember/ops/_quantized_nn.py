@@ -241,3 +241,15 @@ def leaky_relu(a, negative_slope, scale, zero_point):
     parameters): x times 1 or negative_slope in float32."""
     return requantized(a, lambda d: np.where(d > 0, d, d * _F32(negative_slope)), scale,
                        zero_point)
+
+
+def elu(a, scale, zero_point, alpha):
+    """quantized::elu: x where x >= 0, else (exp(x) - 1) * alpha, in float32; contiguous (as
+    torch allocates it, whatever the input's layout)."""
+    from .._quantized import make_qarray
+
+    def f(d):
+        with np.errstate(over="ignore"):
+            return np.where(d >= 0, d, (np.exp(d) - _F32(1)) * _F32(alpha))
+    out = requantized(a, f, scale, zero_point)
+    return make_qarray(np.ascontiguousarray(out.ints), out.q)

@@ -16,6 +16,7 @@ DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     nn.Conv1d: nnq.Conv1d,
     nn.Conv2d: nnq.Conv2d,
     nn.Dropout: nnq.Dropout,
+    nn.ELU: nnq.ELU,
     nn.Hardswish: nnq.Hardswish,
     nn.LeakyReLU: nnq.LeakyReLU,
     nn.Linear: nnq.Linear,

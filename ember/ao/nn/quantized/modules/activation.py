@@ -1,7 +1,7 @@
 """torch.ao.nn.quantized's activations and Dropout: what convert makes of the float ones."""
 import ember as torch
 from ember._quantized import _qtensor
-from ember.ops._quantized_nn import hardswish, leaky_relu
+from ember.ops._quantized_nn import elu, hardswish, leaky_relu
 
 
 class ReLU6(torch.nn.ReLU):
@@ -79,3 +79,24 @@ class LeakyReLU(torch.nn.LeakyReLU):
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         scale, zero_point = mod.activation_post_process.calculate_qparams()
         return cls(float(scale), int(zero_point), mod.negative_slope, mod.inplace)
+
+
+class ELU(torch.nn.ELU):
+    """elu of the dequantized values, quantized with the module's scale and zero point (plain
+    attributes, as torch's)."""
+
+    def __init__(self, scale, zero_point, alpha=1.0):
+        super().__init__(alpha)
+        self.scale = scale
+        self.zero_point = zero_point
+
+    def forward(self, input):
+        return _qtensor(elu(input.arr, self.scale, self.zero_point, self.alpha), input.be)
+
+    def _get_name(self):
+        return "QuantizedELU"
+
+    @staticmethod
+    def from_float(mod, use_precomputed_fake_quant=False):
+        scale, zero_point = mod.activation_post_process.calculate_qparams()
+        return ELU(float(scale), int(zero_point), mod.alpha)
