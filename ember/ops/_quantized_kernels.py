@@ -1,6 +1,8 @@
 """The ops torch runs on quantized tensors (CPU), put on ember's ops when the first quantized
 tensor is made (ember/_quantized.py): a wrapper per op kernel that takes a QArray, computes on
-its integers and hands back a QArray; other arrays go to the op's own kernel."""
+its integers and hands back a QArray; other arrays go to the op's own kernel. The in-place
+methods torch refuses on quantized tensors (their out-of-place ops computing) are wrapped
+then too."""
 import numpy as np
 
 from .._dtype import C10_NAME, qint8, quint8
@@ -138,8 +140,7 @@ def _fixed_range(name):
             if out is None:
                 raise NotImplementedError(f"ember: quantized {name} of {x.q.dtype} is not "
                                           "supported")
-            with np.errstate(over="ignore"):
-                return requantized(x, _FIXED_FN[name], *out), ()
+            return requantized(x, _FIXED_FN[name], *out), ()
         return run
     return wrap
 

@@ -1,7 +1,8 @@
 """torch.ao.quantization.quantize: eager mode quantization. propagate_qconfig_ hands each
-module its qconfig, prepare attaches activation observers (run by forward hooks), convert swaps
-observed float modules for quantized ones; quantize_dynamic converts Linear layers to modules
-that quantize their activations per call."""
+module its qconfig, prepare attaches activation observers (run by forward hooks), prepare_qat
+first swaps float modules for QAT ones (fake-quantized weights), convert swaps observed float
+(or QAT) modules for quantized ones; quantize_dynamic converts Linear and recurrent layers to
+modules that quantize their activations per call."""
 import copy
 import itertools
 import warnings

@@ -50,7 +50,6 @@ class PackedParameter(nn.Module):
 
 class RNNBase(nn.Module):
     """The dynamic quantized LSTM and GRU: a CellParamsDynamic per layer and direction."""
-    _FLOAT_MODULE = nn.RNNBase
     _version = 2
     _gates = {"LSTM": 4, "GRU": 3}
 
