@@ -102,7 +102,8 @@ _LAZY_FUNCTIONS.update(dict.fromkeys((  # SyncBatchNorm's kernels (ember/_batch_
 ).split(), "_batch_norm_kernels"))
 _LAZY_FUNCTIONS.update(dict.fromkeys(("fake_quantize_per_tensor_affine",
                                       "fake_quantize_per_channel_affine",
-                                      "_fake_quantize_learnable_per_tensor_affine"),
+                                      "_fake_quantize_learnable_per_tensor_affine",
+                                      "fused_moving_avg_obs_fake_quant"),
                                      "ops.fake_quantize"))
 from ._foreach import NAMES as _FOREACH_NAMES  # noqa: E402  (plain loops; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_FOREACH_NAMES, "_foreach"))

@@ -485,9 +485,15 @@ def quantize_per_tensor_dynamic(input, dtype, reduce_range):
     return _qtensor(_quantize_tensor_arr(x, dtype, scale, zp))
 
 
-def _choose_qparams(lo, hi, qmin, qmax):
-    """torch's quant_utils::ChooseQuantizationParams (no sparsity preservation, no power of two
-    scale), in its float and double arithmetic: [lo, hi] widened to hold 0."""
+def _choose_qparams(lo, hi, qmin, qmax, preserve_sparsity=False):
+    """torch's quant_utils::ChooseQuantizationParams (no power of two scale), in its float and
+    double arithmetic: [lo, hi] widened to hold 0; with preserve_sparsity (symmetric
+    quantization), a range across 0 made symmetric and the zero point put in the middle."""
+    symmetric = preserve_sparsity and lo < 0 < hi
+    if symmetric:
+        sym_min, sym_max = -((qmax - qmin) // 2 + 1), (qmax - qmin) // 2
+        max_scale = float(max(abs(lo / np.float32(sym_min)), abs(hi / np.float32(sym_max))))
+        lo, hi = np.float32(max_scale * sym_min), np.float32(max_scale * sym_max)
     lo, hi = min(lo, np.float32(0)), max(hi, np.float32(0))
     scale = (float(hi) - float(lo)) / (qmax - qmin)
     with np.errstate(divide="ignore", over="ignore"):
@@ -507,6 +513,8 @@ def _choose_qparams(lo, hi, qmin, qmax):
     err_min = abs(qmin) - abs(float(lo) / scale)
     err_max = abs(qmax) - abs(float(hi) / scale)
     initial = from_min if err_min < err_max else from_max
+    if symmetric:
+        initial = (qmin + qmax) / 2
     zp = qmin if initial < qmin else qmax if initial > qmax else int(np.rint(initial))
     return scale, zp
 

@@ -603,7 +603,10 @@ def test_observers(i):
 
 @pytest.mark.parametrize("name", ["FakeQuantize", "default_fake_quant",
                                   "default_weight_fake_quant",
-                                  "default_per_channel_weight_fake_quant"])
+                                  "default_per_channel_weight_fake_quant",
+                                  "FusedMovingAvgObsFakeQuantize", "default_fused_act_fake_quant",
+                                  "default_fused_wt_fake_quant",
+                                  "default_fused_per_channel_wt_fake_quant"])
 def test_fake_quantize_module(name):
     def run(m):
         q = m.ao.quantization

@@ -2,6 +2,7 @@
 quantization (quantize_dynamic), eager static quantization (fuse_modules, prepare, calibration,
 convert) and the quantized modules' forwards, saving and loading."""
 import io
+import re
 import warnings
 
 import numpy as np
@@ -358,6 +359,13 @@ _OPS = {
     "relu6": lambda lib, q: lib.nn.functional.relu6(q),
     "ReLU6": lambda lib, q: lib.nn.ReLU6()(q),
     "sigmoid": lambda lib, q: lib.sigmoid(q),
+    "tanh": lambda lib, q: lib.tanh(q),
+    "tanh_": lambda lib, q: q.tanh_(),
+    "hardsigmoid": lambda lib, q: lib.nn.functional.hardsigmoid(q),
+    "hardsigmoid_": lambda lib, q: (lib.nn.functional.hardsigmoid(q, inplace=True), q),
+    "leaky_relu": lambda lib, q: lib.nn.functional.leaky_relu(q, 0.1),
+    "leaky_relu_": lambda lib, q: (lib.nn.functional.leaky_relu_(q, 0.3), q),
+    "LeakyReLU": lambda lib, q: lib.nn.LeakyReLU(0.2, inplace=True)(q),
     "topk": lambda lib, q: lib.topk(q.reshape(-1), 5),
     "topk_smallest": lambda lib, q: lib.topk(q.reshape(2, -1), 4, largest=False),
     "eq_float": lambda lib, q: (q == _float(lib, q, _X),    # arithmetic: refused as torch's
@@ -372,6 +380,22 @@ _OPS = {
                                              e.shape, e.stride()))(lib.empty_like(q)),
     "ones_like": lambda lib, q: lib.ones_like(q),
     "full_like": lambda lib, q: lib.full_like(q, 0.75),
+    # in-place ops torch refuses where its out-of-place op computes (no quantized .out kernel)
+    "sigmoid_": lambda lib, q: (q.sigmoid_(), q),
+    "torch.sigmoid_": lambda lib, q: lib.sigmoid_(q),
+    "clamp_": lambda lib, q: q.clamp_(-0.5, 1.0),
+    "clamp_ints": lambda lib, q: q.clamp_(0, 1),
+    "clamp_no_bounds": lambda lib, q: q.clamp_(),
+    "torch.clip_": lambda lib, q: lib.clip_(q, max=1),
+    "clamp_min_": lambda lib, q: q.clamp_min_(0.25),
+    "clamp_min_int": lambda lib, q: q.clamp_min_(0),
+    "clamp_max_int": lambda lib, q: q.clamp_max_(1),
+    "nan_to_num_": lambda lib, q: q.nan_to_num_(),
+    "nan_to_num": lambda lib, q: lib.nan_to_num(q),
+    "index_fill_": lambda lib, q: q.index_fill_(1, lib.tensor([0, 2]), 0.5),
+    "index_fill": lambda lib, q: q.index_fill(0, lib.tensor([1]), 0.5),
+    "masked_fill_": lambda lib, q: q.masked_fill_(lib.from_numpy(_X > 1), 0.5),
+    "masked_fill": lambda lib, q: q.masked_fill(lib.from_numpy(_X < 0), -0.25),
 }
 
 
@@ -385,11 +409,17 @@ def test_ops_on_quantized_tensors(name, kind):
     assert run(ember) == run(torch)
 
 
-def test_quantized_sigmoid_matches_torch_over_the_range():
-    x = np.linspace(-9, 9, 4001).astype(np.float32)
-    for dtype, zp in (("quint8", 131), ("qint8", 0)):
-        got = [lib.sigmoid(lib.quantize_per_tensor(lib.from_numpy(x), 0.071, zp,
-                                                   getattr(lib, dtype))) for lib in (torch, ember)]
+@pytest.mark.parametrize("fn", ["sigmoid", "tanh", "hardsigmoid"])
+def test_quantized_fixed_range_functions_match_torch_over_the_range(fn):
+    """Every integer of a few input scales, tiled past 32768 elements (torch's vector and
+    scalar lanes, split among threads): the fixed output parameters and integers as torch's."""
+    for dtype, zp, scale in (("quint8", 131, 0.071), ("qint8", 0, 0.071), ("quint8", 0, 0.0371),
+                             ("qint8", -3, 0.021)):
+        ints = np.arange(256) - (0 if dtype == "quint8" else 128)
+        x = np.tile(((ints - zp) * scale).astype(np.float32), 160)
+        got = [getattr(lib, fn, None) or getattr(lib.nn.functional, fn) for lib in (torch, ember)]
+        got = [f(lib.quantize_per_tensor(lib.from_numpy(x), scale, zp, getattr(lib, dtype)))
+               for f, lib in zip(got, (torch, ember))]
         _same_q(*got)
 
 
@@ -472,24 +502,26 @@ def test_quantized_engine_setting():
         e.engine = "foo"
 
 
-# ---- dynamic LSTM -------------------------------------------------------------------------------
+# ---- dynamic LSTM and GRU ------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 @pytest.mark.parametrize("kw", [{}, {"num_layers": 2, "bidirectional": True},
                                 {"batch_first": True}])
-def test_dynamic_lstm(kw):
+def test_dynamic_lstm(kw, mode):
     """Prints, draws from the RNG and keys its state as torch's; the outputs agree to float32
     rounding (ember's sigmoid and tanh differ from torch's vectorized ones in the last bit)."""
     x = np.random.default_rng(0).standard_normal((12, 3, 5)).astype(np.float32)
     out = []
     for lib in (torch, ember):
         lib.manual_seed(0)
-        m = lib.nn.Sequential(lib.nn.LSTM(5, 7, **kw), lib.nn.Linear(7 * (1 + ("bidirectional"
-                                                                               in kw)), 2))
-        q = lib.ao.quantization.quantize_dynamic(m, {lib.nn.LSTM, lib.nn.Linear},
-                                                 dtype=lib.qint8)
+        rnn = getattr(lib.nn, mode)
+        m = lib.nn.Sequential(rnn(5, 7, **kw), lib.nn.Linear(7 * (1 + ("bidirectional"
+                                                                      in kw)), 2))
+        q = lib.ao.quantization.quantize_dynamic(m, {rnn, lib.nn.Linear}, dtype=lib.qint8)
         after = lib.rand(3)
-        y, (h, c) = q[0](lib.from_numpy(x))
+        y, hidden = q[0](lib.from_numpy(x))
+        hidden = hidden if mode == "LSTM" else (hidden,)
         out.append((repr(q), list(q.state_dict()), after.numpy(),
-                    [v.detach().numpy() for v in (y, h, c, q[1](y))]))
+                    [v.detach().numpy() for v in (y, *hidden, q[1](y))]))
     (rt, kt, at, vt), (re_, ke, ae, ve) = out
     assert (re_, ke) == (rt, kt)
     np.testing.assert_array_equal(ae, at)
@@ -498,7 +530,31 @@ def test_dynamic_lstm(kw):
         np.testing.assert_allclose(e, t, rtol=0, atol=1e-6)
 
 
-def test_dynamic_lstm_save_load_and_refusals():
+def test_dynamic_gru_state_and_errors():
+    """quantize_dynamic's default specification takes GRUs; hidden state given, wrong sizes
+    refused in torch's words."""
+    x = np.random.default_rng(1).standard_normal((4, 2, 3)).astype(np.float32)
+    h0 = np.random.default_rng(2).standard_normal((2, 2, 5)).astype(np.float32)
+
+    def run(lib):
+        lib.manual_seed(0)
+        q = lib.ao.quantization.quantize_dynamic(lib.nn.Sequential(lib.nn.GRU(3, 5, 2)))
+        y, h = q[0](lib.from_numpy(x), lib.from_numpy(h0))
+        errors = []
+        for bad in (lambda: q[0](lib.from_numpy(x), lib.zeros(1, 2, 5)),
+                    lambda: q[0](lib.from_numpy(x[0]))):
+            try:
+                bad()
+            except RuntimeError as e:
+                errors.append(str(e))
+        return repr(q), y.detach().numpy(), h.detach().numpy(), errors
+    (rt, yt, ht, et), (re_, ye, he, ee) = run(torch), run(ember)
+    assert (re_, ee) == (rt, et)
+    np.testing.assert_allclose(ye, yt, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(he, ht, rtol=0, atol=1e-6)
+
+
+def test_dynamic_lstm_save_load():
     ember.manual_seed(0)
     q = ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.LSTM(4, 6)))
     buf = io.BytesIO()
@@ -509,5 +565,215 @@ def test_dynamic_lstm_save_load_and_refusals():
     fresh.load_state_dict(ember.load(buf, weights_only=False))
     x = ember.randn(5, 2, 4)
     _same(q(x)[0], fresh(x)[0])
-    with pytest.raises(NotImplementedError, match="GRU"):
-        ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.GRU(4, 6)))
+
+
+def test_dynamic_lstm_state_dict_between_torch_and_ember():
+    """ember saves the packed cell parameters as torch's TorchScript objects (torch.load reads
+    them, nothing of ember in the file) and reads torch's; each side's model given the other's
+    state computes as it does with its own; weights-only loads refuse them as torch does."""
+    def build(lib, seed):
+        lib.manual_seed(seed)
+        m = lib.nn.Sequential(lib.nn.LSTM(3, 4, bidirectional=True))
+        return lib.ao.quantization.quantize_dynamic(m, {lib.nn.LSTM}, dtype=lib.qint8)
+    x = np.random.default_rng(0).standard_normal((3, 2, 3)).astype(np.float32)
+    saved = {}
+    for lib in (torch, ember):
+        buf = io.BytesIO()
+        lib.save(build(lib, 0).state_dict(), buf)
+        saved[lib] = buf.getvalue()
+    assert b"ember" not in saved[ember]
+    for lib, other in ((torch, ember), (ember, torch)):
+        own, loaded = build(lib, 0), build(lib, 1)
+        loaded.load_state_dict(lib.load(io.BytesIO(saved[other]), weights_only=False))
+        _same(loaded(lib.from_numpy(x))[0], own(lib.from_numpy(x))[0])
+        assert repr(loaded) == repr(own)
+        with pytest.raises(Exception) as refused:
+            lib.load(io.BytesIO(saved[other]))
+        assert "Unsupported global: GLOBAL torch.ScriptObject" in str(refused.value)
+
+
+def test_torch_saved_dynamic_model_loads_whole():
+    """torch's whole-model pickle of a dynamic quantized model (its packed parameters
+    TorchScript objects) loads into ember's modules, computing torch's numbers."""
+    torch.manual_seed(0)
+    m = torch.ao.quantization.quantize_dynamic(
+        torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.LSTM(2, 3)))
+    buf = io.BytesIO()
+    torch.save(m, buf)
+    buf.seek(0)
+    e = ember.load(buf, weights_only=False)
+    assert repr(e) == repr(m)
+    assert type(e[1]) is ember.ao.nn.quantized.dynamic.LSTM
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    _same(m[0](torch.from_numpy(x)), e[0](ember.from_numpy(x)))
+
+
+@pytest.mark.parametrize("cell, kw", [("LSTMCell", {}), ("GRUCell", {}), ("RNNCell", {}),
+                                      ("RNNCell", {"nonlinearity": "relu"})])
+def test_dynamic_rnn_cells(cell, kw):
+    """quantize_dynamic's default specification takes the cells: reprs, RNG draws, state keys,
+    hidden-state checks as torch's; outputs to float32 rounding; their state_dicts load on the
+    other side."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    h0 = rng.standard_normal((4, 5)).astype(np.float32)
+
+    def run(lib):
+        lib.manual_seed(0)
+        q = lib.ao.quantization.quantize_dynamic(
+            lib.nn.Sequential(getattr(lib.nn, cell)(3, 5, **kw)))
+        after = lib.rand(2)
+        hx = lib.from_numpy(h0)
+        outs = [q[0](lib.from_numpy(x)), q[0](lib.from_numpy(x), (hx, hx * 2) if cell ==
+                                               "LSTMCell" else hx)]
+        errors = []
+        for bad in (lambda: q[0](lib.from_numpy(x[:, :2])),
+                    lambda: q[0](lib.from_numpy(x), (hx[:2], hx) if cell == "LSTMCell" else
+                                 hx[:2]),
+                    lambda: q[0](lib.from_numpy(x), (hx, hx[:, :3]) if cell == "LSTMCell"
+                                 else hx[:, :3])):
+            try:
+                bad()
+            except RuntimeError as e:
+                errors.append(str(e))
+        values = [v.detach().numpy() for o in outs for v in (o if isinstance(o, tuple)
+                                                             else (o,))]
+        buf = io.BytesIO()
+        lib.save(q.state_dict(), buf)
+        return q, (repr(q), list(q.state_dict()), after.numpy().tolist(), errors), values, \
+            buf.getvalue()
+    (qt, ft, vt, st), (qe, fe, ve, se) = run(torch), run(ember)
+    assert fe == ft
+    for a, b in zip(vt, ve):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-6)
+    for lib, q, other in ((torch, qt, se), (ember, qe, st)):
+        before = q[0](lib.from_numpy(h0[:, :3]))
+        lib.manual_seed(1)
+        fresh = lib.ao.quantization.quantize_dynamic(
+            lib.nn.Sequential(getattr(lib.nn, cell)(3, 5, **kw)))
+        fresh.load_state_dict(lib.load(io.BytesIO(other), weights_only=False))
+        after = fresh[0](lib.from_numpy(h0[:, :3]))
+        for a, b in zip(*((v,) if cell != "LSTMCell" else v for v in (before, after))):
+            _same(a, b)
+
+
+# ---- quantized Conv1d ---------------------------------------------------------------------------
+def _conv1d_model(lib):
+    nn, aq = lib.nn, lib.ao.quantization
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = aq.QuantStub()
+            self.conv = nn.Conv1d(3, 4, 3, padding=1)
+            self.bn = nn.BatchNorm1d(4)
+            self.relu = nn.ReLU()
+            self.conv2 = nn.Conv1d(4, 6, 2, stride=2, dilation=2, groups=2, bias=False)
+            self.relu2 = nn.ReLU()
+            self.conv3 = nn.Conv1d(6, 2, 1)
+            self.dequant = aq.DeQuantStub()
+
+        def forward(self, x):
+            x = self.relu(self.bn(self.conv(self.quant(x))))
+            return self.dequant(self.conv3(self.relu2(self.conv2(x))))
+    lib.manual_seed(0)
+    m = M()
+    m.bn.running_mean.uniform_(-0.5, 0.5)
+    return m.eval()
+
+
+@pytest.mark.parametrize("qconfig", ["default_qconfig", "default_per_channel_qconfig"])
+def test_static_conv1d_flow(qconfig):
+    """Conv1d (and its BatchNorm1d and ReLU fusions) quantized as torch's: fused, prepared and
+    converted models print as torch's; given torch's parameters, the same state_dict and the
+    same numbers bit for bit, channels last as torch's."""
+    rng = np.random.default_rng(2)
+    data = [rng.standard_normal((2, 3, 9)).astype(np.float32) for _ in range(2)]
+    (tt, ct), (te, ce) = [_calibrated(lib, _conv1d_model, qconfig,
+                                      [["conv", "bn", "relu"], ["conv2", "relu2"]], data)
+                          for lib in (torch, ember)]
+    assert te[:2] == tt[:2]
+    assert type(ce.conv3) is ember.ao.nn.quantized.Conv1d
+    _take_torchs_qparams(ct, ce)
+    assert repr(ce) == repr(ct)
+    _same_q(ct.conv2.weight(), ce.conv2.weight())
+    x = rng.standard_normal((3, 3, 9)).astype(np.float32)
+    _same(ct(torch.from_numpy(x)), ce(ember.from_numpy(x)))
+    _same_q(ct.conv(ct.quant(torch.from_numpy(x))), ce.conv(ce.quant(ember.from_numpy(x))))
+    with pytest.raises(ValueError, match=r"Input shape must be `\(N, C, L\)`!"):
+        ce.conv(ce.quant(ember.from_numpy(x[0])))
+
+
+# ---- quantized ReLU6, Hardswish, LeakyReLU, ELU and Dropout -------------------------------------
+def _relu6_model(lib):
+    nn, aq = lib.nn, lib.ao.quantization
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = aq.QuantStub()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.act = nn.ReLU6(inplace=True)
+            self.hs = nn.Hardswish()
+            self.leaky = nn.LeakyReLU(0.2)
+            self.elu = nn.ELU(0.7)
+            self.drop = nn.Dropout(0.2)
+            self.fc = nn.Linear(4, 2)
+            self.act2 = nn.ReLU6()
+            self.dequant = aq.DeQuantStub()
+
+        def forward(self, x):
+            x = self.drop(self.elu(self.leaky(self.hs(self.act(self.conv(self.quant(x)))))))
+            return self.dequant(self.act2(self.fc(x.mean((2, 3)))))
+    lib.manual_seed(0)
+    return M().eval()
+
+
+def test_static_activations_and_dropout():
+    """convert makes QuantizedReLU6 (the integers clamped to the zero point and q(6)),
+    QuantizedHardswish, QuantizedLeakyReLU, QuantizedELU and QuantizedDropout (the identity)
+    of the float ones, as torch's; prepare observes the activations."""
+    rng = np.random.default_rng(4)
+    data = [rng.standard_normal((2, 3, 5, 5)).astype(np.float32) * 4 for _ in range(2)]
+    texts, models = [], []
+    for lib in (torch, ember):
+        m = _relu6_model(lib)
+        m.qconfig = lib.ao.quantization.default_qconfig
+        prepared = lib.ao.quantization.prepare(m)
+        for x in data:
+            prepared(lib.from_numpy(x))
+        texts.append(re.sub(r"\d+\.\d+", "#", repr(prepared)))
+        models.append(lib.ao.quantization.convert(prepared))
+    assert texts[1] == texts[0]
+    ct, ce = models
+    _take_torchs_qparams(ct, ce)
+    assert repr(ce) == repr(ct)
+    x = rng.standard_normal((3, 3, 5, 5)).astype(np.float32) * 4
+    _same(ct(torch.from_numpy(x)), ce(ember.from_numpy(x)))
+    _same_q(ct.act(ct.conv(ct.quant(torch.from_numpy(x)))),
+            ce.act(ce.conv(ce.quant(ember.from_numpy(x)))))
+    _same_q(ct.elu(ct.leaky(ct.hs(ct.act(ct.conv(ct.quant(torch.from_numpy(x))))))),
+            ce.elu(ce.leaky(ce.hs(ce.act(ce.conv(ce.quant(ember.from_numpy(x))))))))
+
+
+@pytest.mark.parametrize("dtype, zp, out_scale, out_zp", [("quint8", 131, 0.0371, 17),
+                                                          ("qint8", 0, 0.05, -100)])
+@pytest.mark.parametrize("module", ["Hardswish", "LeakyReLU", "ELU"])
+def test_quantized_activations_over_the_range(dtype, zp, out_scale, out_zp, module):
+    """torch's vectorized and scalar lanes (past 32768 elements, split among threads); the
+    functional leaky_relu (out of place and in place) keeps the input's parameters."""
+    x = np.linspace(-9, 9, 40001).astype(np.float32)
+    got = []
+    for lib in (torch, ember):
+        q = lib.quantize_per_tensor(lib.from_numpy(x), 0.071, zp, getattr(lib, dtype))
+        m = getattr(lib.ao.nn.quantized, module)(out_scale, out_zp)
+        got.append([m(q), repr(m), list(m.state_dict().items())])
+        if module == "LeakyReLU":
+            inplace = q.clone()
+            lib.nn.functional.leaky_relu_(inplace, 0.3)
+            got[-1] += [lib.nn.functional.leaky_relu(q, 0.2), inplace]
+    for t, e in zip(*got):
+        if isinstance(t, torch.Tensor):
+            _same_q(t, e)
+        else:
+            assert repr(e) == repr(t)

@@ -1,13 +1,16 @@
 """The ops torch runs on quantized tensors (CPU), put on ember's ops when the first quantized
 tensor is made (ember/_quantized.py): a wrapper per op kernel that takes a QArray, computes on
-its integers and hands back a QArray; other arrays go to the op's own kernel."""
+its integers and hands back a QArray; other arrays go to the op's own kernel. The in-place
+methods torch refuses on quantized tensors (their out-of-place ops computing) are wrapped
+then too."""
 import numpy as np
 
-from .._dtype import qint8, quint8
+from .._dtype import C10_NAME, qint8, quint8
 from .._quantized import (QArray, QParams, _PER_TENSOR_ONLY, _STRIDES, _quantize_like,
                           dequantize_array, make_qarray, quantize_val)
 from .._sparse_coo import not_implemented
-from ._quantized_nn import _dequantize_lanes, _lanes
+from .._tensor import Tensor
+from ._quantized_nn import _dequantize_lanes, _lanes, leaky_relu, requantized
 from ._registry import OPS
 
 # ops whose result is their input's integers rearranged or picked (flip, repeat, indexing,
@@ -117,10 +120,46 @@ def _sigmoid(fwd, refusal):
     return run
 
 
+# the output parameters torch's fixed-range kernels give quint8 and qint8 results
+_FIXED = {"tanh": {"quint8": (1 / 128, 128), "qint8": (1 / 128, 0)},
+          "hardsigmoid": {"quint8": (1 / 256, 0), "qint8": (1 / 256, -128)}}
+_F32 = np.float32
+_FIXED_FN = {"tanh": np.tanh,
+             "hardsigmoid": lambda d: np.minimum(np.maximum(d + _F32(3), _F32(0)), _F32(6)) /
+             _F32(6)}
+
+
+def _fixed_range(name):
+    """torch's qtanh and qhardsigmoid: the function of the dequantized values in float32,
+    quantized with fixed output parameters."""
+    def wrap(fwd, refusal):
+        def run(xp, x):
+            if type(x) is not QArray:
+                return fwd(xp, x)
+            out = _FIXED[name].get(x.q.dtype.name)
+            if out is None:
+                raise NotImplementedError(f"ember: quantized {name} of {x.q.dtype} is not "
+                                          "supported")
+            return requantized(x, _FIXED_FN[name], *out), ()
+        return run
+    return wrap
+
+
+def _leaky_relu(fwd, refusal):
+    """torch's quantized leaky_relu: the output keeps the input's parameters."""
+    def run(xp, x, slope):
+        if type(x) is not QArray:
+            return fwd(xp, x, slope)
+        return leaky_relu(x, slope, x.q.scale, x.q.zero_point), ()
+    return run
+
+
 def _masked_fill(fwd, refusal):
     def run(xp, x, mask, value):
         if type(x) is not QArray:
             return fwd(xp, x, mask, value)
+        if x.q.axis is not None:
+            raise RuntimeError(refusal)
         v = _quantize_like(np.broadcast_to(np.asarray(value, np.float32), x.shape), x.q)
         return make_qarray(np.where(mask, v, x.ints), x.q), (mask, False)
     return run
@@ -165,8 +204,57 @@ def install():
                                   "hardtanh": (_hardtanh, None),
                                   "sigmoid": (_sigmoid, _PER_TENSOR_ONLY),
                                   "relu": (_relu, _PER_TENSOR_ONLY),
-                                  "masked_fill": (_masked_fill, None),
+                                  "leaky_relu": (_leaky_relu, None),
+                                  "tanh": (_fixed_range("tanh"), None),
+                                  "hardsigmoid": (_fixed_range("hardsigmoid"), None),
+                                  "masked_fill": (_masked_fill, "masked_fill__quantized_cpu for "
+                                                  "quantized tensors is currently only "
+                                                  "supported for per tensor quantized "
+                                                  "tensors"),
+                                  "nan_to_num": (_refused, "nan_to_num.out"),
+                                  "index_fill": (_refused, "index_fill_.int_Scalar"),
                                   "mean": (_mean, _PER_TENSOR_ONLY),
                                   "mean_dim": (_mean, _PER_TENSOR_ONLY)}.items():
         o = OPS[name]
         o.impl[:] = [(wrap(f, refusal), b) for f, b in o.impl]
+    for name, refusal in _INPLACE_REFUSALS.items():
+        setattr(Tensor, name, _refusing(getattr(Tensor, name), refusal))
+
+
+def _clamp_refusal(name):
+    """torch's clamp_ & co. on a quantized tensor: a float bound fails type promotion, an
+    integer one finds no quantized clamp.out (no bounds, or Tensor bounds: the method's own
+    errors)."""
+    def refusal(self, args):
+        bounds = [b for b in args if b is not None]
+        if not bounds or any(isinstance(b, Tensor) for b in bounds):
+            return None
+        if any(isinstance(b, float) for b in bounds):
+            return RuntimeError(
+                "promoteTypes with quantized numbers is not handled yet; figure out what the "
+                f"correct rules should be, offending types: {C10_NAME[self.dtype.name]} Float")
+        return not_implemented(name + ".out", kind="Quantized")
+    return refusal
+
+
+# in-place ops whose out-of-place kernels torch has for quantized tensors but whose .out
+# variants (which its in-place ops write through) it has not: refused on a quantized self
+_INPLACE_REFUSALS = {"sigmoid_": lambda self, args: not_implemented("sigmoid.out",
+                                                                    kind="Quantized"),
+                     "tanh_": lambda self, args: not_implemented("tanh.out", kind="Quantized"),
+                     "clamp_": _clamp_refusal("clamp"), "clip_": _clamp_refusal("clamp"),
+                     "clamp_min_": _clamp_refusal("clamp_min"),
+                     "clamp_max_": _clamp_refusal("clamp_max")}
+
+
+def _refusing(method, refusal):
+    """Tensor.<method> raising refusal(self, args)'s error for a quantized self, if any."""
+    def fn(self, *args, **kwargs):
+        if type(self.arr) is QArray:
+            error = refusal(self, args + tuple(kwargs.values()))
+            if error is not None:
+                raise error
+        return method(self, *args, **kwargs)
+    fn.__name__ = fn.__qualname__ = method.__name__
+    fn.__doc__ = method.__doc__
+    return fn

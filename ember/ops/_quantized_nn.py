@@ -19,11 +19,12 @@ from ..backends.quantized import _STATE
 from .._quantized import _choose_qparams, _quantize_tensor_arr, fma_float32, quantize_val
 
 
+_LINEAR_PACKED = "__torch__.torch.classes.quantized.LinearPackedParamsBase"
+
+
 class LinearPacked:
     """What quantized::linear_prepack holds: the weight and bias as given (linear_unpack hands
     them back) and the weight's integers, column sums and scales laid out for the product."""
-    __slots__ = ("weight", "bias", "w", "colsum", "w_zp", "w_scale")
-
     def __init__(self, weight, bias):
         self.weight, self.bias = weight, bias
         a = weight.arr
@@ -40,6 +41,12 @@ class LinearPacked:
 
     def unpack(self):
         return self.weight, self.bias
+
+    def __getstate__(self):         # (as torch's LinearPackedParamsBase pickles)
+        return (self.weight, self.bias), _LINEAR_PACKED
+
+    def __setstate__(self, state):
+        self.__init__(*state[0])
 
     def raw(self, a_ints, a_zp):
         """fbgemm's int32 result less the zero points' terms, as float32 (N last)."""
@@ -202,3 +209,47 @@ def _lanes(a, step):
     out = np.empty_like(a, dtype=bool)
     out.ravel(order="K")[...] = flat
     return out
+
+
+def requantized(a, f, scale, zero_point):
+    """f (float32 in, float32 out) of QArray a's dequantized values, quantized with scale and
+    zero_point through torch's vector and scalar lanes (as add's): the unary quantized
+    kernels that dequantize, compute and quantize. Per tensor only; a QArray."""
+    from .._quantized import QParams, _PER_TENSOR_ONLY, make_qarray
+    q = a.q
+    if q.axis is not None:
+        raise RuntimeError(_PER_TENSOR_ONLY)
+    qd, ints = q.dtype, a.ints
+    vector = _lanes(ints, 64 // qd.itemsize)
+    y = f(_dequantize_lanes(ints, q, vector))
+    v = np.where(vector, np.clip(np.rint(y * np.float32(1.0 / scale)) + zero_point, qd.lo,
+                                 qd.hi), quantize_val(y, scale, zero_point, qd))
+    return make_qarray(v.astype(qd.storage), QParams(qd, float(scale), int(zero_point)))
+
+
+_F32 = np.float32
+
+
+def hardswish(a, scale, zero_point):
+    """quantized::hardswish: x * min(max(x + 3, 0), 6) / 6 in float32."""
+    return requantized(a, lambda d: d * np.minimum(np.maximum(d + _F32(3), _F32(0)), _F32(6)) /
+                       _F32(6), scale, zero_point)
+
+
+def leaky_relu(a, negative_slope, scale, zero_point):
+    """quantized::leaky_relu (and F.leaky_relu of a quantized tensor, with its own
+    parameters): x times 1 or negative_slope in float32."""
+    return requantized(a, lambda d: np.where(d > 0, d, d * _F32(negative_slope)), scale,
+                       zero_point)
+
+
+def elu(a, scale, zero_point, alpha):
+    """quantized::elu: x where x >= 0, else (exp(x) - 1) * alpha, in float32; contiguous (as
+    torch allocates it, whatever the input's layout)."""
+    from .._quantized import make_qarray
+
+    def f(d):
+        with np.errstate(over="ignore"):
+            return np.where(d >= 0, d, (np.exp(d) - _F32(1)) * _F32(alpha))
+    out = requantized(a, f, scale, zero_point)
+    return make_qarray(np.ascontiguousarray(out.ints), out.q)

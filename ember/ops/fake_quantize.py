@@ -161,3 +161,83 @@ def _fake_quantize_learnable_per_tensor_affine(input, scale, zero_point, quant_m
             raise IndexError("select() cannot be applied to a 0-dim tensor.")
     _check_input(input, quant_min, quant_max)
     return apply(_learnable, (input, scale, zero_point), (quant_min, quant_max, grad_factor))
+
+
+# ---- observation and fake quantization in one op (FusedMovingAvgObsFakeQuantize) -------------
+@op("_fused_moving_avg_obs_fq_helper", saves=None)
+def _fused(xp, x, scale, zero_point, qmin, qmax, per_channel, enabled):
+    if not enabled:
+        return x.copy(), (True,)
+    return _fwd(xp, x, scale, zero_point, qmin, qmax, per_channel)
+
+
+_fused.vjp(_straight_through)
+_fused_fn = make_unary(_fused)
+
+
+def fused_moving_avg_obs_fake_quant(input, observer_on, fake_quant_on, running_min,
+                                    running_max, scale, zero_point, averaging_const, quant_min,
+                                    quant_max, ch_axis, per_row_fake_quant=False,
+                                    symmetric_quant=False):
+    """torch.fused_moving_avg_obs_fake_quant: with observer_on, running_min/running_max (per
+    tensor, or per slice along ch_axis 0) move towards the input's min and max by
+    averaging_const (float32; taken as they are while infinite); with fake_quant_on, scale and
+    zero_point become ChooseQuantizationParams' of that range (symmetric_quant preserving
+    sparsity) and the input comes back fake-quantized with them, else unchanged. The buffers
+    are written in place; the gradient goes straight through."""
+    from .._quantized import _choose_qparams
+    if input.numel() == 0:
+        return input.clone()
+    if ch_axis >= input.ndim:
+        raise RuntimeError("Error in fused_moving_avg_obs_fake_quant_cpu: ch_axis must be < "
+                           "self.dim()")
+    x = np.asarray(input.be.to_host(input.detach().arr), np.float32)
+    if per_row_fake_quant:
+        if running_min.numel() == 0:
+            n = input.shape[ch_axis]
+            running_min.resize_(n).fill_(float("inf"))
+            running_max.resize_(n).fill_(float("-inf"))
+            scale.resize_(n)
+            zero_point.resize_(n)
+    if observer_on.item():
+        if per_row_fake_quant:
+            if ch_axis != 0:
+                raise RuntimeError("Per-channel FakeQuant in fused_moving_avg_obs_fake_quant is "
+                                   "only supported on axis == 0")
+            y = x.reshape(x.shape[0], -1)
+            lo, hi = y.min(axis=1), y.max(axis=1)
+        else:
+            lo, hi = x.min(keepdims=True), x.max(keepdims=True)
+        c = np.float32(averaging_const)
+        for run, cur in ((running_min, lo), (running_max, hi)):
+            old = np.asarray(run.be.to_host(run.arr), np.float32).reshape(-1)
+            with np.errstate(invalid="ignore"):
+                new = np.where(np.isinf(old), cur, old + c * (cur - old))
+            run.copy_(_host_tensor(new.reshape(run.shape)))
+    if not fake_quant_on.item():
+        return _fused_fn(input, None, None, quant_min, quant_max, False, False)
+    lows = np.asarray(running_min.be.to_host(running_min.arr), np.float32).reshape(-1)
+    highs = np.asarray(running_max.be.to_host(running_max.arr), np.float32).reshape(-1)
+    scales, zps = [], []
+    for lo, hi in zip(lows, highs):
+        if not lo <= hi:
+            raise RuntimeError("In ChooseQuantizationParams, min should be less than or equal "
+                               "to max")
+        s, z = _choose_qparams(lo, hi, quant_min, quant_max, symmetric_quant)
+        scales.append(np.float32(s))
+        zps.append(z)
+    scale.copy_(_host_tensor(np.array(scales, np.float32).reshape(scale.shape)))
+    zero_point.copy_(_host_tensor(np.array(zps).reshape(zero_point.shape)))
+    if per_row_fake_quant:
+        shape = [1] * input.ndim
+        shape[ch_axis] = -1
+        return _fused_fn(input, np.array(scales, np.float32).reshape(shape),
+                         np.array(zps, np.int64).reshape(shape), quant_min, quant_max, True,
+                         True)
+    return _fused_fn(input, scales[0], zps[0], quant_min, quant_max, False, True)
+
+
+def _host_tensor(a):
+    from .._tensor import _new
+    from ..backends import CPU
+    return _new(a, CPU)

@@ -34,6 +34,8 @@ def _full_unpickler(pickle_module, buffer, persistent_load, encoding):
     """`weights_only=False`: any global may load; torch's names map to ember's objects."""
     class Unpickler(pickle_module.Unpickler):
         def find_class(self, module, name):
+            if (module, name) == ("torch", "ScriptObject"):
+                return _rebuild.ScriptObject
             return torch_global(module, name) or super().find_class(module, name)
 
     unpickler = Unpickler(buffer, encoding=encoding)

@@ -8,7 +8,7 @@ tensor's NumPy/CuPy array, so tensors that view one buffer share one record, wri
 import pickle
 import sys
 from collections import OrderedDict
-from pickle import BINPERSID, GLOBAL, MARK, REDUCE, TUPLE, TUPLE3
+from pickle import BINPERSID, BUILD, EMPTY_TUPLE, GLOBAL, MARK, NEWOBJ, REDUCE, TUPLE, TUPLE3
 
 import numpy as np
 
@@ -53,6 +53,27 @@ REBUILD_V3 = TorchName("torch._utils", "_rebuild_tensor_v3")
 UNTYPED_STORAGE = TorchName("torch.storage", "UntypedStorage")
 
 
+SCRIPT_OBJECT = TorchName("torch", "ScriptObject")
+
+
+def _save_script_object(self, obj):
+    """As torch pickles a torch.ScriptObject: made empty (NEWOBJ), then BUILD with its state
+    and class name (ScriptObject in _rebuild.py reads it)."""
+    self.save(SCRIPT_OBJECT)
+    self.write(EMPTY_TUPLE + NEWOBJ)
+    self.memoize(obj)
+    self.save(obj.__getstate__())
+    self.write(BUILD)
+
+
+def _script_classes():
+    """The ember classes of torch's TorchScript classes, of the modules imported (an object
+    of one is made by its module)."""
+    from ._rebuild import SCRIPT_CLASSES
+    return [getattr(sys.modules[module], name) for module, name in SCRIPT_CLASSES.values()
+            if module in sys.modules]
+
+
 def _save_torch_name(self, obj):
     self.write(GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
     self.memoize(obj)
@@ -84,7 +105,8 @@ class TorchPickler(pickle._Pickler):
                          dtype: _save_dtype, _Float8: _save_dtype, _Quantized: _save_dtype,
                          Size: _save_size,
                          device: _save_device, UntypedStorage: TorchPickler._save_storage,
-                         TypedStorage: TorchPickler._save_storage}
+                         TypedStorage: TorchPickler._save_storage,
+                         **dict.fromkeys(_script_classes(), _save_script_object)}
         from ..nn.parameter import Parameter
         self.tensor_type, self.parameter_type = Tensor, Parameter
         self.legacy = legacy

@@ -1,7 +1,9 @@
-"""What torch's pickles name, made of ember objects: storages, tensors, parameters, dtypes.
+"""What torch's pickles name, made of ember objects: storages, tensors, parameters, dtypes,
+TorchScript class objects.
 
 A storage is one flat array (the root buffer); every tensor that torch saved as a view of it
 comes back as a NumPy/CuPy view of that array, with storage offsets and strides in elements."""
+import pickle
 import warnings
 
 import numpy as np
@@ -311,3 +313,26 @@ def set_state(obj, state):
 def make_parameter(data, requires_grad):
     from ..nn.parameter import Parameter
     return Parameter(data, requires_grad)
+
+
+# the ember classes of torch's TorchScript classes (its packed quantized parameters), by
+# qualified name: (module, class); their __getstate__ and __setstate__ take torch's state
+SCRIPT_CLASSES = {
+    "__torch__.torch.classes.quantized.LinearPackedParamsBase": ("ember.ops._quantized_nn",
+                                                                 "LinearPacked"),
+    "__torch__.torch.classes.rnn.CellParamsBase": ("ember.ao.nn.quantized.dynamic.modules.rnn",
+                                                   "CellParamsDynamic"),
+}
+
+
+class ScriptObject:
+    """torch.ScriptObject as a full (not weights-only) load meets one: made empty, then given
+    (state, qualified class name), it becomes an object of that class's ember equivalent."""
+
+    def __setstate__(self, state):
+        import importlib
+        where = SCRIPT_CLASSES.get(state[1])
+        if where is None:
+            raise pickle.UnpicklingError(f"ember has no equivalent of {state[1]}")
+        self.__class__ = getattr(importlib.import_module(where[0]), where[1])
+        self.__setstate__(state)

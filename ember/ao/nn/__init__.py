@@ -1,2 +1,2 @@
-"""torch.ao.nn: quantized and fused modules."""
-from . import intrinsic, quantized  # noqa: F401
+"""torch.ao.nn: quantized, fused and quantization-aware training modules."""
+from . import intrinsic, qat, quantized  # noqa: F401

@@ -111,6 +111,39 @@ class FakeQuantize(FakeQuantizeBase):
                                       unexpected_keys, error_msgs)
 
 
+class FusedMovingAvgObsFakeQuantize(FakeQuantize):
+    """FakeQuantize whose observation, parameter choice and fake quantization are one op
+    (torch.fused_moving_avg_obs_fake_quant): the parameters are chosen in C++'s arithmetic
+    (ChooseQuantizationParams), not the observer's calculate_qparams, and only while fake
+    quantization is on; its switches are int64."""
+
+    def __init__(self, observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
+                 **observer_kwargs):
+        super().__init__(observer, quant_min, quant_max, **observer_kwargs)
+        if not isinstance(self.activation_post_process,
+                          (MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver)):
+            raise AssertionError("Fused observer+fake_quant module only works with "
+                                 "MovingAverageMinMaxObserver")
+        self.register_buffer("fake_quant_enabled", torch.tensor([1], dtype=torch.long))
+        self.register_buffer("observer_enabled", torch.tensor([1], dtype=torch.long))
+        self.is_symmetric_quant = self.qscheme.name in ("per_tensor_symmetric",
+                                                        "per_channel_symmetric")
+
+    def extra_repr(self):
+        obs = self.activation_post_process
+        return (f"fake_quant_enabled={self.fake_quant_enabled}, observer_enabled="
+                f"{self.observer_enabled}, scale={self.scale}, zero_point={self.zero_point}, "
+                f"dtype={self.dtype}, quant_min={obs.quant_min}, quant_max={obs.quant_max}, "
+                f"qscheme={self.qscheme}, reduce_range={obs.reduce_range}")
+
+    def forward(self, X):
+        obs = self.activation_post_process
+        return torch.fused_moving_avg_obs_fake_quant(
+            X, self.observer_enabled, self.fake_quant_enabled, obs.min_val, obs.max_val,
+            self.scale, self.zero_point, obs.averaging_constant, obs.quant_min, obs.quant_max,
+            self.ch_axis, self.is_per_channel, self.is_symmetric_quant)
+
+
 def _switch(method):
     def apply(mod):
         if isinstance(mod, FakeQuantizeBase):
@@ -134,3 +167,11 @@ default_weight_fake_quant = FakeQuantize.with_args(
 default_per_channel_weight_fake_quant = FakeQuantize.with_args(
     observer=MovingAveragePerChannelMinMaxObserver, quant_min=-128, quant_max=127,
     dtype=torch.qint8, qscheme=torch.per_channel_symmetric, reduce_range=False, ch_axis=0)
+default_fused_act_fake_quant = FusedMovingAvgObsFakeQuantize.with_args(
+    observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255, dtype=torch.quint8)
+default_fused_wt_fake_quant = FusedMovingAvgObsFakeQuantize.with_args(
+    observer=MovingAverageMinMaxObserver, quant_min=-128, quant_max=127, dtype=torch.qint8,
+    qscheme=torch.per_tensor_symmetric)
+default_fused_per_channel_wt_fake_quant = FusedMovingAvgObsFakeQuantize.with_args(
+    observer=MovingAveragePerChannelMinMaxObserver, quant_min=-128, quant_max=127,
+    dtype=torch.qint8, qscheme=torch.per_channel_symmetric)

@@ -12,21 +12,47 @@ def _same_mode(*mods):
         raise AssertionError("Conv and BN both must be in the same mode (train or eval).")
 
 
+def _trainable_bn(conv, bn, end):
+    """torch's checks of a batch norm that QAT fusion keeps training."""
+    if bn.num_features != conv.out_channels:
+        raise AssertionError("Output channel of Conv2d must match num_features of BatchNorm2d"
+                             + end)
+    if not bn.affine:
+        raise AssertionError("Only support fusing BatchNorm2d with affine set to True")
+    if not bn.track_running_stats:
+        raise AssertionError("Only support fusing BatchNorm2d with tracking_running_stats set "
+                             "to True")
+
+
+def _qat_fused(fused, mods):
+    cls = fused.get(type(mods[0]))
+    if cls is None:
+        raise NotImplementedError(f"ember: quantization-aware training fusion of {mods} is not "
+                                  "supported (2-d convolutions only)")
+    return cls(*mods)
+
+
 def fuse_conv_bn(is_qat, conv, bn):
     _same_mode(conv, bn)
     if is_qat:
-        return nni.ConvBn2d(conv, bn)
+        _trainable_bn(conv, bn, ".")
+        return _qat_fused({nn.Conv2d: nni.ConvBn2d}, (conv, bn))
     return nn.utils.fuse_conv_bn_eval(conv, bn)
 
 
 def fuse_conv_bn_relu(is_qat, conv, bn, relu):
     _same_mode(conv, bn, relu)
     if is_qat:
-        return nni.ConvBnReLU2d(conv, bn, relu)
-    return nni.ConvReLU2d(nn.utils.fusion.fuse_conv_bn_eval(conv, bn), relu)
+        _trainable_bn(conv, bn, "")
+        return _qat_fused({nn.Conv2d: nni.ConvBnReLU2d}, (conv, bn, relu))
+    fused = {nn.Conv1d: nni.ConvReLU1d, nn.Conv2d: nni.ConvReLU2d}[type(conv)]
+    return fused(nn.utils.fusion.fuse_conv_bn_eval(conv, bn), relu)
 
 
 _DEFAULT_OP_LIST_TO_FUSER_METHOD = {
+    (nn.Conv1d, nn.BatchNorm1d): fuse_conv_bn,
+    (nn.Conv1d, nn.BatchNorm1d, nn.ReLU): fuse_conv_bn_relu,
+    (nn.Conv1d, nn.ReLU): lambda is_qat, conv, relu: nni.ConvReLU1d(conv, relu),
     (nn.Conv2d, nn.BatchNorm2d): fuse_conv_bn,
     (nn.Conv2d, nn.BatchNorm2d, nn.ReLU): fuse_conv_bn_relu,
     (nn.Conv2d, nn.ReLU): lambda is_qat, conv, relu: nni.ConvReLU2d(conv, relu),
@@ -86,4 +112,12 @@ def fuse_modules(model, modules_to_fuse, inplace=False, fuser_func=fuse_known_mo
     """model (a copy unless inplace) with each list of submodule names in modules_to_fuse
     (or the one list) fused, in eval mode."""
     return _fuse_modules(model, modules_to_fuse, False, inplace, fuser_func,
+                         fuse_custom_config_dict)
+
+
+def fuse_modules_qat(model, modules_to_fuse, inplace=False, fuser_func=fuse_known_modules,
+                     fuse_custom_config_dict=None):
+    """fuse_modules for quantization-aware training: conv-bn(-relu) become ConvBn2d and
+    ConvBnReLU2d, whose batch norm keeps training (prepare_qat makes them QAT modules)."""
+    return _fuse_modules(model, modules_to_fuse, True, inplace, fuser_func,
                          fuse_custom_config_dict)

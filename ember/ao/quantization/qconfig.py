@@ -2,8 +2,12 @@
 activations and weights get."""
 from collections import namedtuple
 
-from .fake_quantize import default_fake_quant, default_weight_fake_quant
-from .observer import (HistogramObserver, default_dynamic_quant_observer, default_observer,
+from .fake_quantize import (FakeQuantize, FusedMovingAvgObsFakeQuantize, default_fake_quant,
+                            default_fused_act_fake_quant, default_fused_per_channel_wt_fake_quant,
+                            default_fused_wt_fake_quant, default_per_channel_weight_fake_quant,
+                            default_weight_fake_quant)
+from .observer import (HistogramObserver, MovingAverageMinMaxObserver,
+                       default_dynamic_quant_observer, default_observer,
                        default_per_channel_weight_observer, default_weight_observer)
 
 
@@ -22,6 +26,8 @@ class QConfig(namedtuple("QConfig", ["activation", "weight"])):
 
 default_qconfig = QConfig(activation=default_observer, weight=default_weight_observer)
 default_qat_qconfig = QConfig(activation=default_fake_quant, weight=default_weight_fake_quant)
+default_qat_qconfig_v2 = QConfig(activation=default_fused_act_fake_quant,
+                                 weight=default_fused_wt_fake_quant)
 default_per_channel_qconfig = QConfig(activation=default_observer,
                                       weight=default_per_channel_weight_observer)
 default_dynamic_qconfig = QConfig(activation=default_dynamic_quant_observer,
@@ -45,3 +51,27 @@ def get_default_qconfig(backend="x86", version=0):
                        weight=default_weight_observer)
     return QConfig(activation=HistogramObserver.with_args(reduce_range=backend != "onednn"),
                    weight=default_per_channel_weight_observer)
+
+
+def get_default_qat_qconfig(backend="x86", version=1):
+    """The default quantization-aware training qconfig of a backend: moving-average fake
+    quantization of the activations (7-bit for fbgemm and x86), per-channel weights (per
+    tensor for qnnpack); version 1 with the fused observer and fake quantize modules."""
+    supported_backends = ["fbgemm", "x86", "qnnpack", "onednn"]
+    if backend not in supported_backends:
+        raise AssertionError("backend: " + str(backend) + " not supported. backend must be one "
+                             f"of {supported_backends}")
+    if version not in (0, 1):
+        raise AssertionError("Version number: " + str(version) + "in get_default_qat_qconfig "
+                             "is not supported. Version number must be 0 or 1")
+    fake_quant = FakeQuantize if version == 0 else FusedMovingAvgObsFakeQuantize
+    if version == 0:
+        weight = default_weight_fake_quant if backend == "qnnpack" else \
+            default_per_channel_weight_fake_quant
+    else:
+        weight = default_fused_wt_fake_quant if backend == "qnnpack" else \
+            default_fused_per_channel_wt_fake_quant
+    act_kwargs = {"observer": MovingAverageMinMaxObserver, "quant_min": 0, "quant_max": 255}
+    if backend != "onednn":
+        act_kwargs["reduce_range"] = backend != "qnnpack"
+    return QConfig(activation=fake_quant.with_args(**act_kwargs), weight=weight)

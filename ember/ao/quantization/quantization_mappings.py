@@ -1,10 +1,11 @@
 """torch.ao.quantization.quantization_mappings: which quantized module replaces each float
-(or fused, or stub) module in convert, static and dynamic."""
+(or fused, or stub, or QAT) module in convert, static and dynamic, and which QAT module each
+float one becomes in prepare_qat."""
 import copy
 
 from ember import nn
-from ember.ao.nn import intrinsic as nni, quantized as nnq
-from ember.ao.nn.intrinsic import quantized as nniq
+from ember.ao.nn import intrinsic as nni, qat as nnqat, quantized as nnq
+from ember.ao.nn.intrinsic import qat as nniqat, quantized as nniq
 from ember.ao.nn.quantized import dynamic as nnqd
 
 from .stubs import DeQuantStub, QuantStub
@@ -12,16 +13,42 @@ from .stubs import DeQuantStub, QuantStub
 DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     QuantStub: nnq.Quantize,
     DeQuantStub: nnq.DeQuantize,
+    nn.Conv1d: nnq.Conv1d,
     nn.Conv2d: nnq.Conv2d,
+    nn.Dropout: nnq.Dropout,
+    nn.ELU: nnq.ELU,
+    nn.Hardswish: nnq.Hardswish,
+    nn.LeakyReLU: nnq.LeakyReLU,
     nn.Linear: nnq.Linear,
+    nn.ReLU6: nnq.ReLU6,
     nn.modules.linear.NonDynamicallyQuantizableLinear: nnq.Linear,
     nnq.FloatFunctional: nnq.QFunctional,
+    nni.ConvReLU1d: nniq.ConvReLU1d,
     nni.ConvReLU2d: nniq.ConvReLU2d,
     nni.LinearReLU: nniq.LinearReLU,
+    nniqat.ConvBn2d: nnq.Conv2d,
+    nniqat.ConvBnReLU2d: nniq.ConvReLU2d,
+    nniqat.ConvReLU2d: nniq.ConvReLU2d,
+    nniqat.LinearReLU: nniq.LinearReLU,
+    nnqat.Linear: nnq.Linear,
+    nnqat.Conv2d: nnq.Conv2d,
+}
+DEFAULT_QAT_MODULE_MAPPINGS = {
+    nn.Conv2d: nnqat.Conv2d,
+    nn.Linear: nnqat.Linear,
+    nn.modules.linear.NonDynamicallyQuantizableLinear: nnqat.Linear,
+    nni.ConvBn2d: nniqat.ConvBn2d,
+    nni.ConvBnReLU2d: nniqat.ConvBnReLU2d,
+    nni.ConvReLU2d: nniqat.ConvReLU2d,
+    nni.LinearReLU: nniqat.LinearReLU,
 }
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
     nn.Linear: nnqd.Linear,
+    nn.GRU: nnqd.GRU,
     nn.LSTM: nnqd.LSTM,
+    nn.GRUCell: nnqd.GRUCell,
+    nn.LSTMCell: nnqd.LSTMCell,
+    nn.RNNCell: nnqd.RNNCell,
     nn.modules.linear.NonDynamicallyQuantizableLinear: nnqd.Linear,
 }
 _INCLUDE_QCONFIG_PROPAGATE_LIST = {nn.Sequential}
@@ -31,11 +58,15 @@ def get_default_static_quant_module_mappings():
     return copy.deepcopy(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS)
 
 
+def get_default_qat_module_mappings():
+    return copy.deepcopy(DEFAULT_QAT_MODULE_MAPPINGS)
+
+
 def get_default_dynamic_quant_module_mappings():
     return DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS
 
 
 def get_default_qconfig_propagation_list():
     """The module classes prepare gives an observer."""
-    return (set(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS) | set(DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS)
-            | _INCLUDE_QCONFIG_PROPAGATE_LIST)
+    return (set(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS) | set(DEFAULT_QAT_MODULE_MAPPINGS)
+            | set(DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS) | _INCLUDE_QCONFIG_PROPAGATE_LIST)

@@ -1,7 +1,8 @@
 """torch.ao.quantization.quantize: eager mode quantization. propagate_qconfig_ hands each
-module its qconfig, prepare attaches activation observers (run by forward hooks), convert swaps
-observed float modules for quantized ones; quantize_dynamic converts Linear layers to modules
-that quantize their activations per call."""
+module its qconfig, prepare attaches activation observers (run by forward hooks), prepare_qat
+first swaps float modules for QAT ones (fake-quantized weights), convert swaps observed float
+(or QAT) modules for quantized ones; quantize_dynamic converts Linear and recurrent layers to
+modules that quantize their activations per call."""
 import copy
 import itertools
 import warnings
@@ -13,6 +14,7 @@ from ember.ao.nn import intrinsic as nni, quantized as nnq
 from .observer import ObserverBase
 from .qconfig import default_dynamic_qconfig
 from .quantization_mappings import (get_default_dynamic_quant_module_mappings,
+                                    get_default_qat_module_mappings,
                                     get_default_qconfig_propagation_list,
                                     get_default_static_quant_module_mappings)
 from .stubs import DeQuantStub, QuantWrapper
@@ -98,8 +100,8 @@ def _add_observer_(module, qconfig_propagation_list=None, non_leaf_module_list=N
                 insert_activation_post_process(child)
         else:
             _add_observer_(child, qconfig_propagation_list, non_leaf_module_list)
-    if not module._modules and not isinstance(module, nn.Sequential) and \
-            type(module) in qconfig_propagation_list:
+    if not isinstance(module, nn.Sequential) and type(module) in qconfig_propagation_list and \
+            (not module._modules or hasattr(module, "weight_fake_quant")):
         insert_activation_post_process(module)
 
 
@@ -126,6 +128,35 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
                       "attribute directly on submodules", stacklevel=2)
     _add_observer_(model, allow_list or get_default_qconfig_propagation_list(),
                    observer_non_leaf_module_list)
+    return model
+
+
+def prepare_qat(model, mapping=None, inplace=False):
+    """The model (a copy unless inplace; in training mode) with its modules swapped for QAT
+    ones (fake-quantized weights) and fake quantize modules on their outputs, ready for
+    quantization-aware training."""
+    _deprecated()
+    if not model.training:
+        raise AssertionError("prepare_qat only works on models in training mode")
+    if mapping is None:
+        mapping = get_default_qat_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    propagate_qconfig_(model, qconfig_dict=None)
+    convert(model, mapping=mapping, inplace=True, remove_qconfig=False)
+    prepare(model, observer_non_leaf_module_list=set(mapping.values()), inplace=True)
+    return model
+
+
+def quantize_qat(model, run_fn, run_args, inplace=False):
+    """prepare_qat, run_fn(model, *run_args) to train, convert."""
+    _deprecated()
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.train()
+    prepare_qat(model, inplace=True)
+    run_fn(model, *run_args)
+    convert(model, inplace=True)
     return model
 
 
@@ -160,8 +191,9 @@ def quantize(model, run_fn, run_args, mapping=None, inplace=False):
 
 
 def quantize_dynamic(model, qconfig_spec=None, dtype=torch.qint8, mapping=None, inplace=False):
-    """The model (a copy unless inplace) with its Linear layers (those of qconfig_spec, a set
-    of classes or a {class or name: qconfig} dict) dynamically quantized."""
+    """The model (a copy unless inplace) with its Linear and recurrent layers (those of
+    qconfig_spec, a set of classes or a {class or name: qconfig} dict) dynamically
+    quantized."""
     _deprecated()
     if dtype is not torch.qint8:
         raise NotImplementedError(f"ember: quantize_dynamic supports dtype=torch.qint8 only, "
@@ -178,15 +210,8 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=torch.qint8, mapping=None, 
         model = copy.deepcopy(model)
     model.eval()
     propagate_qconfig_(model, qconfig_spec)
-    for m in model.modules():
-        if type(m) in _RECURRENT and getattr(m, "qconfig", None) is not None:
-            raise NotImplementedError(f"ember: dynamic quantization of {type(m).__name__} is "
-                                      "not supported (Linear and LSTM are)")
     convert(model, mapping, inplace=True)
     return model
-
-
-_RECURRENT = (nn.GRU, nn.LSTMCell, nn.RNNCell, nn.GRUCell)
 
 
 def convert(module, mapping=None, inplace=False, remove_qconfig=True, is_reference=False,

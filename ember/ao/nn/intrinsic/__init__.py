@@ -1,6 +1,6 @@
 """torch.ao.nn.intrinsic: the fused float modules fuse_modules makes (a Sequential of the
 modules it fuses, which the convert pass turns into one quantized module)."""
-from ember.nn import BatchNorm2d, Conv2d, Linear, ReLU, Sequential
+from ember.nn import BatchNorm2d, Conv1d, Conv2d, Linear, ReLU, Sequential
 
 
 class _FusedModule(Sequential):
@@ -19,8 +19,11 @@ def _fused(name, *types):
     return type(name, (_FusedModule,), {"__init__": __init__, "__module__": __name__})
 
 
+ConvReLU1d = _fused("ConvReLU1d", Conv1d, ReLU)
 ConvReLU2d = _fused("ConvReLU2d", Conv2d, ReLU)
 LinearReLU = _fused("LinearReLU", Linear, ReLU)
 ConvBn2d = _fused("ConvBn2d", Conv2d, BatchNorm2d)
 ConvBnReLU2d = _fused("ConvBnReLU2d", Conv2d, BatchNorm2d, ReLU)
 BNReLU2d = _fused("BNReLU2d", BatchNorm2d, ReLU)
+
+from . import qat  # noqa: E402,F401  (its modules derive from the fused ones above)

@@ -1,3 +1,3 @@
 """torch.ao.nn.quantized.dynamic: modules with float inputs and outputs, quantizing their
 activations per call."""
-from .modules import LSTM, Linear  # noqa: F401
+from .modules import GRU, LSTM, GRUCell, Linear, LSTMCell, RNNCell  # noqa: F401

@@ -1,15 +1,17 @@
-"""torch.ao.nn.quantized.Conv2d: quantized in, quantized out (channels last), the weight
-int8 and the bias float (ember/ops/_quantized_nn.py)."""
+"""torch.ao.nn.quantized.Conv1d and Conv2d: quantized in, quantized out (channels last), the
+weight int8 and the bias float (ember/ops/_quantized_nn.py); Conv1d runs as a Conv2d of height
+1, as torch's quantized::conv1d does."""
 import ember as torch
 from ember import nn
-from ember.nn.modules.utils import _pair
+from ember.ao.nn import intrinsic as nni
+from ember.ao.nn.intrinsic import qat as nniqat
+from ember.nn.modules.utils import _pair, _single
 from ember.ops._quantized_nn import ConvPacked, conv2d
 
 from .utils import WeightedQuantizedModule, _quantize_weight
 
 
-class Conv2d(WeightedQuantizedModule):
-    _FLOAT_MODULE = nn.Conv2d
+class _ConvNd(WeightedQuantizedModule):
     _relu = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
@@ -24,10 +26,11 @@ class Conv2d(WeightedQuantizedModule):
             raise ValueError("out_channels must be divisible by groups")
         if padding_mode != "zeros":
             raise NotImplementedError("ember: quantized convolution pads with zeros only")
+        t = self._tuple
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.dilation = _pair(padding), _pair(dilation)
-        self.transposed, self.output_padding = False, _pair(0)
+        self.kernel_size, self.stride = t(kernel_size), t(stride)
+        self.padding, self.dilation = t(padding), t(dilation)
+        self.transposed, self.output_padding = False, t(0)
         self.groups, self.padding_mode = groups, padding_mode
         qweight = torch._empty_affine_quantized(
             [out_channels, in_channels // groups] + list(self.kernel_size), scale=1,
@@ -38,7 +41,7 @@ class Conv2d(WeightedQuantizedModule):
         self.zero_point = 0
 
     def _get_name(self):
-        return "QuantizedConv2d"
+        return "Quantized" + type(self).__name__
 
     def set_weight_bias(self, w, b):
         self._packed_params = ConvPacked(w, b, self.stride, self.padding, self.dilation,
@@ -53,17 +56,12 @@ class Conv2d(WeightedQuantizedModule):
     def bias(self):
         return self._weight_bias()[1]
 
-    def forward(self, input):
-        if len(input.shape) != 4:
-            raise ValueError("Input shape must be `(N, C, H, W)`!")
-        return conv2d(input, self._packed_params, self.scale, self.zero_point, self._relu)
-
     def extra_repr(self):
         s = ("{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}, "
              "scale={scale}, zero_point={zero_point}")
-        if self.padding != (0, 0):
+        if self.padding != (0,) * len(self.padding):
             s += ", padding={padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * len(self.dilation):
             s += ", dilation={dilation}"
         if self.groups != 1:
             s += ", groups={groups}"
@@ -90,16 +88,26 @@ class Conv2d(WeightedQuantizedModule):
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized conv of an observed float (or fused conv-relu) one."""
-        from ember.ao.nn.intrinsic import ConvReLU2d
-        if type(mod) is not cls._FLOAT_MODULE:
-            raise AssertionError(f"nnq.{cls.__name__}.from_float only works for "
-                                 f"{cls._FLOAT_MODULE.__name__} but got: {type(mod).__name__}")
-        if not hasattr(mod, "qconfig"):
-            raise AssertionError("Input float module must have qconfig defined.")
-        activation_post_process = getattr(mod, "activation_post_process", None)
-        if type(mod) is ConvReLU2d:
-            mod = mod[0]
-        weight_post_process = mod.qconfig.weight()
+        if hasattr(mod, "weight_fake_quant"):       # a QAT module: its batch norm folded in
+            if type(mod) is cls._NNIQAT_CONV_BN_MODULE:
+                mod.weight, mod.bias = nn.utils.fuse_conv_bn_weights(
+                    mod.weight, mod.bias, mod.bn.running_mean, mod.bn.running_var, mod.bn.eps,
+                    mod.bn.weight, mod.bn.bias)
+            if not hasattr(mod, "activation_post_process"):
+                raise AssertionError("Input QAT module must have observer attached")
+            weight_post_process = mod.weight_fake_quant
+            activation_post_process = mod.activation_post_process
+        else:
+            if type(mod) is not cls._FLOAT_MODULE:
+                raise AssertionError(f"nnq.{cls.__name__}.from_float only works for "
+                                     f"{cls._FLOAT_MODULE.__name__} but got: "
+                                     f"{type(mod).__name__}")
+            if not hasattr(mod, "qconfig"):
+                raise AssertionError("Input float module must have qconfig defined.")
+            activation_post_process = getattr(mod, "activation_post_process", None)
+            if type(mod) is cls._NNI_CONV_RELU_MODULE:
+                mod = mod[0]
+            weight_post_process = mod.qconfig.weight()
         weight_post_process(mod.weight)
         if weight_post_process.dtype is not torch.qint8:
             raise AssertionError("Weight observer must have a dtype of qint8, got "
@@ -114,3 +122,38 @@ class Conv2d(WeightedQuantizedModule):
             act_scale, act_zp = activation_post_process.calculate_qparams()
             qconv.scale, qconv.zero_point = float(act_scale), int(act_zp)
         return qconv
+
+
+class Conv1d(_ConvNd):
+    _FLOAT_MODULE = nn.Conv1d
+    _NNIQAT_CONV_BN_MODULE = None
+    _NNI_CONV_RELU_MODULE = nni.ConvReLU1d
+    _tuple = staticmethod(_single)
+
+    def set_weight_bias(self, w, b):
+        # packed as a Conv2d of height 1 (torch's conv1d_prepack)
+        self._packed_params = ConvPacked(w.unsqueeze(2), b, (1,) + self.stride,
+                                         (0,) + self.padding, (1,) + self.dilation,
+                                         self.groups)
+
+    def _weight_bias(self):
+        w, b = self._packed_params.unpack()
+        return w.squeeze(2), b
+
+    def forward(self, input):
+        if len(input.shape) != 3:
+            raise ValueError("Input shape must be `(N, C, L)`!")
+        return conv2d(input.unsqueeze(2), self._packed_params, self.scale, self.zero_point,
+                      self._relu).squeeze(2)
+
+
+class Conv2d(_ConvNd):
+    _FLOAT_MODULE = nn.Conv2d
+    _NNIQAT_CONV_BN_MODULE = nniqat.ConvBn2d
+    _NNI_CONV_RELU_MODULE = nni.ConvReLU2d
+    _tuple = staticmethod(_pair)
+
+    def forward(self, input):
+        if len(input.shape) != 4:
+            raise ValueError("Input shape must be `(N, C, H, W)`!")
+        return conv2d(input, self._packed_params, self.scale, self.zero_point, self._relu)

@@ -94,18 +94,22 @@ class Linear(_OutputQParams, WeightedQuantizedModule):
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized module of an observed float one (after prepare and calibration)."""
         from ember.ao.nn.intrinsic import LinearReLU
-        float_modules = cls._FLOAT_MODULE if isinstance(cls._FLOAT_MODULE, tuple) else \
-            (cls._FLOAT_MODULE,)
-        if type(mod) not in float_modules:
-            names = ", ".join(m.__name__ for m in float_modules)
-            raise AssertionError(f"nnq.{cls.__name__}.from_float only works for {names}, but "
-                                 f"got: {type(mod)}")
-        if not hasattr(mod, "qconfig"):
-            raise AssertionError("Input float module must have qconfig defined")
-        activation_post_process = mod.activation_post_process
-        if type(mod) is LinearReLU:
-            mod = mod[0]
-        weight_post_process = mod.qconfig.weight()
+        if hasattr(mod, "weight_fake_quant"):       # a QAT module
+            weight_post_process = mod.weight_fake_quant
+            activation_post_process = mod.activation_post_process
+        else:
+            float_modules = cls._FLOAT_MODULE if isinstance(cls._FLOAT_MODULE, tuple) else \
+                (cls._FLOAT_MODULE,)
+            if type(mod) not in float_modules:
+                names = ", ".join(m.__name__ for m in float_modules)
+                raise AssertionError(f"nnq.{cls.__name__}.from_float only works for {names}, "
+                                     f"but got: {type(mod)}")
+            if not hasattr(mod, "qconfig"):
+                raise AssertionError("Input float module must have qconfig defined")
+            activation_post_process = mod.activation_post_process
+            if type(mod) is LinearReLU:
+                mod = mod[0]
+            weight_post_process = mod.qconfig.weight()
         if not use_precomputed_fake_quant:
             weight_post_process(mod.weight)
         dtype = weight_post_process.dtype

@@ -1,9 +1,10 @@
-"""torch.ao.nn.quantized.dynamic.LSTM: each layer's input-hidden and hidden-hidden products are
-dynamic quantized linears (ember/ops/_quantized_nn.py; the input's over the whole sequence at
-once, the hidden state's step by step, 7-bit activations), the gates in float32 as torch's
-quantized_lstm computes them. The linears match torch bit for bit; the gates' sigmoid and tanh
-are ember's float32 ones, which differ from torch's vectorized ones in the last bit now and
-then, so the outputs agree to float32 rounding, not bit for bit."""
+"""torch.ao.nn.quantized.dynamic.LSTM and GRU: each layer's input-hidden and hidden-hidden
+products are dynamic quantized linears (ember/ops/_quantized_nn.py; the input's over the whole
+sequence at once, the hidden state's step by step, 7-bit activations), the gates in float32 as
+torch's quantized_lstm and quantized_gru compute them. The linears match torch bit for bit;
+the gates' sigmoid and tanh are ember's float32 ones, which differ from torch's vectorized
+ones in the last bit now and then, so the outputs agree to float32 rounding, not bit for
+bit."""
 import ember as torch
 from ember import nn
 from ember.nn.modules.rnn import check_dropout
@@ -14,12 +15,21 @@ from ...modules.utils import _quantize_weight
 
 class CellParamsDynamic:
     """quantized::make_quantized_cell_params_dynamic: the packed input-hidden and
-    hidden-hidden weights (with their biases) of one layer and direction."""
-    __slots__ = ("ih", "hh", "bias_ih", "bias_hh", "reduce_range")
-
+    hidden-hidden weights (with their biases) of one layer and direction; saved as torch's
+    CellParamsBase, which torch loads (and which ember loads from torch's files)."""
     def __init__(self, packed_ih, packed_hh, bias_ih, bias_hh, reduce_range=False):
         self.ih, self.hh = packed_ih, packed_hh
         self.bias_ih, self.bias_hh, self.reduce_range = bias_ih, bias_hh, reduce_range
+
+    def __getstate__(self):
+        return (("quantized_dynamic", [self.bias_ih, self.bias_hh], [], [int(self.reduce_range)],
+                 [self.ih, self.hh]), "__torch__.torch.classes.rnn.CellParamsBase")
+
+    def __setstate__(self, state):
+        kind, (bias_ih, bias_hh), _, (reduce_range,), (ih, hh) = state[0]
+        if kind != "quantized_dynamic":
+            raise NotImplementedError(f"ember: {kind} LSTM cell parameters are not supported")
+        self.__init__(ih, hh, bias_ih, bias_hh, bool(reduce_range))
 
 
 class PackedParameter(nn.Module):
@@ -38,23 +48,24 @@ class PackedParameter(nn.Module):
                                       unexpected_keys, error_msgs)
 
 
-class LSTM(nn.Module):
-    _FLOAT_MODULE = nn.LSTM
+class RNNBase(nn.Module):
+    """The dynamic quantized LSTM and GRU: a CellParamsDynamic per layer and direction."""
     _version = 2
+    _gates = {"LSTM": 4, "GRU": 3}
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=torch.qint8):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, dtype=torch.qint8):
         super().__init__()
-        self.mode = "LSTM"
+        self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.dtype, self.version = bidirectional, dtype, 2
         self.training = False
-        check_dropout(dropout, num_layers, stacklevel=2)
+        check_dropout(dropout, num_layers, stacklevel=3)
         if dtype is not torch.qint8:
-            raise NotImplementedError("ember: dynamic quantized LSTM supports qint8 weights "
+            raise NotImplementedError(f"ember: dynamic quantized {mode} supports qint8 weights "
                                       "only")
-        gate_size = 4 * hidden_size
+        gate_size = self._gates[mode] * hidden_size
         params = []
         for layer in range(num_layers):
             for _ in range(self._directions):
@@ -77,7 +88,7 @@ class LSTM(nn.Module):
                                  self.version is not None and self.version >= 2)
 
     def _get_name(self):
-        return "DynamicQuantizedLSTM"
+        return "DynamicQuantized" + self.mode
 
     extra_repr = nn.RNNBase.extra_repr
 
@@ -90,9 +101,12 @@ class LSTM(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
                                       unexpected_keys, error_msgs)
 
-    def forward(self, input, hx=None):
+    def _run(self, input, states):
+        """Checks input and the hidden states (a list of (layers * directions, B, H) tensors,
+        None for zeros); runs the layers: (output, the final states, stacked)."""
         if isinstance(input, nn.utils.rnn.PackedSequence):
-            raise NotImplementedError("ember: dynamic quantized LSTM takes no PackedSequence")
+            raise NotImplementedError(f"ember: dynamic quantized {self.mode} takes no "
+                                      "PackedSequence")
         if input.dim() != 3:
             raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
         if self.input_size != input.size(-1):
@@ -100,35 +114,36 @@ class LSTM(nn.Module):
                                f"{self.input_size}, got {input.size(-1)}")
         batch = input.size(0) if self.batch_first else input.size(1)
         expected = (self.num_layers * self._directions, batch, self.hidden_size)
-        if hx is None:
-            zeros = torch.zeros(*expected, dtype=input.dtype)
-            hx = (zeros, zeros)
-        for i, h in enumerate(hx):
+        if states is None:
+            states = [torch.zeros(*expected, dtype=input.dtype)] * (2 if self.mode == "LSTM"
+                                                                   else 1)
+        for i, h in enumerate(states):
             if tuple(h.size()) != expected:
-                raise RuntimeError(f"Expected hidden[{i}] size {expected}, got "
-                                   f"{list(h.size())}")
+                which = f"hidden[{i}]" if self.mode == "LSTM" else "hidden"
+                raise RuntimeError(f"Expected {which} size {expected}, got {list(h.size())}")
         x = input.transpose(0, 1) if self.batch_first else input
         cells = [m.param for m in self._all_weight_values]
-        hs, cs = [], []
+        finals = [[] for _ in states]
+        step = _lstm_step if self.mode == "LSTM" else _gru_step
         for layer in range(self.num_layers):
             outs = []
             for d in range(self._directions):
                 k = layer * self._directions + d
-                y, h, c = _layer(x, hx[0][k], hx[1][k], cells[k], reverse=d == 1)
+                y, last = _layer(x, [h[k] for h in states], cells[k], step, reverse=d == 1)
                 outs.append(y)
-                hs.append(h)
-                cs.append(c)
+                for f, v in zip(finals, last):
+                    f.append(v)
             x = outs[0] if len(outs) == 1 else torch.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = nn.functional.dropout(x, self.dropout, True)
         out = x.transpose(0, 1) if self.batch_first else x
-        return out, (torch.stack(hs), torch.stack(cs))
+        return out, [torch.stack(f) for f in finals]
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
-        """The dynamic quantized LSTM of a float one: each weight quantized (per tensor, by
-        a fresh weight observer of its qconfig) and packed with its bias."""
-        if type(mod) is not nn.LSTM:
+        """The dynamic quantized LSTM or GRU of a float one: each weight quantized (per
+        tensor, by a fresh weight observer of its qconfig) and packed with its bias."""
+        if type(mod) not in (nn.LSTM, nn.GRU):
             raise AssertionError("nn.quantized.dynamic.RNNBase.from_float only works for nn.LSTM "
                                  "and nn.GRU")
         if not hasattr(mod, "qconfig"):
@@ -140,10 +155,11 @@ class LSTM(nn.Module):
             make_observer = default_dynamic_qconfig.weight
         dtype = make_observer().dtype
         if dtype is not torch.qint8:
-            raise NotImplementedError("ember: dynamic quantized LSTM supports qint8 weights "
-                                      "only")
-        q = cls(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
-                mod.dropout, mod.bidirectional, dtype)
+            raise NotImplementedError(f"ember: dynamic quantized {mod.mode} supports qint8 "
+                                      "weights only")
+        q = (LSTM if mod.mode == "LSTM" else GRU)(
+            mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
+            mod.dropout, mod.bidirectional, dtype)
         if not mod.bias:
             raise AssertionError("mod.bias must be True")
 
@@ -162,16 +178,198 @@ class LSTM(nn.Module):
         return q
 
 
-def _layer(x, h, c, cell, reverse):
+class LSTM(RNNBase):
+    _FLOAT_MODULE = nn.LSTM
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("LSTM", *args, **kwargs)
+
+    def forward(self, input, hx=None):
+        out, (h, c) = self._run(input, None if hx is None else list(hx))
+        return out, (h, c)
+
+
+class GRU(RNNBase):
+    _FLOAT_MODULE = nn.GRU
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("GRU", *args, **kwargs)
+
+    def forward(self, input, hx=None):
+        out, (h,) = self._run(input, None if hx is None else [hx])
+        return out, h
+
+
+class RNNCellBase(nn.Module):
+    """The dynamic quantized LSTMCell, GRUCell and RNNCell: the packed input-hidden and
+    hidden-hidden weights (7-bit activations, as the LSTM's)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, num_chunks=4, dtype=torch.qint8):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.weight_dtype = dtype
+        # torch's placeholders, drawn from the RNG as torch draws them (the biases are plain
+        # attributes, never updated: the packed weights hold the biases used)
+        if bias:
+            self.bias_ih = torch.randn(num_chunks * hidden_size)
+            self.bias_hh = torch.randn(num_chunks * hidden_size)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        weight_ih = torch.randn(num_chunks * hidden_size, input_size)
+        weight_hh = torch.randn(num_chunks * hidden_size, hidden_size)
+        if dtype is not torch.qint8:
+            raise NotImplementedError("ember: dynamic quantized RNN cells support qint8 weights "
+                                      "only")
+        self._packed_weight_ih = LinearPacked(
+            torch.quantize_per_tensor(weight_ih, 1, 0, torch.qint8), self.bias_ih)
+        self._packed_weight_hh = LinearPacked(
+            torch.quantize_per_tensor(weight_hh, 1, 0, torch.qint8), self.bias_hh)
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if "bias" in self.__dict__ and self.bias is not True:
+            s += ", bias={bias}"
+        if "nonlinearity" in self.__dict__ and self.nonlinearity != "tanh":
+            s += ", nonlinearity={nonlinearity}"
+        return s.format(**self.__dict__)
+
+    def _check(self, input, states, labels):
+        """torch's checks of the input and hidden states; zeros for states not given."""
+        if input.size(1) != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)}, "
+                               f"expected {self.input_size}")
+        if states is None:
+            states = [torch.zeros(input.size(0), self.hidden_size, dtype=input.dtype)] * \
+                len(labels)
+        for hx, label in zip(states, labels):
+            if input.size(0) != hx.size(0):
+                raise RuntimeError(f"Input batch size {input.size(0)} doesn't match "
+                                   f"hidden{label} batch size {hx.size(0)}")
+            if hx.size(1) != self.hidden_size:
+                raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got "
+                                   f"{hx.size(1)}, expected {self.hidden_size}")
+        return states
+
+    def _gates(self, input, hx):
+        """(input's product, hidden's product), dynamic quantized linears."""
+        return (linear_dynamic(input, self._packed_weight_ih, True),
+                linear_dynamic(hx, self._packed_weight_hh, True))
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The dynamic quantized cell of a float one: its weights quantized per tensor by
+        fresh weight observers of its qconfig and packed with its biases."""
+        kinds = {nn.LSTMCell: LSTMCell, nn.GRUCell: GRUCell, nn.RNNCell: RNNCell}
+        if type(mod) not in kinds:
+            raise AssertionError("nn.quantized.dynamic.RNNCellBase.from_float only works for "
+                                 "nn.LSTMCell, nn.GRUCell and nn.RNNCell")
+        if not hasattr(mod, "qconfig"):
+            raise AssertionError("Input float module must have qconfig defined")
+        if mod.qconfig is not None and mod.qconfig.weight is not None:
+            make_observer = mod.qconfig.weight
+        else:
+            from ember.ao.quantization.qconfig import default_dynamic_qconfig
+            make_observer = default_dynamic_qconfig.weight
+        dtype = make_observer().dtype
+        if dtype is not torch.qint8:
+            raise NotImplementedError("ember: dynamic quantized RNN cells support qint8 weights "
+                                      "only")
+        extra = {"nonlinearity": mod.nonlinearity} if type(mod) is nn.RNNCell else {}
+        q = kinds[type(mod)](mod.input_size, mod.hidden_size, bias=mod.bias, dtype=dtype,
+                             **extra)
+        if not mod.bias:
+            raise AssertionError("mod.bias must be True")
+
+        def packed(w, b):
+            observer = make_observer()
+            observer(w)
+            return LinearPacked(_quantize_weight(w.float(), observer), b)
+        q._packed_weight_ih = packed(mod.weight_ih, mod.bias_ih)
+        q._packed_weight_hh = packed(mod.weight_hh, mod.bias_hh)
+        return q
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "_packed_weight_ih"] = self._packed_weight_ih
+        destination[prefix + "_packed_weight_hh"] = self._packed_weight_hh
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        self._packed_weight_ih = state_dict.pop(prefix + "_packed_weight_ih")
+        self._packed_weight_hh = state_dict.pop(prefix + "_packed_weight_hh")
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+
+class LSTMCell(RNNCellBase):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, num_chunks=4, **kwargs)
+
+    def _get_name(self):
+        return "DynamicQuantizedLSTMCell"
+
+    def forward(self, input, hx=None):
+        states = self._check(input, hx, ("[0]", "[1]"))
+        gx, gh = self._gates(input, states[0])
+        h, c = _lstm_step(gx, gh, states)
+        return h, c
+
+
+class GRUCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, dtype=torch.qint8):
+        super().__init__(input_size, hidden_size, bias, num_chunks=3, dtype=dtype)
+
+    def _get_name(self):
+        return "DynamicQuantizedGRUCell"
+
+    def forward(self, input, hx=None):
+        (hx,) = self._check(input, None if hx is None else [hx], ("",))
+        return _gru_step(*self._gates(input, hx), [hx])[0]
+
+
+class RNNCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
+                 dtype=torch.qint8):
+        super().__init__(input_size, hidden_size, bias, num_chunks=1, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def _get_name(self):
+        return "DynamicQuantizedRNNCell"
+
+    def forward(self, input, hx=None):
+        (hx,) = self._check(input, None if hx is None else [hx], ("",))
+        gx, gh = self._gates(input, hx)
+        if self.nonlinearity == "tanh":
+            return (gh + gx).tanh()
+        if self.nonlinearity == "relu":
+            return (gh + gx).relu()
+        raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+
+
+def _layer(x, states, cell, step, reverse):
     """One direction of one layer over the sequence x (T, B, I): torch's FullLayer, the
-    input's products taken for the whole sequence first."""
+    input's products taken for the whole sequence first; (outputs, final states)."""
     gates_x = linear_dynamic(x, cell.ih, cell.reduce_range)
     steps = range(x.size(0) - 1, -1, -1) if reverse else range(x.size(0))
     outs = [None] * x.size(0)
     for t in steps:
-        gates = linear_dynamic(h, cell.hh, cell.reduce_range) + gates_x[t]
-        i, f, g, o = gates.chunk(4, 1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h = o.sigmoid() * c.tanh()
-        outs[t] = h
-    return torch.stack(outs), h, c
+        states = step(gates_x[t], linear_dynamic(states[0], cell.hh, cell.reduce_range), states)
+        outs[t] = states[0]
+    return torch.stack(outs), states
+
+
+def _lstm_step(gx, gh, states):
+    i, f, g, o = (gh + gx).chunk(4, 1)
+    c = f.sigmoid() * states[1] + i.sigmoid() * g.tanh()
+    return [o.sigmoid() * c.tanh(), c]
+
+
+def _gru_step(gx, gh, states):
+    """torch's GRUCell: reset and update gates from the sums, the new gate from the input's
+    product plus the reset hidden one."""
+    ir, iz, in_ = gx.chunk(3, 1)
+    hr, hz, hn = gh.chunk(3, 1)
+    r, z = (hr + ir).sigmoid(), (hz + iz).sigmoid()
+    n = (in_ + hn * r).tanh()
+    return [(states[0] - n) * z + n]
