@@ -72,6 +72,9 @@ _BLOCK = 1 << 16
 
 def _blockable(x, y, z, out):
     """NumPy operands of one shape, C-contiguous (or numbers), at least two blocks long."""
+    if getattr(z, "size", 0) < 2 * _BLOCK and getattr(x, "size", 0) < 2 * _BLOCK and \
+            getattr(y, "size", 0) < 2 * _BLOCK:
+        return False
     shape = None
     for v in (x, y, z, out):
         if type(v) is np.ndarray and v.ndim:

@@ -30,6 +30,7 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 def _ni(name, dt):
@@ -679,7 +680,10 @@ def _axpy(xp, dt, base, x, c, out=None):
             return r
         out[...] = r
         return out
-    base, x = (v if getattr(v, "dtype", None) == dt else xp.asarray(v, dt) for v in (base, x))
+    if getattr(base, "dtype", None) != dt:
+        base = xp.asarray(base, dt)
+    if getattr(x, "dtype", None) != dt:
+        x = xp.asarray(x, dt)
     if dt.itemsize == 2:
         base, x, c = base.astype(_F32), x.astype(_F32), _F32.type(c)
     return _fma(xp, x, c, base, dt, out)
@@ -1177,6 +1181,11 @@ def _alpha(input, other, alpha, sign):
     """The static arguments of add/sub/rsub with `alpha`: (sign * alpha as torch's kernel
     holds it: converted to the result dtype with its checks, then a Python number; alpha as
     given, for backward)."""
+    a, b = getattr(input, "arr", None), getattr(other, "arr", None)
+    if type(alpha) is float and a is not None and b is not None and a.dtype is b.dtype and \
+            a.dtype.kind == "f" and a.dtype.itemsize >= 4 and -_F32_MAX <= alpha <= _F32_MAX:
+        # the common case (two float32/float64 tensors, a float alpha): no checks can fail
+        return float(a.dtype.type(-alpha if sign < 0 else alpha)), alpha
     rt = _result_type_n(input, other)
     if isinstance(alpha, bool) and rt.kind != 0:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
