@@ -63,7 +63,7 @@ def test_gradients_with_alpha(dtype, op):
 
 
 @pytest.mark.parametrize("expr", ["a.add(b, alpha=2)", "a.sub(b, alpha=0.5)", "a.add(3, alpha=2)",
-                                  "L.rsub(a, 3, alpha=2)",
+                                  "L.rsub(a, b, alpha=2)", "L.rsub(a, b)", "L.rsub(a, 3, alpha=2)",
                                   "a.clone().add_(b, alpha=2)", "a + b"])
 def test_one_node_with_torch_s_edges_and_saved_alpha(expr):
     def graph(lib):

@@ -195,7 +195,8 @@ KEEPS = {
                           "reciprocal", "tan", "softmax", "log_softmax",
                           "scaled_causal_softmax")},
     # shapes only
-    **{n: _NONE for n in ("add", "sub", "rsub", "neg", "sum", "sum_dim", "mean", "mean_dim",
+    **{n: _NONE for n in ("add", "sub", "rsub", "rsub_tensor", "neg", "sum", "sum_dim", "mean",
+                          "mean_dim",
                           "view", "reshape_alias", "reshape_copy", "transpose", "permute", "t",
                           "expand", "squeeze", "squeeze_dim", "squeeze_dims", "unsqueeze", "select",
                           "slice", "split", "unbind", "cat", "stack", "clone", "clone_format",

@@ -241,6 +241,7 @@ FIELDS = {
     "add": {"alpha": _ALPHA},
     "sub": {"alpha": _ALPHA},
     "rsub": {"alpha": _ALPHA},
+    "rsub_tensor": {"alpha": _ALPHA},
     "addmm": {"mat1": _input(1), "mat2": _input(2), "mat1_sym_sizes": _sizes(1),
               "mat1_sym_strides": _strides(1), "mat2_sym_sizes": _sizes(2),
               "mat2_sym_strides": _strides(2), "beta": _static(0), "alpha": _static(1)},

@@ -57,7 +57,8 @@ def _cpu(*names):
 
 
 REFUSED = {
-    "add": "add_stub", "sub": "add_stub", "rsub": "add_stub", "dist": "add_stub",
+    "add": "add_stub", "sub": "add_stub", "rsub": "add_stub", "rsub_tensor": "add_stub",
+    "dist": "add_stub",
     "mul": _by_other(None, "mul_cpu_reduced_float"),
     "div": _by_other("div_cpu", "div_cpu_reduced_float"),
     "floor_divide": "div_floor_cpu", "square": "pow", "pow": "pow", "pow_tensor": "pow",

@@ -707,11 +707,12 @@ _sub = _binary("sub", lambda xp, a, b: a - b,
                lambda xp, g, a, b, c=1, alpha=1: (g, _neg(_scaled_g(g, b, alpha))),
                saves=None, fast="biufV", check=_complex_alpha(1, -1),
                scaled=lambda xp, a, b, c, alpha: _axpy(xp, a.dtype, a, b, c))
-_rsub = _binary("rsub", lambda xp, a, b: b - a,
-                lambda xp, g, a, b, c=1, alpha=1: (_neg(_scaled_g(g, a, alpha)),
-                                                   _scalar_g(g, b)),
-                saves=None, node="RsubBackward1", fast="biufV", check=_complex_alpha(0, -1),
-                scaled=lambda xp, a, b, c, alpha: _axpy(xp, a.dtype, b, a, c))
+_rsub, _rsub_t = (
+    _binary(name, lambda xp, a, b: b - a,
+            lambda xp, g, a, b, c=1, alpha=1: (_neg(_scaled_g(g, a, alpha)), _scalar_g(g, b)),
+            saves=None, node=node, fast="biufV", check=_complex_alpha(0, -1),
+            scaled=lambda xp, a, b, c, alpha: _axpy(xp, a.dtype, b, a, c))
+    for name, node in (("rsub", "RsubBackward1"), ("rsub_tensor", "RsubBackward0")))
 
 
 def _neg(g):
@@ -1237,11 +1238,10 @@ def rsub(input, other, *, alpha=1):
                         f"input, Number other, Number alpha = 1)\n")
     if _has_bool(input) or _has_bool(other):
         raise _bool_sub(input, other)
-    if isinstance(other, Tensor):
-        return sub(other, input, alpha=alpha)
-    if alpha != 1:
-        return _rsub(input, other, *_alpha(input, other, alpha, -1))
-    return _rsub(input, other)
+    op = _rsub_t if isinstance(other, Tensor) else _rsub
+    if alpha != 1 or alpha is True:
+        return op(input, other, *_alpha(input, other, alpha, -1))
+    return op(input, other)
 
 
 def _int_as_float(input, other):
