@@ -32,6 +32,21 @@ class CellParamsDynamic:
         self.__init__(ih, hh, bias_ih, bias_hh, bool(reduce_range))
 
 
+def _weight_observer(mod, what):
+    """from_float's weight observer: the float module's qconfig's, else the default dynamic
+    qconfig's; qint8 weights only."""
+    if not hasattr(mod, "qconfig"):
+        raise AssertionError("Input float module must have qconfig defined")
+    if mod.qconfig is not None and mod.qconfig.weight is not None:
+        make_observer = mod.qconfig.weight
+    else:
+        from ember.ao.quantization.qconfig import default_dynamic_qconfig
+        make_observer = default_dynamic_qconfig.weight
+    if make_observer().dtype is not torch.qint8:
+        raise NotImplementedError(f"ember: dynamic quantized {what} qint8 weights only")
+    return make_observer
+
+
 class PackedParameter(nn.Module):
     def __init__(self, param):
         super().__init__()
@@ -146,20 +161,10 @@ class RNNBase(nn.Module):
         if type(mod) not in (nn.LSTM, nn.GRU):
             raise AssertionError("nn.quantized.dynamic.RNNBase.from_float only works for nn.LSTM "
                                  "and nn.GRU")
-        if not hasattr(mod, "qconfig"):
-            raise AssertionError("Input float module must have qconfig defined")
-        if mod.qconfig is not None and mod.qconfig.weight is not None:
-            make_observer = mod.qconfig.weight
-        else:
-            from ember.ao.quantization.qconfig import default_dynamic_qconfig
-            make_observer = default_dynamic_qconfig.weight
-        dtype = make_observer().dtype
-        if dtype is not torch.qint8:
-            raise NotImplementedError(f"ember: dynamic quantized {mod.mode} supports qint8 "
-                                      "weights only")
+        make_observer = _weight_observer(mod, f"{mod.mode} supports")
         q = (LSTM if mod.mode == "LSTM" else GRU)(
             mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
-            mod.dropout, mod.bidirectional, dtype)
+            mod.dropout, mod.bidirectional, torch.qint8)
         if not mod.bias:
             raise AssertionError("mod.bias must be True")
 
@@ -226,13 +231,7 @@ class RNNCellBase(nn.Module):
         self._packed_weight_hh = LinearPacked(
             torch.quantize_per_tensor(weight_hh, 1, 0, torch.qint8), self.bias_hh)
 
-    def extra_repr(self):
-        s = "{input_size}, {hidden_size}"
-        if "bias" in self.__dict__ and self.bias is not True:
-            s += ", bias={bias}"
-        if "nonlinearity" in self.__dict__ and self.nonlinearity != "tanh":
-            s += ", nonlinearity={nonlinearity}"
-        return s.format(**self.__dict__)
+    extra_repr = nn.RNNCellBase.extra_repr
 
     def _check(self, input, states, labels):
         """torch's checks of the input and hidden states; zeros for states not given."""
@@ -264,19 +263,9 @@ class RNNCellBase(nn.Module):
         if type(mod) not in kinds:
             raise AssertionError("nn.quantized.dynamic.RNNCellBase.from_float only works for "
                                  "nn.LSTMCell, nn.GRUCell and nn.RNNCell")
-        if not hasattr(mod, "qconfig"):
-            raise AssertionError("Input float module must have qconfig defined")
-        if mod.qconfig is not None and mod.qconfig.weight is not None:
-            make_observer = mod.qconfig.weight
-        else:
-            from ember.ao.quantization.qconfig import default_dynamic_qconfig
-            make_observer = default_dynamic_qconfig.weight
-        dtype = make_observer().dtype
-        if dtype is not torch.qint8:
-            raise NotImplementedError("ember: dynamic quantized RNN cells support qint8 weights "
-                                      "only")
+        make_observer = _weight_observer(mod, "RNN cells support")
         extra = {"nonlinearity": mod.nonlinearity} if type(mod) is nn.RNNCell else {}
-        q = kinds[type(mod)](mod.input_size, mod.hidden_size, bias=mod.bias, dtype=dtype,
+        q = kinds[type(mod)](mod.input_size, mod.hidden_size, bias=mod.bias, dtype=torch.qint8,
                              **extra)
         if not mod.bias:
             raise AssertionError("mod.bias must be True")
