@@ -325,15 +325,26 @@ def _check_pin(pin_memory):
                                "pinned memory allocator is available on this system.")
 
 
+def warn_copy_construct(how):
+    """torch's warning when a tensor is built from a tensor (`how`: the call the user wrote),
+    pointed at the user's line."""
+    import warnings
+    warnings.warn("To copy construct from a tensor, it is recommended to use "
+                  "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                  f"requires_grad_(True), rather than {how}(sourceTensor).",
+                  UserWarning, stacklevel=3)
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if isinstance(data, Tensor):
+        warn_copy_construct("torch.tensor")
+    return from_data(data, dtype, device, requires_grad, pin_memory)
+
+
+def from_data(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """torch.tensor without its warning for tensor data."""
     _check_pin(pin_memory)
     be = _get_backend(device, True)
-    if isinstance(data, Tensor):
-        import warnings
-        warnings.warn("To copy construct from a tensor, it is recommended to use "
-                      "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
-                      "requires_grad_(True), rather than torch.tensor(sourceTensor).",
-                      UserWarning, stacklevel=2)
     a = _to_array(data, dtype)
     if isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata and \
             type(data).__name__ not in _STORAGE_TYPES:      # (a storage's memory is shared)
