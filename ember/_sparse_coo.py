@@ -171,6 +171,25 @@ class SparseCOO:
             _index_add(xp, out, rows, v * dense[cols])
         return out
 
+    def take(self, index, axis):
+        """index_select (np.take along `axis`) as torch's CPU kernel selects for the sizes it
+        brute-forces: the pairs (entry k, position j) with k's index along `axis` equal to
+        index[j], the longer of the two sequences running in the inner loop. The result is
+        uncoalesced once it holds two entries."""
+        xp, sd = self.xp, self.sparse_dim
+        shape = self.shape[:axis] + (index.shape[0],) + self.shape[axis + 1:]
+        if axis >= sd:
+            return SparseCOO(self.indices, xp.take(self.values, index, axis=axis - sd + 1),
+                             shape, self.nnz < 2, xp)
+        along = self.indices[axis]
+        if self.nnz >= index.shape[0]:
+            j, k = _matches(xp, index, along)
+        else:
+            k, j = _matches(xp, along, index)
+        indices = self.indices[:, k]
+        indices[axis] = j
+        return SparseCOO(indices, self.values[k], shape, k.shape[0] < 2, xp)
+
     def add_sparse(self, other, alpha=1):
         """torch.add(sparse, sparse): a two-pointer merge of the entries by linear index, equal
         ones summed (torch's CPU kernel; for coalesced inputs this is the sorted union)."""
@@ -333,6 +352,8 @@ class SparseCOO:
     def __array_function__(self, func, types, args, kwargs):
         if func is np.swapaxes:
             return args[0].swapaxes(*args[1:], **kwargs)
+        if func is np.take and isinstance(args[0], SparseCOO):
+            return args[0].take(*args[1:], **kwargs)
         raise not_implemented(_ATEN.get(func.__name__, func.__name__), self.xp)
 
     def __array__(self, dtype=None, copy=None):
@@ -405,6 +426,17 @@ def _mul_sparse(a, b):
     base, other = (a, b) if not a.coalesced else (b, a)
     vals, _ = base.lookup(other)
     return base._like(base.values * vals, coalesced=False)
+
+
+def _matches(xp, outer, inner):
+    """The pairs (i, j) with outer[i] == inner[j], i-major and j ascending within each i."""
+    order = xp.argsort(inner, kind="stable")
+    ordered = inner[order]
+    lo = xp.searchsorted(ordered, outer, side="left")
+    counts = xp.searchsorted(ordered, outer, side="right") - lo
+    i = xp.repeat(xp.arange(outer.shape[0]), counts)
+    starts = xp.repeat(lo - (xp.cumsum(counts) - counts), counts)
+    return i, order[starts + xp.arange(i.shape[0])]
 
 
 def _index_add(xp, out, index, values):
