@@ -24,7 +24,7 @@ def _copy_constructs(lib):
     x, r = lib.ones(2), lib.ones(2, requires_grad=True)
     out = []
     return (_warned(lambda: out.append(x.new_tensor(r))), out[0].requires_grad,
-            _warned(lambda: out.append(x.new_tensor(r, dtype=lib.int32))), out[1].dtype,
+            _warned(lambda: out.append(x.new_tensor(r, dtype=lib.int32))), str(out[1].dtype),
             _warned(lambda: lib.tensor(r)))
 
 
