@@ -46,6 +46,14 @@ _ATEN = {"exp": "exp", "log": "log", "equal": "eq.Tensor", "maximum": "maximum",
          "less": "lt.Scalar", "greater": "gt.Scalar", "absolute": "abs", "tolist": "tolist"}
 
 
+# the zero-preserving unary ops torch has sparse COO kernels for: out of place on the coalesced
+# values, in place on a coalesced tensor only
+UNARY_OPS = frozenset((
+    "abs", "sgn", "sign", "signbit", "ceil", "floor", "trunc", "frac", "expm1", "log1p", "sin",
+    "sinh", "tan", "tanh", "asin", "asinh", "atan", "atanh", "erf", "erfinv", "sqrt", "relu",
+    "isnan", "isinf", "isposinf", "isneginf", "pow"))
+
+
 class SparseCOO:
     __slots__ = ("indices", "values", "shape", "coalesced", "xp")
 
@@ -318,8 +326,19 @@ class SparseCOO:
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare
     __hash__ = object.__hash__
 
+    def __rtruediv__(self, other):         # 1 / sparse (reciprocal): a dense result
+        raise not_implemented("reciprocal", self.xp)
+
     def __pow__(self, other):
-        raise not_implemented("pow.Tensor_Scalar", self.xp)
+        """sparse ** number: the coalesced values raised (zero stays zero, also for a negative
+        exponent, as torch's kernel has it); no zeroth power."""
+        if hasattr(other, "shape"):
+            raise not_implemented("pow.Tensor_Tensor", self.xp)
+        if other == 0:
+            raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would make "
+                               "the result tensor dense")
+        c = self.coalesce()
+        return SparseCOO(c.indices, c.values ** other, self.shape, True, self.xp)
 
     # ---- NumPy protocols: the whitelisted ufuncs, torch's error for the rest ----------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
