@@ -170,6 +170,8 @@ class SparseCOO:
         xp = self.xp
         if self.sparse_dim != 2 or self.ndim != 2:
             raise RuntimeError(f"addmm: matrices expected, got {self.sparse_dim}D tensor")
+        if isinstance(dense, SparseCOO):
+            return self.sparse_matmul(dense)
         c = self.coalesce()
         out = xp.zeros((self.shape[0],) + dense.shape[1:], np.result_type(self.dtype,
                                                                           dense.dtype))
@@ -197,6 +199,28 @@ class SparseCOO:
         indices = self.indices[:, k]
         indices[axis] = j
         return SparseCOO(indices, self.values[k], shape, k.shape[0] < 2, xp)
+
+    def sparse_matmul(self, other):
+        """self @ other, both 2-D sparse: a coalesced result holding every (i, j) that some
+        pair of entries (i, k), (k, j) reaches, each sum accumulated over k in ascending order
+        (torch's row-by-row CSR product)."""
+        xp = self.xp
+        if other.sparse_dim != 2 or other.ndim != 2:
+            raise RuntimeError(f"addmm: matrices expected, got {other.sparse_dim}D tensor")
+        if self.shape[1] != other.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({self.shape[0]}x"
+                               f"{self.shape[1]} and {other.shape[0]}x{other.shape[1]})")
+        a, b = self.coalesce(), other.coalesce()
+        pa, pb = _matches(xp, a.indices[1], b.indices[0])       # a's column k = b's row k
+        rows, cols = a.indices[0][pa], b.indices[1][pb]
+        values = a.values[pa] * b.values[pb]
+        dtype = np.result_type(self.dtype, other.dtype)
+        shape = (self.shape[0], other.shape[1])
+        lin = rows * shape[1] + cols
+        uniq, inv = xp.unique(lin, return_inverse=True)
+        out = xp.zeros(uniq.shape[0], dtype)
+        _index_add(xp, out, inv.reshape(-1), values.astype(dtype, copy=False))
+        return SparseCOO(xp.stack([uniq // shape[1], uniq % shape[1]]), out, shape, True, xp)
 
     def add_sparse(self, other, alpha=1):
         """torch.add(sparse, sparse): a two-pointer merge of the entries by linear index, equal
