@@ -200,6 +200,18 @@ class SparseCOO:
         indices[axis] = j
         return SparseCOO(indices, self.values[k], shape, k.shape[0] < 2, xp)
 
+    def expand_dims(self, axis):
+        """unsqueeze: a new sparse dim at `axis` (its index 0 for every entry) up to the sparse
+        dims' end, else a new dense dim of the values."""
+        xp, sd = self.xp, self.sparse_dim
+        shape = self.shape[:axis] + (1,) + self.shape[axis:]
+        if axis <= sd:
+            ind = xp.concatenate([self.indices[:axis], xp.zeros((1, self.nnz), np.int64),
+                                  self.indices[axis:]])
+            return SparseCOO(ind, self.values, shape, self.nnz < 2, xp)
+        return SparseCOO(self.indices, xp.expand_dims(self.values, axis - sd + 1), shape,
+                         self.nnz < 2, xp)
+
     def sparse_matmul(self, other):
         """self @ other, both 2-D sparse: a coalesced result holding every (i, j) that some
         pair of entries (i, k), (k, j) reaches, each sum accumulated over k in ascending order
@@ -397,6 +409,12 @@ class SparseCOO:
             return args[0].swapaxes(*args[1:], **kwargs)
         if func is np.take and isinstance(args[0], SparseCOO):
             return args[0].take(*args[1:], **kwargs)
+        if func is np.concatenate:
+            return concatenate(*args, **kwargs)
+        if func is np.stack:
+            arrays, axis = (list(args[0]), kwargs.get("axis", args[1] if len(args) > 1 else 0))
+            _all_sparse(arrays)
+            return concatenate([a.expand_dims(axis) for a in arrays], axis)
         raise not_implemented(_ATEN.get(func.__name__, func.__name__), self.xp)
 
     def __array__(self, dtype=None, copy=None):
@@ -469,6 +487,48 @@ def _mul_sparse(a, b):
     base, other = (a, b) if not a.coalesced else (b, a)
     vals, _ = base.lookup(other)
     return base._like(base.values * vals, coalesced=False)
+
+
+def _all_sparse(arrays):
+    for i, a in enumerate(arrays):
+        if not isinstance(a, SparseCOO):
+            raise RuntimeError(f"Concatenating sparse tensors, but a dense tensor was found at "
+                               f"position {i}.")
+
+
+def concatenate(arrays, axis=0):
+    """torch.cat of sparse COO tensors: along a sparse dim, the entries one after another with
+    their indices shifted; along a dense dim, each tensor's values in its slice of zeros. The
+    result is uncoalesced once it holds two entries."""
+    arrays = list(arrays)
+    _all_sparse(arrays)
+    first = arrays[0]
+    xp, sd, dd = first.xp, first.sparse_dim, first.ndim - first.sparse_dim
+    for i, a in enumerate(arrays):
+        if (a.sparse_dim, a.ndim - a.sparse_dim) != (sd, dd):
+            raise RuntimeError(f"All tensors must have the same sparse_dim and dense_dim: {sd}, "
+                               f"{dd}, but tensor at position {i} has {a.sparse_dim}, "
+                               f"{a.ndim - a.sparse_dim}.")
+    sizes = [a.shape[axis] for a in arrays]
+    starts = np.cumsum([0] + sizes[:-1])
+    dtype = np.result_type(*(a.dtype for a in arrays))
+    if axis < sd:
+        indices = []
+        for a, start in zip(arrays, starts):
+            ind = a.indices.copy()
+            ind[axis] += int(start)
+            indices.append(ind)
+        values = [a.values.astype(dtype, copy=False) for a in arrays]
+    else:
+        indices, values, vd = [a.indices for a in arrays], [], axis - sd + 1
+        for a, start in zip(arrays, starts):
+            v = xp.zeros(a.values.shape[:vd] + (sum(sizes),) + a.values.shape[vd + 1:], dtype)
+            v[(slice(None),) * vd + (slice(int(start), int(start) + a.shape[axis]),)] = a.values
+            values.append(v)
+    shape = first.shape[:axis] + (sum(sizes),) + first.shape[axis + 1:]
+    nnz = sum(a.nnz for a in arrays)
+    return SparseCOO(xp.concatenate(indices, axis=1), xp.concatenate(values), shape, nnz < 2,
+                     xp)
 
 
 def _matches(xp, outer, inner):

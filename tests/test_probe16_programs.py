@@ -179,3 +179,44 @@ def test_like_functions_and_the_size_constructor_of_sparse_coo_like_torch(case):
         return (tuple(r.shape), str(r.dtype), r.requires_grad, r.is_coalesced(), r.sparse_dim(),
                 tuple(r._values().shape), r._indices().tolist())
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("case", ["sparse-dim", "sparse-dim-1", "dense-dim", "hybrid-dim-0",
+                                  "one", "promote", "few-entries", "negative-dim", "stack",
+                                  "stack-1", "stack-last", "stack-hybrid", "dense-operand",
+                                  "stack-dense-operand", "shape-mismatch", "dims-mismatch",
+                                  "dim-out-of-range"])
+def test_cat_and_stack_of_sparse_coo_tensors_like_torch(case):
+    def run(lib):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            i = lib.tensor([[0, 1, 1, 2, 0], [1, 0, 2, 1, 1]])
+            a = lib.sparse_coo_tensor(i, lib.arange(1., 6.), (3, 3))
+            h = lib.sparse_coo_tensor(lib.tensor([[0, 2]]), lib.arange(6.).view(2, 3), (4, 3))
+            one = lib.sparse_coo_tensor(lib.tensor([[0], [0]]), lib.tensor([1.]), (3, 3))
+            empty = lib.sparse_coo_tensor(lib.zeros(2, 0, dtype=lib.long), lib.zeros(0), (3, 3))
+            fn = {
+                "sparse-dim": lambda: lib.cat([a, a.coalesce()]),
+                "sparse-dim-1": lambda: lib.cat((a, a), dim=1),
+                "dense-dim": lambda: lib.cat([h, h], 1), "hybrid-dim-0": lambda: lib.cat([h, h]),
+                "one": lambda: lib.cat([a]), "promote": lambda: lib.cat([a, a.double()]),
+                "few-entries": lambda: lib.cat([one, empty]),
+                "negative-dim": lambda: lib.cat([a, a], -1),
+                "stack": lambda: lib.stack([a, a]), "stack-1": lambda: lib.stack([a, a], 1),
+                "stack-last": lambda: lib.stack([a, a], 2),
+                "stack-hybrid": lambda: lib.stack([h, h], 2),
+                "dense-operand": lambda: lib.cat([a, a.to_dense()]),
+                "stack-dense-operand": lambda: lib.stack([a, a.to_dense()]),
+                "shape-mismatch": lambda: lib.cat([a, lib.sparse_coo_tensor(i, lib.ones(5),
+                                                                            (3, 4))]),
+                "dims-mismatch": lambda: lib.cat([a, lib.sparse_coo_tensor(
+                    lib.tensor([[0]]), lib.ones(1, 3), (3, 3))]),
+                "dim-out-of-range": lambda: lib.cat([a, a], 2),
+            }[case]
+            try:
+                r = fn()
+            except Exception as e:
+                return type(e).__name__, str(e)
+        return (tuple(r.shape), str(r.dtype), r._indices().tolist(), r._values().tolist(),
+                r.is_coalesced(), r.sparse_dim())
+    assert run(ember) == run(torch)

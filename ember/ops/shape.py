@@ -10,6 +10,7 @@ import numpy as np
 
 from .._dtype import PROMOTE
 from .._nested_array import NestedShape
+from .._sparse_coo import SparseCOO
 from .._tensor import Size, Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -846,6 +847,10 @@ def cat(tensors, dim=0, *, out=None):
             # nested tensors: their kernel's checks (torch's), the dim the first one's
             d = wrap_dim(dim, len(next(n for n in shapes if type(n) is NestedShape)))
             break
+        if isinstance(tensors[0].arr, SparseCOO):       # torch's sparse kernel's words
+            raise RuntimeError(f"All tensors must have the same shape: {list(ref)} (except in "
+                               f"the concatenating dimension), but found shape: {list(s)} at "
+                               f"position {i}.")
         if len(s) != len(ref):
             raise RuntimeError(f"Tensors must have same number of dimensions: got {len(ref)} "
                                f"and {len(s)}")
