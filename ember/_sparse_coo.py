@@ -312,9 +312,12 @@ class SparseCOO:
         if _is_array(other):
             if other.ndim == 0:
                 return self._like(self.values * other)
-            if tuple(other.shape) != self.shape:
-                raise RuntimeError("mul(sparse, dense): the dense operand must have the sparse "
-                                   f"operand's size {list(self.shape)}, got {list(other.shape)}")
+            if tuple(other.shape) != self.shape:       # a dense operand broadcast to self's size
+                try:
+                    other = self.xp.broadcast_to(other, self.shape)
+                except ValueError:
+                    from .ops._apply import _infer_size_error
+                    raise _infer_size_error(other.shape, self.shape) from None
             return self._like(self.values * other[tuple(self.indices)])
         return self._like(self.values * other)
 

@@ -220,3 +220,33 @@ def test_cat_and_stack_of_sparse_coo_tensors_like_torch(case):
         return (tuple(r.shape), str(r.dtype), r._indices().tolist(), r._values().tolist(),
                 r.is_coalesced(), r.sparse_dim())
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("case", ["row", "column", "dense-first", "same-size", "coalesced",
+                                  "hybrid-row", "hybrid-column", "int-operand", "mismatch"])
+def test_sparse_coo_times_a_broadcast_dense_tensor_like_torch(case):
+    # GCN-style scaling of an adjacency by a degree vector
+    def run(lib):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = lib.sparse_coo_tensor(lib.tensor([[0, 1, 1, 2, 0], [1, 0, 2, 1, 1]]),
+                                      lib.arange(1., 6.), (3, 3))
+            h = lib.sparse_coo_tensor(lib.tensor([[0, 2]]), lib.arange(6.).view(2, 3), (4, 3))
+            fn = {
+                "row": lambda: a * lib.tensor([1., 2., 3.]),
+                "column": lambda: a * lib.tensor([[1.], [2.], [3.]]),
+                "dense-first": lambda: lib.tensor([1., 2., 3.]) * a,
+                "same-size": lambda: a * lib.full((3, 3), 2.),
+                "coalesced": lambda: a.coalesce() * lib.tensor([1., 2., 3.]),
+                "hybrid-row": lambda: h * lib.tensor([1., 2., 3.]),
+                "hybrid-column": lambda: h * lib.tensor([[1.], [2.], [3.], [4.]]),
+                "int-operand": lambda: a.mul(lib.tensor([1, 2, 3])),
+                "mismatch": lambda: a * lib.ones(2, 3),
+            }[case]
+            try:
+                r = fn()
+            except Exception as e:
+                return type(e).__name__, str(e)
+        return (str(r.layout), str(r.dtype), r._indices().tolist(), r._values().tolist(),
+                r.is_coalesced())
+    assert run(ember) == run(torch)
