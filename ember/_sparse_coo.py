@@ -346,7 +346,55 @@ class SparseCOO:
         return self.values.sum(**kwargs)
 
     def __getitem__(self, index):
-        raise not_implemented("select.int", self.xp)
+        """Integer indexing, dim after dim (select; a slice that is not the whole dim has no
+        sparse kernel, as torch's as_strided)."""
+        index = index if isinstance(index, tuple) else (index,)
+        if any(i is Ellipsis for i in index):
+            at = next(p for p, i in enumerate(index) if i is Ellipsis)
+            index = index[:at] + (slice(None),) * (self.ndim - len(index) + 1) + index[at + 1:]
+        out, dropped = self, 0
+        for d, key in enumerate(index):
+            if isinstance(key, slice) and key == slice(None):
+                continue
+            if not isinstance(key, (int, np.integer)) or not isinstance(out, SparseCOO):
+                raise not_implemented("as_strided", self.xp)
+            out = out.select(d - dropped, int(key))
+            dropped += 1
+        return out
+
+    def select(self, dim, k):
+        """The entries at index k of `dim`, that dim dropped (uncoalesced from two entries); with
+        no sparse dim left, the dense sum of their values."""
+        xp, sd = self.xp, self.sparse_dim
+        n = self.shape[dim]
+        if not -n <= k < n:
+            raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {n}")
+        k %= n
+        shape = self.shape[:dim] + self.shape[dim + 1:]
+        if dim >= sd:
+            return SparseCOO(self.indices, xp.take(self.values, k, axis=dim - sd + 1), shape,
+                             self.nnz < 2, xp)
+        keep = xp.nonzero(self.indices[dim] == k)[0]
+        if sd == 1:
+            return xp.asarray(self.values[keep].sum(0, dtype=self.dtype))
+        return SparseCOO(xp.delete(self.indices[:, keep], dim, axis=0), self.values[keep], shape,
+                         keep.shape[0] < 2, xp)
+
+    def narrow(self, dim, start, length):
+        """narrow_copy: the entries with start <= index < start + length along `dim`, shifted
+        to start at 0 (a dense dim narrows the values); the coalesced flag kept."""
+        xp, sd = self.xp, self.sparse_dim
+        shape = self.shape[:dim] + (length,) + self.shape[dim + 1:]
+        if dim >= sd:
+            vd = dim - sd + 1
+            return SparseCOO(self.indices, self.values[(slice(None),) * vd +
+                                                       (slice(start, start + length),)],
+                             shape, self.coalesced, xp)
+        along = self.indices[dim]
+        keep = xp.nonzero((along >= start) & (along < start + length))[0]
+        indices = self.indices[:, keep]
+        indices[dim] -= start
+        return SparseCOO(indices, self.values[keep], shape, self.coalesced, xp)
 
     def __setitem__(self, index, value):
         """`arr[...] = 0` (Tensor.zero_, zero_grad(set_to_none=False)): torch empties a sparse

@@ -250,3 +250,41 @@ def test_sparse_coo_times_a_broadcast_dense_tensor_like_torch(case):
         return (str(r.layout), str(r.dtype), r._indices().tolist(), r._values().tolist(),
                 r.is_coalesced())
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("case", [
+    "row", "row-1", "select-1", "negative", "coalesced", "hybrid-row", "hybrid-empty-row",
+    "hybrid-dense-dim", "column", "element", "chained", "ellipsis", "out-of-range", "slice",
+    "narrow", "narrow-dim0", "narrow-dense-dim", "narrow-past-end", "narrow-negative-start",
+    "narrow-negative-length", "narrow-negative-dim", "narrow-view"])
+def test_select_and_narrow_copy_of_sparse_coo_like_torch(case):
+    def run(lib):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = lib.sparse_coo_tensor(lib.tensor([[0, 1, 1, 2, 0], [1, 0, 2, 1, 1]]),
+                                      lib.arange(1., 6.), (3, 3))
+            h = lib.sparse_coo_tensor(lib.tensor([[0, 2]]), lib.arange(6.).view(2, 3), (4, 3))
+            fn = {
+                "row": lambda: a[0], "row-1": lambda: a[1], "select-1": lambda: a.select(1, 1),
+                "negative": lambda: a[-1], "coalesced": lambda: a.coalesce()[1],
+                "hybrid-row": lambda: h[2], "hybrid-empty-row": lambda: h[1],
+                "hybrid-dense-dim": lambda: h.select(1, 2), "column": lambda: a[:, 1],
+                "element": lambda: a[0, 1], "chained": lambda: a[0][1],
+                "ellipsis": lambda: a[..., 1], "out-of-range": lambda: a[5],
+                "slice": lambda: a[1:2], "narrow": lambda: a.narrow_copy(1, 1, 2),
+                "narrow-dim0": lambda: a.coalesce().narrow_copy(0, 0, 2),
+                "narrow-dense-dim": lambda: h.narrow_copy(1, 1, 2),
+                "narrow-past-end": lambda: a.narrow_copy(1, 2, 2),
+                "narrow-negative-start": lambda: a.narrow_copy(1, -2, 2),
+                "narrow-negative-length": lambda: a.narrow_copy(1, 0, -1),
+                "narrow-negative-dim": lambda: a.narrow_copy(-1, 1, 1),
+                "narrow-view": lambda: a.narrow(1, 1, 2),
+            }[case]
+            try:
+                r = fn()
+            except Exception as e:
+                return type(e).__name__, str(e).split(" This could be")[0]
+        if r.layout is not lib.sparse_coo:
+            return str(r.layout), r.tolist()
+        return (tuple(r.shape), r._indices().tolist(), r._values().tolist(), r.is_coalesced())
+    assert run(ember) == run(torch)

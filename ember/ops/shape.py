@@ -2097,5 +2097,15 @@ def narrow_copy(input, dim, start, length, *, out=None):
         raise RuntimeError("Expected dim < static_cast<int64_t>(self_sizes.size()) to be true, "
                            "but got false.  (Could this error message be improved?  If so, please "
                            "report an enhancement request to PyTorch.)")
+    if isinstance(input.arr, SparseCOO):     # torch's sparse kernel (narrow views have none)
+        if not 0 <= dim < input.ndim:
+            raise RuntimeError(f"Dimension {dim} out of range. Expecting 0 <= dim < {input.ndim}.")
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        if start < 0 or start + length > input.shape[dim]:
+            raise RuntimeError(f"Invalid range to narrow. range(start, start+length) must be a "
+                               f"subset of range(0, {input.shape[dim]}).")
+        return _finish_out(_new(input.arr.narrow(dim, start, length), input.be), out,
+                           "narrow_copy", exact=True)
     return _finish_out(_clone_fn(narrow(input, dim, start, length), "C"), out, "narrow_copy",
                        exact=True)
