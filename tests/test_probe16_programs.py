@@ -288,3 +288,26 @@ def test_select_and_narrow_copy_of_sparse_coo_like_torch(case):
             return str(r.layout), r.tolist()
         return (tuple(r.shape), r._indices().tolist(), r._values().tolist(), r.is_coalesced())
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+@pytest.mark.parametrize("which", ["uncoalesced", "coalesced", "one-entry", "hybrid"])
+def test_unsqueeze_of_a_sparse_coo_tensor_like_torch(which, dim):
+    def run(lib):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = {
+                "uncoalesced": lambda: lib.sparse_coo_tensor(
+                    lib.tensor([[0, 1, 1, 2, 0], [1, 0, 2, 1, 1]]), lib.arange(1., 6.), (3, 3)),
+                "coalesced": lambda: lib.sparse_coo_tensor(
+                    lib.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), lib.arange(1., 5.),
+                    (3, 3)).coalesce(),
+                "one-entry": lambda: lib.sparse_coo_tensor(lib.tensor([[0], [2]]),
+                                                           lib.tensor([1.]), (3, 3)),
+                "hybrid": lambda: lib.sparse_coo_tensor(lib.tensor([[0, 2]]),
+                                                        lib.arange(6.).view(2, 3), (4, 3)),
+            }[which]()
+            r = a.unsqueeze(dim)
+        return (tuple(r.shape), r._indices().tolist(), r._values().tolist(), r.is_coalesced(),
+                r.sparse_dim())
+    assert run(ember) == run(torch)

@@ -491,7 +491,13 @@ def unsqueeze(input, dim):
         nd = input.ndim
     except AttributeError:
         raise_not_tensor("unsqueeze", ("input", 1, input))
-    return _unsqueeze_fn(input, wrap_dim(dim, nd + 1))
+    d = wrap_dim(dim, nd + 1)
+    try:
+        return _unsqueeze_fn(input, d)
+    except NotImplementedError:
+        if not isinstance(input.arr, SparseCOO) or input.requires_grad:
+            raise
+        return _new(input.arr.expand_dims(d), input.be)       # torch's sparse kernel
 
 
 def _expand_fwd(xp, x, shape):
