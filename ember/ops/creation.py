@@ -326,7 +326,7 @@ def _check_pin(pin_memory):
                                "pinned memory allocator is available on this system.")
 
 
-def warn_copy_construct(how):
+def _warn_copy_construct(how):
     """torch's warning when a tensor is built from a tensor (`how`: the call the user wrote),
     pointed at the user's line."""
     import warnings
@@ -338,11 +338,11 @@ def warn_copy_construct(how):
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if isinstance(data, Tensor):
-        warn_copy_construct("torch.tensor")
-    return from_data(data, dtype, device, requires_grad, pin_memory)
+        _warn_copy_construct("torch.tensor")
+    return _from_data(data, dtype, device, requires_grad, pin_memory)
 
 
-def from_data(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+def _from_data(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """torch.tensor without its warning for tensor data."""
     _check_pin(pin_memory)
     be = _get_backend(device, True)
