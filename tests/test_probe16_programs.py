@@ -32,6 +32,17 @@ def test_new_tensor_of_a_tensor_warns_in_its_own_words_at_the_callers_line():
     assert _copy_constructs(ember) == _copy_constructs(torch)
 
 
+def test_copy_construct_warning_points_at_the_user_under_a_torch_function_mode():
+    def run(lib):
+        class Mode(lib.overrides.TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                return func(*args, **(kwargs or {}))
+        x = lib.ones(2)
+        with Mode():
+            return _warned(lambda: x.new_tensor(x)), _warned(lambda: lib.tensor(x))
+    assert run(ember) == run(torch)
+
+
 # index_select of a sparse COO tensor (a GNN's A.index_select(0, batch_nodes)): torch's kernel
 # pairs entries with index positions (the longer sequence inner), wraps negative indices, and
 # gives an uncoalesced result once it holds two entries

@@ -329,11 +329,11 @@ def _check_pin(pin_memory):
 def _warn_copy_construct(how):
     """torch's warning when a tensor is built from a tensor (`how`: the call the user wrote),
     pointed at the user's line."""
-    import warnings
+    from .._warnings import outside_stacklevel
     warnings.warn("To copy construct from a tensor, it is recommended to use "
                   "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
                   f"requires_grad_(True), rather than {how}(sourceTensor).",
-                  UserWarning, stacklevel=3)
+                  UserWarning, stacklevel=outside_stacklevel())
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
