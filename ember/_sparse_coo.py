@@ -2,11 +2,14 @@
 
 A sparse Tensor is an ordinary ember Tensor whose `arr` is a SparseCOO instead of an ndarray.
 SparseCOO answers what the generic machinery reads from an array (shape, dtype, ndim, size,
-nbytes, astype, copy, swapaxes) and implements the few array operations that have a sparse
-meaning in torch (+, -, *, / by a scalar, @ a dense matrix), so the existing ops (add, mul,
-neg, div, mm, matmul, addmm, transpose, clone, .to) and their backward rules run unchanged on
-sparse operands with torch's grad_fn names. Anything else a dense kernel tries on it raises
-torch's NotImplementedError for the SparseCPU backend; the dense hot path carries no check.
+nbytes, astype, copy, swapaxes) and implements the array operations that have a sparse
+meaning in torch (+, -, *, / by a scalar or a broadcast dense tensor, ** a number, @ a dense or
+sparse matrix, take, integer indexing, concatenate/stack), so the existing ops (add, mul, neg,
+div, pow, mm, matmul, addmm, transpose, index_select, select, cat, stack, clone, .to) and their
+backward rules run unchanged on sparse operands with torch's grad_fn names; the zero-preserving
+unary ops run on the coalesced values (see UNARY_OPS). Anything else a dense kernel tries on it
+raises torch's NotImplementedError for the SparseCPU backend; the dense hot path carries no
+check.
 
 Layout: `indices` (sparse_dim, nnz) int64, `values` (nnz, *dense_shape), `shape` the full size,
 `coalesced` torch's flag (sorted, unique indices). Written against `xp` (NumPy or CuPy)."""

@@ -767,7 +767,6 @@ def write_nested(self, arr, name):
     layout = self.arr.meta.layout
     aten = _NESTED_REFUSED[layout].get(name)
     if aten is not None:
-        from .._sparse_coo import not_implemented
         raise not_implemented(aten, np, "NestedTensor") if layout == "strided" else \
             NotImplementedError(f"aten.{aten}")
     self.arr.write(arr)
