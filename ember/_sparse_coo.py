@@ -2,11 +2,14 @@
 
 A sparse Tensor is an ordinary ember Tensor whose `arr` is a SparseCOO instead of an ndarray.
 SparseCOO answers what the generic machinery reads from an array (shape, dtype, ndim, size,
-nbytes, astype, copy, swapaxes) and implements the few array operations that have a sparse
-meaning in torch (+, -, *, / by a scalar, @ a dense matrix), so the existing ops (add, mul,
-neg, div, mm, matmul, addmm, transpose, clone, .to) and their backward rules run unchanged on
-sparse operands with torch's grad_fn names. Anything else a dense kernel tries on it raises
-torch's NotImplementedError for the SparseCPU backend; the dense hot path carries no check.
+nbytes, astype, copy, swapaxes) and implements the array operations that have a sparse
+meaning in torch (+, -, *, / by a scalar or a broadcast dense tensor, ** a number, @ a dense or
+sparse matrix, take, integer indexing, concatenate/stack), so the existing ops (add, mul, neg,
+div, pow, mm, matmul, addmm, transpose, index_select, select, cat, stack, clone, .to) and their
+backward rules run unchanged on sparse operands with torch's grad_fn names; the zero-preserving
+unary ops run on the coalesced values (see UNARY_OPS). Anything else a dense kernel tries on it
+raises torch's NotImplementedError for the SparseCPU backend; the dense hot path carries no
+check.
 
 Layout: `indices` (sparse_dim, nnz) int64, `values` (nnz, *dense_shape), `shape` the full size,
 `coalesced` torch's flag (sorted, unique indices). Written against `xp` (NumPy or CuPy)."""
@@ -44,6 +47,14 @@ def not_implemented(op, xp=np, kind="Sparse"):
 _ATEN = {"exp": "exp", "log": "log", "equal": "eq.Tensor", "maximum": "maximum",
          "reshape": "view", "sum": "sum", "mean": "mean.dim", "amax": "max", "max": "max",
          "less": "lt.Scalar", "greater": "gt.Scalar", "absolute": "abs", "tolist": "tolist"}
+
+
+# the zero-preserving unary ops torch has sparse COO kernels for: out of place on the coalesced
+# values, in place on a coalesced tensor only
+UNARY_OPS = frozenset((
+    "abs", "sgn", "sign", "signbit", "ceil", "floor", "trunc", "frac", "expm1", "log1p", "sin",
+    "sinh", "tan", "tanh", "asin", "asinh", "atan", "atanh", "erf", "erfinv", "sqrt", "relu",
+    "isnan", "isinf", "isposinf", "isneginf", "pow"))
 
 
 class SparseCOO:
@@ -162,6 +173,8 @@ class SparseCOO:
         xp = self.xp
         if self.sparse_dim != 2 or self.ndim != 2:
             raise RuntimeError(f"addmm: matrices expected, got {self.sparse_dim}D tensor")
+        if isinstance(dense, SparseCOO):
+            return self.sparse_matmul(dense)
         c = self.coalesce()
         out = xp.zeros((self.shape[0],) + dense.shape[1:], np.result_type(self.dtype,
                                                                           dense.dtype))
@@ -170,6 +183,59 @@ class SparseCOO:
             v = c.values.reshape((-1,) + (1,) * (dense.ndim - 1))
             _index_add(xp, out, rows, v * dense[cols])
         return out
+
+    def take(self, index, axis):
+        """index_select (np.take along `axis`) as torch's CPU kernel selects for the sizes it
+        brute-forces: the pairs (entry k, position j) with k's index along `axis` equal to
+        index[j], the longer of the two sequences running in the inner loop. The result is
+        uncoalesced once it holds two entries."""
+        xp, sd = self.xp, self.sparse_dim
+        shape = self.shape[:axis] + (index.shape[0],) + self.shape[axis + 1:]
+        if axis >= sd:
+            return SparseCOO(self.indices, xp.take(self.values, index, axis=axis - sd + 1),
+                             shape, self.nnz < 2, xp)
+        along = self.indices[axis]
+        if self.nnz >= index.shape[0]:
+            j, k = _matches(xp, index, along)
+        else:
+            k, j = _matches(xp, along, index)
+        indices = self.indices[:, k]
+        indices[axis] = j
+        return SparseCOO(indices, self.values[k], shape, k.shape[0] < 2, xp)
+
+    def expand_dims(self, axis):
+        """unsqueeze: a new sparse dim at `axis` (its index 0 for every entry) up to the sparse
+        dims' end, else a new dense dim of the values."""
+        xp, sd = self.xp, self.sparse_dim
+        shape = self.shape[:axis] + (1,) + self.shape[axis:]
+        if axis <= sd:
+            ind = xp.concatenate([self.indices[:axis], xp.zeros((1, self.nnz), np.int64),
+                                  self.indices[axis:]])
+            return SparseCOO(ind, self.values, shape, self.nnz < 2, xp)
+        return SparseCOO(self.indices, xp.expand_dims(self.values, axis - sd + 1), shape,
+                         self.nnz < 2, xp)
+
+    def sparse_matmul(self, other):
+        """self @ other, both 2-D sparse: a coalesced result holding every (i, j) that some
+        pair of entries (i, k), (k, j) reaches, each sum accumulated over k in ascending order
+        (torch's row-by-row CSR product)."""
+        xp = self.xp
+        if other.sparse_dim != 2 or other.ndim != 2:
+            raise RuntimeError(f"addmm: matrices expected, got {other.sparse_dim}D tensor")
+        if self.shape[1] != other.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({self.shape[0]}x"
+                               f"{self.shape[1]} and {other.shape[0]}x{other.shape[1]})")
+        a, b = self.coalesce(), other.coalesce()
+        pa, pb = _matches(xp, a.indices[1], b.indices[0])       # a's column k = b's row k
+        rows, cols = a.indices[0][pa], b.indices[1][pb]
+        values = a.values[pa] * b.values[pb]
+        dtype = np.result_type(self.dtype, other.dtype)
+        shape = (self.shape[0], other.shape[1])
+        lin = rows * shape[1] + cols
+        uniq, inv = xp.unique(lin, return_inverse=True)
+        out = xp.zeros(uniq.shape[0], dtype)
+        _index_add(xp, out, inv.reshape(-1), values.astype(dtype, copy=False))
+        return SparseCOO(xp.stack([uniq // shape[1], uniq % shape[1]]), out, shape, True, xp)
 
     def add_sparse(self, other, alpha=1):
         """torch.add(sparse, sparse): a two-pointer merge of the entries by linear index, equal
@@ -249,9 +315,12 @@ class SparseCOO:
         if _is_array(other):
             if other.ndim == 0:
                 return self._like(self.values * other)
-            if tuple(other.shape) != self.shape:
-                raise RuntimeError("mul(sparse, dense): the dense operand must have the sparse "
-                                   f"operand's size {list(self.shape)}, got {list(other.shape)}")
+            if tuple(other.shape) != self.shape:       # a dense operand broadcast to self's size
+                try:
+                    other = self.xp.broadcast_to(other, self.shape)
+                except ValueError:
+                    from .ops._apply import _infer_size_error
+                    raise _infer_size_error(other.shape, self.shape) from None
             return self._like(self.values * other[tuple(self.indices)])
         return self._like(self.values * other)
 
@@ -280,7 +349,55 @@ class SparseCOO:
         return self.values.sum(**kwargs)
 
     def __getitem__(self, index):
-        raise not_implemented("select.int", self.xp)
+        """Integer indexing, dim after dim (select; a slice that is not the whole dim has no
+        sparse kernel, as torch's as_strided)."""
+        index = index if isinstance(index, tuple) else (index,)
+        if any(i is Ellipsis for i in index):
+            at = next(p for p, i in enumerate(index) if i is Ellipsis)
+            index = index[:at] + (slice(None),) * (self.ndim - len(index) + 1) + index[at + 1:]
+        out, dropped = self, 0
+        for d, key in enumerate(index):
+            if isinstance(key, slice) and key == slice(None):
+                continue
+            if not isinstance(key, (int, np.integer)) or not isinstance(out, SparseCOO):
+                raise not_implemented("as_strided", self.xp)
+            out = out.select(d - dropped, int(key))
+            dropped += 1
+        return out
+
+    def select(self, dim, k):
+        """The entries at index k of `dim`, that dim dropped (uncoalesced from two entries); with
+        no sparse dim left, the dense sum of their values."""
+        xp, sd = self.xp, self.sparse_dim
+        n = self.shape[dim]
+        if not -n <= k < n:
+            raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {n}")
+        k %= n
+        shape = self.shape[:dim] + self.shape[dim + 1:]
+        if dim >= sd:
+            return SparseCOO(self.indices, xp.take(self.values, k, axis=dim - sd + 1), shape,
+                             self.nnz < 2, xp)
+        keep = xp.nonzero(self.indices[dim] == k)[0]
+        if sd == 1:
+            return xp.asarray(self.values[keep].sum(0, dtype=self.dtype))
+        return SparseCOO(xp.delete(self.indices[:, keep], dim, axis=0), self.values[keep], shape,
+                         keep.shape[0] < 2, xp)
+
+    def narrow(self, dim, start, length):
+        """narrow_copy: the entries with start <= index < start + length along `dim`, shifted
+        to start at 0 (a dense dim narrows the values); the coalesced flag kept."""
+        xp, sd = self.xp, self.sparse_dim
+        shape = self.shape[:dim] + (length,) + self.shape[dim + 1:]
+        if dim >= sd:
+            vd = dim - sd + 1
+            return SparseCOO(self.indices, self.values[(slice(None),) * vd +
+                                                       (slice(start, start + length),)],
+                             shape, self.coalesced, xp)
+        along = self.indices[dim]
+        keep = xp.nonzero((along >= start) & (along < start + length))[0]
+        indices = self.indices[:, keep]
+        indices[dim] -= start
+        return SparseCOO(indices, self.values[keep], shape, self.coalesced, xp)
 
     def __setitem__(self, index, value):
         """`arr[...] = 0` (Tensor.zero_, zero_grad(set_to_none=False)): torch empties a sparse
@@ -299,8 +416,19 @@ class SparseCOO:
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare
     __hash__ = object.__hash__
 
+    def __rtruediv__(self, other):         # 1 / sparse (reciprocal): a dense result
+        raise not_implemented("reciprocal", self.xp)
+
     def __pow__(self, other):
-        raise not_implemented("pow.Tensor_Scalar", self.xp)
+        """sparse ** number: the coalesced values raised (zero stays zero, also for a negative
+        exponent, as torch's kernel has it); no zeroth power."""
+        if hasattr(other, "shape"):
+            raise not_implemented("pow.Tensor_Tensor", self.xp)
+        if other == 0:
+            raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would make "
+                               "the result tensor dense")
+        c = self.coalesce()
+        return SparseCOO(c.indices, c.values ** other, self.shape, True, self.xp)
 
     # ---- NumPy protocols: the whitelisted ufuncs, torch's error for the rest ----------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -333,6 +461,14 @@ class SparseCOO:
     def __array_function__(self, func, types, args, kwargs):
         if func is np.swapaxes:
             return args[0].swapaxes(*args[1:], **kwargs)
+        if func is np.take and isinstance(args[0], SparseCOO):
+            return args[0].take(*args[1:], **kwargs)
+        if func is np.concatenate:
+            return concatenate(*args, **kwargs)
+        if func is np.stack:
+            arrays, axis = (list(args[0]), kwargs.get("axis", args[1] if len(args) > 1 else 0))
+            _all_sparse(arrays)
+            return concatenate([a.expand_dims(axis) for a in arrays], axis)
         raise not_implemented(_ATEN.get(func.__name__, func.__name__), self.xp)
 
     def __array__(self, dtype=None, copy=None):
@@ -405,6 +541,59 @@ def _mul_sparse(a, b):
     base, other = (a, b) if not a.coalesced else (b, a)
     vals, _ = base.lookup(other)
     return base._like(base.values * vals, coalesced=False)
+
+
+def _all_sparse(arrays):
+    for i, a in enumerate(arrays):
+        if not isinstance(a, SparseCOO):
+            raise RuntimeError(f"Concatenating sparse tensors, but a dense tensor was found at "
+                               f"position {i}.")
+
+
+def concatenate(arrays, axis=0):
+    """torch.cat of sparse COO tensors: along a sparse dim, the entries one after another with
+    their indices shifted; along a dense dim, each tensor's values in its slice of zeros. The
+    result is uncoalesced once it holds two entries."""
+    arrays = list(arrays)
+    _all_sparse(arrays)
+    first = arrays[0]
+    xp, sd, dd = first.xp, first.sparse_dim, first.ndim - first.sparse_dim
+    for i, a in enumerate(arrays):
+        if (a.sparse_dim, a.ndim - a.sparse_dim) != (sd, dd):
+            raise RuntimeError(f"All tensors must have the same sparse_dim and dense_dim: {sd}, "
+                               f"{dd}, but tensor at position {i} has {a.sparse_dim}, "
+                               f"{a.ndim - a.sparse_dim}.")
+    sizes = [a.shape[axis] for a in arrays]
+    starts = np.cumsum([0] + sizes[:-1])
+    dtype = np.result_type(*(a.dtype for a in arrays))
+    if axis < sd:
+        indices = []
+        for a, start in zip(arrays, starts):
+            ind = a.indices.copy()
+            ind[axis] += int(start)
+            indices.append(ind)
+        values = [a.values.astype(dtype, copy=False) for a in arrays]
+    else:
+        indices, values, vd = [a.indices for a in arrays], [], axis - sd + 1
+        for a, start in zip(arrays, starts):
+            v = xp.zeros(a.values.shape[:vd] + (sum(sizes),) + a.values.shape[vd + 1:], dtype)
+            v[(slice(None),) * vd + (slice(int(start), int(start) + a.shape[axis]),)] = a.values
+            values.append(v)
+    shape = first.shape[:axis] + (sum(sizes),) + first.shape[axis + 1:]
+    nnz = sum(a.nnz for a in arrays)
+    return SparseCOO(xp.concatenate(indices, axis=1), xp.concatenate(values), shape, nnz < 2,
+                     xp)
+
+
+def _matches(xp, outer, inner):
+    """The pairs (i, j) with outer[i] == inner[j], i-major and j ascending within each i."""
+    order = xp.argsort(inner, kind="stable")
+    ordered = inner[order]
+    lo = xp.searchsorted(ordered, outer, side="left")
+    counts = xp.searchsorted(ordered, outer, side="right") - lo
+    i = xp.repeat(xp.arange(outer.shape[0]), counts)
+    starts = xp.repeat(lo - (xp.cumsum(counts) - counts), counts)
+    return i, order[starts + xp.arange(i.shape[0])]
 
 
 def _index_add(xp, out, index, values):

@@ -1060,9 +1060,10 @@ class Tensor:
         return UntypedStorage._of(self)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .ops.creation import tensor
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
-                      requires_grad=requires_grad)
+        from .ops.creation import _from_data, _warn_copy_construct
+        if isinstance(data, Tensor):
+            _warn_copy_construct("tensor.new_tensor")
+        return _from_data(data, dtype or self.dtype, device or self.device, requires_grad)
 
     def new(self, *args, device=None):
         """The legacy constructor: x.new(2, 3) or x.new(Size) is uninitialised, x.new(data)

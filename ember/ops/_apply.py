@@ -10,6 +10,7 @@ import numpy as np
 from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine, through_float
 from .._kernel_dtypes import cname, tname as _tname
 from .._nested_array import NestedArray
+from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, not_implemented
 from .._tensor import Tensor, _new, bump_version
 from ._registry import NESTED_IDX
 from ..amp.state import AMP as _amp
@@ -723,6 +724,9 @@ def write_into(self, arr, name="copy"):
         if type(dst) is NestedArray:
             write_nested(self, arr, name)
             return
+        if isinstance(dst, SparseCOO):
+            write_sparse(self, arr, name)
+            return
         if name in _SHARED_WRITES and _overlaps(dst):
             write_shared(self, np.broadcast_to(arr, dst.shape).astype(dst.dtype, copy=False),
                          name)
@@ -731,6 +735,24 @@ def write_into(self, arr, name="copy"):
         if region is not None:
             arr = np.broadcast_to(arr, self.arr.shape)[region]
     self.be.xp.copyto(dst, through_float(arr, dst.dtype), casting="unsafe")
+    bump_version(self)
+
+
+def write_sparse(self, arr, name):
+    """write_into a sparse COO tensor (a SparseCOO reads as not writeable): it takes over the
+    sparse result, its values written in place where the entries are the same (div_, neg_, a
+    value-wise op of a coalesced tensor; torch's mul_ and add_ make new arrays). torch's
+    value-wise in-place ops need a coalesced tensor; a dense result has no sparse kernel."""
+    dst = self.arr
+    if not isinstance(arr, SparseCOO):
+        raise not_implemented("copy_", dst.xp)
+    if name in SPARSE_UNARY_OPS and not dst.coalesced:
+        raise RuntimeError(f"{name}_ requires coalesced input")
+    if arr.indices is dst.indices and name != "mul":
+        dst.xp.copyto(dst.values, arr.values, casting="unsafe")
+    else:
+        dst.indices, dst.values = arr.indices, arr.values.astype(dst.dtype, copy=False)
+        dst.coalesced = arr.coalesced
     bump_version(self)
 
 
@@ -745,7 +767,6 @@ def write_nested(self, arr, name):
     layout = self.arr.meta.layout
     aten = _NESTED_REFUSED[layout].get(name)
     if aten is not None:
-        from .._sparse_coo import not_implemented
         raise not_implemented(aten, np, "NestedTensor") if layout == "strided" else \
             NotImplementedError(f"aten.{aten}")
     self.arr.write(arr)

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _dtype, _quantized
 from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
+from .._sparse_coo import SparseCOO
 from .._tensor import Tensor, _new, bump_version as _bump_version
 from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
@@ -325,15 +326,26 @@ def _check_pin(pin_memory):
                                "pinned memory allocator is available on this system.")
 
 
+def _warn_copy_construct(how):
+    """torch's warning when a tensor is built from a tensor (`how`: the call the user wrote),
+    pointed at the user's line."""
+    from .._warnings import outside_stacklevel
+    warnings.warn("To copy construct from a tensor, it is recommended to use "
+                  "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                  f"requires_grad_(True), rather than {how}(sourceTensor).",
+                  UserWarning, stacklevel=outside_stacklevel())
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if isinstance(data, Tensor):
+        _warn_copy_construct("torch.tensor")
+    return _from_data(data, dtype, device, requires_grad, pin_memory)
+
+
+def _from_data(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """torch.tensor without its warning for tensor data."""
     _check_pin(pin_memory)
     be = _get_backend(device, True)
-    if isinstance(data, Tensor):
-        import warnings
-        warnings.warn("To copy construct from a tensor, it is recommended to use "
-                      "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
-                      "requires_grad_(True), rather than torch.tensor(sourceTensor).",
-                      UserWarning, stacklevel=2)
     a = _to_array(data, dtype)
     if isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata and \
             type(data).__name__ not in _STORAGE_TYPES:      # (a storage's memory is shared)
@@ -580,6 +592,8 @@ def _preserving(make, input, memory_format, requires_grad, name):
 def _like(fn, fill):
     def like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
              memory_format=None, **kw):
+        if layout is None and isinstance(getattr(input, "arr", None), SparseCOO):
+            return _sparse_like(input, fill, dtype, device, requires_grad)
         try:
             return _preserving(lambda shape, rg: fn(shape, dtype=dtype or input.dtype,
                                                     device=device or input.device,
@@ -590,6 +604,17 @@ def _like(fn, fill):
                 return _quantized_like(input, fill)
             raise
     return _named(like, f"{fn.__name__}_like")
+
+
+def _sparse_like(input, fill, dtype, device, requires_grad):
+    """empty_like and zeros_like of a sparse COO tensor: one with its sparse and dense dims and
+    no entries; torch has no sparse kernel to fill one with ones."""
+    from ..sparse._coo import empty_coo
+    from .._sparse_coo import not_implemented
+    if fill is not None and fill is not _quantized.NO_ZERO:
+        raise not_implemented("fill_.Scalar", input.arr.xp)
+    return empty_coo(input.shape, input.arr.sparse_dim, dtype or input.dtype,
+                     device or input.device, requires_grad)
 
 
 def _quantized_like(input, fill):
@@ -610,6 +635,8 @@ empty_like = _like(empty, None)
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
+    if layout is None and isinstance(getattr(input, "arr", None), SparseCOO):
+        return _sparse_like(input, fill_value, dtype, device, requires_grad)
     try:
         return _preserving(lambda shape, rg: full(shape, fill_value, dtype=dtype or input.dtype,
                                                   device=device or input.device,

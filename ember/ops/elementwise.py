@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _dtype as _dt
 from .._dtype import DEFAULT, can_cast, result_type as _result_type, result_type_n as _result_type_n
-from .._sparse_coo import SparseCOO
+from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO
 from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
 from .._tensor import Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
@@ -64,6 +64,16 @@ def _as_array(xp, y, like):
 
 
 # ---- unary ops -------------------------------------------------------------------------------
+def _sparse_unary(name, f, xp, x):
+    """A unary op of a sparse COO tensor, reached when `f` met a SparseCOO (whose dense
+    kernels raise NotImplementedError): torch applies the ops of SPARSE_UNARY_OPS to the coalesced
+    values (the result coalesced); any other op keeps that error."""
+    if name not in SPARSE_UNARY_OPS or not isinstance(x, SparseCOO):
+        raise
+    c = x.coalesce()
+    return SparseCOO(c.indices, xp.asarray(f(xp, c.values)), x.shape, True, xp)
+
+
 def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=None):
     """A float-valued op (exp, sin, ...): integer and bool inputs give the default float dtype;
     float16 and bfloat16 compute in float32 and round once, as torch's CPU kernels do (or, for
@@ -78,7 +88,10 @@ def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=N
                 y = f(xp, x.astype(_F32)).astype(x.dtype)
                 return y, (x, y)
             x = _float_input(x, name, complex_ok)
-        y = f(xp, x)
+        try:
+            y = f(xp, x)
+        except NotImplementedError:
+            y = _sparse_unary(name, f, xp, x)
         if type(y) is not type(x):
             y = xp.asarray(y)
         return y, (x, y)
@@ -97,7 +110,10 @@ def _same_unary(name, f, grad, saves="in", deny=None, node=None, holo=False, exa
     def fwd(xp, x):
         if x.dtype.kind in deny:
             raise deny[x.dtype.kind](name, x.dtype)
-        y = f(xp, x)
+        try:
+            y = f(xp, x)
+        except NotImplementedError:
+            y = _sparse_unary(name, f, xp, x)
         if type(y) is not type(x):
             y = xp.asarray(y)
         return y, (x, y)
@@ -127,7 +143,10 @@ def _nograd_unary(name, f, deny=None, exact_out=False):
             err = deny[x.dtype.kind](name, x.dtype)
             if err is not None:
                 raise err
-        y = f(be.xp, x)
+        try:
+            y = f(be.xp, x)
+        except NotImplementedError:
+            y = _sparse_unary(name, f, be.xp, x)
         if type(y) is not type(x):
             y = be.xp.asarray(y)
         return _new(y, be) if out is None else _finish(_new(y, be), out, name, exact_out)

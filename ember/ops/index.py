@@ -14,6 +14,7 @@ from ..return_types import make as _return_type
 from .._tensor import Tensor, _new, bump_version
 from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as _warn_once
 from .._memory_format import contiguous_out
+from .._sparse_coo import SparseCOO
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
     _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args, \
@@ -875,9 +876,29 @@ def _(xp, g, shape, idx, dim):
 def index_select(input, dim, index, *, out=None):
     nd = tensor_ndim("index_select", input)
     d = wrap_dim(dim, nd)
-    idx = _index_vector(index, "index_select")
+    try:
+        idx = _index_vector(index, "index_select")
+    except (RuntimeError, IndexError):
+        if isinstance(input.arr, SparseCOO):
+            raise IndexError("index_select() argument index must be 1-D strided (non-sparse) "
+                             "long-tensor.") from None
+        raise
     n = input.shape[d] if input.ndim else 1
     if _outside(idx, 0, n):
+        if isinstance(input.arr, SparseCOO):        # torch's sparse kernel wraps negatives
+            sd = input.arr.sparse_dim
+            if d >= sd:                 # a gather along the values: no entries, no check
+                if input.arr.nnz:
+                    bad = int(idx[(idx < 0) | (idx >= n)][0])
+                    raise RuntimeError(f"index {bad} is out of bounds for dimension "
+                                       f"{d - sd + 1} with size {n}")
+                idx = idx * 0
+            bad = idx[(idx < -n) | (idx >= n)]
+            if bad.size:
+                raise IndexError(f"index_select(): index contains {int(bad[0])} that is out of "
+                                 f"range for tensor of size {list(input.shape)} at dimension {d}")
+            return _finish(apply(_index_select, (input, _new(idx % n, index.be)), (d,)), out,
+                           "index_select", True)
         if input.ndim > 1 and (d == 1 or not input.numel()):     # torch's dim-1 kernel checks
             if not n:
                 raise RuntimeError("index_select(): self indexing axis dim should be positive")

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._dtype import PROMOTE
 from .._nested_array import NestedShape
+from .._sparse_coo import SparseCOO
 from .._tensor import Size, Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -490,7 +491,13 @@ def unsqueeze(input, dim):
         nd = input.ndim
     except AttributeError:
         raise_not_tensor("unsqueeze", ("input", 1, input))
-    return _unsqueeze_fn(input, wrap_dim(dim, nd + 1))
+    d = wrap_dim(dim, nd + 1)
+    try:
+        return _unsqueeze_fn(input, d)
+    except NotImplementedError:
+        if not isinstance(input.arr, SparseCOO) or input.requires_grad:
+            raise
+        return _new(input.arr.expand_dims(d), input.be)       # torch's sparse kernel
 
 
 def _expand_fwd(xp, x, shape):
@@ -846,6 +853,10 @@ def cat(tensors, dim=0, *, out=None):
             # nested tensors: their kernel's checks (torch's), the dim the first one's
             d = wrap_dim(dim, len(next(n for n in shapes if type(n) is NestedShape)))
             break
+        if isinstance(tensors[0].arr, SparseCOO):       # torch's sparse kernel's words
+            raise RuntimeError(f"All tensors must have the same shape: {list(ref)} (except in "
+                               f"the concatenating dimension), but found shape: {list(s)} at "
+                               f"position {i}.")
         if len(s) != len(ref):
             raise RuntimeError(f"Tensors must have same number of dimensions: got {len(ref)} "
                                f"and {len(s)}")
@@ -2092,5 +2103,15 @@ def narrow_copy(input, dim, start, length, *, out=None):
         raise RuntimeError("Expected dim < static_cast<int64_t>(self_sizes.size()) to be true, "
                            "but got false.  (Could this error message be improved?  If so, please "
                            "report an enhancement request to PyTorch.)")
+    if isinstance(input.arr, SparseCOO):     # torch's sparse kernel (narrow views have none)
+        if not 0 <= dim < input.ndim:
+            raise RuntimeError(f"Dimension {dim} out of range. Expecting 0 <= dim < {input.ndim}.")
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        if start < 0 or start + length > input.shape[dim]:
+            raise RuntimeError(f"Invalid range to narrow. range(start, start+length) must be a "
+                               f"subset of range(0, {input.shape[dim]}).")
+        return _finish_out(_new(input.arr.narrow(dim, start, length), input.be), out,
+                           "narrow_copy", exact=True)
     return _finish_out(_clone_fn(narrow(input, dim, start, length), "C"), out, "narrow_copy",
                        exact=True)

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 
+from .. import _dtype
 from .._layout import sparse_coo
 from .._sparse_coo import SparseCOO, not_implemented
 from .._sparse_compressed import SparseCompressed
@@ -103,10 +104,18 @@ def warn_unchecked():
               "out. See `torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ")
 
 
-def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pin_memory=False,
-                      requires_grad=False, check_invariants=None, is_coalesced=None):
-    """torch.sparse_coo_tensor: a COO tensor from (sparse_dim, nnz) indices and values."""
+def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, device=None,
+                      pin_memory=False, requires_grad=False, check_invariants=None,
+                      is_coalesced=None):
+    """torch.sparse_coo_tensor: a COO tensor from (sparse_dim, nnz) indices and values, or
+    (torch's other signature) an empty one of a size."""
     from ..ops.creation import tensor as _tensor
+    if values is None:
+        size = indices if size is None else size
+        if size is None:
+            raise TypeError("sparse_coo_tensor() received an invalid combination of arguments - "
+                            "got (), but expected one of:")
+        return empty_coo(size, len(size), dtype, device, requires_grad, check_invariants)
     if not isinstance(indices, Tensor):
         indices = _tensor(indices, device=device)
     if not isinstance(values, Tensor):
@@ -155,6 +164,17 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def empty_coo(size, sparse_dim, dtype=None, device=None, requires_grad=False,
+              check_invariants=False):
+    """A sparse COO tensor of `size` with no entries: `sparse_dim` sparse dims, the rest
+    dense (torch.sparse_coo_tensor(size), zeros_like of a sparse tensor)."""
+    from ..ops.creation import zeros
+    size = tuple(int(n) for n in size)
+    return sparse_coo_tensor(zeros((sparse_dim, 0), dtype=_dtype.int64, device=device),
+                             zeros((0,) + size[sparse_dim:], dtype=dtype, device=device), size,
+                             requires_grad=requires_grad, check_invariants=check_invariants)
 
 
 def _check_invariants(be, idx, size):

@@ -63,7 +63,8 @@ def mm(mat1, mat2, reduce="sum"):
         from ..ops.linalg import mm as _mm
         return _mm(mat1, mat2)
     if _is_sparse(mat2):
-        raise NotImplementedError("ember: sparse @ sparse is not supported")
+        from ..ops.linalg import mm as _mm
+        return _mm(mat1, mat2)
     _check_mm(mat1, mat2)
     return apply(_sparse_addmm, (None, mat1, mat2), (0, 1))
 
