@@ -845,3 +845,28 @@ def test_jagged_metadata_attributes(layout, name):
 def test_linear_4d(layout):
     """torch's strided linear takes a 3-d tensor only; a jagged one any."""
     _compare(lambda L, x: L.nn.functional.linear(x.unsqueeze(-2), L.ones(3, 4)), layout)
+
+
+def _strides(x):
+    return _norm(str(x.stride()))
+
+
+STRIDES = {
+    "plain": lambda L, x: _strides(x), "dim0": lambda L, x: _norm(str(x.stride(0))),
+    "last": lambda L, x: x.stride(-1), "out_of_range": lambda L, x: x.stride(5),
+    "transposed": lambda L, x: _strides(x.transpose(1, 2)),
+    "unsqueezed": lambda L, x: (_strides(x.unsqueeze(-1)), _strides(x.unsqueeze(2))),
+    "heads": lambda L, x: (_strides(_heads(L, x)), _strides(_heads(L, x).contiguous())),
+    "sliced": lambda L, x: _strides(x[..., :2]), "holes": lambda L, x: _strides(_holes(L)),
+    "one_dim": lambda L, x: _strides(L.nested.nested_tensor([L.ones(2), L.ones(3)],
+                                                            layout=x.layout)),
+    "equal": lambda L, x: (x.stride(0) == 4 * x.shape[1], x.stride(0) == x.shape[1] * 4),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(STRIDES))
+def test_jagged_strides(layout, name):
+    """A jagged tensor's strides are its values', the batch's the ragged dim's times the nested
+    int (4*j1); a strided tensor has none."""
+    _compare(STRIDES[name], layout)
