@@ -870,3 +870,32 @@ def test_jagged_strides(layout, name):
     """A jagged tensor's strides are its values', the batch's the ragged dim's times the nested
     int (4*j1); a strided tensor has none."""
     _compare(STRIDES[name], layout)
+
+
+ANY_ALL_PROD = {
+    "any": lambda L, x: (x > 0).any(), "all": lambda L, x: (x > 0).all(),
+    "any_last": lambda L, x: (x > 0).any(-1), "all_last_keepdim": lambda L, x: (x > 0).all(-1, True),
+    "any_ragged": lambda L, x: (x > 0).any(1), "all_ragged_keepdim": lambda L, x: (x > 0).all(
+        1, keepdim=True), "all_batch": lambda L, x: (x > 0).all(0),
+    "all_batch_ragged": lambda L, x: ((x > 0).all((0, 1)), (x > 0).all((0, 1), True)),
+    "any_ragged_inner": lambda L, x: (x > 0).any((1, 2)), "any_float": lambda L, x: x.any(-1),
+    "all_float": lambda L, x: x.all(-1), "any_uint8": lambda L, x: (x > 0).to(L.uint8).any(-1),
+    "any_fn": lambda L, x: L.any(x), "all_fn": lambda L, x: L.all(x > 0, dim=2),
+    "all_heads": lambda L, x: ((_heads(L, x) > 0).any(1), (_heads(L, x) > 0).all(2)),
+    "any_holes": lambda L, x: _holes(L).any(1),
+    "prod": lambda L, x: (x.prod(), x.prod(dtype=L.float64)), "prod_last": lambda L, x: x.prod(-1),
+    "prod_last_keepdim": lambda L, x: x.prod(-1, keepdim=True), "prod_ragged": lambda L, x: (
+        x.prod(1), x.prod(1, True)), "prod_batch": lambda L, x: x.prod(0),
+    "prod_dtype": lambda L, x: x.prod(-1, dtype=L.float64), "prod_int": lambda L, x: (
+        (x * 10).int().prod(-1), (x * 10).int().prod(), (x > 0).prod(1)),
+    "prod_fn": lambda L, x: L.prod(x, 2), "prod_heads": lambda L, x: _heads(L, x).prod(1),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(ANY_ALL_PROD))
+def test_any_all_prod(layout, name):
+    """any / all / prod as torch's other jagged reductions (a nested result over inner dims, a
+    dense one over the ragged dim or all of them, its refusals); a strided tensor's all of one
+    dim of a bool tensor, its refusals of the others."""
+    _compare(ANY_ALL_PROD[name], layout)

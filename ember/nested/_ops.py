@@ -430,7 +430,7 @@ def dense_reduction(name, nt, dims, keepdim, dtype):
         inner = tuple(dict.fromkeys(r - 1 if d == 0 else d - 1 for d in dims))
         out = getattr(values(nt), name)(inner, keepdim=keepdim, **kw)
         return out.unsqueeze(0) if keepdim else out
-    if name in ("sum", "mean", "amax", "amin"):
+    if name in ("sum", "mean", "amax", "amin", "prod", "any", "all"):
         from ..ops.shape import stack
         return stack([getattr(c, name)(r - 1, keepdim=keepdim, **kw) for c in unbind(nt)])
     info = np.finfo if a.dtype.kind in "fV" else np.iinfo
@@ -440,20 +440,48 @@ def dense_reduction(name, nt, dims, keepdim, dtype):
 
 def arg_reduction(name, nt, dim, keepdim):
     """argmax / argmin of a nested tensor, as torch's (a strided one has none)."""
-    a = nt.arr
-    if a.meta.layout == "strided":
+    if nt.arr.meta.layout == "strided":
         from .._sparse_coo import not_implemented
         raise not_implemented(name, np, "NestedTensor")
+    return _part_reduction(name, nt, dim, keepdim)
+
+
+def _part_reduction(name, nt, dim, keepdim):
+    """A jagged tensor's reduction `name` (a Tensor method) without a gradient: over dims past
+    the batch and ragged ones, each component's (a nested result); else dense_reduction's."""
+    a = nt.arr
     if dim is None:
         return dense_reduction(name, nt, None, keepdim, None)
     from ..ops._dims import wrap_dim
-    d = wrap_dim(dim, a.ndim)
+    dims = tuple(wrap_dim(d, a.ndim) for d in dim) if isinstance(dim, (tuple, list)) else \
+        wrap_dim(dim, a.ndim)
     try:
-        m = _reduced(name)(a.meta, (a, d, keepdim))
+        m = _reduced(name)(a.meta, (a, dims, keepdim))
     except NotImplementedError:     # (the ragged dim)
-        return dense_reduction(name, nt, (d,), keepdim, None)
-    return _new(NestedArray([getattr(_new(p, CPU), name)(d - 1, keepdim).arr
+        return dense_reduction(name, nt, dims if type(dims) is tuple else (dims,), keepdim, None)
+    inner = tuple(d - 1 for d in dims) if type(dims) is tuple else dims - 1
+    return _new(NestedArray([getattr(_new(p, CPU), name)(inner, keepdim).arr
                              for p in a.parts], m), NESTED)
+
+
+def bool_reduction(name, nt, dim, keepdim):
+    """any / all of a nested tensor, as torch's: a jagged one's as its other reductions; a
+    strided one's all over one dim past the batch of a bool tensor, each component's."""
+    a = nt.arr
+    if a.meta.layout == "jagged":
+        return _part_reduction(name, nt, dim, keepdim)
+    from .._sparse_coo import not_implemented
+    if name == "any" or not isinstance(dim, int):
+        raise not_implemented(name if dim is None else name + (
+            ".dim" if isinstance(dim, int) else ".dims"), np, "NestedTensor")
+    from ..ops._dims import wrap_dim
+    d = wrap_dim(dim, a.ndim)
+    if d == 0:
+        raise RuntimeError("Cannot apply all across nested dimension 0")
+    if a.dtype != np.bool_:
+        from .._kernel_dtypes import tname
+        raise RuntimeError(f"all only supports bool tensor for result, got: {tname(a.dtype)}")
+    return _new(a.like([p.all(axis=d - 1, keepdims=keepdim) for p in a.parts]), NESTED)
 
 
 def like(make, nt, requires_grad):
@@ -539,6 +567,8 @@ def _install():
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
     for name in ("amax", "amin"):
         lift(name, lambda a: (a[0], _dims(a[1]), a[2]), _extremed(name), strided=name)
+    lift("prod_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("prod"),
+         strided="prod.dim_int")
     for name in ("max", "min"):
         override(OPS[name + "_all"], NESTED_IDX, *_no_extreme(name))
         lift(name + "_dim", lambda a: (a[0], a[1] - 1, a[2]), _reduced(name),

@@ -269,7 +269,7 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
 
 
 def _nested_reduction(name, input, dims, keepdim, dtype):
-    """In an except block: a jagged tensor's sum or mean with a dense result (all of it, or over
+    """In an except block: a jagged tensor's reduction (sum, mean, prod, ...) with a dense result (all of it, or over
     the ragged dim), else the exception being handled, re-raised."""
     if input.is_nested:
         from ..nested._ops import dense_reduction
@@ -325,11 +325,17 @@ def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     if dim is _NO_DIM:
         if keepdim or out is not None:
             _without_dim("prod", "int", keepdim, dtype, out)
-        return _prod0(input, None, False, dt)
+        try:
+            return _prod0(input, None, False, dt)
+        except NotImplementedError:
+            return _nested_reduction("prod", input, None, False, dtype)
     nd = tensor_ndim("prod", input)
     d = _wrap_dim(_int_dim("prod", dim), nd)
     dims = (d,) if nd else None
-    return _finish(_prod1(input, dims, _keepdim(keepdim, "prod"), dt), out)
+    try:
+        return _finish(_prod1(input, dims, _keepdim(keepdim, "prod"), dt), out)
+    except NotImplementedError:
+        return _finish(_nested_reduction("prod", input, dims, keepdim, dtype), out)
 
 
 # ---- max, min, amax, amin, argmax, argmin, aminmax --------------------------------------------
@@ -1153,10 +1159,16 @@ def _bool_reduce(name, f):
         except AttributeError:
             raise _not_tensor(name, input) from None
         _keepdim(keepdim, name)
-        if isinstance(dim, (tuple, list)) and not dim:     # dim=(): no reduction at all
-            r = f(x[..., None], axis=-1, keepdims=False)
-        else:
-            r = _arr(xp, f(x, axis=_dims(input, dim, name), keepdims=keepdim))
+        try:
+            if isinstance(dim, (tuple, list)) and not dim:     # dim=(): no reduction at all
+                r = f(x[..., None], axis=-1, keepdims=False)
+            else:
+                r = _arr(xp, f(x, axis=_dims(input, dim, name), keepdims=keepdim))
+        except (AttributeError, TypeError):     # a nested tensor's array
+            if not input.is_nested:
+                raise
+            from ..nested._ops import bool_reduction
+            return _finish(bool_reduction(name, input, dim, keepdim), out)
         if isinstance(out, Tensor) and out.arr.dtype not in (np.bool_, np.uint8):
             raise RuntimeError(f"{name} only supports bool tensor for result, got: "
                                f"{_tname(out.arr.dtype)}")
