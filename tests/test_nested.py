@@ -899,3 +899,28 @@ def test_any_all_prod(layout, name):
     dense one over the ragged dim or all of them, its refusals); a strided tensor's all of one
     dim of a bool tensor, its refusals of the others."""
     _compare(ANY_ALL_PROD[name], layout)
+
+
+STACKS = {
+    "inner": lambda L, x: L.stack([x, x * 2], 2), "last": lambda L, x: L.stack([x, x * 2], -1),
+    "batch": lambda L, x: L.stack([x, x * 2]), "ragged": lambda L, x: L.stack([x, x * 2], 1),
+    "other_structure": lambda L, x: L.stack([x, L.nested.nested_tensor(
+        [L.ones(2, 4), L.ones(3, 4), L.ones(1, 4)], layout=x.layout)], 2),
+    "dense": lambda L, x: L.stack([x, L.ones(4)], 2),
+    "dense_first": lambda L, x: L.stack([L.ones(4), x], 2),
+    "sizes": lambda L, x: L.stack([x, x[..., :2]], 2),
+    "sizes_batch": lambda L, x: L.stack([x, x[..., :2]], 0),
+    "dims": lambda L, x: L.stack([x, x.unsqueeze(-1)], 2),
+    "dtypes": lambda L, x: L.stack([x, x.double()], 2), "out_of_range": lambda L, x: L.stack(
+        [x, x], 4), "one": lambda L, x: L.stack([x], 2),
+    "grad": lambda L, x: _grad_of(x, L.stack([x, x * 2], 2) * L.tensor([1.0, 3.0])[:, None]),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(STACKS))
+def test_stack(layout, name):
+    """torch.stack of jagged tensors of one nested int: each component's stack along a dim past
+    the ragged one (its gradient back to each input), torch's checks in its order; a strided
+    tensor has none."""
+    _compare(STACKS[name], layout, grad=name == "grad" and layout == "jagged")

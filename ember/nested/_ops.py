@@ -223,6 +223,28 @@ def _catted(meta, args):
     return meta
 
 
+def _stacked(meta, args):
+    """torch's checks of a jagged stack (in its order), and the result's structure: each
+    component's stack along a dim past the batch and ragged ones."""
+    *arrays, d = args
+    if any(type(a) is not NestedArray for a in arrays):
+        raise RuntimeError("stack(): expected all nested tensors inputs")
+    if any(a.meta.nid is not meta.nid for a in arrays):
+        raise RuntimeError("stack(): expected all nested tensors to have the same nested "
+                           "structure")
+    if any(a.ndim != arrays[0].ndim for a in arrays):
+        raise RuntimeError("stack(): expected all nested tensors to have the same dim")
+    if d == 0 or d == meta.ragged:
+        raise RuntimeError(f"stack(): not supported for NestedTensor on "
+                           f"{'dim=0' if d == 0 else 'ragged dim'}")
+    first = _values_size(arrays[0])
+    for i, a in enumerate(arrays):
+        if _values_size(a) != first:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {first} at "
+                               f"entry 0 and {_values_size(a)} at entry {i}")
+    return meta.with_ragged(meta.ragged + (d <= meta.ragged))
+
+
 def _strided_cat(jagged_fwd, jagged_bwd):
     """cat's nested kernel: a jagged tensor's (jagged_fwd), or torch's cat of strided tensors:
     along the batch dim, the components one list after the other; along another, each
@@ -549,6 +571,7 @@ def _install():
         lambda a: type(a[2]) is not NestedArray, "other must be nested",
         lambda a: type(a[1]) is NestedArray, "self must not be nested"))
     lift("cat", lambda a: (*a[:-1], a[-1] - 1), _catted)
+    lift("stack", lambda a: (*a[:-1], a[-1] - 1), _stacked, strided="stack")
     override(OPS["cat"], NESTED_IDX, *_strided_cat(*OPS["cat"].impl[NESTED_IDX]))
     lift("linear", meta=_linear_checked)
     for name in ("matmul", "mm"):
