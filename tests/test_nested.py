@@ -924,3 +924,20 @@ def test_stack(layout, name):
     the ragged one (its gradient back to each input), torch's checks in its order; a strided
     tensor has none."""
     _compare(STACKS[name], layout, grad=name == "grad" and layout == "jagged")
+
+
+NORMS = {
+    "norm": lambda L, x: x.norm(), "norm_dim": lambda L, x: x.norm(2, -1, True),
+    "norm_fro": lambda L, x: L.norm(x, "fro", dim=-1), "vector_norm": lambda L, x: (
+        L.linalg.vector_norm(x, float("inf"), -1)), "linalg_norm": lambda L, x: L.linalg.norm(x),
+    "normalize": lambda L, x: L.nn.functional.normalize(x, dim=-1),
+    "rms_norm": lambda L, x: L.nn.functional.rms_norm(x, (4,), L.arange(4.0)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(NORMS))
+def test_norms(layout, name):
+    """torch has no nested norm: its errors name aten's norm (a jagged tensor's norm and
+    normalize) or linalg_vector_norm; rms_norm runs on a jagged tensor's components."""
+    _compare(NORMS[name], layout)

@@ -305,14 +305,14 @@ def _extremed(name):
     return meta
 
 
-def _no_extreme(name):
-    """The nested slot of max() / min() of all elements: torch's refusal of a strided tensor;
-    a jagged tensor's is left to dense_reduction (a dense result)."""
+def _refused(strided, jagged):
+    """The nested slot of an op torch has no nested kernel of (or one outside it), under
+    other aten names: the strided layout's, the jagged layout's."""
     def fwd(xp, x, *static):
         if x.meta.layout == "strided":
             from .._sparse_coo import not_implemented
-            raise not_implemented(name, xp, "NestedTensor")
-        raise NotImplementedError(f"aten.{name}.default")
+            raise not_implemented(strided, xp, "NestedTensor")
+        raise NotImplementedError(f"aten.{jagged}")
     return fwd, None
 
 
@@ -593,10 +593,13 @@ def _install():
     lift("prod_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("prod"),
          strided="prod.dim_int")
     for name in ("max", "min"):
-        override(OPS[name + "_all"], NESTED_IDX, *_no_extreme(name))
+        # (a jagged tensor's: left to dense_reduction, a dense result)
+        override(OPS[name + "_all"], NESTED_IDX, *_refused(name, name + ".default"))
         lift(name + "_dim", lambda a: (a[0], a[1] - 1, a[2]), _reduced(name),
              strided=name + ".dim")
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
+    override(OPS["vector_norm"], NESTED_IDX, *_refused("linalg_vector_norm",    # (normalize's)
+                                                       "norm.ScalarOpt_dim"))
     for name in ("split", "split_with_sizes"):
         override(OPS[name], NESTED_IDX, *_split_kernel(name, *OPS[name].impl[0]))
     lift("native_layer_norm",

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..return_types import make as _return_type
 from .._dtype import DEFAULT, to_dtype as _to_dtype
+from .._layout import jagged as _jagged
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, type_name, \
@@ -836,10 +837,13 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
             dt if dtype is None else dtype), out)
     if isinstance(dim, int):
         dim = (dim,)
-    if isinstance(p, str):
-        return _finish(linalg.vector_norm(input, 2, dim, keepdim, dtype=dtype), out)
-    return _finish(linalg.vector_norm(input, 2.0 if p is None else p, dim, keepdim,
-                                      dtype=dtype), out)
+    try:
+        return _finish(linalg.vector_norm(input, 2 if isinstance(p, str) else 2.0 if p is None
+                                          else p, dim, keepdim, dtype=dtype), out)
+    except NotImplementedError:
+        if input.layout is _jagged:     # (torch's jagged kernels have no norm: its aten name)
+            raise NotImplementedError("aten.norm.ScalarOpt_dim") from None
+        raise
 
 
 # ---- scans ------------------------------------------------------------------------------------
