@@ -941,3 +941,43 @@ def test_norms(layout, name):
     """torch has no nested norm: its errors name aten's norm (a jagged tensor's norm and
     normalize) or linalg_vector_norm; rms_norm runs on a jagged tensor's components."""
     _compare(NORMS[name], layout)
+
+
+def _written(L, x, idx, value):
+    x[idx] = value
+    return x
+
+
+MASKS = {
+    "bool_index": lambda L, x: x[x > 0], "dense_bool_index": lambda L, x: x[L.tensor(
+        [True, False, True])], "int_index_last": lambda L, x: x[..., L.tensor([0, 2])],
+    "int_index_after_slice": lambda L, x: x[:, L.tensor([0, 2])],
+    "int_index_component": lambda L, x: x[0, L.tensor([0, 1])],
+    "set_bool": lambda L, x: _written(L, x, x > 0, 0.0),
+    "set_component": lambda L, x: _written(L, x, 0, 2.0),
+    "set_component_row": lambda L, x: _written(L, x, -1, L.arange(4.0)),
+    "set_component_out_of_range": lambda L, x: _written(L, x, 5, 2.0),
+    "set_ellipsis": lambda L, x: _written(L, x, (Ellipsis, 0), 1.0),
+    "set_slice": lambda L, x: _written(L, x, (slice(None), 0), 1.0),
+    "masked_fill": lambda L, x: x.masked_fill(x > 0, 0.0),
+    "masked_fill_tensor": lambda L, x: x.masked_fill(x > 0, L.tensor(1.0)),
+    "masked_fill_dense_mask": lambda L, x: x.masked_fill(L.tensor([True, False, True, False]),
+                                                         0.0),
+    "masked_fill_inplace": lambda L, x: x.masked_fill_(x > 0, 0.0),
+    "where": lambda L, x: (L.where(x > 0, x, L.tensor(0.0)), L.where(x > 0, 1.0, 0.0)),
+    "where_dense_condition": lambda L, x: L.where(L.tensor([True, False, True, False]), x, 0.0),
+    "where_grad": lambda L, x: _grad_of(x, L.where(x > 0, x * 2, 0.0)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(MASKS))
+def test_masks_and_index_tensors(layout, name):
+    """torch has no nested advanced indexing (its index.Tensor / index_put_ errors, after its
+    int and slice handling); a jagged tensor's nt[i, ...] = v writes into component i;
+    masked_fill takes a number, where a nested condition (torch's errors otherwise)."""
+    _compare(MASKS[name], layout, grad=name.endswith("_grad") and layout == "jagged")
+
+
+def test_jagged_setitem_inside_component():
+    _compare(lambda L, x: _written(L, x, (1, 0), L.arange(4.0)), "jagged")

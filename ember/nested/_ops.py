@@ -11,7 +11,7 @@ The ops that cross between nested and dense tensors (construction, unbind, value
 are built here too, as nodes whose backward hands the gradient back across."""
 import numpy as np
 
-from .._tensor import _new
+from .._tensor import Tensor as _Tensor, _new
 from ..autograd.engine import sum_to
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.node import out_slot
@@ -170,6 +170,26 @@ def _strided_refusal(*tests):
     return check
 
 
+def _scalar_filled(meta, args):
+    """torch's nested masked_fill takes a number only (a tensor value: masked_fill.Tensor)."""
+    if type(args[2]) is np.ndarray:
+        raise _missing(args[0], "masked_fill.Tensor", "masked_fill.Tensor")
+    return meta
+
+
+def _nested_condition(fwd, bwd):
+    """where's nested kernel: torch's refusal of a dense condition first (a jagged tensor's
+    where takes a jagged one)."""
+    def checked(xp, cond, *args):
+        if type(cond) is not NestedArray:
+            if next(a for a in args if type(a) is NestedArray).meta.layout == "strided":
+                raise RuntimeError("condition must be nested")
+            raise ValueError("NestedTensor where_self(condition: jt_all, self: any, other: "
+                             "any): expected condition to be a jagged layout NestedTensor")
+        return fwd(xp, cond, *args)
+    return checked, bwd
+
+
 def _softmaxed(meta, args):
     if args[1] == 0:
         raise RuntimeError("Cannot apply softmax across nested dimension 0"
@@ -305,14 +325,20 @@ def _extremed(name):
     return meta
 
 
+def _missing(a, strided, jagged):
+    """torch's NotImplementedError for an op without a kernel for nested tensor `a`, under
+    its aten names for the strided layout and the jagged one."""
+    if a.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        return not_implemented(strided, np, "NestedTensor")
+    return NotImplementedError(f"aten.{jagged}")
+
+
 def _refused(strided, jagged):
-    """The nested slot of an op torch has no nested kernel of (or one outside it), under
-    other aten names: the strided layout's, the jagged layout's."""
+    """The nested slot of an op torch has no nested kernel of (or one outside it): its
+    _missing error."""
     def fwd(xp, x, *static):
-        if x.meta.layout == "strided":
-            from .._sparse_coo import not_implemented
-            raise not_implemented(strided, xp, "NestedTensor")
-        raise NotImplementedError(f"aten.{jagged}")
+        raise _missing(x, strided, jagged)
     return fwd, None
 
 
@@ -559,8 +585,9 @@ def _install():
                        ("square", "pow.Tensor_Scalar")):
         lift(name, strided=aten)
     lift("embedding")
-    for name in ("add", "sub", "mul", "div", "gt", "ge", "masked_fill"):
+    for name in ("add", "sub", "mul", "div", "gt", "ge"):
         lift(name, pointwise=True)
+    lift("masked_fill", pointwise=True, meta=_scalar_filled)
     for name, aten in (("rsub", "rsub.Scalar"), ("pow", "pow.Tensor_Scalar"),
                        ("lt", "lt.Scalar"), ("le", "le.Scalar"), ("ne", "ne.Scalar")):
         lift(name, pointwise=True, strided=aten)
@@ -570,6 +597,7 @@ def _install():
     lift("where", pointwise=True, meta=_strided_refusal(
         lambda a: type(a[2]) is not NestedArray, "other must be nested",
         lambda a: type(a[1]) is NestedArray, "self must not be nested"))
+    override(OPS["where"], NESTED_IDX, *_nested_condition(*OPS["where"].impl[NESTED_IDX]))
     lift("cat", lambda a: (*a[:-1], a[-1] - 1), _catted)
     lift("stack", lambda a: (*a[:-1], a[-1] - 1), _stacked, strided="stack")
     override(OPS["cat"], NESTED_IDX, *_strided_cat(*OPS["cat"].impl[NESTED_IDX]))
@@ -782,6 +810,8 @@ def getitem(nt, idx):
     first = idx[0] if idx else None
     if type(first) is int:
         return nt.unbind()[first][idx[1:]]
+    if type(first) is not slice and any(isinstance(i, _Tensor) for i in idx):
+        raise _missing(a, "index.Tensor", "index.Tensor")   # (no nested advanced indexing)
     if first is Ellipsis and len(idx) > 1 and a.meta.layout == "jagged":
         return _trailing(nt, idx[1:])
     if first is Ellipsis and a.meta.layout == "strided" and all(i is None for i in idx[1:]):
@@ -807,6 +837,41 @@ def getitem(nt, idx):
             raise RuntimeError("NestedTensor must be contiguous to get buffer.")
         return _node(_SELECT, bwd, (), (nt,), out)
     return None
+
+
+def setitem(nt, idx, value):
+    """nt[idx] = value where the dense write failed, as torch's: a jagged tensor's nt[i, ...]
+    writes into component i (without autograd: torch's CopySlices is not recorded here); its
+    refusals of index tensors and of the other indices; a strided tensor's sizes error. False
+    where ember has no answer."""
+    a = nt.arr
+    idx = idx if type(idx) is tuple else (idx,)
+    if any(isinstance(i, _Tensor) for i in idx):
+        if a.meta.layout == "strided":
+            from .._sparse_coo import not_implemented
+            raise not_implemented("index_put_", np, "NestedTensor")
+        raise ValueError("NestedTensor index_put_(input: jt_all, indices: any, values: t, "
+                         "accumulate: any?): expected input to be a jagged layout NestedTensor")
+    first = idx[0] if idx else None
+    if a.meta.layout == "strided":
+        if type(first) is slice:
+            from .._sparse_coo import not_implemented
+            raise not_implemented("slice.Tensor", np, "NestedTensor")
+        raise RuntimeError(SIZES_ERROR)
+    if type(first) is slice:
+        raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
+    if first is Ellipsis:
+        raise NotImplementedError("aten.fill_.Tensor")
+    if type(first) is not int or _grad.enabled and (
+            nt._rg or isinstance(value, _Tensor) and value._rg):
+        return False
+    b = len(a.parts)
+    if not -b <= first < b:
+        raise IndexError(f"index {first} is out of bounds for dimension 0 with size {b}")
+    _new(a.parts[first], CPU)[idx[1:]] = value
+    from .._tensor import bump_version
+    bump_version(nt)
+    return True
 
 
 def copy_error(src, dst):

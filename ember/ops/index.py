@@ -407,14 +407,14 @@ def getitem(self, idx):
             if not self.is_nested:
                 raise
             return self.unbind()[idx]
-    if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be and self.be.xp is np:
-        # fast path: x[t] (NumPy checks the bounds)
-        a = idx.arr
-        if a.dtype == np.int64 or a.dtype == np.bool_:
-            if a.dtype == np.bool_ and a.shape != self.arr.shape[:a.ndim]:
-                _parse(idx, self.arr.shape, self.be)            # raises torch's error
-            return _watched(apply(_index, (self,), ((a,),)), idx)
     try:
+        if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be and self.be.xp is np:
+            # fast path: x[t] (NumPy checks the bounds)
+            a = idx.arr
+            if a.dtype == np.int64 or a.dtype == np.bool_:
+                if a.dtype == np.bool_ and a.shape != self.arr.shape[:a.ndim]:
+                    _parse(idx, self.arr.shape, self.be)            # raises torch's error
+                return _watched(apply(_index, (self,), ((a,),)), idx)
         basic, adv, last = _parse(idx, self.arr.shape, self.be)
         if adv is None:
             if last == "alias":
@@ -623,7 +623,14 @@ def setitem(self, idx, value):
         _setitem(self, idx, value)
         _fw_put(self, value, lambda ts, tv: _setitem(ts, idx, tv))
         return
-    _setitem(self, idx, value)
+    try:
+        _setitem(self, idx, value)
+    except (TypeError, RuntimeError, IndexError):
+        if not self.is_nested:
+            raise
+        from ..nested._ops import setitem as nested_setitem
+        if not nested_setitem(self, idx, value):    # torch's write or error, or False
+            raise
 
 
 def _fw_put(self, value, put):
@@ -1472,8 +1479,8 @@ def _(xp, g, mask, tensor_value):
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_")
     _value_arg("masked_fill_", value, mask, value)
-    if mask.arr.shape != input.arr.shape:       # (a nested mask of a nested tensor: equal)
-        _broadcastable(mask.shape, input.shape)
+    if mask.arr.shape != input.arr.shape and not input.is_nested:    # (a nested one's: its
+        _broadcastable(mask.shape, input.shape)                      # kernel's checks)
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
@@ -2075,7 +2082,11 @@ put_ = inplace(put, "put")
 
 def masked_fill_(input, mask, value):
     _check_mask(mask, "masked_fill_")
-    _check_broadcast_into(mask.shape, input.shape)
+    try:
+        _check_broadcast_into(mask.shape, input.shape)
+    except RuntimeError:
+        if not input.is_nested:     # (a strided one's sizes: its refusal comes first)
+            raise
     return _masked_fill_inplace(input, mask, value)
 
 
