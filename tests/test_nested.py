@@ -26,9 +26,7 @@ def _nt(L, layout, requires_grad=False, dtype=None):
 # grad_fn names where ember's nested node is its dense op's
 NODE_NAMES = {"MatmulBackward0": "UnsafeViewBackward0",
               "SumBackwardAutogradNestedTensor1": "SumBackward1",
-              "SqueezeBackwardAutogradNestedTensor0": "SqueezeBackward1",
-              "SplitWithSizesBackwardAutogradNestedTensor0": "SplitWithSizesBackward0",
-              "ChunkBackwardAutogradNestedTensor0": "SplitBackward0"}
+              "SqueezeBackwardAutogradNestedTensor0": "SqueezeBackward1"}
 
 
 def _norm(text):
@@ -981,3 +979,28 @@ def test_masks_and_index_tensors(layout, name):
 
 def test_jagged_setitem_inside_component():
     _compare(lambda L, x: _written(L, x, (1, 0), L.arange(4.0)), "jagged")
+
+
+def _node_names(ts):
+    return [type(t.grad_fn).__name__ for t in ts]
+
+
+SPLIT_NODES = {
+    "chunk": lambda L, x: _node_names(x.chunk(2, -1)), "chunk_fn": lambda L, x: _node_names(
+        L.chunk(x, 2, 2)), "chunk_batch": lambda L, x: _node_names(x.chunk(2, 0)),
+    "split_with_sizes": lambda L, x: _node_names(x.split([1, 3], -1)),
+    "split_fn": lambda L, x: _node_names(L.split(x, [1, 3], -1)),
+    "split_irregular": lambda L, x: x.split(2, 1),
+    "split_jagged": lambda L, x: _node_names(x.split(2, -1)) if x.layout is L.jagged else None,
+    "dense": lambda L, x: (_node_names(L.ones(4, requires_grad=True).chunk(2)),
+                           _node_names(L.ones(4, requires_grad=True).split([1, 3]))),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(SPLIT_NODES))
+def test_split_chunk_node_names(layout, name):
+    """torch's grad_fn classes of nested chunk and split_with_sizes (its nested autograd
+    kernels'), a jagged split's SplitBackward0; a strided split of an irregular dim recording
+    raises the sizes error."""
+    _compare(SPLIT_NODES[name], layout, grad=True)

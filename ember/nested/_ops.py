@@ -14,7 +14,7 @@ import numpy as np
 from .._tensor import Tensor as _Tensor, _new
 from ..autograd.engine import sum_to
 from ..autograd.grad_mode import STATE as _grad
-from ..autograd.node import out_slot
+from ..autograd.node import node_class, out_slot
 from ..backends import CPU, Backend, device
 from ..ops._apply import apply
 from ..ops._registry import NESTED_IDX, OPS, op, override
@@ -394,6 +394,8 @@ def split_error(nt, size, dim):
     name = "chunk" if size is None else "split" if isinstance(size, int) else \
         "split_with_sizes"
     if a.meta.layout == "strided" and name == "split":     # (torch has no kernel: any dim)
+        if _grad.enabled and nt._rg:   # (torch's autograd reads the sizes first)
+            raise RuntimeError(SIZES_ERROR)
         _split_checks(a, dim, None, name)
     from ..ops._dims import wrap_dim
     d = wrap_dim(dim, a.ndim)
@@ -630,6 +632,13 @@ def _install():
                                                        "norm.ScalarOpt_dim"))
     for name in ("split", "split_with_sizes"):
         override(OPS[name], NESTED_IDX, *_split_kernel(name, *OPS[name].impl[0]))
+    # torch's nested nodes of chunk (split's op with a count) and split_with_sizes
+    chunk, sizes = node_class("ChunkBackwardAutogradNestedTensor0"), node_class(
+        "SplitWithSizesBackwardAutogradNestedTensor0")
+    OPS["split"].node_class_by(lambda args, static: chunk if len(static) == 3 and args[
+        0].be.idx == NESTED_IDX else None)
+    OPS["split_with_sizes"].node_class_by(lambda args, static: sizes if args[
+        0].be.idx == NESTED_IDX else None)
     lift("native_layer_norm",
          lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]), _normed)
 
