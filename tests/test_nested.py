@@ -24,8 +24,7 @@ def _nt(L, layout, requires_grad=False, dtype=None):
 
 
 # grad_fn names where ember's nested node is its dense op's
-NODE_NAMES = {"MatmulBackward0": "UnsafeViewBackward0",
-              "SumBackwardAutogradNestedTensor1": "SumBackward1",
+NODE_NAMES = {"SumBackwardAutogradNestedTensor1": "SumBackward1",
               "SqueezeBackwardAutogradNestedTensor0": "SqueezeBackward1"}
 
 
@@ -1004,3 +1003,34 @@ def test_split_chunk_node_names(layout, name):
     kernels'), a jagged split's SplitBackward0; a strided split of an irregular dim recording
     raises the sizes error."""
     _compare(SPLIT_NODES[name], layout, grad=True)
+
+
+MATMULS = {
+    "node": lambda L, x: type((x @ L.ones(4, 3)).grad_fn).__name__,
+    "batched": lambda L, x: x @ L.arange(24.0).reshape(3, 4, 2),
+    "batched_broadcast": lambda L, x: x @ L.arange(12.0).reshape(1, 4, 3),
+    "batched_mismatch": lambda L, x: x @ L.ones(2, 4, 3),
+    "vector": lambda L, x: x @ L.ones(4), "mm": lambda L, x: L.mm(x, L.ones(4, 3)),
+    "dense_first": lambda L, x: L.ones(3, 2) @ x.transpose(1, 2) if x.layout is L.strided
+    else None,
+    "batched_grad": lambda L, x: _grad_of(x, x @ L.arange(24.0).reshape(3, 4, 2)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(MATMULS))
+def test_matmul_dense_operands(layout, name):
+    """A jagged matmul's dense (B, D, E) operand gives component i its slice i (or broadcasts
+    one), its node MatmulBackward0; torch's refusals of a vector, of mm, of a dense first
+    operand of a strided tensor."""
+    _compare(MATMULS[name], layout, grad=True)
+
+
+def test_matmul_batched_weight_grad():
+    """The gradient of a jagged matmul's batched dense operand: each component's, stacked."""
+    grads = []
+    for L in (ember, torch):
+        w = L.arange(24.0).reshape(3, 4, 2).requires_grad_()
+        ((_nt(L, "jagged") @ w).values() ** 2).sum().backward()
+        grads.append(w.grad.numpy())
+    np.testing.assert_allclose(*grads, rtol=1e-5)

@@ -45,11 +45,32 @@ def _structure(name, args, pointwise):
                 "a non-nested self and nested other"
             raise RuntimeError(f"Expected both {'self and other ' if pointwise else ''}to be "
                                f"nested, but got {sides}")
-    if pointwise is False and x.meta.layout == "jagged" and type(args[1]) is NestedArray:
+    if pointwise is False and x.meta.layout == "jagged" and (
+            type(args[1]) is NestedArray or getattr(args[1], "ndim", 0) == 1):
         raise RuntimeError(f"matmul(): not supported between inputs of shapes "
                            f"({', '.join(map(str, x.shape))}) and "
                            f"torch.Size([{', '.join(map(str, args[1].shape))}])")
     return x
+
+
+class _Batched:
+    """A dense operand of a nested matmul whose first dim is the batch (of size B, or 1
+    broadcast): component i takes its slice i, as torch's jagged matmul."""
+    __slots__ = ("shape", "a")
+
+    def __init__(self, a, b):
+        if a.shape[0] not in (1, b):
+            raise RuntimeError(f"The size of tensor a ({b}) must match the size of tensor b "
+                               f"({a.shape[0]}) at non-singleton dimension 0")
+        self.shape, self.a = a.shape, a
+
+    def at(self, i):
+        return self.a[i if self.shape[0] > 1 else 0]
+
+    def gather(self, grads):
+        """Its gradient from the components' gradients of their slices."""
+        g = np.stack([sum_to(np, gp, self.shape[1:]) for gp in grads])
+        return g if self.shape[0] > 1 else g.sum(0, keepdims=True)
 
 
 def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=True):
@@ -67,15 +88,21 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
             from .._sparse_coo import not_implemented
             raise not_implemented(strided, xp, "NestedTensor")
         m = x.meta if meta is None else meta(x.meta, args)
+        if pointwise is False:          # (a dense operand with a batch dim: one per component)
+            args = tuple(_Batched(a, len(x.parts)) if isinstance(a, np.ndarray) and
+                         a.ndim == x.ndim else a for a in args)
         outs, saves = [], []
         for i in range(len(x.parts)):
-            part = [a.parts[i] if type(a) is NestedArray else a for a in args]
+            part = [a.parts[i] if type(a) is NestedArray else a.at(i) if type(a) is _Batched
+                    else a for a in args]
             y, s = fwd(xp, *(per_part(part) if per_part else part))
             outs.append(y)
             saves.append(s)
-        # what each gradient takes: [structure, component shapes] | a dense shape | None
+        # what each gradient takes: [structure, component shapes] | a dense shape | _Batched
+        # | None
         kinds = tuple([a.meta, [p.shape for p in a.parts]] if type(a) is NestedArray else
-                      a.shape if isinstance(a, np.ndarray) else None for a in args)
+                      a.shape if isinstance(a, np.ndarray) else
+                      a if type(a) is _Batched else None for a in args)
         if type(outs[0]) is tuple:      # a multi-output op: a nested tensor per output
             return tuple(NestedArray(ys, m) for ys in zip(*outs)), (saves, kinds)
         return NestedArray(outs, m), (saves, kinds)
@@ -91,6 +118,8 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
             elif type(k) is list:
                 grads.append(NestedArray([gp if gp.shape == s else sum_to(xp, gp, s)
                                           for gp, s in zip(gs, k[1])], k[0]))
+            elif type(k) is _Batched:
+                grads.append(k.gather(gs))
             else:
                 grads.append(sum(sum_to(xp, gp, k) for gp in gs))
         return tuple(grads)
@@ -639,6 +668,9 @@ def _install():
         0].be.idx == NESTED_IDX else None)
     OPS["split_with_sizes"].node_class_by(lambda args, static: sizes if args[
         0].be.idx == NESTED_IDX else None)
+    matmul = node_class("MatmulBackward0")      # (the dense op's is UnsafeViewBackward0)
+    OPS["matmul"].node_class_by(lambda args, static: matmul if args[0].be.idx == NESTED_IDX
+                                else None)
     lift("native_layer_norm",
          lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]), _normed)
 
@@ -910,9 +942,9 @@ def from_parts(tensors, meta, o=None):
     return _node(o or _AS_NESTED[meta.layout], lambda xp, g: tuple(g.parts), (), tensors, out)
 
 
-# the last node of torch's nested attention: a strided tensor's view of its buffer; a jagged
+# the last node of torch's nested attention: a strided tensor's matmul (its math kernel); a jagged
 # tensor's view of its values, transposed back to (B, H, j, D) where the heads come first
-_SDPA = {"strided": op("nested_sdpa", saves=None, node="UnsafeViewBackward0")(None),
+_SDPA = {"strided": op("nested_sdpa", saves=None, node="MatmulBackward0")(None),
          1: _AS_NESTED["jagged"],
          2: op("nested_sdpa_heads", saves=None, node="TransposeBackward0")(None)}
 
