@@ -662,17 +662,22 @@ def _install():
     for name in ("split", "split_with_sizes"):
         override(OPS[name], NESTED_IDX, *_split_kernel(name, *OPS[name].impl[0]))
     # torch's nested nodes of chunk (split's op with a count) and split_with_sizes
-    chunk, sizes = node_class("ChunkBackwardAutogradNestedTensor0"), node_class(
-        "SplitWithSizesBackwardAutogradNestedTensor0")
+    chunk = node_class("ChunkBackwardAutogradNestedTensor0")
     OPS["split"].node_class_by(lambda args, static: chunk if len(static) == 3 and args[
         0].be.idx == NESTED_IDX else None)
-    OPS["split_with_sizes"].node_class_by(lambda args, static: sizes if args[
-        0].be.idx == NESTED_IDX else None)
-    matmul = node_class("MatmulBackward0")      # (the dense op's is UnsafeViewBackward0)
-    OPS["matmul"].node_class_by(lambda args, static: matmul if args[0].be.idx == NESTED_IDX
-                                else None)
+    _nested_node("split_with_sizes", "SplitWithSizesBackwardAutogradNestedTensor0")
+    for name, node in (("matmul", "MatmulBackward0"),    # (the dense op's UnsafeViewBackward0)
+                       ("sum_dim", "SumBackwardAutogradNestedTensor1"),
+                       ("squeeze_dim", "SqueezeBackwardAutogradNestedTensor0")):
+        _nested_node(name, node)
     lift("native_layer_norm",
          lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]), _normed)
+
+
+def _nested_node(name, node):
+    """Op `name`'s nodes over a nested first input of torch's class `node`."""
+    cls = node_class(node)
+    OPS[name].node_class_by(lambda args, static: cls if args[0].be.idx == NESTED_IDX else None)
 
 
 # ---- the ops between nested and dense tensors ------------------------------------------------
