@@ -72,15 +72,18 @@ def nested_int(offsets):
 class Meta:
     """What a nested tensor is besides its components: `layout` ("strided" | "jagged"); for
     jagged, `offsets` (B + 1,) int64, `lengths` (None, or torch's lengths of a tensor with holes),
-    `nid` the NestedInt of the ragged dim and `ragged` its index (1 unless transposed)."""
-    __slots__ = ("layout", "offsets", "lengths", "nid", "ragged")
+    `nid` the NestedInt of the ragged dim and `ragged` its index (1 unless transposed);
+    `seqlens` (min, max) as given to nested_tensor_from_jagged (None: computed), which torch
+    keeps through ops."""
+    __slots__ = ("layout", "offsets", "lengths", "nid", "ragged", "seqlens")
 
-    def __init__(self, layout, offsets=None, lengths=None, nid=None, ragged=1):
+    def __init__(self, layout, offsets=None, lengths=None, nid=None, ragged=1,
+                 seqlens=(None, None)):
         self.layout, self.offsets, self.lengths = layout, offsets, lengths
-        self.nid, self.ragged = nid, ragged
+        self.nid, self.ragged, self.seqlens = nid, ragged, seqlens
 
     def with_ragged(self, ragged):
-        return Meta(self.layout, self.offsets, self.lengths, self.nid, ragged)
+        return Meta(self.layout, self.offsets, self.lengths, self.nid, ragged, self.seqlens)
 
 
 STRIDED = Meta("strided")

@@ -1025,3 +1025,39 @@ def test_matmul_batched_weight_grad():
         ((_nt(L, "jagged") @ w).values() ** 2).sum().backward()
         grads.append(w.grad.numpy())
     np.testing.assert_allclose(*grads, rtol=1e-5)
+
+
+CONSTRUCTION = {
+    "int_lists": lambda L, x: L.nested.nested_tensor([[1, 2], [3]], layout=x.layout),
+    "mixed_lists_dtype": lambda L, x: L.nested.nested_tensor([[1.0, 2], [3]], dtype=L.float16,
+                                                              layout=x.layout),
+    "mixed_dtypes": lambda L, x: L.nested.nested_tensor([L.ones(2, dtype=L.int64), L.ones(3)],
+                                                        layout=x.layout),
+    "empty": lambda L, x: L.nested.nested_tensor([], layout=x.layout) if x.layout is L.jagged
+    else None,
+    "zero_dim": lambda L, x: L.nested.nested_tensor([L.tensor(1.0), L.tensor(2.0)],
+                                                    layout=x.layout),
+    "mixed_dims": lambda L, x: L.nested.nested_tensor([L.ones(2, 3), L.ones(2, 3), L.ones(3)],
+                                                      layout=x.layout),
+    "tensor": lambda L, x: L.nested.nested_tensor(L.ones(2, 3), layout=x.layout),
+    "as_nested_of_nested": lambda L, x: (L.nested.as_nested_tensor(x, layout=x.layout) is x,
+                                         L.nested.as_nested_tensor(x)),
+    "from_jagged_seqlens": lambda L, x: [(y._min_seqlen, y._max_seqlen) for y in [
+        L.nested.nested_tensor_from_jagged(L.arange(10.0).reshape(5, 2), L.tensor([0, 2, 5]),
+                                           min_seqlen=1, max_seqlen=7)] for y in (
+        y, y * 2, y.transpose(1, 2), y.sum(-1))] if x.layout is L.jagged else None,
+    "nested_sizes": lambda L, x: (x._nested_tensor_size(), x._nested_tensor_strides(),
+                                  x._nested_tensor_storage_offsets(),
+                                  x.transpose(1, 2)._nested_tensor_strides()),
+    "nested_sizes_dense": lambda L, x: L.ones(2)._nested_tensor_size(),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(CONSTRUCTION))
+def test_construction(layout, name):
+    """nested_tensor's checks of its components per layout (dims, dtypes, empty, zero-dim, a
+    tensor), a strided tensor's dtype the first component's, as_nested_tensor of a nested one,
+    the seqlens given to nested_tensor_from_jagged kept through ops, a strided tensor's
+    _nested_tensor_size / _strides / _storage_offsets."""
+    _compare(CONSTRUCTION[name], layout)

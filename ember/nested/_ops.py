@@ -1020,14 +1020,15 @@ def values(nt):
     return _node(_VALUES, lambda xp, g: (_unpacked(g, a),), (), (nt,), out)
 
 
-def from_jagged(values_t, offsets, lengths, ragged, nid):
+def from_jagged(values_t, offsets, lengths, ragged, nid, seqlens=(None, None)):
     """A jagged tensor viewing `values`, its dim ragged - 1 split at `offsets` (`lengths`:
-    each component's length from its offset, a tensor with holes)."""
+    each component's length from its offset, a tensor with holes; `seqlens`: the (min, max)
+    given)."""
     v, o = values_t.arr, offsets.arr
     ends = o[1:] if lengths is None else o[:-1] + lengths.arr
     cut = (slice(None),) * (ragged - 1)
     parts = [v[cut + (slice(s, e),)] for s, e in zip(o[:-1], ends)]
-    meta = Meta("jagged", offsets, lengths, nid, ragged)
+    meta = Meta("jagged", offsets, lengths, nid, ragged, seqlens)
     out = _new(NestedArray(parts, meta, v.dtype), NESTED)
 
     def bwd(xp, g):
