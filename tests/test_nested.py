@@ -1061,3 +1061,31 @@ def test_construction(layout, name):
     the seqlens given to nested_tensor_from_jagged kept through ops, a strided tensor's
     _nested_tensor_size / _strides / _storage_offsets."""
     _compare(CONSTRUCTION[name], layout)
+
+
+def _attend(L, q, k=None, v=None, **kw):
+    return L.nn.functional.scaled_dot_product_attention(q, q if k is None else k,
+                                                        q if v is None else v, **kw)
+
+
+ATTENTION = {
+    "three_dims": lambda L, x: _attend(L, x),
+    "dense_key": lambda L, x: _attend(L, x, L.ones(3, 5, 4), L.ones(3, 5, 4)),
+    "dense_value": lambda L, x: _attend(L, x, x, L.ones(3, 5, 4)),
+    "ragged_dims_differ": lambda L, x: _attend(L, _heads(L, x), _heads(L, x).transpose(1, 2)),
+    "dims_differ": lambda L, x: _attend(L, _heads(L, x), x, x),
+    "scale_grad": lambda L, x: _grad_of(x, _attend(L, _heads(L, x), _heads(L, x) * 2,
+                                                   scale=0.3).transpose(1, 2)),
+    "slice_transposed": lambda L, x: _heads(L, x)[:, :1],
+    "layer_norm_grad": lambda L, x: _grad_of(x, L.nn.functional.layer_norm(
+        x, (4,), L.arange(4.0), L.ones(4))),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(ATTENTION))
+def test_attention_checks(layout, name):
+    """torch's checks of nested attention inputs (all nested, at least 3 dims, one ragged dim;
+    a jagged (B, j, D) query, whose transpose is not contiguous, has no backend), a scaled
+    attention's gradients, the slice refusal of a transposed jagged tensor."""
+    _compare(ATTENTION[name], layout, grad=name.endswith("_grad"))

@@ -866,6 +866,7 @@ def getitem(nt, idx):
         return nt
     if type(first) is slice or first is Ellipsis and any(type(i) is slice for i in idx[1:]):
         if a.meta.layout == "jagged":
+            _jt(a.meta, "slice")
             raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
         if _grad.enabled and nt._rg:   # (torch's autograd reads the sizes first)
             raise RuntimeError(SIZES_ERROR)
@@ -957,6 +958,22 @@ _SDPA = {"strided": op("nested_sdpa", saves=None, node="MatmulBackward0")(None),
 def sdpa(q, k, v, attn_mask, dropout_p, is_causal, scale):
     """scaled_dot_product_attention of nested q, k, v: dense attention within each component
     (a sequence), as torch's jagged kernels compute it. torch takes no mask nor is_causal."""
+    m = q.arr.meta
+    if not (k.is_nested and v.is_nested):
+        if m.layout == "strided":       # (its matmuls')
+            raise RuntimeError("Expected both to be nested, but got a nested self and "
+                               "non-nested other")
+        raise ValueError(f"Expected query, key, and value to be nested tensors, but got "
+                         f"query.is_nested: True, key.is_nested: {k.is_nested}, and "
+                         f"value.is_nested: {v.is_nested} instead.")
+    if m.layout == "jagged" and min(q.ndim, k.ndim, v.ndim) < 3:
+        raise ValueError(f"Expected query, key, and value to all be at least 3 dimensional, but "
+                         f"got query.dim: {q.ndim}, key.dim: {k.ndim} and value.dim: {v.ndim} "
+                         "instead.")
+    if m.layout == "jagged" and not m.ragged == k.arr.meta.ragged == v.arr.meta.ragged:
+        raise ValueError(f"Expected query, key, and value to all be ragged on the same "
+                         f"dimension, but got ragged dims {m.ragged}, {k.arr.meta.ragged}, and "
+                         f"{v.arr.meta.ragged}, respectively.")
     if attn_mask is not None:
         raise ValueError("Masks are not yet supported!")
     if is_causal:
@@ -966,8 +983,8 @@ def sdpa(q, k, v, attn_mask, dropout_p, is_causal, scale):
         raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
                            "must be contiguous")
     from ..nn.functional import scaled_dot_product_attention as attention
-    m = q.arr.meta
-    heads = m.layout == "jagged" and m.ragged != 1     # (ragged 1: attention over the values)
+    # (ragged 1 past 3 dims: attention over the values, torch's path of such tensors)
+    heads = m.layout == "jagged" and (m.ragged != 1 or q.ndim == 3)
     if heads and not all(_transposed_contiguous(t.arr) for t in (q, k, v)):
         raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
     outs = [attention(a, b, c, dropout_p=dropout_p, scale=scale)
