@@ -1089,3 +1089,42 @@ def test_attention_checks(layout, name):
     a jagged (B, j, D) query, whose transpose is not contiguous, has no backend), a scaled
     attention's gradients, the slice refusal of a transposed jagged tensor."""
     _compare(ATTENTION[name], layout, grad=name.endswith("_grad"))
+
+
+def _mha(L, **kw):
+    L.manual_seed(0)
+    return L.nn.MultiheadAttention(4, 2, batch_first=True, **kw).eval()
+
+
+def _encoder(L):
+    L.manual_seed(0)
+    layer = L.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True)
+    return L.nn.TransformerEncoder(layer, 2).eval()
+
+
+MODULES = {
+    "mha": lambda L, x: L.no_grad()(lambda: _mha(L)(x, x, x))(),
+    "mha_per_head": lambda L, x: L.no_grad()(lambda: _mha(L)(x, x, x,
+                                                             average_attn_weights=False))(),
+    "mha_no_weights": lambda L, x: L.no_grad()(lambda: _mha(L)(x, x, x, need_weights=False))(),
+    "mha_training": lambda L, x: _mha(L).train()(x, x, x),
+    "mha_grad": lambda L, x: _mha(L)(x, x, x),
+    "mha_not_self": lambda L, x: L.no_grad()(lambda: _mha(L)(x, x * 1, x))(),
+    "mha_mask": lambda L, x: L.no_grad()(lambda: _mha(L)(
+        x, x, x, key_padding_mask=L.zeros(3, 3, dtype=L.bool)))(),
+    "mha_odd_heads": lambda L, x: L.no_grad()(lambda: (lambda m: m.eval()(x, x, x))(
+        L.nn.MultiheadAttention(4, 1, batch_first=True)))(),
+    "mha_seq_first": lambda L, x: L.no_grad()(lambda: (lambda m: m.eval()(x, x, x))(
+        L.nn.MultiheadAttention(4, 2)))(),
+    "encoder": lambda L, x: L.no_grad()(lambda: _encoder(L)(x))(),
+    "encoder_training": lambda L, x: _encoder(L).train()(x),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_attention_modules(layout, name):
+    """nn.MultiheadAttention and TransformerEncoder on nested input: torch's fast path for a
+    strided tensor in inference (each sequence alone, the weights padded with zeros), its
+    assertion naming the first reason otherwise (a jagged tensor: has_torch_function)."""
+    _compare(MODULES[name], layout)
