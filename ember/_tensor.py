@@ -566,6 +566,9 @@ class Tensor:
         return self.arr.__dlpack_device__()
 
     def __reduce_ex__(self, proto):
+        if type(self.arr) is NestedArray:
+            from .nested._ops import reduce_nested
+            return reduce_nested(self)
         arr, *layout = _host_layout(self)
         args = (arr, str(self.device), self._rg, *layout)
         state = self.__dict__
@@ -583,6 +586,10 @@ class Tensor:
                                "attempting to deepcopy a module, this may be because of a "
                                "torch.nn.utils.weight_norm usage, see "
                                "https://github.com/pytorch/pytorch/pull/103001")
+        if type(self.arr) is NestedArray:
+            from .nested._ops import deepcopy_nested
+            memo[id(self)] = t = deepcopy_nested(self)
+            return t
         t = object.__new__(type(self))      # not a subclass's own __new__ (it may want data)
         _init_from(t, _layout_copy(self.arr, self.be.xp, memo), self.be)
         t._rg = self._rg

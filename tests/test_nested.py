@@ -1128,3 +1128,46 @@ def test_attention_modules(layout, name):
     strided tensor in inference (each sequence alone, the weights padded with zeros), its
     assertion naming the first reason otherwise (a jagged tensor: has_torch_function)."""
     _compare(MODULES[name], layout)
+
+
+def _saved(L, obj, **kw):
+    import io
+    buf = io.BytesIO()
+    L.save(obj, buf)
+    buf.seek(0)
+    return L.load(buf, **kw)
+
+
+SAVES = {
+    "save_load": lambda L, x: _saved(L, x), "save_load_full": lambda L, x: _saved(
+        L, {"x": x}, weights_only=False)["x"],
+    "save_load_grad": lambda L, x: _saved(L, x.detach().requires_grad_()),
+    "seqlens": lambda L, x: (lambda y: (y._min_seqlen, y._max_seqlen))(_saved(L, x))
+    if x.layout is L.jagged else None,
+    "pickle": lambda L, x: __import__("pickle").loads(__import__("pickle").dumps(x)),
+    "pickle_new_int": lambda L, x: x + __import__("pickle").loads(__import__("pickle").dumps(x)),
+    "deepcopy": lambda L, x: (lambda y: (y, y + x))(__import__("copy").deepcopy(x)),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(SAVES))
+def test_save_load_copy(layout, name):
+    """torch.save / load, pickle and deepcopy of nested tensors as torch's (a pickled jagged
+    tensor gets a new nested int, a deep copy keeps it; torch has no strided deepcopy)."""
+    _compare(SAVES[name], layout)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("writer", ["ember", "torch"])
+def test_checkpoints_between_libraries(layout, writer, tmp_path):
+    """A nested tensor saved by one library loads in the other (torch's pickle records)."""
+    src, dst = (ember, torch) if writer == "ember" else (torch, ember)
+    path = str(tmp_path / "nt.pt")
+    src.save({"x": _nt(src, layout), "t": _nt(src, layout).transpose(1, 2)}, path)
+    out = dst.load(path)
+    for k in ("x", "t"):
+        y = out[k]
+        assert y.is_nested and str(y.layout) == f"torch.{layout}"
+        for a, b in zip(y.unbind(), _nt(torch, layout).unbind()):
+            np.testing.assert_array_equal(a.numpy(), (b.transpose(0, 1) if k == "t" else b).numpy())

@@ -706,6 +706,8 @@ _VALUES = op("nested_values", saves=None, node="NestedGetValuesBackward0")(None)
 _FROM_JAGGED = op("nested_view_from_jagged", saves=None,
                   node="NestedViewFromJaggedBackward0")(None)
 _PADDED = op("to_padded_tensor", saves=None, node="ToPaddedTensorBackward0")(None)
+VIEW_FROM_BUFFER = op("nested_view_from_buffer", saves=None,          # (a strided tensor's,
+                      node="NestedViewFromBufferBackward0")(None)     # as torch loads it)
 
 
 _DROPOUT_EVAL = op("nested_dropout_eval", saves=None, node="NativeDropoutBackward0")(None)
@@ -1080,3 +1082,34 @@ def to_padded(nt, padding, output_size=None):
         return (a.like([g[(i,) + tuple(slice(0, n) for n in p.shape)]
                         for i, p in enumerate(a.parts)]),)
     return _node(_PADDED, bwd, (), (nt,), out)
+
+
+def reduce_nested(nt):
+    """pickle's reduction of a nested tensor: its layout, components (a jagged tensor's values,
+    offsets and ragged dim, packed) and requires_grad."""
+    a = nt.arr
+    if a.meta.layout == "strided":
+        return unpickle_nested, ("strided", [p.copy() for p in a.parts], nt.requires_grad)
+    d = nt.detach().contiguous() if a.meta.lengths is not None else nt.detach()
+    return unpickle_nested, ("jagged", (values(d).arr, a.meta.offsets.arr if
+                                        a.meta.lengths is None else d.arr.meta.offsets.arr,
+                                        a.meta.ragged), nt.requires_grad)
+
+
+def unpickle_nested(layout, data, requires_grad):
+    if layout == "strided":
+        out = _new(NestedArray(data, Meta("strided")), NESTED)
+    else:
+        v, o, ragged = data
+        offsets = _new(o, CPU)
+        out = from_jagged(_new(v, CPU), offsets, None, ragged, nested_int(offsets.arr))
+    return out.requires_grad_(requires_grad)
+
+
+def deepcopy_nested(nt):
+    """copy.deepcopy of a nested tensor: a jagged one's copy (new offsets, as torch's); torch
+    has no new_empty for a strided one."""
+    if nt.arr.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented("new_empty", np, "NestedTensor")
+    return unpickle_nested(*reduce_nested(nt)[1])
