@@ -1171,3 +1171,21 @@ def test_checkpoints_between_libraries(layout, writer, tmp_path):
         assert y.is_nested and str(y.layout) == f"torch.{layout}"
         for a, b in zip(y.unbind(), _nt(torch, layout).unbind()):
             np.testing.assert_array_equal(a.numpy(), (b.transpose(0, 1) if k == "t" else b).numpy())
+
+
+REFUSED = {
+    "gather": lambda L, x: x.gather(2, x.long()),
+    "index_select": lambda L, x: x.index_select(2, L.tensor([0, 1])),
+    "masked_select": lambda L, x: x.masked_select(x > 0),
+    "masked_select_dense_mask": lambda L, x: x.masked_select(L.tensor([True, False, True,
+                                                                         False])),
+    "values_node": lambda L, x: type(x.detach().requires_grad_().values().grad_fn).__name__,
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_refusals_and_values_node(layout, name):
+    """torch's refusals of gather / index_select / masked_select of nested tensors (a jagged
+    index_select of an inner dim is each component's), and values()'s node per layout."""
+    _compare(REFUSED[name], layout)

@@ -219,6 +219,13 @@ def _nested_condition(fwd, bwd):
     return checked, bwd
 
 
+def _no_masked_select(xp, x, mask):
+    """torch's refusals of masked_select of a nested tensor (a jagged one's past 2 dims)."""
+    if x.meta.layout == "jagged" and x.ndim != 2:
+        raise RuntimeError("masked_select only support 2-D selections currently")
+    raise _missing(x, "masked_select", "masked_select.default")
+
+
 def _softmaxed(meta, args):
     if args[1] == 0:
         raise RuntimeError("Cannot apply softmax across nested dimension 0"
@@ -657,6 +664,7 @@ def _install():
         lift(name + "_dim", lambda a: (a[0], a[1] - 1, a[2]), _reduced(name),
              strided=name + ".dim")
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
+    override(OPS["masked_select"], NESTED_IDX, _no_masked_select, None)
     override(OPS["vector_norm"], NESTED_IDX, *_refused("linalg_vector_norm",    # (normalize's)
                                                        "norm.ScalarOpt_dim"))
     for name in ("split", "split_with_sizes"):
@@ -702,7 +710,9 @@ _AS_NESTED = {"strided": op("nested_from_list", saves=None,
                            node="NestedViewFromJaggedBackward0")(None)}
 _UNBIND = op("nested_unbind", saves=None, node="UnbindBackwardAutogradNestedTensor0",
              n_out=-1)(None)
-_VALUES = op("nested_values", saves=None, node="NestedGetValuesBackward0")(None)
+_VALUES = {"jagged": op("nested_values", saves=None, node="NestedGetValuesBackward0")(None),
+           "strided": op("nested_buffer", saves=None,
+                         node="ValuesBackwardAutogradNestedTensor0")(None)}
 _FROM_JAGGED = op("nested_view_from_jagged", saves=None,
                   node="NestedViewFromJaggedBackward0")(None)
 _PADDED = op("to_padded_tensor", saves=None, node="ToPaddedTensorBackward0")(None)
@@ -1033,10 +1043,10 @@ def values(nt):
     a = nt.arr
     if a.meta.layout == "strided":      # the components' buffer, flat
         out = _new(np.concatenate([p.reshape(-1) for p in a.parts]), CPU)
-        return _node(_VALUES, lambda xp, g: (a.like(np.split(g, np.cumsum(
+        return _node(_VALUES["strided"], lambda xp, g: (a.like(np.split(g, np.cumsum(
             [p.size for p in a.parts])[:-1])),), (), (nt,), out)
     out = _new(_packed(a), CPU)
-    return _node(_VALUES, lambda xp, g: (_unpacked(g, a),), (), (nt,), out)
+    return _node(_VALUES["jagged"], lambda xp, g: (_unpacked(g, a),), (), (nt,), out)
 
 
 def from_jagged(values_t, offsets, lengths, ragged, nid, seqlens=(None, None)):

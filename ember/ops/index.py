@@ -432,6 +432,14 @@ def getitem(self, idx):
         return out
 
 
+def _nested_refusal(input, strided, jagged):
+    """In an except block: torch's error for an op without a nested kernel (strided, jagged:
+    its aten names) where input is nested, else nothing (the caller re-raises)."""
+    if getattr(input, "is_nested", False):
+        from ..nested._ops import _missing
+        raise _missing(input.arr, strided, jagged) from None
+
+
 def _watched(out, idx):
     """out, whose node (if any) checks the index tensors' versions at backward, as torch's."""
     if out.grad_fn is not None:
@@ -883,7 +891,11 @@ def index_select(input, dim, index, *, out=None):
     nd = tensor_ndim("index_select", input)
     d = wrap_dim(dim, nd)
     idx = _index_vector(index, "index_select")
-    n = input.shape[d] if input.ndim else 1
+    try:
+        n = input.shape[d] if input.ndim else 1
+    except RuntimeError:        # (a strided nested tensor's irregular dim)
+        _nested_refusal(input, "index_select", "index_select.default")
+        raise
     if _outside(idx, 0, n):
         if input.ndim > 1 and (d == 1 or not input.numel()):     # torch's dim-1 kernel checks
             if not n:
@@ -1202,7 +1214,11 @@ def _(xp, g, shape, index, dim):
 
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
-    d = _check_gather(input, dim, index, "gather")
+    try:
+        d = _check_gather(input, dim, index, "gather")
+    except (TypeError, RuntimeError):
+        _nested_refusal(input, "gather", "gather.default")
+        raise
     return _finish(apply(_gather, (input, index), (d,)), out, "gather", True)
 
 
@@ -1520,9 +1536,12 @@ def masked_select(input, mask, *, out=None):
     _check_mask(mask, "masked_select")
     try:
         shape = input.shape
+        _broadcastable(mask.shape, shape)
     except AttributeError:
         raise _not_tensor("masked_select", input) from None
-    _broadcastable(mask.shape, shape)
+    except (TypeError, RuntimeError):
+        _nested_refusal(input, "masked_select", "masked_select.default")
+        raise
     if isinstance(out, Tensor) and out.arr.dtype != input.arr.dtype:
         raise RuntimeError("masked_select(): self and result must have the same scalar type")
     return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
