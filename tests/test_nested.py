@@ -1189,3 +1189,21 @@ def test_refusals_and_values_node(layout, name):
     """torch's refusals of gather / index_select / masked_select of nested tensors (a jagged
     index_select of an inner dim is each component's), and values()'s node per layout."""
     _compare(REFUSED[name], layout)
+
+
+POINTWISE = {
+    "isnan": lambda L, x: L.isnan(x), "isinf": lambda L, x: L.isinf(x / 0),
+    "logical_not": lambda L, x: L.logical_not(x > 0), "nan_to_num": lambda L, x: (
+        x / 0).nan_to_num(), "sign": lambda L, x: x.sign(), "floor": lambda L, x: x.floor(),
+    "maximum": lambda L, x: L.maximum(x, x * 2), "minimum": lambda L, x: L.minimum(x, x - 1),
+    "sign_grad": lambda L, x: _grad_of(x, x.sign() * x),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(POINTWISE))
+def test_more_pointwise(layout, name):
+    """Predicates (isnan, isinf, logical_not) of each component (ember gave isnan a dense
+    False), and the jagged pointwise ops sign / floor / nan_to_num / maximum / minimum (a
+    strided tensor refuses them)."""
+    _compare(POINTWISE[name], layout, grad=name.endswith("_grad") and layout == "jagged")

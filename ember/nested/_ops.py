@@ -620,8 +620,11 @@ def _install():
                        ("leaky_relu", "leaky_relu"), ("elu", "elu"), ("hardtanh", "hardtanh"),
                        ("softplus", "softplus"), ("mish", "mish"),
                        ("clamp", "clamp"), ("clamp_min", "clamp"), ("clamp_max", "clamp"),
-                       ("square", "pow.Tensor_Scalar")):
+                       ("square", "pow.Tensor_Scalar"), ("sign", "sign"), ("floor", "floor"),
+                       ("nan_to_num", "nan_to_num")):
         lift(name, strided=aten)
+    for name in ("maximum", "minimum"):
+        lift(name, pointwise=True, strided=name)
     lift("embedding")
     for name in ("add", "sub", "mul", "div", "gt", "ge"):
         lift(name, pointwise=True)
