@@ -1207,3 +1207,27 @@ def test_more_pointwise(layout, name):
     False), and the jagged pointwise ops sign / floor / nan_to_num / maximum / minimum (a
     strided tensor refuses them)."""
     _compare(POINTWISE[name], layout, grad=name.endswith("_grad") and layout == "jagged")
+
+
+def _seeded(L, f):
+    L.manual_seed(3)
+    return f()
+
+
+RANDOM = {
+    "rand_like": lambda L, x: _seeded(L, lambda: L.rand_like(x)),
+    "randn_like": lambda L, x: _seeded(L, lambda: L.randn_like(x)),
+    "randn_like_vectorised": lambda L, x: _seeded(L, lambda: L.randn_like(L.nested.nested_tensor(
+        [L.ones(5, 4), L.ones(3, 4)], layout=x.layout))),
+    "uniform_": lambda L, x: _seeded(L, lambda: x.uniform_(-1, 1)),
+    "normal_": lambda L, x: _seeded(L, lambda: x.normal_()),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(RANDOM))
+def test_random_fills(layout, name):
+    """rand_like / randn_like of a nested tensor draw torch's values over its buffer (the
+    components in order); torch refuses a strided rand_like and uniform_, a jagged uniform_
+    and normal_ in place."""
+    _compare(RANDOM[name], layout)

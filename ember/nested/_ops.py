@@ -668,6 +668,9 @@ def _install():
              strided=name + ".dim")
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
     override(OPS["masked_select"], NESTED_IDX, _no_masked_select, None)
+    for name in ("uniform_", "normal_"):    # (rand_like, randn_like: values drawn beforehand)
+        override(OPS[name], NESTED_IDX, OPS[name].impl[0][0],
+                 lambda xp, g: (g.like([np.zeros_like(p) for p in g.parts]),))
     override(OPS["vector_norm"], NESTED_IDX, *_refused("linalg_vector_norm",    # (normalize's)
                                                        "norm.ScalarOpt_dim"))
     for name in ("split", "split_with_sizes"):
@@ -934,6 +937,13 @@ def setitem(nt, idx, value):
     from .._tensor import bump_version
     bump_version(nt)
     return True
+
+
+def no_rand_like(nt):
+    """torch's refusal of rand_like of a strided nested tensor."""
+    if nt.arr.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented("rand_like", np, "NestedTensor")
 
 
 def copy_error(src, dst):

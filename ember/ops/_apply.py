@@ -736,8 +736,9 @@ def write_into(self, arr, name="copy"):
 
 # in-place ops torch refuses on a nested tensor (strided: those it lacks), by aten name
 _NESTED_REFUSED = {"strided": {"sub": "sub_.Tensor", "div": "div_.Tensor",
-                               "masked_fill": "masked_fill_.Scalar"},
-                   "jagged": {"masked_fill": "masked_fill_.Scalar"}}
+                               "masked_fill": "masked_fill_.Scalar", "uniform": "uniform_"},
+                   "jagged": {"masked_fill": "masked_fill_.Scalar",
+                              "uniform": "uniform_.default", "normal": "normal_.default"}}
 
 
 def write_nested(self, arr, name):
