@@ -27,6 +27,33 @@ class NestedInt:
     def __repr__(self):
         return f"j{self.n}"
 
+    def __mul__(self, k):
+        return self if k == 1 else ScaledNestedInt(k, self)
+
+    __rmul__ = __mul__
+
+
+class ScaledNestedInt:
+    """k * j1, printed `12*j1` as torch's SymInt (a jagged tensor's batch stride)."""
+    __slots__ = ("k", "nid")
+
+    def __init__(self, k, nid):
+        self.k, self.nid = k, nid
+
+    def __repr__(self):
+        return f"{self.k}*{self.nid}"
+
+    def __mul__(self, k):
+        return self.nid * (self.k * k)
+
+    __rmul__ = __mul__
+
+    def __eq__(self, other):
+        return type(other) is ScaledNestedInt and (self.k, self.nid) == (other.k, other.nid)
+
+    def __hash__(self):
+        return hash((self.k, self.nid))
+
 
 _NIDS = {}      # id(offsets array) -> (weakref to it, its NestedInt), as torch's registry
 
@@ -45,15 +72,18 @@ def nested_int(offsets):
 class Meta:
     """What a nested tensor is besides its components: `layout` ("strided" | "jagged"); for
     jagged, `offsets` (B + 1,) int64, `lengths` (None, or torch's lengths of a tensor with holes),
-    `nid` the NestedInt of the ragged dim and `ragged` its index (1 unless transposed)."""
-    __slots__ = ("layout", "offsets", "lengths", "nid", "ragged")
+    `nid` the NestedInt of the ragged dim and `ragged` its index (1 unless transposed);
+    `seqlens` (min, max) as given to nested_tensor_from_jagged (None: computed), which torch
+    keeps through ops."""
+    __slots__ = ("layout", "offsets", "lengths", "nid", "ragged", "seqlens")
 
-    def __init__(self, layout, offsets=None, lengths=None, nid=None, ragged=1):
+    def __init__(self, layout, offsets=None, lengths=None, nid=None, ragged=1,
+                 seqlens=(None, None)):
         self.layout, self.offsets, self.lengths = layout, offsets, lengths
-        self.nid, self.ragged = nid, ragged
+        self.nid, self.ragged, self.seqlens = nid, ragged, seqlens
 
     def with_ragged(self, ragged):
-        return Meta(self.layout, self.offsets, self.lengths, self.nid, ragged)
+        return Meta(self.layout, self.offsets, self.lengths, self.nid, ragged, self.seqlens)
 
 
 STRIDED = Meta("strided")
@@ -195,6 +225,15 @@ class NestedArray:
         """An in-place op's result written into the components (write_into's nested case)."""
         for p, q in zip(self.parts, src.parts):
             np.copyto(p, q, casting="unsafe")
+
+    def stride(self):
+        """torch's strides of a jagged tensor: its values' (each component's), the batch's
+        the ragged dim's times its nested int; a strided tensor has none."""
+        if self.meta.layout == "strided":
+            raise RuntimeError(STRIDES_ERROR)
+        from ._tensor import dense_strides
+        st = dense_strides(self.parts[0])
+        return (st[self.meta.ragged - 1] * self.meta.nid,) + st
 
     def tolist(self):
         raise RuntimeError(STRIDES_ERROR if self.meta.layout == "strided" else

@@ -12,7 +12,7 @@ from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
-from ._nested_array import NestedArray, NestedInt, SIZES_ERROR, STRIDES_ERROR
+from ._nested_array import NestedArray, NestedInt, SIZES_ERROR
 from ._quantized import QArray
 from ._warnings import outside_stacklevel, warn_once
 from .backends import CPU, device as _device, get_backend
@@ -20,6 +20,19 @@ from .backends import CPU, device as _device, get_backend
 __all__ = ["Tensor", "Size"]
 
 SAME_DTYPE = object()       # a leaf's default grad_dtype: its own dtype
+
+
+def dense_strides(a):
+    """torch's strides (in elements) of a dense array."""
+    # NumPy zeroes a new empty array's strides (and so those of its views: a transposed
+    # new empty tensor reads as contiguous here); torch's are contiguous, sizes taken >= 1
+    if a.size == 0 and not any(a.strides):
+        st, step = [], 1
+        for n in reversed(a.shape):
+            st.append(step)
+            step *= max(n, 1)
+        return tuple(reversed(st))
+    return tuple(s // a.itemsize for s in a.strides)
 
 
 class Size(tuple):
@@ -264,20 +277,10 @@ class Tensor:
 
     def stride(self, dim=None):
         a = self.arr
-        # NumPy zeroes a new empty array's strides (and so those of its views: a transposed
-        # new empty tensor reads as contiguous here); torch's are contiguous, sizes taken >= 1
         try:
-            empty = a.size == 0
+            st = dense_strides(a)
         except AttributeError:          # a nested tensor's array: no flat size
-            raise RuntimeError(STRIDES_ERROR) from None
-        if empty and not any(a.strides):
-            st, step = [], 1
-            for n in reversed(a.shape):
-                st.append(step)
-                step *= max(n, 1)
-            st = tuple(reversed(st))
-        else:
-            st = tuple(s // a.itemsize for s in a.strides)
+            st = a.stride()
         if dim is None:
             return st
         try:
@@ -565,6 +568,9 @@ class Tensor:
         return self.arr.__dlpack_device__()
 
     def __reduce_ex__(self, proto):
+        if type(self.arr) is NestedArray:
+            from .nested._ops import reduce_nested
+            return reduce_nested(self)
         arr, *layout = _host_layout(self)
         args = (arr, str(self.device), self._rg, *layout)
         state = self.__dict__
@@ -582,6 +588,10 @@ class Tensor:
                                "attempting to deepcopy a module, this may be because of a "
                                "torch.nn.utils.weight_norm usage, see "
                                "https://github.com/pytorch/pytorch/pull/103001")
+        if type(self.arr) is NestedArray:
+            from .nested._ops import deepcopy_nested
+            memo[id(self)] = t = deepcopy_nested(self)
+            return t
         t = object.__new__(type(self))      # not a subclass's own __new__ (it may want data)
         _init_from(t, _layout_copy(self.arr, self.be.xp, memo), self.be)
         t._rg = self._rg

@@ -25,12 +25,27 @@ _PROTOTYPE = ("The PyTorch API of nested tensors is in prototype stage and will 
 
 
 def _meta(layout, parts):
-    """The structure of a new tensor of these components (jagged: new offsets, a new j)."""
+    """The structure of a new tensor of these components (jagged: new offsets, a new j), after
+    torch's checks of them."""
     if layout is None or layout is strided:
         warnings.warn(_PROTOTYPE, UserWarning, stacklevel=3)
+        for i in range(1, len(parts)):
+            if parts[i].ndim != parts[i - 1].ndim:
+                raise RuntimeError(f"All Tensors given to nested_tensor must have the same "
+                                   f"dimension. Found dimension {parts[i].ndim} for Tensor at "
+                                   f"index {i} and dimension {parts[i - 1].ndim} for Tensor at "
+                                   f"index {i - 1}.")
         return STRIDED
     if layout is not jagged:
         raise RuntimeError(f"Specified layout is unsupported for nested tensors: {layout}")
+    if not parts:
+        raise RuntimeError("Cannot construct a nested tensor from an empty tensor list")
+    if not parts[0].ndim:
+        raise RuntimeError("Cannot construct a nested tensor from a list of zero-dim tensors")
+    for what, name in (("ndim", "dim"), ("dtype", "dtype")):
+        if any(getattr(p, what) != getattr(parts[0], what) for p in parts):
+            raise RuntimeError(f"When constructing a nested tensor, all tensors in list must "
+                               f"have the same {name}")
     if len({p.shape[1:] for p in parts}) > 1:
         raise RuntimeError("Cannot represent given tensor list as a nested tensor with the jagged "
                            "layout. Note that the jagged layout only allows for a single ragged "
@@ -45,9 +60,15 @@ def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires
                   pin_memory=False):
     """A leaf nested tensor of copies of the components (tensors or nested lists)."""
     from ..ops.creation import as_tensor
+    if isinstance(tensor_list, Tensor) and layout is not jagged:
+        raise TypeError("Only lists (List[Tensor] and List[List...[Scalar]]) are accepted in "
+                        "nested_tensor")
     parts = [t.detach() if isinstance(t, Tensor) else as_tensor(t) for t in tensor_list]
+    meta = _meta(layout, parts)
+    if dtype is None and parts:     # (a strided tensor's: the first component's)
+        dtype = parts[0].dtype
     parts = [t.to(device=device, dtype=dtype, copy=True) for t in parts]
-    out = _new(NestedArray([t.arr for t in parts], _meta(layout, parts)), NESTED)
+    out = _new(NestedArray([t.arr for t in parts], meta), NESTED)
     return out.requires_grad_(requires_grad)
 
 
@@ -55,7 +76,7 @@ def as_nested_tensor(ts, dtype=None, device=None, layout=None):
     """A nested tensor of these tensors (or of a tensor's slices along dim 0) that keeps the
     autograd graph to them."""
     if isinstance(ts, Tensor) and ts.is_nested:
-        if layout is not None and layout is not ts.layout:
+        if layout is not ts.layout:     # (layout=None too, as torch's)
             raise RuntimeError("as_nested_tensor(): Converting between nested tensor layouts is "
                                "not supported")
         return ts.to(device=device, dtype=dtype)
@@ -88,7 +109,8 @@ def nested_tensor_from_jagged(values, offsets=None, lengths=None, jagged_dim=Non
         jagged_dim = 1
     elif jagged_dim < 1:
         raise ValueError(f"Expected jagged_dim >=1, but got {jagged_dim}.")
-    return from_jagged(values, offsets, lengths, jagged_dim, nested_int(offsets.arr))
+    return from_jagged(values, offsets, lengths, jagged_dim, nested_int(offsets.arr),
+                       (min_seqlen, max_seqlen))
 
 
 def narrow(tensor, dim, start, length, layout=strided):
@@ -159,6 +181,31 @@ Tensor.offsets = _JaggedOnly("offsets", lambda a: lambda: a.meta.offsets)
 Tensor.lengths = _JaggedOnly("lengths", lambda a: lambda: a.meta.lengths)
 Tensor._size = _JaggedOnly("_size", lambda a: tuple(a.shape))     # (B, j1, ...)
 Tensor._ragged_idx = _JaggedOnly("_ragged_idx", lambda a: a.meta.ragged)
-Tensor._max_seqlen = _JaggedOnly("_max_seqlen", lambda a: max(_seqlens(a)))
-Tensor._min_seqlen = _JaggedOnly("_min_seqlen", lambda a: min(_seqlens(a)))
+Tensor._max_seqlen = _JaggedOnly("_max_seqlen", lambda a: max(_seqlens(a)) if a.meta.seqlens[
+    1] is None else a.meta.seqlens[1])
+Tensor._min_seqlen = _JaggedOnly("_min_seqlen", lambda a: min(_seqlens(a)) if a.meta.seqlens[
+    0] is None else a.meta.seqlens[0])
 Tensor.to_padded_tensor = to_padded_tensor
+
+
+def _per_component(name, get):
+    """A strided nested tensor's metadata method `name`: an int64 tensor of get(components)
+    (torch's _nested_tensor_size & co.), which other tensors have no kernel of."""
+    def method(self):
+        a = self.arr
+        if type(a) is not NestedArray or a.meta.layout == "jagged":
+            from .._sparse_coo import not_implemented
+            raise not_implemented(name, self.be.xp, "") if type(a) is not NestedArray else \
+                NotImplementedError(f"aten.{name}.default")
+        from ..ops.creation import tensor
+        return tensor(get(a.parts), dtype=np.int64)
+    method.__name__ = name
+    return method
+
+
+Tensor._nested_tensor_size = _per_component("_nested_tensor_size",
+                                            lambda ps: [p.shape for p in ps])
+Tensor._nested_tensor_strides = _per_component(
+    "_nested_tensor_strides", lambda ps: [[s // p.itemsize for s in p.strides] for p in ps])
+Tensor._nested_tensor_storage_offsets = _per_component(
+    "_nested_tensor_storage_offsets", lambda ps: np.cumsum([0] + [p.size for p in ps[:-1]]))

@@ -11,10 +11,10 @@ The ops that cross between nested and dense tensors (construction, unbind, value
 are built here too, as nodes whose backward hands the gradient back across."""
 import numpy as np
 
-from .._tensor import _new
+from .._tensor import Tensor as _Tensor, _new
 from ..autograd.engine import sum_to
 from ..autograd.grad_mode import STATE as _grad
-from ..autograd.node import out_slot
+from ..autograd.node import node_class, out_slot
 from ..backends import CPU, Backend, device
 from ..ops._apply import apply
 from ..ops._registry import NESTED_IDX, OPS, op, override
@@ -45,11 +45,32 @@ def _structure(name, args, pointwise):
                 "a non-nested self and nested other"
             raise RuntimeError(f"Expected both {'self and other ' if pointwise else ''}to be "
                                f"nested, but got {sides}")
-    if pointwise is False and x.meta.layout == "jagged" and type(args[1]) is NestedArray:
+    if pointwise is False and x.meta.layout == "jagged" and (
+            type(args[1]) is NestedArray or getattr(args[1], "ndim", 0) == 1):
         raise RuntimeError(f"matmul(): not supported between inputs of shapes "
                            f"({', '.join(map(str, x.shape))}) and "
                            f"torch.Size([{', '.join(map(str, args[1].shape))}])")
     return x
+
+
+class _Batched:
+    """A dense operand of a nested matmul whose first dim is the batch (of size B, or 1
+    broadcast): component i takes its slice i, as torch's jagged matmul."""
+    __slots__ = ("shape", "a")
+
+    def __init__(self, a, b):
+        if a.shape[0] not in (1, b):
+            raise RuntimeError(f"The size of tensor a ({b}) must match the size of tensor b "
+                               f"({a.shape[0]}) at non-singleton dimension 0")
+        self.shape, self.a = a.shape, a
+
+    def at(self, i):
+        return self.a[i if self.shape[0] > 1 else 0]
+
+    def gather(self, grads):
+        """Its gradient from the components' gradients of their slices."""
+        g = np.stack([sum_to(np, gp, self.shape[1:]) for gp in grads])
+        return g if self.shape[0] > 1 else g.sum(0, keepdims=True)
 
 
 def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=True):
@@ -67,15 +88,21 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
             from .._sparse_coo import not_implemented
             raise not_implemented(strided, xp, "NestedTensor")
         m = x.meta if meta is None else meta(x.meta, args)
+        if pointwise is False:          # (a dense operand with a batch dim: one per component)
+            args = tuple(_Batched(a, len(x.parts)) if isinstance(a, np.ndarray) and
+                         a.ndim == x.ndim else a for a in args)
         outs, saves = [], []
         for i in range(len(x.parts)):
-            part = [a.parts[i] if type(a) is NestedArray else a for a in args]
+            part = [a.parts[i] if type(a) is NestedArray else a.at(i) if type(a) is _Batched
+                    else a for a in args]
             y, s = fwd(xp, *(per_part(part) if per_part else part))
             outs.append(y)
             saves.append(s)
-        # what each gradient takes: [structure, component shapes] | a dense shape | None
+        # what each gradient takes: [structure, component shapes] | a dense shape | _Batched
+        # | None
         kinds = tuple([a.meta, [p.shape for p in a.parts]] if type(a) is NestedArray else
-                      a.shape if isinstance(a, np.ndarray) else None for a in args)
+                      a.shape if isinstance(a, np.ndarray) else
+                      a if type(a) is _Batched else None for a in args)
         if type(outs[0]) is tuple:      # a multi-output op: a nested tensor per output
             return tuple(NestedArray(ys, m) for ys in zip(*outs)), (saves, kinds)
         return NestedArray(outs, m), (saves, kinds)
@@ -91,6 +118,8 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
             elif type(k) is list:
                 grads.append(NestedArray([gp if gp.shape == s else sum_to(xp, gp, s)
                                           for gp, s in zip(gs, k[1])], k[0]))
+            elif type(k) is _Batched:
+                grads.append(k.gather(gs))
             else:
                 grads.append(sum(sum_to(xp, gp, k) for gp in gs))
         return tuple(grads)
@@ -170,6 +199,33 @@ def _strided_refusal(*tests):
     return check
 
 
+def _scalar_filled(meta, args):
+    """torch's nested masked_fill takes a number only (a tensor value: masked_fill.Tensor)."""
+    if type(args[2]) is np.ndarray:
+        raise _missing(args[0], "masked_fill.Tensor", "masked_fill.Tensor")
+    return meta
+
+
+def _nested_condition(fwd, bwd):
+    """where's nested kernel: torch's refusal of a dense condition first (a jagged tensor's
+    where takes a jagged one)."""
+    def checked(xp, cond, *args):
+        if type(cond) is not NestedArray:
+            if next(a for a in args if type(a) is NestedArray).meta.layout == "strided":
+                raise RuntimeError("condition must be nested")
+            raise ValueError("NestedTensor where_self(condition: jt_all, self: any, other: "
+                             "any): expected condition to be a jagged layout NestedTensor")
+        return fwd(xp, cond, *args)
+    return checked, bwd
+
+
+def _no_masked_select(xp, x, mask):
+    """torch's refusals of masked_select of a nested tensor (a jagged one's past 2 dims)."""
+    if x.meta.layout == "jagged" and x.ndim != 2:
+        raise RuntimeError("masked_select only support 2-D selections currently")
+    raise _missing(x, "masked_select", "masked_select.default")
+
+
 def _softmaxed(meta, args):
     if args[1] == 0:
         raise RuntimeError("Cannot apply softmax across nested dimension 0"
@@ -221,6 +277,28 @@ def _catted(meta, args):
         raise RuntimeError(f"cat(): not supported for NestedTensor on "
                            f"{'dim=0' if d == 0 else 'ragged dim'}")
     return meta
+
+
+def _stacked(meta, args):
+    """torch's checks of a jagged stack (in its order), and the result's structure: each
+    component's stack along a dim past the batch and ragged ones."""
+    *arrays, d = args
+    if any(type(a) is not NestedArray for a in arrays):
+        raise RuntimeError("stack(): expected all nested tensors inputs")
+    if any(a.meta.nid is not meta.nid for a in arrays):
+        raise RuntimeError("stack(): expected all nested tensors to have the same nested "
+                           "structure")
+    if any(a.ndim != arrays[0].ndim for a in arrays):
+        raise RuntimeError("stack(): expected all nested tensors to have the same dim")
+    if d == 0 or d == meta.ragged:
+        raise RuntimeError(f"stack(): not supported for NestedTensor on "
+                           f"{'dim=0' if d == 0 else 'ragged dim'}")
+    first = _values_size(arrays[0])
+    for i, a in enumerate(arrays):
+        if _values_size(a) != first:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {first} at "
+                               f"entry 0 and {_values_size(a)} at entry {i}")
+    return meta.with_ragged(meta.ragged + (d <= meta.ragged))
 
 
 def _strided_cat(jagged_fwd, jagged_bwd):
@@ -283,14 +361,20 @@ def _extremed(name):
     return meta
 
 
-def _no_extreme(name):
-    """The nested slot of max() / min() of all elements: torch's refusal of a strided tensor;
-    a jagged tensor's is left to dense_reduction (a dense result)."""
+def _missing(a, strided, jagged):
+    """torch's NotImplementedError for an op without a kernel for nested tensor `a`, under
+    its aten names for the strided layout and the jagged one."""
+    if a.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        return not_implemented(strided, np, "NestedTensor")
+    return NotImplementedError(f"aten.{jagged}")
+
+
+def _refused(strided, jagged):
+    """The nested slot of an op torch has no nested kernel of (or one outside it): its
+    _missing error."""
     def fwd(xp, x, *static):
-        if x.meta.layout == "strided":
-            from .._sparse_coo import not_implemented
-            raise not_implemented(name, xp, "NestedTensor")
-        raise NotImplementedError(f"aten.{name}.default")
+        raise _missing(x, strided, jagged)
     return fwd, None
 
 
@@ -346,6 +430,8 @@ def split_error(nt, size, dim):
     name = "chunk" if size is None else "split" if isinstance(size, int) else \
         "split_with_sizes"
     if a.meta.layout == "strided" and name == "split":     # (torch has no kernel: any dim)
+        if _grad.enabled and nt._rg:   # (torch's autograd reads the sizes first)
+            raise RuntimeError(SIZES_ERROR)
         _split_checks(a, dim, None, name)
     from ..ops._dims import wrap_dim
     d = wrap_dim(dim, a.ndim)
@@ -430,7 +516,7 @@ def dense_reduction(name, nt, dims, keepdim, dtype):
         inner = tuple(dict.fromkeys(r - 1 if d == 0 else d - 1 for d in dims))
         out = getattr(values(nt), name)(inner, keepdim=keepdim, **kw)
         return out.unsqueeze(0) if keepdim else out
-    if name in ("sum", "mean", "amax", "amin"):
+    if name in ("sum", "mean", "amax", "amin", "prod", "any", "all"):
         from ..ops.shape import stack
         return stack([getattr(c, name)(r - 1, keepdim=keepdim, **kw) for c in unbind(nt)])
     info = np.finfo if a.dtype.kind in "fV" else np.iinfo
@@ -440,20 +526,48 @@ def dense_reduction(name, nt, dims, keepdim, dtype):
 
 def arg_reduction(name, nt, dim, keepdim):
     """argmax / argmin of a nested tensor, as torch's (a strided one has none)."""
-    a = nt.arr
-    if a.meta.layout == "strided":
+    if nt.arr.meta.layout == "strided":
         from .._sparse_coo import not_implemented
         raise not_implemented(name, np, "NestedTensor")
+    return _part_reduction(name, nt, dim, keepdim)
+
+
+def _part_reduction(name, nt, dim, keepdim):
+    """A jagged tensor's reduction `name` (a Tensor method) without a gradient: over dims past
+    the batch and ragged ones, each component's (a nested result); else dense_reduction's."""
+    a = nt.arr
     if dim is None:
         return dense_reduction(name, nt, None, keepdim, None)
     from ..ops._dims import wrap_dim
-    d = wrap_dim(dim, a.ndim)
+    dims = tuple(wrap_dim(d, a.ndim) for d in dim) if isinstance(dim, (tuple, list)) else \
+        wrap_dim(dim, a.ndim)
     try:
-        m = _reduced(name)(a.meta, (a, d, keepdim))
+        m = _reduced(name)(a.meta, (a, dims, keepdim))
     except NotImplementedError:     # (the ragged dim)
-        return dense_reduction(name, nt, (d,), keepdim, None)
-    return _new(NestedArray([getattr(_new(p, CPU), name)(d - 1, keepdim).arr
+        return dense_reduction(name, nt, dims if type(dims) is tuple else (dims,), keepdim, None)
+    inner = tuple(d - 1 for d in dims) if type(dims) is tuple else dims - 1
+    return _new(NestedArray([getattr(_new(p, CPU), name)(inner, keepdim).arr
                              for p in a.parts], m), NESTED)
+
+
+def bool_reduction(name, nt, dim, keepdim):
+    """any / all of a nested tensor, as torch's: a jagged one's as its other reductions; a
+    strided one's all over one dim past the batch of a bool tensor, each component's."""
+    a = nt.arr
+    if a.meta.layout == "jagged":
+        return _part_reduction(name, nt, dim, keepdim)
+    from .._sparse_coo import not_implemented
+    if name == "any" or not isinstance(dim, int):
+        raise not_implemented(name if dim is None else name + (
+            ".dim" if isinstance(dim, int) else ".dims"), np, "NestedTensor")
+    from ..ops._dims import wrap_dim
+    d = wrap_dim(dim, a.ndim)
+    if d == 0:
+        raise RuntimeError("Cannot apply all across nested dimension 0")
+    if a.dtype != np.bool_:
+        from .._kernel_dtypes import tname
+        raise RuntimeError(f"all only supports bool tensor for result, got: {tname(a.dtype)}")
+    return _new(a.like([p.all(axis=d - 1, keepdims=keepdim) for p in a.parts]), NESTED)
 
 
 def like(make, nt, requires_grad):
@@ -506,11 +620,15 @@ def _install():
                        ("leaky_relu", "leaky_relu"), ("elu", "elu"), ("hardtanh", "hardtanh"),
                        ("softplus", "softplus"), ("mish", "mish"),
                        ("clamp", "clamp"), ("clamp_min", "clamp"), ("clamp_max", "clamp"),
-                       ("square", "pow.Tensor_Scalar")):
+                       ("square", "pow.Tensor_Scalar"), ("sign", "sign"), ("floor", "floor"),
+                       ("nan_to_num", "nan_to_num")):
         lift(name, strided=aten)
+    for name in ("maximum", "minimum"):
+        lift(name, pointwise=True, strided=name)
     lift("embedding")
-    for name in ("add", "sub", "mul", "div", "gt", "ge", "masked_fill"):
+    for name in ("add", "sub", "mul", "div", "gt", "ge"):
         lift(name, pointwise=True)
+    lift("masked_fill", pointwise=True, meta=_scalar_filled)
     for name, aten in (("rsub", "rsub.Scalar"), ("pow", "pow.Tensor_Scalar"),
                        ("lt", "lt.Scalar"), ("le", "le.Scalar"), ("ne", "ne.Scalar")):
         lift(name, pointwise=True, strided=aten)
@@ -520,7 +638,9 @@ def _install():
     lift("where", pointwise=True, meta=_strided_refusal(
         lambda a: type(a[2]) is not NestedArray, "other must be nested",
         lambda a: type(a[1]) is NestedArray, "self must not be nested"))
+    override(OPS["where"], NESTED_IDX, *_nested_condition(*OPS["where"].impl[NESTED_IDX]))
     lift("cat", lambda a: (*a[:-1], a[-1] - 1), _catted)
+    lift("stack", lambda a: (*a[:-1], a[-1] - 1), _stacked, strided="stack")
     override(OPS["cat"], NESTED_IDX, *_strided_cat(*OPS["cat"].impl[NESTED_IDX]))
     lift("linear", meta=_linear_checked)
     for name in ("matmul", "mm"):
@@ -539,15 +659,39 @@ def _install():
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
     for name in ("amax", "amin"):
         lift(name, lambda a: (a[0], _dims(a[1]), a[2]), _extremed(name), strided=name)
+    lift("prod_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("prod"),
+         strided="prod.dim_int")
     for name in ("max", "min"):
-        override(OPS[name + "_all"], NESTED_IDX, *_no_extreme(name))
+        # (a jagged tensor's: left to dense_reduction, a dense result)
+        override(OPS[name + "_all"], NESTED_IDX, *_refused(name, name + ".default"))
         lift(name + "_dim", lambda a: (a[0], a[1] - 1, a[2]), _reduced(name),
              strided=name + ".dim")
     override(OPS["dropout"], NESTED_IDX, _dropout, _dropout_bwd)
+    override(OPS["masked_select"], NESTED_IDX, _no_masked_select, None)
+    for name in ("uniform_", "normal_"):    # (rand_like, randn_like: values drawn beforehand)
+        override(OPS[name], NESTED_IDX, OPS[name].impl[0][0],
+                 lambda xp, g: (g.like([np.zeros_like(p) for p in g.parts]),))
+    override(OPS["vector_norm"], NESTED_IDX, *_refused("linalg_vector_norm",    # (normalize's)
+                                                       "norm.ScalarOpt_dim"))
     for name in ("split", "split_with_sizes"):
         override(OPS[name], NESTED_IDX, *_split_kernel(name, *OPS[name].impl[0]))
+    # torch's nested nodes of chunk (split's op with a count) and split_with_sizes
+    chunk = node_class("ChunkBackwardAutogradNestedTensor0")
+    OPS["split"].node_class_by(lambda args, static: chunk if len(static) == 3 and args[
+        0].be.idx == NESTED_IDX else None)
+    _nested_node("split_with_sizes", "SplitWithSizesBackwardAutogradNestedTensor0")
+    for name, node in (("matmul", "MatmulBackward0"),    # (the dense op's UnsafeViewBackward0)
+                       ("sum_dim", "SumBackwardAutogradNestedTensor1"),
+                       ("squeeze_dim", "SqueezeBackwardAutogradNestedTensor0")):
+        _nested_node(name, node)
     lift("native_layer_norm",
          lambda a: (*a[:3], a[3], _dims(a[4]), a[5][1:], *a[6:]), _normed)
+
+
+def _nested_node(name, node):
+    """Op `name`'s nodes over a nested first input of torch's class `node`."""
+    cls = node_class(node)
+    OPS[name].node_class_by(lambda args, static: cls if args[0].be.idx == NESTED_IDX else None)
 
 
 # ---- the ops between nested and dense tensors ------------------------------------------------
@@ -572,10 +716,14 @@ _AS_NESTED = {"strided": op("nested_from_list", saves=None,
                            node="NestedViewFromJaggedBackward0")(None)}
 _UNBIND = op("nested_unbind", saves=None, node="UnbindBackwardAutogradNestedTensor0",
              n_out=-1)(None)
-_VALUES = op("nested_values", saves=None, node="NestedGetValuesBackward0")(None)
+_VALUES = {"jagged": op("nested_values", saves=None, node="NestedGetValuesBackward0")(None),
+           "strided": op("nested_buffer", saves=None,
+                         node="ValuesBackwardAutogradNestedTensor0")(None)}
 _FROM_JAGGED = op("nested_view_from_jagged", saves=None,
                   node="NestedViewFromJaggedBackward0")(None)
 _PADDED = op("to_padded_tensor", saves=None, node="ToPaddedTensorBackward0")(None)
+VIEW_FROM_BUFFER = op("nested_view_from_buffer", saves=None,          # (a strided tensor's,
+                      node="NestedViewFromBufferBackward0")(None)     # as torch loads it)
 
 
 _DROPOUT_EVAL = op("nested_dropout_eval", saves=None, node="NativeDropoutBackward0")(None)
@@ -726,6 +874,8 @@ def getitem(nt, idx):
     first = idx[0] if idx else None
     if type(first) is int:
         return nt.unbind()[first][idx[1:]]
+    if type(first) is not slice and any(isinstance(i, _Tensor) for i in idx):
+        raise _missing(a, "index.Tensor", "index.Tensor")   # (no nested advanced indexing)
     if first is Ellipsis and len(idx) > 1 and a.meta.layout == "jagged":
         return _trailing(nt, idx[1:])
     if first is Ellipsis and a.meta.layout == "strided" and all(i is None for i in idx[1:]):
@@ -734,6 +884,7 @@ def getitem(nt, idx):
         return nt
     if type(first) is slice or first is Ellipsis and any(type(i) is slice for i in idx[1:]):
         if a.meta.layout == "jagged":
+            _jt(a.meta, "slice")
             raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
         if _grad.enabled and nt._rg:   # (torch's autograd reads the sizes first)
             raise RuntimeError(SIZES_ERROR)
@@ -751,6 +902,48 @@ def getitem(nt, idx):
             raise RuntimeError("NestedTensor must be contiguous to get buffer.")
         return _node(_SELECT, bwd, (), (nt,), out)
     return None
+
+
+def setitem(nt, idx, value):
+    """nt[idx] = value where the dense write failed, as torch's: a jagged tensor's nt[i, ...]
+    writes into component i (without autograd: torch's CopySlices is not recorded here); its
+    refusals of index tensors and of the other indices; a strided tensor's sizes error. False
+    where ember has no answer."""
+    a = nt.arr
+    idx = idx if type(idx) is tuple else (idx,)
+    if any(isinstance(i, _Tensor) for i in idx):
+        if a.meta.layout == "strided":
+            from .._sparse_coo import not_implemented
+            raise not_implemented("index_put_", np, "NestedTensor")
+        raise ValueError("NestedTensor index_put_(input: jt_all, indices: any, values: t, "
+                         "accumulate: any?): expected input to be a jagged layout NestedTensor")
+    first = idx[0] if idx else None
+    if a.meta.layout == "strided":
+        if type(first) is slice:
+            from .._sparse_coo import not_implemented
+            raise not_implemented("slice.Tensor", np, "NestedTensor")
+        raise RuntimeError(SIZES_ERROR)
+    if type(first) is slice:
+        raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
+    if first is Ellipsis:
+        raise NotImplementedError("aten.fill_.Tensor")
+    if type(first) is not int or _grad.enabled and (
+            nt._rg or isinstance(value, _Tensor) and value._rg):
+        return False
+    b = len(a.parts)
+    if not -b <= first < b:
+        raise IndexError(f"index {first} is out of bounds for dimension 0 with size {b}")
+    _new(a.parts[first], CPU)[idx[1:]] = value
+    from .._tensor import bump_version
+    bump_version(nt)
+    return True
+
+
+def no_rand_like(nt):
+    """torch's refusal of rand_like of a strided nested tensor."""
+    if nt.arr.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented("rand_like", np, "NestedTensor")
 
 
 def copy_error(src, dst):
@@ -780,9 +973,9 @@ def from_parts(tensors, meta, o=None):
     return _node(o or _AS_NESTED[meta.layout], lambda xp, g: tuple(g.parts), (), tensors, out)
 
 
-# the last node of torch's nested attention: a strided tensor's view of its buffer; a jagged
+# the last node of torch's nested attention: a strided tensor's matmul (its math kernel); a jagged
 # tensor's view of its values, transposed back to (B, H, j, D) where the heads come first
-_SDPA = {"strided": op("nested_sdpa", saves=None, node="UnsafeViewBackward0")(None),
+_SDPA = {"strided": op("nested_sdpa", saves=None, node="MatmulBackward0")(None),
          1: _AS_NESTED["jagged"],
          2: op("nested_sdpa_heads", saves=None, node="TransposeBackward0")(None)}
 
@@ -790,6 +983,22 @@ _SDPA = {"strided": op("nested_sdpa", saves=None, node="UnsafeViewBackward0")(No
 def sdpa(q, k, v, attn_mask, dropout_p, is_causal, scale):
     """scaled_dot_product_attention of nested q, k, v: dense attention within each component
     (a sequence), as torch's jagged kernels compute it. torch takes no mask nor is_causal."""
+    m = q.arr.meta
+    if not (k.is_nested and v.is_nested):
+        if m.layout == "strided":       # (its matmuls')
+            raise RuntimeError("Expected both to be nested, but got a nested self and "
+                               "non-nested other")
+        raise ValueError(f"Expected query, key, and value to be nested tensors, but got "
+                         f"query.is_nested: True, key.is_nested: {k.is_nested}, and "
+                         f"value.is_nested: {v.is_nested} instead.")
+    if m.layout == "jagged" and min(q.ndim, k.ndim, v.ndim) < 3:
+        raise ValueError(f"Expected query, key, and value to all be at least 3 dimensional, but "
+                         f"got query.dim: {q.ndim}, key.dim: {k.ndim} and value.dim: {v.ndim} "
+                         "instead.")
+    if m.layout == "jagged" and not m.ragged == k.arr.meta.ragged == v.arr.meta.ragged:
+        raise ValueError(f"Expected query, key, and value to all be ragged on the same "
+                         f"dimension, but got ragged dims {m.ragged}, {k.arr.meta.ragged}, and "
+                         f"{v.arr.meta.ragged}, respectively.")
     if attn_mask is not None:
         raise ValueError("Masks are not yet supported!")
     if is_causal:
@@ -799,8 +1008,8 @@ def sdpa(q, k, v, attn_mask, dropout_p, is_causal, scale):
         raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
                            "must be contiguous")
     from ..nn.functional import scaled_dot_product_attention as attention
-    m = q.arr.meta
-    heads = m.layout == "jagged" and m.ragged != 1     # (ragged 1: attention over the values)
+    # (ragged 1 past 3 dims: attention over the values, torch's path of such tensors)
+    heads = m.layout == "jagged" and (m.ragged != 1 or q.ndim == 3)
     if heads and not all(_transposed_contiguous(t.arr) for t in (q, k, v)):
         raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
     outs = [attention(a, b, c, dropout_p=dropout_p, scale=scale)
@@ -847,20 +1056,21 @@ def values(nt):
     a = nt.arr
     if a.meta.layout == "strided":      # the components' buffer, flat
         out = _new(np.concatenate([p.reshape(-1) for p in a.parts]), CPU)
-        return _node(_VALUES, lambda xp, g: (a.like(np.split(g, np.cumsum(
+        return _node(_VALUES["strided"], lambda xp, g: (a.like(np.split(g, np.cumsum(
             [p.size for p in a.parts])[:-1])),), (), (nt,), out)
     out = _new(_packed(a), CPU)
-    return _node(_VALUES, lambda xp, g: (_unpacked(g, a),), (), (nt,), out)
+    return _node(_VALUES["jagged"], lambda xp, g: (_unpacked(g, a),), (), (nt,), out)
 
 
-def from_jagged(values_t, offsets, lengths, ragged, nid):
+def from_jagged(values_t, offsets, lengths, ragged, nid, seqlens=(None, None)):
     """A jagged tensor viewing `values`, its dim ragged - 1 split at `offsets` (`lengths`:
-    each component's length from its offset, a tensor with holes)."""
+    each component's length from its offset, a tensor with holes; `seqlens`: the (min, max)
+    given)."""
     v, o = values_t.arr, offsets.arr
     ends = o[1:] if lengths is None else o[:-1] + lengths.arr
     cut = (slice(None),) * (ragged - 1)
     parts = [v[cut + (slice(s, e),)] for s, e in zip(o[:-1], ends)]
-    meta = Meta("jagged", offsets, lengths, nid, ragged)
+    meta = Meta("jagged", offsets, lengths, nid, ragged, seqlens)
     out = _new(NestedArray(parts, meta, v.dtype), NESTED)
 
     def bwd(xp, g):
@@ -895,3 +1105,34 @@ def to_padded(nt, padding, output_size=None):
         return (a.like([g[(i,) + tuple(slice(0, n) for n in p.shape)]
                         for i, p in enumerate(a.parts)]),)
     return _node(_PADDED, bwd, (), (nt,), out)
+
+
+def reduce_nested(nt):
+    """pickle's reduction of a nested tensor: its layout, components (a jagged tensor's values,
+    offsets and ragged dim, packed) and requires_grad."""
+    a = nt.arr
+    if a.meta.layout == "strided":
+        return unpickle_nested, ("strided", [p.copy() for p in a.parts], nt.requires_grad)
+    d = nt.detach().contiguous() if a.meta.lengths is not None else nt.detach()
+    return unpickle_nested, ("jagged", (values(d).arr, a.meta.offsets.arr if
+                                        a.meta.lengths is None else d.arr.meta.offsets.arr,
+                                        a.meta.ragged), nt.requires_grad)
+
+
+def unpickle_nested(layout, data, requires_grad):
+    if layout == "strided":
+        out = _new(NestedArray(data, Meta("strided")), NESTED)
+    else:
+        v, o, ragged = data
+        offsets = _new(o, CPU)
+        out = from_jagged(_new(v, CPU), offsets, None, ragged, nested_int(offsets.arr))
+    return out.requires_grad_(requires_grad)
+
+
+def deepcopy_nested(nt):
+    """copy.deepcopy of a nested tensor: a jagged one's copy (new offsets, as torch's); torch
+    has no new_empty for a strided one."""
+    if nt.arr.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented("new_empty", np, "NestedTensor")
+    return unpickle_nested(*reduce_nested(nt)[1])

@@ -757,8 +757,10 @@ def write_sparse(self, arr, name):
 
 
 # in-place ops torch refuses on a nested tensor (strided: those it lacks), by aten name
-_NESTED_REFUSED = {"strided": {"sub": "sub_.Tensor", "div": "div_.Tensor"},
-                   "jagged": {"masked_fill": "masked_fill_.Scalar"}}
+_NESTED_REFUSED = {"strided": {"sub": "sub_.Tensor", "div": "div_.Tensor",
+                               "masked_fill": "masked_fill_.Scalar", "uniform": "uniform_"},
+                   "jagged": {"masked_fill": "masked_fill_.Scalar",
+                              "uniform": "uniform_.default", "normal": "normal_.default"}}
 
 
 def write_nested(self, arr, name):

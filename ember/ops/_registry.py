@@ -45,6 +45,16 @@ class Op:
         from ..autograd.node import node_class
         self._node_name, self.node_cls = name, node_class(name)
 
+    def node_class_by(self, pick):
+        """Nodes of a class picked per recorded call: pick(args, static) gives torch's node
+        class where it is not the op's (None: the op's), as torch's nested autograd kernels
+        have other names. The pick runs only when a node is recorded."""
+        own = self.node_cls
+
+        def make(op, bwd, xp, saved, nxt, args, static):
+            return (pick(args, static) or own)(op, bwd, xp, saved, nxt, args, static)
+        self.node_cls = make
+
     def rerun_on_write(self):
         """For a one-input op whose backward reads its output where torch's reads only the
         input: nodes follow the output's version and, once it was written in place (which

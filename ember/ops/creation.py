@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _dtype, _quantized
 from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
+from .._nested_array import NestedArray
 from .._sparse_coo import SparseCOO
 from .._tensor import Tensor, _new, bump_version as _bump_version
 from .._warnings import warn_once as _warn_once
@@ -951,6 +952,10 @@ def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fals
     """torch's empty_like(input).uniform_(): input's layout, filled in its memory order."""
     t = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
     _float_kernel("check_uniform_bounds", t.arr.dtype)
+    if t.is_nested:     # (torch's jagged kernel: uniform_ of a nested tensor is refused)
+        from ..nested._ops import no_rand_like
+        no_rand_like(t)
+        return _uniform(t).requires_grad_(requires_grad)
     return uniform_(t).requires_grad_(requires_grad)
 
 
@@ -960,6 +965,8 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
     ember) fill it one value at a time, not with the blocked fill of a contiguous randn."""
     t = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
     _float_kernel("normal_kernel_cpu", t.arr.dtype)
+    if t.is_nested:     # (torch's jagged kernel: normal_ of a jagged tensor is refused)
+        return _normal(t).requires_grad_(requires_grad)
     return normal_(t).requires_grad_(requires_grad)
 
 
@@ -1214,6 +1221,10 @@ def _draw(self, draw):
     """`draw(shape)` for self's elements in memory order, as torch's TensorIterator walks a
     strided tensor (outermost stride first), returned in self's logical layout."""
     a = self.arr
+    if type(a) is NestedArray:      # torch draws over a nested tensor's buffer, in order
+        cuts = np.cumsum([p.size for p in a.parts])[:-1]
+        return a.like([v.reshape(p.shape) for v, p in zip(np.split(draw((a.numel,)), cuts),
+                                                           a.parts)])
     if a.ndim < 2 or a.flags.c_contiguous:
         return draw(a.shape)
     order = sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))

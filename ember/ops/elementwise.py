@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _dtype as _dt
 from .._dtype import DEFAULT, can_cast, result_type as _result_type, result_type_n as _result_type_n
+from .._nested_array import NestedArray
 from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO
 from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
 from .._tensor import Tensor, _new, bump_version
@@ -147,8 +148,14 @@ def _nograd_unary(name, f, deny=None, exact_out=False):
             y = f(be.xp, x)
         except NotImplementedError:
             y = _sparse_unary(name, f, be.xp, x)
+        except TypeError:           # (a NumPy function of a nested tensor's array)
+            if type(x) is not NestedArray:
+                raise
+            y = None
         if type(y) is not type(x):
-            y = be.xp.asarray(y)
+            # a 0-d array's NumPy scalar, or a nested tensor's array: each component's
+            y = x.like([f(np, p) for p in x.parts]) if type(x) is NestedArray else \
+                be.xp.asarray(y)
         return _new(y, be) if out is None else _finish(_new(y, be), out, name, exact_out)
     fn.__name__ = fn.__qualname__ = name
     return fn

@@ -408,14 +408,14 @@ def getitem(self, idx):
             if not self.is_nested:
                 raise
             return self.unbind()[idx]
-    if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be and self.be.xp is np:
-        # fast path: x[t] (NumPy checks the bounds)
-        a = idx.arr
-        if a.dtype == np.int64 or a.dtype == np.bool_:
-            if a.dtype == np.bool_ and a.shape != self.arr.shape[:a.ndim]:
-                _parse(idx, self.arr.shape, self.be)            # raises torch's error
-            return _watched(apply(_index, (self,), ((a,),)), idx)
     try:
+        if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be and self.be.xp is np:
+            # fast path: x[t] (NumPy checks the bounds)
+            a = idx.arr
+            if a.dtype == np.int64 or a.dtype == np.bool_:
+                if a.dtype == np.bool_ and a.shape != self.arr.shape[:a.ndim]:
+                    _parse(idx, self.arr.shape, self.be)            # raises torch's error
+                return _watched(apply(_index, (self,), ((a,),)), idx)
         basic, adv, last = _parse(idx, self.arr.shape, self.be)
         if adv is None:
             if last == "alias":
@@ -431,6 +431,14 @@ def getitem(self, idx):
         if out is None:
             raise
         return out
+
+
+def _nested_refusal(input, strided, jagged):
+    """In an except block: torch's error for an op without a nested kernel (strided, jagged:
+    its aten names) where input is nested, else nothing (the caller re-raises)."""
+    if getattr(input, "is_nested", False):
+        from ..nested._ops import _missing
+        raise _missing(input.arr, strided, jagged) from None
 
 
 def _watched(out, idx):
@@ -624,7 +632,14 @@ def setitem(self, idx, value):
         _setitem(self, idx, value)
         _fw_put(self, value, lambda ts, tv: _setitem(ts, idx, tv))
         return
-    _setitem(self, idx, value)
+    try:
+        _setitem(self, idx, value)
+    except (TypeError, RuntimeError, IndexError):
+        if not self.is_nested:
+            raise
+        from ..nested._ops import setitem as nested_setitem
+        if not nested_setitem(self, idx, value):    # torch's write or error, or False
+            raise
 
 
 def _fw_put(self, value, put):
@@ -883,7 +898,11 @@ def index_select(input, dim, index, *, out=None):
             raise IndexError("index_select() argument index must be 1-D strided (non-sparse) "
                              "long-tensor.") from None
         raise
-    n = input.shape[d] if input.ndim else 1
+    try:
+        n = input.shape[d] if input.ndim else 1
+    except RuntimeError:        # (a strided nested tensor's irregular dim)
+        _nested_refusal(input, "index_select", "index_select.default")
+        raise
     if _outside(idx, 0, n):
         if isinstance(input.arr, SparseCOO):        # torch's sparse kernel wraps negatives
             sd = input.arr.sparse_dim
@@ -1216,7 +1235,11 @@ def _(xp, g, shape, index, dim):
 
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
-    d = _check_gather(input, dim, index, "gather")
+    try:
+        d = _check_gather(input, dim, index, "gather")
+    except (TypeError, RuntimeError):
+        _nested_refusal(input, "gather", "gather.default")
+        raise
     return _finish(apply(_gather, (input, index), (d,)), out, "gather", True)
 
 
@@ -1493,8 +1516,8 @@ def _(xp, g, mask, tensor_value):
 def masked_fill(input, mask, value):
     _check_mask(mask, "masked_fill_")
     _value_arg("masked_fill_", value, mask, value)
-    if mask.arr.shape != input.arr.shape:       # (a nested mask of a nested tensor: equal)
-        _broadcastable(mask.shape, input.shape)
+    if mask.arr.shape != input.arr.shape and not input.is_nested:    # (a nested one's: its
+        _broadcastable(mask.shape, input.shape)                      # kernel's checks)
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
@@ -1534,9 +1557,12 @@ def masked_select(input, mask, *, out=None):
     _check_mask(mask, "masked_select")
     try:
         shape = input.shape
+        _broadcastable(mask.shape, shape)
     except AttributeError:
         raise _not_tensor("masked_select", input) from None
-    _broadcastable(mask.shape, shape)
+    except (TypeError, RuntimeError):
+        _nested_refusal(input, "masked_select", "masked_select.default")
+        raise
     if isinstance(out, Tensor) and out.arr.dtype != input.arr.dtype:
         raise RuntimeError("masked_select(): self and result must have the same scalar type")
     return _finish(apply(_masked_select, (input, mask)), out, "masked_select", True)
@@ -2096,7 +2122,11 @@ put_ = inplace(put, "put")
 
 def masked_fill_(input, mask, value):
     _check_mask(mask, "masked_fill_")
-    _check_broadcast_into(mask.shape, input.shape)
+    try:
+        _check_broadcast_into(mask.shape, input.shape)
+    except RuntimeError:
+        if not input.is_nested:     # (a strided one's sizes: its refusal comes first)
+            raise
     return _masked_fill_inplace(input, mask, value)
 
 

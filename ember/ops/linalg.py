@@ -214,7 +214,8 @@ def matmul(input, other, *, out=None):
         r = _product(_BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul), input, other)
     except RuntimeError:
         a, b = input.arr, other.arr
-        if a.ndim and b.ndim and a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
+        if a.ndim and b.ndim and not (input.is_nested or other.is_nested) and \
+                a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
             # torch's kernel for the error hangs on whether the smaller input requires grad
             small = other if a.ndim >= b.ndim else input
             _matmul_mismatch(a, b, a.shape[-1], b.shape[0 if b.ndim == 1 else -2],
@@ -228,6 +229,11 @@ def mm(input, mat2, *, out=None):
     if _amp.enabled and out is not None:
         return _uncast_out(mm, input, mat2, out=out)
     if input.ndim != 2:
+        if input.is_nested:     # (torch's nested tensors have no mm)
+            from .._nested_array import SIZES_ERROR
+            if input.arr.meta.layout == "strided":
+                raise RuntimeError(SIZES_ERROR)
+            raise NotImplementedError("aten.mm.default")
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..return_types import make as _return_type
 from .._dtype import DEFAULT, to_dtype as _to_dtype
+from .._layout import jagged as _jagged
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, type_name, \
@@ -269,7 +270,7 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
 
 
 def _nested_reduction(name, input, dims, keepdim, dtype):
-    """In an except block: a jagged tensor's sum or mean with a dense result (all of it, or over
+    """In an except block: a jagged tensor's reduction (sum, mean, prod, ...) with a dense result (all of it, or over
     the ragged dim), else the exception being handled, re-raised."""
     if input.is_nested:
         from ..nested._ops import dense_reduction
@@ -325,11 +326,17 @@ def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     if dim is _NO_DIM:
         if keepdim or out is not None:
             _without_dim("prod", "int", keepdim, dtype, out)
-        return _prod0(input, None, False, dt)
+        try:
+            return _prod0(input, None, False, dt)
+        except NotImplementedError:
+            return _nested_reduction("prod", input, None, False, dtype)
     nd = tensor_ndim("prod", input)
     d = _wrap_dim(_int_dim("prod", dim), nd)
     dims = (d,) if nd else None
-    return _finish(_prod1(input, dims, _keepdim(keepdim, "prod"), dt), out)
+    try:
+        return _finish(_prod1(input, dims, _keepdim(keepdim, "prod"), dt), out)
+    except NotImplementedError:
+        return _finish(_nested_reduction("prod", input, dims, keepdim, dtype), out)
 
 
 # ---- max, min, amax, amin, argmax, argmin, aminmax --------------------------------------------
@@ -830,10 +837,13 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
             dt if dtype is None else dtype), out)
     if isinstance(dim, int):
         dim = (dim,)
-    if isinstance(p, str):
-        return _finish(linalg.vector_norm(input, 2, dim, keepdim, dtype=dtype), out)
-    return _finish(linalg.vector_norm(input, 2.0 if p is None else p, dim, keepdim,
-                                      dtype=dtype), out)
+    try:
+        return _finish(linalg.vector_norm(input, 2 if isinstance(p, str) else 2.0 if p is None
+                                          else p, dim, keepdim, dtype=dtype), out)
+    except NotImplementedError:
+        if input.layout is _jagged:     # (torch's jagged kernels have no norm: its aten name)
+            raise NotImplementedError("aten.norm.ScalarOpt_dim") from None
+        raise
 
 
 # ---- scans ------------------------------------------------------------------------------------
@@ -1153,10 +1163,16 @@ def _bool_reduce(name, f):
         except AttributeError:
             raise _not_tensor(name, input) from None
         _keepdim(keepdim, name)
-        if isinstance(dim, (tuple, list)) and not dim:     # dim=(): no reduction at all
-            r = f(x[..., None], axis=-1, keepdims=False)
-        else:
-            r = _arr(xp, f(x, axis=_dims(input, dim, name), keepdims=keepdim))
+        try:
+            if isinstance(dim, (tuple, list)) and not dim:     # dim=(): no reduction at all
+                r = f(x[..., None], axis=-1, keepdims=False)
+            else:
+                r = _arr(xp, f(x, axis=_dims(input, dim, name), keepdims=keepdim))
+        except (AttributeError, TypeError):     # a nested tensor's array
+            if not input.is_nested:
+                raise
+            from ..nested._ops import bool_reduction
+            return _finish(bool_reduction(name, input, dim, keepdim), out)
         if isinstance(out, Tensor) and out.arr.dtype not in (np.bool_, np.uint8):
             raise RuntimeError(f"{name} only supports bool tensor for result, got: "
                                f"{_tname(out.arr.dtype)}")

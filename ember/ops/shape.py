@@ -897,12 +897,29 @@ def stack(tensors, dim=0, *, out=None):
         tensors = _promoted(tensors, _stack)
     tensors = _common(tensors, "stack")
     shape = tensors[0].arr.shape
-    d = wrap_dim(dim, len(shape) + 1)
+    try:
+        d = wrap_dim(dim, len(shape) + 1)
+    except IndexError:
+        d = _nested_stack_dim(tensors, dim)
     for i, t in enumerate(tensors):
         if t.arr.shape != shape:
+            if t.is_nested or tensors[0].is_nested:
+                break                   # (the nested kernel's checks, as torch's)
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
     return _cat_out(apply(_stack, tuple(tensors), (d,)), out, "stack")
+
+
+def _nested_stack_dim(tensors, dim):
+    """In an except block: stack's dim wrapped as torch's nested kernels wrap it (a jagged
+    tensor's by its own dims; a strided one's refused first), else the error re-raised."""
+    nested = [t for t in tensors if t.is_nested]
+    if not nested:
+        raise
+    if nested[0].arr.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented("stack", np, "NestedTensor")
+    return wrap_dim(dim, nested[0].ndim + 1)
 
 
 def atleast_1d(*tensors):

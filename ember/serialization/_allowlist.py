@@ -10,8 +10,7 @@ from ._errors import EmberLoadError
 
 BLOCKED_MODULES = ("sys", "os", "posix", "nt")
 # torch rebuild functions for tensor kinds ember has no equivalent of
-_UNSUPPORTED = ("_rebuild_qtensor", "_rebuild_nested_tensor",
-                "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
+_UNSUPPORTED = ("_rebuild_qtensor", "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
                 "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor")
 
 # ---- user allowlist (torch.serialization's API) --------------------------------------------
@@ -115,6 +114,10 @@ def default_globals():
             "torch._utils._rebuild_parameter_with_state": _rebuild.rebuild_parameter_with_state,
             "torch._tensor._rebuild_from_type_v2": _rebuild.rebuild_from_type_v2,
             "torch._utils._rebuild_sparse_tensor": _rebuild.rebuild_sparse_tensor,
+            "torch._utils._rebuild_nested_tensor": _rebuild.rebuild_nested_tensor,
+            "torch.nested._internal.nested_tensor._rebuild_njt": _rebuild.rebuild_njt,
+            "torch.nested._internal.nested_tensor.NestedTensor": _rebuild.NestedTensorType,
+            "torch._dynamo.decorators._DimRange": _rebuild.DimRange,
             "torch.storage.UntypedStorage": _rebuild.StorageType("uint8"),
         }
         for cls, name in _rebuild.STORAGE_DTYPES.items():

@@ -39,6 +39,10 @@ class TorchName:
 REBUILD_V2 = TorchName("torch._utils", "_rebuild_tensor_v2")
 REBUILD_SPARSE = TorchName("torch._utils", "_rebuild_sparse_tensor")
 REBUILD_Q = TorchName("torch._utils", "_rebuild_qtensor")
+REBUILD_NESTED = TorchName("torch._utils", "_rebuild_nested_tensor")
+REBUILD_FROM_TYPE = TorchName("torch._tensor", "_rebuild_from_type_v2")
+REBUILD_NJT = TorchName("torch.nested._internal.nested_tensor", "_rebuild_njt")
+NJT = TorchName("torch.nested._internal.nested_tensor", "NestedTensor")
 
 
 class _Layout:
@@ -132,6 +136,34 @@ class TorchPickler(pickle._Pickler):
             _new(s.indices, t.be), _new(s.values, t.be), Size(s.shape), bool(s.coalesced))),
             obj=t)
 
+    def _save_nested(self, t):
+        """torch's nested __reduce_ex__: a strided tensor's _rebuild_nested_tensor(flat buffer,
+        sizes, strides, storage offsets) of its components packed; a jagged tensor's
+        _rebuild_from_type_v2(_rebuild_njt, NestedTensor, ({values, offsets, lengths,
+        _ragged_idx, _metadata_cache, requires_grad},), {}) (one with holes packed first),
+        its min / max seqlen kept as the sizes of empty tensors, as torch keeps them."""
+        from .._tensor import _new
+        from ..ops.creation import tensor, zeros
+        a = t.arr
+        if a.meta.layout == "strided":
+            sizes = [p.shape for p in a.parts]
+            strides = [[int(np.prod(s[d + 1:])) for d in range(len(s))] for s in sizes]
+            buffer = np.concatenate([p.reshape(-1) for p in a.parts])
+            self.save_reduce(REBUILD_NESTED, (
+                _new(buffer, t.be).requires_grad_(t.requires_grad), tensor(sizes, dtype=np.int64),
+                tensor(strides, dtype=np.int64),
+                tensor(np.cumsum([0] + [p.size for p in a.parts[:-1]]), dtype=np.int64)),
+                obj=t)
+            return
+        d = t.detach()
+        if a.meta.lengths is not None:
+            d = d.contiguous()
+        cache = {"min_seqlen": zeros(t._min_seqlen, 0), "max_seqlen": zeros(t._max_seqlen, 0)}
+        self.save_reduce(REBUILD_FROM_TYPE, (REBUILD_NJT, NJT, ({
+            "values": d.values(), "offsets": d.offsets(), "lengths": None,
+            "_ragged_idx": a.meta.ragged, "_metadata_cache": cache,
+            "requires_grad": bool(t.requires_grad)},), {}), obj=t)
+
     def _save_quantized(self, t):
         """torch's quantized __reduce_ex__: _rebuild_qtensor(<storage of the integers>, offset,
         size, stride, (scheme, scale, zero_point) or (scheme, scales, zero_points, axis),
@@ -161,6 +193,8 @@ class TorchPickler(pickle._Pickler):
     def _save_tensor(self, t):
         if t.is_sparse:
             return self._save_sparse(t)
+        if t.is_nested:
+            return self._save_nested(t)
         if t.is_quantized:
             return self._save_quantized(t)
         # byte for byte what torch writes: the memo slots torch spends on argument tuples are

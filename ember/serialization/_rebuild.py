@@ -280,14 +280,65 @@ def rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
 
 
 def rebuild_from_type_v2(func, new_type, args, state):
-    """torch's wrapper for tensors that carry Python attributes (and for subclasses)."""
+    """torch's wrapper for tensors that carry Python attributes (and for subclasses: a jagged
+    tensor's state is its own fields, which rebuild_njt set)."""
     known = (rebuild_tensor_v2, rebuild_tensor_v3, rebuild_tensor, rebuild_parameter,
-             rebuild_parameter_with_state)
+             rebuild_parameter_with_state, rebuild_njt)
     if not any(func is f for f in known) or type(args) is not tuple:
         raise EmberLoadError(f"corrupt checkpoint: _rebuild_from_type_v2 of {func!r}")
     result = func(*args)
-    set_state(result, state)
+    if func is not rebuild_njt:
+        set_state(result, state)
     return result
+
+
+class DimRange:
+    """torch._dynamo.decorators._DimRange, which torch pickles among a jagged tensor's values'
+    attributes (its dynamo markings): kept as read, unused."""
+
+    def __setstate__(self, state):
+        self.state = state
+
+
+class NestedTensorType:
+    """torch.nested._internal.nested_tensor.NestedTensor, as a jagged tensor's pickle names
+    it (the type _rebuild_from_type_v2 would make)."""
+
+
+def rebuild_njt(kwargs):
+    """torch.nested._internal.nested_tensor._rebuild_njt: a jagged tensor over its values and
+    offsets (lengths: with holes), its min / max seqlen the sizes of empty tensors."""
+    from .._tensor import Tensor
+    from .._nested_array import nested_int
+    from ..nested._ops import from_jagged
+    if type(kwargs) is not dict or not isinstance(kwargs.get("values"), Tensor) or \
+            not isinstance(kwargs.get("offsets"), Tensor):
+        raise EmberLoadError("corrupt checkpoint: a jagged tensor without values and offsets")
+    offsets, cache = kwargs["offsets"], kwargs.get("_metadata_cache") or {}
+    seqlens = tuple(cache[k].shape[0] if isinstance(cache.get(k), Tensor) else None
+                    for k in ("min_seqlen", "max_seqlen"))
+    out = from_jagged(kwargs["values"], offsets, kwargs.get("lengths"),
+                      kwargs.get("_ragged_idx", 1), nested_int(offsets.arr), seqlens)
+    return out.requires_grad_(kwargs.get("requires_grad") is True)
+
+
+def rebuild_nested_tensor(buffer, sizes, strides, storage_offsets):
+    """torch._utils._rebuild_nested_tensor: a strided nested tensor whose component i views
+    the flat buffer from storage_offsets[i] with sizes[i] and strides[i]."""
+    from .._tensor import Tensor
+    from .._nested_array import STRIDED
+    from ..nested._ops import VIEW_FROM_BUFFER, from_parts
+    if not all(isinstance(x, Tensor) for x in (buffer, sizes, strides, storage_offsets)):
+        raise EmberLoadError("corrupt checkpoint: a nested tensor's buffer or metadata")
+    n = buffer.numel()
+    parts = []
+    for size, stride, offset in zip(sizes.tolist(), strides.tolist(), storage_offsets.tolist()):
+        end = offset + 1 + sum((k - 1) * s for k, s in zip(size, stride)) if all(size) else 0
+        if offset < 0 or end > n:
+            raise EmberLoadError("corrupt checkpoint: a nested tensor's component outside its "
+                                 "buffer")
+        parts.append(buffer.as_strided(size, stride, offset))
+    return from_parts(parts, STRIDED, VIEW_FROM_BUFFER)
 
 
 def set_state(obj, state):

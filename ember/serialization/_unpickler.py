@@ -128,6 +128,8 @@ class WeightsUnpickler:
     def new_object(self, cls, args, kwargs):
         if cls is parameter_new:
             return parameter_new(*args, **kwargs)
+        if cls is _rebuild.DimRange and not args and not kwargs:   # (in jagged tensors' state)
+            return cls()
         if id(cls) not in self.newobj_ids:
             raise UnpicklingError("Can only create new object for nn.Parameter or classes "
                                   f"allowlisted via `add_safe_globals` but got {cls}")
@@ -141,6 +143,8 @@ class WeightsUnpickler:
             inst.__dict__.update(state)         # e.g. a state_dict's `_metadata`
         elif isinstance(inst, Tensor):
             _rebuild.set_state(inst, state)
+        elif type(inst) is _rebuild.DimRange:
+            inst.__setstate__(state)
         elif self.user_types and type(inst) in self.user_types:
             setstate = getattr(inst, "__setstate__", None)
             if setstate is not None and not isinstance(inst, type):

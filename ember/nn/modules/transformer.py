@@ -3,6 +3,7 @@ import copy
 import warnings
 
 from ... import _dtype
+from ..._layout import jagged
 from ..._torch_function import dispatched
 from ..._warnings import warn_once
 from .. import functional as F
@@ -74,6 +75,9 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
+        if query.is_nested or key.is_nested or value.is_nested:
+            return self._nested_forward(query, key, value, key_padding_mask, need_weights,
+                                        attn_mask, average_attn_weights)
         batched = query.dim() == 3
         if key_padding_mask is not None or attn_mask is not None:     # torch's _canonical_mask
             from .._mha import _check_mask_types, _float_mask
@@ -94,6 +98,76 @@ class MultiheadAttention(Module):
         if self.batch_first and batched:
             out = out.transpose(0, 1)
         return out, weights
+
+
+    def _why_not_fast_path(self, query, key, value, key_padding_mask, attn_mask):
+        """torch's reason, in its order, for not taking its fast path ('' where it takes it)."""
+        from ... import backends
+        from ...amp.autocast import is_autocast_enabled
+        from ...autograd.grad_mode import is_grad_enabled
+        w, b = self.in_proj_weight, self.in_proj_bias
+        for failed, why in (
+                (not backends.mha.get_fastpath_enabled(),
+                 "torch.backends.mha.get_fastpath_enabled() was not True"),
+                (query.dim() != 3, "input not batched; expected query.dim() of 3 but got "
+                                   f"{query.dim()}"),
+                (query is not key or key is not value, "non-self attention was used (query, key, "
+                                                       "and value are not the same Tensor)"),
+                (b is not None and query.dtype != b.dtype, f"dtypes of query ({query.dtype}) "
+                                                           f"and self.in_proj_bias ({b.dtype}) "
+                                                           "don't match"),
+                (w is None, "in_proj_weight was None"),
+                (w is not None and query.dtype != w.dtype, f"dtypes of query ({query.dtype}) and "
+                 f"self.in_proj_weight ({None if w is None else w.dtype}) don't match"),
+                (self.training, "training is enabled"),
+                (self.num_heads % 2, "self.num_heads is not even"),
+                (not self.batch_first, "batch_first was not True"),
+                (self.bias_k is not None, "self.bias_k was not None"),
+                (self.bias_v is not None, "self.bias_v was not None"),
+                (self.add_zero_attn, "add_zero_attn was enabled"),
+                (not self._qkv_same_embed_dim, "_qkv_same_embed_dim was not True"),
+                (query.is_nested and (key_padding_mask is not None or attn_mask is not None),
+                 "supplying both src_key_padding_mask and src_mask at the same time \
+                                 is not supported with NestedTensor input"),
+                (is_autocast_enabled(), "autocast is enabled"),
+                (query.layout is jagged,        # (torch's jagged tensors are a subclass)
+                 "some Tensor argument has_torch_function"),
+                (is_grad_enabled() and any(t is not None and t.requires_grad for t in (
+                    query, w, b, self.out_proj.weight, self.out_proj.bias)),
+                 "grad is enabled and at least one of query or the input/output projection "
+                 "weights or biases requires_grad")):
+            if failed:
+                return why
+        return ""
+
+    def _nested_forward(self, query, key, value, key_padding_mask, need_weights, attn_mask,
+                        average_attn_weights):
+        """A nested input takes torch's fast path or fails its assertion: each sequence's
+        attention alone, the weights padded with zeros to the longest (torch's
+        _native_multi_head_attention)."""
+        why = self._why_not_fast_path(query, key, value, key_padding_mask, attn_mask)
+        if why or self.in_proj_bias is None:
+            raise AssertionError("MultiheadAttention does not support NestedTensor outside of "
+                                 f"its fast path. The fast path was not hit because {why}")
+        from ...nested._ops import from_parts
+        from ...ops.creation import zeros
+        outs, weights = [], []
+        for c in query.unbind():
+            c = c.unsqueeze(1)
+            out, w = F.multi_head_attention_forward(
+                c, c, c, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,
+                None, None, False, 0.0, self.out_proj.weight, self.out_proj.bias,
+                training=False, need_weights=need_weights,
+                average_attn_weights=average_attn_weights)
+            outs.append(out.squeeze(1))
+            weights.append(w)
+        if not need_weights:
+            return from_parts(outs, query.arr.meta), None
+        n = max(w.shape[-1] for w in weights)
+        padded = zeros(len(weights), *weights[0].shape[1:-2], n, n, dtype=query.dtype)
+        for i, w in enumerate(weights):
+            padded[i, ..., :w.shape[-2], :w.shape[-1]] = w[0]
+        return from_parts(outs, query.arr.meta), padded
 
 
 def _canonical_kpm(kpm, other, like, name, other_name):
