@@ -172,3 +172,11 @@ def test_vectorised_normals_are_torchs_bit_for_bit():
         out.append(lib.cat([lib.randn(60001),
                             lib.empty(999).normal_(0.5, 3.0)]).numpy())
     np.testing.assert_array_equal(out[1], out[0])
+
+
+def test_thread_safe_generator_outside_thread_workers():
+    """torch.random.thread_safe_generator: None (the global generator) outside a DataLoader
+    thread worker."""
+    from ember.random import thread_safe_generator
+    assert thread_safe_generator() is torch.random.thread_safe_generator() is None
+    assert "thread_safe_generator" in ember.random.__all__
