@@ -77,7 +77,7 @@ KNOWN = {
     "torch.quantized_batch_norm": "missing: AttributeError",
     "torch.quantized_max_pool1d": "missing: AttributeError",
     "torch.quantized_max_pool2d": "missing: AttributeError",
-    "Tensor.to_sparse": "blocksize with sparse_csr: NotImplementedError -> torch's RuntimeError",
+    "Tensor.to_sparse": "hybrid CSR (dense_dim=1): NotImplementedError",
     "Tensor.to_sparse_bsc": "blocked compressed layouts: NotImplementedError",
     "Tensor.to_sparse_bsr": "blocked compressed layouts: NotImplementedError",
     "Tensor.to_sparse_csc": "dense_dim: NotImplementedError",
