@@ -1038,9 +1038,57 @@ class Tensor:
                 and a.strides == b.strides and self.device == tensor.device)
 
     def dim_order(self, *, ambiguity_check=False):
-        """The dims from outermost to innermost in memory (by stride, ties in dim order)."""
-        st = self.stride()
-        return tuple(sorted(range(self.ndim), key=lambda d: -st[d]))
+        """The dims from outermost to innermost in memory: torch's elementwise-output
+        permutation (contiguous and channels-last short cuts, then an insertion sort by stride
+        whose ties keep dim order). ambiguity_check (True, or a list of memory formats) raises
+        torch's RuntimeError where several orders fit (a size-1 dim, or equal adjacent strides)
+        and the tensor is not contiguous in exactly one of the listed formats, or where the
+        sort leaves two dims unordered."""
+        from ._memory_format import channels_last, memory_format
+        if not isinstance(ambiguity_check, bool) and not (
+                isinstance(ambiguity_check, list)
+                and all(isinstance(m, memory_format) for m in ambiguity_check)):
+            raise TypeError("The ambiguity_check argument must be a bool or a list of memory "
+                            "formats.")
+        st, shape, nd = self.stride(), self.shape, self.ndim
+        if ambiguity_check is not False and (
+                1 in shape or any(a == b for a, b in zip(st, st[1:]))) and sum(
+                self.is_contiguous(memory_format=m) for m in (
+                    ambiguity_check if isinstance(ambiguity_check, list) else ())) != 1:
+            raise RuntimeError("The tensor does not have unique dim order, or cannot map to "
+                               "exact one of the given memory formats.")
+        if nd < 2:
+            return tuple(range(nd))
+        contiguous = self.is_contiguous()
+        last = nd == 4 and self.is_contiguous(memory_format=channels_last)
+        if contiguous and not last:
+            return tuple(range(nd))
+        if last and not contiguous:
+            return (0, 2, 3, 1)
+
+        def ge(a, b):
+            return b == 0 or a != 0 and (a >= b or a % b == 0)
+
+        def order(a, b):        # 1: swap, -1: in order, 0: either
+            if st[a] == 0 or st[b] == 0:
+                return 0
+            if st[a] == st[b]:
+                return 0 if ge(shape[b], shape[a]) else 1
+            return -1 if ge(st[b], st[a]) else 1 if ge(st[a], st[b]) else 0
+
+        perm = list(reversed(range(nd)))
+        for i in range(1, nd):
+            d1 = i
+            for d0 in reversed(range(i)):
+                c = order(perm[d0], perm[d1])
+                if c > 0:
+                    perm[d0], perm[d1] = perm[d1], perm[d0]
+                    d1 = d0
+                elif c < 0:
+                    break
+        if ambiguity_check and any(order(perm[i], perm[i + 1]) != -1 for i in range(nd - 1)):
+            raise RuntimeError("The tensor does not have unique dim order.")
+        return tuple(reversed(perm))
 
     def resize(self, *sizes):
         """Deprecated non-inplace resize: a reshape that keeps the number of elements."""

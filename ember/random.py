@@ -4,7 +4,8 @@ import contextlib
 from .ops.random import (cuda_states, default_generator, get_rng_state, initial_seed,
                          manual_seed, seed, set_cuda_states, set_rng_state)
 
-__all__ = ["fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed", "set_rng_state"]
+__all__ = ["fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed", "set_rng_state",
+           "thread_safe_generator"]
 
 
 @contextlib.contextmanager
@@ -21,3 +22,10 @@ def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="device
             yield
         finally:
             set_cuda_states(cuda)
+
+
+def thread_safe_generator():
+    """torch.random.thread_safe_generator: a DataLoader thread worker's own generator, None
+    elsewhere. ember's DataLoader workers are processes, so it is always None (the global
+    generator), as torch's is in process workers and the main process."""
+    return None

@@ -616,3 +616,27 @@ def _uninitialized_memory(L):
 
 def test_deterministic_fill_of_uninitialized_memory():
     assert _uninitialized_memory(ember) == _uninitialized_memory(torch)
+
+
+def _asarray_of_tensors(lib):
+    """torch.asarray of a leaf / non-leaf / plain tensor under each requires_grad and copy:
+    identity, requires_grad, grad_fn, leafness, shared memory and warnings."""
+    out = []
+    for kind in ("leaf", "nonleaf", "plain"):
+        for rg in ("unset", False, True):
+            for copy in (None, True, False):
+                obj = lib.ones(2, requires_grad=kind != "plain")
+                obj = obj * 2 if kind == "nonleaf" else obj
+                kw = {} if rg == "unset" else {"requires_grad": rg}
+                with warnings.catch_warnings(record=True) as w:
+                    warnings.simplefilter("always")
+                    t = lib.asarray(obj, copy=copy, **kw)
+                out.append((t is obj, t.requires_grad, type(t.grad_fn).__name__, t.is_leaf,
+                            t.data_ptr() == obj.data_ptr(), len(w) > 0 and kind != "leaf"))
+    return out
+
+
+def test_asarray_of_a_tensor_keeps_or_drops_autograd_as_torch():
+    """torch 2.13: requires_grad=False detaches (a leaf in place), unset keeps obj's graph,
+    copy=True is a differentiable clone (ember detached copies and kept graphs on False)."""
+    assert _asarray_of_tensors(ember) == _asarray_of_tensors(torch)

@@ -161,3 +161,22 @@ def test_rng_state_is_torchs_bytes_both_ways():
     for lib in (ember, torch):
         with pytest.raises(RuntimeError, match="CPUGeneratorImplState of size 5056"):
             lib.set_rng_state(lib.zeros(10, dtype=lib.uint8))
+
+
+def test_vectorised_normals_are_torchs_bit_for_bit():
+    """torch's AVX2 normal_fill (avx_mathfun's log and sincos with the compiler's fused
+    multiply-adds): every float32 normal of a long draw, not only within an ulp."""
+    out = []
+    for lib in (torch, ember):
+        lib.manual_seed(7)
+        out.append(lib.cat([lib.randn(60001),
+                            lib.empty(999).normal_(0.5, 3.0)]).numpy())
+    np.testing.assert_array_equal(out[1], out[0])
+
+
+def test_thread_safe_generator_outside_thread_workers():
+    """torch.random.thread_safe_generator: None (the global generator) outside a DataLoader
+    thread worker."""
+    from ember.random import thread_safe_generator
+    assert thread_safe_generator() is torch.random.thread_safe_generator() is None
+    assert "thread_safe_generator" in ember.random.__all__

@@ -919,3 +919,17 @@ def test_spdiags_argument_errors_as_torch():
             except RuntimeError as e:
                 got.append(str(e))
         assert got[1] == got[0]
+
+
+@pytest.mark.parametrize("layout, blocksize", [("sparse_csr", (3, 1)), ("sparse_csc", (1, 1)),
+                                               ("sparse_bsr", None), ("sparse_bsc", None)])
+def test_dense_to_compressed_with_the_wrong_blocksize_raises_torchs_error(layout, blocksize):
+    """A blocksize for CSR/CSC, or none for BSR/BSC: torch's RuntimeError (was
+    NotImplementedError)."""
+    errors = []
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError) as e:
+            lib.tensor([[1., 0.], [0., 0.], [2., 3.]]).to_sparse(layout=getattr(lib, layout),
+                                                                  blocksize=blocksize)
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]

@@ -140,6 +140,29 @@ def test_dim_order_and_to_dense(make):
     assert e.to_dense(ember.float64).dtype is ember.float64
 
 
+def _dim_order_checks(lib):
+    out = []
+    for shape, perm in (((1, 2, 3, 4), None), ((2, 3, 4, 5), None), ((2, 3, 4, 5), (0, 2, 3, 1)),
+                        ((2, 1, 4, 5), (0, 2, 3, 1)), ((2, 2), (1, 0)), ((3, 1), None)):
+        x = lib.empty(shape)
+        x = x if perm is None else x.permute(*perm).contiguous().permute(
+            *sorted(range(len(perm)), key=perm.__getitem__))
+        for check in (False, True, [lib.contiguous_format, lib.channels_last],
+                      [lib.channels_last], [], "ILLEGAL", [lib.contiguous_format, 1]):
+            try:
+                out.append(x.dim_order(ambiguity_check=check))
+            except (RuntimeError, TypeError) as e:
+                out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_dim_order_ambiguity_check():
+    """ambiguity_check=True or a list of memory formats: torch's RuntimeError where a size-1
+    dim or equal strides leave several orders and no single listed format fits; TypeError for
+    anything but a bool or a list of memory formats (ember ignored the argument)."""
+    assert _dim_order_checks(ember) == _dim_order_checks(torch)
+
+
 @pytest.mark.parametrize("make", [lambda L: L.zeros(0), lambda L: L.zeros(2, 0),
                                   lambda L: L.zeros(0, 3), lambda L: L.zeros(2, 3)[:, 0:0],
                                   lambda L: L.zeros(2, 3).t()[:, :0], lambda L: L.zeros(2, 3, 0)])

@@ -357,8 +357,10 @@ def _size(shape):
 def _box_muller16(block, acc):
     """torch's normal_fill_16 on rows of 16 uniforms: the first 8 give radii, the last 8
     angles. In float32 torch's AVX2 kernel takes log, sin and cos from avx_mathfun (Cephes
-    polynomials, multiply-adds fused by the compiler); they are reproduced here, which leaves
-    about one value in a thousand an ulp away (NumPy's own functions: one in seven)."""
+    polynomials, multiply-adds fused by the compiler); they are reproduced here with the
+    compiler's choice of fusions (which product goes into which add: log's y * x * z + e * q1
+    and cos's y * z * z - z / 2 each fuse the last product), bit for bit (NumPy's own
+    functions: one value in seven an ulp away)."""
     u1 = acc(1) - block[:, :8]                  # contiguous halves: faster passes below
     theta = acc(2.0 * np.pi) * block[:, 8:]
     if acc is np.float32:
@@ -393,8 +395,7 @@ def _log_ps(x):
     for p in (-1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
               -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1):
         y = _fma(y, x, _F(p))
-    y = y * x * z
-    y = _fma(e, _F(-2.12194440e-4), y)
+    y = _fma(y * x, z, e * _F(-2.12194440e-4))
     y = _fma(-z, _F(0.5), y)
     return _fma(e, _F(0.693359375), x + y)
 
@@ -409,8 +410,7 @@ def _sincos_ps(x):
     cos_negative = (~(j - 2) & 4) != 0
     z = x * x
     c = _fma(np.full_like(x, _F(2.443315711809948e-5)), z, _F(-1.388731625493765e-3))
-    c = _fma(c, z, _F(4.166664568298827e-2)) * z * z
-    c = _fma(-z, _F(0.5), c) + _F(1)
+    c = _fma(_fma(c, z, _F(4.166664568298827e-2)) * z, z, -(z * _F(0.5))) + _F(1)
     s = _fma(np.full_like(x, _F(-1.9515295891e-4)), z, _F(8.3321608736e-3))
     s = _fma(s, z, _F(-1.6666654611e-1)) * z
     s = _fma(s, x, x)

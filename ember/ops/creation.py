@@ -366,9 +366,28 @@ def as_tensor(data, dtype=None, device=None):
     return _new(be.from_host(a) if be is not CPU else a, be)
 
 
-def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
-    t = as_tensor(obj, dtype, device) if not copy else tensor(obj, dtype, device)
-    if requires_grad:
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
+    """torch.asarray. From a tensor, as torch 2.13: a copy is a differentiable clone; an
+    unspecified requires_grad keeps obj's autograd state (with torch's one-time warning where
+    that is grad-requiring), False detaches (a leaf is turned off in place: asarray returns
+    obj itself), True makes the result require grad."""
+    if isinstance(obj, Tensor):
+        if requires_grad is None and obj.requires_grad:
+            from .._warnings import warn_once
+            warn_once("torch.asarray: unspecified requires_grad now defaults to "
+                      "obj.requires_grad instead of False. Pass requires_grad=False explicitly "
+                      "to get the old behavior and silence this warning.", key="asarray_grad")
+        t = as_tensor(obj, dtype, device)
+        if copy:
+            t = t.clone()
+    else:
+        t = as_tensor(obj, dtype, device) if not copy else tensor(obj, dtype, device)
+    if requires_grad is False and t.requires_grad:
+        if t.is_leaf:
+            t.requires_grad_(False)
+        else:
+            t = t.detach()
+    elif requires_grad and not t.requires_grad:
         _require_grad(t)
     return t
 

@@ -232,6 +232,10 @@ def _to_sparse_op(xp, x, sparse_dim):
 _to_sparse_op.vjp(lambda xp, g: (g.to_dense() if isinstance(g, SparseCOO) else g,))
 
 
+_COMPRESSED_NAMES = {"sparse_csr": "SparseCsr", "sparse_csc": "SparseCsc",
+                     "sparse_bsr": "SparseBsr", "sparse_bsc": "SparseBsc"}
+
+
 def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
     """torch.Tensor.to_sparse: the COO tensor of a dense one (entries that are not zero)."""
     if layout is not None and layout is not sparse_coo:
@@ -244,6 +248,12 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
             return _compressed.to_sparse_csc(self, dense_dim)
         if layout.name in ("sparse_bsr", "sparse_bsc") and blocksize is not None:
             return getattr(_compressed, "to_" + layout.name)(self, blocksize, dense_dim)
+        if layout.name in _COMPRESSED_NAMES and self.layout.name == "strided":
+            blocked = layout.name in ("sparse_bsr", "sparse_bsc")
+            raise RuntimeError(f"dense_to_sparse: conversion from Strided to "
+                               f"{_COMPRESSED_NAMES[layout.name]} "
+                               f"{'without' if blocked else 'with'} blocksize argument given is "
+                               "not supported")
         raise NotImplementedError(f"to_sparse: layout {layout} is not supported by ember")
     if type(self.arr) in (SparseCSR, SparseCompressed):
         return _new(self.arr.to_coo(), self.be)
