@@ -1,9 +1,8 @@
 """torch's CPU kernels round `self + alpha * other` (add, sub, rsub with alpha), addcmul and lerp
 once, as fused multiply-adds; NumPy rounds the product and then the sum. These compare ember
-with torch bit for bit (float32, float16, bfloat16; float64 to its last bit), and the optimizer
-steps built from them (SGD's `param.add_(grad, alpha=-lr)`), which drifted from torch's by an
-ulp in about one element in ten per step. Also add/sub with alpha as one node, as torch
-records it, and alpha's checks.
+with torch bit for bit (float32, float16, bfloat16; float64 to its last bit), and the float16/
+bfloat16 optimizer steps built from them (SGD's `param.add_(grad, alpha=-lr)`). Also add/sub
+with alpha as one node, as torch records it, and alpha's checks.
 
 Sizes are multiples of 64: torch's vectorized loops leave the last `numel % vector width`
 elements to a scalar loop, which for float16/bfloat16 rounds the product on its own, and whose
@@ -113,17 +112,18 @@ def test_forward_ad_and_double_backward_with_alpha():
     assert out[0] == out[1]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
-@pytest.mark.parametrize("name,kw", [
-    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)),
-    ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
-    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
-    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1, maximize=True)),
-    ("Adamax", dict(lr=0.01, weight_decay=0.1)), ("RAdam", dict(lr=0.01)),
-    ("ASGD", dict(lr=0.01, weight_decay=0.1))])
+_SGD = [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9, weight_decay=0.01),
+        dict(lr=0.1, momentum=0.9, nesterov=True),
+        dict(lr=0.1, momentum=0.9, dampening=0.1, maximize=True)]
+
+
+@pytest.mark.parametrize("dtype,name,kw", [
+    *((d, "SGD", kw) for d in ("bfloat16", "float16") for kw in _SGD),
+    *((d, "ASGD", dict(lr=0.01, weight_decay=0.1)) for d in ("bfloat16", "float16")),
+    ("bfloat16", "Adamax", dict(lr=0.01, weight_decay=0.1)), ("bfloat16", "RAdam", dict(lr=0.01))])
 def test_optimizer_steps_bit_for_bit(dtype, name, kw):
-    """Updates made of add/addcmul/lerp and no square root (torch's float32 sqrt on this CPU
-    build is not correctly rounded, so Adam, RMSprop and Adagrad differ there by an ulp)."""
+    """The optimizers' float16/bfloat16 updates are fused as torch's (an ulp there is 0.1-0.4%);
+    their float32/float64 ones round twice, for speed (see ember/optim/optimizer.py's _lerp_)."""
     rng = np.random.default_rng(1)
     p0, g0 = rng.standard_normal(3008).astype(np.float32), rng.standard_normal(3008)
     res = []
@@ -154,23 +154,3 @@ def test_large_operands_with_a_number():
     a = rng.standard_normal((384, 384)).astype(np.float32)
     for expr in ("L.rsub(a, 2.0, alpha=0.3)", "a.add(3.7, alpha=0.1)"):
         _same(*(eval(expr, {"L": lib, "a": lib.tensor(a)}) for lib in (torch, ember)))
-
-
-@pytest.mark.parametrize("name", ["Adam", "AdamW", "NAdam", "RMSprop"])
-def test_optimizer_moments_bit_for_bit(name):
-    """The moments (lerp_, mul_ + addcmul_) equal torch's; the parameters then differ by an ulp
-    here and there through torch's float32 sqrt (see test_optimizer_steps_bit_for_bit)."""
-    rng = np.random.default_rng(4)
-    p0, g0 = rng.standard_normal((384, 384)).astype(np.float32), rng.standard_normal((384, 384))
-    states = []
-    for lib in (torch, ember):
-        p = lib.nn.Parameter(lib.tensor(p0))
-        opt = getattr(lib.optim, name)([p], lr=0.01, **({"centered": True} if name == "RMSprop"
-                                                        else {}))
-        for i in range(3):
-            p.grad = lib.tensor(g0 * (i + 1)).float()
-            opt.step()
-        states.append({k: v for k, v in opt.state[p].items() if k != "step" and v.dim()})
-    assert sorted(states[0]) == sorted(states[1])
-    for k in states[0]:
-        _same(states[0][k], states[1][k])

@@ -1,6 +1,6 @@
 """Adadelta (torch.optim.Adadelta)."""
 from .._tensor import Tensor
-from .optimizer import (_PerParameter, _addcmul_, _effective_grad, _finish, _for_chunks,
+from .optimizer import (_scale_, _PerParameter, _addcmul_, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _value, _zeros_like,
                         _weight_decay, _number)
 
@@ -44,7 +44,7 @@ def _adadelta_kernel(xp, param, grad, square_avg, acc_delta, lr, rho, eps, weigh
                      maximize):
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
-    square_avg *= rho
+    _scale_(square_avg, rho)
     _addcmul_(xp, square_avg, grad, grad, 1 - rho, tmp)
     std = square_avg + eps
     xp.sqrt(std, out=std)
@@ -52,7 +52,7 @@ def _adadelta_kernel(xp, param, grad, square_avg, acc_delta, lr, rho, eps, weigh
     xp.sqrt(delta, out=delta)
     delta /= std
     delta *= grad
-    acc_delta *= rho
+    _scale_(acc_delta, rho)
     _addcmul_(xp, acc_delta, delta, delta, 1 - rho, tmp)
     param += xp.multiply(delta, -lr, out=tmp)
 

@@ -2,7 +2,7 @@
 gradient for matrices) with relative step sizes (torch.optim.Adafactor)."""
 from .._dtype import finfo
 from .._tensor import Tensor, _new
-from .optimizer import (_PerParameter, _finish, _grad_array, _incr, _lerp_, _scalar_state,
+from .optimizer import (_scale_, _PerParameter, _finish, _grad_array, _incr, _lerp_, _scalar_state,
                         _number, _value, _zeros_like)
 
 __all__ = ["Adafactor"]
@@ -61,7 +61,7 @@ def adafactor_update(p, state, group):
     rho_t = min(lr, 1 / (step ** 0.5))
     alpha = max(eps2, _norm(xp, param) / (param.size ** 0.5)) * rho_t
     if weight_decay != 0:
-        param *= 1 - lr * weight_decay
+        _scale_(param, 1 - lr * weight_decay)
     if grad.ndim > 1:
         row_var, col_var = state["row_var"].arr, state["col_var"].arr
         _lerp_(xp, row_var, _mean_square(xp, grad, -1), one_minus_beta2_t)

@@ -1,9 +1,9 @@
 """Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
 from .._tensor import Tensor
-from .optimizer import (_update_moments, Optimizer, _addcdiv_, _device_dtype_check_for_fused,
-                        _effective_grad, _finish, _for_chunks, _grad_array, _incr, _real,
-                        _scalar_state, _to_scalar, _use_grad_for_differentiable, _value,
-                        _zeros_like, _weight_decay)
+from .optimizer import (_scale_, _update_moments, Optimizer, _addcdiv_,
+                        _device_dtype_check_for_fused, _effective_grad, _finish, _for_chunks,
+                        _grad_array, _incr, _real, _scalar_state, _to_scalar,
+                        _use_grad_for_differentiable, _value, _zeros_like, _weight_decay)
 
 __all__ = ["Adam", "adam_update"]
 
@@ -106,7 +106,7 @@ def adam_update(p, state, group):
     if on_device is not None and step_t.be is p.be and not group["amsgrad"]:
         step_t.arr += 1     # capturable: the step count never leaves the GPU
         if decay != 1.0:
-            param *= decay
+            _scale_(param, decay)
         on_device(-grad if group["maximize"] else grad, step_t.arr, lr, beta1, beta2, eps,
                   weight_decay, param, exp_avg, exp_avg_sq)
         _finish(p)
@@ -119,7 +119,7 @@ def adam_update(p, state, group):
     fused = p.be.kernels.get("adam")
     if fused is not None and not group["amsgrad"]:
         if decay != 1.0:
-            param *= decay
+            _scale_(param, decay)
         fused(-grad if group["maximize"] else grad, step_size * bias_correction2_sqrt, beta1,
               beta2, eps * bias_correction2_sqrt, weight_decay, param, exp_avg, exp_avg_sq)
     else:
@@ -133,7 +133,7 @@ def adam_update(p, state, group):
 def _adam_kernel(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, step_size,
                  bias_correction2_sqrt, eps, weight_decay, decay, maximize):
     if decay != 1.0:
-        param *= decay
+        _scale_(param, decay)
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)

@@ -1,6 +1,6 @@
 """Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
 from .._tensor import Tensor
-from .optimizer import (_PerParameter, _addcdiv_, _effective_grad, _finish, _for_chunks,
+from .optimizer import (_scale_, _PerParameter, _addcdiv_, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _lerp_, _real, _scalar_state, _value, _zeros_like,
                         _weight_decay)
 
@@ -44,7 +44,7 @@ def _adamax_kernel(xp, param, grad, exp_avg, exp_inf, beta1, beta2, eps, clr, we
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
-    exp_inf *= beta2
+    _scale_(exp_inf, beta2)
     norm = xp.abs(grad, out=tmp)
     norm += eps
     xp.maximum(exp_inf, norm, out=exp_inf)

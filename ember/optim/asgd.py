@@ -1,7 +1,7 @@
 """ASGD: averaged stochastic gradient descent (torch.optim.ASGD)."""
 from .._dtype import get_default_dtype
 from .._tensor import Tensor
-from .optimizer import (_PerParameter, _add, _effective_grad, _finish, _get_scalar_dtype,
+from .optimizer import (_scale_, _PerParameter, _add, _effective_grad, _finish, _get_scalar_dtype,
                         _grad_array, _incr, _real, _value, _zeros_like, _weight_decay,
                         _in_scalar_state)
 
@@ -48,7 +48,7 @@ def asgd_update(p, state, group):
         eta.arr[...] = f(1) / ((f(1) + state["step"].arr * f(lambd * lr)) ** f(alpha)) * f(lr)
     else:
         eta_value = float(eta.item())
-        param *= 1 - lambd * eta_value                          # decay term
+        _scale_(param, 1 - lambd * eta_value)                         # decay term
         _add(xp, param, grad, -eta_value, param)
         if float(mu.item()) != 1:                               # averaging
             ax += (param - ax) * mu.arr.astype(ax.dtype)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import _PerParameter, _finish, _grad_array, _lerp_, _value, _zeros_like
+from .optimizer import _scale_, _PerParameter, _finish, _grad_array, _lerp_, _value, _zeros_like
 
 __all__ = ["Muon"]
 
@@ -61,7 +61,7 @@ def muon_update(p, state, group):
                                          group["ns_steps"], _value(group["eps"]))
     lr = _value(group["lr"])
     param = p.arr
-    param *= 1 - lr * _value(group["weight_decay"])
+    _scale_(param, 1 - lr * _value(group["weight_decay"]))
     param -= _adjust_lr(lr, group["adjust_lr_fn"], param.shape) * update.astype(param.dtype)
     _finish(p)
 

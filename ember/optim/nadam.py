@@ -1,9 +1,9 @@
 """NAdam: Adam with Nesterov momentum (torch.optim.NAdam)."""
 from .._tensor import Tensor
-from .optimizer import (_update_moments, Optimizer, _addcdiv_, _effective_grad,
-                        _finish, _for_chunks, _grad_array, _incr, _real,
-                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like,
-                        _weight_decay, _in_scalar_state)
+from .optimizer import (_scale_, _update_moments, Optimizer, _addcdiv_, _effective_grad, _finish,
+                        _for_chunks, _grad_array, _incr, _real, _scalar_state,
+                        _use_grad_for_differentiable, _value, _zeros_like, _weight_decay,
+                        _in_scalar_state)
 
 __all__ = ["NAdam"]
 
@@ -77,7 +77,7 @@ def nadam_update(p, state, group):
 def _nadam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, bias_correction2, eps,
                   grad_coef, avg_coef, weight_decay, decay, maximize):
     if decay != 1.0:
-        param *= decay
+        _scale_(param, decay)
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)

@@ -1,6 +1,6 @@
 """RAdam: rectified Adam (torch.optim.RAdam)."""
 from .._tensor import Tensor
-from .optimizer import (_update_moments, Optimizer, _effective_grad, _finish, _for_chunks,
+from .optimizer import (_scale_, _update_moments, Optimizer, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _use_grad_for_differentiable,
                         _value, _with_number, _zeros_like, _weight_decay)
 
@@ -67,7 +67,7 @@ def radam_update(p, state, group):
 def _radam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, lr, eps, bias_correction1,
                   bias_correction2, rect, weight_decay, decay, maximize):
     if decay != 1.0:
-        param *= decay
+        _scale_(param, decay)
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)

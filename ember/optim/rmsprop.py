@@ -1,9 +1,8 @@
 """RMSprop, optionally centered and with momentum (torch.optim.RMSprop)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _effective_grad,
-                        _finish, _for_chunks, _grad_array, _incr, _lerp_, _real,
-                        _scalar_state, _use_grad_for_differentiable, _value, _zeros_like,
-                        _weight_decay, _number)
+from .optimizer import (_scale_, Optimizer, _addcdiv_, _addcmul_, _effective_grad, _finish,
+                        _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
+                        _use_grad_for_differentiable, _value, _zeros_like, _weight_decay, _number)
 
 __all__ = ["RMSprop"]
 
@@ -61,7 +60,7 @@ def _rmsprop_kernel(xp, param, grad, square_avg, grad_avg, buf, lr, alpha, eps, 
                     momentum, maximize):
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
-    square_avg *= alpha
+    _scale_(square_avg, alpha)
     _addcmul_(xp, square_avg, grad, grad, 1 - alpha, tmp)
     if grad_avg is not None:                        # centered
         _lerp_(xp, grad_avg, grad, 1 - alpha, tmp)
@@ -72,7 +71,7 @@ def _rmsprop_kernel(xp, param, grad, square_avg, grad_avg, buf, lr, alpha, eps, 
         avg = xp.sqrt(square_avg)
     avg += eps
     if buf is not None:                             # momentum > 0
-        buf *= momentum
+        _scale_(buf, momentum)
         _addcdiv_(xp, buf, grad, avg, 1, tmp)
         param += xp.multiply(buf, -lr, out=tmp)
     else:

@@ -1,8 +1,8 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum: torch.optim.SGD."""
 from .._tensor import Tensor, _new
-from .optimizer import (Optimizer, _add, _check_fused_once, _effective_grad, _eval_closure, _finish,
-                        _for_chunks, _grad_array, _sparse_add_, _use_grad_for_differentiable,
-                        _value, _weight_decay, _number)
+from .optimizer import (_scale_, Optimizer, _add, _check_fused_once, _effective_grad,
+                        _eval_closure, _finish, _for_chunks, _grad_array, _sparse_add_,
+                        _use_grad_for_differentiable, _value, _weight_decay, _number)
 
 __all__ = ["SGD"]
 
@@ -131,7 +131,7 @@ def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nes
         if first:                               # the buffer starts as a copy of the gradient
             buf[...] = grad
         else:
-            buf *= momentum
+            _scale_(buf, momentum)
             if dampening:
                 _add(xp, buf, grad, 1 - dampening, buf)
             else:
