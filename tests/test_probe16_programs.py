@@ -233,6 +233,14 @@ def test_cat_and_stack_of_sparse_coo_tensors_like_torch(case):
     assert run(ember) == run(torch)
 
 
+def _adjacency(lib):
+    """An uncoalesced 3x3 COO adjacency (a duplicate entry) and a hybrid one (a dense dim)."""
+    a = lib.sparse_coo_tensor(lib.tensor([[0, 1, 1, 2, 0], [1, 0, 2, 1, 1]]),
+                              lib.arange(1., 6.), (3, 3))
+    h = lib.sparse_coo_tensor(lib.tensor([[0, 2]]), lib.arange(6.).view(2, 3), (4, 3))
+    return a, h
+
+
 @pytest.mark.parametrize("case", ["row", "column", "dense-first", "same-size", "coalesced",
                                   "hybrid-row", "hybrid-column", "int-operand", "mismatch"])
 def test_sparse_coo_times_a_broadcast_dense_tensor_like_torch(case):
@@ -240,9 +248,7 @@ def test_sparse_coo_times_a_broadcast_dense_tensor_like_torch(case):
     def run(lib):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            a = lib.sparse_coo_tensor(lib.tensor([[0, 1, 1, 2, 0], [1, 0, 2, 1, 1]]),
-                                      lib.arange(1., 6.), (3, 3))
-            h = lib.sparse_coo_tensor(lib.tensor([[0, 2]]), lib.arange(6.).view(2, 3), (4, 3))
+            a, h = _adjacency(lib)
             fn = {
                 "row": lambda: a * lib.tensor([1., 2., 3.]),
                 "column": lambda: a * lib.tensor([[1.], [2.], [3.]]),
@@ -272,9 +278,7 @@ def test_select_and_narrow_copy_of_sparse_coo_like_torch(case):
     def run(lib):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            a = lib.sparse_coo_tensor(lib.tensor([[0, 1, 1, 2, 0], [1, 0, 2, 1, 1]]),
-                                      lib.arange(1., 6.), (3, 3))
-            h = lib.sparse_coo_tensor(lib.tensor([[0, 2]]), lib.arange(6.).view(2, 3), (4, 3))
+            a, h = _adjacency(lib)
             fn = {
                 "row": lambda: a[0], "row-1": lambda: a[1], "select-1": lambda: a.select(1, 1),
                 "negative": lambda: a[-1], "coalesced": lambda: a.coalesce()[1],
