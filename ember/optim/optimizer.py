@@ -603,10 +603,9 @@ def _with_number(ufunc, a, number):
 
 
 def _scale_(a, number):
-    """a.mul_(number) as torch computes it: a float16/bfloat16 `a` times the number in float32
-    (NumPy would round the number to a's dtype first), rounded once."""
+    """a.mul_(number) as torch computes it (see _with_number)."""
     if _low_float(a.dtype):
-        a[...] = a.astype(np.float32) * np.float32(number)
+        a[...] = _with_number(np.multiply, a, number)
     else:
         a *= number
     return a
