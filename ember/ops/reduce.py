@@ -270,8 +270,8 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
 
 
 def _nested_reduction(name, input, dims, keepdim, dtype):
-    """In an except block: a jagged tensor's reduction (sum, mean, prod, ...) with a dense result (all of it, or over
-    the ragged dim), else the exception being handled, re-raised."""
+    """In an except block: a jagged tensor's reduction (sum, mean, prod, ...) with a dense
+    result (all of it, or over the ragged dim), else the exception being handled, re-raised."""
     if input.is_nested:
         from ..nested._ops import dense_reduction
         r = dense_reduction(name, input, dims, keepdim, dtype)
