@@ -1209,9 +1209,10 @@ def _alpha(input, other, alpha, sign):
     holds it: converted to the result dtype with its checks, then a Python number; alpha as
     given, for backward)."""
     a, b = getattr(input, "arr", None), getattr(other, "arr", None)
-    if type(alpha) is float and a is not None and b is not None and a.dtype is b.dtype and \
-            a.dtype.kind == "f" and a.dtype.itemsize >= 4 and -_F32_MAX <= alpha <= _F32_MAX:
-        # the common case (two float32/float64 tensors, a float alpha): no checks can fail
+    if (type(alpha) is float or type(alpha) is int) and a is not None and b is not None and \
+            a.dtype is b.dtype and a.dtype.kind == "f" and a.dtype.itemsize >= 4 and \
+            -_F32_MAX <= alpha <= _F32_MAX:
+        # the common case (two float32/float64 tensors, a number alpha): no checks can fail
         return float(a.dtype.type(-alpha if sign < 0 else alpha)), alpha
     rt = _result_type_n(input, other)
     if isinstance(alpha, bool) and rt.kind != 0:
