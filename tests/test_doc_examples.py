@@ -71,7 +71,6 @@ KNOWN = {
     # features ember lacks
     "torch.set_default_dtype": "complex32 tensors (default float16 -> complex32 inference)",
     "torch.set_flush_denormal": "NumPy cannot flush denormals: True -> False",
-    "nn.TripletMarginWithDistanceLoss": "a second backward through Embedding is allowed",
     "torch.sparse_coo_tensor": "float empty indices: RuntimeError where torch accepts",
     "torch.quantized_batch_norm": "missing: AttributeError",
     "torch.quantized_max_pool1d": "missing: AttributeError",

@@ -470,4 +470,4 @@ def test_second_backward_after_released_graph(monkeypatch):
                 assert (a is None) == (b is None), spec.name
                 if a is not None:
                     np.testing.assert_array_equal(_np(a), _np(b), err_msg=spec.name)
-    assert checked > 300
+    assert checked > 250      # (index, sort, pooling, fft... nodes raise, as torch's)

@@ -368,8 +368,10 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
     if STATE.anomaly and STATE.anomaly_nan:
         from .anomaly_mode import check_grads
         check_grads(node, gins)
-    if not retain_graph and saved and (op.saves_in or op.saves_out):
-        node.saved = _FREED
+    if not retain_graph and saved:
+        frees = node.frees if op.frees is None else op.frees    # see Op.frees
+        if frees or frees is None and (op.saves_in or op.saves_out):
+            node.saved = _FREED
     xp = node.xp
     big = False
     for nxt, gi, inp in zip(node.next, gins, node.inputs):
@@ -389,8 +391,9 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
                 gi = _cast_grad(gi, a.dtype)
         prev = grads.get(nxt)
         grads[nxt] = gi if prev is None else prev + gi
-    if big and not retain_graph and getattr(node, "op_node", False):
-        _release_inputs(node)
+    if big and not retain_graph and getattr(node, "op_node", False) and \
+            (node.saved is _FREED or not (op.saves_in or op.saves_out)):
+        _release_inputs(node)       # (inputs that a kept `saved` reads stay)
 
 
 _KEEP_BYTES = 1 << 16

@@ -87,7 +87,7 @@ class _FnOp:
     """The Op-like record the engine reads for the nodes of one Function subclass."""
     __slots__ = ("name", "node_name", "saves_in", "saves_out", "needs_mask", "differentiable",
                  "n_out", "amp", "impl", "double_backward")
-    refresh = None      # (see Op.refresh)
+    refresh = frees = None      # (see Op.refresh, Op.frees)
 
     def __init__(self, name):
         self.name, self.node_name = name, name + "Backward"

@@ -241,14 +241,24 @@ def node_class(name):
         # the class knows its name: an op whose node torch names by case (linear) retypes its
         # node to another of these classes (see ops.linalg.linear)
         cls = _CLASSES[name] = type(short_name(name), (Node,), {
-            "__slots__": (), "__module__": "torch", "name": lambda self: name})
+            "__slots__": (), "__module__": "torch", "name": lambda self: name,
+            "frees": _frees(short_name(name))})
     return cls
+
+
+def _frees(name):
+    """Whether torch's node class `name` holds saved tensors, which its backward frees (a
+    second backward through it raises): True or False for torch's classes, None for a name
+    torch lacks (the op's `saves` decides)."""
+    from ._torch_saved import PLAIN, SAVES
+    return True if name in SAVES else False if name in PLAIN else None
 
 
 class Node:
     __slots__ = ("op", "bwd", "xp", "saved", "next", "inputs", "static", "epoch", "out_vc",
                  "hooks", "post", "outs", "meta", "__weakref__")
     op_node = True      # a built-in op's node (custom Function nodes keep their own state)
+    frees = None        # see _frees
 
     __init__ = _init
 

@@ -223,6 +223,7 @@ softsign = pointwise("softsign", "DivBackward0", lambda xp, x: x / (1 + xp.abs(x
                      _softsign_grad, composite=True)
 tanhshrink = pointwise("tanhshrink", "SubBackward0", lambda xp, x: x - xp.tanh(x),
                        lambda xp, x, y: xp.tanh(x) ** 2, composite=True)
+OPS["tanhshrink"].frees = True          # torch's x - tanh(x): TanhBackward0 saves its result
 
 
 @op("glu", node="GluBackward0")

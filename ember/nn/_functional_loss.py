@@ -6,7 +6,6 @@ import numpy as np
 from ._warn import warn_caller
 from .._tensor import _new
 from ..autograd.grad_mode import no_grad
-from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, shape as _S
 from ..ops._apply import raise_not_tensor
 from .. import _kernel_dtypes as _D
@@ -258,14 +257,8 @@ def _cross_entropy_probs(input, target, weight, reduction, smoothing, ignore_ind
     if reduction == "mean":
         if not input.numel():
             return loss * float("nan")
-        out = loss / (input.numel() // n_classes)
-        if out.grad_fn is not None:     # torch divides by a Scalar there (div.Scalar)
-            out.grad_fn.__class__ = _DIV_SCALAR
-        return out
+        return _E.div_scalar(loss, input.numel() // n_classes)     # (torch's div.Scalar)
     return loss
-
-
-_DIV_SCALAR = _node_class("DivBackward1")
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,

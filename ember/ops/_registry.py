@@ -16,7 +16,8 @@ OPS = {}
 
 class Op:
     __slots__ = ("name", "impl", "amp", "differentiable", "saves_in", "saves_out", "_node_name",
-                 "node_cls", "n_out", "needs_mask", "opmath", "keeps", "refresh", "tracks_out")
+                 "node_cls", "n_out", "needs_mask", "opmath", "keeps", "refresh", "tracks_out",
+                 "frees")
 
     def __init__(self, name, fwd, amp, differentiable, saves, node_name, n_out, needs_mask):
         self.name, self.amp, self.differentiable = name, amp, differentiable
@@ -27,6 +28,11 @@ class Op:
         # input once the output was changed in place (torch allows that change)
         self.refresh = None
         self.tracks_out = self.saves_out     # whether nodes follow the output's version
+        # whether a backward frees what the nodes saved (a second one raises, as torch's):
+        # None follows torch's node class of the node's name (autograd.node._frees); True for
+        # an op fused from a chain of torch's nodes whose last one saves nothing (linear as
+        # ViewBackward0 over addmm's)
+        self.frees = None
         self.node_name = node_name or _default_node_name(name)
         self.n_out, self.needs_mask = n_out, needs_mask
         self.opmath = False     # float16/bfloat16 with a Python float: computed in float32

@@ -1315,6 +1315,24 @@ def div(input, other, *, rounding_mode=None, out=None):
 divide = true_divide = div
 
 
+def mul_scalar(input, other):
+    """input * other (a number) as torch's C++ composites compute it (mul.Scalar): the node is
+    MulBackward1, which saves only the number, so a second backward through it runs again."""
+    return _scalar_overload(mul(input, other), "MulBackward1")
+
+
+def div_scalar(input, other):
+    """input / other (a number) as torch's C++ composites compute it: DivBackward1 (as above)."""
+    return _scalar_overload(div(input, other), "DivBackward1")
+
+
+def _scalar_overload(r, node_name):
+    if r.grad_fn is not None:
+        from ..autograd.node import node_class
+        r.grad_fn.__class__ = node_class(node_name)
+    return r
+
+
 def rdiv(input, other):
     # torch computes `2 / x` as reciprocal(x) * 2 (grad_fn MulBackward0)
     if isinstance(other, Tensor):

@@ -173,6 +173,7 @@ _dot = _product_op("dot", "DotBackward0", None)
 _vm = _product_op("vm", "SqueezeBackward4", None)
 _bmm = _product_op("bmm", "BmmBackward0")
 _BY_RANK = {(2, 2): _mm, (2, 1): _mv, (1, 1): _dot, (1, 2): _vm}
+_matmul.frees = _vm.frees = True        # torch's last node is a view of mm's (see Op.frees)
 
 
 def _product(o, a, b):
@@ -413,6 +414,7 @@ def linear(input, weight, bias=None):
 
 
 _ADDMM = _linear.node_cls
+_linear.frees = True        # a view over torch's mm/addmm, which save (see Op.frees)
 _LINEAR_NODES = {(True, 1): _node_class("SqueezeBackward4"), (True, 2): _node_class("MmBackward0"),
                  (True, 3): _node_class("UnsafeViewBackward0"),
                  (False, 1): _node_class("ViewBackward0"), (False, 3): _node_class("ViewBackward0")}

@@ -238,13 +238,21 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
 
 
 def _dx_along(x, y, dim):
-    """The spacings of sample points x against y along dim (x 1-D or broadcastable to y)."""
+    """The spacings of sample points x against y along dim, as torch's: x viewed against y
+    first (1-D: along dim; fewer dims: ones in front), then its neighbours subtracted."""
     if x.ndim == 1:
-        dx = diff(x)
         shape = [1] * y.ndim
-        shape[dim] = dx.shape[0]
-        return _S.reshape(dx, shape)
-    return diff(x, dim=dim)
+        shape[dim] = x.shape[0]
+        x = _S.view(x, shape)
+    elif x.ndim < y.ndim:
+        x = _S.view(x, (1,) * (y.ndim - x.ndim) + tuple(x.shape))
+    n = x.shape[dim]
+    return _E.sub(_S.narrow(x, dim, 1, n - 1), _S.narrow(x, dim, 0, n - 1))
+
+
+def _neighbours_sum(y, dim, n):
+    """y's left plus right neighbours along dim (torch's order)."""
+    return _E.add(_S.narrow(y, dim, 0, n - 1), _S.narrow(y, dim, 1, n - 1))
 
 
 _NO_X = object()    # the trapezoid functions' x not given (torch refuses an explicit None)
@@ -279,13 +287,13 @@ def trapezoid(y, x=_NO_X, *, dx=None, dim=-1):
     if isinstance(x, Tensor):
         if n == 0:
             return _R.sum(_E.mul(y, 0.0), dim)
-        mid = _E.add(_S.narrow(y, dim, 1, n - 1), _S.narrow(y, dim, 0, n - 1))
-        return _E.div(_R.sum(_E.mul(_dx_along(x, y, dim), mid), dim), 2.0)
+        mid = _neighbours_sum(y, dim, n)
+        return _E.div_scalar(_R.sum(_E.mul(mid, _dx_along(x, y, dim)), dim), 2.0)
     dx = 1.0 if dx is None else dx
     if n == 0:
         return _R.sum(_E.mul(y, 0.0), dim)
     ends = _E.add(_S.select(y, dim, 0), _S.select(y, dim, -1))
-    return _E.mul(_E.sub(_R.sum(y, dim), _E.mul(ends, 0.5)), dx)
+    return _E.mul_scalar(_E.sub(_R.sum(y, dim), _E.mul_scalar(ends, 0.5)), dx)
 
 
 def trapz(y, x=_NO_X, *, dx=None, dim=-1):
@@ -300,11 +308,11 @@ def cumulative_trapezoid(y, x=_NO_X, *, dx=None, dim=-1):
     n = y.shape[dim]
     if n == 0:
         return _E.mul(y, 0.5)
-    mid = _E.add(_S.narrow(y, dim, 0, n - 1), _S.narrow(y, dim, 1, n - 1))
+    mid = _neighbours_sum(y, dim, n)
     if isinstance(x, Tensor):
-        return _E.div(_R.cumsum(_E.mul(_dx_along(x, y, dim), mid), dim), 2.0)
+        return _E.div_scalar(_R.cumsum(_E.mul(mid, _dx_along(x, y, dim)), dim), 2.0)
     dx = 1.0 if dx is None else dx
-    return _R.cumsum(_E.mul(mid, dx / 2.0), dim)
+    return _R.cumsum(_E.mul_scalar(mid, dx / 2.0), dim)
 
 
 # ---- norms, statistics and counting ------------------------------------------------------------

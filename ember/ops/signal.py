@@ -530,15 +530,19 @@ def _sl(x, dim, start, stop):
 
 
 def _grad_uniform(f, h, dim, edge_order):
+    """As torch's gradient_helper_float, whose products and quotients by numbers are the
+    Scalar overloads (MulBackward1, DivBackward1)."""
     n = f.shape[dim]
-    inner = (_sl(f, dim, 2, n) - _sl(f, dim, 0, n - 2)) / (2 * h)
+    mul, div = _E.mul_scalar, _E.div_scalar
+    inner = div(div(_sl(f, dim, 2, n) - _sl(f, dim, 0, n - 2), h), 2)
     if edge_order == 1:
-        a = (_sl(f, dim, 1, 2) - _sl(f, dim, 0, 1)) / h
-        b = (_sl(f, dim, n - 1, n) - _sl(f, dim, n - 2, n - 1)) / h
+        a = div(_sl(f, dim, 1, 2) - _sl(f, dim, 0, 1), h)
+        b = div(_sl(f, dim, n - 1, n) - _sl(f, dim, n - 2, n - 1), h)
     else:
-        a = (-1.5 * _sl(f, dim, 0, 1) + 2 * _sl(f, dim, 1, 2) - 0.5 * _sl(f, dim, 2, 3)) / h
-        b = (0.5 * _sl(f, dim, n - 3, n - 2) - 2 * _sl(f, dim, n - 2, n - 1)
-             + 1.5 * _sl(f, dim, n - 1, n)) / h
+        a = div(mul(_sl(f, dim, 0, 1), -1.5) + mul(_sl(f, dim, 1, 2), 2)
+                - mul(_sl(f, dim, 2, 3), 0.5), h)
+        b = div(mul(_sl(f, dim, n - 3, n - 2), 0.5) - mul(_sl(f, dim, n - 2, n - 1), 2)
+                + mul(_sl(f, dim, n - 1, n), 1.5), h)
     return _S.cat([a, inner, b], dim)
 
 
@@ -548,20 +552,22 @@ def _grad_coords(f, x, dim, edge_order):
     shp = [1] * f.ndim
     shp[dim] = -1
     dx = x[1:] - x[:-1]
-    hl, hr = dx[:-1].reshape(shp), dx[1:].reshape(shp)
-    a = -hr / (hl * (hl + hr))
-    b = (hr - hl) / (hl * hr)
-    c = hl / (hr * (hl + hr))
+    hl, hr = dx[:-1], dx[1:]
+    a = (-hr / (hl * (hl + hr))).reshape(shp)
+    b = ((hr - hl) / (hl * hr)).reshape(shp)
+    c = (hl / (hr * (hl + hr))).reshape(shp)
     inner = a * _sl(f, dim, 0, n - 2) + b * _sl(f, dim, 1, n - 1) + c * _sl(f, dim, 2, n)
     if edge_order == 1:
         e0 = (_sl(f, dim, 1, 2) - _sl(f, dim, 0, 1)) / dx[0]
         e1 = (_sl(f, dim, n - 1, n) - _sl(f, dim, n - 2, n - 1)) / dx[-1]
     else:
         d1, d2 = dx[0], dx[1]
-        a, b, c = -(2 * d1 + d2) / (d1 * (d1 + d2)), (d1 + d2) / (d1 * d2), -d1 / (d2 * (d1 + d2))
+        a, b, c = -(_E.mul_scalar(d1, 2) + d2) / (d1 * (d1 + d2)), (d1 + d2) / (d1 * d2), \
+            -d1 / (d2 * (d1 + d2))
         e0 = a * _sl(f, dim, 0, 1) + b * _sl(f, dim, 1, 2) + c * _sl(f, dim, 2, 3)
         d1, d2 = dx[-2], dx[-1]
-        a, b, c = d2 / (d1 * (d1 + d2)), -(d2 + d1) / (d1 * d2), (2 * d2 + d1) / (d2 * (d1 + d2))
+        a, b, c = d2 / (d1 * (d1 + d2)), -(d2 + d1) / (d1 * d2), \
+            (_E.mul_scalar(d2, 2) + d1) / (d2 * (d1 + d2))
         e1 = a * _sl(f, dim, n - 3, n - 2) + b * _sl(f, dim, n - 2, n - 1) + \
             c * _sl(f, dim, n - 1, n)
     return _S.cat([e0, inner, e1], dim)

@@ -1,0 +1,184 @@
+"""torch's autograd node classes by whether they hold saved tensors, which a backward frees:
+a second backward through a node of SAVES raises torch's "Trying to backward through the
+graph a second time"; one through a node of PLAIN runs again. Written by
+scripts/gen_torch_saved_nodes.py from torch 2.13."""
+SAVES = frozenset("""
+    AbsBackward0 AcosBackward0 AcoshBackward0 AdaptiveAvgPool2DBackward0 AdaptiveAvgPool3DBackward0
+    AdaptiveMaxPool2DBackward0 AdaptiveMaxPool2DBackwardBackward0 AdaptiveMaxPool3DBackward0
+    AdaptiveMaxPool3DBackwardBackward0 AddbmmBackward0 AddcdivBackward0 AddcmulBackward0
+    AddmmBackward0 AddmvBackward0 AddrBackward0 AmaxBackward0 AminBackward0 AminmaxBackward0
+    AngleBackward0 AsinBackward0 AsinhBackward0 Atan2Backward0 AtanBackward0 AtanhBackward0
+    AvgPool2DBackward0 AvgPool3DBackward0 BaddbmmBackward0 BatchNormBackwardBackward0
+    BatchNormNoUpdateBackward0 BatchNormWithUpdateBackward0 BinaryCrossEntropyBackward0
+    BinaryCrossEntropyBackwardBackward0 BinaryCrossEntropyWithLogitsBackward0 BmmBackward0
+    CdistBackward0 CeluBackward0 CeluBackward1 CholeskyBackward0 CholeskyInverseBackward0
+    CholeskySolveBackward0 ChunkBackwardAutogradNestedTensor0 ClampBackward0 ClampBackward1
+    ClampMaxBackward0 ClampMaxBackward1 ClampMinBackward0 ClampMinBackward1 ComplexBackward0
+    ConvDepthwise2DBackward0 ConvDepthwise3DBackward0 ConvTbcBackward0 ConvolutionBackward0
+    ConvolutionBackward1 ConvolutionBackwardBackward0 ConvolutionBackwardOverrideableBackward0
+    ConvolutionOverrideableBackward0 CopySlices CopysignBackward0 CopysignBackward1 CosBackward0
+    CoshBackward0 CtcLossBackward0 CtcLossBackward1 CudnnAttentionBackward0 CudnnBatchNormBackward0
+    CudnnBatchNormBackwardBackward0 CudnnConvolutionBackward0 CudnnConvolutionTransposeBackward0
+    CudnnCtcLossBackward0 CudnnCtcLossBackward1 CudnnGridSamplerBackward0
+    CudnnGridSamplerBackwardBackward0 CudnnRnnBackward0 CummaxBackward0 CumminBackward0
+    CumprodBackward0 DigammaBackward0 DistBackward0 DivBackward0 DivBackward2 DotBackward0
+    EfficientAttentionBackward0 EluBackward0 EluBackward1 EluBackwardBackward0 EmbeddingBackward0
+    EmbeddingBagBackward0 EmbeddingDenseBackwardBackward0 ErfBackward0 ErfcBackward0 ErfinvBackward0
+    EuclideanDistBackward0 Exp2Backward0 ExpBackward0 Expm1Backward0
+    FakeQuantizeLearnablePerChannelAffineBackward0 FakeQuantizeLearnablePerTensorAffineBackward0
+    FakeQuantizePerChannelAffineCachemaskBackward0 FakeQuantizePerTensorAffineCachemaskBackward0
+    FakeQuantizePerTensorAffineCachemaskTensorQparamsBackward0 FftR2CBackward0
+    FlashAttentionBackward0 FmaxBackward0 FminBackward0 FmodBackward1 ForeachDivBackward0
+    ForeachMaximumBackward0 ForeachMaximumBackward1 ForeachMinimumBackward0 ForeachMinimumBackward1
+    ForeachMmBackward0 ForeachNormBackward0 ForeachPowBackward0 ForeachPowBackward1
+    ForeachPowBackward2 FractionalMaxPool2DBackward0 FractionalMaxPool2DBackwardBackward0
+    FractionalMaxPool3DBackward0 FractionalMaxPool3DBackwardBackward0 FrexpBackward0
+    FusedDropoutBackward0 FusedMovingAvgObsFqHelperBackward0 FusedRmsNormBackward0 GatherBackward0
+    GeluBackward0 GeluBackwardBackward0 GluBackward0 GluBackwardBackward0 GridSampler2DBackward0
+    GridSampler2DBackwardBackward0 GridSampler2DCpuFallbackBackward0
+    GridSampler2DCpuFallbackBackwardBackward0 GridSampler3DBackward0 GridSampler3DBackwardBackward0
+    GroupedMmBackward0 HardshrinkBackward0 HardshrinkBackwardBackward0 HardsigmoidBackward0
+    HardswishBackward0 HardswishBackwardBackward0 HardtanhBackward0 HardtanhBackwardBackward0
+    HuberLossBackward0 HuberLossBackwardBackward0 HypotBackward0 I0Backward0 IgammaBackward0
+    IgammacBackward0 IndexAddBackward0 IndexBackward0 IndexCopyBackward0 IndexFillBackward0
+    IndexFillBackward1 IndexPutBackward0 IndexPutImplBackward0 IndexReduceBackward0
+    IndexSelectBackward0 KthvalueBackward0 LdexpBackward0 LeakyReluBackward0 LeakyReluBackward1
+    LeakyReluBackwardBackward0 LerpBackward1 LgammaBackward0 LinalgCholeskyExBackward0
+    LinalgCrossBackward0 LinalgDetBackward0 LinalgEigBackward0 LinalgEighBackward0
+    LinalgHouseholderProductBackward0 LinalgInvExBackward0 LinalgLstsqBackward0 LinalgLuBackward0
+    LinalgLuFactorExBackward0 LinalgLuSolveBackward0 LinalgMatrixExpBackward0 LinalgPinvBackward0
+    LinalgQrBackward0 LinalgSlogdetBackward0 LinalgSolveExBackward0 LinalgSolveTriangularBackward0
+    LinalgSvdBackward0 LinalgVectorNormBackward0 LinearBackward0 LinearBackwardBackward0
+    Log10Backward0 Log1PBackward0 Log2Backward0 LogBackward0 LogSigmoidBackward0
+    LogSigmoidBackwardBackward0 LogSoftmaxBackward0 LogSoftmaxBackwardDataBackward0
+    Logaddexp2Backward0 LogaddexpBackward0 LogcumsumexpBackward0 LogitBackward0 LogsumexpBackward0
+    LstmMpsBackward0 MaskedFillBackward0 MaskedFillBackward1 MaskedScatterBackward0
+    MaskedScatterBackwardBackward0 MaskedSelectBackward0 MaskedSoftmaxBackward0 MatmulBackward0
+    MaxBackward0 MaxBackward1 MaxPool2DBackward0 MaxPool2DWithIndicesBackward0
+    MaxPool2DWithIndicesBackwardBackward0 MaxPool3DWithIndicesBackward0
+    MaxPool3DWithIndicesBackwardBackward0 MaxUnpool2DBackward0 MaxUnpool3DBackward0 MaximumBackward0
+    MeanBackwardAutogradNestedTensor0 MedianBackward0 MedianBackward1 MinBackward0 MinBackward1
+    MinimumBackward0 MiopenBatchNormBackward0 MiopenBatchNormBackwardBackward0
+    MiopenConvolutionBackward0 MiopenConvolutionTransposeBackward0 MiopenCtcLossBackward0
+    MiopenCtcLossBackward1 MiopenDepthwiseConvolutionBackward0 MiopenRnnBackward0 MishBackward0
+    MkldnnAdaptiveAvgPool2DBackward0 MkldnnConvolutionBackward0 MkldnnLinearBackward0
+    MkldnnMaxPool2DBackward0 MkldnnMaxPool3DBackward0 MkldnnRnnLayerBackward0 MmBackward0
+    ModeBackward0 MpsConvolutionBackward0 MpsConvolutionBackwardBackward0
+    MpsConvolutionTransposeBackward0 MseLossBackward0 MseLossBackwardBackward0 MulBackward0
+    MultiMarginLossBackward0 MultilabelMarginLossBackward0 MvBackward0 MvlgammaBackward0
+    NanToNumBackward0 NanmedianBackward0 NanmedianBackward1 NansumBackward0 NativeBatchNormBackward0
+    NativeBatchNormBackwardBackward0 NativeBatchNormLegitBackward0 NativeBatchNormLegitBackward1
+    NativeBatchNormLegitNoTrainingBackward0 NativeDropoutBackward0 NativeDropoutBackwardBackward0
+    NativeGroupNormBackward0 NativeLayerNormBackward0 NativeLayerNormBackwardBackward0
+    NestedFromPaddedBackward0 NestedGetValuesBackward0 NestedGetValuesBackward0_copy
+    NestedTensorFromTensorListBackward0 NextafterBackward0 NllLoss2DBackward0
+    NllLoss2DBackwardBackward0 NllLossBackward0 NllLossBackwardBackward0
+    NnpackSpatialConvolutionBackward0 NormBackward0 NormBackward1 NormBackward2 NormBackward3
+    OrmqrBackward0 PackPaddedSequenceBackward0 PdistBackward0 PolarBackward0 PolygammaBackward0
+    PolygammaBackward1 PowBackward0 PowBackward1 PowBackward2 PreluKernelBackward0
+    PreluKernelBackwardBackward0 ProdBackward0 ProdBackward1 PutBackward0 ReciprocalBackward0
+    ReflectionPad1DBackward0 ReflectionPad2DBackward0 ReflectionPad3DBackward0 ReluBackward0
+    RemainderBackward1 RenormBackward0 ReplicationPad1DBackward0 ReplicationPad2DBackward0
+    ReplicationPad3DBackward0 RreluWithNoiseBackward0 RreluWithNoiseBackward1
+    RreluWithNoiseBackwardBackward0 RreluWithNoiseFunctionalBackward0 RsqrtBackward0
+    SafeSoftmaxBackward0 ScaledDotProductCudnnAttentionBackward0
+    ScaledDotProductEfficientAttentionBackward0 ScaledDotProductFlashAttentionBackward0
+    ScaledDotProductFlashAttentionForCpuBackward0
+    ScaledDotProductFusedAttentionOverrideableBackward0 ScatterAddBackward0 ScatterBackward0
+    ScatterBackward1 ScatterReduceBackward0 SegmentReduceBackward0
+    SelectBackwardAutogradNestedTensor0 SelectBackwardAutogradNestedTensor0_copy SgnBackward0
+    SigmoidBackward0 SigmoidBackwardBackward0 SiluBackward0 SinBackward0 SincBackward0 SinhBackward0
+    SlowConv2DBackward0 SlowConv2DBackwardBackward0 SlowConv3DBackward0 SlowConvDilated2DBackward0
+    SlowConvDilated3DBackward0 SlowConvTranspose2DBackward0 SlowConvTranspose3DBackward0
+    SmoothL1LossBackward0 SmoothL1LossBackwardBackward0 SoftMarginLossBackward0
+    SoftMarginLossBackwardBackward0 SoftmaxBackward0 SoftmaxBackwardDataBackward0 SoftplusBackward0
+    SoftplusBackwardBackward0 SoftshrinkBackward0 SoftshrinkBackwardBackward0 SortBackward0
+    SortBackward1 SparseAddmmBackward0 SparseCompressedTensorBackward0
+    SparseCooTensorWithDimsAndTensorsBackward0 SparseLogSoftmaxBackward0 SparseMaskBackward0
+    SparseMmReduceImplBackward0 SparseSampledAddmmBackward0 SparseSoftmaxBackward0
+    SparseSparseMatmulBackward0 SparseSumBackward0 SpecialEntrBackward0 SpecialErfcxBackward0
+    SpecialI0EBackward0 SpecialI1Backward0 SpecialI1EBackward0 SpecialLogNdtrBackward0
+    SpecialNdtriBackward0 SpecialXlog1PyBackward0 SpecialXlog1PyBackward1 SpecialXlog1PyBackward2
+    SpecialZetaBackward0 SpecialZetaBackward1 SplitWithSizesBackwardAutogradNestedTensor0
+    SplitWithSizesBackwardAutogradNestedTensor0_copy SqrtBackward0 StandardGammaBackward0
+    StdBackward0 StdMeanBackward0 SumBackwardAutogradNestedTensor0 SumBackwardAutogradNestedTensor1
+    TakeBackward0 TanBackward0 TanhBackward0 TanhBackwardBackward0
+    TestAutogradMultipleDispatchViewBackward0 TestAutogradMultipleDispatchViewBackward0_copy
+    TestAutogradMultipleDispatchViewBackwardAutogradCUDA0
+    TestAutogradMultipleDispatchViewBackwardAutogradCUDA0_copy ThnnFusedGruCellBackward0
+    ThnnFusedLstmCellBackward0 ThresholdBackward0 ThresholdBackward1 ThresholdBackwardBackward0
+    ToDenseBackward0 ToMkldnnBackward0 ToPaddedTensorBackward0 TopkBackward0
+    TriangularSolveBackward0 TrilinearBackward0 UnbindBackwardAutogradNestedTensor0
+    UnbindBackwardAutogradNestedTensor0_copy UnsafeIndexBackward0 UnsafeIndexPutBackward0
+    UnsafeMaskedIndexBackward0 UnsafeMaskedIndexPutAccumulateBackward0 ValuesBackward0
+    ValuesBackward0_copy ValuesBackwardAutogradNestedTensor0
+    ValuesBackwardAutogradNestedTensor0_copy VarBackward0 VarMeanBackward0 VdotBackward0
+    ViewBackwardAutogradNestedTensor0 ViewBackwardAutogradNestedTensor0_copy
+    WeightNormInterfaceBackward0 WhereBackward0 XlogyBackward0 XlogyBackward1 XlogyBackward2
+""".split())
+
+PLAIN = frozenset("""
+    AccumulateGrad AcoshBackward1 AdaptiveAvgPool2DBackwardBackward0
+    AdaptiveAvgPool3DBackwardBackward0 AddBackward0 AddBackward1 AffineGridGeneratorBackward0
+    AliasBackward0 AliasBackward0_copy AsStridedBackward0 AsStridedBackward0_copy AsStridedBackward1
+    AsStridedScatterBackward0 AsinhBackward1 AtanhBackward1 AvgPool2DBackwardBackward0
+    AvgPool3DBackwardBackward0 BernoulliBackward0 BernoulliBackward1 BernoulliBackward2
+    BlockDiagBackward0 CatBackward0 CauchyBackward0 CdistBackwardBackward0 CeilBackward0
+    ChannelShuffleBackward0 ChunkBackward0 CloneBackward0 CoalesceBackward0 Col2ImBackward0
+    ConjBackward0 ConjBackward0_copy ConjPhysicalBackward0 ConjPhysicalBackward1
+    ConstantPadNdBackward0 CopyBackwards CudnnAffineGridGeneratorBackward0 CudnnRnnBackwardBackward0
+    CumsumBackward0 Deg2RadBackward0 DelayedError DiagEmbedBackward0 DiagonalBackward0
+    DiagonalBackward0_copy DiagonalBackwardBackward0 DiagonalScatterBackward0 DivBackward1
+    DivBackward3 EmbeddingBagBackwardBackward0 EmbeddingBagDenseBackwardBackward0
+    EmbeddingRenormBackward0 EqBackward0 EqBackward1 Error ExpandBackward0 ExpandBackward0_copy
+    ExponentialBackward0 FftC2CBackward0 FftC2RBackward0 FillBackward0 FillBackward1 FillBackward2
+    FillBackward3 FlipBackward0 FloorBackward0 FmodBackward0 FracBackward0 GeBackward0 GeBackward1
+    GeometricBackward0 GeqrfBackward0 GtBackward0 GtBackward1 Im2ColBackward0 LazyCloneBackward0
+    LeBackward0 LeBackward1 LerpBackward0 LiftBackward0 LiftFreshBackward0 LiftFreshBackward0_copy
+    LogNormalBackward0 LtBackward0 LtBackward1 LuUnpackBackward0 MaxPool2DBackwardBackward0
+    MeanBackward0 MeanBackward1 MkldnnReshapeBackward0 MulBackward1 NarrowCopyBackward0 NeBackward0
+    NeBackward1 NegBackward0 NegViewBackward0 NegViewBackward0_copy NestedFromPaddedTensorBackward0
+    NestedTensorFromMaskBackward0 NestedViewFromBufferBackward0 NestedViewFromBufferBackward0_copy
+    NestedViewFromJaggedBackward0 NestedViewFromJaggedBackward0_copy NormalBackward0 NormalBackward1
+    NormalBackward2 NormalBackward3 NotImplemented PdistBackwardBackward0 PermuteBackward0
+    PermuteBackward0_copy PinMemoryBackward0 PixelShuffleBackward0 PixelUnshuffleBackward0
+    PoissonBackward0 Rad2DegBackward0 RandomBackward0 RandomBackward1 RandomBackward2
+    ReflectionPad1DBackwardBackward0 ReflectionPad2DBackwardBackward0
+    ReflectionPad3DBackwardBackward0 RemainderBackward0 RepeatBackward0
+    ReplicationPad1DBackwardBackward0 ReplicationPad2DBackwardBackward0
+    ReplicationPad3DBackwardBackward0 ReshapeAliasBackward0 ReshapeAliasBackward0_copy
+    ReshapeCopyBackward0 RollBackward0 Rot90Backward0 RoundBackward0 RoundBackward1 RsubBackward0
+    RsubBackward1 SelectBackward0 SelectBackward0_copy SelectBackwardBackward0
+    SelectScatterBackward0 SendRpcBackward SignBackward0 SliceBackward0 SliceBackward0_copy
+    SliceBackwardBackward0 SliceInverseBackward0 SliceScatterBackward0 SpecialZetaBackward2
+    SplitBackward0 SplitBackward0_copy SplitWithSizesBackward0 SplitWithSizesBackward0_copy
+    SqueezeBackward0 SqueezeBackward0_copy SqueezeBackward1 SqueezeBackward1_copy SqueezeBackward2
+    SqueezeBackward2_copy SqueezeBackward3 SqueezeBackward4 SqueezeBackward5
+    SqueezeBackwardAutogradNestedTensor0 SqueezeBackwardAutogradNestedTensor0_copy
+    SqueezeBackwardAutogradNestedTensor1 SqueezeBackwardAutogradNestedTensor1_copy StackBackward0
+    StandardGammaGradBackward0 SubBackward0 SubBackward1 SumBackward0 SumBackward1 TBackward0
+    TBackward0_copy TBackward1 TestAutogradMultipleDispatchBackward0
+    TestAutogradMultipleDispatchBackwardAutogradCUDA0
+    TestAutogradMultipleDispatchBackwardAutogradNestedTensor0
+    TestAutogradMultipleDispatchBackwardAutogradNestedTensor1 TestWarnInAutogradBackward0
+    ToCopyBackward0 ToSparseBackward0 ToSparseBackward1 ToSparseBscBackward0 ToSparseBsrBackward0
+    ToSparseCscBackward0 ToSparseCsrBackward0 TraceBackward0 TransposeBackward0
+    TransposeBackward0_copy TransposeBackward1 TrilBackward0 TriuBackward0 TruncBackward0
+    UnbindBackward0 UnbindBackward0_copy UndefinedGrad UndefinedGradBackward UnfoldBackward0
+    UnfoldBackward0_copy UnfoldBackwardBackward0 UniformBackward0 Unique2Backward0 UniqueBackward0
+    UniqueConsecutiveBackward0 UniqueDimBackward0 UniqueDimConsecutiveBackward0 UnsafeSplitBackward0
+    UnsafeSplitWithSizesBackward0 UnsafeViewBackward0 UnsqueezeBackward0 UnsqueezeBackward0_copy
+    UnsqueezeBackward1 UpsampleBicubic2DAaBackward0 UpsampleBicubic2DAaBackwardBackward0
+    UpsampleBicubic2DBackward0 UpsampleBicubic2DBackwardBackward0 UpsampleBilinear2DAaBackward0
+    UpsampleBilinear2DAaBackwardBackward0 UpsampleBilinear2DBackward0
+    UpsampleBilinear2DBackwardBackward0 UpsampleLanczos2DAaBackward0
+    UpsampleLanczos2DAaBackwardBackward0 UpsampleLinear1DBackward0 UpsampleLinear1DBackwardBackward0
+    UpsampleNearest1DBackward0 UpsampleNearest1DBackwardBackward0 UpsampleNearest2DBackward0
+    UpsampleNearest2DBackwardBackward0 UpsampleNearest3DBackward0 UpsampleNearest3DBackwardBackward0
+    UpsampleNearestExact1DBackward0 UpsampleNearestExact1DBackwardBackward0
+    UpsampleNearestExact2DBackward0 UpsampleNearestExact2DBackwardBackward0
+    UpsampleNearestExact3DBackward0 UpsampleNearestExact3DBackwardBackward0
+    UpsampleTrilinear3DBackward0 UpsampleTrilinear3DBackwardBackward0 ViewAsComplexBackward0
+    ViewAsComplexBackward0_copy ViewAsRealBackward0 ViewAsRealBackward0_copy ViewBackward0
+    ViewBackward0_copy ZeroBackward0
+""".split())
