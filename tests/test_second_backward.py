@@ -196,3 +196,29 @@ def test_trapezoid_with_fewer_dims_of_x():
             e = getattr(ember, f)(ember.tensor(y), ember.tensor(x), dim=dim)
             t = getattr(torch, f)(torch.tensor(y), torch.tensor(x), dim=dim)
             assert_close(e, t)
+
+
+@pytest.mark.parametrize("f", [
+    lambda L, a, b: L.lerp(a, b, 0.3),          # LerpBackward0 saves the number only
+    lambda L, a, b: a.fmod(1.5),                # FmodBackward0, RemainderBackward0: nothing
+    lambda L, a, b: a.remainder(1.5),
+    lambda L, a, b: L.trapezoid(a),
+    lambda L, a, b: L.lerp(a, b, b),            # LerpBackward1 saves its inputs: raises
+    lambda L, a, b: a.fmod(b),
+], ids=["lerp_scalar", "fmod_scalar", "remainder_scalar", "trapezoid", "lerp_tensor",
+        "fmod_tensor"])
+def test_input_written_after_the_op(f):
+    """Writing an op's input in place before backward raises only where torch's node saved
+    that input (ember checked the inputs of every op that reads them, by the op)."""
+    def run(L):
+        x = L.tensor([0.5, -1.25, 2.0], requires_grad=True)
+        b = L.tensor([0.25, 0.5, 0.75], requires_grad=True)
+        a = x * 1
+        y = f(L, a, b)
+        a.add_(1)
+        try:
+            y.sum().backward()
+        except RuntimeError as e:
+            return str(e).split(":")[0]
+        return x.grad.tolist(), None if b.grad is None else b.grad.tolist()
+    assert run(ember) == run(torch)

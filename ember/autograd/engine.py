@@ -142,7 +142,7 @@ def _check_versions(node):
             vc = getattr(t, "_vc", None)
             if vc is not None and vc[1] > epoch and t.arr.dtype.kind in "biu":
                 raise modified_error(t, vc[0], vc[0] - 1)
-    if op.saves_in:
+    if op.saves_in and _holds_saved(node, op):
         which = _SAVED_INPUTS.get(op.name)
         inputs = node.inputs
         for i in (range(len(inputs)) if which is None else which(node)):
@@ -155,6 +155,13 @@ def _check_versions(node):
         shape, dtype = _output_meta(node)
         v = node.out_vc[0]
         raise modified_error(None, v, v - 1, shape=shape, dtype=dtype, creator=node)
+
+
+def _holds_saved(node, op):
+    """Whether the node holds saved values as torch's node does: torch's class of that name
+    (node.frees), else the op's word (Op.frees), else what the op declared it saves."""
+    frees = node.frees if op.frees is None else op.frees
+    return op.saves_in or op.saves_out if frees is None else frees
 
 
 def _output_meta(node):
@@ -369,7 +376,7 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
         from .anomaly_mode import check_grads
         check_grads(node, gins)
     if not retain_graph and saved:
-        frees = node.frees if op.frees is None else op.frees    # see Op.frees
+        frees = node.frees if op.frees is None else op.frees    # (_holds_saved, inlined)
         if frees or frees is None and (op.saves_in or op.saves_out):
             node.saved = _FREED
     xp = node.xp
