@@ -93,7 +93,7 @@ def _(xp, g, dims, norm):
 
 @_op("fft_resize", saves=None, node="ConstantPadNdBackward0")
 def _resize_op(xp, x, dims, sizes):
-    """x trimmed or zero-padded (at the end) to `sizes` along `dims`."""
+    """x zero-padded (at the end) to `sizes` along `dims`."""
     return _fit(xp, x, dims, sizes), (x.shape,)
 
 
@@ -203,6 +203,10 @@ def _at_least_one(dims, fname):
 
 
 def _resize(x, dims, sizes):
+    """torch's resize_fft_input: trimmed by views (SliceBackward0), then zero-padded."""
+    for d, n in zip(dims, sizes):
+        if x.shape[d] > n:
+            x = _S.narrow(x, d, 0, n)
     if all(x.shape[d] == n for d, n in zip(dims, sizes)):
         return x
     return _apply(_resize_op, (x,), (dims, tuple(sizes)))

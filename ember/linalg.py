@@ -420,8 +420,8 @@ def vander(x, *, N=None):
     n = x.shape[-1] if N is None else N
     if n <= 1:
         raise RuntimeError("N must be greater than 1.")
-    rest = x.unsqueeze(-1).expand(*x.shape, n - 1)
-    return cat([ones((*x.shape, 1), dtype=x.dtype, device=x.device), rest], -1).cumprod(-1)
+    powers = x.unsqueeze(-1).expand(*x.shape, n - 1).cumprod(-1)     # (torch's order)
+    return cat([ones((*x.shape, 1), dtype=x.dtype, device=x.device), powers], -1)
 
 
 def tensorinv(A, ind=2, *, out=None):

@@ -85,7 +85,8 @@ i1 = _unary("i1", _i1, lambda xp, g, x, y: g * _near_zero(
 i1e = _unary("i1e", _i1e, lambda xp, g, x, y: g * _near_zero(
     xp, x, lambda s: _i0e(xp, s) - _i1e(xp, s) * (xp.sign(s) + 1 / s), "i1e"))
 ndtri = _unary("ndtri", _ndtri,
-               lambda xp, g, x, y: g * math.sqrt(2 * math.pi) * xp.exp(y * y / 2), low=False)
+               lambda xp, g, x, y: g * math.sqrt(2 * math.pi) * xp.exp(y * y / 2), low=False,
+               saves="out")
 log_ndtr = _unary("log_ndtr", _log_ndtr,
                   lambda xp, g, x, y: g / math.sqrt(2 * math.pi) * xp.exp(-(y + x * x / 2)),
                   low=False)

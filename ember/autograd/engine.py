@@ -112,6 +112,7 @@ _SAVED_INPUTS = {
     "linear": lambda node: tuple(i for i, other in ((0, 1), (1, 0))
                                  if node.next[other] is not None),
     "where": lambda node: (0,),
+    "linalg_solve_ex": lambda node: (0,),      # A (and the result), not B
 }
 
 
@@ -121,6 +122,23 @@ _SAVES_INDEX = frozenset((
     "index", "index_put", "index_select", "index_add", "index_copy", "index_fill", "gather",
     "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select", "masked_scatter",
     "take"))
+
+
+# torch's nodes that save inputs ember's backward does not read, by class name: (input, when)
+# pairs, input i checked when input `when` takes a gradient (None: always), as torch saves
+# what the formulas of the gradients it computes read (derivatives.yaml)
+_TORCH_SAVES = {
+    "DivBackward2": ((1, 0), (0, 1), (1, 1)),
+    "ComplexBackward0": ((0, None), (1, None)),
+    "FftR2CBackward0": ((0, None),),
+    "GatherBackward0": ((0, None),),
+    "TakeBackward0": ((0, None),),
+    "MaskedSelectBackward0": ((0, None),),
+    "IndexAddBackward0": ((2, 2),),
+    "IndexCopyBackward0": ((2, 2),),
+    **{f"{kind}Pad{n}DBackward0": ((0, None),) for kind in ("Reflection", "Replication")
+       for n in (1, 2, 3)},
+}
 
 
 # node -> the index tensors an indexing op took as arrays (x[i], y[m] = v): torch saves them
@@ -142,6 +160,10 @@ def _check_versions(node):
             vc = getattr(t, "_vc", None)
             if vc is not None and vc[1] > epoch and t.arr.dtype.kind in "biu":
                 raise modified_error(t, vc[0], vc[0] - 1)
+    for i, when in _TORCH_SAVES.get(type(node).__name__, ()):
+        vc = getattr(node.inputs[i], "_vc", None)
+        if vc is not None and vc[1] > epoch and (when is None or node.next[when] is not None):
+            raise modified_error(node.inputs[i], vc[0], vc[0] - 1)
     if op.saves_in and _holds_saved(node, op):
         which = _SAVED_INPUTS.get(op.name)
         inputs = node.inputs

@@ -863,6 +863,7 @@ def _copysign_grad(xp, g, a, b):
 
 _copysign = _binary("copysign", lambda xp, a, b: xp.copysign(a, b), _copysign_grad,
                    check=_to_float_pair("copysign", complex_ok=False))
+_OPS["hypot"].tracks_out = _OPS["copysign"].tracks_out = True    # torch saves the results
 
 
 def _max_grads(xp, g, a, b, a_wins):

@@ -317,8 +317,11 @@ def _prod_bwd(xp, g, x, dims, keepdim):
     return (_expand(xp, g, x.shape, dims, keepdim) * others,)
 
 
-_prod0 = _make_unary(_op("prod", node="ProdBackward0")(_prod_fwd).vjp(_prod_bwd))
-_prod1 = _make_unary(_op("prod_dim", node="ProdBackward1")(_prod_fwd).vjp(_prod_bwd))
+_PROD_OPS = [_op(name, node=node)(_prod_fwd).vjp(_prod_bwd)
+             for name, node in (("prod", "ProdBackward0"), ("prod_dim", "ProdBackward1"))]
+for _o in _PROD_OPS:
+    _o.tracks_out = True        # torch saves the result: writing it raises
+_prod0, _prod1 = (_make_unary(o) for o in _PROD_OPS)
 
 
 def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
@@ -458,9 +461,9 @@ def _select_grad(xp, gs, shape, i, dim, keepdim):
     return (out,)
 
 
-_max_dim = _op("max_dim", saves="in", n_out=2, node="MaxBackward0")(
+_max_dim = _op("max_dim", saves=None, n_out=2, node="MaxBackward0")(
     _select_dim("max", np.argmax)).vjp(_select_grad)
-_min_dim = _op("min_dim", saves="in", n_out=2, node="MinBackward0")(
+_min_dim = _op("min_dim", saves=None, n_out=2, node="MinBackward0")(
     _select_dim("min", np.argmin)).vjp(_select_grad)
 MAX, MIN = _return_type("max"), _return_type("min")
 
@@ -1319,9 +1322,9 @@ def _median_dim_fwd(name, ignore_nan):
     return fwd
 
 
-_median1 = _op("median_dim", saves="in", n_out=2, node="MedianBackward1")(
+_median1 = _op("median_dim", saves=None, n_out=2, node="MedianBackward1")(
     _median_dim_fwd("median", False)).vjp(_select_grad)
-_nanmedian1 = _op("nanmedian_dim", saves="in", n_out=2, node="NanmedianBackward1")(
+_nanmedian1 = _op("nanmedian_dim", saves=None, n_out=2, node="NanmedianBackward1")(
     _median_dim_fwd("nanmedian", True)).vjp(_select_grad)
 MEDIAN, NANMEDIAN = _return_type("median"), _return_type("nanmedian")
 
@@ -1350,7 +1353,7 @@ def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
                          NANMEDIAN, dtype_check=_MEDIAN_OUT)
 
 
-@_op("mode", saves="in", n_out=2)
+@_op("mode", saves=None, n_out=2)
 def _mode(xp, x, dim, keepdim):
     """The most frequent value (the smallest among equally frequent ones) and the index of its
     last occurrence; on CPU, the occurrence torch's std::sort leaves last (_stl_select)."""
@@ -1400,7 +1403,7 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
                          MODE, dtype_check=_MODE_OUT)
 
 
-@_op("kthvalue", saves="in", n_out=2)
+@_op("kthvalue", saves=None, n_out=2)
 def _kthvalue(xp, x, k, dim, keepdim):
     # torch's order: an empty dim, k's range (a 0-d input is one element), the dtype
     if x.ndim:
@@ -1460,7 +1463,7 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-@_op("quantile", saves="in")
+@_op("quantile", saves=None)
 def _quantile(xp, x, q, dim, keepdim, interpolation, ignore_nan):
     """x: input moved so the reduced dim is last (and flattened if dim is None)."""
     from .index import _unstable_argsort
@@ -1514,6 +1517,7 @@ def _(xp, g, shape, order, lo, hi, w):
     return (out,)
 
 
+_quantile.frees = True      # torch's sort and gather under it save (see Op.frees)
 _quantile_fn = _make_unary(_quantile)
 
 
