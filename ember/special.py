@@ -19,6 +19,8 @@ from ._kernel_dtypes import not_implemented as _not_implemented
 from .ops import _bessel as _kernels, _special, elementwise as _E
 from .ops._apply import SCALAR_SELF as _SCALAR_SELF, _finish, make_binary as _make_binary, \
     raise_not_tensor as _not_tensor
+from ._tensor import Tensor
+from .autograd.node import retype as _retype
 from .ops._registry import op as _op
 from .ops.numeric import _i0_f
 
@@ -41,12 +43,13 @@ gammainc, gammaincc = _igamma, _igammac
 
 
 def ndtr(input, *, out=None):
-    """The standard normal CDF, 0.5 * erfc(-x / sqrt(2)) (torch's formula)."""
+    """The standard normal CDF as torch's composite: (1 + erf(x * sqrt(1/2))) * 0.5 (0 below
+    about -8.3 in float64, where erf rounds to -1), with its Scalar-overload nodes."""
     try:
-        scaled = input * (-1 / math.sqrt(2))
-    except TypeError:
+        scaled = _E.mul_scalar(input, math.sqrt(0.5))
+    except (TypeError, AttributeError):
         _not_tensor("special_ndtr", ("input", 1, input))
-    return _finish(erfc(scaled) * 0.5, out, "special_ndtr")
+    return _finish(_E.mul_scalar(_E.add_scalar(erf(scaled), 1), 0.5), out, "special_ndtr")
 
 
 def _scipy(name):
@@ -297,5 +300,9 @@ _SCALAR_SELF.add("special_zeta")
 
 
 def zeta(input, other, *, out=None):
-    """The Hurwitz zeta function sum_k (other + k)^-input."""
-    return _zeta_fn(input, other, out=out)
+    """The Hurwitz zeta function sum_k (other + k)^-input; a number for either argument is
+    torch's Scalar overload (SpecialZetaBackward1 for input, 2 for other)."""
+    r = _zeta_fn(input, other, out=out)
+    if not isinstance(input, Tensor):
+        return _retype(r, "SpecialZetaBackward1")
+    return r if isinstance(other, Tensor) else _retype(r, "SpecialZetaBackward2")

@@ -115,6 +115,13 @@ CASES = {
     "masked_fill_tensor": lambda L, d: d["x"].masked_fill(d["x"] > 0, d["v"][1]),
     "masked_fill_tensor_": lambda L, d: d["x"].clone().masked_fill_(d["x"] > 0, d["v"][1]),
     "index_fill": lambda L, d: d["x"].index_fill(1, d["idx"], 0.0),
+    "index_fill_tensor": lambda L, d: d["x"].index_fill(1, d["idx"], d["v"][2]),
+    "zeta_scalar_x": lambda L, d: L.special.zeta(2.5, d["pos"]),
+    # torch's names capitalise a letter after a digit
+    "special_i0e": lambda L, d: L.special.i0e(d["x"]),
+    "special_xlog1py": lambda L, d: L.special.xlog1py(d["x"], d["pos"]),
+    # torch's ndtr is (1 + erf(x * sqrt(1/2))) * 0.5, with Scalar overloads
+    "special_ndtr": lambda L, d: L.special.ndtr(d["x"]),
     "nll_weight": lambda L, d: _F(L).nll_loss(d["x"], d["tgt"], weight=d["wt"]),
     # composites that torch writes with other ops
     "tensor_split": lambda L, d: d["x"].tensor_split(3)[1],
@@ -281,3 +288,11 @@ def test_matrix_exp_double_backward_matches_torch(dt):
     assert res[0][0] == res[1][0] == "LinalgMatrixExpBackward0"
     np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(res[1][2], res[0][2], rtol=1e-9, atol=1e-10)
+
+
+def test_zeta_with_a_number_for_q():
+    """special.zeta(x, number): torch's SpecialZetaBackward2 (whose backward, for x, neither
+    library implements)."""
+    names = [type(L.special.zeta(L.tensor([2.0, 3.0], requires_grad=True), 1.5).grad_fn).__name__
+             for L in (torch, ember)]
+    assert names[0] == names[1] == "SpecialZetaBackward2"

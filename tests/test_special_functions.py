@@ -267,3 +267,11 @@ def test_igamma_edges_as_torch(fn):
     a, x = (list(v) for v in zip(*itertools.product(vals, vals)))
     assert_close(getattr(ember, fn)(ember.tensor(a), ember.tensor(x)),
                  getattr(torch, fn)(torch.tensor(a), torch.tensor(x)), rtol=1e-6, atol=0)
+
+
+def test_ndtr_tails_as_torchs_formula():
+    """torch's ndtr is (1 + erf(x / sqrt(2))) / 2: exactly 0 below about -8.3 in float64 (ember
+    used erfc, 7.6e-24 at -10)."""
+    x = np.array([-40.0, -10.0, -8.5, -3.0, 0.0, 0.5, 5.0, 9.0])
+    np.testing.assert_array_equal(ember.special.ndtr(ember.tensor(x)).numpy(),
+                                  torch.special.ndtr(torch.tensor(x)).numpy())

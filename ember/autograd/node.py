@@ -246,6 +246,14 @@ def node_class(name):
     return cls
 
 
+def retype(t, name):
+    """t with its node of torch's class `name` (an overload torch records under another node
+    class with the same backward: MulBackward1 for mul.Scalar); t as it is without a node."""
+    if t.grad_fn is not None:
+        t.grad_fn.__class__ = node_class(name)
+    return t
+
+
 def _frees(name):
     """Whether torch's node class `name` holds saved tensors, which its backward frees (a
     second backward through it raises): True or False for torch's classes, None for a name

@@ -8,6 +8,7 @@ Contract for every op file:
 - `saves`: which tensors backward reads ("in", "out", "both", None), so that an in-place change
   of them after the forward is caught, as torch's version counters do.
 """
+import re
 
 N_BACKENDS = 4          # cpu=0, cuda=1, mock=2, nested=3
 NESTED_IDX = 3          # nested tensors' slot: ember/nested/_ops.py fills it per op
@@ -90,7 +91,10 @@ def _no_nested(name):
 
 
 def _default_node_name(name):
-    return "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+    """torch's class name of an op's node: CamelCase, a letter after a digit capitalised too
+    (special_xlog1py: SpecialXlog1PyBackward0)."""
+    camel = "".join(p.capitalize() for p in name.split("_"))
+    return re.sub(r"(?<=\d)[a-z]", lambda m: m.group().upper(), camel) + "Backward0"
 
 
 def op(name, amp=None, differentiable=True, saves="in", node=None, n_out=1, needs_mask=False):

@@ -17,6 +17,7 @@ from .._nested_array import NestedArray
 from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO
 from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
 from .._tensor import Tensor, _new, bump_version
+from ..autograd.node import retype as _retype
 from ..amp.state import AMP as _amp
 from . import _special
 from ._blend import fast_where
@@ -1319,19 +1320,17 @@ divide = true_divide = div
 def mul_scalar(input, other):
     """input * other (a number) as torch's C++ composites compute it (mul.Scalar): the node is
     MulBackward1, which saves only the number, so a second backward through it runs again."""
-    return _scalar_overload(mul(input, other), "MulBackward1")
+    return _retype(mul(input, other), "MulBackward1")
 
 
 def div_scalar(input, other):
     """input / other (a number) as torch's C++ composites compute it: DivBackward1 (as above)."""
-    return _scalar_overload(div(input, other), "DivBackward1")
+    return _retype(div(input, other), "DivBackward1")
 
 
-def _scalar_overload(r, node_name):
-    if r.grad_fn is not None:
-        from ..autograd.node import node_class
-        r.grad_fn.__class__ = node_class(node_name)
-    return r
+def add_scalar(input, other):
+    """input + other (a number) as torch's C++ composites compute it: AddBackward1 (as above)."""
+    return _retype(add(input, other), "AddBackward1")
 
 
 def rdiv(input, other):
