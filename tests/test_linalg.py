@@ -566,3 +566,18 @@ def test_slogdet_and_det_of_nan_matrices_as_torch():
             e = (ember.linalg.slogdet(ember.tensor(m)), ember.linalg.det(ember.tensor(m)))
         assert_close(tuple(e[0]) + (e[1],), tuple(torch.linalg.slogdet(torch.tensor(m))) +
                      (torch.linalg.det(torch.tensor(m)),))
+
+
+@pytest.mark.parametrize("f", [
+    lambda L, A, B, x: L.cross(x, x.flip(0), dim=0),
+    lambda L, A, B, x: L.linalg.solve(A, B, left=False),
+    lambda L, A, B, x: L.linalg.lu_solve(*L.linalg.lu_factor(A), B, left=False, adjoint=True),
+], ids=["cross_dim0", "solve_right", "lu_solve_right_adjoint"])
+def test_results_contiguous_as_torchs(f):
+    """torch allocates these results contiguous (NumPy's followed a transposed operand, so
+    a .view(-1) of them raised in ember only)."""
+    def run(L):
+        A = L.tensor([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 5.0]])
+        r = f(L, A, L.arange(6.0).reshape(2, 3), L.arange(12.0).reshape(3, 4))
+        return r.stride(), r.is_contiguous(), r.view(-1).shape
+    assert run(ember) == run(torch)

@@ -2099,3 +2099,6 @@ addmm_, addmv_, baddbmm_, addbmm_, addr_ = _inplace_products()
 
 
 contiguous_outputs("linalg_vector_norm")       # torch allocates norms along dims contiguous
+# torch's cross results, and solve's for left=False, are contiguous where NumPy's follow a
+# permuted operand (a .view() of them worked in torch only)
+contiguous_outputs("linalg_cross", "linalg_solve_ex")
