@@ -150,12 +150,6 @@ def _logsigmoid(xp, x):
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
 
-def _softsign_grad(xp, x, y):
-    """As torch's composite x / (1 + |x|) differentiates: NaN at +-inf."""
-    o = 1 + xp.abs(x)
-    return 1 / o - x / o / o * xp.sign(x)
-
-
 def _hardswish_grad(xp, x, y):
     return ~(x <= -3), fast_where(xp, x >= 3, 1.0, x / 3 + 0.5)
 
@@ -183,7 +177,8 @@ def _leaky(xp, x, slope):
 
 
 def _leaky_grad(xp, x, y, slope):
-    return fast_where(xp, x > 0, 1.0, slope)
+    one = x.dtype.type(1)           # (the slope in x's dtype, as torch's negval: g * slope
+    return fast_where(xp, x > 0, one, one * slope)      # rounds once)
 
 
 leaky_relu = pointwise("leaky_relu", "LeakyReluBackward0", _leaky, _leaky_grad)
@@ -219,11 +214,45 @@ threshold = pointwise(
     lambda xp, x, y, th, value: ~(x <= th), ints=True)
 logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid,
                        lambda xp, x, y: 1 - _special.expit(xp, x))
-softsign = pointwise("softsign", "DivBackward0", lambda xp, x: x / (1 + xp.abs(x)),
-                     _softsign_grad, composite=True)
-tanhshrink = pointwise("tanhshrink", "SubBackward0", lambda xp, x: x - xp.tanh(x),
-                       lambda xp, x, y: xp.tanh(x) ** 2, composite=True)
-OPS["tanhshrink"].frees = True          # torch's x - tanh(x): TanhBackward0 saves its result
+# torch's composites, each step rounded and differentiated as torch's graph does (one node
+# here, named as torch's last); float inputs only (nn.functional composes the others)
+@op("softsign", node="DivBackward0")
+def _softsign(xp, x):
+    o = 1 + xp.abs(x)
+    return x / o, (x, o)
+
+
+@_softsign.vjp
+def _(xp, g, x, o):
+    """x / o with o = 1 + |x|: g / o, plus div's -g * ((x / o) / o) through |x| (NaN at
+    +-inf, as torch's)."""
+    return (g / o + -g * ((x / o) / o) * xp.sign(x),)
+
+
+@op("tanhshrink", saves=None, node="SubBackward0")
+def _tanhshrink(xp, x):
+    t = xp.tanh(x)
+    return x - t, (t,)          # (torch saves tanh's result, not x: x may be written after)
+
+
+@_tanhshrink.vjp
+def _(xp, g, t):
+    """x - tanh(x): g, plus tanh_backward(-g, t) (as tanh's: float16/bfloat16 in float32)."""
+    if t.dtype.itemsize == 2:
+        t32 = t.astype(np.float32)
+        return (g + ((-g).astype(np.float32) * (1 - t32 * t32)).astype(g.dtype),)
+    return (g + -g * (1 - t * t),)
+
+
+_tanhshrink.frees = True    # torch's TanhBackward0 under the sub saves its result
+
+
+def softsign(input):
+    return apply(_softsign, (input,))
+
+
+def tanhshrink(input):
+    return apply(_tanhshrink, (input,))
 
 
 @op("glu", node="GluBackward0")
