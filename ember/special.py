@@ -46,10 +46,10 @@ def ndtr(input, *, out=None):
     """The standard normal CDF as torch's composite: (1 + erf(x * sqrt(1/2))) * 0.5 (0 below
     about -8.3 in float64, where erf rounds to -1), with its Scalar-overload nodes."""
     try:
-        scaled = _E.mul_scalar(input, math.sqrt(0.5))
+        scaled = _E._mul_scalar(input, math.sqrt(0.5))
     except (TypeError, AttributeError):
         _not_tensor("special_ndtr", ("input", 1, input))
-    return _finish(_E.mul_scalar(_E.add_scalar(erf(scaled), 1), 0.5), out, "special_ndtr")
+    return _finish(_E._mul_scalar(_E._add_scalar(erf(scaled), 1), 0.5), out, "special_ndtr")
 
 
 def _scipy(name):

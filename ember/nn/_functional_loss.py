@@ -257,7 +257,7 @@ def _cross_entropy_probs(input, target, weight, reduction, smoothing, ignore_ind
     if reduction == "mean":
         if not input.numel():
             return loss * float("nan")
-        return _E.div_scalar(loss, input.numel() // n_classes)     # (torch's div.Scalar)
+        return _E._div_scalar(loss, input.numel() // n_classes)     # (torch's div.Scalar)
     return loss
 
 

@@ -1324,18 +1324,18 @@ def div(input, other, *, rounding_mode=None, out=None):
 divide = true_divide = div
 
 
-def mul_scalar(input, other):
+def _mul_scalar(input, other):
     """input * other (a number) as torch's C++ composites compute it (mul.Scalar): the node is
     MulBackward1, which saves only the number, so a second backward through it runs again."""
     return _retype(mul(input, other), "MulBackward1")
 
 
-def div_scalar(input, other):
+def _div_scalar(input, other):
     """input / other (a number) as torch's C++ composites compute it: DivBackward1 (as above)."""
     return _retype(div(input, other), "DivBackward1")
 
 
-def add_scalar(input, other):
+def _add_scalar(input, other):
     """input + other (a number) as torch's C++ composites compute it: AddBackward1 (as above)."""
     return _retype(add(input, other), "AddBackward1")
 

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..return_types import make as _return_type
 from .._tensor import Tensor, _new, bump_version
-from ..autograd.node import retype
+from ..autograd.node import retype as _retype
 from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as _warn_once
 from .._memory_format import contiguous_out
 from .._sparse_coo import SparseCOO
@@ -1114,7 +1114,7 @@ def index_fill(input, dim, index, value):
             raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value.ndim} dimension(s).")
         value = value.to(input.dtype)
-        return retype(apply(_index_fill, (input, index, value), (d,)), "IndexFillBackward1")
+        return _retype(apply(_index_fill, (input, index, value), (d,)), "IndexFillBackward1")
     else:
         _value_arg("index_fill", value, dim, index, value)
         if isinstance(value, (complex, np.complexfloating)) and not input.is_complex():

@@ -288,12 +288,12 @@ def trapezoid(y, x=_NO_X, *, dx=None, dim=-1):
         if n == 0:
             return _R.sum(_E.mul(y, 0.0), dim)
         mid = _neighbours_sum(y, dim, n)
-        return _E.div_scalar(_R.sum(_E.mul(mid, _dx_along(x, y, dim)), dim), 2.0)
+        return _E._div_scalar(_R.sum(_E.mul(mid, _dx_along(x, y, dim)), dim), 2.0)
     dx = 1.0 if dx is None else dx
     if n == 0:
         return _R.sum(_E.mul(y, 0.0), dim)
     ends = _E.add(_S.select(y, dim, 0), _S.select(y, dim, -1))
-    return _E.mul_scalar(_E.sub(_R.sum(y, dim), _E.mul_scalar(ends, 0.5)), dx)
+    return _E._mul_scalar(_E.sub(_R.sum(y, dim), _E._mul_scalar(ends, 0.5)), dx)
 
 
 def trapz(y, x=_NO_X, *, dx=None, dim=-1):
@@ -310,9 +310,9 @@ def cumulative_trapezoid(y, x=_NO_X, *, dx=None, dim=-1):
         return _E.mul(y, 0.5)
     mid = _neighbours_sum(y, dim, n)
     if isinstance(x, Tensor):
-        return _E.div_scalar(_R.cumsum(_E.mul(mid, _dx_along(x, y, dim)), dim), 2.0)
+        return _E._div_scalar(_R.cumsum(_E.mul(mid, _dx_along(x, y, dim)), dim), 2.0)
     dx = 1.0 if dx is None else dx
-    return _R.cumsum(_E.mul_scalar(mid, dx / 2.0), dim)
+    return _R.cumsum(_E._mul_scalar(mid, dx / 2.0), dim)
 
 
 # ---- norms, statistics and counting ------------------------------------------------------------

@@ -533,7 +533,7 @@ def _grad_uniform(f, h, dim, edge_order):
     """As torch's gradient_helper_float, whose products and quotients by numbers are the
     Scalar overloads (MulBackward1, DivBackward1)."""
     n = f.shape[dim]
-    mul, div = _E.mul_scalar, _E.div_scalar
+    mul, div = _E._mul_scalar, _E._div_scalar
     inner = div(div(_sl(f, dim, 2, n) - _sl(f, dim, 0, n - 2), h), 2)
     if edge_order == 1:
         a = div(_sl(f, dim, 1, 2) - _sl(f, dim, 0, 1), h)
@@ -562,12 +562,12 @@ def _grad_coords(f, x, dim, edge_order):
         e1 = (_sl(f, dim, n - 1, n) - _sl(f, dim, n - 2, n - 1)) / dx[-1]
     else:
         d1, d2 = dx[0], dx[1]
-        a, b, c = -(_E.mul_scalar(d1, 2) + d2) / (d1 * (d1 + d2)), (d1 + d2) / (d1 * d2), \
+        a, b, c = -(_E._mul_scalar(d1, 2) + d2) / (d1 * (d1 + d2)), (d1 + d2) / (d1 * d2), \
             -d1 / (d2 * (d1 + d2))
         e0 = a * _sl(f, dim, 0, 1) + b * _sl(f, dim, 1, 2) + c * _sl(f, dim, 2, 3)
         d1, d2 = dx[-2], dx[-1]
         a, b, c = d2 / (d1 * (d1 + d2)), -(d2 + d1) / (d1 * d2), \
-            (_E.mul_scalar(d2, 2) + d1) / (d2 * (d1 + d2))
+            (_E._mul_scalar(d2, 2) + d1) / (d2 * (d1 + d2))
         e1 = a * _sl(f, dim, n - 3, n - 2) + b * _sl(f, dim, n - 2, n - 1) + \
             c * _sl(f, dim, n - 1, n)
     return _S.cat([e0, inner, e1], dim)
