@@ -321,6 +321,13 @@ def test_tensor_dataset_rows_that_record_a_graph_or_fail_as_torch():
             list(lib_data(L).DataLoader(ds, batch_size=2, sampler=[0, 11]))
         msgs.append(str(info.value))
     assert msgs[0] == msgs[1]
+    errors = []
+    for L in (torch, ember):            # an empty batch: stack's error
+        ds = lib_data(L).TensorDataset(L.arange(10))
+        with pytest.raises(RuntimeError) as info:
+            list(lib_data(L).DataLoader(ds, batch_sampler=[[]]))
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
 
     class Doubled(eud.TensorDataset):
         def __getitem__(self, i):

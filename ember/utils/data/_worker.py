@@ -118,7 +118,7 @@ def _tensor_rows(tensors, index):
     from ..._tensor import Tensor, _new
     from ...backends import CPU
     if any(type(t) is not Tensor or t.requires_grad or t.is_nested or t.layout != strided
-           for t in tensors) or not all(type(i) is int for i in index):
+           for t in tensors) or not index or not all(type(i) is int for i in index):
         return None
     at = _new(np.array(index, np.int64), CPU)
     try:
