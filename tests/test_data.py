@@ -284,6 +284,58 @@ def test_dataloader_batch_sampler_and_tensor_dataset_match_torch():
         same(e, t)
 
 
+def _tensor_batches(lib, tensors, **kw):
+    g = lib.Generator().manual_seed(3)
+    ds = lib_data(lib).TensorDataset(*tensors(lib))
+    return list(lib_data(lib).DataLoader(ds, generator=g, **kw))
+
+
+@pytest.mark.parametrize("kw", [dict(batch_size=4, shuffle=True), dict(batch_size=3),
+                                dict(batch_size=4, shuffle=True, drop_last=True),
+                                dict(batch_sampler=[[0, -1], [9, 9, 2]])])
+def test_tensor_dataset_batches_match_torch(kw):
+    """TensorDataset under default_collate is gathered a batch at a time (ember): the batches
+    are torch's row-by-row stacks, values, dtypes, container and layout."""
+    def tensors(L):
+        return (L.arange(60.0).reshape(3, 10, 2).transpose(0, 1), L.arange(10),
+                L.arange(10) % 3 == 0, L.arange(20, dtype=L.float16).reshape(10, 2))
+    tb, eb = _tensor_batches(torch, tensors, **kw), _tensor_batches(ember, tensors, **kw)
+    assert len(eb) == len(tb)
+    for e, t in zip(eb, tb):
+        assert type(e) is type(t) is list
+        same(e, t)
+        assert [x.is_contiguous() for x in e] == [x.is_contiguous() for x in t]
+
+
+def test_tensor_dataset_rows_that_record_a_graph_or_fail_as_torch():
+    """Rows of a tensor that requires grad are stacked (StackBackward0, as torch's); an index
+    out of range raises torch's error; a subclass's __getitem__ is honoured."""
+    def grad_fn(L):
+        ds = lib_data(L).TensorDataset(L.ones(4, 2, requires_grad=True))
+        return type(next(iter(lib_data(L).DataLoader(ds, batch_size=2)))[0].grad_fn).__name__
+    assert grad_fn(ember) == grad_fn(torch) == "StackBackward0"
+    msgs = []
+    for L in (torch, ember):
+        ds = lib_data(L).TensorDataset(L.arange(10))
+        with pytest.raises(IndexError) as info:
+            list(lib_data(L).DataLoader(ds, batch_size=2, sampler=[0, 11]))
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]
+    errors = []
+    for L in (torch, ember):            # an empty batch: collate's error
+        ds = lib_data(L).TensorDataset(L.arange(10))
+        with pytest.raises(IndexError) as info:
+            list(lib_data(L).DataLoader(ds, batch_sampler=[[]]))
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+
+    class Doubled(eud.TensorDataset):
+        def __getitem__(self, i):
+            return tuple(t[i] * 2 for t in self.tensors)
+    batch = next(iter(eud.DataLoader(Doubled(ember.arange(4)), batch_size=4)))
+    assert batch[0].tolist() == [0, 2, 4, 6]
+
+
 def test_dataloader_argument_errors_match_torch():
     cases = [dict(num_workers=-1), dict(timeout=-1), dict(prefetch_factor=2),
              dict(persistent_workers=True), dict(shuffle=True, sampler=[0]),
