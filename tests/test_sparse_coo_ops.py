@@ -1,6 +1,7 @@
 """Sparse COO ops against torch, table-driven: the zero-preserving unary ops (values, indices,
-coalesced flag, dtype, grad_fn, the gradient a sparse leaf gets, torch's refusals), floor
-division, round, nan_to_num and numbers added to a sparse tensor, in float32 and float64.
+coalesced flag, dtype, grad_fn, the gradient a sparse leaf gets, torch's refusals), norm,
+floor division, round, nan_to_num, numbers added to a sparse tensor and bmm with a sparse
+batch, in float32 and float64.
 
 Each case is a function of the library `L` (ember or torch) and the dtype, run on both; a case
 torch refuses must raise the same exception class in ember (with the same message unless the
@@ -31,6 +32,13 @@ def _hyb(L, dt, requires_grad=False):
     """One sparse dim, one dense dim, uncoalesced."""
     return L.sparse_coo_tensor(L.tensor([[0, 2, 0]]),
                                L.tensor([[0.5, -2.], [3., 0.25], [-5., 6.]], dtype=dt), (3, 2),
+                               requires_grad=requires_grad)
+
+
+def _b3(L, dt, requires_grad=False):
+    """Three sparse dims, a batch of two 3 x 3 matrices, uncoalesced."""
+    return L.sparse_coo_tensor(L.tensor([[0, 1, 1, 0, 0], [0, 1, 0, 1, 0], [2, 0, 1, 2, 2]]),
+                               L.tensor([1., 2., 3., 4., 5.], dtype=dt), (2, 3, 3),
                                requires_grad=requires_grad)
 
 
@@ -146,6 +154,30 @@ def _nonfinite(L, dt):
 
 
 OPS = {
+    # norm: torch.functional.norm's path for sparse layouts (full reductions of the values)
+    "norm": lambda L, dt: _unc(L, dt).norm(),
+    "torch.norm": lambda L, dt: L.norm(_unc(L, dt)),
+    "norm_p1": lambda L, dt: _unc(L, dt).norm(p=1),
+    "norm_p2": lambda L, dt: _unc(L, dt).norm(2),
+    "norm_pinf": lambda L, dt: _unc(L, dt).norm(p=float("inf")),
+    "norm_pninf": lambda L, dt: _unc(L, dt).norm(p=-float("inf")),
+    "norm_p0": lambda L, dt: _unc(L, dt).norm(p=0),
+    "norm_p3": lambda L, dt: _unc(L, dt).norm(p=3),
+    "norm_fro": lambda L, dt: _unc(L, dt).norm(p="fro"),
+    "norm_none": lambda L, dt: _unc(L, dt).norm(p=None),
+    "norm_fro_all_dims": lambda L, dt: _unc(L, dt).norm(p="fro", dim=(0, 1)),
+    "norm_all_dims": lambda L, dt: _unc(L, dt).norm(p=2, dim=(1, -2)),
+    "norm_hybrid": lambda L, dt: _hyb(L, dt).norm(),
+    "norm_grad_fn": lambda L, dt: _unc(L, dt, requires_grad=True).norm(),
+    "norm_dim": lambda L, dt: _unc(L, dt).norm(dim=1),
+    "norm_dim_repeated": lambda L, dt: _unc(L, dt).norm(dim=(0, 0)),
+    "norm_fro_dim": lambda L, dt: _unc(L, dt).norm(p="fro", dim=0),
+    "norm_keepdim": lambda L, dt: _unc(L, dt).norm(keepdim=True),
+    "norm_p_keepdim": lambda L, dt: _unc(L, dt).norm(p=1, dim=(0, 1), keepdim=True),
+    "norm_fro_dtype": lambda L, dt: _unc(L, dt).norm(dtype=L.float64),
+    "norm_p_dtype": lambda L, dt: _unc(L, dt).norm(p=1, dtype=L.float64),
+    "norm_int": lambda L, dt: _unc(L, dt).long().norm(),
+    "norm_bad_string": lambda L, dt: _unc(L, dt).norm(p="abc", dim=0),
     # floor division: the coalesced values, a number or a 0-d tensor only
     "floor_divide": lambda L, dt: L.floor_divide(_unc(L, dt), 0.25),
     "floor_divide_method": lambda L, dt: _unc(L, dt).floor_divide(2),
@@ -171,6 +203,24 @@ OPS = {
     "radd_number": lambda L, dt: 1 + _unc(L, dt),
     "sub_number": lambda L, dt: _unc(L, dt) - 1,
     "rsub_number": lambda L, dt: 1 - _unc(L, dt),
+    # bmm of a sparse batch and a dense one
+    "bmm": lambda L, dt: L.bmm(_b3(L, dt), _w(L, dt, (2, 3, 2))),
+    "bmm_method": lambda L, dt: _b3(L, dt).bmm(_w(L, dt, (2, 3, 2))),
+    "bmm_coalesced": lambda L, dt: L.bmm(_b3(L, dt).coalesce(), _w(L, dt, (2, 3, 4))),
+    "bmm_out": lambda L, dt: L.bmm(_b3(L, dt), _w(L, dt, (2, 3, 2)),
+                                   out=L.empty(2, 3, 2, dtype=dt)),
+    "bmm_grad_fn": lambda L, dt: L.bmm(_b3(L, dt, requires_grad=True), _w(L, dt, (2, 3, 2))),
+    "bmm_int": lambda L, dt: L.bmm(_b3(L, dt).int(), L.ones(2, 3, 2, dtype=L.int32)),
+    "bmm_half": lambda L, dt: L.bmm(_b3(L, dt).half(), L.ones(2, 3, 2, dtype=L.half)),
+    "bmm_sparse_mat2": lambda L, dt: L.bmm(_b3(L, dt), _b3(L, dt)),
+    "bmm_dense_sparse": lambda L, dt: L.bmm(L.ones(2, 3, 3, dtype=dt), _b3(L, dt)),
+    "bmm_2d": lambda L, dt: L.bmm(_unc(L, dt), L.ones(3, 2, dtype=dt)),
+    "bmm_hybrid": lambda L, dt: L.bmm(L.sparse_coo_tensor(L.tensor([[0, 1], [0, 1]]), L.ones(
+        2, 3, dtype=dt), (2, 3, 3)), L.ones(2, 3, 2, dtype=dt)),
+    "bmm_mat2_2d": lambda L, dt: L.bmm(_b3(L, dt), L.ones(3, 2, dtype=dt)),
+    "bmm_batch": lambda L, dt: L.bmm(_b3(L, dt), L.ones(3, 3, 2, dtype=dt)),
+    "bmm_inner": lambda L, dt: L.bmm(_b3(L, dt), L.ones(2, 4, 2, dtype=dt)),
+    "bmm_dtype": lambda L, dt: L.bmm(_b3(L, dt), L.ones(2, 3, 2, dtype=L.float16)),
 }
 
 
@@ -181,15 +231,29 @@ def test_ops(name):
 
 # ---- gradients: a sparse leaf S and a dense leaf D; outputs and both .grads ---------------------
 def _grads(fn, L, dt):
-    S = _unc(L, dt, True)
-    D = _w(L, dt, (3, 2)).requires_grad_()
+    S = _b3(L, dt, requires_grad=True) if fn.__name__ == "batch" else _unc(L, dt, True)
+    D = _w(L, dt, (2, 3, 2) if fn.__name__ == "batch" else (3, 2)).requires_grad_()
     y = fn(L, S, D)
     yd = y.to_dense() if y.is_sparse else y
     (yd * _w(L, dt, tuple(yd.shape))).sum().backward()
     return [y, S.grad, D.grad]
 
 
+def batch(f):
+    """A case whose sparse leaf is the 2 x 3 x 3 batch."""
+    f.__name__ = "batch"
+    return f
+
+
 GRADS = {
+    "bmm": batch(lambda L, S, D: L.bmm(S, D)),
+    "bmm_coalesced": batch(lambda L, S, D: L.bmm(S.coalesce(), D)),
+    "norm_p1": lambda L, S, D: S.norm(p=1) * D,
+    "norm_p0": lambda L, S, D: S.norm(p=0) * D,
+    "norm_p2": lambda L, S, D: S.norm(2) * D,
+    "norm_fro": lambda L, S, D: S.norm() * D,
+    "norm_inf": lambda L, S, D: S.norm(float("inf")) * D,
+    "norm_p3": lambda L, S, D: S.norm(3) * D,
     "square_mm": lambda L, S, D: L.sparse.mm(S.square(), D),
     "deg2rad_mm": lambda L, S, D: L.sparse.mm(S.deg2rad(), D),
     "relu_mm": lambda L, S, D: L.sparse.mm(L.relu(S), D),

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _dtype
 from .._kernel_dtypes import cname, int_scalar, not_implemented
+from .._sparse_coo import SparseCOO
 from ..return_types import make as _return_type
 from .._tensor import Tensor, _new
 from .._warnings import warn_once as _warn_once
@@ -244,6 +245,9 @@ def bmm(input, mat2, *, out=None):
     tensor_args("bmm", ("input", 1, input), ("mat2", 2, mat2))
     if _amp.enabled and out is not None:
         return _uncast_out(bmm, input, mat2, out=out)
+    if SparseCOO in (type(input.arr), type(mat2.arr)):
+        from ..sparse._math import bmm as sparse_bmm
+        return _finish(sparse_bmm(input, mat2), out, "bmm", "resize")
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
