@@ -105,17 +105,29 @@ class SparseCOO:
         return self._like(self.values.conj()) if self.dtype.kind == "c" else self
 
     def swapaxes(self, d0, d1):
-        return self.transpose(_swapped(self.ndim, d0, d1))
+        """transpose of two sparse dims (uncoalesced)."""
+        sd = self.sparse_dim
+        if d0 >= sd or d1 >= sd:
+            raise RuntimeError(f"sparse transpose: transposed dimensions must be sparse Got "
+                               f"sparse_dim: {sd}, d0: {d0}, d1: {d1}")
+        perm = _swapped(self.ndim, d0, d1)
+        return SparseCOO(self.indices[list(perm[:sd])], self.values,
+                         tuple(self.shape[d] for d in perm), False, self.xp)
 
     def transpose(self, dims):
-        """A permutation of the sparse dims (torch: dense dims stay put); uncoalesced."""
-        sd = self.sparse_dim
-        if any(dims[i] != i for i in range(sd, self.ndim)):
-            raise RuntimeError("transpose(): sparse tensors cannot transpose a dense dim")
-        dims = tuple(dims)
-        return SparseCOO(self.indices[list(dims[:sd])], self.values,
-                         tuple(self.shape[d] for d in dims), self.coalesced and dims == tuple(
-                             range(self.ndim)), self.xp)
+        """permute: the sparse dims among themselves, the dense ones (the values') among
+        themselves; torch keeps the coalesced flag while dim 0 stays first."""
+        sd, dims = self.sparse_dim, tuple(dims)
+        if sorted(dims[:sd]) != list(range(sd)):
+            raise RuntimeError("permute(sparse_coo): transpositions between sparse and dense "
+                               "dimensions are not allowed.Only transpositions within sparse and "
+                               "dense dimensions are supported.")
+        values = self.values
+        if dims[sd:] != tuple(range(sd, self.ndim)):
+            values = values.transpose((0,) + tuple(d - sd + 1 for d in dims[sd:]))
+        return SparseCOO(self.indices[list(dims[:sd])], values,
+                         tuple(self.shape[d] for d in dims),
+                         self.coalesced and (not dims or dims[0] == 0), self.xp)
 
     # ---- sparse kernels ---------------------------------------------------------------------
     def linear_index(self):

@@ -1,7 +1,7 @@
 """Sparse COO ops against torch, table-driven: the zero-preserving unary ops (values, indices,
 coalesced flag, dtype, grad_fn, the gradient a sparse leaf gets, torch's refusals), norm,
-floor division, round, nan_to_num, numbers added to a sparse tensor and bmm with a sparse
-batch, in float32 and float64.
+floor division, round, nan_to_num, bmm with a sparse batch, the shape ops (unsqueeze,
+narrow_copy, select, transpose, permute, reshape) and their autograd, in float32 and float64.
 
 Each case is a function of the library `L` (ember or torch) and the dtype, run on both; a case
 torch refuses must raise the same exception class in ember (with the same message unless the
@@ -153,6 +153,13 @@ def _nonfinite(L, dt):
                                (3,))
 
 
+def _dense_grad(L, dt, f):
+    S = _unc(L, dt, requires_grad=True)
+    y = f(S)
+    (_w(L, dt, tuple(y.shape)) + y).pow(2).sum().backward()
+    return S.grad
+
+
 OPS = {
     # norm: torch.functional.norm's path for sparse layouts (full reductions of the values)
     "norm": lambda L, dt: _unc(L, dt).norm(),
@@ -221,6 +228,42 @@ OPS = {
     "bmm_batch": lambda L, dt: L.bmm(_b3(L, dt), L.ones(3, 3, 2, dtype=dt)),
     "bmm_inner": lambda L, dt: L.bmm(_b3(L, dt), L.ones(2, 4, 2, dtype=dt)),
     "bmm_dtype": lambda L, dt: L.bmm(_b3(L, dt), L.ones(2, 3, 2, dtype=L.float16)),
+    # shape ops
+    "unsqueeze": lambda L, dt: _unc(L, dt, requires_grad=True).unsqueeze(0),
+    "unsqueeze_last": lambda L, dt: _unc(L, dt, requires_grad=True).unsqueeze(-1),
+    "unsqueeze_hybrid": lambda L, dt: _hyb(L, dt, requires_grad=True).unsqueeze(1),
+    "unsqueeze_hybrid_dense": lambda L, dt: _hyb(L, dt, requires_grad=True).unsqueeze(2),
+    "narrow_copy": lambda L, dt: _unc(L, dt, requires_grad=True).narrow_copy(1, 1, 2),
+    "narrow_copy_hybrid": lambda L, dt: _hyb(L, dt, requires_grad=True).narrow_copy(1, 1, 1),
+    "transpose_dense_dim": lambda L, dt: _hyb(L, dt).transpose(0, 1),
+    "permute_dense_dims": lambda L, dt: L.sparse_coo_tensor(
+        L.tensor([[0, 2, 0]]), L.arange(12., dtype=dt).reshape(3, 2, 2),
+        (3, 2, 2)).permute(0, 2, 1),
+    "permute_dense_dims_coalesced": lambda L, dt: L.sparse_coo_tensor(
+        L.tensor([[0, 2, 0]]), L.arange(12., dtype=dt).reshape(3, 2, 2),
+        (3, 2, 2)).coalesce().permute(0, 2, 1),
+    "permute_sparse_dims_coalesced": lambda L, dt: _b3(L, dt).coalesce().permute(0, 2, 1),
+    "transpose_sparse_dims_coalesced": lambda L, dt: _b3(L, dt).coalesce().transpose(1, 2),
+    "permute_across": lambda L, dt: _hyb(L, dt).permute(1, 0),
+    "reshape": lambda L, dt: _unc(L, dt).reshape(9),
+    "reshape_same": lambda L, dt: _unc(L, dt).reshape(3, 3),
+    "flatten": lambda L, dt: _unc(L, dt).flatten(),
+    "reshape_as": lambda L, dt: _unc(L, dt).reshape_as(_unc(L, dt)),
+    "view": lambda L, dt: _unc(L, dt).view(9),
+    # a dense gradient through them (dense + sparse is dense)
+    "unsqueeze_dense_grad": lambda L, dt: _dense_grad(L, dt, lambda S: S.unsqueeze(0)),
+    "narrow_copy_dense_grad": lambda L, dt: _dense_grad(L, dt, lambda S: S.narrow_copy(1, 0, 2)),
+    "select_dense_grad": lambda L, dt: _dense_grad(L, dt, lambda S: S.select(0, 1)),
+    # construction
+    "is_coalesced_checked": lambda L, dt: L.sparse_coo_tensor(
+        L.tensor([[1, 0]]), L.tensor([1., 2.], dtype=dt), (2,), is_coalesced=True,
+        check_invariants=True),
+    "is_coalesced_checked_repeat": lambda L, dt: L.sparse_coo_tensor(
+        L.tensor([[0, 0]]), L.tensor([1., 2.], dtype=dt), (2,), is_coalesced=True,
+        check_invariants=True),
+    "is_coalesced_checked_ok": lambda L, dt: L.sparse_coo_tensor(
+        L.tensor([[0, 1], [2, 0]]), L.tensor([1., 2.], dtype=dt), (2, 3), is_coalesced=True,
+        check_invariants=True),
 }
 
 
@@ -248,20 +291,30 @@ def batch(f):
 GRADS = {
     "bmm": batch(lambda L, S, D: L.bmm(S, D)),
     "bmm_coalesced": batch(lambda L, S, D: L.bmm(S.coalesce(), D)),
+    "bmm_unsqueezed": lambda L, S, D: L.bmm(S.unsqueeze(0), D.unsqueeze(0)),
     "norm_p1": lambda L, S, D: S.norm(p=1) * D,
     "norm_p0": lambda L, S, D: S.norm(p=0) * D,
     "norm_p2": lambda L, S, D: S.norm(2) * D,
     "norm_fro": lambda L, S, D: S.norm() * D,
     "norm_inf": lambda L, S, D: S.norm(float("inf")) * D,
     "norm_p3": lambda L, S, D: S.norm(3) * D,
+    "unsqueeze": lambda L, S, D: S.unsqueeze(0),
+    "narrow_copy": lambda L, S, D: S.narrow_copy(0, 1, 2),
+    "select": lambda L, S, D: S.select(0, 1),
+    "getitem": lambda L, S, D: S[1],
+    "transpose": lambda L, S, D: S.transpose(0, 1),
+    "permute": lambda L, S, D: S.permute(1, 0),
+    "t": lambda L, S, D: S.t(),
+    "index_select": lambda L, S, D: S.index_select(0, L.tensor([2, 0, 0])),
     "square_mm": lambda L, S, D: L.sparse.mm(S.square(), D),
     "deg2rad_mm": lambda L, S, D: L.sparse.mm(S.deg2rad(), D),
     "relu_mm": lambda L, S, D: L.sparse.mm(L.relu(S), D),
     "nan_to_num_mm": lambda L, S, D: L.sparse.mm(S.nan_to_num(), D),
     "round_mm": lambda L, S, D: L.sparse.mm(S.round(), D),
 }
-# torch's message names an op its backward reaches on the way (ne.Scalar for nan_to_num)
-CLASS_ONLY = {"nan_to_num_mm"}
+# torch's message names an op its backward reaches on the way (ne.Scalar for nan_to_num,
+# index_add_ for index_select)
+CLASS_ONLY = {"index_select", "nan_to_num_mm"}
 
 
 @pytest.mark.parametrize("name", GRADS)
