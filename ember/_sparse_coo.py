@@ -46,7 +46,8 @@ def not_implemented(op, xp=np, kind="Sparse"):
 # NumPy ufunc / function name -> aten op name, for the NotImplementedError message
 _ATEN = {"exp": "exp", "log": "log", "equal": "eq.Tensor", "maximum": "maximum",
          "reshape": "view", "sum": "sum", "mean": "mean.dim", "amax": "max", "max": "max",
-         "less": "lt.Scalar", "greater": "gt.Scalar", "absolute": "abs", "tolist": "tolist"}
+         "less": "lt.Scalar", "greater": "gt.Scalar", "absolute": "abs", "tolist": "tolist",
+         "logical_not": "logical_not.out", "isfinite": "ne.Scalar"}
 
 
 # the zero-preserving unary ops torch has sparse COO kernels for: out of place on the coalesced

@@ -100,11 +100,12 @@ def run(fn, dtypes=DTYPES, message=True):
 UNARY = ["abs", "neg", "sin", "tan", "sinh", "asinh", "atan", "atanh", "expm1", "log1p", "sgn",
          "sign", "signbit", "trunc", "frac", "ceil", "floor", "relu", "sqrt", "erf", "erfinv",
          "isnan", "isinf", "isposinf", "isneginf", "nan_to_num", "deg2rad", "rad2deg", "square",
-         "conj_physical", "round", "asin", "tanh", "positive", "exp", "cos"]
+         "conj_physical", "round", "asin", "tanh", "positive", "exp", "cos", "isreal", "isfinite",
+         "logical_not"]
 INPUTS = {"uncoalesced": _unc, "coalesced": lambda L, dt, **kw: _unc(L, dt, **kw).coalesce(),
           "hybrid": _hyb}
 # torch's message comes from its backward formula (1 - x * x on a sparse x, ...)
-CLASS_ONLY_GRADS = {"asin", "atanh", "nan_to_num"}
+CLASS_ONLY_GRADS = {"asin", "atanh"}
 
 
 @pytest.mark.parametrize("name", UNARY)
@@ -125,7 +126,8 @@ def _leaf_grad(L, dt, name, through_dense):
 
 
 @pytest.mark.parametrize("name", [n for n in UNARY if n not in (
-    "signbit", "isnan", "isinf", "isposinf", "isneginf", "positive", "exp", "cos")])
+    "signbit", "isnan", "isinf", "isposinf", "isneginf", "positive", "exp", "cos", "isreal",
+    "isfinite", "logical_not")])
 def test_unary_leaf_gradient(name):
     for through_dense in (True, False):
         run(lambda L, dt: _leaf_grad(L, dt, name, through_dense),
@@ -205,6 +207,7 @@ OPS = {
     "nan_to_num": lambda L, dt: L.nan_to_num(_nonfinite(L, dt)),
     "nan_to_num_args": lambda L, dt: L.nan_to_num(_nonfinite(L, dt), nan=1., posinf=2., neginf=-3.),
     "nan_to_num_": lambda L, dt: _nonfinite(L, dt).coalesce().nan_to_num_(),
+    "isreal_complex": lambda L, dt: L.isreal(_unc(L, dt).to(L.complex64)),
     # numbers added to a sparse tensor
     "add_number": lambda L, dt: _unc(L, dt) + 1,
     "radd_number": lambda L, dt: 1 + _unc(L, dt),
@@ -312,9 +315,8 @@ GRADS = {
     "nan_to_num_mm": lambda L, S, D: L.sparse.mm(S.nan_to_num(), D),
     "round_mm": lambda L, S, D: L.sparse.mm(S.round(), D),
 }
-# torch's message names an op its backward reaches on the way (ne.Scalar for nan_to_num,
-# index_add_ for index_select)
-CLASS_ONLY = {"index_select", "nan_to_num_mm"}
+# torch's message names an op its backward reaches on the way (index_add_)
+CLASS_ONLY = {"index_select"}
 
 
 @pytest.mark.parametrize("name", GRADS)

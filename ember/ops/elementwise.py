@@ -529,8 +529,15 @@ isfinite = _nograd_unary("isfinite", lambda xp, x: xp.isfinite(x) if x.dtype.kin
                          else xp.ones(x.shape, bool))
 isposinf = _nograd_unary("isposinf", _isposinf, deny={"c": _INF_COMPLEX}, exact_out=True)
 isneginf = _nograd_unary("isneginf", _isneginf, deny={"c": _INF_COMPLEX}, exact_out=True)
-isreal = _nograd_unary("isreal", lambda xp, x: xp.isreal(x) if x.dtype.kind == "c"
-                       else xp.ones(x.shape, bool))
+def _isreal(xp, x):
+    if type(x) is SparseCOO:        # torch's imag == 0, or ones_like(x, memory_format=...)
+        if x.dtype.kind == "c":
+            raise _sparse_not_implemented("eq.Scalar", xp)
+        raise RuntimeError("memory format option is only supported by strided tensors")
+    return xp.isreal(x) if x.dtype.kind == "c" else xp.ones(x.shape, bool)
+
+
+isreal = _nograd_unary("isreal", _isreal)
 signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x) if x.dtype.kind != "b"
                         else xp.zeros(x.shape, bool), deny=_NO_COMPLEX, exact_out=True)
 logical_not = _nograd_unary("logical_not", lambda xp, x: xp.logical_not(x))
