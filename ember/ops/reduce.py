@@ -196,6 +196,9 @@ def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     try:
         return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out)
     except NotImplementedError:
+        if type(input.arr) is SparseCOO:     # (a sum over dims: torch's sparse kernel)
+            from ..sparse._math import sum_dim
+            return _finish(sum_dim(input, dims, keepdim, dtype), out)
         return _finish(_nested_reduction("sum", input, dims, keepdim, dtype), out)
 
 

@@ -84,8 +84,8 @@ def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
     return apply(_sparse_addmm, (mat, mat1, mat2), (beta, alpha))
 
 
-@op("sparse_sum", saves="in", node="SparseSumBackward0")
-def _sparse_sum(xp, s, dims):
+def _sum_fwd(xp, s, dims):
+    """The coalesced entries summed over `dims`: sparse while a sparse dim is left."""
     c = s.coalesce()
     sd = c.sparse_dim
     sp = [d for d in dims if d < sd]
@@ -97,6 +97,9 @@ def _sparse_sum(xp, s, dims):
         return vals.sum(0), (c, dims, keep, _stamp())
     r = SparseCOO(c.indices[keep], vals, shape, len(sp) == 0, xp).coalesce()
     return r, (c, dims, keep, _stamp())
+
+
+_sparse_sum = op("sparse_sum", saves="in", node="SparseSumBackward0")(_sum_fwd)
 
 
 @_sparse_sum.vjp
@@ -128,6 +131,34 @@ def sum(input, dim=None, dtype=None):
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     dims = tuple(sorted(wrap_dim(d, s.ndim) for d in dims))
     return apply(_sparse_sum, (input,), (dims,))
+
+
+@op("sum_dim_sparse", saves=None, node="SumBackward1")
+def _sum_dim(xp, s, dims, keepdim):
+    """Tensor.sum(dim) of a sparse tensor: torch.sparse.sum's result, the summed dims put back
+    as size-1 dims for keepdim (as unsqueeze does)."""
+    r = _sum_fwd(xp, s, dims)[0]
+    if keepdim:
+        for d in dims:
+            r = r.expand_dims(d) if isinstance(r, SparseCOO) else xp.expand_dims(r, d)
+    return r, (s.shape, dims, keepdim)
+
+
+@_sum_dim.vjp
+def _(xp, g, shape, dims, keepdim):
+    """torch's sum_backward: the gradient expanded back, which a sparse one cannot be."""
+    if isinstance(g, SparseCOO):
+        raise RuntimeError("expand is unsupported for Sparse tensors")
+    return (xp.broadcast_to(g if keepdim else xp.expand_dims(g, dims), shape),)
+
+
+def sum_dim(input, dims, keepdim, dtype):
+    """Tensor.sum / torch.sum over `dims` (sorted, wrapped) of a sparse COO tensor; integers
+    sum in int64, as torch."""
+    if dtype is not None or input.arr.dtype.kind in "biu":
+        from .. import _dtype
+        input = input.to(dtype or _dtype.int64)
+    return apply(_sum_dim, (input,), (dims, keepdim))
 
 
 def _groups(xp, c, dim):
