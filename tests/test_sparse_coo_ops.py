@@ -115,6 +115,16 @@ def test_unary_forward(name):
         run(lambda L, dt: getattr(make(L, dt, requires_grad=True), name)())
 
 
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_forward_low_precision_and_integers(name):
+    """float16 / bfloat16 (computed in float32) and int64 inputs (the ops that keep integers:
+    coalesced first all the same)."""
+    run(lambda L, dt: getattr(L, name)(_unc(L, dt)), ["float16", "bfloat16"])
+    def ints(L, dt):
+        return L.sparse_coo_tensor(L.tensor([[0, 1, 0]]), L.tensor([-7, 7, 3]), (3,))
+    run(lambda L, dt: getattr(L, name)(ints(L, dt)), ["int64"])
+
+
 def _leaf_grad(L, dt, name, through_dense):
     """The .grad of a sparse leaf after y = op(leaf), through y.to_dense() or sparse.sum."""
     S = _unc(L, dt, requires_grad=True)

@@ -87,7 +87,11 @@ def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=N
             if k in "fV":
                 if no_low is not None:
                     raise _not_implemented(no_low, x.dtype)
-                y = f(xp, x.astype(_F32)).astype(x.dtype)
+                try:
+                    y = f(xp, x.astype(_F32)).astype(x.dtype)
+                except NotImplementedError:
+                    y = _sparse_unary(name, lambda xp, v: f(xp, v.astype(_F32)).astype(v.dtype),
+                                      xp, x)
                 return y, (x, y)
             x = _float_input(x, name, complex_ok)
         try:
@@ -472,8 +476,16 @@ square = _same_unary("square", _square, _square_grad, node="PowBackward0",
                      holo=True, exact_out=False)
 
 
+def _unchanged(x):
+    """A copy of x, where an op leaves its values as they are (integer floor, round...); a
+    sparse x goes to _sparse_unary (torch coalesces it)."""
+    if type(x) is SparseCOO:
+        raise NotImplementedError
+    return x.copy()
+
+
 def _int_identity(f):
-    return lambda xp, x: x.copy() if x.dtype.kind in "iu" else f(x)
+    return lambda xp, x: _unchanged(x) if x.dtype.kind in "iu" else f(x)
 
 
 floor = _same_unary("floor", _int_identity(np.floor), _zero_grad, saves=None,
@@ -512,12 +524,28 @@ def positive(input):
     return input
 
 
+def _no_inf(xp, x):
+    """isinf / isposinf / isneginf of a tensor that holds no infinity; a sparse one goes to
+    _sparse_unary (torch maps its coalesced values)."""
+    if type(x) is SparseCOO:
+        raise NotImplementedError
+    return xp.zeros(x.shape, bool)
+
+
+def _all_true(xp, x):
+    """isfinite / isreal of a tensor whose dtype says so: torch's ones_like with a memory
+    format, which refuses a sparse tensor."""
+    if type(x) is SparseCOO:
+        raise RuntimeError("memory format option is only supported by strided tensors")
+    return xp.ones(x.shape, bool)
+
+
 def _isposinf(xp, x):
-    return xp.isposinf(x) if x.dtype.kind in "fV" else xp.zeros(x.shape, bool)
+    return xp.isposinf(x) if x.dtype.kind in "fV" else _no_inf(xp, x)
 
 
 def _isneginf(xp, x):
-    return xp.isneginf(x) if x.dtype.kind in "fV" else xp.zeros(x.shape, bool)
+    return xp.isneginf(x) if x.dtype.kind in "fV" else _no_inf(xp, x)
 
 
 def _bitwise_not(xp, x):
@@ -527,17 +555,19 @@ def _bitwise_not(xp, x):
 _INF_COMPLEX = _re("{name} does not support complex inputs.")
 isnan = _nograd_unary("isnan", lambda xp, x: x != x)
 isinf = _nograd_unary("isinf", lambda xp, x: xp.isinf(x) if x.dtype.kind in "fcV"
-                      else xp.zeros(x.shape, bool))
+                      else _no_inf(xp, x))
 isfinite = _nograd_unary("isfinite", lambda xp, x: xp.isfinite(x) if x.dtype.kind in "fcV"
-                         else xp.ones(x.shape, bool))
+                         else _all_true(xp, x))
 isposinf = _nograd_unary("isposinf", _isposinf, deny={"c": _INF_COMPLEX}, exact_out=True)
 isneginf = _nograd_unary("isneginf", _isneginf, deny={"c": _INF_COMPLEX}, exact_out=True)
+
+
 def _isreal(xp, x):
-    if type(x) is SparseCOO:        # torch's imag == 0, or ones_like(x, memory_format=...)
-        if x.dtype.kind == "c":
-            raise _sparse_not_implemented("eq.Scalar", xp)
-        raise RuntimeError("memory format option is only supported by strided tensors")
-    return xp.isreal(x) if x.dtype.kind == "c" else xp.ones(x.shape, bool)
+    if x.dtype.kind != "c":
+        return _all_true(xp, x)
+    if type(x) is SparseCOO:        # (torch's imag(x) == 0)
+        raise _sparse_not_implemented("eq.Scalar", xp)
+    return xp.isreal(x)
 
 
 isreal = _nograd_unary("isreal", _isreal)
@@ -585,7 +615,8 @@ def _round_dec(xp, x, decimals):
 
 
 _round_dec.vjp(lambda xp, g: (xp.zeros_like(g),))
-_round0 = _same_unary("round", lambda xp, x: x.copy() if x.dtype.kind in "iu" else xp.round(x),
+_round0 = _same_unary("round",
+                      lambda xp, x: _unchanged(x) if x.dtype.kind in "iu" else xp.round(x),
                       _zero_grad, saves=None, deny=_REAL_ONLY, node="RoundBackward0")
 
 
@@ -597,7 +628,7 @@ def round(input, *, decimals=0, out=None):
 
 def _nan_to_num_kernel(xp, x, nan, posinf, neginf):
     if x.dtype.kind not in "fcV":
-        return x.copy()
+        return _unchanged(x)
     if x.dtype.kind == "V":
         fi = _finfo(x.dtype)
         y = xp.nan_to_num(x.astype(_F32), nan=nan, posinf=fi.max if posinf is None else posinf,
