@@ -46,7 +46,8 @@ def not_implemented(op, xp=np, kind="Sparse"):
 # NumPy ufunc / function name -> aten op name, for the NotImplementedError message
 _ATEN = {"exp": "exp", "log": "log", "equal": "eq.Tensor", "maximum": "maximum",
          "reshape": "view", "sum": "sum", "mean": "mean.dim", "amax": "max", "max": "max",
-         "less": "lt.Scalar", "greater": "gt.Scalar", "absolute": "abs", "tolist": "tolist"}
+         "less": "lt.Scalar", "greater": "gt.Scalar", "absolute": "abs", "tolist": "tolist",
+         "logical_not": "logical_not.out", "isfinite": "ne.Scalar"}
 
 
 # the zero-preserving unary ops torch has sparse COO kernels for: out of place on the coalesced
@@ -54,7 +55,8 @@ _ATEN = {"exp": "exp", "log": "log", "equal": "eq.Tensor", "maximum": "maximum",
 UNARY_OPS = frozenset((
     "abs", "sgn", "sign", "signbit", "ceil", "floor", "trunc", "frac", "expm1", "log1p", "sin",
     "sinh", "tan", "tanh", "asin", "asinh", "atan", "atanh", "erf", "erfinv", "sqrt", "relu",
-    "isnan", "isinf", "isposinf", "isneginf", "pow"))
+    "isnan", "isinf", "isposinf", "isneginf", "pow", "square", "deg2rad", "rad2deg", "round",
+    "nan_to_num"))
 
 
 class SparseCOO:
@@ -104,17 +106,29 @@ class SparseCOO:
         return self._like(self.values.conj()) if self.dtype.kind == "c" else self
 
     def swapaxes(self, d0, d1):
-        return self.transpose(_swapped(self.ndim, d0, d1))
+        """transpose of two sparse dims (uncoalesced)."""
+        sd = self.sparse_dim
+        if d0 >= sd or d1 >= sd:
+            raise RuntimeError(f"sparse transpose: transposed dimensions must be sparse Got "
+                               f"sparse_dim: {sd}, d0: {d0}, d1: {d1}")
+        perm = _swapped(self.ndim, d0, d1)
+        return SparseCOO(self.indices[list(perm[:sd])], self.values,
+                         tuple(self.shape[d] for d in perm), False, self.xp)
 
     def transpose(self, dims):
-        """A permutation of the sparse dims (torch: dense dims stay put); uncoalesced."""
-        sd = self.sparse_dim
-        if any(dims[i] != i for i in range(sd, self.ndim)):
-            raise RuntimeError("transpose(): sparse tensors cannot transpose a dense dim")
-        dims = tuple(dims)
-        return SparseCOO(self.indices[list(dims[:sd])], self.values,
-                         tuple(self.shape[d] for d in dims), self.coalesced and dims == tuple(
-                             range(self.ndim)), self.xp)
+        """permute: the sparse dims among themselves, the dense ones (the values') among
+        themselves; torch keeps the coalesced flag while dim 0 stays first."""
+        sd, dims = self.sparse_dim, tuple(dims)
+        if sorted(dims[:sd]) != list(range(sd)):
+            raise RuntimeError("permute(sparse_coo): transpositions between sparse and dense "
+                               "dimensions are not allowed.Only transpositions within sparse and "
+                               "dense dimensions are supported.")
+        values = self.values
+        if dims[sd:] != tuple(range(sd, self.ndim)):
+            values = values.transpose((0,) + tuple(d - sd + 1 for d in dims[sd:]))
+        return SparseCOO(self.indices[list(dims[:sd])], values,
+                         tuple(self.shape[d] for d in dims),
+                         self.coalesced and (not dims or dims[0] == 0), self.xp)
 
     # ---- sparse kernels ---------------------------------------------------------------------
     def linear_index(self):
@@ -282,7 +296,7 @@ class SparseCOO:
         if isinstance(other, SparseCOO):
             _same_size(self, other)
             return self.add_sparse(other)
-        if _is_array(other):
+        if _is_array(other) or isinstance(other, _NUMBERS):     # (a number: a 0-d dense tensor)
             raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
                                "instead.")
         return NotImplemented
@@ -290,12 +304,16 @@ class SparseCOO:
     def __radd__(self, other):            # dense + sparse: a dense result
         if _is_array(other):
             return _dense_plus(self.xp, other, self)
+        if isinstance(other, _NUMBERS):   # torch's 1 + sparse is sparse.add(1)
+            return self + other
         return NotImplemented
 
     def __sub__(self, other):
         if isinstance(other, SparseCOO):
             _same_size(self, other)
             return self.add_sparse(other, -1)
+        if isinstance(other, _NUMBERS):   # (torch's sparse - 1 is sparse.add(-1))
+            return self + other
         if _is_array(other):
             raise RuntimeError("sub(sparse, dense) is not supported. Use sub(dense, sparse) "
                                "instead.")
@@ -304,6 +322,8 @@ class SparseCOO:
     def __rsub__(self, other):
         if _is_array(other):
             return _dense_plus(self.xp, other, -self)
+        if isinstance(other, _NUMBERS):   # torch's 1 - sparse: a 0-d dense tensor + (-sparse)
+            return _dense_plus(self.xp, self.xp.asarray(other), -self)
         return NotImplemented
 
     def __neg__(self):
@@ -331,6 +351,18 @@ class SparseCOO:
             raise RuntimeError("Sparse division requires a scalar or zero-dim dense tensor "
                                "divisor (got shape " + str(list(other.shape)) + " for divisor)")
         return self._like(self.values / other)
+
+    def __floordiv__(self, other):
+        """sparse // a number or a 0-d tensor: the coalesced values floor-divided (torch's
+        div(rounding_mode='floor'); torch.floor_divide says 'floor division')."""
+        return self._floor_divide(other, "division")
+
+    def _floor_divide(self, other, what):
+        if isinstance(other, SparseCOO) or (_is_array(other) and other.ndim != 0):
+            raise RuntimeError(f"Sparse {what} requires a scalar or zero-dim dense tensor divisor "
+                               f"(got shape {list(other.shape)} for divisor)")
+        c = self.coalesce()
+        return SparseCOO(c.indices, c.values // other, self.shape, True, self.xp)
 
     def __matmul__(self, other):
         return self.matmul(other)
@@ -454,6 +486,11 @@ class SparseCOO:
                 return a / b
             if ufunc is np.negative:
                 return -a
+            if ufunc is np.floor_divide and isinstance(a, SparseCOO):
+                return a._floor_divide(b, "floor division")
+            if ufunc is np.sign:        # (abs's backward): on the coalesced values
+                c = a.coalesce()
+                return SparseCOO(c.indices, a.xp.sign(c.values), a.shape, True, a.xp)
             if ufunc is np.conjugate:
                 return a.conj()
         raise not_implemented(_ATEN.get(ufunc.__name__, ufunc.__name__), self.xp)
@@ -461,6 +498,12 @@ class SparseCOO:
     def __array_function__(self, func, types, args, kwargs):
         if func is np.swapaxes:
             return args[0].swapaxes(*args[1:], **kwargs)
+        if func is np.round and (args[1] if args[1:] else kwargs.get("decimals", 0)):
+            raise not_implemented("round.decimals", self.xp)
+        if func is np.zeros_like:       # (a zero gradient): no entries, as torch's zeros_like
+            a, xp = args[0], args[0].xp
+            return SparseCOO(xp.zeros((a.sparse_dim, 0), np.int64),
+                             xp.zeros((0,) + a.values.shape[1:], a.dtype), a.shape, True, xp)
         if func is np.take and isinstance(args[0], SparseCOO):
             return args[0].take(*args[1:], **kwargs)
         if func is np.concatenate:
@@ -492,6 +535,9 @@ class SparseCOO:
 def _rebuild_coo(indices, values, shape, coalesced, xp_name):
     import importlib
     return SparseCOO(indices, values, shape, coalesced, importlib.import_module(xp_name))
+
+
+_NUMBERS = (int, float, complex, np.number)
 
 
 def _swapped(n, d0, d1):

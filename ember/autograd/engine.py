@@ -6,6 +6,7 @@ import weakref
 import numpy as np
 
 from .._nested_array import NestedShape
+from .._sparse_coo import SparseCOO
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
 from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, _NodePreHook, \
@@ -609,7 +610,10 @@ def _accumulate(leaf, g, handed, create_graph):
             if not t.arr.flags.c_contiguous and g.strides != t.arr.strides and g.ndim > 1:
                 g = _like_param(g, t.arr)
             elif id(g) in handed or not _owned(g):
+                fresh_sparse = type(g) is SparseCOO
                 g = g.copy()
+                if fresh_sparse:    # an op's sparse result (a _GradCOO carries its own flag):
+                    g.coalesced = g.nnz < 2     # torch's AccumulateGrad takes over its arrays
             handed.add(id(g))
             t._grad = _new(g, t.be)
         elif t._grad._rg:

@@ -746,6 +746,8 @@ def write_sparse(self, arr, name):
     dst = self.arr
     if not isinstance(arr, SparseCOO):
         raise not_implemented("copy_", dst.xp)
+    if name in ("pow", "square"):       # (square_ is torch's pow_(2)): no sparse kernel
+        raise not_implemented("pow_.Scalar", dst.xp)
     if name in SPARSE_UNARY_OPS and not dst.coalesced:
         raise RuntimeError(f"{name}_ requires coalesced input")
     if arr.indices is dst.indices and name != "mul":

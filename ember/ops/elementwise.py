@@ -14,7 +14,8 @@ import numpy as np
 from .. import _dtype as _dt
 from .._dtype import DEFAULT, can_cast, result_type as _result_type, result_type_n as _result_type_n
 from .._nested_array import NestedArray
-from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO
+from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, \
+    not_implemented as _sparse_not_implemented
 from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.node import retype as _retype
@@ -87,7 +88,11 @@ def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=N
             if k in "fV":
                 if no_low is not None:
                     raise _not_implemented(no_low, x.dtype)
-                y = f(xp, x.astype(_F32)).astype(x.dtype)
+                try:
+                    y = f(xp, x.astype(_F32)).astype(x.dtype)
+                except NotImplementedError:
+                    y = _sparse_unary(name, lambda xp, v: f(xp, v.astype(_F32)).astype(v.dtype),
+                                      xp, x)
                 return y, (x, y)
             x = _float_input(x, name, complex_ok)
         try:
@@ -178,8 +183,20 @@ expm1 = _float_unary("expm1", lambda xp, x: xp.expm1(x), lambda xp, g, x, y: g *
 log = _float_unary("log", lambda xp, x: xp.log(x), lambda xp, g, x, y: g / x)
 log2 = _float_unary("log2", lambda xp, x: xp.log2(x), lambda xp, g, x, y: g / (x * _LN2))
 log10 = _float_unary("log10", lambda xp, x: xp.log10(x), lambda xp, g, x, y: g / (x * _LN10))
-log1p = _float_unary("log1p", lambda xp, x: xp.log1p(x), lambda xp, g, x, y: g / (x + 1),
-                     node="Log1PBackward0")
+
+
+def _log1p_grad(xp, g, x, y):
+    if type(x) is SparseCOO:        # torch's log1p_backward: through a dense 1 + x
+        import warnings
+        from .._warnings import outside_stacklevel
+        warnings.warn("log1p_backward: received self with sparse layout, but backward requires "
+                      "materialization of a dense tensor with this shape", UserWarning,
+                      stacklevel=outside_stacklevel())
+        return g * (1 / (x.to_dense() + 1))
+    return g / (x + 1)
+
+
+log1p = _float_unary("log1p", lambda xp, x: xp.log1p(x), _log1p_grad, node="Log1PBackward0")
 sqrt = _float_unary("sqrt", lambda xp, x: xp.sqrt(x), lambda xp, g, x, y: g / (2 * y),
                     saves="out")
 rsqrt = _float_unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
@@ -201,9 +218,14 @@ def _kernel_grad(grad):
     """A backward that is one float kernel of torch's (tanh_backward): float16 and bfloat16
     computed in float32 and rounded once."""
     def run(xp, g, x, y):
-        if g.dtype.itemsize == 2 and g.dtype.kind in "fV":
-            return grad(xp, g.astype(_F32), x, y.astype(_F32)).astype(g.dtype)
-        return grad(xp, g, x, y)
+        try:
+            if g.dtype.itemsize == 2 and g.dtype.kind in "fV":
+                return grad(xp, g.astype(_F32), x, y.astype(_F32)).astype(g.dtype)
+            return grad(xp, g, x, y)
+        except RuntimeError:        # (1 - y * y of a sparse y): the kernel has no sparse version
+            if type(y) is not SparseCOO:
+                raise
+            raise _sparse_not_implemented("tanh_backward", xp) from None
     return run
 
 
@@ -243,10 +265,22 @@ lgamma = _float_unary("lgamma", _lgamma,
                       lambda xp, g, x, y: g * _special.digamma(xp, x), complex_ok=False)
 digamma = _float_unary("digamma", _special.digamma,
                        lambda xp, g, x, y: g * _special.trigamma(xp, x), complex_ok=False)
-deg2rad = _float_unary("deg2rad", lambda xp, x: x * (math.pi / 180),
+
+
+def _scaled(c):
+    """x * c for deg2rad / rad2deg; a sparse x goes to _sparse_unary, as torch scales the
+    coalesced values (its sparse mul by a number keeps the entries as they are)."""
+    def f(xp, x):
+        if type(x) is SparseCOO:
+            raise NotImplementedError
+        return x * c
+    return f
+
+
+deg2rad = _float_unary("deg2rad", _scaled(math.pi / 180),
                        lambda xp, g, x, y: g * (math.pi / 180), saves=None,
                        complex_ok=RuntimeError, node="Deg2RadBackward0")
-rad2deg = _float_unary("rad2deg", lambda xp, x: x * (180 / math.pi),
+rad2deg = _float_unary("rad2deg", _scaled(180 / math.pi),
                        lambda xp, g, x, y: g * (180 / math.pi), saves=None,
                        complex_ok=RuntimeError, node="Rad2DegBackward0")
 
@@ -290,6 +324,8 @@ sign = _same_unary("sign", _sign, _zero_grad, saves=None, deny=_NO_COMPLEX)
 def _sgn_grad(xp, g, x, y):
     """torch's sgn_backward: (g - Re(g conj(sgn)) sgn) / |x|, 0 at 0; 0 for real inputs."""
     if x.dtype.kind != "c":
+        if type(x) is SparseCOO:        # torch's zero tensor has no sparse kernel
+            raise _sparse_not_implemented("_efficientzerotensor", xp)
         return xp.zeros_like(g)
     a = xp.abs(x)
     zero = a == 0
@@ -435,15 +471,29 @@ angle = _make_unary(_angle)
 def _square(xp, x):
     if x.dtype.kind == "b":
         x = x.astype(np.int64)
-    return x * x
+    return xp.square(x)         # (x * x, but a sparse x goes to _sparse_unary: coalesced first)
 
 
-square = _same_unary("square", _square, lambda xp, g, x, y: 2 * g * x, node="PowBackward0",
+def _square_grad(xp, g, x, y):
+    if type(x) is SparseCOO:    # torch's pow_backward: g * (2 * x.pow(1)), x coalesced by pow
+        x = x.coalesce()
+    return 2 * g * x
+
+
+square = _same_unary("square", _square, _square_grad, node="PowBackward0",
                      holo=True, exact_out=False)
 
 
+def _unchanged(x):
+    """A copy of x, where an op leaves its values as they are (integer floor, round...); a
+    sparse x goes to _sparse_unary (torch coalesces it)."""
+    if type(x) is SparseCOO:
+        raise NotImplementedError
+    return x.copy()
+
+
 def _int_identity(f):
-    return lambda xp, x: x.copy() if x.dtype.kind in "iu" else f(x)
+    return lambda xp, x: _unchanged(x) if x.dtype.kind in "iu" else f(x)
 
 
 floor = _same_unary("floor", _int_identity(np.floor), _zero_grad, saves=None,
@@ -460,9 +510,16 @@ def _relu(xp, x):
     return fast_where(xp, x < 0, x.dtype.type(0), x)           # -0.0 and NaN stay
 
 
-relu = _same_unary("relu", _relu,
-                   lambda xp, g, x, y: fast_where(xp, y <= 0, g.dtype.type(0), g), saves="out",
-                   deny={"b": _RELU_BOOL, "c": _ni})
+def _relu_grad(xp, g, x, y):
+    try:
+        return fast_where(xp, y <= 0, g.dtype.type(0), g)
+    except NotImplementedError:     # torch's threshold_backward_sparse: g's entries and y's
+        if not isinstance(g, SparseCOO):    # values taken as aligned
+            raise
+        return g._like(xp.where(y.values <= 0, g.dtype.type(0), g.values))
+
+
+relu = _same_unary("relu", _relu, _relu_grad, saves="out", deny={"b": _RELU_BOOL, "c": _ni})
 
 
 def positive(input):
@@ -475,12 +532,28 @@ def positive(input):
     return input
 
 
+def _no_inf(xp, x):
+    """isinf / isposinf / isneginf of a tensor that holds no infinity; a sparse one goes to
+    _sparse_unary (torch maps its coalesced values)."""
+    if type(x) is SparseCOO:
+        raise NotImplementedError
+    return xp.zeros(x.shape, bool)
+
+
+def _all_true(xp, x):
+    """isfinite / isreal of a tensor whose dtype says so: torch's ones_like with a memory
+    format, which refuses a sparse tensor."""
+    if type(x) is SparseCOO:
+        raise RuntimeError("memory format option is only supported by strided tensors")
+    return xp.ones(x.shape, bool)
+
+
 def _isposinf(xp, x):
-    return xp.isposinf(x) if x.dtype.kind in "fV" else xp.zeros(x.shape, bool)
+    return xp.isposinf(x) if x.dtype.kind in "fV" else _no_inf(xp, x)
 
 
 def _isneginf(xp, x):
-    return xp.isneginf(x) if x.dtype.kind in "fV" else xp.zeros(x.shape, bool)
+    return xp.isneginf(x) if x.dtype.kind in "fV" else _no_inf(xp, x)
 
 
 def _bitwise_not(xp, x):
@@ -490,13 +563,22 @@ def _bitwise_not(xp, x):
 _INF_COMPLEX = _re("{name} does not support complex inputs.")
 isnan = _nograd_unary("isnan", lambda xp, x: x != x)
 isinf = _nograd_unary("isinf", lambda xp, x: xp.isinf(x) if x.dtype.kind in "fcV"
-                      else xp.zeros(x.shape, bool))
+                      else _no_inf(xp, x))
 isfinite = _nograd_unary("isfinite", lambda xp, x: xp.isfinite(x) if x.dtype.kind in "fcV"
-                         else xp.ones(x.shape, bool))
+                         else _all_true(xp, x))
 isposinf = _nograd_unary("isposinf", _isposinf, deny={"c": _INF_COMPLEX}, exact_out=True)
 isneginf = _nograd_unary("isneginf", _isneginf, deny={"c": _INF_COMPLEX}, exact_out=True)
-isreal = _nograd_unary("isreal", lambda xp, x: xp.isreal(x) if x.dtype.kind == "c"
-                       else xp.ones(x.shape, bool))
+
+
+def _isreal(xp, x):
+    if x.dtype.kind != "c":
+        return _all_true(xp, x)
+    if type(x) is SparseCOO:        # (torch's imag(x) == 0)
+        raise _sparse_not_implemented("eq.Scalar", xp)
+    return xp.isreal(x)
+
+
+isreal = _nograd_unary("isreal", _isreal)
 signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x) if x.dtype.kind != "b"
                         else xp.zeros(x.shape, bool), deny=_NO_COMPLEX, exact_out=True)
 logical_not = _nograd_unary("logical_not", lambda xp, x: xp.logical_not(x))
@@ -541,7 +623,8 @@ def _round_dec(xp, x, decimals):
 
 
 _round_dec.vjp(lambda xp, g: (xp.zeros_like(g),))
-_round0 = _same_unary("round", lambda xp, x: x.copy() if x.dtype.kind in "iu" else xp.round(x),
+_round0 = _same_unary("round",
+                      lambda xp, x: _unchanged(x) if x.dtype.kind in "iu" else xp.round(x),
                       _zero_grad, saves=None, deny=_REAL_ONLY, node="RoundBackward0")
 
 
@@ -551,16 +634,24 @@ def round(input, *, decimals=0, out=None):
     return _finish(_apply(_round_dec, (input,), (decimals,)), out, "round", exact=True)
 
 
-@_op("nan_to_num", saves="in")
-def _nan_to_num(xp, x, nan, posinf, neginf):
+def _nan_to_num_kernel(xp, x, nan, posinf, neginf):
     if x.dtype.kind not in "fcV":
-        return x.copy(), (x,)
+        return _unchanged(x)
     if x.dtype.kind == "V":
         fi = _finfo(x.dtype)
         y = xp.nan_to_num(x.astype(_F32), nan=nan, posinf=fi.max if posinf is None else posinf,
                           neginf=fi.min if neginf is None else neginf)
-        return y.astype(x.dtype), (x,)
-    return _as_array(xp, xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf), x), (x,)
+        return y.astype(x.dtype)
+    return _as_array(xp, xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf), x)
+
+
+@_op("nan_to_num", saves="in")
+def _nan_to_num(xp, x, nan, posinf, neginf):
+    try:
+        return _nan_to_num_kernel(xp, x, nan, posinf, neginf), (x,)
+    except NotImplementedError:
+        return _sparse_unary("nan_to_num", lambda xp, v: _nan_to_num_kernel(
+            xp, v, nan, posinf, neginf), xp, x), (x,)
 
 
 def _finfo(dt):
@@ -781,7 +872,7 @@ _div = _binary("div", lambda xp, a, b: a / b, _holo(_div_grad), check=_to_float_
                opmath=True)
 floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None,
                        check=_deny("div_floor", "bc", zero_div=True))
-_div_floor = _binary("div_floor", lambda xp, a, b: xp.floor_divide(a, b),
+_div_floor = _binary("div_floor", lambda xp, a, b: a // b,      # (sparse: its own message)
                      lambda xp, g, a, b: (xp.zeros_like(g), _scalar_g(xp.zeros_like(g), b)),
                      saves=None, node="DivBackward2", check=_deny("div_floor", "bc", zero_div=True))
 
@@ -792,7 +883,11 @@ def _trunc_div(xp, a, b):
         # floor and trunc differ where the division is inexact and the signs differ
         fix = (q < 0) & (q * b != a)
         return q + fix.astype(q.dtype)
-    return xp.trunc(a / b)
+    q = a / b
+    try:
+        return xp.trunc(q)
+    except NotImplementedError:     # a sparse quotient: its coalesced values truncated
+        return _sparse_unary("trunc", lambda xp, v: xp.trunc(v), xp, q)
 
 
 _div_trunc = _binary("div_trunc", _trunc_div,

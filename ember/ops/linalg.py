@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _dtype
 from .._kernel_dtypes import cname, int_scalar, not_implemented
+from .._sparse_coo import SparseCOO
 from ..return_types import make as _return_type
 from .._tensor import Tensor, _new
 from .._warnings import warn_once as _warn_once
@@ -245,19 +246,27 @@ def bmm(input, mat2, *, out=None):
     tensor_args("bmm", ("input", 1, input), ("mat2", 2, mat2))
     if _amp.enabled and out is not None:
         return _uncast_out(bmm, input, mat2, out=out)
-    if input.ndim != 3:
-        raise RuntimeError("batch1 must be a 3D tensor")
-    if mat2.ndim != 3:
-        raise RuntimeError("batch2 must be a 3D tensor")
-    a, b = input.arr.shape, mat2.arr.shape      # (a nested tensor's: no torch.Size)
-    if a[0] != b[0] or a[2] != b[1]:
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
-                           f"{mat2.shape[1]}].")
-    if input.arr.dtype.kind == "b" and not _amp.enabled:    # its kernel dispatch comes first
-        raise not_implemented("bmm", input.arr.dtype)
-    _expect_scalar_type(input, mat2)
-    return _finish(_product(_bmm, input, mat2), out, "bmm", "resize")
+    try:
+        if input.ndim != 3:
+            raise RuntimeError("batch1 must be a 3D tensor")
+        if mat2.ndim != 3:
+            raise RuntimeError("batch2 must be a 3D tensor")
+        a, b = input.arr.shape, mat2.arr.shape      # (a nested tensor's: no torch.Size)
+        if a[0] != b[0] or a[2] != b[1]:
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{input.shape[0]}, {input.shape[2]}] but got: "
+                               f"[{mat2.shape[0]}, {mat2.shape[1]}].")
+        if input.arr.dtype.kind == "b" and not _amp.enabled:    # its kernel dispatch first
+            raise not_implemented("bmm", input.arr.dtype)
+        _expect_scalar_type(input, mat2)
+        r = _product(_bmm, input, mat2)
+    except (RuntimeError, NotImplementedError):
+        # a sparse COO operand (no dense kernel takes one): torch's bmm_sparse and its checks
+        if type(input.arr) is not SparseCOO and type(mat2.arr) is not SparseCOO:
+            raise
+        from ..sparse._math import bmm as sparse_bmm
+        r = sparse_bmm(input, mat2)
+    return _finish(r, out, "bmm", "resize")
 
 
 def _expect_scalar_type(a, b):

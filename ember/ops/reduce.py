@@ -10,6 +10,7 @@ import numpy as np
 from ..return_types import make as _return_type
 from .._dtype import DEFAULT, to_dtype as _to_dtype
 from .._layout import jagged as _jagged
+from .._sparse_coo import SparseCOO
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, type_name, \
@@ -195,6 +196,9 @@ def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     try:
         return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out)
     except NotImplementedError:
+        if type(input.arr) is SparseCOO:     # (a sum over dims: torch's sparse kernel)
+            from ..sparse._math import sum_dim
+            return _finish(sum_dim(input, dims, keepdim, dtype), out)
         return _finish(_nested_reduction("sum", input, dims, keepdim, dtype), out)
 
 
@@ -822,6 +826,9 @@ def logsumexp(input, dim=None, keepdim=False, *, out=None):
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """torch.norm: vector norms (p a number or 'fro'), 'nuc' and matrix norms via linalg."""
     from .. import linalg
+    if type(input.arr) is SparseCOO and p != "nuc":
+        from ..sparse._math import norm as sparse_norm
+        return sparse_norm(input, p, dim, keepdim, out, dtype)
     if isinstance(p, str) and not (p == "fro" and (dim is None or isinstance(dim, int)
                                                    or len(dim) <= 2)):
         # torch.norm hands these straight to linalg.matrix_norm, whose checks come first

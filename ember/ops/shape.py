@@ -10,6 +10,7 @@ import numpy as np
 
 from .._dtype import PROMOTE
 from .._nested_array import NestedShape
+from .. import _sparse_coo
 from .._sparse_coo import SparseCOO
 from .._tensor import Size, Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
@@ -264,7 +265,13 @@ def reshape(input, *args, shape=None):
         raise_not_tensor("reshape", ("input", 1, input))
     shape = infer_shape(_shape_arg(args if shape is None else (shape,), "reshape"), size)
     recording = _grad.enabled and input._rg
-    if _reshape_nocopy(input.be.xp, input.arr, shape) is not None:
+    try:
+        viewable = _reshape_nocopy(input.be.xp, input.arr, shape) is not None
+    except NotImplementedError:
+        if isinstance(input.arr, SparseCOO):
+            raise RuntimeError("reshape is not implemented for sparse tensors") from None
+        raise
+    if viewable:
         if recording and not input.arr.flags.c_contiguous:
             return _reshape_alias_fn(input, shape)
         return _view_fn(input, shape)
@@ -495,9 +502,27 @@ def unsqueeze(input, dim):
     try:
         return _unsqueeze_fn(input, d)
     except NotImplementedError:
-        if not isinstance(input.arr, SparseCOO) or input.requires_grad:
+        if not isinstance(input.arr, SparseCOO):
             raise
-        return _new(input.arr.expand_dims(d), input.be)       # torch's sparse kernel
+        return apply(_sparse_unsqueeze, (input,), (d,))       # torch's sparse kernel
+
+
+def _sparse_not_strided(xp, g):
+    """The backward of a sparse op that torch computes through as_strided (squeeze, narrow of
+    the gradient): a sparse gradient has no kernel for it."""
+    if isinstance(g, SparseCOO):
+        raise _sparse_coo.not_implemented("as_strided", xp)
+
+
+@op("sparse_unsqueeze", saves=None, node="UnsqueezeBackward0")
+def _sparse_unsqueeze(xp, x, d):
+    return x.expand_dims(d), (x.shape,)
+
+
+@_sparse_unsqueeze.vjp
+def _(xp, g, shape):
+    _sparse_not_strided(xp, g)
+    return (g.reshape(shape),)
 
 
 def _expand_fwd(xp, x, shape):
@@ -1017,7 +1042,12 @@ def _none_positions(idx):
 
 def _idx_bwd(xp, g, shape, idx):
     out = xp.zeros(shape, g.dtype)
-    out[idx] = g
+    try:
+        out[idx] = g
+    except TypeError:
+        if isinstance(g, SparseCOO):    # (a sparse tensor's select)
+            raise _sparse_coo.not_implemented("select_backward", xp) from None
+        raise
     return (out,)
 
 
@@ -2115,6 +2145,19 @@ tril_ = inplace(tril, "tril")
 triu_ = inplace(triu, "triu")
 
 
+@op("sparse_narrow_copy", saves=None, node="NarrowCopyBackward0")
+def _sparse_narrow_copy(xp, x, dim, start, length):
+    return x.narrow(dim, start, length), (x.shape, dim, start)
+
+
+@_sparse_narrow_copy.vjp
+def _(xp, g, shape, dim, start):
+    _sparse_not_strided(xp, g)
+    out = xp.zeros(shape, g.dtype)
+    out[(slice(None),) * dim + (slice(start, start + g.shape[dim]),)] = g
+    return (out,)
+
+
 def narrow_copy(input, dim, start, length, *, out=None):
     if isinstance(dim, int) and dim >= tensor_ndim("narrow_copy", input):
         raise RuntimeError("Expected dim < static_cast<int64_t>(self_sizes.size()) to be true, "
@@ -2128,7 +2171,7 @@ def narrow_copy(input, dim, start, length, *, out=None):
         if start < 0 or start + length > input.shape[dim]:
             raise RuntimeError(f"Invalid range to narrow. range(start, start+length) must be a "
                                f"subset of range(0, {input.shape[dim]}).")
-        return _finish_out(_new(input.arr.narrow(dim, start, length), input.be), out,
+        return _finish_out(apply(_sparse_narrow_copy, (input,), (dim, start, length)), out,
                            "narrow_copy", exact=True)
     return _finish_out(_clone_fn(narrow(input, dim, start, length), "C"), out, "narrow_copy",
                        exact=True)

@@ -158,7 +158,7 @@ def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, devic
         if not check_invariants:
             warn_unchecked()
     if check_invariants:
-        _check_invariants(be, idx, size)
+        _check_invariants(be, idx, size, is_coalesced)
     t = apply(_coo_op, (values,), (idx, size, bool(is_coalesced) or (nnz <= 1 and
                                                                        is_coalesced is None)))
     if requires_grad:
@@ -177,7 +177,7 @@ def empty_coo(size, sparse_dim, dtype=None, device=None, requires_grad=False,
                              requires_grad=requires_grad, check_invariants=check_invariants)
 
 
-def _check_invariants(be, idx, size):
+def _check_invariants(be, idx, size, is_coalesced=None):
     h = be.to_host(idx)
     for d in range(h.shape[0]):
         if h.shape[1] == 0:
@@ -188,6 +188,11 @@ def _check_invariants(be, idx, size):
         if hi >= size[d]:
             raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is "
                                f"{size[d]} but found index {hi}")
+    if is_coalesced and h.shape[1] > 1:
+        lin = SparseCOO(h, np.zeros(h.shape[1]), size, False, np).linear_index()
+        if (lin[1:] <= lin[:-1]).any():
+            raise RuntimeError("cannot set is_coalesced to true if indices correspond to "
+                               "uncoalesced COO tensor")
 
 
 # ---- conversions ------------------------------------------------------------------------------

@@ -84,8 +84,8 @@ def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
     return apply(_sparse_addmm, (mat, mat1, mat2), (beta, alpha))
 
 
-@op("sparse_sum", saves="in", node="SparseSumBackward0")
-def _sparse_sum(xp, s, dims):
+def _sum_fwd(xp, s, dims):
+    """The coalesced entries summed over `dims`: sparse while a sparse dim is left."""
     c = s.coalesce()
     sd = c.sparse_dim
     sp = [d for d in dims if d < sd]
@@ -97,6 +97,9 @@ def _sparse_sum(xp, s, dims):
         return vals.sum(0), (c, dims, keep, _stamp())
     r = SparseCOO(c.indices[keep], vals, shape, len(sp) == 0, xp).coalesce()
     return r, (c, dims, keep, _stamp())
+
+
+_sparse_sum = op("sparse_sum", saves="in", node="SparseSumBackward0")(_sum_fwd)
 
 
 @_sparse_sum.vjp
@@ -128,6 +131,34 @@ def sum(input, dim=None, dtype=None):
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     dims = tuple(sorted(wrap_dim(d, s.ndim) for d in dims))
     return apply(_sparse_sum, (input,), (dims,))
+
+
+@op("sum_dim_sparse", saves=None, node="SumBackward1")
+def _sum_dim(xp, s, dims, keepdim):
+    """Tensor.sum(dim) of a sparse tensor: torch.sparse.sum's result, the summed dims put back
+    as size-1 dims for keepdim (as unsqueeze does)."""
+    r = _sum_fwd(xp, s, dims)[0]
+    if keepdim:
+        for d in dims:
+            r = r.expand_dims(d) if isinstance(r, SparseCOO) else xp.expand_dims(r, d)
+    return r, (s.shape, dims, keepdim)
+
+
+@_sum_dim.vjp
+def _(xp, g, shape, dims, keepdim):
+    """torch's sum_backward: the gradient expanded back, which a sparse one cannot be."""
+    if isinstance(g, SparseCOO):
+        raise RuntimeError("expand is unsupported for Sparse tensors")
+    return (xp.broadcast_to(g if keepdim else xp.expand_dims(g, dims), shape),)
+
+
+def sum_dim(input, dims, keepdim, dtype):
+    """Tensor.sum / torch.sum over `dims` (sorted, wrapped) of a sparse COO tensor; integers
+    sum in int64, as torch."""
+    if dtype is not None or input.arr.dtype.kind in "biu":
+        from .. import _dtype
+        input = input.to(dtype or _dtype.int64)
+    return apply(_sum_dim, (input,), (dims, keepdim))
 
 
 def _groups(xp, c, dim):
@@ -438,3 +469,122 @@ def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0):
         raise RuntimeError(f"sparse_sampled_addmm: Expected self to be a floating-point or "
                            f"complex tensor, but got {_tname(s)}")
     return apply(_sampled_addmm, (input, mat1, mat2), (beta, alpha))
+
+
+# ---- norm and bmm of a sparse COO tensor ------------------------------------------------------
+@op("norm_sparse", saves="in", node="NormBackward1")
+def _norm_sparse(xp, s, p, dims_given):
+    from ..ops.linalg import _vector_norm
+    c = s.coalesce()
+    r = _vector_norm.impl[0][0](xp, c.values, p, None, False)[0]
+    return r, (c, p, dims_given, _stamp())
+
+
+@_norm_sparse.vjp
+def _(xp, g, c, p, dims_given, seq):
+    """torch's norm_backward on a sparse input: only p = 1 (and 0, no gradient) get through its
+    dense formulas."""
+    if p == 0:
+        return (None,)
+    if p == 1:
+        return (_grad(c.indices, xp.sign(c.values) * g, c.shape, xp, seq),)
+    if p == 2 and dims_given:           # self / norm.unsqueeze(dims)
+        raise RuntimeError(f"Sparse division requires a scalar or zero-dim dense tensor divisor "
+                           f"(got shape {[1] * len(c.shape)} for divisor)")
+    if p == 2:
+        raise not_implemented("masked_fill_.Scalar", xp)
+    raise not_implemented("eq.Tensor" if abs(p) == float("inf") else "pow_.Scalar", xp)
+
+
+def _norm_full(input, p, dims, keepdim, dtype):
+    """torch's norm_sparse: the norm of the coalesced values, for a full reduction only."""
+    from ..ops._apply import _tname
+    from ..ops._dims import wrap_dim
+    nd = input.ndim
+    if dims:
+        if len(dims) != nd or len({wrap_dim(d, nd) for d in dims}) != nd:
+            raise RuntimeError("norm_sparse currently only supports full reductions, so 'dim' "
+                               "must either be empty or contain all dimensions of the input")
+    if keepdim:
+        raise RuntimeError("norm_sparse currently does not support keepdim=True")
+    if dtype is not None:
+        raise RuntimeError("norm_sparse currently does not support 'dtype' argument")
+    if input.arr.dtype.kind not in "fcV":
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                           f"Got {_tname(input.arr.dtype)} instead.")
+    return apply(_norm_sparse, (input,), (2.0 if p is None else p, bool(dims)))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """torch.norm of a sparse COO tensor, along torch.functional.norm's path for layouts other
+    than strided: frobenius_norm or norm over all dims, no out=."""
+    nd = input.ndim
+    if dim is None and out is None and dtype is None and p is not None:
+        if p == "fro":
+            return _norm_full(input, 2.0, (), keepdim, None)
+        if not isinstance(p, str):
+            return _norm_full(input, p, tuple(range(nd)), keepdim, None)
+    dims = None if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+    if isinstance(p, str) and p != "fro":
+        raise RuntimeError(f"only valid string values are 'fro' and 'nuc', found {p}")
+    if p == "fro" and dtype is not None:
+        raise ValueError("dtype argument is not supported in frobenius norm")
+    dims = tuple(range(nd)) if dims is None else dims
+    if p == "fro" and len(dims) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dims)} dimensions "
+                           "instead.")
+    if out is not None:
+        raise not_implemented("norm.out", input.be.xp)
+    return _norm_full(input, 2.0 if p == "fro" else p, dims, keepdim, dtype)
+
+
+@op("sparse_bmm", saves="in", node="BmmBackward0", needs_mask=True)
+def _sparse_bmm(xp, s, d):
+    """Batch by batch, each coalesced entry (b, i, k) adds its value times d[b, k] to row i of
+    batch b, in order (torch's CPU kernel)."""
+    c = s.coalesce()
+    out = xp.zeros(s.shape[:2] + d.shape[2:], d.dtype)
+    if c.nnz:
+        b, i, k = c.indices
+        _index_add(xp, out, (b, i), c.values[:, None] * d[b, k])
+    return out, (c, d)
+
+
+@_sparse_bmm.vjp
+def _(xp, g, c, d, needs):
+    gs = gd = None
+    if needs[0]:                # torch's grad.bmm(mat2^H): a dense gradient
+        gs = xp.matmul(g, d.swapaxes(1, 2).conj())
+    if needs[1]:
+        gd = xp.zeros(d.shape, d.dtype)
+        if c.nnz:
+            b, i, k = c.indices
+            _index_add(xp, gd, (b, k), c.values.conj()[:, None] * g[b, i])
+    return gs, gd
+
+
+def bmm(input, mat2):
+    """torch.bmm with a sparse COO first operand (three sparse dims) and a dense second one:
+    a dense result; BmmBackward0 gives the sparse operand a dense gradient, as torch's."""
+    from ..ops._apply import _tname
+    if _is_sparse(mat2):
+        raise RuntimeError("bmm_sparse: Tensor 'mat2' must be dense")
+    s = input.arr
+    if s.ndim != s.sparse_dim:
+        raise RuntimeError(f"bmm_sparse: Tensor 'self' must have 0 dense dims, but has "
+                           f"{s.ndim - s.sparse_dim}")
+    if s.sparse_dim != 3:
+        raise RuntimeError(f"bmm_sparse: Tensor 'self' must have 3 sparse dims, but has "
+                           f"{s.sparse_dim}")
+    if mat2.ndim != 3:
+        raise RuntimeError(f"bmm_sparse: Tensor 'mat2' must have 3 dims, but has {mat2.ndim}")
+    if s.shape[0] != mat2.shape[0]:
+        raise RuntimeError("bmm_sparse: 'self.size(0)' and 'mat2.size(0)' must match")
+    if s.shape[2] != mat2.shape[1]:
+        raise RuntimeError("bmm_sparse: 'self.size(2)' and 'mat2.size(1)' must match")
+    if s.dtype != mat2.arr.dtype:
+        raise RuntimeError(f"expected scalar type {_tname(s.dtype)} but found "
+                           f"{_tname(mat2.arr.dtype)}")
+    if s.dtype.kind == "b" or s.dtype.itemsize == 2 and s.dtype.kind in "fV":
+        raise NotImplementedError(f"\"bmm_sparse_dense\" not implemented for '{_tname(s.dtype)}'")
+    return apply(_sparse_bmm, (input, mat2))
