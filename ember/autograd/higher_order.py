@@ -14,6 +14,7 @@ import contextlib
 
 import numpy as np
 
+from .grad_mode import STATE
 from .node import CLOCK, PackedSaved
 from .._sparse_coo import SparseCOO
 from ._thin import has_stubs
@@ -1309,6 +1310,18 @@ def _linked(gi, reads, node):
 
 _LINKS = {}     # torch's node name -> its linking op
 _NOT_IMPLEMENTED = _not_implemented_op()
+
+
+def refused_derivative(out, inputs, aten):
+    """`out`, computed off the graph, as torch records it: under a NotImplemented node joined
+    to the `inputs` that require grad, whose backward refuses in torch's words (bincount's
+    weights, histogram). `out` itself where none does, in no_grad mode or for integers."""
+    from .._tensor import Tensor
+    from ..ops._apply import apply
+    deps = tuple(a for a in inputs if isinstance(a, Tensor) and a.requires_grad)
+    if not deps or not STATE.enabled or not out.is_floating_point():
+        return out
+    return apply(_NOT_IMPLEMENTED, (out,) + deps, (aten,))
 
 
 def _link_fwd(xp, g, *reads):

@@ -657,6 +657,10 @@ def inplace(public_fn, name, reads_self=True):
             _fw_inplace(self, out)
         if recording and out._rg:
             node = out.grad_fn
+            aten = getattr(node.bwd, "aten", None)
+            if aten is not None and aten[-1] != "_":        # torch names the in-place op
+                from ._registry import refused_backward
+                node.bwd = refused_backward(aten + "_")
             before, self._rg, self.grad_fn = self.grad_fn, True, node
             node.epoch = CLOCK[0]
             if node.out_vc is not None:     # a saved result is self now, as in torch: a later

@@ -109,6 +109,15 @@ def op(name, amp=None, differentiable=True, saves="in", node=None, n_out=1, need
     return register
 
 
+def refused_backward(aten):
+    """A backward that refuses in the words of torch's NotImplemented node for `aten` (ops
+    torch records a node for but has no derivative of)."""
+    def bwd(*args):
+        raise RuntimeError(f"derivative for aten::{aten} is not implemented")
+    bwd.aten = aten         # (an in-place call refuses as aten's in-place op: _apply.inplace)
+    return bwd
+
+
 def contiguous_outputs(*names):
     """torch allocates these ops' outputs contiguous (softmax, scans, selections along a dim)
     where NumPy follows the input's layout: their kernels hand back C-ordered arrays."""

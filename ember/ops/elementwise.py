@@ -27,7 +27,8 @@ from ._fma import fma as _fma
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      make_binary as _make_binary, make_unary as _make_unary, raise_not_tensor,
                      tensor_arg, tensor_args)
-from ._registry import OPS as _OPS, contiguous_outputs, holomorphic as _holo, op as _op
+from ._registry import OPS as _OPS, contiguous_outputs, holomorphic as _holo, op as _op, \
+    refused_backward as _refused
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -870,7 +871,9 @@ def _div_grad(xp, g, a, b):
 
 _div = _binary("div", lambda xp, a, b: a / b, _holo(_div_grad), check=_to_float_pair("div"),
                opmath=True)
-floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None,
+floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b),
+                       _refused("floor_divide"), saves=None,
+                       node="torch::autograd::NotImplemented",
                        check=_deny("div_floor", "bc", zero_div=True))
 _div_floor = _binary("div_floor", lambda xp, a, b: a // b,      # (sparse: its own message)
                      lambda xp, g, a, b: (xp.zeros_like(g), _scalar_g(xp.zeros_like(g), b)),

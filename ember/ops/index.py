@@ -25,7 +25,7 @@ from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
-from ._registry import c_order, no_complex_grad, op
+from ._registry import c_order, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
 from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
     _check_broadcast_into
@@ -1322,15 +1322,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
     return _finish(t, out, "scatter", True)
 
 
-def _refusal(aten):
-    """A backward that refuses, as torch's NotImplemented node for `aten`."""
-    def bwd(*args):
-        raise RuntimeError(f"derivative for aten::{aten} is not implemented")
-    return bwd
-
-
-_no_scatter_derivative, _no_scatter_inplace_derivative = _refusal("scatter"), \
-    _refusal("scatter_")
+_no_scatter_derivative = refused_backward("scatter")
 
 
 _SCATTER_VALUE = _node_class("ScatterBackward1")
@@ -2106,14 +2098,7 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
 index_add_ = inplace(index_add, "index_add")
 index_copy_ = inplace(index_copy, "index_copy")
 index_fill_ = inplace(index_fill, "index_fill")
-_scatter_inplace = inplace(scatter, "scatter")
-
-
-def scatter_(self, *args, **kwargs):
-    out = _scatter_inplace(self, *args, **kwargs)
-    if out.grad_fn is not None and out.grad_fn.bwd is _no_scatter_derivative:
-        out.grad_fn.bwd = _no_scatter_inplace_derivative
-    return out
+scatter_ = inplace(scatter, "scatter")
 
 
 scatter_add_ = inplace(scatter_add, "scatter_add")

@@ -395,7 +395,8 @@ def bincount(input, weights=None, minlength=0):
         raise RuntimeError("weights should be 1-d and have the same length as input")
     dt = w.dtype if w.dtype == np.float32 else np.float64
     r = xp.bincount(a, weights=w.astype(np.float64), minlength=minlength)
-    return _new(r.astype(dt), input.be)
+    from ..autograd.higher_order import refused_derivative
+    return refused_derivative(_new(r.astype(dt), input.be), (weights,), "bincount")
 
 
 def cov(input, *, correction=1, fweights=None, aweights=None):

@@ -512,7 +512,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     h = h.reshape(-1)
     if out is not None:
         return _finish_tuple((h, e[0]), out, "histogram", _Histogram)
-    return _Histogram(h, e[0])
+    return _Histogram(*_refused(("histogram", "histogram"), (h, e[0]), (input, weight, bins)))
 
 
 def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
@@ -521,7 +521,17 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
     if input.ndim < 2:
         raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
     h, e = _hist_nd("histogramdd", input, bins, range, weight, density, input.shape[-1])
+    h, *e = _refused(("_histogramdd_from_bin_cts",) + ("_histogramdd_bin_edges",) * len(e),
+                     (h, *e), (input, weight, *(bins if isinstance(bins, (list, tuple))
+                                                else (bins,))))
     return _Histogramdd(h, tuple(e))
+
+
+def _refused(atens, outs, inputs):
+    """The histogram's outputs as torch records them: NotImplemented nodes joined to the
+    inputs that require grad (see autograd.higher_order.refused_derivative)."""
+    from ..autograd.higher_order import refused_derivative
+    return [refused_derivative(o, inputs, a) for o, a in zip(outs, atens)]
 
 
 # ---- gradient ------------------------------------------------------------------------------

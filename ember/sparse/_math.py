@@ -9,8 +9,7 @@ from .._sparse_csr import SparseCSR
 from .._tensor import Tensor
 from .._warnings import warn_once
 from ..ops._apply import apply
-from ..ops._registry import op
-from ..ops.index import _refusal
+from ..ops._registry import op, refused_backward
 from ._coo import _CHECKS, _grad, _is_sparse, _need_coo, _stamp, sparse_coo_tensor
 
 
@@ -328,7 +327,7 @@ def _sspaddmm(xp, c, s, d, beta, alpha):
     return out, ()
 
 
-_sspaddmm.vjp(_refusal("sspaddmm"))
+_sspaddmm.vjp(refused_backward("sspaddmm"))
 
 
 def _check_products(name, mat1, mat2, sparse_self=True):
@@ -393,7 +392,7 @@ def _hspmm(xp, s, d):
                      False, xp), ()
 
 
-_hspmm.vjp(_refusal("hspmm"))
+_hspmm.vjp(refused_backward("hspmm"))
 
 
 def hspmm(mat1, mat2, *, out=None):
