@@ -1,6 +1,7 @@
 """Quantization flows ordinary programs use, against torch 2.13 (CPU, x86 engine): dynamic
 quantization (quantize_dynamic), eager static quantization (fuse_modules, prepare, calibration,
 convert) and the quantized modules' forwards, saving and loading."""
+import copy
 import io
 import re
 import warnings
@@ -234,10 +235,11 @@ def test_static_conv_flow(pool):
     _same_q(ct.conv(qt), ce.conv(qe))
 
 
-def _qconv_case(lib, rng_seed, stride, padding, dilation, groups, wzp, per_channel, bias):
+def _qconv_case(lib, rng_seed, stride, padding, dilation, groups, wzp, per_channel, bias,
+                dims=2):
     rng = np.random.default_rng(rng_seed)
-    x = rng.standard_normal((2, 4, 9, 7)).astype(np.float32)
-    w = (rng.standard_normal((6, 4 // groups, 3, 3)) * 0.3).astype(np.float32)
+    x = rng.standard_normal((2, 4, 9, 7) if dims == 2 else (2, 4, 5, 6, 4)).astype(np.float32)
+    w = (rng.standard_normal((6, 4 // groups) + (3,) * dims) * 0.3).astype(np.float32)
     b = rng.standard_normal(6).astype(np.float32)
     xq = lib.quantize_per_tensor(lib.from_numpy(x), 0.031, 117, lib.quint8)
     if per_channel:
@@ -246,8 +248,8 @@ def _qconv_case(lib, rng_seed, stride, padding, dilation, groups, wzp, per_chann
                                       lib.from_numpy(np.full(6, wzp)), 0, lib.qint8)
     else:
         wq = lib.quantize_per_tensor(lib.from_numpy(w), 0.0123, wzp, lib.qint8)
-    conv = lib.ao.nn.quantized.Conv2d(4, 6, 3, stride=stride, padding=padding, dilation=dilation,
-                                      groups=groups, bias=bias)
+    conv = getattr(lib.ao.nn.quantized, f"Conv{dims}d")(
+        4, 6, 3, stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias)
     conv.set_weight_bias(wq, lib.from_numpy(b) if bias else None)
     conv.scale, conv.zero_point = 0.0731, 101
     return conv, conv(xq)
@@ -260,6 +262,40 @@ def test_quantized_conv2d_bit_for_bit(case):
     (mt, yt), (me, ye) = [_qconv_case(lib, 7, *case) for lib in (torch, ember)]
     assert repr(me) == repr(mt)
     _same_q(yt, ye)
+
+
+@pytest.mark.parametrize("case", [(1, 1, 1, 1, 0, False, True), (2, 0, 1, 2, 0, True, True),
+                                  (1, 1, 2, 1, 0, True, False), (1, 1, 1, 1, -3, False, True),
+                                  (2, 1, 1, 1, 2, True, False)])
+def test_quantized_conv3d_bit_for_bit(case):
+    """quantized Conv3d (oneDNN's rounding for symmetric weights, fbgemm's otherwise): repr,
+    output (channels last 3d), and its state_dict loaded both ways."""
+    (mt, yt), (me, ye) = [_qconv_case(lib, 9, *case, dims=3) for lib in (torch, ember)]
+    assert repr(me) == repr(mt)
+    _same_q(yt, ye)
+    _same_q_module_states(mt, me)
+
+
+def _same_q_module_states(mt, me):
+    """Each module given the other's state_dict (torch.save -> ember.load and back) is the
+    other: repr, keys, values (quantized ones with their integers)."""
+    buf = io.BytesIO()
+    torch.save(mt.state_dict(), buf)
+    buf.seek(0)
+    me2 = copy.deepcopy(me)
+    me2.load_state_dict(ember.load(buf))
+    buf = io.BytesIO()
+    ember.save(me.state_dict(), buf)
+    buf.seek(0)
+    mt2 = copy.deepcopy(mt)
+    mt2.load_state_dict(torch.load(buf))
+    assert repr(me2) == repr(mt2)
+    st, se = mt2.state_dict(), me2.state_dict()
+    assert list(se) == list(st)
+    for k, v in st.items():
+        assert repr(se[k]) == repr(v)
+        if isinstance(v, torch.Tensor) and v.is_quantized:
+            assert se[k].int_repr().tolist() == v.int_repr().tolist()
 
 
 @pytest.mark.parametrize("n", [100, 1000, 40000])

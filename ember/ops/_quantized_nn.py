@@ -98,7 +98,7 @@ def linear(x, packed, scale, zero_point, relu=False):
 
 
 class ConvPacked:
-    """What quantized::conv2d_prepack holds: weight and bias as given (unpack), the
+    """What quantized::conv2d_prepack (and conv3d_prepack) holds: weight and bias as given (unpack), the
     convolution's geometry, and whether the engine packed it for oneDNN (conv2d)."""
     __slots__ = ("weight", "bias", "stride", "padding", "dilation", "groups", "onednn")
 
@@ -113,28 +113,28 @@ class ConvPacked:
         return self.weight, self.bias
 
 
-def conv2d(x, packed, scale, zero_point, relu=False):
-    """quantized::conv2d (and conv2d_relu): quint8 x (N, C, H, W), padded with its zero point,
-    convolved with the int8 weight and requantized to quint8, channels last as torch's output.
-    Packed under torch's x86 engine, symmetric weights (groups <= 100, on AVX512-VNNI
-    machines) run through oneDNN, which is handed each scale as its float32 inverse (ideep's
-    convention) and inverts it back: y = rint(((acc * s_x) * s_w + bias) * float32(1 /
+def conv(x, packed, scale, zero_point, relu=False):
+    """quantized::conv2d and conv3d (and their relu): quint8 x (N, C, *spatial), padded with
+    its zero point, convolved with the int8 weight and requantized to quint8, channels last as
+    torch's output. Packed under torch's x86 engine, symmetric weights (groups <= 100, on
+    AVX512-VNNI machines) run through oneDNN, which is handed each scale as its float32 inverse
+    (ideep's convention) and inverts it back: y = rint(((acc * s_x) * s_w + bias) * float32(1 /
     out_scale) + out_zp) in float32, where s = float32(1 / float32(1 / scale)) in double;
     others through fbgemm, as linear."""
     from .._quantized import QParams, _qtensor, make_qarray
     from .._tensor import _new
-    from ..nn.functional import conv2d as fconv2d
+    from ..nn import functional as F
     a, w = x.arr, packed.weight.arr
     qa, qw = a.q, w.q
     if qw.axis is None:
         w_zp, w_scale = np.float64(qw.zero_point), np.float64(qw.scale)
     else:
-        w_zp = qw.zero_points.astype(np.float64).reshape(-1, 1, 1, 1)
+        w_zp = qw.zero_points.astype(np.float64).reshape((-1,) + (1,) * (w.ndim - 1))
         w_scale = qw.scales
-    acc = fconv2d(_new(a.ints - np.float64(qa.zero_point), x.be),
-                  _new(w.ints - w_zp, x.be), None, packed.stride, packed.padding,
-                  packed.dilation, packed.groups)
-    acc = np.moveaxis(acc.arr.astype(np.float32), 1, -1)       # NHWC
+    fconv = (F.conv1d, F.conv2d, F.conv3d)[w.ndim - 3]
+    acc = fconv(_new(a.ints - np.float64(qa.zero_point), x.be), _new(w.ints - w_zp, x.be), None,
+                packed.stride, packed.padding, packed.dilation, packed.groups)
+    acc = np.moveaxis(acc.arr.astype(np.float32), 1, -1)       # channels last
     bias = _bias_of(packed)
     if packed.onednn:
         y = acc * _ideep_scale(qa.scale) * _ideep_scale(w_scale)

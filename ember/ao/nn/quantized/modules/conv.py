@@ -1,12 +1,12 @@
-"""torch.ao.nn.quantized.Conv1d and Conv2d: quantized in, quantized out (channels last), the
+"""torch.ao.nn.quantized.Conv1d, 2d and 3d: quantized in, quantized out (channels last), the
 weight int8 and the bias float (ember/ops/_quantized_nn.py); Conv1d runs as a Conv2d of height
 1, as torch's quantized::conv1d does."""
 import ember as torch
 from ember import nn
 from ember.ao.nn import intrinsic as nni
 from ember.ao.nn.intrinsic import qat as nniqat
-from ember.nn.modules.utils import _pair, _single
-from ember.ops._quantized_nn import ConvPacked, conv2d
+from ember.nn.modules.utils import _pair, _single, _triple
+from ember.ops._quantized_nn import ConvPacked, conv
 
 from .utils import WeightedQuantizedModule, _quantize_weight
 
@@ -126,7 +126,7 @@ class _ConvNd(WeightedQuantizedModule):
 
 class Conv1d(_ConvNd):
     _FLOAT_MODULE = nn.Conv1d
-    _NNIQAT_CONV_BN_MODULE = None
+    _NNIQAT_CONV_BN_MODULE = nniqat.ConvBn1d
     _NNI_CONV_RELU_MODULE = nni.ConvReLU1d
     _tuple = staticmethod(_single)
 
@@ -143,8 +143,8 @@ class Conv1d(_ConvNd):
     def forward(self, input):
         if len(input.shape) != 3:
             raise ValueError("Input shape must be `(N, C, L)`!")
-        return conv2d(input.unsqueeze(2), self._packed_params, self.scale, self.zero_point,
-                      self._relu).squeeze(2)
+        return conv(input.unsqueeze(2), self._packed_params, self.scale, self.zero_point,
+                    self._relu).squeeze(2)
 
 
 class Conv2d(_ConvNd):
@@ -156,4 +156,16 @@ class Conv2d(_ConvNd):
     def forward(self, input):
         if len(input.shape) != 4:
             raise ValueError("Input shape must be `(N, C, H, W)`!")
-        return conv2d(input, self._packed_params, self.scale, self.zero_point, self._relu)
+        return conv(input, self._packed_params, self.scale, self.zero_point, self._relu)
+
+
+class Conv3d(_ConvNd):
+    _FLOAT_MODULE = nn.Conv3d
+    _NNIQAT_CONV_BN_MODULE = nniqat.ConvBn3d
+    _NNI_CONV_RELU_MODULE = nni.ConvReLU3d
+    _tuple = staticmethod(_triple)
+
+    def forward(self, input):
+        if len(input.shape) != 5:
+            raise ValueError("Input shape must be `(N, C, D, H, W)`!")
+        return conv(input, self._packed_params, self.scale, self.zero_point, self._relu)
