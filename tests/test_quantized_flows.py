@@ -813,3 +813,132 @@ def test_quantized_activations_over_the_range(dtype, zp, out_scale, out_zp, modu
             _same_q(t, e)
         else:
             assert repr(e) == repr(t)
+
+
+# ---- quantized batch norm and max pooling --------------------------------------------------------
+@pytest.mark.parametrize("shape", [(2, 3), (2, 5, 4), (2, 3, 4, 5), (2, 3, 2, 3, 4), (3, 70, 2, 3),
+                                   (2, 130, 5), (2, 0, 3, 3)])
+@pytest.mark.parametrize("dtype, zp", [("quint8", 100), ("qint8", -3), ("qint32", 7)])
+def test_quantized_batch_norm(shape, dtype, zp):
+    """torch.quantized_batch_norm bit for bit (channels past whole 64-byte vectors: C = 70, 130),
+    2-d and 3-d inputs contiguous, 4-d and 5-d channels last."""
+    rng = np.random.default_rng(len(shape))
+    c = shape[1]
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    w, b, m = (rng.standard_normal(c).astype(np.float32) for _ in range(3))
+    v = rng.random(c).astype(np.float32) * 2
+
+    def run(lib):
+        qx = lib.quantize_per_tensor(lib.from_numpy(x), 0.037, zp, getattr(lib, dtype))
+        return lib.quantized_batch_norm(qx, *(lib.from_numpy(t) for t in (w, b, m, v)), 1e-5,
+                                        0.0213, zp + 3)
+    _same_q(run(torch), run(ember))
+
+
+def test_quantized_batch_norm_errors():
+    def q(lib, shape=(2, 3, 4, 4)):
+        return lib.quantize_per_tensor(lib.ones(shape), 0.1, 3, lib.quint8)
+    cases = [
+        lambda lib: lib.quantized_batch_norm(q(lib), None, lib.ones(3), lib.ones(3),
+                                             lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(q(lib), lib.ones(3), None, lib.ones(3),
+                                             lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(q(lib), lib.ones(4), lib.ones(4), lib.ones(3),
+                                             lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(q(lib), lib.ones(3), lib.ones(3), lib.ones(2),
+                                             lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(q(lib), lib.ones(3), lib.ones(3), lib.ones(3),
+                                             lib.ones(2), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(q(lib, (3,)), lib.ones(3), lib.ones(3),
+                                             lib.ones(3), lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(lib.ones(2, 3), lib.ones(3), lib.ones(3),
+                                             lib.ones(3), lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(
+            lib.quantize_per_channel(lib.ones(2, 3), lib.ones(3), lib.zeros(3, dtype=lib.long),
+                                     1, lib.quint8),
+            lib.ones(3), lib.ones(3), lib.ones(3), lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.ao.nn.quantized.BatchNorm2d(3)(q(lib, (2, 3, 4))),
+        lambda lib: lib.ao.nn.quantized.BatchNorm3d(3)(q(lib)),
+        lambda lib: lib.ao.nn.intrinsic.quantized.BNReLU2d(3)(q(lib, (2, 3, 4))),
+        lambda lib: lib.ao.nn.intrinsic.quantized.BNReLU3d(3)(q(lib)),
+    ]
+    for f in cases:
+        t, e = _outcome(lambda: f(torch)), _outcome(lambda: f(ember))
+        assert t[0] == e[0]
+        if t[0] != "NotImplementedError":
+            assert t == e
+
+
+def _bn_model(lib, dims):
+    nn, aq = lib.nn, lib.ao.quantization
+    bn = getattr(nn, f"BatchNorm{dims}d")
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = aq.QuantStub()
+            self.bn, self.relu, self.bn2 = bn(3), nn.ReLU(), bn(3)
+            self.dequant = aq.DeQuantStub()
+
+        def forward(self, x):
+            return self.dequant(self.bn2(self.relu(self.bn(self.quant(x)))))
+    lib.manual_seed(0)
+    m = M()
+    for b in (m.bn, m.bn2):
+        b.running_mean.uniform_(-1, 1)
+        b.running_var.uniform_(0.5, 2)
+        b.weight.data.uniform_(0.5, 2)
+        b.bias.data.uniform_(-1, 1)
+    return m.eval()
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_static_batch_norm_flow(dims):
+    """BatchNorm2d / 3d and their ReLU fusions quantized as torch's (nnq.BatchNorm2d/3d,
+    nniq.BNReLU2d/3d): fused and prepared reprs; given torch's quantization parameters, repr,
+    state_dict and outputs bit for bit; the state_dicts load both ways."""
+    rng = np.random.default_rng(dims)
+    shape = (2, 3, 4, 5) if dims == 2 else (2, 3, 2, 3, 4)
+    data = [rng.standard_normal(shape).astype(np.float32) for _ in range(2)]
+    (tt, ct), (te, ce) = [_calibrated(lib, lambda l: _bn_model(l, dims), "default_qconfig",
+                                      [["bn", "relu"]], data) for lib in (torch, ember)]
+    assert te[:2] == tt[:2]
+    _take_torchs_qparams(ct, ce)
+    assert repr(ce) == repr(ct)
+    x = rng.standard_normal(shape).astype(np.float32)
+    qt, qe = ct.bn(ct.quant(torch.from_numpy(x))), ce.bn(ce.quant(ember.from_numpy(x)))
+    _same_q(qt, qe)
+    _same_q(ct.bn2(qt), ce.bn2(qe))
+    _same_q_module_states(ct, ce)
+
+
+@pytest.mark.parametrize("args", [([2, 2],), ([3, 2], [1, 2], [1, 1], [1, 1], True),
+                                  ([2, 2], [], 0, 1, False), ([7, 2],), ([2, 2], [1, 1], 2),
+                                  ([2, 2], 0), ([2, 2], [1, 1], 0, 0), ([2, 2], [1, 1], -1)])
+@pytest.mark.parametrize("kind", ["quint8", "qint8_cl", "unbatched", "rank2"])
+def test_quantized_max_pool2d(args, kind):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
+    x = {"unbatched": x[0], "rank2": x[0, 0]}.get(kind, x)
+
+    def run(lib):
+        qx = lib.quantize_per_tensor(lib.from_numpy(x), 0.05, 10,
+                                     getattr(lib, {"qint8_cl": "qint8"}.get(kind, "quint8")))
+        if kind.endswith("cl"):
+            qx = qx.contiguous(memory_format=lib.channels_last)
+        return lib.quantized_max_pool2d(qx, *args)
+    t, e = _outcome(lambda: run(torch)), _outcome(lambda: run(ember))
+    assert e == t
+
+
+@pytest.mark.parametrize("args", [([2],), ([3], [2], [1], [1], True), ([3], [2], [1], [2], False),
+                                  (2,)])
+@pytest.mark.parametrize("shape", [(3, 5, 6), (5, 6), (6,)])
+def test_quantized_max_pool1d(args, shape):
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+
+    def run(lib):
+        qx = lib.quantize_per_tensor(lib.from_numpy(x), 0.05, 10, lib.quint8)
+        return lib.quantized_max_pool1d(qx, *args)
+    t, e = _outcome(lambda: run(torch)), _outcome(lambda: run(ember))
+    assert e == t

@@ -253,3 +253,109 @@ def elu(a, scale, zero_point, alpha):
             return np.where(d >= 0, d, (np.exp(d) - _F32(1)) * _F32(alpha))
     out = requantized(a, f, scale, zero_point)
     return make_qarray(np.ascontiguousarray(out.ints), out.q)
+
+
+# ---- batch norm and max pooling (torch.quantized_batch_norm, quantized_max_pool1d/2d) --------
+def batch_norm(x, weight, bias, mean, var, eps, scale, zero_point, relu=False):
+    """quantized::batch_norm (and batch_norm_relu) of a (N, C, *) per-tensor quantized x: per
+    channel alpha = float32(1 / sqrt(var + eps)) * weight * (in_scale / out_scale) and beta =
+    (bias - mean * inv_sigma * weight) / out_scale (torch's compute_fused_params); each
+    position's channels, in whole vectors of 64 bytes, as rint(fma(alpha, q - in_zp, beta)) +
+    out_zp, the rest as lrintf(alpha * (q - in_zp) + beta) + out_zp. 2-d and 3-d inputs come back
+    contiguous, 4-d and 5-d channels last."""
+    from .._quantized import QArray, _PER_TENSOR_ONLY, _qtensor, make_qarray, QParams
+    from .._sparse_coo import not_implemented
+    a = x.arr
+    if type(a) is not QArray:
+        raise not_implemented("quantized_batch_norm", kind="")
+    if a.q.axis is not None:
+        raise RuntimeError(_PER_TENSOR_ONLY)
+    nd = a.ndim
+    if nd not in (2, 3, 4, 5):
+        raise RuntimeError("quantized::batch_norm only support 2d, 3d, 4d or 5d inputs.")
+    if weight is None:
+        raise RuntimeError("Weight must be provided")
+    if bias is None:
+        raise RuntimeError("Bias must be provided")
+    q, qd = a.q, a.q.dtype
+    if not a.size:
+        return _qtensor(make_qarray(a.ints.copy(), q), x.be)
+    c = a.shape[1]
+    w, b, m, v = (np.asarray(t.be.to_host(t.arr), np.float32).reshape(-1)
+                  for t in (weight, bias, mean, var))
+    if w.size != c or b.size != c:
+        raise RuntimeError("Expect weight size to match C")
+    if m.size != c:
+        raise RuntimeError("Mean size must match channel dimension")
+    if v.size != c:
+        raise RuntimeError("Variance size must match channel dimension")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_sigma = np.float32(1.0 / np.sqrt(v + np.float32(eps)).astype(np.float64))
+        alpha = (inv_sigma * w * (float(q.scale) / scale)).astype(np.float32)
+        beta = ((b - m * inv_sigma * w) / np.float64(scale)).astype(np.float32)
+    d = np.ascontiguousarray(np.moveaxis(a.ints, 1, -1), np.int64) - q.zero_point   # NHWC
+    lanes = 64 // qd.itemsize
+    vector = np.arange(c) < c // lanes * lanes
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = np.where(vector, fma_float32(alpha, d.astype(np.float32), beta),
+                     alpha * d.astype(np.float32) + beta)
+    y = np.rint(y.astype(np.float64)) + zero_point
+    if relu:
+        y = np.maximum(y, zero_point)
+    ints = np.clip(y, qd.lo, qd.hi).astype(qd.storage)
+    ints = np.moveaxis(ints, -1, 1)
+    if nd < 4:
+        ints = np.ascontiguousarray(ints)
+    return _qtensor(make_qarray(ints, QParams(qd, float(scale), int(zero_point))), x.be)
+
+
+def quantized_batch_norm(input, weight, bias, mean, var, eps, output_scale, output_zero_point):
+    """torch.quantized_batch_norm: batch norm of a quantized (N, C, *) tensor with the running
+    statistics given, quantized with output_scale and output_zero_point (batch_norm)."""
+    return batch_norm(input, weight, bias, mean, var, eps, output_scale, output_zero_point)
+
+
+def quantized_max_pool2d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """torch.quantized_max_pool2d: max pooling of a quantized (N, C, H, W) or (C, H, W) tensor
+    (the integers pooled; stride empty: the kernel size), with the quantized kernel's checks."""
+    from ..nn.functional import max_pool2d
+    from ..nn._pool_ops import pool_out_size
+    from ..nn.modules.utils import _pair
+    k, s, p, d = (_pair(v) for v in (kernel_size, _or_kernel(stride, kernel_size), padding,
+                                     dilation))
+    if min(k) <= 0:
+        raise RuntimeError("kernel_size should be greater than zero.")
+    if min(s) <= 0:
+        raise RuntimeError("strides should be greater than zero.")
+    if min(d) < 1:
+        raise RuntimeError("Expected dilation >= 1")
+    if input.ndim not in (3, 4):
+        raise RuntimeError("Expecting the input tensor of rank 3 or 4.")
+    if k[0] // 2 < p[0] or k[1] // 2 < p[1]:
+        raise RuntimeError("padding should be smaller than half of kernel_size.")
+    c, h, w = input.shape[-3:]
+    oh, ow = (pool_out_size(n, *a, ceil_mode) for n, a in zip((h, w), zip(k, s, p, d)))
+    if oh <= 0 or ow <= 0:
+        raise RuntimeError(f"Given input size: ({c}x{h}x{w}). Calculated output size: "
+                           f"({c}x{oh}x{ow}). Output size is too small.")
+    return max_pool2d(input, k, s, p, d, ceil_mode)
+
+
+def quantized_max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """torch.quantized_max_pool1d: quantized_max_pool2d over (N, C, 1, L) or (C, 1, L)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"max_pool1d() Expected 2D or 3D input tensor, but got "
+                           f"{list(input.shape)}")
+    one = [_one(v) for v in (kernel_size, _or_kernel(stride, kernel_size), padding, dilation)]
+    dim = input.ndim - 1
+    return quantized_max_pool2d(input.unsqueeze(dim), [1, one[0]], [1, one[1]], [0, one[2]],
+                                [1, one[3]], ceil_mode).squeeze(dim)
+
+
+def _or_kernel(stride, kernel_size):
+    """An empty stride list means the kernel size."""
+    return kernel_size if isinstance(stride, (tuple, list)) and not stride else stride
+
+
+def _one(v):
+    return v[0] if isinstance(v, (tuple, list)) else v
