@@ -942,3 +942,89 @@ def test_quantized_max_pool1d(args, shape):
         return lib.quantized_max_pool1d(qx, *args)
     t, e = _outcome(lambda: run(torch)), _outcome(lambda: run(ember))
     assert e == t
+
+
+# ---- quantized ConvTranspose1d / 2d / 3d ---------------------------------------------------------
+_CT_SHAPES = {1: (2, 4, 5), 2: (2, 4, 5, 6), 3: (2, 4, 3, 4, 3)}
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("kw, wzp", [({}, 0), ({"stride": 2, "padding": 1, "output_padding": 1,
+                                               "groups": 2}, 0),
+                                     ({"stride": 2, "dilation": 2, "bias": False}, 0),
+                                     ({"padding": 1}, 3)])
+def test_quantized_conv_transpose(dims, kw, wzp):
+    """ConvTranspose{1,2,3}d: repr, outputs bit for bit (oneDNN's rounding for symmetric
+    weights without output padding, fbgemm's otherwise), channels last, and the state_dicts
+    both ways."""
+    rng = np.random.default_rng(dims)
+    x = rng.standard_normal(_CT_SHAPES[dims]).astype(np.float32)
+    groups = kw.get("groups", 1)
+    w = (rng.standard_normal((4, 6 // groups) + (3,) * dims) * 0.3).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+
+    def run(lib):
+        m = getattr(lib.ao.nn.quantized, f"ConvTranspose{dims}d")(4, 6, 3, **kw)
+        m.set_weight_bias(lib.quantize_per_tensor(lib.from_numpy(w), 0.0123, wzp, lib.qint8),
+                          lib.from_numpy(b) if kw.get("bias", True) else None)
+        m.scale, m.zero_point = 0.0731, 101
+        return m, m(lib.quantize_per_tensor(lib.from_numpy(x), 0.031, 117, lib.quint8))
+    (mt, yt), (me, ye) = run(torch), run(ember)
+    assert repr(me) == repr(mt)
+    _same_q(yt, ye)
+    _same_q_module_states(mt, me)
+
+
+def test_quantized_conv_transpose_flow_and_errors():
+    """ConvTranspose2d and 1d through prepare / convert (default qconfig, symmetric weights: the
+    x86 engine's oneDNN path; given torch's parameters), and torch's refusals: per-channel weights, other padding modes, input ranks."""
+    rng = np.random.default_rng(5)
+    data = [rng.standard_normal((2, 3, 4, 4)).astype(np.float32) for _ in range(2)]
+
+    def build(lib):
+        nn, aq = lib.nn, lib.ao.quantization
+        lib.manual_seed(0)
+        return nn.Sequential(aq.QuantStub(), nn.ConvTranspose2d(3, 4, 3, stride=2),
+                             nn.ConvTranspose1d(4, 2, 2), aq.DeQuantStub()).eval()
+
+    def flat(lib):
+        m = build(lib)
+
+        class M(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.quant, self.up, self.up1, self.dequant = m[0], m[1], m[2], m[3]
+
+            def forward(self, x):
+                y = self.up(self.quant(x))
+                return self.dequant(self.up1(y.reshape(y.shape[0], 4, -1)))
+        return M().eval()
+    def calibrated(lib):
+        m = flat(lib)
+        m.qconfig = lib.ao.quantization.default_qconfig
+        prepared = lib.ao.quantization.prepare(m)
+        for x in data:
+            prepared(lib.from_numpy(x))
+        return repr(prepared), lib.ao.quantization.convert(prepared)
+    (tt, ct), (te, ce) = calibrated(torch), calibrated(ember)
+    number = re.compile(r"-?\d+\.\d+")        # (the observers' float32 ranges: to rounding)
+    assert number.sub("#", te) == number.sub("#", tt)
+    np.testing.assert_allclose([float(v) for v in number.findall(te)],
+                               [float(v) for v in number.findall(tt)], rtol=1e-6)
+    _take_torchs_qparams(ct, ce)
+    assert repr(ce) == repr(ct)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    _same(ct(torch.from_numpy(x)), ce(ember.from_numpy(x)))
+    cases = [
+        lambda lib: lib.ao.nn.quantized.ConvTranspose2d(2, 2, 1).set_weight_bias(
+            lib.quantize_per_channel(lib.ones(2, 2, 1, 1), lib.ones(2) / 10,
+                                     lib.zeros(2, dtype=lib.long), 0, lib.qint8), None),
+        lambda lib: lib.ao.nn.quantized.ConvTranspose2d(2, 2, 1, padding_mode="reflect"),
+        lambda lib: lib.ao.nn.quantized.ConvTranspose3d(2, 2, 1)(
+            lib.quantize_per_tensor(lib.ones(1, 2, 2, 2), 0.1, 0, lib.quint8)),
+        lambda lib: lib.ao.nn.quantized.ConvTranspose1d(2, 2, 1)(
+            lib.quantize_per_tensor(lib.ones(1, 2, 2, 2), 0.1, 0, lib.quint8)),
+        lambda lib: lib.ao.nn.quantized.ConvTranspose2d.from_float(lib.nn.Conv2d(2, 2, 1)),
+    ]
+    for f in cases:
+        assert _outcome(lambda: f(ember)) == _outcome(lambda: f(torch))

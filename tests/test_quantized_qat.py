@@ -405,6 +405,9 @@ def test_qat_modules_nd():
                       ["0", "1"]),
                   lambda: lib.ao.quantization.fuse_modules_qat(
                       lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3).eval()),
+                      ["0", "1"]),
+                  lambda: lib.ao.quantization.fuse_modules_qat(
+                      lib.nn.Sequential(lib.nn.ConvTranspose2d(2, 3, 1), lib.nn.BatchNorm2d(3)),
                       ["0", "1"])]:
             texts.append(_outcome(f))
         return texts
@@ -418,8 +421,8 @@ def test_qat_modules_nd():
 
 
 def test_fuse_modules_eval_nd():
-    """fuse_modules (eval): Conv3d-BatchNorm3d(-ReLU), Conv3d-ReLU, Linear-BatchNorm1d and
-    BatchNorm3d-ReLU, with the batch norm folded (to float32 rounding)."""
+    """fuse_modules (eval): Conv3d-BatchNorm3d(-ReLU), Conv3d-ReLU, Linear-BatchNorm1d,
+    BatchNorm3d-ReLU and ConvTranspose1d-BatchNorm1d, with the batch norm folded (to float32 rounding)."""
     def run(lib):
         nn = lib.nn
         lib.manual_seed(0)
@@ -432,7 +435,8 @@ def test_fuse_modules_eval_nd():
         f = lib.ao.quantization.fuse_modules(m, [["0", "1", "2"], ["3", "4"], ["5", "6"],
                                                  ["8", "9"]])
         bnrelu = lib.ao.quantization.fuse_modules(
-            nn.Sequential(nn.BatchNorm3d(2), nn.ReLU()).eval(), ["0", "1"])
+            nn.Sequential(nn.BatchNorm3d(2), nn.ReLU(), nn.ConvTranspose1d(2, 3, 2),
+                          nn.BatchNorm1d(3)).eval(), [["0", "1"], ["2", "3"]])
         x = lib.from_numpy(np.linspace(-1, 1, 32, dtype=np.float32)
                            .reshape(2, 2, 2, 2, 2))
         return repr(f) + repr(bnrelu), f(x).detach().numpy()

@@ -98,25 +98,31 @@ def linear(x, packed, scale, zero_point, relu=False):
 
 
 class ConvPacked:
-    """What quantized::conv2d_prepack (and conv3d_prepack) holds: weight and bias as given (unpack), the
-    convolution's geometry, and whether the engine packed it for oneDNN (conv2d)."""
-    __slots__ = ("weight", "bias", "stride", "padding", "dilation", "groups", "onednn")
+    """What quantized::conv{2,3}d_prepack (and conv_transpose{2,3}d_prepack, given an
+    output_padding) holds: weight and bias as given (unpack), the convolution's geometry, and
+    whether torch's x86 engine packs it for oneDNN (else fbgemm)."""
+    __slots__ = ("weight", "bias", "stride", "padding", "dilation", "groups", "output_padding",
+                 "onednn")
 
-    def __init__(self, weight, bias, stride, padding, dilation, groups):
+    def __init__(self, weight, bias, stride, padding, dilation, groups, output_padding=None):
         self.weight, self.bias = weight, bias
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.output_padding = output_padding
         q = weight.arr.q
+        if output_padding is not None and q.axis is not None:
+            raise RuntimeError("Per Channel Quantization is currently disabled for transposed "
+                               "conv")
         self.onednn = _STATE["engine"] == "x86" and groups <= 100 and not np.any(
-            q.zero_point if q.axis is None else q.zero_points)
+            q.zero_point if q.axis is None else q.zero_points) and not any(output_padding or ())
 
     def unpack(self):
         return self.weight, self.bias
 
 
 def conv(x, packed, scale, zero_point, relu=False):
-    """quantized::conv2d and conv3d (and their relu): quint8 x (N, C, *spatial), padded with
-    its zero point, convolved with the int8 weight and requantized to quint8, channels last as
-    torch's output. Packed under torch's x86 engine, symmetric weights (groups <= 100, on
+    """quantized::conv2d and conv3d (and their relu; conv_transpose2d and 3d): quint8 x (N, C,
+    *spatial), padded with its zero point, convolved with the int8 weight and requantized to
+    quint8, channels last as torch's output. Packed under torch's x86 engine, symmetric weights (groups <= 100, on
     AVX512-VNNI machines) run through oneDNN, which is handed each scale as its float32 inverse
     (ideep's convention) and inverts it back: y = rint(((acc * s_x) * s_w + bias) * float32(1 /
     out_scale) + out_zp) in float32, where s = float32(1 / float32(1 / scale)) in double;
@@ -131,9 +137,17 @@ def conv(x, packed, scale, zero_point, relu=False):
     else:
         w_zp = qw.zero_points.astype(np.float64).reshape((-1,) + (1,) * (w.ndim - 1))
         w_scale = qw.scales
-    fconv = (F.conv1d, F.conv2d, F.conv3d)[w.ndim - 3]
-    acc = fconv(_new(a.ints - np.float64(qa.zero_point), x.be), _new(w.ints - w_zp, x.be), None,
-                packed.stride, packed.padding, packed.dilation, packed.groups)
+    ws = w.ints - w_zp
+    if packed.output_padding is not None and packed.onednn:
+        ws = _onednn_deconv_weight(ws, packed.groups)
+    xs, ws = _new(a.ints - np.float64(qa.zero_point), x.be), _new(ws, x.be)
+    if packed.output_padding is None:
+        acc = (F.conv1d, F.conv2d, F.conv3d)[w.ndim - 3](
+            xs, ws, None, packed.stride, packed.padding, packed.dilation, packed.groups)
+    else:
+        acc = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[w.ndim - 3](
+            xs, ws, None, packed.stride, packed.padding, packed.output_padding, packed.groups,
+            packed.dilation)
     acc = np.moveaxis(acc.arr.astype(np.float32), 1, -1)       # channels last
     bias = _bias_of(packed)
     if packed.onednn:
@@ -150,6 +164,19 @@ def conv(x, packed, scale, zero_point, relu=False):
         y = np.maximum(y, zero_point)
     ints = np.moveaxis(np.ascontiguousarray(np.clip(y, 0, 255), np.uint8), -1, 1)
     return _qtensor(make_qarray(ints, QParams(quint8, float(scale), int(zero_point))), x.be)
+
+
+def _onednn_deconv_weight(w, groups):
+    """The weight torch's x86 engine hands oneDNN for a transposed convolution, as oneDNN uses
+    it: each group's (in, out) grid of kernels read through swapped dims, i.e.
+    w.reshape(out, in).T.reshape(out, in).T (measured: torch 2.13 computes with these kernels,
+    whose grids differ from the weight's unless a group has one input or one output channel;
+    fbgemm's path uses the weight as it is)."""
+    cin, out, k = w.shape[0] // groups, w.shape[1], w.shape[2:]
+    grids = w.reshape((groups, cin, out) + k)
+    grids = grids.reshape((groups, out, cin) + k).swapaxes(1, 2)
+    grids = grids.reshape((groups, out, cin) + k).swapaxes(1, 2)
+    return grids.reshape(w.shape)
 
 
 def _ideep_scale(scale):

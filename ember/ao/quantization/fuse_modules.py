@@ -1,5 +1,5 @@
 """torch.ao.quantization.fuse_modules: runs of modules (conv-bn, conv-bn-relu, conv-relu,
-linear-bn, linear-relu, bn-relu; convolutions of 1, 2 or 3 dims) replaced by one fused module, the rest of the run by Identity; in eval
+linear-bn, linear-relu, bn-relu, conv_transpose-bn; convolutions of 1, 2 or 3 dims) replaced by one fused module, the rest of the run by Identity; in eval
 mode the batch norm is folded into the convolution's weight and bias."""
 import copy
 
@@ -67,6 +67,15 @@ def fuse_linear_bn(is_qat, linear, bn):
     return nn.utils.fusion.fuse_linear_bn_eval(linear, bn)
 
 
+def fuse_convtranspose_bn(is_qat, convt, bn):
+    if convt.training != bn.training:
+        raise AssertionError("ConvTranspose and BN both must be in the same mode (train or "
+                             "eval).")
+    if is_qat:
+        raise Exception("Fusing ConvTranspose+BatchNorm not yet supported in QAT.")
+    return nn.utils.fusion.fuse_conv_bn_eval(convt, bn, transpose=True)
+
+
 def _pair_of(fused):
     return lambda is_qat, m1, m2: fused(m1, m2)
 
@@ -85,6 +94,9 @@ _DEFAULT_OP_LIST_TO_FUSER_METHOD = {
     (nn.Linear, nn.ReLU): _pair_of(nni.LinearReLU),
     (nn.BatchNorm2d, nn.ReLU): _pair_of(nni.BNReLU2d),
     (nn.BatchNorm3d, nn.ReLU): _pair_of(nni.BNReLU3d),
+    (nn.ConvTranspose1d, nn.BatchNorm1d): fuse_convtranspose_bn,
+    (nn.ConvTranspose2d, nn.BatchNorm2d): fuse_convtranspose_bn,
+    (nn.ConvTranspose3d, nn.BatchNorm3d): fuse_convtranspose_bn,
 }
 
 
