@@ -977,7 +977,8 @@ def test_quantized_conv_transpose(dims, kw, wzp):
 
 def test_quantized_conv_transpose_flow_and_errors():
     """ConvTranspose2d and 1d through prepare / convert (default qconfig, symmetric weights: the
-    x86 engine's oneDNN path; given torch's parameters), and torch's refusals: per-channel weights, other padding modes, input ranks."""
+    x86 engine's oneDNN path; given torch's parameters), and torch's refusals: per-channel
+    weights, other padding modes, input ranks."""
     rng = np.random.default_rng(5)
     data = [rng.standard_normal((2, 3, 4, 4)).astype(np.float32) for _ in range(2)]
 

@@ -422,7 +422,8 @@ def test_qat_modules_nd():
 
 def test_fuse_modules_eval_nd():
     """fuse_modules (eval): Conv3d-BatchNorm3d(-ReLU), Conv3d-ReLU, Linear-BatchNorm1d,
-    BatchNorm3d-ReLU and ConvTranspose1d-BatchNorm1d, with the batch norm folded (to float32 rounding)."""
+    BatchNorm3d-ReLU and ConvTranspose1d-BatchNorm1d, with the batch norm folded (to float32
+    rounding)."""
     def run(lib):
         nn = lib.nn
         lib.manual_seed(0)
@@ -443,3 +444,108 @@ def test_fuse_modules_eval_nd():
     (tt, yt), (te, ye) = run(torch), run(ember)
     assert te == tt
     np.testing.assert_allclose(ye, yt, rtol=1e-5, atol=1e-6)
+
+
+# ---- Embedding and EmbeddingBag ------------------------------------------------------------------
+def test_fake_quantize_float_qparams():
+    """fake_quantize_per_channel_affine with float zero points (per_channel_affine_float_qparams):
+    lrint(zero_point + x * inv_scale), (q - zero_point) * scale in double; NaN and infinities
+    to quant_min; no range check of the zero points; the straight-through gradient."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((6, 3000)) * 2).astype(np.float32)
+    x[0, :3] = [np.nan, np.inf, -np.inf]
+    s = (rng.random(6) * 0.05 + 0.005).astype(np.float32)
+    z = (rng.standard_normal(6) * 80 + 128).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+
+    def run(lib, dtype):
+        xi = lib.from_numpy(x).to(getattr(lib, dtype)).requires_grad_()
+        y = lib.fake_quantize_per_channel_affine(xi, lib.from_numpy(s), lib.from_numpy(z), 0,
+                                                 0, 255)
+        y.backward(lib.from_numpy(g).to(getattr(lib, dtype)))
+        return str(y.dtype), y.detach().numpy().tobytes(), xi.grad.numpy().tobytes()
+    for dtype in ("float32", "float64"):
+        assert run(ember, dtype) == run(torch, dtype)
+
+
+def _embedding_model(lib):
+    nn = lib.nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(12, 4, padding_idx=0)
+            self.bag = nn.EmbeddingBag(12, 4, mode="sum")
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, idx, offsets):
+            return self.fc(lib.cat([self.emb(idx).mean(1), self.bag(idx.reshape(-1), offsets)
+                                    [:idx.shape[0]]], 1))
+    lib.manual_seed(0)
+    m = M().train()
+    m.emb.qconfig = m.bag.qconfig = lib.ao.quantization.default_embedding_qat_qconfig
+    return m
+
+
+def test_embedding_qat_flow():
+    """prepare_qat with the embedding QAT mappings: reprs, training steps (the embeddings'
+    fake-quantized weights bit for bit, losses to float32 rounding), state_dicts (float zero
+    points) both ways through torch.save / ember.load; QAT modules' own checks."""
+    idx = np.array([[1, 2, 4], [4, 3, 11]])
+    offsets = np.array([0, 3])
+
+    def run(lib):
+        aq = lib.ao.quantization
+        p = aq.prepare_qat(_embedding_model(lib), aq.get_embedding_qat_module_mappings())
+        opt = lib.optim.SGD(p.parameters(), lr=0.5)
+        losses = []
+        for _ in range(3):
+            loss = p(lib.from_numpy(idx), lib.from_numpy(offsets)).pow(2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return repr(p), losses, p
+    (rt, lt, pt), (re_, le, pe) = run(torch), run(ember)
+    _close_texts(re_, rt)
+    np.testing.assert_allclose(le, lt, rtol=1e-6)
+    _loaded(pt.state_dict(), pe)
+    _same_state(pt.state_dict(), pe.state_dict())
+    assert [m.weight_fake_quant(m.weight).detach().numpy().tobytes()
+            for m in (pe.emb, pe.bag)] == [m.weight_fake_quant(m.weight).detach().numpy()
+                                           .tobytes() for m in (pt.emb, pt.bag)]
+    buf = io.BytesIO()
+    ember.save(pe.state_dict(), buf)
+    buf.seek(0)
+    pt.load_state_dict(torch.load(buf))
+    _same_state(pe.state_dict(), pt.state_dict())
+
+
+def test_embedding_qat_modules():
+    def run(lib):
+        nn, aq = lib.nn, lib.ao.quantization
+        lib.manual_seed(0)
+        qc = aq.default_embedding_qat_qconfig
+        e = lib.ao.nn.qat.Embedding(10, 4, padding_idx=1, qconfig=qc)
+        b = lib.ao.nn.qat.EmbeddingBag(10, 4, mode="sum", qconfig=qc)
+        m = nn.EmbeddingBag(10, 4, mode="max")
+        m.qconfig = qc
+        b2 = lib.ao.nn.qat.EmbeddingBag.from_float(m)
+        out = [repr(e), repr(b), repr(b2), list(e.state_dict()),
+               repr(aq.float_qparams_weight_only_qconfig)]
+        idx = lib.tensor([[1, 2, 4], [4, 3, 9]])
+        for mod, args in ((e, (idx,)), (b, (idx,)),
+                          (b2, (lib.tensor([1, 2, 4, 4, 3]), lib.tensor([0, 2])))):
+            y = mod(*args)
+            y.sum().backward()
+            out += [y.detach().numpy().tobytes(), mod.weight.grad.numpy().tobytes(),
+                    repr(mod.weight_fake_quant), repr(mod.to_float())]
+        for f in (lambda: lib.ao.nn.qat.Embedding(3, 2, qconfig=aq.default_qat_qconfig),
+                  lambda: lib.ao.nn.qat.EmbeddingBag(3, 2, qconfig=aq.default_qat_qconfig),
+                  lambda: lib.ao.nn.qat.Embedding(3, 2),
+                  lambda: lib.ao.nn.qat.EmbeddingBag.from_float(nn.Embedding(2, 2)),
+                  lambda: lib.ao.nn.qat.Embedding.from_float(nn.Embedding(2, 2)),
+                  lambda: aq.NoopObserver().calculate_qparams()):
+            out.append(_outcome(f))
+        return [o.replace("ember", "torch") if isinstance(o, str) else o for o in out]
+    assert run(ember) == run(torch)

@@ -122,11 +122,11 @@ class ConvPacked:
 def conv(x, packed, scale, zero_point, relu=False):
     """quantized::conv2d and conv3d (and their relu; conv_transpose2d and 3d): quint8 x (N, C,
     *spatial), padded with its zero point, convolved with the int8 weight and requantized to
-    quint8, channels last as torch's output. Packed under torch's x86 engine, symmetric weights (groups <= 100, on
-    AVX512-VNNI machines) run through oneDNN, which is handed each scale as its float32 inverse
-    (ideep's convention) and inverts it back: y = rint(((acc * s_x) * s_w + bias) * float32(1 /
-    out_scale) + out_zp) in float32, where s = float32(1 / float32(1 / scale)) in double;
-    others through fbgemm, as linear."""
+    quint8, channels last as torch's output. Packed under torch's x86 engine, symmetric
+    weights (groups <= 100, on AVX512-VNNI machines) run through oneDNN, which is handed each
+    scale as its float32 inverse (ideep's convention) and inverts it back: y = rint(((acc *
+    s_x) * s_w + bias) * float32(1 / out_scale) + out_zp) in float32, where s = float32(1 /
+    float32(1 / scale)) in double; others through fbgemm, as linear."""
     from .._quantized import QParams, _qtensor, make_qarray
     from .._tensor import _new
     from ..nn import functional as F

@@ -1,6 +1,7 @@
 """torch.ao.quantization.fuse_modules: runs of modules (conv-bn, conv-bn-relu, conv-relu,
-linear-bn, linear-relu, bn-relu, conv_transpose-bn; convolutions of 1, 2 or 3 dims) replaced by one fused module, the rest of the run by Identity; in eval
-mode the batch norm is folded into the convolution's weight and bias."""
+linear-bn, linear-relu, bn-relu, conv_transpose-bn; convolutions of 1, 2 or 3 dims) replaced
+by one fused module, the rest of the run by Identity; in eval mode the batch norm is folded
+into the convolution's weight and bias."""
 import copy
 
 from ember import nn
@@ -157,6 +158,7 @@ def fuse_modules(model, modules_to_fuse, inplace=False, fuser_func=fuse_known_mo
 def fuse_modules_qat(model, modules_to_fuse, inplace=False, fuser_func=fuse_known_modules,
                      fuse_custom_config_dict=None):
     """fuse_modules for quantization-aware training: conv-bn(-relu) and linear-bn become
-    ConvBn{1,2,3}d, ConvBnReLU{1,2,3}d and LinearBn1d, whose batch norm keeps training (prepare_qat makes them QAT modules)."""
+    ConvBn{1,2,3}d, ConvBnReLU{1,2,3}d and LinearBn1d, whose batch norm keeps training
+    (prepare_qat makes them QAT modules)."""
     return _fuse_modules(model, modules_to_fuse, True, inplace, fuser_func,
                          fuse_custom_config_dict)

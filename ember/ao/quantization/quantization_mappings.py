@@ -85,6 +85,14 @@ def get_default_qat_module_mappings():
     return copy.deepcopy(DEFAULT_QAT_MODULE_MAPPINGS)
 
 
+def get_embedding_qat_module_mappings():
+    """The QAT mappings with Embedding and EmbeddingBag made QAT modules too."""
+    mapping = copy.deepcopy(DEFAULT_QAT_MODULE_MAPPINGS)
+    mapping[nn.EmbeddingBag] = nnqat.EmbeddingBag
+    mapping[nn.Embedding] = nnqat.Embedding
+    return mapping
+
+
 def get_default_dynamic_quant_module_mappings():
     return DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS
 

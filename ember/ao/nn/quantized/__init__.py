@@ -3,5 +3,5 @@ quantize their float inputs per call)."""
 from . import dynamic  # noqa: F401
 from .modules import (ELU, BatchNorm2d, BatchNorm3d, Conv1d, Conv2d, Conv3d,  # noqa: F401
                       ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, DeQuantize, Dropout,
-                      FloatFunctional, Hardswish, LeakyReLU, Linear, LinearPackedParams, QFunctional,
-                      Quantize, ReLU6)
+                      FloatFunctional, Hardswish, LeakyReLU, Linear, LinearPackedParams,
+                      QFunctional, Quantize, ReLU6)
