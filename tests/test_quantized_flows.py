@@ -1029,3 +1029,149 @@ def test_quantized_conv_transpose_flow_and_errors():
     ]
     for f in cases:
         assert _outcome(lambda: f(ember)) == _outcome(lambda: f(torch))
+
+
+# ---- pooling, resampling and torch.ao.nn.quantized.functional ------------------------------------
+def _qin(lib, shape, dtype, cl=False, seed=0):
+    x = (np.random.default_rng(seed).standard_normal(shape) * 3).astype(np.float32)
+    zp = 3 + (128 if dtype == "quint8" else 0)
+    q = lib.quantize_per_tensor(lib.from_numpy(x), 0.05, zp, getattr(lib, dtype))
+    if cl:
+        q = q.contiguous(memory_format=lib.channels_last if len(shape) == 4 else
+                         lib.channels_last_3d)
+    return q
+
+
+_POOL_CASES = [((2, 3, 6, 7), False, (2,)), ((2, 3, 6, 7), False, (3, 2, 1, True, False)),
+               ((2, 3, 5, 6), False, (3, 1, 1, False, True, 5)), ((2, 20, 5, 6), True, (2, 1, 1)),
+               ((2, 70, 4, 5), True, (3, 2, 1, False, False)), ((3, 5, 6), False, (2,)),
+               ((2, 20, 3, 4, 5), False, ((1, 2, 2),)), ((2, 3, 3, 4, 5), True, (3, 1, 1)),
+               ((4, 20, 2, 6, 6), True, ((1, 2, 3),))]
+
+
+@pytest.mark.parametrize("dtype", ["quint8", "qint8", "qint32"])
+@pytest.mark.parametrize("shape, cl, args", _POOL_CASES)
+def test_quantized_avg_pool(shape, cl, args, dtype):
+    """avg_pool2d / 3d of quantized tensors bit for bit: contiguous ones round sum * (1 / n) +
+    zero_point, channels-last ones (and all 3-d ones, whose output is channels last) split
+    8-bit channels into vectors of 16 (zero point added after rounding) and the rest (ties:
+    even divisors, 2x3 windows)."""
+    def run(lib):
+        f = lib.nn.functional.avg_pool3d if len(shape) == 5 else lib.nn.functional.avg_pool2d
+        return f(_qin(lib, shape, dtype, cl), *args)
+    _same_q(run(torch), run(ember))
+
+
+@pytest.mark.parametrize("dtype", ["quint8", "qint8", "qint32"])
+@pytest.mark.parametrize("shape, cl, size", [((2, 3, 5, 7), False, (2, 3)), ((3, 5, 7), False, 4),
+                                             ((2, 20, 5, 7), True, (3, 4)),
+                                             ((2, 70, 5, 7), True, (2, 3)),
+                                             ((2, 3, 3, 5, 7), False, (2, 2, 3)),
+                                             ((2, 20, 3, 5, 7), True, (2, 3, 4)),
+                                             ((4, 20, 6, 6), True, (3, 2)),
+                                             ((4, 20, 2, 6, 6), True, (2, 3, 2))])
+def test_quantized_adaptive_avg_pool(shape, cl, size, dtype):
+    def run(lib):
+        f = lib.nn.functional.adaptive_avg_pool3d if len(shape) == 5 else \
+            lib.nn.functional.adaptive_avg_pool2d
+        return f(_qin(lib, shape, dtype, cl), size)
+    _same_q(run(torch), run(ember))
+
+
+@pytest.mark.parametrize("dtype", ["quint8", "qint8", "qint32"])
+@pytest.mark.parametrize("shape, cl, kw", [
+    ((2, 3, 5, 6), False, {"scale_factor": 2}), ((2, 3, 5, 6), True, {"size": (4, 9)}),
+    ((2, 3, 5, 6), False, {"size": (7, 13), "mode": "nearest-exact"}),
+    ((2, 3, 2, 3, 4), False, {"scale_factor": (1, 2, 1.5)}),
+    ((2, 3, 5, 6), False, {"size": (11, 13), "mode": "bilinear"}),
+    ((2, 20, 5, 6), False, {"scale_factor": 1.5, "mode": "bilinear", "align_corners": True}),
+    ((2, 3, 5), False, {"scale_factor": 2})])
+def test_quantized_interpolate(shape, cl, kw, dtype):
+    t, e = [_outcome(lambda lib=lib: lib.nn.functional.interpolate(
+        _qin(lib, shape, dtype, cl), **kw)) for lib in (torch, ember)]
+    assert e[0] == t[0] if t[0] == "NotImplementedError" else e == t
+
+
+def _qfunctional_cases():
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((2, 4, 6, 7)) * 2).astype(np.float32)
+    w = (rng.standard_normal((6, 4, 3, 3)) * 0.3).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    wl = np.ascontiguousarray(np.tile(w[:, 0, 0, :], (1, 3))[:, :7])
+
+    def qx(lib, a=x, dt="quint8"):
+        return lib.quantize_per_tensor(lib.from_numpy(a), 0.05, 3 + 128 * (dt == "quint8"),
+                                       getattr(lib, dt))
+
+    def qw(lib, a):
+        return lib.quantize_per_tensor(lib.from_numpy(a), 0.01, 0, lib.qint8)
+    return {
+        "conv2d": lambda lib, F: F.conv2d(qx(lib), qw(lib, w), lib.from_numpy(b), padding=1,
+                                          scale=0.2, zero_point=100),
+        "conv1d": lambda lib, F: F.conv1d(qx(lib, x[:, :, 0]), qw(lib, w[:, :, 0]), None,
+                                          stride=2, scale=0.2, zero_point=100),
+        "conv3d": lambda lib, F: F.conv3d(qx(lib, x[:, :, None]), qw(lib, w[:, :, None]),
+                                          lib.from_numpy(b), padding=(0, 1, 1), scale=0.2,
+                                          zero_point=100),
+        "conv2d_qint8_input": lambda lib, F: F.conv2d(qx(lib, dt="qint8"), qw(lib, w), None),
+        "conv2d_rank": lambda lib, F: F.conv2d(qx(lib, x[0]), qw(lib, w), None),
+        "conv2d_reflect": lambda lib, F: F.conv2d(qx(lib), qw(lib, w), None,
+                                                  padding_mode="reflect"),
+        "linear": lambda lib, F: F.linear(qx(lib, x[0, 0]), qw(lib, wl), lib.from_numpy(b)),
+        "linear_scale": lambda lib, F: F.linear(qx(lib, x[0, 0]), qw(lib, wl), None, 0.3, 120),
+        "avg_pool2d": lambda lib, F: F.avg_pool2d(qx(lib), 2),
+        "avg_pool2d_float": lambda lib, F: F.avg_pool2d(lib.from_numpy(x), 2),
+        "avg_pool3d": lambda lib, F: F.avg_pool3d(qx(lib, x[:, :, None]), (1, 2, 2)),
+        "adaptive_avg_pool2d": lambda lib, F: F.adaptive_avg_pool2d(qx(lib), (2, 3)),
+        "adaptive_avg_pool3d": lambda lib, F: F.adaptive_avg_pool3d(qx(lib, x[:, :, None]),
+                                                                    (1, 2, 3)),
+        "interpolate": lambda lib, F: F.interpolate(qx(lib), scale_factor=2),
+        "upsample_bilinear": lambda lib, F: F.upsample_bilinear(qx(lib), size=(9, 11)),
+        "upsample_nearest": lambda lib, F: F.upsample_nearest(qx(lib), size=(9, 11)),
+        "upsample": lambda lib, F: F.upsample(qx(lib), size=(9, 11), mode="bilinear"),
+        "max_pool1d": lambda lib, F: F.max_pool1d(qx(lib, x[0]), 2),
+        "max_pool1d_indices": lambda lib, F: F.max_pool1d(qx(lib, x[0]), 2,
+                                                          return_indices=True),
+        "max_pool2d": lambda lib, F: F.max_pool2d(qx(lib), 3, 2, 1),
+        "celu": lambda lib, F: F.celu(qx(lib), 0.03, 70, 1.5),
+        "elu": lambda lib, F: F.elu(qx(lib, dt="qint8"), 0.03, -5, 0.7),
+        "leaky_relu": lambda lib, F: F.leaky_relu(qx(lib), 0.2),
+        "leaky_relu_scale": lambda lib, F: F.leaky_relu(qx(lib), 0.2, scale=0.02,
+                                                        zero_point=50),
+        "leaky_relu_scale_inplace": lambda lib, F: F.leaky_relu(qx(lib), 0.2, True, 0.02, 50),
+        "hardtanh": lambda lib, F: F.hardtanh(qx(lib), -0.5, 0.7),
+        "hardtanh_float": lambda lib, F: F.hardtanh(lib.from_numpy(x)),
+        "hardswish": lambda lib, F: F.hardswish(qx(lib), 0.02, 20),
+        "threshold": lambda lib, F: F.threshold(qx(lib), 0.3, -1.0),
+        "threshold_none": lambda lib, F: F.threshold(qx(lib), None, -1.0),
+        "hardsigmoid": lambda lib, F: F.hardsigmoid(qx(lib)),
+        "clamp": lambda lib, F: F.clamp(qx(lib), -0.3, 0.4),
+        "clamp_float": lambda lib, F: F.clamp(lib.from_numpy(x), -0.3, 0.4),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_qfunctional_cases()))
+def test_quantized_functional(name):
+    """torch.ao.nn.quantized.functional (and torch.nn.quantized.functional) bit for bit, with
+    torch's refusals."""
+    f = _qfunctional_cases()[name]
+    t = _outcome(lambda: f(torch, torch.ao.nn.quantized.functional))
+    assert _outcome(lambda: f(ember, ember.ao.nn.quantized.functional)) == t
+    assert _outcome(lambda: f(ember, ember.nn.quantized.functional)) == t
+
+
+def test_quantized_functional_names():
+    names = {n for n in dir(torch.ao.nn.quantized.functional) if not n.startswith("_")}
+    assert names - set(ember.ao.nn.quantized.functional.__all__) == {
+        "BroadcastingList2", "Tensor", "torch", "warnings"}
+
+
+@pytest.mark.parametrize("dtype", ["quint8", "qint8"])
+def test_quantized_threshold_and_max_pool1d(dtype):
+    def run(lib):
+        q = _qin(lib, (2, 3, 9), dtype)
+        F = lib.nn.functional
+        return [_outcome(lambda: F.threshold(q, 0.4, 2.0)),
+                _outcome(lambda: F.max_pool1d(q, 3, 2, 1, ceil_mode=True)),
+                _outcome(lambda: lib.nn.MaxPool1d(2)(q[0]))]
+    assert run(ember) == run(torch)

@@ -270,14 +270,16 @@ def leaky_relu(a, negative_slope, scale, zero_point):
                        zero_point)
 
 
-def elu(a, scale, zero_point, alpha):
-    """quantized::elu: x where x >= 0, else (exp(x) - 1) * alpha, in float32; contiguous (as
-    torch allocates it, whatever the input's layout)."""
+def elu(a, scale, zero_point, alpha, input_scale=1.0):
+    """quantized::elu: x where x >= 0, else (exp(x * input_scale) - 1) * alpha, in float32
+    (quantized::celu: input_scale = 1 / alpha); contiguous (as torch allocates it, whatever the
+    input's layout)."""
     from .._quantized import make_qarray
 
     def f(d):
         with np.errstate(over="ignore"):
-            return np.where(d >= 0, d, (np.exp(d) - _F32(1)) * _F32(alpha))
+            return np.where(d >= 0, d, (np.exp(d * _F32(input_scale)) - _F32(1)) *
+                            _F32(alpha))
     out = requantized(a, f, scale, zero_point)
     return make_qarray(np.ascontiguousarray(out.ints), out.q)
 
@@ -386,3 +388,100 @@ def _or_kernel(stride, kernel_size):
 
 def _one(v):
     return v[0] if isinstance(v, (tuple, list)) else v
+
+
+def adaptive_avg_pool(x, sizes):
+    """adaptive_avg_pool2d / 3d of a quantized (N, C, *S) or (C, *S) x (the spatial dims last)
+    to `sizes`, as torch's quantized kernels: contiguous inputs rint(sum * r) of each window's
+    integers, r = float32(1 / kD) / kH / kW in float32 steps; channels-last ones (output
+    channels last) rint(acc * inv + zero_point) with acc = sum - zero_point * size and inv =
+    float32(1 / float32(1 / float32(1 / size))), clamped: 8-bit channels in whole vectors of
+    16 as one fused multiply-add, the others in two float32 steps."""
+    from .._memory_format import _suggests_cl
+    from .._quantized import _PER_TENSOR_ONLY, _qtensor, make_qarray
+    a = x.arr
+    q = a.q
+    if q.axis is not None:
+        raise RuntimeError(_PER_TENSOR_ONLY)
+    nsp = len(sizes)
+    total = a.ints.astype(np.int64)
+    widths = []
+    for d, o in zip(range(a.ndim - nsp, a.ndim), sizes):
+        n = a.shape[d]
+        i = np.arange(o)
+        start = np.floor((i * n).astype(np.float32) / np.float32(o)).astype(np.int64)
+        end = np.ceil(((i + 1) * n).astype(np.float32) / np.float32(o)).astype(np.int64)
+        cs = np.concatenate([np.zeros_like(np.take(total, [0], d)), np.cumsum(total, d)], d)
+        total = np.take(cs, end, d) - np.take(cs, start, d)
+        shape = [1] * a.ndim
+        shape[d] = o
+        widths.append((end - start).reshape(shape))
+    qd, zp = q.dtype, q.zero_point
+    nhwc = _suggests_cl(a) if a.ndim == nsp + 2 else False
+    if not nhwc:
+        r = np.float32(1.0) if nsp == 2 else (1.0 / widths[0]).astype(np.float32)
+        for w in widths[nsp - 2:]:
+            r = (r / w.astype(np.float32)).astype(np.float32)
+        ints = np.rint(total.astype(np.float32) * r).astype(qd.storage)
+        return _qtensor(make_qarray(np.ascontiguousarray(ints), q), x.be)
+    size = widths[0]
+    for w in widths[1:]:
+        size = size * w
+    inv = np.float32(1) / (np.float32(1) / (1.0 / size).astype(np.float32))
+    acc = (total - zp * size).astype(np.float32)
+    y = np.rint(acc * inv + np.float32(zp))
+    if qd.itemsize == 1:
+        c = a.shape[1]
+        vector = (np.arange(c) < c // 16 * 16).reshape((-1,) + (1,) * nsp)
+        y = np.where(vector, np.rint(fma_float32(acc, inv, zp)), y)
+    ints = np.clip(y, qd.lo, qd.hi).astype(qd.storage)
+    ints = np.moveaxis(np.ascontiguousarray(np.moveaxis(ints, 1, -1)), -1, 1)
+    return _qtensor(make_qarray(ints, q), x.be)
+
+
+def interpolate(x, mode, sizes, scales, align_corners):
+    """F.interpolate of a quantized (N, C, *S) x, as torch's quantized upsample kernels: nearest
+    and nearest-exact (2-d and 3-d) pick the integers; bilinear (contiguous inputs) computes h0
+    * (w0 * q00 + w1 * q01) + h1 * (w0 * q10 + w1 * q11) - zero_point in float32 of the four
+    integers and rounds it with the zero point added first. The output keeps x's parameters
+    and follows its layout."""
+    from .._memory_format import _suggests_cl
+    from .._quantized import _PER_TENSOR_ONLY, _qtensor, make_qarray
+    from ..nn._resample_ops import _check_interp_dtype, _nearest_taps, _scale
+    nearest = mode in ("nearest", "nearest-exact") and x.ndim in (4, 5)
+    if not nearest and not (mode == "bilinear" and x.ndim == 4):
+        _check_interp_dtype(x, mode, sizes)
+    a = x.arr
+    q = a.q
+    if q.axis is not None:
+        raise RuntimeError(_PER_TENSOR_ONLY)
+    qd, zp = q.dtype, q.zero_point
+    cl = _suggests_cl(a)
+    if cl and not nearest:
+        raise NotImplementedError("ember: quantized bilinear interpolation of a channels-last "
+                                  "tensor is not supported (torch's vectorized kernel)")
+    if nearest:
+        ints = a.ints
+        for d, (n, o, s) in enumerate(zip(a.shape[2:], sizes, scales), 2):
+            ints = np.take(ints, _nearest_taps(n, o, s, mode == "nearest-exact").idx[:, 0], d)
+    else:
+        f32 = np.float32
+        axes = []
+        for n, o, s in zip(a.shape[2:], sizes, scales):
+            r = _scale(n, o, align_corners, s, f32)
+            i = np.arange(o).astype(f32)
+            src = r * i if align_corners else np.maximum(r * (i + f32(0.5)) - f32(0.5), f32(0))
+            src = src.astype(f32)
+            i0 = src.astype(np.int64)
+            lam1 = (src - i0.astype(f32)).astype(f32)
+            axes.append((i0, i0 + (i0 < n - 1), f32(1) - lam1, lam1))
+        (h0i, h1i, h0, h1), (w0i, w1i, w0, w1) = axes
+        v = a.ints.astype(f32)
+        rows0, rows1 = v[:, :, h0i], v[:, :, h1i]
+        h0, h1 = h0[:, None], h1[:, None]
+        y = h0 * (w0 * rows0[..., w0i] + w1 * rows0[..., w1i]) + \
+            h1 * (w0 * rows1[..., w0i] + w1 * rows1[..., w1i]) - f32(zp)
+        ints = quantize_val(y, 1.0, zp, qd).astype(qd.storage)
+    if cl:
+        ints = np.moveaxis(np.ascontiguousarray(np.moveaxis(ints, 1, -1)), -1, 1)
+    return _qtensor(make_qarray(ints if cl else np.ascontiguousarray(ints), q), x.be)
