@@ -459,6 +459,29 @@ def test_quantized_fixed_range_functions_match_torch_over_the_range(fn):
         _same_q(*got)
 
 
+@pytest.mark.parametrize("fn", ["sigmoid", "tanh", "hardsigmoid"])
+def test_quantized_fixed_range_functions_qint32(fn):
+    """qint32 inputs: torch's fixed output parameters (steps of 2**-32 from 0 for sigmoid and
+    hardsigmoid, 2**-31 for tanh; values from 0.5 (sigmoid) or 1 (tanh) up saturate at
+    INT32_MAX), hardsigmoid's integers bit for bit; sigmoid's and tanh's to float32 rounding of
+    the function (torch's exp / tanh and NumPy's differ in the last bit, which 2**32 steps
+    show)."""
+    x = np.linspace(-12, 12, 40, dtype=np.float32)
+    got = []
+    for lib in (torch, ember):
+        f = getattr(lib, fn, None) or getattr(lib.nn.functional, fn)
+        got.append(f(lib.quantize_per_tensor(lib.from_numpy(x), 0.01, 5, lib.qint32)))
+    t, e = got
+    assert (str(e.dtype), e.q_scale(), e.q_zero_point(), e.stride()) == \
+        (str(t.dtype), t.q_scale(), t.q_zero_point(), t.stride())
+    ti, ei = t.int_repr().numpy(), e.int_repr().numpy()
+    if fn == "hardsigmoid":
+        np.testing.assert_array_equal(ei, ti)
+    else:
+        np.testing.assert_allclose(ei, ti, rtol=2.5e-7, atol=0)
+        assert (ei == ti).mean() > 0.5
+
+
 # ---- histogram observer, default qconfigs, engines ----------------------------------------------
 @pytest.mark.parametrize("kw", [{}, {"reduce_range": True}, {"bins": 256},
                                 {"dtype": "qint8", "qscheme": "per_tensor_symmetric"}])

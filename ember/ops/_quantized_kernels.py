@@ -5,7 +5,7 @@ methods torch refuses on quantized tensors (their out-of-place ops computing) ar
 then too."""
 import numpy as np
 
-from .._dtype import C10_NAME, qint8, quint8
+from .._dtype import C10_NAME, qint8, qint32, quint8
 from .._memory_format import _suggests_cl
 from .._quantized import (QArray, QParams, _PER_TENSOR_ONLY, _STRIDES, _quantize_like,
                           dequantize_array, make_qarray, quantize_val)
@@ -96,8 +96,10 @@ def _hardtanh(fwd, refusal):
     return run
 
 
-# sigmoid's fixed output parameters (torch's qsigmoid: [0, 1) in steps of 1/256)
-_SIGMOID = {"quint8": QParams(quint8, 1 / 256, 0), "qint8": QParams(qint8, 1 / 256, -128)}
+# sigmoid's fixed output parameters (torch's qsigmoid: [0, 1) in steps of 1/256; qint32's in
+# steps of 2**-32, from 0: values from 0.5 up saturate)
+_SIGMOID = {"quint8": QParams(quint8, 1 / 256, 0), "qint8": QParams(qint8, 1 / 256, -128),
+            "qint32": QParams(qint32, 2.0 ** -32, 0)}
 
 
 def _sigmoid(fwd, refusal):
@@ -115,15 +117,16 @@ def _sigmoid(fwd, refusal):
         with np.errstate(over="ignore"):
             y = np.float32(1) / (np.float32(1) + np.exp(-_dequantize_lanes(
                 x.ints, q, _lanes(x.ints, 64 // q.dtype.itemsize))))
-        ints = np.clip(np.rint(y * np.float32(256)) + out.zero_point, out.dtype.lo,
-                       out.dtype.hi)
+        ints = np.clip(np.rint(y * np.float32(1 / out.scale)).astype(np.float64) +
+                       out.zero_point, out.dtype.lo, out.dtype.hi)
         return make_qarray(ints.astype(out.dtype.storage), out), ()
     return run
 
 
-# the output parameters torch's fixed-range kernels give quint8 and qint8 results
-_FIXED = {"tanh": {"quint8": (1 / 128, 128), "qint8": (1 / 128, 0)},
-          "hardsigmoid": {"quint8": (1 / 256, 0), "qint8": (1 / 256, -128)}}
+# the output parameters torch's fixed-range kernels give their results
+_FIXED = {"tanh": {"quint8": (1 / 128, 128), "qint8": (1 / 128, 0), "qint32": (2.0 ** -31, 0)},
+          "hardsigmoid": {"quint8": (1 / 256, 0), "qint8": (1 / 256, -128),
+                          "qint32": (2.0 ** -32, 0)}}
 _F32 = np.float32
 _FIXED_FN = {"tanh": np.tanh,
              "hardsigmoid": lambda d: np.minimum(np.maximum(d + _F32(3), _F32(0)), _F32(6)) /

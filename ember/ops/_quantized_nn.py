@@ -249,8 +249,8 @@ def requantized(a, f, scale, zero_point):
     qd, ints = q.dtype, a.ints
     vector = _lanes(ints, 64 // qd.itemsize)
     y = f(_dequantize_lanes(ints, q, vector))
-    v = np.where(vector, np.clip(np.rint(y * np.float32(1.0 / scale)) + zero_point, qd.lo,
-                                 qd.hi), quantize_val(y, scale, zero_point, qd))
+    v = np.where(vector, np.clip(np.rint(y * np.float32(1.0 / scale)).astype(np.float64) +
+                                 zero_point, qd.lo, qd.hi), quantize_val(y, scale, zero_point, qd))
     return make_qarray(v.astype(qd.storage), QParams(qd, float(scale), int(zero_point)))
 
 
