@@ -264,9 +264,8 @@ def test_quantized_conv2d_bit_for_bit(case):
     _same_q(yt, ye)
 
 
-@pytest.mark.parametrize("case", [(1, 1, 1, 1, 0, False, True), (2, 0, 1, 2, 0, True, True),
-                                  (1, 1, 2, 1, 0, True, False), (1, 1, 1, 1, -3, False, True),
-                                  (2, 1, 1, 1, 2, True, False)])
+@pytest.mark.parametrize("case", [(2, 0, 1, 2, 0, True, True), (1, 1, 2, 1, 0, True, False),
+                                  (1, 1, 1, 1, -3, False, True)])
 def test_quantized_conv3d_bit_for_bit(case):
     """quantized Conv3d (oneDNN's rounding for symmetric weights, fbgemm's otherwise): repr,
     output (channels last 3d), and its state_dict loaded both ways."""
@@ -839,9 +838,10 @@ def test_quantized_activations_over_the_range(dtype, zp, out_scale, out_zp, modu
 
 
 # ---- quantized batch norm and max pooling --------------------------------------------------------
-@pytest.mark.parametrize("shape", [(2, 3), (2, 5, 4), (2, 3, 4, 5), (2, 3, 2, 3, 4), (3, 70, 2, 3),
-                                   (2, 130, 5), (2, 0, 3, 3)])
-@pytest.mark.parametrize("dtype, zp", [("quint8", 100), ("qint8", -3), ("qint32", 7)])
+@pytest.mark.parametrize("shape, dtype, zp", [
+    ((2, 3), "quint8", 100), ((2, 5, 4), "qint8", -3), ((2, 3, 4, 5), "quint8", 100),
+    ((2, 3, 4, 5), "qint32", 7), ((2, 3, 2, 3, 4), "qint8", -3), ((3, 70, 2, 3), "quint8", 100),
+    ((3, 70, 2, 3), "qint32", 7), ((2, 130, 5), "qint8", -3), ((2, 0, 3, 3), "quint8", 100)])
 def test_quantized_batch_norm(shape, dtype, zp):
     """torch.quantized_batch_norm bit for bit (channels past whole 64-byte vectors: C = 70, 130),
     2-d and 3-d inputs contiguous, 4-d and 5-d channels last."""
@@ -935,10 +935,12 @@ def test_static_batch_norm_flow(dims):
     _same_q_module_states(ct, ce)
 
 
-@pytest.mark.parametrize("args", [([2, 2],), ([3, 2], [1, 2], [1, 1], [1, 1], True),
-                                  ([2, 2], [], 0, 1, False), ([7, 2],), ([2, 2], [1, 1], 2),
-                                  ([2, 2], 0), ([2, 2], [1, 1], 0, 0), ([2, 2], [1, 1], -1)])
-@pytest.mark.parametrize("kind", ["quint8", "qint8_cl", "unbatched", "rank2"])
+@pytest.mark.parametrize("args, kind", [
+    (([2, 2],), "quint8"), (([3, 2], [1, 2], [1, 1], [1, 1], True), "quint8"),
+    (([2, 2], [], 0, 1, False), "qint8_cl"), (([7, 2],), "quint8"),
+    (([2, 2], [1, 1], 2), "quint8"), (([2, 2], 0), "quint8"), (([2, 2], [1, 1], 0, 0), "rank2"),
+    (([2, 2], [1, 1], -1), "quint8"), (([3, 2], [1, 2], [1, 1], [1, 1], True), "qint8_cl"),
+    (([2, 2],), "unbatched"), (([2, 2],), "rank2")])
 def test_quantized_max_pool2d(args, kind):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
@@ -954,9 +956,9 @@ def test_quantized_max_pool2d(args, kind):
     assert e == t
 
 
-@pytest.mark.parametrize("args", [([2],), ([3], [2], [1], [1], True), ([3], [2], [1], [2], False),
-                                  (2,)])
-@pytest.mark.parametrize("shape", [(3, 5, 6), (5, 6), (6,)])
+@pytest.mark.parametrize("args, shape", [
+    (([2],), (3, 5, 6)), (([3], [2], [1], [1], True), (3, 5, 6)),
+    (([3], [2], [1], [2], False), (5, 6)), ((2,), (5, 6)), (([2],), (6,))])
 def test_quantized_max_pool1d(args, shape):
     x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
 
@@ -971,11 +973,10 @@ def test_quantized_max_pool1d(args, shape):
 _CT_SHAPES = {1: (2, 4, 5), 2: (2, 4, 5, 6), 3: (2, 4, 3, 4, 3)}
 
 
-@pytest.mark.parametrize("dims", [1, 2, 3])
-@pytest.mark.parametrize("kw, wzp", [({}, 0), ({"stride": 2, "padding": 1, "output_padding": 1,
-                                               "groups": 2}, 0),
-                                     ({"stride": 2, "dilation": 2, "bias": False}, 0),
-                                     ({"padding": 1}, 3)])
+@pytest.mark.parametrize("dims, kw, wzp", [
+    (1, {}, 0), (2, {"stride": 2, "dilation": 2, "bias": False, "groups": 2}, 0),
+    (3, {}, 0), (2, {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}, 0),
+    (1, {"padding": 1}, 3)])
 def test_quantized_conv_transpose(dims, kw, wzp):
     """ConvTranspose{1,2,3}d: repr, outputs bit for bit (oneDNN's rounding for symmetric
     weights without output padding, fbgemm's otherwise), channels last, and the state_dicts
@@ -1065,15 +1066,14 @@ def _qin(lib, shape, dtype, cl=False, seed=0):
     return q
 
 
-_POOL_CASES = [((2, 3, 6, 7), False, (2,)), ((2, 3, 6, 7), False, (3, 2, 1, True, False)),
-               ((2, 3, 5, 6), False, (3, 1, 1, False, True, 5)), ((2, 20, 5, 6), True, (2, 1, 1)),
-               ((2, 70, 4, 5), True, (3, 2, 1, False, False)), ((3, 5, 6), False, (2,)),
-               ((2, 20, 3, 4, 5), False, ((1, 2, 2),)), ((2, 3, 3, 4, 5), True, (3, 1, 1)),
-               ((4, 20, 2, 6, 6), True, ((1, 2, 3),))]
-
-
-@pytest.mark.parametrize("dtype", ["quint8", "qint8", "qint32"])
-@pytest.mark.parametrize("shape, cl, args", _POOL_CASES)
+@pytest.mark.parametrize("shape, cl, args, dtype", [
+    ((2, 3, 6, 7), False, (2,), "quint8"), ((2, 3, 6, 7), False, (3, 2, 1, True, False), "qint8"),
+    ((2, 3, 5, 6), False, (3, 1, 1, False, True, 5), "qint32"),
+    ((2, 20, 5, 6), True, (2, 1, 1), "quint8"), ((2, 20, 5, 6), True, (2, 1, 1), "qint32"),
+    ((2, 70, 4, 5), True, (3, 2, 1, False, False), "qint8"), ((3, 5, 6), False, (2,), "quint8"),
+    ((2, 20, 3, 4, 5), False, ((1, 2, 2),), "qint8"),
+    ((4, 20, 2, 6, 6), True, ((1, 2, 3),), "qint8"),
+    ((4, 3, 2, 6, 6), True, ((1, 2, 3),), "qint32")])
 def test_quantized_avg_pool(shape, cl, args, dtype):
     """avg_pool2d / 3d of quantized tensors bit for bit: contiguous ones round sum * (1 / n) +
     zero_point, channels-last ones (and all 3-d ones, whose output is channels last) split
@@ -1085,14 +1085,11 @@ def test_quantized_avg_pool(shape, cl, args, dtype):
     _same_q(run(torch), run(ember))
 
 
-@pytest.mark.parametrize("dtype", ["quint8", "qint8", "qint32"])
-@pytest.mark.parametrize("shape, cl, size", [((2, 3, 5, 7), False, (2, 3)), ((3, 5, 7), False, 4),
-                                             ((2, 20, 5, 7), True, (3, 4)),
-                                             ((2, 70, 5, 7), True, (2, 3)),
-                                             ((2, 3, 3, 5, 7), False, (2, 2, 3)),
-                                             ((2, 20, 3, 5, 7), True, (2, 3, 4)),
-                                             ((4, 20, 6, 6), True, (3, 2)),
-                                             ((4, 20, 2, 6, 6), True, (2, 3, 2))])
+@pytest.mark.parametrize("shape, cl, size, dtype", [
+    ((2, 3, 5, 7), False, (2, 3), "quint8"), ((3, 5, 7), False, 4, "qint8"),
+    ((2, 20, 5, 7), True, (3, 4), "qint8"), ((2, 70, 5, 7), True, (2, 3), "quint8"),
+    ((2, 3, 3, 5, 7), False, (2, 2, 3), "qint32"), ((2, 20, 3, 5, 7), True, (2, 3, 4), "qint8"),
+    ((4, 20, 6, 6), True, (3, 2), "qint32"), ((4, 20, 2, 6, 6), True, (2, 3, 2), "qint8")])
 def test_quantized_adaptive_avg_pool(shape, cl, size, dtype):
     def run(lib):
         f = lib.nn.functional.adaptive_avg_pool3d if len(shape) == 5 else \
@@ -1101,14 +1098,16 @@ def test_quantized_adaptive_avg_pool(shape, cl, size, dtype):
     _same_q(run(torch), run(ember))
 
 
-@pytest.mark.parametrize("dtype", ["quint8", "qint8", "qint32"])
-@pytest.mark.parametrize("shape, cl, kw", [
-    ((2, 3, 5, 6), False, {"scale_factor": 2}), ((2, 3, 5, 6), True, {"size": (4, 9)}),
-    ((2, 3, 5, 6), False, {"size": (7, 13), "mode": "nearest-exact"}),
-    ((2, 3, 2, 3, 4), False, {"scale_factor": (1, 2, 1.5)}),
-    ((2, 3, 5, 6), False, {"size": (11, 13), "mode": "bilinear"}),
-    ((2, 20, 5, 6), False, {"scale_factor": 1.5, "mode": "bilinear", "align_corners": True}),
-    ((2, 3, 5), False, {"scale_factor": 2})])
+@pytest.mark.parametrize("shape, cl, kw, dtype", [
+    ((2, 3, 5, 6), False, {"scale_factor": 2}, "quint8"),
+    ((2, 3, 5, 6), True, {"size": (4, 9)}, "qint8"),
+    ((2, 3, 5, 6), False, {"size": (7, 13), "mode": "nearest-exact"}, "qint32"),
+    ((2, 3, 2, 3, 4), False, {"scale_factor": (1, 2, 1.5)}, "quint8"),
+    ((2, 3, 5, 6), False, {"size": (11, 13), "mode": "bilinear"}, "quint8"),
+    ((2, 3, 5, 6), False, {"size": (11, 13), "mode": "bilinear"}, "qint32"),
+    ((2, 20, 5, 6), False, {"scale_factor": 1.5, "mode": "bilinear", "align_corners": True},
+     "qint8"),
+    ((2, 3, 5), False, {"scale_factor": 2}, "quint8")])
 def test_quantized_interpolate(shape, cl, kw, dtype):
     t, e = [_outcome(lambda lib=lib: lib.nn.functional.interpolate(
         _qin(lib, shape, dtype, cl), **kw)) for lib in (torch, ember)]
