@@ -75,6 +75,8 @@ from ._quantized import (qscheme, per_tensor_affine, per_channel_affine,  # noqa
                          _empty_affine_quantized,
                          bind_methods as _bind_quantized)
 _bind_quantized()
+from .ops._quantized_nn import (quantized_batch_norm, quantized_max_pool1d,  # noqa: E402,F401
+                                quantized_max_pool2d)
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "accelerator", "cpu", "compiler", "profiler",

@@ -352,7 +352,7 @@ def quantize_val(v, scale, zero_point, qd):
     array)."""
     with np.errstate(over="ignore", invalid="ignore"):
         t = np.asarray(v, np.float32) * (np.float32(1) / np.float32(scale))
-        return np.clip(np.rint(t + np.float32(zero_point)), qd.lo, qd.hi)
+        return np.clip(np.rint(t + np.float32(zero_point)).astype(np.float64), qd.lo, qd.hi)
 
 
 def dequantize_array(a):

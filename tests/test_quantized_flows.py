@@ -1,6 +1,7 @@
 """Quantization flows ordinary programs use, against torch 2.13 (CPU, x86 engine): dynamic
 quantization (quantize_dynamic), eager static quantization (fuse_modules, prepare, calibration,
 convert) and the quantized modules' forwards, saving and loading."""
+import copy
 import io
 import re
 import warnings
@@ -234,10 +235,11 @@ def test_static_conv_flow(pool):
     _same_q(ct.conv(qt), ce.conv(qe))
 
 
-def _qconv_case(lib, rng_seed, stride, padding, dilation, groups, wzp, per_channel, bias):
+def _qconv_case(lib, rng_seed, stride, padding, dilation, groups, wzp, per_channel, bias,
+                dims=2):
     rng = np.random.default_rng(rng_seed)
-    x = rng.standard_normal((2, 4, 9, 7)).astype(np.float32)
-    w = (rng.standard_normal((6, 4 // groups, 3, 3)) * 0.3).astype(np.float32)
+    x = rng.standard_normal((2, 4, 9, 7) if dims == 2 else (2, 4, 5, 6, 4)).astype(np.float32)
+    w = (rng.standard_normal((6, 4 // groups) + (3,) * dims) * 0.3).astype(np.float32)
     b = rng.standard_normal(6).astype(np.float32)
     xq = lib.quantize_per_tensor(lib.from_numpy(x), 0.031, 117, lib.quint8)
     if per_channel:
@@ -246,8 +248,8 @@ def _qconv_case(lib, rng_seed, stride, padding, dilation, groups, wzp, per_chann
                                       lib.from_numpy(np.full(6, wzp)), 0, lib.qint8)
     else:
         wq = lib.quantize_per_tensor(lib.from_numpy(w), 0.0123, wzp, lib.qint8)
-    conv = lib.ao.nn.quantized.Conv2d(4, 6, 3, stride=stride, padding=padding, dilation=dilation,
-                                      groups=groups, bias=bias)
+    conv = getattr(lib.ao.nn.quantized, f"Conv{dims}d")(
+        4, 6, 3, stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias)
     conv.set_weight_bias(wq, lib.from_numpy(b) if bias else None)
     conv.scale, conv.zero_point = 0.0731, 101
     return conv, conv(xq)
@@ -260,6 +262,39 @@ def test_quantized_conv2d_bit_for_bit(case):
     (mt, yt), (me, ye) = [_qconv_case(lib, 7, *case) for lib in (torch, ember)]
     assert repr(me) == repr(mt)
     _same_q(yt, ye)
+
+
+@pytest.mark.parametrize("case", [(2, 0, 1, 2, 0, True, True), (1, 1, 2, 1, 0, True, False),
+                                  (1, 1, 1, 1, -3, False, True)])
+def test_quantized_conv3d_bit_for_bit(case):
+    """quantized Conv3d (oneDNN's rounding for symmetric weights, fbgemm's otherwise): repr,
+    output (channels last 3d), and its state_dict loaded both ways."""
+    (mt, yt), (me, ye) = [_qconv_case(lib, 9, *case, dims=3) for lib in (torch, ember)]
+    assert repr(me) == repr(mt)
+    _same_q(yt, ye)
+    _same_q_module_states(mt, me)
+
+
+def _same_q_module_states(mt, me):
+    """Each module given the other's state_dict (torch.save -> ember.load and back) is the
+    other: repr, keys, values (quantized ones with their integers)."""
+    buf = io.BytesIO()
+    torch.save(mt.state_dict(), buf)
+    buf.seek(0)
+    me2 = copy.deepcopy(me)
+    me2.load_state_dict(ember.load(buf))
+    buf = io.BytesIO()
+    ember.save(me.state_dict(), buf)
+    buf.seek(0)
+    mt2 = copy.deepcopy(mt)
+    mt2.load_state_dict(torch.load(buf))
+    assert repr(me2) == repr(mt2)
+    st, se = mt2.state_dict(), me2.state_dict()
+    assert list(se) == list(st)
+    for k, v in st.items():
+        assert repr(se[k]) == repr(v)
+        if isinstance(v, torch.Tensor) and v.is_quantized:
+            assert se[k].int_repr().tolist() == v.int_repr().tolist()
 
 
 @pytest.mark.parametrize("n", [100, 1000, 40000])
@@ -421,6 +456,29 @@ def test_quantized_fixed_range_functions_match_torch_over_the_range(fn):
         got = [f(lib.quantize_per_tensor(lib.from_numpy(x), scale, zp, getattr(lib, dtype)))
                for f, lib in zip(got, (torch, ember))]
         _same_q(*got)
+
+
+@pytest.mark.parametrize("fn", ["sigmoid", "tanh", "hardsigmoid"])
+def test_quantized_fixed_range_functions_qint32(fn):
+    """qint32 inputs: torch's fixed output parameters (steps of 2**-32 from 0 for sigmoid and
+    hardsigmoid, 2**-31 for tanh; values from 0.5 (sigmoid) or 1 (tanh) up saturate at
+    INT32_MAX), hardsigmoid's integers bit for bit; sigmoid's and tanh's to float32 rounding of
+    the function (torch's exp / tanh and NumPy's differ in the last bit, which 2**32 steps
+    show)."""
+    x = np.linspace(-12, 12, 40, dtype=np.float32)
+    got = []
+    for lib in (torch, ember):
+        f = getattr(lib, fn, None) or getattr(lib.nn.functional, fn)
+        got.append(f(lib.quantize_per_tensor(lib.from_numpy(x), 0.01, 5, lib.qint32)))
+    t, e = got
+    assert (str(e.dtype), e.q_scale(), e.q_zero_point(), e.stride()) == \
+        (str(t.dtype), t.q_scale(), t.q_zero_point(), t.stride())
+    ti, ei = t.int_repr().numpy(), e.int_repr().numpy()
+    if fn == "hardsigmoid":
+        np.testing.assert_array_equal(ei, ti)
+    else:
+        np.testing.assert_allclose(ei, ti, rtol=2.5e-7, atol=0)
+        assert (ei == ti).mean() > 0.5
 
 
 # ---- histogram observer, default qconfigs, engines ----------------------------------------------
@@ -777,3 +835,365 @@ def test_quantized_activations_over_the_range(dtype, zp, out_scale, out_zp, modu
             _same_q(t, e)
         else:
             assert repr(e) == repr(t)
+
+
+# ---- quantized batch norm and max pooling --------------------------------------------------------
+@pytest.mark.parametrize("shape, dtype, zp", [
+    ((2, 3), "quint8", 100), ((2, 5, 4), "qint8", -3), ((2, 3, 4, 5), "quint8", 100),
+    ((2, 3, 4, 5), "qint32", 7), ((2, 3, 2, 3, 4), "qint8", -3), ((3, 70, 2, 3), "quint8", 100),
+    ((3, 70, 2, 3), "qint32", 7), ((2, 130, 5), "qint8", -3), ((2, 0, 3, 3), "quint8", 100)])
+def test_quantized_batch_norm(shape, dtype, zp):
+    """torch.quantized_batch_norm bit for bit (channels past whole 64-byte vectors: C = 70, 130),
+    2-d and 3-d inputs contiguous, 4-d and 5-d channels last."""
+    rng = np.random.default_rng(len(shape))
+    c = shape[1]
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    w, b, m = (rng.standard_normal(c).astype(np.float32) for _ in range(3))
+    v = rng.random(c).astype(np.float32) * 2
+
+    def run(lib):
+        qx = lib.quantize_per_tensor(lib.from_numpy(x), 0.037, zp, getattr(lib, dtype))
+        return lib.quantized_batch_norm(qx, *(lib.from_numpy(t) for t in (w, b, m, v)), 1e-5,
+                                        0.0213, zp + 3)
+    _same_q(run(torch), run(ember))
+
+
+def test_quantized_batch_norm_errors():
+    def q(lib, shape=(2, 3, 4, 4)):
+        return lib.quantize_per_tensor(lib.ones(shape), 0.1, 3, lib.quint8)
+    cases = [
+        lambda lib: lib.quantized_batch_norm(q(lib), None, lib.ones(3), lib.ones(3),
+                                             lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(q(lib), lib.ones(3), None, lib.ones(3),
+                                             lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(q(lib), lib.ones(4), lib.ones(4), lib.ones(3),
+                                             lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(q(lib), lib.ones(3), lib.ones(3), lib.ones(2),
+                                             lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(q(lib), lib.ones(3), lib.ones(3), lib.ones(3),
+                                             lib.ones(2), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(q(lib, (3,)), lib.ones(3), lib.ones(3),
+                                             lib.ones(3), lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(lib.ones(2, 3), lib.ones(3), lib.ones(3),
+                                             lib.ones(3), lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.quantized_batch_norm(
+            lib.quantize_per_channel(lib.ones(2, 3), lib.ones(3), lib.zeros(3, dtype=lib.long),
+                                     1, lib.quint8),
+            lib.ones(3), lib.ones(3), lib.ones(3), lib.ones(3), 1e-5, 0.1, 2),
+        lambda lib: lib.ao.nn.quantized.BatchNorm2d(3)(q(lib, (2, 3, 4))),
+        lambda lib: lib.ao.nn.quantized.BatchNorm3d(3)(q(lib)),
+        lambda lib: lib.ao.nn.intrinsic.quantized.BNReLU2d(3)(q(lib, (2, 3, 4))),
+        lambda lib: lib.ao.nn.intrinsic.quantized.BNReLU3d(3)(q(lib)),
+    ]
+    for f in cases:
+        t, e = _outcome(lambda: f(torch)), _outcome(lambda: f(ember))
+        assert t[0] == e[0]
+        if t[0] != "NotImplementedError":
+            assert t == e
+
+
+def _bn_model(lib, dims):
+    nn, aq = lib.nn, lib.ao.quantization
+    bn = getattr(nn, f"BatchNorm{dims}d")
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = aq.QuantStub()
+            self.bn, self.relu, self.bn2 = bn(3), nn.ReLU(), bn(3)
+            self.dequant = aq.DeQuantStub()
+
+        def forward(self, x):
+            return self.dequant(self.bn2(self.relu(self.bn(self.quant(x)))))
+    lib.manual_seed(0)
+    m = M()
+    for b in (m.bn, m.bn2):
+        b.running_mean.uniform_(-1, 1)
+        b.running_var.uniform_(0.5, 2)
+        b.weight.data.uniform_(0.5, 2)
+        b.bias.data.uniform_(-1, 1)
+    return m.eval()
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_static_batch_norm_flow(dims):
+    """BatchNorm2d / 3d and their ReLU fusions quantized as torch's (nnq.BatchNorm2d/3d,
+    nniq.BNReLU2d/3d): fused and prepared reprs; given torch's quantization parameters, repr,
+    state_dict and outputs bit for bit; the state_dicts load both ways."""
+    rng = np.random.default_rng(dims)
+    shape = (2, 3, 4, 5) if dims == 2 else (2, 3, 2, 3, 4)
+    data = [rng.standard_normal(shape).astype(np.float32) for _ in range(2)]
+    (tt, ct), (te, ce) = [_calibrated(lib, lambda l: _bn_model(l, dims), "default_qconfig",
+                                      [["bn", "relu"]], data) for lib in (torch, ember)]
+    assert te[:2] == tt[:2]
+    _take_torchs_qparams(ct, ce)
+    assert repr(ce) == repr(ct)
+    x = rng.standard_normal(shape).astype(np.float32)
+    qt, qe = ct.bn(ct.quant(torch.from_numpy(x))), ce.bn(ce.quant(ember.from_numpy(x)))
+    _same_q(qt, qe)
+    _same_q(ct.bn2(qt), ce.bn2(qe))
+    _same_q_module_states(ct, ce)
+
+
+@pytest.mark.parametrize("args, kind", [
+    (([2, 2],), "quint8"), (([3, 2], [1, 2], [1, 1], [1, 1], True), "quint8"),
+    (([2, 2], [], 0, 1, False), "qint8_cl"), (([7, 2],), "quint8"),
+    (([2, 2], [1, 1], 2), "quint8"), (([2, 2], 0), "quint8"), (([2, 2], [1, 1], 0, 0), "rank2"),
+    (([2, 2], [1, 1], -1), "quint8"), (([3, 2], [1, 2], [1, 1], [1, 1], True), "qint8_cl"),
+    (([2, 2],), "unbatched"), (([2, 2],), "rank2")])
+def test_quantized_max_pool2d(args, kind):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
+    x = {"unbatched": x[0], "rank2": x[0, 0]}.get(kind, x)
+
+    def run(lib):
+        qx = lib.quantize_per_tensor(lib.from_numpy(x), 0.05, 10,
+                                     getattr(lib, {"qint8_cl": "qint8"}.get(kind, "quint8")))
+        if kind.endswith("cl"):
+            qx = qx.contiguous(memory_format=lib.channels_last)
+        return lib.quantized_max_pool2d(qx, *args)
+    t, e = _outcome(lambda: run(torch)), _outcome(lambda: run(ember))
+    assert e == t
+
+
+@pytest.mark.parametrize("args, shape", [
+    (([2],), (3, 5, 6)), (([3], [2], [1], [1], True), (3, 5, 6)),
+    (([3], [2], [1], [2], False), (5, 6)), ((2,), (5, 6)), (([2],), (6,))])
+def test_quantized_max_pool1d(args, shape):
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+
+    def run(lib):
+        qx = lib.quantize_per_tensor(lib.from_numpy(x), 0.05, 10, lib.quint8)
+        return lib.quantized_max_pool1d(qx, *args)
+    t, e = _outcome(lambda: run(torch)), _outcome(lambda: run(ember))
+    assert e == t
+
+
+# ---- quantized ConvTranspose1d / 2d / 3d ---------------------------------------------------------
+_CT_SHAPES = {1: (2, 4, 5), 2: (2, 4, 5, 6), 3: (2, 4, 3, 4, 3)}
+
+
+@pytest.mark.parametrize("dims, kw, wzp", [
+    (1, {}, 0), (2, {"stride": 2, "dilation": 2, "bias": False, "groups": 2}, 0),
+    (3, {}, 0), (2, {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}, 0),
+    (1, {"padding": 1}, 3)])
+def test_quantized_conv_transpose(dims, kw, wzp):
+    """ConvTranspose{1,2,3}d: repr, outputs bit for bit (oneDNN's rounding for symmetric
+    weights without output padding, fbgemm's otherwise), channels last, and the state_dicts
+    both ways."""
+    rng = np.random.default_rng(dims)
+    x = rng.standard_normal(_CT_SHAPES[dims]).astype(np.float32)
+    groups = kw.get("groups", 1)
+    w = (rng.standard_normal((4, 6 // groups) + (3,) * dims) * 0.3).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+
+    def run(lib):
+        m = getattr(lib.ao.nn.quantized, f"ConvTranspose{dims}d")(4, 6, 3, **kw)
+        m.set_weight_bias(lib.quantize_per_tensor(lib.from_numpy(w), 0.0123, wzp, lib.qint8),
+                          lib.from_numpy(b) if kw.get("bias", True) else None)
+        m.scale, m.zero_point = 0.0731, 101
+        return m, m(lib.quantize_per_tensor(lib.from_numpy(x), 0.031, 117, lib.quint8))
+    (mt, yt), (me, ye) = run(torch), run(ember)
+    assert repr(me) == repr(mt)
+    _same_q(yt, ye)
+    _same_q_module_states(mt, me)
+
+
+def test_quantized_conv_transpose_flow_and_errors():
+    """ConvTranspose2d and 1d through prepare / convert (default qconfig, symmetric weights: the
+    x86 engine's oneDNN path; given torch's parameters), and torch's refusals: per-channel
+    weights, other padding modes, input ranks."""
+    rng = np.random.default_rng(5)
+    data = [rng.standard_normal((2, 3, 4, 4)).astype(np.float32) for _ in range(2)]
+
+    def build(lib):
+        nn, aq = lib.nn, lib.ao.quantization
+        lib.manual_seed(0)
+        return nn.Sequential(aq.QuantStub(), nn.ConvTranspose2d(3, 4, 3, stride=2),
+                             nn.ConvTranspose1d(4, 2, 2), aq.DeQuantStub()).eval()
+
+    def flat(lib):
+        m = build(lib)
+
+        class M(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.quant, self.up, self.up1, self.dequant = m[0], m[1], m[2], m[3]
+
+            def forward(self, x):
+                y = self.up(self.quant(x))
+                return self.dequant(self.up1(y.reshape(y.shape[0], 4, -1)))
+        return M().eval()
+    def calibrated(lib):
+        m = flat(lib)
+        m.qconfig = lib.ao.quantization.default_qconfig
+        prepared = lib.ao.quantization.prepare(m)
+        for x in data:
+            prepared(lib.from_numpy(x))
+        return repr(prepared), lib.ao.quantization.convert(prepared)
+    (tt, ct), (te, ce) = calibrated(torch), calibrated(ember)
+    number = re.compile(r"-?\d+\.\d+")        # (the observers' float32 ranges: to rounding)
+    assert number.sub("#", te) == number.sub("#", tt)
+    np.testing.assert_allclose([float(v) for v in number.findall(te)],
+                               [float(v) for v in number.findall(tt)], rtol=1e-6)
+    _take_torchs_qparams(ct, ce)
+    assert repr(ce) == repr(ct)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    _same(ct(torch.from_numpy(x)), ce(ember.from_numpy(x)))
+    cases = [
+        lambda lib: lib.ao.nn.quantized.ConvTranspose2d(2, 2, 1).set_weight_bias(
+            lib.quantize_per_channel(lib.ones(2, 2, 1, 1), lib.ones(2) / 10,
+                                     lib.zeros(2, dtype=lib.long), 0, lib.qint8), None),
+        lambda lib: lib.ao.nn.quantized.ConvTranspose2d(2, 2, 1, padding_mode="reflect"),
+        lambda lib: lib.ao.nn.quantized.ConvTranspose3d(2, 2, 1)(
+            lib.quantize_per_tensor(lib.ones(1, 2, 2, 2), 0.1, 0, lib.quint8)),
+        lambda lib: lib.ao.nn.quantized.ConvTranspose1d(2, 2, 1)(
+            lib.quantize_per_tensor(lib.ones(1, 2, 2, 2), 0.1, 0, lib.quint8)),
+        lambda lib: lib.ao.nn.quantized.ConvTranspose2d.from_float(lib.nn.Conv2d(2, 2, 1)),
+    ]
+    for f in cases:
+        assert _outcome(lambda: f(ember)) == _outcome(lambda: f(torch))
+
+
+# ---- pooling, resampling and torch.ao.nn.quantized.functional ------------------------------------
+def _qin(lib, shape, dtype, cl=False, seed=0):
+    x = (np.random.default_rng(seed).standard_normal(shape) * 3).astype(np.float32)
+    zp = 3 + (128 if dtype == "quint8" else 0)
+    q = lib.quantize_per_tensor(lib.from_numpy(x), 0.05, zp, getattr(lib, dtype))
+    if cl:
+        q = q.contiguous(memory_format=lib.channels_last if len(shape) == 4 else
+                         lib.channels_last_3d)
+    return q
+
+
+@pytest.mark.parametrize("shape, cl, args, dtype", [
+    ((2, 3, 6, 7), False, (2,), "quint8"), ((2, 3, 6, 7), False, (3, 2, 1, True, False), "qint8"),
+    ((2, 3, 5, 6), False, (3, 1, 1, False, True, 5), "qint32"),
+    ((2, 20, 5, 6), True, (2, 1, 1), "quint8"), ((2, 20, 5, 6), True, (2, 1, 1), "qint32"),
+    ((2, 70, 4, 5), True, (3, 2, 1, False, False), "qint8"), ((3, 5, 6), False, (2,), "quint8"),
+    ((2, 20, 3, 4, 5), False, ((1, 2, 2),), "qint8"),
+    ((4, 20, 2, 6, 6), True, ((1, 2, 3),), "qint8"),
+    ((4, 3, 2, 6, 6), True, ((1, 2, 3),), "qint32")])
+def test_quantized_avg_pool(shape, cl, args, dtype):
+    """avg_pool2d / 3d of quantized tensors bit for bit: contiguous ones round sum * (1 / n) +
+    zero_point, channels-last ones (and all 3-d ones, whose output is channels last) split
+    8-bit channels into vectors of 16 (zero point added after rounding) and the rest (ties:
+    even divisors, 2x3 windows)."""
+    def run(lib):
+        f = lib.nn.functional.avg_pool3d if len(shape) == 5 else lib.nn.functional.avg_pool2d
+        return f(_qin(lib, shape, dtype, cl), *args)
+    _same_q(run(torch), run(ember))
+
+
+@pytest.mark.parametrize("shape, cl, size, dtype", [
+    ((2, 3, 5, 7), False, (2, 3), "quint8"), ((3, 5, 7), False, 4, "qint8"),
+    ((2, 20, 5, 7), True, (3, 4), "qint8"), ((2, 70, 5, 7), True, (2, 3), "quint8"),
+    ((2, 3, 3, 5, 7), False, (2, 2, 3), "qint32"), ((2, 20, 3, 5, 7), True, (2, 3, 4), "qint8"),
+    ((4, 20, 6, 6), True, (3, 2), "qint32"), ((4, 20, 2, 6, 6), True, (2, 3, 2), "qint8")])
+def test_quantized_adaptive_avg_pool(shape, cl, size, dtype):
+    def run(lib):
+        f = lib.nn.functional.adaptive_avg_pool3d if len(shape) == 5 else \
+            lib.nn.functional.adaptive_avg_pool2d
+        return f(_qin(lib, shape, dtype, cl), size)
+    _same_q(run(torch), run(ember))
+
+
+@pytest.mark.parametrize("shape, cl, kw, dtype", [
+    ((2, 3, 5, 6), False, {"scale_factor": 2}, "quint8"),
+    ((2, 3, 5, 6), True, {"size": (4, 9)}, "qint8"),
+    ((2, 3, 5, 6), False, {"size": (7, 13), "mode": "nearest-exact"}, "qint32"),
+    ((2, 3, 2, 3, 4), False, {"scale_factor": (1, 2, 1.5)}, "quint8"),
+    ((2, 3, 5, 6), False, {"size": (11, 13), "mode": "bilinear"}, "quint8"),
+    ((2, 3, 5, 6), False, {"size": (11, 13), "mode": "bilinear"}, "qint32"),
+    ((2, 20, 5, 6), False, {"scale_factor": 1.5, "mode": "bilinear", "align_corners": True},
+     "qint8"),
+    ((2, 3, 5), False, {"scale_factor": 2}, "quint8")])
+def test_quantized_interpolate(shape, cl, kw, dtype):
+    t, e = [_outcome(lambda lib=lib: lib.nn.functional.interpolate(
+        _qin(lib, shape, dtype, cl), **kw)) for lib in (torch, ember)]
+    assert e[0] == t[0] if t[0] == "NotImplementedError" else e == t
+
+
+def _qfunctional_cases():
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((2, 4, 6, 7)) * 2).astype(np.float32)
+    w = (rng.standard_normal((6, 4, 3, 3)) * 0.3).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    wl = np.ascontiguousarray(np.tile(w[:, 0, 0, :], (1, 3))[:, :7])
+
+    def qx(lib, a=x, dt="quint8"):
+        return lib.quantize_per_tensor(lib.from_numpy(a), 0.05, 3 + 128 * (dt == "quint8"),
+                                       getattr(lib, dt))
+
+    def qw(lib, a):
+        return lib.quantize_per_tensor(lib.from_numpy(a), 0.01, 0, lib.qint8)
+    return {
+        "conv2d": lambda lib, F: F.conv2d(qx(lib), qw(lib, w), lib.from_numpy(b), padding=1,
+                                          scale=0.2, zero_point=100),
+        "conv1d": lambda lib, F: F.conv1d(qx(lib, x[:, :, 0]), qw(lib, w[:, :, 0]), None,
+                                          stride=2, scale=0.2, zero_point=100),
+        "conv3d": lambda lib, F: F.conv3d(qx(lib, x[:, :, None]), qw(lib, w[:, :, None]),
+                                          lib.from_numpy(b), padding=(0, 1, 1), scale=0.2,
+                                          zero_point=100),
+        "conv2d_qint8_input": lambda lib, F: F.conv2d(qx(lib, dt="qint8"), qw(lib, w), None),
+        "conv2d_rank": lambda lib, F: F.conv2d(qx(lib, x[0]), qw(lib, w), None),
+        "conv2d_reflect": lambda lib, F: F.conv2d(qx(lib), qw(lib, w), None,
+                                                  padding_mode="reflect"),
+        "linear": lambda lib, F: F.linear(qx(lib, x[0, 0]), qw(lib, wl), lib.from_numpy(b)),
+        "linear_scale": lambda lib, F: F.linear(qx(lib, x[0, 0]), qw(lib, wl), None, 0.3, 120),
+        "avg_pool2d": lambda lib, F: F.avg_pool2d(qx(lib), 2),
+        "avg_pool2d_float": lambda lib, F: F.avg_pool2d(lib.from_numpy(x), 2),
+        "avg_pool3d": lambda lib, F: F.avg_pool3d(qx(lib, x[:, :, None]), (1, 2, 2)),
+        "adaptive_avg_pool2d": lambda lib, F: F.adaptive_avg_pool2d(qx(lib), (2, 3)),
+        "adaptive_avg_pool3d": lambda lib, F: F.adaptive_avg_pool3d(qx(lib, x[:, :, None]),
+                                                                    (1, 2, 3)),
+        "interpolate": lambda lib, F: F.interpolate(qx(lib), scale_factor=2),
+        "upsample_bilinear": lambda lib, F: F.upsample_bilinear(qx(lib), size=(9, 11)),
+        "upsample_nearest": lambda lib, F: F.upsample_nearest(qx(lib), size=(9, 11)),
+        "upsample": lambda lib, F: F.upsample(qx(lib), size=(9, 11), mode="bilinear"),
+        "max_pool1d": lambda lib, F: F.max_pool1d(qx(lib, x[0]), 2),
+        "max_pool1d_indices": lambda lib, F: F.max_pool1d(qx(lib, x[0]), 2,
+                                                          return_indices=True),
+        "max_pool2d": lambda lib, F: F.max_pool2d(qx(lib), 3, 2, 1),
+        "celu": lambda lib, F: F.celu(qx(lib), 0.03, 70, 1.5),
+        "elu": lambda lib, F: F.elu(qx(lib, dt="qint8"), 0.03, -5, 0.7),
+        "leaky_relu": lambda lib, F: F.leaky_relu(qx(lib), 0.2),
+        "leaky_relu_scale": lambda lib, F: F.leaky_relu(qx(lib), 0.2, scale=0.02,
+                                                        zero_point=50),
+        "leaky_relu_scale_inplace": lambda lib, F: F.leaky_relu(qx(lib), 0.2, True, 0.02, 50),
+        "hardtanh": lambda lib, F: F.hardtanh(qx(lib), -0.5, 0.7),
+        "hardtanh_float": lambda lib, F: F.hardtanh(lib.from_numpy(x)),
+        "hardswish": lambda lib, F: F.hardswish(qx(lib), 0.02, 20),
+        "threshold": lambda lib, F: F.threshold(qx(lib), 0.3, -1.0),
+        "threshold_none": lambda lib, F: F.threshold(qx(lib), None, -1.0),
+        "hardsigmoid": lambda lib, F: F.hardsigmoid(qx(lib)),
+        "clamp": lambda lib, F: F.clamp(qx(lib), -0.3, 0.4),
+        "clamp_float": lambda lib, F: F.clamp(lib.from_numpy(x), -0.3, 0.4),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_qfunctional_cases()))
+def test_quantized_functional(name):
+    """torch.ao.nn.quantized.functional (and torch.nn.quantized.functional) bit for bit, with
+    torch's refusals."""
+    f = _qfunctional_cases()[name]
+    t = _outcome(lambda: f(torch, torch.ao.nn.quantized.functional))
+    assert _outcome(lambda: f(ember, ember.ao.nn.quantized.functional)) == t
+    assert _outcome(lambda: f(ember, ember.nn.quantized.functional)) == t
+
+
+def test_quantized_functional_names():
+    names = {n for n in dir(torch.ao.nn.quantized.functional) if not n.startswith("_")}
+    assert names - set(ember.ao.nn.quantized.functional.__all__) == {
+        "BroadcastingList2", "Tensor", "torch", "warnings"}
+
+
+@pytest.mark.parametrize("dtype", ["quint8", "qint8"])
+def test_quantized_threshold_and_max_pool1d(dtype):
+    def run(lib):
+        q = _qin(lib, (2, 3, 9), dtype)
+        F = lib.nn.functional
+        return [_outcome(lambda: F.threshold(q, 0.4, 2.0)),
+                _outcome(lambda: F.max_pool1d(q, 3, 2, 1, ceil_mode=True)),
+                _outcome(lambda: lib.nn.MaxPool1d(2)(q[0]))]
+    assert run(ember) == run(torch)

@@ -291,3 +291,261 @@ def test_qat_errors():
     for f in cases:
         t, e = _both(f)
         assert t == e
+
+
+# ---- 1-d and 3-d convolutions, Linear-BatchNorm1d ----------------------------------------------
+_SHAPES = {1: (2, 3, 8), 3: (2, 3, 3, 4, 4)}
+
+
+def _model_nd(lib, dims):
+    nn, aq = lib.nn, lib.ao.quantization
+    conv, bn = getattr(nn, f"Conv{dims}d"), getattr(nn, f"BatchNorm{dims}d")
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = aq.QuantStub()
+            self.conv, self.bn, self.relu = conv(3, 4, 3, padding=1), bn(4), nn.ReLU()
+            self.conv2, self.bn2 = conv(4, 4, 1, bias=False), bn(4)
+            self.fc, self.bn3 = nn.Linear(4, 5), nn.BatchNorm1d(5)
+            self.dequant = aq.DeQuantStub()
+
+        def features(self, x):
+            return self.bn2(self.conv2(self.relu(self.bn(self.conv(self.quant(x))))))
+
+        def forward(self, x):
+            x = self.features(x)
+            return self.dequant(self.bn3(self.fc(x.mean(dim=tuple(range(2, x.dim()))))))
+    lib.manual_seed(0)
+    return M().train()
+
+
+def _trained_nd(lib, dims, data):
+    aq = lib.ao.quantization
+    m = _model_nd(lib, dims)
+    m.qconfig = aq.get_default_qat_qconfig("x86")
+    fused = aq.fuse_modules_qat(m, [["conv", "bn", "relu"], ["conv2", "bn2"], ["fc", "bn3"]])
+    prepared = aq.prepare_qat(fused)
+    texts = [repr(fused), repr(prepared)]
+    opt = lib.optim.SGD(prepared.parameters(), lr=0.05)
+    losses = []
+    for x in data:
+        loss = prepared(lib.from_numpy(x)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    prepared.apply(lib.ao.nn.intrinsic.qat.freeze_bn_stats)
+    texts += [prepared.conv.freeze_bn, prepared.conv2.freeze_bn, prepared.fc.freeze_bn,
+              repr(prepared.conv.to_float()), repr(prepared.conv2.to_float()),
+              repr(prepared.fc.to_float())]
+    return texts, losses, prepared
+
+
+@pytest.mark.parametrize("dims", [1, 3])
+def test_qat_flow_conv_bn_nd(dims):
+    """ConvBn(ReLU)1d / 3d and LinearBn1d through fuse_modules_qat, prepare_qat, training
+    (losses to float32 rounding), freeze_bn_stats (LinearBn1d's statistics keep training, as
+    torch's) and to_float; given torch's trained state, the QAT outputs bit for bit, and convert
+    folds the batch norms into torch's quantized Conv / ConvReLU / Linear: repr, state_dict,
+    outputs (int_repr, scale, zero point)."""
+    rng = np.random.default_rng(dims)
+    # (one step: a fake-quantized value a float32 rounding away from a step apart would
+    # change the next losses)
+    data = [rng.standard_normal(_SHAPES[dims]).astype(np.float32)]
+    (tt, lt, pt), (te, le, pe) = [_trained_nd(lib, dims, data) for lib in (torch, ember)]
+    assert te[:5] == tt[:5]
+    for a, b in zip(te[5:], tt[5:]):
+        _close_texts(a, b)
+    np.testing.assert_allclose(le, lt, rtol=1e-5)
+    _loaded(pt.state_dict(), pe)
+    _same_state(pt.state_dict(), pe.state_dict())
+    x = rng.standard_normal(_SHAPES[dims]).astype(np.float32)
+    # (in eval mode: LinearBn1d's batch norm would update its running statistics, which
+    # ember's BatchNorm1d rounds differently from torch's for some batch sizes)
+    pt.eval()
+    pe.eval()
+    assert _value(pe(ember.from_numpy(x))) == _value(pt(torch.from_numpy(x)))
+    ct = torch.ao.quantization.convert(pt)
+    ce = ember.ao.quantization.convert(pe)
+    assert repr(ce) == repr(ct)
+    _same_state(ct.state_dict(), ce.state_dict())
+    assert _value(ce.features(ember.from_numpy(x))) == _value(ct.features(torch.from_numpy(x)))
+    assert _value(ce(ember.from_numpy(x))) == _value(ct(torch.from_numpy(x)))
+    _loaded(ct.state_dict(), ember.ao.quantization.convert(pe))   # (torch's state loads back)
+
+
+def test_qat_modules_nd():
+    """The QAT modules of 1-d and 3-d convolutions made directly, and LinearBn1d: reprs,
+    state_dict keys, to_float, from_float's and the fused modules' checks."""
+    def run(lib):
+        iqat, nni = lib.ao.nn.intrinsic.qat, lib.ao.nn.intrinsic
+        qc = lib.ao.quantization.get_default_qat_qconfig("x86")
+        lib.manual_seed(0)
+        mods = [iqat.ConvBn1d(3, 4, 3, stride=2, qconfig=qc),
+                iqat.ConvBnReLU1d(3, 4, 1, bias=True, qconfig=qc),
+                iqat.ConvReLU1d(3, 4, 2, qconfig=qc),
+                iqat.ConvBn3d(3, 4, (1, 2, 2), qconfig=qc),
+                iqat.ConvBnReLU3d(3, 4, 1, padding=1, qconfig=qc),
+                iqat.ConvReLU3d(3, 4, 1, bias=False, qconfig=qc),
+                iqat.LinearBn1d(3, 4, bias=False, qconfig=qc)]
+        texts = []
+        for m in mods:
+            texts += [repr(m), list(m.state_dict()), repr(m.to_float()), m.freeze_bn
+                      if hasattr(m, "freeze_bn") else None]
+        for f in [lambda: nni.ConvBn3d(lib.nn.Conv3d(1, 2, 1), lib.nn.BatchNorm2d(2)),
+                  lambda: nni.ConvBnReLU1d(lib.nn.Conv1d(1, 2, 1), lib.nn.BatchNorm1d(2),
+                                           lib.nn.Tanh()),
+                  lambda: nni.LinearBn1d(lib.nn.Linear(1, 2), lib.nn.BatchNorm2d(2)),
+                  lambda: iqat.ConvBn3d.from_float(lib.nn.Conv3d(1, 2, 1)),
+                  lambda: iqat.LinearBn1d.from_float(lib.nn.Linear(1, 2)),
+                  lambda: iqat.LinearBn1d(2, 3),
+                  lambda: lib.ao.quantization.fuse_modules_qat(
+                      lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(4)),
+                      ["0", "1"]),
+                  lambda: lib.ao.quantization.fuse_modules_qat(
+                      lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3).eval()),
+                      ["0", "1"]),
+                  lambda: lib.ao.quantization.fuse_modules_qat(
+                      lib.nn.Sequential(lib.nn.ConvTranspose2d(2, 3, 1), lib.nn.BatchNorm2d(3)),
+                      ["0", "1"])]:
+            texts.append(_outcome(f))
+        return texts
+    t, e = run(torch), run(ember)
+    assert len(e) == len(t)
+    for a, b in zip(e, t):
+        if isinstance(a, str):
+            _close_texts(a, b)
+        else:
+            assert a == b
+
+
+def test_fuse_modules_eval_nd():
+    """fuse_modules (eval): Conv3d-BatchNorm3d(-ReLU), Conv3d-ReLU, Linear-BatchNorm1d,
+    BatchNorm3d-ReLU and ConvTranspose1d-BatchNorm1d, with the batch norm folded (to float32
+    rounding)."""
+    def run(lib):
+        nn = lib.nn
+        lib.manual_seed(0)
+        m = nn.Sequential(nn.Conv3d(2, 3, 1), nn.BatchNorm3d(3), nn.ReLU(), nn.Conv3d(3, 3, 1),
+                          nn.BatchNorm3d(3), nn.Conv3d(3, 2, 1), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(16, 4), nn.BatchNorm1d(4)).eval()
+        for i in (1, 4, 9):
+            m[i].running_mean.uniform_(-1, 1)
+            m[i].running_var.uniform_(0.5, 2)
+        f = lib.ao.quantization.fuse_modules(m, [["0", "1", "2"], ["3", "4"], ["5", "6"],
+                                                 ["8", "9"]])
+        bnrelu = lib.ao.quantization.fuse_modules(
+            nn.Sequential(nn.BatchNorm3d(2), nn.ReLU(), nn.ConvTranspose1d(2, 3, 2),
+                          nn.BatchNorm1d(3)).eval(), [["0", "1"], ["2", "3"]])
+        x = lib.from_numpy(np.linspace(-1, 1, 32, dtype=np.float32)
+                           .reshape(2, 2, 2, 2, 2))
+        return repr(f) + repr(bnrelu), f(x).detach().numpy()
+    (tt, yt), (te, ye) = run(torch), run(ember)
+    assert te == tt
+    np.testing.assert_allclose(ye, yt, rtol=1e-5, atol=1e-6)
+
+
+# ---- Embedding and EmbeddingBag ------------------------------------------------------------------
+def test_fake_quantize_float_qparams():
+    """fake_quantize_per_channel_affine with float zero points (per_channel_affine_float_qparams):
+    lrint(zero_point + x * inv_scale), (q - zero_point) * scale in double; NaN and infinities
+    to quant_min; no range check of the zero points; the straight-through gradient."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((6, 3000)) * 2).astype(np.float32)
+    x[0, :3] = [np.nan, np.inf, -np.inf]
+    s = (rng.random(6) * 0.05 + 0.005).astype(np.float32)
+    z = (rng.standard_normal(6) * 80 + 128).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+
+    def run(lib, dtype):
+        xi = lib.from_numpy(x).to(getattr(lib, dtype)).requires_grad_()
+        y = lib.fake_quantize_per_channel_affine(xi, lib.from_numpy(s), lib.from_numpy(z), 0,
+                                                 0, 255)
+        y.backward(lib.from_numpy(g).to(getattr(lib, dtype)))
+        return str(y.dtype), y.detach().numpy().tobytes(), xi.grad.numpy().tobytes()
+    for dtype in ("float32", "float64"):
+        assert run(ember, dtype) == run(torch, dtype)
+
+
+def _embedding_model(lib):
+    nn = lib.nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(12, 4, padding_idx=0)
+            self.bag = nn.EmbeddingBag(12, 4, mode="sum")
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, idx, offsets):
+            return self.fc(lib.cat([self.emb(idx).mean(1), self.bag(idx.reshape(-1), offsets)
+                                    [:idx.shape[0]]], 1))
+    lib.manual_seed(0)
+    m = M().train()
+    m.emb.qconfig = m.bag.qconfig = lib.ao.quantization.default_embedding_qat_qconfig
+    return m
+
+
+def test_embedding_qat_flow():
+    """prepare_qat with the embedding QAT mappings: reprs, training steps (the embeddings'
+    fake-quantized weights bit for bit, losses to float32 rounding), state_dicts (float zero
+    points) both ways through torch.save / ember.load; QAT modules' own checks."""
+    idx = np.array([[1, 2, 4], [4, 3, 11]])
+    offsets = np.array([0, 3])
+
+    def run(lib):
+        aq = lib.ao.quantization
+        p = aq.prepare_qat(_embedding_model(lib), aq.get_embedding_qat_module_mappings())
+        opt = lib.optim.SGD(p.parameters(), lr=0.5)
+        losses = []
+        for _ in range(3):
+            loss = p(lib.from_numpy(idx), lib.from_numpy(offsets)).pow(2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return repr(p), losses, p
+    (rt, lt, pt), (re_, le, pe) = run(torch), run(ember)
+    _close_texts(re_, rt)
+    np.testing.assert_allclose(le, lt, rtol=1e-6)
+    _loaded(pt.state_dict(), pe)
+    _same_state(pt.state_dict(), pe.state_dict())
+    assert [m.weight_fake_quant(m.weight).detach().numpy().tobytes()
+            for m in (pe.emb, pe.bag)] == [m.weight_fake_quant(m.weight).detach().numpy()
+                                           .tobytes() for m in (pt.emb, pt.bag)]
+    buf = io.BytesIO()
+    ember.save(pe.state_dict(), buf)
+    buf.seek(0)
+    pt.load_state_dict(torch.load(buf))
+    _same_state(pe.state_dict(), pt.state_dict())
+
+
+def test_embedding_qat_modules():
+    def run(lib):
+        nn, aq = lib.nn, lib.ao.quantization
+        lib.manual_seed(0)
+        qc = aq.default_embedding_qat_qconfig
+        e = lib.ao.nn.qat.Embedding(10, 4, padding_idx=1, qconfig=qc)
+        b = lib.ao.nn.qat.EmbeddingBag(10, 4, mode="sum", qconfig=qc)
+        m = nn.EmbeddingBag(10, 4, mode="max")
+        m.qconfig = qc
+        b2 = lib.ao.nn.qat.EmbeddingBag.from_float(m)
+        out = [repr(e), repr(b), repr(b2), list(e.state_dict()),
+               repr(aq.float_qparams_weight_only_qconfig)]
+        idx = lib.tensor([[1, 2, 4], [4, 3, 9]])
+        for mod, args in ((e, (idx,)), (b, (idx,)),
+                          (b2, (lib.tensor([1, 2, 4, 4, 3]), lib.tensor([0, 2])))):
+            y = mod(*args)
+            y.sum().backward()
+            out += [y.detach().numpy().tobytes(), mod.weight.grad.numpy().tobytes(),
+                    repr(mod.weight_fake_quant), repr(mod.to_float())]
+        for f in (lambda: lib.ao.nn.qat.Embedding(3, 2, qconfig=aq.default_qat_qconfig),
+                  lambda: lib.ao.nn.qat.EmbeddingBag(3, 2, qconfig=aq.default_qat_qconfig),
+                  lambda: lib.ao.nn.qat.Embedding(3, 2),
+                  lambda: lib.ao.nn.qat.EmbeddingBag.from_float(nn.Embedding(2, 2)),
+                  lambda: lib.ao.nn.qat.Embedding.from_float(nn.Embedding(2, 2)),
+                  lambda: aq.NoopObserver().calculate_qparams()):
+            out.append(_outcome(f))
+        return [o.replace("ember", "torch") if isinstance(o, str) else o for o in out]
+    assert run(ember) == run(torch)

@@ -87,6 +87,9 @@ def _adaptive_avg(input, nsp, output_size):
         _adaptive_nonempty(shape, range(1, len(shape)), kernel)
     _adaptive_rank(input, nsp, name)
     _adaptive_nonempty(shape, (-2, -1), kernel)
+    if input.is_quantized:
+        from ..ops._quantized_nn import adaptive_avg_pool
+        return adaptive_avg_pool(input, sizes)
     float_only(input, "adaptive_avg_pool3d_cpu" if nsp == 3 else "adaptive_avg_pool2d")
     taps = [adaptive_taps(n, o) for n, o in zip(input.shape[-nsp:], sizes)]
     node = f"AdaptiveAvgPool{max(nsp, 2)}DBackward0"

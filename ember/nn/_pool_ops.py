@@ -252,6 +252,10 @@ def _unbatched(input, nsp, fn):
 def _max_pool(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     late = _check_pool_rank(input, nsp, f"max_pool{nsp}d", defer_empty=nsp > 1)
     if nsp == 1:                            # max_pool1d's kernel is floating-point only
+        if input.is_quantized and not return_indices:
+            from ..ops._quantized_nn import quantized_max_pool1d
+            return quantized_max_pool1d(input, kernel_size, () if stride is None else stride,
+                                        padding, dilation, ceil_mode)
         float_only(input, "max_pool1d_impl")
     elif input.arr.dtype.kind == "b":
         raise not_implemented(f"max_pool{nsp}d", input.arr.dtype)
@@ -361,8 +365,9 @@ for _n in (2, 3):
 def _avg_pool(input, nsp, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
     late = _check_pool_rank(input, nsp, f"avg_pool{nsp}d", defer_empty=nsp > 1)
-    dt = input.arr.dtype                    # torch's kernels: floats and int64 (3-d: no half)
-    if dt != np.int64 and not (dt in (np.float32, np.float64) if nsp == 3 else is_float(dt)):
+    dt = input.arr.dtype          # torch's kernels: floats, int64 (3-d: no half), quantized
+    if dt != np.int64 and not (dt in (np.float32, np.float64) if nsp == 3 else is_float(dt)) \
+            and not input.is_quantized:
         raise not_implemented("avg_pool3d_out_frame" if nsp == 3 else "avg_pool2d", dt)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")

@@ -324,6 +324,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                            f"with sizes {list(input.shape)}")
     if antialias:
         return _interpolate_aa(input, sizes, scales, align_corners, mode == "bicubic")
+    if input.is_quantized:
+        from ..ops._quantized_nn import interpolate as quantized_interpolate
+        return quantized_interpolate(input, mode, sizes, scales, align_corners)
     if mode != "area":
         _check_interp_dtype(input, mode, sizes)
         if input.arr.dtype == np.uint8 and mode in ("bilinear", "bicubic"):

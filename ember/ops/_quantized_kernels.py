@@ -5,7 +5,8 @@ methods torch refuses on quantized tensors (their out-of-place ops computing) ar
 then too."""
 import numpy as np
 
-from .._dtype import C10_NAME, qint8, quint8
+from .._dtype import C10_NAME, qint8, qint32, quint8
+from .._memory_format import _suggests_cl
 from .._quantized import (QArray, QParams, _PER_TENSOR_ONLY, _STRIDES, _quantize_like,
                           dequantize_array, make_qarray, quantize_val)
 from .._sparse_coo import not_implemented
@@ -95,8 +96,10 @@ def _hardtanh(fwd, refusal):
     return run
 
 
-# sigmoid's fixed output parameters (torch's qsigmoid: [0, 1) in steps of 1/256)
-_SIGMOID = {"quint8": QParams(quint8, 1 / 256, 0), "qint8": QParams(qint8, 1 / 256, -128)}
+# sigmoid's fixed output parameters (torch's qsigmoid: [0, 1) in steps of 1/256; qint32's in
+# steps of 2**-32, from 0: values from 0.5 up saturate)
+_SIGMOID = {"quint8": QParams(quint8, 1 / 256, 0), "qint8": QParams(qint8, 1 / 256, -128),
+            "qint32": QParams(qint32, 2.0 ** -32, 0)}
 
 
 def _sigmoid(fwd, refusal):
@@ -114,15 +117,16 @@ def _sigmoid(fwd, refusal):
         with np.errstate(over="ignore"):
             y = np.float32(1) / (np.float32(1) + np.exp(-_dequantize_lanes(
                 x.ints, q, _lanes(x.ints, 64 // q.dtype.itemsize))))
-        ints = np.clip(np.rint(y * np.float32(256)) + out.zero_point, out.dtype.lo,
-                       out.dtype.hi)
+        ints = np.clip(np.rint(y * np.float32(1 / out.scale)).astype(np.float64) +
+                       out.zero_point, out.dtype.lo, out.dtype.hi)
         return make_qarray(ints.astype(out.dtype.storage), out), ()
     return run
 
 
-# the output parameters torch's fixed-range kernels give quint8 and qint8 results
-_FIXED = {"tanh": {"quint8": (1 / 128, 128), "qint8": (1 / 128, 0)},
-          "hardsigmoid": {"quint8": (1 / 256, 0), "qint8": (1 / 256, -128)}}
+# the output parameters torch's fixed-range kernels give their results
+_FIXED = {"tanh": {"quint8": (1 / 128, 128), "qint8": (1 / 128, 0), "qint32": (2.0 ** -31, 0)},
+          "hardsigmoid": {"quint8": (1 / 256, 0), "qint8": (1 / 256, -128),
+                          "qint32": (2.0 ** -32, 0)}}
 _F32 = np.float32
 _FIXED_FN = {"tanh": np.tanh,
              "hardsigmoid": lambda d: np.minimum(np.maximum(d + _F32(3), _F32(0)), _F32(6)) /
@@ -151,6 +155,18 @@ def _leaky_relu(fwd, refusal):
         if type(x) is not QArray:
             return fwd(xp, x, slope)
         return leaky_relu(x, slope, x.q.scale, x.q.zero_point), ()
+    return run
+
+
+def _threshold(fwd, refusal):
+    """torch's quantized threshold: x > threshold ? x : value of the dequantized values,
+    quantized again with the input's parameters (through the vector and scalar lanes)."""
+    def run(xp, x, th, value):
+        if type(x) is not QArray:
+            return fwd(xp, x, th, value)
+        th, value = np.float32(th), np.float32(value)
+        return requantized(x, lambda d: np.where(d > th, d, value), x.q.scale,
+                           x.q.zero_point), ()
     return run
 
 
@@ -191,6 +207,41 @@ def _mean(fwd, refusal):
     return run
 
 
+def _avg_pool(fwd, refusal):
+    """torch's quantized avg_pool2d / 3d: acc, the window's integer sum less zero_point times
+    the input elements it covers, and m = float32(1 / divisor). Contiguous 2-d inputs: rint(acc
+    * m + zero_point) in float32 (the zero point's parity picks a tie's side). Channels-last
+    ones and all 3-d ones (their output channels last): per position, 8-bit channels in whole
+    vectors of 16 as rint(acc * m) + zero_point, the others (all of qint32's) as rint(acc *
+    float32(1 / float32(1 / m)) + zero_point) in float32 steps."""
+    def run(xp, x, ksize, stride, pads, out, count_include_pad, divisor_override):
+        if type(x) is not QArray:
+            return fwd(xp, x, ksize, stride, pads, out, count_include_pad, divisor_override)
+        from ..nn._pool_ops import _divisor
+        q = x.q
+        if q.axis is not None:
+            raise RuntimeError(refusal)
+        total, saved = fwd(xp, x.ints.astype(np.int64), ksize, stride, pads, out, True, 1)
+        covered = _divisor(xp, x.shape[2:], out, ksize, stride, pads, False, np.int64)
+        div = divisor_override or _divisor(xp, x.shape[2:], out, ksize, stride, pads,
+                                           count_include_pad, np.int64)
+        m = (1.0 / np.asarray(div, np.float64)).astype(np.float32)
+        acc = (total - q.zero_point * covered).astype(np.float32)
+        zp = np.float32(q.zero_point)
+        qd = q.dtype
+        nhwc = x.ndim == 5 or _suggests_cl(x)
+        y = np.rint(acc * (np.float32(1) / (np.float32(1) / m) if nhwc else m) + zp)
+        if nhwc and qd.itemsize == 1:
+            c = x.shape[1]
+            vector = (np.arange(c) < c // 16 * 16).reshape((-1,) + (1,) * (x.ndim - 2))
+            y = np.where(vector, np.rint(acc * m) + zp, y)
+        ints = np.clip(y, qd.lo, qd.hi).astype(qd.storage)
+        if x.ndim == 5:
+            ints = np.moveaxis(np.ascontiguousarray(np.moveaxis(ints, 1, -1)), -1, 1)
+        return make_qarray(ints, q), saved
+    return run
+
+
 def install():
     """Wrap the ops' kernels (in place: fast paths hold them) with their quantized versions."""
     from ..nn import _act_ops, _pool_ops  # noqa: F401  (registering their ops)
@@ -205,6 +256,7 @@ def install():
                                   "sigmoid": (_sigmoid, _PER_TENSOR_ONLY),
                                   "relu": (_relu, _PER_TENSOR_ONLY),
                                   "leaky_relu": (_leaky_relu, None),
+                                  "threshold": (_threshold, None),
                                   "tanh": (_fixed_range("tanh"), None),
                                   "hardsigmoid": (_fixed_range("hardsigmoid"), None),
                                   "masked_fill": (_masked_fill, "masked_fill__quantized_cpu for "
@@ -214,6 +266,8 @@ def install():
                                   "nan_to_num": (_refused, "nan_to_num.out"),
                                   "index_fill": (_refused, "index_fill_.int_Scalar"),
                                   "mean": (_mean, _PER_TENSOR_ONLY),
+                                  "avg_pool2d": (_avg_pool, _PER_TENSOR_ONLY),
+                                  "avg_pool3d": (_avg_pool, _PER_TENSOR_ONLY),
                                   "mean_dim": (_mean, _PER_TENSOR_ONLY)}.items():
         o = OPS[name]
         o.impl[:] = [(wrap(f, refusal), b) for f, b in o.impl]

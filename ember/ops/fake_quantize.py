@@ -19,7 +19,10 @@ from ._registry import op
 
 
 def _fake(x, scale, zero_point, qmin, qmax, per_channel):
-    """(fake-quantized x, in-range mask); scale (float32) and zero_point (int) broadcast."""
+    """(fake-quantized x, in-range mask); scale (float32) and zero_point (int, or float32 for
+    per_channel_affine_float_qparams) broadcast."""
+    if isinstance(zero_point, np.ndarray) and zero_point.dtype == np.float32:
+        return _fake_float_zero_point(x, scale, zero_point, qmin, qmax)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         inv = np.float32(1.0) / scale
         prod = x * inv if x.dtype == np.float64 else x.astype(np.float32, copy=False) * inv
@@ -32,6 +35,21 @@ def _fake(x, scale, zero_point, qmin, qmax, per_channel):
     if not (per_channel and x.dtype == np.float64):
         out = out.astype(np.float32)
     return out.astype(x.dtype, copy=False), mask
+
+
+def _fake_float_zero_point(x, scale, zero_point, qmin, qmax):
+    """Per channel with float zero points: lrint(zero_point + x * inv_scale) (the product in
+    the input's precision, at least float32; NaN and out of int64's range to quant_min),
+    clamped; (q - zero_point) * scale in double, rounded to the input's dtype."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        inv = np.float32(1.0) / scale
+        prod = x * inv if x.dtype == np.float64 else x.astype(np.float32, copy=False) * inv
+        v = np.rint(prod + zero_point.astype(prod.dtype))
+        v[~(np.abs(v) < 2.0 ** 63)] = np.nan
+        mask = (v >= qmin) & (v <= qmax)
+        clamped = np.where(np.isnan(v), qmin, np.clip(v, qmin, qmax))
+        out = (clamped - zero_point.astype(np.float64)) * scale.astype(np.float64)
+    return out.astype(x.dtype), mask
 
 
 def _fwd(xp, x, scale, zero_point, qmin, qmax, per_channel=False):
@@ -76,23 +94,21 @@ def fake_quantize_per_tensor_affine(input, scale, zero_point, quant_min, quant_m
 
 
 def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, quant_max):
-    """torch.fake_quantize_per_channel_affine: `scale` (float32) and `zero_point` (int32)
-    hold one value per slice along `axis`."""
+    """torch.fake_quantize_per_channel_affine: `scale` (float32) and `zero_point` (int32, or
+    float32 / float16 unchecked against the range) hold one value per slice along `axis`."""
     _check_input(input, quant_min, quant_max)
     if scale.dtype.name != "float32":
         raise RuntimeError(f"Scale must be Float or BFloat16, found {C10_NAME[scale.dtype.name]}")
-    if zero_point.dtype.name != "int32":
-        if zero_point.dtype.is_floating_point:
-            raise NotImplementedError("ember: fake_quantize_per_channel_affine with float zero "
-                                      "points is not supported")
+    float_zp = zero_point.dtype.name in ("float32", "float16")
+    if zero_point.dtype.name != "int32" and not float_zp:
         raise RuntimeError("Zero-point must be Int32, Float or Half, found "
                            f"{C10_NAME[zero_point.dtype.name]}")
     n = input.shape[axis] if 0 <= axis < input.ndim else -1
     if scale.shape != (n,) or zero_point.shape != (n,):
         raise RuntimeError("dimensions of scale and zero-point are not consistent with input "
                            "tensor")
-    z = np.asarray(zero_point.be.to_host(zero_point.arr), np.int64)
-    if (z < quant_min).any() or (z > quant_max).any():
+    z = np.asarray(zero_point.be.to_host(zero_point.arr), np.float32 if float_zp else np.int64)
+    if not float_zp and ((z < quant_min).any() or (z > quant_max).any()):
         raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
     shape = [1] * input.ndim
     shape[axis] = n

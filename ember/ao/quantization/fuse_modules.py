@@ -1,6 +1,7 @@
 """torch.ao.quantization.fuse_modules: runs of modules (conv-bn, conv-bn-relu, conv-relu,
-linear-relu, bn-relu) replaced by one fused module, the rest of the run by Identity; in eval
-mode the batch norm is folded into the convolution's weight and bias."""
+linear-bn, linear-relu, bn-relu, conv_transpose-bn; convolutions of 1, 2 or 3 dims) replaced
+by one fused module, the rest of the run by Identity; in eval mode the batch norm is folded
+into the convolution's weight and bias."""
 import copy
 
 from ember import nn
@@ -24,11 +25,10 @@ def _trainable_bn(conv, bn, end):
                              "to True")
 
 
-def _qat_fused(fused, mods):
+def _fused(fused, mods, mode):
     cls = fused.get(type(mods[0]))
     if cls is None:
-        raise NotImplementedError(f"ember: quantization-aware training fusion of {mods} is not "
-                                  "supported (2-d convolutions only)")
+        raise NotImplementedError(f"Cannot fuse {mode} modules: {mods}")
     return cls(*mods)
 
 
@@ -36,7 +36,8 @@ def fuse_conv_bn(is_qat, conv, bn):
     _same_mode(conv, bn)
     if is_qat:
         _trainable_bn(conv, bn, ".")
-        return _qat_fused({nn.Conv2d: nni.ConvBn2d}, (conv, bn))
+        return _fused({nn.Conv1d: nni.ConvBn1d, nn.Conv2d: nni.ConvBn2d,
+                       nn.Conv3d: nni.ConvBn3d}, (conv, bn), "train")
     return nn.utils.fuse_conv_bn_eval(conv, bn)
 
 
@@ -44,20 +45,59 @@ def fuse_conv_bn_relu(is_qat, conv, bn, relu):
     _same_mode(conv, bn, relu)
     if is_qat:
         _trainable_bn(conv, bn, "")
-        return _qat_fused({nn.Conv2d: nni.ConvBnReLU2d}, (conv, bn, relu))
-    fused = {nn.Conv1d: nni.ConvReLU1d, nn.Conv2d: nni.ConvReLU2d}[type(conv)]
-    return fused(nn.utils.fusion.fuse_conv_bn_eval(conv, bn), relu)
+        return _fused({nn.Conv1d: nni.ConvBnReLU1d, nn.Conv2d: nni.ConvBnReLU2d,
+                       nn.Conv3d: nni.ConvBnReLU3d}, (conv, bn, relu), "train")
+    return _fused({nn.Conv1d: nni.ConvReLU1d, nn.Conv2d: nni.ConvReLU2d,
+                   nn.Conv3d: nni.ConvReLU3d},
+                  (nn.utils.fusion.fuse_conv_bn_eval(conv, bn), relu), "eval")
+
+
+def fuse_linear_bn(is_qat, linear, bn):
+    if linear.training != bn.training:
+        raise AssertionError("Linear and BN both must be in the same mode (train or eval).")
+    if is_qat:
+        if bn.num_features != linear.out_features:
+            raise AssertionError("Output features of Linear must match num_features of "
+                                 "BatchNorm1d")
+        if not bn.affine:
+            raise AssertionError("Only support fusing BatchNorm1d with affine set to True")
+        if not bn.track_running_stats:
+            raise AssertionError("Only support fusing BatchNorm1d with tracking_running_stats "
+                                 "set to True")
+        return nni.LinearBn1d(linear, bn)
+    return nn.utils.fusion.fuse_linear_bn_eval(linear, bn)
+
+
+def fuse_convtranspose_bn(is_qat, convt, bn):
+    if convt.training != bn.training:
+        raise AssertionError("ConvTranspose and BN both must be in the same mode (train or "
+                             "eval).")
+    if is_qat:
+        raise Exception("Fusing ConvTranspose+BatchNorm not yet supported in QAT.")
+    return nn.utils.fusion.fuse_conv_bn_eval(convt, bn, transpose=True)
+
+
+def _pair_of(fused):
+    return lambda is_qat, m1, m2: fused(m1, m2)
 
 
 _DEFAULT_OP_LIST_TO_FUSER_METHOD = {
     (nn.Conv1d, nn.BatchNorm1d): fuse_conv_bn,
     (nn.Conv1d, nn.BatchNorm1d, nn.ReLU): fuse_conv_bn_relu,
-    (nn.Conv1d, nn.ReLU): lambda is_qat, conv, relu: nni.ConvReLU1d(conv, relu),
     (nn.Conv2d, nn.BatchNorm2d): fuse_conv_bn,
     (nn.Conv2d, nn.BatchNorm2d, nn.ReLU): fuse_conv_bn_relu,
-    (nn.Conv2d, nn.ReLU): lambda is_qat, conv, relu: nni.ConvReLU2d(conv, relu),
-    (nn.Linear, nn.ReLU): lambda is_qat, linear, relu: nni.LinearReLU(linear, relu),
-    (nn.BatchNorm2d, nn.ReLU): lambda is_qat, bn, relu: nni.BNReLU2d(bn, relu),
+    (nn.Conv3d, nn.BatchNorm3d): fuse_conv_bn,
+    (nn.Conv3d, nn.BatchNorm3d, nn.ReLU): fuse_conv_bn_relu,
+    (nn.Conv1d, nn.ReLU): _pair_of(nni.ConvReLU1d),
+    (nn.Conv2d, nn.ReLU): _pair_of(nni.ConvReLU2d),
+    (nn.Conv3d, nn.ReLU): _pair_of(nni.ConvReLU3d),
+    (nn.Linear, nn.BatchNorm1d): fuse_linear_bn,
+    (nn.Linear, nn.ReLU): _pair_of(nni.LinearReLU),
+    (nn.BatchNorm2d, nn.ReLU): _pair_of(nni.BNReLU2d),
+    (nn.BatchNorm3d, nn.ReLU): _pair_of(nni.BNReLU3d),
+    (nn.ConvTranspose1d, nn.BatchNorm1d): fuse_convtranspose_bn,
+    (nn.ConvTranspose2d, nn.BatchNorm2d): fuse_convtranspose_bn,
+    (nn.ConvTranspose3d, nn.BatchNorm3d): fuse_convtranspose_bn,
 }
 
 
@@ -117,7 +157,8 @@ def fuse_modules(model, modules_to_fuse, inplace=False, fuser_func=fuse_known_mo
 
 def fuse_modules_qat(model, modules_to_fuse, inplace=False, fuser_func=fuse_known_modules,
                      fuse_custom_config_dict=None):
-    """fuse_modules for quantization-aware training: conv-bn(-relu) become ConvBn2d and
-    ConvBnReLU2d, whose batch norm keeps training (prepare_qat makes them QAT modules)."""
+    """fuse_modules for quantization-aware training: conv-bn(-relu) and linear-bn become
+    ConvBn{1,2,3}d, ConvBnReLU{1,2,3}d and LinearBn1d, whose batch norm keeps training
+    (prepare_qat makes them QAT modules)."""
     return _fuse_modules(model, modules_to_fuse, True, inplace, fuser_func,
                          fuse_custom_config_dict)

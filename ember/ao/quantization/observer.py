@@ -517,6 +517,23 @@ class PlaceholderObserver(ObserverBase):
         raise Exception("calculate_qparams should not be called for PlaceholderObserver")
 
 
+class NoopObserver(ObserverBase):
+    """Observes nothing and has no quantization parameters (a dtype for the activations of
+    embedding QAT)."""
+
+    def __init__(self, dtype=torch.float16, custom_op_name=""):
+        super().__init__(dtype=dtype, is_dynamic=False)
+        self.custom_op = custom_op_name
+
+    def forward(self, x):
+        return x
+
+    def calculate_qparams(self):
+        raise Exception("calculate_qparams should not be called for NoopObserver")
+
+
+default_float_qparams_observer = PerChannelMinMaxObserver.with_args(
+    dtype=torch.quint8, qscheme=torch.per_channel_affine_float_qparams, ch_axis=0)
 default_dynamic_quant_observer = PlaceholderObserver.with_args(
     dtype=torch.quint8, quant_min=0, quant_max=255, is_dynamic=True)
 default_histogram_observer = HistogramObserver.with_args(quant_min=0, quant_max=127)

@@ -2,12 +2,16 @@
 activations and weights get."""
 from collections import namedtuple
 
-from .fake_quantize import (FakeQuantize, FusedMovingAvgObsFakeQuantize, default_fake_quant,
+import ember as torch
+
+from .fake_quantize import (FakeQuantize, FusedMovingAvgObsFakeQuantize,
+                            default_embedding_fake_quant, default_fake_quant,
                             default_fused_act_fake_quant, default_fused_per_channel_wt_fake_quant,
                             default_fused_wt_fake_quant, default_per_channel_weight_fake_quant,
                             default_weight_fake_quant)
-from .observer import (HistogramObserver, MovingAverageMinMaxObserver,
-                       default_dynamic_quant_observer, default_observer,
+from .observer import (HistogramObserver, MovingAverageMinMaxObserver, NoopObserver,
+                       PlaceholderObserver, default_dynamic_quant_observer,
+                       default_float_qparams_observer, default_observer,
                        default_per_channel_weight_observer, default_weight_observer)
 
 
@@ -34,6 +38,10 @@ default_dynamic_qconfig = QConfig(activation=default_dynamic_quant_observer,
                                   weight=default_weight_observer)
 per_channel_dynamic_qconfig = QConfig(activation=default_dynamic_quant_observer,
                                       weight=default_per_channel_weight_observer)
+float_qparams_weight_only_qconfig = QConfig(activation=PlaceholderObserver,
+                                            weight=default_float_qparams_observer)
+default_embedding_qat_qconfig = QConfig(activation=NoopObserver.with_args(dtype=torch.float32),
+                                        weight=default_embedding_fake_quant)
 
 
 def get_default_qconfig(backend="x86", version=0):

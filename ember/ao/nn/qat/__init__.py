@@ -1,6 +1,7 @@
-"""torch.ao.nn.qat: Linear and convolution layers for quantization-aware training, whose
-weight goes through the qconfig's weight fake quantize (`weight_fake_quant`) on every forward;
-convert turns them into the quantized modules."""
+"""torch.ao.nn.qat: Linear, convolution and embedding layers for quantization-aware training,
+whose weight goes through the qconfig's weight fake quantize (`weight_fake_quant`) on every
+forward; convert turns them into the quantized modules."""
+import ember as torch
 from ember import nn
 from ember.nn import functional as F
 from ember.nn.modules.utils import _pair, _single, _triple
@@ -116,4 +117,101 @@ class Conv3d(_ConvNd, nn.Conv3d):
     _tuple = staticmethod(_triple)
 
 
-__all__ = ["Linear", "Conv1d", "Conv2d", "Conv3d"]
+def _float_qparams(qconfig, what):
+    """qconfig's weight fake quantize must use per_channel_affine_float_qparams."""
+    scheme = qconfig.weight().qscheme
+    if scheme is not torch.per_channel_affine_float_qparams:
+        raise AssertionError(f"{what} weights requires a qscheme of "
+                             f"torch.per_channel_affine_float_qparams Got {scheme}")
+
+
+def _checked_embedding(cls, mod, what):
+    if type(mod) is not cls._FLOAT_MODULE:
+        raise AssertionError(f" qat.{cls.__name__}.from_float only works for "
+                             f"{cls._FLOAT_MODULE.__name__}")
+    if not hasattr(mod, "qconfig"):
+        raise AssertionError("Input float module must have qconfig defined")
+    if not mod.qconfig:
+        raise AssertionError("Input float module must have a valid qconfig")
+    _float_qparams(mod.qconfig, what)
+
+
+class Embedding(nn.Embedding):
+    """nn.Embedding looking up its fake-quantized weight (float qparams, one row a channel)."""
+    _FLOAT_MODULE = nn.Embedding
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 device=None, dtype=None, qconfig=None):
+        factory_kwargs = {"device": device, "dtype": dtype}
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse, _weight, **factory_kwargs)
+        if not qconfig:
+            raise AssertionError("qconfig must be provided for QAT module")
+        _float_qparams(qconfig, "Embedding")
+        self.qconfig = qconfig
+        self.weight_fake_quant = qconfig.weight(factory_kwargs=factory_kwargs)
+
+    def forward(self, input):
+        return F.embedding(input, self.weight_fake_quant(self.weight), self.padding_idx,
+                           self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse)
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The QAT embedding sharing mod's weight."""
+        _checked_embedding(cls, mod, "Embedding")
+        return cls(mod.num_embeddings, mod.embedding_dim, mod.padding_idx, mod.max_norm,
+                   mod.norm_type, mod.scale_grad_by_freq, mod.sparse, mod.weight,
+                   qconfig=mod.qconfig)
+
+    def to_float(self):
+        embedding = nn.Embedding(self.num_embeddings, self.embedding_dim, self.padding_idx,
+                                 self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                                 self.sparse, None)
+        embedding.weight = nn.Parameter(self.weight.detach())
+        embedding.train(self.training)
+        return embedding
+
+
+class EmbeddingBag(nn.EmbeddingBag):
+    """nn.EmbeddingBag reducing its fake-quantized weight's rows (float qparams)."""
+    _FLOAT_MODULE = nn.EmbeddingBag
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
+                 include_last_offset=False, padding_idx=None, qconfig=None, device=None,
+                 dtype=None):
+        factory_kwargs = {"device": device, "dtype": dtype}
+        super().__init__(num_embeddings, embedding_dim, max_norm, norm_type,
+                         scale_grad_by_freq, mode, sparse, _weight, include_last_offset,
+                         padding_idx, **factory_kwargs)
+        if not qconfig:
+            raise AssertionError("qconfig must be provided for QAT module")
+        _float_qparams(qconfig, "Embedding Bag")
+        self.qconfig = qconfig
+        self.weight_fake_quant = qconfig.weight(factory_kwargs=factory_kwargs)
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(input, self.weight_fake_quant(self.weight), offsets,
+                               self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                               self.mode, self.sparse, per_sample_weights,
+                               self.include_last_offset, self.padding_idx)
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The QAT embedding bag sharing mod's weight."""
+        _checked_embedding(cls, mod, "Embedding Bag")
+        return cls(mod.num_embeddings, mod.embedding_dim, mod.max_norm, mod.norm_type,
+                   mod.scale_grad_by_freq, mod.mode, mod.sparse, mod.weight,
+                   mod.include_last_offset, mod.padding_idx, qconfig=mod.qconfig)
+
+    def to_float(self):
+        bag = nn.EmbeddingBag(self.num_embeddings, self.embedding_dim, self.max_norm,
+                              self.norm_type, self.scale_grad_by_freq, self.mode, self.sparse,
+                              None, self.include_last_offset, self.padding_idx)
+        bag.weight = nn.Parameter(self.weight.detach())
+        bag.train(self.training)
+        return bag
+
+
+__all__ = ["Linear", "Conv1d", "Conv2d", "Conv3d", "Embedding", "EmbeddingBag"]

@@ -1,7 +1,7 @@
 """torch.ao.nn.intrinsic.quantized: the quantized modules of fused float ones (the ReLU done in
 the requantization)."""
 from ember.ao.nn import intrinsic as nni
-from ember.ao.nn.quantized import Conv1d, Conv2d, Linear
+from ember.ao.nn.quantized import BatchNorm2d, BatchNorm3d, Conv1d, Conv2d, Conv3d, Linear
 from ember.ops._quantized_nn import linear
 
 
@@ -27,7 +27,33 @@ class ConvReLU2d(Conv2d):
 
 class ConvReLU1d(Conv1d):
     _FLOAT_MODULE = nni.ConvReLU1d
+    _NNIQAT_CONV_BN_MODULE = nni.qat.ConvBnReLU1d
     _relu = True
 
     def _get_name(self):
         return "QuantizedConvReLU1d"
+
+
+class ConvReLU3d(Conv3d):
+    _FLOAT_MODULE = nni.ConvReLU3d
+    _NNIQAT_CONV_BN_MODULE = nni.qat.ConvBnReLU3d
+    _relu = True
+
+    def _get_name(self):
+        return "QuantizedConvReLU3d"
+
+
+class BNReLU2d(BatchNorm2d):
+    _FLOAT_MODULE = nni.BNReLU2d
+    _relu = True
+
+    def _get_name(self):
+        return "QuantizedBNReLU2d"
+
+
+class BNReLU3d(BatchNorm3d):
+    _FLOAT_MODULE = nni.BNReLU3d
+    _relu = True
+
+    def _get_name(self):
+        return "QuantizedBNReLU3d"

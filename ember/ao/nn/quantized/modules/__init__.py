@@ -3,7 +3,9 @@ QuantStub and DeQuantStub)."""
 import ember as torch
 
 from .activation import ELU, Dropout, Hardswish, LeakyReLU, ReLU6  # noqa: F401
-from .conv import Conv1d, Conv2d  # noqa: F401
+from .batchnorm import BatchNorm2d, BatchNorm3d  # noqa: F401
+from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,  # noqa: F401
+                   ConvTranspose3d)
 from .functional_modules import FloatFunctional, QFunctional  # noqa: F401
 from .linear import Linear, LinearPackedParams  # noqa: F401
 

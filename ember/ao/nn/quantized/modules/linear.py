@@ -93,8 +93,12 @@ class Linear(_OutputQParams, WeightedQuantizedModule):
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized module of an observed float one (after prepare and calibration)."""
-        from ember.ao.nn.intrinsic import LinearReLU
-        if hasattr(mod, "weight_fake_quant"):       # a QAT module
+        from ember.ao.nn.intrinsic import LinearReLU, qat
+        if hasattr(mod, "weight_fake_quant"):       # a QAT module (its batch norm folded in)
+            if type(mod) is qat.LinearBn1d:
+                mod.weight, mod.bias = torch.nn.utils.fuse_linear_bn_weights(
+                    mod.weight, mod.bias, mod.bn.running_mean, mod.bn.running_var, mod.bn.eps,
+                    mod.bn.weight, mod.bn.bias)
             weight_post_process = mod.weight_fake_quant
             activation_post_process = mod.activation_post_process
         else:
