@@ -1192,6 +1192,9 @@ class Tensor:
             from .ops import creation
             if not size and "size" not in kw:
                 raise TypeError(f'new_{name}() missing 1 required positional arguments: "size"')
+            if type(self.arr) is NestedArray:
+                from .nested._ops import new_factory_check
+                new_factory_check(self.arr, name, size or (kw["size"],))
             return getattr(creation, name)(*size, dtype=dtype or self.dtype,
                                            device=device or self.device,
                                            requires_grad=requires_grad, **kw)

@@ -1231,3 +1231,68 @@ def test_random_fills(layout, name):
     components in order); torch refuses a strided rand_like and uniform_, a jagged uniform_
     and normal_ in place."""
     _compare(RANDOM[name], layout)
+
+
+INPLACE_AND_FACTORIES = {
+    **{op + "_": (lambda op: lambda L, x: getattr(x.abs() + 0.5, op + "_")())(op) for op in (
+        "sin", "cos", "sqrt", "exp", "sigmoid", "rsqrt", "reciprocal", "sign", "floor", "abs",
+        "neg", "tanh", "relu", "exp2", "log1p", "tan", "erf", "round", "frac")},
+    "pow_": lambda L, x: x.pow_(2), "square_": lambda L, x: x.square_(),
+    "clamp_min_": lambda L, x: x.clamp_min_(0.0), "clamp_": lambda L, x: x.clamp_(0.0),
+    "leaky_relu_": lambda L, x: L.nn.functional.leaky_relu_(x),
+    "sub_": lambda L, x: x.sub_(1.0), "mul_": lambda L, x: x.mul_(2.0),
+    **{op: (lambda op: lambda L, x: getattr(x, op)())(op) for op in (
+        "exp2", "expm1", "log2", "log10", "atan", "asin", "acos", "sinh", "cosh", "asinh",
+        "atanh", "erfc", "ceil", "trunc")},
+    "fmax": lambda L, x: L.fmax(x, x * 0.5), "fmin": lambda L, x: L.fmin(x, x * 0.5),
+    "new_zeros": lambda L, x: x.new_zeros(2, 3), "new_zeros_0d": lambda L, x: x.new_zeros(()),
+    "new_ones": lambda L, x: x.new_ones((2, 3)), "new_empty_0d": lambda L, x: x.new_empty([]).shape,
+    "new_full": lambda L, x: x.new_full((), 1.0), "new_empty": lambda L, x: x.new_empty(2),
+    "full_like": lambda L, x: L.full_like(x, 2.0), "zeros_like": lambda L, x: L.zeros_like(x),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(INPLACE_AND_FACTORIES))
+def test_inplace_unary_and_factories(layout, name):
+    """In-place and unary ops, new_* and *_like as torch's: a strided tensor's refusals name
+    the in-place op (aten::exp_, pow_.Scalar; sin_ too, whose out-of-place op it has); a jagged
+    one has no abs_ but every other unary op; new_* make a jagged tensor's 0-d tensors only (a
+    strided one has none), and no strided full_like."""
+    _compare(INPLACE_AND_FACTORIES[name], layout)
+
+
+GRADS = {
+    "prod_inner": lambda L, x: x.prod(-1), "prod_keepdim": lambda L, x: x.prod(2, keepdim=True),
+    "prod_ragged": lambda L, x: x.prod(1), "prod_all": lambda L, x: x.prod(),
+    "maximum": lambda L, x: L.maximum(x, x * 2), "minimum": lambda L, x: L.minimum(x, x * 2),
+    "maximum_dense": lambda L, x: L.maximum(x, L.ones(4)), "fmax": lambda L, x: L.fmax(x, x * 2),
+    "leaky_relu": lambda L, x: L.nn.functional.leaky_relu(x),
+    "sum_ragged": lambda L, x: x.sum(1), "sum_batch_ragged": lambda L, x: x.sum((0, 1)),
+    "sum_all": lambda L, x: x.sum(), "mean_ragged": lambda L, x: x.mean(1, keepdim=True),
+    "mean_batch_ragged": lambda L, x: x.mean((0, 1)), "mean_all": lambda L, x: x.mean(),
+    "amax_ragged": lambda L, x: x.amax(1), "amin_ragged": lambda L, x: x.amin(1),
+    "max_ragged": lambda L, x: x.max(1)[0], "min_ragged": lambda L, x: x.min(1, True)[0],
+    "max_inner": lambda L, x: x.max(-1)[0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADS))
+def test_jagged_backward_as_torch(name):
+    """torch's node of a jagged op and its backward: the gradient, or the error of torch's
+    backward where it fails on a jagged tensor (ember computed one)."""
+    def run(L):
+        x = _nt(L, "jagged", True)
+        y = GRADS[name](L, x)
+        node = y.grad_fn.name()
+        try:
+            (y.values() if y.is_nested else y).sum().backward()
+        except Exception as exc:        # noqa: BLE001 - the class and message are compared
+            return node, type(exc).__name__, _norm(str(exc))
+        return node, x.grad
+    e, t = run(ember), run(torch)
+    assert e[0] == t[0]
+    if len(t) == 3:
+        assert e[1:] == t[1:]
+    else:
+        _same(e[1], t[1], atol=1e-5)

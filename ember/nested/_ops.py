@@ -73,12 +73,14 @@ class _Batched:
         return g if self.shape[0] > 1 else g.sum(0, keepdims=True)
 
 
-def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=True):
+def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=True,
+         grad_error=None):
     """The nested (fwd, bwd) of op `name` from its dense pair (or `kernel`'s): `per_part(args)`
     turns one component's arguments into the dense op's; `meta(meta, args)` checks them and
     gives the result's structure (a transpose's moves the ragged dim). `pointwise`: True for
     elementwise ops, False for matmuls (torch's checks of their operands, _structure);
-    `strided`: False, or the aten name torch refuses for a strided tensor."""
+    `strided`: False, or the aten name torch refuses for a strided tensor; `grad_error()`:
+    the error of torch's backward, which fails on nested tensors."""
     o = OPS[name]
     fwd, bwd = OPS[kernel or name].impl[0]
 
@@ -108,6 +110,8 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
         return NestedArray(outs, m), (saves, kinds)
 
     def nbwd(xp, g, saves, kinds, *needs):
+        if grad_error is not None:
+            raise grad_error()
         gparts = zip(*(gi.parts for gi in g)) if type(g) is tuple else g.parts
         per = [bwd(xp, gp, *s, *needs) for gp, s in zip(gparts, saves)]
         grads = []
@@ -494,11 +498,59 @@ def _dropout_bwd(xp, g, noise):
     return (g.like([q * n for q, n in zip(g.parts, noise)]),)
 
 
+def _symint_error(where):
+    """The error of torch's generated kernels (`where`: file and line) reading a jagged tensor's
+    sizes in a backward formula."""
+    return RuntimeError(f"/__w/pytorch/pytorch/build/aten/src/ATen/{where}: SymIntArrayRef "
+                        "expected to contain only concrete integers")
+
+
+# a jagged tensor's reductions torch gives dense: its node (None: the dense op's) over all dims,
+# and over the ragged dim (which torch's backward refuses: the error, given nt, None if it
+# computes)
+_DENSE_NODES = {
+    "sum": ("SumBackwardAutogradNestedTensor0", "SumBackwardAutogradNestedTensor1",
+            lambda nt: NotImplementedError("aten._nested_sum_backward.default")),
+    "mean": ("MeanBackwardAutogradNestedTensor0", "MeanBackward1",
+             lambda nt: _symint_error("RegisterCompositeExplicitAutograd_0.cpp:4963")),
+    "prod": (None, "ProdBackward1",
+             lambda nt: AttributeError("'NestedIntNode' object has no attribute 'sub'")),
+    "amax": (None, "AmaxBackward0", None), "amin": (None, "AminBackward0", None),
+    "max": (None, None, lambda nt: _symint_error("RegisterCPU_1.cpp:2398")),
+    "min": (None, None, lambda nt: _symint_error("RegisterCPU_1.cpp:2398"))}
+
+
+def _refuse_grad(node, error):
+    """Make a recorded node's backward raise error() (torch's backward of it fails)."""
+    def bwd(*args):
+        raise error()
+    node.bwd = bwd
+
+
 def dense_reduction(name, nt, dims, keepdim, dtype):
     """sum / mean / amax / amin / max / min / argmax / argmin of a jagged tensor that torch
-    gives dense: of all its values, over the batch and ragged dims (of the values), or over the
-    ragged dim (one row per component; max, min and the arg ones, as torch's, of the padded
-    tensor); None for the others."""
+    gives dense (see _dense_reduction), recorded as torch records it."""
+    out = _dense_reduction(name, nt, dims, keepdim, dtype)
+    t = out[0] if isinstance(out, tuple) else out
+    if t is None or t.grad_fn is None or name not in _DENSE_NODES:
+        return out
+    node = getattr(t.grad_fn, "parent", t.grad_fn)      # (max / min: the values' OutSlot)
+    whole, ragged, error = _DENSE_NODES[name]
+    cls = whole if dims is None else ragged
+    if cls is not None:
+        node.__class__ = node_class(cls)
+    if dims is None and name == "prod":     # torch's backward views the nested tensor flat
+        shape = "(" + ", ".join(map(str, nt.shape)) + ")"
+        _refuse_grad(node, lambda: RuntimeError(f"view(): cannot view shape {shape} as [-1]"))
+    elif dims is not None and error is not None:
+        _refuse_grad(node, lambda: error(nt))
+    return out
+
+
+def _dense_reduction(name, nt, dims, keepdim, dtype):
+    """dense_reduction's result: of all the values, over the batch and ragged dims (of the
+    values), or over the ragged dim (one row per component; max, min and the arg ones, as
+    torch's, of the padded tensor); None for the others."""
     a = nt.arr
     if a.meta.layout != "jagged":
         return None
@@ -570,12 +622,31 @@ def bool_reduction(name, nt, dim, keepdim):
     return _new(a.like([p.all(axis=d - 1, keepdims=keepdim) for p in a.parts]), NESTED)
 
 
-def like(make, nt, requires_grad):
-    """zeros_like, ones_like, ... of a nested tensor: make(shape) for each component, the
-    structure (and a jagged tensor's nested int) kept."""
+def like(make, nt, requires_grad, name):
+    """zeros_like, ones_like, ... (the function `name`) of a nested tensor: make(shape) for each
+    component, the structure (and a jagged tensor's nested int) kept; torch has no strided
+    full_like."""
     a = nt.arr
+    if name == "full_like" and a.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented(name, np, "NestedTensor")
     out = _new(a.like([make(p.shape, False).arr for p in a.parts]), NESTED)
     return out.requires_grad_(True) if requires_grad else out
+
+
+def new_factory_check(a, name, size):
+    """torch's refusals of new_zeros / new_ones / new_empty / new_full (name: zeros, ...) of a
+    nested tensor: a strided one has none; a jagged one makes a 0-d tensor only, never by
+    new_full."""
+    if a.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented("new_" + name, np, "NestedTensor")
+    if name == "full":
+        raise NotImplementedError("aten.new_full.default")
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    if len(size):
+        raise RuntimeError("new_empty() not supported for NJT with shape != ()")
 
 
 _VIEW = op("nested_view", saves=None, node="ViewBackwardAutogradNestedTensor0")(None)
@@ -617,13 +688,21 @@ def _install():
     # pointwise ops torch runs on jagged tensors only (the strided one's aten name)
     for name, aten in (("exp", "exp"), ("log", "log"), ("sigmoid", "sigmoid"),
                        ("rsqrt", "rsqrt"), ("reciprocal", "reciprocal"),
-                       ("leaky_relu", "leaky_relu"), ("elu", "elu"), ("hardtanh", "hardtanh"),
+                       ("elu", "elu"), ("hardtanh", "hardtanh"),
                        ("softplus", "softplus"), ("mish", "mish"),
                        ("clamp", "clamp"), ("clamp_min", "clamp"), ("clamp_max", "clamp"),
                        ("square", "pow.Tensor_Scalar"), ("sign", "sign"), ("floor", "floor"),
                        ("nan_to_num", "nan_to_num")):
         lift(name, strided=aten)
-    for name in ("maximum", "minimum"):
+    for name in ("exp2", "expm1", "log1p", "log2", "log10", "tan", "atan", "asin", "acos", "sinh",
+                 "cosh", "asinh", "atanh", "erf", "erfc", "ceil", "round", "trunc", "frac"):
+        lift(name, strided=name)
+    lift("leaky_relu", strided="leaky_relu",
+         grad_error=lambda: NotImplementedError("aten.leaky_relu_backward.default"))
+    for name in ("maximum", "minimum"):     # (their backward's masked_fill_ has no nested kernel)
+        lift(name, pointwise=True, strided=name,
+             grad_error=lambda: NotImplementedError("aten.masked_fill_.Scalar"))
+    for name in ("fmax", "fmin"):
         lift(name, pointwise=True, strided=name)
     lift("embedding")
     for name in ("add", "sub", "mul", "div", "gt", "ge"):
@@ -660,7 +739,8 @@ def _install():
     for name in ("amax", "amin"):
         lift(name, lambda a: (a[0], _dims(a[1]), a[2]), _extremed(name), strided=name)
     lift("prod_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("prod"),
-         strided="prod.dim_int")
+         strided="prod.dim_int",
+         grad_error=lambda: _symint_error("RegisterCompositeExplicitAutograd_0.cpp:8236"))
     for name in ("max", "min"):
         # (a jagged tensor's: left to dense_reduction, a dense result)
         override(OPS[name + "_all"], NESTED_IDX, *_refused(name, name + ".default"))
