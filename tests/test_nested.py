@@ -1274,6 +1274,7 @@ GRADS = {
     "amax_ragged": lambda L, x: x.amax(1), "amin_ragged": lambda L, x: x.amin(1),
     "max_ragged": lambda L, x: x.max(1)[0], "min_ragged": lambda L, x: x.min(1, True)[0],
     "max_inner": lambda L, x: x.max(-1)[0],
+    "expand": lambda L, x: x.unsqueeze(-1).expand(-1, -1, -1, 2) * L.arange(2.0),
 }
 
 
@@ -1296,3 +1297,22 @@ def test_jagged_backward_as_torch(name):
         assert e[1:] == t[1:]
     else:
         _same(e[1], t[1], atol=1e-5)
+
+
+EXPANDS = {
+    "same": lambda L, x: x.expand(3, -1, 4), "inner": lambda L, x: x.unsqueeze(-1).expand(
+        -1, -1, -1, 2), "nested_int": lambda L, x: x[..., :1].expand(3, x.shape[1], 5),
+    "size": lambda L, x: x.expand(x.size()), "expand_as": lambda L, x: x.expand_as(x),
+    "tuple": lambda L, x: x.expand((3, -1, 4)), "ragged_int": lambda L, x: x.expand(3, 2, 4),
+    "batch": lambda L, x: x.expand(4, -1, 4), "leading": lambda L, x: x.expand(2, 3, -1, 4),
+    "fewer": lambda L, x: x.expand(-1, 4), "as_dense": lambda L, x: x.expand_as(L.ones(3, 2, 4)),
+    "inner_bad": lambda L, x: x.expand(3, -1, 5),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(EXPANDS))
+def test_expand(layout, name):
+    """torch's expand of a jagged tensor: its sizes up to the ragged dim (or -1), the
+    components expanded past it (a view of each); a strided tensor has none."""
+    _compare(EXPANDS[name], layout)

@@ -18,7 +18,7 @@ from ..autograd.node import node_class, out_slot
 from ..backends import CPU, Backend, device
 from ..ops._apply import apply
 from ..ops._registry import NESTED_IDX, OPS, op, override
-from .._nested_array import Meta, NestedArray, SIZES_ERROR, nested_int
+from .._nested_array import Meta, NestedArray, NestedShape, SIZES_ERROR, nested_int
 
 NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
 
@@ -188,6 +188,14 @@ def _linear_checked(meta, args):
         raise RuntimeError(f"Linear requires nested_tensor.dim == 3 and dense_matrix.dim == 2. "
                            f"Nested tensor dim: {args[0].ndim}. Dense tensor dim: "
                            f"{args[1].ndim}")
+    return meta
+
+
+def _expanded(meta, args):
+    """expand's sizes of the components (from nested.expand); dense sizes from the dense path
+    go back to it (raising NotImplementedError), which calls nested.expand."""
+    if len(args[1]) != args[0].ndim - 1:
+        raise NotImplementedError("aten.expand.default")
     return meta
 
 
@@ -634,6 +642,29 @@ def like(make, nt, requires_grad, name):
     return out.requires_grad_(True) if requires_grad else out
 
 
+def expand(nt, sizes):
+    """expand of a nested tensor as torch's: a jagged one's sizes are its own up to its ragged
+    dim (or -1), its components expand along the dims past it; a strided one has none."""
+    from .._tensor import Size
+    a = nt.arr
+    if a.meta.layout == "strided":
+        if any(type(s) is NestedShape for s in sizes):      # (expand_as a strided tensor)
+            raise RuntimeError(SIZES_ERROR)
+        from .._sparse_coo import not_implemented
+        raise not_implemented("expand", np, "NestedTensor")
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Size, NestedShape)):
+        sizes = tuple(sizes[0])
+    own, r = tuple(a.shape), a.meta.ragged
+    if len(sizes) != len(own) or not all(s == -1 or s is o or s == o
+                                         for s, o in zip(sizes[:r + 1], own)):
+        raise RuntimeError(f"expand(): cannot expand shape ({', '.join(map(str, own))}) -> "
+                           f"{list(sizes)}")
+    from ..ops.shape import expanded_sizes
+    target = tuple(-1 if d == r else sizes[d] for d in range(1, len(own)))
+    expanded_sizes("", tuple(_values_size(a)), target)      # (torch's checks, of its values)
+    return apply(OPS["expand"], (nt,), (target,))
+
+
 def new_factory_check(a, name, size):
     """torch's refusals of new_zeros / new_ones / new_empty / new_full (name: zeros, ...) of a
     nested tensor: a strided one has none; a jagged one makes a 0-d tensor only, never by
@@ -704,6 +735,8 @@ def _install():
              grad_error=lambda: NotImplementedError("aten.masked_fill_.Scalar"))
     for name in ("fmax", "fmin"):
         lift(name, pointwise=True, strided=name)
+    lift("expand", lambda a: (a[0], tuple(n if s == -1 else s for n, s in zip(a[0].shape,
+                                                                          a[1]))), _expanded)
     lift("embedding")
     for name in ("add", "sub", "mul", "div", "gt", "ge"):
         lift(name, pointwise=True)

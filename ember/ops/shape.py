@@ -521,11 +521,18 @@ _expand_fn = _view_op("expand", _expand_fwd, lambda xp, g: (g,))
 
 
 def expand(input, *sizes, size=None):
-    sizes = _shape_arg(sizes if size is None else (size,), "expand")
-    a = input.arr
-    if sizes == a.shape:
-        return _expand_fn(input, sizes)
-    return _expand_fn(input, expanded_sizes(_tname(input), a.shape, sizes))
+    given = sizes if size is None else (size,)
+    try:
+        sizes = _shape_arg(given, "expand")
+        a = input.arr
+        if sizes == a.shape:
+            return _expand_fn(input, sizes)
+        return _expand_fn(input, expanded_sizes(_tname(input), a.shape, sizes))
+    except (TypeError, RuntimeError, NotImplementedError):
+        if getattr(input, "is_nested", False):      # (sizes with a nested int, its kernel)
+            from ..nested._ops import expand as nested_expand
+            return nested_expand(input, given)
+        raise
 
 
 def expanded_sizes(tname, shape, sizes):
