@@ -159,11 +159,17 @@ _FLAGS = {True: _Flags(True), False: _Flags(False)}
 
 
 class NestedArray:
-    __slots__ = ("parts", "meta", "dtype")
+    # view: a weak reference to the tensor that torch makes a view of its values (a jagged
+    # tensor made by nested_tensor, as_nested_tensor or from its values), or None
+    __slots__ = ("parts", "meta", "dtype", "view")
 
     def __init__(self, parts, meta, dtype=None):
-        self.parts, self.meta = list(parts), meta
+        self.parts, self.meta, self.view = list(parts), meta, None
         self.dtype = self.parts[0].dtype if dtype is None else dtype
+
+    def is_view(self, t):
+        """Whether tensor t over this array is a view in torch (of its values)."""
+        return self.view is not None and self.view() is t
 
     ndim = property(lambda self: self.parts[0].ndim + 1)
     shape = property(NestedShape)

@@ -805,7 +805,7 @@ class Tensor:
                            else size)
 
     def detach_(self):
-        if self._base is not None:
+        if self._base is not None or type(self.arr) is NestedArray and self.arr.is_view(self):
             raise RuntimeError(
                 "Can't detach views in-place. Use detach() instead. If you are using "
                 "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "

@@ -1316,3 +1316,24 @@ def test_expand(layout, name):
     """torch's expand of a jagged tensor: its sizes up to the ragged dim (or -1), the
     components expanded past it (a view of each); a strided tensor has none."""
     _compare(EXPANDS[name], layout)
+
+
+DETACH_ = {
+    "leaf": lambda L, x: x.detach_(), "detached": lambda L, x: x.detach().detach_(),
+    "result": lambda L, x: (x * 2).detach_(), "clone": lambda L, x: x.clone().detach_(),
+    "zeros_like": lambda L, x: L.zeros_like(x).detach_(),
+    "transposed": lambda L, x: x.transpose(1, 2).detach_(),
+    "from_jagged": lambda L, x: L.nested.nested_tensor_from_jagged(
+        L.ones(6, 4, requires_grad=True), L.tensor([0, 2, 5, 6])).detach_(),
+    "as_nested": lambda L, x: L.nested.as_nested_tensor(
+        [L.ones(2, 4, requires_grad=True), L.ones(3, 4)], layout=x.layout).detach_(),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(DETACH_))
+def test_detach_(layout, name):
+    """A jagged tensor torch makes as a view of its values (nested_tensor, as_nested_tensor,
+    nested_tensor_from_jagged; a transpose) refuses detach_; an op's result, a detach() or a
+    clone does not."""
+    _compare(DETACH_[name], layout, grad=True)

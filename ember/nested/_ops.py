@@ -9,6 +9,8 @@ input a NestedArray gradient, a dense input (a weight) the sum of its components
 
 The ops that cross between nested and dense tensors (construction, unbind, values, padding)
 are built here too, as nodes whose backward hands the gradient back across."""
+import weakref
+
 import numpy as np
 
 from .._tensor import Tensor as _Tensor, _new
@@ -1083,6 +1085,8 @@ def from_parts(tensors, meta, o=None):
     """A nested tensor of these dense component Tensors (the graph kept to each, through a
     node of op `o`)."""
     out = _new(NestedArray([t.arr for t in tensors], meta), NESTED)
+    if o is None and meta.layout == "jagged":       # (as_nested_tensor's: a view of its values)
+        out.arr.view = weakref.ref(out)
     return _node(o or _AS_NESTED[meta.layout], lambda xp, g: tuple(g.parts), (), tensors, out)
 
 
@@ -1185,6 +1189,7 @@ def from_jagged(values_t, offsets, lengths, ragged, nid, seqlens=(None, None)):
     parts = [v[cut + (slice(s, e),)] for s, e in zip(o[:-1], ends)]
     meta = Meta("jagged", offsets, lengths, nid, ragged, seqlens)
     out = _new(NestedArray(parts, meta, v.dtype), NESTED)
+    out.arr.view = weakref.ref(out)
 
     def bwd(xp, g):
         gv = np.zeros(v.shape, g.dtype)
