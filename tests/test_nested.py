@@ -1337,3 +1337,39 @@ def test_detach_(layout, name):
     nested_tensor_from_jagged; a transpose) refuses detach_; an op's result, a detach() or a
     clone does not."""
     _compare(DETACH_[name], layout, grad=True)
+
+
+SETITEMS = {
+    "component": lambda L, y, v: y.__setitem__(1, v), "row": lambda L, y, v: y.__setitem__(
+        (1, 0), v[0]), "number": lambda L, y, v: y.__setitem__(-1, 5.0),
+    "slice": lambda L, y, v: y.__setitem__((1, slice(0, 1)), v[:1]),
+    "ellipsis": lambda L, y, v: y.__setitem__((1, ..., slice(None)), v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SETITEMS))
+@pytest.mark.parametrize("x_grad", [False, True])
+@pytest.mark.parametrize("v_grad", [False, True])
+@pytest.mark.parametrize("leaf", [False, True])
+def test_recorded_setitem(name, x_grad, v_grad, leaf):
+    """nt[i] = v under autograd as torch's: a CopySlices node over the old tensor's and v's
+    edges, whose backward fails (torch's new_empty_strided has no jagged kernel); torch's
+    refusals of a jagged tensor made as a view of its values without grad."""
+    def run(L):
+        x = _nt(L, "jagged", x_grad and leaf)
+        y = x if leaf else (x.requires_grad_(x_grad) * 1)
+        v = L.ones(3, 4, requires_grad=v_grad)
+        try:
+            SETITEMS[name](L, y, v)
+        except RuntimeError as exc:
+            return _norm(str(exc))
+        out = [y._version, [c.tolist() for c in y.detach().unbind()], y.requires_grad]
+        if y.grad_fn is not None:
+            out.append((y.grad_fn.name(), [f if f is None else f.name()
+                                           for f, _ in y.grad_fn.next_functions]))
+            with pytest.raises(NotImplementedError) as info:
+                y.values().sum().backward()
+            out.append(str(info.value))
+        return out
+    e, t = run(ember), run(torch)
+    assert e == t

@@ -1019,11 +1019,18 @@ def getitem(nt, idx):
     return None
 
 
+_COPY_SLICES = op("nested_copy_slices", saves=None, node="torch::autograd::CopySlices")(None)
+
+
+def _no_copy_slices_grad(*args):
+    raise NotImplementedError("aten.new_empty_strided.default")     # (torch's backward's)
+
+
 def setitem(nt, idx, value):
     """nt[idx] = value where the dense write failed, as torch's: a jagged tensor's nt[i, ...]
-    writes into component i (without autograd: torch's CopySlices is not recorded here); its
-    refusals of index tensors and of the other indices; a strided tensor's sizes error. False
-    where ember has no answer."""
+    writes into component i, recorded as torch's CopySlices (whose backward fails: its
+    new_empty_strided has no jagged kernel); its refusals of index tensors and of the other
+    indices; a strided tensor's sizes error. False where ember has no answer."""
     a = nt.arr
     idx = idx if type(idx) is tuple else (idx,)
     if any(isinstance(i, _Tensor) for i in idx):
@@ -1042,15 +1049,32 @@ def setitem(nt, idx, value):
         raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
     if first is Ellipsis:
         raise NotImplementedError("aten.fill_.Tensor")
-    if type(first) is not int or _grad.enabled and (
-            nt._rg or isinstance(value, _Tensor) and value._rg):
+    if type(first) is not int:
         return False
     b = len(a.parts)
     if not -b <= first < b:
         raise IndexError(f"index {first} is out of bounds for dimension 0 with size {b}")
-    _new(a.parts[first], CPU)[idx[1:]] = value
+    v = value if isinstance(value, _Tensor) else None
+    record = _grad.enabled and (nt._rg or v is not None and v._rg)
+    if record and a.is_view(nt):        # (torch's jagged view of its values, made without grad)
+        from ..ops._apply import NO_GRAD_VIEW_ERROR
+        if nt._rg:      # (the view written: the last select or slice of the component)
+            last = [i for i in idx[1:] if type(i) is int or type(i) is slice and
+                    i != slice(None)]
+            view = ("Select" if type(last[-1]) is int else "Slice") if last else \
+                "SelectBackwardAutogradNestedTensor0"
+            raise RuntimeError(f"Output 0 of {view} is a view of a view which was created in "
+                               "no_grad mode and is being modified inplace with grad mode "
+                               "enabled." + NO_GRAD_VIEW_ERROR.partition("grad mode enabled.")[2])
+        raise RuntimeError(NO_GRAD_VIEW_ERROR)
+    _new(a.parts[first], CPU)[idx[1:]] = value.detach() if record and v is not None else value
     from .._tensor import bump_version
     bump_version(nt)
+    if record:
+        nxt = (nt._edge() if nt._rg else None, v._edge() if v is not None and v._rg else None)
+        nt.grad_fn = _COPY_SLICES.node_cls(_COPY_SLICES, _no_copy_slices_grad, np, (), nxt,
+                                           (nt, v if v is not None else nt), ())
+        nt._rg = True
     return True
 
 
