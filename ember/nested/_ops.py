@@ -75,14 +75,31 @@ class _Batched:
         return g if self.shape[0] > 1 else g.sum(0, keepdims=True)
 
 
+class _Whole:
+    """What a lifted op run once on the values of jagged tensors with holes saves: the dense
+    op's saved and its outputs' shapes."""
+    __slots__ = ("saved", "shapes")
+
+    def __init__(self, saved, shapes):
+        self.saved, self.shapes = saved, shapes
+
+
+def _on_values(args, x):
+    """Whether an op of jagged x with holes runs on the values, as torch's: every nested
+    operand has its values, no dense one has a batch dim."""
+    return all(a.buffer is not None if type(a) is NestedArray else
+               not isinstance(a, np.ndarray) or a.ndim < x.ndim for a in args)
+
+
 def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=True,
-         grad_error=None):
+         grad_error=None, on_values=True):
     """The nested (fwd, bwd) of op `name` from its dense pair (or `kernel`'s): `per_part(args)`
     turns one component's arguments into the dense op's; `meta(meta, args)` checks them and
     gives the result's structure (a transpose's moves the ragged dim). `pointwise`: True for
     elementwise ops, False for matmuls (torch's checks of their operands, _structure);
     `strided`: False, or the aten name torch refuses for a strided tensor; `grad_error()`:
-    the error of torch's backward, which fails on nested tensors."""
+    the error of torch's backward, which fails on nested tensors. On jagged tensors with holes
+    the op runs once on the whole values (`on_values`), holes too, as torch's."""
     o = OPS[name]
     fwd, bwd = OPS[kernel or name].impl[0]
 
@@ -92,6 +109,15 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
             from .._sparse_coo import not_implemented
             raise not_implemented(strided, xp, "NestedTensor")
         m = x.meta if meta is None else meta(x.meta, args)
+        if x.buffer is not None and on_values and _on_values(args, x):
+            whole = [a.buffer if type(a) is NestedArray else a for a in args]
+            y, s = fwd(xp, *(per_part(whole) if per_part else whole))
+            ys = y if type(y) is tuple else (y,)
+            kinds = tuple([a.meta, a.buffer.shape] if type(a) is NestedArray else
+                          a.shape if isinstance(a, np.ndarray) else None for a in args)
+            outs = tuple(NestedArray.over(yi, m) for yi in ys)
+            return (outs if type(y) is tuple else outs[0]), (_Whole(s, [yi.shape for yi in ys]),
+                                                             kinds)
         if pointwise is False:          # (a dense operand with a batch dim: one per component)
             args = tuple(_Batched(a, len(x.parts)) if isinstance(a, np.ndarray) and
                          a.ndim == x.ndim else a for a in args)
@@ -114,6 +140,13 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
     def nbwd(xp, g, saves, kinds, *needs):
         if grad_error is not None:
             raise grad_error()
+        if type(saves) is _Whole:       # (run on the values: its gradient, holes too)
+            gw = tuple(gi.whole(sh) for gi, sh in zip(g, saves.shapes)) if type(g) is tuple \
+                else g.whole(saves.shapes[0])
+            return tuple(None if gi is None or k is None else
+                         NestedArray.over(sum_to(xp, gi, k[1]), k[0]) if type(k) is list else
+                         sum_to(xp, gi, k) for gi, k in zip(bwd(xp, gw, *saves.saved, *needs),
+                                                            kinds))
         gparts = zip(*(gi.parts for gi in g)) if type(g) is tuple else g.parts
         per = [bwd(xp, gp, *s, *needs) for gp, s in zip(gparts, saves)]
         grads = []
@@ -185,7 +218,11 @@ def _normed(meta, args):
 
 
 def _linear_checked(meta, args):
-    """torch's strided linear takes a (B, *, D) tensor and a 2-d weight only."""
+    """torch's strided linear takes a (B, *, D) tensor and a 2-d weight only, its jagged one no
+    tensor with holes."""
+    if meta.lengths is not None:
+        raise ValueError("NestedTensor linear_default(input: jt, weight: t, bias: t?): expected "
+                         "input to be a contiguous jagged layout NestedTensor")
     if meta.layout == "strided" and (args[0].ndim != 3 or args[1].ndim != 2):
         raise RuntimeError(f"Linear requires nested_tensor.dim == 3 and dense_matrix.dim == 2. "
                            f"Nested tensor dim: {args[0].ndim}. Dense tensor dim: "
@@ -245,6 +282,9 @@ def _softmaxed(meta, args):
         raise RuntimeError("Cannot apply softmax across nested dimension 0"
                            if meta.layout == "strided" else "softmax(): not supported when "
                            "reducing across the batch dimension for NestedTensor")
+    if args[1] == meta.ragged and meta.lengths is not None:
+        raise RuntimeError("softmax(): not supported where lengths is not None if reducing "
+                           "across the ragged dimension for NestedTensor")
     return meta
 
 
@@ -334,8 +374,9 @@ def _strided_cat(jagged_fwd, jagged_bwd):
                     cat([_new(_packed(a) if type(a) is NestedArray else a, CPU)
                          for a in arrays], d - 1)
                     raise
-                # (torch's: the values' cat, packed)
-                return (out if out.flags.c_contiguous else out.copy()), saved
+                # (torch's: the values' cat, packed; with holes, all the values')
+                return (out if out.flags.c_contiguous or out.buffer is not None else
+                        out.copy()), saved
             raise RuntimeError("Expected each tensor in given list to be nested.")
         if not all(a.flags.c_contiguous for a in arrays):
             raise RuntimeError("cat(): only contiguous nested tensors are supported")
@@ -489,8 +530,12 @@ def _split_kernel(name, split_fwd, split_bwd):
 
 def _clone(xp, x, order):
     """clone / contiguous: a contiguous copy ("C") of a jagged tensor packs its components
-    in one values array, as torch's."""
-    return (x.copy() if order == "C" else x.like([p.copy(order=order) for p in x.parts])), ()
+    in one values array, as torch's; a clone of one with holes copies its whole values."""
+    if order == "C":
+        return x.copy(), ()
+    if x.buffer is not None:
+        return NestedArray.over(x.buffer.copy(), x.meta), ()
+    return x.like([p.copy(order=order) for p in x.parts]), ()
 
 
 def _dropout(xp, x, p, mask_shape, rng):
@@ -764,7 +809,7 @@ def _install():
     lift("log_softmax", lambda a: (a[0], _shift(a[1]), *a[2:]), _softmaxed,
          strided="_log_softmax")
     lift("transpose", lambda a: (a[0], _shift(a[1]), _shift(a[2])), _transposed)
-    lift("nested_view", kernel="reshape_copy")
+    lift("nested_view", kernel="reshape_copy", on_values=False)    # (torch's packs them)
     lift("unsqueeze", lambda a: (a[0], a[1] - 1), _unsqueezed)
     lift("squeeze_dim", lambda a: (a[0], _dims(a[1])), _squeezed)
     lift("permute", lambda a: (a[0], tuple(d - 1 for d in a[1][1:])), _permuted,
@@ -1199,6 +1244,9 @@ def values(nt):
         out = _new(np.concatenate([p.reshape(-1) for p in a.parts]), CPU)
         return _node(_VALUES["strided"], lambda xp, g: (a.like(np.split(g, np.cumsum(
             [p.size for p in a.parts])[:-1])),), (), (nt,), out)
+    if a.buffer is not None:        # a tensor with holes viewing its values: all of them
+        return _node(_VALUES["jagged"], lambda xp, g: (NestedArray.over(g, a.meta),), (),
+                     (nt,), _new(a.buffer, CPU))
     out = _new(_packed(a), CPU)
     return _node(_VALUES["jagged"], lambda xp, g: (_unpacked(g, a),), (), (nt,), out)
 
@@ -1207,20 +1255,14 @@ def from_jagged(values_t, offsets, lengths, ragged, nid, seqlens=(None, None)):
     """A jagged tensor viewing `values`, its dim ragged - 1 split at `offsets` (`lengths`:
     each component's length from its offset, a tensor with holes; `seqlens`: the (min, max)
     given)."""
-    v, o = values_t.arr, offsets.arr
-    ends = o[1:] if lengths is None else o[:-1] + lengths.arr
-    cut = (slice(None),) * (ragged - 1)
-    parts = [v[cut + (slice(s, e),)] for s, e in zip(o[:-1], ends)]
+    v = values_t.arr
     meta = Meta("jagged", offsets, lengths, nid, ragged, seqlens)
-    out = _new(NestedArray(parts, meta, v.dtype), NESTED)
+    out = _new(NestedArray.over(v, meta), NESTED)
+    if lengths is None:
+        out.arr.buffer = None       # (its components packed are its values)
     out.arr.view = weakref.ref(out)
-
-    def bwd(xp, g):
-        gv = np.zeros(v.shape, g.dtype)
-        for s, e, p in zip(o[:-1], ends, g.parts):
-            gv[cut + (slice(s, e),)] = p
-        return (gv,)
-    return _node(_FROM_JAGGED, bwd, (), (values_t,), out)
+    # (the holes take a gradient through values() only)
+    return _node(_FROM_JAGGED, lambda xp, g: (g.whole(v.shape),), (), (values_t,), out)
 
 
 def to_padded(nt, padding, output_size=None):

@@ -617,7 +617,7 @@ def broadcast_tensors(*tensors):
 def _dense_order(a):
     """'K' when `a` is non-overlapping and dense in some order (torch's preserve_format keeps
     such strides), else 'C'."""
-    if a.flags.c_contiguous or a.flags.f_contiguous:
+    if a.flags.c_contiguous or a.flags.f_contiguous or a.strides is None:   # (None: nested)
         return "K"
     pairs = sorted((abs(st), n) for st, n in zip(a.strides, a.shape) if n != 1)
     expect = a.itemsize
