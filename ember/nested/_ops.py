@@ -97,8 +97,9 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
     turns one component's arguments into the dense op's; `meta(meta, args)` checks them and
     gives the result's structure (a transpose's moves the ragged dim). `pointwise`: True for
     elementwise ops, False for matmuls (torch's checks of their operands, _structure);
-    `strided`: False, or the aten name torch refuses for a strided tensor; `grad_error()`:
-    the error of torch's backward, which fails on nested tensors. On jagged tensors with holes
+    `strided`: False, or the aten name torch refuses for a strided tensor; `grad_error(layout)`:
+    the error of torch's backward where it fails on nested tensors of that layout (else None).
+    On jagged tensors with holes
     the op runs once on the whole values (`on_values`), holes too, as torch's."""
     o = OPS[name]
     fwd, bwd = OPS[kernel or name].impl[0]
@@ -139,7 +140,9 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
 
     def nbwd(xp, g, saves, kinds, *needs):
         if grad_error is not None:
-            raise grad_error()
+            error = grad_error(next(k[0].layout for k in kinds if type(k) is list))
+            if error is not None:
+                raise error
         if type(saves) is _Whole:       # (run on the values: its gradient, holes too)
             gw = tuple(gi.whole(sh) for gi, sh in zip(g, saves.shapes)) if type(g) is tuple \
                 else g.whole(saves.shapes[0])
@@ -419,10 +422,8 @@ def _extremed(name):
 def _missing(a, strided, jagged):
     """torch's NotImplementedError for an op without a kernel for nested tensor `a`, under
     its aten names for the strided layout and the jagged one."""
-    if a.meta.layout == "strided":
-        from .._sparse_coo import not_implemented
-        return not_implemented(strided, np, "NestedTensor")
-    return NotImplementedError(f"aten.{jagged}")
+    return _missing_kernel(strided) if a.meta.layout == "strided" else \
+        NotImplementedError(f"aten.{jagged}")
 
 
 def _refused(strided, jagged):
@@ -551,6 +552,12 @@ def _dropout(xp, x, p, mask_shape, rng):
 
 def _dropout_bwd(xp, g, noise):
     return (g.like([q * n for q, n in zip(g.parts, noise)]),)
+
+
+def _missing_kernel(name):
+    """torch's NotImplementedError for aten op `name` on a strided nested tensor."""
+    from .._sparse_coo import not_implemented
+    return not_implemented(name, np, "NestedTensor")
 
 
 def _symint_error(where):
@@ -760,8 +767,10 @@ def view(nt, shape, name="view"):
 
 def _install():
     from ..nn import _act_ops, _norm_ops, _ops     # noqa: F401 (registers the nn ops)
-    for name in ("relu", "tanh", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy"):
+    for name in ("relu", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy"):
         lift(name)
+    lift("tanh", grad_error=lambda layout: _missing_kernel("tanh_backward")
+         if layout == "strided" else None)
     override(OPS["clone"], NESTED_IDX, _clone, lambda xp, g: (g,))
     # pointwise ops torch runs on jagged tensors only (the strided one's aten name)
     for name, aten in (("exp", "exp"), ("log", "log"), ("sigmoid", "sigmoid"),
@@ -776,10 +785,10 @@ def _install():
                  "cosh", "asinh", "atanh", "erf", "erfc", "ceil", "round", "trunc", "frac"):
         lift(name, strided=name)
     lift("leaky_relu", strided="leaky_relu",
-         grad_error=lambda: NotImplementedError("aten.leaky_relu_backward.default"))
+         grad_error=lambda _: NotImplementedError("aten.leaky_relu_backward.default"))
     for name in ("maximum", "minimum"):     # (their backward's masked_fill_ has no nested kernel)
         lift(name, pointwise=True, strided=name,
-             grad_error=lambda: NotImplementedError("aten.masked_fill_.Scalar"))
+             grad_error=lambda _: NotImplementedError("aten.masked_fill_.Scalar"))
     for name in ("fmax", "fmin"):
         lift(name, pointwise=True, strided=name)
     lift("expand", lambda a: (a[0], tuple(n if s == -1 else s for n, s in zip(a[0].shape,
@@ -814,13 +823,15 @@ def _install():
     lift("squeeze_dim", lambda a: (a[0], _dims(a[1])), _squeezed)
     lift("permute", lambda a: (a[0], tuple(d - 1 for d in a[1][1:])), _permuted,
          strided="permute")
-    lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"))
+    lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"),
+         grad_error=lambda layout: NotImplementedError("aten._nested_sum_backward.default")
+         if layout == "jagged" else None)
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
     for name in ("amax", "amin"):
         lift(name, lambda a: (a[0], _dims(a[1]), a[2]), _extremed(name), strided=name)
     lift("prod_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("prod"),
          strided="prod.dim_int",
-         grad_error=lambda: _symint_error("RegisterCompositeExplicitAutograd_0.cpp:8236"))
+         grad_error=lambda _: _symint_error("RegisterCompositeExplicitAutograd_0.cpp:8236"))
     for name in ("max", "min"):
         # (a jagged tensor's: left to dense_reduction, a dense result)
         override(OPS[name + "_all"], NESTED_IDX, *_refused(name, name + ".default"))
