@@ -560,7 +560,7 @@ class Tensor:
     def _real_scalar(self, ctype):
         """The one element as a NumPy real scalar: a complex one only with a zero imaginary part
         (torch's checked conversion)."""
-        if self.arr.size != 1:
+        if getattr(self.arr, "size", 0) != 1:     # (a nested array has none)
             raise ValueError("only one element tensors can be converted to Python scalars")
         v = self._one()[()]
         if self.arr.dtype.kind == "c":
@@ -1310,6 +1310,8 @@ def _check_inference_rg(t):
 def _ptr(a):
     if hasattr(a, "__array_interface__"):
         return a.__array_interface__["data"][0]
+    if type(a) is NestedArray:      # (a strided one's buffer; torch's jagged subclass has none)
+        return 0 if a.meta.layout == "jagged" else _ptr(a.parts[0])
     return a.data.ptr
 
 

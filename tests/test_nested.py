@@ -1422,3 +1422,28 @@ def test_jagged_with_holes(name):
         assert e == t
     else:
         _same(e[:2] if t[2] is None else e, t[:2] if t[2] is None else t, atol=1e-5)
+
+
+MESSAGES = {
+    "reshape": lambda L, x: x.reshape(6, 4), "flatten": lambda L, x: x.flatten(),
+    "flatten_ragged": lambda L, x: x.unsqueeze(-1).flatten(1, 2),
+    "flatten_inner": lambda L, x: x.unsqueeze(-1).flatten(2, 3), "squeeze": lambda L, x: x.squeeze(),
+    "std": lambda L, x: x.std(-1), "var": lambda L, x: x.var(-1),
+    "clamp_tensor": lambda L, x: x.clamp(min=L.zeros(4), max=L.ones(4) * 0.5),
+    "clamp_tensor_min": lambda L, x: x.clamp(min=L.ones(4) * 0.5),
+    "addmm": lambda L, x: L.addmm(L.ones(4), x, L.ones(4, 4)), "int": lambda L, x: int(x),
+    "float": lambda L, x: float(x), "linear_width": lambda L, x: L.nn.functional.linear(
+        x, L.ones(3, 5)), "matmul_width": lambda L, x: x @ L.ones(5, 2),
+    "add_dense": lambda L, x: x + L.ones(3, 5), "mul_dense": lambda L, x: x * L.ones(2, 4),
+    "data_ptr_zero": lambda L, x: x.data_ptr() == 0,
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_messages(layout, name):
+    """torch's errors in its words: reshape's and flatten's (the op named, a jagged tensor's
+    batch and ragged dims), squeeze(), std/var/addmm's aten names, a dense operand or weight
+    that does not fit (a jagged tensor's values' rows), int()/float(); jagged clamp with tensor
+    bounds computes, a jagged tensor's data_ptr is 0 (torch's subclass has no storage)."""
+    _compare(MESSAGES[name], layout)

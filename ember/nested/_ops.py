@@ -55,6 +55,20 @@ def _structure(name, args, pointwise):
     return x
 
 
+_TENSOR_OVERLOADS = {"add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge"}
+
+
+def _mismatch(name, args, x):
+    """torch's error where a binary op's dense operand does not broadcast with jagged x's
+    values (None for other ops and errors)."""
+    if name not in _TENSOR_OVERLOADS or x.meta.layout != "jagged" or not any(
+            isinstance(a, np.ndarray) and a.ndim for a in args):
+        return None
+    return RuntimeError(f"cannot call binary pointwise function {name}.Tensor with inputs of "
+                        "shapes " + " and ".join("torch.Size([" + ", ".join(map(str, a.shape)) +
+                                                  "])" for a in args[:2]))
+
+
 class _Batched:
     """A dense operand of a nested matmul whose first dim is the batch (of size B, or 1
     broadcast): component i takes its slice i, as torch's jagged matmul."""
@@ -126,7 +140,10 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
         for i in range(len(x.parts)):
             part = [a.parts[i] if type(a) is NestedArray else a.at(i) if type(a) is _Batched
                     else a for a in args]
-            y, s = fwd(xp, *(per_part(part) if per_part else part))
+            try:
+                y, s = fwd(xp, *(per_part(part) if per_part else part))
+            except RuntimeError as e:
+                raise _mismatch(name, args, x) or e
             outs.append(y)
             saves.append(s)
         # what each gradient takes: [structure, component shapes] | a dense shape | _Batched
@@ -220,12 +237,44 @@ def _normed(meta, args):
     return meta
 
 
+def _one_bound(meta, args):
+    """torch's jagged clamp takes one tensor bound (its clamp_min / clamp_max), not two."""
+    if args[1] is not None and args[2] is not None:
+        raise NotImplementedError("aten.clamp.Tensor")
+    return meta
+
+
+def _values_rows(a):
+    """The rows of a jagged tensor's values as a matrix (torch's matmul messages name them)."""
+    return sum(p.size // p.shape[-1] for p in a.parts)
+
+
+def _mm_checked(meta, args):
+    """torch's jagged matmul with a dense matrix multiplies its values: their rows in its
+    error."""
+    x, w = args[0], args[1]
+    if meta.layout == "jagged" and isinstance(w, np.ndarray) and w.ndim == 2 and \
+            x.parts[0].shape[-1] != w.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_values_rows(x)}x"
+                           f"{x.parts[0].shape[-1]} and {w.shape[0]}x{w.shape[1]})")
+    return meta
+
+
 def _linear_checked(meta, args):
-    """torch's strided linear takes a (B, *, D) tensor and a 2-d weight only, its jagged one no
-    tensor with holes."""
+    """torch's strided linear takes a (B, *, D) tensor and a 2-d weight of its width only, its
+    jagged one no tensor with holes (and multiplies its values)."""
     if meta.lengths is not None:
         raise ValueError("NestedTensor linear_default(input: jt, weight: t, bias: t?): expected "
                          "input to be a contiguous jagged layout NestedTensor")
+    x, w = args[0], args[1]
+    if meta.layout == "jagged" and w.ndim == 2 and x.parts[0].shape[-1] != w.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_values_rows(x)}x"
+                           f"{x.parts[0].shape[-1]} and {w.shape[1]}x{w.shape[0]})")
+    if meta.layout == "strided" and x.ndim == 3 and w.ndim == 2 and \
+            x.parts[0].shape[-1] != w.shape[1]:
+        raise RuntimeError(f"Shape mismatch for NestedTensor Linear: Expected input's (a nested "
+                           f"tensor) 'last_dim' to equal 'weight.size(1), but got: last_dim = "
+                           f"{x.parts[0].shape[-1]}, and weight.size(1) = {w.shape[1]}")
     if meta.layout == "strided" and (args[0].ndim != 3 or args[1].ndim != 2):
         raise RuntimeError(f"Linear requires nested_tensor.dim == 3 and dense_matrix.dim == 2. "
                            f"Nested tensor dim: {args[0].ndim}. Dense tensor dim: "
@@ -719,6 +768,16 @@ def expand(nt, sizes):
     return apply(OPS["expand"], (nt,), (target,))
 
 
+def flatten_check(a, start, end):
+    """torch's refusals of flatten(start, end) of a nested tensor: a strided one's sizes, a
+    jagged one's batch or ragged dim."""
+    if a.meta.layout == "strided":
+        raise RuntimeError(SIZES_ERROR)
+    if start == 0 or start <= a.meta.ragged <= end:
+        raise RuntimeError(f"flatten(): not supported for NestedTensor on "
+                           f"{'dim=0' if start == 0 else 'ragged dim'}")
+
+
 def new_factory_check(a, name, size):
     """torch's refusals of new_zeros / new_ones / new_empty / new_full (name: zeros, ...) of a
     nested tensor: a strided one has none; a jagged one makes a 0-d tensor only, never by
@@ -747,7 +806,7 @@ def view(nt, shape, name="view"):
     part = tuple(-1 if s is a.meta.nid else s for s in shape[1:])
     if a.meta.layout == "strided":
         if not shape or shape[0] != len(a.parts):
-            raise RuntimeError(f"{name}: For now nested view cannot change or infer the "
+            raise RuntimeError(f"{name}: For now nested {name} cannot change or infer the "
                                "implicit batch dimension")
         from ..ops.shape import infer_shape
         for p in a.parts:
@@ -761,7 +820,7 @@ def view(nt, shape, name="view"):
     if not (1 < len(shape) > r and shape[0] == len(a.parts) and shape[r] in (-1, a.meta.nid)
             and all(type(s) is int for s in part)):
         got = "(" + ", ".join(map(str, a.shape)) + ")"
-        raise RuntimeError(f"{name}(): cannot view shape {got} as {list(shape)}")
+        raise RuntimeError(f"view(): cannot view shape {got} as {list(shape)}")  # (reshape's too)
     return apply(_VIEW, (nt,), (part,))
 
 
@@ -791,6 +850,10 @@ def _install():
              grad_error=lambda _: NotImplementedError("aten.masked_fill_.Scalar"))
     for name in ("fmax", "fmin"):
         lift(name, pointwise=True, strided=name)
+    lift("clamp_tensor", strided="clamp.Tensor", meta=_one_bound)
+    for name in ("std", "var", "addmm"):      # (torch's aten names of the first two)
+        override(OPS[name], NESTED_IDX, *_refused(*(2 * (name + ".correction",) if name != "addmm"
+                                                    else ("addmm", "addmm.default"))))
     lift("expand", lambda a: (a[0], tuple(n if s == -1 else s for n, s in zip(a[0].shape,
                                                                           a[1]))), _expanded)
     lift("embedding")
@@ -812,7 +875,7 @@ def _install():
     override(OPS["cat"], NESTED_IDX, *_strided_cat(*OPS["cat"].impl[NESTED_IDX]))
     lift("linear", meta=_linear_checked)
     for name in ("matmul", "mm"):
-        lift(name, pointwise=False)
+        lift(name, pointwise=False, meta=_mm_checked)
     lift("bmm", kernel="matmul", pointwise=False)
     lift("softmax", lambda a: (a[0], _shift(a[1]), *a[2:]), _softmaxed)
     lift("log_softmax", lambda a: (a[0], _shift(a[1]), *a[2:]), _softmaxed,

@@ -537,6 +537,10 @@ def addmm(input, mat1, mat2, *deprecated, beta=1, alpha=1, out=None):
                                               ("mat1", "mat2"))
     tensor_args("addmm", ("input", 1, input), ("mat1", 2, mat1), ("mat2", 3, mat2))
     if mat1.ndim != 2 or mat2.ndim != 2:
+        nested = next((t for t in (input, mat1, mat2) if t.is_nested), None)
+        if nested is not None:      # (torch has no nested addmm)
+            from ..nested._ops import _missing
+            raise _missing(nested.arr, "addmm", "addmm.default")
         raise RuntimeError(f"{'mat1' if mat1.ndim != 2 else 'mat2'} must be a matrix, got "
                            f"{mat1.ndim if mat1.ndim != 2 else mat2.ndim}-D tensor")
     return _addprod("addmm", input, mat1, mat2, beta, alpha, out)

@@ -296,6 +296,9 @@ def flatten(input, start_dim=0, end_dim=-1):
     if s == e:
         return input
     shp = input.arr.shape
+    if type(shp) is NestedShape:        # (torch's refusals, before reshape's)
+        from ..nested._ops import flatten_check
+        flatten_check(input.arr, s, e)
     return reshape(input, shp[:s] + (_prod(shp[s:e + 1]),) + shp[e + 1:])
 
 
@@ -456,7 +459,16 @@ def squeeze(input, dim=None):
     except AttributeError:
         raise_not_tensor("squeeze", ("input", 1, input))
     if dim is None:
-        return _squeeze_all(input, tuple(i for i, s in enumerate(shp) if s == 1))
+        try:
+            return _squeeze_all(input, tuple(i for i, s in enumerate(shp) if s == 1))
+        except RuntimeError as e:
+            if type(shp) is NestedShape and type(e) is RuntimeError:   # (a strided one's sizes)
+                raise RuntimeError("squeeze(): For nested tensors, squeeze without the dim "
+                                   "argument is not supported at the moment, however you can "
+                                   "use squeeze(Tensor self, int dim) instead if you need this "
+                                   "feature, please open an issue on github describing your "
+                                   "use case.") from None
+            raise
     if isinstance(dim, (tuple, list)):
         dims = tuple(wrap_dim(d, nd) for d in dim) if nd else ()
         return _squeeze_dims(input, tuple(d for d in dims if shp[d] == 1))
