@@ -1427,7 +1427,8 @@ def test_jagged_with_holes(name):
 MESSAGES = {
     "reshape": lambda L, x: x.reshape(6, 4), "flatten": lambda L, x: x.flatten(),
     "flatten_ragged": lambda L, x: x.unsqueeze(-1).flatten(1, 2),
-    "flatten_inner": lambda L, x: x.unsqueeze(-1).flatten(2, 3), "squeeze": lambda L, x: x.squeeze(),
+    "flatten_inner": lambda L, x: x.unsqueeze(-1).flatten(2, 3),
+    "squeeze": lambda L, x: x.squeeze(),
     "std": lambda L, x: x.std(-1), "var": lambda L, x: x.var(-1),
     "clamp_tensor": lambda L, x: x.clamp(min=L.zeros(4), max=L.ones(4) * 0.5),
     "clamp_tensor_min": lambda L, x: x.clamp(min=L.ones(4) * 0.5),
