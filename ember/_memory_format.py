@@ -115,8 +115,8 @@ def _suggests_cl(a):
 def contiguous_out(out):
     """A fresh output tensor made C-contiguous in place (torch's ops that allocate a contiguous
     result whatever the input's layout: layer_norm, masked_fill, ...)."""
-    if not out.arr.flags.c_contiguous:
-        out.arr = out.be.xp.ascontiguousarray(out.arr)
+    if not out.arr.flags.c_contiguous and out.arr.strides is not None:   # (None: nested, whose
+        out.arr = out.be.xp.ascontiguousarray(out.arr)                  # kernels lay it out)
     return out
 
 

@@ -159,11 +159,31 @@ _FLAGS = {True: _Flags(True), False: _Flags(False)}
 
 
 class NestedArray:
-    __slots__ = ("parts", "meta", "dtype")
+    # view: a weak reference to the tensor that torch makes a view of its values (a jagged
+    # tensor made by nested_tensor, as_nested_tensor or from its values), or None; buffer: a
+    # jagged tensor with holes' whole values array, its holes too, whose views the components
+    # are (None: the components packed are the values)
+    __slots__ = ("parts", "meta", "dtype", "view", "buffer")
 
     def __init__(self, parts, meta, dtype=None):
-        self.parts, self.meta = list(parts), meta
+        self.parts, self.meta, self.view, self.buffer = list(parts), meta, None, None
         self.dtype = self.parts[0].dtype if dtype is None else dtype
+
+    @classmethod
+    def over(cls, buffer, meta):
+        """The jagged array of meta's components (from its offsets, for its lengths) viewing
+        `buffer`, which it keeps (a tensor with holes)."""
+        o = meta.offsets.arr
+        ends = o[1:] if meta.lengths is None else o[:-1] + meta.lengths.arr
+        cut = (slice(None),) * (meta.ragged - 1)
+        out = cls([buffer[cut + (slice(s, e),)] for s, e in zip(o[:-1], ends)], meta,
+                  buffer.dtype)
+        out.buffer = buffer
+        return out
+
+    def is_view(self, t):
+        """Whether tensor t over this array is a view in torch (of its values)."""
+        return self.view is not None and self.view() is t
 
     ndim = property(lambda self: self.parts[0].ndim + 1)
     shape = property(NestedShape)
@@ -214,7 +234,19 @@ class NestedArray:
         return self.like([p.copy() for p in self.parts])
 
     def __add__(self, other):
+        if self.buffer is not None or other.buffer is not None:    # (gradients with holes)
+            shape = (self.buffer if other.buffer is None else other.buffer).shape
+            return NestedArray.over(self.whole(shape) + other.whole(shape), self.meta)
         return self.like([p + q for p, q in zip(self.parts, other.parts)])
+
+    def whole(self, shape):
+        """A jagged array's buffer, or (one without) its components at their offsets in zeros
+        of that shape."""
+        if self.buffer is not None:
+            return self.buffer
+        whole = NestedArray.over(np.zeros(shape, self.dtype), self.meta)
+        whole.write(self)
+        return whole.buffer
 
     def __setitem__(self, index, value):
         """`a[...] = value` (zero_, fill_): every component's elements."""

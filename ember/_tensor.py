@@ -102,6 +102,36 @@ def _size_item(v, i):
                     f"'{'numpy.' + name if isinstance(v, np.generic) else name}')")
 
 
+_VMAP_SCALAR = {
+    "item": "vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over "
+            "calling .item() on a Tensor, please try to rewrite what you're doing with other "
+            "operations. If error is occurring somewhere inside PyTorch internals, please file a "
+            "bug report.",
+    "control flow": "vmap: It looks like you're attempting to use a Tensor in some "
+                    "data-dependent control flow. We don't support that yet, please file an issue "
+                    "at https://github.com/pytorch/pytorch/issues .",
+    "grad": "vmap: It looks like you're either (1) calling .item() on a Tensor or (2) attempting "
+            "to use a Tensor in some data-dependent control flow or (3) encountering this error "
+            "in PyTorch internals. For (1): we don't support vmap over calling .item() on a "
+            "Tensor, please try to rewrite what you're doing with other operations. For (2): we "
+            "don't support data-dependent control flow in vmap yet, please file an issue at "
+            "https://github.com/pytorch/pytorch/issues . For (3): please file an issue.",
+    "storage": "Cannot access data pointer of Tensor that doesn't have storage"}
+
+
+def _vmap_scalar(what):
+    """torch's refusal of a Python scalar (item, float, bool, tolist) of a batched tensor inside
+    vmap (under a grad transform inside it, one message for both). ember's vmap loops over
+    plain tensors, so it cannot tell batched ones: user code is refused for any tensor,
+    ember's own code (an op reading a 0-d tensor argument) is let through."""
+    import sys
+    if sys._getframe(2).f_globals.get("__name__", "").startswith("ember."):
+        return
+    from .autograd.function import TRANSFORMS
+    raise RuntimeError(_VMAP_SCALAR[what if TRANSFORMS[-1] == "vmap" or what == "storage" else
+                                    "grad"])
+
+
 def _warn_grad_scalar():
     """float(t) and complex(t) of a tensor requiring grad warn once per process (torch's
     TORCH_WARN_ONCE in python_variable_methods.cpp)."""
@@ -436,9 +466,13 @@ class Tensor:
         return self.be.to_host(self.arr)
 
     def tolist(self):
+        if _GRAD.vmap:
+            _vmap_scalar("storage")
         return self._host().tolist()
 
     def item(self):
+        if _GRAD.vmap:
+            _vmap_scalar("item")
         try:
             n = self.arr.size
         except AttributeError:          # a nested tensor's array
@@ -486,6 +520,8 @@ class Tensor:
         return self if self.arr.ndim == 0 else self.flip(0)
 
     def __bool__(self):
+        if _GRAD.vmap:
+            _vmap_scalar("control flow")
         try:
             n = self.arr.size
         except AttributeError:          # a nested tensor's array: its elements in numel
@@ -507,11 +543,15 @@ class Tensor:
                            f"in a {type(element)}.")
 
     def __float__(self):
+        if _GRAD.vmap:
+            _vmap_scalar("item")
         if self._rg and _GRAD.enabled:
             _warn_grad_scalar()
         return float(self._real_scalar("double"))
 
     def __int__(self):
+        if _GRAD.vmap:
+            _vmap_scalar("item")
         v = self._real_scalar("int64_t")
         if self.arr.dtype.kind == "c" and not np.isfinite(v):
             raise RuntimeError("value cannot be converted to type int64_t without overflow")
@@ -520,7 +560,7 @@ class Tensor:
     def _real_scalar(self, ctype):
         """The one element as a NumPy real scalar: a complex one only with a zero imaginary part
         (torch's checked conversion)."""
-        if self.arr.size != 1:
+        if getattr(self.arr, "size", 0) != 1:     # (a nested array has none)
             raise ValueError("only one element tensors can be converted to Python scalars")
         v = self._one()[()]
         if self.arr.dtype.kind == "c":
@@ -530,6 +570,8 @@ class Tensor:
         return v
 
     def __complex__(self):
+        if _GRAD.vmap:
+            _vmap_scalar("item")
         if self._rg and _GRAD.enabled:
             _warn_grad_scalar()
         if self.arr.size != 1:
@@ -763,7 +805,7 @@ class Tensor:
                            else size)
 
     def detach_(self):
-        if self._base is not None:
+        if self._base is not None or type(self.arr) is NestedArray and self.arr.is_view(self):
             raise RuntimeError(
                 "Can't detach views in-place. Use detach() instead. If you are using "
                 "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
@@ -1150,6 +1192,9 @@ class Tensor:
             from .ops import creation
             if not size and "size" not in kw:
                 raise TypeError(f'new_{name}() missing 1 required positional arguments: "size"')
+            if type(self.arr) is NestedArray:
+                from .nested._ops import new_factory_check
+                new_factory_check(self.arr, name, size or (kw["size"],))
             return getattr(creation, name)(*size, dtype=dtype or self.dtype,
                                            device=device or self.device,
                                            requires_grad=requires_grad, **kw)
@@ -1265,6 +1310,8 @@ def _check_inference_rg(t):
 def _ptr(a):
     if hasattr(a, "__array_interface__"):
         return a.__array_interface__["data"][0]
+    if type(a) is NestedArray:      # (a strided one's buffer; torch's jagged subclass has none)
+        return 0 if a.meta.layout == "jagged" else _ptr(a.parts[0])
     return a.data.ptr
 
 

@@ -700,3 +700,22 @@ def _final_callbacks(L):
 
 def test_queue_callback_and_graph_task_id():
     assert _final_callbacks(ember) == _final_callbacks(torch)
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 4), (2, 3, 4)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_leaf_hook_order(shape, bias):
+    """nn.Linear's leaves' tensor and post-accumulate hooks run in torch's order: its addmm
+    readies bias, then input, then weight (through weight.t()); past the view of a 1-D or
+    3-D input, bias, weight, input."""
+    def run(L):
+        L.manual_seed(0)
+        m, x = L.nn.Linear(4, 3, bias=bias), L.randn(*shape, requires_grad=True)
+        order = []
+        for name, t in (("x", x), *m.named_parameters()):
+            t.register_hook(lambda g, name=name: order.append(name))
+            if t is not x:
+                t.register_post_accumulate_grad_hook(lambda p, name=name: order.append(name + "+"))
+        m(x).sum().backward()
+        return order
+    assert run(ember) == run(torch)

@@ -73,6 +73,10 @@ def _reverse_topo(roots):
             else:
                 stack.pop()
                 if frame[2] is not None:
+                    order = getattr(type(frame[0]), "leaf_order", None)
+                    if order is not None:
+                        edges, leaves = frame[0].next, frame[2]
+                        frame[2] = [edges[i] for i in order if edges[i] in leaves]
                     # the first consumer to finish here is the last to run: its leaves follow
                     for c in reversed(frame[2]):
                         if c not in seen:

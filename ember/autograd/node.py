@@ -262,11 +262,20 @@ def _frees(name):
     return True if name in SAVES else False if name in PLAIN else None
 
 
+def ordered_class(name, order):
+    """A class of nodes called `name` whose leaf inputs' AccumulateGrads (and so their hooks)
+    run in `order`, the input edges' indices, not in edge order: for one op that stands for
+    several of torch's, whose engine readies those leaves in another order (linear: addmm's
+    bias, then its input, then weight.t()'s weight)."""
+    return type(short_name(name), (node_class(name),), {"__slots__": (), "leaf_order": order})
+
+
 class Node:
     __slots__ = ("op", "bwd", "xp", "saved", "next", "inputs", "static", "epoch", "out_vc",
                  "hooks", "post", "outs", "meta", "__weakref__")
     op_node = True      # a built-in op's node (custom Function nodes keep their own state)
     frees = None        # see _frees
+    leaf_order = None   # (see ordered_class)
 
     __init__ = _init
 

@@ -5,6 +5,7 @@ NestedTensor subclass) has a ragged dim named by a nested int (`j1`) and its val
 Both are ember Tensors over a NestedArray (ember/_nested_array.py); ops run their dense kernels
 on each component (_ops.py), so gradients reach the components through the usual graph."""
 import warnings
+import weakref
 
 import numpy as np
 
@@ -69,6 +70,8 @@ def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires
         dtype = parts[0].dtype
     parts = [t.to(device=device, dtype=dtype, copy=True) for t in parts]
     out = _new(NestedArray([t.arr for t in parts], meta), NESTED)
+    if layout is jagged:
+        out.arr.view = weakref.ref(out)
     return out.requires_grad_(requires_grad)
 
 

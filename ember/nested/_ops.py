@@ -9,6 +9,8 @@ input a NestedArray gradient, a dense input (a weight) the sum of its components
 
 The ops that cross between nested and dense tensors (construction, unbind, values, padding)
 are built here too, as nodes whose backward hands the gradient back across."""
+import weakref
+
 import numpy as np
 
 from .._tensor import Tensor as _Tensor, _new
@@ -18,7 +20,7 @@ from ..autograd.node import node_class, out_slot
 from ..backends import CPU, Backend, device
 from ..ops._apply import apply
 from ..ops._registry import NESTED_IDX, OPS, op, override
-from .._nested_array import Meta, NestedArray, SIZES_ERROR, nested_int
+from .._nested_array import Meta, NestedArray, NestedShape, SIZES_ERROR, nested_int
 
 NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
 
@@ -53,6 +55,20 @@ def _structure(name, args, pointwise):
     return x
 
 
+_TENSOR_OVERLOADS = {"add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge"}
+
+
+def _mismatch(name, args, x):
+    """torch's error where a binary op's dense operand does not broadcast with jagged x's
+    values (None for other ops and errors)."""
+    if name not in _TENSOR_OVERLOADS or x.meta.layout != "jagged" or not any(
+            isinstance(a, np.ndarray) and a.ndim for a in args):
+        return None
+    return RuntimeError(f"cannot call binary pointwise function {name}.Tensor with inputs of "
+                        "shapes " + " and ".join("torch.Size([" + ", ".join(map(str, a.shape)) +
+                                                  "])" for a in args[:2]))
+
+
 class _Batched:
     """A dense operand of a nested matmul whose first dim is the batch (of size B, or 1
     broadcast): component i takes its slice i, as torch's jagged matmul."""
@@ -73,12 +89,32 @@ class _Batched:
         return g if self.shape[0] > 1 else g.sum(0, keepdims=True)
 
 
-def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=True):
+class _Whole:
+    """What a lifted op run once on the values of jagged tensors with holes saves: the dense
+    op's saved and its outputs' shapes."""
+    __slots__ = ("saved", "shapes")
+
+    def __init__(self, saved, shapes):
+        self.saved, self.shapes = saved, shapes
+
+
+def _on_values(args, x):
+    """Whether an op of jagged x with holes runs on the values, as torch's: every nested
+    operand has its values, no dense one has a batch dim."""
+    return all(a.buffer is not None if type(a) is NestedArray else
+               not isinstance(a, np.ndarray) or a.ndim < x.ndim for a in args)
+
+
+def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=True,
+         grad_error=None, on_values=True):
     """The nested (fwd, bwd) of op `name` from its dense pair (or `kernel`'s): `per_part(args)`
     turns one component's arguments into the dense op's; `meta(meta, args)` checks them and
     gives the result's structure (a transpose's moves the ragged dim). `pointwise`: True for
     elementwise ops, False for matmuls (torch's checks of their operands, _structure);
-    `strided`: False, or the aten name torch refuses for a strided tensor."""
+    `strided`: False, or the aten name torch refuses for a strided tensor; `grad_error(layout)`:
+    the error of torch's backward where it fails on nested tensors of that layout (else None).
+    On jagged tensors with holes
+    the op runs once on the whole values (`on_values`), holes too, as torch's."""
     o = OPS[name]
     fwd, bwd = OPS[kernel or name].impl[0]
 
@@ -88,6 +124,15 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
             from .._sparse_coo import not_implemented
             raise not_implemented(strided, xp, "NestedTensor")
         m = x.meta if meta is None else meta(x.meta, args)
+        if x.buffer is not None and on_values and _on_values(args, x):
+            whole = [a.buffer if type(a) is NestedArray else a for a in args]
+            y, s = fwd(xp, *(per_part(whole) if per_part else whole))
+            ys = y if type(y) is tuple else (y,)
+            kinds = tuple([a.meta, a.buffer.shape] if type(a) is NestedArray else
+                          a.shape if isinstance(a, np.ndarray) else None for a in args)
+            outs = tuple(NestedArray.over(yi, m) for yi in ys)
+            return (outs if type(y) is tuple else outs[0]), (_Whole(s, [yi.shape for yi in ys]),
+                                                             kinds)
         if pointwise is False:          # (a dense operand with a batch dim: one per component)
             args = tuple(_Batched(a, len(x.parts)) if isinstance(a, np.ndarray) and
                          a.ndim == x.ndim else a for a in args)
@@ -95,7 +140,10 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
         for i in range(len(x.parts)):
             part = [a.parts[i] if type(a) is NestedArray else a.at(i) if type(a) is _Batched
                     else a for a in args]
-            y, s = fwd(xp, *(per_part(part) if per_part else part))
+            try:
+                y, s = fwd(xp, *(per_part(part) if per_part else part))
+            except RuntimeError as e:
+                raise _mismatch(name, args, x) or e
             outs.append(y)
             saves.append(s)
         # what each gradient takes: [structure, component shapes] | a dense shape | _Batched
@@ -108,6 +156,17 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
         return NestedArray(outs, m), (saves, kinds)
 
     def nbwd(xp, g, saves, kinds, *needs):
+        if grad_error is not None:
+            error = grad_error(next(k[0].layout for k in kinds if type(k) is list))
+            if error is not None:
+                raise error
+        if type(saves) is _Whole:       # (run on the values: its gradient, holes too)
+            gw = tuple(gi.whole(sh) for gi, sh in zip(g, saves.shapes)) if type(g) is tuple \
+                else g.whole(saves.shapes[0])
+            return tuple(None if gi is None or k is None else
+                         NestedArray.over(sum_to(xp, gi, k[1]), k[0]) if type(k) is list else
+                         sum_to(xp, gi, k) for gi, k in zip(bwd(xp, gw, *saves.saved, *needs),
+                                                            kinds))
         gparts = zip(*(gi.parts for gi in g)) if type(g) is tuple else g.parts
         per = [bwd(xp, gp, *s, *needs) for gp, s in zip(gparts, saves)]
         grads = []
@@ -178,12 +237,56 @@ def _normed(meta, args):
     return meta
 
 
+def _one_bound(meta, args):
+    """torch's jagged clamp takes one tensor bound (its clamp_min / clamp_max), not two."""
+    if args[1] is not None and args[2] is not None:
+        raise NotImplementedError("aten.clamp.Tensor")
+    return meta
+
+
+def _values_rows(a):
+    """The rows of a jagged tensor's values as a matrix (torch's matmul messages name them)."""
+    return sum(p.size // p.shape[-1] for p in a.parts)
+
+
+def _mm_checked(meta, args):
+    """torch's jagged matmul with a dense matrix multiplies its values: their rows in its
+    error."""
+    x, w = args[0], args[1]
+    if meta.layout == "jagged" and isinstance(w, np.ndarray) and w.ndim == 2 and \
+            x.parts[0].shape[-1] != w.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_values_rows(x)}x"
+                           f"{x.parts[0].shape[-1]} and {w.shape[0]}x{w.shape[1]})")
+    return meta
+
+
 def _linear_checked(meta, args):
-    """torch's strided linear takes a (B, *, D) tensor and a 2-d weight only."""
+    """torch's strided linear takes a (B, *, D) tensor and a 2-d weight of its width only, its
+    jagged one no tensor with holes (and multiplies its values)."""
+    if meta.lengths is not None:
+        raise ValueError("NestedTensor linear_default(input: jt, weight: t, bias: t?): expected "
+                         "input to be a contiguous jagged layout NestedTensor")
+    x, w = args[0], args[1]
+    if meta.layout == "jagged" and w.ndim == 2 and x.parts[0].shape[-1] != w.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_values_rows(x)}x"
+                           f"{x.parts[0].shape[-1]} and {w.shape[1]}x{w.shape[0]})")
+    if meta.layout == "strided" and x.ndim == 3 and w.ndim == 2 and \
+            x.parts[0].shape[-1] != w.shape[1]:
+        raise RuntimeError(f"Shape mismatch for NestedTensor Linear: Expected input's (a nested "
+                           f"tensor) 'last_dim' to equal 'weight.size(1), but got: last_dim = "
+                           f"{x.parts[0].shape[-1]}, and weight.size(1) = {w.shape[1]}")
     if meta.layout == "strided" and (args[0].ndim != 3 or args[1].ndim != 2):
         raise RuntimeError(f"Linear requires nested_tensor.dim == 3 and dense_matrix.dim == 2. "
                            f"Nested tensor dim: {args[0].ndim}. Dense tensor dim: "
                            f"{args[1].ndim}")
+    return meta
+
+
+def _expanded(meta, args):
+    """expand's sizes of the components (from nested.expand); dense sizes from the dense path
+    go back to it (raising NotImplementedError), which calls nested.expand."""
+    if len(args[1]) != args[0].ndim - 1:
+        raise NotImplementedError("aten.expand.default")
     return meta
 
 
@@ -231,6 +334,9 @@ def _softmaxed(meta, args):
         raise RuntimeError("Cannot apply softmax across nested dimension 0"
                            if meta.layout == "strided" else "softmax(): not supported when "
                            "reducing across the batch dimension for NestedTensor")
+    if args[1] == meta.ragged and meta.lengths is not None:
+        raise RuntimeError("softmax(): not supported where lengths is not None if reducing "
+                           "across the ragged dimension for NestedTensor")
     return meta
 
 
@@ -320,8 +426,9 @@ def _strided_cat(jagged_fwd, jagged_bwd):
                     cat([_new(_packed(a) if type(a) is NestedArray else a, CPU)
                          for a in arrays], d - 1)
                     raise
-                # (torch's: the values' cat, packed)
-                return (out if out.flags.c_contiguous else out.copy()), saved
+                # (torch's: the values' cat, packed; with holes, all the values')
+                return (out if out.flags.c_contiguous or out.buffer is not None else
+                        out.copy()), saved
             raise RuntimeError("Expected each tensor in given list to be nested.")
         if not all(a.flags.c_contiguous for a in arrays):
             raise RuntimeError("cat(): only contiguous nested tensors are supported")
@@ -364,10 +471,8 @@ def _extremed(name):
 def _missing(a, strided, jagged):
     """torch's NotImplementedError for an op without a kernel for nested tensor `a`, under
     its aten names for the strided layout and the jagged one."""
-    if a.meta.layout == "strided":
-        from .._sparse_coo import not_implemented
-        return not_implemented(strided, np, "NestedTensor")
-    return NotImplementedError(f"aten.{jagged}")
+    return _missing_kernel(strided) if a.meta.layout == "strided" else \
+        NotImplementedError(f"aten.{jagged}")
 
 
 def _refused(strided, jagged):
@@ -475,8 +580,12 @@ def _split_kernel(name, split_fwd, split_bwd):
 
 def _clone(xp, x, order):
     """clone / contiguous: a contiguous copy ("C") of a jagged tensor packs its components
-    in one values array, as torch's."""
-    return (x.copy() if order == "C" else x.like([p.copy(order=order) for p in x.parts])), ()
+    in one values array, as torch's; a clone of one with holes copies its whole values."""
+    if order == "C":
+        return x.copy(), ()
+    if x.buffer is not None:
+        return NestedArray.over(x.buffer.copy(), x.meta), ()
+    return x.like([p.copy(order=order) for p in x.parts]), ()
 
 
 def _dropout(xp, x, p, mask_shape, rng):
@@ -494,11 +603,65 @@ def _dropout_bwd(xp, g, noise):
     return (g.like([q * n for q, n in zip(g.parts, noise)]),)
 
 
+def _missing_kernel(name):
+    """torch's NotImplementedError for aten op `name` on a strided nested tensor."""
+    from .._sparse_coo import not_implemented
+    return not_implemented(name, np, "NestedTensor")
+
+
+def _symint_error(where):
+    """The error of torch's generated kernels (`where`: file and line) reading a jagged tensor's
+    sizes in a backward formula."""
+    return RuntimeError(f"/__w/pytorch/pytorch/build/aten/src/ATen/{where}: SymIntArrayRef "
+                        "expected to contain only concrete integers")
+
+
+# a jagged tensor's reductions torch gives dense: its node (None: the dense op's) over all dims,
+# and over the ragged dim (which torch's backward refuses: the error, given nt, None if it
+# computes)
+_DENSE_NODES = {
+    "sum": ("SumBackwardAutogradNestedTensor0", "SumBackwardAutogradNestedTensor1",
+            lambda nt: NotImplementedError("aten._nested_sum_backward.default")),
+    "mean": ("MeanBackwardAutogradNestedTensor0", "MeanBackward1",
+             lambda nt: _symint_error("RegisterCompositeExplicitAutograd_0.cpp:4963")),
+    "prod": (None, "ProdBackward1",
+             lambda nt: AttributeError("'NestedIntNode' object has no attribute 'sub'")),
+    "amax": (None, "AmaxBackward0", None), "amin": (None, "AminBackward0", None),
+    "max": (None, None, lambda nt: _symint_error("RegisterCPU_1.cpp:2398")),
+    "min": (None, None, lambda nt: _symint_error("RegisterCPU_1.cpp:2398"))}
+
+
+def _refuse_grad(node, error):
+    """Make a recorded node's backward raise error() (torch's backward of it fails)."""
+    def bwd(*args):
+        raise error()
+    node.bwd = bwd
+
+
 def dense_reduction(name, nt, dims, keepdim, dtype):
     """sum / mean / amax / amin / max / min / argmax / argmin of a jagged tensor that torch
-    gives dense: of all its values, over the batch and ragged dims (of the values), or over the
-    ragged dim (one row per component; max, min and the arg ones, as torch's, of the padded
-    tensor); None for the others."""
+    gives dense (see _dense_reduction), recorded as torch records it."""
+    out = _dense_reduction(name, nt, dims, keepdim, dtype)
+    t = out[0] if isinstance(out, tuple) else out
+    if t is None or t.grad_fn is None or name not in _DENSE_NODES:
+        return out
+    node = getattr(t.grad_fn, "parent", t.grad_fn)      # (max / min: the values' OutSlot)
+    whole, ragged, error = _DENSE_NODES[name]
+    cls = whole if dims is None else ragged
+    if cls is not None:
+        node.__class__ = node_class(cls)
+    if dims is None and name == "prod":     # torch's backward views the nested tensor flat
+        shape = "(" + ", ".join(map(str, nt.shape)) + ")"
+        _refuse_grad(node, lambda: RuntimeError(f"view(): cannot view shape {shape} as [-1]"))
+    elif dims is not None and error is not None:
+        _refuse_grad(node, lambda: error(nt))
+    return out
+
+
+def _dense_reduction(name, nt, dims, keepdim, dtype):
+    """dense_reduction's result: of all the values, over the batch and ragged dims (of the
+    values), or over the ragged dim (one row per component; max, min and the arg ones, as
+    torch's, of the padded tensor); None for the others."""
     a = nt.arr
     if a.meta.layout != "jagged":
         return None
@@ -570,12 +733,64 @@ def bool_reduction(name, nt, dim, keepdim):
     return _new(a.like([p.all(axis=d - 1, keepdims=keepdim) for p in a.parts]), NESTED)
 
 
-def like(make, nt, requires_grad):
-    """zeros_like, ones_like, ... of a nested tensor: make(shape) for each component, the
-    structure (and a jagged tensor's nested int) kept."""
+def like(make, nt, requires_grad, name):
+    """zeros_like, ones_like, ... (the function `name`) of a nested tensor: make(shape) for each
+    component, the structure (and a jagged tensor's nested int) kept; torch has no strided
+    full_like."""
     a = nt.arr
+    if name == "full_like" and a.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented(name, np, "NestedTensor")
     out = _new(a.like([make(p.shape, False).arr for p in a.parts]), NESTED)
     return out.requires_grad_(True) if requires_grad else out
+
+
+def expand(nt, sizes):
+    """expand of a nested tensor as torch's: a jagged one's sizes are its own up to its ragged
+    dim (or -1), its components expand along the dims past it; a strided one has none."""
+    from .._tensor import Size
+    a = nt.arr
+    if a.meta.layout == "strided":
+        if any(type(s) is NestedShape for s in sizes):      # (expand_as a strided tensor)
+            raise RuntimeError(SIZES_ERROR)
+        from .._sparse_coo import not_implemented
+        raise not_implemented("expand", np, "NestedTensor")
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Size, NestedShape)):
+        sizes = tuple(sizes[0])
+    own, r = tuple(a.shape), a.meta.ragged
+    if len(sizes) != len(own) or not all(s == -1 or s is o or s == o
+                                         for s, o in zip(sizes[:r + 1], own)):
+        raise RuntimeError(f"expand(): cannot expand shape ({', '.join(map(str, own))}) -> "
+                           f"{list(sizes)}")
+    from ..ops.shape import expanded_sizes
+    target = tuple(-1 if d == r else sizes[d] for d in range(1, len(own)))
+    expanded_sizes("", tuple(_values_size(a)), target)      # (torch's checks, of its values)
+    return apply(OPS["expand"], (nt,), (target,))
+
+
+def flatten_check(a, start, end):
+    """torch's refusals of flatten(start, end) of a nested tensor: a strided one's sizes, a
+    jagged one's batch or ragged dim."""
+    if a.meta.layout == "strided":
+        raise RuntimeError(SIZES_ERROR)
+    if start == 0 or start <= a.meta.ragged <= end:
+        raise RuntimeError(f"flatten(): not supported for NestedTensor on "
+                           f"{'dim=0' if start == 0 else 'ragged dim'}")
+
+
+def new_factory_check(a, name, size):
+    """torch's refusals of new_zeros / new_ones / new_empty / new_full (name: zeros, ...) of a
+    nested tensor: a strided one has none; a jagged one makes a 0-d tensor only, never by
+    new_full."""
+    if a.meta.layout == "strided":
+        from .._sparse_coo import not_implemented
+        raise not_implemented("new_" + name, np, "NestedTensor")
+    if name == "full":
+        raise NotImplementedError("aten.new_full.default")
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    if len(size):
+        raise RuntimeError("new_empty() not supported for NJT with shape != ()")
 
 
 _VIEW = op("nested_view", saves=None, node="ViewBackwardAutogradNestedTensor0")(None)
@@ -591,7 +806,7 @@ def view(nt, shape, name="view"):
     part = tuple(-1 if s is a.meta.nid else s for s in shape[1:])
     if a.meta.layout == "strided":
         if not shape or shape[0] != len(a.parts):
-            raise RuntimeError(f"{name}: For now nested view cannot change or infer the "
+            raise RuntimeError(f"{name}: For now nested {name} cannot change or infer the "
                                "implicit batch dimension")
         from ..ops.shape import infer_shape
         for p in a.parts:
@@ -605,26 +820,42 @@ def view(nt, shape, name="view"):
     if not (1 < len(shape) > r and shape[0] == len(a.parts) and shape[r] in (-1, a.meta.nid)
             and all(type(s) is int for s in part)):
         got = "(" + ", ".join(map(str, a.shape)) + ")"
-        raise RuntimeError(f"{name}(): cannot view shape {got} as {list(shape)}")
+        raise RuntimeError(f"view(): cannot view shape {got} as {list(shape)}")  # (reshape's too)
     return apply(_VIEW, (nt,), (part,))
 
 
 def _install():
     from ..nn import _act_ops, _norm_ops, _ops     # noqa: F401 (registers the nn ops)
-    for name in ("relu", "tanh", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy"):
+    for name in ("relu", "neg", "abs", "sqrt", "sin", "cos", "gelu", "silu", "to_copy"):
         lift(name)
+    lift("tanh", grad_error=lambda layout: _missing_kernel("tanh_backward")
+         if layout == "strided" else None)
     override(OPS["clone"], NESTED_IDX, _clone, lambda xp, g: (g,))
     # pointwise ops torch runs on jagged tensors only (the strided one's aten name)
     for name, aten in (("exp", "exp"), ("log", "log"), ("sigmoid", "sigmoid"),
                        ("rsqrt", "rsqrt"), ("reciprocal", "reciprocal"),
-                       ("leaky_relu", "leaky_relu"), ("elu", "elu"), ("hardtanh", "hardtanh"),
+                       ("elu", "elu"), ("hardtanh", "hardtanh"),
                        ("softplus", "softplus"), ("mish", "mish"),
                        ("clamp", "clamp"), ("clamp_min", "clamp"), ("clamp_max", "clamp"),
                        ("square", "pow.Tensor_Scalar"), ("sign", "sign"), ("floor", "floor"),
                        ("nan_to_num", "nan_to_num")):
         lift(name, strided=aten)
-    for name in ("maximum", "minimum"):
+    for name in ("exp2", "expm1", "log1p", "log2", "log10", "tan", "atan", "asin", "acos", "sinh",
+                 "cosh", "asinh", "atanh", "erf", "erfc", "ceil", "round", "trunc", "frac"):
+        lift(name, strided=name)
+    lift("leaky_relu", strided="leaky_relu",
+         grad_error=lambda _: NotImplementedError("aten.leaky_relu_backward.default"))
+    for name in ("maximum", "minimum"):     # (their backward's masked_fill_ has no nested kernel)
+        lift(name, pointwise=True, strided=name,
+             grad_error=lambda _: NotImplementedError("aten.masked_fill_.Scalar"))
+    for name in ("fmax", "fmin"):
         lift(name, pointwise=True, strided=name)
+    lift("clamp_tensor", strided="clamp.Tensor", meta=_one_bound)
+    for name in ("std", "var", "addmm"):      # (torch's aten names of the first two)
+        override(OPS[name], NESTED_IDX, *_refused(*(2 * (name + ".correction",) if name != "addmm"
+                                                    else ("addmm", "addmm.default"))))
+    lift("expand", lambda a: (a[0], tuple(n if s == -1 else s for n, s in zip(a[0].shape,
+                                                                          a[1]))), _expanded)
     lift("embedding")
     for name in ("add", "sub", "mul", "div", "gt", "ge"):
         lift(name, pointwise=True)
@@ -644,23 +875,26 @@ def _install():
     override(OPS["cat"], NESTED_IDX, *_strided_cat(*OPS["cat"].impl[NESTED_IDX]))
     lift("linear", meta=_linear_checked)
     for name in ("matmul", "mm"):
-        lift(name, pointwise=False)
+        lift(name, pointwise=False, meta=_mm_checked)
     lift("bmm", kernel="matmul", pointwise=False)
     lift("softmax", lambda a: (a[0], _shift(a[1]), *a[2:]), _softmaxed)
     lift("log_softmax", lambda a: (a[0], _shift(a[1]), *a[2:]), _softmaxed,
          strided="_log_softmax")
     lift("transpose", lambda a: (a[0], _shift(a[1]), _shift(a[2])), _transposed)
-    lift("nested_view", kernel="reshape_copy")
+    lift("nested_view", kernel="reshape_copy", on_values=False)    # (torch's packs them)
     lift("unsqueeze", lambda a: (a[0], a[1] - 1), _unsqueezed)
     lift("squeeze_dim", lambda a: (a[0], _dims(a[1])), _squeezed)
     lift("permute", lambda a: (a[0], tuple(d - 1 for d in a[1][1:])), _permuted,
          strided="permute")
-    lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"))
+    lift("sum_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("sum"),
+         grad_error=lambda layout: NotImplementedError("aten._nested_sum_backward.default")
+         if layout == "jagged" else None)
     lift("mean_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("mean"))
     for name in ("amax", "amin"):
         lift(name, lambda a: (a[0], _dims(a[1]), a[2]), _extremed(name), strided=name)
     lift("prod_dim", lambda a: (a[0], _dims(a[1]), *a[2:]), _reduced("prod"),
-         strided="prod.dim_int")
+         strided="prod.dim_int",
+         grad_error=lambda _: _symint_error("RegisterCompositeExplicitAutograd_0.cpp:8236"))
     for name in ("max", "min"):
         # (a jagged tensor's: left to dense_reduction, a dense result)
         override(OPS[name + "_all"], NESTED_IDX, *_refused(name, name + ".default"))
@@ -904,11 +1138,18 @@ def getitem(nt, idx):
     return None
 
 
+_COPY_SLICES = op("nested_copy_slices", saves=None, node="torch::autograd::CopySlices")(None)
+
+
+def _no_copy_slices_grad(*args):
+    raise NotImplementedError("aten.new_empty_strided.default")     # (torch's backward's)
+
+
 def setitem(nt, idx, value):
     """nt[idx] = value where the dense write failed, as torch's: a jagged tensor's nt[i, ...]
-    writes into component i (without autograd: torch's CopySlices is not recorded here); its
-    refusals of index tensors and of the other indices; a strided tensor's sizes error. False
-    where ember has no answer."""
+    writes into component i, recorded as torch's CopySlices (whose backward fails: its
+    new_empty_strided has no jagged kernel); its refusals of index tensors and of the other
+    indices; a strided tensor's sizes error. False where ember has no answer."""
     a = nt.arr
     idx = idx if type(idx) is tuple else (idx,)
     if any(isinstance(i, _Tensor) for i in idx):
@@ -927,15 +1168,32 @@ def setitem(nt, idx, value):
         raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
     if first is Ellipsis:
         raise NotImplementedError("aten.fill_.Tensor")
-    if type(first) is not int or _grad.enabled and (
-            nt._rg or isinstance(value, _Tensor) and value._rg):
+    if type(first) is not int:
         return False
     b = len(a.parts)
     if not -b <= first < b:
         raise IndexError(f"index {first} is out of bounds for dimension 0 with size {b}")
-    _new(a.parts[first], CPU)[idx[1:]] = value
+    v = value if isinstance(value, _Tensor) else None
+    record = _grad.enabled and (nt._rg or v is not None and v._rg)
+    if record and a.is_view(nt):        # (torch's jagged view of its values, made without grad)
+        from ..ops._apply import NO_GRAD_VIEW_ERROR
+        if nt._rg:      # (the view written: the last select or slice of the component)
+            last = [i for i in idx[1:] if type(i) is int or type(i) is slice and
+                    i != slice(None)]
+            view = ("Select" if type(last[-1]) is int else "Slice") if last else \
+                "SelectBackwardAutogradNestedTensor0"
+            raise RuntimeError(f"Output 0 of {view} is a view of a view which was created in "
+                               "no_grad mode and is being modified inplace with grad mode "
+                               "enabled." + NO_GRAD_VIEW_ERROR.partition("grad mode enabled.")[2])
+        raise RuntimeError(NO_GRAD_VIEW_ERROR)
+    _new(a.parts[first], CPU)[idx[1:]] = value.detach() if record and v is not None else value
     from .._tensor import bump_version
     bump_version(nt)
+    if record:
+        nxt = (nt._edge() if nt._rg else None, v._edge() if v is not None and v._rg else None)
+        nt.grad_fn = _COPY_SLICES.node_cls(_COPY_SLICES, _no_copy_slices_grad, np, (), nxt,
+                                           (nt, v if v is not None else nt), ())
+        nt._rg = True
     return True
 
 
@@ -970,6 +1228,8 @@ def from_parts(tensors, meta, o=None):
     """A nested tensor of these dense component Tensors (the graph kept to each, through a
     node of op `o`)."""
     out = _new(NestedArray([t.arr for t in tensors], meta), NESTED)
+    if o is None and meta.layout == "jagged":       # (as_nested_tensor's: a view of its values)
+        out.arr.view = weakref.ref(out)
     return _node(o or _AS_NESTED[meta.layout], lambda xp, g: tuple(g.parts), (), tensors, out)
 
 
@@ -1058,6 +1318,9 @@ def values(nt):
         out = _new(np.concatenate([p.reshape(-1) for p in a.parts]), CPU)
         return _node(_VALUES["strided"], lambda xp, g: (a.like(np.split(g, np.cumsum(
             [p.size for p in a.parts])[:-1])),), (), (nt,), out)
+    if a.buffer is not None:        # a tensor with holes viewing its values: all of them
+        return _node(_VALUES["jagged"], lambda xp, g: (NestedArray.over(g, a.meta),), (),
+                     (nt,), _new(a.buffer, CPU))
     out = _new(_packed(a), CPU)
     return _node(_VALUES["jagged"], lambda xp, g: (_unpacked(g, a),), (), (nt,), out)
 
@@ -1066,19 +1329,14 @@ def from_jagged(values_t, offsets, lengths, ragged, nid, seqlens=(None, None)):
     """A jagged tensor viewing `values`, its dim ragged - 1 split at `offsets` (`lengths`:
     each component's length from its offset, a tensor with holes; `seqlens`: the (min, max)
     given)."""
-    v, o = values_t.arr, offsets.arr
-    ends = o[1:] if lengths is None else o[:-1] + lengths.arr
-    cut = (slice(None),) * (ragged - 1)
-    parts = [v[cut + (slice(s, e),)] for s, e in zip(o[:-1], ends)]
+    v = values_t.arr
     meta = Meta("jagged", offsets, lengths, nid, ragged, seqlens)
-    out = _new(NestedArray(parts, meta, v.dtype), NESTED)
-
-    def bwd(xp, g):
-        gv = np.zeros(v.shape, g.dtype)
-        for s, e, p in zip(o[:-1], ends, g.parts):
-            gv[cut + (slice(s, e),)] = p
-        return (gv,)
-    return _node(_FROM_JAGGED, bwd, (), (values_t,), out)
+    out = _new(NestedArray.over(v, meta), NESTED)
+    if lengths is None:
+        out.arr.buffer = None       # (its components packed are its values)
+    out.arr.view = weakref.ref(out)
+    # (the holes take a gradient through values() only)
+    return _node(_FROM_JAGGED, lambda xp, g: (g.whole(v.shape),), (), (values_t,), out)
 
 
 def to_padded(nt, padding, output_size=None):

@@ -637,6 +637,7 @@ def inplace(public_fn, name, reads_self=True):
                 src._fw = getattr(self, "_fw", None)
         else:
             src = self
+        out = None
         try:
             if _amp.enabled:            # torch autocasts no in-place op
                 from ..amp.autocast import uncast
@@ -644,8 +645,15 @@ def inplace(public_fn, name, reads_self=True):
             else:
                 out = public_fn(src, *args, **kwargs)
             write_into(self, out.arr, name)
-        except (RuntimeError, NotImplementedError):
-            if precheck is not None and type(self.arr) is not NestedArray:
+        except (RuntimeError, NotImplementedError) as e:
+            if type(self.arr) is NestedArray:
+                if out is None and type(e) is NotImplementedError and \
+                        self.arr.meta.layout == "strided":
+                    # (the out-of-place op refused: torch's strided tensor lacks the in-place
+                    # one too, which its message names)
+                    raise not_implemented(_STRIDED_INPLACE.get(name, name + "_"), np,
+                                          "NestedTensor") from None
+            elif precheck is not None:
                 # torch checks the output first: report that
                 precheck(self, args, kwargs)
             raise
@@ -764,9 +772,11 @@ def write_sparse(self, arr, name):
 
 # in-place ops torch refuses on a nested tensor (strided: those it lacks), by aten name
 _NESTED_REFUSED = {"strided": {"sub": "sub_.Tensor", "div": "div_.Tensor",
-                               "masked_fill": "masked_fill_.Scalar", "uniform": "uniform_"},
-                   "jagged": {"masked_fill": "masked_fill_.Scalar",
+                               "masked_fill": "masked_fill_.Scalar", "uniform": "uniform_",
+                               "sin": "sin_", "cos": "cos_", "sqrt": "sqrt_"},
+                   "jagged": {"masked_fill": "masked_fill_.Scalar", "abs": "abs_.default",
                               "uniform": "uniform_.default", "normal": "normal_.default"}}
+_STRIDED_INPLACE = {"pow": "pow_.Scalar", "square": "pow_.Scalar"}   # (aten names besides name_)
 
 
 def write_nested(self, arr, name):

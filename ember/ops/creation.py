@@ -592,7 +592,7 @@ def _preserving(make, input, memory_format, requires_grad, name):
     try:
         if input.be.idx == NESTED_IDX:
             from ..nested._ops import like
-            return like(make, input, requires_grad)
+            return like(make, input, requires_grad, name)
         shape = tuple(input.shape)
     except AttributeError:
         raise_not_tensor(name, ("input", 1, input))

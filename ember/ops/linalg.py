@@ -22,7 +22,7 @@ from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, app
 from ._deprecated import beta_first
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._registry import NESTED_IDX, contiguous_outputs, holomorphic, op
-from ..autograd.node import node_class as _node_class
+from ..autograd.node import node_class as _node_class, ordered_class as _ordered_class
 
 
 class LinAlgError(RuntimeError):
@@ -422,11 +422,14 @@ def linear(input, weight, bias=None):
     return t
 
 
-_ADDMM = _linear.node_cls
+# torch's engine runs the leaves' AccumulateGrads (their hooks) of addmm(bias, input, weight.t())
+# bias first, then input, then weight; past a view of a 1-D or 3-D input, bias, weight, input
+_ADDMM = _linear.node_cls = _ordered_class("AddmmBackward0", (2, 0, 1))
 _linear.frees = True        # a view over torch's mm/addmm, which save (see Op.frees)
 _LINEAR_NODES = {(True, 1): _node_class("SqueezeBackward4"), (True, 2): _node_class("MmBackward0"),
                  (True, 3): _node_class("UnsafeViewBackward0"),
-                 (False, 1): _node_class("ViewBackward0"), (False, 3): _node_class("ViewBackward0")}
+                 (False, 1): _ordered_class("ViewBackward0", (2, 1, 0))}
+_LINEAR_NODES[False, 3] = _LINEAR_NODES[False, 1]
 _NESTED_LINEAR = _node_class("LinearBackward0")     # torch's nested linear is one op
 
 
@@ -545,6 +548,10 @@ def addmm(input, mat1, mat2, *deprecated, beta=1, alpha=1, out=None):
                                               ("mat1", "mat2"))
     tensor_args("addmm", ("input", 1, input), ("mat1", 2, mat1), ("mat2", 3, mat2))
     if mat1.ndim != 2 or mat2.ndim != 2:
+        nested = next((t for t in (input, mat1, mat2) if t.is_nested), None)
+        if nested is not None:      # (torch has no nested addmm)
+            from ..nested._ops import _missing
+            raise _missing(nested.arr, "addmm", "addmm.default")
         raise RuntimeError(f"{'mat1' if mat1.ndim != 2 else 'mat2'} must be a matrix, got "
                            f"{mat1.ndim if mat1.ndim != 2 else mat2.ndim}-D tensor")
     return _addprod("addmm", input, mat1, mat2, beta, alpha, out)

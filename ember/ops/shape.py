@@ -303,6 +303,9 @@ def flatten(input, start_dim=0, end_dim=-1):
     if s == e:
         return input
     shp = input.arr.shape
+    if type(shp) is NestedShape:        # (torch's refusals, before reshape's)
+        from ..nested._ops import flatten_check
+        flatten_check(input.arr, s, e)
     return reshape(input, shp[:s] + (_prod(shp[s:e + 1]),) + shp[e + 1:])
 
 
@@ -463,7 +466,16 @@ def squeeze(input, dim=None):
     except AttributeError:
         raise_not_tensor("squeeze", ("input", 1, input))
     if dim is None:
-        return _squeeze_all(input, tuple(i for i, s in enumerate(shp) if s == 1))
+        try:
+            return _squeeze_all(input, tuple(i for i, s in enumerate(shp) if s == 1))
+        except RuntimeError as e:
+            if type(shp) is NestedShape and type(e) is RuntimeError:   # (a strided one's sizes)
+                raise RuntimeError("squeeze(): For nested tensors, squeeze without the dim "
+                                   "argument is not supported at the moment, however you can "
+                                   "use squeeze(Tensor self, int dim) instead if you need this "
+                                   "feature, please open an issue on github describing your "
+                                   "use case.") from None
+            raise
     if isinstance(dim, (tuple, list)):
         dims = tuple(wrap_dim(d, nd) for d in dim) if nd else ()
         return _squeeze_dims(input, tuple(d for d in dims if shp[d] == 1))
@@ -546,11 +558,18 @@ _expand_fn = _view_op("expand", _expand_fwd, lambda xp, g: (g,))
 
 
 def expand(input, *sizes, size=None):
-    sizes = _shape_arg(sizes if size is None else (size,), "expand")
-    a = input.arr
-    if sizes == a.shape:
-        return _expand_fn(input, sizes)
-    return _expand_fn(input, expanded_sizes(_tname(input), a.shape, sizes))
+    given = sizes if size is None else (size,)
+    try:
+        sizes = _shape_arg(given, "expand")
+        a = input.arr
+        if sizes == a.shape:
+            return _expand_fn(input, sizes)
+        return _expand_fn(input, expanded_sizes(_tname(input), a.shape, sizes))
+    except (TypeError, RuntimeError, NotImplementedError):
+        if getattr(input, "is_nested", False):      # (sizes with a nested int, its kernel)
+            from ..nested._ops import expand as nested_expand
+            return nested_expand(input, given)
+        raise
 
 
 def expanded_sizes(tname, shape, sizes):
@@ -635,7 +654,7 @@ def broadcast_tensors(*tensors):
 def _dense_order(a):
     """'K' when `a` is non-overlapping and dense in some order (torch's preserve_format keeps
     such strides), else 'C'."""
-    if a.flags.c_contiguous or a.flags.f_contiguous:
+    if a.flags.c_contiguous or a.flags.f_contiguous or a.strides is None:   # (None: nested)
         return "K"
     pairs = sorted((abs(st), n) for st, n in zip(a.strides, a.shape) if n != 1)
     expect = a.itemsize
