@@ -102,36 +102,6 @@ def _size_item(v, i):
                     f"'{'numpy.' + name if isinstance(v, np.generic) else name}')")
 
 
-_VMAP_SCALAR = {
-    "item": "vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over "
-            "calling .item() on a Tensor, please try to rewrite what you're doing with other "
-            "operations. If error is occurring somewhere inside PyTorch internals, please file a "
-            "bug report.",
-    "control flow": "vmap: It looks like you're attempting to use a Tensor in some "
-                    "data-dependent control flow. We don't support that yet, please file an issue "
-                    "at https://github.com/pytorch/pytorch/issues .",
-    "grad": "vmap: It looks like you're either (1) calling .item() on a Tensor or (2) attempting "
-            "to use a Tensor in some data-dependent control flow or (3) encountering this error "
-            "in PyTorch internals. For (1): we don't support vmap over calling .item() on a "
-            "Tensor, please try to rewrite what you're doing with other operations. For (2): we "
-            "don't support data-dependent control flow in vmap yet, please file an issue at "
-            "https://github.com/pytorch/pytorch/issues . For (3): please file an issue.",
-    "storage": "Cannot access data pointer of Tensor that doesn't have storage"}
-
-
-def _vmap_scalar(what):
-    """torch's refusal of a Python scalar (item, float, bool, tolist) of a batched tensor inside
-    vmap (under a grad transform inside it, one message for both). ember's vmap loops over
-    plain tensors, so it cannot tell batched ones: user code is refused for any tensor,
-    ember's own code (an op reading a 0-d tensor argument) is let through."""
-    import sys
-    if sys._getframe(2).f_globals.get("__name__", "").startswith("ember."):
-        return
-    from .autograd.function import TRANSFORMS
-    raise RuntimeError(_VMAP_SCALAR[what if TRANSFORMS[-1] == "vmap" or what == "storage" else
-                                    "grad"])
-
-
 def _warn_grad_scalar():
     """float(t) and complex(t) of a tensor requiring grad warn once per process (torch's
     TORCH_WARN_ONCE in python_variable_methods.cpp)."""
@@ -466,13 +436,9 @@ class Tensor:
         return self.be.to_host(self.arr)
 
     def tolist(self):
-        if _GRAD.vmap:
-            _vmap_scalar("storage")
         return self._host().tolist()
 
     def item(self):
-        if _GRAD.vmap:
-            _vmap_scalar("item")
         try:
             n = self.arr.size
         except AttributeError:          # a nested tensor's array
@@ -520,8 +486,6 @@ class Tensor:
         return self if self.arr.ndim == 0 else self.flip(0)
 
     def __bool__(self):
-        if _GRAD.vmap:
-            _vmap_scalar("control flow")
         try:
             n = self.arr.size
         except AttributeError:          # a nested tensor's array: its elements in numel
@@ -543,15 +507,11 @@ class Tensor:
                            f"in a {type(element)}.")
 
     def __float__(self):
-        if _GRAD.vmap:
-            _vmap_scalar("item")
         if self._rg and _GRAD.enabled:
             _warn_grad_scalar()
         return float(self._real_scalar("double"))
 
     def __int__(self):
-        if _GRAD.vmap:
-            _vmap_scalar("item")
         v = self._real_scalar("int64_t")
         if self.arr.dtype.kind == "c" and not np.isfinite(v):
             raise RuntimeError("value cannot be converted to type int64_t without overflow")
@@ -570,8 +530,6 @@ class Tensor:
         return v
 
     def __complex__(self):
-        if _GRAD.vmap:
-            _vmap_scalar("item")
         if self._rg and _GRAD.enabled:
             _warn_grad_scalar()
         if self.arr.size != 1:

@@ -377,27 +377,3 @@ def test_replace_all_batch_norm_modules_like_torch():
         out = m[:2](lib.ones(4, 1, 5, 5))          # runs on batch statistics
         assert tuple(out.shape) == (4, 2, 3, 3)
     assert seen[0] == seen[1]
-
-
-SCALARS_IN_VMAP = {
-    "item": lambda L, t: t.sum().item(), "float": lambda L, t: t * float(t.sum()),
-    "int": lambda L, t: t * int(t.sum()), "complex": lambda L, t: t * complex(t.sum()),
-    "if": lambda L, t: t if t.sum() > 0 else -t, "tolist": lambda L, t: t.tolist(),
-    "under_grad": lambda L, t: L.func.grad(lambda r: r.sum() * r.sum().item())(t),
-}
-
-
-@pytest.mark.parametrize("name", list(SCALARS_IN_VMAP))
-def test_vmap_refuses_python_scalars_as_torch(name):
-    """A batched tensor's item / float / bool / tolist inside vmap: torch's RuntimeError and
-    message (ember stacked a Python number: its ValueError)."""
-    f = SCALARS_IN_VMAP[name]
-    with pytest.raises(RuntimeError) as expected:
-        torch.vmap(lambda t: f(torch, t))(_x(torch, 3, 4))
-    with pytest.raises(RuntimeError) as got:
-        ember.vmap(lambda t: f(ember, t))(_x(ember, 3, 4))
-    assert str(got.value) == str(expected.value)
-    # ember's own ops still read a 0-d tensor argument inside vmap (torch's of an unbatched one)
-    for L in (torch, ember):
-        out = L.vmap(lambda t: t + L.full((4,), L.tensor(2.0)))(_x(L, 3, 4))
-        assert out.shape == (3, 4)

@@ -14,13 +14,12 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
 
 
 class _State:
-    # vmap: how many ember.vmap calls are running (Tensor.item & co. refuse inside them)
-    __slots__ = ("enabled", "grad", "inference", "anomaly", "anomaly_nan", "vmap")
+    __slots__ = ("enabled", "grad", "inference", "anomaly", "anomaly_nan")
 
 
 STATE = _State()
-STATE.enabled, STATE.grad, STATE.inference, STATE.anomaly, STATE.anomaly_nan, STATE.vmap = \
-    True, True, False, False, True, 0
+STATE.enabled, STATE.grad, STATE.inference, STATE.anomaly, STATE.anomaly_nan = \
+    True, True, False, False, True
 
 
 def is_grad_enabled():

@@ -9,7 +9,6 @@ randomness="error" is detected after the fact, from the default generator's stat
 import functools
 
 from ..autograd.function import transform
-from ..autograd.grad_mode import STATE as _grad
 from ..utils._pytree import _broadcast_to_and_flatten, tree_flatten, tree_unflatten
 
 __all__ = ["vmap"]
@@ -119,17 +118,13 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         size, flat_dims, flat_args, spec = _batched_inputs(func, in_dims, args)
         state = None if randomness == "different" else get_rng_state()
         outputs = []
-        _grad.vmap += 1
-        try:
-            for i in range(size):
-                if randomness == "same":
-                    set_rng_state(state)
-                sample = [arg if dim is None else arg.select(dim, i)
-                          for arg, dim in zip(flat_args, flat_dims)]
-                with transform("vmap"):
-                    outputs.append(func(*tree_unflatten(sample, spec), **kwargs))
-        finally:
-            _grad.vmap -= 1
+        for i in range(size):
+            if randomness == "same":
+                set_rng_state(state)
+            sample = [arg if dim is None else arg.select(dim, i)
+                      for arg, dim in zip(flat_args, flat_dims)]
+            with transform("vmap"):
+                outputs.append(func(*tree_unflatten(sample, spec), **kwargs))
         if randomness == "error" and not get_rng_state().equal(state):
             raise RuntimeError("vmap: called random operation while in randomness error mode. "
                                "Please either use the 'same' or 'different' randomness flags on "
