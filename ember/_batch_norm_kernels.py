@@ -17,15 +17,14 @@ from ._sparse_coo import not_implemented as no_kernel
 from ._tensor import bump_version
 from .ops._apply import apply
 from .ops._dims import wrap_dim
-from .ops.index import _refusal
-from .ops._registry import op
+from .ops._registry import op, refused_backward
 
 
 def _kernel(name, n_out):
     """Register `fwd` as an op with torch's NotImplemented node."""
     def register(fwd):
         return op(name, saves=None, n_out=n_out, node="torch::autograd::NotImplemented")(fwd) \
-            .vjp(_refusal(name))
+            .vjp(refused_backward(name))
     return register
 
 

@@ -933,8 +933,10 @@ def _finish(result, out, name=None, exact=False, castable=None):
     if not isinstance(out, Tensor):
         raise TypeError(f"{name or 'function'}(): argument 'out' must be Tensor, not "
                         f"{type(out).__name__}")
-    # an `out` that requires grad counts too, unless the result is a predicate's bool
-    if result._rg or out._rg and _grad.enabled and \
+    # an `out` that requires grad counts too, unless the result is a predicate's bool; an op
+    # without a derivative (torch's NotImplemented node) writes `out` and hands it its node
+    refused = result._rg and type(result.grad_fn).__name__ == "NotImplemented"
+    if result._rg and not refused or out._rg and _grad.enabled and \
             result.arr.dtype.kind != "b":
         if name is None and result.grad_fn is not None:    # e.g. SumBackward0 -> sum
             name = result.grad_fn.name().split("Backward")[0].lower()
@@ -955,6 +957,8 @@ def _finish(result, out, name=None, exact=False, castable=None):
                           stacklevel=3)
         out.arr = out.be.xp.empty(result.shape, out.arr.dtype)
     write_into(out, result.arr, "out")
+    if refused:
+        out._rg, out.grad_fn = True, result.grad_fn
     return out
 
 
