@@ -5,8 +5,9 @@ from .fake_quantize import (FakeQuantize, FakeQuantizeBase,  # noqa: F401
                             FusedMovingAvgObsFakeQuantize, default_embedding_fake_quant,
                             default_fake_quant, default_fused_act_fake_quant,
                             default_fused_per_channel_wt_fake_quant, default_fused_wt_fake_quant,
-                            default_per_channel_weight_fake_quant, default_weight_fake_quant, disable_fake_quant, disable_observer,
-                            enable_fake_quant, enable_observer)
+                            default_per_channel_weight_fake_quant, default_weight_fake_quant,
+                            disable_fake_quant, disable_observer, enable_fake_quant,
+                            enable_observer)
 from .observer import (HistogramObserver, MinMaxObserver,  # noqa: F401
                        MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver,
                        NoopObserver, ObserverBase, PerChannelMinMaxObserver,
