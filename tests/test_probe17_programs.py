@@ -1692,18 +1692,34 @@ def test_clip_grad_value_without_gradients_errors_like_torch():
     assert run(ember) == run(torch)
 
 
-@pytest.mark.parametrize("case", ["sum", "mean", "cumsum", "cumprod", "matmul-grad"])
-def test_sums_and_scans_through_infinities_warn_nothing_like_torch(case):
+_THROUGH_INFINITIES = {
+    "sum": lambda lib, x, y, w: x.sum(), "mean": lambda lib, x, y, w: x.mean(),
+    "cumsum": lambda lib, x, y, w: x.cumsum(0), "cumprod": lambda lib, x, y, w: x.cumprod(0),
+    "matmul-grad": lambda lib, x, y, w: (x.view(4, 1) @ w.T).sum().backward(),
+    "prod": lambda lib, x, y, w: y.prod(), "prod-dim": lambda lib, x, y, w: x.view(2, 2).prod(1),
+    "prod-grad": lambda lib, x, y, w: (x.view(4, 1) * w.T).prod(0).sum().backward(),
+    "nansum": lambda lib, x, y, w: x.nansum(), "nanmean": lambda lib, x, y, w: x.nanmean(),
+    "norm-1": lambda lib, x, y, w: y.norm(1), "norm-1-dim": lambda lib, x, y, w:
+        x.view(2, 2).norm(1, dim=1),
+    "batch_norm": lambda lib, x, y, w: lib.nn.functional.batch_norm(
+        x.view(1, 1, 2, 2).expand(2, 2, 2, 2).contiguous(), None, None, training=True),
+    "instance_norm": lambda lib, x, y, w: lib.nn.functional.instance_norm(x.view(1, 1, 4)),
+    "sinc": lambda lib, x, y, w: x.sinc(),
+    "sum-dims": lambda lib, x, y, w: x.view(2, 1, 2).sum((0, 2)),
+    "var_mean-long": lambda lib, x, y, w: lib.var_mean(lib.cat([lib.ones(70), x])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_THROUGH_INFINITIES))
+def test_reductions_through_infinities_warn_nothing_like_torch(case):
     # (a GradScaler step with an overflowed loss): ember's filter silences NumPy's floating-
-    # point warnings raised in its own modules, but np.cumsum's Python wrapper raised them
-    # from NumPy's module
+    # point warnings raised in its own modules, but np.cumsum's and ndarray.sum/prod/mean's
+    # Python wrappers raised them from NumPy's modules
     def run(lib):
-        x = lib.tensor([float("inf"), -float("inf"), 1.0, 0.0])
+        x = lib.tensor([float("inf"), -float("inf"), 3e38, 3e38])
+        y = lib.tensor([3e38, 3e38, -3e38, -3e38])
         w = lib.ones(3, 1, requires_grad=True)
-        fn = {"sum": lambda: x.sum(), "mean": lambda: x.mean(), "cumsum": lambda: x.cumsum(0),
-              "cumprod": lambda: x.cumprod(0),
-              "matmul-grad": lambda: (x.view(4, 1) @ w.T).sum().backward()}[case]
         with warnings.catch_warnings(record=True) as seen:     # the filters a user has
-            fn()
+            _THROUGH_INFINITIES[case](lib, x, y, w)
         return [str(w.message) for w in seen if w.category is RuntimeWarning]
     assert run(ember) == run(torch)

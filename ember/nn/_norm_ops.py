@@ -7,7 +7,7 @@ import numpy as np
 
 from .._tensor import bump_version
 from .._memory_format import contiguous_out, lay_out
-from ..ops._apply import apply, tensor_ndim
+from ..ops._apply import apply, tensor_ndim, ureduce
 from ..ops._registry import op
 from .. import _kernel_dtypes as _D
 from .._warnings import warn_once
@@ -16,10 +16,18 @@ __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"
            "local_response_norm"]
 
 
+def _mean(xp, x, axes):
+    """x.mean(axes, keepdims=True) through ureduce (see its docstring), divided by the count
+    as ndarray.mean divides (an integer, not rounded to x's dtype)."""
+    s = ureduce(xp, "add", x, axes, True)
+    s /= np.intp(math.prod(x.shape[a] for a in axes))
+    return s
+
+
 def _moments(xp, x, axes):
-    mean = x.mean(axis=axes, keepdims=True)
+    mean = _mean(xp, x, axes)
     xc = x - mean
-    var = (xc * xc).mean(axis=axes, keepdims=True)
+    var = _mean(xp, xc * xc, axes)
     return mean, var, xc
 
 
