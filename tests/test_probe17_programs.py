@@ -1654,6 +1654,360 @@ def tensor_utilities_in_preprocessing(torch, log):
     log((img > 128).sum(dim=(1, 2)), img.max(), img.float().std(dim=(1, 2)))
 
 
+@program()
+def lr_schedulers_printed(torch, log):
+    nn, S = torch.nn, torch.optim.lr_scheduler
+    p = [nn.Parameter(torch.zeros(1))]
+
+    def trace(make, steps=7, **kw):
+        opt = torch.optim.SGD(p, lr=0.1, momentum=0.9)
+        sched = make(opt)
+        out = []
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+            out.append(round(sched.get_last_lr()[0], 10))
+        return out, sorted(sched.state_dict())
+
+    log(trace(lambda o: S.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.01)))
+    log(trace(lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2,
+                                   mode="triangular2")))
+    log(trace(lambda o: S.PolynomialLR(o, total_iters=4, power=2.0)))
+    log(trace(lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.1, total_iters=2),
+                                           S.StepLR(o, 2, 0.5)], milestones=[2])))
+    log(trace(lambda o: S.MultiStepLR(o, [2, 5], gamma=0.3)))
+    log(trace(lambda o: S.LambdaLR(o, lambda e: 1 / (e + 1))))
+    opt = torch.optim.Adam(p, lr=0.1)
+    sched = S.OneCycleLR(opt, max_lr=0.5, total_steps=5, anneal_strategy="linear")
+    out = []
+    for _ in range(4):
+        opt.step()
+        sched.step()
+        out.append((round(opt.param_groups[0]["lr"], 10), opt.param_groups[0]["betas"]))
+    log(out)
+
+
+@program(tol=_TRAIN)
+def optimizer_state_round_trip(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    opt = torch.optim.AdamW([{"params": model[0].parameters(), "lr": 1e-2},
+                             {"params": model[2].parameters()}], lr=1e-3, amsgrad=True)
+    x = torch.randn(5, 3)
+    for _ in range(2):
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+    sd = opt.state_dict()
+    log(sd["param_groups"], sorted(sd["state"][0]), sd["state"][0]["step"])
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": sd}, buf)
+    buf.seek(0)
+    ck = torch.load(buf)
+    model2 = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    model2.load_state_dict(ck["model"])
+    opt2 = torch.optim.AdamW([{"params": model2[0].parameters(), "lr": 1.0},
+                              {"params": model2[2].parameters()}], lr=1e-3, amsgrad=True)
+    opt2.load_state_dict(ck["opt"])
+    log(opt2.param_groups[0]["lr"], opt2.state[model2[0].weight]["exp_avg"])
+    for o, m in ((opt, model), (opt2, model2)):
+        o.zero_grad()
+        m(x).pow(2).mean().backward()
+        o.step()
+    log(torch.equal(model[0].weight, model2[0].weight))
+    opt.add_param_group({"params": [nn.Parameter(torch.ones(2))], "weight_decay": 0.5})
+    log(len(opt.param_groups), opt.param_groups[2]["weight_decay"], opt.param_groups[2]["lr"])
+    log(pytest_raises(lambda: opt.add_param_group({"params": model[0].weight})))
+    bad = opt2.state_dict()
+    bad["param_groups"] = bad["param_groups"][:1]
+    log(pytest_raises(lambda: opt2.load_state_dict(bad)))
+
+
+@program()
+def tensor_and_module_hooks(torch, log):
+    nn = torch.nn
+    x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    seen = []
+    h = x.register_hook(lambda g: g * 2)
+    y = x * x
+    y.retain_grad()
+    y.register_hook(lambda g: seen.append(g.clone()))
+    y.sum().backward()
+    log(x.grad, y.grad, seen, y.retains_grad, x.is_leaf, y.is_leaf)
+    h.remove()
+    x.grad = None
+    (x * 3).sum().backward()
+    log(x.grad)
+    lin = nn.Linear(2, 2)
+    acc = []
+    for prm in lin.parameters():
+        prm.register_post_accumulate_grad_hook(lambda prm: acc.append(tuple(prm.grad.shape)))
+    lin(torch.ones(1, 2)).sum().backward()
+    log(sorted(acc))    # (torch accumulates the bias first: its weight's edge is a t() node)
+    calls = []
+    lin.register_forward_pre_hook(lambda m, args: (args[0] * 0 + 1,))
+    lin.register_forward_hook(lambda m, args, out: out * 10, with_kwargs=False)
+    lin.register_forward_hook(lambda m, args, kwargs, out: calls.append(sorted(kwargs)),
+                              with_kwargs=True)
+    log(lin(torch.zeros(1, 2)), calls)
+    log(pytest_raises(lambda: x.register_hook(lambda g: g).remove() or
+                      torch.ones(1).register_hook(lambda g: g)))
+
+
+@program(tol=1e-6)      # orthogonal_'s QR is LAPACK's (NumPy's and torch's differ in the last bit)
+def weight_initialisation(torch, log):
+    nn = torch.nn
+    init = nn.init
+    w = torch.empty(4, 6)
+    log(init.xavier_uniform_(w, gain=init.calculate_gain("relu")))
+    log(init.xavier_normal_(w))
+    log(init.kaiming_uniform_(w, a=math.sqrt(5)))
+    log(init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu"))
+    log(init.orthogonal_(torch.empty(3, 5)) @ init.orthogonal_(torch.empty(3, 5)).T)
+    log(init.trunc_normal_(w, std=0.02, a=-0.04, b=0.04).abs().max() <= 0.04)
+    log(init.sparse_(torch.empty(5, 3), sparsity=0.4).eq(0).sum(0))
+    log(init.dirac_(torch.empty(2, 2, 3)), init.eye_(torch.empty(2, 3)))
+    log(init.constant_(w, 0.3)[0, :2], init.uniform_(w, -1, 1)[0], init.normal_(w, 2, 0.1)[0])
+    log([init.calculate_gain(n) for n in ("linear", "tanh", "selu", "sigmoid")],
+        init.calculate_gain("leaky_relu", 0.2))
+    log(pytest_raises(lambda: init.calculate_gain("softmax")))
+    log(pytest_raises(lambda: init.xavier_uniform_(torch.empty(3))))
+
+    def init_weights(m):
+        if isinstance(m, nn.Linear):
+            init.zeros_(m.bias)
+            init.ones_(m.weight)
+    net = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 1)))
+    net.apply(init_weights)
+    log(net(torch.tensor([[1.0, 2.0]])))
+
+
+@program()
+def model_inspection_and_freezing(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.Sequential(nn.Flatten(), nn.Linear(4, 2)))
+    log(sum(p.numel() for p in model.parameters()),
+        sum(p.numel() for p in model.parameters() if p.requires_grad))
+    log([n for n, _ in model.named_modules()], [n for n, _ in model.named_buffers()])
+    for p in model[0].parameters():
+        p.requires_grad_(False)
+    log([n for n, p in model.named_parameters() if p.requires_grad])
+    model.eval()
+    log(model.training, model[1].training, [m.training for m in model.modules()][:2])
+    model[1].train()
+    log(model[1].training)
+    half = model.half()
+    log(half[0].weight.dtype, half[1].running_mean.dtype, half[1].num_batches_tracked.dtype)
+    model.to(torch.float64)
+    log(model[3][1].weight.dtype, model.get_submodule("3.1").out_features)
+    log(model.get_parameter("3.1.bias").shape, type(model.get_buffer("1.running_var")).__name__)
+    log(pytest_raises(lambda: model.get_submodule("3.7")))
+    log(pytest_raises(lambda: model.get_parameter("1.running_var")))
+    log(model[3][1].extra_repr(), repr(model[0]))
+    log(len(list(model.children())), [type(m).__name__ for m in model[3]])
+    del model[2]
+    log(len(model), [type(m).__name__ for m in model])
+    model.insert(1, nn.Dropout(0.2))
+    model.append(nn.Softmax(dim=1))
+    log([type(m).__name__ for m in model], type(model[1:3]).__name__)
+
+
+@program()
+def unfold_patches_and_im2col(torch, log):
+    F = torch.nn.functional
+    img = torch.arange(2 * 3 * 6 * 6, dtype=torch.float32).view(2, 3, 6, 6)
+    patches = F.unfold(img, kernel_size=3, stride=3)             # (B, C*9, L)
+    log(patches.shape, patches[0, :4, :2])
+    tokens = img.unfold(2, 3, 3).unfold(3, 3, 3)                # (B, C, 2, 2, 3, 3)
+    tokens = tokens.permute(0, 2, 3, 1, 4, 5).reshape(2, 4, -1)
+    log(tokens.shape, torch.equal(tokens, patches.transpose(1, 2)))
+    back = F.fold(patches, output_size=(6, 6), kernel_size=3, stride=3)
+    log(torch.equal(back, img))
+    w = torch.randn(5, 3, 3, 3)
+    col = F.unfold(img, 3, padding=1)
+    out = (w.view(5, -1) @ col).view(2, 5, 6, 6)
+    log(torch.allclose(out, F.conv2d(img, w, padding=1), rtol=1e-4, atol=1e-2))
+    overl = F.fold(F.unfold(torch.ones(1, 1, 4, 4), 2, stride=1), (4, 4), 2, stride=1)
+    log(overl)
+    x = torch.arange(10.)
+    log(x.unfold(0, 4, 3), x.as_strided((3, 4), (2, 1)))
+
+
+@program()
+def tensor_subclass_and_torch_function(torch, log):
+    calls = []
+
+    class Logged(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            calls.append(getattr(func, "__name__", str(func)))
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    x = torch.ones(2, 2).as_subclass(Logged)
+    y = (x + 1).sum(0)
+    log(type(y).__name__, type(x.data).__name__, y, calls[:3])
+    z = torch.nn.functional.relu(x)
+    log(type(z).__name__, calls[-1])
+
+    class Scaled:
+        def __init__(self, t):
+            self.t = t
+
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            args = [a.t * 2 if isinstance(a, Scaled) else a for a in args]
+            return func(*args, **(kwargs or {}))
+
+    log(torch.add(Scaled(torch.ones(2)), torch.ones(2)), torch.mean(Scaled(torch.ones(3))))
+    p = torch.nn.Parameter(torch.ones(2))
+    log(type(p * 2).__name__, type(p.detach()).__name__, isinstance(p, torch.Tensor))
+
+
+@program(tol=1e-6)
+def complex_valued_signal_model(torch, log):
+    x = torch.randn(4, 8, dtype=torch.complex64)
+    w = torch.randn(8, 3, dtype=torch.complex64, requires_grad=True)
+    y = x @ w
+    loss = (y.abs() ** 2).mean()
+    loss.backward()
+    log(y.dtype, loss, w.grad)
+    r = torch.view_as_real(y.detach())
+    log(r.shape, torch.view_as_complex(r.contiguous()).dtype)
+    log(y.detach().angle()[0], y.real.dtype, y.detach().conj().imag[0])
+    z = torch.complex(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0]))
+    log(z, z.abs(), torch.polar(z.abs(), z.angle()), z * 1j, z.is_complex())
+    log(torch.exp(1j * torch.tensor([0.0, math.pi / 2])))
+    log(pytest_raises(lambda: torch.tensor([1 + 1j]) < 1))
+
+
+@program()
+def rng_state_reproducibility(torch, log):
+    g = torch.Generator().manual_seed(42)
+    a = torch.randn(3, generator=g)
+    state = g.get_state()
+    b = torch.randn(3, generator=g)
+    g.set_state(state)
+    log(a, torch.equal(b, torch.randn(3, generator=g)), g.initial_seed())
+    s = torch.get_rng_state()
+    u = torch.rand(2)
+    torch.set_rng_state(s)
+    log(torch.equal(u, torch.rand(2)))
+    with torch.random.fork_rng():
+        torch.manual_seed(123)
+        inner = torch.randint(0, 10, (4,))
+    log(inner, torch.rand(1))
+    log(torch.randperm(6, generator=g), torch.randint(3, 9, (3,), generator=g))
+    t = torch.empty(5)
+    log(t.bernoulli_(0.3, generator=g), t.normal_(0, 1, generator=g), t.uniform_(generator=g))
+    log(t.exponential_(2.0), t.geometric_(0.5), t.log_normal_(0, 0.5), t.cauchy_())
+    log(torch.bernoulli(torch.full((4,), 0.5)), torch.poisson(torch.tensor([1.0, 5.0])))
+    log(torch.normal(torch.zeros(3), torch.ones(3)), torch.normal(2.0, 3.0, size=(2,)))
+    log(torch.rand(2, dtype=torch.float64), torch.randn(2, dtype=torch.float16))
+    log(torch.randint_like(torch.zeros(3), 5), torch.randn_like(torch.zeros(2, dtype=torch.double)))
+
+
+@program()
+def masked_autoencoder_random_masking(torch, log):
+    B, L, D, keep = 2, 8, 3, 3
+    x = torch.randn(B, L, D)
+    noise = torch.rand(B, L)
+    ids_shuffle = torch.argsort(noise, dim=1)
+    ids_restore = torch.argsort(ids_shuffle, dim=1)
+    ids_keep = ids_shuffle[:, :keep]
+    x_masked = torch.gather(x, 1, ids_keep.unsqueeze(-1).repeat(1, 1, D))
+    mask = torch.ones(B, L)
+    mask[:, :keep] = 0
+    mask = torch.gather(mask, 1, ids_restore)
+    log(ids_keep, x_masked, mask)
+    mask_tokens = torch.zeros(1, 1, D).repeat(B, L - keep, 1)
+    full = torch.cat([x_masked, mask_tokens], 1)
+    full = torch.gather(full, 1, ids_restore.unsqueeze(-1).expand(-1, -1, D))
+    log(full[mask == 0].shape, torch.equal(full[mask == 0], x[mask == 0]))
+    log(torch.take_along_dim(x, ids_keep.unsqueeze(-1), dim=1).shape)
+
+
+@program(tol=1e-6)
+def count_and_density_regression(torch, log):
+    nn, F, D = torch.nn, torch.nn.functional, torch.distributions
+    rate_logits = torch.randn(6, requires_grad=True)
+    counts = torch.tensor([0.0, 1.0, 3.0, 2.0, 0.0, 7.0])
+    log(F.poisson_nll_loss(rate_logits, counts), F.poisson_nll_loss(rate_logits.exp(), counts,
+                                                                     log_input=False, full=True))
+    log(-D.Poisson(rate_logits.exp()).log_prob(counts).mean())
+    mu, var = torch.randn(6, requires_grad=True), torch.rand(6) + 0.1
+    g = nn.GaussianNLLLoss(full=True)(mu, counts, var)
+    g.backward()
+    log(g, mu.grad)
+    nb = D.NegativeBinomial(total_count=torch.tensor(3.0), logits=torch.tensor([0.1, -0.5]))
+    log(nb.log_prob(torch.tensor([2.0, 0.0])), nb.mean, nb.variance)
+    log(D.Binomial(10, probs=torch.tensor([0.2, 0.7])).log_prob(torch.tensor([2.0, 9.0])))
+    log(D.Dirichlet(torch.tensor([1.0, 2.0, 3.0])).log_prob(torch.tensor([0.2, 0.3, 0.5])))
+    log(D.StudentT(3.0).log_prob(torch.tensor([0.0, 2.0])), D.Laplace(0.0, 2.0).entropy())
+
+
+@program()
+def token_statistics(torch, log):
+    ids = torch.tensor([5, 3, 5, 1, 3, 5, 9, 1])
+    uniq, inverse, counts = torch.unique(ids, return_inverse=True, return_counts=True)
+    log(uniq, inverse, counts)
+    log(torch.unique(ids, sorted=False), torch.unique_consecutive(torch.tensor([1, 1, 2, 2, 1]),
+                                                                 return_counts=True))
+    log(torch.bincount(ids, weights=torch.linspace(0, 1, 8)), torch.bincount(ids).argmax())
+    vals, idx = torch.sort(counts, descending=True, stable=True)
+    log(uniq[idx], vals)
+    log(torch.histogram(ids.float(), bins=4), torch.searchsorted(uniq, torch.tensor([0, 5, 10])))
+    vocab = {t: i for i, t in enumerate(uniq.tolist())}
+    log(vocab, torch.tensor([vocab[t] for t in ids.tolist()]))
+    mat = torch.nn.functional.one_hot(inverse).T.float()
+    log(mat.sum(1), mat @ mat.T)
+
+
+@program(tol=_TRAIN)
+def custom_optimizer_subclass(torch, log):
+    nn = torch.nn
+
+    class SignSGD(torch.optim.Optimizer):
+        def __init__(self, params, lr=0.01, momentum=0.9):
+            if lr < 0:
+                raise ValueError(f"Invalid learning rate: {lr}")
+            super().__init__(params, dict(lr=lr, momentum=momentum))
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                with torch.enable_grad():
+                    loss = closure()
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    st = self.state[p]
+                    if "buf" not in st:
+                        st["buf"] = torch.zeros_like(p)
+                    st["buf"].mul_(group["momentum"]).add_(p.grad)
+                    p.add_(st["buf"].sign(), alpha=-group["lr"])
+            return loss
+
+    model = nn.Linear(3, 1)
+    opt = SignSGD(model.parameters(), lr=0.05)
+    print(opt)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+
+    def closure():
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        log(opt.step(closure))
+    log(opt.state_dict()["state"][0]["buf"], opt.defaults)
+    log(pytest_raises(lambda: SignSGD(model.parameters(), lr=-1)))
+    log(pytest_raises(lambda: SignSGD([])))
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -1722,4 +2076,21 @@ def test_reductions_through_infinities_warn_nothing_like_torch(case):
         with warnings.catch_warnings(record=True) as seen:     # the filters a user has
             _THROUGH_INFINITIES[case](lib, x, y, w)
         return [str(w.message) for w in seen if w.category is RuntimeWarning]
+    assert run(ember) == run(torch)
+
+
+def test_property_getters_reach_torch_function_named_as_torchs():
+    # torch passes `Tensor.<name>.__get__`, a method-wrapper named "__get__"
+    def run(lib):
+        seen = []
+
+        class Logged(lib.Tensor):
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                seen.append((func.__name__, func.__qualname__, lib.overrides.resolve_name(func)))
+                return super().__torch_function__(func, types, args, kwargs or {})
+
+        x = lib.ones(2).as_subclass(Logged)
+        x.data, x.shape, x.grad, x.requires_grad, x.T
+        return seen
     assert run(ember) == run(torch)
