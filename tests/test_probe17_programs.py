@@ -934,7 +934,7 @@ def gradient_accumulation(torch, log):
             opt.step()
             opt.zero_grad(set_to_none=True)
             log(i, loss, norm, model[0].weight.grad)
-    log(nn.utils.clip_grad_value_(model.parameters(), 0.1))
+    log(pytest_raises(lambda: nn.utils.clip_grad_value_(model.parameters(), 0.1)))  # no grads
     log(nn.utils.parameters_to_vector(model.parameters())[:5])
     log(nn.utils.get_total_norm([torch.tensor([3.0, 4.0]), torch.tensor([12.0])]))
 
@@ -2019,6 +2019,366 @@ def custom_optimizer_subclass(torch, log):
     log(opt.state_dict()["state"][0]["buf"], opt.defaults)
     log(pytest_raises(lambda: SignSGD(model.parameters(), lr=-1)))
     log(pytest_raises(lambda: SignSGD([])))
+
+
+@program(tol=_TRAIN)
+def dqn_with_replay_and_soft_updates(torch, log):
+    import random
+    from collections import deque
+    nn, F = torch.nn, torch.nn.functional
+    rng = random.Random(0)
+    q = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    target = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    target.load_state_dict(q.state_dict())
+    opt = torch.optim.Adam(q.parameters(), lr=1e-3)
+    buffer = deque(maxlen=50)
+    state = np.zeros(4, dtype=np.float32)
+    for t in range(40):
+        eps = max(0.05, 1 - t / 20)
+        if torch.rand(1).item() < eps:
+            action = int(torch.randint(0, 2, ()).item())
+        else:
+            with torch.no_grad():
+                action = int(q(torch.as_tensor(state)).argmax())
+        nxt = (state + np.float32(0.1) * (action * 2 - 1)).astype(np.float32)
+        buffer.append((state, action, float(-abs(nxt).sum()), nxt, t % 10 == 9))
+        state = nxt
+    for _ in range(3):
+        batch = rng.sample(list(buffer), 8)
+        s, a, r, s2, d = zip(*batch)
+        s, s2 = torch.tensor(np.stack(s)), torch.tensor(np.stack(s2))
+        a, r, d = torch.tensor(a), torch.tensor(r), torch.tensor(d, dtype=torch.float32)
+        qsa = q(s).gather(1, a.unsqueeze(1)).squeeze(1)
+        with torch.no_grad():
+            y = r + 0.99 * (1 - d) * target(s2).max(1).values
+        loss = F.smooth_l1_loss(qsa, y)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(q.parameters(), 10.0)
+        opt.step()
+        with torch.no_grad():
+            for tp, p in zip(target.parameters(), q.parameters()):
+                tp.lerp_(p, 0.005)
+        log(loss, s.dtype, r.dtype, d)
+    log(target[0].bias)
+
+
+@program(tol=1e-5)
+def sinkhorn_optimal_transport(torch, log):
+    x, y = torch.randn(5, 2), torch.randn(6, 2) + 1
+    C = torch.cdist(x, y) ** 2
+    eps = 0.1
+    log_a = torch.full((5,), -math.log(5))
+    log_b = torch.full((6,), -math.log(6))
+    f, g = torch.zeros(5), torch.zeros(6)
+    for _ in range(50):
+        f = -eps * torch.logsumexp((g[None, :] - C) / eps + log_b[None, :], dim=1)
+        g = -eps * torch.logsumexp((f[:, None] - C) / eps + log_a[:, None], dim=0)
+    P = torch.exp((f[:, None] + g[None, :] - C) / eps + log_a[:, None] + log_b[None, :])
+    log(P.sum(0), P.sum(1), (P * C).sum())
+    K = torch.exp(-C / 1.0)
+    u = torch.ones(5) / 5
+    for _ in range(20):
+        v = (torch.ones(6) / 6) / (K.T @ u)
+        u = (torch.ones(5) / 5) / (K @ v)
+    log(u, v)
+
+
+@program()
+def kmeans_clustering(torch, log):
+    pts = torch.cat([torch.randn(10, 2) + torch.tensor([3.0, 0.0]),
+                     torch.randn(10, 2) - torch.tensor([3.0, 0.0])])
+    k = 2
+    cent = pts[torch.randperm(len(pts))[:k]].clone()
+    for it in range(5):
+        assign = torch.cdist(pts, cent).argmin(1)
+        sums = torch.zeros(k, 2).index_add_(0, assign, pts)
+        counts = torch.bincount(assign, minlength=k).clamp(min=1).unsqueeze(1)
+        cent = sums / counts
+        log(it, assign, counts.squeeze(1))
+    scat = torch.zeros(k, 2).scatter_add_(0, assign.unsqueeze(1).expand(-1, 2), pts)
+    log(torch.allclose(scat, sums), torch.zeros(k, 2).scatter_reduce_(
+        0, assign.unsqueeze(1).expand(-1, 2), pts, reduce="amax", include_self=False))
+    inertia = ((pts - cent[assign]) ** 2).sum()
+    log(inertia > 0)
+
+
+@program(tol=1e-4)      # LAPACK's eigen and singular vectors (NumPy's and torch's builds)
+def pca_and_covariance(torch, log):
+    X = torch.randn(30, 4) @ torch.tensor([[2.0, 0, 0, 0], [0.5, 1, 0, 0], [0, 0, 0.3, 0],
+                                            [0, 0, 0, 0.1]])
+    Xc = X - X.mean(0)
+    cov = torch.cov(X.T)
+    log(torch.allclose(cov, Xc.T @ Xc / 29, atol=1e-5), torch.corrcoef(X.T).diagonal())
+    evals, evecs = torch.linalg.eigh(cov)
+    log(evals, evecs.abs())
+    U, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
+    log(S ** 2 / 29, Vh.abs()[:2])
+    proj = Xc @ Vh[:2].T
+    log(proj.abs().sum(0), (S[:2] ** 2).sum() / (S ** 2).sum())
+    log(torch.cov(X.T, correction=0, fweights=torch.arange(1, 31)).shape,
+        torch.var(X, 0, unbiased=False))
+    inv = torch.linalg.inv(cov)
+    d = Xc[:3]
+    log(torch.sqrt((d @ inv * d).sum(1)))
+
+
+@program(tol=1e-5)
+def kalman_filter(torch, log):
+    dt = 0.1
+    A = torch.tensor([[1.0, dt], [0.0, 1.0]], dtype=torch.float64)
+    H = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    Q = 1e-3 * torch.eye(2, dtype=torch.float64)
+    R = torch.tensor([[0.05]], dtype=torch.float64)
+    x = torch.zeros(2, 1, dtype=torch.float64)
+    P = torch.eye(2, dtype=torch.float64)
+    zs = torch.arange(10, dtype=torch.float64) * 0.2 + 0.05 * torch.randn(10, dtype=torch.float64)
+    out = []
+    for z in zs:
+        x = A @ x
+        P = A @ P @ A.T + Q
+        S = H @ P @ H.T + R
+        K = torch.linalg.solve(S.T, (P @ H.T).T).T
+        x = x + K @ (z.view(1, 1) - H @ x)
+        P = (torch.eye(2, dtype=torch.float64) - K @ H) @ P
+        out.append(x[:, 0].clone())
+    log(torch.stack(out), P, torch.linalg.cholesky(P))
+    log(torch.linalg.det(P), torch.logdet(P), torch.cholesky_inverse(torch.linalg.cholesky(P)))
+
+
+@program(tol=_TRAIN)
+def wavenet_mu_law(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    mu = 255
+
+    def mu_law_encode(x):
+        y = torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu)
+        return ((y + 1) / 2 * mu + 0.5).to(torch.int64)
+
+    def mu_law_decode(q):
+        y = 2 * q.float() / mu - 1
+        return torch.sign(y) * ((1 + mu) ** y.abs() - 1) / mu
+
+    wave = torch.sin(torch.linspace(0, 4 * math.pi, 32)) * 0.8
+    q = mu_law_encode(wave)
+    log(q[:8], (mu_law_decode(q) - wave).abs().max() < 0.02)
+
+    class Gated(nn.Module):
+        def __init__(self, ch, d):
+            super().__init__()
+            self.d = d
+            self.filt = nn.Conv1d(ch, ch, 2, dilation=d)
+            self.gate = nn.Conv1d(ch, ch, 2, dilation=d)
+            self.res = nn.Conv1d(ch, ch, 1)
+
+        def forward(self, x):
+            xp = F.pad(x, (self.d, 0))
+            return x + self.res(torch.tanh(self.filt(xp)) * torch.sigmoid(self.gate(xp)))
+
+    emb = nn.Embedding(mu + 1, 4)
+    net = nn.Sequential(Gated(4, 1), Gated(4, 2), Gated(4, 4), nn.Conv1d(4, mu + 1, 1))
+    opt = torch.optim.Adam(list(emb.parameters()) + list(net.parameters()), lr=1e-2)
+    for _ in range(2):
+        logits = net(emb(q[:-1]).T.unsqueeze(0))
+        loss = F.cross_entropy(logits, q[1:].unsqueeze(0))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(loss)
+
+
+@program(tol=_TRAIN)
+def tabular_model_with_embeddings(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    n = 24
+    num = torch.randn(n, 3) * torch.tensor([1.0, 10.0, 100.0]) + torch.tensor([0.0, 5.0, -50.0])
+    cat = torch.randint(0, 4, (n, 2))
+    y = (num[:, 0] + (cat[:, 0] == 1).float() > 0.5).float()
+    perm = torch.randperm(n)
+    tr, va = perm[:18], perm[18:]
+    mean, std = num[tr].mean(0), num[tr].std(0)
+    numz = (num - mean) / std
+    log(mean, std, numz[va].mean(0))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embs = nn.ModuleList([nn.Embedding(4, 2) for _ in range(2)])
+            self.mlp = nn.Sequential(nn.Linear(7, 8), nn.BatchNorm1d(8), nn.ReLU(),
+                                     nn.Dropout(0.1), nn.Linear(8, 1))
+
+        def forward(self, xn, xc):
+            e = [m(xc[:, i]) for i, m in enumerate(self.embs)]
+            return self.mlp(torch.cat([xn] + e, 1)).squeeze(1)
+
+    net = Net()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2, weight_decay=1e-4)
+    pos_weight = (y[tr] == 0).sum() / (y[tr] == 1).sum().clamp(min=1)
+    for _ in range(3):
+        net.train()
+        loss = F.binary_cross_entropy_with_logits(net(numz[tr], cat[tr]), y[tr],
+                                                  pos_weight=pos_weight)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        net.eval()
+        with torch.no_grad():
+            p = torch.sigmoid(net(numz[va], cat[va]))
+        log(loss, p, ((p > 0.5).float() == y[va]).float().mean())
+
+
+@program(tol=1e-5)
+def image_filters(torch, log):
+    F = torch.nn.functional
+    img = torch.rand(1, 1, 8, 8)
+    sobel_x = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    k = torch.stack([sobel_x, sobel_x.T]).unsqueeze(1)
+    g = F.conv2d(F.pad(img, (1, 1, 1, 1), mode="replicate"), k)
+    mag = g.pow(2).sum(1).sqrt()
+    log(mag[0, :2], torch.atan2(g[:, 1], g[:, 0])[0, 0])
+    sigma = 1.0
+    ax = torch.arange(5) - 2
+    gauss = torch.exp(-(ax ** 2) / (2 * sigma ** 2))
+    gauss = gauss / gauss.sum()
+    blur = F.conv2d(F.pad(img, (2, 2, 0, 0), mode="reflect"), gauss.view(1, 1, 1, 5))
+    blur = F.conv2d(F.pad(blur, (0, 0, 2, 2), mode="reflect"), gauss.view(1, 1, 5, 1))
+    log(gauss, blur[0, 0, 0])
+    rgb = torch.rand(3, 4, 4)
+    mx, argmx = rgb.max(0)
+    mn = rgb.min(0).values
+    v, s = mx, torch.where(mx > 0, (mx - mn) / mx, torch.zeros_like(mx))
+    log(argmx, s[0], v.mean())
+    hist = torch.histc(img, bins=4, min=0, max=1)
+    cdf = hist.cumsum(0) / hist.sum()
+    eq = cdf[(img * 4).long().clamp(max=3)]
+    log(hist, eq[0, 0, 0])
+    log(F.max_pool2d(img, 3, stride=1, padding=1).eq(img).sum())
+
+
+@program(tol=1e-5)
+def evolution_strategies(torch, log):
+    nn = torch.nn
+    policy = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    theta = nn.utils.parameters_to_vector(policy.parameters()).detach()
+    x = torch.randn(16, 3)
+    target = x.sum(1, keepdim=True).tanh()
+
+    def fitness(vec):
+        nn.utils.vector_to_parameters(vec, policy.parameters())
+        with torch.no_grad():
+            return -((policy(x) - target) ** 2).mean()
+
+    sigma, lr, pop = 0.1, 0.05, 8
+    for gen in range(3):
+        eps = torch.randn(pop, theta.numel())
+        rewards = torch.stack([fitness(theta + sigma * e) for e in eps])
+        ranks = rewards.argsort().argsort().float()
+        adv = (ranks - ranks.mean()) / ranks.std()
+        theta = theta + lr / (pop * sigma) * eps.T @ adv
+        log(gen, rewards.max(), fitness(theta))
+    log(theta.shape, [p.shape for p in policy.parameters()])
+
+
+@program(tol=1e-6)
+def embedding_bag_modes(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    bag = nn.EmbeddingBag(10, 3, mode="sum")
+    idx = torch.tensor([1, 2, 4, 5, 4, 3, 2, 9])
+    offsets = torch.tensor([0, 3, 3, 6])
+    out = bag(idx, offsets)
+    log(out, out.shape)
+    w = torch.rand(8)
+    log(bag(idx, offsets, per_sample_weights=w))
+    for mode in ("mean", "max"):
+        log(mode, F.embedding_bag(idx, bag.weight, offsets, mode=mode))
+    log(F.embedding_bag(idx.view(2, 4), bag.weight, mode="mean"))
+    log(F.embedding_bag(idx, bag.weight, torch.tensor([0, 3, 8]), include_last_offset=True))
+    e = nn.Embedding(10, 3, max_norm=1.0)
+    before = e.weight.norm(dim=1)[[1, 2]]
+    e(torch.tensor([1, 2]))
+    log(before > 1, e.weight.norm(dim=1)[[1, 2]] <= 1.0 + 1e-6)
+    out = bag(idx, offsets)
+    out.sum().backward()
+    log(bag.weight.grad)
+    log(pytest_raises(lambda: bag(idx, torch.tensor([1, 3]))))
+
+
+@program(tol=1e-6)
+def loss_function_zoo(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    a, b = torch.randn(4, 5, requires_grad=True), torch.randn(4, 5)
+    y = torch.tensor([1, -1, 1, -1])
+    log(nn.CosineEmbeddingLoss(margin=0.2)(a, b, y))
+    log(nn.MultiLabelSoftMarginLoss()(a, (b > 0).float()))
+    log(nn.MultiMarginLoss(p=1, margin=1.0)(a, torch.tensor([0, 2, 4, 1])),
+        nn.MultiMarginLoss(p=2, weight=torch.arange(1.0, 6.0))(a, torch.tensor([0, 2, 4, 1])))
+    log(nn.MultiLabelMarginLoss()(a, torch.tensor([[3, 0, -1, 1, 1]] * 4)))
+    dist = lambda u, v: 1 - F.cosine_similarity(u, v)       # noqa: E731
+    trip = nn.TripletMarginWithDistanceLoss(distance_function=dist, margin=0.5, swap=True)
+    log(trip(a, b, b.flip(0)), nn.TripletMarginLoss(p=1)(a, b, b.roll(1, 0)))
+    log(nn.HingeEmbeddingLoss(margin=2.0)(a, torch.ones(4, 5).neg()),
+        nn.SoftMarginLoss()(a, torch.ones(4, 5)))
+    bil = nn.Bilinear(5, 5, 2)
+    out = bil(a, b)
+    log(out.shape, nn.MarginRankingLoss(0.1)(out[:, 0], out[:, 1], y.float()))
+    total = sum(f(a, b) for f in (F.l1_loss, F.mse_loss, F.smooth_l1_loss, F.huber_loss))
+    total.backward()
+    log(total, a.grad)
+    log(F.kl_div(a.log_softmax(1), b.softmax(1), reduction="sum"),
+        F.kl_div(a.log_softmax(1), b.log_softmax(1), reduction="mean", log_target=True))
+    print(nn.TripletMarginLoss(margin=0.3), nn.CosineEmbeddingLoss(), bil)
+
+
+@program()
+def autograd_grad_options(torch, log):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    z = torch.tensor([3.0], requires_grad=True)
+    y = (x ** 2).sum()
+    log(torch.autograd.grad(y, [x, z], allow_unused=True, retain_graph=True))
+    log(torch.autograd.grad(y, [x, z], allow_unused=True, materialize_grads=True,
+                            retain_graph=True))
+    log(pytest_raises(lambda: torch.autograd.grad(y, [x, z], retain_graph=True)))
+    out = x * torch.tensor([1.0, 3.0])
+    eye = torch.eye(2)
+    log(torch.autograd.grad(out, x, grad_outputs=eye, is_grads_batched=True))
+    (g,) = torch.autograd.grad(y, x, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), x)
+    log(g, h, g.requires_grad)
+    log(pytest_raises(lambda: torch.autograd.grad(y, x)))
+    log(pytest_raises(lambda: torch.autograd.grad(x.sum() * 0 + 1, torch.ones(2))))
+    w = torch.ones(2, requires_grad=True)
+    loss = (w * 2).sum()
+    loss.backward(inputs=[w])
+    log(w.grad)
+    v = torch.ones(3, requires_grad=True)
+    log(pytest_raises(lambda: (v * 2).backward()))
+    (v * 2).backward(torch.tensor([1.0, 0.5, 0.0]))
+    log(v.grad)
+    log(torch.autograd.backward([(v ** 2).sum()], inputs=[v]), v.grad)
+
+
+@program()
+def print_options_and_summaries(torch, log):
+    t = torch.linspace(0, 1, 30).view(5, 6) * 1234.5678
+    torch.set_printoptions(precision=3, linewidth=50, threshold=10, edgeitems=2)
+    print(t)
+    print(torch.arange(100))
+    torch.set_printoptions(profile="full", linewidth=80)
+    print(torch.arange(12).view(3, 4))
+    torch.set_printoptions(profile="short")
+    print(t)
+    torch.set_printoptions(profile="default")
+    print(t[:2])
+    print(torch.tensor([1e-8, 1.0]), torch.tensor([1e-3, 1e3]), torch.tensor([0.1, 100000.0]))
+    print(torch.tensor([[1.5, float("nan")], [float("-inf"), 2.0]]))
+    print(torch.tensor([-0.0, 0.0, 1.0]), torch.tensor(3.25), torch.tensor([], dtype=torch.bool))
+    print(torch.tensor([1, 2], dtype=torch.int32) * 1000000000, torch.tensor([2 ** 40]))
+    print(torch.randn(2, 3, dtype=torch.float64).round(decimals=2))
+    print(torch.tensor([[0.1 + 0.2j, 3.0 - 1.5j]], dtype=torch.complex128))
+    print(torch.ones(2, 2, dtype=torch.bfloat16) / 3)
+    x = torch.ones(2, requires_grad=True)
+    print(x * 2, x.sum(), x[0], x.view(2, 1), x.mean(), (x > 0))
+    print(torch.nn.Parameter(torch.zeros(2, 2)).T)
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
