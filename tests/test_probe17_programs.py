@@ -2381,6 +2381,211 @@ def print_options_and_summaries(torch, log):
     print(torch.nn.Parameter(torch.zeros(2, 2)).T)
 
 
+@program()
+def device_selection_idioms(torch, log):
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    log(device, torch.cuda.device_count(), torch.backends.mps.is_available())
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.deterministic = True
+    torch.cuda.manual_seed_all(0)
+    torch.use_deterministic_algorithms(True)
+    log(torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)
+    torch.use_deterministic_algorithms(False)
+    torch.set_float32_matmul_precision("high")
+    log(torch.get_float32_matmul_precision())
+    torch.set_float32_matmul_precision("highest")
+    model = torch.nn.Linear(2, 2).to(device)
+    x = torch.ones(1, 2, device=device)
+    log(model(x).device, next(model.parameters()).device, str(x.device), x.is_cuda, x.device.type)
+    log(torch.device(device) == x.device, x.to("cpu") is x, x.cpu() is x, x.to(torch.device("cpu"),
+                                                                                  torch.float64).dtype)
+    log(torch.get_default_dtype(), torch.get_default_device() if hasattr(torch,
+        "get_default_device") else None)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    log(torch.tensor([1.0]).dtype, torch.ones(1).dtype, torch.nn.Linear(1, 1).weight.dtype,
+        torch.tensor([1]).dtype, torch.arange(3.0).dtype, (torch.ones(1, dtype=torch.int64) / 2)
+        .dtype)
+    torch.set_default_dtype(old)
+    log(torch.tensor([1.0]).dtype)
+
+
+@program()
+def iterable_datasets(torch, log):
+    data = _module(torch, "utils.data")
+
+    class Stream(data.IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            info = data.get_worker_info()
+            log("worker", info)
+            for i in range(self.n):
+                yield torch.tensor([i, i * i])
+
+    dl = data.DataLoader(Stream(5), batch_size=2)
+    log([b for b in dl])
+    chain = data.ChainDataset([Stream(2), Stream(3)])
+    log([t.tolist() for t in chain])
+    log(pytest_raises(lambda: len(data.DataLoader(Stream(3)))))
+    log(pytest_raises(lambda: data.DataLoader(Stream(3), shuffle=True)))
+    dl = data.DataLoader(Stream(4), batch_size=None)
+    log([b for b in dl])
+    samples = data.default_collate([(torch.tensor(1.0), 2, "a", np.float64(0.5)),
+                                    (torch.tensor(2.0), 3, "b", np.float64(1.5))])
+    log(samples)
+    log(data.default_convert([np.arange(2), (np.float32(1.0),)]))
+
+
+@program(tol=1e-5)
+def multihead_attention_details(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    mha = nn.MultiheadAttention(8, 2, batch_first=True, dropout=0.0)
+    q = torch.randn(2, 3, 8)
+    kv = torch.randn(2, 4, 8)
+    pad = torch.tensor([[False, False, True, True], [False, False, False, False]])
+    out, w = mha(q, kv, kv, key_padding_mask=pad, need_weights=True,
+                 average_attn_weights=False)
+    log(out.shape, w.shape, w[0, :, :, 2:].abs().sum())
+    out2, w2 = mha(q, kv, kv, key_padding_mask=pad)
+    log(torch.allclose(out, out2), torch.allclose(w.mean(1), w2))
+    causal = nn.Transformer.generate_square_subsequent_mask(3)
+    log(causal)
+    o3, _ = mha(q, q, q, attn_mask=causal, need_weights=False)
+    log(o3[0, 0])
+    mask_bool = torch.ones(3, 4, dtype=torch.bool).tril()
+    a = F.scaled_dot_product_attention(q.view(2, 3, 2, 4).transpose(1, 2),
+                                       kv.view(2, 4, 2, 4).transpose(1, 2),
+                                       kv.view(2, 4, 2, 4).transpose(1, 2), attn_mask=mask_bool)
+    log(a.shape, a[0, 0, 0])
+    log(F.scaled_dot_product_attention(q, kv, kv, is_causal=True, scale=0.5)[0, 1])
+    kdim = nn.MultiheadAttention(8, 2, kdim=5, vdim=6, batch_first=True)
+    log(kdim(q, torch.randn(2, 4, 5), torch.randn(2, 4, 6))[0].shape,
+        sorted(n for n, _ in kdim.named_parameters()))
+
+
+@program(tol=1e-5)
+def resizing_images(torch, log):
+    F = torch.nn.functional
+    img = torch.rand(1, 3, 9, 7)
+    for mode, kw in [("bilinear", dict(antialias=True)), ("bicubic", dict(antialias=True)),
+                     ("area", {}), ("nearest-exact", {}), ("bilinear", dict(align_corners=True))]:
+        r = F.interpolate(img, size=(4, 3), mode=mode, **kw)
+        log(mode, r[0, 0])
+    log(F.interpolate(img, scale_factor=(0.5, 2.0), mode="bilinear",
+                      recompute_scale_factor=True).shape)
+    g = torch.rand(1, 2, 2, 2) * 2 - 1
+    log(F.grid_sample(img, g, mode="bicubic", align_corners=False)[0, 0])
+    log(F.interpolate(torch.rand(1, 2, 5), size=8, mode="linear")[0, 0],
+        F.interpolate(torch.rand(1, 1, 2, 2, 2), scale_factor=2, mode="trilinear").shape)
+    log(F.adaptive_avg_pool2d(img, (2, 3))[0, 0], F.avg_pool2d(img, 3, 2, 1,
+                                                             count_include_pad=False)[0, 0])
+    log(pytest_raises(lambda: F.interpolate(img, size=(4, 3), mode="nearest", antialias=True)))
+
+
+@program()
+def indexing_writes(torch, log):
+    x = torch.zeros(5)
+    idx = torch.tensor([0, 2, 2, 4])
+    log(x.clone().index_put_((idx,), torch.tensor([1.0, 2.0, 3.0, 4.0]), accumulate=True))
+    log(x.clone().index_put_((idx,), torch.tensor(7.0)))
+    m = torch.tensor([True, False, True, False, True])
+    log(x.clone().masked_scatter_(m, torch.tensor([9.0, 8.0, 7.0, 6.0])))
+    y = torch.arange(12.).view(3, 4)
+    log(y.take(torch.tensor([0, 5, 11])), y.clone().put_(torch.tensor([1, 1]), torch.tensor(
+        [1.0, 2.0]), accumulate=True)[0])
+    y2 = y.clone()
+    y2[[0, 2], 1:3] = torch.tensor([[-1.0, -2.0], [-3.0, -4.0]])
+    y2[y2 > 9] = 0
+    y2[:, -1] += 1
+    log(y2)
+    y3 = y.clone()
+    y3[torch.tensor([0, 0]), torch.tensor([1, 1])] += 5      # not accumulated
+    log(y3[0], y.index_fill(1, torch.tensor([0, 3]), -1.0))
+    log(y.masked_select(y % 3 == 0), y.nonzero()[:3], torch.nonzero(y > 8, as_tuple=True))
+    log(torch.where(y > 5), torch.where(y > 5, y, -y)[0], torch.where(y > 5, 1.0, 0.0).dtype)
+    log(y[..., None, 1].shape, y[None, :, None].shape, y[1:, [True, False, True, False]])
+    log(y.index_copy(0, torch.tensor([2, 0]), torch.ones(2, 4))[:, 0],
+        y.scatter(1, torch.tensor([[0], [1], [2]]), 100.0))
+
+
+@program(tol=1e-5)
+def policy_distributions(torch, log):
+    D = torch.distributions
+    mean = torch.tensor([[0.2, -0.3]], requires_grad=True)
+    log_std = torch.tensor([[-0.5, 0.1]], requires_grad=True)
+    base = D.Independent(D.Normal(mean, log_std.exp()), 1)
+    squashed = D.TransformedDistribution(base, [D.transforms.TanhTransform(cache_size=1)])
+    a = squashed.rsample()
+    lp = squashed.log_prob(a)
+    (lp.sum() + a.sum()).backward()
+    log(a, lp, mean.grad, log_std.grad, base.event_shape, squashed.batch_shape)
+    cat = D.Categorical(logits=torch.tensor([[1.0, 0.0, -1.0], [0.5, 0.5, 0.5]]))
+    log(cat.enumerate_support(), cat.expand((4, 2)).batch_shape, cat.mode)
+    relaxed = D.RelaxedOneHotCategorical(torch.tensor(0.5), logits=torch.tensor([1.0, 0.0, -1.0]))
+    log(relaxed.rsample().sum(), D.OneHotCategorical(logits=torch.zeros(3)).sample((2,)))
+    lr = D.LowRankMultivariateNormal(torch.zeros(3), torch.ones(3, 1), torch.ones(3))
+    log(lr.covariance_matrix, lr.log_prob(torch.tensor([0.1, 0.2, 0.3])), lr.rsample().shape)
+    beta = D.Beta(torch.tensor([2.0]), torch.tensor([5.0]))
+    log(beta.mean, beta.log_prob(torch.tensor([0.3])), beta.rsample((2,)).shape)
+    log(D.kl_divergence(D.Bernoulli(0.3), D.Bernoulli(0.6)),
+        D.kl_divergence(D.Beta(2.0, 3.0), D.Beta(1.0, 1.0)))
+    log(pytest_raises(lambda: D.Categorical(probs=torch.tensor([0.5, -0.5]))))
+    log(D.Normal(0.0, 1.0).sample().shape, D.Normal(torch.zeros(2), 1.0).sample((3,)).shape)
+
+
+@program(tol=_TRAIN)
+def orthogonal_rnn_parametrization(torch, log):
+    nn = torch.nn
+    P = nn.utils.parametrizations
+    lin = P.orthogonal(nn.Linear(4, 4))
+    W = lin.weight
+    log(torch.allclose(W @ W.T, torch.eye(4), atol=1e-5), type(lin).__name__)
+    print(lin)
+    opt = torch.optim.SGD(lin.parameters(), lr=0.1)
+    x = torch.randn(3, 4)
+    for _ in range(2):
+        opt.zero_grad()
+        lin(x).pow(2).sum().backward()
+        opt.step()
+    W = lin.weight
+    log(torch.allclose(W @ W.T, torch.eye(4), atol=1e-5), sorted(lin.state_dict()))
+    rnn = nn.RNN(3, 4, nonlinearity="relu", batch_first=True)
+    out, h = rnn(torch.randn(2, 5, 3))
+    log(out.shape, h.shape, (out >= 0).all())
+    P.orthogonal(rnn, "weight_hh_l0")
+    log(rnn(torch.randn(2, 5, 3))[0].shape,
+        torch.allclose(rnn.weight_hh_l0 @ rnn.weight_hh_l0.T, torch.eye(4), atol=1e-5))
+
+
+@program()
+def saving_and_loading_options(torch, log):
+    import os
+    import tempfile
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "ck.pt")
+        torch.save({"epoch": 3, "model": model.state_dict(), "note": "ok"}, path)
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        log(sorted(ck), ck["epoch"], list(ck["model"]), ck["model"]["1.num_batches_tracked"])
+        ck = torch.load(path, map_location=torch.device("cpu"), mmap=True)
+        log(ck["model"]["0.weight"].shape, ck["note"])
+        ck = torch.load(path, map_location=lambda storage, loc: storage)
+        log(ck["epoch"])
+        whole = os.path.join(d, "whole.pt")
+        torch.save(torch.arange(4), whole)
+        log(torch.load(whole), os.path.getsize(whole) > 0)
+        legacy = os.path.join(d, "legacy.pt")
+        torch.save(torch.ones(2), legacy, _use_new_zipfile_serialization=False)
+        log(torch.load(legacy))
+        log(pytest_raises(lambda: torch.load(os.path.join(d, "missing.pt")))[0])
+    buf = io.BytesIO()
+    torch.save([torch.ones(2, dtype=torch.float16), torch.tensor(True)], buf)
+    buf.seek(0)
+    log(torch.load(buf, map_location={"cpu": "cpu"}))
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -2467,3 +2672,25 @@ def test_property_getters_reach_torch_function_named_as_torchs():
         x.data, x.shape, x.grad, x.requires_grad, x.T
         return seen
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("mode", ["RNN", "GRU", "LSTM"])
+def test_recurrent_layers_run_parametrized_weights_and_biases_like_torch(mode):
+    def run(lib):
+        lib.manual_seed(0)
+        nn = lib.nn
+
+        class Doubled(nn.Module):
+            def forward(self, b):
+                return 2 * b
+
+        rnn = getattr(nn, mode)(3, 4, num_layers=2, bidirectional=True)
+        nn.utils.parametrizations.weight_norm(rnn, "weight_hh_l0")
+        nn.utils.parametrize.register_parametrization(rnn, "bias_ih_l1_reverse", Doubled())
+        out = rnn(lib.randn(5, 2, 3))[0]
+        out.sum().backward()
+        g = rnn.parametrizations.bias_ih_l1_reverse.original.grad
+        return out.detach().numpy(), g.numpy()
+    got, want = run(ember), run(torch)
+    for a, b in zip(got, want):         # (matmuls: BLAS's order)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
