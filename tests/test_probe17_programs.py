@@ -2694,3 +2694,19 @@ def test_recurrent_layers_run_parametrized_weights_and_biases_like_torch(mode):
     got, want = run(ember), run(torch)
     for a, b in zip(got, want):         # (matmuls: BLAS's order)
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_recurrent_layer_with_only_a_parametrized_bias_keeps_it_like_torch():
+    # ember's fast path read the parameters from __dict__, where a parametrized bias is not:
+    # it computed without the bias
+    def run(lib):
+        lib.manual_seed(0)
+
+        class Doubled(lib.nn.Module):
+            def forward(self, b):
+                return 2 * b
+
+        gru = lib.nn.GRU(3, 4)
+        lib.nn.utils.parametrize.register_parametrization(gru, "bias_ih_l0", Doubled())
+        return gru(lib.ones(2, 1, 3))[0].detach().numpy()
+    np.testing.assert_allclose(run(ember), run(torch), rtol=1e-5, atol=1e-6)
