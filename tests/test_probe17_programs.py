@@ -2586,6 +2586,188 @@ def saving_and_loading_options(torch, log):
     log(torch.load(buf, map_location={"cpu": "cpu"}))
 
 
+@program(tol=_TRAIN)
+def optimizer_zoo(torch, log):
+    nn = torch.nn
+    makers = {
+        "Adadelta": lambda p: torch.optim.Adadelta(p, lr=1.0, rho=0.8),
+        "Adamax": lambda p: torch.optim.Adamax(p, lr=0.01),
+        "NAdam": lambda p: torch.optim.NAdam(p, lr=0.01, decoupled_weight_decay=True,
+                                             weight_decay=0.1),
+        "RAdam": lambda p: torch.optim.RAdam(p, lr=0.01),
+        "Rprop": lambda p: torch.optim.Rprop(p, lr=0.01, etas=(0.4, 1.3)),
+        "ASGD": lambda p: torch.optim.ASGD(p, lr=0.01, t0=1),
+        "SGD": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.5, dampening=0.1),
+        "Adagrad": lambda p: torch.optim.Adagrad(p, lr=0.1, lr_decay=0.01),
+        "Adafactor": lambda p: torch.optim.Adafactor(p, lr=0.01),
+        "RMSprop": lambda p: torch.optim.RMSprop(p, lr=0.01, centered=True, momentum=0.9),
+        "LBFGS": lambda p: torch.optim.LBFGS(p, lr=1, line_search_fn="strong_wolfe"),
+    }
+    x, y = torch.randn(6, 3), torch.randn(6, 1)
+    for name, make in makers.items():
+        torch.manual_seed(1)
+        model = nn.Linear(3, 1)
+        opt = make(model.parameters())
+
+        def closure():
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            return loss
+
+        for _ in range(3):
+            opt.step(closure)
+        log(name, model.weight, sorted(opt.state_dict()["state"][0]))
+    print(makers["Adafactor"]([nn.Parameter(torch.ones(1))]))
+    print(makers["NAdam"]([nn.Parameter(torch.ones(1))]))
+
+
+@program()
+def tensor_reshaping_methods(torch, log):
+    x = torch.arange(24.).view(2, 3, 4)
+    log(x.new_zeros(2).dtype, x.new_full((1, 2), 7), x.new_ones(3, dtype=torch.int32))
+    log(torch.ones(4).type_as(torch.ones(1, dtype=torch.float64)).dtype,
+        torch.ones(1, 4).expand_as(x[0]).shape, x[0].view_as(torch.empty(4, 3)).shape)
+    log(torch.tensor([1, 2, 3]).repeat_interleave(torch.tensor([2, 0, 1])),
+        x.repeat_interleave(2, dim=0).shape)
+    log([c.shape for c in x.chunk(3, dim=2)], [t.shape for t in x.tensor_split([1, 3], dim=2)])
+    log(x.narrow(2, 1, 2)[0, 0], x.movedim(0, -1).shape, x.swapaxes(0, 1).shape)
+    log(x.flatten(1).shape, x.flatten(0, 1).shape, x.unflatten(2, (2, 2)).shape)
+    log(torch.zeros(1, 2, 1, 3).squeeze((0, 2)).shape, x[:, :1].squeeze(1).shape)
+    log(x.permute(2, 0, 1).contiguous().stride(), x.t() if x.dim() == 2 else x.mT.shape)
+    log(torch.stack([x, x], dim=-1).shape, torch.hstack([x, x]).shape, torch.vstack([x, x]).shape,
+        torch.dstack([x[0], x[0]]).shape, torch.column_stack([torch.ones(3), torch.zeros(3)]))
+    log(torch.atleast_2d(torch.tensor(1.0)).shape, torch.block_diag(torch.ones(1, 2),
+                                                                   torch.ones(2, 1)))
+    log(torch.flatten(torch.tensor(5.0)).shape, x.reshape(-1, 6).shape, x.ravel().shape)
+    log(pytest_raises(lambda: x.permute(1, 0, 2).view(6, 4)))
+    log(pytest_raises(lambda: x.view(5, -1)), pytest_raises(lambda: x.squeeze(5)))
+
+
+@program()
+def numpy_interop(torch, log):
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = torch.from_numpy(a)
+    a[0, 0] = 100
+    log(t[0, 0], t.dtype)
+    t[1, 1] = -1
+    log(float(a[1, 1]), t.numpy() is not a, np.shares_memory(t.numpy(), a))
+    log(torch.tensor(a).dtype, torch.as_tensor(a).data_ptr() == t.data_ptr(),
+        torch.tensor(np.array([1, 2])).dtype, torch.tensor(np.array([True])).dtype)
+    log(torch.tensor(np.float64(2.5)).dtype, torch.tensor([np.float32(1.0)]).dtype,
+        torch.tensor(np.int16(3)).dtype)
+    log(np.asarray(torch.ones(2)).dtype, np.array(torch.arange(3)).tolist())
+    log(torch.ones(2).numpy().dtype, torch.ones(2, dtype=torch.float16).numpy().dtype)
+    log(pytest_raises(lambda: torch.from_numpy(np.array(["a"]))))
+    log(pytest_raises(lambda: torch.ones(2, requires_grad=True).numpy()))
+    log(torch.ones(2, requires_grad=True).detach().numpy().tolist(),
+        torch.from_numpy(a.T).is_contiguous(), torch.from_numpy(a[:, ::2]).stride())
+    log(torch.tensor(3.5).item(), type(torch.tensor(3).item()).__name__, torch.tensor([1, 2]).tolist())
+
+
+@program(tol=1e-6)
+def special_functions(torch, log):
+    S = torch.special
+    x = torch.tensor([0.1, 0.5, 0.9])
+    log(S.logit(x), S.expit(torch.tensor([-2.0, 0.0, 3.0])), S.logit(x, eps=0.2))
+    log(S.xlog1py(torch.tensor([0.0, 2.0]), torch.tensor([-1.0, 0.5])),
+        S.entr(torch.tensor([0.0, 0.5, -1.0])))
+    log(S.i0(x), S.i0e(x), S.i1(x), S.ndtr(torch.tensor([-1.0, 0.0, 2.0])))
+    log(S.ndtri(x), S.log_ndtr(torch.tensor([-10.0, 0.0])), S.erfcx(torch.tensor([0.5, 5.0])))
+    log(S.multigammaln(torch.tensor([2.5, 3.0]), 2), S.zeta(torch.tensor([2.0, 3.0]), 1.0))
+    log(S.bessel_j0(x), S.gammaln(torch.tensor([0.5, 4.0])), S.digamma(torch.tensor([1.0])))
+    log(S.log_softmax(torch.tensor([1.0, 2.0]), 0), S.sinc(torch.tensor([0.0, 0.5])),
+        S.round(torch.tensor([2.5, -0.5])))
+    log(torch.lgamma(torch.tensor([-0.5])), torch.mvlgamma(torch.tensor([3.0]), 3),
+        torch.polygamma(1, torch.tensor([1.0, 2.0])))
+
+
+@program(tol=_TRAIN)
+def video_conv3d_model(torch, log):
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv3d(3, 4, (3, 3, 3), padding=1), nn.BatchNorm3d(4), nn.ReLU(),
+                        nn.MaxPool3d((1, 2, 2)), nn.Conv3d(4, 4, 3, stride=(1, 2, 2), padding=1),
+                        nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, 2))
+    clip = torch.randn(2, 3, 4, 8, 8)
+    out = net(clip)
+    loss = nn.functional.cross_entropy(out, torch.tensor([0, 1]))
+    loss.backward()
+    log(out, loss, net[0].weight.grad.abs().sum(), net[1].running_var)
+    log(nn.functional.avg_pool3d(clip, 2).shape, nn.functional.interpolate(
+        clip, scale_factor=(1, 0.5, 0.5), mode="trilinear").shape)
+
+
+@program(tol=_TRAIN)
+def mobilenet_block_channels_last(torch, log):
+    nn = torch.nn
+
+    class SE(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.fc = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, c // 2, 1), nn.ReLU(),
+                                    nn.Conv2d(c // 2, c, 1), nn.Hardsigmoid())
+
+        def forward(self, x):
+            return x * self.fc(x)
+
+    block = nn.Sequential(nn.Conv2d(4, 8, 1, bias=False), nn.BatchNorm2d(8), nn.Hardswish(),
+                          nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False),
+                          nn.BatchNorm2d(8), nn.Hardswish(), SE(8),
+                          nn.Conv2d(8, 4, 1, bias=False), nn.BatchNorm2d(4))
+    x = torch.randn(2, 4, 6, 6)
+    block = block.to(memory_format=torch.channels_last)
+    xc = x.to(memory_format=torch.channels_last)
+    y = block(xc) + xc
+    log(y.is_contiguous(memory_format=torch.channels_last), y.stride(), y[0, 0, 0])
+    y.sum().backward()
+    log(block[3].weight.grad.shape, block[3].weight.grad.abs().sum())
+    same = nn.Conv2d(4, 4, 3, padding="same", dilation=2)
+    log(same(x).shape, nn.Conv2d(4, 4, 3, padding="valid")(x).shape)
+    log(pytest_raises(lambda: nn.Conv2d(4, 4, 3, padding="same", stride=2)))
+
+
+@program(tol=_TRAIN)
+def weight_standardized_groupnorm(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class WSConv2d(nn.Conv2d):
+        def forward(self, x):
+            w = self.weight
+            mean = w.mean(dim=(1, 2, 3), keepdim=True)
+            var = w.var(dim=(1, 2, 3), keepdim=True, unbiased=False)
+            w = (w - mean) / torch.sqrt(var + 1e-5)
+            return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation,
+                            self.groups)
+
+    net = nn.Sequential(WSConv2d(3, 8, 3, padding=1), nn.GroupNorm(4, 8), nn.ReLU(),
+                        WSConv2d(8, 8, 3, padding=1, bias=False), nn.GroupNorm(2, 8))
+    print(net)
+    x = torch.randn(2, 3, 5, 5)
+    y = net(x)
+    y.pow(2).mean().backward()
+    log(y[0, 0, 0], net[1].weight.grad, net[0].weight.grad.abs().sum())
+    aspp = [nn.Conv2d(3, 2, 3, padding=d, dilation=d) for d in (1, 2, 3)]
+    log(torch.cat([m(x) for m in aspp], 1).shape)
+
+
+@program()
+def sequence_utilities(torch, log):
+    rnn = _module(torch, "nn.utils.rnn")
+    seqs = [torch.tensor([1, 2, 3]), torch.tensor([4]), torch.tensor([5, 6])]
+    packed = rnn.pack_sequence(seqs, enforce_sorted=False)
+    log(packed.data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+    log(rnn.unpack_sequence(packed))
+    padded = rnn.pad_sequence(seqs, batch_first=True, padding_value=-1, padding_side="left")
+    log(padded)
+    padded = rnn.pad_sequence(seqs)
+    log(padded, rnn.unpad_sequence(padded, torch.tensor([3, 1, 2])))
+    p2 = packed.to(torch.float64)
+    log(p2.data.dtype, type(p2).__name__, packed.is_cuda, len(packed))
+    log(pytest_raises(lambda: rnn.pack_sequence(seqs)))
+    log(pytest_raises(lambda: rnn.pack_padded_sequence(torch.zeros(3, 2), torch.tensor([0, 2]),
+                                                       enforce_sorted=False)))
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -2710,3 +2892,26 @@ def test_recurrent_layer_with_only_a_parametrized_bias_keeps_it_like_torch():
         lib.nn.utils.parametrize.register_parametrization(gru, "bias_ih_l0", Doubled())
         return gru(lib.ones(2, 1, 3))[0].detach().numpy()
     np.testing.assert_allclose(run(ember), run(torch), rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_gives_a_new_array_object_sharing_the_memory_like_torch():
+    # ember returned its own array: reshaping the result in place reshaped the tensor
+    def run(lib):
+        a = np.arange(6.0)
+        t = lib.from_numpy(a)
+        out = [t.numpy() is a, t.numpy() is t.numpy(), np.asarray(t) is np.asarray(t),
+               np.shares_memory(t.numpy(), a), np.shares_memory(np.asarray(t), a)]
+        t.numpy().shape = (2, 3)
+        np.asarray(t).shape = (3, 2)
+        t.numpy()[0] = 7
+        return out, tuple(t.shape), t.tolist(), a.tolist()
+    assert run(ember) == run(torch)
+
+
+def test_unpad_sequence_transposes_a_time_major_batch_in_place_like_torch():
+    def run(lib):
+        rnn = importlib.import_module(f"{lib.__name__}.nn.utils.rnn")
+        padded = rnn.pad_sequence([lib.tensor([1, 2, 3]), lib.tensor([4])])
+        parts = rnn.unpad_sequence(padded, lib.tensor([3, 1]))
+        return [p.tolist() for p in parts], padded.tolist(), padded.stride()
+    assert run(ember) == run(torch)
