@@ -2768,6 +2768,283 @@ def sequence_utilities(torch, log):
                                                        enforce_sorted=False)))
 
 
+@program(tol=_TRAIN)
+def text_classification_embedding_bag(torch, log):
+    nn = torch.nn
+    texts = [[1, 4, 2], [3, 3], [5, 1, 1, 2], [6], [2, 7, 8]]
+    labels = torch.tensor([0, 1, 0, 1, 2])
+
+    def collate(batch):
+        offs = [0] + [len(t) for t, _ in batch][:-1]
+        return (torch.tensor([i for t, _ in batch for i in t]), torch.tensor(offs).cumsum(0),
+                torch.tensor([y for _, y in batch]))
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.EmbeddingBag(10, 4, mode="mean")
+            self.fc = nn.Linear(4, 3)
+            self.emb.weight.data.uniform_(-0.5, 0.5)
+            self.fc.weight.data.uniform_(-0.5, 0.5)
+            self.fc.bias.data.zero_()
+
+        def forward(self, text, offsets):
+            return self.fc(self.emb(text, offsets))
+
+    model = Model()
+    opt = torch.optim.SGD(model.parameters(), lr=5.0)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1, gamma=0.1)
+    data = list(zip(texts, labels.tolist()))
+    for epoch in range(2):
+        text, offsets, y = collate(data)
+        opt.zero_grad()
+        out = model(text, offsets)
+        loss = nn.functional.cross_entropy(out, y)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        opt.step()
+        sched.step()
+        log(epoch, loss, (out.argmax(1) == y).sum().item(), sched.get_last_lr())
+
+
+@program(tol=_TRAIN)
+def language_model_with_tied_weights(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class LM(nn.Module):
+        def __init__(self, V=11, H=6):
+            super().__init__()
+            self.encoder = nn.Embedding(V, H)
+            self.rnn = nn.LSTM(H, H, batch_first=True)
+            self.decoder = nn.Linear(H, V)
+            self.decoder.weight = self.encoder.weight
+            self.drop = nn.Dropout(0.2)
+
+        def forward(self, x, state=None):
+            h, state = self.rnn(self.drop(self.encoder(x)), state)
+            return self.decoder(self.drop(h)), state
+
+    lm = LM()
+    log(len(list(lm.parameters())), sorted(lm.state_dict()), lm.decoder.weight is
+        lm.encoder.weight)
+    data = torch.randint(0, 11, (2, 9))
+    opt = torch.optim.Adam(lm.parameters(), lr=1e-2)
+    state = None
+    for i in range(2):
+        x, y = data[:, i * 4:i * 4 + 4], data[:, i * 4 + 1:i * 4 + 5]
+        if state is not None:
+            state = tuple(s.detach() for s in state)
+        logits, state = lm(x, state)
+        loss = F.cross_entropy(logits.reshape(-1, 11), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(loss, math.exp(loss.item()), lm.encoder.weight.grad.abs().sum())
+    lm.eval()
+    with torch.no_grad():
+        log(lm(data[:, :3])[0].argmax(-1))
+
+
+@program(tol=1e-5)
+def attention_pooling_and_infonce(torch, log):
+    F = torch.nn.functional
+    h = torch.randn(2, 5, 4)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    w = torch.randn(4)
+    scores = (h @ w).masked_fill(~mask, torch.finfo(h.dtype).min)
+    a = scores.softmax(-1)
+    log(a, torch.finfo(torch.float32).min, torch.finfo(torch.float16).max, torch.finfo().eps,
+        torch.iinfo(torch.int8).min, torch.finfo(torch.bfloat16).tiny)
+    pooled = (a.unsqueeze(-1) * h).sum(1)
+    log(pooled)
+    z1, z2 = F.normalize(torch.randn(4, 3), dim=-1), F.normalize(torch.randn(4, 3), dim=-1)
+    logits = z1 @ z2.T / 0.1
+    log(F.cross_entropy(logits, torch.arange(4)),
+        (-torch.diag(logits) + torch.logsumexp(logits, 1)).mean())
+
+
+@program(tol=_TRAIN)
+def time_series_forecasting(torch, log):
+    nn = torch.nn
+    t = torch.arange(40, dtype=torch.float32)
+    series = torch.sin(t / 4) + 0.1 * torch.randn(40)
+    windows = series.unfold(0, 9, 1)
+    x, y = windows[:, :8].unsqueeze(-1), windows[:, 8]
+
+    class Forecaster(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(1, 8, batch_first=True)
+            self.head = nn.Linear(8, 1)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1]).squeeze(-1)
+
+    model = Forecaster()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(3):
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        log(loss)
+    with torch.no_grad():
+        hist = series[-8:].clone()
+        preds = []
+        for _ in range(4):
+            nxt = model(hist.view(1, 8, 1))
+            preds.append(nxt.item())
+            hist = torch.cat([hist[1:], nxt])
+        pred = model(x)
+        mae = (pred - y).abs().mean()
+        mape = ((pred - y).abs() / y.abs().clamp(min=1e-2)).mean() * 100
+    log(preds, mae, mape)
+
+
+@program(tol=_TRAIN)
+def mc_dropout_and_gradient_reversal(torch, log):
+    nn = torch.nn
+
+    class GradReverse(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, alpha):
+            ctx.alpha = alpha
+            return x.view_as(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            return -ctx.alpha * g, None
+
+    feat = nn.Sequential(nn.Linear(3, 6), nn.ReLU(), nn.Dropout(0.3))
+    label_head, domain_head = nn.Linear(6, 2), nn.Linear(6, 2)
+    x = torch.randn(8, 3)
+    f = feat(x)
+    y_loss = nn.functional.cross_entropy(label_head(f), torch.randint(0, 2, (8,)))
+    d_loss = nn.functional.cross_entropy(domain_head(GradReverse.apply(f, 0.5)),
+                                         torch.randint(0, 2, (8,)))
+    (y_loss + d_loss).backward()
+    log(y_loss, d_loss, feat[0].weight.grad)
+    feat.train()
+    with torch.no_grad():
+        samples = torch.stack([label_head(feat(x)).softmax(-1) for _ in range(6)])
+    log(samples.mean(0)[:2], samples.std(0)[:2])
+    feat.eval()
+    with torch.no_grad():
+        log(torch.equal(feat(x), feat(x)))
+    F = nn.functional
+    z = torch.ones(2, 3, 4, 4)
+    log(F.dropout1d(z[:, :, 0], 0.5).sum(), F.dropout2d(z, 0.5)[:, :, 0, 0],
+        F.dropout3d(z.unsqueeze(2), 0.5).sum(), F.alpha_dropout(z, 0.2, training=True)[0, 0, 0],
+        F.feature_alpha_dropout(z, 0.2, training=True)[0, :, 0, 0])
+
+
+@program(tol=_TRAIN)
+def vq_vae_codebook(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    K, D = 6, 3
+    codebook = nn.Embedding(K, D)
+    codebook.weight.data.uniform_(-1 / K, 1 / K)
+    enc = nn.Linear(4, D)
+    dec = nn.Linear(D, 4)
+    x = torch.randn(10, 4)
+    z = enc(x)
+    dist = torch.cdist(z, codebook.weight)
+    idx = dist.argmin(1)
+    zq = codebook(idx)
+    st = z + (zq - z).detach()           # straight-through estimator
+    recon = dec(st)
+    loss = F.mse_loss(recon, x) + F.mse_loss(zq, z.detach()) + 0.25 * F.mse_loss(z, zq.detach())
+    loss.backward()
+    log(idx, loss, enc.weight.grad, codebook.weight.grad.abs().sum(0))
+    onehot = F.one_hot(idx, K).float()
+    counts = onehot.sum(0)
+    ema_counts = 0.99 * torch.ones(K) + 0.01 * counts
+    ema_sum = 0.99 * codebook.weight.detach() + 0.01 * (onehot.T @ z.detach())
+    n = ema_counts.sum()
+    ema_counts = (ema_counts + 1e-5) / (n + K * 1e-5) * n
+    log(ema_sum / ema_counts.unsqueeze(1))
+    avg = onehot.mean(0)
+    log(torch.exp(-(avg * torch.log(avg + 1e-10)).sum()))
+    q = x.round()
+    ste = x + (q - x).detach()
+    log(ste.requires_grad, torch.equal(ste, q))
+
+
+@program(tol=1e-5)
+def pagerank_power_iteration(torch, log):
+    A = (torch.rand(6, 6) > 0.6).float()
+    A.fill_diagonal_(0)
+    out_deg = A.sum(1, keepdim=True)
+    P = torch.where(out_deg > 0, A / out_deg.clamp(min=1), torch.full_like(A, 1 / 6))
+    r = torch.full((6,), 1 / 6)
+    for it in range(30):
+        r_new = 0.15 / 6 + 0.85 * (P.T @ r)
+        if (r_new - r).abs().sum() < 1e-6:
+            break
+        r = r_new
+    log(it, r, r.sum())
+    log(torch.linalg.matrix_power(P, 3).sum(1), torch.matrix_exp(A * 0.1)[0])
+    L = torch.diag(A.sum(1)) - A
+    log(torch.linalg.eigvalsh(L + L.T)[:2], torch.trace(L), torch.linalg.matrix_rank(L))
+    log(A.fill_diagonal_(2.0).diagonal(), torch.triu(A, 1).sum(), torch.tril_indices(3, 3))
+
+
+@program(tol=_TRAIN)
+def trainer_loop_with_callbacks(torch, log):
+    nn = torch.nn
+    data = _module(torch, "utils.data")
+
+    class Callback:
+        def on_epoch_end(self, trainer, metrics):
+            pass
+
+    class History(Callback):
+        def __init__(self):
+            self.rows = []
+
+        def on_epoch_end(self, trainer, metrics):
+            self.rows.append({k: round(v, 6) for k, v in metrics.items()})
+
+    class Trainer:
+        def __init__(self, model, opt, callbacks):
+            self.model, self.opt, self.callbacks = model, opt, callbacks
+
+        def fit(self, train, val, epochs):
+            for epoch in range(epochs):
+                self.model.train()
+                total, n = 0.0, 0
+                for xb, yb in train:
+                    self.opt.zero_grad(set_to_none=True)
+                    loss = nn.functional.cross_entropy(self.model(xb), yb)
+                    loss.backward()
+                    self.opt.step()
+                    total += loss.item() * len(xb)
+                    n += len(xb)
+                self.model.eval()
+                correct = 0
+                with torch.inference_mode():
+                    for xb, yb in val:
+                        correct += (self.model(xb).argmax(1) == yb).sum().item()
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self, {"loss": total / n, "acc": correct / len(val.dataset)})
+
+    X = torch.randn(40, 4)
+    Y = (X[:, 0] + X[:, 1] > 0).long()
+    ds = data.TensorDataset(X, Y)
+    tr, va = data.random_split(ds, [30, 10], generator=torch.Generator().manual_seed(0))
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    hist = History()
+    Trainer(model, torch.optim.Adam(model.parameters(), lr=1e-2), [hist]).fit(
+        data.DataLoader(tr, batch_size=8, shuffle=True), data.DataLoader(va, batch_size=4), 3)
+    log(hist.rows)
+    buf = io.BytesIO()
+    torch.save(model, buf)
+    buf.seek(0)
+    whole = torch.load(buf, weights_only=False)
+    log(type(whole).__name__, torch.equal(whole[0].weight, model[0].weight))
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
