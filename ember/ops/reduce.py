@@ -859,12 +859,15 @@ def _scan(xp, name, x, dim):
     """cumsum/cumprod along dim as torch's CPU kernels: sequential, in the accumulation type
     (double for float32 and complex64, float for 2-byte floats), rounded once. Large NumPy
     arrays run in blocks of other-axis slices that keep the double temporary in cache (in one
-    piece it costs 3x). The array's own method, not np.cumsum: NumPy's Python wrapper would
-    be the module its floating-point warnings come from, past ember's filter."""
+    piece it costs 3x). A NumPy array's own method, not np.cumsum: NumPy's Python wrapper
+    would be the module its floating-point warnings come from, past ember's filter (other
+    arrays, CuPy's or a quantized one refusing the op in torch's words, take xp's function)."""
     acc = _SCAN_ACC.get(x.dtype.char) or (np.float32 if x.dtype.kind == "V" else None)
     if x.dtype.kind == "V":
         x = x.astype(acc)
-    if xp is not np or x.ndim < 2 or x.size <= _SCAN_BLOCK or acc is None:   # C order, as torch
+    if type(x) is not np.ndarray:
+        return getattr(xp, name)(x, axis=dim, dtype=acc).astype(x.dtype, order="C", copy=False)
+    if x.ndim < 2 or x.size <= _SCAN_BLOCK or acc is None:   # C order, as torch
         return getattr(x, name)(axis=dim, dtype=acc).astype(x.dtype, order="C", copy=False)
     out = np.empty(x.shape, x.dtype)
     other = 1 if dim == 0 else 0
