@@ -95,11 +95,12 @@ def quiet(kernel, *args):
         return kernel(*args)
 
 
-def ureduce(xp, ufunc, a, axis=None, keepdims=False):
-    """a.sum() (ufunc "add") or a.prod() ("multiply") as the ufunc's reduce on NumPy: ndarray's
-    sum/prod/mean are Python wrappers in numpy._core._methods, the module NumPy's floating-point
-    warnings (inf - inf, overflow) would come from, past ember's filter; torch warns nothing."""
-    if xp is np:
+def ureduce(ufunc, a, axis=None, keepdims=False):
+    """a.sum() (ufunc "add") or a.prod() ("multiply"), as the ufunc's reduce for a NumPy array:
+    ndarray's sum/prod/mean are Python wrappers in numpy._core._methods, the module NumPy's
+    floating-point warnings (inf - inf, overflow) would come from, past ember's filter; torch
+    warns nothing. Other arrays (CuPy's, sparse, quantized) keep their own methods."""
+    if type(a) is np.ndarray:
         return getattr(np, ufunc).reduce(a, axis=axis, keepdims=keepdims)
     return getattr(a, _REDUCE_METHODS[ufunc])(axis=axis, keepdims=keepdims)
 

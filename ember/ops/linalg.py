@@ -1828,9 +1828,9 @@ def _vector_norm(xp, x, ord, dims, keepdim):
     elif ord == 0:
         r = (a != 0).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
     elif ord == 1:
-        r = ureduce(xp, "add", a, dims, keepdim)
+        r = ureduce("add", a, dims, keepdim)
     else:
-        r = ureduce(xp, "add", a ** ord, dims, keepdim) ** (1.0 / ord)
+        r = ureduce("add", a ** ord, dims, keepdim) ** (1.0 / ord)
     r = xp.asarray(r).astype(out_dtype, copy=False)
     return r, (x, r, ord, dims, keepdim)
 

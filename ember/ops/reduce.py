@@ -137,7 +137,7 @@ def _sum_arrays(xp, x, dims, keepdim):
         r = torch_sum(x, dims, keepdim)
         if r is not None:
             return _from_zero(xp, r)
-    return _from_zero(xp, _arr(xp, ureduce(xp, "add", _acc(x), dims, keepdim)))
+    return _from_zero(xp, _arr(xp, ureduce("add", _acc(x), dims, keepdim)))
 
 
 def _from_zero(xp, r):
@@ -206,7 +206,7 @@ def _nansum(xp, x, dims, keepdim, dtype):
         raise not_implemented("nansum_cpu", dtype)      # integers cannot hold a NaN: a sum
     x = _int_to_i64(x, dtype)
     z = xp.where(x != x, 0, _acc(x)) if x.dtype.kind not in "iu" else x
-    r = _arr(xp, ureduce(xp, "add", z, dims, keepdim))
+    r = _arr(xp, ureduce("add", z, dims, keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
 
 
@@ -297,7 +297,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
     x = _int_to_i64(x, dtype)
-    r = _arr(xp, ureduce(xp, "multiply", _acc(x), dims, keepdim))
+    r = _arr(xp, ureduce("multiply", _acc(x), dims, keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
 
 
@@ -733,7 +733,7 @@ def _long_welford_mean(xp, x, dims, keepdim):
     if x.dtype == np.float64:
         m = _mean_fwd(xp, x, dims, keepdim, None)[0]
     else:
-        m = _arr(xp, ureduce(xp, "add", x.astype(np.float64), dims, keepdim)
+        m = _arr(xp, ureduce("add", x.astype(np.float64), dims, keepdim)
                  / _numel(x.shape, dims))
     if xp.isinf(m).any():
         early = xp.isinf(_reduced_last(xp, x, dims)[..., :-1]).any(axis=-1)
