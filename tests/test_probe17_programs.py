@@ -2397,8 +2397,8 @@ def device_selection_idioms(torch, log):
     model = torch.nn.Linear(2, 2).to(device)
     x = torch.ones(1, 2, device=device)
     log(model(x).device, next(model.parameters()).device, str(x.device), x.is_cuda, x.device.type)
-    log(torch.device(device) == x.device, x.to("cpu") is x, x.cpu() is x, x.to(torch.device("cpu"),
-                                                                                  torch.float64).dtype)
+    log(torch.device(device) == x.device, x.to("cpu") is x, x.cpu() is x,
+        x.to(torch.device("cpu"), torch.float64).dtype)
     log(torch.get_default_dtype(), torch.get_default_device() if hasattr(torch,
         "get_default_device") else None)
     old = torch.get_default_dtype()
@@ -2662,7 +2662,8 @@ def numpy_interop(torch, log):
     log(pytest_raises(lambda: torch.ones(2, requires_grad=True).numpy()))
     log(torch.ones(2, requires_grad=True).detach().numpy().tolist(),
         torch.from_numpy(a.T).is_contiguous(), torch.from_numpy(a[:, ::2]).stride())
-    log(torch.tensor(3.5).item(), type(torch.tensor(3).item()).__name__, torch.tensor([1, 2]).tolist())
+    log(torch.tensor(3.5).item(), type(torch.tensor(3).item()).__name__,
+        torch.tensor([1, 2]).tolist())
 
 
 @program(tol=1e-6)
