@@ -430,7 +430,7 @@ class Tensor:
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() "
                             "to copy the tensor to host memory first.")
         _check_numpy_dtype(self)
-        return self.arr
+        return self.arr.view()      # torch's own ndarray object each call, sharing the memory
 
     def _host(self):
         return self.be.to_host(self.arr)
@@ -459,7 +459,7 @@ class Tensor:
         _check_not_conj(self)
         _check_numpy_dtype(self)
         a = self._host()
-        return a if dtype is None else a.astype(dtype)
+        return a.view() if dtype is None else a.astype(dtype)  # (a new object, as numpy())
 
     def __array_wrap__(self, array):
         """A NumPy function's result back as a tensor, as torch's: np.sin(t) is a tensor (a bool

@@ -216,11 +216,12 @@ def _dispatcher(fn, torch_name, public=None):
 
 
 class _PropertyGet:
-    """The getter of a Tensor property, dispatched (torch passes `Tensor.<name>.__get__`)."""
+    """The getter of a Tensor property, dispatched (torch passes `Tensor.<name>.__get__`, a
+    method-wrapper named as below)."""
 
     def __init__(self, prop, name):
-        self.fget, self.__name__ = prop.fget, name
-        self.__qualname__ = f"Tensor.{name}.__get__"
+        self.fget = prop.fget
+        self.__name__, self.__qualname__ = "__get__", "getset_descriptor.__get__"
         self.torch_name = f"torch.Tensor.{name}.__get__"
 
     def __call__(self, t):

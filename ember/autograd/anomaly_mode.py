@@ -64,17 +64,21 @@ def forward_trace():
     return traceback.format_list(frames)
 
 
+# torch's TORCH_WARN ends its messages with the C++ line that warned
+_AT = " (Triggered internally at /__w/pytorch/pytorch/torch/csrc/autograd/python_anomaly_mode.cpp:"
+
+
 def warn_forward_trace(node):
     meta = getattr(node, "meta", None)
     trace = meta.get("traceback_") if meta else None
     name = node.name()
     if trace is None:
         warnings.warn(f"Error detected in {name}. No forward pass information available. "
-                      "Enable detect anomaly during forward pass for more information.",
-                      stacklevel=2)
+                      "Enable detect anomaly during forward pass for more information."
+                      f"{_AT}100.)", stacklevel=2)
         return
     warnings.warn(f"Error detected in {name}. Traceback of forward call that caused the "
-                  "error:\n" + "".join(trace), stacklevel=2)
+                  "error:\n" + "".join(trace) + f"{_AT}122.)", stacklevel=2)
 
 
 def check_grads(node, gins):

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._tensor import bump_version
 from .._memory_format import contiguous_out, lay_out
-from ..ops._apply import apply, tensor_ndim
+from ..ops._apply import apply, tensor_ndim, ureduce
 from ..ops._registry import op
 from .. import _kernel_dtypes as _D
 from .._warnings import warn_once
@@ -16,10 +16,18 @@ __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"
            "local_response_norm"]
 
 
-def _moments(xp, x, axes):
-    mean = x.mean(axis=axes, keepdims=True)
+def _mean(x, axes):
+    """x.mean(axes, keepdims=True) through ureduce (see its docstring), divided by the count
+    as ndarray.mean divides (an integer, not rounded to x's dtype)."""
+    s = ureduce("add", x, axes, True)
+    s /= np.intp(math.prod(x.shape[a] for a in axes))
+    return s
+
+
+def _moments(x, axes):
+    mean = _mean(x, axes)
     xc = x - mean
-    var = (xc * xc).mean(axis=axes, keepdims=True)
+    var = _mean(xc * xc, axes)
     return mean, var, xc
 
 
@@ -73,7 +81,7 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
         saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
         return _output(y, shape, dt, w, b), saved
     if stats is None:
-        mean, var, xc = _moments(xp, x, axes)
+        mean, var, xc = _moments(x, axes)
         invstd = 1 / xp.sqrt(var + eps)
     else:
         mean, invstd = stats
@@ -267,7 +275,7 @@ def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, 
         return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
                              (None, axes, wshape, eps, (mean, invstd), True)), input)
     n = input.numel() // c
-    mean, var, _ = _moments(input.be.xp, _compute(input.arr), axes)
+    mean, var, _ = _moments(_compute(input.arr), axes)
     invstd = 1 / input.be.xp.sqrt(var + eps)
     if running_mean is not None:
         _update(running_mean, (1 - momentum) * running_mean.arr + momentum * mean.ravel())
@@ -358,7 +366,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if spatial <= 1:
         raise ValueError("Expected more than 1 spatial element when training, got input size "
                          f"torch.Size({list(input.shape)})")
-    mean, var, _ = _moments(xp, _compute(input.arr), axes)
+    mean, var, _ = _moments(_compute(input.arr), axes)
     invstd = 1 / xp.sqrt(var + eps)
     if running_mean is not None:
         new = mean.reshape(input.shape[0], c).mean(0)

@@ -25,11 +25,13 @@ _GRAIN = 32768
 def _seq(a):
     """Sum over axis 0 in order. NumPy adds a reduced axis row after row when another axis is
     closer in memory; a reduced axis innermost in memory would be summed pairwise, so a single
-    column is added up one by one and such a layout copied first."""
+    column is added up one by one and such a layout copied first. (ndarray.cumsum, not
+    np.cumsum: NumPy's Python wrapper would be the module its floating-point warnings come
+    from, past ember's filter.)"""
     if a.shape[0] == 0:
         return np.zeros(a.shape[1:], a.dtype)
     if a[0].size == 1:
-        return np.cumsum(a.reshape(-1))[-1].reshape(a.shape[1:])
+        return a.reshape(-1).cumsum()[-1].reshape(a.shape[1:])
     if abs(a.strides[0]) < min(abs(st) for st, n in zip(a.strides[1:], a.shape[1:]) if n > 1):
         a = np.ascontiguousarray(a)
     return np.add.reduce(a, axis=0)

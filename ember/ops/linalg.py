@@ -18,7 +18,7 @@ from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
-    raise_not_tensor, tensor_args, tensor_elements, tensor_ndim
+    raise_not_tensor, tensor_args, tensor_elements, tensor_ndim, ureduce
 from ._deprecated import beta_first
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._registry import NESTED_IDX, contiguous_outputs, holomorphic, op
@@ -1846,9 +1846,9 @@ def _vector_norm(xp, x, ord, dims, keepdim):
     elif ord == 0:
         r = (a != 0).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
     elif ord == 1:
-        r = a.sum(axis=dims, keepdims=keepdim)
+        r = ureduce("add", a, dims, keepdim)
     else:
-        r = (a ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
+        r = ureduce("add", a ** ord, dims, keepdim) ** (1.0 / ord)
     r = xp.asarray(r).astype(out_dtype, copy=False)
     return r, (x, r, ord, dims, keepdim)
 

@@ -29,7 +29,7 @@ _F32 = np.dtype(np.float32)
 
 # ---- pointwise primitives ----------------------------------------------------------------------
 def _sinc_f(xp, x):
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):     # (np.sinc is NumPy's Python code)
         return xp.sinc(x)
 
 

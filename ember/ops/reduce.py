@@ -14,7 +14,7 @@ from .._sparse_coo import SparseCOO
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, type_name, \
-    make_unary as _make_unary, tensor_ndim
+    make_unary as _make_unary, tensor_ndim, ureduce
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
 from ._torch_sum import torch_sum
@@ -138,7 +138,7 @@ def _sum_arrays(xp, x, dims, keepdim):
         r = torch_sum(x, dims, keepdim)
         if r is not None:
             return _from_zero(xp, r)
-    return _from_zero(xp, _arr(xp, _acc(x).sum(axis=dims, keepdims=keepdim)))
+    return _from_zero(xp, _arr(xp, ureduce("add", _acc(x), dims, keepdim)))
 
 
 def _from_zero(xp, r):
@@ -210,7 +210,7 @@ def _nansum(xp, x, dims, keepdim, dtype):
         raise not_implemented("nansum_cpu", dtype)      # integers cannot hold a NaN: a sum
     x = _int_to_i64(x, dtype)
     z = xp.where(x != x, 0, _acc(x)) if x.dtype.kind not in "iu" else x
-    r = _arr(xp, z.sum(axis=dims, keepdims=keepdim))
+    r = _arr(xp, ureduce("add", z, dims, keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
 
 
@@ -301,7 +301,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
     x = _int_to_i64(x, dtype)
-    r = _arr(xp, _acc(x).prod(axis=dims, keepdims=keepdim))
+    r = _arr(xp, ureduce("multiply", _acc(x), dims, keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
 
 
@@ -314,8 +314,8 @@ def _prod_bwd(xp, g, x, dims, keepdim):
     moved = xp.moveaxis(x, axes, tuple(range(-len(axes), 0)))
     flat = moved.reshape(moved.shape[:moved.ndim - len(axes)] + (-1,))
     ones = xp.ones(flat.shape[:-1] + (1,), x.dtype)
-    left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], -1), -1)
-    right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(flat, -1)[..., :-1]], -1), -1), -1)
+    left = xp.concatenate([ones, flat[..., :-1]], -1).cumprod(-1)     # (methods: see _scan)
+    right = xp.flip(xp.concatenate([ones, xp.flip(flat, -1)[..., :-1]], -1).cumprod(-1), -1)
     others = (left * right).reshape(moved.shape)
     others = xp.moveaxis(others, tuple(range(-len(axes), 0)), axes)
     return (_expand(xp, g, x.shape, dims, keepdim) * others,)
@@ -740,8 +740,8 @@ def _long_welford_mean(xp, x, dims, keepdim):
     if x.dtype == np.float64:
         m = _mean_fwd(xp, x, dims, keepdim, None)[0]
     else:
-        m = _arr(xp, x.astype(np.float64).sum(axis=dims, keepdims=keepdim) / _numel(x.shape,
-                                                                                   dims))
+        m = _arr(xp, ureduce("add", x.astype(np.float64), dims, keepdim)
+                 / _numel(x.shape, dims))
     if xp.isinf(m).any():
         early = xp.isinf(_reduced_last(xp, x, dims)[..., :-1]).any(axis=-1)
         m = xp.where(early.reshape(m.shape), np.nan, m)
@@ -869,19 +869,22 @@ def _scan(xp, name, x, dim):
     """cumsum/cumprod along dim as torch's CPU kernels: sequential, in the accumulation type
     (double for float32 and complex64, float for 2-byte floats), rounded once. Large NumPy
     arrays run in blocks of other-axis slices that keep the double temporary in cache (in one
-    piece it costs 3x)."""
+    piece it costs 3x). A NumPy array's own method, not np.cumsum: NumPy's Python wrapper
+    would be the module its floating-point warnings come from, past ember's filter (other
+    arrays, CuPy's or a quantized one refusing the op in torch's words, take xp's function)."""
     acc = _SCAN_ACC.get(x.dtype.char) or (np.float32 if x.dtype.kind == "V" else None)
     if x.dtype.kind == "V":
         x = x.astype(acc)
-    scan = getattr(xp, name)
-    if xp is not np or x.ndim < 2 or x.size <= _SCAN_BLOCK or acc is None:   # C order, as torch
-        return scan(x, axis=dim, dtype=acc).astype(x.dtype, order="C", copy=False)
+    if type(x) is not np.ndarray:
+        return getattr(xp, name)(x, axis=dim, dtype=acc).astype(x.dtype, order="C", copy=False)
+    if x.ndim < 2 or x.size <= _SCAN_BLOCK or acc is None:   # C order, as torch
+        return getattr(x, name)(axis=dim, dtype=acc).astype(x.dtype, order="C", copy=False)
     out = np.empty(x.shape, x.dtype)
     other = 1 if dim == 0 else 0
     step = builtins.max(1, _SCAN_BLOCK * x.shape[other] // x.size)
     for i in range(0, x.shape[other], step):
         part = (slice(None),) * other + (slice(i, i + step),)
-        out[part] = scan(x[part], axis=dim, dtype=acc)
+        out[part] = getattr(x[part], name)(axis=dim, dtype=acc)
     return out
 
 

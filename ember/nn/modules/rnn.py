@@ -140,9 +140,12 @@ class RNNBase(Module):
 
     def _layer_params(self, layer, d):
         sfx = f"_l{layer}" + ("_reverse" if d else "")
+        names = (f"weight_ih{sfx}", f"weight_hh{sfx}", f"bias_ih{sfx}", f"bias_hh{sfx}",
+                 f"weight_hr{sfx}")
+        if "parametrizations" in self._modules:     # a parametrized weight is a property
+            return tuple(getattr(self, n, None) for n in names)
         g = self.__dict__
-        return (g[f"weight_ih{sfx}"], g[f"weight_hh{sfx}"], g.get(f"bias_ih{sfx}"),
-                g.get(f"bias_hh{sfx}"), g.get(f"weight_hr{sfx}"))
+        return (g[names[0]], g[names[1]], g.get(names[2]), g.get(names[3]), g.get(names[4]))
 
     def forward(self, input, hx=None):
         from ..utils.rnn import PackedSequence, _index_arrays, _packed_to_padded

@@ -128,8 +128,11 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
 @no_grad()
 def clip_grad_value_(parameters, clip_value, foreach=None):
     clip_value = float(clip_value)
-    for p in _as_list(parameters):
-        if p.grad is not None:
-            g = p.grad
-            g.be.xp.clip(g.arr, -clip_value, clip_value, out=g.arr)
-            _bump(g)
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    if not grads:       # torch groups the gradients by device first: it refuses an empty list
+        raise RuntimeError("Expected !nested_tensorlist[0].empty() to be true, but got false.  "
+                           "(Could this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
+    for g in grads:
+        g.be.xp.clip(g.arr, -clip_value, clip_value, out=g.arr)
+        _bump(g)

@@ -178,8 +178,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
 
 
 def unpad_sequence(padded_sequences, lengths, batch_first=False):
-    if not batch_first:
-        padded_sequences = padded_sequences.transpose(0, 1)
+    if not batch_first:     # torch's transposes its argument in place
+        padded_sequences.transpose_(0, 1)
     return [padded_sequences[i, :int(n)] for i, n in enumerate(
         lengths.tolist() if isinstance(lengths, Tensor) else lengths)]
 
