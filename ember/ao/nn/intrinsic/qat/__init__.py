@@ -15,6 +15,25 @@ from ember.nn.parameter import Parameter
 class _BnFolding:
     """The batch norm switches of ConvBn and LinearBn1d (which train their batch norm `bn`)."""
 
+    def _init_bn(self, bn_cls, n, bias, eps, momentum, freeze_bn, qconfig):
+        """The batch norm, weight fake-quantizer and bias (torch leaves it uninitialized) of a
+        module whose float layer was built without a bias."""
+        if not qconfig:
+            raise AssertionError("qconfig must be provided for QAT module")
+        self.qconfig = qconfig
+        self.freeze_bn = freeze_bn if self.training else True
+        self.bn = bn_cls(n, eps, momentum, True, True)
+        self.weight_fake_quant = self.qconfig.weight()
+        if bias:
+            self.bias = Parameter(torch.empty(n))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_bn_parameters()
+        if self.training and not freeze_bn:
+            self.update_bn_stats()
+        else:
+            self.freeze_bn_stats()
+
     def reset_running_stats(self):
         self.bn.reset_running_stats()
 
@@ -46,21 +65,8 @@ class _ConvBnNd(_BnFolding, nn.modules.conv._ConvNd, nni._FusedModule):
         nn.modules.conv._ConvNd.__init__(self, in_channels, out_channels, kernel_size, stride,
                                          padding, dilation, transposed, output_padding,
                                          groups, False, padding_mode)
-        if not qconfig:
-            raise AssertionError("qconfig must be provided for QAT module")
-        self.qconfig = qconfig
-        self.freeze_bn = freeze_bn if self.training else True
-        self.bn = self._FLOAT_BN_MODULE(out_channels, eps, momentum, True, True)
-        self.weight_fake_quant = self.qconfig.weight()
-        if bias:
-            self.bias = Parameter(torch.empty(out_channels))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_bn_parameters()
-        if self.training and not freeze_bn:
-            self.update_bn_stats()
-        else:
-            self.freeze_bn_stats()
+        self._init_bn(self._FLOAT_BN_MODULE, out_channels, bias, eps, momentum, freeze_bn,
+                      qconfig)
         self._enable_slow_path_for_better_numerical_stability = False
 
     def reset_bn_parameters(self):
@@ -208,21 +214,7 @@ class LinearBn1d(_BnFolding, nn.Linear, nni._FusedModule):
     def __init__(self, in_features, out_features, bias=True, eps=1e-05, momentum=0.1,
                  freeze_bn=False, qconfig=None):
         nn.Linear.__init__(self, in_features, out_features, bias)
-        if not qconfig:
-            raise AssertionError("qconfig must be provided for QAT module")
-        self.qconfig = qconfig
-        self.freeze_bn = freeze_bn if self.training else True
-        self.bn = nn.BatchNorm1d(out_features, eps, momentum, True, True)
-        self.weight_fake_quant = self.qconfig.weight()
-        if bias:        # (torch leaves it uninitialized)
-            self.bias = Parameter(torch.empty(out_features))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_bn_parameters()
-        if self.training and not freeze_bn:
-            self.update_bn_stats()
-        else:
-            self.freeze_bn_stats()
+        self._init_bn(nn.BatchNorm1d, out_features, bias, eps, momentum, freeze_bn, qconfig)
 
     def reset_bn_parameters(self):
         self.bn.reset_running_stats()
