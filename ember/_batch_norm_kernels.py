@@ -248,12 +248,6 @@ def native_norm(input, p=2, dim=None, keepdim=False, dtype=None):
         raise no_kernel("native_norm" if dim is None else "native_norm.ScalarOpt_dim_dtype",
                         input.be.xp, "")
     if dim is not None:
-        n = input.dim()
-        if len(dim) and sorted(d % n if -n <= d < n else n for d in dim) != list(range(n)):
-            raise RuntimeError("norm_sparse currently only supports full reductions, so 'dim' "
-                               "must either be empty or contain all dimensions of the input")
-        if keepdim:
-            raise RuntimeError("norm_sparse currently does not support keepdim=True")
-        if dtype is not None:
-            raise RuntimeError("norm_sparse currently does not support 'dtype' argument")
+        from .sparse._math import norm_sparse_checks
+        norm_sparse_checks(input, tuple(dim), keepdim, dtype)
     return apply(_native_norm, (input.coalesce().values(),), (2 if p is None else float(p),))

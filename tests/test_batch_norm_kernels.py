@@ -130,7 +130,7 @@ def test_batch_norm_update_stats_has_no_derivative_as_torch():
 @pytest.mark.parametrize("args", [(), (1,), (float("inf"),), (0,), (3, [0, 1], False, None),
                                   (2, [], False, None), (None, [1, 0], False, None),
                                   (2, [0], False, None), (2, [0, 1], True, None),
-                                  (2, [0, 1], False, "float32")])
+                                  (2, [0, 1], False, "float32"), (2, [0, 5], False, None)])
 def test_native_norm_matches_torch(args):
     x = np.random.default_rng(0).standard_normal((4, 3))
     x[1] = 0

@@ -495,9 +495,8 @@ def _(xp, g, c, p, dims_given, seq):
     raise not_implemented("eq.Tensor" if abs(p) == float("inf") else "pow_.Scalar", xp)
 
 
-def _norm_full(input, p, dims, keepdim, dtype):
-    """torch's norm_sparse: the norm of the coalesced values, for a full reduction only."""
-    from ..ops._apply import _tname
+def norm_sparse_checks(input, dims, keepdim, dtype):
+    """torch's norm_sparse refusals: a reduction over some dims only, keepdim, a dtype."""
     from ..ops._dims import wrap_dim
     nd = input.ndim
     if dims:
@@ -508,6 +507,12 @@ def _norm_full(input, p, dims, keepdim, dtype):
         raise RuntimeError("norm_sparse currently does not support keepdim=True")
     if dtype is not None:
         raise RuntimeError("norm_sparse currently does not support 'dtype' argument")
+
+
+def _norm_full(input, p, dims, keepdim, dtype):
+    """torch's norm_sparse: the norm of the coalesced values, for a full reduction only."""
+    from ..ops._apply import _tname
+    norm_sparse_checks(input, dims, keepdim, dtype)
     if input.arr.dtype.kind not in "fcV":
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
                            f"Got {_tname(input.arr.dtype)} instead.")
