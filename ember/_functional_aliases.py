@@ -91,15 +91,16 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
 
 def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
     import ember
-    from .nn._norm_ops import batch_norm_kernel
+    from ._tensor import _new
+    from .nn._norm_ops import batch_norm_kernel, batch_norm_stats
     out = batch_norm_kernel(input, running_mean, running_var, weight, bias, training, momentum,
                             eps)
     if not training:
         empty = ember.empty(0, dtype=input.dtype)
         return out, empty, empty.clone()
-    dims = (0,) + tuple(range(2, input.ndim))
-    mean, invstd = _stats(input, dims, eps)
-    return out, mean.reshape(-1), invstd.reshape(-1)
+    dt = input.arr.dtype
+    return (out,) + tuple(_new(a.astype(dt, copy=False), input.be)
+                          for a in batch_norm_stats(input, eps))
 
 
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):

@@ -11,6 +11,8 @@ from ..ops._apply import apply, tensor_ndim, ureduce
 from ..ops._registry import op
 from .. import _kernel_dtypes as _D
 from .._warnings import warn_once
+from ..ops._fma import fma
+from .._threads import intra_op_threads
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
            "local_response_norm"]
@@ -29,6 +31,103 @@ def _moments(x, axes):
     xc = x - mean
     var = _mean(xc * xc, axes)
     return mean, var, xc
+
+
+_F32 = np.dtype(np.float32)
+_FMA_BLOCK = 1 << 16
+_ROWS_EXACT = 32        # _rows_var_sum's Python loop: about 1.5 us a row
+
+
+def _batch_moments(xp, a, axes):
+    """Batch norm's per-channel (mean, sum of squared deviations), kept, as torch's CPU
+    kernel for contiguous float32 (N, C, ...) input computes them: the sum accumulated in
+    double and mean = float(sum / N); the float32 squares (x - mean)^2 summed in double and
+    rounded to float32. (N, C) input: the mean as torch's (_rows_mean); the squares' sums as
+    torch's (_rows_var_sum) for up to _ROWS_EXACT rows a thread, else as above, where torch's
+    differ in the last bit for about a third of the channels. Other dtypes: in the compute
+    dtype (float32 for float16/bfloat16)."""
+    if a.dtype != _F32:
+        a = _compute(a)
+        mean = _mean(a, axes)
+        xc = a - mean
+        return mean, ureduce("add", xc * xc, axes, True)
+    n = a.size // a.shape[1]
+    if xp is np and a.size == a.shape[0] * a.shape[1] and a.flags.c_contiguous:
+        keep = (1, -1) + (1,) * len(axes[1:])
+        a2 = a.reshape(a.shape[0], -1)
+        mean = _rows_mean(a2, n)
+        if 1 < -(-n // intra_op_threads()) <= _ROWS_EXACT:
+            return mean.reshape(keep), _rows_var_sum(a2, mean).reshape(keep)
+        mean = mean.reshape(keep)
+    else:
+        mean = (_sum64(a, axes) / n).astype(_F32)
+    xc = a - mean
+    xc *= xc
+    return mean, _sum64(xc, axes).astype(_F32)
+
+
+def _sum64(a, axes):
+    """a's sums over axes (kept) accumulated in double; a NumPy array through the ufunc's
+    reduce (see ureduce)."""
+    if type(a) is np.ndarray:
+        return np.add.reduce(a, axis=axes, dtype=np.float64, keepdims=True)
+    return a.sum(axis=axes, dtype=np.float64, keepdims=True)
+
+
+def _rows_mean(a2, n):
+    """The mean of a float32 (N, C) array's columns as torch's channels-last kernel computes it
+    (an (N, C) or (N, C, 1, ...) input takes it): float32 sums of each thread's chunk of rows,
+    in row order, added in double."""
+    threads = intra_op_threads()
+    if n <= threads:
+        return (a2.sum(0, dtype=np.float64) / n).astype(_F32)
+    chunk = -(-n // threads)
+    total = np.zeros(a2.shape[1])
+    for i in range(0, n, chunk):
+        part = a2[i:i + chunk]
+        # a column's sum is row by row, but for one column: NumPy's reduce sums pairwise there
+        total += np.add.reduce(part, axis=0) if a2.shape[1] > 1 else \
+            np.add.accumulate(part, axis=0)[-1]
+    return (total / n).astype(_F32)
+
+
+def _rows_var_sum(a2, mean):
+    """The columns' sums of squared deviations as torch's channels-last kernel computes them
+    for more rows than threads: each thread adds (x - mean)^2 to its float32 sums with a fused
+    multiply-add, a row at a time, over its chunk of rows; the chunks' sums are added in
+    double. The row loop runs in Python (vectorised over the threads' chunks): batch_norm
+    takes it for up to _ROWS_EXACT rows a thread."""
+    n, c = a2.shape
+    threads = intra_op_threads()
+    chunk = -(-n // threads)
+    d = np.zeros((threads * chunk, c), np.float32)     # padding rows add 0
+    np.subtract(a2, mean, out=d[:n])
+    sq = d.reshape(threads, chunk, c).transpose(1, 0, 2).astype(np.float64)
+    sq *= sq                                            # exact: float32 squares fit float64
+    acc = np.zeros((threads, c), _F32)
+    for row in sq:
+        np.add(acc, row, out=acc, casting="unsafe")     # in float64, rounded once
+    return acc.sum(0, dtype=np.float64).astype(_F32)
+
+
+def _batch_invstd(xp, var_sum, n, eps, exact):
+    """1 / sqrt(var_sum / n + eps); `exact` (float32 input): var_sum / n in float32, the rest in
+    double (torch's InvStd<acc_type>) rounded to float32."""
+    if not exact:
+        return 1 / xp.sqrt(var_sum / n + eps)
+    var = var_sum / _F32.type(n)
+    return (1 / xp.sqrt(var.astype(np.float64) + eps)).astype(_F32)
+
+
+def batch_norm_stats(input, eps):
+    """torch.native_batch_norm's training statistics of `input` (N, C, ...): (save_mean,
+    save_invstd) arrays of shape (C,)."""
+    xp = input.be.xp
+    axes = (0,) + tuple(range(2, input.ndim))
+    mean, var_sum = _batch_moments(xp, input.arr, axes)
+    invstd = _batch_invstd(xp, var_sum, input.numel() // input.shape[1], eps,
+                           input.arr.dtype == _F32)
+    return mean.reshape(-1), invstd.reshape(-1)
 
 
 def _rows(xp, a, axes, affine, wshape):
@@ -85,6 +184,8 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
         invstd = 1 / xp.sqrt(var + eps)
     else:
         mean, invstd = stats
+        if dt == _F32:
+            return _affine_fwd(xp, x, w, b, mean, invstd, wshape, shape, frozen, axes)
         xc = x - mean
     xhat = xc * invstd
     y = xhat
@@ -97,6 +198,38 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
         xhat = (x - mean.astype(dt).astype(np.float32)) * invstd
     saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
     return _output(y, shape, dt, w, b), saved
+
+
+def _affine_fwd(xp, x, w, b, mean, invstd, wshape, shape, frozen, axes):
+    """float32 batch norm with given statistics as torch's CPU kernel computes it: per channel
+    alpha = invstd * w and beta = fma(-mean, alpha, b), then y = fma(x, alpha, beta)."""
+    alpha = invstd if w is None else invstd * w.reshape(wshape)
+    beta = -mean * alpha if b is None else fma(xp, -mean, alpha, b.reshape(wshape), _F32)
+    y = _fma_channels(x, alpha, beta) if xp is np and x.size > _FMA_BLOCK and \
+        x.flags.c_contiguous else fma(xp, x, alpha, beta, _F32)
+    xhat = x - mean
+    xhat *= invstd
+    saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
+    return y.reshape(shape), saved
+
+
+def _fma_channels(x, alpha, beta):
+    """fma(x, alpha, beta) for a C-contiguous float32 (N, C, ...) array and alpha and beta per
+    channel (batch norm) or per sample and channel (instance norm), through float64 a few
+    samples at a time (whole float64 temporaries are 3x slower: they go out to memory)."""
+    n, c = x.shape[:2]
+    x3 = x.reshape(n, c, -1)
+    out = np.empty(x3.shape, _F32)
+    a3, b3 = alpha.reshape(-1, c, 1), beta.reshape(-1, c, 1)       # of one shape
+    whole = a3.shape[0] == 1
+    k = max(1, _FMA_BLOCK // max(x3[0].size, 1))
+    buf = np.empty((min(k, n),) + x3.shape[1:])
+    for i in range(0, n, k):
+        part = buf[:min(k, n - i)]
+        np.multiply(x3[i:i + k], a3 if whole else a3[i:i + k], out=part, dtype=np.float64)
+        part += b3 if whole else b3[i:i + k]
+        out[i:i + k] = part
+    return out.reshape(x.shape)
 
 
 def _output(y, shape, dt, w, b):
@@ -216,6 +349,30 @@ def _update(t, new):
     bump_version(t)
 
 
+def _update_running(running_mean, running_var, mean, var_sum, n, momentum, exact):
+    """running = momentum * batch + (1 - momentum) * running, with the unbiased variance
+    var_sum / (n - 1) (NaN from one value per channel). `exact` (float32 input) as torch
+    computes it: in float32 with momentum rounded to float32, but for running_var's sum
+    (in double, of momentum * unbiased in double and the float32 (1 - momentum) *
+    running_var)."""
+    if exact:
+        m = _F32.type(momentum)
+    if running_mean is not None and exact:
+        _update(running_mean, m * mean + (1 - m) * running_mean.arr)
+    elif running_mean is not None:
+        _update(running_mean, (1 - momentum) * running_mean.arr + momentum * mean)
+    if running_var is None:
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if exact:
+            unbiased = (var_sum / _F32.type(n - 1)).astype(np.float64)
+            new = m.astype(np.float64) * unbiased + ((1 - m) * running_var.arr).astype(np.float64)
+        else:
+            unbiased = var_sum / n * (n / (n - 1) if n > 1 else math.nan)
+            new = (1 - momentum) * running_var.arr + momentum * unbiased
+    _update(running_var, new)
+
+
 def _verify_batch_size(size):
     """torch.nn.functional's check for training statistics: a channel of one value normalises
     to 0."""
@@ -275,13 +432,11 @@ def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, 
         return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
                              (None, axes, wshape, eps, (mean, invstd), True)), input)
     n = input.numel() // c
-    mean, var, _ = _moments(_compute(input.arr), axes)
-    invstd = 1 / input.be.xp.sqrt(var + eps)
-    if running_mean is not None:
-        _update(running_mean, (1 - momentum) * running_mean.arr + momentum * mean.ravel())
-    if running_var is not None:
-        unbiased = var.ravel() * (n / (n - 1) if n > 1 else math.nan)
-        _update(running_var, (1 - momentum) * running_var.arr + momentum * unbiased)
+    exact = input.arr.dtype == _F32
+    mean, var_sum = _batch_moments(xp, input.arr, axes)
+    invstd = _batch_invstd(xp, var_sum, n, eps, exact)
+    _update_running(running_mean, running_var, mean.ravel(), var_sum.ravel(), n, momentum,
+                    exact)
     return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
                          (None, axes, wshape, eps, (mean, invstd), False)), input)
 
