@@ -75,8 +75,6 @@ from ._quantized import (qscheme, per_tensor_affine, per_channel_affine,  # noqa
                          _empty_affine_quantized,
                          bind_methods as _bind_quantized)
 _bind_quantized()
-from .ops._quantized_nn import (quantized_batch_norm, quantized_max_pool1d,  # noqa: E402,F401
-                                quantized_max_pool2d)
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "accelerator", "cpu", "compiler", "profiler",
@@ -107,6 +105,8 @@ _LAZY_FUNCTIONS.update(dict.fromkeys(("fake_quantize_per_tensor_affine",
                                       "_fake_quantize_learnable_per_tensor_affine",
                                       "fused_moving_avg_obs_fake_quant"),
                                      "ops.fake_quantize"))
+_LAZY_FUNCTIONS.update(dict.fromkeys(("quantized_batch_norm", "quantized_max_pool1d",
+                                      "quantized_max_pool2d"), "ops._quantized_nn"))
 from ._foreach import NAMES as _FOREACH_NAMES  # noqa: E402  (plain loops; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_FOREACH_NAMES, "_foreach"))
 
