@@ -471,3 +471,33 @@ def test_second_backward_after_released_graph(monkeypatch):
                 if a is not None:
                     np.testing.assert_array_equal(_np(a), _np(b), err_msg=spec.name)
     assert checked > 250      # (index, sort, pooling, fft... nodes raise, as torch's)
+
+
+@pytest.mark.parametrize("f", [
+    lambda L, x: L.tanh(x), lambda L, x: x * x, lambda L, x: L.exp(x), lambda L, x: x.sigmoid(),
+    lambda L, x: L.nn.functional.tanhshrink(x), lambda L, x: L.nn.functional.gelu(x),
+], ids=["tanh", "mul", "exp", "sigmoid", "tanhshrink", "gelu"])
+def test_bfloat16_double_backward_as_torch(f):
+    """create_graph through bfloat16 ops: the gradient is differentiable (ember re-ran no
+    forward for bfloat16 saved values, a NumPy 'V' kind, so the gradient was a constant)."""
+    res = []
+    for L in (torch, ember):
+        x = L.linspace(-2, 2, 5, dtype=L.bfloat16, requires_grad=True)
+        gx, = L.autograd.grad(f(L, x).sum(), x, create_graph=True)
+        ggx, = L.autograd.grad((gx * gx).sum(), x)
+        res.append((gx.requires_grad, gx.float().tolist(), ggx.float().tolist()))
+    assert res[1][0] and res[0][0]
+    np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-2, atol=1e-2)
+    np.testing.assert_allclose(res[1][2], res[0][2], rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_double_backward_at_zero(dtype):
+    """GELU's second derivative at x = 0 (ember's rule divided y by x there: NaN)."""
+    res = []
+    for L in (torch, ember):
+        x = L.tensor([-1.0, 0.0, 0.5], dtype=getattr(L, dtype), requires_grad=True)
+        gx, = L.autograd.grad(L.nn.functional.gelu(x).sum(), x, create_graph=True)
+        ggx, = L.autograd.grad(gx.sum(), x)
+        res.append(ggx.tolist())
+    np.testing.assert_allclose(res[1], res[0], rtol=1e-6)

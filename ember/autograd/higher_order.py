@@ -1381,9 +1381,14 @@ def _has_values(saved):
         if isinstance(s, (tuple, list)):
             if _has_values(s):
                 return True
-        elif hasattr(s, "dtype") and hasattr(s, "shape") and s.dtype.kind in "fc":
+        elif hasattr(s, "dtype") and hasattr(s, "shape") and _floating(s.dtype):
             return True
     return False
+
+
+def _floating(dtype):
+    """Float or complex, bfloat16 (a NumPy 'V' kind through ml_dtypes) included."""
+    return dtype.kind in "fc" or dtype.name == "bfloat16"
 
 
 def _backend(node):
@@ -1426,7 +1431,7 @@ def _check_saved(node, saved):
 
 def _same_values(xp, a, b):
     """Equal up to rounding (the recomputation may take other, equivalent array paths)."""
-    if a.dtype.kind in "fc" and b.dtype.kind in "fc":
+    if _floating(a.dtype) and _floating(b.dtype):
         tol = {2: 1e-2, 4: 1e-5}.get(min(a.dtype.itemsize, b.dtype.itemsize), 1e-10)
         return bool(xp.allclose(a, b, rtol=tol, atol=tol, equal_nan=True))
     return bool((a == b).all())

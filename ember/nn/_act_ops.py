@@ -6,6 +6,7 @@ branch includes 0, hardtanh's window is open) and the branch NaN takes. For NaN 
 the branch of torch's vectorised CPU kernel, which every tensor of more than a few elements runs;
 torch's scalar loop, which runs tensors of under 8 or 16 elements, differs for some of them."""
 import math
+import types
 
 import numpy as np
 
@@ -103,6 +104,9 @@ def _gelu_grad(xp, x, y, approximate):
         t = xp.tanh(inner)
         dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2)
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner
+    if not isinstance(xp, types.ModuleType):    # create_graph's differentiable namespace:
+        cdf = 0.5 * (1 + _special.erf(xp, x / _SQRT_2))     # no y / x, whose 0/0 at x = 0
+        return cdf + x * _INV_SQRT_2PI * xp.exp(-0.5 * x * x)   # differentiates to NaN
     if x.ndim == 0:     # NumPy's operations on a 0-d array give scalars, which out= refuses
         return _gelu_grad(xp, x.reshape(1), y.reshape(1), approximate).reshape(())
     # Phi(x) = y / x recovers the forward's erf to ~1 ulp without a second (slow) erf pass
