@@ -218,3 +218,17 @@ def test_trace_without_forward_information():
             with pytest.raises(RuntimeError, match="SqrtBackward0"):
                 y.sum().backward()
     assert any("No forward pass information available" in str(w.message) for w in caught)
+
+
+def test_nan_check_covers_bfloat16():
+    """detect_anomaly's NaN check looks at bfloat16 gradients too (a NumPy 'V' kind: skipped)."""
+    msgs = []
+    for L in (torch, ember):
+        x = L.tensor([0.0, 1.0], dtype=L.bfloat16, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with L.autograd.detect_anomaly():
+                with pytest.raises(RuntimeError) as info:
+                    (x.sqrt() * 0).sum().backward()
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]

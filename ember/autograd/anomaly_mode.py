@@ -88,7 +88,7 @@ def check_grads(node, gins):
         if g is None:
             continue
         a = getattr(g, "arr", g)
-        if a.dtype.kind in "fc" and _isnan_any(a):
+        if (a.dtype.kind in "fc" or a.dtype.name == "bfloat16") and _isnan_any(a):
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th "
                                "output.")
 
