@@ -40,6 +40,20 @@ def test_recorded_and_refused_as_torch(name):
     assert run(ember) == run(torch)
 
 
+def test_out_takes_the_node():
+    """out= of an op without a derivative is written and handed torch's NotImplemented node
+    (ember raised the out= autograd error)."""
+    def run(L):
+        x = _x(L)
+        o = L.empty(0, dtype=L.float64)
+        r1 = L.floor_divide(x, 0.5, out=o)
+        h, e = L.empty(0, dtype=L.float64), L.empty(0, dtype=L.float64)
+        r2 = L.histogram(x.reshape(-1), 3, out=(h, e))
+        return [(r is t, r.requires_grad, type(r.grad_fn).__name__)
+                for r, t in ((r1, o), (r2[0], h), (r2[1], e))]
+    assert run(ember) == run(torch)
+
+
 def test_no_node_without_grad():
     for L in (torch, ember):
         with L.no_grad():

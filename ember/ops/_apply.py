@@ -948,7 +948,7 @@ def _finish(result, out, name=None, exact=False, castable=None):
                         f"{type(out).__name__}")
     # an `out` that requires grad counts too, unless the result is a predicate's bool; an op
     # without a derivative (torch's NotImplemented node) writes `out` and hands it its node
-    refused = result._rg and type(result.grad_fn).__name__ == "NotImplemented"
+    refused = _no_derivative(result)
     if result._rg and not refused or out._rg and _grad.enabled and \
             result.arr.dtype.kind != "b":
         if name is None and result.grad_fn is not None:    # e.g. SumBackward0 -> sum
@@ -976,6 +976,12 @@ def _finish(result, out, name=None, exact=False, castable=None):
 
 
 _FOUND_DTYPE = {"round", "conj_physical"}     # TensorIterator's message, not the structured one
+
+
+def _no_derivative(t):
+    """Whether t's node is torch's NotImplemented one (an op without a derivative), which
+    out= hands on rather than refusing."""
+    return t._rg and type(t.grad_fn).__name__ == "NotImplemented"
 
 
 def _finish_checks_cast(result, out, castable):
@@ -1014,7 +1020,7 @@ def _finish_tuple(results, out, name, cls=tuple, exact=True, castable=None, dtyp
         if not isinstance(o, Tensor):
             raise TypeError(f"{name}(): argument 'out' must be tuple of Tensors, not "
                             f"{type(o).__name__}")
-    if any(r._rg for r in results) or \
+    if any(r._rg and not _no_derivative(r) for r in results) or \
             _grad.enabled and any(o._rg for o in out):
         raise out_autograd_error(name)
     if dtype_check is not None:                     # an op's own messages, in its order

@@ -509,10 +509,10 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
         _tensor_arg("histogram", weight, "weight", None)
         weight = weight.reshape(-1)
     h, e = _hist_nd("histogram", input.reshape(-1, 1), bins, range, weight, density, 1, out)
-    h = h.reshape(-1)
+    h, e = _refused(("histogram", "histogram"), (h.reshape(-1), e[0]), (input, weight, bins))
     if out is not None:
-        return _finish_tuple((h, e[0]), out, "histogram", _Histogram)
-    return _Histogram(*_refused(("histogram", "histogram"), (h, e[0]), (input, weight, bins)))
+        return _finish_tuple((h, e), out, "histogram", _Histogram)
+    return _Histogram(h, e)
 
 
 def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
