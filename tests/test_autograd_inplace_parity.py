@@ -588,3 +588,27 @@ def test_device_type_checks_on_another_device():
                                            r"\(was torch.FloatTensor got "
                                            r"torch.mock.FloatTensor\)$"):
         t.sum().backward()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inplace_through_dtype_views(dtype):
+    """Writes through view_as_real of a complex tensor and view_as_complex of a real one that
+    take part in autograd (ember raised NotImplementedError): the gradients of the base and
+    of views taken before and after, as torch's."""
+    def fn(L):
+        dt = getattr(L, dtype)
+        w = L.tensor([1.0, 2.0, 3.0, 4.0], dtype=dt, requires_grad=True)
+        z = L.complex(w[:2] * 1, w[2:] * 1)
+        r = L.view_as_real(z)
+        r[:, 1].mul_(3)
+        s = L.view_as_real(z)
+        loss = (r * L.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=dt)).sum() + \
+            (z.abs() ** 2).sum() + s[0, 1]
+        a = L.tensor([1.0, -2.0, 0.5, 4.0], dtype=dt, requires_grad=True)
+        c = L.view_as_complex((a * 1).view(2, 2))
+        L.view_as_real(c).add_(a.view(2, 2) * 2)
+        c.mul_(1j)
+        loss = loss + (c * (1 + 2j)).real.sum()
+        loss.backward()
+        return w.grad, a.grad, name(z), name(c)
+    same(fn)

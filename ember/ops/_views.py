@@ -5,10 +5,13 @@ view's region replaced by the in-place result) and the view becomes a strided vi
 base (AsStridedBackward0). Positions are found from the arrays' memory addresses, so any view
 (slices, select, diagonal, transpose, unfold ...) works."""
 
+import math
 import re
 
+import numpy as np
+
 from .._tensor import _new
-from ..autograd.node import OutSlot, move_retain
+from ..autograd.node import OutSlot, move_retain, node_class
 from ._registry import N_BACKENDS, op, override
 from .elementwise import ConjVersion, _conj_fn
 from .shape import _copy, _element_offsets, _ptr
@@ -38,6 +41,8 @@ def _(xp, g, pos, shared, needs):
     tensor), torch copies the write's gradient back into that region, which it refuses: only
     when the base's old history takes a gradient."""
     gb = None
+    if type(pos) is tuple:              # a dtype view's write (see _positions)
+        return _dtype_view_slices(xp, g, *pos, needs)
     if needs[0]:
         if shared:
             from ._apply import _OVERLAP
@@ -47,6 +52,21 @@ def _(xp, g, pos, shared, needs):
     return gb, g.reshape(-1)[pos]
 
 
+def _dtype_view_slices(xp, g, mode, pos, needs):
+    """copy_slices' gradients where the written view reinterprets the base's dtype."""
+    flat = _parts(xp, g) if mode == "real" else g.reshape(-1)
+    if mode == "real":
+        region = flat[pos]
+    else:
+        region = flat[pos[..., 0]] + 1j * flat[pos[..., 1]]
+    gb = None
+    if needs[0]:
+        gb = xp.ascontiguousarray(g).copy()
+        target = _parts(xp, gb) if mode == "real" else gb.reshape(-1)
+        target[pos.reshape(-1)] = 0
+    return gb, region
+
+
 @op("rebased_view", saves=None, node="AsStridedBackward0")
 def _rebased_view(xp, base, pos):
     raise AssertionError("rebased_view nodes are built by rebase_view, never applied")
@@ -54,6 +74,16 @@ def _rebased_view(xp, base, pos):
 
 @_rebased_view.vjp
 def _(xp, g, pos, shape, shared):
+    if type(pos) is tuple:              # a dtype view (see _positions)
+        mode, pos = pos
+        if mode == "real":
+            out = xp.zeros(shape, xp.result_type(g.dtype, np.complex64))
+            _parts(xp, out)[pos.reshape(-1)] = g.reshape(-1)     # (out is contiguous: a view)
+        else:
+            out = xp.zeros(shape, g.real.dtype)
+            out.reshape(-1)[pos[..., 0].reshape(-1)] = g.real.reshape(-1)
+            out.reshape(-1)[pos[..., 1].reshape(-1)] = g.imag.reshape(-1)
+        return (out,)
     out = xp.zeros(shape, g.dtype)
     if shared:      # elements of the view share memory (an expand): their gradients add up
         from .index import _index_add_at
@@ -65,6 +95,8 @@ def _(xp, g, pos, shape, shared):
 
 def _shares(xp, pos):
     """Whether flat positions repeat: elements of the view share memory (an expand)."""
+    if type(pos) is tuple:      # (a dtype view's: its own strides never overlap here)
+        pos = pos[1]
     flat = xp.sort(pos.reshape(-1))
     return bool((flat[1:] == flat[:-1]).any())
 
@@ -74,8 +106,12 @@ def _view_node(be, pos, shape, prev, old, shared=None):
     from the base's history `prev`."""
     if shared is None:
         shared = _shares(be.xp, pos)
-    return _rebased_view.node_cls(_rebased_view, _rebased_view.impl[be.idx][1], be.xp,
-                                  (pos, shape, shared), (prev,), (old,), ())
+    cls = _rebased_view.node_cls
+    if type(pos) is tuple and pos[1].size == math.prod(shape) * (2 if pos[0] == "real" else 1):
+        # the whole base reinterpreted: torch replays the view op itself
+        cls = node_class("ViewAsRealBackward0" if pos[0] == "real" else "ViewAsComplexBackward0")
+    return cls(_rebased_view, _rebased_view.impl[be.idx][1], be.xp, (pos, shape, shared),
+               (prev,), (old,), ())
 
 
 def check_inplace_view(view):
@@ -118,17 +154,36 @@ def _from_multi_view(view):
 
 
 def _positions(xp, base, view):
-    """C-order flat positions in `base` of the elements of `view` (which aliases it)."""
-    if base.itemsize != view.itemsize:
-        raise NotImplementedError("in-place modification of a dtype view that requires grad")
-    ob = _element_offsets(xp, base.shape, base.strides, 0).reshape(-1)
+    """C-order flat positions in `base` of the elements of `view` (which aliases it). For a
+    real view of a complex base (view_as_real), ("real", positions among the base's real
+    parts 2k, imaginary parts 2k + 1); for a complex view of a real base (view_as_complex),
+    ("complex", positions of each element's real and imaginary parts, stacked last)."""
     ov = _element_offsets(xp, view.shape, view.strides, _ptr(view) - _ptr(base))
+    ob = _element_offsets(xp, base.shape, base.strides, 0).reshape(-1)
+    if base.itemsize == view.itemsize:
+        return _match(xp, ob, ov)
+    unit = min(base.itemsize, view.itemsize)
+    if base.dtype.kind == "c" and view.dtype.kind != "c" and base.itemsize == 2 * unit:
+        parts = xp.stack([ob, ob + unit], -1).reshape(-1)
+        return "real", _match(xp, parts, ov)
+    if view.dtype.kind == "c" and base.dtype.kind != "c" and view.itemsize == 2 * unit:
+        return "complex", xp.stack([_match(xp, ob, ov), _match(xp, ob, ov + unit)], -1)
+    raise NotImplementedError("in-place modification of a dtype view that requires grad")
+
+
+def _match(xp, ob, ov):
+    """Where each offset of ov is among the offsets ob."""
     order = xp.argsort(ob, kind="stable")
     pos = order[xp.clip(xp.searchsorted(ob[order], ov), 0, max(ob.size - 1, 0))]
     if ov.size and not bool((ob[pos] == ov).all()):
         raise NotImplementedError("in-place modification of a view that does not lie inside its "
                                   "base")
     return pos
+
+
+def _parts(xp, a):
+    """A complex array's real and imaginary parts as one flat real array (2k, 2k + 1)."""
+    return xp.ascontiguousarray(a).reshape(-1).view(a.real.dtype)
 
 
 def rebase_view(view, out):
