@@ -306,6 +306,20 @@ def test_affine_grid(align, dtype):
              lambda t: TF.affine_grid(t, (1, 1, 1, 4), align), [rand((1, 2, 3), dtype)], dtype)
 
 
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_affine_grid_low_precision(dtype):
+    """The grid in theta's dtype, as torch's bmm rounds it (bfloat16 came out float32)."""
+    out = []
+    for L in (ember, torch):
+        theta = L.tensor(rand((2, 2, 3))).to(getattr(L, dtype)).requires_grad_()
+        grid = L.nn.functional.affine_grid(theta, (2, 3, 4, 5), align_corners=False)
+        grid.float().pow(2).sum().backward()
+        out.append((str(grid.dtype), grid.float().tolist(), str(theta.grad.dtype),
+                    theta.grad.float().tolist()))
+    assert out[0][0].replace("ember", "torch") == out[1][0]
+    assert out[0][1:] == out[1][1:]
+
+
 def test_affine_grid_then_sample():
     theta = np.array([[[0.8, -0.3, 0.1], [0.2, 1.1, -0.2]]], np.float32).repeat(2, 0)
     x = rand((2, 3, 6, 7))

@@ -252,7 +252,11 @@ def _affine_grid_generator(xp, theta, size, align_corners):
     mesh = np.meshgrid(*axes, indexing="ij")[::-1]          # x varies fastest, as in torch
     base = np.stack(list(mesh) + [np.ones_like(mesh[0])], -1).reshape(1, -1, len(size) - 1)
     base = xp.asarray(base)
-    grid = xp.matmul(base, theta.swapaxes(1, 2))
+    if theta.dtype.kind == "V":     # bfloat16: products summed in float32, rounded once
+        grid = xp.matmul(base.astype(np.float32), theta.swapaxes(1, 2).astype(np.float32))
+        grid = grid.astype(theta.dtype)
+    else:
+        grid = xp.matmul(base, theta.swapaxes(1, 2))
     return grid.reshape(size[:1] + size[2:] + (len(size) - 2,)), (base, theta.shape)
 
 
