@@ -4,13 +4,14 @@ sparse_bsr, sparse_bsc layouts); CSR has its own SparseCSR (ember/_sparse_csr.py
 `compressed` holds one offset per row (BSR: per block row) or column (CSC, BSC: per column or
 block column) plus one, `plain` the column (row) of each stored entry, `values` the entries:
 (nnz,) for CSC, (nnz, block_rows, block_cols) for BSR and BSC. Like SparseCSR it stands in for
-the ndarray in Tensor.arr: clone, .to, multiplication by a scalar and (CSC, BSR) matmul by a
-dense matrix run on it; anything else raises torch's NotImplementedError for the SparseCsrCPU
-backend (torch dispatches every compressed layout there). No batch dims."""
+the ndarray in Tensor.arr: clone, .to, multiplication by a scalar, transposes, value-wise unary
+ops and (CSC, BSR) matmul by a dense matrix run on it; anything else raises torch's errors for
+the SparseCsrCPU backend (torch dispatches every compressed layout there). No batch dims."""
 import numpy as np
 
+from ._kernel_dtypes import not_implemented as dtype_not_implemented
 from ._sparse_coo import SparseCOO, _FLAGS, _index_add
-from ._sparse_csr import CompressedArray
+from ._sparse_csr import CompressedArray, SparseCSR
 
 # the names of each layout's index arrays, as torch's repr and accessors call them
 INDEX_NAMES = {"sparse_csc": ("ccol_indices", "row_indices"),
@@ -21,6 +22,7 @@ INDEX_NAMES = {"sparse_csc": ("ccol_indices", "row_indices"),
 class SparseCompressed(CompressedArray):
     __slots__ = ("compressed", "plain", "values", "shape", "layout", "xp")
     flags = _FLAGS
+    INDEX = ("compressed", "plain")
 
     def __init__(self, compressed, plain, values, shape, layout, xp):
         self.compressed, self.plain, self.values = compressed, plain, values
@@ -77,10 +79,53 @@ class SparseCompressed(CompressedArray):
         idx = xp.stack([rows.reshape(-1), cols.reshape(-1)])
         return SparseCOO(idx, self.values.reshape(-1), self.shape, False, xp)
 
+    def swapaxes(self, d0, d1):
+        """The transpose: the same index arrays in the other orientation (CSC -> CSR,
+        BSR <-> BSC, each block transposed), as torch's."""
+        shape = self.shape[::-1]
+        if self.layout == "sparse_csc":
+            return SparseCSR(self.compressed, self.plain, self.values, shape, self.xp)
+        layout = "sparse_bsc" if self.layout == "sparse_bsr" else "sparse_bsr"
+        return SparseCompressed(self.compressed, self.plain, self.values.swapaxes(1, 2), shape,
+                                layout, self.xp)
+
+    def as_csr(self):
+        """A BSR array of 1x1 blocks as the CSR array it is."""
+        return SparseCSR(self.compressed, self.plain, self.values.reshape(-1), self.shape,
+                         self.xp)
+
+    def __add__(self, other):
+        """x + x (torch doubles the values); of two BSR tensors of 1x1 blocks the union of
+        their entries (as CSR); torch has no other kernel adding two CSC, BSC or BSR tensors
+        (its errors below)."""
+        if type(other) is SparseCompressed and self.shares_pattern(other):
+            return self._like(self.values + other.values)
+        if hasattr(other, "shape") and not isinstance(other, CompressedArray):
+            return self.plus_dense(other)
+        if self.layout != "sparse_bsr":
+            raise RuntimeError(f"crow_indices expected sparse row compressed tensor layout but "
+                               f"got Sparse{self.kind}")
+        if self.dtype.kind in "biu":
+            raise dtype_not_implemented("add_out_sparse_csr_impl_mkl", self.dtype)
+        if self.blocksize == other.blocksize == (1, 1):     # MKL adds them as CSR
+            r = self.as_csr() + other.as_csr()
+            return SparseCompressed(r.crow, r.col, r.values.reshape(-1, 1, 1), self.shape,
+                                    self.layout, self.xp)
+        letter = {"f4": "s", "f8": "d", "c8": "c", "c16": "z"}[self.dtype.str[1:]]
+        values = ("reinterpret_cast<MKL_Complex{}**>(values)".format(
+            16 if letter == "z" else 8) if letter in "cz" else "values")
+        raise RuntimeError(f"MKL error: SPARSE_STATUS_INVALID_VALUE when calling `mkl_sparse_"
+                           f"{letter}_export_csr( source, indexing, rows, cols, rows_start, "
+                           f"rows_end, col_indx, {values})`")
+
+    __radd__ = __add__
+
     def matmul(self, dense):
         if self.layout == "sparse_bsc":
             raise RuntimeError("addmm: computation on CPU is not implemented for Strided + "
                                "SparseBsc @ Strided")
+        if self.dtype.kind in "iu":     # (torch's compressed kernels are MKL's: floating point)
+            raise dtype_not_implemented("addmm_out_sparse_csr_impl_mkl", self.dtype)
         bh, bw = self.blocksize
         if bh != bw:
             raise RuntimeError("MKL Sparse doesn't support matrices with non-square blocks.")

@@ -102,6 +102,15 @@ class SparseCOO:
     def astype(self, dtype, copy=True):
         return self._like(self.values.astype(dtype, copy=copy))
 
+    real = property(lambda self: self._like(self.values.real))     # (casts to a real dtype too)
+    imag = property(lambda self: self._like(self.values.imag))
+
+    def any(self, axis=None, keepdims=False):
+        """any() of all elements: of the stored values (torch's sparse kernel; no dims)."""
+        if axis is not None or keepdims:
+            raise not_implemented("any.dim", self.xp)
+        return self.values.any()
+
     def conj(self):
         return self._like(self.values.conj()) if self.dtype.kind == "c" else self
 

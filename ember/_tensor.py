@@ -759,6 +759,9 @@ class Tensor:
 
     def sum_to_size(self, *size):
         from .autograd.engine import sum_to_size
+        if not size:
+            from .ops.shape import _missing_arg
+            raise _missing_arg("sum_to_size", "size")
         return sum_to_size(self, size[0] if len(size) == 1 and not isinstance(size[0], int)
                            else size)
 

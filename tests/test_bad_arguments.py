@@ -30,6 +30,9 @@ CASES = [
     "t.zeros(4, 0, 2)[:, [0]]", "t.zeros(0)[[0]]",
     # where's out= overload: tensors only, the result's exact dtype
     "t.where(x > 0, x, 2.0, out=t.empty(0))", "t.where(x > 0, x, x.long(), out=t.empty(0).half())",
+    # a shape argument left out (ember read no sizes as an empty shape)
+    "x.view()", "x.reshape()", "t.reshape(x)", "x.expand()", "x.permute()", "x.repeat()",
+    "x.tile()", "x.sum_to_size()", "t.tensor(1.).permute()", "t.tensor(1.).reshape()",
 ]
 # and these must keep working, with torch's result
 GOOD = [
@@ -43,6 +46,10 @@ GOOD = [
     "t.zeros(2, 0).gather(1, t.zeros((2, 0), dtype=t.long))",
     "t.zeros(2, 0).scatter_add(1, t.zeros((2, 0), dtype=t.long), t.zeros(2, 0))",
     "t.cartesian_prod(t.tensor([1, 2]), t.tensor([3, 4]))",
+    "t.tensor(1.).permute(())", "t.tensor(1.).reshape(())", "t.tensor(1.).view(())",
+    "t.tensor(1.).expand(())", "x.reshape(shape=(4,))", "x.permute(dims=(1, 0))",
+    "x.view(dtype=t.int32)", "x.repeat(repeats=(1, 2))", "x.tile(dims=(2,))",
+    "t.tensor([True, False]).conj_physical_()", "t.tensor([1, 2]).conj_physical_()",
 ]
 
 
@@ -65,7 +72,9 @@ def test_bad_arguments_raise_torchs_class(code):
 
 
 # ... and these with torch's message too
-SAME_MESSAGE = {"t.zeros(4, 0, 2)[:, [0]]", "t.zeros(0)[[0]]",
+SAME_MESSAGE = {"t.zeros(4, 0, 2)[:, [0]]", "t.zeros(0)[[0]]", "x.view()", "x.reshape()",
+                "t.reshape(x)", "x.expand()", "x.permute()", "x.repeat()", "x.tile()",
+                "x.sum_to_size()",
                 "x[t.tensor([0, 1]), t.tensor([0, 1, 0])] = t.ones(1).double()",
                 "x[t.ones(2, 2, dtype=t.bool)] = t.ones(2, 1)",
                 "t.zeros(2, 0).index_select(1, t.tensor([0]))"}

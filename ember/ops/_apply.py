@@ -11,6 +11,7 @@ from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine, through_float
 from .._kernel_dtypes import cname, tname as _tname
 from .._nested_array import NestedArray
 from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, not_implemented
+from .._sparse_csr import CompressedArray
 from .._tensor import Tensor, _new, bump_version
 from ._registry import NESTED_IDX
 from ..amp.state import AMP as _amp
@@ -751,6 +752,12 @@ def write_into(self, arr, name="copy"):
             return
         if isinstance(dst, SparseCOO):
             write_sparse(self, arr, name)
+            return
+        if isinstance(dst, CompressedArray):
+            if type(arr) is not type(dst) or arr.layout != dst.layout:
+                raise not_implemented("copy_", dst.xp, "SparseCsr")
+            dst.assign(arr)
+            bump_version(self)
             return
         if name in _SHARED_WRITES and _overlaps(dst):
             write_shared(self, np.broadcast_to(arr, dst.shape).astype(dst.dtype, copy=False),

@@ -7,6 +7,7 @@ forward only looks at `a.dtype.kind` and takes a slow path for the kinds it trea
 import builtins
 import cmath
 import math
+import operator as _operator
 from weakref import ref as _weakref
 
 import numpy as np
@@ -16,6 +17,7 @@ from .._dtype import DEFAULT, can_cast, result_type as _result_type, result_type
 from .._nested_array import NestedArray
 from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, \
     not_implemented as _sparse_not_implemented
+from .._sparse_csr import UNARY_OPS as COMPRESSED_UNARY_OPS, CompressedArray
 from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.node import retype as _retype
@@ -69,9 +71,17 @@ def _as_array(xp, y, like):
 
 # ---- unary ops -------------------------------------------------------------------------------
 def _sparse_unary(name, f, xp, x):
-    """A unary op of a sparse COO tensor, reached when `f` met a SparseCOO (whose dense
-    kernels raise NotImplementedError): torch applies the ops of SPARSE_UNARY_OPS to the coalesced
-    values (the result coalesced); any other op keeps that error."""
+    """A unary op of a sparse tensor, reached when `f` met a SparseCOO or a compressed array
+    (whose dense kernels raise NotImplementedError): torch applies the ops of SPARSE_UNARY_OPS
+    to a COO tensor's coalesced values (the result coalesced) and those of
+    COMPRESSED_UNARY_OPS to a CSR/CSC/BSR/BSC tensor's values; any other op keeps that error
+    (compressed layouts: torch's unsupported-layout error)."""
+    if isinstance(x, CompressedArray):
+        if name in ("isfinite", "isreal") and x.dtype.kind == "c":     # (torch's own error)
+            raise
+        if name not in COMPRESSED_UNARY_OPS:
+            raise RuntimeError(f"unsupported tensor layout: Sparse{x.kind}") from None
+        return x._like(xp.asarray(f(xp, x.values)))
     if name not in SPARSE_UNARY_OPS or not isinstance(x, SparseCOO):
         raise
     c = x.coalesce()
@@ -336,14 +346,16 @@ def _sgn_grad(xp, g, x, y):
 sgn = _same_unary("sgn", _sgn, _sgn_grad, saves="both")
 
 # ---- complex conjugate and phase ---------------------------------------------------------------
-_conj_fn = _same_unary("conj", lambda xp, x: xp.conj(x), lambda xp, g, x, y: xp.conj(g),
-                       saves=None)
-_conj_physical_fn = _same_unary("conj_physical", lambda xp, x: xp.conj(x),
-                                lambda xp, g, x, y: xp.conj(g), saves=None)
+def _conj(xp, x):
+    return xp.conj(x) if x.dtype.kind != "b" else x.copy()     # (NumPy's bool conj: int8)
+
+
+_conj_fn = _same_unary("conj", _conj, lambda xp, g, x, y: xp.conj(g), saves=None)
+_conj_physical_fn = _same_unary("conj_physical", _conj, lambda xp, g, x, y: xp.conj(g),
+                                saves=None)
 # Tensor.conj_physical_ computes through this one: torch names its node ConjPhysicalBackward1
-_conj_physical1_fn = _same_unary("conj_physical_", lambda xp, x: xp.conj(x),
-                                 lambda xp, g, x, y: xp.conj(g), saves=None,
-                                 node="ConjPhysicalBackward1")
+_conj_physical1_fn = _same_unary("conj_physical_", _conj, lambda xp, g, x, y: xp.conj(g),
+                                 saves=None, node="ConjPhysicalBackward1")
 
 
 def _is_real_tensor(x):
@@ -444,15 +456,21 @@ def _angle_real(xp, x):
     return xp.where(x < 0, math.pi, xp.where(x != x, x, 0)).astype(x.dtype)
 
 
-@_op("angle", saves="in")
-def _angle(xp, x):
+def _angle_kernel(xp, x):
     k = x.dtype.kind
     if k == "c":
-        y = xp.angle(x)
-    elif k == "V":
-        y = _angle_real(xp, x.astype(_F32)).astype(x.dtype)
-    else:
-        y = _angle_real(xp, _float_input(x, "angle", True))
+        return xp.angle(x)
+    if k == "V":
+        return _angle_real(xp, x.astype(_F32)).astype(x.dtype)
+    return _angle_real(xp, _float_input(x, "angle", True))
+
+
+@_op("angle", saves="in")
+def _angle(xp, x):
+    try:
+        y = _angle_kernel(xp, x)
+    except NotImplementedError:
+        y = _sparse_unary("angle", _angle_kernel, xp, x)
     return _as_array(xp, y, x), (x,)
 
 
@@ -471,6 +489,8 @@ angle = _make_unary(_angle)
 
 def _square(xp, x):
     if x.dtype.kind == "b":
+        if isinstance(x, SparseCOO):    # (torch's pow_ into the bool sparse tensor)
+            raise RuntimeError("result type Long can't be cast to the desired output type Bool")
         x = x.astype(np.int64)
     return xp.square(x)         # (x * x, but a sparse x goes to _sparse_unary: coalesced first)
 
@@ -534,9 +554,9 @@ def positive(input):
 
 
 def _no_inf(xp, x):
-    """isinf / isposinf / isneginf of a tensor that holds no infinity; a sparse one goes to
-    _sparse_unary (torch maps its coalesced values)."""
-    if type(x) is SparseCOO:
+    """isinf / isposinf / isneginf of a tensor that holds no infinity (signbit of a bool
+    one); a sparse one goes to _sparse_unary (torch maps its values)."""
+    if isinstance(x, (SparseCOO, CompressedArray)):
         raise NotImplementedError
     return xp.zeros(x.shape, bool)
 
@@ -546,6 +566,8 @@ def _all_true(xp, x):
     format, which refuses a sparse tensor."""
     if type(x) is SparseCOO:
         raise RuntimeError("memory format option is only supported by strided tensors")
+    if isinstance(x, CompressedArray):
+        raise RuntimeError("unsupported memory format Preserve")
     return xp.ones(x.shape, bool)
 
 
@@ -565,8 +587,18 @@ _INF_COMPLEX = _re("{name} does not support complex inputs.")
 isnan = _nograd_unary("isnan", lambda xp, x: x != x)
 isinf = _nograd_unary("isinf", lambda xp, x: xp.isinf(x) if x.dtype.kind in "fcV"
                       else _no_inf(xp, x))
-isfinite = _nograd_unary("isfinite", lambda xp, x: xp.isfinite(x) if x.dtype.kind in "fcV"
-                         else _all_true(xp, x))
+def _isfinite(xp, x):
+    k = x.dtype.kind
+    if k in "fV":
+        return xp.isfinite(x)
+    if k != "c":
+        return _all_true(xp, x)
+    if isinstance(x, CompressedArray):
+        raise _sparse_not_implemented("view_as_real", xp, "SparseCsr")
+    return xp.isfinite(x)
+
+
+isfinite = _nograd_unary("isfinite", _isfinite)
 isposinf = _nograd_unary("isposinf", _isposinf, deny={"c": _INF_COMPLEX}, exact_out=True)
 isneginf = _nograd_unary("isneginf", _isneginf, deny={"c": _INF_COMPLEX}, exact_out=True)
 
@@ -576,12 +608,14 @@ def _isreal(xp, x):
         return _all_true(xp, x)
     if type(x) is SparseCOO:        # (torch's imag(x) == 0)
         raise _sparse_not_implemented("eq.Scalar", xp)
+    if isinstance(x, CompressedArray):
+        raise _sparse_not_implemented("view_as_real", xp, "SparseCsr")
     return xp.isreal(x)
 
 
 isreal = _nograd_unary("isreal", _isreal)
 signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x) if x.dtype.kind != "b"
-                        else xp.zeros(x.shape, bool), deny=_NO_COMPLEX, exact_out=True)
+                        else _no_inf(xp, x), deny=_NO_COMPLEX, exact_out=True)
 logical_not = _nograd_unary("logical_not", lambda xp, x: xp.logical_not(x))
 bitwise_not = _nograd_unary("bitwise_not", _bitwise_not,
                             deny={"f": _ni, "V": _ni, "c": _ni}, exact_out=True)
@@ -648,6 +682,8 @@ def _nan_to_num_kernel(xp, x, nan, posinf, neginf):
 
 @_op("nan_to_num", saves="in")
 def _nan_to_num(xp, x, nan, posinf, neginf):
+    if isinstance(x, CompressedArray):
+        raise _sparse_not_implemented("nan_to_num.out", xp, "SparseCsr")
     try:
         return _nan_to_num_kernel(xp, x, nan, posinf, neginf), (x,)
     except NotImplementedError:
@@ -1259,16 +1295,24 @@ def heaviside(input, values, *, out=None):
 
 
 # comparisons, logical and bitwise ops (no gradient)
-def _cmp(name, f, fast="biufc"):
+def _cmp(name, compare, fast="biufc"):
+    def f(xp, a, b):
+        try:
+            return compare(a, b)
+        except NotImplementedError:     # a compressed sparse operand: torch's layout error
+            c = a if isinstance(a, CompressedArray) else b
+            if not isinstance(c, CompressedArray):
+                raise
+            raise RuntimeError(f"unsupported tensor layout: Sparse{c.kind}") from None
     return _binary(name, f, None, fast=fast, check=_deny(name, "c"))
 
 
-eq = _cmp("eq", lambda xp, a, b: a == b, fast="biufcV")
-ne = _cmp("ne", lambda xp, a, b: a != b, fast="biufcV")
-lt = _cmp("lt", lambda xp, a, b: a < b, fast="biufV")
-le = _cmp("le", lambda xp, a, b: a <= b, fast="biufV")
-gt = _cmp("gt", lambda xp, a, b: a > b, fast="biufV")
-ge = _cmp("ge", lambda xp, a, b: a >= b, fast="biufV")
+eq = _cmp("eq", _operator.eq, fast="biufcV")
+ne = _cmp("ne", _operator.ne, fast="biufcV")
+lt = _cmp("lt", _operator.lt, fast="biufV")
+le = _cmp("le", _operator.le, fast="biufV")
+gt = _cmp("gt", _operator.gt, fast="biufV")
+ge = _cmp("ge", _operator.ge, fast="biufV")
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 logical_and = _tensor_only(_binary("logical_and", lambda xp, a, b: xp.logical_and(a, b)),
                            "logical_and")

@@ -10,7 +10,9 @@ import numpy as np
 from ..return_types import make as _return_type
 from .._dtype import DEFAULT, to_dtype as _to_dtype
 from .._layout import jagged as _jagged
-from .._sparse_coo import SparseCOO
+from .._sparse_coo import SparseCOO, not_implemented as _sparse_not_implemented
+from .._sparse_compressed import SparseCompressed
+from .._sparse_csr import SparseCSR
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, type_name, \
@@ -199,6 +201,9 @@ def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
         if type(input.arr) is SparseCOO:     # (a sum over dims: torch's sparse kernel)
             from ..sparse._math import sum_dim
             return _finish(sum_dim(input, dims, keepdim, dtype), out)
+        if type(input.arr) in (SparseCSR, SparseCompressed):
+            from ..sparse._csr import sum_dims
+            return _finish(sum_dims(input, dims, keepdim, _np_dtype(dtype)), out)
         return _finish(_nested_reduction("sum", input, dims, keepdim, dtype), out)
 
 
@@ -227,7 +232,18 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _finish(_nansum_fn(input, dims, _keepdim(keepdim, "nansum"), _np_dtype(dtype)), out)
 
 
+# sparse arrays: torch's mean has no sparse kernel (the aten overload and backend it names)
+_SPARSE_MEAN = {SparseCOO: ("mean.dim", "Sparse"), SparseCSR: ("mean.out", "SparseCsr"),
+                SparseCompressed: ("mean.out", "SparseCsr")}
+
+
 def _mean_fwd(xp, x, dims, keepdim, dtype):
+    refused = _SPARSE_MEAN.get(type(x))
+    if refused is not None:
+        if refused[1] == "SparseCsr" and dims is not None and len(dims) < x.ndim:
+            raise RuntimeError(f"resize_reduction: support for output with Sparse{x.kind} "
+                               f"layout is not implemented yet")
+        raise _sparse_not_implemented(refused[0], xp, refused[1])
     if dtype is not None:
         x = x.astype(dtype)
     if x.dtype.kind in "biu":
@@ -263,8 +279,8 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
         dim = None
     _optional_dtype_check(dtype, "mean")
     if dtype is None and getattr(input, "arr", None) is not None:
-        if input.arr.dtype.kind in "biu":         # torch checks the dtype before the dims
-            _float_only(input.arr, "mean")
+        if input.arr.dtype.kind in "biu" and type(input.arr) is not SparseCOO:
+            _float_only(input.arr, "mean")      # torch checks the dtype before the dims
     dims = _dims(input, dim, "mean")
     fn = _mean0 if dim is None else _mean1
     try:

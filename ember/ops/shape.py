@@ -12,6 +12,8 @@ from .._dtype import PROMOTE
 from .._nested_array import NestedShape
 from .. import _sparse_coo
 from .._sparse_coo import SparseCOO
+from .._sparse_coo import _FLAGS as _SPARSE_FLAGS
+from .._layout import sparse_coo, strided
 from .._tensor import Size, Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -24,6 +26,11 @@ from ..autograd.node import node_class as _node_class
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+def _missing_arg(name, arg):
+    """torch's argument parser's TypeError for a call without its required argument."""
+    return TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
+
+
 def _shape_arg(shape, name="view"):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
@@ -137,6 +144,9 @@ _reshape_copy_fn = make_unary(_reshape_copy)
 def view(input, *shape, size=None, dtype=None):
     if size is not None or dtype is not None:
         shape = (size if dtype is None else dtype,)
+    elif not shape:
+        raise TypeError("view() received an invalid combination of arguments - got (), but "
+                        "expected one of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) and \
             not hasattr(shape[0], "__index__"):
         return _view_dtype(input, shape[0])
@@ -256,6 +266,8 @@ def view_as_complex(input):
 
 
 def reshape(input, *args, shape=None):
+    if not args and shape is None:
+        raise _missing_arg("reshape", "shape")
     try:
         size = input.arr.size
     except AttributeError:
@@ -338,6 +350,8 @@ _permute_fn = _view_op("permute", lambda xp, x, dims: (x.transpose(dims), (dims,
 
 
 def permute(input, *args, dims=None):
+    if not args and dims is None:
+        raise _missing_arg("permute", "dims")
     dims = _dims_arg(args if dims is None else (dims,))
     try:
         nd = input.ndim
@@ -559,6 +573,8 @@ _expand_fn = _view_op("expand", _expand_fwd, lambda xp, g: (g,))
 
 def expand(input, *sizes, size=None):
     given = sizes if size is None else (size,)
+    if not given:
+        raise _missing_arg("expand", "size")
     try:
         sizes = _shape_arg(given, "expand")
         a = input.arr
@@ -569,6 +585,8 @@ def expand(input, *sizes, size=None):
         if getattr(input, "is_nested", False):      # (sizes with a nested int, its kernel)
             from ..nested._ops import expand as nested_expand
             return nested_expand(input, given)
+        if type(getattr(input, "arr", None)) is SparseCOO:
+            raise RuntimeError("expand is unsupported for Sparse tensors") from None
         raise
 
 
@@ -691,7 +709,12 @@ def contiguous(input, memory_format=None):
     from .._memory_format import is_channels_last
     if is_channels_last(memory_format):
         return _to_format(input, memory_format)
-    return input if input.arr.flags.c_contiguous else _clone_fn(input, "C")
+    a = input.arr
+    flags = a.flags
+    if flags is _SPARSE_FLAGS:              # (sparse arrays' flags read as contiguous)
+        raise RuntimeError("unsupported memory format option Contiguous" if type(a) is SparseCOO
+                           else f"Sparse {a.kind.upper()} tensors do not have is_contiguous")
+    return input if flags.c_contiguous else _clone_fn(input, "C")
 
 
 def is_contiguous(input, memory_format=None):
@@ -1487,7 +1510,7 @@ def flip(input, *args, dims=None):
     except AttributeError:
         raise_not_tensor("flip", ("input", 1, input))
     if not args and dims is None:
-        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+        raise _missing_arg("flip", "dims")
     dims = unique_dims(_dims_arg(args if dims is None else (dims,), "flip"), nd)
     return _flip_fn(input, dims if nd else ())
 
@@ -1581,6 +1604,8 @@ def _(xp, g, shape, reps):
 
 
 def repeat(input, *sizes, repeats=None):
+    if not sizes and repeats is None:
+        raise _missing_arg("repeat", "repeats")
     reps = _shape_arg(sizes if repeats is None else (repeats,), "repeat")
     if len(reps) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
@@ -1589,10 +1614,14 @@ def repeat(input, *sizes, repeats=None):
         sizes = [r * s for r, s in zip(reps, (1,) * (len(reps) - input.ndim) + input.shape)]
         raise RuntimeError(f"Trying to create tensor with negative dimension "
                            f"{next(v for v in sizes if v < 0)}: {sizes}")
+    if type(input.arr) is SparseCOO:    # (torch's repeat expands a view of it)
+        raise RuntimeError("expand is unsupported for Sparse tensors")
     return apply(_repeat, (input,), (reps,))
 
 
 def tile(input, *args, dims=None):
+    if not args and dims is None:
+        raise _missing_arg("tile", "dims")
     dims = _shape_arg(args if dims is None else (dims,), "tile")
     try:
         nd = input.ndim
@@ -1815,11 +1844,20 @@ _INPLACE_NODES = {a: _node_class(b) for a, b in (
     ("AsStridedBackward0", "AsStridedBackward1"))}
 
 
+def _inplace_transposable(input):
+    if input.layout not in (strided, sparse_coo):
+        from ..sparse._compressed import layout_name
+        raise RuntimeError(f"torch.transpose_: in-place transposition is not supported for "
+                           f"{layout_name(input)} layout")
+
+
 def t_(input):
+    _inplace_transposable(input)
     return _meta_inplace(input, t, "t_")
 
 
 def transpose_(input, dim0, dim1):
+    _inplace_transposable(input)
     return _meta_inplace(input, transpose, dim0, dim1)
 
 

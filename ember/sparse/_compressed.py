@@ -121,6 +121,9 @@ def _convert(self, layout, blocksize, what):
     if self.ndim != 2:
         raise NotImplementedError(f"ember: {what} supports 2-D tensors only")
     if layout == "sparse_csc" and isinstance(a, (SparseCOO, SparseCSR, SparseCompressed)):
+        if type(a) is SparseCompressed and a.layout != "sparse_csc":
+            raise RuntimeError(f"sparse_compressed_to_sparse_csc: expected SparseCsr or "
+                               f"SparseCsc layout but got {layout_name(self)}")
         _warn_beta(layout)      # the stored entries, explicit zeros included
         return _new(csc_from_coo(a if isinstance(a, SparseCOO) else a.to_coo()), self.be)
     if isinstance(a, (SparseCOO, SparseCSR, SparseCompressed)):

@@ -2,7 +2,7 @@
 their autograd as torch's: a gradient flowing to a CSR tensor is a SparseCSR at its pattern
 (values, to_dense, sparse.mm) or dense (mm, addmm: torch's MmBackward0 gives a dense one)."""
 
-from .._sparse_coo import SparseCOO
+from .._sparse_coo import SparseCOO, _index_add
 from .._sparse_compressed import SparseCompressed
 from .._sparse_csr import SparseCSR
 from .._tensor import _new
@@ -125,3 +125,43 @@ def csr_values(self):
 def csr_to_dense(self):
     """A CSR tensor as a dense one, differentiable (torch's gradient masked at its pattern)."""
     return apply(_to_dense_op, (self,))
+
+
+def sum_dims(input, dims, keepdim, dtype):
+    """Tensor.sum over `dims` (sorted, wrapped) of a compressed tensor: torch's CSR kernel,
+    kept dims only, a CSR result holding the rows (columns) that have entries (no autograd
+    yet: a CSR input that requires grad is refused)."""
+    import numpy as np
+    a, xp = input.arr, input.be.xp
+    if type(a) is not SparseCSR:
+        from ._compressed import layout_name
+        raise RuntimeError(f"Currently the only compressed sparse format supported for "
+                           f"sum.dim_IntList is CSR, but got layout {layout_name(input)}")
+    if a.dtype.kind == "b":
+        from .._kernel_dtypes import not_implemented
+        raise not_implemented("_sparse_csr_sum_cpu", a.dtype)
+    if not keepdim:
+        raise RuntimeError("reduction operations on CSR tensors with keepdim=False is "
+                           "unsupported")
+    if _grad.enabled and input.requires_grad:
+        raise NotImplementedError("ember: sum over dims of a CSR tensor that requires grad")
+    if dtype is None and a.dtype.kind in "iu":        # integers sum in int64, as torch
+        dtype = np.int64
+    values = a.values if dtype is None else a.values.astype(dtype)
+    (R, C), idx = a.shape, a.crow.dtype
+    if tuple(dims) == (1,):         # one entry per row that has entries, in column 0
+        kept = xp.diff(a.crow) > 0
+        sums = xp.zeros(R, values.dtype)
+        _index_add(xp, sums, a.rows(), values)
+        crow = xp.concatenate([xp.zeros(1, idx), xp.cumsum(kept).astype(idx)])
+        out = SparseCSR(crow, xp.zeros(int(crow[-1]), idx), sums[kept], (R, 1), xp)
+    elif tuple(dims) == (0,):       # one row: the columns that have entries
+        cols = xp.unique(a.col)
+        sums = xp.zeros(C, values.dtype)
+        _index_add(xp, sums, a.col.astype(np.int64), values)
+        out = SparseCSR(xp.asarray([0, cols.shape[0]], idx), cols, sums[cols], (1, C), xp)
+    else:
+        n = int(a.nnz > 0)
+        out = SparseCSR(xp.asarray([0, n], idx), xp.zeros(n, idx),
+                        values.sum(keepdims=True)[:n], (1, 1), xp)
+    return _new(out, input.be)

@@ -36,7 +36,7 @@ def _(xp, g, s, d, beta, alpha, seq, needs):
         rows, cols = c.indices
         gs = _grad(c.indices, (g[rows] * d[cols]).sum(-1), s.shape, xp, seq)
     if needs[2]:
-        gd = s.swapaxes(0, 1).matmul(g)
+        gd = (s.to_coo() if type(s) is SparseCSR else s).swapaxes(0, 1).matmul(g)
     return gc, gs, gd
 
 

@@ -1,0 +1,208 @@
+"""Ops on compressed sparse tensors (CSR, CSC, BSR, BSC) against torch: the value-wise unary ops
+torch maps over the stored values (and their in-place forms), transposes that switch layout,
+sums, row/column selects, zero_, sums and products of two compressed tensors, and torch's
+errors for what it refuses (non-zero-preserving ops, comparisons, division, mean, in-place
+transposition, contiguous, integer matmul)."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from test_sparse_coo_ops import UNARY, _message, outcome
+
+DENSE = [[0., 1.5, 0., -2., 0., 0.], [0.25, 0., 0., 0., 3., 0.],
+         [0., 0., 0., 0., 0., 0.], [-0.5, 0., 2., 0., 0., -1.]]
+LAYOUTS = {"csr": lambda d: d.to_sparse_csr(), "csc": lambda d: d.to_sparse_csc(),
+           "bsr": lambda d: d.to_sparse_bsr((2, 2)), "bsc": lambda d: d.to_sparse_bsc((2, 3)),
+           "bsr1": lambda d: d.to_sparse_bsr((1, 1))}
+DTYPES = ["float32", "float64", "int64", "bool", "complex64"]
+INDEX_ACCESSORS = {"sparse_csr": ("crow_indices", "col_indices"),
+                   "sparse_csc": ("ccol_indices", "row_indices"),
+                   "sparse_bsr": ("crow_indices", "col_indices"),
+                   "sparse_bsc": ("ccol_indices", "row_indices")}
+
+
+def make(L, layout, dtype, dense=DENSE):
+    return LAYOUTS[layout](L.tensor(dense).to(getattr(L, dtype)))
+
+
+# Known differences: torch checks the dtype of these ops before the layout (ember: the layout
+# first, or the dense kernel's own words), so only the exception class is compared ...
+MESSAGE_ONLY = {("sign", "complex64"), ("signbit", "complex64"), ("relu", "complex64"),
+                ("trunc", "complex64"), ("erf", "complex64"), ("erfinv", "complex64"),
+                ("trunc", "bool"), ("ceil", "bool"), ("floor", "bool"), ("round", "bool"),
+                ("ceil", "complex64"), ("floor", "complex64"), ("round", "complex64"),
+                ("logical_not", None)}
+# ... and these raise another class in torch (its dtype error before its layout error)
+CLASS_DIFFERS = {("bitwise_not", "float32"), ("gt0", "complex64")}
+
+
+def check(e, t, message=True):
+    """ember's outcome against torch's: the same exception class and message, or the same
+    layout, shape, dtype, index arrays, values and grad_fn name (dense results by value)."""
+    if isinstance(t, Exception):
+        assert type(e) is type(t), (e, t)
+        if message:
+            assert _message(e) == _message(t)
+        return
+    assert not isinstance(e, Exception), (e, t)
+    if not isinstance(t, torch.Tensor):
+        assert e == t
+        return
+    layout = repr(t.layout).split(".")[-1]
+    assert repr(e.layout).split(".")[-1] == layout
+    assert (tuple(e.shape), repr(e.dtype)) == (tuple(t.shape), repr(t.dtype))
+    tf, ef = t.grad_fn, e.grad_fn
+    assert (None if tf is None else type(tf).__name__) == (None if ef is None else ef.name())
+    if layout == "sparse_coo":
+        assert e._indices().tolist() == t._indices().tolist()
+        assert e.is_coalesced() == t.is_coalesced()
+        e, t = e._values(), t._values()
+    elif layout != "strided":
+        for accessor in INDEX_ACCESSORS[layout]:
+            assert getattr(e, accessor)().tolist() == getattr(t, accessor)().tolist()
+        e, t = e.values(), t.values()
+    assert tuple(e.shape) == tuple(t.shape)
+    torch.testing.assert_close(torch.from_numpy(np.array(e.detach().tolist())).reshape(t.shape)
+                               if e.numel() else t.detach(), t.detach(), equal_nan=True,
+                               check_dtype=False)
+
+
+def run(fn, layouts=LAYOUTS, dtypes=DTYPES, name=None):
+    """fn(L, layout, dtype) on both libraries for each layout and dtype, compared (`name`:
+    the op's, for the known differences above)."""
+    for layout in layouts:
+        for dtype in dtypes:
+            if (name, dtype) in CLASS_DIFFERS:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                e = outcome(lambda: fn(ember, layout, dtype))
+                t = outcome(lambda: fn(torch, layout, dtype))
+            check(e, t, not {(name, dtype), (name, None)} & MESSAGE_ONLY)
+
+
+@pytest.mark.parametrize("name", UNARY + ["angle", "reciprocal", "bitwise_not", "digamma"])
+def test_unary(name):
+    """torch maps the zero-preserving ops over the values and refuses the others with its
+    unsupported-layout error (ember: comparisons inside the kernels gave a 0-d dense result
+    for isnan, and most ops raised)."""
+    dtypes = ["float32", "int64", "bool"] if name in ("bitwise_not", "digamma") else DTYPES
+    run(lambda L, layout, dt: getattr(make(L, layout, dt), name)(), dtypes=dtypes, name=name)
+
+
+@pytest.mark.parametrize("name", ["neg_", "abs_", "sin_", "sqrt_", "relu_", "trunc_", "sign_",
+                                  "tanh_", "zero_", "square_", "exp_", "t_"])
+def test_inplace(name):
+    """In-place value-wise ops write the values; zero_ empties the tensor; in-place transposes
+    and ops without a compressed kernel raise torch's errors."""
+    def fn(L, layout, dt):
+        x = make(L, layout, dt)
+        r = getattr(x, name)()
+        assert r is x
+        return x
+    run(fn, dtypes=["float32", "int64", "complex64"], name=name.rstrip("_"))
+
+
+@pytest.mark.parametrize("name", ["t", "transpose", "permute"])
+def test_transpose_switches_layout(name):
+    """CSR <-> CSC and BSR <-> BSC over the same index arrays (ember gave a COO tensor)."""
+    args = {"t": (), "transpose": (0, 1), "permute": (1, 0)}[name]
+    run(lambda L, layout, dt: getattr(make(L, layout, dt), name)(*args))
+    run(lambda L, layout, dt: getattr(make(L, layout, dt), name)(*args).to_dense())
+
+
+@pytest.mark.parametrize("dims,keepdim", [(None, False), (0, True), (1, True), (-1, True),
+                                          ((0, 1), True), (0, False), (1, False)])
+def test_sum(dims, keepdim):
+    """Sums: all of a tensor in every layout; over dims (kept) of a CSR tensor a CSR result of
+    the rows or columns that have entries, integers in int64 (ember raised)."""
+    def fn(L, layout, dt):
+        x = make(L, layout, dt)
+        return x.sum() if dims is None else x.sum(dims, keepdim=keepdim)
+    run(fn, dtypes=["float32", "float64", "int32", "int64", "bool"])
+    if dims is not None:
+        run(lambda L, layout, dt: make(L, layout, dt).sum(dims, keepdim=keepdim,
+                                                           dtype=L.float64),
+            layouts=["csr"], dtypes=["float32"])
+
+
+def test_sum_over_dims_of_a_csr_tensor_that_requires_grad_is_refused():
+    x = make(ember, "csr", "float32").requires_grad_()
+    with pytest.raises(NotImplementedError, match="requires grad"):
+        x.sum(1, keepdim=True)
+
+
+@pytest.mark.parametrize("key", [0, -1, 3, 7, (slice(None), 0), (0, 1), (1, 4),
+                                 (Ellipsis, 5), slice(0, 2)])
+def test_select(key):
+    """Integer indexing of CSR and CSC tensors (and blocks of one) gives torch's COO rows and
+    columns; BSR with larger blocks and slices raise torch's errors. Known differences, where
+    torch's view machinery decides: torch refuses the last row of a float32 CSC tensor and
+    selects columns of an int64 BSR tensor and of BSC tensors with larger blocks, where ember
+    selects (CSC) or refuses (BSR, BSC)."""
+    layouts = ["csr", "bsr", "bsr1"] + ([] if key in (-1, 3) else ["csc"])
+    dtypes = ["float32"] + ([] if key == (slice(None), 0) else ["int64"])
+    run(lambda L, layout, dt: make(L, layout, dt)[key], dtypes=dtypes, layouts=layouts)
+
+
+def test_select_method():
+    run(lambda L, layout, dt: make(L, layout, dt).select(1, 0), dtypes=["float32"],
+        layouts=["csr", "csc", "bsr", "bsr1"])
+
+
+OTHER_DENSE = [[1., 0., 0., 2., 0., 0.], [0.5, 0., 0., 0., 0., 0.],
+               [0., 0., 0., 0., 0., 0.], [0., 0., 0., 0., 0., 4.]]
+
+
+@pytest.mark.parametrize("op", ["add", "mul"])
+def test_two_compressed_tensors(op):
+    """x + y of one layout: the union of the stored blocks, common ones summed (ember raised for
+    CSC, BSR, BSC); x * y: the common entries of two CSR tensors (ember raised)."""
+    def fn(L, layout, dt):
+        x, y = make(L, layout, dt), make(L, layout, dt, OTHER_DENSE)
+        return x + y if op == "add" else x * y
+    # (known difference: torch's sum of two BSR tensors of 1x1 blocks has (nnz,) values, a
+    # tensor its own to_dense refuses, where ember keeps (nnz, 1, 1) blocks)
+    run(fn, layouts=[k for k in LAYOUTS if k != "bsr1" or op == "mul"])
+    run(lambda L, layout, dt: (lambda x: x + x)(make(L, layout, dt)))
+
+
+@pytest.mark.parametrize("name", ["mul2", "div2", "eq0", "gt0", "ne_self", "mean", "mean0",
+                                  "contiguous", "matmul", "to_csc", "isfinite", "to_float",
+                                  "nan_to_num"])
+def test_refusals_and_scalars(name):
+    """Multiplication by a number keeps the pattern; division, comparisons, mean and
+    contiguous raise torch's errors (ember divided, and `x == 0` gave a 0-d dense False);
+    integer matmul has no MKL kernel in torch; BSR/BSC do not convert to CSC; complex values
+    cast to a real dtype keep the pattern."""
+    fns = {"mul2": lambda x, L: x * 2, "div2": lambda x, L: x / 2, "eq0": lambda x, L: x == 0,
+           "gt0": lambda x, L: x > 0, "ne_self": lambda x, L: x != x,
+           "mean": lambda x, L: x.mean(), "mean0": lambda x, L: x.mean(0),
+           "contiguous": lambda x, L: x.contiguous(),
+           "matmul": lambda x, L: x @ L.ones(6, 2, dtype=x.dtype),
+           "to_csc": lambda x, L: x.to_sparse_csc(), "isfinite": lambda x, L: x.isfinite(),
+           "to_float": lambda x, L: x.float(), "nan_to_num": lambda x, L: x.nan_to_num()}
+    run(lambda L, layout, dt: fns[name](make(L, layout, dt), L),
+        dtypes=["float32", "int64", "complex64"], name=name)
+
+
+COO_OPS = {"mean": lambda x: x.mean(), "mean0": lambda x: x.mean(0),
+           "square_bool": lambda x: x.bool().square(), "contiguous": lambda x: x.contiguous(),
+           "any": lambda x: x.any(), "any_empty": lambda x: (x * 0).coalesce().any(),
+           "any0": lambda x: x.any(0), "all": lambda x: x.all(), "float": lambda x: x.float(),
+           "expand": lambda x: x.expand(2, 4, 6), "expand_same": lambda x: x.expand(4, 6),
+           "repeat": lambda x: x.repeat(2, 1), "tile": lambda x: x.tile(2)}
+
+
+@pytest.mark.parametrize("name", COO_OPS)
+def test_coo(name):
+    """Sparse COO tensors too: no mean kernel (ember averaged), square of a bool tensor and
+    contiguous refused, any() of the stored values and complex values cast to a real dtype
+    (ember raised), expand/repeat refused in torch's words."""
+    for dt in ("float32", "int64", "complex64"):
+        e = outcome(lambda: COO_OPS[name](ember.tensor(DENSE).to(getattr(ember, dt)).to_sparse()))
+        t = outcome(lambda: COO_OPS[name](torch.tensor(DENSE).to(getattr(torch, dt)).to_sparse()))
+        check(e, t)
