@@ -640,3 +640,27 @@ def test_asarray_of_a_tensor_keeps_or_drops_autograd_as_torch():
     """torch 2.13: requires_grad=False detaches (a leaf in place), unset keeps obj's graph,
     copy=True is a differentiable clone (ember detached copies and kept graphs on False)."""
     assert _asarray_of_tensors(ember) == _asarray_of_tensors(torch)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int64", "float16", "bfloat16", "float32", "float64",
+                                   "complex64"])
+def test_bernoulli_out_and_dtypes_as_torch(dtype):
+    """bernoulli's out= is written (resized to the result; ember returned a new tensor and left
+    `out` as it was), and its dtype refusals are torch's: probabilities of a floating dtype,
+    into a real tensor."""
+    codes = ("x.bernoulli(0.5)", "L.bernoulli(x)", "L.bernoulli(L.full((3,), 0.5), out=x)",
+             "L.bernoulli(L.full((5,), 0.5, dtype=L.float64), out=x)", "x.bernoulli_()",
+             "L.bernoulli(x, 0.3)")
+    results = []
+    for L in (ember, torch):
+        out = []
+        for code in codes:
+            L.manual_seed(3)
+            x = L.full((3,), 0.5).to(getattr(L, dtype))
+            try:
+                r = eval(code, {"x": x, "L": L})
+                out.append((str(r.dtype)[6:], r.tolist(), x.tolist(), r is x))
+            except Exception as e:      # noqa: BLE001 - class and message are compared
+                out.append((type(e).__name__, str(e)))
+        results.append(out)
+    assert results[0] == results[1]

@@ -16,7 +16,7 @@ from .._toplevel import _FLAGS
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import NESTED_IDX, op as _op
-from .._kernel_dtypes import cname as _cname
+from .._kernel_dtypes import cname as _cname, not_implemented as _dtype_not_implemented
 from ._apply import _IBOUNDS, _fw, _tname, apply as _apply, inplace as _inplace, \
     out_autograd_error, raise_not_tensor, type_name, write_target
 from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
@@ -1061,13 +1061,21 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         be = input.be
     except AttributeError:
         raise_not_tensor("bernoulli", ("input", 1, input))
-    probs = input.arr if p is None else p
+    probs, dt = (input.arr if p is None else p), input.arr.dtype
+    # torch's kernels: probabilities of a floating dtype, into a real tensor
+    if p is not None and dt.kind == "c":
+        raise _dtype_not_implemented("bernoulli_scalar_cpu_", dt)
+    if p is None and dt.kind in "biu":
+        raise _dtype_not_implemented("bernoulli_tensor_cpu_p_", dt)
+    if p is None and (dt.kind == "c" or out is not None and out.arr.dtype.kind == "c"):
+        raise _dtype_not_implemented("bernoulli_tensor_cpu_self_",
+                                     dt if dt.kind == "c" else out.arr.dtype)
     if p is None and not ((probs >= 0) & (probs <= 1)).all():      # NaN fails too
         raise RuntimeError(_P_IN)
     if p is not None and not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_cnum(p)}")
     keep = _rng_for(generator, be).bernoulli_tensor(be.xp.broadcast_to(probs, input.shape))
-    return _new(keep.astype(input.arr.dtype), be)
+    return _into(_new(keep.astype(input.arr.dtype), be), out)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):

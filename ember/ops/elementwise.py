@@ -39,8 +39,24 @@ _F64 = np.dtype(np.float64)
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
+# torch's kernel names in its dtype errors where they are not "<op>_cpu", and its own words
+# for some ops of complex inputs
+_KERNEL_NAMES = {**{n: n + "_vml_cpu" for n in ("ceil", "floor", "trunc", "round", "erf", "erfc",
+                                               "erfinv", "i0", "lgamma")},
+                 "digamma": "digamma"}
+_COMPLEX_REFUSALS = {
+    "sign": "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+            "torch.sgn instead.",
+    "signbit": "signbit is not implemented for complex tensors.",
+    "relu": "clamp is not supported for complex types",
+    **{n: f"{n} is not supported for complex inputs" for n in ("ceil", "floor", "trunc")}}
+
+
 def _ni(name, dt):
-    return NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(dt)}'")
+    if dt.kind == "c" and name in _COMPLEX_REFUSALS:
+        return NotImplementedError(_COMPLEX_REFUSALS[name])
+    return NotImplementedError(f"\"{_KERNEL_NAMES.get(name, name + '_cpu')}\" not implemented "
+                               f"for '{_tname(dt)}'")
 
 
 def _bool_sub(input, other):

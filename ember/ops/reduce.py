@@ -1292,15 +1292,17 @@ def _median_all(xp, x, ignore_nan):
     return xp.asarray(s[(flat.size - 1) // 2])        # a 0-d array, not a NumPy scalar
 
 
-def _no_bool_complex(x, name):
+def _no_bool_complex(x, kernel):
+    """torch's median kernels (median_cpu over all elements, median_out over a dim, for
+    nanmedian too) have no bool or complex version."""
     if x.dtype.kind in "bc":
-        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(x.dtype)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_tname(x.dtype)}'")
 
 
 def _median_full_fwd(name, ignore_nan):
     def fwd(xp, x):
         if x.size:      # torch answers an empty input before looking at its dtype
-            _no_bool_complex(x, name)
+            _no_bool_complex(x, "median_cpu")
         y = _median_all(xp, x, ignore_nan)
         return y, (x, y, None, False)
     return fwd
@@ -1316,7 +1318,7 @@ def _median_dim_fwd(name, ignore_nan):
     def fwd(xp, x, dim, keepdim):
         if x.ndim:
             _empty_dim_check(x, (dim,), name)
-        _no_bool_complex(x, name)
+        _no_bool_complex(x, "median_out")
         if not x.ndim:
             i = xp.zeros((), np.int64)
             return (x.copy(), i), (x.shape, i, dim, keepdim)
@@ -1383,12 +1385,12 @@ def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
 def _mode(xp, x, dim, keepdim):
     """The most frequent value (the smallest among equally frequent ones) and the index of its
     last occurrence; on CPU, the occurrence torch's std::sort leaves last (_stl_select)."""
-    if x.dtype.kind == "c":
-        raise NotImplementedError("mode() does not support complex input")
     if not x.ndim:
         i = xp.zeros((), np.int64)
         return (x.copy(), i), (x.shape, i, dim, keepdim)
     _empty_dim_check(x, (dim,), "mode")
+    if x.dtype.kind == "c" and x.size:
+        raise NotImplementedError(f"\"mode_cpu\" not implemented for '{_tname(x.dtype)}'")
     X = xp.moveaxis(x, dim, -1)
     n = X.shape[-1]
     order = xp.argsort(X, axis=-1, kind="stable")
