@@ -700,7 +700,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
                            f"input. Got {_D.tname(dt)}")
     d = (_wrap_dim(dim, input.ndim),) if input.ndim else None
     denom = _E.clamp_min(_norm(input, p, d, True), eps)
-    return input / denom
+    return input / denom if out is None else _E.div(input, denom, out=out)
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):

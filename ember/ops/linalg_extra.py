@@ -201,7 +201,14 @@ def lu(A, pivot=True, get_infos=False, out=None):
         r = _linalg_lu_factor_ex(A, pivot=pivot)
     except TypeError:
         raise_not_tensor("_lu_with_info", ("input", 1, A))
-    return LU_WITH_INFO(*r) if get_infos else (r.LU, r.pivots)
+    r = tuple(r) if get_infos else (r.LU, r.pivots)
+    if out is None:
+        return LU_WITH_INFO(*r) if get_infos else r
+    if len(out) != len(r):      # torch/functional.py's _check_list_size
+        raise TypeError(f"expected tuple of {len(r)} elements but got {len(out)}")
+    for o, t in zip(out, r):    # resize_as_ + copy_, then `out` itself
+        o.resize_as_(t).copy_(t)
+    return out
 
 
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
@@ -481,7 +488,9 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     Q = la.householder_product(A, tau)
     if transpose:
         Q = Q.mH
-    return Q @ other if left else other @ Q
+    return _finish(Q @ other if left else other @ Q, out, "ormqr",
+                   "torch.ormqr: Expected input and result to have the same dtype, but input "
+                   "has dtype{result} and result has dtype {out}")
 
 
 # ---- norms and the deprecated matrix_rank --------------------------------------------------
