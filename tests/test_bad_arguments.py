@@ -196,3 +196,21 @@ def test_copy_and_fill_sources_as_torch(code):
     array where a Tensor is expected is named numpy.ndarray."""
     e, t = eval_both(code)
     assert e == t
+
+
+@pytest.mark.parametrize("call", [
+    "t.repeat_interleave(x, {r}, output_size=3)", "t.repeat_interleave(x, {r}, output_size=8)",
+    "t.repeat_interleave(x, {r}, dim=0, output_size=2)",
+    "t.repeat_interleave(x, {r}, dim=0, output_size=4)",
+    "t.repeat_interleave(x, {r}, output_size=-1)"])
+@pytest.mark.parametrize("r", ["2", "t.tensor(2)", "t.tensor([1, 2])"])
+def test_repeat_interleave_output_size_is_checked(call, r):
+    """output_size must be the result's size along dim (ember ignored it)."""
+    e, t = eval_both(call.format(r=r), lambda lib: {"x": lib.tensor([[1, 2], [3, 4]])})
+    assert e == t
+
+
+@pytest.mark.parametrize("size", [2, 3, 4])
+def test_repeat_interleave_of_repeats_output_size(size):
+    e, t = eval_both(f"t.repeat_interleave(t.tensor([1, 2]), output_size={size})")
+    assert e == t

@@ -206,3 +206,87 @@ def test_coo(name):
         e = outcome(lambda: COO_OPS[name](ember.tensor(DENSE).to(getattr(ember, dt)).to_sparse()))
         t = outcome(lambda: COO_OPS[name](torch.tensor(DENSE).to(getattr(torch, dt)).to_sparse()))
         check(e, t)
+
+
+# ---- arguments ember ignored -------------------------------------------------------------------
+INVARIANT_CASES = [([0, 2, 1], [0, 1], (2, 2)), ([1, 1, 2], [0, 1], (2, 2)),
+                   ([0, 1, 2], [0, 5], (2, 2)), ([0, 2, 2], [1, 0], (2, 2)),
+                   ([0, 2, 2], [1, 1], (2, 2)), ([0, 2, 1, 2], [0, 1], (3, 3)),
+                   ([0, 1], [0], (2, 2)), ([0, 3, 3], [0, 1, 2], (2, 2)),
+                   ([0, 1, 2], [0, 1], (2, 2)), ([0, 0, 0], [], (2, 2)),
+                   ([0, 1, 2], [0, -1], (2, 2))]
+
+
+def _said(result):
+    return (type(result).__name__, str(result)) if isinstance(result, Exception) else "ok"
+
+
+@pytest.mark.parametrize("layout", ["sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc"])
+def test_constructor_invariant_checks(layout):
+    """check_invariants=True (or torch.sparse.check_sparse_tensor_invariants) validates the
+    index arrays with torch's checks, in its order (ember accepted every case)."""
+    def make(L, compressed, plain, size, check):
+        vals = L.ones(len(plain)) if layout in ("sparse_csr", "sparse_csc") else \
+            L.ones(len(plain), 1, 1)
+        args = (L.tensor(compressed), L.tensor(plain, dtype=L.int64), vals, size)
+        if check is None:
+            with L.sparse.check_sparse_tensor_invariants():
+                return L.sparse_compressed_tensor(*args, layout=getattr(L, layout))
+        return L.sparse_compressed_tensor(*args, layout=getattr(L, layout),
+                                          check_invariants=check)
+    for case in INVARIANT_CASES:
+        for check in (True, None, False):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                e = outcome(lambda: make(ember, *case, check))
+                t = outcome(lambda: make(torch, *case, check))
+            assert _said(e) == _said(t), (case, check)
+
+
+def test_to_dense_masked_grad():
+    """to_dense(masked_grad=False) hands the sparse input the whole gradient's nonzero entries
+    (ember masked it at the input's pattern whatever the argument)."""
+    def run(L):
+        out = []
+        for make in (lambda: L.tensor([[0., 2.], [3., 0.]]).to_sparse(),
+                     lambda: L.sparse_coo_tensor([[0, 1]], L.tensor([[1., 2.], [3., 4.]]), (2, 2)),
+                     lambda: L.sparse_coo_tensor([[1, 0, 1]], L.tensor([1., 2., 3.]), (3,)),
+                     lambda: L.tensor([[0., 2.], [3., 0.]]).to_sparse_csr()):
+            for masked in (None, True, False):
+                s = make().requires_grad_()
+                d = s.to_dense() if masked is None else s.to_dense(masked_grad=masked)
+                w = L.tensor([[1., 2.], [3., 0.]]) if d.ndim == 2 else L.tensor([0., 5., 7.])
+                (d * w).sum().backward()
+                g = s.grad
+                out.append((masked, d.grad_fn.name() if isinstance(d, ember.Tensor) else
+                            type(d.grad_fn).__name__, repr(g.layout).split(".")[-1],
+                            g.to_dense().tolist(),
+                            g.is_coalesced() if g.layout == L.sparse_coo else None))
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run(ember) == run(torch)
+
+
+def test_gather_sparse_grad():
+    """gather(sparse_grad=True) gives the input torch's uncoalesced COO gradient, one entry
+    per gathered element (ember's was dense), accumulated over backward calls as torch's.
+    (Known difference: a second backward whose gradient was expanded from a sum concatenates
+    the entries in ember where torch's merges some of them.)"""
+    def run(L):
+        out = []
+        x = L.tensor([[1., 2., 3.], [4., 5., 6.]], requires_grad=True)
+        for dim, idx in ((1, [[0, 0], [2, 1]]), (0, [[1, 0, 1]]), (1, [[2], [2]])):
+            for _ in range(2):
+                y = L.gather(x, dim, L.tensor(idx), sparse_grad=True)
+                y.backward(L.arange(1., y.numel() + 1).reshape(y.shape))
+                g = x.grad
+                out.append((repr(g.layout), g._indices().tolist(), g._values().tolist(),
+                            g.is_coalesced(), y.tolist()))
+            x.grad = None
+        x3 = L.arange(12.).reshape(2, 3, 2).requires_grad_()
+        y = x3.gather(2, L.tensor([[[1], [0], [1]], [[0], [0], [1]]]), sparse_grad=True)
+        y.sum().backward()
+        out.append((x3.grad._indices().tolist(), x3.grad._values().tolist()))
+        return out
+    assert run(ember) == run(torch)

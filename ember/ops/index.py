@@ -1236,12 +1236,31 @@ def _(xp, g, shape, index, dim):
     return (out,)
 
 
+@op("gather_sparse_grad", saves=None, node="GatherBackward0")
+def _gather_sparse_grad(xp, x, index, dim):
+    from ..sparse._coo import _stamp
+    y, (shape, index, dim) = _gather.impl[0][0](xp, x, index, dim)
+    return y, (shape, index, dim, _stamp())
+
+
+@_gather_sparse_grad.vjp
+def _(xp, g, shape, index, dim, seq):
+    """torch's _gather_sparse_backward: an uncoalesced COO gradient, one entry per gathered
+    element (in index's C order) at its source position."""
+    from ..sparse._coo import _grad
+    at = xp.indices(index.shape).reshape(index.ndim, -1)
+    at[dim] = index.reshape(-1)
+    return (_grad(at.astype(np.int64), g.reshape(-1), shape, xp, seq),)
+
+
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     try:
         d = _check_gather(input, dim, index, "gather")
     except (TypeError, RuntimeError):
         _nested_refusal(input, "gather", "gather.default")
         raise
+    if sparse_grad and input.ndim:
+        return _finish(apply(_gather_sparse_grad, (input, index), (d,)), out, "gather", True)
     return _finish(apply(_gather, (input, index), (d,)), out, "gather", True)
 
 

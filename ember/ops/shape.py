@@ -1644,7 +1644,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
             raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         from .creation import arange
         return repeat_interleave(arange(rep.arr.shape[0], dtype=rep.dtype, device=rep.device),
-                                 rep, 0)
+                                 rep, 0, output_size=output_size)
     if isinstance(repeats, Tensor):
         _repeats_dtype_check(repeats)
         if repeats.ndim > 1:
@@ -1662,6 +1662,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         reps = repeats.be.to_host(repeats.arr)
         if (reps < 0).any():
             raise RuntimeError("repeats can not be negative")
+        _repeat_output_size(output_size, int(reps.sum()), True)
         xp = input.be.xp
         idx = _new(xp.asarray(np.repeat(np.arange(n), reps)), input.be)
         from .index import index_select
@@ -1672,9 +1673,23 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if input.ndim == 0:
         input = reshape(input, (1,))
     shp = input.shape
+    _repeat_output_size(output_size, shp[d] * r, isinstance(repeats, Tensor))
     x = unsqueeze(input, d + 1)
     x = expand(x, shp[:d + 1] + (r,) + shp[d + 1:])
     return view(_clone_fn(x, "C"), shp[:d] + (shp[d] * r,) + shp[d + 1:])
+
+
+def _repeat_output_size(given, size, tensor_repeats):
+    """repeat_interleave's output_size must be the result's size along dim: torch's error for
+    a number of repeats, or for a tensor of them its kernel's."""
+    if given is None or given == size:
+        return
+    if not tensor_repeats:
+        raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {size} but got "
+                           f"{given}")
+    if given < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {given}: [{given}]")
+    raise RuntimeError("allocated size does not match required size")
 
 
 def _repeats_dtype_check(rep):

@@ -24,6 +24,43 @@ def as_tensors(compressed_indices, plain_indices, values, dtype, device):
     return compressed, plain, values
 
 
+_COUNTED = {"sparse_csr": "rows", "sparse_csc": "columns", "sparse_bsr": "row blocks",
+            "sparse_bsc": "column blocks"}
+
+
+def validate_compressed(compressed, plain, nnz, shape, layout, blocksize=(1, 1)):
+    """torch's _validate_compressed_sparse_indices, in its order and words: the compressed
+    index array's length, its first and last offsets, the plain indices in range, the row
+    (column) lengths, and sorted distinct plain indices within each row (column)."""
+    import numpy as np
+    rows = layout in ("sparse_csr", "sparse_bsr")
+    cname, pname = ("crow_indices", "col_indices") if rows else ("ccol_indices", "row_indices")
+    outer, inner = ("nrows", "ncols") if rows else ("ncols", "nrows")
+    n_rows, n_cols = shape[0] // blocksize[0], shape[1] // blocksize[1]
+    n_outer, n_inner = (n_rows, n_cols) if rows else (n_cols, n_rows)
+    c, p = (np.asarray(compressed.tolist(), np.int64), np.asarray(plain.tolist(), np.int64))
+    if c.shape[0] != n_outer + 1:
+        raise RuntimeError(f"{cname}.shape[-1] must be equal to the number of "
+                           f"{_COUNTED[layout]} + 1 (={n_outer + 1}), but got {c.shape[0]}")
+
+    def fail(condition):
+        raise RuntimeError(f"`{condition}` is not satisfied.")
+    if c[0] != 0:
+        fail(f"{cname}[..., 0] == 0")
+    if c[-1] != nnz:
+        fail(f"{cname}[..., -1] == nnz")
+    if ((p < 0) | (p >= n_inner)).any():
+        fail(f"0 <= {pname} < {inner}")
+    lengths = np.diff(c)
+    if ((lengths < 0) | (lengths > n_inner)).any():
+        fail(f"0 <= {cname}[..., 1:] - {cname}[..., :-1] <= {inner}")
+    follows = np.ones(p.shape[0], bool)      # entries after another of their row (column)
+    follows[c[:-1][c[:-1] < p.shape[0]]] = False
+    if (p[1:][follows[1:]] <= p[:-1][follows[1:]]).any():
+        fail(f"{pname}[..., {cname}[..., i - 1]:{cname}[..., i]] for all i = 1, ..., {outer} "
+             f"are sorted and distinct along the last dimension values")
+
+
 def _warn_beta(layout):
     """torch warns once per layout that its support is in beta."""
     warn_once(f"Sparse {_NAMES[layout]} tensor support is in beta state. If you miss a "
@@ -81,10 +118,13 @@ def sparse_compressed_tensor(compressed_indices, plain_indices, values, size=Non
         n_comp = compressed.shape[0] - 1
         size = (n_comp * bh, n_plain * bw) if name == "sparse_bsr" else (n_plain * bh,
                                                                           n_comp * bw)
-    if check_invariants is None:
-        from ._coo import _CHECKS
-        if not _CHECKS[0]:
-            warn_unchecked()
+    from ._coo import _CHECKS
+    if check_invariants is None and not _CHECKS[0]:
+        warn_unchecked()
+    if check_invariants or check_invariants is None and _CHECKS[0]:
+        bs = (1, 1) if name == "sparse_csc" else tuple(values.shape[1:3])
+        validate_compressed(compressed, plain, plain.shape[0], tuple(int(n) for n in size), name,
+                          bs)
     _warn_beta(name)
     xp = values.be.xp
     t = _new(SparseCompressed(xp.asarray(compressed.arr), xp.asarray(plain.arr), values.arr,

@@ -207,11 +207,26 @@ def _(xp, g, s, seq):
     return (_grad(m.indices, m.values, s.shape, xp, seq),)
 
 
+@op("to_dense_unmasked", saves="in", node="ToDenseBackward0")
+def _to_dense_unmasked_op(xp, s):
+    return s.to_dense(), (s, _stamp())
+
+
+@_to_dense_unmasked_op.vjp
+def _(xp, g, s, seq):
+    m = _to_sparse_op.impl[0][0](xp, g, s.sparse_dim)[0]     # torch: grad.to_sparse(sparse_dim)
+    return (_grad(m.indices, m.values, s.shape, xp, seq),)
+
+
 def to_dense(self, dtype=None, *, masked_grad=None):
-    """A dense copy of a sparse tensor (a dense tensor is returned as it is)."""
+    """A dense copy of a sparse tensor (a dense tensor is returned as it is). The gradient a
+    sparse input gets is masked at its pattern, or (masked_grad=False) the whole gradient's
+    nonzero entries."""
+    unmasked = masked_grad is False
     if type(self.arr) is SparseCSR:
         from ._csr import csr_to_dense
-        return csr_to_dense(self) if dtype is None else csr_to_dense(self).to(dtype)
+        d = csr_to_dense(self, unmasked)
+        return d if dtype is None else d.to(dtype)
     if type(self.arr) is SparseCompressed:
         return _new(self.arr.to_dense(), self.be) if dtype is None else \
             _new(self.arr.to_dense(), self.be).to(dtype)
@@ -219,7 +234,7 @@ def to_dense(self, dtype=None, *, masked_grad=None):
         return self if dtype is None else self.to(dtype)
     if dtype is not None:
         raise RuntimeError("dtype argument is not supported by sparse_to_dense")
-    return apply(_to_dense_op, (self,))
+    return apply(_to_dense_unmasked_op if unmasked else _to_dense_op, (self,))
 
 
 @op("to_sparse", saves=None, node="ToSparseBackward0")

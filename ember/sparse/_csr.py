@@ -10,7 +10,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ..ops._apply import apply
 from ..ops._registry import op
 from ._coo import _to_sparse_op
-from ._compressed import _warn_beta, as_tensors
+from ._compressed import _warn_beta, as_tensors, validate_compressed
 
 
 @op("sparse_csr_tensor", saves=None, node="SparseCompressedTensorBackward0")
@@ -85,6 +85,9 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=Non
     if size is None:
         ncol = int(col.arr.max()) + 1 if col.numel() else 0
         size = (crow.shape[0] - 1, ncol)
+    from ._coo import _CHECKS
+    if check_invariants or check_invariants is None and _CHECKS[0]:
+        validate_compressed(crow, col, col.shape[0], tuple(int(n) for n in size), "sparse_csr")
     _warn_beta("sparse_csr")
     if values.requires_grad and values.arr.dtype.kind == "c" and _grad.enabled:
         raise RuntimeError("sparse_compressed_tensor does not support automatic "
@@ -122,9 +125,18 @@ def csr_values(self):
     return apply(_values_op, (self,))
 
 
-def csr_to_dense(self):
-    """A CSR tensor as a dense one, differentiable (torch's gradient masked at its pattern)."""
-    return apply(_to_dense_op, (self,))
+@op("csr_to_dense_unmasked", saves=None, node="ToDenseBackward0")
+def _to_dense_unmasked_op(xp, s):
+    return s.to_dense(), ()
+
+
+_to_dense_unmasked_op.vjp(lambda xp, g: (_from_dense(xp, g)[0],))     # grad.to_sparse_csr()
+
+
+def csr_to_dense(self, unmasked=False):
+    """A CSR tensor as a dense one, differentiable (torch's gradient masked at its pattern, or
+    with `unmasked` the whole gradient's nonzero entries)."""
+    return apply(_to_dense_unmasked_op if unmasked else _to_dense_op, (self,))
 
 
 def sum_dims(input, dims, keepdim, dtype):
