@@ -855,12 +855,15 @@ class Tensor:
         return self.to(device=other.device, dtype=other.dtype)
 
     def cpu(self, memory_format=None):
+        if memory_format is not None:
+            return self.to("cpu", memory_format=memory_format)
         return self if self.be is CPU else self.to("cpu")
 
     def cuda(self, device=None, non_blocking=False, memory_format=None):
         dev = "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int)
                                              else device)
-        return self.to(dev, non_blocking=non_blocking)
+        return self.to(dev, non_blocking=non_blocking) if memory_format is None else \
+            self.to(dev, non_blocking=non_blocking, memory_format=memory_format)
 
     # backends ember (like a CPU-only torch build) lacks: torch's errors
     def xpu(self, device=None, non_blocking=False, memory_format=None):
@@ -898,34 +901,44 @@ class Tensor:
                              "your target dependency!")
 
     def float(self, memory_format=None):
-        return self.to(_dtype.float32)
+        return self.to(_dtype.float32) if memory_format is None else \
+            self.to(_dtype.float32, memory_format=memory_format)
 
     def double(self, memory_format=None):
-        return self.to(_dtype.float64)
+        return self.to(_dtype.float64) if memory_format is None else \
+            self.to(_dtype.float64, memory_format=memory_format)
 
     def half(self, memory_format=None):
-        return self.to(_dtype.float16)
+        return self.to(_dtype.float16) if memory_format is None else \
+            self.to(_dtype.float16, memory_format=memory_format)
 
     def bfloat16(self, memory_format=None):
-        return self.to(_dtype.bfloat16)
+        return self.to(_dtype.bfloat16) if memory_format is None else \
+            self.to(_dtype.bfloat16, memory_format=memory_format)
 
     def long(self, memory_format=None):
-        return self.to(_dtype.int64)
+        return self.to(_dtype.int64) if memory_format is None else \
+            self.to(_dtype.int64, memory_format=memory_format)
 
     def int(self, memory_format=None):
-        return self.to(_dtype.int32)
+        return self.to(_dtype.int32) if memory_format is None else \
+            self.to(_dtype.int32, memory_format=memory_format)
 
     def short(self, memory_format=None):
-        return self.to(_dtype.int16)
+        return self.to(_dtype.int16) if memory_format is None else \
+            self.to(_dtype.int16, memory_format=memory_format)
 
     def char(self, memory_format=None):
-        return self.to(_dtype.int8)
+        return self.to(_dtype.int8) if memory_format is None else \
+            self.to(_dtype.int8, memory_format=memory_format)
 
     def byte(self, memory_format=None):
-        return self.to(_dtype.uint8)
+        return self.to(_dtype.uint8) if memory_format is None else \
+            self.to(_dtype.uint8, memory_format=memory_format)
 
     def bool(self, memory_format=None):
-        return self.to(_dtype.bool_)
+        return self.to(_dtype.bool_) if memory_format is None else \
+            self.to(_dtype.bool_, memory_format=memory_format)
 
     def cfloat(self):
         return self.to(_dtype.complex64)

@@ -48,3 +48,35 @@ def test_contiguous_where_torch_is(spec, i):
         if isinstance(t, torch.Tensor) and t.layout == torch.strided and t.numel() > 1 \
                 and t.is_contiguous():
             assert e.is_contiguous(), f"ember {e.stride()} torch {t.stride()}"
+
+
+CONVERSIONS = ["x.float(memory_format=L.channels_last)", "x.double(memory_format=L.channels_last)",
+               "x.long(memory_format=L.channels_last)", "x.bool(memory_format=L.channels_last)",
+               "x.cpu(memory_format=L.channels_last)", "x.half(memory_format=L.preserve_format)",
+               "x.float(memory_format=L.contiguous_format)",
+               "cl.to(memory_format=L.contiguous_format)",
+               "cl.float(memory_format=L.contiguous_format)",
+               "y.to(memory_format=L.contiguous_format)", "y.float(memory_format=L.contiguous_format)",
+               "y.to(L.float64, memory_format=L.contiguous_format)",
+               "y.to(copy=True, memory_format=L.contiguous_format)",
+               "t.to(memory_format=L.contiguous_format)", "y.double()",
+               "x.float(memory_format=L.channels_last_3d)"]
+
+
+@pytest.mark.parametrize("code", CONVERSIONS)
+def test_dtype_conversions_take_memory_format(code):
+    """x.float(memory_format=...) and friends lay the result out as asked (ember ignored the
+    argument), and `to(memory_format=contiguous_format)` aliases a tensor whose suggested
+    format is contiguous, as torch's (ember copied a non-contiguous one)."""
+    out = []
+    for L in (ember, torch):
+        x = L.randn(2, 3, 4, 5)
+        env = {"L": L, "x": x, "cl": x.to(memory_format=L.channels_last),
+               "y": x.permute(0, 2, 3, 1), "t": L.randn(3, 4).t()}
+        try:
+            r = eval(code, env)
+            out.append((r.dtype.__repr__().split(".")[-1], r.stride(),
+                        [k for k, v in env.items() if v is r]))
+        except RuntimeError as e:
+            out.append(str(e))
+    assert out[0] == out[1]

@@ -1580,12 +1580,12 @@ def _to(self, *args, **kwargs):
         from .shape import clone
         t = clone(t)
     if fmt is not None:
-        from .._memory_format import is_channels_last, contiguous_format
+        from .._memory_format import _suggests_cl, contiguous_format, is_channels_last
         from .shape import _to_format, contiguous
         if is_channels_last(fmt):
             t = _to_format(t, fmt, alias="suggest")
-        elif fmt is contiguous_format:
-            t = contiguous(t)
+        elif fmt is contiguous_format and (t is not self or _suggests_cl(t.arr)):
+            t = contiguous(t)   # (torch aliases a tensor whose suggested format is contiguous)
     return t
 
 
