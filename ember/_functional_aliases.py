@@ -315,11 +315,11 @@ def prelu(input, weight):
 
 
 def rrelu(input, lower=0.125, upper=1.0 / 3, training=False, generator=None):
-    return _F().rrelu(input, lower, upper, training)
+    return _F().rrelu(input, lower, upper, training, _generator=generator)
 
 
 def rrelu_(input, lower=0.125, upper=1.0 / 3, training=False, generator=None):
-    return _F().rrelu(input, lower, upper, training, inplace=True)
+    return _F().rrelu(input, lower, upper, training, inplace=True, _generator=generator)
 
 
 def selu(input):

@@ -365,7 +365,7 @@ class Tensor:
                       "shape is deprecated and it will throw an error in a future release. "
                       "Consider `x.mT` to transpose batches of matrices or `x.permute(*torch."
                       "arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.")
-        return self.permute(*range(self.arr.ndim - 1, -1, -1))
+        return self.permute(tuple(range(self.arr.ndim - 1, -1, -1)))
 
     @property
     def mT(self):
@@ -1120,7 +1120,7 @@ class Tensor:
                 f"{'x'.join(map(str, self.shape))} ({self.numel()} elements). autograd's resize "
                 "can only change the shape of a given tensor, while preserving the number of "
                 "elements. ")
-        return self.contiguous().view(*sizes)
+        return self.contiguous().view(tuple(sizes))
 
     def resize_as(self, tensor):
         import warnings

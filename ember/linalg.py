@@ -438,7 +438,7 @@ def tensorinv(A, ind=2, *, out=None):
         inv_ = inv(A.reshape(math.prod(left), math.prod(right)))
     except LinAlgError as e:        # (torch names the failing function inv)
         raise LinAlgError(str(e).replace("linalg.inv:", "inv:", 1)) from None
-    return _ops._finish(inv_.reshape(*right, *left), out, castable="tensorinv")
+    return _ops._finish(inv_.reshape((*right, *left)), out, castable="tensorinv")
 
 
 def tensorsolve(A, B, dims=None, *, out=None):
@@ -455,7 +455,7 @@ def tensorsolve(A, B, dims=None, *, out=None):
                            "== prod(self.shape[:other.ndim]), but got "
                            f"{math.prod(rest)} != {math.prod(A.shape[:B.ndim])}")
     X = solve(A.reshape(B.numel(), math.prod(rest)), B.reshape(-1))
-    return _ops._finish(X.reshape(*rest), out, castable="tensorsolve")
+    return _ops._finish(X.reshape(tuple(rest)), out, castable="tensorsolve")
 
 
 def eigvals(A, *, out=None):

@@ -519,3 +519,24 @@ def test_softmax_of_a_zero_dim_tensor_as_torch(fn, value):
             out.append((y, x.grad))
     for e, t in zip(out[2:], out[:2]):
         assert_close(e, t)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_rrelu_training_draws_as_torch(dtype):
+    """Training-mode rrelu draws its slopes between the bounds in the input's opmath type
+    (float32 for float32 and bfloat16: ember used double bounds, one value in four an ulp off),
+    multiplies by the unrounded slope and saves a noise of the input's dtype for the backward
+    (bfloat16), and torch.rrelu takes a generator (ember ignored it)."""
+    def run(L):
+        out = []
+        for gen in (False, True):
+            L.manual_seed(123)
+            kw = {"generator": L.Generator().manual_seed(5)} if gen else {}
+            x = L.tensor(np.linspace(-3, 1, 40)).to(getattr(L, dtype)).requires_grad_()
+            y = L.rrelu(x, 0.1, 0.3, training=True, **kw)
+            y.backward(L.tensor(np.linspace(0.3, 2.2, 40)).to(getattr(L, dtype)))
+            z = L.rrelu_(x.detach().clone(), training=True, **kw)
+            w = L.nn.functional.rrelu(x.detach(), training=True)
+            out.append([t.float().tolist() for t in (y, x.grad, z, w, L.rand(2))])
+        return out
+    assert run(ember) == run(torch)

@@ -270,7 +270,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
                 for direction in _basis(flat_out)]
         numels = [o.numel() for o in flat_out]
         per_in = [stack([row[i] for row in rows]).split(numels) for i in range(len(flat_in))]
-        blocks = [[per_in[i][j].reshape(*o.shape, *x.shape) for i, x in enumerate(flat_in)]
+        blocks = [[per_in[i][j].reshape((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]
                   for j, o in enumerate(flat_out)]
         jac = _assemble(blocks, argnums, in_spec, out_spec)
         return (jac, aux) if has_aux else jac
@@ -378,7 +378,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         numels = [x.numel() for x in flat_in]
         per_out = [stack([col[j] for col in cols], -1).split(numels, -1)
                    for j in range(len(flat_out))]
-        blocks = [[per_out[j][i].reshape(*o.shape, *x.shape) for i, x in enumerate(flat_in)]
+        blocks = [[per_out[j][i].reshape((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]
                   for j, o in enumerate(flat_out)]
         jac = _assemble(blocks, argnums, in_spec, out_spec)
         return (jac, aux) if has_aux else jac

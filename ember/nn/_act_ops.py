@@ -187,11 +187,12 @@ def _leaky_grad(xp, x, y, slope):
 
 leaky_relu = pointwise("leaky_relu", "LeakyReluBackward0", _leaky, _leaky_grad)
 # torch's rrelu: the leaky slope (lower + upper) / 2 in eval mode, else x * noise (1 where
-# x >= 0, a drawn slope elsewhere)
+# x >= 0, a drawn slope elsewhere): `noise` is (the slopes the forward multiplies by, the
+# noise tensor the backward multiplies by: for half and bfloat16 inputs rounded to their dtype)
 rrelu = pointwise(
     "rrelu_with_noise", "RreluWithNoiseBackward0",
-    lambda xp, x, slope, noise: _leaky(xp, x, slope) if noise is None else x * noise,
-    lambda xp, x, y, slope, noise: _leaky_grad(xp, x, y, slope) if noise is None else noise,
+    lambda xp, x, slope, noise: _leaky(xp, x, slope) if noise is None else x * noise[0],
+    lambda xp, x, y, slope, noise: _leaky_grad(xp, x, y, slope) if noise is None else noise[1],
     kernel="rrelu_with_noise_out_cpu")
 hardtanh = pointwise(
     "hardtanh", "HardtanhBackward0", lambda xp, x, lo, hi: xp.clip(x, lo, hi),

@@ -303,7 +303,9 @@ def prelu(input, weight):
     return _A.prelu_raw(input, weight)
 
 
-def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, *,
+          _generator=None):
+    """`_generator`: torch.rrelu's generator (F.rrelu draws from the default one)."""
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:        # torch runs leaky_relu's kernel (and its dtype error) here
@@ -311,12 +313,18 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         return _maybe_inplace(_A.rrelu, "rrelu", input, ((lower + upper) / 2, None), inplace)
     _D.single_double_only(input, "rrelu_with_noise_out_cpu", ("bfloat16",))
     if inplace:
-        return _result_node(_inplace(lambda x: rrelu(x, lower, upper, True), "rrelu")(input))
+        return _result_node(_inplace(lambda x: rrelu(x, lower, upper, True, _generator=_generator),
+                                     "rrelu")(input))
     xp = input.be.xp
     draw = input.arr <= 0                   # torch draws a slope for these elements only
     noise = xp.ones(input.arr.shape, np.float64)
-    noise[draw] = _rng_for(None, input.be).uniform((int(draw.sum()),), np.float64, lower, upper)
-    return _A.rrelu(input, None, noise.astype(input.arr.dtype))
+    # a double uniform between the bounds in the input's opmath type (float for float,
+    # half and bfloat16), the slope kept in that type
+    op = np.float64 if input.arr.dtype == np.float64 else np.float32
+    noise[draw] = _rng_for(_generator, input.be).uniform(
+        (int(draw.sum()),), np.float64, float(op(lower)), float(op(upper)))
+    slopes = noise.astype(op)
+    return _A.rrelu(input, None, (slopes, slopes.astype(input.arr.dtype, copy=False)))
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):

@@ -923,7 +923,7 @@ def _einsum_recorded(equation, operands, subs, out_sub):
     result = ops_[0]
     if n_all > n_out:
         if len(operands) > 1:
-            return result.view(*result.shape[:n_out])
+            return result.view(result.shape[:n_out])
         return result.sum(list(range(n_out, n_all)))
     return result
 
