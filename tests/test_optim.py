@@ -605,13 +605,13 @@ def test_lbfgs_on_device(device):
 def test_parallel_chunks_give_identical_results(name, kw, monkeypatch):
     """Large arrays are updated in row slices on a thread pool: forced here on small arrays
     (with a transposed, non-contiguous gradient) the result is bit-identical."""
-    import ember.optim.optimizer as base
-    monkeypatch.setattr(base, "_num_threads", lambda: 3)
+    import ember._parallel as base
+    monkeypatch.setattr(base, "num_threads", lambda: 3)
     init, grads = _problem(np.float64, 6, shapes=[(9, 7), (13,)])
     runs = []
     for min_parallel in (1 << 40, 1):
-        monkeypatch.setattr(base, "_MIN_PARALLEL", min_parallel)
-        monkeypatch.setattr(base, "_CHUNK", 10)
+        monkeypatch.setattr(base, "MIN_PARALLEL", min_parallel)
+        monkeypatch.setattr(base, "CHUNK", 10)
         ep = _params(ember, init)
         opt = getattr(ember.optim, name)(ep, **kw)
         for g in grads:
@@ -621,3 +621,16 @@ def test_parallel_chunks_give_identical_results(name, kw, monkeypatch):
         runs.append([_np(p).copy() for p in ep])
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_parallel_updates_follow_set_num_threads():
+    """torch.set_num_threads(1) keeps the optimizers' slices on the calling thread."""
+    import ember._parallel as par
+    old = ember.get_num_threads()
+    try:
+        ember.set_num_threads(1)
+        assert par.num_threads() == 1
+        ember.set_num_threads(2)
+        assert par.num_threads() == min(2, par._cores())
+    finally:
+        ember.set_num_threads(old)

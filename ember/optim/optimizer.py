@@ -6,7 +6,6 @@ state dict has torch's layout, `{"state": {index: {...}}, "param_groups": [{...,
 [indices]}]}`, with ember tensors as state values, so torch's state dicts load into ember and back
 once their tensors are converted."""
 import functools
-import os
 import warnings
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
@@ -16,6 +15,7 @@ from itertools import chain
 import numpy as np
 
 from .. import _dtype
+from .._parallel import for_chunks as _for_chunks  # noqa: F401  (the update rules import it here)
 from .._tensor import Tensor, _new, bump_version
 from ..ops.elementwise import _addcdiv_low, _addcmul_fused, _axpy, _lerp_fused, _low_float
 from ..autograd.grad_mode import _enabled, set_grad
@@ -678,56 +678,6 @@ def _addcdiv_(xp, dst, t1, t2, value, tmp=None):
     tmp /= t2
     dst += tmp
     return dst
-
-
-# ---- running an update over large NumPy arrays on several cores --------------------------------
-# Row slices of about _CHUNK elements are updated by up to _MAX_THREADS threads. NumPy releases
-# the GIL inside each ufunc loop, but every call re-takes it: on a 16-core machine an Adam step
-# over 1.9M floats took 7.0 ms on one thread, 2.6 ms on 4 and more again beyond (GIL hand-offs),
-# and slices smaller than 2**18 elements lost to the per-call overhead.
-_CHUNK = 1 << 18
-_MIN_PARALLEL = 2 * _CHUNK      # smaller arrays are updated in one call
-_MAX_THREADS = 4
-_pool = [None]
-
-
-def _num_threads():
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        (os.cpu_count() or 1)
-    return min(cores, _MAX_THREADS)
-
-
-def _executor():
-    if _pool[0] is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _pool[0] = ThreadPoolExecutor(_num_threads(), thread_name_prefix="ember-optim")
-    return _pool[0]
-
-
-if hasattr(os, "register_at_fork"):      # a forked child (a DataLoader worker) has no threads
-    os.register_at_fork(after_in_child=lambda: _pool.__setitem__(0, None))
-
-
-def _for_chunks(xp, kernel, arrays, *scalars):
-    """Run `kernel(xp, *arrays, *scalars)`. Large NumPy arrays are cut into the same row slices
-    (any memory layout) and the slices are updated in parallel: NumPy releases the GIL inside
-    its loops, and every update rule is elementwise, so the result is the same bit for bit.
-    `None` entries in `arrays` stay None. 0-d arrays run as 1-element views (NumPy's 0-d
-    arithmetic gives scalars, which the kernels' out= and in-place writes cannot take)."""
-    a = arrays[0]
-    if a.ndim == 0:
-        arrays = tuple(None if x is None else x.reshape(1) for x in arrays)
-        a = arrays[0]
-    if xp is not np or a.size < _MIN_PARALLEL or a.ndim == 0 or a.shape[0] < 2 or \
-            _num_threads() < 2:
-        kernel(xp, *arrays, *scalars)
-        return
-    rows = max(1, _CHUNK * a.shape[0] // a.size)
-
-    def run(start):
-        kernel(xp, *(None if x is None else x[start:start + rows] for x in arrays), *scalars)
-    for _ in _executor().map(run, range(0, a.shape[0], rows)):
-        pass
 
 
 def _finish(p):
