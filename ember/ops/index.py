@@ -326,6 +326,66 @@ def _trivial(basic):
 
 
 _BASIC = {"select": _select_fn, "slice": _slice_fn, "unsqueeze": _unsqueeze_idx_fn}
+_BASIC_KEYS = frozenset((tuple, slice, type(None), type(Ellipsis)))
+
+
+def _parse_basic(idx, shape):
+    """_parse's (basic, last) for the common keys, without its per-element classification: a
+    tuple (or one) of Python ints in range, slices of int or None bounds and positive steps, None
+    and at most one Ellipsis. None for any other index (_parse handles it, and its errors)."""
+    single = type(idx) is not tuple
+    items = (idx,) if single else idx
+    used = 0
+    ell = False
+    for i in items:
+        t = type(i)
+        if t is int or t is slice:
+            used += 1
+        elif i is Ellipsis:
+            if ell:
+                return None
+            ell = True
+        elif i is not None:
+            return None
+    ndim = len(shape)
+    if used > ndim:
+        return None
+    basic = []
+    d = 0
+    last = "alias"
+    for i in items:
+        t = type(i)
+        if t is int:
+            n = shape[d]
+            if not -n <= i < n:
+                return None
+            basic.append(i + n if i < 0 else i)
+            d += 1
+            last = "select"
+        elif t is slice:
+            start, stop, step = i.start, i.stop, i.step
+            if start is None and stop is None and step is None:
+                if single:
+                    last = "slice"
+            else:
+                if not ((start is None or type(start) is int) and
+                        (stop is None or type(stop) is int) and
+                        (step is None or type(step) is int and step > 0)):
+                    return None
+                n = shape[d]
+                if single or i.indices(n) != (0, n, 1):
+                    last = "slice"
+            basic.append(i)
+            d += 1
+        elif i is None:
+            basic.append(None)
+            last = "unsqueeze"
+        else:
+            k = ndim - used
+            basic += [slice(None)] * k
+            d += k
+    basic.append(Ellipsis)
+    return tuple(basic), last
 
 
 def _bounds_error(e, idx=None, ndim=None):
@@ -409,6 +469,11 @@ def getitem(self, idx):
             if not self.is_nested:
                 raise
             return self.unbind()[idx]
+    if type(idx) in _BASIC_KEYS and type(self.arr) is np.ndarray:   # fast path: views
+        parsed = _parse_basic(idx, self.arr.shape)
+        if parsed is not None:
+            basic, last = parsed
+            return _alias_fn(self, ()) if last == "alias" else _BASIC[last](self, basic)
     try:
         if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be and self.be.xp is np:
             # fast path: x[t] (NumPy checks the bounds)
