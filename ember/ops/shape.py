@@ -494,6 +494,8 @@ def _insert_units(xp, a, positions):
     for p in positions:
         shape.insert(p, 1)
     r = a.reshape(shape)
+    if xp is np and a.size and a.flags.c_contiguous:    # NumPy's own strides: torch's
+        return r
     st = list(r.strides)
     for p in reversed(positions):
         st[p] = r.shape[p + 1] * st[p + 1] if p + 1 < r.ndim else r.itemsize
@@ -1040,7 +1042,8 @@ def column_stack(tensors, *, out=None):
 # ---- slicing views ----------------------------------------------------------------------------
 def _idx_fwd(xp, x, idx):
     if None in idx:
-        out = _insert_units(xp, x[tuple(i for i in idx if i is not None)], _none_positions(idx))
+        out = _insert_units(xp, x[tuple([i for i in idx if i is not None])],
+                            _none_positions(idx))
     else:
         out = x[idx]
     return out, (x.shape, idx)
