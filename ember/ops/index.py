@@ -230,6 +230,7 @@ def _parse(idx, shape, be, fill=False):
     basic, adv, masks = [], [], []
     d = p = 0                 # dim in the input, dim in the result of `basic`
     last = None
+    whole = True                # `basic` takes every dim whole (the view is the tensor)
     for kind, v in items:
         if kind == "int":
             n = shape[d]
@@ -238,18 +239,21 @@ def _parse(idx, shape, be, fill=False):
             basic.append(v + n if v < 0 else v)
             d += 1
             last = "select"
+            whole = False
         elif kind == "slice":
             sl = _slice(v)
             basic.append(sl)
             # torch skips a slice covering the whole dim, unless it is the whole index
             if single or sl.indices(shape[d]) != (0, shape[d], 1):
                 last = "slice"
+            whole = whole and sl == _ALL
             d += 1
             p += 1
         elif kind == "none":
             basic.append(None)
             p += 1
             last = "unsqueeze"
+            whole = False
         elif kind == "ell":             # torch expands the first ellipsis only
             k = ndim - used if n_ell else 0
             n_ell = 0
@@ -277,7 +281,7 @@ def _parse(idx, shape, be, fill=False):
     for _ in range(0 if byte_fill else n_byte):
         _byte_index_warning()
     if masks:                   # torch checks a mask against the tensor `basic` made
-        view = np.broadcast_to(np.empty((), bool), shape)[basic].shape
+        view = shape if whole else np.broadcast_to(np.empty((), bool), shape)[basic].shape
         for mask, at in masks:
             _check_mask_shape(mask, view, at)
     if byte_fill:
@@ -294,6 +298,7 @@ def _parse(idx, shape, be, fill=False):
     return basic, tuple(st2), last
 
 
+_ALL = slice(None)
 _BYTE_FILL = "masked_fill_ only supports boolean masks, but got mask with dtype unsigned char"
 
 
@@ -326,7 +331,7 @@ def _trivial(basic):
 
 
 _BASIC = {"select": _select_fn, "slice": _slice_fn, "unsqueeze": _unsqueeze_idx_fn}
-_BASIC_KEYS = frozenset((tuple, slice, type(None), type(Ellipsis)))
+_BASIC_KEYS = frozenset((int, tuple, slice, type(None), type(Ellipsis)))
 
 
 def _parse_basic(idx, shape):
@@ -733,8 +738,20 @@ _F64 = np.dtype(np.float64)
 def _setitem(self, idx, value):
     if isinstance(value, (int, float, complex, np.number)):
         value = _number_value(value, self.arr.dtype)
-    basic, adv, _ = _parse(idx, self.arr.shape, self.be,
-                           not isinstance(value, Tensor) or value.arr.size == 1)
+    arr = self.arr
+    basic = None
+    if type(arr) is np.ndarray:         # fast paths: what _parse gives these keys
+        if type(idx) in _BASIC_KEYS:
+            parsed = _parse_basic(idx, arr.shape)
+            if parsed is not None:
+                basic, adv = parsed[0], None
+        elif type(idx) is Tensor and idx.be is self.be and idx.arr.ndim and arr.ndim:
+            a = idx.arr         # one int64 index tensor, or a bool mask of self's leading dims
+            if a.dtype == np.int64 or a.dtype == np.bool_ and a.shape == arr.shape[:a.ndim]:
+                basic, adv = (_ALL,) * (a.ndim if a.dtype == np.bool_ else 1) + (...,), (a,)
+    if basic is None:
+        basic, adv, _ = _parse(idx, self.arr.shape, self.be,
+                               not isinstance(value, Tensor) or value.arr.size == 1)
     if adv is not None:
         value = _put_value(self, value, adv)
     v_rg = isinstance(value, Tensor) and value.requires_grad
