@@ -27,6 +27,8 @@ from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
 from ._registry import c_order, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
+from ._views import check_inplace_view, rebase_view, refresh_views
+from ..autograd.engine import watch_indices
 from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
     _check_broadcast_into
 
@@ -326,8 +328,10 @@ def _outside(a, lo, hi):
 
 
 def _trivial(basic):
-    return builtins.all(b is Ellipsis or (type(b) is slice and b == slice(None))
-                        for b in basic)
+    for b in basic:
+        if b is not Ellipsis and (type(b) is not slice or b != _ALL):
+            return False
+    return True
 
 
 _BASIC = {"select": _select_fn, "slice": _slice_fn, "unsqueeze": _unsqueeze_idx_fn}
@@ -514,9 +518,11 @@ def _nested_refusal(input, strided, jagged):
 
 def _watched(out, idx):
     """out, whose node (if any) checks the index tensors' versions at backward, as torch's."""
-    if out.grad_fn is not None:
-        from ..autograd.engine import watch_indices
-        watch_indices(out.grad_fn, idx)
+    fn = out.grad_fn
+    if fn is not None:
+        ts = tuple([t for t in (idx if isinstance(idx, tuple) else (idx,)) if type(t) is Tensor])
+        if ts:
+            watch_indices(fn, ts)
     return out
 
 
@@ -581,7 +587,6 @@ def _put_recorded(self, value, idx, accumulate, o):
         if base.requires_grad and base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
-        from ._views import check_inplace_view
         check_inplace_view(self)
     be = self.be
     xp = be.xp
@@ -606,7 +611,6 @@ def _put_recorded(self, value, idx, accumulate, o):
     node = o.node_cls(o, o.impl[be.idx][1], xp, (idx, accumulate, v.shape), (prev, nv),
                       (old, value), (idx, accumulate))
     self.grad_fn, self._rg = node, True
-    from ._views import rebase_view, refresh_views
     if base is not None:
         out = _new(self.arr, be)
         out.grad_fn, out._rg = node, True
