@@ -647,11 +647,20 @@ def _value_for(self, value):
         if value.arr.dtype != self.arr.dtype:
             value = value.to(self.dtype)
         return value
+    a = self.arr
+    if type(value) in _PY_SCALARS and type(a) is np.ndarray and a.dtype in _SCALAR_DTYPES:
+        return _new(np.asarray(value, a.dtype), self.be)      # (what tensor() makes of it)
     from .creation import tensor
     try:
         return tensor(value, dtype=self.dtype, device=self.device)
     except (TypeError, ValueError):
         raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}") from None
+
+
+_PY_SCALARS = frozenset((int, float, bool))
+# dtypes a (checked) Python scalar converts to exactly as tensor() converts it
+_SCALAR_DTYPES = frozenset(np.dtype(d) for d in (np.float32, np.float64, np.int64, np.int32,
+                                                 np.int16, np.int8, np.uint8, np.bool_))
 
 
 def _tname(x):
