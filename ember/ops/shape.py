@@ -1182,7 +1182,9 @@ def _bounds(sizes):
 
 @op("unbind", saves=None, n_out=-1)
 def _unbind(xp, x, dim):
-    return tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim])), (dim,)
+    # (the trailing ... keeps the pieces of a 1-d array 0-d views: NumPy gives scalars, copies)
+    pre = (slice(None),) * dim
+    return tuple([x[pre + (i, Ellipsis)] for i in range(x.shape[dim])]), (dim,)
 
 
 _unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
