@@ -122,7 +122,7 @@ def _view_op(name, fwd, bwd, node=None):
 
 # ---- view / reshape ---------------------------------------------------------------------------
 def _view_fwd(xp, x, shape):
-    r = _reshape_nocopy(xp, x, shape)
+    r = x.reshape(shape) if x.flags.c_contiguous else _reshape_nocopy(xp, x, shape)
     if r is None:
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
                            "least one dimension spans across two contiguous subspaces). Use "
@@ -1154,7 +1154,7 @@ def select(input, dim, index):
 def _split_fwd(xp, x, dim, bounds, chunks=None):
     """(chunks: chunk's count, which a nested tensor's kernel checks as torch's)"""
     pre = (slice(None),) * dim
-    return tuple(x[pre + (slice(a, b),)] for a, b in bounds), (x.shape, dim, bounds)
+    return tuple([x[pre + (slice(a, b),)] for a, b in bounds]), (x.shape, dim, bounds)
 
 
 def _split_bwd(xp, g, shape, dim, bounds):
