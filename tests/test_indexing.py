@@ -418,6 +418,18 @@ def test_grad_fn_names():
         assert names[1] == names[0], expr
 
 
+@pytest.mark.parametrize("sl", [slice(0, 5), slice(-3, None), slice(-100, 100), slice(-3, 3),
+                                slice(None, 100), slice(0, 3, 1), slice(0, 2), slice(None, 0)])
+def test_whole_dim_slice_node_as_torch(sl):
+    # torch returns the tensor itself for a slice of start 0, stop >= the size and step 1 (a
+    # negative start covering the dim is still sliced): the grad_fn is the op before it
+    names = []
+    for lib in (torch, ember):
+        x = lib.ones(2, 3, requires_grad=True) * 1
+        names.append((_name(x[0, sl].grad_fn), _name(x[(sl,)].grad_fn)))
+    assert names[1] == names[0]
+
+
 def test_unique_is_not_differentiable():
     run_both(lambda lib: lib.ones(3, requires_grad=True).unique().sum().backward())
 

@@ -206,6 +206,14 @@ def _slice(s):
                  None if s.stop is None else s.stop.__index__(), step)
 
 
+def _whole(sl, n):
+    """Whether torch's applySlice returns the tensor itself for slice `sl` (of int or None
+    bounds) of a dim of size n: start 0, stop at least n, step 1 (a negative start, even one
+    covering the dim, is sliced)."""
+    return not sl.start and (sl.stop is None or sl.stop >= n) and \
+        (sl.step is None or sl.step == 1)
+
+
 def _parse(idx, shape, be, fill=False):
     """Split a torch index into (basic, adv, last): `basic` is a NumPy basic index (a view,
     applied first), `adv` None or the advanced index for the result of `basic`, and `last` the
@@ -245,8 +253,8 @@ def _parse(idx, shape, be, fill=False):
         elif kind == "slice":
             sl = _slice(v)
             basic.append(sl)
-            # torch skips a slice covering the whole dim, unless it is the whole index
-            if single or sl.indices(shape[d]) != (0, shape[d], 1):
+            # torch skips a slice of the whole dim, unless it is the whole index
+            if single or not _whole(sl, shape[d]):
                 last = "slice"
             whole = whole and sl == _ALL
             d += 1
@@ -381,8 +389,7 @@ def _parse_basic(idx, shape):
                         (stop is None or type(stop) is int) and
                         (step is None or type(step) is int and step > 0)):
                     return None
-                n = shape[d]
-                if single or i.indices(n) != (0, n, 1):
+                if single or not _whole(i, shape[d]):
                     last = "slice"
             basic.append(i)
             d += 1
