@@ -174,6 +174,24 @@ def test_setitem_errors():
     run_both(lambda lib: lib.ones(3).__setitem__(lib.tensor([True, False]), 2.0))
 
 
+@pytest.mark.parametrize("value", [np.float32(3), np.float16(2), np.complex64(1), np.bool_(True),
+                                   np.array(3.0), [1.0], None, np.float64(3), np.int64(-2),
+                                   np.uint8(7), np.complex128(2)])
+@pytest.mark.parametrize("key", [0, (0, 9), (0, 1, 2), "mask"])
+def test_setitem_value_types_as_torch(value, key):
+    # torch's valueToTensor takes Python numbers (float64 and complex128 are float and complex
+    # subclasses) and NumPy integers, and refuses anything else before reading the index
+    out = []
+    for lib in (torch, ember):
+        x = lib.arange(8.0).reshape(2, 4)
+        try:
+            x[x > 3 if key == "mask" else key] = value
+            out.append(x.tolist())
+        except Exception as e:      # noqa: BLE001 - the class and message are compared
+            out.append((type(e).__name__, str(e)))
+    assert out[1] == out[0]
+
+
 def test_setitem_version_and_saved_tensor_check():
     def fn(lib):
         x = lib.ones(3, requires_grad=True)

@@ -19,7 +19,7 @@ from .._sparse_coo import SparseCOO
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
     _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args, \
-    tensor_ndim, writable_alias, shared_alias, warn_shared, _overlaps
+    tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
 from . import _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
@@ -756,7 +756,11 @@ _F64 = np.dtype(np.float64)
 
 
 def _setitem(self, idx, value):
-    if isinstance(value, (int, float, complex, np.number)):
+    if not isinstance(value, Tensor):
+        # torch's valueToTensor, before the index is read: a Python number (float and complex
+        # subclasses such as NumPy's float64 and complex128 too) or a NumPy integer
+        if not isinstance(value, (int, float, complex, np.integer)):
+            raise TypeError(f"can't assign a {type_name(value)} to a {_tname(self)}")
         value = _number_value(value, self.arr.dtype)
     arr = self.arr
     basic = None
@@ -780,8 +784,6 @@ def _setitem(self, idx, value):
         if isinstance(value, Tensor):
             v = value.arr if value.be is self.be else self.be.from_host(value.be.to_host(
                 value.arr))
-        elif not isinstance(value, (int, float, bool, complex, np.generic)):
-            raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
         target = self.arr[basic]
         if not getattr(target.flags, "writeable", True):
             if adv is None and _overlaps(target):
@@ -815,8 +817,6 @@ def _setitem(self, idx, value):
                 from None
         bump_version(self)
         return
-    if not isinstance(value, (Tensor, int, float, bool, complex, np.generic)):
-        raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
     value = _value_for(self, value)
     if adv is None and not _trivial(basic) and _overlaps(self.arr):
         # an expanded tensor: the write lands in memory its other elements share, so it is
