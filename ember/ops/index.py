@@ -343,6 +343,7 @@ def _trivial(basic):
 
 
 _BASIC = {"select": _select_fn, "slice": _slice_fn, "unsqueeze": _unsqueeze_idx_fn}
+_NONE_KEY = (None, Ellipsis)       # _parse_basic(None, shape)[0]
 _BASIC_KEYS = frozenset((int, tuple, slice, type(None), type(Ellipsis)))
 
 
@@ -485,6 +486,8 @@ def getitem(self, idx):
             if not self.is_nested:
                 raise
             return self.unbind()[idx]
+    if idx is None and type(self.arr) is np.ndarray:    # fast path: x[None]
+        return _unsqueeze_idx_fn(self, _NONE_KEY)
     if type(idx) in _BASIC_KEYS and type(self.arr) is np.ndarray:   # fast path: views
         parsed = _parse_basic(idx, self.arr.shape)
         if parsed is not None:

@@ -1061,8 +1061,11 @@ def column_stack(tensors, *, out=None):
 # ---- slicing views ----------------------------------------------------------------------------
 def _idx_fwd(xp, x, idx):
     if None in idx:
-        out = _insert_units(xp, x[tuple([i for i in idx if i is not None])],
-                            _none_positions(idx))
+        if len(idx) == 2 and idx[0] is None and idx[1] is Ellipsis:    # x[None]
+            out = _insert_units(xp, x, (0,))
+        else:
+            out = _insert_units(xp, x[tuple([i for i in idx if i is not None])],
+                                _none_positions(idx))
     else:
         out = x[idx]
     return out, (x.shape, idx)
