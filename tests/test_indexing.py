@@ -1,6 +1,7 @@
 """Indexing against torch: every __getitem__ form (values, shapes, view or copy), __setitem__,
 the gather/scatter family with their in-place variants, sorting and searching, and the
 exception classes torch raises."""
+import math
 import warnings
 
 import numpy as np
@@ -189,6 +190,29 @@ def test_setitem_value_types_as_torch(value, key):
             out.append(x.tolist())
         except Exception as e:      # noqa: BLE001 - the class and message are compared
             out.append((type(e).__name__, str(e)))
+    assert out[1] == out[0]
+
+
+@pytest.mark.parametrize("key", [slice(None), Ellipsis, (slice(None), slice(0, 9)), slice(0, 2),
+                                 slice(-2, None), (slice(None), 0)])
+@pytest.mark.parametrize("shape", [None, (), (4,), (2, 4), (1, 2, 4), (1, 4), (3,)])
+def test_setitem_whole_tensor_writes_as_torch(key, shape):
+    # an index torch's applySlicing skips entirely is written with copy_ (fill_ for a 0-d
+    # value of another shape): CopyBackwards / FillBackward3, not CopySlices
+    out = []
+    for lib in (torch, ember):
+        w = lib.ones((), requires_grad=True)
+        x = lib.zeros(2, 4) * w
+        v = 2.5 if shape is None else (lib.arange(8.0)[:math.prod(shape)].reshape(shape) + 1) \
+            .requires_grad_()
+        try:
+            x[key] = v
+        except Exception as e:      # noqa: BLE001 - the class and message are compared
+            out.append((type(e).__name__, str(e)))
+            continue
+        (x * lib.arange(1.0, 9.0).reshape(2, 4)).sum().backward()
+        out.append((x.tolist(), x._version, _name(x.grad_fn), x.grad_fn.name(), w.grad.item(),
+                    None if shape is None else v.grad.tolist()))
     assert out[1] == out[0]
 
 

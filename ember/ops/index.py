@@ -821,6 +821,9 @@ def _setitem(self, idx, value):
         bump_version(self)
         return
     value = _value_for(self, value)
+    if adv is None and _whole_index(basic, self.arr.shape) and \
+            getattr(self.arr.flags, "writeable", True) and _write_whole(self, value):
+        return
     if adv is None and not _trivial(basic) and _overlaps(self.arr):
         # an expanded tensor: the write lands in memory its other elements share, so it is
         # recorded on the (non-overlapping) view written to
@@ -832,6 +835,39 @@ def _setitem(self, idx, value):
         _watched(self, idx)
     else:       # torch: a view, then index_put_ on it (the base is rebased: CopySlices)
         _put_recorded(_slice_fn(self, basic), value, adv, False, _index_put)
+
+
+def _whole_index(basic, shape):
+    """Whether torch's applySlicing returns the tensor itself for the basic index `basic`
+    (slices it skips, and the closing Ellipsis)."""
+    d = 0
+    for b in basic:
+        if b is not Ellipsis:
+            if type(b) is not slice or not _whole(b, shape[d]):
+                return False
+            d += 1
+    return True
+
+
+def _write_whole(self, value):
+    """A recorded setitem whose index is self itself, as torch's copy_to: self.copy_(value),
+    or fill_ for a 0-d value of another shape, after dropping value's leading 1s (a view).
+    False, writing nothing, where value does not expand to self (the caller raises torch's
+    error)."""
+    shape, vshape = self.arr.shape, value.arr.shape
+    if vshape == shape:
+        self.copy_(value)
+    elif not vshape:
+        self.fill_(value)
+    else:
+        src = vshape
+        while src and src[0] == 1:
+            src = src[1:]
+        if len(src) > len(shape) or builtins.any(
+                n != m and n != 1 for n, m in zip(src[::-1], shape[::-1])):
+            return False
+        self.copy_(value.view(src) if src != vshape else value)
+    return True
 
 
 def _writable(a):

@@ -751,7 +751,7 @@ def _to_format(input, fmt, copy=False, alias=None):
     return apply(_to_copy_format if alias == "suggest" else _clone_format, (input,), (fmt,))
 
 
-@op("copy", saves=None, node="CopyBackwards")
+@op("copy", saves=None, node="torch::autograd::CopyBackwards")
 def _copy(xp, x, src):
     if src.dtype.kind == "c":
         from .index import warn_complex_to_real
