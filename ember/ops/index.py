@@ -28,7 +28,7 @@ from ._dims import int_arg, wrap_dim
 from ._registry import c_order, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
 from ._views import check_inplace_view, rebase_view, refresh_views
-from ..autograd.engine import watch_indices
+from ..autograd.engine import watch_indices as _watch_indices
 from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
     _check_broadcast_into
 
@@ -532,7 +532,7 @@ def _watched(out, idx):
     if fn is not None:
         ts = tuple([t for t in (idx if isinstance(idx, tuple) else (idx,)) if type(t) is Tensor])
         if ts:
-            watch_indices(fn, ts)
+            _watch_indices(fn, ts)
     return out
 
 
