@@ -1,5 +1,6 @@
-"""Per-op overhead (a chain of 100 small ops, forward+backward and under no_grad) and a
-1024x1024 float32 matmul forward+backward: ember against torch in the same run."""
+"""Per-op overhead (a chain of 100 small ops, forward+backward and under no_grad), the per-call
+time of common indexing and view ops on a small tensor, and a 1024x1024 float32 matmul
+forward+backward: ember against torch in the same run."""
 import os
 import sys
 
@@ -53,8 +54,52 @@ def bench_lib(lib):
     return {
         "per-op fwd+bwd (100 ops, 16 elem)": median_time(fwd_bwd) / N_OPS,
         "per-op no_grad (100 ops, 16 elem)": median_time(no_grad) / N_OPS,
+        **bench_views(lib),
         "matmul 1024x1024 f32 fwd+bwd": median_time(matmul, repeat=5, number=3),
     }
+
+
+def bench_views(lib):
+    """Per-call time of indexing, view and index-put ops on a 3x4 float32 tensor (one that
+    requires grad in the rows marked (grad))."""
+    x = lib.tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
+    xg = lib.tensor(np.arange(12, dtype=np.float32).reshape(3, 4), requires_grad=True)
+    mask = x > 5
+    idx = lib.tensor([0, 2])
+    s = lib.tensor(3.5)
+
+    def put_slice():
+        x[1:3] = 0
+
+    def put_mask():
+        x[mask] = 0
+
+    def put_grad():
+        y = xg.clone()
+        y[1:3] = 0
+
+    ops = {
+        "x[0]": lambda: x[0],
+        "x[1:3]": lambda: x[1:3],
+        "x[:, 0]": lambda: x[:, 0],
+        "x[None]": lambda: x[None],
+        "x[mask]": lambda: x[mask],
+        "x[idx]": lambda: x[idx],
+        "x[0] (grad)": lambda: xg[0],
+        "x[idx] (grad)": lambda: xg[idx],
+        "x.view(4, 3)": lambda: x.view(4, 3),
+        "x.reshape(-1)": lambda: x.reshape(-1),
+        "x.permute(1, 0)": lambda: x.permute(1, 0),
+        "x.unsqueeze(0)": lambda: x.unsqueeze(0),
+        "x.expand(2, 3, 4)": lambda: x.expand(2, 3, 4),
+        "x.unbind(0)": lambda: x.unbind(0),
+        "x.chunk(2, 1) (grad)": lambda: xg.chunk(2, 1),
+        "x[1:3] = 0": put_slice,
+        "x[mask] = 0": put_mask,
+        "y = x.clone(); y[1:3] = 0 (grad)": put_grad,
+        "s.item()": lambda: s.item(),
+    }
+    return {f"index/view {k}": median_time(f) for k, f in ops.items()}
 
 
 def main():

@@ -74,7 +74,8 @@ def _dims_varargs(fn):
     """Tensor.squeeze / squeeze_ take several dims as varargs too (torch.squeeze does not)."""
     def method(self, *dims, dim=None):
         if dims:
-            if dim is not None or any(not isinstance(d, int) for d in dims[1:]):
+            if dim is not None or len(dims) > 1 and \
+                    any(not isinstance(d, int) for d in dims[1:]):
                 raise TypeError(f"{fn.__name__}() received an invalid combination of arguments "
                                 f"- got {dims}, dim={dim}")
             dim = dims[0] if len(dims) == 1 else dims

@@ -439,6 +439,9 @@ class Tensor:
         return self._host().tolist()
 
     def item(self):
+        a = self.arr
+        if self.be is CPU and type(a) is np.ndarray and a.size == 1:    # the common case
+            return a.item()
         try:
             n = self.arr.size
         except AttributeError:          # a nested tensor's array

@@ -1,6 +1,7 @@
 """Indexing against torch: every __getitem__ form (values, shapes, view or copy), __setitem__,
 the gather/scatter family with their in-place variants, sorting and searching, and the
 exception classes torch raises."""
+import math
 import warnings
 
 import numpy as np
@@ -172,6 +173,47 @@ def test_setitem_errors():
     run_both(lambda lib: _x(lib).__setitem__([0], lib.ones(1, dtype=lib.int64)))
     run_both(lambda lib: lib.ones(3, requires_grad=True).__setitem__(0, 2.0))
     run_both(lambda lib: lib.ones(3).__setitem__(lib.tensor([True, False]), 2.0))
+
+
+@pytest.mark.parametrize("value", [np.float32(3), np.float16(2), np.complex64(1), np.bool_(True),
+                                   np.array(3.0), [1.0], None, np.float64(3), np.int64(-2),
+                                   np.uint8(7), np.complex128(2)])
+@pytest.mark.parametrize("key", [0, (0, 9), (0, 1, 2), "mask"])
+def test_setitem_value_types_as_torch(value, key):
+    # torch's valueToTensor takes Python numbers (float64 and complex128 are float and complex
+    # subclasses) and NumPy integers, and refuses anything else before reading the index
+    out = []
+    for lib in (torch, ember):
+        x = lib.arange(8.0).reshape(2, 4)
+        try:
+            x[x > 3 if key == "mask" else key] = value
+            out.append(x.tolist())
+        except Exception as e:      # noqa: BLE001 - the class and message are compared
+            out.append((type(e).__name__, str(e)))
+    assert out[1] == out[0]
+
+
+@pytest.mark.parametrize("key", [slice(None), Ellipsis, (slice(None), slice(0, 9)), slice(0, 2),
+                                 slice(-2, None), (slice(None), 0)])
+@pytest.mark.parametrize("shape", [None, (), (4,), (2, 4), (1, 2, 4), (1, 4), (3,)])
+def test_setitem_whole_tensor_writes_as_torch(key, shape):
+    # an index torch's applySlicing skips entirely is written with copy_ (fill_ for a 0-d
+    # value of another shape): CopyBackwards / FillBackward3, not CopySlices
+    out = []
+    for lib in (torch, ember):
+        w = lib.ones((), requires_grad=True)
+        x = lib.zeros(2, 4) * w
+        v = 2.5 if shape is None else (lib.arange(8.0)[:math.prod(shape)].reshape(shape) + 1) \
+            .requires_grad_()
+        try:
+            x[key] = v
+        except Exception as e:      # noqa: BLE001 - the class and message are compared
+            out.append((type(e).__name__, str(e)))
+            continue
+        (x * lib.arange(1.0, 9.0).reshape(2, 4)).sum().backward()
+        out.append((x.tolist(), x._version, _name(x.grad_fn), x.grad_fn.name(), w.grad.item(),
+                    None if shape is None else v.grad.tolist()))
+    assert out[1] == out[0]
 
 
 def test_setitem_version_and_saved_tensor_check():
@@ -416,6 +458,18 @@ def test_grad_fn_names():
             x = lib.ones(2, 3, requires_grad=True) * 1
             names.append(_name(eval(expr).grad_fn))
         assert names[1] == names[0], expr
+
+
+@pytest.mark.parametrize("sl", [slice(0, 5), slice(-3, None), slice(-100, 100), slice(-3, 3),
+                                slice(None, 100), slice(0, 3, 1), slice(0, 2), slice(None, 0)])
+def test_whole_dim_slice_node_as_torch(sl):
+    # torch returns the tensor itself for a slice of start 0, stop >= the size and step 1 (a
+    # negative start covering the dim is still sliced): the grad_fn is the op before it
+    names = []
+    for lib in (torch, ember):
+        x = lib.ones(2, 3, requires_grad=True) * 1
+        names.append((_name(x[0, sl].grad_fn), _name(x[(sl,)].grad_fn)))
+    assert names[1] == names[0]
 
 
 def test_unique_is_not_differentiable():

@@ -37,6 +37,8 @@ VIEWS = {
     "split": lambda x: x.split(2, 2)[1],
     "chunk": lambda x: x.chunk(3, 1)[2],
     "unbind": lambda x: x.unbind(2)[3],
+    "unbind_1d": lambda x: x.reshape(-1).unbind()[5],      # 0-d views
+    "iter_1d": lambda x: list(x[1, 2])[3],
     "tensor_split": lambda x: x.tensor_split(3, 2)[1],
     "detach": lambda x: x.detach(),
     "real_view_of_view": lambda x: x[1].t()[::2],

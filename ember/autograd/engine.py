@@ -150,12 +150,9 @@ _TORCH_SAVES = {
 _WATCHED = weakref.WeakKeyDictionary()
 
 
-def watch_indices(node, idx):
-    """Remember the Tensors among an index expression for node's version check."""
-    from .._tensor import Tensor
-    ts = tuple(t for t in (idx if isinstance(idx, tuple) else (idx,)) if type(t) is Tensor)
-    if ts and node is not None:
-        _WATCHED[node] = ts
+def watch_indices(node, tensors):
+    """Remember the Tensors of an index expression for node's version check."""
+    _WATCHED[node] = tensors
 
 
 def _check_versions(node):

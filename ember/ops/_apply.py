@@ -437,13 +437,13 @@ def apply(op, args, static=(), view_of=None):
             if view_of is not None:
                 _fw_alias_views(view_of, (t,))
         return t
-    outs = tuple(_new(o, be) for o in out)
+    outs = tuple([_new(o, be) for o in out])
     if view_of is not None:
         for o in outs:
             _share_version(o, view_of)
     if record:
         node = _node(op, bwd, be, saved, args, static, arrays, out)
-        node.outs = tuple((o.shape, o.dtype) for o in out)
+        node.outs = tuple([(o.shape, o.dtype) for o in out])
         if op.tracks_out:                    # multi-output ops save (at most) their first output
             o0 = outs[0]
             if o0._vc is None:
@@ -606,8 +606,8 @@ def _first_tensor(args):
 
 
 def _node(op, bwd, be, saved, args, static, arrays=None, out=None):
-    nxt = tuple((a.grad_fn or a._leaf_node()) if isinstance(a, Tensor) and a._rg
-                else None for a in args)
+    nxt = tuple([(a.grad_fn or a._leaf_node()) if isinstance(a, Tensor) and a._rg
+                 else None for a in args])
     if op.keeps is not None and arrays is not None:
         args, saved = _thin(op, args, arrays, nxt, saved, out)
     return op.node_cls(op, bwd, be.xp, saved, nxt, args, static)

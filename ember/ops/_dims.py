@@ -13,10 +13,13 @@ def int_arg(value, fn, arg, pos=None):
 
 def wrap_dim(dim, ndim):
     n = ndim if ndim > 0 else 1
-    try:
-        d = dim.__index__()
-    except AttributeError:
-        raise TypeError(f"dim must be an int, not {type(dim).__name__}") from None
+    if type(dim) is int:
+        d = dim
+    else:
+        try:
+            d = dim.__index__()
+        except AttributeError:
+            raise TypeError(f"dim must be an int, not {type(dim).__name__}") from None
     if not -n <= d < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {d})")

@@ -19,7 +19,7 @@ from .._sparse_coo import SparseCOO
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
     _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args, \
-    tensor_ndim, writable_alias, shared_alias, warn_shared, _overlaps
+    tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
 from . import _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
@@ -27,6 +27,8 @@ from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
 from ._registry import c_order, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
+from ._views import check_inplace_view, rebase_view, refresh_views
+from ..autograd.engine import watch_indices as _watch_indices
 from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
     _check_broadcast_into
 
@@ -204,6 +206,14 @@ def _slice(s):
                  None if s.stop is None else s.stop.__index__(), step)
 
 
+def _whole(sl, n):
+    """Whether torch's applySlice returns the tensor itself for slice `sl` (of int or None
+    bounds) of a dim of size n: start 0, stop at least n, step 1 (a negative start, even one
+    covering the dim, is sliced)."""
+    return not sl.start and (sl.stop is None or sl.stop >= n) and \
+        (sl.step is None or sl.step == 1)
+
+
 def _parse(idx, shape, be, fill=False):
     """Split a torch index into (basic, adv, last): `basic` is a NumPy basic index (a view,
     applied first), `adv` None or the advanced index for the result of `basic`, and `last` the
@@ -230,6 +240,7 @@ def _parse(idx, shape, be, fill=False):
     basic, adv, masks = [], [], []
     d = p = 0                 # dim in the input, dim in the result of `basic`
     last = None
+    whole = True                # `basic` takes every dim whole (the view is the tensor)
     for kind, v in items:
         if kind == "int":
             n = shape[d]
@@ -238,18 +249,21 @@ def _parse(idx, shape, be, fill=False):
             basic.append(v + n if v < 0 else v)
             d += 1
             last = "select"
+            whole = False
         elif kind == "slice":
             sl = _slice(v)
             basic.append(sl)
-            # torch skips a slice covering the whole dim, unless it is the whole index
-            if single or sl.indices(shape[d]) != (0, shape[d], 1):
+            # torch skips a slice of the whole dim, unless it is the whole index
+            if single or not _whole(sl, shape[d]):
                 last = "slice"
+            whole = whole and sl == _ALL
             d += 1
             p += 1
         elif kind == "none":
             basic.append(None)
             p += 1
             last = "unsqueeze"
+            whole = False
         elif kind == "ell":             # torch expands the first ellipsis only
             k = ndim - used if n_ell else 0
             n_ell = 0
@@ -277,7 +291,7 @@ def _parse(idx, shape, be, fill=False):
     for _ in range(0 if byte_fill else n_byte):
         _byte_index_warning()
     if masks:                   # torch checks a mask against the tensor `basic` made
-        view = np.broadcast_to(np.empty((), bool), shape)[basic].shape
+        view = shape if whole else np.broadcast_to(np.empty((), bool), shape)[basic].shape
         for mask, at in masks:
             _check_mask_shape(mask, view, at)
     if byte_fill:
@@ -294,6 +308,7 @@ def _parse(idx, shape, be, fill=False):
     return basic, tuple(st2), last
 
 
+_ALL = slice(None)
 _BYTE_FILL = "masked_fill_ only supports boolean masks, but got mask with dtype unsigned char"
 
 
@@ -321,11 +336,73 @@ def _outside(a, lo, hi):
 
 
 def _trivial(basic):
-    return builtins.all(b is Ellipsis or (type(b) is slice and b == slice(None))
-                        for b in basic)
+    for b in basic:
+        if b is not Ellipsis and (type(b) is not slice or b != _ALL):
+            return False
+    return True
 
 
 _BASIC = {"select": _select_fn, "slice": _slice_fn, "unsqueeze": _unsqueeze_idx_fn}
+_NONE_KEY = (None, Ellipsis)       # _parse_basic(None, shape)[0]
+_BASIC_KEYS = frozenset((int, tuple, slice, type(None), type(Ellipsis)))
+
+
+def _parse_basic(idx, shape):
+    """_parse's (basic, last) for the common keys, without its per-element classification: a
+    tuple (or one) of Python ints in range, slices of int or None bounds and positive steps, None
+    and at most one Ellipsis. None for any other index (_parse handles it, and its errors)."""
+    single = type(idx) is not tuple
+    items = (idx,) if single else idx
+    used = 0
+    ell = False
+    for i in items:
+        t = type(i)
+        if t is int or t is slice:
+            used += 1
+        elif i is Ellipsis:
+            if ell:
+                return None
+            ell = True
+        elif i is not None:
+            return None
+    ndim = len(shape)
+    if used > ndim:
+        return None
+    basic = []
+    d = 0
+    last = "alias"
+    for i in items:
+        t = type(i)
+        if t is int:
+            n = shape[d]
+            if not -n <= i < n:
+                return None
+            basic.append(i + n if i < 0 else i)
+            d += 1
+            last = "select"
+        elif t is slice:
+            start, stop, step = i.start, i.stop, i.step
+            if start is None and stop is None and step is None:
+                if single:
+                    last = "slice"
+            else:
+                if not ((start is None or type(start) is int) and
+                        (stop is None or type(stop) is int) and
+                        (step is None or type(step) is int and step > 0)):
+                    return None
+                if single or not _whole(i, shape[d]):
+                    last = "slice"
+            basic.append(i)
+            d += 1
+        elif i is None:
+            basic.append(None)
+            last = "unsqueeze"
+        else:
+            k = ndim - used
+            basic += [slice(None)] * k
+            d += k
+    basic.append(Ellipsis)
+    return tuple(basic), last
 
 
 def _bounds_error(e, idx=None, ndim=None):
@@ -409,6 +486,13 @@ def getitem(self, idx):
             if not self.is_nested:
                 raise
             return self.unbind()[idx]
+    if idx is None and type(self.arr) is np.ndarray:    # fast path: x[None]
+        return _unsqueeze_idx_fn(self, _NONE_KEY)
+    if type(idx) in _BASIC_KEYS and type(self.arr) is np.ndarray:   # fast path: views
+        parsed = _parse_basic(idx, self.arr.shape)
+        if parsed is not None:
+            basic, last = parsed
+            return _alias_fn(self, ()) if last == "alias" else _BASIC[last](self, basic)
     try:
         if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be and self.be.xp is np:
             # fast path: x[t] (NumPy checks the bounds)
@@ -444,9 +528,11 @@ def _nested_refusal(input, strided, jagged):
 
 def _watched(out, idx):
     """out, whose node (if any) checks the index tensors' versions at backward, as torch's."""
-    if out.grad_fn is not None:
-        from ..autograd.engine import watch_indices
-        watch_indices(out.grad_fn, idx)
+    fn = out.grad_fn
+    if fn is not None:
+        ts = tuple([t for t in (idx if isinstance(idx, tuple) else (idx,)) if type(t) is Tensor])
+        if ts:
+            _watch_indices(fn, ts)
     return out
 
 
@@ -511,7 +597,6 @@ def _put_recorded(self, value, idx, accumulate, o):
         if base.requires_grad and base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
-        from ._views import check_inplace_view
         check_inplace_view(self)
     be = self.be
     xp = be.xp
@@ -536,7 +621,6 @@ def _put_recorded(self, value, idx, accumulate, o):
     node = o.node_cls(o, o.impl[be.idx][1], xp, (idx, accumulate, v.shape), (prev, nv),
                       (old, value), (idx, accumulate))
     self.grad_fn, self._rg = node, True
-    from ._views import rebase_view, refresh_views
     if base is not None:
         out = _new(self.arr, be)
         out.grad_fn, out._rg = node, True
@@ -573,11 +657,20 @@ def _value_for(self, value):
         if value.arr.dtype != self.arr.dtype:
             value = value.to(self.dtype)
         return value
+    a = self.arr
+    if type(value) in _PY_SCALARS and type(a) is np.ndarray and a.dtype in _SCALAR_DTYPES:
+        return _new(np.asarray(value, a.dtype), self.be)      # (what tensor() makes of it)
     from .creation import tensor
     try:
         return tensor(value, dtype=self.dtype, device=self.device)
     except (TypeError, ValueError):
         raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}") from None
+
+
+_PY_SCALARS = frozenset((int, float, bool))
+# dtypes a (checked) Python scalar converts to exactly as tensor() converts it
+_SCALAR_DTYPES = frozenset(np.dtype(d) for d in (np.float32, np.float64, np.int64, np.int32,
+                                                 np.int16, np.int8, np.uint8, np.bool_))
 
 
 def _tname(x):
@@ -666,10 +759,26 @@ _F64 = np.dtype(np.float64)
 
 
 def _setitem(self, idx, value):
-    if isinstance(value, (int, float, complex, np.number)):
+    if not isinstance(value, Tensor):
+        # torch's valueToTensor, before the index is read: a Python number (float and complex
+        # subclasses such as NumPy's float64 and complex128 too) or a NumPy integer
+        if not isinstance(value, (int, float, complex, np.integer)):
+            raise TypeError(f"can't assign a {type_name(value)} to a {_tname(self)}")
         value = _number_value(value, self.arr.dtype)
-    basic, adv, _ = _parse(idx, self.arr.shape, self.be,
-                           not isinstance(value, Tensor) or value.arr.size == 1)
+    arr = self.arr
+    basic = None
+    if type(arr) is np.ndarray:         # fast paths: what _parse gives these keys
+        if type(idx) in _BASIC_KEYS:
+            parsed = _parse_basic(idx, arr.shape)
+            if parsed is not None:
+                basic, adv = parsed[0], None
+        elif type(idx) is Tensor and idx.be is self.be and idx.arr.ndim and arr.ndim:
+            a = idx.arr         # one int64 index tensor, or a bool mask of self's leading dims
+            if a.dtype == np.int64 or a.dtype == np.bool_ and a.shape == arr.shape[:a.ndim]:
+                basic, adv = (_ALL,) * (a.ndim if a.dtype == np.bool_ else 1) + (...,), (a,)
+    if basic is None:
+        basic, adv, _ = _parse(idx, self.arr.shape, self.be,
+                               not isinstance(value, Tensor) or value.arr.size == 1)
     if adv is not None:
         value = _put_value(self, value, adv)
     v_rg = isinstance(value, Tensor) and value.requires_grad
@@ -678,8 +787,6 @@ def _setitem(self, idx, value):
         if isinstance(value, Tensor):
             v = value.arr if value.be is self.be else self.be.from_host(value.be.to_host(
                 value.arr))
-        elif not isinstance(value, (int, float, bool, complex, np.generic)):
-            raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
         target = self.arr[basic]
         if not getattr(target.flags, "writeable", True):
             if adv is None and _overlaps(target):
@@ -713,9 +820,10 @@ def _setitem(self, idx, value):
                 from None
         bump_version(self)
         return
-    if not isinstance(value, (Tensor, int, float, bool, complex, np.generic)):
-        raise TypeError(f"can't assign a {type(value).__name__} to a {_tname(self)}")
     value = _value_for(self, value)
+    if adv is None and _whole_index(basic, self.arr.shape) and \
+            getattr(self.arr.flags, "writeable", True) and _write_whole(self, value):
+        return
     if adv is None and not _trivial(basic) and _overlaps(self.arr):
         # an expanded tensor: the write lands in memory its other elements share, so it is
         # recorded on the (non-overlapping) view written to
@@ -727,6 +835,39 @@ def _setitem(self, idx, value):
         _watched(self, idx)
     else:       # torch: a view, then index_put_ on it (the base is rebased: CopySlices)
         _put_recorded(_slice_fn(self, basic), value, adv, False, _index_put)
+
+
+def _whole_index(basic, shape):
+    """Whether torch's applySlicing returns the tensor itself for the basic index `basic`
+    (slices it skips, and the closing Ellipsis)."""
+    d = 0
+    for b in basic:
+        if b is not Ellipsis:
+            if type(b) is not slice or not _whole(b, shape[d]):
+                return False
+            d += 1
+    return True
+
+
+def _write_whole(self, value):
+    """A recorded setitem whose index is self itself, as torch's copy_to: self.copy_(value),
+    or fill_ for a 0-d value of another shape, after dropping value's leading 1s (a view).
+    False, writing nothing, where value does not expand to self (the caller raises torch's
+    error)."""
+    shape, vshape = self.arr.shape, value.arr.shape
+    if vshape == shape:
+        self.copy_(value)
+    elif not vshape:
+        self.fill_(value)
+    else:
+        src = vshape
+        while src and src[0] == 1:
+            src = src[1:]
+        if len(src) > len(shape) or builtins.any(
+                n != m and n != 1 for n, m in zip(src[::-1], shape[::-1])):
+            return False
+        self.copy_(value.view(src) if src != vshape else value)
+    return True
 
 
 def _writable(a):

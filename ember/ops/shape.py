@@ -32,10 +32,13 @@ def _missing_arg(name, arg):
 
 
 def _shape_arg(shape, name="view"):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    if builtins.all(type(s) is int for s in shape):          # the common case
-        return shape
+    for s in shape:
+        if type(s) is not int:
+            break
+    else:
+        return shape                # the common case
     out = []
     for s in shape:
         try:
@@ -47,14 +50,21 @@ def _shape_arg(shape, name="view"):
 
 
 def _dims_arg(dims, fn="permute"):
-    if len(dims) == 1 and isinstance(dims[0], (tuple, list, Size)):
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
-    return tuple(int_arg(d, fn, "dims", 1) for d in dims)
+    for d in dims:
+        if type(d) is not int:
+            return tuple([int_arg(d, fn, "dims", 1) for d in dims])
+    return dims
 
 
 def infer_shape(shape, numel):
-    if -1 not in shape and builtins.min(shape, default=0) >= 0 and _prod(shape) == numel:
+    known = _prod(shape)
+    if known == numel and -1 not in shape and (not shape or builtins.min(shape) >= 0):
         return shape
+    if known < 0 and builtins.min(shape) == -1 and shape.count(-1) == 1 and not numel % known:
+        i = shape.index(-1)         # (one -1, the other sizes positive: the checks below pass)
+        return shape[:i] + (numel // -known,) + shape[i + 1:]
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
         raise RuntimeError("only one dimension can be inferred")
@@ -119,7 +129,7 @@ def _view_op(name, fwd, bwd, node=None):
 
 # ---- view / reshape ---------------------------------------------------------------------------
 def _view_fwd(xp, x, shape):
-    r = _reshape_nocopy(xp, x, shape)
+    r = x.reshape(shape) if x.flags.c_contiguous else _reshape_nocopy(xp, x, shape)
     if r is None:
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
                            "least one dimension spans across two contiguous subspaces). Use "
@@ -276,9 +286,12 @@ def reshape(input, *args, shape=None):
             return nested_view(input, args if shape is None else (shape,), "reshape")
         raise_not_tensor("reshape", ("input", 1, input))
     shape = infer_shape(_shape_arg(args if shape is None else (shape,), "reshape"), size)
+    a = input.arr
+    if type(a) is np.ndarray and a.flags.c_contiguous:    # (_reshape_nocopy's first case)
+        return _view_fn(input, shape)
     recording = _grad.enabled and input._rg
     try:
-        viewable = _reshape_nocopy(input.be.xp, input.arr, shape) is not None
+        viewable = _reshape_nocopy(input.be.xp, a, shape) is not None
     except NotImplementedError:
         if isinstance(input.arr, SparseCOO):
             raise RuntimeError("reshape is not implemented for sparse tensors") from None
@@ -314,11 +327,15 @@ def flatten(input, start_dim=0, end_dim=-1):
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
         return input
-    shp = input.arr.shape
+    a = input.arr
+    shp = a.shape
     if type(shp) is NestedShape:        # (torch's refusals, before reshape's)
         from ..nested._ops import flatten_check
-        flatten_check(input.arr, s, e)
-    return reshape(input, shp[:s] + (_prod(shp[s:e + 1]),) + shp[e + 1:])
+        flatten_check(a, s, e)
+    shape = shp[:s] + (_prod(shp[s:e + 1]),) + shp[e + 1:]
+    if type(a) is np.ndarray and a.flags.c_contiguous:    # (reshape's first case)
+        return _view_fn(input, shape)
+    return reshape(input, shape)
 
 
 def ravel(input):
@@ -361,7 +378,7 @@ def permute(input, *args, dims=None):
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
                            f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
-    dims = tuple(wrap_dim(d, nd) for d in dims)
+    dims = tuple([d if type(d) is int and 0 <= d < nd else wrap_dim(d, nd) for d in dims])
     if len(set(dims)) != nd:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     return _permute_fn(input, dims)
@@ -466,7 +483,7 @@ moveaxis = movedim
 
 # ---- squeeze / unsqueeze / expand ------------------------------------------------------------
 def _squeeze_fwd(xp, x, dims):
-    return x.reshape(tuple(s for i, s in enumerate(x.shape) if i not in dims)), (x.shape,)
+    return x.reshape([s for i, s in enumerate(x.shape) if i not in dims]), (x.shape,)
 
 
 _squeeze_all = _view_op("squeeze", _squeeze_fwd, _reshape_back)
@@ -481,7 +498,7 @@ def squeeze(input, dim=None):
         raise_not_tensor("squeeze", ("input", 1, input))
     if dim is None:
         try:
-            return _squeeze_all(input, tuple(i for i, s in enumerate(shp) if s == 1))
+            return _squeeze_all(input, tuple([i for i, s in enumerate(shp) if s == 1]))
         except RuntimeError as e:
             if type(shp) is NestedShape and type(e) is RuntimeError:   # (a strided one's sizes)
                 raise RuntimeError("squeeze(): For nested tensors, squeeze without the dim "
@@ -508,6 +525,8 @@ def _insert_units(xp, a, positions):
     for p in positions:
         shape.insert(p, 1)
     r = a.reshape(shape)
+    if xp is np and a.size and a.flags.c_contiguous:    # NumPy's own strides: torch's
+        return r
     st = list(r.strides)
     for p in reversed(positions):
         st[p] = r.shape[p + 1] * st[p + 1] if p + 1 < r.ndim else r.itemsize
@@ -552,12 +571,14 @@ def _(xp, g, shape):
 
 
 def _expand_fwd(xp, x, shape):
-    lead = len(shape) - x.ndim
-    if shape[lead:] == x.shape and builtins.all(n == 1 for n in shape[:lead]):
+    xs = x.shape
+    lead = len(shape) - len(xs)
+    same = shape[lead:] == xs
+    if same and shape[:lead] == (1,) * lead:
         return x.reshape(shape), ()     # nothing is repeated: a plain (writable) view
     if xp is np and x.flags.c_contiguous:
-        strides = (0,) * lead + tuple(0 if n != m else st for n, m, st in
-                                      zip(x.shape, shape[lead:], x.strides))
+        strides = (0,) * lead + (x.strides if same else tuple(
+            [0 if n != m else st for n, m, st in zip(xs, shape[lead:], x.strides)]))
         try:
             r = np.ndarray(shape, x.dtype, x, 0, strides)     # faster than np.broadcast_to
         except TypeError:       # a quantized tensor's array, whose dtype NumPy does not know
@@ -577,10 +598,11 @@ def expand(input, *sizes, size=None):
         raise _missing_arg("expand", "size")
     try:
         sizes = _shape_arg(given, "expand")
-        a = input.arr
-        if sizes == a.shape:
-            return _expand_fn(input, sizes)
-        return _expand_fn(input, expanded_sizes(_tname(input), a.shape, sizes))
+        shp = input.arr.shape
+        lead = len(sizes) - len(shp)
+        if sizes == shp or lead > 0 and sizes[lead:] == shp and builtins.min(sizes[:lead]) >= 0:
+            return _expand_fn(input, sizes)     # (new leading dims: expanded_sizes' result)
+        return _expand_fn(input, expanded_sizes(_tname(input), shp, sizes))
     except (TypeError, RuntimeError, NotImplementedError):
         if getattr(input, "is_nested", False):      # (sizes with a nested int, its kernel)
             from ..nested._ops import expand as nested_expand
@@ -616,8 +638,7 @@ def expanded_sizes(tname, shape, sizes):
 
 
 def _tname(x):
-    from ._apply import _tname as name
-    return f"torch.{name(x.arr.dtype)}Tensor"
+    return f"torch.{_type_name(x.arr.dtype)}Tensor"
 
 
 def expand_as(input, other):
@@ -753,7 +774,7 @@ def _to_format(input, fmt, copy=False, alias=None):
     return apply(_to_copy_format if alias == "suggest" else _clone_format, (input,), (fmt,))
 
 
-@op("copy", saves=None, node="CopyBackwards")
+@op("copy", saves=None, node="torch::autograd::CopyBackwards")
 def _copy(xp, x, src):
     if src.dtype.kind == "c":
         from .index import warn_complex_to_real
@@ -1063,7 +1084,11 @@ def column_stack(tensors, *, out=None):
 # ---- slicing views ----------------------------------------------------------------------------
 def _idx_fwd(xp, x, idx):
     if None in idx:
-        out = _insert_units(xp, x[tuple(i for i in idx if i is not None)], _none_positions(idx))
+        if len(idx) == 2 and idx[0] is None and idx[1] is Ellipsis:    # x[None]
+            out = _insert_units(xp, x, (0,))
+        else:
+            out = _insert_units(xp, x[tuple([i for i in idx if i is not None])],
+                                _none_positions(idx))
     else:
         out = x[idx]
     return out, (x.shape, idx)
@@ -1155,7 +1180,7 @@ def select(input, dim, index):
 def _split_fwd(xp, x, dim, bounds, chunks=None):
     """(chunks: chunk's count, which a nested tensor's kernel checks as torch's)"""
     pre = (slice(None),) * dim
-    return tuple(x[pre + (slice(a, b),)] for a, b in bounds), (x.shape, dim, bounds)
+    return tuple([x[pre + (slice(a, b),)] for a, b in bounds]), (x.shape, dim, bounds)
 
 
 def _split_bwd(xp, g, shape, dim, bounds):
@@ -1183,7 +1208,9 @@ def _bounds(sizes):
 
 @op("unbind", saves=None, n_out=-1)
 def _unbind(xp, x, dim):
-    return tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim])), (dim,)
+    # (the trailing ... keeps the pieces of a 1-d array 0-d views: NumPy gives scalars, copies)
+    pre = (slice(None),) * dim
+    return tuple([x[pre + (i, Ellipsis)] for i in range(x.shape[dim])]), (dim,)
 
 
 _unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
