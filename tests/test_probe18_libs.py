@@ -1,0 +1,1651 @@
+"""The way popular libraries written against torch use it (round 18): HuggingFace transformers
+modelling code, timm layers and training utilities, torchvision ops and transforms written in
+plain torch, torchmetrics-style metrics, lightning/accelerate-style loops, einops-style
+rearranges, parametrizations and hooks, excerpts run under ember and torch from the same seed:
+everything they record (values, dtypes, shapes, printed text, warnings, exception classes and
+messages) must agree. The harness is test_probe17_programs'."""
+import copy
+import io
+import math
+
+import pytest
+import torch
+
+import ember
+
+from test_probe17_programs import _check, _module
+
+PROGRAMS = {}
+
+
+def program(tol=None):
+    """Registers a program; tol: the float tolerance (None: bit for bit)."""
+    def deco(fn):
+        PROGRAMS[fn.__name__] = (fn, tol)
+        return fn
+    return deco
+
+
+# programs through matmuls compare within 1e-5 (NumPy's BLAS and torch's sum in other orders)
+_MM = 1e-5
+
+
+# HuggingFace transformers modelling code
+
+@program()
+def hf_extended_attention_mask(torch, log):
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]])
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        ext = mask[:, None, None, :].to(dtype=dtype)
+        ext = (1.0 - ext) * torch.finfo(dtype).min
+        log(ext, ext.dtype)
+    log(torch.finfo(torch.float16).min, torch.finfo(torch.bfloat16).max, torch.finfo(torch.float32).eps,
+        torch.finfo(torch.float16).tiny, torch.iinfo(torch.int64).max, torch.finfo().dtype)
+    inv = mask[:, None, None, :].expand(2, 1, 3, 4).to(torch.float32)
+    inverted = 1.0 - inv
+    log(inverted.masked_fill(inverted.to(torch.bool), torch.finfo(torch.float32).min))
+
+
+@program()
+def hf_causal_mask_4d(torch, log):
+    bsz, tgt, past, dtype = 2, 3, 2, torch.float32
+    mask = torch.full((tgt, tgt), torch.finfo(dtype).min)
+    cond = torch.arange(mask.size(-1))
+    mask.masked_fill_(cond < (cond + 1).view(mask.size(-1), 1), 0)
+    mask = mask.to(dtype)
+    mask = torch.cat([torch.zeros(tgt, past, dtype=dtype), mask], dim=-1)
+    causal = mask[None, None, :, :].expand(bsz, 1, tgt, tgt + past)
+    log(causal, causal.is_contiguous(), causal.stride())
+    attn = torch.tensor([[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]])
+    expanded = attn[:, None, None, :].expand(bsz, 1, tgt, tgt + past).to(dtype)
+    inverted = 1.0 - expanded
+    inverted = inverted.masked_fill(inverted.to(torch.bool), torch.finfo(dtype).min)
+    combined = inverted.masked_fill(causal.bool(), torch.finfo(dtype).min)
+    log(combined)
+    tri = torch.triu(torch.full((4, 4), float("-inf")), diagonal=1)
+    log(tri, torch.tril(torch.ones(4, 4, dtype=torch.bool)), torch.ones(3, 5).tril(-1).triu(-2))
+    mn = torch.finfo(dtype).min
+    s = torch.tensor([[0.5, mn], [mn, mn]])
+    log(torch.softmax(s + mn, -1), (s == mn).all(-1, keepdim=True))
+
+
+@program(tol=_MM)
+def hf_rotary_embedding(torch, log):
+    dim, base, seq = 8, 10000.0, 5
+    inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    position_ids = torch.arange(seq)[None, :].expand(2, -1)
+    inv_freq_expanded = inv_freq[None, :, None].float().expand(position_ids.shape[0], -1, 1)
+    pos = position_ids[:, None, :].float()
+    freqs = (inv_freq_expanded.float() @ pos.float()).transpose(1, 2)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    log(cos.shape, cos.dtype)
+
+    def rotate_half(x):
+        x1 = x[..., : x.shape[-1] // 2]
+        x2 = x[..., x.shape[-1] // 2:]
+        return torch.cat((-x2, x1), dim=-1)
+
+    q = torch.randn(2, 3, seq, dim)
+    k = torch.randn(2, 3, seq, dim)
+    cos_, sin_ = cos.unsqueeze(1), sin.unsqueeze(1)
+    q_embed = (q * cos_) + (rotate_half(q) * sin_)
+    k_embed = (k * cos_) + (rotate_half(k) * sin_)
+    log(q_embed, k_embed.sum())
+    # the interleaved (GPT-J) form
+    sinusoid = torch.einsum("i,j->ij", torch.arange(seq, dtype=torch.float), inv_freq)
+    sincos = torch.cat((torch.sin(sinusoid), torch.cos(sinusoid)), dim=1)
+    s, c = torch.split(sincos, dim // 2, dim=-1)
+    s = torch.repeat_interleave(s[:, None, :], 2, 3) if s.dim() == 3 else s.repeat_interleave(2, -1)
+    x1, x2 = q[..., ::2], q[..., 1::2]
+    rot = torch.stack((-x2, x1), dim=-1).flatten(-2)
+    log(s.shape, rot.shape, (q * c.repeat_interleave(2, -1) + rot * s).mean())
+    # complex form (llama's original)
+    freqs_cis = torch.polar(torch.ones_like(sinusoid), sinusoid)
+    xq = torch.view_as_complex(q.float().reshape(*q.shape[:-1], -1, 2))
+    out = torch.view_as_real(xq * freqs_cis).flatten(3)
+    log(freqs_cis.dtype, out.type_as(q).shape, out.sum())
+
+
+@program(tol=_MM)
+def hf_gqa_repeat_kv_and_cache(torch, log):
+    def repeat_kv(hidden, n_rep):
+        b, h, s, d = hidden.shape
+        if n_rep == 1:
+            return hidden
+        hidden = hidden[:, :, None, :, :].expand(b, h, n_rep, s, d)
+        return hidden.reshape(b, h * n_rep, s, d)
+
+    k = torch.randn(2, 2, 3, 4)
+    a = repeat_kv(k, 3)
+    b = torch.repeat_interleave(k, dim=1, repeats=3)
+    log(a.shape, torch.equal(a, b), a.is_contiguous())
+    cache_k, cache_v = None, None
+    for step in range(3):
+        nk = torch.randn(2, 2, 1, 4)
+        nv = torch.randn(2, 2, 1, 4)
+        cache_k = nk if cache_k is None else torch.cat([cache_k, nk], dim=-2)
+        cache_v = nv if cache_v is None else torch.cat([cache_v, nv], dim=-2)
+        q = torch.randn(2, 6, 1, 4)
+        w = torch.matmul(q, repeat_kv(cache_k, 3).transpose(2, 3)) / math.sqrt(4)
+        w = torch.nn.functional.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        o = torch.matmul(w, repeat_kv(cache_v, 3))
+        log(cache_k.shape, o.transpose(1, 2).contiguous().reshape(2, 1, -1))
+    # a static cache written with index_copy_
+    static = torch.zeros(2, 2, 6, 4)
+    pos = torch.tensor([0, 1, 2])
+    static.index_copy_(2, pos, torch.ones(2, 2, 3, 4))
+    static[:, :, 3:4] = 2.0
+    log(static.sum(dim=(0, 1, 3)))
+
+
+@program(tol=_MM)
+def hf_sampling_top_k_top_p(torch, log):
+    torch.manual_seed(3)
+    logits = torch.randn(2, 10)
+
+    def top_k(scores, k, filter_value=-float("inf")):
+        indices_to_remove = scores < torch.topk(scores, k)[0][..., -1, None]
+        return scores.masked_fill(indices_to_remove, filter_value)
+
+    def top_p(scores, p, filter_value=-float("inf"), min_tokens=1):
+        sorted_logits, sorted_indices = torch.sort(scores, descending=False)
+        cumulative = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+        sorted_to_remove = cumulative <= (1 - p)
+        sorted_to_remove[..., -min_tokens:] = 0
+        to_remove = sorted_to_remove.scatter(1, sorted_indices, sorted_to_remove)
+        return scores.masked_fill(to_remove, filter_value)
+
+    def temperature(scores, t):
+        return scores / t
+
+    def repetition_penalty(input_ids, scores, penalty):
+        score = torch.gather(scores, 1, input_ids)
+        score = torch.where(score < 0, score * penalty, score / penalty)
+        return scores.scatter(1, input_ids, score)
+
+    ids = torch.tensor([[1, 2, 2], [0, 9, 3]])
+    s = repetition_penalty(ids, logits, 1.3)
+    s = temperature(s, 0.7)
+    log(top_k(s, 3))
+    log(top_p(s, 0.8))
+    probs = torch.nn.functional.softmax(top_p(top_k(s, 5), 0.9), dim=-1)
+    log(probs)
+    tokens = []
+    for _ in range(4):
+        nxt = torch.multinomial(probs, num_samples=1).squeeze(1)
+        tokens.append(nxt)
+    log(torch.stack(tokens, 1), torch.argmax(probs, dim=-1))
+    # min-p, typical and eos handling
+    unfinished = torch.ones(2, dtype=torch.long)
+    eos = torch.tensor([3, 7])
+    nxt = torch.tensor([3, 5])
+    nxt = nxt * unfinished + 0 * (1 - unfinished)
+    unfinished = unfinished & ~torch.isin(nxt, eos)
+    log(unfinished, unfinished.max() == 0, torch.isin(torch.arange(5), torch.tensor([1, 3])))
+    p = s.softmax(-1)
+    top = p.amax(dim=-1, keepdim=True)
+    log(s.masked_fill(p < 0.1 * top, -float("inf")))
+    ent = -(p * torch.log(p)).nansum(-1, keepdim=True)
+    log(ent, torch.abs(-torch.log(p) - ent).argsort(-1)[:, :3])
+
+
+@program(tol=_MM)
+def hf_sdpa_variants(torch, log):
+    F = torch.nn.functional
+    q = torch.randn(2, 2, 4, 8)
+    k = torch.randn(2, 2, 5, 8)
+    v = torch.randn(2, 2, 5, 8)
+    log(F.scaled_dot_product_attention(q, k, v))
+    bool_mask = torch.ones(4, 5, dtype=torch.bool).tril(diagonal=1)
+    log(F.scaled_dot_product_attention(q, k, v, attn_mask=bool_mask))
+    float_mask = torch.zeros(2, 1, 4, 5)
+    float_mask[1, :, :, 3:] = torch.finfo(torch.float32).min
+    log(F.scaled_dot_product_attention(q, k, v, attn_mask=float_mask, scale=0.5))
+    qs = torch.randn(2, 2, 5, 8)
+    log(F.scaled_dot_product_attention(qs, k, v, is_causal=True))
+    torch.manual_seed(1)
+    o = F.scaled_dot_product_attention(qs, k, v, dropout_p=0.0, is_causal=True)
+    log(o.shape)
+    try:
+        F.scaled_dot_product_attention(q, k, v, attn_mask=bool_mask, is_causal=True)
+    except Exception as e:
+        log(type(e).__name__)
+    q.requires_grad_()
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=bool_mask)
+    out.sum().backward()
+    log(q.grad.sum(), out.grad_fn is not None)
+    # enable_gqa
+    kq = torch.randn(2, 1, 5, 8)
+    log(F.scaled_dot_product_attention(q.detach(), kq, kq, enable_gqa=True).shape)
+
+
+@program(tol=_MM)
+def hf_init_weights_and_tie(torch, log):
+    nn = torch.nn
+
+    class Config:
+        initializer_range = 0.02
+        vocab = 11
+        hidden = 6
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.dense = nn.Linear(c.hidden, c.hidden)
+            self.LayerNorm = nn.LayerNorm(c.hidden, eps=1e-12)
+            self.dropout = nn.Dropout(0.1)
+
+        def forward(self, x):
+            return self.LayerNorm(self.dropout(self.dense(x)) + x)
+
+    class Model(nn.Module):
+        _tied_weights_keys = ["lm_head.weight"]
+
+        def __init__(self, c):
+            super().__init__()
+            self.config = c
+            self.embed = nn.Embedding(c.vocab, c.hidden, padding_idx=0)
+            self.layers = nn.ModuleList([Block(c) for _ in range(2)])
+            self.lm_head = nn.Linear(c.hidden, c.vocab, bias=False)
+            self.apply(self._init_weights)
+            self.tie_weights()
+
+        def _init_weights(self, module):
+            if isinstance(module, nn.Linear):
+                module.weight.data.normal_(mean=0.0, std=self.config.initializer_range)
+                if module.bias is not None:
+                    module.bias.data.zero_()
+            elif isinstance(module, nn.Embedding):
+                module.weight.data.normal_(mean=0.0, std=self.config.initializer_range)
+                if module.padding_idx is not None:
+                    module.weight.data[module.padding_idx].zero_()
+            elif isinstance(module, nn.LayerNorm):
+                module.bias.data.zero_()
+                module.weight.data.fill_(1.0)
+
+        def tie_weights(self):
+            self.lm_head.weight = self.embed.weight
+
+        def get_input_embeddings(self):
+            return self.embed
+
+        def forward(self, ids):
+            h = self.embed(ids)
+            for layer in self.layers:
+                h = layer(h)
+            return self.lm_head(h)
+
+    m = Model(Config())
+    log(m.embed.weight[0], m.lm_head.weight is m.embed.weight, m.layers[0].dense.bias)
+    log(sum(p.numel() for p in m.parameters()), len(m.state_dict()), list(m.state_dict())[:3])
+    log(m.embed.weight.std() < 0.05)
+    m.eval()
+    ids = torch.tensor([[1, 2, 3, 0]])
+    out = m(ids)
+    loss = nn.functional.cross_entropy(out[:, :-1].reshape(-1, 11), ids[:, 1:].reshape(-1),
+                                       ignore_index=0)
+    loss.backward()
+    log(out, loss, m.embed.weight.grad.abs().sum())
+    # resize_token_embeddings
+    old = m.get_input_embeddings()
+    new = nn.Embedding(13, 6)
+    new.weight.data[:11] = old.weight.data
+    new.weight.data[11:] = old.weight.data.mean(0, keepdim=True)
+    m.embed = new
+    m.tie_weights()
+    log(m(ids).shape, m.lm_head.weight.shape)
+    print(m.layers[0])
+
+
+@program(tol=_MM)
+def hf_gradient_checkpointing(torch, log):
+    nn = torch.nn
+    checkpoint = _module(torch, "utils.checkpoint").checkpoint
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.drop = nn.Dropout(0.5)
+
+        def forward(self, x, scale=1.0):
+            return self.drop(torch.tanh(self.fc(x))) * scale
+
+    for reentrant in (False, True):
+        torch.manual_seed(0)
+        layers = nn.ModuleList([Layer() for _ in range(3)])
+        x = torch.randn(2, 4, requires_grad=True)
+        h = x
+        for layer in layers:
+            h = checkpoint(layer.__call__, h, 2.0, use_reentrant=reentrant)
+        h.sum().backward()
+        log(reentrant, h, x.grad, layers[0].fc.weight.grad)
+    torch.manual_seed(0)
+    layers = nn.ModuleList([Layer() for _ in range(3)])
+    x = torch.randn(2, 4, requires_grad=True)
+    h = x
+    for layer in layers:
+        h = layer(h, 2.0)
+    h.sum().backward()
+    log(h, x.grad, layers[0].fc.weight.grad)
+    # reentrant with an input that does not require grad: a warning
+    inp = torch.randn(2, 4)
+    out = checkpoint(layers[1], inp, use_reentrant=True)
+    log(out.requires_grad)
+    out = checkpoint(layers[1], inp, use_reentrant=False)
+    log(out.requires_grad)
+    # checkpoint_sequential
+    seq = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU())
+    cs = _module(torch, "utils.checkpoint").checkpoint_sequential
+    y = cs(seq, 2, x, use_reentrant=False)
+    log(torch.allclose(y, seq(x)))
+
+
+@program(tol=_MM)
+def hf_attention_module(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class SelfAttention(nn.Module):
+        def __init__(self, hidden, heads):
+            super().__init__()
+            self.num_attention_heads = heads
+            self.attention_head_size = hidden // heads
+            self.all_head_size = hidden
+            self.query = nn.Linear(hidden, hidden)
+            self.key = nn.Linear(hidden, hidden)
+            self.value = nn.Linear(hidden, hidden)
+            self.dropout = nn.Dropout(0.0)
+
+        def transpose_for_scores(self, x):
+            new_shape = x.size()[:-1] + (self.num_attention_heads, self.attention_head_size)
+            x = x.view(new_shape)
+            return x.permute(0, 2, 1, 3)
+
+        def forward(self, hidden, attention_mask=None, head_mask=None, output_attentions=False):
+            q = self.transpose_for_scores(self.query(hidden))
+            k = self.transpose_for_scores(self.key(hidden))
+            v = self.transpose_for_scores(self.value(hidden))
+            scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.attention_head_size)
+            if attention_mask is not None:
+                scores = scores + attention_mask
+            probs = nn.functional.softmax(scores, dim=-1)
+            probs = self.dropout(probs)
+            if head_mask is not None:
+                probs = probs * head_mask
+            ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous()
+            ctx = ctx.view(ctx.size()[:-2] + (self.all_head_size,))
+            return (ctx, probs) if output_attentions else (ctx,)
+
+    att = SelfAttention(8, 2)
+    h = torch.randn(2, 3, 8)
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    ext = (1.0 - mask[:, None, None, :].to(h.dtype)) * torch.finfo(h.dtype).min
+    ctx, probs = att(h, ext, output_attentions=True)
+    log(ctx, probs)
+    head_mask = torch.tensor([1.0, 0.0])[None, :, None, None]
+    log(att(h, ext, head_mask=head_mask)[0])
+    new_shape = h.size()[:-1] + (2, 4)
+    log(type(new_shape).__name__, new_shape, h.size()[:-1] + torch.Size([5]))
+    # the same through sdpa
+    q = att.transpose_for_scores(att.query(h))
+    k = att.transpose_for_scores(att.key(h))
+    v = att.transpose_for_scores(att.value(h))
+    o = F.scaled_dot_product_attention(q, k, v, attn_mask=ext)
+    log(torch.allclose(o.permute(0, 2, 1, 3).reshape(2, 3, 8), ctx, atol=1e-6))
+
+
+@program(tol=_MM)
+def hf_generation_loop(torch, log):
+    nn = torch.nn
+
+    class TinyLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(9, 8)
+            self.rnn = nn.GRU(8, 8, batch_first=True)
+            self.head = nn.Linear(8, 9)
+
+        def forward(self, ids, past=None):
+            out, h = self.rnn(self.emb(ids), past)
+            return self.head(out), h
+
+    lm = TinyLM().eval()
+    input_ids = torch.tensor([[1, 2], [3, 4]])
+    past = None
+    cur = input_ids
+    with torch.no_grad():
+        for _ in range(4):
+            logits, past = lm(cur, past)
+            next_logits = logits[:, -1, :]
+            next_tokens = torch.argmax(next_logits, dim=-1)
+            input_ids = torch.cat([input_ids, next_tokens[:, None]], dim=-1)
+            cur = next_tokens.unsqueeze(-1)
+    log(input_ids, past.shape)
+    # beam search scores bookkeeping
+    num_beams = 2
+    scores = torch.zeros(2, num_beams)
+    scores[:, 1:] = -1e9
+    scores = scores.view(-1)
+    logp = torch.log_softmax(torch.randn(4, 9), -1)
+    nxt = logp + scores[:, None].expand_as(logp)
+    nxt = nxt.view(2, num_beams * 9)
+    top_scores, top_tokens = torch.topk(nxt, 2 * num_beams, dim=1, largest=True, sorted=True)
+    beam_idx = torch.div(top_tokens, 9, rounding_mode="floor")
+    token_idx = top_tokens % 9
+    log(top_scores, beam_idx, token_idx)
+    # a stopping criterion over max_length with a bool tensor
+    is_done = torch.full((2,), input_ids.shape[-1] >= 6, dtype=torch.bool)
+    log(is_done, is_done.all().item())
+
+
+@program(tol=_MM)
+def hf_layernorm_variants(torch, log):
+    nn = torch.nn
+
+    class RMSNorm(nn.Module):
+        def __init__(self, hidden, eps=1e-6):
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(hidden))
+            self.variance_epsilon = eps
+
+        def forward(self, x):
+            input_dtype = x.dtype
+            x = x.to(torch.float32)
+            variance = x.pow(2).mean(-1, keepdim=True)
+            x = x * torch.rsqrt(variance + self.variance_epsilon)
+            return self.weight * x.to(input_dtype)
+
+        def extra_repr(self):
+            return f"{tuple(self.weight.shape)}, eps={self.variance_epsilon}"
+
+    n = RMSNorm(6)
+    x = torch.randn(2, 3, 6)
+    log(n(x), n(x.to(torch.bfloat16)).dtype, n(x.half()).dtype)
+    print(n)
+    rms = nn.RMSNorm(6, eps=1e-6)
+    log(torch.allclose(rms(x), n(x), atol=1e-6))
+    print(rms)
+    ln = nn.LayerNorm(6, elementwise_affine=False)
+    print(ln)
+    log(ln(x).mean(-1), nn.functional.layer_norm(x, (6,), eps=1e-5).std(-1, unbiased=False))
+    gelu_new = 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+    log(gelu_new, nn.functional.gelu(x, approximate="tanh"))
+    quick = x * torch.sigmoid(1.702 * x)
+    log(quick, nn.functional.silu(x), nn.SiLU()(x).equal(nn.functional.silu(x)))
+    print(nn.GELU(approximate="tanh"), nn.SiLU(), nn.Mish())
+
+
+@program(tol=_MM)
+def hf_token_classification_loss(torch, log):
+    nn = torch.nn
+    logits = torch.randn(2, 4, 3)
+    labels = torch.tensor([[0, 2, -100, 1], [-100, -100, 1, 2]])
+    loss_fct = nn.CrossEntropyLoss()
+    loss = loss_fct(logits.view(-1, 3), labels.view(-1))
+    log(loss)
+    attention_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]])
+    active = attention_mask.view(-1) == 1
+    active_logits = logits.view(-1, 3)
+    active_labels = torch.where(active, labels.view(-1), torch.tensor(loss_fct.ignore_index).type_as(labels))
+    log(loss_fct(active_logits, active_labels), active_labels)
+    log(nn.CrossEntropyLoss(label_smoothing=0.1)(logits.view(-1, 3), labels.view(-1)))
+    log(nn.CrossEntropyLoss(reduction="none")(logits.transpose(1, 2), labels))
+    # shift for causal LM
+    shift_logits = logits[..., :-1, :].contiguous()
+    shift_labels = labels[..., 1:].contiguous()
+    log(loss_fct(shift_logits.view(-1, shift_logits.size(-1)), shift_labels.view(-1)))
+    # all ignored: nan
+    log(loss_fct(logits.view(-1, 3)[:2], torch.tensor([-100, -100])))
+    # regression/multilabel heads
+    log(nn.MSELoss()(logits.squeeze(), logits.squeeze() * 0.5))
+    log(nn.BCEWithLogitsLoss()(logits, (logits > 0).float()))
+    log(nn.functional.kl_div(logits.log_softmax(-1), logits.softmax(-1).flip(0), reduction="batchmean"))
+
+
+@program()
+def hf_position_ids_and_padding(torch, log):
+    attention_mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
+    position_ids = attention_mask.long().cumsum(-1) - 1
+    position_ids.masked_fill_(attention_mask == 0, 1)
+    log(position_ids)
+    input_ids = torch.tensor([[0, 0, 5, 6, 7], [3, 4, 5, 6, 7]])
+    padding_idx = 0
+    mask = input_ids.ne(padding_idx).int()
+    incremental = (torch.cumsum(mask, dim=1).type_as(mask) + 0) * mask
+    log(incremental.long() + padding_idx, mask.dtype)
+    seq_lengths = torch.eq(input_ids, 0).int().argmax(-1) - 1
+    seq_lengths = seq_lengths % input_ids.shape[-1]
+    log(seq_lengths, input_ids[torch.arange(2), seq_lengths])
+    token_type_ids = torch.zeros(input_ids.size(), dtype=torch.long)
+    buffered = torch.arange(8).expand((1, -1))[:, :5]
+    log(token_type_ids, buffered, buffered.expand(2, 5).shape)
+    # left padding via flip
+    lengths = attention_mask.sum(-1)
+    log(lengths, attention_mask.flip(-1).argmax(-1), attention_mask.nonzero())
+    pad_to = 8
+    padded = torch.nn.functional.pad(input_ids, (0, pad_to - input_ids.shape[1]), value=-1)
+    log(padded, torch.nn.functional.pad(attention_mask, (2, 0), value=0))
+
+
+@program(tol=_MM)
+def hf_attention_bias_alibi(torch, log):
+    def get_slopes(n):
+        def power_of_2(n):
+            start = 2 ** (-(2 ** -(math.log2(n) - 3)))
+            return [start * start ** i for i in range(n)]
+        if math.log2(n).is_integer():
+            return power_of_2(n)
+        closest = 2 ** math.floor(math.log2(n))
+        return power_of_2(closest) + get_slopes(2 * closest)[0::2][: n - closest]
+
+    heads = 6
+    slopes = torch.tensor(get_slopes(heads))
+    attention_mask = torch.tensor([[1, 1, 1, 0], [0, 1, 1, 1]])
+    arange_tensor = ((attention_mask.cumsum(dim=-1) - 1) * attention_mask)[:, None, :]
+    alibi = slopes[..., None] * arange_tensor
+    log(alibi.shape, alibi.reshape(2 * heads, 1, 4))
+    base = torch.tensor(2 ** (-(2 ** -(math.log2(4) - 3))), dtype=torch.float32)
+    powers = torch.arange(1, 5, dtype=torch.int32)
+    log(torch.pow(base, powers), torch.pow(base, powers).dtype)
+    # relative position buckets (T5)
+    ctx = torch.arange(5, dtype=torch.long)[:, None]
+    mem = torch.arange(5, dtype=torch.long)[None, :]
+    rel = mem - ctx
+    num_buckets, max_distance = 8, 16
+    nb = num_buckets // 2
+    buckets = (rel > 0).to(torch.long) * nb
+    rel = torch.abs(rel)
+    max_exact = nb // 2
+    is_small = rel < max_exact
+    large = max_exact + (torch.log(rel.float() / max_exact) / math.log(max_distance / max_exact)
+                         * (nb - max_exact)).to(torch.long)
+    large = torch.min(large, torch.full_like(large, nb - 1))
+    buckets += torch.where(is_small, rel, large)
+    log(buckets)
+
+
+@program(tol=_MM)
+def hf_mixture_of_experts_router(torch, log):
+    F = torch.nn.functional
+    tokens, experts, top_k = 6, 4, 2
+    router_logits = torch.randn(tokens, experts)
+    routing_weights = F.softmax(router_logits, dim=1, dtype=torch.float)
+    routing_weights, selected = torch.topk(routing_weights, top_k, dim=-1)
+    routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
+    log(routing_weights, selected)
+    expert_mask = F.one_hot(selected, num_classes=experts).permute(2, 1, 0)
+    log(expert_mask.shape, expert_mask.dtype)
+    hidden = torch.randn(tokens, 3)
+    final = torch.zeros(tokens, 3)
+    for e in range(experts):
+        idx, top_x = torch.where(expert_mask[e])
+        cur = hidden[None, top_x].reshape(-1, 3)
+        cur = cur * (e + 1) * routing_weights[top_x, idx, None]
+        final.index_add_(0, top_x, cur.to(hidden.dtype))
+        log(e, idx, top_x)
+    log(final)
+    # load balancing loss
+    tokens_per_expert = torch.mean(F.one_hot(selected, experts).float(), dim=0)
+    prob_per_expert = torch.mean(F.softmax(router_logits, -1), dim=0)
+    log(torch.sum(tokens_per_expert * prob_per_expert.unsqueeze(0)) * experts)
+    hit = torch.greater(expert_mask.sum(dim=(-1, -2)), 0).nonzero()
+    log(hit, torch.bincount(selected.flatten(), minlength=experts))
+
+
+
+# timm layers and training utilities
+
+@program(tol=_MM)
+def timm_drop_path(torch, log):
+    nn = torch.nn
+
+    def drop_path(x, drop_prob=0.0, training=False, scale_by_keep=True):
+        if drop_prob == 0.0 or not training:
+            return x
+        keep_prob = 1 - drop_prob
+        shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+        random_tensor = x.new_empty(shape).bernoulli_(keep_prob)
+        if keep_prob > 0.0 and scale_by_keep:
+            random_tensor.div_(keep_prob)
+        return x * random_tensor
+
+    class DropPath(nn.Module):
+        def __init__(self, drop_prob=0.0, scale_by_keep=True):
+            super().__init__()
+            self.drop_prob = drop_prob
+            self.scale_by_keep = scale_by_keep
+
+        def forward(self, x):
+            return drop_path(x, self.drop_prob, self.training, self.scale_by_keep)
+
+        def extra_repr(self):
+            return f"drop_prob={round(self.drop_prob, 3):0.3f}"
+
+    dpr = [x.item() for x in torch.linspace(0, 0.3, 4)]
+    log(dpr)
+    blocks = nn.Sequential(*[DropPath(p) if p > 0 else nn.Identity() for p in dpr])
+    print(blocks)
+    x = torch.ones(6, 2, 3)
+    log(blocks(x))
+    blocks.eval()
+    log(blocks(x))
+    xr = torch.randn(4, 3, requires_grad=True)
+    y = drop_path(xr, 0.5, True)
+    y.sum().backward()
+    log(y, xr.grad)
+    log(torch.empty(3, 1).bernoulli_(0.5), torch.bernoulli(torch.full((4,), 0.3)))
+
+
+@program(tol=_MM)
+def timm_trunc_normal_and_init(torch, log):
+    nn = torch.nn
+    w = torch.empty(200, 10)
+    nn.init.trunc_normal_(w, std=0.02)
+    log(w.abs().max() <= 2.0, w.shape)
+    log(w[:2])
+    w2 = torch.empty(3, 4)
+    nn.init.trunc_normal_(w2, mean=0.0, std=1.0, a=-0.5, b=0.5)
+    log(w2)
+
+    def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="normal"):
+        fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(tensor)
+        denom = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+        variance = scale / denom
+        if distribution == "truncated_normal":
+            nn.init.trunc_normal_(tensor, std=math.sqrt(variance) / 0.87962566103423978)
+        elif distribution == "normal":
+            with torch.no_grad():
+                tensor.normal_(std=math.sqrt(variance))
+        else:
+            bound = math.sqrt(3 * variance)
+            with torch.no_grad():
+                tensor.uniform_(-bound, bound)
+        return (fan_in, fan_out)
+
+    conv = torch.empty(8, 4, 3, 3)
+    log(variance_scaling_(conv, mode="fan_avg", distribution="truncated_normal"), conv[0, 0])
+    log(variance_scaling_(conv, distribution="uniform"), conv[1, 1])
+    lin = nn.Linear(5, 3)
+    nn.init.kaiming_normal_(lin.weight, mode="fan_out", nonlinearity="relu")
+    nn.init.constant_(lin.bias, 0.1)
+    log(lin.weight, lin.bias)
+    nn.init.xavier_uniform_(lin.weight, gain=nn.init.calculate_gain("tanh"))
+    log(lin.weight, nn.init.calculate_gain("leaky_relu", 0.2), nn.init.calculate_gain("selu"))
+    nn.init.orthogonal_(lin.weight)
+    log(lin.weight @ lin.weight.T)
+    try:
+        nn.init.calculate_gain("nope")
+    except ValueError as e:
+        log(str(e))
+    emb = torch.empty(4, 3)
+    nn.init.normal_(emb, std=0.02)
+    nn.init.zeros_(emb[0])
+    log(emb, nn.init.ones_(torch.empty(2)), nn.init.eye_(torch.empty(2, 3)))
+    nn.init.dirac_(conv[:4])
+    log(conv[:4].sum(dim=(2, 3)))
+
+
+@program(tol=_MM)
+def timm_layer_scale_and_mlp(torch, log):
+    nn = torch.nn
+
+    class LayerScale(nn.Module):
+        def __init__(self, dim, init_values=1e-5, inplace=False):
+            super().__init__()
+            self.inplace = inplace
+            self.gamma = nn.Parameter(init_values * torch.ones(dim))
+
+        def forward(self, x):
+            return x.mul_(self.gamma) if self.inplace else x * self.gamma
+
+    class Mlp(nn.Module):
+        def __init__(self, in_features, hidden=None, out_features=None, act_layer=nn.GELU, drop=0.0):
+            super().__init__()
+            hidden = hidden or in_features
+            out_features = out_features or in_features
+            self.fc1 = nn.Linear(in_features, hidden)
+            self.act = act_layer()
+            self.drop1 = nn.Dropout(drop)
+            self.norm = nn.Identity()
+            self.fc2 = nn.Linear(hidden, out_features)
+            self.drop2 = nn.Dropout(drop)
+
+        def forward(self, x):
+            return self.drop2(self.fc2(self.norm(self.drop1(self.act(self.fc1(x))))))
+
+    class Block(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+            self.mlp = Mlp(dim, dim * 4)
+            self.ls1 = LayerScale(dim, 0.1)
+
+        def forward(self, x):
+            return x + self.ls1(self.mlp(self.norm1(x)))
+
+    b = Block(4)
+    print(b)
+    x = torch.randn(2, 3, 4)
+    y = b(x)
+    y.mean().backward()
+    log(y, b.ls1.gamma.grad, b.mlp.fc1.weight.grad.norm())
+    ls = LayerScale(4, 0.5, inplace=True)
+    z = torch.randn(2, 4)
+    log(ls(z.clone()))
+    try:
+        ls(torch.randn(2, 4, requires_grad=True))
+        log("no error")
+    except RuntimeError as e:
+        log("raised", str(e))
+    leaf = torch.randn(2, 4, requires_grad=True)
+    out = ls(leaf * 1)
+    out.sum().backward()
+    log(leaf.grad, ls.gamma.grad)
+
+
+@program()
+def timm_param_groups_no_weight_decay(torch, log):
+    nn = torch.nn
+
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, 4))
+            self.pos_embed = nn.Parameter(torch.randn(1, 3, 4) * 0.02)
+            self.patch_embed = nn.Conv2d(3, 4, 2, 2)
+            self.norm = nn.LayerNorm(4)
+            self.head = nn.Linear(4, 5)
+            self.blocks = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4))
+
+        @torch.jit.ignore
+        def no_weight_decay(self):
+            return {"pos_embed", "cls_token"}
+
+    def param_groups_weight_decay(model, weight_decay=1e-5, no_weight_decay_list=()):
+        no_weight_decay_list = set(no_weight_decay_list)
+        decay, no_decay = [], []
+        for name, param in model.named_parameters():
+            if not param.requires_grad:
+                continue
+            if param.ndim <= 1 or name.endswith(".bias") or name in no_weight_decay_list:
+                no_decay.append(param)
+            else:
+                decay.append(param)
+        return [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": weight_decay}]
+
+    m = ViT()
+    m.head.weight.requires_grad_(False)
+    groups = param_groups_weight_decay(m, 0.05, m.no_weight_decay())
+    log([len(g["params"]) for g in groups])
+    opt = torch.optim.AdamW(groups, lr=1e-3)
+    log([sorted((k, v) for k, v in g.items() if k != "params") for g in opt.param_groups])
+    log([n for n, _ in m.named_parameters()])
+    log([n for n, _ in m.named_modules()])
+    log([(n, type(c).__name__) for n, c in m.named_children()])
+    log([n for n, _ in m.named_parameters(prefix="model", recurse=False)])
+    # layer-wise lr decay by name
+    def layer_id(name):
+        if name.startswith(("cls_token", "pos_embed", "patch_embed")):
+            return 0
+        if name.startswith("blocks"):
+            return int(name.split(".")[1]) + 1
+        return 3
+    scales = {n: 0.5 ** (3 - layer_id(n)) for n, _ in m.named_parameters()}
+    log(scales)
+    # freezing by prefix, counting
+    for n, p in m.named_parameters():
+        if n.startswith("patch_embed"):
+            p.requires_grad = False
+    log(sum(p.numel() for p in m.parameters() if p.requires_grad),
+        [n for n, p in m.named_parameters() if not p.requires_grad])
+    opt.add_param_group({"params": [m.patch_embed.weight], "lr": 0.1})
+    log(len(opt.param_groups), opt.param_groups[-1]["weight_decay"], opt.param_groups[-1]["betas"])
+    try:
+        opt.add_param_group({"params": [m.norm.weight]})
+    except ValueError as e:
+        log(str(e))
+
+
+@program(tol=_MM)
+def timm_model_ema(torch, log):
+    nn = torch.nn
+
+    class ModelEmaV2(nn.Module):
+        def __init__(self, model, decay=0.9):
+            super().__init__()
+            self.module = copy.deepcopy(model)
+            self.module.eval()
+            self.decay = decay
+
+        @torch.no_grad()
+        def _update(self, model, update_fn):
+            for ema_v, model_v in zip(self.module.state_dict().values(), model.state_dict().values()):
+                ema_v.copy_(update_fn(ema_v, model_v))
+
+        def update(self, model):
+            self._update(model, update_fn=lambda e, m: self.decay * e + (1.0 - self.decay) * m)
+
+    class ModelEmaV3(nn.Module):
+        def __init__(self, model, decay=0.9):
+            super().__init__()
+            self.module = copy.deepcopy(model)
+            self.decay = decay
+
+        @torch.no_grad()
+        def update(self, model):
+            ema_lerp, model_lerp = [], []
+            for ema_v, model_v in zip(self.module.state_dict().values(), model.state_dict().values()):
+                if ema_v.is_floating_point():
+                    ema_lerp.append(ema_v)
+                    model_lerp.append(model_v)
+                else:
+                    ema_v.copy_(model_v)
+            torch._foreach_mul_(ema_lerp, self.decay)
+            torch._foreach_add_(ema_lerp, model_lerp, alpha=1.0 - self.decay)
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    ema2, ema3 = ModelEmaV2(model), ModelEmaV3(model)
+    log(ema2.module[0].weight.requires_grad, ema2.module.training, ema2.module[0].weight is model[0].weight)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):
+        loss = model(torch.randn(5, 3)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        ema2.update(model)
+        ema3.update(model)
+    log(ema2.module[0].weight, ema2.module[1].running_var, ema2.module[1].num_batches_tracked)
+    log(ema3.module[0].weight, ema3.module[1].num_batches_tracked)
+    a = [torch.ones(2), torch.full((3,), 2.0)]
+    b = [torch.ones(2), torch.ones(3)]
+    torch._foreach_lerp_(a, b, 0.25)
+    log(a, torch._foreach_norm(b), torch._foreach_add(a, 1.0), torch._foreach_sqrt(b))
+    torch._foreach_addcmul_(a, b, b, value=2.0)
+    log(a)
+    torch._foreach_zero_(a)
+    log(a)
+    print(ema3)
+
+
+@program(tol=_MM)
+def timm_pooling_heads(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    def adaptive_avgmax_pool2d(x, output_size=1):
+        return 0.5 * (F.adaptive_avg_pool2d(x, output_size) + F.adaptive_max_pool2d(x, output_size))
+
+    def select_adaptive_pool(x, pool_type):
+        if pool_type == "catavgmax":
+            return torch.cat((F.adaptive_avg_pool2d(x, 1), F.adaptive_max_pool2d(x, 1)), 1)
+        if pool_type == "avgmax":
+            return adaptive_avgmax_pool2d(x)
+        return F.adaptive_avg_pool2d(x, 1)
+
+    x = torch.randn(2, 3, 5, 7)
+    for pt in ("avg", "avgmax", "catavgmax"):
+        y = select_adaptive_pool(x, pt)
+        log(pt, y.flatten(1))
+    log(F.adaptive_avg_pool2d(x, (2, 3)), F.adaptive_max_pool2d(x, (3, 2), return_indices=True)[1])
+    log(x.mean((2, 3), keepdim=not True), x.amax(dim=(-2, -1)))
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Dropout(0.0), nn.Linear(3, 4))
+    print(head)
+    log(head(x))
+    gem_p = 3.0
+    gem = F.avg_pool2d(x.clamp(min=1e-6).pow(gem_p), (x.size(-2), x.size(-1))).pow(1.0 / gem_p)
+    log(gem.flatten(1))
+    log(nn.AdaptiveAvgPool1d(4)(torch.randn(2, 3, 10)), nn.AdaptiveMaxPool2d((None, 2))(x).shape)
+    # attention pool over tokens
+    tokens = x.flatten(2).transpose(1, 2)
+    log(tokens.shape, tokens.mean(1).shape, tokens[:, 0].shape)
+
+
+@program(tol=_MM)
+def timm_channels_last(torch, log):
+    nn = torch.nn
+    x = torch.randn(2, 3, 4, 5)
+    xc = x.to(memory_format=torch.channels_last)
+    log(xc.is_contiguous(), xc.is_contiguous(memory_format=torch.channels_last), xc.stride(), xc.shape)
+    conv = nn.Conv2d(3, 4, 3, padding=1).to(memory_format=torch.channels_last)
+    log(conv.weight.stride(), conv.weight.is_contiguous(memory_format=torch.channels_last))
+    y = conv(xc)
+    log(y.is_contiguous(memory_format=torch.channels_last), y.stride(), y)
+    bn = nn.BatchNorm2d(4)
+    z = torch.relu(bn(y))
+    log(z.stride(), z.contiguous().stride(), z.contiguous(memory_format=torch.channels_last).stride())
+    log((xc + 1).stride(), (xc * x).stride(), xc.permute(0, 2, 3, 1).is_contiguous())
+    log(xc.clone().stride(), torch.empty_like(xc).stride(), xc.clone(memory_format=torch.contiguous_format).stride())
+    x3 = torch.randn(1, 2, 3, 4, 5).to(memory_format=torch.channels_last_3d)
+    log(x3.stride(), x3.is_contiguous(memory_format=torch.channels_last_3d))
+    try:
+        torch.randn(2, 3).to(memory_format=torch.channels_last)
+    except RuntimeError as e:
+        log(str(e))
+    n = torch.randn(2, 3, 1, 1).contiguous(memory_format=torch.channels_last)
+    log(n.stride(), n.is_contiguous(), torch.nn.functional.max_pool2d(xc, 2).stride())
+
+
+@program(tol=_MM)
+def timm_module_surgery(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(inplace=True),
+        nn.Sequential(nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4), nn.ReLU()),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+
+    def set_layer(model, name, layer):
+        parent = model
+        parts = name.split(".")
+        for p in parts[:-1]:
+            parent = getattr(parent, p)
+        setattr(parent, parts[-1], layer)
+
+    for name, module in list(model.named_modules()):
+        if isinstance(module, nn.ReLU):
+            set_layer(model, name, nn.SiLU(inplace=True))
+        if isinstance(module, nn.BatchNorm2d):
+            gn = nn.GroupNorm(2, module.num_features)
+            set_layer(model, name, gn)
+    print(model)
+    log(model.get_submodule("3.1").num_groups, [n for n, _ in model.named_modules()][:5])
+    model[-1] = nn.Linear(4, 3)
+    log(len(model), model[-1].out_features, model[1:3].__class__.__name__)
+    del model[4]
+    log(len(model), [type(m).__name__ for m in model])
+    model.insert(4, nn.AdaptiveMaxPool2d(1))
+    model.append(nn.Softmax(-1))
+    log([type(m).__name__ for m in model])
+    log(model(torch.randn(2, 3, 6, 6)).sum(-1))
+    try:
+        model.get_submodule("3.7")
+    except AttributeError as e:
+        log(str(e))
+    try:
+        model.get_parameter("3.0.nope")
+    except AttributeError as e:
+        log(str(e))
+    log(model.get_parameter("3.0.bias").shape)
+    # reset classifier by attribute name lookup
+    m2 = nn.Module()
+    m2.head = nn.Linear(4, 5)
+    m2.fc = None
+    log(hasattr(m2, "fc"), m2.fc, getattr(m2, "head").in_features, "head" in m2._modules, "fc" in m2._modules)
+    m2.register_module("extra", nn.Tanh())
+    log(list(m2._modules))
+    try:
+        m2.add_module("a.b", nn.Tanh())
+    except KeyError as e:
+        log(str(e))
+    try:
+        m2.register_buffer("head", torch.zeros(1))
+    except KeyError as e:
+        log(str(e))
+    try:
+        m2.x = 3
+        m2.register_parameter("x", None)
+    except KeyError as e:
+        log(str(e))
+
+
+@program(tol=_MM)
+def timm_patch_embed_pos_interp(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    proj = nn.Conv2d(3, 8, kernel_size=4, stride=4)
+    x = torch.randn(2, 3, 16, 12)
+    y = proj(x)
+    tokens = y.flatten(2).transpose(1, 2)
+    log(y.shape, tokens.shape)
+    cls = torch.zeros(1, 1, 8).expand(2, -1, -1)
+    seq = torch.cat((cls, tokens), dim=1)
+    log(seq.shape)
+    pos = torch.randn(1, 1 + 4 * 4, 8)
+    prefix, grid = pos[:, :1], pos[:, 1:]
+    grid = grid.reshape(1, 4, 4, -1).permute(0, 3, 1, 2)
+    for mode, aa in (("bicubic", False), ("bicubic", True), ("bilinear", True), ("bilinear", False)):
+        g = F.interpolate(grid, size=(4, 3), mode=mode, antialias=aa, align_corners=False)
+        g = g.permute(0, 2, 3, 1).reshape(1, 12, -1)
+        log(mode, aa, torch.cat([prefix, g], dim=1)[0, :3])
+    log(F.interpolate(grid, size=(6, 7), mode="bicubic", antialias=True, align_corners=False)[0, 0])
+    # unfold-based patches
+    patches = F.unfold(x, kernel_size=4, stride=4)
+    log(patches.shape, torch.allclose(patches.transpose(1, 2) @ proj.weight.flatten(1).T + proj.bias, tokens, atol=1e-5))
+    folded = F.fold(patches, output_size=(16, 12), kernel_size=4, stride=4)
+    log(torch.equal(folded, x))
+    log(x.unfold(2, 4, 4).unfold(3, 4, 4).shape)
+
+
+@program(tol=_MM)
+def timm_mixup_cutmix(torch, log):
+    import numpy as np_
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(2, 3, 4, 4)
+    target = torch.tensor([1, 3])
+
+    def one_hot(t, n, on=1.0, off=0.0):
+        return torch.full((t.size()[0], n), off).scatter_(1, t.long().view(-1, 1), on)
+
+    def mixup_target(t, n, lam=1.0, smoothing=0.0):
+        off = smoothing / n
+        on = 1.0 - smoothing + off
+        y1 = one_hot(t, n, on, off)
+        y2 = one_hot(t.flip(0), n, on, off)
+        return y1 * lam + y2 * (1.0 - lam)
+
+    lam = 0.7
+    mixed = x.flip(0).mul_(1.0 - lam)
+    xm = x.mul(lam).add_(mixed)
+    log(xm[0, 0], mixup_target(target, 5, lam, 0.1))
+    xc = x.clone()
+    yl, yh, xl, xh = 1, 3, 0, 2
+    xc[:, :, yl:yh, xl:xh] = xc.flip(0)[:, :, yl:yh, xl:xh]
+    log(xc[0, 0])
+    lam2 = 1 - (yh - yl) * (xh - xl) / float(4 * 4)
+    log(lam2, mixup_target(target, 5, lam2))
+    # soft target cross entropy
+    logits = torch.randn(2, 5)
+    st = mixup_target(target, 5, lam)
+    loss = torch.sum(-st * torch.nn.functional.log_softmax(logits, dim=-1), dim=-1).mean()
+    log(loss, torch.nn.functional.cross_entropy(logits, st))
+    log(np_.float32(0.5) * torch.ones(2), (torch.ones(2) * np_.float64(0.5)).dtype)
+
+
+@program(tol=_MM)
+def timm_scheduler_and_optim_state(torch, log):
+    nn = torch.nn
+    model = nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=2)
+    cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=1e-3)
+    sched = torch.optim.lr_scheduler.SequentialLR(opt, [warm, cos], milestones=[2])
+    lrs = []
+    for _ in range(6):
+        opt.zero_grad()
+        model(torch.randn(4, 3)).sum().backward()
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    log(lrs, sched.get_last_lr())
+    sd = opt.state_dict()
+    log(sorted(sd), sd["param_groups"][0]["params"], sorted(sd["param_groups"][0]), sorted(sd["state"][0]))
+    log(sched.state_dict()["_milestones"], sorted(cos.state_dict()))
+    lam = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 ** e)
+    log([g["initial_lr"] for g in opt.param_groups], lam.get_last_lr())
+    one = torch.optim.lr_scheduler.OneCycleLR(torch.optim.SGD(model.parameters(), lr=1.0), max_lr=1.0, total_steps=5)
+    vals = []
+    for _ in range(4):
+        one.optimizer.step()
+        one.step()
+        vals.append(one.get_last_lr()[0])
+    log(vals)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+    for v in (1.0, 1.0, 0.5, 0.6):
+        plateau.step(v)
+    log(opt.param_groups[0]["lr"])
+
+
+
+# torchvision ops and transforms in plain torch
+
+@program()
+def tv_box_ops(torch, log):
+    def box_area(b):
+        return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+
+    def _upcast(t):
+        if t.is_floating_point():
+            return t if t.dtype in (torch.float32, torch.float64) else t.float()
+        return t if t.dtype in (torch.int32, torch.int64) else t.int()
+
+    def box_iou(a, b):
+        area1, area2 = box_area(a), box_area(b)
+        lt = torch.max(a[:, None, :2], b[:, :2])
+        rb = torch.min(a[:, None, 2:], b[:, 2:])
+        wh = _upcast(rb - lt).clamp(min=0)
+        inter = wh[:, :, 0] * wh[:, :, 1]
+        union = area1[:, None] + area2 - inter
+        return inter / union, union
+
+    def generalized_box_iou(a, b):
+        iou, union = box_iou(a, b)
+        lti = torch.min(a[:, None, :2], b[:, :2])
+        rbi = torch.max(a[:, None, 2:], b[:, 2:])
+        whi = _upcast(rbi - lti).clamp(min=0)
+        areai = whi[:, :, 0] * whi[:, :, 1]
+        return iou - (areai - union) / areai
+
+    def box_cxcywh_to_xyxy(b):
+        cx, cy, w, h = b.unbind(-1)
+        return torch.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], dim=-1)
+
+    def box_xyxy_to_cxcywh(b):
+        x1, y1, x2, y2 = b.unbind(-1)
+        return torch.stack(((x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1), (y2 - y1)), dim=-1)
+
+    a = torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 3.0, 5.0], [5.0, 5.0, 6.0, 6.0]])
+    b = torch.tensor([[2.0, 2.0, 6.0, 6.0], [0.0, 0.0, 1.0, 1.0]])
+    log(box_iou(a, b)[0], generalized_box_iou(a, b))
+    ai = a.to(torch.int32)
+    log(box_iou(ai, b.int())[0], box_area(ai).dtype, box_iou(a.half(), b.half())[0].dtype)
+    c = box_xyxy_to_cxcywh(a)
+    log(c, torch.equal(box_cxcywh_to_xyxy(c), a))
+    # clip, remove small, batched offsets
+    boxes = a * 2 - 1
+    boxes[..., 0::2] = boxes[..., 0::2].clamp(min=0, max=8)
+    boxes[..., 1::2] = boxes[..., 1::2].clamp(min=0, max=7)
+    ws, hs = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    keep = (ws >= 2.5) & (hs >= 2.5)
+    keep = torch.where(keep)[0]
+    log(boxes, keep)
+    idxs = torch.tensor([0, 1, 0])
+    max_coordinate = boxes.max()
+    offsets = idxs.to(boxes) * (max_coordinate + torch.tensor(1).to(boxes))
+    log(boxes + offsets[:, None], offsets.dtype)
+    # masks to boxes
+    masks = torch.zeros(2, 5, 6, dtype=torch.bool)
+    masks[0, 1:3, 2:5] = True
+    masks[1, 4, 0] = True
+    out = torch.zeros((2, 4), dtype=torch.float)
+    for i, m in enumerate(masks):
+        y, x = torch.where(m != 0)
+        out[i, 0], out[i, 1] = torch.min(x), torch.min(y)
+        out[i, 2], out[i, 3] = torch.max(x), torch.max(y)
+    log(out)
+
+
+@program(tol=1e-6)      # exp: NumPy's and torch's float32 exp differ in the last bit
+def tv_nms_loops(torch, log):
+    torch.manual_seed(5)
+    xy = torch.rand(12, 2) * 10
+    wh = torch.rand(12, 2) * 4 + 1
+    boxes = torch.cat([xy, xy + wh], dim=1)
+    scores = torch.rand(12)
+    labels = torch.randint(0, 3, (12,))
+
+    def iou(a, b):
+        lt = torch.max(a[:, None, :2], b[:, :2])
+        rb = torch.min(a[:, None, 2:], b[:, 2:])
+        wh = (rb - lt).clamp(min=0)
+        inter = wh[..., 0] * wh[..., 1]
+        area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
+        return inter / (area(a)[:, None] + area(b) - inter)
+
+    def nms(boxes, scores, thr):
+        _, order = scores.sort(0, descending=True)
+        keep = []
+        while order.numel() > 0:
+            if order.numel() == 1:
+                keep.append(order.item())
+                break
+            i = order[0].item()
+            keep.append(i)
+            ious = iou(boxes[i].unsqueeze(0), boxes[order[1:]]).squeeze(0)
+            idx = (ious <= thr).nonzero().squeeze()
+            if idx.numel() == 0:
+                break
+            order = order[idx + 1]
+            if order.dim() == 0:
+                order = order.unsqueeze(0)
+        return torch.LongTensor(keep)
+
+    def nms_matrix(boxes, scores, thr):
+        order = scores.argsort(descending=True)
+        ious = iou(boxes[order], boxes[order])
+        suppressed = torch.zeros(len(order), dtype=torch.bool)
+        for i in range(len(order)):
+            if suppressed[i]:
+                continue
+            suppressed |= (ious[i] > thr) & (torch.arange(len(order)) > i)
+        return order[~suppressed]
+
+    k1 = nms(boxes, scores, 0.3)
+    k2 = nms_matrix(boxes, scores, 0.3)
+    log(k1, k2, torch.equal(k1, k2))
+    # batched nms by class offsets
+    off = labels.to(boxes) * (boxes.max() + 1)
+    log(nms(boxes + off[:, None], scores, 0.3))
+    # soft-nms like decay
+    s = scores.clone()
+    order = s.argsort(descending=True)
+    top = order[0]
+    decay = torch.exp(-(iou(boxes[top][None], boxes)[0] ** 2) / 0.5)
+    log(s * decay, torch.LongTensor([1, 2]).dtype, torch.FloatTensor(2).shape, torch.BoolTensor([1, 0]))
+    # topk per class
+    for c in range(3):
+        m = labels == c
+        log(c, scores[m].topk(min(2, int(m.sum()))).indices)
+
+
+@program(tol=_MM)
+def tv_roi_align_bilinear(torch, log):
+    feat = torch.arange(1 * 2 * 6 * 6, dtype=torch.float32).reshape(1, 2, 6, 6) / 10
+
+    def bilinear(img, y, x):
+        h, w = img.shape[-2:]
+        y = y.clamp(min=0)
+        x = x.clamp(min=0)
+        y_low = y.floor().long().clamp(max=h - 1)
+        x_low = x.floor().long().clamp(max=w - 1)
+        y_high = (y_low + 1).clamp(max=h - 1)
+        x_high = (x_low + 1).clamp(max=w - 1)
+        ly, lx = y - y_low, x - x_low
+        hy, hx = 1.0 - ly, 1.0 - lx
+        v1 = img[:, y_low[:, None], x_low[None, :]]
+        v2 = img[:, y_low[:, None], x_high[None, :]]
+        v3 = img[:, y_high[:, None], x_low[None, :]]
+        v4 = img[:, y_high[:, None], x_high[None, :]]
+        return (hy[:, None] * hx[None] * v1 + hy[:, None] * lx[None] * v2
+                + ly[:, None] * hx[None] * v3 + ly[:, None] * lx[None] * v4)
+
+    def roi_align(inp, rois, out_size, scale, ratio):
+        outs = []
+        for r in rois:
+            b = int(r[0].item())
+            x1, y1, x2, y2 = (r[1:] * scale - 0.5).tolist()
+            bw, bh = (x2 - x1) / out_size, (y2 - y1) / out_size
+            ys = y1 + (torch.arange(out_size * ratio, dtype=torch.float32) + 0.5) * bh / ratio
+            xs = x1 + (torch.arange(out_size * ratio, dtype=torch.float32) + 0.5) * bw / ratio
+            v = bilinear(inp[b], ys, xs)
+            v = v.reshape(inp.shape[1], out_size, ratio, out_size, ratio).mean(dim=(2, 4))
+            outs.append(v)
+        return torch.stack(outs)
+
+    rois = torch.tensor([[0, 0.0, 0.0, 4.0, 4.0], [0, 1.5, 2.0, 5.0, 5.5]])
+    r = roi_align(feat, rois, 2, 1.0, 2)
+    log(r)
+    # the same sampling through grid_sample
+    F = torch.nn.functional
+    x1, y1, x2, y2 = rois[1, 1:] - 0.5
+    gy = y1 + (torch.arange(4) + 0.5) * (y2 - y1) / 4
+    gx = x1 + (torch.arange(4) + 0.5) * (x2 - x1) / 4
+    gyy, gxx = torch.meshgrid(gy, gx, indexing="ij")
+    grid = torch.stack([(gxx + 0.5) / 6 * 2 - 1, (gyy + 0.5) / 6 * 2 - 1], -1)[None]
+    gs = F.grid_sample(feat, grid, mode="bilinear", align_corners=False)
+    log(gs.reshape(1, 2, 2, 2, 2, 2).mean(dim=(3, 5)))
+    # roi pool by max over adaptive bins
+    crop = feat[0, :, 1:5, 2:6]
+    log(F.adaptive_max_pool2d(crop, 2), crop.amax(dim=(1, 2)))
+
+
+@program(tol=_MM)
+def tv_transforms_tensor(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(2)
+    img = torch.randint(0, 256, (3, 6, 8), dtype=torch.uint8)
+
+    def convert_image_dtype(image, dtype):
+        if image.dtype == dtype:
+            return image
+        if not image.is_floating_point() and dtype.is_floating_point:
+            return image.to(dtype).div_(255)
+        if image.is_floating_point() and not dtype.is_floating_point:
+            eps = 1e-3
+            return image.mul(255 + 1.0 - eps).to(dtype)
+        return image.to(dtype)
+
+    f = convert_image_dtype(img, torch.float32)
+    log(f[0, 0], convert_image_dtype(f, torch.uint8)[0, 0], torch.equal(convert_image_dtype(f, torch.uint8), img))
+
+    def normalize(t, mean, std, inplace=False):
+        if not inplace:
+            t = t.clone()
+        mean = torch.as_tensor(mean, dtype=t.dtype, device=t.device)
+        std = torch.as_tensor(std, dtype=t.dtype, device=t.device)
+        if (std == 0).any():
+            raise ValueError(f"std evaluated to zero after conversion to {t.dtype}, leading to division by zero.")
+        if mean.ndim == 1:
+            mean = mean.view(-1, 1, 1)
+        if std.ndim == 1:
+            std = std.view(-1, 1, 1)
+        return t.sub_(mean).div_(std)
+
+    n = normalize(f, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    log(n[:, 0, :3])
+    try:
+        normalize(f, [0.5] * 3, [0.5, 0.0, 0.5])
+    except ValueError as e:
+        log(str(e))
+
+    def rgb_to_grayscale(img, num_output_channels=1):
+        r, g, b = img.unbind(dim=-3)
+        l_img = (0.2989 * r + 0.587 * g + 0.114 * b).to(img.dtype)
+        l_img = l_img.unsqueeze(dim=-3)
+        if num_output_channels == 3:
+            return l_img.expand(img.shape)
+        return l_img
+
+    log(rgb_to_grayscale(img)[0, 0], rgb_to_grayscale(f, 3).shape, rgb_to_grayscale(img).dtype)
+
+    def _blend(img1, img2, ratio):
+        ratio = float(ratio)
+        bound = 1.0 if img1.is_floating_point() else 255.0
+        return (ratio * img1 + (1.0 - ratio) * img2).clamp(0, bound).to(img1.dtype)
+
+    def adjust_brightness(img, factor):
+        return _blend(img, torch.zeros_like(img), factor)
+
+    def adjust_contrast(img, factor):
+        dtype = img.dtype if torch.is_floating_point(img) else torch.float32
+        mean = torch.mean(rgb_to_grayscale(img).to(dtype), dim=(-3, -2, -1), keepdim=True)
+        return _blend(img, mean, factor)
+
+    def adjust_saturation(img, factor):
+        return _blend(img, rgb_to_grayscale(img), factor)
+
+    log(adjust_brightness(img, 1.3)[0, 0], adjust_contrast(img, 0.6)[1, 1], adjust_saturation(f, 1.7)[2, 2])
+    hflip = img.flip(-1)
+    vflip = img.flip(-2)
+    log(hflip[0, 0], vflip[0, 0], img[..., 1:4, 2:6].shape)
+    # invert, posterize, solarize
+    log((255 - img)[0, 0], (img & (-(2 ** 4) & 255)).dtype, torch.where(img >= 128, 255 - img, img)[0, 0])
+    log(torch.bitwise_and(img, 0xF0)[0, 0], (f >= 0.5).float().mean())
+
+
+@program(tol=_MM)
+def tv_resize_antialias(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(4)
+    img = torch.rand(1, 2, 9, 11)
+    for mode in ("bilinear", "bicubic"):
+        for aa in (False, True):
+            y = F.interpolate(img, size=(4, 5), mode=mode, align_corners=False, antialias=aa)
+            log(mode, aa, y[0, 0], y.shape)
+    up = F.interpolate(img, size=(12, 13), mode="bilinear", antialias=True, align_corners=False)
+    log(up[0, 1, 0])
+    u8 = (img * 255).round().to(torch.uint8)
+    r = F.interpolate(u8.float(), size=(5, 6), mode="bilinear", antialias=True, align_corners=False)
+    log(r.round_().clamp_(0, 255).to(torch.uint8)[0, 0])
+    log(F.interpolate(u8, size=(5, 6), mode="nearest")[0, 0], F.interpolate(u8, size=(5, 6), mode="nearest-exact")[0, 1])
+    log(F.interpolate(img, scale_factor=0.5, mode="area")[0, 0], F.interpolate(img, scale_factor=(0.5, 0.4), mode="bilinear", recompute_scale_factor=True).shape)
+    log(F.interpolate(img[0], size=7, mode="linear")[0, 0])
+    try:
+        F.interpolate(img[0], size=(4, 5), mode="bilinear", antialias=True)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    try:
+        F.interpolate(img, size=(4, 5), mode="nearest", antialias=True)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    try:
+        F.interpolate(img, size=(4, 5), mode="bilinear", scale_factor=2.0)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program(tol=_MM)
+def tv_pad_modes(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(2 * 3 * 4, dtype=torch.float32).reshape(1, 2, 3, 4)
+    for mode in ("constant", "reflect", "replicate", "circular"):
+        log(mode, F.pad(x, (1, 2, 2, 1), mode=mode)[0, 0])
+    log(F.pad(x, (-1, 1, 0, -1))[0, 0], F.pad(x, (1, 1), value=-1.0)[0, 1])
+    u = x.to(torch.uint8)
+    log(F.pad(u, (1, 1, 1, 1), mode="constant", value=7)[0, 0], F.pad(x[0, 0], (2, 2), mode="reflect"))
+    try:
+        F.pad(x, (4, 4, 0, 0), mode="reflect")
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    try:
+        F.pad(x, (1, 1, 1), mode="reflect")
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    log(torch.nn.ReflectionPad2d((1, 0, 2, 0))(x).shape, torch.nn.ZeroPad2d(1)(x)[0, 0, 0], torch.nn.ConstantPad1d((2, 0), 3.5)(x[0]).shape)
+    print(torch.nn.ReflectionPad2d(2), torch.nn.ReplicationPad1d((1, 2)), torch.nn.CircularPad2d(1), torch.nn.ConstantPad2d(1, 0.5))
+    # torchvision pad with padding_mode "symmetric"
+    def symmetric(img, padding):
+        left, right, top, bottom = padding
+        h, w = img.shape[-2:]
+        xs = torch.cat([torch.arange(left - 1, -1, -1), torch.arange(w), torch.arange(w - 1, w - right - 1, -1)])
+        ys = torch.cat([torch.arange(top - 1, -1, -1), torch.arange(h), torch.arange(h - 1, h - bottom - 1, -1)])
+        return img[..., ys[:, None], xs[None, :]]
+    log(symmetric(x[0, 0], (1, 2, 2, 1)))
+
+
+@program(tol=_MM)
+def tv_affine_grid_sample(torch, log):
+    F = torch.nn.functional
+    img = torch.arange(2 * 1 * 5 * 6, dtype=torch.float32).reshape(2, 1, 5, 6)
+    ang = math.radians(30)
+    theta = torch.tensor([[[math.cos(ang), -math.sin(ang), 0.1], [math.sin(ang), math.cos(ang), -0.2]],
+                          [[1.2, 0.0, 0.0], [0.0, 0.8, 0.3]]], dtype=torch.float32)
+    for ac in (False, True):
+        grid = F.affine_grid(theta, [2, 1, 5, 6], align_corners=ac)
+        log(ac, grid[0, 0])
+        for mode in ("bilinear", "nearest", "bicubic"):
+            for pm in ("zeros", "border", "reflection"):
+                out = F.grid_sample(img, grid, mode=mode, padding_mode=pm, align_corners=ac)
+                log(mode, pm, out[:, 0, 1])
+    g = F.affine_grid(theta, [2, 1, 5, 6], align_corners=False)
+    g.requires_grad_()
+    im = img.clone().requires_grad_()
+    F.grid_sample(im, g, align_corners=False).sum().backward()
+    log(g.grad[0, 0], im.grad[1, 0])
+    # a perspective-like grid built with meshgrid/linspace
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 6), indexing="ij")
+    base = torch.stack([xs, ys, torch.ones_like(xs)], -1)
+    log(base.shape, (base @ theta[0].T).shape)
+    try:
+        F.affine_grid(theta[:, :1], [2, 1, 5, 6], align_corners=False)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program()
+def tv_make_grid(torch, log):
+    def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scale_each=False, pad_value=0.0):
+        if isinstance(tensor, list):
+            tensor = torch.stack(tensor, dim=0)
+        if tensor.dim() == 2:
+            tensor = tensor.unsqueeze(0)
+        if tensor.dim() == 3:
+            if tensor.size(0) == 1:
+                tensor = torch.cat((tensor, tensor, tensor), 0)
+            tensor = tensor.unsqueeze(0)
+        if tensor.dim() == 4 and tensor.size(1) == 1:
+            tensor = torch.cat((tensor, tensor, tensor), 1)
+        if normalize:
+            tensor = tensor.clone()
+
+            def norm_ip(img, low, high):
+                img.clamp_(min=low, max=high)
+                img.sub_(low).div_(max(high - low, 1e-5))
+
+            def norm_range(t, value_range):
+                if value_range is not None:
+                    norm_ip(t, value_range[0], value_range[1])
+                else:
+                    norm_ip(t, float(t.min()), float(t.max()))
+
+            if scale_each:
+                for t in tensor:
+                    norm_range(t, value_range)
+            else:
+                norm_range(tensor, value_range)
+        if tensor.size(0) == 1:
+            return tensor.squeeze(0)
+        nmaps = tensor.size(0)
+        xmaps = min(nrow, nmaps)
+        ymaps = int(math.ceil(float(nmaps) / xmaps))
+        height, width = int(tensor.size(2) + padding), int(tensor.size(3) + padding)
+        num_channels = tensor.size(1)
+        grid = tensor.new_full((num_channels, height * ymaps + padding, width * xmaps + padding), pad_value)
+        k = 0
+        for y in range(ymaps):
+            for x in range(xmaps):
+                if k >= nmaps:
+                    break
+                grid.narrow(1, y * height + padding, height - padding).narrow(
+                    2, x * width + padding, width - padding).copy_(tensor[k])
+                k = k + 1
+        return grid
+
+    batch = torch.arange(5 * 1 * 2 * 3, dtype=torch.float32).reshape(5, 1, 2, 3)
+    g = make_grid(batch, nrow=2, padding=1, normalize=True, pad_value=0.5)
+    log(g.shape, g[0])
+    log(make_grid(batch, nrow=3, normalize=True, scale_each=True, padding=0)[1])
+    log(make_grid([torch.ones(2, 2), torch.zeros(2, 2)], nrow=2, padding=1).shape)
+    nd = g.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to("cpu", torch.uint8)
+    log(nd.shape, nd.dtype, nd[:, :, 0], nd.numpy().dtype.name)
+    u8 = torch.tensor([[[0, 128, 255]]], dtype=torch.uint8)
+    log(u8.float().div(255), u8.permute(1, 2, 0).contiguous().stride())
+
+
+@program(tol=_MM)
+def tv_anchor_generation(torch, log):
+    scales = torch.as_tensor((32, 64), dtype=torch.float32)
+    aspect_ratios = torch.as_tensor((0.5, 1.0, 2.0), dtype=torch.float32)
+    h_ratios = torch.sqrt(aspect_ratios)
+    w_ratios = 1 / h_ratios
+    ws = (w_ratios[:, None] * scales[None, :]).view(-1)
+    hs = (h_ratios[:, None] * scales[None, :]).view(-1)
+    base = torch.stack([-ws, -hs, ws, hs], dim=1) / 2
+    base = base.round()
+    log(base)
+    shifts_x = torch.arange(0, 3, dtype=torch.int32) * 16
+    shifts_y = torch.arange(0, 2, dtype=torch.int32) * 16
+    sy, sx = torch.meshgrid(shifts_y, shifts_x, indexing="ij")
+    sx, sy = sx.reshape(-1), sy.reshape(-1)
+    shifts = torch.stack((sx, sy, sx, sy), dim=1)
+    anchors = (shifts.view(-1, 1, 4) + base.view(1, -1, 4)).reshape(-1, 4)
+    log(anchors.shape, anchors.dtype, anchors[:8])
+    # box coder
+    def encode(ref, proposals, w=(1.0, 1.0, 1.0, 1.0)):
+        wx, wy, ww, wh = w
+        pw = proposals[:, 2] - proposals[:, 0]
+        ph = proposals[:, 3] - proposals[:, 1]
+        px = proposals[:, 0] + 0.5 * pw
+        py = proposals[:, 1] + 0.5 * ph
+        gw = ref[:, 2] - ref[:, 0]
+        gh = ref[:, 3] - ref[:, 1]
+        gx = ref[:, 0] + 0.5 * gw
+        gy = ref[:, 1] + 0.5 * gh
+        return torch.stack((wx * (gx - px) / pw, wy * (gy - py) / ph, ww * torch.log(gw / pw), wh * torch.log(gh / ph)), 1)
+
+    def decode(codes, boxes, clip=math.log(1000.0 / 16)):
+        widths = boxes[:, 2] - boxes[:, 0]
+        heights = boxes[:, 3] - boxes[:, 1]
+        cx = boxes[:, 0] + 0.5 * widths
+        cy = boxes[:, 1] + 0.5 * heights
+        dx, dy, dw, dh = codes.unbind(1)
+        dw = torch.clamp(dw, max=clip)
+        dh = torch.clamp(dh, max=clip)
+        pcx = dx * widths + cx
+        pcy = dy * heights + cy
+        pw = torch.exp(dw) * widths
+        ph = torch.exp(dh) * heights
+        c_to_c_h = torch.tensor(0.5, dtype=pcy.dtype) * ph
+        c_to_c_w = torch.tensor(0.5, dtype=pcx.dtype) * pw
+        return torch.stack((pcx - c_to_c_w, pcy - c_to_c_h, pcx + c_to_c_w, pcy + c_to_c_h), dim=1)
+
+    gt = anchors[:6].float() + torch.tensor([1.0, -2.0, 3.0, 1.0])
+    codes = encode(gt, anchors[:6].float())
+    log(codes, decode(codes, anchors[:6].float()))
+    log(decode(torch.full((2, 4), 10.0), anchors[:2].float()))
+    # matcher
+    match_q = torch.rand(3, 6)
+    vals, matches = match_q.max(dim=0)
+    matches[vals < 0.3] = -1
+    matches[(vals >= 0.3) & (vals < 0.7)] = -2
+    highest, _ = match_q.max(dim=1)
+    gt_pred_pairs = torch.where(match_q == highest[:, None])
+    log(matches, gt_pred_pairs)
+
+
+@program(tol=_MM)
+def tv_focal_loss_and_sigmoid(torch, log):
+    F = torch.nn.functional
+
+    def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
+        p = torch.sigmoid(inputs)
+        ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+        p_t = p * targets + (1 - p) * (1 - targets)
+        loss = ce_loss * ((1 - p_t) ** gamma)
+        if alpha >= 0:
+            alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+            loss = alpha_t * loss
+        if reduction == "none":
+            pass
+        elif reduction == "mean":
+            loss = loss.mean()
+        elif reduction == "sum":
+            loss = loss.sum()
+        else:
+            raise ValueError(f"Invalid Value for arg 'reduction': '{reduction} \n Supported reduction modes: 'none', 'mean', 'sum'")
+        return loss
+
+    x = torch.randn(3, 4, requires_grad=True)
+    t = (torch.rand(3, 4) > 0.6).float()
+    l = sigmoid_focal_loss(x, t, reduction="mean")
+    l.backward()
+    log(l, x.grad, sigmoid_focal_loss(x, t).shape)
+    log(F.binary_cross_entropy_with_logits(x, t, pos_weight=torch.tensor([1.0, 2.0, 3.0, 4.0])))
+    log(F.smooth_l1_loss(x, t, beta=0.5), F.l1_loss(x, t, reduction="sum"), F.huber_loss(x, t, delta=0.3))
+    try:
+        sigmoid_focal_loss(x, t, reduction="max")
+    except ValueError as e:
+        log(str(e))
+    # dice over masks
+    m = torch.sigmoid(x).flatten(1)
+    num = 2 * (m * t).sum(1)
+    den = m.sum(-1) + t.sum(-1)
+    log(1 - (num + 1) / (den + 1))
+
+
+@program()
+def tv_stochastic_depth_and_sq(torch, log):
+    def stochastic_depth(input, p, mode, training=True):
+        if p < 0.0 or p > 1.0:
+            raise ValueError(f"drop probability has to be between 0 and 1, but got {p}")
+        if mode not in ["batch", "row"]:
+            raise ValueError(f"mode has to be either 'batch' or 'row', but got {mode}")
+        if not training or p == 0.0:
+            return input
+        survival_rate = 1.0 - p
+        if mode == "row":
+            size = [input.shape[0]] + [1] * (input.ndim - 1)
+        else:
+            size = [1] * input.ndim
+        noise = torch.empty(size, dtype=input.dtype, device=input.device)
+        noise = noise.bernoulli_(survival_rate)
+        if survival_rate > 0.0:
+            noise.div_(survival_rate)
+        return input * noise
+
+    x = torch.ones(4, 2, 2)
+    log(stochastic_depth(x, 0.5, "row"), stochastic_depth(x, 0.5, "batch"), stochastic_depth(x, 1.0, "row"))
+    try:
+        stochastic_depth(x, 1.5, "row")
+    except ValueError as e:
+        log(str(e))
+    # squeeze-excitation
+    nn = torch.nn
+    se_in = torch.arange(2 * 4 * 3 * 3, dtype=torch.float32).reshape(2, 4, 3, 3) / 50
+    scale = nn.functional.adaptive_avg_pool2d(se_in, 1)
+    log(scale.flatten(), nn.Hardsigmoid()(scale).flatten(), nn.functional.hardswish(se_in)[0, 0])
+    log(nn.functional.relu6(se_in * 10)[1, 3], nn.Hardtanh(-0.5, 0.5)(se_in - 0.5)[0, 1])
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_like_torch(name):
+    fn, tol = PROGRAMS[name]
+    _check(fn, tol)
+
+
+# Regressions the programs found
+
+
+def _raised(fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except Exception as e:
+        return type(e).__name__, str(e)
+    return None
+
+
+@pytest.mark.parametrize("size", [[2, 1, 5, 6], (2, 1, 4, 5, 6), [2, 1, 0, 6], [1, 2, 3], "size"])
+def test_affine_grid_messages_print_the_size_as_given_like_torch(size):
+    # ember printed its tuple copy: (2, 1, 5, 6) where torch prints the list [2, 1, 5, 6]
+    def run(lib):
+        theta = lib.zeros(2, 2 if size != [2, 1, 5, 6] else 1, 3)
+        s = lib.Size([2, 1, 5, 6]) if size == "size" else size
+        return _raised(lib.nn.functional.affine_grid, theta if size != "size" else theta[:, :1],
+                       s, align_corners=False)
+    assert run(ember) == run(torch)
