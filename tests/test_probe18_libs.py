@@ -1623,6 +1623,528 @@ def tv_stochastic_depth_and_sq(torch, log):
     log(nn.functional.relu6(se_in * 10)[1, 3], nn.Hardtanh(-0.5, 0.5)(se_in - 0.5)[0, 1])
 
 
+
+# torchmetrics-style stateful metrics
+
+@program()
+def tm_stateful_metric(torch, log):
+    nn = torch.nn
+
+    class Metric(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self._defaults = {}
+            self._reductions = {}
+
+        def add_state(self, name, default, dist_reduce_fx="sum"):
+            self._defaults[name] = copy.deepcopy(default)
+            self._reductions[name] = dist_reduce_fx
+            if isinstance(default, torch.Tensor):
+                self.register_buffer(name, default, persistent=False)
+            else:
+                setattr(self, name, default)
+
+        def reset(self):
+            for name, default in self._defaults.items():
+                if isinstance(default, torch.Tensor):
+                    setattr(self, name, default.detach().clone().to(getattr(self, name).device))
+                else:
+                    setattr(self, name, [])
+
+        def forward(self, *args):
+            self.update(*args)
+            return self.compute()
+
+    class Accuracy(Metric):
+        def __init__(self, num_classes):
+            super().__init__()
+            self.num_classes = num_classes
+            self.add_state("correct", torch.tensor(0))
+            self.add_state("total", torch.tensor(0))
+            self.add_state("confmat", torch.zeros(num_classes, num_classes, dtype=torch.long))
+            self.add_state("preds", [], dist_reduce_fx="cat")
+
+        def update(self, logits, target):
+            preds = logits.argmax(dim=-1)
+            self.correct += (preds == target).sum()
+            self.total += target.numel()
+            unique = target * self.num_classes + preds
+            bins = torch.bincount(unique, minlength=self.num_classes ** 2)
+            self.confmat += bins.reshape(self.num_classes, self.num_classes)
+            self.preds.append(preds)
+
+        def compute(self):
+            return self.correct.float() / self.total
+
+    m = Accuracy(3)
+    log(m.state_dict(), list(m.buffers()), [n for n, _ in m.named_buffers()])
+    for _ in range(3):
+        logits = torch.randn(5, 3)
+        target = torch.randint(0, 3, (5,))
+        log(m(logits, target))
+    log(m.correct, m.total, m.confmat, torch.cat(m.preds))
+    cm = m.confmat.float()
+    tp = cm.diag()
+    precision = tp / cm.sum(0)
+    recall = tp / cm.sum(1)
+    f1 = 2 * precision * recall / (precision + recall)
+    log(precision, recall, torch.nan_to_num(f1, nan=0.0), f1.nanmean())
+    m.reset()
+    log(m.correct, m.confmat.sum(), m.preds)
+    m.to(torch.float64)
+    log(m.confmat.dtype, m.correct.dtype)
+    print(m)
+
+
+@program(tol=1e-6)
+def tm_auroc_average_precision(torch, log):
+    torch.manual_seed(7)
+    preds = torch.rand(12)
+    target = (torch.rand(12) > 0.5).long()
+    preds[3] = preds[5]   # a tie
+
+    def binary_clf_curve(preds, target):
+        desc = torch.argsort(preds, descending=True)
+        preds, target = preds[desc], target[desc]
+        distinct = torch.where(preds[1:] - preds[:-1])[0]
+        threshold_idxs = torch.nn.functional.pad(distinct, [0, 1], value=target.size(0) - 1)
+        target = (target == 1).to(torch.long)
+        tps = torch.cumsum(target, dim=0)[threshold_idxs]
+        fps = 1 + threshold_idxs - tps
+        return fps, tps, preds[threshold_idxs]
+
+    fps, tps, thr = binary_clf_curve(preds, target)
+    log(fps, tps, thr)
+    tps = torch.cat([torch.zeros(1, dtype=tps.dtype), tps])
+    fps = torch.cat([torch.zeros(1, dtype=fps.dtype), fps])
+    fpr = fps / fps[-1]
+    tpr = tps / tps[-1]
+    log(fpr, tpr, torch.trapz(tpr, fpr), torch.trapezoid(tpr, fpr))
+    precision = tps[1:] / (tps[1:] + fps[1:])
+    recall = tps[1:] / tps[-1]
+    precision = torch.cat([precision.flip(0), torch.ones(1)])
+    recall = torch.cat([recall.flip(0), torch.zeros(1)])
+    ap = -torch.sum((recall[1:] - recall[:-1]) * precision[:-1])
+    log(precision, recall, ap)
+    # rank-based AUROC
+    ranks = preds.argsort().argsort().float() + 1
+    pos = target == 1
+    n_pos, n_neg = pos.sum(), (~pos).sum()
+    log((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    # multiclass one-vs-rest with bincount confusion, thresholds via bucketize
+    thresholds = torch.linspace(0, 1, 5)
+    idx = torch.bucketize(preds, thresholds)
+    log(idx, torch.searchsorted(thresholds, preds, right=True), torch.histc(preds, bins=4, min=0, max=1))
+
+
+@program(tol=1e-6)
+def tm_regression_and_retrieval(torch, log):
+    torch.manual_seed(1)
+    preds = torch.randn(10)
+    target = preds * 0.8 + torch.randn(10) * 0.3
+    sum_error = torch.sum(torch.abs(preds - target))
+    sum_sq = torch.sum((preds - target) ** 2)
+    n = target.numel()
+    log(sum_error / n, sum_sq / n, torch.sqrt(sum_sq / n))
+    mean_t = target.mean()
+    r2 = 1 - sum_sq / torch.sum((target - mean_t) ** 2)
+    log(r2)
+    pm, tm_ = preds - preds.mean(), target - target.mean()
+    pearson = (pm * tm_).sum() / (pm.norm() * tm_.norm())
+    log(pearson, torch.corrcoef(torch.stack([preds, target]))[0, 1], torch.cov(torch.stack([preds, target])))
+    rank = lambda x: x.argsort().argsort().to(torch.float32)
+    rp, rt = rank(preds), rank(target)
+    spearman = 1 - 6 * ((rp - rt) ** 2).sum() / (n * (n ** 2 - 1))
+    log(spearman)
+    # retrieval: ndcg / mrr over grouped queries
+    scores = torch.rand(2, 5)
+    rel = torch.tensor([[0, 1, 0, 2, 0], [1, 0, 0, 0, 1]])
+    order = scores.argsort(dim=-1, descending=True)
+    sorted_rel = rel.gather(1, order).float()
+    disc = torch.log2(torch.arange(5, dtype=torch.float32) + 2.0)
+    dcg = ((2 ** sorted_rel - 1) / disc).sum(-1)
+    ideal = ((2 ** rel.sort(dim=-1, descending=True).values.float() - 1) / disc).sum(-1)
+    log(dcg / ideal)
+    first_hit = (sorted_rel > 0).float().argmax(-1)
+    log(1.0 / (first_hit + 1), (sorted_rel[:, :3] > 0).float().mean(-1))
+    # psnr / ssim-style pieces
+    img1, img2 = torch.rand(1, 1, 6, 6), torch.rand(1, 1, 6, 6)
+    mse = torch.mean((img1 - img2) ** 2)
+    log(10 * torch.log10(1.0 / mse))
+    g = torch.exp(-(torch.arange(5, dtype=torch.float32) - 2) ** 2 / (2 * 1.5 ** 2))
+    g = (g / g.sum())
+    k = (g[:, None] * g[None, :])[None, None]
+    mu1 = torch.nn.functional.conv2d(img1, k)
+    log(mu1, k.sum())
+
+
+@program()
+def tm_multilabel_and_topk(torch, log):
+    torch.manual_seed(3)
+    logits = torch.randn(6, 4)
+    target = torch.randint(0, 4, (6,))
+    topk = logits.topk(2, dim=1).indices
+    correct = topk.eq(target.view(-1, 1).expand_as(topk))
+    log(correct.any(1).float().mean(), correct[:, :1].reshape(-1).float().sum(0, keepdim=True))
+    ml_target = (torch.rand(6, 4) > 0.5).int()
+    ml_pred = (logits.sigmoid() > 0.5).int()
+    tp = (ml_pred * ml_target).sum(0)
+    fp = (ml_pred * (1 - ml_target)).sum(0)
+    fn = ((1 - ml_pred) * ml_target).sum(0)
+    log(tp, fp, fn, tp.dtype)
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    log(f1, f1.dtype, torch.where(2 * tp + fp + fn == 0, torch.zeros_like(f1), f1))
+    hamming = (ml_pred != ml_target).float().mean()
+    exact = (ml_pred == ml_target).all(dim=1).float().mean()
+    log(hamming, exact)
+    # stat scores with ignore_index
+    tgt = target.clone()
+    tgt[0] = -1
+    keep = tgt != -1
+    log(torch.bincount(tgt[keep] * 4 + logits.argmax(1)[keep], minlength=16).view(4, 4))
+    log(torch.bincount(torch.tensor([], dtype=torch.long), minlength=3), torch.bincount(torch.tensor([1, 1, 3]), weights=torch.tensor([0.5, 0.25, 1.0])))
+    try:
+        torch.bincount(torch.tensor([-1, 2]))
+    except RuntimeError as e:
+        log(str(e))
+    log(torch.unique(target, return_counts=True), torch.unique(target, sorted=True, return_inverse=True))
+
+
+# lightning / accelerate-style loops
+
+@program(tol=_MM)
+def pl_state_dict_strict_false(torch, log):
+    nn = torch.nn
+    src = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    dst = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 5))
+    sd = src.state_dict()
+    log(list(sd), type(sd).__name__)
+    sd["extra.weight"] = torch.zeros(1)
+    del sd["1.running_var"]
+    try:
+        dst.load_state_dict(sd)
+    except RuntimeError as e:
+        print(str(e))
+    filtered = {k: v for k, v in sd.items() if k in dst.state_dict() and v.shape == dst.state_dict()[k].shape}
+    res = dst.load_state_dict(filtered, strict=False)
+    log(res.missing_keys, res.unexpected_keys, str(res), repr(res))
+    res2 = dst.load_state_dict(sd, strict=False) if False else None
+    log(res2)
+    try:
+        dst.load_state_dict(sd, strict=False)
+    except RuntimeError as e:
+        print(str(e))
+    log(torch.equal(dst[0].weight, src[0].weight))
+    missing, unexpected = dst.load_state_dict({"0.weight": torch.ones(4, 3)}, strict=False)
+    log(len(missing), unexpected, dst[0].weight)
+    # prefix stripping as checkpoints from DDP / compile carry
+    wrapped = {"module." + k: v for k, v in src.state_dict().items()}
+    clean = {k.removeprefix("module."): v for k, v in wrapped.items()}
+    log(dst.load_state_dict(clean, strict=False).missing_keys)
+    nn.modules.utils.consume_prefix_in_state_dict_if_present(wrapped, "module.")
+    log(list(wrapped)[:3])
+    log(hasattr(wrapped, "_metadata"), sorted(src.state_dict()._metadata))
+    # assign=True
+    fresh = nn.Linear(3, 4)
+    w = torch.full((4, 3), 2.0)
+    fresh.load_state_dict({"weight": w, "bias": torch.zeros(4)}, assign=True)
+    log(fresh.weight.data_ptr() == w.data_ptr(), type(fresh.weight).__name__, fresh.weight.requires_grad)
+
+
+@program(tol=_MM)
+def pl_optimizer_state_roundtrip(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.8, 0.99), amsgrad=True)
+    for _ in range(2):
+        opt.zero_grad()
+        model(torch.randn(4, 3)).pow(2).sum().backward()
+        opt.step()
+    sd = opt.state_dict()
+    log(sorted(sd["state"][0]), sd["state"][0]["step"], sd["param_groups"])
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "optimizer": sd, "epoch": 3, "meta": {"lrs": [0.1, 0.01], "name": "x"}}, buf)
+    buf.seek(0)
+    ck = torch.load(buf)
+    log(sorted(ck), ck["epoch"], ck["meta"], ck["optimizer"]["state"][1]["exp_avg"])
+    model2 = nn.Linear(3, 2)
+    opt2 = torch.optim.Adam(model2.parameters(), lr=0.5)
+    model2.load_state_dict(ck["model"])
+    opt2.load_state_dict(ck["optimizer"])
+    log(opt2.param_groups[0]["lr"], opt2.param_groups[0]["amsgrad"], opt2.state[model2.weight]["step"])
+    x = torch.randn(4, 3)
+    for m, o in ((model, opt), (model2, opt2)):
+        o.zero_grad()
+        m(x).pow(2).sum().backward()
+        o.step()
+    log(torch.equal(model.weight, model2.weight), model2.weight)
+    try:
+        torch.optim.SGD(model.parameters(), lr=0.1).load_state_dict({"state": {}, "param_groups": []})
+    except ValueError as e:
+        log(str(e))
+    opt.zero_grad(set_to_none=False)
+    log(model.weight.grad)
+    opt.zero_grad()
+    log(model.weight.grad)
+
+
+@program()
+def pl_rng_state(torch, log):
+    torch.manual_seed(42)
+    state = torch.get_rng_state()
+    log(state.dtype, state.shape)
+    a = torch.rand(3)
+    torch.set_rng_state(state)
+    b = torch.rand(3)
+    log(torch.equal(a, b), a, torch.initial_seed())
+    g = torch.Generator().manual_seed(7)
+    gs = g.get_state()
+    x = torch.randn(2, generator=g)
+    g.set_state(gs)
+    log(torch.equal(x, torch.randn(2, generator=g)), g.initial_seed())
+    s = torch.seed()
+    log(type(s).__name__, torch.initial_seed() == s)
+    torch.manual_seed(3)
+    with torch.random.fork_rng():
+        torch.rand(5)
+    log(torch.rand(2))
+    torch.manual_seed(3)
+    log(torch.rand(2))
+    torch.manual_seed(2 ** 40 + 5)
+    log(torch.rand(1), torch.initial_seed())
+    try:
+        torch.manual_seed(-1)
+        log(torch.initial_seed())
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        torch.set_rng_state(torch.zeros(3))
+    except (RuntimeError, TypeError) as e:
+        log(type(e).__name__)
+    # pl's seed_everything workers
+    g2 = torch.Generator()
+    g2.manual_seed(123)
+    log(torch.randperm(6, generator=g2), torch.randint(0, 10, (3,), generator=g2))
+    log(torch.empty(3).uniform_(generator=g2), torch.multinomial(torch.ones(4), 2, generator=g2))
+
+
+@program(tol=_MM)
+def pl_grad_accumulation_and_clip(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    xs, ys = torch.randn(8, 4), torch.randn(8, 1)
+    accum = 4
+    norms = []
+    for i in range(8):
+        loss = nn.functional.mse_loss(model(xs[i:i + 1]), ys[i:i + 1]) / accum
+        loss.backward()
+        if (i + 1) % accum == 0:
+            norms.append(nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5))
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+    log(norms, model[0].weight)
+    model[0].weight.grad = torch.full_like(model[0].weight, float("nan"))
+    model[2].weight.grad = torch.ones_like(model[2].weight)
+    try:
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0, error_if_nonfinite=True)
+    except RuntimeError as e:
+        log(str(e))
+    n = nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    log(n, model[2].weight.grad)
+    model[0].weight.grad = torch.ones_like(model[0].weight) * 3
+    log(nn.utils.clip_grad_norm_(model.parameters(), 1.0, norm_type="inf"), model[0].weight.grad[0])
+    log(nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], 2.0, norm_type=1.0))
+    nn.utils.clip_grad_value_(model.parameters(), 0.01)
+    log(model[0].weight.grad.max())
+    log(nn.utils.clip_grad_norm_([], 1.0), nn.utils.get_total_norm([torch.ones(2), torch.ones(3)]))
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    log(torch.norm(torch.stack([torch.norm(g.detach(), 2.0) for g in grads]), 2.0))
+    vec = nn.utils.parameters_to_vector(model.parameters())
+    nn.utils.vector_to_parameters(vec * 0 + 1, model.parameters())
+    log(vec.shape, model[2].bias)
+
+
+@program(tol=1e-2)
+def pl_autocast_bf16_cpu(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.LayerNorm(8), nn.Linear(8, 3))
+    x = torch.randn(5, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = model[0](x)
+        g = model[1](h)
+        n = model[2](g)
+        out = model[3](n)
+        loss = nn.functional.cross_entropy(out, torch.tensor([0, 1, 2, 0, 1]))
+        sm = torch.softmax(out, -1)
+        mm = x @ x.T
+        s = x.sum()
+        c = torch.cat([h, x.to(torch.bfloat16)], 1)
+    log(h.dtype, g.dtype, n.dtype, out.dtype, loss.dtype, sm.dtype, mm.dtype, s.dtype, c.dtype)
+    log(torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"))
+    loss.backward()
+    log(model[0].weight.grad.dtype, model[0].weight.grad)
+    with torch.autocast(device_type="cpu", enabled=False):
+        log((x @ x.T).dtype)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", enabled=False):
+            log(model[0](x).dtype)
+        log(model[0](x.double()).dtype, torch.mm(x, x.T.double()).dtype)
+    try:
+        with torch.autocast("cpu", dtype=torch.float32):
+            pass
+    except Exception as e:
+        log(type(e).__name__)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    l2 = model(x).sum()
+    scaled = scaler.scale(l2)
+    log(scaled is l2, scaler.is_enabled(), scaler.get_scale(), scaler.state_dict())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaled.backward()
+    scaler.unscale_(opt)
+    scaler.step(opt)
+    scaler.update()
+    log(model[3].bias)
+    with torch.autocast("cpu", dtype=torch.float16):
+        log(model[0](x).dtype)
+
+
+@program(tol=_MM)
+def pl_training_epoch_loop(torch, log):
+    nn = torch.nn
+    data = _module(torch, "utils.data")
+    torch.manual_seed(0)
+    X = torch.randn(20, 3)
+    Y = (X.sum(1) > 0).long()
+    ds = data.TensorDataset(X, Y)
+    train, val = data.random_split(ds, [15, 5], generator=torch.Generator().manual_seed(1))
+    log(len(train), len(val), train.indices[:5])
+    loader = data.DataLoader(train, batch_size=4, shuffle=True, drop_last=False)
+    vloader = data.DataLoader(val, batch_size=8)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
+    opt = torch.optim.AdamW(model.parameters(), lr=0.05)
+    for epoch in range(2):
+        model.train()
+        total, seen = 0.0, 0
+        for bx, by in loader:
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(bx), by)
+            loss.backward()
+            opt.step()
+            total += loss.item() * bx.size(0)
+            seen += bx.size(0)
+        model.eval()
+        with torch.inference_mode():
+            correct = sum((model(vx).argmax(1) == vy).sum().item() for vx, vy in vloader)
+            t = model(X[:2])
+        log(epoch, total / seen, correct, t.requires_grad, t.is_inference())
+    log(len(loader), next(iter(vloader))[0].shape)
+    sampler = data.WeightedRandomSampler([0.1, 0.9, 0.5], num_samples=5, replacement=True)
+    log(list(sampler))
+    bs = data.BatchSampler(data.SequentialSampler(range(7)), batch_size=3, drop_last=False)
+    log(list(bs), len(bs))
+    def collate(batch):
+        xs, ys = zip(*batch)
+        return torch.stack(xs), torch.tensor(ys)
+    l2 = data.DataLoader(ds, batch_size=6, collate_fn=collate)
+    log([b[1].tolist() for b in l2])
+    log(data.default_collate([{"a": torch.ones(2), "b": 1}, {"a": torch.zeros(2), "b": 2}]))
+    log(data.default_collate([(1.0, "x"), (2.0, "y")]))
+
+
+@program()
+def accel_save_load_nested(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    state = {
+        "model": model.state_dict(),
+        "step": torch.tensor(10),
+        "list": [torch.arange(3), (torch.ones(2, dtype=torch.float16), "tag")],
+        "rng": torch.get_rng_state(),
+        "nested": {"a": {"b": torch.zeros(2, 2, dtype=torch.bool)}},
+        "shared": None,
+    }
+    base = torch.arange(10.0)
+    state["shared"] = (base, base[2:5], base.view(2, 5))
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    log(buf.tell() > 0)
+    buf.seek(0)
+    back = torch.load(buf, weights_only=True)
+    log(sorted(back), back["step"], back["list"], back["nested"])
+    a, b, c = back["shared"]
+    b[0] = 100
+    log(a, c, b.storage_offset(), c.stride())
+    log(list(back["model"]), back["model"]["1.num_batches_tracked"])
+    log(torch.equal(back["rng"], state["rng"]))
+    buf.seek(0)
+    mapped = torch.load(buf, map_location="cpu")
+    log(mapped["list"][1][0].dtype)
+    buf.seek(0)
+    mapped2 = torch.load(buf, map_location=lambda storage, loc: storage)
+    log(mapped2["step"])
+    # custom objects under weights_only
+    class Box:
+        def __init__(self, v):
+            self.v = v
+    buf2 = io.BytesIO()
+    torch.save({"box": Box(1)}, buf2)
+    buf2.seek(0)
+    try:
+        torch.load(buf2)
+        log("loaded")
+    except Exception as e:
+        log(type(e).__name__)
+    buf2.seek(0)
+    log(torch.load(buf2, weights_only=False)["box"].v)
+    p = nn.Parameter(torch.ones(2))
+    buf3 = io.BytesIO()
+    torch.save([p, p], buf3)
+    buf3.seek(0)
+    l = torch.load(buf3)
+    log(type(l[0]).__name__, l[0] is l[1], l[0].requires_grad)
+
+
+@program(tol=_MM)
+def accel_unwrap_and_devices(torch, log):
+    nn = torch.nn
+    model = nn.Linear(3, 2)
+    log(next(model.parameters()).device, str(next(model.parameters()).device), model.weight.device.type)
+    dev = torch.device("cpu")
+    log(dev, repr(dev), dev.index, torch.device("cpu", 0), torch.device("cpu:0") == torch.device("cpu"))
+    model.to(dev)
+    x = torch.randn(2, 3).to(dev, non_blocking=True)
+    log(model(x).device, x.is_cuda, torch.cuda.is_available(), x.pin_memory().is_pinned() if False else False)
+    batch = {"x": x, "y": [torch.ones(1), 3], "z": (torch.zeros(1),)}
+
+    def send_to_device(obj, device):
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(send_to_device(o, device) for o in obj)
+        if isinstance(obj, dict):
+            return {k: send_to_device(v, device) for k, v in obj.items()}
+        if hasattr(obj, "to"):
+            return obj.to(device)
+        return obj
+
+    moved = send_to_device(batch, "cpu")
+    log(moved)
+    log(model.weight.dtype, model.half().weight.dtype, model.float().weight.dtype, model.to(torch.float64).bias.dtype)
+    m2 = model.to(dtype=torch.bfloat16)
+    log(m2 is model, m2.weight.dtype)
+    model.float()
+    log(model.type(torch.float64).weight.dtype, model.double().weight.dtype)
+    try:
+        model.to(torch.int32)
+    except TypeError as e:
+        log(str(e))
+    log(torch.get_default_dtype(), torch.tensor([1.0]).dtype)
+    torch.set_default_dtype(torch.float64)
+    log(torch.tensor([1.0]).dtype, nn.Linear(1, 1).weight.dtype, torch.randn(1).dtype)
+    torch.set_default_dtype(torch.float32)
+    log(torch.tensor([1]).dtype, torch.arange(2.0).dtype)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -1648,4 +2170,31 @@ def test_affine_grid_messages_print_the_size_as_given_like_torch(size):
         s = lib.Size([2, 1, 5, 6]) if size == "size" else size
         return _raised(lib.nn.functional.affine_grid, theta if size != "size" else theta[:, :1],
                        s, align_corners=False)
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtypes", [("float64", "float32", "float32"), ("float32", "float64", "float32"),
+                                    ("float32", "float32", "float64"), ("float64",) * 3])
+def test_linear_under_cpu_autocast_with_a_float64_operand_errors_like_torch(dtypes):
+    # autocast leaves float64 tensors as they are: ember's linear skipped its dtype checks under
+    # autocast and reported mm's "expected m1 and m2 ..." where torch reports addmm's
+    def run(lib):
+        x, w, b = (lib.ones(*s, dtype=getattr(lib, d)) for s, d in zip(((2, 3), (4, 3), (4,)), dtypes))
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            try:
+                out = lib.nn.functional.linear(x, w, b)
+            except RuntimeError as e:
+                return str(e)
+        return str(out.dtype), out.tolist()
+    assert run(ember) == run(torch)
+
+
+def test_torch_save_of_a_local_class_raises_like_torch():
+    # ember's pure-Python pickler raised PicklingError where torch's C pickler raises
+    # AttributeError "Can't pickle local object ..."
+    class Local:
+        pass
+
+    def run(lib):
+        return [_raised(lib.save, obj, io.BytesIO()) for obj in (Local(), {"c": Local}, [lambda: 0])]
     assert run(ember) == run(torch)
