@@ -18,6 +18,13 @@ from test_probe17_programs import _check, _module
 PROGRAMS = {}
 
 
+class _Box:
+    """A user class a checkpoint carries (pickled by reference, so defined at module level)."""
+
+    def __init__(self, v):
+        self.v = v
+
+
 def program(tol=None):
     """Registers a program; tol: the float tolerance (None: bit for bit)."""
     def deco(fn):
@@ -799,7 +806,7 @@ def timm_param_groups_no_weight_decay(torch, log):
             p.requires_grad = False
     log(sum(p.numel() for p in m.parameters() if p.requires_grad),
         [n for n, p in m.named_parameters() if not p.requires_grad])
-    opt.add_param_group({"params": [m.patch_embed.weight], "lr": 0.1})
+    opt.add_param_group({"params": [nn.Parameter(torch.ones(2))], "lr": 0.1})
     log(len(opt.param_groups), opt.param_groups[-1]["weight_decay"], opt.param_groups[-1]["betas"])
     try:
         opt.add_param_group({"params": [m.norm.weight]})
@@ -1840,7 +1847,7 @@ def pl_state_dict_strict_false(torch, log):
     # prefix stripping as checkpoints from DDP / compile carry
     wrapped = {"module." + k: v for k, v in src.state_dict().items()}
     clean = {k.removeprefix("module."): v for k, v in wrapped.items()}
-    log(dst.load_state_dict(clean, strict=False).missing_keys)
+    log(src.load_state_dict(clean, strict=False).missing_keys)
     nn.modules.utils.consume_prefix_in_state_dict_if_present(wrapped, "module.")
     log(list(wrapped)[:3])
     log(hasattr(wrapped, "_metadata"), sorted(src.state_dict()._metadata))
@@ -1990,7 +1997,11 @@ def pl_autocast_bf16_cpu(torch, log):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         with torch.autocast("cpu", enabled=False):
             log(model[0](x).dtype)
-        log(model[0](x.double()).dtype, torch.mm(x, x.T.double()).dtype)
+        for f in (lambda: model[0](x.double()), lambda: torch.mm(x, x.T.double()), lambda: model[0](x.double()[0])):
+            try:
+                log(f().dtype)
+            except RuntimeError as e:
+                log(str(e))
     try:
         with torch.autocast("cpu", dtype=torch.float32):
             pass
@@ -2085,11 +2096,8 @@ def accel_save_load_nested(torch, log):
     mapped2 = torch.load(buf, map_location=lambda storage, loc: storage)
     log(mapped2["step"])
     # custom objects under weights_only
-    class Box:
-        def __init__(self, v):
-            self.v = v
     buf2 = io.BytesIO()
-    torch.save({"box": Box(1)}, buf2)
+    torch.save({"box": _Box(1)}, buf2)
     buf2.seek(0)
     try:
         torch.load(buf2)
@@ -2143,6 +2151,520 @@ def accel_unwrap_and_devices(torch, log):
     log(torch.tensor([1.0]).dtype, nn.Linear(1, 1).weight.dtype, torch.randn(1).dtype)
     torch.set_default_dtype(torch.float32)
     log(torch.tensor([1]).dtype, torch.arange(2.0).dtype)
+
+
+
+# einops-style rearranges
+
+@program()
+def einops_rearrange(torch, log):
+    x = torch.arange(2 * 3 * 4 * 6).reshape(2, 3, 4, 6)
+    # b c (h p1) (w p2) -> b (h w) (p1 p2 c)
+    p = 2
+    b, c, H, W = x.shape
+    y = x.reshape(b, c, H // p, p, W // p, p).permute(0, 2, 4, 3, 5, 1).reshape(b, (H // p) * (W // p), p * p * c)
+    log(y.shape, y[0, 0], y.is_contiguous())
+    # inverse
+    z = y.reshape(b, H // p, W // p, p, p, c).permute(0, 5, 1, 3, 2, 4).reshape(b, c, H, W)
+    log(torch.equal(z, x))
+    # b (h d) n -> b h n d via unflatten
+    t = torch.arange(2 * 6 * 5).reshape(2, 6, 5)
+    u = t.unflatten(1, (2, 3)).transpose(-1, -2)
+    log(u.shape, u.stride(), u[1, 1, 0])
+    log(t.flatten(0, 1).shape, t.flatten(-2).shape, t.flatten().shape, t.unflatten(-1, (5, 1)).shape)
+    log(t.unflatten(1, (-1, 2)).shape, torch.movedim(x, 1, -1).shape, torch.moveaxis(x, (0, 1), (2, 3)).shape)
+    try:
+        t.unflatten(1, (4, 2))
+    except RuntimeError as e:
+        log(str(e))
+    # reduce: b c (h 2) (w 2) -> b c h w, max
+    log(x.reshape(b, c, H // 2, 2, W // 2, 2).amax(dim=(3, 5))[0, 0], x.float().reshape(b, c, 2, 2, 3, 2).mean((3, 5))[1, 2])
+    # repeat: h w -> h w c
+    img = torch.arange(6).reshape(2, 3)
+    log(img.unsqueeze(-1).expand(-1, -1, 3).shape, img[:, :, None].repeat(1, 1, 3).stride(), torch.tile(img, (2,)).shape)
+    # einsum-based heads split
+    q = torch.arange(24.0).reshape(2, 3, 4)
+    log(torch.einsum("bnd,bmd->bnm", q, q), torch.einsum("b n d -> b d n" if False else "bnd->bdn", q).stride())
+    log(torch.einsum("ii->i", torch.arange(9.0).reshape(3, 3)), torch.einsum("i,i->", torch.ones(3), torch.arange(3.0)))
+    log(torch.einsum("...ij,...jk", q, q.transpose(-1, -2)).shape, torch.einsum(q, [0, 1, 2], [0, 2]).shape)
+    # pack / unpack by cat and split
+    a, bb = torch.ones(2, 3), torch.zeros(2, 5, 3)
+    packed = torch.cat([a[:, None], bb], 1)
+    pa, pb = packed.split([1, 5], dim=1)
+    log(packed.shape, pa.squeeze(1).shape, pb.shape, packed.tensor_split(3, dim=1)[2].shape)
+
+
+@program()
+def einops_views_and_errors(torch, log):
+    x = torch.arange(24).reshape(2, 3, 4)
+    xt = x.transpose(1, 2)
+    try:
+        xt.view(2, 12)
+    except RuntimeError as e:
+        log(str(e))
+    log(xt.reshape(2, 12).is_contiguous(), xt.reshape(2, 12)._base is None if hasattr(xt, "_base") else None)
+    log(x.view(-1, 4).shape, x.view(torch.int32).shape if False else x.view(6, -1).shape)
+    try:
+        x.view(5, -1)
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        x.view(-1, -1)
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        x.reshape(7)
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        x.permute(0, 1)
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        x.permute(0, 1, 1)
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        x.expand(3, 3, 4)
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        x.flatten(2, 1)
+    except RuntimeError as e:
+        log(str(e))
+    log(x.squeeze(0).shape, x[:, None].squeeze((1, 2)).shape, x.unsqueeze(-1).shape, x.mT.shape, x.mT.stride())
+    log(x.view(2, 3, 2, 2).stride(), x[:, 1:].reshape(2, 8).stride(), x.T.shape if x.ndim == 2 else x.permute(*range(x.ndim - 1, -1, -1)).shape)
+    log(x.narrow(2, 1, 2).contiguous().stride(), x.as_strided((2, 2), (1, 2)).tolist(), x.unfold(2, 2, 1).shape)
+
+
+# parametrizations
+
+@program(tol=_MM)
+def param_weight_norm(torch, log):
+    nn = torch.nn
+    P = _module(torch, "nn.utils.parametrizations")
+    torch.manual_seed(0)
+    lin = P.weight_norm(nn.Linear(4, 3), name="weight", dim=0)
+    log(sorted(n for n, _ in lin.named_parameters()), lin.parametrizations.weight.original0.shape)
+    print(lin)
+    x = torch.randn(2, 4)
+    y = lin(x)
+    y.sum().backward()
+    log(y, lin.parametrizations.weight.original0.grad, lin.parametrizations.weight.original1.grad)
+    log(sorted(lin.state_dict()))
+    conv = P.weight_norm(nn.Conv1d(2, 3, 3), dim=None)
+    log(conv.parametrizations.weight.original0.shape, conv(torch.randn(1, 2, 5)).shape)
+    # the legacy one
+    legacy = nn.utils.weight_norm(nn.Linear(4, 3))
+    log(sorted(n for n, _ in legacy.named_parameters()), legacy.weight_g.shape)
+    legacy2 = nn.utils.remove_weight_norm(legacy)
+    log(sorted(n for n, _ in legacy2.named_parameters()))
+    # remove the parametrization, keeping the weight
+    R = _module(torch, "nn.utils.parametrize")
+    w_before = lin.weight.detach().clone()
+    R.remove_parametrizations(lin, "weight", leave_parametrized=True)
+    log(torch.equal(lin.weight, w_before), type(lin).__name__, sorted(n for n, _ in lin.named_parameters()))
+
+
+@program(tol=_MM)
+def param_spectral_and_orthogonal(torch, log):
+    nn = torch.nn
+    P = _module(torch, "nn.utils.parametrizations")
+    R = _module(torch, "nn.utils.parametrize")
+    torch.manual_seed(0)
+    sn = P.spectral_norm(nn.Linear(5, 4), n_power_iterations=3)
+    x = torch.randn(3, 5)
+    for _ in range(3):
+        sn(x)
+    log(torch.linalg.matrix_norm(sn.weight, 2), sorted(b for b, _ in sn.named_buffers()))
+    sn.eval()
+    w1 = sn.weight
+    log(torch.equal(w1, sn.weight), R.is_parametrized(sn), R.is_parametrized(sn, "bias"))
+    orth = P.orthogonal(nn.Linear(4, 4))
+    w = orth.weight
+    log(torch.dist(w @ w.T, torch.eye(4)) < 1e-5, orth.parametrizations.weight.original.shape)
+    opt = torch.optim.SGD(orth.parameters(), lr=0.1)
+    orth(torch.randn(2, 4)).sum().backward()
+    opt.step()
+    w = orth.weight
+    log(torch.dist(w @ w.T, torch.eye(4)) < 1e-5)
+    legacy = nn.utils.spectral_norm(nn.Linear(5, 4))
+    legacy(x)
+    log(sorted(n for n, _ in legacy.named_parameters()), sorted(n for n, _ in legacy.named_buffers()))
+    print(orth)
+
+
+@program(tol=_MM)
+def param_register_custom(torch, log):
+    nn = torch.nn
+    R = _module(torch, "nn.utils.parametrize")
+
+    class Symmetric(nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(-1, -2)
+
+    class PositiveDiag(nn.Module):
+        def forward(self, X):
+            return X - torch.diag(X.diag()) + torch.diag(X.diag().exp())
+
+        def right_inverse(self, X):
+            return X - torch.diag(X.diag()) + torch.diag(X.diag().log())
+
+    class Scale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.s = nn.Parameter(torch.tensor(2.0))
+
+        def forward(self, X):
+            return X * self.s
+
+    layer = nn.Linear(3, 3)
+    R.register_parametrization(layer, "weight", Symmetric())
+    R.register_parametrization(layer, "weight", PositiveDiag())
+    log(torch.equal(layer.weight, layer.weight.T), (layer.weight.diag() > 0).all())
+    print(layer)
+    log(type(layer).__name__, type(layer).__qualname__, isinstance(layer, nn.Linear))
+    with R.cached():
+        a = layer.weight
+        b = layer.weight
+        log(a is b)
+    log(layer.weight is layer.weight)
+    try:
+        layer.weight = torch.eye(3) * 2
+    except RuntimeError as e:
+        log(str(e))
+    R.remove_parametrizations(layer, "weight", leave_parametrized=True)
+    R.register_parametrization(layer, "weight", PositiveDiag())
+    layer.weight = torch.eye(3) * 2
+    log(layer.parametrizations.weight.original, layer.weight)
+    R.register_parametrization(layer, "bias", Scale())
+    log(sorted(n for n, _ in layer.named_parameters()))
+    out = layer(torch.ones(1, 3))
+    out.sum().backward()
+    log(out, layer.parametrizations.bias[0].s.grad)
+    R.remove_parametrizations(layer, "weight", leave_parametrized=False)
+    log(layer.weight, sorted(layer.state_dict()))
+    try:
+        R.remove_parametrizations(layer, "weight")
+    except ValueError as e:
+        log(str(e))
+
+    class Bad(nn.Module):
+        def forward(self, X):
+            return X[0]
+    try:
+        R.register_parametrization(nn.Linear(2, 2), "weight", Bad())
+    except ValueError as e:
+        log(str(e).splitlines()[0])
+
+
+# hooks
+
+@program(tol=_MM)
+def hooks_forward_pre_and_post(torch, log):
+    nn = torch.nn
+    calls = []
+    m = nn.Linear(3, 2)
+
+    def pre(mod, args, kwargs):
+        calls.append(("pre", type(args).__name__, len(args), sorted(kwargs)))
+        return (args[0] * 2,), kwargs
+
+    def post(mod, args, kwargs, out):
+        calls.append(("post", sorted(kwargs)))
+        return out + 1
+
+    def plain_pre(mod, args):
+        calls.append(("plain_pre", len(args)))
+        return args[0] - 1
+
+    h1 = m.register_forward_pre_hook(pre, with_kwargs=True)
+    h2 = m.register_forward_hook(post, with_kwargs=True)
+    h3 = m.register_forward_pre_hook(plain_pre, prepend=True)
+    x = torch.ones(1, 3)
+    y = m(x)
+    log(y, calls)
+    h1.remove()
+    h3.remove()
+    log(m(x), calls[-1])
+    h2.remove()
+    h2.remove()
+    log(torch.equal(m(x), x @ m.weight.T + m.bias), len(m._forward_hooks), len(m._forward_pre_hooks))
+
+    class WithKw(nn.Module):
+        def forward(self, x, scale=1.0, mask=None):
+            return x * scale if mask is None else x * scale * mask
+
+    w = WithKw()
+    w.register_forward_pre_hook(lambda mod, a, k: (a, {**k, "scale": 3.0}), with_kwargs=True)
+    log(w(torch.ones(2), scale=2.0), w(torch.ones(2), mask=torch.tensor([0.0, 1.0])))
+    feats = {}
+
+    def save(name):
+        def hook(mod, inp, out):
+            feats[name] = out.detach()
+        return hook
+
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    handles = [mod.register_forward_hook(save(n)) for n, mod in net.named_modules() if n]
+    net(torch.ones(2, 3))
+    log(sorted(feats), feats["1"].shape)
+    for h in handles:
+        h.remove()
+    g = nn.modules.module.register_module_forward_hook(lambda mod, i, o: calls.append(type(mod).__name__))
+    net(torch.ones(1, 3))
+    g.remove()
+    log(calls[-4:])
+    always = m.register_forward_hook(lambda mod, i, o: calls.append("always"), always_call=True)
+    log(type(always).__name__, always.id >= 0)
+
+
+@program(tol=_MM)
+def hooks_backward(torch, log):
+    nn = torch.nn
+    record = []
+    m = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+
+    def bhook(mod, grad_input, grad_output):
+        record.append((type(mod).__name__, [None if g is None else tuple(g.shape) for g in grad_input],
+                       [tuple(g.shape) for g in grad_output]))
+
+    def bpre(mod, grad_output):
+        record.append(("pre", type(mod).__name__))
+        return (grad_output[0] * 2,)
+
+    hs = [m[0].register_full_backward_hook(bhook), m[2].register_full_backward_hook(bhook),
+          m[1].register_full_backward_pre_hook(bpre)]
+    x = torch.randn(5, 3, requires_grad=True)
+    m(x).sum().backward()
+    log(record, x.grad)
+    for h in hs:
+        h.remove()
+    record.clear()
+
+    def modify(mod, gi, go):
+        return (gi[0] * 0,)
+    m[2].register_full_backward_hook(modify)
+    x.grad = None
+    m(x).sum().backward()
+    log(x.grad.abs().sum(), m[0].weight.grad.abs().sum() > 0)
+    # tensor hooks and retain_grad
+    a = torch.ones(2, requires_grad=True)
+    b = a * 3
+    b.retain_grad()
+    hb = b.register_hook(lambda g: g * 10)
+    (b ** 2).sum().backward()
+    log(a.grad, b.grad, b.retains_grad)
+    hb.remove()
+    p = nn.Parameter(torch.ones(2))
+    seen = []
+    p.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.clone()))
+    (p * 2).sum().backward()
+    (p * 3).sum().backward()
+    log(seen, p.grad)
+    # input without grad: module full backward hook still runs
+    m2 = nn.Linear(2, 2)
+    m2.register_full_backward_hook(lambda mod, gi, go: record.append(("no-grad-input", gi)))
+    m2(torch.ones(1, 2)).sum().backward()
+    log(record)
+
+
+@program()
+def hooks_state_dict(torch, log):
+    nn = torch.nn
+
+    class Legacy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.new_name = nn.Parameter(torch.zeros(2))
+            self._register_load_state_dict_pre_hook(self._rename)
+
+        def _rename(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+            old = prefix + "old_name"
+            if old in state_dict:
+                state_dict[prefix + "new_name"] = state_dict.pop(old)
+
+    root = nn.Sequential(Legacy())
+    res = root.load_state_dict({"0.old_name": torch.ones(2)})
+    log(root[0].new_name, res)
+    lin = nn.Linear(2, 2)
+
+    def post_sd(module, state_dict, prefix, local_metadata):
+        state_dict[prefix + "extra_info"] = torch.tensor(1)
+
+    lin._register_state_dict_hook(post_sd)
+    log(sorted(lin.state_dict()))
+    def drop_bias(mod, sd, prefix, meta):
+        sd.pop(prefix + "bias")
+
+    lin.register_state_dict_post_hook(drop_bias)
+    log(sorted(lin.state_dict()))
+    seen = []
+    lin.register_state_dict_pre_hook(lambda mod, prefix, keep_vars: seen.append((prefix, keep_vars)))
+    nn.Sequential(lin).state_dict(keep_vars=True)
+    log(seen)
+
+    def load_post(module, incompatible):
+        seen.append(("post", list(incompatible.missing_keys), list(incompatible.unexpected_keys)))
+        incompatible.unexpected_keys.clear()
+
+    m = nn.Linear(2, 2)
+    m.register_load_state_dict_post_hook(load_post)
+    r = m.load_state_dict({"weight": torch.zeros(2, 2), "bias": torch.zeros(2), "junk": torch.zeros(1)})
+    log(seen[-1], r)
+    m2 = nn.Linear(2, 2)
+    m2.register_load_state_dict_pre_hook(lambda mod, sd, prefix, *a: sd.update({prefix + "bias": torch.full((2,), 7.0)}))
+    m2.load_state_dict({"weight": torch.zeros(2, 2)})
+    log(m2.bias)
+
+    class WithExtra(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.count = 0
+
+        def get_extra_state(self):
+            return {"count": self.count}
+
+        def set_extra_state(self, state):
+            self.count = state["count"]
+
+    we = WithExtra()
+    we.count = 5
+    sd = we.state_dict()
+    log(list(sd), sd["_extra_state"])
+    w2 = WithExtra()
+    w2.load_state_dict(sd)
+    log(w2.count)
+
+
+# printing
+
+@program()
+def repr_modules(torch, log):
+    nn = torch.nn
+
+    class Attn(nn.Module):
+        def __init__(self, dim, heads, qkv_bias=False):
+            super().__init__()
+            self.heads = heads
+            self.scale = (dim // heads) ** -0.5
+            self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+            self.proj = nn.Linear(dim, dim)
+
+        def extra_repr(self):
+            return f"heads={self.heads}, scale={self.scale}"
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = Attn(8, 2)
+            self.blocks = nn.ModuleList([nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(4, momentum=0.01), nn.ReLU(inplace=True)) for _ in range(2)])
+            self.heads = nn.ModuleDict({"cls": nn.Linear(4, 10), "box": nn.Linear(4, 4)})
+            self.params = nn.ParameterList([nn.Parameter(torch.ones(2)), nn.Parameter(torch.zeros(3, 2))])
+            self.pdict = nn.ParameterDict({"a": nn.Parameter(torch.ones(1))})
+            self.emb = nn.Embedding(10, 4, padding_idx=0, max_norm=1.0)
+            self.rnn = nn.LSTM(4, 8, num_layers=2, batch_first=True, bidirectional=True, dropout=0.1)
+            self.tr = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear")
+            self.pool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=True)
+            self.drop = nn.Dropout2d(p=0.2)
+            self.ident = nn.Identity()
+            self.flat = nn.Flatten(start_dim=1)
+            self.unflat = nn.Unflatten(1, (2, 2))
+            self.gn = nn.GroupNorm(2, 4, affine=False)
+            self.cv = nn.ConvTranspose2d(4, 2, kernel_size=(2, 3), stride=2, output_padding=1, dilation=1, groups=2)
+            self.pixel = nn.PixelShuffle(2)
+            self.ln = nn.LayerNorm([4, 4], eps=1e-6, bias=False)
+            self.softmax = nn.Softmax(dim=-1)
+            self.lrelu = nn.LeakyReLU(0.2, inplace=True)
+            self.prelu = nn.PReLU(num_parameters=4)
+            self.celu = nn.ELU(alpha=0.5)
+            self.hard = nn.Hardtanh(min_val=-2.0, max_val=2.0)
+            self.loss = nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=-1)
+            self.avg = nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)
+
+    print(Net())
+    print(nn.Sequential())
+    print(nn.ModuleList())
+    log(repr(nn.Linear(2, 3)), str(nn.Conv1d(2, 4, 3, padding="same", padding_mode="reflect")))
+    log(repr(nn.MultiheadAttention(8, 2, batch_first=True)), repr(nn.GRUCell(3, 4)), repr(nn.Bilinear(2, 3, 4)))
+    log(repr(nn.Conv3d(1, 2, (1, 2, 3), dilation=2)), repr(nn.BatchNorm1d(3, affine=False, track_running_stats=False)))
+    log(repr(nn.InstanceNorm2d(3, affine=True)), repr(nn.LocalResponseNorm(2)), repr(nn.EmbeddingBag(5, 2, mode="max")))
+    log(repr(nn.Threshold(0.1, 20)), repr(nn.Softplus(beta=2, threshold=10)), repr(nn.RReLU()), repr(nn.GLU()))
+    log(repr(nn.AdaptiveAvgPool2d((None, 3))), repr(nn.FractionalMaxPool2d(2, output_ratio=0.5)) if False else "", repr(nn.Fold((4, 4), 2)))
+    log(repr(nn.TripletMarginLoss(margin=0.5)), repr(nn.CosineSimilarity(dim=0)), repr(nn.PairwiseDistance()))
+    log(repr(nn.ChannelShuffle(2)), repr(nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=8)).count("\n"))
+
+
+@program()
+def repr_tensors_and_params(torch, log):
+    nn = torch.nn
+    p = nn.Parameter(torch.tensor([1.5, -2.0]))
+    print(p)
+    print(repr(nn.Parameter(torch.ones(2, dtype=torch.float64), requires_grad=False)))
+    print(nn.Buffer(torch.ones(2)) if hasattr(nn, "Buffer") else "")
+    lin = nn.Linear(2, 2)
+    print(lin.weight.grad_fn, (lin.weight * 2).grad_fn.name(), len((lin.weight * 2).grad_fn.next_functions))
+    print(torch.tensor([1.0, 2.0], requires_grad=True) * 2)
+    print(torch.tensor([[1e-8, 1.0], [1e5, 3.0]]))
+    print(torch.tensor([1.0, float("nan"), float("inf")]), torch.tensor([True, False]), torch.tensor([], dtype=torch.long))
+    print(torch.zeros(2, 0), torch.tensor(3.5, dtype=torch.float16), torch.tensor([1, 2], dtype=torch.uint8))
+    print(torch.arange(1000.0))
+    torch.set_printoptions(precision=2, sci_mode=False)
+    print(torch.tensor([1.23456, 1e-6, 123456.0]))
+    torch.set_printoptions(profile="default")
+    print(torch.tensor([0.1, 0.25]).bfloat16(), torch.tensor([1 + 2j, -0.5j]), torch.ones(2, 2).to_sparse())
+    with torch.no_grad():
+        print(p * 1)
+    print(torch.tensor([1.0, 2.0]).view(2, 1).expand(2, 3))
+    print(f"{torch.tensor(2.5):.3f}", f"{torch.tensor(3)}", format(torch.tensor(1.0), ""), str(torch.tensor(1e20)))
+    try:
+        print(f"{torch.ones(2):.2f}")
+    except TypeError as e:
+        print("TypeError", e)
+
+
+# torch.testing.assert_close
+
+@program()
+def assert_close_messages(torch, log):
+    tt = torch.testing
+    tt.assert_close(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0 + 1e-7]))
+    cases = [
+        (torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.5, 3.0]), {}),
+        (torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0], dtype=torch.float64), {}),
+        (torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0], dtype=torch.float64), {"check_dtype": False}),
+        (torch.tensor([1, 2]), torch.tensor([1, 3]), {}),
+        (torch.ones(2, 3), torch.ones(3, 2), {}),
+        (torch.tensor([float("nan")]), torch.tensor([float("nan")]), {}),
+        (torch.tensor([float("nan")]), torch.tensor([float("nan")]), {"equal_nan": True}),
+        (torch.tensor([1.0, 2.0]), torch.tensor([1.1, 2.0]), {"rtol": 0.0, "atol": 0.05}),
+        (torch.tensor([1.0, 2.0]), [1.0, 2.0], {}),
+        (torch.ones(2, 2), torch.ones(2, 2).t().contiguous().t(), {"check_stride": True}),
+        ({"a": torch.ones(2), "b": [torch.zeros(1)]}, {"a": torch.ones(2), "b": [torch.ones(1)]}, {}),
+        (torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0]), {"rtol": 1e-3}),
+        (torch.tensor([True, False]), torch.tensor([True, True]), {}),
+        (torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0]), {"msg": "custom"}),
+        (torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0]), {"msg": "custom message"}),
+        (1.0, 1.0 + 1e-9, {}),
+        (1.0, 1.5, {}),
+        (torch.tensor([1.0, 5.0, 9.0, 2.0]).reshape(2, 2), torch.tensor([1.0, 5.5, 9.0, 2.0]).reshape(2, 2), {}),
+        (torch.tensor([1 + 1j]), torch.tensor([1 + 2j]), {}),
+        (torch.zeros(0), torch.zeros(0), {}),
+        (torch.tensor([1.0]).half(), torch.tensor([1.001]).half(), {}),
+    ]
+    for a, b, kw in cases:
+        try:
+            tt.assert_close(a, b, **kw)
+            log("ok")
+        except Exception as e:
+            log(type(e).__name__, str(e))
+    log(torch.allclose(torch.tensor([1.0]), torch.tensor([1.0 + 1e-6])), torch.isclose(torch.tensor([1.0, float("nan")]), torch.tensor([1.0, float("nan")]), equal_nan=True))
+    try:
+        torch.allclose(torch.tensor([1]), torch.tensor([1.0]))
+    except RuntimeError as e:
+        log(str(e))
+    log(tt.make_tensor((2, 3), dtype=torch.float32, device="cpu", low=-1, high=1).shape)
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
