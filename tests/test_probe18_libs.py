@@ -2720,3 +2720,28 @@ def test_torch_save_of_a_local_class_raises_like_torch():
     def run(lib):
         return [_raised(lib.save, obj, io.BytesIO()) for obj in (Local(), {"c": Local}, [lambda: 0])]
     assert run(ember) == run(torch)
+
+
+def _layouts(lib):
+    """4-d float tensors in the layouts programs meet: contiguous, channels last, other
+    permutations, a slice, broadcast and expanded operands, size-1 dims."""
+    b = lib.arange(120.0).reshape(2, 3, 4, 5)
+    return [b, b.contiguous(memory_format=lib.channels_last),
+            b.transpose(1, 3).contiguous().transpose(1, 3),
+            b.permute(3, 2, 1, 0).contiguous().permute(3, 2, 1, 0),
+            lib.arange(144.0).reshape(2, 3, 4, 6)[..., 1:], lib.arange(20.0).reshape(5, 4).T,
+            lib.arange(5.0).expand(2, 3, 4, 5), lib.arange(30.0).reshape(2, 1, 3, 5).transpose(1, 2)]
+
+
+def test_elementwise_results_of_mixed_layouts_have_torchs_strides():
+    # the first operand's dim order wins where the operands' layouts disagree (TensorIterator);
+    # ember's results had NumPy's layout, where C order wins: channels_last * contiguous came
+    # back contiguous, q.transpose(1, 2) + k contiguous, where(cl_mask, a, b) contiguous
+    ops = (lambda lib, a, b: a * b, lambda lib, a, b: lib.add(a, b, alpha=2),
+           lambda lib, a, b: a >= b, lambda lib, a, b: lib.where(a > 3, a, b),
+           lambda lib, a, b: lib.where(b > 3, a, b))
+
+    def run(lib):
+        ls = _layouts(lib)
+        return [op(lib, a, b).stride() for op in ops for a in ls for b in ls]
+    assert run(ember) == run(torch)
