@@ -7,6 +7,7 @@ messages) must agree. The harness is test_probe17_programs'."""
 import copy
 import io
 import math
+import warnings
 
 import pytest
 import torch
@@ -2667,6 +2668,594 @@ def assert_close_messages(torch, log):
     log(tt.make_tensor((2, 3), dtype=torch.float32, device="cpu", low=-1, high=1).shape)
 
 
+
+# more transformers idioms
+
+@program(tol=_MM)
+def hf_gpt2_conv1d_and_baddbmm(torch, log):
+    nn = torch.nn
+
+    class Conv1D(nn.Module):
+        def __init__(self, nf, nx):
+            super().__init__()
+            self.nf = nf
+            self.weight = nn.Parameter(torch.empty(nx, nf))
+            self.bias = nn.Parameter(torch.zeros(nf))
+            nn.init.normal_(self.weight, std=0.02)
+
+        def forward(self, x):
+            size_out = x.size()[:-1] + (self.nf,)
+            x = torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight)
+            return x.view(size_out)
+
+    c = Conv1D(6, 4)
+    x = torch.randn(2, 3, 4)
+    q, k, v = c(x).split(2, dim=2)
+    log(q.shape, q.is_contiguous(), q.stride())
+    # bloom: baddbmm with alibi and beta/alpha
+    alibi = torch.randn(4, 1, 3)
+    qq = torch.randn(4, 3, 2)
+    kk = torch.randn(4, 2, 3)
+    scores = alibi.baddbmm(batch1=qq, batch2=kk, beta=1.0, alpha=1 / math.sqrt(2))
+    log(scores, torch.baddbmm(alibi, qq, kk, beta=0.5).shape)
+    # attention in fp16 upcast to fp32 for softmax
+    s16 = scores.half()
+    p = nn.functional.softmax(s16, dim=-1, dtype=torch.float32).to(torch.float16)
+    log(p.dtype, p)
+    # causal mask as a buffer of bools, sliced
+    bias = torch.tril(torch.ones((5, 5), dtype=torch.bool)).view(1, 1, 5, 5)
+    causal = bias[:, :, 2:4, :4]
+    mask_value = torch.full([], torch.finfo(torch.float32).min, dtype=torch.float32)
+    w = torch.where(causal, torch.randn(1, 1, 2, 4), mask_value)
+    log(w, mask_value.dtype, mask_value.shape)
+    # fp16 clamping of hidden states (T5)
+    h = torch.tensor([60000.0, -65504.0, 1.0], dtype=torch.float16) * 2
+    clamp_value = torch.where(torch.isinf(h).any(), torch.finfo(h.dtype).max - 1000, torch.finfo(h.dtype).max)
+    log(h, clamp_value, torch.clamp(h, min=-clamp_value, max=clamp_value))
+
+
+@program(tol=_MM)
+def hf_sinusoidal_and_embeddings(torch, log):
+    nn = torch.nn
+    d_model, max_len = 6, 5
+    position = torch.arange(max_len).unsqueeze(1)
+    div_term = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(max_len, 1, d_model)
+    pe[:, 0, 0::2] = torch.sin(position * div_term)
+    pe[:, 0, 1::2] = torch.cos(position * div_term)
+    log(div_term.dtype, pe[:, 0])
+    # the fairseq/m2m100 one, with a padding row
+    half = d_model // 2
+    emb = math.log(10000) / (half - 1)
+    emb = torch.exp(torch.arange(half, dtype=torch.int64).float() * -emb)
+    emb = torch.arange(max_len, dtype=torch.int64).float().unsqueeze(1) * emb.unsqueeze(0)
+    emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=1).view(max_len, -1)
+    emb[1, :] = 0
+    log(emb.to(torch.get_default_dtype()))
+    e = nn.Embedding(7, 4, padding_idx=1)
+    ids = torch.tensor([[2, 1, 5], [1, 1, 6]])
+    out = e(ids) * math.sqrt(4)
+    out.sum().backward()
+    log(out, e.weight.grad[1], e.weight.grad.sum(1))
+    log(nn.functional.embedding(ids, e.weight.detach(), max_norm=0.5).norm(dim=-1))
+    log(e.weight.new_zeros(2), e.weight.new_ones((1, 2)).dtype, e.weight.new_tensor([1, 2]).dtype, e.weight.new_full((2,), 3).dtype, e.weight.new_empty(0).shape)
+    log(ids.new_tensor([1.5]).dtype, ids.new_zeros(2, dtype=torch.bool), torch.full_like(ids, torch.finfo(torch.float16).min, dtype=torch.float16))
+    fe = nn.Embedding.from_pretrained(torch.arange(6.0).reshape(3, 2), freeze=True, padding_idx=0)
+    log(fe.weight.requires_grad, fe(torch.tensor([0, 2])), fe.padding_idx)
+    bag = nn.EmbeddingBag.from_pretrained(torch.arange(6.0).reshape(3, 2), mode="mean")
+    log(bag(torch.tensor([0, 1, 2, 1]), torch.tensor([0, 3])))
+
+
+@program()
+def hf_cache_reorder_and_masks(torch, log):
+    past = tuple((torch.arange(4 * 2 * 3 * 2).float().reshape(4, 2, 3, 2) + i, torch.ones(4, 2, 3, 2) * i) for i in range(2))
+    beam_idx = torch.tensor([1, 1, 3, 0])
+    reordered = tuple(tuple(p.index_select(0, beam_idx.to(p.device)) for p in layer) for layer in past)
+    log(reordered[1][0][:, 0, 0], len(reordered))
+    log(past[0][0].gather(0, beam_idx[:, None, None, None].expand(-1, 2, 3, 2))[:, 1, 2])
+    # cache position-based masks
+    cache_position = torch.arange(3, 5)
+    target_length = 6
+    min_dtype = torch.finfo(torch.float32).min
+    causal = torch.full((2, target_length), fill_value=min_dtype, dtype=torch.float32)
+    causal = torch.triu(causal, diagonal=1)
+    causal *= torch.arange(target_length) > cache_position.reshape(-1, 1)
+    log(causal)
+    attention_mask = torch.tensor([[0, 1, 1, 1, 1], [1, 1, 1, 1, 1]])
+    causal4 = causal[None, None, :, :].expand(2, 1, -1, -1).clone()
+    mlen = attention_mask.shape[-1]
+    padding = causal4[:, :, :, :mlen] + attention_mask[:, None, None, :].to(causal4.dtype)
+    padding = padding == 0
+    causal4[:, :, :, :mlen] = causal4[:, :, :, :mlen].masked_fill(padding, min_dtype)
+    log(causal4)
+    # unmask fully masked rows (sdpa memory-efficient path)
+    fully = torch.all(causal4 == min_dtype, dim=-1, keepdim=True)
+    log(fully.squeeze(-1), torch.mul(causal4, ~fully).shape)
+    # masked_scatter of image features into text embeddings
+    emb = torch.zeros(2, 4, 3)
+    special = torch.tensor([[0, 1, 1, 0], [1, 0, 0, 0]]).bool()
+    feats = torch.arange(9.0).reshape(3, 3)
+    emb = emb.masked_scatter(special.unsqueeze(-1).expand_as(emb), feats)
+    log(emb)
+    try:
+        torch.zeros(2, 2).masked_scatter(torch.ones(2, 2, dtype=torch.bool), torch.ones(3))
+    except RuntimeError as e:
+        log(str(e))
+
+
+@program(tol=_MM)
+def hf_model_output_and_pytree(torch, log):
+    from collections import OrderedDict
+    pytree = _module(torch, "utils._pytree")
+
+    class ModelOutput(OrderedDict):
+        def __init__(self, **kw):
+            super().__init__({k: v for k, v in kw.items() if v is not None})
+
+        def __getattr__(self, k):
+            try:
+                return self[k]
+            except KeyError:
+                raise AttributeError(k)
+
+        def to_tuple(self):
+            return tuple(self[k] for k in self.keys())
+
+    out = ModelOutput(logits=torch.ones(2, 3), hidden_states=None, loss=torch.tensor(0.5))
+    log(list(out.keys()), out.loss, out.to_tuple()[0].shape)
+    tree = {"a": [torch.ones(2), (torch.zeros(1), 3)], "b": torch.arange(3)}
+    leaves, spec = pytree.tree_flatten(tree)
+    log(len(leaves), [type(l).__name__ for l in leaves])
+    doubled = pytree.tree_map(lambda t: t * 2 if isinstance(t, torch.Tensor) else t, tree)
+    log(doubled)
+    back = pytree.tree_unflatten([l for l in leaves], spec)
+    log(back["a"][1][1], pytree.tree_map_only(torch.Tensor, lambda t: t.shape, tree))
+    log(pytree.tree_leaves(tree)[-1], pytree.tree_any(lambda x: isinstance(x, int), tree) if hasattr(pytree, "tree_any") else True)
+    # torch.compiler / jit guards libraries branch on
+    log(torch.jit.is_scripting(), torch.jit.is_tracing(), torch.compiler.is_compiling(), torch.compiler.is_dynamo_compiling())
+    log(torch.is_tensor(out.loss), torch.is_floating_point(out.loss), torch.is_grad_enabled(), torch.is_inference_mode_enabled())
+    log(isinstance(torch.Size([2]), tuple), torch.Size([2, 3]).numel(), torch.Size([]) == (), torch.__version__ >= "2.0")
+
+
+# diffusers idioms
+
+@program(tol=_MM)
+def diffusers_timesteps_and_scheduler(torch, log):
+    def get_timestep_embedding(timesteps, embedding_dim, flip_sin_to_cos=False, downscale_freq_shift=1, scale=1, max_period=10000):
+        half_dim = embedding_dim // 2
+        exponent = -math.log(max_period) * torch.arange(start=0, end=half_dim, dtype=torch.float32)
+        exponent = exponent / (half_dim - downscale_freq_shift)
+        emb = torch.exp(exponent)
+        emb = timesteps[:, None].float() * emb[None, :]
+        emb = scale * emb
+        emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
+        if flip_sin_to_cos:
+            emb = torch.cat([emb[:, half_dim:], emb[:, :half_dim]], dim=-1)
+        if embedding_dim % 2 == 1:
+            emb = torch.nn.functional.pad(emb, (0, 1, 0, 0))
+        return emb
+
+    t = torch.tensor([0, 10, 999])
+    log(get_timestep_embedding(t, 8, flip_sin_to_cos=True, downscale_freq_shift=0), get_timestep_embedding(t, 7).shape)
+    n = 10
+    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, n, dtype=torch.float32) ** 2
+    alphas = 1.0 - betas
+    alphas_cumprod = torch.cumprod(alphas, dim=0)
+    log(betas, alphas_cumprod)
+    steps = torch.cos(((torch.arange(n + 1, dtype=torch.float64) / n) + 0.008) / 1.008 * math.pi / 2) ** 2
+    cos_betas = torch.clamp(1 - steps[1:] / steps[:-1], max=0.999)
+    log(cos_betas.dtype, cos_betas)
+
+    def add_noise(original, noise, timesteps):
+        ac = alphas_cumprod.to(dtype=original.dtype)
+        sqrt_alpha_prod = ac[timesteps] ** 0.5
+        sqrt_alpha_prod = sqrt_alpha_prod.flatten()
+        while len(sqrt_alpha_prod.shape) < len(original.shape):
+            sqrt_alpha_prod = sqrt_alpha_prod.unsqueeze(-1)
+        sqrt_one_minus = ((1 - ac[timesteps]) ** 0.5).flatten()
+        while len(sqrt_one_minus.shape) < len(original.shape):
+            sqrt_one_minus = sqrt_one_minus.unsqueeze(-1)
+        return sqrt_alpha_prod * original + sqrt_one_minus * noise
+
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(2, 1, 2, 2, generator=g)
+    noise = torch.randn(x0.shape, generator=g, dtype=x0.dtype)
+    ts = torch.randint(0, n, (2,), generator=g).long()
+    log(ts, add_noise(x0, noise, ts))
+    # a DDIM step and classifier-free guidance
+    model_out = torch.cat([noise, noise * 0.5])
+    uncond, cond = model_out.chunk(2)
+    guided = uncond + 7.5 * (cond - uncond)
+    a_t, a_prev = alphas_cumprod[ts[0]], alphas_cumprod[max(int(ts[0]) - 2, 0)]
+    pred_x0 = (x0 - (1 - a_t) ** 0.5 * guided) / a_t ** 0.5
+    prev = a_prev ** 0.5 * pred_x0 + (1 - a_prev) ** 0.5 * guided
+    log(prev, timesteps_ := torch.from_numpy(__import__("numpy").arange(0, n, 3)[::-1].copy()), timesteps_.dtype)
+    log(torch.linspace(0, n - 1, 4).round().flip(0).long(), (torch.arange(0, 4) * (n // 4)).round().flip(0))
+
+
+@program(tol=_MM)
+def diffusers_resnet_block(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class ResnetBlock2D(nn.Module):
+        def __init__(self, cin, cout, temb, groups=2, eps=1e-6, output_scale_factor=1.0):
+            super().__init__()
+            self.norm1 = nn.GroupNorm(num_groups=groups, num_channels=cin, eps=eps, affine=True)
+            self.conv1 = nn.Conv2d(cin, cout, kernel_size=3, stride=1, padding=1)
+            self.time_emb_proj = nn.Linear(temb, cout)
+            self.norm2 = nn.GroupNorm(num_groups=groups, num_channels=cout, eps=eps, affine=True)
+            self.dropout = nn.Dropout(0.0)
+            self.conv2 = nn.Conv2d(cout, cout, kernel_size=3, stride=1, padding=1)
+            self.nonlinearity = nn.SiLU()
+            self.conv_shortcut = nn.Conv2d(cin, cout, 1) if cin != cout else None
+            self.output_scale_factor = output_scale_factor
+
+        def forward(self, x, temb):
+            h = self.nonlinearity(self.norm1(x))
+            h = self.conv1(h)
+            temb = self.time_emb_proj(self.nonlinearity(temb))[:, :, None, None]
+            h = h + temb
+            h = self.conv2(self.dropout(self.nonlinearity(self.norm2(h))))
+            if self.conv_shortcut is not None:
+                x = self.conv_shortcut(x)
+            return (x + h) / self.output_scale_factor
+
+    blk = ResnetBlock2D(2, 4, 3)
+    x = torch.randn(2, 2, 4, 4)
+    temb = torch.randn(2, 3)
+    y = blk(x, temb)
+    log(y.shape, y.mean(), y[0, 0, 0])
+    up = F.interpolate(y, scale_factor=2.0, mode="nearest")
+    log(up.shape, F.interpolate(y.to(torch.bfloat16), scale_factor=2.0, mode="nearest").dtype)
+    down = F.avg_pool2d(y, kernel_size=2, stride=2)
+    log(down[1, 1])
+    # attention over spatial tokens
+    b, c, hh, ww = y.shape
+    tokens = y.view(b, c, hh * ww).transpose(1, 2)
+    attn = F.scaled_dot_product_attention(tokens[:, None], tokens[:, None], tokens[:, None])
+    back = attn[:, 0].transpose(-1, -2).reshape(b, c, hh, ww)
+    log(back.shape, back.is_contiguous(), (back + y).stride())
+    y.mean().backward()
+    log(blk.conv1.weight.grad.norm(), blk.norm1.weight.grad)
+
+
+# peft / sentence-transformers idioms
+
+@program(tol=_MM)
+def peft_lora_linear(torch, log):
+    nn = torch.nn
+
+    class LoraLinear(nn.Module):
+        def __init__(self, base, r=2, alpha=4, dropout=0.0, fan_in_fan_out=False):
+            super().__init__()
+            self.base_layer = base
+            self.lora_A = nn.ModuleDict({"default": nn.Linear(base.in_features, r, bias=False)})
+            self.lora_B = nn.ModuleDict({"default": nn.Linear(r, base.out_features, bias=False)})
+            self.lora_dropout = nn.ModuleDict({"default": nn.Dropout(dropout) if dropout else nn.Identity()})
+            self.scaling = {"default": alpha / r}
+            self.fan_in_fan_out = fan_in_fan_out
+            nn.init.kaiming_uniform_(self.lora_A["default"].weight, a=math.sqrt(5))
+            nn.init.zeros_(self.lora_B["default"].weight)
+            self.merged = False
+
+        def get_delta_weight(self, adapter):
+            w = self.lora_B[adapter].weight @ self.lora_A[adapter].weight
+            return (w.T if self.fan_in_fan_out else w) * self.scaling[adapter]
+
+        def merge(self):
+            self.base_layer.weight.data += self.get_delta_weight("default")
+            self.merged = True
+
+        def unmerge(self):
+            self.base_layer.weight.data -= self.get_delta_weight("default")
+            self.merged = False
+
+        def forward(self, x):
+            result = self.base_layer(x)
+            if self.merged:
+                return result
+            A, B = self.lora_A["default"], self.lora_B["default"]
+            return result + B(A(self.lora_dropout["default"](x))) * self.scaling["default"]
+
+    base = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    for p in base.parameters():
+        p.requires_grad_(False)
+    base[0] = LoraLinear(base[0])
+    trainable = [n for n, p in base.named_parameters() if p.requires_grad]
+    total = sum(p.numel() for p in base.parameters())
+    log(trainable, total, sum(p.numel() for p in base.parameters() if p.requires_grad))
+    opt = torch.optim.AdamW([p for p in base.parameters() if p.requires_grad], lr=0.1)
+    x = torch.randn(3, 4)
+    for _ in range(3):
+        opt.zero_grad()
+        loss = base(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+    log(loss, base[0].lora_B["default"].weight)
+    before = base(x)
+    base[0].merge()
+    log(torch.allclose(base(x), before, atol=1e-6), base[0].merged)
+    base[0].unmerge()
+    log(torch.allclose(base(x), before, atol=1e-6))
+    sd = {k: v for k, v in base.state_dict().items() if "lora_" in k}
+    log(sorted(sd))
+    print(base)
+
+
+@program(tol=_MM)
+def sentence_transformers_pooling(torch, log):
+    F = torch.nn.functional
+    token_embeddings = torch.randn(2, 4, 3)
+    attention_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]])
+    mask = attention_mask.unsqueeze(-1).expand(token_embeddings.size()).float()
+    mean = torch.sum(token_embeddings * mask, 1) / torch.clamp(mask.sum(1), min=1e-9)
+    log(mean)
+    tokens = token_embeddings.clone()
+    tokens[mask == 0] = -1e9
+    log(torch.max(tokens, 1)[0])
+    cls = token_embeddings[:, 0]
+    last_idx = attention_mask.sum(1) - 1
+    last = token_embeddings[torch.arange(2), last_idx]
+    log(cls, last)
+    emb = F.normalize(mean, p=2, dim=1)
+    corpus = F.normalize(torch.randn(5, 3), dim=-1)
+    cos = torch.mm(emb, corpus.transpose(0, 1))
+    log(cos, torch.topk(cos, k=2, dim=1, largest=True, sorted=True))
+    log(F.cosine_similarity(mean[:, None], corpus[None], dim=-1), torch.cdist(mean, corpus))
+    log(F.normalize(torch.zeros(2, 3), dim=1), F.pairwise_distance(mean, mean.flip(0)))
+    # multiple negatives ranking loss
+    scores = cos[:, :2] * 20
+    log(F.cross_entropy(scores, torch.arange(2)))
+
+
+# accelerate: meta-device init
+
+@program()
+def accel_meta_init(torch, log):
+    nn = torch.nn
+    with torch.device("meta"):
+        m = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4))
+    log(m[0].weight.device, m[0].weight.is_meta, m[0].weight.shape, m[0].weight.requires_grad)
+    print(m[0].weight)
+    out = m(torch.empty(2, 3, device="meta"))
+    log(out.device, out.shape, out.dtype)
+    m.to_empty(device="cpu")
+    log(m[0].weight.device, m[0].weight.is_meta)
+    torch.manual_seed(0)
+    for mod in m.modules():
+        if hasattr(mod, "reset_parameters"):
+            mod.reset_parameters()
+    log(m[0].weight, m[1].bias)
+    t = torch.empty(2, 2, device="meta")
+    log(t.device.type, str(t.device), (t + 1).device, t.to("meta").is_meta)
+    try:
+        t.tolist()
+    except Exception as e:
+        log(type(e).__name__)
+    try:
+        t.cpu()
+    except NotImplementedError as e:
+        log(str(e).splitlines()[0])
+    sizes = {n: p.numel() * p.element_size() for n, p in m.named_parameters()}
+    log(sizes, sum(sizes.values()))
+    shared = nn.Linear(2, 2)
+    holder = nn.ModuleDict({"a": shared, "b": shared})
+    log([n for n, _ in holder.named_parameters()], [n for n, _ in holder.named_parameters(remove_duplicate=False)])
+    log([n for n, _ in holder.named_modules(remove_duplicate=False)])
+
+
+# timm: Swin windows, LayerNorm2d, frozen BN, conv-bn fusion
+
+@program(tol=_MM)
+def timm_swin_windows(torch, log):
+    def window_partition(x, ws):
+        B, H, W, C = x.shape
+        x = x.view(B, H // ws, ws, W // ws, ws, C)
+        return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, ws, ws, C)
+
+    def window_reverse(windows, ws, H, W):
+        C = windows.shape[-1]
+        x = windows.view(-1, H // ws, W // ws, ws, ws, C)
+        return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, H, W, C)
+
+    x = torch.arange(1 * 4 * 4 * 2, dtype=torch.float32).reshape(1, 4, 4, 2)
+    w = window_partition(x, 2)
+    log(w.shape, w[1, :, :, 0], torch.equal(window_reverse(w, 2, 4, 4), x))
+    shifted = torch.roll(x, shifts=(-1, -1), dims=(1, 2))
+    log(shifted[0, :, :, 0], torch.roll(x, 1)[0, 0, :, 0], torch.roll(x, shifts=2, dims=-2)[0, :, 0, 1])
+    # relative position index
+    ws = 2
+    coords = torch.stack(torch.meshgrid(torch.arange(ws), torch.arange(ws), indexing="ij"))
+    coords_flat = torch.flatten(coords, 1)
+    rel = coords_flat[:, :, None] - coords_flat[:, None, :]
+    rel = rel.permute(1, 2, 0).contiguous()
+    rel[:, :, 0] += ws - 1
+    rel[:, :, 1] += ws - 1
+    rel[:, :, 0] *= 2 * ws - 1
+    index = rel.sum(-1)
+    log(index)
+    table = torch.arange((2 * ws - 1) ** 2 * 2, dtype=torch.float32).view(-1, 2)
+    bias = table[index.view(-1)].view(ws * ws, ws * ws, -1).permute(2, 0, 1).contiguous()
+    log(bias.shape, bias[1])
+    # attention mask for shifted windows
+    img_mask = torch.zeros((1, 4, 4, 1))
+    cnt = 0
+    for h in (slice(0, -2), slice(-2, -1), slice(-1, None)):
+        for w_ in (slice(0, -2), slice(-2, -1), slice(-1, None)):
+            img_mask[:, h, w_, :] = cnt
+            cnt += 1
+    mw = window_partition(img_mask, 2).view(-1, 4)
+    am = mw.unsqueeze(1) - mw.unsqueeze(2)
+    am = am.masked_fill(am != 0, float(-100.0)).masked_fill(am == 0, float(0.0))
+    log(am[3])
+
+
+@program(tol=_MM)
+def timm_layernorm2d_frozen_bn_fusion(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class LayerNorm2d(nn.LayerNorm):
+        def forward(self, x):
+            x = x.permute(0, 2, 3, 1)
+            x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+            return x.permute(0, 3, 1, 2)
+
+    class FrozenBatchNorm2d(nn.Module):
+        def __init__(self, n, eps=1e-5):
+            super().__init__()
+            self.eps = eps
+            self.register_buffer("weight", torch.ones(n))
+            self.register_buffer("bias", torch.zeros(n))
+            self.register_buffer("running_mean", torch.zeros(n))
+            self.register_buffer("running_var", torch.ones(n))
+
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+            num_batches_tracked_key = prefix + "num_batches_tracked"
+            if num_batches_tracked_key in state_dict:
+                del state_dict[num_batches_tracked_key]
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+
+        def forward(self, x):
+            w = self.weight.reshape(1, -1, 1, 1)
+            b = self.bias.reshape(1, -1, 1, 1)
+            rv = self.running_var.reshape(1, -1, 1, 1)
+            rm = self.running_mean.reshape(1, -1, 1, 1)
+            scale = w * (rv + self.eps).rsqrt()
+            bias = b - rm * scale
+            return x * scale + bias
+
+        def __repr__(self):
+            return f"{self.__class__.__name__}({self.weight.shape[0]}, eps={self.eps})"
+
+    x = torch.randn(2, 3, 4, 5)
+    ln = LayerNorm2d(3)
+    y = ln(x)
+    log(y.shape, y.is_contiguous(), y.stride(), y[0, :, 0, 0])
+    xc = x.contiguous(memory_format=torch.channels_last)
+    log(ln(xc).stride(), torch.allclose(ln(xc), y, atol=1e-6))
+    bn = nn.BatchNorm2d(3)
+    bn.train()
+    for _ in range(3):
+        bn(torch.randn(4, 3, 2, 2) * 2 + 1)
+    fbn = FrozenBatchNorm2d(3)
+    res = fbn.load_state_dict(bn.state_dict())
+    bn.eval()
+    log(res, torch.allclose(fbn(x), bn(x), atol=1e-5))
+    print(nn.Sequential(fbn, ln))
+    conv = nn.Conv2d(3, 3, 3, padding=1)
+    fused = torch.nn.utils.fusion.fuse_conv_bn_eval(conv.eval(), bn)
+    log(torch.allclose(fused(x), bn(conv(x)), atol=1e-5), fused.bias.requires_grad)
+    w, b = torch.nn.utils.fusion.fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
+    log(type(w).__name__, w.shape, b.shape)
+    lin = nn.Linear(3, 3).eval()
+    bn1 = nn.BatchNorm1d(3).eval()
+    fl = torch.nn.utils.fusion.fuse_linear_bn_eval(lin, bn1)
+    log(torch.allclose(fl(x[:, :, 0, 0]), bn1(lin(x[:, :, 0, 0])), atol=1e-5))
+
+
+# torchvision: FPN, intermediate layers, keypoints
+
+@program(tol=_MM)
+def tv_fpn_and_intermediate_layers(torch, log):
+    from collections import OrderedDict
+    nn, F = torch.nn, torch.nn.functional
+
+    class IntermediateLayerGetter(nn.ModuleDict):
+        def __init__(self, model, return_layers):
+            orig = return_layers.copy()
+            return_layers = {str(k): str(v) for k, v in return_layers.items()}
+            layers = OrderedDict()
+            for name, module in model.named_children():
+                layers[name] = module
+                if name in return_layers:
+                    del return_layers[name]
+                if not return_layers:
+                    break
+            super().__init__(layers)
+            self.return_layers = orig
+
+        def forward(self, x):
+            out = OrderedDict()
+            for name, module in self.items():
+                x = module(x)
+                if name in self.return_layers:
+                    out[self.return_layers[name]] = x
+            return out
+
+    backbone = nn.Sequential(OrderedDict([
+        ("stem", nn.Conv2d(3, 4, 3, stride=2, padding=1)),
+        ("layer1", nn.Conv2d(4, 8, 3, stride=2, padding=1)),
+        ("layer2", nn.Conv2d(8, 8, 3, stride=2, padding=1)),
+        ("head", nn.Linear(8, 2)),
+    ]))
+    body = IntermediateLayerGetter(backbone, {"stem": "0", "layer1": "1", "layer2": "2"})
+    log(list(body.keys()), "head" in body)
+    feats = body(torch.randn(1, 3, 16, 12))
+    log([(k, v.shape) for k, v in feats.items()])
+    inner = nn.ModuleList([nn.Conv2d(c, 4, 1) for c in (4, 8, 8)])
+    layer = nn.ModuleList([nn.Conv2d(4, 4, 3, padding=1) for _ in range(3)])
+    xs = list(feats.values())
+    last = inner[-1](xs[-1])
+    results = [layer[-1](last)]
+    for idx in range(len(xs) - 2, -1, -1):
+        lateral = inner[idx](xs[idx])
+        top_down = F.interpolate(last, size=lateral.shape[-2:], mode="nearest")
+        last = lateral + top_down
+        results.insert(0, layer[idx](last))
+    results.append(F.max_pool2d(results[-1], 1, 2, 0))
+    log([r.shape for r in results], results[0].sum())
+    # keypoint heatmaps to coordinates
+    hm = torch.randn(2, 3, 5, 6)
+    flat = hm.flatten(2)
+    idx = flat.argmax(-1)
+    ys, xs_ = torch.div(idx, 6, rounding_mode="floor"), idx % 6
+    log(ys, xs_, torch.stack([xs_, ys], -1).float() + 0.5)
+    soft = F.softmax(flat * 10, -1).view_as(hm)
+    gx = (soft.sum(2) * torch.arange(6.0)).sum(-1)
+    gy = (soft.sum(3) * torch.arange(5.0)).sum(-1)
+    log(gx, gy)
+
+
+# torchmetrics: deterministic bincount and cat-states
+
+@program()
+def tm_dim_zero_and_bincount(torch, log):
+    def _bincount(x, minlength):
+        mesh = torch.arange(minlength, device=x.device).repeat(len(x), 1)
+        return torch.eq(x.reshape(-1, 1), mesh).sum(dim=0)
+
+    x = torch.tensor([0, 2, 2, 3, 1, 2])
+    log(_bincount(x, 5), torch.bincount(x, minlength=5), torch.equal(_bincount(x, 5), torch.bincount(x, minlength=5)))
+
+    def dim_zero_cat(x):
+        if isinstance(x, torch.Tensor):
+            return x
+        x = [y.unsqueeze(0) if y.numel() == 1 and y.ndim == 0 else y for y in x]
+        if not x:
+            raise ValueError("No samples to concatenate")
+        return torch.cat(x, dim=0)
+
+    log(dim_zero_cat([torch.tensor(1.0), torch.tensor([2.0, 3.0])]), dim_zero_cat(torch.ones(2)))
+    try:
+        dim_zero_cat([])
+    except ValueError as e:
+        log(str(e))
+    log(torch.stack([torch.tensor(1), torch.tensor(2)]).sum(dim=0), torch.tensor([]).sum(), torch.tensor([]).mean())
+    log(torch.tensor([3, 1]).max(), torch.tensor([[1, 5], [7, 2]]).min(dim=0), torch.tensor([1.0, 2.0]).nansum())
+    # _safe_divide
+    num = torch.tensor([1.0, 0.0, 2.0])
+    den = torch.tensor([2.0, 0.0, 0.0])
+    den_safe = den.clone()
+    den_safe[den_safe == 0.0] = 1
+    log(num / den_safe, torch.where(den == 0, torch.tensor(0.0), num / den), torch.div(num, den))
+    log(torch.distributed.is_available(), torch.distributed.is_initialized() if torch.distributed.is_available() else False)
+    log(torch.are_deterministic_algorithms_enabled(), torch.get_float32_matmul_precision())
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    log(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    log(torch.bincount(x), torch.zeros(5).index_add_(0, x, torch.ones(6)), torch.zeros(4).scatter_add_(0, x[:4], torch.ones(4)))
+    torch.use_deterministic_algorithms(False)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -2744,4 +3333,43 @@ def test_elementwise_results_of_mixed_layouts_have_torchs_strides():
     def run(lib):
         ls = _layouts(lib)
         return [op(lib, a, b).stride() for op in ops for a in ls for b in ls]
+    assert run(ember) == run(torch)
+
+
+def _signs(t):
+    """The sign bits of a tensor's values, real and imaginary parts (NaN's included)."""
+    vals = t.reshape(-1).tolist()
+    return [(math.copysign(1, v.real), math.copysign(1, v.imag)) if isinstance(v, complex)
+            else math.copysign(1, v) for v in vals]
+
+
+def test_empty_mean_var_nans_carry_torchs_sign():
+    # torch's empty mean is 0 / 0 (a negative NaN; bfloat16's conversion makes it positive) and
+    # its empty var/std/var_mean a positive NaN fill: ember's had the opposite signs
+    def run(lib):
+        cases = []
+        for dt in (lib.float32, lib.float64, lib.float16, lib.bfloat16, lib.complex64):
+            e = lib.zeros(0, 2, dtype=dt)
+            cases += [e.mean(), e.mean(0), e.mean((0, 1), keepdim=True), e.var(), e.std(0),
+                      *lib.var_mean(e), *lib.std_mean(e, 0)]
+        return [(str(c.dtype), _signs(c.view(lib.int16).float() if c.dtype == lib.bfloat16 else c))
+                for c in cases]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run(ember) == run(torch)
+
+
+def test_degrees_of_freedom_warning_like_torch():
+    # torch warns for an empty input too (ember did not), its message ending with the line
+    # that warned (ember's had no "(Triggered internally at ...)")
+    def run(lib):
+        out = []
+        for f in (lambda: lib.tensor([1.0]).var(), lambda: lib.zeros(0).std(),
+                  lambda: lib.zeros(2, 0).var(0), lambda: lib.zeros(0, 3).var(1, correction=0),
+                  lambda: lib.var_mean(lib.ones(3, 1), 1), lambda: lib.ones(3).var(correction=0)):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                f()
+            out.append([str(w.message) for w in seen])
+        return out
     assert run(ember) == run(torch)
