@@ -3256,6 +3256,514 @@ def tm_dim_zero_and_bincount(torch, log):
     torch.use_deterministic_algorithms(False)
 
 
+
+@program(tol=_MM)
+def torch_mha_masks(torch, log):
+    nn = torch.nn
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    x = torch.randn(2, 4, 8)
+    kpm = torch.tensor([[False, False, True, True], [False, False, False, False]])
+    out, w = mha(x, x, x, key_padding_mask=kpm)
+    log(out, w)
+    out2, w2 = mha(x, x, x, key_padding_mask=kpm, need_weights=True, average_attn_weights=False)
+    log(w2.shape, torch.allclose(w2.mean(1), w, atol=1e-6))
+    causal = nn.Transformer.generate_square_subsequent_mask(4)
+    log(causal)
+    out3, _ = mha(x, x, x, attn_mask=causal, need_weights=False)
+    out4, _ = mha(x, x, x, attn_mask=causal.isinf(), is_causal=False)
+    log(out3, torch.allclose(out3, out4, atol=1e-6))
+    fkpm = torch.zeros(2, 4).masked_fill(kpm, float("-inf"))
+    log(torch.allclose(mha(x, x, x, key_padding_mask=fkpm)[0], out, atol=1e-6))
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), num_layers=2, enable_nested_tensor=False)
+    enc.eval()
+    with torch.no_grad():
+        e = enc(x, src_key_padding_mask=kpm)
+    log(e.shape, e[1, 0])
+    log(sorted(n for n, _ in mha.named_parameters()), mha.in_proj_weight.shape, mha._qkv_same_embed_dim)
+
+
+@program(tol=_MM)
+def rnn_pack_padded_unsorted(torch, log):
+    nn = torch.nn
+    rnn_utils = _module(torch, "nn.utils.rnn")
+    seqs = [torch.randn(3, 2), torch.randn(5, 2), torch.randn(1, 2)]
+    lengths = torch.tensor([len(s) for s in seqs])
+    padded = rnn_utils.pad_sequence(seqs, batch_first=True, padding_value=0.0)
+    packed = rnn_utils.pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)
+    log(packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices, packed.data.shape)
+    lstm = nn.LSTM(2, 3, batch_first=True, bidirectional=True)
+    out, (h, c) = lstm(packed)
+    un, lens = rnn_utils.pad_packed_sequence(out, batch_first=True, total_length=6)
+    log(un.shape, lens, un[2, 1:].abs().sum(), h.shape)
+    log(torch.cat([h[-2], h[-1]], dim=-1))
+    try:
+        rnn_utils.pack_padded_sequence(padded, lengths, batch_first=True)
+    except RuntimeError as e:
+        log(str(e))
+    ps = rnn_utils.pack_sequence(seqs, enforce_sorted=False)
+    log(ps.data.shape, torch.equal(ps.data, packed.data))
+    gru = nn.GRU(2, 3)
+    o, hn = gru(rnn_utils.pack_sequence(sorted(seqs, key=len, reverse=True)))
+    log(type(o).__name__, hn)
+    log(rnn_utils.unpack_sequence(ps)[1].shape, rnn_utils.pad_sequence(seqs, padding_side="left")[:, 0, 0])
+
+
+@program(tol=_MM)
+def custom_function_amp(torch, log):
+    class ScaledMatmul(torch.autograd.Function):
+        @staticmethod
+        @torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
+        def forward(ctx, a, b, scale):
+            ctx.save_for_backward(a, b)
+            ctx.scale = scale
+            return a @ b * scale
+
+        @staticmethod
+        @torch.amp.custom_bwd(device_type="cpu")
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            ga = g @ b.T * ctx.scale if ctx.needs_input_grad[0] else None
+            gb = a.T @ g * ctx.scale if ctx.needs_input_grad[1] else None
+            return ga, gb, None
+
+    a = torch.randn(2, 3, requires_grad=True)
+    b = torch.randn(3, 2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = ScaledMatmul.apply(a, b, 0.5)
+        z = a @ b
+    log(y.dtype, z.dtype, y.grad_fn.__class__.__name__)
+    y.sum().backward()
+    log(a.grad, b.grad)
+
+    class Argsort(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            idx = x.argsort()
+            ctx.mark_non_differentiable(idx)
+            return x.sort().values, idx
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, gv, gi):
+            return gv * 2
+
+    x = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    v, i = Argsort.apply(x)
+    log(i.requires_grad, v.requires_grad)
+    v.sum().backward()
+    log(x.grad)
+
+    class Clamp(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x.clamp(0, 1)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * ((x > 0) & (x < 1))
+
+    xx = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    Clamp.apply(xx).sum().backward()
+    log(xx.grad, torch.func.grad(lambda t: Clamp.apply(t).sum())(torch.tensor([0.2, 3.0])))
+
+
+@program(tol=_MM)
+def gumbel_and_straight_through(torch, log):
+    F = torch.nn.functional
+    logits = torch.randn(3, 5, requires_grad=True)
+    y = F.gumbel_softmax(logits, tau=0.5, hard=True)
+    log(y, y.sum(-1))
+    (y * torch.arange(5.0)).sum().backward()
+    log(logits.grad)
+    soft = F.gumbel_softmax(logits.detach(), tau=1.0)
+    log(soft.sum(-1))
+    idx = soft.max(-1, keepdim=True)[1]
+    hard = torch.zeros_like(soft).scatter_(-1, idx, 1.0)
+    st = hard - soft.detach() + soft
+    log(st, torch.equal(st.argmax(-1), idx.squeeze(-1)))
+    probs = logits.softmax(-1)
+    dist = torch.distributions.Categorical(logits=logits)
+    s = dist.sample((2,))
+    log(s, dist.log_prob(s), dist.entropy(), torch.allclose(dist.probs, probs))
+    oh = F.one_hot(s, 5)
+    log(oh.dtype, oh.sum(-1), F.one_hot(torch.tensor([0, 2])), F.one_hot(torch.tensor(3), 4))
+    try:
+        F.one_hot(torch.tensor([5]), 3)
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        F.one_hot(torch.tensor([1.0]), 3)
+    except RuntimeError as e:
+        log(str(e))
+
+
+@program()
+def hf_logits_processors_more(torch, log):
+    scores = torch.arange(2 * 6, dtype=torch.float32).reshape(2, 6) / 3
+    input_ids = torch.tensor([[1, 2, 3, 1, 2], [4, 4, 4, 0, 5]])
+    # min length: mask eos
+    eos = torch.tensor([5])
+    vocab = torch.arange(scores.shape[-1])
+    eos_mask = torch.isin(vocab, eos)
+    s1 = scores.clone()
+    if input_ids.shape[-1] < 8:
+        s1 = torch.where(eos_mask, -math.inf, s1)
+    log(s1)
+    # no repeat ngram (n=2)
+    banned = []
+    for row in input_ids.tolist():
+        gen = {}
+        for a, b in zip(row, row[1:]):
+            gen.setdefault((a,), []).append(b)
+        banned.append(gen.get(tuple(row[-1:]), []))
+    s2 = scores.clone()
+    for i, toks in enumerate(banned):
+        s2[i, toks] = -float("inf")
+    log(banned, s2)
+    # bad words, forced bos, suppress tokens via scatter
+    s3 = scores.clone()
+    s3[:, [0, 3]] = -float("inf")
+    forced = torch.full_like(scores, -math.inf)
+    forced[:, 2] = 0
+    log(s3, forced)
+    suppress = torch.tensor([1, 4])
+    s4 = scores.index_fill(1, suppress, -float("inf"))
+    log(s4, scores.scatter(1, suppress.expand(2, -1), -float("inf")).equal(s4))
+    # exponential decay length penalty and epsilon sampling
+    penalty = torch.zeros_like(scores[:, 5])
+    pen = torch.abs(scores[:, 5]) * (pow(1.5, 2) - 1)
+    s5 = scores.clone()
+    s5[:, 5] = s5[:, 5] + pen + penalty
+    log(s5[:, 5])
+    probs = scores.softmax(dim=-1)
+    eps_mask = probs < 0.05
+    top_k = torch.topk(scores, 2)[0][..., -1, None]
+    eps_mask &= scores < top_k
+    log(eps_mask, scores.masked_fill(eps_mask, -float("inf")))
+    # the watermark-like greenlist via a seeded generator
+    g = torch.Generator().manual_seed(15485863 * 3)
+    green = torch.randperm(6, generator=g)[:3]
+    log(green)
+    # argmax ties and sorting stability
+    tie = torch.tensor([[1.0, 3.0, 3.0, 0.0]])
+    log(tie.argmax(-1), tie.topk(2), tie.sort(descending=True, stable=True), torch.sort(tie, dim=-1, descending=True).indices)
+
+
+@program(tol=_MM)
+def hf_prune_heads_and_chunking(torch, log):
+    nn = torch.nn
+
+    def find_pruneable_heads_and_indices(heads, n_heads, head_size, already_pruned):
+        mask = torch.ones(n_heads, head_size)
+        heads = set(heads) - already_pruned
+        for head in heads:
+            head = head - sum(1 if h < head else 0 for h in already_pruned)
+            mask[head] = 0
+        mask = mask.view(-1).contiguous().eq(1)
+        index = torch.arange(len(mask))[mask].long()
+        return heads, index
+
+    def prune_linear_layer(layer, index, dim=0):
+        index = index.to(layer.weight.device)
+        W = layer.weight.index_select(dim, index).clone().detach()
+        if layer.bias is not None:
+            b = layer.bias.clone().detach() if dim == 1 else layer.bias[index].clone().detach()
+        new_size = list(layer.weight.size())
+        new_size[dim] = len(index)
+        new_layer = nn.Linear(new_size[1], new_size[0], bias=layer.bias is not None)
+        new_layer.weight.requires_grad = False
+        new_layer.weight.copy_(W.contiguous())
+        new_layer.weight.requires_grad = True
+        if layer.bias is not None:
+            new_layer.bias.requires_grad = False
+            new_layer.bias.copy_(b.contiguous())
+            new_layer.bias.requires_grad = True
+        return new_layer
+
+    heads, index = find_pruneable_heads_and_indices([1], 3, 2, set())
+    log(heads, index)
+    q = nn.Linear(6, 6)
+    o = nn.Linear(6, 6)
+    q2 = prune_linear_layer(q, index)
+    o2 = prune_linear_layer(o, index, dim=1)
+    log(q2.weight.shape, o2.weight.shape, torch.equal(q2.weight, q.weight[index]), q2.weight.requires_grad, q2.weight.is_leaf)
+    x = torch.randn(2, 6)
+    log(o2(q2(x)))
+    try:
+        q.weight.copy_(torch.zeros(6, 6))
+    except RuntimeError as e:
+        log(str(e))
+
+    def apply_chunking_to_forward(forward_fn, chunk_size, chunk_dim, *input_tensors):
+        if chunk_size > 0:
+            tensor_shape = input_tensors[0].shape[chunk_dim]
+            if input_tensors[0].shape[chunk_dim] % chunk_size != 0:
+                raise ValueError(f"The dimension to be chunked {input_tensors[0].shape[chunk_dim]} has to be a multiple of the chunk size {chunk_size}")
+            num_chunks = input_tensors[0].shape[chunk_dim] // chunk_size
+            input_tensors_chunks = tuple(t.chunk(num_chunks, dim=chunk_dim) for t in input_tensors)
+            output_chunks = tuple(forward_fn(*c) for c in zip(*input_tensors_chunks))
+            return torch.cat(output_chunks, dim=chunk_dim)
+        return forward_fn(*input_tensors)
+
+    h = torch.randn(2, 6, 6)
+    ff = nn.Sequential(nn.Linear(6, 12), nn.GELU(), nn.Linear(12, 6))
+    log(torch.allclose(apply_chunking_to_forward(ff, 2, 1, h), ff(h), atol=1e-6))
+    try:
+        apply_chunking_to_forward(ff, 4, 1, h)
+    except ValueError as e:
+        log(str(e))
+    log([c.shape for c in h.chunk(4, dim=1)], [c.shape for c in torch.tensor_split(h, 4, dim=1)])
+
+
+@program(tol=_MM)
+def custom_optimizer_lamb(torch, log):
+    class Lamb(torch.optim.Optimizer):
+        def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0):
+            if not 0.0 <= lr:
+                raise ValueError(f"Invalid learning rate: {lr}")
+            defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+            super().__init__(params, defaults)
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                with torch.enable_grad():
+                    loss = closure()
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = 0
+                        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                    beta1, beta2 = group["betas"]
+                    state["step"] += 1
+                    exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+                    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                    adam_step = exp_avg / exp_avg_sq.sqrt().add(group["eps"])
+                    if group["weight_decay"] != 0:
+                        adam_step.add_(p, alpha=group["weight_decay"])
+                    weight_norm = p.norm(p=2).clamp(0, 10)
+                    adam_norm = adam_step.norm(p=2)
+                    trust_ratio = torch.where(weight_norm > 0, torch.where(adam_norm > 0, weight_norm / adam_norm, 1.0), 1.0)
+                    state["trust_ratio"] = trust_ratio
+                    p.add_(adam_step, alpha=-group["lr"] * trust_ratio.item())
+            return loss
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    opt = Lamb(model.parameters(), lr=0.05, weight_decay=0.01)
+    x, y = torch.randn(6, 3), torch.randn(6, 1)
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        return loss
+
+    losses = [opt.step(closure).item() for _ in range(4)]
+    log(losses, opt.state[model[0].weight]["trust_ratio"], opt.state[model[0].weight]["step"])
+    sd = opt.state_dict()
+    log(sorted(sd["state"][0]), sd["param_groups"][0]["weight_decay"])
+    try:
+        Lamb(model.parameters(), lr=-1)
+    except ValueError as e:
+        log(str(e))
+    print(opt)
+    try:
+        torch.optim.SGD([], lr=0.1)
+    except ValueError as e:
+        log(str(e))
+    try:
+        torch.optim.Adam(torch.ones(2), lr=0.1)
+    except TypeError as e:
+        log(str(e))
+
+
+@program()
+def tv_to_tensor_from_numpy(torch, log):
+    import numpy as np_
+    arr = (np_.arange(2 * 3 * 3) % 256).astype(np_.uint8).reshape(2, 3, 3)
+    t = torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+    log(t.dtype, t.shape, t.float().div(255)[0])
+    arr[0, 0, 0] = 99
+    log(torch.from_numpy(arr)[0, 0, 0], torch.as_tensor(arr).data_ptr() == torch.from_numpy(arr).data_ptr())
+    t3 = torch.as_tensor(np_.arange(4.0), dtype=torch.float32)
+    log(t3.dtype, t3)
+    log(torch.tensor(np_.array([1, 2], dtype=np_.int32)).dtype, torch.as_tensor([np_.float32(1.5)]).dtype, torch.tensor(np_.float64(2.0)).dtype)
+    neg = np_.arange(6).reshape(2, 3)[:, ::-1]
+    try:
+        torch.from_numpy(neg)
+    except ValueError as e:
+        log(str(e))
+    log(torch.as_tensor(neg.copy()).tolist())
+    log(torch.from_numpy(np_.zeros((2, 0))).shape, torch.from_numpy(np_.array(3.0)).shape)
+    bools = np_.array([True, False])
+    log(torch.from_numpy(bools).dtype, torch.from_numpy(np_.array([1], dtype=np_.uint16)).dtype)
+    try:
+        torch.from_numpy(np_.array(["a"]))
+    except TypeError as e:
+        log(str(e))
+    back = t.numpy()
+    log(type(back).__name__, back.dtype.name, back.flags["C_CONTIGUOUS"], t.permute(1, 2, 0).numpy().flags["C_CONTIGUOUS"])
+
+
+@program()
+def data_samplers_and_datasets(torch, log):
+    data = _module(torch, "utils.data")
+    ds = data.TensorDataset(torch.arange(10), torch.arange(10) * 2)
+    sub = data.Subset(ds, [1, 3, 5])
+    cat = data.ConcatDataset([sub, data.TensorDataset(torch.arange(2), torch.arange(2))])
+    log(len(cat), cat[3], cat.cumulative_sizes, sub[1])
+    ds_sampler = data.DistributedSampler(ds, num_replicas=3, rank=1, shuffle=True, seed=0, drop_last=False)
+    ds_sampler.set_epoch(2)
+    log(list(ds_sampler), len(ds_sampler))
+    ds2 = data.DistributedSampler(ds, num_replicas=3, rank=2, shuffle=False, drop_last=True)
+    log(list(ds2), len(ds2))
+
+    class Stream(data.IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            info = data.get_worker_info()
+            log("worker", info)
+            return iter(range(self.n))
+
+    log([b.tolist() for b in data.DataLoader(Stream(5), batch_size=2)])
+    g = torch.Generator()
+    g.manual_seed(3)
+    log([b[0].tolist() for b in data.DataLoader(ds, batch_size=4, shuffle=True, generator=g)])
+    rs = data.RandomSampler(ds, replacement=True, num_samples=4, generator=torch.Generator().manual_seed(1))
+    log(list(rs))
+    srs = data.SubsetRandomSampler([0, 2, 4], generator=torch.Generator().manual_seed(1))
+    log(list(srs))
+    log(data.default_convert({"a": __import__("numpy").array([1, 2])}), data.default_collate([torch.tensor(1), torch.tensor(2)]))
+    try:
+        data.random_split(ds, [0.5, 0.6])
+    except ValueError as e:
+        log(str(e))
+    parts = data.random_split(range(10), [0.3, 0.7], generator=torch.Generator().manual_seed(0))
+    log([list(p) for p in parts])
+    try:
+        len(Stream(3))
+    except TypeError as e:
+        log(type(e).__name__)
+    dl = data.DataLoader(ds, batch_size=3, drop_last=True)
+    log(len(dl), dl.batch_size, type(dl.sampler).__name__, type(dl.batch_sampler).__name__)
+
+
+@program(tol=1e-2)
+def autocast_cpu_fp16_ops(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    x = torch.randn(2, 3, 4, 4)
+    conv = nn.Conv2d(3, 2, 3)
+    with torch.autocast("cpu", dtype=torch.float16):
+        c = conv(x)
+        b = torch.bmm(x.flatten(2), x.flatten(2).transpose(1, 2))
+        s = F.softmax(c, -1)
+        ln = F.layer_norm(c, c.shape[-2:])
+        gelu = F.gelu(c)
+        ce = F.cross_entropy(c.flatten(1), torch.tensor([0, 1]))
+        mse = F.mse_loss(c, c * 0)
+        add = c + x[:, :2, :2, :2]
+        ew = torch.exp(c)
+        pooled = F.adaptive_avg_pool2d(c, 1)
+        inter = F.interpolate(c, scale_factor=2)
+        gn = F.group_norm(c, 1)
+        summed = c.sum()
+        bn = F.batch_norm(c, None, None, training=True)
+    log([t.dtype for t in (c, b, s, ln, gelu, ce, mse, add, ew, pooled, inter, gn, summed, bn)])
+    log(c, ce)
+
+
+@program(tol=_MM)
+def compile_wrappers(torch, log):
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    cm = torch.compile(m)
+    x = torch.randn(4, 3)
+    log(type(cm).__name__, cm._orig_mod is m, torch.equal(cm(x), m(x)))
+    log(list(cm.state_dict())[:2], [n for n, _ in cm.named_parameters()][:2])
+    unwrapped = cm._orig_mod if hasattr(cm, "_orig_mod") else cm
+    log(unwrapped is m)
+
+    @torch.compile(fullgraph=False, dynamic=False)
+    def f(a, b):
+        return torch.sin(a) + torch.cos(b)
+
+    log(f(torch.ones(2), torch.zeros(2)))
+    g = torch.compile(lambda t: t * 2, backend="eager")
+    log(g(torch.arange(3)))
+    log(torch._dynamo.is_compiling() if hasattr(torch, "_dynamo") else False)
+    torch._dynamo.reset()
+
+    @torch.compiler.disable
+    def h(t):
+        return t + 1
+    log(h(torch.zeros(1)))
+    m.compile()
+    log(torch.equal(m(x), cm(x)), type(m).__name__)
+
+
+@program()
+def grad_mode_contexts(torch, log):
+    nn = torch.nn
+    x = torch.ones(2, requires_grad=True)
+    with torch.no_grad():
+        y = x * 2
+        with torch.enable_grad():
+            z = x * 3
+    log(y.requires_grad, z.requires_grad)
+    with torch.set_grad_enabled(False):
+        log((x * 2).requires_grad, torch.is_grad_enabled())
+    torch.set_grad_enabled(True)
+    log(torch.is_grad_enabled())
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l = nn.Linear(2, 2)
+
+        @torch.no_grad()
+        def predict(self, t):
+            return self.l(t)
+
+        @torch.inference_mode()
+        def infer(self, t):
+            return self.l(t)
+
+    m = M()
+    log(m.predict(x).requires_grad, m.infer(x).is_inference(), m.l(x).requires_grad)
+    m.requires_grad_(False)
+    log([p.requires_grad for p in m.parameters()], m.l(x).requires_grad)
+    m.train(False)
+    log(m.training, m.l.training)
+    m.train()
+    log(m.training)
+    d = (x * 2).detach_()
+    log(d.requires_grad, d.is_leaf)
+    try:
+        with torch.inference_mode():
+            t = torch.ones(1)
+        t.requires_grad_()
+        (t * 2).sum().backward()
+    except RuntimeError as e:
+        log(str(e))
+    with torch.inference_mode(mode=False):
+        log(torch.is_inference_mode_enabled())
+    log(torch.autograd.grad_mode.no_grad.__name__, torch.no_grad()(lambda: (x * 1).requires_grad)())
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -3371,5 +3879,58 @@ def test_degrees_of_freedom_warning_like_torch():
                 warnings.simplefilter("always")
                 f()
             out.append([str(w.message) for w in seen])
+        return out
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("make", ["from_numpy", "as_tensor", "asarray", "frombuffer"])
+def test_non_writable_array_warning_like_torch(make):
+    # torch warns once a process (TORCH_WARN_ONCE; every time under set_warn_always), with its
+    # "(Triggered internally at ...)" ending: ember warned every time, without it, as_tensor
+    # and asarray not at all, and frombuffer's message was ember's own
+    import numpy as np
+
+    def run(lib):
+        a = np.arange(4.0)
+        a.setflags(write=False)
+        f = {"from_numpy": lambda: lib.from_numpy(a), "as_tensor": lambda: lib.as_tensor(a),
+             "asarray": lambda: lib.asarray(a, dtype=lib.float32),
+             "frombuffer": lambda: lib.frombuffer(bytes(8), dtype=lib.float32)}[make]
+        f()     # (whatever the once-a-process state before)
+        lib.set_warn_always(True)
+        try:
+            with warnings.catch_warnings(record=True) as always:
+                warnings.simplefilter("always")
+                f()
+        finally:
+            lib.set_warn_always(False)
+        with warnings.catch_warnings(record=True) as once:
+            warnings.simplefilter("always")
+            f()
+        return [str(w.message) for w in always], [str(w.message) for w in once]
+    assert run(ember) == run(torch)
+
+
+def test_as_tensor_and_asarray_of_an_array_share_or_refuse_like_torch():
+    # as_tensor/asarray with the array's own dtype given share its memory in torch (ember
+    # copied: writes through one were lost to the other); asarray(copy=False) raises torch's
+    # errors where it cannot alias (ember copied silently)
+    import numpy as np
+
+    def run(lib):
+        a = np.arange(3.0)
+        out = []
+        for f in (lambda: lib.as_tensor(a, dtype=lib.float64), lambda: lib.asarray(a, dtype=lib.float64),
+                  lambda: lib.asarray(a, copy=False), lambda: lib.asarray(a, dtype=lib.float32),
+                  lambda: lib.asarray(a, dtype=lib.float32, copy=False),
+                  lambda: lib.asarray(lib.ones(2), dtype=lib.float64, copy=False),
+                  lambda: lib.asarray([1.0, 2.0], copy=False), lambda: lib.asarray(3.0, copy=False),
+                  lambda: lib.asarray(np.float64(3), copy=False)):
+            try:
+                t = f()
+            except (ValueError, RuntimeError) as e:
+                out.append((type(e).__name__, str(e)))
+            else:
+                out.append((str(t.dtype), np.shares_memory(t.numpy(), a)))
         return out
     assert run(ember) == run(torch)
