@@ -3764,6 +3764,256 @@ def grad_mode_contexts(torch, log):
     log(torch.autograd.grad_mode.no_grad.__name__, torch.no_grad()(lambda: (x * 1).requires_grad)())
 
 
+
+@program()
+def absmax_int8_quantization(torch, log):
+    torch.manual_seed(0)
+    x = torch.randn(3, 8) * 3
+    scale = x.abs().amax(dim=-1, keepdim=True) / 127
+    q = (x / scale).round().clamp(-127, 127).to(torch.int8)
+    deq = q.float() * scale
+    log(q, q.dtype, (deq - x).abs().max() <= scale.max() / 2 + 1e-6)
+    # zero-point (asymmetric) uint8
+    lo, hi = x.amin(-1, keepdim=True), x.amax(-1, keepdim=True)
+    s = (hi - lo) / 255
+    zp = (-lo / s).round().clamp(0, 255)
+    qu = torch.clamp(torch.round(x / s) + zp, 0, 255).to(torch.uint8)
+    log(qu, zp.to(torch.int32).flatten())
+    # int8 matmul accumulated in int32
+    a = torch.randint(-5, 5, (2, 3), dtype=torch.int8)
+    b = torch.randint(-5, 5, (3, 2), dtype=torch.int8)
+    log((a.to(torch.int32) @ b.to(torch.int32)), (a.float() @ b.float()).dtype)
+    try:
+        torch.mm(a, b)
+        log("int8 mm ok")
+    except RuntimeError as e:
+        log(str(e))
+    # 4-bit packing
+    nib = torch.tensor([1, 15, 7, 0, 3, 9], dtype=torch.uint8)
+    packed = (nib[0::2] << 4) | nib[1::2]
+    unpacked = torch.stack([packed >> 4, packed & 0xF], dim=-1).flatten()
+    log(packed, torch.equal(unpacked, nib), (packed.to(torch.int16) - 128).dtype)
+    qt = torch.quantize_per_tensor(torch.tensor([0.5, -1.0, 2.0]), 0.1, 10, torch.quint8)
+    log(qt.int_repr(), qt.dequantize(), qt.q_scale(), qt.q_zero_point())
+
+
+@program(tol=_MM)
+def distillation_and_label_smoothing(torch, log):
+    F = torch.nn.functional
+    s = torch.randn(4, 5, requires_grad=True)
+    t = torch.randn(4, 5)
+    T = 2.0
+    kd = F.kl_div(F.log_softmax(s / T, dim=1), F.log_softmax(t / T, dim=1), reduction="batchmean", log_target=True) * T * T
+    kd2 = F.kl_div(F.log_softmax(s / T, dim=1), F.softmax(t / T, dim=1), reduction="batchmean") * T * T
+    log(kd, torch.allclose(kd, kd2, atol=1e-6))
+    target = torch.tensor([0, 3, 1, 4])
+    smoothing = 0.1
+    logprobs = F.log_softmax(s, dim=-1)
+    nll = -logprobs.gather(dim=-1, index=target.unsqueeze(1)).squeeze(1)
+    smooth = -logprobs.mean(dim=-1)
+    loss = ((1 - smoothing) * nll + smoothing * smooth).mean()
+    log(loss, F.cross_entropy(s, target, label_smoothing=smoothing))
+    (loss + kd).backward()
+    log(s.grad)
+    try:
+        F.kl_div(s, t, reduction="mean")
+        log("no warning raised")
+    except Exception as e:
+        log(type(e).__name__)
+    jsd_m = 0.5 * (s.softmax(-1) + t.softmax(-1))
+    log(0.5 * (F.kl_div(jsd_m.log(), s.softmax(-1), reduction="batchmean") + F.kl_div(jsd_m.log(), t.softmax(-1), reduction="batchmean")))
+
+
+@program(tol=_MM)
+def grad_cam(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3))
+    model.eval()
+    store = {}
+    target = model[2]
+    fh = target.register_forward_hook(lambda m, i, o: store.__setitem__("act", o.detach()))
+    bh = target.register_full_backward_hook(lambda m, gi, go: store.__setitem__("grad", go[0].detach()))
+    x = torch.randn(2, 3, 6, 6, requires_grad=True)
+    out = model(x)
+    cls = out.argmax(1)
+    model.zero_grad()
+    one_hot = torch.zeros_like(out).scatter_(1, cls[:, None], 1.0)
+    out.backward(gradient=one_hot)
+    weights = store["grad"].mean(dim=(2, 3), keepdim=True)
+    cam = F.relu((weights * store["act"]).sum(1, keepdim=True))
+    cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    flat = cam.flatten(1)
+    mn, mx = flat.min(1, keepdim=True)[0], flat.max(1, keepdim=True)[0]
+    cam = ((flat - mn) / (mx - mn + 1e-8)).view_as(cam)
+    log(cls, cam[0, 0, 0], cam.shape)
+    saliency = x.grad.abs().amax(dim=1)
+    log(saliency[1, 0])
+    fh.remove()
+    bh.remove()
+    ig_steps = torch.linspace(0, 1, 5).view(-1, 1, 1, 1, 1)
+    xi = (ig_steps * x.detach()[None]).reshape(-1, 3, 6, 6).requires_grad_()
+    model(xi)[:, 0].sum().backward()
+    log((xi.grad.view(5, 2, 3, 6, 6).mean(0) * x.detach()).sum(dim=(1, 2, 3)))
+
+
+@program()
+def legacy_cuda_amp_on_cpu(torch, log):
+    scaler = torch.cuda.amp.GradScaler()
+    log(scaler.is_enabled())
+    with torch.cuda.amp.autocast():
+        y = torch.ones(2) @ torch.ones(2)
+    log(y.dtype)
+    s2 = torch.amp.GradScaler("cuda")
+    log(s2.is_enabled())
+    s3 = torch.amp.GradScaler("cpu", init_scale=2.0 ** 4)
+    log(s3.is_enabled(), s3.get_scale(), s3.get_growth_factor(), s3.get_backoff_factor(), s3.get_growth_interval())
+    p = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.SGD([p], lr=0.1)
+    loss = (p * 3).sum()
+    s3.scale(loss).backward()
+    log(p.grad)
+    s3.unscale_(opt)
+    log(p.grad)
+    s3.step(opt)
+    s3.update()
+    log(p, s3.get_scale(), sorted(s3.state_dict()))
+    p.grad = torch.tensor([float("inf"), 1.0])
+    opt2 = torch.optim.SGD([p], lr=0.1)
+    s3.step(opt2)
+    s3.update()
+    log(p, s3.get_scale())
+    log(torch.amp.is_autocast_available("cpu"), torch.cuda.device_count(), torch.cuda.is_bf16_supported() if torch.cuda.is_available() else None)
+
+
+@program(tol=_MM)
+def diffusers_vae_posterior(torch, log):
+    class DiagonalGaussianDistribution:
+        def __init__(self, parameters, deterministic=False):
+            self.parameters = parameters
+            self.mean, self.logvar = torch.chunk(parameters, 2, dim=1)
+            self.logvar = torch.clamp(self.logvar, -30.0, 20.0)
+            self.deterministic = deterministic
+            self.std = torch.exp(0.5 * self.logvar)
+            self.var = torch.exp(self.logvar)
+            if self.deterministic:
+                self.var = self.std = torch.zeros_like(self.mean, device=self.parameters.device, dtype=self.parameters.dtype)
+
+        def sample(self, generator=None):
+            sample = torch.randn(self.mean.shape, generator=generator, device=self.parameters.device, dtype=self.parameters.dtype)
+            return self.mean + self.std * sample
+
+        def kl(self, other=None):
+            if self.deterministic:
+                return torch.Tensor([0.0])
+            return 0.5 * torch.sum(torch.pow(self.mean, 2) + self.var - 1.0 - self.logvar, dim=[1, 2, 3])
+
+        def nll(self, sample, dims=(1, 2, 3)):
+            logtwopi = math.log(2.0 * math.pi)
+            return 0.5 * torch.sum(logtwopi + self.logvar + torch.pow(sample - self.mean, 2) / self.var, dim=dims)
+
+        def mode(self):
+            return self.mean
+
+    params = torch.randn(2, 4, 3, 3)
+    params[0, 2:] = 50.0
+    d = DiagonalGaussianDistribution(params)
+    gens = [torch.Generator().manual_seed(i) for i in range(2)]
+    batch = torch.cat([torch.randn((1, 2, 3, 3), generator=g) for g in gens])
+    log(batch[:, 0, 0])
+    z = d.sample(generator=torch.Generator().manual_seed(5))
+    log(z[1, 0], d.kl(), d.nll(z))
+    dd = DiagonalGaussianDistribution(params, deterministic=True)
+    log(dd.kl(), torch.equal(dd.sample(), dd.mode()), torch.Tensor([0.0]).dtype, torch.Tensor(2, 3).shape, torch.Tensor().shape)
+    scaled = z * 0.18215
+    log(scaled.std(), torch.allclose(scaled / 0.18215, z))
+
+
+@program()
+def tied_storage_inspection(torch, log):
+    nn = torch.nn
+    emb = nn.Embedding(5, 3)
+    head = nn.Linear(3, 5, bias=False)
+    head.weight = emb.weight
+    model = nn.ModuleDict({"emb": emb, "head": head})
+    sd = model.state_dict()
+    ptrs = {}
+    for k, v in sd.items():
+        ptrs.setdefault(v.untyped_storage().data_ptr(), []).append(k)
+    log(sorted(sorted(v) for v in ptrs.values()))
+    log(sd["emb.weight"].data_ptr() == sd["head.weight"].data_ptr(), sd["emb.weight"] is sd["head.weight"])
+    t = torch.arange(10.0)
+    v = t[2:6]
+    log(v.storage_offset(), v.untyped_storage().nbytes(), v.untyped_storage().data_ptr() == t.untyped_storage().data_ptr(), v.data_ptr() - t.data_ptr())
+    log(v.element_size(), v.nbytes, v.itemsize, t.view(2, 5)[:, 1].is_contiguous())
+    c = v.clone()
+    log(c.untyped_storage().nbytes(), c.storage_offset())
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    buf.seek(0)
+    back = torch.load(buf)
+    log(back["emb.weight"].data_ptr() == back["head.weight"].data_ptr())
+    buf2 = io.BytesIO()
+    torch.save(v, buf2)
+    log(buf2.getbuffer().nbytes > buf.getbuffer().nbytes * 0)
+    buf2.seek(0)
+    vv = torch.load(buf2)
+    log(vv.storage_offset(), vv.untyped_storage().nbytes(), vv)
+    log(t.untyped_storage().size(), type(t.untyped_storage()).__name__, t.storage().dtype if hasattr(t, "storage") else None)
+
+
+@program(tol=_MM)
+def clip_grads_foreach_and_norms(torch, log):
+    nn = torch.nn
+    ps = [nn.Parameter(torch.randn(3, 2)), nn.Parameter(torch.randn(4)), nn.Parameter(torch.randn(2, 2, dtype=torch.float64))]
+    for p in ps:
+        p.grad = torch.randn_like(p) * 3
+    grads = [p.grad.clone() for p in ps]
+    n1 = nn.utils.clip_grad_norm_(ps, 1.0, foreach=True)
+    log(n1, n1.dtype, [p.grad for p in ps])
+    for p, g in zip(ps, grads):
+        p.grad = g.clone()
+    n2 = nn.utils.clip_grad_norm_(ps, 1.0, foreach=False)
+    log(n2, torch.allclose(n1, n2))
+    for p, g in zip(ps, grads):
+        p.grad = g.clone()
+    total = nn.utils.get_total_norm([p.grad for p in ps], norm_type=2.0)
+    nn.utils.clip_grads_with_norm_(ps, 2.0, total)
+    log(total, ps[0].grad)
+    log(torch.linalg.vector_norm(torch.tensor([3.0, 4.0]), ord=float("inf")), torch.norm(torch.tensor([[3.0, 4.0]]), p="fro"), torch.linalg.norm(torch.eye(2), ord="nuc"))
+    log(torch.norm(torch.tensor([1.0, -2.0]), p=1), torch.tensor([3.0, 4.0]).norm(dim=0, keepdim=True), torch.linalg.matrix_norm(torch.eye(3) * 2))
+
+
+@program(tol=_MM)
+def sync_bn_and_module_conversion(torch, log):
+    nn = torch.nn
+    m = nn.Sequential(nn.Conv2d(1, 2, 1), nn.BatchNorm2d(2), nn.Sequential(nn.BatchNorm1d(2)))
+    m[1].running_mean.fill_(0.5)
+    s = nn.SyncBatchNorm.convert_sync_batchnorm(m)
+    print(s)
+    log(type(s[1]).__name__, s[1].running_mean, s is m)
+    s.eval()
+    log(s[1](torch.ones(1, 2, 2, 2))[0, :, 0, 0])
+
+    def convert_to_gn(module):
+        res = module
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            res = nn.GroupNorm(1, module.num_features)
+        for name, child in module.named_children():
+            new = convert_to_gn(child)
+            if new is not child:
+                res.add_module(name, new)
+        return res
+
+    g = convert_to_gn(nn.Sequential(nn.Conv2d(1, 2, 1), nn.BatchNorm2d(2)))
+    print(g)
+    log(isinstance(nn.BatchNorm2d(2), nn.modules.batchnorm._NormBase), issubclass(nn.SyncBatchNorm, nn.modules.batchnorm._BatchNorm))
+    h = m.half()
+    log(h[0].weight.dtype, h[1].running_mean.dtype, h[1].num_batches_tracked.dtype)
+    b = m.bfloat16().float()
+    log(b[1].running_mean, b[0].bias.dtype)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -3934,3 +4184,17 @@ def test_as_tensor_and_asarray_of_an_array_share_or_refuse_like_torch():
                 out.append((str(t.dtype), np.shares_memory(t.numpy(), a)))
         return out
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("name", ["batchnorm", "instancenorm", "channelshuffle"])
+def test_nn_modules_submodules_libraries_import_exist_like_torch(name):
+    # timm/lightning test `isinstance(m, nn.modules.batchnorm._BatchNorm)`: ember had no
+    # nn.modules.batchnorm (nor instancenorm, channelshuffle)
+    mods = [_module(lib, f"nn.modules.{name}") for lib in (ember, torch)]
+    assert mods[0].__all__ == mods[1].__all__
+    for attr in mods[1].__all__ + [a for a in ("_BatchNorm", "_NormBase", "_InstanceNorm")
+                                   if hasattr(mods[1], a)]:
+        assert getattr(mods[0], attr) is getattr(
+            ember.nn.modules.normalization if name != "channelshuffle" else ember.nn, attr)
+    assert getattr(ember.nn.modules, name) is mods[0]
+    assert isinstance(ember.nn.SyncBatchNorm(2), ember.nn.modules.batchnorm._BatchNorm)
