@@ -418,7 +418,9 @@ def set_float32_matmul_precision(precision):
     if precision not in ("highest", "high", "medium"):
         # torch's C++ warning, (sic) without a space, from the call in torch/__init__.py
         warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
-                      f"setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=1)
+                      f"setFloat32MatmulPrecision call has no effect. (Triggered internally at "
+                      f"/__w/pytorch/pytorch/aten/src/ATen/Context.cpp:458.)", UserWarning,
+                      stacklevel=1)
         return
     _FLAGS["matmul_precision"] = precision
 

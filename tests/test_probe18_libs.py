@@ -4014,6 +4014,106 @@ def sync_bn_and_module_conversion(torch, log):
     log(b[1].running_mean, b[0].bias.dtype)
 
 
+
+@program()
+def parameter_subclasses(torch, log):
+    nn = torch.nn
+
+    class Int8Params(nn.Parameter):
+        def __new__(cls, data=None, requires_grad=False, scale=None):
+            if data is None:
+                data = torch.empty(0)
+            obj = torch.Tensor._make_subclass(cls, data, requires_grad)
+            obj.scale = scale
+            return obj
+
+    p = Int8Params(torch.tensor([1, -2], dtype=torch.int8), scale=torch.tensor(0.5))
+    log(type(p).__name__, isinstance(p, nn.Parameter), isinstance(p, torch.Tensor), p.requires_grad, p.scale)
+    m = nn.Module()
+    m.w = p
+    log([n for n, _ in m.named_parameters()], type(m.w).__name__)
+    out = p.float() * p.scale
+    log(type(out).__name__, out)
+    print(repr(nn.Parameter(torch.ones(1))))
+
+    class Tagged(torch.Tensor):
+        pass
+
+    t = torch.ones(2).as_subclass(Tagged)
+    log(type(t).__name__, type(t + 1).__name__, type(t.sum()).__name__, type(torch.cat([t, t])).__name__)
+    b = nn.Buffer(torch.zeros(2), persistent=False)
+    mm = nn.Module()
+    mm.buf = b
+    mm.register_buffer("inv_freq", torch.ones(3), persistent=False)
+    mm.register_buffer("kept", torch.ones(1))
+    log(list(mm.state_dict()), sorted(mm._non_persistent_buffers_set), [n for n, _ in mm.named_buffers()], type(mm.buf).__name__)
+    mm.register_buffer("gone", None)
+    log("gone" in mm._buffers, mm.gone, list(mm.state_dict()))
+
+
+@program(tol=_MM)
+def sdpa_kernel_context_and_backend_flags(torch, log):
+    F = torch.nn.functional
+    attn = _module(torch, "nn.attention")
+    q = torch.randn(1, 2, 3, 4)
+    with attn.sdpa_kernel(attn.SDPBackend.MATH):
+        a = F.scaled_dot_product_attention(q, q, q, is_causal=True)
+    with attn.sdpa_kernel([attn.SDPBackend.FLASH_ATTENTION, attn.SDPBackend.MATH]):
+        b = F.scaled_dot_product_attention(q, q, q, is_causal=True)
+    log(a, torch.allclose(a, b, atol=1e-6), attn.SDPBackend.MATH.name, str(attn.SDPBackend.EFFICIENT_ATTENTION))
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    log(torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.deterministic, torch.backends.cudnn.is_available() in (True, False))
+    torch.backends.cuda.matmul.allow_tf32 = False
+    log(torch.backends.cuda.flash_sdp_enabled(), torch.backends.cuda.math_sdp_enabled(), torch.backends.mps.is_available())
+    torch.set_float32_matmul_precision("high")
+    log(torch.get_float32_matmul_precision())
+    torch.set_float32_matmul_precision("highest")
+    try:
+        torch.set_float32_matmul_precision("fast")
+    except RuntimeError as e:
+        log(str(e))
+    log(torch.backends.cpu.get_cpu_capability() in ("DEFAULT", "AVX2", "AVX512", "NO AVX", "ZVECTOR", "VSX", "SVE256"))
+
+
+@program(tol=_MM)
+def module_global_hooks_and_handles(torch, log):
+    nn = torch.nn
+    mod_hooks = _module(torch, "nn.modules.module")
+    seen = []
+    h1 = mod_hooks.register_module_forward_pre_hook(lambda m, i: seen.append(("pre", type(m).__name__)))
+    h2 = mod_hooks.register_module_full_backward_hook(lambda m, gi, go: seen.append(("bw", type(m).__name__)))
+    net = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid())
+    x = torch.ones(1, 2, requires_grad=True)
+    net(x).sum().backward()
+    log(seen)
+    h1.remove()
+    h2.remove()
+    seen.clear()
+    net(x)
+    log(seen)
+    handle = net[0].register_forward_hook(lambda m, i, o: o * 0)
+    log(type(handle).__name__, handle.id == handle.id, net(x).abs().sum())
+    with handle:
+        pass
+    log(net(x).abs().sum() > 0, len(net[0]._forward_hooks))
+    hs = _module(torch, "utils.hooks")
+    d = __import__("collections").OrderedDict()
+    rh = hs.RemovableHandle(d)
+    d[rh.id] = "x"
+    rh.remove()
+    log(d)
+    # a forward hook changing the output of a whole model for feature extraction
+    feats = []
+    hook = net[0].register_forward_hook(lambda m, i, o: feats.append(o.detach().clone()))
+    with torch.no_grad():
+        net(torch.zeros(3, 2))
+    hook.remove()
+    log(feats[0], net[0].bias)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -4198,3 +4298,26 @@ def test_nn_modules_submodules_libraries_import_exist_like_torch(name):
             ember.nn.modules.normalization if name != "channelshuffle" else ember.nn, attr)
     assert getattr(ember.nn.modules, name) is mods[0]
     assert isinstance(ember.nn.SyncBatchNorm(2), ember.nn.modules.batchnorm._BatchNorm)
+
+
+def test_buffer_is_a_plain_tensor_like_torch():
+    # nn.Buffer(t) is a plain torch.Tensor: ember's was an internal _FlaggedTensor subclass
+    # (type(b).__name__ and `type(b) is torch.Tensor` told them apart)
+    def run(lib):
+        b = lib.nn.Buffer(lib.zeros(2), persistent=False)
+        m = lib.nn.Module()
+        m.buf = b
+        ub = lib.nn.parameter.UninitializedBuffer()
+        ub.materialize((2,))
+        return (type(b) is lib.Tensor, type(b).__name__, isinstance(b, lib.nn.Buffer),
+                type(m.buf) is lib.Tensor, list(m.state_dict()), type(ub) is lib.Tensor)
+    assert run(ember) == run(torch)
+
+
+def test_set_float32_matmul_precision_warning_like_torch():
+    def run(lib):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            lib.set_float32_matmul_precision("fast")
+        return [str(w.message) for w in seen], lib.get_float32_matmul_precision()
+    assert run(ember) == run(torch)
