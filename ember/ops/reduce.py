@@ -705,8 +705,8 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
 def _dof_warn(name, input, dims, corr):
     """torch's TORCH_WARN where the elements reduced into each result (0 for an empty input,
     whatever the dims) do not exceed the correction."""
-    n = _numel(input.arr.shape, dims) if input.arr.size else 0
-    if n - corr <= 0:
+    n = _numel(input.arr.shape, dims)
+    if n - corr <= 0 or not getattr(input.arr, "size", 1):     # (a nested array has no size)
         import warnings
         from .._warnings import outside_stacklevel
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
