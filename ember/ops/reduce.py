@@ -710,8 +710,9 @@ def _dof_warn(name, input, dims, corr):
         import warnings
         from .._warnings import outside_stacklevel
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
-                      "than the reduction factor (input numel divided by output numel). (Triggered "
-                      "internally at /__w/pytorch/pytorch/aten/src/ATen/native/ReduceOps.cpp:1861.)",
+                      "than the reduction factor (input numel divided by output numel). "
+                      "(Triggered internally at "
+                      "/__w/pytorch/pytorch/aten/src/ATen/native/ReduceOps.cpp:1861.)",
                       UserWarning, stacklevel=outside_stacklevel())
 
 
