@@ -131,3 +131,50 @@ def lay_out(out, *refs):
             t.arr = as_format(t.arr, channels_last if t.arr.ndim == 4 else channels_last_3d,
                               True)
     return out
+
+
+def iterator_layout(r, *operands):
+    """The result `r` (a NumPy array) of an elementwise op of the arrays `operands`, laid out as
+    torch's TensorIterator lays out a new output: dims ordered by the operands' strides, where
+    they disagree the earlier operand's order wins (NumPy's order 'K' lets C order win), and
+    ties (equal strides) go to the smaller dim. Returns `r` or a copy in that layout."""
+    nd, shape = r.ndim, r.shape
+    ops = []
+    for a in operands:       # strides in r's dims; broadcast dims 0, as torch sets them
+        off, st = nd - a.ndim, [0] * nd
+        for i, n in enumerate(a.shape):
+            if n == shape[off + i]:
+                st[off + i] = a.strides[i]
+        ops.append(st)
+
+    def should_swap(d0, d1):
+        for st in ops:
+            s0, s1 = st[d0], st[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return 1 if s0 > s1 else -1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    perm = list(range(nd - 1, -1, -1))      # innermost first
+    for i in range(1, nd):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    want, step = [0] * nd, r.itemsize
+    for d in perm:
+        want[d] = step
+        step *= shape[d]
+    if all(n == 1 or s == w for n, s, w in zip(shape, r.strides, want)):
+        return r
+    out = np.empty([shape[d] for d in reversed(perm)], r.dtype).transpose(
+        [nd - 1 - perm.index(d) for d in range(nd)])
+    out[...] = r
+    return out

@@ -204,9 +204,14 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
                          f"({offset} bytes) must not be greater than actual buffer length "
                          f"({length} bytes)")
     arr = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
-    if not arr.flags.writeable:
-        warnings.warn("The given buffer is not writable, and ember does not support "
-                      "non-writable tensors.", UserWarning, stacklevel=2)
+    if not arr.flags.writeable:      # (torch's TORCH_WARN_ONCE)
+        from ._warnings import warn_once
+        warn_once("The given buffer is not writable, and PyTorch does not support non-writable "
+                  "tensors. This means you can write to the underlying (supposedly non-writable) "
+                  "buffer using the tensor. You may want to copy the buffer to protect its data "
+                  "or make it writable before converting it to a tensor. This type of warning "
+                  "will be suppressed for the rest of this program. (Triggered internally at "
+                  "/__w/pytorch/pytorch/torch/csrc/utils/tensor_new.cpp:1556.)")
     t = _new(arr, CPU)
     if requires_grad:
         t.requires_grad_(True)
@@ -413,7 +418,9 @@ def set_float32_matmul_precision(precision):
     if precision not in ("highest", "high", "medium"):
         # torch's C++ warning, (sic) without a space, from the call in torch/__init__.py
         warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
-                      f"setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=1)
+                      f"setFloat32MatmulPrecision call has no effect. (Triggered internally at "
+                      f"/__w/pytorch/pytorch/aten/src/ATen/Context.cpp:458.)", UserWarning,
+                      stacklevel=1)
         return
     _FLAGS["matmul_precision"] = precision
 

@@ -70,7 +70,7 @@ def _run(lib, program):
 
 # torch's own modules script functions when first imported (a program's first torch.func or
 # autograd.functional call): the warning is torch's import-time noise, not the program's
-_INTERNAL = re.compile(r"`torch\.jit\.script` is deprecated")
+_INTERNAL = re.compile(r"`torch\.jit\.script(_method)?` is deprecated")
 
 
 def _same(a, b, tol, path="", fail=None):

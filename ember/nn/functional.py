@@ -11,7 +11,9 @@ import numpy as np
 from .._kernel_dtypes import cname as _cname
 from .._tensor import _new
 from ..ops._registry import NESTED_IDX as _NESTED_IDX
+from ..amp.autocast import cast_args as _cast_args
 from ..amp.state import AMP as _AMP
+from .._dtype import float64 as _F64
 from ..autograd.grad_mode import no_grad as _no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
@@ -89,7 +91,12 @@ def _check_bias(input, weight, bias):
 
 def linear(input, weight, bias=None):
     try:
-        if bias is not None and not _AMP.enabled:      # autocast casts all three to one dtype
+        if bias is not None:
+            if _AMP.enabled:
+                if _F64 not in (input.dtype, weight.dtype, bias.dtype):
+                    return _L.linear(input, weight, bias)   # autocast casts all to one dtype
+                # but a float64 one: torch's dtype errors, on the tensors as cast
+                input, weight, bias = _cast_args(_L._linear, (input, weight, bias))
             ba, wa = bias.arr, weight.arr
             if (ba.dtype != wa.dtype or input.arr.dtype != wa.dtype or
                     ba.shape != wa.shape[:1] or wa.ndim != 2) and _check_bias(input, weight, bias):

@@ -96,14 +96,14 @@ class Buffer(Tensor, metaclass=_BufferMeta):
         if data is None:
             from ..ops.creation import empty
             data = empty(0)
-        t = object.__new__(_FlaggedTensor)
+        t = object.__new__(Tensor)
         _share(t, data.detach())
         t._is_buffer, t.persistent = True, persistent
         return t
 
 
 class _FlaggedTensor(Tensor):
-    """A plain Tensor that can carry the `_is_buffer`/`persistent` flags (Tensor has slots)."""
+    """UninitializedBuffer's base: a Tensor whose ops return plain Tensors."""
     __torch_function__ = _disabled_torch_function_impl
 
     def __init__(self, *args, **kwargs):
@@ -167,7 +167,7 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
 
 
 class UninitializedBuffer(UninitializedTensorMixin, _FlaggedTensor):
-    cls_to_become = _FlaggedTensor
+    cls_to_become = Tensor
 
     def __new__(cls, requires_grad=False, device=None, dtype=None, persistent=True):
         from ..ops.creation import empty

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine, through_float
 from .._kernel_dtypes import cname, tname as _tname
+from .._memory_format import iterator_layout
 from .._nested_array import NestedArray
 from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, not_implemented
 from .._sparse_csr import CompressedArray
@@ -347,9 +348,9 @@ def make_binary(op, operator=False):
                         if op.name not in _DEQUANTIZING:
                             raise
                         xa, ya = _dequantized(xa, ya)
-            y_rg, ybig = other._rg, ya.nbytes >= _THIN_MIN
+            y_rg, ybig, pair = other._rg, ya.nbytes >= _THIN_MIN, True
         else:
-            y_rg = low = ybig = False
+            y_rg = low = ybig = pair = False
             if type(other) is float and op.opmath and xa.dtype.itemsize == 2 and \
                     xa.dtype.kind in "fV":  # torch's mul and div: in float, rounded once
                 low, xa, ya = xa.dtype, xa.astype(np.float32), other
@@ -365,6 +366,9 @@ def make_binary(op, operator=False):
             r, saved = fwd(be.xp, xa, ya, *static)
         except RuntimeWarning:
             r, saved = quiet(fwd, be.xp, xa, ya, *static)
+        if pair and (not xa.flags.c_contiguous or static and not ya.flags.c_contiguous) and \
+                xa.ndim > 1 and ya.ndim > 1 and type(r) is np.ndarray:
+            r = iterator_layout(r, xa, ya)      # (where NumPy's layout and torch's can differ)
         t = _new(r.astype(low) if low else r, be)
         if (input._rg or y_rg) and _grad.enabled and op.differentiable:
             t._rg = True

@@ -285,7 +285,9 @@ def _to_array(data, dtype):
     if isinstance(data, np.ndarray):
         _np_supported(data.dtype)
         _check_strides(data)
-        return data if dtype is None else _dtype.cast(data, _to_dtype(dtype).np)
+        if dtype is None or data.dtype == _to_dtype(dtype).np:
+            return data             # (as_tensor shares it)
+        return _dtype.cast(data, _to_dtype(dtype).np)
     if hasattr(data, "__cuda_array_interface__") or type(data).__module__.startswith("cupy"):
         a = data.get()
         return a if dtype is None else _dtype.cast(a, _to_dtype(dtype).np)
@@ -361,6 +363,8 @@ def as_tensor(data, dtype=None, device=None):
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
     if isinstance(data, np.ndarray):
         _check_strides(data)
+        if not data.flags.writeable:
+            _not_writable()
     be = _get_backend(device, True)
     a = _to_array(data, dtype)
     return _new(be.from_host(a) if be is not CPU else a, be)
@@ -371,6 +375,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
     unspecified requires_grad keeps obj's autograd state (with torch's one-time warning where
     that is grad-requiring), False detaches (a leaf is turned off in place: asarray returns
     obj itself), True makes the result require grad."""
+    if copy is False:
+        _check_alias(obj, dtype)
     if isinstance(obj, Tensor):
         if requires_grad is None and obj.requires_grad:
             from .._warnings import warn_once
@@ -380,8 +386,11 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
         t = as_tensor(obj, dtype, device)
         if copy:
             t = t.clone()
+    elif copy or isinstance(obj, np.ndarray) and dtype is not None and \
+            _to_dtype(dtype).np != obj.dtype:       # (torch converts, not wrapping the array)
+        t = tensor(obj, dtype, device)
     else:
-        t = as_tensor(obj, dtype, device) if not copy else tensor(obj, dtype, device)
+        t = as_tensor(obj, dtype, device)
     if requires_grad is False and t.requires_grad:
         if t.is_leaf:
             t.requires_grad_(False)
@@ -390,6 +399,21 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
     elif requires_grad and not t.requires_grad:
         _require_grad(t)
     return t
+
+
+def _check_alias(obj, dtype):
+    """torch.asarray(copy=False)'s errors for an `obj` whose memory it cannot share."""
+    if isinstance(obj, np.generic):
+        raise RuntimeError("can't alias NumPy scalars. Either remove copy=False or transform it "
+                           "in a ndarray. ")
+    if isinstance(obj, (Tensor, np.ndarray)):
+        have = obj.arr.dtype if isinstance(obj, Tensor) else obj.dtype
+        if dtype is not None and _to_dtype(dtype).np != have:
+            raise ValueError(f"can't alias tensor with dtype '{_tname(have)}' into dtype "
+                             f"'{_tname(_to_dtype(dtype).np)}'.")
+    elif isinstance(obj, (list, tuple, builtins.bool, builtins.int, builtins.float,
+                          builtins.complex)):
+        raise ValueError("can't alias arbitrary sequence into a tensor.")
 
 
 def _check_strides(a):
@@ -405,14 +429,18 @@ def from_numpy(ndarray):
     _np_supported(ndarray.dtype)
     _check_strides(ndarray)
     if not ndarray.flags.writeable:
-        import warnings
-        warnings.warn("The given NumPy array is not writable, and PyTorch does not support "
-                      "non-writable tensors. This means writing to this tensor will result in "
-                      "undefined behavior. You may want to copy the array to protect its data or "
-                      "make it writable before converting it to a tensor. This type of warning "
-                      "will be suppressed for the rest of this program.", UserWarning,
-                      stacklevel=2)
+        _not_writable()
     return _new(ndarray, CPU)
+
+
+def _not_writable():
+    """torch's TORCH_WARN_ONCE for a tensor over a read-only NumPy array."""
+    _warn_once("The given NumPy array is not writable, and PyTorch does not support "
+               "non-writable tensors. This means writing to this tensor will result in "
+               "undefined behavior. You may want to copy the array to protect its data or "
+               "make it writable before converting it to a tensor. This type of warning "
+               "will be suppressed for the rest of this program. (Triggered internally at "
+               "/__w/pytorch/pytorch/torch/csrc/utils/tensor_numpy.cpp:213.)")
 
 
 class _Capsule:

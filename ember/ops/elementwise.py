@@ -19,6 +19,7 @@ from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, \
     not_implemented as _sparse_not_implemented
 from .._sparse_csr import UNARY_OPS as COMPRESSED_UNARY_OPS, CompressedArray
 from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
+from .._memory_format import iterator_layout
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.node import retype as _retype
 from ..amp.state import AMP as _amp
@@ -1522,6 +1523,9 @@ def _where(xp, cond, a, b, dtype):
     y = fast_where(xp, cond, a, b)
     if y.dtype != dtype:
         y = y.astype(dtype)
+    if y.ndim > 1 and type(y) is np.ndarray and not (
+            cond.flags.c_contiguous and a.flags.c_contiguous and b.flags.c_contiguous):
+        y = iterator_layout(y, cond, a, b)
     return y, (cond,)
 
 

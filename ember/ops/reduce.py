@@ -252,8 +252,10 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
     if n:
         r = _sum_arrays(xp, x, dims, keepdim) / n
     else:
-        r = xp.full(_reduced_shape(x.shape, dims, keepdim),     # (torch: 0 / 0, nan+nanj)
-                    complex(np.nan, np.nan) if x.dtype.kind == "c" else np.nan, x.dtype)
+        shape = _reduced_shape(x.shape, dims, keepdim)
+        # torch's 0 / 0: a negative NaN, but for a 0-d bfloat16 result
+        nan = np.nan if x.dtype.kind == "V" and not shape else -np.nan
+        r = xp.full(shape, complex(nan, nan) if x.dtype.kind == "c" else nan, x.dtype)
     return _arr(xp, r).astype(x.dtype, copy=False), (x.shape, dims, keepdim, n)
 
 
@@ -601,7 +603,11 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
 def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps=None):
     if x.dtype.kind in "biu":
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    div = builtins.max(_numel(x.shape, dims) - correction, 0)
+    n = _numel(x.shape, dims)
+    div = builtins.max(n - correction, 0)
+    if not n:       # torch fills an empty reduction with NaN (positive, where 0 / 0 is negative)
+        y = xp.full(_reduced_shape(x.shape, dims, keepdim), np.nan, x.real.dtype)
+        return y, (x, y, dims, keepdim, div)
     with np.errstate(divide="ignore", invalid="ignore"):
         if x.dtype.kind == "c":     # torch: the parts' variances, added, then the root
             y = _var_real(xp, x.real, dims, keepdim, div, False) + \
@@ -713,12 +719,16 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
 
 
 def _dof_warn(name, input, dims, corr):
+    """torch's TORCH_WARN where the elements reduced into each result (0 for an empty input,
+    whatever the dims) do not exceed the correction."""
     n = _numel(input.arr.shape, dims)
-    if n - corr <= 0 and input.arr.size:
+    if n - corr <= 0 or not getattr(input.arr, "size", 1):     # (a nested array has no size)
         import warnings
         from .._warnings import outside_stacklevel
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
-                      "than the reduction factor (input numel divided by output numel).",
+                      "than the reduction factor (input numel divided by output numel). "
+                      "(Triggered internally at "
+                      "/__w/pytorch/pytorch/aten/src/ATen/native/ReduceOps.cpp:1861.)",
                       UserWarning, stacklevel=outside_stacklevel())
 
 
@@ -744,8 +754,10 @@ def _var_mean_fwd(xp, x, dims, correction, keepdim, take_sqrt):
         m = _rounded(xp, steps[0].reshape(_reduced_shape(x.shape, dims, keepdim)), x.dtype)
     elif x.dtype.kind in "fV" and n:
         m = _long_welford_mean(xp, x, dims, keepdim)
-    else:
+    elif n:
         m = _mean_fwd(xp, x, dims, keepdim, None)[0]
+    else:       # torch's NaN fill, positive as the variance's
+        m = xp.full(y.shape, complex(np.nan, np.nan) if x.dtype.kind == "c" else np.nan, x.dtype)
     return (y, m), saved + (x.shape, n)
 
 

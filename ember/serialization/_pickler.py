@@ -8,6 +8,7 @@ tensor's NumPy/CuPy array, so tensors that view one buffer share one record, wri
 import pickle
 import sys
 from collections import OrderedDict
+from types import FunctionType
 from pickle import BINPERSID, BUILD, EMPTY_TUPLE, GLOBAL, MARK, NEWOBJ, REDUCE, TUPLE, TUPLE3
 
 import numpy as np
@@ -110,12 +111,24 @@ class TorchPickler(pickle._Pickler):
                          Size: _save_size,
                          device: _save_device, UntypedStorage: TorchPickler._save_storage,
                          TypedStorage: TorchPickler._save_storage,
+                         FunctionType: TorchPickler.save_global,
                          **dict.fromkeys(_script_classes(), _save_script_object)}
         from ..nn.parameter import Parameter
         self.tensor_type, self.parameter_type = Tensor, Parameter
         self.legacy = legacy
         self.storages = {}          # key -> (flat array, backend, root or None)
         self._keys = {}             # (id(flat root), dtype) -> key
+
+    def save_global(self, obj, name=None):
+        """Where the pure-Python pickler cannot name `obj`, the error CPython's C pickler (torch's)
+        raises for it: AttributeError "Can't pickle local object 'f.<locals>.Box'" for a local
+        class or function, where the pure-Python one raises PicklingError."""
+        try:
+            super().save_global(obj, name)
+        except pickle.PicklingError:
+            if name is None:
+                pickle.dumps(obj, self.proto)
+            raise
 
     def save(self, obj, save_persistent_id=True):
         if isinstance(obj, self.tensor_type):

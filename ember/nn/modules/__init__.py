@@ -2,6 +2,7 @@
 from . import (activation, adaptive, container, conv, data_parallel, distance, dropout, flatten,
                fold, lazy, linear, loss, module, normalization, padding, pixelshuffle, pooling,
                rnn, sparse, transformer, upsampling)
+from . import batchnorm, channelshuffle, instancenorm  # noqa: F401  (torch's module names)
 from .activation import *  # noqa: F401,F403
 from .adaptive import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
