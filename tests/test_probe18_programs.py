@@ -1,0 +1,953 @@
+"""Ordinary PyTorch programs, round 18 (policy-gradient RL, normalising flows, VAEs, graph
+networks, recommenders, ODE and Hamiltonian integrators, Gaussian processes, CRFs, distillation,
+meta-learning, spectral methods, augmentation maths, integer and bit arithmetic, dtype edge cases,
+printing, shape arithmetic and the errors users hit) run under ember and torch from the same
+seed: everything they record must agree (the harness is round 17's)."""
+import math
+
+import pytest
+
+from test_probe17_programs import _check, _module
+
+PROGRAMS = {}
+
+
+def program(tol=None):
+    """Registers a program; tol: the float tolerance (None: bit for bit) and why."""
+    def deco(fn):
+        PROGRAMS[fn.__name__] = (fn, tol)
+        return fn
+    return deco
+
+
+def _raises(fn):
+    """The class and message of what fn raised (a program that goes on after an error)."""
+    try:
+        fn()
+    except Exception as e:
+        return type(e).__name__, str(e)
+    return None
+
+
+# Programs that train through matmuls and convolutions compare within 1e-4 (NumPy's BLAS and
+# torch's oneDNN/MKL sum in different orders); elementwise arithmetic compares bit for bit.
+_TRAIN = 1e-4
+
+
+@program(tol=_TRAIN)
+def reinforce_with_baseline(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    policy = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 2))
+    opt = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    gamma = 0.99
+    for episode in range(3):
+        states = torch.randn(6, 4)
+        logits = policy(states)
+        dist = torch.distributions.Categorical(logits=logits)
+        actions = dist.sample()
+        rewards = torch.rand(6)
+        returns = []
+        R = 0.0
+        for r in reversed(rewards.tolist()):
+            R = r + gamma * R
+            returns.insert(0, R)
+        returns = torch.tensor(returns)
+        returns = (returns - returns.mean()) / (returns.std() + 1e-8)
+        loss = -(dist.log_prob(actions) * returns).sum() - 0.01 * dist.entropy().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(actions, returns, loss, F.softmax(logits, -1)[0])
+
+
+@program(tol=_TRAIN)
+def ppo_clipped_objective(torch, log):
+    nn = torch.nn
+    actor = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 4))
+    critic = nn.Linear(3, 1)
+    opt = torch.optim.Adam(list(actor.parameters()) + list(critic.parameters()), lr=3e-4)
+    obs = torch.randn(16, 3)
+    with torch.no_grad():
+        old_dist = torch.distributions.Categorical(logits=actor(obs))
+        acts = old_dist.sample()
+        old_logp = old_dist.log_prob(acts)
+        values = critic(obs).squeeze(-1)
+    adv = torch.randn(16)
+    ret = adv + values
+    for epoch in range(4):
+        for idx in torch.randperm(16).split(8):
+            dist = torch.distributions.Categorical(logits=actor(obs[idx]))
+            logp = dist.log_prob(acts[idx])
+            ratio = (logp - old_logp[idx]).exp()
+            a = adv[idx]
+            a = (a - a.mean()) / (a.std() + 1e-8)
+            surr = torch.min(ratio * a, torch.clamp(ratio, 0.8, 1.2) * a)
+            v_loss = 0.5 * (critic(obs[idx]).squeeze(-1) - ret[idx]).pow(2).mean()
+            loss = -surr.mean() + 0.5 * v_loss - 0.01 * dist.entropy().mean()
+            opt.zero_grad()
+            loss.backward()
+            gn = nn.utils.clip_grad_norm_(actor.parameters(), 0.5)
+            opt.step()
+            approx_kl = ((ratio - 1) - ratio.log()).mean()
+            clipfrac = ((ratio - 1).abs() > 0.2).float().mean()
+        log(epoch, loss, gn, approx_kl, clipfrac)
+
+
+@program()
+def generalized_advantage_estimation(torch, log):
+    T, N = 8, 3
+    rewards = torch.rand(T, N)
+    values = torch.rand(T + 1, N)
+    dones = torch.rand(T, N) < 0.2
+    gamma, lam = 0.99, 0.95
+    adv = torch.zeros(T, N)
+    last = torch.zeros(N)
+    for t in reversed(range(T)):
+        nonterminal = 1.0 - dones[t].float()
+        delta = rewards[t] + gamma * values[t + 1] * nonterminal - values[t]
+        last = delta + gamma * lam * nonterminal * last
+        adv[t] = last
+    returns = adv + values[:-1]
+    log(adv, returns, dones.sum(0), dones.any(), adv.flatten().shape)
+    disc = gamma ** torch.arange(T, dtype=torch.float32)
+    log(disc, (rewards * disc[:, None]).sum(0), torch.cumsum(rewards.flip(0), 0).flip(0)[0])
+
+
+@program(tol=_TRAIN)
+def dqn_double_q_targets(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    q = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 3))
+    target = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 3))
+    target.load_state_dict(q.state_dict())
+    opt = torch.optim.RMSprop(q.parameters(), lr=1e-3)
+    buf_s, buf_a = torch.randn(20, 4), torch.randint(0, 3, (20,))
+    buf_r, buf_s2 = torch.randn(20), torch.randn(20, 4)
+    buf_d = torch.zeros(20, dtype=torch.bool)
+    buf_d[::5] = True
+    for step in range(3):
+        idx = torch.randint(0, 20, (8,))
+        s, a, r, s2, d = buf_s[idx], buf_a[idx], buf_r[idx], buf_s2[idx], buf_d[idx]
+        qsa = q(s).gather(1, a.unsqueeze(1)).squeeze(1)
+        with torch.no_grad():
+            best = q(s2).argmax(dim=1, keepdim=True)
+            tq = target(s2).gather(1, best).squeeze(1)
+            y = r + 0.99 * tq * (~d)
+        loss = F.smooth_l1_loss(qsa, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        eps = max(0.05, 1.0 - step * 0.3)
+        greedy = q(s[:1]).argmax().item()
+        log(loss, y.dtype, eps, greedy, d)
+
+
+@program(tol=1e-5)
+def realnvp_coupling_flow(torch, log):
+    nn = torch.nn
+
+    class Coupling(nn.Module):
+        def __init__(self, dim, mask):
+            super().__init__()
+            self.register_buffer("mask", mask)
+            self.s = nn.Sequential(nn.Linear(dim, 16), nn.Tanh(), nn.Linear(16, dim))
+            self.t = nn.Sequential(nn.Linear(dim, 16), nn.ReLU(), nn.Linear(16, dim))
+
+        def forward(self, x):
+            xm = x * self.mask
+            s = self.s(xm) * (1 - self.mask)
+            t = self.t(xm) * (1 - self.mask)
+            y = xm + (1 - self.mask) * (x * torch.exp(s) + t)
+            return y, s.sum(dim=1)
+
+        def inverse(self, y):
+            ym = y * self.mask
+            s = self.s(ym) * (1 - self.mask)
+            t = self.t(ym) * (1 - self.mask)
+            return ym + (1 - self.mask) * ((y - t) * torch.exp(-s))
+
+    masks = [torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])] * 2
+    flows = nn.ModuleList(Coupling(2, m) for m in masks)
+    prior = torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2))
+    opt = torch.optim.Adam(flows.parameters(), lr=1e-3)
+    x = torch.randn(32, 2) * torch.tensor([2.0, 0.5]) + 1
+    for it in range(3):
+        z, logdet = x, torch.zeros(32)
+        for f in flows:
+            z, ld = f(z)
+            logdet = logdet + ld
+        loss = -(prior.log_prob(z) + logdet).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(loss)
+    with torch.no_grad():
+        back = z
+        for f in reversed(flows):
+            back = f.inverse(back)
+    log(torch.allclose(back, x, atol=1e-5), prior.sample((2,)).shape, buf_names(flows))
+
+
+def buf_names(m):
+    return [n for n, _ in m.named_buffers()]
+
+
+@program(tol=1e-5)
+def vae_reparameterisation(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(16, 8)
+            self.mu = nn.Linear(8, 2)
+            self.logvar = nn.Linear(8, 2)
+            self.dec = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 16))
+
+        def forward(self, x):
+            h = F.relu(self.enc(x))
+            mu, logvar = self.mu(h), self.logvar(h)
+            std = torch.exp(0.5 * logvar)
+            z = mu + std * torch.randn_like(std)
+            return self.dec(z), mu, logvar
+
+    model = VAE()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(10, 16)
+    for epoch in range(3):
+        recon, mu, logvar = model(x)
+        bce = F.binary_cross_entropy_with_logits(recon, x, reduction="sum")
+        kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        loss = (bce + kld) / x.size(0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        print(f"epoch {epoch}: loss={loss.item():.4f} kld={kld.item():.3f}")
+    q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    kl = torch.distributions.kl_divergence(q, p).sum()
+    log(kl, kld, q.rsample().requires_grad, q.batch_shape, q.event_shape)
+    ind = torch.distributions.Independent(q, 1)
+    log(ind.batch_shape, ind.event_shape, ind.log_prob(mu).shape)
+
+
+@program(tol=1e-5)
+def gcn_with_index_add(torch, log):
+    nn = torch.nn
+    edge_index = torch.tensor([[0, 1, 1, 2, 3, 4, 4], [1, 0, 2, 1, 4, 3, 0]])
+    n = 5
+    x = torch.randn(n, 3)
+    loops = torch.arange(n)
+    ei = torch.cat([edge_index, torch.stack([loops, loops])], dim=1)
+    src, dst = ei
+    deg = torch.zeros(n).index_add_(0, dst, torch.ones(ei.size(1)))
+    norm = deg[src].rsqrt() * deg[dst].rsqrt()
+    lin = nn.Linear(3, 4, bias=False)
+    h = lin(x)
+    out = torch.zeros(n, 4).index_add_(0, dst, h[src] * norm[:, None])
+    log(deg, norm, out)
+    out.sum().backward()
+    log(lin.weight.grad)
+    agg_max = torch.full((n, 3), float("-inf")).scatter_reduce(
+        0, dst[:, None].expand(-1, 3), x[src], reduce="amax", include_self=True)
+    agg_mean = torch.zeros(n, 3).scatter_reduce(0, dst[:, None].expand(-1, 3), x[src],
+                                                 reduce="mean", include_self=False)
+    log(agg_max, agg_mean)
+    batch = torch.tensor([0, 0, 0, 1, 1])
+    pooled = torch.zeros(2, 3).index_add(0, batch, x) / torch.bincount(batch)[:, None]
+    log(pooled, torch.bincount(batch, minlength=4))
+
+
+@program(tol=1e-5)
+def graph_attention_segment_softmax(torch, log):
+    F = torch.nn.functional
+    src = torch.tensor([0, 1, 2, 0, 3, 2])
+    dst = torch.tensor([1, 1, 1, 2, 2, 3])
+    n = 4
+    h = torch.randn(n, 5, requires_grad=True)
+    a = torch.randn(10)
+    e = F.leaky_relu(torch.cat([h[src], h[dst]], dim=1) @ a, 0.2)
+    emax = torch.zeros(n).scatter_reduce(0, dst, e, reduce="amax", include_self=False)
+    ex = (e - emax[dst]).exp()
+    denom = torch.zeros(n).scatter_add(0, dst, ex)
+    alpha = ex / denom[dst]
+    out = torch.zeros(n, 5).index_add(0, dst, alpha[:, None] * h[src])
+    out.pow(2).sum().backward()
+    log(alpha, out, h.grad)
+    seg = torch.segment_reduce(e.detach(), "sum", lengths=torch.tensor([3, 2, 1])) \
+        if hasattr(torch, "segment_reduce") else None
+    log(seg)
+
+
+@program(tol=1e-5)
+def recommender_negative_sampling(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    n_users, n_items, d = 6, 10, 4
+    users = nn.Embedding(n_users, d)
+    items = nn.Embedding(n_items, d, sparse=False)
+    hist = nn.EmbeddingBag(n_items, d, mode="mean")
+    opt = torch.optim.SparseAdam if False else torch.optim.Adagrad
+    opt = opt(list(users.parameters()) + list(items.parameters()) + list(hist.parameters()),
+              lr=0.1)
+    u = torch.tensor([0, 1, 2, 3])
+    pos = torch.tensor([1, 2, 3, 4])
+    flat = torch.tensor([1, 2, 2, 5, 7, 9])
+    offsets = torch.tensor([0, 2, 3, 5])
+    for step in range(3):
+        neg = torch.randint(0, n_items, (4, 3))
+        ue = users(u) + hist(flat, offsets)
+        ps = (ue * items(pos)).sum(-1)
+        ns = torch.bmm(items(neg), ue.unsqueeze(2)).squeeze(2)
+        loss = -(F.logsigmoid(ps) + F.logsigmoid(-ns).sum(1)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(neg, loss)
+    bpr = -F.logsigmoid(ps - ns[:, 0]).mean()
+    scores = users.weight @ items.weight.T
+    top = scores.topk(3, dim=1)
+    log(bpr, top.indices, top.values.shape)
+    hits = (top.indices == pos.repeat(2)[:, None][:6]).any(1).float().mean()
+    log(hits)
+
+
+@program(tol=_TRAIN)
+def sliding_window_forecasting(torch, log):
+    nn = torch.nn
+    series = torch.sin(torch.arange(40, dtype=torch.float32) * 0.3) + 0.1 * torch.randn(40)
+    window, horizon = 8, 2
+    w = series.unfold(0, window + horizon, 1)
+    x, y = w[:, :window], w[:, window:]
+    log(w.shape, w.stride(), x.is_contiguous())
+    mean, std = x.mean(1, keepdim=True), x.std(1, keepdim=True)
+    xn = (x - mean) / std
+    gru = nn.GRU(1, 8, batch_first=True)
+    head = nn.Linear(8, 1)
+    opt = torch.optim.Adam(list(gru.parameters()) + list(head.parameters()), lr=1e-2)
+    for epoch in range(2):
+        out, hN = gru(xn.unsqueeze(-1))
+        preds = []
+        inp = xn[:, -1:, None]
+        h = hN
+        for t in range(horizon):
+            o, h = gru(inp if t == 0 or epoch == 0 else preds[-1].unsqueeze(1), h)
+            p = head(o[:, -1])
+            preds.append(p)
+            if epoch == 0:   # teacher forcing
+                inp = ((y[:, t:t + 1] - mean) / std).unsqueeze(-1)
+        pred = torch.cat(preds, 1) * std + mean
+        loss = nn.functional.mse_loss(pred, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(epoch, loss, pred.shape)
+    log(torch.nn.functional.l1_loss(pred, y), (pred - y).abs().max(dim=0))
+
+
+@program(tol=1e-5)
+def hamiltonian_leapfrog_and_rk4(torch, log):
+    def H(q, p):
+        return 0.5 * p.pow(2).sum() + (1 - torch.cos(q)).sum()
+
+    q = torch.tensor([1.0, 0.5], requires_grad=True)
+    p = torch.tensor([0.0, 0.2], requires_grad=True)
+    dt = 0.1
+    e0 = H(q, p).item()
+    for _ in range(5):
+        dq = torch.autograd.grad(H(q, p), q, create_graph=True)[0]
+        p = p - 0.5 * dt * dq
+        dp = torch.autograd.grad(H(q, p), p, create_graph=True)[0]
+        q = q + dt * dp
+        dq = torch.autograd.grad(H(q, p), q, create_graph=True)[0]
+        p = p - 0.5 * dt * dq
+    log(q, p, abs(H(q, p).item() - e0) < 1e-2)
+    q.sum().backward()
+    log(q.grad_fn is not None)
+
+    def f(t, y):
+        return torch.stack([y[1], -torch.sin(y[0])])
+
+    def rk4(f, y, t0, t1, n):
+        h = (t1 - t0) / n
+        t = t0
+        for _ in range(n):
+            k1 = f(t, y)
+            k2 = f(t + h / 2, y + h / 2 * k1)
+            k3 = f(t + h / 2, y + h / 2 * k2)
+            k4 = f(t + h, y + h * k3)
+            y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            t += h
+        return y
+
+    y0 = torch.tensor([0.5, 0.0], dtype=torch.float64, requires_grad=True)
+    yT = rk4(f, y0, 0.0, 1.0, 10)
+    g, = torch.autograd.grad(yT[0], y0)
+    log(yT, g)
+    hess = torch.autograd.functional.hessian(lambda z: H(z[:2], z[2:]), torch.ones(4))
+    log(hess)
+
+
+@program(tol=1e-5)
+def gaussian_process_regression(torch, log):
+    def rbf(a, b, ls, var):
+        d2 = torch.cdist(a, b).pow(2)
+        return var * torch.exp(-0.5 * d2 / ls ** 2)
+
+    X = torch.linspace(0, 5, 12, dtype=torch.float64).unsqueeze(1)
+    y = torch.sin(X).squeeze() + 0.05 * torch.randn(12, dtype=torch.float64)
+    log_ls = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    log_var = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    log_noise = torch.tensor(-2.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([log_ls, log_var, log_noise], lr=0.05)
+    for it in range(5):
+        K = rbf(X, X, log_ls.exp(), log_var.exp()) + log_noise.exp() * torch.eye(12,
+                                                                                  dtype=X.dtype)
+        L = torch.linalg.cholesky(K)
+        alpha = torch.cholesky_solve(y.unsqueeze(1), L)
+        nll = 0.5 * (y @ alpha.squeeze()) + L.diagonal().log().sum() + 6 * math.log(2 * math.pi)
+        opt.zero_grad()
+        nll.backward()
+        opt.step()
+        log(nll, torch.logdet(K), 2 * L.diagonal().log().sum())
+    Xs = torch.tensor([[2.5], [6.0]], dtype=torch.float64)
+    with torch.no_grad():
+        Ks = rbf(Xs, X, log_ls.exp(), log_var.exp())
+        mean = Ks @ alpha
+        v = torch.linalg.solve_triangular(L, Ks.T, upper=False)
+        var = rbf(Xs, Xs, log_ls.exp(), log_var.exp()).diagonal() - v.pow(2).sum(0)
+    log(mean, var)
+    sign, logabs = torch.linalg.slogdet(K.detach())
+    log(sign, logabs, torch.cholesky_inverse(L.detach()).shape)
+
+
+@program()
+def crf_viterbi_decoding(torch, log):
+    T, K = 6, 4
+    emissions = torch.randn(T, K)
+    trans = torch.randn(K, K)
+    start, end = torch.randn(K), torch.randn(K)
+    score = start + emissions[0]
+    history = []
+    for t in range(1, T):
+        nxt = score.unsqueeze(1) + trans + emissions[t].unsqueeze(0)
+        score, idx = nxt.max(dim=0)
+        history.append(idx)
+    score = score + end
+    best_score, best_last = score.max(dim=0)
+    path = [best_last.item()]
+    for idx in reversed(history):
+        path.append(idx[path[-1]].item())
+    path.reverse()
+    log(best_score, path, [h.tolist() for h in history])
+    # forward algorithm (partition function) with logsumexp
+    alpha = start + emissions[0]
+    for t in range(1, T):
+        alpha = torch.logsumexp(alpha.unsqueeze(1) + trans + emissions[t].unsqueeze(0), dim=0)
+    log_z = torch.logsumexp(alpha + end, dim=0)
+    tags = torch.tensor(path)
+    gold = start[tags[0]] + emissions[torch.arange(T), tags].sum() + trans[tags[:-1],
+                                                                           tags[1:]].sum() + end[tags[-1]]
+    log(log_z, gold, gold <= log_z)
+
+
+@program(tol=1e-5)
+def knowledge_distillation(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    teacher = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 5)).eval()
+    student = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 5))
+    opt = torch.optim.SGD(student.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    x, y = torch.randn(12, 8), torch.randint(0, 5, (12,))
+    T, alpha = 4.0, 0.7
+    for step in range(3):
+        with torch.no_grad():
+            t_logits = teacher(x)
+        s_logits = student(x)
+        soft = F.kl_div(F.log_softmax(s_logits / T, dim=1), F.softmax(t_logits / T, dim=1),
+                        reduction="batchmean") * T * T
+        soft_lt = F.kl_div(F.log_softmax(s_logits / T, dim=1),
+                           F.log_softmax(t_logits / T, dim=1), reduction="batchmean",
+                           log_target=True)
+        hard = F.cross_entropy(s_logits, y)
+        loss = alpha * soft + (1 - alpha) * hard
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(soft, soft_lt * T * T, hard)
+    crit = nn.KLDivLoss(reduction="mean")
+    log(crit(F.log_softmax(s_logits, 1), F.softmax(t_logits, 1)))
+    log((s_logits.argmax(1) == t_logits.argmax(1)).sum().item() / 12)
+
+
+@program(tol=1e-5)
+def mixture_density_network(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    K = 3
+
+    class MDN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.h = nn.Sequential(nn.Linear(1, 16), nn.Tanh())
+            self.pi = nn.Linear(16, K)
+            self.mu = nn.Linear(16, K)
+            self.sigma = nn.Linear(16, K)
+
+        def forward(self, x):
+            h = self.h(x)
+            return F.log_softmax(self.pi(h), -1), self.mu(h), F.softplus(self.sigma(h)) + 1e-3
+
+    mdn = MDN()
+    opt = torch.optim.Adam(mdn.parameters(), lr=1e-2)
+    x = torch.rand(20, 1) * 2 - 1
+    y = torch.sin(3 * x) + 0.1 * torch.randn(20, 1)
+    for it in range(3):
+        log_pi, mu, sigma = mdn(x)
+        comp = torch.distributions.Normal(mu, sigma)
+        nll = -torch.logsumexp(log_pi + comp.log_prob(y), dim=-1).mean()
+        opt.zero_grad()
+        nll.backward()
+        opt.step()
+        log(nll)
+    mix = torch.distributions.MixtureSameFamily(torch.distributions.Categorical(logits=log_pi),
+                                                torch.distributions.Normal(mu, sigma))
+    log(mix.log_prob(y.squeeze(1)).mean(), mix.mean.shape, mix.sample().shape)
+
+
+@program(tol=1e-5)
+def maml_inner_loop(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    func = _module(torch, "func")
+    model = nn.Sequential(nn.Linear(1, 20), nn.ReLU(), nn.Linear(20, 1))
+    meta_opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    inner_lr = 0.01
+    for it in range(2):
+        meta_loss = 0.0
+        for task in range(2):
+            amp, phase = torch.rand(1) * 4 + 1, torch.rand(1) * 3
+            xs, xq = torch.rand(5, 1) * 10 - 5, torch.rand(5, 1) * 10 - 5
+            ys, yq = amp * torch.sin(xs + phase), amp * torch.sin(xq + phase)
+            params = dict(model.named_parameters())
+            for _ in range(2):
+                loss = F.mse_loss(func.functional_call(model, params, (xs,)), ys)
+                grads = torch.autograd.grad(loss, params.values(), create_graph=True)
+                params = {k: v - inner_lr * g for (k, v), g in zip(params.items(), grads)}
+            meta_loss = meta_loss + F.mse_loss(func.functional_call(model, params, (xq,)), yq)
+        meta_opt.zero_grad()
+        meta_loss.backward()
+        meta_opt.step()
+        log(meta_loss, model[0].weight.grad.norm())
+    log(sorted(params), params["0.weight"].grad_fn is not None)
+
+
+@program(tol=1e-5)
+def sinkhorn_log_domain_barycentric(torch, log):
+    n, m = 5, 4
+    x, y = torch.randn(n, 2), torch.randn(m, 2)
+    C = torch.cdist(x, y, p=2) ** 2
+    a, b = torch.full((n,), 1 / n), torch.full((m,), 1 / m)
+    eps = 0.1
+    f, g = torch.zeros(n), torch.zeros(m)
+    for _ in range(50):
+        f = -eps * torch.logsumexp((g[None, :] - C) / eps + b.log()[None, :], dim=1)
+        g = -eps * torch.logsumexp((f[:, None] - C) / eps + a.log()[:, None], dim=0)
+    P = torch.exp((f[:, None] + g[None, :] - C) / eps) * a[:, None] * b[None, :]
+    log(P.sum(1), P.sum(0), (P * C).sum())
+    bary = (P @ y) / P.sum(1, keepdim=True)
+    log(bary, torch.cdist(x, y, p=1), torch.cdist(x, y, p=float("inf")))
+
+
+@program(tol=1e-5)
+def sparse_and_causal_attention_masks(torch, log):
+    F = torch.nn.functional
+    B, H, L, D = 2, 2, 6, 4
+    q, k, v = torch.randn(B, H, L, D), torch.randn(B, H, L, D), torch.randn(B, H, L, D)
+    causal = torch.ones(L, L, dtype=torch.bool).tril()
+    window = (torch.arange(L)[:, None] - torch.arange(L)[None, :]).abs() <= 1
+    local = causal & window
+    scores = q @ k.transpose(-2, -1) / math.sqrt(D)
+    out1 = scores.masked_fill(~local, float("-inf")).softmax(-1) @ v
+    out2 = F.scaled_dot_product_attention(q, k, v, attn_mask=local)
+    log(torch.allclose(out1, out2, atol=1e-6), local.int())
+    lengths = torch.tensor([4, 6])
+    pad = torch.arange(L)[None, :] >= lengths[:, None]
+    bias = torch.zeros(B, 1, 1, L).masked_fill(pad[:, None, None, :], float("-inf"))
+    out3 = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+    out4 = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    log(out3[0, 0, 0], out4[1, 1, -1])
+    fully = torch.zeros(L, L, dtype=torch.bool)
+    log(F.scaled_dot_product_attention(q, k, v, attn_mask=fully)[0, 0, 0])
+    blk = torch.block_diag(torch.ones(2, 2), torch.ones(4, 4)).bool()
+    log(blk.int(), torch.triu_indices(3, 3, 1), torch.tril_indices(3, 3))
+
+
+@program(tol=1e-6)
+def label_smoothing_and_focal(torch, log):
+    F = torch.nn.functional
+    logits = torch.randn(8, 5, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 3, 4, 0, -100, 2])
+    ce = F.cross_entropy(logits, y, label_smoothing=0.1, ignore_index=-100)
+    eps, K = 0.1, 5
+    logp = F.log_softmax(logits, -1)
+    valid = y != -100
+    yy = y[valid]
+    manual = -((1 - eps) * logp[valid].gather(1, yy[:, None]).squeeze(1) +
+               eps / K * logp[valid].sum(1)).mean()
+    log(ce, manual)
+    w = torch.tensor([1.0, 2.0, 1.0, 0.5, 1.0])
+    log(F.cross_entropy(logits, y, weight=w, label_smoothing=0.2),
+        F.cross_entropy(logits, y, reduction="none", label_smoothing=0.05))
+    gamma, alpha = 2.0, 0.25
+    p = logp.exp()
+    pt = p[valid].gather(1, yy[:, None]).squeeze(1)
+    focal = (-alpha * (1 - pt) ** gamma * pt.log()).mean()
+    focal.backward()
+    log(focal, logits.grad[0])
+    soft_targets = F.softmax(torch.randn(8, 5), -1)
+    log(F.cross_entropy(logits, soft_targets, label_smoothing=0.1))
+    log(_raises(lambda: F.cross_entropy(logits, y, label_smoothing=1.5)))
+
+
+@program(tol=1e-5)
+def bayesian_layer_local_reparam(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class BayesLinear(nn.Module):
+        def __init__(self, i, o):
+            super().__init__()
+            self.w_mu = nn.Parameter(torch.empty(o, i).uniform_(-0.2, 0.2))
+            self.w_rho = nn.Parameter(torch.full((o, i), -5.0))
+            self.b = nn.Parameter(torch.zeros(o))
+
+        def forward(self, x):
+            sig = F.softplus(self.w_rho)
+            mu_act = F.linear(x, self.w_mu, self.b)
+            var_act = F.linear(x.pow(2), sig.pow(2))
+            return mu_act + var_act.sqrt() * torch.randn_like(mu_act)
+
+        def kl(self, prior_sigma=1.0):
+            sig = F.softplus(self.w_rho)
+            return (torch.log(prior_sigma / sig) + (sig ** 2 + self.w_mu ** 2) /
+                    (2 * prior_sigma ** 2) - 0.5).sum()
+
+    net = nn.Sequential(BayesLinear(3, 8), nn.ReLU(), BayesLinear(8, 1))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    x, y = torch.randn(16, 3), torch.randn(16, 1)
+    for step in range(3):
+        preds = torch.stack([net(x) for _ in range(4)])
+        nll = F.gaussian_nll_loss(preds.mean(0), y, preds.var(0) + 1e-3)
+        kl = sum(m.kl() for m in net if isinstance(m, BayesLinear))
+        loss = nll + kl / 1000
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(nll, kl)
+    log(preds.std(0).mean(), type(kl).__name__)
+
+
+@program(tol=1e-5)
+def stft_spectrogram_and_istft(torch, log):
+    sr = 800
+    t = torch.arange(sr // 2) / sr
+    sig = torch.sin(2 * math.pi * 50 * t) + 0.5 * torch.sin(2 * math.pi * 120 * t)
+    win = torch.hann_window(64)
+    spec = torch.stft(sig, n_fft=64, hop_length=16, window=win, return_complex=True)
+    log(spec.shape, spec.dtype)
+    mag = spec.abs()
+    log(mag.argmax(0)[:5], mag.mean(), spec.angle()[3, 3])
+    back = torch.istft(spec, n_fft=64, hop_length=16, window=win, length=sig.numel())
+    log((back - sig).abs().max() < 1e-5)
+    power_db = 10 * torch.log10(mag.pow(2).clamp(min=1e-10))
+    log(power_db.max(), power_db.shape)
+    spec2 = torch.stft(sig, 32, window=torch.hamming_window(32), center=False,
+                       return_complex=True, onesided=False)
+    log(spec2.shape, torch.fft.rfftfreq(8, d=1 / sr), torch.fft.fftfreq(5))
+    log(_raises(lambda: torch.stft(sig, 64, window=win)))
+
+
+@program(tol=1e-5)
+def fft_based_circular_convolution(torch, log):
+    x = torch.randn(2, 16)
+    k = torch.randn(5)
+    kp = torch.zeros(16)
+    kp[:5] = k
+    circ = torch.fft.irfft(torch.fft.rfft(x) * torch.fft.rfft(kp), n=16)
+    direct = torch.stack([sum(k[j] * x[:, (i - j) % 16] for j in range(5)) for i in range(16)], 1)
+    log(torch.allclose(circ, direct, atol=1e-5), circ.shape, circ.dtype)
+    img = torch.randn(8, 8)
+    F2 = torch.fft.fft2(img)
+    log(torch.fft.fftshift(F2).abs()[4, 4], F2.real.sum(), torch.fft.ifft2(F2).real[0, :3])
+    lowpass = torch.zeros(8, 8)
+    lowpass[:2, :2] = 1
+    log(torch.fft.ifft2(F2 * lowpass).real[0, :3], torch.fft.rfft2(img).shape)
+    log(torch.fft.fft(torch.arange(4.0), norm="ortho"), torch.fft.hfft(torch.tensor([1.0, 2j])))
+
+
+@program(tol=1e-5)
+def augmentation_interpolate_and_pad(torch, log):
+    F = torch.nn.functional
+    img = torch.rand(1, 3, 10, 10)
+    down_aa = F.interpolate(img, size=(4, 4), mode="bilinear", antialias=True,
+                            align_corners=False)
+    down = F.interpolate(img, size=(4, 4), mode="bilinear", align_corners=False)
+    log(down_aa[0, 0], (down_aa - down).abs().max() > 0)
+    log(F.interpolate(img, size=(5, 7), mode="bicubic", antialias=True)[0, 1, 0])
+    log(F.interpolate(img, scale_factor=0.5, mode="area")[0, 2])
+    log(F.interpolate(img, size=(3, 3), mode="nearest-exact")[0, 0])
+    for mode in ["constant", "reflect", "replicate", "circular"]:
+        p = F.pad(img, (2, 1, 1, 2), mode=mode)
+        log(mode, p.shape, p[0, 0, 0, :4])
+    log(F.pad(img, (1, 1), value=-1.0)[0, 0, 0, :3], F.pad(img, (-1, -1, -2, 0)).shape)
+    flip = torch.flip(img, dims=[3])
+    rot = torch.rot90(img, k=1, dims=(2, 3))
+    log(flip[0, 0, 0, 0] == img[0, 0, 0, -1], rot.shape, torch.rot90(img, -1, (2, 3))[0, 0, 0, 0])
+    crop_y, crop_x = torch.randint(0, 3, (2,)).tolist()
+    log(img[..., crop_y:crop_y + 8, crop_x:crop_x + 8].shape)
+    gray = (img * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    jitter = (img * 1.2 + 0.1).clamp(0, 1)
+    log(gray.shape, jitter.max(), (jitter == 1).sum())
+    log(_raises(lambda: F.pad(img, (2, 2), mode="reflect", value=1.0)))
+    log(_raises(lambda: F.pad(img, (20, 20), mode="reflect")))
+
+
+@program(tol=1e-5)
+def affine_grid_and_grid_sample_modes(torch, log):
+    F = torch.nn.functional
+    img = torch.arange(16.0).view(1, 1, 4, 4)
+    theta = torch.tensor([[[0.8, -0.2, 0.1], [0.3, 0.9, -0.1]]])
+    for ac in [False, True]:
+        grid = F.affine_grid(theta, (1, 1, 4, 4), align_corners=ac)
+        for mode in ["bilinear", "nearest", "bicubic"]:
+            for pm in ["zeros", "border", "reflection"]:
+                out = F.grid_sample(img, grid, mode=mode, padding_mode=pm, align_corners=ac)
+                log(ac, mode, pm, out[0, 0])
+    shift = torch.tensor([[[1.0, 0, 0.5], [0, 1.0, 0]]])
+    g = F.affine_grid(shift, (1, 1, 4, 4), align_corners=False)
+    log(g[0, 0], F.grid_sample(img, g, align_corners=False)[0, 0, 0])
+    theta3 = torch.eye(3, 4).unsqueeze(0)
+    log(F.affine_grid(theta3, (1, 1, 2, 2, 2), align_corners=False).shape)
+
+
+@program()
+def bit_manipulation(torch, log):
+    x = torch.tensor([0b1011, 0b0110, 255, -1, -128], dtype=torch.int32)
+    log(x & 0xF, x | 0x100, x ^ 0b1111, ~x, x << 2, x >> 1)
+    log(torch.bitwise_and(x, torch.tensor(3, dtype=torch.int32)), torch.bitwise_left_shift(x, 3),
+        torch.bitwise_right_shift(x, torch.tensor([0, 1, 2, 3, 4], dtype=torch.int32)))
+    u = torch.tensor([1, 128, 255], dtype=torch.uint8)
+    log(u << 1, u >> 7, ~u, u ^ 0xFF, (u & 1).bool())
+    popcount = torch.zeros_like(u)
+    v = u.clone()
+    for _ in range(8):
+        popcount += v & 1
+        v >>= 1
+    log(popcount, v)
+    bits = (torch.tensor([5, 9])[:, None] >> torch.arange(4)) & 1
+    log(bits, (bits * (2 ** torch.arange(4))).sum(1))
+    i8 = torch.tensor([100, -100], dtype=torch.int8)
+    log(i8 << 1, i8 >> 3, i8.bitwise_not(), torch.bitwise_xor(i8, i8.flip(0)))
+    b = torch.tensor([True, False, True])
+    log(b & torch.tensor([True, True, False]), b ^ True, ~b, b | False)
+    log(_raises(lambda: torch.tensor([1.0]) & 1), _raises(lambda: torch.tensor([1.5]) << 1))
+    h = torch.tensor([0x12345678], dtype=torch.int64)
+    log(((h * 2654435761) & 0xFFFFFFFF) >> 16, h.item() & 0xFF)
+
+
+@program()
+def integer_overflow_and_wraparound(torch, log):
+    a = torch.tensor([127], dtype=torch.int8)
+    log(a + 1, a * 2, -torch.tensor([-128], dtype=torch.int8))
+    u = torch.tensor([250, 5], dtype=torch.uint8)
+    log(u + 10, u - 10, u * 2, u + torch.tensor([10], dtype=torch.uint8), u.sum(), u.sum().dtype)
+    log(u.cumsum(0), u.prod(), u.to(torch.int8), torch.tensor([300, -1]).to(torch.uint8))
+    i32 = torch.tensor([2 ** 31 - 1], dtype=torch.int32)
+    log(i32 + 1, i32.sum().dtype, i32 * i32, i32.to(torch.int16))
+    i64 = torch.tensor([2 ** 62])
+    log(i64 * 2, i64 * 4, torch.iinfo(torch.int64).max, repr(torch.iinfo(torch.uint8)))
+    log(torch.tensor([1e10]).to(torch.int32).dtype, torch.tensor([3.9, -3.9]).int(),
+        torch.tensor([3.9, -3.9]).long(), torch.tensor([255.7]).byte())
+    log(u.float().mean(), u.double().var(), (u.int() - 251))
+    log(torch.tensor([200], dtype=torch.uint8) + 100, torch.tensor([200], dtype=torch.uint8) + 100.0)
+    log(torch.iinfo(torch.int32).min, torch.finfo(torch.float16).max, torch.finfo().eps,
+        torch.finfo(torch.bfloat16).tiny)
+
+
+@program()
+def floor_division_and_remainder_of_negatives(torch, log):
+    a = torch.tensor([7, -7, 7, -7])
+    b = torch.tensor([2, 2, -2, -2])
+    log(a // b, a % b, torch.div(a, b, rounding_mode="trunc"), torch.fmod(a, b),
+        torch.remainder(a, b), torch.div(a, b, rounding_mode="floor"), a / b)
+    f = a.float()
+    log(f // 2, f % -3, torch.fmod(f, -3), torch.floor_divide(f, 2.5), -7.5 // f)
+    log(torch.tensor(-7) // 2, -7 // torch.tensor(2), 7 % torch.tensor(-3),
+        torch.tensor([5.0]) % 0, torch.tensor([-5.0]) // 0)
+    log(_raises(lambda: torch.tensor([5]) // 0), _raises(lambda: torch.tensor([5]) % 0))
+    u = torch.tensor([7], dtype=torch.uint8)
+    log(u // 2, u % 3, torch.div(u, 2), torch.div(u, 2, rounding_mode="floor"))
+    x = torch.arange(-5, 6)
+    log(x // 3, x % 3, x.div(3, rounding_mode="trunc"), x.remainder(-4), x.float().fmod(2.5))
+    log(divmod(17, 5), torch.tensor(17).__divmod__(torch.tensor(5))
+        if hasattr(torch.Tensor, "__divmod__") else "no")
+
+
+@program()
+def integer_tensor_dtype_edge_cases(torch, log):
+    x = torch.tensor([1, 2, 3, 4])
+    log(x / 2, (x / 2).dtype, x * 0.5, x + True, (x > 2).sum(), (x > 2).sum().dtype)
+    log(x.float().mean(), x.sum() / x.numel(), x.double().std())
+    log(_raises(lambda: x.mean()), _raises(lambda: x.std()), _raises(lambda: torch.mean(x)))
+    log(_raises(lambda: x.var()), _raises(lambda: torch.median(x.float()[:0])))
+    b = torch.tensor([True, False, True, True])
+    log(b.sum(), b.float().mean(), b.int(), b + b, b * 3, b.all(), b.any(), b.prod())
+    log(_raises(lambda: b - b), _raises(lambda: -b), b.cumsum(0), b.long().cumprod(0))
+    log(torch.tensor([1, 2]) ** 2, torch.tensor([2]) ** -1.0, _raises(
+        lambda: torch.tensor([2]) ** -1))
+    log(torch.tensor([1, 2]) ** 0.5, 2 ** torch.tensor([3, 4]), torch.tensor([4]).sqrt(),
+        torch.tensor([4]).exp().dtype)
+    log(x.max(), x.argmax(), x.clamp(max=2.5).dtype, x.clamp(2, 3), torch.clamp(x, min=1.5))
+    log(torch.tensor([3]) * 1.5, torch.tensor([3], dtype=torch.int16) * torch.tensor(1.5),
+        (torch.tensor([3], dtype=torch.int16) + torch.tensor(100000)).dtype)
+    log(torch.arange(5).sum(dtype=torch.float32), torch.tensor([1, 2]).prod(dtype=torch.int8),
+        torch.tensor([True]).sum(dtype=torch.bool) if False else None)
+    log(_raises(lambda: x.add_(0.5)), _raises(lambda: b.add_(1)), x.mul_(2))
+    log(torch.round(torch.tensor([0.5, 1.5, 2.5, -0.5])), torch.tensor([7]).to(torch.float16) / 3)
+
+
+@program()
+def formatted_printing_of_tensors(torch, log):
+    loss = torch.tensor(0.123456789)
+    acc = torch.tensor(0.91)
+    print(f"loss={loss:.4f} acc={acc:.2%} raw={loss}")
+    print(f"{loss.item():e} {float(loss):10.3f}| {int(torch.tensor(7)):04d}")
+    print("epoch %d loss %.3f" % (1, loss))
+    print("{:.2f}".format(torch.tensor(3.14159)))
+    print(f"{torch.tensor(5):>4}", f"{torch.tensor(2.5)}", f"{torch.tensor([1.5, 2.0])}")
+    print(str(torch.tensor([1.0])), repr(torch.tensor(1.0, dtype=torch.float64)))
+    print(torch.tensor([1e-10, 1e10]), torch.tensor([0.001, 0.0001]))
+    print(torch.tensor([[float("nan"), 1.0], [float("inf"), -0.0]]))
+    print(torch.tensor([1 + 1j, float("nan") + 2j], dtype=torch.complex64))
+    print(torch.tensor([123456.7, 0.5]), torch.tensor([1.0, 2.0, 3.0]) * 1e-5)
+    print(torch.full((3,), 1e20), torch.tensor([1.0, 10.0, 100.0]))
+    print(torch.tensor(2.0, requires_grad=True), torch.tensor([1, 2], dtype=torch.int16))
+    print(torch.tensor([0.5], dtype=torch.float16), torch.tensor([0.1], dtype=torch.bfloat16))
+    print(torch.empty(0), torch.empty(2, 0, dtype=torch.int64), torch.tensor([[]]))
+    print(torch.tensor([-1.5, 2.25]).abs(), torch.tensor([1, -2]).sign())
+    log(format(torch.tensor(3.0), ".1f"), "{}".format(torch.tensor([1])))
+    log(_raises(lambda: f"{torch.tensor([1.0, 2.0]):.2f}"))
+    torch.set_printoptions(precision=2)
+    print(torch.tensor([3.14159, 2.71828]))
+    torch.set_printoptions(sci_mode=False)
+    print(torch.tensor([1e-6, 1e6]))
+    torch.set_printoptions(threshold=5, edgeitems=1)
+    print(torch.arange(10.0), torch.arange(30).view(5, 6))
+    torch.set_printoptions(profile="default")
+    torch.set_printoptions(sci_mode=None)
+    print(torch.tensor([1e-6, 1e6]))
+
+
+@program()
+def torch_size_arithmetic(torch, log):
+    x = torch.zeros(2, 3, 4, 5)
+    s = x.shape
+    log(s, s[1:], s[-1], s + (6,), len(s), s.numel(), s[::-1], type(s[1:]).__name__)
+    log(list(s), tuple(s), s == (2, 3, 4, 5), s == [2, 3, 4, 5], torch.Size([2, 3]) + torch.Size([4]))
+    log(x.size(), x.size(1), x.size(-1), x.dim(), x.ndim, x.numel(), x.nelement())
+    b, *rest = x.shape
+    log(b, rest, math.prod(rest), x.view(b, -1).shape, x.flatten(1).shape)
+    log(torch.Size([]), torch.Size([]).numel(), torch.zeros(()).shape, torch.tensor(5).size())
+    log(repr(torch.Size([1])), str(s), hash(s) == hash((2, 3, 4, 5)), s.count(4), s.index(4))
+    log(x.new_zeros(s[:2]).shape, torch.zeros(*s[1:]).shape, torch.ones(s).shape)
+    log(x.reshape(s[0] * s[1], *s[2:]).shape, x.unflatten(1, (3, 1)).shape)
+    log(torch.broadcast_shapes((2, 1, 4), (3, 1)), torch.Size((1, 2)) * 2)
+    log(_raises(lambda: torch.broadcast_shapes((2, 3), (4,))),
+        _raises(lambda: x.size(4)), _raises(lambda: torch.Size([2.5])))
+    log(isinstance(s, tuple), x.shape[2:] == torch.Size([4, 5]), max(s), sum(s))
+
+
+@program()
+def shape_error_messages(torch, log):
+    a, b = torch.randn(2, 3), torch.randn(4, 5)
+    log(_raises(lambda: a @ b))
+    log(_raises(lambda: torch.mm(a, b)))
+    log(_raises(lambda: torch.matmul(torch.randn(2, 3, 4), torch.randn(5, 6))))
+    log(_raises(lambda: torch.bmm(torch.randn(2, 3, 4), torch.randn(3, 4, 5))))
+    log(_raises(lambda: torch.cat([a, b])))
+    log(_raises(lambda: torch.cat([a, torch.randn(2, 3, 1)])))
+    log(_raises(lambda: torch.stack([a, a.T])))
+    log(_raises(lambda: a.view(4, 2)))
+    log(_raises(lambda: a.T.view(6)))
+    log(_raises(lambda: a.reshape(-1, -1)))
+    log(_raises(lambda: a + b))
+    log(_raises(lambda: a.expand(4, 3)))
+    log(_raises(lambda: torch.nn.Linear(4, 2)(a)))
+    log(_raises(lambda: torch.nn.Conv2d(3, 8, 3)(torch.randn(1, 4, 8, 8))))
+    log(_raises(lambda: torch.nn.Conv2d(3, 8, 5)(torch.randn(1, 3, 3, 3))))
+    log(_raises(lambda: torch.nn.functional.cross_entropy(a, torch.tensor([0, 5]))))
+    log(_raises(lambda: torch.nn.functional.mse_loss(a, b)))
+    log(_raises(lambda: a[2]))
+    log(_raises(lambda: a[:, 3]))
+    log(_raises(lambda: a.permute(0, 0)))
+    log(_raises(lambda: a.transpose(0, 2)))
+    log(_raises(lambda: a.squeeze(3)))
+    log(_raises(lambda: torch.dot(torch.ones(3), torch.ones(4))))
+    log(_raises(lambda: torch.randn(2, 3).gather(1, torch.tensor([[0, 1, 5]]))))
+    log(_raises(lambda: a.split([1, 1, 2], dim=1)))
+    log(_raises(lambda: a.view(-1, 4)))
+
+
+@program()
+def dtype_and_device_mismatch_errors(torch, log):
+    a = torch.randn(2, 3)
+    d = torch.randn(3, 2, dtype=torch.float64)
+    log(_raises(lambda: a @ d))
+    log(_raises(lambda: torch.mm(a, torch.ones(3, 2, dtype=torch.int64))))
+    log(_raises(lambda: torch.nn.Linear(3, 2)(torch.ones(1, 3, dtype=torch.float64))))
+    log(_raises(lambda: torch.nn.Linear(3, 2)(torch.ones(1, 3, dtype=torch.long))))
+    log(_raises(lambda: torch.nn.Embedding(5, 2)(torch.tensor([1.0]))))
+    log(_raises(lambda: torch.nn.functional.cross_entropy(a, torch.tensor([0.0, 1.0]))))
+    log(_raises(lambda: torch.nn.functional.nll_loss(a, torch.tensor([0, 1], dtype=torch.int32))))
+    log(_raises(lambda: a.index_select(0, torch.tensor([0.0]))))
+    log(_raises(lambda: a[torch.tensor([0.5])]))
+    log(_raises(lambda: torch.zeros(3).index_add_(0, torch.tensor([0]), torch.ones(1,
+                                                                                   dtype=torch.float64))))
+    log(_raises(lambda: torch.zeros(3, dtype=torch.long).scatter_(0, torch.tensor([0]),
+                                                                   torch.ones(1))))
+    log(_raises(lambda: torch.where(a > 0, a, torch.zeros(2, 3, dtype=torch.float64)).dtype))
+    log(_raises(lambda: torch.randn(2, dtype=torch.int64)))
+    log(_raises(lambda: torch.ones(2, dtype=torch.int64).requires_grad_()))
+    log(_raises(lambda: torch.tensor([1, 2], requires_grad=True)))
+    x = torch.ones(2, requires_grad=True)
+    log(_raises(lambda: x.numpy()), _raises(lambda: x.add_(1)), _raises(lambda: x.sum().backward()
+                                                                        or x.sum().backward()))
+    y = x * 2
+    y.sum().backward()
+    log(_raises(lambda: y.sum().backward()))
+    log(_raises(lambda: torch.ones(2).backward()))
+    log(_raises(lambda: torch.ones(2, requires_grad=True).mul(2).backward()))
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_like_torch(name):
+    fn, tol = PROGRAMS[name]
+    _check(fn, tol)
+
+
+# Regressions the programs found
+
+
+def _outcome(fn):
+    try:
+        return ("ok", str(fn()))
+    except Exception as e:
+        return type(e).__name__, str(e)
+
+
+@pytest.mark.parametrize("shapes", [
+    [(2, 3), (4,)], [(2, 3), (4, 3), (1,)], [[2, 3], [1, 4]], [3, [1, 3], "Size4"], [(-1,)],
+    [(2,), (-1,)], [None, (2,)], [], [(2, 0), (1, 3)], [(2, 0), (1, 1)], [2.5]])
+def test_broadcast_shapes_checks_and_errors_like_torch(shapes):
+    import torch
+    import ember
+
+    def run(lib):
+        return _outcome(lambda: lib.broadcast_shapes(
+            *[lib.Size([4]) if s == "Size4" else s for s in shapes]))
+    assert run(ember) == run(torch)
