@@ -1546,6 +1546,798 @@ def inplace_autograd_errors(torch, log):
     log(_raises(lambda: x.grad.zero_()), _raises(lambda: torch.ones(2).detach_().requires_grad_(
         True).backward(torch.ones(3))))
 
+@program(tol=1e-5)
+def glow_invertible_1x1_conv(torch, log):
+    F = torch.nn.functional
+    C = 3
+    w_init = torch.linalg.qr(torch.randn(C, C))[0]
+    W = torch.nn.Parameter(w_init)
+    x = torch.randn(2, C, 4, 4)
+    y = F.conv2d(x, W.view(C, C, 1, 1))
+    logdet = 16 * torch.slogdet(W)[1]
+    x_back = F.conv2d(y, torch.inverse(W).view(C, C, 1, 1))
+    log(logdet, torch.allclose(x_back, x, atol=1e-5), torch.det(W).abs())
+    P, L, U = torch.linalg.lu(w_init)
+    s = U.diagonal()
+    log(torch.allclose(P @ L @ U, w_init, atol=1e-6), s.abs().log().sum(), L.diagonal())
+    LU, piv = torch.linalg.lu_factor(w_init)
+    log(piv.dtype, torch.linalg.lu_solve(LU, piv, torch.eye(C)).shape)
+    logdet.backward()
+    log(W.grad, torch.inverse(W).T * 16)
+    an_loc = x.mean(dim=(0, 2, 3), keepdim=True)
+    an_scale = 1 / (x.std(dim=(0, 2, 3), keepdim=True) + 1e-6)
+    z = (x - an_loc) * an_scale
+    log(z.mean(dim=(0, 2, 3)), 16 * an_scale.abs().log().sum())
+
+
+@program(tol=1e-5)
+def planar_flow_and_transformed_distributions(torch, log):
+    D = torch.distributions
+    u = torch.randn(2, requires_grad=True)
+    w = torch.randn(2, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    z = torch.randn(10, 2)
+    lin = z @ w + b
+    f = z + u * torch.tanh(lin)[:, None]
+    psi = (1 - torch.tanh(lin) ** 2)[:, None] * w
+    logdet = torch.log((1 + psi @ u).abs() + 1e-8)
+    logdet.mean().backward()
+    log(f, logdet, u.grad)
+    base = D.Normal(torch.zeros(2), torch.ones(2))
+    squashed = D.TransformedDistribution(base, [D.transforms.TanhTransform(cache_size=1)])
+    s = squashed.rsample((3,))
+    log(s.abs().max() < 1, squashed.log_prob(s).shape)
+    lognormal = D.TransformedDistribution(D.Normal(0.0, 1.0), [D.transforms.ExpTransform()])
+    log(lognormal.log_prob(torch.tensor([1.0, 2.0])), D.LogNormal(0.0, 1.0).log_prob(
+        torch.tensor([1.0, 2.0])))
+    aff = D.TransformedDistribution(D.Uniform(0.0, 1.0), [D.transforms.AffineTransform(2.0, 3.0)])
+    log(aff.log_prob(torch.tensor([3.0])), str(aff.support), aff.sample((2,)))
+    chain = D.transforms.ComposeTransform([D.transforms.AffineTransform(0.0, 2.0),
+                                           D.transforms.SigmoidTransform()])
+    xx = torch.tensor([0.5, -1.0])
+    log(chain(xx), chain.inv(chain(xx)), chain.log_abs_det_jacobian(xx, chain(xx)))
+
+
+@program(tol=1e-6)
+def sac_tanh_gaussian_policy(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    net = nn.Linear(3, 4)
+    obs = torch.randn(5, 3)
+    mu, log_std = net(obs).chunk(2, dim=-1)
+    log_std = torch.clamp(log_std, -20, 2)
+    normal = torch.distributions.Normal(mu, log_std.exp())
+    x_t = normal.rsample()
+    y_t = torch.tanh(x_t)
+    action = y_t * 2.0 + 0.5
+    logp = normal.log_prob(x_t) - torch.log(2.0 * (1 - y_t.pow(2)) + 1e-6)
+    logp = logp.sum(1, keepdim=True)
+    log(action, logp)
+    alt = (normal.log_prob(x_t) - (2 * (math.log(2) - x_t - F.softplus(-2 * x_t)))).sum(1)
+    log(alt)
+    log_alpha = torch.zeros(1, requires_grad=True)
+    alpha_loss = -(log_alpha * (logp + -2.0).detach()).mean()
+    alpha_loss.backward()
+    log(log_alpha.grad, normal.entropy().sum(-1), normal.stddev.shape)
+
+
+@program()
+def tabular_q_learning_gridworld(torch, log):
+    n_states, n_actions = 16, 4
+    Q = torch.zeros(n_states, n_actions)
+    moves = torch.tensor([[-1, 0], [1, 0], [0, -1], [0, 1]])
+    alpha, gamma, eps = 0.5, 0.9, 0.2
+    for ep in range(20):
+        s = 0
+        for t in range(20):
+            if torch.rand(1).item() < eps:
+                a = torch.randint(0, 4, (1,)).item()
+            else:
+                a = Q[s].argmax().item()
+            r0, c0 = divmod(s, 4)
+            r1, c1 = (torch.tensor([r0, c0]) + moves[a]).clamp(0, 3).tolist()
+            s2 = r1 * 4 + c1
+            reward = 1.0 if s2 == 15 else -0.01
+            Q[s, a] += alpha * (reward + gamma * Q[s2].max() * (s2 != 15) - Q[s, a])
+            s = s2
+            if s == 15:
+                break
+    log(Q.argmax(1).view(4, 4), Q.max(1).values.view(4, 4))
+    V = torch.zeros(16)
+    for _ in range(30):
+        V = torch.stack([((torch.tensor([s // 4, s % 4]) + moves).clamp(0, 3) *
+                          torch.tensor([4, 1])).sum(1) for s in range(16)]).pipe(V) \
+            if hasattr(V, "pipe") else V
+    log(V)
+
+
+@program()
+def bandits_thompson_and_ucb(torch, log):
+    true_p = torch.tensor([0.2, 0.5, 0.7])
+    a_post, b_post = torch.ones(3), torch.ones(3)
+    counts, values = torch.zeros(3), torch.zeros(3)
+    picks = []
+    for t in range(1, 31):
+        theta = torch.distributions.Beta(a_post, b_post).sample()
+        arm = theta.argmax()
+        r = torch.bernoulli(true_p[arm])
+        a_post[arm] += r
+        b_post[arm] += 1 - r
+        ucb = values / counts.clamp(min=1) + torch.sqrt(2 * math.log(t) / counts.clamp(min=1e-9))
+        arm2 = ucb.argmax()
+        counts[arm2] += 1
+        values[arm2] += torch.bernoulli(true_p[arm2])
+        picks.append((arm.item(), arm2.item()))
+    log(picks, a_post, b_post, counts, values)
+    log(torch.distributions.Beta(a_post, b_post).mean, torch.distributions.Beta(a_post, b_post)
+        .variance)
+
+
+@program(tol=1e-6)   # the float32 exp of the likelihoods: torch's vectorised exp is 1 ulp off
+def particle_filter_systematic_resampling(torch, log):
+    N = 10
+    particles = torch.randn(N)
+    weights = torch.ones(N) / N
+    for obs in [0.5, 0.8, 1.2]:
+        particles = particles + 0.3 * torch.randn(N)
+        lik = torch.exp(-0.5 * ((obs - particles) / 0.5) ** 2)
+        weights = weights * lik
+        weights = weights / weights.sum()
+        ess = 1.0 / (weights ** 2).sum()
+        if ess < N / 2:
+            positions = (torch.arange(N) + torch.rand(1)) / N
+            cum = torch.cumsum(weights, 0)
+            cum[-1] = 1.0
+            idx = torch.searchsorted(cum, positions)
+            particles, weights = particles[idx], torch.full((N,), 1.0 / N)
+        log(ess, (weights * particles).sum(), particles.var())
+
+
+@program(tol=1e-6)
+def bayesian_optimisation_expected_improvement(torch, log):
+    Normal = torch.distributions.Normal
+    mu = torch.tensor([0.2, 0.5, 0.1, 0.9])
+    sigma = torch.tensor([0.1, 0.3, 0.0, 0.05])
+    best = 0.6
+    z = (mu - best) / sigma.clamp_min(1e-9)
+    std = Normal(0.0, 1.0)
+    ei = (mu - best) * std.cdf(z) + sigma * std.log_prob(z).exp()
+    ei = torch.where(sigma > 0, ei, torch.zeros_like(ei))
+    log(ei, ei.argmax(), std.icdf(torch.tensor([0.025, 0.5, 0.975])))
+    ucb = mu + 2 * sigma
+    pi = std.cdf((mu - best - 0.01) / sigma.clamp_min(1e-9))
+    log(ucb, pi, torch.special.ndtr(z), torch.special.ndtri(torch.tensor([0.9])),
+        torch.special.erfinv(torch.tensor([0.5])), torch.erfc(torch.tensor([1.0])))
+
+
+@program()
+def genetic_algorithm(torch, log):
+    pop = torch.randint(0, 2, (8, 10))
+    target = torch.tensor([1, 0] * 5)
+    for gen in range(5):
+        fitness = (pop == target).sum(1)
+        top = fitness.topk(4).indices
+        parents = pop[top]
+        pa, pb = parents[torch.randint(0, 4, (8,))], parents[torch.randint(0, 4, (8,))]
+        mask = torch.rand(8, 10) < 0.5
+        child = torch.where(mask, pa, pb)
+        mut = torch.rand(8, 10) < 0.05
+        pop = child ^ mut.long()
+        log(gen, fitness.max(), fitness.float().mean(), pop.dtype)
+    log(pop, (pop == target).all(1).any())
+
+
+@program(tol=1e-5)
+def ista_sparse_coding_and_nmf(torch, log):
+    A = torch.randn(10, 20)
+    x_true = torch.zeros(20)
+    x_true[[2, 7, 15]] = torch.tensor([1.5, -2.0, 0.7])
+    b = A @ x_true
+    L = torch.linalg.matrix_norm(A, ord=2) ** 2
+    x = torch.zeros(20)
+    lam = 0.1
+    for _ in range(50):
+        z = x - A.T @ (A @ x - b) / L
+        x = torch.sign(z) * torch.clamp(z.abs() - lam / L, min=0)
+    log((x.abs() > 0.1).nonzero().flatten(), torch.nn.functional.softshrink(z, 0.5)[:5])
+    V = torch.rand(6, 5)
+    W, H = torch.rand(6, 2), torch.rand(2, 5)
+    for _ in range(30):
+        H = H * (W.T @ V) / (W.T @ W @ H + 1e-9)
+        W = W * (V @ H.T) / (W @ H @ H.T + 1e-9)
+    log(torch.linalg.norm(V - W @ H), (W >= 0).all(), torch.linalg.norm(V, "fro"))
+
+
+@program(tol=1e-5)
+def svd_compression_and_procrustes(torch, log):
+    img = torch.rand(8, 6)
+    U, S, Vh = torch.linalg.svd(img, full_matrices=False)
+    log(U.shape, S, Vh.shape)
+    for k in [1, 3, 6]:
+        approx = U[:, :k] @ torch.diag(S[:k]) @ Vh[:k]
+        log(k, torch.linalg.norm(img - approx), S[k:].pow(2).sum().sqrt())
+    log(torch.linalg.matrix_rank(img), torch.linalg.svdvals(img)[0], torch.linalg.cond(img))
+    P = torch.randn(5, 3, dtype=torch.float64)
+    angle = 0.7
+    R_true = torch.tensor([[math.cos(angle), -math.sin(angle), 0], [math.sin(angle),
+                           math.cos(angle), 0], [0, 0, 1]], dtype=torch.float64)
+    Q = P @ R_true.T + torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    Pc, Qc = P - P.mean(0), Q - Q.mean(0)
+    U2, _, Vt2 = torch.linalg.svd(Pc.T @ Qc)
+    d = torch.sign(torch.det(Vt2.T @ U2.T))
+    D = torch.diag(torch.tensor([1.0, 1.0, d.item()], dtype=torch.float64))
+    R = Vt2.T @ D @ U2.T
+    log(torch.allclose(R, R_true), R.det(), torch.linalg.pinv(img).shape)
+
+
+@program(tol=1e-5)
+def rotations_and_camera_projection(torch, log):
+    def quat_to_matrix(q):
+        w, x, y, z = q.unbind(-1)
+        return torch.stack([
+            1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
+            2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
+            2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1).view(
+            *q.shape[:-1], 3, 3)
+
+    q = torch.nn.functional.normalize(torch.randn(4, 4), dim=-1)
+    R = quat_to_matrix(q)
+    log(torch.allclose(R @ R.transpose(-1, -2), torch.eye(3).expand(4, 3, 3), atol=1e-5),
+        torch.linalg.det(R))
+    axis = torch.tensor([0.0, 0.0, 1.0])
+    theta = torch.tensor(math.pi / 2)
+    K = torch.zeros(3, 3)
+    K[0, 1], K[0, 2], K[1, 0], K[1, 2], K[2, 0], K[2, 1] = -axis[2], axis[1], axis[2], -axis[0], \
+        -axis[1], axis[0]
+    R2 = torch.eye(3) + torch.sin(theta) * K + (1 - torch.cos(theta)) * K @ K
+    log(R2, torch.linalg.matrix_exp(theta * K), torch.linalg.cross(axis, torch.tensor([1.0, 0, 0])))
+    pts = torch.randn(6, 3) + torch.tensor([0.0, 0.0, 5.0])
+    intr = torch.tensor([[100.0, 0, 32], [0, 100.0, 24], [0, 0, 1]])
+    homo = torch.cat([pts, torch.ones(6, 1)], 1)
+    ext = torch.cat([R2, torch.tensor([[0.1], [0.0], [0.2]])], 1)
+    cam = homo @ ext.T
+    pix = cam @ intr.T
+    uv = pix[:, :2] / pix[:, 2:]
+    log(uv, (uv[:, 0] >= 0) & (uv[:, 0] < 64))
+
+
+@program(tol=1e-5)
+def nerf_volume_rendering(torch, log):
+    def posenc(x, L):
+        freqs = 2.0 ** torch.arange(L) * math.pi
+        xf = x[..., None] * freqs
+        return torch.cat([x, torch.sin(xf).flatten(-2), torch.cos(xf).flatten(-2)], -1)
+
+    nn = torch.nn
+    mlp = nn.Sequential(nn.Linear(3 + 3 * 2 * 4, 32), nn.ReLU(), nn.Linear(32, 4))
+    rays_o = torch.zeros(5, 3)
+    rays_d = torch.nn.functional.normalize(torch.randn(5, 3), dim=-1)
+    t = torch.linspace(2.0, 6.0, 8).expand(5, 8)
+    t = t + torch.rand(5, 8) * (4.0 / 8)
+    pts = rays_o[:, None] + rays_d[:, None] * t[..., None]
+    out = mlp(posenc(pts, 4))
+    rgb, sigma = torch.sigmoid(out[..., :3]), torch.relu(out[..., 3])
+    delta = torch.cat([t[:, 1:] - t[:, :-1], torch.full((5, 1), 1e10)], -1)
+    alpha = 1 - torch.exp(-sigma * delta)
+    trans = torch.cumprod(torch.cat([torch.ones(5, 1), 1 - alpha + 1e-10], -1), -1)[:, :-1]
+    w = alpha * trans
+    color = (w[..., None] * rgb).sum(-2)
+    depth = (w * t).sum(-1)
+    color.sum().backward()
+    log(color, depth, w.sum(-1), mlp[0].weight.grad.abs().sum())
+
+
+@program(tol=1e-5)
+def chamfer_and_farthest_point_sampling(torch, log):
+    a, b = torch.rand(2, 12, 3), torch.rand(2, 9, 3)
+    d = torch.cdist(a, b) ** 2
+    chamfer = d.min(2).values.mean(1) + d.min(1).values.mean(1)
+    log(chamfer, d.argmin(2)[0])
+    pts = a[0]
+    idx = [0]
+    dist = torch.full((12,), float("inf"))
+    for _ in range(4):
+        dist = torch.minimum(dist, ((pts - pts[idx[-1]]) ** 2).sum(1))
+        idx.append(dist.argmax().item())
+    log(idx, dist)
+    knn = torch.cdist(pts, pts).topk(3, largest=False)
+    log(knn.indices[:, 0], knn.values[:, 1:].mean())
+    centered = pts - pts.mean(0)
+    cov = centered.T @ centered / 11
+    evals, evecs = torch.linalg.eigh(cov)
+    log(evals, torch.allclose(cov, evecs @ torch.diag(evals) @ evecs.T, atol=1e-6),
+        torch.cov(pts.T), torch.corrcoef(pts.T)[0])
+
+
+@program(tol=1e-5)
+def factorization_machine(torch, log):
+    nn = torch.nn
+
+    class FM(nn.Module):
+        def __init__(self, n_feat, k):
+            super().__init__()
+            self.w0 = nn.Parameter(torch.zeros(1))
+            self.w = nn.Embedding(n_feat, 1)
+            self.v = nn.Embedding(n_feat, k)
+
+        def forward(self, idx):
+            lin = self.w0 + self.w(idx).sum(1).squeeze(1)
+            e = self.v(idx)
+            inter = 0.5 * (e.sum(1).pow(2) - e.pow(2).sum(1)).sum(1)
+            return lin + inter
+
+    fm = FM(20, 4)
+    opt = torch.optim.Adam(fm.parameters(), lr=0.05)
+    idx = torch.randint(0, 20, (16, 3))
+    y = torch.randint(0, 2, (16,)).float()
+    for step in range(4):
+        out = fm(idx)
+        loss = nn.functional.binary_cross_entropy_with_logits(out, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(loss)
+    log(fm.v.weight.grad.abs().sum(1).nonzero().numel(), idx.unique().numel())
+
+
+@program(tol=1e-5)
+def deep_sets_masked_pooling(torch, log):
+    nn = torch.nn
+    phi = nn.Sequential(nn.Linear(2, 8), nn.ReLU())
+    rho = nn.Linear(8, 1)
+    sets = [torch.randn(n, 2) for n in (3, 5, 1)]
+    padded = nn.utils.rnn.pad_sequence(sets, batch_first=True)
+    mask = torch.zeros(padded.shape[:2], dtype=torch.bool)
+    for i, s in enumerate(sets):
+        mask[i, :len(s)] = True
+    h = phi(padded) * mask[..., None]
+    mean_pool = h.sum(1) / mask.sum(1, keepdim=True)
+    max_pool = h.masked_fill(~mask[..., None], float("-inf")).max(1).values
+    out = rho(mean_pool + max_pool)
+    perm = torch.randperm(5)
+    sets2 = [sets[0], sets[1][perm], sets[2]]
+    padded2 = nn.utils.rnn.pad_sequence(sets2, batch_first=True)
+    h2 = phi(padded2) * mask[..., None]
+    out2 = rho(h2.sum(1) / mask.sum(1, keepdim=True) +
+               h2.masked_fill(~mask[..., None], float("-inf")).max(1).values)
+    log(out, torch.allclose(out, out2, atol=1e-6), padded.shape, mask.sum(1))
+    log(nn.utils.rnn.pad_sequence(sets, padding_value=-1.0, padding_side="left")[:, 2],
+        nn.utils.rnn.pad_sequence(sets).shape)
+
+
+@program(tol=1e-5)
+def rotary_embeddings_complex(torch, log):
+    def freqs_cis(dim, end, theta=10000.0):
+        freqs = 1.0 / (theta ** (torch.arange(0, dim, 2)[: dim // 2].float() / dim))
+        t = torch.arange(end, dtype=torch.float32)
+        return torch.polar(torch.ones(end, dim // 2), torch.outer(t, freqs))
+
+    def apply_rotary(x, fc):
+        xc = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
+        return torch.view_as_real(xc * fc).flatten(-2).type_as(x)
+
+    fc = freqs_cis(8, 5)
+    q = torch.randn(2, 5, 8)
+    k = torch.randn(2, 5, 8)
+    qr, kr = apply_rotary(q, fc), apply_rotary(k, fc)
+    log(fc.dtype, fc.shape, qr.shape, (qr.norm(dim=-1) - q.norm(dim=-1)).abs().max() < 1e-5)
+    s1 = (apply_rotary(q, fc)[:, 2] * apply_rotary(k, fc)[:, 0]).sum(-1)
+    log(s1, qr[0, 1, :4])
+    alibi_slopes = torch.tensor([2 ** (-8 * (i + 1) / 4) for i in range(4)])
+    pos = torch.arange(5)
+    bias = alibi_slopes[:, None, None] * (pos[None, None, :] - pos[None, :, None])
+    log(bias[1], alibi_slopes)
+
+
+@program()
+def top_p_and_repetition_penalty_sampling(torch, log):
+    logits = torch.randn(2, 10)
+    prev = torch.tensor([[1, 3, 3], [0, 9, 2]])
+    score = logits.gather(1, prev)
+    score = torch.where(score < 0, score * 1.2, score / 1.2)
+    logits = logits.scatter(1, prev, score)
+    log(logits)
+    temp = logits / 0.7
+    sorted_logits, sorted_idx = torch.sort(temp, descending=True)
+    cum = sorted_logits.softmax(-1).cumsum(-1)
+    remove = cum > 0.9
+    remove[..., 1:] = remove[..., :-1].clone()
+    remove[..., 0] = False
+    to_remove = remove.scatter(1, sorted_idx, remove)
+    filtered = temp.masked_fill(to_remove, -float("inf"))
+    log(to_remove.sum(1), filtered.isinf().sum())
+    probs = filtered.softmax(-1)
+    nxt = torch.multinomial(probs, 1)
+    log(nxt, probs.sum(-1))
+    kth = torch.topk(temp, 3)[0][..., -1, None]
+    log(temp.masked_fill(temp < kth, float("-inf")).isfinite().sum(1))
+    greedy = temp.argmax(-1, keepdim=True)
+    log(torch.cat([prev, greedy], 1))
+
+
+@program()
+def python_protocols_on_tensors(torch, log):
+    t = torch.tensor([3.0, 1.0, 2.0])
+    log(len(t), list(t), [x.item() for x in t], sorted(t.tolist()), max(t), sum(t), min(t))
+    a, b, c = t
+    log(a, b + c, float(a), int(a), bool(a), round(float(t[2]) / 3, 2))
+    log(2.0 in t, 5 in t, abs(torch.tensor(-2)), -t, +t, t.__len__())
+    log(math.sqrt(torch.tensor(4.0)), math.floor(torch.tensor(2.7)), math.isclose(
+        torch.tensor(0.1).item(), 0.1, rel_tol=1e-6), math.exp(torch.tensor(1.0)))
+    log(_raises(lambda: bool(t)), _raises(lambda: float(t)), _raises(lambda: len(torch.tensor(1.0))))
+    log(_raises(lambda: iter(torch.tensor(1.0))), _raises(lambda: t.item()),
+        _raises(lambda: int(torch.tensor([1, 2]))))
+    log(list(reversed(t.tolist())), list(enumerate(torch.arange(2))), dict(zip("ab", t.tolist())))
+    d = {t: "x"}
+    log(d[t], t in d, hash(t) == id(t) or hash(t) == hash(t))
+    log(sorted([torch.tensor(3), torch.tensor(1)]), torch.tensor(5) == 5, [1, 2, 3][torch.tensor(1)])
+    import operator
+    log(operator.index(torch.tensor(2)), _raises(lambda: operator.index(torch.tensor(2.0))),
+        "ab"[torch.tensor(0)], range(10)[torch.tensor(3)])
+    log(round(torch.tensor(2.567).item(), 1), round(torch.tensor(2.567), 1) if False else None,
+        divmod(torch.tensor(7).item(), 2), torch.tensor(7) ** 2, pow(torch.tensor(2.0), 3))
+    x, *rest = torch.arange(4)
+    log(x, rest, [*torch.ones(2, 2)], torch.tensor([1, 2]).tolist() == [1, 2])
+
+
+@program(tol=1e-12)   # the NaN mean of no elements: torch's has its sign bit set (0 / 0)
+def common_runtime_errors(torch, log):
+    log(_raises(lambda: torch.cat([])), _raises(lambda: torch.stack([])))
+    log(_raises(lambda: torch.ones(2, 2).item()))
+    log(_raises(lambda: torch.tensor([1, 2]) + "a"))
+    log(_raises(lambda: torch.ones(3)[3]), _raises(lambda: torch.ones(3)[-4]))
+    log(_raises(lambda: torch.ones(2, 3).view(3, 3)))
+    log(_raises(lambda: torch.ones(2).unsqueeze(3)), _raises(lambda: torch.ones(2, 2).sum(2)))
+    log(_raises(lambda: torch.ones(2, 2).max(dim=3)), _raises(lambda: torch.ones(2).softmax(1)))
+    log(_raises(lambda: torch.nn.functional.softmax(torch.ones(2, 2))))
+    log(_raises(lambda: torch.ones(2, 3).chunk(0)), _raises(lambda: torch.ones(0).max()))
+    log(_raises(lambda: torch.ones(0).argmax()), torch.ones(0).sum(), torch.ones(0).mean())
+    log(_raises(lambda: torch.ones(2).repeat(2, 2, -1)), _raises(lambda: torch.ones(2).expand(1)))
+    log(_raises(lambda: torch.zeros(2, 3).t_().view(-1)))
+    log(_raises(lambda: torch.ones(3).topk(5)), _raises(lambda: torch.ones(3).narrow(0, 2, 2)))
+    log(_raises(lambda: torch.multinomial(torch.tensor([0.0, 0.0]), 1)))
+    log(_raises(lambda: torch.multinomial(torch.tensor([1.0, 1.0]), 3)))
+    log(_raises(lambda: torch.multinomial(torch.tensor([-1.0, 1.0]), 1)))
+    log(_raises(lambda: torch.nn.functional.one_hot(torch.tensor([3]), 3)))
+    log(_raises(lambda: torch.nn.functional.one_hot(torch.tensor([1.0]))))
+    log(_raises(lambda: torch.nn.Embedding(3, 2)(torch.tensor([3]))))
+    log(_raises(lambda: torch.nn.functional.nll_loss(torch.randn(2, 3), torch.tensor([0, 3]))))
+    log(_raises(lambda: torch.nn.functional.binary_cross_entropy(torch.tensor([1.5]),
+                                                                 torch.tensor([1.0]))))
+    log(_raises(lambda: torch.linalg.cholesky(torch.tensor([[1.0, 2.0], [2.0, 1.0]]))))
+    log(_raises(lambda: torch.linalg.inv(torch.zeros(2, 2))))
+    log(_raises(lambda: torch.linalg.solve(torch.zeros(2, 2), torch.ones(2))))
+    log(_raises(lambda: torch.randint(0, 0, (1,))), _raises(lambda: torch.randperm(-1)))
+
+
+@program(tol=1e-5)
+def optical_flow_warping(torch, log):
+    F = torch.nn.functional
+    B, C, H, W = 1, 2, 5, 6
+    img = torch.rand(B, C, H, W)
+    flow = torch.randn(B, 2, H, W) * 0.5
+    yy, xx = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
+    base = torch.stack([xx, yy], 0).float()[None]
+    coords = base + flow
+    gx = 2.0 * coords[:, 0] / (W - 1) - 1.0
+    gy = 2.0 * coords[:, 1] / (H - 1) - 1.0
+    grid = torch.stack([gx, gy], -1)
+    warped = F.grid_sample(img, grid, align_corners=True, padding_mode="border")
+    valid = F.grid_sample(torch.ones_like(img), grid, align_corners=True) > 0.999
+    log(warped[0, 0], valid.sum())
+    photometric = ((warped - img).abs() * valid).sum() / valid.sum()
+    dx = flow[..., :, 1:] - flow[..., :, :-1]
+    dy = flow[..., 1:, :] - flow[..., :-1, :]
+    smooth = dx.abs().mean() + dy.abs().mean()
+    log(photometric, smooth)
+    zero = F.grid_sample(img, (base.permute(0, 2, 3, 1) / torch.tensor([W - 1, H - 1]) * 2 - 1),
+                         align_corners=True)
+    log(torch.allclose(zero, img, atol=1e-6))
+
+
+@program(tol=1e-5)
+def classic_image_processing(torch, log):
+    F = torch.nn.functional
+    img = torch.rand(1, 3, 8, 8)
+    k1 = torch.exp(-torch.arange(-2, 3).float() ** 2 / 2)
+    k1 = k1 / k1.sum()
+    kx = k1.view(1, 1, 1, 5).repeat(3, 1, 1, 1)
+    ky = k1.view(1, 1, 5, 1).repeat(3, 1, 1, 1)
+    blur = F.conv2d(F.conv2d(F.pad(img, (2, 2, 2, 2), mode="reflect"), kx, groups=3), ky, groups=3)
+    log(blur.shape, blur[0, 0, 0])
+    gray = img.mean(1, keepdim=True)
+    sx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).view(1, 1, 3, 3)
+    gx = F.conv2d(gray, sx, padding=1)
+    gy = F.conv2d(gray, sx.transpose(2, 3), padding=1)
+    mag, ang = torch.sqrt(gx ** 2 + gy ** 2), torch.atan2(gy, gx)
+    log(mag[0, 0, 3], ang[0, 0, 3])
+    binary = (gray > 0.5).float()
+    dil = F.max_pool2d(binary, 3, stride=1, padding=1)
+    ero = -F.max_pool2d(-binary, 3, stride=1, padding=1)
+    log(binary.sum(), dil.sum(), ero.sum(), (dil - ero).sum())
+    r, g, b = img[0]
+    mx, mn = img[0].max(0).values, img[0].min(0).values
+    v, s = mx, (mx - mn) / mx.clamp(min=1e-8)
+    log(v[0], s[0])
+    hist = torch.histc(gray, bins=8, min=0, max=1)
+    cdf = hist.cumsum(0) / hist.sum()
+    eq = cdf[(gray * 8).long().clamp(max=7)]
+    log(hist, eq[0, 0, 0])
+    ys, xs = torch.meshgrid(torch.arange(8.0), torch.arange(8.0), indexing="ij")
+    m = gray[0, 0]
+    log((m * xs).sum() / m.sum(), (m * ys).sum() / m.sum())
+
+
+@program(tol=1e-5)
+def audio_features_mel_mfcc(torch, log):
+    sr, n_fft, n_mels = 8000, 64, 8
+    t = torch.arange(800) / sr
+    wav = torch.sin(2 * math.pi * 440 * t) + 0.1 * torch.randn(800)
+    pre = torch.cat([wav[:1], wav[1:] - 0.97 * wav[:-1]])
+    spec = torch.stft(pre, n_fft, hop_length=32, window=torch.hann_window(n_fft),
+                      return_complex=True).abs() ** 2
+
+    def hz_to_mel(f):
+        return 2595 * torch.log10(1 + f / 700)
+
+    def mel_to_hz(m):
+        return 700 * (10 ** (m / 2595) - 1)
+
+    mels = torch.linspace(hz_to_mel(torch.tensor(0.0)), hz_to_mel(torch.tensor(sr / 2.0)),
+                          n_mels + 2)
+    hz = mel_to_hz(mels)
+    bins = torch.floor((n_fft + 1) * hz / sr).long()
+    fb = torch.zeros(n_mels, n_fft // 2 + 1)
+    for m in range(1, n_mels + 1):
+        lo, c, hi = bins[m - 1].item(), bins[m].item(), bins[m + 1].item()
+        for k in range(lo, c):
+            fb[m - 1, k] = (k - lo) / max(c - lo, 1)
+        for k in range(c, hi):
+            fb[m - 1, k] = (hi - k) / max(hi - c, 1)
+    mel = fb @ spec
+    logmel = torch.log(mel + 1e-6)
+    n = torch.arange(n_mels).float()
+    dct = torch.cos(math.pi / n_mels * (n[None, :] + 0.5) * n[:, None])
+    mfcc = dct @ logmel
+    log(bins, mel.shape, mfcc[:3, :3], torch.amax(logmel, 1))
+    delta = torch.nn.functional.conv1d(mfcc[:, None], torch.tensor([[[-1.0, 0.0, 1.0]]]) / 2,
+                                       padding=1)
+    log(delta.shape, delta[0, 0, :4])
+    frames = pre.unfold(0, 160, 80)
+    energy = frames.pow(2).sum(1)
+    zcr = (frames[:, 1:] * frames[:, :-1] < 0).float().mean(1)
+    log(energy, zcr)
+
+
+@program(tol=_TRAIN)
+def swa_averaged_model(torch, log):
+    nn = torch.nn
+    swa_utils = _module(torch, "optim.swa_utils")
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    swa_model = swa_utils.AveragedModel(model)
+    sched = swa_utils.SWALR(opt, swa_lr=0.05, anneal_epochs=2, anneal_strategy="cos")
+    X, y = torch.randn(16, 3), torch.randn(16, 1)
+    loader = [(X[i:i + 4], y[i:i + 4]) for i in range(0, 16, 4)]
+    for epoch in range(4):
+        for xb, yb in loader:
+            opt.zero_grad()
+            nn.functional.mse_loss(model(xb), yb).backward()
+            opt.step()
+        if epoch >= 1:
+            swa_model.update_parameters(model)
+            sched.step()
+        log(epoch, opt.param_groups[0]["lr"], swa_model.n_averaged)
+    swa_utils.update_bn([xb for xb, _ in loader], swa_model)
+    log(swa_model.module[1].running_mean, swa_model.module[0].weight,
+        swa_model(X[:2]))
+    ema = swa_utils.AveragedModel(model, multi_avg_fn=swa_utils.get_ema_multi_avg_fn(0.9))
+    ema.update_parameters(model)
+    log(ema.n_averaged, type(ema.module).__name__)
+
+
+@program()
+def samplers_and_splits(torch, log):
+    data = _module(torch, "utils.data")
+    ds = data.TensorDataset(torch.arange(10).float(), torch.tensor([0] * 8 + [1] * 2))
+    train, val = data.random_split(ds, [0.8, 0.2], generator=torch.Generator().manual_seed(1))
+    log(len(train), len(val), train.indices, val.indices)
+    labels = ds.tensors[1]
+    class_w = 1.0 / torch.bincount(labels).float()
+    sampler = data.WeightedRandomSampler(class_w[labels], num_samples=10, replacement=True)
+    idx = list(sampler)
+    log(idx, labels[idx].sum())
+    sub = data.SubsetRandomSampler([1, 3, 5])
+    log(sorted(sub), len(sub))
+    bs = data.BatchSampler(data.SequentialSampler(range(7)), batch_size=3, drop_last=False)
+    log(list(bs), len(bs))
+    loader = data.DataLoader(ds, batch_size=4, sampler=sampler, drop_last=True)
+    log(len(loader), [b[0].shape for b in loader])
+
+    def collate(batch):
+        xs, ys = zip(*batch)
+        return torch.stack(xs) * 10, torch.tensor(ys)
+    log(next(iter(data.DataLoader(ds, batch_size=3, collate_fn=collate))))
+    log(_raises(lambda: data.random_split(ds, [5, 6])))
+    cat = data.ConcatDataset([ds, train])
+    log(len(cat), cat[12], cat.cumulative_sizes)
+
+
+@program(tol=1e-6)
+def gradcheck_custom_function(torch, log):
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 3 * x ** 2 * g
+
+    class BadCube(Cube):
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 2 * x ** 2 * g
+
+    x = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    log(torch.autograd.gradcheck(Cube.apply, (x,)))
+    log(torch.autograd.gradcheck(BadCube.apply, (x,), raise_exception=False))
+    log(torch.autograd.gradgradcheck(lambda v: (v.sin() * v).sum(), (x,)))
+    r = _raises(lambda: torch.autograd.gradcheck(BadCube.apply, (x,)))
+    log(r[0], r[1].splitlines()[0])
+    x32 = torch.randn(3, requires_grad=True)
+    w = []
+    import warnings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ok = torch.autograd.gradcheck(Cube.apply, (x32,), eps=1e-3, atol=1e-2, raise_exception=False)
+    log(ok, [str(m.message)[:60] for m in w])
+
+
+@program()
+def grad_mode_decorators_and_contexts(torch, log):
+    x = torch.ones(2, requires_grad=True)
+
+    @torch.no_grad()
+    def infer(v):
+        return v * 2
+
+    @torch.enable_grad()
+    def train_step(v):
+        return v * 3
+
+    @torch.inference_mode()
+    def fast(v):
+        return v + 1
+
+    log(infer(x).requires_grad, fast(x).requires_grad, fast(x).is_inference())
+    with torch.no_grad():
+        log(train_step(x).requires_grad, torch.is_grad_enabled())
+    with torch.set_grad_enabled(False):
+        y = x * 2
+    log(y.requires_grad, torch.is_grad_enabled())
+    torch.set_grad_enabled(False)
+    log((x * 2).requires_grad)
+    torch.set_grad_enabled(True)
+    log((x * 2).requires_grad, infer.__name__)
+    with torch.inference_mode():
+        z = x * 2
+    log(_raises(lambda: z.add_(1) if False else (z * x).sum().backward()))
+    log(_raises(lambda: torch.ones(2).requires_grad_().add_(1) and None), z.requires_grad)
+    with torch.no_grad():
+        w = x.clone()
+    w.requires_grad_()
+    (w * 2).sum().backward()
+    log(w.grad, x.grad)
+    with torch.autograd.set_grad_enabled(False), torch.enable_grad():
+        log((x * 2).requires_grad)
+
+    class Net(torch.nn.Module):
+        def forward(self, v):
+            return v.sum()
+    net = Net()
+    log(torch.no_grad()(net.forward)(x).requires_grad, net(x).requires_grad)
+
+
+@program(tol=1e-6)
+def complex_autograd(torch, log):
+    z = torch.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    loss = (z * z.conj()).real.sum()
+    loss.backward()
+    log(z.grad, z.grad.dtype)
+    w = torch.randn(3, dtype=torch.cfloat, requires_grad=True)
+    out = torch.abs(w).pow(2).sum() + torch.angle(w).sum()
+    out.backward()
+    log(w.grad)
+    lin = torch.nn.Linear(2, 2, dtype=torch.complex64)
+    y = lin(torch.randn(1, 2, dtype=torch.complex64))
+    y.abs().sum().backward()
+    log(lin.weight.grad.dtype, lin.weight.dtype, y.dtype)
+    log(_raises(lambda: y.sum().backward()))
+    r = torch.randn(3, requires_grad=True)
+    c = torch.complex(r, r * 2)
+    torch.view_as_real(c).pow(2).sum().backward()
+    log(r.grad)
+    f = torch.fft.rfft(r.detach().requires_grad_())
+    log(f.dtype, f.requires_grad)
+
+
+@program(tol=1e-5)
+def param_groups_and_add_param_group(torch, log):
+    nn = torch.nn
+    backbone, head = nn.Linear(3, 3), nn.Linear(3, 1)
+    opt = torch.optim.SGD(backbone.parameters(), lr=0.01, momentum=0.9)
+    opt.add_param_group({"params": head.parameters(), "lr": 0.1, "weight_decay": 1e-2})
+    log([(g["lr"], g["momentum"], g["weight_decay"], len(g["params"])) for g in opt.param_groups])
+    x, y = torch.randn(4, 3), torch.randn(4, 1)
+    for _ in range(2):
+        opt.zero_grad(set_to_none=True)
+        nn.functional.mse_loss(head(backbone(x)), y).backward()
+        opt.step()
+    for g in opt.param_groups:
+        g["lr"] *= 0.5
+    log([g["lr"] for g in opt.param_groups], head.weight, len(opt.state))
+    log(_raises(lambda: opt.add_param_group({"params": head.parameters()})))
+    log(_raises(lambda: torch.optim.SGD([], lr=0.1)))
+    log(_raises(lambda: torch.optim.Adam(backbone.parameters(), lr=-1)))
+    log(_raises(lambda: torch.optim.Adam(backbone.parameters(), betas=(1.0, 0.999))))
+    sd = opt.state_dict()
+    log(sd["param_groups"][1]["params"], sorted(sd["state"].keys()), list(sd["state"][0].keys()))
+    frozen = [p.requires_grad_(False) for p in backbone.parameters()]
+    n_train = sum(p.numel() for p in list(backbone.parameters()) + list(head.parameters())
+                  if p.requires_grad)
+    log(len(frozen), n_train)
+
+
+@program()
+def model_summary_printing(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(inplace=True),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
+    print(f"{'Layer':<20}{'Shape':<25}{'Params':>10}")
+    print("-" * 55)
+    total = 0
+    for name, p in model.named_parameters():
+        print(f"{name:<20}{str(list(p.shape)):<25}{p.numel():>10,}")
+        total += p.numel()
+    print(f"{'Total':<20}{'':<25}{total:>10,}")
+    x = torch.randn(1, 3, 8, 8)
+    for layer in model:
+        x = layer(x)
+        print(f"{layer.__class__.__name__:>12} -> {tuple(x.shape)}")
+    print(model[1], model[2], model[3], sep=" | ")
+    print(repr(model[5].weight.shape), model[0].weight.dtype, model[0].kernel_size)
+    mb = sum(p.numel() * p.element_size() for p in model.parameters()) / 1024 ** 2
+    print(f"size: {mb:.4f} MB, buffers: {[n for n, _ in model.named_buffers()]}")
+    print(model.state_dict().keys())
+    log(model[1].num_batches_tracked, model[1].running_var.dtype)
+
+
+@program()
+def uint8_image_arithmetic(torch, log):
+    img = torch.randint(0, 256, (2, 4, 4), dtype=torch.uint8)
+    log(img.dtype, img.max(), img.float().div(255).max(), (img / 255).dtype)
+    bright = img + 50
+    safe = (img.int() + 50).clamp(0, 255).to(torch.uint8)
+    log(bright, safe, torch.equal(bright, safe))
+    diff = img[0] - img[1]
+    absdiff = (img[0].int() - img[1].int()).abs().to(torch.uint8)
+    log(diff, absdiff)
+    mean = img.float().mean(dim=(1, 2))
+    log(mean, img.sum(dim=(1, 2)), img.sum(dim=(1, 2)).dtype, img.to(torch.int64).sum())
+    inverted = 255 - img
+    log(inverted.dtype, inverted[0, 0], (~img)[0, 0])
+    halved = img // 2
+    log(halved.dtype, (img * 0.5).dtype, (img >> 1).equal(halved), img.float().round().byte()[0, 0])
+    norm = (img.float() / 255 - 0.5) / 0.5
+    back = ((norm * 0.5 + 0.5) * 255).round().to(torch.uint8)
+    log(torch.equal(back, img), norm.min() >= -1)
+    log(torch.tensor([3], dtype=torch.uint8) - torch.tensor([5], dtype=torch.uint8),
+        torch.tensor([3], dtype=torch.uint8) - 5, torch.tensor([3], dtype=torch.uint8) * -1)
+    log(img.to(torch.float16)[0, 0], img.bool().all(), img.argmax(), img.view(-1).bincount().shape)
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -1592,3 +2384,10 @@ def test_full_takes_a_number_or_a_0d_tensor_like_torch(value, dtype):
     def run(lib):
         return _outcome(lambda: lib.full((2,), v, dtype=dtype and getattr(lib, dtype)))
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("fn", ["cat", "concat", "concatenate", "stack", "hstack"])
+def test_joining_no_tensors_errors_like_torch(fn):
+    import torch
+    import ember
+    assert _outcome(lambda: getattr(ember, fn)([])) == _outcome(lambda: getattr(torch, fn)([]))

@@ -857,7 +857,7 @@ def _common(tensors, name):
     if not tensors:
         if name == "stack":
             raise RuntimeError("stack expects a non-empty TensorList")
-        raise ValueError(f"{name}(): expected a non-empty list of Tensors")
+        raise ValueError(f"torch.{name}(): expected a non-empty list of Tensors")
     try:
         t0 = tensors[0]
         d0, b0 = t0.arr.dtype, t0.be
