@@ -2847,6 +2847,505 @@ def init_schemes(torch, log):
     nn.Sequential(lin).apply(reset)
     log(lin.weight.sum(), lin.bias)
 
+@program(tol=1e-5)
+def barlow_twins_and_vicreg(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    proj = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 4))
+    x = torch.randn(10, 6)
+    z1, z2 = proj(x + 0.1 * torch.randn_like(x)), proj(x + 0.1 * torch.randn_like(x))
+    bn = nn.BatchNorm1d(4, affine=False)
+    c = bn(z1).T @ bn(z2) / 10
+    on = torch.diagonal(c).add_(-1).pow_(2).sum()
+    off = c.flatten()[:-1].view(3, 5)[:, 1:].flatten().pow(2).sum()
+    log(on, off, c.shape)
+    inv = F.mse_loss(z1, z2)
+    std1 = torch.sqrt(z1.var(dim=0) + 1e-4)
+    var_loss = F.relu(1 - std1).mean()
+    z1c = z1 - z1.mean(0)
+    cov = (z1c.T @ z1c) / 9
+    cov_loss = (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / 4
+    loss = 25 * inv + 25 * var_loss + cov_loss + on + 0.005 * off
+    loss.backward()
+    log(inv, var_loss, cov_loss, proj[0].weight.grad.norm())
+
+
+@program(tol=1e-5)
+def byol_and_dino_heads(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    online = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 4))
+    predictor = nn.Linear(4, 4)
+    target = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 4))
+    target.load_state_dict(online.state_dict())
+    for p in target.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.SGD(list(online.parameters()) + list(predictor.parameters()), lr=0.1)
+    center = torch.zeros(4)
+    for step in range(3):
+        v1, v2 = torch.randn(6, 5), torch.randn(6, 5)
+        p1 = F.normalize(predictor(online(v1)), dim=-1)
+        with torch.no_grad():
+            t2 = F.normalize(target(v2), dim=-1)
+        byol = (2 - 2 * (p1 * t2).sum(-1)).mean()
+        s_out = online(v1) / 0.1
+        with torch.no_grad():
+            t_out = F.softmax((target(v2) - center) / 0.04, dim=-1)
+            center = center * 0.9 + target(v2).mean(0) * 0.1
+        dino = torch.sum(-t_out * F.log_softmax(s_out, dim=-1), dim=-1).mean()
+        opt.zero_grad()
+        (byol + dino).backward()
+        opt.step()
+        with torch.no_grad():
+            for po, pt in zip(online.parameters(), target.parameters()):
+                pt.mul_(0.99).add_(po.detach(), alpha=0.01)
+        log(byol, dino, center)
+
+
+@program(tol=1e-5)
+def swav_sinkhorn_knopp(torch, log):
+    F = torch.nn.functional
+    z = F.normalize(torch.randn(8, 4), dim=1)
+    prototypes = F.normalize(torch.randn(5, 4), dim=1)
+    scores = z @ prototypes.T
+    Q = torch.exp(scores / 0.05).T
+    Q /= Q.sum()
+    K, B = Q.shape
+    for _ in range(3):
+        Q /= Q.sum(dim=1, keepdim=True)
+        Q /= K
+        Q /= Q.sum(dim=0, keepdim=True)
+        Q /= B
+    Q = (Q * B).T
+    log(Q.sum(1), Q.argmax(1), Q.sum(0))
+    p = F.softmax(scores / 0.1, dim=1)
+    loss = -(Q * p.log()).sum(1).mean()
+    log(loss)
+
+
+@program(tol=1e-5)
+def arcface_and_center_loss(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    emb = torch.randn(6, 4, requires_grad=True)
+    W = nn.Parameter(torch.randn(3, 4))
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    cos = F.linear(F.normalize(emb), F.normalize(W)).clamp(-1 + 1e-7, 1 - 1e-7)
+    theta = torch.acos(cos)
+    target_logit = torch.cos(theta + 0.5)
+    onehot = F.one_hot(y, 3).bool()
+    logits = torch.where(onehot, target_logit, cos) * 30.0
+    loss = F.cross_entropy(logits, y)
+    loss.backward()
+    log(loss, theta.min(), W.grad.norm(), emb.grad[0])
+    centers = torch.zeros(3, 4)
+    feats = emb.detach()
+    diff = feats - centers[y]
+    center_loss = diff.pow(2).sum(1).mean() / 2
+    counts = torch.bincount(y, minlength=3).float()
+    delta = torch.zeros(3, 4).index_add_(0, y, diff) / (1 + counts[:, None])
+    centers += 0.5 * delta
+    log(center_loss, centers)
+
+
+@program(tol=1e-5)
+def transe_and_poincare_embeddings(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    ent = nn.Embedding(6, 3, max_norm=1.0)
+    rel = nn.Embedding(2, 3)
+    h, r, t = torch.tensor([0, 1, 2]), torch.tensor([0, 1, 0]), torch.tensor([3, 4, 5])
+    t_neg = torch.tensor([5, 3, 4])
+    before = ent.weight.detach().clone()
+    pos = (ent(h) + rel(r) - ent(t)).norm(p=1, dim=1)
+    neg = (ent(h) + rel(r) - ent(t_neg)).norm(p=1, dim=1)
+    loss = F.relu(1.0 + pos - neg).mean()
+    loss.backward()
+    log(pos, neg, loss, ent.weight.norm(dim=1), (ent.weight.detach() != before).any(1))
+    log(ent.weight.grad[0], rel.weight.grad)
+
+    def poincare_dist(u, v, eps=1e-5):
+        sq = ((u - v) ** 2).sum(-1)
+        uu = (1 - (u ** 2).sum(-1)).clamp(min=eps)
+        vv = (1 - (v ** 2).sum(-1)).clamp(min=eps)
+        return torch.acosh(1 + 2 * sq / (uu * vv))
+
+    u = torch.tensor([[0.1, 0.2], [0.5, -0.3]], requires_grad=True)
+    v = torch.tensor([[0.0, 0.0], [0.9, 0.4]])
+    d = poincare_dist(u, v)
+    d.sum().backward()
+    log(d, u.grad)
+    with torch.no_grad():
+        nrm = u.norm(dim=-1, keepdim=True)
+        u.copy_(torch.where(nrm >= 1, u / nrm * (1 - 1e-5), u))
+    log(u, F.embedding(torch.tensor([1]), torch.randn(3, 2) * 5, max_norm=2.0).norm())
+
+
+@program(tol=1e-5)
+def bahdanau_and_pointer_attention(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    enc = torch.randn(2, 5, 6)
+    dec_h = torch.randn(2, 6)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    Wa, Ua, va = nn.Linear(6, 6, bias=False), nn.Linear(6, 6), nn.Linear(6, 1, bias=False)
+    e = va(torch.tanh(Wa(dec_h).unsqueeze(1) + Ua(enc))).squeeze(-1)
+    e = e.masked_fill(~mask, -1e9)
+    a = F.softmax(e, dim=-1)
+    ctx = torch.bmm(a.unsqueeze(1), enc).squeeze(1)
+    log(a, ctx.shape)
+    luong = torch.einsum("bd,btd->bt", dec_h, enc).masked_fill(~mask, float("-inf"))
+    log(F.log_softmax(luong, -1), F.softmax(luong, -1)[0, 3:])
+    visited = torch.zeros(2, 5, dtype=torch.bool)
+    tour = []
+    for step in range(3):
+        logits = luong.masked_fill(visited, float("-inf"))
+        choice = logits.argmax(-1)
+        tour.append(choice)
+        visited = visited.scatter(1, choice[:, None], True)
+    log(torch.stack(tour, 1), visited.sum(1))
+
+
+@program(tol=_TRAIN)
+def resnet_blocks_and_drop_path(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        expansion = 1
+
+        def __init__(self, cin, cout, stride=1, drop=0.0):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            nn.init.zeros_(self.bn2.weight)
+            self.down = None
+            if stride != 1 or cin != cout:
+                self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                          nn.BatchNorm2d(cout))
+            self.drop = drop
+
+        def drop_path(self, x):
+            if not self.training or self.drop == 0:
+                return x
+            keep = 1 - self.drop
+            mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
+            return x * mask / keep
+
+        def forward(self, x):
+            idt = x if self.down is None else self.down(x)
+            out = F.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return F.relu(idt + self.drop_path(out))
+
+    net = nn.Sequential(Block(3, 4), Block(4, 8, 2, drop=0.5), nn.AdaptiveAvgPool2d(1),
+                        nn.Flatten(), nn.Linear(8, 2))
+    x = torch.randn(4, 3, 8, 8)
+    out = net(x)
+    out.sum().backward()
+    log(out, net[0].bn2.weight.grad, net[1].down[0].weight.grad.shape)
+    net.eval()
+    log(net(x))
+    se_fc = nn.Sequential(nn.Linear(8, 2), nn.ReLU(), nn.Linear(2, 8), nn.Sigmoid())
+    feat = torch.randn(2, 8, 4, 4)
+    w = se_fc(feat.mean((2, 3)))
+    avg = feat.mean(1, keepdim=True)
+    mx = feat.amax(1, keepdim=True)
+    spatial = torch.sigmoid(nn.Conv2d(2, 1, 3, padding=1)(torch.cat([avg, mx], 1)))
+    log((feat * w[:, :, None, None] * spatial).shape, spatial[0, 0, 0])
+
+
+@program(tol=1e-5)
+def ohem_lovasz_and_tversky(torch, log):
+    F = torch.nn.functional
+    logits = torch.randn(12, 3, requires_grad=True)
+    y = torch.randint(0, 3, (12,))
+    per = F.cross_entropy(logits, y, reduction="none")
+    hard = per.topk(4).values.mean()
+    log(per.topk(4).indices, hard)
+
+    def lovasz_grad(gt_sorted):
+        gts = gt_sorted.sum()
+        inter = gts - gt_sorted.cumsum(0)
+        union = gts + (1 - gt_sorted).cumsum(0)
+        jac = 1.0 - inter / union
+        jac[1:] = jac[1:] - jac[:-1]
+        return jac
+
+    pred = torch.randn(10, requires_grad=True)
+    gt = (torch.rand(10) > 0.5).float()
+    signs = 2 * gt - 1
+    errors = 1 - pred * signs
+    errs_sorted, perm = torch.sort(errors, descending=True)
+    lovasz = torch.dot(F.relu(errs_sorted), lovasz_grad(gt[perm]))
+    (hard + lovasz).backward()
+    log(lovasz, pred.grad, logits.grad.abs().sum())
+    p = torch.sigmoid(torch.randn(2, 1, 4, 4))
+    t = (torch.rand(2, 1, 4, 4) > 0.5).float()
+    tp = (p * t).sum((1, 2, 3))
+    fp = (p * (1 - t)).sum((1, 2, 3))
+    fn = ((1 - p) * t).sum((1, 2, 3))
+    tversky = (tp + 1) / (tp + 0.3 * fp + 0.7 * fn + 1)
+    log(1 - tversky, (1 - tversky).pow(0.75).mean())
+
+
+@program(tol=1e-5)
+def ewc_fisher_penalty(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    xa, ya = torch.randn(10, 4), torch.randint(0, 3, (10,))
+    fisher = {n: torch.zeros_like(p) for n, p in model.named_parameters()}
+    for i in range(10):
+        model.zero_grad()
+        F.cross_entropy(model(xa[i:i + 1]), ya[i:i + 1]).backward()
+        for n, p in model.named_parameters():
+            fisher[n] += p.grad.detach() ** 2 / 10
+    anchor = {n: p.detach().clone() for n, p in model.named_parameters()}
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    xb, yb = torch.randn(10, 4), torch.randint(0, 3, (10,))
+    for step in range(3):
+        task = F.cross_entropy(model(xb), yb)
+        penalty = sum((fisher[n] * (p - anchor[n]) ** 2).sum() for n, p in model.named_parameters())
+        loss = task + 100 * penalty
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(task, penalty)
+    log({n: f.sum() for n, f in fisher.items()})
+
+
+@program(tol=1e-5)
+def per_sample_gradients_with_vmap(torch, log):
+    func = _module(torch, "func")
+    nn, F = torch.nn, torch.nn.functional
+    model = nn.Linear(3, 2)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    x, y = torch.randn(5, 3), torch.randint(0, 2, (5,))
+
+    def loss_fn(p, xi, yi):
+        out = func.functional_call(model, p, (xi.unsqueeze(0),))
+        return F.cross_entropy(out, yi.unsqueeze(0))
+
+    grads = func.vmap(func.grad(loss_fn), in_dims=(None, 0, 0))(params, x, y)
+    log({k: v.shape for k, v in grads.items()})
+    model.zero_grad()
+    F.cross_entropy(model(x), y, reduction="sum").backward()
+    log(torch.allclose(grads["weight"].sum(0), model.weight.grad, atol=1e-6))
+    norms = torch.stack([g.flatten(1).norm(dim=1) for g in grads.values()]).norm(dim=0)
+    clip = (1.0 / (norms + 1e-6)).clamp(max=1.0)
+    log(norms, clip)
+    jac = func.jacrev(lambda v: torch.sin(v) * v.sum())(torch.arange(3.0))
+    jf = func.jacfwd(lambda v: torch.sin(v) * v.sum())(torch.arange(3.0))
+    log(jac, torch.allclose(jac, jf), func.hessian(lambda v: (v ** 3).sum())(torch.ones(2)))
+    gv, aux = func.grad(lambda v: ((v ** 2).sum(), v.mean()), has_aux=True)(torch.ones(3))
+    log(gv, aux, func.vmap(torch.dot)(torch.ones(4, 2), torch.arange(8.0).view(4, 2)))
+    log(func.vmap(lambda a: a.sum(), chunk_size=2)(torch.arange(6.0).view(3, 2)))
+
+
+@program(tol=1e-6)
+def autograd_functional_products(torch, log):
+    AF = torch.autograd.functional
+
+    def f(x):
+        return torch.stack([x[0] * x[1], x[0].sin() + x[1] ** 2, x.exp().sum()])
+
+    x = torch.tensor([0.5, -1.0])
+    v = torch.tensor([1.0, 2.0])
+    out, vjp = AF.vjp(f, x, torch.ones(3))
+    log(out, vjp)
+    out, jvp = AF.jvp(f, x, v)
+    log(jvp, AF.jacobian(f, x) @ v)
+
+    def g(x):
+        return (x ** 3).sum() + x.prod()
+
+    log(AF.hvp(g, x, v), AF.vhp(g, x, v), AF.hessian(g, x) @ v)
+    log(AF.jacobian(lambda a, b: a * b, (x, v)), AF.jacobian(f, x, vectorize=True,
+                                                              strategy="forward-mode"))
+    log(_raises(lambda: AF.jacobian(lambda a: a.detach() * 2, x, strict=True)))
+
+
+@program(tol=1e-6)
+def special_functions_for_statistics(torch, log):
+    S = torch.special
+    x = torch.tensor([0.5, 1.0, 2.5, 10.0], dtype=torch.float64)
+    log(S.gammaln(x), S.digamma(x), S.polygamma(1, x), torch.lgamma(x), S.multigammaln(x + 2, 3))
+    log(S.i0(x), S.i0e(x), S.i1(x), S.i1e(x), S.bessel_j0(x), S.bessel_j1(x))
+    log(S.zeta(x + 1, torch.ones(4, dtype=torch.float64)), S.log_ndtr(torch.tensor([-10.0, 0.0,
+                                                                                        3.0])))
+    log(S.sinc(torch.tensor([0.0, 0.5, 1.0])), S.round(torch.tensor([2.5, -0.5])), S.expit(
+        torch.tensor([0.0])), S.erfcx(torch.tensor([1.0, 10.0])), S.gammainc(x, x),
+        S.gammaincc(x, x))
+    log(S.softmax(torch.tensor([1.0, 2.0]), 0), S.log1p(torch.tensor([1e-8])), S.exp2(
+        torch.tensor([3.0])), S.logsumexp(torch.tensor([[1.0, 2.0]]), 1))
+    n, k = torch.tensor([10.0, 20.0]), torch.tensor([3.0, 10.0])
+    log_binom = torch.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
+    log(log_binom.exp().round(), torch.exp(S.gammaln(torch.tensor([5.0]))))
+    log(torch.frexp(torch.tensor([8.0, 0.3, -5.0])), torch.ldexp(torch.tensor([1.0]),
+        torch.tensor([4])), torch.nextafter(torch.tensor([1.0]), torch.tensor([2.0])) - 1,
+        torch.float_power(torch.tensor([2]), 0.5), torch.true_divide(torch.tensor([3]), 2))
+
+
+@program()
+def index_utilities(torch, log):
+    x = torch.arange(12).view(3, 4)
+    log(torch.take(x, torch.tensor([0, 5, 11])), torch.take_along_dim(x, torch.tensor([[0], [3],
+                                                                                        [1]]), 1))
+    log(torch.take_along_dim(x, x.argmax(1, keepdim=True), dim=1), x.index_select(1,
+        torch.tensor([3, 0])), x.narrow(1, 1, 2))
+    log(torch.repeat_interleave(torch.tensor([1, 2, 3]), torch.tensor([2, 0, 1])),
+        torch.repeat_interleave(torch.tensor([2, 1])), x.repeat_interleave(2, dim=0).shape,
+        torch.repeat_interleave(torch.tensor([5, 6]), torch.tensor([1, 2]), output_size=3))
+    log(torch.cartesian_prod(torch.tensor([1, 2]), torch.tensor([3, 4])), torch.combinations(
+        torch.tensor([1, 2, 3]), r=2), torch.combinations(torch.tensor([1, 2]), with_replacement=True))
+    src = torch.ones(3, 4)
+    log(torch.zeros(3, 2).index_reduce_(1, torch.tensor([0, 1, 0, 1]), src * 2, "prod"),
+        torch.full((2,), 5.0).index_reduce(0, torch.tensor([0, 0, 1]), torch.tensor([1.0, 9.0,
+                                                                                       3.0]), "amax", include_self=False))
+    log(torch.zeros(4).scatter_reduce(0, torch.tensor([0, 0, 3]), torch.tensor([2.0, 3.0, 4.0]),
+                                      "prod", include_self=False))
+    log(torch.tile(torch.tensor([1, 2]), (2, 2)), torch.tensor([[1, 2]]).expand(3, -1).contiguous()
+        .stride(), torch.flip(x, [0, 1])[0], torch.fliplr(x)[0], torch.flipud(x)[0])
+    log(torch.tensordot(torch.ones(2, 3), torch.ones(3, 4), dims=1).shape, torch.tensordot(
+        torch.arange(6.0).view(2, 3), torch.arange(6.0).view(3, 2), dims=([0, 1], [1, 0])))
+    log(torch.einsum("...ij,...jk->...ik", torch.ones(2, 2, 3), torch.ones(3, 1)).shape,
+        torch.einsum("i,j->ij", torch.arange(2.0), torch.arange(3.0)), torch.einsum("ii", torch.eye(3)))
+    log(torch.diff(torch.tensor([1, 4, 9]), append=torch.tensor([16])), torch.pdist(
+        torch.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])))
+
+
+@program(tol=1e-6)
+def activation_zoo(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    x = torch.linspace(-4, 4, 9, requires_grad=True)
+    acts = [F.hardtanh(x, -2, 2), F.relu6(x), F.hardswish(x), F.hardsigmoid(x), F.mish(x),
+            F.celu(x, 0.5), F.selu(x), F.elu(x, 2.0), F.silu(x), F.gelu(x, approximate="tanh"),
+            F.softsign(x), F.tanhshrink(x), F.threshold(x, 1.0, -1.0), F.hardshrink(x, 1.5),
+            F.leaky_relu(x, 0.1), F.logsigmoid(x), F.softplus(x, beta=2, threshold=5)]
+    for a in acts:
+        log(a)
+    sum(a.sum() for a in acts).backward()
+    log(x.grad)
+    log(F.glu(torch.arange(8.0).view(2, 4)), F.rrelu(x, training=False), nn.PReLU(3)(
+        torch.ones(2, 3) * -1), nn.Softmax2d()(torch.ones(1, 2, 1, 1)))
+    log(F.softmin(torch.tensor([1.0, 2.0]), 0), F.log_softmax(torch.tensor([[1.0, 2.0]]), dim=1,
+        dtype=torch.float64), nn.Threshold(0.5, 0)(torch.tensor([0.2, 0.8])))
+    log(_raises(lambda: F.glu(torch.ones(3))), _raises(lambda: F.relu(torch.tensor([1, -1]).bool())))
+
+
+@program(tol=1e-5)
+def normalization_functionals(torch, log):
+    F = torch.nn.functional
+    x = torch.randn(4, 6, 3, 3)
+    log(F.layer_norm(x, (3, 3))[0, 0, 0], F.group_norm(x, 3)[0, 0, 0], F.instance_norm(x)[0, 0, 0])
+    rm, rv = torch.zeros(6), torch.ones(6)
+    y = F.batch_norm(x, rm, rv, training=True, momentum=0.2)
+    log(rm, rv, y.mean((0, 2, 3)))
+    log(F.batch_norm(x, rm, rv, training=False)[0, 0, 0], F.instance_norm(
+        x, running_mean=torch.zeros(6), running_var=torch.ones(6), use_input_stats=True)[0, 0, 0])
+    log(F.normalize(x[:, :, 0, 0], p=1, dim=1)[0], F.normalize(torch.zeros(2, 3), dim=1),
+        F.normalize(x[0, 0], p=float("inf"), dim=0))
+    log(F.rms_norm(x, (3,))[0, 0, 0], F.local_response_norm(x, 3)[0, 0, 0])
+    log(torch.renorm(x[:, :, 0, 0], p=2, dim=0, maxnorm=1.0).norm(dim=1),
+        torch.nn.utils.clip_grad_norm_([torch.ones(2, requires_grad=True)], 1.0))
+    log(_raises(lambda: F.group_norm(x, 4)), _raises(lambda: F.layer_norm(x, (4,))))
+    log(_raises(lambda: F.batch_norm(torch.ones(1, 2), None, None, training=True)))
+
+
+@program(tol=1e-5)
+def conv_variants(torch, log):
+    F = torch.nn.functional
+    x = torch.randn(1, 4, 9)
+    w = torch.randn(4, 2, 3)
+    log(F.conv1d(x, w, padding="same", dilation=2, groups=2).shape,
+        F.conv1d(x, torch.randn(2, 4, 4), padding="same")[0, 0, :3])
+    log(F.conv1d(x, w[:2].repeat(1, 2, 1), stride=2, padding=1).shape)
+    img = torch.randn(1, 2, 5, 5)
+    wt = torch.randn(2, 3, 3, 3)
+    y = F.conv_transpose2d(img, wt, stride=2, padding=1, output_padding=1)
+    log(y.shape, y[0, 0, 0, :3])
+    log(F.conv_transpose2d(img, torch.randn(2, 1, 2, 2), stride=2, groups=2).shape,
+        F.conv_transpose1d(x, torch.randn(4, 1, 3), dilation=2).shape)
+    log(F.conv2d(img, torch.randn(4, 2, 3, 3), padding=(1, 0), padding_mode="zeros"
+                 if False else (1, 0)).shape if False else F.conv2d(img, torch.randn(4, 2, 3, 3),
+                                                                   padding=(1, 0)).shape)
+    conv = torch.nn.Conv2d(2, 2, 3, padding=1, padding_mode="reflect")
+    conv_c = torch.nn.Conv2d(2, 2, 3, padding=2, padding_mode="circular", dilation=2)
+    log(conv(img)[0, 0, 0], conv_c(img).shape, repr(conv))
+    unf = F.unfold(img, kernel_size=3, dilation=2, padding=1, stride=2)
+    log(unf.shape, F.fold(unf, (5, 5), kernel_size=3, dilation=2, padding=1, stride=2)[0, 0, 0])
+    ones = F.fold(F.unfold(torch.ones(1, 1, 4, 4), 2, stride=1), (4, 4), 2, stride=1)
+    log(ones[0, 0])
+    log(_raises(lambda: F.conv1d(x, w, padding="same", stride=2)),
+        _raises(lambda: F.conv2d(img, torch.randn(3, 2, 3, 3), groups=2)))
+    log(F.conv3d(torch.randn(1, 1, 3, 4, 4), torch.randn(2, 1, 2, 2, 2), stride=(1, 2, 2)).shape)
+
+
+@program(tol=1e-5)
+def interpolation_modes(torch, log):
+    F = torch.nn.functional
+    s = torch.arange(5.0).view(1, 1, 5)
+    log(F.interpolate(s, size=8, mode="linear", align_corners=True),
+        F.interpolate(s, scale_factor=1.7, mode="linear"), F.interpolate(s, size=3, mode="nearest"))
+    v = torch.arange(8.0).view(1, 1, 2, 2, 2)
+    log(F.interpolate(v, scale_factor=2, mode="trilinear")[0, 0, 1], F.interpolate(
+        v, size=(3, 3, 3), mode="nearest")[0, 0, 2])
+    img = torch.arange(16.0).view(1, 1, 4, 4)
+    log(F.interpolate(img, scale_factor=0.6, mode="bilinear", recompute_scale_factor=True).shape,
+        F.interpolate(img, scale_factor=0.6, mode="bilinear")[0, 0])
+    log(F.interpolate(img, scale_factor=(2, 0.5), mode="nearest")[0, 0],
+        F.interpolate(img, size=(7, 3), mode="bicubic", align_corners=True)[0, 0, 1])
+    log(F.interpolate(img.to(torch.float64), size=(2, 2), mode="area")[0, 0],
+        F.upsample(img, scale_factor=2).shape if hasattr(F, "upsample") else None)
+    log(_raises(lambda: F.interpolate(img, size=(2, 2), scale_factor=2)),
+        _raises(lambda: F.interpolate(img, mode="linear", size=2)),
+        _raises(lambda: F.interpolate(img, size=(2, 2), mode="nearest", align_corners=True)))
+    log(F.interpolate(img.to(torch.uint8), size=(6, 6), mode="bilinear", antialias=False)[0, 0, 1]
+        if False else F.interpolate(img.to(torch.uint8), size=(6, 6), mode="nearest")[0, 0, 1])
+
+
+@program()
+def collate_nested_structures(torch, log):
+    data = _module(torch, "utils.data")
+    from collections import namedtuple
+    Point = namedtuple("Point", ["x", "y"])
+    batch = [{"img": torch.ones(2), "label": 1, "meta": {"id": "a", "w": 0.5}, "pt": Point(1, 2.0)},
+             {"img": torch.zeros(2), "label": 0, "meta": {"id": "b", "w": 1.5}, "pt": Point(3, 4.0)}]
+    out = data.default_collate(batch)
+    log(out["img"], out["label"], out["meta"]["id"], out["meta"]["w"], type(out["pt"]).__name__,
+        out["pt"].x, out["pt"].y)
+    log(data.default_collate([(1, "x"), (2, "y")]), data.default_collate([[1.0, 2.0], [3.0, 4.0]]))
+    import numpy as np
+    log(data.default_collate([np.array([1, 2]), np.array([3, 4])]), data.default_collate(
+        [np.float64(1.5), np.float64(2.5)]))
+    log(_raises(lambda: data.default_collate([torch.ones(2), torch.ones(3)])))
+    log(_raises(lambda: data.default_collate([object(), object()])))
+    log(data.default_convert(np.array([1.0, 2.0])), data.default_collate([True, False]))
+    loader = data.DataLoader([{"a": torch.tensor([i]), "b": i * 1.0} for i in range(5)], batch_size=2)
+    log([b["a"].shape for b in loader], [b["b"] for b in loader])
+
+
+@program()
+def clamp_and_elementwise_bounds(torch, log):
+    x = torch.linspace(-3, 3, 7)
+    lo = torch.tensor([-1.0, -2.0, 0.0, 0.0, 0.0, 1.0, 2.0])
+    log(x.clamp(lo, lo + 1), torch.clamp(x, min=torch.tensor(0.5)), x.clip(-1, 1),
+        torch.clamp(x, max=lo))
+    log(torch.clamp(x, 2, 1), torch.clamp(torch.tensor([float("nan")]), 0, 1),
+        torch.clamp(torch.tensor([1, 5, 9]), 2.5, 7.5))
+    log(_raises(lambda: torch.clamp(x)), torch.clamp(torch.tensor([1, 5], dtype=torch.uint8), max=3))
+    g = torch.tensor([-1.0, 0.0, 0.5, 1.0, 2.0], requires_grad=True)
+    g.clamp(0, 1).sum().backward()
+    log(g.grad)
+    g2 = torch.tensor([0.0, 1.0], requires_grad=True)
+    torch.maximum(g2, torch.tensor([0.0, 0.0])).sum().backward()
+    log(g2.grad)
+    g3 = torch.tensor([2.0, 2.0], requires_grad=True)
+    g3.max().backward()
+    log(g3.grad)
+    g4 = torch.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    torch.amax(g4, 0).backward()
+    log(g4.grad)
+    g5 = torch.tensor([0.0, -0.0, 1.0], requires_grad=True)
+    g5.abs().sum().backward()
+    log(g5.grad, torch.tensor([-0.0]).abs(), torch.relu(torch.tensor([-0.0])))
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
