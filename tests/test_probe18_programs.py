@@ -3,6 +3,7 @@ networks, recommenders, ODE and Hamiltonian integrators, Gaussian processes, CRF
 meta-learning, spectral methods, augmentation maths, integer and bit arithmetic, dtype edge cases,
 printing, shape arithmetic and the errors users hit) run under ember and torch from the same
 seed: everything they record must agree (the harness is round 17's)."""
+import contextlib
 import math
 
 import pytest
@@ -3346,6 +3347,237 @@ def clamp_and_elementwise_bounds(torch, log):
     g5.abs().sum().backward()
     log(g5.grad, torch.tensor([-0.0]).abs(), torch.relu(torch.tensor([-0.0])))
 
+@program()
+def grad_fn_names_in_printed_tensors(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    x = torch.randn(2, 3, requires_grad=True)
+    lin = nn.Linear(3, 2)
+    outs = [lin(x), x @ lin.weight.T, x.view(6), x.reshape(3, 2), x.T, x.mean(), x.mean(0),
+            x.sum(1), x[0], x[:, 1:], x.exp(), x * 2, x + x, x / 3, x - 1, x.pow(2), x ** 0.5,
+            F.relu(x), torch.sigmoid(x), torch.tanh(x), F.softmax(x, 1), F.log_softmax(x, 1),
+            x.unsqueeze(0), x.squeeze(), x.permute(1, 0), x.flatten(), torch.cat([x, x]),
+            torch.stack([x, x]), x.max(), x.max(1)[0], x.abs(), x.clamp(0, 1), x.expand(2, 2, 3),
+            x.norm(), x.std(), x.var(1), F.dropout(x, 0.0), torch.where(x > 0, x, 0.0),
+            x.masked_fill(x > 0, 0), x.gather(1, torch.tensor([[0], [1]])), x.contiguous(),
+            x.clone(), x.to(torch.float64), x.float(), x.detach(), x.sum(), x.prod(),
+            F.gelu(x), F.layer_norm(x, (3,)), F.embedding(torch.tensor([0]), x),
+            x.transpose(0, 1).contiguous().view(-1), x.split(1)[0], x.chunk(3, 1)[2],
+            torch.bmm(x[None], x.T[None]), x.matmul(x.T), torch.mm(x, x.T), x.outer(x[0]) if
+            False else x.sum(0).outer(x.sum(0)), x.cumsum(1), x.sort(1)[0], x.topk(1)[0],
+            x.log_softmax(-1).exp(), x.neg(), x.reciprocal(), x.sqrt(), x.rsqrt(), x.sin(),
+            x.repeat(2, 1), x.flip(0), x.roll(1), F.pad(x, (1, 1)), x.unbind(0)[0], x.diag(),
+            x.tril(), x.new_ones(2).requires_grad_() * 1, x.squeeze(0), x.narrow(1, 0, 2),
+            x.index_select(0, torch.tensor([1])), x[torch.tensor([0, 1])], x[x > 0],
+            x.amax(1), x.logsumexp(1), x.mean(dtype=torch.float64), F.mse_loss(x, x.detach()),
+            F.cross_entropy(x, torch.tensor([0, 1])), F.nll_loss(x, torch.tensor([0, 1])),
+            F.binary_cross_entropy_with_logits(x, torch.ones(2, 3)), x.type(torch.float64),
+            x.unfold(1, 2, 1), x.movedim(0, 1), torch.einsum("ij->j", x), x.addmm(x.T, x)
+            if False else torch.addmm(torch.zeros(2, 2), x, x.T), x.baddbmm(x[None], x.T[None])
+            if False else x.lerp(x.detach(), 0.5), x.atan2(x.detach() + 1), torch.dist(x, x.detach())]
+    for o in outs:
+        log(o.grad_fn.name() if o.grad_fn is not None else None)
+    print(lin(x))
+    print(x.sum(), x.mean(), x[0], x.T, x.view(-1)[:2], x.max(), x.clone())
+
+
+@program()
+def module_reprs_with_extra_repr(torch, log):
+    nn = torch.nn
+    mods = [nn.Conv1d(2, 4, 3, stride=2, padding=1, dilation=2, groups=2, bias=False),
+            nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1), nn.Conv3d(1, 2, (1, 2, 3)),
+            nn.BatchNorm1d(5, momentum=None, track_running_stats=False), nn.GroupNorm(2, 4),
+            nn.InstanceNorm2d(3, affine=True), nn.LayerNorm([4, 4], elementwise_affine=False),
+            nn.RMSNorm(8), nn.Dropout(0.3, inplace=True), nn.AlphaDropout(0.1),
+            nn.MaxPool2d(3, 2, 1, ceil_mode=True), nn.AvgPool1d(2), nn.AdaptiveMaxPool1d(4),
+            nn.LPPool2d(2, 3), nn.Embedding(10, 3, padding_idx=1, max_norm=2.0),
+            nn.EmbeddingBag(10, 3, mode="max"), nn.GRU(3, 4, 2, bidirectional=True),
+            nn.RNN(2, 3, nonlinearity="relu"), nn.LSTMCell(2, 3), nn.Bilinear(2, 3, 4),
+            nn.PixelShuffle(2), nn.PixelUnshuffle(2), nn.Upsample(size=(4, 4), mode="bilinear"),
+            nn.ReflectionPad2d((1, 0, 2, 0)), nn.ConstantPad1d(2, 3.5), nn.ZeroPad2d(1),
+            nn.ReplicationPad3d(1), nn.CircularPad1d(2), nn.Softplus(beta=2), nn.ELU(alpha=0.5),
+            nn.LeakyReLU(0.2, inplace=True), nn.Hardtanh(-2, 2), nn.Softmax(dim=-1),
+            nn.LogSoftmax(1), nn.GELU("tanh"), nn.CELU(), nn.Threshold(0.1, 20), nn.GLU(),
+            nn.Flatten(1, -1), nn.Unflatten(1, (2, 2)), nn.CosineSimilarity(), nn.PairwiseDistance(),
+            nn.CrossEntropyLoss(label_smoothing=0.1), nn.MSELoss(reduction="sum"),
+            nn.TripletMarginLoss(margin=2.0), nn.Identity(3, foo=1), nn.Fold(4, 2), nn.Unfold(2),
+            nn.ChannelShuffle(2), nn.Hardshrink(), nn.RReLU(0.1, 0.3), nn.SiLU(inplace=True),
+            nn.Transformer(8, 2, 1, 1, 16).encoder.layers[0].self_attn, nn.MaxUnpool2d(2),
+            nn.FractionalMaxPool2d(2, output_size=3), nn.SyncBatchNorm(3), nn.LazyLinear(3),
+            nn.Linear(2, 2, bias=False), nn.Tanh(), nn.Dropout2d()]
+    for m in mods:
+        print(m)
+    print(nn.ModuleDict({"a": nn.ReLU(), "b": nn.Sequential()}), nn.ParameterList(
+        [nn.Parameter(torch.ones(2)), nn.Parameter(torch.zeros(3, dtype=torch.float64))]),
+        nn.ParameterDict({"w": nn.Parameter(torch.ones(1))}))
+
+
+@program()
+def print_option_layouts(torch, log):
+    torch.set_printoptions(linewidth=30)
+    print(torch.arange(20.0) * 1.5, torch.arange(12).view(2, 6) * 1000)
+    torch.set_printoptions(linewidth=80, precision=3)
+    print(torch.tensor([[1e-4, 2.0], [3.0, 4e5]]), torch.tensor([1 / 3 + 2j / 3]))
+    torch.set_printoptions(sci_mode=True)
+    print(torch.tensor([1, 2, 3]), torch.tensor([0.5, 2.0]), torch.tensor([[1.0 + 1j]]))
+    torch.set_printoptions(sci_mode=False, precision=8)
+    print(torch.tensor([1e-9, 123456.0]), torch.tensor(1 / 7, dtype=torch.float64))
+    torch.set_printoptions(threshold=8, edgeitems=2)
+    print(torch.arange(27).view(3, 3, 3), torch.randn(20).round(decimals=2).shape)
+    print(torch.arange(10.0)[None].expand(3, 10))
+    torch.set_printoptions(profile="default")
+    print(torch.arange(1001)[-3:], torch.arange(1001).shape, torch.arange(1001)[:1001:250])
+    print(torch.arange(1002.0))
+    print(torch.zeros(2, 3, 1001)[:, :, :2])
+
+
+@program()
+def quantile_and_statistics_options(torch, log):
+    x = torch.tensor([1.0, 7.0, 3.0, 9.0, 4.0, 6.0])
+    q = torch.tensor([0.1, 0.5, 0.9])
+    for method in ["linear", "lower", "higher", "nearest", "midpoint"]:
+        log(method, torch.quantile(x, q, interpolation=method))
+    m = x.view(2, 3)
+    log(torch.quantile(m, 0.5, dim=1, keepdim=True), m.median(1), torch.median(x), x.median())
+    log(torch.std(m, dim=1, correction=0), torch.var(m, 0, unbiased=False), torch.var_mean(m, 1),
+        torch.std_mean(m, dim=None, correction=2), torch.aminmax(m), torch.aminmax(m, dim=0))
+    log(m.var(dim=(0, 1)), m.std(1, keepdim=True), torch.mean(m, (0, 1), keepdim=True))
+    log(torch.histogramdd(torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.5, 0.9]]), bins=[2, 2]).hist)
+    log(_raises(lambda: torch.quantile(x, 1.5)), _raises(lambda: torch.quantile(x.long(), 0.5)),
+        _raises(lambda: torch.quantile(x, q, interpolation="cubic")))
+    log(torch.cov(m, correction=0), torch.cov(m, fweights=torch.tensor([1, 2, 1]),
+                                              aweights=torch.tensor([0.5, 1.0, 1.0])))
+
+
+@program(tol=1e-5)
+def embedding_max_norm_and_freq_scaling(torch, log):
+    nn = torch.nn
+    torch.manual_seed(3)
+    emb = nn.Embedding(5, 3, max_norm=1.0, norm_type=2.0)
+    before = emb.weight.detach().norm(dim=1)
+    out = emb(torch.tensor([0, 2, 2]))
+    after = emb.weight.detach().norm(dim=1)
+    log(before, after, out.norm(dim=1))
+    out.sum().backward()
+    log(emb.weight.grad)
+    emb2 = nn.Embedding(4, 2, scale_grad_by_freq=True, padding_idx=0)
+    o2 = emb2(torch.tensor([[1, 1, 0], [2, 1, 3]]))
+    o2.sum().backward()
+    log(emb2.weight.grad, emb2.weight[0])
+    bag = nn.EmbeddingBag(6, 2, mode="sum", padding_idx=5)
+    r = bag(torch.tensor([[1, 5, 2], [5, 5, 5]]), per_sample_weights=None)
+    log(r, bag(torch.tensor([0, 1, 2, 3]), torch.tensor([0, 1, 1]), per_sample_weights=torch.tensor(
+        [1.0, 2.0, 3.0, 4.0])) if False else bag(torch.tensor([0, 1, 2, 3]), torch.tensor([0, 1, 1])))
+    pre = nn.Embedding.from_pretrained(torch.eye(3), freeze=True)
+    log(pre.weight.requires_grad, pre(torch.tensor([2])), nn.EmbeddingBag.from_pretrained(
+        torch.eye(3), mode="mean")(torch.tensor([[0, 1]])))
+    log(_raises(lambda: nn.Embedding(3, 2, padding_idx=5)), _raises(lambda: emb(torch.tensor(
+        [[0.5]]))))
+
+
+@program(tol=1e-5)
+def linear_attention_and_kernels(torch, log):
+    F = torch.nn.functional
+    B, L, D = 2, 6, 4
+    q, k, v = torch.randn(B, L, D), torch.randn(B, L, D), torch.randn(B, L, D)
+    phi_q, phi_k = F.elu(q) + 1, F.elu(k) + 1
+    kv = torch.einsum("bld,ble->bde", phi_k, v)
+    z = 1 / (torch.einsum("bld,bd->bl", phi_q, phi_k.sum(1)) + 1e-6)
+    out = torch.einsum("bld,bde,bl->ble", phi_q, kv, z)
+    log(out.shape, out[0, 0])
+    kv_c = torch.einsum("bld,ble->blde", phi_k, v).cumsum(1)
+    k_c = phi_k.cumsum(1)
+    causal = torch.einsum("bld,blde->ble", phi_q, kv_c) / torch.einsum("bld,bld->bl", phi_q,
+                                                                       k_c)[..., None]
+    log(causal[1, -1], torch.allclose(causal[:, -1], out[:, -1], atol=1e-5))
+    omega = torch.randn(D, 8)
+    feat = lambda x: torch.exp(x @ omega - (x ** 2).sum(-1, keepdim=True) / 2) / math.sqrt(8)  # noqa
+    approx = feat(q) @ feat(k).transpose(1, 2)
+    log(approx.shape, (approx > 0).all())
+
+
+@program(tol=1e-6)
+def rbf_kernels_and_mmd(torch, log):
+    x, y = torch.randn(6, 2), torch.randn(5, 2) + 1
+
+    def k(a, b, s):
+        return torch.exp(-torch.cdist(a, b) ** 2 / (2 * s ** 2))
+
+    def mmd(a, b, s=1.0):
+        return k(a, a, s).mean() + k(b, b, s).mean() - 2 * k(a, b, s).mean()
+
+    log(mmd(x, y), mmd(x, x), sum(mmd(x, y, s) for s in [0.5, 1.0, 2.0]))
+    log(torch.cdist(x, y, p=0), torch.cdist(x, y, compute_mode="use_mm_for_euclid_dist")[0],
+        torch.cdist(x, y, compute_mode="donot_use_mm_for_euclid_dist")[0])
+    xx = (x ** 2).sum(1, keepdim=True)
+    d2 = xx - 2 * x @ x.T + xx.T
+    log(d2.diagonal().abs().max() < 1e-5, d2.clamp_min(0).sqrt()[0, 1], torch.cdist(x, x)[0, 1])
+    K = k(x, x, 1.0) + 1e-3 * torch.eye(6)
+    alpha = torch.linalg.solve(K, torch.ones(6))
+    log(alpha, torch.linalg.eigvalsh(K).min() > 0)
+
+
+@program()
+def tokenizer_padding_and_truncation(torch, log):
+    rnn = torch.nn.utils.rnn
+    vocab = {"<pad>": 0, "<bos>": 1, "<eos>": 2, "<unk>": 3}
+    sents = ["the cat sat", "a dog", "the quick brown fox jumps high"]
+    for s in sents:
+        for w in s.split():
+            vocab.setdefault(w, len(vocab))
+    max_len = 5
+    ids = [[1] + [vocab.get(w, 3) for w in s.split()][:max_len - 2] + [2] for s in sents]
+    batch = rnn.pad_sequence([torch.tensor(i) for i in ids], batch_first=True, padding_value=0)
+    attn = (batch != 0).long()
+    log(batch, attn, attn.sum(1), batch.dtype)
+    ext = (1.0 - attn[:, None, None, :].float()) * torch.finfo(torch.float32).min
+    log(ext[1, 0, 0], ext.dtype)
+    pos = (attn.cumsum(1) - 1).clamp(min=0) * attn
+    log(pos)
+    labels = batch.clone()
+    labels[labels == 0] = -100
+    shift_logits_len = labels[:, 1:].shape
+    log(labels, shift_logits_len, (labels != -100).sum())
+    rev = {v: k for k, v in vocab.items()}
+    log([" ".join(rev[i] for i in row.tolist() if i not in (0, 1, 2)) for row in batch])
+    lp = rnn.pad_sequence([torch.tensor(i) for i in ids], batch_first=True, padding_side="left")
+    log(lp, rnn.unpad_sequence(lp, torch.tensor([len(i) for i in ids]), batch_first=True)[1]
+        if False else lp.shape)
+
+
+@program(tol=1e-5)
+def neural_ode_adjoint_free_fixed_step(torch, log):
+    nn = torch.nn
+
+    class ODEFunc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 2))
+
+        def forward(self, t, y):
+            return self.net(torch.cat([y, t.expand(y.shape[0], 1)], 1))
+
+    f = ODEFunc()
+    y0 = torch.randn(4, 2)
+    ts = torch.linspace(0, 1, 6)
+    ys = [y0]
+    y = y0
+    for t0, t1 in zip(ts[:-1], ts[1:]):
+        h = t1 - t0
+        k1 = f(t0, y)
+        k2 = f(t0 + h / 2, y + h / 2 * k1)
+        k3 = f(t0 + h / 2, y + h / 2 * k2)
+        k4 = f(t1, y + h * k3)
+        y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        ys.append(y)
+    traj = torch.stack(ys)
+    loss = traj[-1].pow(2).mean()
+    loss.backward()
+    log(traj.shape, traj[-1], f.net[0].weight.grad.norm())
+    ye = y0
+    for t0, t1 in zip(ts[:-1], ts[1:]):
+        ye = ye + (t1 - t0) * f(t0, ye)
+    log((ye - y).abs().max() < 0.5, ts.diff())
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -3353,6 +3585,20 @@ def test_program_like_torch(name):
 
 
 # Regressions the programs found
+
+
+@contextlib.contextmanager
+def _torch_threads(n):
+    """torch and ember on n intra-op threads (torch's kernels split long loops by them)."""
+    import torch
+    before, ember_before = torch.get_num_threads(), ember.get_num_threads()
+    torch.set_num_threads(n)
+    ember.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        ember.set_num_threads(ember_before)
 
 
 def _outcome(fn):
@@ -3409,3 +3655,16 @@ def test_logcumsumexp_accumulates_like_torchs_cpu_scan(dtype):
     x = (torch.randn(8, 60) * 5).to(getattr(torch, dtype))
     got = ember.logcumsumexp(ember.tensor(x.float().numpy()).to(getattr(ember, dtype)), 1)
     assert got.float().tolist() == torch.logcumsumexp(x, 1).float().tolist()
+
+
+@pytest.mark.parametrize("indices", [[7, 1], [-6], [1, 9, 8], [-1], "bool", "float"])
+def test_embedding_max_norm_checks_its_indices_like_torch(indices):
+    import torch
+    import ember
+
+    def run(lib):
+        w = lib.ones(5, 3) * 2
+        idx = lib.tensor({"bool": [True], "float": [0.5]}.get(indices) if isinstance(
+            indices, str) else indices)
+        return _outcome(lambda: lib.nn.functional.embedding(idx, w, max_norm=1.0)), w.tolist()
+    assert run(ember) == run(torch)
