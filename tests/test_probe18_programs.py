@@ -3545,6 +3545,27 @@ def tokenizer_padding_and_truncation(torch, log):
 
 
 @program(tol=1e-5)
+def mixed_precision_bfloat16_training(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).to(torch.bfloat16)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(6, 4, dtype=torch.bfloat16)
+    y = torch.randint(0, 2, (6,))
+    for step in range(2):
+        out = model(x)
+        loss = F.cross_entropy(out.float(), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(out.dtype, loss, model[0].weight.grad.dtype, model[0].weight[0, :2])
+    h = torch.tensor([1.0, 1e-4, 65504.0], dtype=torch.float16)
+    log(h + h, h * 2, h.sum(), h.mean(), h.to(torch.bfloat16), h.float().to(torch.bfloat16))
+    b = torch.tensor([1.0, 1.001, 256.0, 257.0], dtype=torch.bfloat16)
+    log(b, b + 1, b.sum(), b.cumsum(0), b * 3, b / 3, torch.finfo(torch.bfloat16).eps)
+    log(torch.tensor(0.1, dtype=torch.bfloat16).item(), torch.tensor(0.1, dtype=torch.float16).item())
+
+
+@program(tol=1e-5)
 def neural_ode_adjoint_free_fixed_step(torch, log):
     nn = torch.nn
 
@@ -3655,6 +3676,49 @@ def test_logcumsumexp_accumulates_like_torchs_cpu_scan(dtype):
     x = (torch.randn(8, 60) * 5).to(getattr(torch, dtype))
     got = ember.logcumsumexp(ember.tensor(x.float().numpy()).to(getattr(ember, dtype)), 1)
     assert got.float().tolist() == torch.logcumsumexp(x, 1).float().tolist()
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("n", [5, 31, 100, 1000])
+@pytest.mark.parametrize("case", ["add_", "add", "sub", "rsub", "number", "one_element",
+                                  "zero_dim"])
+def test_half_add_with_alpha_rounds_its_scalar_tail_like_torch(dtype, n, case):
+    """torch's float16/bfloat16 add/sub with alpha: the elements after the vectorised loop's
+    last 32 round `alpha * other` to the dtype before the sum (an SGD step over a bias)."""
+    import torch
+    import ember
+
+    def run(lib, a, b):
+        return {"add_": lambda: a.clone().add_(b, alpha=-0.1),
+                "add": lambda: lib.add(a, b, alpha=0.37), "sub": lambda: lib.sub(a, b, alpha=0.37),
+                "rsub": lambda: lib.rsub(a, b, alpha=0.37),
+                "number": lambda: lib.add(a, 2.5, alpha=0.3),
+                "one_element": lambda: lib.add(a[:1], b, alpha=0.3),
+                "zero_dim": lambda: lib.add(a[1], b[2], alpha=0.3)}[case]().float().tolist()
+    with _torch_threads(1):
+        torch.manual_seed(0)
+        a, b = (torch.randn(2, n) * 4).to(getattr(torch, dtype))
+        got = run(ember, *(ember.tensor(t.float().numpy()).to(getattr(ember, dtype))
+                           for t in (a, b)))
+        assert got == run(torch, a, b)
+
+
+def test_half_sgd_step_over_small_parameters_like_torch():
+    import torch
+    import ember
+
+    def run(lib):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.ReLU(), lib.nn.Linear(8, 2))
+        model = model.to(lib.bfloat16)
+        opt = lib.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.01)
+        for _ in range(3):
+            for p in model.parameters():
+                p.grad = lib.randn(p.shape).to(lib.bfloat16)
+            opt.step()
+        return [p.float().tolist() for p in model.parameters()]
+    with _torch_threads(1):
+        assert run(ember) == run(torch)
 
 
 @pytest.mark.parametrize("indices", [[7, 1], [-6], [1, 9, 8], [-1], "bool", "float"])
