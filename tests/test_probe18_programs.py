@@ -3732,3 +3732,25 @@ def test_embedding_max_norm_checks_its_indices_like_torch(indices):
             indices, str) else indices)
         return _outcome(lambda: lib.nn.functional.embedding(idx, w, max_norm=1.0)), w.tolist()
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name,kwargs", [
+    ("RMSprop", {"momentum": 0.5}), ("RMSprop", {"momentum": 0.9, "centered": True}),
+    ("SGD", {"momentum": 0.9, "weight_decay": 0.01})])
+def test_half_optimizer_steps_over_a_small_parameter_like_torch(name, kwargs, dtype):
+    """RMSprop's momentum step is param.add_(buf, alpha=-lr), torch's add with alpha and its
+    scalar tail (ember's update rule rounded lr to the dtype and the product everywhere)."""
+    import torch
+    import ember
+
+    def run(lib):
+        lib.manual_seed(0)
+        p = lib.nn.Parameter(lib.randn(40).to(getattr(lib, dtype)))
+        opt = getattr(lib.optim, name)([p], lr=1e-2, **kwargs)
+        for _ in range(4):
+            p.grad = (lib.randn(40) * 0.1).to(getattr(lib, dtype))
+            opt.step()
+        return p.detach().float().tolist()
+    with _torch_threads(1):
+        assert run(ember) == run(torch)
