@@ -3599,6 +3599,230 @@ def neural_ode_adjoint_free_fixed_step(torch, log):
         ye = ye + (t1 - t0) * f(t0, ye)
     log((ye - y).abs().max() < 0.5, ts.diff())
 
+@program()
+def module_api_bookkeeping(torch, log):
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+            self.head = nn.Linear(3, 1)
+            self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+            self.register_buffer("cache", torch.ones(2), persistent=False)
+
+        def forward(self, x):
+            self.steps += 1
+            return self.head(self.enc(x))
+
+    net = Net()
+    log([n for n, _ in net.named_modules()], [n for n, _ in net.named_buffers()],
+        list(net.state_dict().keys()))
+    log(net.get_submodule("enc.0").out_features, _raises(lambda: net.get_submodule("enc.5")),
+        _raises(lambda: net.get_parameter("head.nope")))
+    res = net.load_state_dict({"head.weight": torch.zeros(1, 3), "extra": torch.ones(1)},
+                              strict=False)
+    log(res.missing_keys, res.unexpected_keys, str(res))
+    log(_raises(lambda: net.load_state_dict({"head.weight": torch.zeros(1, 3)})))
+    log(_raises(lambda: net.load_state_dict({**net.state_dict(), "head.bias": torch.zeros(2)})))
+    net.requires_grad_(False)
+    log([p.requires_grad for p in net.parameters()])
+    net.head.requires_grad_()
+    out = net(torch.ones(4, 2))
+    out.sum().backward()
+    log(net.steps, net.head.weight.grad, net.enc[0].weight.grad)
+    net.zero_grad()
+    log(net.head.weight.grad)
+    net.add_module("extra", nn.Identity())
+    log(_raises(lambda: net.add_module("a.b", nn.Identity())), _raises(lambda: net.register_buffer(
+        "head", torch.ones(1))), _raises(lambda: setattr(net, "head", torch.ones(1))))
+    net.eval()
+    log(net.training, net.enc.training, net.enc[1].training, sum(1 for _ in net.modules()))
+    net.half()
+    log(net.head.weight.dtype, net.steps.dtype, net.cache.dtype)
+    log(_raises(lambda: nn.Linear(2, 2).register_parameter("w", torch.ones(1))))
+
+
+@program()
+def views_storage_and_inplace(torch, log):
+    base = torch.arange(12.0)
+    v = base.view(3, 4)
+    t = v.t()
+    s = v[:, 1]
+    log(v._base is base, t.is_contiguous(), s.stride(), s.storage_offset(), t.data_ptr() ==
+        base.data_ptr(), s.untyped_storage().nbytes())
+    s.mul_(10)
+    log(base, v.is_set_to(v), base.untyped_storage().data_ptr() == v.untyped_storage().data_ptr())
+    e = torch.zeros(1).expand(3)
+    log(_raises(lambda: e.add_(1)), _raises(lambda: torch.zeros(2, 1).expand(2, 3).mul_(2)))
+    r = torch.arange(6.0)
+    r.resize_(2, 2)
+    log(r, r.shape, _raises(lambda: v.resize_(20)))
+    a = torch.ones(2, 3)
+    a.t_()
+    a.unsqueeze_(0)
+    a.squeeze_()
+    a.transpose_(0, 1)
+    log(a.shape, a.stride())
+    st = torch.as_strided(torch.arange(9.0), (2, 2), (3, 1), 1)
+    log(st, st.is_contiguous())
+    x = torch.randn(2, 3, 4, 5)
+    cl = x.to(memory_format=torch.channels_last)
+    log(cl.stride(), cl.is_contiguous(), cl.is_contiguous(memory_format=torch.channels_last),
+        torch.empty_like(cl).stride(), (cl + 1).stride(), cl.contiguous().stride())
+    log(torch.zeros(2, 3).new_full((2,), 5).dtype, torch.ones(1, dtype=torch.int8).new_tensor(
+        [1.5]).dtype, torch.ones(1).new_empty(0).shape, torch.ones(2, dtype=torch.float64).new_ones(
+        3).dtype)
+    d = torch.ones(3)
+    d2 = d.detach()
+    d2[0] = 5
+    log(d, d.clone().data_ptr() != d.data_ptr(), d.numpy().base is not None)
+
+
+@program()
+def cumulative_ops_dtypes(torch, log):
+    b = torch.tensor([True, True, False])
+    i8 = torch.tensor([100, 100, 100], dtype=torch.int8)
+    log(b.cumsum(0), b.cumsum(0).dtype, i8.cumsum(0), i8.cumsum(0).dtype, i8.cumsum(0,
+        dtype=torch.int8), i8.cumprod(0).dtype, torch.cumsum(i8, 0, dtype=torch.float32))
+    u = torch.tensor([200, 100], dtype=torch.uint8)
+    log(u.sum(), u.sum(dtype=torch.uint8), u.prod(), u.cumsum(0), u.mean(dtype=torch.float32))
+    h = torch.tensor([60000.0, 10000.0], dtype=torch.float16)
+    log(h.sum(), h.cumsum(0), h.sum(dtype=torch.float32), h.mean(), h.prod())
+    f = torch.tensor([1e8, 1.0, -1e8, 1.0])
+    log(f.sum(), f.cumsum(0), f.double().sum(), torch.tensor([0.1] * 10).sum(),
+        torch.tensor([0.1] * 10).cumsum(0)[-1])
+    log(torch.arange(5).cumsum(0).dtype, torch.arange(5.0).cumprod(0), torch.tensor([]).cumsum(0),
+        _raises(lambda: torch.ones(2).cumsum(1)))
+    log(torch.tensor([[1, 2], [3, 4]]).cumsum(dim=-1), torch.tensor([[1, 2], [3, 4]]).cummax(0)
+        .indices, torch.tensor([3, 1, 2]).cumsum(0).flip(0))
+
+
+@program(tol=1e-6)
+def distributions_validation_and_constraints(torch, log):
+    D = torch.distributions
+    C = D.constraints
+    log(_raises(lambda: D.Normal(torch.tensor([0.0]), torch.tensor([0.0]))))
+    log(_raises(lambda: D.Bernoulli(probs=torch.tensor([1.5]))))
+    log(_raises(lambda: D.Categorical(probs=torch.tensor([-0.1, 1.1]))))
+    log(_raises(lambda: D.Normal(0.0, 1.0).log_prob(torch.tensor([float("nan")]))) if False
+        else D.Normal(0.0, 1.0).log_prob(torch.tensor([float("nan")])))
+    log(_raises(lambda: D.Exponential(1.0).log_prob(torch.tensor([-1.0]))))
+    log(D.Exponential(1.0, validate_args=False).log_prob(torch.tensor([-1.0])))
+    log(_raises(lambda: D.Beta(1.0, 1.0).log_prob(torch.tensor([1.5]))))
+    log(C.positive.check(torch.tensor([0.0, 1.0])), C.unit_interval.check(torch.tensor([0.0, 1.0])),
+        C.simplex.check(torch.tensor([0.3, 0.7])), C.integer_interval(0, 3).check(torch.tensor(
+            [1.0, 4.0])), str(C.greater_than(2.0)), str(C.interval(0.0, 1.0)))
+    log(_raises(lambda: D.Normal(0.0, 1.0).sample((2,)).numpy() and D.Uniform(1.0, 0.0)))
+    D.Distribution.set_default_validate_args(False)
+    log(D.Normal(0.0, -1.0).scale)
+    D.Distribution.set_default_validate_args(True)
+    n = D.Normal(torch.zeros(2), torch.ones(2))
+    log(n.expand((3, 2)).batch_shape, _raises(lambda: n.expand((3, 3))), n.has_rsample,
+        D.Categorical(logits=torch.zeros(3)).has_enumerate_support, n.support)
+    log(str(D.Categorical(logits=torch.zeros(3)).support), D.Dirichlet(torch.ones(3)).support)
+
+
+@program(tol=1e-5)
+def hooks_with_kwargs_and_state_dict_hooks(torch, log):
+    nn = torch.nn
+    lin = nn.Linear(2, 2)
+    seen = []
+
+    def pre(mod, args, kwargs):
+        seen.append(("pre", len(args), sorted(kwargs)))
+        return (args[0] * 2,), kwargs
+
+    def post(mod, args, kwargs, out):
+        seen.append(("post", out.shape))
+        return out + 1
+
+    h1 = lin.register_forward_pre_hook(pre, with_kwargs=True)
+    h2 = lin.register_forward_hook(post, with_kwargs=True)
+    y = lin(torch.ones(1, 2))
+    log(seen, y)
+    h1.remove()
+    h2.remove()
+    log(torch.allclose(lin(torch.ones(1, 2)), y), len(lin._forward_hooks))
+    grads = []
+    h3 = lin.register_full_backward_pre_hook(lambda m, go: grads.append(go[0].shape))
+    h4 = lin.register_full_backward_hook(lambda m, gi, go: grads.append(
+        (gi[0] is None, go[0].shape)))
+    x = torch.ones(3, 2, requires_grad=True)
+    lin(x).sum().backward()
+    log(grads)
+    h3.remove()
+    h4.remove()
+
+    def sd_hook(module, state_dict, prefix, local_metadata):
+        state_dict[prefix + "note"] = torch.tensor(1)
+    lin.register_state_dict_post_hook(sd_hook) if hasattr(lin, "register_state_dict_post_hook") \
+        else lin._register_state_dict_hook(lambda m, sd, p, meta: sd)
+    log(list(lin.state_dict().keys()))
+    called = []
+    lin.register_load_state_dict_post_hook(lambda m, keys: called.append(
+        (keys.missing_keys, keys.unexpected_keys)))
+    lin.load_state_dict({"weight": torch.zeros(2, 2), "bias": torch.zeros(2)})
+    log(called, lin.weight.sum())
+
+@program()
+def training_setup_errors(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    data = _module(torch, "utils.data")
+    w = torch.ones(2, requires_grad=True)
+    log(_raises(lambda: torch.optim.SGD([w * 2], lr=0.1)))
+    log(_raises(lambda: torch.optim.SGD([{"params": [w]}, {"params": [w]}], lr=0.1)))
+    log(_raises(lambda: torch.optim.SGD(w, lr=0.1)))
+    log(_raises(lambda: data.TensorDataset(torch.ones(3), torch.ones(4))))
+    bn = nn.BatchNorm1d(3)
+    log(_raises(lambda: bn(torch.randn(1, 3))))
+    bn.eval()
+    log(bn(torch.ones(1, 3)).shape)
+    log(_raises(lambda: nn.LSTM(3, 4)(torch.randn(2, 5))))
+    log(_raises(lambda: nn.LSTM(3, 4)(torch.randn(2, 5, 4, 1))))
+    log(_raises(lambda: nn.GRU(3, 4)(torch.randn(5, 2, 3), torch.zeros(1, 3, 4))))
+    log(_raises(lambda: F.cross_entropy(torch.randn(2, 3), torch.randn(2, 4))))
+    log(_raises(lambda: F.cross_entropy(torch.randn(2, 3, 4), torch.tensor([0, 1]))))
+    log(_raises(lambda: F.binary_cross_entropy_with_logits(torch.randn(2, 3), torch.ones(3, 2))))
+    log(_raises(lambda: F.nll_loss(torch.randn(3), torch.tensor([0, 1, 2]))))
+    log(_raises(lambda: torch.load("/nonexistent/model.pt")))
+    log(_raises(lambda: nn.Conv2d(3, 4, 3)(torch.randn(3, 8))))
+    log(nn.Conv2d(3, 4, 3)(torch.randn(3, 8, 8)).shape, nn.Linear(3, 2)(torch.randn(3)).shape)
+    log(_raises(lambda: nn.Sequential(nn.Linear(2, 3), nn.Linear(2, 1))(torch.ones(1, 2))))
+    log(_raises(lambda: nn.Embedding(10, 3)(torch.tensor([[1, 2], [3, 10]]))))
+    log(_raises(lambda: data.DataLoader(torch.arange(5), batch_size=0)))
+    log(_raises(lambda: data.DataLoader(torch.arange(5), shuffle=True, sampler=[0, 1])))
+    log(_raises(lambda: nn.MultiheadAttention(5, 2)))
+    log(_raises(lambda: nn.TransformerEncoderLayer(6, 4)))
+    log(_raises(lambda: torch.nn.utils.clip_grad_norm_([torch.tensor([float("inf")],
+        requires_grad=True)], 1.0, error_if_nonfinite=True) if False else None))
+    p = torch.tensor([1.0], requires_grad=True)
+    p.grad = torch.tensor([float("nan")])
+    log(_raises(lambda: nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)))
+    log(nn.utils.clip_grad_norm_([p], 1.0), p.grad)
+
+
+@program()
+def scatter_legacy_reduce_and_index_errors(torch, log):
+    x = torch.zeros(3)
+    log(x.scatter(0, torch.tensor([0, 0, 2]), torch.tensor([1.0, 2.0, 3.0]), reduce="add"))
+    log(torch.ones(3).scatter(0, torch.tensor([0, 0]), 2.0, reduce="multiply"))
+    log(torch.zeros(2, 2).scatter_(1, torch.tensor([[1], [0]]), 5.0))
+    log(_raises(lambda: torch.zeros(3).scatter_(0, torch.tensor([3]), 1.0)))
+    log(_raises(lambda: torch.zeros(3).scatter_(0, torch.tensor([[0]]), 1.0)))
+    log(_raises(lambda: torch.zeros(3).scatter_reduce(0, torch.tensor([0]), torch.ones(1), "mul")))
+    log(_raises(lambda: torch.zeros(3).index_add_(0, torch.tensor([3]), torch.ones(1))))
+    log(_raises(lambda: torch.zeros(3).index_fill_(0, torch.tensor([5]), 1.0)))
+    log(_raises(lambda: torch.zeros(3).index_copy_(0, torch.tensor([0, 1]), torch.ones(3))))
+    log(_raises(lambda: torch.zeros(3)[torch.tensor([0, 5])]))
+    log(_raises(lambda: torch.zeros(3, 3)[torch.tensor([0, 1]), torch.tensor([0, 1, 2])]))
+    log(_raises(lambda: torch.zeros(3).gather(0, torch.tensor([0, 3]))))
+    log(_raises(lambda: torch.zeros(3).take(torch.tensor([7]))))
+    y = torch.zeros(4)
+    y[torch.tensor([1, 1, 1])] = torch.tensor([1.0, 2.0, 3.0])
+    log(y, torch.zeros(4).index_put((torch.tensor([1, 1]),), torch.tensor([1.0, 2.0]),
+                                    accumulate=True))
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
