@@ -612,16 +612,33 @@ def _host(t):
 
 def _embedding_renorm(weight, input, max_norm, norm_type):
     """In place, without grad: rows used by `input` get norm at most max_norm (torch's
-    embedding_renorm_, including its 1e-7)."""
+    embedding_renorm_, including its 1e-7, its checks and its errors: it renormalises the rows
+    in sorted order, negative ones from the end, up to the first out of range)."""
+    where = " (while checking arguments for embedding_renorm_)"
+    if weight.ndim != 2:
+        raise RuntimeError(f"Expected 2-dimensional tensor, but got {weight.ndim}-dimensional "
+                           f"tensor for argument #1 'self'{where}")
+    if input.arr.dtype not in _O._INDEX_DTYPES:
+        raise RuntimeError("Expected tensor for argument #2 'indices' to have one of the following "
+                           f"scalar types: Long, Int; but got {_O._type_name(input.arr)} instead"
+                           f"{where}")
     xp = weight.be.xp
+    n = weight.shape[0]
     with _no_grad():
         rows = xp.unique(input.arr.reshape(-1))
+        bad = None
+        if rows.size and (int(rows[0]) < -n or int(rows[-1]) >= n):
+            first = int(xp.flatnonzero((rows < -n) | (rows >= n))[0])
+            rows, bad = rows[:first], int(rows[first])
         w = weight.arr[rows]
         norms = (xp.abs(w) ** norm_type).sum(-1) ** (1.0 / norm_type)
         scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
         weight.arr[rows] = w * scale[:, None]
         from .._tensor import bump_version
         bump_version(weight)
+    if bad is not None:
+        raise IndexError(f"select(): index {bad} out of range for tensor of size "
+                         f"{list(weight.shape)} at dimension 0")
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,

@@ -579,6 +579,9 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
             raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
                             "Tensor")
         fill_value = fill_value.item()
+    elif not isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number, np.bool_)):
+        raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
+                        f"{type_name(fill_value)}")
     if type(fill_value) is int and not -2 ** 63 <= fill_value < 2 ** 64:
         raise OverflowError("int too big to convert")
     if dtype is None:

@@ -8,6 +8,7 @@ import builtins
 import cmath
 import math
 import operator as _operator
+from math import prod as _prod
 from weakref import ref as _weakref
 
 import numpy as np
@@ -863,9 +864,43 @@ def _axpy(xp, dt, base, x, c, out=None):
         base = xp.asarray(base, dt)
     if getattr(x, "dtype", None) != dt:
         x = xp.asarray(x, dt)
-    if dt.itemsize == 2:
-        base, x, c = base.astype(_F32), x.astype(_F32), _F32.type(c)
-    return _fma(xp, x, c, base, dt, out)
+    if dt.itemsize != 2:
+        return _fma(xp, x, c, base, dt, out)
+    flat = xp is np and c != 1 and c != -1 and _flat_operands(base, x)
+    base, x, c = base.astype(_F32), x.astype(_F32), _F32.type(c)
+    r = _fma(xp, x, c, base, dt, out)
+    if flat and r.flags.c_contiguous:
+        r = _scalar_tails(base, x, c, dt, r)
+    return r
+
+
+def _flat_operands(a, b):
+    """Whether torch's CPU loop runs over a and b as one flat contiguous range (each a
+    C-contiguous array of the result's size, or a single element broadcast: stride 0) with a
+    scalar tail (_scalar_tails): fewer than 32768 elements, not a multiple of 32."""
+    n = _prod(np.broadcast_shapes(a.shape, b.shape))
+    return n < 32768 and n % 32 and all(t.size == 1 or t.size == n and t.flags.c_contiguous
+                                        for t in (a, b))
+
+
+def _scalar_tails(base, x, c, dt, r):
+    """torch's float16/bfloat16 `self + alpha * other` outside its vectorised loop. The loop
+    computes in float32 and rounds once (the fused result in r), two AVX2 vectors (32
+    elements) at a time; the elements after the last pair take the scalar code, in the dtype's
+    own arithmetic: `alpha * other` rounded to the dtype, then the sum rounded. Here for flat
+    operands (_flat_operands) of fewer than 32768 elements (at::internal::GRAIN_SIZE), which
+    torch runs in one chunk: the chunks of longer ones follow its threads (and its OpenMP's
+    load-dependent thread count), left to the vectorised rounding. r: the vectorised result,
+    written in place (a NumPy scalar, for 0-d operands, replaced)."""
+    k = r.size // 32 * 32
+    bf, xf = base.reshape(-1), x.reshape(-1)
+    b = bf if bf.size == 1 else bf[k:]
+    prod = ((xf if xf.size == 1 else xf[k:]) * c).astype(dt).astype(_F32)
+    tail = (b + prod).astype(dt)
+    if type(r) is not np.ndarray:
+        return tail[0]
+    r.reshape(-1)[k:] = tail
+    return r
 
 
 def _scaled_g(g, x, alpha):

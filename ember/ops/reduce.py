@@ -1130,7 +1130,9 @@ def _logcumsumexp(xp, x, dim):
     if x.dtype.kind == "c":
         y = _logcumsumexp_complex(xp, x, dim)
         return y, (x, y, dim)
-    y = _lcse_real(xp, _acc(x), dim).astype(x.dtype, copy=False)
+    # torch's CPU scan accumulates float32 in double (acc_type), half and bfloat16 in float32
+    acc = x.astype(np.float64) if xp is np and x.dtype == np.float32 else _acc(x)
+    y = _lcse_real(xp, acc, dim).astype(x.dtype, copy=False)
     return y, (x, y, dim)
 
 

@@ -4,6 +4,7 @@ Contract (see _registry.py): `fwd(xp, *arrays, *static) -> (out, saved)`, `bwd(x
 View ops are wrapped by `make_view` (the output aliases the input's storage); everything else
 copies, as torch does (flip, roll, repeat, cat, tril ...)."""
 import builtins
+import collections.abc
 from math import prod as _prod
 
 import numpy as np
@@ -654,19 +655,26 @@ def broadcast_to(input, size):
 
 
 def broadcast_shapes(*shapes):
-    shapes = [(s,) if isinstance(s, int) else tuple(s) for s in shapes]
-    nd = builtins.max((len(s) for s in shapes), default=0)
-    out = [1] * nd
+    """torch's _refs._broadcast_shapes: Nones skipped, ints as 1-d shapes, each shape checked
+    against the common shape of those before it (the error names the shape as given)."""
+    shapes = [(s,) if isinstance(s, int) else s for s in shapes if s is not None]
     for s in shapes:
-        for i, n in enumerate(s, nd - len(s)):
-            if n < 0:
-                raise RuntimeError("Trying to create tensor with negative dimension "
-                                   f"{n}: {list(s)}")
+        if not isinstance(s, collections.abc.Sequence):
+            raise RuntimeError("Input shapes should be of type ints, a tuple of ints, or a list "
+                               f"of ints, got {s}")
+    out = [1] * builtins.max((len(s) for s in shapes), default=0)
+    for k, s in enumerate(shapes):
+        for i in range(-1, -1 - len(s), -1):
+            if s[i] == out[i]:
+                continue
             if out[i] == 1:
-                out[i] = n
-            elif n != 1 and n != out[i]:
-                raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single "
-                                   "shape.  Mismatch is between arg 0 and arg 1.")
+                if s[i] < 0:
+                    raise ValueError("Attempting to broadcast a dimension with negative length!")
+                out[i] = s[i]
+            elif s[i] != 1:
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {s[i]} at {i}! "
+                                   f"Mismatching argument at index {k} had {s}; but expected "
+                                   f"shape should be broadcastable to {out}")
     return Size(out)
 
 
@@ -893,7 +901,7 @@ def _common(tensors, name):
     if not tensors:
         if name == "stack":
             raise RuntimeError("stack expects a non-empty TensorList")
-        raise ValueError(f"{name}(): expected a non-empty list of Tensors")
+        raise ValueError(f"torch.{name}(): expected a non-empty list of Tensors")
     try:
         t0 = tensors[0]
         d0, b0 = t0.arr.dtype, t0.be

@@ -1,6 +1,6 @@
 """RMSprop, optionally centered and with momentum (torch.optim.RMSprop)."""
 from .._tensor import Tensor
-from .optimizer import (_scale_, Optimizer, _addcdiv_, _addcmul_, _effective_grad, _finish,
+from .optimizer import (_scale_, Optimizer, _add, _addcdiv_, _addcmul_, _effective_grad, _finish,
                         _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
                         _use_grad_for_differentiable, _value, _zeros_like, _weight_decay, _number)
 
@@ -73,7 +73,7 @@ def _rmsprop_kernel(xp, param, grad, square_avg, grad_avg, buf, lr, alpha, eps, 
     if buf is not None:                             # momentum > 0
         _scale_(buf, momentum)
         _addcdiv_(xp, buf, grad, avg, 1, tmp)
-        param += xp.multiply(buf, -lr, out=tmp)
+        _add(xp, param, buf, -lr, param)
     else:
         _addcdiv_(xp, param, grad, avg, -lr, tmp)
 
