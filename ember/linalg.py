@@ -324,18 +324,12 @@ def _no_grad():
 
 def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=None):
     """Triangular solve: the unused triangle of A is ignored (and masked out of A's gradient),
-    as torch does."""
+    as torch does; one LinalgSolveTriangularBackward0 node, saving A and the result."""
     if upper is None:
         raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
                         '"upper"')
     _tensor_ndim("linalg_solve_triangular", A, "input")
     _ops._square_shape(A, "linalg.solve_triangular")
-    if unitriangular:
-        from .ops.creation import eye
-        T = (A.triu(1) if upper else A.tril(-1)) + eye(A.shape[-1], dtype=A.dtype,
-                                                        device=A.device)
-    else:
-        T = A.triu() if upper else A.tril()
     if _tensor_ndim("linalg_solve_triangular", B, "B", 2) < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
                            "dimensions.")
@@ -348,21 +342,8 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
     _floating(A, "linalg.solve_triangular")
     if B.dtype != A.dtype:          # torch casts B to A's dtype (float64 and complex too)
         B = B.to(A.dtype)
-    if T.shape[:-2] != B.shape[:-2]:    # B is always matrices: solve must not take it as vectors
-        import numpy as np
-        batch = tuple(np.broadcast_shapes(T.shape[:-2], B.shape[:-2]))
-        T, B = T.expand(batch + T.shape[-2:]), B.expand(batch + B.shape[-2:])
-    try:                            # (B is a matrix, whatever its shape: not solve's vector)
-        X = _ops.apply(_ops._solve, (T, B), (False, left))
-    except LinAlgError:            # a zero on the diagonal: trsm's inf and nan, as torch gives
-        from .ops import linalg_info as _info
-        from .ops.creation import tensor
-        if left:
-            x = _info.tri_solve_host(T.arr, B.arr, upper)
-        else:                      # X T = B  <=>  T^T X^T = B^T
-            x = _info.tri_solve_host(T.arr.swapaxes(-1, -2), B.arr.swapaxes(-1, -2),
-                                     not upper).swapaxes(-1, -2)
-        X = tensor(x, device=A.device)
+    X = _ops.apply(_ops._solve_triangular, (A, B), (bool(upper), bool(left),
+                                                    bool(unitriangular)))
     return _ops._finish(X, out, "linalg_solve_triangular",
                         "expected scalar type {result} but found {out}")
 

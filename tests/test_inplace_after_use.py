@@ -23,8 +23,6 @@ for _name in ("split", "chunk", "unbind"):
         KNOWN[_name, _written] = "torch refuses a multi-output view whose base was written " \
                                  "(CreationMeta::MULTI_OUTPUT_NODE), ember computes"
 _COMPOSED = {   # ember composes these from other ops where torch records one node that saves
-    "triangular_solve": "TriangularSolveBackward0 (ember: a solve of the triangle) saves b",
-    "cholesky_solve": "CholeskySolveBackward0 (ember: two triangular solves) saves b",
     "combinations": "torch's masked_select saves the input (ember: index_select)",
     "scatter_reduce.sum.self": "ScatterReduceBackward0 (ember: scatter_add's node) saves both",
     "put": "PutBackward0 (ember: index_put on a flat view) saves source",
@@ -33,8 +31,7 @@ _COMPOSED = {   # ember composes these from other ops where torch records one no
 }
 for _name, _why in _COMPOSED.items():
     KNOWN[_name, "inputs"] = _why
-for _name in ("triangular_solve.lower_t", "triangular_solve.unit", "cholesky_solve.upper",
-              "combinations.r3", "mvlgamma.p1"):
+for _name in ("combinations.r3", "mvlgamma.p1"):
     KNOWN[_name, "inputs"] = _COMPOSED[_name.split(".")[0]]
 KNOWN["scatter_reduce.sum.self", "output"] = _COMPOSED["scatter_reduce.sum.self"]
 for _name, _why in {

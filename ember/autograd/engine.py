@@ -118,6 +118,7 @@ _SAVED_INPUTS = {
                                  if node.next[other] is not None),
     "where": lambda node: (0,),
     "linalg_solve_ex": lambda node: (0,),      # A (and the result), not B
+    "linalg_solve_triangular": lambda node: (0,),
 }
 
 

@@ -1348,6 +1348,85 @@ def _(xp, g, a, x, vector, left):
     return -xp.matmul(gb, _mH(x)), gb
 
 
+def _triangle(xp, a, upper, unit):
+    """The triangle of `a` that torch's triangular kernels read (unit: ones on the diagonal)."""
+    if not unit:
+        return xp.triu(a) if upper else xp.tril(a)
+    t = xp.triu(a, 1) if upper else xp.tril(a, -1)
+    return t + xp.eye(a.shape[-1], dtype=a.dtype)
+
+
+def _tri_solve(xp, t, b, upper, left=True):
+    """X with t X = b (X t = b unless `left`), t triangular: solved as a general system, or
+    by substitution through a zero on the diagonal (trsm's inf and nan)."""
+    if t.shape[:-2] != b.shape[:-2]:      # (b is a matrix, whatever its shape)
+        batch = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
+        t, b = xp.broadcast_to(t, batch + t.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
+    try:
+        return _bsolve(xp, t, b) if left else _swap(_bsolve(xp, _swap(t), _swap(b)))
+    except np.linalg.LinAlgError:
+        from . import linalg_info as info
+        x = info.tri_solve_host(t, b, upper) if left else \
+            _swap(info.tri_solve_host(_swap(t), _swap(b), not upper))
+        return xp.asarray(x)
+
+
+@op("linalg_solve_triangular", saves="both")
+def _solve_triangular(xp, a, b, upper, left, unit):
+    x = _tri_solve(xp, _triangle(xp, a, upper, unit), b, upper, left)
+    return x, (a, x, upper, left, unit)
+
+
+@_solve_triangular.vjp
+def _(xp, g, a, x, upper, left, unit):
+    """torch's linalg_solve_triangular_backward: gB = op(A)^{-H} g, gA = -gB X^H (X^H gB when
+    solving from the right) on A's triangle."""
+    gb = _tri_solve(xp, _mH(_triangle(xp, a, upper, unit)), g, not upper, left)
+    ga = -xp.matmul(gb, _mH(x)) if left else -xp.matmul(_mH(x), gb)
+    return (xp.triu(ga, int(unit)) if upper else xp.tril(ga, -int(unit))), gb
+
+
+@op("triangular_solve", saves="both", n_out=2)
+def _triangular_solve(xp, b, a, upper, transpose, unit):
+    t = _triangle(xp, a, upper, unit)
+    x = _tri_solve(xp, _swap(t) if transpose else t, b, upper != transpose)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return (x, xp.broadcast_to(a, batch + a.shape[-2:]).copy()), (a, x, upper, transpose, unit)
+
+
+@_triangular_solve.vjp
+def _(xp, g, a, x, upper, transpose, unit):
+    """torch's triangular_solve_backward; the cloned coefficient's gradient goes to A whole."""
+    gx, gm = g
+    t = _triangle(xp, a, upper, unit)
+    gb = _tri_solve(xp, t.conj() if transpose else _mH(t), gx, upper == transpose)
+    ga = -xp.matmul(x.conj(), _swap(gb)) if transpose else -xp.matmul(gb, _mH(x))
+    ga = xp.triu(ga, int(unit)) if upper else xp.tril(ga, -int(unit))
+    return gb, ga + gm
+
+
+def _chol_solve(xp, b, f, upper):
+    """X with A X = B for A = U^H U (upper) or L L^H, from the one triangle of f."""
+    t = _triangle(xp, f, upper, False)
+    lo = _mH(t) if upper else t
+    return _tri_solve(xp, _mH(lo), _tri_solve(xp, lo, b, False), True)
+
+
+@op("cholesky_solve", saves="both")
+def _cholesky_solve(xp, b, f, upper):
+    x = _chol_solve(xp, b, f, upper)
+    return x, (f, x, upper)
+
+
+@_cholesky_solve.vjp
+def _(xp, g, f, x, upper):
+    """torch's cholesky_solve_backward, through all of f (not only its triangle)."""
+    gb = _chol_solve(xp, g, f, upper)
+    common = xp.matmul(gb, _mH(x))
+    common = common + _mH(common)
+    return gb, -(xp.matmul(f, common) if upper else xp.matmul(common, f))
+
+
 def _linalg_solve(A, B, *, left=True, out=None):
     tensor_args("linalg_solve", ("A", 1, A), ("B", 2, B))
     if A.arr.dtype.kind not in "fcV":       # (torch's meta function's order of checks)
@@ -1372,16 +1451,14 @@ def _linalg_solve(A, B, *, left=True, out=None):
     return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", "resize")
 
 
-@op("linalg_cholesky_ex", saves="out")
-def _cholesky(xp, a, upper):
+def _cholesky_fwd(xp, a, upper):
     # upper: LAPACK's 'U' reads A's upper triangle, the lower one of A^H
     h = _mH(a) if upper else a
     L = _factorized(xp, lambda: xp.linalg.cholesky(h), "linalg.cholesky", h, "cholesky")
     return (_mH(L) if upper else L), (L, upper)
 
 
-@_cholesky.vjp
-def _(xp, g, L, upper):
+def _cholesky_bwd(xp, g, L, upper):
     gl = _mH(g) if upper else g
     p = xp.tril(xp.matmul(_mH(L), gl))
     p = 0.5 * (p + _mH(xp.tril(p, -1)))
@@ -1390,9 +1467,14 @@ def _(xp, g, L, upper):
     return (_mH(_bsolve(xp, _mH(L), _mH(t))),)
 
 
-def _linalg_cholesky(A, *, upper=False, out=None):
+_cholesky = op("linalg_cholesky_ex", saves="out")(_cholesky_fwd).vjp(_cholesky_bwd)
+# torch.cholesky: the same factor and rule in torch's own node, CholeskyBackward0
+_cholesky_deprecated = op("cholesky", saves="out")(_cholesky_fwd).vjp(_cholesky_bwd)
+
+
+def _linalg_cholesky(A, *, upper=False, out=None, _op=_cholesky):
     _square(A, "linalg.cholesky", "input")
-    return _finish(apply(_cholesky, (A,), (bool(upper),)), out, "linalg_cholesky", "resize")
+    return _finish(apply(_op, (A,), (bool(upper),)), out, "linalg_cholesky", "resize")
 
 
 @op("linalg_qr", saves="out", n_out=2)
@@ -2009,7 +2091,7 @@ def cholesky(input, upper=False, *, out=None):
                "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will "
                "produce equivalent results for all valid (symmetric positive definite) inputs.")
     lapack_only(input, "cholesky_cpu")
-    return _linalg_cholesky(input, upper=upper, out=out)
+    return _linalg_cholesky(input, upper=upper, out=out, _op=_cholesky_deprecated)
 
 
 def qr(input, some=True, *, out=None):
@@ -2117,4 +2199,5 @@ addmm_, addmv_, baddbmm_, addbmm_, addr_ = _inplace_products()
 contiguous_outputs("linalg_vector_norm")       # torch allocates norms along dims contiguous
 # torch's cross results, and solve's for left=False, are contiguous where NumPy's follow a
 # permuted operand (a .view() of them worked in torch only)
-contiguous_outputs("linalg_cross", "linalg_solve_ex")
+contiguous_outputs("linalg_cross", "linalg_solve_ex", "linalg_solve_triangular",
+                   "triangular_solve", "cholesky_solve")

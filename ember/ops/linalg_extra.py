@@ -12,8 +12,8 @@ from .._tensor import Tensor
 from .._warnings import warn_once as _warn_once
 from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
 from ._registry import op
-from .linalg import LinAlgError, _bsolve, _check_batch, _floating, _mH, _return_type, \
-    _square_shape, _tn, lapack_only
+from .linalg import _bsolve, _check_batch, _cholesky_solve, _floating, _mH, \
+    _return_type, _square_shape, _tn, _triangular_solve, lapack_only
 
 LU = _return_type("linalg_lu", ("P", "L", "U"))
 LU_FACTOR = _return_type("linalg_lu_factor", ("LU", "pivots"))
@@ -405,8 +405,6 @@ def _linear_solve_check(b, A, name):
 
 
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
-    from .. import linalg as la
-    from .shape import broadcast_shapes
     if tensor_ndim("triangular_solve", b, "input") < 2 or \
             tensor_ndim("triangular_solve", A, "A", 2) < 2:
         raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, "
@@ -419,12 +417,9 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
                "copy of one of the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be "
                "replaced with\nX = torch.linalg.solve_triangular(A, B).")
     lapack_only(A, "triangular_solve_cpu")
-    T = A.mT if transpose else A
-    x = la.solve_triangular(T, b, upper=bool(upper) != bool(transpose),
-                            unitriangular=unitriangular)
-    batch = tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(b.shape[:-2])))
-    return _finish_tuple((x, A.expand(*batch, *A.shape[-2:]).clone()), out, "triangular_solve",
-                         TRIANGULAR_SOLVE, "resize")
+    return _finish_tuple(apply(_triangular_solve, (b, A), (bool(upper), bool(transpose),
+                                                          bool(unitriangular))),
+                         out, "triangular_solve", TRIANGULAR_SOLVE, "resize")
 
 
 def _gram(L, upper):
@@ -437,24 +432,15 @@ def _gram(L, upper):
 
 
 def cholesky_solve(B, L, upper=False, *, out=None):
-    from .. import linalg as la
     if tensor_ndim("cholesky_solve", B, "input") < 2 or \
             tensor_ndim("cholesky_solve", L, "input2", 2) < 2:
         raise RuntimeError("b should have at least 2 dimensions, but has "
                            f"{B.ndim} dimensions instead")
     _linear_solve_check(B, L, "cholesky_solve")
+    _check_batch(B.shape[:-2], L.shape[:-2])
     lapack_only(L, "cholesky_solve_cpu")
-    try:
-        X = la.solve(_gram(L, upper), B)
-    except LinAlgError:         # a zero on L's diagonal: potrs's inf and nan, as torch gives
-        from . import linalg_info as info
-        from .creation import tensor
-        tri = info.host(L.arr)
-        tri = tri.swapaxes(-1, -2).conj() if upper else tri        # the lower factor
-        y = info.tri_solve_host(tri, B.arr, upper=False)
-        X = tensor(info.tri_solve_host(tri.swapaxes(-1, -2).conj(), y, upper=True),
-                   device=B.device)
-    return _finish(X, out, "cholesky_solve", castable="cholesky_solve")
+    return _finish(apply(_cholesky_solve, (B, L), (bool(upper),)), out, "cholesky_solve",
+                   castable="cholesky_solve")
 
 
 def cholesky_inverse(L, upper=False, *, out=None):
