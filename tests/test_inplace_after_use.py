@@ -24,7 +24,6 @@ for _name in ("split", "chunk", "unbind"):
                                  "(CreationMeta::MULTI_OUTPUT_NODE), ember computes"
 _COMPOSED = {   # ember composes these from other ops where torch records one node that saves
     "combinations": "torch's masked_select saves the input (ember: index_select)",
-    "scatter_reduce.sum.self": "ScatterReduceBackward0 (ember: scatter_add's node) saves both",
     "put": "PutBackward0 (ember: index_put on a flat view) saves source",
     "mvlgamma": "MvlgammaBackward0 (ember: a sum of lgammas) saves the input",
     "special.multigammaln": "as mvlgamma",
@@ -33,9 +32,7 @@ for _name, _why in _COMPOSED.items():
     KNOWN[_name, "inputs"] = _why
 for _name in ("combinations.r3", "mvlgamma.p1"):
     KNOWN[_name, "inputs"] = _COMPOSED[_name.split(".")[0]]
-KNOWN["scatter_reduce.sum.self", "output"] = _COMPOSED["scatter_reduce.sum.self"]
 for _name, _why in {
-        "linalg.lu.U": "LinalgLuBackward0 saves L, U and P: ember follows the first output only",
         "linalg.lu_solve.adjoint": "LinalgLuSolveBackward0 (ember: triangular solves) saves "
                                    "its result",
         "ormqr": "OrmqrBackward0 (ember: householder_product @ C) saves its result",

@@ -1458,8 +1458,7 @@ def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True,
             input.arr.dtype == bool and reduce == "mean":
         raise NotImplementedError(f"\"scatter_gather_tensor_cpu_reduce_{reduce}\" not implemented "
                                   f"for '{_dtype_name(input.arr.dtype)}'")
-    node = _scatter_add if reduce == "sum" and include_self else _scatter_reduce
-    if node is _scatter_add:
+    if name == "scatter_add":
         return apply(_scatter_add, (input, index, src), (d,))
     return apply(_scatter_reduce, (input, index, src), (d, reduce, include_self))
 

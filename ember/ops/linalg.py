@@ -614,10 +614,43 @@ def _check_batches(input, b1, b2, sizes_read):
         raise RuntimeError("batch2 must be a 3D tensor")
 
 
+@op("addr", saves="in")
+def _addr(xp, x, v1, v2, beta, alpha):
+    prod = xp.expand_dims(v1 if alpha == 1 else v1 * alpha, 1) * v2    # torch's (alpha v1) v2
+    if beta == 0:                   # input is ignored: its nan and inf do not propagate
+        return prod + xp.zeros_like(x), (v1, v2, beta, alpha)
+    return (x if beta == 1 else x * beta) + prod, (v1, v2, beta, alpha)
+
+
+@_addr.vjp
+def _(xp, g, v1, v2, beta, alpha):
+    """torch's AddrBackward0: g beta, (g v2^*) alpha, (g^T v1^*) alpha."""
+    return (g if beta == 1 else g * beta, xp.matmul(g, v2.conj()) * alpha,
+            xp.matmul(_swap(g), v1.conj()) * alpha)
+
+
+def _addr_node(x, v1, v2, beta, alpha):
+    """Whether addr is one AddrBackward0 node: tensors of one floating dtype, vectors, an
+    input that broadcasts to their outer product, real numbers for beta and alpha (other
+    calls go through addr's general path, with its checks and dtype rules)."""
+    if not (type(x) is Tensor and type(v1) is Tensor and type(v2) is Tensor and
+            v1.arr.ndim == 1 and v2.arr.ndim == 1 and x.arr.ndim <= 2 and
+            x.arr.dtype == v1.arr.dtype == v2.arr.dtype and x.arr.dtype.kind in "fc" and
+            type(beta) in (int, float) and type(alpha) in (int, float)):
+        return False
+    shape = (v1.arr.shape[0], v2.arr.shape[0])
+    return all(a in (1, b) for a, b in zip(x.arr.shape[::-1], shape[::-1]))
+
+
 def addr(input, vec1, vec2, *deprecated, beta=1, alpha=1, out=None):
     if deprecated:          # torch's deprecated addr(Number beta, ...)
         input, vec1, vec2, beta, alpha = beta_first("addr", (input, vec1, vec2) + deprecated,
                                               ("vec1", "vec2"))
+    if _addr_node(input, vec1, vec2, beta, alpha):
+        if input.arr.dtype.itemsize == 2:       # the kernel's scalars are of its dtype
+            beta, alpha = (float(np.asarray(v, input.arr.dtype).astype(np.float32))
+                           for v in (beta, alpha))
+        return _finish(apply(_addr, (input, vec1, vec2), (beta, alpha)), out, "addr")
     try:
         prod = outer(vec1, vec2)
     except TypeError:

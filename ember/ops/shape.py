@@ -1937,28 +1937,38 @@ def meshgrid(*tensors, indexing=None):
     return tuple(out)
 
 
+@op("block_diag", saves=None)
+def _block_diag(xp, *arrays):
+    mats = [a.reshape(1, -1) if a.ndim <= 1 else a for a in arrays]
+    out = xp.zeros((builtins.sum(m.shape[0] for m in mats),
+                    builtins.sum(m.shape[1] for m in mats)), mats[0].dtype)
+    r = c = 0
+    for m in mats:
+        out[r:r + m.shape[0], c:c + m.shape[1]] = m
+        r, c = r + m.shape[0], c + m.shape[1]
+    return out, (tuple(a.shape for a in arrays),)
+
+
+@_block_diag.vjp
+def _(xp, g, shapes):
+    out, r, c = [], 0, 0
+    for s in shapes:
+        h, w = s if len(s) == 2 else (1, _prod(s))
+        out.append(g[r:r + h, c:c + w].reshape(s))
+        r, c = r + h, c + w
+    return tuple(out)
+
+
 def block_diag(*tensors):
     tensor_elements(tensors)
-    mats = [reshape(t, (1, -1)) if t.ndim <= 1 else t for t in tensors]
     for i, m in enumerate(tensors):
         if m.ndim > 2:
             raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. "
                                f"Input {i} has {m.ndim} dimensions")
-    if not mats:
+    if not tensors:
         from .creation import empty
         return empty(1, 0)
-    rows = []
-    total = builtins.sum(m.shape[1] for m in mats)
-    start = 0
-    from .creation import zeros
-    mats = _common(mats, "block_diag")
-    for m in mats:
-        r, c = m.shape
-        parts = [zeros(r, start, dtype=m.dtype, device=m.device), m,
-                 zeros(r, total - start - c, dtype=m.dtype, device=m.device)]
-        rows.append(cat(parts, 1))
-        start += c
-    return cat(rows, 0)
+    return apply(_block_diag, tuple(_common(tensors, "block_diag")))
 
 
 def cartesian_prod(*tensors):
