@@ -365,8 +365,6 @@ def lstsq(A, B, rcond=None, *, driver=None, out=None):
         raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
     eps = float(np.finfo(A.arr.dtype).eps)
     rtol = max(m, n) * eps if rcond is None else rcond
-    X = pinv(A, rtol=rtol) @ Bm
-    solution = X.squeeze(-1) if vector else X
     s = svdvals(A.detach())
     smax = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
     rank = (s > smax * rtol).sum(-1)
@@ -374,14 +372,9 @@ def lstsq(A, B, rcond=None, *, driver=None, out=None):
     none = empty(0, dtype=A.dtype.to_real(), device=A.device)     # (the real dtype of s)
     # torch: gelsd and gelss give residuals only if every matrix has full rank; gels always
     full = driver == "gels" or bool((rank == n).all())
-    if driver != "gelsy" and m > n and full:
-        r = A @ X - Bm
-        residuals = ((r.conj() * r).real if r.is_complex() else r * r).sum(-2)
-        if driver == "gels" and n == 0:     # (LAPACK's gels zeroes B when A has no columns)
-            residuals = residuals * 0
-        residuals = residuals.squeeze(-1) if vector else residuals
-    else:
-        residuals = none
+    residuals = None if driver == "gelsy" or m <= n or not full else \
+        "zero" if driver == "gels" and n == 0 else "sum"
+    solution, residuals = _ops.apply(_ops._lstsq, (A, B), (rtol, vector, residuals))
     return _ops._finish_tuple((
         solution, residuals, rank if driver != "gels" else empty(0, dtype=rank.dtype),
         s if driver in ("gelsd", "gelss") else none), out, "linalg_lstsq", _LSTSQ,

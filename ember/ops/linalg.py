@@ -1836,8 +1836,7 @@ def _linalg_eigvalsh(A, UPLO="L", *, out=None):
     return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", "resize")
 
 
-@op("linalg_pinv", saves="both")
-def _pinv(xp, a, atol, rtol, hermitian):
+def _pinv_fwd(xp, a, atol, rtol, hermitian):
     if not a.size:
         p = xp.zeros(a.shape[:-2] + (a.shape[-1], a.shape[-2]), a.dtype)
         return p, (a, p)
@@ -1857,8 +1856,7 @@ def _pinv(xp, a, atol, rtol, hermitian):
     return p.astype(a.dtype, copy=False), (a, p)
 
 
-@_pinv.vjp
-def _(xp, g, a, p):
+def _pinv_bwd(xp, g, a, p):
     """torch's pinv_backward."""
     m, n = a.shape[-2], a.shape[-1]
     ph, gh = _mH(p), _mH(g)
@@ -1870,6 +1868,48 @@ def _(xp, g, a, p):
     k = mm_(p, gh)
     phk = mm_(ph, k)
     return (-_mH(mm_(k, p)) + mm_(mm_(gh - mm_(a, k), p), ph) + phk - mm_(mm_(phk, p), a),)
+
+
+_pinv = op("linalg_pinv", saves="both")(_pinv_fwd).vjp(_pinv_bwd)
+
+
+@op("linalg_lstsq", saves="both", n_out=2)
+def _lstsq(xp, a, b, rtol, vector, residuals):
+    """(solution, residuals) of min |A X - B| by A's pseudo-inverse (rtol as lstsq's rcond);
+    residuals (None, "sum" or "zero"): the squared residual of each column, or empty."""
+    p = _pinv_fwd(xp, a, 0.0, rtol, False)[0]
+    bm = b[..., None] if vector else b
+    x = xp.matmul(p, bm)
+    if residuals:
+        r = xp.matmul(a, x) - bm
+        res = (r.real * r.real + r.imag * r.imag if r.dtype.kind == "c" else r * r).sum(-2)
+        res = res[..., 0] if vector else res
+        if residuals == "zero":     # (LAPACK's gels zeroes B when A has no columns)
+            res = res * 0
+    else:
+        res = xp.zeros((0,), a.real.dtype)
+    sol = x[..., 0] if vector else x
+    return (sol, res), (a, b, sol, vector, rtol)
+
+
+@_lstsq.vjp
+def _(xp, g, a, b, sol, vector, rtol):
+    """torch's linalg_lstsq_backward: through pinv(A) (its default tolerance) for the
+    solution; the residuals' 2 (A X - B) gL X^H for A and -2 (A X - B) gL for B."""
+    gx, gl = g
+    m, n = a.shape[-2:]
+    default = max(m, n) * float(np.finfo(a.real.dtype).eps)
+    p = _pinv_fwd(xp, a, 0.0, default, False)[0]
+    bm, x = (b[..., None], sol[..., None]) if vector else (b, sol)
+    gx = gx[..., None] if vector else gx
+    ga = _pinv_bwd(xp, xp.matmul(gx, _mH(bm)), a, p)[0]
+    gb = xp.matmul(_mH(p), gx)
+    if gl.size:
+        r = xp.matmul(a, x) - bm
+        rg = 2 * r * (gl[..., None, None] if vector else gl[..., None, :])
+        ga = ga + xp.matmul(rg, _mH(x))
+        gb = gb - rg
+    return ga, (gb[..., 0] if vector else gb)
 
 
 def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
