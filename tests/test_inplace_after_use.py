@@ -24,13 +24,10 @@ for _name in ("split", "chunk", "unbind"):
                                  "(CreationMeta::MULTI_OUTPUT_NODE), ember computes"
 _COMPOSED = {   # ember composes these from other ops where torch records one node that saves
     "combinations": "torch's masked_select saves the input (ember: index_select)",
-    "put": "PutBackward0 (ember: index_put on a flat view) saves source",
-    "mvlgamma": "MvlgammaBackward0 (ember: a sum of lgammas) saves the input",
-    "special.multigammaln": "as mvlgamma",
 }
 for _name, _why in _COMPOSED.items():
     KNOWN[_name, "inputs"] = _why
-for _name in ("combinations.r3", "mvlgamma.p1"):
+for _name in ("combinations.r3",):
     KNOWN[_name, "inputs"] = _COMPOSED[_name.split(".")[0]]
 for _name, _why in {
         "linalg.lu_solve.adjoint": "LinalgLuSolveBackward0 (ember: triangular solves) saves "

@@ -1660,7 +1660,6 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 
 
 def put(input, index, source, accumulate=False):
-    from .shape import reshape
     if not isinstance(source, Tensor):
         raise _not_tensor("put", source, "source", 3)
     if index.arr.dtype != np.int64:
@@ -1674,9 +1673,30 @@ def put(input, index, source, accumulate=False):
         raise IndexError("put_(): Expected source and index to have the same number of "
                          f"elements, but got source.numel() = {source.numel()}, index.numel() = "
                          f"{index.numel()}")
-    flat = apply(_index_put, (reshape(input, (-1,)), _value_for(input, reshape(source, (-1,)))),
-                 (_flat_index(input, index), accumulate))
-    return reshape(flat, input.shape)
+    _flat_index(input, index)
+    return apply(_put_op, (input, index, _value_for(input, source)), (bool(accumulate),))
+
+
+@op("put")
+def _put_op(xp, x, index, source, accumulate):
+    """input's elements at `index` (flat, as if contiguous) written (or added) from source."""
+    out = x.reshape(-1).copy()
+    idx = index.reshape(-1)
+    _put(xp, out, idx, source.reshape(-1), accumulate)
+    return out.reshape(x.shape), (idx, source.shape, accumulate)
+
+
+@_put_op.vjp
+def _(xp, g, idx, sshape, accumulate):
+    """torch's PutBackward0: g (zeroed where written unless accumulating), and g at index."""
+    flat = g.reshape(-1)
+    if accumulate:
+        gx = g
+    else:
+        gx = flat.copy()
+        gx[idx] = 0
+        gx = gx.reshape(g.shape)
+    return gx, None, flat[idx].reshape(sshape)
 
 
 def _flat_index(input, index):

@@ -1077,6 +1077,41 @@ _unsqueeze_idx_fn = _view_op("unsqueeze_index", _idx_fwd, _idx_bwd, node="Unsque
 _alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,))
 
 
+def _narrow_range(input, d, start, length):
+    """narrow's checks of start and length along dim d: (start, length), start wrapped."""
+    n = input.arr.shape[d]
+    if isinstance(start, Tensor):     # torch's narrow.Tensor overload
+        if start.ndim or start.arr.dtype.kind not in "iu":
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
+        start = int(start.item())
+    start = int_arg(start, "narrow", "start", 2)
+    length = int_arg(length, "narrow", "length", 3)
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but "
+                         f"got {start})")
+    if start < 0:
+        start += n
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({n}).")
+    return start, length
+
+
+@op("narrow_copy", saves=None)
+def _narrow_copy(xp, x, d, start, length):
+    part = x[(slice(None),) * d + (slice(start, start + length),)]
+    return xp.ascontiguousarray(part), (x.shape, d, start, length)
+
+
+@_narrow_copy.vjp
+def _(xp, g, shape, d, start, length):
+    out = xp.zeros(shape, g.dtype)
+    out[(slice(None),) * d + (slice(start, start + length),)] = g
+    return (out,)
+
+
 def narrow(input, dim, start, length):
     try:
         nd = input.ndim
@@ -1086,23 +1121,7 @@ def narrow(input, dim, start, length):
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, nd)
     try:
-        n = input.arr.shape[d]
-        if isinstance(start, Tensor):     # torch's narrow.Tensor overload
-            if start.ndim or start.arr.dtype.kind not in "iu":
-                raise RuntimeError("start must be an 0-dim integral Tensor.")
-            start = int(start.item())
-        start = int_arg(start, "narrow", "start", 2)
-        length = int_arg(length, "narrow", "length", 3)
-        if not -n <= start <= n:
-            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but "
-                             f"got {start})")
-        if start < 0:
-            start += n
-        if length < 0:
-            raise RuntimeError("narrow(): length must be non-negative.")
-        if start + length > n:
-            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
-                               f"({n}).")
+        start, length = _narrow_range(input, d, start, length)
         return _slice_fn(input, (slice(None),) * d + (slice(start, start + length),))
     except (TypeError, RuntimeError, IndexError, NotImplementedError):
         if input.be.idx != NESTED_IDX:
@@ -2202,5 +2221,9 @@ def narrow_copy(input, dim, start, length, *, out=None):
                                f"subset of range(0, {input.shape[dim]}).")
         return _finish_out(apply(_sparse_narrow_copy, (input,), (dim, start, length)), out,
                            "narrow_copy", exact=True)
-    return _finish_out(_clone_fn(narrow(input, dim, start, length), "C"), out, "narrow_copy",
-                       exact=True)
+    if input.be.idx == NESTED_IDX or not input.ndim:
+        return _finish_out(_clone_fn(narrow(input, dim, start, length), "C"), out,
+                           "narrow_copy", exact=True)
+    d = wrap_dim(dim, input.ndim)
+    return _finish_out(apply(_narrow_copy, (input,), (d, *_narrow_range(input, d, start, length))),
+                       out, "narrow_copy", exact=True)
