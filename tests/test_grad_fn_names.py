@@ -185,6 +185,11 @@ CASES = {
     "put_": lambda L, d: (d["x"] * 1).put_(d["idx"][:, None], d["v"][:3]),
     "narrow_copy": lambda L, d: d["x3"].narrow_copy(-1, 1, 3),
     "mvlgamma": lambda L, d: L.mvlgamma(d["pos"] + 2, 3),
+    "ldexp": lambda L, d: L.ldexp(d["x"], d["y"]),
+    "ldexp_int_other": lambda L, d: d["x"].ldexp(d["tgt"][:, None] - 2),   # 2^-k: 0 in ints
+    "ldexp_0d_other": lambda L, d: L.ldexp(d["x"], d["v"][1]),
+    "renorm": lambda L, d: d["x"].renorm(2, 0, 1.0),
+    "renorm_inf": lambda L, d: d["x3"].renorm(float("inf"), 2, 0.5),
     "cholesky_upper": lambda L, d: L.cholesky(d["sq"] @ d["sq"].mT + L.eye(4), upper=True),
     "matrix_exp": lambda L, d: L.linalg.matrix_exp(d["sq"]),
     "matrix_exp_batch_scaled": lambda L, d: L.matrix_exp(d["x3"][:, :, :4] * 3),
@@ -252,7 +257,7 @@ NEXT_CASES = ["multi_margin", "multilabel_margin", "var_mean_var", "dist", "pdis
               "reshape_alias", "reshape_copy", "aminmax_all", "addr_broadcast", "block_diag",
               "scatter_reduce_sum", "solve_triangular_unit_right", "triangular_solve_t",
               "cholesky_solve", "cholesky_upper", "lstsq_residuals", "put_accumulate", "put_",
-              "narrow_copy", "mvlgamma"]
+              "narrow_copy", "mvlgamma", "ldexp_int_other", "ldexp_0d_other", "renorm"]
 
 
 @pytest.mark.parametrize("name", NEXT_CASES)
@@ -330,8 +335,7 @@ _ROOT_DIFFERS = {
     **{s: "ember composes it from other ops where torch records one node"
        for s in ("lu_unpack", "lu_unpack.L", "linalg.lu_solve", "linalg.lu_solve.adjoint",
                  "linalg.lu_solve.right", "linalg.lu_solve.right_adjoint", "lu_solve",
-                 "ormqr", "ormqr.right_t", "ldexp", "ldexp.float_exp", "renorm",
-                 "renorm.p1_dim1", "renorm.big", "index_reduce")},
+                 "ormqr", "ormqr.right_t", "index_reduce")},
     **{s: "torch's composite differs from ember's"
        for s in ("nuclear_norm.dim", "frobenius_norm", "frobenius_norm.dim", "combinations",
                  "combinations.r3", "chain_matmul", "linalg.cond", "linalg.tensorinv")},
@@ -362,3 +366,20 @@ def test_op_table_root_node_is_torchs(spec):
     e = spec.fn(*_ember_args(items, "cpu", True))
     e = e[0] if isinstance(e, tuple) else e
     assert e.grad_fn.name() == t.grad_fn.name()
+
+
+@pytest.mark.parametrize("dts", [("float64", "float16"), ("float16", "float64"),
+                                 ("float32", "float64"), ("int64", "float32"),
+                                 ("bfloat16", "float32")], ids="-".join)
+@pytest.mark.parametrize("other_dims", [0, 1])
+def test_ldexp_mixed_dtypes_like_torch(dts, other_dims):
+    """ldexp(x, other) is x * pow(2.0, other): a 0-d other's power a double scalar (the
+    product in x's dtype), a dimensioned other's in their promoted dtype."""
+    rng = np.random.default_rng(0)
+    x, o = rng.standard_normal(3) * 3, rng.standard_normal(3 if other_dims else ()) * 3
+    res = []
+    for L in (torch, ember):
+        y = L.ldexp(L.tensor(x).to(getattr(L, dts[0])), L.tensor(o).to(getattr(L, dts[1])))
+        res.append((str(y.dtype), y.double().numpy()))
+    assert res[0][0] == res[1][0]
+    np.testing.assert_array_equal(res[1][1], res[0][1])

@@ -120,6 +120,7 @@ _SAVED_INPUTS = {
     "linalg_solve_ex": lambda node: (0,),      # A (and the result), not B
     "linalg_solve_triangular": lambda node: (0,),
     "put": lambda node: (1, 2),                 # index and source, not input
+    "ldexp": lambda node: (1,) if node.next[0] is not None else (),    # other (and result)
     "addr": lambda node: tuple(i for i, other in ((1, 2), (2, 1)) if node.next[other] is not None),
 }
 

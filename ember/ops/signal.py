@@ -24,7 +24,7 @@ from . import reduce as _R
 from . import shape as _S
 from ._apply import _finish, _finish_tuple, apply as _apply, tensor_arg as _tensor_arg
 from ._apply import make_unary as _make_unary
-from ._registry import op as _op
+from ._registry import contiguous_outputs, op as _op
 from .random import rng_for as _rng_for
 
 
@@ -740,6 +740,9 @@ def _mvlgamma(xp, x, p):
 def _(xp, g, x, p):
     """torch's mvlgamma_backward: g times the sum of the digammas."""
     return (g * _special.digamma(xp, _mvlgamma_terms(xp, x, p)).sum(-1).astype(g.dtype),)
+
+
+contiguous_outputs("mvlgamma")       # (torch's sum over the arguments' last dim)
 
 
 def mvlgamma(input, p):
