@@ -130,7 +130,7 @@ _SAVED_INPUTS = {
 _SAVES_INDEX = frozenset((
     "index", "index_put", "index_select", "index_add", "index_copy", "index_fill", "gather",
     "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select", "masked_scatter",
-    "take", "put"))
+    "take", "put", "index_reduce"))
 
 
 # torch's nodes that save inputs ember's backward does not read, by class name: (input, when)

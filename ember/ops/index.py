@@ -1391,6 +1391,19 @@ def _(xp, g, x, index, src, res, dim, reduce, include_self):
     return gx, None, _pad_to(xp, gs, src.shape)
 
 
+@op("index_reduce", saves="both", node="IndexReduceBackward0")
+def _index_reduce(xp, x, index, src, dim, reduce, include_self):
+    """scatter_reduce with the (1-d) index spread over source's other dims."""
+    shape = [1] * builtins.max(src.ndim, 1)
+    shape[dim] = -1
+    full = index.astype(np.int64, copy=False).reshape(shape)
+    full = xp.broadcast_to(full, src.shape) if src.ndim else full.reshape(())
+    return _scatter_reduce.impl[0][0](xp, x, full, src, dim, reduce, include_self)
+
+
+_index_reduce.vjp(_scatter_reduce.impl[0][1])
+
+
 def _scatter_reduce_grads(xp, g, x, index, src, res, dim, reduce, include_self):
     """torch's scatter_reduce_backward (FunctionsManual.cpp), on arrays."""
     if not index.size:
@@ -2140,7 +2153,6 @@ _masked_fill_inplace = inplace(masked_fill, "masked_fill")
 
 
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
-    """index_reduce as scatter_reduce with the index spread over source's other dims."""
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
                            f"amin but got {reduce}.")
@@ -2148,18 +2160,13 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     idx = _index_func_check(input, d, index, source, "index_reduce")
     _warn_once("index_reduce() is in beta and the API may change at any time.")
     _index_range_check(input, d, idx)
-    from .shape import expand, reshape
-    shape = [1] * builtins.max(source.ndim, 1)
-    shape[d] = -1
-    full = reshape(index.long() if index.arr.dtype != np.int64 else index, shape)
-    full = expand(full, source.shape) if source.ndim else reshape(full, ())
     dt = input.arr.dtype
     if dt == bool or dt.kind == "c" and (not include_self or reduce in ("amax", "amin")):
         kernel = "index_reduce_func_exclude_input_init" if not include_self else \
             "index_func_" if dt == bool else {"amax": "maximum_cpu", "amin": "minimum_cpu"}[reduce]
         raise NotImplementedError(f"\"{kernel}\" not implemented for "
                                   f"'{_dtype_name(input.arr.dtype)}'")
-    return _scatter_reduce_any(input, d, full, source, reduce, include_self=include_self)
+    return apply(_index_reduce, (input, index, source), (d, reduce, include_self))
 
 
 index_reduce_ = inplace(index_reduce, "index_reduce")
