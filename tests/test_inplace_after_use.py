@@ -30,12 +30,9 @@ for _name, _why in _COMPOSED.items():
 for _name in ("combinations.r3",):
     KNOWN[_name, "inputs"] = _COMPOSED[_name.split(".")[0]]
 for _name, _why in {
-        "linalg.lu_solve.adjoint": "LinalgLuSolveBackward0 (ember: triangular solves) saves "
-                                   "its result",
         "ormqr": "OrmqrBackward0 (ember: householder_product @ C) saves its result"}.items():
     KNOWN[_name, "output"] = _why
-for _name, _base in (("linalg.lu_solve.right", "linalg.lu_solve.adjoint"),
-                     ("ormqr.right_t", "ormqr")):
+for _name, _base in (("ormqr.right_t", "ormqr"),):
     KNOWN[_name, "output"] = KNOWN[_base, "output"]
 
 _SPECS = [s for s in ALL_SPECS if s.grad and "float64" in s.dtypes]

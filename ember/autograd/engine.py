@@ -119,6 +119,7 @@ _SAVED_INPUTS = {
     "where": lambda node: (0,),
     "linalg_solve_ex": lambda node: (0,),      # A (and the result), not B
     "linalg_solve_triangular": lambda node: (0,),
+    "linalg_lu_solve": lambda node: (0, 1),     # LU and pivots (and the result), not B
     "put": lambda node: (1, 2),                 # index and source, not input
     "ldexp": lambda node: (1,) if node.next[0] is not None else (),    # other (and result)
     "addr": lambda node: tuple(i for i, other in ((1, 2), (2, 1)) if node.next[other] is not None),
@@ -130,7 +131,7 @@ _SAVED_INPUTS = {
 _SAVES_INDEX = frozenset((
     "index", "index_put", "index_select", "index_add", "index_copy", "index_fill", "gather",
     "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select", "masked_scatter",
-    "take", "put", "index_reduce"))
+    "take", "put", "index_reduce", "linalg_lu_solve"))
 
 
 # torch's nodes that save inputs ember's backward does not read, by class name: (input, when)

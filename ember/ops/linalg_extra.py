@@ -11,9 +11,10 @@ import numpy as np
 from .._tensor import Tensor
 from .._warnings import warn_once as _warn_once
 from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
-from ._registry import op
+from ._registry import contiguous_outputs, op
 from .linalg import _bsolve, _check_batch, _cholesky_solve, _floating, _mH, \
-    _return_type, _square_shape, _tn, _triangular_solve, lapack_only
+    _return_type, _square_shape, _swap, _tn, _tri_solve, _triangle, _triangular_solve, \
+    lapack_only
 
 LU = _return_type("linalg_lu", ("P", "L", "U"))
 LU_FACTOR = _return_type("linalg_lu_factor", ("LU", "pivots"))
@@ -226,8 +227,48 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
     return _finish_tuple((P, L, U), out, "lu_unpack", LU_UNPACK, "resize")
 
 
+def _lu_solve_arrays(xp, P, L, U, b, left, adjoint):
+    """X with op(A) X = B (X op(A) = B unless left), A = P L U, op(A) = A or A^H (adjoint)."""
+    if left and not adjoint:            # X = U^-1 L^-1 P^T B
+        return _tri_solve(xp, U, _tri_solve(xp, L, xp.matmul(_swap(P), b), False), True)
+    if left:                            # X = P L^-H U^-H B
+        return xp.matmul(P, _tri_solve(xp, _mH(L), _tri_solve(xp, _mH(U), b, False), True))
+    if not adjoint:                     # X = B U^-1 L^-1 P^T
+        y = _tri_solve(xp, U, b, True, left=False)
+        return xp.matmul(_tri_solve(xp, L, y, False, left=False), _swap(P))
+    y = _tri_solve(xp, _mH(L), xp.matmul(b, P), True, left=False)
+    return _tri_solve(xp, _mH(U), y, False, left=False)
+
+
+def _lu_factors(xp, lu, piv):
+    return (_perm_matrix(xp, piv, lu.shape[-1], lu.dtype), _triangle(xp, lu, False, True),
+            _triangle(xp, lu, True, False))
+
+
+@op("linalg_lu_solve", saves="both")
+def _lu_solve(xp, lu, piv, b, left, adjoint):
+    x = _lu_solve_arrays(xp, *_lu_factors(xp, lu, piv), b, left, adjoint)
+    return x, (lu, piv, x, left, adjoint)
+
+
+@_lu_solve.vjp
+def _(xp, g, lu, piv, x, left, adjoint):
+    """B's gradient solves with op(A)^H; A's (-gB X^H and its three mirror images) goes to the
+    packed factors: tril(P^T gA U^H, -1) + triu(L^H P^T gA), as torch's linalg_lu_solve_LU."""
+    P, L, U = _lu_factors(xp, lu, piv)
+    gb = _lu_solve_arrays(xp, P, L, U, g, left, not adjoint)
+    if left:
+        ga = -xp.matmul(x, _mH(gb)) if adjoint else -xp.matmul(gb, _mH(x))
+    else:
+        ga = -xp.matmul(_mH(gb), x) if adjoint else -xp.matmul(_mH(x), gb)
+    pga = xp.matmul(_swap(P), ga)
+    return xp.tril(xp.matmul(pga, _mH(U)), -1) + xp.triu(xp.matmul(_mH(L), pga)), None, gb
+
+
+contiguous_outputs("linalg_lu_solve")
+
+
 def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
-    from .. import linalg as la
     tensor_ndim("linalg_lu_solve", B, "B", 3)
     tensor_ndim("linalg_lu_solve", LU, "LU")
     if LU.arr.dtype.kind not in "fcV":      # (torch's meta function: dtypes, then shapes)
@@ -243,20 +284,8 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x"
                            f"{B.shape[-1]})")
-    P, L, U = lu_unpack(LU, pivots)
-    if left and not adjoint:            # X = U^-1 L^-1 P^T B
-        Y = la.solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
-        X = la.solve_triangular(U, Y, upper=True)
-    elif left:                          # X = P L^-H U^-H B
-        Y = la.solve_triangular(U.mH, B, upper=False)
-        X = P @ la.solve_triangular(L.mH, Y, upper=True, unitriangular=True)
-    elif not adjoint:                   # X = B U^-1 L^-1 P^T
-        Y = la.solve_triangular(U, B, upper=True, left=False)
-        X = la.solve_triangular(L, Y, upper=False, left=False, unitriangular=True) @ P.mT
-    else:
-        Y = la.solve_triangular(L.mH, B @ P, upper=True, left=False, unitriangular=True)
-        X = la.solve_triangular(U.mH, Y, upper=False, left=False)
-    return _finish(X, out, "linalg_lu_solve", "resize")
+    return _finish(apply(_lu_solve, (LU, pivots, B), (bool(left), bool(adjoint))), out,
+                   "linalg_lu_solve", "resize")
 
 
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
