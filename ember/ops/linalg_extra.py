@@ -205,9 +205,28 @@ def lu(A, pivot=True, get_infos=False, out=None):
     return LU_WITH_INFO(*r) if get_infos else (r.LU, r.pivots)
 
 
+@op("lu_unpack", saves=None, n_out=2)
+def _lu_unpack(xp, lu):
+    """(L, U): the outputs of torch's node (P, its first output, is not differentiable, and
+    torch numbers L and U 0 and 1)."""
+    return _unpack_arrays(xp, lu), (lu.shape,)
+
+
+@_lu_unpack.vjp
+def _(xp, g, shape):
+    """torch's lu_unpack_backward: L's strict lower part and U's upper part, in LU's shape."""
+    gl, gu = g
+    m, n = shape[-2:]
+    k = builtins.min(m, n)
+    ga = xp.zeros(gl.shape[:-2] + (m, n), gl.dtype)
+    ga[..., :, :k] += xp.tril(gl, -1)
+    ga[..., :k, :] += xp.triu(gu)
+    return (ga,)
+
+
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
     from .._tensor import _new
-    from .creation import empty, eye
+    from .creation import empty
     if tensor_ndim("lu_unpack", LU_data, "LU_data") < 2:
         raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(LU_data.shape)} instead")
@@ -215,15 +234,13 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
         raise RuntimeError("lu_unpack: LU_pivots is expected to be a contiguous tensor of "
                            "torch.int32 dtype.\nNote: this function is intended to be used "
                            "with the output produced by torch.linalg.lu_factor")
-    m, n = LU_data.shape[-2:]
-    k = builtins.min(m, n)
     none = empty(0, dtype=LU_data.dtype, device=LU_data.device)
     L = U = P = none
     if unpack_data:
-        L = LU_data[..., :, :k].tril(-1) + eye(m, k, dtype=LU_data.dtype, device=LU_data.device)
-        U = LU_data[..., :k, :].triu()
+        L, U = apply(_lu_unpack, (LU_data,))
     if unpack_pivots:
-        P = _new(_perm_matrix(LU_data.be.xp, LU_pivots.arr, m, LU_data.arr.dtype), LU_data.be)
+        P = _new(_perm_matrix(LU_data.be.xp, LU_pivots.arr, LU_data.shape[-2],
+                              LU_data.arr.dtype), LU_data.be)
     return _finish_tuple((P, L, U), out, "lu_unpack", LU_UNPACK, "resize")
 
 
