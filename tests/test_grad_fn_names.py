@@ -195,6 +195,7 @@ CASES = {
     "lu_solve_right_adjoint": lambda L, d: L.linalg.lu_solve(
         *L.linalg.lu_factor(d["sq"]), d["x"][:, :4], left=False, adjoint=True),
     "lu_unpack_wide": lambda L, d: L.matmul(*L.lu_unpack(*L.linalg.lu_factor(d["x"]))[1:]),
+    "combinations_r3": lambda L, d: L.combinations(d["v"], 3, with_replacement=True),
     "cholesky_upper": lambda L, d: L.cholesky(d["sq"] @ d["sq"].mT + L.eye(4), upper=True),
     "matrix_exp": lambda L, d: L.linalg.matrix_exp(d["sq"]),
     "matrix_exp_batch_scaled": lambda L, d: L.matrix_exp(d["x3"][:, :, :4] * 3),
@@ -264,7 +265,7 @@ NEXT_CASES = ["multi_margin", "multilabel_margin", "var_mean_var", "dist", "pdis
               "cholesky_solve", "cholesky_upper", "lstsq_residuals", "put_accumulate", "put_",
               "narrow_copy", "mvlgamma", "ldexp_int_other", "ldexp_0d_other", "renorm",
               "index_reduce_amax", "lu_solve_right_adjoint",
-              "lu_unpack_wide"]
+              "lu_unpack_wide", "combinations_r3"]
 
 
 @pytest.mark.parametrize("name", NEXT_CASES)
@@ -342,8 +343,8 @@ _ROOT_DIFFERS = {
     **{s: "ember composes it from other ops where torch records one node"
        for s in ("ormqr", "ormqr.right_t")},
     **{s: "torch's composite differs from ember's"
-       for s in ("nuclear_norm.dim", "frobenius_norm", "frobenius_norm.dim", "combinations",
-                 "combinations.r3", "chain_matmul", "linalg.cond", "linalg.tensorinv")},
+       for s in ("nuclear_norm.dim", "frobenius_norm", "frobenius_norm.dim", "chain_matmul",
+                 "linalg.cond", "linalg.tensorinv")},
     "fill_diagonal": "torch fills through a diagonal view (CopySlices), ember records a fill",
 }
 

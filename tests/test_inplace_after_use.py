@@ -22,18 +22,8 @@ for _name in ("split", "chunk", "unbind"):
     for _written in ("inputs", "output"):
         KNOWN[_name, _written] = "torch refuses a multi-output view whose base was written " \
                                  "(CreationMeta::MULTI_OUTPUT_NODE), ember computes"
-_COMPOSED = {   # ember composes these from other ops where torch records one node that saves
-    "combinations": "torch's masked_select saves the input (ember: index_select)",
-}
-for _name, _why in _COMPOSED.items():
-    KNOWN[_name, "inputs"] = _why
-for _name in ("combinations.r3",):
-    KNOWN[_name, "inputs"] = _COMPOSED[_name.split(".")[0]]
-for _name, _why in {
-        "ormqr": "OrmqrBackward0 (ember: householder_product @ C) saves its result"}.items():
-    KNOWN[_name, "output"] = _why
-for _name, _base in (("ormqr.right_t", "ormqr"),):
-    KNOWN[_name, "output"] = KNOWN[_base, "output"]
+for _name in ("ormqr", "ormqr.right_t"):
+    KNOWN[_name, "output"] = "OrmqrBackward0 (ember: householder_product @ C) saves its result"
 
 _SPECS = [s for s in ALL_SPECS if s.grad and "float64" in s.dtypes]
 

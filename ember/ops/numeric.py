@@ -5,7 +5,6 @@ corrcoef, combinations, vander.
 Primitives follow the op contract (forward on raw arrays, vjp beside it, see _registry);
 the rest are composites of existing ops, so autograd comes for free, as in torch's own
 CompositeImplicitAutograd definitions (diff, trapezoid, cov, vander, ...)."""
-import itertools
 import math
 
 import numpy as np
@@ -541,11 +540,15 @@ def combinations(input, r=2, with_replacement=False):
         raise RuntimeError(f"Expect a non-negative number, but got {r}")
     if r == 0:
         return _C.empty(0, dtype=input.dtype, device=input.device)
-    pick = itertools.combinations_with_replacement if with_replacement \
-        else itertools.combinations
-    idx = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
-    flat = _X.index_select(input, 0, _C.tensor(idx.reshape(-1), device=input.device))
-    return _S.reshape(flat, (-1, r))
+    # torch's composite: the r-fold grid of input, masked to ascending index tuples, stacked
+    n = input.shape[0]
+    grid = np.indices((n,) * r)
+    mask = np.ones((n,) * r, bool)
+    for a, b in zip(grid[:-1], grid[1:]):
+        mask &= (a <= b) if with_replacement else (a < b)
+    mask = _C.tensor(mask, device=input.device)
+    return _S.stack([_X.masked_select(g, mask) for g in _S.meshgrid(*[input] * r,
+                                                                     indexing="ij")], 1)
 
 
 def vander(x, N=None, increasing=False):
