@@ -22,8 +22,6 @@ for _name in ("split", "chunk", "unbind"):
     for _written in ("inputs", "output"):
         KNOWN[_name, _written] = "torch refuses a multi-output view whose base was written " \
                                  "(CreationMeta::MULTI_OUTPUT_NODE), ember computes"
-for _name in ("ormqr", "ormqr.right_t"):
-    KNOWN[_name, "output"] = "OrmqrBackward0 (ember: householder_product @ C) saves its result"
 
 _SPECS = [s for s in ALL_SPECS if s.grad and "float64" in s.dtypes]
 

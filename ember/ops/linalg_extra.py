@@ -12,8 +12,8 @@ from .._tensor import Tensor
 from .._warnings import warn_once as _warn_once
 from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
 from ._registry import contiguous_outputs, op
-from .linalg import _bsolve, _check_batch, _cholesky_solve, _floating, _mH, \
-    _return_type, _square_shape, _swap, _tn, _tri_solve, _triangle, _triangular_solve, \
+from .linalg import _bsolve, _check_batch, _cholesky_solve, _floating, _householder_product, \
+    _mH, _return_type, _square_shape, _swap, _tn, _tri_solve, _triangle, _triangular_solve, \
     lapack_only
 
 LU = _return_type("linalg_lu", ("P", "L", "U"))
@@ -498,22 +498,45 @@ def cholesky_inverse(L, upper=False, *, out=None):
     return _finish(la.inv(_gram(L, upper)), out, "cholesky_inverse", castable="cholesky_inverse")
 
 
+def _ormqr_q(xp, a, tau):
+    """(Q, saved) of householder_product over a's first m columns (zero-padded to m)."""
+    m, n = a.shape[-2:]
+    sq = a[..., :m] if n >= m else xp.concatenate([a, xp.zeros(a.shape[:-1] + (m - n,),
+                                                                a.dtype)], -1)
+    return _householder_product.impl[0][0](xp, sq, tau)
+
+
+@op("ormqr", saves="both")
+def _ormqr(xp, a, tau, c, left, transpose):
+    """op(Q) C (C op(Q) unless left) for Q of geqrf's reflectors, op(Q) = Q or Q^H."""
+    q = _ormqr_q(xp, a, tau)[0]
+    q = _mH(q) if transpose else q
+    return (xp.matmul(q, c) if left else xp.matmul(c, q)), (a, tau, c, left, transpose)
+
+
+@_ormqr.vjp
+def _(xp, g, a, tau, c, left, transpose):
+    """C's gradient through the product, a's and tau's through householder_product's rule."""
+    q, (v, t) = _ormqr_q(xp, a, tau)
+    op_q = _mH(q) if transpose else q
+    gc = xp.matmul(_mH(op_q), g) if left else xp.matmul(g, _mH(op_q))
+    gop = xp.matmul(g, _mH(c)) if left else xp.matmul(_mH(c), g)
+    gsq, gtau = _householder_product.impl[0][1](xp, _mH(gop) if transpose else gop, v, t)
+    if gsq is None:
+        return None, None, gc
+    m, n = a.shape[-2:]
+    ga = gsq[..., :n] if n <= m else xp.concatenate([gsq, xp.zeros(gsq.shape[:-1] + (n - m,),
+                                                                   gsq.dtype)], -1)
+    return ga, gtau, gc
+
+
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
-    from .. import linalg as la
     tensor_ndim("ormqr", input, "input")
     tensor_ndim("ormqr", tau, "input2", 2)
     tensor_ndim("ormqr", other, "input3", 3)
     lapack_only(input, "ormqr_cpu")
-    from .creation import zeros
-    from .shape import cat
-    m, n = input.shape[-2:]
-    A = input if n <= m else input[..., :m]     # (the reflectors are the first columns)
-    if A.shape[-1] < m:
-        A = cat([A, zeros((*A.shape[:-1], m - A.shape[-1]), dtype=A.dtype, device=A.device)], -1)
-    Q = la.householder_product(A, tau)
-    if transpose:
-        Q = Q.mH
-    return Q @ other if left else other @ Q
+    return _finish(apply(_ormqr, (input, tau, other), (bool(left), bool(transpose))), out,
+                   "ormqr")
 
 
 # ---- norms and the deprecated matrix_rank --------------------------------------------------
