@@ -12,6 +12,7 @@ from .._tensor import Tensor
 from .._warnings import warn_once as _warn_once
 from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
 from ._registry import contiguous_outputs, op
+from ..autograd.node import node_class as _node_class
 from .linalg import _bsolve, _check_batch, _cholesky_solve, _floating, _householder_product, \
     _mH, _return_type, _square_shape, _swap, _tn, _tri_solve, _triangle, _triangular_solve, \
     lapack_only
@@ -567,7 +568,13 @@ def frobenius_norm(input, dim, keepdim=False, *, out=None):
     if input.arr.dtype.kind not in "fcV":
         raise RuntimeError("norm(): input dtype should be either floating point or complex. "
                            f"Got {_tn(input)} instead.")
-    return la.vector_norm(input, 2, dim, keepdim, out=out)
+    r = la.vector_norm(input, 2, dim, keepdim, out=out)
+    if out is None and r.grad_fn is not None:
+        r.grad_fn.__class__ = _NORM_SCALAR_OPT_DIM      # torch's at::norm node (same saves)
+    return r
+
+
+_NORM_SCALAR_OPT_DIM = _node_class("NormBackward1")
 
 
 def matrix_rank(input, tol=None, symmetric=False, *, out=None):
