@@ -324,18 +324,12 @@ def _no_grad():
 
 def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=None):
     """Triangular solve: the unused triangle of A is ignored (and masked out of A's gradient),
-    as torch does."""
+    as torch does; one LinalgSolveTriangularBackward0 node, saving A and the result."""
     if upper is None:
         raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
                         '"upper"')
     _tensor_ndim("linalg_solve_triangular", A, "input")
     _ops._square_shape(A, "linalg.solve_triangular")
-    if unitriangular:
-        from .ops.creation import eye
-        T = (A.triu(1) if upper else A.tril(-1)) + eye(A.shape[-1], dtype=A.dtype,
-                                                        device=A.device)
-    else:
-        T = A.triu() if upper else A.tril()
     if _tensor_ndim("linalg_solve_triangular", B, "B", 2) < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
                            "dimensions.")
@@ -348,21 +342,8 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
     _floating(A, "linalg.solve_triangular")
     if B.dtype != A.dtype:          # torch casts B to A's dtype (float64 and complex too)
         B = B.to(A.dtype)
-    if T.shape[:-2] != B.shape[:-2]:    # B is always matrices: solve must not take it as vectors
-        import numpy as np
-        batch = tuple(np.broadcast_shapes(T.shape[:-2], B.shape[:-2]))
-        T, B = T.expand(batch + T.shape[-2:]), B.expand(batch + B.shape[-2:])
-    try:                            # (B is a matrix, whatever its shape: not solve's vector)
-        X = _ops.apply(_ops._solve, (T, B), (False, left))
-    except LinAlgError:            # a zero on the diagonal: trsm's inf and nan, as torch gives
-        from .ops import linalg_info as _info
-        from .ops.creation import tensor
-        if left:
-            x = _info.tri_solve_host(T.arr, B.arr, upper)
-        else:                      # X T = B  <=>  T^T X^T = B^T
-            x = _info.tri_solve_host(T.arr.swapaxes(-1, -2), B.arr.swapaxes(-1, -2),
-                                     not upper).swapaxes(-1, -2)
-        X = tensor(x, device=A.device)
+    X = _ops.apply(_ops._solve_triangular, (A, B), (bool(upper), bool(left),
+                                                    bool(unitriangular)))
     return _ops._finish(X, out, "linalg_solve_triangular",
                         "expected scalar type {result} but found {out}")
 
@@ -384,8 +365,6 @@ def lstsq(A, B, rcond=None, *, driver=None, out=None):
         raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
     eps = float(np.finfo(A.arr.dtype).eps)
     rtol = max(m, n) * eps if rcond is None else rcond
-    X = pinv(A, rtol=rtol) @ Bm
-    solution = X.squeeze(-1) if vector else X
     s = svdvals(A.detach())
     smax = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
     rank = (s > smax * rtol).sum(-1)
@@ -393,14 +372,9 @@ def lstsq(A, B, rcond=None, *, driver=None, out=None):
     none = empty(0, dtype=A.dtype.to_real(), device=A.device)     # (the real dtype of s)
     # torch: gelsd and gelss give residuals only if every matrix has full rank; gels always
     full = driver == "gels" or bool((rank == n).all())
-    if driver != "gelsy" and m > n and full:
-        r = A @ X - Bm
-        residuals = ((r.conj() * r).real if r.is_complex() else r * r).sum(-2)
-        if driver == "gels" and n == 0:     # (LAPACK's gels zeroes B when A has no columns)
-            residuals = residuals * 0
-        residuals = residuals.squeeze(-1) if vector else residuals
-    else:
-        residuals = none
+    residuals = None if driver == "gelsy" or m <= n or not full else \
+        "zero" if driver == "gels" and n == 0 else "sum"
+    solution, residuals = _ops.apply(_ops._lstsq, (A, B), (rtol, vector, residuals))
     return _ops._finish_tuple((
         solution, residuals, rank if driver != "gels" else empty(0, dtype=rank.dtype),
         s if driver in ("gelsd", "gelss") else none), out, "linalg_lstsq", _LSTSQ,

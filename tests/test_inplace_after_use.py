@@ -22,33 +22,6 @@ for _name in ("split", "chunk", "unbind"):
     for _written in ("inputs", "output"):
         KNOWN[_name, _written] = "torch refuses a multi-output view whose base was written " \
                                  "(CreationMeta::MULTI_OUTPUT_NODE), ember computes"
-_COMPOSED = {   # ember composes these from other ops where torch records one node that saves
-    "triangular_solve": "TriangularSolveBackward0 (ember: a solve of the triangle) saves b",
-    "cholesky_solve": "CholeskySolveBackward0 (ember: two triangular solves) saves b",
-    "combinations": "torch's masked_select saves the input (ember: index_select)",
-    "scatter_reduce.sum.self": "ScatterReduceBackward0 (ember: scatter_add's node) saves both",
-    "put": "PutBackward0 (ember: index_put on a flat view) saves source",
-    "mvlgamma": "MvlgammaBackward0 (ember: a sum of lgammas) saves the input",
-    "special.multigammaln": "as mvlgamma",
-}
-for _name, _why in _COMPOSED.items():
-    KNOWN[_name, "inputs"] = _why
-for _name in ("triangular_solve.lower_t", "triangular_solve.unit", "cholesky_solve.upper",
-              "combinations.r3", "mvlgamma.p1"):
-    KNOWN[_name, "inputs"] = _COMPOSED[_name.split(".")[0]]
-KNOWN["scatter_reduce.sum.self", "output"] = _COMPOSED["scatter_reduce.sum.self"]
-for _name, _why in {
-        "linalg.lu.U": "LinalgLuBackward0 saves L, U and P: ember follows the first output only",
-        "linalg.lu_solve.adjoint": "LinalgLuSolveBackward0 (ember: triangular solves) saves "
-                                   "its result",
-        "ormqr": "OrmqrBackward0 (ember: householder_product @ C) saves its result",
-        "ldexp": "LdexpBackward0 (ember: a product) saves its result",
-        "linalg.lstsq": "LinalgLstsqBackward0 (ember: pinv @ B) saves the solution"}.items():
-    KNOWN[_name, "output"] = _why
-for _name, _base in (("linalg.lu_solve.right", "linalg.lu_solve.adjoint"),
-                     ("ormqr.right_t", "ormqr"), ("ldexp.float_exp", "ldexp"),
-                     ("linalg.lstsq.tall", "linalg.lstsq")):
-    KNOWN[_name, "output"] = KNOWN[_base, "output"]
 
 _SPECS = [s for s in ALL_SPECS if s.grad and "float64" in s.dtypes]
 

@@ -10,7 +10,7 @@ from .._sparse_coo import SparseCOO
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
 from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, _NodePreHook, \
-    output_nr
+    out_slot, output_nr
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -118,6 +118,11 @@ _SAVED_INPUTS = {
                                  if node.next[other] is not None),
     "where": lambda node: (0,),
     "linalg_solve_ex": lambda node: (0,),      # A (and the result), not B
+    "linalg_solve_triangular": lambda node: (0,),
+    "linalg_lu_solve": lambda node: (0, 1),     # LU and pivots (and the result), not B
+    "put": lambda node: (1, 2),                 # index and source, not input
+    "ldexp": lambda node: (1,) if node.next[0] is not None else (),    # other (and result)
+    "addr": lambda node: tuple(i for i, other in ((1, 2), (2, 1)) if node.next[other] is not None),
 }
 
 
@@ -126,7 +131,7 @@ _SAVED_INPUTS = {
 _SAVES_INDEX = frozenset((
     "index", "index_put", "index_select", "index_add", "index_copy", "index_fill", "gather",
     "scatter", "scatter_add", "scatter_reduce", "masked_fill", "masked_select", "masked_scatter",
-    "take"))
+    "take", "put", "index_reduce", "linalg_lu_solve"))
 
 
 # torch's nodes that save inputs ember's backward does not read, by class name: (input, when)
@@ -155,6 +160,26 @@ def watch_indices(node, tensors):
     _WATCHED[node] = tensors
 
 
+_SAVED_OUTS = weakref.WeakKeyDictionary()      # node -> ((i, version of output i), ...)
+
+
+def watch_outputs(node, outs, arrays, saved):
+    """A multi-output node that saves outputs after its first (aminmax's max, lu's L and U):
+    their versions, checked as the first output's is (node.out_vc)."""
+    watched = []
+    for i in range(1, len(outs)):
+        a = arrays[i]
+        for v in saved:
+            if v is a:
+                o = outs[i]
+                if o._vc is None:
+                    o._vc = [0, 0]
+                watched.append((i, o._vc))
+                break
+    if watched:
+        _SAVED_OUTS[node] = tuple(watched)
+
+
 def _check_versions(node):
     op, epoch = node.op, node.epoch
     if op.name in _SAVES_INDEX:
@@ -173,6 +198,11 @@ def _check_versions(node):
             vc = getattr(inputs[i], "_vc", None)
             if vc is not None and vc[1] > epoch:
                 raise modified_error(inputs[i], vc[0], vc[0] - 1)
+    for i, vc in _SAVED_OUTS.get(node, ()):
+        if vc[1] > epoch:
+            shape, dtype = node.outs[i]
+            raise modified_error(None, vc[0], vc[0] - 1, shape=shape, dtype=dtype,
+                                 creator=out_slot(node, i))
     if op.refresh is not None and node.out_vc is not None and node.out_vc[1] > epoch:
         node.saved = op.refresh(node.xp, node.saved, node.static)
     elif node.out_vc is not None and node.out_vc[1] > epoch:     # (a saved result)

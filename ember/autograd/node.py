@@ -217,7 +217,8 @@ _CLASSES = {}
 _INDEXED = dict.fromkeys((
     "gather", "index_select", "take", "take_along_dim", "masked_fill", "where", "scatter",
     "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put",
-    "index_reduce", "masked_select", "masked_scatter", "embedding", "index"))
+    "index_reduce", "masked_select", "masked_scatter", "embedding", "index", "put",
+    "linalg_lu_solve"))
 _INDEXED.update(dict.fromkeys(("cross_entropy", "nll_loss", "nll_loss2d", "multi_margin_loss",
                                "multilabel_margin_loss"), (0,)))
 _INDEXED.update(dict.fromkeys(("pow", "rpow", "rsub", "fmod", "remainder"), "scalar"))

@@ -18,6 +18,7 @@ from ._registry import NESTED_IDX
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.forward_ad import FW as _fw
+from ..autograd.engine import watch_outputs
 from ..autograd.node import CLOCK, move_retain, out_slot
 from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _thin1, \
     thin2 as _thin2
@@ -448,11 +449,13 @@ def apply(op, args, static=(), view_of=None):
     if record:
         node = _node(op, bwd, be, saved, args, static, arrays, out)
         node.outs = tuple([(o.shape, o.dtype) for o in out])
-        if op.tracks_out:                    # multi-output ops save (at most) their first output
-            o0 = outs[0]
+        if op.tracks_out:                    # the first output's version on the node, and
+            o0 = outs[0]                     # the others' that `saved` holds by the engine
             if o0._vc is None:
                 o0._vc = [0, 0]
             node.out_vc = o0._vc
+            if type(saved) is tuple:
+                watch_outputs(node, outs, out, saved)
         for i, o in enumerate(outs):
             if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.name == "bfloat16":
                 o._rg = True

@@ -1551,6 +1551,19 @@ def _(xp, g, x, index, src, res, dim, reduce, include_self):
     return gx, None, _pad_to(xp, gs, src.shape)
 
 
+@op("index_reduce", saves="both", node="IndexReduceBackward0")
+def _index_reduce(xp, x, index, src, dim, reduce, include_self):
+    """scatter_reduce with the (1-d) index spread over source's other dims."""
+    shape = [1] * builtins.max(src.ndim, 1)
+    shape[dim] = -1
+    full = index.astype(np.int64, copy=False).reshape(shape)
+    full = xp.broadcast_to(full, src.shape) if src.ndim else full.reshape(())
+    return _scatter_reduce.impl[0][0](xp, x, full, src, dim, reduce, include_self)
+
+
+_index_reduce.vjp(_scatter_reduce.impl[0][1])
+
+
 def _scatter_reduce_grads(xp, g, x, index, src, res, dim, reduce, include_self):
     """torch's scatter_reduce_backward (FunctionsManual.cpp), on arrays."""
     if not index.size:
@@ -1618,8 +1631,7 @@ def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True,
             input.arr.dtype == bool and reduce == "mean":
         raise NotImplementedError(f"\"scatter_gather_tensor_cpu_reduce_{reduce}\" not implemented "
                                   f"for '{_dtype_name(input.arr.dtype)}'")
-    node = _scatter_add if reduce == "sum" and include_self else _scatter_reduce
-    if node is _scatter_add:
+    if name == "scatter_add":
         return apply(_scatter_add, (input, index, src), (d,))
     return apply(_scatter_reduce, (input, index, src), (d, reduce, include_self))
 
@@ -1821,7 +1833,6 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 
 
 def put(input, index, source, accumulate=False):
-    from .shape import reshape
     if not isinstance(source, Tensor):
         raise _not_tensor("put", source, "source", 3)
     if index.arr.dtype != np.int64:
@@ -1835,9 +1846,30 @@ def put(input, index, source, accumulate=False):
         raise IndexError("put_(): Expected source and index to have the same number of "
                          f"elements, but got source.numel() = {source.numel()}, index.numel() = "
                          f"{index.numel()}")
-    flat = apply(_index_put, (reshape(input, (-1,)), _value_for(input, reshape(source, (-1,)))),
-                 (_flat_index(input, index), accumulate))
-    return reshape(flat, input.shape)
+    _flat_index(input, index)
+    return apply(_put_op, (input, index, _value_for(input, source)), (bool(accumulate),))
+
+
+@op("put")
+def _put_op(xp, x, index, source, accumulate):
+    """input's elements at `index` (flat, as if contiguous) written (or added) from source."""
+    out = x.reshape(-1).copy()
+    idx = index.reshape(-1)
+    _put(xp, out, idx, source.reshape(-1), accumulate)
+    return out.reshape(x.shape), (idx, source.shape, accumulate)
+
+
+@_put_op.vjp
+def _(xp, g, idx, sshape, accumulate):
+    """torch's PutBackward0: g (zeroed where written unless accumulating), and g at index."""
+    flat = g.reshape(-1)
+    if accumulate:
+        gx = g
+    else:
+        gx = flat.copy()
+        gx[idx] = 0
+        gx = gx.reshape(g.shape)
+    return gx, None, flat[idx].reshape(sshape)
 
 
 def _flat_index(input, index):
@@ -2281,7 +2313,6 @@ _masked_fill_inplace = inplace(masked_fill, "masked_fill")
 
 
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
-    """index_reduce as scatter_reduce with the index spread over source's other dims."""
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
                            f"amin but got {reduce}.")
@@ -2289,18 +2320,13 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     idx = _index_func_check(input, d, index, source, "index_reduce")
     _warn_once("index_reduce() is in beta and the API may change at any time.")
     _index_range_check(input, d, idx)
-    from .shape import expand, reshape
-    shape = [1] * builtins.max(source.ndim, 1)
-    shape[d] = -1
-    full = reshape(index.long() if index.arr.dtype != np.int64 else index, shape)
-    full = expand(full, source.shape) if source.ndim else reshape(full, ())
     dt = input.arr.dtype
     if dt == bool or dt.kind == "c" and (not include_self or reduce in ("amax", "amin")):
         kernel = "index_reduce_func_exclude_input_init" if not include_self else \
             "index_func_" if dt == bool else {"amax": "maximum_cpu", "amin": "minimum_cpu"}[reduce]
         raise NotImplementedError(f"\"{kernel}\" not implemented for "
                                   f"'{_dtype_name(input.arr.dtype)}'")
-    return _scatter_reduce_any(input, d, full, source, reduce, include_self=include_self)
+    return apply(_index_reduce, (input, index, source), (d, reduce, include_self))
 
 
 index_reduce_ = inplace(index_reduce, "index_reduce")

@@ -614,10 +614,43 @@ def _check_batches(input, b1, b2, sizes_read):
         raise RuntimeError("batch2 must be a 3D tensor")
 
 
+@op("addr", saves="in")
+def _addr(xp, x, v1, v2, beta, alpha):
+    prod = xp.expand_dims(v1 if alpha == 1 else v1 * alpha, 1) * v2    # torch's (alpha v1) v2
+    if beta == 0:                   # input is ignored: its nan and inf do not propagate
+        return prod + xp.zeros_like(x), (v1, v2, beta, alpha)
+    return (x if beta == 1 else x * beta) + prod, (v1, v2, beta, alpha)
+
+
+@_addr.vjp
+def _(xp, g, v1, v2, beta, alpha):
+    """torch's AddrBackward0: g beta, (g v2^*) alpha, (g^T v1^*) alpha."""
+    return (g if beta == 1 else g * beta, xp.matmul(g, v2.conj()) * alpha,
+            xp.matmul(_swap(g), v1.conj()) * alpha)
+
+
+def _addr_node(x, v1, v2, beta, alpha):
+    """Whether addr is one AddrBackward0 node: tensors of one floating dtype, vectors, an
+    input that broadcasts to their outer product, real numbers for beta and alpha (other
+    calls go through addr's general path, with its checks and dtype rules)."""
+    if not (type(x) is Tensor and type(v1) is Tensor and type(v2) is Tensor and
+            v1.arr.ndim == 1 and v2.arr.ndim == 1 and x.arr.ndim <= 2 and
+            x.arr.dtype == v1.arr.dtype == v2.arr.dtype and x.arr.dtype.kind in "fc" and
+            type(beta) in (int, float) and type(alpha) in (int, float)):
+        return False
+    shape = (v1.arr.shape[0], v2.arr.shape[0])
+    return all(a in (1, b) for a, b in zip(x.arr.shape[::-1], shape[::-1]))
+
+
 def addr(input, vec1, vec2, *deprecated, beta=1, alpha=1, out=None):
     if deprecated:          # torch's deprecated addr(Number beta, ...)
         input, vec1, vec2, beta, alpha = beta_first("addr", (input, vec1, vec2) + deprecated,
                                               ("vec1", "vec2"))
+    if _addr_node(input, vec1, vec2, beta, alpha):
+        if input.arr.dtype.itemsize == 2:       # the kernel's scalars are of its dtype
+            beta, alpha = (float(np.asarray(v, input.arr.dtype).astype(np.float32))
+                           for v in (beta, alpha))
+        return _finish(apply(_addr, (input, vec1, vec2), (beta, alpha)), out, "addr")
     try:
         prod = outer(vec1, vec2)
     except TypeError:
@@ -1348,6 +1381,85 @@ def _(xp, g, a, x, vector, left):
     return -xp.matmul(gb, _mH(x)), gb
 
 
+def _triangle(xp, a, upper, unit):
+    """The triangle of `a` that torch's triangular kernels read (unit: ones on the diagonal)."""
+    if not unit:
+        return xp.triu(a) if upper else xp.tril(a)
+    t = xp.triu(a, 1) if upper else xp.tril(a, -1)
+    return t + xp.eye(a.shape[-1], dtype=a.dtype)
+
+
+def _tri_solve(xp, t, b, upper, left=True):
+    """X with t X = b (X t = b unless `left`), t triangular: solved as a general system, or
+    by substitution through a zero on the diagonal (trsm's inf and nan)."""
+    if t.shape[:-2] != b.shape[:-2]:      # (b is a matrix, whatever its shape)
+        batch = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
+        t, b = xp.broadcast_to(t, batch + t.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
+    try:
+        return _bsolve(xp, t, b) if left else _swap(_bsolve(xp, _swap(t), _swap(b)))
+    except np.linalg.LinAlgError:
+        from . import linalg_info as info
+        x = info.tri_solve_host(t, b, upper) if left else \
+            _swap(info.tri_solve_host(_swap(t), _swap(b), not upper))
+        return xp.asarray(x)
+
+
+@op("linalg_solve_triangular", saves="both")
+def _solve_triangular(xp, a, b, upper, left, unit):
+    x = _tri_solve(xp, _triangle(xp, a, upper, unit), b, upper, left)
+    return x, (a, x, upper, left, unit)
+
+
+@_solve_triangular.vjp
+def _(xp, g, a, x, upper, left, unit):
+    """torch's linalg_solve_triangular_backward: gB = op(A)^{-H} g, gA = -gB X^H (X^H gB when
+    solving from the right) on A's triangle."""
+    gb = _tri_solve(xp, _mH(_triangle(xp, a, upper, unit)), g, not upper, left)
+    ga = -xp.matmul(gb, _mH(x)) if left else -xp.matmul(_mH(x), gb)
+    return (xp.triu(ga, int(unit)) if upper else xp.tril(ga, -int(unit))), gb
+
+
+@op("triangular_solve", saves="both", n_out=2)
+def _triangular_solve(xp, b, a, upper, transpose, unit):
+    t = _triangle(xp, a, upper, unit)
+    x = _tri_solve(xp, _swap(t) if transpose else t, b, upper != transpose)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return (x, xp.broadcast_to(a, batch + a.shape[-2:]).copy()), (a, x, upper, transpose, unit)
+
+
+@_triangular_solve.vjp
+def _(xp, g, a, x, upper, transpose, unit):
+    """torch's triangular_solve_backward; the cloned coefficient's gradient goes to A whole."""
+    gx, gm = g
+    t = _triangle(xp, a, upper, unit)
+    gb = _tri_solve(xp, t.conj() if transpose else _mH(t), gx, upper == transpose)
+    ga = -xp.matmul(x.conj(), _swap(gb)) if transpose else -xp.matmul(gb, _mH(x))
+    ga = xp.triu(ga, int(unit)) if upper else xp.tril(ga, -int(unit))
+    return gb, ga + gm
+
+
+def _chol_solve(xp, b, f, upper):
+    """X with A X = B for A = U^H U (upper) or L L^H, from the one triangle of f."""
+    t = _triangle(xp, f, upper, False)
+    lo = _mH(t) if upper else t
+    return _tri_solve(xp, _mH(lo), _tri_solve(xp, lo, b, False), True)
+
+
+@op("cholesky_solve", saves="both")
+def _cholesky_solve(xp, b, f, upper):
+    x = _chol_solve(xp, b, f, upper)
+    return x, (f, x, upper)
+
+
+@_cholesky_solve.vjp
+def _(xp, g, f, x, upper):
+    """torch's cholesky_solve_backward, through all of f (not only its triangle)."""
+    gb = _chol_solve(xp, g, f, upper)
+    common = xp.matmul(gb, _mH(x))
+    common = common + _mH(common)
+    return gb, -(xp.matmul(f, common) if upper else xp.matmul(common, f))
+
+
 def _linalg_solve(A, B, *, left=True, out=None):
     tensor_args("linalg_solve", ("A", 1, A), ("B", 2, B))
     if A.arr.dtype.kind not in "fcV":       # (torch's meta function's order of checks)
@@ -1372,16 +1484,14 @@ def _linalg_solve(A, B, *, left=True, out=None):
     return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", "resize")
 
 
-@op("linalg_cholesky_ex", saves="out")
-def _cholesky(xp, a, upper):
+def _cholesky_fwd(xp, a, upper):
     # upper: LAPACK's 'U' reads A's upper triangle, the lower one of A^H
     h = _mH(a) if upper else a
     L = _factorized(xp, lambda: xp.linalg.cholesky(h), "linalg.cholesky", h, "cholesky")
     return (_mH(L) if upper else L), (L, upper)
 
 
-@_cholesky.vjp
-def _(xp, g, L, upper):
+def _cholesky_bwd(xp, g, L, upper):
     gl = _mH(g) if upper else g
     p = xp.tril(xp.matmul(_mH(L), gl))
     p = 0.5 * (p + _mH(xp.tril(p, -1)))
@@ -1390,9 +1500,14 @@ def _(xp, g, L, upper):
     return (_mH(_bsolve(xp, _mH(L), _mH(t))),)
 
 
-def _linalg_cholesky(A, *, upper=False, out=None):
+_cholesky = op("linalg_cholesky_ex", saves="out")(_cholesky_fwd).vjp(_cholesky_bwd)
+# torch.cholesky: the same factor and rule in torch's own node, CholeskyBackward0
+_cholesky_deprecated = op("cholesky", saves="out")(_cholesky_fwd).vjp(_cholesky_bwd)
+
+
+def _linalg_cholesky(A, *, upper=False, out=None, _op=_cholesky):
     _square(A, "linalg.cholesky", "input")
-    return _finish(apply(_cholesky, (A,), (bool(upper),)), out, "linalg_cholesky", "resize")
+    return _finish(apply(_op, (A,), (bool(upper),)), out, "linalg_cholesky", "resize")
 
 
 @op("linalg_qr", saves="out", n_out=2)
@@ -1721,8 +1836,7 @@ def _linalg_eigvalsh(A, UPLO="L", *, out=None):
     return _finish(apply(_eigvalsh, (A,), (UPLO,)), out, "linalg_eigvalsh", "resize")
 
 
-@op("linalg_pinv", saves="both")
-def _pinv(xp, a, atol, rtol, hermitian):
+def _pinv_fwd(xp, a, atol, rtol, hermitian):
     if not a.size:
         p = xp.zeros(a.shape[:-2] + (a.shape[-1], a.shape[-2]), a.dtype)
         return p, (a, p)
@@ -1742,8 +1856,7 @@ def _pinv(xp, a, atol, rtol, hermitian):
     return p.astype(a.dtype, copy=False), (a, p)
 
 
-@_pinv.vjp
-def _(xp, g, a, p):
+def _pinv_bwd(xp, g, a, p):
     """torch's pinv_backward."""
     m, n = a.shape[-2], a.shape[-1]
     ph, gh = _mH(p), _mH(g)
@@ -1755,6 +1868,48 @@ def _(xp, g, a, p):
     k = mm_(p, gh)
     phk = mm_(ph, k)
     return (-_mH(mm_(k, p)) + mm_(mm_(gh - mm_(a, k), p), ph) + phk - mm_(mm_(phk, p), a),)
+
+
+_pinv = op("linalg_pinv", saves="both")(_pinv_fwd).vjp(_pinv_bwd)
+
+
+@op("linalg_lstsq", saves="both", n_out=2)
+def _lstsq(xp, a, b, rtol, vector, residuals):
+    """(solution, residuals) of min |A X - B| by A's pseudo-inverse (rtol as lstsq's rcond);
+    residuals (None, "sum" or "zero"): the squared residual of each column, or empty."""
+    p = _pinv_fwd(xp, a, 0.0, rtol, False)[0]
+    bm = b[..., None] if vector else b
+    x = xp.matmul(p, bm)
+    if residuals:
+        r = xp.matmul(a, x) - bm
+        res = (r.real * r.real + r.imag * r.imag if r.dtype.kind == "c" else r * r).sum(-2)
+        res = res[..., 0] if vector else res
+        if residuals == "zero":     # (LAPACK's gels zeroes B when A has no columns)
+            res = res * 0
+    else:
+        res = xp.zeros((0,), a.real.dtype)
+    sol = x[..., 0] if vector else x
+    return (sol, res), (a, b, sol, vector, rtol)
+
+
+@_lstsq.vjp
+def _(xp, g, a, b, sol, vector, rtol):
+    """torch's linalg_lstsq_backward: through pinv(A) (its default tolerance) for the
+    solution; the residuals' 2 (A X - B) gL X^H for A and -2 (A X - B) gL for B."""
+    gx, gl = g
+    m, n = a.shape[-2:]
+    default = max(m, n) * float(np.finfo(a.real.dtype).eps)
+    p = _pinv_fwd(xp, a, 0.0, default, False)[0]
+    bm, x = (b[..., None], sol[..., None]) if vector else (b, sol)
+    gx = gx[..., None] if vector else gx
+    ga = _pinv_bwd(xp, xp.matmul(gx, _mH(bm)), a, p)[0]
+    gb = xp.matmul(_mH(p), gx)
+    if gl.size:
+        r = xp.matmul(a, x) - bm
+        rg = 2 * r * (gl[..., None, None] if vector else gl[..., None, :])
+        ga = ga + xp.matmul(rg, _mH(x))
+        gb = gb - rg
+    return ga, (gb[..., 0] if vector else gb)
 
 
 def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
@@ -2009,7 +2164,7 @@ def cholesky(input, upper=False, *, out=None):
                "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will "
                "produce equivalent results for all valid (symmetric positive definite) inputs.")
     lapack_only(input, "cholesky_cpu")
-    return _linalg_cholesky(input, upper=upper, out=out)
+    return _linalg_cholesky(input, upper=upper, out=out, _op=_cholesky_deprecated)
 
 
 def qr(input, some=True, *, out=None):
@@ -2117,4 +2272,5 @@ addmm_, addmv_, baddbmm_, addbmm_, addr_ = _inplace_products()
 contiguous_outputs("linalg_vector_norm")       # torch allocates norms along dims contiguous
 # torch's cross results, and solve's for left=False, are contiguous where NumPy's follow a
 # permuted operand (a .view() of them worked in torch only)
-contiguous_outputs("linalg_cross", "linalg_solve_ex")
+contiguous_outputs("linalg_cross", "linalg_solve_ex", "linalg_solve_triangular",
+                   "triangular_solve", "cholesky_solve")

@@ -11,9 +11,11 @@ import numpy as np
 from .._tensor import Tensor
 from .._warnings import warn_once as _warn_once
 from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
-from ._registry import op
-from .linalg import LinAlgError, _bsolve, _check_batch, _floating, _mH, _return_type, \
-    _square_shape, _tn, lapack_only
+from ._registry import contiguous_outputs, op
+from ..autograd.node import node_class as _node_class
+from .linalg import _bsolve, _check_batch, _cholesky_solve, _floating, _householder_product, \
+    _mH, _return_type, _square_shape, _swap, _tn, _tri_solve, _triangle, _triangular_solve, \
+    lapack_only
 
 LU = _return_type("linalg_lu", ("P", "L", "U"))
 LU_FACTOR = _return_type("linalg_lu_factor", ("LU", "pivots"))
@@ -211,9 +213,28 @@ def lu(A, pivot=True, get_infos=False, out=None):
     return out
 
 
+@op("lu_unpack", saves=None, n_out=2)
+def _lu_unpack(xp, lu):
+    """(L, U): the outputs of torch's node (P, its first output, is not differentiable, and
+    torch numbers L and U 0 and 1)."""
+    return _unpack_arrays(xp, lu), (lu.shape,)
+
+
+@_lu_unpack.vjp
+def _(xp, g, shape):
+    """torch's lu_unpack_backward: L's strict lower part and U's upper part, in LU's shape."""
+    gl, gu = g
+    m, n = shape[-2:]
+    k = builtins.min(m, n)
+    ga = xp.zeros(gl.shape[:-2] + (m, n), gl.dtype)
+    ga[..., :, :k] += xp.tril(gl, -1)
+    ga[..., :k, :] += xp.triu(gu)
+    return (ga,)
+
+
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
     from .._tensor import _new
-    from .creation import empty, eye
+    from .creation import empty
     if tensor_ndim("lu_unpack", LU_data, "LU_data") < 2:
         raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(LU_data.shape)} instead")
@@ -221,20 +242,58 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
         raise RuntimeError("lu_unpack: LU_pivots is expected to be a contiguous tensor of "
                            "torch.int32 dtype.\nNote: this function is intended to be used "
                            "with the output produced by torch.linalg.lu_factor")
-    m, n = LU_data.shape[-2:]
-    k = builtins.min(m, n)
     none = empty(0, dtype=LU_data.dtype, device=LU_data.device)
     L = U = P = none
     if unpack_data:
-        L = LU_data[..., :, :k].tril(-1) + eye(m, k, dtype=LU_data.dtype, device=LU_data.device)
-        U = LU_data[..., :k, :].triu()
+        L, U = apply(_lu_unpack, (LU_data,))
     if unpack_pivots:
-        P = _new(_perm_matrix(LU_data.be.xp, LU_pivots.arr, m, LU_data.arr.dtype), LU_data.be)
+        P = _new(_perm_matrix(LU_data.be.xp, LU_pivots.arr, LU_data.shape[-2],
+                              LU_data.arr.dtype), LU_data.be)
     return _finish_tuple((P, L, U), out, "lu_unpack", LU_UNPACK, "resize")
 
 
+def _lu_solve_arrays(xp, P, L, U, b, left, adjoint):
+    """X with op(A) X = B (X op(A) = B unless left), A = P L U, op(A) = A or A^H (adjoint)."""
+    if left and not adjoint:            # X = U^-1 L^-1 P^T B
+        return _tri_solve(xp, U, _tri_solve(xp, L, xp.matmul(_swap(P), b), False), True)
+    if left:                            # X = P L^-H U^-H B
+        return xp.matmul(P, _tri_solve(xp, _mH(L), _tri_solve(xp, _mH(U), b, False), True))
+    if not adjoint:                     # X = B U^-1 L^-1 P^T
+        y = _tri_solve(xp, U, b, True, left=False)
+        return xp.matmul(_tri_solve(xp, L, y, False, left=False), _swap(P))
+    y = _tri_solve(xp, _mH(L), xp.matmul(b, P), True, left=False)
+    return _tri_solve(xp, _mH(U), y, False, left=False)
+
+
+def _lu_factors(xp, lu, piv):
+    return (_perm_matrix(xp, piv, lu.shape[-1], lu.dtype), _triangle(xp, lu, False, True),
+            _triangle(xp, lu, True, False))
+
+
+@op("linalg_lu_solve", saves="both")
+def _lu_solve(xp, lu, piv, b, left, adjoint):
+    x = _lu_solve_arrays(xp, *_lu_factors(xp, lu, piv), b, left, adjoint)
+    return x, (lu, piv, x, left, adjoint)
+
+
+@_lu_solve.vjp
+def _(xp, g, lu, piv, x, left, adjoint):
+    """B's gradient solves with op(A)^H; A's (-gB X^H and its three mirror images) goes to the
+    packed factors: tril(P^T gA U^H, -1) + triu(L^H P^T gA), as torch's linalg_lu_solve_LU."""
+    P, L, U = _lu_factors(xp, lu, piv)
+    gb = _lu_solve_arrays(xp, P, L, U, g, left, not adjoint)
+    if left:
+        ga = -xp.matmul(x, _mH(gb)) if adjoint else -xp.matmul(gb, _mH(x))
+    else:
+        ga = -xp.matmul(_mH(gb), x) if adjoint else -xp.matmul(_mH(x), gb)
+    pga = xp.matmul(_swap(P), ga)
+    return xp.tril(xp.matmul(pga, _mH(U)), -1) + xp.triu(xp.matmul(_mH(L), pga)), None, gb
+
+
+contiguous_outputs("linalg_lu_solve")
+
+
 def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
-    from .. import linalg as la
     tensor_ndim("linalg_lu_solve", B, "B", 3)
     tensor_ndim("linalg_lu_solve", LU, "LU")
     if LU.arr.dtype.kind not in "fcV":      # (torch's meta function: dtypes, then shapes)
@@ -250,20 +309,8 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x"
                            f"{B.shape[-1]})")
-    P, L, U = lu_unpack(LU, pivots)
-    if left and not adjoint:            # X = U^-1 L^-1 P^T B
-        Y = la.solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
-        X = la.solve_triangular(U, Y, upper=True)
-    elif left:                          # X = P L^-H U^-H B
-        Y = la.solve_triangular(U.mH, B, upper=False)
-        X = P @ la.solve_triangular(L.mH, Y, upper=True, unitriangular=True)
-    elif not adjoint:                   # X = B U^-1 L^-1 P^T
-        Y = la.solve_triangular(U, B, upper=True, left=False)
-        X = la.solve_triangular(L, Y, upper=False, left=False, unitriangular=True) @ P.mT
-    else:
-        Y = la.solve_triangular(L.mH, B @ P, upper=True, left=False, unitriangular=True)
-        X = la.solve_triangular(U.mH, Y, upper=False, left=False)
-    return _finish(X, out, "linalg_lu_solve", "resize")
+    return _finish(apply(_lu_solve, (LU, pivots, B), (bool(left), bool(adjoint))), out,
+                   "linalg_lu_solve", "resize")
 
 
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
@@ -412,8 +459,6 @@ def _linear_solve_check(b, A, name):
 
 
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
-    from .. import linalg as la
-    from .shape import broadcast_shapes
     if tensor_ndim("triangular_solve", b, "input") < 2 or \
             tensor_ndim("triangular_solve", A, "A", 2) < 2:
         raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, "
@@ -426,12 +471,9 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
                "copy of one of the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be "
                "replaced with\nX = torch.linalg.solve_triangular(A, B).")
     lapack_only(A, "triangular_solve_cpu")
-    T = A.mT if transpose else A
-    x = la.solve_triangular(T, b, upper=bool(upper) != bool(transpose),
-                            unitriangular=unitriangular)
-    batch = tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(b.shape[:-2])))
-    return _finish_tuple((x, A.expand(*batch, *A.shape[-2:]).clone()), out, "triangular_solve",
-                         TRIANGULAR_SOLVE, "resize")
+    return _finish_tuple(apply(_triangular_solve, (b, A), (bool(upper), bool(transpose),
+                                                          bool(unitriangular))),
+                         out, "triangular_solve", TRIANGULAR_SOLVE, "resize")
 
 
 def _gram(L, upper):
@@ -444,24 +486,15 @@ def _gram(L, upper):
 
 
 def cholesky_solve(B, L, upper=False, *, out=None):
-    from .. import linalg as la
     if tensor_ndim("cholesky_solve", B, "input") < 2 or \
             tensor_ndim("cholesky_solve", L, "input2", 2) < 2:
         raise RuntimeError("b should have at least 2 dimensions, but has "
                            f"{B.ndim} dimensions instead")
     _linear_solve_check(B, L, "cholesky_solve")
+    _check_batch(B.shape[:-2], L.shape[:-2])
     lapack_only(L, "cholesky_solve_cpu")
-    try:
-        X = la.solve(_gram(L, upper), B)
-    except LinAlgError:         # a zero on L's diagonal: potrs's inf and nan, as torch gives
-        from . import linalg_info as info
-        from .creation import tensor
-        tri = info.host(L.arr)
-        tri = tri.swapaxes(-1, -2).conj() if upper else tri        # the lower factor
-        y = info.tri_solve_host(tri, B.arr, upper=False)
-        X = tensor(info.tri_solve_host(tri.swapaxes(-1, -2).conj(), y, upper=True),
-                   device=B.device)
-    return _finish(X, out, "cholesky_solve", castable="cholesky_solve")
+    return _finish(apply(_cholesky_solve, (B, L), (bool(upper),)), out, "cholesky_solve",
+                   castable="cholesky_solve")
 
 
 def cholesky_inverse(L, upper=False, *, out=None):
@@ -473,24 +506,46 @@ def cholesky_inverse(L, upper=False, *, out=None):
     return _finish(la.inv(_gram(L, upper)), out, "cholesky_inverse", castable="cholesky_inverse")
 
 
+def _ormqr_q(xp, a, tau):
+    """(Q, saved) of householder_product over a's first m columns (zero-padded to m)."""
+    m, n = a.shape[-2:]
+    sq = a[..., :m] if n >= m else xp.concatenate([a, xp.zeros(a.shape[:-1] + (m - n,),
+                                                                a.dtype)], -1)
+    return _householder_product.impl[0][0](xp, sq, tau)
+
+
+@op("ormqr", saves="both")
+def _ormqr(xp, a, tau, c, left, transpose):
+    """op(Q) C (C op(Q) unless left) for Q of geqrf's reflectors, op(Q) = Q or Q^H."""
+    q = _ormqr_q(xp, a, tau)[0]
+    q = _mH(q) if transpose else q
+    return (xp.matmul(q, c) if left else xp.matmul(c, q)), (a, tau, c, left, transpose)
+
+
+@_ormqr.vjp
+def _(xp, g, a, tau, c, left, transpose):
+    """C's gradient through the product, a's and tau's through householder_product's rule."""
+    q, (v, t) = _ormqr_q(xp, a, tau)
+    op_q = _mH(q) if transpose else q
+    gc = xp.matmul(_mH(op_q), g) if left else xp.matmul(g, _mH(op_q))
+    gop = xp.matmul(g, _mH(c)) if left else xp.matmul(_mH(c), g)
+    gsq, gtau = _householder_product.impl[0][1](xp, _mH(gop) if transpose else gop, v, t)
+    if gsq is None:
+        return None, None, gc
+    m, n = a.shape[-2:]
+    ga = gsq[..., :n] if n <= m else xp.concatenate([gsq, xp.zeros(gsq.shape[:-1] + (n - m,),
+                                                                   gsq.dtype)], -1)
+    return ga, gtau, gc
+
+
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
-    from .. import linalg as la
     tensor_ndim("ormqr", input, "input")
     tensor_ndim("ormqr", tau, "input2", 2)
     tensor_ndim("ormqr", other, "input3", 3)
     lapack_only(input, "ormqr_cpu")
-    from .creation import zeros
-    from .shape import cat
-    m, n = input.shape[-2:]
-    A = input if n <= m else input[..., :m]     # (the reflectors are the first columns)
-    if A.shape[-1] < m:
-        A = cat([A, zeros((*A.shape[:-1], m - A.shape[-1]), dtype=A.dtype, device=A.device)], -1)
-    Q = la.householder_product(A, tau)
-    if transpose:
-        Q = Q.mH
-    return _finish(Q @ other if left else other @ Q, out, "ormqr",
-                   "torch.ormqr: Expected input and result to have the same dtype, but input "
-                   "has dtype{result} and result has dtype {out}")
+    return _finish(apply(_ormqr, (input, tau, other), (bool(left), bool(transpose))), out,
+                   "ormqr", "torch.ormqr: Expected input and result to have the same dtype, but "
+                   "input has dtype{result} and result has dtype {out}")
 
 
 # ---- norms and the deprecated matrix_rank --------------------------------------------------
@@ -521,7 +576,13 @@ def frobenius_norm(input, dim, keepdim=False, *, out=None):
     if input.arr.dtype.kind not in "fcV":
         raise RuntimeError("norm(): input dtype should be either floating point or complex. "
                            f"Got {_tn(input)} instead.")
-    return la.vector_norm(input, 2, dim, keepdim, out=out)
+    r = la.vector_norm(input, 2, dim, keepdim, out=out)
+    if out is None and r.grad_fn is not None:
+        r.grad_fn.__class__ = _NORM_SCALAR_OPT_DIM      # torch's at::norm node (same saves)
+    return r
+
+
+_NORM_SCALAR_OPT_DIM = _node_class("NormBackward1")
 
 
 def matrix_rank(input, tol=None, symmetric=False, *, out=None):

@@ -5,12 +5,11 @@ corrcoef, combinations, vander.
 Primitives follow the op contract (forward on raw arrays, vjp beside it, see _registry);
 the rest are composites of existing ops, so autograd comes for free, as in torch's own
 CompositeImplicitAutograd definitions (diff, trapezoid, cov, vander, ...)."""
-import itertools
 import math
 
 import numpy as np
 
-from .._dtype import DEFAULT, result_type as _result_type, through_float
+from .._dtype import DEFAULT, result_type as _result_type, result_type_of, through_float
 from .._kernel_dtypes import int_scalar, not_implemented, tname as _tname
 from .._tensor import Tensor, _new
 from ..return_types import out_variant as _out_variant
@@ -156,15 +155,46 @@ lcm = _E._tensor_only(_E._binary("lcm", lambda xp, a, b: xp.lcm(a, b), fast="iu"
                                  check=_E._deny("lcm", "bfcV")), "lcm")
 
 
+@_op("ldexp", saves="both")
+def _ldexp(xp, x, o, pdt, mdt, rdt):
+    """input * 2 ** other as torch's kernel: the power in pdt (other's floating dtype), the
+    product in mdt (its promotion with input's), the result in rdt. A 0-d other's power is
+    torch's double scalar: the product in input's dtype, in float for 16-bit floats."""
+    if o.ndim:
+        p = _E._pow_fwd(xp, xp.asarray(2.0, pdt), o.astype(pdt, copy=False))[0]
+        r = x.astype(mdt, copy=False) * p.astype(mdt, copy=False)
+    else:
+        wide = np.complex128 if o.dtype.kind == "c" else np.float64
+        p = _E._pow_fwd(xp, xp.asarray(2.0, wide), o.astype(wide))[0]
+        op = np.dtype(np.float32) if mdt.itemsize == 2 else mdt
+        r = (x.astype(op, copy=False) * p.astype(op)).astype(mdt, copy=False)
+    r = r.astype(rdt, copy=False)
+    return r, (o, r)
+
+
+@_ldexp.vjp
+def _(xp, g, o, r):
+    """torch's LdexpBackward0: g 2^other for input (a power in other's dtype: 0 for a negative
+    integer), g result ln 2 for other."""
+    p = _E._pow_fwd(xp, xp.asarray(2, o.dtype), o)[0]
+    return g * (p.conj() if p.dtype.kind == "c" else p), \
+        g * (r.conj() if r.dtype.kind == "c" else r) * math.log(2.0)
+
+
 def ldexp(input, other, *, out=None):
-    """input * 2 ** other (torch's composite definition)."""
     _tensor_arg("ldexp", input)
     _tensor_arg("ldexp", other, "other", 2)
-    r = _E.mul(input, _E.pow(2.0, other))
-    dt = _result_type(input, other)
-    if (dt.is_floating_point or dt.is_complex) and r.dtype != dt:     # torch: the result type
-        r = r.to(dt)
-    return _finish(r, out, "ldexp")
+    pdt = _result_type(2.0, other)                  # torch's pow(2.0, other), then mul
+    if other.ndim:
+        mdt = result_type_of(*(([input.dtype, pdt], [], ()) if input.ndim else
+                               ([pdt], [input.dtype], ())))
+    else:
+        mdt = input.dtype if input.dtype.is_floating_point or input.dtype.is_complex else \
+            DEFAULT.float
+    rdt = _result_type(input, other)
+    rdt = rdt if rdt.is_floating_point or rdt.is_complex else mdt
+    return _finish(_apply(_ldexp, (input, other), tuple(d.np for d in (pdt, mdt, rdt))), out,
+                   "ldexp")
 
 
 def _frexp_arrays(xp, x):
@@ -316,6 +346,37 @@ def cumulative_trapezoid(y, x=_NO_X, *, dx=None, dim=-1):
 
 
 # ---- norms, statistics and counting ------------------------------------------------------------
+def _renorm_norm(xp, x, p, dim):
+    """The p-norms of x's sub-tensors along dim (kept dims), in float for 16-bit floats."""
+    dims = tuple(i for i in range(x.ndim) if i != dim)
+    xa = x.astype(np.float32) if x.dtype.itemsize == 2 else x
+    return xa, dims, _L._vector_norm.impl[0][0](xp, xa, p, dims or None, True)[0]
+
+
+@_op("renorm")
+def _renorm(xp, x, p, dim, maxnorm):
+    _, _, norm = _renorm_norm(xp, x, p, dim)
+    big = norm > maxnorm
+    factor = xp.where(big, xp.asarray(maxnorm, norm.dtype) /
+                      (norm + xp.asarray(1e-7, norm.dtype)), xp.ones((), norm.dtype))
+    return x * factor.astype(x.dtype), (x, p, dim, maxnorm)
+
+
+@_renorm.vjp
+def _(xp, g, x, p, dim, maxnorm):
+    """torch's renorm_backward: g maxnorm / norm less the norm's own gradient where the norm
+    exceeds maxnorm, g elsewhere."""
+    xa, dims, norm = _renorm_norm(xp, x, p, dim)
+    ga = g.astype(xa.dtype) if g.dtype != xa.dtype else g
+    inner = xa.conj() * ga
+    inner = (inner.real if inner.dtype.kind == "c" else inner).sum(axis=dims or None,
+                                                                   keepdims=True)
+    nb, = _L._vector_norm.impl[0][1](xp, inner, xa, norm, p, dims or None, True)
+    invnorm = 1 / (norm + 1e-7)
+    factor = invnorm * maxnorm
+    return (xp.where(norm > maxnorm, factor * ga - factor * invnorm * nb, ga).astype(g.dtype),)
+
+
 def renorm(input, p, dim, maxnorm, *, out=None):
     """Sub-tensors along `dim` whose p-norm exceeds maxnorm are scaled to norm maxnorm."""
     if out is not None:
@@ -328,12 +389,10 @@ def renorm(input, p, dim, maxnorm, *, out=None):
     if input.ndim <= 1:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} "
                            "dimensions")
-    d = dim % input.ndim
-    others = tuple(i for i in range(input.ndim) if i != d)
-    norm = _R.norm(input, p, others, keepdim=True)
-    with_grad = _E.div(maxnorm, _E.add(norm, 1e-7))
-    factor = _E.where(_E.gt(norm, maxnorm), with_grad, _C.ones_like(norm))
-    return _E.mul(input, factor)
+    if input.arr.dtype.kind in "biu":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {_tname(input.arr.dtype)}")
+    return _apply(_renorm, (input,), (float(p), dim % input.ndim, float(maxnorm)))
 
 
 def histc(input, bins=100, min=0, max=0, *, out=None):
@@ -481,11 +540,15 @@ def combinations(input, r=2, with_replacement=False):
         raise RuntimeError(f"Expect a non-negative number, but got {r}")
     if r == 0:
         return _C.empty(0, dtype=input.dtype, device=input.device)
-    pick = itertools.combinations_with_replacement if with_replacement \
-        else itertools.combinations
-    idx = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
-    flat = _X.index_select(input, 0, _C.tensor(idx.reshape(-1), device=input.device))
-    return _S.reshape(flat, (-1, r))
+    # torch's composite: the r-fold grid of input, masked to ascending index tuples, stacked
+    n = input.shape[0]
+    grid = np.indices((n,) * r)
+    mask = np.ones((n,) * r, bool)
+    for a, b in zip(grid[:-1], grid[1:]):
+        mask &= (a <= b) if with_replacement else (a < b)
+    mask = _C.tensor(mask, device=input.device)
+    return _S.stack([_X.masked_select(g, mask) for g in _S.meshgrid(*[input] * r,
+                                                                     indexing="ij")], 1)
 
 
 def vander(x, N=None, increasing=False):

@@ -580,6 +580,20 @@ argmin = _arg("argmin", np.argmin)
 AMINMAX = _return_type("aminmax", ("min", "max"))
 
 
+@_op("aminmax", saves="both", n_out=2)
+def _aminmax(xp, x, dims, keepdim):
+    lo = _arr(xp, xp.min(x, axis=dims, keepdims=keepdim))
+    hi = _arr(xp, xp.max(x, axis=dims, keepdims=keepdim))
+    return (lo, hi), (x, lo, hi, dims, keepdim)
+
+
+@_aminmax.vjp
+def _(xp, g, x, lo, hi, dims, keepdim):
+    """amin's rule for the minimum's gradient plus amax's for the maximum's."""
+    return (_amax_grad(xp, g[0], x, lo, dims, keepdim)[0] +
+            _amax_grad(xp, g[1], x, hi, dims, keepdim)[0],)
+
+
 def aminmax(input, *, dim=None, keepdim=False, out=None):
     nd = tensor_ndim("aminmax", input)
     if dim is not None:
@@ -593,10 +607,9 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
     if input.arr.dtype.kind == "c":
         raise NotImplementedError(f'"aminmax_cpu" not implemented for '
                                   f"'{_tname(input.arr.dtype)}'")
-    d = () if dim is None else dim
-    keepdim = _keepdim(keepdim, "aminmax")
-    return _finish_tuple((amin(input, d, keepdim), amax(input, d, keepdim)), out, "aminmax",
-                         AMINMAX)
+    dims = _dims(input, () if dim is None else dim, "aminmax")
+    return _finish_tuple(_apply(_aminmax, (input,), (dims, _keepdim(keepdim, "aminmax"))), out,
+                         "aminmax", AMINMAX)
 
 
 # ---- var, std, logsumexp, norm ----------------------------------------------------------------

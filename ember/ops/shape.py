@@ -1133,6 +1133,41 @@ _unsqueeze_idx_fn = _view_op("unsqueeze_index", _idx_fwd, _idx_bwd, node="Unsque
 _alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,))
 
 
+def _narrow_range(input, d, start, length):
+    """narrow's checks of start and length along dim d: (start, length), start wrapped."""
+    n = input.arr.shape[d]
+    if isinstance(start, Tensor):     # torch's narrow.Tensor overload
+        if start.ndim or start.arr.dtype.kind not in "iu":
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
+        start = int(start.item())
+    start = int_arg(start, "narrow", "start", 2)
+    length = int_arg(length, "narrow", "length", 3)
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but "
+                         f"got {start})")
+    if start < 0:
+        start += n
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({n}).")
+    return start, length
+
+
+@op("narrow_copy", saves=None)
+def _narrow_copy(xp, x, d, start, length):
+    part = x[(slice(None),) * d + (slice(start, start + length),)]
+    return xp.ascontiguousarray(part), (x.shape, d, start, length)
+
+
+@_narrow_copy.vjp
+def _(xp, g, shape, d, start, length):
+    out = xp.zeros(shape, g.dtype)
+    out[(slice(None),) * d + (slice(start, start + length),)] = g
+    return (out,)
+
+
 def narrow(input, dim, start, length):
     try:
         nd = input.ndim
@@ -1142,23 +1177,7 @@ def narrow(input, dim, start, length):
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, nd)
     try:
-        n = input.arr.shape[d]
-        if isinstance(start, Tensor):     # torch's narrow.Tensor overload
-            if start.ndim or start.arr.dtype.kind not in "iu":
-                raise RuntimeError("start must be an 0-dim integral Tensor.")
-            start = int(start.item())
-        start = int_arg(start, "narrow", "start", 2)
-        length = int_arg(length, "narrow", "length", 3)
-        if not -n <= start <= n:
-            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but "
-                             f"got {start})")
-        if start < 0:
-            start += n
-        if length < 0:
-            raise RuntimeError("narrow(): length must be non-negative.")
-        if start + length > n:
-            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
-                               f"({n}).")
+        start, length = _narrow_range(input, d, start, length)
         return _slice_fn(input, (slice(None),) * d + (slice(start, start + length),))
     except (TypeError, RuntimeError, IndexError, NotImplementedError):
         if input.be.idx != NESTED_IDX:
@@ -2025,28 +2044,38 @@ def meshgrid(*tensors, indexing=None):
     return tuple(out)
 
 
+@op("block_diag", saves=None)
+def _block_diag(xp, *arrays):
+    mats = [a.reshape(1, -1) if a.ndim <= 1 else a for a in arrays]
+    out = xp.zeros((builtins.sum(m.shape[0] for m in mats),
+                    builtins.sum(m.shape[1] for m in mats)), mats[0].dtype)
+    r = c = 0
+    for m in mats:
+        out[r:r + m.shape[0], c:c + m.shape[1]] = m
+        r, c = r + m.shape[0], c + m.shape[1]
+    return out, (tuple(a.shape for a in arrays),)
+
+
+@_block_diag.vjp
+def _(xp, g, shapes):
+    out, r, c = [], 0, 0
+    for s in shapes:
+        h, w = s if len(s) == 2 else (1, _prod(s))
+        out.append(g[r:r + h, c:c + w].reshape(s))
+        r, c = r + h, c + w
+    return tuple(out)
+
+
 def block_diag(*tensors):
     tensor_elements(tensors)
-    mats = [reshape(t, (1, -1)) if t.ndim <= 1 else t for t in tensors]
     for i, m in enumerate(tensors):
         if m.ndim > 2:
             raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. "
                                f"Input {i} has {m.ndim} dimensions")
-    if not mats:
+    if not tensors:
         from .creation import empty
         return empty(1, 0)
-    rows = []
-    total = builtins.sum(m.shape[1] for m in mats)
-    start = 0
-    from .creation import zeros
-    mats = _common(mats, "block_diag")
-    for m in mats:
-        r, c = m.shape
-        parts = [zeros(r, start, dtype=m.dtype, device=m.device), m,
-                 zeros(r, total - start - c, dtype=m.dtype, device=m.device)]
-        rows.append(cat(parts, 1))
-        start += c
-    return cat(rows, 0)
+    return apply(_block_diag, tuple(_common(tensors, "block_diag")))
 
 
 def cartesian_prod(*tensors):
@@ -2280,5 +2309,9 @@ def narrow_copy(input, dim, start, length, *, out=None):
                                f"subset of range(0, {input.shape[dim]}).")
         return _finish_out(apply(_sparse_narrow_copy, (input,), (dim, start, length)), out,
                            "narrow_copy", exact=True)
-    return _finish_out(_clone_fn(narrow(input, dim, start, length), "C"), out, "narrow_copy",
-                       exact=True)
+    if input.be.idx == NESTED_IDX or not input.ndim:
+        return _finish_out(_clone_fn(narrow(input, dim, start, length), "C"), out,
+                           "narrow_copy", exact=True)
+    d = wrap_dim(dim, input.ndim)
+    return _finish_out(apply(_narrow_copy, (input,), (d, *_narrow_range(input, d, start, length))),
+                       out, "narrow_copy", exact=True)

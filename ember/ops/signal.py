@@ -22,9 +22,9 @@ from . import creation as _C
 from . import elementwise as _E
 from . import reduce as _R
 from . import shape as _S
-from ._apply import _finish, _finish_tuple, tensor_arg as _tensor_arg
+from ._apply import _finish, _finish_tuple, apply as _apply, tensor_arg as _tensor_arg
 from ._apply import make_unary as _make_unary
-from ._registry import op as _op
+from ._registry import contiguous_outputs, op as _op
 from .random import rng_for as _rng_for
 
 
@@ -719,17 +719,42 @@ igamma = _igamma_op("igamma", 1.0)
 igammac = _igamma_op("igammac", -1.0)
 
 
+def _mvlgamma_terms(xp, x, p):
+    """x[..., None] + (-(p-1)/2, ..., -1/2, 0), as torch's kernel lays the arguments out."""
+    return xp.expand_dims(x, -1) + xp.arange(-p * 0.5 + 0.5, 0.5, 0.5).astype(x.dtype)
+
+
+@_op("mvlgamma")
+def _mvlgamma(xp, x, p):
+    """Multivariate log-gamma: sum_i lgamma(x - i/2) + p(p-1)/4 log(pi), summed in float32 at
+    least (torch's accumulation)."""
+    lg = _E._lgamma(xp, _mvlgamma_terms(xp, x, p))
+    acc = lg.sum(-1, dtype=np.float32) if x.dtype.itemsize == 2 else lg.sum(-1)
+    # (torch adds the constant in x's dtype: rounded first where that is a 16-bit float)
+    y = acc.astype(x.dtype, copy=False) + xp.asarray(p * (p - 1) * math.log(math.pi) * 0.25,
+                                                     x.dtype)
+    return _special._as_array(xp, y), (x, p)
+
+
+@_mvlgamma.vjp
+def _(xp, g, x, p):
+    """torch's mvlgamma_backward: g times the sum of the digammas."""
+    return (g * _special.digamma(xp, _mvlgamma_terms(xp, x, p)).sum(-1).astype(g.dtype),)
+
+
+contiguous_outputs("mvlgamma")       # (torch's sum over the arguments' last dim)
+
+
 def mvlgamma(input, p):
-    """Multivariate log-gamma: sum_i lgamma(x - i/2) + p(p-1)/4 log(pi) (differentiable)."""
     _tensor_arg("mvlgamma", input)
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
     if input.arr.dtype == bool:
         raise RuntimeError("The input tensor may not be a boolean tensor.")
-    x = input if input.dtype.is_floating_point or input.is_complex() else input.to(DEFAULT.float)
-    offs = _C.arange(p, dtype=x.dtype, device=x.device) * -0.5
-    terms = _E.lgamma(x.unsqueeze(-1) + offs)
-    return _R.sum(terms, -1) + p * (p - 1) / 4 * math.log(math.pi)
+    if input.arr.dtype.kind == "c":     # (torch's arange of the arguments, in x's dtype)
+        raise not_implemented("arange_cpu", input.arr.dtype)
+    x = input if input.dtype.is_floating_point else input.to(DEFAULT.float)
+    return _apply(_mvlgamma, (x,), (int(p),))
 
 
 # ---- segment_reduce ---------------------------------------------------------------------------
