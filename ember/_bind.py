@@ -6,7 +6,7 @@ import types
 from ._tensor import Tensor
 from .ops import creation, elementwise as E, index, linalg, reduce as R, shape as S
 from .ops import numeric, signal, linalg_extra
-from .ops._apply import inplace, make_binary
+from .ops._apply import _missing_arg, inplace, make_binary
 
 OP_MODULES = (E, R, S, index, linalg, numeric, signal, linalg_extra)
 
@@ -65,7 +65,7 @@ def _method_broadcast_to(self, *sizes, size=None):
     """Tensor.broadcast_to takes its sizes as varargs too (torch.broadcast_to does not)."""
     if size is None:
         if not sizes:
-            raise TypeError('broadcast_to() missing 1 required positional arguments: "size"')
+            raise _missing_arg("broadcast_to", "size")
         size = sizes[0] if len(sizes) == 1 else sizes
     return S.broadcast_to(self, size)
 
@@ -298,7 +298,7 @@ def _nn_method(name):
             kwargs["dim"] = kwargs.pop("axis")
         if name != "hardshrink":
             if not args and "dim" not in kwargs:        # required, as torch's
-                raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+                raise _missing_arg(name, "dim")
             if len(args) > 1:       # (dim, dtype): the functional's third is _stacklevel
                 args, kwargs = args[:1], dict(kwargs, dtype=args[1])
         return getattr(functional, name)(self, *args, **kwargs)

@@ -596,7 +596,8 @@ def _dim_required(name):
     torch.nn.functional's versions pick one, with a deprecation warning)."""
     def fn(input, *args, **kwargs):
         if not args and "dim" not in kwargs:
-            raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+            from .ops._apply import _missing_arg
+            raise _missing_arg(name, "dim")
         if len(args) > 1:           # (dim, dtype): the functional's third is _stacklevel
             args, kwargs = args[:1], dict(kwargs, dtype=args[1])
         return getattr(_F(), name)(input, *args, **kwargs)

@@ -763,7 +763,7 @@ class Tensor:
     def sum_to_size(self, *size):
         from .autograd.engine import sum_to_size
         if not size:
-            from .ops.shape import _missing_arg
+            from .ops._apply import _missing_arg
             raise _missing_arg("sum_to_size", "size")
         return sum_to_size(self, size[0] if len(size) == 1 and not isinstance(size[0], int)
                            else size)
@@ -1168,7 +1168,8 @@ class Tensor:
         def fn(self, *size, dtype=None, device=None, requires_grad=False, **kw):
             from .ops import creation
             if not size and "size" not in kw:
-                raise TypeError(f'new_{name}() missing 1 required positional arguments: "size"')
+                from .ops._apply import _missing_arg
+                raise _missing_arg(f"new_{name}", "size")
             if type(self.arr) is NestedArray:
                 from .nested._ops import new_factory_check
                 new_factory_check(self.arr, name, size or (kw["size"],))

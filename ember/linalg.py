@@ -12,7 +12,7 @@ from .ops import linalg as _ops
 from ._dtype import bfloat16 as _bfloat16, bool_ as _bool, float16 as _float16, \
     float32 as _float32, float64 as _float64
 from .return_types import make as _return_type
-from .ops._apply import raise_not_tensor as _raise_not_tensor, \
+from .ops._apply import _missing_arg, raise_not_tensor as _raise_not_tensor, \
     tensor_elements as _tensor_elements, tensor_ndim as _tensor_ndim
 
 _LSTSQ = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
@@ -326,8 +326,7 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
     """Triangular solve: the unused triangle of A is ignored (and masked out of A's gradient),
     as torch does; one LinalgSolveTriangularBackward0 node, saving A and the result."""
     if upper is None:
-        raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
-                        '"upper"')
+        raise _missing_arg("linalg_solve_triangular", "upper")
     _tensor_ndim("linalg_solve_triangular", A, "input")
     _ops._square_shape(A, "linalg.solve_triangular")
     if _tensor_ndim("linalg_solve_triangular", B, "B", 2) < 2:

@@ -39,6 +39,11 @@ def type_name(x):
     return f"{t.__module__}.{t.__qualname__}"
 
 
+def _missing_arg(name, arg):
+    """torch's argument parser's TypeError for a call without its required argument."""
+    return TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
+
+
 def _not_tensor(name, x, what="input", pos=1):
     """torch's argument-parser TypeError for `x` where a Tensor is expected (to raise where an
     attribute lookup on a non-Tensor failed, keeping the check off the valid path); pos None:

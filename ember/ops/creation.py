@@ -17,7 +17,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import NESTED_IDX, op as _op
 from .._kernel_dtypes import cname as _cname, not_implemented as _dtype_not_implemented
-from ._apply import _IBOUNDS, _fw, _tname, apply as _apply, inplace as _inplace, \
+from ._apply import _IBOUNDS, _fw, _missing_arg, _tname, apply as _apply, inplace as _inplace, \
     out_autograd_error, raise_not_tensor, type_name, write_target
 from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
 from .random import rng_for as _rng_for
@@ -49,7 +49,7 @@ def _shape_args(name, shape, size):
         if shape:
             return shape
         if name not in ("rand", "randn"):
-            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+            raise _missing_arg(name, "size")
     if shape or size is None:
         if name in ("rand", "randn"):
             got = [type(a).__name__ for a in shape]

@@ -15,7 +15,7 @@ from .._sparse_compressed import SparseCompressed
 from .._sparse_csr import SparseCSR
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
-from ._apply import _finish_tuple, _not_tensor, _tname, apply as _apply, type_name, \
+from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _apply, type_name, \
     make_unary as _make_unary, tensor_ndim, ureduce
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
@@ -179,7 +179,7 @@ def _without_dim(name, dim_arg, keepdim, dtype, out, out_ok=False):
     if not given["keepdim"] and (out_ok or not given["out"]):
         return
     if not out_ok and builtins.sum(map(bool, given.values())) > 1:
-        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+        raise _missing_arg(name, "dim")
     got = ", ".join(["Tensor"] + [f"{k}={v}" for k, v in given.items() if v])
     out_arg = ", Tensor out = None" if out_ok else ""
     raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but "
@@ -857,7 +857,7 @@ _logsumexp_fn = _make_unary(_logsumexp)
 
 def logsumexp(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
-        raise TypeError("logsumexp() missing 1 required positional arguments: \"dim\"")
+        raise _missing_arg("logsumexp", "dim")
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): Expected reduction dim to be specified")
     dims = _dims(input, dim, "logsumexp")
@@ -1387,7 +1387,7 @@ MEDIAN, NANMEDIAN = _return_type("median"), _return_type("nanmedian")
 def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
     if dim is _NO_DIM:
         if keepdim or out is not None:
-            raise TypeError('median() missing 1 required positional arguments: "dim"')
+            raise _missing_arg("median", "dim")
         return _median0(input)
     nd = tensor_ndim("median", input)
     d = _wrap_dim(_int_dim("median", dim), nd)
@@ -1399,7 +1399,7 @@ def median(input, dim=_NO_DIM, keepdim=False, *, out=None):
 def nanmedian(input, dim=_NO_DIM, keepdim=False, *, out=None):
     if dim is _NO_DIM:
         if keepdim or out is not None:
-            raise TypeError('nanmedian() missing 1 required positional arguments: "dim"')
+            raise _missing_arg("nanmedian", "dim")
         return _nanmedian0(input)
     nd = tensor_ndim("nanmedian", input)
     d = _wrap_dim(_int_dim("nanmedian", dim), nd)

@@ -18,7 +18,7 @@ from .._layout import sparse_coo, strided
 from .._tensor import Size, Tensor, _new, bump_version
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _fw, _fw_inplace, _can_write, _finish as _finish_out, _share_version, \
+from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
     _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_elements, tensor_ndim, write_into
 from ._dims import int_arg, unique_dims, wrap_dim
@@ -27,11 +27,6 @@ from ..autograd.node import node_class as _node_class
 
 
 # ---- helpers ----------------------------------------------------------------------------------
-def _missing_arg(name, arg):
-    """torch's argument parser's TypeError for a call without its required argument."""
-    return TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
-
-
 def _shape_arg(shape, name="view"):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])

@@ -179,7 +179,8 @@ def _convert(self, layout, blocksize, what):
 
 def _blocksize(blocksize, what):
     if blocksize is None:       # torch's argument parser: blocksize is required
-        raise TypeError(f'{what}() missing 1 required positional arguments: "blocksize"')
+        from ..ops._apply import _missing_arg
+        raise _missing_arg(what, "blocksize")
     return (blocksize, blocksize) if isinstance(blocksize, int) else blocksize
 
 
