@@ -290,3 +290,47 @@ def test_gather_sparse_grad():
         out.append((x3.grad._indices().tolist(), x3.grad._values().tolist()))
         return out
     assert run(ember) == run(torch)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse")
+@pytest.mark.parametrize("layout", ["csr", "csc", "bsr", "bsc"])
+def test_save_load_both_ways(layout):
+    """torch's _rebuild_sparse_tensor(layout, (compressed, plain, values, size)) form: ember
+    reads torch's files (it refused them) and torch reads ember's (legacy format too)."""
+    import io
+    for src, dst in ((torch, ember), (ember, torch)):
+        for kw in ({}, {"_use_new_zipfile_serialization": False}):
+            obj = {"a": make(src, layout, "float32"), "b": make(src, layout, "float64")}
+            obj["again"] = obj["a"]
+            buf = io.BytesIO()
+            src.save(obj, buf, **kw)
+            got = dst.load(io.BytesIO(buf.getvalue()))     # weights_only: in the allowlist
+            assert got["again"] is got["a"]
+            for key in ("a", "b"):
+                other = make(src, layout, "float32" if key == "a" else "float64")
+                check(*((got[key], other) if dst is ember else (other, got[key])))
+
+
+@pytest.mark.filterwarnings("ignore:Sparse")
+@pytest.mark.parametrize("layout", ["sparse_coo", "sparse_csr", "sparse_bsc"])
+def test_load_checks_invariants_only_when_asked(layout):
+    """torch validates loaded sparse tensors under check_sparse_tensor_invariants only."""
+    import io
+    if layout == "sparse_coo":
+        bad = torch.sparse_coo_tensor(torch.tensor([[0, 5]]), torch.ones(2), (2,),
+                                      check_invariants=False)
+    else:
+        vals = torch.ones(2) if layout == "sparse_csr" else torch.ones(2, 1, 1)
+        bad = torch.sparse_compressed_tensor(torch.tensor([0, 1, 2]), torch.tensor([0, 5]),
+                                             vals, (2, 2), layout=getattr(torch, layout),
+                                             check_invariants=False)
+    buf = io.BytesIO()
+    torch.save(bad, buf)
+    for L in (ember, torch):
+        loaded = L.load(io.BytesIO(buf.getvalue()))
+        assert loaded._nnz() == 2
+    results = []
+    for L in (ember, torch):
+        with L.sparse.check_sparse_tensor_invariants():
+            results.append(_said(outcome(lambda: L.load(io.BytesIO(buf.getvalue())))))
+    assert results[0] == results[1] and results[0][0] == "RuntimeError", results

@@ -13,6 +13,7 @@ from pickle import BINPERSID, BUILD, EMPTY_TUPLE, GLOBAL, MARK, NEWOBJ, REDUCE, 
 
 import numpy as np
 
+from .._sparse_csr import CompressedArray
 from ._rebuild import STORAGE_OF_DTYPE
 from ._zip import ZipWriter
 
@@ -47,12 +48,22 @@ NJT = TorchName("torch.nested._internal.nested_tensor", "NestedTensor")
 
 
 class _Layout:
-    """torch pickles a layout as torch.serialization._get_layout("torch.sparse_coo")."""
+    """torch pickles a layout as torch.serialization._get_layout("torch.sparse_coo"); one
+    object per layout, so the pickle memo reuses it as torch's."""
+    __slots__ = ("name",)
+    _cache = {}
+
+    def __new__(cls, layout):
+        obj = cls._cache.get(str(layout))
+        if obj is None:
+            obj = cls._cache[str(layout)] = object.__new__(cls)
+            obj.name = str(layout)
+        return obj
+
     def __reduce__(self):
-        return TorchName("torch.serialization", "_get_layout"), ("torch.sparse_coo",)
+        return TorchName("torch.serialization", "_get_layout"), (self.name,)
 
 
-_LAYOUT_SPARSE_COO = _Layout()
 REBUILD_PARAMETER = TorchName("torch._utils", "_rebuild_parameter")
 REBUILD_V3 = TorchName("torch._utils", "_rebuild_tensor_v3")
 UNTYPED_STORAGE = TorchName("torch.storage", "UntypedStorage")
@@ -142,12 +153,18 @@ class TorchPickler(pickle._Pickler):
 
     def _save_sparse(self, t):
         """torch's sparse __reduce_ex__: _rebuild_sparse_tensor(torch.sparse_coo, (indices,
-        values, size, is_coalesced))."""
+        values, size, is_coalesced)), or for the compressed layouts (CSR, CSC, BSR, BSC)
+        _rebuild_sparse_tensor(layout, (compressed indices, plain indices, values, size))."""
         from .._tensor import Size, _new
         s = t.arr
-        self.save_reduce(REBUILD_SPARSE, (_LAYOUT_SPARSE_COO, (
-            _new(s.indices, t.be), _new(s.values, t.be), Size(s.shape), bool(s.coalesced))),
-            obj=t)
+        if t.is_sparse:
+            data = (_new(s.indices, t.be), _new(s.values, t.be), Size(s.shape),
+                    bool(s.coalesced))
+        else:
+            compressed, plain = (getattr(s, n) for n in s.INDEX)
+            data = (_new(compressed, t.be), _new(plain, t.be), _new(s.values, t.be),
+                    Size(s.shape))
+        self.save_reduce(REBUILD_SPARSE, (_Layout(t.layout), data), obj=t)
 
     def _save_nested(self, t):
         """torch's nested __reduce_ex__: a strided tensor's _rebuild_nested_tensor(flat buffer,
@@ -204,7 +221,7 @@ class TorchPickler(pickle._Pickler):
         self.memoize(t)
 
     def _save_tensor(self, t):
-        if t.is_sparse:
+        if t.is_sparse or isinstance(t.arr, CompressedArray):
             return self._save_sparse(t)
         if t.is_nested:
             return self._save_nested(t)

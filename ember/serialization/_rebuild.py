@@ -254,16 +254,22 @@ def get_layout(name):
 
 def rebuild_sparse_tensor(layout, data):
     """torch._utils._rebuild_sparse_tensor: a COO tensor from (indices, values, size[,
-    is_coalesced]), its invariants not checked (as torch's weights-only load)."""
-    from .._layout import sparse_coo
-    from ..sparse import sparse_coo_tensor
-    if layout is not sparse_coo:
-        from ._errors import EmberLoadError
-        raise EmberLoadError(f"the checkpoint holds a {layout} tensor, which ember does not "
-                             "support")
-    indices, values, size = data[:3]
-    return sparse_coo_tensor(indices, values, size, check_invariants=False,
-                             is_coalesced=data[3] if len(data) > 3 else None)
+    is_coalesced]), a CSR/CSC/BSR/BSC tensor from (compressed indices, plain indices, values,
+    size); their invariants checked only under check_sparse_tensor_invariants, as torch's."""
+    from .. import _layout
+    from ..sparse import check_sparse_tensor_invariants, sparse_compressed_tensor, \
+        sparse_coo_tensor
+    check = check_sparse_tensor_invariants.is_enabled()
+    if layout is _layout.sparse_coo:
+        indices, values, size = data[:3]
+        return sparse_coo_tensor(indices, values, size, check_invariants=check,
+                                 is_coalesced=data[3] if len(data) > 3 else None)
+    if layout in (_layout.sparse_csr, _layout.sparse_csc, _layout.sparse_bsr,
+                  _layout.sparse_bsc):
+        compressed, plain, values, size = data
+        return sparse_compressed_tensor(compressed, plain, values, size, layout=layout,
+                                        check_invariants=check)
+    raise NotImplementedError(f"rebuilding sparse tensor for layout {layout}")
 
 
 def rebuild_parameter(data, requires_grad, backward_hooks):
