@@ -1015,6 +1015,19 @@ def test_shell_unsigned_dtypes_cross_both_ways():
         assert back[k].dtype == getattr(torch, names[k]) and back[k].tolist() == v[1:]
 
 
+def test_conjugate_and_negative_bits_of_torch_files():
+    """torch saves a conjugate (negative) view as its source's storage plus the metadata
+    {'conj': True} ({'neg': True}); ember read the plain values (silently unconjugated)."""
+    b = torch.tensor([1 + 2j, 3 - 1j])
+    leaf = torch.tensor([1 + 1j], requires_grad=True).conj().detach().requires_grad_()
+    data = torch_bytes({"b": b, "c": b.conj(), "n": b.clone().conj().imag, "leaf": leaf})
+    got, want = e_load(data), torch.load(io.BytesIO(data))
+    for key in want:
+        e, t = got[key], want[key]
+        assert (e.tolist(), e.is_conj(), e.requires_grad, e.is_leaf, repr(e.dtype)) == \
+            (t.tolist(), t.is_conj(), t.requires_grad, t.is_leaf, repr(t.dtype)), key
+
+
 def test_unsupported_torch_dtype_and_tensor_kinds():
     with pytest.raises(EmberLoadError, match="bits16"):      # (float8s load: test_float8.py;
         # sparse layouts: test_sparse.py, test_sparse_compressed_ops.py)

@@ -181,11 +181,26 @@ def _backend(typed):
     return get_backend(typed._untyped_storage.device)
 
 
-def _tensor(typed, arr, requires_grad):
+def _with_metadata(t, metadata):
+    """torch's tensor metadata (get_tensor_metadata): the conjugate and negative bits of a view
+    whose storage holds the values before conjugation (negation)."""
+    if not metadata:
+        return t
+    if type(metadata) is not dict:
+        raise EmberLoadError(f"corrupt checkpoint: tensor metadata of {type(metadata)}")
+    from ..ops.elementwise import conj
+    if metadata.get("conj") and t.is_complex():
+        t = conj(t)
+    if metadata.get("neg"):
+        t = t.neg()
+    return t
+
+
+def _tensor(typed, arr, requires_grad, metadata=None):
     if arr.dtype.num not in OF_NP:
         raise EmberLoadError(f"the checkpoint uses dtype {arr.dtype}, which ember does not "
                              "support")
-    t = _new(arr, _backend(typed))
+    t = _with_metadata(_new(arr, _backend(typed)), metadata)
     if requires_grad:
         if arr.dtype.kind not in "fc" and arr.dtype.name != "bfloat16":
             raise EmberLoadError("corrupt checkpoint: only floating point and complex tensors "
@@ -202,7 +217,7 @@ def rebuild_tensor(storage, storage_offset, size, stride):
 def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
                       metadata=None):
     arr = _view(storage, storage_offset, size, stride)
-    return _tensor(storage, arr, requires_grad is True)
+    return _tensor(storage, arr, requires_grad is True, metadata)
 
 
 def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
@@ -211,7 +226,7 @@ def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, back
         raise EmberLoadError(f"corrupt checkpoint: expected a dtype, got {type(dtype)}")
     to_dtype(dtype)             # (a float8 is a first use of a float8)
     arr = _view(storage, storage_offset, size, stride, dtype.np)
-    return _tensor(storage, arr, requires_grad is True)
+    return _tensor(storage, arr, requires_grad is True, metadata)
 
 
 def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params, requires_grad,
