@@ -97,25 +97,34 @@ class TorchCPU:
         if n >= 16 and contiguous:
             out = self._normal_fill(n, dtype, mean, std)
         else:
-            out = np.array([self._normal_double() for _ in range(n)], np.float64) * std + mean
+            out = self._normal_doubles(n) * std + mean
         return out.astype(dtype, copy=False).reshape(shape)
 
     def _normal_fill(self, n, dtype, mean, std):
         acc = np.float64 if dtype == np.float64 else np.float32
         whole = n // 16 * 16
-        # float and double draw every uniform first; half and bfloat16 only the whole blocks'
-        data = self._unit(n if dtype.itemsize >= 4 else whole, dtype).astype(acc)
-        out = np.empty(n, acc)
-        out[:whole] = _box_muller16(data[:whole].reshape(-1, 16), acc).ravel()
+        # float and double draw every uniform first; half and bfloat16 only the whole blocks';
+        # a partial last block is redrawn (16 more uniforms) and written over the end
+        rows = self._unit(n if dtype.itemsize >= 4 else whole, dtype)[:whole].reshape(-1, 16)
         if n % 16:
-            out[n - 16:] = _box_muller16(self._unit(16, dtype).astype(acc).reshape(1, 16),
-                                         acc).ravel()
-        if mean == 0.0 and std == 1.0:
-            return out
-        if acc is np.float32:      # torch's AVX2 kernel ends with one fused multiply-add
-            return (out.astype(np.float64) * float(np.float32(std)) +
-                    float(np.float32(mean))).astype(np.float32)
-        return out * std + mean
+            rows = np.concatenate([rows, self._unit(16, dtype).reshape(1, 16)])
+        rows = rows.astype(acc, copy=False)
+        z = np.empty(rows.shape, acc)
+        affine = mean != 0.0 or std != 1.0
+        for i in range(0, rows.shape[0], _BLOCK_ROWS):     # blocks that stay in the cache
+            zi = z[i:i + _BLOCK_ROWS]
+            _box_muller16(rows[i:i + _BLOCK_ROWS], acc, zi)
+            if affine and acc is np.float32:    # torch's AVX2 kernel: one fused multiply-add
+                _fma(zi, float(np.float32(std)), float(np.float32(mean)), zi)
+            elif affine:
+                zi *= std
+                zi += mean
+        if not n % 16:
+            return z.reshape(-1)
+        out = np.empty(n, acc)
+        out[:whole] = z[:-1].reshape(-1)
+        out[n - 16:] = z[-1]
+        return out
 
     def _normal_double(self):
         if self.cached_normal is not None:
@@ -126,6 +135,26 @@ class TorchCPU:
         theta = 2.0 * np.pi * u1
         self.cached_normal = r * np.sin(theta)
         return r * np.cos(theta)
+
+    def _normal_doubles(self, n):
+        """n calls of _normal_double at once: the cached value first, then Box-Muller on
+        pairs of draws (cos, then sin), the last sin cached when n runs out on it."""
+        out = np.empty(n, np.float64)
+        start = 0
+        if n and self.cached_normal is not None:
+            out[0], self.cached_normal, start = self.cached_normal, None, 1
+        pairs = (n - start + 1) // 2
+        if pairs:
+            u = self._unit(2 * pairs, np.float64)
+            r = np.sqrt(-2.0 * np.log1p(-u[1::2]))
+            theta = 2.0 * np.pi * u[0::2]
+            both = np.empty(2 * pairs, np.float64)
+            both[0::2] = r * np.cos(theta)
+            both[1::2] = r * np.sin(theta)
+            out[start:] = both[:n - start]
+            if (n - start) % 2:
+                self.cached_normal = both[-1]
+        return out
 
     def integers(self, low, high, shape):
         """randint / random_(from, to): (draw % range) + from, 64-bit draws for ranges of
@@ -176,7 +205,7 @@ class TorchCPU:
 
     def lognormal(self, shape, mean, std):
         n = _size(shape)
-        z = np.array([self._normal_double() for _ in range(n)], np.float64)
+        z = self._normal_doubles(n)
         return np.exp(z * std + mean).reshape(shape)
 
     def cauchy(self, shape, median, sigma):
@@ -354,11 +383,11 @@ def _size(shape):
     return n
 
 
-def _box_muller16(block, acc):
-    """torch's normal_fill_16 on rows of 16 uniforms: the first 8 give radii, the last 8
-    angles. In float32 torch's AVX2 kernel takes log, sin and cos from avx_mathfun (Cephes
-    polynomials, multiply-adds fused by the compiler); they are reproduced here with the
-    compiler's choice of fusions (which product goes into which add: log's y * x * z + e * q1
+def _box_muller16(block, acc, out):
+    """torch's normal_fill_16 on rows of 16 uniforms, into `out`: the first 8 give radii, the
+    last 8 angles. In float32 torch's AVX2 kernel takes log, sin and cos from avx_mathfun
+    (Cephes polynomials, multiply-adds fused by the compiler); they are reproduced here with
+    the compiler's choice of fusions (which product goes into which add: log's y * x * z + e * q1
     and cos's y * z * z - z / 2 each fuse the last product), bit for bit (NumPy's own
     functions: one value in seven an ulp away)."""
     u1 = acc(1) - block[:, :8]                  # contiguous halves: faster passes below
@@ -369,51 +398,88 @@ def _box_muller16(block, acc):
     else:
         radius = np.sqrt(acc(-2) * np.log(u1))
         sin, cos = np.sin(theta), np.cos(theta)
-    return np.concatenate([radius * cos, radius * sin], axis=1)
+    np.multiply(radius, cos, out=out[:, :8])
+    np.multiply(radius, sin, out=out[:, 8:])
 
 
 _F = np.float32
+_BLOCK_ROWS = 2048      # Box-Muller rows per pass: 32K values, whose temporaries fit in cache
 
 
-def _fma(a, b, c):
-    """a * b + c rounded once (a float32 product is exact in float64)."""
+def _fma(a, b, c, out=None):
+    """a * b + c rounded once to float32 (a float32 product is exact in float64), into `out`
+    (a new array by default)."""
     wide = np.multiply(a, b, dtype=np.float64)
-    wide += c
-    return wide.astype(_F)
+    if out is None:
+        out = np.empty(wide.shape, _F)
+    return np.add(wide, c, out=out, casting="same_kind")
+
+
+def _horner(x, coefficients):
+    """Cephes' polynomial in float32 x, c0 x^k + c1 x^(k-1) + ... + ck (float32 constants,
+    as Python floats), by fused Horner steps."""
+    wide = np.multiply(x, coefficients[0], dtype=np.float64)
+    y = np.empty(x.shape, _F)
+    for p in coefficients[1:-1]:
+        np.add(wide, p, out=y, casting="same_kind")
+        np.multiply(y, x, out=wide, dtype=np.float64)
+    return np.add(wide, coefficients[-1], out=y, casting="same_kind")
+
+
+def _f32s(*constants):
+    return tuple(float(_F(c)) for c in constants)
+
+
+_LOG_P = _f32s(7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
+               1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
+               3.3333331174e-1)
+_COS_P = _f32s(2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)
+_SIN_P = _f32s(-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
 
 
 def _log_ps(x):
-    """avx_mathfun's log256_ps for positive float32 x."""
-    bits = np.maximum(x, _F(1.17549435e-38)).view(np.int32)
-    e = ((bits >> 23) - 0x7F).astype(_F) + _F(1)
+    """avx_mathfun's log256_ps for float32 x in [2**-24, 1] (its clamp to the smallest normal
+    number changes none of them)."""
+    bits = x.view(np.int32)
+    e = ((bits >> 23) - 0x7F).astype(_F)
     x = ((bits & ~0x7F800000) | 0x3F000000).view(_F)        # mantissa in [0.5, 1)
     small = x < _F(0.707106781186547524)
     x = x - _F(1) + np.where(small, x, _F(0))
-    e = e - small.astype(_F)
+    e += _F(1)
+    e -= small
     z = x * x
-    y = np.full_like(x, _F(7.0376836292e-2))
-    for p in (-1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
-              -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1):
-        y = _fma(y, x, _F(p))
-    y = _fma(y * x, z, e * _F(-2.12194440e-4))
-    y = _fma(-z, _F(0.5), y)
-    return _fma(e, _F(0.693359375), x + y)
+    y = _horner(x, _LOG_P)
+    y *= x
+    y = _fma(y, z, e * _F(-2.12194440e-4), y)
+    y = _fma(z, _F(-0.5), y, y)
+    return _fma(e, _F(0.693359375), x + y, y)
 
 
 def _sincos_ps(x):
     """avx_mathfun's sincos256_ps for float32 x >= 0: (sin, cos)."""
     j = ((x * _F(1.27323954473516)).astype(np.int32) + 1) & ~1
     y = j.astype(_F)
-    for dp in (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8):
-        x = _fma(y, _F(dp), x)
-    sin_negative = (j & 4) != 0
-    cos_negative = (~(j - 2) & 4) != 0
+    x = _fma(y, _F(-0.78515625), x)
+    for dp in (-2.4187564849853515625e-4, -3.77489497744594108e-8):
+        _fma(y, _F(dp), x, x)
     z = x * x
-    c = _fma(np.full_like(x, _F(2.443315711809948e-5)), z, _F(-1.388731625493765e-3))
-    c = _fma(_fma(c, z, _F(4.166664568298827e-2)) * z, z, -(z * _F(0.5))) + _F(1)
-    s = _fma(np.full_like(x, _F(-1.9515295891e-4)), z, _F(8.3321608736e-3))
-    s = _fma(s, z, _F(-1.6666654611e-1)) * z
-    s = _fma(s, x, x)
-    first = (j & 2) == 0                  # Cephes' first octant polynomial choice
+    c = _horner(z, _COS_P)
+    c *= z
+    c = _fma(c, z, -(z * _F(0.5)), c)
+    c += _F(1)
+    s = _horner(z, _SIN_P)
+    s *= z
+    s = _fma(s, x, x, s)
+    octant = (j >> 1) & 3                 # j is even: Cephes' choices and signs by j & 6
+    first = _FIRST.take(octant)
     sin, cos = np.where(first, s, c), np.where(first, c, s)
-    return np.where(sin_negative, -sin, sin), np.where(cos_negative, -cos, cos)
+    sin *= _SIN_SIGN.take(octant)
+    cos *= _COS_SIGN.take(octant)
+    return sin, cos
+
+
+# by (j >> 1) & 3: the first octant's polynomials (s for sin, c for cos) and the signs, as
+# avx_mathfun's (j & 2) == 0, (j & 4) != 0 and (~(j - 2) & 4) != 0
+_FIRST = np.array([True, False, True, False])
+_SIN_SIGN = np.array([1, 1, -1, -1], _F)
+_COS_SIGN = np.array([1, -1, -1, 1], _F)
