@@ -91,6 +91,17 @@ CASES = [
     "L.tensor(np.arange(6).reshape(2, 3)[:, ::2])", "L.tensor(np.arange(3)[::-1])",
     "L.as_tensor(np.arange(3)[::-1])", "L.from_numpy(np.arange(3)[::-1])",
     "L.from_numpy(np.array(['a']))", "L.from_numpy([1, 2])",
+    # uint64 takes Python ints in [0, 2**64), no floats (ember refused those >= 2**63)
+    "L.tensor([2**63, 1], dtype=L.uint64)", "L.tensor(2**64 - 1, dtype=L.uint64)",
+    "L.tensor([[1, 2**63]], dtype=L.uint64)", "L.tensor([-1, 2**63], dtype=L.uint64)",
+    "L.tensor([2**64], dtype=L.uint64)", "L.tensor([2.0], dtype=L.uint64)",
+    "L.tensor([True, 2**63], dtype=L.uint64)", "L.full((2,), 2**63, dtype=L.uint64)",
+    "L.tensor([-1], dtype=L.uint32)", "L.tensor([2**32], dtype=L.uint32)",
+    "L.tensor([[1, 2.5], [3, 4]])", "L.tensor([[1, 2], [3, 4.5]], dtype=L.int64)",
+    "L.tensor([[True], [False]])", "L.tensor([[1j], [2]])", "L.tensor([[1], (2,)])",
+    "L.tensor([[300], [2]], dtype=L.uint8)", "L.tensor([[1, None]])", "L.tensor([[2**63]])",
+    "L.tensor([-129, 5], dtype=L.int8)", "L.tensor([2**40], dtype=L.int32)",
+    "L.tensor((1, 2.5))", "L.tensor([1, 1+2j], dtype=L.float32)",
 ]
 
 

@@ -32,7 +32,8 @@ def _seq(a):
         return np.zeros(a.shape[1:], a.dtype)
     if a[0].size == 1:
         return a.reshape(-1).cumsum()[-1].reshape(a.shape[1:])
-    if abs(a.strides[0]) < min(abs(st) for st, n in zip(a.strides[1:], a.shape[1:]) if n > 1):
+    if not a.flags.c_contiguous and \
+            abs(a.strides[0]) < min(abs(st) for st, n in zip(a.strides[1:], a.shape[1:]) if n > 1):
         a = np.ascontiguousarray(a)
     return np.add.reduce(a, axis=0)
 
@@ -54,6 +55,10 @@ def _cascade(a, axis=0):
     if size < step:
         return seq(a)
     chunks, acc0 = groups(a, step)            # acc[0]: the rows after the last full block
+    if chunks.shape[axis] < step:             # (acc[2] and acc[3] stay zeros: + 0 once)
+        r = acc0 + seq(chunks)
+        r += 0
+        return r
     b1, acc1 = groups(chunks, step)           # acc[1]: carried up every `step` blocks
     b2, acc2 = groups(b1, step)               # acc[2]: carried up every step**2 blocks
     acc3 = seq(b2)                            # acc[3]: everything carried up to the top
@@ -136,12 +141,37 @@ def _full(flat, lanes):
     n = flat.size
     tasks = min(intra_op_threads(), -(-n // _GRAIN))
     if tasks <= 1:
-        return _inner_rows(flat.reshape(1, -1), lanes).reshape(())
+        return _flat_sum(flat, lanes)
     chunk = -(-n // tasks)
     total = np.zeros((), flat.dtype)
     for i in range(0, n, chunk):
-        total = total + _inner_rows(flat[i:i + chunk].reshape(1, -1), lanes).reshape(())
+        total = total + _flat_sum(flat[i:i + chunk], lanes)
     return total
+
+
+def _flat_sum(x, lanes):
+    """_inner_rows of one row, a 1-D x (every sum to one number), in fewer NumPy calls: the
+    vectors' row_sum on axis 0, and below 64 vectors (where its cascade is one block) its four
+    accumulators and their sum as in-order reductions of rows."""
+    n = x.size
+    if n < lanes:
+        return _seq(x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x)
+    nv = n // lanes
+    s = nv // 4
+    if s >= 512:        # (long rows: the einsums over rows run faster)
+        return _inner_rows(x.reshape(1, -1), lanes).reshape(())
+    if s >= 16:
+        acc = _row_sum(x[:nv * lanes].reshape(nv, lanes))
+    else:
+        rows = x[:nv * lanes].reshape(nv, lanes)
+        if s:
+            p = np.add.reduce(x[:s * 4 * lanes].reshape(s, 4 * lanes), axis=0).reshape(4, lanes)
+            rows = np.concatenate((p[:1], rows[4 * s:], p[1:])) if nv > 4 * s else p
+            # (the leftover vectors go into the first accumulator)
+        acc = np.add.reduce(rows, axis=0)
+    if nv * lanes < n:                      # the leftover elements, then the lanes
+        acc = np.concatenate((x[nv * lanes:], acc))
+    return acc.cumsum()[-1:].reshape(())
 
 
 def _in_memory_order(x, dims):

@@ -2,6 +2,7 @@
 import builtins
 import math
 import warnings
+from itertools import chain
 
 import numpy as np
 
@@ -177,6 +178,22 @@ def _is_seq(x):
 def _walk(data, need_values=True):
     """torch's compute_sizes, infer_scalar_type and recursive_store in one pass over nested data:
     returns (shape, inferred dtype, flat list of leaves)."""
+    kind = type(data)
+    if kind in _PLAIN:              # the common cases first: a Python number ...
+        return (), _leaf_dtype(data), [data] if need_values else None
+    if kind is list or kind is tuple:
+        kinds = set(map(type, data))
+        if kinds and kinds <= _PLAIN:       # ... a flat list of them ...
+            return (len(data),), _promote_all(_leaf_dtype(k()) for k in kinds), \
+                data if need_values else None
+        if kinds == _LIST and data[0]:      # ... and a list of equally long lists of them
+            n = len(data[0])
+            if all([len(row) == n for row in data]):
+                flat = list(chain.from_iterable(data))
+                kinds = set(map(type, flat))
+                if kinds <= _PLAIN:
+                    return (len(data), n), _promote_all(_leaf_dtype(k()) for k in kinds), \
+                        flat if need_values else None
     shape = []
     probe = data
     while _is_seq(probe):
@@ -224,25 +241,60 @@ def _walk(data, need_values=True):
             rec(item, dim + 1)
 
     rec(data, 0)
+    return tuple(shape), _promote_all(found), flat
+
+
+def _promote_all(dtypes):
+    """The dtype torch infers for leaves of these dtypes (the default float for none)."""
     out = None
-    for d in found:
+    for d in dtypes:
         out = d if out is None else _dtype.PROMOTE[out, d]
-    return tuple(shape), out or DEFAULT.float, flat
+    return out or DEFAULT.float
 
 
 _PLAIN = {float, int, bool, _py_complex}
+_PLAIN_DATA = _PLAIN | {list}
+_INTS = {int, bool}
+_LIST = {list}
+
+
+def _int_bounds(d):
+    """The Python numbers torch stores into integer dtype d: unsigned accepts -max..max."""
+    info = np.iinfo(d.np)
+    hi = int(info.max)
+    return (-hi if info.min == 0 else int(info.min)), hi
 
 
 def _ints_fit(flat, d):
-    """torch's overflow rules for Python numbers stored into an integer or bool dtype."""
+    """torch's overflow rules for Python numbers stored into an integer or bool dtype; the
+    values as an int64 array when they are all Python ints and bools (checked at once), else
+    None. uint64 takes [0, 2**64) and no floats (torch's PyLong_AsUnsignedLongLong)."""
+    if d is _dtype.uint64:
+        for v in flat:
+            if isinstance(v, (float, np.floating)):
+                raise TypeError("an integer is required")
+            if v < 0:
+                raise OverflowError("can't convert negative int to unsigned")
+            if v >= 2 ** 64:
+                raise OverflowError("int too big to convert")
+        return None
+    if set(map(type, flat)) <= _INTS:
+        try:
+            a = np.array(flat, dtype=np.int64)
+        except OverflowError:
+            raise ValueError("Overflow when unpacking long long") from None
+        if d.kind == 1 and a.size and d is not _dtype.int64:   # (int64: checked above)
+            lo, hi = _int_bounds(d)
+            if int(a.min()) < lo or int(a.max()) > hi:
+                raise RuntimeError(f"value cannot be converted to type {d.name} without "
+                                   "overflow")
+        return a
     for v in flat:
         if (type(v) is int or isinstance(v, np.integer)) and not -2 ** 63 <= v < 2 ** 63:
             raise ValueError("Overflow when unpacking long long")
     if d.kind != 1:
-        return
-    info = np.iinfo(d.np)
-    hi = int(info.max)
-    lo = -hi if info.min == 0 else int(info.min)          # unsigned accepts -max..max
+        return None
+    lo, hi = _int_bounds(d)
     for v in flat:
         if type(v) is bool or isinstance(v, np.bool_):
             continue
@@ -254,7 +306,8 @@ def _values_array(flat, shape, d):
     """The leaves converted to dtype d the way torch converts scalars: a complex leaf into a
     real dtype is refused (as an int, or a Python complex as a float), a NumPy complex scalar
     gives a float its real part (its __float__)."""
-    if not d.is_complex and any(isinstance(v, (_py_complex, np.complexfloating)) for v in flat):
+    if not d.is_complex and any(issubclass(k, (_py_complex, np.complexfloating))
+                                for k in set(map(type, flat))):
         for v in flat:
             if isinstance(v, (_py_complex, np.complexfloating)):
                 if d.kind == 1:
@@ -263,13 +316,14 @@ def _values_array(flat, shape, d):
                 if isinstance(v, _py_complex):
                     raise TypeError("must be real number, not complex")
         flat = [v.real if isinstance(v, np.complexfloating) else v for v in flat]
-    if d.kind == 1 or d is _dtype.bool_:
-        _ints_fit(flat, d)
+    ints = _ints_fit(flat, d) if d.kind == 1 or d is _dtype.bool_ else None
     if d.kind == 1 and flat:
-        if any(isinstance(v, (float, np.floating)) for v in flat):
+        if ints is not None:
+            a = ints
+        elif any(isinstance(v, (float, np.floating)) for v in flat):
             a = np.trunc(np.array(flat, dtype=np.float64)).astype(np.int64)
         else:
-            a = np.array(flat, dtype=np.int64)
+            a = np.array(flat, dtype=np.uint64 if d is _dtype.uint64 else np.int64)
         return a.astype(d.np).reshape(shape)
     with np.errstate(over="ignore"):
         if d.np.itemsize <= 2 and d.is_floating_point:      # through float, as torch
@@ -279,6 +333,9 @@ def _values_array(flat, shape, d):
 
 def _to_array(data, dtype):
     """Host ndarray from data (no copy promised)."""
+    if type(data) in _PLAIN_DATA:       # Python numbers and lists: straight to the walk
+        shape, inferred, flat = _walk(data)
+        return _values_array(flat, shape, inferred if dtype is None else _to_dtype(dtype))
     if isinstance(data, Tensor):
         a = data._host()
         return a if dtype is None else _dtype.cast(a, _to_dtype(dtype).np)
@@ -588,12 +645,15 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         dtype = out.dtype if out is not None else _infer_dtype(fill_value)
     be = _get_backend(device)
     d = _to_dtype(dtype)
+    shape = _size((size,), "full")
     if d is _dtype.bool_:
         fill_value = bool(fill_value)
     elif isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number)):
-        fill_value = _fill_value(fill_value, d.np, _numel(_size((size,), "full")))
-    return _into(_finish(be.xp.asarray(_values_array([fill_value], (), d)).reshape(1).repeat(
-        _numel(_size((size,), "full"))).reshape(_size((size,))), be, requires_grad), out)
+        fill_value = _fill_value(fill_value, d.np, _numel(shape))
+    value = _values_array([fill_value], (), d)
+    a = be.xp.empty(shape, value.dtype)
+    a.fill(value[()])
+    return _into(_finish(a, be, requires_grad), out)
 
 
 def _numel(shape):
