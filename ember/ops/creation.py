@@ -578,6 +578,7 @@ def _factory(fill, name, layouts=False):
         if memory_format is not None:
             a = _laid_out(a, memory_format)
         return _into(_finish(a, be, requires_grad), out)
+    fn.make = fill          # (the *_like functions' fast path)
     return _named(fn, name)
 
 
@@ -701,9 +702,18 @@ def _preserving(make, input, memory_format, requires_grad, name):
 
 
 def _like(fn, fill):
+    make = fn.make
+
     def like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
              memory_format=None, **kw):
-        if layout is None and isinstance(getattr(input, "arr", None), SparseCOO):
+        a = getattr(input, "arr", None)
+        if type(a) is np.ndarray and dtype is None and device is None and layout is None and \
+                memory_format is None and not kw and (a.ndim < 2 or a.flags.c_contiguous):
+            t = _new(make(np, a.shape, a.dtype), input.be)     # the common case, directly
+            if requires_grad:
+                _require_grad(t)
+            return t
+        if layout is None and isinstance(a, SparseCOO):
             return _sparse_like(input, fill, dtype, device, requires_grad)
         try:
             return _preserving(lambda shape, rg: fn(shape, dtype=dtype or input.dtype,
