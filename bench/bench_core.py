@@ -1,6 +1,6 @@
 """Per-op overhead (a chain of 100 small ops, forward+backward and under no_grad), the per-call
-time of common indexing and view ops on a small tensor, and a 1024x1024 float32 matmul
-forward+backward: ember against torch in the same run."""
+time of common indexing and view ops, factories and reductions on small tensors, and a
+1024x1024 float32 matmul forward+backward: ember against torch in the same run."""
 import os
 import sys
 
@@ -55,6 +55,7 @@ def bench_lib(lib):
         "per-op fwd+bwd (100 ops, 16 elem)": median_time(fwd_bwd) / N_OPS,
         "per-op no_grad (100 ops, 16 elem)": median_time(no_grad) / N_OPS,
         **bench_views(lib),
+        **bench_factories(lib),
         "matmul 1024x1024 f32 fwd+bwd": median_time(matmul, repeat=5, number=3),
     }
 
@@ -100,6 +101,25 @@ def bench_views(lib):
         "s.item()": lambda: s.item(),
     }
     return {f"index/view {k}": median_time(f) for k, f in ops.items()}
+
+
+def bench_factories(lib):
+    """Per-call time of tensor factories and reductions users call on small data."""
+    x = lib.tensor(np.random.default_rng(3).standard_normal((32, 64)).astype(np.float32))
+    ops = {
+        "tensor([[1., 2.], [3., 4.]])": lambda: lib.tensor([[1., 2.], [3., 4.]]),
+        "tensor(list of 1000 ints)": (lambda v: lambda: lib.tensor(v))(list(range(1000))),
+        "full((8,), 3.0)": lambda: lib.full((8,), 3.0),
+        "zeros_like(x)": lambda: lib.zeros_like(x),
+        "arange(64)": lambda: lib.arange(64),
+        "randn(8)": lambda: lib.randn(8),
+        "randn(64, 32)": lambda: lib.randn(64, 32),
+        "cat([x, x])": lambda: lib.cat([x, x]),
+        "x.sum() (32x64)": lambda: x.sum(),
+        "x.mean() (32x64)": lambda: x.mean(),
+        "x.softmax(1) (32x64)": lambda: x.softmax(1),
+    }
+    return {f"factory/reduce {k}": median_time(f) for k, f in ops.items()}
 
 
 def main():
