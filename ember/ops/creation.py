@@ -651,10 +651,18 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         fill_value = bool(fill_value)
     elif isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number)):
         fill_value = _fill_value(fill_value, d.np, _numel(shape))
-    value = _values_array([fill_value], (), d)
-    a = be.xp.empty(shape, value.dtype)
-    a.fill(value[()])
+    if (type(fill_value), d) in _EXACT_FILLS:     # (checked above: NumPy's cast is torch's)
+        a = be.xp.full(shape, fill_value, d.np)
+    else:
+        value = _values_array([fill_value], (), d)
+        a = be.xp.empty(shape, value.dtype)
+        a.fill(value[()])
     return _into(_finish(a, be, requires_grad), out)
+
+
+# fills that NumPy stores as torch does: floats into float32/64, ints into int64, bools
+_EXACT_FILLS = {(_py_float, _dtype.float32), (_py_float, _dtype.float64),
+                (_py_int, _dtype.int64), (bool, _dtype.bool_)}
 
 
 def _numel(shape):
