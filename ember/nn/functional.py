@@ -464,7 +464,8 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
                            f"dtype must be a floating point but you specified "
                            f"{_D.tname(logits.arr.dtype)}")
     xp = logits.be.xp
-    e = _rng_for(None, logits.be).exponential(tuple(logits.shape), 1.0)   # torch's exponential_
+    e = _rng_for(None, logits.be).exponential(tuple(logits.shape), 1.0,   # torch's exponential_
+                                              logits.arr.dtype == np.float64)
     gumbels = (logits - _new(xp.log(e.astype(logits.arr.dtype)), logits.be)) / tau
     y_soft = softmax(gumbels, dim)
     if not hard:

@@ -29,6 +29,15 @@ _TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.020790672
          0.00925546218271273, 0.00833056343336287)
 
 
+def _libm(np_fn, math_fn, x, exact=True):
+    """np_fn(x) of a float64 array as the C library computes it (math_fn, torch's std::
+    functions) where `exact`: NumPy's own log1p differs in the last bit for about one value in
+    27, its exp and tan less often."""
+    if not exact:
+        return np_fn(x)
+    return np.array([math_fn(v) for v in x.tolist()], np.float64)
+
+
 def _stirling_tail(k):
     """torch's stirling_approx_tail: log(k!) minus Stirling's approximation."""
     if k <= 9:
@@ -131,7 +140,7 @@ class TorchCPU:
             z, self.cached_normal = self.cached_normal, None
             return z
         u1, u2 = self._unit(2, np.float64)
-        r = np.sqrt(-2.0 * np.log1p(-u2))
+        r = math.sqrt(-2.0 * math.log1p(-u2))
         theta = 2.0 * np.pi * u1
         self.cached_normal = r * np.sin(theta)
         return r * np.cos(theta)
@@ -146,7 +155,7 @@ class TorchCPU:
         pairs = (n - start + 1) // 2
         if pairs:
             u = self._unit(2 * pairs, np.float64)
-            r = np.sqrt(-2.0 * np.log1p(-u[1::2]))
+            r = np.sqrt(-2.0 * _libm(np.log1p, math.log1p, -u[1::2]))
             theta = 2.0 * np.pi * u[0::2]
             both = np.empty(2 * pairs, np.float64)
             both[0::2] = r * np.cos(theta)
@@ -196,21 +205,24 @@ class TorchCPU:
         acc = np.float64 if p.dtype == np.float64 else np.float32
         return (self._unit(p.size, acc) < p.astype(acc, copy=False).ravel()).reshape(p.shape)
 
-    def exponential(self, shape, lambd):
-        return (-1.0 / lambd) * np.log1p(-self._unit(_size(shape), np.float64)).reshape(shape)
+    # double: the values stay float64, so they take the C library's log1p/exp/tan (torch's
+    # double kernels call std::); for a narrower dtype NumPy's, which round the same
+    def exponential(self, shape, lambd, double=True):
+        u = self._unit(_size(shape), np.float64)
+        return (-1.0 / lambd) * _libm(np.log1p, math.log1p, -u, double).reshape(shape)
 
     def geometric(self, shape, p):
         return np.ceil(np.log(self._unit(_size(shape), np.float64)) /
                        np.log1p(-p)).reshape(shape)
 
-    def lognormal(self, shape, mean, std):
-        n = _size(shape)
-        z = self._normal_doubles(n)
-        return np.exp(z * std + mean).reshape(shape)
+    def lognormal(self, shape, mean, std, double=True):
+        z = self._normal_doubles(_size(shape)) * std + mean
+        return _libm(np.exp, math.exp, z, double).reshape(shape)
 
-    def cauchy(self, shape, median, sigma):
+    def cauchy(self, shape, median, sigma, double=True):
         u = self._unit(_size(shape), np.float64)
-        return (median + sigma * np.tan(np.pi * (u - 0.5))).reshape(shape)
+        return (median + sigma * _libm(np.tan, math.tan, np.pi * (u - 0.5), double)).reshape(
+            shape)
 
     def poisson(self, rates):
         """torch's sample_poisson per element, in order: multiplied uniforms below 10,

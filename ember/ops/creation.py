@@ -1227,7 +1227,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
                                                                          np.float64))
                         for c in cum]).astype(np.int64)
     else:               # torch: the top num_samples of p / q with q ~ Exp(1)
-        keys = rows / r.exponential(rows.shape, 1.0).astype(dt)
+        keys = rows / r.exponential(rows.shape, 1.0, dt == np.float64).astype(dt)
         out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     return _new(be.from_host(out.reshape(p.shape[:-1] + (num_samples,))), be)
 
@@ -1434,7 +1434,8 @@ def _exponential(self, lambd=1.0, *, generator=None):
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_cnum(lambd)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_EXPONENTIAL, self, _draw(self, lambda shape: rng.exponential(shape, lambd)))
+    return _sampled(_EXPONENTIAL, self, _draw(self, lambda shape: rng.exponential(
+        shape, lambd, self.arr.dtype == np.float64)))
 
 
 def _geometric(self, p, *, generator=None):
@@ -1454,7 +1455,8 @@ def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_cnum(std)}")
     rng = _rng_for(generator, self.be)
     return _sampled(_LOG_NORMAL, self,
-                    _draw(self, lambda shape: rng.lognormal(shape, mean, std)))
+                    _draw(self, lambda shape: rng.lognormal(
+                        shape, mean, std, self.arr.dtype == np.float64)))
 
 
 def _cauchy(self, median=0.0, sigma=1.0, *, generator=None):
@@ -1463,7 +1465,8 @@ def _cauchy(self, median=0.0, sigma=1.0, *, generator=None):
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_cnum(sigma)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_CAUCHY, self, _draw(self, lambda shape: rng.cauchy(shape, median, sigma)))
+    return _sampled(_CAUCHY, self, _draw(self, lambda shape: rng.cauchy(
+        shape, median, sigma, self.arr.dtype == np.float64)))
 
 
 def _zero(self):

@@ -181,16 +181,17 @@ class ArrayRNG:
     def bernoulli_tensor(self, p):
         return self.g.random(p.shape) < p
 
-    def exponential(self, shape, lambd):
+    # (double=: which math library the CPU stream's float64 values take; one here)
+    def exponential(self, shape, lambd, double=True):
         return self.g.exponential(1 / lambd, shape)
 
     def geometric(self, shape, p):
         return self.g.geometric(p, shape).astype(np.float64)
 
-    def lognormal(self, shape, mean, std):
+    def lognormal(self, shape, mean, std, double=True):
         return self.xp.exp(self.g.standard_normal(shape) * std + mean)
 
-    def cauchy(self, shape, median, sigma):
+    def cauchy(self, shape, median, sigma, double=True):
         return median + sigma * self.xp.tan(np.pi * (self.g.random(shape) - 0.5))
 
     def poisson(self, rates):
