@@ -298,10 +298,39 @@ def _nll_sums(xp, loss, w, mask, weighted):
     n = loss.shape[0]
     power = max(4, (int(n - 1).bit_length() if n > 1 else 0) // 8)
     keep = np.flatnonzero(mask)
+    if keep.size <= 100:        # few samples: torch's loop itself, on NumPy scalars
+        return _cascade8_loop(loss[keep], w[keep] if weighted else None, keep.tolist(), power)
     sums = [_cascade8(v[keep], keep, power) for v in ((loss, w) if weighted else (loss,))]
     if sums[0] is None or weighted and sums[1] is None:
         return None
     return sums[0], (sums[1] if weighted else loss.dtype.type(keep.size))
+
+
+def _cascade8_loop(loss, w, pos, power):
+    """_nll_sums for few samples as torch's loop adds them: each kept sample into level 0
+    (the loss and the weight), then level j carried into j + 1 while the sample's index is a
+    multiple of 2^(power (j + 1)); the levels added in order (NumPy scalars round each addition
+    in the dtype)."""
+    t = loss.dtype.type
+    zero = t(0)
+    sums = [[zero] * 8, [zero] * 8]
+    for k, b in enumerate(pos):
+        for levels, v in zip(sums, (loss[k], None if w is None else w[k])):
+            if v is None:
+                break
+            levels[0] = levels[0] + v
+            j = 0
+            while j < 7 and not b % (1 << (power * (j + 1))):
+                levels[j + 1] = levels[j + 1] + levels[j]
+                levels[j] = zero
+                j += 1
+    totals = []
+    for levels in sums:
+        total = zero
+        for part in levels:
+            total = total + part
+        totals.append(total)
+    return totals[0], (totals[1] if w is not None else t(len(pos)))
 
 
 def _cascade8(vals, pos, power):
