@@ -154,8 +154,8 @@ def _flat_sum(x, lanes):
     vectors' row_sum on axis 0, and below 64 vectors (where its cascade is one block) its four
     accumulators and their sum as in-order reductions of rows."""
     n = x.size
-    if n < lanes:
-        return _seq(x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x)
+    if n < lanes:       # scalar row_sum: x0, x4, ..., x1, x2, x3 in order
+        return (x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x).cumsum()[-1:].reshape(())
     nv = n // lanes
     s = nv // 4
     if s >= 512:        # (long rows: the einsums over rows run faster)
