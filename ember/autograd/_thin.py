@@ -16,12 +16,12 @@ import weakref
 import numpy as np
 
 from .._tensor import Tensor, _new
+from .node import STUB
 
 
 # inputs smaller than this are kept whole: their memory does not matter, and thinning them
 # would cost small ops their recording time (ops/_apply.py reads it once, at import)
 MIN_BYTES = 1 << 16
-STUB = type("Stub", (), {"__repr__": lambda self: "<stub>"})()   # a stub's `_leaf` mark
 
 
 def stub(a, be):

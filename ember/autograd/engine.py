@@ -5,12 +5,14 @@ import weakref
 
 import numpy as np
 
-from .._nested_array import NestedShape
+from .. import _tensor as _T     # (partly imported here: its names are read at call time)
+from .._dtype import OF_NP
+from .._nested_array import NestedArray, NestedShape
 from .._sparse_coo import SparseCOO
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
-from .node import CLOCK as _clock, Leaf, OutSlot, PackedSaved, RetainGrad, _NodePreHook, \
-    out_slot, output_nr
+from .node import CLOCK as _clock, STUB, Leaf, OutSlot, PackedSaved, RetainGrad, \
+    _NodePreHook, out_slot, output_nr
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -242,8 +244,7 @@ def strip_backward(name):
 
 def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
     """torch's error for a saved tensor changed in place after it was saved."""
-    from .._dtype import OF_NP
-    from .._tensor import _TYPE_NAMES
+    _TYPE_NAMES = _T._TYPE_NAMES
     if t is not None:
         shape, dtype, creator = t.shape, t.arr.dtype, t.grad_fn
     name = OF_NP[dtype.num].name
@@ -468,15 +469,14 @@ def _release_inputs(node):
     graph still referenced (a `loss` kept until the next step) then holds no activations.
     Inputs off the gradient path (indices, masks) stay while backward may read them (a node
     whose saved values were freed can run no backward: its floating inputs go too)."""
-    from .._nested_array import NestedArray
-    from .._tensor import Tensor
-    from ._thin import STUB, stub
+    Tensor = _T.Tensor
     freed = node.saved is _FREED            # no backward can read any input again
     stubs = {}
     for a, nxt in zip(node.inputs, node.next):
         if type(a) is Tensor and (nxt is not None or freed and a.arr.dtype.kind in "fcV") and \
                 a._leaf is not STUB and a.arr.nbytes >= _KEEP_BYTES and \
                 type(a.arr) is not NestedArray:      # (whose components the node holds)
+            from ._thin import stub
             stubs[id(a.arr)] = (a.arr, stub(a.arr, a.be))
     if not stubs:
         return
@@ -521,7 +521,7 @@ def _fill_outputs(node, slots, create_graph):
         if g is None and materialize:
             g = shape.zeros(dt) if type(shape) is NestedShape else node.xp.zeros(shape, dt)
             if create_graph:
-                from .._tensor import _new
+                _new = _T._new
                 g = _new(g, _backend_of(node))
         out.append(g)
     return tuple(out)
@@ -531,7 +531,7 @@ def _run_prehooks(node, g, create_graph, handed, skip_node_hooks):
     """Tensor hooks in registration order (a returned Tensor replaces the gradient), then
     retain_grad's, then nothing else: post-accumulate hooks run in _accumulate. The arrays a
     user hook saw go into `handed` (it may keep them: no leaf may then own one as its .grad)."""
-    from .._tensor import _new, _PostAcc
+    _new, _PostAcc = _T._new, _T._PostAcc
     hooks = [h for h in node.hooks if type(h) is not _PostAcc and type(h) is not RetainGrad
              and not (skip_node_hooks and type(h) is _NodePreHook)]
     retain = [h for h in node.hooks if type(h) is RetainGrad]
@@ -550,7 +550,7 @@ def _run_prehooks(node, g, create_graph, handed, skip_node_hooks):
 def _hook_result(h, r, g, be, create_graph):
     """The gradient a tensor hook returned, checked as torch does: a Tensor of the same type
     (dtype and device type) and size."""
-    from .._tensor import Tensor
+    Tensor = _T.Tensor
     if type(g) is list or type(g) is tuple:     # a multi-output node's own prehooks
         return r
     if not isinstance(r, Tensor):
@@ -575,7 +575,7 @@ def _hook_name(h):
 def _run_posthooks(node, gins, g, create_graph):
     """Node.register_hook's hooks: fn(grad_inputs, grad_outputs), a returned tuple replacing
     grad_inputs (torch checks its length)."""
-    from .._tensor import Tensor, _new
+    Tensor, _new = _T.Tensor, _T._new
     be = None if create_graph else _backend_of(node)
 
     def wrap(a):
@@ -615,13 +615,12 @@ def _backend_of(node):
         return node.ref().be
     if isinstance(node, OutSlot):
         node = node.parent
-    from .._tensor import Tensor
+    Tensor = _T.Tensor
     return next(a.be for a in node.inputs if isinstance(a, Tensor))
 
 
 def _accumulate(leaf, g, handed, create_graph):
-    from .._tensor import _new, _PostAcc, SAME_DTYPE
-    from .._dtype import OF_NP
+    _new, _PostAcc, SAME_DTYPE = _T._new, _T._PostAcc, _T.SAME_DTYPE
     t = leaf.ref()
     if t is None:
         return

@@ -6,6 +6,10 @@ import weakref
 from .._hooks import RemovableHandle
 from .grad_mode import STATE as _GRAD
 
+# the `_leaf` mark of a stub: the shape-and-dtype stand-in autograd/_thin.py makes for an input a
+# node no longer reads
+STUB = type("Stub", (), {"__repr__": lambda self: "<stub>"})()
+
 # The in-place clock: every in-place op ticks it and stamps the modified storage's version
 # counter, so backward can tell whether a saved tensor changed after its node was recorded.
 CLOCK = [0]
