@@ -171,6 +171,9 @@ def _bind():
         setattr(Tensor, name, fn)
     Tensor.__getitem__ = index.getitem
     Tensor.__setitem__ = index.setitem
+    Tensor.to = creation._to
+    Tensor.mT = property(lambda self: S._matrix_transpose(self, "mT"))
+    Tensor.mH = property(lambda self: S._matrix_transpose(self, "mH"))
     for name in INPLACE:
         setattr(Tensor, name + "_", inplace(getattr(Tensor, name), name))
     for name in ("cumsum", "cumprod"):
@@ -290,10 +293,16 @@ _bind()
 _bind_inplace_dunders()
 
 
+def _functional():
+    from .nn import functional
+    return functional
+
+
 def _nn_method(name):
-    """A Tensor method whose fused op lives in ember.nn (imported on first call)."""
+    """A Tensor method whose fused op lives in ember.nn.functional (imported on first call;
+    then read from sys.modules: an import statement per call costs microseconds)."""
     def method(self, *args, **kwargs):
-        from .nn import functional
+        functional = sys.modules.get("ember.nn.functional") or _functional()
         if "axis" in kwargs and "dim" not in kwargs:        # NumPy's name, as torch's methods
             kwargs["dim"] = kwargs.pop("axis")
         if name != "hardshrink":

@@ -368,11 +368,6 @@ class Tensor:
         return self.permute(tuple(range(self.arr.ndim - 1, -1, -1)))
 
     @property
-    def mT(self):
-        from .ops.shape import _matrix_transpose
-        return _matrix_transpose(self, "mT")
-
-    @property
     def H(self):
         nd = self.arr.ndim
         if nd == 0:
@@ -382,11 +377,6 @@ class Tensor:
             raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
                                f"{nd}-D tensor." + (" For batches of matrices, consider using "
                                                     "tensor.mH" if nd > 2 else ""))
-        from .ops.shape import _matrix_transpose
-        return _matrix_transpose(self, "mH")
-
-    @property
-    def mH(self):
         from .ops.shape import _matrix_transpose
         return _matrix_transpose(self, "mH")
 
@@ -819,10 +809,6 @@ class Tensor:
         return _leaf_hook(self._leaf_node(), hook, post=True)
 
     # ---- conversion -----------------------------------------------------------------------
-    def to(self, *args, **kwargs):
-        from .ops.creation import _to
-        return _to(self, *args, **kwargs)
-
     def type(self, dtype=None, non_blocking=False):
         if dtype is None:
             name = _TYPE_NAMES.get(self.dtype.name, "torch.Tensor")

@@ -15,6 +15,8 @@ import types
 
 import numpy as np
 
+from ..ops._torch_sum import torch_sum
+
 CAPTURING = 0           # nesting depth of ember.cuda.graphs captures
 
 # cudaDataType and cublasComputeType_t values (cuBLAS's library_types.h / cublas_api.h)
@@ -188,7 +190,6 @@ def host_sum(a, axes, keepdims):
     torch's kernels accumulate them (NumPy would round after every addition)."""
     if a.dtype.itemsize == 2 and a.dtype.kind in "fV":
         return host_sum(a.astype(np.float32), axes, keepdims).astype(a.dtype)
-    from ..ops._torch_sum import torch_sum
     r = torch_sum(a, axes, keepdims)
     return a.sum(axis=axes, keepdims=keepdims) if r is None else r
 

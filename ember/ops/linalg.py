@@ -15,6 +15,7 @@ from ..return_types import make as _return_type
 from .._tensor import Tensor, _new
 from .._warnings import warn_once as _warn_once
 from ..backends import cuda_blas
+from ._torch_sum import _seq
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
@@ -2015,7 +2016,6 @@ def norm2_all(xp, x):
     (torch's other reductions of norms take other orders)."""
     if xp is not np or x.dtype.char not in "fd" or not x.flags.c_contiguous or not x.size:
         return None
-    from ._torch_sum import _seq
     lanes = 32 // x.itemsize
     sq = x.reshape(-1) * x.reshape(-1)
     nv = sq.size // lanes

@@ -730,9 +730,10 @@ def clone(input, *, memory_format=None):
 
 
 def contiguous(input, memory_format=None):
-    from .._memory_format import is_channels_last
-    if is_channels_last(memory_format):
-        return _to_format(input, memory_format)
+    if memory_format is not None:
+        from .._memory_format import is_channels_last
+        if is_channels_last(memory_format):
+            return _to_format(input, memory_format)
     a = input.arr
     flags = a.flags
     if flags is _SPARSE_FLAGS:              # (sparse arrays' flags read as contiguous)

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from ..._tensor import Tensor, _new
+from ..._tensor import Tensor, _new, bump_version as _bump
 from ...backends import cuda_blas
 from ...ops.linalg import norm2_all
 from ...autograd.grad_mode import no_grad
@@ -95,11 +95,6 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
             cast[key] = c.astype(g.arr.dtype, copy=False)
         g.arr *= cast[key]
         _bump(g)
-
-
-def _bump(t):
-    from ..._tensor import bump_version
-    bump_version(t)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
