@@ -6,12 +6,14 @@ they computed: cross_entropy is max, subtract, exp, sum, divide forward and one 
 a scatter backward."""
 import numpy as np
 
-from .._dtype import OF_NP
+from .._dtype import OF_NP, can_cast, result_type
 from .._kernel_dtypes import tname
 from .._tensor import _new
 from ..backends import cuda_blas
 from ..ops._apply import apply
+from ..ops.creation import dense_order
 from ..ops.index import index_add_rows
+from ..ops.reduce import _mean_fwd, _sum_fwd
 from ..ops._registry import contiguous_outputs, no_complex_grad, op
 from ._act_ops import _check_float, _half
 
@@ -595,7 +597,6 @@ def binary_cross_entropy_with_logits_raw(x, y, weight, pos_weight, reduction):
 # ---- mse / smooth_l1 / huber / soft_margin: one node each, torch's kernels ----------------------
 def _loss_reduced(xp, loss, reduction):
     """torch's apply_loss_reduction: loss.mean() or loss.sum() (in torch's order)."""
-    from ..ops.reduce import _mean_fwd, _sum_fwd
     if reduction == "none":
         return loss
     return (_mean_fwd if reduction == "mean" else _sum_fwd)(xp, loss, None, False, None)[0]
@@ -700,7 +701,6 @@ def pointwise_loss_raw(name, x, y, reduction, *param):
     """mse and smooth_l1 compute in the inputs' promoted dtype; huber takes a target of the
     input's dtype or one that promotes to it; soft_margin writes the input's dtype (torch's
     neg(input).mul_(target)...)."""
-    from .._dtype import result_type
     o = {"mse": _mse, "smooth_l1": _smooth_l1, "huber": _huber, "soft_margin": _soft_margin}[name]
     try:
         np.broadcast_shapes(x.shape, y.shape)
@@ -721,7 +721,6 @@ def pointwise_loss_raw(name, x, y, reduction, *param):
 def check_huber_dtypes(x, y):
     """torch's huber_loss writes the input's dtype (its backward then refuses a target of
     another dtype)."""
-    from .._dtype import can_cast, result_type
     common = result_type(x, y)
     if not can_cast(common, x.dtype):
         raise RuntimeError(f"result type {tname(common.np)} can't be cast to the desired "
@@ -824,7 +823,6 @@ def dropout_raw(x, p, mask_shape, rng):
         return x * _new(x.be.xp.zeros((), x.arr.dtype), x.be)
     if x.be.xp is not np or type(mask_shape) is not tuple:   # (a nested tensor's NestedShape)
         return apply(_dropout, (x,), (p, mask_shape, rng))
-    from ..ops.creation import dense_order
     dt = x.arr.dtype
     acc = np.float64 if dt == np.float64 else np.float32
     order = dense_order(x.arr) if tuple(mask_shape) == x.arr.shape else None

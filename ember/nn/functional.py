@@ -23,6 +23,7 @@ from ..ops._dims import wrap_dim as _wrap_dim
 from ..ops.random import rng_for as _rng_for
 from .. import _kernel_dtypes as _D
 from . import _act_ops as _A, _ops as _O
+from ._attention import sdpa as _sdpa
 from ._conv_tbc import conv_tbc  # noqa: F401
 from ._functional_conv import *  # noqa: F401,F403
 from ._functional_loss import *  # noqa: F401,F403
@@ -778,9 +779,8 @@ def pdist(input, p=2):
 # ---- attention -----------------------------------------------------------------------------
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
-    from ._attention import sdpa
     _check_sdpa_dtypes(query, key, value, attn_mask)
-    return sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+    return _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
 
 
 def _check_sdpa_dtypes(query, key, value, attn_mask):

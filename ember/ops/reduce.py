@@ -19,6 +19,7 @@ from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _
     make_unary as _make_unary, tensor_ndim, ureduce
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
+from .elementwise import maximum, minimum
 from ._torch_sum import torch_sum
 from ._registry import c_order, contiguous_outputs, holomorphic as _holo, \
     no_complex_grad as _no_complex_grad, op as _op
@@ -524,13 +525,11 @@ def _max_min(name, input, args, dim, keepdim, other, out, full, dim_op, cls, ele
 
 
 def max(input, *args, dim=_NO_DIM, keepdim=_NO_KEEPDIM, other=None, out=None):
-    from .elementwise import maximum
     return _max_min("max", input, args, dim, keepdim, other, out, _max_all, _max_dim, MAX,
                     maximum)
 
 
 def min(input, *args, dim=_NO_DIM, keepdim=_NO_KEEPDIM, other=None, out=None):
-    from .elementwise import minimum
     return _max_min("min", input, args, dim, keepdim, other, out, _min_all, _min_dim, MIN,
                     minimum)
 
