@@ -370,3 +370,25 @@ def test_scans_have_no_bool_kernel_as_torch(op):
                  lambda L: getattr(L.tensor([True, True]), op)(0)):
         (e, t) = (outcome(lambda: make(lib)) for lib in (ember, torch))
         assert e[:2] == t[:2] and (len(t) < 3 or np.array_equal(e[2], t[2]))
+
+
+def test_topk_random_shapes_ties_and_nan_match_torch():
+    """topk's small-input path (sort + argsort) and partition path against torch: values and
+    indices, with ties (half-integer values), NaN, every dim and k."""
+    rng = np.random.default_rng(0)
+    for trial in range(400):
+        shape = tuple(int(s) for s in rng.integers(1, 9, rng.integers(1, 4)))
+        if trial % 50 == 0:
+            shape = (70, 80)            # above the small-input size
+        a = rng.standard_normal(shape).astype(np.float32)
+        if trial % 3 == 0:
+            a = np.round(a * 2) / 2
+        if trial % 7 == 0:
+            a[tuple(int(rng.integers(0, s)) for s in shape)] = np.nan
+        d = int(rng.integers(0, len(shape)))
+        k = int(rng.integers(0, shape[d] + 1)) if trial % 50 else 3
+        for largest in (True, False):
+            t = torch.from_numpy(a).topk(k, d, largest)
+            e = ember.tensor(a).topk(k, d, largest)
+            np.testing.assert_array_equal(e.values.numpy(), t.values.numpy())
+            np.testing.assert_array_equal(e.indices.numpy(), t.indices.numpy())
