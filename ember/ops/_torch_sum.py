@@ -74,7 +74,7 @@ def _row_sum(a):
         return _seq(a)
     p = _cascade(a[:s * 4].reshape((s, 4) + a.shape[1:]))
     if n == s * 4:
-        return ((p[0] + p[1]) + p[2]) + p[3]
+        return _seq(p)                 # ((p0 + p1) + p2) + p3
     return _seq(np.concatenate((p[:1], a[s * 4:], p[1:])))
 
 
