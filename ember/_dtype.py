@@ -133,6 +133,9 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     _f8 = [_Storageless(n, _FLOAT, 1, "they need the ml_dtypes package", not n.endswith("fnu"))
            for n in FLOAT8]
 float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu = _f8
+# NumPy's type number of bfloat16 arrays (None without ml_dtypes): the cheap test on hot paths,
+# where an array's dtype.name costs microseconds
+BF16_NUM = None if bfloat16 is None else np.dtype(_ml.bfloat16).num
 complex32 = _Storageless("complex32", _COMPLEX, 4)
 
 

@@ -399,6 +399,10 @@ class Tensor:
         self.imag.copy_(value)
 
     def numpy(self, *, force=False):
+        a = self.arr
+        if type(a) is np.ndarray and a.dtype.kind in "biuf" and self.be is CPU and \
+                (not self._rg or force or not _GRAD.enabled):
+            return a.view()     # the common case (below: torch's checks, in its order)
         if isinstance(self.arr, (SparseCOO, SparseCSR, SparseCompressed)):
             self.arr.__array__()            # torch's TypeError for a sparse layout
         elif type(self.arr) is NestedArray:     # torch's errors: a jagged one's before the grad's

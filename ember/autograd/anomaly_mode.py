@@ -4,6 +4,7 @@ While on, Node.__init__ is swapped for a tracing one, so there is no cost when i
 import os
 import warnings
 
+from .._dtype import BF16_NUM
 from .grad_mode import STATE
 from .node import set_tracing
 
@@ -88,7 +89,7 @@ def check_grads(node, gins):
         if g is None:
             continue
         a = getattr(g, "arr", g)
-        if (a.dtype.kind in "fc" or a.dtype.name == "bfloat16") and _isnan_any(a):
+        if (a.dtype.kind in "fc" or a.dtype.num == BF16_NUM) and _isnan_any(a):
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th "
                                "output.")
 

@@ -35,6 +35,7 @@ pass through that op. A small MLP forward with GELU (batch 32, 64-128-128-10) ta
 import weakref
 from typing import NamedTuple
 
+from .._dtype import BF16_NUM
 from .grad_mode import _Mode
 
 __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_dual",
@@ -195,7 +196,7 @@ def fw_primal(tensor, level=0):
 # ---- propagation ------------------------------------------------------------------------------
 def _float(a):
     k = a.dtype.kind
-    return k == "f" or k == "c" or a.dtype.name == "bfloat16"
+    return k == "f" or k == "c" or a.dtype.num == BF16_NUM
 
 
 def _jvp_error(op, e):

@@ -7,6 +7,7 @@ import functools
 import inspect
 import weakref
 
+from .._dtype import BF16_NUM
 from .engine import FREED_MESSAGE, _FREED, modified_error
 from .grad_mode import STATE, no_grad
 from .node import CLOCK, SAVED_HOOKS, Node, PackedTensor, out_slot, output_nr
@@ -414,7 +415,7 @@ def _process_outputs(node, args, outs, record):
 
 
 def _floating(t):
-    return t.arr.dtype.kind in "fc" or t.arr.dtype.name == "bfloat16"
+    return t.arr.dtype.kind in "fc" or t.arr.dtype.num == BF16_NUM
 
 
 def _save(node, outs, is_tuple):

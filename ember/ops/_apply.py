@@ -7,7 +7,7 @@ from weakref import ref as _weakref
 
 import numpy as np
 
-from .._dtype import OF_NP, PROMOTE, DEFAULT, _combine, through_float
+from .._dtype import BF16_NUM, OF_NP, PROMOTE, DEFAULT, _combine, through_float
 from .._kernel_dtypes import cname, tname as _tname
 from .._memory_format import iterator_layout
 from .._nested_array import NestedArray
@@ -462,7 +462,7 @@ def apply(op, args, static=(), view_of=None):
             if type(saved) is tuple:
                 watch_outputs(node, outs, out, saved)
         for i, o in enumerate(outs):
-            if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.name == "bfloat16":
+            if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.num == BF16_NUM:
                 o._rg = True
                 o.grad_fn = out_slot(node, i)
     if _fw.level is not None:
@@ -598,7 +598,7 @@ def _share_version(t, base):
     t._vc, t._base = vc, base if base._base is None else base._base
     if _grad.enabled:
         register_view(vc, t)
-    elif base._rg and (t.arr.dtype.kind in _FLOAT_KINDS or t.arr.dtype.name == "bfloat16"):
+    elif base._rg and (t.arr.dtype.kind in _FLOAT_KINDS or t.arr.dtype.num == BF16_NUM):
         t._rg = True        # a view made in no_grad mode requires grad, with no grad_fn
 
 
