@@ -400,9 +400,11 @@ class Tensor:
 
     def numpy(self, *, force=False):
         a = self.arr
-        if type(a) is np.ndarray and a.dtype.kind in "biuf" and self.be is CPU and \
-                (not self._rg or force or not _GRAD.enabled):
-            return a.view()     # the common case (below: torch's checks, in its order)
+        if type(a) is np.ndarray and a.dtype.num < 256 and a.dtype.kind != "c" and \
+                self.be is CPU and (not self._rg or force or not _GRAD.enabled):
+            # the common case: NumPy's own dtypes (ml_dtypes' bfloat16 and float8s are
+            # user-defined types, numbered from 256), no conjugate bit; below, torch's checks
+            return a.view()
         if isinstance(self.arr, (SparseCOO, SparseCSR, SparseCompressed)):
             self.arr.__array__()            # torch's TypeError for a sparse layout
         elif type(self.arr) is NestedArray:     # torch's errors: a jagged one's before the grad's
