@@ -10,6 +10,7 @@ the same approximations, evaluated elementwise in float64 as torch's CPU kernels
 against the array namespace so that they run on any backend."""
 import numpy as np
 
+from ..backends.cuda_blas import host_sum
 from ..ops import _special
 from ..ops._apply import apply
 from ..ops._registry import op
@@ -184,7 +185,8 @@ def _standard_gamma_vjp(xp, g, alpha, x):
 def _sample_dirichlet_op(xp, alpha, rng):
     g = rng.standard_gamma(alpha.astype(np.float64))      # torch: gamma in double, then
     eps = np.finfo(alpha.dtype)                             # normalised and rounded once
-    x = xp.clip((g / g.sum(-1, keepdims=True)).astype(alpha.dtype), eps.tiny, 1 - eps.epsneg)
+    total = host_sum(g, (g.ndim - 1,), True)                # (in torch's order)
+    x = xp.clip((g / total).astype(alpha.dtype), eps.tiny, 1 - eps.epsneg)
     return x, (alpha, x)
 
 
