@@ -188,6 +188,7 @@ def test_thread_safe_generator_outside_thread_workers():
     "t.empty(400, dtype=t.float64).cauchy_(0.5, 2.0)", "t.empty(400).cauchy_(0.5, 2.0)",
     "t.empty(400, dtype=t.float64).log_normal_(1.0, 2.0)", "t.empty(400).log_normal_()",
     "t.randn(4, 30, dtype=t.float64).t().normal_()",
+    "t.empty(300, dtype=t.float64).uniform_(-3, 7)",     # the compiled kernel's fma
     # sample_gamma's 1.0f / 3.0f is a float constant in double arithmetic too; Dirichlet's
     # normalising sum in torch's order
     "t.distributions.Gamma(t.full((60,), 2.5, dtype=t.float64), 1.0).sample()",
@@ -197,7 +198,8 @@ def test_thread_safe_generator_outside_thread_workers():
     "t.distributions.Dirichlet(t.rand(10, 3) + 0.5).sample()"])
 def test_double_draws_take_the_c_librarys_functions_bit_for_bit(code):
     """torch's double samplers call std::log1p / exp / tan: NumPy's differ in the last bit
-    (one value in 27 for log1p), so float64 draws take Python's math (the C library's)."""
+    (one value in 27 for log1p), so float64 draws take Python's math (the C library's); its
+    uniform_(from, to) fuses x * (to - from) + from."""
     out = []
     for lib in (torch, ember):
         for seed in range(5):

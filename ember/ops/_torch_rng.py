@@ -15,6 +15,8 @@ import struct
 
 import numpy as np
 
+from ._fma import fma64
+
 _U64 = np.uint64
 _F0331 = float(np.float32(0.0331))          # torch's 0.0331f in sample_gamma
 _F_THIRD = np.float32(1) / np.float32(3)    # and its 1.0f / 3.0f
@@ -85,8 +87,8 @@ class TorchCPU:
             if x.dtype == np.float32:
                 f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
                 x = (x.astype(np.float64) * float(span) + float(f)).astype(np.float32)
-            else:
-                x = x * (hi - lo) + lo
+            else:           # (double: the compiled kernel's fma too)
+                x = fma64(np, x, np.float64(hi - lo), np.float64(lo))
         x = x.astype(dtype, copy=False)
         if dtype.itemsize == 2 or lo != 0.0 or hi != 1.0:     # (else x < 1 exactly)
             top = x == dtype.type(hi)
