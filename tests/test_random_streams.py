@@ -189,6 +189,10 @@ def test_thread_safe_generator_outside_thread_workers():
     "t.empty(400, dtype=t.float64).log_normal_(1.0, 2.0)", "t.empty(400).log_normal_()",
     "t.randn(4, 30, dtype=t.float64).t().normal_()",
     "t.empty(300, dtype=t.float64).uniform_(-3, 7)",     # the compiled kernel's fma
+    # conv's init: kaiming_uniform_'s own bound; a channels-last weight drawn contiguous
+    "t.nn.Conv2d(3, 8, 3, dtype=t.float64).weight.detach()",
+    "(lambda m: [m.reset_parameters(), m.weight.detach()][1])("
+    "t.nn.Conv2d(3, 4, 3).to(memory_format=t.channels_last))",
     # sample_gamma's 1.0f / 3.0f is a float constant in double arithmetic too; Dirichlet's
     # normalising sum in torch's order
     "t.distributions.Gamma(t.full((60,), 2.5, dtype=t.float64), 1.0).sample()",

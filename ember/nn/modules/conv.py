@@ -2,8 +2,9 @@
 import math
 
 from ...autograd.grad_mode import no_grad
-from ...ops.creation import empty
-from .. import functional as F
+from ..._memory_format import contiguous_format
+from ...ops.creation import empty, empty_like
+from .. import functional as F, init
 from ..parameter import Parameter, UninitializedParameter
 from .lazy import LazyModuleMixin
 from .module import Module
@@ -65,16 +66,20 @@ class _ConvNd(Module):
         return pads
 
     def reset_parameters(self):
-        # kaiming_uniform_(a=sqrt(5)) has bound gain * sqrt(3 / fan_in) = 1 / sqrt(fan_in)
-        if 0 in self.weight.shape:          # as kaiming_uniform_ says it
-            import warnings
-            warnings.warn("Initializing zero-element tensors is a no-op")
-        fan_in = self.weight.shape[1] * math.prod(self.weight.shape[2:])
-        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        # torch's own steps: kaiming_uniform_'s bound (not 1 / sqrt(fan_in), which differs in
+        # the last bit float64 weights keep), drawn in a contiguous buffer for a weight laid
+        # out otherwise (channels last), then the bias
         with no_grad():
-            self.weight.uniform_(-bound, bound)
+            if not self.weight.is_contiguous():
+                buffer = empty_like(self.weight, memory_format=contiguous_format)
+                init.kaiming_uniform_(buffer, a=math.sqrt(5))
+                self.weight.copy_(buffer)
+            else:
+                init.kaiming_uniform_(self.weight, a=math.sqrt(5))
             if self.bias is not None:
-                self.bias.uniform_(-bound, bound)
+                fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                init.uniform_(self.bias, -bound, bound)
 
     def extra_repr(self):
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
