@@ -437,7 +437,11 @@ class finfo:
 
     def __init__(self, type=None):
         d = DEFAULT.float if type is None else type
-        if not isinstance(d, _Quantized):
+        if isinstance(d, _Storageless):     # limits without an array: complex32's are float16's
+            if d.name == "float4_e2m1fn_x2":
+                raise TypeError("bad argument type for built-in operation")
+            d = float16 if d.name == "complex32" else bool_
+        elif not isinstance(d, _Quantized):
             d = to_dtype(d)
         if not (d.is_floating_point or d.is_complex):
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
@@ -464,8 +468,10 @@ class iinfo:
     __slots__ = ("bits", "max", "min", "_dtype")
 
     def __init__(self, type):
-        d = type if isinstance(type, _Quantized) else to_dtype(type)
-        if d.kind != _INT:
+        d = type if isinstance(type, (_Quantized, _Storageless)) else to_dtype(type)
+        if d is bool_:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if d.kind != _INT or isinstance(d, _Storageless):
             raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
                             "handle 'torch.iinfo'")
         ii = np.iinfo(d.storage if isinstance(d, _Quantized) else d.np)

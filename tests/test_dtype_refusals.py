@@ -150,3 +150,23 @@ def test_same_refusals_and_results_as_torch(dt):
     assert not new, f"{len(new)} entries differ from torch: {new}"
     fixed = KNOWN[dt] - set(differ)
     assert not fixed, f"now as torch (drop them from KNOWN): {sorted(fixed)}"
+
+
+_INFO_DTYPES = ["uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
+                "float8_e5m2fnuz", "float8_e8m0fnu", "complex32", "bool", "int8", "bits8",
+                "uint1", "int4", "float4_e2m1fn_x2", "quint8"]
+
+
+@pytest.mark.parametrize("dt", _INFO_DTYPES)
+def test_iinfo_finfo_and_printing(dt):
+    """torch.iinfo/finfo of every dtype (complex32's finfo is float16's; dtypes without
+    storage refuse as torch does, not for want of an array), and the dtype's repr."""
+    def run(lib):
+        out = [repr(getattr(lib, dt)).replace("ember", "torch")]
+        for info in (lib.iinfo, lib.finfo):
+            try:
+                out.append(repr(info(getattr(lib, dt))))
+            except Exception as e:      # noqa: BLE001 - the class and message are compared
+                out.append(f"{type(e).__name__}: {e}")
+        return out
+    assert run(ember) == run(torch)
