@@ -242,9 +242,10 @@ REFUSED_UINT.update({n: _unless_float(REFUSED_UINT[n]) for n in (
     "div_floor", "div_trunc", "remainder", "fmod", "maximum", "minimum", "fmax", "fmin", "lt",
     "le", "gt", "ge", "clamp", "clamp_min", "clamp_max", "clamp_tensor", "clamp_min_tensor",
     "clamp_max_tensor", "addcmul")})
-_EMPTY_PASS = ("tril", "triu", "max_dim", "min_dim", "amax", "amin", "mm", "addmm", "matmul",
-               "gather", "sum", "sum_dim", "prod", "prod_dim", "linalg_vector_norm")
-_EMPTY_OR_SCALAR_PASS = ("cumsum", "cumprod", "cummax", "cummin", "sort")
+_EMPTY_PASS = ("tril", "triu", "amax", "amin", "mm", "addmm", "matmul", "gather", "sum",
+               "sum_dim", "prod", "prod_dim", "linalg_vector_norm")
+_EMPTY_OR_SCALAR_PASS = ("cumsum", "cumprod", "cummax", "cummin", "sort", "max_dim", "min_dim",
+                         "kthvalue", "topk", "mode")
 for _table in (REFUSED, REFUSED_E8M0, REFUSED_UINT):
     _table.update({n: _unless_empty(_table[n]) for n in _EMPTY_PASS if n in _table})
     _table.update({n: _unless_empty(_table[n], scalar=True) for n in _EMPTY_OR_SCALAR_PASS
@@ -261,6 +262,27 @@ _ALL = frozenset(_BY_NAME[n].np.num for n in FLOAT8)
 # (by NumPy type number: uint64 has two, np.uint64 and np.ulonglong)
 _UINTS = frozenset(num for num, d in OF_NP.items() if d.name in ("uint16", "uint32", "uint64"))
 _INSTALLED = []
+_E8M0 = frozenset(n for n in _ALL if OF_NP[n].name == "float8_e8m0fnu")
+_FEW = _ALL | _UINTS
+# functions outside the op registry: the kernel refusing, and the dtypes it refuses
+FUNCTIONS = {
+    "argmax": ("argmax_cpu", _FEW), "argmin": ("argmin_cpu", _FEW),
+    "searchsorted": ("searchsorted_out_cpu", _FEW), "nonzero": ("nonzero_count_cpu", _FEW),
+    "isin": ("isin_default_cpu", _FEW), "argsort": ("sorting_kernel_method_name", _ALL),
+    "equal": ("equal_notnan_cpu", _ALL), "masked_fill": ("masked_fill", _FEW),
+    "index_put": ("index_put", _UINTS | _E8M0),
+    "index_select": ("index_select", _UINTS),       # (of a 0-d or 1-d tensor: its own kernel)
+    "arange": ("arange_cpu", _FEW), "eye": ("eye", _UINTS), "linspace": ("linspace_cpu", _FEW),
+    "randperm": ("randperm", _FEW),
+}
+
+
+def refuse(name, dt):
+    """Raise torch's refusal of function `name` (FUNCTIONS) for NumPy dtype `dt`, a float8 or
+    uint16/32/64 (_dtype.FEW_KERNELS), where it has one."""
+    kernel, refused = FUNCTIONS[name]
+    if dt.num in refused:
+        raise not_implemented(kernel, dt)
 
 
 def _refusing(fwd, kernel, refuses):

@@ -110,6 +110,12 @@ def _require_grad(t):
     t._rg = True
 
 
+def _few(name, d):
+    """torch's refusal of creation function `name` for a float8 or uint16/32/64 dtype `d`."""
+    from ._few_kernels import refuse
+    refuse(name, d)
+
+
 def _np_dtype(dtype, default=None):
     if dtype is None:
         return (default or DEFAULT.float).np
@@ -704,9 +710,10 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     _check_pin(pin_memory)
     _out_dtype_check(out, dtype)
     kind = out.dtype if out is not None else None if dtype is None else _to_dtype(dtype)
-    if kind is not None and (kind is _dtype.bool_ or kind.is_complex or
-                             kind.itemsize == 1 and kind.is_floating_point):     # float8s
+    if kind is not None and (kind is _dtype.bool_ or kind.is_complex):
         raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_tname(kind.np)}'")
+    if kind is not None and kind.np.num in _dtype.FEW_KERNELS:
+        _few("arange", kind.np)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -812,8 +819,10 @@ def _space_dtype(name, start, end, dtype, steps):
     if cplx and not d.is_complex:
         raise RuntimeError(f"torch.{name}(): inferred dtype {_cname(DEFAULT.complex.np)} can't "
                            f"be safely cast to passed dtype {_tname(d.np)}")
-    if (d is _dtype.bool_ or d.itemsize == 1 and d.is_floating_point) and steps > 1:
+    if d is _dtype.bool_ and steps > 1:
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(d.np)}'")
+    if d.np.num in _dtype.FEW_KERNELS and steps > 1:
+        _few("linspace", d.np)
     return d
 
 
@@ -931,8 +940,10 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
     for v, name in ((n, "n"), (m, "m")):
         if v is not None and v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
-    return _into(_finish(be.xp.eye(n, n if m is None else m, dtype=_np_dtype(dtype)), be,
-                         requires_grad), out)
+    d = _np_dtype(dtype)
+    if d.num in _dtype.FEW_KERNELS:
+        _few("eye", d)
+    return _into(_finish(be.xp.eye(n, n if m is None else m, dtype=d), be, requires_grad), out)
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -1055,8 +1066,10 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     be = _get_backend(device)
-    return _finish(_rng_for(generator, be).permutation(n).astype(_np_dtype(dtype, _dtype.int64)),
-                   be, requires_grad)
+    d = _np_dtype(dtype, _dtype.int64)
+    if d.num in _dtype.FEW_KERNELS:
+        _few("randperm", d)
+    return _finish(_rng_for(generator, be).permutation(n).astype(d), be, requires_grad)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,

@@ -1980,6 +1980,11 @@ def equal(input, other):
         return _q_equal(a, b)
     if a.dtype != b.dtype:
         a, b = a.astype(_result_type(input, other).np), b.astype(_result_type(input, other).np)
+    if a.dtype.num in _dt.FEW_KERNELS and (a is b or type(a) is np.ndarray and type(b) is
+                                           np.ndarray and a.ctypes.data == b.ctypes.data and
+                                           a.strides == b.strides):
+        from ._few_kernels import refuse        # (a tensor equals itself unless it has a NaN)
+        refuse("equal", a.dtype)
     return bool((a == b).all())
 
 
