@@ -130,7 +130,8 @@ REFUSED = {
     "mul": _by_other(None, "mul_cpu_reduced_float"),
     "div": _by_other("div_cpu", "div_cpu_reduced_float"),
     "floor_divide": "div_floor_cpu", "square": "pow", "pow": _pow, "pow_tensor": "pow",
-    "rpow": "pow", "sgn": "sign_cpu", "round_decimals": "round_cpu", "nan_to_num": "nan_to_num",
+    "rpow": "pow", "sgn": "sign_cpu", "nan_to_num": "nan_to_num",
+    "round_decimals": lambda x, decimals: "round_cpu" if decimals else "round_vml_cpu",
     "relu": "clamp_min_scalar_cpu", "clamp": _clamp,
     "clamp_min": "clamp_min_scalar_cpu", "clamp_max": "clamp_max_scalar_cpu",
     "clamp_tensor": lambda *a: _clamp(*a, tensors=True), "clamp_min_tensor": "maximum_cpu",
@@ -187,7 +188,7 @@ def _as_uint(kernel):
 REFUSED_UINT = {
     "add": "add_stub", "sub": "add_stub", "rsub": "add_stub", "rsub_tensor": "add_stub",
     "dist": "add_stub", "square": "pow", "pow": _pow, "pow_tensor": "pow", "rpow": "pow",
-    "abs": "abs_cpu", "sgn": "sign_cpu", "round_decimals": "round_cpu",
+    "abs": "abs_cpu", "sgn": "sign_cpu",
     "floor_divide": "div_floor_cpu", "relu": "clamp_min_scalar_cpu", "clamp": _clamp,
     "clamp_min": "clamp_min_scalar_cpu", "clamp_max": "clamp_max_scalar_cpu",
     "clamp_tensor": lambda *a: _clamp(*a, tensors=True), "clamp_min_tensor": "maximum_cpu",

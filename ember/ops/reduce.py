@@ -730,7 +730,8 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
     if unbiased is not None and not isinstance(unbiased, bool):
         raise TypeError(f"std(): argument 'unbiased' must be bool, not {type(unbiased).__name__}")
     if getattr(input, "arr", None) is not None and input.arr.dtype.kind in "biu":
-        raise RuntimeError("std and var only support floating point and complex dtypes")
+        what = name if name.endswith("_mean") else "std and var"
+        raise RuntimeError(f"{what} only support floating point and complex dtypes")
     return _dims(input, dim, name), _correction(unbiased, correction), _keepdim(keepdim, name)
 
 
@@ -1474,7 +1475,7 @@ def _kthvalue(xp, x, k, dim, keepdim):
     if not x.ndim:
         i = xp.zeros((), np.int64)
         return (x.copy(), i), (x.shape, i, dim, keepdim)
-    _no_bool_complex(x, "kthvalue")
+    _no_bool_complex(x, "kthvalue_cpu")
     fast = _kth_smallest(xp, x, k - 1, dim, untied=True)
     if fast is None:
         order = _sorted_along(xp, x, dim)
