@@ -23,7 +23,7 @@ from opspecs import ALL_SPECS, materialize
 _UINT = {
     # torch's kernel refusal comes before ember's argument checks (a fill value that does not
     # fit, a mismatched dtype), or from inside a composite ember computes another way
-    "masked_fill", "index_fill", "addmv", "histc", "histc.range", "histogram.range_density",
+    "masked_fill", "index_fill", "addmv", "histogram.range_density",
     "index_add", "addr", "renorm", "renorm.p1_dim1", "renorm.big", "gradient",
     "gradient.spacing", "gradient.spacings", "gradient.coords", "combinations", "vander",
     "vander.N", "linalg.vander", "ldexp",
@@ -42,8 +42,7 @@ _FLOAT8 = {
     "nuclear_norm", "nuclear_norm.dim", "fft.fft", "fft.fft.pad_ortho", "fft.fft.trim",
     "fft.rfft", "fft.rfft.pad_forward", "fft.rfft2", "fft.rfftn.s_ortho", "fft.ihfft",
     "fft.ihfft2", "ldexp", "ldexp.float_exp", "renorm", "renorm.p1_dim1", "renorm.big",
-    "cov.weights", "cov.aweights", "vander", "vander.N", "histc", "histc.range",
-    "histogram.range_density", "index_add", "addr", "einsum.trace", "einsum.diag",
+    "cov.weights", "cov.aweights", "vander", "vander.N", "histogram.range_density", "index_add", "addr", "einsum.trace", "einsum.diag",
     "einsum.diag3", "einsum.outer", "einsum.sum_only", "einsum.ellipsis_mid", "einsum.bcast1",
     "linalg.det", "linalg.matrix_exp", "linalg.vander", "mvlgamma", "mvlgamma.p1",
     "special.multigammaln", "special.logsumexp", "norm", "linalg.vector_norm",
@@ -212,6 +211,12 @@ _CALLS = {
                                                             "prod"),
     "flip last dim": lambda m, d: _x(m, d).flip(1), "flip first dim": lambda m, d: _x(m, d).flip(0),
     "max 0-d": lambda m, d: _x(m, d)[0, 0].max(0).values,
+    "histc": lambda m, d: _x(m, d).histc(), "histc range": lambda m, d: _x(m, d).histc(3, 0, 1),
+    "histc empty": lambda m, d: _x(m, d)[:0].histc(),
+    "bincount": lambda m, d: _x(m, d)[0].bincount(),
+    "hash_tensor": lambda m, d: m.hash_tensor(_x(m, d)),
+    "hardtanh": lambda m, d: m.nn.functional.hardtanh(_x(m, d)),
+    "relu6": lambda m, d: m.nn.functional.relu6(_x(m, d)),
 }
 
 
@@ -239,4 +244,29 @@ def test_round_overloads(dt, decimals):
         kw = {} if decimals is None else {"decimals": decimals}
         r = _outcome(lambda: m.round(x, **kw), ())
         return r if r[0] == "raise" else (r[0], type(r[1].grad_fn).__name__, r[1].tolist())
+    assert run(ember) == run(torch)
+
+
+_DRAWS = {
+    "exponential_": lambda m, x: x.exponential_(), "cauchy_": lambda m, x: x.cauchy_(),
+    "geometric_": lambda m, x: x.geometric_(0.5), "log_normal_": lambda m, x: x.log_normal_(),
+    "random_": lambda m, x: x.random_(), "random_(from, to)": lambda m, x: x.random_(0, 3),
+    "random_(to)": lambda m, x: x.random_(3), "random_ out of bounds": lambda m, x: x.random_(300),
+    "bernoulli_": lambda m, x: x.bernoulli_(0.5),
+    "bernoulli_ tensor p": lambda m, x: x.bernoulli_(m.full((3,), 0.5)),
+    "randint": lambda m, x: m.randint(0, 3, (2,), dtype=x.dtype),
+    "randint_like": lambda m, x: m.randint_like(x, 3),
+    "uniform_": lambda m, x: x.uniform_(), "normal_": lambda m, x: x.normal_(),
+}
+
+
+@pytest.mark.parametrize("dt", ["int64", "int8", "bool", "uint8", "complex64", "float16",
+                                "float8_e4m3fn", "float8_e8m0fnu", "uint16"])
+@pytest.mark.parametrize("name", sorted(_DRAWS))
+def test_random_fills_refuse_as_torch(name, dt):
+    """The in-place distributions and randint per dtype: torch's refusal (its class and
+    message; exponential_ and cauchy_ spell the dtype differently) or a result of the dtype."""
+    def run(m):
+        r = _outcome(_DRAWS[name], (m, m.zeros(3).to(getattr(m, dt))))
+        return r if r[0] == "raise" else str(r[1].dtype).replace("ember", "torch")
     assert run(ember) == run(torch)

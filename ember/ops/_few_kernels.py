@@ -274,7 +274,7 @@ FUNCTIONS = {
     "index_put": ("index_put", _UINTS | _E8M0),
     "index_select": ("index_select", _UINTS),       # (of a 0-d or 1-d tensor: its own kernel)
     "arange": ("arange_cpu", _FEW), "eye": ("eye", _UINTS), "linspace": ("linspace_cpu", _FEW),
-    "randperm": ("randperm", _FEW),
+    "randperm": ("randperm", _FEW), "hardtanh": ("clamp_scalar_cpu", _FEW),
 }
 
 

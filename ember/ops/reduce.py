@@ -1268,7 +1268,7 @@ def hash_tensor(input, dim=None, keepdim=False, *, mode=0, out=None):
     if mode != 0:
         raise RuntimeError(f"Unknown hash_tensor mode: {mode}")
     dims = _dims(input, dim, "hash_tensor")
-    if x.dtype.kind == "c" or x.dtype.name in ("uint16", "uint32", "uint64"):
+    if x.dtype.kind == "c" or x.dtype.num in FEW_KERNELS:      # (float8s, uint16/32/64)
         raise not_implemented("xor_sum_cpu", x.dtype)
     if x.size == 0:
         if dims is None:
