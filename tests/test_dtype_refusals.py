@@ -23,7 +23,7 @@ from opspecs import ALL_SPECS, materialize
 _UINT = {
     # torch's kernel refusal comes before ember's argument checks (a fill value that does not
     # fit, a mismatched dtype), or from inside a composite ember computes another way
-    "masked_fill", "index_fill", "addmv", "histogram.range_density",
+    "addmv", "histogram.range_density",
     "index_add", "addr", "renorm", "renorm.p1_dim1", "renorm.big", "gradient",
     "gradient.spacing", "gradient.spacings", "gradient.coords", "combinations", "vander",
     "vander.N", "linalg.vander", "ldexp",
@@ -57,7 +57,7 @@ KNOWN = {     # (uint32 and the fnuz float8s run as uint16 and float8_e4m3fn/e5m
     "uint16": _UINT, "uint64": _UINT | _UINT64, "float8_e4m3fn": _FLOAT8 | _ROUNDED,
     "float8_e5m2": _FLOAT8 | _ROUNDED | {"addbmm", "special.erfcx", "special.log_ndtr",
                                          "special.ndtri"},
-    "float8_e8m0fnu": _FLOAT8 | {"index_fill", "isfinite", "pow.zero_exp", "rsub.fn", "sum"},
+    "float8_e8m0fnu": _FLOAT8 | {"isfinite", "pow.zero_exp", "rsub.fn", "sum"},
     # torch checks that input and other share a dtype first (the sample's other is int64)
     "bool": {"linalg.lstsq"}, "int8": set(),
 }

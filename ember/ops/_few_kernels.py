@@ -271,6 +271,7 @@ FUNCTIONS = {
     "searchsorted": ("searchsorted_out_cpu", _FEW), "nonzero": ("nonzero_count_cpu", _FEW),
     "isin": ("isin_default_cpu", _FEW), "argsort": ("sorting_kernel_method_name", _ALL),
     "equal": ("equal_notnan_cpu", _ALL), "masked_fill": ("masked_fill", _FEW),
+    "index_fill": ("index_fill_cpu", _FEW),
     "index_put": ("index_put", _UINTS | _E8M0),
     "index_select": ("index_select", _UINTS),       # (of a 0-d or 1-d tensor: its own kernel)
     "arange": ("arange_cpu", _FEW), "eye": ("eye", _UINTS), "linspace": ("linspace_cpu", _FEW),

@@ -1274,6 +1274,9 @@ def index_fill(input, dim, index, value):
         if isinstance(value, (complex, np.complexfloating)) and not input.is_complex():
             raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is "
                                "not supported")
+        if input.arr.dtype.num in _dtype.FEW_KERNELS:   # (the kernel refuses before the value)
+            from ._few_kernels import refuse
+            refuse("index_fill", input.arr.dtype)
         value = _fill_value(value, input.arr.dtype)
     return apply(_index_fill, (input, index, value), (d,))
 
@@ -1713,6 +1716,9 @@ def masked_fill(input, mask, value):
         if t.grad_fn is not None:
             t.grad_fn.__class__ = _MASKED_FILL_TENSOR   # torch's masked_fill.Tensor overload
         return contiguous_out(t)
+    if input.arr.dtype.num in _dtype.FEW_KERNELS:       # (the kernel refuses before the value)
+        from ._few_kernels import refuse
+        refuse("masked_fill", input.arr.dtype)
     return contiguous_out(apply(_masked_fill, (input, mask, _fill_value(value, input.arr.dtype))))
 
 
