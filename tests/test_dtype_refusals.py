@@ -29,8 +29,6 @@ _UINT = {
     "vander.N", "linalg.vander", "ldexp",
     # istft: torch's promotion error for a complex window first
     "istft.spectrum", "istft.two_sided",
-    # in-place cumsum: torch's kernel in the tensor's own dtype
-    "cumsum_",
 }
 # a NaN sample value converted to uint64: torch's TypeError, ember's RuntimeError
 _UINT64 = {"nan_to_num", "nan_to_num.args", "nan_to_num_", "isnan", "isfinite", "isinf",

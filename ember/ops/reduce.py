@@ -971,7 +971,8 @@ def _scan_out_dtype(name, dtype):
 def _scan_inplace(method, name):
     """Tensor.cumsum_ / cumprod_: the scan in the tensor's own dtype (none for bool)."""
     def fn(self, dim, *, dtype=None):
-        _scan_out_dtype(name, self.dtype if dtype is None else dtype)
+        dtype = self.dtype if dtype is None else dtype     # (what the float8/uint refusals see)
+        _scan_out_dtype(name, dtype)
         return method(self, dim, dtype=dtype)
     fn.__name__ = fn.__qualname__ = name + "_"
     return fn
