@@ -215,6 +215,15 @@ _CALLS = {
     "hash_tensor": lambda m, d: m.hash_tensor(_x(m, d)),
     "hardtanh": lambda m, d: m.nn.functional.hardtanh(_x(m, d)),
     "relu6": lambda m, d: m.nn.functional.relu6(_x(m, d)),
+    # shape errors come before the kernel's refusal
+    "add bad shapes": lambda m, d: _x(m, d) + _x(m, d)[:, :2],
+    "lt bad shapes": lambda m, d: _x(m, d) < _x(m, d)[:, :2],
+    "addcmul bad shapes": lambda m, d: _x(m, d).addcmul(_x(m, d)[:, :2], _x(m, d)[:, :2]),
+    "mm bad shapes": lambda m, d: _x(m, d).mm(_x(m, d)),
+    "mv bad shapes": lambda m, d: _x(m, d).mv(_x(m, d)[0, :2]),
+    "dot bad shapes": lambda m, d: _x(m, d)[0].dot(_x(m, d)[0, :2]),
+    "linear bad shapes": lambda m, d: m.nn.functional.linear(_x(m, d), _x(m, d)[:, :2]),
+    "kthvalue bad k": lambda m, d: _x(m, d).kthvalue(7),
 }
 
 

@@ -287,15 +287,45 @@ def refuse(name, dt):
         raise not_implemented(kernel, dt)
 
 
-def _refusing(fwd, kernel, refuses):
+# torch checks shapes before its kernel's dtype dispatch (index bounds after): elementwise ops
+# broadcast their operands first, these run their own shape checks (in ember's forwards) first
+_SHAPES_FIRST = frozenset(("mm", "addmm", "addmv", "mv", "dot", "vdot", "linear", "vm",
+                           "kthvalue", "topk"))
+_NOT_BROADCASTING = frozenset(("bmm", "baddbmm", "addbmm", "einsum", "matmul", "addr",
+                               "linalg_cross", "gather", "scatter", "scatter_add",
+                               "scatter_reduce", "index_add", "index_reduce", "index_put",
+                               "index_fill", "index_copy", "masked_scatter", "masked_select",
+                               "take", "put", "index_select"))
+
+
+def _shapes_first(name, fwd):
+    """A check of the arguments' shapes to run before a refusal: torch reports a shape error
+    first."""
+    if name in _SHAPES_FIRST:
+        return fwd      # (its result is dropped: only its errors matter)
+    if name in _NOT_BROADCASTING:
+        return None
+
+    def broadcast(xp, *args):
+        from .elementwise import _check_broadcast
+        arrays = [a for a in args if hasattr(a, "shape")]
+        for i, a in enumerate(arrays):
+            for b in arrays[i + 1:]:
+                _check_broadcast(a, b)
+    return broadcast
+
+
+def _refusing(fwd, kernel, refuses, check=None):
     """`fwd` raising torch's error for an input of a dtype (by NumPy type number) in
-    `refuses`."""
+    `refuses` (after `check(xp, *args)`, see _shapes_first)."""
     pick = kernel if callable(kernel) else None
 
     def run(xp, x, *rest):
         dt = getattr(x, "dtype", None)
         if dt is not None and dt.num in refuses:
             k = pick(x, *rest) if pick is not None else kernel
+            if k is not None and check is not None:
+                check(xp, x, *rest)
             if isinstance(k, Exception):
                 raise k
             if k is not None:
@@ -328,7 +358,8 @@ def _deny(prev, kernel, refuses):
 def _refuse_all(table, refuses):
     for name, kernel in table.items():
         o = OPS[name]      # (changed in place: fast paths hold the list)
-        o.impl[:] = [(_refusing(f, kernel, refuses), b) for f, b in o.impl]
+        o.impl[:] = [(_refusing(f, kernel, refuses, _shapes_first(name, f)), b)
+                     for f, b in o.impl]
 
 
 def _install_float8():
