@@ -17,6 +17,8 @@ names the kernel that raises for the others.
 These cost a dtype check per call, so `install` puts them on the ops only when a program
 first names such a dtype (`_dtype.to_dtype`): a program without them never pays.
 """
+import math
+
 from .. import _float8
 from .._dtype import FLOAT8, OF_NP, _BY_NAME
 from .._kernel_dtypes import not_implemented, tname
@@ -65,6 +67,12 @@ def _gather_f8(x, index, dim):
             not any(st[1:]) and x.flags.c_contiguous:
         return "gather_expanded_index"
     return "scatter_gather_tensor_cpu"
+
+
+def _vector_norm(x, ord, dims, keepdim):
+    """A norm over one element at a time (or none) is its abs: no norm kernel."""
+    n = x.size if dims is None else math.prod(x.shape[d] for d in dims)
+    return "norm_cpu" if n > 1 else None
 
 
 def _index_add(x, *rest):
@@ -150,7 +158,8 @@ REFUSED = {
     "sort": "sorting_kernel_method_name", "logcumsumexp": "logcumsumexp_out_cpu",
     "logsumexp": "max_values_cpu", "dot": "dot", "vdot": "dot", "mv": "addmv_impl_cpu",
     "addmv": "addmv_impl_cpu", "bmm": "bmm", "baddbmm": "baddbmm", "einsum": "bmm",
-    "matmul": _matmul_f8, "trace": "trace", "linalg_vector_norm": "norm_cpu",
+    "matmul": _matmul_f8, "trace": "trace", "linalg_vector_norm": _vector_norm,
+    "mvlgamma": "arange_cpu",
     "masked_fill": "masked_fill", "masked_scatter": "masked_scatter",
     **_INDEXING, "gather": _gather_f8,
     "index_fill": "index_fill_cpu", "take": "take_cpu",
@@ -175,6 +184,8 @@ REFUSED = {
 }
 # float8_e8m0fnu (an unsigned power of two) has no abs, addmm or index_put either
 REFUSED_E8M0 = {"abs": "abs_cpu", "index_put": "index_put",
+                # (a norm over single elements: their abs, which REFUSED's norm lets through)
+                "linalg_vector_norm": lambda x, *rest: "abs_cpu" if x.size else None,
                 **dict.fromkeys(("addmm", "mm", "linear", "addbmm", "matmul", "vm"),
                                 "addmm_impl_cpu_")}
 
@@ -244,7 +255,7 @@ REFUSED_UINT.update({n: _unless_float(REFUSED_UINT[n]) for n in (
     "le", "gt", "ge", "clamp", "clamp_min", "clamp_max", "clamp_tensor", "clamp_min_tensor",
     "clamp_max_tensor", "addcmul")})
 _EMPTY_PASS = ("tril", "triu", "amax", "amin", "mm", "addmm", "matmul", "gather", "sum",
-               "sum_dim", "prod", "prod_dim", "linalg_vector_norm")
+               "sum_dim", "prod", "prod_dim")
 _EMPTY_OR_SCALAR_PASS = ("cumsum", "cumprod", "cummax", "cummin", "sort", "max_dim", "min_dim",
                          "kthvalue", "topk", "mode")
 for _table in (REFUSED, REFUSED_E8M0, REFUSED_UINT):
