@@ -71,6 +71,18 @@ def _dtype_by_name(name):
     return _BY_NAME[name]
 
 
+class _FewKernels(dtype):
+    """A dtype most of torch's CPU kernels refuse: the float8s, and the "barebones" unsigned
+    types uint16, uint32 and uint64. Naming one (to_dtype) first puts torch's refusals on the
+    ops (ops/_few_kernels.py): a program without such dtypes never pays for the check."""
+    __slots__ = ()
+
+
+def few_kernels_used(d):
+    from .ops import _few_kernels
+    _few_kernels.install(d)
+
+
 bool_ = dtype("bool", np.bool_, _BOOL, 0)
 uint8 = dtype("uint8", np.uint8, _INT, 1)
 int8 = dtype("int8", np.int8, _INT, 2)
@@ -83,9 +95,9 @@ float64 = dtype("float64", np.float64, _FLOAT, 9)
 complex64 = dtype("complex64", np.complex64, _COMPLEX, 10)
 complex128 = dtype("complex128", np.complex128, _COMPLEX, 11)
 # torch's "shell" unsigned dtypes: storage, conversion and a few kernels; no promotion
-uint16 = dtype("uint16", np.uint16, _INT, 12)
-uint32 = dtype("uint32", np.uint32, _INT, 13)
-uint64 = dtype("uint64", np.uint64, _INT, 14)
+uint16 = _FewKernels("uint16", np.uint16, _INT, 12)
+uint32 = _FewKernels("uint32", np.uint32, _INT, 13)
+uint64 = _FewKernels("uint64", np.uint64, _INT, 14)
 _SHELL = (uint16, uint32, uint64)
 ALL = [bool_, uint8, int8, int16, int32, int64, float16, float32, float64, complex64, complex128,
        uint16, uint32, uint64]
@@ -107,18 +119,6 @@ class _Storageless(dtype):
         raise RuntimeError(f"Unknown Complex ScalarType for {C10_NAME[self.name]}")
 
 
-class _Float8(dtype):
-    """A float8 dtype. Naming one (to_dtype) first puts torch's refusals of the kernels it has
-    no float8 version of on the ops (ops/_float8_kernels.py): a program without float8s never
-    pays for the check."""
-    __slots__ = ()
-
-
-def float8_used():
-    from .ops import _float8_kernels
-    _float8_kernels.install()
-
-
 # torch's 8-bit floats (float8_e8m0fnu: unsigned, a power-of-two scale) come from ml_dtypes
 FLOAT8 = ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu")
 _FIRST_F8 = 15
@@ -126,7 +126,7 @@ try:  # bfloat16 and the float8s are an optional extra (ml_dtypes); everything e
     import ml_dtypes as _ml
     bfloat16 = dtype("bfloat16", _ml.bfloat16, _FLOAT, 7)
     ALL.insert(7, bfloat16)
-    _f8 = [_Float8(n, getattr(_ml, n), _FLOAT, _FIRST_F8 + i) for i, n in enumerate(FLOAT8)]
+    _f8 = [_FewKernels(n, getattr(_ml, n), _FLOAT, _FIRST_F8 + i) for i, n in enumerate(FLOAT8)]
     ALL += _f8
 except ImportError:  # pragma: no cover - exercised only without the extra
     bfloat16 = None
@@ -210,6 +210,9 @@ OF_NP = {d.np.num: d for d in ALL}
 OF_NP[np.dtype(np.longlong).num] = int64
 OF_NP[np.dtype(np.intc).num] = int32
 OF_NP.update({d.descr.num: d for d in QUANTIZED})
+# the _FewKernels dtypes by NumPy type number: functions outside the op registry look a dtype
+# up here before asking ops/_few_kernels.refuse for torch's refusal
+FEW_KERNELS = frozenset(n for n, d in OF_NP.items() if isinstance(d, _FewKernels))
 ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
            "short": int16, "cfloat": complex64, "cdouble": complex128, "bool": bool_,
            "float32": float32, "float64": float64, "float16": float16, "int64": int64,
@@ -260,7 +263,7 @@ def to_dtype(d):
         if type(d) is _Quantized:           # (allocating one raises: its `np`)
             return d
         d.np                                # complex32 raises here
-        float8_used()                       # the others are float8s
+        few_kernels_used(d)                 # the others: float8s, uint16/32/64
         return d
     if isinstance(d, str):
         name = d[6:] if d.startswith("torch.") else d
@@ -440,7 +443,11 @@ class finfo:
 
     def __init__(self, type=None):
         d = DEFAULT.float if type is None else type
-        if not isinstance(d, _Quantized):
+        if isinstance(d, _Storageless):     # limits without an array: complex32's are float16's
+            if d.name == "float4_e2m1fn_x2":
+                raise TypeError("bad argument type for built-in operation")
+            d = float16 if d.name == "complex32" else bool_
+        elif not isinstance(d, _Quantized):
             d = to_dtype(d)
         if not (d.is_floating_point or d.is_complex):
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
@@ -467,8 +474,10 @@ class iinfo:
     __slots__ = ("bits", "max", "min", "_dtype")
 
     def __init__(self, type):
-        d = type if isinstance(type, _Quantized) else to_dtype(type)
-        if d.kind != _INT:
+        d = type if isinstance(type, (_Quantized, _Storageless)) else to_dtype(type)
+        if d is bool_:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if d.kind != _INT or isinstance(d, _Storageless):
             raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
                             "handle 'torch.iinfo'")
         ii = np.iinfo(d.storage if isinstance(d, _Quantized) else d.np)

@@ -115,7 +115,10 @@ def _fit(xp, x, dims, sizes):
 
 def _complex_of(np_dtype):
     """The complex NumPy dtype a real one transforms to (float32 -> complex64)."""
-    return _dt.OF_NP[np.dtype(np_dtype).num].to_complex().np
+    d = _dt.OF_NP[np.dtype(np_dtype).num]
+    if d.itemsize == 1 and d.is_floating_point:
+        raise RuntimeError(f"Unsupported dtype {_dt.C10_NAME[d.name]}")
+    return d.to_complex().np
 
 
 # ---- argument handling (torch's SpectralOps.cpp, checks in its order) ---------------------------

@@ -54,7 +54,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
                            "dimensions.")
     if not A.dtype.is_floating_point and not A.dtype.is_complex:
         _floating(A, "linalg.matrix_norm")
-    if A.dtype.itemsize == 2 and (ord == "nuc" or ord in (2, -2)):
+    if A.dtype.itemsize <= 2 and (ord == "nuc" or ord in (2, -2)):     # (float8s too)
         raise RuntimeError("linalg.matrix_norm: Low precision dtypes not supported. Got "
                            f"{_ops._tn(A)}")
     if len(dim) != 2:

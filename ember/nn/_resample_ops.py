@@ -13,6 +13,7 @@ from .._memory_format import lay_out
 from ..ops import shape as _S
 from ..ops._apply import apply, tensor_ndim
 from ..ops._registry import op
+from .._dtype import FEW_KERNELS
 from .._kernel_dtypes import is_float, not_implemented
 from ..amp.autocast import fp32_arg
 
@@ -565,9 +566,10 @@ def pad(input, pad, mode="constant", value=None):
             "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     _check_pad(input, spatial, pairs, mode)
-    if input.arr.dtype.kind == "b" and mode != "circular":
+    dt = input.arr.dtype
+    if (dt.kind == "b" or dt.num in FEW_KERNELS) and mode != "circular":    # (no such kernels)
         raise not_implemented(f"{'reflection' if mode == 'reflect' else 'replication'}_pad{k}d",
-                              input.arr.dtype)
+                              dt)
     if mode != "circular":
         kind = "reflection" if mode == "reflect" else "replication"
         input = fp32_arg(f"{kind}_pad{k}d", input)

@@ -17,7 +17,8 @@ from .._toplevel import _FLAGS
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import NESTED_IDX, op as _op
-from .._kernel_dtypes import cname as _cname, not_implemented as _dtype_not_implemented
+from .._kernel_dtypes import cname as _cname, is_float as _is_float, \
+    not_implemented as _dtype_not_implemented
 from ._apply import _IBOUNDS, _fw, _missing_arg, _tname, apply as _apply, inplace as _inplace, \
     out_autograd_error, raise_not_tensor, type_name, write_target
 from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
@@ -109,6 +110,12 @@ def _require_grad(t):
         raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                            "gradients")
     t._rg = True
+
+
+def _few(name, d):
+    """torch's refusal of creation function `name` for a float8 or uint16/32/64 dtype `d`."""
+    from ._few_kernels import refuse
+    refuse(name, d)
 
 
 def _np_dtype(dtype, default=None):
@@ -782,9 +789,10 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     _check_pin(pin_memory)
     _out_dtype_check(out, dtype)
     kind = out.dtype if out is not None else None if dtype is None else _to_dtype(dtype)
-    if kind is not None and (kind is _dtype.bool_ or kind.is_complex or
-                             kind.itemsize == 1 and kind.is_floating_point):     # float8s
+    if kind is not None and (kind is _dtype.bool_ or kind.is_complex):
         raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_tname(kind.np)}'")
+    if kind is not None and kind.np.num in _dtype.FEW_KERNELS:
+        _few("arange", kind.np)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -890,8 +898,10 @@ def _space_dtype(name, start, end, dtype, steps):
     if cplx and not d.is_complex:
         raise RuntimeError(f"torch.{name}(): inferred dtype {_cname(DEFAULT.complex.np)} can't "
                            f"be safely cast to passed dtype {_tname(d.np)}")
-    if (d is _dtype.bool_ or d.itemsize == 1 and d.is_floating_point) and steps > 1:
+    if d is _dtype.bool_ and steps > 1:
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(d.np)}'")
+    if d.np.num in _dtype.FEW_KERNELS and steps > 1:
+        _few("linspace", d.np)
     return d
 
 
@@ -1009,8 +1019,10 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
     for v, name in ((n, "n"), (m, "m")):
         if v is not None and v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
-    return _into(_finish(be.xp.eye(n, n if m is None else m, dtype=_np_dtype(dtype)), be,
-                         requires_grad), out)
+    d = _np_dtype(dtype)
+    if d.num in _dtype.FEW_KERNELS:
+        _few("eye", d)
+    return _into(_finish(be.xp.eye(n, n if m is None else m, dtype=d), be, requires_grad), out)
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -1109,16 +1121,27 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
     d = _np_dtype(dtype, _dtype.int64)
-    if d.kind in "biu":                     # torch's bounds checks of random_(from, to)
+    _random_bounds(d, low, high)
+    be = _get_backend(device)
+    a = _rng_for(generator, be).integers(low, high, _size((size,)))
+    return _finish(a.astype(_np_dtype(dtype, _dtype.int64)), be, requires_grad)
+
+
+def _random_bounds(d, low, high):
+    """torch's checks of random_(from, to) (and randint) for dtype `d`: no complex or float8
+    kernels, integer bounds within the dtype."""
+    if d.kind == "c":
+        raise RuntimeError("check_random_bounds handles only integral, floating-point and "
+                           "boolean types")
+    if d.num in _dtype.FEW_KERNELS and d.kind in "fV":      # (the float8s)
+        raise _dtype_not_implemented("random_update_from_to", d)
+    if d.kind in "biu":
         lo, hi = (0, 1) if d.kind == "b" else (int(np.iinfo(d).min), int(np.iinfo(d).max))
         name = _cname(d)
         if low < lo:
             raise RuntimeError(f"from is out of bounds for {name}")
         if high - 1 > hi:
             raise RuntimeError(f"to - 1 is out of bounds for {name}")
-    be = _get_backend(device)
-    a = _rng_for(generator, be).integers(low, high, _size((size,)))
-    return _finish(a.astype(_np_dtype(dtype, _dtype.int64)), be, requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, **kw):
@@ -1133,8 +1156,10 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     be = _get_backend(device)
-    return _finish(_rng_for(generator, be).permutation(n).astype(_np_dtype(dtype, _dtype.int64)),
-                   be, requires_grad)
+    d = _np_dtype(dtype, _dtype.int64)
+    if d.num in _dtype.FEW_KERNELS:
+        _few("randperm", d)
+    return _finish(_rng_for(generator, be).permutation(n).astype(d), be, requires_grad)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
@@ -1368,13 +1393,6 @@ def _draw(self, draw):
     return values.transpose(tuple(np.argsort(order)))
 
 
-def _real_only(self, kernel, error=NotImplementedError):
-    """torch's discrete and real-valued distributions refuse complex tensors."""
-    if self.arr.dtype.kind == "c":
-        raise error(kernel if error is RuntimeError else
-                    f"\"{kernel}\" not implemented for '{_tname(self.arr.dtype)}'")
-
-
 def _uniform(self, a=0.0, b=1.0, *, generator=None):
     _float_kernel("check_uniform_bounds", self.arr.dtype)
     if a > b:
@@ -1396,7 +1414,10 @@ def _normal(self, mean=0.0, std=1.0, *, generator=None):
 
 
 def _bernoulli(self, p=0.5, *, generator=None):
-    _real_only(self, "bernoulli_scalar_cpu_")
+    dt = self.arr.dtype
+    if dt.kind == "c" or dt.num in _dtype.FEW_KERNELS:
+        raise _dtype_not_implemented("bernoulli_tensor_cpu_self_" if isinstance(p, Tensor) else
+                                     "bernoulli_scalar_cpu_", dt)
     rng = _rng_for(generator, self.be)
     if isinstance(p, Tensor):
         if not ((p.arr >= 0) & (p.arr <= 1)).all():
@@ -1411,9 +1432,11 @@ def _bernoulli(self, p=0.5, *, generator=None):
 def _random_(self, from_=None, to=None, *, generator=None):
     """Integers from [from, to); random_(to) is [0, to); random_() spans the dtype (for floats
     the integers exactly representable: [0, 2^mantissa])."""
-    _real_only(self, "random_kernel_cpu")
+    dt = self.arr.dtype
     rng = _rng_for(generator, self.be)
     if from_ is None and to is None:
+        if dt.kind == "c" or dt.num in _dtype.FEW_KERNELS:
+            raise _dtype_not_implemented("random_kernel_cpu", dt)
         return _sampled(_RANDOM, self,
                         _draw(self, lambda shape: rng.full_range(shape, self.arr.dtype)))
     o = _RANDOM_FROM_TO
@@ -1424,13 +1447,24 @@ def _random_(self, from_=None, to=None, *, generator=None):
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} "
                            f">= to={to}")
+    _random_bounds(dt, from_, to)
     return _sampled(o, self, _draw(self, lambda shape: rng.integers(from_, to, shape)))
 
 
+def _continuous(self, name, kernel, spell):
+    """exponential_/cauchy_ of a non-floating tensor: the float8s have no kernel, other dtypes
+    raise torch's RuntimeError naming the dtype (`spell`: _tname or _cname, as torch does)."""
+    dt = self.arr.dtype
+    if _is_float(dt):
+        return
+    if dt.kind in "fV":
+        raise _dtype_not_implemented(kernel, dt)
+    raise RuntimeError(f"{name} distribution is a continuous probability distribution. dtype "
+                       f"must be a floating point but you specified {spell(dt)}")
+
+
 def _exponential(self, lambd=1.0, *, generator=None):
-    _real_only(self, "Exponential distribution is a continuous probability distribution. dtype "
-               f"must be a floating point but you specified {_tname(self.arr.dtype)}",
-               RuntimeError)
+    _continuous(self, "Exponential", "exponential_cpu", _tname)
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_cnum(lambd)}")
     rng = _rng_for(generator, self.be)
@@ -1439,7 +1473,9 @@ def _exponential(self, lambd=1.0, *, generator=None):
 
 
 def _geometric(self, p, *, generator=None):
-    _real_only(self, "geometric_cpu")
+    dt = self.arr.dtype
+    if dt.kind in "bc" or dt.num in _dtype.FEW_KERNELS:
+        raise _dtype_not_implemented("geometric_cpu", dt)
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_cnum(p)}")
     rng = _rng_for(generator, self.be)
@@ -1447,10 +1483,8 @@ def _geometric(self, p, *, generator=None):
 
 
 def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
-    _real_only(self, "log_normal_cpu")
-    if self.arr.dtype.kind in "biu":        # torch's kernel is for floating dtypes only
-        raise NotImplementedError(f"\"log_normal_cpu\" not implemented for "
-                                  f"'{_tname(self.arr.dtype)}'")
+    if not _is_float(self.arr.dtype):        # torch's kernel is for floating dtypes only
+        raise _dtype_not_implemented("log_normal_cpu", self.arr.dtype)
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_cnum(std)}")
     rng = _rng_for(generator, self.be)
@@ -1460,8 +1494,7 @@ def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
 
 
 def _cauchy(self, median=0.0, sigma=1.0, *, generator=None):
-    _real_only(self, "Cauchy distribution is a continuous probability distribution. dtype must "
-               f"be a floating point but you specified {_tname(self.arr.dtype)}", RuntimeError)
+    _continuous(self, "Cauchy", "cauchy_cpu", _cname)
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_cnum(sigma)}")
     rng = _rng_for(generator, self.be)

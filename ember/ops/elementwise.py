@@ -45,7 +45,7 @@ _F32_MAX = float(np.finfo(np.float32).max)
 # for some ops of complex inputs
 _KERNEL_NAMES = {**{n: n + "_vml_cpu" for n in ("ceil", "floor", "trunc", "round", "erf", "erfc",
                                                "erfinv", "i0", "lgamma")},
-                 "digamma": "digamma"}
+                 "digamma": "digamma", "pow": "pow"}
 _COMPLEX_REFUSALS = {
     "sign": "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
             "torch.sgn instead.",
@@ -666,10 +666,8 @@ def logit(input, eps=None):
 
 @_op("round_decimals", saves=None, node="RoundBackward1")
 def _round_dec(xp, x, decimals):
-    if x.dtype.kind in "bc" or x.dtype.kind in "iu" and decimals:
-        raise _ni("round", x.dtype)
-    if x.dtype.kind in "iu":
-        return x.copy(), ()
+    if x.dtype.kind in "bciu":      # (torch's round(decimals=0) runs round's own kernel)
+        raise _ni("round", x.dtype) if decimals == 0 else _not_implemented("round_cpu", x.dtype)
     if x.dtype.kind == "V":
         return xp.round(x.astype(_F32), decimals).astype(x.dtype), ()
     return _as_array(xp, xp.round(x, decimals), x), ()
@@ -681,8 +679,10 @@ _round0 = _same_unary("round",
                       _zero_grad, saves=None, deny=_REAL_ONLY, node="RoundBackward0")
 
 
-def round(input, *, decimals=0, out=None):
-    if decimals == 0:
+def round(input, *, decimals=None, out=None):
+    """torch's two overloads: round(input), which passes integers through, and
+    round(input, decimals=...) (RoundBackward1), which has no integer kernels."""
+    if decimals is None:
         return _round0(input, out=out)
     return _finish(_apply(_round_dec, (input,), (decimals,)), out, "round", exact=True)
 
@@ -1986,6 +1986,11 @@ def equal(input, other):
         return _q_equal(a, b)
     if a.dtype != b.dtype:
         a, b = a.astype(_result_type(input, other).np), b.astype(_result_type(input, other).np)
+    if a.dtype.num in _dt.FEW_KERNELS and (a is b or type(a) is np.ndarray and type(b) is
+                                           np.ndarray and a.ctypes.data == b.ctypes.data and
+                                           a.strides == b.strides):
+        from ._few_kernels import refuse        # (a tensor equals itself unless it has a NaN)
+        refuse("equal", a.dtype)
     return bool((a == b).all())
 
 

@@ -557,6 +557,10 @@ def _index_put(xp, x, v, idx, accumulate):
     return out, (idx, accumulate, getattr(v, "shape", ()))
 
 
+# (the forward itself: without the refusals ops/_few_kernels.py may wrap the op's in)
+_index_put_fwd = _index_put.impl[0][0]
+
+
 @_index_put.vjp
 def _(xp, g, idx, accumulate, vshape):
     gx = g
@@ -576,7 +580,7 @@ def _value_grad(xp, gv, vshape):
 
 @op("setitem_basic", saves=None, node="torch::autograd::CopySlices")
 def _setitem_basic(xp, x, v, idx, accumulate):
-    return _index_put.impl[0][0](xp, x, v, idx, accumulate)
+    return _index_put_fwd(xp, x, v, idx, accumulate)
 
 
 _setitem_basic.vjp(_index_put.impl[0][1])
@@ -781,6 +785,12 @@ def _setitem(self, idx, value):
                                not isinstance(value, Tensor) or value.arr.size == 1)
     if adv is not None:
         value = _put_value(self, value, adv)
+        if arr.dtype.num in _dtype.FEW_KERNELS:
+            from ._few_kernels import refuse
+            # (torch's index_put_ of one value through one boolean mask is a masked_fill_)
+            one_mask = type(idx) is Tensor and idx.arr.dtype == np.bool_ and \
+                np.size(getattr(value, "arr", value)) == 1
+            refuse("masked_fill" if one_mask else "index_put", arr.dtype)
     v_rg = isinstance(value, Tensor) and value.requires_grad
     if not (_grad.enabled and (self.requires_grad or v_rg)):
         v = value
@@ -1045,6 +1055,9 @@ def index_select(input, dim, index, *, out=None):
     except RuntimeError:        # (a strided nested tensor's irregular dim)
         _nested_refusal(input, "index_select", "index_select.default")
         raise
+    if nd <= 1 and input.arr.dtype.num in _dtype.FEW_KERNELS:
+        from ._few_kernels import refuse
+        refuse("index_select", input.arr.dtype)
     if _outside(idx, 0, n):
         if isinstance(input.arr, SparseCOO):        # torch's sparse kernel wraps negatives
             sd = input.arr.sparse_dim
@@ -1261,6 +1274,9 @@ def index_fill(input, dim, index, value):
         if isinstance(value, (complex, np.complexfloating)) and not input.is_complex():
             raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is "
                                "not supported")
+        if input.arr.dtype.num in _dtype.FEW_KERNELS:   # (the kernel refuses before the value)
+            from ._few_kernels import refuse
+            refuse("index_fill", input.arr.dtype)
         value = _fill_value(value, input.arr.dtype)
     return apply(_index_fill, (input, index, value), (d,))
 
@@ -1499,6 +1515,9 @@ def _scatter_reduce(xp, x, index, src, dim, reduce, include_self):
     return res, (x, index, src, res, dim, reduce, include_self)
 
 
+_scatter_reduce_fwd = _scatter_reduce.impl[0][0]      # (as _index_put_fwd)
+
+
 def _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self):
     out, shape = x.copy(), x.shape
     if not index.size:
@@ -1558,7 +1577,7 @@ def _index_reduce(xp, x, index, src, dim, reduce, include_self):
     shape[dim] = -1
     full = index.astype(np.int64, copy=False).reshape(shape)
     full = xp.broadcast_to(full, src.shape) if src.ndim else full.reshape(())
-    return _scatter_reduce.impl[0][0](xp, x, full, src, dim, reduce, include_self)
+    return _scatter_reduce_fwd(xp, x, full, src, dim, reduce, include_self)
 
 
 _index_reduce.vjp(_scatter_reduce.impl[0][1])
@@ -1697,6 +1716,9 @@ def masked_fill(input, mask, value):
         if t.grad_fn is not None:
             t.grad_fn.__class__ = _MASKED_FILL_TENSOR   # torch's masked_fill.Tensor overload
         return contiguous_out(t)
+    if input.arr.dtype.num in _dtype.FEW_KERNELS:       # (the kernel refuses before the value)
+        from ._few_kernels import refuse
+        refuse("masked_fill", input.arr.dtype)
     return contiguous_out(apply(_masked_fill, (input, mask, _fill_value(value, input.arr.dtype))))
 
 
@@ -1887,6 +1909,9 @@ def nonzero(input, *, out=None, as_tuple=False):
         a = input.arr
     except AttributeError:
         raise _not_tensor("nonzero", input) from None
+    if a.dtype.num in _dtype.FEW_KERNELS:
+        from ._few_kernels import refuse
+        refuse("nonzero", a.dtype)
     xp = input.be.xp
     if a.ndim == 0:
         idx = (xp.zeros(int(bool(a)), np.int64),)
@@ -2013,6 +2038,9 @@ def argsort(input, dim=-1, descending=False, stable=False):
     a = input.arr
     if a.ndim == 0:
         return _new(input.be.xp.zeros((), np.int64), input.be)
+    if a.dtype.num in _dtype.FEW_KERNELS:
+        from ._few_kernels import refuse
+        refuse("argsort", a.dtype)
     i = (_argsort if stable else _unstable_argsort)(input.be.xp, a, d, descending)
     return _new(i.astype(np.int64), input.be)
 
@@ -2213,6 +2241,9 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     common = _dtype.result_type(seq, input)     # torch dispatches on it
     if common.kind in (_dtype._BOOL, _dtype._COMPLEX):
         raise not_implemented("searchsorted_out_cpu", common.np)
+    if common.np.num in _dtype.FEW_KERNELS:
+        from ._few_kernels import refuse
+        refuse("searchsorted", common.np)
     for name, t in (("input value", None if scalar else input), ("boundary", seq),
                     ("sorter", sorter)):
         if t is not None and not t.is_contiguous():

@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from .._dtype import DEFAULT, result_type as _result_type, result_type_of, through_float
+from .._dtype import DEFAULT, FEW_KERNELS, result_type as _result_type, result_type_of, \
+    through_float
 from .._kernel_dtypes import int_scalar, not_implemented, tname as _tname
 from .._tensor import Tensor, _new
 from ..return_types import out_variant as _out_variant
@@ -404,6 +405,8 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
     _prepare_out(a.dtype, [bins], None if out is None else (out,))
     xp = input.be.xp
     lo, hi = float(min), float(max)
+    if a.dtype.num in FEW_KERNELS:      # (float8, uint16/32/64: neither kernel)
+        raise not_implemented("aminmax_cpu" if lo == hi and a.size else "linspace_cpu", a.dtype)
     if lo == hi and a.size:
         if a.dtype.kind == "c":
             raise not_implemented("aminmax_cpu", a.dtype)
@@ -434,7 +437,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
 def bincount(input, weights=None, minlength=0):
     _tensor_arg("bincount", input)
     a = input.arr
-    if a.dtype.kind not in "iub" or a.dtype.kind == "b":
+    if a.dtype.kind not in "iu" or a.dtype.num in FEW_KERNELS:
         raise NotImplementedError(f"\"bincount_cpu\" not implemented for "
                                   f"'{_E._tname(a.dtype)}'")
     if minlength < 0:

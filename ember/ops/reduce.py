@@ -8,7 +8,7 @@ import builtins
 import numpy as np
 
 from ..return_types import make as _return_type
-from .._dtype import DEFAULT, to_dtype as _to_dtype
+from .._dtype import DEFAULT, FEW_KERNELS, to_dtype as _to_dtype
 from .._layout import jagged as _jagged
 from .._sparse_coo import SparseCOO, not_implemented as _sparse_not_implemented
 from .._sparse_compressed import SparseCompressed
@@ -544,6 +544,9 @@ def _arg(name, f):
         if x.dtype.kind == "b":
             raise RuntimeError(f"{name}(): does not support bool input")
         _no_complex(x, name, RuntimeError)
+        if x.dtype.num in FEW_KERNELS:
+            from ._few_kernels import refuse
+            refuse(name, x.dtype)
         if isinstance(out, Tensor) and out.arr.dtype != np.int64:
             raise RuntimeError(f"Expected out tensor to have dtype long int, but got "
                                f"{cname(out.arr.dtype)} instead")
@@ -726,7 +729,8 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
     if unbiased is not None and not isinstance(unbiased, bool):
         raise TypeError(f"std(): argument 'unbiased' must be bool, not {type(unbiased).__name__}")
     if getattr(input, "arr", None) is not None and input.arr.dtype.kind in "biu":
-        raise RuntimeError("std and var only support floating point and complex dtypes")
+        what = name if name.endswith("_mean") else "std and var"
+        raise RuntimeError(f"{what} only support floating point and complex dtypes")
     return _dims(input, dim, name), _correction(unbiased, correction), _keepdim(keepdim, name)
 
 
@@ -966,7 +970,8 @@ def _scan_out_dtype(name, dtype):
 def _scan_inplace(method, name):
     """Tensor.cumsum_ / cumprod_: the scan in the tensor's own dtype (none for bool)."""
     def fn(self, dim, *, dtype=None):
-        _scan_out_dtype(name, self.dtype if dtype is None else dtype)
+        dtype = self.dtype if dtype is None else dtype     # (what the float8/uint refusals see)
+        _scan_out_dtype(name, dtype)
         return method(self, dim, dtype=dtype)
     fn.__name__ = fn.__qualname__ = name + "_"
     return fn
@@ -1248,6 +1253,9 @@ def count_nonzero(input, dim=None):
     except AttributeError:
         raise _not_tensor("count_nonzero", input) from None
     dims = _dims(input, dim, "count_nonzero")
+    if x.dtype.num in FEW_KERNELS:
+        from ._few_kernels import refuse
+        refuse("nonzero", x.dtype)
     return _new(_arr(xp, (x != 0).sum(axis=dims)).astype(np.int64, copy=False), input.be)
 
 
@@ -1260,7 +1268,7 @@ def hash_tensor(input, dim=None, keepdim=False, *, mode=0, out=None):
     if mode != 0:
         raise RuntimeError(f"Unknown hash_tensor mode: {mode}")
     dims = _dims(input, dim, "hash_tensor")
-    if x.dtype.kind == "c" or x.dtype.name in ("uint16", "uint32", "uint64"):
+    if x.dtype.kind == "c" or x.dtype.num in FEW_KERNELS:      # (float8s, uint16/32/64)
         raise not_implemented("xor_sum_cpu", x.dtype)
     if x.size == 0:
         if dims is None:
@@ -1467,7 +1475,7 @@ def _kthvalue(xp, x, k, dim, keepdim):
     if not x.ndim:
         i = xp.zeros((), np.int64)
         return (x.copy(), i), (x.shape, i, dim, keepdim)
-    _no_bool_complex(x, "kthvalue")
+    _no_bool_complex(x, "kthvalue_cpu")
     fast = _kth_smallest(xp, x, k - 1, dim, untied=True)
     if fast is None:
         order = _sorted_along(xp, x, dim)

@@ -2101,9 +2101,9 @@ def _tri_indices_check(row, col, dtype, name):
         if v < 0:
             raise RuntimeError(f"{what} must be non-negative, got{v}")
     if dtype is not None:
-        from .._dtype import to_dtype
+        from .._dtype import FEW_KERNELS, to_dtype
         d = to_dtype(dtype)
-        if d.np.kind not in "iu":
+        if d.np.kind not in "iu" or d.np.num in FEW_KERNELS:       # (not uint16/32/64)
             raise NotImplementedError(f"\"{name}\" not implemented for '{_type_name(d.np)}'")
 
 

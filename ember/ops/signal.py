@@ -33,10 +33,13 @@ def _window(name, window_length, periodic, dtype, device, requires_grad, values)
     """values(n, N) -> float64 window of N points at n = 0..N-1 (N >= 2); torch's rules for
     lengths 0 and 1 and for periodic windows (an N+1 point window without its last point)."""
     d = _to_dtype(dtype) if dtype is not None else DEFAULT.float
-    if d.np.kind == "c":
+    if d.np.kind == "c" or d.itemsize == 1 and d.is_floating_point:      # (and the float8s)
         raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_E._tname(d.np)}'")
     if d.np.kind not in "fV":
-        raise RuntimeError(f"{name} expects floating point dtypes, got: {d}")
+        raise RuntimeError(f"{name} expects floating point dtypes, got: TensorOptions(dtype="
+                           f"{_E._cname(d.np)}, device=cpu, layout=Strided (default), "
+                           "requires_grad=false (default), pinned_memory=false, "
+                           "memory_format=(nullopt))")
     if window_length < 0:
         raise RuntimeError(f"{name} requires non-negative window_length, got "
                            f"window_length={window_length}")

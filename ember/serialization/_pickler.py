@@ -112,13 +112,13 @@ class TorchPickler(pickle._Pickler):
     """Pickles `obj` as torch would; collects the storages to write in `self.storages`."""
 
     def __init__(self, file, protocol=2, legacy=False):
-        from .._dtype import dtype, _Float8, _Quantized
+        from .._dtype import dtype, _FewKernels, _Quantized
         from .._tensor import Size, Tensor
         from ..backends import device
         super().__init__(file, protocol)
         from .._storage import TypedStorage, UntypedStorage
         self.dispatch = {**pickle._Pickler.dispatch, TorchName: _save_torch_name,
-                         dtype: _save_dtype, _Float8: _save_dtype, _Quantized: _save_dtype,
+                         dtype: _save_dtype, _FewKernels: _save_dtype, _Quantized: _save_dtype,
                          Size: _save_size,
                          device: _save_device, UntypedStorage: TorchPickler._save_storage,
                          TypedStorage: TorchPickler._save_storage,
