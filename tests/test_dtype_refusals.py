@@ -30,10 +30,6 @@ _UINT = {
     # istft: torch's promotion error for a complex window first
     "istft.spectrum", "istft.two_sided",
 }
-# a NaN sample value converted to uint64: torch's TypeError, ember's RuntimeError
-_UINT64 = {"nan_to_num", "nan_to_num.args", "nan_to_num_", "isnan", "isfinite", "isinf",
-           "isposinf", "isneginf", "isclose.nan", "quantile.q_tensor", "quantile.q_tensor_all",
-           "scatter_reduce.prod_zero"}
 _FLOAT8 = {
     # other kernels or messages in composites and linalg
     "rfloordiv", "isclose.nan", "mean", "mean.dims", "logsumexp.empty", "ldexp",
@@ -49,7 +45,7 @@ _FLOAT8 = {
 # torch's float8 matmul rounds each product (ember rounds the sum once)
 _ROUNDED = {"linalg.matrix_power"}
 KNOWN = {     # (uint32 and the fnuz float8s run as uint16 and float8_e4m3fn/e5m2 do: left out)
-    "uint16": _UINT, "uint64": _UINT | _UINT64, "float8_e4m3fn": _FLOAT8 | _ROUNDED,
+    "uint16": _UINT, "uint64": _UINT, "float8_e4m3fn": _FLOAT8 | _ROUNDED,
     "float8_e5m2": _FLOAT8 | _ROUNDED | {"addbmm", "special.erfcx", "special.log_ndtr",
                                          "special.ndtri"},
     # (linalg.vector_norm: the norm of nothing, 0, is c10's 2**-127 in e8m0, ember's NaN)
