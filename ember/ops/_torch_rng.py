@@ -109,7 +109,7 @@ class TorchCPU:
         if n >= 16 and contiguous:
             out = self._normal_fill(n, dtype, mean, std)
         else:
-            out = self._normal_doubles(n) * std + mean
+            out = self._normal_doubles(n, dtype == np.float64) * std + mean
         return out.astype(dtype, copy=False).reshape(shape)
 
     def _normal_fill(self, n, dtype, mean, std):
@@ -148,9 +148,10 @@ class TorchCPU:
         self.cached_normal = r * np.sin(theta)
         return r * np.cos(theta)
 
-    def _normal_doubles(self, n):
+    def _normal_doubles(self, n, double=True):
         """n calls of _normal_double at once: the cached value first, then Box-Muller on
-        pairs of draws (cos, then sin), the last sin cached when n runs out on it."""
+        pairs of draws (cos, then sin), the last sin cached when n runs out on it (`double`:
+        the C library's log1p, see below)."""
         out = np.empty(n, np.float64)
         start = 0
         if n and self.cached_normal is not None:
@@ -158,7 +159,7 @@ class TorchCPU:
         pairs = (n - start + 1) // 2
         if pairs:
             u = self._unit(2 * pairs, np.float64)
-            r = np.sqrt(-2.0 * _libm(np.log1p, math.log1p, -u[1::2]))
+            r = np.sqrt(-2.0 * _libm(np.log1p, math.log1p, -u[1::2], double))
             theta = 2.0 * np.pi * u[0::2]
             both = np.empty(2 * pairs, np.float64)
             both[0::2] = r * np.cos(theta)
@@ -219,7 +220,7 @@ class TorchCPU:
                        np.log1p(-p)).reshape(shape)
 
     def lognormal(self, shape, mean, std, double=True):
-        z = self._normal_doubles(_size(shape)) * std + mean
+        z = self._normal_doubles(_size(shape), double) * std + mean
         return _libm(np.exp, math.exp, z, double).reshape(shape)
 
     def cauchy(self, shape, median, sigma, double=True):
