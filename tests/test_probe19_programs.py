@@ -1,0 +1,961 @@
+"""Ordinary PyTorch programs, round 19 (training loops with schedulers, accumulation and clipping,
+custom Functions, hooks, grad modes, in-place errors, dtype promotion, integer arithmetic,
+printing, creation, indexing, scatter/gather, sorting, unique, cumulative ops, einsum, padding,
+interpolation, recurrent layers, transformers, embedding bags, losses, optimizer and module
+state, DataLoader, generators and the errors users hit) run under ember and torch from the same
+seed: everything they record must agree (the harness is rounds 17 and 18's)."""
+import io
+
+import pytest
+
+from test_probe17_programs import _module
+from test_probe18_programs import _check, _raises
+
+PROGRAMS = {}
+
+
+def program(tol=None, xfail=None):
+    """Registers a program; tol: the float tolerance (None: bit for bit); xfail: the difference
+    left that makes it fail (a strict xfail)."""
+    def deco(fn):
+        PROGRAMS[fn.__name__] = (fn, tol, xfail)
+        return fn
+    return deco
+
+
+# Programs that train through matmuls and convolutions compare within 1e-4 (NumPy's BLAS and
+# torch's oneDNN/MKL sum in different orders); elementwise arithmetic compares bit for bit.
+_TRAIN = 1e-4
+# Programs through float32 exp, log, sqrt, tanh... or interpolation compare within 1e-6: torch's
+# AVX512 (Sleef/MKL) transcendentals and its float32 sqrt are an ulp from NumPy's in 10-55% of
+# elements, and its interpolation kernels sum the taps in another order (known, see note18)
+_ULP = 1e-6
+
+
+# Training loops
+
+
+@program(tol=_TRAIN)
+def steplr_accumulation_and_norm_clipping(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(5, 8), nn.GELU(), nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    x, y = torch.randn(12, 5), torch.randn(12, 1)
+    accum = 3
+    for epoch in range(4):
+        opt.zero_grad()
+        for i, (xb, yb) in enumerate(zip(x.split(4), y.split(4))):
+            loss = nn.functional.mse_loss(model(xb), yb) / accum
+            loss.backward()
+        total = nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5, norm_type=2.0)
+        opt.step()
+        sched.step()
+        log(epoch, loss, total, sched.get_last_lr(), opt.param_groups[0]["lr"])
+    log(sched.state_dict())
+
+
+@program(tol=_TRAIN)
+def onecycle_and_cosine_warm_restarts(torch, log):
+    nn = torch.nn
+    p = nn.Parameter(torch.randn(3))
+    opt = torch.optim.AdamW([p], lr=1e-2, weight_decay=0.1)
+    one = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=10,
+                                              anneal_strategy="linear")
+    lrs, moms = [], []
+    for _ in range(10):
+        p.grad = torch.randn(3)
+        opt.step()
+        one.step()
+        lrs.append(round(opt.param_groups[0]["lr"], 8))
+        moms.append(round(opt.param_groups[0]["betas"][0], 8))
+    log(lrs, moms, p)
+    q = nn.Parameter(torch.zeros(2))
+    opt2 = torch.optim.SGD([q], lr=1.0)
+    cos = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt2, T_0=3, T_mult=2,
+                                                                eta_min=0.01)
+    out = []
+    for step in range(10):
+        opt2.step()
+        cos.step()
+        out.append(round(cos.get_last_lr()[0], 8))
+    log(out, cos.T_cur, cos.T_i)
+
+
+@program()
+def warmup_then_decay_with_lambda_and_sequential(torch, log):
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.5)
+    warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=3)
+    decay = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+    seq = torch.optim.lr_scheduler.SequentialLR(opt, [warm, decay], milestones=[3])
+    lrs = []
+    for _ in range(7):
+        opt.step()
+        seq.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    log(lrs)
+    opt2 = torch.optim.SGD([p], lr=1.0)
+    lam = torch.optim.lr_scheduler.LambdaLR(opt2, lambda e: 1.0 / (1 + e))
+    mult = []
+    for _ in range(4):
+        opt2.step()
+        lam.step()
+        mult.append(lam.get_last_lr()[0])
+    log(mult, lam.last_epoch)
+    opt3 = torch.optim.SGD([p], lr=1.0)
+    ms = torch.optim.lr_scheduler.MultiStepLR(opt3, milestones=[1, 3, 3], gamma=0.1)
+    vals = []
+    for _ in range(5):
+        opt3.step()
+        ms.step()
+        vals.append(ms.get_last_lr()[0])
+    log(vals)
+
+
+@program(tol=_TRAIN)
+def reduce_on_plateau_with_cooldown(torch, log):
+    p = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.Adam([p], lr=1.0)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=1,
+                                                       cooldown=1, threshold=0.1,
+                                                       threshold_mode="abs", min_lr=0.1)
+    metrics = [1.0, 1.05, 1.02, 1.3, 1.3, 1.3, 1.3, 1.3, 1.3]
+    for m in metrics:
+        p.grad = torch.ones(2)
+        opt.step()
+        sched.step(m)
+        log(opt.param_groups[0]["lr"], sched.num_bad_epochs, sched.cooldown_counter)
+    log(sched.best, sched.get_last_lr())
+
+
+@program(tol=_TRAIN)
+def clip_grad_value_and_inf_norm(torch, log):
+    nn = torch.nn
+    lin = nn.Linear(4, 3)
+    loss = (lin(torch.randn(5, 4)) ** 3).sum()
+    loss.backward()
+    g = [p.grad.clone() for p in lin.parameters()]
+    n_inf = nn.utils.clip_grad_norm_(lin.parameters(), max_norm=1.0, norm_type="inf")
+    log(n_inf, [p.grad for p in lin.parameters()])
+    for p, gg in zip(lin.parameters(), g):
+        p.grad = gg.clone()
+    nn.utils.clip_grad_value_(lin.parameters(), clip_value=0.25)
+    log([p.grad for p in lin.parameters()])
+    for p, gg in zip(lin.parameters(), g):
+        p.grad = gg.clone()
+    n1 = nn.utils.clip_grad_norm_(lin.parameters(), 2.0, norm_type=1)
+    log(n1, lin.weight.grad)
+    nn.utils.clip_grad_norm_(lin.parameters(), 2.0, foreach=False)
+    log(lin.bias.grad)
+    lin.weight.grad[0, 0] = float("nan")
+    log(_raises(lambda: nn.utils.clip_grad_norm_(lin.parameters(), 1.0, error_if_nonfinite=True)))
+
+
+@program(tol=_TRAIN)
+def early_stopping_with_best_state_copy(torch, log):
+    import copy
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 1))
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.1, lr_decay=0.01)
+    x, y = torch.randn(20, 3), torch.randn(20, 1)
+    xv, yv = torch.randn(6, 3), torch.randn(6, 1)
+    best, best_state, bad = float("inf"), None, 0
+    for epoch in range(8):
+        model.train()
+        opt.zero_grad()
+        nn.functional.smooth_l1_loss(model(x), y, beta=0.5).backward()
+        opt.step()
+        model.eval()
+        with torch.no_grad():
+            v = nn.functional.smooth_l1_loss(model(xv), yv, beta=0.5).item()
+        if v < best - 1e-3:
+            best, bad = v, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad += 1
+        log(epoch, round(v, 5), bad)
+        if bad >= 2:
+            break
+    model.load_state_dict(best_state)
+    log(list(best_state), model[0].weight)
+
+
+# Custom autograd Functions
+
+
+@program()
+def function_with_needs_input_grad_and_non_differentiable(torch, log):
+    class SortWithIdx(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale):
+            vals, idx = x.sort()
+            ctx.mark_non_differentiable(idx)
+            ctx.save_for_backward(idx, scale)
+            return vals * scale, idx
+
+        @staticmethod
+        def backward(ctx, gv, gi):
+            idx, scale = ctx.saved_tensors
+            log("needs", ctx.needs_input_grad, gi is None)
+            gx = None
+            if ctx.needs_input_grad[0]:
+                gx = torch.zeros_like(gv).scatter(0, idx, gv * scale)
+            gs = (gv * 0 + 1).sum() if ctx.needs_input_grad[1] else None
+            return gx, gs
+
+    x = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    s = torch.tensor(2.0)
+    v, i = SortWithIdx.apply(x, s)
+    log(v, i, i.requires_grad, v.grad_fn is not None)
+    v.sum().backward()
+    log(x.grad)
+    s2 = torch.tensor(3.0, requires_grad=True)
+    v2, _ = SortWithIdx.apply(x.detach(), s2)
+    (v2 * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    log(s2.grad)
+
+
+@program()
+def function_mark_dirty_in_place(torch, log):
+    class AddOneInPlace(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = a.clone()
+    c = AddOneInPlace.apply(b)
+    log(c is b, c, c.grad_fn is not None)
+    c.sum().backward()
+    log(a.grad)
+    leaf = torch.ones(2, requires_grad=True)
+    log(_raises(lambda: AddOneInPlace.apply(leaf)))
+
+
+@program()
+def function_set_materialize_grads_and_once_differentiable(torch, log):
+    from torch.autograd.function import once_differentiable
+
+    class Two(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            return x * 2, x * 3
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g1, g2):
+            log("grads", g1 is None, g2 is None)
+            out = 0
+            if g1 is not None:
+                out = out + g1 * 2
+            if g2 is not None:
+                out = out + g2 * 3
+            return out
+
+    x = torch.tensor([1.0, -1.0], requires_grad=True)
+    a, b = Two.apply(x)
+    a.sum().backward()
+    log(x.grad)
+    x.grad = None
+    a, b = Two.apply(x)
+    (a.sum() + b.sum()).backward()
+    log(x.grad)
+
+
+@program(tol=_ULP)
+def function_saving_outputs_and_setup_context(torch, log):
+    class Exp(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x.exp()
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(output)
+
+        @staticmethod
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return g * y
+
+    x = torch.tensor([0.0, 1.0, -2.0], requires_grad=True)
+    y = Exp.apply(x)
+    y.backward(torch.tensor([1.0, 0.5, 2.0]))
+    log(y, x.grad, type(y.grad_fn).__name__)
+
+    class Bad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x + 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    z = Bad.apply(x)
+    log(_raises(lambda: z.sum().backward()))
+
+
+@program()
+def function_returning_wrong_shape_grad(torch, log):
+    class Wrong(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.sum()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.expand(2)
+
+    x = torch.ones(3, requires_grad=True)
+    log(_raises(lambda: Wrong.apply(x).backward()))
+
+    class Nothing(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.k = k
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None
+
+    y = Nothing.apply(x, 4)
+    y.sum().backward()
+    log(x.grad)
+
+
+# Hooks
+
+
+@program()
+def forward_pre_hook_with_kwargs_rewrites_inputs(torch, log):
+    nn = torch.nn
+
+    class Scale(nn.Module):
+        def forward(self, x, factor=1.0):
+            return x * factor
+
+    m = Scale()
+
+    def pre(mod, args, kwargs):
+        log("pre", len(args), sorted(kwargs))
+        kwargs = dict(kwargs)
+        kwargs["factor"] = kwargs.get("factor", 1.0) * 10
+        return args, kwargs
+
+    def post(mod, args, kwargs, out):
+        log("post", sorted(kwargs))
+        return out + 1
+
+    h1 = m.register_forward_pre_hook(pre, with_kwargs=True)
+    h2 = m.register_forward_hook(post, with_kwargs=True)
+    log(m(torch.ones(2), factor=2.0))
+    log(m(torch.ones(2)))
+    h1.remove()
+    log(m(torch.ones(2), factor=3.0))
+    h2.remove()
+    log(m(torch.ones(2), factor=3.0))
+    h3 = m.register_forward_hook(lambda mod, inp, out: None, prepend=True)
+    log(m(torch.ones(2)), len(m._forward_hooks))
+    h3.remove()
+
+
+@program()
+def full_backward_hooks_modify_grad_input(torch, log):
+    nn = torch.nn
+    lin = nn.Linear(3, 2)
+    seen = []
+
+    def bhook(mod, gin, gout):
+        seen.append((len(gin), [g is None for g in gin], [tuple(g.shape) for g in gout]))
+        return (gin[0] * 0.5,)
+
+    def bpre(mod, gout):
+        return (gout[0] * 2,)
+
+    lin.register_full_backward_pre_hook(bpre)
+    lin.register_full_backward_hook(bhook)
+    x = torch.randn(4, 3, requires_grad=True)
+    lin(x).sum().backward()
+    log(seen, x.grad, lin.bias.grad)
+    x2 = torch.randn(4, 3)
+    lin.zero_grad()
+    lin(x2).sum().backward()
+    log(seen[-1], lin.bias.grad)
+
+
+@program()
+def state_dict_hooks_rename_and_drop(torch, log):
+    nn = torch.nn
+    m = nn.Linear(2, 2)
+
+    def post_sd(module, sd, prefix, local_metadata):
+        sd[prefix + "extra"] = torch.tensor(7.0)
+
+    m._register_state_dict_hook(post_sd)
+    sd = m.state_dict()
+    log(list(sd), sd["extra"])
+
+    def pre_load(module, state_dict, prefix, local_metadata, strict, missing, unexpected, errs):
+        state_dict.pop(prefix + "extra", None)
+        if prefix + "w" in state_dict:
+            state_dict[prefix + "weight"] = state_dict.pop(prefix + "w")
+
+    m._register_load_state_dict_pre_hook(pre_load, with_module=True)
+    new = {"w": torch.eye(2), "bias": torch.zeros(2), "extra": torch.tensor(1.0)}
+    r = m.load_state_dict(new)
+    log(r.missing_keys, r.unexpected_keys, m.weight)
+    calls = []
+    m.register_load_state_dict_post_hook(lambda mod, keys: calls.append(
+        (list(keys.missing_keys), list(keys.unexpected_keys))))
+    r2 = m.load_state_dict({"bias": torch.ones(2)}, strict=False)
+    log(calls, r2)
+
+
+@program(tol=_ULP)
+def tensor_hooks_on_leaves_and_intermediates(torch, log):
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y.register_hook(lambda g: g * 10)
+    h = x.register_hook(lambda g: log("x hook", g))
+    z = (y ** 2).sum()
+    z.backward()
+    log(x.grad, y.grad)
+    h.remove()
+    x.grad.zero_()
+    w = x.exp()
+    w.register_hook(lambda g: None)
+    w.sum().backward()
+    log(x.grad)
+    acc = []
+    x.register_post_accumulate_grad_hook(lambda p: acc.append(p.grad.clone()))
+    (x * 3).sum().backward()
+    log(acc)
+    log(_raises(lambda: torch.ones(2).register_hook(lambda g: g)))
+
+
+@program()
+def module_buffer_and_parameter_registration_hooks(torch, log):
+    nn = torch.nn
+    seen = []
+    h1 = nn.modules.module.register_module_parameter_registration_hook(
+        lambda m, name, p: seen.append(("param", name, tuple(p.shape))))
+    h2 = nn.modules.module.register_module_buffer_registration_hook(
+        lambda m, name, b: seen.append(("buffer", name, None if b is None else tuple(b.shape))))
+    h3 = nn.modules.module.register_module_module_registration_hook(
+        lambda m, name, sub: seen.append(("module", name, type(sub).__name__)))
+    try:
+        net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+        net.register_buffer("step", torch.zeros((), dtype=torch.long))
+    finally:
+        h1.remove()
+        h2.remove()
+        h3.remove()
+    log(seen)
+    nn.Linear(1, 1)
+    log(len(seen))
+
+
+# Grad modes
+
+
+@program()
+def no_grad_inference_mode_enable_grad_nesting(torch, log):
+    x = torch.ones(2, requires_grad=True)
+    with torch.no_grad():
+        a = x * 2
+        with torch.enable_grad():
+            b = x * 2
+        with torch.set_grad_enabled(True):
+            c = x * 3
+    log(a.requires_grad, b.requires_grad, c.requires_grad, torch.is_grad_enabled())
+    with torch.inference_mode():
+        d = x * 2
+        log(torch.is_inference_mode_enabled(), d.is_inference(), d.requires_grad)
+        with torch.inference_mode(False):
+            e = x * 2
+            log(e.requires_grad, e.is_inference())
+    log(d.is_inference(), _raises(lambda: d.add_(1)))
+    log(_raises(lambda: (d * x).sum().backward()))
+    f = d.clone()
+    log(f.is_inference(), torch.is_inference_mode_enabled())
+
+    @torch.no_grad()
+    def g(t):
+        return t * 2
+
+    @torch.enable_grad()
+    def h(t):
+        return t * 2
+
+    log(g(x).requires_grad)
+    with torch.no_grad():
+        log(h(x).requires_grad)
+    prev = torch.is_grad_enabled()
+    torch.set_grad_enabled(False)
+    log((x * 1).requires_grad)
+    torch.set_grad_enabled(prev)
+    log((x * 1).requires_grad)
+
+
+@program()
+def detach_and_requires_grad_toggling(torch, log):
+    w = torch.randn(3)
+    log(w.requires_grad, w.is_leaf, w.grad_fn)
+    w.requires_grad_()
+    y = w * 2
+    log(y.is_leaf, y.requires_grad, type(y.grad_fn).__name__)
+    log(_raises(lambda: y.requires_grad_(False)))
+    d = y.detach()
+    log(d.is_leaf, d.requires_grad)
+    d.requires_grad_(True)
+    log(d.is_leaf, d.requires_grad)
+    z = y.detach_() if False else y
+    log(_raises(lambda: torch.tensor([1, 2]).requires_grad_()))
+    log(_raises(lambda: torch.ones(2, dtype=torch.long, requires_grad=True)))
+    log(_raises(lambda: w.backward()))
+    (w * w).sum().backward()
+    log(w.grad, z.requires_grad)
+    log(_raises(lambda: (w * w).sum().backward(torch.ones(3))))
+
+
+# In-place ops on leaves and views
+
+
+@program()
+def in_place_on_leaf_and_view_errors(torch, log):
+    leaf = torch.ones(3, requires_grad=True)
+    log(_raises(lambda: leaf.add_(1)))
+    log(_raises(lambda: leaf[0].mul_(2)))
+    with torch.no_grad():
+        leaf.add_(1)
+        leaf[1] = 5
+    log(leaf, leaf.is_leaf, leaf.grad_fn)
+    base = leaf * 1
+    v = base[:2]
+    v.mul_(3)
+    log(type(base.grad_fn).__name__, type(v.grad_fn).__name__)
+    base.sum().backward()
+    log(leaf.grad)
+    a = torch.ones(3, requires_grad=True)
+    b = a.sigmoid()
+    b.mul_(2)
+    log(_raises(lambda: b.sum().backward()))
+    c = torch.ones(2, 2, requires_grad=True).clone()
+    outs = c.unbind(0)
+    log(_raises(lambda: outs[0].mul_(2)))
+    d = torch.ones(4, requires_grad=True).clone()
+    parts = d.split(2)
+    log(_raises(lambda: parts[0].add_(1)))
+
+
+@program(tol=_ULP)
+def version_counter_and_saved_tensor_checks(torch, log):
+    x = torch.ones(3, requires_grad=True)
+    y = x * 2
+    log(y._version)
+    z = y ** 2
+    y.add_(1)
+    log(y._version)
+    log(_raises(lambda: z.sum().backward()))
+    a = torch.ones(3, requires_grad=True)
+    b = a.exp()
+    b2 = b * 1
+    b2.add_(1)
+    b.sum().backward()
+    log(a.grad, b2._version)
+    t = torch.zeros(3)
+    v = t[1:]
+    v.fill_(2)
+    log(t._version, v._version, t)
+
+
+# dtype promotion
+
+
+@program()
+def promotion_with_python_scalars_and_zero_dim(torch, log):
+    i8 = torch.tensor([1, 2], dtype=torch.int8)
+    u8 = torch.tensor([1, 2], dtype=torch.uint8)
+    f16 = torch.tensor([1.0, 2.0], dtype=torch.float16)
+    cases = [
+        i8 + 1, i8 + 1.5, i8 * True, u8 + i8, u8 - 3, i8 + torch.tensor(1000),
+        i8 + torch.tensor(1.5), f16 + torch.tensor(1.5, dtype=torch.float64),
+        f16 + torch.tensor([1.5], dtype=torch.float64), i8 / 2, i8 // 2, u8 / u8,
+        torch.tensor(True) + torch.tensor(True), torch.tensor([True]) + 1,
+        torch.tensor([True]) * 2.5, i8 + 1j, torch.tensor(3) ** 2,
+        torch.tensor(3) ** 2.0, torch.tensor([2], dtype=torch.int16) ** -1.0,
+        torch.tensor([2.5]).to(torch.bfloat16) + torch.tensor([1.0], dtype=torch.float16),
+    ]
+    log([(str(c.dtype), c.tolist()) for c in cases])
+    log(torch.result_type(i8, 1.0), torch.result_type(torch.tensor(1), torch.tensor([1.0])),
+        torch.promote_types(torch.uint8, torch.int8), torch.can_cast(torch.float32, torch.int32),
+        torch.can_cast(torch.int32, torch.float32))
+    x = torch.ones(2, dtype=torch.int32)
+    log(_raises(lambda: x.add_(1.5)))
+    log(_raises(lambda: x.mul_(torch.tensor([1.5]))))
+    x += torch.tensor(2.7)
+    log(x, x.dtype)
+
+
+@program()
+def default_dtype_switching(torch, log):
+    log(torch.get_default_dtype(), torch.tensor(1.0).dtype, torch.tensor(1).dtype,
+        torch.tensor(1j).dtype, torch.arange(3.0).dtype, torch.zeros(1).dtype)
+    torch.set_default_dtype(torch.float64)
+    try:
+        log(torch.get_default_dtype(), torch.tensor(1.0).dtype, torch.tensor(1j).dtype,
+            torch.randn(2).dtype, torch.nn.Linear(1, 1).weight.dtype,
+            (torch.tensor([1, 2]) / 2).dtype, torch.linspace(0, 1, 3).dtype,
+            torch.full((1,), 2.0).dtype, torch.tensor([1]).float().dtype)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    log(torch.get_default_dtype(), _raises(lambda: torch.set_default_dtype(torch.int32)))
+
+
+@program(xfail="ember has no complex32: float16 * 1j is complex64 there (torch: complex32, "
+                "with its 'ComplexHalf support is experimental' warning)")
+def complex_half_from_half_times_imaginary(torch, log):
+    h = torch.tensor([1.0, 2.0], dtype=torch.float16)
+    log(h * 1j, (h * 1j).dtype)
+
+
+# Integer arithmetic
+
+
+@program()
+def integer_division_remainder_and_shifts(torch, log):
+    a = torch.tensor([7, -7, 7, -7, 0, 5], dtype=torch.int32)
+    b = torch.tensor([2, 2, -2, -2, 3, -5], dtype=torch.int32)
+    log(a // b, a % b, torch.fmod(a, b), torch.remainder(a, b), torch.div(a, b),
+        torch.div(a, b, rounding_mode="trunc"), torch.div(a, b, rounding_mode="floor"))
+    log(torch.remainder(a, 3), torch.fmod(a, -3), a % -3, -7 % torch.tensor(3), 7 // torch.tensor(-2))
+    log(_raises(lambda: a // torch.zeros(6, dtype=torch.int32)))
+    log(_raises(lambda: a % torch.zeros(6, dtype=torch.int32)))
+    u = torch.tensor([1, 128, 255], dtype=torch.uint8)
+    log(u << 1, u >> 1, u << 9, ~u, u ^ 0xFF, u | 3, u & 0x0F, -u)
+    s = torch.tensor([-8, 1, 64], dtype=torch.int8)
+    log(s >> 1, s << 1, s >> 10, torch.bitwise_left_shift(s, 2), torch.bitwise_not(s))
+    log(torch.tensor([5]) & True, torch.tensor([True, False]) ^ torch.tensor([True, True]))
+    log(_raises(lambda: torch.tensor([1.0]) & torch.tensor([1])))
+    log(torch.tensor([2 ** 62], dtype=torch.int64) * 4, torch.tensor([-128], dtype=torch.int8).abs())
+    f = torch.tensor([7.5, -7.5, 0.0, -0.0])
+    log(f // 2, f % 2, f % -2, torch.fmod(f, -2), f // 0, f % 0)
+
+
+@program()
+def integer_reductions_and_means(torch, log):
+    x = torch.tensor([[1, 2, 3], [4, 5, 6]], dtype=torch.int16)
+    log(x.sum(), x.sum(0), x.prod(1), x.cumsum(1), x.sum(dtype=torch.int8), x.max(), x.argmax())
+    log(_raises(lambda: x.mean()))
+    log(x.float().mean(), x.mean(dtype=torch.float64), x.to(torch.float16).mean())
+    b = torch.tensor([True, False, True])
+    log(b.sum(), b.sum().dtype, b.cumsum(0), b.prod(), b.any(), b.all(), b.float().mean())
+    u = torch.tensor([200, 100], dtype=torch.uint8)
+    log(u.sum(), u.sum().dtype, u + u, (u + u).dtype, u.cumsum(0).dtype, u.max(), u.min())
+    log(torch.tensor([3, 1, 2]).median(), torch.tensor([1, 2, 3, 4]).median(),
+        torch.tensor([4, 1, 3, 2]).kthvalue(2))
+    log(_raises(lambda: torch.tensor([1, 2]).std()))
+    log(torch.tensor([1, 2, 2, 3]).mode(), torch.tensor([3, 3, 1, 1]).mode())
+
+
+# Printing
+
+
+@program()
+def printing_many_dtypes_and_shapes(torch, log):
+    print(torch.tensor([1, 2, 3], dtype=torch.int8))
+    print(torch.tensor([1.5, -2.25], dtype=torch.float16))
+    print(torch.tensor([1.5, -2.25], dtype=torch.bfloat16))
+    print(torch.tensor([1.0, 2.0], dtype=torch.float64))
+    print(torch.tensor([True, False]))
+    print(torch.tensor([1 + 2j, -0.5j]))
+    print(torch.tensor([1 + 2j], dtype=torch.complex128))
+    print(torch.zeros(0, 3))
+    print(torch.zeros(2, 0, dtype=torch.int64))
+    print(torch.tensor(3.5), torch.tensor(7), torch.tensor(True))
+    print(torch.arange(24).reshape(2, 3, 4))
+    print(torch.arange(6.0).reshape(1, 2, 3, 1))
+    print(torch.tensor([[1e-5, 1.0], [100.0, 1e5]]))
+    print(torch.tensor([1e10, 1.0, -1e-10]))
+    print(torch.tensor([float("nan"), float("inf"), -float("inf"), 1.0]))
+    print(torch.tensor([0.1, 0.25, 3.0], requires_grad=True))
+    print(torch.tensor([1, 2], dtype=torch.int32) * 1)
+    print(torch.tensor([123456789.0, 0.5]))
+    print(torch.tensor([1.0, 2.0, 3.0]).long())
+    print(repr(torch.tensor([-0.0, 0.0])))
+
+
+@program()
+def set_printoptions_variants(torch, log):
+    x = torch.tensor([[1.123456789, 22.5, -3.0], [1e-3, 5e4, 0.0]])
+    try:
+        torch.set_printoptions(precision=2)
+        print(x)
+        torch.set_printoptions(sci_mode=True)
+        print(x)
+        torch.set_printoptions(sci_mode=False, precision=6)
+        print(x * 1e6)
+        torch.set_printoptions(threshold=5, edgeitems=1)
+        print(torch.arange(20))
+        print(torch.arange(30.0).reshape(5, 6))
+        torch.set_printoptions(profile="short")
+        print(torch.linspace(0, 1, 7))
+        torch.set_printoptions(profile="full")
+        print(torch.arange(1200)[-3:])
+        torch.set_printoptions(linewidth=30)
+        print(torch.arange(25.0))
+    finally:
+        torch.set_printoptions(profile="default")
+    print(torch.arange(1001))
+    print(torch.randn(3, 3) * 0 + 1.5)
+
+
+@program()
+def str_repr_format_of_scalars_and_sizes(torch, log):
+    t = torch.tensor(2.5)
+    log(f"{t}", f"{t:.3f}", f"{torch.tensor(7):>5}", str(torch.Size([2, 3])),
+        repr(torch.Size([])), str(torch.float32), repr(torch.int64), str(torch.device("cpu")))
+    log(format(torch.tensor(1.0 / 3), ".4e"), "%.2f" % torch.tensor(2.125),
+        "{:d}".format(torch.tensor(12)), int(torch.tensor(3.9)), float(torch.tensor(2)))
+    log(_raises(lambda: f"{torch.ones(2):.2f}"))
+    log(_raises(lambda: float(torch.ones(2))))
+    log(_raises(lambda: int(torch.tensor([]))))
+    log(bool(torch.tensor([0.0]) == 0), _raises(lambda: bool(torch.tensor([1, 2]))))
+    log(torch.tensor(5).item(), type(torch.tensor(5).item()).__name__,
+        type(torch.tensor(True).item()).__name__, torch.tensor([1.5]).item(),
+        torch.tensor(1 + 1j).item())
+
+
+# Creation
+
+
+@program()
+def arange_linspace_logspace_variants(torch, log):
+    log(torch.arange(0, 1, 0.1), torch.arange(0, 1, 0.1).shape, torch.arange(1, 2.5, 0.5),
+        torch.arange(5, 0, -1.5), torch.arange(10, dtype=torch.float16)[-1],
+        torch.arange(-3, 3, 2, dtype=torch.int8), torch.arange(0.5, 3).dtype)
+    log(torch.linspace(0, 1, 5), torch.linspace(-1, 1, 1), torch.linspace(0, 10, 4, dtype=torch.int64),
+        torch.linspace(2, 2, 0).shape, torch.linspace(0, 1, 3, dtype=torch.float64))
+    log(torch.logspace(0, 2, 3), torch.logspace(0, 3, 4, base=2), torch.logspace(-1, 1, 3,
+                                                                               dtype=torch.float64))
+    log(_raises(lambda: torch.arange(0, 10, 0)), _raises(lambda: torch.arange(0, 10, -1)),
+        _raises(lambda: torch.linspace(0, 1, -1)))
+    log(torch.range(0, 2, 0.5) if False else torch.arange(0, 2.5, 0.5))
+    log(torch.full((2,), True), torch.full((2,), 3), torch.full((2,), 3.0), torch.full((1,), 2j),
+        torch.full((2,), 7, dtype=torch.uint8), torch.full_like(torch.ones(2, dtype=torch.int32), 2.9))
+    log(torch.eye(2, 3), torch.eye(3, dtype=torch.bool), torch.empty(2, 3).shape,
+        torch.zeros(2, 3, dtype=torch.int16).stride(), torch.ones((2,), dtype=torch.bool),
+        torch.tensor([]).dtype, torch.tensor([[]]).shape, torch.tensor([1, 2.0]).dtype,
+        torch.tensor([True, 1]).dtype, torch.tensor([1, 1j]).dtype)
+
+
+@program()
+def tensor_from_python_and_numpy_values(torch, log):
+    import numpy as np
+    log(torch.tensor(np.float64(1.5)).dtype, torch.tensor(np.int32(3)).dtype,
+        torch.tensor([np.float32(1), 2]).dtype, torch.as_tensor([1, 2], dtype=torch.float16),
+        torch.tensor(np.array([1, 2], dtype=np.uint8)).dtype,
+        torch.from_numpy(np.arange(3, dtype=np.int16)).dtype)
+    log(_raises(lambda: torch.tensor([[1, 2], [3]])))
+    log(_raises(lambda: torch.tensor("abc")))
+    log(_raises(lambda: torch.tensor([1, None])))
+    log(torch.tensor(range(4)), torch.tensor((1, 2.5)), torch.tensor([[1], [2]]).shape,
+        torch.tensor([torch.tensor(1.0), torch.tensor(2.0)]))
+    a = np.arange(4.0)
+    t = torch.from_numpy(a)
+    a[0] = 9
+    log(t, torch.as_tensor(a) is not None, torch.tensor(a).dtype)
+    log(torch.tensor(2 ** 63 - 1), _raises(lambda: torch.tensor(2 ** 64)))
+    log(torch.tensor([1e40], dtype=torch.float32), torch.tensor(-0.0))
+
+
+# Indexing
+
+
+@program()
+def mixed_advanced_indexing(torch, log):
+    x = torch.arange(60).reshape(3, 4, 5)
+    i = torch.tensor([0, 2])
+    j = torch.tensor([1, 3])
+    log(x[i, :, j].shape, x[i, :, j], x[:, i, j], x[i, j].shape, x[..., j].shape,
+        x[i[:, None], :, j].shape, x[1:, i].shape, x[i, 1:3, j[:, None]].shape)
+    m = x[0] > 10
+    log(x[0][m], x[:, m].shape, x[torch.tensor(1), m].shape, x[None, i].shape)
+    log(x[[0, 1], [1, 2], [2, 3]], x[[[0], [1]], [[1, 2]]].shape, x[0, [True, False, True, False]])
+    log(x[-1, -1, -1], x[torch.tensor([-1])].shape, x[1, ..., None].shape, x[:, None, 0, 1:].shape)
+    y = torch.zeros(3, 4)
+    y[[0, 2], 1:3] = torch.tensor([1.0, 2.0])
+    y[y == 0] = -1
+    y[:, [0]] += 5
+    log(y)
+    log(_raises(lambda: x[0, 0, 0, 0]), _raises(lambda: x[3]), _raises(lambda: x[[0.5]]))
+
+
+@program()
+def scatter_gather_index_add_with_duplicates(torch, log):
+    src = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    idx = torch.tensor([0, 1, 0, 1])
+    log(torch.zeros(3).index_add(0, idx, src), torch.zeros(3).index_add(0, idx, src, alpha=-2),
+        torch.zeros(3).scatter_add(0, idx, src),
+        torch.zeros(3).scatter_reduce(0, idx, src, "amax", include_self=False),
+        torch.zeros(3).scatter_reduce(0, idx, src, "mean"),
+        torch.ones(3).scatter_reduce(0, idx, src, "prod"),
+        torch.full((3,), 9.0).scatter_reduce(0, idx, src, "amin", include_self=True),
+        torch.zeros(3).scatter_reduce(0, idx, src, "mean", include_self=False))
+    g = torch.arange(12.0).reshape(3, 4)
+    log(g.gather(1, torch.tensor([[0, 0], [3, 1], [2, 2]])), g.gather(0, torch.tensor([[2, 1, 0, 0]])),
+        torch.take_along_dim(g, torch.tensor([[1], [0], [3]]), dim=1), g.take(torch.tensor([0, 11, 5])))
+    z = torch.zeros(2, 4)
+    z.scatter_(1, torch.tensor([[1, 1], [3, 0]]), 5.0, reduce="add")
+    log(z, torch.zeros(2, 3).scatter(1, torch.tensor([[2], [0]]), torch.tensor([[7.0], [8.0]])))
+    ii = torch.zeros(4, dtype=torch.long).index_add_(0, torch.tensor([3, 3]), torch.tensor([1, 2]))
+    log(ii, torch.zeros(3).index_fill(0, torch.tensor([0, 0, 2]), -1.0),
+        torch.zeros(3).index_copy(0, torch.tensor([2, 0]), torch.tensor([5.0, 6.0])))
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    out = torch.zeros(3).index_add(0, torch.tensor([1, 1]), w * 3)
+    out.sum().backward()
+    log(w.grad, torch.bincount(torch.tensor([0, 2, 2, 5])),
+        torch.bincount(torch.tensor([1, 1]), weights=torch.tensor([0.5, 0.25]), minlength=4))
+
+
+# Sorting, unique, cumulative ops
+
+
+@program()
+def sort_topk_argsort_ties_and_stability(torch, log):
+    x = torch.tensor([3, 1, 2, 1, 3, 0, 2])
+    log(x.sort(stable=True), x.sort(descending=True, stable=True), x.argsort(stable=True),
+        torch.argsort(x, descending=True, stable=True))
+    f = torch.tensor([0.5, float("nan"), -1.0, float("inf"), 0.5, -float("inf")])
+    log(f.sort(), f.sort(descending=True), f.argmax(), f.argmin(), f.max().isnan(), f.topk(2))
+    y = torch.tensor([[4.0, 4.0, 1.0], [2.0, 9.0, 9.0]])
+    log(y.topk(2, dim=1), y.topk(1, dim=0, largest=False), y.topk(3, sorted=True).values,
+        torch.msort(y), y.sort(0).indices, y.kthvalue(1, dim=1))
+    log(_raises(lambda: y.topk(4)), torch.tensor([True, False, True]).sort(),
+        torch.tensor([2, 1], dtype=torch.uint8).sort(descending=True))
+    log(torch.searchsorted(torch.tensor([1, 3, 5, 7]), torch.tensor([3, 6, 9, 0])),
+        torch.searchsorted(torch.tensor([1, 3, 3, 5]), torch.tensor([3]), right=True),
+        torch.bucketize(torch.tensor([0.5, 3.0, 10.0]), torch.tensor([1.0, 3.0, 5.0])),
+        torch.bucketize(torch.tensor([3.0]), torch.tensor([1.0, 3.0, 5.0]), right=True))
+
+
+@program()
+def unique_and_unique_consecutive_options(torch, log):
+    x = torch.tensor([3, 1, 3, 2, 1, 1, 5])
+    log(torch.unique(x), torch.unique(x, return_inverse=True), torch.unique(x, return_counts=True),
+        torch.unique(x, sorted=True, return_inverse=True, return_counts=True))
+    log(torch.unique_consecutive(x), torch.unique_consecutive(x, return_inverse=True,
+                                                                return_counts=True))
+    m = torch.tensor([[1, 2], [1, 2], [0, 5], [1, 2]])
+    log(torch.unique(m, dim=0), torch.unique(m, dim=0, return_inverse=True, return_counts=True),
+        torch.unique(m, dim=1), torch.unique_consecutive(m, dim=0, return_counts=True))
+    f = torch.tensor([1.0, float("nan"), 1.0, float("nan"), -0.0, 0.0])
+    log(torch.unique(f).shape, torch.unique(torch.tensor([True, False, True])),
+        x.unique(return_counts=True)[1].dtype)
+    e = torch.tensor([], dtype=torch.long)
+    log(torch.unique(e, return_inverse=True, return_counts=True))
+
+
+@program()
+def cumulative_ops_with_dims_and_dtypes(torch, log):
+    x = torch.tensor([[1.0, -2.0, 3.0], [0.5, 0.0, -1.0]])
+    log(x.cumsum(0), x.cumsum(-1), x.cumprod(1), torch.cummax(x, 1), torch.cummin(x, 0),
+        torch.logcumsumexp(x, 1), x.cumsum(1, dtype=torch.float64))
+    i = torch.tensor([1, 2, 3], dtype=torch.int8)
+    log(i.cumsum(0), i.cumsum(0).dtype, i.cumprod(0).dtype, torch.tensor([True, True]).cumsum(0))
+    t = torch.tensor([1.0, float("nan"), 2.0, 0.5])
+    log(torch.cummax(t, 0), torch.cummin(t, 0), t.cumsum(0))
+    ties = torch.tensor([2.0, 2.0, 1.0, 2.0])
+    log(torch.cummax(ties, 0).indices, torch.cummin(ties, 0).indices)
+    w = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w.cumprod(0).sum().backward()
+    log(w.grad, torch.diff(torch.tensor([1, 4, 9, 16])), torch.diff(x, dim=0),
+        torch.diff(torch.tensor([1.0, 2.0]), prepend=torch.tensor([0.0]), append=torch.tensor([5.0])))
+
+
+# einsum
+
+
+@program()
+def einsum_strings(torch, log):
+    torch.manual_seed(1)
+    a, b = torch.randn(2, 3), torch.randn(3, 4)
+    v = torch.arange(3.0)
+    log(torch.einsum("ij,jk->ik", a, b), torch.einsum("ii->i", torch.arange(9.0).reshape(3, 3)),
+        torch.einsum("ii", torch.arange(9.0).reshape(3, 3)), torch.einsum("i,i->", v, v),
+        torch.einsum("i,j->ij", v, v), torch.einsum("ij->ji", a).shape,
+        torch.einsum("...ij->...ji", torch.ones(2, 1, 3, 4)).shape,
+        torch.einsum("bij,bjk->bik", torch.ones(2, 2, 3), torch.ones(2, 3, 1)),
+        torch.einsum("ij,ij->i", a, a), torch.einsum(a, [0, 1], b, [1, 2], [0, 2]).shape,
+        torch.einsum("i...->...", torch.ones(3, 2)), torch.einsum("ab , bc -> ac", a, b).shape)
+    log(_raises(lambda: torch.einsum("ij,jk->ik", a, a)))
+    log(_raises(lambda: torch.einsum("ij->k", a)))
+    log(_raises(lambda: torch.einsum("ijk->ij", a)))
+
+
+# Padding and interpolation
+
+
+@program()
+def padding_modes(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(6.0).reshape(1, 1, 6)
+    log(F.pad(x, (2, 1)), F.pad(x, (2, 1), value=-1), F.pad(x, (2, 2), mode="reflect"),
+        F.pad(x, (3, 1), mode="replicate"), F.pad(x, (2, 2), mode="circular"), F.pad(x, (-1, -2)))
+    y = torch.arange(9.0).reshape(1, 1, 3, 3)
+    log(F.pad(y, (1, 1, 1, 0), mode="reflect"), F.pad(y, (0, 0, 2, 0), mode="replicate"),
+        F.pad(y, (1, 0, 1, 0), mode="circular"), F.pad(torch.ones(2, 2), (1, 1, 1, 1)).shape)
+    log(_raises(lambda: F.pad(x, (6, 0), mode="reflect")))
+    log(_raises(lambda: F.pad(x, (1,))))
+    nn = torch.nn
+    log(nn.ReflectionPad2d(1)(y).shape, nn.ZeroPad2d((1, 0, 0, 2))(y)[0, 0],
+        nn.ConstantPad1d(2, 3.5)(x), nn.ReplicationPad1d((0, 2))(x), nn.CircularPad2d(1)(y)[0, 0, 0])
+    g = torch.ones(1, 1, 4, requires_grad=True)
+    F.pad(g, (2, 2), mode="reflect").sum().backward()
+    log(g.grad)
+
+
+@program(tol=_ULP)
+def interpolate_modes_with_align_corners(torch, log):
+    F = torch.nn.functional
+    x = torch.tensor([[[1.0, 2.0, 4.0]]])
+    log(F.interpolate(x, size=5, mode="linear", align_corners=True),
+        F.interpolate(x, size=5, mode="linear", align_corners=False),
+        F.interpolate(x, scale_factor=2, mode="nearest"),
+        F.interpolate(x, scale_factor=2, mode="nearest-exact"),
+        F.interpolate(x, size=2, mode="area"))
+    y = torch.arange(16.0).reshape(1, 1, 4, 4)
+    log(F.interpolate(y, size=(2, 3), mode="bilinear", align_corners=False),
+        F.interpolate(y, scale_factor=0.5, mode="bilinear", antialias=True),
+        F.interpolate(y, size=3, mode="bicubic", align_corners=False),
+        F.interpolate(y, scale_factor=1.5, mode="nearest").shape,
+        F.interpolate(y, scale_factor=1.5, mode="bilinear", recompute_scale_factor=True).shape)
+    z = torch.arange(8.0).reshape(1, 1, 2, 2, 2)
+    log(F.interpolate(z, scale_factor=2, mode="trilinear", align_corners=True)[0, 0, 1])
+    log(_raises(lambda: F.interpolate(x, size=4, mode="bilinear")))
+    log(_raises(lambda: F.interpolate(x, size=4, mode="nearest", align_corners=True)))
+    log(_raises(lambda: F.interpolate(x)))
+    up = torch.nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+    log(repr(up), up(y)[0, 0, 0])
+
+
+# (more programs above this line)
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PROGRAMS[n][2]))
+    if PROGRAMS[n][2] else n for n in sorted(PROGRAMS)])
+def test_program_like_torch(name):
+    fn, tol, _ = PROGRAMS[name]
+    _check(fn, tol)
