@@ -241,7 +241,7 @@ def function_mark_dirty_in_place(torch, log):
 
 @program()
 def function_set_materialize_grads_and_once_differentiable(torch, log):
-    from torch.autograd.function import once_differentiable
+    once_differentiable = _module(torch, "autograd.function").once_differentiable
 
     class Two(torch.autograd.Function):
         @staticmethod
@@ -948,6 +948,568 @@ def interpolate_modes_with_align_corners(torch, log):
     log(_raises(lambda: F.interpolate(x)))
     up = torch.nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
     log(repr(up), up(y)[0, 0, 0])
+
+
+# Recurrent layers and transformers
+
+
+@program(tol=_TRAIN)
+def lstm_with_proj_size_and_packed_input(torch, log):
+    nn = torch.nn
+    rnn_utils = _module(torch, "nn.utils.rnn")
+    pack_padded_sequence, pad_packed_sequence = rnn_utils.pack_padded_sequence, rnn_utils.pad_packed_sequence
+    lstm = nn.LSTM(4, 6, num_layers=2, proj_size=3, batch_first=True)
+    log([(n, tuple(p.shape)) for n, p in lstm.named_parameters()])
+    x = torch.randn(3, 5, 4)
+    lengths = torch.tensor([5, 2, 4])
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    log(packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+    out, (h, c) = lstm(packed)
+    pad, lens = pad_packed_sequence(out, batch_first=True, padding_value=-1.0, total_length=6)
+    log(pad.shape, lens, h.shape, c.shape, pad[1, 2:], h[-1])
+    pad.clamp(min=0).sum().backward()
+    log(lstm.weight_hr_l0.grad.shape, lstm.weight_ih_l1.shape)
+    log(_raises(lambda: nn.LSTM(4, 3, proj_size=3)))
+    log(_raises(lambda: nn.GRU(4, 3, proj_size=2)))
+
+
+@program(tol=_TRAIN)
+def gru_bidirectional_with_initial_state(torch, log):
+    nn = torch.nn
+    gru = nn.GRU(3, 4, num_layers=2, bidirectional=True, dropout=0.0)
+    x = torch.randn(6, 2, 3)
+    h0 = torch.randn(4, 2, 4)
+    out, hn = gru(x, h0)
+    log(out.shape, hn.shape, out[-1, :, :4], hn[2])
+    log(torch.allclose(out[-1, :, :4], hn[2]), torch.allclose(out[0, :, 4:], hn[3]))
+    cell = nn.GRUCell(3, 4)
+    h = torch.zeros(2, 4)
+    for t in range(3):
+        h = cell(x[t], h)
+    log(h)
+    log(_raises(lambda: gru(x, torch.randn(2, 2, 4))))
+    log(_raises(lambda: gru(torch.randn(6, 2, 5))))
+    rnn = nn.RNN(3, 2, nonlinearity="relu", bias=False)
+    log(rnn(x)[1], [n for n, _ in rnn.named_parameters()])
+    unb = nn.LSTM(3, 2)
+    o, (hh, cc) = unb(x[:, 0])
+    log(o.shape, hh.shape)
+
+
+@program(tol=_TRAIN)
+def transformer_encoder_with_masks(torch, log):
+    nn = torch.nn
+    layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0,
+                                       batch_first=True, norm_first=True, activation="gelu")
+    enc = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
+    x = torch.randn(2, 5, 8)
+    pad = torch.tensor([[False, False, False, True, True], [False] * 5])
+    causal = nn.Transformer.generate_square_subsequent_mask(5)
+    log(causal)
+    y = enc(x, mask=causal, src_key_padding_mask=pad)
+    log(y.shape, y[0, :3], y[1, -1])
+    y2 = enc(x, is_causal=True, mask=causal)
+    log(y2[0, 0])
+    bool_mask = torch.ones(5, 5, dtype=torch.bool).triu(1)
+    y3 = enc(x, mask=bool_mask)
+    log(torch.allclose(y3, y2, atol=1e-6))
+    y.sum().backward()
+    log(enc.layers[0].self_attn.in_proj_weight.grad.abs().sum() > 0)
+
+
+@program(tol=_TRAIN)
+def multihead_attention_weights_and_kdim(torch, log):
+    nn = torch.nn
+    mha = nn.MultiheadAttention(6, 3, kdim=4, vdim=5, batch_first=True)
+    q, k, v = torch.randn(2, 3, 6), torch.randn(2, 4, 4), torch.randn(2, 4, 5)
+    out, w = mha(q, k, v)
+    log(out.shape, w.shape, w.sum(-1))
+    out, w = mha(q, k, v, average_attn_weights=False, key_padding_mask=torch.tensor(
+        [[False, False, True, True], [False, False, False, False]]))
+    log(w.shape, w[0, :, :, 2:])
+    mha2 = nn.MultiheadAttention(4, 2, bias=False, add_bias_kv=True, add_zero_attn=True)
+    o2, w2 = mha2(torch.randn(3, 1, 4), torch.randn(5, 1, 4), torch.randn(5, 1, 4))
+    log(o2.shape, w2.shape, [n for n, _ in mha2.named_parameters()])
+    log(_raises(lambda: nn.MultiheadAttention(5, 2)))
+    o3, w3 = mha2(torch.randn(3, 1, 4), torch.randn(5, 1, 4), torch.randn(5, 1, 4),
+                  need_weights=False)
+    log(w3)
+
+
+@program(tol=_TRAIN)
+def scaled_dot_product_attention_options(torch, log):
+    F = torch.nn.functional
+    q, k, v = torch.randn(1, 2, 3, 4), torch.randn(1, 2, 5, 4), torch.randn(1, 2, 5, 4)
+    log(F.scaled_dot_product_attention(q, k, v)[0, 0])
+    log(F.scaled_dot_product_attention(q, k, v, is_causal=True)[0, 1])
+    m = torch.tensor([[True, False, True, True, False]] * 3)
+    log(F.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.5)[0, 0])
+    fm = torch.zeros(3, 5).masked_fill(~m, float("-inf"))
+    log(F.scaled_dot_product_attention(q, k, v, attn_mask=fm, scale=0.5)[0, 0])
+    kk, vv = torch.randn(1, 1, 5, 4), torch.randn(1, 1, 5, 4)
+    log(F.scaled_dot_product_attention(q, kk.expand(1, 2, 5, 4), vv.expand(1, 2, 5, 4)).shape)
+    log(_raises(lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=True)))
+
+
+@program()
+def embedding_bag_offsets_weights_and_padding(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    w = torch.arange(12.0).reshape(6, 2)
+    inp = torch.tensor([1, 2, 4, 5, 4, 3, 2, 0])
+    off = torch.tensor([0, 2, 2, 5])
+    log(F.embedding_bag(inp, w, off, mode="sum"), F.embedding_bag(inp, w, off, mode="mean"),
+        F.embedding_bag(inp, w, off, mode="max"))
+    psw = torch.tensor([1.0, 0.5, 2.0, 1.0, 1.0, 1.0, 1.0, 3.0])
+    log(F.embedding_bag(inp, w, off, mode="sum", per_sample_weights=psw))
+    log(F.embedding_bag(inp, w, torch.tensor([0, 3, 8]), include_last_offset=True))
+    log(F.embedding_bag(inp, w, off, mode="mean", padding_idx=4))
+    log(F.embedding_bag(torch.tensor([[1, 2], [3, 3]]), w, mode="max"))
+    log(_raises(lambda: F.embedding_bag(inp, w, off, mode="max", per_sample_weights=psw)))
+    log(_raises(lambda: F.embedding_bag(torch.tensor([[1, 2]]), w, off)))
+    bag = nn.EmbeddingBag(6, 3, mode="sum")
+    e = bag(inp, off)
+    e.sum().backward()
+    log(e.shape, bag.weight.grad)
+    bag2 = nn.EmbeddingBag.from_pretrained(w, mode="mean", freeze=False)
+    log(bag2.weight.requires_grad, bag2(torch.tensor([[0, 5]])), repr(bag2))
+
+
+# Losses
+
+
+@program()
+def ctc_loss_reductions_and_zero_infinity(torch, log):
+    torch.manual_seed(3)
+    F = torch.nn.functional
+    T, N, C = 6, 2, 4
+    logp = torch.randn(T, N, C).log_softmax(2).detach().requires_grad_()
+    targets = torch.tensor([1, 2, 2, 3, 1])
+    il, tl = torch.tensor([6, 5]), torch.tensor([3, 2])
+    for red in ("none", "sum", "mean"):
+        log(red, F.ctc_loss(logp, targets, il, tl, reduction=red))
+    padded = torch.tensor([[1, 2, 2], [3, 1, 0]])
+    log(F.ctc_loss(logp, padded, il, tl, reduction="none"))
+    bad_tl = torch.tensor([3, 6])
+    log(_raises(lambda: F.ctc_loss(logp, torch.tensor([[1, 2, 2, 1, 1, 1]] * 2), il, bad_tl)))
+    imp = F.ctc_loss(logp, torch.tensor([[1, 1, 1], [2, 2, 2]]), torch.tensor([3, 2]),
+                     torch.tensor([3, 3]), reduction="none")
+    log(imp, F.ctc_loss(logp, torch.tensor([[1, 1, 1], [2, 2, 2]]), torch.tensor([3, 2]),
+                        torch.tensor([3, 3]), reduction="none", zero_infinity=True))
+    loss = torch.nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)(logp, targets, il, tl)
+    loss.backward()
+    log(loss, logp.grad[0])
+
+
+@program(tol=_ULP)
+def cross_entropy_weights_ignore_index_label_smoothing(torch, log):
+    F = torch.nn.functional
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [1.0, -1.0, 0.0], [0.0, 0.0, 5.0]])
+    y = torch.tensor([0, 2, -100, 1])
+    w = torch.tensor([1.0, 2.0, 0.5])
+    for red in ("none", "mean", "sum"):
+        log(red, F.cross_entropy(logits, y, reduction=red),
+            F.cross_entropy(logits, y, weight=w, reduction=red),
+            F.cross_entropy(logits, y, weight=w, label_smoothing=0.2, reduction=red))
+    log(F.cross_entropy(logits, torch.tensor([0, 2, 1, 1]), ignore_index=1))
+    probs = torch.softmax(torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), 1)
+    log(F.cross_entropy(logits[:2], probs), F.cross_entropy(logits[:2], probs, label_smoothing=0.1))
+    log(F.cross_entropy(logits, torch.full((4,), -100)))
+    log(_raises(lambda: F.cross_entropy(logits, torch.tensor([0, 3, 1, 1]))))
+    log(_raises(lambda: F.cross_entropy(logits, y.float())))
+    log(_raises(lambda: F.cross_entropy(logits, y, label_smoothing=1.5)))
+    img = torch.randn(2, 3, 2, 2)
+    tgt = torch.tensor([[[0, 1], [2, -100]], [[1, 1], [0, 2]]])
+    log(F.cross_entropy(img, tgt, weight=w), F.nll_loss(img.log_softmax(1), tgt, reduction="none"))
+
+
+@program(tol=_ULP)
+def bce_and_poisson_and_kl_reductions(torch, log):
+    F = torch.nn.functional
+    p = torch.tensor([0.0, 0.3, 1.0, 0.9])
+    t = torch.tensor([0.0, 1.0, 1.0, 0.5])
+    log(F.binary_cross_entropy(p, t, reduction="none"), F.binary_cross_entropy(p, t,
+                                                                               weight=torch.tensor([1.0, 2.0, 3.0, 4.0])))
+    z = torch.tensor([-100.0, -1.0, 0.0, 50.0])
+    log(F.binary_cross_entropy_with_logits(z, t, pos_weight=torch.tensor([3.0]), reduction="none"),
+        F.binary_cross_entropy_with_logits(z, t, reduction="sum"))
+    log(_raises(lambda: F.binary_cross_entropy(torch.tensor([1.5]), torch.tensor([1.0]))))
+    log(_raises(lambda: F.binary_cross_entropy(p, t[:2])))
+    rate = torch.tensor([0.5, 2.0, 0.0])
+    k = torch.tensor([1.0, 3.0, 0.0])
+    log(F.poisson_nll_loss(rate, k, log_input=False, reduction="none"),
+        F.poisson_nll_loss(rate, k, log_input=True, full=True, reduction="none"))
+    inp = torch.tensor([[0.2, 0.3, 0.5]]).log()
+    tgt = torch.tensor([[0.1, 0.0, 0.9]])
+    log(F.kl_div(inp, tgt, reduction="none"), F.kl_div(inp, tgt, reduction="batchmean"),
+        F.kl_div(inp, tgt.log(), reduction="sum", log_target=True))
+    log(F.kl_div(inp, tgt, reduction="mean"))
+    log(F.gaussian_nll_loss(torch.tensor([1.0, 2.0]), torch.tensor([1.5, 1.0]),
+                            torch.tensor([0.5, 1e-9]), full=True, reduction="none"))
+
+
+@program(tol=_ULP)
+def margin_and_regression_losses(torch, log):
+    F = torch.nn.functional
+    a, b = torch.tensor([0.5, -1.0, 2.0]), torch.tensor([1.0, 1.0, -3.0])
+    y = torch.tensor([1.0, -1.0, 1.0])
+    log(F.margin_ranking_loss(a, b, y, margin=0.5, reduction="none"),
+        F.hinge_embedding_loss(a, y, margin=1.5, reduction="none"),
+        F.soft_margin_loss(a, y, reduction="none"), F.huber_loss(a, b, delta=0.7, reduction="none"),
+        F.smooth_l1_loss(a, b, beta=0.0, reduction="none"), F.l1_loss(a, b, reduction="sum"))
+    x = torch.tensor([[0.1, 0.2, 0.4, 0.8], [0.3, -0.1, 0.2, 0.0]])
+    yt = torch.tensor([[3, 0, -1, 1], [1, 2, 3, -1]])
+    log(F.multilabel_margin_loss(x, yt, reduction="none"),
+        F.multi_margin_loss(x, torch.tensor([3, 0]), p=2, margin=0.5, weight=torch.tensor(
+            [1.0, 2.0, 1.0, 1.0]), reduction="none"),
+        F.multilabel_soft_margin_loss(x, (yt > 0).float(), reduction="none"))
+    e1, e2 = torch.tensor([[1.0, 0.0], [1.0, 1.0]]), torch.tensor([[0.0, 1.0], [2.0, 2.0]])
+    log(F.cosine_embedding_loss(e1, e2, torch.tensor([1, -1]), margin=0.1, reduction="none"),
+        F.triplet_margin_loss(e1, e2, e2.flip(0), swap=True, p=1, reduction="none"))
+    log(_raises(lambda: F.mse_loss(a, b[:2])))
+    with_bcast = F.mse_loss(a, torch.tensor(1.0))
+    log(with_bcast)
+
+
+# Optimizers and state
+
+
+@program(tol=_TRAIN)
+def optimizer_state_dict_round_trip_then_continue(torch, log):
+    nn = torch.nn
+
+    def make():
+        torch.manual_seed(5)
+        m = nn.Linear(3, 2)
+        o = torch.optim.Adam([{"params": [m.weight]}, {"params": [m.bias], "lr": 0.01}],
+                             lr=0.05, amsgrad=True)
+        return m, o
+
+    x, y = torch.randn(8, 3), torch.randn(8, 2)
+    m, o = make()
+    for _ in range(3):
+        o.zero_grad()
+        nn.functional.mse_loss(m(x), y).backward()
+        o.step()
+    buf = io.BytesIO()
+    torch.save({"model": m.state_dict(), "opt": o.state_dict()}, buf)
+    for _ in range(2):
+        o.zero_grad()
+        nn.functional.mse_loss(m(x), y).backward()
+        o.step()
+    ref = m.weight.detach().clone()
+    buf.seek(0)
+    ck = torch.load(buf)
+    m2, o2 = make()
+    m2.load_state_dict(ck["model"])
+    o2.load_state_dict(ck["opt"])
+    log(sorted(ck["opt"]["state"][0]), ck["opt"]["param_groups"][1]["lr"], ck["opt"]["state"][0]["step"])
+    for _ in range(2):
+        o2.zero_grad()
+        nn.functional.mse_loss(m2(x), y).backward()
+        o2.step()
+    log(m2.weight, ref, torch.equal(m2.weight, ref))
+    log(_raises(lambda: o2.load_state_dict({"state": {}, "param_groups": []})))
+
+
+@program(tol=_TRAIN)
+def add_param_group_mid_training(torch, log):
+    nn = torch.nn
+    body, head = nn.Linear(3, 3), nn.Linear(3, 1)
+    for p in body.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.SGD(head.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    x, y = torch.randn(10, 3), torch.randn(10, 1)
+    for step in range(4):
+        if step == 2:
+            for p in body.parameters():
+                p.requires_grad_(True)
+            opt.add_param_group({"params": body.parameters(), "lr": 0.01})
+        opt.zero_grad(set_to_none=(step % 2 == 0))
+        loss = nn.functional.mse_loss(head(body(x).relu()), y)
+        loss.backward()
+        opt.step()
+        log(step, loss, len(opt.param_groups), [g["lr"] for g in opt.param_groups],
+            [g["momentum"] for g in opt.param_groups])
+    log(_raises(lambda: opt.add_param_group({"params": head.weight})))
+    log(_raises(lambda: opt.add_param_group({"params": [torch.ones(2)]})))
+    sd = opt.state_dict()
+    log([g["params"] for g in sd["param_groups"]], sorted(sd["state"]))
+
+
+@program(tol=_TRAIN)
+def optimizers_with_maximize_and_foreach_flags(torch, log):
+    res = []
+    for name, kw in [("SGD", dict(lr=0.1, maximize=True)), ("Adam", dict(lr=0.1, maximize=True)),
+                     ("AdamW", dict(lr=0.1, foreach=False)), ("RMSprop", dict(lr=0.01, centered=True)),
+                     ("Adamax", dict(lr=0.1)), ("NAdam", dict(lr=0.1, decoupled_weight_decay=True,
+                                                               weight_decay=0.1)),
+                     ("RAdam", dict(lr=0.1)), ("Rprop", dict(lr=0.1, etas=(0.3, 1.5))),
+                     ("ASGD", dict(lr=0.1)), ("Adadelta", dict(lr=1.0, rho=0.5))]:
+        torch.manual_seed(0)
+        p = torch.nn.Parameter(torch.randn(4))
+        opt = getattr(torch.optim, name)([p], **kw)
+        for _ in range(5):
+            opt.zero_grad()
+            ((p - 1) ** 2).sum().backward()
+            opt.step()
+        res.append((name, p.detach().clone()))
+    log(res)
+    log(repr(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)))
+
+
+@program()
+def optimizer_errors_users_hit(torch, log):
+    p = torch.nn.Parameter(torch.ones(2))
+    log(_raises(lambda: torch.optim.SGD([p], lr=-1)))
+    log(_raises(lambda: torch.optim.Adam([p], betas=(1.0, 0.9))))
+    log(_raises(lambda: torch.optim.SGD([], lr=0.1)))
+    log(_raises(lambda: torch.optim.SGD(p, lr=0.1)))
+    log(_raises(lambda: torch.optim.SGD([p, p], lr=0.1)))
+    log(_raises(lambda: torch.optim.SGD([p], lr=0.1, nesterov=True)))
+    log(_raises(lambda: torch.optim.Adam([p], eps=-1)))
+    log(_raises(lambda: torch.optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)))
+    opt = torch.optim.SGD([p], lr=0.1)
+    opt.step()
+    log(p, opt.state_dict()["state"])
+    log(_raises(lambda: torch.optim.lr_scheduler.StepLR(opt, step_size=1, last_epoch=3)))
+
+
+# Saving and loading
+
+
+@program(tol=_TRAIN)
+def save_load_whole_modules_and_tensors_to_bytesio(torch, log):
+    nn = torch.nn
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Conv1d(2, 3, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(12, 2))
+    model(torch.randn(4, 2, 6))
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    buf.seek(0)
+    sd = torch.load(buf, weights_only=True)
+    log(list(sd), sd["1.num_batches_tracked"], sd["1.running_mean"])
+    fresh = nn.Sequential(nn.Conv1d(2, 3, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(12, 2))
+    log(fresh.load_state_dict(sd))
+    fresh.eval()
+    model.eval()
+    x = torch.randn(2, 2, 6)
+    log(torch.equal(fresh(x), model(x)))
+    t = torch.arange(10.0)
+    view = t[2:5]
+    buf2 = io.BytesIO()
+    torch.save({"t": t, "v": view, "n": 3, "s": "x", "l": [t[:1]]}, buf2)
+    buf2.seek(0)
+    back = torch.load(buf2)
+    back["v"][0] = -1
+    log(back["t"], back["v"], back["v"].storage_offset(), back["n"], back["s"], back["l"])
+    bad = {"0.weight": torch.zeros(3, 2, 4)}
+    log(_raises(lambda: fresh.load_state_dict(bad, strict=False)))
+    log(_raises(lambda: fresh.load_state_dict({"zzz": torch.zeros(1)})))
+
+
+@program()
+def save_load_dtypes_and_requires_grad(torch, log):
+    items = {"f16": torch.tensor([1.5], dtype=torch.float16), "bf": torch.tensor([2.5]).bfloat16(),
+             "b": torch.tensor([True]), "c": torch.tensor([1 + 2j]), "i8": torch.tensor([-3], dtype=torch.int8),
+             "p": torch.nn.Parameter(torch.ones(2)), "g": torch.ones(2, requires_grad=True),
+             "nc": torch.arange(6.0).reshape(2, 3).t(), "size": torch.Size([2, 3]),
+             "dt": torch.float64}
+    buf = io.BytesIO()
+    torch.save(items, buf)
+    buf.seek(0)
+    back = torch.load(buf, weights_only=False)
+    log([(k, type(v).__name__) for k, v in back.items()])
+    log(back["f16"], back["bf"], back["b"], back["c"], back["i8"], back["p"], back["g"].requires_grad,
+        back["nc"].stride(), back["nc"].is_contiguous(), back["size"], back["dt"])
+
+
+# Data loading
+
+
+@program()
+def dataloader_samplers_collate_and_drop_last(torch, log):
+    data = _module(torch, "utils.data")
+    DataLoader, TensorDataset, SequentialSampler = data.DataLoader, data.TensorDataset, data.SequentialSampler
+    RandomSampler, BatchSampler = data.RandomSampler, data.BatchSampler
+    WeightedRandomSampler, SubsetRandomSampler = data.WeightedRandomSampler, data.SubsetRandomSampler
+    ds = TensorDataset(torch.arange(10.0), torch.arange(10) % 3)
+    log(len(ds), ds[3])
+    dl = DataLoader(ds, batch_size=4, drop_last=True)
+    log(len(dl), [b[0].tolist() for b in dl])
+    dl = DataLoader(ds, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(1))
+    log([b[1].tolist() for b in dl])
+    bs = BatchSampler(SequentialSampler(range(7)), batch_size=3, drop_last=False)
+    log(list(bs), len(bs))
+    log(list(RandomSampler(range(5), replacement=True, num_samples=7,
+                           generator=torch.Generator().manual_seed(2))))
+    log(list(WeightedRandomSampler([0.1, 0.0, 5.0, 1.0], 6, generator=torch.Generator().manual_seed(3))))
+    log(list(SubsetRandomSampler([10, 20, 30], generator=torch.Generator().manual_seed(4))))
+
+    def collate(batch):
+        xs, ys = zip(*batch)
+        return torch.stack(xs).sum(), list(ys)
+
+    dl = DataLoader(ds, batch_size=3, collate_fn=collate, sampler=[9, 0, 5, 5, 1])
+    log(list(dl))
+    dl = DataLoader(ds, batch_sampler=[[0, 1], [2]])
+    log([b[0] for b in dl])
+    dl = DataLoader(ds, batch_size=None)
+    log(next(iter(dl)))
+    log(_raises(lambda: DataLoader(ds, batch_size=2, shuffle=True, sampler=[0, 1])))
+    log(_raises(lambda: DataLoader(ds, batch_sampler=[[0]], batch_size=2)))
+
+
+@program()
+def default_collate_on_dicts_numbers_and_strings(torch, log):
+    data = _module(torch, "utils.data")
+    DataLoader, Dataset = data.DataLoader, data.Dataset
+    default_collate = _module(torch, "utils.data.dataloader").default_collate
+
+    class DS(Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return {"x": torch.full((2,), float(i)), "y": i, "name": f"item{i}", "w": i * 0.5,
+                    "flag": i % 2 == 0, "pair": (i, -i)}
+
+    dl = DataLoader(DS(), batch_size=2)
+    for b in dl:
+        log(b)
+    log(default_collate([1, 2]), default_collate([1.5, 2.5]), default_collate([True, False]),
+        default_collate([[1, 2], [3, 4]]))
+    import numpy as np
+    log(default_collate([np.array([1, 2]), np.array([3, 4])]), default_collate([np.float32(1.0)]))
+    log(_raises(lambda: default_collate([torch.ones(2), torch.ones(3)])))
+    log(_raises(lambda: default_collate([object()])))
+
+
+@program()
+def random_split_subset_concat_and_chain(torch, log):
+    data = _module(torch, "utils.data")
+    random_split, Subset, ConcatDataset = data.random_split, data.Subset, data.ConcatDataset
+    TensorDataset, ChainDataset, IterableDataset = data.TensorDataset, data.ChainDataset, data.IterableDataset
+    ds = TensorDataset(torch.arange(10))
+    a, b = random_split(ds, [0.7, 0.3], generator=torch.Generator().manual_seed(42))
+    log(len(a), len(b), a.indices, b.indices)
+    c, d, e = random_split(range(10), [5, 3, 2], generator=torch.Generator().manual_seed(0))
+    log(list(c), list(d), list(e))
+    log(_raises(lambda: random_split(range(10), [5, 3])))
+    sub = Subset(ds, [9, 1])
+    cat = ConcatDataset([sub, ds])
+    log(len(cat), cat[0], cat[2], cat[-1], cat.cumulative_sizes)
+
+    class It(IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(range(self.n))
+
+    log(list(ChainDataset([It(2), It(3)])))
+    log(_raises(lambda: ConcatDataset([])))
+
+
+# Random generators
+
+
+@program()
+def generators_fork_rng_and_states(torch, log):
+    g = torch.Generator().manual_seed(123)
+    a = torch.randn(3, generator=g)
+    st = g.get_state()
+    b = torch.rand(2, generator=g)
+    g.set_state(st)
+    log(a, b, torch.rand(2, generator=g), g.initial_seed())
+    torch.manual_seed(7)
+    x1 = torch.randn(2)
+    with torch.random.fork_rng():
+        torch.randn(100)
+        inner = torch.randint(0, 10, (3,))
+    x2 = torch.randn(2)
+    torch.manual_seed(7)
+    log(x1, inner, x2, torch.equal(torch.cat([torch.randn(2), torch.randn(2)]), torch.cat([x1, x2])))
+    s = torch.get_rng_state()
+    r1 = torch.randperm(6)
+    torch.set_rng_state(s)
+    log(r1, torch.randperm(6), torch.initial_seed(), s.dtype, s.shape)
+    log(torch.multinomial(torch.tensor([0.2, 0.0, 0.8]), 5, replacement=True,
+                          generator=torch.Generator().manual_seed(1)),
+        torch.bernoulli(torch.full((5,), 0.5), generator=torch.Generator().manual_seed(1)),
+        torch.normal(torch.zeros(3), torch.ones(3), generator=torch.Generator().manual_seed(1)),
+        torch.randint(3, 9, (4,), generator=torch.Generator().manual_seed(1), dtype=torch.int16))
+    log(_raises(lambda: torch.multinomial(torch.tensor([0.5, 0.5]), 3)))
+    log(_raises(lambda: torch.Generator().manual_seed(-1).initial_seed()))
+
+
+@program()
+def random_in_place_fillers(torch, log):
+    t = torch.empty(6)
+    log(t.uniform_(-2, 2), t.normal_(3, 0.1), t.exponential_(2.0), t.geometric_(0.5),
+        t.cauchy_(), t.log_normal_(0, 0.5), t.random_(0, 5), t.bernoulli_(0.3))
+    i = torch.empty(5, dtype=torch.int32)
+    log(i.random_(10), i.random_(), torch.empty(3, dtype=torch.bool).random_(),
+        torch.empty(3, dtype=torch.uint8).random_(250, 256))
+    log(torch.rand(2, dtype=torch.float64), torch.randn(2, dtype=torch.float16),
+        torch.randint_like(torch.zeros(3), 4), torch.rand_like(torch.zeros(2, dtype=torch.float64)),
+        torch.randn(2, 2, dtype=torch.complex64))
+    log(_raises(lambda: torch.empty(2, dtype=torch.int64).normal_()))
+    log(_raises(lambda: torch.empty(2).uniform_(3, 1)))
+
+
+# Errors users hit
+
+
+@program()
+def shape_mismatch_messages(torch, log):
+    a, b = torch.ones(2, 3), torch.ones(4, 5)
+    log(_raises(lambda: a @ b))
+    log(_raises(lambda: a + torch.ones(3, 2)))
+    log(_raises(lambda: torch.nn.Linear(4, 2)(a)))
+    log(_raises(lambda: a.view(4)))
+    log(_raises(lambda: a.t().view(6)))
+    log(_raises(lambda: a.reshape(-1, -1)))
+    log(_raises(lambda: torch.cat([a, b])))
+    log(_raises(lambda: torch.stack([a, a.t()])))
+    log(_raises(lambda: a.expand(3, 3)))
+    log(_raises(lambda: torch.nn.Conv2d(3, 4, 3)(torch.ones(1, 2, 5, 5))))
+    log(_raises(lambda: torch.nn.Conv2d(3, 4, 3)(torch.ones(1, 3, 2, 2))))
+    log(_raises(lambda: torch.bmm(torch.ones(2, 2, 3), torch.ones(3, 3, 2))))
+    log(_raises(lambda: torch.mm(torch.ones(3), torch.ones(3))))
+    log(_raises(lambda: a.permute(0, 0)))
+    log(_raises(lambda: a.sum(dim=2)))
+    log(_raises(lambda: a.transpose(0, 3)))
+    log(_raises(lambda: a.squeeze(5)))
+    log(_raises(lambda: torch.nn.BatchNorm1d(3)(torch.ones(1, 3))))
+    log(_raises(lambda: torch.nn.Embedding(3, 2)(torch.tensor([3]))))
+    log(_raises(lambda: torch.nn.functional.one_hot(torch.tensor([3]), 3)))
+    log(_raises(lambda: torch.nn.LayerNorm(4)(a)))
+    log(_raises(lambda: a.split([1, 1], dim=1)))
+    log(_raises(lambda: torch.where(torch.ones(2, dtype=torch.bool), a, b)))
+
+
+@program()
+def dtype_and_device_errors(torch, log):
+    f, d, i = torch.ones(2), torch.ones(2, dtype=torch.float64), torch.ones(2, dtype=torch.long)
+    log(_raises(lambda: f @ d.reshape(2, 1)))
+    log(_raises(lambda: torch.nn.Linear(2, 2)(d)))
+    log(_raises(lambda: torch.nn.Linear(2, 2)(i)))
+    log(_raises(lambda: torch.nn.Embedding(3, 2)(torch.tensor([1.0]))))
+    log(_raises(lambda: f.index_select(0, torch.tensor([0.0]))))
+    log(_raises(lambda: torch.zeros(2).scatter_(0, torch.tensor([0]), d[:1])))
+    log(_raises(lambda: f[torch.tensor([1.0])]))
+    log(_raises(lambda: torch.ones(2, device="meta") + 1 if False else torch.device("cuda:x")))
+    log(_raises(lambda: f.to("tpu")))
+    log(_raises(lambda: torch.arange(3).float().masked_fill(torch.tensor([1, 0, 1]), 0)))
+    log(_raises(lambda: torch.sqrt(torch.tensor(["a"]) if False else None)))
+    log(_raises(lambda: torch.nn.functional.nll_loss(torch.ones(2, 3), torch.tensor([0.0, 1.0]))))
+    log(_raises(lambda: torch.matmul(i.reshape(1, 2), f.reshape(2, 1))))
+    log(_raises(lambda: torch.lerp(f, d, 0.5)))
+    log(_raises(lambda: torch.mm(torch.ones(2, 2, dtype=torch.int32), torch.ones(2, 2, dtype=torch.int32)).sum()))
+    log(f.to("cpu") is f, f.to(torch.float32) is f, f.to(torch.float64).dtype, f.cpu() is f,
+        f.type(torch.int32).dtype, f.type(), d.type())
 
 
 # (more programs above this line)
