@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from test_probe17_programs import _module
+from test_probe17_programs import _every_warning, _module
 from test_probe18_programs import _check, _raises
 
 PROGRAMS = {}
@@ -1512,6 +1512,452 @@ def dtype_and_device_errors(torch, log):
         f.type(torch.int32).dtype, f.type(), d.type())
 
 
+# Tensor utilities
+
+
+@program()
+def repeat_roll_and_combinatorics(torch, log):
+    x = torch.tensor([[1, 2], [3, 4]])
+    log(x.repeat_interleave(2), x.repeat_interleave(torch.tensor([1, 3]), dim=0),
+        torch.repeat_interleave(torch.tensor([2, 0, 1])), x.repeat(2, 1, 3).shape,
+        x.repeat_interleave(torch.tensor([2, 1]), dim=1, output_size=3))
+    log(torch.roll(torch.arange(6).reshape(2, 3), shifts=(1, -1), dims=(0, 1)),
+        torch.roll(torch.arange(5), 7), torch.roll(torch.arange(6).reshape(2, 3), 1))
+    v = torch.tensor([1, 2, 3])
+    log(torch.combinations(v), torch.combinations(v, r=3), torch.combinations(v, with_replacement=True),
+        torch.cartesian_prod(v, torch.tensor([4, 5])), torch.tril_indices(3, 3, offset=-1),
+        torch.triu_indices(2, 4, offset=1))
+    a, b = torch.meshgrid(torch.arange(2), torch.arange(3), indexing="xy")
+    log(a, b, torch.meshgrid(torch.arange(2), torch.arange(3), indexing="ij")[0])
+    log(torch.block_diag(torch.ones(1, 2), torch.tensor([[5]]), torch.zeros(2, 1)),
+        torch.kron(torch.tensor([[1, 2]]), torch.tensor([[1], [10]])),
+        torch.vander(torch.tensor([1, 2, 3]), N=3), torch.vander(torch.tensor([2.0, 3.0]), increasing=True))
+    log(torch.tensor_split(torch.arange(7), 3), torch.tensor_split(torch.arange(7), [1, 5]),
+        torch.arange(7).chunk(3), torch.arange(6).chunk(4), torch.arange(5).split([1, 4]))
+
+
+@program()
+def histc_histogram_and_bincount(torch, log):
+    x = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0, 2.0, 3.5, -1.0])
+    log(torch.histc(x, bins=4, min=0, max=2), torch.histc(x, bins=3),
+        torch.histogram(x, bins=4), torch.histogram(x, bins=torch.tensor([0.0, 1.0, 4.0])),
+        torch.histogram(x, bins=2, range=(0.0, 2.0), weight=torch.arange(8.0), density=True))
+    log(torch.histc(torch.tensor([1.0, 1.0]), bins=2), _raises(lambda: torch.histc(
+        torch.tensor([1, 2]), bins=2)))
+    h = torch.histogramdd(torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.5, 0.9]]), bins=[2, 2])
+    log(h.hist, h.bin_edges)
+
+
+@program()
+def nan_handling_functions(torch, log):
+    x = torch.tensor([1.0, float("nan"), 3.0, float("inf"), -float("inf")])
+    log(x.nansum(), x[:3].nanmean(), x.nan_to_num(), x.nan_to_num(nan=0.5, posinf=9.0, neginf=-9.0),
+        torch.nan_to_num(torch.tensor([float("nan")], dtype=torch.float16)),
+        torch.isclose(x, x), torch.isclose(x, x, equal_nan=True), x.isfinite(), x.isnan().any())
+    log(x.clamp(0, 2), x.clamp(min=2), torch.clamp(x, min=torch.tensor(0.0), max=torch.full((5,), 2.0)),
+        torch.maximum(x, torch.zeros(5)), torch.fmax(x, torch.zeros(5)), torch.fmin(x, torch.zeros(5)))
+    m = torch.tensor([[1.0, float("nan")], [float("nan"), float("nan")]])
+    log(m.nanmedian(), m.nanmedian(1), m.nanquantile(0.5, dim=0), m.nansum(1), m.nanmean(0))
+    log(torch.where(x > 1, x, 0.0), torch.where(x.isnan(), torch.tensor(0.0), x), x.sort().values,
+        x.max(), x.min(), x.sum(), x.mean(), x.amax(), x.logsumexp(0))
+    log(torch.tensor([0.0]) / 0, torch.tensor([1.0]) / 0, torch.tensor([-1.0]) / 0,
+        torch.tensor([1]) / 0, torch.tensor([0]) / 0)
+
+
+@program(tol=_ULP)
+def elementwise_binary_functions(torch, log):
+    a = torch.tensor([1.5, -2.0, 0.0, 3.0, -0.0])
+    b = torch.tensor([2.0, 3.0, -1.0, -0.5, 2.0])
+    log(torch.copysign(a, b), torch.hypot(a, b), torch.atan2(a, b), torch.float_power(a, 2),
+        torch.float_power(torch.tensor([2]), -1), torch.true_divide(torch.tensor([3]), 2),
+        torch.xlogy(a, b.abs()), torch.xlogy(0.0, torch.tensor([0.0, float("nan")])),
+        torch.ldexp(a, torch.tensor([1, 2, 3, -1, 0])), torch.frexp(a), torch.sgn(a), a.signbit(),
+        torch.nextafter(a, b), torch.heaviside(a, torch.tensor([0.5])))
+    log(torch.addcmul(a, a, b, value=0.5), torch.addcdiv(a, a, b, value=-2),
+        torch.lerp(a, b, 0.25), torch.lerp(a, b, torch.tensor([0.0, 0.5, 1.0, 2.0, -1.0])),
+        torch.logaddexp(a, b), torch.logaddexp2(a, b))
+    log(torch.round(torch.tensor([0.5, 1.5, 2.5, -0.5, -1.5])), torch.round(
+        torch.tensor([1.2345, -2.5551, 1234.5]), decimals=2), torch.round(torch.tensor([1234.5]),
+                                                                          decimals=-2),
+        torch.trunc(torch.tensor([-1.7, 1.7])), torch.frac(torch.tensor([-1.7, 1.7])),
+        torch.floor(torch.tensor([-0.5])), torch.ceil(torch.tensor([-0.5])))
+
+
+@program(tol=_ULP)
+def conversions_out_of_range_and_rounding(torch, log):
+    f = torch.tensor([1.7, -1.7, 300.0, -300.0, 0.5])
+    log(f.to(torch.int32), f.to(torch.int8) if False else f.clamp(-128, 127).to(torch.int8),
+        f.long(), f.bool(), torch.tensor([0.0, -0.0, float("nan")]).bool())
+    log(torch.tensor([70000.0, 1e-8, 65504.0, 65520.0]).half(),
+        torch.tensor([1.00390625, 1.01171875, 3.0e38]).bfloat16(),
+        torch.tensor([1 / 3], dtype=torch.float64).float().double(),
+        torch.tensor([2 ** 24 + 1]).float().long(), torch.tensor([True, False]).float(),
+        torch.tensor([257, -1]).to(torch.uint8), torch.tensor([128, 255]).to(torch.int8))
+    c = torch.tensor([1.5 + 2.5j])
+    log(c.real, c.imag, c.abs(), c.angle(), torch.view_as_real(c), c.conj().is_conj(),
+        c.conj().resolve_conj().is_conj(), torch.polar(torch.tensor([2.0]), torch.tensor([0.0])))
+    with __import__("warnings").catch_warnings(record=True) as w:
+        __import__("warnings").simplefilter("always")
+        r = c.float() if False else c.real.float()
+    log(r, _raises(lambda: torch.tensor([1 + 1j]).long() if False else int(torch.tensor(1 + 1j))))
+
+
+@program()
+def reductions_with_options(torch, log):
+    x = torch.tensor([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]])
+    log(x.var(), x.var(1, correction=0), x.var(0, unbiased=False, keepdim=True), x.std(1, correction=2),
+        torch.var_mean(x, 1), torch.std_mean(x, dim=0, correction=0), torch.aminmax(x),
+        torch.aminmax(x, dim=1, keepdim=True), x.logsumexp((0, 1)), x.norm(), x.norm(p=1, dim=1),
+        x.norm(p="fro"), torch.linalg.vector_norm(x, ord=float("inf"), dim=0),
+        torch.count_nonzero(x - 2), torch.count_nonzero(x > 2, dim=0))
+    log(x.all(dim=1, keepdim=True), x.bool().any(0), x.prod(dtype=torch.float64),
+        torch.tensor([]).sum(), torch.tensor([]).prod(), torch.tensor([]).mean(),
+        torch.zeros(0, 3).sum(0), torch.zeros(0, 3).amax(1).shape)
+    log(_raises(lambda: torch.tensor([]).max()), _raises(lambda: torch.zeros(0, 3).amax(0)),
+        _raises(lambda: torch.zeros(0).argmax()))
+    log(x.max(dim=1), x.min(1, keepdim=True), x.median(1), x.mode(1), x.sum((0, 1)),
+        x.mean(-1, keepdim=True), torch.tensor([1.0]).var(), torch.tensor([1.0]).std(correction=0))
+
+
+@program()
+def nonzero_where_masked_and_put(torch, log):
+    x = torch.tensor([[0, 3, 0], [4, 0, 5]])
+    log(x.nonzero(), torch.nonzero(x, as_tuple=True), torch.argwhere(x), torch.where(x > 0),
+        x.masked_select(x > 2), torch.zeros(2, 3).masked_scatter(x > 0, torch.tensor([7.0, 8.0, 9.0, 1.0])))
+    y = torch.zeros(5)
+    y.index_put_((torch.tensor([0, 0, 3]),), torch.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    log(y, y.put(torch.tensor([4, 4]), torch.tensor([1.0, 1.0]), accumulate=True),
+        torch.zeros(2, 2).put_(torch.tensor([3, 0]), torch.tensor([5.0, 6.0])))
+    log(torch.flip(torch.arange(6).reshape(2, 3), [0, 1]), torch.rot90(torch.arange(4).reshape(2, 2)),
+        torch.rot90(torch.arange(4).reshape(2, 2), -1, [0, 1]), torch.fliplr(torch.eye(2)),
+        torch.diag_embed(torch.tensor([[1, 2], [3, 4]]), offset=1).shape,
+        torch.arange(9).reshape(3, 3).diagonal(offset=-1), torch.ones(3, 3).triu(-1),
+        torch.arange(9).reshape(3, 3).trace(), torch.diag(torch.tensor([1, 2]), -1),
+        torch.outer(torch.tensor([1, 2]), torch.tensor([1, 0, -1])))
+    log(torch.where(torch.tensor([True, False]), 1, 2.5), torch.where(torch.tensor([True, False]), 1, 2),
+        torch.where(torch.tensor([True, False]), torch.tensor([1], dtype=torch.int8), 300))
+
+
+@program()
+def reshaping_methods(torch, log):
+    x = torch.arange(24).reshape(2, 3, 4)
+    log(x.unflatten(2, (2, 2)).shape, x.flatten(1).shape, x.flatten(0, 1).shape,
+        x.movedim(0, -1).shape, x.movedim((0, 1), (2, 0)).shape, x.swapaxes(0, 2).shape,
+        x.permute(2, 0, 1).is_contiguous(), x.mT.shape, x.unfold(2, 2, 1).shape,
+        torch.as_strided(torch.arange(6), (2, 2), (1, 2)), x.narrow(1, 1, 2).shape,
+        x.view(-1, 4).shape, x.view(torch.int32).shape if False else x.view(6, 4).stride(),
+        x[:, :, ::2].stride(), x.t_() if False else x.transpose(1, 2).contiguous().stride())
+    log(x.squeeze().shape, torch.ones(1, 2, 1).squeeze((0, 2)).shape, x.unsqueeze(-1).shape,
+        x.expand(2, -1, -1, -1).shape, x.expand_as(torch.empty(5, 2, 3, 4)).shape,
+        torch.atleast_2d(torch.tensor(1.0)).shape, torch.atleast_3d(torch.ones(2)).shape,
+        torch.hstack([torch.ones(2), torch.zeros(1)]), torch.vstack([torch.ones(2), torch.zeros(2)]).shape,
+        torch.dstack([torch.ones(2, 2), torch.zeros(2, 2)]).shape, torch.column_stack(
+            [torch.ones(2), torch.zeros(2, 2)]).shape)
+    log(x.view(2, 12).view_as(x).shape, x.reshape_as(torch.empty(4, 6)).shape,
+        x.contiguous() is x, x.t().contiguous().is_contiguous() if False else x.is_contiguous())
+    log(_raises(lambda: x.unflatten(1, (2, 2))), _raises(lambda: x.flatten(2, 1)),
+        _raises(lambda: x.movedim(0, 0).view(5)))
+
+
+# Module API
+
+
+@program()
+def module_containers_printing_and_api(torch, log):
+    nn = torch.nn
+    shared = nn.Linear(2, 2)
+    net = nn.ModuleDict({"enc": nn.Sequential(shared, nn.ReLU()), "dec": shared,
+                         "heads": nn.ModuleList([nn.Linear(2, 1), nn.Identity()])})
+    net.params = nn.ParameterList([nn.Parameter(torch.ones(2)), nn.Parameter(torch.zeros(1, 3))])
+    net.pd = nn.ParameterDict({"a": nn.Parameter(torch.ones(1))})
+    print(net)
+    log([n for n, _ in net.named_modules()], len(list(net.modules())),
+        [n for n, _ in net.named_parameters()], len(list(net.parameters())),
+        [n for n, _ in net.named_parameters(remove_duplicate=False)])
+    log(net.get_submodule("enc.0") is shared, net.get_parameter("heads.0.bias").shape,
+        _raises(lambda: net.get_submodule("enc.5")), _raises(lambda: net.get_parameter("enc.0.nope")))
+    net["extra"] = nn.Tanh()
+    log(list(net.keys()), "extra" in net, len(net), net.pop("extra").__class__.__name__, len(net))
+    seq = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1))
+    log(len(seq), type(seq[1:]).__name__, len(seq[::2]), type(seq[-1]).__name__)
+    seq.append(nn.Sigmoid())
+    seq.insert(0, nn.Identity())
+    del seq[1]
+    print(seq)
+    log(_raises(lambda: seq[10]), _raises(lambda: nn.ModuleList([nn.ReLU()])[3]))
+    ml = nn.ModuleList([nn.ReLU()]) + nn.ModuleList([nn.Tanh()])
+    ml.extend([nn.GELU()])
+    print(ml)
+
+
+@program()
+def module_attribute_errors_and_buffers(torch, log):
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(2))
+            self.register_buffer("running", torch.zeros(2))
+            self.register_buffer("tmp", torch.ones(1), persistent=False)
+            self.register_buffer("none_buf", None)
+
+        def forward(self, x):
+            return x * self.w + self.running
+
+    n = Net()
+    log(list(n.state_dict()), [b for b, _ in n.named_buffers()], n.none_buf)
+    log(_raises(lambda: setattr(n, "w", torch.ones(2))))
+    n.w = nn.Parameter(torch.full((2,), 3.0))
+    log(n(torch.ones(2)))
+    log(_raises(lambda: n.register_buffer("w", torch.ones(1))))
+    log(_raises(lambda: n.register_parameter("running", nn.Parameter(torch.ones(1)))))
+    log(_raises(lambda: n.register_buffer("a.b", torch.ones(1))))
+    log(_raises(lambda: n.add_module("", nn.ReLU())))
+    log(_raises(lambda: getattr(n, "missing")))
+    log(_raises(lambda: n.register_parameter("p", torch.ones(1))))
+    n.register_parameter("maybe", None)
+    log(list(n.state_dict()), n.maybe, [k for k, _ in n.named_parameters()])
+    del n.running
+    log(list(n.state_dict()), hasattr(n, "running"))
+    n.half()
+    log(n.w.dtype, n.tmp.dtype)
+    n.to(torch.float64)
+    log(n.w.dtype, n.state_dict(keep_vars=True)["w"].requires_grad, n.state_dict()["w"].requires_grad)
+    n.requires_grad_(False)
+    log(n.w.requires_grad, n.training, n.eval().training, n.train().training)
+    log(_raises(lambda: n.train("no")))
+
+
+@program(tol=_TRAIN)
+def batchnorm_momentum_none_and_no_tracking(torch, log):
+    nn = torch.nn
+    bn = nn.BatchNorm1d(2, momentum=None)
+    for i in range(3):
+        bn(torch.randn(4, 2) * (i + 1) + i)
+        log(bn.running_mean, bn.running_var, bn.num_batches_tracked)
+    bn2 = nn.BatchNorm1d(2, track_running_stats=False, affine=False)
+    x = torch.randn(5, 2)
+    log(bn2(x), bn2.running_mean, list(bn2.state_dict()))
+    bn2.eval()
+    log(bn2(x))
+    bn3 = nn.BatchNorm2d(3, eps=1e-3, momentum=0.3)
+    y = torch.randn(2, 3, 2, 2)
+    out = bn3(y)
+    bn3.eval()
+    log(out.mean((0, 2, 3)), bn3(y).mean((0, 2, 3)), bn3.running_var)
+    log(_raises(lambda: nn.BatchNorm2d(3)(torch.randn(2, 3, 4))))
+    inorm = nn.InstanceNorm1d(2, affine=True, track_running_stats=True)
+    log(inorm(torch.randn(3, 2, 5)).shape, inorm.running_mean)
+    print(bn, bn2, inorm)
+
+
+@program(tol=_TRAIN)
+def conv_groups_dilation_padding_modes(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    x = torch.randn(1, 4, 7, 7)
+    for kw in [dict(groups=2), dict(dilation=2, padding=2), dict(padding="same", dilation=2),
+               dict(padding=1, padding_mode="reflect"), dict(padding=1, padding_mode="circular"),
+               dict(padding=2, padding_mode="replicate", stride=2), dict(padding="valid", stride=3)]:
+        conv = nn.Conv2d(4, 4, 3, **kw)
+        y = conv(x)
+        log(sorted(kw), y.shape, y[0, 0, 0, :3])
+    print(nn.Conv2d(4, 8, (3, 1), stride=(2, 1), padding=(1, 0), groups=4, bias=False,
+                    padding_mode="circular"))
+    ct = nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1)
+    log(ct(x).shape, ct(x, output_size=[13, 13]).shape)
+    log(_raises(lambda: nn.Conv2d(4, 6, 3, groups=4)))
+    log(_raises(lambda: nn.Conv2d(4, 4, 3, padding="same", stride=2)))
+    log(_raises(lambda: nn.Conv2d(4, 4, 3, padding="bogus")))
+    log(_raises(lambda: ct(x, output_size=[20, 20])))
+    w = torch.randn(2, 1, 3)
+    log(F.conv1d(torch.randn(1, 2, 5), w, groups=2, padding="same"),
+        F.conv_transpose1d(torch.randn(1, 2, 3), torch.randn(2, 1, 2), stride=2, groups=1))
+
+
+@program(tol=_TRAIN)
+def pooling_options(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(25.0).reshape(1, 1, 5, 5)
+    log(F.avg_pool2d(x, 2, ceil_mode=True), F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+        F.avg_pool2d(x, 3, 2, 1, divisor_override=2), F.max_pool2d(x, 2, 2, ceil_mode=True))
+    out, idx = F.max_pool2d(x, 3, stride=2, dilation=2, return_indices=True)
+    log(out, idx)
+    o1, i1 = F.max_pool1d(torch.tensor([[[1.0, 3.0, 2.0, 3.0, 0.0]]]), 2, 1, return_indices=True)
+    log(o1, i1, F.max_unpool1d(o1, i1, 2, 1))
+    log(F.lp_pool2d(x, 2, 2), F.lp_pool1d(x[0], 1, 3), F.adaptive_max_pool2d(x, (2, 3), return_indices=True),
+        F.adaptive_avg_pool2d(x, (3, None)).shape, F.adaptive_avg_pool1d(x[0], 4))
+    log(_raises(lambda: F.max_pool2d(x, 2, padding=2)))
+    log(_raises(lambda: F.avg_pool2d(x, 6)))
+    log(F.fractional_max_pool2d(x, 2, output_size=3, _random_samples=torch.tensor([[[0.5, 0.5]]])))
+
+
+@program(tol=_ULP)
+def functional_helpers(torch, log):
+    F = torch.nn.functional
+    x = torch.tensor([[3.0, 4.0], [0.0, 0.0], [1.0, -1.0]])
+    log(F.normalize(x), F.normalize(x, p=1, dim=0), F.cosine_similarity(x, x.flip(0)),
+        F.cosine_similarity(x[0], x[2], dim=0), F.pairwise_distance(x, x.flip(0), p=1),
+        F.pdist(x), torch.cdist(x, x, p=0), torch.cdist(x, x, p=float("inf")))
+    log(F.one_hot(torch.tensor([0, 2, 1])), F.one_hot(torch.tensor([[1], [0]]), num_classes=3).shape,
+        F.glu(torch.arange(4.0)), F.softmin(torch.tensor([1.0, 2.0]), 0),
+        F.dropout(torch.ones(3), training=False), F.dropout(torch.ones(3), p=0.0),
+        F.hardtanh(torch.tensor([-2.0, 0.5, 2.0]), -1, 1), F.relu6(torch.tensor([7.0, -1.0])),
+        F.threshold(torch.tensor([0.5, 2.0]), 1.0, -5.0), F.softshrink(torch.tensor([0.3, -2.0]), 0.5))
+    log(F.fold(F.unfold(torch.arange(16.0).reshape(1, 1, 4, 4), 2, stride=2), (4, 4), 2, stride=2),
+        F.unfold(torch.arange(9.0).reshape(1, 1, 3, 3), 2, padding=1).shape,
+        F.pixel_shuffle(torch.arange(8.0).reshape(1, 4, 1, 2), 2),
+        F.pixel_unshuffle(torch.arange(16.0).reshape(1, 1, 4, 4), 2).shape,
+        F.affine_grid(torch.tensor([[[1.0, 0, 0], [0, 1, 0]]]), [1, 1, 2, 3], align_corners=False))
+    log(_raises(lambda: F.one_hot(torch.tensor([1.0]))), _raises(lambda: F.one_hot(torch.tensor([-1]))),
+        _raises(lambda: F.glu(torch.ones(3))), _raises(lambda: F.dropout(torch.ones(2), p=1.5)))
+
+
+@program(tol=_ULP)
+def group_layer_local_response_norms(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(4)
+    x = torch.randn(2, 4, 3)
+    log(F.group_norm(x, 2), F.layer_norm(x, (3,), eps=1e-3)[0], F.local_response_norm(x, 2),
+        F.instance_norm(x)[1, 0], F.layer_norm(x, (4, 3), weight=torch.ones(4, 3) * 2)[0, 0],
+        F.rms_norm(x, (3,))[0, 0])
+    log(_raises(lambda: F.group_norm(x, 3)), _raises(lambda: F.layer_norm(x, (4,))))
+    gn = torch.nn.GroupNorm(2, 4)
+    ln = torch.nn.LayerNorm([4, 3], elementwise_affine=False)
+    print(gn, ln, torch.nn.LayerNorm(3, bias=False), torch.nn.RMSNorm(3))
+    log([n for n, _ in torch.nn.LayerNorm(3, bias=False).named_parameters()])
+
+
+# Autograd details
+
+
+@program()
+def autograd_grad_and_backward_options(torch, log):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.tensor([3.0], requires_grad=True)
+    z = (x ** 3).sum()
+    (gx,) = torch.autograd.grad(z, x, create_graph=True)
+    (ggx,) = torch.autograd.grad(gx.sum(), x)
+    log(gx, ggx, gx.requires_grad)
+    log(torch.autograd.grad((x * 2).sum(), [x, y], allow_unused=True))
+    log(_raises(lambda: torch.autograd.grad((x * 2).sum(), [x, y])))
+    log(torch.autograd.grad((x * 2).sum(), [x, y], allow_unused=True, materialize_grads=True))
+    w = x * y
+    w.sum().backward(retain_graph=True)
+    w.sum().backward(inputs=[y])
+    log(x.grad, y.grad)
+    q = (x * x).sum()
+    q.backward()
+    log(_raises(lambda: q.backward()))
+    out = x * 2
+    log(_raises(lambda: out.backward()))
+    out.backward(torch.tensor([1.0, -1.0]))
+    log(x.grad)
+    log(torch.autograd.grad(x.sum(), x, grad_outputs=torch.tensor(5.0)))
+    v = (x * 1).sum()
+    log(_raises(lambda: torch.autograd.grad(v, x, grad_outputs=torch.ones(2))))
+
+
+@program()
+def non_leaf_grad_warning_and_retain_grad(torch, log):
+    x = torch.ones(2, requires_grad=True)
+    y = x * 3
+    (y * y).sum().backward()
+    log(y.grad, x.grad, y.is_leaf, y.retains_grad)
+    x.grad = None
+    y = x * 3
+    y.retain_grad()
+    (y * y).sum().backward()
+    log(y.grad, y.retains_grad)
+    log(_raises(lambda: setattr(x, "grad", torch.ones(3))))
+    log(_raises(lambda: setattr(x, "grad", torch.ones(2, dtype=torch.int64))))
+    x.grad = torch.zeros(2, dtype=torch.float32)
+    log(x.grad)
+    x.data = torch.tensor([5.0, 6.0])
+    log(x, x.requires_grad)
+    x.data.mul_(2)
+    log(x)
+
+
+@program()
+def anomaly_detection_and_nan_gradients(torch, log):
+    x = torch.tensor([0.0, 1.0], requires_grad=True)
+    y = torch.sqrt(x)
+    y.sum().backward()
+    log(x.grad)
+    x.grad = None
+    z = torch.where(x > 0, x.log(), torch.zeros(2))
+    z.sum().backward()
+    log(x.grad)
+    x.grad = None
+    safe = torch.where(x > 0, torch.where(x > 0, x, torch.ones(2)).log(), torch.zeros(2))
+    safe.sum().backward()
+    log(x.grad)
+    a = torch.tensor([-1.0, 4.0], requires_grad=True)
+    log(torch.is_anomaly_enabled())
+    with torch.autograd.detect_anomaly(check_nan=True):
+        log(torch.is_anomaly_enabled())
+        b = a.abs().sqrt() * 0
+        b.sum().backward()
+    log(a.grad)
+
+
+# Python protocols on tensors
+
+
+@program()
+def tensor_python_protocols(torch, log):
+    import math
+    import operator
+    t = torch.tensor([3, 1, 2])
+    log(len(t), list(t), [int(v) for v in t], 2 in t, 5 in t, t.tolist()[::-1],
+        ["a", "b", "c", "d"][torch.tensor(1)], operator.index(torch.tensor(2)), abs(torch.tensor(-2.5)),
+        round(torch.tensor(2.567).item(), 2), math.floor(torch.tensor(2.7)), -t, +t, ~torch.tensor(True))
+    log(_raises(lambda: len(torch.tensor(1.0))), _raises(lambda: operator.index(torch.tensor([1, 2]))),
+        _raises(lambda: operator.index(torch.tensor(1.5))), _raises(lambda: iter(torch.tensor(1))))
+    log(divmod(7, torch.tensor(2)) if False else (7 // torch.tensor(2), 7 % torch.tensor(2)),
+        2 ** torch.tensor([1, 2]), torch.tensor([2.0]) ** torch.tensor([0.5]), 1 - torch.tensor([0.25]),
+        3 / torch.tensor([2]), torch.tensor([5]) @ torch.tensor([2]) if False else torch.tensor([5]).dot(torch.tensor([2])))
+    d = {torch.tensor(1): "a"}
+    log(len(d), hash(t) == hash(t), t is t.clone(), t.equal(t.clone()),
+        sorted([torch.tensor(3), torch.tensor(1)]), max(torch.tensor([1, 5, 2])),
+        sum(torch.tensor([1.0, 2.0])), bool(torch.tensor([[True]])))
+    a = torch.tensor([1.0, 2.0])
+    b = a
+    b += 1
+    c = a
+    c = c + 1
+    log(a, c, a is b)
+
+
+@program()
+def tensor_copy_semantics(torch, log):
+    import copy
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = copy.deepcopy(a)
+    c = copy.copy(a)
+    log(b.requires_grad, b is a, c is a, torch.equal(b, a))
+    m = a.detach()
+    m[0] = 7
+    log(a, a._version)
+    d = a.clone().detach()
+    d[0] = 0
+    log(a, d)
+    x = torch.arange(4.0)
+    v = x.view(2, 2)
+    v[0, 0] = 9
+    r = x.reshape(2, 2)
+    r[1, 1] = -1
+    log(x, x.data_ptr() == v.data_ptr(), x.untyped_storage().nbytes())
+    s = x[::2]
+    log(s.is_contiguous(), s.contiguous().data_ptr() == s.data_ptr(), s.storage_offset(),
+        x[1:].storage_offset(), x.numpy().base is not None)
+    q = torch.tensor([1, 2, 3])
+    lst = q.tolist()
+    lst[0] = 100
+    log(q, torch.as_tensor(q) is q, torch.as_tensor(q, dtype=torch.float32) is q)
+
+
 # (more programs above this line)
 
 
@@ -1521,3 +1967,40 @@ def dtype_and_device_errors(torch, log):
 def test_program_like_torch(name):
     fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
+
+
+# Regressions the programs found
+
+
+def _run_both(fn):
+    import torch
+    import ember
+    from test_probe17_programs import _one_torch_thread
+    with _one_torch_thread():
+        return _outcomes(ember, fn), _outcomes(torch, fn)
+
+
+def _outcomes(lib, fn):
+    """What fn(lib) returns and the warnings it gave (round 17's recorder: every warning, but
+    for NumPy's inside ember, which ember's own filter silences)."""
+    with _every_warning() as seen:
+        got = fn(lib)
+    return got, [(w.category.__name__, str(w.message)) for w in seen]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("values", [[float("nan")], [1.0, float("nan")], [float("nan")] * 40,
+                                    [2.0] * 33 + [float("nan")]])
+def test_nan_of_a_whole_max_min_or_aminmax_has_torchs_sign(values, dtype):
+    """torch's CPU max()/min()/aminmax() over all of two or more float16/32/64 elements give the
+    all-ones NaN of its vectorised maximum (sign bit set); amax, max(dim) and one element keep
+    +NaN. ember gave +NaN everywhere (and NumPy's 'invalid value' warning for bfloat16)."""
+    import math
+
+    def run(lib):
+        x = lib.tensor(values, dtype=getattr(lib, dtype))
+        got = [x.max(), x.min(), *x.aminmax(), *x.aminmax(dim=0), x.amax(), x.amin(0),
+               x.max(0).values, x.reshape(1, -1).t().min()]
+        return [math.copysign(1, v.item()) for v in got]
+    got, want = _run_both(run)
+    assert got == want

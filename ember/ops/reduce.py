@@ -370,12 +370,25 @@ def _no_complex(x, name, exc=NotImplementedError):
         raise exc(f"{name}(): does not support complex input")
 
 
+def _all_ones_nan(xp, x, y):
+    """torch's CPU max()/min()/aminmax() over all of two or more float16/32/64 elements: a NaN
+    result is the all-ones NaN its vectorised maximum makes (sign bit set), whatever NaN the
+    input held."""
+    if xp is np and x.size > 1 and x.dtype.kind == "f" and y.size == 1 and y != y:
+        return np.full(y.shape, -1, f"i{x.itemsize}").view(x.dtype)
+    return y
+
+
 def _extreme(name, pick, kernel):
+    whole = kernel in ("max_all", "min_all")
+
     def fwd(xp, x, dims, keepdim):
         _empty_dim_check(x, dims, name)
         if x.dtype.kind == "c":       # torch's kernels have no complex version
             raise NotImplementedError(f'"{kernel}" not implemented for \'{_tname(x.dtype)}\'')
-        y = _arr(xp, pick(x, axis=dims, keepdims=keepdim))
+        y = _arr(xp, ureduce(pick, x, dims, keepdim))
+        if whole:
+            y = _all_ones_nan(xp, x, y)
         return y, (x, y, dims, keepdim)
     fwd.__name__ = name
     return fwd
@@ -399,13 +412,13 @@ def _amax_grad(xp, g, x, y, dims, keepdim):
 
 
 _amax = _make_unary(_op("amax", saves="both")(
-    _extreme("amax", np.max, "max_values_cpu")).vjp(_amax_grad))
+    _extreme("amax", "maximum", "max_values_cpu")).vjp(_amax_grad))
 _amin = _make_unary(_op("amin", saves="both")(
-    _extreme("amin", np.min, "min_values_cpu")).vjp(_amax_grad))
+    _extreme("amin", "minimum", "min_values_cpu")).vjp(_amax_grad))
 _max_all = _make_unary(_op("max_all", saves="both", node="MaxBackward1")(
-    _extreme("max", np.max, "max_all")).vjp(_extreme_grad))
+    _extreme("max", "maximum", "max_all")).vjp(_extreme_grad))
 _min_all = _make_unary(_op("min_all", saves="both", node="MinBackward1")(
-    _extreme("min", np.min, "min_all")).vjp(_extreme_grad))
+    _extreme("min", "minimum", "min_all")).vjp(_extreme_grad))
 
 
 _AMAX_OUT = ("Expected the dtype for input and out to match, but got {result} for input's dtype "
@@ -581,9 +594,11 @@ AMINMAX = _return_type("aminmax", ("min", "max"))
 
 
 @_op("aminmax", saves="both", n_out=2)
-def _aminmax(xp, x, dims, keepdim):
-    lo = _arr(xp, xp.min(x, axis=dims, keepdims=keepdim))
-    hi = _arr(xp, xp.max(x, axis=dims, keepdims=keepdim))
+def _aminmax(xp, x, dims, keepdim, whole):
+    lo = _arr(xp, ureduce("minimum", x, dims, keepdim))
+    hi = _arr(xp, ureduce("maximum", x, dims, keepdim))
+    if whole:
+        lo, hi = _all_ones_nan(xp, x, lo), _all_ones_nan(xp, x, hi)
     return (lo, hi), (x, lo, hi, dims, keepdim)
 
 
@@ -608,7 +623,8 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
         raise NotImplementedError(f'"aminmax_cpu" not implemented for '
                                   f"'{_tname(input.arr.dtype)}'")
     dims = _dims(input, () if dim is None else dim, "aminmax")
-    return _finish_tuple(_apply(_aminmax, (input,), (dims, _keepdim(keepdim, "aminmax"))), out,
+    return _finish_tuple(_apply(_aminmax, (input,), (dims, _keepdim(keepdim, "aminmax"),
+                                                     dim is None)), out,
                          "aminmax", AMINMAX)
 
 
