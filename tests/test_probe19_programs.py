@@ -1958,6 +1958,325 @@ def tensor_copy_semantics(torch, log):
     log(q, torch.as_tensor(q) is q, torch.as_tensor(q, dtype=torch.float32) is q)
 
 
+# Linear algebra and FFT that users call
+
+
+@program(tol=_ULP)
+def linalg_solvers_and_their_errors(torch, log):
+    torch.manual_seed(6)
+    A = torch.randn(3, 3, dtype=torch.float64) + 3 * torch.eye(3, dtype=torch.float64)
+    b = torch.randn(3, 2, dtype=torch.float64)
+    x = torch.linalg.solve(A, b)
+    log(torch.allclose(A @ x, b), torch.linalg.det(A), torch.linalg.slogdet(A),
+        torch.linalg.matrix_rank(A), torch.linalg.inv(A) @ A, torch.linalg.matrix_power(A, -2).shape,
+        torch.linalg.norm(A), torch.linalg.norm(A, ord=2), torch.linalg.cond(A))
+    S = A @ A.T
+    L = torch.linalg.cholesky(S)
+    log(torch.allclose(L @ L.T, S), torch.cholesky_solve(b, L).shape, torch.linalg.eigvalsh(S))
+    Q, R = torch.linalg.qr(torch.randn(4, 3, dtype=torch.float64), mode="reduced")
+    log(Q.shape, R.shape, torch.linalg.qr(torch.randn(4, 3), mode="r")[0].shape,
+        torch.linalg.qr(torch.randn(4, 3), mode="complete")[0].shape)
+    sol = torch.linalg.lstsq(torch.randn(5, 2, dtype=torch.float64), torch.randn(5, 1, dtype=torch.float64))
+    log(sol.solution.shape, sol.residuals.shape, sol.rank, torch.linalg.pinv(torch.ones(2, 3)))
+    sing = torch.tensor([[1.0, 2.0], [2.0, 4.0]])
+    log(_raises(lambda: torch.linalg.inv(sing)), _raises(lambda: torch.linalg.cholesky(-torch.eye(2))),
+        _raises(lambda: torch.linalg.solve(torch.ones(2, 3), torch.ones(2))),
+        _raises(lambda: torch.linalg.det(torch.ones(2, 3))), torch.linalg.det(sing),
+        _raises(lambda: torch.linalg.inv(torch.ones(2, 2, dtype=torch.int64))))
+    log(torch.linalg.inv_ex(sing).info, torch.linalg.cholesky_ex(-torch.eye(2)).info)
+
+
+@program(tol=_ULP)
+def fft_norms_and_shifts(torch, log):
+    x = torch.tensor([1.0, 2.0, 0.0, -1.0, 3.0])
+    log(torch.fft.fft(x), torch.fft.rfft(x, n=8), torch.fft.irfft(torch.fft.rfft(x), n=5),
+        torch.fft.fft(x, norm="ortho"), torch.fft.ifft(x, norm="forward"), torch.fft.fftfreq(5),
+        torch.fft.rfftfreq(6, d=0.5), torch.fft.fftshift(torch.arange(6)),
+        torch.fft.ifftshift(torch.arange(5)), torch.fft.fft2(torch.eye(2)).dtype,
+        torch.fft.hfft(torch.tensor([1 + 0j, 2 - 1j])), torch.fft.fftn(torch.ones(2, 2, dtype=torch.float64)))
+    log(_raises(lambda: torch.fft.fft(x, norm="bad")), _raises(lambda: torch.fft.rfft(x + 1j)))
+    log(torch.fft.fft(torch.arange(4, dtype=torch.int32)).dtype, torch.fft.rfft(x.half() if False else x.double()).dtype)
+
+
+# Training programs
+
+
+@program(tol=_TRAIN)
+def gan_alternating_updates_with_detach(torch, log):
+    nn = torch.nn
+    G = nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(0.2), nn.Linear(8, 2))
+    D = nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+    og = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    od = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    real = torch.randn(16, 2) * 0.5 + 2
+    for step in range(4):
+        z = torch.randn(16, 2)
+        fake = G(z)
+        od.zero_grad()
+        ld = bce(D(real), torch.ones(16, 1)) + bce(D(fake.detach()), torch.zeros(16, 1))
+        ld.backward()
+        od.step()
+        og.zero_grad()
+        lg = bce(D(fake), torch.ones(16, 1))
+        lg.backward()
+        og.step()
+        log(step, ld, lg, [p.grad is None for p in D.parameters()][:1])
+    log(G[0].weight.grad.norm(), D[2].bias)
+
+
+@program(tol=_TRAIN)
+def multi_loss_backward_with_retain_graph(torch, log):
+    nn = torch.nn
+    shared = nn.Linear(3, 4)
+    h1, h2 = nn.Linear(4, 1), nn.Linear(4, 2)
+    x = torch.randn(5, 3)
+    feat = shared(x).tanh()
+    l1 = h1(feat).pow(2).mean()
+    l2 = nn.functional.cross_entropy(h2(feat), torch.tensor([0, 1, 1, 0, 1]))
+    l1.backward(retain_graph=True)
+    g1 = shared.weight.grad.clone()
+    l2.backward()
+    log(g1, shared.weight.grad - g1, h1.weight.grad.shape)
+    shared.zero_grad()
+    feat = shared(x).tanh()
+    torch.autograd.backward([h1(feat).pow(2).mean(), h2(feat).sum()], [torch.tensor(2.0), None])
+    log(shared.weight.grad)
+    log(_raises(lambda: torch.autograd.backward([feat.sum(), feat.sum()], [None])))
+
+
+@program(tol=_TRAIN)
+def autoencoder_with_weight_tying_and_sparsity(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class TiedAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(6, 3)
+            self.dec_bias = nn.Parameter(torch.zeros(6))
+
+        def forward(self, x):
+            h = torch.sigmoid(self.enc(x))
+            return F.linear(h, self.enc.weight.t(), self.dec_bias), h
+
+    m = TiedAE()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2, weight_decay=1e-4, amsgrad=True)
+    x = torch.rand(10, 6)
+    rho = 0.1
+    for it in range(4):
+        rec, h = m(x)
+        rho_hat = h.mean(0)
+        kl = (rho * (rho / rho_hat).log() + (1 - rho) * ((1 - rho) / (1 - rho_hat)).log()).sum()
+        loss = F.mse_loss(rec, x) + 0.1 * kl
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(it, loss, kl)
+    log(sum(p.numel() for p in m.parameters()), opt.state[m.enc.weight]["max_exp_avg_sq"].shape)
+
+
+@program(tol=_TRAIN)
+def seq2seq_teacher_forcing_with_gru(torch, log):
+    nn = torch.nn
+    V, H = 7, 8
+    emb = nn.Embedding(V, H, padding_idx=0)
+    enc = nn.GRU(H, H, batch_first=True)
+    dec = nn.GRU(H, H, batch_first=True)
+    out = nn.Linear(H, V)
+    params = [*emb.parameters(), *enc.parameters(), *dec.parameters(), *out.parameters()]
+    opt = torch.optim.SGD(params, lr=0.5)
+    src = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0]])
+    tgt = torch.tensor([[2, 3, 4, 6], [5, 6, 0, 0]])
+    for ep in range(3):
+        _, h = enc(emb(src))
+        bos = torch.full((2, 1), 6)
+        dec_in = torch.cat([bos, tgt[:, :-1]], 1)
+        o, _ = dec(emb(dec_in), h)
+        logits = out(o)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1), ignore_index=0)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        log(ep, loss, emb.weight.grad[0])
+    with torch.no_grad():
+        _, h = enc(emb(src[:1]))
+        tok = torch.tensor([[6]])
+        seq = []
+        for _ in range(4):
+            o, h = dec(emb(tok), h)
+            tok = out(o).argmax(-1)
+            seq.append(tok.item())
+    log(seq)
+
+
+@program(tol=_TRAIN)
+def cnn_classifier_with_scheduler_and_eval(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                        nn.MaxPool2d(2), nn.Dropout2d(0.0), nn.Conv2d(4, 8, 3), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=1e-3)
+    x, y = torch.randn(6, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1, 2])
+    for ep in range(4):
+        net.train()
+        opt.zero_grad()
+        loss = F.cross_entropy(net(x), y, label_smoothing=0.05)
+        loss.backward()
+        opt.step()
+        sched.step()
+        net.eval()
+        with torch.inference_mode():
+            acc = (net(x).argmax(1) == y).float().mean()
+        log(ep, loss, acc, sched.get_last_lr())
+    log(net[1].running_mean, net[1].num_batches_tracked)
+
+
+# Printing
+
+
+@program()
+def printing_return_types_and_grad_fns(torch, log):
+    x = torch.tensor([[1.0, 5.0], [3.0, 2.0]], requires_grad=True)
+    print(x.max(1))
+    print(torch.sort(torch.tensor([2, 1])))
+    print(torch.topk(torch.tensor([1.0, 3.0]), 1))
+    print(x.sum(), x.mean(1), x * 2, x.exp().sum().grad_fn.name())
+    print(x[0], x.t(), x.view(4), x.relu(), x.unsqueeze(0).squeeze(0))
+    print(torch.linalg.slogdet(torch.eye(2)))
+    print(torch.tensor([1, 2]).unique(return_counts=True))
+    print(x.detach().numpy().dtype, x.dtype, x.shape, x.size(1), x.grad_fn)
+    y = x.clone()
+    y[0, 0] = 1
+    print(y, y.grad_fn.next_functions[0][0].name() if False else type(y.grad_fn).__name__)
+    print(torch.nn.Parameter(torch.ones(2)))
+    print(torch.nn.Parameter(torch.ones(2, dtype=torch.float64), requires_grad=False))
+    print(torch.nn.Buffer(torch.zeros(1)) if hasattr(torch.nn, "Buffer") else torch.zeros(1))
+
+
+@program()
+def printing_wide_and_special_values(torch, log):
+    print(torch.tensor([1e-8, 1e8, 1.0]))
+    print(torch.tensor([0.001, 0.01, 0.1]))
+    print(torch.tensor([1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0]))
+    print(torch.tensor([12345.678, 0.001]))
+    print(torch.tensor([1e-3, 1e3], dtype=torch.float16))
+    print(torch.tensor([65504.0, -65504.0], dtype=torch.float16))
+    print(torch.tensor([1 + 1e-6j, 100 - 2j]))
+    print(torch.tensor([float("nan") + 1j, 1e10j]))
+    print(torch.tensor([-5, 1000000, 3]))
+    print(torch.tensor([[1.5, -2.0], [float("inf"), 0.0]]).t())
+    print(torch.arange(12.0).reshape(3, 4)[:, 1:3])
+    print(torch.full((2, 2), 1e-20))
+    print(torch.tensor([0.0, -0.0, 1e-45]))
+    print(torch.tensor([2.0 ** 60, 1.0], dtype=torch.float64))
+    print(torch.ones(3, 0, 2))
+    print(torch.tensor([[[True]]]))
+    print(torch.randn(70) * 0 + torch.arange(70.0))
+    print(torch.zeros(2, 3, dtype=torch.uint8), torch.ones(2, dtype=torch.int16))
+
+
+@program()
+def printing_modules_with_nesting_and_extra_repr(torch, log):
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.c = c
+            self.conv = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.act = nn.SiLU(inplace=True)
+
+        def extra_repr(self):
+            return f"c={self.c}"
+
+    net = nn.Sequential(
+        nn.Sequential(*[Block(2) for _ in range(3)]),
+        nn.ModuleDict({"norm": nn.GroupNorm(1, 2), "pool": nn.AdaptiveMaxPool2d((1, 1))}),
+        nn.Flatten(start_dim=1, end_dim=-1), nn.Unflatten(1, (1, 2)),
+        nn.Dropout(p=0.25, inplace=False), nn.Embedding(10, 3, padding_idx=1, max_norm=2.0),
+        nn.LSTM(3, 4, batch_first=True, bidirectional=True), nn.Upsample(size=(4, 4)),
+        nn.PReLU(num_parameters=2), nn.Softmax(dim=-1), nn.LogSoftmax(1), nn.Hardtanh(-2, 2),
+        nn.LeakyReLU(0.1), nn.ELU(alpha=0.5), nn.Threshold(0.1, 20), nn.CELU(), nn.GELU("tanh"),
+        nn.Bilinear(2, 3, 4), nn.Identity(), nn.TransformerEncoderLayer(4, 2, 8),
+        nn.MultiheadAttention(4, 2), nn.PixelShuffle(2), nn.ConstantPad2d((1, 2), 0.5),
+        nn.AvgPool2d(2, ceil_mode=True), nn.MaxPool1d(3, 2, 1, dilation=2),
+        nn.EmbeddingBag(5, 2, mode="max"), nn.CosineSimilarity(), nn.PairwiseDistance(p=1),
+        nn.CrossEntropyLoss(label_smoothing=0.1), nn.Softplus(beta=2, threshold=10))
+    print(net)
+    log(len(str(net).splitlines()), repr(nn.ReLU()), str(nn.Linear(2, 3, bias=False)))
+
+
+# Errors users hit
+
+
+@program()
+def common_mistakes_errors(torch, log):
+    x = torch.ones(2, 3, requires_grad=True)
+    log(_raises(lambda: x.numpy()))
+    log(_raises(lambda: torch.ones(3).item()))
+    log(_raises(lambda: torch.tensor([1, 2]).backward()))
+    log(_raises(lambda: torch.ones(1, 3).expand(2, 3).add_(1)))
+    log(_raises(lambda: torch.stack([])))
+    log(_raises(lambda: torch.cat([])))
+    log(_raises(lambda: torch.ones(2).view(-1, 3)))
+    log(_raises(lambda: x.view(3, 2).sum().backward() if False else torch.zeros(2).requires_grad_().sum().backward().foo))
+    log(_raises(lambda: torch.nn.functional.softmax(torch.ones(2, dtype=torch.long), 0)))
+    log(_raises(lambda: torch.tensor([1, 2]).mean()))
+    log(_raises(lambda: torch.randn(2, 2).long().float().requires_grad_().long().requires_grad_()))
+    log(_raises(lambda: torch.ones(2, 2).t().view(4)))
+    log(_raises(lambda: torch.zeros(3)[None, None, None, None, 5]))
+    log(_raises(lambda: torch.nn.Linear(3, 2).weight.add_(1)))
+    log(_raises(lambda: torch.nn.functional.relu(torch.ones(2), inplace=True).t_().t_()
+                if False else torch.tensor([1.0]).resize_(-1)))
+    log(_raises(lambda: torch.zeros(2, 2)[[0, 1, 2]]))
+    log(_raises(lambda: torch.arange(4).reshape(2, 2).float().mean(dim=(0, 0))))
+    log(_raises(lambda: torch.ones(2) < "a"))
+    log(_raises(lambda: torch.ones(2, 3).T.T.mT.shape.numel().foo))
+
+
+@program()
+def broadcasting_and_new_tensor_methods(torch, log):
+    a, b = torch.ones(3, 1), torch.arange(4.0)
+    x, y = torch.broadcast_tensors(a, b)
+    log(x.shape, y.stride(), torch.broadcast_to(b, (2, 4)).stride(), torch.broadcast_shapes((3, 1), (1, 4), (4,)))
+    log(_raises(lambda: torch.broadcast_shapes((2,), (3,))), _raises(lambda: torch.broadcast_to(b, (3,))))
+    t = torch.tensor([1, 2], dtype=torch.int16)
+    log(t.new_zeros(2, 2), t.new_ones((1,)), t.new_full((2,), 7), t.new_empty(3).shape,
+        t.new_tensor([1.5]), t.new_tensor([1.5], dtype=torch.float32), torch.ones(2).type_as(t),
+        t.to(torch.ones(1, dtype=torch.float64)), t.double().dtype, t.int().dtype, t.short() is t)
+    z = torch.zeros(3)
+    z.apply_(lambda v: v + 1) if hasattr(z, "apply_") else None
+    log(z, torch.zeros(2).map_(torch.ones(2), lambda u, v: u + v * 3))
+    log(torch.ones(2, 3, 4, 5).to(memory_format=torch.channels_last).stride(),
+        torch.ones(2, 3, 4, 5).contiguous(memory_format=torch.channels_last).is_contiguous(
+            memory_format=torch.channels_last),
+        torch.empty_like(torch.ones(2, 3, 4, 5).to(memory_format=torch.channels_last)).stride(),
+        torch.ones(2, 3, 4, 5).to(memory_format=torch.channels_last).clone().stride(),
+        torch.ones(2, 3, 4, 5).to(memory_format=torch.channels_last).clone(
+            memory_format=torch.contiguous_format).stride())
+
+
+@program()
+def assert_close_and_allclose_messages(torch, log):
+    tt = torch.testing
+    log(tt.assert_close(torch.tensor([1.0]), torch.tensor([1.0 + 1e-7])))
+    log(_raises(lambda: tt.assert_close(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.5, 3.0]))))
+    log(_raises(lambda: tt.assert_close(torch.tensor([1, 2]), torch.tensor([1, 3]))))
+    log(_raises(lambda: tt.assert_close(torch.tensor([1.0]), torch.tensor([1.0], dtype=torch.float64))))
+    log(_raises(lambda: tt.assert_close(torch.ones(2), torch.ones(3))))
+    log(_raises(lambda: tt.assert_close(torch.tensor([float("nan")]), torch.tensor([float("nan")]))))
+    log(tt.assert_close(torch.tensor([float("nan")]), torch.tensor([float("nan")]), equal_nan=True))
+    log(_raises(lambda: tt.assert_close(torch.tensor([1.0]), torch.tensor([1.1]), rtol=0, atol=0.05,
+                                        msg="custom")))
+    log(tt.assert_close(torch.tensor([1.0]), torch.tensor([1.0], dtype=torch.float64), check_dtype=False))
+    log(_raises(lambda: tt.assert_close(torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[1.0, 2.0], [3.0, 5.0]]))))
+    log(torch.allclose(torch.tensor([1.0]), torch.tensor([1.0 + 1e-6])),
+        _raises(lambda: torch.allclose(torch.tensor([1.0]), torch.tensor([1], dtype=torch.int64))),
+        torch.equal(torch.ones(2), torch.ones(3)), torch.equal(torch.ones(2), torch.ones(2, dtype=torch.int64)))
+
+
 # (more programs above this line)
 
 
@@ -2002,5 +2321,30 @@ def test_nan_of_a_whole_max_min_or_aminmax_has_torchs_sign(values, dtype):
         got = [x.max(), x.min(), *x.aminmax(), *x.aminmax(dim=0), x.amax(), x.amin(0),
                x.max(0).values, x.reshape(1, -1).t().min()]
         return [math.copysign(1, v.item()) for v in got]
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("index", ["(None,) * 4 + (5,)", "(Ellipsis, 9)", "(0, Ellipsis, 9)",
+                                   "(True, 5)", "(None, slice(1, None), 9)", "(1, None, 9)",
+                                   "(lib.tensor([0]), None, 9)", "(slice(None), -7)", "(5,)"])
+def test_an_integer_index_out_of_range_is_named_by_its_position_like_torch(index):
+    """torch's message names the integer's position in the index tuple as its dim (None, True
+    and Ellipsis count one each); ember named the dim of the input it indexed."""
+    def run(lib):
+        x = lib.zeros(2, 3, 4)
+        return _raises(lambda: x[eval(index)]), _raises(lambda: x.__setitem__(eval(index), 1))
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("sizes", [(-1,), (3, -2), (-1, -1, 0), (2 ** 62, 2), (2 ** 32, 2 ** 32, 0),
+                                   (2, 3)])
+def test_resize_to_sizes_whose_numel_overflows_raises_like_torch(sizes):
+    """torch multiplies resize_'s sizes as uint64 (a negative size wraps) and refuses a product
+    that overflowed or passes int64's maximum; ember took -1 as NumPy's inferred size. (torch
+    leaves the refused sizes on the tensor; ember, whose arrays can't hold them, its own.)"""
+    def run(lib):
+        return _raises(lambda: lib.tensor([1.0]).resize_(*sizes))
     got, want = _run_both(run)
     assert got == want

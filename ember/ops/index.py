@@ -241,11 +241,11 @@ def _parse(idx, shape, be, fill=False):
     d = p = 0                 # dim in the input, dim in the result of `basic`
     last = None
     whole = True                # `basic` takes every dim whole (the view is the tensor)
-    for kind, v in items:
+    for at, (kind, v) in enumerate(items):
         if kind == "int":
             n = shape[d]
-            if not -n <= v < n:
-                raise IndexError(f"index {v} is out of bounds for dimension {d} with size {n}")
+            if not -n <= v < n:     # torch names the index's position in the tuple as its dim
+                raise IndexError(f"index {v} is out of bounds for dimension {at} with size {n}")
             basic.append(v + n if v < 0 else v)
             d += 1
             last = "select"
