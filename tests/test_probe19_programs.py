@@ -2277,6 +2277,264 @@ def assert_close_and_allclose_messages(torch, log):
         torch.equal(torch.ones(2), torch.ones(3)), torch.equal(torch.ones(2), torch.ones(2, dtype=torch.int64)))
 
 
+# Warnings users see
+
+
+@program()
+def deprecation_and_misuse_warnings(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    x = torch.randn(2, 3)
+    log(F.softmax(x).shape, F.log_softmax(x).shape, nn.Softmax()(x).shape)
+    log(torch.range(0, 2), torch.ones(2, 3, 4).T.shape if False else torch.ones(2, 3).T.shape)
+    loss = nn.MSELoss(size_average=False)
+    log(loss.reduction, loss(torch.ones(2), torch.zeros(2)))
+    log(nn.L1Loss(reduce=False)(torch.ones(2), torch.zeros(2)))
+    log(F.mse_loss(torch.ones(2, 1), torch.zeros(2)))
+    p = nn.Parameter(torch.ones(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1)
+    sched.step()
+    log(sched.get_lr(), sched.get_last_lr())
+    opt.step()
+    sched.step(5)
+    log(opt.param_groups[0]["lr"])
+    log(len(torch.meshgrid(torch.arange(2), torch.arange(2))))
+    log(F.sigmoid(torch.zeros(1)), F.tanh(torch.zeros(1)))
+    log(F.upsample(torch.ones(1, 1, 2), scale_factor=2).shape)
+    log(nn.utils.clip_grad_norm(p, 1.0) if False else nn.utils.clip_grad_norm_([], 1.0))
+
+
+@program()
+def integer_scalar_overflow_and_in_place_casts(torch, log):
+    i8 = torch.tensor([1, 2], dtype=torch.int8)
+    log(_raises(lambda: i8 + 200), _raises(lambda: i8 * 1000), i8 + 127, _raises(lambda: i8.fill_(300)))
+    log(_raises(lambda: torch.tensor(3) + 2 ** 70), torch.tensor([300, -1]).to(torch.uint8))
+    log(_raises(lambda: torch.tensor([300], dtype=torch.uint8)),
+        _raises(lambda: torch.full((2,), 300, dtype=torch.uint8)),
+        _raises(lambda: torch.zeros(2, dtype=torch.int8).add_(1000)))
+    x = torch.tensor([1, 2, 3])
+    x += torch.tensor([1, 1, 1], dtype=torch.int8)
+    log(x, x.dtype)
+    log(_raises(lambda: x.__iadd__(torch.tensor([0.5, 0.5, 0.5]))))
+    b = torch.tensor([True, False])
+    log(_raises(lambda: b.add_(1)), _raises(lambda: b.__isub__(torch.tensor([True, True]))))
+    u = torch.tensor([0, 5], dtype=torch.uint8)
+    u -= 1
+    log(u)
+    y = torch.zeros(3, dtype=torch.int32)
+    y.fill_(1.9)
+    y[0] = 2.7
+    y.masked_fill_(torch.tensor([False, False, True]), -3.9)
+    log(y, torch.tensor([1, 5, 9]).clamp(0.5, 3.5), torch.tensor([1, 5]).clamp(max=torch.tensor(2.5)))
+    log(_raises(lambda: torch.tensor([2]) ** -1), torch.tensor([2]) ** -1.0, torch.tensor([-2]) ** 3,
+        torch.tensor([3], dtype=torch.uint8) ** 6, torch.tensor([2.0]) ** torch.tensor([3]))
+    log(torch.gcd(torch.tensor([12, -18, 0]), torch.tensor([8, 12, 0])),
+        torch.lcm(torch.tensor([4, -6]), torch.tensor([6, 4])), torch.tensor([-128], dtype=torch.int8).neg(),
+        torch.tensor([7]).bitwise_right_shift(-1) if False else torch.tensor([7]) >> 1)
+
+
+@program(xfail="torch.sort(x, 1, stable=True) (a positional dim with stable=) is a TypeError in "
+                "torch, whose stable overload takes dim by keyword; ember sorts")
+def sort_with_positional_dim_and_stable(torch, log):
+    m = torch.tensor([[3, 1], [1, 3]])
+    log(_raises(lambda: torch.sort(m, 1, stable=True)))
+
+
+@program()
+def sort_topk_kthvalue_edge_cases(torch, log):
+    s = torch.tensor(3.0)
+    log(s.sort(), s.topk(1), s.argsort(), s.kthvalue(1), s.max(0), s.cumsum(0), s.unique())
+    x = torch.tensor([3.0, 1.0, 2.0])
+    log(x.topk(0), _raises(lambda: x.kthvalue(4)), _raises(lambda: x.kthvalue(0)),
+        torch.tensor([True, False, True]).argsort(), torch.tensor([], dtype=torch.long).sort())
+    m = torch.tensor([[3, 1], [1, 3], [2, 2]])
+    log(m.sort(dim=0, descending=True), m.argmax(0), m.argmax(), m.argmin(1, keepdim=True),
+        m.max(), m.topk(2, 0).indices, torch.sort(m, dim=1, stable=True).indices)
+    log(_raises(lambda: x.sort(dim=1)), _raises(lambda: x.topk(2, dim=2)))
+
+
+@program()
+def init_functions_under_a_seed(torch, log):
+    nn = torch.nn
+    w = torch.empty(3, 4)
+    log(nn.init.uniform_(w, -0.1, 0.1)[0], nn.init.normal_(w, 0, 0.02)[1], nn.init.constant_(w, 0.3)[2],
+        nn.init.ones_(torch.empty(2)), nn.init.zeros_(torch.empty(2)), nn.init.eye_(torch.empty(2, 3)))
+    log(nn.init.xavier_uniform_(w, gain=2.0)[0], nn.init.xavier_normal_(w)[0],
+        nn.init.kaiming_uniform_(w, a=0.1, mode="fan_out", nonlinearity="leaky_relu")[0],
+        nn.init.kaiming_normal_(w, nonlinearity="relu")[0], nn.init.trunc_normal_(w, std=0.5, a=-0.5, b=0.5)[0])
+    log(nn.init.orthogonal_(torch.empty(3, 3), gain=1.0) @ torch.ones(3) if False else
+        nn.init.orthogonal_(torch.empty(2, 4)).shape, nn.init.dirac_(torch.empty(2, 2, 3))[1],
+        nn.init.sparse_(torch.empty(4, 2), sparsity=0.5).eq(0).sum(0))
+    log([nn.init.calculate_gain(n) for n in ("linear", "relu", "tanh", "sigmoid", "selu")],
+        nn.init.calculate_gain("leaky_relu", 0.2), _raises(lambda: nn.init.calculate_gain("bogus")),
+        _raises(lambda: nn.init.xavier_uniform_(torch.empty(3))))
+
+    def init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_normal_(m.weight)
+            nn.init.zeros_(m.bias)
+
+    net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).apply(init)
+    log(net[2].weight, net[0].bias)
+    g = torch.Generator().manual_seed(9)
+    log(nn.init.normal_(torch.empty(3), generator=g), nn.init.uniform_(torch.empty(2), generator=g))
+
+
+@program(tol=_ULP)
+def saved_tensor_hooks_and_checkpoint(torch, log):
+    packed = []
+
+    def pack(t):
+        packed.append(tuple(t.shape))
+        return t * 1
+
+    def unpack(t):
+        return t
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+        y = (x.sin() * x).sum()
+    y.backward()
+    log(sorted(packed), x.grad)
+    ckpt = _module(torch, "utils.checkpoint")
+    lin = torch.nn.Linear(3, 3)
+    calls = []
+
+    def block(h):
+        calls.append(1)
+        return lin(h).relu()
+
+    out = ckpt.checkpoint(block, x[None], use_reentrant=False)
+    out.sum().backward()
+    log(len(calls), lin.weight.grad)
+    out2 = ckpt.checkpoint_sequential([torch.nn.Linear(3, 3), torch.nn.Tanh()], 2, x[None],
+                                      use_reentrant=False)
+    log(out2.shape, out2.requires_grad)
+    seen = []
+    a, b = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    torch.autograd.graph.register_multi_grad_hook((a, b), lambda grads: seen.append(
+        [g is None for g in grads]))
+    (a * 2).sum().backward()
+    log(seen)
+
+
+@program()
+def tensor_dataset_errors_and_len(torch, log):
+    data = _module(torch, "utils.data")
+    log(_raises(lambda: data.TensorDataset(torch.ones(3), torch.ones(4))))
+    ds = data.TensorDataset(torch.arange(5), torch.arange(5) * 2)
+    log(_raises(lambda: data.DataLoader(ds, num_workers=0, persistent_workers=True)))
+    log(_raises(lambda: data.DataLoader(ds, batch_size=0)))
+    log(_raises(lambda: data.DataLoader(ds, num_workers=-1)))
+    log(_raises(lambda: ds[10]), ds[-1], ds[1:3], len(data.DataLoader(ds, batch_size=2)),
+        len(data.DataLoader(ds, batch_size=2, drop_last=True)))
+
+    class MapDS(data.Dataset):
+        def __getitem__(self, i):
+            return {"x": torch.tensor([i, i]), "y": torch.tensor(i % 2)}
+
+        def __len__(self):
+            return 3
+
+    log(list(data.DataLoader(MapDS(), batch_size=2)))
+    log(_raises(lambda: len(data.DataLoader(data.Dataset()))))
+
+
+@program(tol=_TRAIN)
+def embedding_sparse_gradients_with_sparse_adam(torch, log):
+    nn = torch.nn
+    emb = nn.Embedding(6, 3, sparse=True)
+    opt = torch.optim.SparseAdam(list(emb.parameters()), lr=0.1)
+    idx = torch.tensor([[1, 2], [2, 5]])
+    for _ in range(3):
+        opt.zero_grad()
+        emb(idx).pow(2).sum().backward()
+        g = emb.weight.grad
+        log(g.is_sparse, g.coalesce().indices(), g.to_dense()[2])
+        opt.step()
+    log(emb.weight[0], emb.weight[2])
+    log(_raises(lambda: torch.optim.Adam(emb.parameters()).step()))
+    emb2 = nn.Embedding(4, 2, sparse=True)
+    sgd = torch.optim.SGD(emb2.parameters(), lr=1.0)
+    emb2(torch.tensor([0, 0, 3])).sum().backward()
+    sgd.step()
+    log(emb2.weight)
+
+
+@program()
+def index_reduce_and_scatter_reduce_variants(torch, log):
+    x = torch.ones(3, 2)
+    idx = torch.tensor([0, 2, 0, 1])
+    src = torch.tensor([[2.0, 3.0], [4.0, 5.0], [6.0, 7.0], [8.0, 9.0]])
+    for red in ("prod", "mean", "amax", "amin"):
+        log(red, x.index_reduce(0, idx, src, red), x.index_reduce(0, idx, src, red, include_self=False))
+    s = torch.tensor([5.0, 1.0, 3.0, 2.0])
+    i = torch.tensor([1, 1, 0, 2])
+    for red in ("sum", "prod", "mean", "amax", "amin"):
+        log(red, torch.zeros(4).scatter_reduce(0, i, s, red, include_self=False),
+            torch.full((4,), 2.0).scatter_reduce(0, i, s, red))
+    it = torch.tensor([3, 1, 4])
+    log(torch.zeros(3, dtype=torch.long).scatter_reduce(0, torch.tensor([0, 0, 2]), it, "mean"),
+        torch.zeros(3, dtype=torch.long).scatter_reduce(0, torch.tensor([0, 0, 2]), it, "mean",
+                                                        include_self=False))
+    log(_raises(lambda: torch.zeros(3).scatter_reduce(0, i[:3], s[:3], "max")))
+    w = torch.tensor([1.0, 3.0, 2.0], requires_grad=True)
+    torch.zeros(2).scatter_reduce(0, torch.tensor([0, 0, 1]), w, "amax").sum().backward()
+    log(w.grad)
+
+
+@program()
+def clamp_where_and_masking_grads(torch, log):
+    x = torch.tensor([-2.0, -1.0, 0.0, 1.0, 2.0], requires_grad=True)
+    y = x.clamp(-1, 1)
+    y.sum().backward()
+    log(x.grad)
+    x.grad = None
+    x.clamp(min=torch.zeros(5), max=torch.ones(5)).sum().backward()
+    log(x.grad)
+    x.grad = None
+    torch.where(x > 0, x * x, -x).sum().backward()
+    log(x.grad)
+    x.grad = None
+    x.masked_fill(x < 0, 0.0).sum().backward()
+    log(x.grad)
+    x.grad = None
+    (x.relu() + x.abs() + x.sign() + torch.nn.functional.leaky_relu(x, 0.1)).sum().backward()
+    log(x.grad)
+    x.grad = None
+    torch.maximum(x, torch.zeros(5)).sum().backward()
+    log(x.grad)
+    x.grad = None
+    x.max().backward() if False else torch.stack([x, -x]).amax(0).sum().backward()
+    log(x.grad)
+    x.grad = None
+    x.norm().backward()
+    log(x.grad)
+    z = torch.zeros(3, requires_grad=True)
+    z.norm().backward()
+    log(z.grad)
+    z.grad = None
+    z.abs().sum().backward()
+    log(z.grad)
+
+
+@program()
+def matrix_ops_int_and_bool_dtypes(torch, log):
+    a = torch.tensor([[1, 2], [3, 4]])
+    log(a @ a, a.mm(a).dtype, torch.matmul(a, torch.tensor([1, 1])), a.T @ a,
+        torch.tensor([[True, False]]).int() @ torch.tensor([[1], [1]], dtype=torch.int32))
+    log(_raises(lambda: torch.tensor([[True]]) @ torch.tensor([[True]])))
+    log(_raises(lambda: a @ a.float()), torch.einsum("ij,jk->ik", a, a), torch.dot(
+        torch.tensor([1, 2], dtype=torch.int8), torch.tensor([100, 100], dtype=torch.int8)))
+    log(torch.tensordot(a, a, dims=1), torch.tensordot(a, a, dims=([0, 1], [1, 0])),
+        torch.tensordot(a, a, dims=0).shape, a.outer(a[0]) if False else torch.outer(a[0], a[1]),
+        torch.inner(a, a), torch.cross(torch.tensor([1, 0, 0]), torch.tensor([0, 1, 0]), dim=0),
+        torch.tensor([[1.0, 2.0]]).mv(torch.tensor([3.0, 4.0])), torch.addmm(torch.ones(2, 2), a.float(),
+                                                                         a.float(), beta=0.5, alpha=2))
+    log(torch.baddbmm(torch.zeros(1, 2, 2), a[None].float(), a[None].float()), torch.chain_matmul(
+        a.float(), a.float()) if False else torch.linalg.multi_dot([a, a, a]))
+
+
 # (more programs above this line)
 
 
