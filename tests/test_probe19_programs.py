@@ -2535,6 +2535,256 @@ def matrix_ops_int_and_bool_dtypes(torch, log):
         a.float(), a.float()) if False else torch.linalg.multi_dot([a, a, a]))
 
 
+# dtypes, devices and sizes as objects
+
+
+@program()
+def finfo_iinfo_dtype_and_device_objects(torch, log):
+    print(torch.finfo(torch.float16))
+    print(torch.finfo(torch.bfloat16))
+    print(torch.finfo())
+    print(torch.iinfo(torch.int8), torch.iinfo(torch.uint8))
+    f = torch.finfo(torch.float32)
+    log(f.eps, f.tiny, f.max, f.min, f.resolution, f.smallest_normal, f.bits, f.dtype,
+        torch.iinfo(torch.int64).max, torch.iinfo(torch.int32).bits, torch.finfo(torch.complex64).eps)
+    log(_raises(lambda: torch.finfo(torch.int32)), _raises(lambda: torch.iinfo(torch.float32)))
+    log([(d.is_floating_point, d.is_complex, d.is_signed, d.itemsize) for d in
+         (torch.float16, torch.bfloat16, torch.int8, torch.uint8, torch.bool, torch.complex128)],
+        torch.float32.to_complex(), torch.complex128.to_real(), torch.int32.to_complex() if False else 0)
+    d = torch.device("cpu")
+    log(repr(d), str(d), d.type, d.index, torch.device("cpu", 0), torch.device("cuda:1").index,
+        torch.device("cuda", 2), d == torch.device("cpu"), d == "cpu", hash(d) == hash(torch.device("cpu")))
+    log(_raises(lambda: torch.device("gpu")), _raises(lambda: torch.device("cuda:-1")),
+        _raises(lambda: torch.device("cpu:x")), torch.ones(1).device, torch.ones(1).is_cpu)
+    s = torch.Size([2, 3, 4])
+    log(s.numel(), s[1:], type(s[1:]).__name__, s + (5,), type(s + (5,)).__name__, s.count(3),
+        s.index(4), repr(s), s == (2, 3, 4), list(s), torch.Size([]).numel(), len(s), s[-1])
+    log(_raises(lambda: torch.Size([2.5])), torch.Size(torch.tensor([2, 3])))
+
+
+@program()
+def tensor_introspection_methods(torch, log):
+    x = torch.ones(2, 3, dtype=torch.float64)
+    log(x.element_size(), x.nbytes, x.itemsize, x.dim(), x.ndimension(), x.nelement(), x.numel(),
+        torch.numel(x), torch.is_tensor(x), torch.is_tensor([1]), torch.is_floating_point(x),
+        x.is_complex(), torch.is_nonzero(torch.tensor([1.5])), x.is_leaf, str(x.layout), x.device,
+        x.is_sparse, x.is_quantized, x.is_meta, x.ndim, x.H.shape, x.mH.shape, x.storage_offset())
+    log(_raises(lambda: torch.is_nonzero(torch.tensor([1, 2]))),
+        _raises(lambda: torch.is_nonzero(torch.tensor([]))))
+    m = torch.empty(2, 3, device="meta")
+    print(m)
+    print(torch.empty(0, device="meta", dtype=torch.int64))
+    log(m.shape, m.device, m.is_meta, (m + 1).shape, _raises(lambda: m.tolist()),
+        _raises(lambda: m.item()))
+
+
+@program()
+def numpy_interop_warnings_and_scalars(torch, log):
+    import numpy as np
+    a = np.arange(3.0)
+    a.setflags(write=False)
+    t = torch.from_numpy(a)
+    log(t, t.dtype)
+    log(torch.tensor([np.array([1.0, 2.0]), np.array([3.0, 4.0])]).shape)
+    log(type(np.float64(2.0) * torch.ones(2)).__name__, (torch.ones(2) * np.float64(2.0)).dtype,
+        (torch.ones(2, dtype=torch.int32) + np.int64(3)).dtype, (torch.ones(2) + np.float32(1)).dtype,
+        torch.ones(2)[np.int64(1)], torch.arange(4)[np.array([0, 2])],
+        torch.arange(4)[np.array([True, False, True, False])])
+    log(np.asarray(torch.arange(3)).dtype, np.array(torch.tensor([1.5]), dtype=np.float64),
+        torch.tensor(np.array(5)).shape, torch.tensor([1, 2]).numpy().tolist(),
+        torch.tensor(1.0).numpy().shape)
+    log(_raises(lambda: torch.from_numpy(np.array(["a"]))),
+        torch.from_numpy(np.array([1 + 2j], dtype=np.complex64)).dtype)
+
+
+@program()
+def out_arguments_and_resize_warnings(torch, log):
+    out = torch.empty(3)
+    torch.add(torch.ones(3), 1, out=out)
+    log(out)
+    small = torch.empty(1)
+    torch.mul(torch.ones(4), 2, out=small)
+    log(small.shape, small)
+    empty = torch.empty(0)
+    torch.sum(torch.ones(2, 2), 0, out=empty)
+    log(empty)
+    log(_raises(lambda: torch.add(torch.ones(2), 1, out=torch.empty(2, dtype=torch.int64))))
+    o = torch.empty(2, dtype=torch.float64)
+    torch.add(torch.ones(2), 1, out=o)
+    log(o)
+    v, i = torch.empty(0), torch.empty(0, dtype=torch.long)
+    torch.max(torch.tensor([[1.0, 5.0], [7.0, 2.0]]), 1, out=(v, i))
+    log(v, i)
+    c = torch.empty(5)
+    torch.cat([torch.ones(2), torch.zeros(2)], out=c)
+    log(c.shape)
+    log(_raises(lambda: torch.cat([torch.ones(2)], out=torch.empty(2, dtype=torch.int64))))
+    r = torch.empty(2, requires_grad=True)
+    log(_raises(lambda: torch.add(torch.ones(2), 1, out=r)))
+
+
+@program()
+def rnn_utils_pad_pack_unpad(torch, log):
+    rnn = _module(torch, "nn.utils.rnn")
+    seqs = [torch.tensor([1, 2, 3]), torch.tensor([4]), torch.tensor([5, 6])]
+    log(rnn.pad_sequence(seqs), rnn.pad_sequence(seqs, batch_first=True, padding_value=-1),
+        rnn.pad_sequence(seqs, batch_first=True, padding_side="left"))
+    log(_raises(lambda: rnn.pack_sequence(seqs)))
+    p = rnn.pack_sequence(seqs, enforce_sorted=False)
+    log(p.data, p.batch_sizes, p.sorted_indices, p.unsorted_indices)
+    log(rnn.unpack_sequence(p))
+    padded = rnn.pad_sequence(seqs, batch_first=True)
+    log(rnn.unpad_sequence(padded, torch.tensor([3, 1, 2]), batch_first=True))
+    log(_raises(lambda: rnn.pack_padded_sequence(padded, torch.tensor([3, 0, 2]), batch_first=True,
+                                                 enforce_sorted=False)))
+    log(_raises(lambda: rnn.pack_padded_sequence(padded, [1, 3, 2], batch_first=True)))
+    print(p)
+
+
+@program(tol=_TRAIN)
+def full_transformer_with_all_masks(torch, log):
+    nn = torch.nn
+    model = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+                           dim_feedforward=16, dropout=0.0)
+    src, tgt = torch.randn(5, 2, 8), torch.randn(4, 2, 8)
+    tgt_mask = model.generate_square_subsequent_mask(4)
+    src_pad = torch.tensor([[False] * 5, [False, False, False, True, True]])
+    tgt_pad = torch.tensor([[False] * 4, [False, False, True, True]])
+    out = model(src, tgt, tgt_mask=tgt_mask, src_key_padding_mask=src_pad,
+                tgt_key_padding_mask=tgt_pad, memory_key_padding_mask=src_pad)
+    log(out.shape, out[0, 0], out[-1, 1])
+    dec = nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True, norm_first=True)
+    mem = torch.randn(2, 5, 8)
+    y = dec(torch.randn(2, 3, 8), mem, tgt_is_causal=True,
+            tgt_mask=nn.Transformer.generate_square_subsequent_mask(3))
+    log(y.shape, y[1, 2])
+    log(_raises(lambda: model(src, torch.randn(4, 3, 8))))
+    log(_raises(lambda: model(src, torch.randn(4, 2, 6))))
+
+
+@program(tol=_TRAIN)
+def adaptive_log_softmax_and_bilinear(torch, log):
+    nn = torch.nn
+    asm = nn.AdaptiveLogSoftmaxWithLoss(6, 10, cutoffs=[4, 8], div_value=2.0)
+    x = torch.randn(5, 6)
+    y = torch.tensor([0, 3, 5, 9, 7])
+    out = asm(x, y)
+    log(out.output, out.loss, asm.log_prob(x).exp().sum(1), asm.predict(x))
+    print(asm)
+    log(_raises(lambda: asm(x, torch.tensor([0, 1, 2, 3, 10]))))
+    bil = nn.Bilinear(3, 2, 4)
+    a, b = torch.randn(5, 3), torch.randn(5, 2)
+    log(bil(a, b)[0], nn.CosineSimilarity(dim=0)(a[:, 0], a[:, 1]), nn.PairwiseDistance(keepdim=True)(a, a.flip(0)))
+    fold = nn.Fold(output_size=(3, 3), kernel_size=2)
+    unfold = nn.Unfold(kernel_size=2)
+    img = torch.arange(9.0).reshape(1, 1, 3, 3)
+    log(unfold(img), fold(unfold(img)))
+
+
+@program()
+def gumbel_softmax_and_sampling_under_a_seed(torch, log):
+    F = torch.nn.functional
+    logits = torch.tensor([[1.0, 2.0, 0.5], [0.0, 0.0, 3.0]])
+    hard = F.gumbel_softmax(logits, tau=0.5, hard=True)
+    log(hard, hard.sum(1))
+    soft = F.gumbel_softmax(logits, tau=2.0)
+    log(soft.sum(1).round(decimals=4), soft.argmax(1))
+    log(torch.multinomial(logits.softmax(1), 4, replacement=True), torch.multinomial(
+        torch.tensor([1.0, 1.0, 1.0, 0.0]), 3), torch.randperm(5, dtype=torch.int32))
+    log(torch.poisson(torch.tensor([1.0, 5.0, 0.0])), torch.binomial(torch.tensor([10.0, 5.0]),
+                                                                     torch.tensor([0.5, 0.1])))
+    log(_raises(lambda: torch.multinomial(torch.tensor([1.0, 0.0]), 2)),
+        _raises(lambda: torch.multinomial(torch.tensor([-1.0, 2.0]), 1)))
+
+
+@program()
+def compile_and_deterministic_settings(torch, log):
+    nn = torch.nn
+    m = nn.Linear(2, 2)
+    cm = torch.compile(m) if False else m
+    log(cm(torch.ones(1, 2)).shape)
+    torch.use_deterministic_algorithms(True)
+    try:
+        log(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+        log(torch.zeros(3).index_add(0, torch.tensor([0, 0]), torch.ones(2)))
+    finally:
+        torch.use_deterministic_algorithms(False)
+    log(torch.are_deterministic_algorithms_enabled())
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    log(torch.backends.cudnn.deterministic, torch.cuda.is_available(), torch.cuda.device_count(),
+        torch.backends.mps.is_available(), torch.get_default_device() if hasattr(torch, "get_default_device") else 0)
+    torch.backends.cudnn.deterministic = False
+
+    @torch.no_grad()
+    def predict(x):
+        return m(x)
+
+    @torch.inference_mode()
+    def predict2(x):
+        return m(x)
+
+    log(predict(torch.ones(1, 2)).requires_grad, predict2(torch.ones(1, 2)).is_inference())
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l = nn.Linear(2, 1)
+
+        @torch.no_grad()
+        def score(self, x):
+            return self.l(x)
+
+    log(Net().score(torch.ones(1, 2)).requires_grad)
+
+
+@program()
+def complex_backward_and_real_checks(torch, log):
+    z = torch.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    log(_raises(lambda: (z * z).sum().backward()))
+    (z * z.conj()).real.sum().backward()
+    log(z.grad)
+    z.grad = None
+    z.abs().sum().backward()
+    log(z.grad)
+    w = torch.tensor([0.5, -1.0], requires_grad=True)
+    c = torch.complex(w, w * 2)
+    (c.abs() ** 2).sum().backward()
+    log(w.grad, c.dtype, torch.view_as_complex(torch.tensor([[1.0, 2.0]])))
+    log(_raises(lambda: torch.tensor([1 + 1j]) < torch.tensor([1 + 0j])),
+        _raises(lambda: torch.tensor([1 + 1j]).max()), torch.tensor([1 + 1j]) == torch.tensor([1 + 1j]),
+        _raises(lambda: torch.complex(torch.ones(1), torch.ones(1, dtype=torch.float64))))
+
+
+@program()
+def quantile_interpolations_and_errors(torch, log):
+    x = torch.tensor([[1.0, 7.0, 3.0, 4.0], [2.0, 2.0, 9.0, 0.0]])
+    for how in ("linear", "lower", "higher", "nearest", "midpoint"):
+        log(how, torch.quantile(x, 0.4, dim=1, interpolation=how),
+            torch.quantile(x, torch.tensor([0.25, 0.5]), interpolation=how))
+    log(x.quantile(0.5, dim=0, keepdim=True), x.nanquantile(torch.tensor([0.0, 1.0]), dim=1))
+    log(_raises(lambda: x.quantile(1.5)), _raises(lambda: x.quantile(0.5, interpolation="cubic")),
+        _raises(lambda: x.long().quantile(0.5)), _raises(lambda: x.quantile(torch.tensor([[0.5]]))))
+    log(torch.tensor([0.5, 2.5]).quantile(0.5), torch.median(torch.tensor([0.5, 2.5])))
+
+
+@program()
+def channels_last_models_and_strides(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 4, 3, padding=1).to(memory_format=torch.channels_last)
+    x = torch.randn(2, 3, 5, 5).to(memory_format=torch.channels_last)
+    y = conv(x)
+    log(y.is_contiguous(memory_format=torch.channels_last), y.stride(), conv.weight.stride())
+    z = nn.BatchNorm2d(4)(y).relu()
+    log(z.is_contiguous(), z.is_contiguous(memory_format=torch.channels_last),
+        (z + 1).stride(), z.sum(1).stride(), z.permute(0, 2, 3, 1).is_contiguous())
+    p = nn.MaxPool2d(2)(z)
+    log(p.stride(), nn.functional.interpolate(z, scale_factor=2).stride(),
+        torch.cat([z, z], 1).stride(), z.view(2, -1).shape if z.is_contiguous() else
+        _raises(lambda: z.view(2, -1)), z.reshape(2, -1).is_contiguous())
+
+
 # (more programs above this line)
 
 
@@ -2604,5 +2854,49 @@ def test_resize_to_sizes_whose_numel_overflows_raises_like_torch(sizes):
     leaves the refused sizes on the tensor; ember, whose arrays can't hold them, its own.)"""
     def run(lib):
         return _raises(lambda: lib.tensor([1.0]).resize_(*sizes))
+    got, want = _run_both(run)
+    assert got == want
+
+
+_OUT_CALLS = {
+    "add": lambda lib, t, o: lib.add(t, 1, out=o), "sub": lambda lib, t, o: lib.sub(t, 1, out=o),
+    "div": lambda lib, t, o: lib.div(t, 2, out=o),
+    "div_floor": lambda lib, t, o: lib.div(t, 2, rounding_mode="floor", out=o),
+    "pow": lambda lib, t, o: lib.pow(t, 2, out=o), "pow_t": lambda lib, t, o: lib.pow(t, t, out=o),
+    "rpow": lambda lib, t, o: lib.pow(2, t, out=o), "xlogy": lambda lib, t, o: lib.xlogy(t, t, out=o),
+    "copysign": lambda lib, t, o: lib.copysign(t, t, out=o),
+    "heaviside": lambda lib, t, o: lib.heaviside(t, t, out=o),
+    "where": lambda lib, t, o: lib.where(t > 0, t, t, out=o),
+    "clamp": lambda lib, t, o: lib.clamp(t, 0, 1, out=o),
+    "clamp_t": lambda lib, t, o: lib.clamp(t, t, t, out=o),
+    "lerp": lambda lib, t, o: lib.lerp(t, t, 0.5, out=o),
+    "lerp_t": lambda lib, t, o: lib.lerp(t, t, t, out=o),
+    "addcmul": lambda lib, t, o: lib.addcmul(t, t, t, out=o),
+    "addcdiv": lambda lib, t, o: lib.addcdiv(t, t, t, out=o),
+    "atan2": lambda lib, t, o: lib.atan2(t, t, out=o),
+    "maximum": lambda lib, t, o: lib.maximum(t, t, out=o),
+    "sum": lambda lib, t, o: lib.sum(t[None], 0, out=o),
+    "nansum": lambda lib, t, o: lib.nansum(t[None], 0, out=o),
+    "mean": lambda lib, t, o: lib.mean(t[None], 0, out=o),
+    "nanmean": lambda lib, t, o: lib.nanmean(t[None], 0, out=o),
+    "prod": lambda lib, t, o: lib.prod(t[None], 0, out=o),
+    "var": lambda lib, t, o: lib.var(t[None].expand(2, 2), 0, out=o),
+    "std": lambda lib, t, o: lib.std(t[None].expand(2, 2), 0, out=o),
+    "logsumexp": lambda lib, t, o: lib.logsumexp(t[None], 0, out=o),
+    "cumsum": lambda lib, t, o: lib.cumsum(t, 0, out=o),
+    "logcumsumexp": lambda lib, t, o: lib.logcumsumexp(t, 0, out=o),
+    "max": lambda lib, t, o: lib.max(t, out=o[0]),
+    "all": lambda lib, t, o: lib.all(t[None], 0, out=o),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_OUT_CALLS))
+def test_an_out_that_requires_grad_is_refused_in_torchs_words(op):
+    """torch names the op in "add(): functions with out=... arguments don't support automatic
+    differentiation"; ember's arithmetic, where, clamp, lerp, addc*, the tensor-only binary ops
+    and the reductions left the name out where only `out` required grad."""
+    def run(lib):
+        t = lib.ones(2)
+        return _raises(lambda: _OUT_CALLS[op](lib, t, lib.empty(2, requires_grad=True)))
     got, want = _run_both(run)
     assert got == want

@@ -196,15 +196,15 @@ def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     dims = _dims(input, dim, "sum")
     fn = _sum0 if dim is None else _sum1
     try:
-        return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out)
+        return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out, "sum")
     except NotImplementedError:
         if type(input.arr) is SparseCOO:     # (a sum over dims: torch's sparse kernel)
             from ..sparse._math import sum_dim
-            return _finish(sum_dim(input, dims, keepdim, dtype), out)
+            return _finish(sum_dim(input, dims, keepdim, dtype), out, "sum")
         if type(input.arr) in (SparseCSR, SparseCompressed):
             from ..sparse._csr import sum_dims
-            return _finish(sum_dims(input, dims, keepdim, _np_dtype(dtype)), out)
-        return _finish(_nested_reduction("sum", input, dims, keepdim, dtype), out)
+            return _finish(sum_dims(input, dims, keepdim, _np_dtype(dtype)), out, "sum")
+        return _finish(_nested_reduction("sum", input, dims, keepdim, dtype), out, "sum")
 
 
 @_op("nansum", saves="in")
@@ -229,7 +229,8 @@ _nansum_fn = _make_unary(_nansum)
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dims = _dims(input, dim, "nansum")
-    return _finish(_nansum_fn(input, dims, _keepdim(keepdim, "nansum"), _np_dtype(dtype)), out)
+    return _finish(_nansum_fn(input, dims, _keepdim(keepdim, "nansum"), _np_dtype(dtype)), out,
+                   "nansum")
 
 
 # sparse arrays: torch's mean has no sparse kernel (the aten overload and backend it names)
@@ -286,9 +287,10 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     dims = _dims(input, dim, "mean")
     fn = _mean0 if dim is None else _mean1
     try:
-        return _finish(fn(input, dims, _keepdim(keepdim, "mean"), _np_dtype(dtype)), out)
+        return _finish(fn(input, dims, _keepdim(keepdim, "mean"), _np_dtype(dtype)), out,
+                       "mean")
     except NotImplementedError:
-        return _finish(_nested_reduction("mean", input, dims, keepdim, dtype), out)
+        return _finish(_nested_reduction("mean", input, dims, keepdim, dtype), out, "mean")
 
 
 def _nested_reduction(name, input, dims, keepdim, dtype):
@@ -314,7 +316,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     _optional_dtype_check(dtype, "nanmean")
     _keepdim(keepdim, "nanmean")
     count = sum(logical_not(isnan(input)), dim, keepdim)
-    return _finish(nansum(input, dim, keepdim, dtype=dtype) / count, out)
+    return _finish(nansum(input, dim, keepdim, dtype=dtype) / count, out, "nansum")   # torch's
 
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
@@ -359,9 +361,9 @@ def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     d = _wrap_dim(_int_dim("prod", dim), nd)
     dims = (d,) if nd else None
     try:
-        return _finish(_prod1(input, dims, _keepdim(keepdim, "prod"), dt), out)
+        return _finish(_prod1(input, dims, _keepdim(keepdim, "prod"), dt), out, "prod")
     except NotImplementedError:
-        return _finish(_nested_reduction("prod", input, dims, keepdim, dtype), out)
+        return _finish(_nested_reduction("prod", input, dims, keepdim, dtype), out, "prod")
 
 
 # ---- max, min, amax, amin, argmax, argmin, aminmax --------------------------------------------
@@ -525,9 +527,9 @@ def _max_min(name, input, args, dim, keepdim, other, out, full, dim_op, cls, ele
         return elementwise(input, other, out=out)
     if dim is _NO_DIM:
         try:
-            return _finish(full(input, None, False), out)
+            return _finish(full(input, None, False), out, name)
         except NotImplementedError:
-            return _finish(_nested_reduction(name, input, None, False, None), out)
+            return _finish(_nested_reduction(name, input, None, False, None), out, name)
     d = _wrap_dim(_int_dim(name, dim), input.arr.ndim)
     try:
         vi = _apply(dim_op, (input,), (d, keepdim))
@@ -582,8 +584,8 @@ def _arg(name, f):
             if not input.is_nested:
                 raise
             from ..nested._ops import arg_reduction
-            return _finish(arg_reduction(name, input, dim, keepdim), out)
-        return _finish(_new(xp.asarray(r, dtype=np.int64), input.be), out)
+            return _finish(arg_reduction(name, input, dim, keepdim), out, name)
+        return _finish(_new(xp.asarray(r, dtype=np.int64), input.be), out, name)
     fn.__name__ = fn.__qualname__ = name
     return fn
 
@@ -764,13 +766,13 @@ def _dof_warn(name, input, dims, corr):
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     dims, corr, keepdim = _var_args("var", input, dim, unbiased, keepdim, correction)
     _dof_warn("var", input, dims, corr)
-    return _finish(_var(input, dims, corr, keepdim, False), out)
+    return _finish(_var(input, dims, corr, keepdim, False), out, "var")
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     dims, corr, keepdim = _var_args("std", input, dim, unbiased, keepdim, correction)
     _dof_warn("std", input, dims, corr)
-    return _finish(_std(input, dims, corr, keepdim, True), out)
+    return _finish(_std(input, dims, corr, keepdim, True), out, "std")
 
 
 def _var_mean_fwd(xp, x, dims, correction, keepdim, take_sqrt):
@@ -877,7 +879,7 @@ def logsumexp(input, dim=None, keepdim=False, *, out=None):
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): Expected reduction dim to be specified")
     dims = _dims(input, dim, "logsumexp")
-    return _finish(_logsumexp_fn(input, dims, _keepdim(keepdim, "logsumexp")), out)
+    return _finish(_logsumexp_fn(input, dims, _keepdim(keepdim, "logsumexp")), out, "logsumexp")
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -969,7 +971,8 @@ _cumsum_fn = _make_unary(_cumsum)
 
 def cumsum(input, dim, *, dtype=None, out=None):
     nd = tensor_ndim("cumsum", input)
-    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), _scan_out_dtype("cumsum", dtype)), out)
+    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), _scan_out_dtype("cumsum", dtype)), out,
+                   "cumsum")
 
 
 def _scan_out_dtype(name, dtype):
@@ -1224,7 +1227,7 @@ _logcumsumexp_fn = _make_unary(_logcumsumexp)
 
 def logcumsumexp(input, dim, *, out=None):
     nd = tensor_ndim("logcumsumexp", input)
-    return _finish(_logcumsumexp_fn(input, _wrap_dim(dim, nd)), out)
+    return _finish(_logcumsumexp_fn(input, _wrap_dim(dim, nd)), out, "logcumsumexp")
 
 
 # ---- boolean reductions -------------------------------------------------------------------------
@@ -1244,13 +1247,13 @@ def _bool_reduce(name, f):
             if not input.is_nested:
                 raise
             from ..nested._ops import bool_reduction
-            return _finish(bool_reduction(name, input, dim, keepdim), out)
+            return _finish(bool_reduction(name, input, dim, keepdim), out, name)
         if isinstance(out, Tensor) and out.arr.dtype not in (np.bool_, np.uint8):
             raise RuntimeError(f"{name} only supports bool tensor for result, got: "
                                f"{_tname(out.arr.dtype)}")
         if x.dtype == np.uint8 and (out is None or out.arr.dtype == np.uint8):
             r = r.astype(np.uint8)
-        return _finish(_new(r, input.be), out)
+        return _finish(_new(r, input.be), out, name)
     fn.__name__ = fn.__qualname__ = name
     return fn
 
@@ -1650,11 +1653,12 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", ou
                                   out), out)
 
 
-def _finish(result, out):
+def _finish(result, out, name=None):
+    """`name`: the op's, in torch's messages (an out= requiring grad)."""
     if out is None:
         return result
     from .elementwise import _finish as finish
-    return finish(result, out)
+    return finish(result, out, name)
 
 
 def _finish_exact(result, out, message):
