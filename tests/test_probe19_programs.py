@@ -2785,6 +2785,179 @@ def channels_last_models_and_strides(torch, log):
         _raises(lambda: z.view(2, -1)), z.reshape(2, -1).is_contiguous())
 
 
+# More printing
+
+
+@program()
+def printing_optimizers_and_state_dicts(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    m = nn.Linear(2, 1)
+    for name, kw in [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=1e-3)),
+                     ("AdamW", dict(lr=1e-3, amsgrad=True)), ("RMSprop", dict(lr=0.01)),
+                     ("Adagrad", dict(lr=0.1)), ("LBFGS", dict(lr=1)), ("NAdam", dict()),
+                     ("RAdam", dict()), ("Adadelta", dict()), ("Adamax", dict()), ("ASGD", dict()),
+                     ("Rprop", dict())]:
+        print(getattr(torch.optim, name)(m.parameters(), **kw))
+    print(m.state_dict())
+    print(dict(m.named_parameters()))
+    print(list(m.parameters()))
+    opt = torch.optim.Adam(m.parameters())
+    m(torch.ones(1, 2)).sum().backward()
+    opt.step()
+    print(opt.state_dict())
+    sched = torch.optim.lr_scheduler.StepLR(opt, 3)
+    print(sched.state_dict())
+    print(nn.functional.mse_loss(m(torch.ones(1, 2)), torch.zeros(1, 1)))
+
+
+@program()
+def printing_in_containers_and_fstrings(torch, log):
+    t = torch.tensor([1.5, 2.0])
+    print([t, t.int()])
+    print((torch.tensor(1), torch.tensor(2.5)))
+    print({"a": torch.zeros(2, dtype=torch.bool)})
+    print(f"{t}", f"{t!r}", f"loss={torch.tensor(0.123456):.3f}", "%s" % (t,))
+    print(str(torch.tensor([[1, 2], [3, 4]])).replace("\n", "|"))
+    print("{:>10}".format(str(torch.tensor(3))))
+    print(torch.tensor(0.1) + torch.tensor(0.2), torch.tensor(0.1, dtype=torch.float64) + 0.2)
+    print(torch.tensor([1.0]).item(), torch.tensor([0.1]).item(), torch.tensor(1 / 3).item())
+    print(torch.tensor([100.0, 0.0001]), torch.tensor([1e-4, 1e-5]), torch.tensor([123.456]))
+    print(torch.tensor([[0.5]], dtype=torch.float16) * 3)
+    print(torch.tensor([3.0, 4.0], requires_grad=True).norm())
+    print(torch.tensor([1.0, 2.0]).softmax(0))
+
+
+# More training and model idioms
+
+
+@program(tol=_TRAIN)
+def gradient_accumulation_with_mixed_batch_sizes_and_ema(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(3, 5), nn.SiLU(), nn.Linear(5, 1))
+    ema = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    data = [(torch.randn(n, 3), torch.randn(n, 1)) for n in (3, 5, 2, 6)]
+    total = sum(x.shape[0] for x, _ in data[:2])
+    for step in range(2):
+        opt.zero_grad()
+        for x, y in data[2 * step: 2 * step + 2]:
+            (nn.functional.mse_loss(model(x), y, reduction="sum") / total).backward()
+        norms = [p.grad.norm() for p in model.parameters()]
+        opt.step()
+        with torch.no_grad():
+            for e, p in zip(ema, model.parameters()):
+                e.mul_(0.9).add_(p, alpha=0.1)
+        log(step, norms, ema[-1])
+    with torch.no_grad():
+        torch._foreach_mul_(ema, 0.5) if hasattr(torch, "_foreach_mul_") else None
+        log(ema[-1], torch._foreach_norm(ema) if hasattr(torch, "_foreach_norm") else None)
+
+
+@program(tol=_TRAIN)
+def freezing_layers_and_differential_learning_rates(torch, log):
+    nn = torch.nn
+    backbone = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU())
+    head = nn.Linear(8, 2)
+    for p in backbone[0].parameters():
+        p.requires_grad = False
+    params = [{"params": [p for p in backbone.parameters() if p.requires_grad], "lr": 1e-3},
+              {"params": head.parameters()}]
+    opt = torch.optim.Adam(params, lr=1e-2)
+    x, y = torch.randn(6, 4), torch.tensor([0, 1, 1, 0, 1, 0])
+    before = backbone[0].weight.clone()
+    for _ in range(3):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(head(backbone(x)), y)
+        loss.backward()
+        opt.step()
+    log(loss, torch.equal(before, backbone[0].weight), backbone[0].weight.grad,
+        [len(g["params"]) for g in opt.param_groups],
+        sum(p.numel() for p in backbone.parameters() if p.requires_grad))
+    backbone.requires_grad_(True)
+    log([p.requires_grad for p in backbone.parameters()])
+    backbone.eval()
+    log(backbone.training, backbone[0].training, head.training)
+
+
+@program(tol=_TRAIN)
+def residual_mlp_with_layernorm_dropout_and_grad_hooks(torch, log):
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.norm = nn.LayerNorm(d)
+            self.ff = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Dropout(0.0), nn.Linear(2 * d, d))
+
+        def forward(self, x):
+            return x + self.ff(self.norm(x))
+
+    net = nn.Sequential(*[Block(4) for _ in range(3)], nn.LayerNorm(4), nn.Linear(4, 1))
+    norms = {}
+    for name, p in net.named_parameters():
+        p.register_hook(lambda g, name=name: norms.__setitem__(name, g.norm()))
+    x = torch.randn(5, 4)
+    net(x).pow(2).mean().backward()
+    log(sorted(norms)[:4], norms["4.weight"], norms["0.ff.0.bias"], len(norms))
+    log(sum(p.numel() for p in net.parameters()), net[0].norm.weight.grad)
+
+
+# More tensor behaviour
+
+
+@program()
+def views_of_views_and_in_place_propagation(torch, log):
+    base = torch.arange(12.0)
+    v = base.view(3, 4)
+    t = v.t()
+    s = t[1:, ::2]
+    s.mul_(-1)
+    log(base, s.is_contiguous(), s._base is base, t._base is base, v.is_contiguous())
+    d = v.diagonal()
+    d.fill_(100)
+    log(base.view(3, 4))
+    u = v.unfold(1, 2, 2)
+    u[..., 0] = 0
+    log(base)
+    e = v[:, :1].expand(3, 5)
+    log(e.stride(), _raises(lambda: e.add_(1)), e.clone().add_(1)[0])
+    r = torch.zeros(4)
+    r[1:3] += torch.tensor([1.0, 2.0])
+    r[[0, 0]] += 1
+    log(r)
+    q = torch.zeros(2, 2)
+    q.t()[0].add_(5)
+    log(q)
+    w = torch.ones(3, requires_grad=True)
+    out = w.clone()
+    out[1:].mul_(torch.tensor([2.0, 3.0]))
+    out.sum().backward()
+    log(w.grad, type(out.grad_fn).__name__)
+
+
+@program()
+def dtype_promotion_of_in_place_and_out_of_place_mixes(torch, log):
+    pairs = [(torch.int32, torch.int64), (torch.uint8, torch.int8), (torch.float16, torch.bfloat16),
+             (torch.bool, torch.uint8), (torch.float32, torch.complex64), (torch.int64, torch.float16),
+             (torch.bool, torch.float64), (torch.int16, torch.bool)]
+    out = []
+    for a, b in pairs:
+        x, y = torch.ones(2, dtype=a), torch.ones(2, dtype=b)
+        res = [str((x + y).dtype), str((x * y).dtype), str(torch.where(x.bool(), x, y).dtype),
+               str(torch.cat([x, y]).dtype), str(torch.stack([x, y]).dtype),
+               str((x == y).dtype), str(torch.maximum(x, y).dtype) if a is not torch.bool or b is not torch.bool else "",
+               _raises(lambda: x.add_(y)) or str(x.dtype)]
+        out.append(res)
+    log(out)
+    log((torch.tensor(2) * torch.ones(2, dtype=torch.float16)).dtype,
+        (torch.tensor(2.0) * torch.ones(2, dtype=torch.int8)).dtype,
+        (torch.tensor(2.0, dtype=torch.float64) * torch.ones(2, dtype=torch.float16)).dtype,
+        (torch.tensor([2.0], dtype=torch.float64) * torch.ones(2, dtype=torch.float16)).dtype,
+        (torch.tensor(2j) * torch.ones(2, dtype=torch.float64)).dtype,
+        torch.ones(2, dtype=torch.uint8).sum().dtype, torch.ones(2, dtype=torch.int8).mean(dtype=torch.float32).dtype)
+
+
 # (more programs above this line)
 
 
