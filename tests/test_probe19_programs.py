@@ -3008,6 +3008,140 @@ def dtype_promotion_of_in_place_and_out_of_place_mixes(torch, log):
         torch.ones(2, dtype=torch.int8).mean(dtype=torch.float32).dtype)
 
 
+# Error messages, by area
+
+
+@program()
+def nn_layer_misuse_errors(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    log(_raises(lambda: nn.Linear(3, 2)(torch.ones(3, 2))))
+    log(_raises(lambda: nn.Conv1d(2, 2, 3)(torch.ones(2, 5))))
+    log(_raises(lambda: nn.Conv1d(2, 2, 3)(torch.ones(1, 1, 2, 5))))
+    log(_raises(lambda: nn.MaxPool2d(3)(torch.ones(1, 1, 2, 2))))
+    log(_raises(lambda: nn.LSTM(3, 4)(torch.ones(2, 2, 5))))
+    log(_raises(lambda: nn.LSTM(3, 4)(torch.ones(2, 2, 3), (torch.ones(1, 2, 4),))))
+    log(_raises(lambda: nn.LSTM(3, 4)(torch.ones(2, 2, 3), (torch.ones(1, 3, 4), torch.ones(1, 3, 4)))))
+    log(_raises(lambda: nn.GRU(3, 4, batch_first=True)(torch.ones(2, 3))))
+    log(_raises(lambda: nn.Embedding(5, 2)(torch.tensor([-1]))))
+    log(_raises(lambda: nn.Embedding(5, 2, padding_idx=7)))
+    log(_raises(lambda: nn.BatchNorm2d(3)(torch.ones(2, 4, 2, 2))))
+    log(_raises(lambda: nn.GroupNorm(3, 4)))
+    log(_raises(lambda: nn.MultiheadAttention(4, 2)(torch.ones(3, 4), torch.ones(3, 5), torch.ones(3, 5))))
+    log(_raises(lambda: nn.PixelShuffle(2)(torch.ones(1, 3, 2, 2))))
+    log(_raises(lambda: nn.Unflatten(1, (2, 2))(torch.ones(2, 5))))
+    log(_raises(lambda: nn.Dropout(p=-0.1)))
+    log(_raises(lambda: F.interpolate(torch.ones(1, 1, 2, 2), size=(3, 3), scale_factor=2)))
+    log(_raises(lambda: F.conv2d(torch.ones(1, 4, 3, 3), torch.ones(2, 3, 1, 1))))
+    log(_raises(lambda: F.linear(torch.ones(2, 3), torch.ones(3, 2))))
+    log(_raises(lambda: F.softmax(torch.ones(2), dim=2)))
+    log(_raises(lambda: F.avg_pool2d(torch.ones(1, 1, 4, 4), 2, padding=2)))
+    log(_raises(lambda: nn.Sequential(nn.Linear(2, 2))(torch.ones(2, 2), torch.ones(2))))
+
+
+@program()
+def loss_misuse_errors(torch, log):
+    F = torch.nn.functional
+    log(_raises(lambda: F.cross_entropy(torch.ones(3, 4), torch.tensor([0, 1]))))
+    log(_raises(lambda: F.cross_entropy(torch.ones(3, 4), torch.ones(3, 5))))
+    log(_raises(lambda: F.nll_loss(torch.ones(3, 4), torch.tensor([0, 1, 4]))))
+    log(_raises(lambda: F.nll_loss(torch.ones(3), torch.tensor(1))))
+    log(_raises(lambda: F.binary_cross_entropy_with_logits(torch.ones(3), torch.ones(4))))
+    log(_raises(lambda: F.binary_cross_entropy(torch.ones(3), torch.ones(3, dtype=torch.long))))
+    log(_raises(lambda: F.mse_loss(torch.ones(3), torch.ones(3), reduction="avg")))
+    log(_raises(lambda: F.kl_div(torch.ones(3), torch.ones(2))))
+    log(_raises(lambda: F.margin_ranking_loss(torch.ones(3), torch.ones(3), torch.ones(2))))
+    log(_raises(lambda: F.cosine_embedding_loss(torch.ones(2, 3), torch.ones(2, 3), torch.ones(3))))
+    log(_raises(lambda: F.triplet_margin_loss(torch.ones(2, 3), torch.ones(2, 3), torch.ones(2, 4))))
+    log(_raises(lambda: F.ctc_loss(torch.ones(5, 2, 3).log_softmax(2), torch.tensor([[1, 3]]),
+                                   torch.tensor([5, 5]), torch.tensor([2, 2]))))
+    log(_raises(lambda: F.huber_loss(torch.ones(2), torch.ones(2), delta=-1.0)))
+    log(_raises(lambda: torch.nn.CrossEntropyLoss(weight=torch.ones(3))(torch.ones(2, 4),
+                                                                       torch.tensor([0, 1]))))
+    log(_raises(lambda: F.multi_margin_loss(torch.ones(2, 3), torch.tensor([0, 1]), p=3)))
+
+
+@program()
+def tensor_method_argument_errors(torch, log):
+    x = torch.arange(6.0).reshape(2, 3)
+    log(_raises(lambda: x.sum(dim=(0, 0))))
+    log(_raises(lambda: x.reshape(4, 2)))
+    log(_raises(lambda: x.repeat(2)))
+    log(_raises(lambda: x.expand(2)))
+    log(_raises(lambda: x.permute(0)))
+    log(_raises(lambda: x.flatten(1, 0)))
+    log(_raises(lambda: x.narrow(1, 2, 2)))
+    log(_raises(lambda: x.select(2, 0)))
+    log(_raises(lambda: x.chunk(0)))
+    log(_raises(lambda: x.split(0)))
+    log(_raises(lambda: x.unfold(1, 4, 1)))
+    log(_raises(lambda: x.index_select(1, torch.tensor([[0]]))))
+    log(_raises(lambda: x.gather(1, torch.tensor([0, 1]))))
+    log(_raises(lambda: x.scatter(1, torch.tensor([[0, 1, 2, 0]]), 1.0)))
+    log(_raises(lambda: x.masked_fill(torch.tensor([True, False]), 0)))
+    log(_raises(lambda: x.masked_select(torch.ones(3, 2, dtype=torch.bool))))
+    log(_raises(lambda: x.diagonal(dim1=0, dim2=0)))
+    log(_raises(lambda: x.roll(1, dims=(0, 1))))
+    log(_raises(lambda: x.flip(0, 0)))
+    log(_raises(lambda: x.tile(-1)))
+    log(_raises(lambda: x.movedim(0, 2)))
+    log(_raises(lambda: x.view(2, 3, -1, -1)))
+    log(_raises(lambda: x.topk(1, dim=5)))
+    log(_raises(lambda: x.clamp()))
+    log(_raises(lambda: torch.cat([x, torch.ones(2, 3, 1)])))
+    log(_raises(lambda: torch.cat([x, torch.ones(3, 3)], dim=1)))
+    log(_raises(lambda: torch.stack([x, x], dim=4)))
+
+
+@program()
+def creation_argument_errors(torch, log):
+    log(_raises(lambda: torch.zeros(-1)))
+    log(_raises(lambda: torch.ones(2, -3)))
+    log(_raises(lambda: torch.empty(2.5)))
+    log(_raises(lambda: torch.zeros((2, 3), (4,))))
+    log(_raises(lambda: torch.full((2,), "a")))
+    log(_raises(lambda: torch.eye(-1)))
+    log(_raises(lambda: torch.randint(5, 2, (3,))))
+    log(_raises(lambda: torch.randint(0, 2 ** 70, (3,))))
+    log(_raises(lambda: torch.randn(2, dtype=torch.int64)))
+    log(_raises(lambda: torch.rand(2, dtype=torch.bool)))
+    log(_raises(lambda: torch.randperm(-1)))
+    log(_raises(lambda: torch.arange(0, 5, dtype=torch.bool)))
+    log(_raises(lambda: torch.linspace(0, 1, 3, dtype=torch.bool)))
+    log(_raises(lambda: torch.tensor([1.0], device="cpu:1").device))
+    log(_raises(lambda: torch.ones(2).new_zeros(-2)))
+    log(_raises(lambda: torch.empty_like([1, 2])))
+    log(_raises(lambda: torch.zeros_like(torch.ones(2), dtype=torch.int32).foo))
+    log(_raises(lambda: torch.normal(torch.zeros(2), -1.0)))
+    log(_raises(lambda: torch.normal(0.0, 1.0)))
+    log(torch.normal(0.0, 1.0, size=(2,)).shape, torch.normal(torch.zeros(2), 0.0))
+
+
+@program()
+def autograd_misuse_errors(torch, log):
+    x = torch.ones(2, requires_grad=True)
+    log(_raises(lambda: torch.autograd.grad(x.sum(), torch.ones(2))))
+    log(_raises(lambda: torch.autograd.grad(x * 2, x)))
+    log(_raises(lambda: torch.autograd.grad([x.sum()], [x], grad_outputs=[torch.ones(2)])))
+    log(_raises(lambda: (x.detach() * 2).sum().backward()))
+    log(_raises(lambda: x.sum().backward(torch.ones(1))))
+    y = x * 2
+    y.sum().backward()
+    log(_raises(lambda: y.sum().backward()) is None, x.grad)
+    z = (x * x).sum()
+    torch.autograd.grad(z, x, retain_graph=False)
+    log(_raises(lambda: torch.autograd.grad(z, x)))
+    log(_raises(lambda: x.grad.requires_grad_() and torch.autograd.grad(x.grad.sum(), x)))
+    with torch.no_grad():
+        w = x * 2
+    log(_raises(lambda: w.sum().backward()))
+    log(_raises(lambda: torch.autograd.grad(x.sum(), x, allow_unused=True, materialize_grads=True,
+                                            is_grads_batched=True)))
+    leaf = torch.nn.Parameter(torch.ones(2))
+    log(_raises(lambda: leaf.resize_(3)), _raises(lambda: leaf.set_(torch.zeros(2))))
+    log(_raises(lambda: torch.ones(2, requires_grad=True).numpy()))
+    log(_raises(lambda: torch.ones(2, requires_grad=True).tolist()) or "tolist ok")
+
+
 # (more programs above this line)
 
 
@@ -3121,5 +3255,31 @@ def test_an_out_that_requires_grad_is_refused_in_torchs_words(op):
     def run(lib):
         t = lib.ones(2)
         return _raises(lambda: _OUT_CALLS[op](lib, t, lib.empty(2, requires_grad=True)))
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("call", [
+    "t.new_zeros(2.5)", "t.new_ones(2, 2.5)", "t.new_empty('a')", "t.new_zeros(-2)",
+    "t.new_empty(2, -1)", "t.new_zeros(2, memory_format=lib.contiguous_format)",
+    "t.new_zeros((2,), (3,))", "lib.zeros((2, 3), (4,))", "lib.ones([2], [3], [4])",
+    "lib.zeros(lib.Size([2]), 3)", "lib.zeros(2, lib.float32)", "lib.zeros(2, lib.device('cpu'))",
+    "lib.zeros(2, lib.Generator())", "lib.zeros(2, lib.Size([2]))", "lib.empty(2, lib.strided)",
+    "lib.normal(0.0, 1.0)", "lib.normal(0, 1)", "lib.normal(0.0, 1.0, dtype=lib.float64)",
+    "lib.randint(0, 2 ** 63, (2,))", "lib.randint(-2 ** 63 - 1, 0, (2,))",
+    "lib.randint(0, 2 ** 63 - 1, (2,)).shape", "lib.normal(2.0, 3.0, (2,)).shape"])
+def test_factory_argument_errors_in_torchs_words(call):
+    """Tensor.new_zeros/new_ones/new_empty name themselves (ember: zeros(), ones(), empty(),
+    and new_zeros(-2) took zeros's own negative-size message); f((2, 3), (4,)) is torch's
+    one-argument overload's TypeError; torch's C types (dtype, device, Size, layout,
+    Generator) are torch.dtype... in its messages; normal() of two floats without a size is
+    torch's overload TypeError (ember: 'NoneType' object is not iterable); randint's bounds
+    past int64 are its parser's ValueError."""
+    def run(lib):
+        t = lib.ones(2)
+        try:
+            return str(eval(call))
+        except Exception as e:
+            return type(e).__name__, str(e)
     got, want = _run_both(run)
     assert got == want

@@ -35,8 +35,17 @@ def type_name(x):
     collections.OrderedDict); a Tensor is Tensor."""
     t = type(x)
     if isinstance(x, Tensor) or t.__flags__ & _HEAPTYPE or t.__module__ == "builtins":
-        return "Tensor" if isinstance(x, Tensor) else t.__name__
+        if isinstance(x, Tensor):
+            return "Tensor"
+        if t.__module__.startswith("ember") and t.__name__ in _TORCH_C_TYPES:
+            return _TORCH_C_TYPES[t.__name__]       # ember's classes for torch's C types
+        return t.__name__
     return f"{t.__module__}.{t.__qualname__}"
+
+
+_TORCH_C_TYPES = {"dtype": "torch.dtype", "Size": "torch.Size", "device": "torch.device",
+                  "layout": "torch.layout", "memory_format": "torch.memory_format",
+                  "Generator": "torch._C.Generator"}
 
 
 def _missing_arg(name, arg):
