@@ -570,9 +570,9 @@ zeros = _factory(lambda xp, s, d: xp.zeros(s, d), "zeros")
 ones = _factory(lambda xp, s, d: xp.ones(s, d), "ones")
 empty = _factory(_empty, "empty", layouts=True)    # (memory_format)
 # Tensor.new_zeros/new_ones/new_empty: the same, under their own names in torch's messages
-new_zeros = _factory(lambda xp, s, d: xp.zeros(s, d), "new_zeros")
-new_ones = _factory(lambda xp, s, d: xp.ones(s, d), "new_ones")
-new_empty = _factory(_empty, "new_empty")
+_new_zeros = _factory(lambda xp, s, d: xp.zeros(s, d), "new_zeros")
+_new_ones = _factory(lambda xp, s, d: xp.ones(s, d), "new_ones")
+_new_empty = _factory(_empty, "new_empty")
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
