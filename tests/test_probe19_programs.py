@@ -2331,7 +2331,7 @@ def deprecation_and_misuse_warnings(torch, log):
     opt.step()
     sched.step(5)
     log(opt.param_groups[0]["lr"])
-    log(len(torch.meshgrid(torch.arange(2), torch.arange(2))))
+    log(len(torch.meshgrid(torch.arange(2), torch.arange(2), indexing="ij")))
     log(F.sigmoid(torch.zeros(1)), F.tanh(torch.zeros(1)))
     log(F.upsample(torch.ones(1, 1, 2), scale_factor=2).shape)
     log(nn.utils.clip_grad_norm_([], 1.0))
