@@ -1165,9 +1165,9 @@ class Tensor:
             if type(self.arr) is NestedArray:
                 from .nested._ops import new_factory_check
                 new_factory_check(self.arr, name, size or (kw["size"],))
-            return getattr(creation, name)(*size, dtype=dtype or self.dtype,
-                                           device=device or self.device,
-                                           requires_grad=requires_grad, **kw)
+            return getattr(creation, "_new_" + name if name != "full" else name)(
+                *size, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad, **kw)
         fn.__name__ = "new_" + name
         return fn
 

@@ -35,8 +35,17 @@ def type_name(x):
     collections.OrderedDict); a Tensor is Tensor."""
     t = type(x)
     if isinstance(x, Tensor) or t.__flags__ & _HEAPTYPE or t.__module__ == "builtins":
-        return "Tensor" if isinstance(x, Tensor) else t.__name__
+        if isinstance(x, Tensor):
+            return "Tensor"
+        if t.__module__.startswith("ember") and t.__name__ in _TORCH_C_TYPES:
+            return _TORCH_C_TYPES[t.__name__]       # ember's classes for torch's C types
+        return t.__name__
     return f"{t.__module__}.{t.__qualname__}"
+
+
+_TORCH_C_TYPES = {"dtype": "torch.dtype", "Size": "torch.Size", "device": "torch.device",
+                  "layout": "torch.layout", "memory_format": "torch.memory_format",
+                  "Generator": "torch._C.Generator"}
 
 
 def _missing_arg(name, arg):
@@ -104,16 +113,16 @@ def quiet(kernel, *args):
 
 
 def ureduce(ufunc, a, axis=None, keepdims=False):
-    """a.sum() (ufunc "add") or a.prod() ("multiply"), as the ufunc's reduce for a NumPy array:
-    ndarray's sum/prod/mean are Python wrappers in numpy._core._methods, the module NumPy's
-    floating-point warnings (inf - inf, overflow) would come from, past ember's filter; torch
-    warns nothing. Other arrays (CuPy's, sparse, quantized) keep their own methods."""
+    """a.sum() (ufunc "add"), a.prod() ("multiply"), a.max() ("maximum") or a.min() ("minimum"),
+    as the ufunc's reduce for a NumPy array: ndarray's methods are Python wrappers in
+    numpy._core._methods, the module NumPy's floating-point warnings (inf - inf, overflow, a
+    bfloat16 NaN compared) would come from, past ember's filter; torch warns nothing. Other arrays (CuPy's, sparse, quantized) keep their own methods."""
     if type(a) is np.ndarray:
         return getattr(np, ufunc).reduce(a, axis=axis, keepdims=keepdims)
     return getattr(a, _REDUCE_METHODS[ufunc])(axis=axis, keepdims=keepdims)
 
 
-_REDUCE_METHODS = {"add": "sum", "multiply": "prod"}
+_REDUCE_METHODS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
 
 
 def make_unary(op, exact_out=False):

@@ -68,6 +68,9 @@ def _shape_args(name, shape, size):
 def _size(args, name=None):
     """Shapes may be given as f(2, 3), f((2, 3)), f([2, 3]) or f(torch.Size); `name` (the
     factory) gives torch's argument-parser messages for anything else."""
+    if len(args) > 1 and name is not None and isinstance(args[0], (tuple, list)) and \
+            name not in ("rand", "randn"):      # f((2, 3), ...): torch's one-argument overload
+        raise TypeError(f"{name}() takes 1 positional argument but {len(args)} were given")
     if len(args) == 1 and not isinstance(args[0], (int, np.integer, Tensor)):
         if name is not None and not isinstance(args[0], (tuple, list)):
             raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, not "
@@ -631,6 +634,10 @@ def _empty(xp, s, d):
 zeros = _factory(lambda xp, s, d: xp.zeros(s, d), "zeros")
 ones = _factory(lambda xp, s, d: xp.ones(s, d), "ones")
 empty = _factory(_empty, "empty", layouts=True)    # (memory_format)
+# Tensor.new_zeros/new_ones/new_empty: the same, under their own names in torch's messages
+_new_zeros = _factory(lambda xp, s, d: xp.zeros(s, d), "new_zeros")
+_new_ones = _factory(lambda xp, s, d: xp.ones(s, d), "new_ones")
+_new_empty = _factory(_empty, "new_empty")
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
@@ -1117,6 +1124,9 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    for v in (low, high):       # torch's argument parser reads both as int64
+        if type(v) is _py_int and not -2 ** 63 <= v < 2 ** 63:
+            raise ValueError("Overflow when unpacking long long")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
@@ -1162,6 +1172,15 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
     return _finish(_rng_for(generator, be).permutation(n).astype(d), be, requires_grad)
 
 
+_NORMAL_SIGNATURES = (
+    " * (Tensor mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (Tensor mean, float std = 1, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (float mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (float mean, float std, tuple of ints size, *, torch.Generator generator = None, Tensor "
+    "out = None, torch.dtype dtype = None, torch.layout layout = None, torch.device device = "
+    "None, bool pin_memory = False, bool requires_grad = False)\n")
+
+
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
            requires_grad=False):
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
@@ -1177,6 +1196,12 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
         noise = randn(shape, generator=generator, dtype=ref.dtype, device=ref.device)
         return (noise * std + mean).detach()
+    if size is None:        # torch's float-mean-and-std overload takes a size
+        got = [type_name(mean), type_name(std)] + [
+            f"{k}={type_name(v)}" for k, v in (("out", out), ("dtype", dtype), ("device", device),
+                                               ("generator", generator)) if v is not None]
+        raise TypeError(f"normal() received an invalid combination of arguments - got "
+                        f"({', '.join(got)}), but expected one of:\n{_NORMAL_SIGNATURES}")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
     if dtype is not None:

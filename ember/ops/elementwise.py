@@ -1026,7 +1026,7 @@ def _tensor_only(fn, name):
             if not isinstance(input, Tensor):
                 raise _not_tensor(name, input)
             raise _not_tensor(name, other, "other", 2)
-        return _finish(fn(input, other), out)
+        return _finish(fn(input, other), out, name)
     checked.__name__ = checked.__qualname__ = name
     return checked
 
@@ -1254,13 +1254,13 @@ def pow(input, exponent, *, out=None):
             raise _not_tensor("pow", input)
         if type(input) is bool and exponent.arr.dtype.kind == "b":
             raise _ni("pow", exponent.arr.dtype)
-        return _finish(_rpow_fn(exponent, input), out)
+        return _finish(_rpow_fn(exponent, input), out, "pow")
     if isinstance(exponent, Tensor):
-        return _finish(_pow_t(input, exponent), out)
+        return _finish(_pow_t(input, exponent), out, "pow")
     if type(exponent) is int and exponent < 0 and input.arr.dtype.kind == "u":
         # (an unsigned tensor would take the exponent as a wrapped-around positive number)
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return _finish(_pow_s(input, exponent), out)
+    return _finish(_pow_s(input, exponent), out, "pow")
 
 
 def rpow(input, other):
@@ -1321,11 +1321,11 @@ _xlogy = _binary("xlogy", *_xlog("log", 0), fast="",
 
 
 def xlogy(input, other, *, out=None):
-    return _finish(_xlogy(*_float_operands(input, other)), out)
+    return _finish(_xlogy(*_float_operands(input, other)), out, "xlogy")
 
 
 def copysign(input, other, *, out=None):
-    return _finish(_copysign(*_float_operands(input, other)), out)
+    return _finish(_copysign(*_float_operands(input, other)), out, "copysign")
 SCALAR_SELF.add("xlogy")
 
 
@@ -1343,7 +1343,7 @@ def heaviside(input, values, *, out=None):
     tensor_arg("heaviside", values, "values", 2)
     if input.arr.dtype != values.arr.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
-    return _finish(_heaviside_fn(input, values), out)
+    return _finish(_heaviside_fn(input, values), out, "aten::heaviside")
 
 
 # comparisons, logical and bitwise ops (no gradient)
@@ -1442,7 +1442,7 @@ def add(input, other, *deprecated, alpha=1, out=None):
         r = _add(input, other, *_alpha(input, other, alpha, 1))
     else:
         r = _add(input, other)
-    return r if out is None else _finish(r, out)
+    return r if out is None else _finish(r, out, "add")
 
 
 def sub(input, other, *deprecated, alpha=1, out=None):
@@ -1454,7 +1454,7 @@ def sub(input, other, *deprecated, alpha=1, out=None):
         r = _sub(input, other, *_alpha(input, other, alpha, -1))
     else:
         r = _sub(input, other)
-    return r if out is None else _finish(r, out)
+    return r if out is None else _finish(r, out, "sub")
 
 
 subtract = sub
@@ -1512,7 +1512,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     else:
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                            f"but found '{rounding_mode}'")
-    return r if out is None else _finish(r, out)
+    return r if out is None else _finish(r, out, "div")
 
 
 divide = true_divide = div
@@ -1603,7 +1603,7 @@ def where(condition, input=None, other=None, *, out=None):
         raise RuntimeError(f"Expected out type to be {_tname(dt.np)} but got "
                            f"{_tname(out.arr.dtype)}")
     a, b = _tensor_pair(input, other, condition)
-    return _finish(_apply(_where, (condition, a, b), (dt.np,)), out)
+    return _finish(_apply(_where, (condition, a, b), (dt.np,)), out, "where")
 
 
 def _clamp_fwd(xp, x, lo, hi, dtype):
@@ -1740,7 +1740,7 @@ def _clamp_impl(input, min, max, out, fn, op_t):
         if input.arr.dtype.kind == "c":
             raise NotImplementedError("clamp is not supported for complex types")
         lo, hi = (None if v is None else _as_dtype(v, dt, input) for v in (min, max))
-        return _finish(_apply(op_t, (_as_dtype(input, dt, input), lo, hi)), out)
+        return _finish(_apply(op_t, (_as_dtype(input, dt, input), lo, hi)), out, "clamp")
     if input.arr.dtype.kind in "fV" and (isinstance(min, complex) or isinstance(max, complex)):
         raise RuntimeError(f"value cannot be converted to type {_cname(input.arr.dtype)} without "
                            "overflow")
@@ -1752,7 +1752,7 @@ def _clamp_impl(input, min, max, out, fn, op_t):
     if dt.np.kind in "iu":      # integer bounds convert to the result type, checked (-x wraps)
         from .creation import _fill_value
         min, max = (None if v is None else _fill_value(v, dt.np) for v in (min, max))
-    return _finish(fn(input, min, max, dt.np), out)
+    return _finish(fn(input, min, max, dt.np), out, "clamp")
 
 
 def _as_dtype(v, dt, like):
@@ -1870,13 +1870,13 @@ def lerp(input, end, weight, *, out=None):
     _same_dtype("lerp", "end", input, end)
     if isinstance(weight, Tensor):
         _same_dtype("lerp", "weight", input, weight)
-        return _finish(_apply(_lerp_t, (input, end, weight)), out)
+        return _finish(_apply(_lerp_t, (input, end, weight)), out, "lerp")
     weight = _bound(weight)
     if not isinstance(weight, (int, float, complex)):
         raise TypeError(f"lerp() received an invalid combination of arguments - got (Tensor, "
                         f"{type(weight).__name__}), but expected one of:\n * (Tensor end, Tensor "
                         f"weight)\n * (Tensor end, Number weight)\n")
-    return _finish(_apply(_lerp, (input, end), (weight,)), out)
+    return _finish(_apply(_lerp, (input, end), (weight,)), out, "lerp")
 
 
 @_op("addcmul", saves="in", node="AddcmulBackward0")
@@ -1927,7 +1927,8 @@ def addcmul(input, tensor1, tensor2, *deprecated, value=1, out=None):
     dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
     if dt is _dt.bool_:
         raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
-    return _finish(_apply(_addcmul, (input, tensor1, tensor2), (value, dt.np)), out)
+    return _finish(_apply(_addcmul, (input, tensor1, tensor2), (value, dt.np)), out,
+                   "addcmul")
 
 
 def addcdiv(input, tensor1, tensor2, *deprecated, value=1, out=None):
@@ -1944,7 +1945,8 @@ def addcdiv(input, tensor1, tensor2, *deprecated, value=1, out=None):
                            "inputs. The future addcdiv behavior is just the latter implementation: "
                            "(input + value * tensor1 / tensor2), for all dtypes.")
     dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
-    return _finish(_apply(_addcdiv, (input, tensor1, tensor2), (value, dt.np)), out)
+    return _finish(_apply(_addcdiv, (input, tensor1, tensor2), (value, dt.np)), out,
+                   "addcdiv")
 
 
 # ---- comparisons of whole tensors --------------------------------------------------------------

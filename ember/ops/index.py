@@ -4,6 +4,7 @@ Contract (see _registry.py): `fwd(xp, *arrays, *static) -> (out, saved)`, `bwd(x
 torch applies integer and slice indices first (views), then advanced (tensor) indices on the
 result; `_parse` splits an index the same way, so advanced dims move exactly as in torch."""
 import builtins
+import collections.abc as _abc
 import math
 import warnings
 
@@ -17,7 +18,7 @@ from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as 
 from .._memory_format import contiguous_out
 from .._sparse_coo import SparseCOO
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
+from ._apply import _HEAPTYPE, _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
     _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args, \
     tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
 from . import _stl_select
@@ -122,14 +123,35 @@ _BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), None and long or b
               "are valid indices (got {})")
 
 
+_SEQUENCES = (list, str, range, tuple, bytes, bytearray, np.ndarray, Tensor, _abc.Sequence)
+
+
+def _is_sequence(o):
+    """Python's PySequence_Check, as torch's indexing asks it: the built-in sequences, NumPy
+    arrays, tensors, registered Sequences, and classes defined in Python with __getitem__
+    (not mappings)."""
+    if isinstance(o, _SEQUENCES):
+        return True
+    t = type(o)
+    return bool(t.__flags__ & _HEAPTYPE) and hasattr(t, "__getitem__") and \
+        not isinstance(o, _abc.Mapping)
+
+
 def _seq_as_tuple(idx):
-    """torch's treatSequenceAsTuple (NumPy's old heuristic for non-tuple sequences)."""
-    if isinstance(idx, (Tensor, np.ndarray, str)) or not isinstance(idx, (list, range)):
+    """torch's treatSequenceAsTuple (NumPy's old heuristic for non-tuple sequences): a
+    sequence (not a tensor, not an exact ndarray) of fewer than 32 items, one of them a
+    sequence, slice, None or Ellipsis."""
+    if isinstance(idx, (Tensor, int, slice)) or type(idx) is np.ndarray or \
+            not _is_sequence(idx):
         return False
-    if len(idx) >= 32:
+    try:
+        if len(idx) >= 32:
+            return False
+        items = idx if type(idx) is list else list(idx)
+    except Exception:
         return False
-    if builtins.any(isinstance(o, (Tensor, list, tuple, range, slice, np.ndarray)) or
-                    o is None or o is Ellipsis for o in idx):
+    if builtins.any(_is_sequence(o) or isinstance(o, slice) or o is None or o is Ellipsis
+                    for o in items):
         warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and "
                       "will be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In "
                       "pytorch 2.9 this will be interpreted as tensor index, x[torch.tensor(seq)]"
@@ -241,11 +263,11 @@ def _parse(idx, shape, be, fill=False):
     d = p = 0                 # dim in the input, dim in the result of `basic`
     last = None
     whole = True                # `basic` takes every dim whole (the view is the tensor)
-    for kind, v in items:
+    for at, (kind, v) in enumerate(items):
         if kind == "int":
             n = shape[d]
-            if not -n <= v < n:
-                raise IndexError(f"index {v} is out of bounds for dimension {d} with size {n}")
+            if not -n <= v < n:     # torch names the index's position in the tuple as its dim
+                raise IndexError(f"index {v} is out of bounds for dimension {at} with size {n}")
             basic.append(v + n if v < 0 else v)
             d += 1
             last = "select"

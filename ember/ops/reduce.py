@@ -197,15 +197,15 @@ def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     dims = _dims(input, dim, "sum")
     fn = _sum0 if dim is None else _sum1
     try:
-        return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out)
+        return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out, "sum")
     except NotImplementedError:
         if type(input.arr) is SparseCOO:     # (a sum over dims: torch's sparse kernel)
             from ..sparse._math import sum_dim
-            return _finish(sum_dim(input, dims, keepdim, dtype), out)
+            return _finish(sum_dim(input, dims, keepdim, dtype), out, "sum")
         if type(input.arr) in (SparseCSR, SparseCompressed):
             from ..sparse._csr import sum_dims
-            return _finish(sum_dims(input, dims, keepdim, _np_dtype(dtype)), out)
-        return _finish(_nested_reduction("sum", input, dims, keepdim, dtype), out)
+            return _finish(sum_dims(input, dims, keepdim, _np_dtype(dtype)), out, "sum")
+        return _finish(_nested_reduction("sum", input, dims, keepdim, dtype), out, "sum")
 
 
 @_op("nansum", saves="in")
@@ -230,7 +230,8 @@ _nansum_fn = _make_unary(_nansum)
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dims = _dims(input, dim, "nansum")
-    return _finish(_nansum_fn(input, dims, _keepdim(keepdim, "nansum"), _np_dtype(dtype)), out)
+    return _finish(_nansum_fn(input, dims, _keepdim(keepdim, "nansum"), _np_dtype(dtype)), out,
+                   "nansum")
 
 
 # sparse arrays: torch's mean has no sparse kernel (the aten overload and backend it names)
@@ -287,9 +288,10 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     dims = _dims(input, dim, "mean")
     fn = _mean0 if dim is None else _mean1
     try:
-        return _finish(fn(input, dims, _keepdim(keepdim, "mean"), _np_dtype(dtype)), out)
+        return _finish(fn(input, dims, _keepdim(keepdim, "mean"), _np_dtype(dtype)), out,
+                       "mean")
     except NotImplementedError:
-        return _finish(_nested_reduction("mean", input, dims, keepdim, dtype), out)
+        return _finish(_nested_reduction("mean", input, dims, keepdim, dtype), out, "mean")
 
 
 def _nested_reduction(name, input, dims, keepdim, dtype):
@@ -315,7 +317,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     _optional_dtype_check(dtype, "nanmean")
     _keepdim(keepdim, "nanmean")
     count = sum(logical_not(isnan(input)), dim, keepdim)
-    return _finish(nansum(input, dim, keepdim, dtype=dtype) / count, out)
+    return _finish(nansum(input, dim, keepdim, dtype=dtype) / count, out, "nansum")   # torch's
 
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
@@ -360,9 +362,9 @@ def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
     d = _wrap_dim(_int_dim("prod", dim), nd)
     dims = (d,) if nd else None
     try:
-        return _finish(_prod1(input, dims, _keepdim(keepdim, "prod"), dt), out)
+        return _finish(_prod1(input, dims, _keepdim(keepdim, "prod"), dt), out, "prod")
     except NotImplementedError:
-        return _finish(_nested_reduction("prod", input, dims, keepdim, dtype), out)
+        return _finish(_nested_reduction("prod", input, dims, keepdim, dtype), out, "prod")
 
 
 # ---- max, min, amax, amin, argmax, argmin, aminmax --------------------------------------------
@@ -371,12 +373,25 @@ def _no_complex(x, name, exc=NotImplementedError):
         raise exc(f"{name}(): does not support complex input")
 
 
+def _all_ones_nan(xp, x, y):
+    """torch's CPU max()/min()/aminmax() over all of two or more float16/32/64 elements: a NaN
+    result is the all-ones NaN its vectorised maximum makes (sign bit set), whatever NaN the
+    input held."""
+    if xp is np and x.size > 1 and x.dtype.kind == "f" and y.size == 1 and y != y:
+        return np.full(y.shape, -1, f"i{x.itemsize}").view(x.dtype)
+    return y
+
+
 def _extreme(name, pick, kernel):
+    whole = kernel in ("max_all", "min_all")
+
     def fwd(xp, x, dims, keepdim):
         _empty_dim_check(x, dims, name)
         if x.dtype.kind == "c":       # torch's kernels have no complex version
             raise NotImplementedError(f'"{kernel}" not implemented for \'{_tname(x.dtype)}\'')
-        y = _arr(xp, pick(x, axis=dims, keepdims=keepdim))
+        y = _arr(xp, ureduce(pick, x, dims, keepdim))
+        if whole:
+            y = _all_ones_nan(xp, x, y)
         return y, (x, y, dims, keepdim)
     fwd.__name__ = name
     return fwd
@@ -400,13 +415,13 @@ def _amax_grad(xp, g, x, y, dims, keepdim):
 
 
 _amax = _make_unary(_op("amax", saves="both")(
-    _extreme("amax", np.max, "max_values_cpu")).vjp(_amax_grad))
+    _extreme("amax", "maximum", "max_values_cpu")).vjp(_amax_grad))
 _amin = _make_unary(_op("amin", saves="both")(
-    _extreme("amin", np.min, "min_values_cpu")).vjp(_amax_grad))
+    _extreme("amin", "minimum", "min_values_cpu")).vjp(_amax_grad))
 _max_all = _make_unary(_op("max_all", saves="both", node="MaxBackward1")(
-    _extreme("max", np.max, "max_all")).vjp(_extreme_grad))
+    _extreme("max", "maximum", "max_all")).vjp(_extreme_grad))
 _min_all = _make_unary(_op("min_all", saves="both", node="MinBackward1")(
-    _extreme("min", np.min, "min_all")).vjp(_extreme_grad))
+    _extreme("min", "minimum", "min_all")).vjp(_extreme_grad))
 
 
 _AMAX_OUT = ("Expected the dtype for input and out to match, but got {result} for input's dtype "
@@ -513,9 +528,9 @@ def _max_min(name, input, args, dim, keepdim, other, out, full, dim_op, cls, ele
         return elementwise(input, other, out=out)
     if dim is _NO_DIM:
         try:
-            return _finish(full(input, None, False), out)
+            return _finish(full(input, None, False), out, name)
         except NotImplementedError:
-            return _finish(_nested_reduction(name, input, None, False, None), out)
+            return _finish(_nested_reduction(name, input, None, False, None), out, name)
     d = _wrap_dim(_int_dim(name, dim), input.arr.ndim)
     try:
         vi = _apply(dim_op, (input,), (d, keepdim))
@@ -571,8 +586,8 @@ def _arg(name, f):
             if not input.is_nested:
                 raise
             from ..nested._ops import arg_reduction
-            return _finish(arg_reduction(name, input, dim, keepdim), out)
-        return _finish(_new(xp.asarray(r, dtype=np.int64), input.be), out)
+            return _finish(arg_reduction(name, input, dim, keepdim), out, name)
+        return _finish(_new(xp.asarray(r, dtype=np.int64), input.be), out, name)
     fn.__name__ = fn.__qualname__ = name
     return fn
 
@@ -583,9 +598,11 @@ AMINMAX = _return_type("aminmax", ("min", "max"))
 
 
 @_op("aminmax", saves="both", n_out=2)
-def _aminmax(xp, x, dims, keepdim):
-    lo = _arr(xp, xp.min(x, axis=dims, keepdims=keepdim))
-    hi = _arr(xp, xp.max(x, axis=dims, keepdims=keepdim))
+def _aminmax(xp, x, dims, keepdim, whole):
+    lo = _arr(xp, ureduce("minimum", x, dims, keepdim))
+    hi = _arr(xp, ureduce("maximum", x, dims, keepdim))
+    if whole:
+        lo, hi = _all_ones_nan(xp, x, lo), _all_ones_nan(xp, x, hi)
     return (lo, hi), (x, lo, hi, dims, keepdim)
 
 
@@ -610,7 +627,8 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
         raise NotImplementedError(f'"aminmax_cpu" not implemented for '
                                   f"'{_tname(input.arr.dtype)}'")
     dims = _dims(input, () if dim is None else dim, "aminmax")
-    return _finish_tuple(_apply(_aminmax, (input,), (dims, _keepdim(keepdim, "aminmax"))), out,
+    return _finish_tuple(_apply(_aminmax, (input,), (dims, _keepdim(keepdim, "aminmax"),
+                                                     dim is None)), out,
                          "aminmax", AMINMAX)
 
 
@@ -751,13 +769,13 @@ def _dof_warn(name, input, dims, corr):
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     dims, corr, keepdim = _var_args("var", input, dim, unbiased, keepdim, correction)
     _dof_warn("var", input, dims, corr)
-    return _finish(_var(input, dims, corr, keepdim, False), out)
+    return _finish(_var(input, dims, corr, keepdim, False), out, "var")
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     dims, corr, keepdim = _var_args("std", input, dim, unbiased, keepdim, correction)
     _dof_warn("std", input, dims, corr)
-    return _finish(_std(input, dims, corr, keepdim, True), out)
+    return _finish(_std(input, dims, corr, keepdim, True), out, "std")
 
 
 def _var_mean_fwd(xp, x, dims, correction, keepdim, take_sqrt):
@@ -864,7 +882,7 @@ def logsumexp(input, dim=None, keepdim=False, *, out=None):
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): Expected reduction dim to be specified")
     dims = _dims(input, dim, "logsumexp")
-    return _finish(_logsumexp_fn(input, dims, _keepdim(keepdim, "logsumexp")), out)
+    return _finish(_logsumexp_fn(input, dims, _keepdim(keepdim, "logsumexp")), out, "logsumexp")
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -956,7 +974,8 @@ _cumsum_fn = _make_unary(_cumsum)
 
 def cumsum(input, dim, *, dtype=None, out=None):
     nd = tensor_ndim("cumsum", input)
-    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), _scan_out_dtype("cumsum", dtype)), out)
+    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), _scan_out_dtype("cumsum", dtype)), out,
+                   "cumsum")
 
 
 def _scan_out_dtype(name, dtype):
@@ -1212,7 +1231,7 @@ _logcumsumexp_fn = _make_unary(_logcumsumexp)
 
 def logcumsumexp(input, dim, *, out=None):
     nd = tensor_ndim("logcumsumexp", input)
-    return _finish(_logcumsumexp_fn(input, _wrap_dim(dim, nd)), out)
+    return _finish(_logcumsumexp_fn(input, _wrap_dim(dim, nd)), out, "logcumsumexp")
 
 
 # ---- boolean reductions -------------------------------------------------------------------------
@@ -1232,13 +1251,13 @@ def _bool_reduce(name, f):
             if not input.is_nested:
                 raise
             from ..nested._ops import bool_reduction
-            return _finish(bool_reduction(name, input, dim, keepdim), out)
+            return _finish(bool_reduction(name, input, dim, keepdim), out, name)
         if isinstance(out, Tensor) and out.arr.dtype not in (np.bool_, np.uint8):
             raise RuntimeError(f"{name} only supports bool tensor for result, got: "
                                f"{_tname(out.arr.dtype)}")
         if x.dtype == np.uint8 and (out is None or out.arr.dtype == np.uint8):
             r = r.astype(np.uint8)
-        return _finish(_new(r, input.be), out)
+        return _finish(_new(r, input.be), out, name)
     fn.__name__ = fn.__qualname__ = name
     return fn
 
@@ -1641,11 +1660,12 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", ou
                                   out), out)
 
 
-def _finish(result, out):
+def _finish(result, out, name=None):
+    """`name`: the op's, in torch's messages (an out= requiring grad)."""
     if out is None:
         return result
     from .elementwise import _finish as finish
-    return finish(result, out)
+    return finish(result, out, name)
 
 
 def _finish_exact(result, out, message):

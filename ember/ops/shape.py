@@ -1948,6 +1948,13 @@ def resize_(input, *sizes, memory_format=None):
     shape = _shape_arg(sizes, "resize_")
     if input.requires_grad and _grad.enabled:
         raise RuntimeError("cannot resize variables that require grad")
+    prod, over = 1, False
+    for size in shape:      # torch's safe_compute_numel: the sizes multiplied as uint64 (a
+        prod *= size % 2 ** 64      # negative one 2**64 less it), an overflow sticky, and the
+        over |= prod >= 2 ** 64     # product at most int64's maximum
+        prod %= 2 ** 64
+    if over or prod >= 2 ** 63:
+        raise RuntimeError("numel: integer multiplication overflow")
     order = None
     if memory_format is not None:
         from .._memory_format import _INV, _ORDER, _check, is_channels_last, preserve_format
