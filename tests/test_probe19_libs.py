@@ -739,6 +739,919 @@ def accel_autocast_state_queries(torch, log):
         log(type(e).__name__, str(e))
 
 
+
+# diffusers
+
+@program(tol=_TR)
+def diffusers_ddpm_step(torch, log):
+    T = 10
+    betas_lin = torch.linspace(1e-4, 0.02, T, dtype=torch.float32)
+    betas_scaled = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, T, dtype=torch.float32) ** 2
+
+    def alpha_bar(t):
+        return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
+    betas_cos = torch.tensor([min(1 - alpha_bar((i + 1) / T) / alpha_bar(i / T), 0.999) for i in range(T)],
+                             dtype=torch.float32)
+    log(betas_lin, betas_scaled, betas_cos)
+    alphas = 1.0 - betas_scaled
+    alphas_cumprod = torch.cumprod(alphas, dim=0)
+    one = torch.tensor(1.0)
+    log(alphas_cumprod, alphas_cumprod.dtype)
+    # add_noise
+    torch.manual_seed(17)
+    x0 = torch.randn(2, 1, 2, 2)
+    noise = torch.randn_like(x0)
+    timesteps = torch.tensor([3, 8])
+    sqrt_alpha_prod = alphas_cumprod[timesteps] ** 0.5
+    sqrt_alpha_prod = sqrt_alpha_prod.flatten()
+    while len(sqrt_alpha_prod.shape) < len(x0.shape):
+        sqrt_alpha_prod = sqrt_alpha_prod.unsqueeze(-1)
+    sqrt_one_minus = ((1 - alphas_cumprod[timesteps]) ** 0.5).flatten()[:, None, None, None]
+    noisy = sqrt_alpha_prod * x0 + sqrt_one_minus * noise
+    log(noisy)
+    # one step, epsilon prediction, fixed_small variance, clipped
+    t, prev_t = 8, 7
+    a_t, a_prev = alphas_cumprod[t], alphas_cumprod[prev_t] if prev_t >= 0 else one
+    b_t, b_prev = 1 - a_t, 1 - a_prev
+    cur_alpha = a_t / a_prev
+    cur_beta = 1 - cur_alpha
+    pred_x0 = (noisy - b_t ** 0.5 * noise) / a_t ** 0.5
+    pred_x0 = pred_x0.clamp(-1.0, 1.0)
+    coef0 = (a_prev ** 0.5 * cur_beta) / b_t
+    coef_t = cur_alpha ** 0.5 * b_prev / b_t
+    mean = coef0 * pred_x0 + coef_t * noisy
+    variance = torch.clamp((1 - a_prev) / (1 - a_t) * cur_beta, min=1e-20)
+    gen = torch.Generator().manual_seed(0)
+    var_noise = torch.randn(noisy.shape, generator=gen, dtype=noisy.dtype)
+    log(mean + (variance ** 0.5) * var_noise, variance, torch.log(variance))
+    # v-prediction and the thresholding of dynamic ranges
+    v = a_t ** 0.5 * noise - b_t ** 0.5 * x0
+    log(a_t ** 0.5 * noisy - b_t ** 0.5 * v)
+    abs_s = noisy.reshape(2, -1).abs()
+    s = torch.quantile(abs_s, 0.9, dim=1)
+    s = torch.clamp(s, min=1, max=1.5).unsqueeze(1)
+    log(s, torch.clamp(noisy.reshape(2, -1), -s, s) / s)
+
+
+@program(tol=_TR)
+def diffusers_ddim_and_timesteps(torch, log):
+    T, steps = 20, 5
+    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, T, dtype=torch.float32) ** 2
+    alphas_cumprod = torch.cumprod(1.0 - betas, dim=0)
+    step_ratio = T // steps
+    leading = (torch.arange(0, steps) * step_ratio).round().flip(0).to(torch.int64)
+    trailing = torch.round(torch.arange(T, 0, -T / steps)).to(torch.int64) - 1
+    linspace = torch.linspace(0, T - 1, steps).round().flip(0).long()
+    log(leading, trailing, linspace, leading + 1)
+    torch.manual_seed(18)
+    sample = torch.randn(1, 2, 2)
+    eps = torch.randn(1, 2, 2)
+    eta = 0.5
+    for t in leading.tolist():
+        prev = t - step_ratio
+        a_t = alphas_cumprod[t]
+        a_prev = alphas_cumprod[prev] if prev >= 0 else torch.tensor(1.0)
+        b_t = 1 - a_t
+        pred_x0 = (sample - b_t ** 0.5 * eps) / a_t ** 0.5
+        variance = (1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)
+        std = eta * variance ** 0.5
+        direction = (1 - a_prev - std ** 2) ** 0.5 * eps
+        sample = a_prev ** 0.5 * pred_x0 + direction
+        log(t, sample, std)
+    # Euler with Karras sigmas
+    sigmas = ((1 - alphas_cumprod) / alphas_cumprod) ** 0.5
+    sigma_min, sigma_max, rho = sigmas[-1].item(), sigmas[0].item(), 7.0
+    ramp = torch.linspace(0, 1, steps)
+    min_inv, max_inv = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
+    karras = (max_inv + ramp * (min_inv - max_inv)) ** rho
+    karras = torch.cat([karras, torch.zeros(1)])
+    log(karras, karras.max(), (karras[0] ** 2 + 1) ** 0.5)
+    scaled = sample / ((karras[1] ** 2 + 1) ** 0.5)
+    deriv = (scaled - (scaled - karras[1] * eps)) / karras[1]
+    log(scaled + deriv * (karras[2] - karras[1]))
+    # sigma to t by log-sigma interpolation
+    log_sigmas = sigmas.log()
+    log_sigma = torch.log(karras[1])
+    dists = log_sigma - log_sigmas[:, None]
+    low_idx = dists.ge(0).cumsum(dim=0).argmax(dim=0).clamp(max=log_sigmas.shape[0] - 2)
+    log(low_idx, dists.shape)
+
+
+@program(tol=_MM)
+def diffusers_cfg_and_rescale(torch, log):
+    torch.manual_seed(19)
+    latents = torch.randn(1, 2, 3, 3)
+    latent_in = torch.cat([latents] * 2)
+    noise_pred = torch.randn(2, 2, 3, 3) + latent_in * 0.1
+    uncond, text = noise_pred.chunk(2)
+    guidance = 7.5
+    cfg = uncond + guidance * (text - uncond)
+    log(cfg.shape, cfg.sum())
+
+    def rescale(noise_cfg, noise_pred_text, guidance_rescale=0.0):
+        std_text = noise_pred_text.std(dim=list(range(1, noise_pred_text.ndim)), keepdim=True)
+        std_cfg = noise_cfg.std(dim=list(range(1, noise_cfg.ndim)), keepdim=True)
+        rescaled = noise_cfg * (std_text / std_cfg)
+        return guidance_rescale * rescaled + (1 - guidance_rescale) * noise_cfg
+
+    log(rescale(cfg, text, 0.7))
+    # image guidance (instruct-pix2pix) with three chunks
+    three = torch.randn(3, 2, 3, 3)
+    t, i, u = three.chunk(3)
+    log((u + 7.5 * (t - i) + 1.5 * (i - u)).std())
+    # prompt embeds duplicated for num_images_per_prompt
+    emb = torch.randn(2, 4, 5)
+    bs, seq, _ = emb.shape
+    dup = emb.repeat(1, 3, 1).view(bs * 3, seq, -1)
+    log(dup.shape, torch.equal(dup[1], emb[0]), torch.equal(dup, emb.repeat_interleave(3, dim=0)))
+
+
+@program(tol=_MM)
+def diffusers_resnet_and_attention_block(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(20)
+
+    class ResnetBlock2D(nn.Module):
+        def __init__(self, cin, cout, temb):
+            super().__init__()
+            self.norm1 = nn.GroupNorm(num_groups=2, num_channels=cin, eps=1e-6, affine=True)
+            self.conv1 = nn.Conv2d(cin, cout, kernel_size=3, stride=1, padding=1)
+            self.time_emb_proj = nn.Linear(temb, cout)
+            self.norm2 = nn.GroupNorm(2, cout, eps=1e-6)
+            self.dropout = nn.Dropout(0.0)
+            self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+            self.nonlinearity = nn.SiLU()
+            self.conv_shortcut = nn.Conv2d(cin, cout, 1) if cin != cout else None
+            self.output_scale_factor = 1.0
+
+        def forward(self, x, temb):
+            h = self.conv1(self.nonlinearity(self.norm1(x)))
+            temb = self.time_emb_proj(self.nonlinearity(temb))[:, :, None, None]
+            h = h + temb
+            h = self.conv2(self.dropout(self.nonlinearity(self.norm2(h))))
+            if self.conv_shortcut is not None:
+                x = self.conv_shortcut(x)
+            return (x + h) / self.output_scale_factor
+
+    block = ResnetBlock2D(4, 6, 8)
+    x = torch.randn(2, 4, 4, 4)
+    temb = torch.randn(2, 8)
+    y = block(x, temb)
+    log(y.shape, y.sum(), y.std())
+    # attention over spatial tokens
+    group_norm = nn.GroupNorm(2, 6)
+    to_qkv = nn.Linear(6, 18)
+    b, c, hh, ww = y.shape
+    hs = group_norm(y).view(b, c, hh * ww).transpose(1, 2)
+    q, k, v = to_qkv(hs).chunk(3, dim=-1)
+    heads = 2
+    q, k, v = (t.view(b, -1, heads, c // heads).transpose(1, 2) for t in (q, k, v))
+    o = F.scaled_dot_product_attention(q, k, v, dropout_p=0.0, is_causal=False)
+    o = o.transpose(1, 2).reshape(b, -1, c).transpose(-1, -2).reshape(b, c, hh, ww)
+    log(o.shape, (o + y).sum())
+    # down/upsampling
+    down = nn.Conv2d(6, 6, 3, stride=2, padding=1)
+    up = F.interpolate(down(y), scale_factor=2.0, mode="nearest")
+    log(down(y).shape, up.shape, F.avg_pool2d(y, kernel_size=2, stride=2).shape)
+    up_bf = F.interpolate(y.to(torch.bfloat16), size=(8, 8), mode="nearest")
+    log(up_bf.dtype, up_bf.float().sum())
+    log(repr(block))
+
+
+@program(tol=_TR)
+def diffusers_timestep_embedding_variants(torch, log):
+    def get_timestep_embedding(timesteps, embedding_dim, flip_sin_to_cos=False, downscale_freq_shift=1,
+                               scale=1, max_period=10000):
+        assert len(timesteps.shape) == 1, "Timesteps should be a 1d-array"
+        half_dim = embedding_dim // 2
+        exponent = -math.log(max_period) * torch.arange(start=0, end=half_dim, dtype=torch.float32)
+        exponent = exponent / (half_dim - downscale_freq_shift)
+        emb = torch.exp(exponent)
+        emb = timesteps[:, None].float() * emb[None, :]
+        emb = scale * emb
+        emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
+        if flip_sin_to_cos:
+            emb = torch.cat([emb[:, half_dim:], emb[:, :half_dim]], dim=-1)
+        if embedding_dim % 2 == 1:
+            emb = torch.nn.functional.pad(emb, (0, 1, 0, 0))
+        return emb
+
+    t = torch.tensor([0, 1, 10, 999])
+    log(get_timestep_embedding(t, 8))
+    log(get_timestep_embedding(t, 7, flip_sin_to_cos=True, downscale_freq_shift=0))
+    log(get_timestep_embedding(t.float() / 1000, 6, scale=1000))
+    try:
+        get_timestep_embedding(t[None], 4)
+    except AssertionError as e:
+        log(str(e))
+    # timestep broadcast for a scalar and a python int
+    timesteps = 5
+    if not torch.is_tensor(timesteps):
+        timesteps = torch.tensor([timesteps], dtype=torch.int64)
+    elif len(timesteps.shape) == 0:
+        timesteps = timesteps[None]
+    log(timesteps.expand(3), torch.tensor(7)[None].expand(2).dtype)
+    # Fourier features (score SDE)
+    torch.manual_seed(21)
+    W = torch.randn(4) * 16
+    x_proj = t[:, None].float().log() * W[None, :] * 2 * math.pi
+    log(torch.cat([torch.sin(x_proj), torch.cos(x_proj)], dim=-1)[1:])
+
+
+@program()
+def diffusers_latents_and_generators(torch, log):
+    shape = (3, 2, 2, 2)
+    generators = [torch.Generator("cpu").manual_seed(s) for s in (1, 2, 3)]
+    latents = [torch.randn((1,) + shape[1:], generator=generators[i], device="cpu", dtype=torch.float32)
+               for i in range(3)]
+    latents = torch.cat(latents, dim=0)
+    log(latents)
+    g = torch.Generator().manual_seed(4)
+    single = torch.randn(shape, generator=g, layout=torch.strided)
+    log(single.sum(), single.dtype, str(single.layout))
+    init_noise_sigma = 1.0
+    log((single * init_noise_sigma).equal(single))
+    # vae scaling and image post-processing
+    scaling_factor = 0.18215
+    image = (single / scaling_factor)[:, :1].tanh()
+    image = (image / 2 + 0.5).clamp(0, 1)
+    log(image.cpu().permute(0, 2, 3, 1).float().shape)
+    as_uint8 = (image * 255).round().to(torch.uint8)
+    log(as_uint8)
+    # half-precision latents with a float generator draw
+    g.manual_seed(5)
+    log(torch.randn(2, 2, generator=g, dtype=torch.float16), torch.rand(2, generator=g, dtype=torch.bfloat16))
+
+
+# torchvision
+
+@program()
+def tv_box_iou_family(torch, log):
+    b1 = torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 3.0, 5.0], [2.0, 2.0, 2.0, 6.0]])
+    b2 = torch.tensor([[1.0, 1.0, 5.0, 5.0], [0.0, 0.0, 4.0, 4.0]])
+
+    def box_area(b):
+        return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+
+    def _upcast(t):
+        if t.is_floating_point():
+            return t if t.dtype in (torch.float32, torch.float64) else t.float()
+        return t if t.dtype in (torch.int32, torch.int64) else t.int()
+
+    def inter_union(a, b):
+        area1, area2 = box_area(a), box_area(b)
+        lt = torch.max(a[:, None, :2], b[:, :2])
+        rb = torch.min(a[:, None, 2:], b[:, 2:])
+        wh = _upcast(rb - lt).clamp(min=0)
+        inter = wh[:, :, 0] * wh[:, :, 1]
+        return inter, area1[:, None] + area2 - inter
+
+    inter, union = inter_union(b1, b2)
+    iou = inter / union
+    log(iou)
+    lti = torch.min(b1[:, None, :2], b2[:, :2])
+    rbi = torch.max(b1[:, None, 2:], b2[:, 2:])
+    whi = _upcast(rbi - lti).clamp(min=0)
+    areai = whi[:, :, 0] * whi[:, :, 1]
+    log(iou - (areai - union) / areai)
+    # distance IoU
+    eps = 1e-7
+    diag = (whi[:, :, 0] ** 2) + (whi[:, :, 1] ** 2) + eps
+    cx1, cy1 = (b1[:, 0] + b1[:, 2]) / 2, (b1[:, 1] + b1[:, 3]) / 2
+    cx2, cy2 = (b2[:, 0] + b2[:, 2]) / 2, (b2[:, 1] + b2[:, 3]) / 2
+    centers = (_upcast(cx1[:, None] - cx2[None, :]) ** 2) + (_upcast(cy1[:, None] - cy2[None, :]) ** 2)
+    log(iou - centers / diag)
+    # integer boxes and half boxes
+    ib = b1.long()
+    log(box_area(ib), _upcast(ib.short()).dtype, _upcast(b1.half()).dtype, inter_union(ib, ib)[0])
+    # box_convert
+    def xyxy_to_cxcywh(b):
+        x1, y1, x2, y2 = b.unbind(-1)
+        return torch.stack(((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1), dim=-1)
+
+    def cxcywh_to_xyxy(b):
+        cx, cy, w, h = b.unbind(-1)
+        return torch.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], dim=-1)
+    log(xyxy_to_cxcywh(b1), cxcywh_to_xyxy(xyxy_to_cxcywh(b1)).equal(b1))
+    log(torch.cat([b1[:, :2], b1[:, 2:] - b1[:, :2]], dim=-1))
+
+
+@program()
+def tv_batched_nms_and_filters(torch, log):
+    torch.manual_seed(22)
+    xy = torch.rand(10, 2) * 20
+    boxes = torch.cat([xy, xy + torch.rand(10, 2) * 8 + 1], 1)
+    scores = torch.rand(10)
+    idxs = torch.randint(0, 3, (10,))
+    max_coordinate = boxes.max()
+    offsets = idxs.to(boxes) * (max_coordinate + torch.tensor(1).to(boxes))
+    boxes_for_nms = boxes + offsets[:, None]
+    log(offsets, boxes_for_nms.shape)
+
+    def nms(b, s, thr):
+        order = s.argsort(descending=True)
+        keep = []
+        while order.numel():
+            i = order[0]
+            keep.append(i)
+            if order.numel() == 1:
+                break
+            rest = order[1:]
+            lt = torch.max(b[i, :2], b[rest, :2])
+            rb = torch.min(b[i, 2:], b[rest, 2:])
+            wh = (rb - lt).clamp(min=0)
+            inter = wh[:, 0] * wh[:, 1]
+            area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])
+            iou = inter / (area(b[i]) + area(b[rest]) - inter)
+            order = rest[iou <= thr]
+        return torch.stack(keep)
+
+    keep = nms(boxes_for_nms, scores, 0.3)
+    log(keep, keep.dtype)
+    # the per-class loop form, then sort by score
+    keep_mask = torch.zeros_like(scores, dtype=torch.bool)
+    for class_id in torch.unique(idxs):
+        curr = torch.where(idxs == class_id)[0]
+        curr_keep = nms(boxes[curr], scores[curr], 0.3)
+        keep_mask[curr[curr_keep]] = True
+    keep_idx = torch.where(keep_mask)[0]
+    log(keep_idx[scores[keep_idx].sort(descending=True)[1]])
+    # remove_small_boxes / clip_boxes_to_image
+    ws, hs = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    log(torch.where((ws >= 5) & (hs >= 5))[0])
+    bx = boxes[..., 0::2].clamp(min=0, max=16)
+    by = boxes[..., 1::2].clamp(min=0, max=12)
+    log(torch.stack((bx, by), dim=boxes.dim()).reshape(boxes.shape))
+    # score threshold and topk per level
+    num_topk = min(4, scores.size(0))
+    sc, ix = scores.topk(num_topk)
+    log(sc, ix, scores[scores > 0.5].numel())
+
+
+@program()
+def tv_v2_tensor_color_ops(torch, log):
+    torch.manual_seed(23)
+    img = torch.randint(0, 256, (3, 4, 5), dtype=torch.uint8)
+    fimg = img.float() / 255.0
+
+    def rgb_to_grayscale(x):
+        r, g, b = x.unbind(dim=-3)
+        l_img = r.mul(0.2989).add_(g, alpha=0.587).add_(b, alpha=0.114)
+        if not x.is_floating_point():
+            l_img = l_img.round_()
+        return l_img.to(x.dtype).unsqueeze(dim=-3)
+
+    log(rgb_to_grayscale(img), rgb_to_grayscale(fimg))
+
+    def blend(a, b, ratio):
+        bound = 1.0 if a.is_floating_point() else 255.0
+        out = a.mul(ratio).add_(b, alpha=(1.0 - ratio)).clamp_(0, bound)
+        return out if a.is_floating_point() else out.to(a.dtype)
+
+    log(blend(img.float(), torch.zeros_like(img.float()), 1.3).to(torch.uint8))
+    log(blend(fimg, torch.zeros_like(fimg), 0.7))
+    mean = torch.mean(rgb_to_grayscale(img).float(), dim=(-3, -2, -1), keepdim=True)
+    log(mean, blend(img.float(), mean, 1.5))
+    # posterize, solarize, invert, equalize-ish
+    mask = -int(2 ** (8 - 3))
+    log(img & mask, torch.where(img >= 128, 255 - img, img), img.bitwise_not(), 255 - img)
+    hist = torch.bincount(img[0].flatten(), minlength=256)
+    log(hist.nonzero().flatten(), hist.cumsum(0)[-1])
+    # convert_image_dtype both ways
+    eps = 1e-3
+    back = fimg.mul(255 + 1.0 - eps).to(torch.uint8)
+    log(torch.equal(back, img), fimg.to(torch.float64).dtype)
+    log(img.to(torch.float32).div_(255).mul(255).round().to(torch.uint8).equal(img))
+    # normalize in place and the std-zero error
+    mean_t = torch.tensor([0.485, 0.456, 0.406])
+    std_t = torch.tensor([0.229, 0.224, 0.225])
+    out = fimg.clone().sub_(mean_t.view(-1, 1, 1)).div_(std_t.view(-1, 1, 1))
+    log(out)
+    log((std_t == 0).any().item(), fimg.flip(-1)[:, 0], torch.rot90(fimg, 1, [-2, -1]).shape)
+
+
+@program(tol=_MM)
+def tv_resize_modes_uint8(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(24)
+    img = torch.randint(0, 256, (1, 3, 6, 8), dtype=torch.uint8)
+    f = img.float()
+    for mode, kw in (("nearest", {}), ("nearest-exact", {}), ("bilinear", {"align_corners": False}),
+                     ("bicubic", {"align_corners": False}), ("area", {})):
+        out = F.interpolate(f, size=(4, 5), mode=mode, **kw)
+        log(mode, out.clamp(0, 255) if mode in ("bilinear", "bicubic") else out.to(torch.uint8))
+    log(F.interpolate(f, size=(3, 4), mode="bilinear", antialias=True, align_corners=False))
+    log(F.interpolate(f, size=(3, 4), mode="bicubic", antialias=True, align_corners=False))
+    log(F.interpolate(f, scale_factor=1.5, mode="bilinear", align_corners=True).shape)
+    log(F.interpolate(img, size=(3, 4), mode="nearest"), F.interpolate(img, size=(3, 4), mode="bilinear"))
+    log(F.interpolate(img, size=(4, 10), mode="bilinear", antialias=True),
+        F.interpolate(img, size=(3, 4), mode="bicubic", antialias=True))
+    # resize keeping the aspect ratio of the shorter side
+    h, w = img.shape[-2:]
+    size = 4
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = size, int(size * long / short)
+    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
+    log(new_h, new_w, F.interpolate(f, size=[new_h, new_w], mode="bilinear", antialias=True).shape)
+
+
+@program(tol=_MM)
+def tv_affine_matrix_and_grid(torch, log):
+    F = torch.nn.functional
+    angle, translate, scale, shear, center = 30.0, [1.0, -2.0], 1.2, [5.0, 0.0], [0.0, 0.0]
+    rot = math.radians(angle)
+    sx, sy = [math.radians(s) for s in shear]
+    cx, cy = center
+    tx, ty = translate
+    a = math.cos(rot - sy) / math.cos(sy)
+    b = -math.cos(rot - sy) * math.tan(sx) / math.cos(sy) - math.sin(rot)
+    c = math.sin(rot - sy) / math.cos(sy)
+    d = -math.sin(rot - sy) * math.tan(sx) / math.cos(sy) + math.cos(rot)
+    matrix = [d, -b, 0.0, -c, a, 0.0]
+    matrix = [x / scale for x in matrix]
+    matrix[2] += matrix[0] * (-cx - tx) + matrix[1] * (-cy - ty)
+    matrix[5] += matrix[3] * (-cx - tx) + matrix[4] * (-cy - ty)
+    matrix[2] += cx
+    matrix[5] += cy
+    theta = torch.tensor(matrix, dtype=torch.float).reshape(1, 2, 3)
+    log(theta)
+    # torchvision's _gen_affine_grid: base grid in pixel units
+    w, h, ow, oh = 6, 4, 6, 4
+    d = 0.5
+    base_grid = torch.empty(1, oh, ow, 3)
+    x_grid = torch.linspace(-ow * 0.5 + d, ow * 0.5 + d - 1, steps=ow)
+    base_grid[..., 0].copy_(x_grid)
+    y_grid = torch.linspace(-oh * 0.5 + d, oh * 0.5 + d - 1, steps=oh).unsqueeze_(-1)
+    base_grid[..., 1].copy_(y_grid)
+    base_grid[..., 2].fill_(1)
+    rescaled = theta.transpose(1, 2) / torch.tensor([0.5 * w, 0.5 * h])
+    grid = base_grid.view(1, oh * ow, 3).bmm(rescaled).view(1, oh, ow, 2)
+    log(grid)
+    torch.manual_seed(25)
+    img = torch.rand(1, 2, h, w)
+    for mode in ("nearest", "bilinear"):
+        for pad in ("zeros", "border", "reflection"):
+            log(mode, pad, F.grid_sample(img, grid, mode=mode, padding_mode=pad, align_corners=False))
+    # fill via a mask channel, as torchvision's _apply_grid_transform does
+    mask = torch.ones((1, 1, h, w))
+    out = F.grid_sample(torch.cat((img, mask), dim=1), grid, mode="bilinear", align_corners=False)
+    m = out[:, -1:].expand_as(out[:, :-1])
+    log(torch.where(m < 0.5, torch.tensor(0.3), out[:, :-1]))
+    # rotate by an affine_grid of a pure rotation
+    th = torch.tensor([[[math.cos(rot), -math.sin(rot), 0.0], [math.sin(rot), math.cos(rot), 0.0]]])
+    log(F.grid_sample(img, F.affine_grid(th, [1, 2, h, w], align_corners=False), align_corners=False))
+
+
+@program(tol=_MM)
+def tv_roi_align_manual(torch, log):
+    torch.manual_seed(26)
+    feat = torch.arange(2 * 1 * 5 * 5, dtype=torch.float32).view(2, 1, 5, 5)
+    rois = torch.tensor([[0, 0.5, 0.5, 3.5, 3.2], [1, 1.0, 0.0, 4.0, 4.0]])
+
+    def bilinear(f, y, x):
+        H, W = f.shape[-2:]
+        y = y.clamp(min=0)
+        x = x.clamp(min=0)
+        y_low = y.floor().long().clamp(max=H - 1)
+        x_low = x.floor().long().clamp(max=W - 1)
+        y_high = (y_low + 1).clamp(max=H - 1)
+        x_high = (x_low + 1).clamp(max=W - 1)
+        ly, lx = y - y_low, x - x_low
+        hy, hx = 1 - ly, 1 - lx
+        v1, v2 = f[..., y_low, x_low], f[..., y_low, x_high]
+        v3, v4 = f[..., y_high, x_low], f[..., y_high, x_high]
+        return hy * hx * v1 + hy * lx * v2 + ly * hx * v3 + ly * lx * v4
+
+    out_h = out_w = 2
+    sr = 2
+    res = []
+    for r in rois:
+        b = int(r[0].item())
+        x1, y1, x2, y2 = r[1:]
+        bin_h, bin_w = (y2 - y1) / out_h, (x2 - x1) / out_w
+        iy = torch.arange(sr).float()
+        ph = torch.arange(out_h).float()
+        ys = y1 + ph[:, None] * bin_h + (iy[None, :] + 0.5) * bin_h / sr
+        xs = x1 + ph[:, None] * bin_w + (iy[None, :] + 0.5) * bin_w / sr
+        yy = ys.reshape(-1)[:, None].expand(-1, out_w * sr)
+        xx = xs.reshape(-1)[None, :].expand(out_h * sr, -1)
+        vals = bilinear(feat[b, 0], yy, xx).view(out_h, sr, out_w, sr).mean(dim=(1, 3))
+        res.append(vals)
+    log(torch.stack(res))
+    # roi pooling by max over integer bins
+    r = torch.tensor([0, 1, 1, 4, 3])
+    region = feat[r[0], :, r[2]:r[4] + 1, r[1]:r[3] + 1]
+    log(torch.nn.functional.adaptive_max_pool2d(region, (2, 2)), region.amax(dim=(-2, -1)))
+    # multiscale level assignment
+    areas = (rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2])
+    lvl = torch.floor(4 + torch.log2(torch.sqrt(areas) / 224 + 1e-6))
+    log(lvl, torch.clamp(lvl, min=2, max=5).to(torch.int64) - 2)
+
+
+@program(tol=_TR)
+def tv_box_coder_encode_decode(torch, log):
+    weights = (10.0, 10.0, 5.0, 5.0)
+    clip = math.log(1000.0 / 16)
+    anchors = torch.tensor([[0.0, 0.0, 10.0, 10.0], [5.0, 5.0, 15.0, 25.0]])
+    gt = torch.tensor([[1.0, 2.0, 11.0, 9.0], [4.0, 6.0, 18.0, 20.0]])
+
+    def encode(ref, prop):
+        wx, wy, ww, wh = weights
+        ex_w = prop[:, 2] - prop[:, 0]
+        ex_h = prop[:, 3] - prop[:, 1]
+        ex_cx = prop[:, 0] + 0.5 * ex_w
+        ex_cy = prop[:, 1] + 0.5 * ex_h
+        gt_w = ref[:, 2] - ref[:, 0]
+        gt_h = ref[:, 3] - ref[:, 1]
+        gt_cx = ref[:, 0] + 0.5 * gt_w
+        gt_cy = ref[:, 1] + 0.5 * gt_h
+        return torch.stack((wx * (gt_cx - ex_cx) / ex_w, wy * (gt_cy - ex_cy) / ex_h,
+                            ww * torch.log(gt_w / ex_w), wh * torch.log(gt_h / ex_h)), dim=1)
+
+    def decode(codes, boxes):
+        boxes = boxes.to(codes.dtype)
+        widths = boxes[:, 2] - boxes[:, 0]
+        heights = boxes[:, 3] - boxes[:, 1]
+        ctr_x = boxes[:, 0] + 0.5 * widths
+        ctr_y = boxes[:, 1] + 0.5 * heights
+        wx, wy, ww, wh = weights
+        dx = codes[:, 0::4] / wx
+        dy = codes[:, 1::4] / wy
+        dw = torch.clamp(codes[:, 2::4] / ww, max=clip)
+        dh = torch.clamp(codes[:, 3::4] / wh, max=clip)
+        pcx = dx * widths[:, None] + ctr_x[:, None]
+        pcy = dy * heights[:, None] + ctr_y[:, None]
+        pw = torch.exp(dw) * widths[:, None]
+        ph = torch.exp(dh) * heights[:, None]
+        c_to_c_h = torch.tensor(0.5, dtype=pcy.dtype) * ph
+        c_to_c_w = torch.tensor(0.5, dtype=pcx.dtype) * pw
+        return torch.stack((pcx - c_to_c_w, pcy - c_to_c_h, pcx + c_to_c_w, pcy + c_to_c_h), dim=2).flatten(1)
+
+    codes = encode(gt, anchors)
+    log(codes, decode(codes, anchors))
+    log(decode(torch.tensor([[0.0, 0.0, 100.0, -100.0]]), anchors[:1]))
+    # matcher: best gt per anchor with thresholds
+    iou = torch.tensor([[0.8, 0.2, 0.35], [0.1, 0.5, 0.39]])
+    matched_vals, matches = iou.max(dim=0)
+    below = matched_vals < 0.3
+    between = (matched_vals >= 0.3) & (matched_vals < 0.4)
+    matches[below] = -1
+    matches[between] = -2
+    highest, _ = iou.max(dim=1)
+    gt_pred_pairs = torch.where(iou == highest[:, None])
+    log(matches, gt_pred_pairs)
+
+
+@program()
+def tv_masks_keypoints_utils(torch, log):
+    masks = torch.zeros(3, 5, 6, dtype=torch.bool)
+    masks[0, 1:3, 2:5] = True
+    masks[1, 0, 0] = True
+    masks[2, 4, 1:6] = True
+    boxes = torch.zeros((masks.shape[0], 4), dtype=torch.float)
+    for index, mask in enumerate(masks):
+        y, x = torch.where(mask != 0)
+        boxes[index, 0] = torch.min(x)
+        boxes[index, 1] = torch.min(y)
+        boxes[index, 2] = torch.max(x)
+        boxes[index, 3] = torch.max(y)
+    log(boxes)
+    # keypoint heatmap argmax and unravel
+    torch.manual_seed(27)
+    heat = torch.rand(2, 4, 4)
+    flat = heat.flatten(1).argmax(1)
+    log(flat // 4, flat % 4, torch.unravel_index(flat, (4, 4)))
+    log(heat.flatten(1).max(1).values)
+    # segmentation masks to one-hot and back
+    seg = torch.tensor([[0, 1, 2], [2, 2, 0]])
+    oh = torch.nn.functional.one_hot(seg, 3).permute(2, 0, 1)
+    log(oh, oh.argmax(0).equal(seg), seg.unique(return_counts=True))
+    log(masks.flatten(1).any(1), masks.sum(dim=(1, 2)))
+    # make_grid-ish padding with a float value on uint8
+    img = torch.full((3, 2, 2), 255, dtype=torch.uint8)
+    grid = img.new_full((3, 6, 6), 0)
+    grid.narrow(1, 2, 2).narrow(2, 2, 2).copy_(img)
+    log(grid[0])
+
+
+@program(tol=_TR)
+def tv_gaussian_blur_and_sharpness(torch, log):
+    F = torch.nn.functional
+
+    def kernel1d(ks, sigma):
+        ksize_half = (ks - 1) * 0.5
+        x = torch.linspace(-ksize_half, ksize_half, steps=ks)
+        pdf = torch.exp(-0.5 * (x / sigma).pow(2))
+        return pdf / pdf.sum()
+
+    k1 = kernel1d(5, 1.5)
+    k2 = kernel1d(3, 0.8)
+    kernel2d = torch.mm(k2[:, None], k1[None, :])
+    log(k1, kernel2d)
+    torch.manual_seed(28)
+    img = torch.rand(1, 3, 6, 7)
+    kernel = kernel2d.expand(img.shape[-3], 1, kernel2d.shape[0], kernel2d.shape[1])
+    padding = [5 // 2, 5 // 2, 3 // 2, 3 // 2]
+    padded = F.pad(img, padding, mode="reflect")
+    out = F.conv2d(padded, kernel, groups=img.shape[-3])
+    log(out.shape, out)
+    # adjust_sharpness: a 3x3 smoothing kernel with the border kept
+    k = torch.ones((3, 3))
+    k[1, 1] = 5.0
+    k /= k.sum()
+    k = k.expand(3, 1, 3, 3)
+    degenerate = F.conv2d(img, k, groups=3)
+    res = img.clone()
+    res[..., 1:-1, 1:-1] = degenerate
+    log(res.mul(2.0).add_(img, alpha=-1.0).clamp_(0, 1))
+    # replicate and circular padding
+    log(F.pad(img[:, :1, :2, :3], (1, 1, 1, 1), mode="replicate"), F.pad(img[:, :1, :2, :3], (1, 1, 1, 1), mode="circular"))
+
+
+# timm
+
+@program()
+def timm_drop_path_scale_by_keep(torch, log):
+    def drop_path(x, drop_prob=0.0, training=False, scale_by_keep=True):
+        if drop_prob == 0.0 or not training:
+            return x
+        keep_prob = 1 - drop_prob
+        shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+        random_tensor = x.new_empty(shape).bernoulli_(keep_prob)
+        if keep_prob > 0.0 and scale_by_keep:
+            random_tensor.div_(keep_prob)
+        return x * random_tensor
+
+    torch.manual_seed(29)
+    x = torch.ones(6, 2, 3)
+    log(drop_path(x, 0.5, True)[:, 0, 0], drop_path(x, 0.5, True, False)[:, 0, 0], drop_path(x, 0.5))
+    log(drop_path(x.half(), 0.25, True)[:, 0, 0], drop_path(x, 1.0, True).sum())
+    # stochastic depth decay rule
+    dpr = [v.item() for v in torch.linspace(0, 0.1, 4)]
+    log(dpr, [round(v, 3) for v in dpr])
+    # DropBlock-lite: bernoulli over a gamma with max-pool spreading
+    torch.manual_seed(30)
+    gamma = 0.1
+    mask = (torch.rand(1, 1, 6, 6) < gamma).float()
+    block = torch.nn.functional.max_pool2d(mask, kernel_size=3, stride=1, padding=1)
+    keep = 1 - block
+    log(keep, keep.numel() / keep.sum())
+    # DropPath module repr
+    class DropPath(torch.nn.Module):
+        def __init__(self, drop_prob=0.0):
+            super().__init__()
+            self.drop_prob = drop_prob
+
+        def extra_repr(self):
+            return f"drop_prob={round(self.drop_prob, 3):0.3f}"
+    log(repr(torch.nn.Sequential(DropPath(0.1), torch.nn.Identity())))
+
+
+@program()
+def timm_schedulers_by_formula(torch, log):
+    nn = torch.nn
+    p = nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.1)
+    warmup, total, min_lr = 3, 10, 1e-3
+
+    def lr_lambda(step):
+        if step < warmup:
+            return float(step + 1) / float(max(1, warmup))
+        progress = float(step - warmup) / float(max(1, total - warmup))
+        return max(min_lr / 0.1, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
+    lrs = []
+    for _ in range(total):
+        opt.step()
+        lrs.append(sched.get_last_lr()[0])
+        sched.step()
+    log(lrs)
+    opt2 = torch.optim.SGD([p], lr=0.1)
+    s1 = torch.optim.lr_scheduler.LinearLR(opt2, start_factor=0.1, total_iters=3)
+    s2 = torch.optim.lr_scheduler.CosineAnnealingLR(opt2, T_max=5, eta_min=1e-4)
+    seq = torch.optim.lr_scheduler.SequentialLR(opt2, [s1, s2], milestones=[3])
+    out = []
+    for _ in range(9):
+        opt2.step()
+        seq.step()
+        out.append(opt2.param_groups[0]["lr"])
+    log(out)
+    opt3 = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+    wr = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt3, T_0=3, T_mult=2, eta_min=0.01)
+    out = []
+    for epoch in range(8):
+        for i in range(2):
+            opt3.step()
+            wr.step(epoch + i / 2)
+        out.append(wr.get_last_lr()[0])
+    log(out)
+    opt4 = torch.optim.AdamW([p], lr=0.1)
+    oc = torch.optim.lr_scheduler.OneCycleLR(opt4, max_lr=0.5, total_steps=6, pct_start=0.3)
+    out = []
+    for _ in range(6):
+        opt4.step()
+        oc.step() if len(out) < 5 else None
+        out.append((opt4.param_groups[0]["lr"], opt4.param_groups[0]["betas"]))
+    log(out)
+    log(sorted(oc.state_dict()), sched.state_dict()["last_epoch"])
+
+
+@program()
+def timm_ema_foreach(torch, log):
+    nn = torch.nn
+    torch.manual_seed(31)
+    model = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    ema = __import__("copy").deepcopy(model)
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5)
+        model[1].running_mean.fill_(2.0)
+    decay = 0.9
+    step = 3
+    warm = min(decay, (1 + step) / (10 + step))
+    with torch.no_grad():
+        ema_p = [p for p in ema.state_dict().values() if p.is_floating_point()]
+        model_p = [p for p in model.state_dict().values() if p.is_floating_point()]
+        torch._foreach_lerp_(ema_p, model_p, weight=1.0 - warm)
+    log(warm, ema[0].weight, ema[1].running_mean, ema[1].num_batches_tracked)
+    with torch.no_grad():
+        ema_v = list(ema.parameters())
+        torch._foreach_mul_(ema_v, decay)
+        torch._foreach_add_(ema_v, list(model.parameters()), alpha=1.0 - decay)
+    log(ema[0].bias)
+    with torch.no_grad():
+        for ev, mv in zip(ema.state_dict().values(), model.state_dict().values()):
+            if ev.dtype.is_floating_point:
+                ev.copy_(ev * decay + (1.0 - decay) * mv)
+            else:
+                ev.copy_(mv)
+    log(ema[1].running_var, [type(v).__name__ for v in ema.state_dict().values()][:2])
+    log(torch._foreach_norm([p.detach() for p in model.parameters()]))
+
+
+@program()
+def timm_layer_decay_param_groups(torch, log):
+    nn = torch.nn
+
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, 4))
+            self.pos_embed = nn.Parameter(torch.zeros(1, 3, 4))
+            self.patch_embed = nn.Linear(4, 4)
+            self.blocks = nn.ModuleList([nn.Sequential(nn.LayerNorm(4), nn.Linear(4, 4)) for _ in range(3)])
+            self.norm = nn.LayerNorm(4)
+            self.head = nn.Linear(4, 2)
+
+        def no_weight_decay(self):
+            return {"pos_embed", "cls_token"}
+
+    model = ViT()
+    skip = model.no_weight_decay()
+    num_layers = len(model.blocks) + 1
+    layer_scales = [0.75 ** (num_layers - i) for i in range(num_layers + 1)]
+
+    def layer_id(name):
+        if name in ("cls_token", "pos_embed") or name.startswith("patch_embed"):
+            return 0
+        if name.startswith("blocks"):
+            return int(name.split(".")[1]) + 1
+        return num_layers
+
+    groups = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if param.ndim == 1 or name.endswith(".bias") or name in skip:
+            g_decay, this_decay = "no_decay", 0.0
+        else:
+            g_decay, this_decay = "decay", 0.05
+        lid = layer_id(name)
+        gname = f"layer_{lid}_{g_decay}"
+        if gname not in groups:
+            groups[gname] = {"lr_scale": layer_scales[lid], "weight_decay": this_decay, "param_names": [],
+                             "params": []}
+        groups[gname]["param_names"].append(name)
+        groups[gname]["params"].append(param)
+    log(sorted(groups), [(k, g["lr_scale"], g["param_names"]) for k, g in groups.items()])
+    opt = torch.optim.AdamW([{k: v for k, v in g.items() if k != "param_names"} for g in groups.values()],
+                            lr=1e-3)
+    for g in opt.param_groups:
+        g["lr"] = 1e-3 * g["lr_scale"]
+    log([(round(g["lr"], 8), g["weight_decay"], len(g["params"])) for g in opt.param_groups])
+    log(sorted(opt.param_groups[0].keys()), opt.defaults["weight_decay"])
+    try:
+        torch.optim.AdamW([{"params": [model.norm.weight]}, {"params": [model.norm.weight]}])
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program(tol=_MM)
+def timm_pos_embed_resample(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(32)
+    pos = torch.randn(1, 1 + 9, 4)
+    num_prefix = 1
+    prefix, grid = pos[:, :num_prefix], pos[:, num_prefix:]
+    old = int(math.sqrt(grid.shape[1]))
+    grid = grid.reshape(1, old, old, -1).permute(0, 3, 1, 2)
+    for mode, aa in (("bicubic", True), ("bicubic", False), ("bilinear", False)):
+        new = F.interpolate(grid, size=(4, 5), mode=mode, antialias=aa, align_corners=False)
+        new = new.permute(0, 2, 3, 1).reshape(1, -1, 4)
+        log(mode, aa, torch.cat([prefix, new], dim=1).shape, new.sum())
+    down = F.interpolate(grid, size=(2, 2), mode="bicubic", antialias=True, align_corners=False)
+    log(down)
+    # 2d sin-cos fixed embedding
+    gh = torch.arange(3, dtype=torch.float32)
+    gw = torch.arange(3, dtype=torch.float32)
+    mesh = torch.meshgrid(gw, gh, indexing="xy")
+    omega = torch.arange(2, dtype=torch.float32) / 2.0
+    omega = 1.0 / 10000 ** omega
+    out_h = torch.einsum("m,d->md", mesh[1].flatten(), omega)
+    out_w = torch.einsum("m,d->md", mesh[0].flatten(), omega)
+    log(torch.cat([torch.sin(out_h), torch.cos(out_h), torch.sin(out_w), torch.cos(out_w)], dim=1))
+    log(torch.stack(torch.meshgrid(gh, gw, indexing="ij")).shape, torch.cartesian_prod(gh[:2], gw[:2]))
+
+
+@program()
+def timm_trunc_normal_tf_and_variance_scaling(torch, log):
+    nn = torch.nn
+    torch.manual_seed(33)
+    w = torch.empty(3, 4)
+    nn.init.trunc_normal_(w, mean=0.0, std=1.0, a=-2.0, b=2.0)
+    with torch.no_grad():
+        w.mul_(0.02).add_(0.0)
+    log(w, w.abs().max() <= 0.04)
+    fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(torch.empty(8, 3, 2, 2))
+    log(fan_in, fan_out)
+    for mode in ("fan_in", "fan_out", "fan_avg"):
+        denom = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+        variance = 1.0 / denom
+        log(mode, math.sqrt(variance) / 0.87962566103423978)
+    t = torch.empty(8, 3, 2, 2)
+    nn.init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu")
+    log(t.std() > 0, t.sum())
+    u = torch.empty(4, 4)
+    nn.init.xavier_uniform_(u, gain=nn.init.calculate_gain("tanh"))
+    log(u, nn.init.calculate_gain("leaky_relu", 0.2), nn.init.calculate_gain("selu"))
+    o = torch.empty(3, 5)
+    nn.init.orthogonal_(o)
+    log(torch.allclose(o @ o.T, torch.eye(3), atol=1e-5))
+    try:
+        nn.init.kaiming_uniform_(torch.empty(3))
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    log(nn.init.zeros_(torch.ones(2)), nn.init.ones_(torch.empty(2)), nn.init.eye_(torch.empty(2, 3)))
+    d = torch.empty(2, 2, 3)
+    nn.init.dirac_(d)
+    log(d)
+
+
+@program(tol=_TR)
+def timm_soft_target_losses(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(34)
+    x = torch.randn(4, 5)
+    target = torch.tensor([0, 3, 4, 1])
+
+    def one_hot(t, n, on=1.0, off=0.0):
+        return torch.full((t.size(0), n), off, dtype=torch.float32).scatter_(1, t.view(-1, 1), on)
+
+    smoothing = 0.1
+    off = smoothing / 5
+    on = 1.0 - smoothing + off
+    y1 = one_hot(target, 5, on, off)
+    y2 = one_hot(target.flip(0), 5, on, off)
+    lam = 0.7
+    soft = y1 * lam + y2 * (1.0 - lam)
+    log(soft)
+    log(torch.sum(-soft * F.log_softmax(x, dim=-1), dim=-1).mean(), F.cross_entropy(x, soft))
+    # LabelSmoothingCrossEntropy
+    logprobs = F.log_softmax(x, dim=-1)
+    nll = -logprobs.gather(dim=-1, index=target.unsqueeze(1)).squeeze(1)
+    smooth = -logprobs.mean(dim=-1)
+    log((0.9 * nll + 0.1 * smooth).mean(), F.cross_entropy(x, target, label_smoothing=0.1))
+    # BinaryCrossEntropy with smoothing and a threshold
+    bt = one_hot(target, 5, 1 - smoothing + smoothing / 5, smoothing / 5)
+    log(F.binary_cross_entropy_with_logits(x, bt, reduction="mean"),
+        F.binary_cross_entropy_with_logits(x, (bt > 0.5).to(bt.dtype), pos_weight=torch.full((5,), 2.0)))
+    # JSD
+    p = [F.softmax(x, 1), F.softmax(x * 0.5, 1)]
+    mix = torch.clamp(torch.stack(p).mean(0), 1e-7, 1).log()
+    log(sum(F.kl_div(mix, q, reduction="batchmean") for q in p) / 2)
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_like_torch(name):
+    fn, tol = PROGRAMS[name]
+    _check(fn, tol)
+
+
+# Regressions the programs found
+
+
 @pytest.mark.parametrize("dtype", ["int64", "int32", "float64"])
 @pytest.mark.parametrize("low,high", [(0, 2 ** 28 - 1), (0, 2 ** 28), (0, 2 ** 31), (-2 ** 31, 2 ** 31 - 1),
                                       (-2 ** 28, 0)])
