@@ -16,7 +16,8 @@ import torch
 
 import ember
 
-from test_probe17_programs import _check, _module
+from test_probe17_programs import _module
+from test_probe18_programs import _check
 
 PROGRAMS = {}
 
@@ -1642,6 +1643,625 @@ def timm_soft_target_losses(torch, log):
     p = [F.softmax(x, 1), F.softmax(x * 0.5, 1)]
     mix = torch.clamp(torch.stack(p).mean(0), 1e-7, 1).log()
     log(sum(F.kl_div(mix, q, reduction="batchmean") for q in p) / 2)
+
+# torchmetrics / lightning
+
+@program()
+def tm_confusion_matrix_variants(torch, log):
+    preds = torch.tensor([0, 2, 1, 1, 2, 0, 3, 3])
+    target = torch.tensor([0, 1, 1, 2, 2, 0, 3, -1])
+    num_classes, ignore_index = 4, -1
+    idx = target != ignore_index
+    p, t = preds[idx], target[idx]
+    unique_mapping = t.to(torch.long) * num_classes + p.to(torch.long)
+    bins = torch.bincount(unique_mapping, minlength=num_classes ** 2)
+    cm = bins.reshape(num_classes, num_classes)
+    log(cm, cm.dtype)
+    for norm in ("true", "pred", "all"):
+        c = cm.float()
+        if norm == "true":
+            c = c / c.sum(axis=1, keepdim=True)
+        elif norm == "pred":
+            c = c / c.sum(axis=0, keepdim=True)
+        else:
+            c = c / c.sum()
+        log(norm, torch.nan_to_num(c, nan=0.0))
+    # deterministic bincount fallback
+    mesh = torch.arange(num_classes ** 2)
+    log(torch.equal((mesh[:, None] == unique_mapping[None]).sum(1), bins))
+    # multilabel confusion: 2x2 per label
+    mp = torch.tensor([[1, 0, 1], [0, 0, 1], [1, 1, 0]])
+    mt = torch.tensor([[1, 1, 0], [0, 0, 1], [1, 0, 0]])
+    um = 2 * mt + mp + 4 * torch.arange(3)
+    log(torch.bincount(um.flatten(), minlength=12).reshape(3, 2, 2))
+    # stat scores from the confusion matrix
+    tp = cm.diag()
+    fp = cm.sum(0) - tp
+    fn = cm.sum(1) - tp
+    tn = cm.sum() - (fp + fn + tp)
+    log(tp, fp, fn, tn)
+    try:
+        torch.bincount(torch.tensor([-1, 2]))
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    log(torch.bincount(torch.tensor([], dtype=torch.long)), torch.bincount(torch.tensor([1, 1]), weights=torch.tensor([0.5, 2.0])))
+
+
+@program()
+def tm_f1_with_zero_division(torch, log):
+    tp = torch.tensor([3, 0, 2, 0])
+    fp = torch.tensor([1, 0, 0, 2])
+    fn = torch.tensor([0, 0, 1, 1])
+
+    def safe_divide(num, denom, zero_division=0.0):
+        num = num if num.is_floating_point() else num.float()
+        denom = denom if denom.is_floating_point() else denom.float()
+        zero_division = torch.tensor(zero_division).float().to(num.device)
+        return torch.where(denom != 0, num / denom, zero_division)
+
+    precision = safe_divide(tp, tp + fp)
+    recall = safe_divide(tp, tp + fn, 1.0)
+    f1 = safe_divide(2 * tp, 2 * tp + fp + fn)
+    log(precision, recall, f1)
+    support = tp + fn
+    log(f1.mean(), (f1 * support).sum() / support.sum(), safe_divide(tp.sum(), (tp + fp).sum()))
+    weights = support.float()
+    weights = weights / weights.sum(-1, keepdim=True)
+    log(weights, (f1 * weights).sum(-1))
+    # fbeta
+    beta2 = 0.5 ** 2
+    log(safe_divide((1 + beta2) * tp, (1 + beta2) * tp + beta2 * fn + fp))
+    # top-k accuracy
+    logits = torch.tensor([[0.1, 0.5, 0.4], [0.3, 0.3, 0.4], [0.9, 0.05, 0.05]])
+    target = torch.tensor([2, 0, 1])
+    topk = logits.topk(2, dim=1).indices
+    log(topk, (topk == target[:, None]).any(1).float().mean())
+    # macro average ignoring absent classes
+    present = support > 0
+    log(f1[present].mean(), torch.masked.mean(f1, mask=present) if hasattr(torch, "masked") else None)
+
+
+@program()
+def tm_roc_curve_and_auc(torch, log):
+    preds = torch.tensor([0.1, 0.4, 0.35, 0.8, 0.8, 0.2, 0.65])
+    target = torch.tensor([0, 0, 1, 1, 0, 1, 1])
+    desc = torch.argsort(preds, descending=True, stable=True)
+    p, t = preds[desc], target[desc]
+    distinct = torch.nonzero(p[1:] - p[:-1], as_tuple=True)[0]
+    thr_idx = torch.cat([distinct, torch.tensor([t.size(0) - 1])])
+    tps = torch.cumsum(t, dim=0)[thr_idx]
+    fps = 1 + thr_idx - tps
+    tps = torch.cat([torch.zeros(1, dtype=tps.dtype), tps])
+    fps = torch.cat([torch.zeros(1, dtype=fps.dtype), fps])
+    thresholds = torch.cat([torch.ones(1, dtype=p.dtype), p[thr_idx]])
+    fpr = fps / fps[-1]
+    tpr = tps / tps[-1]
+    log(fpr, tpr, thresholds)
+
+    def auc(x, y, direction=1.0):
+        return torch.trapz(y, x) * direction
+
+    dx = fpr[1:] - fpr[:-1]
+    direction = -1.0 if (dx < 0).any() else 1.0
+    log(auc(fpr, tpr, direction), (dx < 0).any(), torch.trapezoid(tpr, fpr))
+    # binned version via bucketize
+    thr = torch.linspace(0, 1, 5)
+    bins = (preds.unsqueeze(-1) >= thr.unsqueeze(0)).long()
+    tps_b = (bins * target.unsqueeze(-1)).sum(0)
+    fps_b = (bins * (1 - target).unsqueeze(-1)).sum(0)
+    log(tps_b, fps_b, torch.bucketize(preds, thr), torch.searchsorted(thr, preds, right=True))
+    # average precision with precision recall curve
+    precision = tps[1:] / (tps[1:] + fps[1:])
+    recall = tps[1:] / tps[-1]
+    precision = torch.cat([precision.flip(0), torch.ones(1)])
+    recall = torch.cat([recall.flip(0), torch.zeros(1)])
+    log(-torch.sum((recall[1:] - recall[:-1]) * precision[:-1]))
+    # multiclass one-vs-rest
+    mc = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.2, 0.5, 0.3]])
+    mt = torch.tensor([0, 1, 2, 2])
+    log([(mc[:, c] > 0.3).eq(mt == c).float().mean() for c in range(3)])
+
+
+@program()
+def tm_stateful_metric_class(torch, log):
+    nn = torch.nn
+
+    class Metric(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self._defaults = {}
+            self._persistent = {}
+            self.add_state("correct", torch.tensor(0), "sum")
+            self.add_state("total", torch.tensor(0), "sum")
+            self.add_state("preds", [], "cat")
+
+        def add_state(self, name, default, reduce_fx, persistent=False):
+            setattr(self, name, default)
+            self._defaults[name] = __import__("copy").deepcopy(default)
+            self._persistent[name] = persistent
+
+        def update(self, p, t):
+            self.correct += (p == t).sum()
+            self.total += t.numel()
+            self.preds.append(p)
+
+        def compute(self):
+            return self.correct.float() / self.total, torch.cat(self.preds) if self.preds else torch.tensor([])
+
+        def reset(self):
+            for k, v in self._defaults.items():
+                setattr(self, k, v.detach().clone() if isinstance(v, torch.Tensor) else [])
+
+    m = Metric()
+    m.update(torch.tensor([1, 2, 3]), torch.tensor([1, 0, 3]))
+    m.update(torch.tensor([0]), torch.tensor([0]))
+    log(m.compute(), m.correct.dtype, type(m.correct).__name__)
+    m.reset()
+    log(m.correct, m.preds, m.compute()[1].shape)
+    # dim_zero_* reductions
+    states = [torch.tensor([1.0, 2.0]), torch.tensor([3.0])]
+    cat = torch.cat(states)
+    log(cat, torch.sum(cat, dim=0), torch.mean(cat, 0), torch.max(cat, 0).values, torch.min(cat, 0)[0])
+    # running mean with weights
+    value, weight = torch.tensor(0.0, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64)
+    for x, w in ((2.0, 1.0), (4.0, 3.0)):
+        value += torch.tensor(x) * w
+        weight += w
+    log(value / weight, (value / weight).dtype)
+    # torch.tensor(0) += float tensor raises for in-place int
+    t = torch.tensor(0)
+    try:
+        t += torch.tensor(0.5)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program(tol=_TR)
+def tm_calibration_and_image_metrics(torch, log):
+    F = torch.nn.functional
+    conf = torch.tensor([0.95, 0.6, 0.7, 0.3, 0.85, 0.55, 0.99])
+    acc = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0])
+    bin_boundaries = torch.linspace(0, 1, 5 + 1)
+    indices = torch.bucketize(conf, bin_boundaries, right=True) - 1
+    count = torch.zeros(5).scatter_add_(dim=0, index=indices, src=torch.ones_like(conf))
+    conf_bin = torch.zeros(5).scatter_add_(0, indices, conf)
+    acc_bin = torch.zeros(5).scatter_add_(0, indices, acc)
+    conf_bin = torch.nan_to_num(conf_bin / count)
+    acc_bin = torch.nan_to_num(acc_bin / count)
+    prop = count / count.sum()
+    log(indices, count, torch.sum(torch.abs(acc_bin - conf_bin) * prop), torch.max(torch.abs(acc_bin - conf_bin)))
+    # PSNR
+    torch.manual_seed(35)
+    a, b = torch.rand(2, 1, 6, 6), torch.rand(2, 1, 6, 6)
+    mse = torch.sum((a - b) ** 2, dim=(1, 2, 3)) / a[0].numel()
+    log(10 * torch.log10(1.0 ** 2 / mse), 10 * torch.log10(torch.tensor(1.0) / mse.mean()))
+    # SSIM with a gaussian window
+    x = torch.arange(5, dtype=torch.float32) - 2
+    g = torch.exp(-(x ** 2) / (2 * 1.5 ** 2))
+    g = (g / g.sum()).unsqueeze(0)
+    win = torch.matmul(g.t(), g).expand(1, 1, 5, 5)
+    mu_a, mu_b = F.conv2d(a, win), F.conv2d(b, win)
+    s_aa = F.conv2d(a * a, win) - mu_a ** 2
+    s_bb = F.conv2d(b * b, win) - mu_b ** 2
+    s_ab = F.conv2d(a * b, win) - mu_a * mu_b
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    ssim = ((2 * mu_a * mu_b + c1) * (2 * s_ab + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (s_aa + s_bb + c2))
+    log(ssim.reshape(2, -1).mean(-1))
+
+
+@program()
+def pl_toggle_optimizer_and_manual_step(torch, log):
+    nn = torch.nn
+    torch.manual_seed(36)
+    gen, disc = nn.Linear(2, 2), nn.Linear(2, 1)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=0.01)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=0.01)
+    params = {id(p): p for p in list(gen.parameters()) + list(disc.parameters())}
+    saved = {}
+
+    def toggle(opt):
+        for o in (opt_g, opt_d):
+            for g in o.param_groups:
+                for p in g["params"]:
+                    saved.setdefault(id(p), p.requires_grad)
+                    p.requires_grad = False
+        for g in opt.param_groups:
+            for p in g["params"]:
+                p.requires_grad = saved[id(p)]
+
+    def untoggle():
+        for k, v in saved.items():
+            params[k].requires_grad = v
+
+    x = torch.randn(4, 2)
+    toggle(opt_d)
+    log([p.requires_grad for p in gen.parameters()], [p.requires_grad for p in disc.parameters()])
+    d_loss = disc(gen(x).detach()).mean() - disc(x).mean()
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    nn.utils.clip_grad_value_(disc.parameters(), 0.05)
+    opt_d.step()
+    untoggle()
+    toggle(opt_g)
+    g_loss = -disc(gen(x)).mean()
+    opt_g.zero_grad()
+    g_loss.backward()
+    log(disc.weight.grad is None, gen.weight.grad.abs().sum() > 0)
+    opt_g.step()
+    untoggle()
+    log(d_loss, g_loss, disc.weight, gen.bias)
+    log([p.requires_grad for p in gen.parameters()])
+    # gradient norm tracking per parameter
+    norms = {f"grad_2.0_norm/{n}": p.grad.data.norm(2).item() for n, p in gen.named_parameters() if p.grad is not None}
+    total = torch.tensor(list(norms.values())).norm(2)
+    log(sorted(norms), total)
+
+
+@program()
+def pl_accumulate_and_progress_bar(torch, log):
+    nn = torch.nn
+    torch.manual_seed(37)
+    model = nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    data = [(torch.randn(2, 3), torch.randn(2, 1)) for _ in range(6)]
+    accumulate = 3
+    running = []
+    for i, (x, y) in enumerate(data):
+        loss = nn.functional.mse_loss(model(x), y) / accumulate
+        loss.backward()
+        running.append(loss.detach() * accumulate)
+        if (i + 1) % accumulate == 0:
+            opt.step()
+            opt.zero_grad()
+            sched.step()
+    log(model.weight, sched.get_last_lr())
+    # the progress bar's metric formatting
+    mean_loss = torch.stack(running).mean()
+    log(f"{mean_loss.item():.3f}", f"{mean_loss:.4g}", f"{torch.tensor(2.5):.1f}", "%.2f" % torch.tensor(1.25))
+    log(format(torch.tensor(3), "d") if False else str(torch.tensor(3).item()), float(mean_loss) == mean_loss.item())
+    logged = {"loss": mean_loss, "lr": sched.get_last_lr()[0], "epoch": torch.tensor(1)}
+    log({k: (v.item() if isinstance(v, torch.Tensor) else v) for k, v in logged.items()})
+    try:
+        f"{torch.ones(2):.2f}"
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+# einops-style
+
+@program()
+def einops_patchify_and_reduce(torch, log):
+    x = torch.arange(2 * 3 * 4 * 6, dtype=torch.float32).view(2, 3, 4, 6)
+    p1 = p2 = 2
+    b, c, H, W = x.shape
+    h, w = H // p1, W // p2
+    # "b c (h p1) (w p2) -> b (h w) (p1 p2 c)"
+    patches = x.view(b, c, h, p1, w, p2).permute(0, 2, 4, 3, 5, 1).reshape(b, h * w, p1 * p2 * c)
+    log(patches.shape, patches[0, 1])
+    back = patches.view(b, h, w, p1, p2, c).permute(0, 5, 1, 3, 2, 4).reshape(b, c, H, W)
+    log(torch.equal(back, x))
+    # unfold form
+    unf = torch.nn.functional.unfold(x, kernel_size=2, stride=2)
+    log(unf.shape, torch.equal(unf.transpose(1, 2), x.view(b, c, h, p1, w, p2).permute(0, 2, 4, 1, 3, 5).reshape(b, h * w, -1)))
+    fold = torch.nn.functional.fold(unf, output_size=(H, W), kernel_size=2, stride=2)
+    log(torch.equal(fold, x))
+    # reductions "b c h w -> b c" and "b c (h 2) (w 2) -> b c h w"
+    log(x.amax(dim=(-2, -1)), x.view(b, c, h, 2, w, 2).mean(dim=(3, 5))[0, 0])
+    # repeat "b n -> b n r" and "h w -> (r h) w"
+    y = torch.arange(6).view(2, 3)
+    log(y.unsqueeze(-1).expand(-1, -1, 2).reshape(2, 6), y.repeat(2, 1), torch.tile(y, (1, 2)))
+    # einsum with ellipsis and broadcasting batch dims
+    a = torch.arange(12.0).view(2, 1, 2, 3)
+    bm = torch.arange(18.0).view(3, 3, 2)
+    log(torch.einsum("...ij,...jk->...ik", a, bm[:1]).shape, torch.einsum("bhij,bhjd->bhid", a, a.transpose(-1, -2)).shape)
+    log(torch.einsum("ii->i", torch.arange(9.0).view(3, 3)), torch.einsum("i,i->", torch.ones(3), torch.arange(3.0)))
+    # rearrange error
+    try:
+        x.view(b, c, 5, -1)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program()
+def einops_pack_unpack_and_heads(torch, log):
+    torch.manual_seed(38)
+    cls = torch.randn(2, 4)
+    tokens = torch.randn(2, 3, 3, 4)
+    # pack [cls "b *", tokens "b * c"] -> "b * c"
+    packed = torch.cat([cls.unsqueeze(1), tokens.reshape(2, -1, 4)], dim=1)
+    ps = [(), (3, 3)]
+    log(packed.shape)
+    lengths = [1, 9]
+    a, b = torch.split(packed, lengths, dim=1)
+    log(a.squeeze(1).equal(cls), b.reshape(2, *ps[1], 4).equal(tokens))
+    # split heads "b n (h d) -> b h n d" and merge back
+    qkv = torch.randn(2, 5, 3 * 8)
+    q, k, v = qkv.chunk(3, dim=-1)
+    heads = 2
+    split = lambda t: t.reshape(t.shape[0], t.shape[1], heads, -1).transpose(1, 2)
+    q, k, v = map(split, (q, k, v))
+    log(q.shape, q.is_contiguous(), q.stride())
+    merged = q.transpose(1, 2).reshape(2, 5, -1)
+    log(merged.is_contiguous(), torch.equal(merged, qkv[..., :8]))
+    try:
+        q.view(2, 5, -1)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    log(q.flatten(0, 1).shape, q.unflatten(-1, (2, 2)).shape, q.movedim(1, -1).shape, q.swapaxes(1, 2).shape)
+    log(torch.unflatten(torch.arange(6), 0, (2, -1)), torch.arange(6).view(-1, 3).T.contiguous().view(-1))
+
+
+# torch_geometric
+
+@program()
+def pyg_scatter_reduce_include_self(torch, log):
+    src = torch.tensor([1.0, 5.0, 2.0, 8.0, -3.0, 4.0])
+    index = torch.tensor([0, 1, 0, 1, 2, 0])
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+        for include_self in (True, False):
+            out = torch.full((4,), 10.0).scatter_reduce(0, index, src, reduce=reduce, include_self=include_self)
+            log(reduce, include_self, out)
+    # 2D with expanded index, as PyG's scatter does
+    x = torch.arange(12.0).view(6, 2)
+    idx = index.view(-1, 1).expand_as(x)
+    log(torch.zeros(3, 2).scatter_reduce_(0, idx, x, "amax", include_self=False))
+    log(torch.zeros(3, 2).scatter_reduce_(0, idx, x, "mean", include_self=False))
+    log(torch.zeros(3, 2).scatter_add_(0, idx, x))
+    # integer mean (floor division) and empty segments
+    ii = torch.tensor([3, 4, 8, 1])
+    log(torch.zeros(3, dtype=torch.long).scatter_reduce(0, torch.tensor([0, 0, 0, 2]), ii, "mean", include_self=False))
+    log(torch.zeros(3, dtype=torch.long).scatter_reduce(0, torch.tensor([0, 0, 0, 2]), ii, "mean"))
+    try:
+        torch.zeros(3).scatter_reduce(0, index, src, reduce="max")
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program(tol=_TR)
+def pyg_segment_softmax_and_degree(torch, log):
+    torch.manual_seed(39)
+    src = torch.randn(7, 2)
+    index = torch.tensor([0, 0, 1, 1, 1, 3, 3])
+    N = 4
+    src_max = torch.zeros(N, 2).scatter_reduce(0, index[:, None].expand_as(src), src, "amax", include_self=False)
+    out = src - src_max.index_select(0, index)
+    out = out.exp()
+    out_sum = torch.zeros(N, 2).index_add_(0, index, out) + 1e-16
+    log(out / out_sum.index_select(0, index))
+    deg = torch.bincount(index, minlength=N)
+    log(deg, deg.dtype, torch.zeros(N, dtype=torch.long).scatter_add_(0, index, torch.ones_like(index)))
+    # ptr from sorted index and segment sums via cumsum
+    ptr = torch.cat([torch.zeros(1, dtype=torch.long), deg.cumsum(0)])
+    log(ptr, torch.repeat_interleave(torch.arange(N), deg))
+    cs = torch.cat([torch.zeros(1, 2), src.cumsum(0)])
+    log(cs[ptr[1:]] - cs[ptr[:-1]])
+    # global mean/max pool
+    log(torch.zeros(N, 2).index_reduce_(0, index, src, "mean", include_self=False))
+    log(torch.zeros(N, 2).index_reduce_(0, index, src, "amax", include_self=False))
+    log(torch.full((N, 2), -1.0).index_reduce_(0, index, src, "prod"))
+
+
+@program(tol=_MM)
+def pyg_gcn_propagate(torch, log):
+    edge_index = torch.tensor([[0, 1, 1, 2, 3], [1, 0, 2, 1, 0]])
+    N = 4
+    loops = torch.arange(N)
+    ei = torch.cat([edge_index, torch.stack([loops, loops])], dim=1)
+    weight = torch.ones(ei.size(1))
+    row, col = ei[0], ei[1]
+    deg = torch.zeros(N).scatter_add_(0, col, weight)
+    deg_inv_sqrt = deg.pow_(-0.5)
+    deg_inv_sqrt.masked_fill_(deg_inv_sqrt == float("inf"), 0)
+    norm = deg_inv_sqrt[row] * weight * deg_inv_sqrt[col]
+    log(deg_inv_sqrt, norm)
+    torch.manual_seed(40)
+    x = torch.randn(N, 3)
+    lin = torch.nn.Linear(3, 2, bias=False)
+    h = lin(x)
+    msg = norm.view(-1, 1) * h[row]
+    out = torch.zeros(N, 2).index_add_(0, col, msg)
+    log(out)
+    # same via a sparse COO matrix
+    A = torch.sparse_coo_tensor(torch.stack([col, row]), norm, (N, N)).coalesce()
+    log(torch.sparse.mm(A, h), A.indices().shape)
+    # remove duplicate edges and to_undirected
+    e = torch.tensor([[0, 1, 0, 2], [1, 0, 1, 0]])
+    idx = e[0] * N + e[1]
+    uniq, inv = torch.unique(idx, sorted=True, return_inverse=True)
+    log(torch.stack([uniq // N, uniq % N]), inv)
+    und = torch.cat([e, e.flip(0)], dim=1)
+    log(torch.unique(und, dim=1))
+    # GAT attention coefficients
+    a_src, a_dst = torch.randn(2), torch.randn(2)
+    alpha = (h * a_src).sum(-1)[row] + (h * a_dst).sum(-1)[col]
+    alpha = torch.nn.functional.leaky_relu(alpha, 0.2)
+    log(alpha)
+
+
+@program()
+def pyg_to_dense_batch_and_unbatch(torch, log):
+    x = torch.arange(14.0).view(7, 2)
+    batch = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+    batch_size = int(batch.max()) + 1
+    num_nodes = torch.zeros(batch_size, dtype=torch.long).scatter_add_(0, batch, torch.ones_like(batch))
+    cum_nodes = torch.cat([batch.new_zeros(1), num_nodes.cumsum(dim=0)])
+    max_num = int(num_nodes.max())
+    idx = torch.arange(batch.size(0)) - cum_nodes[batch]
+    idx = idx + (batch * max_num)
+    out = x.new_full((batch_size * max_num, 2), -1.0)
+    out[idx] = x
+    out = out.view(batch_size, max_num, 2)
+    mask = torch.zeros(batch_size * max_num, dtype=torch.bool)
+    mask[idx] = True
+    log(out, mask.view(batch_size, max_num))
+    log(x.split(num_nodes.tolist()), [t.shape for t in torch.split(x, [2, 3, 2])])
+    # dense adjacency from edge_index with batch
+    edge_index = torch.tensor([[0, 2, 3, 5], [1, 3, 4, 6]])
+    b = batch[edge_index[0]]
+    local = edge_index - cum_nodes[b]
+    adj = torch.zeros(batch_size, max_num, max_num)
+    adj[b, local[0], local[1]] = 1.0
+    log(adj.sum(), adj[1])
+    # accumulate with index_put_ accumulate=True
+    acc = torch.zeros(3)
+    acc.index_put_((torch.tensor([0, 0, 2]),), torch.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    log(acc)
+
+
+# fairseq / ESPnet
+
+@program(tol=_TR)
+def fairseq_label_smoothed_nll(torch, log):
+    torch.manual_seed(41)
+    lprobs = torch.log_softmax(torch.randn(6, 5), dim=-1)
+    target = torch.tensor([1, 4, 0, 2, 1, 3])
+    pad = 1
+
+    def label_smoothed_nll_loss(lprobs, target, epsilon, ignore_index=None, reduce=True):
+        if target.dim() == lprobs.dim() - 1:
+            target = target.unsqueeze(-1)
+        nll_loss = -lprobs.gather(dim=-1, index=target)
+        smooth_loss = -lprobs.sum(dim=-1, keepdim=True)
+        if ignore_index is not None:
+            pad_mask = target.eq(ignore_index)
+            nll_loss.masked_fill_(pad_mask, 0.0)
+            smooth_loss.masked_fill_(pad_mask, 0.0)
+        else:
+            nll_loss = nll_loss.squeeze(-1)
+            smooth_loss = smooth_loss.squeeze(-1)
+        if reduce:
+            nll_loss = nll_loss.sum()
+            smooth_loss = smooth_loss.sum()
+        eps_i = epsilon / (lprobs.size(-1) - 1)
+        loss = (1.0 - epsilon - eps_i) * nll_loss + eps_i * smooth_loss
+        return loss, nll_loss
+
+    log(label_smoothed_nll_loss(lprobs, target, 0.1, ignore_index=pad))
+    log(label_smoothed_nll_loss(lprobs, target, 0.1, reduce=False))
+    sample_size = target.ne(pad).sum()
+    loss, nll = label_smoothed_nll_loss(lprobs, target, 0.1, ignore_index=pad)
+    log(loss / sample_size / math.log(2), (nll / sample_size).item(), sample_size.dtype)
+    # accuracy as fairseq reports it
+    mask = target.ne(pad)
+    n_correct = torch.sum(lprobs.argmax(1).masked_select(mask).eq(target.masked_select(mask)))
+    log(n_correct, round(n_correct.item() * 100.0 / mask.sum().item(), 3))
+    log(torch.nn.functional.nll_loss(lprobs, target, ignore_index=pad, reduction="sum"))
+
+
+@program()
+def fairseq_positions_and_padding(torch, log):
+    padding_idx = 1
+    tokens = torch.tensor([[1, 1, 5, 6, 7], [4, 5, 6, 2, 1]])
+    mask = tokens.ne(padding_idx).int()
+    positions = (torch.cumsum(mask, dim=1).type_as(mask) * mask).long() + padding_idx
+    log(positions, positions.dtype, mask.dtype)
+    # left-pad to right-pad conversion
+    def convert_padding_direction(src, pad, right_to_left=False, left_to_right=False):
+        pad_mask = src.eq(pad)
+        if not pad_mask.any():
+            return src
+        max_len = src.size(1)
+        buffered = torch.empty(0).long()
+        range_ = torch.arange(max_len, out=buffered).type_as(src).expand_as(src)
+        num_pads = pad_mask.long().sum(dim=1, keepdim=True)
+        if right_to_left:
+            index = torch.remainder(range_ - num_pads, max_len)
+        else:
+            index = torch.remainder(range_ + num_pads, max_len)
+        return src.gather(1, index)
+    log(convert_padding_direction(tokens[:1], 1, left_to_right=True))
+    log(convert_padding_direction(tokens[1:], 1, right_to_left=True))
+    # sinusoidal table with the padding row zeroed
+    num, dim = 8, 6
+    half = dim // 2
+    emb = math.log(10000) / (half - 1)
+    emb = torch.exp(torch.arange(half, dtype=torch.float) * -emb)
+    emb = torch.arange(num, dtype=torch.float).unsqueeze(1) * emb.unsqueeze(0)
+    emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=1).view(num, -1)
+    emb[padding_idx, :] = 0
+    log(emb.index_select(0, positions.view(-1)).view(2, 5, -1).shape, emb[1].abs().sum())
+    # strip padding / eos from a hypothesis
+    hyp = torch.tensor([5, 6, 2, 1, 1])
+    log(hyp[hyp.ne(1) & hyp.ne(2)], (hyp == 2).nonzero()[0].item())
+
+
+@program(tol=_TR)
+def espnet_masks_and_ctc(torch, log):
+    F = torch.nn.functional
+
+    def make_pad_mask(lengths, maxlen=None):
+        lengths = torch.as_tensor(lengths, dtype=torch.long)
+        bs = int(len(lengths))
+        maxlen = int(max(lengths)) if maxlen is None else maxlen
+        seq_range = torch.arange(0, maxlen, dtype=torch.int64)
+        seq_range_expand = seq_range.unsqueeze(0).expand(bs, maxlen)
+        return seq_range_expand >= lengths.unsqueeze(-1)
+
+    ilens = [4, 2, 3]
+    mask = make_pad_mask(ilens)
+    log(mask, make_pad_mask(torch.tensor(ilens), maxlen=5), ~mask)
+    torch.manual_seed(42)
+    scores = torch.randn(3, 4, 4)
+    m = mask.unsqueeze(1)
+    min_value = float(torch.finfo(scores.dtype).min)
+    attn = torch.softmax(scores.masked_fill(m, min_value), dim=-1).masked_fill(m, 0.0)
+    log(attn)
+    attn2 = torch.softmax(scores.masked_fill(m, float("-inf")), dim=-1)
+    log(attn2)
+    # subsequent mask
+    ret = torch.ones(4, 4, dtype=torch.bool)
+    log(torch.tril(ret, out=ret), torch.tril(torch.ones(3, 3)).bool().unsqueeze(0) & ~mask[:, None, :3])
+    # CTC
+    T, B, C = 6, 2, 4
+    logits = torch.randn(T, B, C)
+    log_probs = logits.log_softmax(2)
+    targets = torch.tensor([1, 2, 1, 3, 3])
+    input_lengths = torch.tensor([6, 5])
+    target_lengths = torch.tensor([3, 2])
+    for reduction in ("none", "sum", "mean"):
+        log(reduction, F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0,
+                                   reduction=reduction, zero_infinity=True))
+    log(F.ctc_loss(log_probs, torch.tensor([[1, 1, 1, 1, 1, 1], [2, 2, 0, 0, 0, 0]]), input_lengths,
+                   torch.tensor([6, 2]), reduction="none"))
+    log(F.ctc_loss(log_probs, torch.tensor([[1, 1, 1, 1, 1, 1], [2, 2, 0, 0, 0, 0]]), input_lengths,
+                   torch.tensor([6, 2]), reduction="none", zero_infinity=True))
+    # greedy ctc decode
+    best = log_probs.argmax(-1).T
+    hyps = [torch.unique_consecutive(b) for b in best]
+    log([h[h != 0] for h in hyps])
+
+
+@program()
+def fairseq_incremental_state_reorder(torch, log):
+    torch.manual_seed(43)
+    state = {"prev_key": torch.randn(4, 2, 3, 2), "prev_value": torch.randn(4, 2, 3, 2),
+             "prev_key_padding_mask": torch.tensor([[False, False, True]] * 4)}
+    new_order = torch.tensor([0, 0, 3, 2])
+    for k in list(state):
+        v = state[k]
+        if v is not None:
+            state[k] = v.index_select(0, new_order)
+    log(state["prev_key"][:, 0, 0, 0], state["prev_key_padding_mask"].dtype)
+    # appending a step to key padding masks
+    kpm = state["prev_key_padding_mask"]
+    filler = torch.zeros((kpm.size(0), 1), dtype=kpm.dtype)
+    log(torch.cat([kpm.float(), filler.float()], dim=1), torch.cat([kpm, filler], dim=1).dtype)
+    # beam search top candidates with eos masking
+    bsz, beam, vocab = 2, 2, 5
+    lprobs = torch.log_softmax(torch.randn(bsz * beam, vocab), -1)
+    lprobs[:, 1] = -math.inf   # pad
+    scores = torch.zeros(bsz * beam, 1)
+    lp = lprobs + scores
+    top = torch.topk(lp.view(bsz, -1), k=min(beam * 2, lp.view(bsz, -1).size(1) - 1))
+    cand_scores, cand_indices = top
+    cand_beams = cand_indices // vocab
+    cand_indices = cand_indices.fmod(vocab)
+    eos_mask = cand_indices.eq(2) & cand_scores.ne(-math.inf)
+    log(cand_scores, cand_beams, cand_indices, eos_mask)
+    active_mask = torch.add(eos_mask.type_as(cand_beams) * (beam * 2), torch.arange(0, beam * 2))
+    new_active, active_hypos = torch.topk(active_mask, k=beam, dim=1, largest=False)
+    log(new_active, active_hypos, torch.gather(cand_beams, dim=1, index=active_hypos))
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
