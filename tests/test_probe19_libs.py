@@ -2790,6 +2790,394 @@ def torch_version_and_feature_checks(torch, log):
     dev = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
     log(dev, torch.device(dev).type, torch.empty(0, device=dev).device.type)
 
+# more library idioms
+
+@program()
+def data_default_collate_and_convert(torch, log):
+    data = _module(torch, "utils.data")
+    collate = data.default_collate
+    Point = collections.namedtuple("Point", "a b")
+    batch = [{"x": torch.tensor([1.0, 2.0]), "y": 3, "name": "a", "p": Point(1.5, torch.ones(1)), "z": [1, 2]},
+             {"x": torch.tensor([3.0, 4.0]), "y": 4, "name": "b", "p": Point(2.5, torch.zeros(1)), "z": [3, 4]}]
+    out = collate(batch)
+    log(out["x"], out["y"], out["y"].dtype, out["name"], type(out["p"]).__name__, out["p"].a, out["p"].a.dtype, out["z"])
+    log(collate([1.5, 2.5]).dtype, collate([True, False]), collate([(1, 2), (3, 4)]))
+    import numpy as np
+    log(collate([np.arange(2), np.arange(2)]), collate([np.float32(1), np.float32(2)]).dtype)
+    try:
+        collate([torch.ones(2), torch.ones(3)])
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        collate([object()])
+    except TypeError as e:
+        log(str(e).split(";")[0][:40])
+    conv = data.default_convert
+    log(conv(np.arange(3)), conv({"a": np.ones(1)})["a"].dtype, conv("text"))
+    dl = data.DataLoader(data.TensorDataset(torch.arange(5.0), torch.arange(5)), batch_size=2, drop_last=False)
+    log([b for b in dl], len(dl))
+    dl2 = data.DataLoader(list(range(5)), batch_size=None)
+    log(list(dl2)[:2])
+
+
+@program()
+def hf_trainer_nested_utils(torch, log):
+    def torch_pad_and_concatenate(t1, t2, padding_index=-100):
+        if len(t1.shape) == 1 or t1.shape[1] == t2.shape[1]:
+            return torch.cat((t1, t2), dim=0)
+        new_shape = (t1.shape[0] + t2.shape[0], max(t1.shape[1], t2.shape[1])) + t1.shape[2:]
+        result = t1.new_full(new_shape, padding_index)
+        result[: t1.shape[0], : t1.shape[1]] = t1
+        result[t1.shape[0]:, : t2.shape[1]] = t2
+        return result
+
+    def nested_concat(a, b, padding_index=-100):
+        if isinstance(a, (list, tuple)):
+            return type(a)(nested_concat(x, y, padding_index) for x, y in zip(a, b))
+        if isinstance(a, torch.Tensor):
+            return torch_pad_and_concatenate(a, b, padding_index)
+        if isinstance(a, collections.abc.Mapping):
+            return type(a)({k: nested_concat(t, b[k], padding_index) for k, t in a.items()})
+        raise TypeError(f"Unsupported type for concatenation: got {type(a)}")
+
+    a = (torch.ones(2, 3), {"l": torch.zeros(2, 2, dtype=torch.long)})
+    b = (torch.full((1, 5), 2.0), {"l": torch.ones(1, 4, dtype=torch.long)})
+    out = nested_concat(a, b)
+    log(out[0], out[1]["l"], out[1]["l"].dtype)
+    try:
+        nested_concat(1, 2)
+    except TypeError as e:
+        log(str(e))
+    # get_parameter_names without LayerNorm, then decay groups
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2), nn.Sequential(nn.Linear(2, 1), nn.LayerNorm(1)))
+
+    def get_parameter_names(model, forbidden):
+        result = []
+        for name, child in model.named_children():
+            result += [f"{name}.{n}" for n in get_parameter_names(child, forbidden)
+                       if not isinstance(child, tuple(forbidden))]
+        result += list(model._parameters.keys())
+        return result
+
+    decay = [n for n in get_parameter_names(model, [nn.LayerNorm]) if "bias" not in n]
+    log(decay)
+    # numpify and the host-side logits cast
+    logits = torch.randn(2, 3).to(torch.bfloat16)
+    log(logits.float().numpy().dtype.name, logits.to(torch.float32).cpu().numpy().shape)
+    # metrics rounding and speed metrics
+    metrics = {"eval_loss": torch.tensor(0.123456).item(), "epoch": 1.0}
+    log({k: round(v, 4) for k, v in metrics.items()})
+    # EvalPrediction argmax with ignored labels
+    preds = torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]).argmax(-1)
+    labels = torch.tensor([1, -100, 0])
+    m = labels != -100
+    log((preds[m] == labels[m]).float().mean().item())
+
+
+@program(tol=_MM)
+def nanogpt_configure_and_generate(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(53)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln = nn.LayerNorm(8, bias=False)
+            self.attn = nn.Linear(8, 24)
+            self.proj = nn.Linear(8, 8)
+            self.register_buffer("bias", torch.tril(torch.ones(6, 6)).view(1, 1, 6, 6))
+
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = self.attn(self.ln(x)).split(8, dim=2)
+            k = k.view(B, T, 2, C // 2).transpose(1, 2)
+            q = q.view(B, T, 2, C // 2).transpose(1, 2)
+            v = v.view(B, T, 2, C // 2).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+            att = F.softmax(att, dim=-1)
+            y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+            y2 = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0, is_causal=True)
+            return x + self.proj(y), torch.allclose(y, y2.transpose(1, 2).reshape(B, T, C), atol=1e-5)
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(11, 8)
+            self.wpe = nn.Embedding(6, 8)
+            self.block = Block()
+            self.lm_head = nn.Linear(8, 11, bias=False)
+            self.wte.weight = self.lm_head.weight
+            self.apply(self._init)
+            for pn, p in self.named_parameters():
+                if pn.endswith("proj.weight"):
+                    torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2))
+
+        def _init(self, m):
+            if isinstance(m, nn.Linear):
+                torch.nn.init.normal_(m.weight, mean=0.0, std=0.02)
+                if m.bias is not None:
+                    torch.nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Embedding):
+                torch.nn.init.normal_(m.weight, mean=0.0, std=0.02)
+
+        def forward(self, idx, targets=None):
+            t = idx.size(1)
+            pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
+            x, same = self.block(self.wte(idx) + self.wpe(pos))
+            if targets is None:
+                return self.lm_head(x[:, [-1], :]), same
+            logits = self.lm_head(x)
+            return logits, F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+
+    model = GPT()
+    param_dict = {pn: p for pn, p in model.named_parameters() if p.requires_grad}
+    decay = [p for n, p in param_dict.items() if p.dim() >= 2]
+    nodecay = [p for n, p in param_dict.items() if p.dim() < 2]
+    log(len(decay), len(nodecay), sum(p.numel() for p in decay), sum(p.numel() for p in nodecay))
+    import inspect
+    use_fused = "fused" in inspect.signature(torch.optim.AdamW).parameters and False
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": nodecay, "weight_decay": 0.0}],
+                            lr=1e-3, betas=(0.9, 0.95), fused=use_fused or None)
+    idx = torch.randint(0, 11, (2, 6))
+    logits, loss = model(idx, torch.roll(idx, -1, 1))
+    loss.backward()
+    opt.step()
+    log(loss, model.lm_head.weight.grad.abs().sum())
+    idx = idx[:, :2]
+    with torch.no_grad():
+        for _ in range(5):
+            idx_cond = idx if idx.size(1) <= 6 else idx[:, -6:]
+            logits, same = model(idx_cond)
+            logits = logits[:, -1, :] / 0.8
+            v, _ = torch.topk(logits, min(3, logits.size(-1)))
+            logits[logits < v[:, [-1]]] = -float("Inf")
+            probs = F.softmax(logits, dim=-1)
+            idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
+    log(idx, same)
+
+
+@program(tol=_MM)
+def mamba_selective_scan_ref(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(54)
+    b, d, l, n = 2, 3, 5, 4
+    u = torch.randn(b, d, l)
+    delta = F.softplus(torch.randn(b, d, l) + 0.5)
+    A = -torch.exp(torch.randn(d, n))
+    B = torch.randn(b, n, l)
+    C = torch.randn(b, n, l)
+    D = torch.randn(d)
+    deltaA = torch.exp(torch.einsum("bdl,dn->bdln", delta, A))
+    deltaB_u = torch.einsum("bdl,bnl,bdl->bdln", delta, B, u)
+    x = A.new_zeros((b, d, n))
+    ys = []
+    for i in range(l):
+        x = deltaA[:, :, i] * x + deltaB_u[:, :, i]
+        ys.append(torch.einsum("bdn,bn->bd", x, C[:, :, i]))
+    y = torch.stack(ys, dim=2)
+    out = y + u * D[None, :, None]
+    z = torch.randn(b, d, l)
+    log(out * F.silu(z), x)
+    # causal depthwise conv1d with left padding
+    conv = torch.nn.Conv1d(d, d, kernel_size=3, groups=d, padding=2)
+    log(conv(u)[..., :l].shape, conv(u)[..., :l].sum())
+    # segsum for SSD (mamba2)
+    T = 4
+    xs = torch.randn(T)
+    xx = xs[..., None].repeat(1, T)
+    mask = torch.tril(torch.ones(T, T, dtype=torch.bool), diagonal=-1)
+    xx = xx.masked_fill(~mask, 0)
+    segsum = torch.cumsum(xx, dim=-2)
+    mask2 = torch.tril(torch.ones(T, T, dtype=torch.bool), diagonal=0)
+    log(segsum.masked_fill(~mask2, -torch.inf))
+
+
+@program(tol=_MM)
+def audio_stft_and_mel(torch, log):
+    torch.manual_seed(55)
+    wav = torch.randn(2, 400)
+    n_fft, hop = 64, 16
+    window = torch.hann_window(n_fft)
+    spec = torch.stft(wav, n_fft, hop_length=hop, win_length=n_fft, window=window, center=True,
+                      pad_mode="reflect", normalized=False, onesided=True, return_complex=True)
+    log(spec.shape, spec.dtype)
+    power = spec.abs().pow(2)
+    log(power.sum(), torch.view_as_real(spec).shape)
+    # mel filterbank (slaney-free HTK)
+    def hz_to_mel(f):
+        return 2595.0 * math.log10(1.0 + f / 700.0)
+    sr, n_mels = 8000, 6
+    all_freqs = torch.linspace(0, sr // 2, n_fft // 2 + 1)
+    m_pts = torch.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2), n_mels + 2)
+    f_pts = 700.0 * (10 ** (m_pts / 2595.0) - 1.0)
+    f_diff = f_pts[1:] - f_pts[:-1]
+    slopes = f_pts.unsqueeze(0) - all_freqs.unsqueeze(1)
+    down = (-1.0 * slopes[:, :-2]) / f_diff[:-1]
+    up = slopes[:, 2:] / f_diff[1:]
+    fb = torch.max(torch.zeros(1), torch.min(down, up))
+    log(fb.shape, fb.sum(0))
+    mel = torch.matmul(power.transpose(-1, -2), fb).transpose(-1, -2)
+    db = 10.0 * torch.log10(torch.clamp(mel, min=1e-10))
+    db = torch.max(db, db.amax(dim=(-2, -1), keepdim=True) - 80.0)
+    log(db.shape, db.mean())
+    # istft round trip and preemphasis
+    rec = torch.istft(spec, n_fft, hop_length=hop, window=window, length=400)
+    log(torch.allclose(rec, wav, atol=1e-5))
+    pre = torch.cat([wav[:, :1], wav[:, 1:] - 0.97 * wav[:, :-1]], dim=1)
+    log(pre[:, :3], torch.hamming_window(5), torch.hann_window(5, periodic=False), torch.kaiser_window(4))
+    log(torch.fft.rfftfreq(8, d=1 / sr), torch.fft.rfft(wav[0, :8]).abs())
+
+
+@program()
+def rnn_utils_padding_side_and_sorting(torch, log):
+    rnn = torch.nn.utils.rnn
+    seqs = [torch.tensor([1, 2, 3]), torch.tensor([4]), torch.tensor([5, 6])]
+    log(rnn.pad_sequence(seqs, batch_first=True, padding_value=0))
+    log(rnn.pad_sequence(seqs, batch_first=True, padding_value=-1, padding_side="left"))
+    log(rnn.pad_sequence(seqs))
+    lengths = torch.tensor([len(s) for s in seqs])
+    sorted_len, order = lengths.sort(descending=True)
+    log(sorted_len, order, order.argsort())
+    padded = rnn.pad_sequence(seqs, batch_first=True).float().unsqueeze(-1)
+    packed = rnn.pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)
+    log(packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices, packed.data.flatten())
+    unpacked, lens = rnn.pad_packed_sequence(packed, batch_first=True, padding_value=-9.0, total_length=4)
+    log(unpacked.squeeze(-1), lens)
+    log(rnn.unpad_sequence(rnn.pad_sequence(seqs, batch_first=True), lengths, batch_first=True))
+    ps = rnn.pack_sequence(seqs, enforce_sorted=False)
+    log(rnn.unpack_sequence(ps))
+    try:
+        rnn.pack_padded_sequence(padded, lengths, batch_first=True)
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        rnn.pad_sequence(seqs, padding_side="middle")
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program(tol=_MM)
+def torch_mha_need_weights_and_kpm(torch, log):
+    nn = torch.nn
+    torch.manual_seed(56)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    x = torch.randn(2, 4, 8)
+    kpm = torch.tensor([[False, False, True, True], [False, False, False, False]])
+    out, w = mha(x, x, x, key_padding_mask=kpm)
+    log(out.shape, w.shape, w[0, 0])
+    out2, w2 = mha(x, x, x, key_padding_mask=kpm, average_attn_weights=False)
+    log(w2.shape, torch.allclose(w2.mean(1), w, atol=1e-6))
+    out3, w3 = mha(x, x, x, need_weights=False, attn_mask=nn.Transformer.generate_square_subsequent_mask(4))
+    log(w3, out3.sum())
+    log(nn.Transformer.generate_square_subsequent_mask(3))
+    fkpm = torch.zeros(2, 4).masked_fill(kpm, float("-inf"))
+    log(torch.allclose(mha(x, x, x, key_padding_mask=fkpm)[0], out, atol=1e-6))
+    mha.eval()
+    with torch.no_grad():
+        o4, _ = mha(x, x, x, key_padding_mask=kpm)
+    log(o4[1].sum())
+    # a bool and a float mask mixed warn
+    with __import__("warnings").catch_warnings(record=True):
+        try:
+            mha(x, x, x, key_padding_mask=fkpm, attn_mask=torch.ones(4, 4, dtype=torch.bool).triu(1))
+        except Exception as e:
+            log(type(e).__name__)
+    log(repr(mha), mha.in_proj_weight.shape, mha._qkv_same_embed_dim)
+
+
+@program()
+def deprecation_warnings_libraries_hit(torch, log):
+    F = torch.nn.functional
+    x = torch.ones(1, 1, 2, 2)
+    log(F.upsample(x, scale_factor=2).shape)
+    log(F.upsample_bilinear(x, scale_factor=2).shape, F.upsample_nearest(x, size=3).shape)
+    log(torch.range(0, 3), torch.range(0, 1, 0.5).dtype)
+    log(F.sigmoid(torch.zeros(1)), F.tanh(torch.zeros(1)))
+    lin = torch.nn.Linear(2, 2)
+    wn = torch.nn.utils.weight_norm(lin)
+    log(sorted(n for n, _ in wn.named_parameters()))
+    log(torch.cuda.amp.GradScaler(enabled=False).is_enabled())
+    with torch.cuda.amp.autocast(enabled=False):
+        pass
+    log(torch.cpu.amp.autocast(dtype=torch.bfloat16).fast_dtype)
+    t = torch.ones(2)
+    log(t.data.storage().size() if hasattr(t, "storage") else None)
+    log(torch.norm(torch.ones(3), p="fro"), torch.lu is not None)
+    log(F.softmax(torch.ones(3)), F.log_softmax(torch.ones(2, 2)).shape)
+    log(torch.nn.functional.dropout(torch.ones(2), p=0.0, training=True))
+    loss = torch.nn.MSELoss(size_average=False)
+    log(loss.reduction, loss(torch.ones(2), torch.zeros(2)))
+    log(torch.nn.CrossEntropyLoss(reduce=False).reduction)
+
+
+@program()
+def tensor_printing_library_logs(torch, log):
+    print(torch.tensor([0.1, 2.5e-5, 1e6]))
+    print(torch.tensor([1.0, 2.0], dtype=torch.bfloat16), torch.tensor([1.5], dtype=torch.float16))
+    print(torch.tensor([[1, -2]], dtype=torch.int8), torch.tensor([True]), torch.tensor(3.0, requires_grad=True))
+    print(torch.zeros(2, 0), torch.tensor([float("nan"), float("inf"), -0.0]))
+    print(torch.nn.Parameter(torch.tensor([0.25])))
+    print(torch.arange(12.0).view(3, 4) * 1e-3)
+    with torch.no_grad():
+        print(torch.ones(1, requires_grad=True) * 2)
+    y = torch.ones(1, requires_grad=True) * 2
+    print(y, y.grad_fn.name(), type(y.grad_fn).__name__)
+    torch.set_printoptions(precision=2, sci_mode=False)
+    print(torch.tensor([1.23456, 1e-5, 12345.678]))
+    torch.set_printoptions(profile="default")
+    print(torch.tensor([1.23456]))
+    print(torch.tensor([1 + 2j, 0.5 - 1j]), torch.tensor([1.0]).to(torch.float64))
+    print(torch.randn(2, 2, dtype=torch.float64).dtype, torch.int64, torch.device("cpu"), torch.Size([2, 3]))
+    print(f"{torch.tensor(1.5).item():.2f}", torch.tensor([[1.0]]).tolist())
+    big = torch.arange(2000.0)
+    print(big)
+    log(repr(torch.tensor([1.0, 2.0]).half()), str(torch.tensor([1, 2])), repr(torch.float8_e4m3fn))
+
+
+@program()
+def accel_model_dtype_and_keep_fp32(torch, log):
+    nn = torch.nn
+    torch.manual_seed(57)
+    model = nn.Sequential(nn.Linear(3, 3), nn.LayerNorm(3), nn.Linear(3, 2))
+    keep_fp32 = ["1"]
+    model.half()
+    for name, mod in model.named_modules():
+        if any(k == name for k in keep_fp32):
+            mod.float()
+    log({n: str(p.dtype) for n, p in model.named_parameters()})
+    log(next(model.parameters()).dtype, next(model[1].parameters()).dtype)
+
+    def get_parameter_dtype(m):
+        last = None
+        for t in m.parameters():
+            last = t.dtype
+            if t.is_floating_point():
+                return t.dtype
+        return last
+    log(get_parameter_dtype(model))
+    model.to(torch.bfloat16)
+    log({str(p.dtype) for p in model.parameters()})
+    model.to(dtype=torch.float32)
+    x = torch.randn(2, 3)
+    log(model(x).dtype, model(x.bfloat16().float()).shape)
+    model2 = nn.Linear(2, 2).to(torch.float64)
+    try:
+        model2(torch.ones(1, 2))
+    except RuntimeError as e:
+        log(str(e))
+    # module.to with a tensor argument and non_blocking
+    model2.to(torch.ones(1, dtype=torch.float16), non_blocking=True)
+    log(model2.weight.dtype, model2.bias.dtype)
+    try:
+        model2.to(torch.int32)
+    except TypeError as e:
+        log(str(e))
+    bn = nn.BatchNorm1d(2).half()
+    log(bn.running_mean.dtype, bn.num_batches_tracked.dtype)
+    log(model2.type(torch.float32).weight.dtype, model2.double().bias.dtype)
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
