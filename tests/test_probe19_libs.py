@@ -3178,6 +3178,359 @@ def accel_model_dtype_and_keep_fp32(torch, log):
     log(bn.running_mean.dtype, bn.num_batches_tracked.dtype)
     log(model2.type(torch.float32).weight.dtype, model2.double().bias.dtype)
 
+@program(tol=_TR)
+def grads_through_library_reductions(torch, log):
+    x = torch.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, -1.0]], requires_grad=True)
+    # amax/max with ties: amax spreads evenly, max picks one index
+    x.amax(dim=1).sum().backward()
+    log(x.grad)
+    x.grad = None
+    x.max(dim=1).values.sum().backward()
+    log(x.grad)
+    x.grad = None
+    x.max().backward()
+    log(x.grad)
+    x.grad = None
+    torch.logsumexp(x, dim=1).sum().backward()
+    log(x.grad)
+    x.grad = None
+    x.norm(dim=1).sum().backward()
+    log(x.grad)
+    x.grad = None
+    torch.zeros(2, requires_grad=True).norm().backward() if False else None
+    z = torch.zeros(3, requires_grad=True)
+    z.norm().backward()
+    log(z.grad)
+    # scatter_reduce backward for amax and mean
+    src = torch.tensor([1.0, 5.0, 5.0, 2.0], requires_grad=True)
+    idx = torch.tensor([0, 0, 0, 1])
+    torch.zeros(2).scatter_reduce(0, idx, src, "amax", include_self=False).sum().backward()
+    log(src.grad)
+    src.grad = None
+    torch.zeros(2).scatter_reduce(0, idx, src, "mean", include_self=True).sum().backward()
+    log(src.grad)
+    src.grad = None
+    torch.ones(2).scatter_reduce(0, idx, src, "prod").sum().backward()
+    log(src.grad)
+    # index_put accumulate and gather backward
+    w = torch.ones(4, requires_grad=True)
+    out = torch.zeros(3).index_put((torch.tensor([0, 0, 2, 1]),), w * torch.tensor([1.0, 2.0, 3.0, 4.0]), accumulate=True)
+    (out * torch.tensor([1.0, 10.0, 100.0])).sum().backward()
+    log(out, w.grad)
+    m = torch.randn(3, 4, generator=torch.Generator().manual_seed(1)).requires_grad_()
+    torch.gather(m, 1, torch.tensor([[0, 0], [1, 3], [2, 2]])).sum().backward()
+    log(m.grad)
+    m.grad = None
+    torch.take_along_dim(m, torch.tensor([[3], [0], [1]]), dim=1).sum().backward()
+    log(m.grad)
+
+
+@program(tol=_TR)
+def grads_masked_fill_where_nan(torch, log):
+    x = torch.tensor([0.0, 1.0, 4.0], requires_grad=True)
+    # sqrt at 0 through where: the classic nan gradient
+    y = torch.where(x > 0, torch.sqrt(x), torch.zeros_like(x))
+    y.sum().backward()
+    log(x.grad)
+    x.grad = None
+    safe = torch.where(x > 0, x, torch.ones_like(x))
+    torch.where(x > 0, torch.sqrt(safe), 0.0).sum().backward()
+    log(x.grad)
+    x.grad = None
+    s = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    masked = s.masked_fill(torch.tensor([[False, True, False]]), float("-inf"))
+    p = masked.softmax(-1)
+    (p * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    log(p, s.grad)
+    s.grad = None
+    allm = s.masked_fill(torch.ones(1, 3, dtype=torch.bool), float("-inf")).softmax(-1)
+    log(allm)
+    allm.sum().backward()
+    log(s.grad)
+    s.grad = None
+    torch.nan_to_num(torch.log(s - 2.0), nan=0.0, neginf=-5.0).sum().backward()
+    log(s.grad)
+    s.grad = None
+    torch.clamp(s, min=2.0, max=2.0).sum().backward()
+    log(s.grad)
+    s.grad = None
+    s.clamp(1.0, 3.0).sum().backward()
+    log(s.grad)
+    s.grad = None
+    torch.abs(s - 2.0).sum().backward()
+    log(s.grad)
+    s.grad = None
+    torch.nn.functional.relu(s - 2.0).sum().backward()
+    log(s.grad)
+
+
+@program()
+def int_overflow_and_promotion_idioms(torch, log):
+    a = torch.tensor([250, 10], dtype=torch.uint8)
+    log(a + 10, a * 2, a + torch.tensor(10), (a + 10).dtype, a.sum(), a.sum().dtype, a.cumsum(0).dtype)
+    b = torch.tensor([True, True, False])
+    log(b.sum(), b.cumsum(0), b.float().mean(), b + b, (b * 2).dtype, b.prod())
+    i8 = torch.tensor([100, -100], dtype=torch.int8)
+    log(i8 * 2, i8.abs(), torch.tensor([-128], dtype=torch.int8).abs(), i8 // 3, i8 % 3, i8.to(torch.uint8))
+    log(torch.tensor([7]) / 2, torch.tensor([7]) // 2, torch.tensor([-7]) // 2, torch.tensor([-7]) % 3,
+        torch.fmod(torch.tensor([-7]), 3), torch.remainder(torch.tensor([-7.5]), 2))
+    log(torch.tensor([3], dtype=torch.int32) * 2.5, (torch.tensor([3], dtype=torch.int32) * torch.tensor(2)).dtype)
+    log(torch.tensor([1, 2]) * torch.tensor(1.5, dtype=torch.float64), torch.tensor([1.0], dtype=torch.float16) + 1e-4)
+    log(torch.tensor(2 ** 62) * 4, torch.iinfo(torch.int32).max + torch.tensor([1], dtype=torch.int32))
+    log(torch.tensor([1.0, 2.0]).half().sum(), torch.full((3000,), 0.1, dtype=torch.float16).sum())
+    log(torch.tensor([65504.0], dtype=torch.float16) * 2, torch.tensor([1e-8]).half(), torch.tensor([3.0]).to(torch.bfloat16) / 7)
+    log(torch.tensor([300.7]).to(torch.uint8), torch.tensor([-1.5]).to(torch.int64), torch.tensor([2.5, 3.5, -2.5]).round())
+    log(torch.tensor([1, 2, 3]).float().mean().dtype, torch.tensor([1, 2, 3]).div(2, rounding_mode="trunc"))
+    try:
+        torch.tensor([1, 2, 3]).mean()
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        torch.tensor([1]).add_(torch.tensor([0.5]))
+    except RuntimeError as e:
+        log(str(e))
+    log(torch.tensor([5], dtype=torch.uint8) - torch.tensor([6], dtype=torch.uint8), torch.tensor([1], dtype=torch.int16) << 15)
+
+
+@program()
+def sort_topk_unique_corners(torch, log):
+    x = torch.tensor([3.0, float("nan"), 1.0, 3.0, -0.0, 0.0, float("-inf")])
+    log(x.sort(), x.sort(descending=True), x.argsort(stable=True), x.topk(3), x.topk(2, largest=False))
+    # (x.max() itself: torch's vectorised all-reduce gives a NaN with the sign bit set, a
+    # detail of the CPU's vector width that ember does not copy)
+    log(x.max().isnan(), x.argmax(), x.nan_to_num().argmax(), torch.nanmean(x[x > -1]), x.msort())
+    h = torch.tensor([1.0, 2.0, 2.0, 0.5], dtype=torch.float16)
+    log(h.topk(2), h.sort(stable=True, descending=True), h.to(torch.bfloat16).argsort())
+    ints = torch.tensor([3, 1, 3, 2, 1, 1])
+    log(torch.unique(ints), torch.unique(ints, sorted=False, return_inverse=True, return_counts=True))
+    log(torch.unique_consecutive(ints, return_counts=True, return_inverse=True), ints.mode(), ints.median())
+    m = torch.tensor([[1, 2], [1, 2], [0, 5]])
+    log(torch.unique(m, dim=0, return_inverse=True, return_counts=True), m.unique(dim=1))
+    log(torch.kthvalue(torch.tensor([4.0, 1.0, 3.0, 2.0]), 2), torch.tensor([1.0, 2.0, 3.0, 4.0]).median())
+    log(torch.searchsorted(torch.tensor([1, 3, 5, 7]), torch.tensor([3, 6, 9]), side="right"),
+        torch.searchsorted(torch.tensor([5.0, 1.0, 3.0]), torch.tensor([2.0]), sorter=torch.tensor([1, 2, 0])))
+    log(torch.quantile(torch.tensor([1.0, 2.0, 3.0, 4.0]), torch.tensor([0.1, 0.5]), interpolation="nearest"),
+        torch.quantile(torch.tensor([1.0, 2.0, 3.0, 4.0]), 0.4, interpolation="midpoint"),
+        torch.nanquantile(torch.tensor([1.0, float("nan"), 3.0]), 0.5))
+    log(torch.histc(torch.tensor([1.0, 2.0, 1.0, 4.0]), bins=4, min=0, max=4), torch.histogram(torch.tensor([1.0, 2.0, 1.0]), bins=2))
+    log(torch.diff(torch.tensor([1, 4, 9]), prepend=torch.tensor([0])), torch.diff(torch.tensor([[1, 2], [4, 8]]), dim=0, n=1))
+    log(torch.cummax(torch.tensor([1.0, 3.0, 2.0, 3.0]), 0), torch.cummin(torch.tensor([2, 1, 1, 0]), 0),
+        torch.logcumsumexp(torch.tensor([0.0, 0.0]), 0))
+
+
+@program()
+def inplace_views_and_version_counters(torch, log):
+    base = torch.zeros(3, 4)
+    v = base[:, 1]
+    v.add_(1)
+    log(base, base._version, v._version, v._base is base, v.is_contiguous())
+    t = base.t()
+    t[0].fill_(5)
+    log(base)
+    x = torch.ones(2, 2, requires_grad=True)
+    y = x * 2
+    z = y.view(-1)
+    z[0] = 10.0
+    y.sum().backward()
+    log(x.grad, y.grad_fn.name() if y.grad_fn else None)
+    a = torch.ones(3, requires_grad=True)
+    b = a.sigmoid()
+    b.mul_(2)
+    try:
+        b.sum().backward()
+        log(a.grad)
+    except RuntimeError as e:
+        log(str(e)[:120])
+    c = torch.ones(3, requires_grad=True)
+    d = c.exp()
+    d.add_(1)
+    try:
+        d.sum().backward()
+    except RuntimeError as e:
+        log(str(e)[:160])
+    leaf = torch.ones(2, requires_grad=True)
+    try:
+        leaf.add_(1)
+    except RuntimeError as e:
+        log(str(e))
+    with torch.no_grad():
+        leaf.add_(1)
+    log(leaf, leaf.is_leaf, leaf.requires_grad)
+    try:
+        leaf[0] = 3.0
+    except RuntimeError as e:
+        log(str(e))
+    ex = torch.zeros(1).expand(3)
+    try:
+        ex.add_(1)
+    except RuntimeError as e:
+        log(str(e)[:140])
+    d2 = leaf.detach()
+    d2.zero_()
+    log(leaf, leaf._version == d2._version)
+
+
+@program(tol=_MM)
+def hf_conv1d_subsample_and_audio_features(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(58)
+    feats = torch.randn(2, 4, 20)
+    conv1 = nn.Conv1d(4, 6, kernel_size=3, padding=1)
+    conv2 = nn.Conv1d(6, 6, kernel_size=3, stride=2, padding=1)
+    h = F.gelu(conv2(F.gelu(conv1(feats))))
+    log(h.shape, h.permute(0, 2, 1).sum())
+    lengths = torch.tensor([20, 13])
+    out_len = (lengths + 2 * 1 - 3) // 2 + 1
+    log(out_len, torch.div(lengths - 1, 2, rounding_mode="floor") + 1)
+    # wav2vec-ish feature extractor with group norm on the first layer
+    ext = nn.Sequential(nn.Conv1d(1, 4, 10, stride=5, bias=False), nn.GroupNorm(4, 4, affine=True), nn.GELU(),
+                        nn.Conv1d(4, 4, 3, stride=2, bias=False), nn.GELU())
+    wav = torch.randn(2, 1, 80)
+    log(ext(wav).shape, ext(wav).abs().mean())
+    # zero-mean unit-var normalisation with attention mask
+    mask = torch.tensor([[1] * 80, [1] * 50 + [0] * 30])
+    w = wav[:, 0]
+    normed = []
+    for vec, m in zip(w, mask):
+        n = int(m.sum())
+        v = vec.clone()
+        v[:n] = (v[:n] - v[:n].mean()) / torch.sqrt(v[:n].var(unbiased=True) + 1e-7)
+        v[n:] = 0.0
+        normed.append(v)
+    log(torch.stack(normed)[:, [0, 49, 50, 79]])
+    # positional conv embedding with weight_norm parametrization
+    pc = nn.utils.parametrizations.weight_norm(nn.Conv1d(4, 4, 3, padding=1, groups=2), name="weight", dim=2)
+    log(sorted(n for n, _ in pc.named_parameters()), pc(h[:, :4]).shape)
+
+
+@program(tol=_TR)
+def reinforce_ppo_and_dpo_losses(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(59)
+    # DPO
+    pol_chosen, pol_rej = torch.randn(4), torch.randn(4)
+    ref_chosen, ref_rej = torch.randn(4), torch.randn(4)
+    beta = 0.1
+    logits = (pol_chosen - pol_rej) - (ref_chosen - ref_rej)
+    losses = -F.logsigmoid(beta * logits) * (1 - 0.1) - F.logsigmoid(-beta * logits) * 0.1
+    log(losses, (beta * (pol_chosen - ref_chosen)).detach(), (logits > 0).float().mean())
+    # per-token logps with a label mask
+    lg = torch.randn(2, 5, 7)
+    labels = torch.tensor([[-100, 1, 2, 3, -100], [4, 5, -100, -100, -100]])
+    lab = labels[:, 1:].clone()
+    lg = lg[:, :-1]
+    mask = lab != -100
+    lab[lab == -100] = 0
+    per_token = torch.gather(lg.log_softmax(-1), dim=2, index=lab.unsqueeze(2)).squeeze(2)
+    log((per_token * mask).sum(-1), (per_token * mask).sum(-1) / mask.sum(-1))
+    # PPO clipped objective, GAE
+    old_logp, new_logp = torch.randn(6), torch.randn(6)
+    adv = torch.randn(6)
+    ratio = torch.exp(new_logp - old_logp)
+    pg = torch.max(-adv * ratio, -adv * torch.clamp(ratio, 0.8, 1.2)).mean()
+    clipfrac = ((ratio - 1.0).abs() > 0.2).float().mean()
+    approx_kl = 0.5 * ((new_logp - old_logp) ** 2).mean()
+    log(pg, clipfrac, approx_kl)
+    rewards, values, dones = torch.randn(5), torch.randn(6), torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0])
+    gae, advs = 0.0, []
+    for t in reversed(range(5)):
+        delta = rewards[t] + 0.99 * values[t + 1] * (1 - dones[t]) - values[t]
+        gae = delta + 0.99 * 0.95 * (1 - dones[t]) * gae
+        advs.insert(0, gae)
+    advs = torch.stack(advs)
+    log(advs, (advs - advs.mean()) / (advs.std() + 1e-8))
+    # whitening with masked mean/var as trl does
+    m = torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0])
+    mean = (advs * m).sum() / m.sum()
+    var = ((advs - mean) ** 2 * m).sum() / m.sum()
+    log((advs - mean) * torch.rsqrt(var + 1e-8), var * m.sum() / (m.sum() - 1))
+
+
+@program()
+def lightning_checkpoint_dict_roundtrip(torch, log):
+    import io
+    nn = torch.nn
+    torch.manual_seed(60)
+    model = nn.Linear(2, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+    model(torch.randn(3, 2)).sum().backward()
+    opt.step()
+    sched.step()
+    ckpt = {"epoch": 3, "global_step": torch.tensor(30), "state_dict": model.state_dict(),
+            "optimizer_states": [opt.state_dict()], "lr_schedulers": [sched.state_dict()],
+            "hyper_parameters": {"lr": 0.01, "layers": [2, 2]}, "rng": torch.get_rng_state()}
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    buf.seek(0)
+    loaded = torch.load(buf, weights_only=True)
+    log(sorted(loaded), loaded["global_step"], loaded["hyper_parameters"], loaded["lr_schedulers"][0]["_last_lr"])
+    st = loaded["optimizer_states"][0]
+    log(sorted(st), st["param_groups"][0]["params"], sorted(st["state"][0]), st["state"][0]["step"])
+    m2 = nn.Linear(2, 2)
+    o2 = torch.optim.Adam(m2.parameters(), lr=0.5)
+    m2.load_state_dict(loaded["state_dict"])
+    o2.load_state_dict(st)
+    log(o2.param_groups[0]["lr"], o2.state[m2.weight]["exp_avg"].equal(opt.state[model.weight]["exp_avg"]))
+    buf.seek(0)
+    loaded2 = torch.load(buf, map_location=lambda storage, loc: storage)
+    log(loaded2["epoch"], loaded2["state_dict"]["weight"].device)
+    buf.seek(0)
+    loaded3 = torch.load(buf, map_location="cpu", mmap=False)
+    log(torch.equal(loaded3["rng"], ckpt["rng"]))
+    # weights_only refusal of an arbitrary object
+    buf2 = io.BytesIO()
+    torch.save({"fn": collections.Counter("aab")}, buf2)
+    buf2.seek(0)
+    try:
+        torch.load(buf2, weights_only=True)
+    except Exception as e:
+        log(type(e).__name__)
+    buf2.seek(0)
+    log(torch.load(buf2, weights_only=False)["fn"])
+
+
+@program(tol=_MM)
+def hf_vit_patch_and_mae_masking(torch, log):
+    nn = torch.nn
+    torch.manual_seed(61)
+    x = torch.randn(2, 3, 8, 8)
+    proj = nn.Conv2d(3, 6, kernel_size=4, stride=4)
+    emb = proj(x).flatten(2).transpose(1, 2)
+    log(emb.shape, emb.is_contiguous())
+    # MAE random masking
+    N, L, D = emb.shape
+    len_keep = int(L * (1 - 0.5))
+    noise = torch.rand(N, L)
+    ids_shuffle = torch.argsort(noise, dim=1)
+    ids_restore = torch.argsort(ids_shuffle, dim=1)
+    ids_keep = ids_shuffle[:, :len_keep]
+    kept = torch.gather(emb, dim=1, index=ids_keep.unsqueeze(-1).repeat(1, 1, D))
+    mask = torch.ones([N, L])
+    mask[:, :len_keep] = 0
+    mask = torch.gather(mask, dim=1, index=ids_restore)
+    log(ids_keep, mask, kept.shape)
+    mask_tokens = torch.zeros(1, 1, D).repeat(N, ids_restore.shape[1] - kept.shape[1], 1)
+    x_ = torch.cat([kept, mask_tokens], dim=1)
+    x_ = torch.gather(x_, dim=1, index=ids_restore.unsqueeze(-1).repeat(1, 1, D))
+    log(x_.shape, (x_ == 0).all(-1).float().equal(mask))
+    # patchify target and normalised pixel loss
+    p = 4
+    h = w = 8 // p
+    target = x.reshape(2, 3, h, p, w, p)
+    target = torch.einsum("nchpwq->nhwpqc", target).reshape(2, h * w, p * p * 3)
+    mean = target.mean(dim=-1, keepdim=True)
+    var = target.var(dim=-1, keepdim=True)
+    target = (target - mean) / (var + 1.0e-6) ** 0.5
+    pred = torch.zeros_like(target)
+    loss = ((pred - target) ** 2).mean(dim=-1)
+    log((loss * mask).sum() / mask.sum())
+    # bool_masked_pos replacing embeddings with a mask token
+    bool_masked_pos = mask.bool()
+    mt = torch.full((1, 1, D), 0.5)
+    w_ = bool_masked_pos.unsqueeze(-1).type_as(mt)
+    log((emb * (1.0 - w_) + mt.expand(N, L, -1) * w_)[:, :, 0])
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
