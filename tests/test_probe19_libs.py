@@ -3531,6 +3531,267 @@ def hf_vit_patch_and_mae_masking(torch, log):
     w_ = bool_masked_pos.unsqueeze(-1).type_as(mt)
     log((emb * (1.0 - w_) + mt.expand(N, L, -1) * w_)[:, :, 0])
 
+@program(tol=_MM)
+def recsys_embedding_bag_and_max_norm(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(62)
+    bag = nn.EmbeddingBag(10, 3, mode="sum")
+    inp = torch.tensor([1, 2, 4, 5, 4, 3, 2, 9])
+    offsets = torch.tensor([0, 4])
+    log(bag(inp, offsets), bag(inp.view(2, 4)).shape)
+    bag_mean = nn.EmbeddingBag.from_pretrained(bag.weight.detach(), mode="mean")
+    log(bag_mean(inp, offsets), bag_mean(inp, torch.tensor([0, 4, 8])).shape)
+    bag_max = nn.EmbeddingBag(10, 3, mode="max", _weight=bag.weight.detach().clone())
+    log(bag_max(inp, offsets))
+    psw = torch.arange(8.0) / 8
+    log(F.embedding_bag(inp, bag.weight, offsets, mode="sum", per_sample_weights=psw))
+    # include_last_offset: offsets in CSR form, the last one the input's length (torch reads
+    # out of range for a smaller one)
+    log(F.embedding_bag(inp, bag.weight, torch.tensor([0, 4, 8]), mode="sum", include_last_offset=True))
+    try:
+        F.embedding_bag(inp, bag.weight, offsets, mode="mean", per_sample_weights=psw)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    # max_norm renormalises the looked-up rows in place
+    emb = nn.Embedding(5, 3, max_norm=1.0)
+    with torch.no_grad():
+        emb.weight.mul_(3)
+    before = emb.weight.detach().clone()
+    out = emb(torch.tensor([1, 1, 3]))
+    log(out.norm(dim=1), emb.weight.norm(dim=1), torch.equal(emb.weight[0], before[0]))
+    w = torch.randn(4, 2) * 5
+    F.embedding(torch.tensor([0, 2]), w, max_norm=2.0, norm_type=1.0)
+    log(w.abs().sum(1))
+    e2 = nn.Embedding(4, 2, padding_idx=-1)
+    log(e2.padding_idx, e2.weight[3], repr(e2), repr(emb), repr(bag))
+
+
+@program()
+def tensor_from_tensor_warnings(torch, log):
+    t = torch.ones(2, requires_grad=True)
+    log(torch.tensor(t), t.new_tensor(t).requires_grad)
+    log(torch.tensor([torch.tensor(1.0), torch.tensor(2.0)]), torch.as_tensor(t).requires_grad)
+    log(torch.tensor(torch.arange(3), dtype=torch.float32), torch.Tensor([1, 2]).dtype, torch.FloatTensor(2).shape)
+    log(torch.stack([torch.tensor(1), torch.tensor(2)]), torch.tensor([[1, 2], [3, 4]]).new_tensor([1.5]).dtype)
+    try:
+        torch.tensor([torch.ones(2), torch.ones(2)])
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    try:
+        torch.tensor([[1, 2], [3]])
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    log(torch.LongTensor([1, 2]).dtype, torch.BoolTensor([1, 0]), torch.tensor([]).dtype, torch.tensor(()).shape)
+    log(torch.as_tensor([1, 2], dtype=torch.float16), torch.tensor(3).item(), torch.tensor([1.0]).numpy().dtype.name)
+    try:
+        t.numpy()
+    except RuntimeError as e:
+        log(str(e))
+    log(t.detach().numpy().tolist(), t.tolist(), float(torch.tensor([2.5])), int(torch.tensor(3.9)))
+    try:
+        float(torch.ones(2))
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    try:
+        bool(torch.ones(2))
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program(tol=_MM)
+def superres_pixel_shuffle_and_unfold(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(2 * 8 * 2 * 2, dtype=torch.float32).view(2, 8, 2, 2)
+    ps = F.pixel_shuffle(x, 2)
+    log(ps.shape, ps[0, 0], torch.equal(F.pixel_unshuffle(ps, 2), x))
+    log(torch.nn.PixelShuffle(2)(x).shape, repr(torch.nn.PixelUnshuffle(2)))
+    try:
+        F.pixel_shuffle(torch.ones(1, 3, 2, 2), 2)
+    except RuntimeError as e:
+        log(str(e))
+    img = torch.arange(1 * 2 * 5 * 5, dtype=torch.float32).view(1, 2, 5, 5)
+    u = F.unfold(img, kernel_size=3, dilation=2, padding=1, stride=1)
+    log(u.shape, u[0, :, 0])
+    u2 = F.unfold(img, kernel_size=(2, 3), stride=(2, 1))
+    log(u2.shape, F.fold(u2, (5, 5), kernel_size=(2, 3), stride=(2, 1))[0, 0])
+    # overlapping fold counts (divisor for averaging)
+    ones = torch.ones(1, 1, 4, 4)
+    cnt = F.fold(F.unfold(ones, 2, stride=1), (4, 4), 2, stride=1)
+    log(cnt[0, 0])
+    log(F.interpolate(torch.arange(8.0).view(1, 1, 2, 2, 2), scale_factor=2, mode="trilinear", align_corners=True)[0, 0, 1])
+    log(F.grid_sample(img, torch.tensor([[[[0.1, -0.3], [0.9, 0.9]]]]), mode="bicubic", align_corners=True))
+    log(F.local_response_norm(img, size=2), F.channel_shuffle(x, 2)[0, :, 0, 0])
+
+
+@program(tol=_MM)
+def clip_grad_norm_variants(torch, log):
+    nn = torch.nn
+    torch.manual_seed(63)
+    m = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 1))
+    m(torch.randn(4, 3)).pow(2).sum().backward()
+    g0 = [p.grad.clone() for p in m.parameters()]
+    total = nn.utils.clip_grad_norm_(m.parameters(), max_norm=0.5, norm_type=2.0)
+    log(total, [p.grad for p in m.parameters()][0])
+    for p, g in zip(m.parameters(), g0):
+        p.grad = g.clone()
+    log(nn.utils.clip_grad_norm_(m.parameters(), 1.0, norm_type="inf"), nn.utils.clip_grad_norm_(m.parameters(), 100.0, norm_type=1))
+    log(nn.utils.get_total_norm([p.grad for p in m.parameters()]) if hasattr(nn.utils, "get_total_norm") else None)
+    m[0].weight.grad[0, 0] = float("nan")
+    try:
+        nn.utils.clip_grad_norm_(m.parameters(), 1.0, error_if_nonfinite=True)
+    except RuntimeError as e:
+        log(str(e))
+    log(nn.utils.clip_grad_norm_(m.parameters(), 1.0), m[1].bias.grad)
+    # no grads at all
+    m2 = nn.Linear(2, 2)
+    log(nn.utils.clip_grad_norm_(m2.parameters(), 1.0), nn.utils.clip_grad_norm_([], 1.0))
+    # single tensor and clip by value
+    t = torch.ones(3, requires_grad=True)
+    t.grad = torch.tensor([3.0, -4.0, 0.0])
+    log(nn.utils.clip_grad_norm_(t, 1.0), t.grad)
+    nn.utils.clip_grad_value_([t], clip_value=0.1)
+    log(t.grad)
+    # parameters_to_vector round trip
+    vec = nn.utils.parameters_to_vector(m2.parameters())
+    nn.utils.vector_to_parameters(vec * 0 + 1, m2.parameters())
+    log(vec.shape, m2.weight)
+
+
+@program(tol=_MM)
+def gptq_hessian_and_cholesky(torch, log):
+    torch.manual_seed(64)
+    X = torch.randn(16, 4)
+    H = 2 * X.T @ X / 16
+    damp = 0.01 * torch.mean(torch.diag(H))
+    diag = torch.arange(4)
+    H[diag, diag] += damp
+    L = torch.linalg.cholesky(H)
+    Hinv = torch.cholesky_inverse(L)
+    U = torch.linalg.cholesky(Hinv, upper=True)
+    log(L, Hinv @ H, U)
+    W = torch.randn(3, 4)
+    Q = torch.zeros_like(W)
+    Err = torch.zeros_like(W)
+    W1 = W.clone()
+    scale = W.abs().amax(1, keepdim=True) / 7
+    for i in range(4):
+        w = W1[:, i]
+        d = U[i, i]
+        q = torch.clamp(torch.round(w.unsqueeze(1) / scale), -8, 7) * scale
+        q = q.flatten()
+        Q[:, i] = q
+        err = (w - q) / d
+        W1[:, i:] -= err.unsqueeze(1).matmul(U[i, i:].unsqueeze(0))
+        Err[:, i] = err
+    log(Q, Err.abs().sum())
+    log(torch.linalg.solve_triangular(L, torch.eye(4), upper=False) @ L)
+    dead = torch.diag(H) == 0
+    log(dead, torch.linalg.cholesky_ex(-H).info)
+    try:
+        torch.linalg.cholesky(-H)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program()
+def hf_generation_config_and_stopping(torch, log):
+    # unfinished sequences bookkeeping across steps with eos and padding
+    eos_token_id = torch.tensor([2, 5])
+    pad = 0
+    input_ids = torch.tensor([[7, 3], [7, 4], [7, 6]])
+    unfinished = torch.ones(3, dtype=torch.long)
+    steps = [torch.tensor([5, 3, 1]), torch.tensor([1, 2, 4]), torch.tensor([9, 9, 2])]
+    for nxt in steps:
+        nxt = nxt * unfinished + pad * (1 - unfinished)
+        input_ids = torch.cat([input_ids, nxt[:, None]], dim=-1)
+        is_done = torch.isin(input_ids[:, -1], eos_token_id)
+        unfinished = unfinished & ~is_done
+        log(nxt, unfinished, unfinished.max() == 0)
+    log(input_ids, unfinished.dtype)
+    # max time / max length criteria producing a bool per row
+    cur_len = input_ids.shape[-1]
+    log(torch.full((3,), cur_len >= 5, dtype=torch.bool), torch.full((3,), False).dtype)
+    # stop strings by token suffix match
+    stop = torch.tensor([3, 1])
+    tail = input_ids[:, -2:]
+    log((tail == stop).all(-1))
+    # scores bookkeeping with output_scores
+    scores = (torch.zeros(3, 4), torch.ones(3, 4))
+    log(torch.stack(scores, dim=1).shape, torch.stack(scores).transpose(0, 1).shape)
+    # compute_transition_scores: gather on normalised scores
+    logits = torch.tensor([[[1.0, 2.0, 0.0]], [[0.0, 0.0, 3.0]]]).transpose(0, 1)
+    seqs = torch.tensor([[1], [2]])
+    ts = logits.reshape(-1, 3).gather(1, seqs.reshape(-1, 1)).view(1, -1)
+    log(ts, ts.T)
+    # attention mask extension per step
+    attn = torch.ones(3, 2, dtype=torch.long)
+    attn = torch.cat([attn, attn.new_ones((attn.shape[0], 1))], dim=-1)
+    log(attn, attn.cumsum(-1) - 1)
+
+
+@program(tol=_MM)
+def torchvision_ops_misc(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(65)
+    # sigmoid focal loss in its reduction forms
+    inputs = torch.randn(4, 3)
+    targets = (torch.rand(4, 3) > 0.6).float()
+    p = torch.sigmoid(inputs)
+    ce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce * ((1 - p_t) ** 2)
+    alpha_t = 0.25 * targets + 0.75 * (1 - targets)
+    log((alpha_t * loss).mean(), (alpha_t * loss).sum())
+    # squeeze-excitation and frozen batchnorm
+    x = torch.randn(2, 4, 3, 3)
+    scale = torch.sigmoid(F.adaptive_avg_pool2d(x, 1))
+    log((x * scale).shape, scale.flatten())
+    w, b, rm, rv = torch.ones(4), torch.zeros(4), torch.full((4,), 0.5), torch.full((4,), 2.0)
+    s = w * (rv + 1e-5).rsqrt()
+    log(x[0, :, 0, 0] * s + (b - rm * s), F.batch_norm(x, rm, rv, w, b, False, 0.1, 1e-5)[0, :, 0, 0])
+    # drop_block2d with a fixed mask
+    log(F.max_pool2d(torch.eye(4)[None, None], 3, 1, 1)[0, 0])
+    # misc reductions on boxes
+    bx = torch.tensor([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 1.0, 3.0]])
+    log((bx[:, 2:] > bx[:, :2]).all(1), torch.cat([bx, torch.zeros(2, 1)], 1).split([4, 1], 1)[1].shape)
+    log(torch.ops is not None, hasattr(torch, "library"))
+
+
+@program()
+def state_dict_assign_and_meta(torch, log):
+    nn = torch.nn
+    with torch.device("meta"):
+        m = nn.Linear(3, 2)
+    log(m.weight.device, m.weight.is_meta, repr(m.weight)[:40])
+    sd = {"weight": torch.ones(2, 3), "bias": torch.zeros(2)}
+    res = m.load_state_dict(sd, assign=True)
+    log(repr(res), m.weight.device, m.weight.requires_grad, type(m.weight).__name__, m(torch.ones(1, 3)))
+    m2 = nn.Linear(3, 2, device="meta")
+    m2.to_empty(device="cpu")
+    log(m2.weight.device, m2.weight.shape)
+    try:
+        nn.Linear(3, 2, device="meta")(torch.ones(1, 3))
+    except Exception as e:
+        log(type(e).__name__)
+    m3 = nn.Linear(3, 2)
+    m3.load_state_dict({"weight": torch.ones(2, 3, dtype=torch.float64), "bias": torch.zeros(2)})
+    log(m3.weight.dtype, m3.weight.sum())
+    m3.load_state_dict({"weight": torch.ones(2, 3, dtype=torch.float64), "bias": torch.zeros(2)}, assign=True)
+    log(m3.weight.dtype, isinstance(m3.weight, nn.Parameter))
+    # register_module / get_submodule / set_submodule
+    root = nn.Sequential(nn.Sequential(nn.Linear(1, 1)))
+    log(repr(root.get_submodule("0.0")), root.get_parameter("0.0.bias").shape)
+    root.set_submodule("0.0", nn.Identity())
+    log(repr(root))
+    try:
+        root.get_submodule("0.1")
+    except AttributeError as e:
+        log(str(e))
+    try:
+        root.get_parameter("0.weight")
+    except AttributeError as e:
+        log(str(e))
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
