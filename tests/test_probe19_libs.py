@@ -3792,6 +3792,230 @@ def state_dict_assign_and_meta(torch, log):
     except AttributeError as e:
         log(str(e))
 
+@program()
+def llava_masked_scatter_and_mrope(torch, log):
+    torch.manual_seed(66)
+    image_token = 9
+    input_ids = torch.tensor([[1, 9, 9, 2, 3], [9, 9, 4, 5, 6]])
+    embeds = torch.zeros(2, 5, 3)
+    feats = torch.arange(12.0).view(4, 3)
+    n_image_tokens = (input_ids == image_token).sum().item()
+    mask = (input_ids == image_token).unsqueeze(-1).expand_as(embeds)
+    out = embeds.masked_scatter(mask, feats.to(embeds.dtype))
+    log(n_image_tokens, out)
+    try:
+        embeds.masked_scatter(mask, torch.ones(2, 3))
+    except RuntimeError as e:
+        log(str(e))
+    log(embeds.masked_scatter(mask.bool(), torch.arange(30.0)).sum(), torch.zeros(3).masked_scatter(torch.tensor([True, False, True]), torch.tensor([7.0, 8.0])))
+    # qwen2-vl multimodal rope: 3 position rows, split by sections and interleaved
+    pos = torch.stack([torch.arange(5), torch.arange(5) // 2, torch.arange(5) % 2])[:, None].expand(3, 2, 5)
+    inv_freq = 1.0 / (10000 ** (torch.arange(0, 8, 2).float() / 8))
+    freqs = inv_freq[None, None, :, None].expand(3, 2, -1, 1) @ pos[:, :, None, :].float()
+    emb = torch.cat((freqs.transpose(2, 3),) * 2, dim=-1)
+    cos = emb.cos()
+    sections = [1, 1, 2] * 2
+    merged = torch.cat([m[i % 3] for i, m in enumerate(cos.split(sections, dim=-1))], dim=-1)
+    log(merged.shape, merged[0, 3])
+    # index_fill and index_copy for token replacement
+    ids = torch.arange(6)
+    log(ids.index_fill(0, torch.tensor([1, 4]), -1), torch.zeros(2, 3).index_fill_(1, torch.tensor([2]), 5.0))
+
+
+@program()
+def t5_fp16_clamp_and_finfo_overflow(torch, log):
+    h = torch.tensor([60000.0, -65504.0, 1.0], dtype=torch.float16)
+    h2 = h * 2
+    log(h2, torch.isinf(h2).any())
+    clamp_value = torch.where(torch.isinf(h2).any(), torch.finfo(h2.dtype).max - 1000, torch.finfo(h2.dtype).max)
+    log(clamp_value, clamp_value.dtype, torch.clamp(h2, min=-clamp_value, max=clamp_value))
+    mn = torch.finfo(torch.float16).min
+    log(torch.tensor([mn], dtype=torch.float16) + torch.tensor([mn], dtype=torch.float16),
+        torch.tensor([0.0, mn], dtype=torch.float16).softmax(-1), torch.full((2,), mn, dtype=torch.float16).softmax(0))
+    log(torch.finfo(torch.float16).max, torch.finfo(torch.bfloat16).min, torch.finfo(torch.float16).resolution,
+        torch.finfo(torch.float32).smallest_normal, torch.finfo(torch.float64).bits, torch.iinfo(torch.int8).min)
+    log(repr(torch.finfo(torch.float16)), str(torch.iinfo(torch.uint8)))
+    log(torch.tensor([1e5]).half(), torch.tensor([1e-9]).to(torch.bfloat16), torch.tensor(70000.0).half().isinf())
+    x = torch.tensor([1.0, 2.0], dtype=torch.float16)
+    log((x * torch.finfo(torch.float16).max).isinf(), x.clamp(max=torch.finfo(torch.float16).max).dtype)
+    try:
+        torch.finfo(torch.int32)
+    except TypeError as e:
+        log(str(e))
+    try:
+        torch.iinfo(torch.float32)
+    except TypeError as e:
+        log(str(e))
+
+
+@program()
+def shapes_split_chunk_pad_corners(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(10)
+    log(x.chunk(3), x.chunk(4), x.tensor_split(3), x.tensor_split([2, 5]), torch.tensor_split(x, torch.tensor([1, 8])))
+    log(x.split([3, 7]), x.split(4), x.unfold(0, 4, 3), torch.arange(12).view(3, 4).unfold(1, 2, 2).shape)
+    try:
+        x.split([3, 3])
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        x.view(3, 4)
+    except RuntimeError as e:
+        log(str(e))
+    img = torch.arange(16.0).view(1, 1, 4, 4)
+    log(F.pad(img, (-1, -1, 0, -2)), F.pad(img, (1, -1)).shape, F.pad(img, [0, 0, 1, 0], value=-1.0)[0, 0, 0])
+    try:
+        F.pad(img, (1, 1, 1), mode="reflect")
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    try:
+        F.pad(img, (4, 4), mode="reflect")
+    except RuntimeError as e:
+        log(str(e))
+    log(torch.block_diag(torch.ones(1, 2), torch.full((2, 1), 2.0)), torch.tril_indices(3, 3, -1), torch.triu_indices(2, 3, 1))
+    log(torch.combinations(torch.arange(3)), torch.combinations(torch.arange(3), r=2, with_replacement=True).shape)
+    log(torch.arange(0, 1, 0.1).shape, torch.arange(0, 1, 0.1)[-1], torch.arange(5, dtype=torch.float16).dtype,
+        torch.linspace(0, 10, 4, dtype=torch.int64), torch.arange(1, 2.5, 0.5), torch.arange(10, 0, -3))
+    log(torch.full((2,), True).dtype, torch.full((1,), 3).dtype, torch.full((1,), 3.0).dtype, torch.where(torch.tensor([True]), 1, 0.5).dtype)
+    log(torch.tensor([1.0]).type(), torch.ones(1, dtype=torch.int64).type(), torch.ones(1).type(torch.DoubleTensor).dtype,
+        torch.ones(1).type("torch.IntTensor"))
+    try:
+        torch.ones(2, 3) + torch.ones(3, 2)
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        torch.ones(2).expand(3, 3)
+    except RuntimeError as e:
+        log(str(e))
+
+
+@program()
+def scatter_deprecated_reduce_and_index_errors(torch, log):
+    x = torch.zeros(2, 3)
+    idx = torch.tensor([[0, 1, 0], [1, 1, 2]])
+    src = torch.arange(1.0, 7.0).view(2, 3)
+    log(x.scatter(1, idx, src, reduce="add"), torch.ones(2, 3).scatter(1, idx, src, reduce="multiply"))
+    log(x.scatter(1, idx, 2.5), x.scatter(1, idx, 2.5, reduce="add"), x.scatter_add(1, idx, src))
+    try:
+        x.scatter(1, idx, src, reduce="max")
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        x.scatter(1, torch.tensor([[3]]), src)
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        x.gather(1, idx.float())
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        x[torch.tensor([2])]
+    except IndexError as e:
+        log(str(e))
+    try:
+        x[:, 5]
+    except IndexError as e:
+        log(str(e))
+    try:
+        x.index_select(0, torch.tensor([[0]]))
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    log(x.index_select(1, torch.tensor([2, 0])).shape, x[[0, 1], [2, 0]], x[torch.tensor([True, False])].shape)
+    try:
+        x[torch.tensor([True, False, True])]
+    except IndexError as e:
+        log(str(e))
+    try:
+        torch.nn.functional.one_hot(torch.tensor([-1, 2]))
+    except RuntimeError as e:
+        log(str(e))
+    try:
+        torch.nn.functional.one_hot(torch.tensor([1, 2]), num_classes=2)
+    except RuntimeError as e:
+        log(str(e))
+    log(torch.nn.functional.one_hot(torch.tensor([[1], [0]]), -1).shape)
+
+
+@program(tol=_MM)
+def timeseries_windows_and_revin(torch, log):
+    torch.manual_seed(67)
+    x = torch.randn(2, 12, 3)
+    # RevIN: instance normalisation with learnable affine, then denormalise
+    mean = torch.mean(x, dim=1, keepdim=True).detach()
+    stdev = torch.sqrt(torch.var(x, dim=1, keepdim=True, unbiased=False) + 1e-5).detach()
+    xn = (x - mean) / stdev
+    aw, ab = torch.ones(3) * 1.5, torch.zeros(3) + 0.1
+    xn = xn * aw + ab
+    back = ((xn - ab) / (aw + 1e-5 * 1e-5)) * stdev + mean
+    log(xn.mean(1), torch.allclose(back, x, atol=1e-5))
+    # patching with unfold (PatchTST)
+    patches = x.permute(0, 2, 1).unfold(dimension=-1, size=4, step=2)
+    log(patches.shape, patches[0, 0, 1])
+    # moving average decomposition with replicate padding via repeat
+    k = 5
+    front = x[:, 0:1, :].repeat(1, (k - 1) // 2, 1)
+    end = x[:, -1:, :].repeat(1, (k - 1) // 2, 1)
+    xp = torch.cat([front, x, end], dim=1)
+    trend = torch.nn.functional.avg_pool1d(xp.permute(0, 2, 1), kernel_size=k, stride=1).permute(0, 2, 1)
+    log(trend.shape, (x - trend).abs().mean())
+    # lagged features and rolling stats via as_strided
+    s = torch.arange(8.0)
+    win = s.as_strided((6, 3), (1, 1))
+    log(win, win.mean(1), win.std(1), torch.roll(s, 2), s.diff(n=2))
+    # sin/cos time encodings
+    t = torch.arange(24.0)
+    log(torch.stack([torch.sin(2 * math.pi * t / 24), torch.cos(2 * math.pi * t / 24)], -1)[[0, 6, 12]])
+
+
+@program()
+def sparse_attention_and_block_masks(torch, log):
+    L, block = 8, 2
+    i = torch.arange(L)
+    causal = i[:, None] >= i[None, :]
+    local = (i[:, None] - i[None, :]).abs() < 3
+    global_tokens = torch.zeros(L, dtype=torch.bool)
+    global_tokens[0] = True
+    mask = (causal & local) | global_tokens[None, :] | global_tokens[:, None]
+    log(mask.int())
+    blocks = mask.view(L // block, block, L // block, block).any(3).any(1)
+    log(blocks, blocks.sum())
+    doc_ids = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2])
+    doc_mask = (doc_ids[:, None] == doc_ids[None, :]) & causal
+    log(doc_mask.int().sum(1), torch.where(doc_mask, 0.0, float("-inf"))[3])
+    # prefix-lm mask
+    prefix = 3
+    plm = causal | (i[None, :] < prefix)
+    log(plm.int())
+    # alibi-like distances with a bool -> float conversion
+    dist = (i[None, :] - i[:, None]).float()
+    log(dist.masked_fill(~causal, float("-inf"))[2], (dist * -0.5).tril())
+
+
+@program()
+def bitsandbytes_free_percentile_clipping(torch, log):
+    torch.manual_seed(68)
+    gnorm_vec = torch.zeros(100)
+    steps = [torch.rand(5).norm() for _ in range(6)]
+    for step, g in enumerate(steps):
+        gnorm_vec[step % 100] = g ** 2
+    current = torch.sqrt(gnorm_vec[len(steps) - 1])
+    vals, _ = torch.sort(gnorm_vec[:len(steps)])
+    clip_value = torch.sqrt(vals[int(len(steps) * 0.95) - 1])
+    gnorm_scale = 1.0 if current <= clip_value else (clip_value / current).item()
+    log(current, clip_value, gnorm_scale)
+    # stochastic rounding to bf16 with a fixed noise
+    x = torch.tensor([1.0 + 2 ** -10, 1.0 + 3 * 2 ** -9, -2.5], dtype=torch.float32)
+    bits = x.view(torch.int32)
+    noise = torch.tensor([0x7FFF, 0x0, 0xFFFF], dtype=torch.int32)
+    rounded = ((bits + noise) & -65536).view(torch.float32)
+    log(bits, rounded, rounded.to(torch.bfloat16), x.to(torch.bfloat16))
+    # fp8 scaling maths without fp8 kernels
+    amax = x.abs().max()
+    fp8_max = torch.finfo(torch.float8_e4m3fn).max
+    scale = fp8_max / amax.clamp(min=1e-12)
+    log(fp8_max, scale, (x * scale).clamp(-fp8_max, fp8_max).to(torch.float8_e4m3fn).float())
+    log(torch.tensor([0.1, 300.0, -1000.0]).to(torch.float8_e5m2).float(), torch.finfo(torch.float8_e5m2).max)
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
