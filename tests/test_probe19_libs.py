@@ -4016,6 +4016,232 @@ def bitsandbytes_free_percentile_clipping(torch, log):
     log(fp8_max, scale, (x * scale).clamp(-fp8_max, fp8_max).to(torch.float8_e4m3fn).float())
     log(torch.tensor([0.1, 300.0, -1000.0]).to(torch.float8_e5m2).float(), torch.finfo(torch.float8_e5m2).max)
 
+@program()
+def accel_forward_hooks_with_kwargs(torch, log):
+    nn = torch.nn
+    torch.manual_seed(69)
+    lin = nn.Linear(2, 2)
+    calls = []
+
+    def pre(module, args, kwargs):
+        calls.append(("pre", len(args), sorted(kwargs)))
+        new_kwargs = dict(kwargs)
+        new_kwargs.pop("unused", None)
+        return (args[0] * 2,), new_kwargs
+
+    def post(module, args, kwargs, output):
+        calls.append(("post", sorted(kwargs), output.shape))
+        return output + 1
+
+    class Wrapper(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = lin
+
+        def forward(self, x, scale=1.0):
+            return self.inner(x) * scale
+
+    w = Wrapper()
+    h1 = w.register_forward_pre_hook(pre, with_kwargs=True)
+    h2 = w.register_forward_hook(post, with_kwargs=True)
+    x = torch.ones(1, 2)
+    out = w(x, scale=3.0, unused=None)
+    log(out, calls)
+    h1.remove()
+    h2.remove()
+    log(w(x, scale=3.0))
+    # accelerate's add_hook_to_module: replace forward, keep the original
+    old_forward = w.forward
+    w._old_forward = old_forward
+
+    @functools.wraps(old_forward)
+    def new_forward(*args, **kwargs):
+        args = tuple(a.to(torch.float64) if isinstance(a, torch.Tensor) else a for a in args)
+        return w._old_forward(*(a.float() for a in args), **kwargs)
+    w.forward = new_forward
+    log(w(x, scale=2.0), w.forward.__name__, "forward" in w.__dict__)
+    del w.forward
+    w.forward = w._old_forward
+    delattr(w, "_old_forward")
+    log(w(x), "_old_forward" in w.__dict__)
+    # enable_input_require_grads
+    emb = nn.Embedding(4, 2)
+    emb.weight.requires_grad_(False)
+
+    def make_inputs_require_grads(module, input, output):
+        output.requires_grad_(True)
+    h = emb.register_forward_hook(make_inputs_require_grads)
+    o = emb(torch.tensor([1, 2]))
+    log(o.requires_grad, o.is_leaf, o.grad_fn)
+    h.remove()
+    log(emb(torch.tensor([1])).requires_grad)
+    # always_call and prepend
+    order = []
+    lin.register_forward_hook(lambda m, i, o: order.append("a"))
+    lin.register_forward_hook(lambda m, i, o: order.append("b"), prepend=True)
+    lin.register_forward_pre_hook(lambda m, i: order.append("p"))
+    lin(x)
+    log(order)
+
+
+@program()
+def module_containers_and_setattr_errors(torch, log):
+    nn = torch.nn
+    ml = nn.ModuleList([nn.Linear(1, 1)])
+    ml.append(nn.ReLU())
+    ml.extend([nn.Tanh()])
+    ml.insert(1, nn.Identity())
+    log(repr(ml), len(ml), repr(ml[1:3]), repr(ml[-1]))
+    ml2 = ml + nn.ModuleList([nn.Sigmoid()])
+    log(len(ml2), type(ml2).__name__)
+    del ml[0]
+    log([type(m).__name__ for m in ml])
+    md = nn.ModuleDict({"b": nn.ReLU(), "a": nn.Tanh()})
+    md.update([("c", nn.Identity())])
+    md["d"] = nn.GELU()
+    log(list(md.keys()), repr(md.pop("a")), "a" in md, repr(md))
+    pl = nn.ParameterList([nn.Parameter(torch.ones(2)), torch.zeros(1)])
+    log(repr(pl), [type(p).__name__ for p in pl], pl[1].requires_grad)
+    pd = nn.ParameterDict({"w": nn.Parameter(torch.ones(1)), "s": 3})
+    log(repr(pd), sorted(pd.keys()), pd["s"])
+    m = nn.Linear(2, 2)
+    try:
+        m.weight = torch.ones(2, 2)
+    except TypeError as e:
+        log(str(e))
+    try:
+        m.lin = 3
+        m.add_module("sub.x", nn.ReLU())
+    except KeyError as e:
+        log(str(e))
+    try:
+        m.register_buffer("weight", torch.ones(1))
+    except KeyError as e:
+        log(str(e))
+    try:
+        m.register_parameter("p", torch.ones(1))
+    except TypeError as e:
+        log(str(e))
+    try:
+        m.nope
+    except AttributeError as e:
+        log(str(e))
+    seq = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1))
+    log(repr(seq[::2]), repr(seq[-1]), len(seq))
+    seq.append(nn.Sigmoid())
+    seq.insert(0, nn.Identity())
+    log([type(s).__name__ for s in seq], repr(seq.pop(0)))
+    log([n for n, _ in seq.named_modules()], [n for n, _ in seq.named_children()])
+    shared = nn.ReLU()
+    s2 = nn.Sequential(shared, shared)
+    log(len(list(s2.modules())), len(list(s2.named_modules(remove_duplicate=False))), repr(s2))
+
+
+@program(tol=_MM)
+def hf_gradient_checkpointing_enable_pattern(torch, log):
+    nn = torch.nn
+    cp = _module(torch, "utils.checkpoint")
+    torch.manual_seed(70)
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+            self.gradient_checkpointing = False
+
+        def forward(self, h, mask=None):
+            return torch.relu(self.fc(h)) + h
+
+    class Model(nn.Module):
+        supports_gradient_checkpointing = True
+
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([Layer() for _ in range(2)])
+            self.gradient_checkpointing = False
+
+        def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None):
+            if gradient_checkpointing_kwargs is None:
+                gradient_checkpointing_kwargs = {"use_reentrant": True}
+            self._gradient_checkpointing_func = functools.partial(cp.checkpoint, **gradient_checkpointing_kwargs)
+            self.gradient_checkpointing = True
+
+        def forward(self, h):
+            for layer in self.layers:
+                if self.gradient_checkpointing and self.training:
+                    h = self._gradient_checkpointing_func(layer.__call__, h, None)
+                else:
+                    h = layer(h)
+            return h
+
+    m = Model()
+    x = torch.randn(2, 3)
+    m(x).sum().backward()
+    ref = [p.grad.clone() for p in m.parameters()]
+    m.zero_grad()
+    log([p.grad for p in m.parameters()][:1])
+    m.gradient_checkpointing_enable({"use_reentrant": False})
+    m(x).sum().backward()
+    log(all(torch.allclose(a, p.grad) for a, p in zip(ref, m.parameters())))
+    m.zero_grad(set_to_none=False)
+    log(m.layers[0].fc.bias.grad)
+    # reentrant checkpoint with an input that does not require grad warns
+    m.gradient_checkpointing_enable()
+    m.zero_grad()
+    out = m(x)
+    log(out.requires_grad)
+    try:
+        out.sum().backward()
+    except RuntimeError as e:
+        log(str(e))
+    log(m.layers[0].fc.weight.grad)
+    m.eval()
+    log(m(x).requires_grad)
+
+
+@program()
+def module_train_eval_requires_grad_flags(torch, log):
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.BatchNorm1d(2))
+    m.train(False)
+    log([s.training for s in m], m.training)
+    m.train()
+    m[2].eval()
+    log([s.training for s in m])
+    try:
+        m.train("yes")
+    except ValueError as e:
+        log(str(e))
+    m.requires_grad_(False)
+    log([p.requires_grad for p in m.parameters()])
+    m[0].requires_grad_()
+    log([n for n, p in m.named_parameters() if p.requires_grad])
+    frozen = [n for n, p in m.named_parameters() if not p.requires_grad]
+    log(frozen)
+    log(sum(p.numel() for p in m.parameters() if p.requires_grad), m[0].weight.is_leaf)
+    # freeze batchnorm statistics in train mode
+    def freeze_bn(mod):
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+            mod.eval()
+            mod.weight.requires_grad_(False)
+    m.train()
+    m.apply(freeze_bn)
+    log([s.training for s in m], m[2].weight.requires_grad, m[2].track_running_stats)
+    x = torch.tensor([[1.0, 2.0], [3.0, 5.0]])
+    m[1].p = 0.0
+    m(x)
+    log(m[2].running_mean, m[2].num_batches_tracked)
+    bn = nn.BatchNorm1d(2, momentum=None)
+    bn(x)
+    bn(x * 2)
+    log(bn.running_mean, bn.running_var, bn.num_batches_tracked)
+    bn2 = nn.BatchNorm1d(2, track_running_stats=False)
+    log(bn2.running_mean, repr(bn2), bn2(x))
+    try:
+        nn.BatchNorm1d(2)(torch.ones(1, 2))
+    except ValueError as e:
+        log(str(e))
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
