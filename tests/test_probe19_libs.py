@@ -4242,6 +4242,129 @@ def module_train_eval_requires_grad_flags(torch, log):
     except ValueError as e:
         log(str(e))
 
+@program(tol=_MM)
+def lightning_swa_and_averaged_model(torch, log):
+    nn = torch.nn
+    swa = _module(torch, "optim.swa_utils")
+    torch.manual_seed(71)
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    swa_model = swa.AveragedModel(model)
+    ema_model = swa.AveragedModel(model, multi_avg_fn=swa.get_ema_multi_avg_fn(0.9))
+    swa_sched = swa.SWALR(opt, swa_lr=0.05, anneal_epochs=2, anneal_strategy="cos")
+    data = [(torch.randn(4, 2), torch.randn(4, 1)) for _ in range(3)]
+    for epoch in range(3):
+        for x, y in data:
+            opt.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            opt.step()
+        swa_model.update_parameters(model)
+        ema_model.update_parameters(model)
+        swa_sched.step()
+        log(epoch, opt.param_groups[0]["lr"], swa_model.n_averaged)
+    log(swa_model.module[0].weight, ema_model.module[2].bias)
+    loader = [x for x, _ in data]
+    swa.update_bn(loader, swa_model)
+    log(swa_model.module[1].running_mean, swa_model.module[1].momentum, swa_model.module[1].num_batches_tracked)
+    log(sorted(swa_model.state_dict())[:3], repr(swa_model)[:40])
+    avg_fn = swa.get_swa_avg_fn()
+    log(avg_fn(torch.tensor(1.0), torch.tensor(3.0), torch.tensor(1)))
+    try:
+        swa.SWALR(opt, swa_lr=0.05, anneal_strategy="exp")
+    except ValueError as e:
+        log(str(e))
+
+
+@program(tol=_MM)   # (ember's float32 lerp_ rounds twice where torch fuses: optimizer.py)
+def optimizers_less_common(torch, log):
+    nn = torch.nn
+    results = {}
+    for name, kw in (("RAdam", {"lr": 0.1, "decoupled_weight_decay": True, "weight_decay": 0.1}),
+                     ("NAdam", {"lr": 0.1, "momentum_decay": 0.004}), ("Adamax", {"lr": 0.1}),
+                     ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1}),
+                     ("Adadelta", {"lr": 1.0}), ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.9}),
+                     ("Rprop", {"lr": 0.01, "etas": (0.4, 1.3)}), ("ASGD", {"lr": 0.1, "t0": 1}),
+                     ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "dampening": 0.0}),
+                     ("Adam", {"lr": 0.1, "amsgrad": True, "maximize": True}),
+                     ("AdamW", {"lr": 0.1, "weight_decay": 0.5})):
+        p = nn.Parameter(torch.tensor([1.0, -2.0, 0.5]))
+        opt = getattr(torch.optim, name)([p], **kw)
+        for step in range(3):
+            opt.zero_grad()
+            ((p - torch.tensor([0.3, 0.1, -0.2])) ** 2).sum().backward()
+            opt.step()
+        results[name] = p.detach().clone()
+        log(name, p, sorted(opt.state[p]))
+    p = nn.Parameter(torch.tensor([1.0, -2.0]))
+    lb = torch.optim.LBFGS([p], lr=0.5, max_iter=5, history_size=3, line_search_fn="strong_wolfe")
+
+    def closure():
+        lb.zero_grad()
+        loss = ((p - torch.tensor([0.5, 0.5])) ** 2).sum() + (p[0] * p[1]) ** 2
+        loss.backward()
+        return loss
+    log(lb.step(closure), p)
+    log(repr(torch.optim.Adagrad([nn.Parameter(torch.ones(1))], lr=0.1)).splitlines()[:4])
+    try:
+        torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.1, nesterov=True)
+    except ValueError as e:
+        log(str(e))
+    try:
+        torch.optim.Adam([nn.Parameter(torch.ones(1))], lr=-1)
+    except ValueError as e:
+        log(str(e))
+    try:
+        torch.optim.Adam([nn.Parameter(torch.ones(1))], betas=(1.0, 0.9))
+    except ValueError as e:
+        log(str(e))
+
+
+@program()
+def schedulers_less_common(torch, log):
+    nn = torch.nn
+    sched_mod = torch.optim.lr_scheduler
+
+    def run(make, steps=6, metric=None):
+        p = nn.Parameter(torch.ones(1))
+        opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+        s = make(opt)
+        out = []
+        for i in range(steps):
+            opt.step()
+            if metric is not None:
+                s.step(metric[i])
+            else:
+                s.step()
+            out.append(round(opt.param_groups[0]["lr"], 10))
+        return out, s
+
+    log(run(lambda o: sched_mod.PolynomialLR(o, total_iters=4, power=2.0))[0])
+    log(run(lambda o: sched_mod.ConstantLR(o, factor=0.5, total_iters=2))[0])
+    log(run(lambda o: sched_mod.MultiplicativeLR(o, lambda e: 0.9))[0])
+    log(run(lambda o: sched_mod.MultiStepLR(o, milestones=[1, 3, 3], gamma=0.5))[0])
+    out, s = run(lambda o: sched_mod.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2, mode="triangular2"), 8)
+    log(out, run(lambda o: sched_mod.CyclicLR(o, 0.01, 0.1, step_size_up=2, mode="exp_range", gamma=0.9))[0])
+    out, s = run(lambda o: sched_mod.ReduceLROnPlateau(o, mode="min", factor=0.5, patience=1, threshold=0.01,
+                                                       cooldown=1, min_lr=0.02),
+                 8, metric=[1.0, 0.999, 0.998, 0.9, 0.95, 0.95, 0.95, 0.95])
+    log(out, s.num_bad_epochs, s.best, s.get_last_lr() if hasattr(s, "get_last_lr") else None)
+    out, s = run(lambda o: sched_mod.ChainedScheduler([sched_mod.ConstantLR(o, factor=0.1, total_iters=2),
+                                                      sched_mod.ExponentialLR(o, gamma=0.9)]))
+    log(out)
+    log(run(lambda o: sched_mod.OneCycleLR(o, max_lr=1.0, total_steps=7, anneal_strategy="linear",
+                                           three_phase=True))[0])
+    p = nn.Parameter(torch.ones(1))
+    opt = torch.optim.SGD([p], lr=0.1)
+    s = sched_mod.StepLR(opt, 2)
+    s.step()
+    import warnings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        s2 = sched_mod.StepLR(torch.optim.SGD([p], lr=0.1), 2)
+        s2.step()
+    log([str(x.message)[:60] for x in w])
+    log(s.state_dict(), sched_mod.LRScheduler is not None)
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
