@@ -4398,3 +4398,19 @@ def test_jit_script_of_a_lambda_raises_like_torch():
         except RuntimeError as e:
             return str(e)
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("shape,dim", [((4,), None), ((3, 33), 1), ((2, 100), None), ((2, 100), 1),
+                                       ((100, 3), 0), ((70, 3), "t"), ((5, 130), -1), ((2, 3, 64), 1)])
+def test_low_precision_prod_rounds_every_multiply_like_torch(dtype, shape, dim):
+    # torch's CPU product of float16/bfloat16 rounds each multiply to the dtype (its inner
+    # reduction in blocks of 64 over four 16-lane accumulators): ember multiplied in float32
+    # and rounded once (a bfloat16 row of four values came out an ulp apart)
+    def run(lib):
+        g = lib.Generator().manual_seed(3)
+        x = (lib.rand(shape, generator=g) * 0.2 + 0.95).to(getattr(lib, dtype))
+        if dim == "t":
+            return x.t().prod().float().tolist(), x.t().prod(1, keepdim=True).float().tolist()
+        return (x.prod() if dim is None else x.prod(dim)).float().tolist()
+    assert run(ember) == run(torch)
