@@ -4414,3 +4414,18 @@ def test_low_precision_prod_rounds_every_multiply_like_torch(dtype, shape, dim):
             return x.t().prod().float().tolist(), x.t().prod(1, keepdim=True).float().tolist()
         return (x.prod() if dim is None else x.prod(dim)).float().tolist()
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("shape,view", [((), None), ((5,), None), ((100,), None), ((3, 7), None),
+                                        ((3, 7), "t"), ((5000,), None), ((5, 64), None)])
+def test_low_precision_rsqrt_past_the_vector_loop_like_torch(dtype, shape, view):
+    # torch's float16/bfloat16 rsqrt takes 32 elements at a time in float32; the elements after
+    # the last 32 take its scalar code, 1 / sqrt(x) with the root rounded to the dtype first
+    # (RMSNorm's rsqrt of a half-precision variance): ember rounded once everywhere
+    def run(lib):
+        g = lib.Generator().manual_seed(5)
+        x = (lib.rand(shape, generator=g) * 10).to(getattr(lib, dtype))
+        x = x.t() if view else x
+        return x.rsqrt().float().tolist(), x.clone().rsqrt_().float().tolist()
+    assert run(ember) == run(torch)
