@@ -4429,3 +4429,17 @@ def test_low_precision_rsqrt_past_the_vector_loop_like_torch(dtype, shape, view)
         x = x.t() if view else x
         return x.rsqrt().float().tolist(), x.clone().rsqrt_().float().tolist()
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_low_precision_normalize_and_distances_accumulate_in_float_like_torch(dtype):
+    # F.normalize, cosine_similarity and pairwise_distance take torch's norm, which adds
+    # float16/bfloat16 squares in float32 (sentence-transformers' embeddings in half
+    # precision): ember's functional norm added them in the dtype, a bfloat16 ulp apart
+    def run(lib):
+        F = lib.nn.functional
+        x = lib.arange(-6, 6, dtype=lib.float32).view(3, 4).mul(0.37).to(getattr(lib, dtype))
+        y = lib.arange(12, dtype=lib.float32).view(3, 4).mul(-0.21).add(1.1).to(getattr(lib, dtype))
+        return [t.float().tolist() for t in (F.normalize(x, dim=1), F.normalize(x, p=1, dim=0),
+                                             F.cosine_similarity(x, y), F.pairwise_distance(x, y))]
+    assert run(ember) == run(torch)
