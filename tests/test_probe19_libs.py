@@ -10,6 +10,7 @@ agree. The harness is test_probe17_programs'."""
 import collections
 import functools
 import math
+import warnings
 
 import pytest
 import torch
@@ -4442,4 +4443,29 @@ def test_low_precision_normalize_and_distances_accumulate_in_float_like_torch(dt
         y = lib.arange(12, dtype=lib.float32).view(3, 4).mul(-0.21).add(1.1).to(getattr(lib, dtype))
         return [t.float().tolist() for t in (F.normalize(x, dim=1), F.normalize(x, p=1, dim=0),
                                              F.cosine_similarity(x, y), F.pairwise_distance(x, y))]
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_low_precision_scatter_sums_accumulate_in_float_like_torch(dtype):
+    # torch's scatter_add, index_add, scatter_reduce('sum', 'prod', 'mean') and
+    # scatter(reduce='add') of float16/bfloat16 accumulate in float32 and round once (a
+    # mean's sum rounded before its division); its index_put(accumulate=True) and
+    # index_reduce round every step. ember rounded every step everywhere (torch_geometric's
+    # message passing in half precision)
+    def run(lib):
+        g = lib.Generator().manual_seed(0)
+        src = lib.randn(20, 4, generator=g).to(getattr(lib, dtype))
+        base = lib.randn(3, 4, generator=g).to(getattr(lib, dtype))
+        idx1 = lib.randint(0, 3, (20,), generator=g)
+        idx = idx1[:, None].expand(20, 4)
+        out = [base.scatter_add(0, idx, src), base.index_add(0, idx1, src),
+               base.t().contiguous().scatter_add(1, idx.t().contiguous(), src.t().contiguous()),
+               base.index_put((idx1,), src, accumulate=True), base.index_reduce(0, idx1, src, "mean")]
+        out += [base.scatter_reduce(0, idx, src, r, include_self=i) for r in ("sum", "prod", "mean")
+                for i in (True, False)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out.append(base.scatter(0, idx, src, reduce="add"))
+        return [t.float().tolist() for t in out]
     assert run(ember) == run(torch)
