@@ -4466,6 +4466,6 @@ def test_low_precision_scatter_sums_accumulate_in_float_like_torch(dtype):
                 for i in (True, False)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out.append(base.scatter(0, idx, src, reduce="add"))
+            out += [base.scatter(0, idx, src, reduce="add"), base.scatter(0, idx, src, reduce="multiply")]
         return [t.float().tolist() for t in out]
     assert run(ember) == run(torch)
