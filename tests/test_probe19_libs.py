@@ -4469,3 +4469,14 @@ def test_low_precision_scatter_sums_accumulate_in_float_like_torch(dtype):
             out += [base.scatter(0, idx, src, reduce="add"), base.scatter(0, idx, src, reduce="multiply")]
         return [t.float().tolist() for t in out]
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "complex64"])
+def test_trace_accumulates_like_torch(dtype):
+    # torch's trace adds a float32 (complex64) diagonal in double and a bfloat16 one in float32
+    # (timm/GPTQ-style traces of Hessians and Gram matrices): ember added in the dtype
+    def run(lib):
+        g = lib.Generator().manual_seed(0)
+        return [(lib.randn(n, n, generator=g) * 100).to(getattr(lib, dtype)).trace().item()
+                for n in (3, 10, 24, 45, 80, 136)]
+    assert run(ember) == run(torch)
