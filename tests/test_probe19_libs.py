@@ -4480,3 +4480,17 @@ def test_trace_accumulates_like_torch(dtype):
         return [(lib.randn(n, n, generator=g) * 100).to(getattr(lib, dtype)).trace().item()
                 for n in (3, 10, 24, 45, 80, 136)]
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("shapes", [((4,), (3, 4), (4,)), ((2, 3), (3, 4), (4,)), ((3, 1), (3, 4), (4,)),
+                                    ((3,), (3, 4), (5,)), ((), (3, 4), (5,)), ((1,), (3, 4), (5,)),
+                                    ((2,), (0, 4), (4,)), ((1,), (3, 4), (4,)), ((), (3, 4), (4,))])
+def test_addmv_shape_errors_like_torch(shapes):
+    # torch's addmv checks its shapes first ('size mismatch, got input (4), mat (3x4), vec (4)',
+    # a 2-d input refused): ember let broadcasting or the product raise its own messages
+    def run(lib):
+        try:
+            return tuple(lib.addmv(*(lib.ones(s) for s in shapes)).shape)
+        except Exception as e:
+            return type(e).__name__, str(e)
+    assert run(ember) == run(torch)

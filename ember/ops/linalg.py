@@ -562,9 +562,15 @@ def addmv(input, mat, vec, *deprecated, beta=1, alpha=1, out=None):
         input, mat, vec, beta, alpha = beta_first("addmv", (input, mat, vec) + deprecated,
                                               ("mat", "vec"))
     tensor_args("addmv", ("input", 1, input), ("mat", 2, mat), ("vec", 3, vec))
-    if mat.ndim != 2 or vec.ndim != 1:
+    if mat.ndim != 2 or vec.ndim != 1 or input.ndim > 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, "
                            f"{vec.ndim}")
+    n = input.numel()
+    if mat.shape[1] != vec.shape[0] or (mat.shape[0] != n and n != 1):
+        if not input.ndim:      # torch's message takes input.size(0)
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({mat.shape[0]}x"
+                           f"{mat.shape[1]}), vec ({vec.shape[0]})")
     return _addprod("addmv", input, mat, vec, beta, alpha, out)
 
 
