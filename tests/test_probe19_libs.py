@@ -4494,3 +4494,19 @@ def test_addmv_shape_errors_like_torch(shapes):
         except Exception as e:
             return type(e).__name__, str(e)
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("name,shapes", [("addmm", ((2, 3, 2), (3, 4), (4, 2))), ("addmm", ((3, 3), (3, 4), (4, 2))),
+                                         ("addr", ((4, 3), (3,), (4,))), ("addr", ((3,), (3,), (4,))),
+                                         ("addr", ((3, 4), (3, 1), (4,))), ("addr", ((2, 3, 4), (3,), (4,))),
+                                         ("addr", ((1, 4), (3,), (4,)))])
+def test_addmm_addr_expand_the_input_like_torch(name, shapes):
+    # torch's addmm and addr expand their input to the product's shape (expand's errors) and
+    # addr refuses a 2-d vector in its own words: ember broadcast instead (an addr with a 3-d
+    # input returned a 3-d result) or raised other messages
+    def run(lib):
+        try:
+            return tuple(getattr(lib, name)(*(lib.ones(s) for s in shapes)).shape)
+        except Exception as e:
+            return type(e).__name__, str(e)
+    assert run(ember) == run(torch)
