@@ -344,7 +344,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             taps.append(_cubic_taps(n, o, align_corners, s, ft))
         else:
             taps.append(_linear_taps(n, o, align_corners, s, ft))
-    return resample(input, taps, _node_name(mode, len(sizes)), mode not in ("nearest", "nearest-exact"))
+    return resample(input, taps, _node_name(mode, len(sizes)),
+                    mode not in ("nearest", "nearest-exact"))
 
 
 def _interpolate_aa(input, sizes, scales, align_corners, cubic):

@@ -1666,8 +1666,9 @@ def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True,
 
 @op("scatter_add", saves=None)
 def _scatter_add(xp, x, index, src, dim):
-    return _opmath_scatter(xp, x, src, lambda a, b: _scatter_reduce_arr(xp, a, index, b, dim, "sum",
-                                                                        True)), (index, dim, src.shape)
+    res = _opmath_scatter(xp, x, src,
+                          lambda a, b: _scatter_reduce_arr(xp, a, index, b, dim, "sum", True))
+    return res, (index, dim, src.shape)
 
 
 @_scatter_add.vjp
