@@ -839,6 +839,8 @@ def dropout_raw(x, p, mask_shape, rng):
 @op("vector_norm", saves="both", node="LinalgVectorNormBackward0")
 def _vector_norm(xp, x, ord, dims, keepdim):
     a = xp.abs(x)
+    if a.dtype.itemsize == 2:           # half and bfloat16 accumulate in float, as torch
+        a = a.astype(np.float32)
     if ord == float("inf"):
         y = a.max(axis=dims, keepdims=keepdim)
     elif ord == float("-inf"):

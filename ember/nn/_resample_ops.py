@@ -101,12 +101,15 @@ def _transpose(taps):
     return t
 
 
-def _resample_fwd(xp, x, taps):
+def _resample_fwd(xp, x, taps, opmath=False):
     lead = x.ndim - len(taps)
+    low = x.dtype if opmath and x.dtype.itemsize == 2 and x.dtype.kind in "fV" else None
+    if low is not None:     # float16/bfloat16 interpolation in float32, rounded once (torch's)
+        x = x.astype(np.float32)
     for d, t in enumerate(taps):
         if t is not None:
             x = t.apply(xp, x, lead + d)
-    return x, (taps,)
+    return (x if low is None else x.astype(low)), (taps,)
 
 
 def _resample_bwd(xp, g, taps):
@@ -120,13 +123,14 @@ def _resample_bwd(xp, g, taps):
 _RESAMPLE = {}
 
 
-def resample(input, taps, node):
-    """Apply per-dim taps to the trailing len(taps) dims (None: dim unchanged)."""
+def resample(input, taps, node, opmath=False):
+    """Apply per-dim taps to the trailing len(taps) dims (None: dim unchanged); `opmath`:
+    float16/bfloat16 inputs are weighted and summed in float32 and rounded once."""
     o = _RESAMPLE.get(node)
     if o is None:
         o = _RESAMPLE[node] = op("resample_" + node, saves=None, node=node)(
             _resample_fwd).vjp(_resample_bwd)
-    return lay_out(apply(o, (input,), (tuple(taps),)), input)
+    return lay_out(apply(o, (input,), (tuple(taps), opmath)), input)
 
 
 # ---- taps for each mode -----------------------------------------------------------------------
@@ -341,7 +345,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             taps.append(_cubic_taps(n, o, align_corners, s, ft))
         else:
             taps.append(_linear_taps(n, o, align_corners, s, ft))
-    return resample(input, taps, _node_name(mode, len(sizes)))
+    return resample(input, taps, _node_name(mode, len(sizes)),
+                    mode not in ("nearest", "nearest-exact"))
 
 
 def _interpolate_aa(input, sizes, scales, align_corners, cubic):

@@ -171,9 +171,9 @@ class TorchCPU:
 
     def integers(self, low, high, shape):
         """randint / random_(from, to): (draw % range) + from, 64-bit draws for ranges of
-        2**32 and more."""
+        2**28 and more (torch's threshold against modulo bias)."""
         span = high - low
-        v = self.u64(_size(shape)) if span >= 2 ** 32 else self.u32(_size(shape))
+        v = self.u64(_size(shape)) if span >= 2 ** 28 else self.u32(_size(shape))
         return ((v % _U64(span)).astype(np.int64) + low).reshape(shape)
 
     def full_range(self, shape, dtype):

@@ -106,10 +106,12 @@ def _sparse_unary(name, f, xp, x):
     return SparseCOO(c.indices, xp.asarray(f(xp, c.values)), x.shape, True, xp)
 
 
-def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=None):
+def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=None,
+                 low_tail=None):
     """A float-valued op (exp, sin, ...): integer and bool inputs give the default float dtype;
     float16 and bfloat16 compute in float32 and round once, as torch's CPU kernels do (or, for
-    a kernel `no_low` torch has no 2-byte version of, raise its error)."""
+    a kernel `no_low` torch has no 2-byte version of, raise its error). `low_tail`: f as
+    torch's scalar code computes it for float16/bfloat16 (see _low_tails)."""
     @_op(name, saves=saves, node=node)
     def fwd(xp, x):
         k = x.dtype.kind
@@ -122,6 +124,9 @@ def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=N
                 except NotImplementedError:
                     y = _sparse_unary(name, lambda xp, v: f(xp, v.astype(_F32)).astype(v.dtype),
                                       xp, x)
+                else:
+                    if low_tail is not None and xp is np:
+                        y = _low_tails(x, y, low_tail)
                 return y, (x, y)
             x = _float_input(x, name, complex_ok)
         try:
@@ -229,7 +234,8 @@ log1p = _float_unary("log1p", lambda xp, x: xp.log1p(x), _log1p_grad, node="Log1
 sqrt = _float_unary("sqrt", lambda xp, x: xp.sqrt(x), lambda xp, g, x, y: g / (2 * y),
                     saves="out")
 rsqrt = _float_unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
-                     lambda xp, g, x, y: -0.5 * g * (y * y * y), saves="out")     # (torch's)
+                     lambda xp, g, x, y: -0.5 * g * (y * y * y), saves="out",     # (torch's)
+                     low_tail=lambda x: 1 / np.sqrt(x.astype(_F32)).astype(x.dtype).astype(_F32))
 reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x, lambda xp, g, x, y: -g * (y * y),
                           saves="out")
 sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
@@ -901,6 +907,28 @@ def _scalar_tails(base, x, c, dt, r):
         return tail[0]
     r.reshape(-1)[k:] = tail
     return r
+
+
+def _low_tails(x, y, tail):
+    """A float16/bfloat16 unary op's elements outside torch's vectorised loop, for a
+    contiguous x (in C or, a transpose, Fortran order: torch runs over memory) of fewer than
+    32768 elements (one chunk, as in _scalar_tails): the loop takes 32 elements at a time, the
+    ones after the last 32 take the scalar code, `tail` (a function of x's dtype array giving
+    float32 values, rounded to the dtype here). y: the vectorised result, in x's layout,
+    written in place (a 0-d result replaced)."""
+    n = x.size
+    if not n % 32 or n >= 32768:
+        return y
+    if not x.flags.c_contiguous:
+        if x.flags.f_contiguous and type(y) is np.ndarray and y.flags.f_contiguous:
+            _low_tails(x.T, y.T, tail)
+        return y
+    k = n // 32 * 32
+    t = tail(x.reshape(-1)[k:]).astype(x.dtype)
+    if type(y) is not np.ndarray or not y.ndim:
+        return t.reshape(())
+    y.reshape(-1)[k:] = t
+    return y
 
 
 def _scaled_g(g, x, alpha):

@@ -1178,6 +1178,11 @@ def _index_add(xp, x, idx, src, dim, alpha):
     s = src * alpha if alpha != 1 else src
     if x.ndim == 0:
         out[...] = (out + s.sum()).astype(x.dtype, copy=False)      # (a bool sum is an or)
+    elif alpha == 1:
+        def f(o, v):
+            _index_add_at(xp, o, _along(dim, idx), v)
+            return o
+        out = _opmath_scatter(xp, out, s.astype(x.dtype, copy=False), f)
     else:
         _index_add_at(xp, out, _along(dim, idx), s.astype(x.dtype, copy=False))
     return out, (idx, dim, alpha, src.shape)
@@ -1461,8 +1466,12 @@ def _scatter(xp, x, index, src, dim, reduce):
     if reduce is None:
         view[at] = s
     else:
-        _ufunc_at(xp, {"add": "add", "multiply": "multiply"}[reduce], view, at,
-                  xp.broadcast_to(xp.asarray(s, dtype=x.dtype), index.shape))
+        def f(o, v):
+            w, a = _addressed(xp, o, index, dim)
+            _ufunc_at(xp, {"add": "add", "multiply": "multiply"}[reduce], w, a,
+                      xp.broadcast_to(v, index.shape))
+            return o
+        out = _opmath_scatter(xp, out, xp.asarray(s, dtype=x.dtype), f)
     return out, (index, dim, x.ndim == 0, getattr(src, "shape", None))
 
 
@@ -1533,14 +1542,27 @@ def scatter_add(input, dim, index, src):
 
 @op("scatter_reduce", saves="both")
 def _scatter_reduce(xp, x, index, src, dim, reduce, include_self):
-    res = _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self)
+    if reduce in ("sum", "prod", "mean"):
+        res = _opmath_scatter(xp, x, src, lambda a, b: _scatter_reduce_arr(
+            xp, a, index, b, dim, reduce, include_self, x.dtype))
+    else:
+        res = _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self)
     return res, (x, index, src, res, dim, reduce, include_self)
 
 
-_scatter_reduce_fwd = _scatter_reduce.impl[0][0]      # (as _index_put_fwd)
+def _opmath_scatter(xp, x, src, f):
+    """f(x, src), a scatter that adds or multiplies: float16/bfloat16 through float32 and
+    rounded once, as torch's scatter_add, index_add and scatter_reduce('sum', 'prod', 'mean')
+    accumulate (its index_put(accumulate=True) and index_reduce round every step, in the
+    dtype: they call _scatter_reduce_arr directly)."""
+    if x.dtype.char not in "eE":
+        return f(x, src)
+    return f(x.astype(np.float32), xp.asarray(src).astype(np.float32)).astype(x.dtype)
 
 
-def _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self):
+def _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self, mean_dtype=None):
+    """`mean_dtype`: the dtype the sum of a mean is rounded to before its division (torch's
+    float16/bfloat16 sum, accumulated in float32)."""
     out, shape = x.copy(), x.shape
     if not index.size:
         return out
@@ -1559,6 +1581,8 @@ def _scatter_reduce_arr(xp, x, index, src, dim, reduce, include_self):
                 count[grid] = 0
             _ufunc_at(xp, "add", count, grid, xp.ones(index.shape, np.int64))
             count = xp.maximum(count, 1)
+            if mean_dtype is not None and mean_dtype != out.dtype:
+                out = out.astype(mean_dtype).astype(out.dtype)
             out = out // count.astype(out.dtype) if out.dtype.kind in "iub" else \
                 (out / count).astype(out.dtype)
     else:
@@ -1599,7 +1623,8 @@ def _index_reduce(xp, x, index, src, dim, reduce, include_self):
     shape[dim] = -1
     full = index.astype(np.int64, copy=False).reshape(shape)
     full = xp.broadcast_to(full, src.shape) if src.ndim else full.reshape(())
-    return _scatter_reduce_fwd(xp, x, full, src, dim, reduce, include_self)
+    res = _scatter_reduce_arr(xp, x, full, src, dim, reduce, include_self)
+    return res, (x, full, src, res, dim, reduce, include_self)
 
 
 _index_reduce.vjp(_scatter_reduce.impl[0][1])
@@ -1679,7 +1704,9 @@ def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True,
 
 @op("scatter_add", saves=None)
 def _scatter_add(xp, x, index, src, dim):
-    return _scatter_reduce_arr(xp, x, index, src, dim, "sum", True), (index, dim, src.shape)
+    res = _opmath_scatter(xp, x, src,
+                          lambda a, b: _scatter_reduce_arr(xp, a, index, b, dim, "sum", True))
+    return res, (index, dim, src.shape)
 
 
 @_scatter_add.vjp

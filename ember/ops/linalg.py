@@ -536,10 +536,7 @@ def _addprod(kind, input, a, b, beta, alpha, out):
     except ValueError:
         ok = False
     if not ok:
-        raise RuntimeError(f"The expanded size of the tensor ({shape[-1]}) must match the "
-                           f"existing size ({input.shape[-1]}) at non-singleton dimension "
-                           f"{len(shape) - 1}.  Target sizes: {list(shape)}.  Tensor sizes: "
-                           f"{list(input.shape)}")
+        input.expand(shape)         # raises torch's error: its kernels expand the input
     return _finish(apply(_ADDPROD[kind], (input, a, b), (beta, alpha, kind)), out, kind, "resize")
 
 
@@ -563,9 +560,15 @@ def addmv(input, mat, vec, *deprecated, beta=1, alpha=1, out=None):
         input, mat, vec, beta, alpha = beta_first("addmv", (input, mat, vec) + deprecated,
                                               ("mat", "vec"))
     tensor_args("addmv", ("input", 1, input), ("mat", 2, mat), ("vec", 3, vec))
-    if mat.ndim != 2 or vec.ndim != 1:
+    if mat.ndim != 2 or vec.ndim != 1 or input.ndim > 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, "
                            f"{vec.ndim}")
+    n = input.numel()
+    if mat.shape[1] != vec.shape[0] or (mat.shape[0] != n and n != 1):
+        if not input.ndim:      # torch's message takes input.size(0)
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({mat.shape[0]}x"
+                           f"{mat.shape[1]}), vec ({vec.shape[0]})")
     return _addprod("addmv", input, mat, vec, beta, alpha, out)
 
 
@@ -652,10 +655,15 @@ def addr(input, vec1, vec2, *deprecated, beta=1, alpha=1, out=None):
             beta, alpha = (float(np.asarray(v, input.arr.dtype).astype(np.float32))
                            for v in (beta, alpha))
         return _finish(apply(_addr, (input, vec1, vec2), (beta, alpha)), out, "addr")
+    for name, v in (("vec1", vec1), ("vec2", vec2)):
+        if isinstance(v, Tensor) and v.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.ndim}-D")
     try:
         prod = outer(vec1, vec2)
     except TypeError:
         raise_not_tensor("addr", ("vec1", 2, vec1), ("vec2", 3, vec2))
+    if isinstance(input, Tensor) and input.shape != prod.shape:
+        input.expand(prod.shape)    # raises torch's error where its kernel cannot expand input
     dt = prod.arr.dtype
     if dt.itemsize == 2 and dt.kind in "fV":    # the kernel's scalars are of its dtype
         beta, alpha = (float(np.asarray(v, dt).astype(np.float32)) if isinstance(

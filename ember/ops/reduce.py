@@ -322,8 +322,47 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
     x = _int_to_i64(x, dtype)
+    if type(x) is np.ndarray and x.dtype.char in "eE" and x.size:
+        return _low_prod(x, dims, keepdim), (x, dims, keepdim)
     r = _arr(xp, ureduce("multiply", _acc(x), dims, keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
+
+
+def _low_prod(x, dims, keepdim):
+    """A float16/bfloat16 product as torch's CPU kernel computes it: in float32 with every
+    multiply rounded to the dtype (torch's product does not accumulate in float32 as its sum
+    does). A product of all elements (in memory order) or along a dim of stride 1 runs torch's
+    inner reduction: blocks of 64 into four 16-lane accumulators (AVX2 vectors), combined as
+    (a0*a1)*(a2*a3), the lanes multiplied in order, then the elements past the last block one
+    by one; along another dim each output multiplies its elements in order. (Past 32768
+    elements torch splits the work between threads: the order there is not followed.)"""
+    dt = x.dtype
+    rnd = lambda v: v.astype(dt).astype(_F32)      # noqa: E731
+    if dims is None:
+        a = x.ravel(order="K")[None].astype(_F32)
+    else:
+        a = np.moveaxis(x, dims[0], -1).astype(_F32)
+        a = a.reshape(-1, a.shape[-1])
+    out = np.ones(a.shape[0], _F32)
+    start = 0
+    if dims is None or x.strides[dims[0]] == x.itemsize:
+        count = a.shape[1] // 64
+        start = count * 64
+        if count:
+            acc = a[:, :64].reshape(-1, 4, 16)
+            for i in range(1, count):
+                acc = rnd(acc * a[:, i * 64:(i + 1) * 64].reshape(-1, 4, 16))
+            lanes = rnd(rnd(acc[:, 0] * acc[:, 1]) * rnd(acc[:, 2] * acc[:, 3]))
+            b = lanes[:, 0]
+            for j in range(1, 16):
+                b = rnd(b * lanes[:, j])
+            out = b
+    for i in range(start, a.shape[1]):
+        out = rnd(out * a[:, i])
+    shape = () if dims is None else \
+        tuple(1 if keepdim and d == dims[0] else n for d, n in enumerate(x.shape)
+              if keepdim or d != dims[0])
+    return out.astype(dt).reshape(shape)
 
 
 @_holo

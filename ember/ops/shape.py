@@ -1530,7 +1530,14 @@ def trace(input):
 
 @op("trace", saves=None)
 def _trace(xp, x):
-    return xp.asarray(xp.trace(x), dtype=_sum_dtype(x.dtype)), (x.shape,)
+    # torch adds float32 (complex64) diagonals in double, float16/bfloat16 ones in float32
+    acc = _TRACE_ACC.get(x.dtype.char)
+    if acc is None:
+        return xp.asarray(xp.trace(x), dtype=_sum_dtype(x.dtype)), (x.shape,)
+    return xp.asarray(xp.trace(x, dtype=acc)).astype(x.dtype), (x.shape,)
+
+
+_TRACE_ACC = {"f": np.float64, "F": np.complex128, "e": np.float32, "E": np.float32}
 
 
 @_trace.vjp
