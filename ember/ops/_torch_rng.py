@@ -17,6 +17,7 @@ import numpy as np
 
 _U64 = np.uint64
 _F0331 = float(np.float32(0.0331))          # torch's 0.0331f in sample_gamma
+_F_THIRD = np.float32(1.0) / np.float32(3.0)    # its 1.0f / 3.0f, a float even for double alpha
 _MT_N = 624
 _NORMAL_AT = 24 + 8 * _MT_N                # after seed, left, seeded, next and the words
 _STATE_BYTES = _NORMAL_AT + 40
@@ -292,7 +293,7 @@ class TorchCPU:
             u = float(self._unit(1, np.float64)[0])
             scale *= (1 - u) ** float(low(1.0) / alpha)
             alpha = low(alpha + low(1.0))
-        d = float(alpha - low(1.0) / low(3.0))     # torch: float constants, alpha's type
+        d = float(alpha - low(_F_THIRD))           # torch: float constants, alpha's type
         c = 1.0 / math.sqrt(float(np.float32(9.0)) * d)
         while True:
             while True:
