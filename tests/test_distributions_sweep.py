@@ -1,0 +1,235 @@
+"""A table-driven sweep of ember.distributions against torch.distributions: every distribution
+class with scalar, batched and broadcast parameters in float32 and float64. From the same seed
+the samples must agree to a few ulps (ember draws torch's own random stream), and shapes,
+reprs, supports, densities, cdf/icdf, moments, enumerate_support, expand, the gradients of
+rsample and log_prob, and every exception (class and message) must be torch's."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from oracle import host
+
+_R = np.random.default_rng(3)
+_A = _R.normal(size=(3, 3))
+COV = _A @ _A.T + 3 * np.eye(3)
+TRIL = np.linalg.cholesky(COV)
+P3 = [0.2, 0.5, 0.7]
+V3 = [0.1, -0.5, 1.0]
+S3 = [1.0, 2.0, 0.5]
+COL = [[0.1], [0.4]]
+
+
+def D(L):
+    return L.distributions
+
+
+# name -> (make(lib, params), {shape kind: params}); a param is a nested list (a tensor of
+# the sweep's dtype) or an int (passed as is)
+FAMILIES = {
+    "Normal": (lambda L, p: D(L).Normal(*p),
+               {"scalar": [0.3, 1.5], "batched": [V3, S3], "bcast": [COL, S3]}),
+    "Bernoulli": (lambda L, p: D(L).Bernoulli(probs=p[0]), {"scalar": [0.3], "batched": [P3]}),
+    "BernoulliLogits": (lambda L, p: D(L).Bernoulli(logits=p[0]), {"batched": [V3]}),
+    "Beta": (lambda L, p: D(L).Beta(*p), {"scalar": [0.5, 2.0], "bcast": [[[0.5], [2.0]], S3]}),
+    "Binomial": (lambda L, p: D(L).Binomial(p[0], probs=p[1]),
+                 {"scalar": [5.0, 0.3], "bcast": [[[3.0], [6.0]], P3]}),
+    "BinomialLogits": (lambda L, p: D(L).Binomial(p[0], logits=p[1]), {"batched": [4, V3]}),
+    "Categorical": (lambda L, p: D(L).Categorical(probs=p[0]),
+                    {"vector": [[0.2, 0.3, 0.5]], "batched": [[[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]]]}),
+    "CategoricalLogits": (lambda L, p: D(L).Categorical(logits=p[0]),
+                          {"batched": [[[0.2, -0.3, 0.5, 1.0], [0.6, 0.1, 0.3, -2.0]]]}),
+    "Cauchy": (lambda L, p: D(L).Cauchy(*p), {"scalar": [0.3, 1.5], "bcast": [COL, S3]}),
+    "Chi2": (lambda L, p: D(L).Chi2(*p), {"scalar": [3.0], "batched": [[1.0, 2.5, 6.0]]}),
+    "ContinuousBernoulli": (lambda L, p: D(L).ContinuousBernoulli(*p),
+                            {"scalar": [0.3], "batched": [[0.2, 0.5, 0.8]]}),
+    "Dirichlet": (lambda L, p: D(L).Dirichlet(*p),
+                  {"vector": [[0.5, 1.0, 2.0]], "batched": [[[0.5, 1.0, 2.0], [3.0, 1.0, 0.2]]]}),
+    "Exponential": (lambda L, p: D(L).Exponential(*p), {"scalar": [1.5], "batched": [S3]}),
+    "FisherSnedecor": (lambda L, p: D(L).FisherSnedecor(*p),
+                       {"scalar": [3.0, 5.0], "bcast": [[[3.0], [7.0]], [5.0, 6.0, 9.0]]}),
+    "Gamma": (lambda L, p: D(L).Gamma(*p),
+              {"scalar": [2.0, 1.5], "bcast": [[[0.5], [3.0]], S3]}),
+    "GeneralizedPareto": (lambda L, p: D(L).GeneralizedPareto(*p),
+                          {"scalar": [0.0, 1.0, 0.2],
+                           "batched": [[0.0, 1.0, -1.0], S3, [0.1, 0.0, -0.3]]}),
+    "Geometric": (lambda L, p: D(L).Geometric(*p), {"scalar": [0.3], "batched": [P3]}),
+    "Gumbel": (lambda L, p: D(L).Gumbel(*p), {"scalar": [0.3, 1.5], "bcast": [COL, S3]}),
+    "HalfCauchy": (lambda L, p: D(L).HalfCauchy(*p), {"scalar": [1.5], "batched": [S3]}),
+    "HalfNormal": (lambda L, p: D(L).HalfNormal(*p), {"scalar": [1.5], "batched": [S3]}),
+    "Independent": (lambda L, p: D(L).Independent(D(L).Normal(*p), 1),
+                    {"batched": [[V3], S3]}),
+    "InverseGamma": (lambda L, p: D(L).InverseGamma(*p),
+                     {"scalar": [3.0, 1.5], "batched": [[2.5, 3.0, 4.0], S3]}),
+    "Kumaraswamy": (lambda L, p: D(L).Kumaraswamy(*p),
+                    {"scalar": [2.0, 1.5], "batched": [[0.5, 1.0, 3.0], S3]}),
+    "LKJCholesky": (lambda L, p: D(L).LKJCholesky(3, *p),
+                    {"scalar": [0.5], "batched": [[0.5, 1.0, 3.0]]}),
+    "Laplace": (lambda L, p: D(L).Laplace(*p), {"scalar": [0.3, 1.5], "bcast": [COL, S3]}),
+    "LogNormal": (lambda L, p: D(L).LogNormal(*p), {"scalar": [0.3, 1.5], "bcast": [COL, S3]}),
+    "LogisticNormal": (lambda L, p: D(L).LogisticNormal(*p), {"vector": [V3, S3]}),
+    "LowRankMultivariateNormal": (
+        lambda L, p: D(L).LowRankMultivariateNormal(*p),
+        {"vector": [V3, [[1.0, 0.2], [0.3, -0.4], [0.5, 0.1]], S3]}),
+    "MixtureSameFamily": (lambda L, p: D(L).MixtureSameFamily(D(L).Categorical(probs=p[0]),
+                                                              D(L).Normal(p[1], p[2])),
+                          {"vector": [[0.2, 0.8], [-1.0, 2.0], [0.5, 1.5]]}),
+    "Multinomial": (lambda L, p: D(L).Multinomial(4, probs=p[0]),
+                    {"vector": [[0.2, 0.3, 0.5]], "batched": [[[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]]]}),
+    "MultivariateNormal": (lambda L, p: D(L).MultivariateNormal(p[0], covariance_matrix=p[1]),
+                           {"vector": [V3, COV]}),
+    "MultivariateNormalTril": (lambda L, p: D(L).MultivariateNormal(p[0], scale_tril=p[1]),
+                               {"bcast": [[V3, [0.0, 0.0, 0.0]], TRIL]}),
+    "NegativeBinomial": (lambda L, p: D(L).NegativeBinomial(*p),
+                         {"scalar": [3.0, 0.4], "batched": [[1.0, 2.5, 6.0], P3]}),
+    "OneHotCategorical": (lambda L, p: D(L).OneHotCategorical(probs=p[0]),
+                          {"vector": [[0.2, 0.3, 0.5]]}),
+    "OneHotCategoricalStraightThrough": (
+        lambda L, p: D(L).OneHotCategoricalStraightThrough(probs=p[0]), {"vector": [[0.2, 0.3, 0.5]]}),
+    "Pareto": (lambda L, p: D(L).Pareto(*p),
+               {"scalar": [1.0, 3.0], "batched": [[0.5, 1.0, 3.0], [2.5, 3.0, 4.0]]}),
+    "Poisson": (lambda L, p: D(L).Poisson(*p), {"scalar": [3.0], "batched": [[0.5, 4.0, 30.0]]}),
+    "RelaxedBernoulli": (lambda L, p: D(L).RelaxedBernoulli(p[0], probs=p[1]),
+                         {"scalar": [0.5, 0.3], "batched": [0.7, P3]}),
+    "RelaxedOneHotCategorical": (lambda L, p: D(L).RelaxedOneHotCategorical(p[0], probs=p[1]),
+                                 {"vector": [0.5, [0.2, 0.3, 0.5]]}),
+    "StudentT": (lambda L, p: D(L).StudentT(*p),
+                 {"scalar": [3.0, 0.3, 1.5], "batched": [[2.5, 3.0, 4.0], V3, S3]}),
+    "Uniform": (lambda L, p: D(L).Uniform(*p), {"scalar": [0.3, 1.5], "bcast": [COL, S3]}),
+    "VonMises": (lambda L, p: D(L).VonMises(*p), {"scalar": [0.3, 1.5], "batched": [V3, S3]}),
+    "Weibull": (lambda L, p: D(L).Weibull(*p),
+                {"scalar": [1.3, 1.5], "batched": [[0.5, 1.0, 3.0], S3]}),
+    "Wishart": (lambda L, p: D(L).Wishart(p[0], covariance_matrix=p[1]), {"scalar": [4.0, COV]}),
+    "TransformedDistribution": (
+        lambda L, p: D(L).TransformedDistribution(D(L).Normal(*p), [
+            D(L).transforms.ExpTransform(), D(L).transforms.AffineTransform(1.0, 2.0)]),
+        {"batched": [V3, S3]}),
+}
+CASES = [(f, k) for f, (_, kinds) in FAMILIES.items() for k in kinds]
+
+
+def _leaves(L, params, dtype, grad=False):
+    return [p if isinstance(p, int) else
+            L.tensor(np.asarray(p, np.float64), dtype=getattr(L, dtype), requires_grad=grad)
+            for p in params]
+
+
+def _outcome(f, L, seed=None):
+    """f(L), or the exception it raised; warnings are silenced (torch's FutureWarnings)."""
+    if seed is not None:
+        L.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return f(L)
+        except Exception as e:      # noqa: BLE001 - compared with torch's below
+            return e
+
+
+def _diff(t, e, ulps):
+    """None if ember's result e is torch's t (the same exception, structure, shape, dtype,
+    requires_grad, and values within `ulps` units of the dtype's epsilon, relative), else why
+    not."""
+    if isinstance(t, Exception) or isinstance(e, Exception):
+        same = isinstance(t, Exception) and isinstance(e, Exception) and \
+            type(t).__name__ == type(e).__name__ and str(t) == str(e)
+        return None if same else f"torch {t!r:.300} ember {e!r:.300}"
+    if isinstance(t, torch.Tensor):
+        if not isinstance(e, ember.Tensor):
+            return f"ember gave {type(e)}"
+        if (tuple(e.shape), str(e.dtype), e.requires_grad) != \
+                (tuple(t.shape), str(t.dtype), t.requires_grad):
+            return f"torch {t.shape} {t.dtype} {t.requires_grad}, " \
+                   f"ember {e.shape} {e.dtype} {e.requires_grad}"
+        a, b = t.detach().numpy(), host(e)
+        tol = ulps * np.finfo(a.dtype).eps if a.dtype.kind == "f" else 0
+        ok = np.allclose(b, a, rtol=tol, atol=tol, equal_nan=True)
+        return None if ok else f"values: torch {a.ravel()[:6]} ember {b.ravel()[:6]}"
+    if isinstance(t, (tuple, list)) and not isinstance(t, torch.Size):
+        if not isinstance(e, (tuple, list)) or len(t) != len(e):
+            return f"torch {t!r:.200} ember {e!r:.200}"
+        return next((d for d in map(_diff, t, e, [ulps] * len(t)) if d), None)
+    if isinstance(t, torch.Size):
+        return None if type(e).__name__ == "Size" and tuple(e) == tuple(t) else f"{t} vs {e!r}"
+    return None if e == t else f"torch {t!r:.300} ember {e!r:.300}"
+
+
+def _compare(checks, ulps):
+    """Runs each labelled f (or (f, seed)) on both libraries; asserts no label differs."""
+    bad = []
+    for label, f in checks.items():
+        f, seed = f if isinstance(f, tuple) else (f, None)
+        d = _diff(_outcome(f, torch, seed), _outcome(f, ember, seed), ulps)
+        if d:
+            bad.append(f"{label}: {d}")
+    assert not bad, "\n".join(bad)
+
+
+def _make(family, kind, dtype):
+    """The case's distribution for a lib, built once per lib (the checks share it, in the
+    same order on both sides)."""
+    make, kinds = FAMILIES[family]
+    built = {}
+    return lambda L: built[L] if L in built else \
+        built.setdefault(L, make(L, _leaves(L, kinds[kind], dtype)))
+
+
+def _value(family, kind, dtype):
+    """A batch of two of torch's samples, to evaluate densities at: a function of the lib."""
+    torch.manual_seed(5)
+    v = _make(family, kind, dtype)(torch).sample((2,)).numpy()
+    return lambda L: L.tensor(v, dtype=getattr(L, dtype)) if v.dtype.kind == "f" \
+        else L.tensor(v)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("family,kind", CASES)
+def test_distribution_like_torch(family, kind, dtype):
+    """Shapes, reprs, support and flags; sample / rsample / sample_n from the same seed;
+    log_prob, cdf, icdf, entropy, moments and enumerate_support; expand; the gradients of
+    rsample (same seed) and of log_prob with respect to each parameter."""
+    make, kinds = FAMILIES[family]
+    d, v = _make(family, kind, dtype), _value(family, kind, dtype)
+    u = lambda L: L.full(tuple(v(torch).shape), 0.3, dtype=getattr(L, dtype))   # noqa: E731
+    new_batch = (4,) + tuple(d(torch).batch_shape)
+
+    def grads(L, of):
+        leaves = _leaves(L, kinds[kind], dtype, grad=True)
+        dist = make(L, leaves)
+        out = dist.rsample((3,)) if of == "rsample" else dist.log_prob(v(L))
+        if out.requires_grad:
+            out.sum().backward()
+        return [None if isinstance(p, int) else p.grad for p in leaves]
+
+    _compare({
+        "shapes": lambda L: (d(L).batch_shape, d(L).event_shape),
+        "repr": lambda L: repr(d(L)),
+        "support": lambda L: repr(d(L).support),
+        "arg_constraints": lambda L: sorted((k, repr(v)) for k, v in d(L).arg_constraints.items()),
+        "flags": lambda L: (d(L).has_rsample, d(L).has_enumerate_support),
+        "sample()": (lambda L: d(L).sample(), 1),
+        "sample((2, 3))": (lambda L: d(L).sample((2, 3)), 1),
+        "rsample((2,))": (lambda L: d(L).rsample((2,)), 1),
+        "sample_n": (lambda L: d(L).sample_n(2), 1),
+    }, ulps=16)                     # transcendental functions round differently at times
+    _compare({
+        "log_prob": lambda L: d(L).log_prob(v(L)),
+        "cdf": lambda L: d(L).cdf(v(L)),
+        "icdf": lambda L: d(L).icdf(u(L)),
+        "entropy": lambda L: d(L).entropy(),
+        "perplexity": lambda L: d(L).perplexity(),
+        "enumerate_support": lambda L: d(L).enumerate_support(),
+        "enumerate_support(expand=False)": lambda L: d(L).enumerate_support(False),
+        "expand": (lambda L: (type(d(L).expand(new_batch)).__name__,
+                              d(L).expand(new_batch).batch_shape,
+                              d(L).expand(new_batch).log_prob(v(L)),
+                              d(L).expand(new_batch).sample()), 2),
+        "expand to a bad shape": lambda L: repr(d(L).expand((5, 7))),
+        **{m: lambda L, m=m: getattr(d(L), m) for m in ("mean", "mode", "variance", "stddev")},
+    }, ulps=64)
+    checks = {"log_prob gradients": lambda L: grads(L, "log_prob")}
+    if d(torch).has_rsample and family != "Wishart":   # torch 2.13's Wishart.rsample fails
+        checks["rsample gradients"] = (lambda L: grads(L, "rsample"), 3)    # its backward
+    _compare(checks, ulps=1024 if dtype == "float32" else 2 ** 20)
