@@ -167,13 +167,13 @@ def _compare(checks, ulps):
     assert not bad, "\n".join(bad)
 
 
-def _make(family, kind, dtype):
+def _make(family, kind, dtype, grad=False):
     """The case's distribution for a lib, built once per lib (the checks share it, in the
     same order on both sides)."""
     make, kinds = FAMILIES[family]
     built = {}
     return lambda L: built[L] if L in built else \
-        built.setdefault(L, make(L, _leaves(L, kinds[kind], dtype)))
+        built.setdefault(L, make(L, _leaves(L, kinds[kind], dtype, grad)))
 
 
 def _value(family, kind, dtype):
@@ -233,3 +233,36 @@ def test_distribution_like_torch(family, kind, dtype):
     if d(torch).has_rsample and family != "Wishart":   # torch 2.13's Wishart.rsample fails
         checks["rsample gradients"] = (lambda L: grads(L, "rsample"), 3)    # its backward
     _compare(checks, ulps=1024 if dtype == "float32" else 2 ** 20)
+
+
+@pytest.mark.parametrize("family,kind", CASES)
+def test_validation_errors_like_torch(family, kind):
+    """validate_args: each parameter in turn set to -1, 2 or nan, and log_prob / cdf at values
+    outside the support or of a shape that does not broadcast: torch's ValueError and message,
+    or torch's result where it accepts them."""
+    make, kinds = FAMILIES[family]
+    params, d, v = kinds[kind], _make(family, kind, "float64"), _value(family, kind, "float64")
+    checks = {}
+    for i, p in enumerate(params):
+        for bad in ([] if isinstance(p, int) else [-1.0, 2.0, float("nan")]):
+            ps = params[:i] + [(np.asarray(p, np.float64) * 0 + bad).tolist()] + params[i + 1:]
+            checks[f"param {i} = {bad}"] = lambda L, ps=ps: repr(make(L, _leaves(L, ps, "float64")))
+    for bad in (-1.0, 0.5, 1e9, float("nan")):
+        for m in ("log_prob", "cdf"):
+            checks[f"{m}({bad})"] = lambda L, m=m, bad=bad: getattr(d(L), m)(v(L) * 0 + bad)
+    checks["log_prob of a shape that does not broadcast"] = \
+        lambda L: d(L).log_prob(L.zeros(2, 7, dtype=L.float64))
+    _compare(checks, ulps=64)
+
+
+@pytest.mark.parametrize("family,kind", [c for c in CASES if c[1] == "bcast"])
+def test_kl_divergence_with_broadcast_batches_like_torch(family, kind):
+    """kl_divergence(p, q) for p of each case and q of this (2, 3)-batched case: torch's value
+    and NotImplementedError, and torch's IndexError where its `result[mask] = inf`
+    indexes the broadcast result with p's smaller mask (Pareto || Normal, Gamma)."""
+    q = _make(family, kind, "float64", grad=True)
+    checks = {}
+    for pf, pk in CASES:
+        p = _make(pf, pk, "float64", grad=True)
+        checks[f"{pf}-{pk}"] = lambda L, p=p: L.distributions.kl_divergence(p(L), q(L))
+    _compare(checks, ulps=256)
