@@ -266,3 +266,74 @@ def test_kl_divergence_with_broadcast_batches_like_torch(family, kind):
         p = _make(pf, pk, "float64", grad=True)
         checks[f"{pf}-{pk}"] = lambda L, p=p: L.distributions.kl_divergence(p(L), q(L))
     _compare(checks, ulps=256)
+
+
+_X = _R.normal(size=(2, 3))
+_SQ = _R.normal(size=(2, 3, 3))
+
+
+def T(L):
+    return L.distributions.transforms
+
+
+# name -> (make(lib), input)
+TRANSFORMS = {
+    "abs": (lambda L: T(L).AbsTransform(), _X),
+    "identity": (lambda L: T(L).identity_transform, _X),
+    "exp_cached": (lambda L: T(L).ExpTransform(cache_size=1), _X),
+    "power": (lambda L: T(L).PowerTransform(2.0), np.abs(_X)),
+    "power_tensor": (lambda L: T(L).PowerTransform(L.tensor([0.5, 2.0, 3.0], dtype=L.float64)),
+                     np.abs(_X)),
+    "softmax": (lambda L: T(L).SoftmaxTransform(), _X),
+    "stick_breaking": (lambda L: T(L).StickBreakingTransform(), _X),
+    "positive_definite": (lambda L: T(L).PositiveDefiniteTransform(), _SQ),
+    "corr_cholesky": (lambda L: T(L).CorrCholeskyTransform(), _X),
+    "affine_event": (lambda L: T(L).AffineTransform(L.tensor(V3, dtype=L.float64),
+                                                    L.tensor(S3, dtype=L.float64), event_dim=1),
+                     _X),
+    "cumulative_distribution": (lambda L: T(L).CumulativeDistributionTransform(
+        L.distributions.Normal(L.tensor(0.5, dtype=L.float64), 2.0)), _X),
+    "reshape": (lambda L: T(L).ReshapeTransform((3,), (3, 1)), _X),
+    "compose": (lambda L: T(L).ComposeTransform([T(L).ExpTransform(), T(L).AffineTransform(
+        1.0, 2.0), T(L).PowerTransform(0.5)]), _X),
+    "compose_empty": (lambda L: T(L).ComposeTransform([]), _X),
+    "inverse_sigmoid": (lambda L: T(L).SigmoidTransform().inv, np.abs(_X) / 4),
+    "cat": (lambda L: T(L).CatTransform([T(L).ExpTransform(), T(L).identity_transform], 1,
+                                        [1, 2]), _X),
+    "stack": (lambda L: T(L).StackTransform([T(L).ExpTransform(), T(L).TanhTransform(),
+                                             T(L).AbsTransform()], 1), _X),
+}
+
+
+@pytest.mark.parametrize("name", list(TRANSFORMS))
+def test_transform_like_torch(name):
+    """repr, domain / codomain, bijective, sign, forward, inverse, log_abs_det_jacobian and its
+    gradient, forward_shape / inverse_shape (and their errors), equality, with_cache and the
+    cache's identity: torch's values or torch's exception."""
+    make, x = TRANSFORMS[name]
+
+    def xv(L):
+        return L.tensor(x, dtype=L.float64, requires_grad=True)
+
+    def grad(L):
+        t, v = make(L), xv(L)
+        (t.log_abs_det_jacobian(v, t(v)).sum() + t(v).sum()).backward()
+        return v.grad
+
+    _compare({
+        "repr": lambda L: (repr(make(L)), repr(make(L).inv), repr(make(L).with_cache(1))),
+        "domains": lambda L: (repr(make(L).domain), repr(make(L).codomain),
+                              make(L).domain.event_dim, make(L).codomain.event_dim),
+        "bijective": lambda L: make(L).bijective,
+        "sign": lambda L: make(L).sign,
+        "forward": lambda L: make(L)(xv(L)),
+        "inverse": lambda L: make(L).inv(make(L)(xv(L)).detach()),
+        "log_abs_det_jacobian": lambda L: make(L).log_abs_det_jacobian(xv(L), make(L)(xv(L))),
+        "gradient": grad,
+        "shapes": lambda L: (tuple(make(L).forward_shape((2, 3))),
+                             tuple(make(L).inverse_shape((2, 3)))),
+        "bad shape": lambda L: tuple(make(L).forward_shape((4,))),
+        "equality": lambda L: (make(L) == make(L), make(L) != make(L),
+                               make(L) == T(L).ExpTransform()),
+        "cache": lambda L: (lambda t, v: t.inv(t(v)) is v)(make(L).with_cache(1), xv(L)),
+    }, ulps=256)
