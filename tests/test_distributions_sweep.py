@@ -147,10 +147,16 @@ def _diff(t, e, ulps):
         tol = ulps * np.finfo(a.dtype).eps if a.dtype.kind == "f" else 0
         ok = np.allclose(b, a, rtol=tol, atol=tol, equal_nan=True)
         return None if ok else f"values: torch {a.ravel()[:6]} ember {b.ravel()[:6]}"
+    if isinstance(t, dict):
+        if not isinstance(e, dict) or list(e) != list(t):
+            return f"torch {t!r:.200} ember {e!r:.200}"
+        return next((d for d in map(_diff, t.values(), e.values(), [ulps] * len(t)) if d), None)
     if isinstance(t, (tuple, list)) and not isinstance(t, torch.Size):
-        if not isinstance(e, (tuple, list)) or len(t) != len(e):
+        if type(e) is not type(t) or len(t) != len(e):
             return f"torch {t!r:.200} ember {e!r:.200}"
         return next((d for d in map(_diff, t, e, [ulps] * len(t)) if d), None)
+    if isinstance(t, torch.dtype):
+        return None if str(e) == str(t) else f"{t} vs {e!r}"
     if isinstance(t, torch.Size):
         return None if type(e).__name__ == "Size" and tuple(e) == tuple(t) else f"{t} vs {e!r}"
     return None if e == t else f"torch {t!r:.300} ember {e!r:.300}"
