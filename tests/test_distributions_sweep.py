@@ -31,14 +31,17 @@ def D(L):
 FAMILIES = {
     "Normal": (lambda L, p: D(L).Normal(*p),
                {"scalar": [0.3, 1.5], "batched": [V3, S3], "bcast": [COL, S3]}),
-    "Bernoulli": (lambda L, p: D(L).Bernoulli(probs=p[0]), {"scalar": [0.3], "batched": [P3]}),
+    "Bernoulli": (lambda L, p: D(L).Bernoulli(probs=p[0]),
+                  {"scalar": [0.3], "batched": [P3], "edges": [[0.0, 1.0, 0.5]]}),
     "BernoulliLogits": (lambda L, p: D(L).Bernoulli(logits=p[0]), {"batched": [V3]}),
     "Beta": (lambda L, p: D(L).Beta(*p), {"scalar": [0.5, 2.0], "bcast": [[[0.5], [2.0]], S3]}),
     "Binomial": (lambda L, p: D(L).Binomial(p[0], probs=p[1]),
-                 {"scalar": [5.0, 0.3], "bcast": [[[3.0], [6.0]], P3]}),
+                 {"scalar": [5.0, 0.3], "bcast": [[[3.0], [6.0]], P3],
+                  "edges": [[0.0, 4.0, 30.0], [0.5, 1.0, 0.2]]}),
     "BinomialLogits": (lambda L, p: D(L).Binomial(p[0], logits=p[1]), {"batched": [4, V3]}),
     "Categorical": (lambda L, p: D(L).Categorical(probs=p[0]),
-                    {"vector": [[0.2, 0.3, 0.5]], "batched": [[[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]]]}),
+                    {"vector": [[0.2, 0.3, 0.5]], "batched": [[[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]]],
+                     "unnormalised": [[[2.0, 0.0, 1.0], [0.5, 0.5, 3.0]]]}),
     "CategoricalLogits": (lambda L, p: D(L).Categorical(logits=p[0]),
                           {"batched": [[[0.2, -0.3, 0.5, 1.0], [0.6, 0.1, 0.3, -2.0]]]}),
     "Cauchy": (lambda L, p: D(L).Cauchy(*p), {"scalar": [0.3, 1.5], "bcast": [COL, S3]}),
@@ -49,20 +52,23 @@ FAMILIES = {
                   {"vector": [[0.5, 1.0, 2.0]], "batched": [[[0.5, 1.0, 2.0], [3.0, 1.0, 0.2]]]}),
     "Exponential": (lambda L, p: D(L).Exponential(*p), {"scalar": [1.5], "batched": [S3]}),
     "FisherSnedecor": (lambda L, p: D(L).FisherSnedecor(*p),
-                       {"scalar": [3.0, 5.0], "bcast": [[[3.0], [7.0]], [5.0, 6.0, 9.0]]}),
+                       {"scalar": [3.0, 5.0], "bcast": [[[3.0], [7.0]], [5.0, 6.0, 9.0]],
+                        "small_df": [[1.0, 2.0, 3.0], [1.0, 2.0, 4.5]]}),
     "Gamma": (lambda L, p: D(L).Gamma(*p),
               {"scalar": [2.0, 1.5], "bcast": [[[0.5], [3.0]], S3]}),
     "GeneralizedPareto": (lambda L, p: D(L).GeneralizedPareto(*p),
                           {"scalar": [0.0, 1.0, 0.2],
                            "batched": [[0.0, 1.0, -1.0], S3, [0.1, 0.0, -0.3]]}),
-    "Geometric": (lambda L, p: D(L).Geometric(*p), {"scalar": [0.3], "batched": [P3]}),
+    "Geometric": (lambda L, p: D(L).Geometric(*p),
+                  {"scalar": [0.3], "batched": [P3], "edges": [[1.0, 0.5, 1.0]]}),
     "Gumbel": (lambda L, p: D(L).Gumbel(*p), {"scalar": [0.3, 1.5], "bcast": [COL, S3]}),
     "HalfCauchy": (lambda L, p: D(L).HalfCauchy(*p), {"scalar": [1.5], "batched": [S3]}),
     "HalfNormal": (lambda L, p: D(L).HalfNormal(*p), {"scalar": [1.5], "batched": [S3]}),
     "Independent": (lambda L, p: D(L).Independent(D(L).Normal(*p), 1),
                     {"batched": [[V3], S3]}),
     "InverseGamma": (lambda L, p: D(L).InverseGamma(*p),
-                     {"scalar": [3.0, 1.5], "batched": [[2.5, 3.0, 4.0], S3]}),
+                     {"scalar": [3.0, 1.5], "batched": [[2.5, 3.0, 4.0], S3],
+                      "heavy_tails": [[0.5, 1.0, 2.0], S3]}),
     "Kumaraswamy": (lambda L, p: D(L).Kumaraswamy(*p),
                     {"scalar": [2.0, 1.5], "batched": [[0.5, 1.0, 3.0], S3]}),
     "LKJCholesky": (lambda L, p: D(L).LKJCholesky(3, *p),
@@ -89,14 +95,17 @@ FAMILIES = {
     "OneHotCategoricalStraightThrough": (
         lambda L, p: D(L).OneHotCategoricalStraightThrough(probs=p[0]), {"vector": [[0.2, 0.3, 0.5]]}),
     "Pareto": (lambda L, p: D(L).Pareto(*p),
-               {"scalar": [1.0, 3.0], "batched": [[0.5, 1.0, 3.0], [2.5, 3.0, 4.0]]}),
-    "Poisson": (lambda L, p: D(L).Poisson(*p), {"scalar": [3.0], "batched": [[0.5, 4.0, 30.0]]}),
+               {"scalar": [1.0, 3.0], "batched": [[0.5, 1.0, 3.0], [2.5, 3.0, 4.0]],
+                "heavy_tails": [S3, [0.5, 1.0, 2.0]]}),
+    "Poisson": (lambda L, p: D(L).Poisson(*p),
+                {"scalar": [3.0], "batched": [[0.5, 4.0, 30.0]], "zero_rate": [[0.0, 1.0, 0.0]]}),
     "RelaxedBernoulli": (lambda L, p: D(L).RelaxedBernoulli(p[0], probs=p[1]),
                          {"scalar": [0.5, 0.3], "batched": [0.7, P3]}),
     "RelaxedOneHotCategorical": (lambda L, p: D(L).RelaxedOneHotCategorical(p[0], probs=p[1]),
                                  {"vector": [0.5, [0.2, 0.3, 0.5]]}),
     "StudentT": (lambda L, p: D(L).StudentT(*p),
-                 {"scalar": [3.0, 0.3, 1.5], "batched": [[2.5, 3.0, 4.0], V3, S3]}),
+                 {"scalar": [3.0, 0.3, 1.5], "batched": [[2.5, 3.0, 4.0], V3, S3],
+                  "heavy_tails": [[0.5, 1.0, 1.5], V3, S3]}),
     "Uniform": (lambda L, p: D(L).Uniform(*p), {"scalar": [0.3, 1.5], "bcast": [COL, S3]}),
     "VonMises": (lambda L, p: D(L).VonMises(*p), {"scalar": [0.3, 1.5], "batched": [V3, S3]}),
     "Weibull": (lambda L, p: D(L).Weibull(*p),
@@ -108,6 +117,9 @@ FAMILIES = {
         {"batched": [V3, S3]}),
 }
 CASES = [(f, k) for f, (_, kinds) in FAMILIES.items() for k in kinds]
+# every case in float64; each family's first case in float32 too
+DTYPED = [(f, k, "float64") for f, k in CASES] + \
+    [(f, next(iter(kinds)), "float32") for f, (_, kinds) in FAMILIES.items()]
 
 
 def _leaves(L, params, dtype, grad=False):
@@ -190,8 +202,7 @@ def _value(family, kind, dtype):
         else L.tensor(v)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("family,kind", CASES)
+@pytest.mark.parametrize("family,kind,dtype", DTYPED)
 def test_distribution_like_torch(family, kind, dtype):
     """Shapes, reprs, support and flags; sample / rsample / sample_n from the same seed;
     log_prob, cdf, icdf, entropy, moments and enumerate_support; expand; the gradients of
