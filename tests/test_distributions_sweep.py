@@ -354,3 +354,47 @@ def test_transform_like_torch(name):
                                make(L) == T(L).ExpTransform()),
         "cache": lambda L: (lambda t, v: t.inv(t(v)) is v)(make(L).with_cache(1), xv(L)),
     }, ulps=256)
+
+
+_PD = _SQ @ _SQ.transpose(0, 2, 1) + np.eye(3)
+_CHOL = np.linalg.cholesky(_PD)
+CHECKED = [np.array([-1.0, 0.0, 0.5, 1.0, 2.0, np.nan, np.inf]),
+           np.array([[0.2, 0.8], [0.5, 0.6], [1.0, 0.0]]), _PD, -_PD, _SQ, _CHOL,
+           _CHOL / np.linalg.norm(_CHOL, axis=-1, keepdims=True),
+           np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 3.0]]), np.array(3.0)]
+
+
+def C(L):
+    return L.distributions.constraints
+
+
+CONSTRAINTS = {
+    **{n: (lambda n: lambda L: getattr(C(L), n))(n) for n in [
+        "real", "positive", "nonnegative", "unit_interval", "boolean", "nonnegative_integer",
+        "positive_integer", "simplex", "one_hot", "real_vector", "lower_cholesky",
+        "lower_triangular", "positive_definite", "positive_semidefinite", "symmetric", "square",
+        "corr_cholesky"]},
+    "interval": lambda L: C(L).interval(0.0, 1.0),
+    "interval_of_tensors": lambda L: C(L).interval(L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "half_open_interval": lambda L: C(L).half_open_interval(0.0, 1.0),
+    "greater_than_eq": lambda L: C(L).greater_than_eq(0.5),
+    "less_than": lambda L: C(L).less_than(0.5),
+    "integer_interval": lambda L: C(L).integer_interval(0, 2),
+    "multinomial": lambda L: C(L).multinomial(3),
+    "independent": lambda L: C(L).independent(C(L).real, 2),
+    "cat": lambda L: C(L).cat([C(L).positive, C(L).real], -1, [1, 1]),
+    "stack": lambda L: C(L).stack([C(L).positive, C(L).real], -1),
+}
+
+
+@pytest.mark.parametrize("name", list(CONSTRAINTS))
+def test_constraint_like_torch(name):
+    """repr, event_dim, is_discrete, check() on values of many shapes (torch's result or its
+    error: cat / stack refuse a dim the value lacks), biject_to / transform_to."""
+    c = CONSTRAINTS[name]
+    checks = {"meta": lambda L: (repr(c(L)), c(L).event_dim, c(L).is_discrete),
+              "biject_to": lambda L: repr(L.distributions.biject_to(c(L))),
+              "transform_to": lambda L: repr(L.distributions.transform_to(c(L)))}
+    for i, v in enumerate(CHECKED):
+        checks[f"check {i}"] = lambda L, v=v: c(L).check(L.tensor(v))
+    _compare(checks, ulps=0)
