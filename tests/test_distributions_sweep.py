@@ -164,7 +164,7 @@ def _diff(t, e, ulps):
             return f"torch {t!r:.200} ember {e!r:.200}"
         return next((d for d in map(_diff, t.values(), e.values(), [ulps] * len(t)) if d), None)
     if isinstance(t, (tuple, list)) and not isinstance(t, torch.Size):
-        if type(e) is not type(t) or len(t) != len(e):
+        if type(e).__name__ != type(t).__name__ or len(t) != len(e):
             return f"torch {t!r:.200} ember {e!r:.200}"
         return next((d for d in map(_diff, t, e, [ulps] * len(t)) if d), None)
     if isinstance(t, torch.dtype):

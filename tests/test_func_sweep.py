@@ -166,6 +166,30 @@ CASES = {
     "hessian_has_aux": lambda L, F: F.hessian(lambda a: ((a ** 3).sum(), a), has_aux=True)(
         _x(L, 2)),
     "vmap_of_hessian": lambda L, F: F.vmap(F.hessian(lambda a: (a ** 3).sum()))(_x(L, 3, 2)),
+    "jacrev_of_empty_input": lambda L, F: F.jacrev(lambda a: a * 2)(_x(L, 0)),
+    "jacrev_empty_output": lambda L, F: F.jacrev(lambda a, b: (a * 2, b.sum()), argnums=(0, 1))(
+        _x(L, 0), _x(L, 2)),
+    "jacfwd_empty_input": lambda L, F: F.jacfwd(lambda a, b: (a.sum() * b, b.sum()),
+                                                argnums=(0, 1))(_x(L, 0), _x(L, 2)),
+    "hessian_of_empty_input": lambda L, F: F.hessian(lambda a: (a * 2).sum())(_x(L, 0)),
+    "jacrev_argnums_negative": lambda L, F: F.jacrev(lambda a, b: a * b, argnums=(0, -1))(
+        _x(L, 3), _x(L, 3, seed=1)),
+    "vmap_namedtuple_output": lambda L, F: F.vmap(lambda a: a.max(0))(_x(L, 3, 2)),
+    "vmap_backward_through": lambda L, F: (lambda x: (
+        F.vmap(lambda a: (a.sin() * a).sum())(x).sum().backward(), x.grad)[1])(
+        _x(L, 3, 2).requires_grad_()),
+    "vmap_dict_output_order": lambda L, F: F.vmap(lambda a: {"b": a, "a": a * 2})(_x(L, 3, 2)),
+    "vmap_out_dims_negative": lambda L, F: F.vmap(lambda a: (a, a.sum()), out_dims=(-1, -1))(
+        _x(L, 3, 2)),
+    "vmap_out_dim_too_big": lambda L, F: F.vmap(lambda a: a.sum(), out_dims=1)(_x(L, 3, 2)),
+    "grad_of_one_element_output": lambda L, F: F.grad(lambda a: a.sum().reshape(1))(_x(L, 2)),
+    "grad_of_integer_output": lambda L, F: F.grad(lambda a: a.sum().long())(_x(L, 2)),
+    "jvp_strict_constant_output": lambda L, F: F.jvp(lambda a: L.ones(2, dtype=L.float64),
+                                                     (_x(L, 2),), (_x(L, 2),), strict=True),
+    "functional_call_list_of_dicts": lambda L, F: F.functional_call(
+        _linear(L), [{"weight": _x(L, 2, 3)}, {"bias": _x(L, 2)}], _x(L, 1, 3)),
+    "functional_call_non_dict_in_tuple": lambda L, F: F.functional_call(
+        _linear(L), ({"weight": _x(L, 2, 3)}, 3), _x(L, 1, 3)),
 }
 
 

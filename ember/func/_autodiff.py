@@ -270,8 +270,10 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
         rows = [tree_flatten(vjp_fn(tree_unflatten(direction, out_spec)))[0]
                 for direction in _basis(flat_out)]
         numels = [o.numel() for o in flat_out]
-        per_in = [stack([row[i] for row in rows]).split(numels) for i in range(len(flat_in))]
-        blocks = [[per_in[i][j].reshape((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]
+        per_in = [stack([row[i] for row in rows]).split(numels) if rows else None
+                  for i in range(len(flat_in))]
+        blocks = [[per_in[i][j].reshape((*o.shape, *x.shape)) if rows else   # no outputs:
+                   x.new_zeros((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]  # empty
                   for j, o in enumerate(flat_out)]
         jac = _assemble(blocks, argnums, in_spec, out_spec)
         return (jac, aux) if has_aux else jac
@@ -393,9 +395,10 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         _error_if_complex("jacfwd", flat_out, is_input=False)
         cols = [jvp_fn(direction) for direction in _basis(flat_in)]
         numels = [x.numel() for x in flat_in]
-        per_out = [stack([col[j] for col in cols], -1).split(numels, -1)
+        per_out = [stack([col[j] for col in cols], -1).split(numels, -1) if cols else None
                    for j in range(len(flat_out))]
-        blocks = [[per_out[j][i].reshape((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]
+        blocks = [[per_out[j][i].reshape((*o.shape, *x.shape)) if cols else   # no inputs:
+                   o.new_zeros((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]  # empty
                   for j, o in enumerate(flat_out)]
         jac = _assemble(blocks, argnums, in_spec, out_spec)
         return (jac, aux) if has_aux else jac
