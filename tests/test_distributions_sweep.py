@@ -93,7 +93,8 @@ FAMILIES = {
     "OneHotCategorical": (lambda L, p: D(L).OneHotCategorical(probs=p[0]),
                           {"vector": [[0.2, 0.3, 0.5]]}),
     "OneHotCategoricalStraightThrough": (
-        lambda L, p: D(L).OneHotCategoricalStraightThrough(probs=p[0]), {"vector": [[0.2, 0.3, 0.5]]}),
+        lambda L, p: D(L).OneHotCategoricalStraightThrough(probs=p[0]),
+        {"vector": [[0.2, 0.3, 0.5]]}),
     "Pareto": (lambda L, p: D(L).Pareto(*p),
                {"scalar": [1.0, 3.0], "batched": [[0.5, 1.0, 3.0], [2.5, 3.0, 4.0]],
                 "heavy_tails": [S3, [0.5, 1.0, 2.0]]}),
@@ -398,3 +399,105 @@ def test_constraint_like_torch(name):
     for i, v in enumerate(CHECKED):
         checks[f"check {i}"] = lambda L, v=v: c(L).check(L.tensor(v))
     _compare(checks, ulps=0)
+
+
+
+# constructor and method edge cases: torch's result or its exception (sampling from seed 0)
+EDGES = {
+    "indep_too_many": lambda L: D(L).Independent(D(L).Normal(L.tensor([0., 1.]), 1.0), 2),
+    "indep_zero": lambda L: repr(D(L).Independent(D(L).Normal(L.tensor([0., 1.]), 1.0), 0)),
+    "indep_nested": lambda L: (
+        D(L).Independent(D(L).Independent(D(L).Normal(L.zeros(2, 3, dtype=L.float64), 1.0), 1),
+            1).log_prob(L.ones(2, 3, dtype=L.float64))),
+    "indep_support": lambda L: repr(D(L).Independent(D(L).Normal(L.zeros(2, 3), 1.0), 1).support),
+    "indep_enum": lambda L: (
+        D(L).Independent(D(L).Bernoulli(L.ones(2, 3) * 0.5), 1).enumerate_support()),
+    "lkj_dim1": lambda L: D(L).LKJCholesky(1, 0.5),
+    "lkj_bad_conc": lambda L: D(L).LKJCholesky(3, -1.0),
+    "lkj_method": lambda L: D(L).LKJCholesky(3, 0.5, sample_method="bad"),
+    "wishart_bad_df": lambda L: D(L).Wishart(1.0, L.eye(3)),
+    "wishart_none": lambda L: D(L).Wishart(4.0),
+    "wishart_two": lambda L: D(L).Wishart(4.0, L.eye(3), precision_matrix=L.eye(3)),
+    "wishart_nonsq": lambda L: D(L).Wishart(4.0, L.ones(2, 3)),
+    "mvn_two": lambda L: D(L).MultivariateNormal(L.zeros(2), L.eye(2), scale_tril=L.eye(2)),
+    "mvn_1d_cov": lambda L: D(L).MultivariateNormal(L.zeros(2), L.ones(2)),
+    "mvn_scalar_loc": lambda L: D(L).MultivariateNormal(L.tensor(0.0), L.eye(2)),
+    "mvn_bcast": lambda L: (
+        D(L).MultivariateNormal(L.zeros(4, 1, 2), L.eye(2).expand(3, 2, 2)).batch_shape),
+    "lowrank_bad": lambda L: D(L).LowRankMultivariateNormal(L.zeros(3), L.ones(2, 1), L.ones(3)),
+    "lowrank_bad_diag": lambda L: (
+        D(L).LowRankMultivariateNormal(L.zeros(3), L.ones(3, 1), L.ones(2))),
+    "lowrank_scalar_loc": lambda L: (
+        D(L).LowRankMultivariateNormal(L.tensor(0.), L.ones(3, 1), L.ones(3))),
+    "multinomial_tensor_count": lambda L: D(L).Multinomial(L.tensor(3), L.ones(3)),
+    "multinomial_default_count_sample": lambda L: D(L).Multinomial(probs=L.ones(3)).sample((4,)),
+    "multinomial_lp_default": lambda L: (
+        D(L).Multinomial(probs=L.ones(3)).log_prob(L.tensor([1., 0., 0.]))),
+    "multinomial_entropy": lambda L: D(L).Multinomial(3, probs=L.tensor([0.2, 0.3, 0.5])).entropy(),
+    "categorical_both": lambda L: D(L).Categorical(probs=L.ones(3), logits=L.ones(3)),
+    "categorical_none": lambda L: D(L).Categorical(),
+    "categorical_0d": lambda L: D(L).Categorical(L.tensor(1.0)),
+    "bernoulli_int": lambda L: repr(D(L).Bernoulli(L.tensor([0, 1]))),
+    "bernoulli_pyint": lambda L: repr(D(L).Bernoulli(1)),
+    "normal_int_tensor": lambda L: repr(D(L).Normal(L.tensor([0, 1]), 1.0)),
+    "normal_int_tensor2": lambda L: (
+        D(L).Normal(L.tensor([0, 1]), L.tensor([1, 2])).log_prob(L.tensor(0.5))),
+    "normal_half": lambda L: (
+        D(L).Normal(L.zeros(2, dtype=L.float16), 1.0).log_prob(L.zeros(2, dtype=L.float16))),
+    "normal_bf16_sample": lambda L: D(L).Normal(L.zeros(2, dtype=L.bfloat16), 1.0).sample().dtype,
+    "uniform_bad": lambda L: D(L).Uniform(1.0, 0.0),
+    "uniform_eq": lambda L: D(L).Uniform(1.0, 1.0),
+    "mixture_bad_mix": lambda L: (
+        D(L).MixtureSameFamily(D(L).Categorical(L.ones(2, 3)), D(L).Normal(L.zeros(3, 3), 1.0))),
+    "mixture_not_dist": lambda L: D(L).MixtureSameFamily(L.ones(2), D(L).Normal(L.zeros(2), 1.0)),
+    "mixture_not_dist2": lambda L: D(L).MixtureSameFamily(D(L).Categorical(L.ones(2)), 3),
+    "mixture_sample_shape": lambda L: (
+        D(L).MixtureSameFamily(D(L).Categorical(L.ones(2)), D(L).Normal(L.zeros(2),
+            1.0)).sample((3,)).shape),
+    "transformed_bad_event": lambda L: (
+        D(L).TransformedDistribution(D(L).Normal(L.zeros(3), 1.0),
+            D(L).transforms.StickBreakingTransform()).event_shape),
+    "transformed_compose_shapes": lambda L: (
+        (lambda d: (d.batch_shape,
+            d.event_shape))(D(L).TransformedDistribution(D(L).Normal(L.zeros(2, 3), 1.0),
+            [D(L).transforms.ReshapeTransform((3,), (3, 1)), D(L).transforms.ExpTransform()]))),
+    "transformed_rsample_shape": lambda L: (
+        D(L).TransformedDistribution(D(L).Normal(L.zeros(2, 3), 1.0),
+            [D(L).transforms.ReshapeTransform((3,), (3, 1))]).rsample((4,)).shape),
+    "transformed_nonbij_cdf": lambda L: (
+        D(L).TransformedDistribution(D(L).Normal(0.0, 1.0),
+            D(L).transforms.AbsTransform()).cdf(L.tensor(0.5))),
+    "transformed_neg_affine_cdf": lambda L: (
+        D(L).TransformedDistribution(D(L).Normal(0.0, 1.0), D(L).transforms.AffineTransform(0.0,
+            -2.0)).cdf(L.tensor(0.5))),
+    "transformed_neg_affine_icdf": lambda L: (
+        D(L).TransformedDistribution(D(L).Normal(0.0, 1.0), D(L).transforms.AffineTransform(0.0,
+            -2.0)).icdf(L.tensor(0.3))),
+    "binomial_total_count_float": lambda L: (
+        repr(D(L).Binomial(2.5, L.tensor(0.5), validate_args=False).sample())),
+    "binomial_no_probs": lambda L: D(L).Binomial(3),
+    "nb_no_probs": lambda L: D(L).NegativeBinomial(3.0),
+    "geometric_both": lambda L: D(L).Geometric(probs=L.tensor(0.5), logits=L.tensor(0.0)),
+    "relaxed_no_probs": lambda L: D(L).RelaxedBernoulli(L.tensor(0.5)),
+    "vonmises_sample_f32": lambda L: (
+        D(L).VonMises(L.tensor([0.0, 1.0]), L.tensor([0.01, 100.0])).sample((3,))),
+    "vonmises_large_conc": lambda L: (
+        D(L).VonMises(L.tensor([0.0], dtype=L.float64), L.tensor([1e4],
+            dtype=L.float64)).sample((3,))),
+    "poisson_large": lambda L: D(L).Poisson(L.tensor([1e3, 1e6])).sample((3,)),
+    "binomial_large": lambda L: (
+        D(L).Binomial(L.tensor([1e3, 1e6]), L.tensor([0.5, 0.99])).sample((3,))),
+    "gamma_tiny": lambda L: D(L).Gamma(L.tensor([1e-3, 1e-6]), 1.0).sample((3,)),
+    "dirichlet_tiny": lambda L: D(L).Dirichlet(L.tensor([1e-3, 1e-3, 1.0])).sample((2,)),
+    "beta_tiny": lambda L: D(L).Beta(L.tensor([1e-3, 5.0]), L.tensor([1e-3, 1e-3])).sample((2,)),
+    "categorical_many": lambda L: D(L).Categorical(logits=L.arange(1000.0) / 100).sample((5,)),
+    "multinomial_big": lambda L: D(L).Multinomial(100, logits=L.arange(10.0)).sample((2,)),
+    "onehot_sample": lambda L: D(L).OneHotCategorical(logits=L.arange(5.0)).sample((2,)),
+    "student_big_df": lambda L: D(L).StudentT(L.tensor([1e6, 0.1])).sample((2,)),
+    "lkj_onion": lambda L: D(L).LKJCholesky(4, 2.0, sample_method="onion").sample((2,)),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGES))
+def test_edge_case_like_torch(name):
+    _compare({name: (EDGES[name], 0)}, ulps=64)

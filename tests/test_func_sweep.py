@@ -4,7 +4,6 @@ structure, dtype, requires_grad, and the exception's class and message): functio
 out_dims, chunk_size, randomness, empty batches, forward-mode primal / tangent checks, and the
 messages of test_func's misuse cases."""
 import pytest
-import torch
 
 from test_distributions_sweep import _compare
 from test_func import ERRORS, _x
