@@ -495,6 +495,8 @@ EDGES = {
     "onehot_sample": lambda L: D(L).OneHotCategorical(logits=L.arange(5.0)).sample((2,)),
     "student_big_df": lambda L: D(L).StudentT(L.tensor([1e6, 0.1])).sample((2,)),
     "lkj_onion": lambda L: D(L).LKJCholesky(4, 2.0, sample_method="onion").sample((2,)),
+    "register_kl_of_any_class": lambda L: callable(D(L).register_kl(int, D(L).Normal)),
+    "register_kl_of_a_non_class": lambda L: D(L).register_kl(D(L).Normal, "Normal"),
 }
 
 

@@ -40,11 +40,11 @@ _KL_MEMOIZE = {}
 def register_kl(type_p, type_q):
     """Decorator: `fn(p, q)` computes KL(p || q) for p of type_p and q of type_q (and their
     subclasses, unless a more specific pair is registered)."""
-    for t in (type_p, type_q):
-        if not (isinstance(t, type) and issubclass(t, Distribution)):
-            raise TypeError(f"Expected type_p to be a Distribution subclass but got {t}"
-                            if t is type_p else
-                            f"Expected type_q to be a Distribution subclass but got {t}")
+    # torch's checks, as it writes them: `not isinstance(t, type) and issubclass(...)` accepts
+    # any class, and issubclass raises its own TypeError for anything else
+    for name, t in (("type_p", type_p), ("type_q", type_q)):
+        if not isinstance(t, type) and issubclass(t, Distribution):
+            raise TypeError(f"Expected {name} to be a Distribution subclass but got {t}")
 
     def decorator(fun):
         _KL_REGISTRY[type_p, type_q] = fun
