@@ -211,12 +211,35 @@ LOOPING = {
     "data_dependent_control_flow": lambda L: L.func.vmap(lambda a: a if a.sum() > 0 else -a)(
         _x(L, 3, 2)),
     "boolean_mask": lambda L: L.func.vmap(lambda a: a[a > 0])(_x(L, 3, 2)),
+    "same_randomness_of_a_mapped_input": lambda L: L.func.vmap(
+        lambda mu: L.normal(mu, 1.0), randomness="same")(_x(L, 3, 2)),
+    "different_randomness_in_place_on_an_unmapped_tensor": lambda L: L.func.vmap(
+        lambda a: a + L.empty(2, dtype=L.float64).normal_(), randomness="different")(
+        _x(L, 3, 2)),
 }
 
 
 @pytest.mark.xfail(strict=True, reason="ember's vmap calls the function per sample: torch's "
                    "refusals of in-place writes into unmapped tensors (ember writes once per "
-                   "sample), .item(), data-dependent control flow and boolean masks are not seen")
+                   "sample), .item(), data-dependent control flow, boolean masks and the "
+                   "randomness modes' refusals of batched / unbatched random ops are not seen")
 @pytest.mark.parametrize("name", list(LOOPING))
 def test_vmap_refusals_like_torch(name):
     _compare({name: LOOPING[name]}, ulps=0)
+
+
+@pytest.mark.xfail(strict=True, reason="torch 2.13's jacfwd (and so hessian) ignores a negative "
+                   "argnums (its _replace_args compares i == argnums), returning a zero Jacobian; "
+                   "ember differentiates the argument")
+@pytest.mark.parametrize("api", ["jacfwd", "hessian"])
+def test_negative_argnums_forward_mode_like_torch(api):
+    _compare({api: lambda L: getattr(L.func, api)(lambda a, b: (a * b ** 3).sum(), argnums=-1)(
+        _x(L, 3), _x(L, 3, seed=1))}, ulps=64)
+
+
+@pytest.mark.xfail(strict=True, reason="torch refuses Tensor.requires_grad_() (even False) inside "
+                   "any torch.func transform; ember's transforms allow it")
+@pytest.mark.parametrize("api", ["vmap", "grad"])
+def test_requires_grad_inside_a_transform_like_torch(api):
+    _compare({api: lambda L: getattr(L.func, api)(
+        lambda a: (a * L.ones(3, dtype=L.float64).requires_grad_()).sum())(_x(L, 3))}, ulps=0)
