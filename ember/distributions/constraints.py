@@ -284,6 +284,7 @@ class _Cat(Constraint):
     event_dim = property(lambda self: max(c.event_dim for c in self.cseq))
 
     def check(self, value):
+        _check_dim(self.dim, value)
         checks, start = [], 0
         for c, n in zip(self.cseq, self.lengths):
             checks.append(c.check(value.narrow(self.dim, start, n)))
@@ -305,8 +306,15 @@ class _Stack(Constraint):
         return dim + 1 if self.dim + dim < 0 else dim
 
     def check(self, value):
-        return _ember().stack([c.check(value.select(self.dim, i))
-                               for i, c in enumerate(self.cseq)], self.dim)
+        _check_dim(self.dim, value)
+        return _ember().stack([c.check(value.select(self.dim, i)) for i, c in
+                               zip(range(value.size(self.dim)), self.cseq)], self.dim)
+
+
+def _check_dim(dim, value):
+    """cat / stack constraints: torch's AssertionError for a dim the value does not have."""
+    if not -value.dim() <= dim < value.dim():
+        raise AssertionError(f"dim {dim} out of range for value with {value.dim()} dimensions")
 
 
 dependent = _Dependent()

@@ -9,6 +9,13 @@ from .utils import _size, lazy_property
 __all__ = ["Distribution"]
 
 
+def _torch_class(cls):
+    """str(cls) as torch prints it: <class 'torch.distributions.x.X'> for ember's own classes."""
+    module = cls.__module__
+    return f"<class '{'torch' + module[5:] if module.startswith('ember.') else module}." \
+           f"{cls.__qualname__}'>"
+
+
 class Distribution:
     """The base class. Subclasses set `arg_constraints` (parameter name -> Constraint) and
     `support`; validation (on by default, as in torch) checks them in `__init__` and in
@@ -91,7 +98,7 @@ class Distribution:
 
     @property
     def mode(self):
-        raise NotImplementedError(f"{self.__class__} does not implement mode")
+        raise NotImplementedError(f"{_torch_class(type(self))} does not implement mode")
 
     @property
     def variance(self):
@@ -107,6 +114,12 @@ class Distribution:
 
     def rsample(self, sample_shape=Size()):
         raise NotImplementedError
+
+    def sample_n(self, n):
+        """sample((n,)), with torch's FutureWarning."""
+        warnings.warn("`sample_n(n)` will be deprecated. Use `sample((n,))` instead.",
+                      FutureWarning, stacklevel=2)
+        return self.sample(Size((n,)))
 
     def log_prob(self, value):
         raise NotImplementedError

@@ -29,8 +29,9 @@ class Gumbel(TransformedDistribution):
         super().__init__(base, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = super().expand(batch_shape, _instance)
-        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
+        loc, scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)  # first, as
+        new = super().expand(batch_shape, _instance)                  # torch: its error
+        new.loc, new.scale = loc, scale
         return new
 
     def log_prob(self, value):

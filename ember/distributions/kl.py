@@ -40,11 +40,11 @@ _KL_MEMOIZE = {}
 def register_kl(type_p, type_q):
     """Decorator: `fn(p, q)` computes KL(p || q) for p of type_p and q of type_q (and their
     subclasses, unless a more specific pair is registered)."""
-    for t in (type_p, type_q):
-        if not (isinstance(t, type) and issubclass(t, Distribution)):
-            raise TypeError(f"Expected type_p to be a Distribution subclass but got {t}"
-                            if t is type_p else
-                            f"Expected type_q to be a Distribution subclass but got {t}")
+    # torch's checks, as it writes them: `not isinstance(t, type) and issubclass(...)` accepts
+    # any class, and issubclass raises its own TypeError for anything else
+    for name, t in (("type_p", type_p), ("type_q", type_q)):
+        if not isinstance(t, type) and issubclass(t, Distribution):
+            raise TypeError(f"Expected {name} to be a Distribution subclass but got {t}")
 
     def decorator(fun):
         _KL_REGISTRY[type_p, type_q] = fun
@@ -103,6 +103,13 @@ def _infinite_like(tensor):
     return _ember().full_like(tensor, math.inf)
 
 
+def _put(result, mask, value):
+    """torch's `result[mask] = value` on a fresh result: index_put, so a mask of another shape
+    raises torch's IndexError where masked_fill would broadcast it."""
+    result[mask] = value
+    return result
+
+
 def _x_log_x(tensor):
     return _ember().xlogy(tensor, tensor)      # 0 at 0
 
@@ -116,9 +123,9 @@ def _batch_trace_XXT(bmat):
 def _kl_bernoulli_bernoulli(p, q):
     sp = _ember().nn.functional.softplus
     t1 = p.probs * (sp(-q.logits) - sp(-p.logits))
-    t1 = t1.masked_fill(q.probs == 0, math.inf).masked_fill(p.probs == 0, 0)
+    t1 = _put(_put(t1, q.probs == 0, math.inf), p.probs == 0, 0)
     t2 = (1 - p.probs) * (sp(q.logits) - sp(p.logits))
-    t2 = t2.masked_fill(q.probs == 1, math.inf).masked_fill(p.probs == 1, 0)
+    t2 = _put(_put(t2, q.probs == 1, math.inf), p.probs == 1, 0)
     return t1 + t2
 
 
@@ -141,14 +148,14 @@ def _kl_binomial_binomial(p, q):
                                   "is not implemented")
     kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() -
                           (-q.probs).log1p())
-    return kl.masked_fill(p.total_count > q.total_count, math.inf)
+    return _put(kl, p.total_count > q.total_count, math.inf)
 
 
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p, q):
     t = p.probs * (p.logits - q.logits)
-    t = t.masked_fill((q.probs == 0).expand_as(t), math.inf)
-    t = t.masked_fill((p.probs == 0).expand_as(t), 0)
+    t = _put(t, (q.probs == 0).expand_as(t), math.inf)
+    t = _put(t, (p.probs == 0).expand_as(t), 0)
     return t.sum(-1)
 
 
@@ -280,7 +287,7 @@ def _kl_onehotcategorical_onehotcategorical(p, q):
 def _kl_pareto_pareto(p, q):
     scale_ratio, alpha_ratio = p.scale / q.scale, q.alpha / p.alpha
     result = q.alpha * scale_ratio.log() - alpha_ratio.log() + alpha_ratio - 1
-    return result.masked_fill(p.support.lower_bound < q.support.lower_bound, math.inf)
+    return _put(result, p.support.lower_bound < q.support.lower_bound, math.inf)
 
 
 @register_kl(Poisson, Poisson)
@@ -298,7 +305,7 @@ def _kl_transformed_transformed(p, q):
 @register_kl(Uniform, Uniform)
 def _kl_uniform_uniform(p, q):
     result = ((q.high - q.low) / (p.high - p.low)).log()
-    return result.masked_fill((q.low > p.low) | (q.high < p.high), math.inf)
+    return _put(result, (q.low > p.low) | (q.high < p.high), math.inf)
 
 
 @register_kl(ContinuousBernoulli, ContinuousBernoulli)
@@ -464,8 +471,8 @@ def _kl_beta_normal(p, q):
 @register_kl(Beta, Uniform)
 def _kl_beta_uniform(p, q):
     result = -p.entropy() + (q.high - q.low).log()
-    return result.masked_fill((q.low > p.support.lower_bound) |
-                              (q.high < p.support.upper_bound), math.inf)
+    return _put(result, (q.low > p.support.lower_bound) | (q.high < p.support.upper_bound),
+                math.inf)
 
 
 @register_kl(ContinuousBernoulli, Exponential)
@@ -547,7 +554,7 @@ def _kl_pareto_exponential(p, q):
     scale_rate_prod = p.scale * q.rate
     t1 = (p.alpha / scale_rate_prod).log()
     t3 = p.alpha * scale_rate_prod / (p.alpha - 1)
-    return (t1 - p.alpha.reciprocal() + t3 - 1).masked_fill(p.alpha <= 1, math.inf)
+    return _put(t1 - p.alpha.reciprocal() + t3 - 1, p.alpha <= 1, math.inf)
 
 
 @register_kl(Pareto, Gamma)
@@ -557,7 +564,7 @@ def _kl_pareto_gamma(p, q):
     t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
     t3 = (1 - q.concentration) * common_term
     t4 = q.rate * p.alpha * p.scale / (p.alpha - 1)
-    return (t1 + t2 + t3 + t4 - 1).masked_fill(p.alpha <= 1, math.inf)
+    return _put(t1 + t2 + t3 + t4 - 1, p.alpha <= 1, math.inf)
 
 
 @register_kl(Pareto, Normal)
@@ -568,7 +575,7 @@ def _kl_pareto_normal(p, q):
     t3 = p.alpha * common_term.pow(2) / (p.alpha - 2)
     t4 = (p.alpha * common_term - q.loc).pow(2)
     result = t1 - p.alpha.reciprocal() + (t3 + t4) / var_normal - 1
-    return result.masked_fill(p.alpha <= 2, math.inf)
+    return _put(result, p.alpha <= 2, math.inf)
 
 
 @register_kl(Uniform, Beta)
@@ -581,14 +588,14 @@ def _kl_uniform_beta(p, q):
                                    common_term) / common_term
     t4 = q.concentration1.lgamma() + q.concentration0.lgamma() - \
         (q.concentration1 + q.concentration0).lgamma()
-    return (t3 + t4 - t1 - t2).masked_fill((p.high > q.support.upper_bound) |
-                                           (p.low < q.support.lower_bound), math.inf)
+    return _put(t3 + t4 - t1 - t2,
+                (p.high > q.support.upper_bound) | (p.low < q.support.lower_bound), math.inf)
 
 
 @register_kl(Uniform, Exponential)
 def _kl_uniform_exponential(p, q):
     result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
-    return result.masked_fill(p.low < q.support.lower_bound, math.inf)
+    return _put(result, p.low < q.support.lower_bound, math.inf)
 
 
 @register_kl(Uniform, Gamma)
@@ -598,8 +605,7 @@ def _kl_uniform_gamma(p, q):
     t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / \
         common_term
     t4 = q.rate * (p.high + p.low) / 2
-    return (-common_term.log() + t2 + t3 + t4).masked_fill(p.low < q.support.lower_bound,
-                                                           math.inf)
+    return _put(-common_term.log() + t2 + t3 + t4, p.low < q.support.lower_bound, math.inf)
 
 
 @register_kl(Uniform, Gumbel)
@@ -625,4 +631,4 @@ def _kl_uniform_pareto(p, q):
     width = p.high - p.low
     t1 = (q.alpha * q.scale.pow(q.alpha) * width).log()
     t2 = (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
-    return (t2 * (q.alpha + 1) - t1).masked_fill(p.low < q.support.lower_bound, math.inf)
+    return _put(t2 * (q.alpha + 1) - t1, p.low < q.support.lower_bound, math.inf)

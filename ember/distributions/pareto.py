@@ -18,8 +18,9 @@ class Pareto(TransformedDistribution):
                          validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = super().expand(batch_shape, _instance)
-        new.scale, new.alpha = self.scale.expand(batch_shape), self.alpha.expand(batch_shape)
+        scale, alpha = self.scale.expand(batch_shape), self.alpha.expand(batch_shape)  # first,
+        new = super().expand(batch_shape, _instance)               # as torch: its error
+        new.scale, new.alpha = scale, alpha
         return new
 
     @property

@@ -23,9 +23,10 @@ class Weibull(TransformedDistribution):
                 AffineTransform(loc=0, scale=self.scale)]
 
     def expand(self, batch_shape, _instance=None):
+        scale, concentration = self.scale.expand(batch_shape), \
+            self.concentration.expand(batch_shape)     # first: torch's error for a bad shape
         new = super().expand(batch_shape, _instance)
-        new.scale = self.scale.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
+        new.scale, new.concentration = scale, concentration
         new.concentration_reciprocal = new.concentration.reciprocal()
         new.transforms = new._transforms()
         return new

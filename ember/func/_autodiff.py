@@ -18,8 +18,8 @@ from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..autograd.node import Leaf
 from ..ops.creation import ones_like, zeros, zeros_like
 from ..ops.shape import stack
-from ..utils._pytree import tree_flatten, tree_map, tree_unflatten
-from ._vmap import check_randomness
+from ..utils._pytree import tree_flatten, tree_map, tree_unflatten, treespec_pprint
+from ._vmap import check_randomness, randomness_guard
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian"]
 
@@ -211,7 +211,8 @@ def _vjp(func, args, argnums, has_aux):
         if cot_spec != out_spec:
             raise RuntimeError("Expected pytree structure of cotangents to be the same as "
                                "pytree structure of outputs to the function. cotangents: "
-                               f"{cot_spec}, primal output: {out_spec}")
+                               f"{treespec_pprint(cot_spec)}, primal output: "
+                               f"{treespec_pprint(out_spec)}")
         if create_graph is None:
             create_graph = is_grad_enabled()
         grads = level.grad(flat_out, flat_diff, flat_cot, retain_graph, create_graph)
@@ -269,8 +270,10 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
         rows = [tree_flatten(vjp_fn(tree_unflatten(direction, out_spec)))[0]
                 for direction in _basis(flat_out)]
         numels = [o.numel() for o in flat_out]
-        per_in = [stack([row[i] for row in rows]).split(numels) for i in range(len(flat_in))]
-        blocks = [[per_in[i][j].reshape((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]
+        per_in = [stack([row[i] for row in rows]).split(numels) if rows else None
+                  for i in range(len(flat_in))]
+        blocks = [[per_in[i][j].reshape((*o.shape, *x.shape)) if rows else   # no outputs:
+                   x.new_zeros((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]  # empty
                   for j, o in enumerate(flat_out)]
         jac = _assemble(blocks, argnums, in_spec, out_spec)
         return (jac, aux) if has_aux else jac
@@ -285,6 +288,8 @@ def _linearize(func, args, argnums, has_aux, strict=False):
     """Run func once; return (flat outputs, their spec, jvp_fn: flat tangents -> flat output
     tangents, aux). With dummy cotangents u, g = J^T u is linear in u, and the vjp of g with
     respect to u along a tangent t is J t."""
+    for p in tree_flatten(args if argnums is None else _primals(args, argnums))[0]:
+        _check_dual(p, "primal")
     level = _Level()
     with enable_grad(), _transform("jvp"):
         args, diff = _differentiable(level, args, argnums)
@@ -308,8 +313,17 @@ def _linearize(func, args, argnums, has_aux, strict=False):
     return level.unwrap(flat_out), out_spec, jvp_fn, level.unwrap(aux) if has_aux else None
 
 
+def _check_dual(t, what):
+    """forward AD's make_dual refuses a primal or tangent that is not floating or complex."""
+    if isinstance(t, Tensor) and not (t.is_floating_point() or t.is_complex()):
+        raise ValueError(f"Expected {what} to be floating point or complex, but got: {t.dtype}")
+
+
 def _check_tangents(flat_primals, flat_tangents):
+    """make_dual's checks, pair by pair, as jvp meets them."""
     for p, t in zip(flat_primals, flat_tangents):
+        _check_dual(p, "primal")
+        _check_dual(t, "tangent")
         if t.shape != p.shape:
             raise RuntimeError("Trying to set a forward gradient that has a different size than "
                                "that of the original Tensor, this is not supported. Tensor is "
@@ -357,28 +371,34 @@ def linearize(func, *primals):
         if tangents_spec != primals_spec:
             raise RuntimeError(f"Expected the tangents {tangents_spec} to have the same argspec "
                                f"as the primals {primals_spec}")
-        _check_tangents(flat_primals, flat_tangents)
+        for i, (p, t) in enumerate(zip(flat_primals, flat_tangents)):
+            for what in ("shape", "device", "dtype"):
+                if getattr(t, what) != getattr(p, what):
+                    raise RuntimeError(f"tangent:{i} with {what} {getattr(t, what)} in "
+                                       f"flattened pytree doesn't match the {what} "
+                                       f"{getattr(p, what)} of the corresponding primal.")
         return tree_unflatten(flat_jvp(flat_tangents), out_spec)
     return tree_unflatten(flat_out, out_spec), jvp_fn
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
-    """Jacobian of func w.r.t. args[argnums], one jvp per input element (func runs once, so
-    `randomness` is only validated)."""
+    """Jacobian of func w.r.t. args[argnums], one jvp per input element (func runs once: a
+    random op is an error under randomness="error", else drawn once for all columns)."""
 
     @functools.wraps(func)
     def wrapper(*args):
         check_randomness(randomness)
         _error_if_complex("jacfwd", args, is_input=True)
         flat_in, in_spec = tree_flatten(_primals(args, argnums))
-        with _transform("vmap"):        # torch's jacfwd vmaps its jvp over the basis
-            flat_out, out_spec, jvp_fn, aux = _linearize(func, args, argnums, has_aux)
+        with _transform("vmap"), randomness_guard(randomness):  # torch's jacfwd vmaps its
+            flat_out, out_spec, jvp_fn, aux = _linearize(func, args, argnums, has_aux)  # jvp
         _error_if_complex("jacfwd", flat_out, is_input=False)
         cols = [jvp_fn(direction) for direction in _basis(flat_in)]
         numels = [x.numel() for x in flat_in]
-        per_out = [stack([col[j] for col in cols], -1).split(numels, -1)
+        per_out = [stack([col[j] for col in cols], -1).split(numels, -1) if cols else None
                    for j in range(len(flat_out))]
-        blocks = [[per_out[j][i].reshape((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]
+        blocks = [[per_out[j][i].reshape((*o.shape, *x.shape)) if cols else   # no inputs:
+                   o.new_zeros((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]  # empty
                   for j, o in enumerate(flat_out)]
         jac = _assemble(blocks, argnums, in_spec, out_spec)
         return (jac, aux) if has_aux else jac

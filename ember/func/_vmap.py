@@ -4,8 +4,10 @@ ember has no batched tensors: vmap calls the function once per index of the mapp
 on slices of the mapped inputs, and stacks the outputs with ember.stack. Results equal torch's;
 the cost is one Python call per sample. Differences that follow from looping: an output with
 out_dim None is the first sample's (torch requires it not to depend on the mapped inputs),
-a mapped dimension of size 0 is an error, chunk_size is validated but changes nothing, and
-randomness="error" is detected after the fact, from the default generator's state."""
+over a mapped dimension of size 0 the function runs once on zero-filled samples (for the
+outputs' shapes), chunk_size is validated but changes nothing, and randomness="error" is
+detected after the fact, from the default generator's state."""
+import contextlib
 import functools
 
 from ..autograd.function import transform
@@ -18,6 +20,19 @@ def check_randomness(randomness):
     if randomness not in ("error", "different", "same"):
         raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
                            f"'same'. Got {randomness}")
+
+
+@contextlib.contextmanager
+def randomness_guard(randomness):
+    """torch's randomness="error": a random op inside is an error (seen after the fact, from
+    the default generator's state)."""
+    from ..ops.random import get_rng_state
+    state = get_rng_state() if randomness == "error" else None
+    yield
+    if state is not None and not get_rng_state().equal(state):
+        raise RuntimeError("vmap: called random operation while in randomness error mode. "
+                           "Please either use the 'same' or 'different' randomness flags on "
+                           "vmap or perform the randomness operation out of vmap")
 
 
 def _name(func):
@@ -66,9 +81,6 @@ def _batched_inputs(func, in_dims, args):
     if any(size != sizes[0] for size in sizes):
         raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
                          f"dimension, got sizes {sizes} for the mapped dimension")
-    if sizes[0] == 0:
-        raise ValueError("vmap: ember's vmap loops over the mapped dimension and cannot map over "
-                         "a dimension of size 0")
     return sizes[0], flat_dims, flat_args, spec
 
 
@@ -80,7 +92,7 @@ def _check_out_dims(func, out_dims):
                              "the outputs the vmapped dimension should appear.")
 
 
-def _stack_outputs(func, outputs, out_dims):
+def _stack_outputs(func, outputs, out_dims, size):
     from .._tensor import Tensor
     from ..ops.shape import stack
     name = _name(func)
@@ -100,7 +112,8 @@ def _stack_outputs(func, outputs, out_dims):
             raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "
                              f"{type(first)}. Did you mean to set out_dims= to None for output?")
         else:
-            flat.append(stack(column, dim))
+            out = stack(column, dim)
+            flat.append(out if size else out.narrow(dim, 0, 0))
     return tree_unflatten(flat, spec)
 
 
@@ -116,18 +129,16 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     def wrapped(*args, **kwargs):
         _check_out_dims(func, out_dims)
         size, flat_dims, flat_args, spec = _batched_inputs(func, in_dims, args)
-        state = None if randomness == "different" else get_rng_state()
+        state = get_rng_state() if randomness == "same" else None
         outputs = []
-        for i in range(size):
-            if randomness == "same":
-                set_rng_state(state)
-            sample = [arg if dim is None else arg.select(dim, i)
-                      for arg, dim in zip(flat_args, flat_dims)]
-            with transform("vmap"):
-                outputs.append(func(*tree_unflatten(sample, spec), **kwargs))
-        if randomness == "error" and not get_rng_state().equal(state):
-            raise RuntimeError("vmap: called random operation while in randomness error mode. "
-                               "Please either use the 'same' or 'different' randomness flags on "
-                               "vmap or perform the randomness operation out of vmap")
-        return _stack_outputs(func, outputs, out_dims)
+        with randomness_guard(randomness):
+            for i in range(max(size, 1)):
+                if state is not None:
+                    set_rng_state(state)
+                sample = [arg if dim is None else arg.select(dim, i) if size else
+                          arg.new_zeros(arg.shape[:dim] + arg.shape[dim + 1:])
+                          for arg, dim in zip(flat_args, flat_dims)]
+                with transform("vmap"):
+                    outputs.append(func(*tree_unflatten(sample, spec), **kwargs))
+        return _stack_outputs(func, outputs, out_dims, size)
     return wrapped

@@ -7,54 +7,88 @@ from ..._tensor import Tensor
 __all__ = ["functional_call"]
 
 
-def _tied_names(module):
-    """name -> every name that refers to the same tensor (tied weights)."""
+_MISSING = object()
+
+
+def _untie(module, values):
+    """values with every tied name given a value (torch's _untie_named_tensors_map): a
+    ValueError where the names of one tied tensor are given different values."""
+    named = dict(module.named_parameters(remove_duplicate=False))
+    named.update(module.named_buffers(remove_duplicate=False))
     by_id = {}
-    for name, t in list(module.named_parameters(remove_duplicate=False)) + \
-            list(module.named_buffers(remove_duplicate=False)):
-        by_id.setdefault(id(t), []).append(name)
-    return {n: names for names in by_id.values() for n in names}
+    for name, t in named.items():
+        by_id.setdefault(id(t), set()).add(name)
+    tied = {n: names for names in by_id.values() if len(names) > 1 for n in names}
+    given = [n for n in values if n in tied]
+    for name in given:
+        names = tied[name]
+        if len(names.intersection(given)) > 1 and \
+                len({id(values[n]) for n in names if n in values}) != 1:
+            raise ValueError(f"functional_call got multiple values for keys {sorted(names)}, "
+                             "which are tied. Consider using tie_weights=False")
+    untied = dict(values)
+    for name in given:
+        for other in tied[name]:
+            untied[other] = values[name]
+    return untied
 
 
-def _slot(module, name):
+def _swap(module, name, value):
+    """torch's NamedMemberAccessor.swap_tensor (allow_missing): put value (a Tensor, None or
+    _MISSING to remove) at the dotted name; returns what was there (_MISSING if nothing)."""
+    if value is not _MISSING and value is not None and not isinstance(value, Tensor):
+        raise TypeError(f"{value} is not an instance of torch.Tensor")
     prefix, _, attr = name.rpartition(".")
-    owner = module.get_submodule(prefix)
-    if attr in owner._parameters:
-        return owner._parameters, attr
-    if attr in owner._buffers:
-        return owner._buffers, attr
-    raise AttributeError(f"{owner._get_name()} has no parameter or buffer `{attr}`")
+    owner = module
+    for part in prefix.split(".") if prefix else ():
+        try:
+            owner = getattr(owner, part)
+        except AttributeError:
+            raise AttributeError(f"{owner._get_name()} has no attribute `{part}`") from None
+    for registry in (owner._parameters, owner._buffers):
+        if attr in registry:
+            old = registry[attr]
+            if value is _MISSING:
+                del registry[attr]
+            else:
+                registry[attr] = value   # the registry also updates the attribute mirror
+            return old
+    old = getattr(owner, attr, _MISSING)
+    if old is not _MISSING and old is not None and not isinstance(old, Tensor):
+        raise TypeError(f"attribute `{attr}`: {old} is not an instance of torch.Tensor")
+    if value is not _MISSING:
+        setattr(owner, attr, value)
+    elif hasattr(owner, attr):
+        delattr(owner, attr)
+    return old
 
 
 @contextlib.contextmanager
 def _reparametrize(module, values, tie_weights, strict):
-    known = _tied_names(module)
+    """torch's _reparametrize_module: tied names filled in, strict keys checked, the tensors
+    swapped in (names the module lacks become plain attributes) and swapped back after; the
+    caller's dict then holds what the module left at each of its names."""
+    untied = _untie(module, values) if tie_weights else values
     if strict:
-        missing = [k for k in known if k not in values]
-        unexpected = [k for k in values if k not in known]
-        if missing or unexpected:
-            msgs = []
-            if unexpected:
-                msgs.append(f"Unexpected key(s): {', '.join(map(repr, sorted(unexpected)))}.")
-            if missing:
-                msgs.append(f"Missing key(s): {', '.join(map(repr, sorted(missing)))}.")
+        valid = {n for n, _ in module.named_parameters(remove_duplicate=False)}
+        valid.update(n for n, _ in module.named_buffers(remove_duplicate=False))
+        missing, unexpected = sorted(valid - set(untied)), sorted(set(untied) - valid)
+        msgs = []
+        if unexpected:
+            msgs.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}.")
+        if missing:
+            msgs.append(f"Missing key(s): {', '.join(map(repr, missing))}.")
+        if msgs:
             raise RuntimeError(f"Error(s) in reparametrizing for {module._get_name()}:\n\t"
                                + "\n\t".join(msgs))
-    todo = dict(values)
-    if tie_weights:
-        for name, value in values.items():
-            for other in known.get(name, ()):
-                todo.setdefault(other, value)
-    saved = []
+    saved = {}
     try:
-        for name, value in todo.items():
-            registry, attr = _slot(module, name)
-            saved.append((registry, attr, registry[attr]))
-            registry[attr] = value       # the registry also updates the attribute mirror
+        for name, value in untied.items():
+            saved[name] = _swap(module, name, value)
         yield
     finally:
-        for registry, attr, old in reversed(saved):
-            registry[attr] = old
+        now = {name: _swap(module, name, old) for name, old in reversed(saved.items())}
+        values.update({k: now[k] for k in values if k in now})
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
@@ -92,9 +126,6 @@ def func_functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=N
         args = ()
     elif not isinstance(args, tuple):
         args = (args,)
-    for k, v in values.items():
-        if not isinstance(v, Tensor):
-            raise TypeError(f"expected a Tensor for '{k}', got {type(v).__name__}")
     with _reparametrize(module, values, tie_weights, strict):
         return module(*args, **(kwargs or {}))
 
