@@ -116,7 +116,8 @@ def ureduce(ufunc, a, axis=None, keepdims=False):
     """a.sum() (ufunc "add"), a.prod() ("multiply"), a.max() ("maximum") or a.min() ("minimum"),
     as the ufunc's reduce for a NumPy array: ndarray's methods are Python wrappers in
     numpy._core._methods, the module NumPy's floating-point warnings (inf - inf, overflow, a
-    bfloat16 NaN compared) would come from, past ember's filter; torch warns nothing. Other arrays (CuPy's, sparse, quantized) keep their own methods."""
+    bfloat16 NaN compared) would come from, past ember's filter; torch warns nothing. Other
+    arrays (CuPy's, sparse, quantized) keep their own methods."""
     if type(a) is np.ndarray:
         return getattr(np, ufunc).reduce(a, axis=axis, keepdims=keepdims)
     return getattr(a, _REDUCE_METHODS[ufunc])(axis=axis, keepdims=keepdims)
