@@ -211,8 +211,16 @@ OF_NP[np.dtype(np.longlong).num] = int64
 OF_NP[np.dtype(np.intc).num] = int32
 OF_NP.update({d.descr.num: d for d in QUANTIZED})
 # the _FewKernels dtypes by NumPy type number: functions outside the op registry look a dtype
-# up here before asking ops/_few_kernels.refuse for torch's refusal
+# up here before asking ops/_few_kernels.refuse for torch's refusal (refuse_few)
 FEW_KERNELS = frozenset(n for n, d in OF_NP.items() if isinstance(d, _FewKernels))
+
+
+def refuse_few(name, dt):
+    """torch's refusal of function `name` (ops/_few_kernels.FUNCTIONS) for NumPy dtype `dt`
+    where it is a float8 or uint16/32/64 torch has no kernel for; one set lookup otherwise."""
+    if dt.num in FEW_KERNELS:
+        from .ops._few_kernels import refuse
+        refuse(name, dt)
 ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
            "short": int16, "cfloat": complex64, "cdouble": complex128, "bool": bool_,
            "float32": float32, "float64": float64, "float16": float16, "int64": int64,

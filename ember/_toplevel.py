@@ -139,9 +139,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False, out=None
     for a in (e, t):
         if a.dtype.kind in "bc":
             raise RuntimeError(f"Unsupported input type encountered for isin(): {tname(a.dtype)}")
-    if e.dtype.num in _dtype.FEW_KERNELS:
-        from .ops._few_kernels import refuse
-        refuse("isin", e.dtype)
+    _dtype.refuse_few("isin", e.dtype)
     # torch's heuristic (numpy's, in integers): a loop over few test elements, comparing in the
     # result type; else a sort of both, concatenated (so in their promoted type)
     looped = t.size < int(10.0 * e.size ** 0.145)

@@ -13,7 +13,7 @@ from .._tensor import _new
 from ..ops._registry import NESTED_IDX as _NESTED_IDX
 from ..amp.autocast import cast_args as _cast_args
 from ..amp.state import AMP as _AMP
-from .._dtype import FEW_KERNELS as _FEW_KERNELS, float64 as _F64
+from .._dtype import float64 as _F64, refuse_few as _refuse_few
 from ..autograd.grad_mode import no_grad as _no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
@@ -227,9 +227,7 @@ def _hardtanh_limits(input, min_val, max_val):
         raise RuntimeError("Bool inputs not supported for hardtanh")
     if dt.kind == "c":
         raise NotImplementedError("clamp is not supported for complex types")
-    if dt.num in _FEW_KERNELS:
-        from ..ops._few_kernels import refuse
-        refuse("hardtanh", dt)
+    _refuse_few("hardtanh", dt)
     if dt.kind not in "iu":
         return min_val, max_val
     lo, hi = (_D.int_scalar(v, np.dtype(np.int64)) for v in (min_val, max_val))

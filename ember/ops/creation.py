@@ -115,12 +115,6 @@ def _require_grad(t):
     t._rg = True
 
 
-def _few(name, d):
-    """torch's refusal of creation function `name` for a float8 or uint16/32/64 dtype `d`."""
-    from ._few_kernels import refuse
-    refuse(name, d)
-
-
 def _np_dtype(dtype, default=None):
     if dtype is None:
         return (default or DEFAULT.float).np
@@ -798,8 +792,8 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     kind = out.dtype if out is not None else None if dtype is None else _to_dtype(dtype)
     if kind is not None and (kind is _dtype.bool_ or kind.is_complex):
         raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_tname(kind.np)}'")
-    if kind is not None and kind.np.num in _dtype.FEW_KERNELS:
-        _few("arange", kind.np)
+    if kind is not None:
+        _dtype.refuse_few("arange", kind.np)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -907,8 +901,8 @@ def _space_dtype(name, start, end, dtype, steps):
                            f"be safely cast to passed dtype {_tname(d.np)}")
     if d is _dtype.bool_ and steps > 1:
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_tname(d.np)}'")
-    if d.np.num in _dtype.FEW_KERNELS and steps > 1:
-        _few("linspace", d.np)
+    if steps > 1:
+        _dtype.refuse_few("linspace", d.np)
     return d
 
 
@@ -1027,8 +1021,7 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
         if v is not None and v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     d = _np_dtype(dtype)
-    if d.num in _dtype.FEW_KERNELS:
-        _few("eye", d)
+    _dtype.refuse_few("eye", d)
     return _into(_finish(be.xp.eye(n, n if m is None else m, dtype=d), be, requires_grad), out)
 
 
@@ -1167,8 +1160,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     be = _get_backend(device)
     d = _np_dtype(dtype, _dtype.int64)
-    if d.num in _dtype.FEW_KERNELS:
-        _few("randperm", d)
+    _dtype.refuse_few("randperm", d)
     return _finish(_rng_for(generator, be).permutation(n).astype(d), be, requires_grad)
 
 

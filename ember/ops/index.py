@@ -808,11 +808,10 @@ def _setitem(self, idx, value):
     if adv is not None:
         value = _put_value(self, value, adv)
         if arr.dtype.num in _dtype.FEW_KERNELS:
-            from ._few_kernels import refuse
             # (torch's index_put_ of one value through one boolean mask is a masked_fill_)
             one_mask = type(idx) is Tensor and idx.arr.dtype == np.bool_ and \
                 np.size(getattr(value, "arr", value)) == 1
-            refuse("masked_fill" if one_mask else "index_put", arr.dtype)
+            _dtype.refuse_few("masked_fill" if one_mask else "index_put", arr.dtype)
     v_rg = isinstance(value, Tensor) and value.requires_grad
     if not (_grad.enabled and (self.requires_grad or v_rg)):
         v = value
@@ -1077,9 +1076,8 @@ def index_select(input, dim, index, *, out=None):
     except RuntimeError:        # (a strided nested tensor's irregular dim)
         _nested_refusal(input, "index_select", "index_select.default")
         raise
-    if nd <= 1 and input.arr.dtype.num in _dtype.FEW_KERNELS:
-        from ._few_kernels import refuse
-        refuse("index_select", input.arr.dtype)
+    if nd <= 1:
+        _dtype.refuse_few("index_select", input.arr.dtype)
     if _outside(idx, 0, n):
         if isinstance(input.arr, SparseCOO):        # torch's sparse kernel wraps negatives
             sd = input.arr.sparse_dim
@@ -1301,9 +1299,7 @@ def index_fill(input, dim, index, value):
         if isinstance(value, (complex, np.complexfloating)) and not input.is_complex():
             raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is "
                                "not supported")
-        if input.arr.dtype.num in _dtype.FEW_KERNELS:   # (the kernel refuses before the value)
-            from ._few_kernels import refuse
-            refuse("index_fill", input.arr.dtype)
+        _dtype.refuse_few("index_fill", input.arr.dtype)   # (the kernel refuses before the value)
         value = _fill_value(value, input.arr.dtype)
     return apply(_index_fill, (input, index, value), (d,))
 
@@ -1765,9 +1761,7 @@ def masked_fill(input, mask, value):
         if t.grad_fn is not None:
             t.grad_fn.__class__ = _MASKED_FILL_TENSOR   # torch's masked_fill.Tensor overload
         return contiguous_out(t)
-    if input.arr.dtype.num in _dtype.FEW_KERNELS:       # (the kernel refuses before the value)
-        from ._few_kernels import refuse
-        refuse("masked_fill", input.arr.dtype)
+    _dtype.refuse_few("masked_fill", input.arr.dtype)       # (the kernel refuses before the value)
     return contiguous_out(apply(_masked_fill, (input, mask, _fill_value(value, input.arr.dtype))))
 
 
@@ -1958,9 +1952,7 @@ def nonzero(input, *, out=None, as_tuple=False):
         a = input.arr
     except AttributeError:
         raise _not_tensor("nonzero", input) from None
-    if a.dtype.num in _dtype.FEW_KERNELS:
-        from ._few_kernels import refuse
-        refuse("nonzero", a.dtype)
+    _dtype.refuse_few("nonzero", a.dtype)
     xp = input.be.xp
     if a.ndim == 0:
         idx = (xp.zeros(int(bool(a)), np.int64),)
@@ -2087,9 +2079,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
     a = input.arr
     if a.ndim == 0:
         return _new(input.be.xp.zeros((), np.int64), input.be)
-    if a.dtype.num in _dtype.FEW_KERNELS:
-        from ._few_kernels import refuse
-        refuse("argsort", a.dtype)
+    _dtype.refuse_few("argsort", a.dtype)
     i = (_argsort if stable else _unstable_argsort)(input.be.xp, a, d, descending)
     return _new(i.astype(np.int64), input.be)
 
@@ -2290,9 +2280,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     common = _dtype.result_type(seq, input)     # torch dispatches on it
     if common.kind in (_dtype._BOOL, _dtype._COMPLEX):
         raise not_implemented("searchsorted_out_cpu", common.np)
-    if common.np.num in _dtype.FEW_KERNELS:
-        from ._few_kernels import refuse
-        refuse("searchsorted", common.np)
+    _dtype.refuse_few("searchsorted", common.np)
     for name, t in (("input value", None if scalar else input), ("boundary", seq),
                     ("sorter", sorter)):
         if t is not None and not t.is_contiguous():

@@ -8,7 +8,7 @@ import builtins
 import numpy as np
 
 from ..return_types import make as _return_type
-from .._dtype import DEFAULT, FEW_KERNELS, to_dtype as _to_dtype
+from .._dtype import DEFAULT, FEW_KERNELS, refuse_few, to_dtype as _to_dtype
 from .._layout import jagged as _jagged
 from .._sparse_coo import SparseCOO, not_implemented as _sparse_not_implemented
 from .._sparse_compressed import SparseCompressed
@@ -598,9 +598,7 @@ def _arg(name, f):
         if x.dtype.kind == "b":
             raise RuntimeError(f"{name}(): does not support bool input")
         _no_complex(x, name, RuntimeError)
-        if x.dtype.num in FEW_KERNELS:
-            from ._few_kernels import refuse
-            refuse(name, x.dtype)
+        refuse_few(name, x.dtype)
         if isinstance(out, Tensor) and out.arr.dtype != np.int64:
             raise RuntimeError(f"Expected out tensor to have dtype long int, but got "
                                f"{cname(out.arr.dtype)} instead")
@@ -1311,9 +1309,7 @@ def count_nonzero(input, dim=None):
     except AttributeError:
         raise _not_tensor("count_nonzero", input) from None
     dims = _dims(input, dim, "count_nonzero")
-    if x.dtype.num in FEW_KERNELS:
-        from ._few_kernels import refuse
-        refuse("nonzero", x.dtype)
+    refuse_few("nonzero", x.dtype)
     return _new(_arr(xp, (x != 0).sum(axis=dims)).astype(np.int64, copy=False), input.be)
 
 
