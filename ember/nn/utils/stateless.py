@@ -10,11 +10,17 @@ __all__ = ["functional_call"]
 _MISSING = object()
 
 
-def _untie(module, values):
-    """values with every tied name given a value (torch's _untie_named_tensors_map): a
-    ValueError where the names of one tied tensor are given different values."""
+def _named_tensors(module):
+    """Every parameter and buffer of module by name, tied ones under each of their names."""
     named = dict(module.named_parameters(remove_duplicate=False))
     named.update(module.named_buffers(remove_duplicate=False))
+    return named
+
+
+def _untie(named, values):
+    """values with every tied name (of `named`, _named_tensors') given a value (torch's
+    _untie_named_tensors_map): a ValueError where the names of one tied tensor are given
+    different values."""
     by_id = {}
     for name, t in named.items():
         by_id.setdefault(id(t), set()).add(name)
@@ -68,11 +74,10 @@ def _reparametrize(module, values, tie_weights, strict):
     """torch's _reparametrize_module: tied names filled in, strict keys checked, the tensors
     swapped in (names the module lacks become plain attributes) and swapped back after; the
     caller's dict then holds what the module left at each of its names."""
-    untied = _untie(module, values) if tie_weights else values
+    named = _named_tensors(module) if tie_weights or strict else None
+    untied = _untie(named, values) if tie_weights else values
     if strict:
-        valid = {n for n, _ in module.named_parameters(remove_duplicate=False)}
-        valid.update(n for n, _ in module.named_buffers(remove_duplicate=False))
-        missing, unexpected = sorted(valid - set(untied)), sorted(set(untied) - valid)
+        missing, unexpected = sorted(set(named) - set(untied)), sorted(set(untied) - set(named))
         msgs = []
         if unexpected:
             msgs.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}.")
