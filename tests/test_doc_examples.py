@@ -44,18 +44,14 @@ KNOWN = {
     "linalg.eigh": "LAPACK rounding: -0.8019-0.0000j -> -0.8019+0.0000j",
     "linalg.inv": "LAPACK rounding: residual norm",
     "linalg.lstsq": "LAPACK rounding: residual norm 1.1829e-06 -> 0.",
-    "linalg.norm": "LAPACK rounding: smallest singular value 1.8570e-16 -> 3.7576e-16",
     "linalg.pinv": "LAPACK rounding: residual norm",
     "linalg.svd": "LAPACK rounding: residual norm",
     "linalg.solve": "LAPACK rounding: allclose(A @ X, B) False -> True",
     "linalg.solve_triangular": "solved by LU, not trsm: allclose(A @ X, B) True -> False",
     "fft.hfft2": "pocketfft vs MKL rounding: allclose(roundtrip, T) False -> True",
     "fft.hfftn": "pocketfft vs MKL rounding: allclose(roundtrip, T) False -> True",
-    # float32 elementwise math: torch's vectorised log (AVX512) differs by an ulp in ~20%
-    "F.gumbel_softmax": "log of the exponential draws: an ulp in the last printed digit",
     # complex A @ A.mH: MKL's zgemm gives an exactly real diagonal, NumPy's 5.8630e-17j
     "linalg.cholesky": "A @ A.T.conj() diagonal imaginary part 0 -> 5.8630e-17",
-    "linalg.cholesky_ex": "A @ A.T.conj() diagonal imaginary part 0 -> 5.8630e-17",
     # no CUDA: torch's CPU build raises AssertionError, ember (no CuPy) RuntimeError
     "torch.as_tensor": "device='cuda': AssertionError -> RuntimeError",
     "torch.tensor": "device='cuda': AssertionError -> RuntimeError",
@@ -79,12 +75,28 @@ KNOWN = {
     "Tensor.to_sparse_csr": "dense_dim: NotImplementedError",
 }
 
+# Known differences that come and go with the CPU torch runs on: its oneDNN convolutions and
+# MKL/LAPACK routines take other code paths (and summation orders) on AVX2 than on AVX512
+# machines, so the last printed digit agrees on one and not the other. Not strict: which of
+# them differ depends on the machine (ember._cpu.CAPABILITY).
+CPU_DEPENDENT = {
+    "torch.conv2d": "oneDNN's AVX2 summation order: a last printed digit",
+    "F.conv2d": "oneDNN's AVX2 summation order: a last printed digit",
+    "F.conv_transpose1d": "oneDNN's AVX2 summation order: a last printed digit",
+    "F.gumbel_softmax": "torch's AVX512 log of the exponential draws: an ulp in the last "
+                        "printed digit",
+    "linalg.cholesky_ex": "A @ A.T.conj() diagonal imaginary part 0 -> 5.8630e-17 (AVX512)",
+    "linalg.norm": "LAPACK rounding: smallest singular value 1.8570e-16 -> 3.7576e-16 (AVX512)",
+}
+
 EXAMPLES = [(name, stmts) for name, stmts in collect()
             if name not in UNINITIALISED and name not in SLOW]
 
 
 def _param(name, stmts):
-    marks = [pytest.mark.xfail(reason=KNOWN[name], strict=True)] if name in KNOWN else []
+    marks = [pytest.mark.xfail(reason=KNOWN[name], strict=True)] if name in KNOWN else \
+        [pytest.mark.xfail(reason=CPU_DEPENDENT[name], strict=False)] \
+        if name in CPU_DEPENDENT else []
     return pytest.param(stmts, id=name, marks=marks)
 
 
@@ -101,4 +113,4 @@ def test_doc_example(stmts):
 def test_examples_are_found():
     """The extraction still finds torch's examples (a docstring format change would empty it)."""
     assert len(EXAMPLES) > 500
-    assert set(KNOWN) <= {n for n, _ in EXAMPLES}
+    assert set(KNOWN) | set(CPU_DEPENDENT) <= {n for n, _ in EXAMPLES}

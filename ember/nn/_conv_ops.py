@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 
+from .._cpu import ONEDNN_BF16
 from .._memory_format import lay_out
 from ..ops._apply import apply, raise_not_tensor, tensor_ndim
 from ..ops._dims import wrap_dim
@@ -442,8 +443,8 @@ def _check_weight_dtype(input, weight, stride, dilation, groups):
 def _mkldnn(input, weight, stride, dilation, groups):
     """torch's use_mkldnn (aten/src/ATen/native/Convolution.cpp): whether its CPU convolution
     goes to oneDNN, for a batched input (1-d convolutions run as 2-d ones of height 1)."""
-    if input.dtype.name == "bfloat16":
-        return True
+    if input.dtype.name == "bfloat16":      # where oneDNN computes bfloat16 (see _cpu)
+        return ONEDNN_BF16
     if input.dtype.name != "float32":
         return False
     from .._threads import get_num_threads
@@ -526,8 +527,8 @@ def _positive(values, what):
 
 def _check_conv_args(input, padding, stride, dilation, transposed):
     """torch's order: negative padding, non-positive stride, then dilation. A negative dilation
-    fails the generic check; a zero one the chosen kernel's: oneDNN's (bfloat16, or float32
-    with a batch over 1) or the native one's (where 1-d runs as 2-d)."""
+    fails the generic check; a zero one the chosen kernel's: oneDNN's (bfloat16 where it
+    computes bfloat16, float32 with a batch over 1) or the native one's (where 1-d runs as 2-d)."""
     if not isinstance(padding, str) and any(v < 0 for v in padding):
         raise RuntimeError("negative padding is not supported")
     _positive(stride, "stride")
@@ -537,7 +538,7 @@ def _check_conv_args(input, padding, stride, dilation, transposed):
         return
     dt = input.arr.dtype
     batch = input.shape[0] if input.ndim == len(dilation) + 2 else 1
-    if dt.name == "bfloat16" or dt == np.float32 and batch > 1:
+    if dt.name == "bfloat16" and ONEDNN_BF16 or dt == np.float32 and batch > 1:
         if not transposed:
             raise RuntimeError("non-positive dilation is not supported")
         raise RuntimeError("dimensions are invalid" if len(dilation) == 3 else _ONEDNN_DECONV)

@@ -6,6 +6,7 @@ they computed: cross_entropy is max, subtract, exp, sum, divide forward and one 
 a scatter backward."""
 import numpy as np
 
+from .._cpu import VEC_BYTES
 from .._dtype import OF_NP, can_cast, result_type
 from .._kernel_dtypes import tname
 from .._tensor import _new
@@ -65,11 +66,11 @@ def _rowmax(xp, a):
 
 def _lane_sum(e):
     """The sum over axis 0 of e (n, rows) as torch's vectorised reduce_all adds a row of n
-    floats on a 512-bit CPU: rows shorter than one vector left to right; longer rows in 64-byte
-    lanes, block after block, the tail added into the first lanes, then the lanes folded in
-    halves. Laid out with the row index last, every step is one long vectorised pass."""
+    floats: rows shorter than one vector (of VEC_BYTES, see _cpu) left to right; longer rows in
+    vector lanes, block after block, the tail added into the first lanes, then the lanes folded
+    in halves. Laid out with the row index last, every step is one long vectorised pass."""
     n = e.shape[0]
-    lanes = 64 // e.dtype.itemsize
+    lanes = VEC_BYTES // e.dtype.itemsize
     if n < lanes:
         acc = e[0].copy()
         for j in range(1, n):
@@ -93,7 +94,7 @@ def _lane_rowsum(e):
     n = e.shape[-1]
     if 1 < n < 256 and e.size >= 64 * n and e.flags.c_contiguous:
         return _lane_sum(_transposed(e.reshape(-1, n), True)).reshape(e.shape[:-1] + (1,))
-    lanes = 64 // e.dtype.itemsize
+    lanes = VEC_BYTES // e.dtype.itemsize
     if not n:                       # rows of nothing sum to zero
         return np.zeros(e.shape[:-1] + (1,), e.dtype)
     if n < lanes:

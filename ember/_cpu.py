@@ -1,0 +1,43 @@
+"""What torch's CPU kernels see of this machine, read once at import: the instruction set its
+kernels dispatch on, which sets the order their float reductions add in, and the features its
+libraries (oneDNN, fbgemm) choose their paths by.
+
+torch's rule (ATen's compute_cpu_capability): the ATEN_CPU_CAPABILITY variable when it names a
+level ("default", "avx2", "avx512"), else AVX512 where the CPU has AVX512 F/VL/BW/DQ and FMA,
+AVX2 where it has AVX2 and FMA, DEFAULT otherwise. Most of torch's kernels are registered
+without an AVX512 build and run their AVX2 one there too; those registered for AVX512 as well
+(softmax, the Sleef unary functions, GELU...) run on 64-byte vectors: VEC_BYTES."""
+import os
+
+
+def _cpu_flags():
+    """The CPU's feature flags (Linux /proc/cpuinfo; empty where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+FLAGS = _cpu_flags()
+_AVX512 = {"avx512f", "avx512vl", "avx512bw", "avx512dq", "fma"} <= FLAGS
+
+
+def _capability():
+    env = os.environ.get("ATEN_CPU_CAPABILITY")
+    if env in ("avx512", "avx2", "default"):
+        return env.upper()
+    if _AVX512:
+        return "AVX512"
+    return "AVX2" if {"avx2", "fma"} <= FLAGS else "DEFAULT"
+
+
+CAPABILITY = _capability()
+# the vector width of torch's kernels that have an AVX512 build (the others run 32 bytes)
+VEC_BYTES = 64 if CAPABILITY == "AVX512" else 32
+# oneDNN computes bfloat16 where the CPU has AVX512 core or AVX-NE-CONVERT (ideep's
+# has_bf16_type_support); torch's bfloat16 convolutions and linear layers take it only then
+ONEDNN_BF16 = _AVX512 or {"avx_ne_convert", "avx_vnni"} <= FLAGS

@@ -1,0 +1,37 @@
+"""ember reads the CPU capability torch's kernels dispatch on (ember._cpu) as torch does: from
+ATEN_CPU_CAPABILITY, else from the CPU's flags; the float kernels whose results depend on it
+(softmax's lane-order sums, oneDNN's bfloat16 kernel choice) follow it."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import ember
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_capability_is_torchs():
+    assert ember.backends.cpu.get_cpu_capability() == torch.backends.cpu.get_cpu_capability()
+    assert ember._cpu.VEC_BYTES == (64 if ember._cpu.CAPABILITY == "AVX512" else 32)
+
+
+@pytest.mark.parametrize("value", ["default", "avx2", "avx512", "not-a-level"])
+def test_aten_cpu_capability_variable(value):
+    code = ("import warnings; warnings.simplefilter('ignore'); import ember, torch; "
+            "print(ember.backends.cpu.get_cpu_capability(), "
+            "torch.backends.cpu.get_cpu_capability())")
+    env = dict(os.environ, ATEN_CPU_CAPABILITY=value, PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[0] == out[1]
+
+
+def test_flags_read_from_cpuinfo():
+    if not os.path.exists("/proc/cpuinfo"):
+        pytest.skip("no /proc/cpuinfo")
+    with open("/proc/cpuinfo") as f:
+        line = next(ln for ln in f if ln.startswith("flags"))
+    assert ember._cpu.FLAGS == frozenset(line.split(":", 1)[1].split())
