@@ -13,7 +13,7 @@ from weakref import ref as _weakref
 
 import numpy as np
 
-from .. import _dtype as _dt
+from .. import _cpu, _dtype as _dt
 from .._dtype import DEFAULT, can_cast, result_type as _result_type, result_type_n as _result_type_n
 from .._nested_array import NestedArray
 from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, \
@@ -107,11 +107,14 @@ def _sparse_unary(name, f, xp, x):
 
 
 def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=None,
-                 low_tail=None):
+                 low_tail=None, low=None):
     """A float-valued op (exp, sin, ...): integer and bool inputs give the default float dtype;
-    float16 and bfloat16 compute in float32 and round once, as torch's CPU kernels do (or, for
-    a kernel `no_low` torch has no 2-byte version of, raise its error). `low_tail`: f as
-    torch's scalar code computes it for float16/bfloat16 (see _low_tails)."""
+    float16 and bfloat16 compute in float32 (by `low` where given, else f) and round once, as
+    torch's CPU kernels do (or, for a kernel `no_low` torch has no 2-byte version of, raise its
+    error). `low_tail`: f as torch's scalar code computes it for float16/bfloat16 (see
+    _low_tails)."""
+    f_low = f if low is None else low
+
     @_op(name, saves=saves, node=node)
     def fwd(xp, x):
         k = x.dtype.kind
@@ -120,10 +123,10 @@ def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=N
                 if no_low is not None:
                     raise _not_implemented(no_low, x.dtype)
                 try:
-                    y = f(xp, x.astype(_F32)).astype(x.dtype)
+                    y = f_low(xp, x.astype(_F32)).astype(x.dtype)
                 except NotImplementedError:
-                    y = _sparse_unary(name, lambda xp, v: f(xp, v.astype(_F32)).astype(v.dtype),
-                                      xp, x)
+                    y = _sparse_unary(name, lambda xp, v: f_low(xp, v.astype(_F32))
+                                      .astype(v.dtype), xp, x)
                 else:
                     if low_tail is not None and xp is np:
                         y = _low_tails(x, y, low_tail)
@@ -247,8 +250,31 @@ asin = _float_unary("asin", lambda xp, x: xp.arcsin(x),
 acos = _float_unary("acos", lambda xp, x: xp.arccos(x),
                     lambda xp, g, x, y: -g / xp.sqrt(1 - x * x))
 atan = _float_unary("atan", lambda xp, x: xp.arctan(x), lambda xp, g, x, y: g / (1 + x * x))
-sinh = _float_unary("sinh", lambda xp, x: xp.sinh(x), lambda xp, g, x, y: g * xp.cosh(x))
-cosh = _float_unary("cosh", lambda xp, x: xp.cosh(x), lambda xp, g, x, y: g * xp.sinh(x))
+# exp(x) overflows float32 past this: torch's AVX2 sinh and cosh of float32 are infinite there
+# (its AVX512 kernels' are not, nor its float16/bfloat16 ones, NumPy's float32 loops here)
+_EXPF_LIMIT = np.float32(88.72283)       # (the float32 below log(FLT_MAX))
+
+
+def _hyperbolic(f):
+    """float32 sinh/cosh correctly rounded (NumPy's float32 loops are an ulp off one time in
+    ten; torch's are not), infinite past exp's overflow as torch's AVX2 kernels."""
+    def fwd(xp, x):
+        if xp is not np or x.dtype != _F32:
+            return f(x)
+        with np.errstate(over="ignore"):
+            y = f(x, dtype=np.float64).astype(_F32)
+        if _cpu.CAPABILITY != "AVX512":
+            big = np.abs(x) > _EXPF_LIMIT
+            if big.any():
+                y[big] = np.copysign(np.inf, y[big])
+        return y
+    return fwd
+
+
+sinh = _float_unary("sinh", _hyperbolic(np.sinh), lambda xp, g, x, y: g * xp.cosh(x),
+                    low=lambda xp, x: xp.sinh(x))
+cosh = _float_unary("cosh", _hyperbolic(np.cosh), lambda xp, g, x, y: g * xp.sinh(x),
+                    low=lambda xp, x: xp.cosh(x))
 def _kernel_grad(grad):
     """A backward that is one float kernel of torch's (tanh_backward): float16 and bfloat16
     computed in float32 and rounded once."""
