@@ -41,3 +41,6 @@ VEC_BYTES = 64 if CAPABILITY == "AVX512" else 32
 # oneDNN computes bfloat16 where the CPU has AVX512 core or AVX-NE-CONVERT (ideep's
 # has_bf16_type_support); torch's bfloat16 convolutions and linear layers take it only then
 ONEDNN_BF16 = _AVX512 or {"avx_ne_convert", "avx_vnni"} <= FLAGS
+# torch's x86 quantized engine hands convolutions to oneDNN only on AVX512-VNNI machines
+# (should_use_onednn_quant); fbgemm's kernels elsewhere
+AVX512_VNNI = "avx512_vnni" in FLAGS

@@ -10,10 +10,14 @@ K = 65793, far beyond a real layer). Its output stages, reproduced bit for bit:
 - static (ReQuantizeOutput, float bias): y = rint((raw + bias / (a_scale * w_scale)) *
   (a_scale * w_scale / out_scale)) + out_zp in float32, rounded to nearest even, clamped to
   0..255 (relu: to out_zp and up).
-(fbgemm's AVX2 kernels add pairs of products in int16 with saturation; torch's x86 machines
-with AVX512-VNNI do not, nor does this.)"""
+Without AVX512-VNNI, fbgemm multiplies with vpmaddubsw, which adds each pair of products
+(K index 2j and 2j + 1) in int16 with saturation: followed here (_saturation) on such machines;
+VNNI's instructions add in int32."""
+import math
+
 import numpy as np
 
+from .._cpu import AVX512_VNNI
 from .._dtype import quint8
 from ..backends.quantized import _STATE
 from .._quantized import _choose_qparams, _quantize_tensor_arr, fma_float32, quantize_val
@@ -51,10 +55,29 @@ class LinearPacked:
     def raw(self, a_ints, a_zp):
         """fbgemm's int32 result less the zero points' terms, as float32 (N last)."""
         acc = (a_ints.astype(np.float64) @ self.w).astype(np.int64)
+        if not AVX512_VNNI:
+            acc += _saturation(a_ints.reshape(-1, self.w.shape[0]), self.w).reshape(acc.shape)
         acc -= a_zp * self.colsum
         if np.any(self.w_zp):
             acc -= a_ints.sum(-1, dtype=np.int64)[..., None] * self.w_zp
         return acc.astype(np.float32)
+
+
+def _saturation(a, w):
+    """What fbgemm's int16 pair sums lose to saturation (0 on VNNI machines): for uint8 rows
+    a (M, K) and int8 columns w (K, N), the sum over pairs of clip(p) - p, p = a[:, 2j:2j+2] @
+    w[2j:2j+2] (int64, (M, N)). Pairs that cannot reach the int16 range are skipped."""
+    k = a.shape[1]
+    out = np.zeros((a.shape[0], w.shape[1]), np.int64)
+    if not a.size or not w.size:
+        return out
+    wi = np.abs(w.astype(np.int64))
+    wi = np.concatenate([wi, np.zeros((k % 2,) + wi.shape[1:], np.int64)])
+    reach = int(a.max()) * (wi[0::2] + wi[1::2]).max(axis=1)         # per pair
+    for j in np.nonzero(reach > 32767)[0]:
+        p = a[:, 2 * j:2 * j + 2].astype(np.int64) @ w[2 * j:2 * j + 2].astype(np.int64)
+        out += np.clip(p, -32768, 32767) - p
+    return out
 
 
 def linear_dynamic(x, packed, reduce_range=False, relu=False):
@@ -112,7 +135,7 @@ class ConvPacked:
         if output_padding is not None and q.axis is not None:
             raise RuntimeError("Per Channel Quantization is currently disabled for transposed "
                                "conv")
-        self.onednn = _STATE["engine"] == "x86" and groups <= 100 and not np.any(
+        self.onednn = _STATE["engine"] == "x86" and AVX512_VNNI and groups <= 100 and not np.any(
             q.zero_point if q.axis is None else q.zero_points) and not any(output_padding or ())
 
     def unpack(self):
@@ -148,7 +171,10 @@ def conv(x, packed, scale, zero_point, relu=False):
         acc = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[w.ndim - 3](
             xs, ws, None, packed.stride, packed.padding, packed.output_padding, packed.groups,
             packed.dilation)
-    acc = np.moveaxis(acc.arr.astype(np.float32), 1, -1)       # channels last
+    acc = acc.arr
+    if not packed.onednn and not AVX512_VNNI and packed.output_padding is None:
+        acc = acc + _conv_saturation(a.ints, qa.zero_point, w.ints, packed)
+    acc = np.moveaxis(acc.astype(np.float32), 1, -1)       # channels last
     bias = _bias_of(packed)
     if packed.onednn:
         y = acc * _ideep_scale(qa.scale) * _ideep_scale(w_scale)
@@ -164,6 +190,32 @@ def conv(x, packed, scale, zero_point, relu=False):
         y = np.maximum(y, zero_point)
     ints = np.moveaxis(np.ascontiguousarray(np.clip(y, 0, 255), np.uint8), -1, 1)
     return _qtensor(make_qarray(ints, QParams(quint8, float(scale), int(zero_point))), x.be)
+
+
+def _conv_saturation(a, a_zp, w, packed):
+    """_saturation for fbgemm's im2col convolution: each group's columns ordered (kernel
+    position, channel), the input padded with its zero point; (N, O, *out)."""
+    nsp, groups = w.ndim - 2, packed.groups
+    stride, dilation = (tuple(v) * (1 if len(v) == nsp else nsp) for v in (
+        np.atleast_1d(packed.stride), np.atleast_1d(packed.dilation)))
+    pad = tuple(np.atleast_1d(packed.padding)) * (1 if np.size(packed.padding) == nsp else nsp)
+    ap = np.pad(a, [(0, 0), (0, 0)] + [(int(p), int(p)) for p in pad], constant_values=a_zp)
+    ks = w.shape[2:]
+    out = tuple((ap.shape[2 + i] - dilation[i] * (ks[i] - 1) - 1) // stride[i] + 1
+                for i in range(nsp))
+    st = ap.strides
+    view = np.lib.stride_tricks.as_strided(
+        ap, ap.shape[:2] + out + ks, st[:2] + tuple(st[2 + i] * stride[i] for i in range(nsp))
+        + tuple(st[2 + i] * dilation[i] for i in range(nsp)), writeable=False)
+    n, c, o = a.shape[0], a.shape[1], w.shape[0]
+    cg, og = c // groups, o // groups
+    res = np.zeros((n, o) + out, np.int64)
+    for g in range(groups):
+        cols = np.moveaxis(view[:, g * cg:(g + 1) * cg], 1, -1).reshape(-1, math.prod(ks) * cg)
+        wg = np.moveaxis(w[g * og:(g + 1) * og], 1, -1).reshape(og, -1).T
+        delta = _saturation(cols, wg).reshape((n,) + out + (og,))
+        res[:, g * og:(g + 1) * og] = np.moveaxis(delta, -1, 1)
+    return res
 
 
 def _onednn_deconv_weight(w, groups):
