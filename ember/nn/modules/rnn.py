@@ -2,6 +2,7 @@
 import math
 import numbers
 
+from ..._cpu import ONEDNN_BF16
 from ..._dtype import bfloat16, float32, float64
 from ..._tensor import Tensor
 from ..._warnings import warn_once
@@ -275,11 +276,15 @@ def run_layers(mode, x, h0, c0, params, num_layers, dirs, dropout, train, batch_
     the other layers are composites whose linears autocast (see the layer ops for the dtypes
     that gives)."""
     mkldnn = mode == "LSTM" and batch_sizes is None and \
-        (amp is not None or x.dtype in (float32, bfloat16))
+        (amp is not None or x.dtype == float32 or x.dtype == bfloat16 and ONEDNN_BF16)
     if mkldnn and params[0][4] is not None:
         mkldnn = False
         warn_once("LSTM with projections is not supported with oneDNN. Using default "
                   "implementation.", stacklevel=stacklevel)
+    if mkldnn and amp == bfloat16 and not ONEDNN_BF16:     # torch's oneDNN has no bfloat16 here
+        raise RuntimeError("could not create a primitive descriptor for the LSTM forward "
+                           "propagation primitive. Run workload with environment variable "
+                           "ONEDNN_VERBOSE=all to get additional diagnostic information.")
     hns, cns = [], []
     layer_in = x
     for layer in range(num_layers):
