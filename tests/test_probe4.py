@@ -72,7 +72,18 @@ def test_float32_softmax_follows_torchs_kernel(n):
     a = ember.tensor(x.numpy())
     last = (ember.softmax(a, 1).numpy() != torch.softmax(x, 1).numpy()).mean()
     assert last < 0.2
-    x3 = torch.randn(50, 10, 9, generator=g) * 3       # inner rows shorter than a vector
+
+
+@pytest.mark.xfail(ember._cpu.VEC_BYTES < 64, strict=True,
+                   reason="an inner dim of 9 fills a vector of 8 float32 on AVX2, whose exp is "
+                   "Sleef's (not followed: ember's is correctly rounded, as torch's scalar one)")
+@pytest.mark.parametrize("n", [7, 10, 33, 100])
+def test_float32_inner_dim_softmax_follows_torchs_kernel(n):
+    # inner rows shorter than a vector (of AVX512) run torch's scalar loop: exp, an in-order
+    # sum and a divide, matched bit for bit but for a few
+    g = torch.Generator().manual_seed(n)
+    torch.randn(500, n, generator=g)
+    x3 = torch.randn(50, 10, 9, generator=g) * 3
     inner = (ember.softmax(ember.tensor(x3.numpy()), 1).numpy() != torch.softmax(x3, 1).numpy())
     assert inner.mean() < 0.01
 
