@@ -48,3 +48,36 @@ def test_float32_hyperbolic_as_torchs(name):
     want = getattr(torch, name)(torch.tensor(x)).numpy()
     np.testing.assert_array_equal(got[:4], want[:4])
     assert np.mean(got != want) < 0.005
+
+
+_BF16_CONVS = [  # dims, in, out, groups, kernel, stride, dilation, padding, batch, bias
+    (1, 6, 12, 6, 1, 1, 2, 1, 2, True), (1, 2, 6, 2, 3, 2, 1, 0, 3, False),
+    (2, 4, 8, 1, 3, 1, 1, 1, 2, True), (2, 4, 4, 4, 3, 1, 1, 1, 2, True),
+    (2, 6, 6, 2, 2, 2, 2, 2, 3, False), (2, 1, 32, 1, 3, 1, 1, 0, 2, True),
+    (3, 2, 4, 2, 2, 1, 2, 1, 2, True), (3, 1, 2, 1, 3, 2, 1, 2, 1, False),
+]
+
+
+@pytest.mark.skipif(ember._cpu.ONEDNN_BF16, reason="torch's bfloat16 convolution is oneDNN's "
+                    "here (float accumulation, one rounding: the other tests)")
+@pytest.mark.parametrize("case", _BF16_CONVS, ids=str)
+def test_bf16_fallback_convolution_gradients(case):
+    """Where oneDNN has no bfloat16, torch's slow convolution rounds its column gradients and
+    their col2im sums to bfloat16, and the weight gradient sample by sample: ember's input and
+    weight gradients are torch's bit for bit (they differed in 70% of elements)."""
+    dims, ci, co, groups, k, stride, dil, pad, n, bias = case
+    rng = np.random.default_rng(len(_BF16_CONVS) + sum(case))
+    x = rng.standard_normal((n, ci) + (7,) * dims).astype(np.float32)
+    w = rng.standard_normal((co, ci // groups) + (k,) * dims).astype(np.float32)
+    b = rng.standard_normal(co).astype(np.float32)
+    out = []
+    for lib in (ember, torch):
+        X = lib.tensor(x).to(lib.bfloat16).requires_grad_()
+        W = lib.tensor(w).to(lib.bfloat16).requires_grad_()
+        B = lib.tensor(b).to(lib.bfloat16) if bias else None
+        y = getattr(lib.nn.functional, f"conv{dims}d")(X, W, B, stride, pad, dil, groups)
+        gy = np.cos(np.arange(y.numel(), dtype=np.float32) * 0.7).reshape(tuple(y.shape)) * 3
+        y.backward(lib.tensor(gy).to(lib.bfloat16))
+        out.append([t.float().detach().numpy() for t in (y, X.grad, W.grad)])
+    for a, c in zip(*out):
+        np.testing.assert_array_equal(a, c)

@@ -412,14 +412,6 @@ _CASES.update({
 })
 
 
-# torch's fallback bfloat16 convolution where oneDNN has no bfloat16 (see test_nn_dtypes)
-_ONEDNN_BF16_CASES = {"bfloat16 depthwise conv2d backward", "bfloat16 conv2d backward, bias"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(
-        not ember._cpu.ONEDNN_BF16, strict=True,
-        reason="torch's fallback bfloat16 convolution (no oneDNN bfloat16 on this CPU)"))
-    if n in _ONEDNN_BF16_CASES else n for n in _CASES])
+@pytest.mark.parametrize("name", list(_CASES))
 def test_case(name):
     assert _outcome(lambda: _CASES[name](ember)) == _outcome(lambda: _CASES[name](torch))

@@ -378,6 +378,9 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
 @holomorphic
 def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
     if g.dtype != w.dtype:          # float16/bfloat16: in float32 as saved (see in_float)
+        if g.dtype.kind == "V" and not ONEDNN_BF16 and xp is np and g.size:
+            return _bf16_slow_bwd(g, cols, w, padded, has_b, stride, pads, dilation, groups,
+                                  needs)
         g = g.astype(w.dtype)
     if _depthwise(padded[1], w, stride, groups):         # `cols` is the flat padded image
         return _depthwise_bwd(xp, g, cols, w, padded, has_b, pads, dilation, needs)
@@ -398,6 +401,50 @@ def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
                               pads)
     if has_b and needs[2]:
         gb = g3.sum(-1).reshape(-1)
+    return gx, gw, gb
+
+
+def _sample_columns(cols, w, padded, stride, dilation, groups, out):
+    """The saved columns of any of the three layouts as (N, G, C/G * prod(K), L)."""
+    n = padded[0]
+    if cols.ndim == 4:                                  # sample-major
+        return cols
+    if cols.ndim == 3:                                  # channel-major (G, C/G prod(K), N L)
+        return cols.reshape(groups, cols.shape[1], n, -1).transpose(2, 0, 1, 3)
+    xpad = cols.reshape(n, padded[1], -1)[:, :, :math.prod(padded[2:])].reshape(padded)
+    win = windows(np, xpad, w.shape[2:], stride, dilation, out)     # depthwise: the flat image
+    return win.reshape(n, groups, -1, math.prod(out))
+
+
+def _bf16_slow_bwd(g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
+    """bfloat16 gradients as torch's fallback convolution (slow_conv2d/3d: CPUs where oneDNN
+    has no bfloat16) computes them, sample by sample: the column gradients W^T g rounded to
+    bfloat16 and summed into the input gradient in bfloat16, kernel offset after offset (its
+    col2im); the weight gradient accumulated over the samples in bfloat16, one rounding a
+    sample. The products themselves are float sums, as torch's GEMM; the bias gradient is one
+    float sum over (N, *out) (torch's sum kernel, in another order: a few ulp apart)."""
+    bf, f32 = g.dtype, np.float32
+    rnd = lambda a: a.astype(bf).astype(f32)       # noqa: E731
+    n, o, out = g.shape[0], g.shape[1], g.shape[2:]
+    ksize = w.shape[2:]
+    g4 = g.astype(f32).reshape(n, groups, o // groups, math.prod(out))
+    gx = gw = gb = None
+    if needs[0]:
+        gcols = rnd(np.matmul(_grouped(w, groups).swapaxes(-1, -2), g4))
+        gcols = gcols.reshape((n, padded[1]) + tuple(ksize) + tuple(out))
+        gxpad = np.zeros(padded, f32)
+        lead = (slice(None), slice(None))
+        for k, sl in offsets(ksize, stride, dilation, out):
+            gxpad[sl] = rnd(gxpad[sl] + gcols[lead + k])
+        gx = _crop(gxpad, pads).astype(bf)
+    if needs[1]:
+        c4 = _sample_columns(cols, w, padded, stride, dilation, groups, out)
+        acc = np.zeros((groups, o // groups, c4.shape[2]), f32)
+        for i in range(n):
+            acc = rnd(acc + np.matmul(g4[i], c4[i].swapaxes(-1, -2)))
+        gw = acc.reshape(w.shape).astype(bf)
+    if has_b and needs[2]:
+        gb = np.einsum("nol->o", g4.reshape(n, o, -1))
     return gx, gw, gb
 
 
@@ -508,7 +555,7 @@ def _check_common(input, weight, bias, nsp, groups, transposed):
                            "instead")
     cin = weight.shape[0] if transposed else weight.shape[1] * groups
     if input.shape[1] != cin:
-        what = f"transposed=1" if transposed else f"groups={groups}"
+        what = "transposed=1" if transposed else f"groups={groups}"
         raise RuntimeError(f"Given {what}, weight of size {list(weight.shape)}, expected "
                            f"input{list(input.shape)} to have {cin} channels, but got "
                            f"{input.shape[1]} channels instead")
