@@ -18,6 +18,10 @@ import numpy as np
 from ._fma import fma64
 
 _U64 = np.uint64
+_U64_32, _LOW53, _LOW24 = (np.array(v, _U64) for v in (32, (1 << 53) - 1, (1 << 24) - 1))
+_ULP53, _MINUS_TWO_D, _TWO_PI_D = (np.array(v, np.float64) for v in (2.0 ** -53, -2.0,
+                                                                       2.0 * np.pi))
+_ULP24 = np.array(2.0 ** -24, np.float32)
 _F0331 = float(np.float32(0.0331))          # torch's 0.0331f in sample_gamma
 _F_THIRD = np.float32(1) / np.float32(3)    # and its 1.0f / 3.0f
 _MT_N = 624
@@ -64,14 +68,24 @@ class TorchCPU:
 
     def u64(self, n):
         r = self.bits.random_raw(2 * n)
-        return (r[0::2] << _U64(32)) | r[1::2]
+        hi = r[0::2] << _U64_32
+        hi |= r[1::2]
+        return hi
 
     def _unit(self, n, dtype):
         """uniform_real_distribution(0, 1): the low 53 bits of a 64-bit draw for double, the
         low 24 of a 32-bit draw for float (half and bfloat16 too: their accumulate type)."""
-        if np.dtype(dtype) == np.float64:
-            return (self.u64(n) & _U64((1 << 53) - 1)).astype(np.float64) * 2.0 ** -53
-        return (self.u32(n) & _U64((1 << 24) - 1)).astype(np.float32) * np.float32(2.0 ** -24)
+        if dtype is np.float64 or np.dtype(dtype) == np.float64:
+            v = self.u64(n)
+            v &= _LOW53
+            u = v.astype(np.float64)
+            u *= _ULP53
+            return u
+        v = self.u32(n)
+        v &= _LOW24
+        u = v.astype(np.float32)
+        u *= _ULP24
+        return u
 
     # ---- torch's distributions ------------------------------------------------------------
     def uniform(self, shape, dtype, lo=0.0, hi=1.0):
@@ -109,7 +123,13 @@ class TorchCPU:
         if n >= 16 and contiguous:
             out = self._normal_fill(n, dtype, mean, std)
         else:
-            out = self._normal_doubles(n, dtype == np.float64) * std + mean
+            out = self._normal_doubles(n, dtype.char == "d")
+            if type(std) is not float or type(mean) is not float:
+                out = out * std + mean
+            else:               # in place (x * 1.0 is x; + 0.0 turns a -0.0 into +0.0)
+                if std != 1.0:
+                    out *= std
+                out += mean
         return out.astype(dtype, copy=False).reshape(shape)
 
     def _normal_fill(self, n, dtype, mean, std):
@@ -152,21 +172,30 @@ class TorchCPU:
         """n calls of _normal_double at once: the cached value first, then Box-Muller on
         pairs of draws (cos, then sin), the last sin cached when n runs out on it (`double`:
         the C library's log1p, see below)."""
-        out = np.empty(n, np.float64)
-        start = 0
-        if n and self.cached_normal is not None:
-            out[0], self.cached_normal, start = self.cached_normal, None, 1
+        cached = self.cached_normal
+        start = 1 if n and cached is not None else 0
         pairs = (n - start + 1) // 2
-        if pairs:
-            u = self._unit(2 * pairs, np.float64)
-            r = np.sqrt(-2.0 * _libm(np.log1p, math.log1p, -u[1::2], double))
-            theta = 2.0 * np.pi * u[0::2]
-            both = np.empty(2 * pairs, np.float64)
-            both[0::2] = r * np.cos(theta)
-            both[1::2] = r * np.sin(theta)
-            out[start:] = both[:n - start]
-            if (n - start) % 2:
-                self.cached_normal = both[-1]
+        if not pairs:
+            out = np.empty(n, np.float64)
+        else:
+            u = self._unit(2 * pairs, np.float64).reshape(pairs, 2)
+            r = _libm(np.log1p, math.log1p, -u[:, 1], double)
+            r *= _MINUS_TWO_D
+            np.sqrt(r, out=r)
+            theta = u[:, 0] * _TWO_PI_D
+            both = np.empty((pairs, 2), np.float64)     # (cos, sin) a pair, contiguous passes
+            np.multiply(r, np.cos(theta), out=both[:, 0])
+            np.multiply(r, np.sin(theta), out=both[:, 1])
+            both = both.reshape(-1)
+            if not start:
+                out = both if n == 2 * pairs else both[:n].copy()
+            else:
+                out = np.empty(n, np.float64)
+                out[1:] = both[:n - 1]
+        if start:
+            out[0], self.cached_normal = cached, None
+        if (n - start) % 2:
+            self.cached_normal = both[-1]
         return out
 
     def integers(self, low, high, shape):
