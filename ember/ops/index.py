@@ -2142,13 +2142,14 @@ def _topk_partitioned(xp, x, k, dim, largest):
     if xp is not np or x.dtype.kind != "f" or not 0 < k <= n // 4 or xp.isnan(x).any():
         return None
     key = xp.negative(x) if largest else x
-    if x.size <= 4096:      # small: two sorts cost less than the partition's passes
+    if x.size <= 4096:      # small: a sort costs less than the partition's passes
         lead = (slice(None),) * dim
-        ranked = xp.sort(key, axis=dim)[lead + (slice(0, k + 1),)]
+        order = xp.argsort(key, axis=dim)
+        ranked = _take_along(xp, key, order[lead + (slice(0, k + 1),)], dim)
         if (ranked[lead + (slice(1, None),)] == ranked[lead + (slice(0, -1),)]).any():
             return None     # (equal values among the first k + 1)
         # distinct first k + 1 values: any sort puts the same positions first
-        return xp.argsort(key, axis=dim)[lead + (slice(0, k),)]
+        return order[lead + (slice(0, k),)]
     kth = xp.take(xp.partition(key, k - 1, axis=dim), [k - 1], axis=dim)
     inside = xp.moveaxis(key <= kth, dim, -1)
     if (inside.sum(-1) != k).any():
