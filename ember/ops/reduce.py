@@ -711,21 +711,23 @@ def _welford(xp, x, dims):
 
 def _welford_np(rows, n):
     """_welford's steps on a NumPy (..., n) array: the running means first (three passes a
-    step, into one (n + 1, results) array), then every m2 term delta * (v - new mean) at once,
-    added in order onto +0 (m2 += term, step by step, as before)."""
+    step), then every m2 term delta * (v - new mean) at once, added in order onto +0 (m2 +=
+    term, step by step, as before)."""
     lead = rows.shape[:-1]
     v = rows.reshape(-1, n).T.astype(np.float64, order="C")     # (n, results): a step a row
-    means = np.zeros((n + 1,) + v.shape[1:], np.float64)
-    delta = np.empty(v.shape, np.float64)
-    step = np.empty(v.shape[1:], np.float64)
+    mean = np.zeros(v.shape[1:], np.float64)
+    means = [mean]
     for k in range(n):
-        np.subtract(v[k], means[k], out=delta[k])
-        np.divide(delta[k], k + 1, out=step)
-        np.add(means[k], step, out=means[k + 1])
+        step = v[k] - mean
+        step /= k + 1
+        mean = mean + step
+        means.append(mean)
+    means = np.stack(means)
+    delta = v - means[:-1]
     v -= means[1:]
     v *= delta
     v[0] += 0.0
-    return means[n].reshape(lead), _seq(v).reshape(lead)
+    return mean.reshape(lead), _seq(v).reshape(lead)
 
 
 def _reduced_last(xp, x, dims):
