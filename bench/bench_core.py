@@ -91,6 +91,7 @@ def bench_views(lib):
         "x.view(4, 3)": lambda: x.view(4, 3),
         "x.reshape(-1)": lambda: x.reshape(-1),
         "x.permute(1, 0)": lambda: x.permute(1, 0),
+        "x.t()": lambda: x.t(),
         "x.unsqueeze(0)": lambda: x.unsqueeze(0),
         "x.expand(2, 3, 4)": lambda: x.expand(2, 3, 4),
         "x.unbind(0)": lambda: x.unbind(0),
@@ -118,6 +119,12 @@ def bench_factories(lib):
         "x.sum() (32x64)": lambda: x.sum(),
         "x.mean() (32x64)": lambda: x.mean(),
         "x.softmax(1) (32x64)": lambda: x.softmax(1),
+        "x.log_softmax(1) (32x64)": lambda: x.log_softmax(1),
+        "x.sum(1) (32x64)": lambda: x.sum(1),
+        "x.std(1) (32x64)": lambda: x.std(1),
+        "x[0].sort() (64)": lambda: x[0].sort(),
+        "x.sort(1) (32x64)": lambda: x.sort(1),
+        "x.topk(5, 1) (32x64)": lambda: x.topk(5, 1),
     }
     return {f"factory/reduce {k}": median_time(f) for k, f in ops.items()}
 

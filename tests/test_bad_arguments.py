@@ -214,3 +214,16 @@ def test_repeat_interleave_output_size_is_checked(call, r):
 def test_repeat_interleave_of_repeats_output_size(size):
     e, t = eval_both(f"t.repeat_interleave(t.tensor([1, 2]), output_size={size})")
     assert e == t
+
+
+@pytest.mark.parametrize("code", [
+    "t.cat([t.zeros(2, 3), t.zeros(2)], 1)", "t.cat([t.zeros(2, 3), t.zeros(2)], -1)",
+    "t.cat([t.zeros(2, 3, 4), t.zeros(2, 3)], 2)", "t.cat([t.zeros(2, 1, 4), t.zeros(2, 1)], -1)",
+    "t.cat([t.zeros(2, 3), t.zeros(0), t.zeros(2)], 1)",
+])
+def test_cat_of_fewer_dims_matching_before_dim(code):
+    """A tensor of fewer dims whose sizes match the first's before and after `dim` (ember
+    took it for a matching one and failed inside with an IndexError): torch's message."""
+    got, expected = eval_both(code)
+    assert got == expected == ("RuntimeError", expected[1])
+    assert "same number of dimensions" in got[1]

@@ -18,6 +18,10 @@ import numpy as np
 from ._fma import fma64
 
 _U64 = np.uint64
+_U64_32, _LOW53, _LOW24 = (np.array(v, _U64) for v in (32, (1 << 53) - 1, (1 << 24) - 1))
+_ULP53, _MINUS_TWO_D, _TWO_PI_D = (np.array(v, np.float64) for v in (2.0 ** -53, -2.0,
+                                                                       2.0 * np.pi))
+_ULP24 = np.array(2.0 ** -24, np.float32)
 _F0331 = float(np.float32(0.0331))          # torch's 0.0331f in sample_gamma
 _F_THIRD = np.float32(1) / np.float32(3)    # and its 1.0f / 3.0f
 _MT_N = 624
@@ -64,14 +68,24 @@ class TorchCPU:
 
     def u64(self, n):
         r = self.bits.random_raw(2 * n)
-        return (r[0::2] << _U64(32)) | r[1::2]
+        hi = r[0::2] << _U64_32
+        hi |= r[1::2]
+        return hi
 
     def _unit(self, n, dtype):
         """uniform_real_distribution(0, 1): the low 53 bits of a 64-bit draw for double, the
         low 24 of a 32-bit draw for float (half and bfloat16 too: their accumulate type)."""
-        if np.dtype(dtype) == np.float64:
-            return (self.u64(n) & _U64((1 << 53) - 1)).astype(np.float64) * 2.0 ** -53
-        return (self.u32(n) & _U64((1 << 24) - 1)).astype(np.float32) * np.float32(2.0 ** -24)
+        if dtype is np.float64 or np.dtype(dtype) == np.float64:
+            v = self.u64(n)
+            v &= _LOW53
+            u = v.astype(np.float64)
+            u *= _ULP53
+            return u
+        v = self.u32(n)
+        v &= _LOW24
+        u = v.astype(np.float32)
+        u *= _ULP24
+        return u
 
     # ---- torch's distributions ------------------------------------------------------------
     def uniform(self, shape, dtype, lo=0.0, hi=1.0):
@@ -109,7 +123,13 @@ class TorchCPU:
         if n >= 16 and contiguous:
             out = self._normal_fill(n, dtype, mean, std)
         else:
-            out = self._normal_doubles(n, dtype == np.float64) * std + mean
+            out = self._normal_doubles(n, dtype.char == "d")
+            if type(std) is not float or type(mean) is not float:
+                out = out * std + mean
+            else:               # in place (x * 1.0 is x; + 0.0 turns a -0.0 into +0.0)
+                if std != 1.0:
+                    out *= std
+                out += mean
         return out.astype(dtype, copy=False).reshape(shape)
 
     def _normal_fill(self, n, dtype, mean, std):
@@ -127,7 +147,7 @@ class TorchCPU:
             zi = z[i:i + _BLOCK_ROWS]
             _box_muller16(rows[i:i + _BLOCK_ROWS], acc, zi)
             if affine and acc is np.float32:    # torch's AVX2 kernel: one fused multiply-add
-                _fma(zi, float(np.float32(std)), float(np.float32(mean)), zi)
+                _add_rounded(zi.astype(_D) * float(np.float32(std)), float(np.float32(mean)), zi)
             elif affine:
                 zi *= std
                 zi += mean
@@ -152,21 +172,30 @@ class TorchCPU:
         """n calls of _normal_double at once: the cached value first, then Box-Muller on
         pairs of draws (cos, then sin), the last sin cached when n runs out on it (`double`:
         the C library's log1p, see below)."""
-        out = np.empty(n, np.float64)
-        start = 0
-        if n and self.cached_normal is not None:
-            out[0], self.cached_normal, start = self.cached_normal, None, 1
+        cached = self.cached_normal
+        start = 1 if n and cached is not None else 0
         pairs = (n - start + 1) // 2
-        if pairs:
-            u = self._unit(2 * pairs, np.float64)
-            r = np.sqrt(-2.0 * _libm(np.log1p, math.log1p, -u[1::2], double))
-            theta = 2.0 * np.pi * u[0::2]
-            both = np.empty(2 * pairs, np.float64)
-            both[0::2] = r * np.cos(theta)
-            both[1::2] = r * np.sin(theta)
-            out[start:] = both[:n - start]
-            if (n - start) % 2:
-                self.cached_normal = both[-1]
+        if not pairs:
+            out = np.empty(n, np.float64)
+        else:
+            u = self._unit(2 * pairs, np.float64).reshape(pairs, 2)
+            r = _libm(np.log1p, math.log1p, -u[:, 1], double)
+            r *= _MINUS_TWO_D
+            np.sqrt(r, out=r)
+            theta = u[:, 0] * _TWO_PI_D
+            both = np.empty((pairs, 2), np.float64)     # (cos, sin) a pair, contiguous passes
+            np.multiply(r, np.cos(theta), out=both[:, 0])
+            np.multiply(r, np.sin(theta), out=both[:, 1])
+            both = both.reshape(-1)
+            if not start:
+                out = both if n == 2 * pairs else both[:n].copy()
+            else:
+                out = np.empty(n, np.float64)
+                out[1:] = both[:n - 1]
+        if start:
+            out[0], self.cached_normal = cached, None
+        if (n - start) % 2:
+            self.cached_normal = both[-1]
         return out
 
     def integers(self, low, high, shape):
@@ -406,96 +435,148 @@ def _box_muller16(block, acc, out):
     the compiler's choice of fusions (which product goes into which add: log's y * x * z + e * q1
     and cos's y * z * z - z / 2 each fuse the last product), bit for bit (NumPy's own
     functions: one value in seven an ulp away)."""
-    u1 = acc(1) - block[:, :8]                  # contiguous halves: faster passes below
-    theta = acc(2.0 * np.pi) * block[:, 8:]
     if acc is np.float32:
-        radius = np.sqrt(acc(-2) * _log_ps(u1))
-        sin, cos = _sincos_ps(theta)
-    else:
-        radius = np.sqrt(acc(-2) * np.log(u1))
-        sin, cos = np.sin(theta), np.cos(theta)
-    np.multiply(radius, cos, out=out[:, :8])
-    np.multiply(radius, sin, out=out[:, 8:])
+        radius = _log_ps(_ONE_F - block[:, :8])     # contiguous halves: faster passes below
+        radius *= _MINUS_TWO_F
+        np.sqrt(radius, out=radius)
+        cos_sin = _sincos_ps(_TWO_PI_F * block[:, 8:])
+        np.multiply(radius, cos_sin, out=out.reshape(-1, 2, 8).transpose(1, 0, 2))
+        return
+    radius = np.sqrt(acc(-2) * np.log(acc(1) - block[:, :8]))
+    theta = acc(2.0 * np.pi) * block[:, 8:]
+    np.multiply(radius, np.cos(theta), out=out[:, :8])
+    np.multiply(radius, np.sin(theta), out=out[:, 8:])
 
 
 _F = np.float32
+_D = np.float64
 _BLOCK_ROWS = 2048      # Box-Muller rows per pass: 32K values, whose temporaries fit in cache
 
-
-def _fma(a, b, c, out=None):
-    """a * b + c rounded once to float32 (a float32 product is exact in float64), into `out`
-    (a new array by default)."""
-    wide = np.multiply(a, b, dtype=np.float64)
-    if out is None:
-        out = np.empty(wide.shape, _F)
-    return np.add(wide, c, out=out, casting="same_kind")
+# The float32 kernels below round through float64 with same-dtype NumPy passes (a float64 copy,
+# float64 arithmetic, an assignment into float32): a float32 product is exact in float64, so
+# round32(round64(a * b + c)) is the multiply-add of the compiled kernel as ember computes it;
+# mixed-dtype ufunc calls (dtype=, casting=) give the same values at twice the cost per pass.
+# Their constants are 0-d arrays of the operands' dtype (a Python number costs a conversion
+# per pass).
 
 
-def _horner(x, coefficients):
-    """Cephes' polynomial in float32 x, c0 x^k + c1 x^(k-1) + ... + ck (float32 constants,
-    as Python floats), by fused Horner steps."""
-    wide = np.multiply(x, coefficients[0], dtype=np.float64)
-    y = np.empty(x.shape, _F)
+def _c32(v):
+    return np.array(v, _F)
+
+
+def _c64(v):
+    """A float32 constant as a float64 0-d array."""
+    return np.array(_F(v), _D)
+
+
+def _ci(v):
+    return np.array(v, np.int32)
+
+
+def _add_rounded(wide, c, out):
+    """A float32 multiply-add: round32(wide + c) into `out`, of the exact float64 product
+    `wide` (consumed) of two float32 numbers."""
+    wide += c
+    out[...] = wide
+    return out
+
+
+def _horner(x64, coefficients):
+    """Cephes' polynomial c0 x^k + c1 x^(k-1) + ... + ck (float32 constants as float64 0-d
+    arrays, or arrays of them broadcasting against x: several polynomials at once) by fused
+    Horner steps, of float32 x given as its float64 copy x64: each step rounds to float32."""
+    wide = x64 * coefficients[0]
+    y = np.empty(wide.shape, _F)
     for p in coefficients[1:-1]:
-        np.add(wide, p, out=y, casting="same_kind")
-        np.multiply(y, x, out=wide, dtype=np.float64)
-    return np.add(wide, coefficients[-1], out=y, casting="same_kind")
+        wide += p
+        y[...] = wide
+        wide[...] = y
+        wide *= x64
+    wide += coefficients[-1]
+    y[...] = wide
+    return y
 
 
-def _f32s(*constants):
-    return tuple(float(_F(c)) for c in constants)
-
-
-_LOG_P = _f32s(7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
-               1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
-               3.3333331174e-1)
-_COS_P = _f32s(2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)
-_SIN_P = _f32s(-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
+_LOG_P = tuple(map(_c64, (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
+                          1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
+                          3.3333331174e-1)))
+_COS_P = (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)
+_SIN_P = (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
+_COS_SIN_P = tuple(np.array([_F(c), _F(s)], _D).reshape(2, 1, 1) for c, s in zip(_COS_P, _SIN_P))
+_ONE_F, _HALF_F, _MINUS_TWO_F, _TWO_PI_F = map(_c32, (1, 0.5, -2, 2.0 * np.pi))
+_LOG_Q1, _LOG_Q2 = _c32(-2.12194440e-4), _c32(0.693359375)
+_MINUS_HALF_D = _c64(-0.5)
+_FOPI = _c32(1.27323954473516)              # 4 / pi
+_DP1, _DP2, _DP3 = _c32(-0.78515625), _c32(-2.4187564849853515625e-4), _c64(-3.77489497744594108e-8)
+_SQRTHF_BITS = _ci(0x3F3504F3)                 # float32(sqrt(0.5)), Cephes' SQRTHF
+_SQRTHF_UP = _ci(0x3F800000 - 0x3F3504F3)      # carries a mantissa >= SQRTHF's into the exponent
+_MANTISSA, _BIAS_F = _ci(0x7FFFFF), _c32(0x7F)
+_I1, _I3, _I23, _NOT1 = map(_ci, (1, 3, 23, ~1))
 
 
 def _log_ps(x):
     """avx_mathfun's log256_ps for float32 x in [2**-24, 1] (its clamp to the smallest normal
-    number changes none of them)."""
-    bits = x.view(np.int32)
-    e = ((bits >> 23) - 0x7F).astype(_F)
-    x = ((bits & ~0x7F800000) | 0x3F000000).view(_F)        # mantissa in [0.5, 1)
-    small = x < _F(0.707106781186547524)
-    x = x - _F(1) + np.where(small, x, _F(0))
-    e += _F(1)
-    e -= small
+    number changes none of them). Its reduction (mantissa m in [0.5, 1), exponent e; below
+    SQRTHF m = 2m, e = e - 1, then m - 1, all exact) is taken on the bits: adding
+    0x3F800000 - SQRTHF carries exactly the mantissas >= SQRTHF into the exponent."""
+    ix = x.view(np.int32)
+    ix += _SQRTHF_UP
+    e = (ix >> _I23).astype(_F)
+    e -= _BIAS_F
+    ix &= _MANTISSA
+    ix += _SQRTHF_BITS
+    x -= _ONE_F                                 # now in [SQRTHF - 1, 2 SQRTHF - 1)
     z = x * x
-    y = _horner(x, _LOG_P)
+    z64 = z.astype(_D)
+    y = _horner(x.astype(_D), _LOG_P)
     y *= x
-    y = _fma(y, z, e * _F(-2.12194440e-4), y)
-    y = _fma(z, _F(-0.5), y, y)
-    return _fma(e, _F(0.693359375), x + y, y)
+    wide = y.astype(_D)
+    wide *= z64
+    _add_rounded(wide, e * _LOG_Q1, y)
+    z64 *= _MINUS_HALF_D
+    _add_rounded(z64, y, y)
+    # e * 0.693359375 (a 9-bit constant, |e| <= 25) is exact in float32, and so is its sum with
+    # x + y in float64 (52 bits at most): the multiply-add is a float32 add
+    y += x
+    e *= _LOG_Q2
+    y += e
+    return y
 
 
 def _sincos_ps(x):
-    """avx_mathfun's sincos256_ps for float32 x >= 0: (sin, cos)."""
-    j = ((x * _F(1.27323954473516)).astype(np.int32) + 1) & ~1
+    """avx_mathfun's sincos256_ps for float32 x >= 0, stacked: (cos, sin). Its reduction
+    x - j DP1 - j DP2 - j DP3 (j <= 8) takes the first two products exactly in float32 (DP1
+    and DP2 have 8 and 11 bits) and their sums exactly in float64 (49 bits at most), so those
+    multiply-adds are float32 adds; the polynomials of cos and sin run as one stacked pass."""
+    j = (x * _FOPI).astype(np.int32)
+    j += _I1
+    j &= _NOT1
     y = j.astype(_F)
-    x = _fma(y, _F(-0.78515625), x)
-    for dp in (-2.4187564849853515625e-4, -3.77489497744594108e-8):
-        _fma(y, _F(dp), x, x)
+    x = x + y * _DP1
+    x += y * _DP2
+    _add_rounded(j.astype(_D) * _DP3, x, x)
     z = x * x
-    c = _horner(z, _COS_P)
-    c *= z
-    c = _fma(c, z, -(z * _F(0.5)), c)
-    c += _F(1)
-    s = _horner(z, _SIN_P)
-    s *= z
-    s = _fma(s, x, x, s)
-    octant = (j >> 1) & 3                 # j is even: Cephes' choices and signs by j & 6
-    first = _FIRST.take(octant)
-    sin, cos = np.where(first, s, c), np.where(first, c, s)
-    sin *= _SIN_SIGN.take(octant)
-    cos *= _COS_SIGN.take(octant)
-    return sin, cos
+    z64 = z.astype(_D)
+    cs = _horner(z64, _COS_SIN_P)               # (2, *z.shape): the cos and sin polynomials
+    cs *= z
+    wide = cs.astype(_D)
+    c, s = wide
+    c *= z64
+    z *= _HALF_F
+    c -= z
+    x64 = x.astype(_D)
+    s *= x64
+    s += x64
+    cs[...] = wide
+    cs[0] += _ONE_F
+    j >>= _I1
+    j &= _I3                              # the octant: j is even, Cephes' choices by j & 6
+    cs = np.where(_FIRST.take(j), cs, cs[::-1])
+    cs *= _COS_SIN_SIGN.take(j, axis=1)
+    return cs
 
 
-# by (j >> 1) & 3: the first octant's polynomials (s for sin, c for cos) and the signs, as
-# avx_mathfun's (j & 2) == 0, (j & 4) != 0 and (~(j - 2) & 4) != 0
+# by (j >> 1) & 3: the first octant's polynomials (c for cos, s for sin) and the signs of cos
+# and sin, as avx_mathfun's (j & 2) == 0, (~(j - 2) & 4) != 0 and (j & 4) != 0
 _FIRST = np.array([True, False, True, False])
-_SIN_SIGN = np.array([1, 1, -1, -1], _F)
-_COS_SIGN = np.array([1, -1, -1, 1], _F)
+_COS_SIN_SIGN = np.array([[1, -1, -1, 1], [1, 1, -1, -1]], _F)

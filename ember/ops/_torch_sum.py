@@ -160,14 +160,23 @@ def _flat_sum(x, lanes):
     s = nv // 4
     if s >= 512:        # (long rows: the einsums over rows run faster)
         return _inner_rows(x.reshape(1, -1), lanes).reshape(())
-    if s >= 16:
+    if s >= 256:
         acc = _row_sum(x[:nv * lanes].reshape(nv, lanes))
     else:
+        w = 4 * lanes
+        if s >= 16:     # _cascade of s < 256 rows: blocks of 16 (fewer than 16 of them)
+            g = s >> 4
+            blocks = np.add.reduce(x[:g * 16 * w].reshape(g, 16, w), axis=1)
+            # acc[1] from +0 (the + 0 of acc[2], acc[3]: only a -0.0 sum differs)
+            p = np.add.reduce(blocks, axis=0, initial=0.0)
+            if s > g * 16:              # the rows after the last block: acc[0]
+                p += np.add.reduce(x[g * 16 * w:s * w].reshape(-1, w), axis=0)
+            p = p.reshape(4, lanes)
+        elif s:
+            p = np.add.reduce(x[:s * w].reshape(s, w), axis=0).reshape(4, lanes)
         rows = x[:nv * lanes].reshape(nv, lanes)
-        if s:
-            p = np.add.reduce(x[:s * 4 * lanes].reshape(s, 4 * lanes), axis=0).reshape(4, lanes)
+        if s:           # (the leftover vectors go into the first accumulator)
             rows = np.concatenate((p[:1], rows[4 * s:], p[1:])) if nv > 4 * s else p
-            # (the leftover vectors go into the first accumulator)
         acc = np.add.reduce(rows, axis=0)
     if nv * lanes < n:                      # the leftover elements, then the lanes
         acc = np.concatenate((x[nv * lanes:], acc))

@@ -1986,15 +1986,16 @@ def argwhere(input):
 SORT, TOPK = _return_type("sort"), _return_type("topk")
 
 
-def _argsort(xp, x, axis, descending):
-    """Stable argsort; descending keeps equal elements in their original order, NaN first."""
+def _argsort(xp, x, axis, descending, kind="stable"):
+    """Stable argsort; descending keeps equal elements in their original order, NaN first.
+    (kind=None: NumPy's faster unstable sort, the same order for rows without equal values.)"""
     if x.dtype.kind == "V":         # bfloat16: NumPy's argsort misplaces its NaNs
         x = x.astype(np.float32)
     if not descending:
-        return xp.argsort(x, axis=axis, kind="stable")
+        return xp.argsort(x, axis=axis, kind=kind)
     n = x.shape[axis]
     rev = xp.flip(x, axis)
-    i = xp.argsort(rev, axis=axis, kind="stable")
+    i = xp.argsort(rev, axis=axis, kind=kind)
     return xp.flip(n - 1 - i, axis)
 
 
@@ -2013,35 +2014,78 @@ def _unstable_argsort(xp, x, dim, descending):
         raw = _raw(x)
         if isinstance(raw, np.ndarray):     # double backward's namespace over NumPy: the same
             return _unstable_argsort(np, raw, dim, descending)     # order as the forward's
-    i = _argsort(xp, x, dim, descending)
     n = x.shape[dim]
     if (xp is not np or n <= 16 or x.strides[dim] == 0
             or (x.ndim == 1 and not descending and x.dtype.kind in "iu" and n >= 32768)):
-        return i
-    return _ties_as_torch(x, i, dim, n, lambda row: _stl_select.sort_row(row, descending))
+        return _argsort(xp, x, dim, descending)
+    # rows without equal values sort the same any way: NumPy's unstable sort (2-3x faster),
+    # the stable order computed only where rows with equal values are not all redone
+    return _ties_as_torch(x, _argsort(xp, x, dim, descending, None), dim, n,
+                          lambda row: _stl_select.sort_row(row, descending),
+                          stable=lambda: _argsort(xp, x, dim, descending))
 
 
-def _ties_as_torch(x, order, dim, k, redo_row, every_row=False):
+def _ties_as_torch(x, order, dim, k, redo_row, every_row=False, stable=None):
     """The first k along `dim` of `order` (a stable sort of `x`), where the rows holding equal
     values among their first k + 1 (every row, if `every_row`) are `redo_row(row values)`.
-    Past _stl_select.BUDGET elements to redo, the stable order stands."""
+    Past _stl_select.BUDGET elements to redo, the stable order stands (`stable()` gives it
+    where `order` is another sort's)."""
     n = x.shape[dim]
-    first = np.moveaxis(order, dim, -1)[..., :k]
-    rows = np.moveaxis(x, dim, -1).reshape(-1, n)
+    last = _to_last(order, dim)
+    first = last[..., :k]
+    rows = _to_last(x, dim).reshape(-1, n)
     if every_row:
         redo = range(len(rows))
     else:
-        top = np.take_along_axis(rows, np.moveaxis(order, dim, -1).reshape(-1, n)[:, :k + 1], 1)
+        top = _take_rows(rows, last.reshape(-1, n)[:, :k + 1])
         same = top[:, 1:] == top[:, :-1]
         if top.dtype.kind not in "iub":
-            same |= np.isnan(top[:, 1:]) & np.isnan(top[:, :-1])
-        redo = np.flatnonzero(same.any(1))
+            nan = np.isnan(top)
+            same |= nan[:, 1:] & nan[:, :-1]
+        redo = np.flatnonzero(same.any(1)) if same.any() else ()
+    if len(redo) and len(redo) * n > _stl_select.BUDGET and stable is not None:
+        return _from_last(_to_last(stable(), dim)[..., :k], dim)
     if len(redo) and len(redo) * n <= _stl_select.BUDGET:
         out = first.reshape(-1, k).copy()
         for r in redo:
             out[r] = redo_row(rows[r])
         first = out.reshape(first.shape)
-    return np.moveaxis(first, -1, dim)
+    return _from_last(first, dim)
+
+
+def _to_last(a, dim):
+    """np.moveaxis(a, dim, -1) (a view), without NumPy's Python wrapper."""
+    nd = a.ndim
+    if dim == nd - 1:
+        return a
+    axes = list(range(nd))
+    axes.append(axes.pop(dim))
+    return a.transpose(axes)
+
+
+def _from_last(a, dim):
+    """np.moveaxis(a, -1, dim) (a view), without NumPy's Python wrapper."""
+    nd = a.ndim
+    if dim == nd - 1:
+        return a
+    axes = list(range(nd - 1))
+    axes.insert(dim, nd - 1)
+    return a.transpose(axes)
+
+
+def _take_rows(rows, idx):
+    """np.take_along_axis(rows, idx, 1) of 2-D arrays, without NumPy's Python wrapper."""
+    return rows[np.arange(len(rows))[:, None], idx]
+
+
+def _take_along(xp, x, i, dim):
+    """xp.take_along_axis(x, i, dim); NumPy's 1-D and last-dim 2-D ones indexed directly."""
+    if xp is np:
+        if x.ndim == 1:
+            return x[i]
+        if x.ndim == 2 and dim == 1:
+            return _take_rows(x, i)
+    return xp.take_along_axis(x, i, dim)
 
 
 @op("sort", saves=None, n_out=2)
@@ -2049,7 +2093,7 @@ def _sort(xp, x, dim, descending, stable):
     if x.ndim == 0:
         return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
     i = (_argsort if stable else _unstable_argsort)(xp, x, dim, descending)
-    return (xp.take_along_axis(x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
+    return (_take_along(xp, x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
 
 
 @_sort.vjp
@@ -2098,13 +2142,14 @@ def _topk_partitioned(xp, x, k, dim, largest):
     if xp is not np or x.dtype.kind != "f" or not 0 < k <= n // 4 or xp.isnan(x).any():
         return None
     key = xp.negative(x) if largest else x
-    if x.size <= 4096:      # small: two sorts cost less than the partition's passes
+    if x.size <= 4096:      # small: a sort costs less than the partition's passes
         lead = (slice(None),) * dim
-        ranked = xp.sort(key, axis=dim)[lead + (slice(0, k + 1),)]
+        order = xp.argsort(key, axis=dim)
+        ranked = _take_along(xp, key, order[lead + (slice(0, k + 1),)], dim)
         if (ranked[lead + (slice(1, None),)] == ranked[lead + (slice(0, -1),)]).any():
             return None     # (equal values among the first k + 1)
         # distinct first k + 1 values: any sort puts the same positions first
-        return xp.argsort(key, axis=dim)[lead + (slice(0, k),)]
+        return order[lead + (slice(0, k),)]
     kth = xp.take(xp.partition(key, k - 1, axis=dim), [k - 1], axis=dim)
     inside = xp.moveaxis(key <= kth, dim, -1)
     if (inside.sum(-1) != k).any():
@@ -2132,7 +2177,7 @@ def _topk(xp, x, k, dim, largest, sorted_):
                                every_row=not sorted_)
         else:
             i = xp.take(order, xp.arange(k), axis=dim)
-    return (xp.take_along_axis(x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
+    return (_take_along(xp, x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
 
 
 _topk.vjp(lambda xp, g, shape, i, dim: (g[0],) if i is None else

@@ -20,7 +20,7 @@ from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
 from .elementwise import maximum, minimum
-from ._torch_sum import torch_sum
+from ._torch_sum import _seq, torch_sum
 from ._registry import c_order, contiguous_outputs, holomorphic as _holo, \
     no_complex_grad as _no_complex_grad, op as _op
 
@@ -697,6 +697,8 @@ def _welford(xp, x, dims):
     if n > 64:
         return None
     rows = _reduced_last(xp, x, dims)
+    if xp is np:
+        return _welford_np(rows, n)
     mean = xp.zeros(rows.shape[:-1], np.float64)
     m2 = xp.zeros(rows.shape[:-1], np.float64)
     for k in range(n):
@@ -705,6 +707,27 @@ def _welford(xp, x, dims):
         mean += delta / (k + 1)
         m2 += delta * (v - mean)
     return mean, m2
+
+
+def _welford_np(rows, n):
+    """_welford's steps on a NumPy (..., n) array: the running means first (three passes a
+    step), then every m2 term delta * (v - new mean) at once, added in order onto +0 (m2 +=
+    term, step by step, as before)."""
+    lead = rows.shape[:-1]
+    v = rows.reshape(-1, n).T.astype(np.float64, order="C")     # (n, results): a step a row
+    mean = np.zeros(v.shape[1:], np.float64)
+    means = [mean]
+    for k in range(n):
+        step = v[k] - mean
+        step /= k + 1
+        mean = mean + step
+        means.append(mean)
+    means = np.stack(means)
+    delta = v - means[:-1]
+    v -= means[1:]
+    v *= delta
+    v[0] += 0.0
+    return mean.reshape(lead), _seq(v).reshape(lead)
 
 
 def _reduced_last(xp, x, dims):

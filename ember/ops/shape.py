@@ -861,6 +861,12 @@ INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written
 @op("cat", saves=None)
 def _cat(xp, *arrays_and_dim):
     *arrays, dim = arrays_and_dim
+    for a in arrays:
+        if a.ndim == 1 and a.shape[0] == 0:
+            break
+    else:                           # (the common case: no legacy empty tensor skipped)
+        return _dense(xp, xp.concatenate(arrays, axis=dim), arrays[0]), (
+            [a.shape[dim] for a in arrays], [False] * len(arrays), dim)
     skipped = [a.ndim == 1 and a.shape[0] == 0 for a in arrays]
     sizes = [0 if s else a.shape[dim] for a, s in zip(arrays, skipped)]
     kept = [a for a, s in zip(arrays, skipped) if not s] or arrays[:1]
@@ -901,7 +907,10 @@ def _common(tensors, name):
     try:
         t0 = tensors[0]
         d0, b0 = t0.arr.dtype, t0.be
-        if builtins.all(t.arr.dtype is d0 and t.be is b0 for t in tensors):
+        for t in tensors:
+            if t.arr.dtype is not d0 or t.be is not b0:
+                break
+        else:
             return tensors                                  # the common case
     except AttributeError:
         pass
@@ -930,6 +939,16 @@ def cat(tensors, dim=0, *, out=None):
         tensors = _promoted(tensors, _cat)
     tensors = _common(tensors, "cat")
     shapes = [t.arr.shape for t in tensors]
+    ref = shapes[0]
+    n = len(ref)
+    if type(dim) is int and -n <= dim < n and ref != (0,):     # the common case: dims in range,
+        d = dim + n if dim < 0 else dim             # no 0-d, shapes equal but in dim d
+        pre, post = ref[:d], ref[d + 1:]
+        for s in shapes:
+            if len(s) != n or s[:d] != pre or s[d + 1:] != post:
+                break
+        else:
+            return _cat_out(apply(_cat, tuple(tensors), (d,)), out, "cat")
     legacy = [s == (0,) for s in shapes]          # 1-D empty tensors may sit beside any shape
     ref = next((s for s, skip in zip(shapes, legacy) if not skip), shapes[0])
     for i, s in enumerate(shapes):
@@ -939,7 +958,7 @@ def cat(tensors, dim=0, *, out=None):
     d = 0 if builtins.all(legacy) else wrap_dim(dim, len(ref))
     pre, post = ref[:d], ref[d + 1:]
     for i, s in enumerate(shapes):
-        if legacy[i] or (s[:d] == pre and s[d + 1:] == post):
+        if legacy[i] or (len(s) == len(ref) and s[:d] == pre and s[d + 1:] == post):
             continue
         if type(s) is NestedShape or type(ref) is NestedShape:
             # nested tensors: their kernel's checks (torch's), the dim the first one's
