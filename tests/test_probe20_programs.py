@@ -1,0 +1,975 @@
+"""Ordinary PyTorch programs, round 20 (less common optimizers, chained schedulers, weight tying,
+parametrizations, packed sequences, transformers and attention with masks, transposed
+convolutions, pooling and unpooling, fold/unfold, grid_sample, losses, integer and bitwise ops,
+dtype promotion, complex arithmetic, linalg, FFT, histograms and searches, printing, state_dict
+and save/load round trips, hooks, double backward, checkpointing, DataLoader, generators and the
+errors users hit) run under ember and torch from the same seed: everything they record must
+agree (the harness is rounds 17 and 18's)."""
+import io
+
+import pytest
+
+from test_probe17_programs import _every_warning, _module
+from test_probe18_programs import _check, _raises
+
+PROGRAMS = {}
+
+
+def program(tol=None, xfail=None):
+    """Registers a program; tol: the float tolerance (None: bit for bit); xfail: the difference
+    left that makes it fail (a strict xfail)."""
+    def deco(fn):
+        PROGRAMS[fn.__name__] = (fn, tol, xfail)
+        return fn
+    return deco
+
+
+# Programs that train through matmuls and convolutions compare within 1e-4 (NumPy's BLAS and
+# torch's oneDNN/MKL sum in different orders); elementwise arithmetic compares bit for bit.
+_TRAIN = 1e-4
+# Programs through float32 exp, log, sqrt, tanh... compare within 1e-6: torch's AVX512
+# (Sleef/MKL) transcendentals and its float32 sqrt are an ulp from NumPy's (see note18)
+_ULP = 1e-6
+
+
+# Training loops with less common optimizers
+
+
+def _regression(torch):
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 1))
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    return model, x, y
+
+
+@program(tol=_TRAIN)
+def adamax_nadam_radam_training(torch, log):
+    for name, kw in [("Adamax", dict(lr=0.02, weight_decay=0.01)),
+                     ("NAdam", dict(lr=0.01, momentum_decay=0.004)),
+                     ("NAdam", dict(lr=0.01, decoupled_weight_decay=True, weight_decay=0.1)),
+                     ("RAdam", dict(lr=0.01)),
+                     ("RAdam", dict(lr=0.01, decoupled_weight_decay=True, weight_decay=0.1))]:
+        model, x, y = _regression(torch)
+        opt = getattr(torch.optim, name)(model.parameters(), **kw)
+        losses = []
+        for _ in range(8):
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        st = opt.state_dict()["state"][0]
+        log(name, losses, sorted(st), st["step"], model[0].bias)
+
+
+@program(tol=_TRAIN)
+def asgd_and_rprop_training(torch, log):
+    model, x, y = _regression(torch)
+    opt = torch.optim.ASGD(model.parameters(), lr=0.05, lambd=1e-3, alpha=0.75, t0=3)
+    for _ in range(6):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        log(loss)
+    st = opt.state[model[2].weight]
+    log(sorted(st), st["eta"], st["mu"], st["ax"], st["step"])
+    model, x, y = _regression(torch)
+    opt = torch.optim.Rprop(model.parameters(), lr=0.01, etas=(0.4, 1.3), step_sizes=(1e-4, 1))
+    for _ in range(6):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        log(loss)
+    st = opt.state[model[0].bias]
+    log(sorted(st), st["prev"], st["step_size"])
+
+
+@program(tol=_TRAIN)
+def lbfgs_with_strong_wolfe_line_search(torch, log):
+    x = torch.linspace(-1, 1, 20).unsqueeze(1)
+    y = 3 * x ** 3 - x + 0.5
+    w = torch.zeros(4, requires_grad=True)
+    feats = torch.cat([x ** 0, x, x ** 2, x ** 3], 1)
+    opt = torch.optim.LBFGS([w], lr=1, max_iter=15, history_size=5,
+                            line_search_fn="strong_wolfe", tolerance_grad=1e-9,
+                            tolerance_change=1e-12)
+    calls = []
+
+    def closure():
+        opt.zero_grad()
+        loss = ((feats @ w - y.squeeze(1)) ** 2).mean()
+        loss.backward()
+        calls.append(loss.item())
+        return loss
+    for _ in range(2):
+        log(opt.step(closure))
+    log(w, len(calls) > 3, opt.state[w]["n_iter"], opt.state[w]["func_evals"])
+
+
+@program(tol=_TRAIN)
+def lbfgs_without_line_search_and_state(torch, log):
+    torch.manual_seed(1)
+    a = torch.randn(5, 5)
+    A = a @ a.T + 5 * torch.eye(5)
+    b = torch.randn(5)
+    x = torch.zeros(5, requires_grad=True)
+    opt = torch.optim.LBFGS([x], lr=0.5, max_iter=4, history_size=3)
+
+    def closure():
+        opt.zero_grad()
+        loss = 0.5 * x @ A @ x - b @ x
+        loss.backward()
+        return loss
+    for i in range(3):
+        loss = opt.step(closure)
+        log(i, loss, x)
+    st = opt.state_dict()["state"][0]
+    log(sorted(st), len(st["old_dirs"]), st["n_iter"])
+
+
+@program(tol=_TRAIN)
+def sparse_adam_with_sparse_embedding(torch, log):
+    nn = torch.nn
+    emb = nn.Embedding(10, 3, sparse=True)
+    head = nn.Linear(3, 2)
+    opt1 = torch.optim.SparseAdam(list(emb.parameters()), lr=0.05)
+    opt2 = torch.optim.Adam(head.parameters(), lr=0.05)
+    for step in range(4):
+        idx = torch.randint(0, 10, (6,))
+        target = torch.randint(0, 2, (6,))
+        loss = nn.functional.cross_entropy(head(emb(idx)), target)
+        opt1.zero_grad()
+        opt2.zero_grad()
+        loss.backward()
+        log(step, loss, emb.weight.grad.is_sparse, emb.weight.grad.coalesce().indices())
+        opt1.step()
+        opt2.step()
+    log(emb.weight, sorted(opt1.state[emb.weight]))
+    log(_raises(lambda: torch.optim.SparseAdam(head.parameters(), lr=0.1).step()))
+
+
+@program(tol=_TRAIN)
+def adagrad_with_lr_decay_and_initial_accumulator(torch, log):
+    model, x, y = _regression(torch)
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.1, lr_decay=0.01,
+                              initial_accumulator_value=0.1, weight_decay=1e-3)
+    for _ in range(5):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+    st = opt.state[model[0].weight]
+    log(loss, sorted(st), st["step"], st["sum"][0])
+
+
+@program(tol=_TRAIN)
+def rmsprop_centered_with_momentum_and_adadelta(torch, log):
+    model, x, y = _regression(torch)
+    opt = torch.optim.RMSprop(model.parameters(), lr=0.01, alpha=0.9, centered=True,
+                              momentum=0.5, weight_decay=1e-2)
+    for _ in range(5):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        log(loss)
+    log(sorted(opt.state[model[0].weight]))
+    model, x, y = _regression(torch)
+    opt = torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.8, eps=1e-5)
+    for _ in range(5):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        log(loss)
+    log(sorted(opt.state[model[0].weight]), opt.defaults)
+
+
+@program(tol=_TRAIN)
+def adam_amsgrad_and_adamw_state_dict_round_trip(torch, log):
+    model, x, y = _regression(torch)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01, amsgrad=True, betas=(0.8, 0.99))
+    for _ in range(3):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+    sd = opt.state_dict()
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    buf.seek(0)
+    sd2 = torch.load(buf)
+    opt2 = torch.optim.Adam(model.parameters(), lr=0.5, amsgrad=True)
+    opt2.load_state_dict(sd2)
+    log(opt2.param_groups[0]["lr"], opt2.param_groups[0]["betas"], sorted(sd2["state"][0]))
+    for _ in range(2):
+        opt2.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt2.step()
+    log(loss, opt2.state[model[0].weight]["max_exp_avg_sq"][0])
+
+
+# Schedulers
+
+
+@program()
+def sequential_lr_of_three_and_chained_scheduler(torch, log):
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    S = torch.optim.lr_scheduler
+    s1 = S.ConstantLR(opt, factor=0.5, total_iters=2)
+    s2 = S.LinearLR(opt, start_factor=1.0, end_factor=0.2, total_iters=3)
+    s3 = S.StepLR(opt, step_size=2, gamma=0.5)
+    seq = S.SequentialLR(opt, [s1, s2, s3], milestones=[2, 5])
+    lrs = []
+    for _ in range(10):
+        opt.step()
+        seq.step()
+        lrs.append(round(opt.param_groups[0]["lr"], 10))
+    log(lrs, seq.last_epoch)
+    opt2 = torch.optim.SGD([p], lr=1.0)
+    c1 = S.ExponentialLR(opt2, gamma=0.9)
+    c2 = S.MultiStepLR(opt2, milestones=[2, 4], gamma=0.1)
+    ch = S.ChainedScheduler([c1, c2])
+    out = []
+    for _ in range(6):
+        opt2.step()
+        ch.step()
+        out.append(round(ch.get_last_lr()[0], 12))
+    log(out, [round(v, 12) for v in c1.get_last_lr()])
+
+
+@program()
+def reduce_on_plateau_min_rel_and_multiple_groups(torch, log):
+    a, b = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=1.0)
+    S = torch.optim.lr_scheduler
+    sched = S.ReduceLROnPlateau(opt, mode="min", factor=0.1, patience=2, threshold=0.01,
+                                threshold_mode="rel", min_lr=[0.01, 0.02], eps=1e-3)
+    for m in [5.0, 4.0, 3.99, 3.98, 3.97, 3.96, 3.95, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0]:
+        opt.step()
+        sched.step(m)
+        log([g["lr"] for g in opt.param_groups], sched.num_bad_epochs, sched.best)
+    sd = sched.state_dict()
+    log(sorted(sd), sd["best"], sd["last_epoch"])
+    s2 = S.ReduceLROnPlateau(torch.optim.SGD([a], lr=1.0))
+    s2.load_state_dict(sd)
+    log(s2.patience, s2.mode, s2.min_lrs)
+
+
+@program()
+def cyclic_lr_modes(torch, log):
+    S = torch.optim.lr_scheduler
+    p = torch.nn.Parameter(torch.zeros(1))
+    for mode, kw in [("triangular", {}), ("triangular2", {}), ("exp_range", {"gamma": 0.9})]:
+        opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+        sched = S.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=2,
+                           mode=mode, **kw)
+        lrs, moms = [], []
+        for _ in range(12):
+            opt.step()
+            sched.step()
+            lrs.append(round(opt.param_groups[0]["lr"], 10))
+            moms.append(round(opt.param_groups[0]["momentum"], 10))
+        log(mode, lrs, moms)
+    opt = torch.optim.SGD([p], lr=0.1)
+    sched = S.CyclicLR(opt, base_lr=0.0, max_lr=1.0, step_size_up=4,
+                       scale_fn=lambda x: 1 / (2.0 ** (x - 1)), scale_mode="cycle",
+                       cycle_momentum=False)
+    out = []
+    for _ in range(10):
+        opt.step()
+        sched.step()
+        out.append(round(sched.get_last_lr()[0], 10))
+    log(out)
+
+
+@program()
+def polynomial_cosine_and_multiplicative_lr(torch, log):
+    S = torch.optim.lr_scheduler
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    poly = S.PolynomialLR(opt, total_iters=4, power=2.0)
+    out = []
+    for _ in range(6):
+        opt.step()
+        poly.step()
+        out.append(round(poly.get_last_lr()[0], 12))
+    log(out)
+    opt = torch.optim.SGD([p], lr=1.0)
+    cos = S.CosineAnnealingLR(opt, T_max=4, eta_min=0.1)
+    out = []
+    for _ in range(10):
+        opt.step()
+        cos.step()
+        out.append(round(cos.get_last_lr()[0], 12))
+    log(out)
+    opt = torch.optim.SGD([p], lr=1.0)
+    mul = S.MultiplicativeLR(opt, lr_lambda=lambda e: 0.95 if e % 2 else 1.0)
+    out = []
+    for _ in range(5):
+        opt.step()
+        mul.step()
+        out.append(round(mul.get_last_lr()[0], 12))
+    log(out, mul.state_dict()["last_epoch"])
+
+
+@program()
+def lambda_lr_state_dict_round_trip(torch, log):
+    S = torch.optim.lr_scheduler
+
+    class Warm:
+        def __init__(self, n):
+            self.n = n
+
+        def __call__(self, e):
+            return min(1.0, (e + 1) / self.n)
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([{"params": [p]}, {"params": [torch.nn.Parameter(torch.zeros(1))]}],
+                          lr=0.1)
+    sched = S.LambdaLR(opt, [Warm(4), lambda e: 0.5 ** e])
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    sd = sched.state_dict()
+    log(sorted(sd), sd["lr_lambdas"], sd["last_epoch"], sd["_last_lr"])
+    opt2 = torch.optim.SGD([{"params": [p]}, {"params": [torch.nn.Parameter(torch.zeros(1))]}],
+                           lr=0.1)
+    s2 = S.LambdaLR(opt2, [Warm(10), lambda e: 1.0])
+    s2.load_state_dict(sd)
+    log(s2.lr_lambdas[0].n, s2.last_epoch)
+    opt2.step()
+    s2.step()
+    log(s2.get_last_lr())
+
+
+@program()
+def scheduler_step_order_warning_and_epoch_argument(torch, log):
+    S = torch.optim.lr_scheduler
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = S.StepLR(opt, step_size=1, gamma=0.5)
+    sched.step()          # before opt.step(): torch warns
+    opt.step()
+    log(sched.get_last_lr())
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = S.ExponentialLR(opt, gamma=0.5)
+    opt.step()
+    sched.step(3)         # epoch argument is deprecated
+    log(sched.get_last_lr(), sched.last_epoch)
+    log(_raises(lambda: S.StepLR(opt, step_size=1, last_epoch=5)))
+    log(_raises(lambda: S.SequentialLR(opt, [sched], milestones=[1])))
+
+
+# Weight tying and parametrizations
+
+
+@program(tol=_TRAIN)
+def tied_embedding_and_output_projection(torch, log):
+    nn = torch.nn
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(12, 6)
+            self.rnn = nn.GRU(6, 6, batch_first=True)
+            self.out = nn.Linear(6, 12, bias=False)
+            self.out.weight = self.emb.weight
+
+        def forward(self, x):
+            h, _ = self.rnn(self.emb(x))
+            return self.out(h)
+    m = LM()
+    log(len(list(m.parameters())), sorted(m.state_dict()), m.out.weight is m.emb.weight)
+    log([n for n, _ in m.named_parameters()],
+        [n for n, _ in m.named_parameters(remove_duplicate=False)])
+    opt = torch.optim.SGD(m.parameters(), lr=0.5)
+    x = torch.randint(0, 12, (3, 5))
+    for _ in range(3):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(m(x[:, :-1]).reshape(-1, 12), x[:, 1:].reshape(-1))
+        loss.backward()
+        opt.step()
+        log(loss)
+    log(m.out.weight.data_ptr() == m.emb.weight.data_ptr())
+    m2 = LM()
+    m2.load_state_dict(m.state_dict())
+    log(m2.out.weight is m2.emb.weight, torch.equal(m2.emb.weight, m.emb.weight))
+
+
+@program(tol=_TRAIN)
+def orthogonal_parametrization_training(torch, log):
+    nn = torch.nn
+    P = nn.utils.parametrize
+    for kw in [{}, {"orthogonal_map": "cayley"}, {"orthogonal_map": "householder"},
+               {"use_trivialization": False}]:
+        torch.manual_seed(0)
+        lin = nn.Linear(4, 4)
+        nn.utils.parametrizations.orthogonal(lin, **kw)
+        W = lin.weight
+        log(kw, (W @ W.T - torch.eye(4)).abs().max() < 1e-5, P.is_parametrized(lin, "weight"))
+        opt = torch.optim.SGD(lin.parameters(), lr=0.1)
+        x = torch.randn(8, 4)
+        for _ in range(3):
+            opt.zero_grad()
+            loss = lin(x).pow(2).sum()
+            loss.backward()
+            opt.step()
+        W = lin.weight
+        log(loss, (W @ W.T - torch.eye(4)).abs().max() < 1e-4,
+            sorted(lin.state_dict()))
+
+
+@program(tol=_TRAIN)
+def spectral_norm_parametrization_power_iterations(torch, log):
+    nn = torch.nn
+    lin = nn.Linear(5, 3)
+    sn = nn.utils.parametrizations.spectral_norm(lin, n_power_iterations=3)
+    log(sorted(sn.state_dict()), type(sn.parametrizations.weight[0]).__name__)
+    x = torch.randn(4, 5)
+    y1 = sn(x)
+    sigma = torch.linalg.matrix_norm(sn.weight, 2)
+    log(y1, abs(sigma.item() - 1) < 5e-2)
+    sn.eval()
+    y2 = sn(x)
+    log(torch.allclose(sn(x), y2), sn.parametrizations.weight.original.shape)
+    conv = nn.utils.parametrizations.spectral_norm(nn.Conv2d(2, 3, 3), dim=0)
+    log(conv(torch.randn(1, 2, 5, 5)).shape)
+    P = nn.utils.parametrize
+    P.remove_parametrizations(sn, "weight", leave_parametrized=True)
+    log(sorted(sn.state_dict()), type(sn.weight).__name__)
+
+
+@program(tol=_TRAIN)
+def weight_norm_parametrization_and_removal(torch, log):
+    nn = torch.nn
+    lin = nn.utils.parametrizations.weight_norm(nn.Linear(3, 4), dim=0)
+    log(sorted(lin.state_dict()), lin.parametrizations.weight.original0.shape,
+        lin.parametrizations.weight.original1.shape)
+    opt = torch.optim.Adam(lin.parameters(), lr=0.1)
+    x = torch.randn(5, 3)
+    for _ in range(3):
+        opt.zero_grad()
+        loss = lin(x).square().mean()
+        loss.backward()
+        opt.step()
+    log(loss, lin.parametrizations.weight.original0)
+    w = lin.weight.detach().clone()
+    nn.utils.parametrize.remove_parametrizations(lin, "weight")
+    log(torch.allclose(w, lin.weight), sorted(lin.state_dict()))
+    conv = nn.utils.parametrizations.weight_norm(nn.Conv1d(2, 3, 2), dim=None)
+    log(conv.parametrizations.weight.original0.shape)
+
+
+@program(tol=_TRAIN)
+def custom_parametrizations_symmetric_and_cached(torch, log):
+    nn = torch.nn
+    P = nn.utils.parametrize
+
+    class Symmetric(nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(-1, -2)
+
+        def right_inverse(self, A):
+            return A.triu()
+
+    class Positive(nn.Module):
+        def forward(self, X):
+            return X.exp()
+
+        def right_inverse(self, A):
+            return A.log()
+    lin = nn.Linear(3, 3)
+    P.register_parametrization(lin, "weight", Symmetric())
+    P.register_parametrization(lin, "bias", Positive())
+    log(torch.equal(lin.weight, lin.weight.T), (lin.bias > 0).all())
+    with P.cached():
+        a = lin.weight
+        b = lin.weight
+        log(a is b)
+    lin.bias = torch.tensor([1.0, 2.0, 3.0])
+    log(lin.parametrizations.bias.original, lin.bias)
+    P.register_parametrization(lin, "weight", Positive())
+    log(len(lin.parametrizations.weight), lin.weight.min() > 0)
+    log(repr(lin).splitlines()[:4])
+    log(_raises(lambda: P.remove_parametrizations(lin, "nothing")))
+
+
+# Packed sequences
+
+
+@program(tol=_TRAIN)
+def pack_padded_bidirectional_lstm_and_gru(torch, log):
+    nn = torch.nn
+    R = nn.utils.rnn
+    lengths = torch.tensor([5, 2, 4])
+    x = torch.randn(3, 5, 4)
+    packed = R.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    log(packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices, packed.data.shape)
+    for cls in (nn.LSTM, nn.GRU):
+        rnn = cls(4, 3, num_layers=2, bidirectional=True, batch_first=True)
+        out, h = rnn(packed)
+        pad, lens = R.pad_packed_sequence(out, batch_first=True, padding_value=-1.0,
+                                          total_length=6)
+        hn = h[0] if cls is nn.LSTM else h
+        log(cls.__name__, pad, lens, hn.shape, hn[-1])
+        # last forward output at each length equals the final forward hidden state
+        last = pad[torch.arange(3), lens - 1, :3]
+        log(torch.allclose(last, hn[-2], atol=1e-6))
+
+
+@program(tol=_TRAIN)
+def pack_sequence_and_pad_sequence_variants(torch, log):
+    nn = torch.nn
+    R = nn.utils.rnn
+    seqs = [torch.randn(4, 2), torch.randn(3, 2), torch.randn(1, 2)]
+    packed = R.pack_sequence(seqs)
+    log(packed.batch_sizes, packed.data, packed.sorted_indices)
+    log(_raises(lambda: R.pack_sequence(seqs[::-1])))
+    p2 = R.pack_sequence(seqs[::-1], enforce_sorted=False)
+    log(p2.sorted_indices, p2.unsorted_indices)
+    pad = R.pad_sequence(seqs, batch_first=True, padding_value=9)
+    log(pad)
+    log(R.pad_sequence(seqs, padding_side="left").shape)
+    log(R.pad_sequence(seqs, batch_first=True, padding_side="left")[2])
+    rnn = nn.RNN(2, 3, nonlinearity="relu")
+    out, h = rnn(p2)
+    log(type(out).__name__, out.data.shape, h)
+    unpacked = R.unpack_sequence(out)
+    log([u.shape for u in unpacked])
+    log(R.unpad_sequence(pad, torch.tensor([4, 3, 1]), batch_first=True)[1])
+    log(_raises(lambda: R.pack_padded_sequence(pad, torch.tensor([4, 0, 1]), batch_first=True,
+                                               enforce_sorted=False)))
+    log(_raises(lambda: R.pack_padded_sequence(pad, [1, 3, 4], batch_first=True)))
+
+
+@program(tol=_TRAIN)
+def packed_sequence_methods(torch, log):
+    R = torch.nn.utils.rnn
+    seqs = [torch.arange(4.0), torch.arange(2.0), torch.arange(3.0)]
+    p = R.pack_sequence(seqs, enforce_sorted=False)
+    log(p.is_cuda, p.data.dtype, p.double().data.dtype, p.to(torch.float64).data.dtype)
+    log(p.is_pinned() if hasattr(p, "is_pinned") else None)
+    log(p._fields, len(p), p[1], p.batch_sizes.dtype)
+    q = p._replace(data=p.data * 2)
+    log(type(q).__name__, R.pad_packed_sequence(q)[0])
+    emb = torch.nn.Embedding(5, 2)
+    idx = R.pack_sequence([torch.tensor([1, 2, 3]), torch.tensor([4])])
+    out = R.PackedSequence(emb(idx.data), idx.batch_sizes)
+    log(out.data.shape, out.sorted_indices)
+
+
+# Transformers and attention
+
+
+@program(tol=_TRAIN)
+def transformer_encoder_key_padding_and_causal(torch, log):
+    nn = torch.nn
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True,
+                                       norm_first=True, activation="gelu")
+    enc = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
+    x = torch.randn(2, 5, 8)
+    pad = torch.tensor([[False] * 5, [False, False, False, True, True]])
+    causal = nn.Transformer.generate_square_subsequent_mask(5)
+    log(causal)
+    y1 = enc(x, src_key_padding_mask=pad)
+    y2 = enc(x, mask=causal, is_causal=True)
+    y3 = enc(x, mask=causal, src_key_padding_mask=pad)
+    log(y1, y2, y3[0, 0])
+    bool_causal = torch.triu(torch.ones(5, 5, dtype=torch.bool), 1)
+    log(torch.allclose(enc(x, mask=bool_causal), y2, atol=1e-6))
+    enc.eval()
+    with torch.no_grad():
+        log(enc(x, src_key_padding_mask=pad)[0])
+
+
+@program(tol=_TRAIN)
+def transformer_decoder_with_memory_masks(torch, log):
+    nn = torch.nn
+    layer = nn.TransformerDecoderLayer(6, 3, dim_feedforward=12, dropout=0.0)
+    dec = nn.TransformerDecoder(layer, 2, norm=nn.LayerNorm(6))
+    tgt, mem = torch.randn(4, 2, 6), torch.randn(7, 2, 6)
+    tmask = nn.Transformer.generate_square_subsequent_mask(4)
+    mem_pad = torch.zeros(2, 7, dtype=torch.bool)
+    mem_pad[1, 5:] = True
+    out = dec(tgt, mem, tgt_mask=tmask, memory_key_padding_mask=mem_pad, tgt_is_causal=True)
+    log(out)
+    mmask = torch.zeros(4, 7)
+    mmask[:, 0] = float("-inf")
+    out2 = dec(tgt, mem, memory_mask=mmask)
+    log(out2[0])
+    out2.sum().backward()
+    log(dec.layers[0].multihead_attn.in_proj_weight.grad.abs().sum())
+
+
+@program(tol=_TRAIN)
+def multihead_attention_kdim_vdim_and_weights(torch, log):
+    nn = torch.nn
+    mha = nn.MultiheadAttention(8, 2, kdim=5, vdim=3, batch_first=True, bias=False)
+    log(sorted(n for n, _ in mha.named_parameters()))
+    q, k, v = torch.randn(2, 4, 8), torch.randn(2, 6, 5), torch.randn(2, 6, 3)
+    out, w = mha(q, k, v)
+    log(out, w.shape, w.sum(-1))
+    out, w = mha(q, k, v, average_attn_weights=False)
+    log(w.shape, w[0, 1])
+    out, w = mha(q, k, v, need_weights=False)
+    log(w)
+    kpm = torch.tensor([[0, 0, 0, 0, 1, 1], [0] * 6]).bool()
+    out, w = mha(q, k, v, key_padding_mask=kpm)
+    log(w[0, :, 4:])
+    am = torch.zeros(4, 6)
+    am[:, 1] = -1e9
+    out, w = mha(q, k, v, attn_mask=am)
+    log(w[1, :, 1] < 1e-6)
+    m3 = torch.zeros(2 * 2, 4, 6, dtype=torch.bool)
+    m3[:, :, 0] = True
+    out, w = mha(q, k, v, attn_mask=m3)
+    log(w[..., 0])
+
+
+@program(tol=_TRAIN)
+def multihead_attention_add_bias_kv_and_zero_attn(torch, log):
+    nn = torch.nn
+    mha = nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True, dropout=0.0)
+    q = torch.randn(3, 2, 4)
+    out, w = mha(q, q, q)
+    log(out, w.shape, mha.bias_k.shape)
+    kpm = torch.zeros(2, 3, dtype=torch.bool)
+    kpm[0, 2] = True
+    out, w = mha(q, q, q, key_padding_mask=kpm)
+    log(w[0])
+    mha.eval()
+    with torch.no_grad():
+        log(mha(q, q, q)[0][0])
+    log(_raises(lambda: nn.MultiheadAttention(5, 2)))
+    log(_raises(lambda: mha(q, q, q, attn_mask=torch.zeros(2, 2))))
+
+
+@program(tol=_TRAIN)
+def scaled_dot_product_attention_masks_and_scale(torch, log):
+    F = torch.nn.functional
+    q, k, v = torch.randn(2, 3, 4, 8), torch.randn(2, 3, 6, 8), torch.randn(2, 3, 6, 5)
+    log(F.scaled_dot_product_attention(q, k, v))
+    bm = torch.ones(4, 6, dtype=torch.bool).tril()
+    log(F.scaled_dot_product_attention(q, k, v, attn_mask=bm)[0, 0])
+    fm = torch.randn(2, 1, 4, 6)
+    log(F.scaled_dot_product_attention(q, k, v, attn_mask=fm, scale=0.5)[1, 2])
+    log(F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=0.0)[0, 1])
+    qq = torch.randn(2, 4, 4, 8)
+    kk, vv = torch.randn(2, 2, 6, 8), torch.randn(2, 2, 6, 8)
+    log(F.scaled_dot_product_attention(qq, kk, vv, enable_gqa=True).shape)
+    q.requires_grad_()
+    F.scaled_dot_product_attention(q, k, v, attn_mask=bm).sum().backward()
+    log(q.grad[0, 0])
+    allmasked = torch.zeros(4, 6, dtype=torch.bool)
+    log(F.scaled_dot_product_attention(q.detach(), k, v, attn_mask=allmasked)[0, 0, 0])
+    log(_raises(lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=bm, is_causal=True)))
+
+
+# Convolutions, pooling and spatial ops
+
+
+@program(tol=_TRAIN)
+def conv_transpose_output_padding_groups_dilation(torch, log):
+    nn = torch.nn
+    x = torch.randn(2, 4, 5, 5)
+    for kw in [dict(stride=2, output_padding=1), dict(stride=2, padding=1, output_padding=1),
+               dict(groups=2, dilation=2), dict(stride=3, output_padding=2, dilation=2),
+               dict(stride=(2, 1), padding=(1, 0), output_padding=(1, 0), groups=4)]:
+        conv = nn.ConvTranspose2d(4, 4, 3, **kw)
+        y = conv(x)
+        log(kw, y.shape, y[0, 0, :2, :3])
+    ct = nn.ConvTranspose2d(4, 2, 3, stride=2)
+    log(ct(x, output_size=[12, 12]).shape, ct(x, output_size=(11, 11)).shape)
+    log(_raises(lambda: ct(x, output_size=(14, 14))))
+    log(_raises(lambda: nn.ConvTranspose2d(4, 4, 3, stride=1, output_padding=1)(x)))
+    c1 = nn.ConvTranspose1d(3, 2, 4, stride=2, padding=1)
+    log(c1(torch.randn(1, 3, 6)))
+    c3 = nn.ConvTranspose3d(2, 1, 2, stride=2)
+    log(c3(torch.randn(1, 2, 2, 2, 2)).shape)
+
+
+@program(tol=_TRAIN)
+def transposed_conv_decoder_training(torch, log):
+    nn = torch.nn
+    dec = nn.Sequential(nn.ConvTranspose2d(3, 4, 4, stride=2, padding=1, bias=False),
+                        nn.BatchNorm2d(4),
+                        nn.ReLU(), nn.ConvTranspose2d(4, 1, 3, stride=1, padding=1),
+                        nn.Sigmoid())
+    opt = torch.optim.Adam(dec.parameters(), lr=1e-2)
+    z, target = torch.randn(4, 3, 4, 4), torch.rand(4, 1, 8, 8)
+    for _ in range(4):
+        opt.zero_grad()
+        loss = nn.functional.binary_cross_entropy(dec(z), target)
+        loss.backward()
+        opt.step()
+        log(loss)
+    log(dec[1].running_mean, dec[1].num_batches_tracked)
+
+
+@program()
+def max_pool_ceil_mode_indices_and_unpool(torch, log):
+    nn = torch.nn
+    x = torch.arange(49.0).reshape(1, 1, 7, 7) % 11
+    pool = nn.MaxPool2d(2, stride=2, ceil_mode=True, return_indices=True)
+    y, idx = pool(x)
+    log(y, idx)
+    unpool = nn.MaxUnpool2d(2, stride=2)
+    log(unpool(y, idx, output_size=x.shape[-2:]))
+    log(_raises(lambda: unpool(y, idx)))
+    y2, i2 = nn.functional.max_pool2d(x, 3, stride=2, padding=1, return_indices=True)
+    log(y2, i2)
+    log(nn.functional.max_unpool2d(y2, i2, 3, stride=2, padding=1, output_size=(7, 7)))
+    x1 = torch.tensor([[[1.0, 3, 2, 5, 4, 0, 7]]])
+    y1, j1 = nn.functional.max_pool1d(x1, 2, return_indices=True, ceil_mode=True)
+    log(y1, j1, nn.functional.max_unpool1d(y1, j1, 2, output_size=[7]))
+    x3 = torch.randn(1, 1, 4, 4, 4)
+    y3, j3 = nn.functional.max_pool3d(x3, 2, return_indices=True)
+    log(nn.MaxUnpool3d(2)(y3, j3).shape, j3.flatten())
+    log(nn.functional.max_pool2d(x, 2, dilation=2, ceil_mode=True))
+
+
+@program()
+def avg_and_lp_pool_options(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(36.0).reshape(1, 1, 6, 6)
+    log(F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False))
+    log(F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=True, ceil_mode=True))
+    log(F.avg_pool2d(x, 2, divisor_override=3))
+    log(F.avg_pool1d(x[0], 4, stride=3, ceil_mode=True))
+    log(F.lp_pool2d(x, 2, 2), F.lp_pool1d(x[0, :, 0], 1.0, 3))
+    log(F.adaptive_avg_pool2d(x, (4, 3)), F.adaptive_max_pool2d(x, 4, return_indices=True)[1])
+    log(F.adaptive_avg_pool1d(x[0, :, :5], 3))
+    log(_raises(lambda: F.avg_pool2d(x, 4, padding=3)))
+    log(_raises(lambda: F.max_pool2d(x, 7)))
+
+
+@program()
+def fold_unfold_round_trip_and_overlap_counts(torch, log):
+    nn = torch.nn
+    x = torch.arange(2 * 3 * 5 * 6.0).reshape(2, 3, 5, 6)
+    unf = nn.Unfold(kernel_size=(2, 3), dilation=1, padding=1, stride=(2, 1))
+    cols = unf(x)
+    log(cols.shape, cols[0, :4, :5])
+    fold = nn.Fold(output_size=(5, 6), kernel_size=(2, 3), padding=1, stride=(2, 1))
+    back = fold(cols)
+    ones = fold(unf(torch.ones_like(x)))
+    log(back[1, 2], ones[0, 0], torch.allclose(back / ones, x))
+    log(nn.functional.unfold(x, 2, dilation=2).shape)
+    log(nn.functional.fold(torch.ones(1, 4, 9), (4, 4), 2, stride=1))
+    log(_raises(lambda: nn.functional.fold(torch.ones(1, 5, 9), (4, 4), 2)))
+    log(_raises(lambda: nn.functional.fold(torch.ones(1, 4, 8), (4, 4), 2)))
+    log(repr(unf), repr(fold))
+
+
+@program()
+def pixel_shuffle_unshuffle_and_channel_shuffle(torch, log):
+    nn = torch.nn
+    x = torch.arange(2 * 8 * 2 * 3.0).reshape(2, 8, 2, 3)
+    ps = nn.PixelShuffle(2)
+    y = ps(x)
+    log(y.shape, y[0, 1])
+    log(torch.equal(nn.PixelUnshuffle(2)(y), x))
+    log(nn.functional.pixel_unshuffle(torch.arange(16.0).reshape(1, 1, 4, 4), 2)[0, :, 0, 0])
+    log(nn.ChannelShuffle(4)(x)[0, :, 0, 0], nn.functional.channel_shuffle(x, 2)[1, :, 1, 2])
+    log(_raises(lambda: ps(torch.zeros(1, 6, 2, 2))))
+    log(_raises(lambda: nn.functional.pixel_unshuffle(torch.zeros(1, 1, 3, 4), 2)))
+    log(ps(torch.zeros(3, 2, 4, 1, 1)).shape)
+
+
+@program(tol=_ULP)
+def grid_sample_padding_modes_and_align_corners(torch, log):
+    F = torch.nn.functional
+    img = torch.arange(1 * 2 * 4 * 5.0).reshape(1, 2, 4, 5)
+    grid = torch.tensor([[[[-1.2, -1.0], [0.0, 0.0], [0.9, 1.1]],
+                          [[1.0, 1.0], [-0.5, 0.25], [2.0, -2.0]]]])
+    for mode in ["bilinear", "nearest", "bicubic"]:
+        for pad in ["zeros", "border", "reflection"]:
+            for ac in [False, True]:
+                log(mode, pad, ac, F.grid_sample(img, grid, mode=mode, padding_mode=pad,
+                                                 align_corners=ac))
+    theta = torch.tensor([[[0.8, -0.2, 0.1], [0.3, 0.9, -0.1]]], requires_grad=True)
+    g = F.affine_grid(theta, (1, 2, 3, 4), align_corners=False)
+    out = F.grid_sample(img, g, align_corners=False)
+    out.sum().backward()
+    log(out, theta.grad)
+    vol = torch.randn(1, 1, 3, 3, 3)
+    g3 = torch.rand(1, 2, 2, 2, 3) * 2 - 1
+    log(F.grid_sample(vol, g3, align_corners=True))
+
+
+# Losses
+
+
+@program(tol=_ULP)
+def ctc_loss_batch_with_targets_concatenated_and_padded(torch, log):
+    F = torch.nn.functional
+    T, N, C = 8, 3, 5
+    logits = torch.randn(T, N, C, requires_grad=True)
+    lp = logits.log_softmax(2)
+    il = torch.tensor([8, 6, 5])
+    tl = torch.tensor([3, 2, 4])
+    padded = torch.randint(1, C, (N, 4))
+    concat = torch.cat([padded[i, :tl[i]] for i in range(N)])
+    for red in ["mean", "sum", "none"]:
+        a = F.ctc_loss(lp, padded, il, tl, reduction=red)
+        b = F.ctc_loss(lp, concat, il, tl, reduction=red)
+        log(red, a, torch.allclose(a, b))
+    F.ctc_loss(lp, padded, il, tl).backward()
+    log(logits.grad[:, 1])
+    ctc = torch.nn.CTCLoss(blank=4, zero_infinity=True)
+    bad = ctc(lp, torch.tensor([[1, 1, 1, 1]] * 3), torch.tensor([2, 2, 2]), tl)
+    log(bad)
+    log(F.ctc_loss(lp[:, 0], padded[0], il[:1], tl[:1]))
+
+
+@program(tol=_ULP)
+def margin_ranking_triplet_and_cosine_embedding(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    a, b = torch.randn(6), torch.randn(6)
+    y = torch.tensor([1, -1, 1, 1, -1, -1.0])
+    for red in ["mean", "sum", "none"]:
+        log(F.margin_ranking_loss(a, b, y, margin=0.2, reduction=red))
+    anc, pos, neg = torch.randn(5, 4), torch.randn(5, 4), torch.randn(5, 4)
+    log(F.triplet_margin_loss(anc, pos, neg, margin=0.5, p=1, swap=True))
+    log(F.triplet_margin_loss(anc, pos, neg, reduction="none", eps=1e-3))
+    tl = nn.TripletMarginWithDistanceLoss(distance_function=nn.PairwiseDistance(), margin=2.0)
+    log(tl(anc, pos, neg))
+    cosd = nn.TripletMarginWithDistanceLoss(
+        distance_function=lambda u, v: 1 - F.cosine_similarity(u, v), swap=True)
+    log(cosd(anc, pos, neg))
+    t = torch.tensor([1, -1, 1, -1, 1])
+    log(F.cosine_embedding_loss(anc, pos, t, margin=0.1),
+        F.cosine_embedding_loss(anc, pos, t, reduction="none"))
+    log(F.hinge_embedding_loss(a, y, margin=0.5), F.soft_margin_loss(a, y))
+    log(F.multi_margin_loss(anc, torch.tensor([0, 3, 2, 1, 0]), p=2, margin=0.5,
+                            weight=torch.tensor([1.0, 2, 3, 4])))
+    log(F.multilabel_margin_loss(anc, torch.tensor([[3, 0, -1, 1]] * 5)))
+    log(_raises(lambda: F.margin_ranking_loss(a, b[:5], y)))
+
+
+@program(tol=_ULP)
+def kl_div_log_target_and_reductions(torch, log):
+    F = torch.nn.functional
+    inp = torch.randn(4, 5).log_softmax(1)
+    tgt = torch.randn(4, 5).softmax(1)
+    for red in ["batchmean", "sum", "mean", "none"]:
+        log(red, F.kl_div(inp, tgt, reduction=red),
+            F.kl_div(inp, tgt.log(), reduction=red, log_target=True))
+    z = tgt.clone()
+    z[0, 0] = 0.0
+    log(F.kl_div(inp, z, reduction="none")[0])
+    kl = torch.nn.KLDivLoss(reduction="batchmean", log_target=True)
+    x = inp.clone().requires_grad_()
+    kl(x, tgt.log()).backward()
+    log(x.grad)
+    log(F.kl_div(inp, tgt))
+
+
+@program(tol=_ULP)
+def cross_entropy_label_smoothing_ignore_index_and_weights(torch, log):
+    F = torch.nn.functional
+    logits = torch.randn(6, 4, requires_grad=True)
+    target = torch.tensor([0, 3, -100, 2, 1, -100])
+    w = torch.tensor([1.0, 2.0, 0.5, 3.0])
+    for red in ["mean", "sum", "none"]:
+        log(red, F.cross_entropy(logits, target, weight=w, label_smoothing=0.2, reduction=red))
+    log(F.cross_entropy(logits, target, ignore_index=2, label_smoothing=0.1,
+                        weight=w, reduction="none"))
+    loss = F.cross_entropy(logits, target, weight=w, label_smoothing=0.3)
+    loss.backward()
+    log(logits.grad)
+    probs = torch.randn(6, 4).softmax(1)
+    log(F.cross_entropy(logits, probs, label_smoothing=0.1, weight=w))
+    img = torch.randn(2, 4, 3, 3)
+    t = torch.randint(0, 4, (2, 3, 3))
+    t[0, 0] = 1
+    t[1, 1, 1] = -100
+    log(F.cross_entropy(img, t, weight=w, label_smoothing=0.05))
+    log(F.nll_loss(img.log_softmax(1), t, ignore_index=1, reduction="sum"))
+    log(F.cross_entropy(logits, torch.full((6,), -100)))
+    log(_raises(lambda: F.cross_entropy(logits, torch.tensor([0, 4, 1, 1, 1, 1]))))
+    log(_raises(lambda: F.cross_entropy(logits, target.float())))
+
+
+@program(tol=_ULP)
+def regression_losses_beta_delta_and_gaussian_nll(torch, log):
+    F = torch.nn.functional
+    a, b = torch.randn(10), torch.randn(10)
+    for beta in [0.0, 0.5, 2.0]:
+        log(F.smooth_l1_loss(a, b, beta=beta), F.huber_loss(a, b, delta=beta or 1.0))
+    var = torch.rand(10) + 0.1
+    log(F.gaussian_nll_loss(a, b, var), F.gaussian_nll_loss(a, b, var, full=True, eps=1e-2))
+    log(F.gaussian_nll_loss(a.reshape(5, 2), b.reshape(5, 2), torch.rand(5, 1),
+                            reduction="none"))
+    log(F.poisson_nll_loss(a, b.abs(), log_input=True, full=True))
+    log(F.poisson_nll_loss(a.abs(), b.abs(), log_input=False, eps=1e-4))
+    log(F.l1_loss(a, b, reduction="sum"), F.mse_loss(a, b, reduction="none")[:3])
+    log(_raises(lambda: F.gaussian_nll_loss(a, b, -var)))
+    log(F.mse_loss(a, b.reshape(10, 1)).shape)
+
+
+# (more programs above this line)
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PROGRAMS[n][2]))
+    if PROGRAMS[n][2] else n for n in sorted(PROGRAMS)])
+def test_program_like_torch(name):
+    fn, tol, _ = PROGRAMS[name]
+    _check(fn, tol)
+
+
+# Regressions the programs found
+
+
+def _run_both(fn):
+    import torch
+    import ember
+    from test_probe17_programs import _one_torch_thread
+    with _one_torch_thread():
+        return _outcomes(ember, fn), _outcomes(torch, fn)
+
+
+def _outcomes(lib, fn):
+    """What fn(lib) returns and the warnings it gave (round 19's recorder)."""
+    with _every_warning() as seen:
+        got = fn(lib)
+    return got, [(w.category.__name__, str(w.message).partition(" (Triggered internally")[0])
+                 for w in seen]
+
+
+@pytest.mark.parametrize("case", ["value_head_size", "dropout", "2d", "float64_mask",
+                                  "flash"])
+def test_sdpa_math_path_refuses_a_mask_with_is_causal_like_torch(case):
+    """torch's math path (a value head size of its own, dropout, fewer than 4 dims) raises on an
+    explicit attn_mask with is_causal=True; its flash kernel combines them. ember combined
+    them on both paths."""
+    def run(lib):
+        lib.manual_seed(0)
+        q, k, v = lib.randn(2, 3, 4, 8), lib.randn(2, 3, 6, 8), lib.randn(2, 3, 6, 8)
+        mask = lib.ones(4, 6, dtype=lib.bool).tril()
+        kw = {"value_head_size": dict(value=v[..., :5]), "dropout": dict(dropout_p=0.5),
+              "2d": dict(query=q[0, 0], key=k[0, 0], value=v[0, 0]),
+              "float64_mask": dict(attn_mask=mask.double()), "flash": {}}[case]
+        args = dict(dict(query=q, key=k, value=v, attn_mask=mask, is_causal=True), **kw)
+        got = _raises(lambda: lib.nn.functional.scaled_dot_product_attention(**args))
+        return got if got else "ran"
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("method", ["double", "float", "half", "long", "int", "short", "char",
+                                    "byte"])
+def test_packed_sequence_dtype_methods_like_torch(method):
+    """torch's PackedSequence has double(), float()... converting its data (ember: none)."""
+    def run(lib):
+        R = lib.nn.utils.rnn
+        p = R.pack_sequence([lib.arange(3.0), lib.arange(2.0)], enforce_sorted=False)
+        q = getattr(p, method)()
+        return str(q.data.dtype), q.data.tolist(), q.batch_sizes.tolist(), \
+            q.sorted_indices.tolist(), type(q).__name__
+    got, want = _run_both(run)
+    assert got == want
