@@ -4,6 +4,7 @@ from collections import namedtuple
 import numpy as np
 
 from ...backends import CPU
+from ..._dtype import float16, float32, float64, int8, int16, int32, int64, uint8
 from ..._tensor import Tensor, _new
 from ...ops.index import _unstable_argsort
 
@@ -34,6 +35,30 @@ class PackedSequence(namedtuple("PackedSequence",
 
     def cpu(self):
         return self.to("cpu")
+
+    def double(self):
+        return self.to(dtype=float64)
+
+    def float(self):
+        return self.to(dtype=float32)
+
+    def half(self):
+        return self.to(dtype=float16)
+
+    def long(self):
+        return self.to(dtype=int64)
+
+    def int(self):
+        return self.to(dtype=int32)
+
+    def short(self):
+        return self.to(dtype=int16)
+
+    def char(self):
+        return self.to(dtype=int8)
+
+    def byte(self):
+        return self.to(dtype=uint8)
 
     @property
     def is_cuda(self):
