@@ -6,6 +6,7 @@ and save/load round trips, hooks, double backward, checkpointing, DataLoader, ge
 errors users hit) run under ember and torch from the same seed: everything they record must
 agree (the harness is rounds 17 and 18's)."""
 import io
+import pickle
 
 import pytest
 
@@ -1231,6 +1232,420 @@ def set_printoptions_precision_sci_and_linewidth(torch, log):
     print(x, torch.randn(2, 2, dtype=torch.float64))
 
 
+# state_dict, save and load
+
+
+@program()
+def load_state_dict_strict_false_results(torch, log):
+    nn = torch.nn
+    src = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    dst = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 3))
+    sd = src.state_dict()
+    log(list(sd), type(sd).__name__, sd["1.num_batches_tracked"])
+    log(_raises(lambda: dst.load_state_dict(sd)))
+    sd2 = {k: v for k, v in sd.items() if not k.startswith("2.")}
+    sd2["extra.weight"] = torch.zeros(1)
+    res = dst.load_state_dict(sd2, strict=False)
+    log(type(res).__name__, res.missing_keys, res.unexpected_keys, str(res))
+    log(torch.equal(dst[0].weight, src[0].weight))
+    log(_raises(lambda: dst.load_state_dict({"0.weight": torch.zeros(2, 2)}, strict=False)))
+    res = dst.load_state_dict(dst.state_dict())
+    log(res, repr(res), res == ([], []))
+    log(_raises(lambda: dst.load_state_dict({"0.weight": [1, 2]}, strict=False)))
+    meta = getattr(sd, "_metadata")
+    log(sorted(meta), meta[""], meta["1"])
+
+
+@program()
+def save_load_round_trips_through_bytesio(torch, log):
+    nn = torch.nn
+    buf = io.BytesIO()
+    x = torch.arange(6.0).reshape(2, 3)
+    obj = {"x": x, "view": x[:, 1], "same": x, "ints": torch.tensor([1, 2], dtype=torch.int16),
+           "list": [torch.tensor(True), 3, "s", (1.5, None)], "half": x.half(),
+           "grad": torch.ones(2, requires_grad=True), "size": torch.Size([2, 3]),
+           "dtype": torch.float64}
+    torch.save(obj, buf)
+    buf.seek(0)
+    back = torch.load(buf)
+    log(sorted(back), back["x"], back["view"], back["same"] is back["x"], back["ints"])
+    log(back["list"], back["half"].dtype, back["grad"].requires_grad, back["size"],
+        back["dtype"])
+    back["x"][0, 1] = 100
+    log(back["view"])
+    m = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+    buf = io.BytesIO()
+    torch.save(m.state_dict(), buf)
+    buf.seek(0)
+    sd = torch.load(buf, weights_only=True)
+    log(list(sd), torch.equal(sd["0.weight"], m[0].weight))
+    buf = io.BytesIO()
+    torch.save(x[1], buf)
+    buf.seek(0)
+    y = torch.load(buf)
+    log(y, y.storage_offset(), y.untyped_storage().nbytes())
+    try:
+        torch.load(io.BytesIO(b"not a checkpoint"))
+    except Exception as e:
+        log(isinstance(e, pickle.UnpicklingError))
+
+
+@program()
+def state_dict_of_buffers_persistent_and_nested(torch, log):
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.register_buffer("running", torch.zeros(2))
+            self.register_buffer("scratch", torch.ones(2), persistent=False)
+            self.register_buffer("none_buf", None)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([Block(), Block()])
+            self.head = nn.ModuleDict({"a": nn.Linear(2, 1)})
+            self.scale = nn.Parameter(torch.tensor(2.0))
+    n = Net()
+    sd = n.state_dict()
+    log(list(sd), [k for k, _ in n.named_buffers()])
+    log(list(n.state_dict(prefix="model.", keep_vars=True))[:2],
+        n.state_dict(keep_vars=True)["scale"].requires_grad, sd["scale"].requires_grad)
+    n2 = Net()
+    n2.load_state_dict(sd)
+    log(torch.equal(n2.blocks[1].lin.weight, n.blocks[1].lin.weight))
+    del sd["blocks.0.running"]
+    log(_raises(lambda: n2.load_state_dict(sd)))
+    log(n2.load_state_dict(sd, strict=False).missing_keys)
+    n2.blocks[0].load_state_dict({"lin.weight": torch.eye(2), "lin.bias": torch.zeros(2),
+                                  "running": torch.ones(2)})
+    log(n2.blocks[0].lin.weight, n2.get_submodule("blocks.0").running,
+        n2.get_parameter("head.a.bias").shape, n2.get_buffer("blocks.1.scratch"))
+
+
+# Hooks
+
+
+@program(tol=_TRAIN)
+def forward_pre_hooks_with_kwargs_and_module_global_hooks(torch, log):
+    nn = torch.nn
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+
+        def forward(self, x, scale=1.0):
+            return self.lin(x) * scale
+    m = Scaled()
+    calls = []
+
+    def pre(mod, args, kwargs):
+        calls.append(("pre", sorted(kwargs)))
+        return args, {**kwargs, "scale": 2.0}
+
+    def post(mod, args, kwargs, out):
+        calls.append(("post", kwargs.get("scale")))
+        return out + 1
+    h1 = m.register_forward_pre_hook(pre, with_kwargs=True)
+    h2 = m.register_forward_hook(post, with_kwargs=True)
+    x = torch.ones(1, 3)
+    log(m(x), m(x, scale=5.0))
+    h1.remove()
+    h2.remove()
+    log(m(x, scale=0.0), calls)
+    seen = []
+    g = nn.modules.module.register_module_forward_hook(
+        lambda mod, inp, out: seen.append(type(mod).__name__))
+    gp = nn.modules.module.register_module_forward_pre_hook(
+        lambda mod, inp: seen.append("pre-" + type(mod).__name__))
+    m(x)
+    g.remove()
+    gp.remove()
+    m(x)
+    log(seen)
+    order = []
+    m.register_forward_hook(lambda *a: order.append(1))
+    m.register_forward_hook(lambda *a: order.append(0), prepend=True)
+    m.register_forward_hook(lambda *a: order.append(2), always_call=True)
+    m(x)
+    log(order)
+
+
+@program(tol=_TRAIN)
+def full_backward_hooks_and_pre_hooks(torch, log):
+    nn = torch.nn
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    rec = []
+
+    def bh(mod, gin, gout):
+        rec.append((type(mod).__name__, [None if g is None else tuple(g.shape) for g in gin],
+                    [tuple(g.shape) for g in gout]))
+
+    def bph(mod, gout):
+        rec.append(("pre", type(mod).__name__))
+        return (gout[0] * 2,)
+    for layer in net:
+        layer.register_full_backward_hook(bh)
+    net[2].register_full_backward_pre_hook(bph)
+    x = torch.randn(5, 3, requires_grad=True)
+    net(x).sum().backward()
+    log(rec, x.grad)
+    rec.clear()
+    g = nn.modules.module.register_module_full_backward_hook(
+        lambda m, gi, go: rec.append(("global", type(m).__name__)))
+    net(torch.randn(2, 3)).sum().backward()
+    g.remove()
+    log(rec)
+    lin = nn.Linear(2, 2)
+    lin.register_full_backward_hook(lambda m, gi, go: (gi[0] * 0,))
+    inp = torch.ones(1, 2, requires_grad=True)
+    lin(inp).sum().backward()
+    log(inp.grad, lin.weight.grad)
+
+
+@program()
+def tensor_hooks_post_accumulate_and_retain_grad(torch, log):
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.clone()))
+    h = w.register_hook(lambda g: g * 10)
+    y = w * w
+    y.retain_grad()
+    y.register_hook(lambda g: seen.append(("y", g)))
+    y.sum().backward()
+    log(w.grad, y.grad, seen)
+    h.remove()
+    w.grad = None
+    (w * 3).sum().backward()
+    log(w.grad, len(seen))
+    log(_raises(lambda: torch.ones(2).register_hook(lambda g: g)))
+    z = torch.ones(2, requires_grad=True)
+    log(_raises(lambda: (z * 2).register_post_accumulate_grad_hook(lambda p: None)))
+
+
+# Higher-order gradients and checkpointing
+
+
+@program(tol=_ULP)
+def double_backward_with_create_graph(torch, log):
+    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = (x ** 3).sum()
+    (g,) = torch.autograd.grad(y, x, create_graph=True)
+    log(g, g.requires_grad, g.grad_fn is not None)
+    (h,) = torch.autograd.grad(g.sum(), x)
+    log(h)
+    z = torch.sin(x) * x
+    gz = torch.autograd.grad(z, x, torch.ones(3), create_graph=True)[0]
+    hz = torch.autograd.grad(gz, x, torch.ones(3), create_graph=True)[0]
+    log(gz, hz, torch.autograd.grad(hz.sum(), x)[0])
+    net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    inp = torch.randn(4, 2, requires_grad=True)
+    out = net(inp)
+    gi = torch.autograd.grad(out.sum(), inp, create_graph=True)[0]
+    penalty = ((gi.norm(2, dim=1) - 1) ** 2).mean()
+    penalty.backward()
+    log(penalty, net[0].weight.grad)
+    log(_raises(lambda: torch.autograd.grad(h.sum(), x)))
+    a = torch.tensor(2.0, requires_grad=True)
+    b = a ** 2
+    ga = torch.autograd.grad(b, a, create_graph=True)[0]
+    log(torch.autograd.grad(ga, a, allow_unused=True), torch.autograd.grad(
+        b, [a, torch.ones(1, requires_grad=True)], allow_unused=True, retain_graph=True))
+    log(torch.autograd.grad(b, [a, torch.ones(1, requires_grad=True)],
+                            materialize_grads=True)[1])
+
+
+@program(tol=_TRAIN)
+def checkpoint_sequential_and_reentrant_variants(torch, log):
+    nn = torch.nn
+    cp = _module(torch, "utils.checkpoint")
+    net = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.Tanh()) for _ in range(4)])
+    x = torch.randn(3, 4, requires_grad=True)
+    ref = net(x).sum()
+    ref.backward()
+    g_ref = [p.grad.clone() for p in net.parameters()]
+    xg_ref = x.grad.clone()
+    net.zero_grad()
+    x.grad = None
+    out = cp.checkpoint_sequential(net, 2, x, use_reentrant=False).sum()
+    out.backward()
+    log(out, torch.allclose(x.grad, xg_ref),
+        all(torch.allclose(p.grad, g) for p, g in zip(net.parameters(), g_ref)))
+    net.zero_grad()
+    y = cp.checkpoint(net[0], x, use_reentrant=False)
+    y = cp.checkpoint(lambda t, s: net[1](t) * s, y, 2.0, use_reentrant=False)
+    y.sum().backward()
+    log(y.grad_fn is not None, net[1][0].weight.grad.abs().sum() > 0)
+    net.zero_grad()
+    d = nn.Dropout(0.5)
+    z = cp.checkpoint(lambda t: d(net[0](t)), x, use_reentrant=False, preserve_rng_state=True)
+    z.sum().backward()
+    log(z, net[0][0].weight.grad)
+    log(cp.checkpoint(net[0], x.detach(), use_reentrant=False).requires_grad)
+
+
+# Data loading
+
+
+@program()
+def dataloader_samplers_batch_sampler_and_collate(torch, log):
+    data = _module(torch, "utils.data")
+    ds = data.TensorDataset(torch.arange(10.0), torch.arange(10) % 3)
+    g = torch.Generator().manual_seed(7)
+    dl = data.DataLoader(ds, batch_size=3, shuffle=True, drop_last=True, generator=g)
+    log(len(dl), [b[1].tolist() for b in dl])
+    w = torch.tensor([0.1, 0.1, 5.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 3.0])
+    ws = data.WeightedRandomSampler(w, num_samples=8, replacement=True,
+                                    generator=torch.Generator().manual_seed(1))
+    log(list(ws), len(ws))
+    bs = data.BatchSampler(data.SequentialSampler(range(7)), batch_size=3, drop_last=False)
+    log(list(bs), len(bs))
+    dl2 = data.DataLoader(ds, batch_sampler=bs, collate_fn=lambda items: [i[0].item()
+                                                                           for i in items])
+    log(list(dl2))
+    rs = data.RandomSampler(ds, replacement=False, num_samples=4,
+                            generator=torch.Generator().manual_seed(3))
+    log(list(rs))
+    srs = data.SubsetRandomSampler([1, 4, 6], generator=torch.Generator().manual_seed(0))
+    log(list(srs))
+    dl3 = data.DataLoader(ds, batch_size=4, sampler=srs)
+    log([b[0] for b in dl3])
+    log(_raises(lambda: data.DataLoader(ds, batch_size=2, shuffle=True, sampler=srs)))
+    log(_raises(lambda: data.DataLoader(ds, batch_sampler=bs, batch_size=2)))
+
+
+@program()
+def dataloader_with_dict_dataset_and_default_collate(torch, log):
+    data = _module(torch, "utils.data")
+
+    class Items(data.Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return {"id": i, "x": torch.full((2,), float(i)), "name": f"n{i}",
+                    "pair": (i, i * 0.5), "mask": i % 2 == 0}
+    dl = data.DataLoader(Items(), batch_size=2)
+    for b in dl:
+        log(b)
+    dl = data.DataLoader(Items(), batch_size=None)
+    log(next(iter(dl)))
+    from_np = data.default_collate([torch.tensor(1), torch.tensor(2)])
+    log(from_np, data.default_convert([1, (2.0, "a")]))
+    log(_raises(lambda: data.default_collate([{"a": 1}, {"b": 2}])))
+    log(_raises(lambda: data.default_collate([torch.zeros(2), torch.zeros(3)])))
+    stacked = data.DataLoader(list(range(7)), batch_size=3, drop_last=False)
+    log(list(stacked), len(stacked))
+
+
+@program()
+def generators_forked_and_state_round_trip(torch, log):
+    g = torch.Generator().manual_seed(123)
+    a = torch.rand(3, generator=g)
+    st = g.get_state()
+    b = torch.randn(2, generator=g)
+    g.set_state(st)
+    log(a, b, torch.equal(torch.randn(2, generator=g), b), g.initial_seed())
+    g2 = torch.Generator()
+    g2.set_state(g.get_state())
+    log(torch.randint(0, 100, (4,), generator=g2), torch.randint(0, 100, (4,), generator=g))
+    log(torch.randperm(6, generator=torch.Generator().manual_seed(5)),
+        torch.multinomial(torch.tensor([0.2, 0.5, 0.3]), 4, replacement=True,
+                          generator=torch.Generator().manual_seed(9)))
+    torch.manual_seed(42)
+    s = torch.get_rng_state()
+    u = torch.rand(2)
+    torch.set_rng_state(s)
+    log(torch.equal(torch.rand(2), u), torch.initial_seed())
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        inner = torch.rand(1)
+    log(inner, torch.rand(1))
+    e = torch.empty(4).uniform_(-1, 1, generator=torch.Generator().manual_seed(2))
+    log(e, torch.empty(3).normal_(generator=torch.Generator().manual_seed(2)),
+        torch.empty(3).exponential_(generator=torch.Generator().manual_seed(2)))
+    log(torch.bernoulli(torch.full((5,), 0.5), generator=torch.Generator().manual_seed(4)))
+    log(_raises(lambda: torch.Generator().manual_seed(-1)), g.device)
+
+
+# The errors users hit
+
+
+@program()
+def matmul_cat_view_shape_errors(torch, log):
+    a, b = torch.ones(2, 3), torch.ones(4, 5)
+    log(_raises(lambda: a @ b))
+    log(_raises(lambda: torch.mm(a, torch.ones(2, 3))))
+    log(_raises(lambda: torch.bmm(a, a)))
+    log(_raises(lambda: torch.matmul(torch.ones(3), torch.ones(4))))
+    log(_raises(lambda: torch.ones(2, 2, 3) @ torch.ones(3, 2, 4)))
+    log(_raises(lambda: torch.cat([a, b])))
+    log(_raises(lambda: torch.cat([a, torch.ones(3)])))
+    log(_raises(lambda: torch.stack([a, a.T])))
+    log(_raises(lambda: a.view(4)))
+    log(_raises(lambda: a.T.view(6)))
+    log(_raises(lambda: a.reshape(-1, -1)))
+    log(_raises(lambda: a.view(-1, 4)))
+    log(_raises(lambda: a.expand(3, 3)))
+    log(_raises(lambda: a + torch.ones(3, 2)))
+    log(_raises(lambda: torch.nn.Linear(4, 2)(a)))
+    log(_raises(lambda: torch.nn.Conv2d(3, 4, 3)(torch.ones(1, 2, 5, 5))))
+    log(_raises(lambda: torch.nn.functional.linear(a, torch.ones(2, 2))))
+    log(_raises(lambda: a.permute(0)))
+    log(_raises(lambda: a.squeeze(2)))
+    log(_raises(lambda: a.transpose(0, 2)))
+
+
+@program()
+def autograd_errors_users_hit(torch, log):
+    w = torch.ones(3, requires_grad=True)
+    log(_raises(lambda: w.add_(1)))
+    log(_raises(lambda: w.zero_()))
+    y = (w * 2).sum()
+    y.backward()
+    log(_raises(lambda: y.backward()))
+    z = w.exp()
+    s = z.sum()
+    z.add_(1)
+    log(_raises(lambda: s.backward()))
+    log(_raises(lambda: (w * 2).backward()))
+    log(_raises(lambda: torch.ones(2).sum().backward()))
+    log(_raises(lambda: torch.autograd.grad((w * 2).sum(), torch.ones(3, requires_grad=True))))
+    log(_raises(lambda: w.numpy()))
+    log(_raises(lambda: torch.ones(2, dtype=torch.int64, requires_grad=True)))
+    v = w[:2]
+    with torch.no_grad():
+        v.mul_(2)
+    log(w, v.requires_grad)
+    log(_raises(lambda: w.detach().requires_grad_().view(3)[0].__setitem__(..., 0) if False
+                else w.view(3).mul_(2)))
+    log(_raises(lambda: (w ** 2).sum().backward(torch.ones(2))))
+
+
+@program()
+def index_dtype_and_device_errors(torch, log):
+    x = torch.arange(6.0)
+    log(_raises(lambda: x[torch.tensor([1.0, 2.0])]))
+    log(_raises(lambda: x[torch.tensor([True, False])]))
+    log(_raises(lambda: x[torch.tensor([6])]))
+    log(_raises(lambda: x.index_select(0, torch.tensor([1.0]))))
+    log(_raises(lambda: x.gather(0, torch.tensor([1], dtype=torch.int32))))
+    log(_raises(lambda: x.scatter_(0, torch.tensor([1]), torch.tensor([1], dtype=torch.int64))))
+    log(_raises(lambda: torch.nn.Embedding(5, 2)(torch.tensor([1.0]))))
+    log(_raises(lambda: torch.nn.Embedding(5, 2)(torch.tensor([5]))))
+    log(_raises(lambda: torch.nn.functional.one_hot(torch.tensor([1.0]))))
+    log(_raises(lambda: torch.nn.functional.one_hot(torch.tensor([3]), 2)))
+    log(_raises(lambda: torch.ones(2, device="meta") + torch.ones(2)))
+    log(_raises(lambda: torch.device("gpu")))
+    log(_raises(lambda: x.masked_fill(torch.tensor([1, 0, 0, 0, 0, 0]), 0.0)))
+    log(_raises(lambda: torch.where(x > 2, x, torch.ones(6, dtype=torch.int64) * 2)))
+    log(_raises(lambda: x.long().mean()))
+    log(_raises(lambda: torch.zeros(2, 2).index_put_((torch.tensor([0]),), torch.ones(3))))
+
+
 # (more programs above this line)
 
 
@@ -1316,3 +1731,18 @@ def test_abs_and_sgn_of_complex_are_torchs_bits(dtype, n):
     limit = 0 if dtype == "complex64" else 0.02 * n
     for g, w in zip(got, want):
         assert (g != w).sum() <= limit
+
+
+@pytest.mark.parametrize("call", [
+    "lib.zeros(2, 2).index_put_((lib.tensor([0]),), lib.ones(3))",
+    "lib.zeros(2, 2).index_put_((lib.tensor([0]),), lib.ones(2, 2))",
+    "lib.zeros(2, 2).index_put_((lib.tensor([0]),), lib.ones(3), accumulate=True)",
+    "lib.zeros(2, 2).index_put_((lib.tensor([True, False]),), lib.ones(3))",
+    "lib.zeros(2, 2).index_put((lib.tensor([0, 1]),), lib.ones(3, 2))"])
+def test_index_put_of_a_value_that_does_not_fit_raises_like_torch(call):
+    """torch's shape-mismatch RuntimeError; ember's in-place index_put_ (without autograd)
+    let NumPy's broadcasting ValueError through."""
+    def run(lib):
+        return _raises(lambda: eval(call))
+    got, want = _run_both(run)
+    assert got == want
