@@ -823,7 +823,8 @@ def ctc_loss_batch_with_targets_concatenated_and_padded(torch, log):
     ctc = torch.nn.CTCLoss(blank=4, zero_infinity=True)
     bad = ctc(lp, torch.tensor([[1, 1, 1, 1]] * 3), torch.tensor([2, 2, 2]), tl)
     log(bad)
-    log(F.ctc_loss(lp[:, 0], padded[0], il[:1], tl[:1]))
+    log(F.ctc_loss(lp[:, 0], padded[0, :3], torch.tensor(8), torch.tensor(3)))
+    log(_raises(lambda: F.ctc_loss(lp[:, 0], padded[0], il[:1], tl[:1])))
 
 
 @program(tol=_ULP)
@@ -877,8 +878,9 @@ def cross_entropy_label_smoothing_ignore_index_and_weights(torch, log):
     w = torch.tensor([1.0, 2.0, 0.5, 3.0])
     for red in ["mean", "sum", "none"]:
         log(red, F.cross_entropy(logits, target, weight=w, label_smoothing=0.2, reduction=red))
-    log(F.cross_entropy(logits, target, ignore_index=2, label_smoothing=0.1,
+    log(F.cross_entropy(logits, target.clamp(min=0), ignore_index=2, label_smoothing=0.1,
                         weight=w, reduction="none"))
+    log(_raises(lambda: F.cross_entropy(logits, target, ignore_index=2)))
     loss = F.cross_entropy(logits, target, weight=w, label_smoothing=0.3)
     loss.backward()
     log(logits.grad)
@@ -889,7 +891,8 @@ def cross_entropy_label_smoothing_ignore_index_and_weights(torch, log):
     t[0, 0] = 1
     t[1, 1, 1] = -100
     log(F.cross_entropy(img, t, weight=w, label_smoothing=0.05))
-    log(F.nll_loss(img.log_softmax(1), t, ignore_index=1, reduction="sum"))
+    log(F.nll_loss(img.log_softmax(1), t.clamp(min=0), ignore_index=1, reduction="sum"))
+    log(_raises(lambda: F.nll_loss(img.log_softmax(1), t, ignore_index=1)))
     log(F.cross_entropy(logits, torch.full((6,), -100)))
     log(_raises(lambda: F.cross_entropy(logits, torch.tensor([0, 4, 1, 1, 1, 1]))))
     log(_raises(lambda: F.cross_entropy(logits, target.float())))
@@ -992,7 +995,7 @@ def integer_tensors_in_reductions_and_indexing(torch, log):
     log(x.std(1) if x.is_floating_point() else _raises(lambda: x.std(1)))
     log(x.T.contiguous(), x.flip(0), x.roll(1, 1), x.clamp(2, 5), x.clamp(max=3))
     idx = torch.tensor([1, 0], dtype=torch.int32)
-    log(x[idx], x[:, torch.tensor([2, 2], dtype=torch.int16)], x[x > 2])
+    log(x[idx], x[x > 2], _raises(lambda: x[:, torch.tensor([2, 2], dtype=torch.int16)]))
     log(_raises(lambda: x[torch.tensor([1.0])]))
     log(_raises(lambda: x.index_select(0, torch.tensor([0], dtype=torch.int16))))
     log(torch.gather(x, 1, torch.tensor([[0], [2]])), x.unique(return_counts=True))
@@ -1106,7 +1109,8 @@ def linalg_norms_and_matrix_functions(torch, log):
     log(torch.linalg.matrix_exp(m), torch.linalg.matrix_exp(torch.zeros(2, 2, 2)))
     log(torch.linalg.matrix_power(a[:, :3], 3), torch.linalg.matrix_power(m, -2),
         torch.linalg.matrix_power(m, 0))
-    log(torch.linalg.cond(m), torch.linalg.cross(torch.eye(3), torch.ones(3)),
+    log(_raises(lambda: torch.linalg.cross(torch.eye(3), torch.ones(3))))
+    log(torch.linalg.cond(m), torch.linalg.cross(torch.eye(3), torch.ones(1, 3)),
         torch.linalg.multi_dot([a, a.T, a]), torch.linalg.vecdot(v, v))
     log(torch.linalg.diagonal(a, offset=1), torch.linalg.householder_product(
         torch.randn(3, 2), torch.randn(2)).shape)
@@ -1644,6 +1648,361 @@ def index_dtype_and_device_errors(torch, log):
     log(_raises(lambda: torch.where(x > 2, x, torch.ones(6, dtype=torch.int64) * 2)))
     log(_raises(lambda: x.long().mean()))
     log(_raises(lambda: torch.zeros(2, 2).index_put_((torch.tensor([0]),), torch.ones(3))))
+
+
+# More training loops
+
+
+@program(tol=_TRAIN)
+def nadam_with_plateau_scheduler_and_early_stop(torch, log):
+    model, x, y = _regression(torch)
+    opt = torch.optim.NAdam(model.parameters(), lr=0.05)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0)
+    best, bad = float("inf"), 0
+    for epoch in range(12):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        val = loss.item()
+        sched.step(val)
+        if val < best - 1e-3:
+            best, bad = val, 0
+        else:
+            bad += 1
+        log(epoch, round(val, 5), opt.param_groups[0]["lr"], sched.num_bad_epochs)
+        if bad > 2:
+            break
+
+
+@program(tol=_TRAIN)
+def radam_with_warmup_lambda_and_grad_clipping(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(6, 12), nn.SiLU(), nn.LayerNorm(12), nn.Linear(12, 3))
+    opt = torch.optim.RAdam(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 4))
+    x, t = torch.randn(20, 6), torch.randint(0, 3, (20,))
+    for step in range(8):
+        opt.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(model(x), t)
+        loss.backward()
+        n = nn.utils.clip_grad_norm_(model.parameters(), 0.5, error_if_nonfinite=True)
+        opt.step()
+        sched.step()
+        log(step, loss, n, sched.get_last_lr())
+    log(model[2].weight[:4], opt.state[model[0].weight]["step"])
+
+
+@program(tol=_TRAIN)
+def per_parameter_group_optimizers_and_weight_decay_exclusion(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim == 1 else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
+                             {"params": no_decay, "weight_decay": 0.0, "lr": 3e-3}], lr=1e-2)
+    log([len(g["params"]) for g in opt.param_groups], [g["lr"] for g in opt.param_groups])
+    x, t = torch.randn(10, 4), torch.randint(0, 2, (10,))
+    for _ in range(3):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), t)
+        loss.backward()
+        opt.step()
+    log(loss, model[1].weight, model[3].bias)
+    log(_raises(lambda: torch.optim.AdamW([{"params": decay}, {"params": decay}])))
+    log(repr(opt).splitlines()[:6])
+
+
+@program(tol=_TRAIN)
+def sgd_dampening_nesterov_and_maximize(torch, log):
+    for kw in [dict(momentum=0.9, dampening=0.5), dict(momentum=0.9, nesterov=True),
+               dict(momentum=0.5, weight_decay=0.1, maximize=True), dict()]:
+        torch.manual_seed(0)
+        p = torch.nn.Parameter(torch.randn(3))
+        opt = torch.optim.SGD([p], lr=0.1, **kw)
+        for _ in range(4):
+            opt.zero_grad()
+            (p ** 2).sum().backward()
+            opt.step()
+        log(kw, p, opt.state[p].get("momentum_buffer"))
+    log(_raises(lambda: torch.optim.SGD([p], lr=0.1, nesterov=True)))
+    log(_raises(lambda: torch.optim.SGD([p], lr=-1)))
+
+
+@program(tol=_TRAIN)
+def swa_averaged_model_with_swalr(torch, log):
+    nn = torch.nn
+    swa = _module(torch, "optim.swa_utils")
+    model, x, y = _regression(torch)
+    avg = swa.AveragedModel(model)
+    ema = swa.AveragedModel(model, multi_avg_fn=swa.get_ema_multi_avg_fn(0.9))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = swa.SWALR(opt, swa_lr=0.05, anneal_epochs=3, anneal_strategy="cos")
+    for epoch in range(5):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+        avg.update_parameters(model)
+        ema.update_parameters(model)
+        sched.step()
+        log(epoch, opt.param_groups[0]["lr"])
+    log(avg.n_averaged, avg.module[0].bias, ema.module[0].bias)
+    log(avg(x[:2]), sorted(avg.state_dict())[:3])
+
+
+# More nn modules
+
+
+@program(tol=_TRAIN)
+def lstm_cell_and_gru_cell_unrolled_vs_layer(torch, log):
+    nn = torch.nn
+    lstm = nn.LSTM(3, 4)
+    cell = nn.LSTMCell(3, 4)
+    cell.weight_ih.data.copy_(lstm.weight_ih_l0)
+    cell.weight_hh.data.copy_(lstm.weight_hh_l0)
+    cell.bias_ih.data.copy_(lstm.bias_ih_l0)
+    cell.bias_hh.data.copy_(lstm.bias_hh_l0)
+    x = torch.randn(5, 2, 3)
+    out, (h, c) = lstm(x)
+    hc = (torch.zeros(2, 4), torch.zeros(2, 4))
+    for t in range(5):
+        hc = cell(x[t], hc)
+    log(out[-1], torch.allclose(hc[0], h[0], atol=1e-6), torch.allclose(hc[1], c[0], atol=1e-6))
+    gc = nn.GRUCell(3, 4, bias=False)
+    hh = gc(x[0])
+    log(hh, gc(x[0, 0]).shape)
+    rc = nn.RNNCell(3, 4, nonlinearity="relu")
+    log(rc(x[0], hh))
+    log(_raises(lambda: gc(torch.randn(2, 5))))
+    log(_raises(lambda: nn.LSTM(3, 4)(torch.randn(5, 2, 3), torch.zeros(1, 2, 4))))
+
+
+@program(tol=_TRAIN)
+def embedding_padding_idx_and_from_pretrained(torch, log):
+    nn = torch.nn
+    emb = nn.Embedding(6, 3, padding_idx=0)
+    log(emb.weight[0])
+    idx = torch.tensor([[0, 2, 0], [5, 1, 2]])
+    emb(idx).sum().backward()
+    log(emb.weight.grad)
+    pre = torch.arange(12.0).reshape(4, 3)
+    frozen = nn.Embedding.from_pretrained(pre)
+    log(frozen.weight.requires_grad, frozen(torch.tensor([3, 1])))
+    tun = nn.Embedding.from_pretrained(pre, freeze=False, padding_idx=1, max_norm=5.0)
+    log(tun(torch.tensor([2, 1])), tun.weight)
+    log(_raises(lambda: nn.Embedding(3, 2, padding_idx=5)))
+    bag = nn.EmbeddingBag.from_pretrained(pre, mode="max")
+    log(bag(torch.tensor([[0, 1], [2, 3]])))
+    log(repr(tun), repr(bag))
+
+
+@program(tol=_TRAIN)
+def normalization_layers_in_train_and_eval(torch, log):
+    nn = torch.nn
+    x = torch.randn(4, 6, 5)
+    for m in [nn.BatchNorm1d(6, momentum=0.3), nn.InstanceNorm1d(6, affine=True,
+                                                                  track_running_stats=True),
+              nn.GroupNorm(3, 6), nn.LayerNorm([6, 5], elementwise_affine=False),
+              nn.LayerNorm(5, bias=False), nn.RMSNorm(5, eps=1e-5)]:
+        y_train = m(x)
+        m.eval()
+        y_eval = m(x)
+        log(type(m).__name__, y_train[0, 0], y_eval[1, 2],
+            [k for k in m.state_dict()])
+    ln = nn.LocalResponseNorm(3)
+    log(ln(x)[0, :2])
+    bn = nn.BatchNorm2d(2, affine=False, track_running_stats=False)
+    log(bn(torch.randn(3, 2, 2, 2))[0, 0], bn.running_mean)
+    log(_raises(lambda: nn.BatchNorm1d(6)(torch.randn(1, 6))))
+    log(_raises(lambda: nn.GroupNorm(4, 6)))
+
+
+@program(tol=_ULP)
+def activation_modules_with_parameters(torch, log):
+    nn = torch.nn
+    x = torch.linspace(-3, 3, 13)
+    mods = [nn.PReLU(), nn.PReLU(num_parameters=1, init=0.1), nn.RReLU(0.1, 0.3),
+            nn.Hardtanh(-2, 2), nn.ReLU6(), nn.ELU(alpha=0.5), nn.CELU(1.5), nn.SELU(),
+            nn.GLU(0) if False else nn.Softplus(beta=2, threshold=5), nn.Softshrink(0.5),
+            nn.Hardshrink(1.0), nn.Tanhshrink(), nn.Threshold(0.5, -1.0), nn.LogSigmoid(),
+            nn.Mish(), nn.Hardswish(), nn.Hardsigmoid(), nn.SiLU(), nn.GELU("tanh")]
+    for m in mods:
+        m.eval()
+        log(repr(m), m(x))
+    glu = nn.GLU(dim=-1)
+    log(glu(torch.arange(8.0).reshape(2, 4)))
+    log(_raises(lambda: glu(torch.ones(3))))
+    p = nn.PReLU(3)
+    log(p(torch.randn(2, 3, 2))[0], _raises(lambda: p(torch.randn(2, 4))))
+    log(nn.Softmax2d()(torch.randn(1, 3, 2, 2)).sum(1), nn.Softmin(dim=0)(x[:3]))
+
+
+@program(tol=_TRAIN)
+def bilinear_identity_flatten_unflatten_modules(torch, log):
+    nn = torch.nn
+    bil = nn.Bilinear(3, 4, 2)
+    a, b = torch.randn(5, 3), torch.randn(5, 4)
+    log(bil(a, b), repr(bil))
+    seq = nn.Sequential(nn.Flatten(), nn.Unflatten(1, (2, 6)), nn.Identity(54, unused=True))
+    x = torch.randn(2, 3, 4)
+    log(seq(x).shape, nn.Flatten(0, -1)(x).shape, nn.Unflatten(-1, (2, -1))(x).shape)
+    log(repr(seq))
+    log(_raises(lambda: nn.Unflatten(1, (5, 5))(x)))
+    lazy = nn.LazyLinear(3)
+    log(repr(lazy), lazy(torch.randn(2, 7)).shape, lazy.weight.shape, type(lazy).__name__)
+    up = nn.Upsample(scale_factor=2, mode="nearest")
+    log(up(torch.arange(4.0).reshape(1, 1, 2, 2)), repr(up))
+    z = nn.ZeroPad2d((1, 0, 0, 2))
+    log(z(torch.ones(1, 1, 2, 2)), nn.ConstantPad1d(2, 3.5)(torch.ones(1, 2)),
+        nn.ReflectionPad1d(2)(torch.arange(4.0).reshape(1, 1, 4)),
+        nn.ReplicationPad2d(1)(torch.arange(4.0).reshape(1, 1, 2, 2)))
+    log(nn.CircularPad1d(1)(torch.arange(3.0).reshape(1, 1, 3)))
+
+
+@program(tol=_TRAIN)
+def module_apply_to_and_train_eval_flags(torch, log):
+    nn = torch.nn
+    net = nn.Sequential(nn.Linear(2, 3), nn.Dropout(0.3), nn.BatchNorm1d(3))
+
+    def init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.constant_(m.weight, 0.5)
+            nn.init.zeros_(m.bias)
+    net.apply(init)
+    log(net[0].weight)
+    net.eval()
+    log([m.training for m in net.modules()])
+    net.train()
+    net[1].eval()
+    log([m.training for m in net.modules()])
+    d = net.double()
+    log(d[0].weight.dtype, d[2].running_mean.dtype, d[2].num_batches_tracked.dtype)
+    h = net.half()
+    log(h[0].weight.dtype)
+    net.to(torch.float32)
+    log(net[2].running_var.dtype, net.requires_grad_(False)[0].weight.requires_grad)
+    net.zero_grad()
+    log(net[0].weight.grad, [n for n, _ in net.named_modules()])
+    log(sum(p.numel() for p in net.parameters()), len(list(net.buffers())))
+    log(list(net.named_children())[1][0], net.extra_repr(), net[0].extra_repr())
+
+
+# More tensor ops
+
+
+@program()
+def tensor_splitting_and_joining(torch, log):
+    x = torch.arange(10).reshape(2, 5)
+    log(x.split(2, 1), x.split([1, 4], 1), x.chunk(3, 1), x.tensor_split(3, 1))
+    log(x.tensor_split([1, 3], dim=1), torch.tensor_split(x, torch.tensor([2]), 1))
+    log(x.unbind(1), torch.hsplit(x, [2]), torch.vsplit(x, 2), torch.dsplit(x[None], [1]))
+    log(torch.hstack([x, x]).shape, torch.vstack([x[0], x[1]]), torch.dstack([x, x]).shape,
+        torch.column_stack([x[0], x[1]]), torch.row_stack([x[0], x[1]]).shape)
+    log(torch.cat([x, torch.empty(0)]) if False else torch.cat([x, x], -1).shape,
+        torch.concat([x, x]).shape, torch.concatenate([x, x], axis=1).shape)
+    log(torch.stack([x, x], dim=-1).shape, torch.atleast_3d(torch.tensor(1)).shape,
+        torch.atleast_2d(torch.ones(3)).shape)
+    log(_raises(lambda: x.chunk(0)), _raises(lambda: x.split(0)))
+    log(x.movedim(0, 1).shape, x.swapaxes(0, 1).shape, x.unflatten(1, (5, 1)).shape)
+    log(torch.cat([torch.tensor([1, 2]), torch.tensor([], dtype=torch.float32)]))
+
+
+@program()
+def sorting_and_selecting_with_dims(torch, log):
+    x = torch.tensor([[3.0, 1.0, 2.0, 1.0], [0.0, -1.0, 5.0, 5.0]])
+    log(x.sort(dim=1, descending=True), x.argsort(dim=0), x.msort())
+    log(x.topk(2, dim=1, largest=False), x.kthvalue(3, dim=1, keepdim=True))
+    log(x.max(dim=1), x.min(dim=0, keepdim=True), x.amax(dim=(0, 1)), x.argmin(1))
+    log(x.median(dim=1), x.nanmedian(), x.mode(dim=1), torch.cummax(x, 1), torch.cummin(x, 1))
+    log(x.sort(stable=True, dim=1).indices, torch.unique(x, dim=1), torch.unique(x, sorted=False)
+        .sort().values)
+    log(torch.take_along_dim(x, x.argsort(1), 1), torch.take(x, torch.tensor([0, 7])))
+    log(x.diff(dim=1), x.diff(n=2, dim=1, prepend=torch.zeros(2, 1)), x.flatten().count_nonzero())
+    log(_raises(lambda: x.topk(5, dim=1)))
+    log(_raises(lambda: x.kthvalue(0)))
+
+
+@program()
+def where_masked_and_nonzero_variants(torch, log):
+    x = torch.tensor([[1.0, -2.0, 0.0], [4.0, -5.0, 6.0]])
+    log(torch.where(x > 0), torch.nonzero(x), torch.nonzero(x, as_tuple=True), x.argwhere())
+    log(x.masked_select(x < 0), x.masked_fill(x == 0, float("nan")),
+        x.masked_scatter(x > 0, torch.tensor([10.0, 20.0, 30.0])))
+    log(torch.where(x > 0, x, torch.zeros(1)), torch.where(x > 0, 1.0, 0.0),
+        torch.where(x > 0, x, -1).dtype)
+    m = x.clone()
+    m[m < 0] = 0
+    log(m, x.clamp(min=0).equal(m), x.relu().equal(m))
+    log(torch.count_nonzero(x, dim=0), (x != 0).sum(1), x.any(1), x.all(0), x.bool().all())
+    log(_raises(lambda: x.masked_fill(x, 0)))
+    log(_raises(lambda: x.masked_select(torch.tensor([True, False]))))
+    log(x.nonzero().shape, torch.empty(0, 2).nonzero().shape, torch.tensor(0).nonzero())
+
+
+@program()
+def cumulative_and_windowed_ops(torch, log):
+    x = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    log(x.cumsum(0), x.cumprod(0), x.logcumsumexp(0) if False else None, x.unfold(0, 3, 2))
+    log(x.unfold(0, 2, 1).mean(1), x.reshape(2, 3).cumsum(1), torch.cumsum(x, 0, dtype=torch.int32))
+    log(torch.cumulative_trapezoid(x), torch.trapezoid(x, dx=0.5), torch.trapz(x, x * 2))
+    log(torch.diff(x), torch.diff(x, append=torch.tensor([0.0])))
+    kernel = torch.ones(3) / 3
+    conv = torch.nn.functional.conv1d(x.view(1, 1, -1), kernel.view(1, 1, -1), padding=1)
+    log(conv)
+    log(torch.vander(torch.tensor([1, 2, 3])), torch.tril_indices(3, 3), torch.triu_indices(2, 3, 1))
+    log(torch.cartesian_prod(torch.tensor([1, 2]), torch.tensor([3, 4])),
+        torch.combinations(torch.tensor([1, 2, 3]), r=2, with_replacement=True))
+
+
+@program()
+def repeat_expand_tile_and_broadcasting(torch, log):
+    x = torch.tensor([[1, 2], [3, 4]])
+    log(x.repeat(2, 1), x.repeat(1, 2, 1).shape, x.repeat_interleave(2), x.repeat_interleave(
+        torch.tensor([1, 2]), dim=0), x.tile((2,)), x.tile(2, 1, 1).shape)
+    log(x[:, None].expand(2, 3, 2), x.expand_as(torch.empty(3, 2, 2)).shape)
+    log(torch.broadcast_tensors(x, torch.tensor([10, 20]))[1], torch.broadcast_to(x[0], (3, 2)))
+    log(torch.broadcast_shapes((2, 1), (1, 3), (3,)), x.expand(-1, 2).shape)
+    log(_raises(lambda: x.repeat(2)))
+    log(_raises(lambda: x.expand(2)))
+    log(_raises(lambda: torch.broadcast_shapes((2, 3), (3, 2))))
+    log(torch.repeat_interleave(torch.tensor([2, 0, 1])), x.flip(1), x.fliplr(), x.rot90(1, (0, 1)))
+
+
+@program()
+def scatter_reduce_and_index_ops_on_graphs(torch, log):
+    src = torch.tensor([0, 1, 1, 2, 2, 2])
+    val = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    for red in ["sum", "prod", "mean", "amax", "amin"]:
+        out = torch.zeros(4).scatter_reduce(0, src, val, reduce=red, include_self=False)
+        out2 = torch.ones(4).scatter_reduce(0, src, val, reduce=red)
+        log(red, out, out2)
+    log(torch.zeros(4).index_add(0, src, val, alpha=2), torch.zeros(4).scatter_add(0, src, val))
+    log(torch.zeros(3, 2).index_copy(0, torch.tensor([2, 0]), torch.ones(2, 2)),
+        torch.zeros(3).index_fill(0, torch.tensor([1]), 7.0))
+    log(torch.zeros(2, 3).scatter(1, torch.tensor([[2], [0]]), 5.0),
+        torch.zeros(2, 3).scatter(1, torch.tensor([[2], [0]]), 5.0, reduce="add"))
+    deg = torch.zeros(3, dtype=torch.int64).index_add_(0, src, torch.ones_like(src))
+    log(deg, torch.bincount(src) == deg)
+    log(_raises(lambda: torch.zeros(4).scatter_reduce(0, src, val, reduce="max")))
+    log(torch.zeros(4).index_reduce(0, src, val, "amax", include_self=False))
+
+
+@program()
+def type_conversions_and_number_protocols(torch, log):
+    x = torch.tensor([1.7, -2.5, 3.5, -0.5])
+    log(x.int(), x.long(), x.round(), x.round(decimals=1), x.trunc(), x.floor(), x.ceil(),
+        x.frac(), x.fix())
+    log(x.to(torch.uint8) if False else x.abs().to(torch.uint8), x.bool(), x.half(), x.bfloat16())
+    log(int(torch.tensor(3.9)), float(torch.tensor(2)), bool(torch.tensor([0.0])),
+        torch.tensor(5).item(), torch.tensor([7.5]).tolist(), torch.tensor(2.5).__index__()
+        if False else None)
+    log(_raises(lambda: bool(torch.tensor([1, 2]))), _raises(lambda: int(torch.ones(2))))
+    log(_raises(lambda: [1, 2, 3][torch.tensor(1.0)]), [1, 2, 3][torch.tensor(1)])
+    log(torch.tensor(3) * 1.5, 2 ** torch.tensor(3.0), divmod(7, 2), -torch.tensor(0.0))
+    log(round(torch.tensor(2.567).item(), 2), abs(torch.tensor(-3)), torch.tensor(7) // 2)
+    log(x.type(torch.int32), x.type(), x.int().type(), torch.tensor([1]).type(torch.float64).dtype)
+    log(x.numpy().dtype.name, torch.from_numpy(x.numpy()).dtype, x.double().numpy().dtype.name)
 
 
 # (more programs above this line)
