@@ -2005,6 +2005,256 @@ def type_conversions_and_number_protocols(torch, log):
     log(x.numpy().dtype.name, torch.from_numpy(x.numpy()).dtype, x.double().numpy().dtype.name)
 
 
+# Optimizer and scheduler odds and ends
+
+
+@program(tol=_TRAIN)
+def adafactor_training_and_state(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    opt = torch.optim.Adafactor(model.parameters(), lr=0.01)
+    x, y = torch.randn(8, 4), torch.randn(8, 2)
+    for _ in range(4):
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        log(loss)
+    st = opt.state[model[0].weight]
+    log(sorted(st), st["row_var"].shape, st["col_var"].shape, sorted(opt.state[model[0].bias]))
+    log(sorted(opt.defaults))
+
+
+@program(tol=_TRAIN)
+def optimizer_step_hooks_and_tensor_lr(torch, log):
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.Adam([p], lr=torch.tensor(0.1))
+    events = []
+    h1 = opt.register_step_pre_hook(lambda o, a, k: events.append("pre"))
+    h2 = opt.register_step_post_hook(lambda o, a, k: events.append("post"))
+    opt.register_load_state_dict_pre_hook(lambda o, sd: events.append("load-pre"))
+    opt.register_state_dict_post_hook(lambda o, sd: events.append("sd-post") or sd)
+    for _ in range(2):
+        p.grad = torch.tensor([1.0, -1.0, 0.5])
+        opt.step()
+    h1.remove()
+    h2.remove()
+    p.grad = torch.ones(3)
+    opt.step()
+    sd = opt.state_dict()
+    opt.load_state_dict(sd)
+    log(events, p, type(opt.param_groups[0]["lr"]).__name__, opt.param_groups[0]["lr"])
+    opt.zero_grad()
+    log(p.grad)
+    opt.zero_grad(set_to_none=False) if p.grad is not None else None
+    log(sorted(opt.param_groups[0]))
+
+
+@program()
+def custom_lr_scheduler_subclass_and_onecycle_three_phase(torch, log):
+    S = torch.optim.lr_scheduler
+
+    class Halving(S.LRScheduler):
+        def __init__(self, optimizer, every, last_epoch=-1):
+            self.every = every
+            super().__init__(optimizer, last_epoch)
+
+        def get_lr(self):
+            return [base * 0.5 ** (self.last_epoch // self.every) for base in self.base_lrs]
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.8)
+    sch = Halving(opt, 2)
+    out = []
+    for _ in range(6):
+        opt.step()
+        sch.step()
+        out.append(sch.get_last_lr()[0])
+    log(out, sch.state_dict())
+    opt = torch.optim.Adam([p], lr=0.1)
+    one = S.OneCycleLR(opt, max_lr=1.0, epochs=2, steps_per_epoch=5, three_phase=True,
+                       div_factor=10, final_div_factor=100, pct_start=0.4)
+    lrs = []
+    for _ in range(10):
+        opt.step()
+        one.step()
+        lrs.append(round(opt.param_groups[0]["lr"], 8))
+    log(lrs, opt.param_groups[0]["betas"])
+    log(_raises(lambda: one.step()))
+
+
+@program()
+def scheduler_with_last_epoch_resume_and_initial_lr(torch, log):
+    S = torch.optim.lr_scheduler
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    log(_raises(lambda: S.StepLR(opt, 2, last_epoch=3)))
+    opt.param_groups[0]["initial_lr"] = 1.0
+    s = S.StepLR(opt, 2, gamma=0.1, last_epoch=3)
+    log(s.last_epoch, s.get_last_lr(), opt.param_groups[0]["lr"])
+    opt.step()
+    s.step()
+    log(s.get_last_lr(), s.base_lrs)
+    opt2 = torch.optim.SGD([p], lr=0.5)
+    c = S.CosineAnnealingLR(opt2, T_max=3)
+    for _ in range(3):
+        opt2.step()
+        c.step()
+    sd = c.state_dict()
+    opt3 = torch.optim.SGD([p], lr=0.5)
+    c2 = S.CosineAnnealingLR(opt3, T_max=3)
+    c2.load_state_dict(sd)
+    log(sorted(sd), c2.last_epoch, c2.get_last_lr(), opt3.param_groups[0]["lr"])
+
+
+# nn.utils
+
+
+@program(tol=_TRAIN)
+def pruning_methods_and_removal(torch, log):
+    nn = torch.nn
+    prune = _module(torch, "nn.utils.prune")
+    lin = nn.Linear(4, 3)
+    prune.l1_unstructured(lin, "weight", amount=0.5)
+    log(sorted(n for n, _ in lin.named_buffers()), lin.weight_mask.sum(),
+        sorted(n for n, _ in lin.named_parameters()))
+    prune.random_unstructured(lin, "bias", amount=1)
+    log(lin.bias_mask.sum())
+    prune.ln_structured(lin, "weight", amount=1, n=2, dim=0)
+    log(lin.weight_mask.sum(1), type(lin._forward_pre_hooks[0]).__name__ if 0 in
+        lin._forward_pre_hooks else None)
+    prune.remove(lin, "weight")
+    log(sorted(n for n, _ in lin.named_parameters()), (lin.weight == 0).sum())
+    a, b = nn.Linear(5, 5), nn.Linear(5, 2)
+    prune.global_unstructured([(a, "weight"), (b, "weight")],
+                              pruning_method=prune.L1Unstructured, amount=10)
+    log(int((a.weight == 0).sum() + (b.weight == 0).sum()))
+    prune.identity(b, "bias")
+    log(prune.is_pruned(b), prune.is_pruned(nn.Linear(1, 1)))
+    log(_raises(lambda: prune.l1_unstructured(lin, "weight", amount=1.5)))
+
+
+@program(tol=_TRAIN)
+def parameters_vector_functional_call_and_fusion(torch, log):
+    nn = torch.nn
+    U = nn.utils
+    net = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    v = U.parameters_to_vector(net.parameters())
+    log(v.shape)
+    U.vector_to_parameters(torch.arange(v.numel(), dtype=torch.float32), net.parameters())
+    log(net[0].weight, net[1].bias)
+    x = torch.ones(1, 3)
+    params = {k: torch.zeros_like(p) for k, p in net.named_parameters()}
+    log(torch.func.functional_call(net, params, (x,)), net(x))
+    log(_raises(lambda: U.vector_to_parameters(torch.zeros(3), net.parameters())))
+    conv, bn = nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3)
+    bn.running_mean.uniform_()
+    bn.running_var.uniform_(0.5, 2)
+    conv.eval()
+    bn.eval()
+    fused = U.fuse_conv_bn_eval(conv, bn)
+    inp = torch.randn(1, 2, 5, 5)
+    log(torch.allclose(fused(inp), bn(conv(inp)), atol=1e-5), type(fused).__name__)
+    lin, bn1 = nn.Linear(3, 4).eval(), nn.BatchNorm1d(4).eval()
+    bn1.running_var.fill_(2.0)
+    fl = U.fuse_linear_bn_eval(lin, bn1)
+    log(torch.allclose(fl(x), bn1(lin(x)), atol=1e-6))
+    sk = U.skip_init(nn.Linear, 2, 2)
+    log(sk.weight.shape, type(sk).__name__)
+
+
+# Printing
+
+
+@program()
+def printing_complex_ints_and_precision_mixes(torch, log):
+    print(torch.tensor([1 + 1e-5j, 100 + 2j]), torch.tensor([[1.5 - 2j], [3j]]))
+    print(torch.tensor([10 ** 15, 1]), torch.tensor([-(2 ** 63)]), torch.tensor([255],
+                                                                                dtype=torch.uint8))
+    print(torch.tensor([1.0, 2.5, 1e16]), torch.tensor([1e-10, 1.0]), torch.tensor([0.1] * 3))
+    print(torch.tensor([[1e-3, 1e3], [1.0, 2.0]], dtype=torch.float64))
+    print(torch.tensor(float("nan")), torch.tensor([float("inf"), 1.5]), torch.tensor([1e300,
+                                                                                      1.0]))
+    torch.set_printoptions(precision=2, sci_mode=False)
+    print(torch.tensor([1 / 3, 2 / 3 + 1j]), torch.tensor([12345.678, 0.001]))
+    torch.set_printoptions(precision=10)
+    print(torch.tensor([1 / 3]), torch.tensor([1 / 3], dtype=torch.float64))
+    torch.set_printoptions(profile="default")
+    print(torch.tensor([[True, False]] * 2), torch.zeros(2, 0, 3, dtype=torch.bool))
+    print(torch.tensor([1.0, -1.0]).to(torch.float16) / 3)
+    print(f"{torch.tensor(3.14159):.2f}", f"{torch.tensor(5)}", "{:>8}".format(str(torch.tensor(
+        1.0))))
+    log(_raises(lambda: f"{torch.tensor([1.0, 2.0]):.2f}"))
+    print(torch.Size([2, 3]), torch.Size([]), torch.float32, torch.device("cpu"),
+          torch.finfo(torch.float16), torch.iinfo(torch.int8))
+
+
+@program()
+def printing_tensors_with_grad_fns_and_names(torch, log):
+    x = torch.ones(2, requires_grad=True)
+    print(x, x * 2, x.sum(), x.mean(), x[0], x.view(2, 1), x.exp(), x.clone(), x.detach())
+    print((x @ x), x.unsqueeze(0).expand(3, 2), torch.cat([x, x]), x.max(), x.sort()[0])
+    with torch.no_grad():
+        print(x * 2)
+    print(torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2),
+                                                                  requires_grad=False))
+    b = torch.nn.Linear(1, 1)
+    print(b.weight.grad, b.bias.dtype)
+    print(torch.ones(2, dtype=torch.float64, requires_grad=True).sum())
+    print(torch.tensor([1.0], dtype=torch.float16, requires_grad=True) * 2)
+    print(torch.arange(3).float().requires_grad_().cumsum(0))
+    print(torch.zeros(3, 3).to_sparse(), torch.eye(2).to_sparse_csr())
+
+
+# Data pipelines
+
+
+@program()
+def datasets_concat_subset_random_split_and_chain(torch, log):
+    data = _module(torch, "utils.data")
+    a = data.TensorDataset(torch.arange(5.0))
+    b = data.TensorDataset(torch.arange(10.0, 13.0))
+    cat = data.ConcatDataset([a, b])
+    log(len(cat), cat[4], cat[5], cat[-1], cat.cumulative_sizes)
+    sub = data.Subset(cat, [0, 6, 7])
+    log(len(sub), [s[0].item() for s in sub])
+    parts = data.random_split(cat, [0.5, 0.25, 0.25], generator=torch.Generator().manual_seed(0))
+    log([len(p) for p in parts], [p.indices for p in parts])
+    parts = data.random_split(range(10), [3, 7], generator=torch.Generator().manual_seed(1))
+    log([list(p) for p in parts])
+    log(_raises(lambda: data.random_split(range(10), [3, 3])))
+
+    class Stream(data.IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(range(self.n))
+    ch = data.ChainDataset([Stream(2), Stream(3)])
+    log(list(ch), list(data.DataLoader(Stream(5), batch_size=2)))
+    log(_raises(lambda: data.DataLoader(Stream(5), shuffle=True)))
+    st = data.StackDataset(a, a)
+    log(len(st), st[1])
+
+
+@program()
+def dataloader_iteration_protocol_and_worker_info(torch, log):
+    data = _module(torch, "utils.data")
+    ds = data.TensorDataset(torch.arange(7.0), torch.arange(7))
+    dl = data.DataLoader(ds, batch_size=3)
+    it = iter(dl)
+    log(type(it).__name__, next(it), len(dl), dl.batch_size, dl.drop_last, dl.num_workers)
+    log([b[0].shape for b in dl], data.get_worker_info())
+    dl = data.DataLoader(ds, batch_size=2, collate_fn=lambda b: torch.stack([x for x, _ in b]),
+                         pin_memory=False)
+    log([t.tolist() for t in dl])
+    log(type(dl.sampler).__name__, type(dl.batch_sampler).__name__)
+    dl = data.DataLoader(ds, batch_size=4, shuffle=True,
+                         generator=torch.Generator().manual_seed(3))
+    log([b[1].tolist() for b in dl], [b[1].tolist() for b in dl])
+    log(_raises(lambda: data.DataLoader(ds, batch_size=0)))
+    log(_raises(lambda: data.DataLoader(ds, num_workers=-1)))
+
+
 # (more programs above this line)
 
 
@@ -2103,5 +2353,37 @@ def test_index_put_of_a_value_that_does_not_fit_raises_like_torch(call):
     let NumPy's broadcasting ValueError through."""
     def run(lib):
         return _raises(lambda: eval(call))
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("a, w", [("[1.0, 2.0]", "lib.tensor(0.1, dtype=lib.float64)"),
+                                  ("[1.0, 2.0]", "lib.tensor(0.3, dtype=lib.float16)"),
+                                  ("[1.0, 2.0]", "lib.tensor(1)"), ("[1.0, 2.0]", "lib.tensor(True)"),
+                                  ("[1.0, 2.0]", "lib.tensor(0.5j)"),
+                                  ("1.0", "lib.tensor(0.5, dtype=lib.float64)"),
+                                  ("[1.0, 2.0]", "lib.tensor([0.5], dtype=lib.float64)")])
+def test_lerp_promotes_a_zero_dim_weight_like_torch(a, w):
+    """torch's lerp promotes a 0-d weight tensor of another dtype with the inputs (the lowest
+    tier: float32 inputs stay float32, a complex weight makes them complex); ember refused it
+    ("expected dtype float for `weight`"). A float64 weight's gradient reaches it as float64.
+    (torch's backward computes 1 - w in the weight's own dtype, ember in the promoted one.)"""
+    def run(lib):
+        x = lib.tensor(eval(a), requires_grad=True)
+        weight = eval(w)
+        if weight.dtype == lib.float64:
+            weight.requires_grad_()
+        try:
+            r = x.lerp(x.detach() * 3 + 1, weight)
+        except RuntimeError as e:
+            return str(e)
+        grads = None
+        if weight.requires_grad:
+            r.sum().backward()
+            grads = x.grad.tolist(), str(weight.grad.dtype), weight.grad.item()
+        y = x.detach().clone()
+        if not weight.is_complex():
+            y.lerp_(y * 2, weight.detach())
+        return str(r.dtype), r.tolist(), grads, y.tolist()
     got, want = _run_both(run)
     assert got == want

@@ -1923,7 +1923,12 @@ def lerp(input, end, weight, *, out=None):
     tensor_arg("lerp", end, "end", 2)
     _same_dtype("lerp", "end", input, end)
     if isinstance(weight, Tensor):
-        _same_dtype("lerp", "weight", input, weight)
+        if weight.arr.ndim == 0 and weight.dtype is not input.dtype:
+            # torch's iterator promotes a 0-d weight (of the lowest tier) with the inputs
+            dt = _result_type_n(input, end, weight)
+            input, end, weight = (t if t.dtype is dt else t.to(dt) for t in (input, end, weight))
+        else:
+            _same_dtype("lerp", "weight", input, weight)
         return _finish(_apply(_lerp_t, (input, end, weight)), out, "lerp")
     weight = _bound(weight)
     if not isinstance(weight, (int, float, complex)):
