@@ -2387,3 +2387,41 @@ def test_lerp_promotes_a_zero_dim_weight_like_torch(a, w):
         return str(r.dtype), r.tolist(), grads, y.tolist()
     got, want = _run_both(run)
     assert got == want
+
+
+@pytest.mark.parametrize("shape", [(2, 4), (4,), (1, 4, 1), (2, 3, 1, 1), (2, 3, 2)])
+@pytest.mark.parametrize("use_input_stats", [True, False])
+def test_instance_norm_of_few_dims_like_torch(shape, use_input_stats):
+    """torch's F.instance_norm checks only for more than one spatial element (with input
+    stats) and runs a 2-D input through batch norm's (1, N*C) view with running stats; ember
+    refused every input of fewer than 3 dims in its own words."""
+    def run(lib):
+        lib.manual_seed(0)
+        c = shape[1] if len(shape) > 1 else 1
+        x = lib.randn(shape, requires_grad=True)
+        stats = {} if use_input_stats else dict(running_mean=lib.full((c,), 0.5),
+                                                running_var=lib.full((c,), 2.0))
+        try:
+            r = lib.nn.functional.instance_norm(x, use_input_stats=use_input_stats,
+                                                weight=lib.full((c,), 3.0), **stats)
+        except Exception as e:
+            return type(e).__name__, str(e)
+        (r * r).sum().backward()
+        return r.tolist(), r.grad_fn.name(), x.grad.tolist()
+    (got, _), (want, _) = _run_both(run)
+    assert (got[0] if isinstance(got[0], str) else got[1]) == \
+        (want[0] if isinstance(want[0], str) else want[1])
+    if isinstance(got[0], str):
+        assert got == want
+    else:
+        import numpy as np
+        assert np.allclose(got[0], want[0], atol=1e-5) and np.allclose(got[2], want[2], atol=1e-4)
+
+
+@pytest.mark.parametrize("call", ["lib.nn.functional.celu(lib.tensor([-1.0]), alpha=0.0)",
+                                  "lib.celu(lib.tensor([1.0]), alpha=0)",
+                                  "lib.nn.CELU(0.0)(lib.ones(1))"])
+def test_celu_of_alpha_zero_raises_in_torchs_words(call):
+    """torch: "ZeroDivisionError: alpha cannot be 0 for CELU"; ember said "ZeroDivisionError"."""
+    got, want = _run_both(lambda lib: _raises(lambda: eval(call)))
+    assert got == want
