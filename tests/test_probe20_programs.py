@@ -2425,3 +2425,19 @@ def test_celu_of_alpha_zero_raises_in_torchs_words(call):
     """torch: "ZeroDivisionError: alpha cannot be 0 for CELU"; ember said "ZeroDivisionError"."""
     got, want = _run_both(lambda lib: _raises(lambda: eval(call)))
     assert got == want
+
+
+def test_matrix_rank_takes_torchs_tol_overload():
+    """torch.linalg.matrix_rank(A, tol, hermitian) (atol=tol, rtol=0), refused beside atol or
+    rtol with torch's overload TypeError; ember had only the keyword atol/rtol form."""
+    def run(lib):
+        A = lib.diag(lib.tensor([1.0, 0.4, 0.1]))
+        calls = [lambda: lib.linalg.matrix_rank(A, tol=0.5), lambda: lib.linalg.matrix_rank(A, 0.35),
+                 lambda: lib.linalg.matrix_rank(A, lib.tensor(0.05)),
+                 lambda: lib.linalg.matrix_rank(A, tol=0.4),
+                 lambda: lib.linalg.matrix_rank(A, 0.35, True),
+                 lambda: lib.linalg.matrix_rank(A.double(), 0.4),
+                 lambda: lib.linalg.matrix_rank(A, tol=0.5, atol=0.1)]
+        return [_raises(c) or c().tolist() for c in calls]
+    got, want = _run_both(run)
+    assert got == want
