@@ -2255,6 +2255,525 @@ def dataloader_iteration_protocol_and_worker_info(torch, log):
     log(_raises(lambda: data.DataLoader(ds, num_workers=-1)))
 
 
+# Round 20, more programs
+
+
+@program(tol=_TRAIN)
+def char_level_gru_with_packed_batches_and_sampling(torch, log):
+    nn = torch.nn
+    R = nn.utils.rnn
+    vocab = 8
+    emb, gru, head = nn.Embedding(vocab, 5, padding_idx=0), nn.GRU(5, 6, batch_first=True), \
+        nn.Linear(6, vocab)
+    params = list(emb.parameters()) + list(gru.parameters()) + list(head.parameters())
+    opt = torch.optim.Adamax(params, lr=0.05)
+    seqs = [torch.randint(1, vocab, (n,)) for n in (6, 4, 5)]
+    for step in range(3):
+        padded = R.pad_sequence(seqs, batch_first=True)
+        lengths = torch.tensor([len(s) for s in seqs])
+        packed = R.pack_padded_sequence(emb(padded[:, :-1]), lengths - 1, batch_first=True,
+                                        enforce_sorted=False)
+        out, _ = gru(packed)
+        out, _ = R.pad_packed_sequence(out, batch_first=True)
+        logits = head(out)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, vocab),
+                                           padded[:, 1:out.shape[1] + 1].reshape(-1),
+                                           ignore_index=0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, loss)
+    h = None
+    tok = torch.tensor([[1]])
+    out = []
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for _ in range(5):
+            o, h = gru(emb(tok), h)
+            probs = head(o[:, -1]).softmax(-1)
+            tok = torch.multinomial(probs, 1, generator=g)
+            out.append(tok.item())
+    log(out)
+
+
+@program(tol=_TRAIN)
+def siamese_network_with_contrastive_and_triplet_losses(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    enc = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 4))
+    opt = torch.optim.RMSprop(enc.parameters(), lr=0.01)
+    for step in range(3):
+        a, p, n = torch.randn(5, 6), torch.randn(5, 6), torch.randn(5, 6)
+        ea, ep, en = enc(a), enc(p), enc(n)
+        trip = F.triplet_margin_loss(ea, ep, en, margin=1.0)
+        same = torch.tensor([1, 0, 1, 0, 1.0])
+        d = F.pairwise_distance(ea, en)
+        contrast = (same * d ** 2 + (1 - same) * F.relu(1.0 - d) ** 2).mean()
+        cos = F.cosine_embedding_loss(ea, ep, same * 2 - 1)
+        loss = trip + contrast + cos
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, trip, contrast, cos)
+
+
+@program(tol=_TRAIN)
+def ctc_acoustic_model_training_with_greedy_decode(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    model = nn.Sequential(nn.Conv1d(4, 8, 3, padding=1), nn.ReLU(), nn.Conv1d(8, 5, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    x = torch.randn(2, 4, 12)
+    targets = torch.tensor([[1, 2, 3], [2, 2, 0]])
+    tl = torch.tensor([3, 2])
+    il = torch.tensor([12, 10])
+    for step in range(4):
+        lp = model(x).permute(2, 0, 1).log_softmax(-1)
+        loss = F.ctc_loss(lp, targets, il, tl, blank=0, zero_infinity=True)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, loss)
+    best = lp.argmax(-1).T
+    decoded = []
+    for row, n in zip(best.tolist(), il.tolist()):
+        out, prev = [], None
+        for t in row[:n]:
+            if t != prev and t != 0:
+                out.append(t)
+            prev = t
+        decoded.append(out)
+    log(decoded)
+
+
+@program(tol=_TRAIN)
+def rprop_full_batch_regression_with_lbfgs_refinement(torch, log):
+    x = torch.linspace(-2, 2, 30).unsqueeze(1)
+    y = torch.sin(2 * x) + 0.1 * torch.randn(30, 1)
+    model = torch.nn.Sequential(torch.nn.Linear(1, 10), torch.nn.Tanh(), torch.nn.Linear(10, 1))
+    opt = torch.optim.Rprop(model.parameters())
+    for _ in range(10):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+    log(loss)
+    lb = torch.optim.LBFGS(model.parameters(), lr=0.5, max_iter=5, line_search_fn="strong_wolfe")
+
+    def closure():
+        lb.zero_grad()
+        l = torch.nn.functional.mse_loss(model(x), y)
+        l.backward()
+        return l
+    for _ in range(2):
+        log(lb.step(closure))
+
+
+@program(tol=_TRAIN)
+def asgd_averaged_parameters_evaluation(torch, log):
+    model, x, y = _regression(torch)
+    opt = torch.optim.ASGD(model.parameters(), lr=0.05, t0=2)
+    for step in range(6):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+    averaged = {p: opt.state[p]["ax"] for p in model.parameters()}
+    backup = [p.detach().clone() for p in model.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(averaged[p])
+        log(torch.nn.functional.mse_loss(model(x), y))
+        for p, b in zip(model.parameters(), backup):
+            p.copy_(b)
+    log(torch.nn.functional.mse_loss(model(x), y), opt.state[model[0].weight]["eta"])
+
+
+@program(tol=_TRAIN)
+def encoder_decoder_transformer_greedy_decoding(torch, log):
+    nn = torch.nn
+    vocab, d = 9, 8
+    emb = nn.Embedding(vocab, d)
+    tr = nn.Transformer(d_model=d, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+                        dim_feedforward=16, dropout=0.0, batch_first=True)
+    out_proj = nn.Linear(d, vocab)
+    src = torch.randint(1, vocab, (2, 5))
+    src_pad = src == 0
+    src_pad[1, 3:] = True
+    tr.eval()
+    with torch.no_grad():
+        memory = tr.encoder(emb(src), src_key_padding_mask=src_pad)
+        ys = torch.ones(2, 1, dtype=torch.long)
+        for _ in range(4):
+            mask = nn.Transformer.generate_square_subsequent_mask(ys.shape[1])
+            h = tr.decoder(emb(ys), memory, tgt_mask=mask, memory_key_padding_mask=src_pad)
+            nxt = out_proj(h[:, -1]).argmax(-1, keepdim=True)
+            ys = torch.cat([ys, nxt], 1)
+    log(ys, memory[0, 0])
+
+
+@program(tol=_TRAIN)
+def self_attention_block_with_sdpa_and_causal_training(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self, d, h):
+            super().__init__()
+            self.h = h
+            self.qkv = nn.Linear(d, 3 * d)
+            self.proj = nn.Linear(d, d)
+            self.ln = nn.LayerNorm(d)
+
+        def forward(self, x):
+            b, t, d = x.shape
+            q, k, v = self.qkv(self.ln(x)).split(d, dim=2)
+            q, k, v = (z.view(b, t, self.h, d // self.h).transpose(1, 2) for z in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return x + self.proj(y.transpose(1, 2).reshape(b, t, d))
+    blk = Block(8, 2)
+    opt = torch.optim.NAdam(blk.parameters(), lr=1e-2)
+    x, target = torch.randn(3, 6, 8), torch.randn(3, 6, 8)
+    for step in range(3):
+        opt.zero_grad()
+        loss = F.mse_loss(blk(x), target)
+        loss.backward()
+        opt.step()
+        log(step, loss)
+    x2 = x.clone()
+    x2[:, -1] += 100
+    with torch.no_grad():
+        log(torch.allclose(blk(x)[:, :-1], blk(x2)[:, :-1], atol=1e-5))
+
+
+@program(tol=_TRAIN)
+def unet_like_decoder_with_max_unpool(torch, log):
+    nn = torch.nn
+
+    class SegNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Conv2d(1, 4, 3, padding=1)
+            self.pool = nn.MaxPool2d(2, return_indices=True)
+            self.unpool = nn.MaxUnpool2d(2)
+            self.dec = nn.Conv2d(4, 2, 3, padding=1)
+
+        def forward(self, x):
+            h = torch.relu(self.enc(x))
+            p, idx = self.pool(h)
+            return self.dec(self.unpool(p, idx, output_size=h.shape))
+    net = SegNet()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    x = torch.randn(2, 1, 7, 7)
+    y = torch.randint(0, 2, (2, 7, 7))
+    for step in range(3):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        log(step, loss)
+    log(net(x).argmax(1)[0])
+
+
+@program(tol=_TRAIN)
+def patch_embedding_with_unfold_and_fold_reconstruction(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    img = torch.randn(2, 3, 8, 8)
+    patches = F.unfold(img, kernel_size=4, stride=4)
+    log(patches.shape)
+    tokens = patches.transpose(1, 2)
+    proj = nn.Linear(48, 16)
+    back = nn.Linear(16, 48)
+    opt = torch.optim.Adam(list(proj.parameters()) + list(back.parameters()), lr=1e-2)
+    for step in range(4):
+        rec = back(torch.relu(proj(tokens))).transpose(1, 2)
+        out = F.fold(rec, (8, 8), kernel_size=4, stride=4)
+        loss = F.mse_loss(out, img)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, loss)
+    conv = nn.Conv2d(3, 16, 4, stride=4, bias=False)
+    conv.weight.data = proj.weight.data.reshape(16, 3, 4, 4)
+    log(torch.allclose(conv(img).flatten(2).transpose(1, 2), tokens @ proj.weight.T, atol=1e-5))
+
+
+@program(tol=_ULP)
+def subpixel_upsampling_network(torch, log):
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.PReLU(8), nn.Conv2d(8, 4, 3, padding=1),
+                        nn.PixelShuffle(2))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    lo, hi = torch.rand(2, 1, 4, 4), torch.rand(2, 1, 8, 8)
+    for step in range(3):
+        opt.zero_grad()
+        loss = nn.functional.l1_loss(net(lo), hi)
+        loss.backward()
+        opt.step()
+        log(step, round(loss.item(), 4))
+    log(net(lo).shape, net[1].weight.shape)
+
+
+@program(tol=_ULP)
+def knowledge_distillation_with_kl_log_target(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    teacher = nn.Linear(5, 4)
+    student = nn.Linear(5, 4)
+    opt = torch.optim.SGD(student.parameters(), lr=0.5)
+    T = 2.0
+    for step in range(4):
+        x = torch.randn(6, 5)
+        with torch.no_grad():
+            t_log = F.log_softmax(teacher(x) / T, -1)
+        s_log = F.log_softmax(student(x) / T, -1)
+        kd = F.kl_div(s_log, t_log, reduction="batchmean", log_target=True) * T * T
+        hard = F.cross_entropy(student(x), teacher(x).argmax(-1), label_smoothing=0.1)
+        loss = 0.7 * kd + 0.3 * hard
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, kd, hard)
+
+
+@program()
+def integer_hashing_and_bit_packing(torch, log):
+    x = torch.arange(10, dtype=torch.int64)
+    h = (x * 2654435761) & 0xFFFFFFFF
+    log(h, h >> 16, (h ^ (h >> 13)) % 97)
+    bits = torch.tensor([[1, 0, 1, 1, 0, 0, 1, 0], [0, 0, 0, 0, 1, 1, 1, 1]], dtype=torch.uint8)
+    weights = 2 ** torch.arange(7, -1, -1, dtype=torch.uint8)
+    packed = (bits * weights).sum(1, dtype=torch.uint8)
+    log(packed, packed.dtype)
+    unpacked = (packed.unsqueeze(1) >> torch.arange(7, -1, -1, dtype=torch.uint8)) & 1
+    log(unpacked, torch.equal(unpacked, bits))
+    i32 = torch.tensor([0x7FFFFFFF, -1], dtype=torch.int32)
+    log(i32 + 1, i32 << 1, i32 >> 31, i32.view(torch.uint8) if False else i32.to(torch.int64))
+    log(torch.tensor([1, 2, 3]).bitwise_xor(torch.tensor([3, 2, 1])).sum(),
+        torch.tensor([255, 256]).to(torch.uint8), torch.tensor([-1]).to(torch.uint8))
+    mask = torch.zeros(4, dtype=torch.int64)
+    for k in [0, 5, 63]:
+        mask |= 1 << k
+    log(mask, (mask >> 63) & 1, (mask & (1 << 5)) != 0)
+
+
+@program()
+def dtype_promotion_in_mixed_training_code(torch, log):
+    counts = torch.tensor([3, 5, 2])
+    total = counts.sum()
+    freq = counts / total
+    log(freq.dtype, freq, (counts * 0.5).dtype, (counts // 2).dtype, (counts ** 0.5).dtype)
+    mask = torch.tensor([True, False, True])
+    log((mask * 2.5).dtype, (mask + mask).dtype, mask.sum().dtype, mask.float().mean())
+    h = torch.tensor([1.5, 2.5], dtype=torch.float16)
+    log((h * 1000).dtype, h * 1000, h + torch.tensor(1.0), (h + torch.tensor([1.0])).dtype)
+    b = torch.tensor([1.5], dtype=torch.bfloat16)
+    log((b * h[:1]).dtype, (b + 1).dtype, b.to(torch.float16) + h[:1])
+    idx = torch.tensor([0, 1], dtype=torch.int32)
+    log((idx + torch.tensor(1)).dtype, (idx + 1).dtype, (idx * 1.0).dtype,
+        (idx.to(torch.int8) + torch.tensor([1], dtype=torch.uint8)).dtype)
+    log(torch.tensor(2) ** torch.tensor(-1.0), torch.tensor([2]) / torch.tensor(4.0, dtype=
+                                                                             torch.float64))
+    log(torch.arange(3) * torch.tensor(0.1, dtype=torch.float64))
+    log((torch.arange(3) + 0.1).tolist(), torch.arange(3.0).dtype, torch.arange(0, 1, 0.25).dtype)
+
+
+@program()
+def complex_signal_processing_pipeline(torch, log):
+    t = torch.arange(16.0)
+    sig = torch.cos(2 * torch.pi * t / 8) + 0.5 * torch.sin(2 * torch.pi * t / 4)
+    spec = torch.fft.rfft(sig)
+    log(spec.abs().round(decimals=3), spec[[2, 4]].angle().round(decimals=3))
+    filt = spec.clone()
+    filt[3:] = 0
+    rec = torch.fft.irfft(filt, n=16)
+    log(rec.round(decimals=4) + 0.0)
+    analytic = torch.fft.ifft(torch.cat([spec[:1], 2 * spec[1:8], spec[8:9],
+                                         torch.zeros(7, dtype=spec.dtype)]))
+    log(analytic.real.round(decimals=4) + 0.0, analytic.abs().round(decimals=4))
+    z = torch.polar(torch.ones(4), torch.tensor([0.0, torch.pi / 2, torch.pi, -torch.pi / 2]))
+    log(z.real.round(decimals=5), z.imag.round(decimals=5), (z * z.conj()).real)
+    log(torch.view_as_real(z).shape, torch.view_as_complex(torch.view_as_real(z)).dtype)
+
+
+@program(tol=_TRAIN)
+def whitening_and_mahalanobis_with_linalg(torch, log):
+    x = torch.randn(50, 3, dtype=torch.float64) @ torch.tensor([[2.0, 0, 0], [0.5, 1, 0],
+                                                                [0, 0.3, 0.2]],
+                                                               dtype=torch.float64)
+    mu = x.mean(0)
+    cov = torch.cov(x.T)
+    L, Q = torch.linalg.eigh(cov)
+    W = Q @ torch.diag(L.rsqrt()) @ Q.T
+    white = (x - mu) @ W
+    log(torch.cov(white.T).diagonal(), L)
+    chol = torch.linalg.cholesky(cov)
+    d = torch.linalg.solve_triangular(chol, (x - mu).T, upper=False)
+    maha = (d ** 2).sum(0)
+    log(maha[:5], torch.allclose(maha, torch.einsum("ni,ij,nj->n", x - mu,
+                                                    torch.linalg.inv(cov), x - mu)))
+    log(torch.corrcoef(x.T).diagonal(), torch.linalg.matrix_norm(cov, "nuc"),
+        torch.linalg.slogdet(cov))
+
+
+@program()
+def searchsorted_based_sampling_and_binning(torch, log):
+    w = torch.tensor([0.1, 0.0, 0.5, 0.4])
+    cdf = torch.cumsum(w, 0)
+    u = torch.rand(8)
+    idx = torch.searchsorted(cdf, u * cdf[-1], right=True).clamp(max=3)
+    log(idx, torch.bincount(idx, minlength=4))
+    edges = torch.linspace(0, 1, 5)
+    vals = torch.tensor([0.0, 0.24, 0.25, 0.26, 0.99, 1.0])
+    log(torch.bucketize(vals, edges), torch.bucketize(vals, edges, right=True),
+        torch.searchsorted(edges, vals, side="right"))
+    ages = torch.tensor([3.0, 17.0, 18.0, 65.0, 80.0])
+    groups = torch.bucketize(ages, torch.tensor([18.0, 65.0]), right=True)
+    log(groups, torch.histc(ages, bins=4, min=0, max=80))
+    h, e = torch.histogram(ages, bins=torch.tensor([0.0, 18.0, 65.0, 100.0]))
+    log(h, e)
+
+
+@program(tol=_TRAIN)
+def spectral_normalized_discriminator_gan_step(torch, log):
+    nn = torch.nn
+    SN = nn.utils.parametrizations.spectral_norm
+    D = nn.Sequential(SN(nn.Linear(2, 8)), nn.LeakyReLU(0.2), SN(nn.Linear(8, 1)))
+    G = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
+    optD = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    optG = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    for step in range(3):
+        real = torch.randn(8, 2) + 2
+        fake = G(torch.randn(8, 3))
+        dl = bce(D(real), torch.ones(8, 1)) + bce(D(fake.detach()), torch.zeros(8, 1))
+        optD.zero_grad()
+        dl.backward()
+        optD.step()
+        gl = bce(D(fake), torch.ones(8, 1))
+        optG.zero_grad()
+        gl.backward()
+        optG.step()
+        log(step, dl, gl)
+    log(sorted(D.state_dict())[:4])
+
+
+@program(tol=_TRAIN)
+def weight_normed_temporal_conv_with_chomp(torch, log):
+    nn = torch.nn
+    WN = nn.utils.parametrizations.weight_norm
+
+    class Chomp(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.n = n
+
+        def forward(self, x):
+            return x[..., :-self.n]
+    net = nn.Sequential(WN(nn.Conv1d(2, 4, 3, padding=2, dilation=1)), Chomp(2), nn.ReLU(),
+                        WN(nn.Conv1d(4, 1, 3, padding=4, dilation=2)), Chomp(4))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    x, y = torch.randn(3, 2, 10), torch.randn(3, 1, 10)
+    for step in range(3):
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(net(x), y)
+        loss.backward()
+        opt.step()
+        log(step, loss)
+    x2 = x.clone()
+    x2[..., -1] = 50
+    with torch.no_grad():
+        log(torch.allclose(net(x)[..., :-1], net(x2)[..., :-1]))
+
+
+@program()
+def dataloader_bucketed_batches_by_length(torch, log):
+    data = _module(torch, "utils.data")
+    R = torch.nn.utils.rnn
+    lengths = [5, 2, 7, 3, 3, 6, 1, 4]
+    seqs = [torch.arange(n) + 1 for n in lengths]
+
+    class BucketSampler(data.Sampler):
+        def __init__(self, lengths, batch_size):
+            self.order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+            self.bs = batch_size
+
+        def __iter__(self):
+            for i in range(0, len(self.order), self.bs):
+                yield self.order[i:i + self.bs]
+
+        def __len__(self):
+            return (len(self.order) + self.bs - 1) // self.bs
+
+    def collate(batch):
+        lens = torch.tensor([len(b) for b in batch])
+        return R.pad_sequence(batch, batch_first=True), lens
+    dl = data.DataLoader(seqs, batch_sampler=BucketSampler(lengths, 3), collate_fn=collate)
+    for padded, lens in dl:
+        log(padded, lens)
+    log(len(dl))
+
+
+@program(tol=_TRAIN)
+def saving_and_resuming_training_through_bytesio(torch, log):
+    nn = torch.nn
+    model, x, y = _regression(torch)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 2, 0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+        sched.step()
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                "sched": sched.state_dict(), "epoch": 3, "rng": torch.get_rng_state()}, buf)
+    cont = []
+    for _ in range(2):
+        opt.zero_grad()
+        l = nn.functional.mse_loss(model(x), y)
+        l.backward()
+        opt.step()
+        sched.step()
+        cont.append(l.item())
+    buf.seek(0)
+    ck = torch.load(buf, weights_only=False)
+    m2 = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 1))
+    m2.load_state_dict(ck["model"])
+    o2 = torch.optim.AdamW(m2.parameters(), lr=1.0)
+    o2.load_state_dict(ck["opt"])
+    s2 = torch.optim.lr_scheduler.StepLR(o2, 2, 0.5)
+    s2.load_state_dict(ck["sched"])
+    torch.set_rng_state(ck["rng"])
+    resumed = []
+    for _ in range(2):
+        o2.zero_grad()
+        l = nn.functional.mse_loss(m2(x), y)
+        l.backward()
+        o2.step()
+        s2.step()
+        resumed.append(l.item())
+    log(cont, resumed, ck["epoch"], s2.get_last_lr())
+
+
+@program()
+def shape_errors_in_model_code(torch, log):
+    nn = torch.nn
+    log(_raises(lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(10, 2))(
+        torch.randn(2, 1, 6, 6))))
+    log(_raises(lambda: nn.LSTM(4, 8, batch_first=True)(torch.randn(2, 5, 3))))
+    log(_raises(lambda: nn.MultiheadAttention(8, 2)(torch.randn(3, 2, 8), torch.randn(4, 3, 8),
+                                                    torch.randn(4, 3, 8))))
+    log(_raises(lambda: nn.BatchNorm2d(3)(torch.randn(2, 4, 5, 5))))
+    log(_raises(lambda: nn.LayerNorm(5)(torch.randn(2, 4))))
+    log(_raises(lambda: nn.Embedding(10, 3)(torch.tensor([[1, 11]]))))
+    log(_raises(lambda: nn.functional.cross_entropy(torch.randn(3, 5), torch.tensor([1, 2]))))
+    log(_raises(lambda: nn.functional.mse_loss(torch.randn(3), torch.randn(4))))
+    log(_raises(lambda: nn.functional.binary_cross_entropy(torch.tensor([1.5]),
+                                                           torch.tensor([1.0]))))
+    log(_raises(lambda: nn.functional.nll_loss(torch.randn(3, 5), torch.tensor([1, 2, 3.0]))))
+    log(_raises(lambda: nn.TransformerEncoderLayer(8, 3)))
+    log(_raises(lambda: nn.Conv2d(4, 6, 3, groups=4)))
+    log(_raises(lambda: nn.MaxPool2d(2)(torch.randn(1, 1, 1, 1))))
+    log(_raises(lambda: torch.randn(2, 3).view(3, -1, 2)))
+
+
 # (more programs above this line)
 
 
