@@ -2960,3 +2960,33 @@ def test_matrix_rank_takes_torchs_tol_overload():
         return [_raises(c) or c().tolist() for c in calls]
     got, want = _run_both(run)
     assert got == want
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_grid_sample_of_non_finite_coordinates_like_torch(nd):
+    """A diverged spatial transformer's nan/inf grid: torch's 2-d kernel multiplies the zero of
+    an outside tap by its nan weight (nan out, zeros padding) and its vectorised clamps take a
+    nan coordinate to 0 (border, reflection); its scalar 3-d kernel skips outside taps and its
+    std::min/max clamp take nan to size - 1. ember gave 0 for all of them (silently)."""
+    import numpy as np
+    nan, inf = float("nan"), float("inf")
+
+    def run(lib):
+        lib.manual_seed(0)
+        x = lib.randn((2, 3) + (4,) * nd)
+        g = lib.rand((2, 5) + (1,) * (nd - 1) + (nd,)) * 3 - 1.5
+        g[0, 0] = nan
+        g[0, 1, ..., 0] = nan
+        g[1, 0, ..., 1] = inf
+        g[1, 1] = -inf
+        out = []
+        for mode in ["bilinear", "nearest"] + (["bicubic"] if nd == 2 else []):
+            for pad in ["zeros", "border", "reflection"]:
+                for ac in (False, True):
+                    out.append(lib.nn.functional.grid_sample(
+                        x, g, mode=mode, padding_mode=pad, align_corners=ac).numpy())
+        return out
+    (got, _), (want, _) = _run_both(run)
+    for a, b in zip(got, want):
+        assert np.allclose(a, b, atol=1e-5, equal_nan=True)
+        assert (np.isnan(a) == np.isnan(b)).all()
