@@ -2774,6 +2774,65 @@ def shape_errors_in_model_code(torch, log):
     log(_raises(lambda: torch.randn(2, 3).view(3, -1, 2)))
 
 
+@program(tol=_ULP)
+def diverged_spatial_transformer_gives_nan_not_zeros(torch, log):
+    F = torch.nn.functional
+    img = torch.randn(2, 1, 5, 5)
+    theta = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+                          [[float("nan"), 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    grid = F.affine_grid(theta, (2, 1, 3, 3), align_corners=False)
+    for pad in ["zeros", "border", "reflection"]:
+        out = F.grid_sample(img, grid, padding_mode=pad, align_corners=False)
+        log(pad, out[0], out[1].isnan().all(), out[1])
+    far = F.affine_grid(torch.tensor([[[1e30, 0.0, 0.0], [0.0, 1.0, 0.0]]]), (1, 1, 2, 2),
+                        align_corners=True)
+    log(F.grid_sample(img[:1], far, align_corners=True))
+
+
+@program(tol=_TRAIN)
+def ema_of_parameters_with_a_tensor_decay(torch, log):
+    nn = torch.nn
+    model, x, y = _regression(torch)
+    ema = [p.detach().clone() for p in model.parameters()]
+    decay = torch.tensor(0.9, dtype=torch.float64)      # e.g. read from a float64 config
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(4):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+        with torch.no_grad():
+            for e, p in zip(ema, model.parameters()):
+                e.lerp_(p, 1 - decay)
+        log(step, ema[1], torch.lerp(ema[3], model[2].bias, decay).dtype)
+
+
+@program(tol=_TRAIN)
+def instance_norm_with_running_stats_on_flat_features(torch, log):
+    F = torch.nn.functional
+    feats = torch.randn(4, 3)
+    rm, rv = torch.zeros(3), torch.ones(3)
+    log(F.instance_norm(feats, running_mean=rm, running_var=rv, use_input_stats=False))
+    log(_raises(lambda: F.instance_norm(feats)))
+    seq = torch.randn(4, 3, 6)
+    log(F.instance_norm(seq, running_mean=rm, running_var=rv, momentum=0.5), rm, rv)
+    m = torch.nn.InstanceNorm1d(3, track_running_stats=True)
+    m(seq)
+    m.eval()
+    log(m(seq)[0, 0], m.running_mean)
+    log(_raises(lambda: F.celu(seq, alpha=0.0)))
+
+
+@program(tol=_TRAIN)
+def rank_estimation_with_tolerances(torch, log):
+    u = torch.randn(6, 2, dtype=torch.float64)
+    A = u @ u.T + 1e-6 * torch.randn(6, 6, dtype=torch.float64)
+    log(torch.linalg.matrix_rank(A), torch.linalg.matrix_rank(A, tol=1e-3),
+        torch.linalg.matrix_rank(A, 1e-9), torch.linalg.matrix_rank(A, atol=1e-3, rtol=0.0),
+        torch.linalg.matrix_rank(A + A.T, 1e-3, True))
+    s = torch.linalg.svdvals(A)
+    log((s > 1e-3).sum(), _raises(lambda: torch.linalg.matrix_rank(A, tol=1e-3, rtol=0.1)))
+
+
 # (more programs above this line)
 
 
