@@ -3049,3 +3049,54 @@ def test_grid_sample_of_non_finite_coordinates_like_torch(nd):
     for a, b in zip(got, want):
         assert np.allclose(a, b, atol=1e-5, equal_nan=True)
         assert (np.isnan(a) == np.isnan(b)).all()
+
+
+_CTC_CASES = {
+    "blank_ends_the_targets": ("[[1, 0], [1, 1]]", "[5, 5]", "[2, 2]", 0),
+    "blank_inside": ("[[0, 0, 2], [3, 0, 3]]", "[5, 4]", "[3, 3]", 0),
+    "blank_3_inside": ("[[3, 1], [1, 3]]", "[5, 5]", "[2, 2]", 3),
+    "empty_padded_targets": ("lib.zeros(2, 0, dtype=lib.int64)", "[5, 5]", "[0, 0]", 0),
+    "empty_concatenated": ("lib.zeros(0, dtype=lib.int64)", "[5, 3]", "[0, 0]", 0),
+    "one_empty": ("[[1, 2], [0, 0]]", "[5, 3]", "[2, 0]", 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_CTC_CASES))
+def test_ctc_loss_of_blanks_in_targets_and_empty_targets_like_torch(case):
+    """torch's recursions allow the skip transition from any label but the one two before (a
+    blank in the targets too; ember also required a non-blank), its last frame's gradient
+    assigns the last label's term (overwriting the blank's where the targets end in the blank),
+    and (N, 0) padded targets run; ember's loss and gradient differed (silently) and the empty
+    targets raised NumPy's IndexError."""
+    import numpy as np
+    tg, il, tl, blank = _CTC_CASES[case]
+
+    def run(lib):
+        lib.manual_seed(0)
+        x = lib.randn(5, 2, 4, requires_grad=True)
+        targets = eval(tg) if tg.startswith("lib") else lib.tensor(eval(tg))
+        out = []
+        for red in ("none", "mean", "sum"):
+            loss = lib.nn.functional.ctc_loss(x.log_softmax(2), targets, lib.tensor(eval(il)),
+                                              lib.tensor(eval(tl)), blank=blank, reduction=red)
+            out.append(loss.detach().numpy())
+        loss.backward()
+        return out + [x.grad.numpy()]
+    (got, _), (want, _) = _run_both(run)
+    for a, b in zip(got, want):
+        assert np.allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("inp, target", [("[0.5]", "[2.0]"), ("[nan]", "[1.0]"),
+                                         ("[0.5]", "[nan]"), ("[0.5, 1.5]", "[2.0, 1.0]"),
+                                         ("[1.5, 0.5]", "[1.0, -0.5]"), ("[0.5, 0.2]", "[1.0, 0.0]")])
+def test_binary_cross_entropy_checks_input_and_target_ranges_like_torch(inp, target):
+    """torch refuses a target outside [0, 1] (and a nan input or target), naming the first
+    element's input or target; ember checked only the input (not nan) and computed the rest."""
+    nan = {"nan": float("nan")}
+
+    def run(lib):
+        return _raises(lambda: lib.nn.functional.binary_cross_entropy(
+            lib.tensor(eval(inp, nan)), lib.tensor(eval(target, nan)))) or "ran"
+    got, want = _run_both(run)
+    assert got == want
