@@ -3100,3 +3100,44 @@ def test_binary_cross_entropy_checks_input_and_target_ranges_like_torch(inp, tar
             lib.tensor(eval(inp, nan)), lib.tensor(eval(target, nan)))) or "ran"
     got, want = _run_both(run)
     assert got == want
+
+
+@pytest.mark.parametrize("call", [
+    "R.pack_padded_sequence(lib.randn(3, 2, 4), lib.tensor([[3, 2]]))",
+    "R.pack_padded_sequence(lib.zeros(0, 2, 4), lib.tensor([0, 0]))",
+    "R.pack_padded_sequence(lib.zeros(3, 2, 0), lib.tensor([3, 2]))",
+    "R.pack_padded_sequence(lib.zeros(3, 2, 4), lib.tensor([3]))",
+    "R.pack_padded_sequence(lib.zeros(3, 2, 4), lib.tensor(3))",
+    "R.pack_padded_sequence(lib.zeros(3, 1, 4), lib.tensor(3), enforce_sorted=False)",
+    "R.pack_padded_sequence(lib.zeros(3, 2, 4), [3, 2, 1])",
+    "R.pack_padded_sequence(lib.zeros(3, 2, 4), [3, 2], batch_first=True)",
+    "R.pack_padded_sequence(lib.zeros(3, 2, 4), [2, 3], batch_first=True)",
+    "R.pack_padded_sequence(lib.zeros(3, 3, 4), [1, 3, 0])",
+    "R.pack_sequence([lib.ones(0, 2)])"])
+def test_pack_padded_sequence_checks_in_torchs_order(call):
+    """torch's _pack_padded_sequence refuses lengths of other than one dim, empty input, a
+    length count other than the batch's and a non-positive length, in that order, before the
+    sortedness; ember let NumPy's errors through, indexed past the batch, or named the
+    non-positive length for an empty input."""
+    def run(lib):
+        names = {"lib": lib, "R": lib.nn.utils.rnn}
+        return _raises(lambda: eval(call, names)) or eval(call, names).batch_sizes.tolist()
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("call", [
+    "M(4, 2, kdim=3)(lib.randn(3, 2, 4), lib.randn(5, 2, 4), lib.randn(5, 2, 4))",
+    "M(4, 2, vdim=3)(lib.randn(3, 2, 4), lib.randn(5, 2, 4), lib.randn(5, 2, 5))",
+    "M(4, 2, kdim=3)(lib.randn(3, 4), lib.randn(5, 2), lib.randn(5, 4))",
+    "M(4, 2, kdim=3, vdim=5, batch_first=True)(lib.randn(2, 3, 4), lib.randn(2, 5, 3), "
+    "lib.randn(2, 5, 5))[0].shape"])
+def test_multihead_attention_with_kdim_checks_the_projection_shapes_like_torch(call):
+    """torch's _in_projection asserts each separate projection weight's shape against its
+    input's last dim; ember's matmul raised its own shape error."""
+    def run(lib):
+        lib.manual_seed(0)
+        names = {"lib": lib, "M": lib.nn.MultiheadAttention}
+        return _raises(lambda: eval(call, names)) or str(eval(call, names))
+    got, want = _run_both(run)
+    assert got == want
