@@ -1022,7 +1022,8 @@ def complex_arithmetic_and_views(torch, log):
     log(z.conj().is_conj(), z.conj().resolve_conj().is_conj(), torch.conj_physical(z))
     log(z ** 2, z.pow(0.5), z.exp(), z.sqrt(), z.log(), w.reciprocal(), z.sgn())
     log(torch.polar(torch.tensor([1.0, 2.0]), torch.tensor([0.0, 3.14159265])),
-        z.to(torch.complex128).dtype, (z * 2.5).dtype, (z + torch.tensor(1, dtype=torch.int64)).dtype)
+        z.to(torch.complex128).dtype, (z * 2.5).dtype,
+        (z + torch.tensor(1, dtype=torch.int64)).dtype)
     log(_raises(lambda: z < w))
     log(_raises(lambda: z.max()))
     log(z.sum(), z.mean(), z.prod(), (z == w), z.isclose(w), z.isreal(), z.isfinite())
@@ -1155,7 +1156,8 @@ def fft_real_and_complex_transforms(torch, log):
     log(torch.fft.fftfreq(8), torch.fft.rfftfreq(8, d=0.5), torch.fft.fftshift(torch.arange(8)))
     log(torch.fft.ifftshift(torch.arange(7)), torch.fft.fftfreq(5, dtype=torch.float64))
     img = torch.randn(2, 4, 6)
-    log(torch.fft.fft2(img).shape, torch.fft.rfft2(img)[0, 0], torch.fft.fftn(img, dim=(0, 2)).shape)
+    log(torch.fft.fft2(img).shape, torch.fft.rfft2(img)[0, 0],
+        torch.fft.fftn(img, dim=(0, 2)).shape)
     log(torch.fft.irfftn(torch.fft.rfftn(img), s=img.shape[-2:]).shape)
     log(torch.fft.hfft(torch.fft.ifft(x)[:5], n=8), torch.fft.ihfft(x))
     log(torch.fft.fft(x.double()).dtype, torch.fft.fft(torch.arange(4)).dtype)
@@ -1175,7 +1177,8 @@ def histc_bincount_bucketize_searchsorted(torch, log):
     log(torch.histc(x, bins=4, min=0, max=3), torch.histc(x, bins=3))
     log(torch.histc(torch.tensor([1.0, 1.0]), bins=2), torch.histc(x.double(), 5).dtype)
     log(_raises(lambda: torch.histc(x.int(), 3)))
-    log(torch.bincount(torch.tensor([0, 2, 2, 5])), torch.bincount(torch.tensor([1, 1]), minlength=4))
+    log(torch.bincount(torch.tensor([0, 2, 2, 5])),
+        torch.bincount(torch.tensor([1, 1]), minlength=4))
     log(torch.bincount(torch.tensor([0, 1, 1]), weights=torch.tensor([0.5, 1.0, 2.0])))
     log(torch.bincount(torch.tensor([], dtype=torch.int64)))
     log(_raises(lambda: torch.bincount(torch.tensor([-1, 2]))))
@@ -1206,7 +1209,8 @@ def printing_odd_shapes_and_dtypes(torch, log):
     print(torch.tensor([1 + 2j, -0.5j]), torch.tensor([1e-5 + 1e5j]))
     print(torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0]))
     print(torch.arange(2000).reshape(2, 1000))
-    print(torch.tensor([[1.0, 2.0]], dtype=torch.float16), torch.tensor([1.25], dtype=torch.bfloat16))
+    print(torch.tensor([[1.0, 2.0]], dtype=torch.float16),
+          torch.tensor([1.25], dtype=torch.bfloat16))
     print(torch.tensor([-0.0, 0.0]), torch.tensor([1.0e-3, 1.0e-4]), torch.tensor([100.0, 0.001]))
     print(torch.tensor(3.5, dtype=torch.float64), torch.tensor([7], dtype=torch.uint8))
     print(torch.ones(2, 3, requires_grad=True) * 2)
@@ -1950,7 +1954,8 @@ def cumulative_and_windowed_ops(torch, log):
     kernel = torch.ones(3) / 3
     conv = torch.nn.functional.conv1d(x.view(1, 1, -1), kernel.view(1, 1, -1), padding=1)
     log(conv)
-    log(torch.vander(torch.tensor([1, 2, 3])), torch.tril_indices(3, 3), torch.triu_indices(2, 3, 1))
+    log(torch.vander(torch.tensor([1, 2, 3])), torch.tril_indices(3, 3),
+        torch.triu_indices(2, 3, 1))
     log(torch.cartesian_prod(torch.tensor([1, 2]), torch.tensor([3, 4])),
         torch.combinations(torch.tensor([1, 2, 3]), r=2, with_replacement=True))
 
@@ -2937,7 +2942,8 @@ def test_index_put_of_a_value_that_does_not_fit_raises_like_torch(call):
 
 @pytest.mark.parametrize("a, w", [("[1.0, 2.0]", "lib.tensor(0.1, dtype=lib.float64)"),
                                   ("[1.0, 2.0]", "lib.tensor(0.3, dtype=lib.float16)"),
-                                  ("[1.0, 2.0]", "lib.tensor(1)"), ("[1.0, 2.0]", "lib.tensor(True)"),
+                                  ("[1.0, 2.0]", "lib.tensor(1)"),
+                                  ("[1.0, 2.0]", "lib.tensor(True)"),
                                   ("[1.0, 2.0]", "lib.tensor(0.5j)"),
                                   ("1.0", "lib.tensor(0.5, dtype=lib.float64)"),
                                   ("[1.0, 2.0]", "lib.tensor([0.5], dtype=lib.float64)")])
@@ -3010,7 +3016,8 @@ def test_matrix_rank_takes_torchs_tol_overload():
     rtol with torch's overload TypeError; ember had only the keyword atol/rtol form."""
     def run(lib):
         A = lib.diag(lib.tensor([1.0, 0.4, 0.1]))
-        calls = [lambda: lib.linalg.matrix_rank(A, tol=0.5), lambda: lib.linalg.matrix_rank(A, 0.35),
+        calls = [lambda: lib.linalg.matrix_rank(A, tol=0.5),
+                 lambda: lib.linalg.matrix_rank(A, 0.35),
                  lambda: lib.linalg.matrix_rank(A, lib.tensor(0.05)),
                  lambda: lib.linalg.matrix_rank(A, tol=0.4),
                  lambda: lib.linalg.matrix_rank(A, 0.35, True),
@@ -3089,7 +3096,8 @@ def test_ctc_loss_of_blanks_in_targets_and_empty_targets_like_torch(case):
 
 @pytest.mark.parametrize("inp, target", [("[0.5]", "[2.0]"), ("[nan]", "[1.0]"),
                                          ("[0.5]", "[nan]"), ("[0.5, 1.5]", "[2.0, 1.0]"),
-                                         ("[1.5, 0.5]", "[1.0, -0.5]"), ("[0.5, 0.2]", "[1.0, 0.0]")])
+                                         ("[1.5, 0.5]", "[1.0, -0.5]"),
+                                         ("[0.5, 0.2]", "[1.0, 0.0]")])
 def test_binary_cross_entropy_checks_input_and_target_ranges_like_torch(inp, target):
     """torch refuses a target outside [0, 1] (and a nan input or target), naming the first
     element's input or target; ember checked only the input (not nan) and computed the rest."""
