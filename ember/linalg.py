@@ -255,10 +255,26 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return diag(A, offset, dim1, dim2)
 
 
-def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
+_MATRIX_RANK_OVERLOADS = (
+    " * (Tensor input, *, Tensor atol = None, Tensor rtol = None, bool hermitian = False, "
+    "Tensor out = None)\n * (Tensor input, *, float atol = None, float rtol = None, bool "
+    "hermitian = False, Tensor out = None)\n * (Tensor input, Tensor tol, bool hermitian = "
+    "False, *, Tensor out = None)\n * (Tensor input, float tol, bool hermitian = False, *, "
+    "Tensor out = None)\n")
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
     """torch's: the default rtol needs the dtype's eps (float and double only); the checks of
-    the decomposition used follow."""
+    the decomposition used follow. `tol` is torch's older overload: atol=tol, rtol=0."""
     import numpy as np
+    if tol is not None:
+        if atol is not None or rtol is not None:
+            got = ", ".join(["Tensor"] + [f"{k}={type(v).__name__}" for k, v in
+                                          (("atol", atol), ("rtol", rtol), ("tol", tol))
+                                          if v is not None])
+            raise TypeError("linalg_matrix_rank() received an invalid combination of arguments "
+                            f"- got ({got}), but expected one of:\n{_MATRIX_RANK_OVERLOADS}")
+        atol, rtol = tol, 0.0
     if _tensor_ndim("linalg_matrix_rank", A, "input") < 2:
         raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 "
                            "dimensions.")

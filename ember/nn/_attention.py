@@ -1,7 +1,8 @@
 """scaled_dot_product_attention as a composite of matmul, masking, softmax and dropout.
 
 As torch's CPU kernel: is_causal aligns the mask top-left when L != S, is_causal and attn_mask
-combine, and a query row that every mask blocks gets zeros (not nan)."""
+combine in the flash kernel (the math path refuses both), and a query row that every mask blocks
+gets zeros (not nan)."""
 import math
 
 import numpy as np
@@ -136,6 +137,9 @@ def sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
 
 
 def _math(query, key, value, attn_mask, dropout_p, is_causal, scale_factor):
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
+                           "when is_causal=True")
     length, source = query.shape[-2], key.shape[-2]
     scores = _L.matmul(query, _S.transpose(key, -2, -1))
     be = query.be

@@ -33,13 +33,14 @@ def _lse(*xs):
 
 
 def _extended(targets, target_lengths, blank, max_len):
-    """(N, 2*max_len+1) labels with blanks interleaved, and where the skip transition is allowed."""
+    """(N, 2*max_len+1) labels with blanks interleaved, and where the skip transition is allowed:
+    torch's, from any label but the one two before (a blank inside the targets too)."""
     n = len(target_lengths)
     ext = np.full((n, 2 * max_len + 1), blank, np.int64)
     ext[:, 1::2] = targets[:, :max_len]
     ext[np.arange(ext.shape[1])[None, :] >= 2 * np.asarray(target_lengths)[:, None] + 1] = blank
     skip = np.zeros(ext.shape, bool)
-    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    skip[:, 2:] = ext[:, 2:] != ext[:, :-2]
     return ext, skip
 
 
@@ -49,11 +50,12 @@ def _alpha(lp, ext, skip, in_len, n_ext):
     emit = np.take_along_axis(lp, np.broadcast_to(ext[None], (t_max,) + ext.shape), axis=2)
     alpha = np.full((t_max, n, s_len), _NEG_INF, lp.dtype)
     alpha[0, :, 0] = emit[0, :, 0]
-    alpha[0, :, 1] = np.where(n_ext > 1, emit[0, :, 1], _NEG_INF)
+    if s_len > 1:                   # (all targets empty: the blank alone)
+        alpha[0, :, 1] = np.where(n_ext > 1, emit[0, :, 1], _NEG_INF)
     for t in range(1, t_max):
         prev = alpha[t - 1]
         a1 = np.concatenate([np.full((n, 1), _NEG_INF, lp.dtype), prev[:, :-1]], 1)
-        a2 = np.concatenate([np.full((n, 2), _NEG_INF, lp.dtype), prev[:, :-2]], 1)
+        a2 = np.concatenate([np.full((n, 2), _NEG_INF, lp.dtype), prev[:, :-2]], 1)[:, :s_len]
         alpha[t] = _lse(prev, a1, np.where(skip, a2, _NEG_INF)) + emit[t]
     return alpha, emit
 
@@ -70,7 +72,7 @@ def _beta(emit, ext, skip, in_len, n_ext):
         if t + 1 < t_max:
             nxt = beta[t + 1]
             b1 = np.concatenate([nxt[:, 1:], np.full((n, 1), _NEG_INF, emit.dtype)], 1)
-            b2 = np.concatenate([nxt[:, 2:], np.full((n, 2), _NEG_INF, emit.dtype)], 1)
+            b2 = np.concatenate([nxt[:, 2:], np.full((n, 2), _NEG_INF, emit.dtype)], 1)[:, :s_len]
             cur = _lse(nxt, b1, np.where(skip_next, b2, _NEG_INF)) + emit[t]
         init = np.full((n, s_len), _NEG_INF, emit.dtype)
         init[rows, n_ext - 1] = emit[t, rows, n_ext - 1]
@@ -112,6 +114,10 @@ def _(xp, g, lp, ext, skip, in_len, n_ext, alpha, emit, nll, zero_infinity, dtyp
         cols = ext[:, s]
         cur = lcab[:, np.arange(n), cols]
         lcab[:, np.arange(n), cols] = _lse(cur, ab[:, :, s])
+    # torch's last frame assigns the last label's term (not a log-sum: it takes the last label
+    # for a non-blank), overwriting the blank's where the targets end in the blank
+    r = np.flatnonzero((n_ext > 1) & (in_len > 0))
+    lcab[in_len[r] - 1, r, ext[r, n_ext[r] - 2]] = ab[in_len[r] - 1, r, n_ext[r] - 2]
     with np.errstate(over="ignore", invalid="ignore"):
         grad = _exp(lp) - _exp(lcab + nll[None, :, None] - lp)
     valid = np.arange(t_max)[:, None] < in_len[None, :]

@@ -29,10 +29,12 @@ def _unnormalize(coord, size, align_corners):
     return (coord + 1) * f - 0.5, f
 
 
-def _clip(xp, c, size):
-    """torch's clip_coordinates_set_grad: clamp into [0, size-1]; grad 0 at and past the ends."""
+def _clip(xp, c, size, nan_to):
+    """torch's clip_coordinates_set_grad: clamp into [0, size-1]; grad 0 at and past the ends;
+    a nan coordinate to `nan_to` (the 2-d kernel's vectorised clamps give 0, the 3-d one's
+    std::min(size - 1, std::max(c, 0)) size - 1)."""
     grad = ((c > 0) & (c < size - 1)).astype(c.dtype)
-    return xp.clip(c, 0, size - 1), grad
+    return xp.clip(xp.where(xp.isnan(c), c.dtype.type(nan_to), c), 0, size - 1), grad
 
 
 def _reflect(xp, c, twice_low, twice_high):
@@ -50,16 +52,16 @@ def _reflect(xp, c, twice_low, twice_high):
     return out.astype(c.dtype), xp.where(even, sign, -sign)
 
 
-def _pad(xp, c, size, padding_mode, align_corners):
+def _pad(xp, c, size, padding_mode, align_corners, nan_to):
     """torch's compute_coordinates_set_grad: pixel coordinate -> padded one; also its slope."""
     if padding_mode == "border":
-        return _clip(xp, c, size)
+        return _clip(xp, c, size, nan_to)
     if padding_mode == "reflection":
         if align_corners:
             c, g1 = _reflect(xp, c, 0, 2 * (size - 1))
         else:
             c, g1 = _reflect(xp, c, -1, 2 * size - 1)
-        c, g2 = _clip(xp, c, size)
+        c, g2 = _clip(xp, c, size, nan_to)
         return c, g1 * g2
     return c, xp.ones_like(c)
 
@@ -81,15 +83,17 @@ def _cubic(t):
             [dfar(t + 1), dnear(t), -dnear(1 - t), -dfar(2 - t)])
 
 
-def _taps(xp, coord, size, mode, padding_mode, align_corners):
+def _taps(xp, coord, size, mode, padding_mode, align_corners, nd):
     """One axis: tap indices, weights and d weight / d coord, each stacked to (K, N, *out)."""
     c, mult = _unnormalize(coord, size, align_corners)
+    nan_to = 0 if nd == 2 else size - 1
     if mode == "bicubic":       # torch pads every tap, not the source coordinate
         c0 = xp.floor(c)
         w, dw = _cubic(c - c0)
-        idx = [_pad(xp, c0 + k, size, padding_mode, align_corners)[0] for k in (-1, 0, 1, 2)]
+        idx = [_pad(xp, c0 + k, size, padding_mode, align_corners, nan_to)[0]
+               for k in (-1, 0, 1, 2)]
         return xp.stack(idx).astype(np.int64), xp.stack(w), xp.stack(dw) * mult
-    c, g = _pad(xp, c, size, padding_mode, align_corners)
+    c, g = _pad(xp, c, size, padding_mode, align_corners, nan_to)
     if mode == "nearest":
         return xp.rint(c)[None].astype(np.int64), xp.ones_like(c)[None], None
     c0 = xp.floor(c)
@@ -113,18 +117,21 @@ def _grid_sample_fwd(xp, x, grid, mode, padding_mode, align_corners):
         return y.astype(x.dtype), saved
     (n, c), sizes = x.shape[:2], x.shape[2:]
     nd = len(sizes)
-    axes = [_taps(xp, grid[..., nd - 1 - d], s, mode, padding_mode, align_corners)
+    axes = [_taps(xp, grid[..., nd - 1 - d], s, mode, padding_mode, align_corners, nd)
             for d, s in enumerate(sizes)]                  # grid's last axis holds (x, y[, z])
     idx = [i for i, _, _ in axes]
     valid = _combine([(i >= 0) & (i < s) for i, s in zip(idx, sizes)], operator.and_)
     flat = _combine([i * math.prod(sizes[d + 1:]) for d, i in enumerate(idx)], operator.add)
     flat = xp.where(valid, flat, 0)
-    wt = xp.where(valid, _combine([w for _, w, _ in axes], operator.mul), 0)
+    raw = _combine([w for _, w, _ in axes], operator.mul)
+    wt = xp.where(valid, raw, 0)
     ones = (1,) * nd
     vals = x.reshape(n, c, math.prod(sizes))[xp.arange(n).reshape((n, 1) + ones),
                                              xp.arange(c).reshape((c,) + ones), flat[:, :, None]]
     vals = xp.where(valid[:, :, None], vals, 0)            # (taps, N, C, *out)
-    y = (vals * wt[:, :, None]).sum(0)
+    # torch's 2-d kernel multiplies an outside tap's zero by its weight (a nan or inf grid
+    # gives nan); its 3-d one skips the tap
+    y = (vals * (raw if nd == 2 else wt)[:, :, None]).sum(0)
     return y, (x.shape, grid.shape, mode, flat, wt, vals, [(w, dw) for _, w, dw in axes])
 
 

@@ -36,6 +36,19 @@ def _check_mask_types(key_padding_mask, attn_mask):
                       "same type for both instead.", stacklevel=2)
 
 
+def _check_in_projection(query, key, value, weights, biases):
+    """torch's _in_projection checks of separate (kdim/vdim) projection weights and biases."""
+    eq = query.shape[-1]
+    names = ("query", "key", "value")
+    for name, t, w in zip(names, (query, key, value), weights):
+        if tuple(w.shape) != (eq, t.shape[-1]):
+            raise AssertionError(f"expecting {name} weights shape of {(eq, t.shape[-1])}, but "
+                                 f"got {w.shape}")
+    for name, b in zip(names, biases):
+        if b is not None and tuple(b.shape) != (eq,):
+            raise AssertionError(f"expecting {name} bias shape of {(eq,)}, but got {b.shape}")
+
+
 def _project(query, key, value, E, in_proj_weight, in_proj_bias, separate, q_w, k_w, v_w):
     from . import functional as F
     b = in_proj_bias
@@ -45,6 +58,7 @@ def _project(query, key, value, E, in_proj_weight, in_proj_bias, separate, q_w, 
             if w is None:
                 raise AssertionError(f"use_separate_proj_weight is True but {name}_proj_weight "
                                      "is None")
+        _check_in_projection(query, key, value, (q_w, k_w, v_w), (bq, bk, bv))
         return F.linear(query, q_w, bq), F.linear(key, k_w, bk), F.linear(value, v_w, bv)
     if in_proj_weight is None:
         raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")

@@ -501,8 +501,13 @@ def _group_norm_view(input, num_groups, weight, bias):
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
     """Per-sample, per-channel normalisation; running stats average the per-instance ones."""
-    if input.ndim < 3:
-        raise ValueError(f"Expected 3D or higher input (got {input.ndim}D input)")
+    spatial = math.prod(input.shape[2:])
+    if use_input_stats and spatial <= 1:      # (torch's _verify_spatial_size, any ndim)
+        raise ValueError("Expected more than 1 spatial element when training, got input size "
+                         f"torch.Size({list(input.shape)})")
+    if input.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-{input.ndim or 1}"
+                         f", {(input.ndim or 1) - 1}], but got 1)")
     c = input.shape[1]
     for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                     (weight, "weight"), (bias, "bias")):
@@ -517,10 +522,6 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         invstd = (1 / xp.sqrt(running_var.arr.astype(dt) + eps)).reshape(wshape)
         return _instance_view(apply(_NORM["native_batch_norm"], (input, weight, bias),
                                     (None, axes, wshape, eps, (mean, invstd), True)))
-    spatial = math.prod(input.shape[2:])
-    if spatial <= 1:
-        raise ValueError("Expected more than 1 spatial element when training, got input size "
-                         f"torch.Size({list(input.shape)})")
     mean, var, _ = _moments(_compute(input.arr), axes)
     invstd = 1 / xp.sqrt(var + eps)
     if running_mean is not None:

@@ -520,10 +520,22 @@ def cross_entropy_raw(x, target, weight, reduction, ignore_index, smoothing, unb
 _BCE_EPS = 1e-12
 
 
+def _check_bce_ranges(xp, x, y):
+    """torch's kernel checks each element's input, then its target, in [0, 1] (nan fails): the
+    first element out of range names which."""
+    if not x.size or (x.min() >= 0 and x.max() <= 1 and y.min() >= 0 and y.max() <= 1):
+        return                                  # (min and max carry a nan: it fails)
+    bad_x = ~((x >= 0) & (x <= 1))
+    bad = bad_x | ~((y >= 0) & (y <= 1))
+    if bad.any():
+        first = int(xp.argmax(bad.ravel()))
+        what = "input" if bad_x.ravel()[first] else "target"
+        raise RuntimeError(f"all elements of {what} should be between 0 and 1")
+
+
 @op("binary_cross_entropy", node="BinaryCrossEntropyBackward0")
 def _bce(xp, x, y, weight, reduction):
-    if ((x < 0) | (x > 1)).any():
-        raise RuntimeError("all elements of input should be between 0 and 1")
+    _check_bce_ranges(xp, x, y)
     if xp is np and x.dtype == np.float32:     # torch's logs are nearly correctly rounded
         with np.errstate(divide="ignore"):
             log_x = np.maximum(np.log(x, dtype=np.float64).astype(np.float32), np.float32(-100))

@@ -1017,6 +1017,9 @@ def _index_put_(input, indices, values, accumulate=False):
                 input.arr[idx] = value.arr
         except IndexError as e:
             raise _bounds_error(e, idx, input.arr.ndim) from None
+        except ValueError:
+            raise _put_shape_error(input.arr[idx].shape, value.arr.shape, False,
+                                   value.arr.dtype) from None
         bump_version(input)
         return input
     return _put_recorded(input, _value_for(input, values), _put_indices(input, indices),

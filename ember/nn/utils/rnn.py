@@ -4,6 +4,7 @@ from collections import namedtuple
 import numpy as np
 
 from ...backends import CPU
+from ..._dtype import float16, float32, float64, int8, int16, int32, int64, uint8
 from ..._tensor import Tensor, _new
 from ...ops.index import _unstable_argsort
 
@@ -34,6 +35,30 @@ class PackedSequence(namedtuple("PackedSequence",
 
     def cpu(self):
         return self.to("cpu")
+
+    def double(self):
+        return self.to(dtype=float64)
+
+    def float(self):
+        return self.to(dtype=float32)
+
+    def half(self):
+        return self.to(dtype=float16)
+
+    def long(self):
+        return self.to(dtype=int64)
+
+    def int(self):
+        return self.to(dtype=int32)
+
+    def short(self):
+        return self.to(dtype=int16)
+
+    def char(self):
+        return self.to(dtype=int8)
+
+    def byte(self):
+        return self.to(dtype=uint8)
 
     @property
     def is_cuda(self):
@@ -77,21 +102,14 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         return traced
     lengths = np.asarray(lengths.tolist() if isinstance(lengths, Tensor) else lengths,
                          dtype=np.int64)
-    if enforce_sorted:
-        if (np.diff(lengths) > 0).any():
-            raise RuntimeError("`lengths` array must be sorted in decreasing order when "
-                               "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
-                               "to pack_padded_sequence and/or pack_sequence to sidestep this "
-                               "requirement if you do not need ONNX exportability.")
-        sorted_indices = None
-    else:
-        order = _unstable_argsort(np, lengths, 0, True)     # torch.sort(lengths, descending=True)
-        lengths = lengths[order]
+    sorted_indices = None
+    if not enforce_sorted:
+        # torch.sort(lengths, descending=True), of whatever dims (refused below)
+        order = _unstable_argsort(np, lengths, -1, True) if lengths.ndim else np.zeros((), int)
+        lengths = np.take_along_axis(lengths, order, -1) if lengths.ndim else lengths
         sorted_indices = _new(input.be.xp.asarray(order), input.be)
         input = input.index_select(0 if batch_first else 1, sorted_indices)
-    if lengths.size and lengths[-1] <= 0:
-        raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
-                           "in 'lengths' that is <= 0")
+    _check_packing(input, lengths, batch_first)
     if batch_first:
         input = input.transpose(0, 1)
     T = int(lengths[0]) if lengths.size else 0
@@ -100,6 +118,27 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     xp = input.be.xp
     data = input[_new(xp.asarray(t_idx), input.be), _new(xp.asarray(b_idx), input.be)]
     return PackedSequence(data, _new(batch_sizes, CPU), sorted_indices)
+
+
+def _check_packing(input, lengths, batch_first):
+    """torch's _pack_padded_sequence checks, in its order (the sortedness last)."""
+    if lengths.ndim != 1:
+        raise RuntimeError("'lengths' argument should be a 1D CPU int64 tensor, but got "
+                           f"{lengths.ndim}D cpu Long tensor")
+    if not input.numel():
+        raise RuntimeError("Cannot pack empty tensors.")
+    batch = input.shape[0 if batch_first else 1]
+    if lengths.size != batch:
+        raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got "
+                           f"{lengths.size} (batch_size={batch})")
+    if lengths[-1] <= 0:
+        raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
+                           "in 'lengths' that is <= 0")
+    if (np.diff(lengths) > 0).any():
+        raise RuntimeError("`lengths` array must be sorted in decreasing order when "
+                           "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
+                           "to pack_padded_sequence and/or pack_sequence to sidestep this "
+                           "requirement if you do not need ONNX exportability.")
 
 
 def _packed_to_padded(seq, padding_value=0.0, total_length=None):
