@@ -612,6 +612,752 @@ def timm_mixup_cutmix_beta(torch, log):
     log(loss, torch.nn.functional.cross_entropy(logits, t))
 
 
+# torchvision
+
+@program()
+def tv_box_area_iou_giou_diou_ciou(torch, log):
+    def box_area(boxes):
+        return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+
+    def _upcast(t):
+        if t.is_floating_point():
+            return t if t.dtype in (torch.float32, torch.float64) else t.float()
+        return t if t.dtype in (torch.int32, torch.int64) else t.int()
+
+    def _box_inter_union(boxes1, boxes2):
+        area1, area2 = box_area(boxes1), box_area(boxes2)
+        lt = torch.max(boxes1[:, None, :2], boxes2[:, :2])
+        rb = torch.min(boxes1[:, None, 2:], boxes2[:, 2:])
+        wh = _upcast(rb - lt).clamp(min=0)
+        inter = wh[:, :, 0] * wh[:, :, 1]
+        union = area1[:, None] + area2 - inter
+        return inter, union
+
+    b1 = torch.tensor([[0, 0, 10, 10], [5, 5, 15, 15], [0, 0, 0, 0]], dtype=torch.float16)
+    b2 = torch.tensor([[0, 0, 5, 5], [20, 20, 30, 30]], dtype=torch.float16)
+    inter, union = _box_inter_union(b1, b2)
+    iou = inter / union
+    log(inter.dtype, iou)
+    lti = torch.min(b1[:, None, :2], b2[:, :2])
+    rbi = torch.max(b1[:, None, 2:], b2[:, 2:])
+    whi = _upcast(rbi - lti).clamp(min=0)
+    areai = whi[:, :, 0] * whi[:, :, 1]
+    log(iou - (areai - union) / areai)
+    # distance and complete iou (float32 boxes)
+    b1, b2 = b1.float(), b2.float()
+    eps = 1e-7
+    inter, union = _box_inter_union(b1, b2)
+    iou = inter / union
+    lti = torch.min(b1[:, None, :2], b2[:, :2])
+    rbi = torch.max(b1[:, None, 2:], b2[:, 2:])
+    whi = _upcast(rbi - lti).clamp(min=0)
+    diagonal_distance_squared = (whi[:, :, 0] ** 2) + (whi[:, :, 1] ** 2) + eps
+    x_p = (b1[:, 0] + b1[:, 2]) / 2
+    y_p = (b1[:, 1] + b1[:, 3]) / 2
+    x_g = (b2[:, 0] + b2[:, 2]) / 2
+    y_g = (b2[:, 1] + b2[:, 3]) / 2
+    centers = (_upcast(x_p[:, None] - x_g[None, :]) ** 2) + (_upcast(y_p[:, None] - y_g[None, :]) ** 2)
+    diou = iou - (centers / diagonal_distance_squared)
+    log(diou)
+    w_pred, h_pred = b1[:, None, 2] - b1[:, None, 0], b1[:, None, 3] - b1[:, None, 1]
+    w_gt, h_gt = b2[:, 2] - b2[:, 0], b2[:, 3] - b2[:, 1]
+    v = (4 / (torch.pi ** 2)) * torch.pow(torch.atan(w_pred / h_pred) - torch.atan(w_gt / h_gt), 2)
+    with torch.no_grad():
+        alpha = v / (1 - iou + v + eps)
+    log(v, alpha, diou - alpha * v)
+    # integer boxes stay integer through the area; uint8 upcasts to int32
+    ib = torch.tensor([[1, 2, 4, 6]], dtype=torch.uint8)
+    log(box_area(ib), box_area(ib).dtype, _upcast(ib).dtype, box_area(ib.int()).dtype)
+    # box_convert cxcywh <-> xyxy via unbind and stack
+    cx, cy, w, h = torch.tensor([[5.0, 5.0, 4.0, 2.0]]).unbind(-1)
+    xyxy = torch.stack((cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h), dim=-1)
+    x1, y1, x2, y2 = xyxy.unbind(-1)
+    log(xyxy, torch.stack(((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1), dim=-1))
+
+
+@program()
+def tv_nms_torch_loop_and_batched(torch, log):
+    def box_iou(a, b):
+        area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+        area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        lt = torch.max(a[:, None, :2], b[:, :2])
+        rb = torch.min(a[:, None, 2:], b[:, 2:])
+        wh = (rb - lt).clamp(min=0)
+        inter = wh[..., 0] * wh[..., 1]
+        return inter / (area_a[:, None] + area_b - inter)
+
+    def nms(boxes, scores, thr):
+        order = scores.argsort(descending=True, stable=True)
+        keep = []
+        suppressed = torch.zeros(len(boxes), dtype=torch.bool)
+        ious = box_iou(boxes, boxes)
+        for i in order.tolist():
+            if suppressed[i]:
+                continue
+            keep.append(i)
+            suppressed |= ious[i] > thr
+        return torch.tensor(keep, dtype=torch.int64)
+
+    torch.manual_seed(15)
+    xy = torch.rand(12, 2) * 20
+    wh = torch.rand(12, 2) * 10 + 1
+    boxes = torch.cat([xy, xy + wh], dim=1)
+    scores = torch.rand(12)
+    scores[3] = scores[5]
+    keep = nms(boxes, scores, 0.3)
+    log(keep, keep.dtype)
+    # batched_nms by coordinate offsets
+    idxs = torch.tensor([0, 1, 0, 2, 1, 1, 0, 2, 2, 0, 1, 2])
+    max_coordinate = boxes.max()
+    offsets = idxs.to(boxes) * (max_coordinate + torch.tensor(1).to(boxes))
+    boxes_for_nms = boxes + offsets[:, None]
+    log(offsets.dtype, nms(boxes_for_nms, scores, 0.3))
+    # the per-class loop form with torch.unique, then sort by score
+    keep_mask = torch.zeros_like(scores, dtype=torch.bool)
+    for class_id in torch.unique(idxs):
+        curr_indices = torch.where(idxs == class_id)[0]
+        curr_keep = nms(boxes[curr_indices], scores[curr_indices], 0.3)
+        keep_mask[curr_indices[curr_keep]] = True
+    keep_indices = torch.where(keep_mask)[0]
+    log(keep_indices[scores[keep_indices].sort(descending=True)[1]])
+    # remove_small_boxes and clip_boxes_to_image
+    ws, hs = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    log(torch.where((ws >= 5) & (hs >= 5))[0])
+    bx, by = boxes[..., 0::2], boxes[..., 1::2]
+    bx = bx.clamp(min=0, max=16)
+    by = by.clamp(min=0, max=12)
+    log(torch.stack((bx, by), dim=boxes.dim()).reshape(boxes.shape)[:3])
+    # empty inputs
+    e = torch.zeros(0, 4)
+    log(nms(e, torch.zeros(0), 0.5), box_iou(e, boxes).shape)
+
+
+@program(tol=_MM)
+def tv_roi_align_adaptive_sampling(torch, log):
+    def bilinear(feat, y, x):
+        # feat: C,H,W; y,x: tensors of sample points; torchvision's bilinear_interpolate
+        C, H, W = feat.shape
+        valid = ~((y < -1.0) | (y > H) | (x < -1.0) | (x > W))
+        y = y.clamp(min=0)
+        x = x.clamp(min=0)
+        y_low = y.int()
+        x_low = x.int()
+        y_high = torch.where(y_low >= H - 1, H - 1, y_low + 1)
+        y_low = torch.where(y_low >= H - 1, H - 1, y_low)
+        y = torch.where(y_low >= H - 1, y.to(feat.dtype), y)
+        x_high = torch.where(x_low >= W - 1, W - 1, x_low + 1)
+        x_low = torch.where(x_low >= W - 1, W - 1, x_low)
+        x = torch.where(x_low >= W - 1, x.to(feat.dtype), x)
+        ly, lx = y - y_low, x - x_low
+        hy, hx = 1.0 - ly, 1.0 - lx
+        v1 = feat[:, y_low, x_low]
+        v2 = feat[:, y_low, x_high]
+        v3 = feat[:, y_high, x_low]
+        v4 = feat[:, y_high, x_high]
+        val = hy * hx * v1 + hy * lx * v2 + ly * hx * v3 + ly * lx * v4
+        return torch.where(valid, val, 0)
+
+    torch.manual_seed(16)
+    feat = torch.randn(2, 3, 8, 8)
+    rois = torch.tensor([[0, 1.0, 1.0, 6.0, 5.0], [1, 0.5, 2.0, 7.5, 7.5], [0, 3.0, 3.0, 3.2, 3.1]])
+    pooled_h = pooled_w = 2
+    spatial_scale, aligned = 0.5, True
+    outs = []
+    for roi in rois:
+        b = int(roi[0])
+        offset = 0.5 if aligned else 0.0
+        x1, y1, x2, y2 = (roi[1:] * spatial_scale - offset).tolist()
+        rw, rh = x2 - x1, y2 - y1
+        if not aligned:
+            rw, rh = max(rw, 1.0), max(rh, 1.0)
+        bin_h, bin_w = rh / pooled_h, rw / pooled_w
+        gh = math.ceil(rh / pooled_h)
+        gw = math.ceil(rw / pooled_w)
+        count = max(gh * gw, 1)
+        iy = torch.arange(gh, dtype=feat.dtype)
+        ix = torch.arange(gw, dtype=feat.dtype)
+        ph = torch.arange(pooled_h, dtype=feat.dtype)
+        pw = torch.arange(pooled_w, dtype=feat.dtype)
+        ys = y1 + ph[:, None] * bin_h + (iy[None, :] + 0.5) * bin_h / max(gh, 1)
+        xs = x1 + pw[:, None] * bin_w + (ix[None, :] + 0.5) * bin_w / max(gw, 1)
+        yy = ys[:, None, :, None].expand(pooled_h, pooled_w, gh, gw)
+        xx = xs[None, :, None, :].expand(pooled_h, pooled_w, gh, gw)
+        val = bilinear(feat[b], yy.reshape(-1), xx.reshape(-1))
+        val = val.view(feat.shape[1], pooled_h, pooled_w, gh * gw).sum(-1) / count
+        outs.append(val)
+        log(gh, gw, ys.shape)
+    out = torch.stack(outs)
+    log(out.shape, out)
+    # the legacy roi_pool-like max over the same bins
+    log(torch.stack([o.amax(dim=(1, 2)) for o in outs]))
+
+
+@program()
+def tv_anchor_generator_grid(torch, log):
+    scales = torch.as_tensor((32, 64), dtype=torch.float32)
+    aspect_ratios = torch.as_tensor((0.5, 1.0, 2.0), dtype=torch.float32)
+    h_ratios = torch.sqrt(aspect_ratios)
+    w_ratios = 1 / h_ratios
+    ws = (w_ratios[:, None] * scales[None, :]).view(-1)
+    hs = (h_ratios[:, None] * scales[None, :]).view(-1)
+    base_anchors = torch.stack([-ws, -hs, ws, hs], dim=1) / 2
+    base_anchors = base_anchors.round()
+    log(base_anchors, base_anchors.dtype)
+    grid_sizes = [(3, 4), (2, 2)]
+    image_size = (48, 64)
+    strides = [[torch.empty((), dtype=torch.int64).fill_(image_size[0] // g[0]),
+                torch.tensor(image_size[1] // g[1], dtype=torch.int64)] for g in grid_sizes]
+    log(strides)
+    anchors = []
+    for size, stride in zip(grid_sizes, strides):
+        gh, gw = size
+        sh, sw = stride
+        shifts_x = torch.arange(0, gw, dtype=torch.int32) * sw
+        shifts_y = torch.arange(0, gh, dtype=torch.int32) * sh
+        shift_y, shift_x = torch.meshgrid(shifts_y, shifts_x, indexing="ij")
+        shift_x = shift_x.reshape(-1)
+        shift_y = shift_y.reshape(-1)
+        shifts = torch.stack((shift_x, shift_y, shift_x, shift_y), dim=1)
+        log(shifts_x.dtype, shifts.dtype, shifts[-1])
+        anchors.append((shifts.view(-1, 1, 4) + base_anchors.view(1, -1, 4)).reshape(-1, 4))
+    all_anchors = torch.cat(anchors)
+    log(all_anchors.shape, all_anchors.dtype, all_anchors[::17])
+    # the xy-indexed meshgrid and its warning-free default
+    gx, gy = torch.meshgrid(torch.arange(3), torch.arange(2), indexing="xy")
+    log(gx, gy, gx.stride(), gy.is_contiguous())
+    # yolo-style grid with stack and float
+    yv, xv = torch.meshgrid([torch.arange(2), torch.arange(3)], indexing="ij")
+    log(torch.stack((xv, yv), 2).view((1, 1, 2, 3, 2)).float().shape)
+
+
+@program(tol=_MM)
+def tv_normalize_resize_antialias(torch, log):
+    torch.manual_seed(17)
+    img = (torch.rand(3, 7, 9) * 255).to(torch.uint8)
+    # ConvertImageDtype / to_dtype(scale=True)
+    f = img.to(torch.float32) / 255
+    log(f.dtype, f[0, 0, :3])
+    mean = torch.as_tensor([0.485, 0.456, 0.406], dtype=f.dtype)
+    std = torch.as_tensor([0.229, 0.224, 0.225], dtype=f.dtype)
+    if (std == 0).any():
+        raise ValueError("std evaluated to zero")
+    if mean.ndim == 1:
+        mean = mean.view(-1, 1, 1)
+    if std.ndim == 1:
+        std = std.view(-1, 1, 1)
+    n = f.clone().sub_(mean).div_(std)
+    log(n[1, 2], n.dtype)
+    F = torch.nn.functional
+    for mode in ("bilinear", "bicubic"):
+        for aa in (True, False):
+            r = F.interpolate(n[None], size=(4, 5), mode=mode, align_corners=False, antialias=aa)
+            log(mode, aa, r[0, 0])
+    # the uint8 path: round and clamp back
+    r8 = F.interpolate(img[None].float(), size=(4, 5), mode="bilinear", antialias=True)
+    r8 = r8.round_().clamp_(0, 255).to(torch.uint8)
+    log(r8[0, 2], r8.dtype)
+    # nearest-exact and area downsampling, scale_factor with recompute_scale_factor
+    log(F.interpolate(n[None], size=(3, 4), mode="nearest-exact")[0, 0],
+        F.interpolate(n[None], size=(3, 4), mode="area")[0, 0])
+    log(F.interpolate(n[None], scale_factor=0.5, mode="bilinear",
+                      recompute_scale_factor=True)[0, 0].shape)
+    # resize the short side keeping the aspect ratio (int truncation as torchvision does)
+    h, w = n.shape[-2:]
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = 5, int(5 * long / short)
+    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
+    log((new_h, new_w), F.interpolate(n[None], size=(new_h, new_w), mode="bilinear",
+                                      antialias=True).shape)
+    # center crop with padding
+    crop = 10
+    pad_lr = (crop - w) // 2 if crop > w else 0
+    padded = F.pad(n, [pad_lr, pad_lr, 1, 2], value=0.0)
+    log(padded.shape, padded[0, 0, :3])
+    # inverse normalisation via Normalize(-mean/std, 1/std)
+    inv = (n - (-mean / std)) / (1 / std)
+    log((inv - f).abs().max() < 1e-5)
+
+
+@program()
+def tv_make_grid_and_save_image_math(torch, log):
+    torch.manual_seed(18)
+    tensor = torch.randn(5, 3, 4, 4)
+    nrow, padding, pad_value = 3, 2, 0.5
+    tensor = tensor.clone()
+
+    def norm_ip(img, low, high):
+        img.clamp_(min=low, max=high)
+        img.sub_(low).div_(max(high - low, 1e-5))
+
+    def norm_range(t, value_range):
+        if value_range is not None:
+            norm_ip(t, value_range[0], value_range[1])
+        else:
+            norm_ip(t, float(t.min()), float(t.max()))
+
+    for t in tensor:
+        norm_range(t, None)
+    log(tensor[0, 0, 0], tensor.min(), tensor.max())
+    nmaps = tensor.size(0)
+    xmaps = min(nrow, nmaps)
+    ymaps = int(math.ceil(float(nmaps) / xmaps))
+    height, width = int(tensor.size(2) + padding), int(tensor.size(3) + padding)
+    num_channels = tensor.size(1)
+    grid = tensor.new_full((num_channels, height * ymaps + padding, width * xmaps + padding), pad_value)
+    k = 0
+    for y in range(ymaps):
+        for x in range(xmaps):
+            if k >= nmaps:
+                break
+            grid.narrow(1, y * height + padding, height - padding).narrow(
+                2, x * width + padding, width - padding).copy_(tensor[k])
+            k = k + 1
+    log(grid.shape, grid[0, :, 7])
+    # save_image's conversion to uint8 HWC
+    ndarr = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to("cpu", torch.uint8)
+    log(ndarr.shape, ndarr.dtype, ndarr[2, :8, 0], ndarr.numpy().flags["C_CONTIGUOUS"])
+    # a single grayscale image is expanded to 3 channels
+    g1 = torch.rand(1, 4, 4)
+    g3 = torch.cat((g1, g1, g1), 0)
+    log(g3.shape, g3.unsqueeze(0).shape)
+    # value_range with scale_each=False over the whole batch
+    t2 = torch.randn(2, 3, 2, 2)
+    norm_range(t2, (-1, 1))
+    log(t2)
+
+
+# PyTorch Lightning / accelerate
+
+@program(tol=_MM)
+def pl_accumulate_clip_foreach_and_nonfinite(torch, log):
+    nn = torch.nn
+    torch.manual_seed(19)
+    model = nn.Sequential(nn.Linear(4, 6), nn.GELU(), nn.Linear(6, 1))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.01)
+    accumulate = 3
+    data = torch.randn(7, 4)
+    target = torch.randn(7, 1)
+    for i in range(7):
+        loss = nn.functional.mse_loss(model(data[i:i + 1]), target[i:i + 1]) / accumulate
+        loss.backward()
+        is_last = i == 6
+        if (i + 1) % accumulate == 0 or is_last:
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5, foreach=True)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            log(i, norm, model[0].weight.grad, model[2].bias)
+    # clip_grad_value_ and a non-finite gradient with error_if_nonfinite
+    out = model(data).sum()
+    out.backward()
+    torch.nn.utils.clip_grad_value_(model.parameters(), clip_value=0.1)
+    log(model[2].weight.grad.abs().max() <= 0.1)
+    model[0].bias.grad[0] = float("nan")
+    try:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, error_if_nonfinite=True)
+    except RuntimeError as e:
+        log(type(e).__name__, str(e))
+    n = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, norm_type="inf")
+    log(n, n.dtype)
+    # get_total_norm / clip_grads_with_norm_ (torch >= 2.6)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    grads[0][0] = 1.0
+    total = torch.nn.utils.get_total_norm(grads[1:], norm_type=2.0)
+    torch.nn.utils.clip_grads_with_norm_(list(model.parameters())[1:], 0.5, total)
+    log(total, grads[1])
+    # no gradients at all: a zero norm
+    fresh = nn.Linear(2, 2)
+    log(torch.nn.utils.clip_grad_norm_(fresh.parameters(), 1.0))
+
+
+@program(tol=_MM)
+def pl_state_dict_roundtrip_bytesio(torch, log):
+    import io
+    nn = torch.nn
+    torch.manual_seed(20)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    for _ in range(2):
+        model(torch.randn(5, 3)).pow(2).sum().backward()
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+    ckpt = {"epoch": 2, "global_step": 6, "state_dict": model.state_dict(),
+            "optimizer_states": [opt.state_dict()], "lr_schedulers": [sched.state_dict()],
+            "hparams": {"lr": 0.01, "layers": [3, 4, 2]}}
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    buf.seek(0)
+    loaded = torch.load(buf, weights_only=True)
+    log(sorted(loaded), loaded["epoch"], list(loaded["state_dict"].keys()))
+    log(loaded["state_dict"]["1.num_batches_tracked"], loaded["lr_schedulers"][0])
+    osd = loaded["optimizer_states"][0]
+    log(osd["param_groups"], sorted(osd["state"]), osd["state"][0]["step"], osd["state"][0]["exp_avg"])
+    model2 = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    res = model2.load_state_dict(loaded["state_dict"])
+    log(res, str(res), model2[1].running_mean.equal(model[1].running_mean))
+    opt2 = torch.optim.Adam(model2.parameters(), lr=0.5)
+    opt2.load_state_dict(osd)
+    log(opt2.param_groups[0]["lr"], opt2.state[model2[0].weight]["exp_avg_sq"][0])
+    # a mismatched shape
+    sd = dict(loaded["state_dict"])
+    sd["2.weight"] = torch.zeros(3, 4)
+    try:
+        model2.load_state_dict(sd)
+    except RuntimeError as e:
+        log(type(e).__name__, str(e))
+    # strict=False with an extra and a missing key
+    sd = dict(loaded["state_dict"])
+    sd["extra.weight"] = torch.zeros(1)
+    del sd["0.bias"]
+    log(model2.load_state_dict(sd, strict=False))
+
+
+@program()
+def pl_seed_everything_all_generators(torch, log):
+    import random
+    import numpy as np
+
+    def seed_everything(seed):
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        return seed
+
+    def draws():
+        return (random.random(), float(np.random.rand()), torch.rand(2).tolist(),
+                torch.randint(0, 10, (3,)).tolist(), torch.randn(2, dtype=torch.float64).tolist())
+
+    seed_everything(42)
+    a = draws()
+    seed_everything(42)
+    log(a, draws() == a)
+    # the worker-init seed derivation through initial_seed and SeedSequence
+    torch.manual_seed(7)
+    base = torch.initial_seed()
+    process_seed = base
+    ss = np.random.SeedSequence([base, 0, 1])
+    torch_ss, stdlib_ss = ss.spawn(2)
+    torch.manual_seed(int(torch_ss.generate_state(1, dtype=np.uint64)[0]))
+    log(process_seed, torch.rand(2), int(stdlib_ss.generate_state(2)[0]))
+    # fork_rng restores the global state
+    torch.manual_seed(3)
+    with torch.random.fork_rng(devices=[]):
+        torch.rand(5)
+    log(torch.rand(1))
+    st = torch.get_rng_state()
+    x = torch.randn(3)
+    torch.set_rng_state(st)
+    log(torch.randn(3).equal(x), st.dtype, st.shape)
+    log(torch.seed() is not None, type(torch.initial_seed()).__name__)
+
+
+@program(tol=_MM)
+def pl_autocast_cpu_bf16_dtypes(torch, log):
+    nn = torch.nn
+    torch.manual_seed(21)
+    lin = nn.Linear(4, 3)
+    ln = nn.LayerNorm(3)
+    x = torch.randn(2, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = lin(x)
+        log(h.dtype, torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"))
+        n = ln(h)
+        s = torch.softmax(h, -1)
+        m = torch.mm(x, x.t())
+        e = torch.exp(h)
+        c = torch.cat([h, x[:, :3]], 0)
+        loss = nn.functional.cross_entropy(h, torch.tensor([0, 2]))
+        bmm = torch.bmm(x[None], x.t()[None])
+        log(n.dtype, s.dtype, m.dtype, e.dtype, c.dtype, loss.dtype, bmm.dtype)
+        with torch.autocast("cpu", enabled=False):
+            log(lin(x).dtype, torch.is_autocast_enabled("cpu"))
+    log(h, torch.is_autocast_enabled("cpu"))
+    loss.backward()
+    log(lin.weight.grad.dtype, lin.weight.grad)
+    # the decorator form and the amp alias
+    @torch.autocast(device_type="cpu", dtype=torch.bfloat16)
+    def f(a):
+        return a @ a
+    log(f(torch.eye(2)).dtype, torch.amp.autocast("cpu").fast_dtype)
+    # float16 on cpu
+    with torch.autocast("cpu", dtype=torch.float16):
+        log(lin(x).dtype)
+
+
+@program()
+def pl_grad_scaler_disabled_on_cpu(torch, log):
+    nn = torch.nn
+    torch.manual_seed(22)
+    model = nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    log(scaler.is_enabled(), scaler.get_scale(), scaler.state_dict())
+    loss = model(torch.ones(2, 3)).sum()
+    scaled = scaler.scale(loss)
+    log(scaled is loss, scaled)
+    scaled.backward()
+    scaler.unscale_(opt)
+    r = scaler.step(opt)
+    scaler.update()
+    log(r, model.weight, scaler.get_scale())
+    # an enabled cpu scaler
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 4, growth_interval=1)
+    log(scaler.is_enabled(), scaler.get_scale(), scaler.get_growth_factor())
+    opt.zero_grad()
+    loss = model(torch.ones(2, 3)).sum()
+    scaler.scale(loss).backward()
+    log(model.weight.grad)
+    scaler.unscale_(opt)
+    log(model.weight.grad)
+    scaler.step(opt)
+    scaler.update()
+    log(scaler.get_scale(), sorted(scaler.state_dict()), scaler.state_dict()["scale"])
+    # inf grads skip the step and back off
+    opt.zero_grad()
+    loss = model(torch.ones(2, 3)).sum() * float("inf")
+    scaler.scale(loss).backward()
+    before = model.weight.detach().clone()
+    scaler.step(opt)
+    scaler.update()
+    log(model.weight.equal(before), scaler.get_scale())
+    try:
+        scaler.unscale_(opt)
+        scaler.unscale_(opt)
+    except RuntimeError as e:
+        log(type(e).__name__, str(e))
+
+
+# diffusers
+
+@program(tol=_TR)
+def diffusers_get_timestep_embedding_flags(torch, log):
+    def get_timestep_embedding(timesteps, embedding_dim, flip_sin_to_cos=False,
+                               downscale_freq_shift=1, scale=1, max_period=10000):
+        assert len(timesteps.shape) == 1, "Timesteps should be a 1d-array"
+        half_dim = embedding_dim // 2
+        exponent = -math.log(max_period) * torch.arange(
+            start=0, end=half_dim, dtype=torch.float32, device=timesteps.device)
+        exponent = exponent / (half_dim - downscale_freq_shift)
+        emb = torch.exp(exponent)
+        emb = timesteps[:, None].float() * emb[None, :]
+        emb = scale * emb
+        emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
+        if flip_sin_to_cos:
+            emb = torch.cat([emb[:, half_dim:], emb[:, :half_dim]], dim=-1)
+        if embedding_dim % 2 == 1:
+            emb = torch.nn.functional.pad(emb, (0, 1, 0, 0))
+        return emb
+
+    t = torch.tensor([0, 1, 250, 999])
+    log(get_timestep_embedding(t, 6))
+    log(get_timestep_embedding(t, 7, flip_sin_to_cos=True, downscale_freq_shift=0))
+    log(get_timestep_embedding(t.float() / 1000, 4, scale=1000))
+    # a scalar timestep broadcast to the batch, as the UNet does
+    timesteps = torch.tensor(981)
+    if len(timesteps.shape) == 0:
+        timesteps = timesteps[None]
+    timesteps = timesteps.expand(3)
+    log(timesteps, timesteps.stride(), get_timestep_embedding(timesteps, 4).dtype)
+    ts = 50.0
+    if not torch.is_tensor(ts):
+        ts = torch.tensor([ts], dtype=torch.float64)
+    log(ts, get_timestep_embedding(ts, 4))
+    # the TimestepEmbedding MLP with SiLU and a condition projection
+    torch.manual_seed(23)
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.SiLU(), torch.nn.Linear(8, 8))
+    log(mlp(get_timestep_embedding(t, 4).to(torch.float32))[2])
+
+
+@program(tol=_TR)
+def diffusers_schedules_cumprod_and_snr(torch, log):
+    T = 10
+    linear = torch.linspace(0.0001, 0.02, T, dtype=torch.float32)
+    scaled = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, T, dtype=torch.float32) ** 2
+
+    def betas_for_alpha_bar(n, max_beta=0.999, alpha_transform_type="cosine"):
+        if alpha_transform_type == "cosine":
+            def alpha_bar_fn(t):
+                return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
+        else:
+            def alpha_bar_fn(t):
+                return math.exp(t * -12.0)
+        betas = []
+        for i in range(n):
+            t1, t2 = i / n, (i + 1) / n
+            betas.append(min(1 - alpha_bar_fn(t2) / alpha_bar_fn(t1), max_beta))
+        return torch.tensor(betas, dtype=torch.float32)
+
+    cosine = betas_for_alpha_bar(T)
+    expo = betas_for_alpha_bar(T, alpha_transform_type="exp")
+    log(linear, scaled, cosine, expo)
+    sig = torch.sigmoid(torch.linspace(-6, 6, T)) * (0.02 - 0.0001) + 0.0001
+    log(sig)
+
+    def rescale_zero_terminal_snr(betas):
+        alphas = 1.0 - betas
+        alphas_cumprod = torch.cumprod(alphas, dim=0)
+        alphas_bar_sqrt = alphas_cumprod.sqrt()
+        a0 = alphas_bar_sqrt[0].clone()
+        aT = alphas_bar_sqrt[-1].clone()
+        alphas_bar_sqrt -= aT
+        alphas_bar_sqrt *= a0 / (a0 - aT)
+        alphas_bar = alphas_bar_sqrt ** 2
+        alphas = alphas_bar[1:] / alphas_bar[:-1]
+        alphas = torch.cat([alphas_bar[0:1], alphas])
+        return 1 - alphas
+
+    # (in float64: the rescale divides by a0 - aT and magnifies float32 sqrt's last bit, in which
+    # torch's vectorised kernel and NumPy's differ)
+    z = rescale_zero_terminal_snr(scaled.double())
+    log(z, z[-1])
+    ac = torch.cumprod(1.0 - scaled, dim=0)
+    log(ac, ac.dtype)
+    # snr, min-snr weighting, the velocity target
+    snr = ac / (1 - ac)
+    gamma = 5.0
+    mse_w = torch.stack([snr, gamma * torch.ones_like(snr)], dim=1).min(dim=1)[0] / snr
+    log(snr, mse_w)
+    torch.manual_seed(24)
+    x0 = torch.randn(2, 3)
+    noise = torch.randn(2, 3)
+    t = torch.tensor([2, 9])
+    sa = ac[t].flatten()
+    while len(sa.shape) < len(x0.shape):
+        sa = sa.unsqueeze(-1)
+    s1 = ((1 - ac[t]) ** 0.5).flatten()[:, None]
+    log(sa.sqrt() * noise - s1 * x0, sa.sqrt() * x0 + s1 * noise)
+    # sigmas for karras / euler schedulers
+    sigmas = ((1 - ac) / ac) ** 0.5
+    sigmas = torch.cat([sigmas.flip(0), torch.zeros(1)])
+    rho, smin, smax = 7.0, float(sigmas[-2]), float(sigmas[0])
+    ramp = torch.linspace(0, 1, 5)
+    karras = (smax ** (1 / rho) + ramp * (smin ** (1 / rho) - smax ** (1 / rho))) ** rho
+    log(sigmas, karras, (sigmas[:-1] ** 2 + 1) ** 0.5)
+
+
+@program(tol=_TR)
+def diffusers_ddpm_ddim_step_variants(torch, log):
+    T = 20
+    betas = torch.linspace(0.0001, 0.02, T)
+    alphas = 1.0 - betas
+    alphas_cumprod = torch.cumprod(alphas, dim=0)
+    one = torch.tensor(1.0)
+    torch.manual_seed(25)
+    sample = torch.randn(1, 2, 2, 2)
+    model_output = torch.randn(1, 2, 2, 2)
+    # DDPM with fixed_small_log and learned_range variances, v-prediction
+    t = 12
+    prev_t = t - 1
+    alpha_prod_t = alphas_cumprod[t]
+    alpha_prod_t_prev = alphas_cumprod[prev_t] if prev_t >= 0 else one
+    beta_prod_t = 1 - alpha_prod_t
+    beta_prod_t_prev = 1 - alpha_prod_t_prev
+    current_alpha_t = alpha_prod_t / alpha_prod_t_prev
+    current_beta_t = 1 - current_alpha_t
+    variance = (1 - alpha_prod_t_prev) / (1 - alpha_prod_t) * current_beta_t
+    variance = torch.clamp(variance, min=1e-20)
+    log(variance, torch.exp(0.5 * torch.log(variance)))
+    min_log = torch.log(variance)
+    max_log = torch.log(current_beta_t)
+    frac = (model_output[:, :1].clamp(-1, 1) + 1) / 2
+    log(frac * max_log + (1 - frac) * min_log)
+    pred_x0 = (alpha_prod_t ** 0.5) * sample - (beta_prod_t ** 0.5) * model_output
+    pred_x0 = pred_x0.clamp(-1.0, 1.0)
+    c0 = (alpha_prod_t_prev ** 0.5 * current_beta_t) / beta_prod_t
+    ct = current_alpha_t ** 0.5 * beta_prod_t_prev / beta_prod_t
+    pred_prev = c0 * pred_x0 + ct * sample
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randn(model_output.shape, generator=g, dtype=model_output.dtype)
+    log(pred_prev + (variance ** 0.5) * noise)
+    # dynamic thresholding on the predicted sample
+    flat = pred_x0.reshape(1, -1).abs()
+    s = torch.quantile(flat, 0.995, dim=1)
+    s = torch.clamp(s, min=1, max=1.5)
+    s = s.unsqueeze(1)
+    log(s, (torch.clamp(pred_x0.reshape(1, -1), -s, s) / s).reshape(pred_x0.shape)[0, 0])
+    # DDIM with eta > 0 and leading/trailing spacing
+    steps = 5
+    leading = (torch.arange(0, steps) * (T // steps)).round().flip(0).to(torch.int64)
+    trailing = torch.round(torch.arange(T, 0, -T / steps)).to(torch.int64) - 1
+    log(leading, trailing, leading + 1)
+    eta = 0.5
+    t, prev_t = 15, 11
+    a_t, a_prev = alphas_cumprod[t], alphas_cumprod[prev_t]
+    b_t = 1 - a_t
+    pred_x0 = (sample - b_t ** 0.5 * model_output) / a_t ** 0.5
+    var = (1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)
+    std_dev_t = eta * var ** 0.5
+    direction = (1 - a_prev - std_dev_t ** 2) ** 0.5 * model_output
+    prev = a_prev ** 0.5 * pred_x0 + direction
+    log(var, std_dev_t, prev + std_dev_t * torch.randn(prev.shape, generator=g))
+    # add_noise with a broadcast of the timestep index
+    timesteps = torch.tensor([3, 17])
+    x = torch.randn(2, 2)
+    sa = alphas_cumprod[timesteps] ** 0.5
+    sa = sa.flatten()
+    while len(sa.shape) < len(x.shape):
+        sa = sa.unsqueeze(-1)
+    log(sa.shape, sa * x)
+
+
+@program(tol=_MM)
+def diffusers_groupnorm_silu_up_down(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(26)
+
+    class ResnetBlock(nn.Module):
+        def __init__(self, cin, cout, temb, groups=2, eps=1e-6, output_scale_factor=1.0):
+            super().__init__()
+            self.norm1 = nn.GroupNorm(groups, cin, eps=eps, affine=True)
+            self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+            self.time_emb_proj = nn.Linear(temb, 2 * cout)
+            self.norm2 = nn.GroupNorm(groups, cout, eps=eps)
+            self.dropout = nn.Dropout(0.0)
+            self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+            self.nonlinearity = nn.SiLU()
+            self.conv_shortcut = nn.Conv2d(cin, cout, 1) if cin != cout else None
+            self.output_scale_factor = output_scale_factor
+
+        def forward(self, x, temb):
+            h = self.conv1(self.nonlinearity(self.norm1(x)))
+            temb = self.time_emb_proj(self.nonlinearity(temb))[:, :, None, None]
+            scale, shift = torch.chunk(temb, 2, dim=1)
+            h = self.norm2(h)
+            h = h * (1 + scale) + shift    # scale_shift time embedding norm
+            h = self.conv2(self.dropout(self.nonlinearity(h)))
+            if self.conv_shortcut is not None:
+                x = self.conv_shortcut(x)
+            return (x + h) / self.output_scale_factor
+
+    blk = ResnetBlock(4, 6, 8, output_scale_factor=math.sqrt(2))
+    x = torch.randn(2, 4, 4, 4)
+    temb = torch.randn(2, 8)
+    y = blk(x, temb)
+    log(y.shape, y[1, 3])
+    # Upsample2D: nearest x2 (float16 interpolate path goes through float32 in diffusers)
+    up = F.interpolate(y.to(torch.bfloat16).float(), scale_factor=2.0, mode="nearest").to(torch.bfloat16)
+    log(up.shape, up.dtype, up[0, 0, :2])
+    up2 = F.interpolate(y, size=(6, 6), mode="nearest")
+    log(up2[0, 0, :, 0])
+    # Downsample2D: conv stride 2 with asymmetric pad (0, 1, 0, 1), or avg_pool
+    conv = nn.Conv2d(6, 6, 3, stride=2, padding=0)
+    d = conv(F.pad(y, (0, 1, 0, 1), mode="constant", value=0))
+    log(d.shape, d[0, 0], F.avg_pool2d(y, kernel_size=2, stride=2).shape)
+    # GroupNorm on channels_last and with a non-contiguous input
+    gn = nn.GroupNorm(3, 6)
+    log((gn(y.to(memory_format=torch.channels_last)) - gn(y)).abs().max() < 1e-5,
+        gn(y.transpose(2, 3)).transpose(2, 3)[0, 0, 0])
+    # F.group_norm with mismatched groups raises
+    try:
+        F.group_norm(y, 4)
+    except RuntimeError as e:
+        log(type(e).__name__, str(e))
+    # AdaGroupNorm-style: group_norm without affine, then the emb's scale/shift
+    n = F.group_norm(y, 2, eps=1e-5)
+    log(n.mean(dim=(2, 3))[0], F.silu(n)[0, 0, 0])
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
