@@ -1358,6 +1358,418 @@ def diffusers_groupnorm_silu_up_down(torch, log):
     log(n.mean(dim=(2, 3))[0], F.silu(n)[0, 0, 0])
 
 
+# torchmetrics
+
+@program()
+def tm_stat_scores_bincount_multiclass(torch, log):
+    num_classes = 4
+    preds = torch.tensor([0, 2, 1, 3, 3, 1, 0, 2, 2])
+    target = torch.tensor([0, 1, 1, 3, 2, 1, 0, 0, 2])
+    unique_mapping = target.to(torch.long) * num_classes + preds.to(torch.long)
+    bins = torch.bincount(unique_mapping, minlength=num_classes ** 2)
+    confmat = bins.reshape(num_classes, num_classes)
+    tp = confmat.diag()
+    fp = confmat.sum(0) - tp
+    fn = confmat.sum(1) - tp
+    tn = confmat.sum() - (fp + fn + tp)
+    log(confmat, tp, fp, fn, tn, confmat.dtype)
+
+    def _safe_divide(num, denom, zero_division=0.0):
+        num = num if num.is_floating_point() else num.float()
+        denom = denom if denom.is_floating_point() else denom.float()
+        zero_division = torch.tensor(zero_division, dtype=num.dtype, device=num.device)
+        return torch.where(denom != 0, num / denom, zero_division)
+
+    acc_micro = _safe_divide(tp.sum(), tp.sum() + fn.sum())
+    acc_macro = _safe_divide(tp, tp + fn).mean()
+    precision = _safe_divide(tp, tp + fp)
+    recall = _safe_divide(tp, tp + fn)
+    f1 = _safe_divide(2 * tp, 2 * tp + fp + fn)
+    weights = (tp + fn).float()
+    log(acc_micro, acc_macro, precision, recall, f1, (f1 * weights / weights.sum()).sum())
+    # ignore_index: drop the ignored rows with a boolean index
+    target_ii = target.clone()
+    target_ii[[1, 4]] = -100
+    idx = target_ii != -100
+    log(preds[idx], torch.bincount(target_ii[idx] * num_classes + preds[idx], minlength=16).sum())
+    # probabilities -> argmax, top_k accuracy via topk and any
+    torch.manual_seed(27)
+    probs = torch.randn(9, num_classes).softmax(-1)
+    topk = probs.topk(2, dim=1).indices
+    log(probs.argmax(1), (topk == target[:, None]).any(1).float().mean())
+    # normalised confusion matrix: rows ("true"), nan_to_num
+    cm = confmat.float()
+    cm = cm / cm.sum(axis=1, keepdim=True)
+    log(torch.nan_to_num(cm, nan=0.0), confmat.float() / confmat.sum())
+    # cohen kappa and matthews from the confusion matrix
+    n = confmat.sum()
+    sum0, sum1 = confmat.sum(0).double(), confmat.sum(1).double()
+    expected = torch.outer(sum0, sum1) / n
+    w = 1 - torch.eye(num_classes, dtype=torch.double)
+    k = torch.sum(w * confmat) / torch.sum(w * expected)
+    log(1 - k, k.dtype)
+    cov_ytyp = tp.sum() * n - torch.dot(sum1.long(), sum0.long())
+    log(cov_ytyp, cov_ytyp.dtype)
+
+
+@program()
+def tm_binary_clf_curve_auroc_ties(torch, log):
+    preds = torch.tensor([0.1, 0.4, 0.35, 0.8, 0.4, 0.9, 0.05, 0.4])
+    target = torch.tensor([0, 0, 1, 1, 1, 1, 0, 0])
+
+    def binary_clf_curve(preds, target, pos_label=1):
+        desc_score_indices = torch.argsort(preds, descending=True)
+        preds = preds[desc_score_indices]
+        target = target[desc_score_indices]
+        weight = 1.0
+        distinct_value_indices = torch.where(preds[1:] - preds[:-1])[0]
+        threshold_idxs = torch.nn.functional.pad(distinct_value_indices, [0, 1], value=target.size(0) - 1)
+        target = (target == pos_label).to(torch.long)
+        tps = torch.cumsum(target * weight, dim=0)[threshold_idxs]
+        fps = 1 + threshold_idxs - tps
+        return fps, tps, preds[threshold_idxs]
+
+    fps, tps, thr = binary_clf_curve(preds, target)
+    log(fps, tps, thr, fps.dtype)
+    tps = torch.cat([torch.zeros(1, dtype=tps.dtype, device=tps.device), tps])
+    fps = torch.cat([torch.zeros(1, dtype=fps.dtype, device=fps.device), fps])
+    thr = torch.cat([torch.ones(1, dtype=thr.dtype, device=thr.device), thr])
+    fpr = fps / fps[-1]
+    tpr = tps / tps[-1]
+    log(fpr, tpr, thr)
+    auc = torch.trapz(tpr, fpr)
+    log(auc, torch.trapezoid(tpr, fpr), auc.dtype)
+    # the _auc_compute direction check
+    dx = fpr[1:] - fpr[:-1]
+    direction = -1.0 if (dx < 0).any() else 1.0
+    log(direction * torch.trapz(tpr, fpr))
+    # precision-recall and average precision
+    precision = tps[1:] / (tps[1:] + fps[1:])
+    recall = tps[1:] / tps[-1]
+    precision = torch.cat([precision.flip(0), torch.ones(1, dtype=precision.dtype)])
+    recall = torch.cat([recall.flip(0), torch.zeros(1, dtype=recall.dtype)])
+    log(precision, recall, -torch.sum((recall[1:] - recall[:-1]) * precision[:-1]))
+    # the binned version with bucketize and a threshold grid
+    thresholds = torch.linspace(0, 1, 5)
+    preds_t = (preds.unsqueeze(-1) >= thresholds.unsqueeze(0)).long()
+    tp = (preds_t * target.unsqueeze(-1)).sum(0)
+    log(tp, torch.bucketize(preds, thresholds), torch.bucketize(preds, thresholds, right=True))
+    # a stable argsort on the tied scores
+    log(torch.argsort(preds, descending=True, stable=True), torch.sort(preds, stable=True)[1])
+
+
+@program()
+def tm_running_mean_and_sum_states(torch, log):
+    class MeanMetric:
+        def __init__(self):
+            self.mean_value = torch.tensor(0.0, dtype=torch.get_default_dtype())
+            self.weight = torch.tensor(0.0, dtype=torch.get_default_dtype())
+
+        def update(self, value, weight=1.0):
+            if not isinstance(value, torch.Tensor):
+                value = torch.as_tensor(value, dtype=torch.float32)
+            if not isinstance(weight, torch.Tensor):
+                weight = torch.as_tensor(weight, dtype=torch.float32)
+            weight = torch.broadcast_to(weight, value.shape)
+            nans = torch.isnan(value)
+            if nans.any():
+                value = value[~nans]
+                weight = weight[~nans]
+            self.mean_value += (value * weight).sum()
+            self.weight += weight.sum()
+
+        def compute(self):
+            return self.mean_value / self.weight
+
+    m = MeanMetric()
+    m.update(torch.tensor([1.0, 2.0, float("nan")]))
+    m.update(3)
+    m.update(torch.tensor([[4.0], [5.0]]), torch.tensor([2.0]))
+    log(m.compute(), m.weight, m.mean_value.dtype)
+    # the running (windowed) mean over the last updates, via a tensor ring buffer
+    window = torch.full((3,), float("nan"))
+    for i, v in enumerate([1.0, 2.0, 3.0, 4.0]):
+        window[i % 3] = v
+        log(window.nanmean(), torch.nansum(window))
+    # max/min aggregators from -inf/+inf states, and sum/cat with dim_zero_cat
+    mx = torch.tensor(-float("inf"))
+    for v in (torch.tensor([1.0, 5.0]), torch.tensor(3.0)):
+        mx = torch.max(mx, v.max())
+    log(mx)
+    states = [torch.tensor([1, 2]), torch.tensor(3), torch.tensor([])]
+    states = [s.unsqueeze(0) if s.ndim == 0 else s for s in states]
+    cat = torch.cat(states, dim=0)
+    log(cat, cat.dtype)
+    # a default dtype switch changes the state dtype
+    torch.set_default_dtype(torch.float64)
+    try:
+        m2 = MeanMetric()
+        m2.update(torch.tensor([1.0, 2.0]))
+        log(m2.compute(), m2.compute().dtype)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    # reset by fill_ and zero_, and the merge of two states
+    a, b = MeanMetric(), MeanMetric()
+    a.update(torch.tensor([1.0, 3.0]))
+    b.update(torch.tensor([10.0]))
+    merged = (a.mean_value + b.mean_value) / (a.weight + b.weight)
+    a.mean_value.zero_()
+    a.weight.fill_(0)
+    log(merged, a.compute())
+
+
+# einops-style rearranges
+
+@program()
+def einops_rearrange_repeat_reduce_more(torch, log):
+    x = torch.arange(2 * 3 * 4 * 6).view(2, 3, 4, 6)
+    # 'b c h w -> b h w c' and back
+    y = x.permute(0, 2, 3, 1)
+    log(y.shape, y.stride(), y.is_contiguous(), y.reshape(2, -1, 3).shape)
+    # 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)', p1 = p2 = 2
+    b, c, H, W = x.shape
+    p = 2
+    t = x.reshape(b, c, H // p, p, W // p, p).permute(0, 2, 4, 3, 5, 1).reshape(b, (H // p) * (W // p), p * p * c)
+    log(t.shape, t[1, 2])
+    # its inverse
+    inv = t.reshape(b, H // p, W // p, p, p, c).permute(0, 5, 1, 3, 2, 4).reshape(b, c, H, W)
+    log(inv.equal(x))
+    # repeat 'b n -> b n k' (expand) vs 'b n -> b (k n)' (repeat) vs '(k b) n'
+    s = torch.tensor([[1, 2], [3, 4]])
+    log(s[:, :, None].expand(2, 2, 3), s.repeat(1, 3), s.repeat_interleave(3, dim=1),
+        s.unsqueeze(0).expand(3, 2, 2).reshape(6, 2))
+    # reduce 'b c (h 2) (w 2) -> b c h w' with max, mean on ints (mean needs float)
+    r = x.reshape(b, c, H // 2, 2, W // 2, 2).amax(dim=(3, 5))
+    log(r[0, 0], x.float().reshape(b, c, H // 2, 2, W // 2, 2).mean(dim=(3, 5))[1, 2])
+    try:
+        x.mean()
+    except RuntimeError as e:
+        log(type(e).__name__, str(e))
+    # 'b (h d) n -> b h n d' for multi-head splits, then torch.einsum with ellipsis
+    q = torch.arange(24.0).view(1, 6, 4)
+    qh = q.view(1, 2, 3, 4).transpose(-1, -2)
+    log(qh.shape, qh.stride(), torch.einsum("...nd,...md->...nm", qh, qh)[0, 1])
+    # unflatten / flatten as einops does for anonymous axes
+    log(x.flatten(1, 2).shape, x.unflatten(3, (2, 3)).shape, x.unflatten(-1, (-1, 2)).shape)
+    try:
+        x.unflatten(3, (4, 2))
+    except RuntimeError as e:
+        log(type(e).__name__, str(e))
+    try:
+        x.view(2, 5, -1)
+    except RuntimeError as e:
+        log(type(e).__name__, str(e))
+
+
+# fairseq / ESPnet
+
+@program(tol=_TR)
+def fairseq_sinusoidal_make_positions(torch, log):
+    def get_embedding(num_embeddings, embedding_dim, padding_idx=None):
+        half_dim = embedding_dim // 2
+        emb = math.log(10000) / (half_dim - 1)
+        emb = torch.exp(torch.arange(half_dim, dtype=torch.float) * -emb)
+        emb = torch.arange(num_embeddings, dtype=torch.float).unsqueeze(1) * emb.unsqueeze(0)
+        emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=1).view(num_embeddings, -1)
+        if embedding_dim % 2 == 1:
+            emb = torch.cat([emb, torch.zeros(num_embeddings, 1)], dim=1)
+        if padding_idx is not None:
+            emb[padding_idx, :] = 0
+        return emb
+
+    padding_idx = 1
+    weights = get_embedding(8, 5, padding_idx)
+    log(weights)
+    tokens = torch.tensor([[5, 6, 7, 1, 1], [1, 1, 4, 9, 2]])
+    mask = tokens.ne(padding_idx).int()
+    positions = (torch.cumsum(mask, dim=1).type_as(mask) * mask).long() + padding_idx
+    log(positions, mask.dtype)
+    out = weights.index_select(0, positions.view(-1)).view(2, 5, -1).detach()
+    log(out[1, :, 0])
+    # incremental decoding: the position of the step only
+    log(weights[padding_idx + 5, :].expand(2, 1, -1).shape)
+    # the legacy tensor2 form (register_buffer of _float_tensor, type_as)
+    ft = torch.FloatTensor(1)
+    log(weights.type_as(ft).dtype, ft.shape, torch.FloatTensor([1, 2]).dtype,
+        torch.LongTensor([1.7]).tolist())
+
+
+@program(tol=_TR)
+def fairseq_label_smoothed_nll_ignore_and_reduce(torch, log):
+    def label_smoothed_nll_loss(lprobs, target, epsilon, ignore_index=None, reduce=True):
+        if target.dim() == lprobs.dim() - 1:
+            target = target.unsqueeze(-1)
+        nll_loss = -lprobs.gather(dim=-1, index=target)
+        smooth_loss = -lprobs.sum(dim=-1, keepdim=True)
+        if ignore_index is not None:
+            pad_mask = target.eq(ignore_index)
+            nll_loss.masked_fill_(pad_mask, 0.0)
+            smooth_loss.masked_fill_(pad_mask, 0.0)
+        else:
+            nll_loss = nll_loss.squeeze(-1)
+            smooth_loss = smooth_loss.squeeze(-1)
+        if reduce:
+            nll_loss = nll_loss.sum()
+            smooth_loss = smooth_loss.sum()
+        eps_i = epsilon / (lprobs.size(-1) - 1)
+        loss = (1.0 - epsilon - eps_i) * nll_loss + eps_i * smooth_loss
+        return loss, nll_loss
+
+    torch.manual_seed(28)
+    logits = torch.randn(2, 4, 6, requires_grad=True)
+    lprobs = torch.nn.functional.log_softmax(logits, dim=-1, dtype=torch.float32)
+    target = torch.tensor([[2, 3, 1, 1], [0, 5, 4, 1]])
+    loss, nll = label_smoothed_nll_loss(lprobs.view(-1, 6), target.view(-1), 0.1, ignore_index=1)
+    log(loss, nll)
+    loss.backward()
+    log(logits.grad[0, 2], logits.grad[1, 0])
+    l2, n2 = label_smoothed_nll_loss(lprobs.view(-1, 6).detach(), target.view(-1), 0.1, reduce=False)
+    log(l2, n2.shape)
+    # cross_entropy's own label_smoothing + ignore_index, sum and mean
+    F = torch.nn.functional
+    for red in ("mean", "sum", "none"):
+        log(red, F.cross_entropy(logits.detach().view(-1, 6), target.view(-1), ignore_index=1,
+                                 label_smoothing=0.1, reduction=red))
+    # all targets ignored: mean is nan
+    log(F.cross_entropy(logits.detach().view(-1, 6), torch.ones(8, dtype=torch.long), ignore_index=1),
+        F.nll_loss(lprobs.detach().view(-1, 6), torch.ones(8, dtype=torch.long), ignore_index=1))
+    # sample_size normalisation in base 2, as fairseq reports
+    sample_size = target.ne(1).sum().item()
+    log(sample_size, loss.item() / sample_size / math.log(2), round(loss.item() / math.log(2), 3))
+
+
+@program(tol=_TR)
+def espnet_make_pad_mask_and_ctc(torch, log):
+    def make_pad_mask(lengths, xs=None, length_dim=-1, maxlen=None):
+        if not isinstance(lengths, list):
+            lengths = lengths.long().tolist()
+        bs = int(len(lengths))
+        if maxlen is None:
+            maxlen = int(max(lengths)) if xs is None else xs.size(length_dim)
+        seq_range = torch.arange(0, maxlen, dtype=torch.int64)
+        seq_range_expand = seq_range.unsqueeze(0).expand(bs, maxlen)
+        seq_length_expand = seq_range_expand.new(lengths).unsqueeze(-1)
+        mask = seq_range_expand >= seq_length_expand
+        if xs is not None:
+            if length_dim < 0:
+                length_dim = xs.dim() + length_dim
+            ind = tuple(slice(None) if i in (0, length_dim) else None for i in range(xs.dim()))
+            mask = mask[ind].expand_as(xs).to(xs.device)
+        return mask
+
+    lengths = torch.tensor([5, 3, 2])
+    log(make_pad_mask(lengths), make_pad_mask([1, 2], maxlen=4))
+    xs = torch.zeros(3, 2, 6)
+    log(make_pad_mask(lengths, xs)[1], make_pad_mask(lengths, xs.transpose(1, 2), 1)[2, :, 0])
+    # subsampled lengths of a conv2d frontend
+    ilens = torch.tensor([100, 73, 31])
+    olens = ((ilens - 1) // 2 - 1) // 2
+    log(olens, torch.div(ilens - 3, 2, rounding_mode="trunc") + 1)
+    # CTC with log_softmax(T, B, C), reduction variants and zero_infinity
+    torch.manual_seed(29)
+    T, B, C = 6, 3, 5
+    logits = torch.randn(T, B, C, requires_grad=True)
+    lp = logits.log_softmax(2)
+    targets = torch.tensor([1, 2, 2, 3, 1, 4, 4, 4, 4])
+    target_lengths = torch.tensor([3, 2, 4])
+    input_lengths = torch.tensor([6, 5, 3])
+    F = torch.nn.functional
+    for red in ("none", "sum", "mean"):
+        log(red, F.ctc_loss(lp, targets, input_lengths, target_lengths, blank=0, reduction=red))
+    l = F.ctc_loss(lp, targets, input_lengths, target_lengths, reduction="sum", zero_infinity=True)
+    l.backward()
+    log(l, logits.grad[0, 2], logits.grad[4, 2])
+    # padded 2-D targets and CTCLoss module with blank != 0
+    tpad = torch.tensor([[1, 2, 2, 0], [3, 1, 0, 0], [4, 4, 4, 4]])
+    ctc = torch.nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
+    log(ctc(lp, tpad, input_lengths, target_lengths))
+    lp2 = torch.randn(T, B, C).log_softmax(-1)
+    log(F.ctc_loss(lp2, tpad.clamp(max=3), input_lengths, target_lengths, blank=4, reduction="none"))
+    # greedy decoding: argmax, unique_consecutive, drop blanks
+    best = lp.argmax(-1).t()
+    outs = []
+    for b in range(B):
+        seq = torch.unique_consecutive(best[b, : input_lengths[b]])
+        outs.append(seq[seq != 0].tolist())
+    log(best, outs)
+
+
+# PyG-style aggregations
+
+@program()
+def pyg_index_add_scatter_segment(torch, log):
+    src = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [-1.0, 0.5]])
+    index = torch.tensor([0, 2, 0, 1, 2])
+    dim_size = 4
+    # scatter sum/mean/max/min with broadcast index
+    idx = index.view(-1, 1).expand_as(src)
+    out = torch.zeros(dim_size, 2).scatter_add_(0, idx, src)
+    log(out)
+    cnt = torch.zeros(dim_size).index_add_(0, index, torch.ones(5)).clamp(min=1)
+    log(out / cnt.view(-1, 1), cnt)
+    for reduce in ("sum", "mean", "amax", "amin", "prod"):
+        log(reduce, torch.zeros(dim_size, 2).scatter_reduce(0, idx, src, reduce, include_self=False))
+    # index_add_ with alpha and on a non-contiguous target
+    t = torch.zeros(2, dim_size).t()
+    t.index_add_(0, index, src, alpha=2)
+    log(t, t.is_contiguous())
+    # index_reduce_ (the newer spelling)
+    log(torch.full((dim_size, 2), 1.0).index_reduce_(0, index, src, "prod", include_self=True),
+        torch.zeros(dim_size, 2).index_reduce_(0, index, src, "amax", include_self=False))
+    # segment_reduce over sorted segments with lengths and offsets
+    data = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    lengths = torch.tensor([2, 0, 3, 1])
+    for red in ("sum", "mean", "max", "min", "prod"):
+        log(red, torch.segment_reduce(data, red, lengths=lengths, unsafe=False),
+            torch.segment_reduce(data, red, lengths=lengths, initial=0.0))
+    offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+    log(offsets, torch.segment_reduce(data, "sum", offsets=offsets))
+    d2 = torch.arange(12.0).view(6, 2)
+    log(torch.segment_reduce(d2, "max", lengths=lengths, axis=0))
+    # CSR-style degree from ptr and the repeat_interleave back to an index
+    ptr = torch.tensor([0, 2, 2, 5, 6])
+    deg = ptr[1:] - ptr[:-1]
+    log(deg, torch.repeat_interleave(torch.arange(4), deg))
+
+
+@program(tol=_TR)
+def pyg_softmax_attention_and_pooling(torch, log):
+    torch.manual_seed(30)
+    num_nodes = 5
+    edge_index = torch.tensor([[0, 1, 2, 3, 4, 0, 2], [1, 0, 1, 2, 2, 4, 4]])
+    src, dst = edge_index
+    x = torch.randn(num_nodes, 3)
+    # GAT-style: alpha per edge, leaky_relu, softmax over incoming edges
+    a_src, a_dst = torch.randn(3), torch.randn(3)
+    alpha = (x[src] * a_src).sum(-1) + (x[dst] * a_dst).sum(-1)
+    alpha = torch.nn.functional.leaky_relu(alpha, 0.2)
+    amax = torch.full((num_nodes,), -float("inf")).scatter_reduce(0, dst, alpha, "amax", include_self=True)
+    e = (alpha - amax[dst]).exp()
+    denom = torch.zeros(num_nodes).index_add_(0, dst, e)
+    att = e / (denom[dst] + 1e-16)
+    log(amax, att)
+    out = torch.zeros(num_nodes, 3).index_add_(0, dst, x[src] * att[:, None])
+    log(out)
+    # global pooling over a batch vector
+    batch = torch.tensor([0, 0, 1, 1, 1])
+    size = int(batch.max()) + 1
+    s = torch.zeros(size, 3).index_add_(0, batch, x)
+    c = torch.bincount(batch, minlength=size).clamp(min=1).unsqueeze(-1)
+    log(s / c, torch.zeros(size, 3).scatter_reduce(0, batch[:, None].expand(-1, 3), x, "amax",
+                                                   include_self=False))
+    # add_self_loops and remove duplicates by coalescing through unique on a flat id
+    loops = torch.arange(num_nodes).repeat(2, 1)
+    ei = torch.cat([edge_index, loops, edge_index[:, :2]], dim=1)
+    flat = ei[0] * num_nodes + ei[1]
+    uniq, perm = torch.unique(flat, sorted=True, return_inverse=True)
+    log(uniq, perm, torch.stack([uniq // num_nodes, uniq % num_nodes]))
+    # degree normalisation with pow(-0.5) and inf masking
+    deg = torch.zeros(num_nodes).scatter_add_(0, dst, torch.ones(dst.numel()))
+    dis = deg.pow(-0.5)
+    dis.masked_fill_(dis == float("inf"), 0)
+    log(deg, dis, dis[src] * dis[dst])
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -1389,4 +1801,13 @@ def test_view_as_complex_dtype_message_names_half_like_torch(dtype):
 def test_view_as_complex_of_half_is_complex32_like_torch():
     def run(lib):
         return str(lib.view_as_complex(lib.ones(3, 2, dtype=lib.float16)).dtype)
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.xfail(strict=True, reason="torch.ops.aten (the ATen operator namespace, with overload "
+                   "packets such as aten.mm.default) is not provided: ember.ops reaches only the "
+                   "custom operators of ember.library")
+def test_ops_aten_namespace_like_torch():
+    def run(lib):
+        return lib.ops.aten.mm.default(lib.eye(2), lib.ones(2, 2)).tolist()
     assert run(ember) == run(torch)
