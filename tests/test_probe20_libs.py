@@ -1770,6 +1770,268 @@ def pyg_softmax_attention_and_pooling(torch, log):
     log(deg, dis, dis[src] * dis[dst])
 
 
+# torch.distributions in RL
+
+@program(tol=_TR)
+def rl_categorical_masked_actions(torch, log):
+    D = torch.distributions
+    torch.manual_seed(31)
+    logits = torch.randn(3, 5)
+    action_mask = torch.tensor([[1, 1, 0, 1, 0], [0, 0, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    masked = torch.where(action_mask, logits, torch.tensor(-1e8))
+    dist = D.Categorical(logits=masked)
+    a = dist.sample()
+    log(a, dist.log_prob(a), dist.entropy(), dist.probs[1], dist.logits[0])
+    # -inf masking: log_prob of a masked action is -inf, entropy stays finite
+    dist_inf = D.Categorical(logits=logits.masked_fill(~action_mask, float("-inf")))
+    log(dist_inf.log_prob(torch.tensor([2, 2, 0])), dist_inf.entropy(), dist_inf.probs[0])
+    # the CleanRL/SB3 form: p_log_p with a zero where masked
+    p_log_p = dist_inf.logits * dist_inf.probs
+    p_log_p = torch.where(action_mask, p_log_p, torch.tensor(0.0))
+    log(-p_log_p.sum(-1))
+    # batch of sample shapes, mode, enumerate_support and expand
+    log(dist.sample((2,)).shape, dist.mode, dist.enumerate_support().shape,
+        dist.expand((2, 3)).batch_shape, dist.event_shape, dist.param_shape)
+    # probs-parametrised, normalising non-normalised probs
+    d2 = D.Categorical(probs=torch.tensor([[1.0, 3.0], [2.0, 2.0]]))
+    log(d2.probs, d2.logits, d2.log_prob(torch.tensor([1, 0])))
+    # validation errors
+    try:
+        D.Categorical(probs=torch.tensor([0.5, -0.1]))
+    except ValueError as e:
+        log(type(e).__name__, str(e)[:120])
+    try:
+        dist.log_prob(torch.tensor([5, 0, 0]))
+    except ValueError as e:
+        log(type(e).__name__, str(e)[:120])
+    # kl and OneHotCategorical
+    log(D.kl_divergence(dist, D.Categorical(logits=logits)),
+        D.OneHotCategorical(logits=logits).sample().sum(-1))
+
+
+@program(tol=_TR)
+def rl_sac_tanh_squash_log_prob(torch, log):
+    D = torch.distributions
+    torch.manual_seed(32)
+    mu = torch.randn(4, 2, requires_grad=True)
+    log_std = torch.randn(4, 2).clamp(-20, 2).requires_grad_()
+    std = log_std.exp()
+    normal = D.Normal(mu, std)
+    x_t = normal.rsample()
+    y_t = torch.tanh(x_t)
+    action_scale, action_bias = 2.0, 0.5
+    action = y_t * action_scale + action_bias
+    lp = normal.log_prob(x_t)
+    lp = lp - torch.log(action_scale * (1 - y_t.pow(2)) + 1e-6)
+    lp = lp.sum(1, keepdim=True)
+    log(action, lp)
+    # the numerically stable spinning-up correction
+    F = torch.nn.functional
+    lp2 = normal.log_prob(x_t).sum(-1) - (2 * (math.log(2) - x_t - F.softplus(-2 * x_t))).sum(-1)
+    log(lp2)
+    (lp.sum() + lp2.sum()).backward()
+    log(mu.grad, log_std.grad)
+    # TransformedDistribution with TanhTransform(cache_size=1) and an affine
+    base = D.Independent(D.Normal(mu.detach(), std.detach()), 1)
+    td = D.TransformedDistribution(base, [D.transforms.TanhTransform(cache_size=1),
+                                          D.transforms.AffineTransform(action_bias, action_scale)])
+    s = td.rsample()
+    log(s, td.log_prob(s), td.batch_shape, td.event_shape)
+    # log_prob of exactly +-1 after tanh is inf/nan; clamp as libraries do
+    y = torch.tensor([[0.999999, -1.0]])
+    t = D.transforms.TanhTransform()
+    log(t.inv(y), t.inv(y.clamp(-1 + 1e-6, 1 - 1e-6)))
+    # Normal's entropy, cdf, icdf and the rsample with sample_shape
+    log(normal.entropy()[0], normal.cdf(torch.zeros(4, 2))[1], D.Normal(0.0, 1.0).icdf(torch.tensor([0.025, 0.5])))
+    log(normal.rsample((3,)).shape, normal.sample().requires_grad, normal.rsample().requires_grad)
+    # a scalar scale of zero fails validation
+    try:
+        D.Normal(torch.zeros(2), torch.tensor([1.0, 0.0]))
+    except ValueError as e:
+        log(type(e).__name__, str(e)[:110])
+
+
+@program(tol=_TR)
+def rl_gae_and_returns_reversed(torch, log):
+    torch.manual_seed(33)
+    num_steps, num_envs = 6, 2
+    rewards = torch.rand(num_steps, num_envs)
+    values = torch.randn(num_steps, num_envs)
+    dones = torch.tensor([[0, 0], [0, 1], [0, 0], [1, 0], [0, 0], [0, 1]], dtype=torch.float32)
+    next_value = torch.randn(1, num_envs).reshape(1, -1)
+    next_done = torch.tensor([0.0, 1.0])
+    gamma, gae_lambda = 0.99, 0.95
+    advantages = torch.zeros_like(rewards)
+    lastgaelam = 0
+    for t in reversed(range(num_steps)):
+        if t == num_steps - 1:
+            nextnonterminal = 1.0 - next_done
+            nextvalues = next_value
+        else:
+            nextnonterminal = 1.0 - dones[t + 1]
+            nextvalues = values[t + 1]
+        delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
+        advantages[t] = lastgaelam = delta + gamma * gae_lambda * nextnonterminal * lastgaelam
+    returns = advantages + values
+    log(advantages, returns, type(lastgaelam).__name__, lastgaelam.shape)
+    # normalised advantages per minibatch
+    b_adv = advantages.reshape(-1)
+    mb = torch.randperm(b_adv.numel())[:5]
+    mb_adv = b_adv[mb]
+    log(mb, (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8))
+    # discounted cumulative sums by a reversed cumsum and by a python loop
+    r = torch.tensor([1.0, 0.0, 2.0, 1.0])
+    disc = torch.tensor([gamma ** i for i in range(4)])
+    log((r * disc).flip(0).cumsum(0).flip(0) / disc)
+    out, run = [], 0.0
+    for x in r.flip(0).tolist():
+        run = x + gamma * run
+        out.append(run)
+    log(torch.tensor(out[::-1]))
+    # clipped value loss, explained variance
+    v_clipped = values + torch.clamp(values * 0.1, -0.2, 0.2)
+    vl = 0.5 * torch.max((values - returns) ** 2, (v_clipped - returns) ** 2).mean()
+    var_y = returns.var()
+    log(vl, float("nan") if var_y == 0 else 1 - (returns - values).var() / var_y)
+
+
+@program(tol=_TR)
+def rl_distributions_misc(torch, log):
+    D = torch.distributions
+    torch.manual_seed(34)
+    # Bernoulli with logits for multi-binary actions
+    b = D.Bernoulli(logits=torch.tensor([[-1.0, 0.0, 2.0]]))
+    s = b.sample()
+    log(s, b.log_prob(s), b.entropy(), b.probs, s.dtype)
+    # Beta policy for bounded actions
+    beta = D.Beta(torch.tensor([2.0, 0.5]), torch.tensor([3.0, 0.5]))
+    x = beta.rsample()
+    log(x, beta.log_prob(x), beta.entropy(), beta.mean, beta.variance)
+    # MultivariateNormal with a diagonal covariance (PPO continuous)
+    mean = torch.tensor([[0.0, 1.0], [1.0, -1.0]])
+    var = torch.full((2,), 0.25)
+    cov = torch.diag(var).unsqueeze(0)
+    mvn = D.MultivariateNormal(mean, cov)
+    a = mvn.sample()
+    log(a, mvn.log_prob(a), mvn.entropy(), mvn.batch_shape, mvn.event_shape)
+    log(D.Independent(D.Normal(mean, var.sqrt()), 1).log_prob(a))
+    # Gumbel-max and the relaxed categorical
+    g = D.Gumbel(0.0, 1.0).sample((3,))
+    log(g, D.RelaxedOneHotCategorical(torch.tensor(0.5), logits=torch.zeros(3)).rsample())
+    # kl between Normals and between Independent Normals
+    n1, n2 = D.Normal(torch.zeros(2), torch.ones(2)), D.Normal(torch.ones(2), 2 * torch.ones(2))
+    log(D.kl_divergence(n1, n2), D.kl_divergence(D.Independent(n1, 1), D.Independent(n2, 1)))
+    # no kl registered
+    try:
+        D.kl_divergence(D.Beta(1.0, 1.0), D.Normal(0.0, 1.0))
+    except NotImplementedError as e:
+        log(type(e).__name__, str(e))
+    log(repr(n1), repr(b), repr(mvn))
+
+
+# optimizers' param groups
+
+@program(tol=_MM)
+def optim_add_param_group_and_per_group_lr(torch, log):
+    nn = torch.nn
+    torch.manual_seed(35)
+    backbone = nn.Linear(3, 3)
+    head = nn.Linear(3, 1)
+    opt = torch.optim.SGD(backbone.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    log(len(opt.param_groups), sorted(opt.param_groups[0]))
+    opt.add_param_group({"params": head.parameters(), "lr": 0.01})
+    log([g["lr"] for g in opt.param_groups], opt.param_groups[1]["momentum"],
+        opt.param_groups[1]["weight_decay"])
+    # a parameter in two groups
+    try:
+        opt.add_param_group({"params": [head.weight]})
+    except ValueError as e:
+        log(type(e).__name__, str(e))
+    # a tensor that is not a leaf, and a set of params
+    try:
+        opt.add_param_group({"params": [head.weight * 2]})
+    except ValueError as e:
+        log(type(e).__name__, str(e))
+    try:
+        torch.optim.SGD({backbone.weight}, lr=0.1)
+    except TypeError as e:
+        log(type(e).__name__, str(e))
+    try:
+        opt.add_param_group({"params": backbone.weight, "lr": 0.2})
+    except ValueError as e:
+        log(type(e).__name__, str(e))
+    # per-group lr edits, warmup on each group's initial_lr
+    for g in opt.param_groups:
+        g.setdefault("initial_lr", g["lr"])
+    for step in range(3):
+        x = torch.randn(4, 3)
+        head(backbone(x)).pow(2).mean().backward()
+        for g in opt.param_groups:
+            g["lr"] = g["initial_lr"] * (step + 1) / 3
+        opt.step()
+        opt.zero_grad(set_to_none=(step != 1))
+        log(step, backbone.weight.grad, head.bias.grad, head.bias)
+    sd = opt.state_dict()
+    log([g["params"] for g in sd["param_groups"]], [g["initial_lr"] for g in sd["param_groups"]],
+        sorted(sd["state"]), sd["state"][0]["momentum_buffer"][0])
+    # load a state dict with a different number of groups
+    opt2 = torch.optim.SGD(backbone.parameters(), lr=0.1, momentum=0.9)
+    try:
+        opt2.load_state_dict(sd)
+    except ValueError as e:
+        log(type(e).__name__, str(e))
+    # freezing by group: requires_grad_(False) and grads left None are skipped
+    head.requires_grad_(False)
+    backbone(torch.randn(2, 3)).sum().backward()
+    before = head.bias.clone()
+    opt.step()
+    log(head.bias.equal(before), head.weight.grad)
+
+
+@program(tol=_MM)
+def optim_adamw_groups_no_decay_and_state(torch, log):
+    nn = torch.nn
+    torch.manual_seed(36)
+    model = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Linear(4, 2))
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or name.endswith(".bias") else decay).append(p)
+    groups = [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=1e-2, betas=(0.9, 0.95), eps=1e-8, foreach=False)
+    log([len(g["params"]) for g in opt.param_groups], opt.defaults)
+    for _ in range(3):
+        model(torch.randn(5, 3)).pow(2).mean().backward()
+        opt.step()
+        opt.zero_grad()
+    log(model[0].weight[0], model[1].weight, model[2].bias)
+    st = opt.state[model[0].weight]
+    log(sorted(st), st["step"], st["step"].dtype, st["exp_avg"][0])
+    # amsgrad, maximize and capturable flags live in the groups
+    opt2 = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True, maximize=True)
+    model(torch.randn(2, 3)).sum().backward()
+    opt2.step()
+    log(sorted(opt2.param_groups[0]), sorted(opt2.state[model[2].bias]))
+    # zero_grad(set_to_none=False) zeroes in place (and detaches a grad with a grad_fn)
+    opt2.zero_grad(set_to_none=False)
+    log(model[2].bias.grad, model[2].bias.grad.requires_grad)
+    # a group's lr as a tensor
+    opt3 = torch.optim.Adam(model.parameters(), lr=torch.tensor(0.01))
+    log(type(opt3.param_groups[0]["lr"]).__name__, opt3.param_groups[0]["lr"])
+    try:
+        torch.optim.Adam(model.parameters(), lr=-1.0)
+    except ValueError as e:
+        log(type(e).__name__, str(e))
+    try:
+        torch.optim.Adam(model.parameters(), betas=(1.0, 0.9))
+    except ValueError as e:
+        log(type(e).__name__, str(e))
+    try:
+        torch.optim.Adam([], lr=0.1)
+    except ValueError as e:
+        log(type(e).__name__, str(e))
+    log(repr(torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.5)))
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
