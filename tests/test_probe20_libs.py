@@ -2073,3 +2073,20 @@ def test_ops_aten_namespace_like_torch():
     def run(lib):
         return lib.ops.aten.mm.default(lib.eye(2), lib.ones(2, 2)).tolist()
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("call", ["_log_api_usage_once('torchvision.models.resnet')",
+                                  "_log_api_usage_once(1)", "_log_api_usage_once()",
+                                  "_log_api_usage_once('a', 'b')", "_get_tracing_state()",
+                                  "Generator is lib.Generator",
+                                  "_LinAlgError is lib.linalg.LinAlgError"])
+def test_c_hooks_libraries_call_like_torch(call):
+    # torchvision and torchaudio call torch._C._log_api_usage_once in every model and transform
+    # constructor, older transformers and fairseq torch._C._get_tracing_state(): ember's _C had
+    # neither (AttributeError)
+    def run(lib):
+        try:
+            return eval(f"lib._C.{call}", {"lib": lib})
+        except Exception as e:
+            return type(e).__name__, str(e)
+    assert run(ember) == run(torch)
