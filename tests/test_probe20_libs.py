@@ -2090,3 +2090,72 @@ def test_c_hooks_libraries_call_like_torch(call):
         except Exception as e:
             return type(e).__name__, str(e)
     assert run(ember) == run(torch)
+
+
+def _outcome(lib, fn):
+    try:
+        r = fn(lib)
+    except Exception as e:
+        return type(e).__name__, str(e)
+    return str(r.dtype), list(r.shape), r.flatten().tolist()
+
+
+@pytest.mark.parametrize("call", [
+    "x.scatter(1, t([[0], [1]]), t([1, 2]))", "x.scatter(1, t([[0], [5]]), t([[1], [2]]))",
+    "x.scatter(1, t([[0, 1, 2, 0]]), t([[1], [2]]))", "x.scatter(1, t([[0, 1]]), t([[1]]))",
+    "x.scatter_add(1, t([[0], [1]]), t([1, 2]))", "x.scatter(1, t([0]), t([1]))",
+    "x.scatter_reduce(1, t([[0], [1]]), t([1, 2]), 'amax')", "x.scatter(5, t([[0]]), t([[1]]))",
+    "x.scatter(1, t([[0]], dtype=lib.int32), t([[1]]))"])
+def test_scatter_checks_the_src_dtype_before_the_shapes_like_torch(call):
+    # torch's scatter meta checks src's dtype right after wrapping dim: ember checked the index
+    # and src shapes first (an IndexError or a shape message where torch names the dtype)
+    def run(lib):
+        return _outcome(lib, lambda lib: eval(call, {"lib": lib, "t": lib.tensor,
+                                                     "x": lib.arange(6.0).view(2, 3)}))
+    assert run(ember) == run(torch)
+
+
+_INDEX_COPY_CASES = [
+    "x.index_copy(0, t([0, 1]), o(3))", "x.index_copy(0, t([0, 1]), o(3, 3))",
+    "x.index_copy(0, t([0, 1]), o(3, 3, 1))", "x.index_copy(1, t([0, 1]), o(2, 3))",
+    "x.index_copy(0, t([0, 1]), o(2, 3, dtype=lib.long))", "x.index_copy(0, t([0, 1]), o(2))",
+    "x.index_copy(0, t([0]), t(1.0))", "x.index_copy(0, t([0, 1]), t(1.0))",
+    "x3.index_copy(1, t([0]), o(2, 1, 5))", "x3.index_copy(1, t([0]), o(3, 1, 4))",
+    "x.index_copy(0, t([[0, 1]]), o(2, 3))", "x.index_copy(0, t([0, 1], dtype=lib.int32), o(2, 3))",
+    "x.index_copy(0, t([0, 1], dtype=lib.int32), o(2, 3, dtype=lib.long))",
+    "x.index_copy(0, t([0, 2]), o(2, 3))", "x.index_copy(0, t(1), o(3))",
+    "s.index_copy(0, t([0, 0]), t([5.0, 6.0]))", "s.index_copy(0, t(0), t(5.0))",
+    "x.index_copy(0, t([1, 1]), lib.arange(6.0).view(2, 3))"]
+
+
+@pytest.mark.parametrize("call", _INDEX_COPY_CASES)
+def test_index_copy_checks_in_torchs_order(call):
+    # torch's index_copy meta checks the dimensionalities, the dtypes, the slice shapes and then
+    # the count: ember checked the count first, accepted a 0-d source for a row (torch: "must
+    # have same slice shapes") or for several indices (torch: "When source is scalar, index
+    # should have one element"), and crashed (ValueError) on a 0-d self given two indices
+    def run(lib):
+        env = {"lib": lib, "t": lib.tensor, "o": lib.ones, "x": lib.arange(6.0).view(2, 3),
+               "x3": lib.zeros(2, 3, 4), "s": lib.zeros(())}
+        return _outcome(lib, lambda lib: eval(call, env))
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("call", [
+    "x.masked_scatter(t([True, False, True]), o(3, dtype=lib.long))",
+    "x.clone().masked_scatter_(t([True, False, True]), o(3, dtype=lib.long))",
+    "x.masked_scatter(t([1, 0, 1]), o(3, dtype=lib.long))", "x.masked_scatter(t([1, 0, 1]), o(6))",
+    "x.masked_scatter(t([True, False]), o(3, dtype=lib.long))",
+    "x.clone().masked_scatter_(t([True, False]), o(6))",
+    "x.masked_scatter(t([True, True, True]), o(5))",
+    "x.clone().masked_scatter_(t([True, True, True]), o(5))",
+    "x.masked_scatter(t([True, False, True]), lib.arange(4.0))",
+    "x.clone().masked_scatter_(t([[True], [False]]), o(2, 2))"])
+def test_masked_scatter_checks_like_torch(call):
+    # torch broadcasts the mask with self first and names the dtypes ("...same dtypes but
+    # gotFloat and Long"); its count of ones is the broadcast mask's: ember counted the mask as
+    # given and let NumPy raise a ValueError when a broadcast mask wanted more than the source
+    def run(lib):
+        env = {"lib": lib, "t": lib.tensor, "o": lib.ones, "x": lib.arange(6.0).view(2, 3)}
+        return _outcome(lib, lambda lib: eval(call, env))
+    assert run(ember) == run(torch)
