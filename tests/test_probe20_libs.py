@@ -2159,3 +2159,32 @@ def test_masked_scatter_checks_like_torch(call):
         env = {"lib": lib, "t": lib.tensor, "o": lib.ones, "x": lib.arange(6.0).view(2, 3)}
         return _outcome(lib, lambda lib: eval(call, env))
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32"])
+@pytest.mark.parametrize("kw", [{"reduction": "none"}, {"reduction": "mean"}, {"reduction": "sum"},
+                                {"pos_weight": 2.0}, {"weight": True}])
+def test_bce_with_logits_low_precision_like_torch(dtype, kw):
+    # torch's composite takes log_sigmoid's and sigmoid's kernels (float32 for 2-byte floats,
+    # rounded once) and reduces with Tensor.mean/sum (float accumulation): ember computed both
+    # in bfloat16/float16 step by step and summed in the 2-byte dtype (timm's and the
+    # detectors' BCE losses under bf16 differed by several ulp, their gradients more)
+    def run(lib):
+        g = torch.Generator().manual_seed(0)
+        x = lib.tensor((torch.randn(4, 37, generator=g) * 3).tolist()).to(getattr(lib, dtype))
+        y = lib.tensor(torch.randn(4, 37, generator=g).tolist()).to(getattr(lib, dtype)).sigmoid()
+        x.requires_grad_()
+        args = dict(kw)
+        if "pos_weight" in args:
+            args["pos_weight"] = lib.full((37,), 2.0, dtype=x.dtype)
+        if "weight" in args:
+            args["weight"] = y
+        out = lib.nn.functional.binary_cross_entropy_with_logits(x, y, **args)
+        out.float().sum().backward()
+        return out.float().tolist(), x.grad.float().tolist()
+    got, want = run(ember), run(torch)
+    if dtype == "float32":      # (float32 sigmoid: torch's vectorised exp, within an ulp)
+        assert torch.allclose(torch.tensor(got[0]), torch.tensor(want[0]), rtol=1e-6, atol=0)
+        assert torch.allclose(torch.tensor(got[1]), torch.tensor(want[1]), rtol=1e-5, atol=1e-7)
+    else:
+        assert got == want
