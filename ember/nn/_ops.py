@@ -540,13 +540,28 @@ def _bce(xp, x, y, weight, reduction):
 
 @_bce.vjp
 def _(xp, g, x, y, weight, reduction):
-    gi = _per_sample_grad(xp, g, reduction, x.size, x.shape, x.dtype)
+    # torch's kernel: grad * (x - y) / max((1 - x) * x, eps), times weight, then / numel for
+    # a mean (a float division, the 2-byte floats rounded once)
+    gi = _per_sample_grad(xp, g, "sum" if reduction == "mean" else reduction, x.size, x.shape,
+                          x.dtype)
     dx = gi * (x - y) / xp.maximum((1 - x) * x, _BCE_EPS)
     with np.errstate(divide="ignore"):
         dy = gi * (xp.log1p(-x) - xp.log(x))
+    # (the eps maximum promotes 2-byte floats: torch's kernel result is in x's dtype)
+    dx, dy = dx.astype(x.dtype, copy=False), dy.astype(x.dtype, copy=False)
     if weight is not None:
         dx, dy = dx * weight, dy * weight
+    if reduction == "mean":
+        dx, dy = (_div_numel(a, x.size) for a in (dx, dy))
     return dx, dy, None
+
+
+def _div_numel(a, n):
+    """Tensor.div_(numel): float16/bfloat16 divided in float32 and rounded once."""
+    dtype = a.dtype
+    if dtype.itemsize == 2 and dtype.kind in "fV":
+        return (a.astype(np.float32) / np.float32(n)).astype(dtype)
+    return a / n
 
 
 def binary_cross_entropy_raw(x, y, weight, reduction):
