@@ -2236,3 +2236,21 @@ def test_low_precision_sigmoid_grad_like_torch(dtype):
         (x.sigmoid() * w).sum().backward()
         return x.grad.float().tolist()
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("p,dim,keepdim", [("fro", -1, False), (2, 0, True), (1, None, False),
+                                           (float("inf"), -1, False), ("fro", (0, 1), False)])
+def test_low_precision_tensor_norm_differentiates_in_its_dtype_like_torch(dtype, p, dim, keepdim):
+    # torch.norm hands 2-byte floats to linalg.vector_norm as they are (LinalgVectorNormBackward0
+    # in bfloat16/float16); ember went through float32 and a cast (ToCopyBackward0): the same
+    # values, but gradients an ulp off in up to half the elements (clip-by-norm, weight norm and
+    # cosine-similarity losses under bf16)
+    def run(lib):
+        g = torch.Generator().manual_seed(0)
+        x = lib.tensor((torch.randn(4, 37, generator=g) * 3).tolist()).to(getattr(lib, dtype))
+        x.requires_grad_()
+        y = x.norm(p=p, dim=dim, keepdim=keepdim)
+        (y * 0.37).sum().backward()
+        return str(y.dtype), y.float().tolist(), type(y.grad_fn).__name__, x.grad.float().tolist()
+    assert run(ember) == run(torch)
