@@ -2254,3 +2254,21 @@ def test_low_precision_tensor_norm_differentiates_in_its_dtype_like_torch(dtype,
         (y * 0.37).sum().backward()
         return str(y.dtype), y.float().tolist(), type(y.grad_fn).__name__, x.grad.float().tolist()
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("fn", ["normalize", "cosine_similarity"])
+def test_low_precision_normalize_and_cosine_gradients_like_torch(dtype, fn):
+    # torch's F.normalize and F.cosine_similarity divide by linalg_vector_norm, whose backward
+    # rounds in the 2-byte dtype: ember's distance norm computed it in float32 (CLIP/SimCLR
+    # and sentence-embedding losses under bf16: gradients an ulp off in a tenth of the elements)
+    def run(lib):
+        g = torch.Generator().manual_seed(0)
+        x = lib.tensor((torch.randn(4, 37, generator=g) * 3).tolist()).to(getattr(lib, dtype))
+        y = lib.tensor(torch.randn(4, 37, generator=g).tolist()).to(getattr(lib, dtype))
+        x.requires_grad_()
+        F = lib.nn.functional
+        out = F.normalize(x, dim=-1) * y if fn == "normalize" else F.cosine_similarity(x, y)
+        out.sum().backward()
+        return out.float().tolist(), x.grad.float().tolist()
+    assert run(ember) == run(torch)
