@@ -2032,6 +2032,60 @@ def optim_adamw_groups_no_decay_and_state(torch, log):
     log(repr(torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.5)))
 
 
+# bfloat16 training losses libraries compute under autocast-free bf16 models
+
+@program()
+def bf16_dpo_focal_and_contrastive_grads(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(37)
+    bf = torch.bfloat16
+    # TRL's DPO sigmoid loss with label smoothing, in bf16 log-probs
+    pol_c, pol_r = torch.randn(8).to(bf).requires_grad_(), torch.randn(8).to(bf).requires_grad_()
+    ref_c, ref_r = torch.randn(8).to(bf), torch.randn(8).to(bf)
+    beta, ls = 0.1, 0.1
+    logits = (pol_c - pol_r) - (ref_c - ref_r)
+    losses = -F.logsigmoid(beta * logits) * (1 - ls) - F.logsigmoid(-beta * logits) * ls
+    chosen_rewards = beta * (pol_c - ref_c).detach()
+    losses.mean().backward()
+    log(losses, chosen_rewards, pol_c.grad, pol_r.grad)
+    # torchvision's sigmoid_focal_loss on bf16 logits
+    inputs = (torch.randn(6, 5) * 2).to(bf).requires_grad_()
+    targets = (torch.rand(6, 5) > 0.7).to(bf)
+    p = torch.sigmoid(inputs)
+    ce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce * ((1 - p_t) ** 2.0)
+    alpha_t = 0.25 * targets + (1 - 0.25) * (1 - targets)
+    loss = (alpha_t * loss).mean()
+    loss.backward()
+    log(loss, inputs.grad)
+    # CLIP's loss on bf16 features
+    img = torch.randn(4, 16).to(bf).requires_grad_()
+    txt = torch.randn(4, 16).to(bf).requires_grad_()
+    i, t = F.normalize(img, dim=-1), F.normalize(txt, dim=-1)
+    lg = 100.0 * i @ t.t()
+    labels = torch.arange(4)
+    clip = (F.cross_entropy(lg.float(), labels) + F.cross_entropy(lg.t().float(), labels)) / 2
+    clip.backward()
+    log(clip, img.grad[0], txt.grad[1])
+    # sentence-transformers' cosine loss and an SE block's sigmoid gate
+    a = torch.randn(5, 8).to(bf).requires_grad_()
+    b = torch.randn(5, 8).to(bf)
+    cos = F.cosine_similarity(a, b)
+    F.mse_loss(cos, torch.linspace(-1, 1, 5).to(bf)).backward()
+    log(cos, a.grad)
+    x = torch.randn(2, 4, 3, 3).to(bf).requires_grad_()
+    s = x.mean((2, 3), keepdim=True).sigmoid()
+    (x * s).sum().backward()
+    log(s.flatten(), x.grad[0, 0])
+    # BCE on probabilities (mean) and a per-sample norm for gradient clipping
+    pr = torch.rand(3, 4).to(bf).requires_grad_()
+    F.binary_cross_entropy(pr, torch.rand(3, 4).to(bf), weight=torch.rand(4).to(bf)).backward()
+    w = torch.randn(3, 6).to(bf).requires_grad_()
+    w.norm(dim=1).sum().backward()
+    log(pr.grad, w.grad)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
