@@ -2326,3 +2326,25 @@ def test_low_precision_normalize_and_cosine_gradients_like_torch(dtype, fn):
         out.sum().backward()
         return out.float().tolist(), x.grad.float().tolist()
     assert run(ember) == run(torch)
+
+
+@pytest.mark.xfail(strict=True, reason="not diagnosed in round 20: float16/bfloat16 parameters "
+                   "stepped by these optimizers end an ulp off torch's in one to seven of 35 "
+                   "elements after three steps (SGD's nesterov foreach path, Adam/AdamW on "
+                   "float16, Adagrad foreach; NAdam and Adadelta on bfloat16 for some data); "
+                   "torch's _foreach ops themselves agree with ember's")
+@pytest.mark.parametrize("name,kw,dtype,foreach", [
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}, "bfloat16", True),
+    ("Adam", {"lr": 1e-2}, "float16", False),
+    ("Adagrad", {"lr": 0.1}, "float16", True)])
+def test_low_precision_optimizer_steps_like_torch(name, kw, dtype, foreach):
+    def run(lib):
+        g = torch.Generator().manual_seed(0)
+        p = lib.nn.Parameter(lib.tensor(torch.randn(5, 7, generator=g).tolist()).to(
+            getattr(lib, dtype)))
+        opt = getattr(lib.optim, name)([p], foreach=foreach, **kw)
+        for _ in range(3):
+            p.grad = lib.tensor(torch.randn(5, 7, generator=g).tolist()).to(getattr(lib, dtype))
+            opt.step()
+        return p.detach().float().tolist()
+    assert run(ember) == run(torch)
