@@ -3,7 +3,7 @@ from .._tensor import Tensor
 from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _check_fused_once, _effective_grad,
                         _eval_closure, _finish, _for_chunks, _full_like, _grad_array, _incr,
                         _real, _scalar_state, _sparse_add_, _use_grad_for_differentiable, _value,
-                        _weight_decay, _number)
+                        _weight_decay, _number, _add_number_)
 
 __all__ = ["Adagrad"]
 
@@ -100,8 +100,7 @@ def _adagrad_kernel(xp, param, grad, state_sum, clr, eps, weight_decay, maximize
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _addcmul_(xp, state_sum, grad, grad, 1, tmp)
-    std = xp.sqrt(state_sum)
-    std += eps
+    std = _add_number_(xp.sqrt(state_sum), eps)
     _addcdiv_(xp, param, grad, std, -clr, tmp)
 
 
