@@ -15,7 +15,6 @@ import torch
 
 import ember
 
-from test_probe17_programs import _module
 from test_probe18_programs import _check
 
 PROGRAMS = {}
@@ -221,7 +220,8 @@ def hf_min_p_typical_epsilon_eta_warpers(torch, log):
     sorted_indices = torch.argsort(scores, descending=True, dim=-1)
     sorted_indices_to_remove = torch.gather(tokens_to_remove, dim=-1, index=sorted_indices)
     sorted_indices_to_remove[..., :1] = False
-    indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
+    indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices,
+                                                         sorted_indices_to_remove)
     log(scores.masked_fill(indices_to_remove, filter_value))
     # TypicalLogitsWarper
     normalized = torch.nn.functional.log_softmax(scores, dim=-1)
@@ -235,7 +235,8 @@ def hf_min_p_typical_epsilon_eta_warpers(torch, log):
     last_ind.clamp_(max=sorted_scores.shape[-1] - 1)
     sorted_indices_to_remove = sorted_scores > sorted_scores.gather(1, last_ind.view(-1, 1))
     sorted_indices_to_remove[..., :1] = 0
-    indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
+    indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices,
+                                                         sorted_indices_to_remove)
     log(ent, last_ind, scores.masked_fill(indices_to_remove, filter_value))
     # EpsilonLogitsWarper and EtaLogitsWarper
     probabilities = scores.softmax(dim=-1)
@@ -270,7 +271,8 @@ def hf_penalties_and_bad_words(torch, log):
     s2 = torch.where(s2 < 0, s2 / penalty, s2 * penalty)
     log(scores.scatter(1, enc, s2))
     # frequency / presence penalties (OpenAI style) with scatter_add_ counts
-    counts = torch.zeros_like(scores).scatter_add_(1, input_ids, torch.ones_like(input_ids, dtype=scores.dtype))
+    ones = torch.ones_like(input_ids, dtype=scores.dtype)
+    counts = torch.zeros_like(scores).scatter_add_(1, input_ids, ones)
     log(counts, scores - counts * 0.5 - (counts > 0).float() * 0.2)
     # NoBadWords with a static mask built from a list of single-token ids
     bad = [[4], [6]]
@@ -550,7 +552,8 @@ def timm_channels_last_convnet(torch, log):
     y = m(x)
     log(y, y.stride())
     y.sum().backward()
-    log(m[0].weight.grad.stride(), m[0].weight.grad.is_contiguous(memory_format=torch.channels_last))
+    wg = m[0].weight.grad
+    log(wg.stride(), wg.is_contiguous(memory_format=torch.channels_last))
     # contiguous() back, and the view of a channels_last tensor
     log(x.contiguous().stride(), x.permute(0, 2, 3, 1).is_contiguous(), x.flatten(2).stride())
     try:
@@ -571,7 +574,8 @@ def timm_mixup_cutmix_beta(torch, log):
 
     def one_hot(x, num_classes, on_value=1.0, off_value=0.0):
         x = x.long().view(-1, 1)
-        return torch.full((x.size()[0], num_classes), off_value, device=x.device).scatter_(1, x, on_value)
+        full = torch.full((x.size()[0], num_classes), off_value, device=x.device)
+        return full.scatter_(1, x, on_value)
 
     def mixup_target(target, num_classes, lam=1.0, smoothing=0.0):
         off_value = smoothing / num_classes
@@ -656,7 +660,8 @@ def tv_box_area_iou_giou_diou_ciou(torch, log):
     y_p = (b1[:, 1] + b1[:, 3]) / 2
     x_g = (b2[:, 0] + b2[:, 2]) / 2
     y_g = (b2[:, 1] + b2[:, 3]) / 2
-    centers = (_upcast(x_p[:, None] - x_g[None, :]) ** 2) + (_upcast(y_p[:, None] - y_g[None, :]) ** 2)
+    centers = (_upcast(x_p[:, None] - x_g[None, :]) ** 2) + \
+        (_upcast(y_p[:, None] - y_g[None, :]) ** 2)
     diou = iou - (centers / diagonal_distance_squared)
     log(diou)
     w_pred, h_pred = b1[:, None, 2] - b1[:, None, 0], b1[:, None, 3] - b1[:, None, 1]
@@ -903,7 +908,8 @@ def tv_make_grid_and_save_image_math(torch, log):
     ymaps = int(math.ceil(float(nmaps) / xmaps))
     height, width = int(tensor.size(2) + padding), int(tensor.size(3) + padding)
     num_channels = tensor.size(1)
-    grid = tensor.new_full((num_channels, height * ymaps + padding, width * xmaps + padding), pad_value)
+    grid = tensor.new_full((num_channels, height * ymaps + padding, width * xmaps + padding),
+                           pad_value)
     k = 0
     for y in range(ymaps):
         for x in range(xmaps):
@@ -992,7 +998,8 @@ def pl_state_dict_roundtrip_bytesio(torch, log):
     log(sorted(loaded), loaded["epoch"], list(loaded["state_dict"].keys()))
     log(loaded["state_dict"]["1.num_batches_tracked"], loaded["lr_schedulers"][0])
     osd = loaded["optimizer_states"][0]
-    log(osd["param_groups"], sorted(osd["state"]), osd["state"][0]["step"], osd["state"][0]["exp_avg"])
+    log(osd["param_groups"], sorted(osd["state"]), osd["state"][0]["step"],
+        osd["state"][0]["exp_avg"])
     model2 = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
     res = model2.load_state_dict(loaded["state_dict"])
     log(res, str(res), model2[1].running_mean.equal(model[1].running_mean))
@@ -1336,7 +1343,8 @@ def diffusers_groupnorm_silu_up_down(torch, log):
     y = blk(x, temb)
     log(y.shape, y[1, 3])
     # Upsample2D: nearest x2 (float16 interpolate path goes through float32 in diffusers)
-    up = F.interpolate(y.to(torch.bfloat16).float(), scale_factor=2.0, mode="nearest").to(torch.bfloat16)
+    up = F.interpolate(y.to(torch.bfloat16).float(), scale_factor=2.0, mode="nearest")
+    up = up.to(torch.bfloat16)
     log(up.shape, up.dtype, up[0, 0, :2])
     up2 = F.interpolate(y, size=(6, 6), mode="nearest")
     log(up2[0, 0, :, 0])
@@ -1423,7 +1431,8 @@ def tm_binary_clf_curve_auroc_ties(torch, log):
         target = target[desc_score_indices]
         weight = 1.0
         distinct_value_indices = torch.where(preds[1:] - preds[:-1])[0]
-        threshold_idxs = torch.nn.functional.pad(distinct_value_indices, [0, 1], value=target.size(0) - 1)
+        threshold_idxs = torch.nn.functional.pad(distinct_value_indices, [0, 1],
+                                                 value=target.size(0) - 1)
         target = (target == pos_label).to(torch.long)
         tps = torch.cumsum(target * weight, dim=0)[threshold_idxs]
         fps = 1 + threshold_idxs - tps
@@ -1529,7 +1538,8 @@ def einops_rearrange_repeat_reduce_more(torch, log):
     # 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)', p1 = p2 = 2
     b, c, H, W = x.shape
     p = 2
-    t = x.reshape(b, c, H // p, p, W // p, p).permute(0, 2, 4, 3, 5, 1).reshape(b, (H // p) * (W // p), p * p * c)
+    t = x.reshape(b, c, H // p, p, W // p, p).permute(0, 2, 4, 3, 5, 1)
+    t = t.reshape(b, (H // p) * (W // p), p * p * c)
     log(t.shape, t[1, 2])
     # its inverse
     inv = t.reshape(b, H // p, W // p, p, p, c).permute(0, 5, 1, 3, 2, 4).reshape(b, c, H, W)
@@ -1623,7 +1633,8 @@ def fairseq_label_smoothed_nll_ignore_and_reduce(torch, log):
     log(loss, nll)
     loss.backward()
     log(logits.grad[0, 2], logits.grad[1, 0])
-    l2, n2 = label_smoothed_nll_loss(lprobs.view(-1, 6).detach(), target.view(-1), 0.1, reduce=False)
+    l2, n2 = label_smoothed_nll_loss(lprobs.view(-1, 6).detach(), target.view(-1), 0.1,
+                                     reduce=False)
     log(l2, n2.shape)
     # cross_entropy's own label_smoothing + ignore_index, sum and mean
     F = torch.nn.functional
@@ -1631,7 +1642,8 @@ def fairseq_label_smoothed_nll_ignore_and_reduce(torch, log):
         log(red, F.cross_entropy(logits.detach().view(-1, 6), target.view(-1), ignore_index=1,
                                  label_smoothing=0.1, reduction=red))
     # all targets ignored: mean is nan
-    log(F.cross_entropy(logits.detach().view(-1, 6), torch.ones(8, dtype=torch.long), ignore_index=1),
+    ones = torch.ones(8, dtype=torch.long)
+    log(F.cross_entropy(logits.detach().view(-1, 6), ones, ignore_index=1),
         F.nll_loss(lprobs.detach().view(-1, 6), torch.ones(8, dtype=torch.long), ignore_index=1))
     # sample_size normalisation in base 2, as fairseq reports
     sample_size = target.ne(1).sum().item()
@@ -1684,7 +1696,8 @@ def espnet_make_pad_mask_and_ctc(torch, log):
     ctc = torch.nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
     log(ctc(lp, tpad, input_lengths, target_lengths))
     lp2 = torch.randn(T, B, C).log_softmax(-1)
-    log(F.ctc_loss(lp2, tpad.clamp(max=3), input_lengths, target_lengths, blank=4, reduction="none"))
+    log(F.ctc_loss(lp2, tpad.clamp(max=3), input_lengths, target_lengths, blank=4,
+                   reduction="none"))
     # greedy decoding: argmax, unique_consecutive, drop blanks
     best = lp.argmax(-1).t()
     outs = []
@@ -1708,7 +1721,8 @@ def pyg_index_add_scatter_segment(torch, log):
     cnt = torch.zeros(dim_size).index_add_(0, index, torch.ones(5)).clamp(min=1)
     log(out / cnt.view(-1, 1), cnt)
     for reduce in ("sum", "mean", "amax", "amin", "prod"):
-        log(reduce, torch.zeros(dim_size, 2).scatter_reduce(0, idx, src, reduce, include_self=False))
+        log(reduce, torch.zeros(dim_size, 2).scatter_reduce(0, idx, src, reduce,
+                                                            include_self=False))
     # index_add_ with alpha and on a non-contiguous target
     t = torch.zeros(2, dim_size).t()
     t.index_add_(0, index, src, alpha=2)
@@ -1743,7 +1757,8 @@ def pyg_softmax_attention_and_pooling(torch, log):
     a_src, a_dst = torch.randn(3), torch.randn(3)
     alpha = (x[src] * a_src).sum(-1) + (x[dst] * a_dst).sum(-1)
     alpha = torch.nn.functional.leaky_relu(alpha, 0.2)
-    amax = torch.full((num_nodes,), -float("inf")).scatter_reduce(0, dst, alpha, "amax", include_self=True)
+    amax = torch.full((num_nodes,), -float("inf")).scatter_reduce(0, dst, alpha, "amax",
+                                                                  include_self=True)
     e = (alpha - amax[dst]).exp()
     denom = torch.zeros(num_nodes).index_add_(0, dst, e)
     att = e / (denom[dst] + 1e-16)
@@ -1777,7 +1792,8 @@ def rl_categorical_masked_actions(torch, log):
     D = torch.distributions
     torch.manual_seed(31)
     logits = torch.randn(3, 5)
-    action_mask = torch.tensor([[1, 1, 0, 1, 0], [0, 0, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    action_mask = torch.tensor([[1, 1, 0, 1, 0], [0, 0, 1, 0, 0], [1, 1, 1, 1, 1]],
+                               dtype=torch.bool)
     masked = torch.where(action_mask, logits, torch.tensor(-1e8))
     dist = D.Categorical(logits=masked)
     a = dist.sample()
@@ -1842,7 +1858,8 @@ def rl_sac_tanh_squash_log_prob(torch, log):
     t = D.transforms.TanhTransform()
     log(t.inv(y), t.inv(y.clamp(-1 + 1e-6, 1 - 1e-6)))
     # Normal's entropy, cdf, icdf and the rsample with sample_shape
-    log(normal.entropy()[0], normal.cdf(torch.zeros(4, 2))[1], D.Normal(0.0, 1.0).icdf(torch.tensor([0.025, 0.5])))
+    log(normal.entropy()[0], normal.cdf(torch.zeros(4, 2))[1],
+        D.Normal(0.0, 1.0).icdf(torch.tensor([0.025, 0.5])))
     log(normal.rsample((3,)).shape, normal.sample().requires_grad, normal.rsample().requires_grad)
     # a scalar scale of zero fails validation
     try:
@@ -2108,7 +2125,8 @@ def test_view_as_complex_dtype_message_names_half_like_torch(dtype):
     # torch's message lists half, float and double (half views as complex32); ember's said
     # "float and double"
     def run(lib):
-        return _raised(lib, lambda lib: lib.view_as_complex(lib.ones(2, 2, dtype=getattr(lib, dtype))))
+        return _raised(lib, lambda lib: lib.view_as_complex(
+            lib.ones(2, 2, dtype=getattr(lib, dtype))))
     assert run(ember) == run(torch)
 
 
