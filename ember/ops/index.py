@@ -18,9 +18,9 @@ from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as 
 from .._memory_format import contiguous_out
 from .._sparse_coo import SparseCOO
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import INPLACE_CHECKS, _HEAPTYPE, _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
-    _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args, \
-    tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
+from ._apply import INPLACE_CHECKS, _HEAPTYPE, _finish, _finish_tuple, _fw, _fw_involved, \
+    _not_tensor, _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, \
+    tensor_args, tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
 from . import _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
