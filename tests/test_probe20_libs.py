@@ -2373,14 +2373,21 @@ def test_low_precision_optimizer_numbers_round_once_like_torch(name, kw, dtype):
 
 
 @pytest.mark.xfail(strict=True, reason="torch's foreach implementations order some steps "
-                   "differently from its single-tensor ones (Adagrad: numerator = grad * -clr, "
-                   "then addcdiv_ with value 1; SGD's nesterov and AdamW's decay likewise): "
-                   "ember runs the single-tensor arithmetic whatever foreach says, an ulp off "
-                   "for float16/bfloat16 parameters in a few elements")
+                   "differently from its single-tensor ones where ember runs the single-tensor "
+                   "arithmetic (SGD's nesterov step, AdamW's decoupled decay, Adagrad's weight "
+                   "decay): float16/bfloat16 parameters an ulp off in a few elements")
 @pytest.mark.parametrize("name,kw,dtype", [
     ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}, "bfloat16"),
     ("AdamW", {"lr": 1e-2, "weight_decay": 0.1}, "float16"),
-    ("Adagrad", {"lr": 0.1}, "float16")])
+    ("Adagrad", {"lr": 0.1, "weight_decay": 0.1}, "float16")])
 def test_low_precision_foreach_optimizer_steps_like_torch(name, kw, dtype):
     assert _low_precision_steps(ember, name, kw, dtype, True) == \
         _low_precision_steps(torch, name, kw, dtype, True)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_adagrad_foreach_multiplies_the_gradient_by_minus_clr_first_like_torch(dtype):
+    # torch's foreach Adagrad takes numerator = grad * -clr, then addcdiv_ with value 1 (its
+    # single-tensor step: addcdiv_ with value -clr): ember ran the single-tensor arithmetic
+    assert _low_precision_steps(ember, "Adagrad", {"lr": 0.1}, dtype, True) == \
+        _low_precision_steps(torch, "Adagrad", {"lr": 0.1}, dtype, True)
