@@ -31,14 +31,16 @@ def _check_float(x, name, error=NotImplementedError, complex_ok=False, complex_n
 
 
 def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints=False,
-              composite=False):
+              composite=False, low_grad=None):
     """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params), float16 and
     bfloat16 computed in float32 and rounded once, as torch's kernels do (not for a
     `composite` of torch's, whose every operation rounds). Non-float input
     raises torch's dispatch error naming `kernel` (its CPU kernel, `<name>_cpu` by default),
     except integers where torch's kernel takes them (`ints`: y keeps the integer dtype) and
     complex where it has a complex version (`complex_ok`: then df must be holomorphic, the vjp
-    takes conj of the derivative, torch's convention)."""
+    takes conj of the derivative, torch's convention). `low_grad`: (buffer, ldf) where torch's
+    float16/bfloat16 backward kernel reads an array its forward saved in the input's dtype:
+    dx = g * ldf(xp, x, buffer(xp, x) rounded to that dtype), in float32."""
     kernel = kernel or f"{name}_cpu"
 
     @op(name, saves=saves, node=node)
@@ -56,7 +58,10 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     def _(xp, g, x, y, params):
         if _half(x) and not composite:     # from the input, as torch's backward kernels
             x32 = x.astype(np.float32)
-            d = df(xp, x32, f(xp, x32, *params), *params)
+            if low_grad is None:
+                d = df(xp, x32, f(xp, x32, *params), *params)
+            else:
+                d = low_grad[1](xp, x32, low_grad[0](xp, x32).astype(x.dtype).astype(np.float32))
             return (_times(xp, g.astype(np.float32), d).astype(x.dtype),)
         return (_times(xp, g, df(xp, x, y, *params)),)
 
@@ -154,6 +159,15 @@ def _logsigmoid(xp, x):
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
 
+def _logsigmoid_grad(xp, x, b):
+    """torch's float16/bfloat16 log_sigmoid_backward from its forward's buffer b = exp(-|x|):
+    max_deriv - sign * b / (1 + b), i.e. 1 - b / (1 + b) for x < 0, b / (1 + b) else. (Its
+    float32 kernel computes the same from an unrounded b: 1 - sigmoid(x) stands for it there,
+    fewer NumPy passes, NumPy's exp an ulp from torch's in either form.)"""
+    r = b / (1 + b)
+    return fast_where(xp, x < 0, 1 - r, r)
+
+
 def _hardswish_grad(xp, x, y):
     return ~(x <= -3), fast_where(xp, x >= 3, 1.0, x / 3 + 0.5)
 
@@ -218,7 +232,8 @@ threshold = pointwise(
     "threshold", "ThresholdBackward0", lambda xp, x, th, value: fast_where(xp, x <= th, value, x),
     lambda xp, x, y, th, value: ~(x <= th), ints=True)
 logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid,
-                       lambda xp, x, y: 1 - _special.expit(xp, x))
+                       lambda xp, x, y: 1 - _special.expit(xp, x),
+                       low_grad=(lambda xp, x: xp.exp(-xp.abs(x)), _logsigmoid_grad))
 # torch's composites, each step rounded and differentiated as torch's graph does (one node
 # here, named as torch's last); float inputs only (nn.functional composes the others)
 @op("softsign", node="DivBackward0")

@@ -15,6 +15,7 @@ from ..ops._apply import apply
 from ..ops.creation import dense_order
 from ..ops.index import index_add_rows
 from ..ops.reduce import _mean_fwd, _sum_fwd
+from ..ops._special import expit
 from ..ops._registry import contiguous_outputs, no_complex_grad, op
 from ._act_ops import _check_float, _half
 
@@ -547,18 +548,33 @@ def _bce(xp, x, y, weight, reduction):
     loss = (y - 1) * log_1mx - y * log_x
     if weight is not None:
         loss = loss * weight
-    return _reduce(xp, loss, loss.size, reduction), (x, y, weight, reduction)
+    return _loss_reduced(xp, loss, reduction), (x, y, weight, reduction)
 
 
 @_bce.vjp
 def _(xp, g, x, y, weight, reduction):
-    gi = _per_sample_grad(xp, g, reduction, x.size, x.shape, x.dtype)
+    # torch's kernel: grad * (x - y) / max((1 - x) * x, eps), times weight, then / numel for
+    # a mean (a float division, the 2-byte floats rounded once)
+    gi = _per_sample_grad(xp, g, "sum" if reduction == "mean" else reduction, x.size, x.shape,
+                          x.dtype)
     dx = gi * (x - y) / xp.maximum((1 - x) * x, _BCE_EPS)
     with np.errstate(divide="ignore"):
         dy = gi * (xp.log1p(-x) - xp.log(x))
+    # (the eps maximum promotes 2-byte floats: torch's kernel result is in x's dtype)
+    dx, dy = dx.astype(x.dtype, copy=False), dy.astype(x.dtype, copy=False)
     if weight is not None:
         dx, dy = dx * weight, dy * weight
+    if reduction == "mean":
+        dx, dy = (_div_numel(a, x.size) for a in (dx, dy))
     return dx, dy, None
+
+
+def _div_numel(a, n):
+    """Tensor.div_(numel): float16/bfloat16 divided in float32 and rounded once."""
+    dtype = a.dtype
+    if dtype.itemsize == 2 and dtype.kind in "fV":
+        return (a.astype(np.float32) / np.float32(n)).astype(dtype)
+    return a / n
 
 
 def binary_cross_entropy_raw(x, y, weight, reduction):
@@ -571,14 +587,16 @@ def _bce_logits(xp, x, y, weight, pos_weight, reduction):
     """torch's composite in one node: (1 - y) * x - log_sigmoid(x) (times the pos_weight
     factor), times weight, reduced."""
     from ._act_ops import _logsigmoid
-    log_sig = _logsigmoid(xp, x)
+    # (torch's log_sigmoid kernel computes float16/bfloat16 in float32, rounding once)
+    log_sig = _logsigmoid(xp, x.astype(np.float32)).astype(x.dtype) if _half(x) else \
+        _logsigmoid(xp, x)
     if pos_weight is not None:
         log_sig = log_sig * ((pos_weight - 1) * y + 1)
     loss = (1 - y) * x - log_sig
     if weight is not None:
         loss = loss * weight
     loss = loss.astype(y.dtype, copy=False)      # torch works in place on (1 - target)
-    return _reduce(xp, loss, loss.size, reduction), (x, y, weight, pos_weight, reduction)
+    return _loss_reduced(xp, loss, reduction), (x, y, weight, pos_weight, reduction)
 
 
 @_bce_logits.vjp
@@ -587,7 +605,8 @@ def _(xp, g, x, y, weight, pos_weight, reduction):
     # torch's order: the formula times grad, times weight, then / numel for a mean
     shape = xp.broadcast_shapes(*(a.shape for a in (x, y, weight, pos_weight) if a is not None))
     gi = g if reduction == "none" else xp.broadcast_to(xp.asarray(g, dtype=x.dtype), shape)
-    sig = 1 / (1 + xp.exp(-x))
+    # torch's input.sigmoid(): its kernel (float32 for float16/bfloat16, rounded once)
+    sig = expit(xp, x.astype(np.float32)).astype(x.dtype) if _half(x) else expit(xp, x)
     if pos_weight is not None:
         t = pos_weight * y
         dx = ((t + 1 - y) * sig - t) * gi

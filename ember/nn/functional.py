@@ -723,8 +723,11 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     d = (_wrap_dim(dim, x1.ndim),)
     if x1.ndim == 0:                # torch reduces a 0-d tensor's dim 0 as a 1-element one
         x1, x2 = _S.reshape(x1, (1,)), _S.reshape(x2, (1,))
-    n1 = _E.clamp_min(_norm(x1, 2, d, True), eps)
-    n2 = _E.clamp_min(_norm(x2, 2, d, True), eps)
+    # (torch's linalg_vector_norm: for 2-byte floats linalg's, whose backward rounds in their
+    # dtype as torch's does; _norm's, leaner, computes in float32)
+    norm = _L._linalg_vector_norm if x1.arr.dtype.itemsize == 2 else _norm
+    n1 = _E.clamp_min(norm(x1, 2, d, True), eps)
+    n2 = _E.clamp_min(norm(x2, 2, d, True), eps)
     return ((x1 / n1) * (x2 / n2)).sum(d[0])
 
 
@@ -734,7 +737,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_D.tname(dt)}")
     d = (_wrap_dim(dim, input.ndim),) if input.ndim else None
-    denom = _E.clamp_min(_norm(input, p, d, True), eps)
+    # torch's input.norm(p, dim, keepdim=True); for 2-byte floats linalg's vector norm, whose
+    # backward rounds in their dtype as torch's does (_norm's, leaner, computes in float32)
+    denom = _E.clamp_min(_L._linalg_vector_norm(input, p, d, True) if dt.itemsize == 2 else
+                         _norm(input, p, d, True), eps)
     return input / denom if out is None else _E.div(input, denom, out=out)
 
 

@@ -307,8 +307,16 @@ atanh = _float_unary("atanh", lambda xp, x: xp.arctanh(x), lambda xp, g, x, y: g
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
 
-sigmoid = _float_unary("sigmoid", _special.expit, lambda xp, g, x, y: g * (1 - y) * y,
-                       saves="out")      # (float16: torch's sigmoid_backward rounds per step)
+def _sigmoid_grad(xp, g, x, y):
+    """torch's sigmoid_backward: g (1 - y) y, its bfloat16 kernel in float32 rounded once (its
+    float16 kernel rounds every step, as the other dtypes)."""
+    if y.dtype.kind == "V":
+        g, y32 = g.astype(_F32), y.astype(_F32)
+        return (g * (1 - y32) * y32).astype(y.dtype)
+    return g * (1 - y) * y
+
+
+sigmoid = _float_unary("sigmoid", _special.expit, _sigmoid_grad, saves="out")
 erf = _float_unary("erf", _special.erf,
                    lambda xp, g, x, y: g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
 erfc = _float_unary("erfc", _special.erfc,

@@ -18,9 +18,9 @@ from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as 
 from .._memory_format import contiguous_out
 from .._sparse_coo import SparseCOO
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _HEAPTYPE, _finish, _finish_tuple, _fw, _fw_involved, _not_tensor, \
-    _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, tensor_args, \
-    tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
+from ._apply import INPLACE_CHECKS, _HEAPTYPE, _finish, _finish_tuple, _fw, _fw_involved, \
+    _not_tensor, _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, \
+    tensor_args, tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
 from . import _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
@@ -1208,7 +1208,7 @@ def index_add(input, dim, index, source, *, alpha=1, out=None):
 def _index_copy(xp, x, idx, src, dim):
     out = x.copy()
     if x.ndim == 0:
-        out[...] = src.reshape(())
+        out[...] = src.reshape(-1)[-1]          # (a repeated index 0: the last value, as torch)
     else:
         out[_along(dim, idx)] = src
     return out, (idx, dim, src.shape)
@@ -1217,6 +1217,9 @@ def _index_copy(xp, x, idx, src, dim):
 @_index_copy.vjp
 def _(xp, g, idx, dim, sshape):
     if not g.ndim:
+        if idx.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                               f"{idx.size} value(s)")
         return xp.zeros_like(g), None, g.reshape(sshape)
     gx = g.copy()
     gx[_along(dim, idx)] = 0
@@ -1224,18 +1227,34 @@ def _(xp, g, idx, dim, sshape):
 
 
 def index_copy(input, dim, index, source):
+    """torch's index_copy meta function's checks, in its order."""
     tensor_args("index_copy", ("index", 2, index), ("source", 3, source))
     d = wrap_dim(dim, input.ndim)
-    if isinstance(index, Tensor) and index.arr.dtype != np.int64:
+    if index.ndim > 1:
+        raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
+    n = index.numel()
+    if not source.ndim and n != 1:
+        raise IndexError(f"index_copy_(): When source is scalar, index should have one element "
+                         f"(got {n})")
+    if source.ndim != input.ndim and source.ndim and input.ndim:
+        raise IndexError("index_copy_(): When source and destination are not scalars, their "
+                         f"dimensionality must match. Source dimensionality ({source.ndim}), "
+                         f"destination dimensionality ({input.ndim})")
+    if index.arr.dtype != np.int64:
         raise RuntimeError("index_copy_(): Expected a long tensor for index, but got "
                            + _dtype_name(index.arr.dtype))
-    idx = _index_vector(index, "index_copy")
-    if source.ndim and idx.size != source.shape[d if source.ndim > d else 0]:
-        raise IndexError(f"index_copy_(): Number of indices ({idx.size}) should be equal to "
-                         f"source.size(dim) ({source.shape[d if source.ndim > d else 0]})")
-    _index_check(input, d, idx, source, "index_copy")
-    return apply(_index_copy, (input, _as_vector(index), _same_dtype(source, input, "index_copy_")),
-                 (d,))
+    _same_dtype(source, input, "index_copy_")
+    sliced = [[m for i, m in enumerate(t.shape) if i != d] for t in (input, source)]
+    if sliced[0] != sliced[1]:
+        raise RuntimeError("index_copy_(): Source/destination tensor must have same slice "
+                           f"shapes. Destination slice shape: {' '.join(map(str, sliced[0]))} "
+                           f"at dimension {d} and source slice shape: "
+                           f"{' '.join(map(str, sliced[1]))} at dimension 0.")
+    if source.ndim and n != source.shape[d]:
+        raise IndexError(f"index_copy_(): Number of indices ({n}) should be equal to "
+                         f"source.size(dim) ({source.shape[d]})")
+    _index_check(input, d, index.arr.reshape(-1), None, "index_copy")
+    return apply(_index_copy, (input, _as_vector(index), source), (d,))
 
 
 def _same_dtype(src, input, name):
@@ -1357,6 +1376,8 @@ def _check_gather(input, dim, index, name, src=None):
     except AttributeError:
         raise _not_tensor(name, input) from None
     d = wrap_dim(dim, len(xs))
+    if src is not None and src.arr.dtype != input.arr.dtype:   # (torch: before any shape check)
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     if len(js) != len(xs) and ia.size and xs:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor"
                            if name == "gather" else "Index tensor must have the same number of "
@@ -1509,8 +1530,6 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
         src = value
     if isinstance(src, Tensor):
         d = _check_gather(input, dim, index, "scatter", src)
-        if src.arr.dtype != input.arr.dtype:
-            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     else:
         _value_arg("scatter", src, dim, index, src, reduce=reduce)
         d = _check_gather(input, dim, index, "scatter")
@@ -1690,8 +1709,6 @@ def _scatter_reduce_any(input, dim, index, src, reduce, include_self=True,
                            f"{reduce}")
     d = _check_gather(input, dim, index, "scatter_reduce" if reduce != "sum" or not include_self
                       else "scatter_add", src)
-    if src.arr.dtype != input.arr.dtype:
-        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     if input.arr.dtype.kind == "c" and reduce in ("amax", "amin") or \
             input.arr.dtype == bool and reduce == "mean":
         raise NotImplementedError(f"\"scatter_gather_tensor_cpu_reduce_{reduce}\" not implemented "
@@ -1829,19 +1846,40 @@ def _(xp, g, m, n, sshape):
 
 
 def masked_scatter(input, mask, source):
+    """torch's masked_scatter: self and the mask broadcast together first, then the dtype checks
+    (Tensor.masked_scatter_ checks those first: _masked_scatter_inplace_check)."""
     tensor_args("masked_scatter", ("mask", 1, mask), ("source", 2, source))
-    _check_mask(mask, "masked_scatter_")
-    _broadcastable(input.shape, mask.shape)
-    if source.arr.dtype != input.arr.dtype:
-        raise RuntimeError(f"masked_scatter_: expected self and source to have same dtypes but "
-                           f"got {input.dtype} and {source.dtype}")
+    _broadcastable(mask.shape, input.shape)     # (torch's expand_outplace(mask, self))
+    _masked_scatter_dtypes(input, mask, source)
     shape = np.broadcast_shapes(input.shape, mask.shape)
     if shape != input.shape:
         from .shape import expand
         input = expand(input, shape)
-    if int(mask.arr.sum()) > source.numel():
+    repeats = math.prod(shape) // builtins.max(mask.numel(), 1)   # (each mask element's copies)
+    if int(mask.arr.sum()) * repeats > source.numel():
         raise RuntimeError("Number of elements of source < number of ones in mask")
     return apply(_masked_scatter, (input, mask, source))
+
+
+def _masked_scatter_dtypes(input, mask, source):
+    if source.arr.dtype != input.arr.dtype:
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
+                           f"got{_dtype_name(input.arr.dtype)} and {_dtype_name(source.arr.dtype)}")
+    _check_mask(mask, "masked_scatter_")
+
+
+def _masked_scatter_inplace_check(self, args, kwargs):
+    """Tensor.masked_scatter_'s order, when the out-of-place op refused: the dtypes, then the
+    mask expanded to self's shape."""
+    mask = args[0] if args else kwargs.get("mask")
+    source = args[1] if len(args) > 1 else kwargs.get("source")
+    if not (isinstance(mask, Tensor) and isinstance(source, Tensor)):
+        return
+    if source.arr.dtype != self.arr.dtype or mask.arr.dtype not in (np.bool_, np.uint8):
+        _masked_scatter_dtypes(self, mask, source)
+    from .shape import expanded_sizes
+    expanded_sizes("", mask.shape, tuple(self.shape))
+
 
 
 # ---- take / take_along_dim / put --------------------------------------------------------------
@@ -2418,6 +2456,7 @@ scatter_ = inplace(scatter, "scatter")
 
 scatter_add_ = inplace(scatter_add, "scatter_add")
 scatter_reduce_ = inplace(scatter_reduce, "scatter_reduce")
+INPLACE_CHECKS["masked_scatter"] = _masked_scatter_inplace_check
 masked_scatter_ = inplace(masked_scatter, "masked_scatter")
 put_ = inplace(put, "put")
 

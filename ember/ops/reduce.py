@@ -963,10 +963,6 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         from .linalg import _norm_dtype
         _norm_dtype(input, dtype, "linalg.vector_norm")
     _dims(input, dim, "norm")       # torch's dim errors before the linalg ones
-    if input.arr.dtype.char in "eE" and p != "nuc":     # 2-byte floats: through float32
-        dt = input.dtype
-        return _finish(norm(input.float(), p, dim, keepdim, dtype=dtype).to(
-            dt if dtype is None else dtype), out)
     if isinstance(dim, int):
         dim = (dim,)
     try:

@@ -234,7 +234,9 @@ def _view_as_real_fwd(xp, x):
 def _view_as_complex_fwd(xp, x):
     from ._apply import _tname
     if x.dtype not in (np.float32, np.float64):
-        raise RuntimeError("view_as_complex is only supported for float and double tensors, "
+        if x.dtype == np.float16:
+            raise RuntimeError("view_as_complex: ComplexHalf (complex32) is not supported by ember")
+        raise RuntimeError("view_as_complex is only supported for half, float and double tensors, "
                            f"but got a tensor of scalar type: {_tname(x.dtype)}")
     if not x.ndim:
         raise RuntimeError("Input tensor must have one or more dimensions")

@@ -2,7 +2,7 @@
 from .._tensor import Tensor
 from .optimizer import (_scale_, _PerParameter, _addcmul_, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _value, _zeros_like,
-                        _weight_decay, _number)
+                        _weight_decay, _number, _with_number)
 
 __all__ = ["Adadelta"]
 
@@ -46,9 +46,9 @@ def _adadelta_kernel(xp, param, grad, square_avg, acc_delta, lr, rho, eps, weigh
     tmp = xp.empty_like(param)
     _scale_(square_avg, rho)
     _addcmul_(xp, square_avg, grad, grad, 1 - rho, tmp)
-    std = square_avg + eps
+    std = _with_number(xp.add, square_avg, eps)
     xp.sqrt(std, out=std)
-    delta = acc_delta + eps
+    delta = _with_number(xp.add, acc_delta, eps)
     xp.sqrt(delta, out=delta)
     delta /= std
     delta *= grad

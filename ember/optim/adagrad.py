@@ -3,7 +3,8 @@ from .._tensor import Tensor
 from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _check_fused_once, _effective_grad,
                         _eval_closure, _finish, _for_chunks, _full_like, _grad_array, _incr,
                         _real, _scalar_state, _sparse_add_, _use_grad_for_differentiable, _value,
-                        _weight_decay, _number)
+                        _weight_decay, _number, _add_number_,
+                        _with_number)
 
 __all__ = ["Adagrad"]
 
@@ -84,7 +85,7 @@ def adagrad_update(p, state, group):
     _for_chunks(p.be.xp, _adagrad_kernel,
                 (_real(p.arr), _real(_grad_array(p)), _real(state["sum"].arr)),
                 _clr(group, step, "addcdiv_(): argument 'value'"), _value(group["eps"]),
-                weight_decay, group["maximize"])
+                weight_decay, group["maximize"], bool(group["foreach"]))
     _finish(p)
 
 
@@ -96,13 +97,15 @@ def _clr(group, step, what):
     return _value(group["lr"]) / (1 + (step - 1) * lr_decay)
 
 
-def _adagrad_kernel(xp, param, grad, state_sum, clr, eps, weight_decay, maximize):
+def _adagrad_kernel(xp, param, grad, state_sum, clr, eps, weight_decay, maximize, foreach):
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _addcmul_(xp, state_sum, grad, grad, 1, tmp)
-    std = xp.sqrt(state_sum)
-    std += eps
-    _addcdiv_(xp, param, grad, std, -clr, tmp)
+    std = _add_number_(xp.sqrt(state_sum), eps)
+    if foreach:     # torch's foreach path: numerator = grad * -clr, then addcdiv_ with value 1
+        _addcdiv_(xp, param, _with_number(xp.multiply, grad, -clr), std, 1, tmp)
+    else:
+        _addcdiv_(xp, param, grad, std, -clr, tmp)
 
 
 def _sparse_adagrad(p, state, group, step):

@@ -1,9 +1,12 @@
 """Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
+import numpy as np
+
 from .._tensor import Tensor
 from .optimizer import (_scale_, _update_moments, Optimizer, _addcdiv_,
                         _device_dtype_check_for_fused, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _to_scalar,
-                        _use_grad_for_differentiable, _value, _zeros_like, _weight_decay)
+                        _use_grad_for_differentiable, _value, _zeros_like, _weight_decay,
+                        _low_float, _with_number)
 
 __all__ = ["Adam", "adam_update"]
 
@@ -142,6 +145,9 @@ def _adam_kernel(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, be
         denom = xp.sqrt(max_exp_avg_sq)
     else:
         denom = xp.sqrt(exp_avg_sq)
-    denom /= bias_correction2_sqrt
-    denom += eps
+    if _low_float(denom.dtype):     # (torch divides and adds the numbers in float32)
+        denom = _with_number(np.add, _with_number(np.divide, denom, bias_correction2_sqrt), eps)
+    else:
+        denom /= bias_correction2_sqrt
+        denom += eps
     _addcdiv_(xp, param, exp_avg, denom, -step_size, tmp)

@@ -2,7 +2,7 @@
 from .._tensor import Tensor
 from .optimizer import (_scale_, _PerParameter, _addcdiv_, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _lerp_, _real, _scalar_state, _value, _zeros_like,
-                        _weight_decay)
+                        _weight_decay, _add_number_)
 
 __all__ = ["Adamax"]
 
@@ -45,8 +45,7 @@ def _adamax_kernel(xp, param, grad, exp_avg, exp_inf, beta1, beta2, eps, clr, we
     tmp = xp.empty_like(param)
     _lerp_(xp, exp_avg, grad, 1 - beta1, tmp)
     _scale_(exp_inf, beta2)
-    norm = xp.abs(grad, out=tmp)
-    norm += eps
+    norm = _add_number_(xp.abs(grad, out=tmp), eps)
     xp.maximum(exp_inf, norm, out=exp_inf)
     _addcdiv_(xp, param, exp_avg, exp_inf, -clr, tmp)
 

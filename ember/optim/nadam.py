@@ -3,7 +3,7 @@ from .._tensor import Tensor
 from .optimizer import (_scale_, _update_moments, Optimizer, _addcdiv_, _effective_grad, _finish,
                         _for_chunks, _grad_array, _incr, _real, _scalar_state,
                         _use_grad_for_differentiable, _value, _zeros_like, _weight_decay,
-                        _in_scalar_state)
+                        _in_scalar_state, _add_number_, _with_number)
 
 __all__ = ["NAdam"]
 
@@ -81,9 +81,9 @@ def _nadam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, bias_corre
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)
-    denom = xp.divide(exp_avg_sq, bias_correction2)
+    denom = _with_number(xp.divide, exp_avg_sq, bias_correction2)
     xp.sqrt(denom, out=denom)
-    denom += eps
+    _add_number_(denom, eps)
     _addcdiv_(xp, param, grad, denom, grad_coef, tmp)
     _addcdiv_(xp, param, exp_avg, denom, avg_coef, tmp)
 

@@ -602,6 +602,15 @@ def _with_number(ufunc, a, number):
     return ufunc(a, number)
 
 
+def _add_number_(a, number):
+    """a.add_(number) as torch computes it (see _with_number)."""
+    if _low_float(a.dtype):
+        a[...] = _with_number(np.add, a, number)
+    else:
+        a += number
+    return a
+
+
 def _scale_(a, number):
     """a.mul_(number) as torch computes it (see _with_number)."""
     if _low_float(a.dtype):

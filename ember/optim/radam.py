@@ -2,7 +2,7 @@
 from .._tensor import Tensor
 from .optimizer import (_scale_, _update_moments, Optimizer, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _use_grad_for_differentiable,
-                        _value, _with_number, _zeros_like, _weight_decay)
+                        _value, _with_number, _zeros_like, _weight_decay, _add_number_)
 
 __all__ = ["RAdam"]
 
@@ -74,8 +74,7 @@ def _radam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, lr, eps, b
     # torch's exp_avg / bias_correction1 * lr: each a number in float32 for float16/bfloat16
     update = _with_number(xp.multiply, _with_number(xp.divide, exp_avg, bias_correction1), lr)
     if rect is not None:
-        adaptive_lr = xp.sqrt(exp_avg_sq, out=tmp)
-        adaptive_lr += eps
+        adaptive_lr = _add_number_(xp.sqrt(exp_avg_sq, out=tmp), eps)
         xp.divide(bias_correction2 ** 0.5, adaptive_lr, out=adaptive_lr)
         update *= adaptive_lr
         update *= rect

@@ -2,7 +2,8 @@
 from .._tensor import Tensor
 from .optimizer import (_scale_, Optimizer, _add, _addcdiv_, _addcmul_, _effective_grad, _finish,
                         _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
-                        _use_grad_for_differentiable, _value, _zeros_like, _weight_decay, _number)
+                        _use_grad_for_differentiable, _value, _zeros_like, _weight_decay, _number,
+                        _add_number_)
 
 __all__ = ["RMSprop"]
 
@@ -69,7 +70,7 @@ def _rmsprop_kernel(xp, param, grad, square_avg, grad_avg, buf, lr, alpha, eps, 
         xp.sqrt(avg, out=avg)
     else:
         avg = xp.sqrt(square_avg)
-    avg += eps
+    _add_number_(avg, eps)
     if buf is not None:                             # momentum > 0
         _scale_(buf, momentum)
         _addcdiv_(xp, buf, grad, avg, 1, tmp)
