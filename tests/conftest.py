@@ -1,4 +1,5 @@
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -35,3 +36,13 @@ def _seed():
     ember.manual_seed(0)
     np.random.seed(0)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _torch_validation_back_on():
+    """torch._dynamo (torch.compile, flex_attention and the programs that reach them) turns
+    torch.distributions' argument validation off for the whole process; later tests compare
+    against torch's validation errors, so it is turned back on after every test."""
+    yield
+    if "torch.distributions" in sys.modules:
+        sys.modules["torch.distributions"].Distribution.set_default_validate_args(True)

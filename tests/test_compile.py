@@ -8,13 +8,6 @@ import torch
 import ember
 
 
-@pytest.fixture(autouse=True)
-def _torch_validation_back_on():
-    """torch.compile turns torch.distributions' argument validation off for the whole process
-    (torch._dynamo does); later tests compare against torch's validation errors."""
-    yield
-    torch.distributions.Distribution.set_default_validate_args(True)
-
 
 def _raises_like(fe, ft):
     """The same exception class (by name: torch's InvalidBackend lives in torch._dynamo) and

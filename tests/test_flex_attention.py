@@ -19,14 +19,6 @@ import ember.nn.attention.flex_attention as EF
 from oracle import assert_close, to_ember, to_torch
 
 
-@pytest.fixture(autouse=True)
-def _torch_validation_back_on():
-    """torch's flex_attention runs through torch._dynamo, which turns torch.distributions'
-    argument validation off for the whole process; later tests compare against torch's
-    validation errors."""
-    yield
-    torch.distributions.Distribution.set_default_validate_args(True)
-
 LIBS = {"torch": (torch, TF), "ember": (ember, EF)}
 
 
