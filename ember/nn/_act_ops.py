@@ -31,21 +31,26 @@ def _check_float(x, name, error=NotImplementedError, complex_ok=False, complex_n
 
 
 def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints=False,
-              composite=False):
+              composite=False, f_half=None):
     """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params), float16 and
     bfloat16 computed in float32 and rounded once, as torch's kernels do (not for a
     `composite` of torch's, whose every operation rounds). Non-float input
     raises torch's dispatch error naming `kernel` (its CPU kernel, `<name>_cpu` by default),
     except integers where torch's kernel takes them (`ints`: y keeps the integer dtype) and
     complex where it has a complex version (`complex_ok`: then df must be holomorphic, the vjp
-    takes conj of the derivative, torch's convention)."""
+    takes conj of the derivative, torch's convention). `f_half`, when given, replaces f on the
+    float32 copies of 2-byte inputs."""
     kernel = kernel or f"{name}_cpu"
+    f_half = f_half or f
 
     @op(name, saves=saves, node=node)
     def fwd(xp, x, *params):
         if not (ints and x.dtype.kind in "iu"):
             _check_float(x, kernel, complex_ok=complex_ok)
-        y = f(xp, x.astype(np.float32) if _half(x) and not composite else x, *params)
+        if _half(x) and not composite:
+            y = f_half(xp, x.astype(np.float32), *params)
+        else:
+            y = f(xp, x, *params)
         if type(y) is not type(x):
             y = xp.asarray(y, dtype=x.dtype)
         elif y.dtype != x.dtype:
@@ -56,7 +61,7 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     def _(xp, g, x, y, params):
         if _half(x) and not composite:     # from the input, as torch's backward kernels
             x32 = x.astype(np.float32)
-            d = df(xp, x32, f(xp, x32, *params), *params)
+            d = df(xp, x32, f_half(xp, x32, *params), *params)
             return (_times(xp, g.astype(np.float32), d).astype(x.dtype),)
         return (_times(xp, g, df(xp, x, y, *params)),)
 
@@ -88,13 +93,18 @@ def _half(x):
     return x.dtype.itemsize == 2 and x.dtype.kind in "fV"
 
 
-def _gelu(xp, x, approximate):
+def _gelu(xp, x, approximate, onednn=True):
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         return 0.5 * x * (1 + xp.tanh(inner))
     if xp is np and x.dtype == np.float32:
-        return _special.gelu_f32(x)
+        return _special.gelu_f32(x, onednn)
     return 0.5 * x * (1 + _special.erf(xp, x / _SQRT_2))
+
+
+def _gelu_half(xp, x, approximate):
+    """float16/bfloat16 in float32: torch's vectorised kernel, not oneDNN's."""
+    return _gelu(xp, x, approximate, False)
 
 
 def _gelu_grad(xp, x, y, approximate):
@@ -166,7 +176,8 @@ def _outside(xp, x, lo, hi):
     return (x < lo) | (x > hi)
 
 
-gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad, kernel="GeluKernelImpl")
+gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad, kernel="GeluKernelImpl",
+                 f_half=_gelu_half)
 OPS["gelu"].rerun_on_write()    # its backward reads y / x for Phi(x)
 silu = pointwise("silu", "SiluBackward0", _silu, _silu_grad,
                  complex_ok=True)
