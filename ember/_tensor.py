@@ -1292,6 +1292,8 @@ def _no_dims(a, dim):
 
 
 def _wrap_dim(dim, ndim):
+    if dim.__class__ is bool:   # torch's parser takes no bool for an int: x.size(True)
+        raise TypeError("argument 'dim' must be int, not bool")
     n = ndim if ndim > 0 else 1
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "

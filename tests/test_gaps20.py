@@ -53,3 +53,63 @@ def test_gelu_gradient_at_infinities_matches_torch(dtype, approximate):
         L.nn.functional.gelu(x, approximate=approximate).sum().backward()
         res.append(np.isnan(x.grad.float().numpy()).tolist() + x.grad.float()[2:].tolist())
     assert res[0] == res[1]
+
+
+# ---- sort / argsort / topk / msort signatures --------------------------------------------------
+def _outcome(L, src):
+    x = L.tensor([[3., 1., 2.], [0., 5., 4.], [3., 0., 3.]])
+    try:
+        r = eval(src, {"L": L, "x": x, "np": np})
+    except Exception as e:
+        return type(e), str(e).split(" but expected")[0].split(" (position")[0]
+    if isinstance(r, tuple):
+        return [t.tolist() for t in r]
+    return r.tolist() if hasattr(r, "tolist") else r
+
+
+_SIGNATURE_CALLS = [
+    # sort: stable is keyword-only, and with it dim and descending are too
+    "L.sort(x, 0, True)", "L.sort(x, 0, stable=True)", "L.sort(x, dim=0, stable=True)",
+    "L.sort(x, stable=True)", "L.sort(x, stable=None)", "L.sort(x, True)",
+    "L.sort(x, 0, True, True)", "L.sort(x, 0, False, stable=True)", "L.sort(x, 0, 1)",
+    "L.sort(x, 0, None)", "L.sort(x, 0, True, None)", "L.sort(x, 0, np.bool_(True))",
+    "L.sort(x, dim=True)", "L.sort(x, descending=1)", "L.sort(x, descending=None)",
+    "L.sort(x, stable=1)", "L.sort(x, stable=True, dim=True)", "L.sort(x, 0, dim=0)",
+    "L.sort(x, 0, True, stable=None)", "L.sort(x, dim=0, descending=True, stable=False)",
+    "L.sort(x, np.int64(1))", "L.sort(x, L.tensor(0))", "L.sort(x, 1.0)",
+    "x.sort(0, True)", "x.sort(0, True, True)", "x.sort(True)", "x.sort(0, stable=True)",
+    "x.sort(stable=True, dim=0, descending=True)",
+    # argsort: its stable is a bool (not None), and out= belongs to that overload only
+    "L.argsort(x, 0, True)", "L.argsort(x, 0, True, True)", "L.argsort(x, 0, True, stable=True)",
+    "L.argsort(x, True)", "L.argsort(x, stable=True)", "L.argsort(x, stable=None)",
+    "L.argsort(x, 0, stable=None)", "L.argsort(x, descending=1)", "L.argsort(x, 0, 1)",
+    "L.argsort(x, 0, False, out=None)", "L.argsort(x, stable=True, out=None)",
+    "L.argsort(x, stable=True, dim=0, out=L.empty(0, dtype=L.int64))",
+    "x.argsort(0, True)", "x.argsort(0, True, True)", "x.argsort(stable=True, descending=True)",
+    # msort, topk, kthvalue, mode, median: bools are not ints, ints are not bools
+    "L.msort(x)", "L.msort(x, 0)", "x.msort()",
+    "L.topk(x, 2, 0, False)", "L.topk(x, 2, 0, True, False)", "L.topk(x, 1, True)",
+    "L.topk(x, 1, 0, 1)", "L.topk(x, 1, 0, True, 1)", "L.topk(x, 1, 0, None)",
+    "L.topk(x, True)", "L.topk(x, 2.0)", "x.topk(k=2, dim=0, largest=False)",
+    "L.kthvalue(x, 1, True)", "L.mode(x, True)", "L.median(x, True)", "L.nanmedian(x, True)",
+    # the same bool-for-int refusal in the other ops taking a dim (ember took True as dim 1)
+    "x.sum(True)", "x.cumsum(True)", "x.softmax(True)", "x.argmax(True)", "x.max(True)",
+    "x.unsqueeze(True)", "x.transpose(True, 0)", "x.select(True, 0)", "x.flip(True)",
+    "x.index_select(True, L.tensor([0]))", "L.cat([x, x], True)", "x.size(True)",
+    "x.stride(True)", "x.renorm(2, True, 1.0)", "x.chunk(2, True)", "x.flatten(True)",
+    # renorm's dim out of range: torch's IndexError (ember took it modulo ndim)
+    "x.renorm(2, 5, 1.0)", "x.renorm(2, -3, 1.0)", "x.renorm(2, -1, 1.0)",
+]
+
+
+@pytest.mark.parametrize("src", _SIGNATURE_CALLS)
+def test_sort_family_signatures_match_torch(src):
+    """The same result, or the same exception class; torch's overload-resolution message for
+    the function forms of sort and argsort (the "got (...)" list of what the call passed)."""
+    got, want = _outcome(ember, src), _outcome(torch, src)
+    if isinstance(want, tuple) and isinstance(want[0], type):
+        assert isinstance(got, tuple) and got[0] is want[0], got
+        if src.startswith(("L.sort", "L.argsort")) and "invalid combination" in want[1]:
+            assert got[1] == want[1]
+    else:
+        assert got == want

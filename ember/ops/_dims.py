@@ -2,8 +2,11 @@
 
 
 def int_arg(value, fn, arg, pos=None):
-    """An int argument as torch checks it: floats (and other non-integers) raise its TypeError."""
+    """An int argument as torch checks it: floats, bools (and other non-integers) raise its
+    TypeError."""
     try:
+        if value.__class__ is bool:
+            raise TypeError
         return value.__index__()
     except (AttributeError, TypeError):
         where = "" if pos is None else f" (position {pos})"
@@ -16,6 +19,8 @@ def wrap_dim(dim, ndim):
     if type(dim) is int:
         d = dim
     else:
+        if dim.__class__ is bool:   # torch's parser takes no bool for an int (x.sum(True))
+            raise TypeError("argument 'dim' must be int, not bool")
         try:
             d = dim.__index__()
         except AttributeError:
