@@ -2089,7 +2089,7 @@ def argsort(input, *args, dim=UNSET, descending=UNSET, stable=UNSET, out=UNSET):
     else:
         _dtype.refuse_few("argsort", a.dtype)
         i = (_argsort if stable else _unstable_argsort)(input.be.xp, a, d, descending)
-    return _finish(_new(i.astype(np.int64, copy=False), input.be), out, "argsort")
+    return _finish(_new(i.astype(np.int64), input.be), out, "argsort")
 
 
 def msort(input, *, out=None):
