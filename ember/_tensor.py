@@ -12,6 +12,7 @@ from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
+from ._typenames import tp_name
 from ._nested_array import NestedArray, NestedInt, SIZES_ERROR
 from ._quantized import QArray
 from ._warnings import outside_stacklevel, warn_once
@@ -626,7 +627,7 @@ class Tensor:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
-                                f"type {_typename(value)}")
+                                f"type {tp_name(value)}")
             if value is self:
                 raise RuntimeError("can't assign Variable as its own grad")
             want = self.arr.dtype if self._grad_dtype is SAME_DTYPE else \
@@ -776,6 +777,10 @@ class Tensor:
         return self
 
     def requires_grad_(self, requires_grad=True):
+        if requires_grad is not True and requires_grad is not False:
+            name = "Tensor" if isinstance(requires_grad, Tensor) else tp_name(requires_grad)
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {name}")
         if not self.is_leaf and not requires_grad:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
                                "want to use a computed variable in a subgraph that doesn't require "
@@ -1215,13 +1220,6 @@ _NON_LEAF_GRAD = (
     "github.com/pytorch/pytorch/pull/30531 for more information.")
 _LEAF_FLAG_HINT = (" If you want to use a computed variable in a subgraph that doesn't require "
                    "differentiation use var_no_grad = var.detach().")
-
-
-def _typename(obj):
-    """Python's name of obj's type as torch prints it (module-qualified outside builtins)."""
-    tp = type(obj)
-    mod = tp.__module__
-    return tp.__qualname__ if mod == "builtins" else f"{mod}.{tp.__qualname__}"
 
 
 def _leaf_hook(leaf, hook, post=False):

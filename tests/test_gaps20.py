@@ -189,3 +189,46 @@ def test_views_of_views_strided_as_torch(base, src):
                                  "L.zeros(3, 0, 2).unfold(0, 2, 3)"])
 def test_views_left_different(src):
     assert _view_facts(eval(src, {"L": ember})) == _view_facts(eval(src, {"L": torch}))
+
+
+# ---- messages that named ember's modules and classes where torch names its own -----------------
+_MESSAGE_CALLS = [
+    "L.optim.SGD([L.nn.Linear(1, 1)], lr=0.1)",
+    "L.nn.Linear(1, 1).register_buffer('b', L.nn.Linear(1, 1))",
+    "L.nn.Linear(1, 1).register_parameter('b', L.nn.Linear(1, 1))",
+    "setattr(L.nn.Linear(1, 1), 'weight', L.nn.Linear(1, 1))",
+    "L.nn.utils.vector_to_parameters(L.nn.Linear(1, 1), [])",
+    "setattr(L.ones(2), 'grad', L.nn.Linear(1, 1))",
+    "L.as_tensor(L.device('cpu'))",
+    "L.ones(2).requires_grad_(L.nn.Linear(1, 1))", "L.ones(2).requires_grad_(1)",
+    "L.ones(2).requires_grad_(None)",
+    "L.ones(2)[L.float32]",
+]
+
+
+@pytest.mark.parametrize("src", _MESSAGE_CALLS)
+def test_messages_name_torch(src):
+    res = []
+    for L in (ember, torch):
+        try:
+            eval(src, {"L": L})
+            res.append(None)
+        except Exception as e:
+            res.append((type(e), str(e)))
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize("obj", ["L.nn.Linear", "L.nn.Linear(1, 1)", "L.float32", "L.Size([1])",
+                                 "L.device('cpu')", "L.optim.SGD",
+                                 "L.distributions.Normal(0, 1)"])
+def test_typename_names_torch(obj):
+    assert ember.typename(eval(obj, {"L": ember})) == torch.typename(eval(obj, {"L": torch}))
+
+
+@pytest.mark.parametrize("src", ["L.ones(2).unsqueeze(L.float32)", "L.ones(2).softmax(L.Size([0]))",
+                                 "L.stack([L.ones(2)], L.float32)"])
+def test_dim_type_errors_name_torch_types(src):
+    """torch's parser names its C types qualified (torch.dtype); ember's said dtype."""
+    got = pytest.raises(TypeError, eval, src, {"L": ember}).value
+    want = pytest.raises(TypeError, eval, src, {"L": torch}).value
+    assert str(want).endswith(str(got).rsplit("not ", 1)[1])

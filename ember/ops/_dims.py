@@ -1,5 +1,7 @@
 """Dim normalisation shared by every op that takes `dim`."""
 
+from .._typenames import tp_name
+
 
 def int_arg(value, fn, arg, pos=None):
     """An int argument as torch checks it: floats, bools (and other non-integers) raise its
@@ -11,7 +13,7 @@ def int_arg(value, fn, arg, pos=None):
     except (AttributeError, TypeError):
         where = "" if pos is None else f" (position {pos})"
         raise TypeError(f"{fn}(): argument '{arg}'{where} must be int, not "
-                        f"{type(value).__name__}") from None
+                        f"{tp_name(value)}") from None
 
 
 def wrap_dim(dim, ndim):
@@ -24,7 +26,7 @@ def wrap_dim(dim, ndim):
         try:
             d = dim.__index__()
         except AttributeError:
-            raise TypeError(f"dim must be an int, not {type(dim).__name__}") from None
+            raise TypeError(f"dim must be an int, not {tp_name(dim)}") from None
     if not -n <= d < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {d})")

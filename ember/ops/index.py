@@ -27,6 +27,7 @@ from ._blend import fast_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
 from ._sort_args import UNSET, bool_arg, int_dim, sort_args
+from .._typenames import tp_name
 from ._registry import c_order, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
 from ._views import check_inplace_view, rebase_view, refresh_views
@@ -218,7 +219,7 @@ def _classify(i, be):
         raise TypeError(f"new(): invalid data type '{type(i).__name__}'")
     if hasattr(i, "__index__"):
         return "int", i.__index__()
-    raise IndexError(_BAD_INDEX.format(type(i).__name__))
+    raise IndexError(_BAD_INDEX.format(tp_name(i)))
 
 
 def _slice(s):
