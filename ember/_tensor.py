@@ -6,7 +6,7 @@ import numpy as np
 from . import _dtype
 from ._dtype import C10_NAME, FLOAT8, OF_NP, to_dtype
 from ._kernel_dtypes import cname, tname
-from .autograd.grad_mode import STATE as _GRAD
+from .autograd.grad_mode import STATE as _GRAD, TRANSFORMS as _TRANSFORMS
 from .autograd.node import CLOCK, InferenceVersion, Leaf, new_inference_version, refresh_init
 from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
@@ -781,6 +781,17 @@ class Tensor:
             name = "Tensor" if isinstance(requires_grad, Tensor) else tp_name(requires_grad)
             raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
                             f"bool, not {name}")
+        if _TRANSFORMS:
+            raise RuntimeError(
+                "You are attempting to call Tensor.requires_grad_() (or perhaps using "
+                "torch.autograd.functional.* APIs) inside of a function being transformed by a "
+                "functorch transform. This is unsupported, please attempt to use the functorch "
+                "transforms (e.g. grad, vjp, jacrev, jacfwd, hessian) or call requires_grad_() "
+                "outside of a function being transformed instead.")
+        return self._requires_grad_(requires_grad)
+
+    def _requires_grad_(self, requires_grad=True):
+        """requires_grad_ for ember's own transforms, which may run inside others."""
         if not self.is_leaf and not requires_grad:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
                                "want to use a computed variable in a subgraph that doesn't require "

@@ -232,3 +232,34 @@ def test_dim_type_errors_name_torch_types(src):
     got = pytest.raises(TypeError, eval, src, {"L": ember}).value
     want = pytest.raises(TypeError, eval, src, {"L": torch}).value
     assert str(want).endswith(str(got).rsplit("not ", 1)[1])
+
+
+# ---- torch.func: requires_grad_() inside a transform -------------------------------------------
+_RG_CALLS = {
+    "grad": lambda L, x: L.func.grad(lambda t: (t.requires_grad_() * 2).sum())(x),
+    "grad-false": lambda L, x: L.func.grad(lambda t: (t.requires_grad_(False) * 2).sum())(x),
+    "grad-detached": lambda L, x: L.func.grad(
+        lambda t: (t.detach().requires_grad_() * 2).sum())(x),
+    "vjp": lambda L, x: L.func.vjp(lambda t: t.requires_grad_() * 2, x)[1](L.ones(3)),
+    "jacrev": lambda L, x: L.func.jacrev(lambda t: t.requires_grad_() * 2)(x),
+    "jacfwd": lambda L, x: L.func.jacfwd(lambda t: t.requires_grad_() * 2)(x),
+    "vmap": lambda L, x: L.func.vmap(lambda t: t.requires_grad_() * 2)(x[None]),
+    "vmap-false": lambda L, x: L.func.vmap(lambda t: t.requires_grad_(False) * 2)(x[None]),
+    # still allowed: requires_grad read inside, requires_grad_ outside
+    "grad-reads": lambda L, x: L.func.grad(
+        lambda t: (t * 2).sum() if t.requires_grad else t.sum())(x),
+    "outside": lambda L, x: L.func.grad(lambda t: (t * 2).sum())(x.clone().requires_grad_()),
+}
+
+
+@pytest.mark.parametrize("call", list(_RG_CALLS))
+def test_requires_grad_inside_func_transforms(call):
+    """torch refuses Tensor.requires_grad_() (even False) inside any torch.func transform;
+    ember's transforms ran it (and computed something)."""
+    res = []
+    for L in (ember, torch):
+        try:
+            res.append(_RG_CALLS[call](L, L.arange(3.)).tolist())
+        except RuntimeError as e:
+            res.append(str(e))
+    assert res[0] == res[1]
