@@ -263,3 +263,37 @@ def test_requires_grad_inside_func_transforms(call):
         except RuntimeError as e:
             res.append(str(e))
     assert res[0] == res[1]
+
+
+# ---- torch.func.vmap: what its per-sample loop cannot refuse (left) ----------------------------
+def _vmap_outcome(L, case):
+    F, x = L.func, L.ones(2, 3)
+    calls = {
+        "item": lambda: F.vmap(lambda t: t.sum() * t.sum().item())(x),
+        "branch": lambda: F.vmap(lambda t: t * 2 if t.sum() > 0 else t)(x),
+        "inplace-into-captured": lambda: F.vmap(lambda t: cap.add_(t))(x),
+        "unmapped-side-effect": lambda: F.vmap(lambda a, b: b.add_(1) + a,
+                                               in_dims=(0, None))(x, L.zeros(3)),
+        "random-different-unmapped": lambda: F.vmap(
+            lambda t, u: u.uniform_(), in_dims=(0, None), randomness="different")(x, L.zeros(3)),
+        "random-same-batched": lambda: F.vmap(lambda t: L.bernoulli(t * 0.5),
+                                              randomness="same")(x),
+    }
+    cap = L.zeros(3)
+    try:
+        return calls[case]().tolist()
+    except RuntimeError as e:
+        return RuntimeError, str(e)
+
+
+@pytest.mark.xfail(strict=True, reason="left: ember's vmap calls the function once per sample on "
+                   "plain tensors, so it cannot tell batched tensors from others: torch refuses "
+                   ".item() and data-dependent branches on batched tensors, in-place writes of "
+                   "batched values into unbatched tensors, and some randomness; it runs an "
+                   "unbatched in-place write once where ember runs it per sample (a silently "
+                   "different result)")
+@pytest.mark.parametrize("case", ["item", "branch", "inplace-into-captured",
+                                  "unmapped-side-effect", "random-different-unmapped",
+                                  "random-same-batched"])
+def test_vmap_refusals_left(case):
+    assert _vmap_outcome(ember, case) == _vmap_outcome(torch, case)
