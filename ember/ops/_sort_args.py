@@ -23,8 +23,8 @@ def _is_int(v):
 
 def sort_args(name, args, dim, descending, stable, out):
     """(dim, descending, stable) of a sort/argsort call: `args`, what came positionally after
-    the input; the keywords UNSET where not given (argsort's out too). Raises torch's TypeError where no overload
-    takes the call."""
+    the input; the keywords UNSET where not given (argsort's out too). Raises torch's
+    TypeError where no overload takes the call."""
     kw = {"dim": dim, "descending": descending, "stable": stable}
     ok = len(args) <= 2 and not (args and dim is not UNSET)
     if args:

@@ -564,9 +564,11 @@ def _expand_fwd(xp, x, shape):
     lead = len(shape) - len(xs)
     same = shape[lead:] == xs
     if same and shape[:lead] == (1,) * lead:
+        if x.size and xs and x.flags.c_contiguous and 1 not in xs:  # NumPy's strides: torch's
+            return x.reshape(shape), ()     # nothing is repeated: a plain (writable) view
         if not xs:      # a 0-d tensor's new dims: stride 0 (torch's)
             return _as_strided_arr(xp, x, shape, (0,) * lead), ()
-        return _insert_units(xp, x, range(lead)), ()    # nothing repeated: a writable view
+        return _insert_units(xp, x, range(lead)), ()
     strides = (0,) * lead + (x.strides if same else tuple(
         [0 if n != m else st for n, m, st in zip(xs, shape[lead:], x.strides)]))
     if 1 in shape[:lead]:   # a new dim of size 1 takes the size * stride of the next (torch's)
