@@ -5,6 +5,7 @@ torch applies integer and slice indices first (views), then advanced (tensor) in
 result; `_parse` splits an index the same way, so advanced dims move exactly as in torch."""
 import builtins
 import collections.abc as _abc
+import inspect
 import math
 import warnings
 
@@ -2091,6 +2092,14 @@ def argsort(input, *args, dim=UNSET, descending=UNSET, stable=UNSET, out=UNSET):
         _dtype.refuse_few("argsort", a.dtype)
         i = (_argsort if stable else _unstable_argsort)(input.be.xp, a, d, descending)
     return _finish(_new(i.astype(np.int64), input.be), out, "argsort")
+
+
+def _sort_schema(input, dim=-1, descending=False, *, stable=None, out=None):
+    """sort's and argsort's signature as torch documents them (inspect.signature: what the
+    ONNX exporter and other binders see; *args above only tell positional from keyword)."""
+
+
+sort.__signature__ = argsort.__signature__ = inspect.signature(_sort_schema)
 
 
 def msort(input, *, out=None):

@@ -509,7 +509,8 @@ def _insert_units(xp, a, positions):
     makes them: size * stride of the next dim, or 1 for a last dim. A no-copy reshape gives
     exactly that except for trailing dims, which are fixed up when needed."""
     shape = list(a.shape)
-    if xp is np and a.size and a.flags.c_contiguous and 1 not in shape:
+    if xp is np and a.size and a.flags.c_contiguous and \
+            (1 not in shape or type(a) is not np.ndarray):    # (a QArray keeps its type)
         for p in positions:     # NumPy's own strides: torch's
             shape.insert(p, 1)
         return a.reshape(shape)
@@ -583,7 +584,7 @@ def _expand_fwd(xp, x, shape):
             return xp.broadcast_to(x, shape, subok=True), ()
         r.flags.writeable = False       # written-to elements would alias, as in torch
         return r, ()
-    if xp is np and x.size:     # (np.broadcast_to zeroes the strides of kept size-1 dims)
+    if type(x) is np.ndarray and x.size:   # (np.broadcast_to zeroes kept size-1 dims' strides)
         r = _as_strided_arr(xp, x, shape, tuple(strides))
         r.flags.writeable = False
         return r, ()
@@ -1096,7 +1097,7 @@ def _idx_fwd(xp, x, idx):
     if None in idx:
         if len(idx) == 2 and idx[0] is None and idx[1] is Ellipsis:    # x[None]
             out = _insert_units(xp, x, (0,))
-        elif xp is not np:
+        elif type(x) is not np.ndarray:     # (CuPy, a QArray: their own strides)
             out = _insert_units(xp, x[tuple([i for i in idx if i is not None])],
                                 _none_positions(idx))
         elif _units_on_whole_dims(idx):
@@ -1108,7 +1109,7 @@ def _idx_fwd(xp, x, idx):
             out = _as_torch(x, idx)
     else:
         out = x[idx]
-        if not out.size and xp is np:   # an empty slice's offset and strides as torch's
+        if not out.size and type(x) is np.ndarray:  # an empty slice placed as torch's
             out = _as_torch(x, idx)
     return out, (x.shape, idx)
 
