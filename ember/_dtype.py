@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import _float8
+from ._typenames import qualified
 
 __all__ = ["dtype", "result_type", "promote_types", "can_cast", "set_default_dtype",
            "get_default_dtype", "finfo", "iinfo"]
@@ -282,7 +283,9 @@ def to_dtype(d):
         try:
             d = OF_NP[np.dtype(d).num]
         except (TypeError, KeyError):
-            raise TypeError(f"cannot interpret {d!r} as a dtype") from None
+            what = f"<class '{qualified(d.__module__, d.__qualname__)}'>" \
+                if isinstance(d, type) else repr(d)
+            raise TypeError(f"cannot interpret {what} as a dtype") from None
     return d if type(d) is dtype else to_dtype(d)
 
 

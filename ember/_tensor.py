@@ -6,12 +6,13 @@ import numpy as np
 from . import _dtype
 from ._dtype import C10_NAME, FLOAT8, OF_NP, to_dtype
 from ._kernel_dtypes import cname, tname
-from .autograd.grad_mode import STATE as _GRAD
+from .autograd.grad_mode import STATE as _GRAD, TRANSFORMS as _TRANSFORMS
 from .autograd.node import CLOCK, InferenceVersion, Leaf, new_inference_version, refresh_init
 from ._layout import sparse_coo, sparse_csr, strided
 from ._sparse_coo import SparseCOO
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
+from ._typenames import tp_name
 from ._nested_array import NestedArray, NestedInt, SIZES_ERROR
 from ._quantized import QArray
 from ._warnings import outside_stacklevel, warn_once
@@ -626,7 +627,7 @@ class Tensor:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
-                                f"type {_typename(value)}")
+                                f"type {tp_name(value)}")
             if value is self:
                 raise RuntimeError("can't assign Variable as its own grad")
             want = self.arr.dtype if self._grad_dtype is SAME_DTYPE else \
@@ -776,6 +777,21 @@ class Tensor:
         return self
 
     def requires_grad_(self, requires_grad=True):
+        if requires_grad is not True and requires_grad is not False:
+            name = "Tensor" if isinstance(requires_grad, Tensor) else tp_name(requires_grad)
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {name}")
+        if _TRANSFORMS:
+            raise RuntimeError(
+                "You are attempting to call Tensor.requires_grad_() (or perhaps using "
+                "torch.autograd.functional.* APIs) inside of a function being transformed by a "
+                "functorch transform. This is unsupported, please attempt to use the functorch "
+                "transforms (e.g. grad, vjp, jacrev, jacfwd, hessian) or call requires_grad_() "
+                "outside of a function being transformed instead.")
+        return self._requires_grad_(requires_grad)
+
+    def _requires_grad_(self, requires_grad=True):
+        """requires_grad_ for ember's own transforms, which may run inside others."""
         if not self.is_leaf and not requires_grad:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
                                "want to use a computed variable in a subgraph that doesn't require "
@@ -1217,13 +1233,6 @@ _LEAF_FLAG_HINT = (" If you want to use a computed variable in a subgraph that d
                    "differentiation use var_no_grad = var.detach().")
 
 
-def _typename(obj):
-    """Python's name of obj's type as torch prints it (module-qualified outside builtins)."""
-    tp = type(obj)
-    mod = tp.__module__
-    return tp.__qualname__ if mod == "builtins" else f"{mod}.{tp.__qualname__}"
-
-
 def _leaf_hook(leaf, hook, post=False):
     from .autograd.node import _HookHandle
     if post:
@@ -1292,6 +1301,8 @@ def _no_dims(a, dim):
 
 
 def _wrap_dim(dim, ndim):
+    if dim.__class__ is bool:   # torch's parser takes no bool for an int: x.size(True)
+        raise TypeError("argument 'dim' must be int, not bool")
     n = ndim if ndim > 0 else 1
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "

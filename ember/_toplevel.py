@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _dtype
 from ._tensor import Tensor, _new
+from ._typenames import qualified
 from .backends import CPU, device as _device
 from ._kernel_dtypes import tname
 from .ops._apply import _finish, raise_not_tensor as _not_tensor, tensor_arg as _check_tensor
@@ -231,9 +232,7 @@ def typename(obj):
     else:
         module = obj.__class__.__module__ or ""
         qualname = obj.__class__.__qualname__
-    if module in ("", "builtins"):
-        return qualname
-    return f"{module}.{qualname}"
+    return qualified(module, qualname)
 
 
 @_export

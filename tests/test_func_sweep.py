@@ -237,8 +237,6 @@ def test_negative_argnums_forward_mode_like_torch(api):
         _x(L, 3), _x(L, 3, seed=1))}, ulps=64)
 
 
-@pytest.mark.xfail(strict=True, reason="torch refuses Tensor.requires_grad_() (even False) inside "
-                   "any torch.func transform; ember's transforms allow it")
 @pytest.mark.parametrize("api", ["vmap", "grad"])
 def test_requires_grad_inside_a_transform_like_torch(api):
     _compare({api: lambda L: getattr(L.func, api)(

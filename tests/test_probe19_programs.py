@@ -2370,8 +2370,7 @@ def integer_scalar_overflow_and_in_place_casts(torch, log):
         torch.tensor([7]) >> 1)
 
 
-@program(xfail="torch.sort(x, 1, stable=True) (a positional dim with stable=) is a TypeError in "
-                "torch, whose stable overload takes dim by keyword; ember sorts")
+@program()
 def sort_with_positional_dim_and_stable(torch, log):
     m = torch.tensor([[3, 1], [1, 3]])
     log(_raises(lambda: torch.sort(m, 1, stable=True)))

@@ -9,7 +9,7 @@ import weakref
 
 from .._dtype import BF16_NUM
 from .engine import FREED_MESSAGE, _FREED, modified_error
-from .grad_mode import STATE, no_grad
+from .grad_mode import STATE, TRANSFORMS, no_grad   # (TRANSFORMS: func transforms running)
 from .node import CLOCK, SAVED_HOOKS, Node, PackedTensor, out_slot, output_nr
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable",
@@ -256,8 +256,6 @@ def _bind(forward, args, kwargs, skip_ctx):
     return bound.args
 
 
-# the torch.func transforms running now, innermost last ("vmap", "grad", "vjp", "jvp")
-TRANSFORMS = []
 _FUNC_NOTES = "For more details, please see https://pytorch.org/docs/main/notes/extending.func.html"
 
 
@@ -540,7 +538,7 @@ def once_differentiable(fn):
             return outputs
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
-        fake = tuple(o.detach().requires_grad_(True) if isinstance(o, Tensor) and _floating(o)
+        fake = tuple(o.detach()._requires_grad_(True) if isinstance(o, Tensor) and _floating(o)
                      else o for o in outs)
         err = _DelayedError.apply(*fake)
         return err[0] if single else err

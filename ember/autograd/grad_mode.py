@@ -20,6 +20,7 @@ class _State:
 STATE = _State()
 STATE.enabled, STATE.grad, STATE.inference, STATE.anomaly, STATE.anomaly_nan = \
     True, True, False, False, True
+TRANSFORMS = []     # the torch.func transforms running, innermost last (function.transform)
 
 
 def is_grad_enabled():

@@ -36,7 +36,7 @@ class _Level:
             raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
         if self.keep and x.requires_grad:
             return x.view_as(x)
-        return self.leaf(x.detach().requires_grad_())
+        return self.leaf(x.detach()._requires_grad_())
 
     def leaf(self, x):
         self.inner.add(x._leaf_node())
@@ -301,7 +301,7 @@ def _linearize(func, args, argnums, has_aux, strict=False):
                                "strict=True.")
         diff_outs = [o for o in flat_out if o.requires_grad]
         # any u works (J^T u is linear in u); ones keep clear of rules' `g == 0` branches
-        dummies = [level.leaf(ones_like(o).requires_grad_()) for o in diff_outs]
+        dummies = [level.leaf(ones_like(o)._requires_grad_()) for o in diff_outs]
         vjps = _autograd_grad(diff_outs, tree_flatten(diff)[0], dummies, create_graph=True,
                               allow_unused=True) if diff_outs else ()
 

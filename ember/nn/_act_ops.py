@@ -31,7 +31,7 @@ def _check_float(x, name, error=NotImplementedError, complex_ok=False, complex_n
 
 
 def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints=False,
-              composite=False, low_grad=None):
+              composite=False, low_grad=None, f_half=None):
     """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params), float16 and
     bfloat16 computed in float32 and rounded once, as torch's kernels do (not for a
     `composite` of torch's, whose every operation rounds). Non-float input
@@ -40,14 +40,19 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     complex where it has a complex version (`complex_ok`: then df must be holomorphic, the vjp
     takes conj of the derivative, torch's convention). `low_grad`: (buffer, ldf) where torch's
     float16/bfloat16 backward kernel reads an array its forward saved in the input's dtype:
-    dx = g * ldf(xp, x, buffer(xp, x) rounded to that dtype), in float32."""
+    dx = g * ldf(xp, x, buffer(xp, x) rounded to that dtype), in float32. `f_half`, when
+    given, replaces f on the float32 copies of 2-byte inputs."""
     kernel = kernel or f"{name}_cpu"
+    f_half = f_half or f
 
     @op(name, saves=saves, node=node)
     def fwd(xp, x, *params):
         if not (ints and x.dtype.kind in "iu"):
             _check_float(x, kernel, complex_ok=complex_ok)
-        y = f(xp, x.astype(np.float32) if _half(x) and not composite else x, *params)
+        if _half(x) and not composite:
+            y = f_half(xp, x.astype(np.float32), *params)
+        else:
+            y = f(xp, x, *params)
         if type(y) is not type(x):
             y = xp.asarray(y, dtype=x.dtype)
         elif y.dtype != x.dtype:
@@ -59,7 +64,7 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
         if _half(x) and not composite:     # from the input, as torch's backward kernels
             x32 = x.astype(np.float32)
             if low_grad is None:
-                d = df(xp, x32, f(xp, x32, *params), *params)
+                d = df(xp, x32, f_half(xp, x32, *params), *params)
             else:
                 d = low_grad[1](xp, x32, low_grad[0](xp, x32).astype(x.dtype).astype(np.float32))
             return (_times(xp, g.astype(np.float32), d).astype(x.dtype),)
@@ -93,13 +98,18 @@ def _half(x):
     return x.dtype.itemsize == 2 and x.dtype.kind in "fV"
 
 
-def _gelu(xp, x, approximate):
+def _gelu(xp, x, approximate, onednn=True):
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         return 0.5 * x * (1 + xp.tanh(inner))
     if xp is np and x.dtype == np.float32:
-        return _special.gelu_f32(x)
+        return _special.gelu_f32(x, onednn)
     return 0.5 * x * (1 + _special.erf(xp, x / _SQRT_2))
+
+
+def _gelu_half(xp, x, approximate):
+    """float16/bfloat16 in float32: torch's vectorised kernel, not oneDNN's."""
+    return _gelu(xp, x, approximate, False)
 
 
 def _gelu_grad(xp, x, y, approximate):
@@ -180,7 +190,8 @@ def _outside(xp, x, lo, hi):
     return (x < lo) | (x > hi)
 
 
-gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad, kernel="GeluKernelImpl")
+gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad, kernel="GeluKernelImpl",
+                 f_half=_gelu_half)
 OPS["gelu"].rerun_on_write()    # its backward reads y / x for Phi(x)
 silu = pointwise("silu", "SiluBackward0", _silu, _silu_grad,
                  complex_ok=True)

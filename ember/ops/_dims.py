@@ -1,14 +1,19 @@
 """Dim normalisation shared by every op that takes `dim`."""
 
+from .._typenames import tp_name
+
 
 def int_arg(value, fn, arg, pos=None):
-    """An int argument as torch checks it: floats (and other non-integers) raise its TypeError."""
+    """An int argument as torch checks it: floats, bools (and other non-integers) raise its
+    TypeError."""
     try:
+        if value.__class__ is bool:
+            raise TypeError
         return value.__index__()
     except (AttributeError, TypeError):
         where = "" if pos is None else f" (position {pos})"
         raise TypeError(f"{fn}(): argument '{arg}'{where} must be int, not "
-                        f"{type(value).__name__}") from None
+                        f"{tp_name(value)}") from None
 
 
 def wrap_dim(dim, ndim):
@@ -16,10 +21,12 @@ def wrap_dim(dim, ndim):
     if type(dim) is int:
         d = dim
     else:
+        if dim.__class__ is bool:   # torch's parser takes no bool for an int (x.sum(True))
+            raise TypeError("argument 'dim' must be int, not bool")
         try:
             d = dim.__index__()
         except AttributeError:
-            raise TypeError(f"dim must be an int, not {type(dim).__name__}") from None
+            raise TypeError(f"dim must be an int, not {tp_name(dim)}") from None
     if not -n <= d < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {d})")

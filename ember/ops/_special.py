@@ -133,12 +133,15 @@ _GELU_P, _GELU_Q = _gelu_coefficients()
 _GELU_LIMIT = np.float32(4 * math.sqrt(2))
 
 
-def gelu_f32(x):
+def gelu_f32(x, onednn=True):
     """x Phi(x) = x (0.5 + 0.5 erf(x / sqrt 2)) for float32 NumPy arrays, evaluated in float32:
     within a few ulp of erf, as torch's kernel loses about as much to cancellation for
-    negative x."""
+    negative x. With `onednn` (a float32 tensor's own array), a C-contiguous x of more than
+    one element goes, as in torch, through oneDNN's 0.5 x + 0.5 x erf(x / sqrt 2), whose zeros
+    are +0.0 (x = -0.0, and x below about -5.5 where erf rounds to -1); torch's other inputs,
+    and the float32 copies of 2-byte floats, keep x Phi(x)'s -0.0."""
     if x.ndim == 0:     # NumPy's operations on a 0-d array give scalars, which out= refuses
-        return gelu_f32(x.reshape(1)).reshape(())
+        return gelu_f32(x.reshape(1), onednn).reshape(())
     t = np.clip(x, -_GELU_LIMIT, _GELU_LIMIT)
     s = t * t
     p = s * _GELU_P[0]
@@ -147,7 +150,7 @@ def gelu_f32(x):
         p *= s
         p += a
     p *= t
-    q = s + _GELU_Q[0]
+    q = np.add(s, _GELU_Q[0], out=t)
     for b in _GELU_Q[1:]:
         q *= s
         q += b
@@ -155,6 +158,8 @@ def gelu_f32(x):
     p += np.float32(0.5)
     np.clip(p, np.float32(0), np.float32(1), out=p)     # Phi in [0, 1]: no sign flips
     p *= x
+    if onednn and x.size > 1 and x.flags.c_contiguous:
+        p += np.float32(0)
     return p
 
 

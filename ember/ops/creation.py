@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import _dtype, _quantized
 from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
+from .._typenames import tp_name
 from .._nested_array import NestedArray
 from .._sparse_coo import SparseCOO
 from .._tensor import Tensor, _new, bump_version as _bump_version
@@ -172,7 +173,7 @@ def _leaf_dtype(x):
         return DEFAULT.float
     if isinstance(x, _py_complex):
         return DEFAULT.complex
-    raise RuntimeError(f"Could not infer dtype of {t.__name__}")
+    raise RuntimeError(f"Could not infer dtype of {tp_name(x)}")
 
 
 def _is_seq(x):

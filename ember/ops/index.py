@@ -5,6 +5,7 @@ torch applies integer and slice indices first (views), then advanced (tensor) in
 result; `_parse` splits an index the same way, so advanced dims move exactly as in torch."""
 import builtins
 import collections.abc as _abc
+import inspect
 import math
 import warnings
 
@@ -26,6 +27,8 @@ from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
+from ._sort_args import UNSET, bool_arg, int_dim, sort_args
+from .._typenames import tp_name
 from ._registry import c_order, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
 from ._views import check_inplace_view, rebase_view, refresh_views
@@ -217,7 +220,7 @@ def _classify(i, be):
         raise TypeError(f"new(): invalid data type '{type(i).__name__}'")
     if hasattr(i, "__index__"):
         return "int", i.__index__()
-    raise IndexError(_BAD_INDEX.format(type(i).__name__))
+    raise IndexError(_BAD_INDEX.format(tp_name(i)))
 
 
 def _slice(s):
@@ -2149,24 +2152,39 @@ def _no_complex_sort(input, name="Sort"):
         raise RuntimeError(f" {name} does not support complex dtypes on CPU")
 
 
-def sort(input, dim=-1, descending=False, stable=False, *, out=None):
+def sort(input, *args, dim=UNSET, descending=UNSET, stable=UNSET, out=None):
+    """torch.sort(input, dim=-1, descending=False, *, out=None), or with the keyword stable:
+    sort(input, *, stable, dim=-1, descending=False, out=None)."""
     nd = tensor_ndim("sort", input)
+    dim, descending, stable = sort_args("sort", args, dim, descending, stable, out)
     d = wrap_dim(dim, nd)
     _no_complex_sort(input)
-    return _finish_tuple(apply(_sort, (input,), (d, bool(descending), bool(stable))), out,
-                         "sort", SORT)
+    return _finish_tuple(apply(_sort, (input,), (d, descending, stable)), out, "sort", SORT)
 
 
-def argsort(input, dim=-1, descending=False, stable=False):
+def argsort(input, *args, dim=UNSET, descending=UNSET, stable=UNSET, out=UNSET):
+    """torch.argsort(input, dim=-1, descending=False), or with the keyword stable:
+    argsort(input, *, stable, dim=-1, descending=False, out=None)."""
     nd = tensor_ndim("argsort", input)
+    dim, descending, stable = sort_args("argsort", args, dim, descending, stable, out)
+    out = None if out is UNSET else out
     d = wrap_dim(dim, nd)
     _no_complex_sort(input)
     a = input.arr
     if a.ndim == 0:
-        return _new(input.be.xp.zeros((), np.int64), input.be)
-    _dtype.refuse_few("argsort", a.dtype)
-    i = (_argsort if stable else _unstable_argsort)(input.be.xp, a, d, descending)
-    return _new(i.astype(np.int64), input.be)
+        i = input.be.xp.zeros((), np.int64)
+    else:
+        _dtype.refuse_few("argsort", a.dtype)
+        i = (_argsort if stable else _unstable_argsort)(input.be.xp, a, d, descending)
+    return _finish(_new(i.astype(np.int64), input.be), out, "argsort")
+
+
+def _sort_schema(input, dim=-1, descending=False, *, stable=None, out=None):
+    """sort's and argsort's signature as torch documents them (inspect.signature: what the
+    ONNX exporter and other binders see; *args above only tell positional from keyword)."""
+
+
+sort.__signature__ = argsort.__signature__ = inspect.signature(_sort_schema)
 
 
 def msort(input, *, out=None):
@@ -2232,13 +2250,15 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
         raise _not_tensor("topk", input) from None
     if boolean:
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    k = int_arg(k, "topk", "k", 1)
-    d = wrap_dim(dim, input.ndim)
+    k = int_arg(int_dim(k, "topk", 2, "k"), "topk", "k", 2)
+    d = wrap_dim(int_dim(dim, "topk", 3), input.ndim)
+    bool_arg(largest, "topk", "largest", 4)
+    bool_arg(sorted, "topk", "sorted", 5)
     n = input.shape[d] if input.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     _no_complex_sort(input, "topk")
-    return _finish_tuple(apply(_topk, (input,), (int(k), d, bool(largest), bool(sorted))), out,
+    return _finish_tuple(apply(_topk, (input,), (int(k), d, largest, sorted)), out,
                          "topk", TOPK)
 
 

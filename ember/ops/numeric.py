@@ -14,6 +14,7 @@ from .._dtype import DEFAULT, FEW_KERNELS, result_type as _result_type, result_t
 from .._kernel_dtypes import int_scalar, not_implemented, tname as _tname
 from .._tensor import Tensor, _new
 from ..return_types import out_variant as _out_variant
+from ._dims import int_arg, wrap_dim
 from . import _bessel, _gamma_kernels, _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
     shape as _S
@@ -393,7 +394,8 @@ def renorm(input, p, dim, maxnorm, *, out=None):
     if input.arr.dtype.kind in "biu":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_tname(input.arr.dtype)}")
-    return _apply(_renorm, (input,), (float(p), dim % input.ndim, float(maxnorm)))
+    return _apply(_renorm, (input,), (float(p), wrap_dim(int_arg(dim, "renorm", "dim", 2),
+                                                          input.ndim), float(maxnorm)))
 
 
 def histc(input, bins=100, min=0, max=0, *, out=None):

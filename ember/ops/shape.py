@@ -15,13 +15,15 @@ from .. import _sparse_coo
 from .._sparse_coo import SparseCOO
 from .._sparse_coo import _FLAGS as _SPARSE_FLAGS
 from .._layout import sparse_coo, strided
-from .._tensor import Size, Tensor, _new, bump_version
+from .._tensor import Size, Tensor, _new, bump_version, dense_strides
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
     _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_elements, tensor_ndim, write_into
 from ._dims import int_arg, unique_dims, wrap_dim
+from ._view_geometry import as_strided_arr as _as_strided_arr, as_torch_view, \
+    torch_view
 from ._registry import NESTED_IDX, contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
 
@@ -100,17 +102,6 @@ def _reshape_nocopy(xp, a, shape):
     except AttributeError:
         return None
     return r
-
-
-def _as_strided_arr(xp, a, shape, strides_bytes):
-    """A writable strided view over `a`'s memory, starting at `a`'s first element."""
-    if xp is np:
-        try:
-            return np.lib.stride_tricks.as_strided(a, shape, strides_bytes, writeable=True)
-        except TypeError:   # float8_e5m2: NumPy's round trip through its typestr "<f1" fails
-            return np.lib.stride_tricks.as_strided(a.view(np.uint8), shape, strides_bytes,
-                                                   writeable=True).view(a.dtype)
-    return xp.lib.stride_tricks.as_strided(a, shape, strides_bytes)
 
 
 def _reshape_back(xp, g, shape):
@@ -520,14 +511,17 @@ def _insert_units(xp, a, positions):
     makes them: size * stride of the next dim, or 1 for a last dim. A no-copy reshape gives
     exactly that except for trailing dims, which are fixed up when needed."""
     shape = list(a.shape)
+    if xp is np and a.size and a.flags.c_contiguous and \
+            (1 not in shape or type(a) is not np.ndarray):    # (a QArray keeps its type)
+        for p in positions:     # NumPy's own strides: torch's
+            shape.insert(p, 1)
+        return a.reshape(shape)
+    item = a.itemsize
+    st = list(a.strides) if a.size or xp is not np else [s * item for s in dense_strides(a)]
     for p in positions:
+        st.insert(p, shape[p] * st[p] if p < len(shape) else item)
         shape.insert(p, 1)
     r = a.reshape(shape)
-    if xp is np and a.size and a.flags.c_contiguous:    # NumPy's own strides: torch's
-        return r
-    st = list(r.strides)
-    for p in reversed(positions):
-        st[p] = r.shape[p + 1] * st[p + 1] if p + 1 < r.ndim else r.itemsize
     st = tuple(st)
     return r if st == r.strides else _as_strided_arr(xp, r, r.shape, st)
 
@@ -573,15 +567,28 @@ def _expand_fwd(xp, x, shape):
     lead = len(shape) - len(xs)
     same = shape[lead:] == xs
     if same and shape[:lead] == (1,) * lead:
-        return x.reshape(shape), ()     # nothing is repeated: a plain (writable) view
+        if x.size and xs and x.flags.c_contiguous and 1 not in xs:  # NumPy's strides: torch's
+            return x.reshape(shape), ()     # nothing is repeated: a plain (writable) view
+        if not xs:      # a 0-d tensor's new dims: stride 0 (torch's)
+            return _as_strided_arr(xp, x, shape, (0,) * lead), ()
+        return _insert_units(xp, x, range(lead)), ()
+    strides = (0,) * lead + (x.strides if same else tuple(
+        [0 if n != m else st for n, m, st in zip(xs, shape[lead:], x.strides)]))
+    if 1 in shape[:lead]:   # a new dim of size 1 takes the size * stride of the next (torch's)
+        strides = list(strides)
+        for i in range(lead - 1, -1, -1):
+            if shape[i] == 1:
+                strides[i] = shape[i + 1] * strides[i + 1] if i + 1 < len(shape) else 0
     if xp is np and x.flags.c_contiguous:
-        strides = (0,) * lead + (x.strides if same else tuple(
-            [0 if n != m else st for n, m, st in zip(xs, shape[lead:], x.strides)]))
         try:
             r = np.ndarray(shape, x.dtype, x, 0, strides)     # faster than np.broadcast_to
         except TypeError:       # a quantized tensor's array, whose dtype NumPy does not know
             return xp.broadcast_to(x, shape, subok=True), ()
         r.flags.writeable = False       # written-to elements would alias, as in torch
+        return r, ()
+    if type(x) is np.ndarray and x.size:   # (np.broadcast_to zeroes kept size-1 dims' strides)
+        r = _as_strided_arr(xp, x, shape, tuple(strides))
+        r.flags.writeable = False
         return r, ()
     return xp.broadcast_to(x, shape), ()
 
@@ -1111,12 +1118,46 @@ def _idx_fwd(xp, x, idx):
     if None in idx:
         if len(idx) == 2 and idx[0] is None and idx[1] is Ellipsis:    # x[None]
             out = _insert_units(xp, x, (0,))
-        else:
+        elif type(x) is not np.ndarray:     # (CuPy, a QArray: their own strides)
             out = _insert_units(xp, x[tuple([i for i in idx if i is not None])],
                                 _none_positions(idx))
+        elif _units_on_whole_dims(idx):
+            out = _insert_units(xp, x[tuple([i for i in idx if i is not None])],
+                                _none_positions(idx))
+            if not out.size:
+                out = _as_torch(x, idx)
+        else:   # a None before a dim indexed or sliced: torch's left-to-right unsqueezes
+            out = _as_torch(x, idx)
     else:
         out = x[idx]
+        if not out.size and type(x) is np.ndarray:  # an empty slice placed as torch's
+            out = _as_torch(x, idx)
     return out, (x.shape, idx)
+
+
+def _as_torch(x, idx):
+    """The NumPy view x[idx] sized, strided and placed as torch's."""
+    out = torch_view(x, idx)
+    if out is None:
+        out = as_torch_view(x, idx, x[tuple([i for i in idx if i is not None])])
+    return out
+
+
+_WHOLE = slice(None)
+
+
+def _units_on_whole_dims(idx):
+    """Whether each None of idx comes before a whole dim (`:`), an Ellipsis or the end, where
+    unsqueezing after the other items (_insert_units) strides as torch's unsqueezing first."""
+    after = False
+    for i in idx:
+        if i is None:
+            after = True
+        elif after:
+            if i is not Ellipsis and i != _WHOLE:
+                return False
+            after = False
+    return True
 
 
 def _none_positions(idx):

@@ -17,6 +17,7 @@ import numpy as np
 from .. import _dtype
 from .._parallel import for_chunks as _for_chunks  # noqa: F401  (the update rules import it here)
 from .._tensor import Tensor, _new, bump_version
+from .._typenames import qualified
 from ..ops.elementwise import _addcdiv_low, _addcmul_fused, _axpy, _lerp_fused, _low_float
 from ..autograd.grad_mode import _enabled, set_grad
 
@@ -109,7 +110,7 @@ def _typename(obj):
     qualname = getattr(obj, "__qualname__", None)
     if qualname is None:
         module, qualname = obj.__class__.__module__ or "", obj.__class__.__qualname__
-    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+    return qualified(module, qualname)
 
 
 class Optimizer:

@@ -8,6 +8,7 @@ from collections import OrderedDict
 from typing import Any, TypeVar
 
 from ..._tensor import Tensor
+from ..._typenames import type_qualified
 from ..parameter import Buffer, Parameter
 from ._conversion import ConversionMixin
 from ._hooks import GLOBAL as _GLOBAL
@@ -41,11 +42,7 @@ def _addindent(s_, num_spaces):
 def _typename(obj):
     if isinstance(obj, Tensor):
         return obj.type()
-    module = getattr(type(obj), "__module__", "") or ""
-    name = getattr(type(obj), "__qualname__", type(obj).__name__)
-    if module in ("", "builtins"):
-        return name
-    return module + "." + name
+    return type_qualified(obj)
 
 
 _REGISTRIES = ("_parameters", "_buffers", "_modules")

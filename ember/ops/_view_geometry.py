@@ -1,0 +1,84 @@
+"""The sizes, strides and storage offset torch gives a basic-indexing view, where NumPy's differ:
+torch applies an index's items left to right (None unsqueezes with the stride of the dim then
+next, later selected away or not), and an empty slice starts where its clamped start points,
+which NumPy leaves at the first element."""
+import numpy as np
+
+from .._tensor import dense_strides
+
+
+def geometry(shape, strides, idx, unit=1):
+    """(sizes, strides, offset) of torch's view x[idx], for x of `shape` and `strides` (in
+    elements, or in bytes with `unit` the itemsize); idx: a tuple of non-negative in-range
+    ints, slices with positive steps, None and Ellipsis."""
+    sizes, st = list(shape), list(strides)
+    off = d = 0
+    last = len(idx) - 1
+    for k, i in enumerate(idx):
+        t = type(i)
+        if t is int:
+            off += i * st[d]
+            del sizes[d], st[d]
+        elif t is slice:
+            start, stop, step = i.indices(sizes[d])
+            off += start * st[d]
+            sizes[d] = len(range(start, stop, step))
+            st[d] *= step
+            d += 1
+        elif i is None:     # at::unsqueeze: size * stride of the dim it goes before, 1 at the end
+            st.insert(d, sizes[d] * st[d] if d < len(sizes) else unit)
+            sizes.insert(d, 1)
+            d += 1
+        elif k == last:     # a trailing Ellipsis
+            break
+        else:
+            d = len(sizes) - sum(1 for j in idx[k + 1:] if j is not None and j is not Ellipsis)
+    return sizes, st, off
+
+
+def as_strided_arr(xp, a, shape, strides_bytes):
+    """A writable strided view over `a`'s memory, starting at `a`'s first element."""
+    if xp is np:
+        try:
+            return np.lib.stride_tricks.as_strided(a, shape, strides_bytes, writeable=True)
+        except TypeError:   # float8_e5m2: NumPy's round trip through its typestr "<f1" fails
+            return np.lib.stride_tricks.as_strided(a.view(np.uint8), shape, strides_bytes,
+                                                   writeable=True).view(a.dtype)
+    return xp.lib.stride_tricks.as_strided(a, shape, strides_bytes)
+
+
+def _ptr(a):
+    return a.__array_interface__["data"][0]
+
+
+class _Moved:
+    """An array interface at another address (an empty view's), keeping `base` alive."""
+    __slots__ = ("__array_interface__", "base")
+
+    def __init__(self, face, base):
+        self.__array_interface__ = face
+        self.base = base
+
+
+def torch_view(x, idx):
+    """torch's view x[idx] of the NumPy array x (idx as geometry's), or None where x is empty
+    or not C-contiguous (no buffer to lay it over)."""
+    if not (x.flags.c_contiguous and x.size):
+        return None
+    sizes, st, off = geometry(x.shape, x.strides, idx, x.itemsize)
+    return np.ndarray(tuple(sizes), x.dtype, buffer=x, offset=off, strides=tuple(st))
+
+
+def as_torch_view(x, idx, out):
+    """`out` (NumPy's x[idx], a view of the NumPy array x) restrided and moved where torch's
+    view would be; `out` itself when they agree."""
+    item = x.itemsize
+    sizes, st, off = geometry(x.shape, dense_strides(x), idx)
+    want = tuple([s * item for s in st])
+    shift = off * item - (_ptr(out) - _ptr(x))
+    if not shift:
+        return out if out.strides == want else as_strided_arr(np, out, tuple(sizes), want)
+    raw = out.view(np.uint8) if out.dtype.kind == "V" or item == 1 else out   # (float8's
+    face = dict(raw.__array_interface__, strides=want, shape=tuple(sizes))   # typestr fails)
+    face["data"] = (face["data"][0] + shift, False)     # (moves only an empty result)
+    return np.asarray(_Moved(face, raw)).view(out.dtype)
