@@ -371,13 +371,13 @@ def lstsq(A, B, rcond=None, *, driver=None, out=None):
     if not (A.dtype in (_float32, _float64) or A.is_complex()):
         raise RuntimeError("This function doesn't handle types other than float and double")
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
-        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, "
-                           f"gelsy, gelsd, gelss)")
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
+                           "gelsy, gelsd, gelss)")
     vector = _tensor_ndim("linalg_lstsq", B, "b", 2) == A.ndim - 1
     Bm = B.unsqueeze(-1) if vector else B
     m, n = A.shape[-2:]
     if Bm.shape[-2] != m:
-        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
     eps = float(np.finfo(A.arr.dtype).eps)
     rtol = max(m, n) * eps if rcond is None else rcond
     s = svdvals(A.detach())

@@ -155,9 +155,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction
     if not 0 <= blank < log_probs.shape[2]:
         raise RuntimeError("blank must be in label range")
     if input_lengths.shape[0] != n:
-        raise RuntimeError(f"input_lengths must be of size batch_size")
+        raise RuntimeError("input_lengths must be of size batch_size")
     if target_lengths.shape[0] != n:
-        raise RuntimeError(f"target_lengths must be of size batch_size")
+        raise RuntimeError("target_lengths must be of size batch_size")
     tl = _host(be.xp, target_lengths.arr).astype(np.int64)
     il = _host(be.xp, input_lengths.arr).astype(np.int64)
     if (tl < 0).any():

@@ -110,7 +110,7 @@ def embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_fre
                   per_sample_weights, include_last_offset, padding_idx, sparse=False):
     from .functional import embedding
     if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"mode has to be one of sum, mean or max")
+        raise ValueError("mode has to be one of sum, mean or max")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(
             "embedding_bag: per_sample_weights was not None. per_sample_weights is only "

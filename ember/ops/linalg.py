@@ -711,8 +711,8 @@ def _parse_einsum(equation, shapes):
         lhs, rhs = eq, None
     subs = lhs.split(",")
     if len(subs) != len(shapes):
-        raise RuntimeError(f"einsum(): more operands were provided than specified in the "
-                           f"equation" if len(subs) < len(shapes) else
+        raise RuntimeError("einsum(): more operands were provided than specified in the "
+                           "equation" if len(subs) < len(shapes) else
                            "einsum(): fewer operands were provided than specified in the "
                            "equation")
     _check_einsum_labels(equation.split("->")[0])
@@ -1035,7 +1035,7 @@ def tensordot(a, b, dims=2, out=None):
         da = [da] if isinstance(da, int) else list(da)
         db = [db] if isinstance(db, int) else list(db)
     if len(da) != len(db):
-        raise RuntimeError(f"both dimension lists should have same length")
+        raise RuntimeError("both dimension lists should have same length")
     from .reduce import sum as _sum
     for x, y in zip(da, db):
         sx, sy = a.shape[wrap_dim(x, a.ndim)], b.shape[wrap_dim(y, b.ndim)]
@@ -1564,7 +1564,7 @@ def _qr_grad_tall(xp, gq, gr, q, r):
 
 def _linalg_qr(A, mode="reduced", *, out=None):
     if tensor_ndim("linalg_qr", A, "A") < 2:
-        raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.qr")
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "

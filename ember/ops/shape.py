@@ -1904,7 +1904,7 @@ _as_strided_fn = make_view(_as_strided)
 def as_strided(input, size, stride, storage_offset=None):
     size, stride = _shape_arg((size,), "as_strided"), _shape_arg((stride,), "as_strided")
     if len(size) != len(stride):
-        raise RuntimeError(f"mismatch in length of strides and shape")
+        raise RuntimeError("mismatch in length of strides and shape")
     if builtins.min(stride, default=0) < 0:
         raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
                            f"strides: {list(stride)}")
