@@ -38,6 +38,10 @@ def _capability():
 CAPABILITY = _capability()
 # the vector width of torch's kernels that have an AVX512 build (the others run 32 bytes)
 VEC_BYTES = 64 if CAPABILITY == "AVX512" else 32
+# oneDNN picks its kernels by its own reading of the CPU (not ATEN_CPU_CAPABILITY): its
+# avx512_core ones where AVX-512 F/VL/BW/DQ are there (float32 GELU: a minimax polynomial, else
+# Abramowitz and Stegun's erf)
+ONEDNN_AVX512 = _AVX512
 # oneDNN computes bfloat16 where the CPU has AVX512 core or AVX-NE-CONVERT (ideep's
 # has_bf16_type_support); torch's bfloat16 convolutions and linear layers take it only then
 ONEDNN_BF16 = _AVX512 or {"avx_ne_convert", "avx_vnni"} <= FLAGS

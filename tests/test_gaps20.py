@@ -25,8 +25,9 @@ _GELU_XS = [-0.0, -10.0, -40.0, -1e20, -math.inf, math.inf, 0.0, 3.0, -3e38, 1e2
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 @pytest.mark.parametrize("layout", ["contiguous", "one", "0-d", "transposed", "strided"])
 def test_gelu_signed_zeros_and_infinities_match_torch(dtype, approximate, layout):
-    """torch's contiguous float32 GELU of more than one element runs oneDNN, whose zeros are
-    +0.0 (ember gave -0.0); its other inputs and dtypes give -0.0; +-inf give inf and nan."""
+    """torch's contiguous float32 GELU of more than one element runs oneDNN, whose AVX2 kernel's
+    zeros are +0.0 (ember gave -0.0; its avx512_core kernel keeps -0.0, see ember._cpu); its
+    other inputs and dtypes give -0.0; +-inf give inf and nan."""
     res = []
     for L in (ember, torch):
         x = L.tensor(_GELU_XS, dtype=getattr(L, dtype))

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .._cpu import ONEDNN_AVX512
 from ._gamma_kernels import digamma, trigamma  # noqa: F401  (the ops' kernels, bound here)
 
 _CACHE = {}
@@ -137,9 +138,10 @@ def gelu_f32(x, onednn=True):
     """x Phi(x) = x (0.5 + 0.5 erf(x / sqrt 2)) for float32 NumPy arrays, evaluated in float32:
     within a few ulp of erf, as torch's kernel loses about as much to cancellation for
     negative x. With `onednn` (a float32 tensor's own array), a C-contiguous x of more than
-    one element goes, as in torch, through oneDNN's 0.5 x + 0.5 x erf(x / sqrt 2), whose zeros
-    are +0.0 (x = -0.0, and x below about -5.5 where erf rounds to -1); torch's other inputs,
-    and the float32 copies of 2-byte floats, keep x Phi(x)'s -0.0."""
+    one element goes, as in torch, through oneDNN, whose AVX2 kernel's 0.5 x + 0.5 x erf(x /
+    sqrt 2) gives +0.0 zeros (x = -0.0, and x below about -5.5 where erf rounds to -1; its
+    avx512_core kernel's x (1 + erf) / 2 keeps -0.0); torch's other inputs, and the float32
+    copies of 2-byte floats, keep x Phi(x)'s -0.0."""
     if x.ndim == 0:     # NumPy's operations on a 0-d array give scalars, which out= refuses
         return gelu_f32(x.reshape(1), onednn).reshape(())
     t = np.clip(x, -_GELU_LIMIT, _GELU_LIMIT)
@@ -158,7 +160,7 @@ def gelu_f32(x, onednn=True):
     p += np.float32(0.5)
     np.clip(p, np.float32(0), np.float32(1), out=p)     # Phi in [0, 1]: no sign flips
     p *= x
-    if onednn and x.size > 1 and x.flags.c_contiguous:
+    if onednn and not ONEDNN_AVX512 and x.size > 1 and x.flags.c_contiguous:
         p += np.float32(0)
     return p
 
