@@ -64,9 +64,10 @@ class LinearPacked:
 
 
 def _saturation(a, w):
-    """What fbgemm's int16 pair sums lose to saturation (0 on VNNI machines): for uint8 rows
-    a (M, K) and int8 columns w (K, N), the sum over pairs of clip(p) - p, p = a[:, 2j:2j+2] @
-    w[2j:2j+2] (int64, (M, N)). Pairs that cannot reach the int16 range are skipped."""
+    """What fbgemm's int16 pair sums lose to saturation (callers skip it on VNNI machines): for
+    uint8 rows a (M, K) and int8 columns w (K, N), the sum over pairs of clip(p) - p,
+    p = a[:, 2j:2j+2] @ w[2j:2j+2] (int64, (M, N)). Pairs that cannot reach the int16 range
+    are skipped."""
     k = a.shape[1]
     out = np.zeros((a.shape[0], w.shape[1]), np.int64)
     if not a.size or not w.size:
