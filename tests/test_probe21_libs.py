@@ -480,6 +480,666 @@ def det_anchor_matching_iou_thresholds(torch, log):
         log(type(e).__name__, str(e))
 
 
+
+@program(tol=_TR)
+def det_focal_giou_losses(torch, log):
+    F = torch.nn.functional
+
+    def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
+        p = torch.sigmoid(inputs)
+        ce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+        p_t = p * targets + (1 - p) * (1 - targets)
+        loss = ce * ((1 - p_t) ** gamma)
+        if alpha >= 0:
+            alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+            loss = alpha_t * loss
+        return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+    torch.manual_seed(3)
+    logits = torch.randn(4, 5, requires_grad=True)
+    tgt = (torch.rand(4, 5) > 0.7).float()
+    for red in ("none", "mean", "sum"):
+        log(red, sigmoid_focal_loss(logits, tgt, reduction=red))
+    sigmoid_focal_loss(logits, tgt, reduction="sum").backward()
+    log(logits.grad)
+
+    def giou_loss(b1, b2, eps=1e-7):
+        x1, y1, x2, y2 = b1.unbind(dim=-1)
+        x1g, y1g, x2g, y2g = b2.unbind(dim=-1)
+        xkis1, ykis1 = torch.max(x1, x1g), torch.max(y1, y1g)
+        xkis2, ykis2 = torch.min(x2, x2g), torch.min(y2, y2g)
+        intsct = torch.zeros_like(x1)
+        mask = (ykis2 > ykis1) & (xkis2 > xkis1)
+        intsct[mask] = (xkis2[mask] - xkis1[mask]) * (ykis2[mask] - ykis1[mask])
+        union = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - intsct
+        iou = intsct / (union + eps)
+        xc1, yc1 = torch.min(x1, x1g), torch.min(y1, y1g)
+        xc2, yc2 = torch.max(x2, x2g), torch.max(y2, y2g)
+        area_c = (xc2 - xc1) * (yc2 - yc1)
+        return 1 - (iou - ((area_c - union) / (area_c + eps)))
+
+    b1 = torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 3.0, 5.0], [0.0, 0.0, 1.0, 1.0]],
+                      requires_grad=True)
+    b2 = torch.tensor([[1.0, 1.0, 5.0, 5.0], [1.0, 1.0, 3.0, 5.0], [2.0, 2.0, 3.0, 3.0]])
+    gl = giou_loss(b1, b2)
+    gl.sum().backward()
+    log(gl, b1.grad)
+
+
+@program()
+def det_batched_nms_coordinate_offsets(torch, log):
+    def nms(boxes, scores, thr):
+        order = scores.argsort(descending=True)
+        keep = []
+        x1, y1, x2, y2 = boxes.unbind(1)
+        areas = (x2 - x1) * (y2 - y1)
+        while order.numel() > 0:
+            i = order[0]
+            keep.append(i)
+            if order.numel() == 1:
+                break
+            rest = order[1:]
+            xx1 = x1[rest].clamp(min=x1[i].item())
+            yy1 = y1[rest].clamp(min=y1[i].item())
+            xx2 = x2[rest].clamp(max=x2[i].item())
+            yy2 = y2[rest].clamp(max=y2[i].item())
+            inter = (xx2 - xx1).clamp(min=0) * (yy2 - yy1).clamp(min=0)
+            iou = inter / (areas[i] + areas[rest] - inter)
+            order = rest[iou <= thr]
+        return torch.stack(keep) if keep else torch.empty(0, dtype=torch.int64)
+
+    torch.manual_seed(0)
+    xy = torch.rand(12, 2) * 20
+    wh = torch.rand(12, 2) * 10 + 1
+    boxes = torch.cat([xy, xy + wh], dim=1)
+    scores = torch.rand(12)
+    idxs = torch.randint(0, 3, (12,))
+    max_coordinate = boxes.max()
+    offsets = idxs.to(boxes) * (max_coordinate + torch.tensor(1).to(boxes))
+    boxes_for_nms = boxes + offsets[:, None]
+    keep = nms(boxes_for_nms, scores, 0.3)
+    keep = keep[scores[keep].sort(descending=True)[1]]
+    log(offsets.dtype, keep, idxs[keep])
+    # the per-class loop variant gives the same set
+    keep_mask = torch.zeros_like(scores, dtype=torch.bool)
+    for class_id in torch.unique(idxs):
+        curr = torch.where(idxs == class_id)[0]
+        keep_mask[curr[nms(boxes[curr], scores[curr], 0.3)]] = True
+    keep2 = torch.where(keep_mask)[0]
+    keep2 = keep2[scores[keep2].sort(descending=True)[1]]
+    log(torch.equal(keep, keep2), keep_mask.sum())
+    # remove_small_boxes / clip_boxes_to_image / score threshold
+    ws, hs = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    log(torch.where((ws >= 3) & (hs >= 3))[0])
+    clipped = torch.stack((boxes[..., 0::2].clamp(min=0, max=15),
+                           boxes[..., 1::2].clamp(min=0, max=12)), dim=-1).reshape(boxes.shape)
+    log(clipped[:3], torch.where(scores > 0.5)[0], nms(torch.zeros(0, 4), torch.zeros(0), 0.5))
+    topk = scores.topk(min(5, scores.numel()))
+    log(topk.values, topk.indices, type(topk).__name__)
+
+
+# segmentation
+
+@program(tol=_TR)
+def seg_dice_lovasz_onehot(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(5)
+    logits = torch.randn(2, 3, 4, 4, requires_grad=True)
+    target = torch.randint(0, 3, (2, 4, 4))
+    target[0, 0, :2] = 255
+    valid = target != 255
+    t = target.clone()
+    t[~valid] = 0
+    onehot = F.one_hot(t, 3).permute(0, 3, 1, 2).float() * valid.unsqueeze(1)
+    probs = logits.softmax(dim=1) * valid.unsqueeze(1)
+    dims = (0, 2, 3)
+    inter = torch.sum(probs * onehot, dims)
+    card = torch.sum(probs + onehot, dims)
+    dice = (2.0 * inter + 1.0) / (card + 1.0)
+    loss = 1 - dice.mean()
+    ce = F.cross_entropy(logits, target, ignore_index=255)
+    (loss + ce).backward()
+    log(onehot.dtype, onehot.shape, dice, ce, logits.grad[0, :, 0, 0])
+    pred = logits.argmax(dim=1)
+    log(pred, F.one_hot(pred, num_classes=3).sum(dim=(0, 1, 2)))
+
+    def lovasz_grad(gt_sorted):
+        p = len(gt_sorted)
+        gts = gt_sorted.sum()
+        intersection = gts - gt_sorted.float().cumsum(0)
+        union = gts + (1 - gt_sorted).float().cumsum(0)
+        jaccard = 1.0 - intersection / union
+        if p > 1:
+            jaccard[1:p] = jaccard[1:p] - jaccard[0:-1]
+        return jaccard
+
+    lg = torch.randn(10, requires_grad=True)
+    labels = (torch.rand(10) > 0.5).float()
+    signs = 2.0 * labels - 1.0
+    errors = 1.0 - lg * signs
+    errors_sorted, perm = torch.sort(errors, dim=0, descending=True)
+    grad = lovasz_grad(labels[perm])
+    lov = torch.dot(F.relu(errors_sorted), grad)
+    lov.backward()
+    log(perm, grad, lov, lg.grad)
+    try:
+        F.one_hot(torch.tensor([0, 3]), 3)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    try:
+        F.one_hot(torch.tensor([0.0, 1.0]))
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+# NLP
+
+@program(tol=_TR)
+def nlp_tied_embeddings_scaled_and_sampling(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(0)
+    vocab, d = 11, 8
+    emb = nn.Embedding(vocab, d, padding_idx=0)
+    head = nn.Linear(d, vocab, bias=False)
+    head.weight = emb.weight
+    log(head.weight is emb.weight, emb.weight[0], len(list(nn.ModuleList([emb, head]).parameters())))
+    ids = torch.tensor([[3, 5, 0, 0], [1, 2, 9, 4]])
+    h = emb(ids) * math.sqrt(d)
+    logits = head(h)
+    logits.sum().backward()
+    log(emb.weight.grad[0], emb.weight.grad.abs().sum(), logits.shape)
+    gen = torch.Generator().manual_seed(42)
+    last = logits[:, -1, :].detach()
+    for temp in (0.7, 1.0, 1.5):
+        probs = F.softmax(last / temp, dim=-1)
+        log(temp, torch.multinomial(probs, num_samples=1, generator=gen).squeeze(1))
+    log(torch.multinomial(F.softmax(last, -1), 3, replacement=True, generator=gen))
+    log(torch.multinomial(torch.tensor([0.0, 0.0, 1.0]), 1))
+    try:
+        torch.multinomial(torch.tensor([0.5, 0.5]), 3)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    try:
+        torch.multinomial(torch.tensor([-0.5, 0.5]), 1)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program(tol=_TR)
+def nlp_beam_length_penalty_and_label_smoothing(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(1)
+    beams, vocab = 3, 7
+    scores = torch.zeros(beams)
+    scores[1:] = -1e9
+    seqs = torch.zeros(beams, 1, dtype=torch.long)
+    for step in range(3):
+        lp = F.log_softmax(torch.randn(beams, vocab), dim=-1)
+        cand = (scores[:, None] + lp).view(-1)
+        top, idx = cand.topk(beams)
+        beam_idx = torch.div(idx, vocab, rounding_mode="floor")
+        tok = idx % vocab
+        seqs = torch.cat([seqs[beam_idx], tok[:, None]], dim=1)
+        scores = top
+        log(step, beam_idx, tok, scores)
+    for alpha in (0.0, 0.6, 1.0):
+        lengths = torch.tensor([4.0, 3.0, 2.0])
+        pen = ((5.0 + lengths) / 6.0) ** alpha
+        log(alpha, scores / pen, (scores / lengths ** alpha).argmax())
+    logits = torch.randn(6, vocab, requires_grad=True)
+    target = torch.tensor([1, 2, -100, 4, -100, 0])
+    for ls in (0.0, 0.1):
+        for red in ("mean", "sum", "none"):
+            log(ls, red, F.cross_entropy(logits, target, ignore_index=-100, label_smoothing=ls,
+                                         reduction=red))
+    F.cross_entropy(logits, target, label_smoothing=0.2).backward()
+    log(logits.grad[2], logits.grad[0])
+    w = torch.rand(vocab)
+    log(F.cross_entropy(logits, target, weight=w, label_smoothing=0.1))
+    all_ign = torch.full((6,), -100)
+    log(F.cross_entropy(logits, all_ign), F.cross_entropy(logits, all_ign, reduction="sum"))
+
+
+@program(tol=_MM)
+def nlp_packed_sequence_masking(torch, log):
+    nn = torch.nn
+    from_utils = nn.utils.rnn
+    torch.manual_seed(2)
+    lengths = torch.tensor([5, 3, 2])
+    x = torch.randn(3, 5, 4)
+    mask = torch.arange(5)[None, :] < lengths[:, None]
+    log(mask, mask.sum(1))
+    packed = from_utils.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=True)
+    log(packed.batch_sizes, packed.data.shape, packed.sorted_indices)
+    gru = nn.GRU(4, 3, batch_first=True)
+    out, h = gru(packed)
+    padded, lens = from_utils.pad_packed_sequence(out, batch_first=True, padding_value=-1.0)
+    log(padded.shape, lens, padded[2, 2:], h.shape)
+    mean = (padded * mask[..., None]).sum(1) / lengths[:, None]
+    log(mean)
+    packed2 = from_utils.pack_padded_sequence(x, torch.tensor([2, 5, 3]), batch_first=True,
+                                              enforce_sorted=False)
+    log(packed2.sorted_indices, packed2.unsorted_indices)
+    seqs = [torch.ones(2), torch.ones(4) * 2, torch.ones(1) * 3]
+    log(from_utils.pad_sequence(seqs, batch_first=True), from_utils.pad_sequence(seqs).shape)
+    try:
+        from_utils.pack_padded_sequence(x, torch.tensor([2, 5, 3]), batch_first=True)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    ps = from_utils.pack_sequence(seqs, enforce_sorted=False)
+    log(ps.data, ps.batch_sizes)
+
+
+# recsys
+
+@program(tol=_MM)
+def recsys_embedding_bag_fm_dcn(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(3)
+    bag = nn.EmbeddingBag(10, 4, mode="sum")
+    inp = torch.tensor([1, 2, 4, 5, 4, 3, 2, 9])
+    offsets = torch.tensor([0, 3, 3, 6])
+    psw = torch.rand(8)
+    out = bag(inp, offsets, per_sample_weights=psw)
+    log(out.shape, out[1], out[0])
+    out.sum().backward()
+    log(bag.weight.grad[4], bag.weight.grad[0])
+    for mode in ("mean", "max"):
+        b = nn.EmbeddingBag(10, 4, mode=mode)
+        log(mode, b(inp, offsets)[1], b(inp.view(2, 4)).shape)
+    try:
+        nn.EmbeddingBag(10, 4, mode="mean")(inp, offsets, per_sample_weights=psw)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    log(F.embedding_bag(inp, bag.weight, offsets, mode="sum", include_last_offset=True).shape)
+    # FM second-order interactions
+    emb = torch.randn(5, 6, 4, requires_grad=True)
+    square_of_sum = emb.sum(dim=1) ** 2
+    sum_of_square = (emb ** 2).sum(dim=1)
+    fm = 0.5 * (square_of_sum - sum_of_square).sum(dim=1, keepdim=True)
+    fm.sum().backward()
+    log(fm.flatten(), emb.grad[0, 0])
+    # DCN cross layers: x_{l+1} = x0 * (W x_l + b) + x_l
+    x0 = torch.randn(5, 6)
+    ws = nn.ModuleList(nn.Linear(6, 6) for _ in range(2))
+    xl = x0
+    for lin in ws:
+        xl = x0 * lin(xl) + xl
+    log(xl[0], xl.shape)
+    # DCN-v1 with vector weights
+    wv = torch.randn(6, 1)
+    xl = x0
+    for _ in range(2):
+        xl = x0 * (xl @ wv) + xl
+    log(xl[1])
+
+
+# GNN
+
+@program(tol=_MM)
+def gnn_message_passing_sparse_adj(torch, log):
+    torch.manual_seed(4)
+    n = 5
+    edge_index = torch.tensor([[0, 1, 1, 2, 3, 4, 4], [1, 0, 2, 1, 4, 3, 0]])
+    x = torch.randn(n, 3)
+    row, col = edge_index
+    loops = torch.arange(n)
+    row_l, col_l = torch.cat([row, loops]), torch.cat([col, loops])
+    deg = torch.zeros(n).index_add_(0, col_l, torch.ones(col_l.numel()))
+    dinv = deg.pow(-0.5)
+    dinv[dinv == float("inf")] = 0
+    norm = dinv[row_l] * dinv[col_l]
+    msgs = x[row_l] * norm[:, None]
+    out = torch.zeros(n, 3).index_add_(0, col_l, msgs)
+    log(deg, norm, out)
+    amax = torch.full((n, 3), float("-inf")).scatter_reduce(
+        0, col[:, None].expand(-1, 3), x[row], reduce="amax", include_self=True)
+    amax2 = torch.zeros(n, 3).scatter_reduce(0, col[:, None].expand(-1, 3), x[row],
+                                             reduce="amax", include_self=False)
+    mean = torch.zeros(n, 3).scatter_reduce(0, col[:, None].expand(-1, 3), x[row],
+                                            reduce="mean", include_self=False)
+    log(amax, amax2, mean)
+    adj = torch.sparse_coo_tensor(torch.stack([col_l, row_l]), norm, (n, n))
+    log(adj.is_coalesced(), adj.coalesce().indices().shape, str(adj.layout))
+    sp_out = torch.sparse.mm(adj, x)
+    log(sp_out, (sp_out - out).abs().max() < 1e-6)
+    w = torch.randn(3, 2, requires_grad=True)
+    h = torch.sparse.mm(adj, x @ w)
+    h.relu().sum().backward()
+    log(h, w.grad)
+    dense = adj.to_dense()
+    log(dense.sum(1), torch.sparse.sum(adj, dim=1).to_dense())
+    # attention softmax per destination (GAT)
+    e = (x[row] * x[col]).sum(-1)
+    emax = torch.zeros(n).scatter_reduce(0, col, e, reduce="amax", include_self=False)
+    ex = (e - emax[col]).exp()
+    den = torch.zeros(n).index_add_(0, col, ex)
+    log(ex / den[col])
+
+
+# RL
+
+@program(tol=_TR)
+def rl_ppo_clip_entropy_td_lambda(torch, log):
+    torch.manual_seed(6)
+    T = 6
+    rewards = torch.rand(T)
+    values = torch.rand(T + 1)
+    dones = torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+    gamma, lam = 0.99, 0.95
+    adv = torch.zeros(T)
+    last = 0.0
+    for t in reversed(range(T)):
+        nonterm = 1.0 - dones[t]
+        delta = rewards[t] + gamma * values[t + 1] * nonterm - values[t]
+        last = delta + gamma * lam * nonterm * last
+        adv[t] = last
+    returns = adv + values[:-1]
+    log(adv, returns)
+    # TD(lambda) via reversed cumulative sums (flip/cumsum/flip)
+    disc = gamma ** torch.arange(T, dtype=torch.float32)
+    rtg = torch.flip(torch.cumsum(torch.flip(rewards * disc, [0]), 0), [0]) / disc
+    log(rtg)
+    adv_n = (adv - adv.mean()) / (adv.std() + 1e-8)
+    logits = torch.randn(T, 4, requires_grad=True)
+    dist = torch.distributions.Categorical(logits=logits)
+    actions = dist.sample()
+    old_logp = dist.log_prob(actions).detach() + 0.05 * torch.randn(T)
+    ratio = torch.exp(dist.log_prob(actions) - old_logp)
+    surr1 = ratio * adv_n
+    surr2 = torch.clamp(ratio, 0.8, 1.2) * adv_n
+    pg_loss = -torch.min(surr1, surr2).mean()
+    ent = dist.entropy().mean()
+    clipfrac = ((ratio - 1.0).abs() > 0.2).float().mean()
+    approx_kl = ((ratio - 1) - (ratio.log())).mean()
+    (pg_loss - 0.01 * ent).backward()
+    log(actions, ratio, pg_loss, ent, clipfrac, approx_kl, logits.grad[0])
+    p = logits.softmax(-1)
+    log(-(p * p.log()).sum(-1), -(p * torch.log_softmax(logits, -1)).sum(-1))
+    vclip = values[:-1] + (torch.rand(T) - values[:-1]).clamp(-0.2, 0.2)
+    log(torch.max((vclip - returns) ** 2, (values[:-1] - returns) ** 2).mean() * 0.5)
+
+
+
+# contrastive learning
+
+@program(tol=_TR)
+def cl_simclr_nt_xent(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(7)
+    z1 = torch.randn(4, 6, requires_grad=True)
+    z2 = torch.randn(4, 6)
+    tau = 0.5
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    n = z.shape[0]
+    sim = z @ z.t() / tau
+    mask = torch.eye(n, dtype=torch.bool)
+    sim = sim.masked_fill(mask, float("-inf"))
+    pos = torch.cat([torch.arange(n // 2, n), torch.arange(0, n // 2)])
+    loss = -(sim[torch.arange(n), pos] - torch.logsumexp(sim, dim=1)).mean()
+    loss2 = F.cross_entropy(sim, pos)
+    log(loss, loss2, sim[0, :3], torch.logsumexp(sim, dim=1))
+    loss.backward()
+    log(z1.grad[0])
+    # the finite masking variant (-1e9) and logsumexp of an all -inf row
+    sim2 = (z @ z.t()).fill_diagonal_(-1e9)
+    log(sim2.diagonal(), torch.logsumexp(torch.full((2, 3), float("-inf")), dim=1))
+    # supervised-contrastive mask from labels
+    labels = torch.tensor([0, 1, 0, 2])
+    lab = torch.cat([labels, labels])
+    pmask = (lab[:, None] == lab[None, :]).float() - torch.eye(n)
+    logp = sim - torch.logsumexp(sim, dim=1, keepdim=True)
+    logp = logp.masked_fill(mask, 0.0)
+    log(pmask.sum(1), ((pmask * logp).sum(1) / pmask.sum(1)).mean())
+
+
+@program(tol=_MM)
+def cl_moco_queue_index_copy(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(8)
+    q_enc = nn.Linear(5, 4)
+    k_enc = nn.Linear(5, 4)
+    for pq, pk in zip(q_enc.parameters(), k_enc.parameters()):
+        pk.data.copy_(pq.data)
+        pk.requires_grad = False
+
+    class Queue(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("queue", F.normalize(torch.randn(4, 6), dim=0))
+            self.register_buffer("ptr", torch.zeros(1, dtype=torch.long))
+
+        @torch.no_grad()
+        def enqueue(self, keys):
+            b = keys.shape[0]
+            p = int(self.ptr)
+            self.queue.index_copy_(1, torch.arange(p, p + b) % 6, keys.t())
+            self.ptr[0] = (p + b) % 6
+
+    qu = Queue()
+    opt = torch.optim.SGD(q_enc.parameters(), lr=0.1)
+    for step in range(3):
+        x = torch.randn(4, 5)
+        q = F.normalize(q_enc(x), dim=1)
+        with torch.no_grad():
+            for pq, pk in zip(q_enc.parameters(), k_enc.parameters()):
+                pk.data.mul_(0.9).add_(pq.data, alpha=0.1)
+            k = F.normalize(k_enc(x + 0.1 * torch.randn(4, 5)), dim=1)
+        l_pos = torch.einsum("nc,nc->n", [q, k]).unsqueeze(-1)
+        l_neg = torch.einsum("nc,ck->nk", [q, qu.queue.clone().detach()])
+        logits = torch.cat([l_pos, l_neg], dim=1) / 0.07
+        labels = torch.zeros(logits.shape[0], dtype=torch.long)
+        loss = F.cross_entropy(logits, labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        qu.enqueue(k)
+        log(step, loss, qu.ptr, k.requires_grad, qu.queue[:, 0])
+    log(k_enc.weight.requires_grad, k_enc.weight.grad, sorted(qu.state_dict()))
+    try:
+        qu.queue.index_copy_(1, torch.tensor([0, 1]), torch.randn(3, 2))
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+# mixed precision on CPU
+
+@program(tol=_MM)
+def amp_cpu_bf16_autocast_and_disabled_scaler(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(9)
+    lin = nn.Linear(6, 4)
+    conv = nn.Conv2d(2, 3, 3)
+    x = torch.randn(3, 6)
+    img = torch.randn(1, 2, 5, 5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = lin(x)
+        m = x @ x.t()
+        c = conv(img)
+        s = y.softmax(-1)
+        ls = F.log_softmax(y, -1)
+        r = y.relu()
+        add = y + 1.0
+        b = torch.bmm(x[None], x.t()[None])
+        mse = F.mse_loss(y, torch.zeros_like(y))
+        log(torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"))
+    log(y.dtype, m.dtype, c.dtype, s.dtype, ls.dtype, r.dtype, add.dtype, b.dtype, mse.dtype)
+    log(y, c.sum())
+    log(torch.is_autocast_enabled("cpu"))
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=False):
+        log(lin(x).dtype)
+    with torch.autocast(device_type="cpu"):
+        log(lin(x).dtype)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    opt = torch.optim.SGD(lin.parameters(), lr=0.1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = lin(x).float().pow(2).mean()
+    scaled = scaler.scale(loss)
+    log(scaled is loss, scaler.is_enabled(), scaler.get_scale())
+    scaled.backward()
+    scaler.unscale_(opt)
+    scaler.step(opt)
+    scaler.update()
+    log(lin.weight.grad.dtype, lin.weight[0], lin.weight.dtype)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", enabled=False):
+            log(lin(x).dtype, (x @ x.t()).dtype)
+        log(lin(x.double()).dtype if False else lin(x).dtype)
+
+
+# model surgery
+
+@program(tol=_MM)
+def surgery_replace_modules_and_remap_keys(torch, log):
+    nn = torch.nn
+    torch.manual_seed(10)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.Sequential(nn.Conv2d(4, 4, 1), nn.ReLU(inplace=True)),
+                          nn.Flatten(), nn.LazyLinear(2) if False else nn.Linear(4 * 16, 2))
+
+    def replace(module, cls, factory):
+        for name, child in module.named_children():
+            if isinstance(child, cls):
+                setattr(module, name, factory(child))
+            else:
+                replace(child, cls, factory)
+
+    replace(model, nn.ReLU, lambda m: nn.GELU())
+    log([n for n, m in model.named_modules()], [type(m).__name__ for m in model.modules()])
+    for name, m in list(model.named_modules()):
+        if isinstance(m, nn.BatchNorm2d):
+            parent = model.get_submodule(name.rpartition(".")[0]) if "." in name else model
+            setattr(parent, name.rpartition(".")[2], nn.Identity())
+    log(str(model[1]), model.get_submodule("3.0").weight.shape)
+    sd = model.state_dict()
+    remapped = {("backbone." + k).replace(".0.", ".stem."): v for k, v in sd.items()}
+    log(list(remapped)[:4])
+    tgt = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Identity(), nn.GELU(),
+                        nn.Sequential(nn.Conv2d(4, 4, 1), nn.GELU()), nn.Flatten(),
+                        nn.Linear(64, 3))
+    res = tgt.load_state_dict({k: v for k, v in sd.items() if not k.startswith("5.")},
+                              strict=False)
+    log(res.missing_keys, res.unexpected_keys, type(res).__name__, str(res))
+    try:
+        tgt.load_state_dict(sd)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    extra = dict(sd, **{"foo.bar": torch.zeros(1)})
+    res = tgt.load_state_dict({k: v for k, v in extra.items() if not k.startswith("5.")},
+                              strict=False)
+    log(res.unexpected_keys, bool(res.missing_keys))
+    stripped = {k.removeprefix("module."): v for k, v in
+                {"module." + k: v for k, v in sd.items()}.items()}
+    log(list(stripped) == list(sd))
+
+
+@program(tol=_MM)
+def surgery_buffers_apply_init_parametrize(torch, log):
+    nn = torch.nn
+    P = nn.utils.parametrize
+    torch.manual_seed(11)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.out = nn.Linear(4, 2)
+            self.register_buffer("scale", torch.tensor(2.0), persistent=False)
+            self.register_buffer("counter", torch.zeros((), dtype=torch.long))
+
+        def forward(self, x):
+            self.counter += 1
+            return self.out(self.fc(x).relu() * self.scale)
+
+    net = Net()
+    log(list(net.state_dict()), [n for n, _ in net.named_buffers()])
+
+    def init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain("relu"))
+            nn.init.zeros_(m.bias)
+
+    log(net.apply(init) is net, net.fc.bias, net.out.weight.abs().max() <= 1.5)
+
+    class Symmetric(nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(-1, -2)
+
+    class Positive(nn.Module):
+        def forward(self, X):
+            return X.exp()
+
+        def right_inverse(self, Y):
+            return Y.log()
+
+    P.register_parametrization(net.fc, "weight", Symmetric())
+    w = net.fc.weight
+    log(torch.equal(w, w.t()), P.is_parametrized(net.fc), P.is_parametrized(net.fc, "bias"))
+    log(sorted(net.fc.state_dict()), type(net.fc).__name__, type(net.fc.parametrizations).__name__)
+    x = torch.randn(3, 4)
+    net(x).sum().backward()
+    log(net.fc.parametrizations.weight.original.grad.triu(1).abs().sum() > 0, net.counter)
+    P.register_parametrization(net.out, "bias", Positive())
+    net.out.bias = torch.tensor([1.0, 2.0])
+    log(net.out.bias, net.out.parametrizations.bias.original)
+    with P.cached():
+        a = net.fc.weight
+        b = net.fc.weight
+        log(a is b)
+    P.remove_parametrizations(net.fc, "weight", leave_parametrized=True)
+    log(type(net.fc).__name__, torch.equal(net.fc.weight, net.fc.weight.t()),
+        type(net.fc.weight).__name__)
+    try:
+        P.remove_parametrizations(net.fc, "weight")
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+# gradient checkpointing
+
+@program(tol=_MM)
+def checkpoint_non_reentrant_and_sequential(torch, log):
+    nn = torch.nn
+    from_cp = torch.utils.checkpoint
+    torch.manual_seed(12)
+    blocks = nn.ModuleList(nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.GELU())
+                           for _ in range(3))
+    x = torch.randn(2, 4, requires_grad=True)
+    h = x
+    for b in blocks:
+        h = from_cp.checkpoint(b, h, use_reentrant=False)
+    h.sum().backward()
+    g_cp = [b[0].weight.grad.clone() for b in blocks]
+    xg = x.grad.clone()
+    log(h, xg)
+    for b in blocks:
+        b.zero_grad()
+    x.grad = None
+    torch.manual_seed(12)
+    _ = [nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.GELU()) for _ in range(3)]
+    h2 = x
+    for b in blocks:
+        h2 = b(h2)
+    log(torch.allclose(h, h2) in (True, False))
+    # checkpoint with keyword args, non-tensor outputs and preserve_rng_state
+    def fn(a, scale=1.0):
+        return a * scale, a.shape[0]
+    y, n = from_cp.checkpoint(fn, x, scale=3.0, use_reentrant=False)
+    y.sum().backward()
+    log(n, x.grad)
+    seq = nn.Sequential(*[nn.Linear(4, 4) for _ in range(4)])
+    out = from_cp.checkpoint_sequential(seq, 2, x, use_reentrant=False)
+    out.sum().backward()
+    log(out.shape, seq[0].weight.grad.sum(), g_cp[0].shape)
+    with torch.no_grad():
+        z = from_cp.checkpoint(blocks[0], x, use_reentrant=False)
+    log(z.requires_grad, z.grad_fn is None)
+    try:
+        from_cp.checkpoint(blocks[0], x, use_reentrant=False, bogus=1)
+    except Exception as e:
+        log(type(e).__name__, str(e)[:60])
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
