@@ -356,7 +356,8 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
     ksize = w.shape[2:]
     out = out_sizes(xpad.shape[2:], ksize, stride, dilation)
     n, length = x.shape[0], math.prod(out)
-    cl = w.ndim == 4 and (_suggests_cl(x) or _suggests_cl(w))
+    cl = w.ndim == 4 and (_suggests_cl(w) or _suggests_cl(x) and
+                          _mkldnn(x, w, stride, dilation, groups))    # (see the vjp)
     if _depthwise(x.shape[1], w, stride, groups):
         y, flat = _depthwise_fwd(xp, xpad, w, b, dilation, out)
         return y, (flat, w, xpad.shape, b is not None, stride, pads, dilation, groups, cl)
@@ -379,9 +380,12 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
 @holomorphic
 def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, cl, needs):
     gx, gw, gb = _conv_bwd(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs)
-    if cl and gw is not None:       # torch allocates grad_weight in the suggested memory format
-        gw = as_format(gw, channels_last, True)      # (whose strides differ from contiguous
-    return gx, gw, gb                                # ones at size-1 dims: depthwise, 1x1)
+    if cl and gw is not None:
+        # torch's oneDNN path allocates grad_weight channels last when the input or the weight
+        # suggests it, its native path (a small batch's 1x1 convolution on one thread) as the
+        # weight: strides that differ from contiguous ones at size-1 dims (depthwise, 1x1)
+        gw = as_format(gw, channels_last, True)
+    return gx, gw, gb
 
 
 def _conv_bwd(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
