@@ -1140,6 +1140,322 @@ def checkpoint_non_reentrant_and_sequential(torch, log):
         log(type(e).__name__, str(e)[:60])
 
 
+
+# more of the same libraries
+
+@program(tol=_TR)
+def ta_mu_law_deltas_and_centroid(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(13)
+    x = torch.rand(10) * 2 - 1
+    mu = 255.0
+    mu_t = torch.tensor(mu)
+    enc = torch.sign(x) * torch.log1p(mu_t * torch.abs(x)) / torch.log1p(mu_t)
+    q = ((enc + 1) / 2 * mu + 0.5).to(torch.int64)
+    dec_in = q.to(torch.float32) / mu * 2 - 1
+    dec = torch.sign(dec_in) * (torch.exp(torch.abs(dec_in) * torch.log1p(mu_t)) - 1.0) / mu
+    log(enc, q, dec)
+    spec = torch.randn(2, 4, 9)
+    win_length = 5
+    n = (win_length - 1) // 2
+    denom = n * (n + 1) * (2 * n + 1) / 3
+    sp = spec.reshape(-1, 1, 9)
+    sp = F.pad(sp, (n, n), mode="replicate")
+    kernel = torch.arange(-n, n + 1, 1, dtype=sp.dtype).repeat(sp.shape[1], 1, 1)
+    deltas = F.conv1d(sp, kernel, groups=sp.shape[1]) / denom
+    log(deltas.reshape(2, 4, 9)[1, 2], kernel.shape)
+    freqs = torch.linspace(0, 8000, 4)
+    mag = spec.abs()
+    centroid = (freqs[:, None] * mag).sum(dim=-2) / mag.sum(dim=-2)
+    log(centroid[0])
+    log(F.pad(torch.arange(5.0)[None, None], (2, 3), mode="reflect"),
+        F.pad(torch.arange(5.0)[None, None], (2, 3), mode="circular"))
+
+
+@program(tol=_MM)
+def seg_upsample_logits_miou_bincount(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(14)
+    logits = torch.randn(2, 4, 3, 3, requires_grad=True)
+    up = F.interpolate(logits, size=(6, 6), mode="bilinear", align_corners=False)
+    target = torch.randint(0, 4, (2, 6, 6))
+    target[:, 0] = 255
+    w = torch.tensor([1.0, 2.0, 0.5, 1.0])
+    loss = F.cross_entropy(up, target, weight=w, ignore_index=255)
+    loss.backward()
+    log(loss, logits.grad[0, :, 1, 1])
+    pred = up.argmax(1)
+    k = target != 255
+    hist = torch.bincount(4 * target[k] + pred[k], minlength=16).reshape(4, 4)
+    iou = hist.diag() / (hist.sum(0) + hist.sum(1) - hist.diag())
+    log(hist, iou, torch.nanmean(iou), iou.nan_to_num(0.0).mean())
+    up2 = F.interpolate(logits, scale_factor=2, mode="bilinear", align_corners=True)
+    log(up2[0, 0, 0], F.upsample(logits, scale_factor=2, mode="nearest").shape)
+
+
+@program(tol=_TR)
+def nlp_causal_padding_mask_softmax_rows(torch, log):
+    torch.manual_seed(15)
+    L = 4
+    causal = torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=1)
+    pad = torch.tensor([[False, False, True, True], [False, False, False, False]])
+    scores = torch.randn(2, 1, L, L)
+    m = causal[None, None] | pad[:, None, None, :]
+    s = scores.masked_fill(m, float("-inf"))
+    p = s.softmax(-1)
+    log(m[0, 0], p[0, 0])
+    s2 = scores.masked_fill(m, torch.finfo(scores.dtype).min)
+    log(s2.softmax(-1)[0, 0, 3], torch.finfo(torch.float16).min)
+    full = torch.ones(1, 1, L, L, dtype=torch.bool)
+    allmasked = scores[:1].masked_fill(full, float("-inf")).softmax(-1)
+    log(allmasked[0, 0, 0], torch.nan_to_num(allmasked)[0, 0, 0])
+    add_mask = torch.zeros(L, L).masked_fill(causal, float("-inf"))
+    log(add_mask, torch.nn.Transformer.generate_square_subsequent_mask(L))
+    out = torch.nn.functional.scaled_dot_product_attention(
+        torch.randn(2, 1, L, 8), torch.randn(2, 1, L, 8), torch.randn(2, 1, L, 8),
+        attn_mask=~m[:, :, -1:, :].expand(2, 1, L, L))
+    log(out.shape, out[1, 0, 0, :3])
+
+
+@program(tol=_TR)
+def recsys_bpr_negative_sampling(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(16)
+    users = nn.Embedding(5, 4)
+    items = nn.Embedding(8, 4)
+    nn.init.normal_(users.weight, std=0.1)
+    nn.init.normal_(items.weight, std=0.1)
+    u = torch.tensor([0, 1, 2, 3])
+    pos = torch.tensor([1, 2, 3, 4])
+    pop = torch.tensor([5.0, 1.0, 1.0, 3.0, 2.0, 0.0, 1.0, 4.0]) ** 0.75
+    g = torch.Generator().manual_seed(3)
+    neg = torch.multinomial(pop, 4, replacement=True, generator=g)
+    log(neg, torch.randint(0, 8, (4,), generator=g))
+    ue = users(u)
+    ps = (ue * items(pos)).sum(-1)
+    ns = (ue * items(neg)).sum(-1)
+    loss = -F.logsigmoid(ps - ns).mean() + 1e-4 * (ue.norm(2).pow(2) / len(u))
+    loss.backward()
+    log(loss, users.weight.grad[0], items.weight.grad.abs().sum(1))
+    sc = users.weight @ items.weight.t()
+    sc[torch.tensor([0, 0, 1]), torch.tensor([1, 5, 2])] = -float("inf")
+    log(sc.topk(3, dim=1).indices)
+
+
+@program(tol=_MM)
+def gnn_dense_adj_pooling_and_edge_softmax(torch, log):
+    torch.manual_seed(17)
+    edge_index = torch.tensor([[0, 0, 1, 2, 3, 3, 4], [1, 1, 2, 0, 4, 2, 3]])
+    batch = torch.tensor([0, 0, 0, 1, 1])
+    n = 5
+    adj = torch.zeros(n, n).index_put_((edge_index[0], edge_index[1]), torch.ones(7),
+                                       accumulate=True)
+    log(adj)
+    adj2 = torch.zeros(n, n)
+    adj2[edge_index[0], edge_index[1]] = 1.0
+    log(adj2.sum(), torch.sparse_coo_tensor(edge_index, torch.ones(7), (n, n)).coalesce().values())
+    x = torch.randn(n, 3)
+    size = int(batch.max()) + 1
+    cnt = torch.bincount(batch, minlength=size)
+    mean = torch.zeros(size, 3).index_add_(0, batch, x) / cnt[:, None]
+    mx = torch.full((size, 3), float("-inf")).scatter_reduce(0, batch[:, None].expand(-1, 3), x,
+                                                             "amax")
+    prod = torch.ones(size, 3).scatter_reduce(0, batch[:, None].expand(-1, 3), x, "prod",
+                                              include_self=False)
+    log(cnt, mean, mx, prod)
+    ptr = torch.cat([torch.zeros(1, dtype=torch.long), cnt.cumsum(0)])
+    log(ptr, torch.segment_reduce(x, "sum", lengths=cnt) if hasattr(torch, "segment_reduce")
+        else None)
+    x.requires_grad_()
+    m2 = torch.zeros(size, 3).scatter_reduce(0, batch[:, None].expand(-1, 3), x, "amax",
+                                             include_self=False)
+    m2.sum().backward()
+    log(x.grad)
+
+
+@program(tol=_MM)
+def rl_dqn_targets_huber_soft_update(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(18)
+    q = nn.Linear(4, 3)
+    tgt = nn.Linear(4, 3)
+    tgt.load_state_dict(q.state_dict())
+    s, s2 = torch.randn(5, 4), torch.randn(5, 4)
+    a = torch.tensor([0, 2, 1, 1, 0])
+    r = torch.rand(5)
+    d = torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0])
+    qsa = q(s).gather(1, a.unsqueeze(1)).squeeze(1)
+    with torch.no_grad():
+        nxt = tgt(s2).max(1)[0]
+        double = tgt(s2).gather(1, q(s2).argmax(1, keepdim=True)).squeeze(1)
+        y = r + 0.99 * nxt * (1 - d)
+    loss = F.smooth_l1_loss(qsa, y)
+    hub = F.huber_loss(qsa, y, delta=0.5)
+    loss.backward()
+    log(qsa, nxt, double, loss, hub, q.weight.grad[0])
+    with torch.no_grad():
+        for pt, pq in zip(tgt.parameters(), q.parameters()):
+            pt.mul_(0.995).add_(pq, alpha=0.005)
+    log(tgt.bias)
+    tp = list(tgt.parameters())
+    torch._foreach_lerp_(tp, list(q.parameters()), 0.5)
+    log(tgt.bias, tp[0].requires_grad)
+    with torch.no_grad():
+        for pt, pq in zip(tgt.parameters(), q.parameters()):
+            pt.lerp_(pq, 1.0)
+    log(torch.equal(tgt.weight, q.weight))
+    eps = torch.rand(5) < 0.3
+    acts = torch.where(eps, torch.randint(0, 3, (5,)), q(s).argmax(1))
+    log(eps, acts)
+
+
+@program(tol=_TR)
+def cl_clip_byol_barlow(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(19)
+    logit_scale = nn.Parameter(torch.ones([]) * math.log(1 / 0.07))
+    img = F.normalize(torch.randn(4, 6), dim=-1)
+    txt = F.normalize(torch.randn(4, 6), dim=-1)
+    scale = logit_scale.exp().clamp(max=100)
+    li = scale * img @ txt.t()
+    labels = torch.arange(4)
+    loss = (F.cross_entropy(li, labels) + F.cross_entropy(li.t(), labels)) / 2
+    loss.backward()
+    log(scale, loss, logit_scale.grad)
+    with torch.no_grad():
+        logit_scale.clamp_(0, math.log(100))
+    log(logit_scale)
+    p = torch.randn(4, 6, requires_grad=True)
+    z = torch.randn(4, 6)
+    byol = 2 - 2 * F.cosine_similarity(p, z.detach(), dim=-1).mean()
+    byol2 = (2 - 2 * (F.normalize(p, dim=-1) * F.normalize(z, dim=-1)).sum(-1)).mean()
+    byol.backward()
+    log(byol, byol2, p.grad[0])
+    z1, z2 = torch.randn(8, 4), torch.randn(8, 4)
+    bn = nn.BatchNorm1d(4, affine=False)
+    c = bn(z1).T @ bn(z2) / 8
+    on_diag = torch.diagonal(c).add_(-1).pow_(2).sum()
+
+    def off_diagonal(x):
+        n, m = x.shape
+        return x.flatten()[:-1].view(n - 1, n + 1)[:, 1:].flatten()
+
+    off = off_diagonal(c).pow_(2).sum()
+    log(c.shape, on_diag, off, off_diagonal(torch.arange(9.0).view(3, 3)))
+
+
+@program(tol=_MM)
+def amp_autocast_norm_layers_and_dtype_queries(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(20)
+    x = torch.randn(2, 3, 4, 4)
+    conv = nn.Conv2d(3, 4, 3, padding=1)
+    bn = nn.BatchNorm2d(4)
+    ln = nn.LayerNorm(4)
+    gn = nn.GroupNorm(2, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = conv(x)
+        b = bn(h)
+        g = gn(h)
+        l = ln(h)
+        e = F.embedding(torch.tensor([0, 1]), torch.randn(3, 4))
+        cat = torch.cat([h, x.new_zeros(2, 1, 4, 4)], 1)
+        st = torch.stack([h[0], h[1]])
+        mm = torch.addmm(torch.zeros(2), torch.randn(2, 3), torch.randn(3, 2))
+        mean = h.mean()
+        lse = torch.logsumexp(h, 1)
+        cs = torch.cumsum(h, 1)
+        ce = F.cross_entropy(h.flatten(2).mean(-1), torch.tensor([0, 1]))
+        nl = F.nll_loss(F.log_softmax(h.flatten(2).mean(-1), 1), torch.tensor([0, 1]))
+    log(h.dtype, b.dtype, g.dtype, l.dtype, e.dtype, cat.dtype, st.dtype, mm.dtype)
+    log(mean.dtype, lse.dtype, cs.dtype, ce.dtype, nl.dtype)
+    log(bn.running_mean.dtype, b[0, 0, 0], g.float()[1, 1, 1])
+    log(torch.get_autocast_dtype("cpu"), torch.amp.is_autocast_available("cpu"))
+    with torch.autocast("cpu", dtype=torch.float16):
+        log(conv(x).dtype, torch.get_autocast_dtype("cpu"))
+    try:
+        with torch.autocast("cpu", dtype=torch.float32):
+            log(conv(x).dtype)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program(tol=_MM)
+def surgery_freeze_fuse_and_prefix_hooks(torch, log):
+    nn = torch.nn
+    torch.manual_seed(21)
+    conv = nn.Conv2d(3, 4, 3, bias=False)
+    bn = nn.BatchNorm2d(4)
+    x = torch.randn(2, 3, 6, 6)
+    for _ in range(2):
+        bn(conv(x))
+    bn.eval()
+    ref = bn(conv(x))
+    std = (bn.running_var + bn.eps).sqrt()
+    w = conv.weight * (bn.weight / std).reshape(-1, 1, 1, 1)
+    b = bn.bias - bn.running_mean * bn.weight / std
+    fused = nn.Conv2d(3, 4, 3)
+    with torch.no_grad():
+        fused.weight.copy_(w)
+        fused.bias.copy_(b)
+    log((fused(x) - ref).abs().max() < 1e-5, fused.bias)
+    model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2))
+    for name, p in model.named_parameters():
+        if name.startswith("0."):
+            p.requires_grad_(False)
+    log([n for n, p in model.named_parameters() if p.requires_grad],
+        sum(p.numel() for p in model.parameters() if p.requires_grad))
+    model(torch.randn(2, 3)).sum().backward()
+    log(model[0].weight.grad, model[1].weight.grad.shape)
+    opt = torch.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.1)
+    log(len(opt.param_groups[0]["params"]))
+
+    def pre_hook(state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+        for k in list(state_dict):
+            if k.startswith(prefix + "old_"):
+                state_dict[prefix + k[len(prefix) + 4:]] = state_dict.pop(k)
+
+    lin = nn.Linear(2, 2)
+    lin._register_load_state_dict_pre_hook(pre_hook)
+    res = lin.load_state_dict({"old_weight": torch.ones(2, 2), "old_bias": torch.zeros(2)})
+    log(lin.weight, str(res))
+    sd = model.state_dict(prefix="net.", keep_vars=True)
+    log(list(sd), type(sd["net.0.weight"]).__name__, sd["net.0.weight"].requires_grad)
+
+
+@program(tol=_MM)
+def checkpoint_reentrant_warnings_and_rng(torch, log):
+    nn = torch.nn
+    cp = torch.utils.checkpoint
+    torch.manual_seed(22)
+    drop = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    x = torch.randn(3, 4, requires_grad=True)
+    torch.manual_seed(1)
+    y = cp.checkpoint(drop, x, use_reentrant=False)
+    torch.manual_seed(1)
+    y_ref = drop(x)
+    log(torch.equal(y, y_ref))
+    y.sum().backward()
+    g1 = x.grad.clone()
+    x.grad = None
+    y_ref.sum().backward()
+    log(torch.equal(g1, x.grad))
+    x.grad = None
+    y2 = cp.checkpoint(drop, x, use_reentrant=True)
+    y2.sum().backward()
+    log(x.grad.shape, y2.grad_fn is not None)
+    try:
+        y3 = cp.checkpoint(drop, x)
+        log("no-flag", y3.shape)
+    except Exception as e:
+        log(type(e).__name__, str(e)[:80])
+    xn = torch.randn(3, 4)
+    y4 = cp.checkpoint(drop, xn, use_reentrant=True)
+    log(y4.requires_grad)
+    y5 = cp.checkpoint(drop, xn, use_reentrant=False)
+    log(y5.requires_grad)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
