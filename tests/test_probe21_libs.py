@@ -1456,6 +1456,72 @@ def checkpoint_reentrant_warnings_and_rng(torch, log):
     log(y5.requires_grad)
 
 
+
+@program(tol=_MM)
+def recsys_embedding_bag_psw_grads_and_padding(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(23)
+    w = torch.randn(6, 3, requires_grad=True)
+    inp = torch.tensor([0, 2, 5, 1, 1, 3])
+    offsets = torch.tensor([0, 2, 5])
+    psw = torch.rand(6, requires_grad=True)
+    out = F.embedding_bag(inp, w, offsets, mode="sum", per_sample_weights=psw)
+    (out * torch.arange(9.0).view(3, 3)).sum().backward()
+    log(out, psw.grad, w.grad)
+    bag = nn.EmbeddingBag(6, 3, mode="mean", padding_idx=1)
+    o = bag(torch.tensor([[1, 1, 2], [1, 4, 5]]))
+    log(o.shape, (o - bag.weight[torch.tensor([2, 4])].mul(torch.tensor([[1.0], [0.5]]))
+                  .mul(torch.tensor([[1.0], [2.0]]))).abs().max() < 1e-6, bag.weight[1])
+    eb = nn.EmbeddingBag.from_pretrained(torch.arange(12.0).view(4, 3), mode="max")
+    log(eb(torch.tensor([0, 3, 1]), torch.tensor([0, 1])), eb.weight.requires_grad)
+    try:
+        F.embedding_bag(inp, w, torch.tensor([0, 2, 9]), mode="sum")
+    except Exception as e:
+        log(type(e).__name__, str(e)[:70])
+
+
+@program(tol=_MM)
+def gnn_sparse_grads_and_coalesce(torch, log):
+    torch.manual_seed(24)
+    idx = torch.tensor([[0, 1, 1, 2, 0], [1, 0, 2, 1, 1]])
+    vals = torch.rand(5, requires_grad=True)
+    adj = torch.sparse_coo_tensor(idx, vals, (3, 3))
+    c = adj.coalesce()
+    log(c.indices(), c.values(), c.is_coalesced(), adj.is_coalesced())
+    x = torch.randn(3, 2, requires_grad=True)
+    out = torch.sparse.mm(adj, x)
+    out.pow(2).sum().backward()
+    log(out, vals.grad, x.grad)
+    d = torch.sparse.softmax(c.detach(), dim=1)
+    log(d.to_dense())
+    row_sum = torch.sparse.sum(c.detach(), dim=1).to_dense()
+    log(row_sum, (c.detach() * 2).to_dense(), torch.sparse.mm(c.detach(), torch.eye(3)))
+    log(c.detach().t().coalesce().indices(), str(c.detach().to_sparse_csr().layout))
+
+
+@program(tol=_TR)
+def rl_categorical_entropy_and_masks(torch, log):
+    torch.manual_seed(25)
+    D = torch.distributions
+    logits = torch.randn(3, 5)
+    mask = torch.tensor([[1, 1, 0, 1, 0], [1, 1, 1, 1, 1], [0, 0, 0, 1, 0]], dtype=torch.bool)
+    ml = logits.masked_fill(~mask, -1e8)
+    dist = D.Categorical(logits=ml)
+    log(dist.probs, dist.entropy(), dist.logits[2])
+    a = dist.sample((2,))
+    log(a, dist.log_prob(a), dist.mode if hasattr(dist, "mode") else None)
+    ml2 = logits.masked_fill(~mask, float("-inf"))
+    d2 = D.Categorical(logits=ml2)
+    log(d2.probs[2], d2.entropy())
+    ent = -(d2.probs * d2.logits).nan_to_num().sum(-1) if False else \
+        -torch.where(mask, d2.probs * d2.logits, torch.zeros(())).sum(-1)
+    log(ent)
+    kl = D.kl_divergence(dist, D.Categorical(logits=logits))
+    log(kl)
+    oh = D.OneHotCategorical(logits=logits)
+    log(oh.sample().sum(-1), oh.entropy())
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -1516,6 +1582,23 @@ def test_kaiser_window_takes_beta_only_after_periodic_like_torch(call):
     def outcome(lib):
         try:
             return call(lib)
+        except Exception as e:
+            return type(e).__name__, str(e)
+    assert outcome(ember) == outcome(torch)
+
+
+@pytest.mark.parametrize("offsets,last", [([0, 2, 9], False), ([0, 2, 7], False),
+                                          ([0, 2, 9], True), ([0, 2, 6], True),
+                                          ([0, 2, 5], False)])
+def test_embedding_bag_checks_the_last_offset_given_like_torch(offsets, last):
+    # torch checks offsets[-1] against the input's length before include_last_offset drops it
+    # ("... length 6 but got offsets[-1] of 9"): ember printed the length in parentheses and,
+    # with include_last_offset, let an out-of-range last offset through silently
+    def outcome(lib):
+        try:
+            return lib.nn.functional.embedding_bag(
+                lib.tensor([0, 2, 5, 1, 1, 3]), lib.ones(6, 3), lib.tensor(offsets), mode="sum",
+                include_last_offset=last).tolist()
         except Exception as e:
             return type(e).__name__, str(e)
     assert outcome(ember) == outcome(torch)
