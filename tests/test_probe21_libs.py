@@ -1522,6 +1522,60 @@ def rl_categorical_entropy_and_masks(torch, log):
     log(oh.sample().sum(-1), oh.entropy())
 
 
+
+@program(tol=_MM)
+def ta_stft_corners_and_errors(torch, log):
+    torch.manual_seed(26)
+    wave = torch.randn(100)
+    win = torch.hann_window(16)
+    s1 = torch.stft(wave, 16, 4, window=win, center=False, return_complex=True)
+    log(s1.shape, s1[2, 1])
+    r1 = torch.istft(torch.stft(wave, 16, 4, window=win, return_complex=True), 16, 4, window=win)
+    log(r1.shape, (r1 - wave[: r1.shape[0]]).abs().max() < 1e-4)
+    s2 = torch.stft(wave.double(), 16, window=torch.hann_window(16, dtype=torch.float64),
+                    return_complex=True)
+    log(s2.dtype, s2.shape)
+    s3 = torch.stft(wave, 16, 4, window=win, return_complex=True, pad_mode="constant")
+    log(s3[0, 0], s3.shape)
+    cases = [lambda: torch.stft(wave, 16, 4, window=torch.hann_window(8), return_complex=True),
+             lambda: torch.stft(wave, 200, return_complex=True, center=False),
+             lambda: torch.stft(wave, 16, 0, return_complex=True),
+             lambda: torch.istft(s1, 16, 4),
+             lambda: torch.stft(wave, 16, 4, window=win, return_complex=False)]
+    for c in cases:
+        try:
+            out = c()
+            log("ok", out.shape)
+        except Exception as e:
+            log(type(e).__name__, str(e)[:90])
+
+
+@program(tol=_TR)
+def tv_vit_interp_antialias_and_dtypes(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(27)
+    pos = torch.randn(1, 4, 6, 6)
+    for mode in ("bicubic", "bilinear"):
+        for aa in (False, True):
+            out = F.interpolate(pos, size=(4, 4), mode=mode, antialias=aa, align_corners=False)
+            log(mode, aa, out[0, 0, 1])
+    up = F.interpolate(pos, size=(9, 9), mode="bicubic", antialias=True)
+    log(up[0, 1, 4, :4])
+    half = F.interpolate(pos.to(torch.bfloat16), size=(3, 3), mode="bicubic")
+    log(half.dtype, half.float()[0, 0, 0])
+    p = pos.clone().requires_grad_()
+    F.interpolate(p, size=(4, 5), mode="bicubic", antialias=True).sum().backward()
+    log(p.grad[0, 0, 0])
+    try:
+        F.interpolate(pos[0], size=(3, 3), mode="bicubic")
+    except Exception as e:
+        log(type(e).__name__, str(e)[:90])
+    try:
+        F.interpolate(pos[:, :, None], size=(2, 3, 3), mode="bicubic", antialias=True)
+    except Exception as e:
+        log(type(e).__name__, str(e)[:90])
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
