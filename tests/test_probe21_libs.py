@@ -1576,6 +1576,29 @@ def tv_vit_interp_antialias_and_dtypes(torch, log):
         log(type(e).__name__, str(e)[:90])
 
 
+
+@program(tol=_MM)
+def amp_autocast_backward_grads_and_checkpoint(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    cp = torch.utils.checkpoint
+    torch.manual_seed(28)
+    lin = nn.Linear(5, 3)
+    conv = nn.Conv2d(2, 2, 3, padding=1)
+    x = torch.randn(4, 5, requires_grad=True)
+    img = torch.randn(1, 2, 4, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = cp.checkpoint(lin, x, use_reentrant=False)
+        z = conv(img)
+        loss = y.float().pow(2).mean() + z.float().mean()
+    log(y.dtype, z.dtype, loss.dtype)
+    loss.backward()
+    log(lin.weight.grad.dtype, x.grad.dtype, conv.weight.grad.dtype, lin.bias.grad)
+    log(x.grad[0], conv.bias.grad)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        t = F.linear(x.detach(), lin.weight)
+        log(t.dtype, t.requires_grad, t.grad_fn is not None, type(t.grad_fn).__name__)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]

@@ -9,6 +9,7 @@ from .. import _tensor as _T     # (partly imported here: its names are read at 
 from .._dtype import OF_NP
 from .._nested_array import NestedArray, NestedShape
 from .._sparse_coo import SparseCOO
+from .._sparse_csr import CompressedArray
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
 from .node import CLOCK as _clock, STUB, Leaf, OutSlot, PackedSaved, RetainGrad, \
@@ -637,13 +638,13 @@ def _accumulate(leaf, g, handed, create_graph):
         if isinstance(g, np.generic):   # a 0-d leaf's .grad is an array (zero_(), add_())
             g = np.array(g)
         if t._grad is None:
-            if g.ndim > 1 and not isinstance(g, SparseCOO) and g.strides != t.arr.strides and (
+            dense = g.ndim > 1 and not isinstance(g, _SPARSE) and not isinstance(t.arr, _SPARSE)
+            if dense and g.strides != t.arr.strides and (
                     not t.arr.flags.c_contiguous or id(g) in handed):
                 g = _like_param(g, t.arr)
             elif id(g) in handed or not _owned(g):
                 fresh_sparse = type(g) is SparseCOO
-                if g.ndim < 2 or fresh_sparse or isinstance(g, SparseCOO) or (
-                        1 not in g.shape and t.arr.flags.c_contiguous):
+                if not dense or (1 not in g.shape and t.arr.flags.c_contiguous):
                     g = g.copy()        # (C order: the leaf's layout and torch's)
                 else:   # a fresh gradient laid out as torch's kernels allocate it (channels
                     # last at size-1 dims) keeps its strides: torch's AccumulateGrad steals it
@@ -669,6 +670,9 @@ def _accumulate(leaf, g, handed, create_graph):
         grad_outputs = (t._grad if fresh else g if create_graph else _new(g, t.be),)
         for fn in leaf.post:
             _post_result(fn, fn((), grad_outputs), ())
+
+
+_SPARSE = (SparseCOO, CompressedArray)
 
 
 def _obeys(g, p):
