@@ -68,7 +68,7 @@ def test_conv_table_covers_both_column_layouts(name):
         assert (saved.ndim == 4) == (name in SAMPLE_MAJOR)
     if saved.ndim == 3:
         from ember.nn._conv_ops import _full_width
-        _, w, padded, _, stride, _, dilation, _ = node.saved
+        _, w, padded, _, stride, _, dilation, _, _ = node.saved
         out = y.shape[-nsp:]
         assert _full_width(np, w, padded, w.shape[2:], stride, dilation, out) == \
             (name in FULL_WIDTH)

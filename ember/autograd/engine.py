@@ -9,6 +9,7 @@ from .. import _tensor as _T     # (partly imported here: its names are read at 
 from .._dtype import OF_NP
 from .._nested_array import NestedArray, NestedShape
 from .._sparse_coo import SparseCOO
+from .._sparse_csr import CompressedArray
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
 from .node import CLOCK as _clock, STUB, Leaf, OutSlot, PackedSaved, RetainGrad, \
@@ -637,11 +638,17 @@ def _accumulate(leaf, g, handed, create_graph):
         if isinstance(g, np.generic):   # a 0-d leaf's .grad is an array (zero_(), add_())
             g = np.array(g)
         if t._grad is None:
-            if not t.arr.flags.c_contiguous and g.strides != t.arr.strides and g.ndim > 1:
+            dense = g.ndim > 1 and not isinstance(g, _SPARSE) and not isinstance(t.arr, _SPARSE)
+            if dense and g.strides != t.arr.strides and (
+                    not t.arr.flags.c_contiguous or id(g) in handed):
                 g = _like_param(g, t.arr)
             elif id(g) in handed or not _owned(g):
                 fresh_sparse = type(g) is SparseCOO
-                g = g.copy()
+                if not dense or (1 not in g.shape and t.arr.flags.c_contiguous):
+                    g = g.copy()        # (C order: the leaf's layout and torch's)
+                else:   # a fresh gradient laid out as torch's kernels allocate it (channels
+                    # last at size-1 dims) keeps its strides: torch's AccumulateGrad steals it
+                    g = _like_param(g, g if _obeys(g, t.arr) else t.arr)
                 if fresh_sparse:    # an op's sparse result (a _GradCOO carries its own flag):
                     g.coalesced = g.nnz < 2     # torch's AccumulateGrad takes over its arrays
             handed.add(id(g))
@@ -665,14 +672,30 @@ def _accumulate(leaf, g, handed, create_graph):
             _post_result(fn, fn((), grad_outputs), ())
 
 
+_SPARSE = (SparseCOO, CompressedArray)
+
+
+def _obeys(g, p):
+    """torch's obeys_layout_contract for a dense leaf p: g's strides are p's at every dim
+    longer than 1."""
+    return all(a == b or n == 1 for a, b, n in zip(g.strides, p.strides, p.shape))
+
+
 def _like_param(g, p):
     """torch's AccumulateGrad layout contract: the first .grad of a dense, non-contiguous leaf
     (a channels-last or transposed parameter) takes the leaf's strides."""
     from ..ops.shape import _dense_order
     if _dense_order(p) != "K":
         return g.copy()
-    import numpy as np
-    out = np.empty_like(p) if isinstance(p, np.ndarray) else p.copy()   # (CuPy: p's layout)
+    if isinstance(p, np.ndarray):   # p's strides exactly, size-1 dims included (empty_like's
+        if min(p.strides, default=0) < 0:       # order 'K' would normalise those)
+            out = np.empty_like(p, dtype=g.dtype)
+        else:
+            out = np.lib.stride_tricks.as_strided(
+                np.empty(p.size, g.dtype), p.shape,
+                tuple(st // p.itemsize * g.itemsize for st in p.strides))
+    else:
+        out = p.copy()                          # (CuPy: p's layout)
     out[...] = g
     return out
 

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 
 from .._cpu import ONEDNN_BF16
-from .._memory_format import lay_out
+from .._memory_format import _suggests_cl, as_format, channels_last, lay_out
 from ..ops._apply import apply, raise_not_tensor, tensor_ndim
 from ..ops._dims import wrap_dim
 from ..ops._registry import holomorphic, op
@@ -356,9 +356,11 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
     ksize = w.shape[2:]
     out = out_sizes(xpad.shape[2:], ksize, stride, dilation)
     n, length = x.shape[0], math.prod(out)
+    cl = w.ndim == 4 and (_suggests_cl(w) or _suggests_cl(x) and
+                          _mkldnn(x, w, stride, dilation, groups))    # (see the vjp)
     if _depthwise(x.shape[1], w, stride, groups):
         y, flat = _depthwise_fwd(xp, xpad, w, b, dilation, out)
-        return y, (flat, w, xpad.shape, b is not None, stride, pads, dilation, groups)
+        return y, (flat, w, xpad.shape, b is not None, stride, pads, dilation, groups, cl)
     if _sample_major(w[0].size, length):
         cols = xp.empty(x.shape[:2] + tuple(ksize) + tuple(out), x.dtype)
         cols[...] = windows(xp, xpad, ksize, stride, dilation, out)
@@ -371,12 +373,22 @@ def _conv(xp, x, w, b, stride, pads, dilation, groups):
         cols = _im2col(xp, xpad, ksize, stride, dilation, out, groups)
         y = _matmul(xp, _grouped(w, groups), cols, "y")
         y = _to_nchw(xp, y.reshape(w.shape[0], cols.shape[2]), n, out, b)
-    return y, (cols, w, xpad.shape, b is not None, stride, pads, dilation, groups)
+    return y, (cols, w, xpad.shape, b is not None, stride, pads, dilation, groups, cl)
 
 
 @_conv.vjp
 @holomorphic
-def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
+def _(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, cl, needs):
+    gx, gw, gb = _conv_bwd(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs)
+    if cl and gw is not None:
+        # torch's oneDNN path allocates grad_weight channels last when the input or the weight
+        # suggests it, its native path (a small batch's 1x1 convolution on one thread) as the
+        # weight: strides that differ from contiguous ones at size-1 dims (depthwise, 1x1)
+        gw = as_format(gw, channels_last, True)
+    return gx, gw, gb
+
+
+def _conv_bwd(xp, g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
     if g.dtype != w.dtype:          # float16/bfloat16: in float32 as saved (see in_float)
         if g.dtype.kind == "V" and not ONEDNN_BF16 and xp is np and g.size:
             return _bf16_slow_bwd(g, cols, w, padded, has_b, stride, pads, dilation, groups,

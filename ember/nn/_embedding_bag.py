@@ -67,7 +67,8 @@ def _bags(input, offsets, include_last_offset):
         raise ValueError("offsets has to be a 1D Tensor")
     off = offsets.be.to_host(offsets.arr).astype(np.int64)
     n = input.shape[0]
-    if include_last_offset:
+    last = off[-1] if len(off) else None    # (torch checks the last offset given, the one
+    if include_last_offset:                 # include_last_offset drops too)
         off = off[:-1]
     n_bags = len(off)
     if n_bags and (off[0] != 0):
@@ -76,9 +77,9 @@ def _bags(input, offsets, include_last_offset):
         raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
                            f"has to start from position 0. However, got {off[0]}\n"
                            f"[ {_O._type_name(promoted)}{{}} ]")
-    if n_bags and off[-1] > n:
-        raise RuntimeError(f"offsets[-1] can not be greater than input's length ({n}), but got "
-                           f"offsets[-1] of {off[-1]}")
+    if n_bags and last > n:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but got "
+                           f"offsets[-1] of {last}")
     seg = np.zeros(n, np.int64)
     if n_bags:
         seg = np.searchsorted(off, np.arange(n), side="right") - 1

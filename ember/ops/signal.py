@@ -112,8 +112,29 @@ def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, de
                    _bartlett)
 
 
-def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
+_KAISER_OVERLOADS = "".join(
+    f"\n * (int window_length{a}, *, torch.dtype dtype = None, torch.layout layout = None, "
+    "torch.device device = None, bool pin_memory = False, bool requires_grad = False)"
+    for a in ("", ", bool periodic", ", bool periodic, float beta"))
+
+
+def kaiser_window(window_length, periodic=None, beta=None, *, dtype=None, layout=None,
                   device=None, requires_grad=False, pin_memory=False):
+    if periodic is None:
+        if beta is not None:    # torch's overloads take beta only after periodic
+            given = "".join(f", {k}={v}" for k, v in (
+                ("dtype", dtype is not None and "torch.dtype"),
+                ("layout", layout is not None and "torch.layout"),
+                ("device", device is not None and "torch.device"),
+                ("pin_memory", pin_memory and "bool"),
+                ("requires_grad", requires_grad and "bool"),
+                ("beta", type(beta).__name__)) if v)
+            raise TypeError(f"kaiser_window() received an invalid combination of arguments - "
+                            f"got ({type(window_length).__name__}{given}), but expected one of:"
+                            f"{_KAISER_OVERLOADS}\n")
+        periodic = True
+    if beta is None:
+        beta = 12.0
     def values(n, N):
         t = n.dtype.type          # torch: the argument in the window's opmath type
         a, b = t((N - 1) / 2.0), t(beta)
