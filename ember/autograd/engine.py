@@ -429,7 +429,7 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
         gins = _run_posthooks(node, gins, g, create_graph)
     if STATE.anomaly and STATE.anomaly_nan:
         from .anomaly_mode import check_grads
-        check_grads(node, gins)
+        check_grads(node, gins, needed)
     if not retain_graph and saved:
         frees = node.frees if op.frees is None else op.frees    # (_holds_saved, inlined)
         if frees or frees is None and (op.saves_in or op.saves_out):
