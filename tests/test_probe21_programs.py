@@ -1136,3 +1136,60 @@ def meshgrid_cartesian_combinations(torch, log):
 def test_program_like_torch(name):
     fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
+
+
+# Regressions the programs found
+
+
+def _run_both(fn):
+    import torch
+    import ember
+    from test_probe17_programs import _one_torch_thread
+    with _one_torch_thread():
+        return fn(ember), fn(torch)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_softshrink_inside_the_window_is_x_times_zero_like_torch(dtype):
+    """torch's softshrink gives x * 0 inside [-lambd, lambd] (-0.0 for a negative x); ember's
+    max(x - l, 0) + min(x + l, 0) gave +0.0 there."""
+    def run(lib):
+        x = lib.tensor([-0.3, 0.3, -0.0, 0.0, 0.5, -0.7, float("nan")],
+                       dtype=getattr(lib, dtype))
+        y = lib.nn.functional.softshrink(x, 0.4).float()
+        return [(v, str(v)) for v in y.tolist()]
+    got, want = _run_both(run)
+    assert str(got) == str(want)
+
+
+@pytest.mark.parametrize("a, b", [((2, 3), (4,)), ((2, 3), (3, 4)), ((2, 5, 3), (2, 6, 4)),
+                                  ((3,), (4,))])
+def test_bilinear_batch_dimension_errors_in_torchs_words(a, b):
+    """torch checks the dims count, then each batch dim ("at dim i: got m and n")."""
+    def run(lib):
+        try:
+            return list(lib.nn.functional.bilinear(lib.ones(a), lib.ones(b),
+                                                   lib.ones(2, 3, 4)).shape)
+        except RuntimeError as e:
+            return str(e)
+    got, want = _run_both(run)
+    assert got == want
+
+
+def test_anomaly_check_nan_skips_gradients_no_input_needs_like_torch():
+    """A NaN in the gradient of an input that needs none (a detached divisor) is not torch's
+    error: it names the node whose needed gradient is NaN."""
+    def run(lib):
+        x = lib.tensor([0.0, 1.0], requires_grad=True)
+        with lib.autograd.detect_anomaly(check_nan=True):
+            y = x.sqrt() * 0
+            z = (y / y.detach().clamp(min=0)).sum()
+            try:
+                z.backward()
+            except RuntimeError as e:
+                return str(e)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got, want = _run_both(run)
+    assert got == want
