@@ -1130,6 +1130,460 @@ def meshgrid_cartesian_combinations(torch, log):
         torch.vander(a, 3), torch.tensordot(torch.ones(2, 3), torch.ones(3, 2), 1))
 
 
+# Round 21, second batch
+
+
+@program(tol=_ULP)
+def grad_of_grad_of_custom_function_with_create_graph(torch, log):
+    class Exp(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return g * y
+    x = torch.tensor([0.5, -1.0], requires_grad=True)
+    y = Exp.apply(x)
+    (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (gg,) = torch.autograd.grad(g.sum(), x, create_graph=True)
+    log(g, gg, gg.grad_fn is not None)
+    gg.sum().backward()
+    log(x.grad)
+
+
+@program()
+def function_needs_input_grad_and_none_returns(torch, log):
+    class Mul(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b, scale):
+            ctx.save_for_backward(a, b)
+            ctx.scale = scale
+            return a * b * scale
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            log("needs", ctx.needs_input_grad)
+            ga = g * b * ctx.scale if ctx.needs_input_grad[0] else None
+            gb = g * a * ctx.scale if ctx.needs_input_grad[1] else None
+            return ga, gb, None
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = torch.tensor([3.0, 4.0])
+    Mul.apply(a, b, 2.0).sum().backward()
+    log(a.grad, b.grad)
+
+    class TooMany(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+    _err(log, lambda: TooMany.apply(a).sum().backward())
+
+    class WrongType(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.double()
+    c = torch.tensor([1.0], requires_grad=True)
+    _err(log, lambda: WrongType.apply(c).sum().backward())
+    log(c.grad)
+
+
+@program()
+def module_hooks_full_backward_and_forward_with_kwargs(torch, log):
+    lin = torch.nn.Linear(2, 2)
+    seen = []
+    h1 = lin.register_forward_hook(lambda m, args, kwargs, out: out * 2, with_kwargs=True)
+    h2 = lin.register_full_backward_pre_hook(lambda m, go: (go[0] * 0.5,))
+    h3 = lin.register_full_backward_hook(lambda m, gi, go: seen.append(
+        (gi[0].clone(), go[0].clone())))
+    x = torch.ones(1, 2, requires_grad=True)
+    lin(x).sum().backward()
+    log(x.grad, seen)
+    for h in (h1, h2, h3):
+        h.remove()
+    x.grad = None
+    lin(x).sum().backward()
+    log(x.grad)
+
+
+@program()
+def no_grad_set_grad_enabled_and_inference_mode_tensors(torch, log):
+    w = torch.ones(2, requires_grad=True)
+    with torch.set_grad_enabled(False):
+        a = w * 2
+    torch.set_grad_enabled(True)
+    with torch.inference_mode():
+        b = w * 3
+    log(a.requires_grad, b.requires_grad, b.is_inference(), w.is_inference())
+    _err(log, lambda: b.add_(1) if False else (b * w).sum().backward())
+    _err(log, lambda: b.requires_grad_())
+    c = b.clone()
+    log(c.is_inference())
+
+    @torch.no_grad()
+    def f(x):
+        return x * 2
+    log(f(w).requires_grad, torch.is_grad_enabled())
+
+
+@program()
+def x_data_assignment_and_in_place_shape_changes(torch, log):
+    lin = torch.nn.Linear(3, 2)
+    lin.weight.data = torch.zeros(2, 3)
+    lin.bias.data.fill_(1.0)
+    log(lin(torch.ones(1, 3)), lin.weight.is_leaf, lin.weight.requires_grad)
+    t = torch.arange(6.0)
+    t.resize_(2, 3)
+    log(t, t.shape)
+    u = torch.zeros(2)
+    u.set_(torch.arange(4.0))
+    log(u)
+    v = torch.ones(3, requires_grad=True)
+    _err(log, lambda: v.resize_(4))
+    _err(log, lambda: v.data.resize_(1) if False else v.t_())
+
+
+@program()
+def new_tensor_warnings_and_copy_semantics(torch, log):
+    src = torch.tensor([1.0, 2.0], requires_grad=True)
+    a = torch.tensor(src)
+    b = src.new_tensor(src)
+    c = torch.as_tensor(src)
+    log(a.requires_grad, b.requires_grad, c is src, a.data_ptr() == src.data_ptr())
+    d = torch.empty(2)
+    d.copy_(torch.tensor([3, 4]))
+    log(d, d.dtype)
+    e = torch.zeros(2, 2)
+    e.copy_(torch.tensor([1.0, 2.0]))
+    log(e)
+    _err(log, lambda: e.copy_(torch.ones(3)))
+
+
+@program()
+def tensor_type_strings_and_is_checks(torch, log):
+    x = torch.ones(2, dtype=torch.int32)
+    log(x.type(), torch.ones(1).type(), torch.ones(1, dtype=torch.bool).type(),
+        torch.ones(1, dtype=torch.bfloat16).type(), torch.ones(1, dtype=torch.complex64).type())
+    log(torch.is_tensor(x), torch.is_floating_point(x), torch.is_complex(x), x.is_signed(),
+        torch.is_nonzero(torch.tensor([3])), torch.numel(x), x.element_size(), x.nbytes,
+        x.itemsize, x.dim(), x.ndimension(), x.nelement())
+    _err(log, lambda: torch.is_nonzero(torch.tensor([1, 2])))
+    _err(log, lambda: torch.is_nonzero(torch.tensor([])))
+    _err(log, lambda: x.type("torch.FooTensor"))
+
+
+@program()
+def scatter_and_index_put_accumulate_with_broadcast(torch, log):
+    x = torch.zeros(3, 3)
+    x.index_put_((torch.tensor([0, 0, 2]), torch.tensor([1, 1, 0])), torch.tensor(1.5),
+                 accumulate=True)
+    log(x)
+    y = torch.zeros(2, 4)
+    y[torch.tensor([True, False])] = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    y[:, torch.tensor([0, 3])] += 10
+    log(y)
+    z = torch.arange(12).view(3, 4)
+    log(z[[0, 2]][:, [1, 3]], z[[[0], [2]], [1, 3]], z[..., -1], z[None, 1:, None].shape,
+        z[torch.tensor([[0, 1]])].shape, z[z > 5])
+    _err(log, lambda: z[torch.tensor([True, False])])
+    _err(log, lambda: z[[0, 1], [0, 1, 2]])
+
+
+@program()
+def index_copy_masked_scatter_and_select_scatter(torch, log):
+    x = torch.zeros(4, 2)
+    log(x.index_copy(0, torch.tensor([3, 0]), torch.tensor([[1.0, 2.0], [3.0, 4.0]])))
+    m = torch.tensor([[True, False], [False, True], [True, True], [False, False]])
+    log(x.masked_scatter(m, torch.arange(1.0, 9.0)), x.masked_select(~m).shape)
+    log(torch.select_scatter(x, torch.ones(2), 0, 1), torch.slice_scatter(
+        x, torch.ones(2, 2), 0, 1, 4, 2), torch.diagonal_scatter(torch.zeros(3, 3),
+                                                                 torch.tensor([1.0, 2.0]), 1))
+    _err(log, lambda: x.index_copy(0, torch.tensor([4]), torch.ones(1, 2)))
+
+
+@program()
+def sort_stable_unique_dim_and_mode(torch, log):
+    x = torch.tensor([[3, 1, 3, 2], [3, 1, 3, 2], [0, 5, 0, 1]])
+    log(torch.unique(x, dim=0, return_inverse=True, return_counts=True),
+        torch.unique(x, dim=1, sorted=True), torch.unique(x, sorted=False).sort().values)
+    log(torch.mode(x, 1), torch.mode(torch.tensor([2, 2, 1, 1, 3])), torch.median(x, 0),
+        torch.kthvalue(x, 2, dim=1))
+    log(x.sort(dim=0, stable=True, descending=True), x.msort(), x.argsort(dim=1, stable=True))
+
+
+@program(tol=_ULP)
+def logsumexp_softmax_with_infs_and_dtype_args(torch, log):
+    inf = float("inf")
+    x = torch.tensor([[0.0, -inf, 1.0], [-inf, -inf, -inf], [inf, 1.0, 0.0]])
+    log(torch.logsumexp(x, 1), x.softmax(1), x.log_softmax(1), torch.softmax(x, 0,
+                                                                               dtype=torch.float64))
+    i = torch.tensor([[1, 2], [3, 4]])
+    log(torch.softmax(i.float(), 1), i.sum(dtype=torch.int8), i.prod(1, dtype=torch.float32),
+        i.cumsum(0, dtype=torch.float64), i.mean(dtype=torch.float32))
+    _err(log, lambda: i.softmax(1))
+    _err(log, lambda: i.mean())
+
+
+@program()
+def aminmax_argmax_ties_and_empty_reductions(torch, log):
+    x = torch.tensor([[1, 5, 5], [7, 7, 0]])
+    log(x.argmax(), x.argmax(1), x.argmin(0, keepdim=True), torch.aminmax(x), torch.aminmax(
+        x, dim=1), x.amax((0, 1)), x.max(1), x.min(dim=0))
+    e = torch.zeros(0, 3)
+    log(e.sum(0), e.amax(1), e.prod(0), e.mean(0), e.max(1))
+    _err(log, lambda: e.max())
+    _err(log, lambda: e.argmax(0))
+    _err(log, lambda: e.amax(0))
+
+
+@program(tol=_ULP)
+def norms_and_distances(torch, log):
+    x = torch.tensor([[3.0, -4.0, 0.0], [1.0, 1.0, 1.0]])
+    log(x.norm(), x.norm(p=1, dim=1), x.norm(float("inf"), 1), x.norm(0, 1),
+        torch.linalg.vector_norm(x, -float("inf"), 1), torch.linalg.norm(x, "fro"),
+        torch.linalg.matrix_norm(x, "nuc"), torch.dist(x[0], x[1], 3),
+        torch.nn.functional.pairwise_distance(x[:1], x[1:], keepdim=True),
+        torch.nn.functional.cosine_similarity(x[0], x[1], dim=0), torch.renorm(x, 2, 0, 2.0))
+    log(torch.nn.functional.normalize(x, p=1, dim=0), torch.nn.functional.normalize(
+        torch.zeros(2, 2)))
+
+
+@program()
+def complex_construction_and_views(torch, log):
+    z = torch.complex(torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.0]))
+    log(z, z.real, z.imag, z.abs(), z.angle(), z.conj(), z.conj().is_conj(),
+        torch.view_as_real(z), torch.polar(torch.tensor([2.0]), torch.tensor([0.0])))
+    r = torch.view_as_real(z)
+    r[0, 1] = 9
+    log(z, z.conj().resolve_conj().is_conj(), z * 1j, z.dtype, (z * 2.0).dtype)
+    _err(log, lambda: torch.view_as_real(z.conj()))
+    _err(log, lambda: torch.complex(torch.ones(1), torch.ones(1, dtype=torch.float64)))
+
+
+@program()
+def embedding_bag_max_mode_grad_and_padding(torch, log):
+    torch.manual_seed(2)
+    bag = torch.nn.EmbeddingBag(6, 2, mode="max")
+    out = bag(torch.tensor([[1, 2, 3], [4, 4, 5]]))
+    (out * torch.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    log(out, bag.weight.grad)
+    F = torch.nn.functional
+    log(F.embedding_bag(torch.tensor([0, 1, 2]), torch.eye(3), torch.tensor([0, 0, 2]),
+                        mode="mean"))
+    log(F.embedding_bag(torch.tensor([0, 1, 2, 1]), torch.eye(3), torch.tensor([0, 2]),
+                        mode="sum", padding_idx=1))
+
+
+@program(tol=_TRAIN)
+def lstm_proj_gru_stacked_with_state_passing(torch, log):
+    lstm = torch.nn.LSTM(3, 4, num_layers=2, proj_size=2, batch_first=True)
+    x = torch.randn(2, 5, 3)
+    out, (h, c) = lstm(x)
+    out2, (h2, c2) = lstm(x[:, :2])
+    out3, _ = lstm(x[:, 2:], (h2, c2))
+    log(out.shape, h.shape, c.shape, torch.allclose(torch.cat([out2, out3], 1), out,
+                                                     atol=1e-6))
+    gru = torch.nn.GRU(3, 2, bidirectional=True)
+    o, hn = gru(x.transpose(0, 1))
+    log(o[-1, :, :2], hn[0], o[0, :, 2:], hn[1])
+    _err(log, lambda: lstm(x, (h, c[:1])))
+
+
+@program()
+def dropout_variants_in_train_and_eval(torch, log):
+    x = torch.ones(2, 3, 4, 4)
+    log(torch.nn.Dropout(0.5)(x[0, 0]), torch.nn.Dropout2d(0.5)(x)[:, :, 0, 0],
+        torch.nn.AlphaDropout(0.2)(x[0, 0, 0]), torch.nn.FeatureAlphaDropout(0.5)(x)[0, :, 0, 0])
+    d = torch.nn.Dropout1d(0.5)
+    log(d(torch.ones(2, 3, 4))[:, :, 0])
+    d.eval()
+    log(d(torch.ones(2, 3, 4)).sum(), torch.nn.functional.dropout(x, 0.3, training=False).sum())
+    _err(log, lambda: torch.nn.Dropout(1.5))
+    log(torch.nn.functional.dropout(x[0, 0], 1.0))
+
+
+@program(tol=_ULP)
+def normalization_layers_affine_off_and_running_stats(torch, log):
+    bn = torch.nn.BatchNorm1d(3, affine=False, momentum=0.3)
+    x = torch.randn(6, 3) * 2 + 1
+    bn(x)
+    bn(x * 2)
+    log(bn.running_mean, bn.running_var, bn.num_batches_tracked, list(bn.state_dict()))
+    bn.eval()
+    log(bn(x)[0])
+    ln = torch.nn.LayerNorm([3], elementwise_affine=False, eps=1e-3)
+    log(ln(x)[:2], list(ln.state_dict()))
+    ln2 = torch.nn.LayerNorm(3, bias=False)
+    log(sorted(dict(ln2.named_parameters())), ln2(x)[0])
+    gn = torch.nn.GroupNorm(1, 3, affine=False)
+    log(gn(x.view(2, 3, 3))[0])
+    rms = torch.nn.RMSNorm(3, eps=1e-5)
+    log(rms(x)[0], repr(rms))
+    _err(log, lambda: bn(torch.randn(2, 4)))
+
+
+@program(tol=_ULP)
+def conv_padding_same_and_modes(torch, log):
+    torch.manual_seed(4)
+    for mode in ["zeros", "reflect", "replicate", "circular"]:
+        c = torch.nn.Conv1d(1, 1, 3, padding="same", padding_mode=mode, bias=False)
+        log(mode, c(torch.arange(6.0).view(1, 1, 6)).shape)
+    c = torch.nn.Conv2d(1, 2, (3, 2), padding="same", dilation=(1, 2))
+    log(c(torch.randn(1, 1, 5, 5)).shape, repr(c))
+    _err(log, lambda: torch.nn.Conv2d(1, 1, 3, padding="same", stride=2))
+    _err(log, lambda: torch.nn.Conv2d(1, 1, 3, padding="valid2"))
+    _err(log, lambda: torch.nn.Conv2d(3, 4, 3, groups=2))
+
+
+@program()
+def scheduler_state_dicts_and_get_last_lr(torch, log):
+    S = torch.optim.lr_scheduler
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0, momentum=0.9)
+    s = S.CosineAnnealingLR(opt, T_max=5, eta_min=0.1)
+    for _ in range(3):
+        opt.step()
+        s.step()
+    sd = s.state_dict()
+    log(sorted(sd), sd["last_epoch"], sd["_last_lr"], sd["base_lrs"])
+    opt2 = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    s2 = S.CosineAnnealingLR(opt2, T_max=5, eta_min=0.1)
+    s2.load_state_dict(sd)
+    opt2.step()
+    s2.step()
+    log(s2.get_last_lr(), opt2.param_groups[0]["lr"], opt2.param_groups[0]["initial_lr"])
+    e = S.ExponentialLR(opt, gamma=0.5)
+    log(e.get_last_lr(), e.last_epoch)
+    m = S.MultiStepLR(opt2, milestones=[1, 2, 2], gamma=0.1)
+    lrs = []
+    for _ in range(4):
+        opt2.step()
+        m.step()
+        lrs.append(m.get_last_lr()[0])
+    log(lrs, m.state_dict()["milestones"])
+
+
+@program(tol=_TRAIN)
+def adagrad_rmsprop_adadelta_with_maximize(torch, log):
+    for cls, kw in [(torch.optim.Adagrad, dict(lr=0.1, maximize=True, lr_decay=0.01)),
+                    (torch.optim.RMSprop, dict(lr=0.01, maximize=True, momentum=0.5)),
+                    (torch.optim.Adadelta, dict(lr=1.0, maximize=True, weight_decay=0.1)),
+                    (torch.optim.Adamax, dict(lr=0.1, maximize=True)),
+                    (torch.optim.NAdam, dict(lr=0.1, maximize=True))]:
+        w = torch.tensor([1.0, -0.5], requires_grad=True)
+        opt = cls([w], **kw)
+        for _ in range(3):
+            opt.zero_grad()
+            (-(w ** 2).sum()).backward()
+            opt.step()
+        log(cls.__name__, w)
+
+
+@program()
+def zero_grad_set_to_none_and_grad_accumulation(torch, log):
+    lin = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(lin.parameters(), lr=0.1)
+    x = torch.ones(3, 2)
+    lin(x).sum().backward()
+    lin(x).sum().backward()
+    log(lin.weight.grad)
+    opt.zero_grad(set_to_none=False)
+    log(lin.weight.grad)
+    opt.zero_grad()
+    log(lin.weight.grad)
+    lin.zero_grad(set_to_none=False)
+    log(lin.bias.grad)
+    opt.step()
+    log(lin.bias)
+
+
+@program()
+def dataloader_with_generator_and_sampler_options(torch, log):
+    D = torch.utils.data
+    ds = D.TensorDataset(torch.arange(10.0), torch.arange(10) % 3)
+    g = torch.Generator().manual_seed(11)
+    dl = D.DataLoader(ds, batch_size=4, shuffle=True, generator=g, drop_last=True)
+    log([b[1].tolist() for b in dl], len(dl))
+    dl = D.DataLoader(ds, batch_sampler=D.BatchSampler(D.SequentialSampler(ds), 3, False))
+    log([b[0].tolist() for b in dl])
+    dl = D.DataLoader(ds, batch_size=None, sampler=[3, 1])
+    log([b for b in dl])
+    dl = D.DataLoader(ds, batch_size=3, collate_fn=lambda b: [x[0].item() for x in b])
+    log(list(dl))
+    _err(log, lambda: D.DataLoader(ds, batch_size=2, shuffle=True, sampler=[1, 2]))
+    _err(log, lambda: D.DataLoader(ds, batch_sampler=[[0]], batch_size=2))
+
+
+@program()
+def subset_random_and_distributed_like_sampling(torch, log):
+    D = torch.utils.data
+    g = torch.Generator().manual_seed(3)
+    log(list(D.SubsetRandomSampler([10, 20, 30, 40], generator=g)))
+    log(list(D.RandomSampler(range(6), replacement=True, num_samples=4, generator=g)))
+    log(list(D.RandomSampler(range(3), num_samples=7, generator=g)), len(D.RandomSampler(
+        range(3), num_samples=7)))
+    _err(log, lambda: D.RandomSampler(range(3), num_samples=0))
+
+
+@program()
+def save_load_modules_state_with_buffers_and_parameters(torch, log):
+    m = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    m[1].running_mean += 1
+    buf = io.BytesIO()
+    torch.save(m.state_dict(), buf)
+    buf.seek(0)
+    sd = torch.load(buf, weights_only=True)
+    log(list(sd), sd["1.num_batches_tracked"], type(sd).__name__, sd["0.weight"].requires_grad)
+    m2 = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    res = m2.load_state_dict(sd)
+    log(res, m2[1].running_mean, repr(res))
+    del sd["1.running_var"]
+    sd["extra"] = torch.ones(1)
+    log(repr(m2.load_state_dict(sd, strict=False)))
+    _err(log, lambda: m2.load_state_dict(sd))
+
+
+@program()
+def printing_grad_fn_names_and_params(torch, log):
+    a = torch.ones(2, 2, requires_grad=True)
+    for t in [a.t(), a[0], a.sum(1), a @ a, a.expand(3, 2, 2), a.reshape(4), a.view(4),
+              a.unsqueeze(0), a.permute(1, 0), a.exp(), a.clamp(0, 1), a.where(a > 0, 0.0),
+              torch.cat([a, a]), a.mean(), a.max(), a.max(0).values, a.norm(), a.relu(),
+              torch.nn.functional.softmax(a, 1), a.to(torch.float64), a.index_select(0,
+              torch.tensor([1])), a.squeeze(), a.split(1)[0], a.flip(0), a.abs()]:
+        print(type(t.grad_fn).__name__, t.grad_fn.name())
+    print([(type(f).__name__, i) for f, i in a.sum().grad_fn.next_functions])
+
+
+@program()
+def printing_set_printoptions_sci_and_floats(torch, log):
+    try:
+        torch.set_printoptions(sci_mode=False)
+        print(torch.tensor([1e-10, 1e10, 0.5]))
+        torch.set_printoptions(sci_mode=None, precision=6)
+        print(torch.tensor([1 / 3, 2 / 3]))
+        torch.set_printoptions(precision=0)
+        print(torch.tensor([1.4, 2.6, -0.5]))
+        torch.set_printoptions(precision=4, linewidth=20)
+        print(torch.arange(10.0) / 7)
+        torch.set_printoptions(threshold=5, edgeitems=1)
+        print(torch.arange(24).view(2, 3, 4))
+        print(torch.arange(12.0).view(3, 4) * 1e5)
+    finally:
+        torch.set_printoptions(profile="default")
+    print(torch.tensor([1e-5, 1.0]), torch.tensor([123456.0, 1.5]), torch.tensor([1e16]))
+
+
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PROGRAMS[n][2]))
     if PROGRAMS[n][2] else n for n in sorted(PROGRAMS)])
