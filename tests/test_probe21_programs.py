@@ -1784,6 +1784,203 @@ def repr_and_str_of_special_tensors(torch, log):
         repr(torch.tensor([123456789], dtype=torch.int64)), repr(torch.ones(3).bool()))
 
 
+# Round 21, fourth batch: autograd errors and options
+
+
+@program(tol=_ULP)
+def autograd_functional_strict_and_create_graph(torch, log):
+    F = torch.autograd.functional
+    x = torch.tensor([0.3, 0.7])
+    _err(log, lambda: F.jacobian(lambda a: torch.ones(2), x, strict=True))
+    log(F.jacobian(lambda a: torch.ones(2), x))
+    _err(log, lambda: F.vjp(lambda a: a.detach() * 2, x, torch.ones(2), strict=True))
+    _err(log, lambda: F.hessian(lambda a: a * 2, x))
+    _err(log, lambda: F.jacobian(lambda a: a, x, strategy="side-mode"))
+    xr = x.clone().requires_grad_()
+    j = F.jacobian(lambda a: a.sin() * a, xr, create_graph=True)
+    log(j.requires_grad, j.grad_fn is not None)
+    j.trace().backward()
+    log(xr.grad)
+    out, v = F.vjp(lambda a: (a ** 2).sum(), xr, create_graph=True)
+    log(out.requires_grad, v.requires_grad, v)
+    log(F.jvp(lambda a: a.exp(), x, torch.ones(2), create_graph=False)[1].requires_grad)
+
+
+@program()
+def grad_is_grads_batched_and_inputs_errors(torch, log):
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x ** 2
+    (g,) = torch.autograd.grad(y, x, torch.eye(3), is_grads_batched=True)
+    log(g)
+    _err(log, lambda: torch.autograd.grad(y, []))
+    _err(log, lambda: torch.autograd.grad(y.sum(), torch.ones(2)))
+    _err(log, lambda: torch.autograd.grad(y, x, torch.ones(4)))
+    _err(log, lambda: torch.autograd.grad(y.sum(), x, torch.ones(2)))
+    _err(log, lambda: torch.autograd.grad(y, x))
+    log(torch.autograd.grad(y, x, torch.ones(3), retain_graph=True)[0])
+
+
+@program()
+def tensor_grad_assignment_and_hook_errors(torch, log):
+    w = torch.ones(2, requires_grad=True)
+    _err(log, lambda: setattr(w, "grad", torch.ones(3)))
+    _err(log, lambda: setattr(w, "grad", torch.ones(2, dtype=torch.float64)))
+    _err(log, lambda: setattr(w, "grad", [1.0, 2.0]))
+    w.grad = torch.tensor([0.5, 0.5])
+    log(w.grad)
+    w.register_hook(lambda g: torch.ones(3))
+    _err(log, lambda: (w * 2).sum().backward())
+    v = torch.ones(2, requires_grad=True)
+    v.register_hook(lambda g: g.double())
+    _err(log, lambda: (v * 2).sum().backward())
+    u = torch.ones(2, requires_grad=True)
+    u.register_hook(lambda g: None)
+    (u * 3).sum().backward()
+    log(u.grad)
+
+
+@program()
+def custom_function_misuse_errors(torch, log):
+    class SaveNonTensor(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x, 3)
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+    _err(log, lambda: SaveNonTensor.apply(torch.ones(1, requires_grad=True)))
+
+    class DirtyNotReturned(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.mark_dirty(x)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+    _err(log, lambda: DirtyNotReturned.apply(torch.ones(1, requires_grad=True).clone()))
+
+    class ReturnsNonTensor(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, 5
+
+        @staticmethod
+        def backward(ctx, g, g2):
+            log("g2", g2)
+            return g * 2
+    x = torch.ones(2, requires_grad=True)
+    a, n = ReturnsNonTensor.apply(x)
+    a.sum().backward()
+    log(n, x.grad)
+    _err(log, lambda: SaveNonTensor.forward(None, torch.ones(1)))
+
+    class NoBackward(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+    _err(log, lambda: NoBackward.apply(torch.ones(1, requires_grad=True)).sum().backward())
+
+
+@program()
+def retain_grad_on_views_and_non_leaves(torch, log):
+    x = torch.ones(2, 3, requires_grad=True)
+    y = x * 2
+    v = y[0]
+    v.retain_grad()
+    y.retain_grad()
+    (v * 3).sum().backward(retain_graph=True)
+    log(v.grad, y.grad, y.retains_grad, v.retains_grad, x.retains_grad)
+    (y * 1).sum().backward()
+    log(v.grad, y.grad)
+    z = x.t()
+    z.retain_grad()
+    z.sum().backward()
+    log(z.grad, x.grad)
+
+
+@program()
+def version_counter_and_saved_tensor_of_outputs(torch, log):
+    x = torch.tensor([0.5, 1.0], requires_grad=True)
+    y = x.exp()
+    z = y * 1
+    y.add_(1)
+    _err(log, lambda: z.sum().backward())
+    a = x.tanh()
+    a.mul_(2)
+    _err(log, lambda: a.sum().backward())
+    b = x.sigmoid()
+    c = b.clone()
+    b.zero_()
+    log(c, b._version, c._version)
+    d = x.relu()
+    with torch.no_grad():
+        d.mul_(3)
+    _err(log, lambda: d.sum().backward())
+    e = x.pow(2)
+    e.data.mul_(5)
+    e.sum().backward()
+    log(x.grad)
+
+
+@program()
+def unbind_chunk_views_in_place_rules(torch, log):
+    x = torch.arange(6.0, requires_grad=True).clone()
+    parts = x.chunk(3)
+    _err(log, lambda: parts[0].mul_(2))
+    with torch.no_grad():
+        q = torch.arange(6.0).chunk(2)
+        q[0].add_(10)
+    log(q)
+    y = torch.arange(4.0, requires_grad=True).clone()
+    n = y.narrow(0, 1, 2)
+    n.mul_(10)
+    y.sum().backward() if False else log(y, y.grad_fn.name())
+    d = torch.arange(4.0, requires_grad=True).clone().view(2, 2).diagonal()
+    d.add_(1)
+    log(d, d._base.grad_fn.name() if d._base is not None else None)
+
+
+@program()
+def dtype_plumbing_through_modules(torch, log):
+    m = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))
+    m.double()
+    log(m[0].weight.dtype, m[1].running_mean.dtype, m[1].num_batches_tracked.dtype)
+    m.to(torch.float16)
+    log(m[0].weight.dtype, m[1].num_batches_tracked.dtype)
+    m.float()
+    m.to(dtype=torch.bfloat16)
+    log(m[0].bias.dtype)
+    m.type(torch.float64)
+    log(m[0].bias.dtype)
+    _err(log, lambda: m.to(torch.int32))
+    _err(log, lambda: m(torch.ones(2, 2)))
+    lin = torch.nn.Linear(2, 2).half()
+    log(lin.weight.grad is None, str(lin.weight.dtype), lin.to("cpu") is lin)
+
+
+@program()
+def type_promotion_in_in_place_and_out(torch, log):
+    i = torch.tensor([1, 2, 3])
+    _err(log, lambda: i.add_(1.5))
+    _err(log, lambda: i.mul_(torch.tensor(2.0)))
+    i.add_(torch.tensor(2, dtype=torch.int8))
+    log(i)
+    f = torch.ones(3, dtype=torch.float16)
+    f.add_(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64))
+    log(f)
+    b = torch.tensor([True, False])
+    _err(log, lambda: b.add_(1))
+    out = torch.empty(3, dtype=torch.int64)
+    _err(log, lambda: torch.add(torch.ones(3), 1, out=out))
+    out2 = torch.empty(3, dtype=torch.float64)
+    torch.mul(torch.arange(3), 2, out=out2)
+    log(out2)
+
+
 @program(xfail="torch's argument parser lists the std/var overloads when both unbiased and "
          "correction are given; ember's message is one line and names var() for std too")
 def std_var_with_both_unbiased_and_correction(torch, log):
