@@ -1981,6 +1981,104 @@ def type_promotion_in_in_place_and_out(torch, log):
     log(out2)
 
 
+# Round 21, fifth batch
+
+
+@program()
+def module_reprs_of_less_common_layers(torch, log):
+    nn = torch.nn
+    for m in [nn.Bilinear(2, 3, 4, bias=False), nn.EmbeddingBag(5, 2, mode="max", padding_idx=1),
+              nn.AdaptiveMaxPool2d((None, 3), return_indices=True), nn.LPPool1d(2, 3, 1),
+              nn.Fold((4, 5), 2, dilation=1, padding=0, stride=2), nn.Unfold(3, padding=1),
+              nn.Upsample(size=(2, 3), mode="bicubic", align_corners=False),
+              nn.GRUCell(2, 3, bias=False), nn.LSTMCell(2, 3), nn.RNNCell(2, 3, nonlinearity="relu"),
+              nn.Hardshrink(0.2), nn.Softshrink(), nn.Threshold(0.5, -1.0, inplace=True), nn.GLU(-2),
+              nn.RReLU(0.2, 0.4, inplace=True), nn.CosineEmbeddingLoss(0.5),
+              nn.MultiLabelSoftMarginLoss(), nn.PoissonNLLLoss(full=True), nn.GaussianNLLLoss(),
+              nn.HuberLoss(delta=2.0), nn.SmoothL1Loss(beta=0.5), nn.PixelUnshuffle(3),
+              nn.TransformerDecoderLayer(4, 2, 8), nn.AdaptiveAvgPool3d((1, None, 2)),
+              nn.ZeroPad2d((1, 2, 0, 1)), nn.CircularPad1d(2), nn.ChannelShuffle(2),
+              nn.Softmax2d(), nn.LogSigmoid(), nn.Softmin(dim=1), nn.CELU(0.5), nn.Mish(),
+              nn.Hardtanh(-2, 2), nn.ReLU6(inplace=True), nn.PReLU(3, 0.1), nn.SiLU()]:
+        log(repr(m))
+
+
+@program(tol=_ULP)
+def activation_functionals_at_edges(torch, log):
+    F = torch.nn.functional
+    x = torch.tensor([-3.0, -1.0, -0.0, 0.0, 0.5, 1.0, 3.0, float("nan")])
+    log(F.hardshrink(x, 0.5), F.softshrink(x, 0.0), F.threshold(x, 0.5, -9.0),
+        F.hardtanh(x, -0.5, 0.5), F.relu6(x * 3), F.celu(x, 0.5), F.selu(x), F.elu(x, 2.0),
+        F.leaky_relu(x, 0.2), F.hardsigmoid(x), F.hardswish(x), F.mish(x), F.silu(x),
+        F.softsign(x), F.tanhshrink(x), F.logsigmoid(x), F.softplus(x, 2.0, 1.0),
+        F.glu(torch.arange(4.0)), F.gelu(x, approximate="tanh"))
+    xg = x[:-1].clone().requires_grad_()
+    (F.hardshrink(xg, 0.5) + F.softshrink(xg, 0.5) + F.threshold(xg, 0.0, 2.0)).sum().backward()
+    log(xg.grad)
+
+
+@program(tol=_ULP)
+def cosine_and_onecycle_schedules_printed(torch, log):
+    S = torch.optim.lr_scheduler
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.01)
+    oc = S.OneCycleLR(opt, max_lr=0.1, epochs=2, steps_per_epoch=3, cycle_momentum=True,
+                      base_momentum=0.8, max_momentum=0.95)
+    rows = []
+    for _ in range(6):
+        opt.step()
+        oc.step()
+        rows.append((opt.param_groups[0]["lr"], opt.param_groups[0]["betas"]))
+    log(rows)
+    _err(log, lambda: oc.step())
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    cw = S.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.01)
+    lrs = []
+    for i in range(7):
+        opt.step()
+        cw.step()
+        lrs.append(cw.get_last_lr()[0])
+    log(lrs, cw.T_cur, cw.T_i)
+
+
+@program()
+def unique_and_histogramdd_and_bucketize(torch, log):
+    x = torch.tensor([[0.1, 0.2], [0.8, 0.9], [0.5, 0.5], [0.15, 0.25]])
+    h = torch.histogramdd(x, bins=[2, 2], range=[0.0, 1.0, 0.0, 1.0])
+    log(h.hist, h.bin_edges)
+    h2 = torch.histogramdd(x, bins=[torch.tensor([0.0, 0.5, 1.0]), torch.tensor([0.0, 1.0])],
+                           weight=torch.tensor([1.0, 2.0, 3.0, 4.0]), density=True)
+    log(h2.hist)
+    b = torch.tensor([0.1, 0.5, 0.9])
+    log(torch.bucketize(torch.tensor([0.0, 0.5, 0.6, 1.0]), b),
+        torch.bucketize(torch.tensor([0.5]), b, right=True, out_int32=True))
+    log(torch.unique(torch.tensor([3, 1, 3, 2]), return_inverse=True, return_counts=True))
+
+
+@program()
+def memory_format_and_contiguity(torch, log):
+    x = torch.arange(24.0).view(1, 2, 3, 4)
+    c = x.contiguous(memory_format=torch.channels_last)
+    log(c.stride(), c.is_contiguous(), c.is_contiguous(memory_format=torch.channels_last),
+        (c + 1).stride(), c.clone().stride(), torch.empty_like(c).stride(),
+        c.clone(memory_format=torch.contiguous_format).stride(), c.view(-1).shape if False else
+        c.reshape(-1)[:5], c.permute(0, 2, 3, 1).is_contiguous())
+    _err(log, lambda: c.view(-1))
+    _err(log, lambda: torch.arange(6.0).contiguous(memory_format=torch.channels_last))
+
+
+@program(tol=_ULP)
+def math_functions_with_out_and_dtype_rules(torch, log):
+    i = torch.tensor([1, 4, 9])
+    log(i.sqrt(), i.exp().dtype, torch.true_divide(i, 2), i / i, i // 2, torch.floor_divide(
+        i, -2), i.float().rsqrt(), torch.pow(i, 0.5), torch.pow(2, i), i ** -1 if False else
+        torch.float_power(i, -1), torch.reciprocal(i), torch.sigmoid(i).dtype, i.abs().dtype,
+        i.sign(), torch.tensor([-1.5, 2.5]).round(), torch.tensor([1.2345]).round(decimals=2),
+        torch.tensor([-0.5, 0.5]).trunc(), torch.tensor([2.5]).frac(), torch.fmod(i, -4),
+        torch.remainder(-i, 4), torch.copysign(i, -1.0), torch.ldexp(torch.ones(2),
+                                                                   torch.tensor([2, 3])))
+    _err(log, lambda: i ** -1)
+
+
 @program(xfail="torch's argument parser lists the std/var overloads when both unbiased and "
          "correction are given; ember's message is one line and names var() for std too")
 def std_var_with_both_unbiased_and_correction(torch, log):
