@@ -2079,6 +2079,92 @@ def math_functions_with_out_and_dtype_rules(torch, log):
     _err(log, lambda: i ** -1)
 
 
+# Round 21, sixth batch
+
+
+@program()
+def save_load_shared_parameters_and_dtype_views(torch, log):
+    a = torch.nn.Linear(2, 2)
+    b = torch.nn.Linear(2, 2)
+    b.weight = a.weight
+    m = torch.nn.ModuleList([a, b])
+    buf = io.BytesIO()
+    torch.save(m, buf)
+    buf.seek(0)
+    m2 = torch.load(buf, weights_only=False)
+    log(m2[0].weight is m2[1].weight, type(m2[0].weight).__name__, m2[0].weight.requires_grad)
+    sd = m.state_dict(keep_vars=True)
+    log(list(sd), type(sd["0.weight"]).__name__, sd["0.weight"] is sd["1.weight"])
+    x = torch.arange(4, dtype=torch.int32)
+    f = x.view(torch.float32)
+    buf = io.BytesIO()
+    torch.save({"i": x, "f": f}, buf)
+    buf.seek(0)
+    back = torch.load(buf, map_location={"cpu": "cpu"})
+    back["i"][1] = 1065353216
+    log(back["f"], back["i"])
+
+
+@program()
+def default_dtype_float64_training_and_init(torch, log):
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        torch.manual_seed(0)
+        m = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
+        opt = torch.optim.Adam(m.parameters(), lr=0.1)
+        x = torch.randn(8, 2)
+        y = x.sum(1, keepdim=True)
+        for _ in range(3):
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(m(x), y)
+            loss.backward()
+            opt.step()
+        log(loss, opt.state[m[0].weight]["exp_avg"].dtype, torch.tensor([1j]).dtype,
+            torch.empty(2).dtype, torch.rand(1).dtype, torch.nn.init.normal_(torch.empty(2)).dtype,
+            torch.arange(0, 1, 0.5).dtype, torch.tensor(1.5).dtype, torch.polar(
+                torch.ones(1), torch.zeros(1)).dtype)
+        print(torch.tensor([0.1]), torch.tensor([0.1], dtype=torch.float32))
+    finally:
+        torch.set_default_dtype(old)
+    print(torch.tensor([0.1], dtype=torch.float64))
+    _err(log, lambda: torch.set_default_dtype(torch.float16) or torch.set_default_dtype(old))
+    log(torch.get_default_dtype())
+    torch.set_default_dtype(old)
+
+
+@program()
+def printing_of_parameters_and_modules_state(torch, log):
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(2, 2)
+    print(lin.weight)
+    print(lin.bias.data)
+    print(lin.state_dict())
+    print(list(lin.named_parameters())[1])
+    print(torch.nn.ParameterList([torch.nn.Parameter(torch.ones(2))]))
+    print(torch.nn.ParameterDict({"a": torch.nn.Parameter(torch.zeros(1, 2))}))
+    opt = torch.optim.SGD(lin.parameters(), lr=0.1, momentum=0.9)
+    print(opt)
+
+
+@program()
+def seeds_generators_and_bernoulli_multinomial(torch, log):
+    g = torch.Generator().manual_seed(123)
+    log(torch.rand(3, generator=g), torch.randint(0, 10, (4,), generator=g),
+        torch.randperm(5, generator=g), torch.multinomial(torch.tensor([0.1, 0.5, 0.4]), 4,
+                                                          replacement=True, generator=g),
+        torch.bernoulli(torch.full((4,), 0.5), generator=g), torch.normal(0.0, 1.0, (2,),
+                                                                          generator=g))
+    s = g.get_state()
+    a = torch.randn(2, generator=g)
+    g.set_state(s)
+    log(torch.equal(a, torch.randn(2, generator=g)), g.seed() != 123)
+    torch.manual_seed(5)
+    log(torch.empty(3).uniform_(-1, 1), torch.empty(2).exponential_(2.0),
+        torch.empty(2).geometric_(0.3), torch.empty(2).log_normal_(), torch.empty(3).random_(5),
+        torch.empty(2).cauchy_())
+
+
 @program(xfail="torch's argument parser lists the std/var overloads when both unbiased and "
          "correction are given; ember's message is one line and names var() for std too")
 def std_var_with_both_unbiased_and_correction(torch, log):
@@ -2149,4 +2235,22 @@ def test_anomaly_check_nan_skips_gradients_no_input_needs_like_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("objs", ["[x, x.untyped_storage()]", "[z, torch.view_as_real(z)]",
+                                  "[x[1:], x[2:].view(torch.int32)]", "[b, b.view(torch.uint8)]",
+                                  "{'a': x.view(2, 2), 'b': x[::2]}", "[x, x.view(torch.int32)]"])
+def test_saving_one_buffer_as_two_dtypes_raises_like_torch(objs):
+    """torch.save refuses tensors or storages that view the same data as different types;
+    ember saved them as two records (the sharing silently lost on load)."""
+    def run(torch):
+        names = {"torch": torch, "x": torch.arange(4.0), "z": torch.tensor([1 + 2j]),
+                 "b": torch.tensor([True, False])}
+        try:
+            torch.save(eval(objs, names), io.BytesIO())
+        except RuntimeError as e:
+            return str(e)
+        return "saved"
+    got, want = _run_both(run)
     assert got == want
