@@ -2165,6 +2165,60 @@ def seeds_generators_and_bernoulli_multinomial(torch, log):
         torch.empty(2).cauchy_())
 
 
+# Round 21, seventh batch
+
+
+@program(tol=_TRAIN)
+def nn_utils_weight_norm_and_clip_grad_foreach(torch, log):
+    U = torch.nn.utils
+    m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    m(torch.randn(5, 3)).sum().backward()
+    grads = [p.grad for p in m.parameters()]
+    log(U.get_total_norm(grads, norm_type=2.0), U.get_total_norm(grads, float("inf")))
+    U.clip_grads_with_norm_(m.parameters(), 0.5, U.get_total_norm(grads))
+    log(m[1].bias.grad)
+    log(U.clip_grad_norm_(m.parameters(), 0.1, foreach=False, error_if_nonfinite=True))
+    m[0].weight.grad[0, 0] = float("nan")
+    _err(log, lambda: U.clip_grad_norm_(m.parameters(), 0.1, error_if_nonfinite=True))
+    log(U.clip_grad_norm_([], 1.0))
+    wn = U.parametrizations.weight_norm(torch.nn.Linear(3, 2), dim=1)
+    log(wn.parametrizations.weight.original0.shape, wn.parametrizations.weight.original1.shape)
+
+
+@program()
+def data_chain_and_stack_datasets(torch, log):
+    D = torch.utils.data
+
+    class Squares(D.IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(i * i for i in range(self.n))
+    ch = D.ChainDataset([Squares(3), Squares(2)])
+    log(list(ch), list(D.DataLoader(ch, batch_size=2)))
+    st = D.StackDataset(D.TensorDataset(torch.arange(3)), torch.arange(3.0) * 2)
+    log(len(st), st[1])
+    st2 = D.StackDataset(a=torch.arange(3), b=[10, 20, 30])
+    log(st2[2], list(D.DataLoader(st2, batch_size=2)))
+    _err(log, lambda: D.StackDataset(torch.arange(3), torch.arange(4)))
+    _err(log, lambda: len(D.ChainDataset([Squares(1)])))
+    s = Squares(3) + Squares(1)
+    log(type(s).__name__, list(s))
+
+
+@program()
+def tensor_layout_and_storage_queries(torch, log):
+    x = torch.arange(12.0).view(3, 4)
+    v = x[1:, ::2]
+    log(v.storage_offset(), v.stride(), v.is_contiguous(), x.untyped_storage().nbytes(),
+        v.untyped_storage().data_ptr() == x.untyped_storage().data_ptr(), v._base is x,
+        x.is_set_to(x), v.data_ptr() - x.data_ptr(), v.numel(), torch.Size([2, 3]).numel(),
+        str(x.layout), x.is_sparse, x.is_quantized, x.is_meta, x.is_complex(), x.dim_order())
+    y = torch.empty_strided((2, 3), (1, 2))
+    log(y.stride(), y.is_contiguous(), torch.empty(2, 3).t().dim_order())
+
+
 @program(xfail="torch's argument parser lists the std/var overloads when both unbiased and "
          "correction are given; ember's message is one line and names var() for std too")
 def std_var_with_both_unbiased_and_correction(torch, log):
