@@ -233,8 +233,7 @@ softplus = pointwise("softplus", "SoftplusBackward0", _softplus,
                                                            _special.expit(xp, x * beta)))
 softshrink = pointwise(
     "softshrink", "SoftshrinkBackward0",
-    lambda xp, x, lambd: xp.where(x > lambd, x - lambd,
-                                  xp.where(x < -lambd, x + lambd, x * 0)),   # torch's x * 0
+    lambda xp, x, lambd: xp.maximum(x - lambd, 0) + xp.minimum(x + lambd, 0),
     lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd), kernel="softshrink_check")
 hardshrink = pointwise(
     "hardshrink", "HardshrinkBackward0",
