@@ -2220,6 +2220,31 @@ def tensor_layout_and_storage_queries(torch, log):
     log(y.stride(), y.is_contiguous(), torch.empty(2, 3).t().dim_order())
 
 
+@program()
+def node_hooks_and_multi_grad_hooks(torch, log):
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = torch.tensor([3.0], requires_grad=True)
+    y = a * b
+    seen = []
+    y.grad_fn.register_prehook(lambda go: seen.append(("pre", go[0].clone())))
+    y.grad_fn.register_hook(lambda gi, go: seen.append(("post", [g.clone() for g in gi])))
+    h = torch.autograd.graph.register_multi_grad_hook(
+        (a, b), lambda grads: seen.append(("multi", [g.sum().item() for g in grads])))
+    y.sum().backward()
+    log(seen, a.grad, b.grad)
+    h.remove()
+    seen.clear()
+    z = (a * 2).sum()
+    torch.autograd.graph.register_multi_grad_hook(
+        (a, b), lambda grads: seen.append([g is None for g in grads]))
+    z.backward()
+    log(seen)
+    w = a.exp()
+    w.grad_fn.register_prehook(lambda go: (go[0] * 0,))
+    w.sum().backward()
+    log(a.grad)
+
+
 @program(xfail="torch's argument parser lists the std/var overloads when both unbiased and "
          "correction are given; ember's message is one line and names var() for std too")
 def std_var_with_both_unbiased_and_correction(torch, log):
@@ -2309,5 +2334,21 @@ def test_saving_one_buffer_as_two_dtypes_raises_like_torch(objs):
         except RuntimeError as e:
             return str(e)
         return "saved"
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_node_post_hook_sees_gradients_summed_to_the_input_shapes_like_torch(create_graph):
+    """torch's engine sums a broadcast gradient to its input's shape (validate_outputs) before
+    a grad_fn's post hooks run; ember handed them the unreduced gradient."""
+    def run(lib):
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = lib.tensor([3.0], dtype=lib.float64, requires_grad=True)
+        y = a * b.float()
+        seen = []
+        y.grad_fn.register_hook(lambda gi, go: seen.append([g.tolist() for g in gi]))
+        y.sum().backward(create_graph=create_graph)
+        return seen, a.grad.tolist(), b.grad.tolist()
     got, want = _run_both(run)
     assert got == want
