@@ -82,11 +82,13 @@ def warn_forward_trace(node):
                   "error:\n" + "".join(trace) + f"{_AT}122.)", stacklevel=2)
 
 
-def check_grads(node, gins):
+def check_grads(node, gins, needed=None):
     """Raise torch's error when a backward function returned NaN (the engine's anomaly wrapper
-    then shows the node's forward traceback)."""
-    for i, g in enumerate(gins):
-        if g is None:
+    then shows the node's forward traceback). Gradients of inputs that need none (no next
+    function, or not on the way to the wanted inputs) are not checked: torch leaves them
+    undefined."""
+    for i, (g, nxt) in enumerate(zip(gins, node.next)):
+        if g is None or nxt is None or needed is not None and nxt not in needed:
             continue
         a = getattr(g, "arr", g)
         if (a.dtype.kind in "fc" or a.dtype.num == BF16_NUM) and _isnan_any(a):

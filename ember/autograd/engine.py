@@ -430,7 +430,7 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
         gins = _run_posthooks(node, gins, g, create_graph)
     if STATE.anomaly and STATE.anomaly_nan:
         from .anomaly_mode import check_grads
-        check_grads(node, gins)
+        check_grads(node, gins, needed)
     if not retain_graph and saved:
         frees = node.frees if op.frees is None else op.frees    # (_holds_saved, inlined)
         if frees or frees is None and (op.saves_in or op.saves_out):
@@ -575,9 +575,12 @@ def _hook_name(h):
 
 def _run_posthooks(node, gins, g, create_graph):
     """Node.register_hook's hooks: fn(grad_inputs, grad_outputs), a returned tuple replacing
-    grad_inputs (torch checks its length)."""
+    grad_inputs (torch checks its length). The hooks see each gradient summed to its input's
+    shape and cast to its dtype (torch's validate_outputs runs before them)."""
     Tensor, _new = _T.Tensor, _T._new
     be = None if create_graph else _backend_of(node)
+    gins = tuple(a if a is None or nxt is None else _fit(node.xp, a, inp, create_graph)
+                 for a, nxt, inp in zip(gins, node.next, node.inputs))
 
     def wrap(a):
         return a if a is None or create_graph else _new(a, be)
@@ -594,6 +597,19 @@ def _run_posthooks(node, gins, g, create_graph):
     gins = tuple(x.arr if isinstance(x, Tensor) else x for x in grad_inputs)
     _CURRENT[0].handed.update(id(a) for a in gins if a is not None)
     return gins
+
+
+def _fit(xp, gi, inp, create_graph):
+    """gi summed to the shape of input inp and cast to its dtype (a Tensor under
+    create_graph, an array otherwise)."""
+    a = inp.arr
+    if create_graph:
+        if tuple(gi.shape) != a.shape:
+            gi = gi.sum_to_size(a.shape)
+        return gi if gi.arr.dtype == a.dtype else _cast_grad_tensor(gi, inp.dtype)
+    if gi.shape != a.shape:
+        gi = sum_to(xp, gi, a.shape)
+    return gi if gi.dtype == a.dtype else _cast_grad(gi, a.dtype)
 
 
 def _post_result(fn, r, grad_inputs):

@@ -121,9 +121,13 @@ def bilinear(input1, input2, weight, bias=None):
                  (("input1", input1), ("input2", input2), ("weight", weight), ("bias", bias))
                  if t is not None]
         raise RuntimeError(f"All tensors must have the same dtype, got {', '.join(names)}")
-    if input1.shape[:-1] != input2.shape[:-1]:
-        raise RuntimeError("bilinear(): input batch dimensions do not match: got "
-                           f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
+    if input1.ndim != input2.ndim:
+        raise RuntimeError("bilinear(): input dimensions do not match: got "
+                           f"{input1.ndim} and {input2.ndim}")
+    for i, (m, n) in enumerate(zip(input1.shape[:-1], input2.shape[:-1])):
+        if m != n:
+            raise RuntimeError("bilinear(): input batch dimensions do not match at dim "
+                               f"{i}: got {m} and {n}")
     if input1.shape[-1] != weight.shape[1]:
         raise RuntimeError(f"bilinear(): input1 size does not match weight size: got "
                            f"{input1.shape[-1]} but expected {weight.shape[1]}")

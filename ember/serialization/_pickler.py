@@ -129,6 +129,7 @@ class TorchPickler(pickle._Pickler):
         self.legacy = legacy
         self.storages = {}          # key -> (flat array, backend, root or None)
         self._keys = {}             # (id(flat root), dtype) -> key
+        self._dtypes = {}           # id(flat root) -> the dtype it was first saved as
 
     def save_global(self, obj, name=None):
         """Where the pure-Python pickler cannot name `obj`, the error CPython's C pickler (torch's)
@@ -287,6 +288,9 @@ class TorchPickler(pickle._Pickler):
         arr, be = t.arr, t.be
         root, flat, offset, stride = _flat_root(arr, be.xp)
         ident = (id(root), arr.dtype.str)
+        if root is not None and self._dtypes.setdefault(id(root), ident[1]) != ident[1]:
+            raise RuntimeError("Cannot save multiple tensors or storages that view the same "
+                               "data as different types")
         key = self._keys.get(ident) if root is not None else None
         if key is None:
             key = str(len(self.storages))
