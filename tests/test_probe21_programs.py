@@ -596,7 +596,8 @@ def fold_unfold_modules_and_pixel_unshuffle(torch, log):
     log(torch.equal(f, x), torch.nn.Unfold((2, 3), dilation=(1, 1), padding=1)(x).shape)
     log(torch.nn.Fold((3, 3), 2)(torch.ones(1, 4, 4)))
     p = torch.nn.PixelUnshuffle(2)(x)
-    log(p.shape, p[0, :, 0, 0], torch.nn.PixelShuffle(2)(p).equal(x), repr(torch.nn.PixelUnshuffle(2)))
+    log(p.shape, p[0, :, 0, 0], torch.nn.PixelShuffle(2)(p).equal(x),
+        repr(torch.nn.PixelUnshuffle(2)))
     _err(log, lambda: torch.nn.PixelUnshuffle(3)(x))
     _err(log, lambda: torch.nn.Fold((4, 4), 2)(torch.ones(1, 5, 4)))
 
@@ -1125,8 +1126,8 @@ def integer_bit_ops_and_shifts_by_tensors(torch, log):
 def meshgrid_cartesian_combinations(torch, log):
     a, b = torch.tensor([1, 2, 3]), torch.tensor([4, 5])
     log(torch.meshgrid(a, b, indexing="ij"), torch.meshgrid(a, b, indexing="xy"),
-        torch.cartesian_prod(a, b), torch.combinations(a, 2), torch.combinations(a, 2,
-                                                                                with_replacement=True))
+        torch.cartesian_prod(a, b), torch.combinations(a, 2),
+        torch.combinations(a, 2, with_replacement=True))
     log(torch.block_diag(torch.ones(1, 2), torch.tensor([[3]])), torch.cdist(
         torch.tensor([[0.0, 0.0]]), torch.tensor([[3.0, 4.0]]), p=1), torch.atleast_2d(a).shape,
         torch.vander(a, 3), torch.tensordot(torch.ones(2, 3), torch.ones(3, 2), 1))
@@ -1992,8 +1993,9 @@ def module_reprs_of_less_common_layers(torch, log):
               nn.AdaptiveMaxPool2d((None, 3), return_indices=True), nn.LPPool1d(2, 3, 1),
               nn.Fold((4, 5), 2, dilation=1, padding=0, stride=2), nn.Unfold(3, padding=1),
               nn.Upsample(size=(2, 3), mode="bicubic", align_corners=False),
-              nn.GRUCell(2, 3, bias=False), nn.LSTMCell(2, 3), nn.RNNCell(2, 3, nonlinearity="relu"),
-              nn.Hardshrink(0.2), nn.Softshrink(), nn.Threshold(0.5, -1.0, inplace=True), nn.GLU(-2),
+              nn.GRUCell(2, 3, bias=False), nn.LSTMCell(2, 3),
+              nn.RNNCell(2, 3, nonlinearity="relu"), nn.Hardshrink(0.2), nn.Softshrink(),
+              nn.Threshold(0.5, -1.0, inplace=True), nn.GLU(-2),
               nn.RReLU(0.2, 0.4, inplace=True), nn.CosineEmbeddingLoss(0.5),
               nn.MultiLabelSoftMarginLoss(), nn.PoissonNLLLoss(full=True), nn.GaussianNLLLoss(),
               nn.HuberLoss(delta=2.0), nn.SmoothL1Loss(beta=0.5), nn.PixelUnshuffle(3),

@@ -654,7 +654,8 @@ def _accumulate(leaf, g, handed, create_graph):
         if isinstance(g, np.generic):   # a 0-d leaf's .grad is an array (zero_(), add_())
             g = np.array(g)
         if t._grad is None:
-            dense = g.ndim > 1 and not isinstance(g, _SPARSE) and not isinstance(t.arr, _SPARSE)
+            dense = g.ndim > 1 and not isinstance(g, _UNSTRIDED) and \
+                not isinstance(t.arr, _UNSTRIDED)
             if dense and g.strides != t.arr.strides and (
                     not t.arr.flags.c_contiguous or id(g) in handed):
                 g = _like_param(g, t.arr)
@@ -688,7 +689,7 @@ def _accumulate(leaf, g, handed, create_graph):
             _post_result(fn, fn((), grad_outputs), ())
 
 
-_SPARSE = (SparseCOO, CompressedArray)
+_UNSTRIDED = (SparseCOO, CompressedArray, NestedArray)    # (no layout contract to keep)
 
 
 def _obeys(g, p):

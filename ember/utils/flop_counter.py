@@ -604,7 +604,7 @@ def _conv_fwd_rule(x, w, b, stride, pads, dilation, groups, out):
                                 [0] * n, groups), _shape(out))]
 
 
-def _conv_bwd_rule(g, cols, w, padded, has_b, stride, pads, dilation, groups, needs):
+def _conv_bwd_rule(g, cols, w, padded, has_b, stride, pads, dilation, groups, cl, needs):
     x = tuple(padded[:2]) + tuple(s - lo - hi for s, (lo, hi) in zip(padded[2:], pads))
     return _conv_grads(_shape(g), x, _shape(w), has_b, stride, pads, dilation, False, groups,
                        needs)
