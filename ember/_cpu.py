@@ -6,7 +6,8 @@ torch's rule (ATen's compute_cpu_capability): the ATEN_CPU_CAPABILITY variable w
 level ("default", "avx2", "avx512"), else AVX512 where the CPU has AVX512 F/VL/BW/DQ and FMA,
 AVX2 where it has AVX2 and FMA, DEFAULT otherwise. Most of torch's kernels are registered
 without an AVX512 build and run their AVX2 one there too; those registered for AVX512 as well
-(softmax, the Sleef unary functions, GELU...) run on 64-byte vectors: VEC_BYTES."""
+(softmax, sgn, sinh/cosh and torch's other Sleef unary functions) run on 64-byte vectors:
+VEC_BYTES. oneDNN and fbgemm read the CPU themselves (ONEDNN_*, AVX512_VNNI)."""
 import os
 
 

@@ -29,7 +29,7 @@ def type_qualified(obj):
     return qualified(getattr(tp, "__module__", "") or "", tp.__qualname__)
 
 
-_HEAPTYPE = 1 << 9
+_HEAPTYPE = 1 << 9     # Py_TPFLAGS_HEAPTYPE: a class defined in Python
 
 
 def tp_name(obj):

@@ -14,6 +14,7 @@ from .._nested_array import NestedArray
 from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, not_implemented
 from .._sparse_csr import CompressedArray
 from .._tensor import Tensor, _new, bump_version
+from .._typenames import tp_name
 from ._registry import NESTED_IDX
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -26,26 +27,10 @@ from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _th
 _FLOAT_KINDS = "fc"
 
 
-_HEAPTYPE = 1 << 9     # Py_TPFLAGS_HEAPTYPE: a class defined in Python
-
-
 def type_name(x):
-    """The name torch's argument parser gives x's type, its C tp_name: builtins and classes
-    defined in Python bare (float, Foo), other C types qualified (numpy.ndarray,
-    collections.OrderedDict); a Tensor is Tensor."""
-    t = type(x)
-    if isinstance(x, Tensor) or t.__flags__ & _HEAPTYPE or t.__module__ == "builtins":
-        if isinstance(x, Tensor):
-            return "Tensor"
-        if t.__module__.startswith("ember") and t.__name__ in _TORCH_C_TYPES:
-            return _TORCH_C_TYPES[t.__name__]       # ember's classes for torch's C types
-        return t.__name__
-    return f"{t.__module__}.{t.__qualname__}"
-
-
-_TORCH_C_TYPES = {"dtype": "torch.dtype", "Size": "torch.Size", "device": "torch.device",
-                  "layout": "torch.layout", "memory_format": "torch.memory_format",
-                  "Generator": "torch._C.Generator"}
+    """The name torch's argument parser gives x's type: its C tp_name (_typenames.tp_name), a
+    Tensor is Tensor."""
+    return "Tensor" if isinstance(x, Tensor) else tp_name(x)
 
 
 def _missing_arg(name, arg):

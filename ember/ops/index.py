@@ -19,7 +19,7 @@ from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as 
 from .._memory_format import contiguous_out
 from .._sparse_coo import SparseCOO
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import INPLACE_CHECKS, _HEAPTYPE, _finish, _finish_tuple, _fw, _fw_involved, \
+from ._apply import INPLACE_CHECKS, _finish, _finish_tuple, _fw, _fw_involved, \
     _not_tensor, _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
 from . import _stl_select
@@ -28,7 +28,7 @@ from ._blend import fast_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
 from ._sort_args import UNSET, bool_arg, int_dim, sort_args
-from .._typenames import tp_name
+from .._typenames import _HEAPTYPE, tp_name
 from ._registry import c_order, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
 from ._views import check_inplace_view, rebase_view, refresh_views
@@ -1884,7 +1884,6 @@ def _masked_scatter_inplace_check(self, args, kwargs):
     expanded_sizes("", mask.shape, tuple(self.shape))
 
 
-
 # ---- take / take_along_dim / put --------------------------------------------------------------
 @op("take", saves=None)
 def _take(xp, x, index):
@@ -2250,7 +2249,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
         raise _not_tensor("topk", input) from None
     if boolean:
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    k = int_arg(int_dim(k, "topk", 2, "k"), "topk", "k", 2)
+    k = int_arg(k, "topk", "k", 2)            # (a bool too: int_arg refuses it)
     d = wrap_dim(int_dim(dim, "topk", 3), input.ndim)
     bool_arg(largest, "topk", "largest", 4)
     bool_arg(sorted, "topk", "sorted", 5)
