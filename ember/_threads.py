@@ -4,7 +4,7 @@ limits the BLAS thread pool NumPy uses (through threadpoolctl when installed; it
 scikit-learn, part of the `examples` extra)."""
 import os
 
-_STATE = {"n": None, "limiter": None, "default": None}
+_STATE = {"n": None, "default": None}
 
 
 def set_num_threads(n):
@@ -15,9 +15,9 @@ def set_num_threads(n):
         import threadpoolctl
     except ImportError:
         return
-    if _STATE["limiter"] is not None:
-        _STATE["limiter"].restore_original_limits()
-    _STATE["limiter"] = threadpoolctl.threadpool_limits(limits=n, user_api="blas")
+    # (a limiter's restore_original_limits would also reset every OpenMP runtime in the
+    # process, torch's among them, to its count of the time: only the BLAS pools are set)
+    threadpoolctl.ThreadpoolController().select(user_api="blas").limit(limits=n)
 
 
 def intra_op_threads():

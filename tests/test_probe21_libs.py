@@ -1631,23 +1631,19 @@ def _grad_strides(lib, wshape, wcl, xcl, groups, how):
                                            ((4, 2, 3, 3), 2), ((4, 4, 3, 3), 1)])
 @pytest.mark.parametrize("wcl,xcl", [(0, 0), (0, 1), (1, 0), (1, 1)])
 @pytest.mark.parametrize("how", ["conv", "handed", "mul"])
-def test_conv_weight_grad_layout_at_size_one_dims_like_torch(wshape, groups, wcl, xcl, how):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv_weight_grad_layout_at_size_one_dims_like_torch(wshape, groups, wcl, xcl, how,
+                                                             threads):
     # torch's oneDNN convolution backward allocates grad_weight channels last when the input or
     # the weight suggests it (its native path, which a single-threaded 1x1 convolution of a
     # small batch takes, as the weight), and AccumulateGrad keeps a gradient whose strides agree
     # with the weight's at every dim longer than 1 (else copies it into the weight's strides):
-    # a channels-last depthwise or 1x1 weight's .grad had contiguous strides in ember. (On one
-    # thread, as the probe harness runs torch: torch's choice of path for a 1x1 convolution
-    # after set_num_threads(1) then (2) does not follow its thread count.)
-    if wshape == (4, 3, 1, 1) and wcl != xcl:
-        # (the layouts differ only where oneDNN and the native path disagree: torch picks
-        # between them by a thread count that earlier set_num_threads calls in the same
-        # process leave unreliable, so the full suite saw the other path than a lone run)
-        pytest.skip("torch's 1x1 path choice depends on the process's thread history")
+    # a channels-last depthwise or 1x1 weight's .grad had contiguous strides in ember. (A 1x1
+    # convolution of a small batch goes to oneDNN only on more than one thread.)
     before = torch.get_num_threads(), ember.get_num_threads()
     try:
-        torch.set_num_threads(1)
-        ember.set_num_threads(1)
+        torch.set_num_threads(threads)
+        ember.set_num_threads(threads)
         assert _grad_strides(ember, wshape, wcl, xcl, groups, how) == \
             _grad_strides(torch, wshape, wcl, xcl, groups, how)
     finally:

@@ -323,6 +323,26 @@ def test_threads_warn_always_flush_denormal(restore_flags):
     assert ember.set_flush_denormal(False) in (True, False)
 
 
+
+def test_set_num_threads_leaves_other_openmp_runtimes_alone():
+    """ember.set_num_threads limits NumPy's BLAS pool; it used to restore, through
+    threadpoolctl's restore_original_limits, every OpenMP runtime in the process to its count
+    of the previous call, so torch.get_num_threads() went back from 1 to 2 (and torch's 1x1
+    convolutions took oneDNN's path instead of the single-threaded one)."""
+    pytest.importorskip("threadpoolctl")
+    before = torch.get_num_threads(), ember.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        ember.set_num_threads(2)
+        torch.set_num_threads(1)
+        ember.set_num_threads(1)
+        ember.set_num_threads(2)
+        assert torch.get_num_threads() == 1
+        assert ember.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before[0])
+        ember.set_num_threads(before[1])
+
 # ---- autocast state --------------------------------------------------------------------------
 @pytest.fixture
 def restore_amp():
