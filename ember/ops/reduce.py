@@ -715,19 +715,18 @@ def _welford_np(rows, n):
     term, step by step, as before)."""
     lead = rows.shape[:-1]
     v = rows.reshape(-1, n).T.astype(np.float64, order="C")     # (n, results): a step a row
-    mean = np.zeros(v.shape[1:], np.float64)
-    means = [mean]
+    means = np.zeros((n + 1,) + v.shape[1:], np.float64)        # the running means, in place
+    step = np.empty(v.shape[1:], np.float64)
+    sub, div, add = np.subtract, np.true_divide, np.add
     for k in range(n):
-        step = v[k] - mean
-        step /= k + 1
-        mean = mean + step
-        means.append(mean)
-    means = np.stack(means)
+        sub(v[k], means[k], out=step)
+        div(step, k + 1, out=step)
+        add(means[k], step, out=means[k + 1])
     delta = v - means[:-1]
     v -= means[1:]
     v *= delta
     v[0] += 0.0
-    return mean.reshape(lead), _seq(v).reshape(lead)
+    return means[n].reshape(lead), _seq(v).reshape(lead)
 
 
 def _reduced_last(xp, x, dims):
