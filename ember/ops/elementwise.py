@@ -2091,9 +2091,12 @@ def equal(input, other):
 
 
 # ---- in-place variants: when the computation fails, torch has already rejected the output -----
-def _inplace_check(n, names=("other",), cast=True, complex_scalars=True, clamp=False):
+def _inplace_check(n, names=("other",), cast=True, complex_scalars=True, clamp=False,
+                   to_float=False):
     """A check of `self` against the first `n` positional operands (or the keyword ones).
-    `clamp`: clamp's (Number min, Number max) overload names the output type as C++ does."""
+    `clamp`: clamp's (Number min, Number max) overload names the output type as C++ does;
+    `to_float`: the op's integral result is the default float (true division, atan2...), but
+    for a division with a rounding_mode."""
     def check(self, args, kwargs):
         ops = [a for a in args[:n] + tuple(kwargs.get(k) for k in names) if a is not None]
         if not complex_scalars:
@@ -2102,6 +2105,9 @@ def _inplace_check(n, names=("other",), cast=True, complex_scalars=True, clamp=F
             ops = [_scalar_of(a) for a in ops]
         if cast:
             rt = _result_type_n(self, *ops)
+            if to_float and not (rt.is_floating_point or rt.is_complex) and \
+                    kwargs.get("rounding_mode") is None:
+                rt = DEFAULT.float
             if not can_cast(rt, self.dtype):
                 named = _cname if clamp and not any(isinstance(a, Tensor) for a in ops) else _tname
                 raise RuntimeError(f"result type {_tname(rt.np)} can't be cast to the desired "
@@ -2120,11 +2126,13 @@ def _inplace_check(n, names=("other",), cast=True, complex_scalars=True, clamp=F
 
 
 _BINARY_CHECK = _inplace_check(1, ("other", "exponent"))
+_FLOAT_CHECK = _inplace_check(1, to_float=True)
 _CMP_CHECK = _inplace_check(1, cast=False)
-INPLACE_CHECKS.update((n, _BINARY_CHECK) for n in """add sub mul div true_divide floor_divide
-    remainder fmod pow float_power atan2 arctan2 hypot copysign xlogy bitwise_and bitwise_or
-    bitwise_xor bitwise_left_shift bitwise_right_shift subtract multiply divide fmax
-    fmin""".split())
+INPLACE_CHECKS.update((n, _FLOAT_CHECK) for n in """div true_divide divide atan2 arctan2 copysign
+    xlogy""".split())
+INPLACE_CHECKS.update((n, _BINARY_CHECK) for n in """add sub mul floor_divide
+    remainder fmod pow float_power hypot bitwise_and bitwise_or
+    bitwise_xor bitwise_left_shift bitwise_right_shift subtract multiply fmax fmin""".split())
 INPLACE_CHECKS.update((n, _CMP_CHECK) for n in """eq ne lt le gt ge greater greater_equal less
     less_equal not_equal logical_and logical_or logical_xor""".split())
 INPLACE_CHECKS.update(clamp=_inplace_check(2, ("min", "max"), complex_scalars=False, clamp=True),
