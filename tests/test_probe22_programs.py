@@ -337,9 +337,386 @@ def tensor_factories_infer_dtypes_from_python_values(torch, log):
     _err(log, lambda: torch.tensor([1, "a"]))
     _err(log, lambda: torch.tensor([[1, 2], [3]]))
 
+
+# In-place writes on views; version counters
+
+
+@program()
+def in_place_on_leaves_and_their_views_errors(torch, log):
+    w = torch.ones(3, requires_grad=True)
+    for f in (lambda: w.add_(1), lambda: w.__setitem__(0, 2.0), lambda: w[1:].mul_(2),
+              lambda: w.view(3).zero_(), lambda: w.t_() if False else w.unsqueeze(0).fill_(1),
+              lambda: w.detach().add_(1), lambda: w.data.mul_(3),
+              lambda: torch.add(w, 1, out=w), lambda: w.resize_(4), lambda: w.copy_(w * 2)):
+        _err(log, f)
+        log(w, w._version)
+    with torch.no_grad():
+        w[0] = 5.0
+        w.add_(1)
+    log(w, w._version, w.requires_grad, w.is_leaf)
+
+
+@program()
+def version_counters_shared_by_views_and_detach(torch, log):
+    x = torch.zeros(4)
+    v, d, r = x[1:3], x.detach(), x.view(2, 2)
+    log(x._version, v._version, d._version)
+    v.add_(1)
+    log(x._version, v._version, d._version, r._version)
+    d[0] = 3
+    log(x._version, v._version, r._version)
+    torch.add(x, 1, out=x)
+    log(x._version)
+    x.data.add_(1)
+    log(x._version, x)
+    y = x.clone()
+    y.t_() if y.dim() == 2 else y.unsqueeze_(0)
+    log(y._version, y.shape)
+    z = torch.ones(2, 3)
+    z.transpose_(0, 1)
+    z.resize_(3, 2)
+    z.requires_grad_()
+    log(z._version, z.stride())
+    a, b = torch.ones(4).split(2)
+    a.mul_(2)
+    log(a._version, b._version)
+
+
+@program(tol=_ULP)
+def saved_tensor_modified_by_in_place_errors(torch, log):
+    def case(build):
+        x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        try:
+            out = build(x)
+            out.sum().backward()
+        except RuntimeError as e:
+            log("raised", str(e).split(" Hint:")[0])
+        else:
+            log("ran", x.grad)
+    case(lambda x: (lambda y: (y.add_(1), y)[1])(x.sigmoid()))
+    case(lambda x: (lambda y: (y.mul_(2), y)[1])(x.exp()))
+    case(lambda x: (lambda y: (y.relu_(), y)[1])(x * 2))
+    case(lambda x: (lambda y: (y.tanh_(), y)[1])(x * 1))
+    case(lambda x: (lambda h: (h.add_(1), h ** 2)[1])(x * 1))
+    case(lambda x: (lambda h: (h.zero_(), h.pow(2))[1])(x + 0))
+    case(lambda x: (lambda h: (h[0].mul_(0), (h * h))[1])(x.clone()))
+    case(lambda x: (lambda h: (h.abs(), h.add_(3))[0] * h)(x + 0))
+
+
+@program(tol=_ULP)
+def in_place_through_views_of_non_leaves_rebases_history(torch, log):
+    x = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = x * 1
+    v = y[1:3]
+    v.mul_(10)
+    log(y, y.grad_fn.name(), v.grad_fn.name())
+    y.view(2, 2)[0].exp_()
+    log(y.grad_fn.name())
+    y.sum().backward()
+    log(x.grad)
+    x.grad = None
+    z = x.clone()
+    z.unsqueeze(0).squeeze(0).transpose(0, 0)[::2].sub_(torch.tensor([5.0, 6.0]))
+    (z ** 2).sum().backward()
+    log(z, x.grad)
+    q = x.detach().clone().requires_grad_()
+    t = q.t() if q.dim() == 2 else q.unbind(0)
+    _err(log, lambda: t[0].mul_(2))
+    u = (q * 1).unbind(0)
+    _err(log, lambda: u[1].mul_(2))
+    u2 = (q * 1).split(2)
+    _err(log, lambda: u2[0].add_(1))
+    u3 = (q * 1).chunk(2)
+    _err(log, lambda: u3[1].add_(1))
+
+
+@program()
+def no_grad_views_then_in_place_under_grad_mode(torch, log):
+    x = torch.ones(3, requires_grad=True)
+    with torch.no_grad():
+        v = x[:2]
+    log(v.requires_grad, v.is_leaf)
+    _err(log, lambda: v.mul_(2))
+    y = x * 2
+    with torch.no_grad():
+        w = y[:2]
+    _err(log, lambda: w.mul_(2))
+    with torch.inference_mode():
+        i = torch.ones(2)
+    _err(log, lambda: i.add_(1))
+    _err(log, lambda: i.mul(torch.ones(2, requires_grad=True)).sum().backward())
+    k = y.detach()
+    k.zero_()
+    log(y, y._version)
+    _err(log, lambda: y.sum().backward())
+
+
+# Indexing: mixed advanced and basic indices, index_put
+
+
+@program()
+def mixed_advanced_and_basic_index_shapes_and_values(torch, log):
+    x = torch.arange(2 * 3 * 4 * 5).view(2, 3, 4, 5)
+    i = torch.tensor([0, 2, 1])
+    j = torch.tensor([[1], [3]])
+    for idx in [(slice(None), i), (slice(None), i, slice(1, 3)), (i, slice(None), i),
+                (slice(None), i, slice(None), torch.tensor([0, 4, 4])), (Ellipsis, j),
+                (0, slice(None), j), (slice(None), None, i, 1), (1, i, j), (None, 1, i, None),
+                (torch.tensor([True, False]), Ellipsis, 2), (slice(None), [0, 1], [[1], [2]]),
+                (slice(None, None, 2), i[:1], Ellipsis, torch.tensor(3)),
+                (torch.tensor([[0, 1]]), slice(None), slice(None), [[0], [1]])]:
+        r = x[idx]
+        log(r.shape, r.sum().item(), r.flatten()[:6], r.is_contiguous())
+
+
+@program()
+def negative_steps_and_bad_indices_errors(torch, log):
+    x = torch.arange(10)
+    _err(log, lambda: x[::-1])
+    _err(log, lambda: x[5:2:-1])
+    _err(log, lambda: x[::0])
+    _err(log, lambda: x[10])
+    _err(log, lambda: x[-11])
+    _err(log, lambda: x[torch.tensor([10])])
+    _err(log, lambda: x[torch.tensor([1.0])])
+    _err(log, lambda: x[torch.tensor([True, False])])
+    _err(log, lambda: x[0, 0])
+    _err(log, lambda: x["a"])
+    _err(log, lambda: x[[0, [1]]])
+    _err(log, lambda: x[..., ...])
+    log(x[-3:], x[100:], x[3:1], x[-100:2], x[None, ..., None].shape, x[True].shape,
+        x[False].shape, x[torch.tensor(3)], x[[-1, -2]], x[(1, )])
+    x.flip(0)[::2].add_(100)
+    log(x)
+
+
+@program()
+def index_put_accumulate_with_duplicates_and_broadcast(torch, log):
+    x = torch.zeros(5)
+    idx = torch.tensor([0, 1, 1, 3, 3, 3])
+    log(x.index_put((idx,), torch.tensor(1.0), accumulate=True))
+    log(x.index_put((idx,), torch.arange(6.0), accumulate=True))
+    m = torch.zeros(3, 4)
+    log(m.index_put((torch.tensor([0, 0, 2]), torch.tensor([1, 1, 3])), torch.tensor([1.0, 2, 3]),
+                    accumulate=True))
+    log(m.index_put((torch.tensor([0, 0, 2]),), torch.tensor([1.0, 2, 3, 4]), accumulate=True))
+    log(m.index_put((torch.tensor([True, False, True]),), torch.tensor(7.0)))
+    i8 = torch.zeros(3, dtype=torch.int8)
+    log(i8.index_put_((torch.tensor([0, 0, 0]),), torch.tensor(100, dtype=torch.int8),
+                      accumulate=True))
+    b = torch.zeros(3, dtype=torch.bool)
+    log(b.index_put((torch.tensor([1, 1]),), torch.tensor(True), accumulate=True))
+    _err(log, lambda: x.index_put((idx,), torch.ones(2), accumulate=True))
+    _err(log, lambda: x.index_put((torch.tensor([7]),), torch.ones(1), accumulate=True))
+    _err(log, lambda: x.index_put_((idx,), torch.ones(6, dtype=torch.float64)))
+    y = torch.zeros(2, 3)
+    y[torch.tensor([0, 0]), torch.tensor([1, 1])] += 1
+    log(y)
+    y[:, torch.tensor([2, 2])] += torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    log(y)
+
+
+@program()
+def setitem_with_mixed_indices_and_value_dtypes(torch, log):
+    x = torch.zeros(3, 4, dtype=torch.int32)
+    x[:, [1, 3]] = 7
+    x[[0, 2], 1:3] = torch.tensor([[1, 2], [3, 4]], dtype=torch.int32)
+    x[1] = torch.tensor(2.7)
+    x[x > 5] = -1
+    log(x)
+    f = torch.zeros(2, 3)
+    f[0] = torch.tensor([1, 2, 3], dtype=torch.int64)
+    f[1, ::2] = True
+    f[..., 1] = torch.tensor([9.5], dtype=torch.float64)
+    log(f)
+    u = torch.zeros(3, dtype=torch.uint8)
+    u[0] = 300 - 45
+    _err(log, lambda: u.__setitem__(1, -1))
+    _err(log, lambda: u.__setitem__(1, 256))
+    _err(log, lambda: f.__setitem__(0, torch.ones(2)))
+    _err(log, lambda: f.__setitem__(torch.tensor([0]), 1j))
+    log(u, f)
+    g = torch.zeros(4)
+    g[torch.tensor([3, 1])] = torch.tensor([1.0, 2.0])
+    g[torch.tensor([True, False, True, False])] = torch.tensor([5.0, 6.0])
+    log(g)
+
+
+# Reductions with dtype= and out=
+
+
+@program()
+def reductions_with_dtype_arguments(torch, log):
+    i8 = torch.tensor([100, 100, 100, -3], dtype=torch.int8)
+    b = torch.tensor([True, True, False])
+    h = torch.tensor([60000.0, 60000.0], dtype=torch.float16)
+    log(i8.sum(), i8.sum(dtype=torch.int8), i8.sum(dtype=torch.float16), i8.prod(),
+        i8.prod(dtype=torch.int8), i8.cumsum(0), i8.cumsum(0, dtype=torch.int8),
+        i8.cumprod(0, dtype=torch.int16))
+    log(b.sum(), b.prod(), b.cumsum(0), b.sum(dtype=torch.bool), b.mean(dtype=torch.float64))
+    log(h.sum(), h.sum(dtype=torch.float32), h.mean(), h.mean(dtype=torch.float64),
+        h.cumsum(0), h.prod(dtype=torch.float32))
+    log(i8.float().mean(), torch.mean(i8, dtype=torch.float32), torch.nansum(i8),
+        torch.nansum(h), torch.nanmean(h.float()))
+    for f in (lambda: i8.mean(), lambda: b.mean(), lambda: i8.sum(dtype=torch.bool),
+              lambda: h.sum(dtype=torch.int64), lambda: torch.nanmean(i8),
+              lambda: i8.std(), lambda: torch.logsumexp(i8, 0), lambda: i8.softmax(0),
+              lambda: torch.softmax(i8, 0, dtype=torch.float64),
+              lambda: torch.log_softmax(h, 0, dtype=torch.float32),
+              lambda: torch.cumsum(h, 0, dtype=torch.int32), lambda: b.logcumsumexp(0),
+              lambda: torch.norm(i8.float(), dtype=torch.float64),
+              lambda: torch.linalg.vector_norm(i8), lambda: torch.trace(i8.view(2, 2)),
+              lambda: torch.var(h), lambda: i8.amax(), lambda: b.amax(), lambda: b.max()):
+        _err(log, f)
+
+
+@program()
+def reductions_into_out_tensors(torch, log):
+    x = torch.arange(12.0).view(3, 4)
+    out = torch.empty(4)
+    log(torch.sum(x, 0, out=out), out)
+    o2 = torch.empty(0)
+    torch.mean(x, 1, keepdim=True, out=o2)
+    log(o2, o2.shape)
+    o3 = torch.empty(7)
+    torch.amax(x, 1, out=o3)
+    log(o3)
+    vals, idx = torch.empty(3), torch.empty(3, dtype=torch.long)
+    r = torch.max(x, 1, out=(vals, idx))
+    log(r.values is vals, r, type(r).__name__)
+    oi = torch.empty(4, dtype=torch.int32)
+    _err(log, lambda: torch.sum(x, 0, out=oi))
+    _err(log, lambda: torch.sum(x.long(), 0, out=oi))
+    log(torch.sum(x.int(), 0, out=oi), torch.sum(x.int(), 0, dtype=torch.int32, out=oi))
+    od = torch.empty(4, dtype=torch.float64)
+    _err(log, lambda: torch.sum(x, 0, out=od))
+    log(torch.sum(x, 0, dtype=torch.float64, out=od))
+    log(torch.prod(x[:, :2], 1, out=torch.empty(3)), torch.cumsum(x, 1, out=torch.empty(3, 4)))
+    ob = torch.empty(3, dtype=torch.bool)
+    log(torch.all(x, 1, out=ob), torch.any(x > 5, 1, out=ob))
+    _err(log, lambda: torch.std(x, 0, out=torch.empty(4, dtype=torch.int64)))
+    mv, mi = torch.empty(3), torch.empty(3, dtype=torch.int32)
+    _err(log, lambda: torch.min(x, 1, out=(mv, mi)))
+
+
+@program()
+def all_any_on_non_bool_dtypes_and_empty_reductions(torch, log):
+    u = torch.tensor([[0, 3], [2, 5]], dtype=torch.uint8)
+    f = torch.tensor([[0.0, 0.5], [float("nan"), 2.0]])
+    log(torch.all(u), torch.any(u), u.all(0), u.any(1), f.all(), f.any(0), f.all(1))
+    log(torch.all(torch.tensor([], dtype=torch.uint8)), torch.any(torch.empty(0, 3), 0),
+        torch.empty(0).sum(), torch.empty(0).prod(), torch.empty(0, dtype=torch.int8).sum(),
+        torch.empty(2, 0).mean(1), torch.empty(0).logsumexp(0), torch.empty(3, 0).amax(0))
+    for f2 in (lambda: torch.empty(0).max(), lambda: torch.empty(0).amax(),
+               lambda: torch.empty(0, 3).argmax(0), lambda: torch.empty(3, 0).max(1),
+               lambda: torch.empty(0).median(), lambda: torch.empty(0).std(),
+               lambda: torch.empty(0).var_mean(), lambda: torch.empty(0).aminmax(),
+               lambda: torch.empty(0).mode(), lambda: torch.empty(0).kthvalue(1),
+               lambda: torch.empty(0).cummax(0), lambda: torch.empty(0).nanmedian()):
+        _err(log, f2)
+
+
+@program(tol=_ULP)
+def statistics_over_dim_tuples_and_keepdim(torch, log):
+    x = torch.arange(24.0).view(2, 3, 4) ** 1.5
+    for dims in [(0, 2), (-1, 0), (), None, (1,), [0, 1, 2]]:
+        log(dims, x.sum(dims) if dims is not None else x.sum(),
+            x.mean(dims, keepdim=True).shape if dims is not None else x.mean(),
+            torch.var_mean(x, dims, correction=0), torch.std(x, dims, keepdim=True).shape,
+            x.amax(dims) if dims is not None else x.amax(),
+            torch.count_nonzero(x > 20, dims) if dims is not None else None,
+            x.nansum(dims) if dims is not None else x.nansum(),
+            torch.logsumexp(x, dims) if dims else None)
+    _err(log, lambda: x.sum((0, 0)))
+    _err(log, lambda: x.sum(3))
+    _err(log, lambda: x.amax((0, -3)))
+    log(x.median(1), x.nanmedian(-1).indices, x.mode(0).values.shape, x.kthvalue(2, 1).values)
+
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PROGRAMS[n][2]))
     if PROGRAMS[n][2] else n for n in sorted(PROGRAMS)])
 def test_program_like_torch(name):
     fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
+
+
+# Regressions the programs found
+
+
+def _run_both(fn):
+    import torch
+    import ember
+    from test_probe17_programs import _one_torch_thread
+    with _one_torch_thread():
+        return fn(ember), fn(torch)
+
+
+def _outcome(fn):
+    """What fn returned (a tensor as its dtype and values) or the class and message it raised."""
+    try:
+        r = fn()
+    except Exception as e:
+        return type(e).__name__, str(e)
+    return str(r.dtype), r.tolist()
+
+
+@pytest.mark.parametrize("op", ["sum", "prod", "nansum", "cumsum", "cumprod", "mean"])
+@pytest.mark.parametrize("out_dtype", ["int32", "uint8", "bool", "float16", "float64"])
+@pytest.mark.parametrize("dtype", [None, "float64"])
+def test_reduction_into_out_computes_in_out_dtype_like_torch(op, out_dtype, dtype):
+    """torch's sum/prod/nansum/mean/cumsum/cumprod into out= of another dtype cast the input to
+    out's dtype first (get_dtype_from_result), and refuse a dtype= that is not out's; ember
+    reduced in the input's dtype and cast the result (or refused an integral out)."""
+    def run(lib):
+        x = lib.tensor([[0.1, 1.7, 3.4, 5.1], [6.8, 8.5, 10.2, 11.9], [13.6, 15.3, 17.0, 18.7]])
+        out = lib.empty(4 if not op.startswith("cum") else (3, 4), dtype=getattr(lib, out_dtype))
+        kw = {} if dtype is None else {"dtype": getattr(lib, dtype)}
+        return _outcome(lambda: getattr(lib, op)(x * 1.3, 0, out=out, **kw))
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("op", ["div_", "true_divide_", "divide_", "atan2_", "arctan2_",
+                                "copysign_", "xlogy_", "hypot_"])
+@pytest.mark.parametrize("dtype", ["bool", "int64", "uint8"])
+def test_in_place_float_result_into_integral_self_message_like_torch(op, dtype):
+    """In-place true division (and atan2, copysign, xlogy) of an integral self: torch names
+    the result type Float (the op's integral result is the default float); ember said Long
+    for a bool self."""
+    def run(lib):
+        x = lib.tensor([1, 0], dtype=getattr(lib, dtype))
+        return [_outcome(lambda: getattr(x.clone(), op)(other))
+                for other in (2, lib.tensor([1, 2]), lib.tensor(True))]
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_mean_to_half_dtype_sums_in_float32_like_torch(dtype):
+    """torch's mean(dtype=float16/bfloat16) sums the input in float32, divides and casts once;
+    ember cast the input to the half type first (silent one-ulp differences)."""
+    def run(lib):
+        x = lib.tensor([[0.1, 1.7, 3.4, 5.1], [6.8, 8.5, 10.2, 11.9],
+                        [13.6, 15.3, 17.0, 18.7]]) * 1.3
+        dt = getattr(lib, dtype)
+        return (x.mean(0, dtype=dt).tolist(), x.double().mean(dtype=dt).item(),
+                lib.mean(x, 1, out=lib.empty(3, dtype=dt)).tolist(),
+                x.to(dt).mean(0).tolist(), str(lib.empty(0, 2).mean(0, dtype=dt)))
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("name", ["maximum", "fmin", "atan2", "arctan2", "hypot", "logical_and",
+                                  "logaddexp", "gcd"])
+def test_tensor_only_binary_ops_number_other_like_torch(name):
+    """A Python number as `other` of a tensor-only binary op: torch's Tensor method (and its
+    in-place form) numbers it position 1, torch.<name> position 2; torch.arctan2 names
+    itself. ember said position 2 for the methods and atan2 for arctan2."""
+    def run(lib):
+        x = lib.tensor([4, 6])
+        return [_outcome(f) for f in (lambda: getattr(x, name)(2),
+                                      lambda: getattr(x, name + "_")(2),
+                                      lambda: getattr(lib, name)(x, 2),
+                                      lambda: getattr(lib, name)(2, x))]
+    got, want = _run_both(run)
+    assert got == want

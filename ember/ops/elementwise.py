@@ -1109,14 +1109,21 @@ fmod = _tensor_other(_binary("fmod", lambda xp, a, b: xp.fmod(a, b),
 
 
 def _tensor_only(fn, name):
-    """torch's tensor-only binary ops reject Python scalars for `other`."""
+    """torch's tensor-only binary ops reject Python scalars for `other` (its position 2 in
+    torch.<name>, 1 in the Tensor method, which _bind binds from `.method`)."""
     def checked(input, other, *, out=None):
-        if not isinstance(other, Tensor):
+        if not (isinstance(other, Tensor) and isinstance(input, Tensor)):
             if not isinstance(input, Tensor):
                 raise _not_tensor(name, input)
             raise _not_tensor(name, other, "other", 2)
         return _finish(fn(input, other), out, name)
-    checked.__name__ = checked.__qualname__ = name
+
+    def method(self, other):
+        if not isinstance(other, Tensor):
+            raise _not_tensor(name, other, "other", 1)
+        return fn(self, other)
+    checked.__name__ = checked.__qualname__ = method.__name__ = method.__qualname__ = name
+    checked.method = method
     return checked
 
 
@@ -1134,7 +1141,7 @@ def _hypot_grad(xp, g, a, b):
 _atan2 = _binary("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_grad,
                  check=_to_float_pair("atan2", complex_ok=False))
 atan2 = _tensor_only(lambda a, b: _atan2(*_float_operands(a, b)), "atan2")
-arctan2 = atan2
+arctan2 = _tensor_only(lambda a, b: _atan2(*_float_operands(a, b)), "arctan2")
 hypot = _tensor_only(_binary("hypot", lambda xp, a, b: xp.hypot(a, b), _hypot_grad,
                              check=_deny("hypot", "biuc")), "hypot")
 

@@ -172,6 +172,24 @@ _sum0 = _make_unary(_op("sum", saves=None, node="SumBackward0")(_sum_fwd).vjp(_s
 _sum1 = _make_unary(_op("sum_dim", saves=None, node="SumBackward1")(_sum_fwd).vjp(_sum_bwd))
 
 
+def _out_dtype(dtype, out, name=None):
+    """torch's get_dtype_from_result: sum, nansum, prod, mean and the scans into out= compute
+    in out's dtype where dtype= is not given (the input cast to it first); a dtype= that is
+    not out's is refused."""
+    if not isinstance(out, Tensor):
+        return dtype
+    if dtype is None:
+        return out.dtype
+    want = _np_dtype(dtype)
+    if want != out.arr.dtype:
+        if name == "nansum":
+            raise RuntimeError(f"nansum: provided dtype must match dtype of result. Got "
+                               f"{_tname(out.arr.dtype)} and {_tname(want)}.")
+        raise RuntimeError(f"Expected out tensor to have dtype {cname(want)}, but got "
+                           f"{cname(out.arr.dtype)} instead")
+    return dtype
+
+
 def _without_dim(name, dim_arg, keepdim, dtype, out, out_ok=False):
     """torch's argument-parser TypeError for keepdim= (or out=, where the dim-less overload has
     none) given without a dim; a no-op otherwise."""
@@ -195,6 +213,7 @@ def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
             _without_dim("sum", "tuple of ints", keepdim, dtype, out)
         dim = None
     dims = _dims(input, dim, "sum")
+    dtype = _out_dtype(dtype, out)
     fn = _sum0 if dim is None else _sum1
     try:
         return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out, "sum")
@@ -230,6 +249,10 @@ _nansum_fn = _make_unary(_nansum)
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dims = _dims(input, dim, "nansum")
+    if out is not None:
+        dtype = _out_dtype(dtype, out, "nansum")
+        if out.arr.dtype.kind in "biu" and input.arr.dtype.kind not in "biu":
+            raise not_implemented("nansum_cpu", out.arr.dtype)    # (torch's float-only kernel)
     return _finish(_nansum_fn(input, dims, _keepdim(keepdim, "nansum"), _np_dtype(dtype)), out,
                    "nansum")
 
@@ -246,8 +269,9 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
             raise RuntimeError(f"resize_reduction: support for output with Sparse{x.kind} "
                                f"layout is not implemented yet")
         raise _sparse_not_implemented(refused[0], xp, refused[1])
-    if dtype is not None:
-        x = x.astype(dtype)
+    rt = x.dtype if dtype is None else dtype
+    if dtype is not None:       # a float16/bfloat16 mean: a float32 sum of x divided, then cast
+        x = x.astype(np.float32 if rt.itemsize == 2 and rt.kind in "fV" else rt)
     if x.dtype.kind in "biu":
         _float_only(x, "mean")
     n = _numel(x.shape, dims)
@@ -256,9 +280,9 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
     else:
         shape = _reduced_shape(x.shape, dims, keepdim)
         # torch's 0 / 0: a negative NaN, but for a 0-d bfloat16 result
-        nan = np.nan if x.dtype.kind == "V" and not shape else -np.nan
+        nan = np.nan if rt.kind == "V" and not shape else -np.nan
         r = xp.full(shape, complex(nan, nan) if x.dtype.kind == "c" else nan, x.dtype)
-    return _arr(xp, r).astype(x.dtype, copy=False), (x.shape, dims, keepdim, n)
+    return _arr(xp, r).astype(rt, copy=False), (x.shape, dims, keepdim, n)
 
 
 def _mean_bwd(xp, g, shape, dims, keepdim, n):
@@ -286,6 +310,9 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
         if input.arr.dtype.kind in "biu" and type(input.arr) is not SparseCOO:
             _float_only(input.arr, "mean")      # torch checks the dtype before the dims
     dims = _dims(input, dim, "mean")
+    if out is not None and (dtype is not None or out.dtype.is_floating_point or
+                            out.dtype.is_complex):
+        dtype = _out_dtype(dtype, out)      # (an integral out: the division into it refused)
     fn = _mean0 if dim is None else _mean1
     try:
         return _finish(fn(input, dims, _keepdim(keepdim, "mean"), _np_dtype(dtype)), out,
@@ -389,7 +416,7 @@ _prod0, _prod1 = (_make_unary(o) for o in _PROD_OPS)
 
 
 def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
-    dt = _np_dtype(dtype)
+    dt = _np_dtype(_out_dtype(dtype, out))
     if dim is _NO_DIM:
         if keepdim or out is not None:
             _without_dim("prod", "int", keepdim, dtype, out)
@@ -1030,8 +1057,8 @@ _cumsum_fn = _make_unary(_cumsum)
 
 def cumsum(input, dim, *, dtype=None, out=None):
     nd = tensor_ndim("cumsum", input)
-    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), _scan_out_dtype("cumsum", dtype)), out,
-                   "cumsum")
+    dtype = _scan_out_dtype("cumsum", _out_dtype(dtype, out))
+    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), dtype), out, "cumsum")
 
 
 def _scan_out_dtype(name, dtype):
@@ -1092,8 +1119,8 @@ _cumprod_fn = _make_unary(_cumprod)
 
 def cumprod(input, dim, *, dtype=None, out=None):
     nd = tensor_ndim("cumprod", input)
-    return _finish(_cumprod_fn(input, _wrap_dim(dim, nd), _scan_out_dtype("cumprod", dtype)),
-                   out)
+    dtype = _scan_out_dtype("cumprod", _out_dtype(dtype, out))
+    return _finish(_cumprod_fn(input, _wrap_dim(dim, nd), dtype), out)
 
 
 def _accumulate(xp, ufunc, a):
