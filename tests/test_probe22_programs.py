@@ -632,6 +632,364 @@ def statistics_over_dim_tuples_and_keepdim(torch, log):
     _err(log, lambda: x.amax((0, -3)))
     log(x.median(1), x.nanmedian(-1).indices, x.mode(0).values.shape, x.kthvalue(2, 1).values)
 
+
+# linalg corner cases
+
+
+@program(tol=_TRAIN)
+def linalg_singular_batches_det_slogdet_inv_ex(torch, log):
+    a = torch.stack([torch.eye(3), torch.ones(3, 3), torch.diag(torch.tensor([2.0, 0.0, 1.0])),
+                     torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -3.0]])])
+    log(torch.linalg.det(a), torch.linalg.slogdet(a), torch.det(a[3]), torch.logdet(a))
+    inv, info = torch.linalg.inv_ex(a)
+    log(info, inv[0], inv[3])
+    _err(log, lambda: torch.linalg.inv(a))
+    _err(log, lambda: torch.linalg.inv(a[1]))
+    _err(log, lambda: torch.inverse(a[2:3]))
+    log(torch.linalg.matrix_rank(a), torch.linalg.matrix_rank(a, hermitian=True),
+        torch.linalg.matrix_rank(a, atol=1.5), torch.linalg.cond(a[[0, 3]]))
+    _err(log, lambda: torch.linalg.solve(a, torch.ones(4, 3)))
+    log(torch.linalg.solve_ex(a[[0, 3]], torch.ones(2, 3))[1])
+    log(torch.linalg.pinv(a[1]), torch.linalg.pinv(a[2], hermitian=True))
+    _err(log, lambda: torch.linalg.det(torch.ones(2, 3)))
+    _err(log, lambda: torch.linalg.det(torch.ones(3, 3, dtype=torch.int64)))
+
+
+@program(tol=_TRAIN)
+def linalg_on_complex_matrices(torch, log):
+    a = torch.tensor([[2 + 1j, 1 - 1j], [0.5j, 3 + 0j]])
+    b = torch.tensor([[1 + 0j], [2 - 1j]])
+    log(torch.linalg.det(a), torch.linalg.inv(a), torch.linalg.solve(a, b), a.mH, a.conj().T)
+    h = a @ a.mH
+    w, v = torch.linalg.eigh(h)
+    log(w, w.dtype, (v @ torch.diag(w).to(v.dtype) @ v.mH - h).abs().max() < 1e-5)
+    log(torch.linalg.eigvalsh(h), torch.linalg.norm(a), torch.linalg.matrix_norm(a, "nuc"),
+        torch.linalg.svdvals(a), torch.linalg.vector_norm(a[0], 1))
+    q, r = torch.linalg.qr(a)
+    log((q @ r - a).abs().max() < 1e-5, r.diagonal().real.sign() if False else r.shape,
+        (q.mH @ q).real.diagonal())
+    log(torch.linalg.slogdet(a), torch.linalg.matrix_power(a, -2), torch.linalg.matrix_exp(a))
+    L = torch.linalg.cholesky(h)
+    log(L, torch.cholesky_solve(b, L), torch.linalg.cholesky(h, upper=True))
+    ev = torch.linalg.eigvals(torch.tensor([[0.0, -1.0], [1.0, 0.0]]))
+    log(ev, ev.dtype)
+
+
+@program(tol=_TRAIN)
+def linalg_cholesky_lu_and_triangular_errors_and_ex(torch, log):
+    npd = torch.tensor([[1.0, 2.0], [2.0, 1.0]])
+    _err(log, lambda: torch.linalg.cholesky(npd))
+    log(torch.linalg.cholesky_ex(npd))
+    _err(log, lambda: torch.linalg.cholesky(torch.stack([torch.eye(2), npd])))
+    _err(log, lambda: torch.cholesky(torch.ones(2, 3)))
+    a = torch.tensor([[4.0, 3.0, 1.0], [6.0, 3.0, 2.0], [1.0, 1.0, 5.0]])
+    LU, piv = torch.linalg.lu_factor(a)
+    log(LU, piv, torch.linalg.lu_solve(LU, piv, torch.ones(3, 2)))
+    log(torch.linalg.lu_solve(LU, piv, torch.ones(2, 3), left=False),
+        torch.linalg.lu_solve(LU, piv, torch.ones(3, 1), adjoint=True))
+    P, L, U = torch.linalg.lu(a)
+    log(P, L, U)
+    log(torch.linalg.lu_factor_ex(torch.zeros(2, 2)))
+    t = torch.triu(a)
+    log(torch.linalg.solve_triangular(t, torch.eye(3), upper=True),
+        torch.linalg.solve_triangular(t.T, torch.ones(2, 3), upper=False, left=False),
+        torch.linalg.solve_triangular(t, torch.ones(3, 1), upper=True, unitriangular=True))
+    _err(log, lambda: torch.linalg.solve_triangular(t, torch.ones(3)))
+    log(torch.triangular_solve(torch.ones(3, 1), t).solution)
+
+
+@program(tol=_TRAIN)
+def linalg_vector_matrix_norms_over_dims_and_dtypes(torch, log):
+    x = torch.arange(24.0).view(2, 3, 4) - 10
+    for ord in (None, 0, 1, -1, 2, float("inf"), -float("inf"), 3.5):
+        log(ord, torch.linalg.vector_norm(x, ord if ord is not None else 2, dim=(1, 2)),
+            torch.linalg.vector_norm(x, ord if ord is not None else 2, dim=-1, keepdim=True).shape)
+    for ord in ("fro", "nuc", 1, -1, 2, -2, float("inf"), -float("inf")):
+        log(str(ord), torch.linalg.matrix_norm(x, ord), torch.linalg.norm(x[0], ord))
+    log(torch.linalg.vector_norm(x, dtype=torch.float64), torch.linalg.norm(x),
+        torch.linalg.norm(x, dim=(0, 2)), torch.norm(x, p=1, dim=1), torch.norm(x, "fro"),
+        torch.linalg.vector_norm(x.half()), torch.linalg.vector_norm(x.to(torch.complex64), 1))
+    _err(log, lambda: torch.linalg.matrix_norm(x[0, 0]))
+    _err(log, lambda: torch.linalg.norm(x, 3))
+    _err(log, lambda: torch.linalg.vector_norm(x, dtype=torch.int64))
+    _err(log, lambda: torch.linalg.matrix_norm(x, "bad"))
+    _err(log, lambda: torch.linalg.vector_norm(x, float("inf"), dim=0).sum() +
+         torch.linalg.vector_norm(torch.empty(0, 3), float("inf"), dim=0).sum())
+    log(torch.linalg.vector_norm(torch.empty(0, 3), 2, dim=0))
+
+
+@program(tol=_TRAIN)
+def linalg_products_cross_vecdot_multi_dot_tensorsolve(torch, log):
+    a = torch.arange(6.0).view(2, 3)
+    b = torch.arange(6.0).view(2, 3).flip(1)
+    log(torch.linalg.cross(a, b), torch.cross(a, b, dim=1), torch.linalg.vecdot(a, b),
+        torch.linalg.vecdot(a.to(torch.complex64), b.to(torch.complex64) * 1j))
+    _err(log, lambda: torch.linalg.cross(torch.ones(2, 2), torch.ones(2, 2)))
+    log(torch.linalg.multi_dot([torch.ones(3), torch.ones(3, 4), torch.arange(4.0)]),
+        torch.linalg.multi_dot([torch.ones(2, 3), torch.ones(3, 1)]))
+    _err(log, lambda: torch.linalg.multi_dot([torch.ones(3)]))
+    A = torch.eye(6).view(2, 3, 6) * 2
+    log(torch.linalg.tensorsolve(A, torch.ones(2, 3)))
+    log(torch.linalg.tensorinv(torch.eye(4).view(4, 2, 2) * 4, ind=1).shape)
+    log(torch.linalg.householder_product(torch.tensor([[1.0, 0.0], [0.5, 1.0], [0.25, 0.5]]),
+                                         torch.tensor([1.2, 0.8])))
+    log(torch.linalg.diagonal(A.view(2, 3, 2, 3), dim1=1, dim2=3).shape,
+        torch.linalg.matmul(a, b.T), torch.linalg.vander(torch.tensor([1.0, 2.0, 3.0])),
+        torch.linalg.vander(torch.tensor([2, 3]), N=4))
+
+
+@program(tol=_TRAIN)
+def linalg_eig_svd_lstsq_shapes_and_drivers(torch, log):
+    torch.manual_seed(3)
+    m = torch.randn(3, 4, 2)
+    U, S, Vh = torch.linalg.svd(m, full_matrices=False)
+    log(U.shape, S, Vh.shape, torch.linalg.svd(m)[0].shape)
+    u2, s2, v2 = torch.svd(m, some=False)
+    log(u2.shape, s2, v2.shape, torch.svd(m, compute_uv=False)[0].abs().sum())
+    y = torch.randn(3, 4, 1)
+    for driver in (None, "gelsy", "gelsd", "gelss"):
+        r = torch.linalg.lstsq(m, y, driver=driver)
+        log(driver, r.solution, r.rank, r.singular_values.shape, r.residuals.shape)
+    r = torch.linalg.lstsq(m[0], y[0])
+    log(r.solution, r.residuals)
+    w = torch.linalg.eigvalsh(m @ m.mT)
+    log(w[:, -2:], torch.linalg.eigh(m.mT @ m, UPLO="U").eigenvalues)
+    _err(log, lambda: torch.linalg.eigh(torch.ones(2, 3)))
+    _err(log, lambda: torch.linalg.lstsq(m, torch.ones(3, 5, 1)))
+    _err(log, lambda: torch.linalg.lstsq(m, y, driver="gels"))
+    _err(log, lambda: torch.linalg.svd(m, driver="gesvd"))
+
+
+# torch.fft: norm modes, real and complex edges
+
+
+@program(tol=_ULP)
+def fft_norm_modes_on_every_transform(torch, log):
+    x = torch.tensor([1.0, -2.0, 3.5, 0.25, 4.0, -1.0, 2.0])
+    z = torch.fft.fft(x)
+    for norm in (None, "backward", "forward", "ortho"):
+        log(norm, torch.fft.fft(x, norm=norm), torch.fft.ifft(z, norm=norm),
+            torch.fft.rfft(x, norm=norm), torch.fft.irfft(z[:4], n=7, norm=norm),
+            torch.fft.hfft(z[:4], n=7, norm=norm), torch.fft.ihfft(x, norm=norm))
+    _err(log, lambda: torch.fft.fft(x, norm="bad"))
+    _err(log, lambda: torch.fft.rfft(z))
+    _err(log, lambda: torch.fft.ihfft(z))
+
+
+@program(tol=_ULP)
+def fft_n_padding_truncation_and_odd_lengths(torch, log):
+    x = torch.arange(6.0)
+    log(torch.fft.fft(x, n=4), torch.fft.fft(x, n=9), torch.fft.rfft(x, n=5),
+        torch.fft.rfft(x, n=8))
+    r = torch.fft.rfft(x)
+    log(torch.fft.irfft(r), torch.fft.irfft(r, n=6), torch.fft.irfft(r, n=5),
+        torch.fft.irfft(r, n=11), torch.fft.irfft(torch.tensor([2.0 + 1j])))
+    _err(log, lambda: torch.fft.fft(x, n=0))
+    _err(log, lambda: torch.fft.irfft(torch.tensor([1 + 0j]), n=0))
+    _err(log, lambda: torch.fft.fft(torch.tensor(3.0)))
+    log(torch.fft.fft(torch.tensor([5.0])), torch.fft.fft(x, dim=0, n=1))
+    m = torch.arange(12.0).view(3, 4)
+    log(torch.fft.fft(m, dim=0), torch.fft.rfft(m, dim=-2), torch.fft.ifft(m, n=2, dim=1))
+
+
+@program(tol=_ULP)
+def fft_multidim_s_dim_and_real_inverse(torch, log):
+    x = torch.arange(24.0).view(2, 3, 4) / 7
+    log(torch.fft.fft2(x), torch.fft.fftn(x, s=(2, 5)), torch.fft.fftn(x, dim=(0, 2)),
+        torch.fft.rfft2(x, s=(4, 4)).shape, torch.fft.rfftn(x).shape, torch.fft.ifftn(x, dim=1))
+    R = torch.fft.rfftn(x)
+    log(torch.fft.irfftn(R, s=x.shape), torch.fft.irfftn(R).shape, torch.fft.irfft2(R, s=(3, 4)))
+    log(torch.fft.hfft2(torch.fft.ihfft2(x[0]), s=(3, 4)), torch.fft.ihfftn(x).shape)
+    log(torch.fft.fftn(x, s=(2,), dim=(1,)), torch.fft.fftn(x, s=(-1, 2)).shape)
+    _err(log, lambda: torch.fft.fftn(x, s=(2, 2), dim=(0,)))
+    _err(log, lambda: torch.fft.fft2(torch.ones(3)))
+    _err(log, lambda: torch.fft.fftn(x, dim=(0, 0)))
+
+
+@program(tol=_ULP)
+def fft_input_dtypes_and_helpers(torch, log):
+    for dt in (torch.int64, torch.bool, torch.float64, torch.uint8, torch.complex128):
+        t = torch.tensor([1, 0, 1, 1], dtype=dt)
+        r = torch.fft.fft(t)
+        log(str(dt), r.dtype, r, torch.fft.ifft(t).dtype)
+        if not dt.is_complex:
+            log(torch.fft.rfft(t).dtype, torch.fft.ihfft(t).dtype)
+    _err(log, lambda: torch.fft.fft(torch.ones(3, dtype=torch.float16)))
+    _err(log, lambda: torch.fft.rfft(torch.ones(4, dtype=torch.bfloat16)))
+    log(torch.fft.fftfreq(5), torch.fft.fftfreq(4, d=0.5), torch.fft.rfftfreq(7, 0.1),
+        torch.fft.fftfreq(6, dtype=torch.float64), torch.fft.rfftfreq(1))
+    m = torch.arange(12).view(3, 4)
+    log(torch.fft.fftshift(m), torch.fft.ifftshift(m), torch.fft.fftshift(m, dim=0),
+        torch.fft.fftshift(m, dim=(-1,)), torch.fft.ifftshift(torch.arange(5)))
+
+
+# nn: train/eval switching, state_dict loading, parametrizations, pruning
+
+
+@program(tol=_TRAIN)
+def train_eval_switching_mid_training_with_bn_and_dropout(torch, log):
+    nn = torch.nn
+    net = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.3),
+                        nn.Sequential(nn.Linear(6, 3), nn.Dropout1d(0.5) if False else
+                                      nn.AlphaDropout(0.2)))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    x, y = torch.randn(8, 4), torch.randn(8, 3)
+    for step in range(4):
+        net.train(step % 2 == 0)
+        log([m.training for m in net.modules()])
+        out = net(x)
+        loss = ((out - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(loss, net[1].running_mean, net[1].num_batches_tracked)
+    net.eval()
+    net[1].train()
+    log(net(x)[:2], net[1].running_var, net.training, net[1].training)
+    net.requires_grad_(False)
+    log([p.requires_grad for p in net.parameters()])
+    bn = nn.BatchNorm1d(6, momentum=None)
+    for _ in range(3):
+        bn(torch.randn(5, 6))
+    log(bn.running_mean, bn.num_batches_tracked)
+    bn.reset_running_stats()
+    log(bn.running_var, bn.num_batches_tracked)
+
+
+@program()
+def state_dict_strict_loading_error_messages(torch, log):
+    nn = torch.nn
+    a = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1))
+    sd = a.state_dict()
+    b = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
+    _err(log, lambda: b.load_state_dict(sd))
+    sd2 = dict(sd)
+    sd2.pop("1.running_mean")
+    sd2["extra.weight"] = torch.zeros(1)
+    _err(log, lambda: a.load_state_dict(sd2))
+    r = a.load_state_dict(sd2, strict=False)
+    log(r.missing_keys, r.unexpected_keys, repr(r), str(r))
+    log(repr(a.load_state_dict(sd)))
+    _err(log, lambda: b.load_state_dict(sd, strict=False))
+    sd3 = {k: v.double() for k, v in sd.items()}
+    log(a.load_state_dict(sd3), a[0].weight.dtype)
+    _err(log, lambda: a.load_state_dict({"0.weight": [1.0]}, strict=False))
+    _err(log, lambda: a.load_state_dict([("0.weight", torch.zeros(3, 2))]))
+    _err(log, lambda: a.load_state_dict({"0.weight": torch.zeros(3, 2, requires_grad=True)},
+                                        strict=False))
+
+
+@program()
+def load_state_dict_assign_and_metadata(torch, log):
+    nn = torch.nn
+    m = nn.Linear(2, 2)
+    sd = m.state_dict()
+    log(list(sd.keys()), sd._metadata, type(sd).__name__)
+    new = {"weight": torch.ones(2, 2, dtype=torch.float64), "bias": torch.zeros(2)}
+    m2 = nn.Linear(2, 2)
+    m2.load_state_dict(new, assign=True)
+    log(m2.weight, m2.weight.dtype, type(m2.weight).__name__, m2.weight.requires_grad)
+    m3 = nn.Linear(2, 2)
+    w = m3.weight
+    m3.load_state_dict(new)
+    log(m3.weight is w, m3.weight.dtype)
+    bn = nn.BatchNorm1d(2)
+    bsd = bn.state_dict()
+    bsd.pop("num_batches_tracked")
+    log(bn.load_state_dict(bsd), bn.num_batches_tracked)
+    log(list(nn.Sequential(nn.Linear(1, 1)).state_dict(prefix="p.", keep_vars=True).keys()))
+
+
+@program(tol=_TRAIN)
+def parametrizations_weight_spectral_orthogonal_train_and_eval(torch, log):
+    P = importlib.import_module(torch.__name__ + ".nn.utils.parametrizations")
+    nn = torch.nn
+    lin = P.weight_norm(nn.Linear(3, 4), dim=1)
+    log(sorted(n for n, _ in lin.named_parameters()), lin.weight)
+    sn = P.spectral_norm(nn.Linear(4, 3), n_power_iterations=2)
+    sn.train()
+    w1 = sn.weight.clone()
+    x = torch.randn(2, 4)
+    sn(x)
+    sn.eval()
+    log(w1, sn.weight, sn(x), torch.linalg.matrix_norm(sn.weight, 2))
+    for omap in ("matrix_exp", "cayley", "householder"):
+        o = P.orthogonal(nn.Linear(3, 3), orthogonal_map=omap)
+        opt = torch.optim.SGD(o.parameters(), lr=0.1)
+        for _ in range(2):
+            loss = o(torch.ones(1, 3)).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        log(omap, o.weight, (o.weight @ o.weight.T - torch.eye(3)).abs().max() < 1e-5)
+    log(str(lin), str(sn).count("ParametrizationList"))
+
+
+@program()
+def pruning_structured_ln_identity_and_containers(torch, log):
+    prune = importlib.import_module(torch.__name__ + ".nn.utils.prune")
+    nn = torch.nn
+    conv = nn.Conv2d(2, 4, 2)
+    prune.ln_structured(conv, "weight", amount=2, n=float("inf"), dim=0)
+    log(conv.weight_mask.sum(), conv.weight_mask[:, 0, 0, 0])
+    prune.ln_structured(conv, "weight", amount=0.5, n=1, dim=1)
+    log(conv.weight_mask.sum((0, 2, 3)))
+    hook = next(h for h in conv._forward_pre_hooks.values())
+    log(type(hook).__name__, [type(p).__name__ for p in hook], len(hook._pruning_methods))
+    prune.identity(conv, "bias")
+    log(conv.bias_mask, prune.is_pruned(conv))
+    prune.remove(conv, "weight")
+    log(sorted(n for n, _ in conv.named_buffers()), sorted(n for n, _ in conv.named_parameters()))
+    lin = nn.Linear(5, 3)
+    prune.random_structured(lin, "weight", amount=1, dim=0)
+    log(lin.weight_mask.sum(1))
+    _err(log, lambda: prune.l1_unstructured(lin, "weight", amount=1.5))
+    _err(log, lambda: prune.l1_unstructured(lin, "weight", amount=100))
+    _err(log, lambda: prune.l1_unstructured(lin, "nothing", amount=1))
+    _err(log, lambda: prune.remove(nn.Linear(1, 1), "weight"))
+    prune.l1_unstructured(lin, "bias", amount=0)
+    log(lin.bias_mask)
+
+
+@program(tol=_TRAIN)
+def register_parametrization_right_inverse_cached_and_removal(torch, log):
+    P = importlib.import_module(torch.__name__ + ".nn.utils.parametrize")
+    nn = torch.nn
+
+    class Sym(nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).T
+
+        def right_inverse(self, A):
+            return A.triu()
+
+    class Scale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.s = nn.Parameter(torch.tensor(2.0))
+
+        def forward(self, X):
+            return X * self.s
+    m = nn.Linear(3, 3)
+    P.register_parametrization(m, "weight", Sym())
+    P.register_parametrization(m, "weight", Scale())
+    log(m.weight, P.is_parametrized(m), P.is_parametrized(m, "bias"),
+        sorted(n for n, _ in m.named_parameters()))
+    m.weight = torch.eye(3) * 4
+    log(m.parametrizations.weight.original, m.weight)
+    with P.cached():
+        a, b = m.weight, m.weight
+        log(a is b)
+    log(m.weight is m.weight)
+    P.remove_parametrizations(m, "weight", leave_parametrized=False)
+    log(m.weight, type(m).__name__, P.is_parametrized(m))
+    m2 = nn.Linear(2, 2)
+    P.register_parametrization(m2, "bias", Scale(), unsafe=True)
+    P.remove_parametrizations(m2, "bias")
+    log(m2.bias, type(m2.bias).__name__)
+    _err(log, lambda: P.remove_parametrizations(m2, "bias"))
+    _err(log, lambda: P.register_parametrization(m2, "nothing", Scale()))
+
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PROGRAMS[n][2]))
     if PROGRAMS[n][2] else n for n in sorted(PROGRAMS)])
