@@ -990,6 +990,482 @@ def register_parametrization_right_inverse_cached_and_removal(torch, log):
     _err(log, lambda: P.remove_parametrizations(m2, "bias"))
     _err(log, lambda: P.register_parametrization(m2, "nothing", Scale()))
 
+
+
+# Less common numerics
+
+
+@program(tol=_ULP)
+def diff_gradient_and_trapezoid_options(torch, log):
+    x = torch.tensor([1.0, 4.0, 9.0, 16.0, 25.0])
+    m = torch.arange(12.0).view(3, 4) ** 2
+    log(torch.diff(x), torch.diff(x, n=2), torch.diff(x, n=5), torch.diff(x, n=7),
+        torch.diff(x, prepend=torch.tensor([0.0]), append=torch.tensor([36.0, 49.0])),
+        torch.diff(m, dim=0), torch.diff(m, n=2, dim=-1, prepend=m[:, :1]),
+        torch.diff(torch.tensor([True, False, False])), torch.diff(torch.tensor([1, 5], dtype=torch.uint8)))
+    log(torch.gradient(x), torch.gradient(x, spacing=2.0), torch.gradient(x, edge_order=2),
+        torch.gradient(x, spacing=(torch.tensor([0.0, 1.0, 3.0, 4.0, 7.0]),)),
+        torch.gradient(m), torch.gradient(m, dim=1, spacing=[0.5]),
+        torch.gradient(m, spacing=[torch.arange(3.0), torch.tensor([0.0, 2.0, 3.0, 7.0])],
+                       edge_order=2))
+    _err(log, lambda: torch.gradient(torch.ones(1)))
+    _err(log, lambda: torch.gradient(x, edge_order=3))
+    _err(log, lambda: torch.diff(x, prepend=torch.ones(2, 2)))
+    log(torch.trapezoid(x), torch.trapezoid(x, dx=0.5), torch.trapezoid(x, torch.arange(5.0) ** 2),
+        torch.trapezoid(m, dim=0), torch.cumulative_trapezoid(x), torch.trapz(m, dx=2.0),
+        torch.cumulative_trapezoid(m, torch.tensor([0.0, 1.0, 1.5, 4.0])),
+        torch.trapezoid(torch.tensor([1, 2, 4])), torch.cumulative_trapezoid(torch.ones(1)))
+
+
+@program(tol=_ULP)
+def cov_corrcoef_histogram_with_weights(torch, log):
+    x = torch.tensor([[0.0, 1.0, 2.0, 4.0, 7.0], [1.0, 0.5, 0.0, 2.0, 3.0]])
+    fw = torch.tensor([1, 2, 1, 3, 1])
+    aw = torch.tensor([0.5, 1.0, 2.0, 1.0, 0.25])
+    log(torch.cov(x), torch.cov(x, correction=0), torch.cov(x, fweights=fw),
+        torch.cov(x, aweights=aw), torch.cov(x, fweights=fw, aweights=aw, correction=2),
+        torch.cov(x[0]), torch.corrcoef(x), torch.cov(torch.tensor([[1, 2, 4]])))
+    _err(log, lambda: torch.cov(x, fweights=torch.tensor([1.0] * 5)))
+    _err(log, lambda: torch.cov(x, fweights=-fw))
+    _err(log, lambda: torch.cov(x, aweights=torch.ones(4)))
+    h = torch.histogram(x[0], bins=3)
+    log(h.hist, h.bin_edges, torch.histogram(x[0], bins=torch.tensor([0.0, 1.0, 5.0, 8.0])))
+    log(torch.histogram(x[0], bins=4, range=(0.0, 4.0), weight=aw, density=True))
+    log(torch.histc(x, bins=4, min=0, max=3), torch.histc(torch.tensor([1.0, 1.0]), bins=3))
+    hd = torch.histogramdd(x.T, bins=[2, 3], weight=aw)
+    log(hd.hist, hd.bin_edges)
+    log(torch.histogramdd(x.T, bins=2, range=[0.0, 4.0, 0.0, 2.0], density=True).hist)
+
+
+@program()
+def index_helpers_tril_indices_combinations_block_diag(torch, log):
+    for args in ((3, 3), (3, 4, 1), (4, 3, -1), (2, 5, -5), (0, 3), (3, 3, 10)):
+        log(args, torch.tril_indices(*args), torch.triu_indices(*args))
+    log(torch.tril_indices(3, 3, dtype=torch.int32).dtype)
+    t = torch.tensor([1, 2, 3])
+    log(torch.combinations(t), torch.combinations(t, r=3), torch.combinations(t, r=4),
+        torch.combinations(t, with_replacement=True), torch.combinations(t, r=0),
+        torch.cartesian_prod(t, torch.tensor([4.0, 5.0])), torch.cartesian_prod(t))
+    log(torch.block_diag(torch.ones(2, 2, dtype=torch.int32), torch.tensor([[2.5]]),
+                         torch.tensor([3, 4]), torch.tensor(7)),
+        torch.block_diag(), torch.block_diag(torch.empty(0, 2), torch.ones(1, 1)))
+    _err(log, lambda: torch.block_diag(torch.ones(2, 2, 2)))
+    _err(log, lambda: torch.combinations(torch.ones(2, 2)))
+    log(torch.vander(torch.tensor([1, 2, 3])), torch.vander(torch.tensor([2.0, 3.0]), N=3,
+                                                            increasing=True),
+        torch.vander(torch.tensor([1, 2]), N=0))
+
+
+@program(tol=_TRAIN)
+def blas_beta_zero_ignores_nan_and_integer_alpha(torch, log):
+    nan = float("nan")
+    inp = torch.tensor([[nan, 1.0], [float("inf"), 2.0]])
+    a, b = torch.ones(2, 3), torch.ones(3, 2)
+    log(torch.addmm(inp, a, b, beta=0), torch.addmm(inp, a, b, beta=0.5, alpha=2),
+        torch.baddbmm(inp.expand(2, 2, 2), a.expand(2, 2, 3), b.expand(2, 3, 2), beta=0),
+        torch.addmv(inp[0], a[:, :2], torch.ones(2), beta=0),
+        torch.addr(inp, torch.ones(2), torch.ones(2), beta=0),
+        torch.addbmm(inp, a.expand(2, 2, 3), b.expand(2, 3, 2), beta=0, alpha=0.5))
+    i = torch.tensor([[1, 2], [3, 4]])
+    log(torch.addmm(i, i, i, beta=2, alpha=3), torch.addmv(i[0], i, i[1], alpha=-1),
+        torch.addr(i, i[0], i[1], beta=0), torch.mm(i, i), i @ i[0], torch.mv(i, i[1]))
+    _err(log, lambda: torch.addmm(i, i, i, beta=0.5))
+    _err(log, lambda: torch.addmm(inp, a, b.int()))
+    _err(log, lambda: torch.mm(torch.ones(2, 2, dtype=torch.bool), torch.ones(2, 2,
+                                                                              dtype=torch.bool)))
+    _err(log, lambda: torch.dot(torch.ones(2), torch.ones(2, dtype=torch.float64)))
+    _err(log, lambda: torch.addmm(inp, a, b, beta=True))
+    log(torch.matmul(torch.tensor([True, False]).int(), torch.tensor([1, 1], dtype=torch.int32)))
+
+
+@program(tol=_ULP)
+def cdist_pdist_pairwise_and_cosine_similarity_options(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(1)
+    a, b = torch.randn(2, 4, 3), torch.randn(2, 5, 3)
+    for p in (0.0, 1.0, 2.0, 3.0, float("inf")):
+        log(p, torch.cdist(a, b, p=p)[0, :2])
+    for mode in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                 "donot_use_mm_for_euclid_dist"):
+        log(mode, (torch.cdist(a, b, compute_mode=mode) - torch.cdist(a, b)).abs().max() < 1e-5)
+    log(F.pdist(a[0]), F.pdist(a[0], p=1), F.pdist(a[0], p=float("inf")))
+    log(F.pairwise_distance(a[0], b[0, :4]), F.pairwise_distance(a[0], b[0, 0], keepdim=True),
+        F.pairwise_distance(a[0], b[0, :4], p=1, eps=0.0))
+    log(F.cosine_similarity(a[0], b[0, :1]), F.cosine_similarity(a, a.flip(1), dim=1),
+        F.cosine_similarity(torch.zeros(3), torch.ones(3), dim=0),
+        F.cosine_similarity(torch.tensor([1e-10, 0]), torch.tensor([1.0, 0.0]), dim=0))
+    log(F.normalize(a[0], p=1), F.normalize(torch.zeros(2, 2)), F.normalize(a[0], dim=0, eps=10))
+    _err(log, lambda: torch.cdist(a, b, p=-1))
+    _err(log, lambda: torch.cdist(a[0], b[0, :, :2]))
+    _err(log, lambda: F.pdist(a))
+
+
+@program()
+def isin_bucketize_searchsorted_dtype_mixes(torch, log):
+    e = torch.tensor([1, 3, 5, 7], dtype=torch.int32)
+    t = torch.tensor([[0, 3], [5, 8]])
+    log(torch.isin(t, e), torch.isin(t, e, invert=True), torch.isin(t, 3),
+        torch.isin(5, e), torch.isin(t.float(), e), torch.isin(t, e, assume_unique=True),
+        torch.isin(torch.tensor([float("nan"), 1.0]), torch.tensor([float("nan")])))
+    b = torch.tensor([1.0, 3.0, 5.0, 5.0, 7.0])
+    v = torch.tensor([[0.0, 5.0], [6.0, 9.0]])
+    log(torch.bucketize(v, b), torch.bucketize(v, b, right=True),
+        torch.bucketize(v, b, out_int32=True), torch.bucketize(5, b),
+        torch.searchsorted(b, v, side="right"), torch.searchsorted(b, 5.0),
+        torch.searchsorted(b, v.int()), torch.searchsorted(b.expand(2, 5), v, right=True),
+        torch.searchsorted(torch.tensor([3.0, 1.0, 2.0]), torch.tensor([2.5]),
+                           sorter=torch.tensor([1, 2, 0])))
+    _err(log, lambda: torch.searchsorted(b, v, side="right", right=False))
+    _err(log, lambda: torch.searchsorted(b, v, side="middle"))
+    _err(log, lambda: torch.bucketize(v, b.view(1, 5)))
+    _err(log, lambda: torch.searchsorted(b.view(1, 5), v))
+    o = torch.empty(2, 2, dtype=torch.int32)
+    _err(log, lambda: torch.searchsorted(b, v, out=o))
+    log(torch.searchsorted(b, v, out_int32=True, out=o), o)
+
+
+@program()
+def frexp_ldexp_nextafter_signbit_and_float_bits(torch, log):
+    x = torch.tensor([0.0, -0.0, 1.0, 0.75, -6.5, 1e-40, float("inf"), float("nan"), 1024.0])
+    m, e = torch.frexp(x)
+    log(m, e, e.dtype, torch.ldexp(m, e), torch.ldexp(torch.tensor([1.0]), torch.tensor([200])),
+        torch.frexp(x.double()).exponent.dtype, torch.frexp(x.half()).mantissa)
+    log(torch.nextafter(x, torch.tensor(float("inf"))), torch.nextafter(torch.tensor([0.0]),
+                                                                         torch.tensor([-1.0])),
+        torch.nextafter(x.double(), torch.zeros(1, dtype=torch.float64))[:3])
+    log(torch.signbit(x), torch.signbit(torch.tensor([-1, 0, 3])),
+        torch.signbit(torch.tensor([True])), torch.copysign(torch.tensor([1, 2]), -0.0),
+        torch.copysign(x, torch.tensor(-1)), torch.sgn(torch.tensor([-0.0, 3.0])))
+    _err(log, lambda: torch.frexp(torch.tensor([1, 2])))
+    _err(log, lambda: torch.ldexp(torch.tensor([1, 2]), torch.tensor([1, 1])))
+    _err(log, lambda: torch.nextafter(torch.tensor([1]), torch.tensor([2])))
+    log(torch.ldexp(torch.tensor([1, 2]), torch.tensor([1, 1])) if False else None,
+        torch.float_power(torch.tensor([2, 3]), 2), torch.float_power(2, torch.tensor([0.5])),
+        torch.float_power(torch.tensor([4.0]), torch.tensor([-1])).dtype)
+
+
+@program(tol=_ULP)
+def round_decimals_frac_trunc_and_half_edges(torch, log):
+    x = torch.tensor([0.5, 1.5, 2.5, -0.5, -2.5, 1.2345, -1.2355, 123.456, 1e20, float("nan")])
+    for d in (0, 1, 2, 3, -1, -2):
+        log(d, torch.round(x, decimals=d), torch.round(x.half(), decimals=d))
+    log(torch.round(torch.tensor([7, -15, 25]), decimals=-1), torch.round(torch.tensor([7, 15])))
+    log(torch.frac(x), torch.trunc(x), torch.fix(x), torch.floor(x.half()), torch.ceil(-x),
+        torch.frac(torch.tensor([-3.75])), torch.trunc(torch.tensor([5, -5])))
+    _err(log, lambda: torch.round(torch.tensor([1 + 1j])))
+    _err(log, lambda: torch.frac(torch.tensor([1, 2])))
+    log(torch.nan_to_num(torch.tensor([float("nan"), float("inf"), -float("inf"), 1.0]).half()),
+        torch.nan_to_num(torch.tensor([float("inf")]), posinf=1e10).dtype,
+        torch.nan_to_num(torch.tensor([3, -3])), torch.nan_to_num(torch.tensor([float("nan")]),
+                                                                   nan=2.5),
+        torch.nan_to_num(torch.tensor([complex(float("nan"), float("inf"))])),
+        torch.nan_to_num(torch.tensor([float("inf")], dtype=torch.bfloat16)))
+
+
+@program()
+def scatter_family_on_views_and_diagonal_slice_select(torch, log):
+    base = torch.zeros(3, 4)
+    log(torch.diagonal_scatter(base, torch.ones(3), 0), torch.diagonal_scatter(base, torch.ones(2),
+                                                                               2),
+        torch.diagonal_scatter(base, torch.ones(3), -1) if False else
+        torch.diagonal_scatter(base, torch.ones(2), -1),
+        torch.slice_scatter(base, torch.ones(3, 2), 1, 0, 4, 2),
+        torch.slice_scatter(base, torch.ones(1, 4), 0, -1),
+        torch.select_scatter(base, torch.arange(4.0), 0, -2),
+        torch.as_strided_scatter(base, torch.ones(2, 2), (2, 2), (4, 1), 1))
+    _err(log, lambda: torch.diagonal_scatter(base, torch.ones(2), 0))
+    _err(log, lambda: torch.slice_scatter(base, torch.ones(3, 3), 1, 0, 4, 2))
+    _err(log, lambda: torch.select_scatter(base, torch.ones(3), 0, 0))
+    x = torch.arange(12.0).view(3, 4).t()
+    log(torch.take_along_dim(x, torch.tensor([[0], [2], [1], [0]]), dim=1),
+        torch.take_along_dim(x, torch.tensor([5, 0, 11])),
+        torch.take_along_dim(x, torch.argsort(x, dim=0, descending=True), dim=0),
+        torch.take_along_dim(x, torch.tensor([[2]]), dim=None))
+    _err(log, lambda: torch.take_along_dim(x, torch.tensor([[0]]).float(), 1))
+    _err(log, lambda: torch.take_along_dim(x, torch.tensor([0]), 1))
+
+
+@program()
+def unique_inverse_counts_over_dims_and_dtypes(torch, log):
+    x = torch.tensor([[3, 1, 3], [1, 1, 2], [3, 1, 3]])
+    log(torch.unique(x), torch.unique(x, return_inverse=True, return_counts=True),
+        torch.unique(x, dim=0, return_inverse=True, return_counts=True),
+        torch.unique(x, dim=1, return_counts=True), torch.unique(x, sorted=True, dim=-1),
+        torch.unique_consecutive(torch.tensor([1, 1, 2, 2, 1, 3, 3]), return_inverse=True,
+                                 return_counts=True),
+        torch.unique_consecutive(x, dim=1), torch.unique(torch.tensor([True, False, True])),
+        torch.unique(torch.tensor([0.0, -0.0, float("nan"), float("nan"), 1.0])),
+        torch.unique(torch.empty(0, 2), dim=0, return_counts=True),
+        torch.unique(torch.tensor([2, 1], dtype=torch.uint8), return_inverse=True))
+    _err(log, lambda: torch.unique(x, dim=2))
+    _err(log, lambda: torch.unique(torch.tensor([1j])))
+    log(x.unique(return_counts=True), torch.tensor([5, 4, 5]).unique(sorted=False).sort()[0])
+
+
+@program(tol=_ULP)
+def logcumsumexp_cummax_cummin_ties_and_complex(torch, log):
+    x = torch.tensor([[1.0, 3.0, 3.0, 2.0, float("nan"), 5.0], [-1.0, -1.0, 0.0, -2.0, 4.0, 4.0]])
+    log(torch.cummax(x, 1), torch.cummin(x, 1), torch.cummax(x, 0),
+        torch.cummax(torch.tensor([2, 2, 1, 3, 3], dtype=torch.int8), 0),
+        torch.cummin(torch.tensor([True, False, True]), 0))
+    log(torch.logcumsumexp(x, 1), torch.logcumsumexp(torch.tensor([-float("inf"), 0.0,
+                                                                   -float("inf")]), 0),
+        torch.logcumsumexp(torch.tensor([1 + 1j, 2 - 1j, 0.5j]), 0),
+        torch.logcumsumexp(x.double(), 0))
+    vals, idx = torch.empty(0), torch.empty(0, dtype=torch.long)
+    torch.cummax(x, 1, out=(vals, idx))
+    log(vals, idx)
+    _err(log, lambda: torch.cummax(torch.tensor([1j]), 0))
+    _err(log, lambda: torch.logcumsumexp(torch.tensor([1, 2]), 0))
+
+
+@program(tol=_ULP)
+def kron_tensordot_einsum_ellipsis_and_inner(torch, log):
+    a = torch.arange(6.0).view(2, 3)
+    b = torch.tensor([[1, -1], [2, 0]])
+    log(torch.kron(a, b), torch.kron(b, torch.tensor([1, 10])), torch.kron(torch.tensor(2), b),
+        torch.kron(a.view(2, 3, 1), torch.ones(1, 1, 2)).shape)
+    c = torch.arange(24.0).view(2, 3, 4)
+    log(torch.tensordot(c, c, dims=2).shape, torch.tensordot(c, c, dims=([0, 1], [0, 1])),
+        torch.tensordot(a, a, dims=0).shape, torch.tensordot(c, a, dims=([0, 1], [0, 1])),
+        torch.tensordot(a, a.T, dims=1), torch.tensordot(c, c, dims=[[2], [2]]).shape)
+    log(torch.einsum("...ij,...jk->...ik", c, c.mT).shape, torch.einsum("i...->...", c),
+        torch.einsum("bij,bij->b", c, c), torch.einsum("ii->i", torch.arange(9.0).view(3, 3)),
+        torch.einsum("i,j->ij", torch.tensor([1, 2]), torch.tensor([3, 4])),
+        torch.einsum(c, [0, 1, 2], [2, 0]), torch.einsum("ij->", a))
+    log(torch.inner(a, a), torch.inner(torch.tensor(2.0), a), torch.outer(b[0], b[1]),
+        torch.ger(a[0], a[1]))
+    _err(log, lambda: torch.tensordot(c, c, dims=([0], [1])))
+    _err(log, lambda: torch.einsum("ij,jk->ik", a, a))
+    _err(log, lambda: torch.einsum("i->j", a[0]))
+    _err(log, lambda: torch.kron(a, torch.ones(2, dtype=torch.complex64)).dtype)
+
+
+@program(tol=_ULP)
+def polar_view_as_complex_and_complex_ops(torch, log):
+    r, th = torch.tensor([1.0, 2.0, 0.0]), torch.tensor([0.0, 3.14159265, 1.0])
+    z = torch.polar(r, th)
+    log(z, z.dtype, torch.polar(r.double(), th.double()).dtype, torch.view_as_real(z))
+    y = torch.arange(8.0).view(2, 2, 2)
+    log(torch.view_as_complex(y), torch.view_as_complex(y).stride(),
+        torch.view_as_real(torch.view_as_complex(y)[:, 1]).stride())
+    _err(log, lambda: torch.view_as_complex(y.transpose(1, 2)))
+    _err(log, lambda: torch.view_as_complex(torch.ones(3, 3)))
+    _err(log, lambda: torch.view_as_complex(torch.ones(4, 2)[::2]))
+    _err(log, lambda: torch.view_as_real(torch.ones(2)))
+    _err(log, lambda: torch.polar(r, th.int()))
+    w = torch.tensor([0j, -1 + 0j, complex(0, -0.0), 3 - 4j])
+    log(torch.sgn(w), torch.angle(w), torch.abs(w), w.conj().imag, torch.conj_physical(w),
+        torch.angle(torch.tensor([-2, 0, 3])), torch.sqrt(w), torch.reciprocal(w),
+        torch.log(w), torch.exp(w * 1j), w.real.is_contiguous(), w.imag.stride())
+
+# Learning-rate scheduler chains
+
+
+def _opt(torch, lr=0.1, **kw):
+    w = torch.nn.Parameter(torch.ones(2))
+    b = torch.nn.Parameter(torch.zeros(1))
+    return torch.optim.SGD([{"params": [w]}, {"params": [b], "lr": lr * 10}], lr=lr, **kw)
+
+
+def _steps(log, opt, sched, n, metric=None):
+    for i in range(n):
+        opt.step()
+        if metric is None:
+            sched.step()
+        else:
+            sched.step(metric(i))
+        log(i, sched.get_last_lr() if hasattr(sched, "get_last_lr") else None,
+            [g["lr"] for g in opt.param_groups])
+
+
+@program()
+def sequential_lr_of_constant_exponential_and_step(torch, log):
+    S = torch.optim.lr_scheduler
+    opt = _opt(torch)
+    s = S.SequentialLR(opt, [S.ConstantLR(opt, factor=0.5, total_iters=3),
+                             S.ExponentialLR(opt, gamma=0.9),
+                             S.StepLR(opt, step_size=2, gamma=0.5)], milestones=[4, 9])
+    log(s.get_last_lr())
+    _steps(log, opt, s, 16)
+    log(sorted(s.state_dict().keys()), s.last_epoch)
+    opt2 = _opt(torch)
+    _err(log, lambda: S.SequentialLR(opt2, [S.ConstantLR(opt2)], milestones=[1]))
+    _err(log, lambda: S.SequentialLR(opt2, [S.ConstantLR(opt2), S.StepLR(_opt(torch), 2)],
+                                     milestones=[1]))
+
+
+@program()
+def chained_scheduler_of_three_with_multistep(torch, log):
+    S = torch.optim.lr_scheduler
+    opt = _opt(torch, momentum=0.9)
+    s = S.ChainedScheduler([S.ConstantLR(opt, factor=0.1, total_iters=2),
+                            S.ExponentialLR(opt, gamma=0.95),
+                            S.MultiStepLR(opt, milestones=[3, 6, 6], gamma=0.5)])
+    log(s.get_last_lr())
+    _steps(log, opt, s, 10)
+    sd = s.state_dict()
+    log(sorted(sd.keys()), len(sd["_schedulers"]))
+    opt2 = _opt(torch, momentum=0.9)
+    s2 = S.ChainedScheduler([S.LinearLR(opt2, start_factor=0.25, total_iters=4),
+                             S.PolynomialLR(opt2, total_iters=6, power=2.0)], optimizer=opt2)
+    _steps(log, opt2, s2, 8)
+
+
+@program()
+def one_cycle_linear_three_phase_with_adam_betas(torch, log):
+    S = torch.optim.lr_scheduler
+    w = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.Adam([w], lr=0.01, betas=(0.9, 0.99))
+    s = S.OneCycleLR(opt, max_lr=0.1, total_steps=12, pct_start=0.25, anneal_strategy="linear",
+                     three_phase=True, div_factor=10, final_div_factor=100,
+                     base_momentum=0.8, max_momentum=0.95)
+    for i in range(12):
+        opt.step()
+        s.step()
+        log(i, s.get_last_lr(), opt.param_groups[0]["betas"])
+    _err(log, lambda: s.step())
+    opt2 = torch.optim.SGD([w], lr=0.1, momentum=0.9)
+    s2 = S.OneCycleLR(opt2, max_lr=[0.5], epochs=2, steps_per_epoch=3, cycle_momentum=True)
+    for i in range(6):
+        opt2.step()
+        s2.step()
+        log(s2.get_last_lr(), opt2.param_groups[0]["momentum"])
+    _err(log, lambda: S.OneCycleLR(opt2, max_lr=0.1))
+    _err(log, lambda: S.OneCycleLR(opt2, max_lr=0.1, total_steps=5, pct_start=1.5))
+    _err(log, lambda: S.OneCycleLR(opt2, max_lr=0.1, total_steps=5, anneal_strategy="x"))
+    _err(log, lambda: S.OneCycleLR(torch.optim.Adagrad([w]), max_lr=0.1, total_steps=5))
+
+
+@program()
+def cyclic_lr_triangular2_exp_range_and_scale_fn(torch, log):
+    S = torch.optim.lr_scheduler
+    for mode in ("triangular2", "exp_range"):
+        opt = _opt(torch, momentum=0.9)
+        s = S.CyclicLR(opt, base_lr=[0.01, 0.1], max_lr=[0.1, 1.0], step_size_up=3,
+                       step_size_down=2, mode=mode, gamma=0.9, base_momentum=0.8,
+                       max_momentum=0.9)
+        for i in range(12):
+            opt.step()
+            s.step()
+            log(mode, i, s.get_last_lr(), opt.param_groups[0]["momentum"])
+    opt = _opt(torch)
+    s = S.CyclicLR(opt, 0.01, 0.2, step_size_up=2, scale_fn=lambda x: 1 / (x ** 0.5),
+                   scale_mode="iterations", cycle_momentum=False)
+    _steps(log, opt, s, 9)
+    _err(log, lambda: S.CyclicLR(_opt(torch), 0.01, 0.1, mode="bad"))
+    _err(log, lambda: S.CyclicLR(torch.optim.Adam([torch.nn.Parameter(torch.ones(1))]),
+                                 0.01, 0.1, cycle_momentum=True))
+
+
+@program()
+def reduce_on_plateau_max_abs_threshold_and_min_lr_list(torch, log):
+    S = torch.optim.lr_scheduler
+    opt = _opt(torch)
+    s = S.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=1, threshold=0.1,
+                            threshold_mode="abs", cooldown=1, min_lr=[0.02, 0.3], eps=1e-3)
+    scores = [1.0, 1.05, 1.2, 1.25, 1.26, 1.27, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5]
+    for i, v in enumerate(scores):
+        s.step(v)
+        log(i, s.get_last_lr(), s.num_bad_epochs, s.cooldown_counter, s.best)
+    opt2 = _opt(torch)
+    s2 = S.ReduceLROnPlateau(opt2, patience=0, factor=0.1, eps=0.05)
+    for v in [3.0, 3.0, 3.0, 3.0]:
+        s2.step(torch.tensor(v))
+        log(s2.get_last_lr())
+    _err(log, lambda: S.ReduceLROnPlateau(opt, factor=1.0))
+    _err(log, lambda: S.ReduceLROnPlateau(opt, mode="avg"))
+    _err(log, lambda: S.ReduceLROnPlateau(opt, min_lr=[0.1]))
+    _err(log, lambda: S.ReduceLROnPlateau(opt, threshold_mode="x"))
+
+
+@program()
+def warm_restarts_fractional_epochs_and_polynomial(torch, log):
+    S = torch.optim.lr_scheduler
+    opt = _opt(torch)
+    s = S.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.001)
+    for epoch in range(3):
+        for it in range(4):
+            s.step(epoch + it / 4)
+            log(epoch, it, s.get_last_lr(), s.T_cur, s.T_i)
+    _err(log, lambda: s.step(-1))
+    _err(log, lambda: S.CosineAnnealingWarmRestarts(opt, T_0=0))
+    _err(log, lambda: S.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=1.5))
+    opt2 = _opt(torch)
+    p = S.PolynomialLR(opt2, total_iters=4, power=0.5)
+    _steps(log, opt2, p, 6)
+    opt3 = _opt(torch)
+    m = S.MultiplicativeLR(opt3, lr_lambda=[lambda e: 0.9, lambda e: 0.5 if e % 2 else 1.0])
+    _steps(log, opt3, m, 5)
+    log(sorted(m.state_dict().keys()))
+
+
+# DataLoader samplers, collation, random_split
+
+
+@program()
+def dataloader_samplers_with_generators_and_worker_init(torch, log):
+    D = importlib.import_module(torch.__name__ + ".utils.data")
+    ds = D.TensorDataset(torch.arange(10.0), torch.arange(10) % 3)
+    called = []
+    g = torch.Generator().manual_seed(5)
+    dl = D.DataLoader(ds, batch_size=3, shuffle=True, generator=g, num_workers=0,
+                      worker_init_fn=lambda i: called.append(i), drop_last=True)
+    for epoch in range(2):
+        log([b for b in dl], len(dl))
+    log(called)
+    for sampler in (D.RandomSampler(ds, replacement=True, num_samples=7,
+                                    generator=torch.Generator().manual_seed(1)),
+                    D.SubsetRandomSampler([1, 4, 7, 8], generator=torch.Generator().manual_seed(2)),
+                    D.WeightedRandomSampler([0.1, 0.0, 5.0, 1.0], 6, replacement=True,
+                                            generator=torch.Generator().manual_seed(3)),
+                    D.WeightedRandomSampler(torch.tensor([1.0, 2.0, 3.0]), 3, replacement=False),
+                    D.SequentialSampler(range(4))):
+        log(type(sampler).__name__, list(sampler), len(sampler))
+    bs = D.BatchSampler(D.SequentialSampler(range(7)), batch_size=3, drop_last=False)
+    log(list(bs), len(bs))
+    log([b[0] for b in D.DataLoader(ds, batch_sampler=bs)])
+    _err(log, lambda: D.DataLoader(ds, batch_sampler=bs, batch_size=2))
+    _err(log, lambda: D.DataLoader(ds, sampler=bs, shuffle=True))
+    _err(log, lambda: list(D.WeightedRandomSampler([1.0, 2.0], 5, replacement=False)))
+    _err(log, lambda: D.RandomSampler(ds, num_samples=0))
+    _err(log, lambda: D.BatchSampler(range(3), 0, False))
+
+
+@program()
+def collate_functions_custom_none_batch_and_numpy(torch, log):
+    D = importlib.import_module(torch.__name__ + ".utils.data")
+    import numpy as np
+    data = [{"x": np.array([i, i + 1], dtype=np.float32), "y": i, "name": f"s{i}",
+             "t": (torch.tensor([i]), 2.5 * i)} for i in range(5)]
+    for b in D.DataLoader(data, batch_size=2):
+        log(b)
+    for b in D.DataLoader(data, batch_size=None):
+        log(b)
+        break
+    log(next(iter(D.DataLoader(list(range(5)), batch_size=2, collate_fn=lambda b: b))))
+    log(D.default_convert({"a": np.arange(3), "b": [np.float64(2.0)]}))
+    _err(log, lambda: D.default_collate([torch.ones(2), torch.ones(3)]))
+    _err(log, lambda: D.default_collate([{"a": 1}, {"b": 2}]))
+    _err(log, lambda: D.default_collate([object(), object()]))
+    log(D.default_collate([np.int64(3), np.int64(4)]), D.default_collate([True, False]),
+        D.default_collate([[1, 2], [3, 4]]), D.default_collate([np.array(1.5), np.array(2.5)]))
+
+
+@program()
+def random_split_fractions_lengths_and_generator(torch, log):
+    D = importlib.import_module(torch.__name__ + ".utils.data")
+    ds = list(range(11))
+    for lengths in ([0.5, 0.3, 0.2], [0.34, 0.33, 0.33], [3, 8], [0.1, 0.9], [1.0]):
+        parts = D.random_split(ds, lengths, generator=torch.Generator().manual_seed(7))
+        log(lengths, [list(p) for p in parts], [p.indices for p in parts])
+    _err(log, lambda: D.random_split(ds, [3, 3]))
+    _err(log, lambda: D.random_split(ds, [0.5, 0.6]))
+    _err(log, lambda: D.random_split(ds, [-0.5, 1.5]))
+    torch.manual_seed(0)
+    a = [list(p) for p in D.random_split(ds, [5, 6])]
+    log(a, torch.rand(1))
+
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PROGRAMS[n][2]))
     if PROGRAMS[n][2] else n for n in sorted(PROGRAMS)])
@@ -1076,5 +1552,38 @@ def test_tensor_only_binary_ops_number_other_like_torch(name):
                                       lambda: getattr(x, name + "_")(2),
                                       lambda: getattr(lib, name)(x, 2),
                                       lambda: getattr(lib, name)(2, x))]
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("arg", ["torch.ones(2, 3)", "torch.ones(3)",
+                                 "torch.tensor([[1.0, 2.0], [2.0, 1.0]])"])
+def test_deprecated_cholesky_errors_name_cholesky_like_torch(arg):
+    """torch.cholesky's errors say cholesky:, not linalg.cholesky: (ember shared the
+    factorization and its name with torch.linalg.cholesky)."""
+    import warnings
+
+    def run(lib):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _outcome(lambda: lib.cholesky(eval(arg, {"torch": lib})))
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 3, 5, -1, -3])
+def test_round_decimals_of_float16_in_float32_like_torch(decimals):
+    """torch rounds a float16 to decimals in float32 (its opmath); ember scaled in float16,
+    where x * 10**decimals overflows: inf or NaN instead of the rounded value (silent)."""
+    def run(lib):
+        x = lib.tensor([123.456, 65000.0, 3.14159, -1.2355, 0.5], dtype=lib.float16)
+        return lib.round(x, decimals=decimals).tolist()
+    got, want = _run_both(run)
+    assert got == want
+
+
+def test_polar_dtype_error_message_like_torch():
+    def run(lib):
+        return _outcome(lambda: lib.polar(lib.ones(2), lib.ones(2, dtype=lib.int32)))
     got, want = _run_both(run)
     assert got == want

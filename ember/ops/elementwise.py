@@ -735,7 +735,7 @@ def logit(input, eps=None):
 def _round_dec(xp, x, decimals):
     if x.dtype.kind in "bciu":      # (torch's round(decimals=0) runs round's own kernel)
         raise _ni("round", x.dtype) if decimals == 0 else _not_implemented("round_cpu", x.dtype)
-    if x.dtype.kind == "V":
+    if x.dtype.kind == "V" or x.dtype.itemsize == 2:    # (float32 opmath: x * 10**d fits)
         return xp.round(x.astype(_F32), decimals).astype(x.dtype), ()
     return _as_array(xp, xp.round(x, decimals), x), ()
 
