@@ -1259,6 +1259,218 @@ def polar_view_as_complex_and_complex_ops(torch, log):
         torch.angle(torch.tensor([-2, 0, 3])), torch.sqrt(w), torch.reciprocal(w),
         torch.log(w), torch.exp(w * 1j), w.real.is_contiguous(), w.imag.stride())
 
+
+@program()
+def nan_ordering_in_sort_topk_median_and_extrema(torch, log):
+    nan = float("nan")
+    x = torch.tensor([3.0, nan, -1.0, nan, 2.0, -float("inf"), 0.0])
+    log(torch.sort(x), torch.sort(x, descending=True), torch.argsort(x, stable=True),
+        torch.topk(x, 3), torch.topk(x, 2, largest=False), torch.kthvalue(x, 6),
+        torch.median(x), torch.nanmedian(x), torch.max(x), torch.min(x), torch.amax(x),
+        torch.argmax(x), torch.argmin(x), torch.aminmax(x), torch.msort(x.view(7, 1)).view(-1))
+    log(torch.maximum(x, torch.zeros(7)), torch.fmax(x, torch.zeros(7)), torch.clamp(x, 0, 1),
+        torch.clamp(torch.ones(3), min=torch.tensor([nan, 0.0, 2.0])),
+        torch.clamp(torch.tensor([0.5]), nan, 1.0), torch.nan_to_num(x).sort().values)
+    m = torch.tensor([[1.0, nan], [nan, nan], [2.0, 1.0]])
+    log(m.max(1), m.min(0), m.nanmedian(1), m.median(1), m.nansum(1), m.nanmean(0),
+        torch.nanquantile(m, 0.5, dim=1), torch.quantile(m, 0.5, dim=1), m.sort(0).indices)
+    log(torch.unique(x), torch.sort(torch.tensor([nan, -nan, 1.0])).values,
+        torch.isnan(x).nonzero().view(-1), torch.cummax(x, 0).indices)
+
+
+@program(tol=_ULP)
+def index_backward_with_duplicate_indices(torch, log):
+    x = torch.arange(6.0, requires_grad=True)
+    i = torch.tensor([0, 2, 2, 5, 0, 0])
+    (x[i] * torch.arange(1.0, 7.0)).sum().backward()
+    log(x.grad)
+    x.grad = None
+    torch.gather(x.view(2, 3), 1, torch.tensor([[0, 0], [2, 2]])).pow(2).sum().backward()
+    log(x.grad)
+    x.grad = None
+    y = x.index_select(0, i)
+    (y * y).sum().backward()
+    log(x.grad)
+    w = torch.zeros(4, requires_grad=True)
+    z = w.clone()
+    z[torch.tensor([1, 1, 3])] = torch.tensor([1.0, 2.0, 3.0])
+    z.sum().backward()
+    log(w.grad)
+    v = torch.ones(3, requires_grad=True)
+    out = torch.zeros(4).index_put((torch.tensor([0, 0, 2]),), v * torch.tensor([1.0, 2.0, 3.0]),
+                                   accumulate=True)
+    (out * torch.arange(4.0)).sum().backward()
+    log(out, v.grad)
+    s = torch.zeros(5).scatter_add(0, torch.tensor([1, 1, 4]), v)
+    s.pow(2).sum().backward()
+    log(v.grad)
+    e = torch.randn(5, 2, requires_grad=True)
+    torch.nn.functional.embedding(torch.tensor([[1, 1], [4, 1]]), e).sum().backward()
+    log(e.grad)
+    t = torch.tensor([1.0, 5.0, 5.0, 2.0], requires_grad=True)
+    t.max().backward()
+    log(t.grad)
+    t.grad = None
+    torch.amax(t, 0).backward()
+    log(t.grad)
+    t.grad = None
+    t.topk(2).values.sum().backward()
+    log(t.grad)
+    t.grad = None
+    torch.median(torch.cat([t, t[:1]])).backward()
+    log(t.grad)
+
+
+@program(tol=_ULP)
+def pad_negative_crop_and_interpolate_nearest_exact(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    log(F.pad(x, (-1, -1, 0, -2)), F.pad(x, (1, -2)), F.pad(x, (2, 0, -1, 1), value=-1.0),
+        F.pad(x, (1, 1), mode="reflect")[0, 0, 0], F.pad(x, (2, 1, 1, 0), mode="replicate")[0, 0],
+        F.pad(x, (3, 3, 0, 0), mode="circular")[0, 0, 0], F.pad(torch.ones(2, 3).int(), (1, 1)))
+    _err(log, lambda: F.pad(x, (5, 5), mode="reflect"))
+    _err(log, lambda: F.pad(x, (-3, -2)))
+    _err(log, lambda: F.pad(x, (1, 1, 1)))
+    _err(log, lambda: F.pad(x, (1, 1), mode="wrap"))
+    for mode in ("nearest", "nearest-exact"):
+        log(mode, F.interpolate(x, size=(3, 5), mode=mode)[0, 0],
+            F.interpolate(x, scale_factor=0.6, mode=mode)[0, 0],
+            F.interpolate(x[:, :, 0], size=7, mode=mode)[0, 0],
+            F.interpolate(x, scale_factor=1.5, mode=mode, recompute_scale_factor=True).shape)
+    log(F.interpolate(x, scale_factor=(0.5, 1.25), mode="bilinear")[0, 0],
+        F.interpolate(x, size=3, mode="area")[0, 0],
+        F.interpolate(x, size=(2, 3), mode="bicubic", align_corners=True)[0, 0])
+
+
+@program(tol=_ULP)
+def pooling_count_include_pad_divisor_and_ceil_mode(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(25.0).view(1, 1, 5, 5)
+    for cip in (True, False):
+        for ceil in (True, False):
+            log(cip, ceil, F.avg_pool2d(x, 2, stride=2, padding=1, ceil_mode=ceil,
+                                        count_include_pad=cip)[0, 0])
+    log(F.avg_pool2d(x, 3, stride=2, divisor_override=2)[0, 0],
+        F.avg_pool1d(x[0], 3, stride=3, padding=1, ceil_mode=True)[0],
+        F.max_pool2d(x, 2, stride=2, ceil_mode=True, return_indices=True),
+        F.max_pool2d(-x, 3, stride=2, padding=1, dilation=1)[0, 0],
+        F.max_pool1d(x[0, 0], 2, 3, ceil_mode=True),
+        F.lp_pool2d(x, 2, 2, ceil_mode=True)[0, 0],
+        F.adaptive_avg_pool2d(x, (2, 3))[0, 0], F.adaptive_max_pool1d(x[0], 3)[0],
+        F.avg_pool3d(x.view(1, 1, 1, 5, 5), (1, 2, 2), ceil_mode=True).shape)
+    _err(log, lambda: F.avg_pool2d(x, 2, padding=2))
+    _err(log, lambda: F.max_pool2d(x, 6))
+    _err(log, lambda: F.avg_pool2d(x, 2, divisor_override=0))
+    _err(log, lambda: F.max_pool1d(x[0, 0], 2, dilation=0))
+
+
+@program(tol=_ULP)
+def loss_corner_cases_all_ignored_probabilities_and_weights(torch, log):
+    F = torch.nn.functional
+    logits = torch.tensor([[1.0, 2.0, 0.5], [0.1, -1.0, 3.0]])
+    log(F.cross_entropy(logits, torch.tensor([-100, -100])),
+        F.cross_entropy(logits, torch.tensor([-100, -100]), reduction="sum"),
+        F.nll_loss(logits.log_softmax(1), torch.tensor([1, 1]), ignore_index=1),
+        F.cross_entropy(logits, torch.tensor([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]]),
+                        label_smoothing=0.2, weight=torch.tensor([1.0, 2.0, 0.5])),
+        F.cross_entropy(logits, torch.tensor([2, 0]), weight=torch.tensor([1.0, 2.0, 0.5]),
+                        label_smoothing=0.1, reduction="none"),
+        F.cross_entropy(logits.view(1, 2, 3), torch.tensor([[0, 1, 1]])))
+    p = torch.tensor([0.2, 0.9, 0.5])
+    t = torch.tensor([0.0, 1.0, 1.0])
+    log(F.binary_cross_entropy(p, t, weight=torch.tensor([2.0, 1.0, 0.0])),
+        F.binary_cross_entropy(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0])),
+        F.binary_cross_entropy_with_logits(torch.tensor([[2.0, -1.0]]), torch.tensor([[1.0, 0.0]]),
+                                           pos_weight=torch.tensor([3.0, 0.5]),
+                                           reduction="none"),
+        F.multi_margin_loss(logits, torch.tensor([1, 2]), p=2, margin=0.5,
+                            weight=torch.tensor([1.0, 3.0, 0.5])),
+        F.multilabel_soft_margin_loss(logits, torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]),
+                                      weight=torch.tensor([1.0, 0.5, 2.0])),
+        F.multilabel_margin_loss(logits, torch.tensor([[2, 0, -1], [1, -1, 0]])),
+        F.poisson_nll_loss(logits, logits.abs(), log_input=False, full=True),
+        F.gaussian_nll_loss(logits, logits * 0.5, torch.ones(2, 1), full=True))
+    _err(log, lambda: F.binary_cross_entropy(torch.tensor([1.5]), torch.tensor([1.0])))
+    _err(log, lambda: F.cross_entropy(logits, torch.tensor([0, 3])))
+    _err(log, lambda: F.cross_entropy(logits, torch.tensor([[0.5, 0.5]])))
+    _err(log, lambda: F.nll_loss(logits, torch.tensor([0.0, 1.0])))
+    _err(log, lambda: F.gaussian_nll_loss(logits, logits, -torch.ones(2, 3)))
+
+
+@program()
+def one_hot_embedding_max_norm_and_embedding_bag_errors(torch, log):
+    F = torch.nn.functional
+    log(F.one_hot(torch.tensor([0, 2, 1])), F.one_hot(torch.tensor([[1], [0]]), 4),
+        F.one_hot(torch.tensor([], dtype=torch.long), 3).shape,
+        F.one_hot(torch.tensor(2), 3))
+    _err(log, lambda: F.one_hot(torch.tensor([0, 3]), 3))
+    _err(log, lambda: F.one_hot(torch.tensor([-1, 0])))
+    _err(log, lambda: F.one_hot(torch.tensor([0.0])))
+    _err(log, lambda: F.one_hot(torch.tensor([], dtype=torch.long)))
+    w = torch.arange(12.0).view(4, 3)
+    out = F.embedding(torch.tensor([1, 3, 1]), w, max_norm=5.0)
+    log(out, w)
+    w2 = torch.arange(12.0).view(4, 3)
+    log(F.embedding(torch.tensor([2]), w2, max_norm=1.0, norm_type=1.0), w2[2])
+    e = torch.nn.Embedding(4, 2, padding_idx=-1)
+    log(e.padding_idx, e.weight[3])
+    _err(log, lambda: torch.nn.Embedding(4, 2, padding_idx=4))
+    _err(log, lambda: F.embedding(torch.tensor([4]), w))
+    _err(log, lambda: F.embedding(torch.tensor([1.0]), w))
+    _err(log, lambda: F.embedding_bag(torch.tensor([1, 2]), w, torch.tensor([1])))
+    _err(log, lambda: F.embedding_bag(torch.tensor([1, 2]), w, torch.tensor([0, 3])))
+    _err(log, lambda: F.embedding_bag(torch.tensor([[1, 2]]), w, torch.tensor([0])))
+
+
+@program(tol=_ULP)
+def init_functions_orthogonal_dirac_eye_sparse_with_gains(torch, log):
+    init = torch.nn.init
+    torch.manual_seed(2)
+    w = torch.empty(3, 5)
+    init.orthogonal_(w, gain=2.0)
+    log(w, (w @ w.T).diagonal())
+    w = torch.empty(5, 3)
+    init.orthogonal_(w)
+    log((w.T @ w).diagonal())
+    c = torch.empty(4, 2, 3, 3)
+    init.dirac_(c, groups=2)
+    log(c.sum((2, 3)))
+    log(init.eye_(torch.empty(2, 4)), init.sparse_(torch.empty(4, 3), sparsity=0.5, std=0.1))
+    for nl, p in (("leaky_relu", 0.2), ("tanh", None), ("selu", None), ("relu", None),
+                  ("conv2d", None), ("sigmoid", None), ("linear", None)):
+        log(nl, init.calculate_gain(nl, p))
+    _err(log, lambda: init.calculate_gain("bad"))
+    _err(log, lambda: init.calculate_gain("leaky_relu", "x"))
+    _err(log, lambda: init.dirac_(torch.empty(3, 3)))
+    _err(log, lambda: init.eye_(torch.empty(2, 2, 2)))
+    _err(log, lambda: init.orthogonal_(torch.empty(3)))
+    _err(log, lambda: init.xavier_uniform_(torch.empty(3)))
+    k = torch.empty(6, 4)
+    init.kaiming_normal_(k, a=0.1, mode="fan_out", nonlinearity="leaky_relu")
+    init.trunc_normal_(torch.empty(3), mean=1.0, std=0.5, a=0.5, b=1.2)
+    log(k, init.kaiming_uniform_(torch.empty(2, 3), mode="fan_in", nonlinearity="relu"))
+
+
+@program()
+def masked_fill_where_and_masked_scatter_broadcast_rules(torch, log):
+    x = torch.arange(6.0).view(2, 3)
+    log(x.masked_fill(torch.tensor([True, False, True]), -1.0),
+        x.masked_fill(torch.tensor([[True], [False]]), torch.tensor(9.0)),
+        x.int().masked_fill(x > 2, 2.7), x.masked_fill(x > 2, True),
+        x.masked_scatter(x > 1, torch.tensor([10.0, 20.0, 30.0, 40.0, 50.0])),
+        torch.masked_select(x, torch.tensor([False, True, True])),
+        x.masked_fill(torch.tensor(True), 0.5))
+    _err(log, lambda: x.masked_fill(x, 1.0))
+    _err(log, lambda: x.masked_fill(x > 1, torch.tensor([1.0, 2.0])))
+    _err(log, lambda: x.masked_fill_(torch.ones(3, 2, 3, dtype=torch.bool), 0.0))
+    _err(log, lambda: x.masked_scatter(x > 1, torch.tensor([1.0])))
+    _err(log, lambda: x.masked_fill(x > 1, 1j))
+    _err(log, lambda: x.int().masked_fill(x > 1, torch.tensor(2.5)))
+    _err(log, lambda: torch.masked_select(x, torch.tensor([1, 0, 1])))
+    u = torch.zeros(3, dtype=torch.uint8)
+    _err(log, lambda: u.masked_fill(torch.tensor([True, False, False]), -1))
+    _err(log, lambda: u.masked_fill(torch.tensor([True, False, False]), 300))
+
 # Learning-rate scheduler chains
 
 
@@ -1585,5 +1797,53 @@ def test_round_decimals_of_float16_in_float32_like_torch(decimals):
 def test_polar_dtype_error_message_like_torch():
     def run(lib):
         return _outcome(lambda: lib.polar(lib.ones(2), lib.ones(2, dtype=lib.int32)))
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("call", [
+    "torch.logsumexp(x, 0, out=torch.empty((), dtype=torch.float64))",
+    "torch.logsumexp(x, 0, out=torch.empty((), dtype=torch.float16))",
+    "torch.logsumexp(x.double(), 0, out=torch.empty(()))",
+    "torch.logsumexp(x.half(), 0, out=torch.empty(()))",
+    "torch.logsumexp(m, 1, out=torch.empty(2, dtype=torch.float64))",
+    "torch.logsumexp(m, 1, keepdim=True, out=torch.empty(2, 1, dtype=torch.float64))",
+    "torch.logsumexp(torch.empty(0, 2), 0, out=torch.empty(2, dtype=torch.float64))",
+    "torch.logsumexp(x, 0, out=torch.empty((), dtype=torch.int64))",
+    "torch.nanmean(y, 0, out=torch.empty((), dtype=torch.float64))",
+    "torch.nanmean(y, 0, out=torch.empty((), dtype=torch.float16))",
+    "torch.nanmean(y, 0, out=torch.empty((), dtype=torch.int64))",
+    "torch.nanmean(y, 0, dtype=torch.float64, out=torch.empty((), dtype=torch.float16))",
+    "torch.norm(x, out=torch.empty((), dtype=torch.float64))",
+    "torch.norm(x, p=1, dim=0, out=torch.empty((), dtype=torch.float16))",
+    "torch.norm(m, p='nuc', out=torch.empty((), dtype=torch.float64))",
+    "torch.norm(x, p=1, dim=0, dtype=torch.float64, out=torch.empty((), dtype=torch.float64))"])
+def test_logsumexp_nanmean_norm_into_out_of_another_dtype_like_torch(call):
+    """logsumexp into out= sums the shifted exponentials in out's dtype (torch's
+    logsumexp_out_impl) and nanmean is nansum into out, divided: ember computed in the input's
+    dtype and cast (silent differences); torch.norm refuses an out= of another dtype, which
+    ember filled."""
+    def run(lib):
+        names = {"torch": lib, "x": lib.tensor([0.1, 0.2, 0.7]),
+                 "m": lib.tensor([[0.1, -float("inf")], [float("inf"), 2.0]]),
+                 "y": lib.tensor([0.123, 0.3, float("nan")])}
+        return _outcome(lambda: eval(call, names))
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("op", ["abs", "neg", "floor", "ceil", "trunc", "fix", "frac", "sign",
+                                "sgn", "bitwise_not", "nan_to_num", "signbit", "isnan",
+                                "isinf", "isfinite"])
+@pytest.mark.parametrize("case", [("int64", "float32"), ("float32", "int64"),
+                                  ("float32", "float64"), ("bool", "float32")])
+def test_unary_out_of_another_dtype_refused_like_torch(op, case):
+    """TensorIterator's "Found dtype X but expected Y", checked before the kernel's dtype
+    refusals; nan_to_num's and signbit's own messages; torch's isnan/isinf/isfinite take no
+    out= (ember filled it)."""
+    def run(lib):
+        x = lib.tensor([2], dtype=getattr(lib, case[0]))
+        return _outcome(lambda: getattr(lib, op)(x, out=lib.empty(1, dtype=getattr(lib,
+                                                                                   case[1]))))
     got, want = _run_both(run)
     assert got == want

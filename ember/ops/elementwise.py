@@ -29,8 +29,8 @@ from ._blend import fast_where
 from ._deprecated import scalar_first
 from ._fma import fma as _fma
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
-                     make_binary as _make_binary, make_unary as _make_unary, raise_not_tensor,
-                     tensor_arg, tensor_args)
+                     early_out_dtype_check, make_binary as _make_binary,
+                     make_unary as _make_unary, raise_not_tensor, tensor_arg, tensor_args)
 from ._registry import OPS as _OPS, contiguous_outputs, holomorphic as _holo, op as _op, \
     refused_backward as _refused
 
@@ -171,11 +171,11 @@ def _same_unary(name, f, grad, saves="in", deny=None, node=None, holo=False, exa
 NOGRAD_DENY = {}
 
 
-def _nograd_unary(name, f, deny=None, exact_out=False):
+def _nograd_unary(name, f, deny=None, exact_out=False, out_ok=True):
     """An op without a derivative (predicates, bitwise_not): its output never requires grad.
     `deny` maps a dtype kind to a function of (name, dtype) giving the exception torch raises
     (or None: that dtype of the kind passes). `exact_out`: an `out=` tensor must have the
-    result's dtype."""
+    result's dtype; `out_ok`: False where torch's op has no out= (isnan...)."""
     deny = NOGRAD_DENY[name] = dict(deny or {})
 
     def fn(input, *, out=None):
@@ -183,6 +183,8 @@ def _nograd_unary(name, f, deny=None, exact_out=False):
             be, x = input.be, input.arr
         except AttributeError:
             raise _not_tensor(name, input) from None
+        if out is not None and exact_out:
+            early_out_dtype_check(name, input, out)
         if x.dtype.kind in deny:
             err = deny[x.dtype.kind](name, x.dtype)
             if err is not None:
@@ -200,6 +202,11 @@ def _nograd_unary(name, f, deny=None, exact_out=False):
             y = x.like([f(np, p) for p in x.parts]) if type(x) is NestedArray else \
                 be.xp.asarray(y)
         return _new(y, be) if out is None else _finish(_new(y, be), out, name, exact_out)
+    if not out_ok:
+        def no_out(input):
+            return fn(input)
+        no_out.__name__ = no_out.__qualname__ = name
+        return no_out
     fn.__name__ = fn.__qualname__ = name
     return fn
 
@@ -669,9 +676,9 @@ def _bitwise_not(xp, x):
 
 
 _INF_COMPLEX = _re("{name} does not support complex inputs.")
-isnan = _nograd_unary("isnan", lambda xp, x: x != x)
+isnan = _nograd_unary("isnan", lambda xp, x: x != x, out_ok=False)
 isinf = _nograd_unary("isinf", lambda xp, x: xp.isinf(x) if x.dtype.kind in "fcV"
-                      else _no_inf(xp, x))
+                      else _no_inf(xp, x), out_ok=False)
 def _isfinite(xp, x):
     k = x.dtype.kind
     if k in "fV":
@@ -683,7 +690,7 @@ def _isfinite(xp, x):
     return xp.isfinite(x)
 
 
-isfinite = _nograd_unary("isfinite", _isfinite)
+isfinite = _nograd_unary("isfinite", _isfinite, out_ok=False)
 isposinf = _nograd_unary("isposinf", _isposinf, deny={"c": _INF_COMPLEX}, exact_out=True)
 isneginf = _nograd_unary("isneginf", _isneginf, deny={"c": _INF_COMPLEX}, exact_out=True)
 
@@ -699,8 +706,14 @@ def _isreal(xp, x):
 
 
 isreal = _nograd_unary("isreal", _isreal)
-signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x) if x.dtype.kind != "b"
-                        else _no_inf(xp, x), deny=_NO_COMPLEX, exact_out=True)
+_signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x) if x.dtype.kind != "b"
+                         else _no_inf(xp, x), deny=_NO_COMPLEX, exact_out=True)
+
+
+def signbit(input, *, out=None):
+    if out is not None and getattr(out, "dtype", None) is not _dt.bool_:
+        raise RuntimeError("signbit does not support non-boolean outputs.")
+    return _signbit(input, out=out)
 logical_not = _nograd_unary("logical_not", lambda xp, x: xp.logical_not(x))
 bitwise_not = _nograd_unary("bitwise_not", _bitwise_not,
                             deny={"f": _ni, "V": _ni, "c": _ni}, exact_out=True)
@@ -788,7 +801,7 @@ def _(xp, g, x):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     return _finish(_apply(_nan_to_num, (input,), (nan, posinf, neginf)), out, "nan_to_num",
-                   True)
+                   "nan_to_num: dtype of out: {out} should be same as input: {result}")
 
 
 # ---- binary ops ------------------------------------------------------------------------------

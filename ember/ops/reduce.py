@@ -344,7 +344,9 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     _optional_dtype_check(dtype, "nanmean")
     _keepdim(keepdim, "nanmean")
     count = sum(logical_not(isnan(input)), dim, keepdim)
-    return _finish(nansum(input, dim, keepdim, dtype=dtype) / count, out, "nansum")   # torch's
+    if out is not None:         # torch's nansum into out (its dtype, its checks), divided
+        return nansum(input, dim, keepdim, dtype=dtype, out=out).div_(count)
+    return nansum(input, dim, keepdim, dtype=dtype) / count
 
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
@@ -969,7 +971,32 @@ def logsumexp(input, dim=None, keepdim=False, *, out=None):
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): Expected reduction dim to be specified")
     dims = _dims(input, dim, "logsumexp")
-    return _finish(_logsumexp_fn(input, dims, _keepdim(keepdim, "logsumexp")), out, "logsumexp")
+    keepdim = _keepdim(keepdim, "logsumexp")
+    if isinstance(out, Tensor):
+        k = out.arr.dtype.kind
+        if k not in "fcV":
+            raise RuntimeError(f"logsumexp(): Expected floating point type for result tensor, "
+                               f"but got: {_tname(out.arr.dtype)}")
+        k = input.arr.dtype.kind
+        x = input if k in "fcV" else input.to(DEFAULT.float)
+        if out.arr.dtype != x.arr.dtype and not input._rg:
+            return _logsumexp_into(x, dims, keepdim, out)
+    return _finish(_logsumexp_fn(input, dims, keepdim), out, "logsumexp")
+
+
+def _logsumexp_into(x, dims, keepdim, out):
+    """torch's logsumexp_out_impl, for an out= of another dtype: the shifted exponentials (in
+    x's dtype) summed into out (in its dtype), then its log plus the shift."""
+    from .elementwise import exp
+    if not x.arr.size:
+        sum(exp(x), dims, keepdim, out=out)
+        return out.log_()
+    maxes = amax(x.real if x.arr.dtype.kind == "c" else x, dims, True)
+    maxes.masked_fill_(maxes.abs() == np.inf, 0)
+    shift = maxes if keepdim or dims is None and not x.ndim else \
+        maxes.reshape(_reduced_shape(x.shape, dims, False))
+    sum(exp(x - maxes), dims, keepdim, out=out)
+    return out.log_().add_(shift)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -982,7 +1009,9 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
                                                    or len(dim) <= 2)):
         # torch.norm hands these straight to linalg.matrix_norm, whose checks come first
         dims = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else dim
-        return _finish(linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype), out)
+        return _finish_exact(linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype), out,
+                             "linalg.matrix_norm expected out tensor dtype {result} but got: "
+                             "{out}")
     if input.arr.dtype.kind in "biu":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_tname(input.arr.dtype)}")
@@ -993,8 +1022,9 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if isinstance(dim, int):
         dim = (dim,)
     try:
-        return _finish(linalg.vector_norm(input, 2 if isinstance(p, str) else 2.0 if p is None
-                                          else p, dim, keepdim, dtype=dtype), out)
+        return _finish_exact(linalg.vector_norm(input, 2 if isinstance(p, str) else 2.0
+                                                if p is None else p, dim, keepdim, dtype=dtype),
+                             out, "resize")
     except NotImplementedError:
         if input.layout is _jagged:     # (torch's jagged kernels have no norm: its aten name)
             raise NotImplementedError("aten.norm.ScalarOpt_dim") from None
