@@ -1626,6 +1626,129 @@ def resize_set_and_storage_offsets(torch, log):
     log(torch.ones(2, 3).t().reshape(6).is_contiguous(), x.as_strided((2, 2), (1, 2), 1))
     _err(log, lambda: x.as_strided((3, 3), (2, 1)))
 
+
+@program(tol=_TRAIN)
+def transformer_encoder_eval_fast_path_with_padding_mask(torch, log):
+    import warnings
+    warnings.filterwarnings("ignore", "The PyTorch API of nested tensors")     # (once only)
+    nn = torch.nn
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.1, batch_first=True)
+    enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=True)
+    x = torch.randn(3, 5, 8)
+    mask = torch.tensor([[False] * 5, [False] * 3 + [True] * 2, [False] + [True] * 4])
+    enc.train()
+    out_train = enc(x, src_key_padding_mask=mask)
+    enc.eval()
+    with torch.no_grad():
+        out_eval = enc(x, src_key_padding_mask=mask)
+        out_eval2 = enc(x)
+    log(out_train.shape, out_eval[0], out_eval[1, :3], out_eval[2, 0], out_eval2[1, 4],
+        out_eval[1, 3:], out_eval[2, 1:])
+
+
+@program(tol=_TRAIN)
+def rnn_dropout_between_layers_train_versus_eval(torch, log):
+    nn = torch.nn
+    for cls in (nn.LSTM, nn.GRU, nn.RNN):
+        m = cls(3, 4, num_layers=3, dropout=0.5, batch_first=True)
+        x = torch.randn(2, 5, 3)
+        m.train()
+        a = m(x)[0]
+        b = m(x)[0]
+        m.eval()
+        c = m(x)[0]
+        d = m(x)[0]
+        log(cls.__name__, (a - b).abs().sum() > 0, torch.equal(c, d), c[0, -1])
+    _err(log, lambda: str(nn.LSTM(3, 4, num_layers=1, dropout=0.5)))
+    _err(log, lambda: str(nn.GRU(3, 4, dropout=1.5)))
+
+
+@program()
+def old_style_weight_norm_and_spectral_norm_state_dicts(torch, log):
+    U = torch.nn.utils
+    nn = torch.nn
+    m = U.weight_norm(nn.Linear(3, 2), name="weight", dim=0)
+    log(sorted(m.state_dict().keys()), m.weight_g.shape, m.weight_v.shape)
+    U.remove_weight_norm(m)
+    log(sorted(m.state_dict().keys()))
+    _err(log, lambda: U.remove_weight_norm(m))
+    s = U.spectral_norm(nn.Linear(3, 2), n_power_iterations=3)
+    s(torch.randn(1, 3))
+    log(sorted(s.state_dict().keys()), s.weight_u.shape)
+    s2 = U.spectral_norm(nn.Linear(3, 2))
+    s2.load_state_dict(s.state_dict())
+    log(torch.equal(s2.weight_u, s.weight_u))
+    _err(log, lambda: U.spectral_norm(s))
+    U.remove_spectral_norm(s)
+    log(sorted(s.state_dict().keys()))
+    c = U.spectral_norm(nn.ConvTranspose2d(2, 3, 2))
+    log(c.weight_u.shape, c.weight_v.shape)
+
+
+@program()
+def pruned_module_state_dict_and_reload(torch, log):
+    prune = importlib.import_module(torch.__name__ + ".nn.utils.prune")
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    prune.global_unstructured([(m[0], "weight"), (m[1], "weight")],
+                              pruning_method=prune.L1Unstructured, amount=0.5)
+    sd = m.state_dict()
+    log(sorted(sd.keys()), sum(int(v.sum()) for k, v in sd.items() if k.endswith("mask")))
+    fresh = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    _err(log, lambda: fresh.load_state_dict(sd))
+    r = fresh.load_state_dict(sd, strict=False)
+    log(r.unexpected_keys, r.missing_keys)
+    prune.identity(fresh[0], "weight")
+    prune.identity(fresh[1], "weight")
+    log(fresh.load_state_dict(sd), torch.equal(fresh[0].weight, m[0].weight))
+    buf = io.BytesIO()
+    torch.save(m, buf)
+    buf.seek(0)
+    m2 = torch.load(buf, weights_only=False)
+    log(torch.equal(m2[1].weight, m[1].weight), prune.is_pruned(m2))
+
+
+@program()
+def dataloader_option_errors_with_zero_workers(torch, log):
+    D = importlib.import_module(torch.__name__ + ".utils.data")
+    ds = list(range(6))
+    _err(log, lambda: D.DataLoader(ds, num_workers=0, prefetch_factor=2))
+    _err(log, lambda: D.DataLoader(ds, num_workers=0, persistent_workers=True))
+    _err(log, lambda: D.DataLoader(ds, num_workers=-1))
+    _err(log, lambda: D.DataLoader(ds, batch_size=0))
+    _err(log, lambda: D.DataLoader(ds, timeout=-1))
+    _err(log, lambda: D.DataLoader(ds, batch_size=None, drop_last=True))
+    _err(log, lambda: D.DataLoader(ds, shuffle=True, sampler=D.SequentialSampler(ds)))
+    dl = D.DataLoader(ds, batch_size=4, pin_memory=False, drop_last=False)
+    log(list(dl), len(dl), dl.batch_size, dl.drop_last, type(dl.sampler).__name__)
+    it = iter(dl)
+    log(next(it), type(it).__name__)
+    _err(log, lambda: setattr(dl, "batch_size", 2))
+    dl2 = D.DataLoader(D.TensorDataset(torch.arange(5.0)), batch_size=2, shuffle=False)
+    log([b for b in dl2])
+
+
+@program()
+def scheduler_get_lr_warning_last_epoch_and_printing(torch, log):
+    S = torch.optim.lr_scheduler
+    opt = _opt(torch)
+    s = S.StepLR(opt, step_size=2, gamma=0.5)
+    log(s.get_lr())
+    opt.step()
+    s.step()
+    log(s.last_epoch, s.get_last_lr(), s.base_lrs, type(s.state_dict()["base_lrs"]).__name__)
+    _err(log, lambda: S.StepLR(_opt(torch), 2, last_epoch=3))
+    opt2 = _opt(torch)
+    for g in opt2.param_groups:
+        g["initial_lr"] = g["lr"] * 2
+    s2 = S.ExponentialLR(opt2, gamma=0.5, last_epoch=3)
+    log(s2.get_last_lr(), s2.last_epoch, [g["lr"] for g in opt2.param_groups])
+    s3 = S.LambdaLR(_opt(torch), [lambda e: 1.0, lambda e: 0.5])
+    log(sorted(s3.state_dict().keys()), s3.state_dict()["lr_lambdas"])
+    _err(log, lambda: S.LambdaLR(_opt(torch), [lambda e: 1.0]))
+    _err(log, lambda: S.MultiStepLR(_opt(torch), milestones=[3, 1]).milestones)
+    log(dict(S.MultiStepLR(_opt(torch), milestones=[3, 1, 3]).milestones))
+
 # Learning-rate scheduler chains
 
 
