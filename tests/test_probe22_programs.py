@@ -1749,6 +1749,123 @@ def scheduler_get_lr_warning_last_epoch_and_printing(torch, log):
     _err(log, lambda: S.MultiStepLR(_opt(torch), milestones=[3, 1]).milestones)
     log(dict(S.MultiStepLR(_opt(torch), milestones=[3, 1, 3]).milestones))
 
+
+@program()
+def comparisons_and_minmax_between_uint8_and_int8(torch, log):
+    u = torch.tensor([0, 100, 200, 255], dtype=torch.uint8)
+    i = torch.tensor([-1, 100, -56, 127], dtype=torch.int8)
+    log(u < i, u == i, torch.maximum(u, i), torch.minimum(u, i), u + i, u - i, u * i,
+        torch.where(u > 150, u, i), torch.clamp(u, min=i), torch.eq(u, -56),
+        u == 255.0, i.to(torch.uint8), u.to(torch.int8), torch.max(u, 0), torch.sort(i).values,
+        torch.stack([u, i.to(torch.uint8)]).amax(0), torch.cat([u, i]).dtype)
+    log(u.view(torch.int8), i.view(torch.uint8), u.bitwise_xor(i.to(torch.uint8)),
+        torch.bitwise_and(u, 0x0F), u >> 4, (u << 1).dtype, u.sum(dtype=torch.uint8))
+
+
+@program()
+def in_place_integer_arithmetic_wraparound_through_views(torch, log):
+    x = torch.tensor([120, 127, -128, 5], dtype=torch.int8)
+    v = x[1:3]
+    v += 10
+    log(x, v._version, x._version)
+    x[::2] *= 3
+    log(x)
+    u = torch.tensor([250, 3], dtype=torch.uint8)
+    u.view(2, 1).add_(10)
+    log(u)
+    u.sub_(torch.tensor([1, 5], dtype=torch.uint8))
+    log(u)
+    s = torch.tensor([30000], dtype=torch.int16)
+    s.mul_(2)
+    log(s, s.dtype)
+    b = torch.tensor([True, False])
+    b.add_(True)
+    log(b)
+    _err(log, lambda: b.sub_(True))
+    big = torch.tensor([2 ** 62])
+    big.mul_(4)
+    log(big)
+    _err(log, lambda: torch.tensor([1], dtype=torch.int8).add_(1000))
+
+
+@program(tol=_TRAIN)
+def linalg_solve_with_broadcast_batches_and_left_false(torch, log):
+    torch.manual_seed(4)
+    A = torch.randn(2, 1, 3, 3) + 3 * torch.eye(3)
+    B = torch.randn(4, 3, 2)
+    X = torch.linalg.solve(A, B)
+    log(X.shape, (A @ X - B).abs().max() < 1e-4)
+    Y = torch.linalg.solve(A, torch.randn(2, 3, 3, 3)[..., :3], left=False)
+    log(Y.shape)
+    v = torch.linalg.solve(A[0, 0], torch.ones(3))
+    log(v, torch.linalg.solve(A, torch.ones(3)).shape)
+    log(torch.linalg.inv(A).shape, torch.linalg.det(A).shape, torch.cholesky_inverse(
+        torch.linalg.cholesky(A[0, 0] @ A[0, 0].T)).shape)
+    _err(log, lambda: torch.linalg.solve(A, torch.ones(3, 3, 2)))
+    _err(log, lambda: torch.linalg.solve(A, torch.ones(5, 3, 2)))
+    _err(log, lambda: torch.linalg.solve(A[0, 0], torch.ones(4)))
+    _err(log, lambda: torch.linalg.solve(A.double(), B))
+
+
+@program(tol=_ULP)
+def fft_of_views_non_contiguous_and_negative_strides_free(torch, log):
+    x = torch.arange(24.0).view(4, 6)
+    log(torch.fft.fft(x.t(), dim=0)[:, 0], torch.fft.rfft(x[:, ::2]), torch.fft.fft(x[1:3, 1:5]),
+        torch.fft.ifft(torch.fft.fft(x.t())).real.t(), torch.fft.fft2(x.expand(2, 4, 6))[1, 0],
+        torch.fft.fft(x.unsqueeze(0)[..., 1]), torch.fft.rfftn(x.t().contiguous()).stride())
+    z = torch.fft.fft(x)
+    log(z.stride(), z.is_contiguous(), torch.fft.irfft(torch.fft.rfft(x)[:, :3], n=5).shape,
+        torch.fft.fftshift(z, dim=1)[0, :2], torch.fft.fft(x.flip(1))[0, :2])
+
+
+@program()
+def non_persistent_buffers_state_dict_and_to_empty(torch, log):
+    nn = torch.nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.register_buffer("steps", torch.tensor(0))
+            self.register_buffer("cache", torch.zeros(2), persistent=False)
+            self.register_buffer("nothing", None)
+
+    m = M()
+    log(sorted(m.state_dict().keys()), sorted(n for n, _ in m.named_buffers()),
+        [n for n, _ in m.named_buffers(recurse=False)])
+    m.cache.add_(1)
+    m2 = M()
+    m2.load_state_dict(m.state_dict())
+    log(m2.cache, m2.steps)
+    _err(log, lambda: m.register_buffer("lin", torch.zeros(1)))
+    _err(log, lambda: m.register_buffer("a.b", torch.zeros(1)))
+    _err(log, lambda: m.register_buffer("x", [1.0]))
+    m.nothing = torch.ones(1)
+    log(sorted(m.state_dict().keys()), "nothing" in dict(m.named_buffers()))
+    m.half()
+    log(m.steps.dtype, m.cache.dtype, m.lin.weight.dtype)
+    m.to(torch.float64)
+    log(m.steps.dtype, m.cache.dtype)
+    log(sorted(m.get_buffer("cache").tolist()), m.get_submodule("lin").in_features)
+    _err(log, lambda: m.get_buffer("lin.weight"))
+    _err(log, lambda: m.get_parameter("steps"))
+
+
+@program()
+def subsets_of_subsets_and_concat_indexing(torch, log):
+    D = importlib.import_module(torch.__name__ + ".utils.data")
+    ds = D.TensorDataset(torch.arange(10) * 10)
+    a, b = D.random_split(ds, [0.6, 0.4], generator=torch.Generator().manual_seed(11))
+    sub = D.Subset(a, [0, 2, 4])
+    log([sub[i] for i in range(len(sub))], sub.indices, len(a), a[-1], b[0])
+    log(sub.__getitems__([0, 1]) if hasattr(sub, "__getitems__") else None)
+    cat = D.ConcatDataset([sub, b, [99, 98]])
+    log(len(cat), cat[3], cat[-1], cat[-3], cat.cumulative_sizes)
+    _err(log, lambda: cat[100])
+    _err(log, lambda: cat[-100])
+    _err(log, lambda: D.ConcatDataset([]))
+    log([x for x in D.DataLoader(cat, batch_size=4)][-1])
+
 # Learning-rate scheduler chains
 
 
