@@ -1498,10 +1498,12 @@ def unary_ops_into_out_of_another_dtype(torch, log):
         _err(log, lambda: getattr(torch, name)(torch.ones(1), out=torch.empty(1, dtype=torch.bool)))
 
 
-@program(xfail="torch's relu has no out= (TypeError); ember's relu, a dtype-preserving unary op, "
-         "takes one")
+@program()
 def relu_takes_no_out_argument(torch, log):
     _err(log, lambda: torch.relu(torch.ones(2), out=torch.empty(2)))
+    x = torch.tensor([-1.0, 2.0], requires_grad=True)
+    log(torch.relu(x), x.relu(), torch.nn.functional.relu(x), x.detach().relu_(),
+        torch.relu_(torch.tensor([-3.0])), torch.nn.functional.relu(x.detach(), inplace=True))
 
 
 @program(xfail="torch's var/std into an out= of float16/bfloat16 cast the input to out's dtype "

@@ -632,7 +632,15 @@ def _relu_grad(xp, g, x, y):
         return g._like(xp.where(y.values <= 0, g.dtype.type(0), g.values))
 
 
-relu = _same_unary("relu", _relu, _relu_grad, saves="out", deny={"b": _RELU_BOOL, "c": _ni})
+_relu_op = _same_unary("relu", _relu, _relu_grad, saves="out", deny={"b": _RELU_BOOL, "c": _ni})
+
+
+def relu(input):
+    """torch.relu, which has no out= (the Tensor method and F.relu call _relu_op itself)."""
+    return _relu_op(input)
+
+
+relu.method = _relu_op
 
 
 def positive(input):
