@@ -164,7 +164,7 @@ def _bind():
     for module in OP_MODULES:
         for name, fn in public_functions(module):
             if name not in _SKIP and not hasattr(Tensor, name):
-                setattr(Tensor, name, fn)
+                setattr(Tensor, name, getattr(fn, "method", fn))
     for name, fn in (("where", _method_where), ("dist", _method_dist), ("prelu", _method_prelu),
                      ("broadcast_to", _method_broadcast_to)):
         fn.__name__ = fn.__qualname__ = name        # the method's name, as torch's

@@ -4,13 +4,13 @@
 NestedTensor subclass) has a ragged dim named by a nested int (`j1`) and its values and offsets.
 Both are ember Tensors over a NestedArray (ember/_nested_array.py); ops run their dense kernels
 on each component (_ops.py), so gradients reach the components through the usual graph."""
-import warnings
 import weakref
 
 import numpy as np
 
 from .._layout import jagged, strided
 from .._tensor import Tensor, _new
+from .._warnings import warn_once
 from .._nested_array import Meta, NestedArray, STRIDED, nested_int
 from ._ops import NESTED, from_jagged, from_parts, to_padded, _install
 
@@ -29,7 +29,7 @@ def _meta(layout, parts):
     """The structure of a new tensor of these components (jagged: new offsets, a new j), after
     torch's checks of them."""
     if layout is None or layout is strided:
-        warnings.warn(_PROTOTYPE, UserWarning, stacklevel=3)
+        warn_once(_PROTOTYPE, stacklevel=3)      # (torch's TORCH_WARN_ONCE)
         for i in range(1, len(parts)):
             if parts[i].ndim != parts[i - 1].ndim:
                 raise RuntimeError(f"All Tensors given to nested_tensor must have the same "

@@ -195,7 +195,7 @@ def _result_node(out):
 
 
 def relu(input, inplace=False):
-    return _maybe_inplace(_E.relu, "relu", input, (), inplace)
+    return _maybe_inplace(_E._relu_op, "relu", input, (), inplace)
 
 
 def relu_(input):

@@ -123,6 +123,8 @@ def make_unary(op, exact_out=False):
         if _amp.enabled and op.amp is not None and out is None:  # torch autocasts no out=
             from ..amp.autocast import cast_args
             (x,) = cast_args(op, (x,))
+        if out is not None and exact_out:
+            early_out_dtype_check(op.name, x, out)
         fwd, bwd = impl[be.idx]
         try:
             y, saved = fwd(be.xp, x.arr, *static)
@@ -144,6 +146,15 @@ def make_unary(op, exact_out=False):
         return t if out is None else _finish(t, out, op.name, exact_out)
     fn.__name__ = fn.__qualname__ = op.name
     return fn
+
+
+def early_out_dtype_check(name, x, out):
+    """TensorIterator's check of a dtype-preserving op's out= dtype, which comes before the
+    kernel's own dtype refusals (an out= into a grad-requiring op is refused first, and so
+    is neg of a bool, by neg itself)."""
+    if name in _FOUND_DTYPE and isinstance(out, Tensor) and out.arr.dtype != x.arr.dtype and \
+            not (x._rg and _grad.enabled) and not (name == "neg" and x.arr.dtype.kind == "b"):
+        raise _out_dtype_error("found", out, x)
 
 
 def make_view(op):
@@ -989,7 +1000,9 @@ def _finish(result, out, name=None, exact=False, castable=None):
     return out
 
 
-_FOUND_DTYPE = {"round", "conj_physical"}     # TensorIterator's message, not the structured one
+# TensorIterator's message, not the structured one (checked before the kernel's dtype support)
+_FOUND_DTYPE = {"round", "conj_physical", "abs", "neg", "floor", "ceil", "trunc", "frac", "sign",
+                "sgn", "bitwise_not"}
 
 
 def _no_derivative(t):

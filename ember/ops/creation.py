@@ -1050,7 +1050,7 @@ def polar(abs, angle, *, out=None):
     except AttributeError:
         raise_not_tensor("polar", ("abs", 1, abs), ("angle", 2, angle))
     if not same or abs.arr.dtype.kind != "f":
-        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensor but got "
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
                            f"{_tname(abs.arr.dtype)} and {_tname(angle.arr.dtype)}")
     return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out)
 

@@ -29,8 +29,8 @@ from ._blend import fast_where
 from ._deprecated import scalar_first
 from ._fma import fma as _fma
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
-                     make_binary as _make_binary, make_unary as _make_unary, raise_not_tensor,
-                     tensor_arg, tensor_args)
+                     early_out_dtype_check, make_binary as _make_binary,
+                     make_unary as _make_unary, raise_not_tensor, tensor_arg, tensor_args)
 from ._registry import OPS as _OPS, contiguous_outputs, holomorphic as _holo, op as _op, \
     refused_backward as _refused
 
@@ -171,11 +171,11 @@ def _same_unary(name, f, grad, saves="in", deny=None, node=None, holo=False, exa
 NOGRAD_DENY = {}
 
 
-def _nograd_unary(name, f, deny=None, exact_out=False):
+def _nograd_unary(name, f, deny=None, exact_out=False, out_ok=True):
     """An op without a derivative (predicates, bitwise_not): its output never requires grad.
     `deny` maps a dtype kind to a function of (name, dtype) giving the exception torch raises
     (or None: that dtype of the kind passes). `exact_out`: an `out=` tensor must have the
-    result's dtype."""
+    result's dtype; `out_ok`: False where torch's op has no out= (isnan...)."""
     deny = NOGRAD_DENY[name] = dict(deny or {})
 
     def fn(input, *, out=None):
@@ -183,6 +183,8 @@ def _nograd_unary(name, f, deny=None, exact_out=False):
             be, x = input.be, input.arr
         except AttributeError:
             raise _not_tensor(name, input) from None
+        if out is not None and exact_out:
+            early_out_dtype_check(name, input, out)
         if x.dtype.kind in deny:
             err = deny[x.dtype.kind](name, x.dtype)
             if err is not None:
@@ -200,6 +202,11 @@ def _nograd_unary(name, f, deny=None, exact_out=False):
             y = x.like([f(np, p) for p in x.parts]) if type(x) is NestedArray else \
                 be.xp.asarray(y)
         return _new(y, be) if out is None else _finish(_new(y, be), out, name, exact_out)
+    if not out_ok:
+        def no_out(input):
+            return fn(input)
+        no_out.__name__ = no_out.__qualname__ = name
+        return no_out
     fn.__name__ = fn.__qualname__ = name
     return fn
 
@@ -625,7 +632,15 @@ def _relu_grad(xp, g, x, y):
         return g._like(xp.where(y.values <= 0, g.dtype.type(0), g.values))
 
 
-relu = _same_unary("relu", _relu, _relu_grad, saves="out", deny={"b": _RELU_BOOL, "c": _ni})
+_relu_op = _same_unary("relu", _relu, _relu_grad, saves="out", deny={"b": _RELU_BOOL, "c": _ni})
+
+
+def relu(input):
+    """torch.relu, which has no out= (the Tensor method and F.relu call _relu_op itself)."""
+    return _relu_op(input)
+
+
+relu.method = _relu_op
 
 
 def positive(input):
@@ -669,9 +684,9 @@ def _bitwise_not(xp, x):
 
 
 _INF_COMPLEX = _re("{name} does not support complex inputs.")
-isnan = _nograd_unary("isnan", lambda xp, x: x != x)
+isnan = _nograd_unary("isnan", lambda xp, x: x != x, out_ok=False)
 isinf = _nograd_unary("isinf", lambda xp, x: xp.isinf(x) if x.dtype.kind in "fcV"
-                      else _no_inf(xp, x))
+                      else _no_inf(xp, x), out_ok=False)
 def _isfinite(xp, x):
     k = x.dtype.kind
     if k in "fV":
@@ -683,7 +698,7 @@ def _isfinite(xp, x):
     return xp.isfinite(x)
 
 
-isfinite = _nograd_unary("isfinite", _isfinite)
+isfinite = _nograd_unary("isfinite", _isfinite, out_ok=False)
 isposinf = _nograd_unary("isposinf", _isposinf, deny={"c": _INF_COMPLEX}, exact_out=True)
 isneginf = _nograd_unary("isneginf", _isneginf, deny={"c": _INF_COMPLEX}, exact_out=True)
 
@@ -699,8 +714,14 @@ def _isreal(xp, x):
 
 
 isreal = _nograd_unary("isreal", _isreal)
-signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x) if x.dtype.kind != "b"
-                        else _no_inf(xp, x), deny=_NO_COMPLEX, exact_out=True)
+_signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x) if x.dtype.kind != "b"
+                         else _no_inf(xp, x), deny=_NO_COMPLEX, exact_out=True)
+
+
+def signbit(input, *, out=None):
+    if out is not None and getattr(out, "dtype", None) is not _dt.bool_:
+        raise RuntimeError("signbit does not support non-boolean outputs.")
+    return _signbit(input, out=out)
 logical_not = _nograd_unary("logical_not", lambda xp, x: xp.logical_not(x))
 bitwise_not = _nograd_unary("bitwise_not", _bitwise_not,
                             deny={"f": _ni, "V": _ni, "c": _ni}, exact_out=True)
@@ -735,7 +756,7 @@ def logit(input, eps=None):
 def _round_dec(xp, x, decimals):
     if x.dtype.kind in "bciu":      # (torch's round(decimals=0) runs round's own kernel)
         raise _ni("round", x.dtype) if decimals == 0 else _not_implemented("round_cpu", x.dtype)
-    if x.dtype.kind == "V":
+    if x.dtype.kind == "V" or x.dtype.itemsize == 2:    # (float32 opmath: x * 10**d fits)
         return xp.round(x.astype(_F32), decimals).astype(x.dtype), ()
     return _as_array(xp, xp.round(x, decimals), x), ()
 
@@ -788,7 +809,7 @@ def _(xp, g, x):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     return _finish(_apply(_nan_to_num, (input,), (nan, posinf, neginf)), out, "nan_to_num",
-                   True)
+                   "nan_to_num: dtype of out: {out} should be same as input: {result}")
 
 
 # ---- binary ops ------------------------------------------------------------------------------
@@ -1109,14 +1130,21 @@ fmod = _tensor_other(_binary("fmod", lambda xp, a, b: xp.fmod(a, b),
 
 
 def _tensor_only(fn, name):
-    """torch's tensor-only binary ops reject Python scalars for `other`."""
+    """torch's tensor-only binary ops reject Python scalars for `other` (its position 2 in
+    torch.<name>, 1 in the Tensor method, which _bind binds from `.method`)."""
     def checked(input, other, *, out=None):
-        if not isinstance(other, Tensor):
+        if not (isinstance(other, Tensor) and isinstance(input, Tensor)):
             if not isinstance(input, Tensor):
                 raise _not_tensor(name, input)
             raise _not_tensor(name, other, "other", 2)
         return _finish(fn(input, other), out, name)
-    checked.__name__ = checked.__qualname__ = name
+
+    def method(self, other):
+        if not isinstance(other, Tensor):
+            raise _not_tensor(name, other, "other", 1)
+        return fn(self, other)
+    checked.__name__ = checked.__qualname__ = method.__name__ = method.__qualname__ = name
+    checked.method = method
     return checked
 
 
@@ -1134,7 +1162,7 @@ def _hypot_grad(xp, g, a, b):
 _atan2 = _binary("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_grad,
                  check=_to_float_pair("atan2", complex_ok=False))
 atan2 = _tensor_only(lambda a, b: _atan2(*_float_operands(a, b)), "atan2")
-arctan2 = atan2
+arctan2 = _tensor_only(lambda a, b: _atan2(*_float_operands(a, b)), "arctan2")
 hypot = _tensor_only(_binary("hypot", lambda xp, a, b: xp.hypot(a, b), _hypot_grad,
                              check=_deny("hypot", "biuc")), "hypot")
 
@@ -2091,9 +2119,12 @@ def equal(input, other):
 
 
 # ---- in-place variants: when the computation fails, torch has already rejected the output -----
-def _inplace_check(n, names=("other",), cast=True, complex_scalars=True, clamp=False):
+def _inplace_check(n, names=("other",), cast=True, complex_scalars=True, clamp=False,
+                   to_float=False):
     """A check of `self` against the first `n` positional operands (or the keyword ones).
-    `clamp`: clamp's (Number min, Number max) overload names the output type as C++ does."""
+    `clamp`: clamp's (Number min, Number max) overload names the output type as C++ does;
+    `to_float`: the op's integral result is the default float (true division, atan2...), but
+    for a division with a rounding_mode."""
     def check(self, args, kwargs):
         ops = [a for a in args[:n] + tuple(kwargs.get(k) for k in names) if a is not None]
         if not complex_scalars:
@@ -2102,6 +2133,9 @@ def _inplace_check(n, names=("other",), cast=True, complex_scalars=True, clamp=F
             ops = [_scalar_of(a) for a in ops]
         if cast:
             rt = _result_type_n(self, *ops)
+            if to_float and not (rt.is_floating_point or rt.is_complex) and \
+                    kwargs.get("rounding_mode") is None:
+                rt = DEFAULT.float
             if not can_cast(rt, self.dtype):
                 named = _cname if clamp and not any(isinstance(a, Tensor) for a in ops) else _tname
                 raise RuntimeError(f"result type {_tname(rt.np)} can't be cast to the desired "
@@ -2120,11 +2154,13 @@ def _inplace_check(n, names=("other",), cast=True, complex_scalars=True, clamp=F
 
 
 _BINARY_CHECK = _inplace_check(1, ("other", "exponent"))
+_FLOAT_CHECK = _inplace_check(1, to_float=True)
 _CMP_CHECK = _inplace_check(1, cast=False)
-INPLACE_CHECKS.update((n, _BINARY_CHECK) for n in """add sub mul div true_divide floor_divide
-    remainder fmod pow float_power atan2 arctan2 hypot copysign xlogy bitwise_and bitwise_or
-    bitwise_xor bitwise_left_shift bitwise_right_shift subtract multiply divide fmax
-    fmin""".split())
+INPLACE_CHECKS.update((n, _FLOAT_CHECK) for n in """div true_divide divide atan2 arctan2 copysign
+    xlogy""".split())
+INPLACE_CHECKS.update((n, _BINARY_CHECK) for n in """add sub mul floor_divide
+    remainder fmod pow float_power hypot bitwise_and bitwise_or
+    bitwise_xor bitwise_left_shift bitwise_right_shift subtract multiply fmax fmin""".split())
 INPLACE_CHECKS.update((n, _CMP_CHECK) for n in """eq ne lt le gt ge greater greater_equal less
     less_equal not_equal logical_and logical_or logical_xor""".split())
 INPLACE_CHECKS.update(clamp=_inplace_check(2, ("min", "max"), complex_scalars=False, clamp=True),

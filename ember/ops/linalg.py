@@ -1493,11 +1493,15 @@ def _linalg_solve(A, B, *, left=True, out=None):
     return _finish(apply(_solve, (A, B), (vector and left, left)), out, "linalg_solve", "resize")
 
 
-def _cholesky_fwd(xp, a, upper):
-    # upper: LAPACK's 'U' reads A's upper triangle, the lower one of A^H
-    h = _mH(a) if upper else a
-    L = _factorized(xp, lambda: xp.linalg.cholesky(h), "linalg.cholesky", h, "cholesky")
-    return (_mH(L) if upper else L), (L, upper)
+def _cholesky_fwd(name):
+    """The factorization, its errors named `name` (linalg.cholesky, or the deprecated
+    torch.cholesky's cholesky)."""
+    def fwd(xp, a, upper):
+        # upper: LAPACK's 'U' reads A's upper triangle, the lower one of A^H
+        h = _mH(a) if upper else a
+        L = _factorized(xp, lambda: xp.linalg.cholesky(h), name, h, "cholesky")
+        return (_mH(L) if upper else L), (L, upper)
+    return fwd
 
 
 def _cholesky_bwd(xp, g, L, upper):
@@ -1509,13 +1513,14 @@ def _cholesky_bwd(xp, g, L, upper):
     return (_mH(_bsolve(xp, _mH(L), _mH(t))),)
 
 
-_cholesky = op("linalg_cholesky_ex", saves="out")(_cholesky_fwd).vjp(_cholesky_bwd)
+_cholesky = op("linalg_cholesky_ex", saves="out")(_cholesky_fwd("linalg.cholesky")) \
+    .vjp(_cholesky_bwd)
 # torch.cholesky: the same factor and rule in torch's own node, CholeskyBackward0
-_cholesky_deprecated = op("cholesky", saves="out")(_cholesky_fwd).vjp(_cholesky_bwd)
+_cholesky_deprecated = op("cholesky", saves="out")(_cholesky_fwd("cholesky")).vjp(_cholesky_bwd)
 
 
-def _linalg_cholesky(A, *, upper=False, out=None, _op=_cholesky):
-    _square(A, "linalg.cholesky", "input")
+def _linalg_cholesky(A, *, upper=False, out=None, _op=_cholesky, _name="linalg.cholesky"):
+    _square(A, _name, "input")
     return _finish(apply(_op, (A,), (bool(upper),)), out, "linalg_cholesky", "resize")
 
 
@@ -2172,7 +2177,8 @@ def cholesky(input, upper=False, *, out=None):
                "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will "
                "produce equivalent results for all valid (symmetric positive definite) inputs.")
     lapack_only(input, "cholesky_cpu")
-    return _linalg_cholesky(input, upper=upper, out=out, _op=_cholesky_deprecated)
+    return _linalg_cholesky(input, upper=upper, out=out, _op=_cholesky_deprecated,
+                            _name="cholesky")
 
 
 def qr(input, some=True, *, out=None):

@@ -172,6 +172,24 @@ _sum0 = _make_unary(_op("sum", saves=None, node="SumBackward0")(_sum_fwd).vjp(_s
 _sum1 = _make_unary(_op("sum_dim", saves=None, node="SumBackward1")(_sum_fwd).vjp(_sum_bwd))
 
 
+def _out_dtype(dtype, out, name=None):
+    """torch's get_dtype_from_result: sum, nansum, prod, mean and the scans into out= compute
+    in out's dtype where dtype= is not given (the input cast to it first); a dtype= that is
+    not out's is refused."""
+    if not isinstance(out, Tensor):
+        return dtype
+    if dtype is None:
+        return out.dtype
+    want = _np_dtype(dtype)
+    if want != out.arr.dtype:
+        if name == "nansum":
+            raise RuntimeError(f"nansum: provided dtype must match dtype of result. Got "
+                               f"{_tname(out.arr.dtype)} and {_tname(want)}.")
+        raise RuntimeError(f"Expected out tensor to have dtype {cname(want)}, but got "
+                           f"{cname(out.arr.dtype)} instead")
+    return dtype
+
+
 def _without_dim(name, dim_arg, keepdim, dtype, out, out_ok=False):
     """torch's argument-parser TypeError for keepdim= (or out=, where the dim-less overload has
     none) given without a dim; a no-op otherwise."""
@@ -195,6 +213,7 @@ def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
             _without_dim("sum", "tuple of ints", keepdim, dtype, out)
         dim = None
     dims = _dims(input, dim, "sum")
+    dtype = _out_dtype(dtype, out)
     fn = _sum0 if dim is None else _sum1
     try:
         return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out, "sum")
@@ -230,6 +249,10 @@ _nansum_fn = _make_unary(_nansum)
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dims = _dims(input, dim, "nansum")
+    if out is not None:
+        dtype = _out_dtype(dtype, out, "nansum")
+        if out.arr.dtype.kind in "biu" and input.arr.dtype.kind not in "biu":
+            raise not_implemented("nansum_cpu", out.arr.dtype)    # (torch's float-only kernel)
     return _finish(_nansum_fn(input, dims, _keepdim(keepdim, "nansum"), _np_dtype(dtype)), out,
                    "nansum")
 
@@ -246,8 +269,9 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
             raise RuntimeError(f"resize_reduction: support for output with Sparse{x.kind} "
                                f"layout is not implemented yet")
         raise _sparse_not_implemented(refused[0], xp, refused[1])
-    if dtype is not None:
-        x = x.astype(dtype)
+    rt = x.dtype if dtype is None else dtype
+    if dtype is not None:       # a float16/bfloat16 mean: a float32 sum of x divided, then cast
+        x = x.astype(np.float32 if rt.itemsize == 2 and rt.kind in "fV" else rt)
     if x.dtype.kind in "biu":
         _float_only(x, "mean")
     n = _numel(x.shape, dims)
@@ -256,9 +280,9 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
     else:
         shape = _reduced_shape(x.shape, dims, keepdim)
         # torch's 0 / 0: a negative NaN, but for a 0-d bfloat16 result
-        nan = np.nan if x.dtype.kind == "V" and not shape else -np.nan
+        nan = np.nan if rt.kind == "V" and not shape else -np.nan
         r = xp.full(shape, complex(nan, nan) if x.dtype.kind == "c" else nan, x.dtype)
-    return _arr(xp, r).astype(x.dtype, copy=False), (x.shape, dims, keepdim, n)
+    return _arr(xp, r).astype(rt, copy=False), (x.shape, dims, keepdim, n)
 
 
 def _mean_bwd(xp, g, shape, dims, keepdim, n):
@@ -286,6 +310,9 @@ def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
         if input.arr.dtype.kind in "biu" and type(input.arr) is not SparseCOO:
             _float_only(input.arr, "mean")      # torch checks the dtype before the dims
     dims = _dims(input, dim, "mean")
+    if out is not None and (dtype is not None or out.dtype.is_floating_point or
+                            out.dtype.is_complex):
+        dtype = _out_dtype(dtype, out)      # (an integral out: the division into it refused)
     fn = _mean0 if dim is None else _mean1
     try:
         return _finish(fn(input, dims, _keepdim(keepdim, "mean"), _np_dtype(dtype)), out,
@@ -317,7 +344,9 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     _optional_dtype_check(dtype, "nanmean")
     _keepdim(keepdim, "nanmean")
     count = sum(logical_not(isnan(input)), dim, keepdim)
-    return _finish(nansum(input, dim, keepdim, dtype=dtype) / count, out, "nansum")   # torch's
+    if out is not None:         # torch's nansum into out (its dtype, its checks), divided
+        return nansum(input, dim, keepdim, dtype=dtype, out=out).div_(count)
+    return nansum(input, dim, keepdim, dtype=dtype) / count
 
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
@@ -389,7 +418,7 @@ _prod0, _prod1 = (_make_unary(o) for o in _PROD_OPS)
 
 
 def prod(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
-    dt = _np_dtype(dtype)
+    dt = _np_dtype(_out_dtype(dtype, out))
     if dim is _NO_DIM:
         if keepdim or out is not None:
             _without_dim("prod", "int", keepdim, dtype, out)
@@ -941,7 +970,32 @@ def logsumexp(input, dim=None, keepdim=False, *, out=None):
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): Expected reduction dim to be specified")
     dims = _dims(input, dim, "logsumexp")
-    return _finish(_logsumexp_fn(input, dims, _keepdim(keepdim, "logsumexp")), out, "logsumexp")
+    keepdim = _keepdim(keepdim, "logsumexp")
+    if isinstance(out, Tensor):
+        k = out.arr.dtype.kind
+        if k not in "fcV":
+            raise RuntimeError(f"logsumexp(): Expected floating point type for result tensor, "
+                               f"but got: {_tname(out.arr.dtype)}")
+        k = input.arr.dtype.kind
+        x = input if k in "fcV" else input.to(DEFAULT.float)
+        if out.arr.dtype != x.arr.dtype and not input._rg:
+            return _logsumexp_into(x, dims, keepdim, out)
+    return _finish(_logsumexp_fn(input, dims, keepdim), out, "logsumexp")
+
+
+def _logsumexp_into(x, dims, keepdim, out):
+    """torch's logsumexp_out_impl, for an out= of another dtype: the shifted exponentials (in
+    x's dtype) summed into out (in its dtype), then its log plus the shift."""
+    from .elementwise import exp
+    if not x.arr.size:
+        sum(exp(x), dims, keepdim, out=out)
+        return out.log_()
+    maxes = amax(x.real if x.arr.dtype.kind == "c" else x, dims, True)
+    maxes.masked_fill_(maxes.abs() == np.inf, 0)
+    shift = maxes if keepdim or dims is None and not x.ndim else \
+        maxes.reshape(_reduced_shape(x.shape, dims, False))
+    sum(exp(x - maxes), dims, keepdim, out=out)
+    return out.log_().add_(shift)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -954,7 +1008,9 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
                                                    or len(dim) <= 2)):
         # torch.norm hands these straight to linalg.matrix_norm, whose checks come first
         dims = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else dim
-        return _finish(linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype), out)
+        return _finish_exact(linalg.matrix_norm(input, p, dims, keepdim, dtype=dtype), out,
+                             "linalg.matrix_norm expected out tensor dtype {result} but got: "
+                             "{out}")
     if input.arr.dtype.kind in "biu":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_tname(input.arr.dtype)}")
@@ -965,8 +1021,9 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if isinstance(dim, int):
         dim = (dim,)
     try:
-        return _finish(linalg.vector_norm(input, 2 if isinstance(p, str) else 2.0 if p is None
-                                          else p, dim, keepdim, dtype=dtype), out)
+        return _finish_exact(linalg.vector_norm(input, 2 if isinstance(p, str) else 2.0
+                                                if p is None else p, dim, keepdim, dtype=dtype),
+                             out, "resize")
     except NotImplementedError:
         if input.layout is _jagged:     # (torch's jagged kernels have no norm: its aten name)
             raise NotImplementedError("aten.norm.ScalarOpt_dim") from None
@@ -1029,8 +1086,8 @@ _cumsum_fn = _make_unary(_cumsum)
 
 def cumsum(input, dim, *, dtype=None, out=None):
     nd = tensor_ndim("cumsum", input)
-    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), _scan_out_dtype("cumsum", dtype)), out,
-                   "cumsum")
+    dtype = _scan_out_dtype("cumsum", _out_dtype(dtype, out))
+    return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), dtype), out, "cumsum")
 
 
 def _scan_out_dtype(name, dtype):
@@ -1091,8 +1148,8 @@ _cumprod_fn = _make_unary(_cumprod)
 
 def cumprod(input, dim, *, dtype=None, out=None):
     nd = tensor_ndim("cumprod", input)
-    return _finish(_cumprod_fn(input, _wrap_dim(dim, nd), _scan_out_dtype("cumprod", dtype)),
-                   out)
+    dtype = _scan_out_dtype("cumprod", _out_dtype(dtype, out))
+    return _finish(_cumprod_fn(input, _wrap_dim(dim, nd), dtype), out)
 
 
 def _accumulate(xp, ufunc, a):

@@ -1357,6 +1357,14 @@ def tensor_split(input, indices_or_sections, dim=0):
     d = wrap_dim(dim, nd)
     n = input.shape[d]
     if isinstance(indices_or_sections, Tensor):
+        t = indices_or_sections.arr
+        if t.dtype != np.int64:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype "
+                               f"of long, but got {_type_name(t.dtype)}")
+        if t.ndim > 1:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a "
+                               f"zero-dimensional or one-dimensional tensor, but got a tensor "
+                               f"with {t.ndim} dims")
         indices_or_sections = indices_or_sections.tolist()
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
