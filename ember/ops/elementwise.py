@@ -2006,7 +2006,11 @@ def _(xp, g, t1, t2, value):
     return g, q, -q * t1 / t2
 
 
-def _ternary_dtype(input, tensor1, tensor2, value):
+def _ternary_dtype(name, input, tensor1, tensor2, value):
+    if isinstance(value, Tensor):   # torch's Number argument: a 0-d tensor that needs no grad
+        if value.arr.ndim or value.requires_grad:
+            raise TypeError(f"{name}(): argument 'value' must be Number, not Tensor")
+        value = value.item()
     dt = _result_type_n(input, tensor1, tensor2)
     if not (dt.is_floating_point or dt.is_complex) and isinstance(value, float):
         value = int(value)       # torch casts `value` to an integral result dtype
@@ -2018,7 +2022,7 @@ def addcmul(input, tensor1, tensor2, *deprecated, value=1, out=None):
         tensor1, tensor2, value = scalar_first("addcmul", tensor1, (tensor1, tensor2), deprecated,
                                                ("value", "tensor1", "tensor2"))
     tensor_args("addcmul", ("input", 1, input), ("tensor1", 2, tensor1), ("tensor2", 3, tensor2))
-    dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
+    dt, value = _ternary_dtype("addcmul", input, tensor1, tensor2, _bound(value))
     if dt is _dt.bool_:
         raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
     return _finish(_apply(_addcmul, (input, tensor1, tensor2), (value, dt.np)), out,
@@ -2038,7 +2042,7 @@ def addcdiv(input, tensor1, tensor2, *deprecated, value=1, out=None):
                            "integer inputs and as (input + value * tensor1 / tensor2) for float "
                            "inputs. The future addcdiv behavior is just the latter implementation: "
                            "(input + value * tensor1 / tensor2), for all dtypes.")
-    dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
+    dt, value = _ternary_dtype("addcdiv", input, tensor1, tensor2, _bound(value))
     return _finish(_apply(_addcdiv, (input, tensor1, tensor2), (value, dt.np)), out,
                    "addcdiv")
 

@@ -1,0 +1,172 @@
+"""Differences from torch that earlier rounds listed and left (round 21), each against torch:
+optimizers' float16/bfloat16 arithmetic (foreach steps, tensor betas, numbers added in the
+parameter's dtype), torch's Number arguments given as tensors."""
+import pytest
+import torch
+
+import ember
+
+
+def _run_both(fn):
+    from test_probe17_programs import _one_torch_thread
+    with _one_torch_thread():
+        return fn(ember), fn(torch)
+
+
+# ---- optimizers: every step bit for bit, parameters and states -------------------------------
+def _steps(lib, name, kw, dtype, foreach, scale, tensor_kw=(), nsteps=6):
+    g = torch.Generator().manual_seed(1)
+
+    def make(*shape):
+        return lib.tensor((torch.randn(*shape, generator=g) * scale).tolist()).to(
+            getattr(lib, dtype))
+    params = [lib.nn.Parameter(make(*s)) for s in [(5, 9), (3,), (40,)]]
+    kw = dict(kw)
+    for k in tensor_kw:
+        v = kw[k]
+        kw[k] = tuple(map(lib.tensor, v)) if isinstance(v, tuple) else lib.tensor(v)
+    opt = getattr(lib.optim, name)(params, foreach=foreach, **kw)
+    for _ in range(nsteps):
+        for p in params:
+            p.grad = make(*p.shape)
+        opt.step()
+    states = [str(v.tolist()) if isinstance(v, (lib.Tensor,)) else str(v)
+              for st in opt.state.values() for v in st.values()]
+    return [str(p.detach().tolist()) for p in params] + states
+
+
+_CONFIGS = [
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.1,
+             "maximize": True}),
+    ("Adam", {"lr": 1e-2, "eps": 1e-6}),
+    ("Adam", {"lr": 1e-2, "eps": 1e-4, "amsgrad": True, "weight_decay": 0.1}),
+    ("Adam", {"lr": 1e-2, "decoupled_weight_decay": True, "weight_decay": 0.1}),
+    ("AdamW", {"lr": 1e-2, "eps": 1e-5, "maximize": True}),
+    ("NAdam", {"lr": 1e-2, "eps": 1e-5, "weight_decay": 0.1}),
+    ("NAdam", {"lr": 1e-2, "decoupled_weight_decay": True, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 1e-2, "eps": 1e-5, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 1e-2, "decoupled_weight_decay": True, "weight_decay": 0.1,
+               "maximize": True}),
+    ("Adamax", {"lr": 1e-2, "eps": 1e-5, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "eps": 1e-5, "lr_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "weight_decay": 0.1, "maximize": True}),
+    ("Adadelta", {"eps": 1e-5, "lr": 0.7}),
+    ("Adadelta", {"lr": 0.5, "weight_decay": 0.1, "maximize": True}),
+    ("RMSprop", {"lr": 1e-2, "eps": 1e-5, "centered": True, "momentum": 0.3}),
+    ("RMSprop", {"lr": 1e-2, "weight_decay": 0.1, "maximize": True}),
+    ("Rprop", {"lr": 1e-2, "maximize": True}),
+    ("ASGD", {"lr": 1e-2, "weight_decay": 0.1}),
+]
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-3])
+@pytest.mark.parametrize("foreach", [False, True])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name,kw", _CONFIGS, ids=[f"{n}-{i}" for i, (n, _) in
+                                                   enumerate(_CONFIGS)])
+def test_low_precision_optimizer_steps_bit_for_bit_like_torch(name, kw, dtype, foreach, scale):
+    """torch's foreach steps order their ops differently from its single-tensor steps, and its
+    in-place `_foreach_mul_(tensors, number)` rounds the number to the dtype (ember ran the
+    single-tensor arithmetic); its add kernel reads a Python number cast to the dtype (ember
+    added eps in float32: bfloat16 Adadelta/RMSprop with eps 1e-5/1e-6 an ulp off); RAdam's
+    `bc2_sqrt / (sqrt(v) + eps)` is a reciprocal times the number, its rect factor a float32
+    number (ember divided once and rounded rect to the dtype); Adadelta's `add_(delta,
+    alpha=-lr)` rounds once."""
+    assert _steps(ember, name, kw, dtype, foreach, scale) == \
+        _steps(torch, name, kw, dtype, foreach, scale)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name,kw,tensor_kw", [
+    ("Adam", {"lr": 0.01, "betas": (0.9, 0.999)}, ["betas"]),
+    ("Adam", {"lr": 0.01, "betas": (0.9, 0.999), "amsgrad": True, "maximize": True},
+     ["lr", "betas"]),
+    ("Adam", {"lr": 0.01, "betas": (0.9, 0.999), "weight_decay": 0.1}, ["betas"]),
+    ("AdamW", {"lr": 0.01, "betas": (0.9, 0.999), "weight_decay": 0.1}, ["lr", "betas"])])
+def test_adam_with_tensor_betas_like_torch(name, kw, tensor_kw, dtype):
+    """torch's single-tensor Adam with tensor betas: beta1 cast to the parameter's dtype for
+    the lerp weight, beta2 a 0-d tensor in mul_ (the dtype's), the bias corrections float32
+    tensors (ember took the betas' values as Python numbers)."""
+    assert _steps(ember, name, kw, dtype, False, 1.0, tensor_kw) == \
+        _steps(torch, name, kw, dtype, False, 1.0, tensor_kw)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("maximize,weight_decay", [(False, 0), (True, 0), (False, 0.1)])
+def test_sgd_foreach_nesterov_step_writes_into_the_gradient_like_torch(dtype, maximize,
+                                                                       weight_decay):
+    """torch's foreach SGD adds momentum * buf into its gradient list in place: p.grad itself
+    changes where neither maximize nor weight decay made a copy (ember left p.grad alone)."""
+    def run(lib):
+        p = lib.nn.Parameter(lib.ones(3, dtype=getattr(lib, dtype)))
+        opt = lib.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True, foreach=True,
+                            maximize=maximize, weight_decay=weight_decay)
+        seen = []
+        for _ in range(2):
+            p.grad = lib.full((3,), 0.5, dtype=getattr(lib, dtype))
+            g = p.grad
+            opt.step()
+            seen.append((g.tolist(), p.grad is g, p.tolist()))
+        return seen
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])
+@pytest.mark.parametrize("number", [0.9, [0.3, 1.7], 1e-3])
+def test_foreach_mul_in_place_rounds_the_number_to_the_dtype_like_torch(dtype, number):
+    """torch's in-place _foreach_mul_ with numbers rounds them to a float16/bfloat16 tensor's
+    dtype (t.mul_(number) and the out-of-place _foreach_mul take them in float32)."""
+    def run(lib):
+        g = torch.Generator().manual_seed(0)
+        ts = [lib.tensor(torch.randn(n, generator=g).tolist(), dtype=getattr(lib, dtype))
+              for n in (37, 5)]
+        out = [t.tolist() for t in lib._foreach_mul(ts, number)]
+        lib._foreach_mul_(ts, number)
+        return [t.tolist() for t in ts], out
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("op", ["add", "sub"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_optimizer_numbers_added_in_the_parameters_dtype_like_torch(op, dtype):
+    """The rule the optimizers' eps follows: torch's add/sub read a Python number cast to a
+    float16/bfloat16 tensor's dtype, mul/div take it in float32."""
+    def run(lib):
+        g = torch.Generator().manual_seed(0)
+        x = lib.tensor((torch.rand(200, generator=g) * 3e-6).tolist(), dtype=getattr(lib, dtype))
+        return [getattr(x, name)(s).tolist() for name in (op, "mul", "div")
+                for s in (1e-6, 1e-8, 0.3)]
+    got, want = _run_both(run)
+    assert got == want
+
+
+# ---- addcmul/addcdiv's Number `value` given as a tensor ---------------------------------------
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv", "addcmul_", "addcdiv_"])
+@pytest.mark.parametrize("value", ["0-d", "0-d int", "1-element", "requires_grad", "float64"])
+def test_addc_value_as_tensor_like_torch(name, value):
+    """torch's Number argument takes a 0-d tensor that needs no grad (its value), and refuses
+    others with a TypeError (ember's addcdiv raised AttributeError on any tensor value, its
+    addcmul accepted them all)."""
+    def run(lib):
+        v = {"0-d": lambda: lib.tensor(0.5), "0-d int": lambda: lib.tensor(2),
+             "1-element": lambda: lib.tensor([0.5]),
+             "requires_grad": lambda: lib.tensor(0.5, requires_grad=True),
+             "float64": lambda: lib.tensor(0.1, dtype=lib.float64)}[value]()
+        x = lib.tensor([1.0, 2.0, 3.0])
+        try:
+            return getattr(x, name)(x, x + 1, value=v).tolist()
+        except TypeError as e:
+            return "TypeError", str(e)
+    got, want = _run_both(run)
+    assert got == want
+
+
+def test_configs_cover_every_foreach_optimizer():
+    """Each optimizer with a foreach step is in the configurations above."""
+    from ember.optim import _op_steps
+    names = {n for n, _ in _CONFIGS}
+    assert set(_op_steps._STEPS) <= names, set(_op_steps._STEPS) - names
