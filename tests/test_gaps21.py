@@ -192,3 +192,58 @@ def test_saving_an_empty_view_in_another_dtype_raises_like_torch(objs):
         return "saved"
     got, want = _run_both(run)
     assert got == want
+
+
+# ---- signed zeros: softshrink's scalar loop, bfloat16 clamp, erfinv ----------------------------
+_LAYOUTS = {
+    "step": lambda b, L: b[:80:2], "t20x2": lambda b, L: b[:40].reshape(20, 2).t(),
+    "t2x20": lambda b, L: b[:40].reshape(2, 20).t(),
+    "rows": lambda b, L: b[:100].reshape(5, 20)[:, :18],
+    "rows_offset": lambda b, L: b[:100].reshape(5, 20)[:, 2:],
+    "column": lambda b, L: b[:100].reshape(20, 5)[:, 1],
+    "permuted": lambda b, L: b[:120].reshape(2, 3, 20).permute(1, 0, 2),
+    "expanded": lambda b, L: b[:1].expand(20), "expanded_rows": lambda b, L: b[:3, None].expand(3, 20),
+    "0-d": lambda b, L: b[0], "flipped": lambda b, L: b[:40].flip(0), "one": lambda b, L: b[:1],
+    "37": lambda b, L: b[:37], "300": lambda b, L: b,
+    "4-d sliced": lambda b, L: b[:240].reshape(2, 3, 5, 8)[:, :, :, :7],
+    "channels_last": lambda b, L: b[:240].reshape(2, 3, 5, 8).permute(0, 2, 3, 1),
+    "row_of_33": lambda b, L: b[:64].reshape(1, 64)[:, :33]}
+
+
+@pytest.mark.parametrize("layout", list(_LAYOUTS))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_softshrink_window_zeros_signed_as_torchs_loops(dtype, layout):
+    """torch's softshrink runs its scalar lambda (x * 0 inside the window: -0.0 for a negative
+    x) on the elements after the last pair of 32-byte vectors of each contiguous inner run, and
+    on every element of a strided one; its vectorised lambda gives +0.0 (ember gave +0.0
+    everywhere)."""
+    def run(lib):
+        vals = ([-0.3, 0.3, -0.0, 0.0, -0.7, float("nan"), -0.4, 0.4] * 40)[:300]
+        x = _LAYOUTS[layout](lib.tensor(vals, dtype=getattr(lib, dtype)), lib)
+        y = lib.nn.functional.softshrink(x, 0.4)
+        nan = y.isnan()         # (the sign of a NaN is not compared)
+        return (lib.signbit(y) & ~nan).tolist(), nan.tolist(), y.float().nan_to_num().tolist()
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32"])
+def test_clamp_keeps_negative_zero_at_a_zero_bound_like_torch(dtype):
+    """torch's clamp keeps x on a tie with the bound (-0.0 clamped to min 0.0 stays -0.0);
+    ember's bfloat16 clamp went through its maximum, which gave +0.0."""
+    def run(lib):
+        x = lib.tensor([-0.0, 0.0, -1.0, 2.0, float("nan")] * 8, dtype=getattr(lib, dtype))
+        return [(lib.signbit(y) & ~y.isnan()).tolist()
+                for y in (x.clamp(min=0.0), x.clamp(max=-0.0), x.clamp(-0.0, 0.0),
+                          x.clamp_min(0.0))]
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_erfinv_of_negative_zero_is_negative_zero_like_torch(dtype):
+    def run(lib):
+        y = lib.tensor([-0.0, 0.0, -1e-30, 0.5], dtype=getattr(lib, dtype)).erfinv()
+        return lib.signbit(y).tolist(), y.float().tolist()
+    got, want = _run_both(run)
+    assert got == want

@@ -321,7 +321,12 @@ erf = _float_unary("erf", _special.erf,
                    lambda xp, g, x, y: g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
 erfc = _float_unary("erfc", _special.erfc,
                     lambda xp, g, x, y: -g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
-erfinv = _float_unary("erfinv", _special.erfinv,
+def _erfinv(xp, x):
+    y = _special.erfinv(xp, x)
+    return xp.where(x == 0, x, y).astype(y.dtype)     # torch: erfinv(-0.0) = -0.0
+
+
+erfinv = _float_unary("erfinv", _erfinv,
                       lambda xp, g, x, y: g * (math.sqrt(math.pi) / 2) * xp.exp(y * y),
                       complex_ok=False)
 _OPS["erfinv"].rerun_on_write()     # (torch's backward recomputes erfinv(self))
@@ -1723,8 +1728,10 @@ except ImportError:         # NumPy 1.x
 def _clamp_arrays(xp, x, lo, hi):
     if x.dtype.kind == "c":
         raise NotImplementedError("\"maximum_cpu\" not implemented for 'ComplexFloat'")
-    if xp is np and x.dtype.kind == "f" and isinstance(lo, (float, int, type(None))) \
+    if xp is np and x.dtype.kind in "fV" and isinstance(lo, (float, int, type(None))) \
             and isinstance(hi, (float, int, type(None))):
+        if x.dtype.kind == "V":     # bfloat16: exactly in float32 (its maximum gave +0.0 for
+            return _clip(x.astype(np.float32), lo, hi).astype(x.dtype)   # max(-0.0, 0))
         return _clip(x, lo, hi)
     y = x
     if lo is not None:
