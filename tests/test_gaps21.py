@@ -247,3 +247,38 @@ def test_erfinv_of_negative_zero_is_negative_zero_like_torch(dtype):
         return lib.signbit(y).tolist(), y.float().tolist()
     got, want = _run_both(run)
     assert got == want
+
+
+# ---- empty tensors' strides through views and *_like ------------------------------------------
+_EMPTY_CASES = {
+    "permute": lambda L: L.empty(2, 0, 3).permute(2, 0, 1),
+    "transpose": lambda L: L.empty(2, 0).t(),
+    "transpose_3d": lambda L: L.empty(2, 0, 3).transpose(0, 2),
+    "mT": lambda L: L.empty(2, 0, 3).mT,
+    "movedim": lambda L: L.empty(2, 0, 3).movedim(0, 2),
+    "t_then_contiguous": lambda L: L.empty(0, 3).t().contiguous(),
+    "t_detached": lambda L: L.empty(0, 3).t().detach(),
+    "permute_twice": lambda L: L.empty(2, 0, 3).permute(2, 0, 1).permute(1, 2, 0),
+    "expand_size_1": lambda L: L.empty(0, 1).expand(0, 4),
+    "expand_middle": lambda L: L.empty(0, 1, 3).expand(0, 4, 3),
+    "expand_permuted": lambda L: L.empty(1, 0).t().expand(0, 5),
+    "empty_like_permuted": lambda L: L.empty_like(L.empty(2, 0, 3).permute(2, 0, 1)),
+    "empty_like_strided": lambda L: L.empty_like(L.empty_strided((2, 0, 3), (5, 7, 11))),
+    "zeros_like_t": lambda L: L.zeros_like(L.empty(0, 3).t()),
+    "ones_like_slice": lambda L: L.ones_like(L.arange(12.).view(3, 4)[:, 2:2]),
+    "rand_like_t": lambda L: L.rand_like(L.empty(4, 0).t()),
+    "full_like_permuted": lambda L: L.full_like(L.empty(2, 0, 3).permute(1, 2, 0), 2.0),
+    "empty_like_contiguous_format": lambda L: L.empty_like(
+        L.empty(2, 0, 3).permute(2, 0, 1), memory_format=L.contiguous_format)}
+
+
+@pytest.mark.parametrize("case", list(_EMPTY_CASES))
+def test_empty_tensor_strides_like_torch(case):
+    """NumPy zeroes a new empty array's strides, and its views' strides followed (a permuted
+    (2, 0, 3) read as contiguous (2, 1, 1); torch: (1, 3, 3)); torch's *_like of an empty
+    tensor takes its strides as they are."""
+    def run(lib):
+        x = _EMPTY_CASES[case](lib)
+        return tuple(x.shape), x.stride(), x.is_contiguous()
+    got, want = _run_both(run)
+    assert got == want
