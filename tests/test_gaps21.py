@@ -282,3 +282,36 @@ def test_empty_tensor_strides_like_torch(case):
         return tuple(x.shape), x.stride(), x.is_contiguous()
     got, want = _run_both(run)
     assert got == want
+
+
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_cummax_cummin_values_are_those_at_the_indices_like_torch(op, dtype):
+    """torch's running extreme takes the value at its index (the latest of tied zeros, with its
+    sign); ember's float16 maximum kept the first of -0.0 and 0.0."""
+    def run(lib):
+        x = lib.tensor([[-0.0, 0.0, -0.0, 1.0, float("nan"), 0.5, 0.0, -0.0],
+                        [0.0, -0.0, 0.0, -1.0, -1.0, 2.0, float("nan"), 2.0]],
+                       dtype=getattr(lib, dtype))
+        out = []
+        for dim in (0, 1):
+            v, i = getattr(x, op)(dim)
+            nan = v.isnan()
+            out.append(((lib.signbit(v) & ~nan).tolist(), nan.tolist(),
+                        v.float().nan_to_num().tolist(), i.tolist()))
+        return out
+    got, want = _run_both(run)
+    assert got == want
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_nextafter_of_equal_values_is_the_target_like_torch(dtype):
+    """C's nextafter(x, y) returns y where x == y: nextafter(-0.0, 0.0) is 0.0 (ember's
+    float16 gave -0.0)."""
+    def run(lib):
+        x = lib.tensor([-0.0, 0.0, -0.0, 1.0, 0.5], dtype=getattr(lib, dtype))
+        y = lib.tensor([0.0, -0.0, -0.0, 2.0, 0.0], dtype=getattr(lib, dtype))
+        r = lib.nextafter(x, y)
+        return lib.signbit(r).tolist(), r.float().tolist()
+    got, want = _run_both(run)
+    assert got == want
