@@ -39,6 +39,10 @@ def _capability():
 CAPABILITY = _capability()
 # the vector width of torch's kernels that have an AVX512 build (the others run 32 bytes)
 VEC_BYTES = 64 if CAPABILITY == "AVX512" else 32
+# the vector width of its kernels registered without one (REGISTER_DISPATCH alone: softshrink,
+# most of them): their AVX2 build on AVX512 machines, and ATen's Vectorized is 32 bytes in the
+# DEFAULT build too
+BASE_VEC_BYTES = 32
 # oneDNN picks its kernels by its own reading of the CPU (not ATEN_CPU_CAPABILITY): its
 # avx512_core ones where AVX-512 F/VL/BW/DQ are there (float32 GELU: a minimax polynomial, else
 # Abramowitz and Stegun's erf)

@@ -62,6 +62,15 @@ def _unary(name):
     return out_of_place, in_place
 
 
+def in_dtype(t, number):
+    """A number as torch's in-place `_foreach_mul_` takes it for tensor t: rounded to a
+    float16/bfloat16 tensor's dtype (t.mul_(number) computes with the float32 number)."""
+    dt = t.arr.dtype
+    if dt.itemsize == 2 and dt.kind in "fV" and type(number) in (float, int):
+        return float(dt.type(number))
+    return number
+
+
 def _binary(name, method, alpha):
     def out_of_place(self, other, **kw):
         _check_lists(name, self)
@@ -73,6 +82,8 @@ def _binary(name, method, alpha):
     def in_place(self, other, **kw):
         _check_lists(name, self)
         for t, o in zip(self, _per_tensor(name, self, other)):
+            if name == "mul":
+                o = in_dtype(t, o)
             getattr(t, method + "_")(o, **kw) if alpha else getattr(t, method + "_")(o)
         return self
     return out_of_place, in_place

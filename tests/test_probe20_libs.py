@@ -2372,10 +2372,6 @@ def test_low_precision_optimizer_numbers_round_once_like_torch(name, kw, dtype):
         _low_precision_steps(torch, name, kw, dtype, False)
 
 
-@pytest.mark.xfail(strict=True, reason="torch's foreach implementations order some steps "
-                   "differently from its single-tensor ones where ember runs the single-tensor "
-                   "arithmetic (SGD's nesterov step, AdamW's decoupled decay, Adagrad's weight "
-                   "decay): float16/bfloat16 parameters an ulp off in a few elements")
 @pytest.mark.parametrize("name,kw,dtype", [
     ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}, "bfloat16"),
     ("AdamW", {"lr": 1e-2, "weight_decay": 0.1}, "float16"),

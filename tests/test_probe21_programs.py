@@ -2274,9 +2274,6 @@ def _run_both(fn):
         return fn(ember), fn(torch)
 
 
-@pytest.mark.xfail(strict=True, reason="torch's scalar loop (tensors shorter than two vectors, "
-                   "and the tail of longer ones) gives x * 0 inside softshrink's window, -0.0 "
-                   "for a negative x; its vectorised kernel, which ember follows, gives +0.0")
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 def test_softshrink_inside_the_window_is_x_times_zero_like_torch(dtype):
     """torch's softshrink of a short tensor gives x * 0 inside [-lambd, lambd]."""

@@ -14,6 +14,7 @@ from ..ops import _special
 from ..ops._blend import fast_where
 from ..ops._apply import apply
 from ..ops._registry import OPS, op
+from ..ops._scalar_loop import scalar_mask
 from .._kernel_dtypes import float_only_arr, not_implemented
 
 _SQRT_2 = math.sqrt(2.0)
@@ -31,7 +32,7 @@ def _check_float(x, name, error=NotImplementedError, complex_ok=False, complex_n
 
 
 def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints=False,
-              composite=False, low_grad=None, f_half=None):
+              composite=False, low_grad=None, f_half=None, scalar=None):
     """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params), float16 and
     bfloat16 computed in float32 and rounded once, as torch's kernels do (not for a
     `composite` of torch's, whose every operation rounds). Non-float input
@@ -41,7 +42,9 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     takes conj of the derivative, torch's convention). `low_grad`: (buffer, ldf) where torch's
     float16/bfloat16 backward kernel reads an array its forward saved in the input's dtype:
     dx = g * ldf(xp, x, buffer(xp, x) rounded to that dtype), in float32. `f_half`, when
-    given, replaces f on the float32 copies of 2-byte inputs."""
+    given, replaces f on the float32 copies of 2-byte inputs. `scalar`, when given, is torch's
+    scalar lambda where it differs from the vectorised one: scalar(x, y, *params) gives y's
+    values for the elements torch's scalar loop computes (see ops/_scalar_loop.py)."""
     kernel = kernel or f"{name}_cpu"
     f_half = f_half or f
 
@@ -57,6 +60,10 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
             y = xp.asarray(y, dtype=x.dtype)
         elif y.dtype != x.dtype:
             y = y.astype(x.dtype)
+        if scalar is not None:
+            mask = scalar_mask(x)
+            if mask is not None:
+                y = np.where(mask, scalar(x, y, *params), y)
         return y, (x, y, params)
 
     @fwd.vjp
@@ -234,7 +241,9 @@ softplus = pointwise("softplus", "SoftplusBackward0", _softplus,
 softshrink = pointwise(
     "softshrink", "SoftshrinkBackward0",
     lambda xp, x, lambd: xp.maximum(x - lambd, 0) + xp.minimum(x + lambd, 0),
-    lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd), kernel="softshrink_check")
+    lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd), kernel="softshrink_check",
+    # the scalar lambda's window gives x * 0: -0.0 for a negative x
+    scalar=lambda x, y, lambd: np.where(y == 0, np.copysign(0, x).astype(y.dtype), y))
 hardshrink = pointwise(
     "hardshrink", "HardshrinkBackward0",
     lambda xp, x, lambd: fast_where(xp, (x >= -lambd) & (x <= lambd), 0, x),

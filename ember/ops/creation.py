@@ -11,7 +11,7 @@ from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
 from .._typenames import tp_name
 from .._nested_array import NestedArray
 from .._sparse_coo import SparseCOO
-from .._tensor import Tensor, _new, bump_version as _bump_version
+from .._tensor import Tensor, _new, bump_version as _bump_version, dense_strides
 from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
 from .._toplevel import _FLAGS
@@ -709,8 +709,15 @@ def _preserving(make, input, memory_format, requires_grad, name):
         t = make(shape, False)
         t.arr = _laid_out(t.arr, memory_format)
         return t.requires_grad_(True) if requires_grad else t
-    order = dense_order(input.arr) if memory_format is None or \
-        memory_format is preserve_format else None
+    preserve = memory_format is None or memory_format is preserve_format
+    a = input.arr
+    if preserve and type(a) is np.ndarray and not a.size:
+        # torch's empty_like of an empty tensor takes its strides as they are
+        t = make(shape, False)
+        t.arr = np.lib.stride_tricks.as_strided(
+            t.arr, shape, tuple([v * t.arr.itemsize for v in dense_strides(a)]))
+        return t.requires_grad_(True) if requires_grad else t
+    order = dense_order(a) if preserve else None
     if order is None:
         return make(shape, requires_grad)
     t = make(tuple(input.shape[d] for d in order), False)
@@ -725,7 +732,8 @@ def _like(fn, fill):
              memory_format=None, **kw):
         a = getattr(input, "arr", None)
         if type(a) is np.ndarray and dtype is None and device is None and layout is None and \
-                memory_format is None and not kw and (a.ndim < 2 or a.flags.c_contiguous):
+                memory_format is None and not kw and (a.ndim < 2 or a.flags.c_contiguous and
+                                                      a.size):
             t = _new(make(np, a.shape, a.dtype), input.be)     # the common case, directly
             if requires_grad:
                 _require_grad(t)

@@ -328,7 +328,12 @@ erf = _float_unary("erf", _special.erf,
                    lambda xp, g, x, y: g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
 erfc = _float_unary("erfc", _special.erfc,
                     lambda xp, g, x, y: -g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
-erfinv = _float_unary("erfinv", _special.erfinv,
+def _erfinv(xp, x):
+    y = _special.erfinv(xp, x)
+    return xp.where(x == 0, x, y).astype(y.dtype)     # torch: erfinv(-0.0) = -0.0
+
+
+erfinv = _float_unary("erfinv", _erfinv,
                       lambda xp, g, x, y: g * (math.sqrt(math.pi) / 2) * xp.exp(y * y),
                       complex_ok=False)
 _OPS["erfinv"].rerun_on_write()     # (torch's backward recomputes erfinv(self))
@@ -1751,8 +1756,10 @@ except ImportError:         # NumPy 1.x
 def _clamp_arrays(xp, x, lo, hi):
     if x.dtype.kind == "c":
         raise NotImplementedError("\"maximum_cpu\" not implemented for 'ComplexFloat'")
-    if xp is np and x.dtype.kind == "f" and isinstance(lo, (float, int, type(None))) \
+    if xp is np and x.dtype.kind in "fV" and isinstance(lo, (float, int, type(None))) \
             and isinstance(hi, (float, int, type(None))):
+        if x.dtype.kind == "V":     # bfloat16: exactly in float32 (its maximum gave +0.0 for
+            return _clip(x.astype(np.float32), lo, hi).astype(x.dtype)   # max(-0.0, 0))
         return _clip(x, lo, hi)
     y = x
     if lo is not None:
@@ -2034,7 +2041,11 @@ def _(xp, g, t1, t2, value):
     return g, q, -q * t1 / t2
 
 
-def _ternary_dtype(input, tensor1, tensor2, value):
+def _ternary_dtype(name, input, tensor1, tensor2, value):
+    if isinstance(value, Tensor):   # torch's Number argument: a 0-d tensor that needs no grad
+        if value.arr.ndim or value.requires_grad:
+            raise TypeError(f"{name}(): argument 'value' must be Number, not Tensor")
+        value = value.item()
     dt = _result_type_n(input, tensor1, tensor2)
     if not (dt.is_floating_point or dt.is_complex) and isinstance(value, float):
         value = int(value)       # torch casts `value` to an integral result dtype
@@ -2046,7 +2057,7 @@ def addcmul(input, tensor1, tensor2, *deprecated, value=1, out=None):
         tensor1, tensor2, value = scalar_first("addcmul", tensor1, (tensor1, tensor2), deprecated,
                                                ("value", "tensor1", "tensor2"))
     tensor_args("addcmul", ("input", 1, input), ("tensor1", 2, tensor1), ("tensor2", 3, tensor2))
-    dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
+    dt, value = _ternary_dtype("addcmul", input, tensor1, tensor2, _bound(value))
     if dt is _dt.bool_:
         raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
     return _finish(_apply(_addcmul, (input, tensor1, tensor2), (value, dt.np)), out,
@@ -2066,7 +2077,7 @@ def addcdiv(input, tensor1, tensor2, *deprecated, value=1, out=None):
                            "integer inputs and as (input + value * tensor1 / tensor2) for float "
                            "inputs. The future addcdiv behavior is just the latter implementation: "
                            "(input + value * tensor1 / tensor2), for all dtypes.")
-    dt, value = _ternary_dtype(input, tensor1, tensor2, _bound(value))
+    dt, value = _ternary_dtype("addcdiv", input, tensor1, tensor2, _bound(value))
     return _finish(_apply(_addcdiv, (input, tensor1, tensor2), (value, dt.np)), out,
                    "addcdiv")
 

@@ -144,7 +144,12 @@ logaddexp = _E._tensor_only(_E._binary("logaddexp", _logaddexp_f, _holo(_logadde
 logaddexp2 = _E._tensor_only(_E._binary("logaddexp2", _logaddexp2_f,
                                         _logaddexp2_grad, fast="f",
                                         check=_E._deny("logaddexp2", "biuc")), "logaddexp2")
-nextafter = _E._tensor_only(_E._binary("nextafter", lambda xp, a, b: xp.nextafter(a, b),
+def _nextafter(xp, a, b):
+    r = xp.nextafter(a, b)
+    return xp.where(a == b, b, r).astype(r.dtype)     # C's: y where x == y (-0.0 to 0.0: 0.0)
+
+
+nextafter = _E._tensor_only(_E._binary("nextafter", _nextafter,
                                        # torch's rule: the gradient passes to self where it
                                        # differs from other; none to other
                                        grad=lambda xp, g, a, b: (g * (a != b),

@@ -1177,6 +1177,8 @@ def _cum_extreme(name, ufunc):
         j = xp.arange(X.shape[-1])
         hit = (X == V) | (X != X)               # a new extreme, a tie or a NaN
         I = _accumulate(xp, "maximum", xp.where(hit, j, 0))
+        if X.size:      # the value at the index, as torch's: the latest of tied zeros keeps its
+            V = xp.take_along_axis(X, I, -1)    # sign (float16's maximum kept the first)
         V, I = xp.moveaxis(V, -1, dim), xp.moveaxis(I.astype(np.int64), -1, dim)
         return (V, I), (x.shape, I, dim)
     fwd.__name__ = name

@@ -351,8 +351,25 @@ def unflatten(input, dim, sizes):
 
 
 # ---- permutations -----------------------------------------------------------------------------
-_permute_fn = _view_op("permute", lambda xp, x, dims: (x.transpose(dims), (dims,)),
-                       lambda xp, g, dims: (g.transpose(tuple(np.argsort(dims))),))
+def _torch_strided(xp, y, st):
+    """y, an empty NumPy view, with torch's strides `st` (in elements): NumPy zeroes a new
+    empty array's strides, so its views' strides are not torch's."""
+    st = tuple([v * y.itemsize for v in st])
+    return y if st == y.strides else _as_strided_arr(xp, y, y.shape, st)
+
+
+def _empty_permuted(xp, x, dims):
+    y = x.transpose(dims)
+    if xp is np:
+        st = dense_strides(x)
+        y = _torch_strided(xp, y, [st[d] for d in dims])
+    return y
+
+
+_permute_fn = _view_op(
+    "permute", lambda xp, x, dims: (x.transpose(dims) if x.size else
+                                    _empty_permuted(xp, x, dims), (dims,)),
+    lambda xp, g, dims: (g.transpose(tuple(np.argsort(dims))),))
 
 
 def permute(input, *args, dims=None):
@@ -374,7 +391,14 @@ def permute(input, *args, dims=None):
 
 
 def _swap_fwd(xp, x, d0, d1):
-    return (x.swapaxes(d0, d1) if d0 != d1 else x[...]), (d0, d1)      # (a 0-d x: 0, 0)
+    return ((x.swapaxes(d0, d1) if x.size else _empty_permuted(xp, x, _swapped(x.ndim, d0, d1)))
+            if d0 != d1 else x[...]), (d0, d1)      # (a 0-d x: 0, 0)
+
+
+def _swapped(n, d0, d1):
+    dims = list(range(n))
+    dims[d0], dims[d1] = d1, d0
+    return dims
 
 
 def _swap_bwd(xp, g, d0, d1):
@@ -572,8 +596,10 @@ def _expand_fwd(xp, x, shape):
         if not xs:      # a 0-d tensor's new dims: stride 0 (torch's)
             return _as_strided_arr(xp, x, shape, (0,) * lead), ()
         return _insert_units(xp, x, range(lead)), ()
-    strides = (0,) * lead + (x.strides if same else tuple(
-        [0 if n != m else st for n, m, st in zip(xs, shape[lead:], x.strides)]))
+    xst = x.strides if x.size or xp is not np else \
+        tuple([v * x.itemsize for v in dense_strides(x)])     # (torch's, see _torch_strided)
+    strides = (0,) * lead + (xst if same else tuple(
+        [0 if n != m else st for n, m, st in zip(xs, shape[lead:], xst)]))
     if 1 in shape[:lead]:   # a new dim of size 1 takes the size * stride of the next (torch's)
         strides = list(strides)
         for i in range(lead - 1, -1, -1):
@@ -586,7 +612,7 @@ def _expand_fwd(xp, x, shape):
             return xp.broadcast_to(x, shape, subok=True), ()
         r.flags.writeable = False       # written-to elements would alias, as in torch
         return r, ()
-    if type(x) is np.ndarray and x.size:   # (np.broadcast_to zeroes kept size-1 dims' strides)
+    if type(x) is np.ndarray:   # (np.broadcast_to zeroes kept size-1 dims' strides)
         r = _as_strided_arr(xp, x, shape, tuple(strides))
         r.flags.writeable = False
         return r, ()

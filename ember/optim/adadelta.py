@@ -2,7 +2,7 @@
 from .._tensor import Tensor
 from .optimizer import (_scale_, _PerParameter, _addcmul_, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _value, _zeros_like,
-                        _weight_decay, _number, _with_number)
+                        _weight_decay, _number, _with_number, _add)
 
 __all__ = ["Adadelta"]
 
@@ -54,7 +54,7 @@ def _adadelta_kernel(xp, param, grad, square_avg, acc_delta, lr, rho, eps, weigh
     delta *= grad
     _scale_(acc_delta, rho)
     _addcmul_(xp, acc_delta, delta, delta, 1 - rho, tmp)
-    param += xp.multiply(delta, -lr, out=tmp)
+    _add(xp, param, delta, -lr, param)     # torch's param.add_(delta, alpha=-lr)
 
 
 def _init_adadelta(state, p, group):

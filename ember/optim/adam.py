@@ -2,6 +2,7 @@
 import numpy as np
 
 from .._tensor import Tensor
+from ._op_steps import adam_tensor_betas
 from .optimizer import (_scale_, _update_moments, Optimizer, _addcdiv_,
                         _device_dtype_check_for_fused, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _to_scalar,
@@ -96,6 +97,9 @@ def adam_update(p, state, group):
     one launch doing the (coupled) weight decay, both moment updates and
     `param -= step_size_hat * m / (sqrt(v) + eps_hat)`, where `step_size_hat = lr *
     sqrt(bc2) / bc1` and `eps_hat = eps * sqrt(bc2)`: torch's update, rearranged."""
+    if isinstance(group["betas"][0], Tensor) and not group["capturable"]:
+        adam_tensor_betas(p, state, group)
+        return
     xp = p.be.xp
     param, grad = _real(p.arr), _real(_grad_array(p))
     exp_avg, exp_avg_sq = _real(state["exp_avg"].arr), _real(state["exp_avg_sq"].arr)

@@ -229,7 +229,7 @@ class Optimizer:
         loss = _eval_closure(closure)
         for group in self.param_groups:
             run = _recorded(update, group, self._recorded_hyperparameters) \
-                if group.get("differentiable") else update
+                if group.get("differentiable") else foreach_step(self, group, update)
             if group.get("capturable"):
                 run = _on_capturable_device(run, group, self._capturable_check)
             for p, state in self._init_group(group, init_state):
@@ -577,7 +577,8 @@ def _real(a):
 
 
 def _grad_array(p):
-    """The gradient's array (read only by the update rules: they negate or decay copies)."""
+    """The gradient's array (read only by the update rules, which negate or decay copies; SGD's
+    foreach nesterov step writes into it, as torch's)."""
     g = p.grad.arr
     if g.shape != p.arr.shape:
         raise RuntimeError(f"gradient shape {tuple(g.shape)} does not match parameter shape "
@@ -597,8 +598,11 @@ def _effective_grad(xp, grad, param, maximize, weight_decay):
 
 def _with_number(ufunc, a, number):
     """ufunc(a, number) as torch's kernels take a Python number: for a float16/bfloat16 `a` in
-    float32 (NumPy would first round the number to a's dtype), rounded once."""
+    float32, rounded once; the number itself in float32 (mul, div), or rounded to a's dtype
+    first where torch's kernel reads it cast (add: eps = 1e-6 is 9.98e-7 in bfloat16)."""
     if _low_float(a.dtype):
+        if ufunc.__name__ == "add":
+            number = a.dtype.type(number)
         return ufunc(a.astype(np.float32), np.float32(number)).astype(a.dtype)
     return ufunc(a, number)
 
@@ -732,3 +736,6 @@ def _sparse_add_(param, sparse, alpha=1):
         _index_add(sparse.xp, param, tuple(sparse.indices),
                    sparse.values if alpha == 1 else sparse.values * alpha)
 
+
+
+from ._op_steps import foreach_step  # noqa: E402  (it imports the helpers above)

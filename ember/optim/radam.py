@@ -1,8 +1,11 @@
 """RAdam: rectified Adam (torch.optim.RAdam)."""
+import numpy as np
+
 from .._tensor import Tensor
 from .optimizer import (_scale_, _update_moments, Optimizer, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _use_grad_for_differentiable,
-                        _value, _with_number, _zeros_like, _weight_decay, _add_number_)
+                        _value, _with_number, _zeros_like, _weight_decay, _add_number_,
+                        _low_float)
 
 __all__ = ["RAdam"]
 
@@ -74,10 +77,15 @@ def _radam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, lr, eps, b
     # torch's exp_avg / bias_correction1 * lr: each a number in float32 for float16/bfloat16
     update = _with_number(xp.multiply, _with_number(xp.divide, exp_avg, bias_correction1), lr)
     if rect is not None:
+        # torch's `bias_correction2 ** 0.5 / (sqrt(v) + eps)` is Tensor.__rtruediv__: the
+        # reciprocal, then times the number (float32 for float16/bfloat16, as the rect factor)
         adaptive_lr = _add_number_(xp.sqrt(exp_avg_sq, out=tmp), eps)
-        xp.divide(bias_correction2 ** 0.5, adaptive_lr, out=adaptive_lr)
-        update *= adaptive_lr
-        update *= rect
+        if _low_float(adaptive_lr.dtype):
+            adaptive_lr[...] = xp.reciprocal(adaptive_lr.astype(np.float32))
+        else:
+            xp.reciprocal(adaptive_lr, out=adaptive_lr)
+        update *= _with_number(xp.multiply, adaptive_lr, bias_correction2 ** 0.5)
+        update = _with_number(xp.multiply, update, rect)
     param -= update
 
 

@@ -1,5 +1,6 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum: torch.optim.SGD."""
 from .._tensor import Tensor, _new
+from ._op_steps import foreach_step
 from .optimizer import (_scale_, Optimizer, _add, _check_fused_once, _effective_grad,
                         _eval_closure, _finish, _for_chunks, _grad_array, _sparse_add_,
                         _use_grad_for_differentiable, _value, _weight_decay, _number)
@@ -45,7 +46,8 @@ class SGD(Optimizer):
         loss = _eval_closure(closure)
         for group in self.param_groups:
             _check_fused_once(self, group)
-            update = _differentiable_sgd if group["differentiable"] else sgd_update
+            update = _differentiable_sgd if group["differentiable"] else \
+                foreach_step(self, group, sgd_update)
             if group["fused"]:
                 update = _fused(update, group)
             for p in group["params"]:
@@ -73,8 +75,13 @@ def sgd_update(p, state, group):
             # torch's clone(grad): the buffer takes the gradient's layout
             buf_t = state["momentum_buffer"] = _new(p.be.xp.empty_like(p.grad.arr), p.be)
         buf = buf_t.arr
+    # torch's foreach nesterov step adds the momentum into the gradient list: p.grad itself
+    # where no maximize or weight decay made a copy of it
+    into_grad = group["nesterov"] and group["foreach"] and not group["maximize"] and \
+        weight_decay == 0
     _for_chunks(p.be.xp, _sgd_kernel, (p.arr, _grad_array(p), buf), _value(group["lr"]),
-                momentum, dampening, weight_decay, group["nesterov"], group["maximize"], first)
+                momentum, dampening, weight_decay, group["nesterov"], group["maximize"], first,
+                into_grad)
     _finish(p)
 
 
@@ -124,7 +131,7 @@ def _requires_grad(x):
 
 
 def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
-                maximize, first):
+                maximize, first, into_grad):
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     step = grad
     if buf is not None:
@@ -136,7 +143,7 @@ def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nes
                 _add(xp, buf, grad, 1 - dampening, buf)
             else:
                 buf += grad
-        step = _add(xp, grad, buf, momentum) if nesterov else buf
+        step = _add(xp, grad, buf, momentum, grad if into_grad else None) if nesterov else buf
     _add(xp, param, step, -lr, param)
 
 

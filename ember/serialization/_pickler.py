@@ -288,7 +288,10 @@ class TorchPickler(pickle._Pickler):
         arr, be = t.arr, t.be
         root, flat, offset, stride = _flat_root(arr, be.xp)
         ident = (id(root), arr.dtype.str)
-        if root is not None and self._dtypes.setdefault(id(root), ident[1]) != ident[1]:
+        # torch checks the dtype of every storage with data: an empty view of a non-empty
+        # buffer too (saved as a record of its own here)
+        shared = root if root is not None or arr.size else _nonempty_root(arr, be.xp)
+        if shared is not None and self._dtypes.setdefault(id(shared), ident[1]) != ident[1]:
             raise RuntimeError("Cannot save multiple tensors or storages that view the same "
                                "data as different types")
         key = self._keys.get(ident) if root is not None else None
@@ -327,6 +330,16 @@ def _flat_root(arr, xp):
     if flat.dtype != arr.dtype:
         flat = flat.view(arr.dtype)
     return root, flat, offset // item, tuple(s // item for s in arr.strides)
+
+
+def _nonempty_root(arr, xp):
+    """The NumPy array at the root of an empty array's views, if it holds any data."""
+    if xp is not np:
+        return None
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return root if root.nbytes else None
 
 
 def _device_root(arr, xp):
