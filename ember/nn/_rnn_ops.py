@@ -180,6 +180,7 @@ def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
     cs, tcs, acts = new((T, H, B), xw.dtype), new((T, H, B), xw.dtype), new((T, G, B), xw.dtype)
     ms = None if w_hr is None else new((T, H, B), xw.dtype)
     prev = b_prev = None
+    ig = xp.empty((H, B), xw.dtype)                           # i * g, step after step
     for t in _steps(T, reverse):
         b = _active(batch_sizes, t, B)
         hp, cp = _prev_cols(xp, hs, h0, prev, b_prev, b), _prev_cols(xp, cs, c0, prev, b_prev, b)
@@ -193,7 +194,7 @@ def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
         o, i, f, g = act[:H], act[H:2 * H], act[2 * H:3 * H], act[3 * H:]
         c = cs[t, :, :b]
         xp.multiply(f, cp, out=c)
-        c += i * g
+        c += xp.multiply(i, g, out=ig[:, :b])
         tc = tcs[t, :, :b]
         xp.tanh(c, out=tc)
         if w_hr is None:
