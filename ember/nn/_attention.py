@@ -35,9 +35,9 @@ def _acc(dt):
 
 
 def _exp_shifted(xp, s, shift):
-    """exp(s - shift), in place of the difference."""
-    d = s - shift
-    return xp.exp(d, out=d)
+    """exp(s - shift), computed in place of `s` (a fresh scores array)."""
+    xp.subtract(s, shift, out=s)
+    return xp.exp(s, out=s)
 
 
 @op("scaled_dot_product_flash_attention_for_cpu", saves="both",
@@ -54,7 +54,8 @@ def _flash(xp, q, k, v, mask, scale, is_causal):
     z = _O._rowsum(xp, e, -1)
     p = e.astype(q.dtype).astype(acc) if acc is not q.dtype.type else e
     z_safe = xp.where(z == 0, acc(1), z)
-    out = xp.matmul(p, v.astype(acc, copy=False)) / z_safe
+    out = xp.matmul(p, v.astype(acc, copy=False))
+    out /= z_safe
     lse = xp.where(z == 0, acc(np.inf), m + xp.log(z))
     out = out.astype(q.dtype, copy=False)
     # torch recomputes the probabilities in the backward; kept when small, that is the
@@ -76,7 +77,10 @@ def _(xp, g, q, k, v, mask, out, lse, kept, scale, is_causal):
     g = g.astype(acc, copy=False)
     dv = xp.matmul(xp.swapaxes(p, -1, -2), g)
     dp = xp.matmul(g, xp.swapaxes(v.astype(acc, copy=False), -1, -2))
-    ds = p * (dp - _O._rowsum(xp, g * out.astype(acc, copy=False), -1)) * acc(scale)
+    ds = dp     # p * (dp - rowsum(g * out)) * scale, in place of dp
+    ds -= _O._rowsum(xp, g * out.astype(acc, copy=False), -1)
+    ds *= p
+    ds *= acc(scale)
     dq = xp.matmul(ds, k.astype(acc, copy=False))
     dk = xp.matmul(xp.swapaxes(ds, -1, -2), q.astype(acc, copy=False))
     return (dq.astype(q.dtype, copy=False), dk.astype(k.dtype, copy=False),

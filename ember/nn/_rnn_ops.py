@@ -180,6 +180,7 @@ def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
     cs, tcs, acts = new((T, H, B), xw.dtype), new((T, H, B), xw.dtype), new((T, G, B), xw.dtype)
     ms = None if w_hr is None else new((T, H, B), xw.dtype)
     prev = b_prev = None
+    ig = xp.empty((H, B), xw.dtype)                           # i * g, step after step
     for t in _steps(T, reverse):
         b = _active(batch_sizes, t, B)
         hp, cp = _prev_cols(xp, hs, h0, prev, b_prev, b), _prev_cols(xp, cs, c0, prev, b_prev, b)
@@ -193,7 +194,7 @@ def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
         o, i, f, g = act[:H], act[H:2 * H], act[2 * H:3 * H], act[3 * H:]
         c = cs[t, :, :b]
         xp.multiply(f, cp, out=c)
-        c += i * g
+        c += xp.multiply(i, g, out=ig[:, :b])
         tc = tcs[t, :, :b]
         xp.tanh(c, out=tc)
         if w_hr is None:
@@ -256,7 +257,12 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
     ci *= g
     xp.subtract(1, f, out=cf)
     cf *= f
-    cf *= _prev_stack(xp, cs.transpose(0, 2, 1), c0, batch_sizes, reverse).transpose(0, 2, 1)
+    if batch_sizes is None or not reverse:     # each step's starting cell state, in place
+        first, rest, prev = (-1, cf[:-1], cs[1:]) if reverse else (0, cf[1:], cs[:-1])
+        rest *= prev
+        cf[first] *= c0.T
+    else:
+        cf *= _prev_stack(xp, cs.transpose(0, 2, 1), c0, batch_sizes, reverse).transpose(0, 2, 1)
     xp.multiply(g, g, out=cg)
     xp.subtract(1, cg, out=cg)
     cg *= i
@@ -266,7 +272,10 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
     do_dm = 1 - o                                      # ... and the o gate
     do_dm *= o
     do_dm *= tcs
-    dgates = (xp.empty if batch_sizes is None else xp.zeros)((T, 4, H, B), acts.dtype)
+    # every step's gate gradients as a column block of one (G, T * B) matrix, which the
+    # weight and input gradients then read without a transposing copy
+    dgates = (xp.empty if batch_sizes is None else xp.zeros)((4, H, T, B), acts.dtype)
+    column = xp.empty((G, B), acts.dtype)
     g_out = xp.ascontiguousarray(g_out.transpose(0, 2, 1))
     dh, dc = g_h.T.copy(), g_c.T.copy()
     w_hh_t, w_hr_t = w_hh_p.T, None if w_hr is None else w_hr.T
@@ -280,12 +289,16 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
             dm = w_hr_t @ dm
         dct = dm * dc_dm[t, :, :b]
         dct += dc[:, :b]
-        dg = dgates[t, :, :, :b]
+        dg = dgates[:, :, t, :b]
         xp.multiply(dm, do_dm[t, :, :b], out=dg[0])
         xp.multiply(dct, coef[t, :, :, :b], out=dg[1:])
         xp.multiply(dct, f[t, :, :b], out=dc[:, :b])
-        _matmul_into(xp, w_hh_t, dg.reshape(G, b), dh[:, :b])
-    flat = xp.ascontiguousarray(dgates.transpose(1, 2, 0, 3)).reshape(G, T * B)
+        dg = dg.reshape(G, b)
+        if b == 1:      # a single column goes to BLAS with the (G, B) row stride: NumPy's
+            column[:, :1] = dg      # matrix-vector product rounds by the vector's stride
+            dg = column[:, :1]
+        _matmul_into(xp, w_hh_t, dg, dh[:, :b])
+    flat = dgates.reshape(G, T * B)
 
     def unroll(a):                                     # back to torch's gate order
         return xp.roll(a, -H, 0)
