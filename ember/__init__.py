@@ -81,7 +81,7 @@ _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "specia
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
                  "quasirandom", "functional", "masked", "storage", "fx", "__future__", "types",
                  "futures", "nested", "ao", "quantization", "_C", "xpu", "mps", "mtia",
-                 "onnx", "_dynamo", "_inductor"}
+                 "onnx", "_dynamo", "_inductor", "_utils"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
