@@ -88,7 +88,8 @@ _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": 
                    "set_anomaly_enabled": "autograd.anomaly_mode",
                    "cond": "_control_flow", "while_loop": "_control_flow", "lobpcg": "_lobpcg",
                    "conv_tbc": "nn._conv_tbc", "Future": "futures", "Stream": "_streams",
-                   "Event": "_streams"}
+                   "Event": "_streams", "_standard_gamma": "distributions._implicit",
+                   "_sample_dirichlet": "distributions._implicit"}
 _LAZY_FUNCTIONS.update(dict.fromkeys(("UntypedStorage", "TypedStorage", "Storage", "FloatStorage",
                                       "DoubleStorage", "HalfStorage", "BFloat16Storage",
                                       "LongStorage", "IntStorage", "ShortStorage", "CharStorage",

@@ -10,6 +10,7 @@ under ember and torch from the same seed: everything they record must agree. The
 test_probe17_programs'."""
 import io
 import math
+import pickle
 
 import pytest
 import torch
@@ -1310,6 +1311,379 @@ def metric_learning_triplet_mining_and_losses(torch, log):
                               torch.tensor([1., 1.]), margin=0.5))
 
 
+
+# attention corners, fused optimizers, optimizer-in-backward, autocast, checkpoints
+
+@program(tol=_TR)
+def sdpa_fully_masked_rows_bool_and_float(torch, log):
+    F = torch.nn.functional
+    q, k, v = torch.randn(1, 2, 3, 4), torch.randn(1, 2, 5, 4), torch.randn(1, 2, 5, 4)
+    bool_mask = torch.ones(3, 5, dtype=torch.bool)
+    bool_mask[1] = False                      # a query that may attend to nothing
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=bool_mask)
+    log(out[0, 0, 1], out[0, 0, 0].isfinite().all())
+    fmask = torch.zeros(3, 5).masked_fill(~bool_mask, float("-inf"))
+    out2 = F.scaled_dot_product_attention(q, k, v, attn_mask=fmask)
+    log(out2[0, 0, 1], torch.allclose(out2[0, 0, 0], out[0, 0, 0]))
+    fmin = torch.zeros(3, 5).masked_fill(~bool_mask, torch.finfo(torch.float32).min)
+    out3 = F.scaled_dot_product_attention(q, k, v, attn_mask=fmin)
+    log(out3[0, 0, 1], (out3[0, 0, 1] - v[0, 0].mean(0)).abs().max() < 1e-6)
+    # the hand-written softmax the same rows give NaN
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(4)
+    log(scores.masked_fill(~bool_mask, float("-inf")).softmax(-1)[0, 0, 1])
+    # is_causal with more keys than queries: the upper-left-aligned causal mask
+    out4 = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    manual = scores.masked_fill(torch.ones(3, 5, dtype=torch.bool).triu(1), float("-inf"))
+    log(torch.allclose(out4, manual.softmax(-1) @ v, atol=1e-6), out4[0, 1, 0])
+    # backward through a fully masked row
+    qg = q.clone().requires_grad_(True)
+    F.scaled_dot_product_attention(qg, k, v, attn_mask=bool_mask).sum().backward()
+    log(qg.grad[0, 0, 1], qg.grad.isnan().any())
+    # MultiheadAttention with an all-padding key row
+    mha = torch.nn.MultiheadAttention(4, 2, batch_first=True)
+    x = torch.randn(2, 3, 4)
+    kpm = torch.tensor([[False, False, True], [True, True, True]])
+    o, w = mha(x, x, x, key_padding_mask=kpm)
+    log(o[1].isnan().all(), w[1], o[0, 0])
+    try:
+        F.scaled_dot_product_attention(q, k, v, attn_mask=bool_mask, is_causal=True)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program(tol=_MM)
+def optim_fused_cpu_adam_adamw_sgd_adagrad(torch, log):
+    nn = torch.nn
+    data = [(torch.randn(4, 3), torch.randn(4, 2)) for _ in range(3)]
+    for name, kw in (("Adam", {"lr": 1e-2}), ("AdamW", {"lr": 1e-2, "weight_decay": 0.1}),
+                     ("Adam", {"lr": 1e-2, "amsgrad": True, "maximize": True}),
+                     ("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adagrad", {"lr": 0.1})):
+        outs = []
+        for fused in (False, True):
+            torch.manual_seed(4)
+            m = nn.Linear(3, 2)
+            opt = getattr(torch.optim, name)(m.parameters(), fused=fused, **kw)
+            for x, y in data:
+                opt.zero_grad()
+                nn.functional.mse_loss(m(x), y).backward()
+                opt.step()
+            outs.append(m.weight.detach().clone())
+            st = opt.state[m.weight]
+            log(name, fused, sorted(st), st["step"].dtype if "step" in st else None,
+                st["step"].shape if "step" in st else None, opt.defaults.get("fused"))
+        log(outs[1], (outs[0] - outs[1]).abs().max() < 1e-6)
+    # fused with low-precision parameters, and what fused refuses
+    m16 = nn.Linear(3, 2).to(torch.bfloat16)
+    opt = torch.optim.AdamW(m16.parameters(), lr=1e-2, fused=True)
+    m16(torch.randn(2, 3, dtype=torch.bfloat16)).float().sum().backward()
+    opt.step()
+    log(m16.weight.dtype, opt.state[m16.weight]["exp_avg"].dtype, m16.bias)
+    for bad in (lambda: torch.optim.Adam(m16.parameters(), fused=True, foreach=True),
+                lambda: torch.optim.Adam(m16.parameters(), fused=True, differentiable=True),
+                lambda: torch.optim.SGD([torch.zeros(2, dtype=torch.int64)], fused=True)):
+        try:
+            bad()
+        except Exception as e:
+            log(type(e).__name__, str(e))
+
+
+@program(tol=_MM)
+def optimizer_in_backward_post_accumulate_hooks(torch, log):
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    opt_dict = {p: torch.optim.SGD([p], lr=0.1, momentum=0.5) for p in model.parameters()}
+    order = []
+
+    def hook(p):
+        order.append(tuple(p.shape))
+        log("hook", p.grad is not None, p.grad.shape if p.grad is not None else None)
+        opt_dict[p].step()
+        opt_dict[p].zero_grad()
+
+    handles = [p.register_post_accumulate_grad_hook(hook) for p in model.parameters()]
+    for _ in range(2):
+        model(torch.randn(5, 3)).sum().backward()
+    log(order, [p.grad for p in model.parameters()], model[2].weight)
+    for h in handles:
+        h.remove()
+    # accumulation into an existing .grad: the hook sees the sum
+    w = torch.ones(2, requires_grad=True)
+    seen = []
+    w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.clone()))
+    (w * 2).sum().backward()
+    (w * 3).sum().backward()
+    log(seen, w.grad)
+    try:
+        (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program(tol=_MM)
+def autocast_cpu_bf16_custom_fwd_and_nested_disable(torch, log):
+    F = torch.nn.functional
+
+    class MyMM(torch.autograd.Function):
+        @staticmethod
+        @torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            log("fwd", a.dtype, b.dtype, torch.is_autocast_enabled("cpu"))
+            return a.mm(b)
+
+        @staticmethod
+        @torch.amp.custom_bwd(device_type="cpu")
+        def backward(ctx, grad):
+            a, b = ctx.saved_tensors
+            log("bwd", grad.dtype, torch.is_autocast_enabled("cpu"))
+            return grad.mm(b.t()), a.t().mm(grad)
+
+    a = torch.randn(3, 4, requires_grad=True)
+    b = torch.randn(4, 2, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        log(torch.get_autocast_dtype("cpu"), torch.is_autocast_enabled("cpu"))
+        y = MyMM.apply(a, b)
+        z = a @ b
+        with torch.autocast("cpu", enabled=False):
+            w = a @ b
+            log(torch.is_autocast_enabled("cpu"), w.dtype)
+        conv = F.conv1d(torch.randn(1, 2, 5), torch.randn(3, 2, 2))
+        bm = torch.baddbmm(torch.randn(2, 3, 3), torch.randn(2, 3, 4), torch.randn(2, 4, 3))
+        ln = F.layer_norm(z, (2,))
+        sm = torch.softmax(z, -1)
+        ce = F.cross_entropy(z, torch.tensor([0, 1, 1]))
+        cat = torch.cat([z, w])
+        st = torch.stack([z.float(), w])
+        mixed = z + w
+        log(y.dtype, z.dtype, conv.dtype, bm.dtype, ln.dtype, sm.dtype, ce.dtype, cat.dtype,
+            st.dtype, mixed.dtype)
+        log(torch.addmm(torch.zeros(3, 2), a, b).dtype, F.linear(a, b.t()).dtype,
+            torch.matmul(torch.ones(2, 2, dtype=torch.int64),
+                         torch.ones(2, 2, dtype=torch.int64)).dtype,
+            F.mse_loss(z, w).dtype, torch.prod(z).dtype, torch.cumsum(z, 0).dtype)
+    (y.sum() + z.float().sum()).backward()
+    log(a.grad, b.grad.dtype)
+    log(torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"))
+
+
+@program()
+def checkpoint_weights_only_contents_and_sharing(torch, log):
+    base = torch.arange(12.).view(3, 4)
+    ck = {
+        "bf16": torch.randn(2, 3).to(torch.bfloat16),
+        "view": base[:, 1:3],
+        "base": base,
+        "t": base.t(),
+        "int8": torch.tensor([-3, 5], dtype=torch.int8),
+        "bool": torch.tensor([True, False]),
+        "cplx": torch.tensor([1 + 2j]),
+        "size": torch.Size([2, 3]),
+        "dtype": torch.float16,
+        "nested": {"list": [1, 2.5, "x", None, (3, 4)], "empty": torch.empty(0, 3)},
+        "param": torch.nn.Parameter(torch.ones(2)),
+        "scalar": torch.tensor(7),
+    }
+    buf = io.BytesIO()
+    torch.save(ck, buf)
+    buf.seek(0)
+    out = torch.load(buf, weights_only=True)
+    log(list(out), out["bf16"], out["view"].stride(), out["view"].storage_offset(),
+        out["t"].stride(), out["t"].is_contiguous())
+    out["base"][0, 1] = 100.0
+    log(out["view"][0, 0], out["t"][1, 0], out["view"].untyped_storage().nbytes())
+    log(type(out["size"]).__name__, out["size"], out["dtype"], out["nested"],
+        type(out["param"]).__name__, out["param"].requires_grad, out["scalar"].shape,
+        out["cplx"].dtype, out["int8"].dtype)
+    # a state_dict keeps its OrderedDict and _metadata through the round trip
+    m = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    sd = m.state_dict()
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    buf.seek(0)
+    sd2 = torch.load(buf, weights_only=True)
+    log(type(sd2).__name__, list(sd2), sorted(sd2._metadata), sd2._metadata[""])
+    log(m.load_state_dict(sd2), sd2["1.num_batches_tracked"].dtype)
+    # map_location as a callable and a dict, and mmap-free BytesIO seeks
+    buf.seek(0)
+    sd3 = torch.load(buf, map_location=lambda storage, loc: storage, weights_only=True)
+    buf.seek(0)
+    sd4 = torch.load(buf, map_location={"cpu": "cpu"}, weights_only=True)
+    log(sd3["0.weight"].device, torch.equal(sd4["0.bias"], sd["0.bias"]))
+
+    class Custom:
+        pass
+
+    buf = io.BytesIO()
+    torch.save({"obj": [1, 2]}, buf)
+    buf.seek(0)
+    log(torch.load(buf, weights_only=False))
+    try:
+        torch.load(io.BytesIO(b"not a checkpoint"), weights_only=True)
+    except pickle.UnpicklingError:
+        log("unpickling error")
+
+
+@program()
+def module_dtype_conversions_keep_int_buffers(torch, log):
+    nn = torch.nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.bn = nn.BatchNorm1d(2)
+            self.register_buffer("steps", torch.tensor(3))
+            self.register_buffer("cplx", torch.tensor([1 + 1j]))
+            self.register_buffer("mask", torch.tensor([True, False]), persistent=False)
+
+    m = M()
+    for conv in ("half", "bfloat16", "double", "float"):
+        getattr(m, conv)()
+        log(conv, [(n, str(b.dtype)) for n, b in m.named_buffers()], m.lin.weight.dtype)
+    m.to(torch.float16)
+    log(m.cplx.dtype, m.steps.dtype, m.bn.num_batches_tracked.dtype)
+    m.to(torch.complex64)
+    log(m.lin.weight.dtype, m.cplx.dtype)
+    m.to(dtype=torch.float64)
+    log(m.lin.weight.dtype, m.cplx.dtype)
+    try:
+        m.to(torch.int32)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    # get_parameter_dtype as transformers computes it, and type() conversions
+    first_float = next(p.dtype for p in m.parameters() if p.is_floating_point())
+    log(first_float, m.lin.weight.type(), m.lin.weight.type(torch.float16).dtype,
+        m.lin.weight.type("torch.IntTensor").dtype, m.steps.type())
+    log(list(m.state_dict()), m.mask.dtype)
+
+
+@program()
+def tv_random_erasing_randaugment_augmix_draws(torch, log):
+    img = torch.rand(3, 10, 12)
+    # RandomErasing.get_params
+    area = 10 * 12
+    log_ratio = torch.log(torch.tensor((0.3, 3.3)))
+    for _ in range(10):
+        erase_area = area * torch.empty(1).uniform_(0.02, 0.33).item()
+        aspect = torch.exp(torch.empty(1).uniform_(log_ratio[0], log_ratio[1])).item()
+        h = int(round(math.sqrt(erase_area * aspect)))
+        w = int(round(math.sqrt(erase_area / aspect)))
+        if not (h < 10 and w < 12):
+            continue
+        v = torch.empty([3, h, w], dtype=torch.float32).normal_()
+        i = torch.randint(0, 10 - h + 1, size=(1,)).item()
+        j = torch.randint(0, 12 - w + 1, size=(1,)).item()
+        break
+    out = img.clone()
+    out[..., i:i + h, j:j + w] = v
+    log(h, w, i, j, out[0, i], type(erase_area).__name__)
+    # RandAugment's op draws
+    num_bins = 31
+    mags = torch.linspace(0.0, 0.3, num_bins)
+    ops = []
+    for _ in range(4):
+        op_index = int(torch.randint(4, (1,)).item())
+        mag = float(mags[9].item()) if mags.ndim > 0 else 0.0
+        if torch.randint(2, (1,)):
+            mag *= -1.0
+        ops.append((op_index, mag))
+    log(ops, torch.arange(num_bins) / ((num_bins - 1) / 4))
+    # AugMix's Dirichlet and Beta draws
+    alpha = 1.0
+    m = torch._sample_dirichlet(torch.tensor([alpha, alpha]))
+    ws = torch._sample_dirichlet(torch.tensor([alpha] * 3).expand(2, -1))
+    log(m, ws, ws.sum(-1), torch._standard_gamma(torch.tensor([0.5, 2.0, 5.0])))
+    log(torch.distributions.Beta(torch.tensor([0.4]), torch.tensor([0.4])).sample(),
+        torch.distributions.Dirichlet(torch.tensor([0.5, 0.5, 1.0])).sample())
+    depth = int(torch.randint(low=1, high=4, size=(1,)).item())
+    log(depth, torch.randint(3, (2,), dtype=torch.int32).dtype)
+
+
+@program(tol=_MM)
+def nn_init_variants_draws(torch, log):
+    init = torch.nn.init
+    g = torch.Generator().manual_seed(11)
+    w = torch.empty(3, 5)
+    log(init.orthogonal_(w, gain=init.calculate_gain("tanh"))[0],
+        (w @ w.T).diagonal())
+    log(init.orthogonal_(torch.empty(5, 2))[:, 0])
+    log(init.xavier_uniform_(torch.empty(2, 3), gain=init.calculate_gain("relu")))
+    log(init.kaiming_uniform_(torch.empty(2, 3), a=math.sqrt(5)),
+        init.kaiming_normal_(torch.empty(2, 3), mode="fan_out", nonlinearity="leaky_relu"))
+    log(init.sparse_(torch.empty(4, 3), sparsity=0.5), init.eye_(torch.empty(2, 3)))
+    d = init.dirac_(torch.empty(4, 2, 3), groups=2)
+    log(d.sum(), d[:, :, 1])
+    log([init.calculate_gain(n) for n in ("linear", "sigmoid", "selu", "conv2d")],
+        init.calculate_gain("leaky_relu", 0.2))
+    log(init.uniform_(torch.empty(3), -1, 1, generator=g), init.normal_(torch.empty(3),
+                                                                         generator=g),
+        init.trunc_normal_(torch.empty(3), generator=g))
+    log(init.xavier_normal_(torch.empty(2, 2), generator=g),
+        init.kaiming_uniform_(torch.empty(2, 2), generator=g))
+    for bad in (lambda: init.calculate_gain("nope"), lambda: init.orthogonal_(torch.empty(3)),
+                lambda: init.xavier_uniform_(torch.empty(3)),
+                lambda: init.dirac_(torch.empty(3, 2)),
+                lambda: init.kaiming_uniform_(torch.empty(0, 3))):
+        try:
+            bad()
+        except Exception as e:
+            log(type(e).__name__, str(e))
+
+
+@program()
+def robust_scaling_quantiles_medians_modes(torch, log):
+    x = torch.tensor([[1.0, 7.0, 3.0], [4.0, float("nan"), 2.0], [9.0, 5.0, 5.0],
+                      [2.0, 8.0, 6.0]])
+    clean = torch.nan_to_num(x, nan=0.0)
+    q = torch.tensor([0.25, 0.5, 0.75])
+    for interp in ("linear", "lower", "higher", "midpoint", "nearest"):
+        log(interp, torch.quantile(clean, q, dim=0, interpolation=interp),
+            torch.nanquantile(x, 0.5, dim=0, interpolation=interp))
+    log(torch.quantile(x, 0.5, dim=0), torch.quantile(clean, 0.3, dim=1, keepdim=True).shape)
+    log(clean.median(0), clean.median(), x.nanmedian(0), torch.kthvalue(clean, 2, 0))
+    log(torch.mode(torch.tensor([[1, 2, 2, 3], [4, 4, 1, 1]]), 1))
+    iqr = torch.quantile(clean, 0.75, 0) - torch.quantile(clean, 0.25, 0)
+    log((clean - clean.median(0).values) / iqr)
+    log(torch.quantile(torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor(
+        [0.1], dtype=torch.float64)).dtype)
+    for bad in (lambda: torch.quantile(clean, 1.5), lambda: torch.quantile(clean.long(), 0.5),
+                lambda: torch.quantile(clean, torch.tensor([0.5], dtype=torch.float64)),
+                lambda: torch.quantile(clean, 0.5, interpolation="cubic")):
+        try:
+            bad()
+        except Exception as e:
+            log(type(e).__name__, str(e))
+
+
+@program()
+def data_random_split_loader_order_and_samplers(torch, log):
+    data = torch.utils.data
+    ds = data.TensorDataset(torch.arange(10.), torch.arange(10) % 3)
+    g = torch.Generator().manual_seed(42)
+    a, b = data.random_split(ds, [0.7, 0.3], generator=g)
+    log(len(a), len(b), a.indices, b.indices)
+    c, d, e = data.random_split(range(7), [0.5, 0.25, 0.25], generator=torch.Generator()
+                                .manual_seed(1))
+    log(len(c), len(d), len(e), list(c))
+    loader = data.DataLoader(ds, batch_size=4, shuffle=True,
+                             generator=torch.Generator().manual_seed(3))
+    log([bx.tolist() for bx, _ in loader], [by.dtype for _, by in loader][:1])
+    ws = data.WeightedRandomSampler([0.1, 0.9, 0.4, 0.6], num_samples=3, replacement=False,
+                                    generator=torch.Generator().manual_seed(5))
+    log(list(ws), list(data.BatchSampler(data.SequentialSampler(range(7)), 3, drop_last=True)))
+    rs = data.RandomSampler(range(5), replacement=True, num_samples=8,
+                            generator=torch.Generator().manual_seed(9))
+    log(list(rs), list(data.SubsetRandomSampler([3, 1, 4], generator=torch.Generator()
+                                               .manual_seed(2))))
+    col = data.default_collate([{"x": torch.ones(2), "y": 1, "z": 0.5, "n": "a"},
+                                {"x": torch.zeros(2), "y": 2, "z": 1.5, "n": "b"}])
+    log(col)
+    try:
+        data.random_split(range(5), [3, 3])
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -1348,3 +1722,39 @@ def test_utils_flat_buffer_helpers_like_torch():
     # (AttributeError). A single tensor's flat buffer is a view of it, unflattened pieces are
     # views of the buffer (an empty one gets its own), _take_tensors groups by type and size.
     assert _flat_buffers(ember) == _flat_buffers(torch)
+
+
+def _gamma_dirichlet(lib):
+    lib.manual_seed(0)
+    out = []
+    for f in (lib._standard_gamma, lib._sample_dirichlet):
+        for t in (lib.ones(2, dtype=lib.bfloat16), lib.ones(2, dtype=lib.float16),
+                  lib.ones(2, dtype=lib.complex64), lib.tensor([1, 2])):
+            try:
+                out.append(str(f(t).dtype))
+            except Exception as e:
+                out.append((type(e).__name__, str(e)))
+    g = lib.Generator().manual_seed(3)
+    out.append(lib._standard_gamma(lib.tensor([0.5, 1.0, 4.0]), generator=g).tolist())
+    out.append(lib._sample_dirichlet(lib.ones(2, 3, dtype=lib.float64), generator=g).tolist())
+    out.append(lib._sample_dirichlet(lib.tensor([0.3, 2.0])).tolist())
+    a = lib.ones(3, requires_grad=True)
+    r = lib._sample_dirichlet(a)
+    out.append(type(r.grad_fn).__name__)
+    try:
+        r.sum().backward()
+    except Exception as e:
+        out.append((type(e).__name__, str(e)))
+    b = lib.ones(3, requires_grad=True)
+    r = lib._standard_gamma(b)
+    r.sum().backward()
+    out.append((r.tolist(), b.grad.tolist(), type(r.grad_fn).__name__))
+    return out
+
+
+def test_standard_gamma_and_sample_dirichlet_like_torch():
+    # torchvision's AugMix draws its mixing weights with torch._sample_dirichlet and
+    # torch._standard_gamma: ember had the kernels (behind Gamma/Dirichlet) but not these names
+    # (AttributeError); float32/float64 only, a generator taken, _sample_dirichlet without a
+    # derivative as torch's
+    assert _gamma_dirichlet(ember) == _gamma_dirichlet(torch)
