@@ -1684,6 +1684,220 @@ def data_random_split_loader_order_and_samplers(torch, log):
         log(type(e).__name__, str(e))
 
 
+
+# what logging, metrics and data code does with Python and NumPy scalars
+
+@program()
+def logging_python_and_numpy_scalar_interop(torch, log):
+    import numpy as np
+    t = torch.tensor([1.5, 2.5, -0.5])
+    for s in (np.float64(2.0), np.float32(2.0), np.int64(3), np.bool_(True), np.float16(1.5)):
+        r1, r2 = t * s, s * t
+        log(type(s).__name__, type(r1).__name__, type(r2).__name__,
+            str(r1.dtype) if hasattr(r1, "dtype") else None,
+            str(r2.dtype) if hasattr(r2, "dtype") else None)
+    i = torch.tensor([1, 2, 3])
+    log((i * np.float64(0.5)).dtype, (i + np.int32(1)).dtype, (i / np.int64(2)).dtype)
+    log(torch.tensor(np.float32(1.5)).dtype, torch.tensor(np.int16(3)).dtype,
+        torch.tensor([np.float32(1.0), np.float32(2.0)]).dtype,
+        torch.tensor([np.array([1.0]), np.array([2])]).dtype, torch.as_tensor(np.array([1, 2], np.uint16)).dtype)
+    log(torch.tensor([True, 2]).dtype, torch.tensor([1, 2.0, 3j]).dtype,
+        torch.tensor([[1, 2], [3.5, 4]]).dtype)
+    log(int(torch.tensor(2.7)), int(torch.tensor(-2.7)), float(torch.tensor(3)),
+        round(torch.tensor(2.5).item()), abs(torch.tensor(-2)))
+    log(list(range(torch.tensor(3))), [10, 20, 30][torch.tensor(1)], torch.tensor(5) // 2,
+        -7 // torch.tensor(2), divmod(7, 2), torch.tensor(-7) % 3)
+    log(torch.tensor([1.0, 2.0]).numpy().dtype, np.asarray(torch.tensor([1, 2])).dtype,
+        torch.tensor(2.0).numpy().shape, torch.tensor([1.5]).tolist(),
+        type(torch.tensor(2, dtype=torch.int8).item()).__name__,
+        torch.tensor(1.5, dtype=torch.bfloat16).item(), torch.tensor([0.1], dtype=torch.float16)
+        .tolist())
+    log(3 in torch.tensor([1, 2, 3]), 2.5 in torch.tensor([1, 2, 3]),
+        torch.tensor([1, 2]) in [torch.tensor(5)] if False else None)
+    for bad in (lambda: float(torch.tensor([1.0, 2.0])), lambda: bool(torch.tensor([])),
+                lambda: len(torch.tensor(1)), lambda: torch.tensor([[1, 2], [3]]),
+                lambda: [1, 2][torch.tensor(1.0)], lambda: torch.tensor([1, 2]) in [1, 2],
+                lambda: bool(torch.tensor([1, 2])), lambda: torch.tensor(["a"]),
+                lambda: round(torch.tensor(2.5)), lambda: torch.tensor(2.5).__round__()):
+        try:
+            log(bad())
+        except Exception as e:
+            log(type(e).__name__, str(e))
+
+
+@program()
+def metrics_round_decimals_and_formatting(torch, log):
+    x = torch.tensor([0.125, 0.135, 2.675, -1.005, 12345.678, 0.5, 1.5, 2.5, -2.5, 1e-8, 1e20])
+    for d in (0, 1, 2, 3, -1, -2):
+        log(d, torch.round(x, decimals=d))
+    for dt in (torch.float16, torch.bfloat16, torch.float64):
+        log(str(dt), torch.round(x.to(dt), decimals=2), x.to(dt).round(decimals=-1))
+    log(torch.round(torch.tensor([5, 15, 25]), decimals=-1) if False else None)
+    log([f"{v:.3f}" for v in x[:4].tolist()], f"{torch.tensor(0.5).item():.2%}",
+        f"{x[0]:.4f}", format(torch.tensor(3.14159), ".2f"))
+    try:
+        log(torch.round(torch.tensor([5, 15, 25]), decimals=-1))
+    except Exception as e:
+        log(type(e).__name__, str(e))
+    log(torch.tensor([0.5, 1.5, -0.5]).round(), torch.tensor([7, -7]).div(2, rounding_mode="floor"),
+        torch.tensor([7., -7.]).div(2, rounding_mode="trunc"))
+
+
+# tensor subclasses (torchvision tv_tensors, fastai)
+
+@program()
+def tv_tensors_style_subclass_unwrapping(torch, log):
+    class TVTensor(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            with torch._C.DisableTorchFunctionSubclass():
+                output = func(*args, **(kwargs or {}))
+            if func in (torch.Tensor.clone, torch.Tensor.to, torch.Tensor.detach,
+                        torch.Tensor.requires_grad_):
+                return output.as_subclass(cls) if isinstance(output, torch.Tensor) else output
+            return output
+
+    class BoundingBoxes(TVTensor):
+        @classmethod
+        def _wrap(cls, tensor, fmt, canvas_size):
+            b = tensor.as_subclass(cls)
+            b.format, b.canvas_size = fmt, canvas_size
+            return b
+
+        def __new__(cls, data, fmt="XYXY", canvas_size=(10, 10)):
+            return cls._wrap(torch.as_tensor(data, dtype=torch.float32), fmt, canvas_size)
+
+    b = BoundingBoxes([[1, 2, 5, 6], [0, 0, 3, 3]])
+    log(type(b).__name__, b.format, b.dtype, b.canvas_size)
+    log(type(b + 1).__name__, type(b.clone()).__name__, type(b[0]).__name__,
+        type(b.to(torch.float64)).__name__, type(torch.cat([b, b])).__name__)
+    log(type(b.as_subclass(torch.Tensor)).__name__, b.shape, type(b.shape).__name__)
+    c = b.clone()
+    log(getattr(c, "format", "missing"), (b * 2).tolist(), b.sum().item())
+    # fastai-style subclass keeping its type through everything
+    class TensorImage(torch.Tensor):
+        pass
+
+    im = torch.rand(1, 2, 2).as_subclass(TensorImage)
+    log(type(im * 2).__name__, type(im.float()).__name__, type(im.mean()).__name__,
+        type(torch.stack([im, im])).__name__, type(im.unbind(0)[0]).__name__)
+    log(torch.overrides.has_torch_function((b,)), torch.overrides.has_torch_function((im,)),
+        torch.overrides.is_tensor_like(b))
+    p = torch.Tensor._make_subclass(TensorImage, torch.ones(2), True)
+    log(type(p).__name__, p.requires_grad, p.is_leaf)
+    p.sum().backward()
+    log(type(p.grad).__name__, p.grad)
+
+
+# weight tying and vocabulary resizing
+
+@program(tol=_TR)
+def hf_tie_or_clone_weights_pad_bias_and_mean_resize(torch, log):
+    nn = torch.nn
+    emb = nn.Embedding(6, 3, padding_idx=0)
+    head = nn.Linear(3, 4, bias=True)
+    head.weight = emb.weight
+    if getattr(head, "bias", None) is not None:
+        head.bias.data = nn.functional.pad(head.bias.data,
+                                           (0, head.weight.shape[0] - head.bias.shape[0]),
+                                           "constant", 0)
+    if hasattr(head, "out_features"):
+        head.out_features = emb.num_embeddings
+    log(head.bias.shape, head.bias[-2:], repr(head), head.weight is emb.weight)
+    x = torch.tensor([[1, 0, 3]])
+    out = head(emb(x))
+    log(out.shape, out[0, 1])
+    # resize with mean initialisation of the new rows
+    old = emb.weight.data
+    mean = old.mean(0)
+    new = nn.Embedding(8, 3, padding_idx=0)
+    new.weight.data[:6] = old
+    new.weight.data[6:] = mean.expand(2, -1)
+    log(new.weight[6:], new.weight.data_ptr() != old.data_ptr(), new.padding_idx)
+    # padding row gets no gradient; max_norm renormalises rows it reads, in place
+    e = nn.Embedding(5, 3, padding_idx=1, max_norm=1.0)
+    with torch.no_grad():
+        e.weight.mul_(3)
+    before = e.weight.detach().clone()
+    idx = torch.tensor([[1, 2, 2, 4]])
+    e(idx).sum().backward()
+    log(e.weight.grad, e.weight.norm(dim=1), torch.equal(before[0], e.weight[0]))
+    e2 = nn.Embedding(4, 2, scale_grad_by_freq=True)
+    e2(torch.tensor([0, 0, 0, 2])).sum().backward()
+    log(e2.weight.grad)
+    e3 = nn.Embedding(4, 2, sparse=True)
+    e3(torch.tensor([3, 1, 3])).sum().backward()
+    log(e3.weight.grad.is_sparse, e3.weight.grad.coalesce().indices(),
+        e3.weight.grad.to_dense())
+
+
+@program()
+def tv_masks_to_boxes_and_draw_segmentation(torch, log):
+    masks = torch.zeros(3, 6, 7, dtype=torch.bool)
+    masks[0, 1:3, 2:5] = True
+    masks[1, 4, 0] = True
+    masks[2, 0:6:2, 6] = True
+    boxes = torch.zeros((masks.shape[0], 4), dtype=torch.float)
+    for index, mask in enumerate(masks):
+        y, x = torch.where(mask != 0)
+        boxes[index, 0] = torch.min(x)
+        boxes[index, 1] = torch.min(y)
+        boxes[index, 2] = torch.max(x)
+        boxes[index, 3] = torch.max(y)
+    log(boxes)
+    # draw_segmentation_masks on a uint8 image with alpha blending
+    image = torch.full((3, 6, 7), 100, dtype=torch.uint8)
+    colors = [torch.tensor([255, 0, 0], dtype=torch.uint8), torch.tensor([0, 255, 0],
+                                                                        dtype=torch.uint8),
+              torch.tensor([0, 0, 255], dtype=torch.uint8)]
+    out_dtype = torch.uint8
+    img_to_draw = image.detach().clone()
+    for mask, color in zip(masks, colors):
+        img_to_draw[:, mask] = color[:, None]
+    alpha = 0.8
+    out = image * (1 - alpha) + img_to_draw * alpha
+    log(out.dtype, out.to(out_dtype)[:, 1, 2], out[:, 0, 0])
+    # draw_bounding_boxes's fill via integer slicing and the colour palette
+    palette = torch.tensor([2 ** 25 - 1, 2 ** 15 - 1, 2 ** 21 - 1])
+    cols = (torch.arange(4)[:, None] * palette) % 255
+    log(cols, cols.dtype)
+    img = torch.zeros(3, 6, 7, dtype=torch.uint8)
+    for b, c in zip(boxes.to(torch.int64).tolist(), cols.tolist()):
+        img[:, b[1]:b[3] + 1, b[0]:b[2] + 1] = torch.tensor(c, dtype=torch.uint8)[:, None, None]
+    log(img[0], img.sum(dtype=torch.int64))
+    try:
+        y, x = torch.where(torch.zeros(2, 2, dtype=torch.bool))
+        torch.min(x)
+    except Exception as e:
+        log(type(e).__name__, str(e))
+
+
+@program()
+def positions_linspace_arange_dtypes(torch, log):
+    for dt in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        log(str(dt), torch.arange(0, 1, 0.1, dtype=dt), torch.linspace(-1, 1, 7, dtype=dt),
+            torch.logspace(-2, 2, 5, dtype=dt))
+    log(torch.arange(0, 1, 0.1).shape, torch.arange(1, 2.5, 0.5), torch.arange(5, dtype=torch
+                                                                                 .float16)[-1])
+    log(torch.linspace(0, 10, 5, dtype=torch.int64), torch.linspace(0, 1, 1),
+        torch.linspace(3, -3, 4), torch.linspace(0, 1, 0).shape)
+    log(torch.arange(-1.0, 1.0, 0.25) * math.pi, torch.arange(10)[::3].stride())
+    # the normalised coordinates grids build
+    h, w = 3, 4
+    ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h)
+    xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    log(gy, gx.stride(), torch.stack([gx, gy], -1).shape)
+    log((torch.arange(w) + 0.5) / w * 2 - 1, torch.arange(0, 64, 2, dtype=torch.int64)
+        .float().div(64)[-3:])
+    for bad in (lambda: torch.arange(0, 1, 0), lambda: torch.arange(1, 0, 1),
+                lambda: torch.linspace(0, 1, -1), lambda: torch.arange(0, float("inf"))):
+        try:
+            log(bad())
+        except Exception as e:
+            log(type(e).__name__, str(e))
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
@@ -1758,3 +1972,19 @@ def test_standard_gamma_and_sample_dirichlet_like_torch():
     # (AttributeError); float32/float64 only, a generator taken, _sample_dirichlet without a
     # derivative as torch's
     assert _gamma_dirichlet(ember) == _gamma_dirichlet(torch)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64"])
+@pytest.mark.parametrize("decimals", [2, -1, 3, 5, -3, 23, 40, -40, 400])
+def test_round_decimals_in_opmath_with_cs_power_like_torch(dtype, decimals):
+    # torch's round_decimals computes nearbyint(x * 10^d) / 10^d in float32 for half and
+    # bfloat16, with 10^d from C's pow: ember rounded half in half (12345.678 to 2 decimals was
+    # inf, to 5 decimals nan: silent wrong values) and took NumPy's power of ten, which
+    # multiplies up by tens (inexact past 1e22: float64 results one ulp off)
+    vals = [0.125, 0.135, 2.675, -1.005, 12345.678, 0.5, 2.5, -2.5, 1e-8, 1e20, 0.045, 65504,
+            655.04, 3.14159, -0.0]
+
+    def rounded(lib):
+        x = lib.tensor(vals).to(getattr(lib, dtype))
+        return [str(v) for v in lib.round(x, decimals=decimals).float().tolist()]
+    assert rounded(ember) == rounded(torch)
