@@ -706,22 +706,40 @@ bitwise_not = _nograd_unary("bitwise_not", _bitwise_not,
                             deny={"f": _ni, "V": _ni, "c": _ni}, exact_out=True)
 
 
+def _logit_bounds(dt, eps):
+    """torch's clamp bounds for logit(eps=): eps in the tensor's own dtype and 1 - eps computed
+    in it (a float16/bfloat16 bound rounded: bfloat16's 1 - 1e-3 is 1.0, its 1 - 0.2 0.80078)."""
+    lo = np.asarray(eps, dtype=dt)
+    return float(lo), float(np.asarray(1, dtype=dt) - lo)
+
+
 @_op("logit", saves="in")
 def _logit(xp, x, eps):
-    k, dt = x.dtype.kind, x.dtype
-    if k != "f":
-        x = x.astype(_F32) if k == "V" else _float_input(x, "logit", False)
-    z = x if eps is None else xp.clip(x, eps, 1 - eps)
+    """torch's logit kernels: bfloat16 computed in float32 (float16 in float16, op by op), x
+    clamped as `x < lo ? lo : (x > hi ? hi : x)` (an eps above 0.5 puts x below lo at lo)."""
+    dt = x.dtype
+    if dt.kind != "f":
+        x = x.astype(_F32) if dt.kind == "V" else _float_input(x, "logit", False)
+    if eps is None or eps < 0:
+        z = x
+    else:
+        lo, hi = _logit_bounds(dt if dt.kind in "fV" else x.dtype, eps)
+        z = xp.where(x < lo, x.dtype.type(lo), xp.where(x > hi, x.dtype.type(hi), x))
     y = _as_array(xp, xp.log(z / (1 - z)), x)
-    return (y.astype(dt) if k == "V" else y), (x, eps)
+    return (y.astype(dt) if dt.kind in "fV" else y), (x, eps, dt)
 
 
 @_logit.vjp
-def _(xp, g, x, eps):
-    d = g / (x * (1 - x))
-    if eps is not None:
-        d = xp.where((x < eps) | (x > 1 - eps), 0, d)
-    return (d,)
+def _(xp, g, x, eps, dt):
+    """dy / (x (1 - x)) (in float32 for bfloat16); 0 outside [lo, hi] with an eps, NaN outside
+    [0, 1] without one (torch's logit_backward; ints compute in float32 as float32)."""
+    d = g.astype(x.dtype, copy=False) / (x * (1 - x))
+    if eps is None or eps < 0:
+        d = xp.where((x < 0) | (x > 1), x.dtype.type(np.nan), d)
+    else:
+        lo, hi = _logit_bounds(dt if dt.kind in "fV" else x.dtype, eps)
+        d = xp.where((x < lo) | (x > hi), x.dtype.type(0), d)
+    return (d.astype(g.dtype, copy=False),)
 
 
 _logit_fn = _make_unary(_logit)
