@@ -2018,3 +2018,32 @@ def test_logit_bounds_and_gradient_like_torch(dtype, eps):
     got, want = run(ember), run(torch)
     assert all(a == b or math.isclose(a, b, rel_tol=1e-6) or (a != a and b != b)
                for a, b in zip(got, want)), (got, want)
+
+
+def _pows(lib, dtype, exponent, part):
+    g = torch.Generator().manual_seed(5)
+    x = (torch.randn(512, generator=g) * 10.0 ** torch.randint(-3, 3, (512,), generator=g))
+    x = lib.tensor(x.tolist() + [0.0, -0.0, math.inf, -math.inf, math.nan, 1e30, -1e-30],
+                   dtype=getattr(lib, dtype), requires_grad=True)
+    y = x ** exponent
+    y.backward(lib.ones_like(y))
+    return [str(v) for v in (y if part == "forward" else x.grad).double().tolist()]
+
+
+# (the forward of exponents torch computes by product, quotient or 1 / sqrt; the gradient where
+# b - 1 is such an exponent: other powers are libm's pow, compared in test_ops)
+@pytest.mark.parametrize("dtype,exponent,part", [
+    ("float32", 3, "forward"), ("float32", 3.0, "forward"), ("float32", -2, "forward"),
+    ("float32", -0.5, "forward"), ("float32", -1, "forward"), ("float32", 3, "gradient"),
+    ("float32", 4, "gradient"), ("float32", -1, "gradient"), ("float64", 3, "forward"),
+    ("float64", -2, "forward"), ("float64", -0.5, "forward"), ("float64", 4, "gradient"),
+    ("float64", -1, "gradient"), ("bfloat16", 3, "forward"), ("bfloat16", -2, "forward"),
+    ("bfloat16", 4, "gradient"), ("bfloat16", -1, "gradient"), ("float16", 3, "forward"),
+    ("float16", -2, "forward"), ("float16", 4, "gradient")])
+def test_pow_by_a_scalar_takes_torchs_shortcuts_like_torch(dtype, exponent, part):
+    # torch's pow(Tensor, Scalar) computes x ** 3 as x * x * x and x ** -2 as 1 / (x * x) op by
+    # op in the tensor's dtype (bfloat16 too), x ** -0.5 as 1 / sqrt(x), and its gradient as
+    # grad * (b * pow(x, b - 1)) through the same kernel: NumPy's power rounded once (a quarter
+    # of float32 cubes one ulp off, e.g. HF's NewGELU x + 0.044715 * pow(x, 3.0); bfloat16 cubes
+    # one bfloat16 ulp off)
+    assert _pows(ember, dtype, exponent, part) == _pows(torch, dtype, exponent, part)

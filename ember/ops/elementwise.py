@@ -1275,10 +1275,42 @@ _POW_SHORTCUTS = {1: lambda xp, a: a.copy(), -1: lambda xp, a: 1 / a,
                   0: None, 2: None, 3: None, 0.5: None}
 
 
-def _pow_fwd(xp, a, b):
+# the scalar exponents torch's real pow(Tensor, Scalar) kernel computes as products and
+# quotients, op by op in the tensor's dtype (NumPy's power rounds once: x ** 3 one float32 ulp
+# off in a quarter of cases): float32/float64, and bfloat16 for 3 and -2 (float16 computes in
+# float32 and rounds once, as NumPy's float16 power)
+_REAL_POW = {3: lambda xp, a: a * a * a, -2: lambda xp, a: 1 / (a * a),
+             -0.5: lambda xp, a: 1 / xp.sqrt(a)}
+
+
+_NOT_DENSE = (SparseCOO, CompressedArray, NestedArray)
+
+
+def _real_pow(xp, a, b):
+    """a ** b for a float16/32/64 array a and pow(Tensor, Scalar)'s exponent b, as torch's
+    kernel (an overflow's RuntimeWarning reruns the op quietly: _apply)."""
+    shortcut = _REAL_POW.get(b)
+    if shortcut is None or a.dtype.char == "e" or isinstance(a, _NOT_DENSE):
+        return a ** b       # (a sparse or nested array's ** takes its own path)
+    return shortcut(xp, a)
+
+
+def _bf16_pow(xp, a, b):
+    """a ** b for a bfloat16 array a: 3 and -2 as products op by op in bfloat16 (ml_dtypes'
+    arithmetic rounds each op, as torch's Vectorized<BFloat16>), else in float32 rounded once
+    (-0.5 as 1 / sqrt)."""
+    if not _has_shape(b) and (b == 3 or b == -2):
+        return _REAL_POW[b](xp, a)
+    if not _has_shape(b) and b == -0.5:     # (rsqrt: 1 / sqrt in float32)
+        return (1 / xp.sqrt(a.astype(_F32))).astype(a.dtype)
+    return (a.astype(_F32) ** (b.astype(_F32) if _has_shape(b) else b)).astype(a.dtype)
+
+
+def _pow_fwd(xp, a, b, scalar=False):
+    """a ** b; `scalar`: b is pow(Tensor, Scalar)'s exponent (its kernel's shortcuts)."""
     k = a.dtype.kind
     if k == "f":
-        y = a ** b
+        y = _real_pow(xp, a, b) if scalar and b in _REAL_POW else a ** b
     elif k == "c":
         shortcut = False if _has_shape(b) else _POW_SHORTCUTS.get(b, False)
         with np.errstate(all="ignore"):
@@ -1293,16 +1325,26 @@ def _pow_fwd(xp, a, b):
             raise _ni("pow", a.dtype)
         y = a | (not b)
     elif k == "V":
-        y = (a.astype(_F32) ** (b.astype(_F32) if _has_shape(b) else b)).astype(a.dtype)
+        y = _bf16_pow(xp, a, b.item() if scalar else b)
     else:
         y = _int_pow(xp, a, b)
     return _as_array(xp, y, a), (a, b)
 
 
-def _pow_base_grad(xp, g, a, b):
+def _pow_base_grad(xp, g, a, b, scalar=False):
     # torch: zero where the exponent is 0 (even at a == 0, where b * a ** (b - 1) is nan)
+    # (torch: grad * (b * pow(a, b - 1)), the pow by its kernel: x ** 4's gradient takes x*x*x)
+    if scalar and a.dtype.kind == "V":      # (a bfloat16 scalar exponent, typed)
+        b = b.item()
+        if b == 0:
+            return xp.zeros_like(g)
+        # b * pow(a, b - 1): a bfloat16 tensor times a double, in float32 rounded once
+        return g * (np.float32(b) * _bf16_pow(xp, a, b - 1).astype(_F32)).astype(a.dtype)
     if not _has_shape(b):
-        return xp.zeros_like(g) if b == 0 else g * b * a ** (b - 1)
+        if b == 0:
+            return xp.zeros_like(g)
+        return g * (b * (_real_pow(xp, a, b - 1) if scalar and a.dtype.kind == "f" else
+                         a ** (b - 1)))
     return xp.where(b == 0, 0, g * b * a ** (b - 1))
 
 
@@ -1321,13 +1363,13 @@ def _pow_exp_grad(xp, g, a, b, y):
 
 @_op("pow", saves="in", node="PowBackward0")
 def _pow_scalar(xp, a, b):
-    return _pow_fwd(xp, a, b)
+    return _pow_fwd(xp, a, b, True)
 
 
 @_pow_scalar.vjp
 @_holo
 def _(xp, g, a, b):
-    return _pow_base_grad(xp, g, a, b), None
+    return _pow_base_grad(xp, g, a, b, True), None
 
 
 @_op("pow_tensor", saves="both", node="PowBackward1")
