@@ -6,6 +6,8 @@ per-tensor op's.  Out-of-place functions return a tuple, in-place ones the list 
 ember/__init__.py reaches them lazily through NAMES."""
 import numbers
 
+import numpy as np
+
 _UNARY = ("abs acos asin atan ceil cos cosh erf erfc exp expm1 floor frac lgamma log log10 log1p "
           "log2 neg reciprocal round rsqrt sigmoid sign sin sinh sqrt tan tanh trunc").split()
 # name -> the Tensor method (a scalar or a tensor operand), and whether it takes `alpha`
@@ -73,9 +75,18 @@ def _binary(name, method, alpha):
     def in_place(self, other, **kw):
         _check_lists(name, self)
         for t, o in zip(self, _per_tensor(name, self, other)):
+            if name == "mul" and isinstance(o, numbers.Real) and t.dtype.itemsize == 2:
+                o = _in_dtype(o, t)
             getattr(t, method + "_")(o, **kw) if alpha else getattr(t, method + "_")(o)
         return self
     return out_of_place, in_place
+
+
+def _in_dtype(number, t):
+    """A number as a float16/bfloat16 tensor's dtype holds it: torch's in-place foreach mul by
+    a scalar runs mul_.Scalar, whose kernel sees the scalar as its first operand and casts it to
+    the tensor's dtype (out of place, and Tensor.mul_ from Python, compute with it unrounded)."""
+    return float(np.asarray(number, dtype=t.arr.dtype)) if t.is_floating_point() else number
 
 
 def _scalars(self, scalars):
