@@ -1899,6 +1899,33 @@ def positions_linspace_arange_dtypes(torch, log):
             log(type(e).__name__, str(e))
 
 
+
+# what the fixes of this round were found through
+
+@program()
+def timm_bf16_foreach_ema_and_hf_new_gelu_inner(torch, log):
+    nn = torch.nn
+    model = nn.Linear(4, 3).to(torch.bfloat16)
+    ema = nn.Linear(4, 3).to(torch.bfloat16)
+    ema.load_state_dict(model.state_dict())
+    for step in range(3):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p), alpha=0.1)
+            ema_p, mod_p = list(ema.parameters()), list(model.parameters())
+            torch._foreach_mul_(ema_p, 0.999)
+            torch._foreach_add_(ema_p, mod_p, alpha=1 - 0.999)
+            torch._foreach_mul_(mod_p, [0.5, 0.25])
+        log(step, ema.weight[0], ema.bias, model.bias)
+    # transformers' NewGELUActivation, the part before its tanh
+    x = torch.randn(64) * 3
+    inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))
+    log(inner[:16], (x ** 3)[:16], x.pow(-2)[:8], x.abs().pow(-0.5)[:8])
+    xb = x.to(torch.bfloat16)
+    log((xb ** 3)[:16], torch.round(x * 1000, decimals=-2)[:8],
+        torch.round(x.half() * 100, decimals=2)[:8])
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_like_torch(name):
     fn, tol = PROGRAMS[name]
