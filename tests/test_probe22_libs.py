@@ -11,6 +11,7 @@ test_probe17_programs'."""
 import io
 import math
 import pickle
+import warnings
 
 import pytest
 import torch
@@ -2104,3 +2105,48 @@ def test_foreach_mul_in_place_by_a_scalar_rounds_it_like_torch(dtype, scalar):
         lib._foreach_mul_([b], 0.7)
         return a.float().tolist(), b.float().tolist(), lib._foreach_mul([x], 0.9)[0].tolist()
     assert run(ember) == run(torch)
+
+
+def _checks(lib):
+    out = []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        lib._check_is_size(3)
+        lib._check(True)
+        lib._check_tensor_all(lib.tensor([True]))
+    out.append([(w.category.__name__, str(w.message)) for w in seen])
+    for call in (lambda: lib._check(False), lambda: lib._check(1 > 2, lambda: "bad %d" % 3),
+                 lambda: lib._check(lib.tensor(True)), lambda: lib._check(1),
+                 lambda: lib._check_index(False, lambda: "idx"), lambda: lib._check(False, "s"),
+                 lambda: lib._check_with(Warning, False, None),
+                 lambda: lib._check_tensor_all(lib.tensor([True, False])),
+                 lambda: lib._check_tensor_all(lib.tensor([1])),
+                 lambda: lib._check_tensor_all(True), lambda: lib._check_is_size(-1),
+                 lambda: lib._check_is_size(5, max=3), lambda: lib._check_value(False, lambda: 1),
+                 lambda: lib._check_type(False), lambda: lib._check_not_implemented(False),
+                 lambda: lib._check_with(KeyError, False, lambda: "k")):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out.append(call())
+        except Exception as e:
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_check_family_like_torch():
+    # transformers and other libraries assert with torch._check(cond, lambda: msg) (and
+    # _check_index/_value/_type, _check_tensor_all, the deprecated _check_is_size): ember had
+    # none of them (AttributeError)
+    assert _checks(ember) == _checks(torch)
+
+
+def test_no_grad_trunc_normal_like_torch():
+    # timm and older model code import torch.nn.init._no_grad_trunc_normal_: missing in ember
+    def draw(lib):
+        g = lib.Generator().manual_seed(3)
+        t = lib.nn.init._no_grad_trunc_normal_(lib.empty(3, 4), 0.0, 0.02, -0.04, 0.04, g)
+        lib.manual_seed(1)
+        return t.tolist(), lib.nn.init._no_grad_trunc_normal_(lib.empty(5), 1.0, 1.0, 0.5, 9.0)
+    got, want = draw(ember), draw(torch)
+    assert got[0] == want[0] and got[1].tolist() == want[1].tolist()
