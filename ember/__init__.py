@@ -81,14 +81,15 @@ _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "specia
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
                  "quasirandom", "functional", "masked", "storage", "fx", "__future__", "types",
                  "futures", "nested", "ao", "quantization", "_C", "xpu", "mps", "mtia",
-                 "onnx", "_dynamo", "_inductor"}
+                 "onnx", "_dynamo", "_inductor", "_utils"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
                    "set_anomaly_enabled": "autograd.anomaly_mode",
                    "cond": "_control_flow", "while_loop": "_control_flow", "lobpcg": "_lobpcg",
                    "conv_tbc": "nn._conv_tbc", "Future": "futures", "Stream": "_streams",
-                   "Event": "_streams"}
+                   "Event": "_streams", "_standard_gamma": "distributions._implicit",
+                   "_sample_dirichlet": "distributions._implicit"}
 _LAZY_FUNCTIONS.update(dict.fromkeys(("UntypedStorage", "TypedStorage", "Storage", "FloatStorage",
                                       "DoubleStorage", "HalfStorage", "BFloat16Storage",
                                       "LongStorage", "IntStorage", "ShortStorage", "CharStorage",

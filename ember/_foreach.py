@@ -6,6 +6,7 @@ per-tensor op's.  Out-of-place functions return a tuple, in-place ones the list 
 ember/__init__.py reaches them lazily through NAMES."""
 import numbers
 
+
 _UNARY = ("abs acos asin atan ceil cos cosh erf erfc exp expm1 floor frac lgamma log log10 log1p "
           "log2 neg reciprocal round rsqrt sigmoid sign sin sinh sqrt tan tanh trunc").split()
 # name -> the Tensor method (a scalar or a tensor operand), and whether it takes `alpha`
@@ -64,9 +65,10 @@ def _unary(name):
 
 def in_dtype(t, number):
     """A number as torch's in-place `_foreach_mul_` takes it for tensor t: rounded to a
-    float16/bfloat16 tensor's dtype (t.mul_(number) computes with the float32 number)."""
+    float16/bfloat16 tensor's dtype (t.mul_(number) computes with the float32 number): torch's
+    mul_.Scalar kernel sees the scalar as its first operand and casts it to the tensor's dtype."""
     dt = t.arr.dtype
-    if dt.itemsize == 2 and dt.kind in "fV" and type(number) in (float, int):
+    if dt.itemsize == 2 and dt.kind in "fV" and isinstance(number, numbers.Real):
         return float(dt.type(number))
     return number
 
@@ -87,6 +89,7 @@ def _binary(name, method, alpha):
             getattr(t, method + "_")(o, **kw) if alpha else getattr(t, method + "_")(o)
         return self
     return out_of_place, in_place
+
 
 
 def _scalars(self, scalars):

@@ -47,6 +47,74 @@ def _assert(condition, message):
         raise AssertionError(message)
 
 
+_UNEXPLAINED = ("Expected cond to be True, but got False. (Could this error message be improved? "
+                "If so, please report an enhancement request to PyTorch.)")
+
+
+@_export
+def _check_with(error_type, cond, message=None):
+    """torch._check_with: raise error_type(str(message())) unless `cond` (a Python bool)."""
+    if not isinstance(cond, bool):
+        if isinstance(cond, Tensor):
+            raise TypeError("cond must be a bool, but got a Tensor. For tensor conditions, use "
+                            "torch._check_tensor_all() to assert that all elements are true.")
+        raise TypeError(f"cond must be a bool, but got {type(cond)}")
+    if cond:
+        return
+    if not issubclass(error_type, Exception) or issubclass(error_type, Warning):
+        raise AssertionError("error_type must be a subclass of Exception but not Warning, got "
+                             f"{error_type}")
+    if message is None:
+        raise error_type(_UNEXPLAINED)
+    if not callable(message):
+        raise TypeError("message must be a callable")
+    raise error_type(str(message()))
+
+
+def _checker(error_type, name):
+    def check(cond, message=None):
+        _check_with(error_type, cond, message)
+    check.__name__ = check.__qualname__ = name
+    check.__doc__ = f"torch.{name}: raise {error_type.__name__} unless cond (a Python bool)."
+    __all__.append(name)
+    return check
+
+
+_check = _checker(RuntimeError, "_check")           # (what transformers' code asserts with)
+_check_index = _checker(IndexError, "_check_index")
+_check_value = _checker(ValueError, "_check_value")
+_check_type = _checker(TypeError, "_check_type")
+_check_not_implemented = _checker(NotImplementedError, "_check_not_implemented")
+
+
+@_export
+def _check_is_size(i, message=None, *, max=None):
+    """torch._check_is_size (deprecated in torch: a FutureWarning each call): i >= 0 (and
+    i <= max)."""
+    warnings.warn("_check_is_size will be removed in a future PyTorch release along with "
+                  "guard_size_oblivious.     Use _check(i >= 0) instead.", FutureWarning,
+                  stacklevel=2)
+    _check(i >= 0, message)
+    if max is not None:
+        _check(i <= max, message)
+
+
+@_export
+def _check_tensor_all_with(error_type, cond, message=None):
+    """torch._check_tensor_all_with: every element of a bool tensor true, else error_type."""
+    if not isinstance(cond, Tensor):
+        raise TypeError(f"cond must be a tensor, but got {type(cond)}")
+    if cond.dtype is not _dtype.bool_:
+        raise TypeError(f"cond tensor must have dtype torch.bool, but got {cond.dtype}")
+    _check_with(error_type, bool(cond.all().item()), message)
+
+
+@_export
+def _check_tensor_all(cond, message=None):
+    """torch._check_tensor_all: _check_tensor_all_with(RuntimeError, ...)."""
+    _check_tensor_all_with(RuntimeError, cond, message)
+
+
 @_export
 def is_complex(input):
     _check_tensor("is_complex", input)

@@ -10,6 +10,7 @@ the same approximations, evaluated elementwise in float64 as torch's CPU kernels
 against the array namespace so that they run on any backend."""
 import numpy as np
 
+from .._kernel_dtypes import not_implemented
 from ..backends.cuda_blas import host_sum
 from ..ops import _special
 from ..ops._apply import apply
@@ -181,13 +182,24 @@ def _standard_gamma_vjp(xp, g, alpha, x):
     return (g * standard_gamma_grad(xp, alpha, x),)
 
 
-@op("_sample_dirichlet", saves="both")
-def _sample_dirichlet_op(xp, alpha, rng):
+def _dirichlet_fwd(xp, alpha, rng):
     g = rng.standard_gamma(alpha.astype(np.float64))      # torch: gamma in double, then
     eps = np.finfo(alpha.dtype)                             # normalised and rounded once
     total = host_sum(g, (g.ndim - 1,), True)                # (in torch's order)
     x = xp.clip((g / total).astype(alpha.dtype), eps.tiny, 1 - eps.epsneg)
     return x, (alpha, x)
+
+
+# the Dirichlet distribution's samples (torch's _Dirichlet function, differentiable) and
+# torch._sample_dirichlet's (which has no derivative)
+_sample_dirichlet_op = op("_dirichlet", saves="both", node="_DirichletBackward")(_dirichlet_fwd)
+_sample_dirichlet_raw = op("_sample_dirichlet", saves=None,
+                           node="torch::autograd::NotImplemented")(_dirichlet_fwd)
+
+
+@_sample_dirichlet_raw.vjp
+def _(xp, g, *saved):
+    raise RuntimeError("derivative for aten::_sample_dirichlet is not implemented")
 
 
 @_sample_dirichlet_op.vjp
@@ -197,12 +209,30 @@ def _sample_dirichlet_vjp(xp, g, alpha, x):
     return (grad * (g - (x * g).sum(-1, keepdims=True)),)
 
 
-def standard_gamma(alpha):
+def standard_gamma(alpha, generator=None):
     """Samples of Gamma(alpha, 1), differentiable in alpha (torch._standard_gamma)."""
-    return apply(_standard_gamma_op, (alpha,), (rng_for(None, alpha.be),))
+    return apply(_standard_gamma_op, (alpha,), (rng_for(generator, alpha.be),))
 
 
-def sample_dirichlet(alpha):
+def sample_dirichlet(alpha, generator=None):
     """Samples of Dirichlet(alpha) over the last dim, differentiable in alpha (torch's
     _Dirichlet function)."""
-    return apply(_sample_dirichlet_op, (alpha,), (rng_for(None, alpha.be),))
+    return apply(_sample_dirichlet_op, (alpha,), (rng_for(generator, alpha.be),))
+
+
+def _checked(kernel, alpha):
+    """alpha, if torch's CPU kernel takes its dtype (float32 and float64 only)."""
+    if alpha.arr.dtype.char not in "fd":
+        raise not_implemented(kernel, alpha.arr.dtype)
+    return alpha
+
+
+def _standard_gamma(alpha, generator=None):
+    """torch._standard_gamma: what torchvision's AugMix and Gamma's sampler call."""
+    return standard_gamma(_checked("gamma_cpu", alpha), generator)
+
+
+def _sample_dirichlet(alpha, generator=None):
+    """torch._sample_dirichlet: what torchvision's AugMix calls."""
+    return apply(_sample_dirichlet_raw, (_checked("dirichlet", alpha),),
+                 (rng_for(generator, alpha.be),))

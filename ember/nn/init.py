@@ -135,6 +135,11 @@ def dirac_(tensor, groups=1):
     return _write(tensor, arr)
 
 
+def _no_grad_trunc_normal_(tensor, mean, std, a, b, generator=None):
+    """torch's name for trunc_normal_'s sampler (timm and older model code import it)."""
+    return trunc_normal_(tensor, mean, std, a, b, generator)
+
+
 def _calculate_fan_in_and_fan_out(tensor):
     if tensor.ndim < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "

@@ -732,22 +732,40 @@ bitwise_not = _nograd_unary("bitwise_not", _bitwise_not,
                             deny={"f": _ni, "V": _ni, "c": _ni}, exact_out=True)
 
 
+def _logit_bounds(dt, eps):
+    """torch's clamp bounds for logit(eps=): eps in the tensor's own dtype and 1 - eps computed
+    in it (a float16/bfloat16 bound rounded: bfloat16's 1 - 1e-3 is 1.0, its 1 - 0.2 0.80078)."""
+    lo = np.asarray(eps, dtype=dt)
+    return float(lo), float(np.asarray(1, dtype=dt) - lo)
+
+
 @_op("logit", saves="in")
 def _logit(xp, x, eps):
-    k, dt = x.dtype.kind, x.dtype
-    if k != "f":
-        x = x.astype(_F32) if k == "V" else _float_input(x, "logit", False)
-    z = x if eps is None else xp.clip(x, eps, 1 - eps)
+    """torch's logit kernels: bfloat16 computed in float32 (float16 in float16, op by op), x
+    clamped as `x < lo ? lo : (x > hi ? hi : x)` (an eps above 0.5 puts x below lo at lo)."""
+    dt = x.dtype
+    if dt.kind != "f":
+        x = x.astype(_F32) if dt.kind == "V" else _float_input(x, "logit", False)
+    if eps is None or eps < 0:
+        z = x
+    else:
+        lo, hi = _logit_bounds(dt if dt.kind in "fV" else x.dtype, eps)
+        z = xp.where(x < lo, x.dtype.type(lo), xp.where(x > hi, x.dtype.type(hi), x))
     y = _as_array(xp, xp.log(z / (1 - z)), x)
-    return (y.astype(dt) if k == "V" else y), (x, eps)
+    return (y.astype(dt) if dt.kind in "fV" else y), (x, eps, dt)
 
 
 @_logit.vjp
-def _(xp, g, x, eps):
-    d = g / (x * (1 - x))
-    if eps is not None:
-        d = xp.where((x < eps) | (x > 1 - eps), 0, d)
-    return (d,)
+def _(xp, g, x, eps, dt):
+    """dy / (x (1 - x)) (in float32 for bfloat16); 0 outside [lo, hi] with an eps, NaN outside
+    [0, 1] without one (torch's logit_backward; ints compute in float32 as float32)."""
+    d = g.astype(x.dtype, copy=False) / (x * (1 - x))
+    if eps is None or eps < 0:
+        d = xp.where((x < 0) | (x > 1), x.dtype.type(np.nan), d)
+    else:
+        lo, hi = _logit_bounds(dt if dt.kind in "fV" else x.dtype, eps)
+        d = xp.where((x < lo) | (x > hi), x.dtype.type(0), d)
+    return (d.astype(g.dtype, copy=False),)
 
 
 _logit_fn = _make_unary(_logit)
@@ -759,11 +777,23 @@ def logit(input, eps=None):
 
 @_op("round_decimals", saves=None, node="RoundBackward1")
 def _round_dec(xp, x, decimals):
+    """torch's round_decimals kernel: nearbyint(x * 10^d) / 10^d (for d < 0, nearbyint(x / 10^-d)
+    * 10^-d) in the opmath type (float32 for half and bfloat16), the power as C's pow gives it
+    and cast to that type (NumPy's round multiplies up its power by tens, inexact past 1e22, and
+    computes half in half: 655.04 to 3 decimals overflowed to inf)."""
     if x.dtype.kind in "bciu":      # (torch's round(decimals=0) runs round's own kernel)
         raise _ni("round", x.dtype) if decimals == 0 else _not_implemented("round_cpu", x.dtype)
-    if x.dtype.kind == "V" or x.dtype.itemsize == 2:    # (float32 opmath: x * 10**d fits)
-        return xp.round(x.astype(_F32), decimals).astype(x.dtype), ()
-    return _as_array(xp, xp.round(x, decimals), x), ()
+    if isinstance(x, (SparseCOO, CompressedArray, NestedArray)):
+        return xp.round(x, decimals), ()    # (their own round: refusals in torch's words)
+    ot = x.dtype if x.dtype.char in "fd" else _F32
+    try:
+        power = math.pow(10, builtins.abs(decimals))
+    except OverflowError:
+        power = math.inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        a, p = x.astype(ot, copy=False), ot.type(power)
+        y = xp.rint(a / p) * p if decimals < 0 else xp.rint(a * p) / p
+    return _as_array(xp, y.astype(x.dtype, copy=False), x), ()
 
 
 _round_dec.vjp(lambda xp, g: (xp.zeros_like(g),))
@@ -1278,10 +1308,42 @@ _POW_SHORTCUTS = {1: lambda xp, a: a.copy(), -1: lambda xp, a: 1 / a,
                   0: None, 2: None, 3: None, 0.5: None}
 
 
-def _pow_fwd(xp, a, b):
+# the scalar exponents torch's real pow(Tensor, Scalar) kernel computes as products and
+# quotients, op by op in the tensor's dtype (NumPy's power rounds once: x ** 3 one float32 ulp
+# off in a quarter of cases): float32/float64, and bfloat16 for 3 and -2 (float16 computes in
+# float32 and rounds once, as NumPy's float16 power)
+_REAL_POW = {3: lambda xp, a: a * a * a, -2: lambda xp, a: 1 / (a * a),
+             -0.5: lambda xp, a: 1 / xp.sqrt(a)}
+
+
+_NOT_DENSE = (SparseCOO, CompressedArray, NestedArray)
+
+
+def _real_pow(xp, a, b):
+    """a ** b for a float16/32/64 array a and pow(Tensor, Scalar)'s exponent b, as torch's
+    kernel (an overflow's RuntimeWarning reruns the op quietly: _apply)."""
+    shortcut = _REAL_POW.get(b)
+    if shortcut is None or a.dtype.char == "e" or isinstance(a, _NOT_DENSE):
+        return a ** b       # (a sparse or nested array's ** takes its own path)
+    return shortcut(xp, a)
+
+
+def _bf16_pow(xp, a, b):
+    """a ** b for a bfloat16 array a: 3 and -2 as products op by op in bfloat16 (ml_dtypes'
+    arithmetic rounds each op, as torch's Vectorized<BFloat16>), else in float32 rounded once
+    (-0.5 as 1 / sqrt)."""
+    if not _has_shape(b) and (b == 3 or b == -2):
+        return _REAL_POW[b](xp, a)
+    if not _has_shape(b) and b == -0.5:     # (rsqrt: 1 / sqrt in float32)
+        return (1 / xp.sqrt(a.astype(_F32))).astype(a.dtype)
+    return (a.astype(_F32) ** (b.astype(_F32) if _has_shape(b) else b)).astype(a.dtype)
+
+
+def _pow_fwd(xp, a, b, scalar=False):
+    """a ** b; `scalar`: b is pow(Tensor, Scalar)'s exponent (its kernel's shortcuts)."""
     k = a.dtype.kind
     if k == "f":
-        y = a ** b
+        y = _real_pow(xp, a, b) if scalar and b in _REAL_POW else a ** b
     elif k == "c":
         shortcut = False if _has_shape(b) else _POW_SHORTCUTS.get(b, False)
         with np.errstate(all="ignore"):
@@ -1296,16 +1358,26 @@ def _pow_fwd(xp, a, b):
             raise _ni("pow", a.dtype)
         y = a | (not b)
     elif k == "V":
-        y = (a.astype(_F32) ** (b.astype(_F32) if _has_shape(b) else b)).astype(a.dtype)
+        y = _bf16_pow(xp, a, b.item() if scalar else b)
     else:
         y = _int_pow(xp, a, b)
     return _as_array(xp, y, a), (a, b)
 
 
-def _pow_base_grad(xp, g, a, b):
+def _pow_base_grad(xp, g, a, b, scalar=False):
     # torch: zero where the exponent is 0 (even at a == 0, where b * a ** (b - 1) is nan)
+    # (torch: grad * (b * pow(a, b - 1)), the pow by its kernel: x ** 4's gradient takes x*x*x)
+    if scalar and a.dtype.kind == "V":      # (a bfloat16 scalar exponent, typed)
+        b = b.item()
+        if b == 0:
+            return xp.zeros_like(g)
+        # b * pow(a, b - 1): a bfloat16 tensor times a double, in float32 rounded once
+        return g * (np.float32(b) * _bf16_pow(xp, a, b - 1).astype(_F32)).astype(a.dtype)
     if not _has_shape(b):
-        return xp.zeros_like(g) if b == 0 else g * b * a ** (b - 1)
+        if b == 0:
+            return xp.zeros_like(g)
+        return g * (b * (_real_pow(xp, a, b - 1) if scalar and a.dtype.kind == "f" else
+                         a ** (b - 1)))
     return xp.where(b == 0, 0, g * b * a ** (b - 1))
 
 
@@ -1324,13 +1396,13 @@ def _pow_exp_grad(xp, g, a, b, y):
 
 @_op("pow", saves="in", node="PowBackward0")
 def _pow_scalar(xp, a, b):
-    return _pow_fwd(xp, a, b)
+    return _pow_fwd(xp, a, b, True)
 
 
 @_pow_scalar.vjp
 @_holo
 def _(xp, g, a, b):
-    return _pow_base_grad(xp, g, a, b), None
+    return _pow_base_grad(xp, g, a, b, True), None
 
 
 @_op("pow_tensor", saves="both", node="PowBackward1")
