@@ -4,6 +4,10 @@ import sys
 import numpy as np
 import pytest
 
+if os.environ.get("EMBER_FAKE_CUPY") == "1":    # tests/fake_cupy: `cuda` on the CPU, API checks
+    import fake_cupy
+    fake_cupy.install()
+
 
 def _cuda_usable():
     try:
