@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import types
+import weakref
 
 import numpy as np
 
@@ -66,17 +67,60 @@ class _Flags:
                               "OWNDATA": "owndata"}[key])
 
 
-class MemoryPointer:
-    __slots__ = ("ptr", "device")
+class Memory:
+    """One allocation: the NumPy array that owns the bytes (`root`), as bytes (`raw`)."""
+    __slots__ = ("root", "raw", "ptr", "size", "device_id", "__weakref__")
 
-    def __init__(self, ptr):
-        self.ptr = ptr
-        self.device = Device(0)
+    def __init__(self, root):
+        self.root = root
+        self.raw = root.reshape(-1, order="A").view(np.uint8)
+        self.ptr, self.size, self.device_id = root.ctypes.data, root.nbytes, 0
+
+
+_MEMS = weakref.WeakValueDictionary()     # id(root) -> its Memory, one per live allocation
+
+
+def _memory(a):
+    while True:
+        b = a.base
+        if isinstance(b, np.ndarray):
+            a = b
+        elif isinstance(getattr(b, "base", None), np.ndarray):    # as_strided's DummyArray
+            a = b.base
+        else:
+            break
+    m = _MEMS.get(id(a))
+    if m is None:
+        m = _MEMS[id(a)] = Memory(a)
+    return m
+
+
+class MemoryPointer:
+    """cupy.cuda.MemoryPointer: an allocation and a byte offset into it."""
+    __slots__ = ("mem", "ptr", "device_id")
+
+    def __init__(self, mem, offset):
+        self.mem, self.ptr, self.device_id = mem, mem.ptr + offset, 0
+
+    def __add__(self, offset):
+        return MemoryPointer(self.mem, self.ptr - self.mem.ptr + offset)
+
+    @property
+    def device(self):
+        return Device(0)
+
+
+_LIVE = weakref.WeakValueDictionary()     # the arrays that own their memory ("allocations")
+_HOOKS = []
 
 
 def _new(a):
     r = object.__new__(ndarray)
     r._a = a
+    if a.base is None and id(a) not in _LIVE:
+        _LIVE[id(a)] = a
+        for hook in _HOOKS:
+            hook.alloc_postprocess(device_id=0, mem_size=a.nbytes, mem_ptr=a.ctypes.data)
     return r
 
 
@@ -128,7 +172,11 @@ class ndarray:
     __hash__ = None
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
-        self._a = np.empty(shape, dtype, order=order)
+        if memptr is None:
+            self._a = np.empty(shape, dtype, order=order)
+        else:       # a view of the allocation memptr points into
+            self._a = np.ndarray(shape, dtype, buffer=memptr.mem.raw,
+                                 offset=memptr.ptr - memptr.mem.ptr, strides=strides)
 
     # -- no implicit host conversion; explicit transfers
     def __array__(self, dtype=None, copy=None):
@@ -178,7 +226,8 @@ class ndarray:
 
     @property
     def data(self):
-        return MemoryPointer(self._a.ctypes.data)
+        mem = _memory(self._a)
+        return MemoryPointer(mem, self._a.ctypes.data - mem.ptr)
 
     @property
     def device(self):
@@ -196,6 +245,22 @@ class ndarray:
     @shape.setter
     def shape(self, value):
         self._a.shape = value
+
+    @property
+    def real(self):
+        return _new(self._a.real)
+
+    @real.setter
+    def real(self, value):          # CuPy's real and imag take assignments, as NumPy's
+        self._a.real = value._a if type(value) is ndarray else value
+
+    @property
+    def imag(self):
+        return _new(self._a.imag)
+
+    @imag.setter
+    def imag(self, value):
+        self._a.imag = value._a if type(value) is ndarray else value
 
     def reduced_view(self, dtype=None):
         return _new(self._a.reshape(self._a.shape))
@@ -535,20 +600,24 @@ def get_elapsed_time(start, end):
 
 
 class MemoryPool:
+    """used_bytes: the live arrays that own their memory; total_bytes: the most used since
+    the last free_all_blocks (a pool keeps what it freed)."""
     def __init__(self, allocator=None):
         self.limit = 0
+        self.held = 0
 
     def used_bytes(self):
-        return 0
+        return sum(a.nbytes for a in list(_LIVE.values()))
 
     def total_bytes(self):
-        return 0
+        self.held = max(self.held, self.used_bytes())
+        return self.held
 
     def free_bytes(self):
-        return 0
+        return self.total_bytes() - self.used_bytes()
 
     def free_all_blocks(self, stream=None):
-        pass
+        self.held = self.used_bytes()
 
     def n_free_blocks(self):
         return 0
@@ -567,10 +636,15 @@ class PinnedMemoryPool(MemoryPool):
 class MemoryHook:
     name = "MemoryHook"
 
+    def alloc_postprocess(self, **kwargs):
+        pass
+
     def __enter__(self):
+        _HOOKS.append(self)
         return self
 
     def __exit__(self, *exc):
+        _HOOKS.remove(self)
         return False
 
 
@@ -607,7 +681,7 @@ def _cuda_module():
         Event
     cuda.MemoryPool, cuda.PinnedMemoryPool, cuda.MemoryHook = MemoryPool, PinnedMemoryPool, \
         MemoryHook
-    cuda.MemoryPointer = MemoryPointer
+    cuda.MemoryPointer, cuda.Memory = MemoryPointer, Memory
     cuda.get_current_stream = lambda device_id=-1: _CURRENT[0]
     cuda.get_elapsed_time = get_elapsed_time
     cuda.get_device_id = lambda: 0
@@ -718,6 +792,11 @@ def _build():
         mod = types.ModuleType("cupy." + sub)
         _populate(mod, "cupy." + sub, API["cupy." + sub], src)
         setattr(cp, sub, mod)
+    lib = types.ModuleType("cupy.lib")
+    lib.stride_tricks = types.ModuleType("cupy.lib.stride_tricks")
+    _populate(lib.stride_tricks, "cupy.lib.stride_tricks", ("as_strided", "sliding_window_view"),
+              np.lib.stride_tricks)
+    cp.lib = lib
     _MODULES.update({"numpy": cp, "numpy.linalg": cp.linalg, "numpy.fft": cp.fft,
                      "numpy.random": cp.random})
     return cp
@@ -732,7 +811,8 @@ def install():
     cupyx, scipy_mod, special = _cupyx_module()
     sys.modules.update({"cupy": cp, "cupy.cuda": cp.cuda, "cupy.cuda.runtime": cp.cuda.runtime,
                         "cupy.cuda.nvtx": cp.cuda.nvtx, "cupy.cuda.device": cp.cuda.device,
-                        "cupy.random": cp.random, "cupy.linalg": cp.linalg, "cupy.fft": cp.fft,
+                        "cupy.random": cp.random, "cupy.lib": cp.lib,
+                        "cupy.lib.stride_tricks": cp.lib.stride_tricks, "cupy.linalg": cp.linalg, "cupy.fft": cp.fft,
                         "cupyx": cupyx, "cupyx.scipy": scipy_mod,
                         "cupyx.scipy.special": special})
     os.environ["EMBER_CUDA_FUSED"] = "0"
