@@ -802,6 +802,11 @@ def _build():
     return cp
 
 
+def installed():
+    """Whether this fake is the `cupy` of the process."""
+    return sys.modules.get("cupy") is _CUPY
+
+
 def install():
     """Put the fake in sys.modules (cupy, cupy.*, cupyx, cupyx.scipy.special) and turn ember's
     fused CUDA kernels off (they need real compiled kernels)."""
