@@ -24,6 +24,7 @@ NotImplementedError, and install() turns ember's fused kernels off (EMBER_CUDA_F
 `cuda` runs the generic xp path. CUDA graph capture is not emulated either (Stream.begin_capture
 raises NotImplementedError)."""
 import contextlib
+import ctypes
 import functools
 import json
 import os
@@ -114,9 +115,18 @@ _LIVE = weakref.WeakValueDictionary()     # the arrays that own their memory ("a
 _HOOKS = []
 
 
+_WRAPPERS = weakref.WeakValueDictionary()   # id(NumPy array) -> its one live wrapper
+
+
 def _new(a):
+    """The fake array over NumPy array `a`: one wrapper per live array, so that `x.base` is
+    the same object each time, as CuPy's."""
+    r = _WRAPPERS.get(id(a))
+    if r is not None and r._a is a:
+        return r
     r = object.__new__(ndarray)
     r._a = a
+    _WRAPPERS[id(a)] = r
     if a.base is None and id(a) not in _LIVE:
         _LIVE[id(a)] = a
         for hook in _HOOKS:
@@ -144,8 +154,8 @@ def _unwrap(x, strict, ids, copy_host=False):
     if type(x) is ndarray:
         ids[id(x._a)] = x
         return x._a
-    if isinstance(x, np.ndarray):
-        if strict:
+    if isinstance(x, np.ndarray) or (strict and hasattr(type(x), "__array_ufunc__")):
+        if strict:      # a host array, or another array type (CuPy does not dispatch to it)
             raise TypeError(f"Unsupported type {type(x)}")
         return x.copy() if copy_host else x
     if type(x) in (tuple, list):
@@ -674,7 +684,7 @@ def _cuda_module():
     device = types.ModuleType("cupy.cuda.device")
     device.Device = Device
     device.get_device_id = lambda: 0
-    device.get_cublas_handle = _NotEmulated("cuda.device.get_cublas_handle")
+    device.get_cublas_handle = lambda: 1
     cuda = types.ModuleType("cupy.cuda")
     cuda.runtime, cuda.nvtx, cuda.device = runtime, nvtx, device
     cuda.Device, cuda.Stream, cuda.ExternalStream, cuda.Event = Device, Stream, ExternalStream, \
@@ -690,6 +700,47 @@ def _cuda_module():
     cuda.Graph = _NotEmulated("cuda.Graph")
     cuda.profile = contextlib.nullcontext
     return cuda
+
+
+# ---- cuBLAS through ctypes (ember.backends.cuda_blas) ----------------------------------------
+def _host_matrix(ptr, dtype, rows, cols, ld):
+    """The column-major rows x cols matrix with leading dimension ld at address ptr."""
+    it = dtype.itemsize
+    extent = ((rows - 1) + (cols - 1) * ld + 1) * it
+    buf = (ctypes.c_char * extent).from_address(ptr)
+    return np.ndarray((rows, cols), dtype, buffer=buf, strides=(it, ld * it))
+
+
+class Cublas:
+    """What ember's cuda_blas calls of libcublas, on the host addresses of the fake's arrays:
+    cublasGemmStridedBatchedEx computes C = alpha op(A) op(B) (column-major, beta 0) in the
+    compute type, so a wrong transpose flag, leading dimension or stride gives wrong values."""
+    _TYPES = {2: np.dtype(np.float16), 0: np.dtype(np.float32), 1: np.dtype(np.float64)}
+    _COMPUTE = {68: np.float32, 70: np.float64}
+
+    def __init__(self):
+        import ml_dtypes
+        self._TYPES = {**self._TYPES, 14: np.dtype(ml_dtypes.bfloat16)}
+
+    def cublasSetStream_v2(self, handle, stream):
+        return 0
+
+    def cublasGemmStridedBatchedEx(self, handle, transa, transb, m, n, k, alpha, a, atype, lda,
+                                   sa, b, btype, ldb, sb, beta, c, ctype, ldc, sc, batch,
+                                   compute, algo):
+        assert atype == btype == ctype and algo == -1 and transa in (0, 1) and transb in (0, 1)
+        dt, acc = self._TYPES[atype], self._COMPUTE[compute]
+        it = dt.itemsize
+        alpha, beta = alpha._obj.value, beta._obj.value
+        assert beta == 0 and lda >= max(1, m if transa == 0 else k) and \
+            ldb >= max(1, k if transb == 0 else n) and ldc >= max(1, m)
+        for i in range(batch):
+            am = _host_matrix(a + i * sa * it, dt, *((m, k) if transa == 0 else (k, m)), lda)
+            bm = _host_matrix(b + i * sb * it, dt, *((k, n) if transb == 0 else (n, k)), ldb)
+            cm = _host_matrix(c + i * sc * it, dt, m, n, ldc)
+            am, bm = am if transa == 0 else am.T, bm if transb == 0 else bm.T
+            cm[...] = (alpha * (am.astype(acc) @ bm.astype(acc))).astype(dt)
+        return 0
 
 
 # ---- cupy.random -------------------------------------------------------------------------
