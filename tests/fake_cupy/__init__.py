@@ -348,9 +348,10 @@ def _rebuild(a):
 def _binary(name, reflected=False, inplace=False):
     def op(self, other):
         if not isinstance(other, (ndarray, np.generic, int, float, complex, bool)):
-            if isinstance(other, np.ndarray):
-                raise TypeError(f"Unsupported type {type(other)}")
-            return NotImplemented
+            # CuPy's _should_use_rop: the reflected operator of a higher-priority non-array
+            if getattr(other, "__array_priority__", 0) > ndarray.__array_priority__:
+                return NotImplemented
+            raise TypeError(f"Unsupported type {type(other)}")
         uf = _UFUNCS.get(name) or getattr(_CUPY, name)
         if inplace:
             return uf(self, other, out=self)
