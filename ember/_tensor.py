@@ -292,6 +292,10 @@ class Tensor:
 
     def storage_offset(self):
         a = self.arr
+        if type(a) is not np.ndarray and hasattr(a, "__cuda_array_interface__"):
+            # CuPy: elements from the start of the allocation (its arrays have no
+            # __array_interface__, so the walk below would stop at `a` and give 0)
+            return (a.data.ptr - a.data.mem.ptr) // a.itemsize
         base = a
         while getattr(base, "base", None) is not None and hasattr(base.base, "__array_interface__"):
             base = base.base
