@@ -825,6 +825,11 @@ _CUPY = types.ModuleType("cupy", "fake CuPy 14 (tests/fake_cupy): NumPy behind C
 _MODULES = {}
 
 
+def namespace():
+    """The fake `cupy` module, built once (without installing it: tests of the fake)."""
+    return _CUPY if hasattr(_CUPY, "ndarray") else _build()
+
+
 def _build():
     cp = _CUPY
     cp.__version__ = API["__version__"]
@@ -864,12 +869,13 @@ def install():
     fused CUDA kernels off (they need real compiled kernels)."""
     if sys.modules.get("cupy") is _CUPY:
         return _CUPY
-    cp = _build()
+    cp = namespace()
     cupyx, scipy_mod, special = _cupyx_module()
     sys.modules.update({"cupy": cp, "cupy.cuda": cp.cuda, "cupy.cuda.runtime": cp.cuda.runtime,
                         "cupy.cuda.nvtx": cp.cuda.nvtx, "cupy.cuda.device": cp.cuda.device,
                         "cupy.random": cp.random, "cupy.lib": cp.lib,
-                        "cupy.lib.stride_tricks": cp.lib.stride_tricks, "cupy.linalg": cp.linalg, "cupy.fft": cp.fft,
+                        "cupy.lib.stride_tricks": cp.lib.stride_tricks,
+                        "cupy.linalg": cp.linalg, "cupy.fft": cp.fft,
                         "cupyx": cupyx, "cupyx.scipy": scipy_mod,
                         "cupyx.scipy.special": special})
     os.environ["EMBER_CUDA_FUSED"] = "0"
