@@ -56,6 +56,16 @@ def test_host_arrays_and_foreign_types_are_refused():
     assert d[0].item() == 0.0          # a transfer: a copy of the host data
 
 
+def test_out_of_bounds_indices_wrap_and_solvers_do_not_raise():
+    a = cp.arange(3.0)
+    idx = cp.asarray(np.array([4, -4]))
+    np.testing.assert_array_equal(a[idx].get(), [1.0, 2.0])          # CuPy: no IndexError
+    r = cp.linalg.inv(cp.asarray(np.ones((2, 2))))
+    assert np.isnan(r.get()).all()                                    # no LinAlgError
+    with pytest.raises(ValueError):
+        cp.linalg.solve(cp.ones((2, 3, 3)), cp.ones((3, 1)))          # no batch broadcasting
+
+
 def test_only_cupy_14_names_exist():
     missing = sorted(n for n in dir(np) if not n.startswith("_") and callable(getattr(np, n))
                      and n not in fake_cupy.API["cupy"])

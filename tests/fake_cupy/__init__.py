@@ -163,14 +163,25 @@ def _unwrap(x, strict, ids, copy_host=False):
     return x
 
 
-def _index(key):
-    """An index for the host array: fake arrays (also inside tuples) unwrapped."""
+def _index(key, shape=None):
+    """An index for the host array: fake arrays (also inside tuples) unwrapped. With the
+    array's `shape`, integer-array indices wrap around as CuPy's do (no bounds error) where
+    each index entry is one dim (no None, Ellipsis or boolean arrays)."""
     if type(key) is ndarray:
-        return key._a
-    if type(key) is tuple:
-        return tuple(k._a if type(k) is ndarray else k for k in key)
-    if type(key) is list:
+        key = key._a
+    elif type(key) is tuple:
+        key = tuple(k._a if type(k) is ndarray else k for k in key)
+    elif type(key) is list:
         return [k._a if type(k) is ndarray else k for k in key]
+    if shape is None:
+        return key
+    keys = key if type(key) is tuple else (key,)
+    if len(keys) <= len(shape) and not any(
+            k is None or k is Ellipsis or (isinstance(k, np.ndarray) and k.dtype.kind == "b")
+            for k in keys):
+        keys = tuple(k % shape[d] if isinstance(k, np.ndarray) and k.dtype.kind in "iu" and
+                     shape[d] else k for d, k in enumerate(keys))
+        key = keys if type(key) is tuple else keys[0]
     return key
 
 
@@ -303,7 +314,7 @@ class ndarray:
         return (self[i] for i in range(len(self._a)))
 
     def __getitem__(self, key):
-        key = _index(key)
+        key = _index(key, self._a.shape)
         r = self._a[key]
         if isinstance(r, np.generic):       # CuPy gives a 0-d view, not a scalar
             k = key if type(key) is tuple else (key,)
@@ -311,7 +322,7 @@ class ndarray:
         return _new(r)
 
     def __setitem__(self, key, value):
-        self._a[_index(key)] = value._a if type(value) is ndarray else value
+        self._a[_index(key, self._a.shape)] = value._a if type(value) is ndarray else value
 
     def __bool__(self):
         return bool(self._a)
@@ -825,6 +836,28 @@ _CUPY = types.ModuleType("cupy", "fake CuPy 14 (tests/fake_cupy): NumPy behind C
 _MODULES = {}
 
 
+def _cusolver(linalg):
+    """inv, solve and cholesky as CuPy's: no LinAlgError for singular or indefinite input
+    (cuSOLVER's info is ignored by default: NaNs here), and solve's operands must share their
+    batch shape (CuPy does not broadcast them)."""
+    def quiet(f, shape_of):
+        def call(*args):
+            try:
+                return f(*args)
+            except np.linalg.LinAlgError:
+                return _new(np.full(shape_of(*args), np.nan, args[0].dtype))
+        return call
+
+    def solve_shape(a, b):
+        if b.ndim > 1 and a.shape[:-1] != b.shape[:-1]:
+            raise ValueError("a must have (..., M, M) shape and b must have (..., M, K) shape")
+        return b.shape
+    inv, solve = linalg.inv, linalg.solve
+    linalg.inv = quiet(inv, lambda a: a.shape)
+    linalg.cholesky = quiet(linalg.cholesky, lambda a: a.shape)
+    linalg.solve = quiet(lambda a, b: solve(a, b) if solve_shape(a, b) else None, solve_shape)
+
+
 def namespace():
     """The fake `cupy` module, built once (without installing it: tests of the fake)."""
     return _CUPY if hasattr(_CUPY, "ndarray") else _build()
@@ -849,6 +882,7 @@ def _build():
         mod = types.ModuleType("cupy." + sub)
         _populate(mod, "cupy." + sub, API["cupy." + sub], src)
         setattr(cp, sub, mod)
+    _cusolver(cp.linalg)
     lib = types.ModuleType("cupy.lib")
     lib.stride_tricks = types.ModuleType("cupy.lib.stride_tricks")
     _populate(lib.stride_tricks, "cupy.lib.stride_tricks", ("as_strided", "sliding_window_view"),
