@@ -461,6 +461,9 @@ class Tensor:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         _check_not_conj(self)
+        if self.be.name == "cuda":      # torch's __array__ is numpy(): no implicit copy
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
         _check_numpy_dtype(self)
         a = self._host()
         return a.view() if dtype is None else a.astype(dtype)  # (a new object, as numpy())

@@ -83,3 +83,17 @@ def test_sparse_gradients_accumulate_on_device(device):
     for x, y in zip(e, t):
         assert x.device.type == device
         np.testing.assert_allclose(host(x), y.detach().numpy(), rtol=1e-6)
+
+
+def test_numpy_conversion_of_device_tensors(device):
+    # torch's __array__ is numpy(): np.asarray of a CUDA tensor is a TypeError, not a copy
+    # (ember copied CUDA tensors to the host silently)
+    e, t = ember.tensor(_X, device=device), torch.tensor(_X)
+    if device == "cuda":
+        for convert in (np.asarray, np.array, lambda x: x.__array__()):
+            with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to "
+                                                "numpy. Use Tensor.cpu()"):
+                convert(e)
+        np.testing.assert_array_equal(np.asarray(e.cpu()), np.asarray(t))
+    else:
+        np.testing.assert_array_equal(np.asarray(e), np.asarray(t))
