@@ -61,6 +61,9 @@ UNARY_OPS = frozenset((
 
 class SparseCOO:
     __slots__ = ("indices", "values", "shape", "coalesced", "xp")
+    # CuPy's operators (its arrays' priority is 100) defer to the reflected ones then, as
+    # NumPy's do through __array_ufunc__: `cuda_dense + sparse`
+    __array_priority__ = 1000
 
     def __init__(self, indices, values, shape, coalesced, xp):
         self.indices, self.values, self.shape = indices, values, tuple(shape)

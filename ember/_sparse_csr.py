@@ -23,6 +23,9 @@ class CompressedArray:
     division and negation of the values, and NumPy's protocols refusing anything else with
     torch's SparseCsrCPU errors."""
     __slots__ = ()
+    # CuPy's operators (its arrays' priority is 100) defer to the reflected ones then, as
+    # NumPy's do through __array_ufunc__: `cuda_dense + sparse`
+    __array_priority__ = 1000
     kind = "Csr"            # torch's Sparse<kind> layout name in messages
 
     def __mul__(self, other):

@@ -292,6 +292,10 @@ class Tensor:
 
     def storage_offset(self):
         a = self.arr
+        if type(a) is not np.ndarray and hasattr(a, "__cuda_array_interface__"):
+            # CuPy: elements from the start of the allocation (its arrays have no
+            # __array_interface__, so the walk below would stop at `a` and give 0)
+            return (a.data.ptr - a.data.mem.ptr) // a.itemsize
         base = a
         while getattr(base, "base", None) is not None and hasattr(base.base, "__array_interface__"):
             base = base.base
@@ -457,6 +461,9 @@ class Tensor:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         _check_not_conj(self)
+        if self.be.name == "cuda":      # torch's __array__ is numpy(): no implicit copy
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
         _check_numpy_dtype(self)
         a = self._host()
         return a.view() if dtype is None else a.astype(dtype)  # (a new object, as numpy())

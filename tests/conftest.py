@@ -4,6 +4,12 @@ import sys
 import numpy as np
 import pytest
 
+if os.environ.get("EMBER_FAKE_CUPY") == "1":    # tests/fake_cupy: `cuda` on the CPU, API checks
+    import fake_cupy
+    fake_cupy.install()
+    from ember.backends import cuda_blas
+    cuda_blas._lib = fake_cupy.Cublas()     # its ctypes cuBLAS calls, on the fake's host memory
+
 
 def _cuda_usable():
     try:

@@ -202,17 +202,62 @@ def gemv_sums(xp):
 _NAMESPACES = []        # what namespace() made
 
 
+def _override(nd, ufunc, args, kwargs):
+    """What the NumPy override of a foreign array among `args` returns (NotImplemented if
+    none): ember's sparse arrays implement __array_ufunc__, which NumPy's ufuncs dispatch to
+    and CuPy's refuse ("Unsupported type")."""
+    for a in args:
+        if type(a) is not nd and hasattr(type(a), "__array_ufunc__") and \
+                not isinstance(a, (np.ndarray, np.generic)):
+            if "out" in kwargs and type(kwargs["out"]) is not tuple:
+                kwargs = dict(kwargs, out=(kwargs["out"],))      # NumPy hands overrides a tuple
+            r = a.__array_ufunc__(ufunc, "__call__", *args, **kwargs)
+            if r is not NotImplemented:
+                return r
+    return NotImplemented
+
+
+class _Dispatching:
+    """A CuPy ufunc that first offers its arguments' __array_ufunc__ overrides the call, as
+    NumPy's ufunc does (so `dense + sparse` and the engine's `dense += sparse` gradient run on
+    CUDA as on the CPU); its other attributes (reduce, at, ...) are CuPy's."""
+    __slots__ = ("_cp", "_np", "_nd")
+
+    def __init__(self, cp_ufunc, np_ufunc, nd):
+        self._cp, self._np, self._nd = cp_ufunc, np_ufunc, nd
+
+    def __call__(self, *args, **kwargs):
+        r = _override(self._nd, self._np, args, kwargs)
+        return self._cp(*args, **kwargs) if r is NotImplemented else r
+
+    def __getattr__(self, name):
+        return getattr(self._cp, name)
+
+
+# the ufuncs ember's sparse arrays override
+_OVERRIDDEN = ("add", "subtract", "multiply", "true_divide", "divide", "floor_divide",
+               "negative", "sign", "conjugate", "conj")
+
+
 def namespace(cp):
-    """CuPy's namespace with a capture-aware `matmul` (what the CUDA backend calls `xp`)."""
+    """CuPy's namespace with a capture-aware `matmul` (what the CUDA backend calls `xp`), whose
+    matmul and arithmetic ufuncs dispatch to ember's sparse arrays as NumPy's do."""
     ns = types.ModuleType(cp.__name__, cp.__doc__)
     ns.__dict__.update(vars(cp))
-    cp_matmul = cp.matmul
+    cp_matmul, nd = cp.matmul, cp.ndarray
 
     def matmul(a, b, out=None, **kwargs):
+        if type(a) is not nd or type(b) is not nd:
+            r = _override(nd, np.matmul, (a, b), dict(kwargs, **({} if out is None else
+                                                                   {"out": out})))
+            if r is not NotImplemented:
+                return r
         # bfloat16 always: CuPy 14 sends batched bfloat16 products to its integer kernels
         if (CAPTURING or a.dtype.char == "E") and not kwargs:
             return capture_matmul(cp, a, b, out)
         return cp_matmul(a, b, out=out, **kwargs)
     ns.matmul = matmul
+    for name in _OVERRIDDEN:
+        setattr(ns, name, _Dispatching(getattr(cp, name), getattr(np, name), nd))
     _NAMESPACES.append(ns)
     return ns

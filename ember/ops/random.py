@@ -173,7 +173,8 @@ class ArrayRNG:
         return self.g.integers(0, top, size=shape, dtype=np.int64, endpoint=True).astype(dtype)
 
     def permutation(self, n):
-        return self.g.permutation(n).astype(np.int64)
+        # (CuPy's Generator has no permutation: the order of n uniform draws)
+        return self.xp.argsort(self.g.random(n)).astype(np.int64)
 
     def bernoulli(self, shape, p):
         return self.g.random(shape) < p
