@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import ember
+from probe_registry import Programs
 
 
 class _Log(list):
@@ -121,15 +122,8 @@ def _module(lib, name):
     return importlib.import_module(f"{lib.__name__}.{name}")
 
 
-PROGRAMS = {}
-
-
-def program(tol=None):
-    """Registers a program; tol: the float tolerance (None: bit for bit) and why."""
-    def deco(fn):
-        PROGRAMS[fn.__name__] = (fn, tol)
-        return fn
-    return deco
+PROGRAMS = Programs()
+program = PROGRAMS.program
 
 
 # Tolerances: programs that train through matmuls and convolutions compare within 1e-4 (NumPy's
@@ -3046,9 +3040,9 @@ def trainer_loop_with_callbacks(torch, log):
     log(type(whole).__name__, torch.equal(whole[0].weight, model[0].weight))
 
 
-@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
-    fn, tol = PROGRAMS[name]
+    fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
 
 

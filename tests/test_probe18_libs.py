@@ -14,9 +14,11 @@ import torch
 
 import ember
 
+from probe_registry import Programs
 from test_probe17_programs import _check, _module
 
-PROGRAMS = {}
+PROGRAMS = Programs()
+program = PROGRAMS.program
 
 
 class _Box:
@@ -26,12 +28,6 @@ class _Box:
         self.v = v
 
 
-def program(tol=None):
-    """Registers a program; tol: the float tolerance (None: bit for bit)."""
-    def deco(fn):
-        PROGRAMS[fn.__name__] = (fn, tol)
-        return fn
-    return deco
 
 
 # programs through matmuls compare within 1e-5 (NumPy's BLAS and torch's sum in other orders)
@@ -4114,9 +4110,9 @@ def module_global_hooks_and_handles(torch, log):
     log(feats[0], net[0].bias)
 
 
-@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
-    fn, tol = PROGRAMS[name]
+    fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
 
 

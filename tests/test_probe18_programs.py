@@ -9,17 +9,11 @@ import math
 import pytest
 
 import ember
+from probe_registry import Programs
 from test_probe17_programs import _module, _one_torch_thread, _run, _same
 
-PROGRAMS = {}
-
-
-def program(tol=None):
-    """Registers a program; tol: the float tolerance (None: bit for bit) and why."""
-    def deco(fn):
-        PROGRAMS[fn.__name__] = (fn, tol)
-        return fn
-    return deco
+PROGRAMS = Programs()
+program = PROGRAMS.program
 
 
 def _raises(fn):
@@ -3824,9 +3818,9 @@ def scatter_legacy_reduce_and_index_errors(torch, log):
     log(y, torch.zeros(4).index_put((torch.tensor([1, 1]),), torch.tensor([1.0, 2.0]),
                                     accumulate=True))
 
-@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
-    fn, tol = PROGRAMS[name]
+    fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
 
 

@@ -17,18 +17,12 @@ import torch
 
 import ember
 
+from probe_registry import Programs
 from test_probe17_programs import _module
 from test_probe18_programs import _check
 
-PROGRAMS = {}
-
-
-def program(tol=None):
-    """Registers a program; tol: the float tolerance (None: bit for bit)."""
-    def deco(fn):
-        PROGRAMS[fn.__name__] = (fn, tol)
-        return fn
-    return deco
+PROGRAMS = Programs()
+program = PROGRAMS.program
 
 
 # programs through matmuls, convolutions and reductions compare within 1e-4 (NumPy's BLAS and
@@ -4364,9 +4358,9 @@ def schedulers_less_common(torch, log):
     log([str(x.message)[:60] for x in w])
     log(s.state_dict(), sched_mod.LRScheduler is not None)
 
-@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
-    fn, tol = PROGRAMS[name]
+    fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
 
 

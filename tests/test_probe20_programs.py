@@ -10,19 +10,12 @@ import pickle
 
 import pytest
 
+from probe_registry import Programs
 from test_probe17_programs import _every_warning, _module
 from test_probe18_programs import _check, _raises
 
-PROGRAMS = {}
-
-
-def program(tol=None, xfail=None):
-    """Registers a program; tol: the float tolerance (None: bit for bit); xfail: the difference
-    left that makes it fail (a strict xfail)."""
-    def deco(fn):
-        PROGRAMS[fn.__name__] = (fn, tol, xfail)
-        return fn
-    return deco
+PROGRAMS = Programs()
+program = PROGRAMS.program
 
 
 # Programs that train through matmuls and convolutions compare within 1e-4 (NumPy's BLAS and
@@ -2841,9 +2834,7 @@ def rank_estimation_with_tolerances(torch, log):
 # (more programs above this line)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PROGRAMS[n][2]))
-    if PROGRAMS[n][2] else n for n in sorted(PROGRAMS)])
+@pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
     fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)

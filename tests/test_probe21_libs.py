@@ -12,17 +12,11 @@ import torch
 
 import ember
 
+from probe_registry import Programs
 from test_probe18_programs import _check
 
-PROGRAMS = {}
-
-
-def program(tol=None):
-    """Registers a program; tol: the float tolerance (None: bit for bit)."""
-    def deco(fn):
-        PROGRAMS[fn.__name__] = (fn, tol)
-        return fn
-    return deco
+PROGRAMS = Programs()
+program = PROGRAMS.program
 
 
 # programs through matmuls, convolutions and reductions compare within 1e-4; programs through
@@ -1600,9 +1594,9 @@ def amp_autocast_backward_grads_and_checkpoint(torch, log):
         log(t.dtype, t.requires_grad, t.grad_fn is not None, type(t.grad_fn).__name__)
 
 
-@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
-    fn, tol = PROGRAMS[name]
+    fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
 
 

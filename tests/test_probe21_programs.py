@@ -10,18 +10,11 @@ import pickle
 
 import pytest
 
+from probe_registry import Programs
 from test_probe18_programs import _check
 
-PROGRAMS = {}
-
-
-def program(tol=None, xfail=None):
-    """Registers a program; tol: the float tolerance (None: bit for bit); xfail: the difference
-    left that makes it fail (a strict xfail)."""
-    def deco(fn):
-        PROGRAMS[fn.__name__] = (fn, tol, xfail)
-        return fn
-    return deco
+PROGRAMS = Programs()
+program = PROGRAMS.program
 
 
 # Programs through matmuls compare within 1e-4 (NumPy's BLAS and torch's MKL sum in different
@@ -2255,9 +2248,7 @@ def std_var_with_both_unbiased_and_correction(torch, log):
     _err(log, lambda: torch.var(x, correction=1, unbiased=True))
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PROGRAMS[n][2]))
-    if PROGRAMS[n][2] else n for n in sorted(PROGRAMS)])
+@pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
     fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)

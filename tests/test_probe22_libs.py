@@ -18,17 +18,11 @@ import torch
 
 import ember
 
+from probe_registry import Programs
 from test_probe18_programs import _check
 
-PROGRAMS = {}
-
-
-def program(tol=None):
-    """Registers a program; tol: the float tolerance (None: bit for bit)."""
-    def deco(fn):
-        PROGRAMS[fn.__name__] = (fn, tol)
-        return fn
-    return deco
+PROGRAMS = Programs()
+program = PROGRAMS.program
 
 
 # programs through matmuls, convolutions and reductions compare within 1e-4; programs through
@@ -1927,9 +1921,9 @@ def timm_bf16_foreach_ema_and_hf_new_gelu_inner(torch, log):
         torch.round(x.half() * 100, decimals=2)[:8])
 
 
-@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
-    fn, tol = PROGRAMS[name]
+    fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
 
 

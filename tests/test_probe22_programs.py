@@ -9,18 +9,11 @@ import io
 
 import pytest
 
+from probe_registry import Programs
 from test_probe18_programs import _check
 
-PROGRAMS = {}
-
-
-def program(tol=None, xfail=None):
-    """Registers a program; tol: the float tolerance (None: bit for bit); xfail: the difference
-    left that makes it fail (a strict xfail)."""
-    def deco(fn):
-        PROGRAMS[fn.__name__] = (fn, tol, xfail)
-        return fn
-    return deco
+PROGRAMS = Programs()
+program = PROGRAMS.program
 
 
 # Programs through matmuls compare within 1e-4 (NumPy's BLAS and torch's MKL sum in different
@@ -2073,9 +2066,7 @@ def random_split_fractions_lengths_and_generator(torch, log):
     a = [list(p) for p in D.random_split(ds, [5, 6])]
     log(a, torch.rand(1))
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PROGRAMS[n][2]))
-    if PROGRAMS[n][2] else n for n in sorted(PROGRAMS)])
+@pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
     fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)

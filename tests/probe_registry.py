@@ -1,0 +1,21 @@
+"""The probe rounds' registry: each tests/test_probe*_programs.py and *_libs.py file registers
+its programs (run under ember and under torch from the same seed, everything they log compared,
+by test_probe18_programs._check) and parametrises one test over them."""
+import pytest
+
+
+class Programs(dict):
+    """name -> (program, tol, xfail)."""
+
+    def program(self, tol=None, xfail=None):
+        """Registers a program; tol: the float tolerance (None: bit for bit); xfail: the
+        difference left that makes it fail (a strict xfail)."""
+        def deco(fn):
+            self[fn.__name__] = (fn, tol, xfail)
+            return fn
+        return deco
+
+    def params(self):
+        """The programs' names in order, those with an xfail marked strict."""
+        return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=self[n][2]))
+                if self[n][2] else n for n in sorted(self)]
