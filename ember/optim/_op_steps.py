@@ -10,12 +10,12 @@ op sequence applied to each parameter; that sequence differs from the single-ten
 `(sqrt(v) + eps) / (bc2_sqrt * lr * rect / bc1)`, SGD's nesterov step written into the
 gradient itself...). Each function below is torch's code (capturable=False) with the lists
 taken apart; the ops are ember's, which round as torch's kernels do."""
-from ..ops.creation import as_tensor as _as_tensor
-from ..ops.elementwise import where as _where
-from ..ops.shape import view_as_real as _view_as_real
 from functools import partial
 
 from .._foreach import in_dtype as _in_dtype
+from ..ops.creation import as_tensor as _as_tensor
+from ..ops.elementwise import where as _where
+from ..ops.shape import view_as_real as _view_as_real
 from .optimizer import _incr, _low_float, _to_scalar, _value, _weight_decay
 
 __all__ = ["foreach_step"]
