@@ -78,6 +78,16 @@ def test_only_cupy_14_names_exist():
         cp.linalg.norm(cp.ones(3), where=True)
 
 
+def test_float8_arrays_are_refused():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    assert cp.asarray(np.ones(2, ml_dtypes.bfloat16)).dtype == ml_dtypes.bfloat16
+    for make in (lambda: cp.asarray(np.ones(2, ml_dtypes.float8_e4m3fn)),
+                 lambda: cp.zeros(2, ml_dtypes.float8_e5m2),
+                 lambda: cp.ones(2).astype(ml_dtypes.float8_e4m3fn)):
+        with pytest.raises(ValueError, match="Unsupported dtype float8"):
+            make()
+
+
 def test_cublas_emulation_reads_the_gemm_arguments():
     blas = fake_cupy.Cublas()
     import ctypes
