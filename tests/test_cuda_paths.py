@@ -146,6 +146,9 @@ _NESTED = {
     "as_nested_tensor": lambda lib, T: lib.nested.as_nested_tensor([T(_X[:3]), T(_X[3:])]),
     "from_jagged": lambda lib, T: lib.nested.nested_tensor_from_jagged(
         T(_X), T(np.array([0, 1, 4]))),
+    "narrow_jagged": lambda lib, T: lib.nested.narrow(T(_X), 1, T(np.array([0, 1, 2, 0])),
+                                                      T(np.array([2, 2, 1, 3])), layout=lib.jagged),
+    "masked_select": lambda lib, T: lib.nested.masked_select(T(_X), T(_X > 0)),
 }
 
 

@@ -136,6 +136,7 @@ def narrow(tensor, dim, start, length, layout=strided):
         raise RuntimeError(f"Specified layout is unsupported for nested narrow: {layout}")
     if dim != 1:
         raise RuntimeError("jagged layout only supports dim=1")
+    refuse_cuda([tensor] + [t for t in (start, length) if isinstance(t, Tensor)])
     b, n = tensor.shape[0], tensor.shape[1]
     start = _tensor([start]) if isinstance(start, int) else start
     length = _tensor([length]) if isinstance(length, int) else length
