@@ -37,11 +37,15 @@ def to_float32(a, for_int=False):
     return np.asarray(t[a.view(np.uint8)]).view(np.float32)
 
 
+def cuda_refusal(np_dtype):
+    return (f"Cannot put a {np_dtype.name} tensor on CUDA: ember's CUDA tensors are CuPy "
+            f"arrays, and CuPy has no float8 dtypes. Keep float8 tensors on the CPU.")
+
+
 def refuse_on_cuda(np_dtype):
     """ember's CUDA tensors are CuPy arrays, and CuPy has no float8 (nor any other 1-byte user
     dtype): a TypeError naming the dtype, before CuPy fails on it."""
-    raise TypeError(f"Cannot put a {np_dtype.name} tensor on CUDA: ember's CUDA tensors are "
-                    f"CuPy arrays, and CuPy has no float8 dtypes. Keep float8 tensors on the CPU.")
+    raise TypeError(cuda_refusal(np_dtype))
 
 
 def is_float8(np_dtype):

@@ -3,6 +3,7 @@
 On cpu and mock these hold trivially; under the fake CuPy (EMBER_FAKE_CUPY=1, tests/fake_cupy,
 which test_fake_cupy.py runs in a subprocess) the `cuda` cases take the branches that only CuPy
 arrays reach: each test here failed there before its fix."""
+import io
 import warnings
 
 import numpy as np
@@ -171,6 +172,13 @@ def test_nested_tensors_of_device_tensors(case, device):
         np.testing.assert_array_equal(host(x), y.numpy())
 
 
+def _saved_and_loaded(lib, t, map_location):
+    buf = io.BytesIO()
+    lib.save(t, buf)
+    buf.seek(0)
+    return lib.load(buf, map_location=map_location)
+
+
 @pytest.mark.parametrize("dtype", ["float8_e4m3fn", "float8_e5m2"])
 def test_float8_tensors_on_device(dtype, device):
     # CuPy has no float8: float8 CUDA tensors failed inside CuPy (or, converting, with CuPy's
@@ -180,10 +188,15 @@ def test_float8_tensors_on_device(dtype, device):
              "full": lambda lib, d: lib.full((2,), 1.5, dtype=getattr(lib, dtype), device=d),
              "tensor": lambda lib, d: lib.tensor([1.0, 2.0], dtype=getattr(lib, dtype), device=d),
              "to_dtype": lambda lib, d: lib.ones(3, device=d).to(getattr(lib, dtype)),
-             "to_device": lambda lib, d: lib.ones(3, dtype=getattr(lib, dtype)).to(d)}
+             "to_device": lambda lib, d: lib.ones(3, dtype=getattr(lib, dtype)).to(d),
+             "view": lambda lib, d: lib.full((3,), 56, dtype=lib.uint8, device=d).view(
+                 getattr(lib, dtype)),
+             "load": lambda lib, d: _saved_and_loaded(lib, lib.ones(3, dtype=getattr(lib, dtype)),
+                                                      d)}
     for name, make in makes.items():
         if device == "cuda":
-            with pytest.raises(TypeError, match=f"Cannot put a {dtype} tensor on CUDA"):
+            with pytest.raises(TypeError if name != "load" else RuntimeError,
+                               match=f"Cannot put a {dtype} tensor on CUDA"):
                 make(ember, device)
         else:
             e, t = make(ember, device), make(torch, "cpu")
