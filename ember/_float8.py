@@ -37,8 +37,25 @@ def to_float32(a, for_int=False):
     return np.asarray(t[a.view(np.uint8)]).view(np.float32)
 
 
+def cuda_refusal(np_dtype):
+    return (f"Cannot put a {np_dtype.name} tensor on CUDA: ember's CUDA tensors are CuPy "
+            f"arrays, and CuPy has no float8 dtypes. Keep float8 tensors on the CPU.")
+
+
+def refuse_on_cuda(np_dtype):
+    """ember's CUDA tensors are CuPy arrays, and CuPy has no float8 (nor any other 1-byte user
+    dtype): a TypeError naming the dtype, before CuPy fails on it."""
+    raise TypeError(cuda_refusal(np_dtype))
+
+
+def is_float8(np_dtype):
+    return np_dtype.itemsize == 1 and np_dtype.num >= 256
+
+
 def from_array(a, np_dtype):
     """Array `a` (any real dtype, float8 included) as float8 `np_dtype`, as c10 converts."""
+    if not isinstance(a, (np.ndarray, np.generic)):     # a CuPy array
+        refuse_on_cuda(np_dtype)
     if a.dtype.itemsize == 1 and a.dtype.num >= 256:   # another float8 (a user dtype)
         a = to_float32(a)
     with np.errstate(invalid="ignore", over="ignore"):

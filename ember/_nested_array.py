@@ -91,6 +91,18 @@ SIZES_ERROR = "Internal error: NestedTensorImpl doesn't support sizes. Please fi
 STRIDES_ERROR = "Internal error: NestedTensorImpl doesn't support strides. Please file an issue."
 
 
+# ember's nested tensors hold host (NumPy) components on the CPU device: nested tensors of CUDA
+# tensors (which torch has) are refused, not made into CPU tensors of GPU arrays
+CUDA_ERROR = ("ember's nested tensors are CPU-only: nested tensors of CUDA tensors are not "
+              "supported. Build the nested tensor from CPU tensors (Tensor.cpu()).")
+
+
+def refuse_cuda(tensors):
+    for t in tensors:
+        if t.be.name == "cuda":
+            raise NotImplementedError(CUDA_ERROR)
+
+
 class NestedShape:
     """A nested tensor's shape. Jagged: (B, ..., j1, ...), the ragged dim a NestedInt. Strided:
     torch has no sizes (iterating raises its error), only size(i) of the regular dims. Two

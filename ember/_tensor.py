@@ -574,6 +574,27 @@ class Tensor:
     def __dlpack_device__(self):
         return self.arr.__dlpack_device__()
 
+    @property
+    def __cuda_array_interface__(self):
+        """Numba's CUDA array interface (version 2) of a dense CUDA tensor, as torch's: an
+        AttributeError elsewhere, so hasattr() says whether a tensor has one."""
+        if self.be.name != "cuda":
+            raise AttributeError(
+                f"Can't get __cuda_array_interface__ on non-CUDA tensor type: {self.type()} "
+                "If CUDA data is required use tensor.cuda() to copy tensor to device memory.")
+        if self.layout is not strided:
+            raise AttributeError(
+                f"Can't get __cuda_array_interface__ on sparse type: {self.type()} "
+                "Use Tensor.to_dense() to convert to a dense tensor first.")
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't get __cuda_array_interface__ on Variable that requires grad. If gradients "
+                "aren't required, use var.detach() to get Variable that doesn't require grad.")
+        a = self.arr
+        strides = None if a.flags.c_contiguous else tuple(a.strides)
+        return dict(typestr=a.dtype.str, shape=tuple(a.shape), strides=strides,
+                    data=(self.data_ptr() if a.size else 0, False), version=2)
+
     def __reduce_ex__(self, proto):
         if type(self.arr) is NestedArray:
             from .nested._ops import reduce_nested

@@ -94,7 +94,7 @@ def test_namespace_keeps_cupy_matmul_outside_captures():
         def matmul(a, b, out=None, **kw):
             calls.append((a, b))
             return np.matmul(a, b)
-    for name in cuda_blas._OVERRIDDEN:
+    for name in (*cuda_blas._OVERRIDDEN, *cuda_blas._CREATION):
         setattr(FakeCupy, name, getattr(np, name))
     ns = cuda_blas.namespace(FakeCupy)
     a, b = _r(2, 3), _r(3, 2)

@@ -67,6 +67,8 @@ _STATE_CASES = {
 
 @pytest.mark.parametrize("name", list(_STATE_CASES))
 def test_autocast_state_matches_torch(name):
+    if "CUDA" in name and ember.cuda.is_available():
+        pytest.skip("the oracle is torch's CPU build, whose CUDA autocast is off")
     case = _STATE_CASES[name]
     assert _warned(lambda: case(ember)) == _warned(lambda: case(torch))
     assert not ember.is_autocast_enabled("cpu")

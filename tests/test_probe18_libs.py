@@ -4112,6 +4112,8 @@ def module_global_hooks_and_handles(torch, log):
 
 @pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
+    if name == "legacy_cuda_amp_on_cpu" and ember.cuda.is_available():
+        pytest.skip("the oracle is torch's CPU build, whose CUDA GradScaler and autocast are off")
     fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
 

@@ -5,6 +5,7 @@ import importlib.util
 import warnings
 
 from . import Backend, device
+from .. import _float8
 
 _EXTRA_HINT = ("CUDA tensors need CuPy and an NVIDIA GPU: pip install 'ember[cuda12]' "
                "(or 'ember[cuda13]')")
@@ -32,6 +33,8 @@ class _CudaBackend(Backend):
     __slots__ = ()
 
     def from_host(self, a):
+        if _float8.is_float8(a.dtype):
+            _float8.refuse_on_cuda(a.dtype)
         with self.xp.cuda.Device(self.device.index):
             return self.xp.asarray(a)
 

@@ -15,6 +15,7 @@ import types
 
 import numpy as np
 
+from .. import _float8
 from ..ops._torch_sum import torch_sum
 
 CAPTURING = 0           # nesting depth of ember.cuda.graphs captures
@@ -239,6 +240,22 @@ _OVERRIDDEN = ("add", "subtract", "multiply", "true_divide", "divide", "floor_di
                "negative", "sign", "conjugate", "conj")
 
 
+# the creation functions ember's factories call, and where their dtype argument is
+_CREATION = {"zeros": 1, "ones": 1, "empty": 1, "full": 2, "zeros_like": 1, "ones_like": 1,
+             "empty_like": 1, "full_like": 2}
+
+
+def _no_float8(fn, at):
+    """CuPy's creation function fn, refusing a float8 dtype (_float8.refuse_on_cuda) first."""
+    def create(*args, **kwargs):
+        d = args[at] if len(args) > at else kwargs.get("dtype")
+        if d is not None and _float8.is_float8(np.dtype(d)):
+            _float8.refuse_on_cuda(np.dtype(d))
+        return fn(*args, **kwargs)
+    create.__name__ = create.__qualname__ = fn.__name__
+    return create
+
+
 def namespace(cp):
     """CuPy's namespace with a capture-aware `matmul` (what the CUDA backend calls `xp`), whose
     matmul and arithmetic ufuncs dispatch to ember's sparse arrays as NumPy's do."""
@@ -259,5 +276,7 @@ def namespace(cp):
     ns.matmul = matmul
     for name in _OVERRIDDEN:
         setattr(ns, name, _Dispatching(getattr(cp, name), getattr(np, name), nd))
+    for name, at in _CREATION.items():
+        setattr(ns, name, _no_float8(getattr(cp, name), at))
     _NAMESPACES.append(ns)
     return ns

@@ -11,7 +11,7 @@ import numpy as np
 from .._layout import jagged, strided
 from .._tensor import Tensor, _new
 from .._warnings import warn_once
-from .._nested_array import Meta, NestedArray, STRIDED, nested_int
+from .._nested_array import Meta, NestedArray, STRIDED, nested_int, refuse_cuda
 from ._ops import NESTED, from_jagged, from_parts, to_padded, _install
 
 __all__ = ["nested_tensor", "as_nested_tensor", "to_padded_tensor", "nested_tensor_from_jagged",
@@ -65,10 +65,12 @@ def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires
         raise TypeError("Only lists (List[Tensor] and List[List...[Scalar]]) are accepted in "
                         "nested_tensor")
     parts = [t.detach() if isinstance(t, Tensor) else as_tensor(t) for t in tensor_list]
+    refuse_cuda(parts)
     meta = _meta(layout, parts)
     if dtype is None and parts:     # (a strided tensor's: the first component's)
         dtype = parts[0].dtype
     parts = [t.to(device=device, dtype=dtype, copy=True) for t in parts]
+    refuse_cuda(parts)
     out = _new(NestedArray([t.arr for t in parts], meta), NESTED)
     if layout is jagged:
         out.arr.view = weakref.ref(out)
@@ -134,6 +136,7 @@ def narrow(tensor, dim, start, length, layout=strided):
         raise RuntimeError(f"Specified layout is unsupported for nested narrow: {layout}")
     if dim != 1:
         raise RuntimeError("jagged layout only supports dim=1")
+    refuse_cuda([tensor] + [t for t in (start, length) if isinstance(t, Tensor)])
     b, n = tensor.shape[0], tensor.shape[1]
     start = _tensor([start]) if isinstance(start, int) else start
     length = _tensor([length]) if isinstance(length, int) else length

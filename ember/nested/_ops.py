@@ -20,7 +20,8 @@ from ..autograd.node import node_class, out_slot
 from ..backends import CPU, Backend, device
 from ..ops._apply import apply
 from ..ops._registry import NESTED_IDX, OPS, op, override
-from .._nested_array import Meta, NestedArray, NestedShape, SIZES_ERROR, nested_int
+from .._nested_array import Meta, NestedArray, NestedShape, SIZES_ERROR, nested_int, \
+    refuse_cuda
 
 NESTED = Backend("cpu", NESTED_IDX, np, device("cpu"))
 
@@ -1227,6 +1228,7 @@ def no_item(a):
 def from_parts(tensors, meta, o=None):
     """A nested tensor of these dense component Tensors (the graph kept to each, through a
     node of op `o`)."""
+    refuse_cuda(tensors)
     out = _new(NestedArray([t.arr for t in tensors], meta), NESTED)
     if o is None and meta.layout == "jagged":       # (as_nested_tensor's: a view of its values)
         out.arr.view = weakref.ref(out)
@@ -1329,6 +1331,7 @@ def from_jagged(values_t, offsets, lengths, ragged, nid, seqlens=(None, None)):
     """A jagged tensor viewing `values`, its dim ragged - 1 split at `offsets` (`lengths`:
     each component's length from its offset, a tensor with holes; `seqlens`: the (min, max)
     given)."""
+    refuse_cuda((values_t, offsets) if lengths is None else (values_t, offsets, lengths))
     v = values_t.arr
     meta = Meta("jagged", offsets, lengths, nid, ragged, seqlens)
     out = _new(NestedArray.over(v, meta), NESTED)

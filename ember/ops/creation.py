@@ -9,7 +9,7 @@ import numpy as np
 from .. import _dtype, _quantized
 from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
 from .._typenames import tp_name
-from .._nested_array import NestedArray
+from .._nested_array import CUDA_ERROR as _NESTED_CUDA, NestedArray
 from .._sparse_coo import SparseCOO
 from .._tensor import Tensor, _new, bump_version as _bump_version, dense_strides
 from .._warnings import warn_once as _warn_once
@@ -1769,6 +1769,8 @@ def _to_device(x, be):
     if x.be.name == "meta":
         x.be.to_host(x.arr)             # torch: no data to copy out of a meta tensor
     if be.name == "cuda" or x.be.name == "cuda":
+        if type(x.arr) is NestedArray:
+            raise NotImplementedError(_NESTED_CUDA)
         arr = be.from_host(x.be.to_host(x.arr)) if x.be.name != be.name else be.xp.asarray(x.arr)
     else:
         arr = x.arr.copy()      # cpu <-> mock: a real copy, as a device transfer would be

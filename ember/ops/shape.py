@@ -9,6 +9,7 @@ from math import prod as _prod
 
 import numpy as np
 
+from .. import _float8
 from .._dtype import PROMOTE
 from .._nested_array import NestedShape
 from .. import _sparse_coo
@@ -161,6 +162,8 @@ def _view_dtype(input, dtype):
     a = input.arr
     if dt.np.itemsize != a.itemsize:
         _check_view_dtype(input, dt.np)
+    if input.be.name == "cuda" and _float8.is_float8(dt.np):
+        _float8.refuse_on_cuda(dt.np)
     t = _new(a.view(dt.np), input.be)
     _share_version(t, input)
     return t

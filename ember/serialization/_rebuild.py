@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from .. import _float8
 from .._dtype import OF_NP, _BY_NAME, dtype as ember_dtype_type, to_dtype
 from .._storage import TypedStorage, UntypedStorage
 from .._tensor import _new
@@ -160,6 +161,9 @@ def _view(typed, offset, size, stride, np_dtype=None):
     if raw.size % item:
         raise EmberLoadError(f"storage of {raw.size} bytes cannot hold {np_dtype} elements")
     xp = _backend(typed).xp
+    if xp is not np and _float8.is_float8(np_dtype):
+        raise EmberLoadError(f"{_float8.cuda_refusal(np_dtype)} (load it with "
+                             f"map_location='cpu')")
     size, numel = tuple(size), 1
     for n in size:
         numel *= n

@@ -118,12 +118,20 @@ _HOOKS = []
 _WRAPPERS = weakref.WeakValueDictionary()   # id(NumPy array) -> its one live wrapper
 
 
+def _check_dtype(d):
+    """CuPy's arrays take NumPy's own dtypes and ml_dtypes' bfloat16, no other user dtype (the
+    float8s): its ValueError."""
+    if d.num >= 256 and d.name != "bfloat16":
+        raise ValueError(f"Unsupported dtype {d}")
+
+
 def _new(a):
     """The fake array over NumPy array `a`: one wrapper per live array, so that `x.base` is
     the same object each time, as CuPy's."""
     r = _WRAPPERS.get(id(a))
     if r is not None and r._a is a:
         return r
+    _check_dtype(a.dtype)
     r = object.__new__(ndarray)
     r._a = a
     _WRAPPERS[id(a)] = r
@@ -193,6 +201,7 @@ class ndarray:
     __hash__ = None
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
+        _check_dtype(np.dtype(dtype))
         if memptr is None:
             self._a = np.empty(shape, dtype, order=order)
         else:       # a view of the allocation memptr points into
