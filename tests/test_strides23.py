@@ -1,0 +1,73 @@
+"""Strides, storage offsets and contiguity as torch's (round 23), swept over shapes with empty
+and size-1 dims: NumPy gives a new empty array all-zero strides (torch: contiguous strides with
+size-0 dims taken as 1), and NumPy's copies and views place size-1 dims as they like."""
+import math
+
+import pytest
+import torch
+
+import ember
+
+SHAPES = [(0,), (2, 0), (0, 3), (2, 0, 3), (1, 0), (0, 1), (1,), (1, 1), (3, 1), (1, 3),
+          (2, 1, 3), (1, 1, 3), (2, 3, 1), (3, 4), (2, 3, 4), (1, 0, 1), (2, 0, 1, 3),
+          (1, 3, 1, 2), (2, 3, 1, 1), (0, 3, 2, 2), (2, 3, 0, 2), (1, 1, 1, 1), (2, 3, 4, 5)]
+
+
+def _layout(lib, x):
+    r = [tuple(x.shape), x.stride(), x.storage_offset(), x.is_contiguous()]
+    if x.dim() == 4:
+        r.append(x.is_contiguous(memory_format=lib.channels_last))
+    return r
+
+
+def _make(lib, shape):
+    n = math.prod(shape)
+    return lib.arange(float(n)).reshape(shape) if n else lib.empty(shape)
+
+
+def _compare(fn, shape):
+    def run(lib):
+        try:
+            return _layout(lib, fn(lib, _make(lib, shape)))
+        except Exception as e:      # (the same refusal on both sides passes)
+            return type(e).__name__
+    assert run(ember) == run(torch)
+
+
+def _sweep(ops):
+    return pytest.mark.parametrize("op,shape", [(op, s) for op in ops for s in SHAPES],
+                                   ids=[f"{op}-{s}" for op in ops for s in SHAPES])
+
+
+# ---- views of empty tensors: pieces' offsets, diagonals, windows, complex and dtype views ----
+_VIEWS = {
+    "split1": lambda L, x: x.split(1)[-1],
+    "split2_last": lambda L, x: x.split(2, -1)[-1],
+    "split_sizes": lambda L, x: x.split([0, x.shape[0]])[-1],
+    "chunk2": lambda L, x: x.chunk(2)[-1],
+    "unbind": lambda L, x: x.unbind(0)[-1] if x.shape[0] else x,
+    "tensor_split": lambda L, x: x.tensor_split(3)[-1],
+    "diagonal": lambda L, x: x.diagonal() if x.dim() >= 2 else x,
+    "diagonal_1": lambda L, x: x.diagonal(1) if x.dim() >= 2 else x,
+    "diagonal_far": lambda L, x: x.diagonal(5) if x.dim() >= 2 else x,
+    "diagonal_neg": lambda L, x: x.diagonal(-1, -2, -1) if x.dim() >= 2 else x,
+    "unfold": lambda L, x: x.unfold(0, 1, 1),
+    "unfold_last": lambda L, x: x.unfold(-1, 1, 2) if x.shape[-1] else x,
+    "view_as_real": lambda L, x: L.view_as_real(x.to(L.complex64)),
+    "real": lambda L, x: x.to(L.complex64).real,
+    "imag": lambda L, x: x.to(L.complex64).imag,
+    "view_int32": lambda L, x: x.view(L.int32),
+    "view_int16": lambda L, x: x.view(L.int16),
+    "view_int64": lambda L, x: x.view(L.int64) if x.shape[-1] % 2 == 0 else x,
+    "view_as_complex": lambda L, x: L.view_as_complex(x.unsqueeze(-1).expand(
+        *x.shape, 2).contiguous()),
+    "slice5": lambda L, x: x[5:],
+    "slice_last": lambda L, x: x[..., 1:],
+}
+
+
+@_sweep(_VIEWS)
+def test_views_strided_and_placed_like_torch(op, shape):
+    """(an empty (2, 0, 3)'s split(1)[1] sat at offset 0, torch's at 3; its real part had
+    strides (3, 3, 1), torch's (6, 6, 2); an empty diagonal kept the offset it started at)"""
+    _compare(_VIEWS[op], shape)
