@@ -7,6 +7,8 @@ ops (NumPy's order 'K') keep that layout; convolutions, pools, batch norm and in
 lay their outputs out like torch (`follow`)."""
 import numpy as np
 
+from ._tensor import dense_strides
+
 __all__ = ["memory_format", "contiguous_format", "preserve_format", "channels_last",
            "channels_last_3d"]
 
@@ -52,10 +54,11 @@ def is_contiguous_as(a, fmt):
     if (fmt is channels_last and a.ndim != 4) or (fmt is channels_last_3d and a.ndim != 5):
         return False
     expected = 1
+    st = a.strides if a.size else [v * a.itemsize for v in dense_strides(a)]
     for d in reversed(_ORDER[a.ndim]):
         n = a.shape[d]
         if n != 1:
-            if a.strides[d] // a.itemsize != expected:
+            if st[d] // a.itemsize != expected:
                 return False
             expected *= n
     return True
@@ -85,7 +88,21 @@ def as_format(a, fmt, force=False):
         return a
     if fmt is None or fmt is contiguous_format or fmt is preserve_format:
         return a.copy(order="C")
-    return a.transpose(_ORDER[a.ndim]).copy(order="C").transpose(_INV[a.ndim])
+    out = a.transpose(_ORDER[a.ndim]).copy(order="C").transpose(_INV[a.ndim])
+    if not out.size and type(out) is np.ndarray:    # NumPy zeroes an empty copy's strides
+        out = np.lib.stride_tricks.as_strided(out, out.shape, tuple(
+            [v * out.itemsize for v in channels_last_strides(out.shape)]))
+    return out
+
+
+def channels_last_strides(shape):
+    """torch's channels-last strides (in elements) of a 4-d or 5-d shape: the sizes as they
+    are, a size-0 dim zeroing the strides of the dims outside it (unlike contiguous strides)."""
+    st, step = [0] * len(shape), 1
+    for d in reversed(_ORDER[len(shape)]):
+        st[d] = step
+        step *= shape[d]
+    return tuple(st)
 
 
 def channels_last_like(a, ref):
@@ -177,4 +194,52 @@ def iterator_layout(r, *operands):
     out = np.empty([shape[d] for d in reversed(perm)], r.dtype).transpose(
         [nd - 1 - perm.index(d) for d in range(nd)])
     out[...] = r
+    return out
+
+
+def preserve_strides(a):
+    """torch's strides (in elements) for a preserve_format copy of `a` (clone, to, *_like):
+    a's own where they are non-overlapping and dense, else dense strides in the order of a's
+    (torch's infer_dense_strides); size-1 dims placed as torch places them."""
+    st = dense_strides(a)
+    if not a.size:          # (torch keeps an empty tensor's strides, whatever they are)
+        return st
+    shape = a.shape
+    big = sorted([d for d in range(a.ndim) if shape[d] > 1], key=st.__getitem__)
+    need = 1
+    for d in big:
+        if st[d] != need:
+            break
+        need *= shape[d]
+    else:
+        return st
+    perm = list(range(a.ndim - 1, -1, -1))      # innermost first, ties kept (insertion sort)
+    for i in range(1, len(perm)):
+        j = i
+        for k in range(i - 1, -1, -1):
+            s0, s1 = st[perm[k]], st[perm[j]]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 < s1:
+                break
+            if s0 > s1 or shape[perm[k]] > shape[perm[j]]:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+    out, step = [0] * a.ndim, 1
+    for d in perm:
+        out[d] = step
+        step *= max(shape[d], 1)
+    return tuple(out)
+
+
+def relaid(src, y):
+    """y, a new NumPy copy of `src`'s values (in NumPy's layout), with torch's strides of a
+    preserve_format copy of src where NumPy placed size-0 or size-1 dims otherwise."""
+    st = preserve_strides(src)
+    if dense_strides(y) == st:
+        return y
+    out = np.lib.stride_tricks.as_strided(np.empty(y.size, y.dtype), y.shape,
+                                          tuple([v * y.itemsize for v in st]))
+    if y.size:
+        out[...] = y
     return out

@@ -16,6 +16,7 @@ from .._sparse_coo import SparseCOO
 from .._sparse_coo import _FLAGS as _SPARSE_FLAGS
 from .._layout import sparse_coo, strided
 from .._tensor import Size, Tensor, _new, bump_version, dense_strides
+from .._memory_format import relaid
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
@@ -754,6 +755,8 @@ def _dense_order(a):
 
 @op("clone", saves=None)
 def _clone(xp, x, order):
+    if order == "P":        # torch's preserve_format strides (see clone)
+        return relaid(x, x.copy(order="K")), ()
     return x.copy(order=order), ()
 
 
@@ -769,8 +772,13 @@ def clone(input, *, memory_format=None):
         raise_not_tensor("clone", ("input", 1, input))
     if is_channels_last(memory_format):
         return _to_format(input, memory_format, copy=True)
-    order = _dense_order(a) if memory_format is None or memory_format is preserve_format \
-        else "C"
+    if memory_format is None or memory_format is preserve_format:
+        order = _dense_order(a)
+        if type(a) is np.ndarray and a.ndim and (order == "C" or not a.size or 1 in a.shape):
+            order = "P"     # (where NumPy's copy places size-0 and size-1 dims its own way, or
+            # lays out a non-dense tensor otherwise than torch)
+    else:
+        order = "C"
     return _clone_fn(input, order)
 
 
