@@ -731,8 +731,8 @@ def _like(fn, fill):
              memory_format=None, **kw):
         a = getattr(input, "arr", None)
         if type(a) is np.ndarray and dtype is None and device is None and layout is None and \
-                memory_format is None and not kw and (not a.ndim or a.flags.c_contiguous and
-                                                      a.size and 1 not in a.shape):
+                memory_format is None and not kw and (a.size > 1 and (
+                    a.ndim < 2 or a.flags.c_contiguous and 1 not in a.shape) or not a.ndim):
             t = _new(make(np, a.shape, a.dtype), input.be)     # the common case, directly
             if requires_grad:
                 _require_grad(t)
@@ -1698,7 +1698,7 @@ def _to_copy(xp, x, np_dtype):
         from .index import warn_complex_to_real
         warn_complex_to_real(x.dtype, np_dtype)
     y = _dtype.cast(x, np_dtype)
-    if x.ndim and (not x.size or 1 in x.shape) and xp is np:
+    if type(x) is np.ndarray and (1 in x.shape or not x.size):
         y = relaid(x, y)        # (torch keeps size-1 dims' strides, NumPy places them its way)
     return y, (x.dtype,)
 

@@ -774,7 +774,7 @@ def clone(input, *, memory_format=None):
         return _to_format(input, memory_format, copy=True)
     if memory_format is None or memory_format is preserve_format:
         order = _dense_order(a)
-        if type(a) is np.ndarray and a.ndim and (order == "C" or not a.size or 1 in a.shape):
+        if type(a) is np.ndarray and (order == "C" or 1 in a.shape or not a.size):
             order = "P"     # (where NumPy's copy places size-0 and size-1 dims its own way, or
             # lays out a non-dense tensor otherwise than torch)
     else:
