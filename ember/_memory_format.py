@@ -5,6 +5,8 @@ ember's arrays are NumPy arrays, so a channels-last tensor is an array whose str
 channel dimension innermost: the NHWC-contiguous array transposed back to NCHW. Elementwise
 ops (NumPy's order 'K') keep that layout; convolutions, pools, batch norm and interpolation
 lay their outputs out like torch (`follow`)."""
+import functools
+
 import numpy as np
 
 from ._tensor import dense_strides
@@ -230,6 +232,22 @@ def preserve_strides(a):
         out[d] = step
         step *= max(shape[d], 1)
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def c_strides(shape, itemsize):
+    """The C-order strides (in bytes) NumPy gives a new array, size-1 dims included."""
+    st, step = [], itemsize
+    for n in reversed(shape):
+        st.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(st))
+
+
+def odd_units(a):
+    """Whether NumPy's copy of the NumPy array `a` may place its size-0 or size-1 dims otherwise
+    than torch's preserve_format copy (a C-ordered `a` with size-1 dims: never)."""
+    return not a.size or 1 in a.shape and a.strides != c_strides(a.shape, a.itemsize)
 
 
 def relaid(src, y):

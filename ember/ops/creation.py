@@ -12,7 +12,7 @@ from .._typenames import tp_name
 from .._nested_array import NestedArray
 from .._sparse_coo import SparseCOO
 from .._tensor import Tensor, _new, bump_version as _bump_version
-from .._memory_format import relaid
+from .._memory_format import c_strides, odd_units, relaid
 from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
 from .._toplevel import _FLAGS
@@ -731,8 +731,9 @@ def _like(fn, fill):
              memory_format=None, **kw):
         a = getattr(input, "arr", None)
         if type(a) is np.ndarray and dtype is None and device is None and layout is None and \
-                memory_format is None and not kw and (a.size > 1 and (
-                    a.ndim < 2 or a.flags.c_contiguous and 1 not in a.shape) or not a.ndim):
+                memory_format is None and not kw and (not a.ndim or a.size > 1 and (
+                    a.ndim == 1 or a.flags.c_contiguous and (
+                        1 not in a.shape or a.strides == c_strides(a.shape, a.itemsize)))):
             t = _new(make(np, a.shape, a.dtype), input.be)     # the common case, directly
             if requires_grad:
                 _require_grad(t)
@@ -1698,7 +1699,7 @@ def _to_copy(xp, x, np_dtype):
         from .index import warn_complex_to_real
         warn_complex_to_real(x.dtype, np_dtype)
     y = _dtype.cast(x, np_dtype)
-    if type(x) is np.ndarray and (1 in x.shape or not x.size):
+    if type(x) is np.ndarray and (1 in x.shape and odd_units(x) or not x.size):
         y = relaid(x, y)        # (torch keeps size-1 dims' strides, NumPy places them its way)
     return y, (x.dtype,)
 

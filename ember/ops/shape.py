@@ -16,7 +16,7 @@ from .._sparse_coo import SparseCOO
 from .._sparse_coo import _FLAGS as _SPARSE_FLAGS
 from .._layout import sparse_coo, strided
 from .._tensor import Size, Tensor, _new, bump_version, dense_strides
-from .._memory_format import relaid
+from .._memory_format import odd_units, relaid
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
@@ -774,7 +774,8 @@ def clone(input, *, memory_format=None):
         return _to_format(input, memory_format, copy=True)
     if memory_format is None or memory_format is preserve_format:
         order = _dense_order(a)
-        if type(a) is np.ndarray and (order == "C" or 1 in a.shape or not a.size):
+        if type(a) is np.ndarray and (order == "C" or 1 in a.shape and odd_units(a) or
+                                        not a.size):
             order = "P"     # (where NumPy's copy places size-0 and size-1 dims its own way, or
             # lays out a non-dense tensor otherwise than torch)
     else:
