@@ -92,8 +92,7 @@ def as_format(a, fmt, force=False):
         return a.copy(order="C")
     out = a.transpose(_ORDER[a.ndim]).copy(order="C").transpose(_INV[a.ndim])
     if not out.size and type(out) is np.ndarray:    # NumPy zeroes an empty copy's strides
-        out = np.lib.stride_tricks.as_strided(out, out.shape, tuple(
-            [v * out.itemsize for v in channels_last_strides(out.shape)]))
+        out = _strided(out, channels_last_strides(out.shape))
     return out
 
 
@@ -256,8 +255,18 @@ def relaid(src, y):
     st = preserve_strides(src)
     if dense_strides(y) == st:
         return y
-    out = np.lib.stride_tricks.as_strided(np.empty(y.size, y.dtype), y.shape,
-                                          tuple([v * y.itemsize for v in st]))
+    out = _strided(np.empty(y.size, y.dtype), st, y.shape)
     if y.size:
         out[...] = y
     return out
+
+
+def _strided(a, st, shape=None):
+    """A view of the NumPy array `a`'s memory with shape `shape` (a's) and strides `st` (in
+    elements)."""
+    shape = a.shape if shape is None else shape
+    st = tuple([v * a.itemsize for v in st])
+    try:
+        return np.lib.stride_tricks.as_strided(a, shape, st)
+    except TypeError:   # float8_e5m2: NumPy's round trip through its typestr "<f1" fails
+        return np.lib.stride_tricks.as_strided(a.view(np.uint8), shape, st).view(a.dtype)

@@ -230,3 +230,18 @@ def test_left_different(case):
         x = _make(lib, shape or (1,))
         return _layout(lib, eval(src, {"L": lib, "x": x}))
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["float8_e5m2", "float8_e4m3fn", "bfloat16", "float16",
+                                   "complex64", "bool", "int8"])
+def test_copies_of_every_dtype_laid_out_like_torch(dtype):
+    """(the strided copies hold float8's and bfloat16's NumPy types too: NumPy cannot rebuild
+    float8_e5m2 from its typestr)"""
+    def run(lib):
+        dt = getattr(lib, dtype)
+        x = lib.arange(3.).view(3, 1).mT
+        cases = [x.to(dt), x.to(dt).clone(), lib.zeros_like(x.to(dt)),
+                 lib.empty(2, 0, 3).permute(2, 0, 1).to(dt),
+                 lib.empty(0, 3, 2, 2, dtype=dt).contiguous(memory_format=lib.channels_last)]
+        return [_layout(lib, c) for c in cases] + [x.to(dt).clone().to(lib.float32).tolist()]
+    assert run(ember) == run(torch)
