@@ -5,7 +5,11 @@ ember's arrays are NumPy arrays, so a channels-last tensor is an array whose str
 channel dimension innermost: the NHWC-contiguous array transposed back to NCHW. Elementwise
 ops (NumPy's order 'K') keep that layout; convolutions, pools, batch norm and interpolation
 lay their outputs out like torch (`follow`)."""
+import functools
+
 import numpy as np
+
+from ._tensor import dense_strides
 
 __all__ = ["memory_format", "contiguous_format", "preserve_format", "channels_last",
            "channels_last_3d"]
@@ -52,10 +56,11 @@ def is_contiguous_as(a, fmt):
     if (fmt is channels_last and a.ndim != 4) or (fmt is channels_last_3d and a.ndim != 5):
         return False
     expected = 1
+    st = a.strides if a.size else [v * a.itemsize for v in dense_strides(a)]
     for d in reversed(_ORDER[a.ndim]):
         n = a.shape[d]
         if n != 1:
-            if a.strides[d] // a.itemsize != expected:
+            if st[d] // a.itemsize != expected:
                 return False
             expected *= n
     return True
@@ -85,7 +90,20 @@ def as_format(a, fmt, force=False):
         return a
     if fmt is None or fmt is contiguous_format or fmt is preserve_format:
         return a.copy(order="C")
-    return a.transpose(_ORDER[a.ndim]).copy(order="C").transpose(_INV[a.ndim])
+    out = a.transpose(_ORDER[a.ndim]).copy(order="C").transpose(_INV[a.ndim])
+    if not out.size and type(out) is np.ndarray:    # NumPy zeroes an empty copy's strides
+        out = _strided(out, channels_last_strides(out.shape))
+    return out
+
+
+def channels_last_strides(shape):
+    """torch's channels-last strides (in elements) of a 4-d or 5-d shape: the sizes as they
+    are, a size-0 dim zeroing the strides of the dims outside it (unlike contiguous strides)."""
+    st, step = [0] * len(shape), 1
+    for d in reversed(_ORDER[len(shape)]):
+        st[d] = step
+        step *= shape[d]
+    return tuple(st)
 
 
 def channels_last_like(a, ref):
@@ -178,3 +196,77 @@ def iterator_layout(r, *operands):
         [nd - 1 - perm.index(d) for d in range(nd)])
     out[...] = r
     return out
+
+
+def preserve_strides(a):
+    """torch's strides (in elements) for a preserve_format copy of `a` (clone, to, *_like):
+    a's own where they are non-overlapping and dense, else dense strides in the order of a's
+    (torch's infer_dense_strides); size-1 dims placed as torch places them."""
+    st = dense_strides(a)
+    if not a.size:          # (torch keeps an empty tensor's strides, whatever they are)
+        return st
+    shape = a.shape
+    big = sorted([d for d in range(a.ndim) if shape[d] > 1], key=st.__getitem__)
+    need = 1
+    for d in big:
+        if st[d] != need:
+            break
+        need *= shape[d]
+    else:
+        return st
+    perm = list(range(a.ndim - 1, -1, -1))      # innermost first, ties kept (insertion sort)
+    for i in range(1, len(perm)):
+        j = i
+        for k in range(i - 1, -1, -1):
+            s0, s1 = st[perm[k]], st[perm[j]]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 < s1:
+                break
+            if s0 > s1 or shape[perm[k]] > shape[perm[j]]:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+    out, step = [0] * a.ndim, 1
+    for d in perm:
+        out[d] = step
+        step *= max(shape[d], 1)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def c_strides(shape, itemsize):
+    """The C-order strides (in bytes) NumPy gives a new array, size-1 dims included."""
+    st, step = [], itemsize
+    for n in reversed(shape):
+        st.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(st))
+
+
+def odd_units(a):
+    """Whether NumPy's copy of the NumPy array `a` may place its size-0 or size-1 dims otherwise
+    than torch's preserve_format copy (a C-ordered `a` with size-1 dims: never)."""
+    return not a.size or 1 in a.shape and a.strides != c_strides(a.shape, a.itemsize)
+
+
+def relaid(src, y):
+    """y, a new NumPy copy of `src`'s values (in NumPy's layout), with torch's strides of a
+    preserve_format copy of src where NumPy placed size-0 or size-1 dims otherwise."""
+    st = preserve_strides(src)
+    if dense_strides(y) == st:
+        return y
+    out = _strided(np.empty(y.size, y.dtype), st, y.shape)
+    if y.size:
+        out[...] = y
+    return out
+
+
+def _strided(a, st, shape=None):
+    """A view of the NumPy array `a`'s memory with shape `shape` (a's) and strides `st` (in
+    elements)."""
+    shape = a.shape if shape is None else shape
+    st = tuple([v * a.itemsize for v in st])
+    try:
+        return np.lib.stride_tricks.as_strided(a, shape, st)
+    except TypeError:   # float8_e5m2: NumPy's round trip through its typestr "<f1" fails
+        return np.lib.stride_tricks.as_strided(a.view(np.uint8), shape, st).view(a.dtype)

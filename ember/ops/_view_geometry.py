@@ -47,6 +47,14 @@ def as_strided_arr(xp, a, shape, strides_bytes):
     return xp.lib.stride_tricks.as_strided(a, shape, strides_bytes)
 
 
+def torch_strided(a):
+    """An empty NumPy array `a` whose strides NumPy zeroed, viewed with torch's strides (so the
+    views made of it are strided and placed as torch's); any other array as it is."""
+    if a.size or not a.ndim or type(a) is not np.ndarray or any(a.strides):
+        return a
+    return as_strided_arr(np, a, a.shape, tuple([v * a.itemsize for v in dense_strides(a)]))
+
+
 def _ptr(a):
     return a.__array_interface__["data"][0]
 

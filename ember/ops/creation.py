@@ -11,7 +11,8 @@ from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
 from .._typenames import tp_name
 from .._nested_array import CUDA_ERROR as _NESTED_CUDA, NestedArray
 from .._sparse_coo import SparseCOO
-from .._tensor import Tensor, _new, bump_version as _bump_version, dense_strides
+from .._tensor import Tensor, _new, bump_version as _bump_version
+from .._memory_format import c_strides, odd_units, relaid
 from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
 from .._toplevel import _FLAGS
@@ -711,17 +712,15 @@ def _preserving(make, input, memory_format, requires_grad, name):
         return t.requires_grad_(True) if requires_grad else t
     preserve = memory_format is None or memory_format is preserve_format
     a = input.arr
-    if preserve and type(a) is np.ndarray and not a.size:
-        # torch's empty_like of an empty tensor takes its strides as they are
-        t = make(shape, False)
-        t.arr = np.lib.stride_tricks.as_strided(
-            t.arr, shape, tuple([v * t.arr.itemsize for v in dense_strides(a)]))
-        return t.requires_grad_(True) if requires_grad else t
     order = dense_order(a) if preserve else None
     if order is None:
-        return make(shape, requires_grad)
-    t = make(tuple(input.shape[d] for d in order), False)
-    t.arr = t.arr.transpose(np.argsort(order))
+        t = make(shape, False)
+    else:
+        t = make(tuple(input.shape[d] for d in order), False)
+        t.arr = t.arr.transpose(np.argsort(order))
+    if preserve and type(a) is np.ndarray and a.ndim and (not a.size or 1 in a.shape):
+        # torch keeps an empty tensor's strides, and those of size-1 dims (NumPy's are its own)
+        t.arr = relaid(a, t.arr)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -732,8 +731,9 @@ def _like(fn, fill):
              memory_format=None, **kw):
         a = getattr(input, "arr", None)
         if type(a) is np.ndarray and dtype is None and device is None and layout is None and \
-                memory_format is None and not kw and (a.ndim < 2 or a.flags.c_contiguous and
-                                                      a.size):
+                memory_format is None and not kw and (not a.ndim or a.size > 1 and (
+                    a.ndim == 1 or a.flags.c_contiguous and (
+                        1 not in a.shape or a.strides == c_strides(a.shape, a.itemsize)))):
             t = _new(make(np, a.shape, a.dtype), input.be)     # the common case, directly
             if requires_grad:
                 _require_grad(t)
@@ -1698,7 +1698,10 @@ def _to_copy(xp, x, np_dtype):
     if x.dtype.kind == "c":
         from .index import warn_complex_to_real
         warn_complex_to_real(x.dtype, np_dtype)
-    return _dtype.cast(x, np_dtype), (x.dtype,)
+    y = _dtype.cast(x, np_dtype)
+    if type(x) is np.ndarray and (1 in x.shape and odd_units(x) or not x.size):
+        y = relaid(x, y)        # (torch keeps size-1 dims' strides, NumPy places them its way)
+    return y, (x.dtype,)
 
 
 @_to_copy.vjp

@@ -2001,15 +2001,24 @@ def nonzero(input, *, out=None, as_tuple=False):
         idx = (xp.zeros(int(bool(a)), np.int64),)
         if as_tuple:
             return tuple(_new(i, input.be) for i in idx)
-        return _new(xp.zeros((int(bool(a)), 0), np.int64), input.be)
+        return _new(_columns(xp, xp.zeros((0, int(bool(a))), np.int64)), input.be)
     idx = xp.nonzero(a)
     if as_tuple:
         return tuple(_new(i.astype(np.int64), input.be) for i in idx)
     if isinstance(out, Tensor) and out.arr.dtype != np.int64:
         raise RuntimeError("nonzero: Expected out tensor to have scalar type Long but got scalar "
                            f"type{_dtype_name(out.arr.dtype)}")
-    return _finish(_new(xp.stack(idx, axis=1).astype(np.int64) if idx else
-                        xp.zeros((0, 0), np.int64), input.be), out, "nonzero", True)
+    return _finish(_new(_columns(xp, xp.stack(idx).astype(np.int64, copy=False) if idx else
+                                 xp.zeros((0, 0), np.int64)), input.be), out, "nonzero", True)
+
+
+def _columns(xp, rows):
+    """nonzero's (n, ndim) result as torch lays it out: the (ndim, n) rows transposed, strides
+    (1, n), an empty one's too (NumPy would zero them)."""
+    r = rows.T
+    if not r.size and xp is np:
+        r = np.lib.stride_tricks.as_strided(r, r.shape, (8, 8 * r.shape[0]))
+    return r
 
 
 def nonzero_static(input, *, size, fill_value=-1):
@@ -2019,7 +2028,7 @@ def nonzero_static(input, *, size, fill_value=-1):
     idx = nonzero(input).arr[:size]
     xp = input.be.xp
     pad = xp.full((size - idx.shape[0], idx.shape[1]), fill_value, np.int64)
-    return _new(xp.concatenate([idx, pad]), input.be)
+    return _new(xp.ascontiguousarray(xp.concatenate([idx, pad])), input.be)  # (row-major)
 
 
 def argwhere(input):

@@ -17,6 +17,7 @@ from .._sparse_coo import SparseCOO
 from .._sparse_coo import _FLAGS as _SPARSE_FLAGS
 from .._layout import sparse_coo, strided
 from .._tensor import Size, Tensor, _new, bump_version, dense_strides
+from .._memory_format import odd_units, relaid
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
@@ -24,7 +25,7 @@ from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _fini
     tensor_args, tensor_elements, tensor_ndim, write_into
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._view_geometry import as_strided_arr as _as_strided_arr, as_torch_view, \
-    torch_view
+    torch_strided as _strided, torch_view
 from ._registry import NESTED_IDX, contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
 
@@ -164,7 +165,7 @@ def _view_dtype(input, dtype):
         _check_view_dtype(input, dt.np)
     if input.be.name == "cuda" and _float8.is_float8(dt.np):
         _float8.refuse_on_cuda(dt.np)
-    t = _new(a.view(dt.np), input.be)
+    t = _new((a if a.size else _strided(a)).view(dt.np), input.be)
     _share_version(t, input)
     return t
 
@@ -197,9 +198,10 @@ def _not_complex(name):
     return RuntimeError(f"{name} is only supported for complex tensors")
 
 
-_real_fn = _view_op("real", lambda xp, x: (x.real, (x.dtype,)),
+# (an empty x: torch's strides first, see _strided: NumPy's zeroed strides have no meaning)
+_real_fn = _view_op("real", lambda xp, x: ((x.real if x.size else _strided(x).real), (x.dtype,)),
                     lambda xp, g, dt: (g.astype(dt),), node="SelectBackward0")
-_imag_fn = _view_op("imag", lambda xp, x: (x.imag, (x.dtype,)),
+_imag_fn = _view_op("imag", lambda xp, x: ((x.imag if x.size else _strided(x).imag), (x.dtype,)),
                     lambda xp, g, dt: ((g * 1j).astype(dt, copy=False),), node="SelectBackward0")
 
 
@@ -222,6 +224,8 @@ def imag(input):
 def _view_as_real_fwd(xp, x):
     if x.dtype.kind != "c":
         raise _not_complex("view_as_real")
+    if not x.size:
+        x = _strided(x)
     return x[..., None].view(x.real.dtype), ()
 
 
@@ -237,8 +241,15 @@ def _view_as_complex_fwd(xp, x):
     if x.shape[-1] != 2:
         raise RuntimeError("Tensor must have a last dimension of size 2")
     cd = np.complex64 if x.dtype == np.float32 else np.complex128
-    if not x.size:              # NumPy's strides of empty arrays say nothing
-        return xp.empty(x.shape[:-1], cd), ()
+    if not x.size:              # torch's strides, checked as torch checks them
+        st = dense_strides(x)
+        if st[-1] != 1:
+            raise RuntimeError("Tensor must have a last dimension with stride 1")
+        if any(v % 2 for v in st[:-1]):
+            raise RuntimeError("Tensor must have a stride divisible by 2 for all but last "
+                               "dimension")
+        y = xp.empty(x.shape[:-1], cd)
+        return _as_strided_arr(xp, y, y.shape, tuple([v // 2 * y.itemsize for v in st[:-1]])), ()
     if x.strides[-1] != x.itemsize:
         raise RuntimeError("Tensor must have a last dimension with stride 1")
     if any(s % (2 * x.itemsize) for s, n in zip(x.strides[:-1], x.shape[:-1]) if n > 1):
@@ -747,6 +758,8 @@ def _dense_order(a):
 
 @op("clone", saves=None)
 def _clone(xp, x, order):
+    if order == "P":        # torch's preserve_format strides (see clone)
+        return relaid(x, x.copy(order="K")), ()
     return x.copy(order=order), ()
 
 
@@ -762,8 +775,14 @@ def clone(input, *, memory_format=None):
         raise_not_tensor("clone", ("input", 1, input))
     if is_channels_last(memory_format):
         return _to_format(input, memory_format, copy=True)
-    order = _dense_order(a) if memory_format is None or memory_format is preserve_format \
-        else "C"
+    if memory_format is None or memory_format is preserve_format:
+        order = _dense_order(a)
+        if type(a) is np.ndarray and (order == "C" or 1 in a.shape and odd_units(a) or
+                                        not a.size):
+            order = "P"     # (where NumPy's copy places size-0 and size-1 dims its own way, or
+            # lays out a non-dense tensor otherwise than torch)
+    else:
+        order = "C"
     return _clone_fn(input, order)
 
 
@@ -1294,6 +1313,8 @@ def select(input, dim, index):
 def _split_fwd(xp, x, dim, bounds, chunks=None):
     """(chunks: chunk's count, which a nested tensor's kernel checks as torch's)"""
     pre = (slice(None),) * dim
+    if not x.size:      # (torch's strides, so that the pieces' offsets are torch's)
+        x = _strided(x)
     return tuple([x[pre + (slice(a, b),)] for a, b in bounds]), (x.shape, dim, bounds)
 
 
@@ -1324,6 +1345,8 @@ def _bounds(sizes):
 def _unbind(xp, x, dim):
     # (the trailing ... keeps the pieces of a 1-d array 0-d views: NumPy gives scalars, copies)
     pre = (slice(None),) * dim
+    if not x.size:
+        x = _strided(x)
     return tuple([x[pre + (i, Ellipsis)] for i in range(x.shape[dim])]), (dim,)
 
 
@@ -1504,7 +1527,7 @@ def _diag_view(xp, a, offset, d1, d2):
     else:
         length = builtins.max(builtins.min(n1 + offset, n2), 0)
         start = (slice(None),) * d1 + (slice(builtins.min(-offset, n1), None),)
-    b = a[start]
+    b = a[start] if length else a       # (torch moves an empty diagonal's offset nowhere)
     keep = [i for i in range(a.ndim) if i not in (d1, d2)]
     shape = tuple(a.shape[i] for i in keep) + (length,)
     strides = tuple(b.strides[i] for i in keep) + (b.strides[d1] + b.strides[d2],)
@@ -1512,7 +1535,7 @@ def _diag_view(xp, a, offset, d1, d2):
 
 
 def _diagonal_fwd(xp, x, offset, d1, d2):
-    return _diag_view(xp, x, offset, d1, d2), (x.shape, offset, d1, d2)
+    return _diag_view(xp, x if x.size else _strided(x), offset, d1, d2), (x.shape, offset, d1, d2)
 
 
 def _diagonal_bwd(xp, g, shape, offset, d1, d2):
@@ -1953,7 +1976,7 @@ def _unfold_fwd(xp, x, dim, size, step):
         return x.reshape(1), (x.shape, dim, size, step, 1)
     n = (x.shape[dim] - size) // step + 1
     shape = x.shape[:dim] + (n,) + x.shape[dim + 1:] + (size,)
-    st = x.strides
+    st = x.strides if x.size else _strided(x).strides
     strides = st[:dim] + (st[dim] * step,) + st[dim + 1:] + (st[dim],)
     return _as_strided_arr(xp, x, shape, strides), (x.shape, dim, size, step, n)
 
