@@ -274,3 +274,24 @@ def autograd_double_backward_through_layers(torch, log):
 def test_program_like_torch(name):
     fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
+
+
+# Differences the programs found, not yet fixed
+
+
+@pytest.mark.xfail(strict=True, reason="BatchNorm2d with float16/bfloat16 parameters in training "
+                   "mode: about a third of the outputs differ from torch's by one ulp (silent); "
+                   "the low-precision batch-statistics/normalize rounding is not followed yet")
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_low_precision_batch_norm_train_forward_like_torch(dtype):
+    import torch
+    import ember
+    from test_probe17_programs import _one_torch_thread
+
+    def run(lib):
+        lib.manual_seed(1)
+        bn = lib.nn.BatchNorm2d(4).to(getattr(lib, dtype))
+        x = (lib.randn(2, 4, 8, 8) * 3 + 1).to(getattr(lib, dtype))
+        return bn(x).float().tolist()
+    with _one_torch_thread():
+        assert run(ember) == run(torch)
