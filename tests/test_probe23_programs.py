@@ -5,18 +5,11 @@ ember and torch from the same seed: everything they record must agree (the harne
 17 and 18's)."""
 import pytest
 
+from probe_registry import Programs
 from test_probe18_programs import _check
 
-PROGRAMS = {}
-
-
-def program(tol=None, xfail=None):
-    """Registers a program; tol: the float tolerance (None: bit for bit); xfail: the difference
-    left that makes it fail (a strict xfail)."""
-    def deco(fn):
-        PROGRAMS[fn.__name__] = (fn, tol, xfail)
-        return fn
-    return deco
+PROGRAMS = Programs()
+program = PROGRAMS.program
 
 
 # Programs through matmuls compare within 1e-4; through float32 transcendentals within 1e-6
@@ -343,9 +336,7 @@ def lowp_eval_batchnorm_and_pools(torch, log):
             log(t.dtype, t, g)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PROGRAMS[n][2]))
-    if PROGRAMS[n][2] else n for n in sorted(PROGRAMS)])
+@pytest.mark.parametrize("name", PROGRAMS.params())
 def test_program_like_torch(name):
     fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
