@@ -164,3 +164,28 @@ def test_tensor_base_isinstance():
         assert base is not T.Tensor and issubclass(T.Tensor, base)
         assert isinstance(T.ones(2), base) and isinstance(T.nn.Parameter(T.ones(1)), base)
         assert not isinstance(np.ones(2), base) and not isinstance(3, base)
+
+
+# ---- torch.tensor of lists holding 0-d arrays ----------------------------------------------
+
+@pytest.mark.parametrize("case", ["first", "nested_first", "both", "later", "row_array",
+                                  "np_scalar"])
+def test_tensor_of_list_with_0d_arrays(case):
+    """torch sizes nested data by the first element at each depth: a 0-d ndarray there is a
+    sequence without a length (TypeError); elsewhere it is a number."""
+    data = {"first": lambda: [np.array(1.0), 2], "nested_first": lambda: [[np.array(1.0), 2]],
+            "both": lambda: [np.array(1), np.array(2)], "later": lambda: [2, np.array(1.0)],
+            "row_array": lambda: [np.array([1.0]), [2.0]],
+            "np_scalar": lambda: [np.float64(1.0), 2]}[case]
+    res = []
+    for T in (ember, torch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                res.append(T.tensor(data()))
+            except TypeError as e:
+                res.append(str(e))
+    if isinstance(res[1], str):
+        assert res[0] == res[1] == "len() of unsized object"
+    else:
+        _same(*res)
