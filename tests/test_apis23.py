@@ -189,3 +189,28 @@ def test_tensor_of_list_with_0d_arrays(case):
         assert res[0] == res[1] == "len() of unsized object"
     else:
         _same(*res)
+
+
+# ---- float16/bfloat16 floor division of two tensors ----------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("n", [7, 35, 1000])
+@pytest.mark.parametrize("how", ["floor_divide", "div_floor", "operator"])
+def test_low_float_floor_division_of_tensors(dtype, n, how):
+    """torch runs div_floor_floating op by op in the dtype (vector loop and scalar tail alike);
+    ember divided in float32 and rounded once (silent wrong quotients)."""
+    rng = np.random.default_rng(n)
+    a = (rng.standard_normal(n) * 300).astype(np.float32)
+    b = (rng.standard_normal(n) * 0.3).astype(np.float32)
+    a[:3], b[:3] = [5.0, -0.0, 3.0], [0.0, 2.0, -0.0]      # zero divisors and a zero dividend
+    res = []
+    for T in (ember, torch):
+        x = T.tensor(a.tolist()).to(getattr(T, dtype))
+        y = T.tensor(b.tolist()).to(getattr(T, dtype))
+        r = {"floor_divide": lambda: T.floor_divide(x, y),
+             "div_floor": lambda: T.div(x, y, rounding_mode="floor"),
+             "operator": lambda: x // y}[how]()
+        assert repr(r.dtype).endswith(dtype)
+        res.append(r.float())
+    _same(*res)
+    np.testing.assert_array_equal(np.signbit(res[0].numpy()), np.signbit(res[1].numpy()))

@@ -1104,11 +1104,28 @@ def _div_grad(xp, g, a, b):
 
 _div = _binary("div", lambda xp, a, b: a / b, _holo(_div_grad), check=_to_float_pair("div"),
                opmath=True)
-floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b),
+def _floor_div(xp, a, b):
+    """a // b; two float16/bfloat16 arrays as torch's div_floor_floating_vec runs on them: op by
+    op, each rounded to the dtype (NumPy's float16 floor_divide works in float32)."""
+    dt = getattr(a, "dtype", None)
+    if dt is None or dt.itemsize != 2 or dt.kind not in "fV" or getattr(b, "dtype", None) != dt:
+        return a // b
+    with np.errstate(all="ignore"):
+        mod = xp.fmod(a, b)
+        div = (a - mod) / b
+        one = dt.type(1)
+        div = xp.where((mod != 0) & ((b < 0) != (mod < 0)), div - one, div)
+        fl = xp.floor(div)
+        fl = xp.where(div - fl > dt.type(0.5), fl + one, fl)
+        quot = a / b
+        return xp.where(b == 0, quot, xp.where(div != 0, fl, xp.copysign(dt.type(0), quot)))
+
+
+floor_divide = _binary("floor_divide", _floor_div,
                        _refused("floor_divide"), saves=None,
                        node="torch::autograd::NotImplemented",
                        check=_deny("div_floor", "bc", zero_div=True))
-_div_floor = _binary("div_floor", lambda xp, a, b: a // b,      # (sparse: its own message)
+_div_floor = _binary("div_floor", _floor_div,      # (sparse: its own message)
                      lambda xp, g, a, b: (xp.zeros_like(g), _scalar_g(xp.zeros_like(g), b)),
                      saves=None, node="DivBackward2", check=_deny("div_floor", "bc", zero_div=True))
 
