@@ -1104,12 +1104,17 @@ def _div_grad(xp, g, a, b):
 
 _div = _binary("div", lambda xp, a, b: a / b, _holo(_div_grad), check=_to_float_pair("div"),
                opmath=True)
-def _floor_div(xp, a, b):
-    """a // b; two float16/bfloat16 arrays as torch's div_floor_floating_vec runs on them: op by
-    op, each rounded to the dtype (NumPy's float16 floor_divide works in float32)."""
+def _low_pair(a, b):
+    """Two float16 or two bfloat16 arrays."""
     dt = getattr(a, "dtype", None)
-    if dt is None or dt.itemsize != 2 or dt.kind not in "fV" or getattr(b, "dtype", None) != dt:
-        return a // b
+    return (dt is not None and dt.itemsize == 2 and dt.kind in "fV"
+            and getattr(b, "dtype", None) == dt)
+
+
+def _low_floor_div(xp, a, b):
+    """Two float16/bfloat16 arrays floor-divided as torch's div_floor_floating_vec does: op by
+    op, each rounded to the dtype (NumPy's float16 floor_divide works in float32)."""
+    dt = a.dtype
     with np.errstate(all="ignore"):
         mod = xp.fmod(a, b)
         div = (a - mod) / b
@@ -1121,11 +1126,13 @@ def _floor_div(xp, a, b):
         return xp.where(b == 0, quot, xp.where(div != 0, fl, xp.copysign(dt.type(0), quot)))
 
 
-floor_divide = _binary("floor_divide", _floor_div,
+floor_divide = _binary("floor_divide", lambda xp, a, b: _low_floor_div(xp, a, b)
+                       if _low_pair(a, b) else xp.floor_divide(a, b),
                        _refused("floor_divide"), saves=None,
                        node="torch::autograd::NotImplemented",
                        check=_deny("div_floor", "bc", zero_div=True))
-_div_floor = _binary("div_floor", _floor_div,      # (sparse: its own message)
+_div_floor = _binary("div_floor", lambda xp, a, b: _low_floor_div(xp, a, b)
+                     if _low_pair(a, b) else a // b,      # (sparse: its own message)
                      lambda xp, g, a, b: (xp.zeros_like(g), _scalar_g(xp.zeros_like(g), b)),
                      saves=None, node="DivBackward2", check=_deny("div_floor", "bc", zero_div=True))
 
