@@ -214,3 +214,28 @@ def test_low_float_floor_division_of_tensors(dtype, n, how):
         res.append(r.float())
     _same(*res)
     np.testing.assert_array_equal(np.signbit(res[0].numpy()), np.signbit(res[1].numpy()))
+
+
+# ---- adaptive average pooling: window sums divided by the extents --------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("shape,size", [((2, 3, 13, 11), (5, 4)), ((3, 14, 14), (7, 2)),
+                                        ((2, 3, 9, 7, 10), (4, 3, 6)), ((2, 3, 29), (6,)),
+                                        ((2, 4, 16, 16), (4, 4)), ((1, 2, 6, 6), (6, 6))])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_adaptive_avg_pool_forward_bit_exact(dtype, shape, size, channels_last):
+    """torch's CPU kernels sum each window in row-major order and divide by kh then kw; ember
+    weighted separable taps by 1/k (one-ulp differences in float32)."""
+    rng = np.random.default_rng(len(shape) * 10 + size[0])
+    data = rng.standard_normal(shape).tolist()
+    res = []
+    for T in (ember, torch):
+        x = T.tensor(data).to(getattr(T, dtype))
+        if channels_last and x.ndim in (4, 5):
+            x = x.contiguous(memory_format=T.channels_last if x.ndim == 4
+                             else T.channels_last_3d)
+        f = getattr(T.nn.functional, f"adaptive_avg_pool{len(size)}d")
+        y = f(x, size)
+        res.append((y.float(), repr(y.dtype), y.stride()))
+    _same(res[0][0], res[1][0])
+    assert res[0][1:] == res[1][1:]
