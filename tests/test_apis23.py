@@ -239,3 +239,23 @@ def test_adaptive_avg_pool_forward_bit_exact(dtype, shape, size, channels_last):
         res.append((y.float(), repr(y.dtype), y.stride()))
     _same(res[0][0], res[1][0])
     assert res[0][1:] == res[1][1:]
+
+
+# ---- float64 lerp: one rounding, as torch's fused multiply-add ------------------------------
+
+@pytest.mark.parametrize("n", [3, 9, 17, 67, 1000])
+@pytest.mark.parametrize("weight", ["tensor", 0.3, 0.7])
+def test_float64_lerp_fused_like_torch(n, weight):
+    """torch's float64 lerp rounds coeff * (end - start) + base once (vector loop and scalar
+    tail); ember rounded the product and the sum (silent one-ulp differences)."""
+    rng = np.random.default_rng(n)
+    a, b, w = rng.standard_normal(n), rng.standard_normal(n), rng.random(n) * 1.2 - 0.1
+    res = []
+    for T in (ember, torch):
+        x, y = T.tensor(a.tolist(), dtype=T.float64), T.tensor(b.tolist(), dtype=T.float64)
+        wt = T.tensor(w.tolist(), dtype=T.float64) if weight == "tensor" else weight
+        z = x.clone()
+        z.lerp_(y, wt)
+        res.append((T.lerp(x, y, wt), z))
+    for e, t in zip(*res):
+        _same(e, t)

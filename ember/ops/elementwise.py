@@ -27,7 +27,7 @@ from ..amp.state import AMP as _amp
 from . import _special
 from ._blend import fast_where
 from ._deprecated import scalar_first
-from ._fma import fma as _fma
+from ._fma import fma as _fma, fma64 as _fma64
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      early_out_dtype_check, make_binary as _make_binary,
                      make_unary as _make_unary, raise_not_tensor, tensor_arg, tensor_args)
@@ -2030,7 +2030,7 @@ def _opmath(dtype):
 def _lerp_fused(xp, a, b, w, out=None):
     """Real lerp as torch's CPU kernel: the two-sided formula as one fused multiply-add,
     coeff * (b - a) + base with coeff w or w - 1 and base a or b, in the opmath dtype
-    (written into `out` if given)."""
+    (written into `out` if given; float64 through fma64, exact but slower)."""
     dt, od = a.dtype, _opmath(a.dtype)
     a, b = a.astype(od, copy=False), b.astype(od, copy=False)
     if hasattr(w, "shape"):
@@ -2040,6 +2040,12 @@ def _lerp_fused(xp, a, b, w, out=None):
     else:
         w = od.type(w)
         coeff, base = (w, a) if builtins.abs(w) < 0.5 else (w - 1, b)
+    if dt.itemsize == 8:        # torch fuses float64 too (in the vector loop and its tail)
+        r = _fma64(xp, coeff, b - a, base)
+        if out is None:
+            return _as_array(xp, r, a)
+        xp.copyto(out, r)
+        return out
     return _as_array(xp, _fma(xp, coeff, b - a, base, dt, out), a)
 
 
