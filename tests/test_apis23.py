@@ -279,8 +279,23 @@ def test_embedding_bag_float32_bit_exact(mode):
         _same(e, t)
 
 
-@pytest.mark.xfail(strict=True, reason="torch's float32 embedding_bag with per_sample_weights "
-                   "accumulates each bag as fma(weight, row, acc) in order (fbgemm); ember "
-                   "multiplies the rows by the weights, then sums them (one-ulp differences)")
 def test_embedding_bag_per_sample_weights_fused_like_torch():
-    _same(_bags(ember, "sum", True)[0], _bags(torch, "sum", True)[0])
+    """torch's float32 embedding_bag with per_sample_weights accumulates each bag as
+    fma(weight, row, acc) in order (fbgemm); ember multiplied, then summed (one-ulp
+    differences); the gradients agree within float32 rounding."""
+    res = []
+    for T in (ember, torch):
+        out = _bags(T, "sum", True)[0]
+        rng = np.random.default_rng(3)
+        w = T.tensor(rng.standard_normal((50, 7)).tolist(), requires_grad=True)
+        idx = T.tensor(rng.integers(0, 50, 40).tolist())
+        psw = T.tensor(rng.random(40).tolist(), requires_grad=True)
+        y = T.nn.functional.embedding_bag(idx, w, T.tensor([0, 3, 4, 11, 11, 20, 33]),
+                                          mode="sum", per_sample_weights=psw)
+        (y * T.arange(7.0)).sum().backward()
+        res.append((out, y, w.grad, psw.grad, type(y.grad_fn).__name__))
+    _same(res[0][0], res[1][0])
+    _same(res[0][1], res[1][1])
+    for a, b in zip(res[0][2:4], res[1][2:4]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
+    assert res[0][4] == res[1][4]
