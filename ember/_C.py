@@ -1,13 +1,14 @@
 """The few torch._C names that Python code reaches for: the __torch_function__ switches, and the
 hooks libraries call directly (torchvision's and torchaudio's usage logging in every model and
 transform constructor, the tracing state older transformers and fairseq code checks)."""
+from ._tensor import TensorBase
 from ._torch_function import (DisableTorchFunction, DisableTorchFunctionSubclass,
                               _disabled_torch_function_impl, STATE as _STATE)
 from .ops.linalg import LinAlgError as _LinAlgError
 from .ops.random import Generator
 
-__all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "Generator", "_LinAlgError",
-           "_disabled_torch_function_impl", "_is_torch_function_enabled",
+__all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "Generator", "TensorBase",
+           "_LinAlgError", "_disabled_torch_function_impl", "_is_torch_function_enabled",
            "_current_graph_task_id", "_get_tracing_state", "_log_api_usage_once"]
 
 

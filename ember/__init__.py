@@ -110,6 +110,8 @@ _LAZY_FUNCTIONS.update(dict.fromkeys(("quantized_batch_norm", "quantized_max_poo
                                       "quantized_max_pool2d"), "ops._quantized_nn"))
 from ._foreach import NAMES as _FOREACH_NAMES  # noqa: E402  (plain loops; cheap)
 _LAZY_FUNCTIONS.update(dict.fromkeys(_FOREACH_NAMES, "_foreach"))
+_LAZY_FUNCTIONS.update(dict.fromkeys(("_amp_foreach_non_finite_check_and_unscale_",
+                                      "_amp_update_scale_"), "amp._kernels"))
 
 
 def __getattr__(name):

@@ -133,7 +133,13 @@ def _array_copy_keyword(copy):
             "needed (no behavior change in NumPy 1.x).\nFor more details, see https://numpy.org/"
             "devdocs/numpy_2_0_migration_guide.html#adapting-to-changes-in-the-copy-keyword.")
 
-class Tensor:
+
+class TensorBase:
+    """torch._C.TensorBase: Tensor's base class, which libraries' isinstance checks name."""
+    __slots__ = ()
+
+
+class Tensor(TensorBase):
     # `arr` is the backing ndarray; `_vc` is the version counter [version, clock stamp], shared
     # with views and created lazily; `_leaf` the AccumulateGrad node of a leaf tensor.
     # `_rg` and `_grad` hold requires_grad and grad: ember's own code reads and writes these

@@ -2071,10 +2071,6 @@ def test_pow_by_a_scalar_takes_torchs_shortcuts_like_torch(dtype, exponent, part
     assert _pows(ember, dtype, exponent, part) == _pows(torch, dtype, exponent, part)
 
 
-@pytest.mark.xfail(strict=True, reason="torch's float16/bfloat16 floor division of two tensors "
-                   "runs div_floor_floating_vec op by op in the dtype (fmod, a - mod, / b, "
-                   "floor, each rounded), its scalar tail mixing float and half; ember divides "
-                   "in float32 and rounds once (-239.875 // -0.0692 is 3466 in torch, 3464 here)")
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_low_precision_floor_divide_of_tensors_like_torch(dtype):
     def run(lib):

@@ -1,7 +1,10 @@
 """Adaptive average/max pooling and max-unpooling.
 
-Adaptive average pooling is separable taps (see _resample_ops); adaptive max pooling gathers
-each output's window (padded by repeating its last index) and takes a NaN-aware argmax."""
+Adaptive average pooling sums each window in row-major order and divides the sum by the window's
+extent in each dim, as torch's CPU kernels do (its backward is the separable taps of
+_resample_ops); adaptive max pooling gathers each output's window (padded by repeating its last
+index) and takes a NaN-aware argmax."""
+import itertools
 import math
 
 import numpy as np
@@ -12,7 +15,7 @@ from ..ops._registry import op
 from .._kernel_dtypes import float_only, tname
 from ._conv_ops import ntuple
 from ._pool_ops import _unbatched
-from ._resample_ops import adaptive_taps, resample
+from ._resample_ops import _resample_bwd, adaptive_taps
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
@@ -93,9 +96,59 @@ def _adaptive_avg(input, nsp, output_size):
     float_only(input, "adaptive_avg_pool3d_cpu" if nsp == 3 else "adaptive_avg_pool2d")
     taps = [adaptive_taps(n, o) for n, o in zip(input.shape[-nsp:], sizes)]
     node = f"AdaptiveAvgPool{max(nsp, 2)}DBackward0"
+    o = _AVG.get(node)
+    if o is None:
+        o = _AVG[node] = op("adaptive_avg_" + node, saves=None, node=node)(
+            _window_mean).vjp(_resample_bwd)
     if nsp == 1:
-        return resample(input.unsqueeze(-2), [None] + taps, node).squeeze(-2)
-    return resample(input, taps, node)
+        return apply(o, (input.unsqueeze(-2),), ((None,) + tuple(taps), True)).squeeze(-2)
+    if nsp == 3:        # (torch's 3-d kernel returns a contiguous result)
+        return apply(o, (input,), (tuple(taps), False))
+    return lay_out(apply(o, (input,), (tuple(taps), True)), input)
+
+
+_AVG = {}
+
+
+def _window_mean(xp, x, taps, opmath):
+    """Each window's sum, its taps added in row-major order, then divided by its extent in each
+    dim in turn (torch's sum / kh / kw); float16/bfloat16 with `opmath` (torch's 1-d and 2-d
+    kernels) in float32, rounded once, else (the 3-d kernel's) rounded at each step."""
+    low = x.dtype if opmath and x.dtype.itemsize == 2 and x.dtype.kind in "fV" else None
+    if low is not None:
+        x = x.astype(np.float32)
+    lead = x.ndim - len(taps)
+    dims = [(lead + d, t) for d, t in enumerate(taps) if t is not None]
+    counts = [(t.wts > 0).sum(axis=1) for _, t in dims]
+    shape = list(x.shape)
+    for axis, t in dims:
+        shape[axis] = t.idx.shape[0]
+    y = _taps_sum(xp, x, dims, counts, shape)
+    for (axis, _), c in zip(dims, counts):
+        cshape = [1] * x.ndim
+        cshape[axis] = c.size
+        y /= xp.asarray(c.astype(x.dtype).reshape(cshape))
+    return (y if low is None else y.astype(low)), (taps,)
+
+
+def _taps_sum(xp, x, dims, counts, shape):
+    """Each window's sum, tap by tap in row-major order, over all windows at once."""
+    y = xp.zeros(shape, x.dtype)
+    for offs in itertools.product(*(range(t.idx.shape[1]) for _, t in dims)):
+        v, valid = x, None
+        for (axis, t), k, c in zip(dims, offs, counts):
+            o, width = t.idx.shape
+            if t.n_in == o * width:         # equal windows side by side: a strided view
+                v = v[(slice(None),) * axis + (slice(k, None, width),)]
+                continue
+            v = xp.take(v, xp.asarray(t.idx[:, k]), axis=axis)
+            if (c <= k).any():              # some windows are narrower: mask their taps
+                vshape = [1] * x.ndim
+                vshape[axis] = o
+                ok = (k < c).reshape(vshape)
+                valid = ok if valid is None else valid & ok
+        y += v if valid is None else xp.where(xp.asarray(valid), v, 0)
+    return y
 
 
 def adaptive_avg_pool1d(input, output_size):

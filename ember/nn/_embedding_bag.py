@@ -25,6 +25,31 @@ def _(xp, g, seg, counts):
     return ((g if counts is None else g * (1 / counts))[seg], None)
 
 
+@op("segment_wsum", saves=None, node="EmbeddingBagBackward0")
+def _segment_wsum(xp, x, w, seg, n_seg):
+    """float32 per-bag sums of rows times their per-sample weights, as torch's (fbgemm's)
+    kernel: acc = fma(w, row, acc) for each bag's rows in order (the fma through float64)."""
+    n = seg.shape[0]
+    out = xp.zeros((n_seg,) + x.shape[1:], x.dtype)
+    if n == 0:
+        return out, (seg, x, w)
+    at = xp.arange(n)
+    first = xp.concatenate([xp.ones(1, bool), seg[1:] != seg[:-1]])
+    pos = at - xp.maximum.accumulate(xp.where(first, at, 0))
+    for k in range(int(pos.max()) + 1):
+        sel = pos == k
+        bags = seg[sel]
+        acc = x[sel].astype(np.float64) * w[sel].astype(np.float64)[:, None] + out[bags]
+        out[bags] = acc.astype(x.dtype)
+    return out, (seg, x, w)
+
+
+@_segment_wsum.vjp
+def _(xp, g, seg, x, w):
+    gs = g[seg]
+    return (gs * w[:, None], (gs * x).sum(1), None)
+
+
 @op("segment_max", saves=None, node="EmbeddingBagBackward0")
 def _segment_max(xp, x, seg, n_seg):
     out = xp.zeros((n_seg,) + x.shape[1:], x.dtype)
@@ -132,6 +157,8 @@ def embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_fre
     rows = embedding(idx_t, weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
     if per_sample_weights is not None:
         psw = per_sample_weights.reshape(-1)[_new(xp.nonzero(keep)[0], be)]
+        if rows.arr.dtype == np.float32 and xp is np:
+            return apply(_segment_wsum, (rows, psw, _new(seg, be)), (n_bags,))
         rows = rows * psw.unsqueeze(1)
     if mode == "max":
         return apply(_segment_max, (rows, _new(seg, be)), (n_bags,))

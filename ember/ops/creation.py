@@ -210,6 +210,8 @@ def _walk(data, need_values=True):
         probe = probe[0]
         if isinstance(probe, (str, np.str_)):
             raise ValueError("too many dimensions 'str'")
+        if isinstance(probe, np.ndarray) and probe.ndim == 0:   # torch takes len() of it
+            raise TypeError("len() of unsized object")
     ndim = len(shape)
     flat = [] if need_values else None
     found = set()

@@ -27,7 +27,7 @@ from ..amp.state import AMP as _amp
 from . import _special
 from ._blend import fast_where
 from ._deprecated import scalar_first
-from ._fma import fma as _fma
+from ._fma import fma as _fma, fma64 as _fma64
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      early_out_dtype_check, make_binary as _make_binary,
                      make_unary as _make_unary, raise_not_tensor, tensor_arg, tensor_args)
@@ -1104,11 +1104,35 @@ def _div_grad(xp, g, a, b):
 
 _div = _binary("div", lambda xp, a, b: a / b, _holo(_div_grad), check=_to_float_pair("div"),
                opmath=True)
-floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b),
+def _low_pair(a, b):
+    """Two float16 or two bfloat16 arrays."""
+    dt = getattr(a, "dtype", None)
+    return (dt is not None and dt.itemsize == 2 and dt.kind in "fV"
+            and getattr(b, "dtype", None) == dt)
+
+
+def _low_floor_div(xp, a, b):
+    """Two float16/bfloat16 arrays floor-divided as torch's div_floor_floating_vec does: op by
+    op, each rounded to the dtype (NumPy's float16 floor_divide works in float32)."""
+    dt = a.dtype
+    with np.errstate(all="ignore"):
+        mod = xp.fmod(a, b)
+        div = (a - mod) / b
+        one = dt.type(1)
+        div = xp.where((mod != 0) & ((b < 0) != (mod < 0)), div - one, div)
+        fl = xp.floor(div)
+        fl = xp.where(div - fl > dt.type(0.5), fl + one, fl)
+        quot = a / b
+        return xp.where(b == 0, quot, xp.where(div != 0, fl, xp.copysign(dt.type(0), quot)))
+
+
+floor_divide = _binary("floor_divide", lambda xp, a, b: _low_floor_div(xp, a, b)
+                       if _low_pair(a, b) else xp.floor_divide(a, b),
                        _refused("floor_divide"), saves=None,
                        node="torch::autograd::NotImplemented",
                        check=_deny("div_floor", "bc", zero_div=True))
-_div_floor = _binary("div_floor", lambda xp, a, b: a // b,      # (sparse: its own message)
+_div_floor = _binary("div_floor", lambda xp, a, b: _low_floor_div(xp, a, b)
+                     if _low_pair(a, b) else a // b,      # (sparse: its own message)
                      lambda xp, g, a, b: (xp.zeros_like(g), _scalar_g(xp.zeros_like(g), b)),
                      saves=None, node="DivBackward2", check=_deny("div_floor", "bc", zero_div=True))
 
@@ -2006,7 +2030,7 @@ def _opmath(dtype):
 def _lerp_fused(xp, a, b, w, out=None):
     """Real lerp as torch's CPU kernel: the two-sided formula as one fused multiply-add,
     coeff * (b - a) + base with coeff w or w - 1 and base a or b, in the opmath dtype
-    (written into `out` if given)."""
+    (written into `out` if given; float64 through fma64, exact but slower)."""
     dt, od = a.dtype, _opmath(a.dtype)
     a, b = a.astype(od, copy=False), b.astype(od, copy=False)
     if hasattr(w, "shape"):
@@ -2016,6 +2040,12 @@ def _lerp_fused(xp, a, b, w, out=None):
     else:
         w = od.type(w)
         coeff, base = (w, a) if builtins.abs(w) < 0.5 else (w - 1, b)
+    if dt.itemsize == 8:        # torch fuses float64 too (in the vector loop and its tail)
+        r = _fma64(xp, coeff, b - a, base)
+        if out is None:
+            return _as_array(xp, r, a)
+        xp.copyto(out, r)
+        return out
     return _as_array(xp, _fma(xp, coeff, b - a, base, dt, out), a)
 
 

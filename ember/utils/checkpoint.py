@@ -24,9 +24,12 @@ from ..autograd import engine as _engine
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _grad, enable_grad, no_grad
 from ..autograd.node import CLOCK, Node, OutSlot
+from ._selective_checkpoint import (CheckpointPolicy, SelectiveCheckpointContext,
+                                    create_selective_checkpoint_contexts)
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "noop_context_fn",
-           "check_backward_validity"]
+           "check_backward_validity", "CheckpointPolicy", "SelectiveCheckpointContext",
+           "create_selective_checkpoint_contexts"]
 
 
 class CheckpointError(RuntimeError):
