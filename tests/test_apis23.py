@@ -1,5 +1,6 @@
 """APIs that libraries call and ember lacked (round 23), compared with torch: selective
-activation checkpointing's API, GradScaler's kernels, attention's CausalBias, torch._C.TensorBase."""
+activation checkpointing's API, GradScaler's kernels, attention's CausalBias,
+torch._C.TensorBase."""
 import functools
 import warnings
 
