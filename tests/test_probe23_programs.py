@@ -345,11 +345,13 @@ def test_program_like_torch(name):
 # Differences the programs found, not yet fixed
 
 
-@pytest.mark.xfail(strict=True, reason="BatchNorm2d with float16/bfloat16 parameters in training "
-                   "mode: about a third of the outputs differ from torch's by one ulp (silent); "
-                   "the low-precision batch-statistics/normalize rounding is not followed yet")
-@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("dtype", [pytest.param("bfloat16", marks=pytest.mark.xfail(
+    strict=True, reason="BatchNorm2d with bfloat16 parameters in training mode: about a third "
+    "of the outputs differ from torch's by one ulp (silent); torch's bfloat16 invstd is neither "
+    "1/sqrt of the float variance nor of its bfloat16 rounding, not found yet")), "float16"])
 def test_low_precision_batch_norm_train_forward_like_torch(dtype):
+    # float16: torch's CPU kernel saves mean and invstd in float16 and normalizes with them
+    # (ember normalized with the float32 statistics: a third of the outputs an ulp off)
     import torch
     import ember
     from test_probe17_programs import _one_torch_thread

@@ -437,6 +437,11 @@ def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, 
     invstd = _batch_invstd(xp, var_sum, n, eps, exact)
     _update_running(running_mean, running_var, mean.ravel(), var_sum.ravel(), n, momentum,
                     exact)
+    if xp is np and input.arr.dtype == np.float16 and all(
+            p is None or p.arr.dtype == np.float16 for p in (weight, running_mean)):
+        # float16 parameters: torch's CPU kernel saves (and normalizes with) mean and invstd
+        # in float16, invstd from the float variance (bfloat16's rounding is not this one)
+        mean, invstd = (v.astype(np.float16).astype(_F32) for v in (mean, invstd))
     return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
                          (None, axes, wshape, eps, (mean, invstd), False)), input)
 
