@@ -306,6 +306,15 @@ def _replace(owner, name, new):
     setattr(owner, name, new)
 
 
+def wrap_attribute(owner, name, wrap):
+    """setattr(owner, name, wrap(its current attribute)), and while the dispatchers are in,
+    wrap the plain attribute disable() puts back too (else disable() would drop the wrapper)."""
+    setattr(owner, name, wrap(getattr(owner, name)))
+    for i, (o, n, original) in enumerate(_REPLACED):
+        if o is owner and n == name:
+            _REPLACED[i] = (o, n, wrap(original))
+
+
 def enable():
     """Install the dispatchers (once per process)."""
     if _ENABLED[0]:

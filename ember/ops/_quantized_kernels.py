@@ -11,6 +11,7 @@ from .._quantized import (QArray, QParams, _PER_TENSOR_ONLY, _STRIDES, _quantize
                           dequantize_array, make_qarray, quantize_val)
 from .._sparse_coo import not_implemented
 from .._tensor import Tensor
+from .._torch_function import wrap_attribute
 from ._quantized_nn import _dequantize_lanes, _lanes, leaky_relu, requantized
 from ._registry import OPS
 
@@ -272,7 +273,7 @@ def install():
         o = OPS[name]
         o.impl[:] = [(wrap(f, refusal), b) for f, b in o.impl]
     for name, refusal in _INPLACE_REFUSALS.items():
-        setattr(Tensor, name, _refusing(getattr(Tensor, name), refusal))
+        wrap_attribute(Tensor, name, lambda method, refusal=refusal: _refusing(method, refusal))
 
 
 def _clamp_refusal(name):
