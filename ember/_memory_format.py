@@ -10,6 +10,7 @@ import functools
 import numpy as np
 
 from ._tensor import dense_strides
+from .ops._view_geometry import as_strided_arr
 
 __all__ = ["memory_format", "contiguous_format", "preserve_format", "channels_last",
            "channels_last_3d"]
@@ -264,9 +265,5 @@ def relaid(src, y):
 def _strided(a, st, shape=None):
     """A view of the NumPy array `a`'s memory with shape `shape` (a's) and strides `st` (in
     elements)."""
-    shape = a.shape if shape is None else shape
-    st = tuple([v * a.itemsize for v in st])
-    try:
-        return np.lib.stride_tricks.as_strided(a, shape, st)
-    except TypeError:   # float8_e5m2: NumPy's round trip through its typestr "<f1" fails
-        return np.lib.stride_tricks.as_strided(a.view(np.uint8), shape, st).view(a.dtype)
+    return as_strided_arr(np, a, a.shape if shape is None else shape,
+                          tuple([v * a.itemsize for v in st]))
