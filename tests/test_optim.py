@@ -419,6 +419,12 @@ def test_constructor_errors_match_torch():
              ("Muon", dict(lr=-1.0), ValueError), ("Muon", dict(momentum=-1.0), ValueError),
              ("Muon", dict(weight_decay=-1.0), ValueError),
              ("Muon", dict(adjust_lr_fn="spectral"), ValueError)]
+    # the checks Adam, Adamax, NAdam and RAdam share, each argument and their order
+    for name in ("Adam", "Adamax", "NAdam", "RAdam"):
+        cases += [(name, kw, ValueError) for kw in (
+            dict(lr=-1.0), dict(eps=-1.0), dict(betas=(-0.1, 0.9)), dict(betas=(0.9, 1.0)),
+            dict(weight_decay=-1.0), dict(lr=-1.0, eps=-1.0, weight_decay=-1.0),
+            dict(eps=-1.0, betas=(2.0, 2.0)))]
     for name, kw, exc in cases:
         msgs = []
         for lib in (torch, ember):

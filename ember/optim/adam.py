@@ -3,7 +3,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ._op_steps import adam_tensor_betas
-from .optimizer import (_scale_, _update_moments, Optimizer, _addcdiv_,
+from .optimizer import (_check_moment_args, _scale_, _update_moments, Optimizer, _addcdiv_,
                         _device_dtype_check_for_fused, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _to_scalar,
                         _use_grad_for_differentiable, _value, _zeros_like, _weight_decay,
@@ -17,18 +17,7 @@ def _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable):
         if foreach and not capturable:
             raise ValueError("lr as a Tensor is not supported for capturable=False and "
                              "foreach=True")
-        if lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    _check_moment_args(lr, betas, eps, weight_decay)
     if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
             or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
         raise ValueError("betas must be either both floats or both Tensors")

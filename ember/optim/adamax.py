@@ -1,8 +1,7 @@
 """Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
-from .._tensor import Tensor
-from .optimizer import (_scale_, _PerParameter, _addcdiv_, _effective_grad, _finish, _for_chunks,
-                        _grad_array, _incr, _lerp_, _real, _scalar_state, _value, _zeros_like,
-                        _weight_decay, _add_number_)
+from .optimizer import (_check_moment_args, _scale_, _PerParameter, _addcdiv_, _effective_grad,
+                        _finish, _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
+                        _value, _zeros_like, _weight_decay, _add_number_)
 
 __all__ = ["Adamax"]
 
@@ -10,18 +9,7 @@ __all__ = ["Adamax"]
 class Adamax(_PerParameter):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_moment_args(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)

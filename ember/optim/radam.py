@@ -1,11 +1,10 @@
 """RAdam: rectified Adam (torch.optim.RAdam)."""
 import numpy as np
 
-from .._tensor import Tensor
-from .optimizer import (_scale_, _update_moments, Optimizer, _effective_grad, _finish, _for_chunks,
-                        _grad_array, _incr, _real, _scalar_state, _use_grad_for_differentiable,
-                        _value, _with_number, _zeros_like, _weight_decay, _add_number_,
-                        _low_float)
+from .optimizer import (_check_moment_args, _scale_, _update_moments, Optimizer, _effective_grad,
+                        _finish, _for_chunks, _grad_array, _incr, _real, _scalar_state,
+                        _use_grad_for_differentiable, _value, _with_number, _zeros_like,
+                        _weight_decay, _add_number_, _low_float)
 
 __all__ = ["RAdam"]
 
@@ -14,18 +13,7 @@ class RAdam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False,
                  capturable=False, differentiable=False):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_moment_args(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         decoupled_weight_decay=decoupled_weight_decay,
