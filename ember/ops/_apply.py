@@ -15,6 +15,7 @@ from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, not_implemen
 from .._sparse_csr import CompressedArray
 from .._tensor import Tensor, _new, bump_version
 from .._typenames import tp_name
+from ._overlap import check_args as check_overlap, check_out as check_out_overlap
 from ._registry import NESTED_IDX
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
@@ -123,8 +124,10 @@ def make_unary(op, exact_out=False):
         if _amp.enabled and op.amp is not None and out is None:  # torch autocasts no out=
             from ..amp.autocast import cast_args
             (x,) = cast_args(op, (x,))
-        if out is not None and exact_out:
-            early_out_dtype_check(op.name, x, out)
+        if out is not None:
+            if exact_out:
+                early_out_dtype_check(op.name, x, out)
+            check_out_overlap(out, (x,), {})
         fwd, bwd = impl[be.idx]
         try:
             y, saved = fwd(be.xp, x.arr, *static)
@@ -395,7 +398,10 @@ def make_binary(op, operator=False):
                 t._vc = node.out_vc = [0, 0]
         if _fw.level is not None:
             _fw_propagate(op, (input, other), static, t, saved)
-        return t if out is None else _finish(t, out, op.name)
+        if out is None:
+            return t
+        check_out_overlap(out, (input, other), {})
+        return _finish(t, out, op.name)
     fn.__name__ = fn.__qualname__ = op.name
     fn.binary_op = op
     return fn
@@ -639,6 +645,14 @@ _COMPLEX_REFUSED = {"abs": "In-place abs is not supported for complex tensors.",
                     "absolute": "In-place abs is not supported for complex tensors."}
 
 
+# in-place ops whose inputs may not share memory with self (default: only in part, as
+# TensorIterator's ops; 1: at all, the scatters' source; 0: no check: the BLAS ops and
+# masked_scatter_, which torch computes from memory as it is being written, and ldexp_, a
+# mul_ by a new tensor)
+_OVERLAP_CHECKS = {"scatter": 1, "scatter_add": 1, "scatter_reduce": 1, "addmm": 0,
+                   "addmv": 0, "addbmm": 0, "baddbmm": 0, "masked_scatter": 0, "ldexp": 0}
+
+
 def inplace(public_fn, name, reads_self=True):
     """Tensor.<name>_: compute out of place, write the result into self's storage, bump its
     version, and (when recording) move self onto the new node, as torch's in-place ops do.
@@ -647,11 +661,14 @@ def inplace(public_fn, name, reads_self=True):
     precheck = INPLACE_CHECKS.get(name)
     refused = _COMPLEX_REFUSED.get(name)
     parser = f"{name}(): argument "       # the out-of-place op's TypeError for an argument
+    overlap = _OVERLAP_CHECKS.get(name, 2)
 
     def fn(self, *args, **kwargs):
         try:
             if refused is not None and self.arr.dtype.kind == "c":
                 raise RuntimeError(refused)
+            if overlap and (args or kwargs):
+                check_overlap(self, args, kwargs, overlap == 1)
             recording = _grad.enabled and (self._rg or _any_rg(args, kwargs))
         except AttributeError:
             raise_not_tensor(f"{name}_", ("input", 1, self))

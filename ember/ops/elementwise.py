@@ -28,6 +28,7 @@ from . import _special
 from ._blend import fast_where
 from ._deprecated import scalar_first
 from ._fma import fma as _fma, fma64 as _fma64
+from ._overlap import check_out as check_out_overlap
 from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
                      early_out_dtype_check, make_binary as _make_binary,
                      make_unary as _make_unary, raise_not_tensor, tensor_arg, tensor_args)
@@ -183,8 +184,10 @@ def _nograd_unary(name, f, deny=None, exact_out=False, out_ok=True):
             be, x = input.be, input.arr
         except AttributeError:
             raise _not_tensor(name, input) from None
-        if out is not None and exact_out:
-            early_out_dtype_check(name, input, out)
+        if out is not None:
+            if exact_out:
+                early_out_dtype_check(name, input, out)
+            check_out_overlap(out, (input,), {})
         if x.dtype.kind in deny:
             err = deny[x.dtype.kind](name, x.dtype)
             if err is not None:
@@ -1196,6 +1199,9 @@ def _tensor_only(fn, name):
             if not isinstance(input, Tensor):
                 raise _not_tensor(name, input)
             raise _not_tensor(name, other, "other", 2)
+        if out is None:
+            return fn(input, other)
+        check_out_overlap(out, (input, other), {})
         return _finish(fn(input, other), out, name)
 
     def method(self, other):
@@ -1660,7 +1666,10 @@ def add(input, other, *deprecated, alpha=1, out=None):
         r = _add(input, other, *_alpha(input, other, alpha, 1))
     else:
         r = _add(input, other)
-    return r if out is None else _finish(r, out, "add")
+    if out is None:
+        return r
+    check_out_overlap(out, (input, other), {})
+    return _finish(r, out, "add")
 
 
 def sub(input, other, *deprecated, alpha=1, out=None):
@@ -1672,7 +1681,10 @@ def sub(input, other, *deprecated, alpha=1, out=None):
         r = _sub(input, other, *_alpha(input, other, alpha, -1))
     else:
         r = _sub(input, other)
-    return r if out is None else _finish(r, out, "sub")
+    if out is None:
+        return r
+    check_out_overlap(out, (input, other), {})
+    return _finish(r, out, "sub")
 
 
 subtract = sub
@@ -1730,7 +1742,10 @@ def div(input, other, *, rounding_mode=None, out=None):
     else:
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                            f"but found '{rounding_mode}'")
-    return r if out is None else _finish(r, out, "div")
+    if out is None:
+        return r
+    check_out_overlap(out, (input, other), {})
+    return _finish(r, out, "div")
 
 
 divide = true_divide = div

@@ -22,7 +22,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import INPLACE_CHECKS, _finish, _finish_tuple, _fw, _fw_involved, \
     _not_tensor, _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
-from . import _stl_select
+from . import _overlap, _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
 from .creation import _fill_value
@@ -816,6 +816,9 @@ def _setitem(self, idx, value):
                 np.size(getattr(value, "arr", value)) == 1
             _dtype.refuse_few("masked_fill" if one_mask else "index_put", arr.dtype)
     v_rg = isinstance(value, Tensor) and value.requires_grad
+    if isinstance(value, Tensor) and _overlap.owner(value.arr) is _overlap.owner(self.arr):
+        # copy_'s check, or index_put_'s
+        _overlap.check_arrays(self.arr if adv is not None else self.arr[basic], value.arr)
     if not (_grad.enabled and (self.requires_grad or v_rg)):
         v = value
         if isinstance(value, Tensor):

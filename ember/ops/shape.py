@@ -26,6 +26,7 @@ from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _fini
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._view_geometry import as_strided_arr as _as_strided_arr, as_torch_view, \
     torch_strided as _strided, torch_view
+from ._overlap import check as check_overlap
 from ._registry import NESTED_IDX, contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
 
@@ -888,6 +889,7 @@ def copy_(input, src, non_blocking=False):
         raise_not_tensor("copy_", ("self", 0, input), ("other", 1, src))
     if not recording:
         arr = src.arr
+        check_overlap(input, src)
         if src.be is not input.be:
             if src.be.idx == NESTED_IDX:        # a nested tensor into a dense one
                 from ..nested._ops import copy_error
