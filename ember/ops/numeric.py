@@ -122,10 +122,20 @@ def _logaddexp_f(xp, a, b):
 
 
 def _logaddexp2_f(xp, a, b):
+    """torch's kernel: max(a, b) + log1p(exp2(-|a - b|)) * (1 / ln 2 in a's dtype), a where a
+    and b are the same infinity (float16/bfloat16: in float32, rounded once)."""
     low = a.dtype if a.dtype.itemsize == 2 and a.dtype.kind in "fV" else None
-    if low is not None:             # torch's kernel: in float32, rounded once
+    if low is not None:
         a, b = a.astype(np.float32), xp.asarray(b).astype(np.float32)
-    y = _logaddexp_f(xp, a * _LN2, b * _LN2) / _LN2
+    y = xp.abs(a - b)
+    xp.negative(y, out=y)
+    xp.exp2(y, out=y)
+    xp.log1p(y, out=y)
+    y *= a.dtype.type(1 / _LN2)
+    y += xp.maximum(a, b)
+    same_inf = xp.isinf(a) & (a == b)
+    if same_inf.any():
+        y = xp.where(same_inf, a, y)
     return y if low is None else y.astype(low)
 
 
@@ -392,7 +402,7 @@ def renorm(input, p, dim, maxnorm, *, out=None):
     if p <= 0:
         raise RuntimeError("renorm: non-positive-norm not supported")
     if maxnorm < 0:
-        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {_C._cnum(maxnorm)}")
     if input.ndim <= 1:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} "
                            "dimensions")
