@@ -289,6 +289,263 @@ def where_masks_and_takes(torch, log):
     _err(log, lambda: torch.where(m, x, torch.ones(2)))
 
 
+@program(tol=_ULP)
+def shuffles_folds_and_pads(torch, log):
+    nn = torch.nn
+    x = torch.arange(2 * 8 * 4 * 4, dtype=torch.float32).reshape(2, 8, 4, 4)
+    log(nn.PixelShuffle(2)(x).shape, nn.PixelUnshuffle(2)(x).shape,
+        nn.ChannelShuffle(4)(x)[0, :, 0, 0],
+        nn.Unflatten(1, (2, 4))(x).shape, nn.Fold((5, 5), 2)(nn.Unfold(2)(torch.ones(1, 3, 5, 5))),
+        nn.ZeroPad2d((1, 0, 2, 1))(x[:1, :1]).shape, nn.ReflectionPad2d(1)(x[:1, :1])[0, 0, 0],
+        nn.ReplicationPad1d((2, 1))(x[0, :1, 0]), nn.CircularPad2d(1)(x[:1, :1])[0, 0, :, 0],
+        nn.ConstantPad3d(1, -1.0)(x[:1, :1]).shape,
+        torch.nn.functional.pad(x[:1, :1], (1, 1), mode="reflect")[0, 0, 0],
+        torch.nn.functional.pad(x[0, 0], (-1, 1, 0, -2)).shape)
+    _err(log, lambda: nn.PixelShuffle(3)(x))
+    _err(log, lambda: nn.ReflectionPad2d(4)(x[:1, :1]))
+    _err(log, lambda: nn.ChannelShuffle(3)(x))
+
+
+@program(tol=_ULP)
+def less_common_losses(torch, log):
+    F = torch.nn.functional
+    x = torch.randn(4, 5)
+    t = torch.randint(0, 5, (4,))
+    y = (torch.rand(4, 5) > 0.5).float()
+    log(F.multilabel_soft_margin_loss(x, y, weight=torch.rand(5)),
+        F.multilabel_margin_loss(x, torch.tensor([[1, 3, -1, 0, 0]] * 4)),
+        F.multi_margin_loss(x, t, p=2, margin=0.5, weight=torch.rand(5)),
+        F.poisson_nll_loss(x.exp(), y, log_input=False, full=True),
+        F.gaussian_nll_loss(x, y, torch.rand(4, 1) + 0.1, full=True),
+        F.huber_loss(x, y, delta=0.3, reduction="sum"), F.smooth_l1_loss(x, y, beta=0.0),
+        F.soft_margin_loss(x, y * 2 - 1), F.hinge_embedding_loss(x, y * 2 - 1, margin=0.7),
+        F.cosine_embedding_loss(x, x.flip(0), torch.tensor([1, -1, 1, -1]), margin=0.2),
+        F.margin_ranking_loss(x[:, 0], x[:, 1], torch.tensor([1.0, -1, 1, -1])),
+        F.triplet_margin_loss(x, x.roll(1, 0), x.flip(0), swap=True, p=1),
+        F.triplet_margin_with_distance_loss(x, x.roll(1, 0), x.flip(0),
+                                            distance_function=F.cosine_similarity),
+        F.kl_div(F.log_softmax(x, 1), F.softmax(x.flip(0), 1), reduction="batchmean",
+                 log_target=False),
+        F.cross_entropy(x, t, label_smoothing=0.2, ignore_index=2),
+        F.cross_entropy(x, F.softmax(x.flip(0), 1), label_smoothing=0.1),
+        F.nll_loss(F.log_softmax(x, 1), t, weight=torch.rand(5), reduction="none"),
+        F.binary_cross_entropy_with_logits(x, y, pos_weight=torch.rand(5)))
+    _err(log, lambda: F.gaussian_nll_loss(x, y, -torch.ones(4, 5)))
+    _err(log, lambda: F.multi_margin_loss(x, t, p=3))
+    _err(log, lambda: F.cross_entropy(x, t.float()))
+
+
+@program(tol=1e-5)
+def recurrent_cells_and_options(torch, log):
+    nn = torch.nn
+    rnn = nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bias=False, batch_first=True)
+    gru = nn.GRUCell(3, 4)
+    lstm = nn.LSTM(3, 4, proj_size=2, bidirectional=True)
+    x = torch.randn(2, 5, 3)
+    o, h = rnn(x)
+    hc = gru(x[:, 0])
+    lo, (lh, lc) = lstm(x.transpose(0, 1))
+    log(o.shape, h.shape, o[0, -1], hc, lo.shape, lh.shape, lc.shape, lo[-1, 0],
+        [n for n, _ in lstm.named_parameters()][:6], rnn.all_weights[0][0].shape)
+    _err(log, lambda: nn.RNN(3, 4, nonlinearity="gelu"))
+    _err(log, lambda: rnn(torch.randn(2, 5, 4)))
+    _err(log, lambda: nn.LSTM(3, 4, proj_size=4))
+
+
+@program()
+def tensor_metadata_methods(torch, log):
+    x = torch.arange(12, dtype=torch.int16).reshape(3, 4)
+    v = x[1:, ::2]
+    log(x.element_size(), x.nbytes, x.itemsize, v.storage_offset(), v.stride(), v.stride(1),
+        v.is_contiguous(), x.new_tensor([1, 2]).dtype, x.new_full((2,), 7), x.new_empty(0).shape,
+        x.new_ones(2, dtype=torch.float64), x.type(), x.type(torch.float32).dtype,
+        x.type("torch.DoubleTensor").dtype, x.type_as(torch.tensor(1.0)).dtype, x.dim(),
+        x.ndimension(), x.nelement(), v.is_set_to(v), x.data_ptr() == x.view(-1).data_ptr(),
+        x.t().dim_order(), torch.empty(2, 3, 4).permute(2, 0, 1).dim_order(),
+        v.untyped_storage().nbytes(), x.is_floating_point(), x.is_complex(), x.is_signed(),
+        torch.tensor([1], dtype=torch.uint8).is_signed(), x.resize_as_(torch.ones(2, 2)).shape)
+    _err(log, lambda: x.type("torch.FooTensor"))
+    _err(log, lambda: v.view(-1))
+    _err(log, lambda: v.stride(2))
+
+
+@program()
+def printing_options_and_summaries(torch, log):
+    print(torch.arange(2000.0).reshape(40, 50) / 7)
+    torch.set_printoptions(precision=2, sci_mode=True)
+    print(torch.tensor([1e-5, 123.456, 7.0]))
+    torch.set_printoptions(profile="full")
+    print(torch.arange(30).reshape(3, 10))
+    torch.set_printoptions(profile="short")
+    print(torch.randn(3, 3))
+    torch.set_printoptions(profile="default", linewidth=40, edgeitems=2, threshold=10)
+    print(torch.arange(100.0).reshape(10, 10))
+    print(torch.tensor([1 + 2j, -0.5j, 3.25 + 0j]), torch.tensor([True, False]))
+    torch.set_printoptions(profile="default")
+    print(torch.tensor([2 ** 40, -3, 7]), torch.tensor([1e20, -1e-20]),
+          torch.tensor([[float("nan"), float("inf")], [-0.0, 1.5]]))
+    print(torch.zeros(0, 3), torch.zeros(2, 0, dtype=torch.int32), torch.tensor(3.5),
+          torch.ones(2, requires_grad=True) * 2, torch.tensor([0.1], dtype=torch.float16),
+          torch.tensor([1.0, 2.0], dtype=torch.bfloat16), torch.tensor([1, 2], dtype=torch.uint8))
+
+
+@program(tol=_ULP)
+def vmap_and_functional_transforms(torch, log):
+    from_func = torch.func
+    x = torch.randn(3, 4, dtype=torch.float64)
+    w = torch.randn(4, 2, dtype=torch.float64)
+
+    def f(v, m):
+        return (v @ m).tanh().sum()
+    log(from_func.vmap(torch.outer)(x, x), from_func.vmap(f, (0, None))(x, w),
+        from_func.grad(f)(x[0], w), from_func.grad(f, argnums=(0, 1))(x[0], w)[1],
+        from_func.jacrev(torch.sin)(x[0]), from_func.jacfwd(torch.cumsum, argnums=0)(x[0], 0),
+        from_func.hessian(lambda v: (v ** 3).sum())(x[0]),
+        from_func.vmap(lambda r: r.sort().values, in_dims=1, out_dims=1)(x),
+        from_func.vmap(torch.trace)(x.reshape(3, 2, 2)), from_func.vjp(torch.exp, x[0])[1](
+            torch.ones(4, dtype=torch.float64)), from_func.jvp(torch.cos, (x[0],), (x[1],)),
+        from_func.vmap(lambda a: a.sum(0), chunk_size=2)(x.reshape(3, 2, 2)),
+        from_func.grad_and_value(f)(x[0], w))
+    _err(log, lambda: from_func.vmap(torch.sum, in_dims=2)(x))
+    _err(log, lambda: from_func.grad(lambda v: v)(x[0]))
+
+
+@program()
+def index_put_accumulate_low_precision(torch, log):
+    for dt in (torch.float16, torch.bfloat16, torch.float32, torch.int32):
+        t = torch.zeros(4, dtype=dt)
+        idx = torch.tensor([0, 0, 0, 3, 3, 1])
+        v = torch.tensor([0.1, 0.2, 0.3, 1000.5, 0.25, -1.0]).to(dt)
+        log(t.index_put((idx,), v, accumulate=True), t.index_add(0, idx, v, alpha=2),
+            torch.zeros(4, dtype=dt).scatter_add(0, idx, v),
+            torch.zeros(2, 4, dtype=dt).index_put_((torch.tensor([1, 1]), torch.tensor([2, 2])),
+                                                   torch.tensor(3).to(dt), accumulate=True))
+    m = torch.zeros(3, 3)
+    m[torch.tensor([0, 0]), torch.tensor([1, 1])] += 1.0
+    log(m)
+    m.index_put_((torch.tensor([True, False, True]),), torch.tensor(5.0))
+    log(m)
+    _err(log, lambda: torch.zeros(3).index_put_((torch.tensor([3]),), torch.tensor(1.0),
+                                                accumulate=True))
+
+
+@program()
+def generators_and_random_states(torch, log):
+    g = torch.Generator().manual_seed(123)
+    a = torch.rand(3, generator=g)
+    st = g.get_state()
+    b = torch.randn(2, generator=g)
+    g.set_state(st)
+    log(a, b, torch.randn(2, generator=g), g.initial_seed(), torch.randint(3, 9, (4,),
+                                                                           generator=g),
+        torch.randperm(6, generator=g), torch.multinomial(torch.tensor([0.1, 0.0, 0.9]), 4,
+                                                          replacement=True, generator=g),
+        torch.bernoulli(torch.full((5,), 0.3), generator=g), torch.normal(
+            torch.zeros(3), torch.ones(3), generator=g), torch.empty(3).uniform_(-1, 1,
+                                                                                 generator=g),
+        torch.empty(2).exponential_(2.0, generator=g), torch.empty(3).geometric_(0.4,
+                                                                                 generator=g),
+        torch.empty(2).log_normal_(generator=g), torch.empty(2).cauchy_(generator=g),
+        torch.poisson(torch.tensor([1.0, 5.0]), generator=g),
+        torch.empty(3, dtype=torch.int64).random_(0, 10, generator=g))
+    torch.manual_seed(5)
+    s = torch.get_rng_state()
+    r1 = torch.rand(2)
+    torch.set_rng_state(s)
+    log(r1, torch.rand(2), torch.initial_seed(), torch.random.seed() > 0)
+    _err(log, lambda: torch.multinomial(torch.tensor([0.0, 0.0]), 1))
+    _err(log, lambda: torch.multinomial(torch.tensor([0.5, 0.5]), 3))
+
+
+@program(tol=_ULP)
+def complex_autograd_paths(torch, log):
+    z = torch.tensor([1 + 2j, -0.5 + 0.25j, 3 - 1j], dtype=torch.complex128, requires_grad=True)
+    for fn in (lambda z: (z * z.conj()).real.sum(), lambda z: z.abs().sum(),
+               lambda z: torch.view_as_real(z.exp()).sum(), lambda z: z.angle().sum(),
+               lambda z: (z / (z + 1)).imag.sum(), lambda z: torch.fft.fft(z).abs().sum(),
+               lambda z: z.sgn().real.sum(), lambda z: (z ** 2.5).real.sum(),
+               lambda z: torch.linalg.norm(z), lambda z: z.log().imag.sum()):
+        out = fn(z)
+        g, = torch.autograd.grad(out, z)
+        log(out, g)
+    _err(log, lambda: z.sum().backward())
+
+
+@program()
+def python_protocols(torch, log):
+    import copy
+    import math
+    import pickle
+    x = torch.tensor([1.5, -2.5, 3.0])
+    s = torch.tensor(2.7)
+    log(format(s, ".2f"), f"{s:>8.3f}", round(s), round(s, 1), math.floor(s), math.ceil(s),
+        math.trunc(s), int(s), float(torch.tensor(3)), complex(s), abs(x), -x, +x, ~torch.tensor(5),
+        pow(x, 2), 2 ** x, divmod(7, torch.tensor(2)), 1.5 in x, torch.tensor(3) in [1, 3],
+        list(x), [t.item() for t in x], len(x), x.__len__(), bool(torch.tensor([0.0])),
+        hash(s) == hash(s), operator_index(torch), pickle.loads(pickle.dumps(x)),
+        copy.deepcopy(x), copy.copy(s), x.__reduce_ex__(2)[0].__name__,
+        sorted(torch.tensor([3, 1, 2])), max(torch.tensor([3, 1, 2])), sum(torch.tensor([1, 2])),
+        range(10)[torch.tensor(3)], [0, 1, 2, 3][torch.tensor(1)], "abc"[torch.tensor(2)])
+    _err(log, lambda: bool(x))
+    _err(log, lambda: len(s))
+    _err(log, lambda: iter(s))
+    _err(log, lambda: int(x))
+    _err(log, lambda: [0, 1][torch.tensor(1.0)])
+    _err(log, lambda: format(x, ".2f"))
+    _err(log, lambda: hash(torch.tensor([1])) is None)
+
+
+def operator_index(torch):
+    import operator
+    return operator.index(torch.tensor(4)), operator.index(torch.tensor(True))
+
+
+@program()
+def numpy_interop(torch, log):
+    import numpy as np
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    a = x.numpy()
+    a[0, 0] = 9.0
+    n = np.arange(6, dtype=np.int32).reshape(2, 3)
+    t = torch.from_numpy(n)
+    n[0, 0] = -1
+    log(x, t, torch.as_tensor(n).dtype, torch.tensor(n[:, ::2]).stride(),
+        torch.from_numpy(n[:, ::2]).stride(), torch.as_tensor([np.float32(1.5)]).dtype,
+        torch.tensor(np.float64(2.0)).dtype, torch.tensor([np.int8(1), 2]).dtype,
+        np.asarray(x).dtype.name, np.array(x, dtype=np.float64).dtype.name,
+        np.sum(np.asarray(x)).item(), x.numpy(force=True).shape, torch.tensor(np.bool_(True)).dtype,
+        torch.from_numpy(np.array([1, 2], dtype=np.uint16)).dtype,
+        torch.tensor(np.array(5)).shape, x.tolist(), torch.tensor([[1, 2]]).numpy().dtype.name)
+    _err(log, lambda: torch.ones(2, requires_grad=True).numpy())
+    _err(log, lambda: torch.from_numpy(np.array(["a"])))
+    _err(log, lambda: torch.from_numpy(np.arange(4)[::-1]))
+
+
+@program(tol=1e-5)
+def module_copies_and_state(torch, log):
+    import copy
+    nn = torch.nn
+    lin = nn.Linear(3, 3)
+    model = nn.Sequential(lin, nn.ReLU(), lin)        # shared module
+    model.register_buffer("step", torch.tensor(0))
+    model.register_buffer("tmp", torch.ones(1), persistent=False)
+    c = copy.deepcopy(model)
+    log([n for n, _ in model.named_parameters()], [n for n, _ in model.named_parameters(
+        remove_duplicate=False)], list(model.state_dict()), c[0] is c[2], c[0].weight is
+        model[0].weight, [n for n, _ in model.named_modules()], [n for n, _ in
+                                                                model.named_buffers()],
+        sum(p.numel() for p in model.parameters()), model.state_dict(keep_vars=True)[
+            "0.weight"].requires_grad, model.state_dict()["0.weight"].requires_grad)
+    sd = model.state_dict()
+    sd["0.bias"] = torch.zeros(3)
+    r = c.load_state_dict(sd, strict=False)
+    log(r.missing_keys, r.unexpected_keys, c[2].bias, model.get_submodule("0").in_features,
+        model.get_parameter("2.weight").shape, model.get_buffer("step"))
+    _err(log, lambda: c.load_state_dict({"0.weight": torch.ones(2, 2)}, strict=False))
+    _err(log, lambda: c.load_state_dict({"bogus": torch.ones(1)}))
+    _err(log, lambda: model.get_submodule("5"))
+
+
 def _names():
     return PROGRAMS.params()
 
