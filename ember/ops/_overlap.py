@@ -78,7 +78,7 @@ def check_arrays(dst, src, full=False):
         raise RuntimeError(PARTIAL_OVERLAP)
 
 
-def check_out(out, args, kwargs):
+def check_out(out, args, kwargs, full=False):
     """check_args for an `out=` tensor (anything else given as out is refused later)."""
     if isinstance(out, Tensor):
-        check_args(out, args, kwargs)
+        check_args(out, args, kwargs, full)

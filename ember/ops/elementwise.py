@@ -504,6 +504,8 @@ def conj(input):
 
 
 def conj_physical(input, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input,), {})
     if _is_real_tensor(input) and out is None:
         return input
     return _finish(_conj_physical_fn(input), out, "conj_physical", True)
@@ -808,6 +810,8 @@ _round0 = _same_unary("round",
 def round(input, *, decimals=None, out=None):
     """torch's two overloads: round(input), which passes integers through, and
     round(input, decimals=...) (RoundBackward1), which has no integer kernels."""
+    if out is not None:
+        check_out_overlap(out, (input,), {})
     if decimals is None:
         return _round0(input, out=out)
     return _finish(_apply(_round_dec, (input,), (decimals,)), out, "round", exact=True)
@@ -846,6 +850,8 @@ def _(xp, g, x):
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input,), {})
     return _finish(_apply(_nan_to_num, (input,), (nan, posinf, neginf)), out, "nan_to_num",
                    "nan_to_num: dtype of out: {out} should be same as input: {result}")
 
@@ -1470,6 +1476,8 @@ _rpow_fn = _make_binary(_rpow)
 
 
 def pow(input, exponent, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input, exponent), {})
     if _amp.enabled and _pow_s.binary_op.amp is not None and out is None:
         from ..amp.autocast import cast_args
         input, exponent = cast_args(_pow_s.binary_op, (input, exponent))
@@ -1545,10 +1553,14 @@ _xlogy = _binary("xlogy", *_xlog("log", 0), fast="",
 
 
 def xlogy(input, other, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input, other), {})
     return _finish(_xlogy(*_float_operands(input, other)), out, "xlogy")
 
 
 def copysign(input, other, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input, other), {})
     return _finish(_copysign(*_float_operands(input, other)), out, "copysign")
 SCALAR_SELF.add("xlogy")
 
@@ -1563,6 +1575,8 @@ _heaviside_fn = _binary("heaviside", _heaviside)
 
 
 def heaviside(input, values, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input, values), {})
     tensor_arg("heaviside", input)
     tensor_arg("heaviside", values, "values", 2)
     if input.arr.dtype != values.arr.dtype:
@@ -1817,6 +1831,8 @@ def _tensor_pair(a, b, ref):
 
 
 def where(condition, input=None, other=None, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (condition, input, other), {})
     if input is None and other is None:
         from .index import nonzero
         return nonzero(condition, as_tuple=True)
@@ -1951,6 +1967,8 @@ def clamp(input, min=None, max=None, *, out=None):
 
 
 def _clamp_impl(input, min, max, out, fn, op_t):
+    if out is not None:
+        check_out_overlap(out, (input, min, max), {})
     tensor_arg("clamp", input)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -2106,6 +2124,8 @@ def _(xp, g, a, b, w):
 
 
 def lerp(input, end, weight, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input, end, weight), {})
     tensor_arg("lerp", input)
     tensor_arg("lerp", end, "end", 2)
     _same_dtype("lerp", "end", input, end)
@@ -2170,6 +2190,8 @@ def _ternary_dtype(name, input, tensor1, tensor2, value):
 
 
 def addcmul(input, tensor1, tensor2, *deprecated, value=1, out=None):
+    if out is not None:
+        check_out_overlap(out, (input, tensor1, tensor2) + deprecated, {})
     if deprecated:          # torch's deprecated addcmul(Number value, Tensor tensor1, Tensor tensor2)
         tensor1, tensor2, value = scalar_first("addcmul", tensor1, (tensor1, tensor2), deprecated,
                                                ("value", "tensor1", "tensor2"))
@@ -2182,6 +2204,8 @@ def addcmul(input, tensor1, tensor2, *deprecated, value=1, out=None):
 
 
 def addcdiv(input, tensor1, tensor2, *deprecated, value=1, out=None):
+    if out is not None:
+        check_out_overlap(out, (input, tensor1, tensor2) + deprecated, {})
     if deprecated:          # torch's deprecated addcdiv(Number value, Tensor tensor1, Tensor tensor2)
         tensor1, tensor2, value = scalar_first("addcdiv", tensor1, (tensor1, tensor2), deprecated,
                                                ("value", "tensor1", "tensor2"))

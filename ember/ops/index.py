@@ -19,6 +19,7 @@ from .._warnings import outside_stacklevel as _outside_stacklevel, warn_once as 
 from .._memory_format import contiguous_out
 from .._sparse_coo import SparseCOO
 from ..autograd.grad_mode import STATE as _grad
+from ._overlap import check_out as check_out_overlap
 from ._apply import INPLACE_CHECKS, _finish, _finish_tuple, _fw, _fw_involved, \
     _not_tensor, _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
@@ -1071,6 +1072,8 @@ def _(xp, g, shape, idx, dim):
 
 
 def index_select(input, dim, index, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input,), {}, True)
     nd = tensor_ndim("index_select", input)
     d = wrap_dim(dim, nd)
     try:
@@ -1464,6 +1467,8 @@ def _(xp, g, shape, index, dim, seq):
 
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
+    if out is not None:
+        check_out_overlap(out, (input,), {}, True)
     try:
         d = _check_gather(input, dim, index, "gather")
     except (TypeError, RuntimeError):
@@ -1809,6 +1814,8 @@ def _(xp, g, shape, m):
 
 
 def masked_select(input, mask, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input,), {}, True)
     if isinstance(mask, Tensor) and mask.arr.dtype != np.bool_:     # its own wording
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     _check_mask(mask, "masked_select")
@@ -1900,6 +1907,8 @@ def _(xp, g, shape, index):
 
 
 def take(input, index, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input,), {}, True)
     try:
         n, long = input.numel(), index.arr.dtype == np.int64
     except AttributeError:

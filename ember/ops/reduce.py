@@ -15,6 +15,7 @@ from .._sparse_compressed import SparseCompressed
 from .._sparse_csr import SparseCSR
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
+from ._overlap import check_out as check_out_overlap
 from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _apply, type_name, \
     make_unary as _make_unary, tensor_ndim, ureduce
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
@@ -1085,6 +1086,8 @@ _cumsum_fn = _make_unary(_cumsum)
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
+    if out is not None:
+        check_out_overlap(out, (input,), {})
     nd = tensor_ndim("cumsum", input)
     dtype = _scan_out_dtype("cumsum", _out_dtype(dtype, out))
     return _finish(_cumsum_fn(input, _wrap_dim(dim, nd), dtype), out, "cumsum")
@@ -1147,6 +1150,8 @@ _cumprod_fn = _make_unary(_cumprod)
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
+    if out is not None:
+        check_out_overlap(out, (input,), {})
     nd = tensor_ndim("cumprod", input)
     dtype = _scan_out_dtype("cumprod", _out_dtype(dtype, out))
     return _finish(_cumprod_fn(input, _wrap_dim(dim, nd), dtype), out)
@@ -1344,6 +1349,8 @@ _logcumsumexp_fn = _make_unary(_logcumsumexp)
 
 
 def logcumsumexp(input, dim, *, out=None):
+    if out is not None:
+        check_out_overlap(out, (input,), {})
     nd = tensor_ndim("logcumsumexp", input)
     return _finish(_logcumsumexp_fn(input, _wrap_dim(dim, nd)), out, "logcumsumexp")
 

@@ -26,7 +26,7 @@ from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _fini
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._view_geometry import as_strided_arr as _as_strided_arr, as_torch_view, \
     torch_strided as _strided, torch_view
-from ._overlap import check as check_overlap
+from ._overlap import check as check_overlap, check_out as check_out_overlap
 from ._registry import NESTED_IDX, contiguous_outputs, no_complex_grad, op
 from ..autograd.node import node_class as _node_class
 
@@ -994,6 +994,8 @@ def _promoted(tensors, o):
 
 
 def cat(tensors, dim=0, *, out=None):
+    if out is not None:
+        check_out_overlap(out, tuple(tensors) if isinstance(tensors, (list, tuple)) else (), {}, True)
     if _amp.enabled and out is None:
         tensors = _promoted(tensors, _cat)
     tensors = _common(tensors, "cat")
@@ -1063,6 +1065,8 @@ def _(xp, g, dim, n):
 
 
 def stack(tensors, dim=0, *, out=None):
+    if out is not None:
+        check_out_overlap(out, tuple(tensors) if isinstance(tensors, (list, tuple)) else (), {}, True)
     if _amp.enabled and out is None:
         tensors = _promoted(tensors, _stack)
     tensors = _common(tensors, "stack")
