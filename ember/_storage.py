@@ -44,6 +44,28 @@ def _is_shared(a):
     return _SHARED.get(id(r)) is r
 
 
+# Root buffers ember did not allocate (from_numpy, as_tensor of an ndarray, frombuffer): torch's
+# storages over memory it was handed cannot be resized
+_FOREIGN = weakref.WeakValueDictionary()
+
+
+def adopt(a):
+    """Marks `a`'s memory as handed to ember (not resizable)."""
+    r = _root(a)
+    try:
+        _FOREIGN[id(r)] = r
+    except TypeError:
+        pass
+
+
+def resizable(a):
+    r = _root(a)
+    return _FOREIGN.get(id(r)) is not r
+
+
+NOT_RESIZABLE = "Trying to resize storage that is not resizable"
+
+
 # id(buffer) -> the live UntypedStorage over it (the storage keeps the buffer, so the id is
 # not reused while the entry lasts)
 _LIVE = weakref.WeakValueDictionary()
@@ -190,7 +212,7 @@ class UntypedStorage:
         return self._filename
 
     def resizable(self):
-        return True
+        return resizable(self._arr)
 
     def untyped(self):
         return self
@@ -297,6 +319,8 @@ class UntypedStorage:
         """Reallocate to `size` bytes, keeping the common prefix (see the module docstring)."""
         if size < 0:
             raise _alloc_error(size)
+        if not resizable(self._arr):
+            raise RuntimeError(NOT_RESIZABLE)
         old = self._flat(np.uint8)
         new = _backend(self.device).xp.empty(size, np.uint8)
         k = min(size, old.size)

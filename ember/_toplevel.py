@@ -282,6 +282,8 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
                   "or make it writable before converting it to a tensor. This type of warning "
                   "will be suppressed for the rest of this program. (Triggered internally at "
                   "/__w/pytorch/pytorch/torch/csrc/utils/tensor_new.cpp:1556.)")
+    from ._storage import adopt
+    adopt(arr)
     t = _new(arr, CPU)
     if requires_grad:
         t.requires_grad_(True)

@@ -475,3 +475,31 @@ def test_storage_files_cross_load(legacy):
         want = torch.load(io.BytesIO(b.getvalue()), weights_only=False)
         assert repr(got) == repr(want)
         assert got["s"].data_ptr() == got["t"].data_ptr()
+
+
+def test_memory_handed_over_is_not_resizable_as_in_torch():
+    """from_numpy, as_tensor of an ndarray (shared) and frombuffer wrap memory ember did not
+    allocate: torch's storages over it cannot grow (resize_ used to reallocate silently, and
+    the tensor no longer shared the caller's array); shrinking or reshaping within it works."""
+    def program(L):
+        n, out = np.zeros(6), []
+        t = L.from_numpy(n)
+        out.append(t.untyped_storage().resizable())
+        out.append(tuple(t.resize_(2, 3).shape))
+        out.append(tuple(t.resize_(2).shape))
+        for grow in (lambda: t.resize_(7), lambda: t.untyped_storage().resize_(100),
+                     lambda: L.from_numpy(n)[2:].resize_(10)):
+            try:
+                grow()
+            except RuntimeError as e:
+                out.append(str(e))
+        out += [L.as_tensor(n).untyped_storage().resizable(),
+                L.as_tensor(n, dtype=L.float32).untyped_storage().resizable(),
+                L.tensor(n).untyped_storage().resizable(),
+                L.asarray(n).untyped_storage().resizable(),
+                L.frombuffer(bytearray(16), dtype=L.float32).untyped_storage().resizable(),
+                tuple(L.zeros(3).resize_(10).shape)]
+        t[0] = 5.0
+        out.append(n[0])            # still the caller's memory
+        return out
+    assert program(ember) == program(torch)

@@ -2118,6 +2118,9 @@ def resize_(input, *sizes, memory_format=None):
     else:
         old = a.reshape(-1)
     if new is None:
+        from .._storage import NOT_RESIZABLE, resizable
+        if not resizable(root):
+            raise RuntimeError(NOT_RESIZABLE)
         from .creation import _uninitialized_fill
         fill = _uninitialized_fill(a.dtype)     # (torch's new memory is uninitialised)
         new = xp.zeros(stored, a.dtype) if fill is None else xp.full(stored, fill, a.dtype)
