@@ -40,3 +40,43 @@ def test_set_warn_always_repeats_once_a_process_warnings():
             lib.set_warn_always(before)
         return len(caught), lib.is_warn_always_enabled()
     assert count(ember) == count(torch) == (3, False)
+
+
+COMPLEX_CASTS = ["x.sum(dtype=L.float64)", "x.mean(dtype=L.float64)", "x.mean(dtype=L.float16)",
+                 "x.prod(dtype=L.float64)", "x.cumsum(0, dtype=L.float32)",
+                 "x.cumprod(0, dtype=L.int64)", "L.sum(x, 0, dtype=L.float64)",
+                 "x.sum(dtype=L.bool)", "x.cumsum(0, dtype=L.bool)", "x.to(L.bool)",
+                 "x.to(L.float32)", "L.tensor(x, dtype=L.float32)",
+                 "L.as_tensor(np.array([1 + 1j, 2j]), dtype=L.float32)",
+                 "L.tensor(np.array([1 + 1j, 2j]), dtype=L.bool)", "L.tensor([1.0]).new_tensor(x)",
+                 "L.zeros(2).copy_(x)", "L.zeros(2, dtype=L.bool).copy_(x)"]
+
+
+def test_complex_to_real_casts_warn_as_torch():
+    """torch's once-a-process "Casting complex values to real discards the imaginary part" (a
+    UserWarning) where a reduction's dtype=, tensor()/as_tensor()/new_tensor() or a copy drops
+    imaginary parts, none for a cast to bool (which reads both parts): ember let NumPy's
+    ComplexWarning through the reductions' dtype= (hidden by ember's filter: no warning) and
+    warned for bool. Compared with set_warn_always on, so each case warns afresh."""
+    import numpy as np
+    import torch
+
+    def run(L, ex):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            x = L.tensor([1 + 1j, 2j])
+            try:
+                r = eval(ex, {"L": L, "x": x, "np": np}).tolist()
+            except Exception as e:      # noqa: BLE001  (the class and message compared)
+                r = type(e).__name__, str(e)
+        return r, [(c.category.__name__, str(c.message).partition(" (Triggered internally")[0])
+                   for c in w if "copy construct" not in str(c.message)]
+
+    torch.set_warn_always(True)
+    ember.set_warn_always(True)
+    try:
+        for ex in COMPLEX_CASTS:
+            assert run(ember, ex) == run(torch, ex), ex
+    finally:
+        torch.set_warn_always(False)
+        ember.set_warn_always(False)

@@ -347,16 +347,16 @@ def _to_array(data, dtype):
         return _values_array(flat, shape, inferred if dtype is None else _to_dtype(dtype))
     if isinstance(data, Tensor):
         a = data._host()
-        return a if dtype is None else _dtype.cast(a, _to_dtype(dtype).np)
+        return a if dtype is None else _cast_data(a, dtype)
     if isinstance(data, np.ndarray):
         _np_supported(data.dtype)
         _check_strides(data)
         if dtype is None or data.dtype == _to_dtype(dtype).np:
             return data             # (as_tensor shares it)
-        return _dtype.cast(data, _to_dtype(dtype).np)
+        return _cast_data(data, dtype)
     if hasattr(data, "__cuda_array_interface__") or type(data).__module__.startswith("cupy"):
         a = data.get()
-        return a if dtype is None else _dtype.cast(a, _to_dtype(dtype).np)
+        return a if dtype is None else _cast_data(a, dtype)
     if isinstance(data, (str, bytes)):
         raise TypeError("new(): invalid data type 'str'")
     if not _is_seq(data) and not isinstance(data, np.generic) and (
@@ -369,6 +369,16 @@ def _to_array(data, dtype):
 
 
 _STORAGE_TYPES = ("TypedStorage", "UntypedStorage")
+
+
+def _cast_data(a, dtype):
+    """An array given to tensor()/as_tensor() converted to `dtype` (torch's warning when that
+    drops imaginary parts)."""
+    np_dtype = _to_dtype(dtype).np
+    if a.dtype.kind == "c":
+        from .index import warn_complex_to_real
+        warn_complex_to_real(a.dtype, np_dtype)
+    return _dtype.cast(a, np_dtype)
 
 
 def _storage_array(storage, dtype):

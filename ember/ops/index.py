@@ -1531,8 +1531,8 @@ def _pad_to(xp, gs, shape):
 
 def warn_complex_to_real(src_dtype, dst_dtype):
     """torch warns once a process when a copy or cast drops imaginary parts (NumPy's own
-    ComplexWarning is silenced inside ember)."""
-    if src_dtype.kind == "c" and dst_dtype.kind != "c":
+    ComplexWarning is silenced inside ember); a cast to bool reads both parts."""
+    if src_dtype.kind == "c" and dst_dtype.kind not in "cb":
         _warn_once("Casting complex values to real discards the imaginary part")
 
 

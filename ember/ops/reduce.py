@@ -56,8 +56,13 @@ def _numel(shape, dims):
     return n
 
 
-def _int_to_i64(x, dtype):
+def _reduction_input(x, dtype):
+    """x as a reduction with `dtype=` reads it (integers and bools as int64 without one)."""
     if dtype is not None:
+        if x.dtype.kind == "c" and dtype.kind not in "cb":    # (torch's warning, not NumPy's)
+            from .index import warn_complex_to_real
+            warn_complex_to_real(x.dtype, dtype)
+            x = x.real
         return x.astype(dtype)
     return x.astype(np.int64) if x.dtype.kind in "biu" else x
 
@@ -160,7 +165,7 @@ def _from_zero(xp, r):
 
 
 def _sum_fwd(xp, x, dims, keepdim, dtype):
-    x = _int_to_i64(x, dtype)
+    x = _reduction_input(x, dtype)
     r = _sum_arrays(xp, x, dims, keepdim)
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x.shape, dims, keepdim)
 
@@ -234,7 +239,7 @@ def _nansum(xp, x, dims, keepdim, dtype):
         raise RuntimeError("nansum on CPU does not support complex inputs")
     if dtype is not None and dtype.kind == "c" and x.dtype.kind not in "biu":
         raise not_implemented("nansum_cpu", dtype)      # integers cannot hold a NaN: a sum
-    x = _int_to_i64(x, dtype)
+    x = _reduction_input(x, dtype)
     z = xp.where(x != x, 0, _acc(x)) if x.dtype.kind not in "iu" else x
     r = _arr(xp, ureduce("add", z, dims, keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
@@ -272,7 +277,8 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
         raise _sparse_not_implemented(refused[0], xp, refused[1])
     rt = x.dtype if dtype is None else dtype
     if dtype is not None:       # a float16/bfloat16 mean: a float32 sum of x divided, then cast
-        x = x.astype(np.float32 if rt.itemsize == 2 and rt.kind in "fV" else rt)
+        x = _reduction_input(x, np.dtype(np.float32) if rt.itemsize == 2 and rt.kind in "fV"
+                        else rt)
     if x.dtype.kind in "biu":
         _float_only(x, "mean")
     n = _numel(x.shape, dims)
@@ -351,7 +357,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 
 def _prod_fwd(xp, x, dims, keepdim, dtype):
-    x = _int_to_i64(x, dtype)
+    x = _reduction_input(x, dtype)
     if type(x) is np.ndarray and x.dtype.char in "eE" and x.size:
         return _low_prod(x, dims, keepdim), (x, dims, keepdim)
     r = _arr(xp, ureduce("multiply", _acc(x), dims, keepdim))
@@ -1033,7 +1039,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
 
 # ---- scans ------------------------------------------------------------------------------------
 def _scan_dtype(x, dtype):
-    return _int_to_i64(x, dtype)
+    return _reduction_input(x, dtype)
 
 
 _SCAN_ACC = {"e": np.float32, "f": np.float64, "F": np.complex128}
