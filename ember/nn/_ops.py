@@ -14,6 +14,7 @@ from ..backends import cuda_blas
 from ..ops._apply import apply
 from ..ops.creation import dense_order
 from ..ops.index import index_add_rows
+from ..ops._norm2 import norm2
 from ..ops.reduce import _mean_fwd, _sum_fwd
 from ..ops._special import expit
 from ..ops._registry import contiguous_outputs, no_complex_grad, op
@@ -870,6 +871,13 @@ def dropout_raw(x, p, mask_shape, rng):
 # ---- norms and distances -----------------------------------------------------------------
 @op("vector_norm", saves="both", node="LinalgVectorNormBackward0")
 def _vector_norm(xp, x, ord, dims, keepdim):
+    if ord == 2 and xp is np and x.dtype.kind != "c" and x.ndim:
+        y = norm2(x, dims)              # torch's order, bit for bit
+        if y is not None:
+            if keepdim:
+                y = y.reshape([1 if dims is None or d in dims else n
+                               for d, n in enumerate(x.shape)])
+            return y, (x, y, ord, dims, keepdim)
     a = xp.abs(x)
     if a.dtype.itemsize == 2:           # half and bfloat16 accumulate in float, as torch
         a = a.astype(np.float32)

@@ -1,0 +1,154 @@
+"""The 2-norm of a NumPy array over dims in torch's CPU order (its norm kernel in
+ReduceOpsKernel.cpp), bit for bit.
+
+float32, float64 and bfloat16 rows that are the innermost, unit-stride block of memory take
+its vectorised last-dim kernel: the squares of each 32-byte vector (two for bfloat16's 16
+values, in float) rounded and added into the lanes of one vector in order; the lanes then
+added in order; then the leftover values one at a time, which the compiler vectorised too: in
+fours, their squares rounded and added in order (float32, bfloat16), the last ones (under
+four) fused, acc = fma(x, x, acc), rounded once. Everything else (float16 always, other
+layouts, several reduced dims not adjacent in memory) goes through binary_kernel_reduce: one
+value after another in memory order, acc + x * x rounded twice, in float for the 2-byte
+floats. Measured against torch 2.13 over row lengths 1..300: not one bit differs.
+"""
+import math
+
+import numpy as np
+
+from ._torch_sum import _seq
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_GRAIN = 32768      # torch splits one output's serial reduction between threads past this
+
+
+def norm2(x, dims):
+    """sqrt(sum of squares) of the real NumPy array x over `dims` (a tuple of its dims, or None
+    for all), torch's order, without the reduced dims, in x's dtype; None where another path
+    must compute it (an empty reduction, complex, float8, more than _GRAIN values an output
+    outside the last-dim kernel)."""
+    dt = x.dtype
+    bf16 = dt.kind == "V" and dt.name == "bfloat16"
+    if not (dt.kind == "f" or bf16) or not x.size:
+        return None
+    dims = tuple(range(x.ndim)) if dims is None else dims
+    red = [d for d in dims if x.shape[d] != 1]
+    kept = [d for d in range(x.ndim) if d not in dims]
+    if not red:                         # torch: abs, no kernel
+        return np.abs(x).reshape([x.shape[d] for d in kept])
+    length = math.prod(x.shape[d] for d in red)
+    out_shape = [x.shape[d] for d in kept]
+    red.sort(key=lambda d: -x.strides[d])
+    if dt.char != "e" and _innermost(x, red):
+        if red != list(range(x.ndim - len(red), x.ndim)):
+            x = np.moveaxis(x, red, range(x.ndim - len(red), x.ndim))
+        r = _lastdim(x.reshape(-1, length), dt.itemsize)
+    else:
+        if length >= _GRAIN and length == x.size:     # (its split depends on the threads)
+            return None
+        a = np.moveaxis(x, red, range(len(red))).reshape((length, -1))
+        a = a.astype(_F32) if dt.itemsize == 2 else a
+        r = np.sqrt(_seq(a * a))
+    return r.astype(dt, copy=False).reshape(out_shape)
+
+
+def _innermost(x, red):
+    """The reduced dims (sorted outermost first) are one unit-stride block, innermost in memory:
+    no kept dim of size > 1 strides less than they do."""
+    step = x.itemsize
+    for d in reversed(red):
+        if x.strides[d] != step:
+            return False
+        step *= x.shape[d]
+    lowest = x.strides[red[-1]]
+    return all(x.strides[d] > lowest for d in range(x.ndim) if d not in red and x.shape[d] > 1)
+
+
+def _lastdim(rows, itemsize):
+    """torch's vectorised 2-norm of each row of the (R, L) array `rows` (float32 result for
+    bfloat16)."""
+    lanes = 4 if itemsize == 8 else 8
+    step = 16 if itemsize == 2 else lanes           # values a vector load
+    n = rows.shape[1]
+    nv = n // step * step
+    if itemsize == 2:
+        rows = rows.astype(_F32)
+    fours = nv + (n - nv) // 4 * 4 if itemsize != 8 else nv
+    sq = rows[:, :fours] * rows[:, :fours]
+    if nv > lanes:  # the vectors' squares into the lanes, in order (a middle axis: in order)
+        acc = np.add.reduce(sq[:, :nv].reshape(rows.shape[0], nv // lanes, lanes), axis=1)
+        sq = np.concatenate((acc, sq[:, nv:]), axis=1) if fours > nv else acc
+    # the lanes, then the fours' squares, in order (cumsum: in order)
+    total = sq.cumsum(axis=1)[:, -1] if fours else np.zeros(rows.shape[0], sq.dtype)
+    if fours < n:
+        total = (_fma64_squares if itemsize == 8 else _fma32_squares)(rows[:, fours:], total)
+    return np.sqrt(total)
+
+
+def _fma32_squares(cols, total):
+    """total = fma(c, c, total) for the float32 columns c of `cols` in order, each rounded once:
+    the square is exact in float64, and the float64 sum rounded to float32 is the fused result
+    unless that sum is inexact and half-way between two floats, where its low 28 bits are 0
+    (as with float32 values, exact, and float32's subnormal half-ways): where any sum was,
+    all is done again with each float64 sum rounded to odd (its last bit set where it was
+    inexact), which rounds to the fused result (Boldo and Melquiond)."""
+    sq = cols.astype(_F64)
+    sq *= sq
+    risky = False
+    start = total
+    for k in range(sq.shape[1]):
+        s = sq[:, k] + total
+        risky |= ((s.view(np.int64) & 0xFFFFFFF) == 0).any()
+        total = s.astype(_F32)
+    if not risky:
+        return total
+    total = start
+    for k in range(sq.shape[1]):
+        s = sq[:, k] + total
+        total = _round_odd(s, _two_sum_err(sq[:, k], total.astype(_F64), s)).astype(_F32)
+    return total
+
+
+def _fma64_squares(cols, total):
+    """total = fma(c, c, total) for the float64 columns c of `cols` in order (_fma64)."""
+    for k in range(cols.shape[1]):
+        c = cols[:, k]
+        total = _fma64(c, c, total)
+    return total
+
+
+def _fma64(a, b, c):
+    """float64 a * b + c rounded once (Boldo and Melquiond's emulation): Dekker's exact product
+    (uh + ul), c + uh exactly (th + tl), tl + ul rounded to odd, th + that rounded; where that
+    is not finite, the plain result."""
+    uh = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    ul = ((ah * bh - uh) + ah * bl + al * bh) + al * bl
+    th = c + uh
+    tl = _two_sum_err(c, uh, th)
+    v = tl + ul
+    r = th + _round_odd(v, _two_sum_err(tl, ul, v))
+    return np.where(np.isfinite(r), r, a * b + c)
+
+
+def _split(a):
+    t = 134217729.0 * a
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _two_sum_err(a, b, s):
+    """The exact a + b - s, for s = a + b rounded."""
+    bb = s - a
+    return (a - (s - bb)) + (b - bb)
+
+
+def _round_odd(s, err):
+    """s, the rounded a + b with err = a + b - s, rounded to odd: moved one ulp towards err
+    where err is not 0 and s's last bit is 0."""
+    even = (s.view(np.int64) & 1) == 0
+    fix = (err != 0) & even & np.isfinite(s)
+    if not fix.any():
+        return s
+    return np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
