@@ -145,3 +145,34 @@ def test_norm2_special_values_bit_for_bit():
             got = [ex.norm(dim=1), ex.norm(dim=0), ex.norm()]
         for e, t in zip(got, [tx.norm(dim=1), tx.norm(dim=0), tx.norm()]):
             _same(e, t)
+
+
+# ---- embedding's max_norm renormalisation ----------------------------------------------------
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("p", [1, 2, 3, float("inf")])
+def test_embedding_max_norm_renorms_as_torch(dt, p):
+    """torch's embedding_renorm_: each used row's norm by its norm kernel, in the weight's
+    dtype, scale = max_norm / (norm + 1e-7) in double, then the row times the scale in the
+    weight's dtype. ember summed the norm its own way (inf: |x| ** inf summed) and scaled in
+    the weight's dtype: rows an ulp off (all of them for inf)."""
+    g = np.random.default_rng(0)
+    for _ in range(6):
+        n, d = 50, int(g.integers(1, 40))
+        w = (g.standard_normal((n, d)) * 3).astype(np.float32)
+        idx = g.integers(0, n, size=(5, 6))          # duplicates among them
+        max_norm = float(g.choice([0.5, 1.5, 8.0]))
+        tw, ew = torch.tensor(w).to(getattr(torch, dt)), ember.tensor(w).to(getattr(ember, dt))
+        to = torch.nn.functional.embedding(torch.tensor(idx), tw, max_norm=max_norm,
+                                           norm_type=p)
+        eo = ember.nn.functional.embedding(ember.tensor(idx), ew, max_norm=max_norm,
+                                           norm_type=p)
+        _same(ew, tw)
+        _same(eo, to)
+    tm = torch.nn.Embedding(20, 7, max_norm=1.0, norm_type=p).to(getattr(torch, dt))
+    em = ember.nn.Embedding(20, 7, max_norm=1.0, norm_type=p).to(getattr(ember, dt))
+    with torch.no_grad(), ember.no_grad():
+        em.weight.copy_(ember.tensor(tm.weight.detach().float().numpy()))
+    idx = g.integers(0, 20, size=(12,))
+    _same(em(ember.tensor(idx)), tm(torch.tensor(idx)))
+    _same(em.weight, tm.weight)

@@ -152,3 +152,33 @@ def _round_odd(s, err):
     if not fix.any():
         return s
     return np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+
+
+def row_norms(w, p):
+    """The p-norm of each row of the 2-D NumPy array w (float; float16/bfloat16 accumulate in
+    float), in w's dtype, as torch's norm of a contiguous row (Tensor.norm(p)): one element
+    its abs; p = 2 as norm2; inf/-inf the largest/smallest abs; 0 the count of nonzeros;
+    other p its binary_kernel_reduce, acc + |x| ** p in order, then acc ** (1 / p) with 1 / p
+    in the accumulation dtype."""
+    if w.shape[1] == 1 and p != 0:
+        return np.abs(w[:, 0])
+    if p == 2:
+        r = norm2(w, (1,))
+        if r is not None:
+            return r
+    acc_dt = _F32 if w.dtype.itemsize <= 4 else _F64
+    a = np.abs(w.astype(acc_dt))
+    if not w.shape[1]:
+        r = np.zeros(w.shape[0], acc_dt)
+    elif p == float("inf"):
+        r = a.max(axis=1)
+    elif p == -float("inf"):
+        r = a.min(axis=1)
+    elif p == 0:
+        r = (a != 0).sum(axis=1).astype(acc_dt)
+    elif p == 1:
+        r = a.cumsum(axis=1)[:, -1]
+    else:
+        q = acc_dt.type(p)
+        r = np.power(np.power(a, q).cumsum(axis=1)[:, -1], acc_dt.type(1) / q)
+    return r.astype(w.dtype)
