@@ -871,7 +871,7 @@ def dropout_raw(x, p, mask_shape, rng):
 # ---- norms and distances -----------------------------------------------------------------
 @op("vector_norm", saves="both", node="LinalgVectorNormBackward0")
 def _vector_norm(xp, x, ord, dims, keepdim):
-    if ord == 2 and xp is np and x.dtype.kind != "c" and x.ndim:
+    if ord == 2 and xp is np and x.ndim:
         y = norm2(x, dims)              # torch's order, bit for bit
         if y is not None:
             if keepdim:

@@ -23,23 +23,27 @@ _GRAIN = 32768      # torch splits one output's serial reduction between threads
 
 
 def norm2(x, dims):
-    """sqrt(sum of squares) of the real NumPy array x over `dims` (a tuple of its dims, or None
-    for all), torch's order, without the reduced dims, in x's dtype; None where another path
-    must compute it (an empty reduction, complex, float8, more than _GRAIN values an output
+    """sqrt(sum of squares) of the NumPy array x over `dims` (a tuple of its dims, or None for
+    all), torch's order, without the reduced dims, in x's (real) dtype; None where another
+    path must compute it (an empty reduction, float8, more than _GRAIN values an output
     outside the last-dim kernel)."""
     dt = x.dtype
     bf16 = dt.kind == "V" and dt.name == "bfloat16"
-    if not (dt.kind == "f" or bf16) or not x.size:
+    if not (dt.kind in "fc" or bf16) or not x.size:
         return None
     dims = tuple(range(x.ndim)) if dims is None else dims
     red = [d for d in dims if x.shape[d] != 1]
     kept = [d for d in range(x.ndim) if d not in dims]
+    red.sort(key=lambda d: -x.strides[d])       # (memory order, outermost first)
+    serial = dt.kind == "c" or dt.char == "e"
     if not red:                         # torch: abs, no kernel
-        return np.abs(x).reshape([x.shape[d] for d in kept])
+        return (_cabs(x) if dt.kind == "c" else np.abs(x)).reshape([x.shape[d] for d in kept])
+    if dt.kind == "c":          # |z| as the kernel's std::abs (glibc's hypot), then one by one
+        x = _cabs(x) if dt == np.complex64 else np.hypot(x.real, x.imag)
+        dt = x.dtype
     length = math.prod(x.shape[d] for d in red)
     out_shape = [x.shape[d] for d in kept]
-    red.sort(key=lambda d: -x.strides[d])
-    if dt.char != "e" and _innermost(x, red):
+    if not serial and _innermost(x, red):
         if red != list(range(x.ndim - len(red), x.ndim)):
             x = np.moveaxis(x, red, range(x.ndim - len(red), x.ndim))
         r = _lastdim(x.reshape(-1, length), dt.itemsize)
@@ -182,3 +186,34 @@ def row_norms(w, p):
         q = acc_dt.type(p)
         r = np.power(np.power(a, q).cumsum(axis=1)[:, -1], acc_dt.type(1) / q)
     return r.astype(w.dtype)
+
+
+def _cabs(z):
+    """|z| as torch.abs of a complex on the CPU: the float64 root of the float64 sum of squares
+    for complex64 (rounded to float32; glibc's hypotf, as the norm kernel's std::abs); for
+    complex128 its vectorised Sleef hypot, correctly rounded (glibc's, NumPy's hypot, is not
+    always), here through double-double squares scaled by a power of two and a Newton step."""
+    if z.dtype == np.complex64:
+        re, im = z.real.astype(_F64), z.imag.astype(_F64)
+        return np.sqrt(re * re + im * im).astype(_F32)
+    x, y = np.abs(z.real), np.abs(z.imag)
+    big, small = np.maximum(x, y), np.minimum(x, y)
+    e = np.where(big == 0, 0, np.frexp(big)[1])
+    xs, ys = np.ldexp(big, -e), np.ldexp(small, -e)
+    p1, e1 = _two_prod(xs, xs)
+    p2, e2 = _two_prod(ys, ys)
+    s = p1 + p2
+    lo = _two_sum_err(p1, p2, s) + e1 + e2
+    r = np.sqrt(s)
+    rp, rpe = _two_prod(r, r)
+    r = r + (((s - rp) - rpe) + lo) / (2 * r)
+    r = np.ldexp(np.where(big == 0, 0.0, r), e)
+    return np.where(np.isinf(x) | np.isinf(y), np.inf, np.where(np.isnan(big), np.nan, r))
+
+
+def _two_prod(a, b):
+    """a * b as p + e exactly (Dekker)."""
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl

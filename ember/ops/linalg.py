@@ -1997,7 +1997,7 @@ def _square_shape(A, name):
 # ---- vector norm (the primitive behind linalg.norm / matrix_norm 'fro') -----------------------
 @op("linalg_vector_norm", saves="both")
 def _vector_norm(xp, x, ord, dims, keepdim):
-    if ord == 2 and xp is np and x.dtype.kind != "c" and x.ndim:
+    if ord == 2 and xp is np and x.ndim:
         r = norm2(x, dims)              # torch's order, bit for bit
         if r is not None:
             if keepdim:
