@@ -198,3 +198,42 @@ def test_embedding_max_norm_renorms_as_torch(dt, p):
     idx = g.integers(0, 20, size=(12,))
     _same(em(ember.tensor(idx)), tm(torch.tensor(idx)))
     _same(em.weight, tm.weight)
+
+
+# ---- other p-norms over dims in torch's order -------------------------------------------------
+
+def _p_norm_check(p, seed):
+    g = np.random.default_rng(seed)
+    for _ in range(60):
+        dt = str(g.choice(["float32", "float64", "float16", "bfloat16"]))
+        nd = int(g.integers(1, 4))
+        shape = tuple(int(s) for s in g.integers(1, 12, nd))
+        if g.random() < 0.5:
+            shape = shape[:-1] + (int(g.integers(1, 301)),)
+        x = g.standard_normal(shape).astype(np.float32)
+        tx, ex = torch.tensor(x).to(getattr(torch, dt)), ember.tensor(x).to(getattr(ember, dt))
+        if g.random() < 0.3 and nd >= 2:
+            tx, ex = tx.transpose(0, -1), ex.transpose(0, -1)
+        d = int(g.integers(-tx.ndim, tx.ndim))
+        _same(ex.norm(p, dim=d), tx.norm(p, dim=d))
+        _same(ex.norm(p), tx.norm(p))
+        _same(ember.nn.functional.normalize(ex, p, dim=d),
+              torch.nn.functional.normalize(tx, p, dim=d))
+
+
+@pytest.mark.parametrize("p", [1, 1.5, 3])
+def test_p_norms_over_dims_bit_for_bit(p):
+    """torch's p-norm kernel (binary_kernel_reduce): acc + |x| ** p one value after another in
+    memory order, in float for the 2-byte floats, then acc ** (1 / p). ember summed NumPy's
+    way (pairwise along the last dim): for p = 3, 7621 of 16127 float32 normalize outputs
+    off."""
+    _p_norm_check(p, 3)
+
+
+@pytest.mark.xfail(strict=True, reason="p = 0.5 and p = -1 norms: about 1 value in 500 "
+                   "(float32/float64) differs from torch's by an ulp; the order is torch's, "
+                   "libm's pow through NumPy is not the cause found (not followed further)")
+def test_p_norms_below_one_bit_for_bit():
+    for seed in range(3):
+        _p_norm_check(0.5, seed)
+        _p_norm_check(-1, seed)

@@ -217,3 +217,33 @@ def _two_prod(a, b):
     ah, al = _split(a)
     bh, bl = _split(b)
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def norm_p(x, p, dims):
+    """The p-norm (p not 0, 2 or infinite) of the real float NumPy array x over `dims` as torch's
+    binary_kernel_reduce: acc + |x| ** p one value after another in memory order (in float for
+    the 2-byte floats), then acc ** (1 / p) (1: acc), 1 / p in the accumulation dtype; without
+    the reduced dims, in x's dtype. None where another path must compute it (as norm2)."""
+    dt = x.dtype
+    if not (dt.kind == "f" or dt.kind == "V" and dt.name == "bfloat16") or not x.size:
+        return None
+    dims = tuple(range(x.ndim)) if dims is None else dims
+    red = [d for d in dims if x.shape[d] != 1]
+    kept = [d for d in range(x.ndim) if d not in dims]
+    out_shape = [x.shape[d] for d in kept]
+    if not red:                         # torch: abs, no kernel
+        return np.abs(x).reshape(out_shape)
+    length = math.prod(x.shape[d] for d in red)
+    if length >= _GRAIN and length == x.size:
+        return None
+    red.sort(key=lambda d: -x.strides[d])
+    acc_dt = _F64 if dt == _F64 else _F32
+    a = np.abs(np.moveaxis(x, red, range(len(red))).reshape((length, -1)).astype(acc_dt))
+    if p == 1:
+        return _seq(a).astype(dt).reshape(out_shape)
+    q = acc_dt.type(p)
+    # (exponents as arrays: NumPy's scalar fast paths, sqrt for 0.5 and 1 / x for -1, are
+    # not libm's pow, which torch calls)
+    s = _seq(np.power(a, np.broadcast_to(q, a.shape)))
+    return np.power(s, np.broadcast_to(acc_dt.type(1) / q, s.shape)).astype(dt).reshape(
+        out_shape)
