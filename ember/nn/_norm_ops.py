@@ -434,6 +434,12 @@ def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, 
     n = input.numel() // c
     exact = input.arr.dtype == _F32
     mean, var_sum = _batch_moments(xp, input.arr, axes)
+    if xp is np and input.arr.dtype.kind == "V" and input.arr.dtype.itemsize == 2 and all(
+            p is None or p.arr.dtype == input.arr.dtype for p in (weight, running_mean)):
+        mean, invstd = _bfloat16_stats(input.arr, mean, var_sum, n, eps, running_mean,
+                                       running_var, momentum)
+        return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
+                             (None, axes, wshape, eps, (mean, invstd), False)), input)
     invstd = _batch_invstd(xp, var_sum, n, eps, exact)
     _update_running(running_mean, running_var, mean.ravel(), var_sum.ravel(), n, momentum,
                     exact)
@@ -444,6 +450,44 @@ def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, 
         mean, invstd = (v.astype(np.float16).astype(_F32) for v in (mean, invstd))
     return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
                          (None, axes, wshape, eps, (mean, invstd), False)), input)
+
+
+def _update_running_half(running_mean, running_var, mean, var_sum, n, momentum, rnd):
+    """torch's running-statistics update with float16/bfloat16 parameters, in their dtype
+    (each operation rounded by `rnd`): m = dtype(momentum), running_mean = m * mean + (1 - m)
+    * running_mean; running_var = m * unbiased (in float) + (1 - m) * running_var, with
+    unbiased = var_sum / dtype(n - 1)."""
+    m = rnd(momentum)
+    keep = rnd(1 - m)
+    if running_mean is not None:
+        _update(running_mean, rnd(m * mean) + rnd(keep * running_mean.arr.astype(_F32)))
+    if running_var is not None:
+        unbiased = rnd(var_sum / rnd(n - 1))
+        _update(running_var, m * unbiased + rnd(keep * running_var.arr.astype(_F32)))
+
+
+def _bfloat16_stats(a, mean, var_sum, n, eps, running_mean, running_var, momentum):
+    """Training statistics of bfloat16 input with bfloat16 parameters as torch's CPU kernel
+    keeps them, in bfloat16: mean and the sum of squared deviations rounded (the deviations
+    from the rounded mean where each sample is one value a channel, torch's channels-last
+    kernel), var = sum / bfloat16(n) rounded, invstd = 1 / sqrt(var + eps) rounded; the running
+    statistics as _update_running_half. Returns the (mean, invstd) to normalize with, in
+    float32."""
+    dt = a.dtype
+
+    def rnd(v):
+        return np.asarray(v, _F32).astype(dt).astype(_F32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        mean = rnd(mean)
+        if a.size == a.shape[0] * a.shape[1] and a.flags.c_contiguous:
+            xc = _compute(a).reshape(a.shape[0], -1) - mean.reshape(1, -1)
+            var_sum = ureduce("add", xc * xc, 0).reshape(mean.shape)
+        var_sum = rnd(var_sum)
+        var = rnd(var_sum / rnd(n))
+        invstd = rnd((1 / np.sqrt(var.astype(np.float64) + eps)).astype(_F32))
+        _update_running_half(running_mean, running_var, mean.ravel(), var_sum.ravel(), n,
+                             momentum, rnd)
+    return mean, invstd
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -638,9 +638,23 @@ def _embedding_renorm(weight, input, max_norm, norm_type):
             first = int(xp.flatnonzero((rows < -n) | (rows >= n))[0])
             rows, bad = rows[:first], int(rows[first])
         w = weight.arr[rows]
-        norms = (xp.abs(w) ** norm_type).sum(-1) ** (1.0 / norm_type)
-        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
-        weight.arr[rows] = w * scale[:, None]
+        if xp is np and w.dtype.kind in "fV":
+            # torch's: each row's norm (its norm kernel, in the weight's dtype) as a double,
+            # scale = max_norm / (norm + 1e-7) in double, row *= scale with the scale in the
+            # weight's dtype (through float; the 2-byte floats multiplied in float)
+            from ..ops._norm2 import row_norms
+            norms = row_norms(w, float(norm_type)).astype(np.float64)
+            over = norms > max_norm
+            scale = (max_norm / (norms[over] + 1e-7))[:, None]
+            w = w[over]
+            if w.dtype != np.float64:
+                scale = scale.astype(np.float32).astype(w.dtype).astype(np.float32)
+            weight.arr[rows[over]] = w * scale if w.dtype.itemsize > 2 else \
+                (w.astype(np.float32) * scale).astype(w.dtype)
+        else:
+            norms = (xp.abs(w) ** norm_type).sum(-1) ** (1.0 / norm_type)
+            scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+            weight.arr[rows] = w * scale[:, None]
         from .._tensor import bump_version
         bump_version(weight)
     if bad is not None:

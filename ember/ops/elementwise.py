@@ -822,10 +822,23 @@ def _nan_to_num_kernel(xp, x, nan, posinf, neginf):
         return _unchanged(x)
     if x.dtype.kind == "V":
         fi = _finfo(x.dtype)
-        y = xp.nan_to_num(x.astype(_F32), nan=nan, posinf=fi.max if posinf is None else posinf,
-                          neginf=fi.min if neginf is None else neginf)
+        nan, posinf, neginf = _fills(x.dtype, nan, fi.max if posinf is None else posinf,
+                                     fi.min if neginf is None else neginf)
+        y = xp.nan_to_num(x.astype(_F32), nan=nan, posinf=posinf, neginf=neginf)
         return y.astype(x.dtype)
+    nan, posinf, neginf = _fills(x.real.dtype, nan, posinf, neginf)
     return _as_array(xp, xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf), x)
+
+
+def _fills(dt, *values):
+    """torch's static_cast<scalar_t>(double) of nan_to_num's replacements, as NumPy scalars
+    (float32 for the 2-byte floats, exact): through float for all but double (a float16 2049.0
+    + 1e-10 is 2048), out of range silently infinite (NumPy warns casting the Python float)."""
+    if dt == np.float64:
+        return values
+    with np.errstate(over="ignore"):
+        return tuple(None if v is None else np.float32(v) if dt.itemsize > 2 or dt.kind == "V"
+                     else np.float32(np.float32(v).astype(dt)) for v in values)
 
 
 @_op("nan_to_num", saves="in")

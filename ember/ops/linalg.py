@@ -15,7 +15,7 @@ from ..return_types import make as _return_type
 from .._tensor import Tensor, _new
 from .._warnings import warn_once as _warn_once
 from ..backends import cuda_blas
-from ._torch_sum import _seq
+from ._norm2 import norm2, norm_p
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
@@ -1997,16 +1997,19 @@ def _square_shape(A, name):
 # ---- vector norm (the primitive behind linalg.norm / matrix_norm 'fro') -----------------------
 @op("linalg_vector_norm", saves="both")
 def _vector_norm(xp, x, ord, dims, keepdim):
+    if xp is np and x.ndim and (ord == 2 or ord not in (0, math.inf, -math.inf) and
+                                x.dtype.kind != "c"):
+        r = norm2(x, dims) if ord == 2 else norm_p(x, ord, dims)    # torch's order
+        if r is not None:
+            if keepdim:
+                r = r.reshape(_kept_shape(x.shape, dims, True))
+            return r, (x, r, ord, dims, keepdim)
     a = xp.abs(x)
     out_dtype = a.dtype
     if a.dtype.itemsize == 2:           # half and bfloat16 accumulate in float, as torch
         a = a.astype(np.float32)
     if ord == 2:
-        r = norm2_all(xp, x) if dims is None or len(dims) == x.ndim else None
-        if r is None:
-            r = xp.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
-        elif keepdim:
-            r = r.reshape((1,) * x.ndim)
+        r = xp.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
     elif ord == float("inf"):
         r = a.max(axis=dims, keepdims=keepdim) if a.size else xp.zeros(
             _kept_shape(a.shape, dims, keepdim), a.dtype)
@@ -2024,16 +2027,11 @@ def _vector_norm(xp, x, ord, dims, keepdim):
 
 def norm2_all(xp, x):
     """torch's 2-norm of all of a contiguous float32/64 NumPy array (its last-dim kernel on the
-    flattened array): the squares, rounded, added into one 32-byte vector of lanes in order,
-    the lanes added in order, the leftover squares after them, then the root. None elsewhere
-    (torch's other reductions of norms take other orders)."""
+    flattened array, _norm2). None elsewhere (torch's other reductions of norms take other
+    orders)."""
     if xp is not np or x.dtype.char not in "fd" or not x.flags.c_contiguous or not x.size:
         return None
-    lanes = 32 // x.itemsize
-    sq = x.reshape(-1) * x.reshape(-1)
-    nv = sq.size // lanes
-    acc = np.einsum("vl->l", sq[:nv * lanes].reshape(nv, lanes))    # in order, lane by lane
-    return np.sqrt(_seq(np.concatenate((acc, sq[nv * lanes:]))[:, None])[0])
+    return norm2(x.reshape(-1), None)
 
 
 def _kept_shape(shape, dims, keepdim):
