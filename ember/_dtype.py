@@ -54,6 +54,14 @@ def cast(a, np_dtype):
     return a.astype(np_dtype)
 
 
+def scalar_arg(v):
+    """A NumPy scalar as torch's Scalar arguments read it: integers as int, complex128 (a
+    Python complex) as complex, the floats, bools and complex64 as a float (the real part)."""
+    if isinstance(v, np.integer):
+        return int(v)
+    return complex(v) if isinstance(v, complex) else float(v.real)
+
+
 def through_float(v, np_dtype):
     """A double array or Python float about to be written into an array of `np_dtype`, first
     rounded to float32 where that is a 2-byte float (as `cast`), or converted to a float8

@@ -7,7 +7,7 @@ from weakref import ref as _weakref
 
 import numpy as np
 
-from .._dtype import BF16_NUM, OF_NP, PROMOTE, DEFAULT, _combine, through_float
+from .._dtype import BF16_NUM, OF_NP, PROMOTE, DEFAULT, _combine, scalar_arg, through_float
 from .._kernel_dtypes import cname, tname as _tname
 from .._memory_format import iterator_layout
 from .._nested_array import NestedArray
@@ -269,8 +269,7 @@ def scalar_operand(xa, s):
             xa = xa.astype((d.to_complex() if k in "fV" else DEFAULT.complex).np)
         return xa, s
     if isinstance(s, np.generic):
-        # torch reads NumPy bool and complex scalars as Python floats
-        return scalar_operand(xa, int(s) if isinstance(s, np.integer) else float(s))
+        return scalar_operand(xa, scalar_arg(s))
     if isinstance(s, np.ndarray):
         if s.dtype.num not in OF_NP:
             raise TypeError(f"can't convert np.ndarray of type numpy.{s.dtype.name}")

@@ -666,6 +666,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     elif not isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number, np.bool_)):
         raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
                         f"{type_name(fill_value)}")
+    if isinstance(fill_value, np.generic):
+        fill_value = _dtype.scalar_arg(fill_value)
     if type(fill_value) is int and not -2 ** 63 <= fill_value < 2 ** 64:
         raise OverflowError("int too big to convert")
     if dtype is None:
@@ -821,7 +823,8 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         _dtype.refuse_few("arange", kind.np)
     if end is None:
         start, end = 0, start
-    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    vals = [v.item() if isinstance(v, Tensor) else _dtype.scalar_arg(v)
+            if isinstance(v, np.generic) else v for v in (start, end, step)]
     start, end, step = vals
     _check_range_bounds(start, end, step)
     if dtype is None:       # (an out= tensor's dtype is the computation's, as in torch)
@@ -1558,7 +1561,7 @@ def _fill_value(value, np_dtype, numel=None):
                                f"with {value.dim()} dimensions.")
         return value
     if isinstance(value, np.generic):
-        value = value.item()
+        value = _dtype.scalar_arg(value)
     if isinstance(value, _py_int) and not -2 ** 63 <= value < 2 ** 64:
         raise OverflowError("int too big to convert")
     k = np_dtype.kind

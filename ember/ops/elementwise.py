@@ -1858,6 +1858,8 @@ def where(condition, input=None, other=None, *, out=None):
     if condition.arr.dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                            f"tensor with dtype {_tname(condition.arr.dtype)}")
+    input, other = (_dt.scalar_arg(v) if isinstance(v, np.generic) else v
+                    for v in (input, other))
     dt = _result_type(input, other)
     if out is not None:         # where's out= overload takes tensors only, of the exact dtype
         tensor_args("where", ("input", 2, input), ("other", 3, other))
