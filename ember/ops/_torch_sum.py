@@ -155,7 +155,8 @@ def _flat_sum(x, lanes):
     accumulators and their sum as in-order reductions of rows."""
     n = x.size
     if n < lanes:       # scalar row_sum: x0, x4, ..., x1, x2, x3 in order
-        return (x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x).cumsum()[-1:].reshape(())
+        return np.add.accumulate(x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x)[-1:] \
+            .reshape(())
     nv = n // lanes
     s = nv // 4
     if s >= 512:        # (long rows: the einsums over rows run faster)
@@ -180,7 +181,7 @@ def _flat_sum(x, lanes):
         acc = np.add.reduce(rows, axis=0)
     if nv * lanes < n:                      # the leftover elements, then the lanes
         acc = np.concatenate((x[nv * lanes:], acc))
-    return acc.cumsum()[-1:].reshape(())
+    return np.add.accumulate(acc)[-1:].reshape(())     # (ndarray.cumsum's loop, called directly)
 
 
 def _in_memory_order(x, dims):
