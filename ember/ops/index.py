@@ -2043,11 +2043,13 @@ def _argsort(xp, x, axis, descending, kind="stable"):
     (kind=None: NumPy's faster unstable sort, the same order for rows without equal values.)"""
     if x.dtype.kind == "V":         # bfloat16: NumPy's argsort misplaces its NaNs
         x = x.astype(np.float32)
+    # (NumPy's arrays through the method: np.argsort is a Python wrapper around it)
+    sort = np.ndarray.argsort if type(x) is np.ndarray else xp.argsort
     if not descending:
-        return xp.argsort(x, axis=axis, kind=kind)
+        return sort(x, axis=axis, kind=kind)
     n = x.shape[axis]
     rev = xp.flip(x, axis)
-    i = xp.argsort(rev, axis=axis, kind=kind)
+    i = sort(rev, axis=axis, kind=kind)
     return xp.flip(n - 1 - i, axis)
 
 
@@ -2126,7 +2128,10 @@ def _from_last(a, dim):
 
 
 def _take_rows(rows, idx):
-    """np.take_along_axis(rows, idx, 1) of 2-D arrays, without NumPy's Python wrapper."""
+    """np.take_along_axis(rows, idx, 1) of 2-D arrays, without NumPy's Python wrapper (one
+    row: a 1-d gather, half the cost of the broadcast pair of indices)."""
+    if len(rows) == 1:
+        return rows[0][idx]
     return rows[np.arange(len(rows))[:, None], idx]
 
 
@@ -2211,7 +2216,7 @@ def _topk_partitioned(xp, x, k, dim, largest):
     key = xp.negative(x) if largest else x
     if x.size <= 4096:      # small: a sort costs less than the partition's passes
         lead = (slice(None),) * dim
-        order = xp.argsort(key, axis=dim)
+        order = key.argsort(axis=dim)       # (NumPy's: np.argsort wraps the method)
         ranked = _take_along(xp, key, order[lead + (slice(0, k + 1),)], dim)
         if (ranked[lead + (slice(1, None),)] == ranked[lead + (slice(0, -1),)]).any():
             return None     # (equal values among the first k + 1)
