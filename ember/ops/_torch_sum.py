@@ -20,6 +20,8 @@ import numpy as np
 from .._threads import intra_op_threads
 
 _GRAIN = 32768
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))     # (dtypes: `in` meets them first by
+                                                           # identity, where types convert)
 
 
 def _seq(a):
@@ -206,7 +208,7 @@ def _in_memory_order(x, dims):
 
 def torch_sum(x, dims, keepdim):
     """x.sum(dims) added in torch's order, or None where that order is not reproduced."""
-    if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or not x.size:
+    if type(x) is not np.ndarray or x.dtype not in _FLOATS or not x.size:
         return None
     if not x.flags.c_contiguous:
         xc, dims_c = _in_memory_order(x, dims)
