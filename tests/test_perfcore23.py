@@ -176,3 +176,19 @@ def test_topk_small(shape, k, largest):
     t, e = _pair(shape, "float32", 9)
     _both(lambda x: tuple(x.topk(k, -1, largest)), t, e)
     _both(lambda x: tuple(x.sort(-1)), t, e)
+
+
+@pytest.mark.parametrize("shape", [(64,), (4, 64), (3, 2, 20)])
+@pytest.mark.parametrize("stable", [False, True])
+def test_sort_values_and_grad(shape, stable):
+    """sort's values come from the tie check's gather along the last dim (unstable sort):
+    the same values, strides and gradient as torch's."""
+    t, e = _pair(shape, "float32", 10)
+    t.requires_grad_(True)
+    e.requires_grad_(True)
+    yt, ye = t.sort(dim=-1, stable=stable), e.sort(dim=-1, stable=stable)
+    _same(tuple(yt), tuple(ye))
+    g = np.random.default_rng(11).standard_normal(shape).astype(np.float32)
+    yt.values.backward(torch.tensor(g))
+    ye.values.backward(ember.tensor(g))
+    _same(t.grad, e.grad)
