@@ -20,6 +20,8 @@ import numpy as np
 from .._threads import intra_op_threads
 
 _GRAIN = 32768
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))     # (dtypes: `in` meets them first by
+                                                           # identity, where types convert)
 
 
 def _seq(a):
@@ -155,7 +157,8 @@ def _flat_sum(x, lanes):
     accumulators and their sum as in-order reductions of rows."""
     n = x.size
     if n < lanes:       # scalar row_sum: x0, x4, ..., x1, x2, x3 in order
-        return (x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x).cumsum()[-1:].reshape(())
+        return np.add.accumulate(x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x)[-1:] \
+            .reshape(())
     nv = n // lanes
     s = nv // 4
     if s >= 512:        # (long rows: the einsums over rows run faster)
@@ -180,7 +183,7 @@ def _flat_sum(x, lanes):
         acc = np.add.reduce(rows, axis=0)
     if nv * lanes < n:                      # the leftover elements, then the lanes
         acc = np.concatenate((x[nv * lanes:], acc))
-    return acc.cumsum()[-1:].reshape(())
+    return np.add.accumulate(acc)[-1:].reshape(())     # (ndarray.cumsum's loop, called directly)
 
 
 def _in_memory_order(x, dims):
@@ -205,7 +208,7 @@ def _in_memory_order(x, dims):
 
 def torch_sum(x, dims, keepdim):
     """x.sum(dims) added in torch's order, or None where that order is not reproduced."""
-    if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or not x.size:
+    if type(x) is not np.ndarray or x.dtype not in _FLOATS or not x.size:
         return None
     if not x.flags.c_contiguous:
         xc, dims_c = _in_memory_order(x, dims)

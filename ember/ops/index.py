@@ -2055,11 +2055,13 @@ def _argsort(xp, x, axis, descending, kind="stable"):
     (kind=None: NumPy's faster unstable sort, the same order for rows without equal values.)"""
     if x.dtype.kind == "V":         # bfloat16: NumPy's argsort misplaces its NaNs
         x = x.astype(np.float32)
+    # (NumPy's arrays through the method: np.argsort is a Python wrapper around it)
+    sort = np.ndarray.argsort if type(x) is np.ndarray else xp.argsort
     if not descending:
-        return xp.argsort(x, axis=axis, kind=kind)
+        return sort(x, axis=axis, kind=kind)
     n = x.shape[axis]
     rev = xp.flip(x, axis)
-    i = xp.argsort(rev, axis=axis, kind=kind)
+    i = sort(rev, axis=axis, kind=kind)
     return xp.flip(n - 1 - i, axis)
 
 
@@ -2069,31 +2071,35 @@ def _put_along(xp, shape, idx, g, dim):
     return out
 
 
-def _unstable_argsort(xp, x, dim, descending):
+def _unstable_argsort(xp, x, dim, descending, values=False):
     """torch's CPU sort without `stable`: libstdc++'s std::sort, which moves equal values about
     once a row is over 16 long (but sorts 1-d integer tensors of 32768 or more ascending with
-    a stable radix sort).  A stable sort, with the rows holding equal values redone its way."""
+    a stable radix sort).  A stable sort, with the rows holding equal values redone its way.
+    `values`: (the order, x sorted where the tie check gathered it along the last dim, else
+    None) (sort's values without gathering them twice)."""
     if xp is not np:
         from ..autograd.higher_order import _raw
         raw = _raw(x)
         if isinstance(raw, np.ndarray):     # double backward's namespace over NumPy: the same
-            return _unstable_argsort(np, raw, dim, descending)     # order as the forward's
+            return _unstable_argsort(np, raw, dim, descending, values)   # order as the forward's
     n = x.shape[dim]
     if (xp is not np or n <= 16 or x.strides[dim] == 0
             or (x.ndim == 1 and not descending and x.dtype.kind in "iu" and n >= 32768)):
-        return _argsort(xp, x, dim, descending)
+        i = _argsort(xp, x, dim, descending)
+        return (i, None) if values else i
     # rows without equal values sort the same any way: NumPy's unstable sort (2-3x faster),
     # the stable order computed only where rows with equal values are not all redone
     return _ties_as_torch(x, _argsort(xp, x, dim, descending, None), dim, n,
                           lambda row: _stl_select.sort_row(row, descending),
-                          stable=lambda: _argsort(xp, x, dim, descending))
+                          stable=lambda: _argsort(xp, x, dim, descending), values=values)
 
 
-def _ties_as_torch(x, order, dim, k, redo_row, every_row=False, stable=None):
+def _ties_as_torch(x, order, dim, k, redo_row, every_row=False, stable=None, values=False):
     """The first k along `dim` of `order` (a stable sort of `x`), where the rows holding equal
     values among their first k + 1 (every row, if `every_row`) are `redo_row(row values)`.
     Past _stl_select.BUDGET elements to redo, the stable order stands (`stable()` gives it
-    where `order` is another sort's)."""
+    where `order` is another sort's). `values` (k the whole dim): (the order, x gathered by it
+    where that was gathered here (the last dim, no row redone), else None)."""
     n = x.shape[dim]
     last = _to_last(order, dim)
     first = last[..., :k]
@@ -2107,14 +2113,18 @@ def _ties_as_torch(x, order, dim, k, redo_row, every_row=False, stable=None):
             nan = np.isnan(top)
             same |= nan[:, 1:] & nan[:, :-1]
         redo = np.flatnonzero(same.any(1)) if same.any() else ()
+        if values and not len(redo) and dim == x.ndim - 1:
+            return first, top.reshape(x.shape)      # (k == n: top is every row, sorted)
     if len(redo) and len(redo) * n > _stl_select.BUDGET and stable is not None:
-        return _from_last(_to_last(stable(), dim)[..., :k], dim)
+        first = _from_last(_to_last(stable(), dim)[..., :k], dim)
+        return (first, None) if values else first
     if len(redo) and len(redo) * n <= _stl_select.BUDGET:
         out = first.reshape(-1, k).copy()
         for r in redo:
             out[r] = redo_row(rows[r])
         first = out.reshape(first.shape)
-    return _from_last(first, dim)
+    first = _from_last(first, dim)
+    return (first, None) if values else first
 
 
 def _to_last(a, dim):
@@ -2138,7 +2148,10 @@ def _from_last(a, dim):
 
 
 def _take_rows(rows, idx):
-    """np.take_along_axis(rows, idx, 1) of 2-D arrays, without NumPy's Python wrapper."""
+    """np.take_along_axis(rows, idx, 1) of 2-D arrays, without NumPy's Python wrapper (one
+    row: a 1-d gather, half the cost of the broadcast pair of indices)."""
+    if len(rows) == 1:
+        return rows[0][idx]
     return rows[np.arange(len(rows))[:, None], idx]
 
 
@@ -2156,8 +2169,13 @@ def _take_along(xp, x, i, dim):
 def _sort(xp, x, dim, descending, stable):
     if x.ndim == 0:
         return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
-    i = (_argsort if stable else _unstable_argsort)(xp, x, dim, descending)
-    return (_take_along(xp, x, i, dim), i.astype(np.int64)), (x.shape, i, dim)
+    if stable:
+        i, v = _argsort(xp, x, dim, descending), None
+    else:
+        i, v = _unstable_argsort(xp, x, dim, descending, True)
+    if v is None:
+        v = _take_along(xp, x, i, dim)
+    return (v, i.astype(np.int64)), (x.shape, i, dim)
 
 
 @_sort.vjp
@@ -2223,7 +2241,7 @@ def _topk_partitioned(xp, x, k, dim, largest):
     key = xp.negative(x) if largest else x
     if x.size <= 4096:      # small: a sort costs less than the partition's passes
         lead = (slice(None),) * dim
-        order = xp.argsort(key, axis=dim)
+        order = key.argsort(axis=dim)       # (NumPy's: np.argsort wraps the method)
         ranked = _take_along(xp, key, order[lead + (slice(0, k + 1),)], dim)
         if (ranked[lead + (slice(1, None),)] == ranked[lead + (slice(0, -1),)]).any():
             return None     # (equal values among the first k + 1)

@@ -214,15 +214,19 @@ def _without_dim(name, dim_arg, keepdim, dtype, out, out_ok=False):
 
 
 def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
-    if dim is _NO_DIM:
-        if keepdim or out is not None:
-            _without_dim("sum", "tuple of ints", keepdim, dtype, out)
-        dim = None
-    dims = _dims(input, dim, "sum")
-    dtype = _out_dtype(dtype, out)
-    fn = _sum0 if dim is None else _sum1
+    if dim is _NO_DIM and keepdim is False and dtype is None and out is None:
+        fn, dims = _sum0, None      # x.sum(): nothing to check (_sum0 refuses a non-Tensor)
+    else:
+        if dim is _NO_DIM:
+            if keepdim or out is not None:
+                _without_dim("sum", "tuple of ints", keepdim, dtype, out)
+            dim = None
+        dims = _dims(input, dim, "sum")
+        dtype = _out_dtype(dtype, out)
+        fn = _sum0 if dim is None else _sum1
+        keepdim = _keepdim(keepdim, "sum")
     try:
-        return _finish(fn(input, dims, _keepdim(keepdim, "sum"), _np_dtype(dtype)), out, "sum")
+        return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out, "sum")
     except NotImplementedError:
         if type(input.arr) is SparseCOO:     # (a sum over dims: torch's sparse kernel)
             from ..sparse._math import sum_dim
@@ -283,7 +287,11 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
         _float_only(x, "mean")
     n = _numel(x.shape, dims)
     if n:
-        r = _sum_arrays(xp, x, dims, keepdim) / n
+        r = _sum_arrays(xp, x, dims, keepdim)
+        if r.ndim or type(r) is not np.ndarray:
+            r = r / n
+        else:       # a mean of all: divided in place (r / n would be a NumPy scalar, wrapped)
+            np.true_divide(r, n, r)
     else:
         shape = _reduced_shape(x.shape, dims, keepdim)
         # torch's 0 / 0: a negative NaN, but for a 0-d bfloat16 result
@@ -308,22 +316,28 @@ def _optional_dtype_check(dtype, name):
 
 
 def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
-    if dim is _NO_DIM:
-        if keepdim:
-            _without_dim("mean", "tuple of ints", keepdim, dtype, out, out_ok=True)
-        dim = None
-    _optional_dtype_check(dtype, "mean")
-    if dtype is None and getattr(input, "arr", None) is not None:
-        if input.arr.dtype.kind in "biu" and type(input.arr) is not SparseCOO:
-            _float_only(input.arr, "mean")      # torch checks the dtype before the dims
-    dims = _dims(input, dim, "mean")
-    if out is not None and (dtype is not None or out.dtype.is_floating_point or
-                            out.dtype.is_complex):
-        dtype = _out_dtype(dtype, out)      # (an integral out: the division into it refused)
-    fn = _mean0 if dim is None else _mean1
+    if dim is _NO_DIM and keepdim is False and dtype is None and out is None:
+        fn, dims = _mean0, None     # x.mean(): the dtype check only (_mean0 refuses a non-Tensor)
+        arr = getattr(input, "arr", None)
+        if arr is not None and arr.dtype.kind in "biu" and type(arr) is not SparseCOO:
+            _float_only(arr, "mean")
+    else:
+        if dim is _NO_DIM:
+            if keepdim:
+                _without_dim("mean", "tuple of ints", keepdim, dtype, out, out_ok=True)
+            dim = None
+        _optional_dtype_check(dtype, "mean")
+        if dtype is None and getattr(input, "arr", None) is not None:
+            if input.arr.dtype.kind in "biu" and type(input.arr) is not SparseCOO:
+                _float_only(input.arr, "mean")      # torch checks the dtype before the dims
+        dims = _dims(input, dim, "mean")
+        if out is not None and (dtype is not None or out.dtype.is_floating_point or
+                                out.dtype.is_complex):
+            dtype = _out_dtype(dtype, out)      # (an integral out: the division into it refused)
+        fn = _mean0 if dim is None else _mean1
+        keepdim = _keepdim(keepdim, "mean")
     try:
-        return _finish(fn(input, dims, _keepdim(keepdim, "mean"), _np_dtype(dtype)), out,
-                       "mean")
+        return _finish(fn(input, dims, keepdim, _np_dtype(dtype)), out, "mean")
     except NotImplementedError:
         return _finish(_nested_reduction("mean", input, dims, keepdim, dtype), out, "mean")
 
@@ -745,6 +759,9 @@ def _welford(xp, x, dims):
     return mean, m2
 
 
+_STEP_DIVISORS = [np.float64(k + 1) for k in range(64)]     # _welford_np's k + 1 (n <= 64)
+
+
 def _welford_np(rows, n):
     """_welford's steps on a NumPy (..., n) array: the running means first (three passes a
     step), then every m2 term delta * (v - new mean) at once, added in order onto +0 (m2 +=
@@ -754,10 +771,13 @@ def _welford_np(rows, n):
     means = np.zeros((n + 1,) + v.shape[1:], np.float64)        # the running means, in place
     step = np.empty(v.shape[1:], np.float64)
     sub, div, add = np.subtract, np.true_divide, np.add
-    for k in range(n):
-        sub(v[k], means[k], out=step)
-        div(step, k + 1, out=step)
-        add(means[k], step, out=means[k + 1])
+    # (the calls' overhead is the cost here: the rows' views made at once by list(), the
+    # outputs positional, the divisors made once)
+    ms = list(means)
+    for vk, m0, m1, d in zip(v, ms, ms[1:], _STEP_DIVISORS):
+        sub(vk, m0, step)
+        div(step, d, step)
+        add(m0, step, m1)
     delta = v - means[:-1]
     v -= means[1:]
     v *= delta
