@@ -3,6 +3,8 @@ first frame outside ember."""
 import sys
 import warnings
 
+import pytest
+
 import ember
 from ember._warnings import warn_once
 
@@ -80,3 +82,55 @@ def test_complex_to_real_casts_warn_as_torch():
     finally:
         torch.set_warn_always(False)
         ember.set_warn_always(False)
+
+
+def _sched(L, epoch=None, get_lr=False, stepped=True):
+    p = L.nn.Parameter(L.ones(1))
+    opt = L.optim.SGD([p], lr=0.1)
+    s = L.optim.lr_scheduler.StepLR(opt, 1)
+    if get_lr:
+        return s.get_lr()
+    if stepped:
+        opt.step()
+    return s.step() if epoch is None else s.step(epoch)
+
+
+USER_WARNINGS = [
+    lambda L: L.nn.Softmax()(L.ones(2, 3)), lambda L: L.nn.functional.log_softmax(L.ones(2)),
+    lambda L: L.nn.functional.sigmoid(L.ones(1)), lambda L: L.nn.init.uniform(L.ones(2)),
+    lambda L: L.nn.init.xavier_uniform(L.ones(2, 2)), lambda L: L.nn.MSELoss(size_average=False),
+    lambda L: L.nn.functional.mse_loss(L.ones(2), L.ones(2, 1)),
+    lambda L: L.nn.Linear(2, 2).state_dict(None, ""),
+    lambda L: L.nn.functional.upsample(L.ones(1, 1, 2), scale_factor=2),
+    lambda L: _sched(L, stepped=False), lambda L: _sched(L, get_lr=True),
+    lambda L: _sched(L, epoch=3), lambda L: L.tensor(L.ones(2)),
+    lambda L: (L.ones(2, requires_grad=True) * 2).grad, lambda L: L.ones(2, 3, 4).T,
+    lambda L: L.nn.GRU(2, 3, dropout=0.5), lambda L: L.nn.TransformerEncoder(
+        L.nn.TransformerEncoderLayer(8, 2, 16, norm_first=True), 2),
+    lambda L: L.nn.functional.dropout2d(L.ones(2, 3)), lambda L: L.stft(L.ones(64), 16),
+    lambda L: L.lu(L.eye(2)), lambda L: L.chain_matmul(L.eye(2), L.eye(2)),
+    lambda L: L.cross(L.ones(3, 3), L.ones(3, 3)), lambda L: L.meshgrid(L.ones(2), L.ones(3)),
+    lambda L: L.range(0, 3), lambda L: L.ones(2).storage(),
+    lambda L: L.ones(2, dtype=L.uint8)[L.tensor([1, 0], dtype=L.uint8)],
+    lambda L: L.nn.utils.weight_norm(L.nn.Linear(2, 2)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(USER_WARNINGS)))
+def test_deprecation_and_usage_warnings_match_torch(case):
+    """The warnings (class and message) torch gives for deprecated or suspicious calls
+    (state_dict's positional arguments named torch's documentation page: ember's message
+    stopped short)."""
+    import torch
+
+    def run(L):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            try:
+                USER_WARNINGS[case](L)
+                r = "ran"
+            except Exception as e:      # noqa: BLE001  (the class and message compared)
+                r = type(e).__name__, str(e)
+        return r, sorted({(c.category.__name__,
+                           str(c.message).partition(" (Triggered internally")[0]) for c in w})
+    assert run(ember) == run(torch)
