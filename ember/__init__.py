@@ -72,7 +72,8 @@ from ._quantized import (qscheme, per_tensor_affine, per_channel_affine,  # noqa
                          per_channel_affine_float_qparams, quantize_per_tensor,
                          quantize_per_channel, quantize_per_tensor_dynamic, dequantize,
                          _make_per_tensor_quantized_tensor, _make_per_channel_quantized_tensor,
-                         _empty_affine_quantized,
+                         _empty_affine_quantized, int_repr, q_scale, q_zero_point,
+                         q_per_channel_scales, q_per_channel_zero_points, q_per_channel_axis,
                          bind_methods as _bind_quantized)
 _bind_quantized()
 

@@ -542,7 +542,12 @@ def _quantizer(t, per_tensor):
 
 
 def _not_quantized(name, t):
-    if type(t.arr) is not QArray:
+    arr = getattr(t, "arr", None)
+    if arr is None:         # (torch.q_scale(1): the functional form's argument check)
+        from ._typenames import tp_name
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{tp_name(t)}")
+    if type(arr) is not QArray:
         raise not_implemented(name, kind="")
 
 

@@ -651,3 +651,24 @@ def test_with_callable_args():
         return [make().eps, make(eps=0.25).eps, len(calls)]
     t, e = _both(run)
     assert t == e
+
+
+def test_functional_forms_of_the_quantizer_accessors():
+    """torch.q_scale, torch.int_repr & co.: the methods' values, torch's errors for a tensor
+    that is not quantized and for a non-tensor."""
+    def run(L):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            q = L.quantize_per_tensor(L.tensor([1.0, 2.0]), 0.1, 0, L.quint8)
+            qc = L.quantize_per_channel(L.ones(2, 2), L.tensor([0.1, 0.2]), L.tensor([0, 1]),
+                                        0, L.quint8)
+        out = [L.q_scale(q), L.int_repr(q).tolist(), L.q_zero_point(q),
+               L.q_per_channel_scales(qc).tolist(), L.q_per_channel_zero_points(qc).tolist(),
+               L.q_per_channel_axis(qc)]
+        for bad in (lambda: L.q_scale(1), lambda: L.int_repr(L.ones(2))):
+            try:
+                bad()
+            except (TypeError, NotImplementedError) as e:
+                out.append((type(e).__name__, str(e).split(".")[0]))
+        return out
+    assert run(ember) == run(torch)
