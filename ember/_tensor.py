@@ -1174,6 +1174,10 @@ class Tensor(TensorBase):
             warnings.simplefilter("ignore", UserWarning)
             return self.resize(tuple(tensor.shape))
 
+    def to_padded_tensor(self, padding, output_size=None):
+        from .nested import to_padded_tensor
+        return to_padded_tensor(self, padding, output_size)
+
     def untyped_storage(self):
         from ._storage import UntypedStorage
         return UntypedStorage._of(self)

@@ -1448,3 +1448,16 @@ def test_messages(layout, name):
     that does not fit (a jagged tensor's values' rows), int()/float(); jagged clamp with tensor
     bounds computes, a jagged tensor's data_ptr is 0 (torch's subclass has no storage)."""
     _compare(MESSAGES[name], layout)
+
+
+def test_to_padded_tensor_of_a_dense_tensor_is_torchs_error_without_importing_nested():
+    """Tensor.to_padded_tensor exists before ember.nested is imported (it was bound by that
+    import: an AttributeError before, an AttributeError on the NumPy array after); a dense
+    tensor has no kernel, as in torch."""
+    import subprocess
+    import sys
+    code = ("import ember\ntry:\n    ember.ones(2).to_padded_tensor(0.0)\n"
+            "except NotImplementedError as e:\n    print(str(e).split('.')[0])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.strip() == ("Could not run 'aten::to_padded_tensor' with arguments from the "
+                           "'CPU' backend")

@@ -97,6 +97,9 @@ def as_nested_tensor(ts, dtype=None, device=None, layout=None):
 
 
 def to_padded_tensor(input, padding, output_size=None):
+    if not getattr(input, "is_nested", True):      # (a dense tensor: no kernel, as torch)
+        from .._sparse_coo import not_implemented
+        raise not_implemented("to_padded_tensor", input.be.xp, kind="")
     return to_padded(input, padding, output_size)
 
 
@@ -191,7 +194,6 @@ Tensor._max_seqlen = _JaggedOnly("_max_seqlen", lambda a: max(_seqlens(a)) if a.
     1] is None else a.meta.seqlens[1])
 Tensor._min_seqlen = _JaggedOnly("_min_seqlen", lambda a: min(_seqlens(a)) if a.meta.seqlens[
     0] is None else a.meta.seqlens[0])
-Tensor.to_padded_tensor = to_padded_tensor
 
 
 def _per_component(name, get):
