@@ -26,41 +26,36 @@ def _root(a):
     return root
 
 
-# Root buffers moved to "shared memory" by share_memory_() (keyed by id; entries vanish with
-# the buffer). ember's CPU buffers are ordinary NumPy arrays; only the flag is tracked.
-_SHARED = weakref.WeakValueDictionary()
+class _RootSet:
+    """Root buffers with a property (keyed by id; the entries vanish with the buffers)."""
+
+    def __init__(self):
+        self._roots = weakref.WeakValueDictionary()
+
+    def add(self, a):
+        r = _root(a)
+        try:
+            self._roots[id(r)] = r
+        except TypeError:       # (a buffer that takes no weak reference)
+            pass
+
+    def __contains__(self, a):
+        r = _root(a)
+        return self._roots.get(id(r)) is r
 
 
-def _share(a):
-    r = _root(a)
-    try:
-        _SHARED[id(r)] = r
-    except TypeError:
-        pass
-
-
-def _is_shared(a):
-    r = _root(a)
-    return _SHARED.get(id(r)) is r
-
-
-# Root buffers ember did not allocate (from_numpy, as_tensor of an ndarray, frombuffer): torch's
-# storages over memory it was handed cannot be resized
-_FOREIGN = weakref.WeakValueDictionary()
-
-
-def adopt(a):
-    """Marks `a`'s memory as handed to ember (not resizable)."""
-    r = _root(a)
-    try:
-        _FOREIGN[id(r)] = r
-    except TypeError:
-        pass
+# moved to "shared memory" by share_memory_() (ember's CPU buffers are ordinary NumPy arrays;
+# only the flag is tracked)
+_SHARED = _RootSet()
+_share, _is_shared = _SHARED.add, _SHARED.__contains__
+# handed to ember (from_numpy, as_tensor of an ndarray, frombuffer): torch's storages over
+# memory it was given cannot be resized
+_FOREIGN = _RootSet()
+adopt = _FOREIGN.add
 
 
 def resizable(a):
-    r = _root(a)
-    return _FOREIGN.get(id(r)) is not r
+    return a not in _FOREIGN
 
 
 NOT_RESIZABLE = "Trying to resize storage that is not resizable"

@@ -19,3 +19,14 @@ class Programs(dict):
         """The programs' names in order, those with an xfail marked strict."""
         return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=self[n][2]))
                 if self[n][2] else n for n in sorted(self)]
+
+
+def log_outcome(log, fn):
+    """Runs fn, logging the class and message of what it raised (or what it returned): a
+    program that goes on after an error."""
+    try:
+        out = fn()
+    except Exception as e:
+        log("raised", type(e).__name__, str(e))
+    else:
+        log("ran", out)

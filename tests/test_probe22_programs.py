@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from probe_registry import Programs
+from probe_registry import Programs, log_outcome as _err
 from test_probe18_programs import _check
 
 PROGRAMS = Programs()
@@ -20,16 +20,6 @@ program = PROGRAMS.program
 # orders); programs through float32 transcendentals within 1e-6; elementwise bit for bit.
 _TRAIN = 1e-4
 _ULP = 1e-6
-
-
-def _err(log, fn):
-    """Runs fn, logging the class and message of what it raised (or what it returned)."""
-    try:
-        out = fn()
-    except Exception as e:
-        log("raised", type(e).__name__, str(e))
-    else:
-        log("ran", out)
 
 
 def _printing(torch, **options):

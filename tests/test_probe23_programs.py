@@ -5,7 +5,7 @@ ember and torch from the same seed: everything they record must agree (the harne
 17 and 18's)."""
 import pytest
 
-from probe_registry import Programs
+from probe_registry import Programs, log_outcome as _err
 from test_probe18_programs import _check
 
 PROGRAMS = Programs()
@@ -16,16 +16,6 @@ program = PROGRAMS.program
 # (torch's vectorized exp/log/sin may differ from NumPy's by an ulp); elementwise bit for bit.
 _TRAIN = 1e-4
 _ULP = 1e-6
-
-
-def _err(log, fn):
-    """Runs fn, logging the class and message of what it raised (or what it returned)."""
-    try:
-        out = fn()
-    except Exception as e:
-        log("raised", type(e).__name__, str(e))
-    else:
-        log("ran", out)
 
 
 _EDGE = [-3.5, -2.0, -0.5, 0.0, -0.0, 0.5, 1.0, 2.5, 30.0, 1e10, float("inf"), float("-inf"),

@@ -6,23 +6,13 @@ the errors users hit) run under ember and torch from the same seed: everything t
 agree (the harness is rounds 17 and 18's)."""
 import pytest
 
-from probe_registry import Programs
+from probe_registry import Programs, log_outcome as _err
 from test_probe18_programs import _check
 
 PROGRAMS = Programs()
 program = PROGRAMS.program
 
 _ULP = 1e-6
-
-
-def _err(log, fn):
-    """Runs fn, logging the class and message of what it raised (or what it returned)."""
-    try:
-        out = fn()
-    except Exception as e:
-        log("raised", type(e).__name__, str(e))
-    else:
-        log("ran", out)
 
 
 @program()
