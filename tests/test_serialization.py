@@ -880,12 +880,151 @@ def test_flipped_tensor_byte_fails_crc():
         e_load(bytes(data))
 
 
-@pytest.mark.parametrize("size", [0, 1, 4095, (2 << 20) - 1, 2 << 20, (5 << 20) + 13])
-def test_split_crc32_is_zlibs(size):
-    # big records are checked in two halves on two threads, joined by crc32_combine
-    from ember.serialization._zip import _crc32
-    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
-    assert _crc32(memoryview(data)) == zlib.crc32(data)
+CHUNK = _zip.CRC_CHUNK
+
+
+@pytest.mark.parametrize("len1,len2", [(0, 0), (0, 5), (7, 0), (1, 1), (100, CHUNK),
+                                       (3, CHUNK + 1), (CHUNK - 1, CHUNK), (CHUNK, 4095),
+                                       (12345, 987654), (5, 1 << 24)])
+@pytest.mark.parametrize("tables", [True, False])
+def test_crc32_combine_is_zlibs_crc_of_the_concatenation(len1, len2, tables, monkeypatch):
+    # big records are read in chunks whose CRCs helper threads compute, joined by crc32_combine
+    # (byte tables for the chunk length, zlib's polynomial arithmetic for others)
+    monkeypatch.setattr(_zip, "_SHIFTS", {CHUNK: _zip._shift_tables(CHUNK)} if tables else {})
+    rng = np.random.default_rng(len1 * 7919 + len2)
+    a = rng.integers(0, 256, len1, dtype=np.uint8).tobytes()
+    b = rng.integers(0, 256, len2, dtype=np.uint8).tobytes()
+    assert _zip.crc32_combine(zlib.crc32(a), zlib.crc32(b), len2) == zlib.crc32(a + b)
+
+
+class ShortReads(io.RawIOBase):
+    """A raw binary file that returns at most 100,003 bytes a read (as pipes and sockets may)."""
+
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, pos, whence=0):
+        self.pos = [pos, self.pos + pos, len(self.data) + pos][whence]
+        return self.pos
+
+    def tell(self):
+        return self.pos
+
+    def readinto(self, b):
+        chunk = self.data[self.pos:self.pos + min(len(b), 100_003)]
+        b[:len(chunk)] = chunk
+        self.pos += len(chunk)
+        return len(chunk)
+
+
+class ReadOnly:
+    """A file object with read and seek only (no readinto)."""
+
+    def __init__(self, data):
+        self.f = io.BytesIO(data)
+        self.read, self.seek, self.tell = self.f.read, self.f.seek, self.f.tell
+
+    def seekable(self):
+        return True
+
+
+def _open_as(kind, data, tmp_path, opened):
+    if kind == "path":
+        path = tmp_path / f"f{len(opened)}.zip"
+        path.write_bytes(data)
+        opened.append(open(path, "rb"))
+        return opened[-1]
+    return {"BytesIO": io.BytesIO, "short reads": ShortReads, "read only": ReadOnly}[kind](data)
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 2 * CHUNK - 1, 2 * CHUNK, 5 * CHUNK + 13,
+                                  17 * CHUNK + 3])
+@pytest.mark.parametrize("kind", ["path", "BytesIO", "short reads", "read only"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_record_reads_check_every_byte(size, kind, threads, tmp_path, monkeypatch):
+    """A record is read whole and CRC-checked from any file object, on one thread or in
+    chunks whose CRCs helpers compute; a flipped bit anywhere in it (the first and last byte,
+    either side of a chunk boundary) is a CRC mismatch."""
+    monkeypatch.setattr(_zip, "_threads", lambda: threads)
+    payload = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    data = zip_with({"data/0": payload, "version": b"3\n"})
+    opened = []
+    try:
+        _check_reads(kind, data, payload, tmp_path, opened)
+    finally:
+        for f in opened:
+            f.close()
+
+
+def _check_reads(kind, data, payload, tmp_path, opened):
+    size = len(payload)
+    rec = _zip.ZipReader(_open_as(kind, data, tmp_path, opened)).get("data/0")
+    assert bytes(rec.read_into(bytearray(size))) == payload
+    out = np.empty(size, np.uint8)
+    assert rec.read_into(out) is out and out.tobytes() == payload
+    start = rec.data_offset
+    chunk = _zip._chunk(size)           # (17 MiB: 4 MiB chunks)
+    edges = (0, chunk - 1, chunk, size // 2, size - 1)
+    for pos in sorted({p for p in edges if 0 <= p < size}):
+        bad = bytearray(data)
+        bad[start + pos] ^= 1 << (pos % 8)
+        rec = _zip.ZipReader(_open_as(kind, bytes(bad), tmp_path, opened)).get("data/0")
+        with pytest.raises(EmberLoadError, match="CRC-32 mismatch"):
+            rec.read_into(np.empty(size, np.uint8))
+        assert rec.read_into(np.empty(size, np.uint8), check_crc=False).tobytes() != payload
+
+
+def test_chunked_reads_stop_where_the_file_ends():
+    # (a file shorter than its directory says: the read reports how much it got, and no CRC)
+    payload = np.arange(3 * CHUNK, dtype=np.uint8).tobytes()
+    for cut in (0, 5, CHUNK, 2 * CHUNK + 7):
+        view = memoryview(bytearray(len(payload)))
+        assert _zip._read_and_crc(io.BytesIO(payload[:cut]), view) == (cut, None)
+        assert _zip._read_and_crc(ShortReads(payload[:cut]), view) == (cut, None)
+    assert _zip._read_and_crc(io.BytesIO(payload), view) == (len(payload), zlib.crc32(payload))
+
+
+def _many_dtypes_checkpoint():
+    """torch tensors of every dtype over random bits (NaNs and subnormals included): storages
+    above and below the chunked-read size, odd lengths, and views with offsets and strides."""
+    rng = np.random.default_rng(11)
+    sd = collections.OrderedDict()
+    for i, d in enumerate(DTYPES):
+        item = NP[d].itemsize
+        n = (2 * CHUNK + 4097 * (i + 1)) // item
+        bits = rng.integers(0, 2, n) if d == "bool" else \
+            rng.integers(0, 256, n * item, dtype=np.uint8).view(NP[d])
+        base = T(bits)
+        sd[f"{d}.w"] = base
+        sd[f"{d}.t"] = base[: (n // 64) * 64].view(64, -1).t()
+        sd[f"{d}.s"] = base[3:n - 5:7]
+        sd[f"{d}.small"] = T(sample(d, (5, 3), seed=i))[1:, ::2]
+        sd[f"{d}.empty"] = base[:0]
+    sd["p"] = torch.nn.Parameter(torch.from_numpy(rng.standard_normal(CHUNK, np.float32)))
+    return sd
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_big_checkpoints_load_bit_identical_to_torch(threads, tmp_path, monkeypatch):
+    monkeypatch.setattr(_zip, "_threads", lambda: threads)
+    sd = _many_dtypes_checkpoint()
+    path = tmp_path / "many.pt"
+    torch.save(sd, path)
+    want = torch.load(path, weights_only=True)
+    data = path.read_bytes()
+    same_tree(S.load(path), want)
+    same_tree(S.load(io.BytesIO(data)), want)
+    same_tree(S.load(ShortReads(data)), want)
+    same_tree(S.load(path, mmap=True), want)
+    # views still share their storage's memory
+    got = S.load(io.BytesIO(data))
+    assert np.shares_memory(got["float32.t"].arr, got["float32.w"].arr)
 
 
 def test_flipped_byte_in_a_big_record_fails_crc():
