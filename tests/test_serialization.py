@@ -1129,6 +1129,50 @@ def test_corrupt_pickles_are_clean_errors():
             e_load(_zip_payload(pkl))
 
 
+def test_unpickler_refuses_negative_lengths():
+    from ember.serialization._unpickler import Buffer, WeightsUnpickler
+    u = WeightsUnpickler(Buffer(b"abcdef"), None)
+    assert u.take(2) == b"ab"
+    with pytest.raises(EmberLoadError, match="negative length"):
+        u.take(-1)
+    assert u.pos == 2 and u.take(4) == b"cdef"
+    with pytest.raises(EmberLoadError, match="truncated"):
+        u.take(1)
+    # the signed lengths of BINSTRING and LONG4: refused (torch refuses both opcodes)
+    for pkl in (b"\x80\x02T\xfe\xff\xff\xffabc.", b"\x80\x02\x8b\xfe\xff\xff\xffab."):
+        with pytest.raises(EmberLoadError, match="negative"):
+            e_load(_zip_payload(pkl))
+        with pytest.raises(pickle.UnpicklingError):
+            t_load(_zip_payload(pkl))
+
+
+@pytest.mark.parametrize("protocol", range(6))
+def test_weights_unpickler_reads_plain_values_as_pickle_does(protocol):
+    """Every protocol's opcodes for containers and primitive values (protocol 0's text forms
+    included): the weights-only interpreter gives what pickle.loads gives."""
+    from ember.serialization._unpickler import Buffer, WeightsUnpickler
+    shared = [1, "x"]
+    obj = {"ints": [0, 1, -1, 255, 256, 65535, 65536, -2 ** 31, 2 ** 31, 2 ** 63, -2 ** 100,
+                    2 ** 2000], "bools": (True, False, None),
+           "floats": [0.0, -0.0, 1.5, 1e300, float("inf")], "str": ["", "a", "héllo ✓",
+                                                                   "\n\\\"'", "x" * 300],
+           "bytes": [b"\x00\xff", bytes(range(256)) * 2], "tuples": [(), (1,), (1, 2),
+                                                                         (1, 2, 3), (1,) * 5],
+           "sets": [set(), {1, 2}, frozenset(), frozenset({"a"})], "shared": (shared, shared),
+           "od": collections.OrderedDict(a=1), "counter": collections.Counter("aab"),
+           "nested": [[{}], {"k": ([],)}], 7: "int key", (1, 2): "tuple key"}
+    if protocol >= 3:
+        obj["bytes"].append(b"")    # (before 3, a call of builtins.bytes, which torch refuses)
+    if protocol >= 5:
+        obj["bytearray"] = bytearray(b"abc")
+    data = pickle.dumps(obj, protocol=protocol)
+    buffer = Buffer(data + b"tail")
+    got = WeightsUnpickler(buffer, None).load()
+    assert got == pickle.loads(data) and repr(got) == repr(pickle.loads(data))
+    assert got["shared"][0] is got["shared"][1]
+    assert buffer.pos == len(data)          # (a legacy file's next pickle starts there)
+
+
 def test_deep_nesting_does_not_recurse():
     depth = 100_000
     pkl = b"\x80\x02" + b"]" * depth + b"a" * (depth - 1) + b"."
