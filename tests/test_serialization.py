@@ -946,7 +946,7 @@ def _open_as(kind, data, tmp_path, opened):
 @pytest.mark.parametrize("size", [0, 1, 4095, 2 * CHUNK - 1, 2 * CHUNK, 5 * CHUNK + 13,
                                   17 * CHUNK + 3])
 @pytest.mark.parametrize("kind", ["path", "BytesIO", "short reads", "read only"])
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("threads", [1, 2, 5])        # (5: more helpers than the pool has)
 def test_record_reads_check_every_byte(size, kind, threads, tmp_path, monkeypatch):
     """A record is read whole and CRC-checked from any file object, on one thread or in
     chunks whose CRCs helpers compute; a flipped bit anywhere in it (the first and last byte,
@@ -990,6 +990,31 @@ def test_chunked_reads_stop_where_the_file_ends():
     assert _zip._read_and_crc(io.BytesIO(payload), view) == (len(payload), zlib.crc32(payload))
 
 
+def test_a_failed_read_leaves_no_helper_waiting(monkeypatch):
+    """Helpers wait for chunks as they are read: a read that fails midway still lets them go
+    (else they would hold the elementwise pool's threads for good)."""
+    from ember import _parallel
+    workers = _parallel._executor()._max_workers
+    monkeypatch.setattr(_zip, "_threads", lambda: workers + 1)
+
+    class Failing(ShortReads):
+        armed = False
+
+        def readinto(self, b):
+            if self.armed and self.pos > 3 * CHUNK:
+                raise OSError(errno.EIO, "disk error")
+            return super().readinto(b)
+
+    payload = bytes(8 * CHUNK)
+    f = Failing(zip_with({"data/0": payload}))
+    rec = _zip.ZipReader(f).get("data/0")
+    f.armed = True
+    for _ in range(2):
+        with pytest.raises(OSError, match="disk error"):
+            rec.read_into(np.empty(len(payload), np.uint8))
+    assert [_parallel.on_helper(int, "7") for _ in range(workers)][-1].result(timeout=30) == 7
+
+
 def _many_dtypes_checkpoint():
     """torch tensors of every dtype over random bits (NaNs and subnormals included): storages
     above and below the chunked-read size, odd lengths, and views with offsets and strides."""
@@ -1010,7 +1035,7 @@ def _many_dtypes_checkpoint():
     return sd
 
 
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("threads", [1, 2, 5])
 def test_big_checkpoints_load_bit_identical_to_torch(threads, tmp_path, monkeypatch):
     monkeypatch.setattr(_zip, "_threads", lambda: threads)
     sd = _many_dtypes_checkpoint()

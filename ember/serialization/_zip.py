@@ -6,6 +6,7 @@ that compute record offsets the way torch does agree with it. It only needs `wri
 stream into any binary file object. The reader takes the central directory from `zipfile`,
 then checks every record against the file before any byte of data is used."""
 import io
+import queue
 import struct
 import threading
 import zipfile
@@ -199,7 +200,8 @@ def _threads():
 # next chunk is read (zlib releases the GIL), the CRCs joined with crc32_combine: read, then
 # checked, a 100 MB checkpoint spent two fifths of its load time in zlib.crc32 (torch checks
 # no CRCs). A chunk is CRC_CHUNK bytes or, for records over 8 of those, the power of two that
-# cuts the record in 5 to 8 (each helper call costs some 30 us)
+# cuts the record in 5 to 8: few hand-overs, and at the end of a record the loading thread
+# waits at most for the chunks the helpers are computing
 CRC_CHUNK = 1 << 20
 
 
@@ -212,26 +214,24 @@ def _chunk(n):
 
 def _read_and_crc(f, view):
     """(bytes read into `view`, CRC-32 of `view`, None if the file ended first)."""
-    from .._parallel import on_helper
-    n, jobs, chunk = len(view), [], _chunk(len(view))
+    n, chunk = len(view), _chunk(len(view))
+    crcs = _ChunkCRCs(view, chunk)
     try:
-        for start in range(0, n, chunk):
+        for i, start in enumerate(range(0, n, chunk)):
             part = view[start:start + chunk]
             got = _read_into(f, part)
             if got != len(part):
                 return start + got, None
-            jobs.append(on_helper(zlib.crc32, part))
-        return n, _gather_crc(jobs, view, chunk)
+            crcs.ready(i)
     finally:
-        for job in jobs:            # (an error midway: nothing left queued)
-            job.cancel()
+        crcs.close()
+    return n, crcs.result()
 
 
 def _copy(src, dst, check_crc, parallel):
     """(bytes copied, CRC-32 of them or None) for a record read from memory: NumPy copies
     without the GIL, so the helpers' CRCs of `src` (immutable bytes) overlap the whole copy
     (a BytesIO's readinto holds the GIL, and a helper done with its chunk would wait for it)."""
-    from .._parallel import on_helper
     n = len(src)
     if n != len(dst):
         return min(n, len(dst)), None
@@ -239,32 +239,64 @@ def _copy(src, dst, check_crc, parallel):
         dst[...] = src
         return n, zlib.crc32(src) if check_crc else None
     chunk = _chunk(n)
-    jobs = [on_helper(zlib.crc32, src[i:i + chunk]) for i in range(0, n, chunk)]
-    try:
-        dst[...] = src
-        return n, _gather_crc(jobs, src, chunk)
-    finally:
-        for job in jobs:
-            job.cancel()
+    crcs = _ChunkCRCs(src, chunk)
+    for i in range(-(-n // chunk)):
+        crcs.ready(i)
+    crcs.close()
+    dst[...] = src
+    return n, crcs.result()
 
 
-def _gather_crc(jobs, data, chunk):
-    """The CRC-32 of `data` from `jobs`, the Futures of the CRCs of its `chunk`-byte pieces.
-    The helpers take pieces from the front; this thread takes back the ones no helper has
-    started, from the back, and makes them itself."""
-    crc32, n = zlib.crc32, len(data)
-    if chunk not in _SHIFTS:
-        _SHIFTS[chunk] = _shift_tables(chunk)
-    crcs = [None] * len(jobs)
-    for i in range(len(jobs) - 1, -1, -1):
-        if not jobs[i].cancel():
-            break
-        crcs[i] = crc32(data[i * chunk:(i + 1) * chunk])
-    crc = 0
-    for i, job in enumerate(jobs):
-        part = job.result() if crcs[i] is None else crcs[i]
-        crc = crc32_combine(crc, part, min(chunk, n - i * chunk))
-    return crc
+class _ChunkCRCs:
+    """The CRC-32 of `data`, made of the CRCs of its `chunk`-byte pieces: pieces handed over
+    with ready(i) are taken in order by up to num_threads() - 1 pool threads, and, in
+    result(), by this thread; result() waits only for pieces a helper has started."""
+
+    def __init__(self, data, chunk):
+        from .._parallel import on_helper
+        self.data, self.chunk, self.todo, self.crcs = data, chunk, queue.SimpleQueue(), {}
+        pieces = -(-len(data) // chunk)
+        self.helpers = [on_helper(self._work) for _ in range(min(_threads() - 1, pieces))]
+        self.open = True
+
+    def _work(self):
+        todo, crcs, data, chunk = self.todo, self.crcs, self.data, self.chunk
+        while True:
+            i = todo.get()
+            if i is None:
+                return
+            crcs[i] = zlib.crc32(data[i * chunk:(i + 1) * chunk])
+
+    def ready(self, i):
+        self.todo.put(i)
+
+    def close(self):
+        """No more pieces: each helper stops at its None (always called: a helper waits)."""
+        if self.open:
+            self.open = False
+            for _ in self.helpers:
+                self.todo.put(None)
+
+    def result(self):
+        todo, crcs, data, chunk = self.todo, self.crcs, self.data, self.chunk
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                break
+            if i is None:           # (the pieces come before the Nones: all are taken)
+                todo.put(None)
+                break
+            crcs[i] = zlib.crc32(data[i * chunk:(i + 1) * chunk])
+        for helper in self.helpers:
+            if not helper.cancel():
+                helper.result()
+        if chunk not in _SHIFTS:
+            _SHIFTS[chunk] = _shift_tables(chunk)
+        n, crc = len(data), 0
+        for i in range(len(crcs)):
+            crc = crc32_combine(crc, crcs[i], min(chunk, n - i * chunk))
+        return crc
 
 
 # crc32_combine as zlib 1.2.12 computes it: polynomials over GF(2) modulo the CRC-32 one,
