@@ -1015,6 +1015,22 @@ def test_a_failed_read_leaves_no_helper_waiting(monkeypatch):
     assert [_parallel.on_helper(int, "7") for _ in range(workers)][-1].result(timeout=30) == 7
 
 
+def test_one_thread_checks_crcs_without_helpers(monkeypatch, tmp_path):
+    # torch.set_num_threads(1): the loading thread reads and checks every record itself
+    from ember import _parallel, _threads
+
+    def no_helpers(*args):
+        raise AssertionError("a helper thread was used")
+
+    monkeypatch.setitem(_threads._STATE, "n", 1)
+    monkeypatch.setattr(_parallel, "on_helper", no_helpers)
+    t = {"w": torch.from_numpy(np.random.default_rng(3).standard_normal(5 * CHUNK // 4,
+                                                                        np.float32))}
+    torch.save(t, tmp_path / "one.pt")
+    same_tree(S.load(tmp_path / "one.pt"), t)
+    same_tree(S.load(io.BytesIO((tmp_path / "one.pt").read_bytes())), t)
+
+
 def _many_dtypes_checkpoint():
     """torch tensors of every dtype over random bits (NaNs and subnormals included): storages
     above and below the chunked-read size, odd lengths, and views with offsets and strides."""
