@@ -80,3 +80,10 @@ def for_chunks(xp, kernel, arrays, *scalars):
     for h in helpers:
         if not h.cancel():
             h.result()
+
+
+def on_helper(fn, *args):
+    """Run `fn(*args)` on one of the pool's threads; its Future. `cancel()` takes back a call
+    no thread has started yet (the caller then makes it itself), so a caller that waits on
+    its helpers loses nothing when the machine is too busy to run them."""
+    return _executor().submit(fn, *args)

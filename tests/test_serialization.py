@@ -880,12 +880,192 @@ def test_flipped_tensor_byte_fails_crc():
         e_load(bytes(data))
 
 
-@pytest.mark.parametrize("size", [0, 1, 4095, (2 << 20) - 1, 2 << 20, (5 << 20) + 13])
-def test_split_crc32_is_zlibs(size):
-    # big records are checked in two halves on two threads, joined by crc32_combine
-    from ember.serialization._zip import _crc32
-    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
-    assert _crc32(memoryview(data)) == zlib.crc32(data)
+CHUNK = _zip.CRC_CHUNK
+
+
+@pytest.mark.parametrize("len1,len2", [(0, 0), (0, 5), (7, 0), (1, 1), (100, CHUNK),
+                                       (3, CHUNK + 1), (CHUNK - 1, CHUNK), (CHUNK, 4095),
+                                       (12345, 987654), (5, 1 << 24)])
+@pytest.mark.parametrize("tables", [True, False])
+def test_crc32_combine_is_zlibs_crc_of_the_concatenation(len1, len2, tables, monkeypatch):
+    # big records are read in chunks whose CRCs helper threads compute, joined by crc32_combine
+    # (byte tables for the chunk length, zlib's polynomial arithmetic for others)
+    monkeypatch.setattr(_zip, "_SHIFTS", {CHUNK: _zip._shift_tables(CHUNK)} if tables else {})
+    rng = np.random.default_rng(len1 * 7919 + len2)
+    a = rng.integers(0, 256, len1, dtype=np.uint8).tobytes()
+    b = rng.integers(0, 256, len2, dtype=np.uint8).tobytes()
+    assert _zip.crc32_combine(zlib.crc32(a), zlib.crc32(b), len2) == zlib.crc32(a + b)
+
+
+class ShortReads(io.RawIOBase):
+    """A raw binary file that returns at most 100,003 bytes a read (as pipes and sockets may)."""
+
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, pos, whence=0):
+        self.pos = [pos, self.pos + pos, len(self.data) + pos][whence]
+        return self.pos
+
+    def tell(self):
+        return self.pos
+
+    def readinto(self, b):
+        chunk = self.data[self.pos:self.pos + min(len(b), 100_003)]
+        b[:len(chunk)] = chunk
+        self.pos += len(chunk)
+        return len(chunk)
+
+
+class ReadOnly:
+    """A file object with read and seek only (no readinto)."""
+
+    def __init__(self, data):
+        self.f = io.BytesIO(data)
+        self.read, self.seek, self.tell = self.f.read, self.f.seek, self.f.tell
+
+    def seekable(self):
+        return True
+
+
+def _open_as(kind, data, tmp_path, opened):
+    if kind == "path":
+        path = tmp_path / f"f{len(opened)}.zip"
+        path.write_bytes(data)
+        opened.append(open(path, "rb"))
+        return opened[-1]
+    return {"BytesIO": io.BytesIO, "short reads": ShortReads, "read only": ReadOnly}[kind](data)
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 2 * CHUNK - 1, 2 * CHUNK, 5 * CHUNK + 13,
+                                  17 * CHUNK + 3])
+@pytest.mark.parametrize("kind", ["path", "BytesIO", "short reads", "read only"])
+@pytest.mark.parametrize("threads", [1, 2, 5])        # (5: more helpers than the pool has)
+def test_record_reads_check_every_byte(size, kind, threads, tmp_path, monkeypatch):
+    """A record is read whole and CRC-checked from any file object, on one thread or in
+    chunks whose CRCs helpers compute; a flipped bit anywhere in it (the first and last byte,
+    either side of a chunk boundary) is a CRC mismatch."""
+    monkeypatch.setattr(_zip, "_threads", lambda: threads)
+    payload = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    data = zip_with({"data/0": payload, "version": b"3\n"})
+    opened = []
+    try:
+        _check_reads(kind, data, payload, tmp_path, opened)
+    finally:
+        for f in opened:
+            f.close()
+
+
+def _check_reads(kind, data, payload, tmp_path, opened):
+    size = len(payload)
+    rec = _zip.ZipReader(_open_as(kind, data, tmp_path, opened)).get("data/0")
+    assert bytes(rec.read_into(bytearray(size))) == payload
+    out = np.empty(size, np.uint8)
+    assert rec.read_into(out) is out and out.tobytes() == payload
+    start = rec.data_offset
+    chunk = _zip._chunk(size)           # (17 MiB: 4 MiB chunks)
+    edges = (0, chunk - 1, chunk, size // 2, size - 1)
+    for pos in sorted({p for p in edges if 0 <= p < size}):
+        bad = bytearray(data)
+        bad[start + pos] ^= 1 << (pos % 8)
+        rec = _zip.ZipReader(_open_as(kind, bytes(bad), tmp_path, opened)).get("data/0")
+        with pytest.raises(EmberLoadError, match="CRC-32 mismatch"):
+            rec.read_into(np.empty(size, np.uint8))
+        assert rec.read_into(np.empty(size, np.uint8), check_crc=False).tobytes() != payload
+
+
+def test_chunked_reads_stop_where_the_file_ends():
+    # (a file shorter than its directory says: the read reports how much it got, and no CRC)
+    payload = np.arange(3 * CHUNK, dtype=np.uint8).tobytes()
+    for cut in (0, 5, CHUNK, 2 * CHUNK + 7):
+        view = memoryview(bytearray(len(payload)))
+        assert _zip._read_and_crc(io.BytesIO(payload[:cut]), view) == (cut, None)
+        assert _zip._read_and_crc(ShortReads(payload[:cut]), view) == (cut, None)
+    assert _zip._read_and_crc(io.BytesIO(payload), view) == (len(payload), zlib.crc32(payload))
+
+
+def test_a_failed_read_leaves_no_helper_waiting(monkeypatch):
+    """Helpers wait for chunks as they are read: a read that fails midway still lets them go
+    (else they would hold the elementwise pool's threads for good)."""
+    from ember import _parallel
+    workers = _parallel._executor()._max_workers
+    monkeypatch.setattr(_zip, "_threads", lambda: workers + 1)
+
+    class Failing(ShortReads):
+        armed = False
+
+        def readinto(self, b):
+            if self.armed and self.pos > 3 * CHUNK:
+                raise OSError(errno.EIO, "disk error")
+            return super().readinto(b)
+
+    payload = bytes(8 * CHUNK)
+    f = Failing(zip_with({"data/0": payload}))
+    rec = _zip.ZipReader(f).get("data/0")
+    f.armed = True
+    for _ in range(2):
+        with pytest.raises(OSError, match="disk error"):
+            rec.read_into(np.empty(len(payload), np.uint8))
+    assert [_parallel.on_helper(int, "7") for _ in range(workers)][-1].result(timeout=30) == 7
+
+
+def test_one_thread_checks_crcs_without_helpers(monkeypatch, tmp_path):
+    # torch.set_num_threads(1): the loading thread reads and checks every record itself
+    from ember import _parallel, _threads
+
+    def no_helpers(*args):
+        raise AssertionError("a helper thread was used")
+
+    monkeypatch.setitem(_threads._STATE, "n", 1)
+    monkeypatch.setattr(_parallel, "on_helper", no_helpers)
+    t = {"w": torch.from_numpy(np.random.default_rng(3).standard_normal(5 * CHUNK // 4,
+                                                                        np.float32))}
+    torch.save(t, tmp_path / "one.pt")
+    same_tree(S.load(tmp_path / "one.pt"), t)
+    same_tree(S.load(io.BytesIO((tmp_path / "one.pt").read_bytes())), t)
+
+
+def _many_dtypes_checkpoint():
+    """torch tensors of every dtype over random bits (NaNs and subnormals included): storages
+    above and below the chunked-read size, odd lengths, and views with offsets and strides."""
+    rng = np.random.default_rng(11)
+    sd = collections.OrderedDict()
+    for i, d in enumerate(DTYPES):
+        item = NP[d].itemsize
+        n = (2 * CHUNK + 4097 * (i + 1)) // item
+        bits = rng.integers(0, 2, n) if d == "bool" else \
+            rng.integers(0, 256, n * item, dtype=np.uint8).view(NP[d])
+        base = T(bits)
+        sd[f"{d}.w"] = base
+        sd[f"{d}.t"] = base[: (n // 64) * 64].view(64, -1).t()
+        sd[f"{d}.s"] = base[3:n - 5:7]
+        sd[f"{d}.small"] = T(sample(d, (5, 3), seed=i))[1:, ::2]
+        sd[f"{d}.empty"] = base[:0]
+    sd["p"] = torch.nn.Parameter(torch.from_numpy(rng.standard_normal(CHUNK, np.float32)))
+    return sd
+
+
+@pytest.mark.parametrize("threads", [1, 2, 5])
+def test_big_checkpoints_load_bit_identical_to_torch(threads, tmp_path, monkeypatch):
+    monkeypatch.setattr(_zip, "_threads", lambda: threads)
+    sd = _many_dtypes_checkpoint()
+    path = tmp_path / "many.pt"
+    torch.save(sd, path)
+    want = torch.load(path, weights_only=True)
+    data = path.read_bytes()
+    same_tree(S.load(path), want)
+    same_tree(S.load(io.BytesIO(data)), want)
+    same_tree(S.load(ShortReads(data)), want)
+    same_tree(S.load(path, mmap=True), want)
+    # views still share their storage's memory
+    got = S.load(io.BytesIO(data))
+    assert np.shares_memory(got["float32.t"].arr, got["float32.w"].arr)
 
 
 def test_flipped_byte_in_a_big_record_fails_crc():
@@ -988,6 +1168,50 @@ def test_corrupt_pickles_are_clean_errors():
     for pkl in cases:
         with pytest.raises(pickle.UnpicklingError):
             e_load(_zip_payload(pkl))
+
+
+def test_unpickler_refuses_negative_lengths():
+    from ember.serialization._unpickler import Buffer, WeightsUnpickler
+    u = WeightsUnpickler(Buffer(b"abcdef"), None)
+    assert u.take(2) == b"ab"
+    with pytest.raises(EmberLoadError, match="negative length"):
+        u.take(-1)
+    assert u.pos == 2 and u.take(4) == b"cdef"
+    with pytest.raises(EmberLoadError, match="truncated"):
+        u.take(1)
+    # the signed lengths of BINSTRING and LONG4: refused (torch refuses both opcodes)
+    for pkl in (b"\x80\x02T\xfe\xff\xff\xffabc.", b"\x80\x02\x8b\xfe\xff\xff\xffab."):
+        with pytest.raises(EmberLoadError, match="negative"):
+            e_load(_zip_payload(pkl))
+        with pytest.raises(pickle.UnpicklingError):
+            t_load(_zip_payload(pkl))
+
+
+@pytest.mark.parametrize("protocol", range(6))
+def test_weights_unpickler_reads_plain_values_as_pickle_does(protocol):
+    """Every protocol's opcodes for containers and primitive values (protocol 0's text forms
+    included): the weights-only interpreter gives what pickle.loads gives."""
+    from ember.serialization._unpickler import Buffer, WeightsUnpickler
+    shared = [1, "x"]
+    obj = {"ints": [0, 1, -1, 255, 256, 65535, 65536, -2 ** 31, 2 ** 31, 2 ** 63, -2 ** 100,
+                    2 ** 2000], "bools": (True, False, None),
+           "floats": [0.0, -0.0, 1.5, 1e300, float("inf")], "str": ["", "a", "héllo ✓",
+                                                                   "\n\\\"'", "x" * 300],
+           "bytes": [b"\x00\xff", bytes(range(256)) * 2], "tuples": [(), (1,), (1, 2),
+                                                                         (1, 2, 3), (1,) * 5],
+           "sets": [set(), {1, 2}, frozenset(), frozenset({"a"})], "shared": (shared, shared),
+           "od": collections.OrderedDict(a=1), "counter": collections.Counter("aab"),
+           "nested": [[{}], {"k": ([],)}], 7: "int key", (1, 2): "tuple key"}
+    if protocol >= 3:
+        obj["bytes"].append(b"")    # (before 3, a call of builtins.bytes, which torch refuses)
+    if protocol >= 5:
+        obj["bytearray"] = bytearray(b"abc")
+    data = pickle.dumps(obj, protocol=protocol)
+    buffer = Buffer(data + b"tail")
+    got = WeightsUnpickler(buffer, None).load()
+    assert got == pickle.loads(data) and repr(got) == repr(pickle.loads(data))
+    assert got["shared"][0] is got["shared"][1]
+    assert buffer.pos == len(data)          # (a legacy file's next pickle starts there)
 
 
 def test_deep_nesting_does_not_recurse():

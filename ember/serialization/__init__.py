@@ -126,7 +126,7 @@ def _load_from(f, restore, weights_only, encoding, pickle_module, use_mmap):
                            "`torch.save(_use_new_zipfile_serialization=True), please torch.save "
                            "your checkpoint with this option in order to use mmap.")
     if is_legacy(head):
-        return load_legacy(bytearray(f.read()), restore, weights_only, encoding, pickle_module)
+        return load_legacy(f.read(), restore, weights_only, encoding, pickle_module)
     if _is_tar(f):
         raise RuntimeError("the file uses torch's .tar checkpoint format (PyTorch < 0.4), which "
                            "ember cannot load")

@@ -136,7 +136,7 @@ def is_legacy(head):
 
 
 def load_legacy(data, restore, weights_only, encoding, pickle_module):
-    """The object in a legacy file held in the writable buffer `data`.
+    """The object in a legacy file whose bytes are `data`.
 
     Storages come after the pickle that uses them, so they are allocated when the pickle names
     them (as torch does) and filled once the list of stored keys has been read."""

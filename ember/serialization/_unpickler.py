@@ -23,37 +23,48 @@ from ._errors import EmberLoadError
 # ---- the interpreter -----------------------------------------------------------------------
 
 class Buffer:
-    """A bytes-like object read as a file: bounds-checked reads, no copies of what follows."""
+    """Bytes read as a file: bounds-checked reads, no copies of what follows.
+
+    `WeightsUnpickler` reads `data` itself from `pos` and leaves `pos` after the pickle's STOP
+    (a legacy file is several pickles in a row); `pickle.Unpickler` calls the methods."""
     __slots__ = ("data", "pos", "end")
 
     def __init__(self, data, pos=0):
-        self.data, self.pos, self.end = data, pos, len(data)
+        self.data, self.pos, self.end = bytes(data), pos, len(data)
 
     def read(self, n=-1):
         start = self.pos
         stop = self.end if n < 0 else min(start + n, self.end)
         self.pos = stop
-        return bytes(self.data[start:stop])
+        return self.data[start:stop]
 
     def readline(self):
         i = self.data.find(b"\n", self.pos, self.end)
         stop = self.end if i < 0 else i + 1
-        line, self.pos = bytes(self.data[self.pos:stop]), stop
+        line, self.pos = self.data[self.pos:stop], stop
         return line
 
     def peek(self, n=1):
-        return bytes(self.data[self.pos:self.pos + n])
+        return self.data[self.pos:self.pos + n]
 
 
 def _truncated():
     return EmberLoadError("corrupt checkpoint: the pickle data is truncated")
 
 
+def _negative():
+    return EmberLoadError("corrupt checkpoint: negative length in the pickle")
+
+
 class WeightsUnpickler:
-    """Reads one pickle from a Buffer, admitting only allowlisted globals and operations."""
+    """Reads one pickle from a Buffer, admitting only allowlisted globals and operations.
+
+    The opcode handlers (`_OPS`) read the pickle's bytes from `data` at `pos` themselves:
+    loading a state_dict is some 30 opcodes a tensor, so each is a list lookup and one call."""
 
     def __init__(self, buffer, persistent_load, encoding="utf-8"):
-        self.buf, self.persistent_load, self.encoding = buffer, persistent_load, encoding
+        self.buffer, self.data, self.pos, self.end = buffer, buffer.data, buffer.pos, buffer.end
+        self.persistent_load, self.encoding = persistent_load, encoding
         users = user_table()
         self.allowed = {**default_globals(), **users}
         self.user_types = tuple(v for v in users.values() if isinstance(v, type))
@@ -67,34 +78,43 @@ class WeightsUnpickler:
         self.stack, self.metastack, self.memo = [], [], {}
 
     def load(self):
-        read, ops = self.buf.read, _OPS
+        ops, data, end = _DISPATCH, self.data, self.end
         while True:
-            key = read(1)
-            if not key:
+            pos = self.pos
+            if pos >= end:
                 raise _truncated()
-            op = ops.get(key[0])
-            if op is None:
-                raise UnpicklingError(f"Unsupported operand {key[0]} "
-                                      f"({_OPNAMES.get(key[0], 'unknown opcode')})")
-            if op(self):
+            self.pos = pos + 1
+            if ops[data[pos]](self):
+                self.buffer.pos = self.pos
                 return self.stack.pop()
 
     # -- reading helpers
     def take(self, n):
-        data = self.buf.read(n)
-        if len(data) != n:
+        """The next `n` bytes (a corrupt length is refused, never read as a slice bound)."""
+        pos = self.pos
+        stop = pos + n
+        if n < 0:
+            raise _negative()
+        if stop > self.end:
             raise _truncated()
-        return data
+        self.pos = stop
+        return self.data[pos:stop]
 
     def unpack(self, fmt):
-        s = struct.Struct(fmt)
-        return s.unpack(self.take(s.size))[0]
+        """The next value of the struct.Struct `fmt`."""
+        pos = self.pos
+        stop = pos + fmt.size
+        if stop > self.end:
+            raise _truncated()
+        self.pos = stop
+        return fmt.unpack_from(self.data, pos)[0]
 
     def line(self):
-        data = self.buf.readline()
-        if not data.endswith(b"\n"):
+        i = self.data.find(b"\n", self.pos, self.end)
+        if i < 0:
             raise _truncated()
-        return data[:-1]
+        line, self.pos = self.data[self.pos:i], i + 1
+        return line
 
     def push(self, value):
         self.stack.append(value)
@@ -171,7 +191,7 @@ def _set_target(u, opcode):
 
 
 def _op_proto(u):
-    proto = u.take(1)[0]
+    proto = _op_byte(u)
     if proto > pickle.HIGHEST_PROTOCOL:
         raise EmberLoadError(f"corrupt checkpoint: unsupported pickle protocol {proto}")
 
@@ -196,7 +216,7 @@ def _op_mark(u):
 
 def _op_global(u):
     module, name = u.line().decode("utf-8"), u.line().decode("utf-8")
-    u.push(u.find_global(module, name))
+    u.stack.append(u.find_global(module, name))
 
 
 def _op_stack_global(u):
@@ -281,7 +301,7 @@ def _op_binpersid(u):
 def _op_get(u, index):
     if index not in u.memo:
         raise EmberLoadError(f"corrupt checkpoint: memo value not found at index {index}")
-    u.push(u.memo[index])
+    u.stack.append(u.memo[index])
 
 
 def _op_put(u, index):
@@ -305,61 +325,135 @@ def _string(u):
 
 
 def _long4(u):
-    n = u.unpack("<i")
+    n = u.unpack(_I4)
     if n < 0:
         raise EmberLoadError("corrupt checkpoint: LONG pickle has negative byte count")
     return pickle.decode_long(u.take(n))
 
 
 def _sized(fmt, convert):
+    """An opcode whose argument is a length (struct `fmt`) and that many bytes."""
     def op(u):
-        n = u.unpack(fmt)
-        if n < 0:
-            raise EmberLoadError("corrupt checkpoint: negative length in the pickle")
-        u.push(convert(u, u.take(n)))
+        u.stack.append(convert(u, u.take(u.unpack(fmt))))      # (take refuses n < 0)
     return op
 
 
 def _push(fn):
-    return lambda u: u.push(fn(u))
+    def op(u):
+        value = fn(u)               # (first: fn may swap the stack, as pop_mark does)
+        u.stack.append(value)
+    return op
 
 
 def _utf8(u, data):
     return str(data, "utf-8", "surrogatepass")
 
 
+_I4, _U1, _U2, _U4, _U8, _F8 = (struct.Struct(f) for f in ("<i", "<B", "<H", "<I", "<Q", ">d"))
+
+
+# -- the opcodes a state_dict is made of, each reading its argument in place
+
+def _op_byte(u):
+    """The next byte's value (BININT1, BINGET and BINPUT's argument)."""
+    pos = u.pos
+    if pos >= u.end:
+        raise _truncated()
+    u.pos = pos + 1
+    return u.data[pos]
+
+
+def _op_binget(u):
+    index = _op_byte(u)
+    memo = u.memo
+    if index not in memo:
+        raise EmberLoadError(f"corrupt checkpoint: memo value not found at index {index}")
+    u.stack.append(memo[index])
+
+
+def _op_binput(u):
+    u.memo[_op_byte(u)] = u.stack[-1]
+
+
+def _op_long_binput(u):
+    u.memo[u.unpack(_U4)] = u.stack[-1]
+
+
+def _op_binint1(u):
+    u.stack.append(_op_byte(u))
+
+
+def _op_binint2(u):
+    u.stack.append(u.unpack(_U2))
+
+
+def _op_binunicode(u):
+    u.stack.append(str(u.take(u.unpack(_U4)), "utf-8", "surrogatepass"))
+
+
+def _op_short_binunicode(u):
+    u.stack.append(str(u.take(_op_byte(u)), "utf-8", "surrogatepass"))
+
+
+def _op_tuple(u):
+    items = u.stack
+    u.stack = u.metastack.pop()
+    u.stack.append(tuple(items))
+
+
+def _op_tuple1(u):
+    stack = u.stack
+    stack[-1] = (stack[-1],)
+
+
+def _op_tuple2(u):
+    stack = u.stack
+    stack[-2:] = [tuple(stack[-2:])]
+
+
+def _op_tuple3(u):
+    stack = u.stack
+    stack[-3:] = [tuple(stack[-3:])]
+
+
+def _unsupported(u):
+    code = u.data[u.pos - 1]
+    raise UnpicklingError(f"Unsupported operand {code} ({_OPNAMES.get(code, 'unknown opcode')})")
+
+
 _OPS = {
     0x80: _op_proto, 0x95: lambda u: u.take(8) and None, ord("."): _op_stop,
     ord("("): _op_mark, ord("0"): _op_pop, ord("1"): lambda u: u.pop_mark() and None,
-    ord("2"): lambda u: u.push(u.stack[-1]),
+    ord("2"): lambda u: u.stack.append(u.stack[-1]),
     ord("c"): _op_global, 0x93: _op_stack_global, ord("R"): _op_reduce, 0x81: _op_newobj,
     0x92: _op_newobj_ex, ord("b"): _op_build, ord("Q"): _op_binpersid,
     ord("a"): _op_append, ord("e"): _op_appends, ord("s"): _op_setitem,
     ord("u"): _op_setitems, 0x90: _op_additems, ord("d"): _op_dict,
-    ord("N"): _push(lambda u: None), 0x88: _push(lambda u: True), 0x89: _push(lambda u: False),
-    ord("I"): _push(_text_int), ord("J"): _push(lambda u: u.unpack("<i")),
-    ord("K"): _push(lambda u: u.take(1)[0]), ord("M"): _push(lambda u: u.unpack("<H")),
+    ord("N"): lambda u: u.stack.append(None), 0x88: lambda u: u.stack.append(True),
+    0x89: lambda u: u.stack.append(False),
+    ord("I"): _push(_text_int), ord("J"): _push(lambda u: u.unpack(_I4)),
+    ord("K"): _op_binint1, ord("M"): _op_binint2,
     ord("L"): _push(lambda u: int(u.line().rstrip(b"L"))),
-    0x8A: _push(lambda u: pickle.decode_long(u.take(u.take(1)[0]))), 0x8B: _push(_long4),
-    ord("F"): _push(lambda u: float(u.line())), ord("G"): _push(lambda u: u.unpack(">d")),
-    ord("S"): _push(_string), ord("T"): _sized("<i", lambda u, d: u.decode(d)),
-    ord("U"): _sized("<B", lambda u, d: u.decode(d)),
+    0x8A: _push(lambda u: pickle.decode_long(u.take(_op_byte(u)))), 0x8B: _push(_long4),
+    ord("F"): _push(lambda u: float(u.line())), ord("G"): _push(lambda u: u.unpack(_F8)),
+    ord("S"): _push(_string), ord("T"): _sized(_I4, lambda u, d: u.decode(d)),
+    ord("U"): _sized(_U1, lambda u, d: u.decode(d)),
     ord("V"): _push(lambda u: codecs.raw_unicode_escape_decode(u.line())[0]),
-    ord("X"): _sized("<I", _utf8), 0x8C: _sized("<B", _utf8), 0x8D: _sized("<Q", _utf8),
-    ord("B"): _sized("<I", lambda u, d: d), ord("C"): _sized("<B", lambda u, d: d),
-    0x8E: _sized("<Q", lambda u, d: d), 0x96: _sized("<Q", lambda u, d: bytearray(d)),
-    ord(")"): _push(lambda u: ()), ord("t"): _push(lambda u: tuple(u.pop_mark())),
-    0x85: lambda u: u.stack.__setitem__(-1, (u.stack[-1],)),
-    0x86: lambda u: u.stack.__setitem__(slice(-2, None), [tuple(u.stack[-2:])]),
-    0x87: lambda u: u.stack.__setitem__(slice(-3, None), [tuple(u.stack[-3:])]),
-    ord("]"): _push(lambda u: []), ord("l"): _push(lambda u: u.pop_mark()),
-    ord("}"): _push(lambda u: {}), 0x8F: _push(lambda u: set()),
+    ord("X"): _op_binunicode, 0x8C: _op_short_binunicode, 0x8D: _sized(_U8, _utf8),
+    ord("B"): _sized(_U4, lambda u, d: d), ord("C"): _sized(_U1, lambda u, d: d),
+    0x8E: _sized(_U8, lambda u, d: d), 0x96: _sized(_U8, lambda u, d: bytearray(d)),
+    ord(")"): lambda u: u.stack.append(()), ord("t"): _op_tuple,
+    0x85: _op_tuple1, 0x86: _op_tuple2, 0x87: _op_tuple3,
+    ord("]"): lambda u: u.stack.append([]), ord("l"): _push(lambda u: u.pop_mark()),
+    ord("}"): lambda u: u.stack.append({}), 0x8F: lambda u: u.stack.append(set()),
     0x91: _push(lambda u: frozenset(u.pop_mark())),
-    ord("g"): lambda u: _op_get(u, int(u.line())), ord("h"): lambda u: _op_get(u, u.take(1)[0]),
-    ord("j"): lambda u: _op_get(u, u.unpack("<I")),
-    ord("p"): lambda u: _op_put(u, int(u.line())), ord("q"): lambda u: _op_put(u, u.take(1)[0]),
-    ord("r"): lambda u: _op_put(u, u.unpack("<I")), 0x94: lambda u: _op_put(u, len(u.memo)),
+    ord("g"): lambda u: _op_get(u, int(u.line())), ord("h"): _op_binget,
+    ord("j"): lambda u: _op_get(u, u.unpack(_U4)),
+    ord("p"): lambda u: _op_put(u, int(u.line())), ord("q"): _op_binput,
+    ord("r"): _op_long_binput, 0x94: lambda u: _op_put(u, len(u.memo)),
 }
+# the interpreter's table: opcode byte -> handler (true when the pickle ends)
+_DISPATCH = [_OPS.get(code, _unsupported) for code in range(256)]
 _OPNAMES = {op.code.encode("latin-1")[0]: op.name for op in __import__("pickletools").opcodes}
 # errors a corrupt pickle raises inside the interpreter (stack underflow, bad types, ...)
 CORRUPTION = (IndexError, KeyError, TypeError, ValueError, AttributeError, struct.error,
