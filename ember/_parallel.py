@@ -73,7 +73,8 @@ def for_chunks(xp, kernel, arrays, *scalars):
         kernel(xp, *arrays, *scalars)
         return
     threads = num_threads() if a.size >= MIN_PARALLEL else 1
-    pieces = _slices(arrays, CHUNK if threads > 1 else SERIAL_CHUNK)
+    pieces = _slices(arrays, CHUNK, threads) if threads > 1 else \
+        _slices(arrays, SERIAL_CHUNK)
     if len(pieces) < 2:
         kernel(xp, *arrays, *scalars)
     elif threads < 2:
@@ -83,23 +84,25 @@ def for_chunks(xp, kernel, arrays, *scalars):
         _run_parallel(xp, kernel, pieces, scalars, threads)
 
 
-def _slices(arrays, chunk):
-    """The arrays cut alike into pieces of `chunk` to about 2 * chunk elements: flat ranges
-    (starting on 64-element steps) where all are C-contiguous, else ranges of rows (of their
-    first axis). No piece is under `chunk` elements, 2**16 or more: the kernels' float16 and
-    bfloat16 arithmetic, which follows torch's scalar tail loop on contiguous operands under
-    2**15 elements (ops.elementwise._scalar_tails), then computes each piece as the whole."""
+def _slices(arrays, chunk, threads=1):
+    """The arrays cut alike into about size / chunk pieces, a multiple of `threads` of them
+    (an even share for each thread): flat ranges (on 64-element steps) where all are
+    C-contiguous, else ranges of rows (of their first axis). Of 2 * chunk elements or more,
+    no piece is under chunk / (threads + 1) elements (2**15 or more for the chunks used): the
+    kernels' float16 and bfloat16 arithmetic, which follows torch's scalar tail loop on
+    contiguous operands under 2**15 elements (ops.elementwise._scalar_tails), then computes
+    each piece as it computes the whole."""
     present = [x for x in arrays if x is not None]
-    if all(x.flags.c_contiguous for x in present):
-        n = present[0].size
-        k = max(1, n // (chunk + 64))
+    n = present[0].size
+    flat = all(x.flags.c_contiguous for x in present)
+    rows = n if flat else present[0].shape[0]
+    k = min(rows, max(1, n // chunk))
+    k = min(rows, -(-k // threads) * threads)
+    if flat:
         bounds = [i * n // k & -64 for i in range(k)] + [n]
-        flat = tuple(None if x is None else x.reshape(-1) for x in arrays)
-        return [tuple(None if x is None else x[b:e] for x in flat)
-                for b, e in zip(bounds, bounds[1:])]
-    rows = present[0].shape[0]
-    k = max(1, rows // -(-chunk * rows // present[0].size))    # pieces of >= chunk elements
-    bounds = [i * rows // k for i in range(k + 1)]
+        arrays = tuple(None if x is None else x.reshape(-1) for x in arrays)
+    else:
+        bounds = [i * rows // k for i in range(k + 1)]
     return [tuple(None if x is None else x[b:e] for x in arrays)
             for b, e in zip(bounds, bounds[1:])]
 

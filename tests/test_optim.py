@@ -670,19 +670,22 @@ def test_serial_chunks_give_identical_results(name, kw, monkeypatch):
 
 
 def test_slices_cover_the_arrays_once():
-    """_slices cuts arrays alike into pieces of at least `chunk` elements (flat ranges on
-    64-element steps where all are C-contiguous, else row ranges), together covering every
-    element once."""
+    """_slices cuts arrays alike into pieces (flat ranges on 64-element steps where all are
+    C-contiguous, else row ranges), a multiple of `threads` of them, none under
+    chunk / (threads + 1) elements, together covering every element once."""
     import ember._parallel as base
-    for shape, order, chunk in [((1000,), "C", 64), ((1000,), "C", 333), ((3, 1000), "C", 100),
-                                ((70, 50), "F", 333), ((5, 7, 11), "F", 70)]:
+    cases = [((1000,), "C", 64, 1), ((1000,), "C", 333, 1), ((3, 1000), "C", 100, 1),
+             ((1000, 3), "F", 100, 1), ((70, 50), "F", 333, 1), ((5, 7, 11), "F", 70, 1),
+             ((802816,), "C", 1 << 18, 2), ((1024, 784), "F", 1 << 18, 2),
+             ((1100, 600), "F", 1 << 18, 4), ((3 << 18,), "C", 1 << 18, 4)]
+    for shape, order, chunk, threads in cases:
         a = np.zeros(shape, order=order)
         b = np.zeros(shape)
-        pieces = base._slices((a, None, b), chunk)
-        assert len(pieces) > 1
+        pieces = base._slices((a, None, b), chunk, threads)
+        assert len(pieces) > 1 and len(pieces) % threads == 0, (shape, len(pieces))
         for pa, none, pb in pieces:
             assert none is None and pa.shape == pb.shape
-            assert chunk <= pa.size <= 2 * chunk + 192
+            assert pa.size >= chunk / (threads + 1), (shape, pa.size)
             pa += 1
             pb += 1
         assert (a == 1).all() and (b == 1).all()
