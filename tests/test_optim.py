@@ -640,3 +640,111 @@ def test_parallel_updates_follow_set_num_threads():
         assert par.num_threads() == min(2, par._cores())
     finally:
         ember.set_num_threads(old)
+
+
+@pytest.mark.parametrize("name,kw", [c for c in CONFIGS if c[0] in ("SGD", "Adam", "AdamW",
+                                                                    "RMSprop", "Adagrad")],
+                         ids=[i for i in IDS if i.split("-")[0] in ("SGD", "Adam", "AdamW",
+                                                                    "RMSprop", "Adagrad")])
+def test_serial_chunks_give_identical_results(name, kw, monkeypatch):
+    """On one thread, large arrays are updated a cache-sized slice at a time: forced here on
+    small arrays (C-contiguous ones in flat ranges, a transposed gradient in row ranges, a
+    (1, n) one that has a single row) the result is bit-identical to the update in one call."""
+    import ember._parallel as base
+    monkeypatch.setattr(base, "num_threads", lambda: 1)
+    shapes = [(9, 7), (13,), (1, 11)]
+    init, grads = _problem(np.float64, 6, shapes=shapes)
+    runs = []
+    for min_split in (1 << 40, 1):
+        monkeypatch.setattr(base, "MIN_SPLIT", min_split)
+        monkeypatch.setattr(base, "SERIAL_CHUNK", 4)
+        ep = _params(ember, init)
+        opt = getattr(ember.optim, name)(ep, **kw)
+        for g in grads:
+            ep[0].grad = ember.from_numpy(np.asfortranarray(g[0]))     # not C-contiguous
+            ep[1].grad, ep[2].grad = ember.tensor(g[1]), ember.tensor(g[2])
+            opt.step()
+        runs.append([_np(p).copy() for p in ep])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_slices_cover_the_arrays_once():
+    """_slices cuts arrays alike into pieces (flat ranges on 64-element steps where all are
+    C-contiguous, else row ranges), a multiple of `threads` of them, none under
+    chunk / (threads + 1) elements, together covering every element once."""
+    import ember._parallel as base
+    cases = [((1000,), "C", 64, 1), ((1000,), "C", 333, 1), ((3, 1000), "C", 100, 1),
+             ((1000, 3), "F", 100, 1), ((70, 50), "F", 333, 1), ((5, 7, 11), "F", 70, 1),
+             ((802816,), "C", 1 << 18, 2), ((1024, 784), "F", 1 << 18, 2),
+             ((1100, 600), "F", 1 << 18, 4), ((3 << 18,), "C", 1 << 18, 4)]
+    for shape, order, chunk, threads in cases:
+        a = np.zeros(shape, order=order)
+        b = np.zeros(shape)
+        pieces = base._slices((a, None, b), chunk, threads)
+        assert len(pieces) > 1 and len(pieces) % threads == 0, (shape, len(pieces))
+        for pa, none, pb in pieces:
+            assert none is None and pa.shape == pb.shape
+            assert pa.size >= chunk / (threads + 1), (shape, pa.size)
+            pa += 1
+            pb += 1
+        assert (a == 1).all() and (b == 1).all()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1)),
+                                     ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+                                     ("RMSprop", dict(lr=0.01, momentum=0.5))])
+def test_low_precision_chunks_do_not_depend_on_threads(name, kw, dtype, monkeypatch):
+    """float16/bfloat16 `add(alpha=)` rounds the scalar tail of a contiguous operand under
+    2**15 elements as torch's scalar loop does (ops.elementwise._scalar_tails): a large
+    parameter's last slice used to be such an operand when cut for threads (2**19 + 7
+    elements: a 7-element slice), so its update depended on the thread count. Every slice is
+    now at least 2**15 elements long: the same numbers on 1 and 2 threads as in one call."""
+    import ember._parallel as base
+    n = (1 << 19) + 7
+    rng = np.random.default_rng(0)
+    dt = getattr(ember, dtype)
+    init = ember.tensor(rng.standard_normal(n)).to(dt)
+    grads = [ember.tensor(rng.standard_normal(n)).to(dt) for _ in range(2)]
+    runs = []
+    for threads, min_split in ((1, 1 << 40), (1, base.MIN_SPLIT), (2, base.MIN_SPLIT)):
+        monkeypatch.setattr(base, "num_threads", lambda t=threads: t)
+        monkeypatch.setattr(base, "MIN_SPLIT", min_split)
+        p = init.clone().requires_grad_()
+        opt = getattr(ember.optim, name)([p], **kw)
+        for g in grads:
+            p.grad = g.clone()
+            opt.step()
+        runs.append(p.detach().to(ember.float32).numpy())
+    np.testing.assert_array_equal(runs[1], runs[0])
+    np.testing.assert_array_equal(runs[2], runs[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name,kw", [
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1, maximize=True)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+    ("SGD", dict(lr=0.1, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, amsgrad=True, maximize=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, eps=1e-4))])
+def test_chunked_updates_match_torch(name, kw, dtype):
+    """Parameters just under, at and over the sizes that are cut into slices (on one thread
+    and on threads), one with a transposed gradient, step as torch's do."""
+    import ember._parallel as base
+    shapes = [(base.MIN_SPLIT - 1,), (base.MIN_SPLIT + 65,), (3, base.MIN_SPLIT // 3 + 5),
+              (base.MIN_PARALLEL + 7,)]
+    init, grads = _problem(dtype, 3, shapes=shapes)
+    tp, ep = _params(torch, init), _params(ember, init)
+    topt = getattr(torch.optim, name)(tp, **kw)
+    eopt = getattr(ember.optim, name)(ep, **kw)
+    for k, gs in enumerate(grads):
+        for i, (t, e, g) in enumerate(zip(tp, ep, gs)):
+            g = np.asfortranarray(g) if i == 2 and k == 1 else g
+            t.grad, e.grad = torch.from_numpy(g.copy(order="K")), ember.from_numpy(
+                g.copy(order="K"))
+        topt.step()
+        eopt.step()
+    for t, e in zip(tp, ep):
+        np.testing.assert_allclose(_np(e), _np(t), **TOL[dtype])

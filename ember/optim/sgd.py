@@ -3,7 +3,7 @@ from .._tensor import Tensor, _new
 from ._op_steps import foreach_step
 from .optimizer import (_scale_, Optimizer, _add, _check_fused_once, _effective_grad,
                         _eval_closure, _finish, _for_chunks, _grad_array, _sparse_add_,
-                        _use_grad_for_differentiable, _value, _weight_decay, _number)
+                        _use_grad_for_differentiable, _value, _weight_decay, _number, _low_float)
 
 __all__ = ["SGD"]
 
@@ -132,6 +132,10 @@ def _requires_grad(x):
 
 def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
                 maximize, first, into_grad):
+    # float32/float64: temporaries reused where grad is a new array (maximize, weight decay),
+    # with the numbers _add makes; float16/bfloat16's rounding follows the operands' layout
+    # (ops.elementwise._scalar_tails), so their temporaries stay as torch makes them
+    own = (maximize or weight_decay != 0) and not _low_float(param.dtype)
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     step = grad
     if buf is not None:
@@ -143,8 +147,16 @@ def _sgd_kernel(xp, param, grad, buf, lr, momentum, dampening, weight_decay, nes
                 _add(xp, buf, grad, 1 - dampening, buf)
             else:
                 buf += grad
-        step = _add(xp, grad, buf, momentum, grad if into_grad else None) if nesterov else buf
-    _add(xp, param, step, -lr, param)
+        if nesterov:
+            step = _add(xp, grad, buf, momentum, grad if into_grad or own else None)
+            own = not into_grad and not _low_float(param.dtype)
+        else:
+            step, own = buf, False
+    if own:     # param + step * -lr as _add computes it, the product made in step's array
+        step *= -lr
+        param += step
+    else:
+        _add(xp, param, step, -lr, param)
 
 
 def _sparse_sgd(p, state, group):
