@@ -120,7 +120,8 @@ USER_WARNINGS = [
 def test_deprecation_and_usage_warnings_match_torch(case):
     """The warnings (class and message) torch gives for deprecated or suspicious calls
     (state_dict's positional arguments named torch's documentation page: ember's message
-    stopped short)."""
+    stopped short); with set_warn_always on, so torch's once-a-process warnings warn afresh
+    whatever the tests before used up."""
     import torch
 
     def run(L):
@@ -133,4 +134,10 @@ def test_deprecation_and_usage_warnings_match_torch(case):
                 r = type(e).__name__, str(e)
         return r, sorted({(c.category.__name__,
                            str(c.message).partition(" (Triggered internally")[0]) for c in w})
-    assert run(ember) == run(torch)
+    torch.set_warn_always(True)
+    ember.set_warn_always(True)
+    try:
+        assert run(ember) == run(torch)
+    finally:
+        torch.set_warn_always(False)
+        ember.set_warn_always(False)

@@ -39,7 +39,7 @@ def _softmax(xp, x, dim, masked=False):
     if x.size and x.dtype.char not in "fd":   # (an empty tensor reaches no kernel in torch)
         _check_float(x, _softmax_kernel("softmax", x, dim))
     if x.ndim == 0:                 # exp(x - max) / sum: 1, or NaN for a non-finite x
-        y = x - x + 1
+        y = xp.asarray(x - x + 1)
         return y, (y, None)
     if _half(x):                    # torch's kernel: in float32, rounded once
         e = _softmax_arrays(xp, x.astype(np.float32), dim, masked).astype(x.dtype)
@@ -198,7 +198,7 @@ def _log_softmax(xp, x, dim):
     if x.size and x.dtype.char not in "fd":
         _check_float(x, _softmax_kernel("log_softmax", x, dim))
     if x.ndim == 0:                 # x - max - log(sum): 0, or NaN for a non-finite x
-        y = x - x
+        y = xp.asarray(x - x)
         return y, (y, None)
     if x.size == 0:
         return xp.empty_like(x), (xp.empty_like(x), dim)

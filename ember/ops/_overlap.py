@@ -48,7 +48,7 @@ def owner(a):
     gives none where it cannot tell."""
     try:
         base = a.base
-    except AttributeError:
+    except (AttributeError, NotImplementedError):     # (a sparse array refuses `base`)
         return None
     return a if base is None else base
 

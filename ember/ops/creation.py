@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dtype, _quantized
 from .._dtype import DEFAULT, OF_NP, to_dtype as _to_dtype
-from .._storage import adopt
+from .._storage import adopt as _adopt
 from .._typenames import tp_name
 from .._nested_array import CUDA_ERROR as _NESTED_CUDA, NestedArray
 from .._sparse_coo import SparseCOO
@@ -444,7 +444,7 @@ def as_tensor(data, dtype=None, device=None):
     be = _get_backend(device, True)
     a = _to_array(data, dtype)
     if a is data and be is CPU:     # (the caller's array itself, shared)
-        adopt(a)
+        _adopt(a)
     return _new(be.from_host(a) if be is not CPU else a, be)
 
 
@@ -508,7 +508,7 @@ def from_numpy(ndarray):
     _check_strides(ndarray)
     if not ndarray.flags.writeable:
         _not_writable()
-    adopt(ndarray)
+    _adopt(ndarray)
     return _new(ndarray, CPU)
 
 

@@ -131,6 +131,8 @@ def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=N
                 else:
                     if low_tail is not None and xp is np:
                         y = _low_tails(x, y, low_tail)
+                if type(y) is not type(x):      # (a 0-d array's NumPy scalar)
+                    y = xp.asarray(y)
                 return y, (x, y)
             x = _float_input(x, name, complex_ok)
         try:
@@ -825,7 +827,7 @@ def _nan_to_num_kernel(xp, x, nan, posinf, neginf):
         nan, posinf, neginf = _fills(x.dtype, nan, fi.max if posinf is None else posinf,
                                      fi.min if neginf is None else neginf)
         y = xp.nan_to_num(x.astype(_F32), nan=nan, posinf=posinf, neginf=neginf)
-        return y.astype(x.dtype)
+        return _as_array(xp, y.astype(x.dtype), x)
     nan, posinf, neginf = _fills(x.real.dtype, nan, posinf, neginf)
     return _as_array(xp, xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf), x)
 
@@ -1901,8 +1903,8 @@ def _clamp_arrays(xp, x, lo, hi):
     if xp is np and x.dtype.kind in "fV" and isinstance(lo, (float, int, type(None))) \
             and isinstance(hi, (float, int, type(None))):
         if x.dtype.kind == "V":     # bfloat16: exactly in float32 (its maximum gave +0.0 for
-            return _clip(x.astype(np.float32), lo, hi).astype(x.dtype)   # max(-0.0, 0))
-        return _clip(x, lo, hi)
+            return _as_array(xp, _clip(x.astype(np.float32), lo, hi).astype(x.dtype), x)
+        return _as_array(xp, _clip(x, lo, hi), x)           # max(-0.0, 0))
     y = x
     if lo is not None:
         y = xp.maximum(y, lo)       # NaN input stays NaN: maximum propagates it

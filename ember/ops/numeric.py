@@ -185,7 +185,7 @@ def _ldexp(xp, x, o, pdt, mdt, rdt):
         p = _E._pow_fwd(xp, xp.asarray(2.0, wide), o.astype(wide))[0]
         op = np.dtype(np.float32) if mdt.itemsize == 2 else mdt
         r = (x.astype(op, copy=False) * p.astype(op)).astype(mdt, copy=False)
-    r = r.astype(rdt, copy=False)
+    r = _E._as_array(xp, r.astype(rdt, copy=False), x)
     return r, (o, r)
 
 

@@ -1682,10 +1682,11 @@ def _sum_dtype(dt):
 # ---- flip / roll / repeat ---------------------------------------------------------------------
 @op("flip", saves=None)
 def _flip(xp, x, dims):
-    return xp.flip(x, dims).copy(), (dims,)      # torch's flip copies
+    return (xp.flip(x, dims) if dims else x).copy(), (dims,)    # torch's flip copies (a 0-d
+    # array's flip is NumPy's scalar)
 
 
-_flip.vjp(lambda xp, g, dims: (xp.flip(g, dims),))
+_flip.vjp(lambda xp, g, dims: (xp.flip(g, dims) if dims else g,))
 _flip_fn = make_unary(_flip)
 
 

@@ -58,19 +58,22 @@ def nadam_update(p, state, group):
                 (_real(p.arr), _real(_grad_array(p)), _real(state["exp_avg"].arr),
                  _real(state["exp_avg_sq"].arr)),
                 beta1, beta2, bias_correction2, _value(group["eps"]), grad_coef, avg_coef,
-                weight_decay, decay, group["maximize"])
+                weight_decay, decay, group["maximize"], bool(group["foreach"]))
     _finish(p)
 
 
 def _nadam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, bias_correction2, eps,
-                  grad_coef, avg_coef, weight_decay, decay, maximize):
+                  grad_coef, avg_coef, weight_decay, decay, maximize, foreach):
     if decay != 1.0:
         _scale_(param, decay)
     grad = _effective_grad(xp, grad, param, maximize, weight_decay)
     tmp = xp.empty_like(param)
     _update_moments(xp, grad, exp_avg, exp_avg_sq, beta1, beta2, tmp)
-    denom = _with_number(xp.divide, exp_avg_sq, bias_correction2)
-    xp.sqrt(denom, out=denom)
+    if foreach:     # torch's _multi_tensor_nadam: sqrt(v) / sqrt(1 - beta2^t)
+        denom = _with_number(xp.divide, xp.sqrt(exp_avg_sq), bias_correction2 ** 0.5)
+    else:           # _single_tensor_nadam: sqrt(v / (1 - beta2^t))
+        denom = _with_number(xp.divide, exp_avg_sq, bias_correction2)
+        xp.sqrt(denom, out=denom)
     _add_number_(denom, eps)
     _addcdiv_(xp, param, grad, denom, grad_coef, tmp)
     _addcdiv_(xp, param, exp_avg, denom, avg_coef, tmp)

@@ -586,9 +586,10 @@ def _in_scalar_state(x):
 
 
 def _real(a):
-    """View a complex array as real pairs (torch.view_as_real); real arrays pass through."""
+    """View a complex array as real pairs, a last dim of 2 (torch.view_as_real: any layout,
+    a transposed gradient too); real arrays pass through."""
     if a.dtype.kind == "c":
-        return (a.reshape(1) if a.ndim == 0 else a).view(a.real.dtype)
+        return a[..., None].view(a.real.dtype)
     return a
 
 
