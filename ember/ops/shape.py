@@ -995,7 +995,8 @@ def _promoted(tensors, o):
 
 def cat(tensors, dim=0, *, out=None):
     if out is not None:
-        check_out_overlap(out, tuple(tensors) if isinstance(tensors, (list, tuple)) else (), {}, True)
+        check_out_overlap(out, tuple(tensors) if isinstance(tensors, (list, tuple)) else (), {},
+                          True)
     if _amp.enabled and out is None:
         tensors = _promoted(tensors, _cat)
     tensors = _common(tensors, "cat")
@@ -1066,7 +1067,8 @@ def _(xp, g, dim, n):
 
 def stack(tensors, dim=0, *, out=None):
     if out is not None:
-        check_out_overlap(out, tuple(tensors) if isinstance(tensors, (list, tuple)) else (), {}, True)
+        check_out_overlap(out, tuple(tensors) if isinstance(tensors, (list, tuple)) else (), {},
+                          True)
     if _amp.enabled and out is None:
         tensors = _promoted(tensors, _stack)
     tensors = _common(tensors, "stack")
