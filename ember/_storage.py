@@ -73,9 +73,10 @@ _TYPED_STORAGE_WARNING = (
 
 
 def _warn_typed_storage_removal():
-    """torch warns about TypedStorage once per process, at the line that used it."""
+    """torch warns about TypedStorage once per process (its own flag, which set_warn_always
+    does not set), at the line that used it."""
     from ._warnings import warn_once
-    warn_once(_TYPED_STORAGE_WARNING)
+    warn_once(_TYPED_STORAGE_WARNING, always=False)
 
 
 def _backend(device):

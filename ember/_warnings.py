@@ -18,12 +18,13 @@ def outside_stacklevel():
     return level
 
 
-def warn_once(message, key=None, category=UserWarning, stacklevel=None):
+def warn_once(message, key=None, category=UserWarning, stacklevel=None, always=True):
     """torch's TORCH_WARN_ONCE: warn the first time only for each key (by default the message),
     at the first frame outside ember; a stacklevel counts from warn_once's caller instead, as
-    warnings.warn's does."""
+    warnings.warn's does. `always=False`: a once-a-process warning of torch's Python code,
+    which set_warn_always does not reach."""
     key = message if key is None else key
-    if key not in GIVEN or ALWAYS[0]:
+    if key not in GIVEN or always and ALWAYS[0]:
         GIVEN.add(key)
         warnings.warn(message, category, stacklevel=outside_stacklevel() if stacklevel is None
                       else stacklevel + 1)

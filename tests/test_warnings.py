@@ -141,3 +141,21 @@ def test_deprecation_and_usage_warnings_match_torch(case):
     finally:
         torch.set_warn_always(False)
         ember.set_warn_always(False)
+
+
+def test_typed_storage_warning_ignores_set_warn_always():
+    """torch's TypedStorage deprecation warning keeps its own once-a-process flag: with
+    set_warn_always on, a second tensor.storage() stays silent in torch (ember warned again)."""
+    import torch
+
+    def count(L):
+        L.ones(1).storage()             # the first warning, if this process had none yet
+        L.set_warn_always(True)
+        try:
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                L.ones(2).storage()
+        finally:
+            L.set_warn_always(False)
+        return len(w)
+    assert count(ember) == count(torch) == 0
