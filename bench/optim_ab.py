@@ -4,7 +4,7 @@ comparisons on a shared machine. Each library runs in its own worker process on 
 steps of each configuration, round after round, and prints the medians of CPU (process) time
 and wall time per step.
 
-Usage: python bench/bench_optim_ab.py BASE_TREE [--threads N] [--rounds R] [--steps S]
+Usage: python bench/optim_ab.py BASE_TREE [--threads N] [--rounds R] [--steps S]
 BASE_TREE: a directory holding another version's `ember` package (e.g. made with
 `git archive main ember | tar -x -C /tmp/base`); --threads: ember's and torch's
 set_num_threads (0: their defaults)."""

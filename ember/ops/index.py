@@ -817,7 +817,8 @@ def _setitem(self, idx, value):
                 np.size(getattr(value, "arr", value)) == 1
             _dtype.refuse_few("masked_fill" if one_mask else "index_put", arr.dtype)
     v_rg = isinstance(value, Tensor) and value.requires_grad
-    if isinstance(value, Tensor) and _overlap.owner(value.arr) is _overlap.owner(self.arr):
+    if isinstance(value, Tensor) and \
+            _overlap.owner(value.arr) is _overlap.owner(self.arr) is not None:
         # copy_'s check, or index_put_'s
         _overlap.check_arrays(self.arr if adv is not None else self.arr[basic], value.arr)
     if not (_grad.enabled and (self.requires_grad or v_rg)):
