@@ -16,7 +16,7 @@ from ..autograd.forward_ad import FW as _fw
 from ..ops._apply import apply, quiet
 from ..ops.creation import dense_order
 from ..ops.index import index_add_rows
-from ..ops._norm2 import norm2, norm_p
+from ..ops._norm2 import vector_norm as ordered_norm
 from ..ops.reduce import _mean_fwd, _sum_fwd
 from ..ops._special import expit
 from ..ops._registry import contiguous_outputs, no_complex_grad, op
@@ -898,19 +898,11 @@ def dropout_raw(x, p, mask_shape, rng):
 
 
 # ---- norms and distances -----------------------------------------------------------------
-_INF = float("inf")
-
-
 @op("vector_norm", saves="both", node="LinalgVectorNormBackward0")
 def _vector_norm(xp, x, ord, dims, keepdim):
-    if xp is np and x.ndim and (ord == 2 or ord not in (0, _INF, -_INF) and
-                                x.dtype.kind != "c"):
-        y = norm2(x, dims) if ord == 2 else norm_p(x, ord, dims)    # torch's order
-        if y is not None:
-            if keepdim:
-                y = y.reshape([1 if dims is None or d in dims else n
-                               for d, n in enumerate(x.shape)])
-            return y, (x, y, ord, dims, keepdim)
+    y = ordered_norm(x, ord, dims, keepdim) if xp is np else None      # torch's order
+    if y is not None:
+        return y, (x, y, ord, dims, keepdim)
     a = xp.abs(x)
     if a.dtype.itemsize == 2:           # half and bfloat16 accumulate in float, as torch
         a = a.astype(np.float32)

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from ._fma import _split
 from ._torch_sum import _seq
 
 _F32 = np.dtype(np.float32)
@@ -54,6 +55,19 @@ def norm2(x, dims):
         a = a.astype(_F32) if dt.itemsize == 2 else a
         r = np.sqrt(_seq(a * a))
     return r.astype(dt, copy=False).reshape(out_shape)
+
+
+def vector_norm(x, ord, dims, keepdim):
+    """linalg.vector_norm of the NumPy array x in torch's order: the 2-norm (norm2) and the
+    real p-norms but 0 and the infinities (norm_p), keepdim applied; None where another path
+    computes it."""
+    if not x.ndim or not (ord == 2 or ord not in (0, math.inf, -math.inf) and
+                          x.dtype.kind != "c"):
+        return None
+    r = norm2(x, dims) if ord == 2 else norm_p(x, ord, dims)
+    if r is not None and keepdim:
+        r = r.reshape([1 if dims is None or d in dims else n for d, n in enumerate(x.shape)])
+    return r
 
 
 def _innermost(x, red):
@@ -125,22 +139,14 @@ def _fma64_squares(cols, total):
 def _fma64(a, b, c):
     """float64 a * b + c rounded once (Boldo and Melquiond's emulation): Dekker's exact product
     (uh + ul), c + uh exactly (th + tl), tl + ul rounded to odd, th + that rounded; where that
-    is not finite, the plain result."""
-    uh = a * b
-    ah, al = _split(a)
-    bh, bl = _split(b)
-    ul = ((ah * bh - uh) + ah * bl + al * bh) + al * bl
+    is not finite, the plain result. (ops._fma.fma64 adds the error terms rounded to nearest,
+    which double-rounds in rare ties.)"""
+    uh, ul = _two_prod(a, b)
     th = c + uh
     tl = _two_sum_err(c, uh, th)
     v = tl + ul
     r = th + _round_odd(v, _two_sum_err(tl, ul, v))
     return np.where(np.isfinite(r), r, a * b + c)
-
-
-def _split(a):
-    t = 134217729.0 * a
-    hi = t - (t - a)
-    return hi, a - hi
 
 
 def _two_sum_err(a, b, s):

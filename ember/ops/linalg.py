@@ -15,7 +15,7 @@ from ..return_types import make as _return_type
 from .._tensor import Tensor, _new
 from .._warnings import warn_once as _warn_once
 from ..backends import cuda_blas
-from ._norm2 import norm2, norm_p
+from ._norm2 import norm2, vector_norm as ordered_norm
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
@@ -1997,13 +1997,9 @@ def _square_shape(A, name):
 # ---- vector norm (the primitive behind linalg.norm / matrix_norm 'fro') -----------------------
 @op("linalg_vector_norm", saves="both")
 def _vector_norm(xp, x, ord, dims, keepdim):
-    if xp is np and x.ndim and (ord == 2 or ord not in (0, math.inf, -math.inf) and
-                                x.dtype.kind != "c"):
-        r = norm2(x, dims) if ord == 2 else norm_p(x, ord, dims)    # torch's order
-        if r is not None:
-            if keepdim:
-                r = r.reshape(_kept_shape(x.shape, dims, True))
-            return r, (x, r, ord, dims, keepdim)
+    r = ordered_norm(x, ord, dims, keepdim) if xp is np else None      # torch's order
+    if r is not None:
+        return r, (x, r, ord, dims, keepdim)
     a = xp.abs(x)
     out_dtype = a.dtype
     if a.dtype.itemsize == 2:           # half and bfloat16 accumulate in float, as torch
