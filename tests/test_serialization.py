@@ -790,6 +790,9 @@ class Point:
 
 
 def test_safe_globals_api():
+    # torch registers its NestedTensor rebuilders at import: clearing them would make later
+    # tests' torch.load of a jagged tensor fail, so they are put back
+    torch_defaults = torch.serialization.get_safe_globals()
     S.clear_safe_globals()
     data = ember_bytes({"p": Point(1, [2.0]), "t": E(np.ones(2))})
     with pytest.raises(pickle.UnpicklingError, match=rf"GLOBAL {Point.__module__}\.Point was"):
@@ -808,6 +811,7 @@ def test_safe_globals_api():
     finally:
         S.clear_safe_globals()
         torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(torch_defaults)
     assert S.get_safe_globals() == []
     with pytest.raises(pickle.UnpicklingError):
         e_load(data)
