@@ -121,8 +121,12 @@ def test_deprecation_and_usage_warnings_match_torch(case):
     """The warnings (class and message) torch gives for deprecated or suspicious calls
     (state_dict's positional arguments named torch's documentation page: ember's message
     stopped short); with set_warn_always on, so torch's once-a-process warnings warn afresh
-    whatever the tests before used up."""
+    whatever the tests before used up; the TypedStorage warning, which keeps its own flag in
+    both, starts unwarned in both."""
     import torch
+    import torch.storage
+    torch.storage._reset_warn_typed_storage_removal()
+    ember._warnings.GIVEN.discard(ember._storage._TYPED_STORAGE_WARNING)
 
     def run(L):
         with warnings.catch_warnings(record=True) as w:
