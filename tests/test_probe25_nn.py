@@ -711,6 +711,92 @@ def dropout_variants_and_alpha(torch, log):
     _err(log, lambda: nn.Dropout(-0.1))
 
 
+@program()
+def loss_shape_warnings_and_errors(torch, log):
+    F = torch.nn.functional
+    a = torch.ones(3, 1)
+    b = torch.zeros(3)
+    log(F.mse_loss(a, b), F.l1_loss(a, b, reduction="sum"), F.smooth_l1_loss(b, a).shape,
+        F.huber_loss(a, b, reduction="none").shape)
+    _err(log, lambda: F.mse_loss(torch.ones(2, 3), torch.ones(3, 2)))
+    _err(log, lambda: F.binary_cross_entropy(torch.full((2,), 0.5), torch.ones(3)))
+    _err(log, lambda: F.binary_cross_entropy(torch.tensor([1.5]), torch.ones(1)))
+    _err(log, lambda: F.binary_cross_entropy_with_logits(torch.ones(2), torch.ones(3)))
+    _err(log, lambda: F.kl_div(torch.ones(2), torch.ones(2), reduction="bogus"))
+    _err(log, lambda: F.nll_loss(torch.ones(2, 3), torch.tensor([0, 1.0])))
+    _err(log, lambda: F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 1, 2])))
+    _err(log, lambda: F.ctc_loss(torch.ones(4, 2, 3), torch.ones(2, 2, dtype=torch.long),
+                                  (4, 4), (2, 2), reduction="bogus"))
+    _err(log, lambda: F.cosine_embedding_loss(torch.ones(2, 3), torch.ones(2, 3),
+                                               torch.ones(3)))
+    _err(log, lambda: F.triplet_margin_loss(torch.ones(2, 3), torch.ones(2, 3),
+                                             torch.ones(2, 4)))
+    _err(log, lambda: F.margin_ranking_loss(torch.ones(2), torch.ones(2), torch.ones(2, 1)))
+    _err(log, lambda: F.poisson_nll_loss(torch.ones(2), torch.ones(2), reduction="bogus"))
+
+
+@program()
+def module_argument_errors(torch, log):
+    nn = torch.nn
+    _err(log, lambda: nn.MultiheadAttention(8, 3))
+    _err(log, lambda: nn.TransformerEncoderLayer(8, 2, activation="swish"))
+    _err(log, lambda: nn.LSTM(3, 4, proj_size=-1))
+    _err(log, lambda: nn.GRU(3, 4, num_layers=0))
+    _err(log, lambda: nn.RNN(3, 4, nonlinearity="gelu"))
+    _err(log, lambda: nn.RNN(3, 4, dropout=1.5))
+    _err(log, lambda: nn.Conv2d(4, 4, 3, groups=3))
+    _err(log, lambda: nn.Conv2d(4, 6, 3, groups=4))
+    _err(log, lambda: repr(nn.Conv2d(4, 4, 0)))
+    _err(log, lambda: nn.ConvTranspose2d(4, 4, 3, padding_mode="reflect"))
+    _err(log, lambda: nn.Embedding(5, 2, padding_idx=7))
+    _err(log, lambda: repr(nn.EmbeddingBag(5, 2, mode="median")))
+    _err(log, lambda: nn.GroupNorm(0, 4))
+    _err(log, lambda: nn.AdaptiveAvgPool2d((2, 2))(torch.ones(2)))
+    _err(log, lambda: nn.PixelShuffle(2)(torch.ones(1, 3, 2, 2)))
+    _err(log, lambda: nn.Unflatten(1, (2, 2))(torch.ones(3, 5)))
+    _err(log, lambda: nn.Bilinear(2, 3, 4)(torch.ones(5, 3), torch.ones(5, 3)))
+    _err(log, lambda: nn.Linear(3, 2)(torch.ones(2, 4)))
+    _err(log, lambda: nn.LayerNorm(4)(torch.ones(2, 3)))
+    _err(log, lambda: nn.BatchNorm1d(3)(torch.ones(1, 3)))
+    _err(log, lambda: nn.InstanceNorm1d(3)(torch.ones(2, 3, 1)))
+    _err(log, lambda: nn.Softmax2d()(torch.ones(3)))
+    log([repr(m) for m in (nn.MultiheadAttention(8, 2, kdim=3, vdim=5, add_bias_kv=True),
+                           nn.LSTM(3, 4, 2, proj_size=2, bidirectional=True, batch_first=True),
+                           nn.EmbeddingBag(5, 2, mode="max", include_last_offset=True),
+                           nn.GroupNorm(2, 4, affine=False), nn.RMSNorm(3, eps=None),
+                           nn.LPPool2d(float("inf"), 2), nn.FractionalMaxPool2d(2, (3, 3)),
+                           nn.Upsample(scale_factor=2, mode="bicubic", align_corners=True),
+                           nn.CTCLoss(blank=3, zero_infinity=True),
+                           nn.TransformerDecoderLayer(8, 2, 16, norm_first=True))])
+
+
+@program()
+def attention_shape_errors(torch, log):
+    F = torch.nn.functional
+    q = torch.ones(2, 4, 3, 8)
+    _err(log, lambda: F.scaled_dot_product_attention(q, torch.ones(2, 4, 5, 6),
+                                                     torch.ones(2, 4, 5, 6)))
+    _err(log, lambda: F.scaled_dot_product_attention(q, torch.ones(2, 3, 5, 8),
+                                                     torch.ones(2, 3, 5, 8), enable_gqa=True))
+    _err(log, lambda: F.scaled_dot_product_attention(q, q, q, attn_mask=torch.ones(3, 4)))
+    _err(log, lambda: F.scaled_dot_product_attention(q, q, q.double()))
+    _err(log, lambda: F.scaled_dot_product_attention(q.long(), q.long(), q.long()))
+    _err(log, lambda: F.scaled_dot_product_attention(q[0].byte(), q[0].byte(), q[0].byte()))
+    _err(log, lambda: F.scaled_dot_product_attention(q[0], q[0], q[0], attn_mask=torch.ones(
+        3, 4, dtype=torch.bool)))
+    _err(log, lambda: F.scaled_dot_product_attention(q, q, q, attn_mask=torch.ones(5, 3, 3)))
+    mha = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+    x = torch.ones(2, 3, 8)
+    _err(log, lambda: mha(x, torch.ones(2, 4, 8), torch.ones(2, 5, 8)))
+    _err(log, lambda: mha(x, x, x, key_padding_mask=torch.ones(2, 4, dtype=torch.bool)))
+    _err(log, lambda: mha(x, x, x, attn_mask=torch.ones(3, 3, dtype=torch.bool),
+                          key_padding_mask=torch.zeros(2, 3)))
+    _err(log, lambda: mha(torch.ones(2, 3, 6), x, x))
+    log(mha(x, x, x, attn_mask=torch.zeros(3, 3, dtype=torch.bool))[1].shape,
+        F.scaled_dot_product_attention(q, q, q, attn_mask=torch.ones(3, 3,
+                                                                     dtype=torch.bool)).shape)
+
+
 def _names():
     return PROGRAMS.params()
 
