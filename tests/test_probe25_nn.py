@@ -227,6 +227,7 @@ def pooling_ceil_mode_and_unpool(torch, log):
     _err(log, lambda: F.max_pool2d(x, 3, padding=2))
 
 
+# lp_pool's pow(x, 1 / p): torch's vectorised pow (and MKL's sqrt on some CPUs) an ulp off
 @program(tol=1e-6)
 def lp_and_fractional_and_adaptive_pools(torch, log):
     nn, F = torch.nn, torch.nn.functional
@@ -389,6 +390,7 @@ def classification_losses_rare_arguments(torch, log):
     _err(log, lambda: F.nll_loss(logits[:, :, 0], torch.tensor([0, 1, 5, 2])))
 
 
+# the sum of a strided gradient column near 0: _torch_sum leaves strided views to NumPy's order
 @program(tol=1e-6)
 def ctc_loss_zero_infinity_and_reductions(torch, log):
     F = torch.nn.functional
@@ -433,6 +435,7 @@ def regression_losses_rare_arguments(torch, log):
     _err(log, lambda: F.huber_loss(inp, tgt, delta=-1.0))
 
 
+# float32 logsigmoid/softplus: NumPy's exp and log1p an ulp off torch's vectorised ones
 @program(tol=1e-6)
 def ranking_and_embedding_losses(torch, log):
     nn, F = torch.nn, torch.nn.functional
@@ -487,6 +490,7 @@ def embedding_bag_modes_and_offsets(torch, log):
     _err(log, lambda: F.embedding_bag(inp.reshape(2, 4), w, offs))
 
 
+# float32 rsqrt and LRN's pow in torch's vectorised kernels: an ulp apart at times
 @program(tol=1e-6)
 def normalisations_rare_arguments(torch, log):
     nn, F = torch.nn, torch.nn.functional
@@ -533,6 +537,7 @@ def init_functions_with_generator(torch, log):
     _err(log, lambda: nn.init.sparse_(torch.empty(2, 2, 2), 0.1))
 
 
+# matmuls, the power iteration's norms and the Cayley map's solve (BLAS/LAPACK order)
 @program(tol=1e-5)
 def parametrizations_weight_spectral_orthogonal(torch, log):
     nn = torch.nn
@@ -661,6 +666,7 @@ def max_pool_indices_dilation_and_3d_unpool(torch, log):
     _err(log, lambda: F.adaptive_max_pool1d(x, 0))
 
 
+# bilinear/bicubic (see interpolate_every_mode) and Bilinear's matmul
 @program(tol=1e-6)
 def upsample_modules_and_bilinear_layers(torch, log):
     nn = torch.nn
@@ -875,6 +881,66 @@ def fold_pad_and_shuffle_errors(torch, log):
         F.pad(torch.arange(4.0).reshape(1, 1, 2, 2), (1, 1, 1, 1), mode="reflect"),
         F.fold(torch.arange(12.0).reshape(1, 4, 3), (2, 4), (2, 2), stride=(1, 1)),
         F.pad(torch.ones(2, 0), (1, 1), value=2.0))
+
+
+@program()
+def pooling_with_nans_and_ties(torch, log):
+    F = torch.nn.functional
+    nan = float("nan")
+    x = torch.tensor([[[[1.0, 3.0, 3.0, nan], [2.0, 3.0, 0.0, 5.0], [7.0, 7.0, 1.0, 1.0],
+                        [nan, -1.0, 7.0, 2.0]]]], requires_grad=True)
+    m, i = F.max_pool2d(x, 2, return_indices=True)
+    m1, i1 = F.max_pool2d(x, 3, stride=1, return_indices=True)
+    am, ai = F.adaptive_max_pool2d(x, (3, 2), return_indices=True)
+    m3, i3 = F.max_pool1d(x[0, :, 2], 2, stride=1, return_indices=True)
+    (m.nan_to_num().sum() + m1.nan_to_num().sum() + am.nan_to_num().sum()).backward()
+    log(m, i, m1, i1, am, ai, m3, i3, x.grad, F.avg_pool2d(x, 2), F.lp_pool2d(x, 1, 2),
+        F.adaptive_avg_pool2d(x, 3), F.max_pool2d(x.detach().int().float(), 2))
+    _err(log, lambda: F.max_pool2d(torch.ones(1, 1, 2, 2, dtype=torch.int64), 2))
+    _err(log, lambda: F.adaptive_max_pool2d(torch.ones(1, 0, 2), 1))
+
+
+@program()
+def embedding_max_norm_scale_grad_sparse(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    w = torch.arange(15.0).reshape(5, 3).requires_grad_()
+    idx = torch.tensor([[1, 2, 1], [4, 1, 0]])
+    e = F.embedding(idx, w, padding_idx=0, scale_grad_by_freq=True)
+    (e * torch.arange(18.0).reshape(2, 3, 3)).sum().backward()
+    log(e, w.grad)
+    emb = nn.Embedding(5, 3, max_norm=2.0, norm_type=1.0)
+    with torch.no_grad():
+        emb.weight.copy_(torch.arange(15.0).reshape(5, 3) / 4)
+    out = emb(torch.tensor([0, 3, 3]))
+    log(out, emb.weight)
+    sp = nn.Embedding(5, 2, sparse=True, padding_idx=2)
+    sp(torch.tensor([1, 2, 1, 4])).sum().backward()
+    g = sp.weight.grad
+    log(g.is_sparse, g.coalesce().indices(), g.coalesce().values(), g.to_dense())
+    pre = nn.Embedding.from_pretrained(torch.eye(3), freeze=False, padding_idx=1)
+    log(pre.weight.requires_grad, pre(torch.tensor([1, 2])), repr(pre))
+    _err(log, lambda: F.embedding(torch.tensor([1.0]), w))
+    _err(log, lambda: F.embedding(torch.tensor([5]), w))
+    _err(log, lambda: nn.Embedding.from_pretrained(torch.ones(3)))
+
+
+@program()
+def batchnorm_cumulative_and_softmax_dims(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    bn = nn.BatchNorm1d(2, momentum=None)
+    for k in range(3):
+        bn(torch.arange(8.0).reshape(4, 2) * (k + 1))
+    log(bn.running_mean, bn.running_var, bn.num_batches_tracked)
+    bn2 = nn.BatchNorm2d(2, track_running_stats=False, affine=False)
+    bn2.eval()
+    log(bn2(torch.arange(16.0).reshape(2, 2, 2, 2)), bn2.running_mean)
+    x = torch.tensor([[1.0, 2.0], [3.0, 5.0]])
+    log(nn.Softmax()(x), F.softmax(torch.tensor([1.0, 2.0, 4.0]), dim=None),
+        nn.LogSoftmax()(x[0]), F.softmin(x, 0, dtype=torch.float64), nn.Softmax2d()(
+            x.reshape(1, 1, 2, 2) / 4))
+    _err(log, lambda: F.softmax(x, 2))
+    _err(log, lambda: nn.BatchNorm1d(2)(torch.ones(1, 2)))
+    _err(log, lambda: F.batch_norm(torch.ones(3, 2), torch.zeros(3), torch.ones(2)))
 
 
 
