@@ -319,17 +319,15 @@ def _unpool_size(input, nsp, kernel_size, stride, padding, output_size):
                for n, kk, ss, pp in zip(input.shape[-nsp:], k, s, p)]
     if output_size is None:
         return tuple(default)
+    if len(output_size) == nsp + 2:
+        output_size = output_size[2:]      # (torch's message shows the slice, of its type)
     size = list(output_size)
-    if len(size) == nsp + 2:
-        size = size[2:]
-    elif len(size) == nsp + 1:
-        size = size[1:]
     if len(size) != nsp:
         raise ValueError(f"output_size should be a sequence containing {nsp} or {nsp + 2} "
                          f"elements, but it has a length of '{len(size)}'")
     for d, (v, dv, ss) in enumerate(zip(size, default, s)):
         if not dv - ss < v < dv + ss:
-            raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {d} must be '
+            raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be '
                              f"between {dv - ss} and {dv + ss})")
     return tuple(size)
 

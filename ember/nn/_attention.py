@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._kernel_dtypes import tname
 from .._tensor import _new
 from ..amp.autocast import autocast
 from ..backends import CPU
@@ -107,6 +108,17 @@ def _repeat_heads(t, n_rep):
     return _S.reshape(t, shape[:-3] + (shape[-3] * n_rep,) + shape[-2:])
 
 
+def _check_mask_shape(scores, mask):
+    """torch's error for a mask that does not broadcast to the scores (L, S): infer_size's,
+    the last bad dim numbered in the broadcast shape."""
+    n = max(len(scores), len(mask))
+    for i in range(1, min(len(scores), len(mask)) + 1):
+        a, b = scores[-i], mask[-i]
+        if a != b and a != 1 and b != 1:
+            raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b "
+                               f"({b}) at non-singleton dimension {n - i}")
+
+
 def sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
     if not any(SDP_ENABLED.values()):
         raise RuntimeError("No viable backend for scaled_dot_product_attention was found. This "
@@ -117,24 +129,29 @@ def sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
                            "least 2-D")
     if enable_gqa and query.ndim >= 3:
         hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
-        if hq % hk or hq % hv:
+        if hq % hk or hq % hv:      # (torch's message ends so, its last word dropped)
             raise RuntimeError("Number of heads in key and value must divide the number of "
-                               "heads in query")
+                               "heads in ")
         key, value = _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hv)
+    dt = query.dtype
+    nested = query.be.idx == NESTED_IDX
+    if not dt.is_floating_point and not dt.is_complex and not nested:
+        raise RuntimeError(f"expected scalar type Float but found {tname(np.dtype(dt.np))}")
+    if attn_mask is not None and not nested:
+        _check_mask_shape(tuple(query.shape[:-1]) + (key.shape[-2],), tuple(attn_mask.shape))
     scale_factor = 1 / math.sqrt(query.arr.shape[-1]) if scale is None else scale
     if _flash_applies(query, key, value, attn_mask, dropout_p):
         if dropout_p:                       # (torch picks its flash kernel, which refuses it)
             raise RuntimeError("scaled_dot_product_attention_flash_attention: Currently do not "
                                "support dropout > 0")
         return apply(_flash, (query, key, value, attn_mask), (scale_factor, bool(is_causal)))
-    dt = query.dtype
     if query.be is CPU and dt.itemsize == 2 and dt.is_floating_point and \
             dt == key.dtype == value.dtype:       # torch's math path computes in float32
         up = [t if t is None or not t.dtype.is_floating_point else t.float()
               for t in (query, key, value, attn_mask)]
         with autocast(query.be.name, enabled=False):     # below torch's autocast: float32
             return _math(*up, dropout_p, is_causal, scale_factor).to(dt)
-    if query.be.idx == NESTED_IDX:      # nested q, k, v: attention within each sequence
+    if nested:      # nested q, k, v: attention within each sequence
         from ..nested._ops import sdpa as nested_sdpa
         return nested_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale_factor)
     return _math(query, key, value, attn_mask, dropout_p, is_causal, scale_factor)

@@ -819,6 +819,23 @@ def _fold_args(kernel_size, dilation, padding, stride):
     return k, d, tuple((v, v) for v in p), s
 
 
+_FOLD_CHECKS = {
+    "kernel": lambda k, d, p, s: (k, 0, "kernel size should be greater than zero", "kernel"),
+    "stride": lambda k, d, p, s: (s, 0, "stride should be greater than zero", "stride"),
+    "dilation": lambda k, d, p, s: (d, 0, "dilation should be greater than zero", "dilation"),
+    "padding": lambda k, d, p, s: (p, -1, "padding should be non-negative", "pad")}
+
+
+def _check_fold_args(order, k, d, pads, s):
+    """im2col's and col2im's shape checks on their arguments (in each one's order)."""
+    p = tuple(v for v, _ in pads)
+    for name in order:
+        vals, floor, msg, short = _FOLD_CHECKS[name](k, d, p, s)
+        if min(vals) <= floor:
+            raise RuntimeError(f"{msg}, but got {short}_height: {vals[0]} {short}_width: "
+                               f"{vals[1]}")
+
+
 def _block_sizes(spatial, k, d, pads, s):
     return tuple((n + lo + hi - dd * (kk - 1) - 1) // ss + 1
                  for n, kk, dd, (lo, hi), ss in zip(spatial, k, d, pads, s))
@@ -827,17 +844,13 @@ def _block_sizes(spatial, k, d, pads, s):
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """torch.nn.functional.unfold: sliding local blocks (N, C*prod(K), L)."""
     nd, size = input.ndim, input.shape
+    k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
+    _check_fold_args(("kernel", "dilation", "padding", "stride"), k, d, pads, s)
     # torch's im2col_shape_check reads sizes 1 and 2 first (IndexError below 3-D)
     valid = size[wrap_dim(1, nd)] != 0 and size[wrap_dim(2, nd)] != 0
     if not (nd == 3 and size[0] and valid or nd == 4 and valid and size[3]):
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
                            f"other non-zero dimensions for input, but got: {list(input.shape)}")
-    if input.arr.dtype != np.bool_:         # (torch's kernel takes bool too)
-        float_only(input, "im2col_out_cpu", complex_ok=True)
-    k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
-    _positive(k, "kernel_size")
-    _positive(s, "stride")
-    _positive(d, "dilation")
 
     def run(x):
         blocks = _block_sizes(x.shape[2:], k, d, pads, s)
@@ -846,6 +859,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                 f"Given input with spatial size {tuple(x.shape[2:])}, kernel_size={k}, "
                 f"dilation={d}, padding={tuple(p for p, _ in pads)}, calculated shape of the "
                 f"array of sliding blocks as {blocks}, but its components must be at least one.")
+        if input.arr.dtype != np.bool_:     # (after the shape checks; bool runs too)
+            float_only(input, "im2col_out_cpu", complex_ok=True)
         return apply(_unfold, (x,), (k, d, pads, s))
     return _batched(input, 2, run)
 
@@ -853,12 +868,11 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """torch.nn.functional.fold: sum sliding blocks (N, C*prod(K), L) into (N, C, *output)."""
     nd, shape = input.ndim, input.shape
+    k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
+    _check_fold_args(("kernel", "stride", "dilation", "padding"), k, d, pads, s)
     if not (nd == 2 and shape[0] and shape[1] or nd == 3 and shape[1] and shape[2]):
         raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch "
                            f"size and non-zero dimensions for input, but got: {list(input.shape)}")
-    if input.arr.dtype != np.bool_:         # (torch's kernel takes bool too)
-        float_only(input, "col2im_out_cpu", complex_ok=True)
-    k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
     size = ntuple(output_size, 2, "output_size")
 
     def run(x):
@@ -875,6 +889,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                 f"dimension 2 to match the calculated number of sliding blocks "
                 f"{blocks[0]} * {blocks[1]} = {math.prod(blocks)}, but got "
                 f"input.size(2)={x.shape[2]}.")
+        if input.arr.dtype != np.bool_:     # (after the shape checks; bool runs too)
+            float_only(input, "col2im_out_cpu", complex_ok=True)
         shape = (x.shape[0], x.shape[1] // kk) + size
         return apply(_fold, (x,), (shape, k, d, pads, s, blocks))
     if input.ndim == 2:

@@ -4,7 +4,13 @@ padding) and F.affine_grid.
 Every spatial axis contributes a few taps (index, weight, d weight / d grid coordinate): one for
 nearest, two for linear, four for cubic. The sampler gathers all tap combinations at once with
 fancy indexing (zero where a tap falls outside); backward scatters the input gradient with one
-bincount and forms the grid gradient from the same gathered values, following torch's CPU kernels."""
+bincount and forms the grid gradient from the same gathered values, following torch's CPU kernels.
+
+On the CPU the 2-d sampler rounds as torch's vectorised kernel does (its build contracts a * b + c
+into fmas): the unnormalised coordinate, the bilinear and bicubic sums, and for bilinear and
+nearest the backward's input gradient (added in the dtype, in the kernel's vector order) and
+bilinear's grid gradient. The bicubic backward and the 3-d sampler keep their own order (within
+a few ulp of torch's)."""
 import functools
 import math
 import operator
@@ -12,7 +18,9 @@ import operator
 import numpy as np
 
 from ._warn import warn_caller
+from .._cpu import BASE_VEC_BYTES
 from ..ops._apply import _tname, apply
+from ..ops._fma import fma, fma64
 from ..ops._registry import op
 
 __all__ = ["grid_sample", "affine_grid"]
@@ -20,12 +28,18 @@ __all__ = ["grid_sample", "affine_grid"]
 _A = -0.75      # torch's cubic convolution constant
 
 
-def _unnormalize(coord, size, align_corners):
-    """[-1, 1] -> pixel coordinates; also d(pixel)/d(coord)."""
+def _unnormalize(xp, coord, size, align_corners, nd):
+    """[-1, 1] -> pixel coordinates; also d(pixel)/d(coord). (The 2-d kernel's
+    (coord + 1) * size / 2 - 0.5 is contracted: one fma.)"""
     if align_corners:
         f = (size - 1) / 2
         return (coord + 1) * f, f
     f = size / 2
+    if nd == 2 and xp is np and coord.dtype.kind == "f":
+        one = coord.dtype.type(1)
+        if coord.dtype.itemsize == 8:
+            return fma64(xp, coord + one, f, -0.5), f
+        return fma(xp, coord + one, coord.dtype.type(f), coord.dtype.type(-0.5), coord.dtype), f
     return (coord + 1) * f - 0.5, f
 
 
@@ -83,13 +97,33 @@ def _cubic(t):
             [dfar(t + 1), dnear(t), -dnear(1 - t), -dfar(2 - t)])
 
 
+def _cubic_fused(xp, t):
+    """The 2-d kernel's tap weights (its get_cubic_coefficients) as its build computes them:
+    near(s) = fma(fma(A + 2, s, -(A + 3)) * s, s, 1); far(s) with no fma, as _cubic's (each
+    candidate was checked against torch's outputs: these match all 64000 of them)."""
+    dt = t.dtype
+    k = dt.type
+
+    def f(a, b, c):
+        return fma64(xp, a, b, c) if dt.itemsize == 8 else fma(xp, a, b, c, dt)
+
+    def near(s):
+        return f(f(k(_A + 2), s, k(-(_A + 3))) * s, s, k(1))
+
+    def far(s):
+        return ((k(_A) * s - k(5 * _A)) * s + k(8 * _A)) * s - k(4 * _A)
+    return [far(t + k(1)), near(t), near(k(1) - t), far(k(2) - t)]
+
+
 def _taps(xp, coord, size, mode, padding_mode, align_corners, nd):
     """One axis: tap indices, weights and d weight / d coord, each stacked to (K, N, *out)."""
-    c, mult = _unnormalize(coord, size, align_corners)
+    c, mult = _unnormalize(xp, coord, size, align_corners, nd)
     nan_to = 0 if nd == 2 else size - 1
     if mode == "bicubic":       # torch pads every tap, not the source coordinate
         c0 = xp.floor(c)
         w, dw = _cubic(c - c0)
+        if nd == 2 and xp is np:
+            w = _cubic_fused(xp, c - c0)
         idx = [_pad(xp, c0 + k, size, padding_mode, align_corners, nan_to)[0]
                for k in (-1, 0, 1, 2)]
         return xp.stack(idx).astype(np.int64), xp.stack(w), xp.stack(dw) * mult
@@ -131,13 +165,111 @@ def _grid_sample_fwd(xp, x, grid, mode, padding_mode, align_corners):
     vals = xp.where(valid[:, :, None], vals, 0)            # (taps, N, C, *out)
     # torch's 2-d kernel multiplies an outside tap's zero by its weight (a nan or inf grid
     # gives nan); its 3-d one skips the tap
-    y = (vals * (raw if nd == 2 else wt)[:, :, None]).sum(0)
-    return y, (x.shape, grid.shape, mode, flat, wt, vals, [(w, dw) for _, w, dw in axes])
+    if nd == 2 and xp is np and mode == "bilinear":
+        y = _fma_chain(xp, vals, raw[:, :, None], x.dtype)
+    elif nd == 2 and xp is np and mode == "bicubic":
+        # torch's: each of the 4 rows along x as fma(c0, v0, c1 * v1) + c2 * v2 + c3 * v3,
+        # then the rows along y as one fma chain
+        wx, wy = axes[1][1][:, :, None], axes[0][1][:, :, None]
+        rows = []
+        for r in range(4):
+            v = vals[4 * r:4 * r + 4]
+            first = fma64(xp, v[0], wx[0], v[1] * wx[1]) if x.dtype.itemsize == 8 else \
+                fma(xp, v[0], wx[0], v[1] * wx[1], x.dtype)
+            rows.append(first + v[2] * wx[2] + v[3] * wx[3])
+        y = _fma_chain(xp, rows, wy, x.dtype)
+    else:
+        y = (vals * (raw if nd == 2 else wt)[:, :, None]).sum(0)
+    return y, (x.shape, grid.shape, mode, flat, wt, vals, [(w, dw) for _, w, dw in axes],
+               nd == 2 and _row_blocks(grid))
 
 
-def _grid_sample_bwd(xp, g, xshape, gshape, mode, flat, wt, vals, axes, needs):
+def _contiguous(sizes, strides):
+    """ATen's geometry_is_contiguous (strides in elements; size-1 dims pass)."""
+    want = 1
+    for n, st in zip(sizes[::-1], strides[::-1]):
+        if n != 1:
+            if st != want:
+                return False
+            want *= n
+    return True
+
+
+def _row_blocks(grid):
+    """Whether torch's 2-d kernel walks this grid a row at a time (its cases 2b and 3), not
+    in vectors over the flattened output (cases 1 and 2a): which outputs share a vector, the
+    order its backward adds the input gradient in."""
+    _, h, w, _ = grid.shape
+    sh, sw, sc = (st // grid.itemsize for st in grid.strides[1:])
+    if _contiguous((h, w, 2), (sh, sw, sc)):
+        return False
+    return not ((sw == 1 or w == 1) and _contiguous((h, w), (sh, sw)))
+
+
+def _fma_chain(xp, vals, wts, dtype):
+    """torch's 2-d CPU kernel's sum of the taps' products: compiled with contraction, each
+    product after the first is fused into the running sum (nw * v + ne * v + ... as
+    fma(se, v, fma(sw, v, fma(ne, v, nw * v)))."""
+    y = vals[0] * wts[0]
+    for v, w in zip(vals[1:], wts[1:]):
+        y = fma64(xp, v, w, y) if dtype.itemsize == 8 else fma(xp, v, w, y, dtype)
+    return y
+
+
+def _ordered_gin(xp, g, xshape, flat, wt, rows):
+    """The 2-d kernel's input gradient: each tap's rounded weight * grad_out added in the
+    input's dtype, in its order: vector by vector over the output (BASE_VEC_BYTES wide), within
+    one the first tap's lanes, then the next tap's."""
+    dt = g.dtype
+    n, c = xshape[:2]
+    ho, wo = g.shape[2:]
+    k = wt.shape[0]
+    step = BASE_VEC_BYTES // dt.itemsize
+    h_i, w_i = np.meshgrid(np.arange(ho), np.arange(wo), indexing="ij")
+    p = h_i * wo + w_i
+    block = h_i * (-(-wo // step)) + w_i // step if rows else p // step
+    key = (block[None] * k + np.arange(k).reshape(k, 1, 1)) * (ho * wo) + p[None]
+    order = np.argsort(key.ravel(), kind="stable")
+    m, pp = k * ho * wo, ho * wo
+    # (tap, position) pairs in the kernel's order, per sample; then per channel
+    w_o = xp.moveaxis(wt.reshape(k, n, pp), 0, 1).reshape(n, m)[:, order]
+    f_o = xp.moveaxis(flat.reshape(k, n, pp), 0, 1).reshape(n, m)[:, order]
+    base = (xp.arange(n * c) * math.prod(xshape[2:])).reshape(n, c, 1)
+    idx = base + f_o[:, None]
+    contrib = w_o[:, None] * g.reshape(n, c, pp)[:, :, order % pp]
+    gin = xp.zeros(math.prod(xshape), dt)
+    xp.add.at(gin, idx.reshape(-1), contrib.reshape(-1))
+    return gin.reshape(xshape)
+
+
+def _bilinear_2d_ggrid(xp, g, vals, axes):
+    """The 2-d kernel's bilinear grid gradient: ((ne - nw) * s + (se - sw) * n) * grad_out
+    summed over the channels with fmas (as its build contracts them), then scaled by the
+    coordinate's slope; along y likewise."""
+    dt = g.dtype
+
+    def f(a, b, c):
+        return fma64(xp, a, b, c) if dt.itemsize == 8 else fma(xp, a, b, c, dt)
+    (s, n), (e, w) = axes[0][0][:, :, None], axes[1][0][:, :, None]
+    nw, ne, sw, se = vals
+    ax = f(se - sw, n, (ne - nw) * s)
+    ay = f(se - ne, w, (sw - nw) * e)
+    gx = gy = xp.zeros((g.shape[0],) + g.shape[2:], dt)
+    for ch in range(g.shape[1]):
+        gx = f(ax[:, ch], g[:, ch], gx)
+        gy = f(ay[:, ch], g[:, ch], gy)
+    return xp.stack([gx * axes[1][1][1], gy * axes[0][1][1]], -1)
+
+
+def _grid_sample_bwd(xp, g, xshape, gshape, mode, flat, wt, vals, axes, rows, needs):
     gin = ggrid = None
-    if needs[0]:
+    exact = mode != "bicubic" and len(xshape) == 4 and g.dtype.kind == "f" and \
+        g.dtype.itemsize >= 4 and xp is np
+    if exact and needs[0]:
+        gin = _ordered_gin(xp, g, xshape, flat, wt, rows)
+    if exact and needs[1] and mode == "bilinear":
+        return gin, _bilinear_2d_ggrid(xp, g, vals, axes)
+    if needs[0] and gin is None:
         n, c = xshape[:2]
         base = (xp.arange(n * c) * math.prod(xshape[2:])).reshape((n, c) + (1,) * (g.ndim - 2))
         gin = xp.bincount((base + flat[:, :, None]).ravel(),
@@ -211,10 +343,9 @@ def _linspace(n, align_corners, dtype):
     """torch's linspace_from_neg_one in the grid's dtype."""
     if n <= 1:
         return np.zeros(max(n, 1), dtype)[:n] if n == 0 else np.zeros(1, dtype)
-    step = dtype(2) / dtype(n - 1)
-    i = np.arange(n)
-    r = np.where(i < n // 2, dtype(-1) + step * i.astype(dtype),
-                 dtype(1) - step * (n - 1 - i).astype(dtype)).astype(dtype)
+    from .. import _dtype
+    from ..ops.creation import _linspace_values     # (torch.linspace's: fused multiply-adds)
+    r = np.asarray(_linspace_values(np, -1.0, 1.0, n, _dtype.to_dtype(dtype)))
     if not align_corners:
         r = (r * dtype(n - 1) / dtype(n)).astype(dtype)
     return r
@@ -262,8 +393,15 @@ def _affine_grid_generator(xp, theta, size, align_corners):
     if theta.dtype.kind == "V":     # bfloat16: products summed in float32, rounded once
         grid = xp.matmul(base.astype(np.float32), theta.swapaxes(1, 2).astype(np.float32))
         grid = grid.astype(theta.dtype)
-    else:
+    elif theta.dtype.itemsize == 2:
         grid = xp.matmul(base, theta.swapaxes(1, 2))
+    else:
+        # torch's products summed left to right, each rounded (no fma: checked against its
+        # outputs; NumPy's matmul, BLAS's, rounded an element in ten apart)
+        t = theta[:, None]                               # (N, 1, k, k + 1)
+        grid = base[..., None, 0] * t[..., 0]
+        for i in range(1, base.shape[-1]):
+            grid = grid + base[..., None, i] * t[..., i]
     return grid.reshape(size[:1] + size[2:] + (len(size) - 2,)), (base, theta.shape)
 
 

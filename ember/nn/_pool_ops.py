@@ -543,6 +543,13 @@ def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=Non
 # ---- LP pooling (torch's composite) -----------------------------------------------------------
 def _lp_pool(input, nsp, norm_type, kernel_size, stride, ceil_mode):
     from ..ops.elementwise import abs as _abs, relu, sign
+    if isinstance(norm_type, (int, float)) and abs(norm_type) == math.inf:
+        # torch's composite takes the max (or min) of |x| for an infinite norm (the power
+        # formula would give 0 ** 0 = 1 everywhere)
+        mp = (max_pool1d, max_pool2d, max_pool3d)[nsp - 1]
+        if norm_type > 0:
+            return mp(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -mp(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     k = ntuple(kernel_size, nsp, "kernel_size")
     pool = (avg_pool1d, avg_pool2d, avg_pool3d)[nsp - 1]
     if stride is not None:

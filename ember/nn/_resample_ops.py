@@ -12,6 +12,7 @@ from ._warn import warn_caller
 from .._memory_format import lay_out
 from ..ops import shape as _S
 from ..ops._apply import apply, tensor_ndim
+from ..ops._fma import fma, fma64
 from ..ops._registry import op
 from .._dtype import FEW_KERNELS
 from .._kernel_dtypes import is_float, not_implemented
@@ -27,12 +28,14 @@ class Taps:
     """Output i of a dim reads inputs idx[i, :] with weights wts[i, :] (None: all ones).
     `from_zero`: its sums start from +0.0, as torch's backward kernels accumulate (a zero
     weight times a negative g gives no -0.0)."""
-    __slots__ = ("idx", "wts", "n_in", "_t", "_dense", "from_zero")
+    __slots__ = ("idx", "wts", "n_in", "_t", "_dense", "from_zero", "fused")
 
-    def __init__(self, idx, wts, n_in):
+    def __init__(self, idx, wts, n_in, fused=False):
         self.idx, self.wts, self.n_in = np.asarray(idx, np.int64), wts, n_in
         self._t = self._dense = None
         self.from_zero = False
+        self.fused = fused      # torch's interpolation kernels: t0 * w0 + t1 * w1 + ... with
+        # the first product fused into the sum with the second (fma(t0, w0, t1 * w1))
 
     def dense(self):
         if self._dense is None:
@@ -67,12 +70,28 @@ class Taps:
         idx = xp.asarray(self.idx)
         wshape = [1] * x.ndim
         wshape[axis] = o
+        if self.fused and width >= 2 and xp is np and self.wts is not None and \
+                x.dtype.kind == "f" and x.dtype.itemsize >= 4:
+            return self._apply_fused(xp, x, axis, idx, wshape)
         y = None
         for t in range(width):
             v = xp.take(x, idx[:, t], axis=axis)
             if self.wts is not None:
                 v *= xp.asarray(self.wts[:, t].astype(x.dtype)).reshape(wshape)
             y = v if y is None else xp.add(y, v, out=y)
+        return y
+
+
+    def _apply_fused(self, xp, x, axis, idx, wshape):
+        dt = x.dtype
+
+        def tap(t):
+            return xp.take(x, idx[:, t], axis=axis), self.wts[:, t].astype(dt).reshape(wshape)
+        (v0, w0), (v1, w1) = tap(0), tap(1)
+        y = fma64(xp, v0, w0, v1 * w1) if dt.itemsize == 8 else fma(xp, v0, w0, v1 * w1, dt)
+        for t in range(2, idx.shape[1]):
+            v, w = tap(t)
+            y += v * w
         return y
 
 
@@ -353,6 +372,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             taps.append(_cubic_taps(n, o, align_corners, s, ft))
         else:
             taps.append(_linear_taps(n, o, align_corners, s, ft))
+            # linear and trilinear sum as torch's kernel does (checked against its outputs;
+            # its bilinear and bicubic kernels round otherwise: an ulp apart at times)
+            taps[-1].fused = mode != "bilinear"
     return resample(input, taps, _node_name(mode, len(sizes)),
                     mode not in ("nearest", "nearest-exact"))
 

@@ -575,7 +575,9 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
                       "that dropout3d exists to provide channel-wise dropout on inputs with 3 "
                       "spatial dimensions, a channel dimension, and an optional batch dimension "
                       "(i.e. 4D or 5D inputs).", stacklevel=2)
-    lead = 1 if input.ndim == 4 else 2
+    # torch takes any input but a 5-D one as unbatched (it unsqueezes a batch dim): one mask
+    # value per index of the first dim
+    lead = 2 if input.ndim == 5 else 1
     shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
     return _dropout(input, p, training, inplace, shape)
 
