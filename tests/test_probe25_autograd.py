@@ -588,8 +588,7 @@ def functional_vjp_jvp_hvp_vhp(torch, log):
     _err(log, lambda: AF.hessian(lambda t: t.sum() * 0 + 1.0, x, strict=True))
 
 
-@program(xfail="abs's forward-mode tangent at a zero tangent of a negative primal: torch's "
-                "t * sgn(p) gives -0.0, ember's 0.0")
+@program()
 def forward_ad_through_many_ops(torch, log):
     fwAD = torch.autograd.forward_ad
     p = torch.tensor([[0.5, -1.0], [2.0, 0.25]])
