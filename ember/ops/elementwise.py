@@ -224,7 +224,17 @@ _NO_BOOL = {"b": _ni}
 _NO_COMPLEX = {"c": _ni}
 _REAL_ONLY = {"b": _ni, "c": _ni}
 
-exp = _float_unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, x, y: g * y, saves="out")
+def _gmul(xp, g, d):
+    """g * d in a holomorphic op's rule: for complex g arranged so that _holo's conj(rule(
+    conj(grad))) is torch's formula grad * conj(d), rounded as its mul kernel (_mul; not
+    conj(conj(grad) * d), which flips the sign of a zero imaginary part)."""
+    if g.dtype.kind != "c":
+        return g * d
+    return xp.conj(_mul(xp, xp.conj(g), xp.conj(d)))
+
+
+exp = _float_unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, x, y: _gmul(xp, g, y),
+                   saves="out")
 exp2 = _float_unary("exp2", lambda xp, x: xp.exp2(x), lambda xp, g, x, y: g * y * _LN2,
                     saves="out")
 expm1 = _float_unary("expm1", lambda xp, x: xp.expm1(x), lambda xp, g, x, y: g * (y + 1),
@@ -251,8 +261,8 @@ sqrt = _float_unary("sqrt", lambda xp, x: xp.sqrt(x), lambda xp, g, x, y: g / (2
 rsqrt = _float_unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
                      lambda xp, g, x, y: -0.5 * g * (y * y * y), saves="out",     # (torch's)
                      low_tail=lambda x: 1 / np.sqrt(x.astype(_F32)).astype(x.dtype).astype(_F32))
-reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x, lambda xp, g, x, y: -g * (y * y),
-                          saves="out")
+reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x,
+                          lambda xp, g, x, y: _gmul(xp, -g, _mul(xp, y, y)), saves="out")
 sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
 cos = _float_unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
 tan = _float_unary("tan", lambda xp, x: xp.tan(x), lambda xp, g, x, y: g * (1 + y * y),
@@ -435,14 +445,20 @@ sign = _same_unary("sign", _sign, _zero_grad, saves=None, deny=_NO_COMPLEX)
 
 
 def _sgn_grad(xp, g, x, y):
-    """torch's sgn_backward: (g - Re(g conj(sgn)) sgn) / |x|, 0 at 0; 0 for real inputs."""
+    """torch's sgn_backward: (g - sgn^2 conj(g)) / (2 |x|), 0 at 0, its products rounded as
+    its mul kernel's (_mul); 0 for real inputs."""
     if x.dtype.kind != "c":
         if type(x) is SparseCOO:        # torch's zero tensor has no sparse kernel
             raise _sparse_not_implemented("_efficientzerotensor", xp)
         return xp.zeros_like(g)
-    a = xp.abs(x)
+    if type(x) is not np.ndarray:
+        a = xp.abs(x)
+        zero = a == 0
+        return xp.where(zero, 0, (g - (g * y.conj()).real * y) / xp.where(zero, 1, a))
+    a = _cabs(xp, x)
     zero = a == 0
-    return xp.where(zero, 0, (g - (g * y.conj()).real * y) / xp.where(zero, 1, a))
+    r = (g - _mul(xp, _mul(xp, y, y), xp.conj(g))) / (2 * xp.where(zero, 1, a))
+    return xp.where(zero, 0, r).astype(g.dtype, copy=False)
 
 
 sgn = _same_unary("sgn", _sgn, _sgn_grad, saves="both")
