@@ -1374,6 +1374,92 @@ def grad_of_integer_and_mixed_outputs(torch, log):
         torch.autograd.grad(m.norm(), m), torch.autograd.grad(m.topk(1, 1).values.sum(), m))
 
 
+@program()
+def detach_and_data_semantics(torch, log):
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    v = y[:2]
+    _err(log, lambda: v.detach_())
+    d = y.detach()
+    d[0] = 100.0
+    log(y, d._version, y._version)
+    y2 = x * 3
+    y2.detach_()
+    log(y2.requires_grad, y2.grad_fn, y2.is_leaf)
+    z = x * 1
+    z.data = torch.zeros(3)
+    log(z, z.requires_grad, z.grad_fn.name())
+    _err(log, lambda: setattr(x, "data", torch.zeros(2, dtype=torch.int64)))
+    x.data.mul_(2)
+    log(x, x._version, x.requires_grad)
+    w = torch.ones(2, requires_grad=True)
+    p = w * 1
+    w.data = torch.tensor([5.0, 6.0])
+    _err(log, lambda: (p * w).sum().backward())
+    log(w.grad)
+    _err(log, lambda: x.grad.zero_())
+    log(torch.autograd.Variable(torch.ones(2), requires_grad=True).requires_grad,
+        type(torch.autograd.Variable(torch.ones(1))).__name__)
+
+
+@program(tol=_ULP)
+def clip_and_vector_utils_with_grads(torch, log):
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    m(torch.randn(5, 3)).pow(2).sum().backward()
+    for foreach in (None, False, True):
+        grads = [p.grad.clone() for p in m.parameters()]
+        total = nn.utils.clip_grad_norm_(m.parameters(), 0.5, norm_type=2.0, foreach=foreach)
+        log(foreach, total, [p.grad for p in m.parameters()])
+        for p, g in zip(m.parameters(), grads):
+            p.grad = g
+    log(nn.utils.clip_grad_norm_(m.parameters(), 1.0, norm_type="inf"))
+    log(nn.utils.get_total_norm([p.grad for p in m.parameters()], 3.0))
+    nn.utils.clip_grad_value_(m.parameters(), 0.05)
+    log(m[0].weight.grad)
+    vec = nn.utils.parameters_to_vector(m.parameters())
+    log(vec.shape, vec.requires_grad, vec.grad_fn.name())
+    nn.utils.vector_to_parameters(vec * 0 + 1, m.parameters())
+    log(m[2].bias, m[2].bias.requires_grad, m[2].bias.is_leaf)
+    m[0].weight.grad[0, 0] = float("nan")
+    _err(log, lambda: nn.utils.clip_grad_norm_(m.parameters(), 1.0, error_if_nonfinite=True))
+    log(nn.utils.clip_grad_norm_([], 1.0), nn.utils.clip_grad_norm_(torch.ones(2), 1.0))
+
+
+@program(xfail="torch.func.jvp of a 0-d float32 result times a Python float: torch's tangent "
+                "is float64 (under its transform the float is a 0-d float64 tensor, not a wrapped "
+                "number, and two 0-d operands promote to float64); ember's is float32")
+def func_jvp_zero_dim_times_python_float(torch, log):
+    a = torch.tensor([0.5, -1.0])
+    b = torch.tensor([2.0, 3.0])
+    log(torch.func.jvp(lambda t: (a * t).sum() * 2.0, (b,), (torch.ones(2),)),
+        torch.func.jacfwd(lambda t: (a * t).sum() * 2.0)(b))
+
+
+@program(tol=_ULP)
+def func_transforms_nested_structures(torch, log):
+    F = torch.func
+
+    def f(d, scale):
+        return {"s": (d["a"] * d["b"]).sum() * scale, "v": d["a"].exp()}
+
+    d = {"a": torch.tensor([0.5, -1.0]), "b": torch.tensor([2.0, 3.0])}
+    jr = F.jacrev(f)(d, 2.0)
+    log(sorted(jr), sorted(jr["s"]), jr["s"]["a"], jr["v"]["a"])
+    jf = F.jacfwd(f, argnums=0)(d, 3)
+    log(jf["v"]["b"], jf["s"]["b"])
+    h = F.hessian(lambda a, b: (a * b).pow(2).sum(), argnums=(0, 1))(d["a"], d["b"])
+    log(h)
+    log(F.vmap(F.jacrev(lambda t: t.sin() * t.sum()))(torch.arange(6.0).reshape(2, 3)))
+    gv, aux = F.jacrev(lambda t: (t.exp(), t.sum()), has_aux=True)(d["a"])
+    log(gv, aux)
+    log(F.vmap(lambda t: F.grad(lambda u: (u * u).sum())(t), in_dims=1)(
+        torch.arange(6.0).reshape(3, 2)))
+    _err(log, lambda: F.jacrev(lambda t: t, argnums=(0, 0))(d["a"]))
+    _err(log, lambda: F.jacrev(lambda t: [t], argnums=())(d["a"]))
+    _err(log, lambda: F.hessian(lambda t: t.sum())(torch.tensor([1, 2])))
+
+
 def _names():
     return PROGRAMS.params()
 
