@@ -367,6 +367,9 @@ class Tensor(TensorBase):
     def data(self, other):
         if not isinstance(other, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(other).__name__}")
+        if self._rg and not (other.is_floating_point() or other.is_complex()):
+            raise RuntimeError("data set to a tensor that requires gradients must be floating "
+                               "point or complex dtype")
         self.arr, self.be, self._vc = other.arr, other.be, other._vc
 
     @property

@@ -399,9 +399,9 @@ def _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumul
 
 def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
     saved = node.saved
-    if saved is _FREED:
-        raise RuntimeError(FREED_MESSAGE)
-    op = node.op
+    if saved is _FREED and not getattr(node, "custom_function", False):
+        raise RuntimeError(FREED_MESSAGE)   # (a Function's backward runs: ctx.saved_tensors
+    op = node.op                            # raises when it reads them, as torch's)
     if type(saved) is PackedSaved:          # saved_tensors_hooks: unpack on use (torch checks
         saved = saved.unpack()              # no version of what the hooks packed)
     elif node.epoch < _clock[0]:

@@ -251,7 +251,9 @@ def propagate(op, args, static, out, saved):
         return
     if op.name in _NOT_IMPLEMENTED:
         raise _not_implemented(op.name, static)
-    rule = None if static else _RULES.get(op.name)     # (add/sub with alpha: generic)
+    rule = _RULES.get(op.name)
+    if static and op.name != "where":       # (add/sub with alpha: generic; where's dtype)
+        rule = None
     if rule is not None and len(outs) == 1:
         t = _fast(rule, args, tans, outs[0])
         if t is not None:
@@ -308,7 +310,16 @@ def _rule_linear(xp, a, ta, y):
                   ta[2] if len(ta) > 2 else None)
 
 
+def _rule_where(xp, a, ta, y):
+    """torch's where(cond, self_t, other_t): the tangent picked, not a sum of the two (the
+    generic rule's 0 + -0 lost a -0.0 tangent)."""
+    if ta[1] is None and ta[2] is None:
+        return None
+    return xp.where(a[0], 0 if ta[1] is None else ta[1], 0 if ta[2] is None else ta[2])
+
+
 _RULES = {
+    "where": _rule_where,
     "add": _rule_add, "sub": _rule_sub, "mul": _rule_mul, "div": _rule_div,
     "matmul": _rule_matmul, "mm": _rule_matmul, "bmm": _rule_matmul, "linear": _rule_linear,
     "neg": lambda xp, a, ta, y: -ta[0],

@@ -256,9 +256,9 @@ def _jacfwd(func, inputs, strict, vectorize):
             outputs = [u.primal for u in unpacked]
             columns[k].append([zeros_like(u.primal) if u.tangent is None else u.tangent
                                for u in unpacked])
-    jac = tuple(tuple(stack([col[i] for col in cols], -1).reshape(out.shape + inp.shape)
-                      for cols, inp in zip(columns, inputs))
-                for i, out in enumerate(outputs))
+    # lists, as torch's (its forward-mode path skips the reverse path's tuple postprocessing)
+    jac = [[stack([col[i] for col in cols], -1).reshape(out.shape + inp.shape)
+            for cols, inp in zip(columns, inputs)] for i, out in enumerate(outputs)]
     return _unpack(jac, (is_outputs_tuple, is_inputs_tuple))
 
 

@@ -492,8 +492,14 @@ class RetainGrad:
 
     def __call__(self, g):
         t = self.ref()
-        if t is not None:
-            t._grad = g.clone() if t._grad is None else t._grad + g
+        if t is None:
+            return
+        if t._grad is None:     # a dense gradient's first copy is contiguous, as torch's hook
+            from .. import _layout, _memory_format
+            t._grad = g.clone() if g.layout is not _layout.strided else \
+                g.clone(memory_format=_memory_format.contiguous_format)
+        else:
+            t._grad = t._grad + g
 
 
 def move_retain(t, old):

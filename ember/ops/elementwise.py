@@ -224,7 +224,17 @@ _NO_BOOL = {"b": _ni}
 _NO_COMPLEX = {"c": _ni}
 _REAL_ONLY = {"b": _ni, "c": _ni}
 
-exp = _float_unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, x, y: g * y, saves="out")
+def _gmul(xp, g, d):
+    """g * d in a holomorphic op's rule: for complex g arranged so that _holo's conj(rule(
+    conj(grad))) is torch's formula grad * conj(d), rounded as its mul kernel (_mul; not
+    conj(conj(grad) * d), which flips the sign of a zero imaginary part)."""
+    if g.dtype.kind != "c":
+        return g * d
+    return xp.conj(_mul(xp, xp.conj(g), xp.conj(d)))
+
+
+exp = _float_unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, x, y: _gmul(xp, g, y),
+                   saves="out")
 exp2 = _float_unary("exp2", lambda xp, x: xp.exp2(x), lambda xp, g, x, y: g * y * _LN2,
                     saves="out")
 expm1 = _float_unary("expm1", lambda xp, x: xp.expm1(x), lambda xp, g, x, y: g * (y + 1),
@@ -251,8 +261,8 @@ sqrt = _float_unary("sqrt", lambda xp, x: xp.sqrt(x), lambda xp, g, x, y: g / (2
 rsqrt = _float_unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
                      lambda xp, g, x, y: -0.5 * g * (y * y * y), saves="out",     # (torch's)
                      low_tail=lambda x: 1 / np.sqrt(x.astype(_F32)).astype(x.dtype).astype(_F32))
-reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x, lambda xp, g, x, y: -g * (y * y),
-                          saves="out")
+reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x,
+                          lambda xp, g, x, y: _gmul(xp, -g, _mul(xp, y, y)), saves="out")
 sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
 cos = _float_unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
 tan = _float_unary("tan", lambda xp, x: xp.tan(x), lambda xp, g, x, y: g * (1 + y * y),
@@ -435,14 +445,20 @@ sign = _same_unary("sign", _sign, _zero_grad, saves=None, deny=_NO_COMPLEX)
 
 
 def _sgn_grad(xp, g, x, y):
-    """torch's sgn_backward: (g - Re(g conj(sgn)) sgn) / |x|, 0 at 0; 0 for real inputs."""
+    """torch's sgn_backward: (g - sgn^2 conj(g)) / (2 |x|), 0 at 0, its products rounded as
+    its mul kernel's (_mul); 0 for real inputs."""
     if x.dtype.kind != "c":
         if type(x) is SparseCOO:        # torch's zero tensor has no sparse kernel
             raise _sparse_not_implemented("_efficientzerotensor", xp)
         return xp.zeros_like(g)
-    a = xp.abs(x)
+    if type(x) is not np.ndarray:
+        a = xp.abs(x)
+        zero = a == 0
+        return xp.where(zero, 0, (g - (g * y.conj()).real * y) / xp.where(zero, 1, a))
+    a = _cabs(xp, x)
     zero = a == 0
-    return xp.where(zero, 0, (g - (g * y.conj()).real * y) / xp.where(zero, 1, a))
+    r = (g - _mul(xp, _mul(xp, y, y), xp.conj(g))) / (2 * xp.where(zero, 1, a))
+    return xp.where(zero, 0, r).astype(g.dtype, copy=False)
 
 
 sgn = _same_unary("sgn", _sgn, _sgn_grad, saves="both")
@@ -1109,9 +1125,59 @@ def _times_scalar(g, b):
     return g * b
 
 
-mul = _binary("mul", lambda xp, a, b: a * b,
-              _holo(lambda xp, g, a, b: (_times_scalar(g, b), g * a if _has_shape(b) else None)),
-              opmath=True)
+def _cmul(a, b, y):
+    """The complex product y = a * b (NumPy's: its loops fuse one product of each part,
+    fma(a, c, -bd) + fma(a, d, bc)i) as torch's CPU mul kernel rounds it for two C-contiguous
+    operands of y's shape and dtype: its vectorised loop, two AVX2 vectors a step (8 complex64
+    or 4 complex128), rounds every product, (ac - bd) + (ad + bc)i; the tail left is compiled
+    code that fuses as NumPy does, but for an odd complex64 tail's last element (rounded as
+    the vector loop); its DEFAULT build (no FMA) rounds every product throughout. Other layouts
+    (strided, broadcast) keep NumPy's rounding, which torch's strided loop shares (its loop
+    with a broadcast scalar is left as NumPy's)."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.shape != y.shape or \
+            b.shape != y.shape or a.dtype != y.dtype or b.dtype != y.dtype or \
+            not (a.flags.c_contiguous and b.flags.c_contiguous and y.flags.c_contiguous):
+        return y
+    n = y.size
+    m = n - n % (2 * _cpu.BASE_VEC_BYTES // y.itemsize) if _cpu.CAPABILITY != "DEFAULT" else n
+    a, b, out = a.reshape(-1), b.reshape(-1), y.reshape(-1)
+    if m:
+        _cmul_naive(a[:m], b[:m], out[:m])
+    if y.itemsize == 8 and (n - m) % 2:
+        _cmul_naive(a[n - 1:], b[n - 1:], out[n - 1:])
+    return y
+
+
+def _cmul_naive(a, b, out):
+    ar, ai, br, bi = a.real, a.imag, b.real, b.imag
+    re, im = out.real, out.imag
+    np.multiply(ar, br, out=re)
+    re -= ai * bi
+    np.multiply(ar, bi, out=im)
+    im += ai * br
+
+
+_C64, _C128 = np.dtype(np.complex64), np.dtype(np.complex128)
+
+
+def _mul(xp, a, b):
+    y = a * b
+    d = y.dtype
+    if (d is _C64 or d is _C128) and type(y) is np.ndarray:
+        return _cmul(a, b, y)
+    return y
+
+
+def _mul_grad(xp, g, a, b):
+    """torch's mul_tensor_backward: grad * other.conj() and grad * self.conj() (for complex
+    grads not conj(conj(grad) * other): that flips the sign of a zero imaginary part)."""
+    if g.dtype.kind != "c":
+        return _times_scalar(g, b), _mul(xp, g, a) if _has_shape(b) else None
+    return (_mul(xp, g, xp.conj(b) if _has_shape(b) else b.conjugate()),
+            _mul(xp, g, xp.conj(a)) if _has_shape(b) else None)
+
+
+mul = _binary("mul", _mul, _mul_grad, opmath=True)
 multiply = mul
 SCALAR_SELF.update(("add", "sub", "mul", "div", "pow", "remainder", "floor_divide",
                     "div_trunc", "div_floor"))

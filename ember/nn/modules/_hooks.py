@@ -38,9 +38,10 @@ def _engine_caller_level():
 _IDENTITY = {}
 
 
-def _identity_op(n):
-    """An unregistered n-output identity op whose backward calls `saved[0]` with the grads."""
-    o = _IDENTITY.get(n)
+def _identity_op(n, materialize=True):
+    """An unregistered n-output identity op whose backward calls `saved[0]` with the grads;
+    `materialize`: outputs that got no gradient get zeros (else None)."""
+    o = _IDENTITY.get((n, materialize))
     if o is None:
         def fwd(xp, *arrays_and_cb):
             *arrays, cb = arrays_and_cb
@@ -49,17 +50,18 @@ def _identity_op(n):
 
         def bwd(xp, g, cb):
             return cb(g if n > 1 else (g,))
-        o = _IDENTITY[n] = Op("backward_hook", fwd, None, True, None,
-                              "BackwardHookFunctionBackward", n, False)
+        o = _IDENTITY[(n, materialize)] = Op("backward_hook", fwd, None, True, None,
+                                             "BackwardHookFunctionBackward", n, False)
         o.vjp(bwd)
         o.node_cls.custom_function = True       # torch's BackwardHookFunction is a Function
+        o.node_cls.materialize_grads = materialize
     return o
 
 
-def _wrap(tensors, callback):
+def _wrap(tensors, callback, materialize=True):
     """Pass `tensors` through one identity node; returns the new tensors (a tuple), views of
     the given ones (torch's Function returns its inputs as is)."""
-    out = apply(_identity_op(len(tensors)), tuple(tensors) + (callback,))
+    out = apply(_identity_op(len(tensors), materialize), tuple(tensors) + (callback,))
     out = out if isinstance(out, tuple) else (out,)
     for t, o in zip(tensors, out):
         if t._vc is None:
@@ -111,9 +113,19 @@ class BackwardHook:
             return args
         tensors = [args[i] for i in index]
         be = tensors[0].be
+        # torch passes every tensor argument through its Function: those that do not require
+        # grad are non-differentiable outputs, whose grad_input the hooks see as zeros
+        others = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor) and
+                  not a.requires_grad]
 
         def on_grad(grads):
             packed = self._pack([_new(g, be) for g in grads], index, len(args))
+            if others:
+                from ...ops.creation import zeros_like
+                packed = list(packed)
+                for i, a in others:
+                    packed[i] = zeros_like(a)
+                packed = tuple(packed)
             if self.user_hooks:
                 packed = self._call_user_hooks(packed)
             self.grad_outputs = None
@@ -137,8 +149,9 @@ class BackwardHook:
         tensors = [outs[i] for i in index]
         be = tensors[0].be
 
-        def on_grad(grads):
-            packed = self._pack([_new(g, be) for g in grads], index, len(outs))
+        def on_grad(grads):     # (an output that got no gradient: None, as torch's pre-hook)
+            packed = self._pack([None if g is None else _new(g, be) for g in grads], index,
+                                len(outs))
             module = self._module()
             for hook in self.user_pre_hooks:
                 out = hook(module, packed)
@@ -159,8 +172,10 @@ class BackwardHook:
                     ".org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.register_full"
                     "_backward_hook for more details.", stacklevel=_engine_caller_level())
                 self._call_user_hooks((None,) * max(self.n_inputs, 0))
-            return tuple(None if packed[i] is None else packed[i].arr for i in index)
-        new = _wrap(tensors, on_grad)
+            # then zeros for those, as torch's Function materialises them for its backward
+            return tuple(be.xp.zeros(t.shape, t.arr.dtype) if packed[i] is None else
+                         packed[i].arr for i, t in zip(index, tensors))
+        new = _wrap(tensors, on_grad, materialize=False)
         if single:
             return new[0]
         outs = list(outs)
