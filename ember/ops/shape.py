@@ -625,11 +625,11 @@ def _expand_fwd(xp, x, shape):
             r = np.ndarray(shape, x.dtype, x, 0, strides)     # faster than np.broadcast_to
         except TypeError:       # a quantized tensor's array, whose dtype NumPy does not know
             return xp.broadcast_to(x, shape, subok=True), ()
-        r.flags.writeable = False       # written-to elements would alias, as in torch
-        return r, ()
+        r.setflags(write=False)         # written-to elements would alias, as in torch
+        return r, ()                    # (setflags: half the time of flags.writeable = ...)
     if type(x) is np.ndarray:   # (np.broadcast_to zeroes kept size-1 dims' strides)
         r = _as_strided_arr(xp, x, shape, tuple(strides))
-        r.flags.writeable = False
+        r.setflags(write=False)
         return r, ()
     return xp.broadcast_to(x, shape), ()
 
@@ -648,7 +648,7 @@ def expand(input, *sizes, size=None):
         lead = len(sizes) - len(shp)
         if sizes == shp or lead > 0 and sizes[lead:] == shp and builtins.min(sizes[:lead]) >= 0:
             return _expand_fn(input, sizes)     # (new leading dims: expanded_sizes' result)
-        return _expand_fn(input, expanded_sizes(_tname(input), shp, sizes))
+        return _expand_fn(input, expanded_sizes(input, shp, sizes))
     except (TypeError, RuntimeError, NotImplementedError):
         if getattr(input, "is_nested", False):      # (sizes with a nested int, its kernel)
             from ..nested._ops import expand as nested_expand
@@ -659,13 +659,22 @@ def expand(input, *sizes, size=None):
 
 
 def expanded_sizes(tname, shape, sizes):
-    """expand's target sizes (-1 resolved), raising torch's errors where `shape` cannot expand."""
+    """expand's target sizes (-1 resolved), raising torch's errors where `shape` cannot expand.
+    `tname`: the type name the errors give, or the tensor expanded (named only on an error)."""
     nd = len(shape)
     if len(sizes) < nd:
+        tname = _tname(tname) if isinstance(tname, Tensor) else tname
         raise RuntimeError(f"expand({tname}{{{list(shape)}}}, size={list(sizes)}"
                            f"): the number of sizes provided ({len(sizes)}) must be greater or "
                            f"equal to the number of dimensions in the tensor ({nd})")
     lead = len(sizes) - nd
+    if -1 not in sizes:         # the common case: sizes as they are, when nothing is refused
+        for s, want in zip(shape, sizes[lead:]):
+            if s != want and s != 1:
+                break
+        else:
+            if not lead or builtins.min(sizes[:lead]) >= 0:
+                return tuple(sizes)
     out = list(sizes)
     for i in reversed(range(nd)):           # torch checks from the last dimension
         s, want = shape[i], sizes[lead + i]
