@@ -26,6 +26,7 @@ from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _th
     thin2 as _thin2
 
 _FLOAT_KINDS = "fc"
+_object_new = object.__new__
 
 
 def type_name(x):
@@ -174,13 +175,22 @@ def make_view(op):
             out, saved = fwd(be.xp, x.arr, *static)
         except RuntimeWarning:
             out, saved = quiet(fwd, be.xp, x.arr, *static)
-        t = _new(out, be)
-        vc = x._vc
+        # _new's tensor, made here (its inference-mode counter would be replaced by x's)
+        t = _object_new(Tensor)
+        t.arr, t.be, t._rg = out, be, False
+        t._grad = t.grad_fn = t._leaf = t._retain = None
+        vc, base = x._vc, x._base
         if vc is None:
             vc = x._vc = [0, 0]
-        t._vc, t._base = vc, x if x._base is None else x._base
+        t._vc, t._base = vc, x if base is None else base
         if _grad.enabled:
-            register_view(vc, t)
+            if len(vc) == 2:            # (register_view's code: one call less on every view)
+                vc.append([])
+            views = vc[2]
+            n = len(views)
+            if n >= 32 and not n & (n - 1):
+                views[:] = [r for r in views if r() is not None]
+            views.append(_weakref(t))
             if x._rg:
                 t._rg = True
                 if op.keeps is None or x.arr.nbytes < _THIN_MIN:
@@ -615,7 +625,8 @@ def _share_version(t, base):
 
 def register_view(vc, view):
     """Remember (weakly) the views of a storage made in grad mode, so that an in-place change of
-    the base's history can give them fresh grad_fns, as torch regenerates them."""
+    the base's history can give them fresh grad_fns, as torch regenerates them (make_view has
+    this code inline)."""
     if len(vc) == 2:
         vc.append([])
     views = vc[2]
