@@ -59,10 +59,15 @@ def _dims_arg(dims, fn="permute"):
     return dims
 
 
+_min = builtins.min
+
+
 def infer_shape(shape, numel):
     known = _prod(shape)
-    if known == numel and -1 not in shape and (not shape or builtins.min(shape) >= 0):
+    if known == numel and (not shape or _min(shape) >= 0):     # (no size negative: no -1)
         return shape
+    if shape == (-1,):              # view(-1): the checks below pass
+        return (numel,)
     if known < 0 and builtins.min(shape) == -1 and shape.count(-1) == 1 and not numel % known:
         i = shape.index(-1)         # (one -1, the other sizes positive: the checks below pass)
         return shape[:i] + (numel // -known,) + shape[i + 1:]
@@ -142,13 +147,26 @@ _reshape_copy_fn = make_unary(_reshape_copy)
 
 
 def view(input, *shape, size=None, dtype=None):
+    if shape and size is None and dtype is None:      # ints, or a tuple of ints: the steps
+        dims = shape[0] if len(shape) == 1 and type(shape[0]) is tuple else shape  # below
+        for s in dims:
+            if type(s) is not int:
+                break
+        else:
+            try:
+                n = input.arr.size
+            except AttributeError:
+                n = None
+            if n is not None:
+                return _view_fn(input, dims if _prod(dims) == n and (not dims or _min(dims) >= 0)
+                                else infer_shape(dims, n))
     if size is not None or dtype is not None:
         shape = (size if dtype is None else dtype,)
     elif not shape:
         raise TypeError("view() received an invalid combination of arguments - got (), but "
                         "expected one of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
-    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) and \
-            not hasattr(shape[0], "__index__"):
+    if len(shape) == 1 and type(shape[0]) is not int and \
+            not isinstance(shape[0], (int, tuple, list, Size)) and not hasattr(shape[0], "__index__"):
         return _view_dtype(input, shape[0])
     try:
         size = input.arr.size
@@ -310,20 +328,27 @@ def reshape(input, *args, shape=None):
 
 
 def view_as(input, other):
-    tensor_args("view_as", ("other", 1, other))
-    return view(input, other.shape)
+    if type(other) is not Tensor:
+        tensor_args("view_as", ("other", 1, other))
+    shp = other.arr.shape
+    return view(input, *shp) if type(shp) is tuple and shp else view(input, other.shape)
 
 
 def reshape_as(input, other):
-    tensor_args("reshape_as", ("other", 1, other))
+    if type(other) is not Tensor:
+        tensor_args("reshape_as", ("other", 1, other))
     return reshape(input, other.shape)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
     try:
-        nd = input.ndim
+        a = input.arr
+        nd = a.ndim
     except AttributeError:
         raise_not_tensor("flatten", ("input", 1, input))
+    if start_dim == 0 and end_dim == -1 and nd > 1 and type(a) is np.ndarray and \
+            type(start_dim) is int and type(end_dim) is int and a.flags.c_contiguous:
+        return _view_fn(input, (a.size,))       # x.flatten(): the general code's result
     s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if nd == 0:
         return reshape(input, (1,))
@@ -331,7 +356,6 @@ def flatten(input, start_dim=0, end_dim=-1):
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
         return input
-    a = input.arr
     shp = a.shape
     if type(shp) is NestedShape:        # (torch's refusals, before reshape's)
         from ..nested._ops import flatten_check
@@ -351,17 +375,20 @@ def unflatten(input, dim, sizes):
     sizes = _shape_arg((sizes,), "unflatten")
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
-    n = input.shape[d]
-    known = _prod(s for s in sizes if s != -1)
+    shp = input.arr.shape
+    n = shp[d]
     if -1 in sizes:         # (several -1s are infer_shape's error)
+        known = _prod([s for s in sizes if s != -1])
         bad = sizes.count(-1) == 1 and (n % known if known else n)
     else:
-        bad = known != n
+        bad = _prod(sizes) != n
     if bad:
         raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
                            f"size of dim {d} ({n}) in the input tensor")
     if -1 in sizes:
         sizes = infer_shape(sizes, n)
+    if type(shp) is tuple:      # (view's steps for a dense tensor's sizes, all ints)
+        return _view_fn(input, infer_shape(shp[:d] + sizes + shp[d + 1:], input.arr.size))
     return view(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
 
@@ -697,8 +724,10 @@ def _tname(x):
 
 
 def expand_as(input, other):
-    tensor_args("expand_as", ("other", 1, other))
-    return expand(input, other.shape)
+    if type(other) is not Tensor:
+        tensor_args("expand_as", ("other", 1, other))
+    shp = other.arr.shape
+    return expand(input, *shp) if type(shp) is tuple and shp else expand(input, other.shape)
 
 
 def broadcast_to(input, size):
