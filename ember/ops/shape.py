@@ -538,6 +538,8 @@ moveaxis = movedim
 
 # ---- squeeze / unsqueeze / expand ------------------------------------------------------------
 def _squeeze_fwd(xp, x, dims):
+    if not dims and type(x) is np.ndarray:      # nothing squeezed: an alias
+        return x.reshape(x.shape), (x.shape,)
     return x.reshape([s for i, s in enumerate(x.shape) if i not in dims]), (x.shape,)
 
 
@@ -553,7 +555,8 @@ def squeeze(input, dim=None):
         raise_not_tensor("squeeze", ("input", 1, input))
     if dim is None:
         try:
-            return _squeeze_all(input, tuple([i for i, s in enumerate(shp) if s == 1]))
+            return _squeeze_all(input, tuple([i for i, s in enumerate(shp) if s == 1])
+                                if type(shp) is not tuple or 1 in shp else ())
         except RuntimeError as e:
             if type(shp) is NestedShape and type(e) is RuntimeError:   # (a strided one's sizes)
                 raise RuntimeError("squeeze(): For nested tensors, squeeze without the dim "
@@ -592,8 +595,14 @@ def _insert_units(xp, a, positions):
     return r if st == r.strides else _as_strided_arr(xp, r, r.shape, st)
 
 
-_unsqueeze_fn = _view_op("unsqueeze", lambda xp, x, d: (_insert_units(xp, x, (d,)), (x.shape,)),
-                         _reshape_back)
+def _unsqueeze_fwd(xp, x, d):
+    xs = x.shape
+    if xp is np and 1 not in xs and x.size and x.flags.c_contiguous:     # (_insert_units' first
+        return x.reshape(xs[:d] + (1,) + xs[d:]), (xs,)     # case, without its list)
+    return _insert_units(xp, x, (d,)), (xs,)
+
+
+_unsqueeze_fn = _view_op("unsqueeze", _unsqueeze_fwd, _reshape_back)
 
 
 def unsqueeze(input, dim):
