@@ -1938,6 +1938,8 @@ def _repeats_dtype_check(rep):
 def _storage_root(a):
     """(root, byte_offset): the outermost array owning `a`'s memory and `a`'s offset in it.
     (NumPy's as_strided puts a non-array wrapper in the `base` chain: look through it.)"""
+    if type(a) is np.ndarray and a.base is None:    # (an array owning its memory)
+        return a, 0
     kind, root, cur = type(a), a, a
     while getattr(cur, "base", None) is not None:
         cur = cur.base
@@ -1962,18 +1964,29 @@ def _storage_flat(a):
 
 @op("as_strided", saves=None)
 def _as_strided(xp, x, size, stride, offset):
-    flat, xoff = _storage_flat(x)
+    root, xoff = _storage_root(x)
+    if not root.flags.c_contiguous:
+        raise RuntimeError("as_strided: the storage of this tensor is not contiguous")
+    nbytes = root.nbytes if type(root) is np.ndarray else _storage_flat(x)[0].shape[0]
     item = x.itemsize
     start = xoff if offset is None else offset * item
-    span = (builtins.sum((n - 1) * s for n, s in zip(size, stride)) + 1) * item \
+    span = (builtins.sum([(n - 1) * s for n, s in zip(size, stride)]) + 1) * item \
         if all(size) else 0
-    if start < 0 or start + span > flat.shape[0]:
+    if start < 0 or start + span > nbytes:
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
                            f"offset {start // item}, and itemsize {item} requiring a storage "
                            f"size of {start + span} are out of bounds for storage of size "
-                           f"{flat.shape[0]}")
-    base = flat[start:start + builtins.max(span, item)].view(x.dtype)
-    out = _as_strided_arr(xp, base, size, tuple(s * item for s in stride))
+                           f"{nbytes}")
+    strides = tuple([s * item for s in stride])
+    out = None
+    if type(root) is np.ndarray and span:       # straight over the storage's buffer
+        try:
+            out = np.ndarray(size, x.dtype, root, start, strides)
+        except (TypeError, ValueError):
+            pass
+    if out is None:
+        base = _storage_flat(x)[0][start:start + builtins.max(span, item)].view(x.dtype)
+        out = _as_strided_arr(xp, base, size, strides)
     in_off = (xoff - start) // item
     return out, (x.shape, tuple(s // item for s in x.strides), in_off, size, stride)
 
