@@ -414,6 +414,10 @@ _permute_fn = _view_op(
     lambda xp, g, dims: (g.transpose(tuple(np.argsort(dims))),))
 
 
+# permute's dims (ints, as given) already checked -> wrapped: valid for len(dims) dimensions
+_PERMS = {}
+
+
 def permute(input, *args, dims=None):
     if not args and dims is None:
         raise _missing_arg("permute", "dims")
@@ -422,14 +426,19 @@ def permute(input, *args, dims=None):
         nd = input.ndim
     except AttributeError:
         raise_not_tensor("permute", ("input", 1, input))
+    p = _PERMS.get(dims)
+    if p is not None and len(p) == nd:
+        return _permute_fn(input, p)
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
                            f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
-    dims = tuple([d if type(d) is int and 0 <= d < nd else wrap_dim(d, nd) for d in dims])
-    if len(set(dims)) != nd:
+    p = tuple([d if type(d) is int and 0 <= d < nd else wrap_dim(d, nd) for d in dims])
+    if len(set(p)) != nd:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return _permute_fn(input, dims)
+    if len(_PERMS) < 256:
+        _PERMS[dims] = p
+    return _permute_fn(input, p)
 
 
 def _swap_fwd(xp, x, d0, d1):
@@ -1988,7 +1997,7 @@ def _as_strided(xp, x, size, stride, offset):
         base = _storage_flat(x)[0][start:start + builtins.max(span, item)].view(x.dtype)
         out = _as_strided_arr(xp, base, size, strides)
     in_off = (xoff - start) // item
-    return out, (x.shape, tuple(s // item for s in x.strides), in_off, size, stride)
+    return out, (x.shape, tuple([s // item for s in x.strides]), in_off, size, stride)
 
 
 @_as_strided.vjp
