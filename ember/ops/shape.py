@@ -166,7 +166,8 @@ def view(input, *shape, size=None, dtype=None):
         raise TypeError("view() received an invalid combination of arguments - got (), but "
                         "expected one of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
     if len(shape) == 1 and type(shape[0]) is not int and \
-            not isinstance(shape[0], (int, tuple, list, Size)) and not hasattr(shape[0], "__index__"):
+            not isinstance(shape[0], (int, tuple, list, Size)) and \
+            not hasattr(shape[0], "__index__"):
         return _view_dtype(input, shape[0])
     try:
         size = input.arr.size
