@@ -39,6 +39,14 @@ CASES = {
     "view_as 0-d": lambda lib, x: x[:1, :1].view_as(lib.tensor(1.0)),
     "view_as bad": lambda lib, x: x.view_as(lib.zeros(5)),
     "view_as not a tensor": lambda lib, x: x.view_as(np.zeros(24)),
+    "reshape ints": lambda lib, x: x.reshape(6, 4),
+    "reshape tuple": lambda lib, x: x.reshape((3, -1)),
+    "reshape -1": lambda lib, x: x.reshape(-1),
+    "reshape ()": lambda lib, x: x[:1, :1].reshape(()),
+    "reshape bad": lambda lib, x: x.reshape(7, -1),
+    "reshape -1 -1": lambda lib, x: x.reshape(-1, -1),
+    "reshape transposed": lambda lib, x: x.t().reshape(24),
+    "reshape shape=": lambda lib, x: x.reshape(shape=(4, 6)),
     "flatten": lambda lib, x: x.flatten(),
     "flatten transposed": lambda lib, x: x.t().flatten(),
     "flatten 1-d": lambda lib, x: x[0].flatten(),
@@ -144,7 +152,7 @@ def test_as_strided_over_the_buffer_writes_through_and_differentiates():
     assert g[0] == g[1]
 
 
-@pytest.mark.parametrize("expr", ["x.view(-1)", "x.view(6, 4)", "x.flatten()",
+@pytest.mark.parametrize("expr", ["x.view(-1)", "x.view(6, 4)", "x.flatten()", "x.reshape(3, 8)",
                                   "x.unflatten(1, (2, 3))", "x.view_as(x.new_zeros(2, 12))",
                                   "x.squeeze()", "x.unsqueeze(0)", "x.permute(1, 0)",
                                   "x[:1].expand(3, 4, 6)"])

@@ -299,6 +299,17 @@ def view_as_complex(input):
 
 
 def reshape(input, *args, shape=None):
+    if args and shape is None:      # ints, or a tuple of ints, of a contiguous NumPy tensor: the
+        dims = args[0] if len(args) == 1 and type(args[0]) is tuple else args   # steps below
+        for s in dims:
+            if type(s) is not int:
+                break
+        else:
+            a = getattr(input, "arr", None)
+            if type(a) is np.ndarray and a.flags.c_contiguous:
+                n = a.size
+                return _view_fn(input, dims if _prod(dims) == n and (not dims or _min(dims) >= 0)
+                                else infer_shape(dims, n))
     if not args and shape is None:
         raise _missing_arg("reshape", "shape")
     try:
