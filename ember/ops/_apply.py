@@ -470,8 +470,17 @@ def apply(op, args, static=(), view_of=None):
         return t
     outs = tuple([_new(o, be) for o in out])
     if view_of is not None:
-        for o in outs:
-            _share_version(o, view_of)
+        if _grad.enabled:       # (_share_version's code for each output, its vc found once)
+            vc = view_of._vc
+            if vc is None:
+                vc = view_of._vc = [0, 0]
+            base = view_of if view_of._base is None else view_of._base
+            for o in outs:
+                o._vc, o._base = vc, base
+                register_view(vc, o)
+        else:
+            for o in outs:
+                _share_version(o, view_of)
     if record:
         node = _node(op, bwd, be, saved, args, static, arrays, out)
         node.outs = tuple([(o.shape, o.dtype) for o in out])

@@ -1459,7 +1459,9 @@ def _piece_bounds(n, d, split_size_or_sections):
                                f"dimension size of {n}" if step == 0 else
                                f"split expects split_size be non-negative, but got "
                                f"split_size={step}")
-        sizes = [builtins.min(step, n - s) for s in range(0, n, step)] if n else [0]
+        if n:   # (_bounds of the sizes min(step, n - s))
+            return tuple([(s, s + step if s + step < n else n) for s in range(0, n, step)])
+        sizes = [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n or builtins.min(sizes, default=0) < 0:
