@@ -468,17 +468,30 @@ def apply(op, args, static=(), view_of=None):
             if view_of is not None:
                 _fw_alias_views(view_of, (t,))
         return t
-    outs = tuple([_new(o, be) for o in out])
-    if view_of is not None:
-        if _grad.enabled:       # (_share_version's code for each output, its vc found once)
-            vc = view_of._vc
-            if vc is None:
-                vc = view_of._vc = [0, 0]
-            base = view_of if view_of._base is None else view_of._base
-            for o in outs:
-                o._vc, o._base = vc, base
-                register_view(vc, o)
-        else:
+    if view_of is not None and _grad.enabled:
+        # views of one tensor (unbind, split): _new's tensors made here with _share_version's
+        # and register_view's code, the version counter and the list of views found once
+        vc = view_of._vc
+        if vc is None:
+            vc = view_of._vc = [0, 0]
+        base = view_of if view_of._base is None else view_of._base
+        if len(vc) == 2:
+            vc.append([])
+        views = vc[2]
+        outs = []
+        for o in out:
+            t = _object_new(Tensor)
+            t.arr, t.be, t._rg, t._vc, t._base = o, be, False, vc, base
+            t._grad = t.grad_fn = t._leaf = t._retain = None
+            n = len(views)
+            if n >= 32 and not n & (n - 1):
+                views[:] = [r for r in views if r() is not None]
+            views.append(_weakref(t))
+            outs.append(t)
+        outs = tuple(outs)
+    else:
+        outs = tuple([_new(o, be) for o in out])
+        if view_of is not None:
             for o in outs:
                 _share_version(o, view_of)
     if record:
