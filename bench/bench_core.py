@@ -1,6 +1,8 @@
 """Per-op overhead (a chain of 100 small ops, forward+backward and under no_grad), the per-call
 time of common indexing and view ops, factories and reductions on small tensors, and a
-1024x1024 float32 matmul forward+backward: ember against torch in the same run."""
+1024x1024 float32 matmul forward+backward: ember against torch in the same run.
+`-k TEXT` (repeatable) times only the rows whose name contains one of the texts."""
+import argparse
 import os
 import sys
 
@@ -30,7 +32,8 @@ def chain_ops(lib, x):
     return y
 
 
-def bench_lib(lib):
+def bench_lib(lib, keep=None):
+    """Seconds per call of each row (those whose name `keep` accepts, when given)."""
     x = lib.tensor(np.random.default_rng(0).standard_normal(16).astype(np.float32),
                    requires_grad=True)
 
@@ -51,18 +54,20 @@ def bench_lib(lib):
         a.grad = b.grad = None
         (a @ b).sum().backward()
 
-    return {
-        "per-op fwd+bwd (100 ops, 16 elem)": median_time(fwd_bwd) / N_OPS,
-        "per-op no_grad (100 ops, 16 elem)": median_time(no_grad) / N_OPS,
-        **bench_views(lib),
-        **bench_factories(lib),
-        "matmul 1024x1024 f32 fwd+bwd": median_time(matmul, repeat=5, number=3),
+    rows = {        # name -> (fn, calls of the op per fn call, median_time's arguments)
+        "per-op fwd+bwd (100 ops, 16 elem)": (fwd_bwd, N_OPS, {}),
+        "per-op no_grad (100 ops, 16 elem)": (no_grad, N_OPS, {}),
+        **{k: (f, 1, {}) for k, f in view_ops(lib).items()},
+        **{k: (f, 1, {}) for k, f in factory_ops(lib).items()},
+        "matmul 1024x1024 f32 fwd+bwd": (matmul, 1, {"repeat": 5, "number": 3}),
     }
+    return {k: median_time(f, **kw) / per for k, (f, per, kw) in rows.items()
+            if keep is None or keep(k)}
 
 
-def bench_views(lib):
-    """Per-call time of indexing, view and index-put ops on a 3x4 float32 tensor (one that
-    requires grad in the rows marked (grad))."""
+def view_ops(lib):
+    """Indexing, view and index-put ops on a 3x4 float32 tensor (one that requires grad in the
+    rows marked (grad)), by row name."""
     x = lib.tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
     xg = lib.tensor(np.arange(12, dtype=np.float32).reshape(3, 4), requires_grad=True)
     mask = x > 5
@@ -101,11 +106,11 @@ def bench_views(lib):
         "y = x.clone(); y[1:3] = 0 (grad)": put_grad,
         "s.item()": lambda: s.item(),
     }
-    return {f"index/view {k}": median_time(f) for k, f in ops.items()}
+    return {f"index/view {k}": f for k, f in ops.items()}
 
 
-def bench_factories(lib):
-    """Per-call time of tensor factories and reductions users call on small data."""
+def factory_ops(lib):
+    """Tensor factories and reductions users call on small data, by row name."""
     x = lib.tensor(np.random.default_rng(3).standard_normal((32, 64)).astype(np.float32))
     ops = {
         "tensor([[1., 2.], [3., 4.]])": lambda: lib.tensor([[1., 2.], [3., 4.]]),
@@ -126,16 +131,22 @@ def bench_factories(lib):
         "x.sort(1) (32x64)": lambda: x.sort(1),
         "x.topk(5, 1) (32x64)": lambda: x.topk(5, 1),
     }
-    return {f"factory/reduce {k}": median_time(f) for k, f in ops.items()}
+    return {f"factory/reduce {k}": f for k, f in ops.items()}
 
 
-def main():
-    e = bench_lib(ember)
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-k", dest="select", action="append", metavar="TEXT",
+                        help="time only the rows whose name contains TEXT (repeatable; e.g. "
+                             "-k index/view -k matmul)")
+    args = parser.parse_args(argv)
+    keep = None if not args.select else (lambda name: any(s in name for s in args.select))
+    e = bench_lib(ember, keep)
     t = None
     if have_torch():
         import torch
         torch.set_num_threads(os.cpu_count())
-        t = bench_lib(torch)
+        t = bench_lib(torch, keep)
     print(HEADER)
     for k, v in e.items():
         unit, scale = ("ms", 1e3) if "matmul" in k else ("us", 1e6)

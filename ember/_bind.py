@@ -71,16 +71,19 @@ def _method_broadcast_to(self, *sizes, size=None):
 
 
 def _dims_varargs(fn):
-    """Tensor.squeeze / squeeze_ take several dims as varargs too (torch.squeeze does not)."""
+    """Tensor.squeeze / squeeze_ take several dims as varargs too (torch.squeeze does not). (The
+    method passes no keywords: it calls fn itself, not _aliased's wrapper of it.)"""
+    label, fn = fn.__name__, getattr(fn, "__wrapped__", fn)
+
     def method(self, *dims, dim=None):
         if dims:
             if dim is not None or len(dims) > 1 and \
                     any(not isinstance(d, int) for d in dims[1:]):
-                raise TypeError(f"{fn.__name__}() received an invalid combination of arguments "
+                raise TypeError(f"{label}() received an invalid combination of arguments "
                                 f"- got {dims}, dim={dim}")
             dim = dims[0] if len(dims) == 1 else dims
         return fn(self, dim)
-    method.__name__ = method.__qualname__ = fn.__name__
+    method.__name__ = method.__qualname__ = label
     return method
 
 
@@ -119,7 +122,8 @@ def _aliased(fn, aliases):
                     if name in kw or len(args) > pos:
                         raise TypeError(f"{label}() got an unexpected keyword argument '{alias}'")
                     kw[name] = kw.pop(alias)
-        return fn(*args, **kw)
+            return fn(*args, **kw)
+        return fn(*args)        # (a call without the empty keywords: a fifth of f's cost)
     return functools.update_wrapper(f, fn)
 
 

@@ -26,6 +26,7 @@ from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _th
     thin2 as _thin2
 
 _FLOAT_KINDS = "fc"
+_object_new = object.__new__
 
 
 def type_name(x):
@@ -174,13 +175,22 @@ def make_view(op):
             out, saved = fwd(be.xp, x.arr, *static)
         except RuntimeWarning:
             out, saved = quiet(fwd, be.xp, x.arr, *static)
-        t = _new(out, be)
-        vc = x._vc
+        # _new's tensor, made here (its inference-mode counter would be replaced by x's)
+        t = _object_new(Tensor)
+        t.arr, t.be, t._rg = out, be, False
+        t._grad = t.grad_fn = t._leaf = t._retain = None
+        vc, base = x._vc, x._base
         if vc is None:
             vc = x._vc = [0, 0]
-        t._vc, t._base = vc, x if x._base is None else x._base
+        t._vc, t._base = vc, x if base is None else base
         if _grad.enabled:
-            register_view(vc, t)
+            if len(vc) == 2:            # (register_view's code: one call less on every view)
+                vc.append([])
+            views = vc[2]
+            n = len(views)
+            if n >= 32 and not n & (n - 1):
+                views[:] = [r for r in views if r() is not None]
+            views.append(_weakref(t))
             if x._rg:
                 t._rg = True
                 if op.keeps is None or x.arr.nbytes < _THIN_MIN:
@@ -458,10 +468,32 @@ def apply(op, args, static=(), view_of=None):
             if view_of is not None:
                 _fw_alias_views(view_of, (t,))
         return t
-    outs = tuple([_new(o, be) for o in out])
-    if view_of is not None:
-        for o in outs:
-            _share_version(o, view_of)
+    if view_of is not None and _grad.enabled:
+        # views of one tensor (unbind, split): _new's tensors made here with _share_version's
+        # and register_view's code, the version counter and the list of views found once
+        vc = view_of._vc
+        if vc is None:
+            vc = view_of._vc = [0, 0]
+        base = view_of if view_of._base is None else view_of._base
+        if len(vc) == 2:
+            vc.append([])
+        views = vc[2]
+        outs = []
+        for o in out:
+            t = _object_new(Tensor)
+            t.arr, t.be, t._rg, t._vc, t._base = o, be, False, vc, base
+            t._grad = t.grad_fn = t._leaf = t._retain = None
+            n = len(views)
+            if n >= 32 and not n & (n - 1):
+                views[:] = [r for r in views if r() is not None]
+            views.append(_weakref(t))
+            outs.append(t)
+        outs = tuple(outs)
+    else:
+        outs = tuple([_new(o, be) for o in out])
+        if view_of is not None:
+            for o in outs:
+                _share_version(o, view_of)
     if record:
         node = _node(op, bwd, be, saved, args, static, arrays, out)
         node.outs = tuple([(o.shape, o.dtype) for o in out])
@@ -615,7 +647,8 @@ def _share_version(t, base):
 
 def register_view(vc, view):
     """Remember (weakly) the views of a storage made in grad mode, so that an in-place change of
-    the base's history can give them fresh grad_fns, as torch regenerates them."""
+    the base's history can give them fresh grad_fns, as torch regenerates them (make_view has
+    this code inline)."""
     if len(vc) == 2:
         vc.append([])
     views = vc[2]

@@ -514,6 +514,11 @@ def getitem(self, idx):
             return self.unbind()[idx]
     if idx is None and type(self.arr) is np.ndarray:    # fast path: x[None]
         return _unsqueeze_idx_fn(self, _NONE_KEY)
+    if type(idx) is slice and type(self.arr) is np.ndarray and self.arr.ndim:
+        start, stop, step = idx.start, idx.stop, idx.step       # fast path: x[a:b] (what
+        if (start is None or type(start) is int) and (stop is None or type(stop) is int) and \
+                (step is None or type(step) is int and step > 0):   # _parse_basic returns)
+            return _slice_fn(self, (idx, Ellipsis))
     if type(idx) in _BASIC_KEYS and type(self.arr) is np.ndarray:   # fast path: views
         parsed = _parse_basic(idx, self.arr.shape)
         if parsed is not None:

@@ -59,10 +59,15 @@ def _dims_arg(dims, fn="permute"):
     return dims
 
 
+_min = builtins.min
+
+
 def infer_shape(shape, numel):
     known = _prod(shape)
-    if known == numel and -1 not in shape and (not shape or builtins.min(shape) >= 0):
+    if known == numel and (not shape or _min(shape) >= 0):     # (no size negative: no -1)
         return shape
+    if shape == (-1,):              # view(-1): the checks below pass
+        return (numel,)
     if known < 0 and builtins.min(shape) == -1 and shape.count(-1) == 1 and not numel % known:
         i = shape.index(-1)         # (one -1, the other sizes positive: the checks below pass)
         return shape[:i] + (numel // -known,) + shape[i + 1:]
@@ -142,12 +147,26 @@ _reshape_copy_fn = make_unary(_reshape_copy)
 
 
 def view(input, *shape, size=None, dtype=None):
+    if shape and size is None and dtype is None:      # ints, or a tuple of ints: the steps
+        dims = shape[0] if len(shape) == 1 and type(shape[0]) is tuple else shape  # below
+        for s in dims:
+            if type(s) is not int:
+                break
+        else:
+            try:
+                n = input.arr.size
+            except AttributeError:
+                n = None
+            if n is not None:
+                return _view_fn(input, dims if _prod(dims) == n and (not dims or _min(dims) >= 0)
+                                else infer_shape(dims, n))
     if size is not None or dtype is not None:
         shape = (size if dtype is None else dtype,)
     elif not shape:
         raise TypeError("view() received an invalid combination of arguments - got (), but "
                         "expected one of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
-    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) and \
+    if len(shape) == 1 and type(shape[0]) is not int and \
+            not isinstance(shape[0], (int, tuple, list, Size)) and \
             not hasattr(shape[0], "__index__"):
         return _view_dtype(input, shape[0])
     try:
@@ -280,6 +299,17 @@ def view_as_complex(input):
 
 
 def reshape(input, *args, shape=None):
+    if args and shape is None:      # ints, or a tuple of ints, of a contiguous NumPy tensor: the
+        dims = args[0] if len(args) == 1 and type(args[0]) is tuple else args   # steps below
+        for s in dims:
+            if type(s) is not int:
+                break
+        else:
+            a = getattr(input, "arr", None)
+            if type(a) is np.ndarray and a.flags.c_contiguous:
+                n = a.size
+                return _view_fn(input, dims if _prod(dims) == n and (not dims or _min(dims) >= 0)
+                                else infer_shape(dims, n))
     if not args and shape is None:
         raise _missing_arg("reshape", "shape")
     try:
@@ -310,20 +340,27 @@ def reshape(input, *args, shape=None):
 
 
 def view_as(input, other):
-    tensor_args("view_as", ("other", 1, other))
-    return view(input, other.shape)
+    if type(other) is not Tensor:
+        tensor_args("view_as", ("other", 1, other))
+    shp = other.arr.shape
+    return view(input, *shp) if type(shp) is tuple and shp else view(input, other.shape)
 
 
 def reshape_as(input, other):
-    tensor_args("reshape_as", ("other", 1, other))
+    if type(other) is not Tensor:
+        tensor_args("reshape_as", ("other", 1, other))
     return reshape(input, other.shape)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
     try:
-        nd = input.ndim
+        a = input.arr
+        nd = a.ndim
     except AttributeError:
         raise_not_tensor("flatten", ("input", 1, input))
+    if start_dim == 0 and end_dim == -1 and nd > 1 and type(a) is np.ndarray and \
+            type(start_dim) is int and type(end_dim) is int and a.flags.c_contiguous:
+        return _view_fn(input, (a.size,))       # x.flatten(): the general code's result
     s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if nd == 0:
         return reshape(input, (1,))
@@ -331,7 +368,6 @@ def flatten(input, start_dim=0, end_dim=-1):
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
         return input
-    a = input.arr
     shp = a.shape
     if type(shp) is NestedShape:        # (torch's refusals, before reshape's)
         from ..nested._ops import flatten_check
@@ -351,17 +387,20 @@ def unflatten(input, dim, sizes):
     sizes = _shape_arg((sizes,), "unflatten")
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
-    n = input.shape[d]
-    known = _prod(s for s in sizes if s != -1)
+    shp = input.arr.shape
+    n = shp[d]
     if -1 in sizes:         # (several -1s are infer_shape's error)
+        known = _prod([s for s in sizes if s != -1])
         bad = sizes.count(-1) == 1 and (n % known if known else n)
     else:
-        bad = known != n
+        bad = _prod(sizes) != n
     if bad:
         raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
                            f"size of dim {d} ({n}) in the input tensor")
     if -1 in sizes:
         sizes = infer_shape(sizes, n)
+    if type(shp) is tuple:      # (view's steps for a dense tensor's sizes, all ints)
+        return _view_fn(input, infer_shape(shp[:d] + sizes + shp[d + 1:], input.arr.size))
     return view(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
 
@@ -387,6 +426,10 @@ _permute_fn = _view_op(
     lambda xp, g, dims: (g.transpose(tuple(np.argsort(dims))),))
 
 
+# permute's dims (ints, as given) already checked -> wrapped: valid for len(dims) dimensions
+_PERMS = {}
+
+
 def permute(input, *args, dims=None):
     if not args and dims is None:
         raise _missing_arg("permute", "dims")
@@ -395,14 +438,19 @@ def permute(input, *args, dims=None):
         nd = input.ndim
     except AttributeError:
         raise_not_tensor("permute", ("input", 1, input))
+    p = _PERMS.get(dims)
+    if p is not None and len(p) == nd:
+        return _permute_fn(input, p)
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
                            f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
-    dims = tuple([d if type(d) is int and 0 <= d < nd else wrap_dim(d, nd) for d in dims])
-    if len(set(dims)) != nd:
+    p = tuple([d if type(d) is int and 0 <= d < nd else wrap_dim(d, nd) for d in dims])
+    if len(set(p)) != nd:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return _permute_fn(input, dims)
+    if len(_PERMS) < 256:
+        _PERMS[dims] = p
+    return _permute_fn(input, p)
 
 
 def _swap_fwd(xp, x, d0, d1):
@@ -511,6 +559,8 @@ moveaxis = movedim
 
 # ---- squeeze / unsqueeze / expand ------------------------------------------------------------
 def _squeeze_fwd(xp, x, dims):
+    if not dims and type(x) is np.ndarray:      # nothing squeezed: an alias
+        return x.reshape(x.shape), (x.shape,)
     return x.reshape([s for i, s in enumerate(x.shape) if i not in dims]), (x.shape,)
 
 
@@ -526,7 +576,8 @@ def squeeze(input, dim=None):
         raise_not_tensor("squeeze", ("input", 1, input))
     if dim is None:
         try:
-            return _squeeze_all(input, tuple([i for i, s in enumerate(shp) if s == 1]))
+            return _squeeze_all(input, tuple([i for i, s in enumerate(shp) if s == 1])
+                                if type(shp) is not tuple or 1 in shp else ())
         except RuntimeError as e:
             if type(shp) is NestedShape and type(e) is RuntimeError:   # (a strided one's sizes)
                 raise RuntimeError("squeeze(): For nested tensors, squeeze without the dim "
@@ -565,8 +616,14 @@ def _insert_units(xp, a, positions):
     return r if st == r.strides else _as_strided_arr(xp, r, r.shape, st)
 
 
-_unsqueeze_fn = _view_op("unsqueeze", lambda xp, x, d: (_insert_units(xp, x, (d,)), (x.shape,)),
-                         _reshape_back)
+def _unsqueeze_fwd(xp, x, d):
+    xs = x.shape
+    if xp is np and 1 not in xs and x.size and x.flags.c_contiguous:     # (_insert_units' first
+        return x.reshape(xs[:d] + (1,) + xs[d:]), (xs,)     # case, without its list)
+    return _insert_units(xp, x, (d,)), (xs,)
+
+
+_unsqueeze_fn = _view_op("unsqueeze", _unsqueeze_fwd, _reshape_back)
 
 
 def unsqueeze(input, dim):
@@ -625,11 +682,11 @@ def _expand_fwd(xp, x, shape):
             r = np.ndarray(shape, x.dtype, x, 0, strides)     # faster than np.broadcast_to
         except TypeError:       # a quantized tensor's array, whose dtype NumPy does not know
             return xp.broadcast_to(x, shape, subok=True), ()
-        r.flags.writeable = False       # written-to elements would alias, as in torch
-        return r, ()
+        r.setflags(write=False)         # written-to elements would alias, as in torch
+        return r, ()                    # (setflags: half the time of flags.writeable = ...)
     if type(x) is np.ndarray:   # (np.broadcast_to zeroes kept size-1 dims' strides)
         r = _as_strided_arr(xp, x, shape, tuple(strides))
-        r.flags.writeable = False
+        r.setflags(write=False)
         return r, ()
     return xp.broadcast_to(x, shape), ()
 
@@ -648,7 +705,7 @@ def expand(input, *sizes, size=None):
         lead = len(sizes) - len(shp)
         if sizes == shp or lead > 0 and sizes[lead:] == shp and builtins.min(sizes[:lead]) >= 0:
             return _expand_fn(input, sizes)     # (new leading dims: expanded_sizes' result)
-        return _expand_fn(input, expanded_sizes(_tname(input), shp, sizes))
+        return _expand_fn(input, expanded_sizes(input, shp, sizes))
     except (TypeError, RuntimeError, NotImplementedError):
         if getattr(input, "is_nested", False):      # (sizes with a nested int, its kernel)
             from ..nested._ops import expand as nested_expand
@@ -659,13 +716,22 @@ def expand(input, *sizes, size=None):
 
 
 def expanded_sizes(tname, shape, sizes):
-    """expand's target sizes (-1 resolved), raising torch's errors where `shape` cannot expand."""
+    """expand's target sizes (-1 resolved), raising torch's errors where `shape` cannot expand.
+    `tname`: the type name the errors give, or the tensor expanded (named only on an error)."""
     nd = len(shape)
     if len(sizes) < nd:
+        tname = _tname(tname) if isinstance(tname, Tensor) else tname
         raise RuntimeError(f"expand({tname}{{{list(shape)}}}, size={list(sizes)}"
                            f"): the number of sizes provided ({len(sizes)}) must be greater or "
                            f"equal to the number of dimensions in the tensor ({nd})")
     lead = len(sizes) - nd
+    if -1 not in sizes:         # the common case: sizes as they are, when nothing is refused
+        for s, want in zip(shape, sizes[lead:]):
+            if s != want and s != 1:
+                break
+        else:
+            if not lead or builtins.min(sizes[:lead]) >= 0:
+                return tuple(sizes)
     out = list(sizes)
     for i in reversed(range(nd)):           # torch checks from the last dimension
         s, want = shape[i], sizes[lead + i]
@@ -688,8 +754,10 @@ def _tname(x):
 
 
 def expand_as(input, other):
-    tensor_args("expand_as", ("other", 1, other))
-    return expand(input, other.shape)
+    if type(other) is not Tensor:
+        tensor_args("expand_as", ("other", 1, other))
+    shp = other.arr.shape
+    return expand(input, *shp) if type(shp) is tuple and shp else expand(input, other.shape)
 
 
 def broadcast_to(input, size):
@@ -1391,7 +1459,9 @@ def _piece_bounds(n, d, split_size_or_sections):
                                f"dimension size of {n}" if step == 0 else
                                f"split expects split_size be non-negative, but got "
                                f"split_size={step}")
-        sizes = [builtins.min(step, n - s) for s in range(0, n, step)] if n else [0]
+        if n:   # (_bounds of the sizes min(step, n - s))
+            return tuple([(s, s + step if s + step < n else n) for s in range(0, n, step)])
+        sizes = [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n or builtins.min(sizes, default=0) < 0:
@@ -1891,6 +1961,8 @@ def _repeats_dtype_check(rep):
 def _storage_root(a):
     """(root, byte_offset): the outermost array owning `a`'s memory and `a`'s offset in it.
     (NumPy's as_strided puts a non-array wrapper in the `base` chain: look through it.)"""
+    if type(a) is np.ndarray and a.base is None:    # (an array owning its memory)
+        return a, 0
     kind, root, cur = type(a), a, a
     while getattr(cur, "base", None) is not None:
         cur = cur.base
@@ -1915,20 +1987,31 @@ def _storage_flat(a):
 
 @op("as_strided", saves=None)
 def _as_strided(xp, x, size, stride, offset):
-    flat, xoff = _storage_flat(x)
+    root, xoff = _storage_root(x)
+    if not root.flags.c_contiguous:
+        raise RuntimeError("as_strided: the storage of this tensor is not contiguous")
+    nbytes = root.nbytes if type(root) is np.ndarray else _storage_flat(x)[0].shape[0]
     item = x.itemsize
     start = xoff if offset is None else offset * item
-    span = (builtins.sum((n - 1) * s for n, s in zip(size, stride)) + 1) * item \
+    span = (builtins.sum([(n - 1) * s for n, s in zip(size, stride)]) + 1) * item \
         if all(size) else 0
-    if start < 0 or start + span > flat.shape[0]:
+    if start < 0 or start + span > nbytes:
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
                            f"offset {start // item}, and itemsize {item} requiring a storage "
                            f"size of {start + span} are out of bounds for storage of size "
-                           f"{flat.shape[0]}")
-    base = flat[start:start + builtins.max(span, item)].view(x.dtype)
-    out = _as_strided_arr(xp, base, size, tuple(s * item for s in stride))
+                           f"{nbytes}")
+    strides = tuple([s * item for s in stride])
+    out = None
+    if type(root) is np.ndarray and span:       # straight over the storage's buffer
+        try:
+            out = np.ndarray(size, x.dtype, root, start, strides)
+        except (TypeError, ValueError):
+            pass
+    if out is None:
+        base = _storage_flat(x)[0][start:start + builtins.max(span, item)].view(x.dtype)
+        out = _as_strided_arr(xp, base, size, strides)
     in_off = (xoff - start) // item
-    return out, (x.shape, tuple(s // item for s in x.strides), in_off, size, stride)
+    return out, (x.shape, tuple([s // item for s in x.strides]), in_off, size, stride)
 
 
 @_as_strided.vjp
