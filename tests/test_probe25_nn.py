@@ -185,7 +185,8 @@ def conv_same_even_kernels_dilation_padding_modes(torch, log):
         nn.Conv2d(2, 2, 3, padding_mode="mirror")
     except ValueError as e:     # the set prints in its compiled constant's order, which the
         m = str(e)              # hash seed of the process that wrote each library's .pyc chose
-        log(m[:m.index("{")], sorted(m[m.index("{"):m.index("}")].split(", ")), m[m.index("}"):])
+        a, b = m.index("{"), m.index("}")
+        log(m[:a], sorted(m[a + 1:b].split(", ")), m[b:])
     _err(log, lambda: nn.Conv2d(3, 2, 3, groups=2))
 
 

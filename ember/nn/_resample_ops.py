@@ -30,12 +30,13 @@ class Taps:
     weight times a negative g gives no -0.0)."""
     __slots__ = ("idx", "wts", "n_in", "_t", "_dense", "from_zero", "fused")
 
-    def __init__(self, idx, wts, n_in, fused=False):
+    def __init__(self, idx, wts, n_in):
         self.idx, self.wts, self.n_in = np.asarray(idx, np.int64), wts, n_in
         self._t = self._dense = None
         self.from_zero = False
-        self.fused = fused      # torch's interpolation kernels: t0 * w0 + t1 * w1 + ... with
-        # the first product fused into the sum with the second (fma(t0, w0, t1 * w1))
+        # torch's linear interpolation kernels: t0 * w0 + t1 * w1 + ... with the first product
+        # fused into the sum with the second (fma(t0, w0, t1 * w1))
+        self.fused = False
 
     def dense(self):
         if self._dense is None:
@@ -80,7 +81,6 @@ class Taps:
                 v *= xp.asarray(self.wts[:, t].astype(x.dtype)).reshape(wshape)
             y = v if y is None else xp.add(y, v, out=y)
         return y
-
 
     def _apply_fused(self, xp, x, axis, idx, wshape):
         dt = x.dtype
