@@ -96,7 +96,6 @@ _KNOWN = {
                             "raises the leading-dimension error of torch's expand checks",
     "expand negative grown": "torch fails in numel ('integer multiplication overflow'); ember's "
                              "NumPy raises ValueError 'negative dimensions are not allowed'",
-    "as_strided empty": "an empty as_strided view's storage offset: torch 24, ember 0",
 }
 
 

@@ -2003,7 +2003,8 @@ def _as_strided(xp, x, size, stride, offset):
                            f"{nbytes}")
     strides = tuple([s * item for s in stride])
     out = None
-    if type(root) is np.ndarray and span:       # straight over the storage's buffer
+    if type(root) is np.ndarray:    # straight over the storage's buffer (an empty view too: a
+        # slice of it would lose its offset)
         try:
             out = np.ndarray(size, x.dtype, root, start, strides)
         except (TypeError, ValueError):
