@@ -113,6 +113,8 @@ USER_WARNINGS = [
     lambda L: L.range(0, 3), lambda L: L.ones(2).storage(),
     lambda L: L.ones(2, dtype=L.uint8)[L.tensor([1, 0], dtype=L.uint8)],
     lambda L: L.nn.utils.weight_norm(L.nn.Linear(2, 2)),
+    lambda L: L.zeros(2, 3).scatter(1, L.tensor([[0, 1]]), L.ones(2, 3), reduce="max"),
+    lambda L: L.zeros(2, 3).scatter(3, L.tensor([[0, 1]]), L.ones(2, 3), reduce="add"),
 ]
 
 

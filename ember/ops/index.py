@@ -1546,16 +1546,16 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
     if src is None:
         src = value
     if isinstance(src, Tensor):
+        if reduce is not None:      # (torch warns before any check of the arguments)
+            _warn_once("The reduce argument of torch.scatter with Tensor src is deprecated and "
+                       "will be removed in a future PyTorch release. Use torch.scatter_reduce "
+                       "instead for more reduction options.")
         d = _check_gather(input, dim, index, "scatter", src)
     else:
         _value_arg("scatter", src, dim, index, src, reduce=reduce)
         d = _check_gather(input, dim, index, "scatter")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
-    if reduce is not None and isinstance(src, Tensor):
-        _warn_once("The reduce argument of torch.scatter with Tensor src is deprecated and "
-                   "will be removed in a future PyTorch release. Use torch.scatter_reduce "
-                   "instead for more reduction options.")
     t = apply(_scatter, (input, index, src), (d, reduce))
     if t.grad_fn is not None and reduce is not None:    # torch: no derivative, refused at backward
         t.grad_fn.__class__, t.grad_fn.bwd = _NOT_IMPLEMENTED, _no_scatter_derivative
