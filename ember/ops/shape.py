@@ -147,20 +147,27 @@ _reshape_copy.vjp(_reshape_back)
 _reshape_copy_fn = make_unary(_reshape_copy)
 
 
+def _int_sizes(args):
+    """view's and reshape's sizes given as ints or as one tuple of ints: that tuple; else None
+    (the general argument parsing)."""
+    if not args:
+        return None
+    dims = args[0] if len(args) == 1 and type(args[0]) is tuple else args
+    for s in dims:
+        if type(s) is not int:
+            return None
+    return dims
+
+
 def view(input, *shape, size=None, dtype=None):
-    if shape and size is None and dtype is None:      # ints, or a tuple of ints: the steps
-        dims = shape[0] if len(shape) == 1 and type(shape[0]) is tuple else shape  # below
-        for s in dims:
-            if type(s) is not int:
-                break
-        else:
-            try:
-                n = input.arr.size
-            except AttributeError:
-                n = None
-            if n is not None:
-                return _view_fn(input, dims if _prod(dims) == n and (not dims or _min(dims) >= 0)
-                                else infer_shape(dims, n))
+    dims = _int_sizes(shape) if size is None and dtype is None else None
+    if dims is not None:            # ints, or a tuple of ints: the steps below
+        try:
+            n = input.arr.size
+        except AttributeError:
+            n = None
+        if n is not None:
+            return _view_fn(input, infer_shape(dims, n))
     if size is not None or dtype is not None:
         shape = (size if dtype is None else dtype,)
     elif not shape:
@@ -300,17 +307,11 @@ def view_as_complex(input):
 
 
 def reshape(input, *args, shape=None):
-    if args and shape is None:      # ints, or a tuple of ints, of a contiguous NumPy tensor: the
-        dims = args[0] if len(args) == 1 and type(args[0]) is tuple else args   # steps below
-        for s in dims:
-            if type(s) is not int:
-                break
-        else:
-            a = getattr(input, "arr", None)
-            if type(a) is np.ndarray and a.flags.c_contiguous:
-                n = a.size
-                return _view_fn(input, dims if _prod(dims) == n and (not dims or _min(dims) >= 0)
-                                else infer_shape(dims, n))
+    dims = _int_sizes(args) if shape is None else None
+    if dims is not None:            # of a contiguous NumPy tensor: the steps below
+        a = getattr(input, "arr", None)
+        if type(a) is np.ndarray and a.flags.c_contiguous:
+            return _view_fn(input, infer_shape(dims, a.size))
     if not args and shape is None:
         raise _missing_arg("reshape", "shape")
     try:
