@@ -618,15 +618,22 @@ def test_parallel_chunks_give_identical_results(name, kw, monkeypatch):
     for min_parallel in (1 << 40, 1):
         monkeypatch.setattr(base, "MIN_PARALLEL", min_parallel)
         monkeypatch.setattr(base, "CHUNK", 10)
-        ep = _params(ember, init)
-        opt = getattr(ember.optim, name)(ep, **kw)
-        for g in grads:
-            ep[0].grad = ember.from_numpy(np.asfortranarray(g[0]))     # not C-contiguous
-            ep[1].grad = ember.tensor(g[1])
-            opt.step()
-        runs.append([_np(p).copy() for p in ep])
+        runs.append(_steps_with_a_transposed_grad(name, kw, init, grads))
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
+
+
+def _steps_with_a_transposed_grad(name, kw, init, grads):
+    """The parameters after an ember optimizer's steps, the first one's gradients given in
+    Fortran order (not C-contiguous)."""
+    ep = _params(ember, init)
+    opt = getattr(ember.optim, name)(ep, **kw)
+    for g in grads:
+        ep[0].grad = ember.from_numpy(np.asfortranarray(g[0]))
+        for p, gi in zip(ep[1:], g[1:]):
+            p.grad = ember.tensor(gi)
+        opt.step()
+    return [_np(p).copy() for p in ep]
 
 
 def test_parallel_updates_follow_set_num_threads():
@@ -658,13 +665,7 @@ def test_serial_chunks_give_identical_results(name, kw, monkeypatch):
     for min_split in (1 << 40, 1):
         monkeypatch.setattr(base, "MIN_SPLIT", min_split)
         monkeypatch.setattr(base, "SERIAL_CHUNK", 4)
-        ep = _params(ember, init)
-        opt = getattr(ember.optim, name)(ep, **kw)
-        for g in grads:
-            ep[0].grad = ember.from_numpy(np.asfortranarray(g[0]))     # not C-contiguous
-            ep[1].grad, ep[2].grad = ember.tensor(g[1]), ember.tensor(g[2])
-            opt.step()
-        runs.append([_np(p).copy() for p in ep])
+        runs.append(_steps_with_a_transposed_grad(name, kw, init, grads))
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
 
