@@ -20,7 +20,7 @@ import numpy as np
 from ._warn import warn_caller
 from .._cpu import BASE_VEC_BYTES
 from ..ops._apply import _tname, apply
-from ..ops._fma import fma, fma64
+from ..ops._fma import fma_exact
 from ..ops._registry import op
 
 __all__ = ["grid_sample", "affine_grid"]
@@ -36,10 +36,8 @@ def _unnormalize(xp, coord, size, align_corners, nd):
         return (coord + 1) * f, f
     f = size / 2
     if nd == 2 and xp is np and coord.dtype.kind == "f":
-        one = coord.dtype.type(1)
-        if coord.dtype.itemsize == 8:
-            return fma64(xp, coord + one, f, -0.5), f
-        return fma(xp, coord + one, coord.dtype.type(f), coord.dtype.type(-0.5), coord.dtype), f
+        k = coord.dtype.type
+        return fma_exact(xp, coord + k(1), k(f), k(-0.5), coord.dtype), f
     return (coord + 1) * f - 0.5, f
 
 
@@ -105,7 +103,7 @@ def _cubic_fused(xp, t):
     k = dt.type
 
     def f(a, b, c):
-        return fma64(xp, a, b, c) if dt.itemsize == 8 else fma(xp, a, b, c, dt)
+        return fma_exact(xp, a, b, c, dt)
 
     def near(s):
         return f(f(k(_A + 2), s, k(-(_A + 3))) * s, s, k(1))
@@ -174,8 +172,7 @@ def _grid_sample_fwd(xp, x, grid, mode, padding_mode, align_corners):
         rows = []
         for r in range(4):
             v = vals[4 * r:4 * r + 4]
-            first = fma64(xp, v[0], wx[0], v[1] * wx[1]) if x.dtype.itemsize == 8 else \
-                fma(xp, v[0], wx[0], v[1] * wx[1], x.dtype)
+            first = fma_exact(xp, v[0], wx[0], v[1] * wx[1], x.dtype)
             rows.append(first + v[2] * wx[2] + v[3] * wx[3])
         y = _fma_chain(xp, rows, wy, x.dtype)
     else:
@@ -212,7 +209,7 @@ def _fma_chain(xp, vals, wts, dtype):
     fma(se, v, fma(sw, v, fma(ne, v, nw * v)))."""
     y = vals[0] * wts[0]
     for v, w in zip(vals[1:], wts[1:]):
-        y = fma64(xp, v, w, y) if dtype.itemsize == 8 else fma(xp, v, w, y, dtype)
+        y = fma_exact(xp, v, w, y, dtype)
     return y
 
 
@@ -249,7 +246,7 @@ def _bilinear_2d_ggrid(xp, g, vals, axes):
     dt = g.dtype
 
     def f(a, b, c):
-        return fma64(xp, a, b, c) if dt.itemsize == 8 else fma(xp, a, b, c, dt)
+        return fma_exact(xp, a, b, c, dt)
     (s, n), (e, w) = axes[0][0][:, :, None], axes[1][0][:, :, None]
     nw, ne, sw, se = vals
     ax = f(se - sw, n, (ne - nw) * s)

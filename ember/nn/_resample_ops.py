@@ -12,7 +12,7 @@ from ._warn import warn_caller
 from .._memory_format import lay_out
 from ..ops import shape as _S
 from ..ops._apply import apply, tensor_ndim
-from ..ops._fma import fma, fma64
+from ..ops._fma import fma_exact
 from ..ops._registry import op
 from .._dtype import FEW_KERNELS
 from .._kernel_dtypes import is_float, not_implemented
@@ -88,7 +88,7 @@ class Taps:
         def tap(t):
             return xp.take(x, idx[:, t], axis=axis), self.wts[:, t].astype(dt).reshape(wshape)
         (v0, w0), (v1, w1) = tap(0), tap(1)
-        y = fma64(xp, v0, w0, v1 * w1) if dt.itemsize == 8 else fma(xp, v0, w0, v1 * w1, dt)
+        y = fma_exact(xp, v0, w0, v1 * w1, dt)
         for t in range(2, idx.shape[1]):
             v, w = tap(t)
             y += v * w

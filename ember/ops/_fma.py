@@ -58,6 +58,12 @@ def fma64(xp, a, b, c):
     return xp.where(xp.isfinite(r), r, s)
 
 
+def fma_exact(xp, x, y, z, dtype):
+    """x * y + z rounded once in every float dtype: fma's, but fma64 for float64 (for kernels
+    whose results are worth its cost: interpolation, grid sampling)."""
+    return fma64(xp, x, y, z) if dtype.itemsize == 8 else fma(xp, x, y, z, dtype)
+
+
 def _split(a):
     t = 134217729.0 * a
     hi = t - (t - a)
