@@ -97,6 +97,20 @@ def test_interpolate_antialias(kw, mode, align, dtype):
                                           **kw), [rand(shape, dtype)], dtype)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("mode,align", AA_MODES)
+def test_interpolate_antialias_weights_bit_exact(mode, align, dtype):
+    """Each output of one-hot rows is one of torch's filter weights, so the weights must agree
+    bit for bit (the cubic filter's multiply-adds are fused once, in float64 too)."""
+    for n, o in ((53, 17), (64, 29), (30, 9), (12, 5)):
+        eye = np.eye(n, dtype=dtype)[None, :, None, :]
+        got = F.interpolate(ember.tensor(eye), size=(1, o), mode=mode, align_corners=align,
+                            antialias=True).numpy()
+        want = TF.interpolate(torch.tensor(eye), size=(1, o), mode=mode, align_corners=align,
+                              antialias=True).numpy()
+        np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("mode,align", AA_MODES)
 def test_interpolate_antialias_gradcheck_and_grad_fn(mode, align):
     for size in ((4, 3), (11, 5)):

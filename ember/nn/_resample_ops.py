@@ -248,8 +248,8 @@ def _aa_weights(n, o, align_corners, scale, cubic, ft):
     x = np.abs((x + 0.5) * f64(invscale)).astype(ft)
     if cubic:
         def fma(p, q, r):   # torch's AVX2 build fuses these multiply-adds
-            return (f64(p) * q + r).astype(ft)
-        a = -0.5
+            return fma_exact(np, ft(p), q, ft(r), dt).astype(ft)
+        a, dt = -0.5, np.dtype(ft)
         w1 = fma(fma(a + 2, x, -(a + 3)) * x, x, 1)
         w2 = fma(fma(fma(a, x, -5 * a), x, 8 * a), x, -4 * a)
         w = np.where(x < 1, w1, np.where(x < 2, w2, 0))
