@@ -252,7 +252,7 @@ def propagate(op, args, static, out, saved):
     if op.name in _NOT_IMPLEMENTED:
         raise _not_implemented(op.name, static)
     rule = _RULES.get(op.name)
-    if static and op.name != "where":       # (add/sub with alpha: generic; where's dtype)
+    if static and rule not in _STATIC_SAFE:     # (add/sub with alpha: generic rule)
         rule = None
     if rule is not None and len(outs) == 1:
         t = _fast(rule, args, tans, outs[0])
@@ -317,6 +317,9 @@ def _rule_where(xp, a, ta, y):
         return None
     return xp.where(a[0], 0 if ta[1] is None else ta[1], 0 if ta[2] is None else ta[2])
 
+
+# rules that hold whatever static arguments the op got (where's are its dtype and device)
+_STATIC_SAFE = (_rule_where,)
 
 _RULES = {
     "where": _rule_where,
