@@ -4,12 +4,13 @@ One primitive applies such taps dim by dim; its vjp applies the transposed taps 
 the host), so forward and backward are gathers (xp.take) plus a few multiply-adds, or one matmul
 when the taps are wide (global pooling). Also F.pad, pixel_shuffle, pixel_unshuffle and
 channel_shuffle."""
+import itertools
 import math
 
 import numpy as np
 
 from ._warn import warn_caller
-from .._memory_format import lay_out
+from .._memory_format import channels_last, channels_last_3d, lay_out
 from ..ops import shape as _S
 from ..ops._apply import apply, tensor_ndim
 from ..ops._fma import fma_exact
@@ -28,18 +29,22 @@ class Taps:
     """Output i of a dim reads inputs idx[i, :] with weights wts[i, :] (None: all ones).
     `from_zero`: its sums start from +0.0, as torch's backward kernels accumulate (a zero
     weight times a negative g gives no -0.0)."""
-    __slots__ = ("idx", "wts", "n_in", "_t", "_dense", "from_zero", "fused", "in_order", "count")
+    __slots__ = ("idx", "wts", "n_in", "_t", "_dense", "from_zero", "fused", "in_order", "count",
+                 "joint")
 
     def __init__(self, idx, wts, n_in):
         self.idx, self.wts, self.n_in = np.asarray(idx, np.int64), wts, n_in
         self._t = self._dense = None
         self.from_zero = False
-        # torch's linear interpolation kernels: t0 * w0 + t1 * w1 + ... with the first product
-        # fused into the sum with the second (fma(t0, w0, t1 * w1))
+        # torch's generic interpolation kernel: fma(t0, w0, t1 * w1), then each further tap
+        # fused into the sum (fma(t2, w2, ...))
         self.fused = False
         # torch's antialiased kernels: each output sums its first `count` taps in order (see
         # _apply_in_order)
         self.in_order, self.count = False, None
+        # the other dims' taps of torch's channels-last linear kernel, which this (last) dim's
+        # forward applies together with its own (see _linear_joint)
+        self.joint = None
 
     def dense(self):
         if self._dense is None:
@@ -96,7 +101,7 @@ class Taps:
         y = fma_exact(xp, v0, w0, v1 * w1, dt)
         for t in range(2, idx.shape[1]):
             v, w = tap(t)
-            y += v * w
+            y = fma_exact(xp, v, w, y, dt)
         return y
 
     def _apply_in_order(self, x, axis):
@@ -161,10 +166,79 @@ def _resample_fwd(xp, x, taps, opmath=False):
     low = x.dtype if opmath and x.dtype.itemsize == 2 and x.dtype.kind in "fV" else None
     if low is not None:     # float16/bfloat16 interpolation in float32, rounded once (torch's)
         x = x.astype(np.float32)
-    for d in reversed(range(len(taps))):     # the last dim first, as torch's kernels nest
-        if taps[d] is not None:
-            x = taps[d].apply(xp, x, lead + d)
+    d = len(taps) - 1
+    while d >= 0:       # the last dim first, as torch's kernels nest
+        t = taps[d]
+        if t is not None and t.joint is not None and xp is np and x.dtype.itemsize >= 4:
+            x = _linear_joint(x, t.joint + (t,))
+            d -= len(t.joint)
+        elif t is not None:
+            x = t.apply(xp, x, lead + d)
+        d -= 1
     return (x if low is None else x.astype(low)), (taps,)
+
+
+def _two_taps(t):
+    """(indices (o, 2), weights (o, 2)) of linear taps; a copied dim reads (i, i) at (1, 0)."""
+    if t.wts is not None:
+        return t.idx, t.wts
+    o = t.idx.shape[0]
+    return np.concatenate([t.idx, t.idx], 1), np.stack([np.ones(o), np.zeros(o)], 1)
+
+
+# outputs per block of _linear_joint: a block's float64 temporaries stay in the cache
+_JOINT_BLOCK = 1 << 16
+
+
+def _linear_joint(x, taps):
+    """torch's cpu_upsample_linear_channels_last (its bilinear kernel for channels-last inputs
+    of more than 3 channels and for outputs of height + width <= 128, its trilinear one for
+    channels-last inputs of more than 3 channels): each output sums x_k w_k over the 2**d
+    corners k (w_k: the product of the corner's per-dim weights, rounded left to right), its
+    vector loop as fma(x_0, w_0, fma(x_1, w_1, ... fma(x_last, w_last, x_prev w_prev))) over the
+    channels that fill whole 32-byte vectors, its scalar tail as fma(x_last, w_last, ...
+    fma(x_2, w_2, fma(x_0, w_0, x_1 w_1))) over the rest (checked bit for bit against its
+    outputs)."""
+    dt = x.dtype
+    nsp = len(taps)
+    idx, wts = [], []
+    for d, t in enumerate(taps):
+        i, w = _two_taps(t)
+        shape = [1] * nsp
+        shape[d] = -1
+        idx.append([i[:, p].reshape(shape) for p in (0, 1)])
+        wts.append([w[:, p].astype(dt).reshape(shape) for p in (0, 1)])
+    corners = list(itertools.product((0, 1), repeat=nsp))
+    strides = [math.prod(x.shape[3 + d:]) for d in range(nsp)]
+    flat, ws = [], []
+    for k in corners:
+        i, w = idx[0][k[0]] * strides[0], wts[0][k[0]]
+        for d in range(1, nsp):
+            i, w = i + idx[d][k[d]] * strides[d], w * wts[d][k[d]]
+        flat.append(i.ravel())
+        ws.append(w.ravel())
+    n, c = x.shape[:2]
+    osz = tuple(len(t.idx) for t in taps)
+    rows = x.reshape(n * c, math.prod(x.shape[2:]))
+    out = np.empty((n * c, math.prod(osz)), dt)
+    vec = c - c % (32 // dt.itemsize)
+    if vec in (0, c):
+        segments = [(0, n * c, vec == c)]
+    else:
+        segments = [(b * c + lo, b * c + hi, v) for b in range(n)
+                    for lo, hi, v in ((0, vec, True), (vec, c, False))]
+    per = max(1, _JOINT_BLOCK // math.prod(osz))
+    for lo, hi, vector in segments:
+        for a in range(lo, hi, per):
+            b = min(a + per, hi)
+            xs = [np.take(rows[a:b], k, axis=1) for k in flat]
+            order = range(len(xs) - 1, -1, -1) if vector else range(len(xs))
+            first, second, *rest = order
+            r = fma_exact(np, xs[first], ws[first], xs[second] * ws[second], dt)
+            for k in rest:
+                r = fma_exact(np, xs[k], ws[k], r, dt)
+            out[a:b] = r
+    return out.reshape((n, c) + osz)
 
 
 def _resample_bwd(xp, g, taps):
@@ -227,9 +301,13 @@ def _nearest_taps(n, o, scale, exact):
 def _source_index(s, i, ft):
     """torch's area_pixel_compute_source_index, s * (i + 0.5) - 0.5, which its AVX2/AVX512
     builds contract into one fused multiply-add (float32: exact through float64)."""
-    if ft is np.float32:
-        return (np.float64(s) * (i + 0.5) - 0.5).astype(ft)
-    return s * (i.astype(ft) + ft(0.5)) - ft(0.5)
+    return fma_exact(np, ft(s), i.astype(ft) + ft(0.5), ft(-0.5), np.dtype(ft)).astype(ft)
+
+
+def _floorf_index(src, n):
+    """torch's guard_index_and_lambda: min(floorf(src), n - 1), floorf in float32 also for a
+    float64 src (30.999999999999996 reads input 31 at weight 1)."""
+    return np.minimum(np.floor(src.astype(np.float32)).astype(np.int64), n - 1)
 
 
 def _linear_taps(n, o, align_corners, scale, ft):
@@ -241,7 +319,7 @@ def _linear_taps(n, o, align_corners, scale, ft):
         src = s * i.astype(ft)
     else:
         src = np.maximum(_source_index(s, i, ft), ft(0))
-    i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    i0 = _floorf_index(src, n)
     lam1 = np.clip(src - i0.astype(ft), ft(0), ft(1)).astype(ft)
     i1 = i0 + (i0 < n - 1)
     return Taps(np.stack([i0, i1], 1), np.stack([ft(1) - lam1, lam1], 1), n)
@@ -251,19 +329,32 @@ def _cubic_taps(n, o, align_corners, scale, ft):
     i = np.arange(o)
     s = _scale(n, o, align_corners, scale, ft)
     src = s * i.astype(ft) if align_corners else _source_index(s, i, ft)
-    i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    i0 = _floorf_index(src, n)
     t = np.clip(src - i0.astype(ft), ft(0), ft(1)).astype(ft)
-    a = ft(-0.75)
-
-    def conv1(x):
-        return ((a + ft(2)) * x - (a + ft(3))) * x * x + ft(1)
-
-    def conv2(x):
-        return ((a * x - ft(5) * a) * x + ft(8) * a) * x - ft(4) * a
+    a = -0.75
     x2 = ft(1) - t
-    wts = np.stack([conv2(t + ft(1)), conv1(t), conv1(x2), conv2(x2 + ft(1))], 1).astype(ft)
+    wts = np.stack([_keys2(t + ft(1), a, ft, False), _keys1(t, a, ft, False),
+                    _keys1(x2, a, ft, False), _keys2(x2 + ft(1), a, ft, False)], 1)
     idx = np.clip(i0[:, None] - 1 + np.arange(4)[None, :], 0, n - 1)
     return Taps(idx, wts, n)
+
+
+def _fma(p, q, r, ft):
+    return fma_exact(np, ft(p), q, ft(r), np.dtype(ft)).astype(ft)
+
+
+def _keys1(x, a, ft, last):
+    """Keys' cubic filter on |x| < 1, ((a + 2) x - (a + 3)) x x + 1, with the multiply-adds
+    fused as torch's AVX2 build compiles cubic_convolution1: the last one only in the
+    antialiased kernels' filter (`last`), not where bicubic's coefficients inline it."""
+    p = _fma(a + 2, x, -(a + 3), ft) * x
+    return _fma(p, x, 1, ft) if last else p * x + ft(1)
+
+
+def _keys2(x, a, ft, last):
+    """... and on 1 <= |x| < 2, ((a x - 5 a) x + 8 a) x - 4 a (cubic_convolution2)."""
+    p = _fma(_fma(a, x, -5 * a, ft), x, 8 * a, ft)
+    return _fma(p, x, -4 * a, ft) if last else p * x - ft(4 * a)
 
 
 def _aa_weights(n, o, align_corners, scale, cubic, ft):
@@ -283,12 +374,8 @@ def _aa_weights(n, o, align_corners, scale, cubic, ft):
     x = ((xmin[:, None] + j).astype(ft) - center[:, None]).astype(f64)
     x = np.abs((x + 0.5) * f64(invscale)).astype(ft)
     if cubic:
-        def fma(p, q, r):   # torch's AVX2 build fuses these multiply-adds
-            return fma_exact(np, ft(p), q, ft(r), dt).astype(ft)
-        a, dt = -0.5, np.dtype(ft)
-        w1 = fma(fma(a + 2, x, -(a + 3)) * x, x, 1)
-        w2 = fma(fma(fma(a, x, -5 * a), x, 8 * a), x, -4 * a)
-        w = np.where(x < 1, w1, np.where(x < 2, w2, 0))
+        w = np.where(x < 1, _keys1(x, -0.5, ft, True),
+                     np.where(x < 2, _keys2(x, -0.5, ft, True), 0))
     else:
         w = np.where(x < 1, ft(1) - x, 0)
     w = np.where(j < xsize[:, None], w, 0).astype(ft)
@@ -405,13 +492,15 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     for n, o, s in zip(spatial, sizes, scales):
         if mode in ("nearest", "nearest-exact"):
             taps.append(_nearest_taps(n, o, s, mode == "nearest-exact"))
-        elif mode == "bicubic":
-            taps.append(_cubic_taps(n, o, align_corners, s, ft))
         else:
-            taps.append(_linear_taps(n, o, align_corners, s, ft))
-            # linear and trilinear sum as torch's kernel does (checked against its outputs;
-            # its bilinear and bicubic kernels round otherwise: an ulp apart at times)
-            taps[-1].fused = mode != "bilinear"
+            taps.append((_cubic_taps if mode == "bicubic" else _linear_taps)(
+                n, o, align_corners, s, ft))
+            taps[-1].fused = True       # each dim's taps summed as torch's generic kernel does
+    if mode == "bilinear" and (sum(sizes) <= 128 or input.shape[1] > 3 and
+                               input.is_contiguous(memory_format=channels_last)) or \
+            mode == "trilinear" and input.shape[1] > 3 and \
+            input.is_contiguous(memory_format=channels_last_3d):
+        taps[-1].joint = tuple(taps[:-1])
     return resample(input, taps, _node_name(mode, len(sizes)),
                     mode not in ("nearest", "nearest-exact"))
 
