@@ -170,7 +170,7 @@ def _resample_fwd(xp, x, taps, opmath=False):
     while d >= 0:       # the last dim first, as torch's kernels nest
         t = taps[d]
         if t is not None and t.joint is not None and xp is np and x.dtype.itemsize >= 4:
-            x = _linear_joint(x, t.joint + (t,))
+            x = _linear_joint(x, t.joint + (t,), 32 // (low or x.dtype).itemsize)
             d -= len(t.joint)
         elif t is not None:
             x = t.apply(xp, x, lead + d)
@@ -190,15 +190,15 @@ def _two_taps(t):
 _JOINT_BLOCK = 1 << 16
 
 
-def _linear_joint(x, taps):
+def _linear_joint(x, taps, lanes):
     """torch's cpu_upsample_linear_channels_last (its bilinear kernel for channels-last inputs
     of more than 3 channels and for outputs of height + width <= 128, its trilinear one for
     channels-last inputs of more than 3 channels): each output sums x_k w_k over the 2**d
     corners k (w_k: the product of the corner's per-dim weights, rounded left to right), its
     vector loop as fma(x_0, w_0, fma(x_1, w_1, ... fma(x_last, w_last, x_prev w_prev))) over the
-    channels that fill whole 32-byte vectors, its scalar tail as fma(x_last, w_last, ...
-    fma(x_2, w_2, fma(x_0, w_0, x_1 w_1))) over the rest (checked bit for bit against its
-    outputs)."""
+    channels that fill whole 32-byte vectors of the input's dtype (`lanes` of them), its scalar
+    tail as fma(x_last, w_last, ... fma(x_2, w_2, fma(x_0, w_0, x_1 w_1))) over the rest
+    (checked bit for bit against its outputs)."""
     dt = x.dtype
     nsp = len(taps)
     idx, wts = [], []
@@ -221,7 +221,7 @@ def _linear_joint(x, taps):
     osz = tuple(len(t.idx) for t in taps)
     rows = x.reshape(n * c, math.prod(x.shape[2:]))
     out = np.empty((n * c, math.prod(osz)), dt)
-    vec = c - c % (32 // dt.itemsize)
+    vec = c - c % lanes
     if vec in (0, c):
         segments = [(0, n * c, vec == c)]
     else:
@@ -501,8 +501,24 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             mode == "trilinear" and input.shape[1] > 3 and \
             input.is_contiguous(memory_format=channels_last_3d):
         taps[-1].joint = tuple(taps[:-1])
+    elif input.dtype.itemsize == 2 and mode not in ("nearest", "nearest-exact"):
+        for t in taps:
+            _weights_in(t, input.arr.dtype, mode == "bicubic")
     return resample(input, taps, _node_name(mode, len(sizes)),
                     mode not in ("nearest", "nearest-exact"))
+
+
+def _weights_in(taps, dt, cubic):
+    """The weights of torch's generic kernel for a float16/bfloat16 input, held in that dtype:
+    each cubic coefficient rounded to it, linear's lambda1 rounded and lambda0 = 1 - lambda1
+    rounded (its sums run in float32). Its channels-last kernel keeps float32 weights."""
+    if taps.wts is None:
+        return
+    if cubic:
+        taps.wts = taps.wts.astype(dt).astype(np.float32)
+        return
+    w1 = taps.wts[:, 1].astype(dt).astype(np.float32)
+    taps.wts = np.stack([(np.float32(1) - w1).astype(dt).astype(np.float32), w1], 1)
 
 
 def _interpolate_aa(input, sizes, scales, align_corners, cubic):
