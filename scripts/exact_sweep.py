@@ -47,10 +47,10 @@ def _differ(a, b):
     if a.shape != b.shape:
         return a.size, a.size
     same = a == b
+    if a.dtype.kind == "f":
+        same &= np.signbit(a) == np.signbit(b)
     if a.dtype.kind in "fc":
         same |= np.isnan(a) & np.isnan(b)
-        if a.dtype.kind == "f":
-            same &= np.signbit(a) == np.signbit(b)
     return int((~same).sum()), a.size
 
 

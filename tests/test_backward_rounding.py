@@ -44,3 +44,24 @@ def test_gradient_bits_where_forward_agrees(name, dtype):
     same = ty == ey
     assert same.mean() > 0.5, "too few forward values agree for the check to mean anything"
     np.testing.assert_array_equal(eg[same], tg[same])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_repeat_gradient_sums_in_torch_order(dtype):
+    """repeat's backward sums each repeated dim (and the new leading dims, one at a time) in
+    torch's order: bit for bit where one input dim is repeated, with or without new leading
+    dims, and _torch_sum reproduces torch's order of that sum (not yet over several
+    non-adjacent repeat dims, nor over a middle dim whose inner size is a few floats)."""
+    rng = np.random.default_rng(0)
+    cases = [((5, 8), (1, 33)), ((40, 3), (9, 1)), ((3, 1, 8), (4, 1, 5, 1)),
+             ((6, 10), (3, 4, 1)), ((2, 3, 4), (17, 1, 1, 1)), ((1, 65), (8, 1))]
+    for shape, reps in cases:
+        x = rng.standard_normal(shape).astype(dtype)
+        outs = []
+        for L in (ember, torch):
+            xt = L.tensor(x).requires_grad_(True)
+            y = xt.repeat(*reps)
+            w = np.random.default_rng(1).standard_normal(tuple(y.shape)).astype(dtype)
+            (y * L.tensor(w)).sum().backward()
+            outs.append(xt.grad.numpy())
+        np.testing.assert_array_equal(*outs, err_msg=f"{shape} {reps}")

@@ -28,6 +28,7 @@ from ._view_geometry import as_strided_arr as _as_strided_arr, as_torch_view, \
     torch_strided as _strided, torch_view
 from ._overlap import check as check_overlap, check_out as check_out_overlap
 from ._registry import NESTED_IDX, contiguous_outputs, no_complex_grad, op
+from ._torch_sum import torch_sum
 from ..autograd.node import node_class as _node_class
 
 
@@ -1851,16 +1852,35 @@ def roll(input, shifts, dims=None):
 def _repeat(xp, x, reps):
     lead = len(reps) - x.ndim
     shape = (1,) * lead + x.shape
-    return xp.tile(x.reshape(shape), reps), (shape, reps)
+    return xp.tile(x.reshape(shape), reps), (x.shape, reps)
 
 
 @_repeat.vjp
 def _(xp, g, shape, reps):
-    split = []
-    for r, s in zip(reps, shape):
-        split += [r, s]
-    g = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
-    return (g,)
+    """torch's repeat_backward: the new leading dims summed away one at a time, then one sum
+    over the repeat dims of a reshape that splits each repeated dim (not those repeated once),
+    added in torch's order where _torch_sum reproduces it."""
+    lead = len(reps) - len(shape)
+    for _ in range(lead):
+        g = _summed(g, (0,))
+    split, dims = [], []
+    for r, s in zip(reps[lead:], shape):
+        if r != 1:
+            dims.append(len(split))
+            split.append(r)
+        split.append(s)
+    if not dims:
+        return (g,)
+    # torch's iterator drops the dims of size 1, which can make the repeat dims adjacent
+    keep = [i for i, n in enumerate(split) if n != 1]
+    dims = tuple(keep.index(d) for d in dims if d in keep)
+    g = g.reshape([split[i] for i in keep])
+    return ((_summed(g, dims) if dims else g).reshape(shape),)
+
+
+def _summed(a, dims):
+    r = torch_sum(a, dims, False)
+    return a.sum(axis=dims) if r is None else r
 
 
 def repeat(input, *sizes, repeats=None):
