@@ -29,6 +29,12 @@ _NORMAL_AT = 24 + 8 * _MT_N                # after seed, left, seeded, next and 
 _STATE_BYTES = _NORMAL_AT + 40
 _BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}   # mantissa digits
 _PERM_U32_MAX = (2 ** 32 - 1) // 20     # torch's randperm switches to 64-bit draws above this
+# up to this many values a distribution computes on Python numbers (the same IEEE double
+# arithmetic and C library functions as NumPy's float64 passes, without their per-call cost):
+# normals and scaled uniforms, double scaled uniforms (fma64: 20 passes) and integers
+_SMALL, _SMALL_FMA, _SMALL_INT = 16, 24, 8
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 
 
 _TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
@@ -87,6 +93,13 @@ class TorchCPU:
         u *= _ULP24
         return u
 
+    def _units(self, n, double):
+        """_unit(n) as a list of Python floats (the small-size path)."""
+        w = self.bits.random_raw(2 * n if double else n).tolist()
+        if double:      # the low 53 bits of hi:lo, the low 21 of hi above the 32 of lo
+            return [((h & 0x1F_FFFF) << 32 | lo) * 2.0 ** -53 for h, lo in zip(w[::2], w[1::2])]
+        return [(v & 0xFF_FFFF) * 2.0 ** -24 for v in w]
+
     # ---- torch's distributions ------------------------------------------------------------
     def uniform(self, shape, dtype, lo=0.0, hi=1.0):
         """rand / uniform_: x * (to - from) + from in the accumulate type, fused as torch's
@@ -96,7 +109,11 @@ class TorchCPU:
         if dtype.kind == "c":
             real = self.uniform(shape + (2,), dtype.type(0).real.dtype, lo, hi)
             return real.view(dtype).reshape(shape)
-        x = self._unit(_size(shape), dtype)
+        n = _size(shape)
+        if (lo != 0.0 or hi != 1.0) and n <= (_SMALL_FMA if dtype == _F64 else _SMALL) and \
+                type(lo) in _NUMBERS and type(hi) in _NUMBERS:
+            return self._uniform_small(n, dtype, lo, hi).reshape(shape)
+        x = self._unit(n, dtype)
         if lo != 0.0 or hi != 1.0:
             if x.dtype == np.float32:
                 f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
@@ -110,6 +127,27 @@ class TorchCPU:
                 x = np.where(top, dtype.type(lo), x)
         return x.reshape(shape)
 
+    def _uniform_small(self, n, dtype, lo, hi):
+        """uniform(from, to) of a few values, on Python floats: the same roundings (a float is
+        its float64 value; np.array(..., float32) rounds as astype does)."""
+        double = dtype == _F64
+        x = self._units(n, double)
+        if double:
+            bh, bl = _split_py(float(hi - lo))
+            x = [_fma64_py(v, bh, bl, float(lo)) for v in x]
+        else:
+            f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
+            f, span = float(f), float(span)
+            x = [v * span + f for v in x]
+        top = max(x, default=lo)
+        x = np.array(x, _F64 if double else _F32)
+        if dtype.itemsize == 2 or x.dtype.type(top) == x.dtype.type(hi):
+            x = x.astype(dtype, copy=False)
+            top = x == dtype.type(hi)
+            if top.any():
+                x = np.where(top, dtype.type(lo), x)
+        return x.astype(dtype, copy=False)
+
     def normal(self, shape, dtype, mean=0.0, std=1.0, contiguous=True):
         """randn / normal_: 16 or more contiguous values take torch's normal_fill (all the
         uniforms first, then Box-Muller on blocks of 16, the tail block redrawn); fewer take
@@ -122,6 +160,9 @@ class TorchCPU:
         n = _size(shape)
         if n >= 16 and contiguous:
             out = self._normal_fill(n, dtype, mean, std)
+        elif n <= _SMALL and type(mean) in _NUMBERS and type(std) in _NUMBERS:
+            mean, std = float(mean), float(std)      # (x * 1.0 is x; + 0.0 turns -0.0 into +0.0)
+            out = np.array([z * std + mean for z in self._normal_list(n)], _F64)
         else:
             out = self._normal_doubles(n, dtype.char == "d")
             if type(std) is not float or type(mean) is not float:
@@ -159,19 +200,32 @@ class TorchCPU:
         return out
 
     def _normal_double(self):
-        if self.cached_normal is not None:
-            z, self.cached_normal = self.cached_normal, None
-            return z
-        u1, u2 = self._unit(2, np.float64)
-        r = math.sqrt(-2.0 * math.log1p(-u2))
-        theta = 2.0 * np.pi * u1
-        self.cached_normal = r * np.sin(theta)
-        return r * np.cos(theta)
+        return self._normal_list(1)[0]
+
+    def _normal_list(self, n):
+        """n draws of torch's normal_distribution<double>, as Python floats: the cached value
+        first, then Box-Muller on pairs of draws (cos, then sin), the last sin cached when n
+        runs out on it (the C library's log1p, sin and cos: Python's math)."""
+        out = []
+        if n and self.cached_normal is not None:
+            out.append(float(self.cached_normal))
+            self.cached_normal = None
+        u = self._units((n - len(out) + 1) // 2 * 2, True)
+        for u1, u2 in zip(u[::2], u[1::2]):
+            r = _sqrt(-2.0 * _log1p(-u2))
+            theta = _TWO_PI * u1
+            out.append(r * _cos(theta))
+            out.append(r * _sin(theta))
+        if len(out) > n:
+            self.cached_normal = out.pop()
+        return out
 
     def _normal_doubles(self, n, double=True):
         """n calls of _normal_double at once: the cached value first, then Box-Muller on
         pairs of draws (cos, then sin), the last sin cached when n runs out on it (`double`:
         the C library's log1p, see below)."""
+        if n <= _SMALL:
+            return np.array(self._normal_list(n), _F64)
         cached = self.cached_normal
         start = 1 if n and cached is not None else 0
         pairs = (n - start + 1) // 2
@@ -201,8 +255,13 @@ class TorchCPU:
     def integers(self, low, high, shape):
         """randint / random_(from, to): (draw % range) + from, 64-bit draws for ranges of
         2**28 and more (torch's threshold against modulo bias)."""
-        span = high - low
-        v = self.u64(_size(shape)) if span >= 2 ** 28 else self.u32(_size(shape))
+        span, n = high - low, _size(shape)
+        if n <= _SMALL_INT and type(span) is int and type(low) is int:
+            w = self.bits.random_raw(2 * n if span >= 2 ** 28 else n).tolist()
+            if span >= 2 ** 28:
+                w = [h << 32 | lo for h, lo in zip(w[::2], w[1::2])]
+            return np.array([v % span + low for v in w], np.int64).reshape(shape)
+        v = self.u64(n) if span >= 2 ** 28 else self.u32(n)
         return ((v % _U64(span)).astype(np.int64) + low).reshape(shape)
 
     def full_range(self, shape, dtype):
@@ -270,7 +329,7 @@ class TorchCPU:
             a = -0.059 + 0.02483 * b
             invalpha, vr = 1.1239 + 1.1328 / (b - 3.4), 0.9277 - 3.6224 / (b - 2)
             while True:
-                u, v = self._unit(2, np.float64)
+                u, v = self._units(2, True)
                 u -= 0.5
                 us = 0.5 - abs(u)
                 k = math.floor((2 * a / us + b) * u + lam + 0.43)
@@ -285,7 +344,7 @@ class TorchCPU:
             return 0
         x, prod, enlam = 0, 1.0, math.exp(-lam)
         while True:
-            prod *= float(self._unit(1, np.float64)[0])
+            prod *= self._units(1, True)[0]
             if prod <= enlam:
                 return x
             x += 1
@@ -316,7 +375,7 @@ class TorchCPU:
             logq = float(np.log1p(-q))          # in the input's dtype, as torch's compat_log1p
             k, total, n = 0.0, 0.0, float(count)
             while True:
-                total += math.ceil(math.log(float(self._unit(1, np.float64)[0])) / logq)
+                total += math.ceil(math.log(self._units(1, True)[0]) / logq)
                 if total > n:
                     break
                 k += 1
@@ -332,7 +391,7 @@ class TorchCPU:
         alpha = (2.83 + 5.1 / b) * stddev
         m = math.floor((n + 1) * p)
         while True:
-            u, v = self._unit(2, np.float64)
+            u, v = self._units(2, True)
             u, v = float(u) - 0.5, float(v)
             us = 0.5 - abs(u)
             k = math.floor((2 * a / us + b) * u + c)
@@ -363,7 +422,7 @@ class TorchCPU:
         if alpha < 1:
             if alpha == 0:
                 return 0.0
-            u = float(self._unit(1, np.float64)[0])
+            u = self._units(1, True)[0]
             scale *= (1 - u) ** float(low(1.0) / alpha)
             alpha = low(alpha + low(1.0))
         d = float(alpha - _F_THIRD)     # torch's 1.0f / 3.0f: a float, then alpha's type
@@ -375,7 +434,7 @@ class TorchCPU:
                 if y > 0:
                     break
             v = y * y * y
-            u = 1 - float(self._unit(1, np.float64)[0])
+            u = 1 - self._units(1, True)[0]
             xx = x * x
             if u < 1.0 - _F0331 * xx * xx or math.log(u) < 0.5 * xx + d * (1.0 - v +
                                                                           math.log(v)):
@@ -419,6 +478,31 @@ class TorchCPU:
         _, normal_y, _, valid = struct.unpack_from("<dddi", raw, _NORMAL_AT)
         stream.cached_normal = normal_y if valid else None
         return seed, stream
+
+
+_NUMBERS = (float, int)
+_sqrt, _log1p, _cos, _sin = math.sqrt, math.log1p, math.cos, math.sin
+_TWO_PI = 2.0 * math.pi
+
+
+def _split_py(a):
+    """Dekker's split of a Python float (fma64's _split)."""
+    t = 134217729.0 * a
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _fma64_py(a, bh, bl, c):
+    """fma64(a, b, c) of Python floats, b given split (bh, bl)."""
+    p = a * (bh + bl)
+    t = 134217729.0 * a
+    ah = t - (t - a)
+    al = a - ah
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = p + c
+    v = s - p
+    r = s + (((p - (s - v)) + (c - v)) + e)
+    return r if r - r == 0.0 else s         # (fma64's where(isfinite(r), r, s))
 
 
 def _size(shape):
