@@ -29,6 +29,7 @@ _NORMAL_AT = 24 + 8 * _MT_N                # after seed, left, seeded, next and 
 _STATE_BYTES = _NORMAL_AT + 40
 _BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}   # mantissa digits
 _PERM_U32_MAX = (2 ** 32 - 1) // 20     # torch's randperm switches to 64-bit draws above this
+_PERM_LOOP = 256                        # randperm's swaps in a Python loop up to this size
 # up to this many values a distribution computes on Python numbers (the same IEEE double
 # arithmetic and C library functions as NumPy's float64 passes, without their per-call cost):
 # normals and scaled uniforms, double scaled uniforms (fma64: 20 passes) and integers
@@ -278,12 +279,15 @@ class TorchCPU:
         return (v % _U64(int(np.iinfo(dtype).max) + 1)).astype(dtype).reshape(shape)
 
     def permutation(self, n):
-        """randperm: torch's Fisher-Yates, swapping i with i + draw % (n - i)."""
-        perm = list(range(n))
+        """randperm: torch's Fisher-Yates, swapping i with i + draw % (n - i) (in Python for
+        a few values, else all the swaps at once: _swapped)."""
         if n < 2:
-            return np.array(perm, np.int64)
-        draws = (self.u32(n - 1) if n < _PERM_U32_MAX else self.u64(n - 1)).tolist()
-        for i, d in enumerate(draws):
+            return np.arange(n, dtype=np.int64)
+        draws = self.u32(n - 1) if n < _PERM_U32_MAX else self.u64(n - 1)
+        if n > _PERM_LOOP:
+            return _swapped(draws, n)
+        perm = list(range(n))
+        for i, d in enumerate(draws.tolist()):
             j = i + d % (n - i)
             perm[i], perm[j] = perm[j], perm[i]
         return np.array(perm, np.int64)
@@ -478,6 +482,53 @@ class TorchCPU:
         _, normal_y, _, valid = struct.unpack_from("<dddi", raw, _NORMAL_AT)
         stream.cached_normal = normal_y if valid else None
         return seed, stream
+
+
+def _swapped(draws, n):
+    """The permutation torch's Fisher-Yates makes of `draws` (consumed; step i swaps positions
+    i and j_i = i + draws[i] % (n - i) >= i), in array passes. Position i is final after step
+    i, which moves there what position j_i then holds. A position is written only by the steps
+    that target it and by its own step, so what position p holds before step i is what the
+    last earlier step targeting p moved out of its own position k (what k held before step
+    k), or p itself where no earlier step targeted it: following "the last earlier step that
+    targeted me" from each position i leads to the original value position i holds before
+    its step (pointer doubling), and step i takes that of the last earlier step with the same
+    target (or the target's own value, or its own where j_i = i)."""
+    m = n - 1
+    steps = np.arange(m, dtype=np.int64)
+    j = np.remainder(draws, np.arange(n, 1, -1, dtype=np.uint64), out=draws).view(np.int64)
+    j += steps
+    # the steps grouped by target, in step order within a group
+    shift = m.bit_length()
+    if 2 * shift + 1 < 63:
+        ks = j << shift
+        ks |= steps
+        ks.sort()
+        js = ks >> shift
+        ks &= (1 << shift) - 1
+    else:
+        ks = np.lexsort((steps, j))
+        js = j[ks]
+    same = js[1:] == js[:-1]
+    prev = np.empty(m, np.int64)            # the last earlier step with step i's target
+    prev[ks[0]] = -1
+    prev[ks[1:]] = np.where(same, ks[:-1], -1)
+    parent = np.full(n, -1, np.int64)       # the last step before i that targeted i
+    ends = np.append(~same, True)
+    parent[js[ends]] = ks[ends]
+    own = np.flatnonzero(j == steps)        # (there the last one targeting i is i itself)
+    parent[own] = prev[own]
+    linked = np.flatnonzero(parent >= 0)
+    root = np.arange(n)
+    root[linked] = parent[linked]
+    while linked.size:                      # (a position whose root is final drops out)
+        r = root[linked]
+        up = root[r]
+        root[linked] = up
+        linked = linked[up != r]
+    out = np.where(prev < 0, j, root[prev])     # root[i]: what position i holds before step i
+    out[own] = root[own]
+    return np.append(out, root[m])
 
 
 _NUMBERS = (float, int)
